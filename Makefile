@@ -1,0 +1,31 @@
+# pg_steward: PGXS build.  See README.md for the two commands that set up,
+# build, install and test everything on a fresh Debian 12 machine.
+
+EXTENSION = pg_steward
+MODULE_big = pg_steward
+DATA = pg_steward--0.1.sql
+PGFILEDESC = "pg_steward - OLTP operating discipline inside PostgreSQL"
+
+OBJS = \
+	src/pg_steward.o \
+	src/tableam/steward_am.o \
+	src/tableam/rules.o \
+	src/tableam/rules_api.o \
+	src/tableam/rowkey.o \
+	src/stats/counters.o
+
+PG_CPPFLAGS = -I$(srcdir)/src
+PG_CFLAGS = -Wall -Werror
+
+# Tests: sql/ + expected/ (pg_regress), test/isolation (isolation specs),
+# test/t (TAP).  test/run.sh runs all of them against throwaway clusters;
+# "make installcheck" is an alias.
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+NO_INSTALLCHECK = 1
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+installcheck:
+	test/run.sh

@@ -1,0 +1,63 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_steward.c
+ *	  Module entry point: GUCs, shared memory hooks.
+ *
+ * The table access method works without shared_preload_libraries (the
+ * library is loaded the first time a steward table is opened).  Shared
+ * memory features (the per-table counters) need the library preloaded; the
+ * functions that read them say so when it is not.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "utils/guc.h"
+
+#include "pg_steward.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static void
+steward_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	steward_counters_request_shmem();
+}
+
+static void
+steward_shmem_startup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	steward_counters_init_shmem();
+}
+
+void
+_PG_init(void)
+{
+	steward_counters_define_gucs();
+
+	MarkGUCPrefixReserved("steward");
+
+	/*
+	 * Shared memory can only be requested while the postmaster loads
+	 * shared_preload_libraries; otherwise the counters stay disabled.
+	 */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = steward_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = steward_shmem_startup;
+}

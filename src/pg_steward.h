@@ -1,0 +1,28 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_steward.h
+ *	  Declarations shared by the subsystems of pg_steward.
+ *
+ * Each subsystem lives in its own folder under src/ and exposes a small
+ * interface here or in its own header.  _PG_init (pg_steward.c) wires them
+ * together.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_STEWARD_H
+#define PG_STEWARD_H
+
+#include "postgres.h"
+
+/* Name of the schema that holds every extension object. */
+#define STEWARD_SCHEMA "steward"
+
+/* Name of the table access method, as created by the install script. */
+#define STEWARD_TABLE_AM "steward"
+
+/* stats/counters.c */
+extern void steward_counters_request_shmem(void);
+extern void steward_counters_init_shmem(void);
+extern void steward_counters_define_gucs(void);
+
+#endif							/* PG_STEWARD_H */

@@ -1,0 +1,28 @@
+/*-------------------------------------------------------------------------
+ *
+ * counters.h
+ *	  Per-table event counters kept in shared memory.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef STEWARD_COUNTERS_H
+#define STEWARD_COUNTERS_H
+
+#include "postgres.h"
+
+typedef enum StewardCounter
+{
+	STEWARD_COUNTER_VERSION_CONFLICTS,
+	STEWARD_COUNTER_VERSION_INVALID,
+	STEWARD_COUNTER_SEQUENCE_REJECTS,
+	STEWARD_NUM_COUNTERS
+} StewardCounter;
+
+/*
+ * Add "n" to one counter of a table of the current database.  A no-op when
+ * the library was not preloaded or the table hash is full.  Safe to call
+ * right before ereport(ERROR): it takes no lock that survives the call.
+ */
+extern void steward_count_event(Oid relid, StewardCounter counter, uint64 n);
+
+#endif							/* STEWARD_COUNTERS_H */

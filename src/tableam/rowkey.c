@@ -1,0 +1,109 @@
+/*-------------------------------------------------------------------------
+ *
+ * rowkey.c
+ *	  Describe a row by its key for error messages: "(order_id)=(42)".
+ *
+ * Uses the primary key, else the replica identity index.  Like
+ * BuildIndexValueDescription, it shows values only to a user who may read
+ * them (SELECT on the table or on every key column); otherwise the caller
+ * gets NULL and leaves the key out of the message.  Only error paths call
+ * this, so the index open and output-function calls cost nothing in the
+ * common case.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+
+#include "tableam/rules.h"
+
+static bool
+may_read_columns(Relation rel, Relation index)
+{
+	Oid			relid = RelationGetRelid(rel);
+	Oid			userid = GetUserId();
+
+	if (pg_class_aclcheck(relid, userid, ACL_SELECT) == ACLCHECK_OK)
+		return true;
+	for (int i = 0; i < index->rd_index->indnkeyatts; i++)
+	{
+		AttrNumber	attnum = index->rd_index->indkey.values[i];
+
+		if (pg_attribute_aclcheck(relid, attnum, userid, ACL_SELECT) != ACLCHECK_OK)
+			return false;
+	}
+	return true;
+}
+
+static void
+append_value(StringInfo buf, TupleDesc desc, HeapTuple tuple, AttrNumber attnum)
+{
+	bool		isnull;
+	Datum		value = heap_getattr(tuple, attnum, desc, &isnull);
+	Oid			typoutput;
+	bool		typisvarlena;
+
+	if (isnull)
+	{
+		appendStringInfoString(buf, "null");
+		return;
+	}
+	getTypeOutputInfo(TupleDescAttr(desc, attnum - 1)->atttypid,
+					  &typoutput, &typisvarlena);
+	appendStringInfoString(buf, OidOutputFunctionCall(typoutput, value));
+}
+
+char *
+steward_row_key_desc(Relation rel, HeapTuple tuple)
+{
+	Oid			indexoid = RelationGetPrimaryKeyIndex(rel);
+	Relation	index;
+	TupleDesc	desc = RelationGetDescr(rel);
+	StringInfoData buf;
+	int			nkeys;
+
+	if (!OidIsValid(indexoid))
+		indexoid = RelationGetReplicaIndex(rel);
+	if (!OidIsValid(indexoid))
+		return NULL;
+
+	index = index_open(indexoid, AccessShareLock);
+	if (!may_read_columns(rel, index))
+	{
+		index_close(index, AccessShareLock);
+		return NULL;
+	}
+
+	nkeys = index->rd_index->indnkeyatts;
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '(');
+	for (int i = 0; i < nkeys; i++)
+	{
+		AttrNumber	attnum = index->rd_index->indkey.values[i];
+
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf,
+							   quote_identifier(NameStr(TupleDescAttr(desc, attnum - 1)->attname)));
+	}
+	appendStringInfoString(&buf, ")=(");
+	for (int i = 0; i < nkeys; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		append_value(&buf, desc, tuple, index->rd_index->indkey.values[i]);
+	}
+	appendStringInfoChar(&buf, ')');
+
+	index_close(index, AccessShareLock);
+	return buf.data;
+}

@@ -1,0 +1,465 @@
+/*-------------------------------------------------------------------------
+ *
+ * rules_api.c
+ *	  SQL functions that configure column rules, and the trigger that turns
+ *	  every change of steward.column_rules into relcache invalidations.
+ *
+ *	  steward.track_versions(tbl regclass, col name)
+ *	  steward.track_sequence(tbl regclass, col name)
+ *	  steward.untrack(tbl regclass, col name)
+ *
+ * The functions run as the caller for every check (ownership, column,
+ * type), then write steward.column_rules as the owner of that table, with
+ * search_path pinned, the way referential-integrity triggers switch user.
+ * Callers therefore need no privileges on the rules table, and the rules
+ * table needs none granted to PUBLIC.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_type_d.h"
+#include "commands/defrem.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "pg_steward.h"
+#include "tableam/rules.h"
+
+PG_FUNCTION_INFO_V1(steward_track_versions);
+PG_FUNCTION_INFO_V1(steward_track_sequence);
+PG_FUNCTION_INFO_V1(steward_untrack);
+PG_FUNCTION_INFO_V1(steward_column_rules_changed);
+
+typedef enum RuleKind
+{
+	RULE_VERSION,
+	RULE_SEQUENCE
+} RuleKind;
+
+static const char *
+rule_kind_name(RuleKind kind)
+{
+	return kind == RULE_VERSION ? "version" : "sequence";
+}
+
+static void
+require_arg(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", what)));
+}
+
+/*
+ * Open the table to configure, after checking that the caller owns it.  The
+ * lock conflicts with every writer, so no write is in flight while the rules
+ * change and every later write sees the new rules (as with CREATE TRIGGER).
+ */
+static Relation
+open_table_to_configure(Oid relid)
+{
+	Relation	rel;
+	char		relkind;
+
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(get_rel_relkind(relid)),
+					   get_rel_name(relid));
+
+	rel = relation_open(relid, ShareRowExclusiveLock);
+	relkind = rel->rd_rel->relkind;
+
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table", RelationGetRelationName(rel)),
+				 errdetail("Column rules apply to tables using access method \"%s\".",
+						   STEWARD_TABLE_AM)));
+
+	if (relkind == RELKIND_RELATION &&
+		rel->rd_rel->relam != get_table_am_oid(STEWARD_TABLE_AM, false))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("relation \"%s\" does not use access method \"%s\"",
+						RelationGetRelationName(rel), STEWARD_TABLE_AM),
+				 errhint("Convert it first: ALTER TABLE %s SET ACCESS METHOD %s;",
+						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+													RelationGetRelationName(rel)),
+						 STEWARD_TABLE_AM)));
+	return rel;
+}
+
+/* Look up a user column by name; errors name the table. */
+static Form_pg_attribute
+lookup_column(Relation rel, const char *colname)
+{
+	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), colname);
+
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						colname, RelationGetRelationName(rel))));
+	if (attnum < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot track system column \"%s\"", colname)));
+	return TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+}
+
+static void
+check_column_type(Relation rel, Form_pg_attribute att, RuleKind kind)
+{
+	Oid			typid = att->atttypid;
+
+	if (kind == RULE_VERSION && typid != INT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("version column \"%s\" of relation \"%s\" must be of type bigint",
+						NameStr(att->attname), RelationGetRelationName(rel)),
+				 errdetail("Column \"%s\" is of type %s.",
+						   NameStr(att->attname), format_type_be(typid))));
+	if (kind == RULE_SEQUENCE &&
+		typid != INT2OID && typid != INT4OID && typid != INT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("sequence column \"%s\" of relation \"%s\" must be of type smallint, integer or bigint",
+						NameStr(att->attname), RelationGetRelationName(rel)),
+				 errdetail("Column \"%s\" is of type %s.",
+						   NameStr(att->attname), format_type_be(typid)),
+				 errhint("Order events by a per-entity sequence number, not by timestamps.")));
+}
+
+/*
+ * Run the rest of a configuration call as the owner of the rules table with
+ * a safe search_path.  Returns the GUC nest level to pass to
+ * leave_rules_owner().
+ */
+typedef struct OwnerContext
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+} OwnerContext;
+
+static void
+enter_rules_owner(OwnerContext *ctx)
+{
+	Oid			nspid = get_namespace_oid(STEWARD_SCHEMA, false);
+	Oid			rulesoid = get_relname_relid(STEWARD_RULES_TABLE, nspid);
+	HeapTuple	tup;
+	Oid			owner;
+
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(rulesoid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "pg_steward rules table is missing");
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+
+	GetUserIdAndSecContext(&ctx->save_userid, &ctx->save_sec_context);
+	SetUserIdAndSecContext(owner, ctx->save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	ctx->save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}
+
+static void
+leave_rules_owner(OwnerContext *ctx)
+{
+	SPI_finish();
+	AtEOXact_GUC(true, ctx->save_nestlevel);
+	SetUserIdAndSecContext(ctx->save_userid, ctx->save_sec_context);
+}
+
+/* Existing rule kind of (relid, column), or NULL. */
+static char *
+existing_rule(Oid relid, const char *colname)
+{
+	Oid			argtypes[2] = {OIDOID, NAMEOID};
+	NameData	attname;
+	Datum		args[2];
+	bool		isnull;
+
+	namestrcpy(&attname, colname);
+	args[0] = ObjectIdGetDatum(relid);
+	args[1] = NameGetDatum(&attname);
+
+	if (SPI_execute_with_args("SELECT kind FROM steward.column_rules "
+							  "WHERE relid OPERATOR(pg_catalog.=) $1 "
+							  "AND attname OPERATOR(pg_catalog.=) $2",
+							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.column_rules");
+	if (SPI_processed == 0)
+		return NULL;
+	return TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0],
+											 SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* The column that already carries the version rule of relid, or NULL. */
+static char *
+existing_version_column(Oid relid)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(relid)};
+
+	if (SPI_execute_with_args("SELECT attname::text FROM steward.column_rules "
+							  "WHERE relid OPERATOR(pg_catalog.=) $1 "
+							  "AND kind OPERATOR(pg_catalog.=) 'version'",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.column_rules");
+	if (SPI_processed == 0)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+/* Refuse to start tracking versions when stored rows hold versions below 1. */
+static void
+check_existing_versions(Relation rel, const char *colname)
+{
+	char	   *qualname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+													  RelationGetRelationName(rel));
+	char	   *sql = psprintf("SELECT count(*) FROM %s WHERE %s OPERATOR(pg_catalog.<) 1",
+							   qualname, quote_identifier(colname));
+	bool		isnull;
+	int64		bad;
+
+	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not scan relation \"%s\"", RelationGetRelationName(rel));
+	bad = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+									  SPI_tuptable->tupdesc, 1, &isnull));
+	if (bad > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("relation \"%s\" has " INT64_FORMAT " rows with a version below 1 in column \"%s\"",
+						RelationGetRelationName(rel), bad, colname),
+				 errhint("Fix them first, for example: UPDATE %s SET %s = 1 WHERE %s < 1;",
+						 qualname, quote_identifier(colname), quote_identifier(colname))));
+}
+
+static void
+insert_rule(Oid relid, const char *colname, RuleKind kind)
+{
+	Oid			argtypes[3] = {OIDOID, NAMEOID, TEXTOID};
+	NameData	attname;
+	Datum		args[3];
+
+	namestrcpy(&attname, colname);
+	args[0] = ObjectIdGetDatum(relid);
+	args[1] = NameGetDatum(&attname);
+	args[2] = CStringGetTextDatum(rule_kind_name(kind));
+
+	if (SPI_execute_with_args("INSERT INTO steward.column_rules (relid, attname, kind) "
+							  "VALUES ($1, $2, $3)",
+							  3, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert into steward.column_rules");
+}
+
+static void
+track_column(FunctionCallInfo fcinfo, RuleKind kind)
+{
+	Oid			relid;
+	char	   *colname;
+	Relation	rel;
+	Form_pg_attribute att;
+	OwnerContext ctx;
+	char	   *current;
+
+	require_arg(fcinfo, 0, "table");
+	require_arg(fcinfo, 1, "column name");
+	relid = PG_GETARG_OID(0);
+	colname = pstrdup(NameStr(*PG_GETARG_NAME(1)));
+
+	rel = open_table_to_configure(relid);
+	att = lookup_column(rel, colname);
+	check_column_type(rel, att, kind);
+
+	enter_rules_owner(&ctx);
+
+	current = existing_rule(relid, colname);
+	if (current != NULL && strcmp(current, rule_kind_name(kind)) == 0)
+	{
+		ereport(NOTICE,
+				(errmsg("column \"%s\" of relation \"%s\" is already tracked as a %s, skipping",
+						colname, RelationGetRelationName(rel), current)));
+	}
+	else
+	{
+		if (current != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("column \"%s\" of relation \"%s\" is already tracked as a %s",
+							colname, RelationGetRelationName(rel), current),
+					 errhint("Call steward.untrack() first.")));
+		if (kind == RULE_VERSION)
+		{
+			char	   *other = existing_version_column(relid);
+
+			if (other != NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_OBJECT),
+						 errmsg("relation \"%s\" already tracks versions in column \"%s\"",
+								RelationGetRelationName(rel), other),
+						 errdetail("A table has at most one version column.")));
+			check_existing_versions(rel, colname);
+		}
+		insert_rule(relid, colname, kind);
+	}
+
+	leave_rules_owner(&ctx);
+	relation_close(rel, NoLock);
+}
+
+Datum
+steward_track_versions(PG_FUNCTION_ARGS)
+{
+	track_column(fcinfo, RULE_VERSION);
+	PG_RETURN_VOID();
+}
+
+Datum
+steward_track_sequence(PG_FUNCTION_ARGS)
+{
+	track_column(fcinfo, RULE_SEQUENCE);
+	PG_RETURN_VOID();
+}
+
+Datum
+steward_untrack(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char	   *colname;
+	Relation	rel;
+	OwnerContext ctx;
+	Oid			argtypes[2] = {OIDOID, NAMEOID};
+	NameData	attname;
+	Datum		args[2];
+
+	require_arg(fcinfo, 0, "table");
+	require_arg(fcinfo, 1, "column name");
+	relid = PG_GETARG_OID(0);
+	colname = pstrdup(NameStr(*PG_GETARG_NAME(1)));
+
+	/* Untracking works on any table we own, also after a switch to heap. */
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(get_rel_relkind(relid)),
+					   get_rel_name(relid));
+	rel = relation_open(relid, ShareRowExclusiveLock);
+
+	enter_rules_owner(&ctx);
+	namestrcpy(&attname, colname);
+	args[0] = ObjectIdGetDatum(relid);
+	args[1] = NameGetDatum(&attname);
+	if (SPI_execute_with_args("DELETE FROM steward.column_rules "
+							  "WHERE relid OPERATOR(pg_catalog.=) $1 "
+							  "AND attname OPERATOR(pg_catalog.=) $2",
+							  2, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete from steward.column_rules");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("column \"%s\" of relation \"%s\" is not tracked",
+						colname, RelationGetRelationName(rel)),
+				 errhint("See steward.tracked_columns for the tracked columns.")));
+	leave_rules_owner(&ctx);
+	relation_close(rel, NoLock);
+	PG_RETURN_VOID();
+}
+
+/*
+ * Invalidate the relcache entry of a table whose rules changed, and of all
+ * its partitions (their cached rules include their ancestors').  A table
+ * that no longer exists has no cache entry to invalidate.
+ */
+static void
+invalidate_rules_of(Oid relid)
+{
+	List	   *relids;
+	ListCell   *lc;
+
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		return;
+	if (get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE)
+	{
+		CacheInvalidateRelcacheByRelid(relid);
+		return;
+	}
+	relids = find_all_inheritors(relid, NoLock, NULL);
+	foreach(lc, relids)
+	{
+		if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(lfirst_oid(lc))))
+			CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
+	}
+	list_free(relids);
+}
+
+static Oid
+rule_tuple_relid(TriggerData *trigdata, HeapTuple tuple)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tuple, Anum_column_rules_relid,
+								 RelationGetDescr(trigdata->tg_relation), &isnull);
+
+	return isnull ? InvalidOid : DatumGetObjectId(d);
+}
+
+/*
+ * AFTER ROW trigger on steward.column_rules.  Fires for the API functions,
+ * for the rows pg_restore loads, and for hand edits alike, so every path
+ * that changes a rule reaches the caches of all backends.
+ */
+Datum
+steward_column_rules_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward_column_rules_changed must be an AFTER ROW trigger")));
+
+	if (trigdata->tg_trigtuple)
+	{
+		Oid			relid = rule_tuple_relid(trigdata, trigdata->tg_trigtuple);
+
+		if (OidIsValid(relid))
+			invalidate_rules_of(relid);
+	}
+	if (trigdata->tg_newtuple)
+	{
+		Oid			relid = rule_tuple_relid(trigdata, trigdata->tg_newtuple);
+
+		if (OidIsValid(relid))
+			invalidate_rules_of(relid);
+	}
+	return PointerGetDatum(NULL);
+}
