@@ -3,6 +3,10 @@
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION pg_steward" to load this file. \quit
 
+-- Users reach the API and views through the schema; what each object allows
+-- is granted object by object below.
+GRANT USAGE ON SCHEMA steward TO PUBLIC;
+
 --------------------------------------------------------------------------
 -- Table access method "steward" (src/tableam)
 --------------------------------------------------------------------------
@@ -37,6 +41,8 @@ CREATE FUNCTION steward._column_rules_changed()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'steward_column_rules_changed'
 LANGUAGE C;
+
+REVOKE ALL ON FUNCTION steward._column_rules_changed() FROM PUBLIC;
 
 CREATE TRIGGER column_rules_changed
     AFTER INSERT OR UPDATE OR DELETE ON steward.column_rules

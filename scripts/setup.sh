@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install what pg_steward needs on Debian 12, then build and install it.
+# Run as root from the repository root.  Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib libipc-run-perl make gcc rsync"
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "setup.sh: run as root (it installs Debian packages)" >&2
+    exit 1
+fi
+
+missing=""
+for p in $PACKAGES; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "== installing Debian packages:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+export PATH=/usr/lib/postgresql/15/bin:$PATH
+echo "== building pg_steward"
+make -s PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config clean >/dev/null
+make -s PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+make -s PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config install >/dev/null
+echo "== installed pg_steward into $(/usr/lib/postgresql/15/bin/pg_config --pkglibdir)"

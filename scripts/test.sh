@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The README's test command: set everything up, then run every regress,
+# isolation and TAP test against throwaway clusters.  Run as root.
+#
+# PostgreSQL refuses to run as root, so the tests run as the "postgres"
+# user (created by the Debian package) in a scratch copy of the tree.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+
+WORK=/var/tmp/pg_steward-test
+rm -rf "$WORK"
+mkdir -p "$WORK"
+rsync -a --exclude .git --exclude 'test/out' ./ "$WORK/"
+chown -R postgres:postgres "$WORK"
+
+status=0
+su postgres -s /bin/bash -c "cd '$WORK' && PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config test/run.sh" || status=$?
+
+# Keep the outputs next to the checkout for inspection.
+rm -rf test/out
+cp -r "$WORK/test/out" test/out 2>/dev/null || true
+exit $status
