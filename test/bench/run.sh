@@ -1,0 +1,303 @@
+#!/usr/bin/env bash
+# pg_steward benchmark: what does version enforcement cost?
+#
+# Compares three variants of the same orders schema, with identical data, in
+# one database of a throwaway cluster:
+#   heap     plain heap tables, no enforcement (baseline)
+#   steward  USING steward + steward.track_versions(orders, version)
+#            (schema "stew": the schema "steward" belongs to the extension)
+#   trigger  heap + PL/pgSQL BEFORE INSERT/UPDATE triggers with the same rules
+# on three workloads:
+#   (a) single-row status updates (version left out: the rule bumps it)
+#   (b) one UPDATE of BULK_ROWS rows (timed in psql)
+#   (c) the walkthrough mix: create order + 3 items, status update with
+#       version = version + 1, get order, list a user's orders, fetch items
+#
+# Usage (as root, after "make install"):   test/bench/run.sh
+# Environment:
+#   ROUNDS=5         rounds; each round runs every workload on every variant
+#   DURATION=12      seconds per pgbench run of (a) and (c)
+#   N_ORDERS=200000  orders per variant (3 items each)
+#   N_USERS=20000    distinct user_ids
+#   BULK_ROWS=100000 rows changed by the bulk UPDATE of (b)
+#   CLIENTS=2        pgbench clients (and threads) for (a) and (c)
+#   PORT=5488        port of the throwaway cluster
+#   KEEP=1           keep the cluster directory (logs) at exit
+# Defaults take about 10 minutes on 2 cores.  Writes test/bench/results.md.
+#
+# The machine is noisy, so the variants are interleaved: each round runs
+# (a), (b), (c) on all three variants, rotating which variant goes first, and
+# the report uses medians over rounds.  Before every run the variant's tables
+# are vacuumed and a checkpoint is taken, so every run starts from the same
+# state (no dead rows from the previous run, same full-page-write cost).
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-12}
+N_ORDERS=${N_ORDERS:-200000}
+N_USERS=${N_USERS:-20000}
+BULK_ROWS=${BULK_ROWS:-100000}
+CLIENTS=${CLIENTS:-2}
+PORT=${PORT:-5488}
+KEEP=${KEEP:-0}
+
+BENCH=$(cd "$(dirname "$0")" && pwd)
+BASE=/var/tmp/pg_steward-bench
+DATA=$BASE/data
+SOCK=$BASE/sock
+LOGS=$BASE/logs
+RESULTS=$BENCH/results.md
+PGBIN=$(pg_config --bindir)
+DB=bench
+
+VARIANTS=(heap stew trig)
+declare -A LABEL=([heap]=heap [stew]=steward [trig]=trigger)
+
+die() { echo "run.sh: $*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "run as root (the cluster itself runs as postgres)"
+id postgres >/dev/null 2>&1 || die "no postgres user"
+[ "$BULK_ROWS" -le "$N_ORDERS" ] || die "BULK_ROWS must not exceed N_ORDERS"
+
+as_pg() { runuser -u postgres -- "$@"; }
+
+stop_cluster() {
+    if [ -f "$DATA/postmaster.pid" ]; then
+        as_pg "$PGBIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null || true
+    fi
+}
+
+cleanup() {
+    local rc=$?
+    if [ "$rc" -ne 0 ] && [ -f "$BASE/server.log" ]; then
+        echo "--- last lines of the server log:" >&2
+        tail -n 30 "$BASE/server.log" >&2
+    fi
+    stop_cluster
+    if [ "$KEEP" = 1 ]; then
+        echo "kept $BASE"
+    else
+        rm -rf "$BASE"
+    fi
+    exit "$rc"
+}
+
+# A leftover from an interrupted run: that directory is ours, stop and wipe it.
+stop_cluster
+rm -rf "$BASE"
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$DATA" "$SOCK" "$LOGS"
+chown -R postgres: "$BASE"
+chmod 700 "$DATA"
+
+# ---------------------------------------------------------------------------
+# Cluster
+# ---------------------------------------------------------------------------
+echo "== initdb ($DATA, port $PORT)"
+as_pg "$PGBIN/initdb" -D "$DATA" -A trust -E UTF8 --no-locale >"$LOGS/initdb.log"
+# Defaults except: the library, a private socket and no TCP (other clusters
+# run on this machine), buffers that hold all three variants, no checkpoints
+# or autovacuum in the middle of a run (run.sh vacuums and checkpoints
+# itself before each run).  synchronous_commit etc. stay at their defaults.
+cat >>"$DATA/postgresql.conf" <<EOF
+
+# --- pg_steward benchmark ---
+shared_preload_libraries = 'pg_steward'
+port = $PORT
+listen_addresses = ''
+unix_socket_directories = '$SOCK'
+shared_buffers = 512MB
+checkpoint_timeout = 1h
+max_wal_size = 20GB
+autovacuum = off
+EOF
+as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$BASE/server.log" -w start >/dev/null
+
+export PGHOST=$SOCK PGPORT=$PORT PGUSER=postgres
+psql_q() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+"$PGBIN/createdb" "$DB"
+
+echo "== setup: 3 x $N_ORDERS orders, $((3 * N_ORDERS)) items"
+t0=$SECONDS
+psql_q -d "$DB" -v n_orders="$N_ORDERS" -v n_users="$N_USERS" -f "$BENCH/setup.sql"
+echo "   took $((SECONDS - t0)) s"
+psql_q -d "$DB" -f "$BENCH/sanity.sql"
+
+PG_VERSION=$(psql_q -d "$DB" -At -c "SELECT version()")
+
+# ---------------------------------------------------------------------------
+# Runs
+# ---------------------------------------------------------------------------
+
+# Start every run from the same state: no dead rows, fresh checkpoint.
+prepare() {
+    psql_q -d "$DB" -c "VACUUM $1.orders, $1.order_items" -c "CHECKPOINT"
+}
+
+# pgbench_run VARIANT LOG SCRIPT...: print the TPS.  Table names in the
+# scripts are unqualified; search_path selects the variant.
+pgbench_run() {
+    local s=$1 log=$2; shift 2
+    local args=() f
+    for f in "$@"; do args+=(-f "$BENCH/$f"); done
+    if ! PGOPTIONS="-c search_path=$s" "$PGBIN/pgbench" -n -M prepared \
+            -c "$CLIENTS" -j "$CLIENTS" -T "$DURATION" \
+            -D n_orders="$N_ORDERS" -D n_users="$N_USERS" \
+            "${args[@]}" "$DB" >"$log" 2>&1; then
+        cat "$log" >&2
+        die "pgbench failed on variant $s"
+    fi
+    # Every error is a bug here: the workloads cannot conflict.
+    if grep -qE 'number of failed transactions: [1-9]' "$log"; then
+        cat "$log" >&2
+        die "failed transactions on variant $s"
+    fi
+    sed -nE 's/^tps = ([0-9.]+) .*/\1/p' "$log"
+}
+
+# Transactions run by one script of a multi-script pgbench log.
+script_count() {
+    awk -v s="$2" '$0 ~ "^SQL script [0-9]+: .*" s {f=1; next}
+                   f && /transactions \(/ {print $2; exit}' "$1"
+}
+
+declare -A SAMPLES   # "workload variant" -> space-separated values
+declare -A BUMPS     # variant -> version increments the runs must have made
+for s in "${VARIANTS[@]}"; do BUMPS[$s]=0; done
+
+MIX=(c_create.sql@10 c_update.sql@20 c_get.sql@35 c_list.sql@25 c_items.sql@10)
+
+echo "== $ROUNDS rounds x 3 variants: (a) ${DURATION}s, (b) $BULK_ROWS rows, (c) ${DURATION}s"
+t_bench=$SECONDS
+for ((r = 0; r < ROUNDS; r++)); do
+    # rotate the order of the variants from round to round
+    order=()
+    for ((i = 0; i < 3; i++)); do order+=("${VARIANTS[$(((r + i) % 3))]}"); done
+    line="round $((r + 1))/$ROUNDS:"
+
+    for s in "${order[@]}"; do
+        prepare "$s"
+        log=$LOGS/a-$s-$r.log
+        tps=$(pgbench_run "$s" "$log" a_status.sql)
+        SAMPLES["a $s"]+="$tps "
+        n=$(sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p' "$log")
+        [ "$s" = heap ] || BUMPS[$s]=$((BUMPS[$s] + n))
+        line+=" a/${LABEL[$s]}=$tps"
+    done
+
+    for s in "${order[@]}"; do
+        prepare "$s"
+        out=$(PGOPTIONS="-c search_path=$s" psql_q -d "$DB" -c '\timing on' \
+              -c "UPDATE orders SET status = 'x' WHERE order_id <= $BULK_ROWS") \
+            || die "bulk update failed on variant $s"
+        ms=$(sed -nE 's/^Time: ([0-9.]+) ms.*/\1/p' <<<"$out")
+        SAMPLES["b $s"]+="$ms "
+        [ "$s" = heap ] || BUMPS[$s]=$((BUMPS[$s] + BULK_ROWS))
+        line+=" b/${LABEL[$s]}=${ms}ms"
+    done
+
+    for s in "${order[@]}"; do
+        prepare "$s"
+        log=$LOGS/c-$s-$r.log
+        tps=$(pgbench_run "$s" "$log" "${MIX[@]}")
+        SAMPLES["c $s"]+="$tps "
+        n=$(script_count "$log" c_update.sql)
+        [ -n "$n" ] || { cat "$log" >&2; die "no per-script count in $log"; }
+        BUMPS[$s]=$((BUMPS[$s] + n))
+        line+=" c/${LABEL[$s]}=$tps"
+    done
+    echo "$line"
+done
+bench_secs=$((SECONDS - t_bench))
+
+# ---------------------------------------------------------------------------
+# Consistency: every update bumped the version exactly once (steward and
+# trigger: all updates; heap: only the explicit version + 1 of (c)).
+# ---------------------------------------------------------------------------
+consistency="ok"
+for s in "${VARIANTS[@]}"; do
+    got=$(psql_q -d "$DB" -At -c "SELECT sum(version - 1) FROM $s.orders")
+    bad=$(psql_q -d "$DB" -At -c "SELECT count(*) FROM $s.orders WHERE version < 1")
+    echo "versions $s: sum(version - 1) = $got, expected ${BUMPS[$s]}; rows below 1: $bad"
+    if [ "$got" != "${BUMPS[$s]}" ] || [ "$bad" != 0 ]; then
+        consistency="MISMATCH in $s: sum(version - 1) = $got, expected ${BUMPS[$s]}, $bad rows below 1"
+        echo "$consistency" >&2
+    fi
+done
+conflicts=$(psql_q -d "$DB" -At -c \
+    "SELECT coalesce(sum(version_conflicts + invalid_versions), 0) FROM steward.table_counters()")
+
+# ---------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------
+median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {
+    if (NR == 0) print "nan"; else if (NR % 2) print v[(NR+1)/2];
+    else print (v[NR/2] + v[NR/2+1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
+fmt() { awk -v x="$1" 'BEGIN {printf "%.1f", x}'; }
+
+declare -A MED
+for w in a b c; do
+    for s in "${VARIANTS[@]}"; do
+        MED["$w $s"]=$(median <<<"${SAMPLES["$w $s"]}")
+    done
+done
+
+WNAME_a="(a) single-row status update, TPS"
+WNAME_b="(b) UPDATE of $BULK_ROWS rows, ms"
+WNAME_c="(c) walkthrough mix, TPS"
+
+table() {
+    echo "| workload | heap | steward | trigger | steward/heap | steward/trigger | trigger/heap |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    for w in a b c; do
+        local name=WNAME_$w h=${MED["$w heap"]} st=${MED["$w stew"]} tr=${MED["$w trig"]}
+        echo "| ${!name} | $(fmt "$h") | $(fmt "$st") | $(fmt "$tr") |" \
+             "$(ratio "$st" "$h") | $(ratio "$st" "$tr") | $(ratio "$tr" "$h") |"
+    done
+}
+
+raw() {
+    echo "| workload | variant | samples (round order) |"
+    echo "|---|---|---|"
+    for w in a b c; do
+        for s in "${VARIANTS[@]}"; do
+            echo "| $w | ${LABEL[$s]} | ${SAMPLES["$w $s"]}|"
+        done
+    done
+}
+
+{
+    echo "# pg_steward benchmark results"
+    echo
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "- server: $PG_VERSION"
+    echo "- CPUs: $(nproc) ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1))"
+    echo "- rounds: $ROUNDS (variants interleaved, first variant rotated per round); medians reported"
+    echo "- (a), (c): pgbench -n -M prepared -c $CLIENTS -j $CLIENTS -T $DURATION per run"
+    echo "- (b): one \`UPDATE orders SET status = 'x' WHERE order_id <= $BULK_ROWS\` per round and variant, psql \\timing"
+    echo "- (c) weights: create order + 3 items 10, status update with version + 1 20, get order 35, list user's orders 25, order items 10"
+    echo "- data: $N_ORDERS orders and $((3 * N_ORDERS)) items per variant, $N_USERS users"
+    echo "- settings: shared_buffers=512MB, checkpoint_timeout=1h, max_wal_size=20GB, autovacuum=off (VACUUM + CHECKPOINT before every run); everything else default (synchronous_commit=on)"
+    echo "- benchmark time: ${bench_secs}s (setup not included)"
+    echo
+    echo "TPS: higher is better; for (b) the ratios are of times, so above 1 means slower."
+    echo
+    table
+    echo
+    echo "Version check after all runs: $consistency (every update bumped the version exactly once);" \
+         "steward.table_counters() conflicts + invalid versions: $conflicts."
+    echo
+    echo "Raw samples:"
+    echo
+    raw
+} >"$RESULTS"
+
+echo
+echo "== results (medians over $ROUNDS rounds; also in $RESULTS)"
+table | sed 's/^| //; s/ |$//' | column -t -s '|'
+echo "version check: $consistency"
+[ "$consistency" = ok ]
