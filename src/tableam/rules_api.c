@@ -71,12 +71,9 @@ require_arg(FunctionCallInfo fcinfo, int argno, const char *what)
  * lock conflicts with every writer, so no write is in flight while the rules
  * change and every later write sees the new rules (as with CREATE TRIGGER).
  */
-static Relation
-open_table_to_configure(Oid relid)
+static void
+check_table_owner(Oid relid)
 {
-	Relation	rel;
-	char		relkind;
-
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -84,7 +81,15 @@ open_table_to_configure(Oid relid)
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(get_rel_relkind(relid)),
 					   get_rel_name(relid));
+}
 
+static Relation
+open_table_to_configure(Oid relid)
+{
+	Relation	rel;
+	char		relkind;
+
+	check_table_owner(relid);
 	rel = relation_open(relid, ShareRowExclusiveLock);
 	relkind = rel->rd_rel->relkind;
 
@@ -195,23 +200,33 @@ leave_rules_owner(OwnerContext *ctx)
 	SetUserIdAndSecContext(ctx->save_userid, ctx->save_sec_context);
 }
 
-/* Existing rule kind of (relid, column), or NULL. */
-static char *
-existing_rule(Oid relid, const char *colname)
+/*
+ * Run a statement on steward.column_rules whose parameters are $1 = relid
+ * and $2 = column name; returns SPI's result code.
+ */
+static int
+exec_for_column(const char *sql, Oid relid, const char *colname, bool read_only)
 {
 	Oid			argtypes[2] = {OIDOID, NAMEOID};
 	NameData	attname;
 	Datum		args[2];
-	bool		isnull;
 
 	namestrcpy(&attname, colname);
 	args[0] = ObjectIdGetDatum(relid);
 	args[1] = NameGetDatum(&attname);
+	return SPI_execute_with_args(sql, 2, argtypes, args, NULL, read_only, 0);
+}
 
-	if (SPI_execute_with_args("SELECT kind FROM steward.column_rules "
-							  "WHERE relid OPERATOR(pg_catalog.=) $1 "
-							  "AND attname OPERATOR(pg_catalog.=) $2",
-							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+/* Existing rule kind of (relid, column), or NULL. */
+static char *
+existing_rule(Oid relid, const char *colname)
+{
+	bool		isnull;
+
+	if (exec_for_column("SELECT kind FROM steward.column_rules "
+						"WHERE relid OPERATOR(pg_catalog.=) $1 "
+						"AND attname OPERATOR(pg_catalog.=) $2",
+						relid, colname, true) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.column_rules");
 	if (SPI_processed == 0)
 		return NULL;
@@ -354,9 +369,6 @@ steward_untrack(PG_FUNCTION_ARGS)
 	char	   *colname;
 	Relation	rel;
 	OwnerContext ctx;
-	Oid			argtypes[2] = {OIDOID, NAMEOID};
-	NameData	attname;
-	Datum		args[2];
 
 	require_arg(fcinfo, 0, "table");
 	require_arg(fcinfo, 1, "column name");
@@ -364,23 +376,14 @@ steward_untrack(PG_FUNCTION_ARGS)
 	colname = pstrdup(NameStr(*PG_GETARG_NAME(1)));
 
 	/* Untracking works on any table we own, also after a switch to heap. */
-	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	if (!pg_class_ownercheck(relid, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(get_rel_relkind(relid)),
-					   get_rel_name(relid));
+	check_table_owner(relid);
 	rel = relation_open(relid, ShareRowExclusiveLock);
 
 	enter_rules_owner(&ctx);
-	namestrcpy(&attname, colname);
-	args[0] = ObjectIdGetDatum(relid);
-	args[1] = NameGetDatum(&attname);
-	if (SPI_execute_with_args("DELETE FROM steward.column_rules "
-							  "WHERE relid OPERATOR(pg_catalog.=) $1 "
-							  "AND attname OPERATOR(pg_catalog.=) $2",
-							  2, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
+	if (exec_for_column("DELETE FROM steward.column_rules "
+						"WHERE relid OPERATOR(pg_catalog.=) $1 "
+						"AND attname OPERATOR(pg_catalog.=) $2",
+						relid, colname, false) != SPI_OK_DELETE)
 		elog(ERROR, "could not delete from steward.column_rules");
 	if (SPI_processed == 0)
 		ereport(ERROR,
