@@ -12,7 +12,14 @@ OBJS = \
 	src/tableam/rules.o \
 	src/tableam/rules_api.o \
 	src/tableam/rowkey.o \
-	src/stats/counters.o
+	src/stats/counters.o \
+	src/hashindex/sthash.o \
+	src/hashindex/sthash_page.o \
+	src/hashindex/sthash_insert.o \
+	src/hashindex/sthash_build.o \
+	src/hashindex/sthash_scan.o \
+	src/hashindex/sthash_vacuum.o \
+	src/hashindex/sthash_verify.o
 
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Werror

@@ -1,0 +1,212 @@
+/*-------------------------------------------------------------------------
+ *
+ * sthash.h
+ *	  steward_hash: a growable, WAL-logged hash index (linear hashing).
+ *
+ * See README.md in this folder for the page layout, the growth algorithm,
+ * the lock ordering and the WAL rules.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef STHASH_H
+#define STHASH_H
+
+#include "postgres.h"
+
+#include "access/amapi.h"
+#include "access/generic_xlog.h"
+#include "access/itup.h"
+#include "nodes/pathnodes.h"
+#include "storage/bufmgr.h"
+#include "storage/bufpage.h"
+#include "utils/relcache.h"
+
+#define STHASH_MAGIC		0x53544831	/* "STH1" */
+#define STHASH_VERSION		1
+#define STHASH_METAPAGE		0
+
+/* Support function: (type, int8 seed) -> int8, like HASHEXTENDED_PROC. */
+#define STHASH_HASH_PROC	1
+#define STHASH_NPROC		1
+#define STHASH_EQUAL_STRATEGY 1
+#define STHASH_NSTRATEGIES	1
+
+/* Page kinds, in the special space. */
+#define STH_PAGE_META		0x0001
+#define STH_PAGE_BUCKET		0x0002	/* primary page of a bucket */
+#define STH_PAGE_OVERFLOW	0x0004	/* further page of a bucket's chain */
+#define STH_PAGE_FREE		0x0008	/* on the free list */
+#define STH_PAGE_UNUSED		0x0010	/* reserved for a bucket not yet created */
+#define STH_PAGE_KINDS		0x001F
+/* Flags of a primary bucket page while a split is unfinished (crash). */
+#define STH_SPLIT_SOURCE	0x0100	/* entries are moving out to 'partner' */
+#define STH_SPLIT_TARGET	0x0200	/* entries are arriving from 'partner' */
+#define STH_SPLITTING		(STH_SPLIT_SOURCE | STH_SPLIT_TARGET)
+
+typedef struct StHashPageOpaqueData
+{
+	BlockNumber next;			/* next page of the chain / free list */
+	uint32		bucket;			/* bucket this page belongs to */
+	uint32		split_max;		/* maxbucket after the last split that
+								 * touched this bucket (primary pages) */
+	uint32		partner;		/* other bucket of an unfinished split */
+	uint16		flags;
+	uint16		unused;
+} StHashPageOpaqueData;
+
+typedef StHashPageOpaqueData *StHashPageOpaque;
+
+#define StHashPageGetOpaque(page) \
+	((StHashPageOpaque) PageGetSpecialPointer(page))
+
+/*
+ * An index entry: 64-bit hash of the key columns and the heap TID.  14
+ * bytes, 2-byte aligned, stored as a dense array after the page header;
+ * pd_lower marks the end of the array.  Keys are not stored: every match is
+ * rechecked against the heap row.
+ */
+typedef struct StHashEntry
+{
+	uint16		hash[4];		/* most significant half-word first */
+	ItemPointerData tid;
+} StHashEntry;
+
+#define STH_ENTRIES_START	MAXALIGN(SizeOfPageHeaderData)
+#define STH_PAGE_CAPACITY \
+	((BLCKSZ - STH_ENTRIES_START - MAXALIGN(sizeof(StHashPageOpaqueData))) / sizeof(StHashEntry))
+
+/*
+ * Buckets live in segments of contiguous blocks allocated when the first
+ * bucket of a segment is created.  Segments 0..8 hold 1,1,2,4,...,128
+ * buckets (doubling while the index is small); every later segment holds
+ * 256.  The metapage stores the first block of every segment.
+ */
+#define STH_SMALL_SEGMENTS	9
+#define STH_SEGMENT_BUCKETS	256
+#define STH_MAX_SEGMENTS	1800
+#define STH_MAX_BUCKETS \
+	((uint32) STH_SEGMENT_BUCKETS * (STH_MAX_SEGMENTS - STH_SMALL_SEGMENTS + 1))
+
+typedef struct StHashMetaData
+{
+	uint32		magic;
+	uint32		version;
+	uint32		maxbucket;		/* highest bucket number in use */
+	uint32		highmask;		/* mask to modulo into the whole table */
+	uint32		lowmask;		/* mask to modulo into the lower half */
+	uint32		nsegments;		/* segments allocated */
+	BlockNumber freehead;		/* first page of the free list */
+	uint32		nfree;			/* pages on the free list */
+	uint32		noverflow;		/* overflow pages in bucket chains */
+	double		ntuples;		/* entries, as of the last build or VACUUM */
+	BlockNumber segstart[STH_MAX_SEGMENTS];
+} StHashMetaData;
+
+typedef StHashMetaData *StHashMeta;
+
+#define StHashPageGetMeta(page) ((StHashMeta) PageGetContents(page))
+
+/* Backend-local copy of the metapage, kept in the index's rd_amcache. */
+typedef StHashMetaData StHashMetaCache;
+
+/* Entry helpers */
+static inline uint64
+sth_entry_hash(const StHashEntry *e)
+{
+	return ((uint64) e->hash[0] << 48) | ((uint64) e->hash[1] << 32) |
+		((uint64) e->hash[2] << 16) | (uint64) e->hash[3];
+}
+
+static inline void
+sth_entry_set(StHashEntry *e, uint64 hash, ItemPointer tid)
+{
+	e->hash[0] = (uint16) (hash >> 48);
+	e->hash[1] = (uint16) (hash >> 32);
+	e->hash[2] = (uint16) (hash >> 16);
+	e->hash[3] = (uint16) hash;
+	e->tid = *tid;
+}
+
+static inline int
+sth_page_nentries(Page page)
+{
+	return (((PageHeader) page)->pd_lower - STH_ENTRIES_START) / sizeof(StHashEntry);
+}
+
+static inline StHashEntry *
+sth_page_entries(Page page)
+{
+	return (StHashEntry *) ((char *) page + STH_ENTRIES_START);
+}
+
+static inline uint32
+sth_hash_to_bucket(uint64 hash, uint32 maxbucket, uint32 highmask, uint32 lowmask)
+{
+	uint32		bucket = (uint32) hash & highmask;
+
+	if (bucket > maxbucket)
+		bucket &= lowmask;
+	return bucket;
+}
+
+/* sthash_page.c */
+extern void sth_init_page(Page page, uint16 flags, uint32 bucket);
+extern void sth_init_metapage(Page page);
+extern BlockNumber sth_bucket_block(const StHashMetaData *meta, uint32 bucket);
+extern const StHashMetaData *sth_get_meta(Relation index, bool refresh);
+extern void sth_check_metapage(Relation index, Page page);
+extern void sth_page_add_entry(Page page, uint64 hash, ItemPointer tid);
+extern void sth_page_remove_entry(Page page, int i);
+extern bool sth_page_has_room(Page page);
+extern Buffer sth_new_overflow(Relation index, GenericXLogState *state,
+							   Buffer *metabuf, Page *newpage, uint32 bucket);
+extern bool sth_create_bucket_pages(Relation index, Buffer metabuf, uint32 bucket);
+extern Buffer sth_extend(Relation index);
+extern uint64 sth_hash_values(Relation index, Datum *values, bool *isnull,
+							  bool *anynull);
+
+/* sthash_insert.c */
+extern bool sthinsert(Relation index, Datum *values, bool *isnull,
+					  ItemPointer ht_ctid, Relation heapRel,
+					  IndexUniqueCheck checkUnique, bool indexUnchanged,
+					  struct IndexInfo *indexInfo);
+extern void sth_insert_entry(Relation index, uint64 hash, ItemPointer tid);
+extern void sth_try_split(Relation index);
+
+/*
+ * Growth policy: split while more than one bucket in STH_SPLIT_RATIO has an
+ * overflow page (on average), at most STH_MAX_SPLITS per insert.
+ */
+#define STH_SPLIT_RATIO		4
+#define STH_MAX_SPLITS		4
+extern void sth_finish_split(Relation index, uint32 bucket);
+
+/* sthash_build.c */
+extern IndexBuildResult *sthbuild(Relation heap, Relation index,
+								  struct IndexInfo *indexInfo);
+extern void sthbuildempty(Relation index);
+
+/* sthash_scan.c */
+extern IndexScanDesc sthbeginscan(Relation r, int nkeys, int norderbys);
+extern void sthrescan(IndexScanDesc scan, ScanKey scankey, int nscankeys,
+					  ScanKey orderbys, int norderbys);
+extern bool sthgettuple(IndexScanDesc scan, ScanDirection dir);
+extern int64 sthgetbitmap(IndexScanDesc scan, TIDBitmap *tbm);
+extern void sthendscan(IndexScanDesc scan);
+extern void sth_collect_bucket(Relation index, uint32 bucket, uint64 hash,
+							   bool match_all, ItemPointerData **tids,
+							   int *ntids, int *maxtids);
+
+/* sthash_vacuum.c */
+extern IndexBulkDeleteResult *sthbulkdelete(IndexVacuumInfo *info,
+											IndexBulkDeleteResult *stats,
+											IndexBulkDeleteCallback callback,
+											void *callback_state);
+extern IndexBulkDeleteResult *sthvacuumcleanup(IndexVacuumInfo *info,
+											   IndexBulkDeleteResult *stats);
+extern void sth_unlink_empty_pages(Relation index, Buffer primary);
+
+/* sthash_validate.c */
+extern bool sthvalidate(Oid opclassoid);
+
+#endif							/* STHASH_H */

@@ -1,0 +1,330 @@
+/*-------------------------------------------------------------------------
+ *
+ * sthash_page.c
+ *	  Pages, the metapage and its backend-local cache, bucket addressing,
+ *	  page allocation and key hashing for steward_hash.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/xloginsert.h"
+#include "common/hashfn.h"
+#include "miscadmin.h"
+#include "port/pg_bitutils.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "hashindex/sthash.h"
+
+void
+sth_init_page(Page page, uint16 flags, uint32 bucket)
+{
+	StHashPageOpaque opaque;
+
+	PageInit(page, BLCKSZ, sizeof(StHashPageOpaqueData));
+	((PageHeader) page)->pd_lower = STH_ENTRIES_START;
+	opaque = StHashPageGetOpaque(page);
+	opaque->next = InvalidBlockNumber;
+	opaque->bucket = bucket;
+	opaque->split_max = 0;
+	opaque->partner = 0;
+	opaque->flags = flags;
+	opaque->unused = 0;
+}
+
+/*
+ * An empty index: one bucket whose segment has not been allocated yet (the
+ * caller allocates segment 0).  pd_lower covers the metadata so that
+ * generic WAL, which skips the hole between pd_lower and pd_upper, logs it.
+ */
+void
+sth_init_metapage(Page page)
+{
+	StHashMeta meta;
+
+	sth_init_page(page, STH_PAGE_META, 0);
+	meta = StHashPageGetMeta(page);
+	memset(meta, 0, sizeof(StHashMetaData));
+	meta->magic = STHASH_MAGIC;
+	meta->version = STHASH_VERSION;
+	meta->maxbucket = 0;
+	meta->highmask = 1;
+	meta->lowmask = 0;
+	meta->nsegments = 0;
+	meta->freehead = InvalidBlockNumber;
+	meta->nfree = 0;
+	meta->ntuples = 0;
+	((PageHeader) page)->pd_lower =
+		((char *) meta + sizeof(StHashMetaData)) - (char *) page;
+}
+
+/* Which segment holds a bucket, and the first bucket of that segment. */
+static void
+bucket_segment(uint32 bucket, uint32 *segment, uint32 *first)
+{
+	if (bucket == 0)
+	{
+		*segment = 0;
+		*first = 0;
+	}
+	else if (bucket < STH_SEGMENT_BUCKETS)
+	{
+		int			g = pg_leftmost_one_pos32(bucket) + 1;
+
+		*segment = g;
+		*first = (uint32) 1 << (g - 1);
+	}
+	else
+	{
+		*segment = STH_SMALL_SEGMENTS - 1 + bucket / STH_SEGMENT_BUCKETS;
+		*first = (bucket / STH_SEGMENT_BUCKETS) * STH_SEGMENT_BUCKETS;
+	}
+}
+
+static uint32
+segment_size(uint32 segment)
+{
+	if (segment == 0)
+		return 1;
+	if (segment < STH_SMALL_SEGMENTS)
+		return (uint32) 1 << (segment - 1);
+	return STH_SEGMENT_BUCKETS;
+}
+
+BlockNumber
+sth_bucket_block(const StHashMetaData *meta, uint32 bucket)
+{
+	uint32		segment,
+				first;
+
+	bucket_segment(bucket, &segment, &first);
+	if (segment >= meta->nsegments)
+		elog(ERROR, "steward_hash bucket %u has no segment", bucket);
+	return meta->segstart[segment] + (bucket - first);
+}
+
+void
+sth_check_metapage(Relation index, Page page)
+{
+	StHashMeta	meta = StHashPageGetMeta(page);
+
+	if (!(StHashPageGetOpaque(page)->flags & STH_PAGE_META) ||
+		meta->magic != STHASH_MAGIC)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is not a steward_hash index",
+						RelationGetRelationName(index))));
+	if (meta->version != STHASH_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("steward_hash index \"%s\" has version %u, expected %u",
+						RelationGetRelationName(index), meta->version,
+						STHASH_VERSION),
+				 errhint("REINDEX the index.")));
+}
+
+/*
+ * The metapage as this backend last saw it.  Lookups use the cached copy
+ * and detect staleness on the bucket page they land on (split_max; see
+ * README.md), so the metapage is read only after a split.
+ */
+const StHashMetaData *
+sth_get_meta(Relation index, bool refresh)
+{
+	Buffer		buf;
+	Page		page;
+
+	if (index->rd_amcache != NULL && !refresh)
+		return (const StHashMetaData *) index->rd_amcache;
+
+	if (index->rd_amcache == NULL)
+		index->rd_amcache = MemoryContextAlloc(index->rd_indexcxt,
+											   sizeof(StHashMetaCache));
+	buf = ReadBuffer(index, STHASH_METAPAGE);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	sth_check_metapage(index, page);
+	memcpy(index->rd_amcache, StHashPageGetMeta(page), sizeof(StHashMetaData));
+	UnlockReleaseBuffer(buf);
+	return (const StHashMetaData *) index->rd_amcache;
+}
+
+void
+sth_page_add_entry(Page page, uint64 hash, ItemPointer tid)
+{
+	int			n = sth_page_nentries(page);
+
+	Assert(sth_page_has_room(page));
+	sth_entry_set(&sth_page_entries(page)[n], hash, tid);
+	((PageHeader) page)->pd_lower += sizeof(StHashEntry);
+}
+
+/* Remove entry i by moving the last entry into its place. */
+void
+sth_page_remove_entry(Page page, int i)
+{
+	int			n = sth_page_nentries(page);
+	StHashEntry *entries = sth_page_entries(page);
+
+	Assert(i >= 0 && i < n);
+	if (i != n - 1)
+		entries[i] = entries[n - 1];
+	((PageHeader) page)->pd_lower -= sizeof(StHashEntry);
+}
+
+bool
+sth_page_has_room(Page page)
+{
+	return ((PageHeader) page)->pd_lower + sizeof(StHashEntry) <=
+		((PageHeader) page)->pd_upper;
+}
+
+/* A new, exclusively locked page at the end of the index. */
+Buffer
+sth_extend(Relation index)
+{
+	Buffer		buf;
+	bool		needLock = !RELATION_IS_LOCAL(index);
+
+	if (needLock)
+		LockRelationForExtension(index, ExclusiveLock);
+	buf = ReadBuffer(index, P_NEW);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	if (needLock)
+		UnlockRelationForExtension(index, ExclusiveLock);
+	return buf;
+}
+
+/*
+ * Get a page for a bucket's chain: from the free list, else by extending
+ * the index.  The caller holds the bucket's primary page (and the chain's
+ * tail, registered in "state"); we lock the metapage after them, which is
+ * the lock order everywhere (buckets, then metapage).  The metapage and the
+ * new page are registered in the caller's generic WAL record; the caller
+ * links the page, finishes the record and releases *metabuf and the
+ * returned buffer.
+ */
+Buffer
+sth_new_overflow(Relation index, GenericXLogState *state, Buffer *metabuf,
+				 Page *newpage, uint32 bucket)
+{
+	Page		metapage;
+	StHashMeta	meta;
+	Buffer		newbuf;
+
+	*metabuf = ReadBuffer(index, STHASH_METAPAGE);
+	LockBuffer(*metabuf, BUFFER_LOCK_EXCLUSIVE);
+	metapage = GenericXLogRegisterBuffer(state, *metabuf, 0);
+	meta = StHashPageGetMeta(metapage);
+
+	if (meta->freehead != InvalidBlockNumber)
+	{
+		newbuf = ReadBuffer(index, meta->freehead);
+		LockBuffer(newbuf, BUFFER_LOCK_EXCLUSIVE);
+		if (!(StHashPageGetOpaque(BufferGetPage(newbuf))->flags & STH_PAGE_FREE))
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("free list of steward_hash index \"%s\" points to block %u, which is not free",
+							RelationGetRelationName(index), meta->freehead)));
+		meta->freehead = StHashPageGetOpaque(BufferGetPage(newbuf))->next;
+		meta->nfree--;
+	}
+	else
+		newbuf = sth_extend(index);
+	meta->noverflow++;
+
+	*newpage = GenericXLogRegisterBuffer(state, newbuf, GENERIC_XLOG_FULL_IMAGE);
+	sth_init_page(*newpage, STH_PAGE_OVERFLOW, bucket);
+	return newbuf;
+}
+
+/*
+ * Make sure the segment holding "bucket" exists, allocating it if this is
+ * its first bucket.  Caller holds the metapage exclusively.  The segment's
+ * pages are initialized as unused and WAL-logged as full images before the
+ * metapage points at them, so a standby or a crash never sees a segment
+ * pointer past the end of the index; a crash in between leaks the pages
+ * (at most one segment), it never loses entries.  Returns false when the
+ * index cannot address more buckets.
+ */
+bool
+sth_create_bucket_pages(Relation index, Buffer metabuf, uint32 bucket)
+{
+	StHashMeta	meta = StHashPageGetMeta(BufferGetPage(metabuf));
+	uint32		segment,
+				first,
+				size;
+	BlockNumber start = InvalidBlockNumber;
+	bool		needLock = !RELATION_IS_LOCAL(index);
+	GenericXLogState *state;
+	Page		metapage;
+
+	bucket_segment(bucket, &segment, &first);
+	if (segment < meta->nsegments)
+		return true;
+	if (segment >= STH_MAX_SEGMENTS || segment != meta->nsegments)
+		return false;
+
+	size = segment_size(segment);
+	/* One extension lock for the whole segment keeps its blocks contiguous. */
+	if (needLock)
+		LockRelationForExtension(index, ExclusiveLock);
+	for (uint32 i = 0; i < size; i++)
+	{
+		Buffer		buf = ReadBuffer(index, P_NEW);
+
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		if (i == 0)
+			start = BufferGetBlockNumber(buf);
+		Assert(BufferGetBlockNumber(buf) == start + i);
+		START_CRIT_SECTION();
+		sth_init_page(BufferGetPage(buf), STH_PAGE_UNUSED, first + i);
+		MarkBufferDirty(buf);
+		if (RelationNeedsWAL(index))
+			log_newpage_buffer(buf, true);
+		END_CRIT_SECTION();
+		UnlockReleaseBuffer(buf);
+	}
+	if (needLock)
+		UnlockRelationForExtension(index, ExclusiveLock);
+
+	state = GenericXLogStart(index);
+	metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
+	meta = StHashPageGetMeta(metapage);
+	meta->segstart[segment] = start;
+	meta->nsegments = segment + 1;
+	GenericXLogFinish(state);
+	return true;
+}
+
+/*
+ * The 64-bit hash of a row's key columns: each column's extended hash
+ * (seed 0) combined in column order.  Rows with a NULL key are not indexed.
+ */
+uint64
+sth_hash_values(Relation index, Datum *values, bool *isnull, bool *anynull)
+{
+	int			natts = IndexRelationGetNumberOfKeyAttributes(index);
+	uint64		hash = 0;
+
+	*anynull = false;
+	for (int i = 0; i < natts; i++)
+	{
+		FmgrInfo   *proc;
+		uint64		h;
+
+		if (isnull[i])
+		{
+			*anynull = true;
+			return 0;
+		}
+		proc = index_getprocinfo(index, i + 1, STHASH_HASH_PROC);
+		h = DatumGetUInt64(FunctionCall2Coll(proc, index->rd_indcollation[i],
+											 values[i], UInt64GetDatum(0)));
+		hash = (i == 0) ? h : hash_combine64(hash, h);
+	}
+	return hash;
+}

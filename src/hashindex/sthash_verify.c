@@ -1,0 +1,513 @@
+/*-------------------------------------------------------------------------
+ *
+ * sthash_verify.c
+ *	  steward.verify_index(): amcheck-style consistency check of a
+ *	  steward_hash index against itself and its table, and
+ *	  steward.hash_index_stats().
+ *
+ * verify_index takes AccessShareLock on the index and ShareLock on the
+ * table (writers wait, readers do not), so that the heap cross-check sees a
+ * stable set of rows.  It reports one row per problem; a healthy index
+ * yields no rows.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_authid.h"
+#include "commands/defrem.h"
+#include "executor/executor.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "nodes/bitmapset.h"
+#include "storage/bufmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "hashindex/sthash.h"
+
+PG_FUNCTION_INFO_V1(steward_verify_index);
+PG_FUNCTION_INFO_V1(steward_hash_index_stats);
+
+typedef struct EntryKey
+{
+	ItemPointerData tid;
+	uint64		hash;
+} EntryKey;
+
+typedef struct EntryEntry
+{
+	EntryKey	key;
+	bool		seen_in_heap;
+} EntryEntry;
+
+typedef struct VerifyState
+{
+	Relation	index;
+	Relation	heap;
+	ReturnSetInfo *rsinfo;
+	BlockNumber nblocks;
+	bool	   *visited;		/* per block: reached from meta or free list */
+	HTAB	   *entries;		/* (tid, hash) of every entry */
+	int64		problems;
+	uint32		noverflow;		/* overflow pages found in chains */
+} VerifyState;
+
+static void
+report(VerifyState *vs, const char *kind, BlockNumber blkno, const char *fmt,...)
+	pg_attribute_printf(4, 5);
+
+static void
+report(VerifyState *vs, const char *kind, BlockNumber blkno, const char *fmt,...)
+{
+	Datum		values[3];
+	bool		nulls[3] = {0};
+	StringInfoData buf;
+	va_list		args;
+
+	initStringInfo(&buf);
+	for (;;)
+	{
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&buf, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&buf, needed);
+	}
+	values[0] = CStringGetTextDatum(kind);
+	if (blkno == InvalidBlockNumber)
+		nulls[1] = true;
+	else
+		values[1] = Int64GetDatum((int64) blkno);
+	values[2] = CStringGetTextDatum(buf.data);
+	tuplestore_putvalues(vs->rsinfo->setResult, vs->rsinfo->setDesc, values, nulls);
+	vs->problems++;
+}
+
+/* Mark a block as reached; false (and a report) if it was reached before. */
+static bool
+visit(VerifyState *vs, BlockNumber blkno, const char *what)
+{
+	if (blkno >= vs->nblocks)
+	{
+		report(vs, "bad page link", blkno,
+			   "%s points to block %u beyond the end of the index (%u blocks)",
+			   what, blkno, vs->nblocks);
+		return false;
+	}
+	if (vs->visited[blkno])
+	{
+		report(vs, "bad page link", blkno,
+			   "%s reaches block %u a second time", what, blkno);
+		return false;
+	}
+	vs->visited[blkno] = true;
+	return true;
+}
+
+static bool
+page_structure_ok(VerifyState *vs, Page page, BlockNumber blkno)
+{
+	PageHeader	hdr = (PageHeader) page;
+
+	if (PageIsNew(page) ||
+		hdr->pd_special != BLCKSZ - MAXALIGN(sizeof(StHashPageOpaqueData)) ||
+		hdr->pd_upper != hdr->pd_special ||
+		hdr->pd_lower < STH_ENTRIES_START || hdr->pd_lower > hdr->pd_upper ||
+		(hdr->pd_lower - STH_ENTRIES_START) % sizeof(StHashEntry) != 0)
+	{
+		report(vs, "bad page structure", blkno,
+			   "page header has pd_lower %u, pd_upper %u, pd_special %u",
+			   hdr->pd_lower, hdr->pd_upper, hdr->pd_special);
+		return false;
+	}
+	return true;
+}
+
+static void
+check_bucket(VerifyState *vs, const StHashMetaData *meta, uint32 bucket)
+{
+	BlockNumber blkno = sth_bucket_block(meta, bucket);
+	bool		primary = true;
+	uint32		partner = bucket;
+	int			chainlen = 0;
+
+	while (blkno != InvalidBlockNumber)
+	{
+		Buffer		buf;
+		Page		page;
+		StHashPageOpaque opaque;
+		int			n;
+		StHashEntry *entries;
+
+		if (!visit(vs, blkno, psprintf("bucket %u", bucket)))
+			return;
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBuffer(vs->index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (!page_structure_ok(vs, page, blkno))
+		{
+			UnlockReleaseBuffer(buf);
+			return;
+		}
+		opaque = StHashPageGetOpaque(page);
+		if ((opaque->flags & STH_PAGE_KINDS) != (primary ? STH_PAGE_BUCKET : STH_PAGE_OVERFLOW) ||
+			opaque->bucket != bucket)
+			report(vs, "bad page structure", blkno,
+				   "page of bucket %u chain has kind 0x%04x and bucket %u",
+				   bucket, opaque->flags & STH_PAGE_KINDS, opaque->bucket);
+		if (primary && (opaque->flags & STH_SPLIT_SOURCE))
+			partner = opaque->partner;
+
+		n = sth_page_nentries(page);
+		entries = sth_page_entries(page);
+		for (int i = 0; i < n; i++)
+		{
+			uint64		h = sth_entry_hash(&entries[i]);
+			uint32		b = sth_hash_to_bucket(h, meta->maxbucket, meta->highmask,
+											   meta->lowmask);
+			EntryKey	key;
+			bool		found;
+
+			if (b != bucket && b != partner)
+				report(vs, "entry in wrong bucket", blkno,
+					   "entry %d (tid (%u,%u)) has hash %016llx, which belongs in bucket %u, not %u",
+					   i, ItemPointerGetBlockNumber(&entries[i].tid),
+					   ItemPointerGetOffsetNumber(&entries[i].tid),
+					   (unsigned long long) h, b, bucket);
+			memset(&key, 0, sizeof(key));
+			key.tid = entries[i].tid;
+			key.hash = h;
+			(void) hash_search(vs->entries, &key, HASH_ENTER, &found);
+			if (found)
+				report(vs, "duplicate entry", blkno,
+					   "entry for tid (%u,%u) appears more than once",
+					   ItemPointerGetBlockNumber(&key.tid),
+					   ItemPointerGetOffsetNumber(&key.tid));
+		}
+		if (!primary)
+			vs->noverflow++;
+		blkno = opaque->next;
+		UnlockReleaseBuffer(buf);
+		primary = false;
+		if (++chainlen > (int) vs->nblocks)
+			return;
+	}
+}
+
+static void
+check_free_list(VerifyState *vs, const StHashMetaData *meta)
+{
+	BlockNumber blkno = meta->freehead;
+	uint32		count = 0;
+
+	while (blkno != InvalidBlockNumber)
+	{
+		Buffer		buf;
+		Page		page;
+
+		if (!visit(vs, blkno, "the free list"))
+			return;
+		buf = ReadBuffer(vs->index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (page_structure_ok(vs, page, blkno) &&
+			!(StHashPageGetOpaque(page)->flags & STH_PAGE_FREE))
+			report(vs, "bad page structure", blkno,
+				   "page on the free list is not marked free");
+		blkno = PageIsNew(page) ? InvalidBlockNumber : StHashPageGetOpaque(page)->next;
+		UnlockReleaseBuffer(buf);
+		count++;
+	}
+	if (count != meta->nfree)
+		report(vs, "bad metapage", STHASH_METAPAGE,
+			   "free list holds %u pages, metapage says %u", count, meta->nfree);
+}
+
+/* Pages nobody points to must be unused pages of a segment (or leaked). */
+static void
+check_unreached(VerifyState *vs)
+{
+	for (BlockNumber blkno = 1; blkno < vs->nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+
+		if (vs->visited[blkno])
+			continue;
+		buf = ReadBuffer(vs->index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (!PageIsNew(page) &&
+			!(StHashPageGetOpaque(page)->flags & STH_PAGE_UNUSED) &&
+			sth_page_nentries(page) > 0)
+			report(vs, "orphan page", blkno,
+				   "page with %d entries is not reachable from the metapage",
+				   sth_page_nentries(page));
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+typedef struct HeapCheckState
+{
+	VerifyState *vs;
+} HeapCheckState;
+
+/* Every live row with a non-NULL key must have its entry. */
+static void
+heap_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+			  bool tupleIsAlive, void *state)
+{
+	VerifyState *vs = ((HeapCheckState *) state)->vs;
+	bool		anynull;
+	EntryKey	key;
+	EntryEntry *entry;
+
+	memset(&key, 0, sizeof(key));
+	key.hash = sth_hash_values(index, values, isnull, &anynull);
+	if (anynull)
+		return;
+	key.tid = *tid;
+	entry = hash_search(vs->entries, &key, HASH_FIND, NULL);
+	if (entry)
+		entry->seen_in_heap = true;
+	else if (tupleIsAlive)
+		report(vs, "missing entry", InvalidBlockNumber,
+			   "live tuple (%u,%u) has no entry with hash %016llx",
+			   ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
+			   (unsigned long long) key.hash);
+}
+
+/*
+ * Entries the heap scan did not match: either the TID holds no tuple (or a
+ * tuple whose key hashes differently), or it holds a dead tuple that VACUUM
+ * has not removed yet, which is fine.
+ */
+static void
+check_entries_against_heap(VerifyState *vs)
+{
+	HASH_SEQ_STATUS status;
+	EntryEntry *entry;
+	IndexFetchTableData *fetch = table_index_fetch_begin(vs->heap);
+	TupleTableSlot *slot = table_slot_create(vs->heap, NULL);
+	IndexInfo  *indexInfo = BuildIndexInfo(vs->index);
+	EState	   *estate = CreateExecutorState();
+	ExprContext *econtext = GetPerTupleExprContext(estate);
+
+	econtext->ecxt_scantuple = slot;
+	hash_seq_init(&status, vs->entries);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		bool		call_again = false;
+		bool		all_dead = false;
+		ItemPointerData tid = entry->key.tid;
+		Datum		values[INDEX_MAX_KEYS];
+		bool		isnull[INDEX_MAX_KEYS];
+		bool		anynull;
+
+		if (entry->seen_in_heap)
+			continue;
+		if (!table_index_fetch_tuple(fetch, &tid, SnapshotAny, slot,
+									 &call_again, &all_dead))
+		{
+			report(vs, "entry for missing tuple", InvalidBlockNumber,
+				   "entry points to tid (%u,%u), which holds no tuple",
+				   ItemPointerGetBlockNumber(&entry->key.tid),
+				   ItemPointerGetOffsetNumber(&entry->key.tid));
+			continue;
+		}
+		FormIndexDatum(indexInfo, slot, estate, values, isnull);
+		if (sth_hash_values(vs->index, values, isnull, &anynull) != entry->key.hash || anynull)
+			report(vs, "entry does not match tuple", InvalidBlockNumber,
+				   "entry for tid (%u,%u) has hash %016llx, the tuple's key does not",
+				   ItemPointerGetBlockNumber(&entry->key.tid),
+				   ItemPointerGetOffsetNumber(&entry->key.tid),
+				   (unsigned long long) entry->key.hash);
+		ResetExprContext(econtext);
+	}
+	FreeExecutorState(estate);
+	ExecDropSingleTupleTableSlot(slot);
+	table_index_fetch_end(fetch);
+}
+
+static Relation
+open_steward_hash_index(Oid indexoid, LOCKMODE lockmode)
+{
+	Relation	index = index_open(indexoid, lockmode);
+
+	if (index->rd_rel->relam != get_index_am_oid("steward_hash", false))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a steward_hash index",
+						RelationGetRelationName(index))));
+	return index;
+}
+
+Datum
+steward_verify_index(PG_FUNCTION_ARGS)
+{
+	Oid			indexoid = PG_GETARG_OID(0);
+	Oid			heapoid = IndexGetRelation(indexoid, true);
+	VerifyState vs;
+	HASHCTL		ctl;
+	const StHashMetaData *meta;
+	Buffer		metabuf;
+	StHashMetaData metacopy;
+	HeapCheckState hcs;
+	IndexInfo  *indexInfo;
+
+	if (!OidIsValid(heapoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?")));
+	if (!pg_class_ownercheck(heapoid, GetUserId()) &&
+		!has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(heapoid));
+
+	InitMaterializedSRF(fcinfo, 0);
+	memset(&vs, 0, sizeof(vs));
+	vs.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	vs.heap = table_open(heapoid, ShareLock);
+	vs.index = open_steward_hash_index(indexoid, AccessShareLock);
+	vs.nblocks = RelationGetNumberOfBlocks(vs.index);
+	vs.visited = palloc0(sizeof(bool) * Max(vs.nblocks, 1));
+
+	ctl.keysize = sizeof(EntryKey);
+	ctl.entrysize = sizeof(EntryEntry);
+	ctl.hcxt = CurrentMemoryContext;
+	vs.entries = hash_create("steward_hash verify", 1024, &ctl,
+							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	/* With ShareLock on the table no split runs: a copy of meta is stable. */
+	metabuf = ReadBuffer(vs.index, STHASH_METAPAGE);
+	LockBuffer(metabuf, BUFFER_LOCK_SHARE);
+	sth_check_metapage(vs.index, BufferGetPage(metabuf));
+	memcpy(&metacopy, StHashPageGetMeta(BufferGetPage(metabuf)), sizeof(metacopy));
+	UnlockReleaseBuffer(metabuf);
+	meta = &metacopy;
+	vs.visited[STHASH_METAPAGE] = true;
+
+	if (meta->nsegments == 0 || meta->maxbucket >= STH_MAX_BUCKETS ||
+		meta->lowmask != (meta->highmask >> 1) || meta->maxbucket > meta->highmask ||
+		meta->maxbucket < meta->lowmask)
+		report(&vs, "bad metapage", STHASH_METAPAGE,
+			   "maxbucket %u, highmask %u, lowmask %u, %u segments",
+			   meta->maxbucket, meta->highmask, meta->lowmask, meta->nsegments);
+	else
+	{
+		for (uint32 b = 0; b <= meta->maxbucket; b++)
+			check_bucket(&vs, meta, b);
+		if (vs.noverflow != meta->noverflow)
+			report(&vs, "bad metapage", STHASH_METAPAGE,
+				   "bucket chains hold %u overflow pages, metapage says %u",
+				   vs.noverflow, meta->noverflow);
+		check_free_list(&vs, meta);
+		check_unreached(&vs);
+
+		hcs.vs = &vs;
+		indexInfo = BuildIndexInfo(vs.index);
+		table_index_build_scan(vs.heap, vs.index, indexInfo, true, false,
+							   heap_callback, &hcs, NULL);
+		check_entries_against_heap(&vs);
+	}
+
+	index_close(vs.index, AccessShareLock);
+	table_close(vs.heap, ShareLock);
+	return (Datum) 0;
+}
+
+/*
+ * steward.hash_index_stats(idx): buckets, pages by kind, entries and the
+ * average fill of bucket and overflow pages.
+ */
+Datum
+steward_hash_index_stats(PG_FUNCTION_ARGS)
+{
+	Oid			indexoid = PG_GETARG_OID(0);
+	Relation	index = open_steward_hash_index(indexoid, AccessShareLock);
+	const StHashMetaData *meta = sth_get_meta(index, true);
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	int64		entries = 0,
+				overflow = 0,
+				unused = 0,
+				freepages = 0,
+				longest = 0;
+	TupleDesc	tupdesc;
+	Datum		values[9];
+	bool		nulls[9] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	for (BlockNumber blkno = 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf = ReadBuffer(index, blkno);
+		Page		page;
+		uint16		kind;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		kind = PageIsNew(page) ? STH_PAGE_UNUSED : (StHashPageGetOpaque(page)->flags & STH_PAGE_KINDS);
+		if (kind & (STH_PAGE_BUCKET | STH_PAGE_OVERFLOW))
+			entries += sth_page_nentries(page);
+		if (kind & STH_PAGE_OVERFLOW)
+			overflow++;
+		else if (kind & STH_PAGE_FREE)
+			freepages++;
+		else if (kind & STH_PAGE_UNUSED)
+			unused++;
+		UnlockReleaseBuffer(buf);
+		CHECK_FOR_INTERRUPTS();
+	}
+	for (uint32 b = 0; b <= meta->maxbucket; b++)
+	{
+		int64		len;
+		Buffer		buf = ReadBuffer(index, sth_bucket_block(meta, b));
+		BlockNumber next;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		next = StHashPageGetOpaque(BufferGetPage(buf))->next;
+		UnlockReleaseBuffer(buf);
+		len = 1;
+		while (next != InvalidBlockNumber && len <= nblocks)
+		{
+			buf = ReadBuffer(index, next);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			next = StHashPageGetOpaque(BufferGetPage(buf))->next;
+			UnlockReleaseBuffer(buf);
+			len++;
+		}
+		longest = Max(longest, len);
+	}
+
+	values[0] = Int64GetDatum((int64) meta->maxbucket + 1);
+	values[1] = Int64GetDatum((int64) nblocks);
+	values[2] = Int64GetDatum(overflow);
+	values[3] = Int64GetDatum(freepages);
+	values[4] = Int64GetDatum(unused);
+	values[5] = Int64GetDatum(entries);
+	values[6] = Float8GetDatum((double) entries /
+							   ((double) (meta->maxbucket + 1 + overflow) * STH_PAGE_CAPACITY));
+	values[7] = Int64GetDatum(longest);
+	values[8] = Int64GetDatum((int64) STH_PAGE_CAPACITY);
+	index_close(index, AccessShareLock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
