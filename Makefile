@@ -8,6 +8,7 @@ PGFILEDESC = "pg_steward - OLTP operating discipline inside PostgreSQL"
 
 OBJS = \
 	src/pg_steward.o \
+	src/common/as_owner.o \
 	src/tableam/steward_am.o \
 	src/tableam/rules.o \
 	src/tableam/rules_api.o \
@@ -19,7 +20,10 @@ OBJS = \
 	src/hashindex/sthash_build.o \
 	src/hashindex/sthash_scan.o \
 	src/hashindex/sthash_vacuum.o \
-	src/hashindex/sthash_verify.o
+	src/hashindex/sthash_verify.o \
+	src/idempotency/idempotency.o \
+	src/idempotency/idem_stats.o \
+	src/idempotency/purge_worker.o
 
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Werror

@@ -18,6 +18,7 @@
 #include "utils/guc.h"
 
 #include "pg_steward.h"
+#include "idempotency/idempotency.h"
 
 PG_MODULE_MAGIC;
 
@@ -32,6 +33,7 @@ steward_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	steward_counters_request_shmem();
+	steward_idem_stats_request_shmem();
 }
 
 static void
@@ -40,12 +42,14 @@ steward_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	steward_counters_init_shmem();
+	steward_idem_stats_init_shmem();
 }
 
 void
 _PG_init(void)
 {
 	steward_counters_define_gucs();
+	steward_idempotency_define_gucs();
 
 	MarkGUCPrefixReserved("steward");
 
@@ -60,4 +64,6 @@ _PG_init(void)
 	shmem_request_hook = steward_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = steward_shmem_startup;
+
+	steward_purge_worker_register();
 }

@@ -38,6 +38,7 @@
 #include "utils/syscache.h"
 
 #include "pg_steward.h"
+#include "common/as_owner.h"
 #include "tableam/rules.h"
 
 PG_FUNCTION_INFO_V1(steward_track_versions);
@@ -154,50 +155,11 @@ check_column_type(Relation rel, Form_pg_attribute att, RuleKind kind)
 				 errhint("Order events by a per-entity sequence number, not by timestamps.")));
 }
 
-/*
- * Run the rest of a configuration call as the owner of the rules table with
- * a safe search_path.  Returns the GUC nest level to pass to
- * leave_rules_owner().
- */
-typedef struct OwnerContext
-{
-	Oid			save_userid;
-	int			save_sec_context;
-	int			save_nestlevel;
-} OwnerContext;
-
+/* Write steward.column_rules as its owner (see common/as_owner.c). */
 static void
-enter_rules_owner(OwnerContext *ctx)
+enter_rules_owner(StewardAsOwner *ctx)
 {
-	Oid			nspid = get_namespace_oid(STEWARD_SCHEMA, false);
-	Oid			rulesoid = get_relname_relid(STEWARD_RULES_TABLE, nspid);
-	HeapTuple	tup;
-	Oid			owner;
-
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(rulesoid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "pg_steward rules table is missing");
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-
-	GetUserIdAndSecContext(&ctx->save_userid, &ctx->save_sec_context);
-	SetUserIdAndSecContext(owner, ctx->save_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	ctx->save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-}
-
-static void
-leave_rules_owner(OwnerContext *ctx)
-{
-	SPI_finish();
-	AtEOXact_GUC(true, ctx->save_nestlevel);
-	SetUserIdAndSecContext(ctx->save_userid, ctx->save_sec_context);
+	steward_as_owner_begin(steward_relid(STEWARD_RULES_TABLE, false), ctx);
 }
 
 /*
@@ -300,7 +262,7 @@ track_column(FunctionCallInfo fcinfo, RuleKind kind)
 	char	   *colname;
 	Relation	rel;
 	Form_pg_attribute att;
-	OwnerContext ctx;
+	StewardAsOwner ctx;
 	char	   *current;
 
 	require_arg(fcinfo, 0, "table");
@@ -344,7 +306,7 @@ track_column(FunctionCallInfo fcinfo, RuleKind kind)
 		insert_rule(relid, colname, kind);
 	}
 
-	leave_rules_owner(&ctx);
+	steward_as_owner_end(&ctx);
 	relation_close(rel, NoLock);
 }
 
@@ -368,7 +330,7 @@ steward_untrack(PG_FUNCTION_ARGS)
 	Oid			relid;
 	char	   *colname;
 	Relation	rel;
-	OwnerContext ctx;
+	StewardAsOwner ctx;
 
 	require_arg(fcinfo, 0, "table");
 	require_arg(fcinfo, 1, "column name");
@@ -391,7 +353,7 @@ steward_untrack(PG_FUNCTION_ARGS)
 				 errmsg("column \"%s\" of relation \"%s\" is not tracked",
 						colname, RelationGetRelationName(rel)),
 				 errhint("See steward.tracked_columns for the tracked columns.")));
-	leave_rules_owner(&ctx);
+	steward_as_owner_end(&ctx);
 	relation_close(rel, NoLock);
 	PG_RETURN_VOID();
 }

@@ -1,0 +1,140 @@
+-- Idempotency keys: outcomes, errors, retention, takeover, privileges.
+-- (Timestamps vary; the tests show outcomes, statuses and responses.)
+
+-- new -> in_progress (committed without a result) -> replay after complete.
+SELECT outcome, status, response FROM steward.idempotency_begin('acct-1', 'req-1', 'POST /charges {"amount":10}');
+SELECT outcome, status, response FROM steward.idempotency_begin('acct-1', 'req-1', 'POST /charges {"amount":10}');
+SELECT steward.idempotency_complete('acct-1', 'req-1', 201, '{"charge": "ch_1", "amount": 10}');
+SELECT outcome, status, response FROM steward.idempotency_begin('acct-1', 'req-1', 'POST /charges {"amount":10}');
+-- Same key, different request: mismatch, nothing overwritten.
+SELECT outcome, status, response FROM steward.idempotency_begin('acct-1', 'req-1', 'POST /charges {"amount":99}');
+SELECT fingerprint, status, response FROM steward.idempotency_keys WHERE key = 'req-1';
+-- Keys are per scope.
+SELECT outcome FROM steward.idempotency_begin('acct-2', 'req-1', 'POST /charges {"amount":99}');
+-- created_at is the key's creation time in every outcome.
+SELECT count(DISTINCT created_at) = 1 AS same_created_at
+  FROM (SELECT created_at FROM steward.idempotency_begin('acct-1', 'req-1', 'POST /charges {"amount":10}')
+        UNION ALL
+        SELECT created_at FROM steward.idempotency_begin('acct-1', 'req-1', 'other')
+        UNION ALL
+        SELECT created_at FROM steward.idempotency_keys WHERE scope = 'acct-1' AND key = 'req-1') t;
+
+-- The key lives in the caller's transaction: a rollback frees it.
+BEGIN;
+SELECT outcome FROM steward.idempotency_begin('acct-1', 'req-2', 'fp');
+ROLLBACK;
+SELECT outcome FROM steward.idempotency_begin('acct-1', 'req-2', 'fp');
+-- Begin and complete in one transaction: key and response commit together.
+BEGIN;
+SELECT outcome FROM steward.idempotency_begin('acct-1', 'req-3', 'fp');
+SELECT steward.idempotency_complete('acct-1', 'req-3', 200, '{"ok": true}');
+COMMIT;
+SELECT outcome, status, response FROM steward.idempotency_begin('acct-1', 'req-3', 'fp');
+-- Completing again with the same result is a no-op; a different one is an error.
+SELECT steward.idempotency_complete('acct-1', 'req-3', 200, '{"ok": true}');
+SELECT steward.idempotency_complete('acct-1', 'req-3', 500, '{"ok": false}');
+\echo :LAST_ERROR_SQLSTATE
+-- A response is optional (204 No Content).
+SELECT outcome FROM steward.idempotency_begin('acct-1', 'req-4', 'fp');
+SELECT steward.idempotency_complete('acct-1', 'req-4', 204, NULL);
+SELECT outcome, status, response FROM steward.idempotency_begin('acct-1', 'req-4', 'fp');
+
+-- Completing a key nobody holds.
+SELECT steward.idempotency_complete('acct-1', 'never-begun', 200, '{}');
+\echo :LAST_ERROR_SQLSTATE
+
+-- The strict variant raises instead: SI422 (mismatch), SI409 (in progress).
+SELECT outcome, status FROM steward.idempotency_begin_strict('acct-1', 'req-3', 'fp');
+SELECT outcome FROM steward.idempotency_begin_strict('acct-1', 'req-3', 'other fp');
+\echo :LAST_ERROR_SQLSTATE
+SELECT outcome FROM steward.idempotency_begin('acct-1', 'req-5', 'fp');
+SELECT outcome FROM steward.idempotency_begin_strict('acct-1', 'req-5', 'fp');
+\echo :LAST_ERROR_SQLSTATE
+
+-- Validation.
+SELECT * FROM steward.idempotency_begin(NULL, 'k', 'fp');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM steward.idempotency_begin('s', NULL, 'fp');
+SELECT * FROM steward.idempotency_begin('s', 'k', NULL);
+SELECT * FROM steward.idempotency_begin('', 'k', 'fp');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM steward.idempotency_begin('s', '', 'fp');
+SELECT * FROM steward.idempotency_begin('s', 'k', '');
+SELECT * FROM steward.idempotency_begin('s', repeat('k', 256), 'fp');
+SELECT outcome FROM steward.idempotency_begin('s', repeat('k', 255), 'fp');
+SELECT steward.idempotency_complete('s', 'k', NULL, '{}');
+SELECT steward.idempotency_complete('s', 'k', 200, '[1, 2]');
+\echo :LAST_ERROR_SQLSTATE
+SELECT steward.idempotency_complete('s', 'k', 200, '"text"');
+
+-- A key committed without a result is in progress until the lock timeout
+-- passes; then the next begin with the same request takes it over as new.
+SELECT outcome FROM steward.idempotency_begin('acct-1', 'stuck', 'fp');
+SET steward.idempotency_lock_timeout = '10min';
+UPDATE steward.idempotency_keys SET locked_at = now() - interval '5 min' WHERE key = 'stuck';
+SELECT outcome FROM steward.idempotency_begin('acct-1', 'stuck', 'fp');
+UPDATE steward.idempotency_keys SET locked_at = now() - interval '11 min' WHERE key = 'stuck';
+SELECT outcome FROM steward.idempotency_begin('acct-1', 'stuck', 'other fp');
+SELECT outcome FROM steward.idempotency_begin('acct-1', 'stuck', 'fp');
+SELECT outcome FROM steward.idempotency_begin('acct-1', 'stuck', 'fp');
+RESET steward.idempotency_lock_timeout;
+
+-- Retention: default 24 h, per session, per scope override.
+SHOW steward.idempotency_retention;
+SELECT outcome FROM steward.idempotency_begin('acct-1', 'r1', 'fp');
+SELECT expires_at - created_at AS kept_for FROM steward.idempotency_keys WHERE key = 'r1';
+SET steward.idempotency_retention = '2h';
+SELECT outcome FROM steward.idempotency_begin('acct-1', 'r2', 'fp');
+SELECT expires_at - created_at AS kept_for FROM steward.idempotency_keys WHERE key = 'r2';
+SELECT steward.set_idempotency_retention('acct-9', interval '7 days');
+SELECT outcome FROM steward.idempotency_begin('acct-9', 'r3', 'fp');
+SELECT expires_at - created_at AS kept_for FROM steward.idempotency_keys WHERE key = 'r3';
+SELECT * FROM steward.idempotency_retention_overrides;
+-- Completing restarts the retention clock from completion.
+SELECT steward.idempotency_complete('acct-9', 'r3', 200, '{}');
+SELECT expires_at - completed_at AS kept_for FROM steward.idempotency_keys WHERE key = 'r3';
+SELECT steward.set_idempotency_retention('acct-9', NULL);
+SELECT count(*) FROM steward.idempotency_retention_overrides;
+SELECT steward.set_idempotency_retention('acct-9', interval '-1 day');
+SELECT steward.set_idempotency_retention('', interval '1 day');
+RESET steward.idempotency_retention;
+
+-- Expired keys count as new, whatever they held.
+UPDATE steward.idempotency_keys SET expires_at = now() - interval '1 s' WHERE key IN ('req-1', 'req-3');
+SELECT outcome, status FROM steward.idempotency_begin('acct-1', 'req-1', 'a brand new request');
+-- The purge removes expired keys only.
+SELECT count(*) AS expired_left FROM steward.idempotency_keys WHERE expires_at <= now();
+SELECT steward.idempotency_purge();
+SELECT steward.idempotency_purge();
+SELECT count(*) AS expired_left FROM steward.idempotency_keys WHERE expires_at <= now();
+SELECT count(*) > 0 AS others_kept FROM steward.idempotency_keys;
+
+-- Per-scope counters.
+SELECT scope, new, replay, mismatch, in_progress, expired, purged, dedup_rate
+  FROM steward.idempotency_stats ORDER BY scope;
+
+-- Privileges: applications need explicit grants.
+CREATE ROLE idem_app;
+SET ROLE idem_app;
+SELECT * FROM steward.idempotency_begin('x', 'y', 'z');
+SELECT * FROM steward.idempotency_keys;
+SELECT * FROM steward.idempotency_stats;
+RESET ROLE;
+GRANT EXECUTE ON FUNCTION steward.idempotency_begin(text, text, text, boolean),
+                          steward.idempotency_complete(text, text, integer, jsonb) TO idem_app;
+SET ROLE idem_app;
+SELECT outcome FROM steward.idempotency_begin('app', 'k', 'fp');
+SELECT steward.idempotency_complete('app', 'k', 200, '{}');
+SELECT outcome, status FROM steward.idempotency_begin('app', 'k', 'fp');
+RESET ROLE;
+REVOKE ALL ON FUNCTION steward.idempotency_begin(text, text, text, boolean),
+                       steward.idempotency_complete(text, text, integer, jsonb) FROM idem_app;
+DROP ROLE idem_app;
+
+-- The keys table is a steward table guarded by a steward_hash exclusion constraint.
+SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam
+ WHERE c.oid = 'steward.idempotency_keys'::regclass;
+SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+ WHERE conrelid = 'steward.idempotency_keys'::regclass AND contype = 'x';
+SELECT count(*) AS problems FROM steward.verify_index('steward.idempotency_keys_once');
+DELETE FROM steward.idempotency_keys;

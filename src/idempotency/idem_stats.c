@@ -1,0 +1,151 @@
+/*-------------------------------------------------------------------------
+ *
+ * idem_stats.c
+ *	  Per-scope idempotency counters in shared memory.
+ *
+ * Outcomes are counted when they happen, whether or not the caller's
+ * transaction commits later: a replay that the application then rolls back
+ * was still a replay.  Same locking as stats/counters.c: one LWLock guards
+ * hash membership, increments are atomic.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "port/atomics.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+
+#include "idempotency/idempotency.h"
+
+#define IDEM_TRANCHE		"pg_steward idempotency"
+#define IDEM_SCOPE_BYTES	64
+#define IDEM_MAX_SCOPES		1024
+
+typedef struct IdemKey
+{
+	Oid			dbid;
+	char		scope[IDEM_SCOPE_BYTES];	/* truncated, NUL-padded */
+} IdemKey;
+
+typedef struct IdemEntry
+{
+	IdemKey		key;
+	pg_atomic_uint64 counts[IDEM_NUM_COUNTERS];
+} IdemEntry;
+
+typedef struct IdemShared
+{
+	LWLock	   *lock;
+} IdemShared;
+
+static IdemShared *idem_shared = NULL;
+static HTAB *idem_hash = NULL;
+
+PG_FUNCTION_INFO_V1(steward_idempotency_counters);
+
+void
+steward_idem_stats_request_shmem(void)
+{
+	RequestAddinShmemSpace(add_size(MAXALIGN(sizeof(IdemShared)),
+									hash_estimate_size(IDEM_MAX_SCOPES, sizeof(IdemEntry))));
+	RequestNamedLWLockTranche(IDEM_TRANCHE, 1);
+}
+
+void
+steward_idem_stats_init_shmem(void)
+{
+	bool		found;
+	HASHCTL		info;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	idem_shared = ShmemInitStruct("pg_steward idempotency", sizeof(IdemShared), &found);
+	if (!found)
+		idem_shared->lock = &(GetNamedLWLockTranche(IDEM_TRANCHE))->lock;
+	info.keysize = sizeof(IdemKey);
+	info.entrysize = sizeof(IdemEntry);
+	idem_hash = ShmemInitHash("pg_steward idempotency hash", IDEM_MAX_SCOPES,
+							  IDEM_MAX_SCOPES, &info, HASH_ELEM | HASH_BLOBS);
+	LWLockRelease(AddinShmemInitLock);
+}
+
+static void
+make_key(IdemKey *key, const char *scope)
+{
+	memset(key, 0, sizeof(IdemKey));
+	key->dbid = MyDatabaseId;
+	strlcpy(key->scope, scope, IDEM_SCOPE_BYTES);
+}
+
+/* Scopes beyond IDEM_MAX_SCOPES are counted under "(other)". */
+void
+steward_idem_count(const char *scope, IdemOutcome outcome, uint64 n)
+{
+	IdemKey		key;
+	IdemEntry  *entry;
+	bool		found;
+
+	if (idem_hash == NULL || n == 0)
+		return;
+	make_key(&key, scope);
+
+	LWLockAcquire(idem_shared->lock, LW_SHARED);
+	entry = hash_search(idem_hash, &key, HASH_FIND, NULL);
+	LWLockRelease(idem_shared->lock);
+	if (entry == NULL)
+	{
+		LWLockAcquire(idem_shared->lock, LW_EXCLUSIVE);
+		if (hash_get_num_entries(idem_hash) >= IDEM_MAX_SCOPES - 1)
+			make_key(&key, "(other)");
+		entry = hash_search(idem_hash, &key, HASH_ENTER_NULL, &found);
+		if (entry != NULL && !found)
+		{
+			for (int i = 0; i < IDEM_NUM_COUNTERS; i++)
+				pg_atomic_init_u64(&entry->counts[i], 0);
+		}
+		LWLockRelease(idem_shared->lock);
+		if (entry == NULL)
+			return;
+	}
+	pg_atomic_fetch_add_u64(&entry->counts[outcome], n);
+}
+
+/* steward.idempotency_counters(): one row per scope of this database. */
+Datum
+steward_idempotency_counters(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HASH_SEQ_STATUS status;
+	IdemEntry  *entry;
+
+	if (idem_hash == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_steward idempotency counters are not available"),
+				 errdetail("The counters live in shared memory, which pg_steward can only allocate at server start."),
+				 errhint("Add pg_steward to shared_preload_libraries and restart the server.")));
+
+	InitMaterializedSRF(fcinfo, 0);
+	LWLockAcquire(idem_shared->lock, LW_SHARED);
+	hash_seq_init(&status, idem_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		Datum		values[1 + IDEM_NUM_COUNTERS];
+		bool		nulls[1 + IDEM_NUM_COUNTERS] = {0};
+
+		if (entry->key.dbid != MyDatabaseId)
+			continue;
+		values[0] = CStringGetTextDatum(entry->key.scope);
+		for (int i = 0; i < IDEM_NUM_COUNTERS; i++)
+			values[1 + i] = Int64GetDatum((int64) pg_atomic_read_u64(&entry->counts[i]));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	LWLockRelease(idem_shared->lock);
+	return (Datum) 0;
+}

@@ -1,0 +1,50 @@
+/*-------------------------------------------------------------------------
+ *
+ * idempotency.h
+ *	  Idempotency keys: begin / complete protocol, retention, purge,
+ *	  per-scope counters.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef STEWARD_IDEMPOTENCY_H
+#define STEWARD_IDEMPOTENCY_H
+
+#include "postgres.h"
+
+#define IDEM_KEYS_TABLE		"idempotency_keys"
+#define IDEM_KEYS_CONSTRAINT "idempotency_keys_once"
+#define IDEM_SCOPES_TABLE	"idempotency_scopes"
+#define IDEM_MAX_KEY_BYTES	255
+
+/* GUCs (idempotency.c) */
+extern int	steward_idem_retention_s;
+extern int	steward_idem_lock_timeout_s;
+extern int	steward_idem_purge_interval_s;
+extern int	steward_idem_purge_batch;
+extern char *steward_idem_purge_databases;
+
+extern void steward_idempotency_define_gucs(void);
+
+/* Purge expired keys in committed or uncommitted batches (idempotency.c). */
+extern int64 steward_idem_purge_batch_now(int batch);
+
+/* idem_stats.c */
+typedef enum IdemOutcome
+{
+	IDEM_NEW,
+	IDEM_REPLAY,
+	IDEM_MISMATCH,
+	IDEM_IN_PROGRESS,
+	IDEM_EXPIRED,
+	IDEM_PURGED,
+	IDEM_NUM_COUNTERS
+} IdemOutcome;
+
+extern void steward_idem_stats_request_shmem(void);
+extern void steward_idem_stats_init_shmem(void);
+extern void steward_idem_count(const char *scope, IdemOutcome outcome, uint64 n);
+
+/* purge_worker.c */
+extern void steward_purge_worker_register(void);
+
+#endif							/* STEWARD_IDEMPOTENCY_H */
