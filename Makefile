@@ -13,6 +13,9 @@ OBJS = \
 	src/tableam/rules.o \
 	src/tableam/rules_api.o \
 	src/tableam/rowkey.o \
+	src/lifecycle/state_rules.o \
+	src/lifecycle/machines_api.o \
+	src/lifecycle/transitions.o \
 	src/stats/counters.o \
 	src/hashindex/sthash.o \
 	src/hashindex/sthash_page.o \

@@ -25,9 +25,13 @@ COMMENT ON ACCESS METHOD steward IS
 CREATE TABLE steward.column_rules (
     relid       regclass    NOT NULL,
     attname     name        NOT NULL,
-    kind        text        NOT NULL CHECK (kind IN ('version', 'sequence')),
+    kind        text        NOT NULL CHECK (kind IN ('version', 'sequence', 'state')),
+    machine     text,       -- kind 'state': steward.machine_definitions.name
+    changed_at  name,       -- kind 'state': timestamptz column set on change
     created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    PRIMARY KEY (relid, attname)
+    PRIMARY KEY (relid, attname),
+    CHECK ((kind = 'state') = (machine IS NOT NULL)),
+    CHECK (kind = 'state' OR changed_at IS NULL)
 );
 CREATE UNIQUE INDEX column_rules_one_version
     ON steward.column_rules (relid) WHERE kind = 'version';
@@ -75,6 +79,8 @@ SELECT r.relid,
        r.kind,
        a.atttypid::regtype     AS data_type,
        (c.relkind = 'p' OR am.amname = 'steward') AS enforced,
+       r.machine,
+       r.changed_at             AS changed_at_column,
        r.created_at             AS tracked_since
   FROM steward.column_rules r
   JOIN pg_catalog.pg_class c ON c.oid = r.relid
@@ -105,6 +111,16 @@ BEGIN
                             WHERE a.attrelid = r.relid
                               AND a.attname = r.attname
                               AND NOT a.attisdropped));
+    -- A dropped changed_at column is simply no longer maintained.
+    UPDATE steward.column_rules r SET changed_at = NULL
+      FROM pg_catalog.pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_catalog.pg_class'::regclass
+       AND r.relid::oid = d.objid AND d.objsubid > 0
+       AND r.changed_at IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                        WHERE a.attrelid = r.relid
+                          AND a.attname = r.changed_at
+                          AND NOT a.attisdropped);
 END
 $$;
 
@@ -137,6 +153,17 @@ BEGIN
                                 WHERE x.attrelid = cmd.objid
                                   AND x.attname = r.attname
                                   AND NOT x.attisdropped);
+            UPDATE steward.column_rules r
+               SET changed_at = a.attname
+              FROM pg_catalog.pg_attribute a
+             WHERE r.relid::oid = cmd.objid
+               AND r.changed_at IS NOT NULL
+               AND a.attrelid = cmd.objid
+               AND a.attnum = cmd.objsubid
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute x
+                                WHERE x.attrelid = cmd.objid
+                                  AND x.attname = r.changed_at
+                                  AND NOT x.attisdropped);
         END IF;
         relname := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = cmd.objid);
         FOR bad IN
@@ -149,13 +176,19 @@ BEGIN
                AND ((r.kind = 'version' AND a.atttypid <> 'pg_catalog.int8'::regtype)
                  OR (r.kind = 'sequence' AND a.atttypid NOT IN
                        ('pg_catalog.int2'::regtype, 'pg_catalog.int4'::regtype,
-                        'pg_catalog.int8'::regtype)))
+                        'pg_catalog.int8'::regtype))
+                 OR (r.kind = 'state' AND a.atttypid NOT IN
+                       ('pg_catalog.text'::regtype, 'pg_catalog.varchar'::regtype)))
         LOOP
             RAISE EXCEPTION 'column "%" of relation "%" is tracked as a % and cannot become type %',
                     bad.attname, relname, bad.kind, bad.typ
                 USING ERRCODE = 'datatype_mismatch',
-                      HINT = pg_catalog.format('Call steward.untrack(%L, %L) first.',
-                                               cmd.objid::regclass::text, bad.attname);
+                      HINT = CASE WHEN bad.kind = 'state'
+                                  THEN pg_catalog.format('Call steward.detach_state_machine(%L, %L) first.',
+                                                         cmd.objid::regclass::text, bad.attname)
+                                  ELSE pg_catalog.format('Call steward.untrack(%L, %L) first.',
+                                                         cmd.objid::regclass::text, bad.attname)
+                             END;
         END LOOP;
     END LOOP;
 END
@@ -178,12 +211,21 @@ CREATE FUNCTION steward.table_counters(
     OUT relid regclass,
     OUT version_conflicts bigint,
     OUT invalid_versions bigint,
-    OUT sequence_rejects bigint)
+    OUT sequence_rejects bigint,
+    OUT illegal_transitions bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'steward_table_counters'
 LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION steward.table_counters() IS
-  'version conflicts, invalid versions and sequence rejects per table since server start (needs shared_preload_libraries)';
+  'version conflicts, invalid versions, sequence rejects and illegal state transitions per table since server start (needs shared_preload_libraries)';
+
+CREATE FUNCTION steward.transition_counters(
+    OUT relid regclass, OUT from_state text, OUT to_state text, OUT transitions bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'steward_transition_counters'
+LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION steward.transition_counters() IS
+  'state changes per table and edge since server start (needs shared_preload_libraries)';
 
 --------------------------------------------------------------------------
 -- Index access method "steward_hash" (src/hashindex)
@@ -387,3 +429,361 @@ REVOKE ALL ON steward.idempotency_stats FROM PUBLIC;
 REVOKE ALL ON steward.idempotency_retention_overrides FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION steward.idempotency_counters() TO pg_read_all_stats;
 GRANT SELECT ON steward.idempotency_stats TO pg_read_all_stats;
+
+--------------------------------------------------------------------------
+-- Lifecycle state machines (src/lifecycle)
+--------------------------------------------------------------------------
+
+CREATE TABLE steward.machine_definitions (
+    name        text PRIMARY KEY,
+    states      text[] NOT NULL,
+    initial     text[] NOT NULL,
+    transitions text[] NOT NULL,      -- 'from->to'
+    builtin     boolean NOT NULL DEFAULT false,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+-- Built-in machines come with the extension; only user machines are dumped.
+SELECT pg_catalog.pg_extension_config_dump('steward.machine_definitions', 'WHERE NOT builtin');
+REVOKE ALL ON steward.machine_definitions FROM PUBLIC;
+
+-- The guide's data lifecycle, with the rollback edges its migration plan
+-- implies (switched -> dual_written, dual_written -> backfilled,
+-- backfilled -> pending_backfill).
+INSERT INTO steward.machine_definitions (name, states, initial, transitions, builtin)
+VALUES ('data_lifecycle',
+        ARRAY['new', 'pending_backfill', 'backfilled', 'dual_written', 'switched', 'validated'],
+        ARRAY['new'],
+        ARRAY['new->pending_backfill', 'pending_backfill->backfilled',
+              'backfilled->dual_written', 'dual_written->switched', 'switched->validated',
+              'switched->dual_written', 'dual_written->backfilled',
+              'backfilled->pending_backfill'],
+        true);
+
+CREATE VIEW steward.state_machines AS
+SELECT m.name, m.states, m.initial, m.transitions, m.builtin,
+       coalesce((SELECT array_agg(format('%s.%I', r.relid, r.attname) ORDER BY 1)
+                   FROM steward.column_rules r
+                  WHERE r.kind = 'state' AND r.machine = m.name), '{}') AS attached_to,
+       m.created_at
+  FROM steward.machine_definitions m;
+GRANT SELECT ON steward.state_machines TO PUBLIC;
+
+CREATE FUNCTION steward.create_state_machine(name text, states text[], initial text[],
+                                             transitions text[])
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    edge text;
+    from_state text;
+    to_state text;
+BEGIN
+    IF name IS NULL OR name = '' THEN
+        RAISE EXCEPTION 'state machine name must not be null or empty'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF states IS NULL OR cardinality(states) = 0 THEN
+        RAISE EXCEPTION 'state machine "%" needs at least one state', name
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF cardinality(states) > 64 THEN
+        RAISE EXCEPTION 'state machine "%" has % states; the limit is 64', name, cardinality(states)
+            USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(states) s WHERE s IS NULL OR s = '' OR octet_length(s) > 63
+                                                 OR s LIKE '%->%') THEN
+        RAISE EXCEPTION 'state names must be non-empty, at most 63 bytes and not contain "->"'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF (SELECT count(DISTINCT s) FROM unnest(states) s) <> cardinality(states) THEN
+        RAISE EXCEPTION 'state machine "%" declares a state twice', name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Duplicates: %s.',
+                      (SELECT string_agg(s, ', ') FROM (SELECT s FROM unnest(states) s
+                                                          GROUP BY s HAVING count(*) > 1) d));
+    END IF;
+    IF initial IS NULL OR cardinality(initial) = 0 THEN
+        RAISE EXCEPTION 'state machine "%" needs at least one initial state', name
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(initial) i WHERE i IS NULL OR NOT i = ANY (states)) THEN
+        RAISE EXCEPTION 'initial states of machine "%" must be declared states', name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Undeclared: %s.',
+                      (SELECT string_agg(coalesce(i, 'NULL'), ', ') FROM unnest(initial) i
+                        WHERE i IS NULL OR NOT i = ANY (states)));
+    END IF;
+    IF transitions IS NULL THEN
+        RAISE EXCEPTION 'transitions of machine "%" must not be null (use an empty array)', name
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF (SELECT count(DISTINCT t) FROM unnest(transitions) t) <> cardinality(transitions) THEN
+        RAISE EXCEPTION 'state machine "%" declares a transition twice', name
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOREACH edge IN ARRAY transitions LOOP
+        IF edge IS NULL OR edge NOT LIKE '%->%' THEN
+            RAISE EXCEPTION 'transition "%" of machine "%" must be written ''from->to''',
+                    coalesce(edge, 'NULL'), name
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        from_state := split_part(edge, '->', 1);
+        to_state := substr(edge, length(from_state) + 3);
+        IF NOT from_state = ANY (states) OR NOT to_state = ANY (states) THEN
+            RAISE EXCEPTION 'transition "%" of machine "%" uses an undeclared state', edge, name
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = format('Declared states: %s.', array_to_string(states, ', '));
+        END IF;
+        IF from_state = to_state THEN
+            RAISE EXCEPTION 'transition "%" of machine "%" goes nowhere', edge, name
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'Keeping the state is always allowed.';
+        END IF;
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM steward.machine_definitions m WHERE m.name = create_state_machine.name) THEN
+        RAISE EXCEPTION 'state machine "%" already exists', name
+            USING ERRCODE = 'duplicate_object';
+    END IF;
+    INSERT INTO steward.machine_definitions (name, states, initial, transitions)
+    VALUES (name, states, initial, transitions);
+END
+$$;
+COMMENT ON FUNCTION steward.create_state_machine(text, text[], text[], text[]) IS
+  'define a lifecycle state machine: states, initial states, transitions written from->to';
+
+CREATE FUNCTION steward.drop_state_machine(name text)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    users text;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM steward.machine_definitions m WHERE m.name = drop_state_machine.name) THEN
+        RAISE EXCEPTION 'state machine "%" does not exist', name USING ERRCODE = 'undefined_object';
+    END IF;
+    IF (SELECT m.builtin FROM steward.machine_definitions m WHERE m.name = drop_state_machine.name) THEN
+        RAISE EXCEPTION 'state machine "%" is built in', name
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT string_agg(format('%s.%I', r.relid, r.attname), ', ' ORDER BY 1) INTO users
+      FROM steward.column_rules r WHERE r.kind = 'state' AND r.machine = drop_state_machine.name;
+    IF users IS NOT NULL THEN
+        RAISE EXCEPTION 'state machine "%" is attached', name
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = format('Attached to: %s.', users),
+                  HINT = 'Detach it first with steward.detach_state_machine().';
+    END IF;
+    DELETE FROM steward.machine_definitions m WHERE m.name = drop_state_machine.name;
+END
+$$;
+
+CREATE FUNCTION steward.attach_state_machine(tbl regclass, col name, machine text,
+                                             changed_at_column name DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_attach_state_machine'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.attach_state_machine(regclass, name, text, name) IS
+  'enforce a state machine on a text column of a steward table (owner only)';
+
+CREATE FUNCTION steward.detach_state_machine(tbl regclass, col name)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_detach_state_machine'
+LANGUAGE C VOLATILE;
+
+-- Validation checks per (table, state): a query returning the number of
+-- violating rows.
+CREATE TABLE steward.state_checks (
+    relid     regclass NOT NULL,
+    state     text     NOT NULL,
+    check_sql text     NOT NULL,
+    PRIMARY KEY (relid, state)
+);
+SELECT pg_catalog.pg_extension_config_dump('steward.state_checks', '');
+REVOKE ALL ON steward.state_checks FROM PUBLIC;
+GRANT SELECT ON steward.state_checks TO PUBLIC;
+
+CREATE TABLE steward.validation_runs (
+    relid      regclass    NOT NULL,
+    state      text        NOT NULL,
+    check_sql  text        NOT NULL,
+    passed     boolean     NOT NULL,
+    violations bigint      NOT NULL,
+    checked_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+CREATE INDEX validation_runs_relid ON steward.validation_runs (relid, checked_at);
+REVOKE ALL ON steward.validation_runs FROM PUBLIC;
+GRANT SELECT ON steward.validation_runs TO PUBLIC;
+
+CREATE FUNCTION steward.set_state_check(tbl regclass, state text, check_sql text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_set_state_check'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.set_state_check(regclass, text, text) IS
+  'validation query for rows in a state; returns the number of violating rows (NULL removes it)';
+
+CREATE FUNCTION steward.validate(tbl regclass)
+RETURNS TABLE (state text, check_sql text, passed boolean, violations bigint,
+               checked_at timestamptz)
+AS 'MODULE_PATHNAME', 'steward_validate'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.validate(regclass) IS
+  'run the state checks of a table as its owner and record them in steward.validation_runs';
+
+-- Batch transitions.
+CREATE TABLE steward.transition_runs (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    relid         regclass    NOT NULL,
+    state_column  name        NOT NULL,
+    from_state    text        NOT NULL,
+    to_state      text        NOT NULL,
+    rows_total    bigint      NOT NULL,
+    rows_done     bigint      NOT NULL DEFAULT 0,
+    batches       bigint      NOT NULL DEFAULT 0,
+    retries       integer     NOT NULL DEFAULT 0,
+    pid           integer     NOT NULL,
+    status        text        NOT NULL DEFAULT 'running',
+    started_at    timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    last_batch_at timestamptz,
+    finished_at   timestamptz
+);
+REVOKE ALL ON steward.transition_runs FROM PUBLIC;
+GRANT SELECT ON steward.transition_runs TO PUBLIC;
+
+CREATE FUNCTION steward._transition_prepare(tbl regclass, from_state text, to_state text,
+                                            set_sql text, batch_size integer,
+                                            max_rows_per_sec integer,
+                                            OUT run_id bigint, OUT state_column text,
+                                            OUT key_columns text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'steward_transition_prepare'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION steward._transition_progress(run_id bigint, rows bigint, retries integer,
+                                             status text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_transition_progress'
+LANGUAGE C VOLATILE;
+
+CREATE PROCEDURE steward.run_transition(tbl regclass, from_state text, to_state text,
+                                        set_sql text DEFAULT NULL,
+                                        batch_size integer DEFAULT 1000,
+                                        max_rows_per_sec integer DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so the caller's search_path gives it no rights it lacks.
+AS $$
+DECLARE
+    prep record;
+    stmt text;
+    moved bigint;
+    retries integer;
+    backoff double precision;
+    batch_started timestamptz;
+    pause double precision;
+BEGIN
+    -- Refuse to run inside an outer transaction block: every batch commits.
+    prep := steward._transition_prepare(tbl, from_state, to_state, set_sql,
+                                        batch_size, max_rows_per_sec);
+    COMMIT;
+
+    -- Lock the batch in key order, skipping rows other transactions hold
+    -- (they are picked up by a later batch), then move it.  tableoid makes
+    -- the join safe on partitioned tables, whose ctids repeat.
+    stmt := format(
+        'WITH batch AS (SELECT tableoid, ctid FROM %s WHERE %I = $1 ORDER BY %s LIMIT $2 '
+        'FOR UPDATE SKIP LOCKED) '
+        'UPDATE %s t SET %I = $3%s FROM batch '
+        'WHERE t.tableoid = batch.tableoid AND t.ctid = batch.ctid',
+        tbl, prep.state_column, prep.key_columns, tbl, prep.state_column,
+        CASE WHEN set_sql IS NULL THEN '' ELSE ', ' || set_sql END);
+
+    LOOP
+        retries := 0;
+        backoff := 0.01;
+        batch_started := clock_timestamp();
+        LOOP
+            BEGIN
+                EXECUTE stmt USING from_state, batch_size, to_state;
+                GET DIAGNOSTICS moved = ROW_COUNT;
+                EXIT;
+            EXCEPTION
+                WHEN serialization_failure OR deadlock_detected THEN
+                    retries := retries + 1;
+                    IF retries > 10 THEN
+                        RAISE;
+                    END IF;
+                    PERFORM pg_sleep(backoff * (0.5 + random()));
+                    backoff := least(backoff * 2, 2.0);
+                WHEN query_canceled THEN
+                    PERFORM steward._transition_progress(prep.run_id, 0, retries, 'cancelled');
+                    COMMIT;
+                    RAISE;
+            END;
+        END LOOP;
+        PERFORM steward._transition_progress(prep.run_id, moved, retries, NULL);
+        COMMIT;
+        EXIT WHEN moved < batch_size;
+
+        IF max_rows_per_sec IS NOT NULL THEN
+            pause := moved::double precision / max_rows_per_sec
+                     - extract(epoch FROM clock_timestamp() - batch_started);
+            IF pause > 0 THEN
+                PERFORM pg_sleep(pause);
+            END IF;
+        END IF;
+    END LOOP;
+    PERFORM steward._transition_progress(prep.run_id, 0, 0, 'finished');
+    COMMIT;
+END
+$$;
+COMMENT ON PROCEDURE steward.run_transition(regclass, text, text, text, integer, integer) IS
+  'move rows from one state to another in committed, resumable batches';
+
+CREATE VIEW steward.transition_progress AS
+SELECT r.id, r.relid, r.state_column, r.from_state, r.to_state,
+       r.rows_done,
+       greatest(r.rows_total - r.rows_done, 0) AS rows_remaining,
+       round((r.rows_done / nullif(extract(epoch FROM coalesce(r.last_batch_at, r.started_at)
+                                                    - r.started_at), 0))::numeric, 1)
+           AS rows_per_sec,
+       CASE WHEN r.finished_at IS NULL AND r.rows_done > 0 THEN
+           (greatest(r.rows_total - r.rows_done, 0)
+            * ((r.last_batch_at - r.started_at) / r.rows_done))
+       END AS eta,
+       r.started_at, r.last_batch_at, r.batches, r.retries,
+       r.finished_at,
+       CASE WHEN r.finished_at IS NOT NULL THEN r.status
+            WHEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid = r.pid)
+                THEN 'interrupted'
+            ELSE 'running' END AS status
+  FROM steward.transition_runs r;
+GRANT SELECT ON steward.transition_progress TO PUBLIC;
+
+-- Rows per state for every attached table the caller may read.
+CREATE FUNCTION steward._state_counts()
+RETURNS TABLE (relid regclass, column_name name, state text, rows bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT c.relid, c.attname FROM steward.column_rules c
+              WHERE c.kind = 'state' ORDER BY c.relid::text, c.attname LOOP
+        CONTINUE WHEN NOT has_table_privilege(r.relid, 'SELECT');
+        RETURN QUERY EXECUTE format('SELECT %L::regclass, %L::name, %I::text, count(*) '
+                                    'FROM %s GROUP BY 3 ORDER BY 3',
+                                    r.relid, r.attname, r.attname, r.relid);
+    END LOOP;
+END
+$$;
+
+CREATE VIEW steward.state_counts AS SELECT * FROM steward._state_counts();
+GRANT SELECT ON steward.state_counts TO PUBLIC;
+
+CREATE VIEW steward.transition_counts AS
+    SELECT relid, from_state, to_state, transitions FROM steward.transition_counters();

@@ -1,4 +1,6 @@
 -- Configuring rules: validation, privileges, DDL that touches tracked columns.
+-- PL/pgSQL line numbers in CONTEXT lines would make the output brittle.
+\set SHOW_CONTEXT never
 CREATE TABLE acct (id int PRIMARY KEY, balance numeric, v bigint, seq int,
                    label text, small smallint) USING steward;
 CREATE TABLE plain_heap (id int PRIMARY KEY, v bigint);

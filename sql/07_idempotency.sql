@@ -1,4 +1,6 @@
 -- Idempotency keys: outcomes, errors, retention, takeover, privileges.
+-- PL/pgSQL line numbers in CONTEXT lines would make the output brittle.
+\set SHOW_CONTEXT never
 -- (Timestamps vary; the tests show outcomes, statuses and responses.)
 
 -- new -> in_progress (committed without a result) -> replay after complete.

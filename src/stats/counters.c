@@ -48,12 +48,31 @@ typedef struct CounterShared
 										 * full */
 } CounterShared;
 
+/* Per (table, from, to) state transition counts. */
+typedef struct TransitionKey
+{
+	Oid			dbid;
+	Oid			relid;
+	char		from[NAMEDATALEN];
+	char		to[NAMEDATALEN];
+} TransitionKey;
+
+typedef struct TransitionEntry
+{
+	TransitionKey key;
+	pg_atomic_uint64 count;
+} TransitionEntry;
+
+#define TRANSITIONS_PER_TABLE 16
+
 static int	steward_max_tables = 1000;
 
 static CounterShared *counter_shared = NULL;
 static HTAB *counter_hash = NULL;
+static HTAB *transition_hash = NULL;
 
 PG_FUNCTION_INFO_V1(steward_table_counters);
+PG_FUNCTION_INFO_V1(steward_transition_counters);
 
 void
 steward_counters_define_gucs(void)
@@ -73,8 +92,10 @@ steward_counters_define_gucs(void)
 static Size
 counters_shmem_size(void)
 {
-	return add_size(MAXALIGN(sizeof(CounterShared)),
-					hash_estimate_size(steward_max_tables, sizeof(CounterEntry)));
+	return add_size(add_size(MAXALIGN(sizeof(CounterShared)),
+							 hash_estimate_size(steward_max_tables, sizeof(CounterEntry))),
+					hash_estimate_size(steward_max_tables * TRANSITIONS_PER_TABLE,
+									   sizeof(TransitionEntry)));
 }
 
 void
@@ -105,6 +126,12 @@ steward_counters_init_shmem(void)
 	counter_hash = ShmemInitHash("pg_steward counter hash",
 								 steward_max_tables, steward_max_tables,
 								 &info, HASH_ELEM | HASH_BLOBS);
+	info.keysize = sizeof(TransitionKey);
+	info.entrysize = sizeof(TransitionEntry);
+	transition_hash = ShmemInitHash("pg_steward transition hash",
+									steward_max_tables * TRANSITIONS_PER_TABLE,
+									steward_max_tables * TRANSITIONS_PER_TABLE,
+									&info, HASH_ELEM | HASH_BLOBS);
 
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -184,6 +211,82 @@ steward_count_event(Oid relid, StewardCounter counter, uint64 n)
 	pg_atomic_fetch_add_u64(&entry->counts[counter], n);
 }
 
+void
+steward_count_transition(Oid relid, const char *from, const char *to)
+{
+	TransitionKey key;
+	TransitionEntry *entry;
+	bool		found;
+
+	if (transition_hash == NULL)
+		return;
+	memset(&key, 0, sizeof(key));
+	key.dbid = MyDatabaseId;
+	key.relid = relid;
+	strlcpy(key.from, from, NAMEDATALEN);
+	strlcpy(key.to, to, NAMEDATALEN);
+
+	LWLockAcquire(counter_shared->lock, LW_SHARED);
+	entry = hash_search(transition_hash, &key, HASH_FIND, NULL);
+	LWLockRelease(counter_shared->lock);
+	if (entry == NULL)
+	{
+		LWLockAcquire(counter_shared->lock, LW_EXCLUSIVE);
+		entry = hash_search(transition_hash, &key, HASH_ENTER_NULL, &found);
+		if (entry != NULL && !found)
+			pg_atomic_init_u64(&entry->count, 0);
+		LWLockRelease(counter_shared->lock);
+		if (entry == NULL)
+		{
+			pg_atomic_fetch_add_u64(&counter_shared->dropped_events, 1);
+			return;
+		}
+	}
+	pg_atomic_fetch_add_u64(&entry->count, 1);
+}
+
+static void
+require_counters(void)
+{
+	if (counter_hash == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_steward counters are not available"),
+				 errdetail("The counters live in shared memory, which pg_steward can only allocate at server start."),
+				 errhint("Add pg_steward to shared_preload_libraries and restart the server.")));
+}
+
+/* steward.transition_counters(): (relid, from_state, to_state, transitions). */
+Datum
+steward_transition_counters(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HASH_SEQ_STATUS status;
+	TransitionEntry *entry;
+
+	require_counters();
+	InitMaterializedSRF(fcinfo, 0);
+	LWLockAcquire(counter_shared->lock, LW_SHARED);
+	hash_seq_init(&status, transition_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		Datum		values[4];
+		bool		nulls[4] = {0};
+
+		if (entry->key.dbid != MyDatabaseId ||
+			!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->key.relid)))
+			continue;
+		values[0] = ObjectIdGetDatum(entry->key.relid);
+		values[1] = CStringGetTextDatum(entry->key.from);
+		nulls[1] = entry->key.from[0] == '\0';
+		values[2] = CStringGetTextDatum(entry->key.to);
+		values[3] = Int64GetDatum((int64) pg_atomic_read_u64(&entry->count));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	LWLockRelease(counter_shared->lock);
+	return (Datum) 0;
+}
+
 /*
  * steward.table_counters(): one row per table of the current database that
  * has counted an event.
@@ -195,13 +298,7 @@ steward_table_counters(PG_FUNCTION_ARGS)
 	HASH_SEQ_STATUS status;
 	CounterEntry *entry;
 
-	if (counter_hash == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_steward counters are not available"),
-				 errdetail("The counters live in shared memory, which pg_steward can only allocate at server start."),
-				 errhint("Add pg_steward to shared_preload_libraries and restart the server.")));
-
+	require_counters();
 	InitMaterializedSRF(fcinfo, 0);
 
 	LWLockAcquire(counter_shared->lock, LW_SHARED);

@@ -15,6 +15,7 @@ typedef enum StewardCounter
 	STEWARD_COUNTER_VERSION_CONFLICTS,
 	STEWARD_COUNTER_VERSION_INVALID,
 	STEWARD_COUNTER_SEQUENCE_REJECTS,
+	STEWARD_COUNTER_ILLEGAL_TRANSITIONS,
 	STEWARD_NUM_COUNTERS
 } StewardCounter;
 
@@ -24,5 +25,8 @@ typedef enum StewardCounter
  * right before ereport(ERROR): it takes no lock that survives the call.
  */
 extern void steward_count_event(Oid relid, StewardCounter counter, uint64 n);
+
+/* Count one state change from -> to ("" when the old value was no state). */
+extern void steward_count_transition(Oid relid, const char *from, const char *to);
 
 #endif							/* STEWARD_COUNTERS_H */

@@ -24,6 +24,7 @@
 #include "catalog/partition.h"
 #include "catalog/pg_type_d.h"
 #include "nodes/pg_list.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -34,13 +35,122 @@
 #include "tableam/rules.h"
 
 #define MAX_SEQUENCE_RULES (MaxHeapAttributeNumber)
+#define MAX_STATE_RULES STEWARD_MAX_STATE_RULES
 
 typedef struct RulesBuild
 {
 	AttrNumber	version_attnum;
 	int			nsequences;
+	int			nstates;
 	SequenceRule sequences[MAX_SEQUENCE_RULES];
+	StateRule	states[MAX_STATE_RULES];
 } RulesBuild;
+
+int
+steward_state_index(const StateRule *rule, const char *name, int len)
+{
+	if (len >= NAMEDATALEN)
+		return -1;
+	for (int i = 0; i < rule->nstates; i++)
+		if (strncmp(rule->names[i], name, len) == 0 && rule->names[i][len] == '\0')
+			return i;
+	return -1;
+}
+
+/* Text elements of an array datum, as C strings. */
+static int
+text_array_elems(Datum arr, char ***out)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(DatumGetArrayTypeP(arr), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &n);
+	*out = palloc(sizeof(char *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		(*out)[i] = nulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
+	return n;
+}
+
+/*
+ * Fill "rule" from the machine's definition.  Returns false if the machine
+ * is missing or malformed (create_state_machine validates, so only a hand
+ * edit of the catalog can do that); the rule is then ignored.
+ */
+static bool
+load_machine(Relation machines, Snapshot snapshot, const char *name, StateRule *rule)
+{
+	ScanKeyData key;
+	TableScanDesc scan;
+	TupleTableSlot *slot = table_slot_create(machines, NULL);
+	bool		found = false;
+
+	ScanKeyInit(&key, Anum_machines_name, BTEqualStrategyNumber, F_TEXTEQ,
+				CStringGetTextDatum(name));
+	scan = table_beginscan(machines, snapshot, 1, &key);
+	if (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		n1,
+					n2,
+					n3;
+		Datum		states = slot_getattr(slot, Anum_machines_states, &n1);
+		Datum		initial = slot_getattr(slot, Anum_machines_initial, &n2);
+		Datum		transitions = slot_getattr(slot, Anum_machines_transitions, &n3);
+		char	  **names,
+				  **inits,
+				  **edges;
+		int			nnames,
+					ninits,
+					nedges;
+
+		if (!n1 && !n2 && !n3)
+		{
+			nnames = text_array_elems(states, &names);
+			ninits = text_array_elems(initial, &inits);
+			nedges = text_array_elems(transitions, &edges);
+			found = nnames > 0 && nnames <= STEWARD_MAX_STATES;
+			rule->nstates = found ? nnames : 0;
+			for (int i = 0; found && i < nnames; i++)
+			{
+				if (strlen(names[i]) >= NAMEDATALEN)
+					found = false;
+				else
+					strlcpy(rule->names[i], names[i], NAMEDATALEN);
+			}
+			for (int i = 0; found && i < ninits; i++)
+			{
+				int			s = steward_state_index(rule, inits[i], strlen(inits[i]));
+
+				if (s < 0)
+					found = false;
+				else
+					rule->initial |= UINT64CONST(1) << s;
+			}
+			for (int i = 0; found && i < nedges; i++)
+			{
+				char	   *arrow = strstr(edges[i], "->");
+				int			from,
+							to;
+
+				if (arrow == NULL)
+				{
+					found = false;
+					break;
+				}
+				from = steward_state_index(rule, edges[i], arrow - edges[i]);
+				to = steward_state_index(rule, arrow + 2, strlen(arrow + 2));
+				if (from < 0 || to < 0)
+					found = false;
+				else
+					rule->edges[from] |= UINT64CONST(1) << to;
+			}
+		}
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	return found;
+}
 
 /* Return the OID of steward.column_rules, or InvalidOid while it is absent. */
 static Oid
@@ -59,13 +169,55 @@ sequence_type_ok(Oid typid)
 	return typid == INT2OID || typid == INT4OID || typid == INT8OID;
 }
 
+static void
+add_state_rule(Relation rel, RulesBuild *build, AttrNumber attnum, Oid typid,
+			   const char *machine, const char *changed_at)
+{
+	StateRule  *rule;
+	Oid			machinesoid;
+	Relation	machines;
+	Snapshot	snapshot;
+	bool		ok;
+
+	if ((typid != TEXTOID && typid != VARCHAROID) || build->nstates >= MAX_STATE_RULES ||
+		machine == NULL)
+		return;
+	for (int i = 0; i < build->nstates; i++)
+		if (build->states[i].attnum == attnum)
+			return;
+	machinesoid = get_relname_relid(STEWARD_MACHINES_TABLE,
+									get_namespace_oid(STEWARD_SCHEMA, false));
+	if (!OidIsValid(machinesoid))
+		return;
+
+	rule = &build->states[build->nstates];
+	memset(rule, 0, sizeof(StateRule));
+	rule->attnum = attnum;
+	strlcpy(rule->machine, machine, NAMEDATALEN);
+	if (changed_at != NULL)
+	{
+		AttrNumber	c = get_attnum(RelationGetRelid(rel), changed_at);
+
+		if (c > 0 && TupleDescAttr(RelationGetDescr(rel), c - 1)->atttypid == TIMESTAMPTZOID)
+			rule->changed_at = c;
+	}
+	machines = table_open(machinesoid, AccessShareLock);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	ok = load_machine(machines, snapshot, machine, rule);
+	UnregisterSnapshot(snapshot);
+	table_close(machines, AccessShareLock);
+	if (ok)
+		build->nstates++;
+}
+
 /*
  * Add one stored rule to the build, resolving the column name against the
  * relation being written.  Rules whose column no longer matches (which the
  * event triggers prevent) are ignored rather than failing every write.
  */
 static void
-add_rule(Relation rel, RulesBuild *build, const char *attname, const char *kind)
+add_rule(Relation rel, RulesBuild *build, const char *attname, const char *kind,
+		 const char *machine, const char *changed_at)
 {
 	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), attname);
 	Oid			typid;
@@ -73,6 +225,12 @@ add_rule(Relation rel, RulesBuild *build, const char *attname, const char *kind)
 	if (attnum <= 0)
 		return;
 	typid = TupleDescAttr(RelationGetDescr(rel), attnum - 1)->atttypid;
+
+	if (strcmp(kind, "state") == 0)
+	{
+		add_state_rule(rel, build, attnum, typid, machine, changed_at);
+		return;
+	}
 
 	if (strcmp(kind, "version") == 0)
 	{
@@ -113,10 +271,17 @@ scan_rules_for(Relation rulesrel, Snapshot snapshot, Oid relid,
 		Datum		attname = slot_getattr(slot, Anum_column_rules_attname, &isnull1);
 		Datum		kind = slot_getattr(slot, Anum_column_rules_kind, &isnull2);
 
+		bool		isnull3,
+					isnull4;
+		Datum		machine = slot_getattr(slot, Anum_column_rules_machine, &isnull3);
+		Datum		changed_at = slot_getattr(slot, Anum_column_rules_changed_at, &isnull4);
+
 		if (isnull1 || isnull2)
 			continue;
 		add_rule(rel, build, NameStr(*DatumGetName(attname)),
-				 TextDatumGetCString(kind));
+				 TextDatumGetCString(kind),
+				 isnull3 ? NULL : TextDatumGetCString(machine),
+				 isnull4 ? NULL : pstrdup(NameStr(*DatumGetName(changed_at))));
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
@@ -125,13 +290,13 @@ scan_rules_for(Relation rulesrel, Snapshot snapshot, Oid relid,
 static StewardRules *
 load_rules(Relation rel)
 {
-	RulesBuild	build;
+	/* Too big for the stack; freed with the caller's memory context. */
+	RulesBuild *b = palloc0(sizeof(RulesBuild));
 	Oid			rulesoid = rules_table_oid();
 	StewardRules *rules;
 	Size		size;
 
-	build.version_attnum = InvalidAttrNumber;
-	build.nsequences = 0;
+	b->version_attnum = InvalidAttrNumber;
 
 	if (OidIsValid(rulesoid))
 	{
@@ -146,20 +311,28 @@ load_rules(Relation rel)
 								 get_partition_ancestors(RelationGetRelid(rel)));
 
 		foreach(lc, relids)
-			scan_rules_for(rulesrel, snapshot, lfirst_oid(lc), rel, &build);
+			scan_rules_for(rulesrel, snapshot, lfirst_oid(lc), rel, b);
 
 		UnregisterSnapshot(snapshot);
 		table_close(rulesrel, AccessShareLock);
 		list_free(relids);
 	}
 
-	size = offsetof(StewardRules, sequences) +
-		build.nsequences * sizeof(SequenceRule);
-	rules = MemoryContextAlloc(CacheMemoryContext, size);
-	rules->version_attnum = build.version_attnum;
-	rules->nsequences = build.nsequences;
-	memcpy(rules->sequences, build.sequences,
-		   build.nsequences * sizeof(SequenceRule));
+	/* One chunk: header, then the sequence rules, then the state rules. */
+	size = MAXALIGN(sizeof(StewardRules)) +
+		MAXALIGN(b->nsequences * sizeof(SequenceRule)) +
+		b->nstates * sizeof(StateRule);
+	rules = MemoryContextAllocZero(CacheMemoryContext, size);
+	rules->version_attnum = b->version_attnum;
+	rules->nsequences = b->nsequences;
+	rules->nstates = b->nstates;
+	rules->sequences = (SequenceRule *) ((char *) rules + MAXALIGN(sizeof(StewardRules)));
+	rules->states = (StateRule *) ((char *) rules->sequences +
+								   MAXALIGN(b->nsequences * sizeof(SequenceRule)));
+	memcpy(rules->sequences, b->sequences,
+		   b->nsequences * sizeof(SequenceRule));
+	memcpy(rules->states, b->states, b->nstates * sizeof(StateRule));
+	pfree(b);
 	return rules;
 }
 

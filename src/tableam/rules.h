@@ -10,6 +10,7 @@
 
 #include "postgres.h"
 
+#include "executor/tuptable.h"
 #include "utils/rel.h"
 
 /* Catalog table that stores the rules (see pg_steward--*.sql). */
@@ -17,12 +18,38 @@
 #define Anum_column_rules_relid 1
 #define Anum_column_rules_attname 2
 #define Anum_column_rules_kind 3
+#define Anum_column_rules_machine 4
+#define Anum_column_rules_changed_at 5
+
+/* State machine definitions (see pg_steward--*.sql). */
+#define STEWARD_MACHINES_TABLE "machine_definitions"
+#define Anum_machines_name 1
+#define Anum_machines_states 2
+#define Anum_machines_initial 3
+#define Anum_machines_transitions 4
+#define STEWARD_MAX_STATES 64
+#define STEWARD_MAX_STATE_RULES 8
 
 typedef struct SequenceRule
 {
 	AttrNumber	attnum;
 	Oid			typid;			/* INT2OID, INT4OID or INT8OID */
 } SequenceRule;
+
+/*
+ * A lifecycle state machine attached to a text column.  States are numbered
+ * in declaration order; bit j of edges[i] allows i -> j.
+ */
+typedef struct StateRule
+{
+	AttrNumber	attnum;
+	AttrNumber	changed_at;		/* timestamptz column, or InvalidAttrNumber */
+	int			nstates;
+	uint64		initial;		/* bit i: state i is an initial state */
+	uint64		edges[STEWARD_MAX_STATES];
+	char		machine[NAMEDATALEN];
+	char		names[STEWARD_MAX_STATES][NAMEDATALEN];
+} StateRule;
 
 /*
  * What the write paths need to know about one relation.  Lives in
@@ -34,16 +61,25 @@ typedef struct StewardRules
 {
 	AttrNumber	version_attnum; /* InvalidAttrNumber if versions are off */
 	int			nsequences;
-	SequenceRule sequences[FLEXIBLE_ARRAY_MEMBER];
+	int			nstates;
+	SequenceRule *sequences;	/* arrays inside this same chunk */
+	StateRule  *states;
 } StewardRules;
 
 extern const StewardRules *steward_get_rules(Relation rel);
 
+/* Index of a state name in a rule, or -1 if the machine does not declare it. */
+extern int	steward_state_index(const StateRule *rule, const char *name, int len);
+
 static inline bool
 steward_rules_empty(const StewardRules *rules)
 {
-	return rules->version_attnum == InvalidAttrNumber && rules->nsequences == 0;
+	return rules->version_attnum == InvalidAttrNumber && rules->nsequences == 0 &&
+		rules->nstates == 0;
 }
+
+/* steward_am.c: set an int8-sized column (int8, timestamptz) in the slot */
+extern void steward_slot_set_int8(TupleTableSlot *slot, AttrNumber attnum, int64 value);
 
 /* rowkey.c */
 extern char *steward_row_key_desc(Relation rel, HeapTuple tuple);

@@ -40,6 +40,7 @@
 #include "pg_steward.h"
 #include "common/as_owner.h"
 #include "tableam/rules.h"
+#include "tableam/rules_api.h"
 
 PG_FUNCTION_INFO_V1(steward_track_versions);
 PG_FUNCTION_INFO_V1(steward_track_sequence);
@@ -58,7 +59,7 @@ rule_kind_name(RuleKind kind)
 	return kind == RULE_VERSION ? "version" : "sequence";
 }
 
-static void
+void
 require_arg(FunctionCallInfo fcinfo, int argno, const char *what)
 {
 	if (PG_ARGISNULL(argno))
@@ -72,7 +73,7 @@ require_arg(FunctionCallInfo fcinfo, int argno, const char *what)
  * lock conflicts with every writer, so no write is in flight while the rules
  * change and every later write sees the new rules (as with CREATE TRIGGER).
  */
-static void
+void
 check_table_owner(Oid relid)
 {
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
@@ -84,7 +85,7 @@ check_table_owner(Oid relid)
 					   get_rel_name(relid));
 }
 
-static Relation
+Relation
 open_table_to_configure(Oid relid)
 {
 	Relation	rel;
@@ -115,7 +116,7 @@ open_table_to_configure(Oid relid)
 }
 
 /* Look up a user column by name; errors name the table. */
-static Form_pg_attribute
+Form_pg_attribute
 lookup_column(Relation rel, const char *colname)
 {
 	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), colname);
@@ -156,7 +157,7 @@ check_column_type(Relation rel, Form_pg_attribute att, RuleKind kind)
 }
 
 /* Write steward.column_rules as its owner (see common/as_owner.c). */
-static void
+void
 enter_rules_owner(StewardAsOwner *ctx)
 {
 	steward_as_owner_begin(steward_relid(STEWARD_RULES_TABLE, false), ctx);
@@ -166,7 +167,7 @@ enter_rules_owner(StewardAsOwner *ctx)
  * Run a statement on steward.column_rules whose parameters are $1 = relid
  * and $2 = column name; returns SPI's result code.
  */
-static int
+int
 exec_for_column(const char *sql, Oid relid, const char *colname, bool read_only)
 {
 	Oid			argtypes[2] = {OIDOID, NAMEOID};
@@ -180,7 +181,7 @@ exec_for_column(const char *sql, Oid relid, const char *colname, bool read_only)
 }
 
 /* Existing rule kind of (relid, column), or NULL. */
-static char *
+char *
 existing_rule(Oid relid, const char *colname)
 {
 	bool		isnull;

@@ -28,6 +28,7 @@
 #include "pg_steward.h"
 #include "stats/counters.h"
 #include "tableam/rules.h"
+#include "lifecycle/lifecycle.h"
 
 PG_FUNCTION_INFO_V1(steward_tableam_handler);
 
@@ -94,8 +95,8 @@ heap_attr_pointer(HeapTuple tuple, TupleDesc desc, AttrNumber attnum)
  *
  * Otherwise (NULL -> value changes the layout) form a modified copy.
  */
-static void
-slot_set_int8(TupleTableSlot *slot, AttrNumber attnum, int64 value)
+void
+steward_slot_set_int8(TupleTableSlot *slot, AttrNumber attnum, int64 value)
 {
 	bool		shouldFree;
 	HeapTuple	oldtup;
@@ -161,21 +162,25 @@ errrow(const char *key)
  */
 
 static void
-apply_insert_rules(Relation rel, TupleTableSlot *slot)
+apply_insert_rules(Relation rel, TupleTableSlot *slot, bool from_copy)
 {
 	const StewardRules *rules = steward_get_rules(rel);
 	AttrNumber	attnum = rules->version_attnum;
 	bool		isnull;
 	Datum		value;
 
+	if (!rules_enforced())
+		return;
+	steward_check_insert_states(rel, slot, rules, from_copy);
+
 	/* Sequences have no insert rule: the first event may carry any value. */
-	if (attnum == InvalidAttrNumber || !rules_enforced())
+	if (attnum == InvalidAttrNumber)
 		return;
 
 	value = slot_getattr(slot, attnum, &isnull);
 	if (isnull)
 	{
-		slot_set_int8(slot, attnum, 1);
+		steward_slot_set_int8(slot, attnum, 1);
 		return;
 	}
 	if (DatumGetInt64(value) < 1)
@@ -200,7 +205,7 @@ static void
 steward_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 					 int options, BulkInsertState bistate)
 {
-	apply_insert_rules(rel, slot);
+	apply_insert_rules(rel, slot, false);
 	heap_methods->tuple_insert(rel, slot, cid, options, bistate);
 }
 
@@ -209,7 +214,7 @@ steward_tuple_insert_speculative(Relation rel, TupleTableSlot *slot,
 								 CommandId cid, int options,
 								 BulkInsertState bistate, uint32 specToken)
 {
-	apply_insert_rules(rel, slot);
+	apply_insert_rules(rel, slot, false);
 	heap_methods->tuple_insert_speculative(rel, slot, cid, options, bistate,
 										   specToken);
 }
@@ -218,8 +223,9 @@ static void
 steward_multi_insert(Relation rel, TupleTableSlot **slots, int ntuples,
 					 CommandId cid, int options, BulkInsertState bistate)
 {
+	/* multi_insert is COPY FROM's path. */
 	for (int i = 0; i < ntuples; i++)
-		apply_insert_rules(rel, slots[i]);
+		apply_insert_rules(rel, slots[i], true);
 	heap_methods->multi_insert(rel, slots, ntuples, cid, options, bistate);
 }
 
@@ -401,16 +407,22 @@ check_sequences(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
 	}
 }
 
-static void
-apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot)
+/*
+ * Returns the number of state changes stored in "changes" (counted by the
+ * caller once the update succeeds).
+ */
+static int
+apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot,
+				   StateChange *changes)
 {
 	const StewardRules *rules = steward_get_rules(rel);
 	HeapTupleData oldtup;
 	Buffer		buffer;
 	int64		newversion = -1;
+	int			nchanges;
 
 	if (steward_rules_empty(rules) || !rules_enforced())
-		return;
+		return 0;
 
 	/*
 	 * SnapshotAny: the executor already decided this version is the one to
@@ -422,17 +434,21 @@ apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot)
 	{
 		if (BufferIsValid(buffer))
 			ReleaseBuffer(buffer);
-		return;
+		return 0;
 	}
 
 	if (rules->version_attnum != InvalidAttrNumber)
 		newversion = check_version(rel, &oldtup, slot, rules->version_attnum);
 	check_sequences(rel, &oldtup, slot, rules);
+	nchanges = steward_check_update_states(rel, &oldtup, slot, rules, changes);
 
 	ReleaseBuffer(buffer);
 
+	/* Every rule passed: now change the row. */
 	if (newversion > 0)
-		slot_set_int8(slot, rules->version_attnum, newversion);
+		steward_slot_set_int8(slot, rules->version_attnum, newversion);
+	steward_apply_state_changes(slot, changes, nchanges);
+	return nchanges;
 }
 
 static TM_Result
@@ -441,10 +457,16 @@ steward_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 					 bool wait, TM_FailureData *tmfd,
 					 LockTupleMode *lockmode, bool *update_indexes)
 {
-	apply_update_rules(rel, otid, slot);
-	return heap_methods->tuple_update(rel, otid, slot, cid, snapshot,
-									  crosscheck, wait, tmfd, lockmode,
-									  update_indexes);
+	StateChange changes[STEWARD_MAX_STATE_RULES];
+	int			nchanges = apply_update_rules(rel, otid, slot, changes);
+	TM_Result	result;
+
+	result = heap_methods->tuple_update(rel, otid, slot, cid, snapshot,
+										crosscheck, wait, tmfd, lockmode,
+										update_indexes);
+	if (result == TM_Ok && nchanges > 0)
+		steward_count_state_changes(rel, changes, nchanges);
+	return result;
 }
 
 /* ------------------------------------------------------------------------

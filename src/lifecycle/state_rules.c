@@ -1,0 +1,215 @@
+/*-------------------------------------------------------------------------
+ *
+ * state_rules.c
+ *	  Enforce lifecycle state machines on the steward AM's write paths.
+ *
+ * INSERT must start a row in an initial state (COPY may load any declared
+ * state, so restores reproduce tables); UPDATE must keep the state or
+ * follow a declared edge.  Like the version rule, the UPDATE check compares
+ * against the row at the TID being replaced, so it holds on the
+ * EvalPlanQual path: of two sessions racing paid->shipped and
+ * paid->refunded, the loser is re-checked against the winner's row.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "lib/stringinfo.h"
+#include "utils/backend_progress.h"
+#include "utils/backend_status.h"
+#include "utils/builtins.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "lifecycle/lifecycle.h"
+#include "stats/counters.h"
+
+static const char *
+column_name(Relation rel, AttrNumber attnum)
+{
+	return NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname);
+}
+
+/* "a, b, c" for the states in a bit mask. */
+static char *
+state_list(const StateRule *rule, uint64 mask)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < rule->nstates; i++)
+	{
+		if (!(mask & (UINT64CONST(1) << i)))
+			continue;
+		if (buf.len > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, rule->names[i]);
+	}
+	return buf.data;
+}
+
+static uint64
+all_states(const StateRule *rule)
+{
+	return rule->nstates >= 64 ? ~UINT64CONST(0) : (UINT64CONST(1) << rule->nstates) - 1;
+}
+
+/* COPY FROM reports progress for its whole duration. */
+static bool
+in_copy_from(void)
+{
+	return MyBEEntry != NULL && MyBEEntry->st_progress_command == PROGRESS_COMMAND_COPY;
+}
+
+/* State index of a datum, or -1; *value gets the text for messages. */
+static int
+state_of(const StateRule *rule, Datum d, bool isnull, char **value)
+{
+	text	   *t;
+
+	if (isnull)
+	{
+		*value = "NULL";
+		return -1;
+	}
+	t = DatumGetTextPP(d);
+	*value = text_to_cstring(t);
+	return steward_state_index(rule, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
+static void
+report_undeclared(Relation rel, const StateRule *rule, const char *value, const char *key)
+{
+	steward_count_event(RelationGetRelid(rel), STEWARD_COUNTER_ILLEGAL_TRANSITIONS, 1);
+	ereport(ERROR,
+			(errcode(ERRCODE_CHECK_VIOLATION),
+			 errmsg("%s is not a state of machine \"%s\" (column \"%s\" of relation \"%s\")",
+					strcmp(value, "NULL") == 0 ? "NULL" : quote_literal_cstr(value),
+					rule->machine, column_name(rel, rule->attnum),
+					RelationGetRelationName(rel)),
+			 key ? errdetail("Row key: %s.", key) : 0,
+			 errhint("Declared states: %s.", state_list(rule, all_states(rule))),
+			 errtablecol(rel, rule->attnum)));
+}
+
+static void
+set_changed_at(TupleTableSlot *slot, const StateRule *rule)
+{
+	if (rule->changed_at != InvalidAttrNumber)
+		steward_slot_set_int8(slot, rule->changed_at,
+							  (int64) GetCurrentStatementStartTimestamp());
+}
+
+void
+steward_check_insert_states(Relation rel, TupleTableSlot *slot,
+							const StewardRules *rules, bool from_copy)
+{
+	if (rules->nstates == 0)
+		return;
+	from_copy = from_copy || in_copy_from();
+
+	for (int i = 0; i < rules->nstates; i++)
+	{
+		const StateRule *rule = &rules->states[i];
+		bool		isnull;
+		Datum		d = slot_getattr(slot, rule->attnum, &isnull);
+		char	   *value;
+		int			s = state_of(rule, d, isnull, &value);
+
+		if (s < 0)
+			report_undeclared(rel, rule, value, NULL);
+		if (from_copy)
+			continue;
+		if (!(rule->initial & (UINT64CONST(1) << s)))
+		{
+			steward_count_event(RelationGetRelid(rel), STEWARD_COUNTER_ILLEGAL_TRANSITIONS, 1);
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("new row of relation \"%s\" cannot start in state %s",
+							RelationGetRelationName(rel), quote_literal_cstr(value)),
+					 errdetail("Machine \"%s\" starts rows in: %s.",
+							   rule->machine, state_list(rule, rule->initial)),
+					 errhint("Insert the row in an initial state and move it with UPDATE; COPY may load any declared state."),
+					 errtablecol(rel, rule->attnum)));
+		}
+		set_changed_at(slot, rule);
+	}
+}
+
+int
+steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
+							const StewardRules *rules, StateChange *changes)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			n = 0;
+
+	for (int i = 0; i < rules->nstates; i++)
+	{
+		const StateRule *rule = &rules->states[i];
+		bool		oldnull,
+					newnull;
+		Datum		oldd = heap_getattr(oldtup, rule->attnum, desc, &oldnull);
+		Datum		newd = slot_getattr(slot, rule->attnum, &newnull);
+		char	   *oldvalue,
+				   *newvalue;
+		int			from = state_of(rule, oldd, oldnull, &oldvalue);
+		int			to = state_of(rule, newd, newnull, &newvalue);
+
+		if (to < 0)
+			report_undeclared(rel, rule, newvalue, steward_row_key_desc(rel, oldtup));
+		if (from == to)
+			continue;
+
+		/*
+		 * A row whose stored value is not a state (written under
+		 * session_replication_role = replica) may move to any state.
+		 */
+		if (from >= 0 && !(rule->edges[from] & (UINT64CONST(1) << to)))
+		{
+			char	   *key = steward_row_key_desc(rel, oldtup);
+
+			steward_count_event(RelationGetRelid(rel), STEWARD_COUNTER_ILLEGAL_TRANSITIONS, 1);
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 key ?
+					 errmsg("illegal state transition %s -> %s for row %s of relation \"%s\"",
+							oldvalue, newvalue, key, RelationGetRelationName(rel)) :
+					 errmsg("illegal state transition %s -> %s for a row of relation \"%s\"",
+							oldvalue, newvalue, RelationGetRelationName(rel)),
+					 errdetail("Machine \"%s\" has no edge %s -> %s.",
+							   rule->machine, oldvalue, newvalue),
+					 rule->edges[from] ?
+					 errhint("Allowed from %s: %s.", oldvalue, state_list(rule, rule->edges[from])) :
+					 errhint("%s is a final state.", oldvalue),
+					 errtablecol(rel, rule->attnum)));
+		}
+		changes[n].rule = rule;
+		changes[n].from = from;
+		changes[n].to = to;
+		n++;
+	}
+	return n;
+}
+
+void
+steward_apply_state_changes(TupleTableSlot *slot, const StateChange *changes, int n)
+{
+	for (int i = 0; i < n; i++)
+		set_changed_at(slot, changes[i].rule);
+}
+
+/* Called once heap_update succeeded, so EvalPlanQual retries count once. */
+void
+steward_count_state_changes(Relation rel, const StateChange *changes, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		const StateRule *rule = changes[i].rule;
+
+		steward_count_transition(RelationGetRelid(rel),
+								 changes[i].from >= 0 ? rule->names[changes[i].from] : "",
+								 rule->names[changes[i].to]);
+	}
+}

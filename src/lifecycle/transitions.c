@@ -1,0 +1,545 @@
+/*-------------------------------------------------------------------------
+ *
+ * transitions.c
+ *	  Validation checks per (table, state), and the C side of
+ *	  steward.run_transition().
+ *
+ *	  steward.set_state_check(tbl, state, check_sql)
+ *	  steward.validate(tbl)
+ *	  steward._transition_prepare(tbl, from, to, set_sql)   (run_transition)
+ *	  steward._transition_progress(run, rows, retries, status)
+ *
+ * run_transition itself is a PL/pgSQL procedure (it must COMMIT between
+ * batches, which a SECURITY DEFINER routine may not); it runs as the
+ * caller, and these helpers do what needs the extension owner's rights.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "catalog/pg_type_d.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "parser/parser.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/timestamp.h"
+
+#include "pg_steward.h"
+#include "common/as_owner.h"
+#include "tableam/rules.h"
+#include "tableam/rules_api.h"
+
+PG_FUNCTION_INFO_V1(steward_set_state_check);
+PG_FUNCTION_INFO_V1(steward_validate);
+PG_FUNCTION_INFO_V1(steward_transition_prepare);
+PG_FUNCTION_INFO_V1(steward_transition_progress);
+
+static void
+parse_error_context(void *arg)
+{
+	errcontext("while checking %s", (const char *) arg);
+}
+
+/* Parse "sql" with an error context naming what is being checked. */
+static List *
+parse_user_sql(const char *sql, const char *what)
+{
+	ErrorContextCallback cb;
+	List	   *stmts;
+
+	cb.callback = parse_error_context;
+	cb.arg = (void *) what;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+	stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
+	error_context_stack = cb.previous;
+	return stmts;
+}
+
+/* A check must be exactly one plain SELECT. */
+static void
+check_check_sql(const char *sql)
+{
+	List	   *stmts = parse_user_sql(sql, "check_sql");
+	RawStmt    *raw;
+
+	if (list_length(stmts) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("check_sql must be a single SELECT statement"),
+				 errdetail("It contains %d statements.", list_length(stmts))));
+	raw = linitial_node(RawStmt, stmts);
+	if (!IsA(raw->stmt, SelectStmt) || ((SelectStmt *) raw->stmt)->intoClause != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("check_sql must be a single SELECT statement"),
+				 errhint("Write a query that returns the number of violating rows, e.g. SELECT count(*) FROM t WHERE state = 'backfilled' AND derived IS NULL.")));
+}
+
+/*
+ * set_sql is spliced into "UPDATE t SET <state> = $3, <set_sql>", so it
+ * must parse as nothing but a SET list: one UPDATE, no WHERE, FROM,
+ * RETURNING or WITH, and it may not assign the state column itself.
+ */
+static void
+check_set_sql(const char *set_sql, const char *statecol)
+{
+	char	   *probe = psprintf("UPDATE steward_probe SET %s", set_sql);
+	List	   *stmts = parse_user_sql(probe, "set_sql");
+	UpdateStmt *upd;
+	ListCell   *lc;
+
+	if (list_length(stmts) != 1 || !IsA(linitial_node(RawStmt, stmts)->stmt, UpdateStmt))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("set_sql must be a SET list such as \"col = expr, col2 = expr2\"")));
+	upd = (UpdateStmt *) linitial_node(RawStmt, stmts)->stmt;
+	if (upd->whereClause || upd->fromClause || upd->returningList || upd->withClause)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("set_sql must be a SET list such as \"col = expr, col2 = expr2\""),
+				 errdetail("WHERE, FROM, RETURNING and WITH clauses are not allowed.")));
+	foreach(lc, upd->targetList)
+	{
+		ResTarget  *target = lfirst_node(ResTarget, lc);
+
+		if (strcmp(target->name, statecol) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("set_sql must not assign the state column \"%s\"", statecol),
+					 errhint("run_transition sets it to the target state.")));
+	}
+}
+
+/* The state rule of a table: (column, machine), or an error. */
+static void
+state_column_of(Relation rel, char **column, char **machine)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(RelationGetRelid(rel))};
+
+	if (SPI_execute_with_args("SELECT attname::text, machine FROM steward.column_rules"
+							  " WHERE relid = $1 AND kind = 'state' ORDER BY attname",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.column_rules");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("relation \"%s\" has no state machine attached",
+						RelationGetRelationName(rel)),
+				 errhint("Attach one with steward.attach_state_machine().")));
+	if (SPI_processed > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("relation \"%s\" has more than one state column",
+						RelationGetRelationName(rel))));
+	*column = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	*machine = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+}
+
+/* Are both states declared, and (unless from = to) is from -> to an edge? */
+static void
+check_edge(const char *machine, const char *from, const char *to)
+{
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		args[3] = {CStringGetTextDatum(machine), CStringGetTextDatum(from),
+	CStringGetTextDatum(to)};
+	bool		isnull;
+
+	if (SPI_execute_with_args("SELECT $2 = ANY (states), $3 = ANY (states),"
+							  "       ($2 || '->' || $3) = ANY (transitions)"
+							  "  FROM steward.machine_definitions WHERE name = $1",
+							  3, argtypes, args, NULL, false, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "state machine \"%s\" is missing", machine);
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" is not a state of machine \"%s\"", from, machine)));
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" is not a state of machine \"%s\"", to, machine)));
+	if (strcmp(from, to) != 0 &&
+		!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("machine \"%s\" has no transition %s -> %s", machine, from, to)));
+}
+
+/* ------------------------------------------------------------------------
+ * set_state_check / validate
+ * ------------------------------------------------------------------------
+ */
+Datum
+steward_set_state_check(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char	   *state;
+	Relation	rel;
+	StewardAsOwner ctx;
+	char	   *column,
+			   *machine;
+	Oid			argtypes[3] = {OIDOID, TEXTOID, TEXTOID};
+	Datum		args[3];
+	char		nulls[3] = {' ', ' ', ' '};
+
+	require_arg(fcinfo, 0, "table");
+	require_arg(fcinfo, 1, "state");
+	relid = PG_GETARG_OID(0);
+	state = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (!PG_ARGISNULL(2))
+		check_check_sql(text_to_cstring(PG_GETARG_TEXT_PP(2)));
+
+	rel = open_table_to_configure(relid);
+	enter_rules_owner(&ctx);
+	state_column_of(rel, &column, &machine);
+	check_edge(machine, state, state);
+
+	args[0] = ObjectIdGetDatum(relid);
+	args[1] = CStringGetTextDatum(state);
+	if (PG_ARGISNULL(2))
+	{
+		/* NULL removes the check. */
+		if (SPI_execute_with_args("DELETE FROM steward.state_checks WHERE relid = $1 AND state = $2",
+								  2, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "could not delete from steward.state_checks");
+	}
+	else
+	{
+		args[2] = PointerGetDatum(PG_GETARG_TEXT_PP(2));
+		if (SPI_execute_with_args("INSERT INTO steward.state_checks (relid, state, check_sql)"
+								  " VALUES ($1, $2, $3) ON CONFLICT (relid, state)"
+								  " DO UPDATE SET check_sql = excluded.check_sql",
+								  3, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not write steward.state_checks");
+	}
+	steward_as_owner_end(&ctx);
+	relation_close(rel, NoLock);
+	PG_RETURN_VOID();
+}
+
+typedef struct CheckRow
+{
+	char	   *state;
+	char	   *sql;
+	bool		passed;
+	int64		violations;
+} CheckRow;
+
+/*
+ * Run one check as the table's owner in a restricted security context (as
+ * REFRESH MATERIALIZED VIEW does), so a check written by the owner never
+ * runs with the rights of whoever calls validate().
+ */
+static int64
+run_check(Oid owner, const char *sql)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int64		violations;
+	bool		isnull;
+	Datum		d;
+	Oid			typid;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(owner, save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT || SPI_processed != 1 ||
+		SPI_tuptable->tupdesc->natts != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("state check must return exactly one row with one column"),
+				 errdetail("Check: %s", sql)));
+	typid = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		violations = 0;
+	else if (typid == INT8OID)
+		violations = DatumGetInt64(d);
+	else if (typid == INT4OID)
+		violations = DatumGetInt32(d);
+	else if (typid == INT2OID)
+		violations = DatumGetInt16(d);
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("state check must return an integer count of violating rows"),
+				 errdetail("Check: %s", sql)));
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return violations;
+}
+
+Datum
+steward_validate(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			relid;
+	Relation	rel;
+	Oid			owner;
+	StewardAsOwner ctx;
+	List	   *checks = NIL;
+	ListCell   *lc;
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+
+	require_arg(fcinfo, 0, "table");
+	relid = PG_GETARG_OID(0);
+	check_table_owner(relid);
+	rel = relation_open(relid, AccessShareLock);
+	owner = rel->rd_rel->relowner;
+	InitMaterializedSRF(fcinfo, 0);
+
+	/* 1. Read the checks (as the extension owner). */
+	enter_rules_owner(&ctx);
+	args[0] = ObjectIdGetDatum(relid);
+	if (SPI_execute_with_args("SELECT state, check_sql FROM steward.state_checks"
+							  " WHERE relid = $1 ORDER BY state",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.state_checks");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+		CheckRow   *row = palloc0(sizeof(CheckRow));
+
+		row->state = pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		row->sql = pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+		checks = lappend(checks, row);
+		MemoryContextSwitchTo(old);
+	}
+	steward_as_owner_end(&ctx);
+
+	/*
+	 * 2. Run them as the table owner, with the session's search_path: the
+	 * owner wrote them against the names the application uses.
+	 */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	foreach(lc, checks)
+	{
+		CheckRow   *row = lfirst(lc);
+
+		row->violations = run_check(owner, row->sql);
+		row->passed = row->violations == 0;
+	}
+	SPI_finish();
+
+	/* 3. Record the run (as the extension owner). */
+	enter_rules_owner(&ctx);
+	foreach(lc, checks)
+	{
+		CheckRow   *row = lfirst(lc);
+		Oid			hargtypes[5] = {OIDOID, TEXTOID, TEXTOID, BOOLOID, INT8OID};
+		Datum		hargs[5];
+
+		hargs[0] = ObjectIdGetDatum(relid);
+		hargs[1] = CStringGetTextDatum(row->state);
+		hargs[2] = CStringGetTextDatum(row->sql);
+		hargs[3] = BoolGetDatum(row->passed);
+		hargs[4] = Int64GetDatum(row->violations);
+		if (SPI_execute_with_args("INSERT INTO steward.validation_runs"
+								  " (relid, state, check_sql, passed, violations)"
+								  " VALUES ($1, $2, $3, $4, $5)",
+								  5, hargtypes, hargs, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not write steward.validation_runs");
+	}
+	steward_as_owner_end(&ctx);
+
+	foreach(lc, checks)
+	{
+		CheckRow   *row = lfirst(lc);
+		Datum		values[5];
+		bool		nulls[5] = {0};
+
+		values[0] = CStringGetTextDatum(row->state);
+		values[1] = CStringGetTextDatum(row->sql);
+		values[2] = BoolGetDatum(row->passed);
+		values[3] = Int64GetDatum(row->violations);
+		values[4] = TimestampTzGetDatum(now);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	relation_close(rel, AccessShareLock);
+	return (Datum) 0;
+}
+
+/* ------------------------------------------------------------------------
+ * run_transition support
+ * ------------------------------------------------------------------------
+ */
+
+/* Comma-separated, quoted primary key columns (or "ctid"), for ORDER BY. */
+static char *
+key_columns(Relation rel)
+{
+	Oid			pk = RelationGetPrimaryKeyIndex(rel);
+	Relation	index;
+	StringInfoData buf;
+
+	if (!OidIsValid(pk))
+		return "ctid";
+	index = index_open(pk, AccessShareLock);
+	initStringInfo(&buf);
+	for (int i = 0; i < index->rd_index->indnkeyatts; i++)
+	{
+		AttrNumber	attnum = index->rd_index->indkey.values[i];
+
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf,
+							   quote_identifier(NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname)));
+	}
+	index_close(index, AccessShareLock);
+	return buf.data;
+}
+
+/*
+ * steward._transition_prepare(tbl, from, to, set_sql, batch_size,
+ * max_rows_per_sec): check everything, count the rows to move, open a
+ * progress row; returns (run_id, state_column, key_columns).
+ */
+Datum
+steward_transition_prepare(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char	   *from,
+			   *to;
+	Relation	rel;
+	StewardAsOwner ctx;
+	char	   *column,
+			   *machine;
+	char	   *keys;
+	int64		total;
+	int64		run_id;
+	bool		isnull;
+	char	   *qualname;
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {0};
+
+	require_arg(fcinfo, 0, "table");
+	require_arg(fcinfo, 1, "from_state");
+	require_arg(fcinfo, 2, "to_state");
+	relid = PG_GETARG_OID(0);
+	from = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	to = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	if (!PG_ARGISNULL(4) && PG_GETARG_INT32(4) < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch_size must be at least 1")));
+	if (!PG_ARGISNULL(5) && PG_GETARG_INT32(5) < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_rows_per_sec must be at least 1")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	check_table_owner(relid);
+	rel = relation_open(relid, AccessShareLock);
+	keys = key_columns(rel);
+	qualname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+										  RelationGetRelationName(rel));
+
+	enter_rules_owner(&ctx);
+	state_column_of(rel, &column, &machine);
+	check_edge(machine, from, to);
+	if (!PG_ARGISNULL(3))
+		check_set_sql(text_to_cstring(PG_GETARG_TEXT_PP(3)), column);
+
+	{
+		Oid			argtypes[1] = {TEXTOID};
+		Datum		args[1] = {CStringGetTextDatum(from)};
+
+		if (SPI_execute_with_args(psprintf("SELECT count(*) FROM %s WHERE %s = $1",
+										   qualname, quote_identifier(column)),
+								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not count rows of \"%s\"", RelationGetRelationName(rel));
+		total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	{
+		Oid			argtypes[6] = {OIDOID, NAMEOID, TEXTOID, TEXTOID, INT8OID, INT4OID};
+		Datum		args[6];
+		NameData	colname;
+
+		namestrcpy(&colname, column);
+		args[0] = ObjectIdGetDatum(relid);
+		args[1] = NameGetDatum(&colname);
+		args[2] = CStringGetTextDatum(from);
+		args[3] = CStringGetTextDatum(to);
+		args[4] = Int64GetDatum(total);
+		args[5] = Int32GetDatum(MyProcPid);
+		if (SPI_execute_with_args("INSERT INTO steward.transition_runs"
+								  " (relid, state_column, from_state, to_state, rows_total, pid)"
+								  " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+								  6, argtypes, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "could not write steward.transition_runs");
+		run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	steward_as_owner_end(&ctx);
+	relation_close(rel, AccessShareLock);
+
+	values[0] = Int64GetDatum(run_id);
+	values[1] = CStringGetTextDatum(column);
+	values[2] = CStringGetTextDatum(keys);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * steward._transition_progress(run_id, rows, retries, status): add to a
+ * run's counters; status 'finished', 'cancelled', 'failed' closes it.
+ */
+Datum
+steward_transition_progress(PG_FUNCTION_ARGS)
+{
+	int64		run_id = PG_GETARG_INT64(0);
+	StewardAsOwner ctx;
+	Oid			argtypes[4] = {INT8OID, INT8OID, INT4OID, TEXTOID};
+	Datum		args[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	bool		isnull;
+	Oid			relid;
+
+	enter_rules_owner(&ctx);
+	args[0] = Int64GetDatum(run_id);
+	if (SPI_execute_with_args("SELECT relid FROM steward.transition_runs WHERE id = $1",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("transition run " INT64_FORMAT " does not exist", run_id)));
+	relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	steward_as_owner_end(&ctx);
+
+	/* Only the table's owner reports progress for runs on it. */
+	check_table_owner(relid);
+
+	enter_rules_owner(&ctx);
+	args[1] = Int64GetDatum(PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1));
+	args[2] = Int32GetDatum(PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2));
+	if (PG_ARGISNULL(3))
+		nulls[3] = 'n';
+	else
+		args[3] = PointerGetDatum(PG_GETARG_TEXT_PP(3));
+	if (SPI_execute_with_args("UPDATE steward.transition_runs"
+							  "   SET rows_done = rows_done + $2, retries = retries + $3,"
+							  "       batches = batches + CASE WHEN $2 > 0 THEN 1 ELSE 0 END,"
+							  "       last_batch_at = clock_timestamp(),"
+							  "       status = coalesce($4, status),"
+							  "       finished_at = CASE WHEN $4 IS NULL THEN NULL ELSE clock_timestamp() END"
+							  " WHERE id = $1",
+							  4, argtypes, args, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update steward.transition_runs");
+	steward_as_owner_end(&ctx);
+	PG_RETURN_VOID();
+}
