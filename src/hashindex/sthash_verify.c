@@ -5,9 +5,11 @@
  *	  steward_hash index against itself and its table, and
  *	  steward.hash_index_stats().
  *
- * verify_index takes AccessShareLock on the index and ShareLock on the
- * table (writers wait, readers do not), so that the heap cross-check sees a
- * stable set of rows.  It reports one row per problem; a healthy index
+ * verify_index takes AccessShareLock on the index and ShareRowExclusiveLock
+ * on the table: writers and VACUUM wait, readers do not.  Both matter: the
+ * heap cross-check needs a stable set of rows, and a concurrent VACUUM
+ * could remove an entry we already collected and then free its line
+ * pointer.  It reports one row per problem; a healthy index
  * yields no rows.
  *
  *-------------------------------------------------------------------------
@@ -297,6 +299,36 @@ heap_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 }
 
 /*
+ * A pruned tuple leaves an LP_DEAD line pointer whose index entries VACUUM
+ * has not removed yet: that is a valid state.  An unused or out-of-range
+ * line pointer is not: VACUUM marks line pointers unused only after
+ * removing their index entries.
+ */
+static bool
+line_pointer_awaits_vacuum(Relation heap, ItemPointer tid)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
+	OffsetNumber offnum = ItemPointerGetOffsetNumber(tid);
+	Buffer		buf;
+	Page		page;
+	bool		dead = false;
+
+	if (blkno >= RelationGetNumberOfBlocks(heap))
+		return false;
+	buf = ReadBuffer(heap, blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	if (offnum >= FirstOffsetNumber && offnum <= PageGetMaxOffsetNumber(page))
+	{
+		ItemId		lp = PageGetItemId(page, offnum);
+
+		dead = ItemIdIsDead(lp) || ItemIdIsRedirected(lp) || ItemIdIsNormal(lp);
+	}
+	UnlockReleaseBuffer(buf);
+	return dead;
+}
+
+/*
  * Entries the heap scan did not match: either the TID holds no tuple (or a
  * tuple whose key hashes differently), or it holds a dead tuple that VACUUM
  * has not removed yet, which is fine.
@@ -328,10 +360,11 @@ check_entries_against_heap(VerifyState *vs)
 		if (!table_index_fetch_tuple(fetch, &tid, SnapshotAny, slot,
 									 &call_again, &all_dead))
 		{
-			report(vs, "entry for missing tuple", InvalidBlockNumber,
-				   "entry points to tid (%u,%u), which holds no tuple",
-				   ItemPointerGetBlockNumber(&entry->key.tid),
-				   ItemPointerGetOffsetNumber(&entry->key.tid));
+			if (!line_pointer_awaits_vacuum(vs->heap, &entry->key.tid))
+				report(vs, "entry for missing tuple", InvalidBlockNumber,
+					   "entry points to tid (%u,%u), which holds no tuple",
+					   ItemPointerGetBlockNumber(&entry->key.tid),
+					   ItemPointerGetOffsetNumber(&entry->key.tid));
 			continue;
 		}
 		FormIndexDatum(indexInfo, slot, estate, values, isnull);
@@ -385,7 +418,7 @@ steward_verify_index(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	memset(&vs, 0, sizeof(vs));
 	vs.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	vs.heap = table_open(heapoid, ShareLock);
+	vs.heap = table_open(heapoid, ShareRowExclusiveLock);
 	vs.index = open_steward_hash_index(indexoid, AccessShareLock);
 	vs.nblocks = RelationGetNumberOfBlocks(vs.index);
 	vs.visited = palloc0(sizeof(bool) * Max(vs.nblocks, 1));
@@ -396,7 +429,7 @@ steward_verify_index(PG_FUNCTION_ARGS)
 	vs.entries = hash_create("steward_hash verify", 1024, &ctl,
 							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
-	/* With ShareLock on the table no split runs: a copy of meta is stable. */
+	/* With writers locked out no split runs: a copy of meta is stable. */
 	metabuf = ReadBuffer(vs.index, STHASH_METAPAGE);
 	LockBuffer(metabuf, BUFFER_LOCK_SHARE);
 	sth_check_metapage(vs.index, BufferGetPage(metabuf));
@@ -430,7 +463,7 @@ steward_verify_index(PG_FUNCTION_ARGS)
 	}
 
 	index_close(vs.index, AccessShareLock);
-	table_close(vs.heap, ShareLock);
+	table_close(vs.heap, ShareRowExclusiveLock);
 	return (Datum) 0;
 }
 
