@@ -21,6 +21,7 @@
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xlog.h"
 #include "catalog/index.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_authid.h"
@@ -406,6 +407,7 @@ steward_verify_index(PG_FUNCTION_ARGS)
 	StHashMetaData metacopy;
 	HeapCheckState hcs;
 	IndexInfo  *indexInfo;
+	LOCKMODE	heaplock;
 
 	if (!OidIsValid(heapoid))
 		ereport(ERROR,
@@ -418,7 +420,9 @@ steward_verify_index(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	memset(&vs, 0, sizeof(vs));
 	vs.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	vs.heap = table_open(heapoid, ShareRowExclusiveLock);
+	/* A hot standby has no local writers or VACUUM, and allows no more. */
+	heaplock = RecoveryInProgress() ? AccessShareLock : ShareRowExclusiveLock;
+	vs.heap = table_open(heapoid, heaplock);
 	vs.index = open_steward_hash_index(indexoid, AccessShareLock);
 	vs.nblocks = RelationGetNumberOfBlocks(vs.index);
 	vs.visited = palloc0(sizeof(bool) * Max(vs.nblocks, 1));
@@ -463,7 +467,7 @@ steward_verify_index(PG_FUNCTION_ARGS)
 	}
 
 	index_close(vs.index, AccessShareLock);
-	table_close(vs.heap, ShareRowExclusiveLock);
+	table_close(vs.heap, heaplock);
 	return (Datum) 0;
 }
 
