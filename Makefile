@@ -17,6 +17,8 @@ OBJS = \
 	src/lifecycle/machines_api.o \
 	src/lifecycle/transitions.o \
 	src/stats/counters.o \
+	src/stats/statements.o \
+	src/stats/health.o \
 	src/hashindex/sthash.o \
 	src/hashindex/sthash_page.o \
 	src/hashindex/sthash_insert.o \

@@ -19,6 +19,7 @@
 
 #include "pg_steward.h"
 #include "idempotency/idempotency.h"
+#include "stats/statements.h"
 
 PG_MODULE_MAGIC;
 
@@ -34,6 +35,7 @@ steward_shmem_request(void)
 		prev_shmem_request_hook();
 	steward_counters_request_shmem();
 	steward_idem_stats_request_shmem();
+	steward_statements_request_shmem();
 }
 
 static void
@@ -43,6 +45,7 @@ steward_shmem_startup(void)
 		prev_shmem_startup_hook();
 	steward_counters_init_shmem();
 	steward_idem_stats_init_shmem();
+	steward_statements_init_shmem();
 }
 
 void
@@ -50,6 +53,8 @@ _PG_init(void)
 {
 	steward_counters_define_gucs();
 	steward_idempotency_define_gucs();
+	steward_statements_define_gucs();
+	steward_health_define_gucs();
 
 	MarkGUCPrefixReserved("steward");
 
@@ -66,4 +71,5 @@ _PG_init(void)
 	shmem_startup_hook = steward_shmem_startup;
 
 	steward_purge_worker_register();
+	steward_statements_install_hooks();
 }

@@ -25,4 +25,7 @@ extern void steward_counters_request_shmem(void);
 extern void steward_counters_init_shmem(void);
 extern void steward_counters_define_gucs(void);
 
+/* stats/health.c */
+extern void steward_health_define_gucs(void);
+
 #endif							/* PG_STEWARD_H */

@@ -116,6 +116,21 @@ steward_idem_count(const char *scope, IdemOutcome outcome, uint64 n)
 	pg_atomic_fetch_add_u64(&entry->counts[outcome], n);
 }
 
+void
+steward_idem_stats_reset(void)
+{
+	HASH_SEQ_STATUS status;
+	IdemEntry  *entry;
+
+	if (idem_hash == NULL)
+		return;
+	LWLockAcquire(idem_shared->lock, LW_EXCLUSIVE);
+	hash_seq_init(&status, idem_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		hash_search(idem_hash, &entry->key, HASH_REMOVE, NULL);
+	LWLockRelease(idem_shared->lock);
+}
+
 /* steward.idempotency_counters(): one row per scope of this database. */
 Datum
 steward_idempotency_counters(PG_FUNCTION_ARGS)

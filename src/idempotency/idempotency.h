@@ -43,6 +43,7 @@ typedef enum IdemOutcome
 extern void steward_idem_stats_request_shmem(void);
 extern void steward_idem_stats_init_shmem(void);
 extern void steward_idem_count(const char *scope, IdemOutcome outcome, uint64 n);
+extern void steward_idem_stats_reset(void);
 
 /* purge_worker.c */
 extern void steward_purge_worker_register(void);

@@ -287,6 +287,26 @@ steward_transition_counters(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* Forget every table and transition counter (steward.reset()). */
+void
+steward_counters_reset(void)
+{
+	HASH_SEQ_STATUS status;
+	void	   *entry;
+
+	if (counter_hash == NULL)
+		return;
+	LWLockAcquire(counter_shared->lock, LW_EXCLUSIVE);
+	hash_seq_init(&status, counter_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		hash_search(counter_hash, entry, HASH_REMOVE, NULL);
+	hash_seq_init(&status, transition_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		hash_search(transition_hash, entry, HASH_REMOVE, NULL);
+	pg_atomic_write_u64(&counter_shared->dropped_events, 0);
+	LWLockRelease(counter_shared->lock);
+}
+
 /*
  * steward.table_counters(): one row per table of the current database that
  * has counted an event.

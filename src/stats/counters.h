@@ -26,6 +26,8 @@ typedef enum StewardCounter
  */
 extern void steward_count_event(Oid relid, StewardCounter counter, uint64 n);
 
+extern void steward_counters_reset(void);
+
 /* Count one state change from -> to ("" when the old value was no state). */
 extern void steward_count_transition(Oid relid, const char *from, const char *to);
 

@@ -1,0 +1,100 @@
+-- Observability: statement percentiles, slow calls, errors, views, health.
+\set SHOW_CONTEXT never
+SELECT steward.reset();
+
+-- Shapes of the views.
+SELECT table_name, string_agg(column_name::text, ', ' ORDER BY ordinal_position) AS columns
+  FROM information_schema.columns
+ WHERE table_schema = 'steward'
+   AND table_name IN ('statements', 'table_stats', 'replication', 'connections',
+                      'database_hit_ratio', 'metrics', 'health')
+ GROUP BY table_name ORDER BY table_name;
+
+-- Percentiles from the log-linear histogram: 90 calls of 10 ms and 10 of
+-- 50 ms give p50 ~ 10 ms and p99 ~ 50 ms.  The lower bounds are tight (1%
+-- bucket error; a sleep never returns early); the upper bounds allow for
+-- the sleep's own overshoot on a busy machine.
+SET steward.slow_query_ms = 30;
+SELECT 'SELECT pg_sleep(0.01)' FROM generate_series(1, 90) \gexec
+SELECT 'SELECT pg_sleep(0.05)' FROM generate_series(1, 10) \gexec
+RESET steward.slow_query_ms;
+SELECT query, calls, rows,
+       p50_ms BETWEEN 10 * 0.99 AND 10 * 1.01 + 5 AS p50_ok,
+       p90_ms BETWEEN 10 * 0.99 AND 40 AS p90_ok,
+       p99_ms BETWEEN 50 * 0.99 AND 50 * 1.01 + 10 AS p99_ok,
+       max_ms >= 50 AS max_ok,
+       slow_calls,
+       abs(mean_ms - total_ms / calls) < 1e-9 AS mean_ok
+  FROM steward.statements WHERE query = 'SELECT pg_sleep($1)';
+-- The histogram for plotting.
+SELECT sum(count) AS calls, min(lower_ms) < 10 AND max(upper_ms) > 50 AS spans
+  FROM steward.latency_histogram((SELECT queryid FROM steward.statements
+                                   WHERE query = 'SELECT pg_sleep($1)'));
+
+-- Failed executions are errors, not calls; constants are normalized.
+CREATE TABLE div (d int);
+INSERT INTO div VALUES (0);
+SELECT 10 / d FROM div;
+SELECT 20 / d FROM div;
+SELECT query, calls, errors FROM steward.statements WHERE query LIKE '%/ d FROM div%';
+-- Statements run inside functions and DO blocks are not top-level.
+DO $$ BEGIN PERFORM count(*) FROM div; END $$;
+SELECT count(*) FROM steward.statements WHERE query LIKE '%count(*) FROM div%';
+
+-- Table statistics of steward tables.
+CREATE TABLE acct (id int PRIMARY KEY, v bigint) USING steward;
+SELECT steward.track_versions('acct', 'v');
+INSERT INTO acct VALUES (1, NULL), (2, NULL);
+UPDATE acct SET v = 1 WHERE id = 1;
+UPDATE acct SET v = v WHERE id = 2;
+UPDATE acct SET v = 1 WHERE id = 1;
+SELECT pg_stat_force_next_flush();
+SELECT relid, inserts, updates, deletes, version_conflicts, sequence_rejects, illegal_transitions
+  FROM steward.table_stats WHERE relid = 'acct'::regclass;
+
+-- Health: statuses flip when thresholds are lowered.
+SELECT "check", status FROM steward.health WHERE "check" IN ('p99_latency_ms', 'version_conflict_rate');
+SET steward.health_p99_ms_warn = 20;
+SELECT "check", status FROM steward.health WHERE "check" = 'p99_latency_ms';
+SET steward.health_p99_ms_critical = 30;
+SET steward.health_conflict_rate_warn = 0.000001;
+SET steward.health_conflict_rate_critical = 0.000002;
+SELECT "check", status, value > 0 AS positive FROM steward.health
+ WHERE "check" IN ('p99_latency_ms', 'version_conflict_rate');
+RESET ALL;
+SELECT count(*) AS checks, count(*) FILTER (WHERE first_response <> '') AS with_response
+  FROM steward.health;
+
+-- Prometheus naming: base units, _total counters, histogram series.
+SELECT DISTINCT metric, type FROM steward.metrics
+ WHERE metric LIKE 'steward_statement%' OR metric LIKE 'steward_version%' ORDER BY 1;
+SELECT value > 0 AS counted FROM steward.metrics
+ WHERE metric = 'steward_version_conflicts_total' AND labels->>'table' = 'acct';
+SELECT (SELECT value FROM steward.metrics WHERE metric = 'steward_statement_duration_seconds_bucket'
+          AND labels->>'le' = '+Inf')
+     = (SELECT value FROM steward.metrics WHERE metric = 'steward_statement_duration_seconds_count')
+       AS inf_bucket_is_count;
+
+-- Privileges: another user sees numbers but not our texts, cannot reset,
+-- and needs pg_read_all_stats for metrics and health.
+CREATE ROLE obs_user;
+GRANT USAGE ON SCHEMA public TO obs_user;
+SET ROLE obs_user;
+SELECT count(*) > 0 AS sees_rows, count(query) AS sees_texts
+  FROM steward.statements WHERE userid <> 'obs_user'::regrole;
+SELECT steward.reset();
+SELECT count(*) FROM steward.metrics;
+SELECT count(*) FROM steward.health;
+RESET ROLE;
+GRANT pg_read_all_stats TO obs_user;
+SET ROLE obs_user;
+SELECT count(query) > 0 AS sees_texts FROM steward.statements WHERE userid <> 'obs_user'::regrole;
+SELECT count(*) > 0 AS reads_health FROM steward.health;
+RESET ROLE;
+DROP ROLE obs_user;
+
+-- reset clears statements and counters.
+SELECT steward.reset();
+SELECT count(*) FILTER (WHERE query LIKE '%pg_sleep%') AS sleeps FROM steward.statements;
+SELECT count(*) AS counters FROM steward.table_counters();
+DROP TABLE div, acct;

@@ -1,0 +1,73 @@
+/*-------------------------------------------------------------------------
+ *
+ * health.c
+ *	  Thresholds of steward.health (GUCs) and steward.reset().
+ *
+ * The checks themselves are SQL (pg_steward--*.sql): each compares a value
+ * from the statistics views with its warn and critical thresholds, read
+ * with current_setting(), so a session can tighten them to test alerts.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <float.h>
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "pg_steward.h"
+#include "stats/counters.h"
+#include "stats/statements.h"
+#include "idempotency/idempotency.h"
+
+PG_FUNCTION_INFO_V1(steward_reset);
+
+typedef struct HealthGuc
+{
+	const char *name;
+	const char *desc;
+	double		boot;
+	double		max;
+	double		value;
+} HealthGuc;
+
+static HealthGuc health_gucs[] = {
+	{"steward.health_p99_ms_warn", "p99 statement latency (ms) that makes the check warn.", 200, 1e9},
+	{"steward.health_p99_ms_critical", "p99 statement latency (ms) that makes the check critical.", 1000, 1e9},
+	{"steward.health_slow_rate_warn", "Share of slow calls that makes the check warn.", 0.01, 1},
+	{"steward.health_slow_rate_critical", "Share of slow calls that makes the check critical.", 0.05, 1},
+	{"steward.health_lock_waiters_warn", "Backends waiting on locks that make the check warn.", 1, 1e6},
+	{"steward.health_lock_waiters_critical", "Backends waiting on locks that make the check critical.", 5, 1e6},
+	{"steward.health_replication_lag_s_warn", "Replication lag (s) that makes the check warn.", 10, 1e9},
+	{"steward.health_replication_lag_s_critical", "Replication lag (s) that makes the check critical.", 60, 1e9},
+	{"steward.health_connections_warn", "Share of usable connections in use that makes the check warn.", 0.8, 1},
+	{"steward.health_connections_critical", "Share of usable connections in use that makes the check critical.", 0.95, 1},
+	{"steward.health_buffer_hit_warn", "Buffer hit ratio below which the check warns.", 0.99, 1},
+	{"steward.health_buffer_hit_critical", "Buffer hit ratio below which the check is critical.", 0.95, 1},
+	{"steward.health_conflict_rate_warn", "Version conflicts per update that make the check warn.", 0.01, 1},
+	{"steward.health_conflict_rate_critical", "Version conflicts per update that make the check critical.", 0.05, 1},
+};
+
+void
+steward_health_define_gucs(void)
+{
+	for (int i = 0; i < lengthof(health_gucs); i++)
+	{
+		health_gucs[i].value = health_gucs[i].boot;
+		DefineCustomRealVariable(health_gucs[i].name, health_gucs[i].desc, NULL,
+								 &health_gucs[i].value, health_gucs[i].boot,
+								 0, health_gucs[i].max,
+								 PGC_USERSET, 0, NULL, NULL, NULL);
+	}
+}
+
+/* steward.reset(): statements, table and transition counters, idempotency counters. */
+Datum
+steward_reset(PG_FUNCTION_ARGS)
+{
+	steward_statements_reset();
+	steward_counters_reset();
+	steward_idem_stats_reset();
+	PG_RETURN_VOID();
+}
