@@ -657,13 +657,13 @@ CREATE FUNCTION steward._transition_prepare(tbl regclass, from_state text, to_st
                                             set_sql text, batch_size integer,
                                             max_rows_per_sec integer,
                                             OUT run_id bigint, OUT state_column text,
-                                            OUT key_columns text)
+                                            OUT key_columns text, OUT key_type text)
 RETURNS record
 AS 'MODULE_PATHNAME', 'steward_transition_prepare'
 LANGUAGE C VOLATILE;
 
 CREATE FUNCTION steward._transition_progress(run_id bigint, rows bigint, retries integer,
-                                             status text)
+                                             status text, remaining bigint DEFAULT NULL)
 RETURNS void
 AS 'MODULE_PATHNAME', 'steward_transition_progress'
 LANGUAGE C VOLATILE;
@@ -678,65 +678,115 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     prep record;
-    stmt text;
+    first_stmt text;
+    next_stmt text;
     moved bigint;
+    pass_moved bigint;
+    last_key text;
+    batch_key text;
     retries integer;
     backoff double precision;
     batch_started timestamptz;
     pause double precision;
+    remaining bigint;
 BEGIN
-    -- Refuse to run inside an outer transaction block: every batch commits.
     prep := steward._transition_prepare(tbl, from_state, to_state, set_sql,
                                         batch_size, max_rows_per_sec);
     COMMIT;
 
-    -- Lock the batch in key order, skipping rows other transactions hold
-    -- (they are picked up by a later batch), then move it.  tableoid makes
-    -- the join safe on partitioned tables, whose ctids repeat.
-    stmt := format(
-        'WITH batch AS (SELECT tableoid, ctid FROM %s WHERE %I = $1 ORDER BY %s LIMIT $2 '
-        'FOR UPDATE SKIP LOCKED) '
-        'UPDATE %s t SET %I = $3%s FROM batch '
-        'WHERE t.tableoid = batch.tableoid AND t.ctid = batch.ctid',
-        tbl, prep.state_column, prep.key_columns, tbl, prep.state_column,
-        CASE WHEN set_sql IS NULL THEN '' ELSE ', ' || set_sql END);
+    -- Lock a batch in key order, skipping rows other transactions hold, and
+    -- move it.  tableoid makes the join safe on partitioned tables, whose
+    -- ctids repeat.  With a single-column key the next batch starts after
+    -- the last key moved (keyset), so each batch reads only its own rows.
+    first_stmt := format(
+        'WITH batch AS (SELECT tableoid, ctid FROM %1$s WHERE %2$I = $1 %5$s ORDER BY %3$s '
+        'LIMIT $2 FOR UPDATE SKIP LOCKED), '
+        'moved AS (UPDATE %1$s t SET %2$I = $3%4$s FROM batch '
+        'WHERE t.tableoid = batch.tableoid AND t.ctid = batch.ctid RETURNING %6$s AS k) '
+        'SELECT count(*), max(k)::text FROM moved',
+        tbl, prep.state_column, prep.key_columns,
+        CASE WHEN set_sql IS NULL THEN '' ELSE ', ' || set_sql END,
+        '', CASE WHEN prep.key_type IS NOT NULL THEN 't.' || prep.key_columns
+                 ELSE 'NULL::int' END);
+    IF prep.key_type IS NOT NULL THEN
+        next_stmt := format(
+            'WITH batch AS (SELECT tableoid, ctid FROM %1$s WHERE %2$I = $1 AND %3$s > $4::%6$s '
+            'ORDER BY %3$s LIMIT $2 FOR UPDATE SKIP LOCKED), '
+            'moved AS (UPDATE %1$s t SET %2$I = $3%4$s FROM batch '
+            'WHERE t.tableoid = batch.tableoid AND t.ctid = batch.ctid RETURNING t.%3$s AS k) '
+            'SELECT count(*), max(k)::text FROM moved',
+            tbl, prep.state_column, prep.key_columns,
+            CASE WHEN set_sql IS NULL THEN '' ELSE ', ' || set_sql END,
+            '', prep.key_type);
+    END IF;
 
+    -- Passes over the table until one moves nothing: a row skipped because
+    -- it was locked, or re-locked in a newer version than the batch's
+    -- snapshot can update, is picked up by the next pass.
     LOOP
-        retries := 0;
-        backoff := 0.01;
-        batch_started := clock_timestamp();
+        pass_moved := 0;
+        last_key := NULL;
         LOOP
-            BEGIN
-                EXECUTE stmt USING from_state, batch_size, to_state;
-                GET DIAGNOSTICS moved = ROW_COUNT;
-                EXIT;
-            EXCEPTION
-                WHEN serialization_failure OR deadlock_detected THEN
-                    retries := retries + 1;
-                    IF retries > 10 THEN
-                        RAISE;
+            retries := 0;
+            backoff := 0.01;
+            batch_started := clock_timestamp();
+            LOOP
+                BEGIN
+                    IF last_key IS NULL OR next_stmt IS NULL THEN
+                        EXECUTE first_stmt INTO moved, batch_key
+                            USING from_state, batch_size, to_state;
+                    ELSE
+                        EXECUTE next_stmt INTO moved, batch_key
+                            USING from_state, batch_size, to_state, last_key;
                     END IF;
-                    PERFORM pg_sleep(backoff * (0.5 + random()));
-                    backoff := least(backoff * 2, 2.0);
-                WHEN query_canceled THEN
-                    PERFORM steward._transition_progress(prep.run_id, 0, retries, 'cancelled');
-                    COMMIT;
-                    RAISE;
-            END;
-        END LOOP;
-        PERFORM steward._transition_progress(prep.run_id, moved, retries, NULL);
-        COMMIT;
-        EXIT WHEN moved < batch_size;
+                    EXIT;
+                EXCEPTION
+                    WHEN serialization_failure OR deadlock_detected THEN
+                        retries := retries + 1;
+                        IF retries > 10 THEN
+                            PERFORM steward._transition_progress(prep.run_id, 0, retries, 'failed');
+                            COMMIT;
+                            RAISE;
+                        END IF;
+                        PERFORM pg_sleep(backoff * (0.5 + random()));
+                        backoff := least(backoff * 2, 2.0);
+                    WHEN query_canceled THEN
+                        PERFORM steward._transition_progress(prep.run_id, 0, retries, 'cancelled');
+                        COMMIT;
+                        RAISE;
+                    WHEN OTHERS THEN
+                        PERFORM steward._transition_progress(prep.run_id, 0, retries, 'failed');
+                        COMMIT;
+                        RAISE;
+                END;
+            END LOOP;
+            PERFORM steward._transition_progress(prep.run_id, moved, retries, NULL);
+            COMMIT;
+            EXIT WHEN moved = 0;
+            pass_moved := pass_moved + moved;
+            last_key := batch_key;
 
-        IF max_rows_per_sec IS NOT NULL THEN
-            pause := moved::double precision / max_rows_per_sec
-                     - extract(epoch FROM clock_timestamp() - batch_started);
-            IF pause > 0 THEN
-                PERFORM pg_sleep(pause);
+            IF max_rows_per_sec IS NOT NULL THEN
+                pause := moved::double precision / max_rows_per_sec
+                         - extract(epoch FROM clock_timestamp() - batch_started);
+                IF pause > 0 THEN
+                    BEGIN
+                        PERFORM pg_sleep(pause);
+                    EXCEPTION WHEN query_canceled THEN
+                        PERFORM steward._transition_progress(prep.run_id, 0, 0, 'cancelled');
+                        COMMIT;
+                        RAISE;
+                    END;
+                END IF;
             END IF;
-        END IF;
+        END LOOP;
+        EXIT WHEN pass_moved = 0 OR next_stmt IS NULL;
     END LOOP;
-    PERFORM steward._transition_progress(prep.run_id, 0, 0, 'finished');
+
+    -- What is left (rows other transactions kept locked) stays for a re-run.
+    EXECUTE format('SELECT count(*) FROM %s WHERE %I = $1', tbl, prep.state_column)
+        INTO remaining USING from_state;
+    PERFORM steward._transition_progress(prep.run_id, 0, 0, 'finished', remaining);
     COMMIT;
 END
 $$;

@@ -379,14 +379,19 @@ steward_validate(PG_FUNCTION_ARGS)
  * ------------------------------------------------------------------------
  */
 
-/* Comma-separated, quoted primary key columns (or "ctid"), for ORDER BY. */
+/*
+ * Comma-separated, quoted primary key columns (or "ctid"), for ORDER BY;
+ * *keytype gets the type of a single-column key (for keyset batches), else
+ * NULL.
+ */
 static char *
-key_columns(Relation rel)
+key_columns(Relation rel, char **keytype)
 {
 	Oid			pk = RelationGetPrimaryKeyIndex(rel);
 	Relation	index;
 	StringInfoData buf;
 
+	*keytype = NULL;
 	if (!OidIsValid(pk))
 		return "ctid";
 	index = index_open(pk, AccessShareLock);
@@ -400,6 +405,9 @@ key_columns(Relation rel)
 		appendStringInfoString(&buf,
 							   quote_identifier(NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname)));
 	}
+	if (index->rd_index->indnkeyatts == 1)
+		*keytype = format_type_be_qualified(TupleDescAttr(RelationGetDescr(rel),
+														  index->rd_index->indkey.values[0] - 1)->atttypid);
 	index_close(index, AccessShareLock);
 	return buf.data;
 }
@@ -407,7 +415,7 @@ key_columns(Relation rel)
 /*
  * steward._transition_prepare(tbl, from, to, set_sql, batch_size,
  * max_rows_per_sec): check everything, count the rows to move, open a
- * progress row; returns (run_id, state_column, key_columns).
+ * progress row; returns (run_id, state_column, key_columns, key_type).
  */
 Datum
 steward_transition_prepare(PG_FUNCTION_ARGS)
@@ -420,13 +428,14 @@ steward_transition_prepare(PG_FUNCTION_ARGS)
 	char	   *column,
 			   *machine;
 	char	   *keys;
+	char	   *keytype;
 	int64		total;
 	int64		run_id;
 	bool		isnull;
 	char	   *qualname;
 	TupleDesc	tupdesc;
-	Datum		values[3];
-	bool		nulls[3] = {0};
+	Datum		values[4];
+	bool		nulls[4] = {0};
 
 	require_arg(fcinfo, 0, "table");
 	require_arg(fcinfo, 1, "from_state");
@@ -447,7 +456,7 @@ steward_transition_prepare(PG_FUNCTION_ARGS)
 
 	check_table_owner(relid);
 	rel = relation_open(relid, AccessShareLock);
-	keys = key_columns(rel);
+	keys = key_columns(rel, &keytype);
 	qualname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 										  RelationGetRelationName(rel));
 
@@ -492,21 +501,24 @@ steward_transition_prepare(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(run_id);
 	values[1] = CStringGetTextDatum(column);
 	values[2] = CStringGetTextDatum(keys);
+	values[3] = keytype ? CStringGetTextDatum(keytype) : (Datum) 0;
+	nulls[3] = keytype == NULL;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
 /*
- * steward._transition_progress(run_id, rows, retries, status): add to a
- * run's counters; status 'finished', 'cancelled', 'failed' closes it.
+ * steward._transition_progress(run_id, rows, retries, status, remaining):
+ * add to a run's counters; status 'finished', 'cancelled', 'failed' closes
+ * it; "remaining" (rows still in the source state) corrects the total.
  */
 Datum
 steward_transition_progress(PG_FUNCTION_ARGS)
 {
 	int64		run_id = PG_GETARG_INT64(0);
 	StewardAsOwner ctx;
-	Oid			argtypes[4] = {INT8OID, INT8OID, INT4OID, TEXTOID};
-	Datum		args[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
+	Oid			argtypes[5] = {INT8OID, INT8OID, INT4OID, TEXTOID, INT8OID};
+	Datum		args[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	bool		isnull;
 	Oid			relid;
 
@@ -531,14 +543,20 @@ steward_transition_progress(PG_FUNCTION_ARGS)
 		nulls[3] = 'n';
 	else
 		args[3] = PointerGetDatum(PG_GETARG_TEXT_PP(3));
+	if (PG_NARGS() < 5 || PG_ARGISNULL(4))
+		nulls[4] = 'n';
+	else
+		args[4] = Int64GetDatum(PG_GETARG_INT64(4));
 	if (SPI_execute_with_args("UPDATE steward.transition_runs"
 							  "   SET rows_done = rows_done + $2, retries = retries + $3,"
 							  "       batches = batches + CASE WHEN $2 > 0 THEN 1 ELSE 0 END,"
-							  "       last_batch_at = clock_timestamp(),"
+							  "       last_batch_at = CASE WHEN $2 > 0 THEN clock_timestamp()"
+							  "                            ELSE last_batch_at END,"
 							  "       status = coalesce($4, status),"
+							  "       rows_total = coalesce(rows_done + $2 + $5, rows_total),"
 							  "       finished_at = CASE WHEN $4 IS NULL THEN NULL ELSE clock_timestamp() END"
 							  " WHERE id = $1",
-							  4, argtypes, args, nulls, false, 0) != SPI_OK_UPDATE)
+							  5, argtypes, args, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not update steward.transition_runs");
 	steward_as_owner_end(&ctx);
 	PG_RETURN_VOID();
