@@ -19,6 +19,7 @@ OBJS = \
 	src/stats/counters.o \
 	src/stats/statements.o \
 	src/stats/health.o \
+	src/stats/waits.o \
 	src/hashindex/sthash.o \
 	src/hashindex/sthash_page.o \
 	src/hashindex/sthash_insert.o \

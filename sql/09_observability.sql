@@ -98,3 +98,12 @@ SELECT steward.reset();
 SELECT count(*) FILTER (WHERE query LIKE '%pg_sleep%') AS sleeps FROM steward.statements;
 SELECT count(*) AS counters FROM steward.table_counters();
 DROP TABLE div, acct;
+
+-- Wait sampling views (their contents are tested in
+-- test/isolation/specs/lock_contention.spec).
+SELECT table_name, string_agg(column_name::text, ', ' ORDER BY ordinal_position) AS columns
+  FROM information_schema.columns
+ WHERE table_schema = 'steward' AND table_name IN ('waits', 'lock_contention')
+ GROUP BY table_name ORDER BY table_name;
+-- Idle loops of background processes are not sampled.
+SELECT count(*) AS idle_samples FROM steward.waits WHERE event_type = 'Activity';

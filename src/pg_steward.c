@@ -20,6 +20,7 @@
 #include "pg_steward.h"
 #include "idempotency/idempotency.h"
 #include "stats/statements.h"
+#include "stats/waits.h"
 
 PG_MODULE_MAGIC;
 
@@ -36,6 +37,7 @@ steward_shmem_request(void)
 	steward_counters_request_shmem();
 	steward_idem_stats_request_shmem();
 	steward_statements_request_shmem();
+	steward_waits_request_shmem();
 }
 
 static void
@@ -46,6 +48,7 @@ steward_shmem_startup(void)
 	steward_counters_init_shmem();
 	steward_idem_stats_init_shmem();
 	steward_statements_init_shmem();
+	steward_waits_init_shmem();
 }
 
 void
@@ -55,6 +58,7 @@ _PG_init(void)
 	steward_idempotency_define_gucs();
 	steward_statements_define_gucs();
 	steward_health_define_gucs();
+	steward_waits_define_gucs();
 
 	MarkGUCPrefixReserved("steward");
 
@@ -72,4 +76,5 @@ _PG_init(void)
 
 	steward_purge_worker_register();
 	steward_statements_install_hooks();
+	steward_sampler_register();
 }

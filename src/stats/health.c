@@ -19,6 +19,7 @@
 #include "pg_steward.h"
 #include "stats/counters.h"
 #include "stats/statements.h"
+#include "stats/waits.h"
 #include "idempotency/idempotency.h"
 
 PG_FUNCTION_INFO_V1(steward_reset);
@@ -62,11 +63,12 @@ steward_health_define_gucs(void)
 	}
 }
 
-/* steward.reset(): statements, table and transition counters, idempotency counters. */
+/* steward.reset(): statements, waits, table and transition counters, idempotency counters. */
 Datum
 steward_reset(PG_FUNCTION_ARGS)
 {
 	steward_statements_reset();
+	steward_waits_reset();
 	steward_counters_reset();
 	steward_idem_stats_reset();
 	PG_RETURN_VOID();

@@ -50,6 +50,7 @@
 
 #include "pg_steward.h"
 #include "stats/statements.h"
+#include "stats/waits.h"
 
 #define STMT_TRANCHE		"pg_steward statements"
 #define STMT_DUMP_FILE		"pg_stat/pg_steward_statements.stat"
@@ -255,6 +256,14 @@ get_entry(const StmtKey *key, const char *text, int text_len, bool create)
 	entry = hash_search(stmt_hash, key, HASH_ENTER_NULL, &found);
 	if (entry != NULL && !found)
 	{
+		/* Statements of a multi-statement string start after the ';'. */
+		while (text_len > 0 && scanner_isspace(*text))
+		{
+			text++;
+			text_len--;
+		}
+		while (text_len > 0 && scanner_isspace(text[text_len - 1]))
+			text_len--;
 		memset((char *) entry + sizeof(StmtKey), 0, sizeof(StmtEntry) - sizeof(StmtKey));
 		SpinLockInit(&entry->mutex);
 		entry->query_len = Min(text_len, STMT_TEXT_BYTES - 1);
@@ -426,6 +435,8 @@ stmt_executor_start(QueryDesc *queryDesc, int eflags)
 		queryDesc->totaltime = InstrAlloc(1, INSTRUMENT_ALL, false);
 		MemoryContextSwitchTo(old);
 	}
+	if (tracking())
+		steward_waits_set_queryid(queryDesc->plannedstmt->queryId);
 }
 
 /*
@@ -488,6 +499,8 @@ stmt_executor_run(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	{
 		/* A failed execution of a top-level statement counts as an error. */
 		nesting_level--;
+		if (top)
+			steward_waits_set_queryid(0);
 		if (top && queryDesc->plannedstmt->queryId != UINT64CONST(0))
 			record_call(queryDesc->plannedstmt->queryId, queryDesc->sourceText,
 						0, 0, NULL, true);
@@ -520,6 +533,8 @@ stmt_executor_end(QueryDesc *queryDesc)
 {
 	uint64		queryid = queryDesc->plannedstmt->queryId;
 
+	if (tracking())
+		steward_waits_set_queryid(0);
 	if (tracking() && queryid != UINT64CONST(0) && queryDesc->totaltime)
 	{
 		InstrEndLoop(queryDesc->totaltime);

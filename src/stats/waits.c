@@ -1,0 +1,461 @@
+/*-------------------------------------------------------------------------
+ *
+ * waits.c
+ *	  Wait-event sampling with lock-contention attribution.
+ *
+ * A background worker wakes every steward.sample_interval_ms, reads the
+ * wait_event_info of every process (PGPROC) and counts one sample per
+ * (database, wait event, top-level queryid).  Backends publish the queryid
+ * of their running top-level statement in a shared array indexed by
+ * pgprocno (statements.c sets it), so no backend status snapshot is needed.
+ * For a backend waiting on a heavyweight lock, the worker also records what
+ * it waits for (relation, mode) and who blocks it (pg_blocking_pids), with
+ * the blocker's queryid.
+ *
+ * Memory is bounded: steward.max_wait_entries entries per table; samples
+ * that do not fit are counted as dropped.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "port/atomics.h"
+#include "postmaster/bgworker.h"
+#include "access/twophase.h"
+#include "postmaster/interrupt.h"
+#include "tcop/tcopprot.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lock.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
+#include "storage/shmem.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/wait_event.h"
+
+#include "pg_steward.h"
+#include "stats/waits.h"
+
+#define WAITS_TRANCHE "pg_steward waits"
+
+typedef struct WaitKey
+{
+	Oid			dbid;
+	uint32		wait_event_info;
+	uint64		queryid;
+} WaitKey;
+
+typedef struct WaitEntry
+{
+	WaitKey		key;
+	uint64		samples;
+} WaitEntry;
+
+typedef struct LockKey
+{
+	Oid			dbid;
+	Oid			relid;			/* InvalidOid: not a relation lock (row, xid) */
+	int			locktag_type;
+	int			mode;
+	uint64		waiting_queryid;
+	uint64		blocking_queryid;
+} LockKey;
+
+typedef struct LockEntry
+{
+	LockKey		key;
+	uint64		samples;
+	int			waiting_pid;	/* last seen */
+	int			blocking_pid;
+} LockEntry;
+
+typedef struct WaitsShared
+{
+	LWLock	   *lock;			/* guards both hash tables */
+	uint64		rounds;			/* sampling rounds */
+	uint64		dropped;		/* samples that did not fit */
+	int			nprocs;
+	pg_atomic_uint64 queryids[FLEXIBLE_ARRAY_MEMBER];	/* per pgprocno */
+} WaitsShared;
+
+int			steward_sample_interval_ms = 10;
+int			steward_max_wait_entries = 5000;
+
+static WaitsShared *waits_shared = NULL;
+static HTAB *wait_hash = NULL;
+static HTAB *lock_hash = NULL;
+
+PGDLLEXPORT void steward_sampler_main(Datum main_arg);
+
+PG_FUNCTION_INFO_V1(steward_waits);
+PG_FUNCTION_INFO_V1(steward_lock_contention);
+
+static int
+total_procs(void)
+{
+	return MaxBackends + NUM_AUXILIARY_PROCS + max_prepared_xacts;
+}
+
+void
+steward_waits_define_gucs(void)
+{
+	DefineCustomIntVariable("steward.sample_interval_ms",
+							"Interval between wait-event samples.",
+							NULL, &steward_sample_interval_ms, 10, 1, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.max_wait_entries",
+							"Maximum entries kept by steward.waits and by steward.lock_contention.",
+							NULL, &steward_max_wait_entries, 5000, 100, 1000000,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+}
+
+void
+steward_waits_request_shmem(void)
+{
+	Size		size = add_size(offsetof(WaitsShared, queryids),
+								mul_size(total_procs(), sizeof(pg_atomic_uint64)));
+
+	size = add_size(size, hash_estimate_size(steward_max_wait_entries, sizeof(WaitEntry)));
+	size = add_size(size, hash_estimate_size(steward_max_wait_entries, sizeof(LockEntry)));
+	RequestAddinShmemSpace(size);
+	RequestNamedLWLockTranche(WAITS_TRANCHE, 1);
+}
+
+void
+steward_waits_init_shmem(void)
+{
+	bool		found;
+	HASHCTL		info;
+	int			n = total_procs();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	waits_shared = ShmemInitStruct("pg_steward waits",
+								   offsetof(WaitsShared, queryids) + n * sizeof(pg_atomic_uint64),
+								   &found);
+	if (!found)
+	{
+		waits_shared->lock = &(GetNamedLWLockTranche(WAITS_TRANCHE))->lock;
+		waits_shared->rounds = 0;
+		waits_shared->dropped = 0;
+		waits_shared->nprocs = n;
+		for (int i = 0; i < n; i++)
+			pg_atomic_init_u64(&waits_shared->queryids[i], 0);
+	}
+	info.keysize = sizeof(WaitKey);
+	info.entrysize = sizeof(WaitEntry);
+	wait_hash = ShmemInitHash("pg_steward wait hash", steward_max_wait_entries,
+							  steward_max_wait_entries, &info, HASH_ELEM | HASH_BLOBS);
+	info.keysize = sizeof(LockKey);
+	info.entrysize = sizeof(LockEntry);
+	lock_hash = ShmemInitHash("pg_steward lock hash", steward_max_wait_entries,
+							  steward_max_wait_entries, &info, HASH_ELEM | HASH_BLOBS);
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* Called by statements.c: the top-level statement this backend runs. */
+void
+steward_waits_set_queryid(uint64 queryid)
+{
+	if (waits_shared != NULL && MyProc != NULL && MyProc->pgprocno < waits_shared->nprocs)
+		pg_atomic_write_u64(&waits_shared->queryids[MyProc->pgprocno], queryid);
+}
+
+static uint64
+queryid_of_proc(PGPROC *proc)
+{
+	if (proc == NULL || proc->pgprocno >= waits_shared->nprocs)
+		return 0;
+	return pg_atomic_read_u64(&waits_shared->queryids[proc->pgprocno]);
+}
+
+void
+steward_sampler_register(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	/* A (database-less) connection makes it visible in pg_stat_activity. */
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_ConsistentState;
+	worker.bgw_restart_time = 1;
+	strlcpy(worker.bgw_library_name, "pg_steward", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "steward_sampler_main", BGW_MAXLEN);
+	strlcpy(worker.bgw_name, "pg_steward wait sampler", BGW_MAXLEN);
+	strlcpy(worker.bgw_type, "pg_steward wait sampler", BGW_MAXLEN);
+	RegisterBackgroundWorker(&worker);
+}
+
+/* The first process blocking "pid" (pg_blocking_pids), or 0. */
+static int
+first_blocker(int pid)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(DirectFunctionCall1(pg_blocking_pids,
+															 Int32GetDatum(pid)));
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(arr, INT4OID, sizeof(int32), true, TYPALIGN_INT,
+					  &elems, &nulls, &n);
+	return (n > 0 && !nulls[0]) ? DatumGetInt32(elems[0]) : 0;
+}
+
+static void
+count_wait(Oid dbid, uint32 info, uint64 queryid)
+{
+	WaitKey		key;
+	WaitEntry  *entry;
+	bool		found;
+
+	memset(&key, 0, sizeof(key));
+	key.dbid = dbid;
+	key.wait_event_info = info;
+	key.queryid = queryid;
+	entry = hash_search(wait_hash, &key, HASH_ENTER_NULL, &found);
+	if (entry == NULL)
+	{
+		waits_shared->dropped++;
+		return;
+	}
+	if (!found)
+		entry->samples = 0;
+	entry->samples++;
+}
+
+static void
+count_lock_wait(PGPROC *proc, uint64 queryid)
+{
+	LOCK	   *lock = proc->waitLock;
+	LockKey		key;
+	LockEntry  *entry;
+	bool		found;
+	int			blocker;
+	PGPROC	   *bproc;
+
+	memset(&key, 0, sizeof(key));
+	key.dbid = proc->databaseId;
+	key.waiting_queryid = queryid;
+	key.mode = proc->waitLockMode;
+	if (lock != NULL)
+	{
+		/* The tag of a lock being waited on does not change. */
+		key.locktag_type = lock->tag.locktag_type;
+		if (lock->tag.locktag_type == LOCKTAG_RELATION ||
+			lock->tag.locktag_type == LOCKTAG_TUPLE ||
+			lock->tag.locktag_type == LOCKTAG_PAGE ||
+			lock->tag.locktag_type == LOCKTAG_RELATION_EXTEND)
+			key.relid = lock->tag.locktag_field2;
+	}
+	blocker = first_blocker(proc->pid);
+	bproc = blocker ? BackendPidGetProc(blocker) : NULL;
+	key.blocking_queryid = queryid_of_proc(bproc);
+
+	entry = hash_search(lock_hash, &key, HASH_ENTER_NULL, &found);
+	if (entry == NULL)
+	{
+		waits_shared->dropped++;
+		return;
+	}
+	if (!found)
+		entry->samples = 0;
+	entry->samples++;
+	entry->waiting_pid = proc->pid;
+	entry->blocking_pid = blocker;
+}
+
+static void
+sample_once(MemoryContext cxt)
+{
+	int			n = Min((int) ProcGlobal->allProcCount, waits_shared->nprocs);
+
+	LWLockAcquire(waits_shared->lock, LW_EXCLUSIVE);
+	waits_shared->rounds++;
+	for (int i = 0; i < n; i++)
+	{
+		PGPROC	   *proc = &ProcGlobal->allProcs[i];
+		uint32		info = *((volatile uint32 *) &proc->wait_event_info);
+		uint64		queryid;
+
+		/* Idle loops of background processes are not waits of interest. */
+		if (proc->pid == 0 || proc->pid == MyProcPid || info == 0 ||
+			(info & 0xFF000000) == PG_WAIT_ACTIVITY)
+			continue;
+		queryid = queryid_of_proc(proc);
+		/* Nor are idle extension workers (this one's siblings included). */
+		if ((info & 0xFF000000) == PG_WAIT_EXTENSION && queryid == 0)
+			continue;
+		count_wait(proc->databaseId, info, queryid);
+		if ((info & 0xFF000000) == PG_WAIT_LOCK)
+		{
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+
+			count_lock_wait(proc, queryid);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(cxt);
+		}
+	}
+	LWLockRelease(waits_shared->lock);
+}
+
+void
+steward_sampler_main(Datum main_arg)
+{
+	MemoryContext cxt;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	cxt = AllocSetContextCreate(TopMemoryContext, "pg_steward sampler",
+								ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (waits_shared != NULL)
+			sample_once(cxt);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 steward_sample_interval_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+static void
+require_waits(void)
+{
+	if (wait_hash == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_steward wait sampling is not available"),
+				 errdetail("The samples live in shared memory, which pg_steward can only allocate at server start."),
+				 errhint("Add pg_steward to shared_preload_libraries and restart the server.")));
+}
+
+void
+steward_waits_reset(void)
+{
+	HASH_SEQ_STATUS status;
+	void	   *entry;
+
+	if (wait_hash == NULL)
+		return;
+	LWLockAcquire(waits_shared->lock, LW_EXCLUSIVE);
+	hash_seq_init(&status, wait_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		hash_search(wait_hash, entry, HASH_REMOVE, NULL);
+	hash_seq_init(&status, lock_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		hash_search(lock_hash, entry, HASH_REMOVE, NULL);
+	waits_shared->rounds = 0;
+	waits_shared->dropped = 0;
+	LWLockRelease(waits_shared->lock);
+}
+
+/* steward._waits(): (dbid, event_type, event, queryid, samples). */
+Datum
+steward_waits(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HASH_SEQ_STATUS status;
+	WaitEntry  *entry;
+
+	require_waits();
+	InitMaterializedSRF(fcinfo, 0);
+	LWLockAcquire(waits_shared->lock, LW_SHARED);
+	hash_seq_init(&status, wait_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {0};
+		const char *type = pgstat_get_wait_event_type(entry->key.wait_event_info);
+		const char *event = pgstat_get_wait_event(entry->key.wait_event_info);
+
+		values[0] = ObjectIdGetDatum(entry->key.dbid);
+		nulls[0] = !OidIsValid(entry->key.dbid);
+		values[1] = CStringGetTextDatum(type ? type : "???");
+		values[2] = CStringGetTextDatum(event ? event : "???");
+		values[3] = Int64GetDatum((int64) entry->key.queryid);
+		nulls[3] = entry->key.queryid == 0;
+		values[4] = Int64GetDatum((int64) entry->samples);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	LWLockRelease(waits_shared->lock);
+	return (Datum) 0;
+}
+
+static const char *
+locktag_name(int type)
+{
+	switch (type)
+	{
+		case LOCKTAG_RELATION:
+			return "relation";
+		case LOCKTAG_RELATION_EXTEND:
+			return "extend";
+		case LOCKTAG_PAGE:
+			return "page";
+		case LOCKTAG_TUPLE:
+			return "tuple";
+		case LOCKTAG_TRANSACTION:
+			return "transactionid";
+		case LOCKTAG_VIRTUALTRANSACTION:
+			return "virtualxid";
+		case LOCKTAG_ADVISORY:
+			return "advisory";
+		default:
+			return "other";
+	}
+}
+
+/*
+ * steward._lock_contention(): (dbid, relid, locktype, mode, waiting_queryid,
+ * blocking_queryid, waiting_pid, blocking_pid, samples).
+ */
+Datum
+steward_lock_contention(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HASH_SEQ_STATUS status;
+	LockEntry  *entry;
+
+	require_waits();
+	InitMaterializedSRF(fcinfo, 0);
+	LWLockAcquire(waits_shared->lock, LW_SHARED);
+	hash_seq_init(&status, lock_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		Datum		values[9];
+		bool		nulls[9] = {0};
+
+		values[0] = ObjectIdGetDatum(entry->key.dbid);
+		values[1] = ObjectIdGetDatum(entry->key.relid);
+		nulls[1] = !OidIsValid(entry->key.relid);
+		values[2] = CStringGetTextDatum(locktag_name(entry->key.locktag_type));
+		values[3] = CStringGetTextDatum(GetLockmodeName(DEFAULT_LOCKMETHOD, entry->key.mode));
+		values[4] = Int64GetDatum((int64) entry->key.waiting_queryid);
+		nulls[4] = entry->key.waiting_queryid == 0;
+		values[5] = Int64GetDatum((int64) entry->key.blocking_queryid);
+		nulls[5] = entry->key.blocking_queryid == 0;
+		values[6] = Int32GetDatum(entry->waiting_pid);
+		values[7] = Int32GetDatum(entry->blocking_pid);
+		nulls[7] = entry->blocking_pid == 0;
+		values[8] = Int64GetDatum((int64) entry->samples);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	LWLockRelease(waits_shared->lock);
+	return (Datum) 0;
+}
