@@ -20,6 +20,7 @@ OBJS = \
 	src/stats/statements.o \
 	src/stats/health.o \
 	src/stats/waits.o \
+	src/stats/hotrows.o \
 	src/hashindex/sthash.o \
 	src/hashindex/sthash_page.o \
 	src/hashindex/sthash_insert.o \

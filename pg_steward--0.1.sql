@@ -1085,3 +1085,17 @@ SELECT CASE WHEN l.dbid = d.oid THEN l.relid::regclass END AS relation,
   FROM steward._lock_contention() l
   LEFT JOIN pg_catalog.pg_database d ON d.datname = current_database();
 GRANT SELECT ON steward.lock_contention TO pg_read_all_stats;
+
+-- Most-updated rows per steward table (space-saving sketch).
+CREATE FUNCTION steward._hot_rows(OUT relid oid, OUT key_text text, OUT updates bigint,
+                                  OUT error_bound bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'steward_hot_rows'
+LANGUAGE C STRICT VOLATILE;
+
+-- key_text is shown only to the table's owner and pg_read_all_stats.
+CREATE VIEW steward.hot_rows AS
+SELECT relid::regclass AS relid, key_text, updates, error_bound
+  FROM steward._hot_rows()
+ ORDER BY relid, updates DESC;
+GRANT SELECT ON steward.hot_rows TO PUBLIC;

@@ -75,6 +75,21 @@ SELECT (SELECT value FROM steward.metrics WHERE metric = 'steward_statement_dura
      = (SELECT value FROM steward.metrics WHERE metric = 'steward_statement_duration_seconds_count')
        AS inf_bucket_is_count;
 
+-- Hot rows: a space-saving sketch of the most-updated keys per steward table.
+CREATE TABLE hot (id int PRIMARY KEY, v int) USING steward;
+INSERT INTO hot SELECT g, 0 FROM generate_series(1, 500) g;
+UPDATE hot SET v = v + 1;
+UPDATE hot SET v = v + 1 WHERE id = 42;
+UPDATE hot SET v = v + 1 WHERE id = 42;
+UPDATE hot SET v = v + 1 WHERE id IN (42, 77);
+UPDATE hot SET v = v + 1 WHERE id = 77;
+-- 42 was updated 4 times and 77 three times; counts overestimate by at most error_bound.
+SELECT key_text, updates - error_bound <= true_updates AND true_updates <= updates AS bounded
+  FROM steward.hot_rows h
+  JOIN (VALUES ('42', 4), ('77', 3)) t(k, true_updates) ON t.k = h.key_text
+ WHERE relid = 'hot'::regclass ORDER BY key_text;
+SELECT key_text FROM steward.hot_rows WHERE relid = 'hot'::regclass LIMIT 2;
+
 -- Privileges: another user sees numbers but not our texts, cannot reset,
 -- and needs pg_read_all_stats for metrics and health.
 CREATE ROLE obs_user;
@@ -82,6 +97,8 @@ GRANT USAGE ON SCHEMA public TO obs_user;
 SET ROLE obs_user;
 SELECT count(*) > 0 AS sees_rows, count(query) AS sees_texts
   FROM steward.statements WHERE userid <> 'obs_user'::regrole;
+SELECT count(*) > 0 AS sees_hot_rows, count(key_text) AS sees_keys
+  FROM steward.hot_rows WHERE relid = 'hot'::regclass;
 SELECT steward.reset();
 SELECT count(*) FROM steward.metrics;
 SELECT count(*) FROM steward.health;
@@ -97,7 +114,7 @@ DROP ROLE obs_user;
 SELECT steward.reset();
 SELECT count(*) FILTER (WHERE query LIKE '%pg_sleep%') AS sleeps FROM steward.statements;
 SELECT count(*) AS counters FROM steward.table_counters();
-DROP TABLE div, acct;
+DROP TABLE div, acct, hot;
 
 -- Wait sampling views (their contents are tested in
 -- test/isolation/specs/lock_contention.spec).

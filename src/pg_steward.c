@@ -21,6 +21,7 @@
 #include "idempotency/idempotency.h"
 #include "stats/statements.h"
 #include "stats/waits.h"
+#include "stats/hotrows.h"
 
 PG_MODULE_MAGIC;
 
@@ -38,6 +39,7 @@ steward_shmem_request(void)
 	steward_idem_stats_request_shmem();
 	steward_statements_request_shmem();
 	steward_waits_request_shmem();
+	steward_hotrows_request_shmem();
 }
 
 static void
@@ -49,6 +51,7 @@ steward_shmem_startup(void)
 	steward_idem_stats_init_shmem();
 	steward_statements_init_shmem();
 	steward_waits_init_shmem();
+	steward_hotrows_init_shmem();
 }
 
 void
@@ -59,6 +62,7 @@ _PG_init(void)
 	steward_statements_define_gucs();
 	steward_health_define_gucs();
 	steward_waits_define_gucs();
+	steward_hotrows_define_gucs();
 
 	MarkGUCPrefixReserved("steward");
 

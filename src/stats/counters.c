@@ -65,7 +65,7 @@ typedef struct TransitionEntry
 
 #define TRANSITIONS_PER_TABLE 16
 
-static int	steward_max_tables = 1000;
+int			steward_max_tables = 1000;
 
 static CounterShared *counter_shared = NULL;
 static HTAB *counter_hash = NULL;

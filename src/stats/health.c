@@ -20,6 +20,7 @@
 #include "stats/counters.h"
 #include "stats/statements.h"
 #include "stats/waits.h"
+#include "stats/hotrows.h"
 #include "idempotency/idempotency.h"
 
 PG_FUNCTION_INFO_V1(steward_reset);
@@ -69,6 +70,7 @@ steward_reset(PG_FUNCTION_ARGS)
 {
 	steward_statements_reset();
 	steward_waits_reset();
+	steward_hotrows_reset();
 	steward_counters_reset();
 	steward_idem_stats_reset();
 	PG_RETURN_VOID();

@@ -287,6 +287,31 @@ scan_rules_for(Relation rulesrel, Snapshot snapshot, Oid relid,
 	ExecDropSingleTupleTableSlot(slot);
 }
 
+/* The columns that identify a row: primary key, else replica identity. */
+static void
+load_row_key(Relation rel, StewardRules *rules)
+{
+	Oid			indexoid = RelationGetPrimaryKeyIndex(rel);
+	Relation	index;
+
+	rules->key_natts = 0;
+	if (!OidIsValid(indexoid))
+		indexoid = RelationGetReplicaIndex(rel);
+	if (!OidIsValid(indexoid))
+		return;
+	index = index_open(indexoid, AccessShareLock);
+	for (int i = 0; i < index->rd_index->indnkeyatts && i < INDEX_MAX_KEYS; i++)
+	{
+		if (index->rd_index->indkey.values[i] <= 0)
+		{
+			rules->key_natts = 0;
+			break;
+		}
+		rules->key_attnums[rules->key_natts++] = index->rd_index->indkey.values[i];
+	}
+	index_close(index, AccessShareLock);
+}
+
 static StewardRules *
 load_rules(Relation rel)
 {
@@ -332,6 +357,7 @@ load_rules(Relation rel)
 	memcpy(rules->sequences, b->sequences,
 		   b->nsequences * sizeof(SequenceRule));
 	memcpy(rules->states, b->states, b->nstates * sizeof(StateRule));
+	load_row_key(rel, rules);
 	pfree(b);
 	return rules;
 }

@@ -64,6 +64,13 @@ typedef struct StewardRules
 	int			nstates;
 	SequenceRule *sequences;	/* arrays inside this same chunk */
 	StateRule  *states;
+
+	/* Row key (primary key, else replica identity) for steward.hot_rows. */
+	int			key_natts;
+	AttrNumber	key_attnums[INDEX_MAX_KEYS];
+	/* Cached shared-memory sketch entry (stats/hotrows.c). */
+	void	   *hot_entry;
+	uint32		hot_generation;
 } StewardRules;
 
 extern const StewardRules *steward_get_rules(Relation rel);

@@ -27,6 +27,7 @@
 
 #include "pg_steward.h"
 #include "stats/counters.h"
+#include "stats/hotrows.h"
 #include "tableam/rules.h"
 #include "lifecycle/lifecycle.h"
 
@@ -464,8 +465,12 @@ steward_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	result = heap_methods->tuple_update(rel, otid, slot, cid, snapshot,
 										crosscheck, wait, tmfd, lockmode,
 										update_indexes);
-	if (result == TM_Ok && nchanges > 0)
-		steward_count_state_changes(rel, changes, nchanges);
+	if (result == TM_Ok)
+	{
+		if (nchanges > 0)
+			steward_count_state_changes(rel, changes, nchanges);
+		steward_hotrows_count(rel, slot, steward_get_rules(rel));
+	}
 	return result;
 }
 

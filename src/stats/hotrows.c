@@ -1,0 +1,356 @@
+/*-------------------------------------------------------------------------
+ *
+ * hotrows.c
+ *	  The most-updated rows of each steward table: a space-saving sketch.
+ *
+ * Each steward table gets k slots (steward.hot_rows_k) in shared memory.
+ * An update of a row whose key is in a slot bumps its count; otherwise the
+ * key takes a free slot, or replaces the slot with the smallest count c,
+ * starting at c + 1 with error bound c (Metwally et al., "space-saving").
+ * Any row updated more than N/k times of N is guaranteed to be in the
+ * sketch, and each count overestimates by at most its error bound.
+ *
+ * Keys are the primary key (or replica identity) values, hashed with
+ * datum_image_hash; the key's text is produced only when a key enters the
+ * sketch.  steward.hot_rows_sample (default 1: every update) trades
+ * precision for less work on update-heavy tables.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_authid.h"
+#include "common/hashfn.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "port/atomics.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "pg_steward.h"
+#include "stats/hotrows.h"
+
+#define HOT_TRANCHE		"pg_steward hot rows"
+#define HOT_KEY_TEXT	64
+
+typedef struct HotSlot
+{
+	uint64		keyhash;
+	int64		count;
+	int64		error;
+	char		key_text[HOT_KEY_TEXT];
+} HotSlot;
+
+typedef struct HotKey
+{
+	Oid			dbid;
+	Oid			relid;
+} HotKey;
+
+typedef struct HotEntry
+{
+	HotKey		key;
+	slock_t		mutex;
+	int			used;
+	HotSlot		slots[FLEXIBLE_ARRAY_MEMBER];
+} HotEntry;
+
+typedef struct HotShared
+{
+	LWLock	   *lock;
+	pg_atomic_uint32 generation;	/* bumped by reset: cached pointers die */
+} HotShared;
+
+int			steward_hot_rows_k = 10;
+int			steward_hot_rows_sample = 1;
+extern int	steward_max_tables;
+
+static HotShared *hot_shared = NULL;
+static HTAB *hot_hash = NULL;
+static uint64 update_counter = 0;
+
+PG_FUNCTION_INFO_V1(steward_hot_rows);
+
+static Size
+entry_size(void)
+{
+	return offsetof(HotEntry, slots) + steward_hot_rows_k * sizeof(HotSlot);
+}
+
+void
+steward_hotrows_define_gucs(void)
+{
+	DefineCustomIntVariable("steward.hot_rows_k",
+							"Number of most-updated rows tracked per steward table.",
+							NULL, &steward_hot_rows_k, 10, 1, 100,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.hot_rows_sample",
+							"Track one of every N row updates in steward.hot_rows (1: all).",
+							NULL, &steward_hot_rows_sample, 1, 1, 1000000,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+}
+
+void
+steward_hotrows_request_shmem(void)
+{
+	RequestAddinShmemSpace(add_size(MAXALIGN(sizeof(HotShared)),
+									hash_estimate_size(steward_max_tables, entry_size())));
+	RequestNamedLWLockTranche(HOT_TRANCHE, 1);
+}
+
+void
+steward_hotrows_init_shmem(void)
+{
+	bool		found;
+	HASHCTL		info;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	hot_shared = ShmemInitStruct("pg_steward hot rows", sizeof(HotShared), &found);
+	if (!found)
+	{
+		hot_shared->lock = &(GetNamedLWLockTranche(HOT_TRANCHE))->lock;
+		pg_atomic_init_u32(&hot_shared->generation, 1);
+	}
+	info.keysize = sizeof(HotKey);
+	info.entrysize = entry_size();
+	hot_hash = ShmemInitHash("pg_steward hot rows hash", steward_max_tables,
+							 steward_max_tables, &info, HASH_ELEM | HASH_BLOBS);
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * The table's entry, through the per-relation cache in the rules struct:
+ * a pointer is reused as long as no reset happened since it was taken.
+ */
+static HotEntry *
+table_entry(Relation rel, StewardRules *rules)
+{
+	uint32		gen = pg_atomic_read_u32(&hot_shared->generation);
+	HotKey		key;
+	HotEntry   *entry;
+	bool		found;
+
+	if (rules->hot_entry != NULL && rules->hot_generation == gen)
+		return (HotEntry *) rules->hot_entry;
+
+	key.dbid = MyDatabaseId;
+	key.relid = RelationGetRelid(rel);
+	LWLockAcquire(hot_shared->lock, LW_EXCLUSIVE);
+	entry = hash_search(hot_hash, &key, HASH_ENTER_NULL, &found);
+	if (entry != NULL && !found)
+	{
+		SpinLockInit(&entry->mutex);
+		entry->used = 0;
+	}
+	LWLockRelease(hot_shared->lock);
+	rules->hot_entry = entry;
+	rules->hot_generation = gen;
+	return entry;
+}
+
+static uint64
+key_hash(TupleTableSlot *slot, const StewardRules *rules, bool *anynull)
+{
+	TupleDesc	desc = slot->tts_tupleDescriptor;
+	uint64		h = 0;
+
+	*anynull = false;
+	for (int i = 0; i < rules->key_natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, rules->key_attnums[i] - 1);
+		bool		isnull;
+		Datum		d = slot_getattr(slot, rules->key_attnums[i], &isnull);
+
+		if (isnull)
+		{
+			*anynull = true;
+			return 0;
+		}
+		h = hash_combine64(h, (uint64) datum_image_hash(d, att->attbyval, att->attlen));
+	}
+	return h;
+}
+
+/* "(order_id)=(42)"-style text of the key, truncated to fit a slot. */
+static void
+key_text(TupleTableSlot *slot, const StewardRules *rules, char *out)
+{
+	TupleDesc	desc = slot->tts_tupleDescriptor;
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < rules->key_natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, rules->key_attnums[i] - 1);
+		bool		isnull;
+		Datum		d = slot_getattr(slot, rules->key_attnums[i], &isnull);
+		Oid			typoutput;
+		bool		varlena;
+
+		getTypeOutputInfo(att->atttypid, &typoutput, &varlena);
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, OidOutputFunctionCall(typoutput, d));
+	}
+	strlcpy(out, buf.data, HOT_KEY_TEXT);
+	pfree(buf.data);
+}
+
+static int
+find_slot(HotEntry *entry, uint64 h)
+{
+	for (int i = 0; i < entry->used; i++)
+		if (entry->slots[i].keyhash == h)
+			return i;
+	return -1;
+}
+
+void
+steward_hotrows_count(Relation rel, TupleTableSlot *slot, const StewardRules *rules)
+{
+	HotEntry   *entry;
+	uint64		h;
+	bool		anynull;
+	int			i;
+	char		text[HOT_KEY_TEXT];
+
+	if (hot_hash == NULL || rules->key_natts == 0)
+		return;
+	if (steward_hot_rows_sample > 1 && (update_counter++ % steward_hot_rows_sample) != 0)
+		return;
+	entry = table_entry(rel, (StewardRules *) rules);
+	if (entry == NULL)
+		return;
+	h = key_hash(slot, rules, &anynull);
+	if (anynull)
+		return;
+
+	SpinLockAcquire(&entry->mutex);
+	i = find_slot(entry, h);
+	if (i >= 0)
+	{
+		entry->slots[i].count++;
+		SpinLockRelease(&entry->mutex);
+		return;
+	}
+	SpinLockRelease(&entry->mutex);
+
+	/* A new key: produce its text without holding the spinlock. */
+	key_text(slot, rules, text);
+
+	SpinLockAcquire(&entry->mutex);
+	i = find_slot(entry, h);
+	if (i >= 0)
+		entry->slots[i].count++;
+	else if (entry->used < steward_hot_rows_k)
+	{
+		i = entry->used++;
+		entry->slots[i].keyhash = h;
+		entry->slots[i].count = 1;
+		entry->slots[i].error = 0;
+		memcpy(entry->slots[i].key_text, text, HOT_KEY_TEXT);
+	}
+	else
+	{
+		int			min = 0;
+
+		for (int j = 1; j < entry->used; j++)
+			if (entry->slots[j].count < entry->slots[min].count)
+				min = j;
+		entry->slots[min].keyhash = h;
+		entry->slots[min].error = entry->slots[min].count;
+		entry->slots[min].count++;
+		memcpy(entry->slots[min].key_text, text, HOT_KEY_TEXT);
+	}
+	SpinLockRelease(&entry->mutex);
+}
+
+void
+steward_hotrows_reset(void)
+{
+	HASH_SEQ_STATUS status;
+	HotEntry   *entry;
+
+	if (hot_hash == NULL)
+		return;
+	LWLockAcquire(hot_shared->lock, LW_EXCLUSIVE);
+	pg_atomic_fetch_add_u32(&hot_shared->generation, 1);
+	hash_seq_init(&status, hot_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		/*
+		 * Entries are emptied, not removed: a backend may still hold a
+		 * pointer from before the generation changed.
+		 */
+		SpinLockAcquire(&entry->mutex);
+		entry->used = 0;
+		SpinLockRelease(&entry->mutex);
+	}
+	LWLockRelease(hot_shared->lock);
+}
+
+/*
+ * steward._hot_rows(): (relid, key_text, updates, error_bound) for tables
+ * of this database; key_text only for the table's owner and members of
+ * pg_read_all_stats.
+ */
+Datum
+steward_hot_rows(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			userid = GetUserId();
+	bool		see_all = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS);
+	HASH_SEQ_STATUS status;
+	HotEntry   *entry;
+	HotSlot    *copy = palloc(sizeof(HotSlot) * steward_hot_rows_k);
+
+	if (hot_hash == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_steward hot rows are not available"),
+				 errhint("Add pg_steward to shared_preload_libraries and restart the server.")));
+
+	InitMaterializedSRF(fcinfo, 0);
+	LWLockAcquire(hot_shared->lock, LW_SHARED);
+	hash_seq_init(&status, hot_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		int			used;
+		bool		show;
+
+		if (entry->key.dbid != MyDatabaseId ||
+			!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->key.relid)))
+			continue;
+		show = see_all || pg_class_ownercheck(entry->key.relid, userid);
+		SpinLockAcquire(&entry->mutex);
+		used = entry->used;
+		memcpy(copy, entry->slots, used * sizeof(HotSlot));
+		SpinLockRelease(&entry->mutex);
+		for (int i = 0; i < used; i++)
+		{
+			Datum		values[4];
+			bool		nulls[4] = {0};
+
+			values[0] = ObjectIdGetDatum(entry->key.relid);
+			values[1] = CStringGetTextDatum(copy[i].key_text);
+			nulls[1] = !show;
+			values[2] = Int64GetDatum(copy[i].count);
+			values[3] = Int64GetDatum(copy[i].error);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	LWLockRelease(hot_shared->lock);
+	return (Datum) 0;
+}
