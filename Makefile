@@ -30,7 +30,8 @@ OBJS = \
 	src/hashindex/sthash_verify.o \
 	src/idempotency/idempotency.o \
 	src/idempotency/idem_stats.o \
-	src/idempotency/purge_worker.o
+	src/idempotency/purge_worker.o \
+	src/ops/tokens.o
 
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Werror

@@ -1,0 +1,85 @@
+-- Capacity planning, verify(), checksum ranges, read-your-writes tokens.
+\set SHOW_CONTEXT never
+
+-- The guide's worked example: 500 w/s, 1 KB rows, 1.5x indexes, 3 copies,
+-- 30 days, 10% working set.
+SELECT writes_per_day, raw_bytes_per_day, with_indexes_bytes_per_day,
+       replicated_bytes_per_day, retained_bytes, working_set_bytes
+  FROM steward.capacity_estimate(500, 1000, 1.5, 3, 30, 0.10);
+SELECT * FROM steward.capacity_report(500, 1000, 1.5, 3, 30, 0.10);
+SELECT implications FROM steward.capacity_estimate(500, 1000, 1.5, 3, 30, 0.10);
+-- Argument errors.
+SELECT * FROM steward.capacity_estimate(-500, 1000, 1.5, 3, 30, 0.10);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM steward.capacity_estimate(500, 0, 1.5, 3, 30, 0.10);
+SELECT * FROM steward.capacity_estimate(500, 1000, 0.5, 3, 30, 0.10);
+SELECT * FROM steward.capacity_estimate(500, 1000, 1.5, 0, 30, 0.10);
+SELECT * FROM steward.capacity_estimate(500, 1000, 1.5, 3, 0, 0.10);
+SELECT * FROM steward.capacity_estimate(500, 1000, 1.5, 3, 30, 1.5);
+SELECT * FROM steward.capacity_estimate(1e12, 1000, 1.5, 3, 30, 0.1);
+SELECT * FROM steward.capacity_estimate(NULL, 1000, 1.5, 3, 30, 0.1);
+\echo :LAST_ERROR_SQLSTATE
+
+-- verify() on healthy tables.
+CREATE TABLE ord (id int PRIMARY KEY, status text NOT NULL DEFAULT 'new', version bigint) USING steward;
+CREATE TABLE items (ord_id int REFERENCES ord, n int, sku text, PRIMARY KEY (ord_id, n),
+    CONSTRAINT items_sku EXCLUDE USING steward_hash (sku WITH =)) USING steward;
+SELECT steward.track_versions('ord', 'version');
+SELECT steward.attach_state_machine('ord', 'status', 'data_lifecycle');
+INSERT INTO ord (id) SELECT g FROM generate_series(1, 200) g;
+INSERT INTO items SELECT g, 1, 'sku-' || g FROM generate_series(1, 200) g;
+SELECT "check", passed, CASE WHEN "check" = 'checksum' THEN 'x' ELSE detail END AS detail
+  FROM steward.verify('ord');
+SELECT "check", passed, CASE WHEN "check" = 'checksum' THEN 'x' ELSE detail END AS detail
+  FROM steward.verify('items');
+-- The checksum does not depend on row order, and changes with any value.
+SELECT detail AS before FROM steward.verify('ord') WHERE "check" = 'checksum' \gset
+CLUSTER ord USING ord_pkey;
+SELECT detail = :'before' AS same_after_cluster FROM steward.verify('ord') WHERE "check" = 'checksum';
+UPDATE ord SET status = 'pending_backfill' WHERE id = 1;
+SELECT detail <> :'before' AS changed FROM steward.verify('ord') WHERE "check" = 'checksum';
+
+-- Injected faults.
+SET session_replication_role = replica;
+DELETE FROM ord WHERE id = 5;                         -- a child loses its parent
+UPDATE ord SET status = 'teleported' WHERE id = 6;    -- an undeclared state
+UPDATE ord SET version = 0 WHERE id = 7;              -- a version below 1
+RESET session_replication_role;
+-- A duplicate slipped in while the constraint's index was not maintained.
+UPDATE pg_index SET indisready = false WHERE indexrelid = 'items_sku'::regclass;
+INSERT INTO items VALUES (8, 2, 'sku-8');
+UPDATE pg_index SET indisready = true WHERE indexrelid = 'items_sku'::regclass;
+SELECT "check", passed, detail FROM steward.verify('ord') WHERE NOT passed;
+SELECT "check", passed, detail FROM steward.verify('items') WHERE NOT passed;
+
+-- Checksum ranges: the same keys land in the same bucket in every copy.
+CREATE TABLE ord_copy (LIKE ord);
+INSERT INTO ord_copy SELECT * FROM ord;
+SELECT count(*) AS buckets, sum(rows) AS rows FROM steward.checksum_ranges('ord', 'id', 8);
+SELECT count(*) AS differing_buckets
+  FROM steward.checksum_ranges('ord', 'id', 8) a
+  FULL JOIN steward.checksum_ranges('ord_copy', 'id', 8) b USING (bucket)
+ WHERE a.checksum IS DISTINCT FROM b.checksum OR a.rows IS DISTINCT FROM b.rows;
+UPDATE ord_copy SET status = 'validated' WHERE id = 42;
+SELECT count(*) AS differing_buckets
+  FROM steward.checksum_ranges('ord', 'id', 8) a
+  FULL JOIN steward.checksum_ranges('ord_copy', 'id', 8) b USING (bucket)
+ WHERE a.checksum IS DISTINCT FROM b.checksum OR a.rows IS DISTINCT FROM b.rows;
+SELECT * FROM steward.checksum_ranges('ord', 'nope', 8);
+SELECT * FROM steward.checksum_ranges('ord', 'id', 0);
+
+-- Read-your-writes tokens (on a primary: always caught up).
+SELECT steward.write_token() IS NOT NULL AS has_token;
+SELECT steward.write_token() AS token \gset
+SELECT steward.replica_caught_up(:'token');
+CALL steward.wait_for_token(:'token', 100);
+CALL steward.wait_for_token(NULL, 100);
+BEGIN;
+CALL steward.wait_for_token(:'token', 100);
+ROLLBACK;
+-- On a primary nothing is awaited, even a token from the future (the
+-- standby cases are in test/t/011_read_your_writes.pl).
+CALL steward.wait_for_token('FFFFFFFF/0', 20);
+CALL steward.wait_for_token(:'token', -1);
+
+DROP TABLE items, ord, ord_copy;
