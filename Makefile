@@ -4,6 +4,7 @@
 EXTENSION = pg_steward
 MODULE_big = pg_steward
 DATA = pg_steward--0.1.sql
+SCRIPTS = src/ops/steward-drill
 PGFILEDESC = "pg_steward - OLTP operating discipline inside PostgreSQL"
 
 OBJS = \

@@ -990,6 +990,24 @@ UNION ALL SELECT 'steward_buffer_hit_ratio', jsonb_build_object('database', datn
   FROM steward.database_hit_ratio WHERE hit_ratio IS NOT NULL;
 GRANT SELECT ON steward.metrics TO pg_read_all_stats;
 
+-- Restore drills, recorded by steward-drill.
+CREATE TABLE steward.restore_drills (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    host           text,
+    started_at     timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    finished_at    timestamptz,
+    duration_s     numeric,
+    recovery_point pg_lsn,
+    target_time    timestamptz,
+    tables         integer,
+    result         text CHECK (result IN ('passed', 'failed')),
+    details        text
+);
+SELECT pg_catalog.pg_extension_config_dump('steward.restore_drills', '');
+SELECT pg_catalog.pg_extension_config_dump('steward.restore_drills_id_seq', '');
+REVOKE ALL ON steward.restore_drills FROM PUBLIC;
+GRANT SELECT ON steward.restore_drills TO pg_read_all_stats;
+
 -- One row per check, with the guide's "typical first response".
 CREATE VIEW steward.health AS
 WITH v AS (
@@ -1030,6 +1048,26 @@ WITH v AS (
            current_setting('steward.health_buffer_hit_critical')::float8, true,
            'Add memory, fix access patterns', 6
     UNION ALL
+    SELECT 'restore_drill_age_s',
+           (SELECT extract(epoch FROM now() - max(finished_at))::float8
+              FROM steward.restore_drills WHERE result = 'passed'),
+           0.8 * current_setting('steward.drill_max_age')::float8,
+           current_setting('steward.drill_max_age')::float8, false,
+           'Run steward-drill; restore drills are part of delivering the database', 8
+    UNION ALL
+    SELECT 'restore_drill_duration_s',
+           (SELECT duration_s::float8 FROM steward.restore_drills
+             WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1),
+           0.8 * current_setting('steward.rto_seconds')::float8,
+           current_setting('steward.rto_seconds')::float8, false,
+           'Improve restore throughput, adjust backup schedule', 9
+    UNION ALL
+    SELECT 'restore_drill_failed',
+           (SELECT CASE WHEN result = 'failed' THEN 1 ELSE 0 END::float8 FROM steward.restore_drills
+             WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1),
+           1, 1, false,
+           'Read steward.restore_drills.details; fix the backup before trusting it', 10
+    UNION ALL
     SELECT 'version_conflict_rate',
            (SELECT sum(version_conflicts)::float8 / nullif(sum(updates), 0) FROM steward.table_stats),
            current_setting('steward.health_conflict_rate_warn')::float8,
@@ -1037,7 +1075,8 @@ WITH v AS (
            'Find hot rows; shorten read-modify-write windows', 7
 )
 SELECT check_name AS check,
-       CASE WHEN value IS NULL THEN 'ok'
+       CASE WHEN value IS NULL AND check_name = 'restore_drill_age_s' THEN 'warn'   -- never drilled
+            WHEN value IS NULL THEN 'ok'
             WHEN NOT lower_is_worse AND value >= critical THEN 'critical'
             WHEN NOT lower_is_worse AND value >= warn THEN 'warn'
             WHEN lower_is_worse AND value < critical THEN 'critical'

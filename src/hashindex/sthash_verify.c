@@ -9,7 +9,7 @@
  * on the table: writers and VACUUM wait, readers do not.  Both matter: the
  * heap cross-check needs a stable set of rows, and a concurrent VACUUM
  * could remove an entry we already collected and then free its line
- * pointer.  It reports one row per problem; a healthy index
+ * pointer.  It refuses to run during recovery.  It reports one row per problem; a healthy index
  * yields no rows.
  *
  *-------------------------------------------------------------------------
@@ -420,8 +420,19 @@ steward_verify_index(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	memset(&vs, 0, sizeof(vs));
 	vs.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	/* A hot standby has no local writers or VACUUM, and allows no more. */
-	heaplock = RecoveryInProgress() ? AccessShareLock : ShareRowExclusiveLock;
+	/*
+	 * On a hot standby nothing can stop WAL replay from changing the index
+	 * and the table under the check (and rows of transactions still running
+	 * on the primary are replayed before their index entries), so results
+	 * would not be trustworthy.
+	 */
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("steward.verify_index cannot run during recovery"),
+				 errdetail("WAL replay would change the index and its table while they are checked."),
+				 errhint("Run it on the primary, or on a restored copy (steward-drill verifies one).")));
+	heaplock = ShareRowExclusiveLock;
 	vs.heap = table_open(heapoid, heaplock);
 	vs.index = open_steward_hash_index(indexoid, AccessShareLock);
 	vs.nblocks = RelationGetNumberOfBlocks(vs.index);

@@ -49,6 +49,8 @@ static HealthGuc health_gucs[] = {
 	{"steward.health_buffer_hit_critical", "Buffer hit ratio below which the check is critical.", 0.95, 1},
 	{"steward.health_conflict_rate_warn", "Version conflicts per update that make the check warn.", 0.01, 1},
 	{"steward.health_conflict_rate_critical", "Version conflicts per update that make the check critical.", 0.05, 1},
+	{"steward.drill_max_age", "Age (s) of the last passed restore drill that makes the health check critical (warn at 80%).", 7 * 86400, 1e9},
+	{"steward.rto_seconds", "Recovery time objective (s): a restore drill slower than this is critical (warn at 80%).", 1800, 1e9},
 };
 
 void

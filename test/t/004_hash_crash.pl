@@ -1,0 +1,525 @@
+# Crash recovery of steward_hash indexes.
+#
+# Part 1: pgbench clients insert random text and bigint keys into a table
+# with a steward_hash index on the text column and a two-column steward_hash
+# index, and ON CONFLICT DO NOTHING inserts (about half duplicates) into a
+# table with an EXCLUDE USING steward_hash constraint.  Every index starts
+# empty, so it grows by hundreds of bucket splits while the clients run.
+# The server is stopped with "pg_ctl stop -m immediate" in the middle of the
+# run.  After WAL replay:
+#   - verify_index reports nothing for every index (the aborted in-flight
+#     rows are dead tuples, some pruned to LP_DEAD, whose entries are
+#     legitimate until VACUUM);
+#   - every committed row is found through each index (index scan and
+#     bitmap scan lookups of every row's key, compared with a seq scan);
+#   - absent keys are not found;
+#   - the exclusion constraint still holds (no duplicate id);
+#   - more inserts (and splits) work and leave the indexes consistent.
+#
+# Part 2: an interrupted split, made deterministic.  Catching a split in the
+# middle with an immediate stop is a matter of luck (part 1 reports whether
+# it happened), so part 2 stops the server cleanly and edits the index file
+# into the state a crash in the middle of a split leaves behind: the last
+# split pair's primary pages carry STH_SPLIT_SOURCE / STH_SPLIT_TARGET and
+# some entries that belong to the new bucket are still in the old bucket.
+# Readers must find those entries (they look in both buckets), verify_index
+# must accept the state, and the next writer must finish the split.
+
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+use Time::HiRes qw(time);
+
+my $t0 = time;
+my $nclients = 6;
+my $nthreads = 2;
+my $batch = 100;    # rows per kv transaction
+
+my $node = PostgreSQL::Test::Cluster->new('hashcrash');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_steward'");
+$node->append_conf('postgresql.conf', "max_connections = 30");
+$node->start;
+
+$node->safe_psql(
+	'postgres', q{
+	CREATE EXTENSION pg_steward;
+	CREATE EXTENSION pageinspect;
+	CREATE TABLE kv (id bigserial, k text NOT NULL, a bigint, b bigint);
+	CREATE INDEX kv_k ON kv USING steward_hash (k);
+	CREATE INDEX kv_ab ON kv USING steward_hash (a, b);
+	CREATE SEQUENCE uq_seq;
+	CREATE TABLE uq (id bigint NOT NULL, note text,
+	                 CONSTRAINT uq_once EXCLUDE USING steward_hash (id WITH =));
+});
+
+my @indexes = qw(kv_k kv_ab uq_once);
+
+foreach my $idx (@indexes)
+{
+	is($node->safe_psql('postgres', "SELECT buckets, entries FROM steward.hash_index_stats('$idx')"),
+		'1|0', "$idx starts empty with one bucket");
+}
+
+# kv: random md5 text keys; (a, b) with a from a small range so that many
+# rows share the first column of the two-column key.
+my $kv_script = $node->basedir . '/kv.sql';
+append_to_file($kv_script,
+	"INSERT INTO kv (k, a, b) SELECT md5(random()::text), (random() * 1000)::bigint, "
+	  . "(random() * 1e15)::bigint FROM generate_series(1, $batch);\n");
+# uq: every even row takes a new id from the sequence, every odd row an id
+# already handed out (a duplicate unless its transaction has not committed):
+# about half the rows conflict and are skipped.
+my $uq_script = $node->basedir . '/uq.sql';
+append_to_file($uq_script,
+	"INSERT INTO uq (id, note) SELECT CASE WHEN g % 2 = 0 THEN nextval('uq_seq') "
+	  . "ELSE 1 + (random() * (SELECT last_value FROM uq_seq))::bigint END, 'n' || g "
+	  . "FROM generate_series(1, 80) g ON CONFLICT DO NOTHING;\n");
+
+my $logdir = PostgreSQL::Test::Utils::tempdir;
+my $pgb_outfile = "$logdir/pgbench.out";
+my $pgb_errfile = "$logdir/pgbench.err";
+
+# Output to files, not pipes (a full pipe would stall pgbench).  -T is an
+# upper bound only: the server is stopped long before.
+my $pgbench = IPC::Run::start(
+	[
+		'pgbench', '-n',
+		'-c', $nclients,
+		'-j', $nthreads,
+		'-T', 90,
+		'-f', "$kv_script\@3",
+		'-f', "$uq_script\@2",
+		'-l', "--log-prefix=$logdir/txn",
+		$node->connstr('postgres')
+	],
+	'>', $pgb_outfile,
+	'2>', $pgb_errfile);
+
+ok($node->poll_query_until('postgres', 'SELECT count(*) >= 150000 FROM kv'),
+	'pgbench is inserting');
+# Replay then starts from a checkpoint taken under load.
+$node->safe_psql('postgres', 'CHECKPOINT');
+ok($node->poll_query_until('postgres', 'SELECT count(*) >= 300000 FROM kv'),
+	'pgbench keeps inserting after the checkpoint');
+
+ok($pgbench->pumpable, 'pgbench is still running when the server stops');
+$node->stop('immediate');
+$pgbench->finish;
+my $pgb_out = slurp_file($pgb_outfile);
+my $pgb_err = slurp_file($pgb_errfile);
+note "pgbench stdout:\n$pgb_out";
+note "pgbench stderr (first lines):\n"
+  . join("\n", grep { defined } (split /\n/, $pgb_err)[ 0 .. 9 ]);
+isnt($pgbench->full_result, 0, 'pgbench noticed that the server went away');
+# Before the stop no client may have failed: errors other than the lost
+# connection would be bugs (e.g. an index error during a split).
+unlike($pgb_err, qr/ERROR/, 'no client got an ERROR from the server before the stop');
+
+# Transactions pgbench saw commit, per script (log line: client_id
+# transaction_no latency script_no epoch us).
+my %committed = (0 => 0, 1 => 0);
+my $other = 0;
+foreach my $log (glob("$logdir/txn.*"))
+{
+	foreach my $line (split /\n/, slurp_file($log))
+	{
+		my @f = split / /, $line;
+		if (defined $f[2] && $f[2] =~ /^\d+$/ && defined $f[3] && exists $committed{ $f[3] })
+		{
+			$committed{ $f[3] }++;
+		}
+		else
+		{
+			$other++;
+		}
+	}
+}
+note "committed: kv $committed{0}, uq $committed{1}; other log lines: $other";
+cmp_ok($committed{0} * $batch, '>=', 300000 - $nclients * $batch,
+	'pgbench logged the committed kv transactions');
+cmp_ok($committed{1}, '>', 0, 'pgbench committed uq transactions');
+is($other, 0, 'every log line is a committed transaction');
+
+$node->start;
+ok($node->log_contains(qr/database system was interrupted|was not properly shut down/),
+	'the restart ran crash recovery');
+
+# Did the stop catch splits in the middle?  Count primary pages still
+# flagged STH_SPLITTING (flags: uint16 at special + 16 = byte 8184) before
+# anything writes to the indexes.  Informational: it depends on timing.
+sub splitting_pages
+{
+	my ($n, $idx) = @_;
+	return $n->safe_psql(
+		'postgres', qq{
+		SELECT count(*) FROM generate_series(1, pg_relation_size('$idx') / 8192 - 1) blk,
+		       LATERAL get_raw_page('$idx', blk::int) p
+		 WHERE (get_byte(p, 8185) & 3) <> 0});
+}
+foreach my $idx (@indexes)
+{
+	note "$idx: " . splitting_pages($node, $idx)
+	  . " primary pages flagged as splitting after crash recovery";
+}
+
+my ($kv_rows, $kv_distinct) = split /\|/,
+  $node->safe_psql('postgres', 'SELECT count(*), count(DISTINCT id) FROM kv');
+note "kv rows after recovery: $kv_rows";
+cmp_ok($kv_rows, '>=', $committed{0} * $batch, 'every committed kv row survived');
+cmp_ok($kv_rows, '<=', ($committed{0} + $nclients) * $batch,
+	'no more kv rows than committed plus in-flight transactions');
+is($kv_distinct, $kv_rows, 'no kv row appears twice');
+
+# verify_index returns one row per problem: compare with the empty string.
+# Rows of the transactions the crash aborted are dead tuples whose entries
+# stay until VACUUM, and pruning may already have turned them into LP_DEAD
+# line pointers: verify_index must accept both.
+sub verify_clean
+{
+	my ($n, $label) = @_;
+	foreach my $idx (@indexes)
+	{
+		is($n->safe_psql('postgres', "SELECT * FROM steward.verify_index('$idx')"),
+			'', "$label: verify_index('$idx') returns zero rows");
+	}
+}
+
+# Every row of $table (seq scan) must be found through $index by a lookup of
+# its own key, and nothing else; $mode is 'index' or 'bitmap'.  $sample
+# limits the rows looked up (keys whose hash is 0 mod n) to keep the bitmap pass short.
+sub check_lookups
+{
+	my ($n, $table, $index, $cols, $mode, $sample, $label) = @_;
+	my $collist = join(', ', @$cols);
+	my $pcols = join(', ', map { "p.$_" } @$cols);
+	my $tcols = join(', ', map { "t.$_" } @$cols);
+	my $cond = join(' AND ', map { "t.$_ = p.$_" } @$cols);
+	# Sample by key, so that every row sharing a sampled key is in the set.
+	my $where = $sample > 1 ? "WHERE hashtext(ROW($collist)::text) % $sample = 0" : '';
+	my $force = q{SET enable_seqscan = off; SET enable_hashjoin = off;
+	              SET enable_mergejoin = off; SET enable_material = off;
+	              SET enable_tidscan = off;}
+	  . ($mode eq 'index'
+		? 'SET enable_bitmapscan = off;'
+		: 'SET enable_indexscan = off;');
+	my $join = "SELECT t.ctid AS tid, $tcols FROM chk_seq p JOIN $table t ON $cond";
+
+	$n->safe_psql(
+		'postgres', qq{
+		DROP TABLE IF EXISTS chk_seq, chk_idx;
+		SET enable_indexscan = off; SET enable_bitmapscan = off;
+		CREATE TABLE chk_seq AS SELECT ctid AS tid, $collist FROM $table $where;
+		ANALYZE chk_seq;});
+	my $plan = $n->safe_psql('postgres', "$force EXPLAIN (COSTS OFF) $join");
+	my $scan = $mode eq 'index'
+	  ? qr/Index Scan using $index on $table t/
+	  : qr/Bitmap Index Scan on $index/;
+	ok($plan =~ /Nested Loop/ && $plan =~ $scan,
+		"$label: lookups through $index use a nested loop with a $mode scan")
+	  or diag $plan;
+	$n->safe_psql('postgres', "$force CREATE TABLE chk_idx AS $join");
+	my ($nseq, $missing, $extra) = split /\|/, $n->safe_psql(
+		'postgres', q{
+		SELECT (SELECT count(*) FROM chk_seq),
+		       (SELECT count(*) FROM (SELECT * FROM chk_seq EXCEPT SELECT * FROM chk_idx) x),
+		       (SELECT count(*) FROM (SELECT * FROM chk_idx EXCEPT SELECT * FROM chk_seq) y)});
+	cmp_ok($nseq, '>', 0, "$label: $table has rows to look up");
+	is($missing, 0, "$label: $mode lookups through $index find all $nseq rows");
+	is($extra, 0, "$label: $mode lookups through $index return only rows with that key");
+	$n->safe_psql('postgres', 'DROP TABLE chk_seq, chk_idx');
+}
+
+sub check_all
+{
+	my ($n, $label) = @_;
+	check_lookups($n, 'kv', 'kv_k', ['k'], 'index', 1, $label);
+	check_lookups($n, 'kv', 'kv_k', ['k'], 'bitmap', 7, $label);
+	check_lookups($n, 'kv', 'kv_ab', [ 'a', 'b' ], 'index', 1, $label);
+	check_lookups($n, 'kv', 'kv_ab', [ 'a', 'b' ], 'bitmap', 7, $label);
+	check_lookups($n, 'uq', 'uq_once', ['id'], 'index', 1, $label);
+
+	# Absent keys are not found (the index is used, see the plans above).
+	is( $n->safe_psql(
+			'postgres', q{
+			SET enable_seqscan = off; SET enable_bitmapscan = off;
+			SET enable_hashjoin = off; SET enable_mergejoin = off;
+			SELECT (SELECT count(*) FROM generate_series(1, 2000) g
+			          JOIN kv ON kv.k = 'absent-' || g),
+			       (SELECT count(*) FROM generate_series(1, 2000) g
+			          JOIN kv ON kv.a = g + 5000 AND kv.b = g),
+			       (SELECT count(*) FROM generate_series(1, 2000) g
+			          JOIN uq ON uq.id = -g)}),
+		'0|0|0', "$label: absent keys are not found");
+
+	my ($rows, $distinct) = split /\|/,
+	  $n->safe_psql('postgres', 'SELECT count(*), count(DISTINCT id) FROM uq');
+	cmp_ok($rows, '>', 0, "$label: uq has rows");
+	is($distinct, $rows, "$label: the exclusion constraint held (no duplicate id in $rows rows)");
+}
+
+check_all($node, 'after crash recovery');
+verify_clean($node, 'after crash recovery');
+
+foreach my $idx (@indexes)
+{
+	my ($buckets, $entries) = split /\|/, $node->safe_psql('postgres',
+		"SELECT buckets, entries FROM steward.hash_index_stats('$idx')");
+	note "$idx after recovery: $buckets buckets, $entries entries";
+	cmp_ok($buckets, '>', 64, "$idx grew beyond 64 buckets ($buckets)");
+}
+# Rows of the transactions the crash aborted keep their entries until VACUUM
+# (verify_index accepts entries of dead tuples): at most one batch per client.
+my $kv_entries = $node->safe_psql('postgres', "SELECT entries FROM steward.hash_index_stats('kv_k')");
+cmp_ok($kv_entries, '>=', $kv_rows, 'kv_k has at least one entry per row');
+cmp_ok($kv_entries, '<=', $kv_rows + $nclients * $batch,
+	'kv_k has no more extra entries than the aborted in-flight rows');
+
+# The constraint still rejects duplicates, and still arbitrates ON CONFLICT.
+my ($ret, $stdout, $stderr);
+$ret = $node->psql(
+	'postgres',
+	"\\set VERBOSITY verbose\nINSERT INTO uq (id, note) SELECT min(id), 'dup' FROM uq;",
+	stdout => \$stdout,
+	stderr => \$stderr);
+isnt($ret, 0, 'a duplicate id is refused after recovery');
+like($stderr, qr/ERROR:  23P01: conflicting key value violates exclusion constraint "uq_once"/,
+	'duplicate fails with SQLSTATE 23P01');
+is( $node->safe_psql(
+		'postgres', q{
+		WITH ins AS (INSERT INTO uq (id, note) SELECT id, 'again' FROM uq WHERE id % 10 = 0
+		             ON CONFLICT DO NOTHING RETURNING 1)
+		SELECT count(*) FROM ins}),
+	'0', 'ON CONFLICT DO NOTHING skips every existing id after recovery');
+
+# More inserts after recovery: splits continue (and finish any split the
+# crash interrupted), the indexes stay consistent.
+my %buckets_before;
+foreach my $idx (@indexes)
+{
+	$buckets_before{$idx} = $node->safe_psql('postgres',
+		"SELECT buckets FROM steward.hash_index_stats('$idx')");
+}
+$node->command_ok(
+	[
+		'pgbench', '-n', '-c', 4, '-j', 2, '-t', 250,
+		'-f', "$kv_script\@3", '-f', "$uq_script\@2",
+		$node->connstr('postgres')
+	],
+	'pgbench inserts after recovery succeed');
+# Buckets split only when overflow pages pile up (one bucket in four with an
+# overflow page), so add enough rows for every index to need more buckets.
+$node->safe_psql('postgres',
+	"INSERT INTO kv (k, a, b) SELECT md5(random()::text), g % 1000, g FROM generate_series(1, 200000) g");
+$node->safe_psql('postgres',
+	"INSERT INTO uq (id) SELECT g FROM generate_series(1, 300000) g ON CONFLICT DO NOTHING");
+foreach my $idx (@indexes)
+{
+	my $buckets = $node->safe_psql('postgres',
+		"SELECT buckets FROM steward.hash_index_stats('$idx')");
+	cmp_ok($buckets, '>', $buckets_before{$idx},
+		"$idx keeps growing after recovery ($buckets_before{$idx} -> $buckets buckets)");
+}
+foreach my $idx (@indexes)
+{
+	is(splitting_pages($node, $idx), 0,
+		"$idx: no split left unfinished after inserts (writers finish splits)");
+}
+check_all($node, 'after inserts following recovery');
+verify_clean($node, 'after inserts following recovery');
+
+note sprintf('part 1 took %.1f s', time - $t0);
+
+#
+# Part 2: an interrupted split, crafted in the index file.
+#
+my $BLCKSZ = 8192;
+my $SPECIAL = $BLCKSZ - 24;    # MAXALIGN(sizeof(StHashPageOpaqueData))
+my $ENTRIES = 24;              # MAXALIGN(SizeOfPageHeaderData)
+my $ENTRY = 14;
+my $CAPACITY = int(($BLCKSZ - $ENTRIES - 24) / $ENTRY);
+my $PAGE_BUCKET = 0x0002;
+my $SPLIT_SOURCE = 0x0100;
+my $SPLIT_TARGET = 0x0200;
+
+sub read_page
+{
+	my ($fh, $blk) = @_;
+	my $page;
+	sysseek($fh, $blk * $BLCKSZ, 0) or die "seek: $!";
+	sysread($fh, $page, $BLCKSZ) == $BLCKSZ or die "short read of block $blk";
+	return $page;
+}
+
+sub write_page
+{
+	my ($fh, $blk, $page) = @_;
+	sysseek($fh, $blk * $BLCKSZ, 0) or die "seek: $!";
+	syswrite($fh, $page, $BLCKSZ) == $BLCKSZ or die "short write of block $blk";
+}
+
+# (next, bucket, split_max, partner, flags)
+sub opaque { return unpack('L L L L S', substr($_[0], $SPECIAL, 18)); }
+sub pd_lower { return unpack('S', substr($_[0], 12, 2)); }
+sub nentries { return (pd_lower($_[0]) - $ENTRIES) / $ENTRY; }
+
+sub entry_hash
+{
+	my ($page, $i) = @_;
+	my @h = unpack('S4', substr($page, $ENTRIES + $i * $ENTRY, 8));
+	return ($h[0] << 48) | ($h[1] << 32) | ($h[2] << 16) | $h[3];
+}
+
+# Bucket of a hash under masks (as sth_hash_to_bucket: low 32 bits).
+sub bucket_of
+{
+	my ($h, $max, $high, $low) = @_;
+	my $b = ($h & 0xFFFFFFFF) & $high;
+	$b &= $low if $b > $max;
+	return $b;
+}
+
+my $relpath = $node->safe_psql('postgres', "SELECT pg_relation_filepath('kv_k')");
+my $file = $node->data_dir . '/' . $relpath;
+$node->safe_psql('postgres', 'CHECKPOINT');
+$node->stop;    # clean: nothing to replay over the edited file
+cmp_ok(-s $file, '<', 1024 * 1024 * 1024, 'kv_k fits in one segment file');
+
+open(my $fh, '+<', $file) or die "open $file: $!";
+binmode $fh;
+my $meta = read_page($fh, 0);
+my ($magic, $version, $maxbucket, $highmask, $lowmask) = unpack('L5', substr($meta, 24, 20));
+is(sprintf('%08x', $magic), '53544831', 'kv_k metapage has the steward_hash magic');
+
+# Primary page of every bucket, found by scanning the file.
+my %primary;
+my $nblocks = (-s $file) / $BLCKSZ;
+for my $blk (1 .. $nblocks - 1)
+{
+	my $page = read_page($fh, $blk);
+	next if $page eq ("\0" x $BLCKSZ);
+	my (undef, $bucket, undef, undef, $flags) = opaque($page);
+	$primary{$bucket} = $blk if ($flags & 0x1F) == $PAGE_BUCKET;
+}
+is(scalar(keys %primary), $maxbucket + 1, 'found the primary page of every bucket');
+
+# The most recent split: new bucket = maxbucket, old = maxbucket & lowmask.
+my $newb = $maxbucket;
+my $oldb = $newb & $lowmask;
+my $oldpage = read_page($fh, $primary{$oldb});
+my $newpage = read_page($fh, $primary{$newb});
+my $room = $CAPACITY - nentries($oldpage);
+my $nmove = nentries($newpage);
+$nmove = $room if $nmove > $room;
+$nmove = 100 if $nmove > 100;
+note "crafting split $oldb -> $newb: moving $nmove entries back from block $primary{$newb} to block $primary{$oldb}";
+cmp_ok($nmove, '>=', 10, 'enough entries and room to craft an interrupted split');
+
+# Move the last $nmove entries of the new bucket's primary page back to the
+# old bucket's primary page (as if the split had not moved them yet).
+my $nnew = nentries($newpage);
+my $nold = nentries($oldpage);
+my $moved = substr($newpage, $ENTRIES + ($nnew - $nmove) * $ENTRY, $nmove * $ENTRY);
+my @moved_tids;
+for my $i (0 .. $nmove - 1)
+{
+	my ($hi, $lo, $off) = unpack('S3', substr($moved, $i * $ENTRY + 8, 6));
+	push @moved_tids, sprintf('(%d,%d)', ($hi << 16) | $lo, $off);
+	is(bucket_of(entry_hash($newpage, $nnew - $nmove + $i), $maxbucket, $highmask, $lowmask),
+		$newb, "moved entry $i belongs to bucket $newb") if $i < 3;
+}
+substr($oldpage, $ENTRIES + $nold * $ENTRY, $nmove * $ENTRY) = $moved;
+substr($oldpage, 12, 2) = pack('S', pd_lower($oldpage) + $nmove * $ENTRY);
+substr($newpage, $ENTRIES + ($nnew - $nmove) * $ENTRY, $nmove * $ENTRY) = "\0" x ($nmove * $ENTRY);
+substr($newpage, 12, 2) = pack('S', pd_lower($newpage) - $nmove * $ENTRY);
+# Flags and partners as split_one sets them (split_max is already right).
+my @oo = opaque($oldpage);
+my @no = opaque($newpage);
+substr($oldpage, $SPECIAL + 12, 6) = pack('L S', $newb, $oo[4] | $SPLIT_SOURCE);
+substr($newpage, $SPECIAL + 12, 6) = pack('L S', $oldb, $no[4] | $SPLIT_TARGET);
+write_page($fh, $primary{$oldb}, $oldpage);
+write_page($fh, $primary{$newb}, $newpage);
+close($fh);
+
+$node->start;
+is(splitting_pages($node, 'kv_k'), 2, 'the crafted split shows as two flagged primary pages');
+
+# Readers: the rows whose entries sit in the old bucket are found by index
+# and bitmap scans; verify_index accepts the state.
+my $tidlist = join(',', map { "'$_'::tid" } @moved_tids);
+my $moved_rows = $node->safe_psql('postgres', "SELECT count(*) FROM kv WHERE ctid IN ($tidlist)");
+is($moved_rows, $nmove, 'the moved entries point at live rows');
+foreach my $mode ('index', 'bitmap')
+{
+	my $force = 'SET enable_seqscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off; '
+	  . ($mode eq 'index' ? 'SET enable_bitmapscan = off;' : 'SET enable_indexscan = off;');
+	is( $node->safe_psql(
+			'postgres', qq{$force
+			SELECT count(*) FROM (SELECT ctid, k FROM kv WHERE ctid IN ($tidlist) OFFSET 0) p
+			 WHERE EXISTS (SELECT 1 FROM kv t WHERE t.k = p.k AND t.ctid = p.ctid)}),
+		$nmove, "mid-split: $mode scans find the rows whose entries are still in the old bucket");
+}
+check_lookups($node, 'kv', 'kv_k', ['k'], 'index', 1, 'mid-split');
+check_lookups($node, 'kv', 'kv_k', ['k'], 'bitmap', 5, 'mid-split');
+is($node->safe_psql('postgres', "SELECT * FROM steward.verify_index('kv_k')"),
+	'', 'mid-split: verify_index accepts an interrupted split');
+is(splitting_pages($node, 'kv_k'), 2, 'readers and verify_index leave the split alone');
+
+# Writers: inserting keys until one lands in bucket $oldb or $newb finishes
+# the split; a batch of 5000 random keys hits every bucket.
+$node->safe_psql('postgres',
+	'INSERT INTO kv (k, a, b) SELECT md5(random()::text), g, g FROM generate_series(1, 5000) g');
+is(splitting_pages($node, 'kv_k'), 0, 'an insert finished the interrupted split');
+is($node->safe_psql('postgres', "SELECT * FROM steward.verify_index('kv_k')"),
+	'', 'after the finished split: verify_index reports no problem');
+check_lookups($node, 'kv', 'kv_k', ['k'], 'index', 1, 'after the finished split');
+
+# The moved entries are in the new bucket again: read the file after a
+# checkpoint and look for them there.
+$node->safe_psql('postgres', 'CHECKPOINT');
+open($fh, '<', $file) or die "open $file: $!";
+binmode $fh;
+$meta = read_page($fh, 0);
+my ($mb2, $hm2, $lm2) = unpack('L3', substr($meta, 32, 12));
+my %where;    # tid -> bucket whose chain holds it
+foreach my $b ($oldb, $newb)
+{
+	my $blk = $primary{$b};
+	while ($blk != 0xFFFFFFFF)
+	{
+		my $page = read_page($fh, $blk);
+		for my $i (0 .. nentries($page) - 1)
+		{
+			my ($hi, $lo, $off) = unpack('S3', substr($page, $ENTRIES + $i * $ENTRY + 8, 6));
+			$where{ sprintf('(%d,%d)', ($hi << 16) | $lo, $off) } = $b;
+		}
+		($blk) = opaque($page);
+	}
+}
+close($fh);
+my $in_new = grep { defined $where{$_} && $where{$_} == $newb } @moved_tids;
+is($in_new, $nmove, "finishing the split moved all $nmove entries to bucket $newb");
+
+# A second crash, now in a quiet state, and a last full check.
+$node->stop('immediate');
+$node->start;
+check_all($node, 'after a second crash');
+verify_clean($node, 'after a second crash');
+
+# After a VACUUM that cleans the indexes (INDEX_CLEANUP ON: a plain VACUUM
+# may bypass index cleanup when few pages have dead items) no entry of a
+# dead tuple is left.
+$node->safe_psql('postgres', 'VACUUM (INDEX_CLEANUP ON) kv, uq');
+foreach my $idx (@indexes)
+{
+	is($node->safe_psql('postgres', "SELECT * FROM steward.verify_index('$idx')"),
+		'', "after VACUUM (INDEX_CLEANUP ON): verify_index('$idx') returns zero rows");
+}
+
+$node->stop;
+note sprintf('total %.1f s', time - $t0);
+done_testing();
