@@ -116,3 +116,12 @@ SELECT c.relname, a.amname AS access_method,
        pg_size_pretty(pg_total_relation_size(c.oid)) AS total_size
   FROM pg_class c JOIN pg_am a ON a.oid = c.relam
  WHERE c.relname IN ('orders', 'order_items') ORDER BY 1;
+
+\echo
+\echo '== 11. The DBA''s side: latency percentiles, health checks, a verify.'
+SELECT left(regexp_replace(query, '\s+', ' ', 'g'), 60) AS query, calls, round(p50_ms::numeric, 3) AS p50_ms,
+       round(p99_ms::numeric, 3) AS p99_ms, errors
+  FROM steward.statements ORDER BY total_ms DESC LIMIT 5;
+SELECT "check", status, value, first_response FROM steward.health;
+SELECT "check", passed, detail FROM steward.verify('orders');
+SELECT * FROM steward.capacity_report(500, 1000, 1.5, 3, 30, 0.10);
