@@ -32,7 +32,8 @@ OBJS = \
 	src/idempotency/idempotency.o \
 	src/idempotency/idem_stats.o \
 	src/idempotency/purge_worker.o \
-	src/ops/tokens.o
+	src/ops/tokens.o \
+	src/ops/capacity.o
 
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Werror

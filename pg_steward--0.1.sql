@@ -990,6 +990,164 @@ UNION ALL SELECT 'steward_buffer_hit_ratio', jsonb_build_object('database', datn
   FROM steward.database_hit_ratio WHERE hit_ratio IS NOT NULL;
 GRANT SELECT ON steward.metrics TO pg_read_all_stats;
 
+-- Measured capacity: samples of steward tables' write counters and sizes,
+-- taken by the purge worker's visit every steward.capacity_sample_interval
+-- and kept for steward.capacity_window.
+CREATE TABLE steward.capacity_samples (
+    sampled_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    relid      oid         NOT NULL,
+    writes     bigint      NOT NULL,
+    bytes      bigint      NOT NULL,
+    PRIMARY KEY (relid, sampled_at)
+);
+REVOKE ALL ON steward.capacity_samples FROM PUBLIC;
+
+CREATE TABLE steward.table_retention (
+    relid     regclass PRIMARY KEY,
+    retention interval NOT NULL CHECK (retention > interval '0')
+);
+SELECT pg_catalog.pg_extension_config_dump('steward.table_retention', '');
+REVOKE ALL ON steward.table_retention FROM PUBLIC;
+GRANT SELECT ON steward.table_retention TO PUBLIC;
+
+CREATE FUNCTION steward._capacity_sample(force boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT force AND EXISTS (
+        SELECT 1 FROM steward.capacity_samples
+         WHERE sampled_at > now() - make_interval(
+                   secs => current_setting('steward.capacity_sample_interval')::float8)) THEN
+        RETURN;
+    END IF;
+    INSERT INTO steward.capacity_samples (relid, writes, bytes)
+    SELECT c.oid, coalesce(s.n_tup_ins + s.n_tup_upd + s.n_tup_del, 0),
+           pg_total_relation_size(c.oid)
+      FROM pg_class c
+      JOIN pg_am a ON a.oid = c.relam AND a.amname = 'steward'
+      LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+     WHERE c.relkind = 'r'
+    ON CONFLICT DO NOTHING;
+    DELETE FROM steward.capacity_samples
+     WHERE sampled_at < now() - make_interval(secs => current_setting('steward.capacity_window')::float8)
+        OR NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = relid);
+END
+$$;
+REVOKE ALL ON FUNCTION steward._capacity_sample(boolean) FROM PUBLIC;
+
+-- Take a sample now (the worker takes them on its own schedule).
+CREATE FUNCTION steward.capacity_sample()
+RETURNS void
+LANGUAGE sql
+AS $$ SELECT steward._capacity_sample(true) $$;
+REVOKE ALL ON FUNCTION steward.capacity_sample() FROM PUBLIC;
+
+CREATE FUNCTION steward.set_retention(tbl regclass, retention interval)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- SECURITY DEFINER hides the caller: check ownership against session_user's roles.
+    IF NOT pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = tbl), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF retention IS NULL THEN
+        DELETE FROM steward.table_retention r WHERE r.relid = tbl;
+    ELSIF retention <= interval '0' THEN
+        RAISE EXCEPTION 'retention must be positive, got %', retention
+            USING ERRCODE = 'invalid_parameter_value';
+    ELSE
+        INSERT INTO steward.table_retention AS r VALUES (tbl, retention)
+            ON CONFLICT (relid) DO UPDATE SET retention = excluded.retention;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION steward.set_retention(regclass, interval) IS
+  'how long rows of a table are kept, for steward.capacity (NULL removes it)';
+
+CREATE FUNCTION steward._data_dir_space(OUT free_bytes bigint, OUT total_bytes bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'steward_data_dir_space'
+LANGUAGE C STRICT VOLATILE;
+
+-- Per steward table (and one row for the database, relid NULL): measured
+-- write rate, row width, index overhead, copies, retention, growth, days
+-- until the data directory's disk is full, size against shared_buffers,
+-- and a recommendation.
+CREATE VIEW steward.capacity AS
+WITH w AS (
+    SELECT relid, min(sampled_at) AS t0, max(sampled_at) AS t1
+      FROM steward.capacity_samples GROUP BY relid),
+ends AS (
+    SELECT w.relid, w.t0, w.t1,
+           f.writes AS w0, l.writes AS w1, f.bytes AS b0, l.bytes AS b1
+      FROM w
+      JOIN steward.capacity_samples f ON f.relid = w.relid AND f.sampled_at = w.t0
+      JOIN steward.capacity_samples l ON l.relid = w.relid AND l.sampled_at = w.t1),
+env AS (
+    SELECT (SELECT free_bytes FROM steward._data_dir_space()) AS free_bytes,
+           (SELECT setting::bigint * 8192 FROM pg_settings WHERE name = 'shared_buffers') AS sb_bytes,
+           CASE WHEN current_setting('steward.replication_factor')::float8 >= 1
+                THEN current_setting('steward.replication_factor')::float8::int
+                ELSE 1 + (SELECT count(*)::int FROM pg_stat_replication WHERE state = 'streaming')
+           END AS copies),
+t AS (
+    SELECT c.oid::regclass AS relid,
+           CASE WHEN e.t1 > e.t0 THEN (e.w1 - e.w0) / extract(epoch FROM e.t1 - e.t0) END
+               AS writes_per_sec,
+           pg_relation_size(c.oid)::numeric / nullif(greatest(c.reltuples, 0), 0)::numeric AS avg_row_bytes,
+           pg_total_relation_size(c.oid)::numeric / nullif(pg_relation_size(c.oid), 0) AS index_overhead,
+           r.retention,
+           CASE WHEN e.t1 > e.t0 THEN (e.b1 - e.b0) / (extract(epoch FROM e.t1 - e.t0) / 86400) END
+               AS growth_bytes_per_day,
+           pg_total_relation_size(c.oid) AS total_bytes
+      FROM pg_class c
+      JOIN pg_am a ON a.oid = c.relam AND a.amname = 'steward'
+      LEFT JOIN ends e ON e.relid = c.oid
+      LEFT JOIN steward.table_retention r ON r.relid = c.oid
+     WHERE c.relkind = 'r' AND c.relnamespace <> 'steward'::regnamespace),
+rows AS (
+    SELECT relid, writes_per_sec, avg_row_bytes, index_overhead, retention,
+           growth_bytes_per_day, total_bytes FROM t
+    UNION ALL
+    SELECT NULL, sum(writes_per_sec), sum(total_bytes)::numeric / nullif(sum(total_bytes / nullif(avg_row_bytes, 0)), 0),
+           sum(total_bytes)::numeric / nullif(sum(total_bytes / nullif(index_overhead, 0)), 0),
+           NULL, sum(growth_bytes_per_day), sum(total_bytes)
+      FROM t)
+SELECT r.relid,
+       round(r.writes_per_sec::numeric, 3) AS writes_per_sec,
+       round(r.avg_row_bytes, 1) AS avg_row_bytes,
+       round(r.index_overhead, 2) AS index_overhead,
+       env.copies AS replication_factor,
+       r.retention,
+       round(r.growth_bytes_per_day::numeric) AS growth_bytes_per_day,
+       CASE WHEN r.growth_bytes_per_day > 0
+            THEN round((env.free_bytes / r.growth_bytes_per_day)::numeric, 1) END AS days_until_full,
+       r.total_bytes,
+       round(r.total_bytes::numeric / env.sb_bytes, 3) AS size_vs_shared_buffers,
+       CASE
+           WHEN r.growth_bytes_per_day > 0 AND env.free_bytes / r.growth_bytes_per_day < 30 THEN
+               format('the disk fills in %s days at this rate: add storage%s',
+                      round((env.free_bytes / r.growth_bytes_per_day)::numeric),
+                      CASE WHEN r.relid IS NOT NULL AND r.retention IS NULL
+                           THEN ', or set a retention with steward.set_retention()' ELSE '' END)
+           WHEN r.writes_per_sec IS NULL THEN
+               'not enough samples yet to measure growth (steward.capacity_sample())'
+           WHEN r.total_bytes > env.sb_bytes THEN
+               'larger than shared_buffers: make sure its hot part fits in memory'
+           ELSE 'ok'
+       END AS recommendation
+  FROM rows r, env;
+GRANT SELECT ON steward.capacity TO pg_read_all_stats;
+
 -- Restore drills, recorded by steward-drill.
 CREATE TABLE steward.restore_drills (
     id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -1067,6 +1225,12 @@ WITH v AS (
              WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1),
            1, 1, false,
            'Read steward.restore_drills.details; fix the backup before trusting it', 10
+    UNION ALL
+    SELECT 'capacity_runway_days',
+           (SELECT days_until_full::float8 FROM steward.capacity WHERE relid IS NULL),
+           current_setting('steward.health_runway_days_warn')::float8,
+           current_setting('steward.health_runway_days_critical')::float8, true,
+           'Add storage, set retention, archive or partition old data', 11
     UNION ALL
     SELECT 'version_conflict_rate',
            (SELECT sum(version_conflicts)::float8 / nullif(sum(updates), 0) FROM steward.table_stats),

@@ -68,6 +68,31 @@ SELECT count(*) AS differing_buckets
 SELECT * FROM steward.checksum_ranges('ord', 'nope', 8);
 SELECT * FROM steward.checksum_ranges('ord', 'id', 0);
 
+-- Measured capacity: samples of sizes and write counters (the purge
+-- worker takes them every steward.capacity_sample_interval).
+CREATE TABLE grow (id int PRIMARY KEY, pad text) USING steward;
+SELECT steward.capacity_sample();
+INSERT INTO grow SELECT g, repeat('x', 100) FROM generate_series(1, 5000) g;
+ANALYZE grow;
+SELECT pg_stat_force_next_flush();
+SELECT pg_sleep(0.2);
+SELECT steward.capacity_sample();
+SELECT steward.set_retention('grow', interval '90 days');
+SELECT relid, writes_per_sec > 0 AS writes_measured, avg_row_bytes BETWEEN 100 AND 400 AS row_width_ok,
+       index_overhead >= 1 AS overhead_ok, replication_factor, retention,
+       growth_bytes_per_day > 0 AS grows, days_until_full > 0 AS runway, recommendation IS NOT NULL AS advised
+  FROM steward.capacity WHERE relid = 'grow'::regclass;
+SELECT count(*) AS database_rows FROM steward.capacity WHERE relid IS NULL;
+SET steward.replication_factor = 3;
+SELECT replication_factor FROM steward.capacity WHERE relid = 'grow'::regclass;
+RESET steward.replication_factor;
+SELECT "check", status IN ('ok', 'warn', 'critical') AS has_status FROM steward.health
+ WHERE "check" = 'capacity_runway_days';
+SELECT steward.set_retention('grow', interval '-1 day');
+SELECT steward.set_retention('grow', NULL);
+SELECT count(*) FROM steward.table_retention;
+DROP TABLE grow;
+
 -- Read-your-writes tokens (on a primary: always caught up).
 SELECT steward.write_token() IS NOT NULL AS has_token;
 SELECT steward.write_token() AS token \gset

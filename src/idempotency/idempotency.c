@@ -633,3 +633,21 @@ steward_idempotency_purge(PG_FUNCTION_ARGS)
 	steward_as_owner_end(&ctx);
 	PG_RETURN_INT64(total);
 }
+
+/*
+ * Run steward._capacity_sample() as the owner of the samples table, if the
+ * extension is installed in this database.
+ */
+void
+steward_capacity_sample(void)
+{
+	Oid			relid = steward_relid("capacity_samples", true);
+	StewardAsOwner ctx;
+
+	if (!OidIsValid(relid))
+		return;
+	steward_as_owner_begin(relid, &ctx);
+	if (SPI_execute("SELECT steward._capacity_sample()", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not sample table sizes");
+	steward_as_owner_end(&ctx);
+}

@@ -45,6 +45,9 @@ extern void steward_idem_stats_init_shmem(void);
 extern void steward_idem_count(const char *scope, IdemOutcome outcome, uint64 n);
 extern void steward_idem_stats_reset(void);
 
+/* idempotency.c: take a steward.capacity sample if one is due */
+extern void steward_capacity_sample(void);
+
 /* purge_worker.c */
 extern void steward_purge_worker_register(void);
 

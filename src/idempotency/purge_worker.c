@@ -10,7 +10,8 @@
  * otherwise it deletes expired keys in batches of
  * steward.idempotency_purge_batch, committing after each batch, so it never
  * holds many row locks or a long snapshot, and begins on other keys never
- * wait for it.
+ * wait for it.  The same visit records the sizes and write counters of
+ * steward tables for steward.capacity (steward._capacity_sample()).
  *
  *-------------------------------------------------------------------------
  */
@@ -194,6 +195,15 @@ steward_purge_db_main(Datum main_arg)
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 	} while (n >= steward_idem_purge_batch);
+
+	/* The same visit keeps steward.capacity's samples current. */
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "sampling table sizes for steward.capacity");
+	steward_capacity_sample();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
 
 	pgstat_report_activity(STATE_IDLE, NULL);
 	proc_exit(0);

@@ -51,6 +51,11 @@ static HealthGuc health_gucs[] = {
 	{"steward.health_conflict_rate_critical", "Version conflicts per update that make the check critical.", 0.05, 1},
 	{"steward.drill_max_age", "Age (s) of the last passed restore drill that makes the health check critical (warn at 80%).", 7 * 86400, 1e9},
 	{"steward.rto_seconds", "Recovery time objective (s): a restore drill slower than this is critical (warn at 80%).", 1800, 1e9},
+	{"steward.health_runway_days_warn", "Days until the data directory's disk is full below which the check warns.", 30, 1e6},
+	{"steward.health_runway_days_critical", "Days until the data directory's disk is full below which the check is critical.", 7, 1e6},
+	{"steward.capacity_sample_interval", "Seconds between samples of steward table sizes for steward.capacity.", 300, 1e7},
+	{"steward.capacity_window", "Seconds of samples steward.capacity keeps and measures over.", 7 * 86400, 1e9},
+	{"steward.replication_factor", "Copies of the data for steward.capacity (0: 1 + streaming standbys).", 0, 100},
 };
 
 void
