@@ -14,11 +14,23 @@
 
 #include "postgres.h"
 
+#include "miscadmin.h"
+#include "utils/guc.h"
+
 /* Name of the schema that holds every extension object. */
 #define STEWARD_SCHEMA "steward"
 
 /* Name of the table access method, as created by the install script. */
 #define STEWARD_TABLE_AM "steward"
+
+/*
+ * Context of GUCs that size shared memory.  They can only be set at server
+ * start, and defining a PGC_POSTMASTER variable after startup is an error,
+ * so when the library is loaded later (no shared_preload_libraries) they
+ * are defined as fixed, internal values.
+ */
+#define STEWARD_SERVER_START_GUC \
+	(process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_INTERNAL)
 
 /* stats/counters.c */
 extern void steward_counters_request_shmem(void);

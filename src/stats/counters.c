@@ -84,7 +84,7 @@ steward_counters_define_gucs(void)
 							1000,
 							16,
 							1000000,
-							PGC_POSTMASTER,
+							STEWARD_SERVER_START_GUC,
 							0,
 							NULL, NULL, NULL);
 }

@@ -95,7 +95,7 @@ steward_hotrows_define_gucs(void)
 	DefineCustomIntVariable("steward.hot_rows_k",
 							"Number of most-updated rows tracked per steward table.",
 							NULL, &steward_hot_rows_k, 10, 1, 100,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+							STEWARD_SERVER_START_GUC, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("steward.hot_rows_sample",
 							"Track one of every N row updates in steward.hot_rows (1: all).",
 							NULL, &steward_hot_rows_sample, 1, 1, 1000000,

@@ -27,6 +27,8 @@
 
 #include "access/parallel.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_control.h"
+#include "common/controldata_utils.h"
 #include "executor/executor.h"
 #include "executor/instrument.h"
 #include "fmgr.h"
@@ -581,7 +583,7 @@ steward_statements_define_gucs(void)
 	DefineCustomIntVariable("steward.max_statements",
 							"Maximum number of statements tracked by steward.statements.",
 							NULL, &steward_max_statements, 1000, 100, 100000,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+							STEWARD_SERVER_START_GUC, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("steward.slow_query_ms",
 							"Duration from which a call counts as slow in steward.statements.",
 							NULL, &steward_slow_query_ms, 100, 0, INT_MAX,
@@ -661,10 +663,23 @@ error:
 static void
 load_statements(void)
 {
-	FILE	   *file = AllocateFile(STMT_DUMP_FILE, PG_BINARY_R);
+	FILE	   *file;
 	uint32		header[2];
 	StmtEntry  *buf;
+	bool		crc_ok;
+	ControlFileData *control = get_controlfile(DataDir, &crc_ok);
 
+	/*
+	 * An immediate stop still lets the postmaster save the file; only a
+	 * clean shutdown (pg_control says so) may bring the numbers back.
+	 */
+	if (!crc_ok || (control->state != DB_SHUTDOWNED &&
+					control->state != DB_SHUTDOWNED_IN_RECOVERY))
+	{
+		unlink(STMT_DUMP_FILE);
+		return;
+	}
+	file = AllocateFile(STMT_DUMP_FILE, PG_BINARY_R);
 	if (file == NULL)
 		return;
 	buf = palloc(sizeof(StmtEntry));

@@ -115,7 +115,7 @@ steward_waits_define_gucs(void)
 	DefineCustomIntVariable("steward.max_wait_entries",
 							"Maximum entries kept by steward.waits and by steward.lock_contention.",
 							NULL, &steward_max_wait_entries, 5000, 100, 1000000,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+							STEWARD_SERVER_START_GUC, 0, NULL, NULL, NULL);
 }
 
 void
