@@ -56,6 +56,7 @@ int			steward_idem_retention_s = 86400;
 int			steward_idem_lock_timeout_s = 300;
 int			steward_idem_purge_interval_s = 60;
 int			steward_idem_purge_batch = 1000;
+int			steward_idem_purge_delay_ms = 10;
 char	   *steward_idem_purge_databases = NULL;
 
 /* SQLSTATEs of the strict variant, mnemonic for the HTTP status to send. */
@@ -95,6 +96,13 @@ steward_idempotency_define_gucs(void)
 							&steward_idem_purge_batch,
 							1000, 1, 1000000,
 							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.idempotency_purge_delay",
+							"Pause of the purge worker between two committed batches.",
+							"Spreads the purge's WAL flushes so that it does not crowd out concurrent commits.",
+							&steward_idem_purge_delay_ms,
+							10, 0, 10000,
+							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	DefineCustomStringVariable("steward.idempotency_purge_databases",
 							   "Databases the purge worker visits (comma-separated); empty means every database that has pg_steward.",

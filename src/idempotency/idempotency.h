@@ -21,6 +21,7 @@ extern int	steward_idem_retention_s;
 extern int	steward_idem_lock_timeout_s;
 extern int	steward_idem_purge_interval_s;
 extern int	steward_idem_purge_batch;
+extern int	steward_idem_purge_delay_ms;
 extern char *steward_idem_purge_databases;
 
 extern void steward_idempotency_define_gucs(void);

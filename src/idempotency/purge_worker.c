@@ -194,6 +194,13 @@ steward_purge_db_main(Datum main_arg)
 		n = steward_idem_purge_batch_now(steward_idem_purge_batch);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
+		/* Let concurrent commits have the WAL flushes in between. */
+		if (n >= steward_idem_purge_batch && steward_idem_purge_delay_ms > 0)
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 steward_idem_purge_delay_ms, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
 	} while (n >= steward_idem_purge_batch);
 
 	/* The same visit keeps steward.capacity's samples current. */
