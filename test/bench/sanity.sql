@@ -42,7 +42,6 @@ BEGIN
 END
 $$;
 
-SELECT pg_temp.check_rules('stew');
-SELECT pg_temp.check_rules('trig');
+DO $$ BEGIN PERFORM pg_temp.check_rules('stew'); PERFORM pg_temp.check_rules('trig'); END $$;
 ROLLBACK;
 \echo version rules: steward and trigger variants agree

@@ -6,6 +6,8 @@
 --   trig  heap + PL/pgSQL triggers implementing the same version rules
 \set ON_ERROR_STOP on
 \set QUIET on
+-- only errors are of interest (they go to stderr)
+\o /dev/null
 
 CREATE EXTENSION pg_steward;
 
