@@ -56,83 +56,17 @@ RETRY_BUDGET=${RETRY_BUDGET:-10}
 
 BENCH=$(cd "$(dirname "$0")" && pwd)
 BASE=/var/tmp/pg_steward-bench
-DATA=$BASE/data
-SOCK=$BASE/sock
-LOGS=$BASE/logs
-RESULTS=$BENCH/results.md
-PGBIN=$("${PG_CONFIG:-pg_config}" --bindir)
+RESULTS=${RESULTS:-$BENCH/results.md}
 DB=bench
+. "$BENCH/lib.sh"
+[ "$BULK_ROWS" -le "$N_ORDERS" ] || die "BULK_ROWS must not exceed N_ORDERS"
 
 VARIANTS=(heap stew trig)
 declare -A LABEL=([heap]=heap [stew]=steward [trig]=trigger)
 
-die() { echo "run.sh: $*" >&2; exit 1; }
-fmt() { awk -v x="$1" 'BEGIN {printf "%.1f", x}'; }
-
-[ "$(id -u)" -eq 0 ] || die "run as root (the cluster itself runs as postgres)"
-id postgres >/dev/null 2>&1 || die "no postgres user"
-[ "$BULK_ROWS" -le "$N_ORDERS" ] || die "BULK_ROWS must not exceed N_ORDERS"
-
-as_pg() { runuser -u postgres -- "$@"; }
-
-stop_cluster() {
-    if [ -f "$DATA/postmaster.pid" ]; then
-        as_pg "$PGBIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null || true
-    fi
-}
-
-cleanup() {
-    local rc=$?
-    if [ "$rc" -ne 0 ] && [ -f "$BASE/server.log" ]; then
-        echo "--- last lines of the server log:" >&2
-        tail -n 30 "$BASE/server.log" >&2
-    fi
-    stop_cluster
-    if [ "$KEEP" = 1 ]; then
-        echo "kept $BASE"
-    else
-        rm -rf "$BASE"
-    fi
-    exit "$rc"
-}
-
-# A leftover from an interrupted run: that directory is ours, stop and wipe it.
-stop_cluster
-rm -rf "$BASE"
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-mkdir -p "$DATA" "$SOCK" "$LOGS"
-chown -R postgres: "$BASE"
-chmod 700 "$DATA"
-
-# ---------------------------------------------------------------------------
-# Cluster
-# ---------------------------------------------------------------------------
-echo "== initdb ($DATA, port $PORT)"
-as_pg "$PGBIN/initdb" -D "$DATA" -A trust -E UTF8 --no-locale >"$LOGS/initdb.log"
-# Defaults except: the library, a private socket and no TCP (other clusters
-# run on this machine), buffers that hold all three variants, no checkpoints
-# or autovacuum in the middle of a run (run.sh vacuums and checkpoints
-# itself before each run).  synchronous_commit etc. stay at their defaults.
-cat >>"$DATA/postgresql.conf" <<EOF
-
-# --- pg_steward benchmark ---
-shared_preload_libraries = 'pg_steward'
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$SOCK'
-shared_buffers = 512MB
-checkpoint_timeout = 1h
-max_wal_size = 20GB
-autovacuum = off
-EOF
-as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$BASE/server.log" -w start >/dev/null
-
-export PGHOST=$SOCK PGPORT=$PORT PGUSER=postgres
-psql_q() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
-
-"$PGBIN/createdb" "$DB"
+# Buffers that hold all three variants.
+SHARED_BUFFERS=512MB
+bench_start_cluster AM
 
 echo "== setup: 3 x $N_ORDERS orders, $((3 * N_ORDERS)) items"
 t0=$SECONDS

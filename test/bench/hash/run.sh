@@ -52,78 +52,13 @@ KEEP=${KEEP:-0}
 
 BENCH=$(cd "$(dirname "$0")" && pwd)
 BASE=/var/tmp/pg_steward-bench-hash
-DATA=$BASE/data
-SOCK=$BASE/sock
-LOGS=$BASE/logs
-RESULTS=$BENCH/results.md
-PGBIN=/usr/lib/postgresql/15/bin
+RESULTS=${RESULTS:-$BENCH/results.md}
 DB=bench
 T_START=$SECONDS
+. "$BENCH/../lib.sh"
 
-die() { echo "run.sh: $*" >&2; exit 1; }
-fmt() { awk -v x="$1" 'BEGIN {printf "%.1f", x}'; }
-fmt3() { awk -v x="$1" 'BEGIN {printf "%.3f", x}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {
-    if (NR == 0) print "nan"; else if (NR % 2) print v[(NR+1)/2];
-    else print (v[NR/2] + v[NR/2+1]) / 2 }'; }
-mb() { awk -v x="$1" 'BEGIN {printf "%.1f", x / 1048576}'; }
-
-[ "$(id -u)" -eq 0 ] || die "run as root (the cluster itself runs as postgres)"
-id postgres >/dev/null 2>&1 || die "no postgres user"
-
-as_pg() { runuser -u postgres -- "$@"; }
-
-stop_cluster() {
-    if [ -f "$DATA/postmaster.pid" ]; then
-        as_pg "$PGBIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null || true
-    fi
-}
-
-cleanup() {
-    local rc=$?
-    if [ "$rc" -ne 0 ] && [ -f "$BASE/server.log" ]; then
-        echo "--- last lines of the server log:" >&2
-        tail -n 30 "$BASE/server.log" >&2
-    fi
-    stop_cluster
-    if [ "$KEEP" = 1 ]; then echo "kept $BASE"; else rm -rf "$BASE"; fi
-    exit "$rc"
-}
-
-# A leftover from an interrupted run: that directory is ours.
-stop_cluster
-rm -rf "$BASE"
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-mkdir -p "$DATA" "$SOCK" "$LOGS"
-chown -R postgres: "$BASE"
-chmod 700 "$DATA"
-
-# ---------------------------------------------------------------------------
-# Cluster
-# ---------------------------------------------------------------------------
-echo "== initdb ($DATA, port $PORT)"
-as_pg "$PGBIN/initdb" -D "$DATA" -A trust -E UTF8 --no-locale >"$LOGS/initdb.log"
 SETTINGS="shared_buffers=1GB, max_wal_size=20GB, checkpoint_timeout=1h, autovacuum=off; everything else default (synchronous_commit=on, maintenance_work_mem=64MB, max_parallel_maintenance_workers=2); C collation (initdb --no-locale)"
-cat >>"$DATA/postgresql.conf" <<EOF
-
-# --- pg_steward hash benchmark ---
-shared_preload_libraries = 'pg_steward'
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$SOCK'
-shared_buffers = 1GB
-max_wal_size = 20GB
-checkpoint_timeout = 1h
-autovacuum = off
-EOF
-as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$BASE/server.log" -w start >/dev/null
-
-export PGHOST=$SOCK PGPORT=$PORT PGUSER=postgres
-psql_q() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
-"$PGBIN/createdb" "$DB"
+bench_start_cluster hash
 
 echo "== setup: $ROWS rows per table"
 t0=$SECONDS

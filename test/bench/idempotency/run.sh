@@ -54,82 +54,15 @@ KEEP=${KEEP:-0}
 
 BENCH=$(cd "$(dirname "$0")" && pwd)
 BASE=/var/tmp/pg_steward-bench-idempotency
-DATA=$BASE/data
-SOCK=$BASE/sock
-LOGS=$BASE/logs
-RESULTS=$BENCH/results.md
-PGBIN=/usr/lib/postgresql/15/bin
+RESULTS=${RESULTS:-$BENCH/results.md}
 DB=bench
 T_START=$SECONDS
-
-die() { echo "run.sh: $*" >&2; exit 1; }
-fmt() { awk -v x="$1" 'BEGIN {printf "%.1f", x}'; }
-fmt3() { awk -v x="$1" 'BEGIN {printf "%.3f", x}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {
-    if (NR == 0) print "nan"; else if (NR % 2) print v[(NR+1)/2];
-    else print (v[NR/2] + v[NR/2+1]) / 2 }'; }
-now() { date +%s.%N; }
-
-[ "$(id -u)" -eq 0 ] || die "run as root (the cluster itself runs as postgres)"
-id postgres >/dev/null 2>&1 || die "no postgres user"
-
-as_pg() { runuser -u postgres -- "$@"; }
-
-stop_cluster() {
-    if [ -f "$DATA/postmaster.pid" ]; then
-        as_pg "$PGBIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null || true
-    fi
-}
-
 WATCHER=
-cleanup() {
-    local rc=$?
-    [ -n "$WATCHER" ] && kill "$WATCHER" 2>/dev/null || true
-    [ -n "${SAMPLER:-}" ] && kill "$SAMPLER" 2>/dev/null || true
-    if [ "$rc" -ne 0 ] && [ -f "$BASE/server.log" ]; then
-        echo "--- last lines of the server log:" >&2
-        tail -n 30 "$BASE/server.log" >&2
-    fi
-    stop_cluster
-    if [ "$KEEP" = 1 ]; then echo "kept $BASE"; else rm -rf "$BASE"; fi
-    exit "$rc"
-}
+. "$BENCH/../lib.sh"
 
-stop_cluster
-rm -rf "$BASE"
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-mkdir -p "$DATA" "$SOCK" "$LOGS"
-chown -R postgres: "$BASE"
-chmod 700 "$DATA"
-
-# ---------------------------------------------------------------------------
-# Cluster
-# ---------------------------------------------------------------------------
-echo "== initdb ($DATA, port $PORT)"
-as_pg "$PGBIN/initdb" -D "$DATA" -A trust -E UTF8 --no-locale >"$LOGS/initdb.log"
-SETTINGS="shared_buffers=1GB, max_wal_size=20GB, checkpoint_timeout=1h, autovacuum=off, steward.idempotency_purge_interval=1s, steward.idempotency_purge_batch=1000 (default); the purge worker is kept off (steward.idempotency_purge_databases='none') except during the purge phases of (c); everything else default (synchronous_commit=on); C collation"
-cat >>"$DATA/postgresql.conf" <<EOF
-
-# --- pg_steward idempotency benchmark ---
-shared_preload_libraries = 'pg_steward'
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$SOCK'
-shared_buffers = 1GB
-max_wal_size = 20GB
-checkpoint_timeout = 1h
-autovacuum = off
-steward.idempotency_purge_interval = '1s'
-steward.idempotency_purge_databases = 'none'
-EOF
-as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$BASE/server.log" -w start >/dev/null
-
-export PGHOST=$SOCK PGPORT=$PORT PGUSER=postgres
-psql_q() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
-"$PGBIN/createdb" "$DB"
+SETTINGS="shared_buffers=1GB, max_wal_size=20GB, checkpoint_timeout=1h, autovacuum=off, steward.idempotency_purge_interval=1s, steward.idempotency_purge_batch=1000 and steward.idempotency_purge_delay=10ms (defaults); the purge worker is kept off (steward.idempotency_purge_databases='none') except during the purge phases of (c); everything else default (synchronous_commit=on); C collation"
+bench_start_cluster idempotency "steward.idempotency_purge_interval = '1s'
+steward.idempotency_purge_databases = 'none'"
 
 echo "== setup: $NKEYS completed keys per variant"
 t0=$SECONDS

@@ -1,0 +1,92 @@
+# Shared by the benchmark scripts (sourced, not run).  The script sets BASE
+# (a directory of its own, wiped at start and exit), PORT, KEEP and DB
+# first; this file gives it the number helpers, a throwaway cluster under
+# $BASE and the cleanup on exit.  Scripts run as root; the cluster runs as
+# postgres, on a private socket and without TCP, because other clusters run
+# on the same machine.
+
+PGBIN=${PGBIN:-$("${PG_CONFIG:-pg_config}" --bindir)}
+DATA=$BASE/data
+SOCK=$BASE/sock
+LOGS=$BASE/logs
+
+die() { echo "$(basename "$0"): $*" >&2; exit 1; }
+# fmt X [DECIMALS=1]
+fmt() { awk -v x="$1" -v d="${2:-1}" 'BEGIN {printf "%.*f", d, x}'; }
+fmt3() { awk -v x="$1" 'BEGIN {printf "%.3f", x}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
+mb() { awk -v x="$1" 'BEGIN {printf "%.1f", x / 1048576}'; }
+now() { date +%s.%N; }
+# Median of whitespace-separated numbers on stdin ("nan" if none).
+median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {
+    if (NR == 0) print "nan"; else if (NR % 2) print v[(NR+1)/2];
+    else print (v[NR/2] + v[NR/2+1]) / 2 }'; }
+
+[ "$(id -u)" -eq 0 ] || die "run as root (the cluster itself runs as postgres)"
+id postgres >/dev/null 2>&1 || die "no postgres user"
+
+as_pg() { runuser -u postgres -- "$@"; }
+psql_q() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+stop_cluster() {
+    if [ -f "$DATA/postmaster.pid" ]; then
+        as_pg "$PGBIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null || true
+    fi
+}
+
+# Background jobs a script starts (pgbench chains, samplers) keep their pid
+# in one of these variables, so an interrupted run does not leave them; a
+# script with more to undo defines bench_on_exit.
+bench_cleanup() {
+    local rc=$? v
+    for v in BG WATCHER SAMPLER POLLER; do
+        [ -n "${!v:-}" ] && kill "${!v}" 2>/dev/null || true
+    done
+    if declare -F bench_on_exit >/dev/null; then bench_on_exit || true; fi
+    if [ "$rc" -ne 0 ] && [ -f "$BASE/server.log" ]; then
+        echo "--- last lines of the server log:" >&2
+        tail -n 30 "$BASE/server.log" >&2
+    fi
+    stop_cluster
+    if [ "$KEEP" = 1 ]; then echo "kept $BASE"; else rm -rf "$BASE"; fi
+    exit "$rc"
+}
+
+# initdb + start a cluster with pg_steward preloaded and create $DB.
+# Settings: defaults except buffers (SHARED_BUFFERS, default 1GB) and no
+# checkpoints or autovacuum in the middle of a run (the scripts vacuum and
+# checkpoint before each run themselves); $2, if given, is appended to
+# postgresql.conf.
+bench_start_cluster() {
+    local label=$1 extra=${2:-}
+
+    # A leftover from an interrupted run: that directory is ours.
+    stop_cluster
+    rm -rf "$BASE"
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT TERM
+    mkdir -p "$DATA" "$SOCK" "$LOGS"
+    chown -R postgres: "$BASE"
+    chmod 700 "$DATA"
+
+    echo "== initdb ($DATA, port $PORT)"
+    as_pg "$PGBIN/initdb" -D "$DATA" -A trust -E UTF8 --no-locale >"$LOGS/initdb.log"
+    {
+        printf '\n# --- pg_steward %s benchmark ---\n' "$label"
+        cat <<EOF
+shared_preload_libraries = 'pg_steward'
+port = $PORT
+listen_addresses = ''
+unix_socket_directories = '$SOCK'
+shared_buffers = ${SHARED_BUFFERS:-1GB}
+max_wal_size = 20GB
+checkpoint_timeout = 1h
+autovacuum = off
+EOF
+        [ -z "$extra" ] || printf '%s\n' "$extra"
+    } >>"$DATA/postgresql.conf"
+    as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$BASE/server.log" -w start >/dev/null
+
+    export PGHOST=$SOCK PGPORT=$PORT PGUSER=postgres
+    "$PGBIN/createdb" "$DB"
+}
