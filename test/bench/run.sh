@@ -134,29 +134,7 @@ updates() {
 # with more than MAX_FOREIGN percent of the CPUs taken by others is repeated,
 # up to RETRIES times and RETRY_BUDGET times in all; the last attempt is kept
 # either way, and the report shows every sample's share of foreign CPU.
-NCPU=$(nproc)
-
-# cpu_sample: "busy-ticks our-ticks uptime-ticks"
-cpu_sample() {
-    local pm busy ours up
-    pm=$(head -n 1 "$DATA/postmaster.pid")
-    busy=$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat)
-    # fields after "pid (comm) ": 2 ppid, 12 utime, 13 stime, 14 cutime, 15 cstime
-    ours=$(cat /proc/[0-9]*/stat 2>/dev/null | awk -v pm="$pm" -v me="$$" '
-        { pid = $1; sub(/^.*\) /, ""); split($0, a, " ");
-          if (pid == pm || a[2] == pm || pid == me) t += a[12] + a[13] + a[14] + a[15] }
-        END { print t + 0 }')
-    up=$(awk '{printf "%d", $1 * 100}' /proc/uptime)
-    echo "$busy $ours $up"
-}
-
-# foreign_pct SAMPLE0 SAMPLE1: percent of all CPUs used by others in between
-foreign_pct() {
-    awk -v a="$1" -v b="$2" -v n="$NCPU" 'BEGIN {
-        split(a, x, " "); split(b, y, " ");
-        t = (y[3] - x[3]) * n; f = t > 0 ? 100 * ((y[1] - x[1]) - (y[2] - x[2])) / t : 0;
-        printf "%d", f < 0 ? 0 : f }'
-}
+# cpu_sample and foreign_pct come from lib.sh.
 
 # --- Runs -------------------------------------------------------------------
 

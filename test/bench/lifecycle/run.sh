@@ -92,24 +92,7 @@ echo "== sanity: machine and trigger agree: $SANITY"
 # ---------------------------------------------------------------------------
 # Disturbance: CPU used by others, in percent of all CPUs
 # ---------------------------------------------------------------------------
-NCPU=$(nproc)
-cpu_sample() {
-    local pm busy ours up
-    pm=$(head -n 1 "$DATA/postmaster.pid")
-    busy=$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat)
-    ours=$(cat /proc/[0-9]*/stat 2>/dev/null | awk -v pm="$pm" -v me="$$" '
-        { pid = $1; sub(/^.*\) /, ""); split($0, a, " ");
-          if (pid == pm || a[2] == pm || pid == me) t += a[12] + a[13] + a[14] + a[15] }
-        END { print t + 0 }')
-    up=$(awk '{printf "%d", $1 * 100}' /proc/uptime)
-    echo "$busy $ours $up"
-}
-foreign_pct() {
-    awk -v a="$1" -v b="$2" -v n="$NCPU" 'BEGIN {
-        split(a, x, " "); split(b, y, " ");
-        t = (y[3] - x[3]) * n; f = t > 0 ? 100 * ((y[1] - x[1]) - (y[2] - x[2])) / t : 0;
-        printf "%d", f < 0 ? 0 : f }'
-}
+# cpu_sample and foreign_pct come from lib.sh.
 
 declare -A SAMPLES SHOWN
 record() { SAMPLES["$1"]+="$2 "; SHOWN["$1"]+="$3, "; }
@@ -205,30 +188,8 @@ run_chunks() {
     done
 }
 
-# Wait events of the OLTP backends, sampled every 0.1 s by one session
-# (client-side sleep: it holds no snapshot in between).
-SAMPLER=
-start_sampler() {   # start_sampler OUTFILE
-    local i
-    for ((i = 0; i < 6000; i++)); do
-        echo "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU (no wait event)') FROM pg_stat_activity"
-        echo "  WHERE backend_type = 'client backend' AND state = 'active' AND query LIKE 'UPDATE big.items SET hits%';"
-        echo "\\! sleep 0.1"
-    done >"$LOGS/sampler.sql"
-    "$PGBIN/psql" -X -q -At -d "$DB" -f "$LOGS/sampler.sql" >"$1" 2>/dev/null &
-    SAMPLER=$!
-}
-stop_sampler() {
-    kill "$SAMPLER" 2>/dev/null || true
-    wait "$SAMPLER" 2>/dev/null || true
-    SAMPLER=
-}
-# waits FILES...: "42% CPU, 30% IO:WALSync, ..." over all samples
-waits() {
-    cat "$@" | grep . | sort | uniq -c | sort -rn | awk '
-        { n[NR] = $1; $1 = ""; w[NR] = substr($0, 2); t += n[NR] }
-        END { for (i = 1; i <= NR && i <= 5; i++) printf "%s%d%% %s", (i > 1 ? ", " : ""), 100 * n[i] / t + 0.5, w[i] }'
-}
+# The sampler of wait events (start_sampler, stop_sampler, waits) is in lib.sh.
+SAMPLER_QUERY='UPDATE big.items SET hits%'
 
 phase_without() {   # phase_without ROUND
     local p=$LOGS/c$1-without t0 t1 c0 c1
