@@ -172,7 +172,6 @@ steward_detach_state_machine(PG_FUNCTION_ARGS)
 	Oid			relid;
 	char	   *colname;
 	Relation	rel;
-	StewardAsOwner ctx;
 
 	require_arg(fcinfo, 0, "table");
 	require_arg(fcinfo, 1, "column name");
@@ -181,16 +180,11 @@ steward_detach_state_machine(PG_FUNCTION_ARGS)
 
 	check_table_owner(relid);
 	rel = relation_open(relid, ShareRowExclusiveLock);
-	enter_rules_owner(&ctx);
-	if (exec_for_column("DELETE FROM steward.column_rules WHERE relid = $1 AND attname = $2"
-						" AND kind = 'state'", relid, colname, false) != SPI_OK_DELETE)
-		elog(ERROR, "could not delete from steward.column_rules");
-	if (SPI_processed == 0)
+	if (delete_column_rules(relid, colname, "state") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("column \"%s\" of relation \"%s\" has no state machine attached",
 						colname, RelationGetRelationName(rel))));
-	steward_as_owner_end(&ctx);
 	relation_close(rel, NoLock);
 	PG_RETURN_VOID();
 }

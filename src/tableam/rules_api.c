@@ -180,6 +180,30 @@ exec_for_column(const char *sql, Oid relid, const char *colname, bool read_only)
 	return SPI_execute_with_args(sql, 2, argtypes, args, NULL, read_only, 0);
 }
 
+/*
+ * Delete the rules of one column (only those of the given kind, unless
+ * kind is NULL) as the owner of the rules table; returns how many went.
+ */
+uint64
+delete_column_rules(Oid relid, const char *colname, const char *kind)
+{
+	StewardAsOwner ctx;
+	const char *sql = "DELETE FROM steward.column_rules "
+		"WHERE relid OPERATOR(pg_catalog.=) $1 "
+		"AND attname OPERATOR(pg_catalog.=) $2";
+	uint64		ndeleted;
+
+	if (kind != NULL)
+		sql = psprintf("%s AND kind OPERATOR(pg_catalog.=) %s",
+					   sql, quote_literal_cstr(kind));
+	enter_rules_owner(&ctx);
+	if (exec_for_column(sql, relid, colname, false) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete from steward.column_rules");
+	ndeleted = SPI_processed;
+	steward_as_owner_end(&ctx);
+	return ndeleted;
+}
+
 /* Existing rule kind of (relid, column), or NULL. */
 char *
 existing_rule(Oid relid, const char *colname)
@@ -331,7 +355,6 @@ steward_untrack(PG_FUNCTION_ARGS)
 	Oid			relid;
 	char	   *colname;
 	Relation	rel;
-	StewardAsOwner ctx;
 
 	require_arg(fcinfo, 0, "table");
 	require_arg(fcinfo, 1, "column name");
@@ -342,19 +365,12 @@ steward_untrack(PG_FUNCTION_ARGS)
 	check_table_owner(relid);
 	rel = relation_open(relid, ShareRowExclusiveLock);
 
-	enter_rules_owner(&ctx);
-	if (exec_for_column("DELETE FROM steward.column_rules "
-						"WHERE relid OPERATOR(pg_catalog.=) $1 "
-						"AND attname OPERATOR(pg_catalog.=) $2",
-						relid, colname, false) != SPI_OK_DELETE)
-		elog(ERROR, "could not delete from steward.column_rules");
-	if (SPI_processed == 0)
+	if (delete_column_rules(relid, colname, NULL) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("column \"%s\" of relation \"%s\" is not tracked",
 						colname, RelationGetRelationName(rel)),
 				 errhint("See steward.tracked_columns for the tracked columns.")));
-	steward_as_owner_end(&ctx);
 	relation_close(rel, NoLock);
 	PG_RETURN_VOID();
 }

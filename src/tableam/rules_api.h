@@ -22,6 +22,7 @@ extern void check_table_owner(Oid relid);
 extern Relation open_table_to_configure(Oid relid);
 extern Form_pg_attribute lookup_column(Relation rel, const char *colname);
 extern void enter_rules_owner(StewardAsOwner *ctx);
+extern uint64 delete_column_rules(Oid relid, const char *colname, const char *kind);
 extern int	exec_for_column(const char *sql, Oid relid, const char *colname,
 							bool read_only);
 extern char *existing_rule(Oid relid, const char *colname);
