@@ -3,7 +3,31 @@
 
 EXTENSION = pg_steward
 MODULE_big = pg_steward
-DATA = pg_steward--0.1.sql
+
+# The release, named once: CREATE EXTENSION installs this version.  The
+# control file's default_version is checked against it at build time.
+EXTVERSION = 0.2
+
+# The fresh install script is built from each subsystem's SQL, which stands
+# next to its C code, concatenated in dependency order.  Shipped scripts
+# (pg_steward--0.1.sql) and upgrade scripts (pg_steward--A--B.sql) are kept
+# as released and never edited; see README "Upgrading".
+SQL_SOURCES = \
+	src/pg_steward.sql \
+	src/tableam/tableam.sql \
+	src/stats/counters.sql \
+	src/hashindex/hashindex.sql \
+	src/idempotency/idempotency.sql \
+	src/lifecycle/lifecycle.sql \
+	src/stats/stats.sql \
+	src/ops/capacity.sql \
+	src/ops/drills.sql \
+	src/stats/health.sql \
+	src/stats/waits.sql \
+	src/ops/ops.sql
+
+DATA_built = pg_steward--$(EXTVERSION).sql
+DATA = pg_steward--0.1.sql $(wildcard pg_steward--*--*.sql)
 SCRIPTS = src/ops/steward-drill
 PGFILEDESC = "pg_steward - OLTP operating discipline inside PostgreSQL"
 
@@ -47,6 +71,13 @@ NO_INSTALLCHECK = 1
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+pg_steward--$(EXTVERSION).sql: $(SQL_SOURCES) pg_steward.control
+	@grep -qx "default_version = '$(EXTVERSION)'" pg_steward.control || \
+		{ echo "pg_steward.control: default_version must be '$(EXTVERSION)' (Makefile EXTVERSION)" >&2; exit 1; }
+	cat $(SQL_SOURCES) > $@
+
+all: pg_steward--$(EXTVERSION).sql
 
 installcheck:
 	test/run.sh

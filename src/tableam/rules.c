@@ -57,6 +57,33 @@ steward_state_index(const StateRule *rule, const char *name, int len)
 	return -1;
 }
 
+/*
+ * Attribute number of a column of one of the extension's catalog tables,
+ * looked up by name.  Raises 55000 with the HINT to update the extension if
+ * the column is missing (the SQL objects are older than the library).
+ * Takes no lock beyond the caller's on "catalog".
+ */
+AttrNumber
+steward_catalog_attnum(Relation catalog, const char *attname)
+{
+	TupleDesc	desc = RelationGetDescr(catalog);
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), attname) == 0)
+			return att->attnum;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("column \"%s\" of %s.%s does not exist",
+					attname, STEWARD_SCHEMA, RelationGetRelationName(catalog)),
+			 errdetail("The extension's SQL objects are older than the pg_steward library."),
+			 errhint("ALTER EXTENSION pg_steward UPDATE")));
+	return InvalidAttrNumber;	/* keep compiler quiet */
+}
+
 /* Text elements of an array datum, as C strings. */
 static int
 text_array_elems(Datum arr, char ***out)
@@ -86,7 +113,8 @@ load_machine(Relation machines, Snapshot snapshot, const char *name, StateRule *
 	TupleTableSlot *slot = table_slot_create(machines, NULL);
 	bool		found = false;
 
-	ScanKeyInit(&key, Anum_machines_name, BTEqualStrategyNumber, F_TEXTEQ,
+	ScanKeyInit(&key, steward_catalog_attnum(machines, "name"),
+				BTEqualStrategyNumber, F_TEXTEQ,
 				CStringGetTextDatum(name));
 	scan = table_beginscan(machines, snapshot, 1, &key);
 	if (table_scan_getnextslot(scan, ForwardScanDirection, slot))
@@ -94,9 +122,9 @@ load_machine(Relation machines, Snapshot snapshot, const char *name, StateRule *
 		bool		n1,
 					n2,
 					n3;
-		Datum		states = slot_getattr(slot, Anum_machines_states, &n1);
-		Datum		initial = slot_getattr(slot, Anum_machines_initial, &n2);
-		Datum		transitions = slot_getattr(slot, Anum_machines_transitions, &n3);
+		Datum		states = slot_getattr(slot, steward_catalog_attnum(machines, "states"), &n1);
+		Datum		initial = slot_getattr(slot, steward_catalog_attnum(machines, "initial"), &n2);
+		Datum		transitions = slot_getattr(slot, steward_catalog_attnum(machines, "transitions"), &n3);
 		char	  **names,
 				  **inits,
 				  **edges;
@@ -259,8 +287,12 @@ scan_rules_for(Relation rulesrel, Snapshot snapshot, Oid relid,
 	ScanKeyData key;
 	TableScanDesc scan;
 	TupleTableSlot *slot;
+	AttrNumber	att_attname = steward_catalog_attnum(rulesrel, "attname");
+	AttrNumber	att_kind = steward_catalog_attnum(rulesrel, "kind");
+	AttrNumber	att_machine = steward_catalog_attnum(rulesrel, "machine");
+	AttrNumber	att_changed_at = steward_catalog_attnum(rulesrel, "changed_at");
 
-	ScanKeyInit(&key, Anum_column_rules_relid, BTEqualStrategyNumber,
+	ScanKeyInit(&key, steward_catalog_attnum(rulesrel, "relid"), BTEqualStrategyNumber,
 				F_OIDEQ, ObjectIdGetDatum(relid));
 	slot = table_slot_create(rulesrel, NULL);
 	scan = table_beginscan(rulesrel, snapshot, 1, &key);
@@ -268,13 +300,13 @@ scan_rules_for(Relation rulesrel, Snapshot snapshot, Oid relid,
 	{
 		bool		isnull1,
 					isnull2;
-		Datum		attname = slot_getattr(slot, Anum_column_rules_attname, &isnull1);
-		Datum		kind = slot_getattr(slot, Anum_column_rules_kind, &isnull2);
+		Datum		attname = slot_getattr(slot, att_attname, &isnull1);
+		Datum		kind = slot_getattr(slot, att_kind, &isnull2);
 
 		bool		isnull3,
 					isnull4;
-		Datum		machine = slot_getattr(slot, Anum_column_rules_machine, &isnull3);
-		Datum		changed_at = slot_getattr(slot, Anum_column_rules_changed_at, &isnull4);
+		Datum		machine = slot_getattr(slot, att_machine, &isnull3);
+		Datum		changed_at = slot_getattr(slot, att_changed_at, &isnull4);
 
 		if (isnull1 || isnull2)
 			continue;

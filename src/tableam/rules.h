@@ -13,22 +13,18 @@
 #include "executor/tuptable.h"
 #include "utils/rel.h"
 
-/* Catalog table that stores the rules (see pg_steward--*.sql). */
+/*
+ * Catalog tables of the extension (src/tableam/tableam.sql,
+ * src/lifecycle/lifecycle.sql).  C reads their columns by name, never by
+ * position (steward_catalog_attnum), so an upgrade script may add columns
+ * and one library serves every SQL version (README "Upgrading").
+ */
 #define STEWARD_RULES_TABLE "column_rules"
-#define Anum_column_rules_relid 1
-#define Anum_column_rules_attname 2
-#define Anum_column_rules_kind 3
-#define Anum_column_rules_machine 4
-#define Anum_column_rules_changed_at 5
-
-/* State machine definitions (see pg_steward--*.sql). */
 #define STEWARD_MACHINES_TABLE "machine_definitions"
-#define Anum_machines_name 1
-#define Anum_machines_states 2
-#define Anum_machines_initial 3
-#define Anum_machines_transitions 4
 #define STEWARD_MAX_STATES 64
 #define STEWARD_MAX_STATE_RULES 8
+
+extern AttrNumber steward_catalog_attnum(Relation catalog, const char *attname);
 
 typedef struct SequenceRule
 {

@@ -406,7 +406,8 @@ static Oid
 rule_tuple_relid(TriggerData *trigdata, HeapTuple tuple)
 {
 	bool		isnull;
-	Datum		d = heap_getattr(tuple, Anum_column_rules_relid,
+	Datum		d = heap_getattr(tuple,
+								 steward_catalog_attnum(trigdata->tg_relation, "relid"),
 								 RelationGetDescr(trigdata->tg_relation), &isnull);
 
 	return isnull ? InvalidOid : DatumGetObjectId(d);

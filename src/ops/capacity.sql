@@ -1,0 +1,251 @@
+--------------------------------------------------------------------------
+-- Capacity: measured samples and the guide's capacity math (src/ops)
+--------------------------------------------------------------------------
+
+-- Measured capacity: samples of steward tables' write counters and sizes,
+-- taken by the purge worker's visit every steward.capacity_sample_interval
+-- and kept for steward.capacity_window.
+CREATE TABLE steward.capacity_samples (
+    sampled_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    relid      oid         NOT NULL,
+    writes     bigint      NOT NULL,
+    bytes      bigint      NOT NULL,
+    PRIMARY KEY (relid, sampled_at)
+);
+REVOKE ALL ON steward.capacity_samples FROM PUBLIC;
+
+CREATE TABLE steward.table_retention (
+    relid     regclass PRIMARY KEY,
+    retention interval NOT NULL CHECK (retention > interval '0')
+);
+SELECT pg_catalog.pg_extension_config_dump('steward.table_retention', '');
+REVOKE ALL ON steward.table_retention FROM PUBLIC;
+GRANT SELECT ON steward.table_retention TO PUBLIC;
+
+CREATE FUNCTION steward._capacity_sample(force boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT force AND EXISTS (
+        SELECT 1 FROM steward.capacity_samples
+         WHERE sampled_at > now() - make_interval(
+                   secs => current_setting('steward.capacity_sample_interval')::float8)) THEN
+        RETURN;
+    END IF;
+    INSERT INTO steward.capacity_samples (relid, writes, bytes)
+    SELECT c.oid, coalesce(s.n_tup_ins + s.n_tup_upd + s.n_tup_del, 0),
+           pg_total_relation_size(c.oid)
+      FROM pg_class c
+      JOIN pg_am a ON a.oid = c.relam AND a.amname = 'steward'
+      LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+     WHERE c.relkind = 'r'
+    ON CONFLICT DO NOTHING;
+    DELETE FROM steward.capacity_samples
+     WHERE sampled_at < now() - make_interval(secs => current_setting('steward.capacity_window')::float8)
+        OR NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = relid);
+END
+$$;
+REVOKE ALL ON FUNCTION steward._capacity_sample(boolean) FROM PUBLIC;
+
+-- Take a sample now (the worker takes them on its own schedule).
+CREATE FUNCTION steward.capacity_sample()
+RETURNS void
+LANGUAGE sql
+AS $$ SELECT steward._capacity_sample(true) $$;
+REVOKE ALL ON FUNCTION steward.capacity_sample() FROM PUBLIC;
+
+CREATE FUNCTION steward.set_retention(tbl regclass, retention interval)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- SECURITY DEFINER hides the caller: check ownership against session_user's roles.
+    IF NOT pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = tbl), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF retention IS NULL THEN
+        DELETE FROM steward.table_retention r WHERE r.relid = tbl;
+    ELSIF retention <= interval '0' THEN
+        RAISE EXCEPTION 'retention must be positive, got %', retention
+            USING ERRCODE = 'invalid_parameter_value';
+    ELSE
+        INSERT INTO steward.table_retention AS r VALUES (tbl, retention)
+            ON CONFLICT (relid) DO UPDATE SET retention = excluded.retention;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION steward.set_retention(regclass, interval) IS
+  'how long rows of a table are kept, for steward.capacity (NULL removes it)';
+
+CREATE FUNCTION steward._data_dir_space(OUT free_bytes bigint, OUT total_bytes bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'steward_data_dir_space'
+LANGUAGE C STRICT VOLATILE;
+
+-- Per steward table (and one row for the database, relid NULL): measured
+-- write rate, row width, index overhead, copies, retention, growth, days
+-- until the data directory's disk is full, size against shared_buffers,
+-- and a recommendation.
+CREATE VIEW steward.capacity AS
+WITH w AS (
+    SELECT relid, min(sampled_at) AS t0, max(sampled_at) AS t1
+      FROM steward.capacity_samples GROUP BY relid),
+ends AS (
+    SELECT w.relid, w.t0, w.t1,
+           f.writes AS w0, l.writes AS w1, f.bytes AS b0, l.bytes AS b1
+      FROM w
+      JOIN steward.capacity_samples f ON f.relid = w.relid AND f.sampled_at = w.t0
+      JOIN steward.capacity_samples l ON l.relid = w.relid AND l.sampled_at = w.t1),
+env AS (
+    SELECT (SELECT free_bytes FROM steward._data_dir_space()) AS free_bytes,
+           (SELECT setting::bigint * 8192 FROM pg_settings WHERE name = 'shared_buffers') AS sb_bytes,
+           CASE WHEN current_setting('steward.replication_factor')::float8 >= 1
+                THEN current_setting('steward.replication_factor')::float8::int
+                ELSE 1 + (SELECT count(*)::int FROM pg_stat_replication WHERE state = 'streaming')
+           END AS copies),
+t AS (
+    SELECT c.oid::regclass AS relid,
+           CASE WHEN e.t1 > e.t0 THEN (e.w1 - e.w0) / extract(epoch FROM e.t1 - e.t0) END
+               AS writes_per_sec,
+           pg_relation_size(c.oid)::numeric / nullif(greatest(c.reltuples, 0), 0)::numeric AS avg_row_bytes,
+           pg_total_relation_size(c.oid)::numeric / nullif(pg_relation_size(c.oid), 0) AS index_overhead,
+           r.retention,
+           CASE WHEN e.t1 > e.t0 THEN (e.b1 - e.b0) / (extract(epoch FROM e.t1 - e.t0) / 86400) END
+               AS growth_bytes_per_day,
+           pg_total_relation_size(c.oid) AS total_bytes
+      FROM pg_class c
+      JOIN pg_am a ON a.oid = c.relam AND a.amname = 'steward'
+      LEFT JOIN ends e ON e.relid = c.oid
+      LEFT JOIN steward.table_retention r ON r.relid = c.oid
+     WHERE c.relkind = 'r' AND c.relnamespace <> 'steward'::regnamespace),
+rows AS (
+    SELECT relid, writes_per_sec, avg_row_bytes, index_overhead, retention,
+           growth_bytes_per_day, total_bytes FROM t
+    UNION ALL
+    SELECT NULL, sum(writes_per_sec), sum(total_bytes)::numeric / nullif(sum(total_bytes / nullif(avg_row_bytes, 0)), 0),
+           sum(total_bytes)::numeric / nullif(sum(total_bytes / nullif(index_overhead, 0)), 0),
+           NULL, sum(growth_bytes_per_day), sum(total_bytes)
+      FROM t)
+SELECT r.relid,
+       round(r.writes_per_sec::numeric, 3) AS writes_per_sec,
+       round(r.avg_row_bytes, 1) AS avg_row_bytes,
+       round(r.index_overhead, 2) AS index_overhead,
+       env.copies AS replication_factor,
+       r.retention,
+       round(r.growth_bytes_per_day::numeric) AS growth_bytes_per_day,
+       CASE WHEN r.growth_bytes_per_day > 0
+            THEN round((env.free_bytes / r.growth_bytes_per_day)::numeric, 1) END AS days_until_full,
+       r.total_bytes,
+       round(r.total_bytes::numeric / env.sb_bytes, 3) AS size_vs_shared_buffers,
+       CASE
+           WHEN r.growth_bytes_per_day > 0 AND env.free_bytes / r.growth_bytes_per_day < 30 THEN
+               format('the disk fills in %s days at this rate: add storage%s',
+                      round((env.free_bytes / r.growth_bytes_per_day)::numeric),
+                      CASE WHEN r.relid IS NOT NULL AND r.retention IS NULL
+                           THEN ', or set a retention with steward.set_retention()' ELSE '' END)
+           WHEN r.writes_per_sec IS NULL THEN
+               'not enough samples yet to measure growth (steward.capacity_sample())'
+           WHEN r.total_bytes > env.sb_bytes THEN
+               'larger than shared_buffers: make sure its hot part fits in memory'
+           ELSE 'ok'
+       END AS recommendation
+  FROM rows r, env;
+GRANT SELECT ON steward.capacity TO pg_read_all_stats;
+
+
+-- The guide's capacity math: writes/day from peak writes, times row size,
+-- index overhead, replication and retention; working set as a fraction.
+CREATE FUNCTION steward.capacity_estimate(
+    peak_writes_per_sec numeric, avg_row_bytes numeric, index_overhead numeric,
+    replication_factor integer, retention_days numeric, working_set_fraction numeric,
+    OUT writes_per_day numeric, OUT raw_bytes_per_day numeric,
+    OUT with_indexes_bytes_per_day numeric, OUT replicated_bytes_per_day numeric,
+    OUT retained_bytes numeric, OUT working_set_bytes numeric, OUT implications text)
+RETURNS record
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    arg text;
+BEGIN
+    IF peak_writes_per_sec IS NULL OR avg_row_bytes IS NULL OR index_overhead IS NULL
+       OR replication_factor IS NULL OR retention_days IS NULL
+       OR working_set_fraction IS NULL THEN
+        RAISE EXCEPTION 'capacity_estimate arguments must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    arg := CASE
+        WHEN peak_writes_per_sec <= 0 OR peak_writes_per_sec > 1e9 THEN
+            format('peak_writes_per_sec must be in (0, 1e9], got %s', peak_writes_per_sec)
+        WHEN avg_row_bytes <= 0 OR avg_row_bytes > 1e9 THEN
+            format('avg_row_bytes must be in (0, 1e9], got %s', avg_row_bytes)
+        WHEN index_overhead < 1 OR index_overhead > 100 THEN
+            format('index_overhead is a multiplier of the data size and must be in [1, 100], got %s', index_overhead)
+        WHEN replication_factor < 1 OR replication_factor > 100 THEN
+            format('replication_factor counts copies and must be in [1, 100], got %s', replication_factor)
+        WHEN retention_days <= 0 OR retention_days > 36500 THEN
+            format('retention_days must be in (0, 36500], got %s', retention_days)
+        WHEN working_set_fraction < 0 OR working_set_fraction > 1 THEN
+            format('working_set_fraction must be in [0, 1], got %s', working_set_fraction)
+    END;
+    IF arg IS NOT NULL THEN
+        RAISE EXCEPTION '%', arg USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    writes_per_day := peak_writes_per_sec * 86400;
+    raw_bytes_per_day := writes_per_day * avg_row_bytes;
+    with_indexes_bytes_per_day := raw_bytes_per_day * index_overhead;
+    replicated_bytes_per_day := with_indexes_bytes_per_day * replication_factor;
+    retained_bytes := replicated_bytes_per_day * retention_days;
+    working_set_bytes := retained_bytes * working_set_fraction;
+    -- Decimal units (GB = 1e9 bytes), as capacity plans are written.
+    implications := format(
+        '%s million writes/day at a peak of %s/s (plan for the peak, sustained); '
+        '%s GB of raw rows per day, %s GB with indexes, %s GB across %s copies; '
+        '%s TB stored after %s days; a working set of %s GB should be fast to read: '
+        'compare it with memory and shared_buffers, and validate with real latency, IOPS and cache hit metrics.',
+        round(writes_per_day / 1e6, 1), peak_writes_per_sec,
+        round(raw_bytes_per_day / 1e9, 1), round(with_indexes_bytes_per_day / 1e9, 1),
+        round(replicated_bytes_per_day / 1e9, 1), replication_factor,
+        round(retained_bytes / 1e12, 2), retention_days,
+        round(working_set_bytes / 1e9, 1));
+END
+$$;
+COMMENT ON FUNCTION steward.capacity_estimate(numeric, numeric, numeric, integer, numeric, numeric) IS
+  'the guide''s capacity math: writes/day, bytes/day raw, with indexes, replicated, retained, working set';
+
+-- The same, as the guide's table: one row per assumption.
+CREATE FUNCTION steward.capacity_report(
+    peak_writes_per_sec numeric, avg_row_bytes numeric, index_overhead numeric,
+    replication_factor integer, retention_days numeric, working_set_fraction numeric)
+RETURNS TABLE (assumption text, example_value text, capacity_implication text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT a, v, i
+      FROM steward.capacity_estimate($1, $2, $3, $4, $5, $6) e,
+           LATERAL (VALUES
+             (1, 'Peak writes', format('%s writes/sec', $1),
+                 format('%s million writes/day', round(e.writes_per_day / 1e6, 1))),
+             (2, 'Avg row size', format('%s bytes', $2),
+                 format('%s GB/day raw data', round(e.raw_bytes_per_day / 1e9, 1))),
+             (3, 'Index overhead', format('%s× data', $3),
+                 format('%s GB/day including indexes', round(e.with_indexes_bytes_per_day / 1e9, 1))),
+             (4, 'Replication factor', format('%s copies', $4),
+                 format('%s GB/day stored', round(e.replicated_bytes_per_day / 1e9, 1))),
+             (5, 'Retention', format('%s days', $5),
+                 format('%s TB stored', round(e.retained_bytes / 1e12, 2))),
+             (6, 'Working set', format('%s%% hot data', round($6 * 100, 1)),
+                 format('%s GB should be fast to read', round(e.working_set_bytes / 1e9, 1)))
+           ) r(n, a, v, i)
+     ORDER BY n
+$$;
+

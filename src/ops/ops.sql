@@ -1,0 +1,179 @@
+--------------------------------------------------------------------------
+-- Operations: read-your-writes tokens, verify, checksum ranges (src/ops)
+--------------------------------------------------------------------------
+
+-- Read-your-writes tokens.
+CREATE FUNCTION steward.write_token()
+RETURNS pg_lsn
+AS 'MODULE_PATHNAME', 'steward_write_token'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.write_token() IS
+  'the commit LSN of this session''s last write transaction (NULL before any)';
+
+CREATE PROCEDURE steward.wait_for_token(token pg_lsn, timeout_ms integer DEFAULT 1000)
+AS 'MODULE_PATHNAME', 'steward_wait_for_token'
+LANGUAGE C;
+COMMENT ON PROCEDURE steward.wait_for_token(pg_lsn, integer) IS
+  'on a standby, return once the token is replayed; error after timeout_ms (holds no snapshot while waiting)';
+
+CREATE FUNCTION steward.replica_caught_up(token pg_lsn)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'steward_replica_caught_up'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.replica_caught_up(pg_lsn) IS
+  'true once this server has replayed the token (always true on a primary); never blocks';
+
+-- Integrity of one table: what a restore drill or a migration checks.
+CREATE FUNCTION steward.verify(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    sum_hash numeric;
+    r record;
+    cols text;
+    notnull text;
+    cond text;
+    states text[];
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT has_table_privilege(tbl, 'SELECT') THEN
+        RAISE EXCEPTION 'permission denied for table %', tbl USING ERRCODE = 'insufficient_privilege';
+    END IF;
+
+    -- Row count and an order-independent checksum of the rows' text.
+    EXECUTE format('SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)::numeric), 0) FROM %s t', tbl)
+        INTO n, sum_hash;
+    "check" := 'row_count'; passed := true; detail := n::text; RETURN NEXT;
+    "check" := 'checksum'; passed := true;
+    detail := to_hex(((sum_hash % 18446744073709551616 + 18446744073709551616)
+                      % 18446744073709551616 - 9223372036854775808)::bigint);
+    RETURN NEXT;
+
+    -- Unique and primary keys (plain column keys).
+    FOR r IN SELECT i.indexrelid::regclass AS idx,
+                    (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord)
+                       FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
+                       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) AS cols,
+                    (SELECT string_agg(quote_ident(a.attname) || ' IS NOT NULL', ' AND ')
+                       FROM unnest(i.indkey) k(attnum)
+                       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) AS nn
+               FROM pg_index i
+              WHERE i.indrelid = tbl AND i.indisunique AND i.indpred IS NULL
+                AND NOT (0 = ANY (i.indkey::int2[])) LOOP
+        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE %s GROUP BY %s HAVING count(*) > 1) d',
+                       tbl, r.nn, r.cols) INTO n;
+        "check" := format('unique %s', r.idx); passed := n = 0;
+        detail := CASE WHEN n = 0 THEN 'no duplicates' ELSE format('%s duplicated keys', n) END;
+        RETURN NEXT;
+    END LOOP;
+
+    -- Exclusion constraints made of "=" (idempotency keys and the like).
+    FOR r IN SELECT c.conname,
+                    string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord) AS cols,
+                    string_agg(quote_ident(a.attname) || ' IS NOT NULL', ' AND ') AS nn,
+                    bool_and(o.oprname = '=') AS all_eq
+               FROM pg_constraint c
+               CROSS JOIN LATERAL unnest(c.conkey, c.conexclop) WITH ORDINALITY k(attnum, op, ord)
+               JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+               JOIN pg_operator o ON o.oid = k.op
+              WHERE c.conrelid = tbl AND c.contype = 'x'
+              GROUP BY c.conname LOOP
+        CONTINUE WHEN NOT r.all_eq;
+        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE %s GROUP BY %s HAVING count(*) > 1) d',
+                       tbl, r.nn, r.cols) INTO n;
+        "check" := format('exclusion %s', r.conname); passed := n = 0;
+        detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE format('%s conflicting keys', n) END;
+        RETURN NEXT;
+    END LOOP;
+
+    -- Every foreign key has its parent.
+    FOR r IN SELECT c.conname, c.confrelid::regclass AS parent,
+                    string_agg(format('p.%I = t.%I', pa.attname, ca.attname), ' AND ') AS cond,
+                    string_agg(format('t.%I IS NOT NULL', ca.attname), ' AND ') AS nn
+               FROM pg_constraint c
+               CROSS JOIN LATERAL unnest(c.conkey, c.confkey) k(child, par)
+               JOIN pg_attribute ca ON ca.attrelid = c.conrelid AND ca.attnum = k.child
+               JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = k.par
+              WHERE c.conrelid = tbl AND c.contype = 'f'
+              GROUP BY c.conname, c.confrelid LOOP
+        EXECUTE format('SELECT count(*) FROM %s t WHERE %s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s)',
+                       tbl, r.nn, r.parent, r.cond) INTO n;
+        "check" := format('foreign key %s', r.conname); passed := n = 0;
+        detail := CASE WHEN n = 0 THEN format('every row has its %s', r.parent)
+                       ELSE format('%s rows without a parent in %s', n, r.parent) END;
+        RETURN NEXT;
+    END LOOP;
+
+    -- pg_steward's own rules (on the table or a partitioned ancestor).
+    FOR r IN SELECT cr.attname, cr.kind, cr.machine
+               FROM steward.column_rules cr
+              WHERE cr.relid = tbl
+                 OR cr.relid IN (SELECT relid FROM pg_partition_ancestors(tbl))
+              ORDER BY cr.kind, cr.attname LOOP
+        IF r.kind = 'version' THEN
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I < 1', tbl, r.attname) INTO n;
+            "check" := format('versions %I', r.attname); passed := n = 0;
+            detail := CASE WHEN n = 0 THEN 'all versions >= 1' ELSE format('%s rows with a version below 1', n) END;
+            RETURN NEXT;
+        ELSIF r.kind = 'state' THEN
+            SELECT m.states INTO states FROM steward.machine_definitions m WHERE m.name = r.machine;
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text = ANY ($1))',
+                           tbl, r.attname, r.attname) INTO n USING states;
+            "check" := format('states %I', r.attname); passed := n = 0;
+            detail := CASE WHEN n = 0 THEN format('all rows in states of %s', r.machine)
+                           ELSE format('%s rows in states %s does not declare', n, r.machine) END;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+
+    -- steward_hash indexes are consistent with the table.
+    FOR r IN SELECT i.indexrelid::regclass AS idx
+               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+               JOIN pg_am am ON am.oid = c.relam
+              WHERE i.indrelid = tbl AND am.amname = 'steward_hash' LOOP
+        SELECT count(*) INTO n FROM steward.verify_index(r.idx);
+        "check" := format('index %s', r.idx); passed := n = 0;
+        detail := CASE WHEN n = 0 THEN 'consistent' ELSE format('%s problems (see steward.verify_index)', n) END;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION steward.verify(regclass) IS
+  'row count, checksum, unique/exclusion/foreign keys, versions, states and steward_hash indexes of a table';
+
+-- Count and checksum per key bucket, to compare two copies range by range.
+-- Buckets are a hash of the key, so both copies bucket every key alike
+-- whatever their row counts.
+CREATE FUNCTION steward.checksum_ranges(tbl regclass, key_col name, buckets integer DEFAULT 16)
+RETURNS TABLE (bucket integer, rows bigint, checksum text, min_key text, max_key text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF tbl IS NULL OR key_col IS NULL OR buckets IS NULL THEN
+        RAISE EXCEPTION 'arguments must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF buckets < 1 OR buckets > 100000 THEN
+        RAISE EXCEPTION 'buckets must be between 1 and 100000, got %', buckets
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = tbl AND attname = key_col
+                                              AND attnum > 0 AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', key_col, tbl
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    RETURN QUERY EXECUTE format(
+        'SELECT b::int, count(*), '
+        '       to_hex(((sum(h) %% 18446744073709551616 + 18446744073709551616) %% 18446744073709551616'
+        '               - 9223372036854775808)::bigint), '
+        '       min(k)::text, max(k)::text '
+        '  FROM (SELECT (hashtextextended(%I::text, 0) %% $1 + $1) %% $1 AS b, %I AS k, '
+        '               hashtextextended(t::text, 0)::numeric AS h FROM %s t) s '
+        ' GROUP BY b ORDER BY b', key_col, key_col, tbl) USING buckets;
+END
+$$;

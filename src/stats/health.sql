@@ -1,0 +1,97 @@
+--------------------------------------------------------------------------
+-- Health checks and reset (src/stats)
+--------------------------------------------------------------------------
+
+-- One row per check, with the guide's "typical first response".
+CREATE VIEW steward.health AS
+WITH v AS (
+    SELECT 'p99_latency_ms' AS check_name,
+           (SELECT max(p99_ms) FROM steward.statements WHERE calls > 0) AS value,
+           current_setting('steward.health_p99_ms_warn')::float8 AS warn,
+           current_setting('steward.health_p99_ms_critical')::float8 AS critical,
+           false AS lower_is_worse,
+           'Check slow queries and indexes' AS first_response, 1 AS ord
+    UNION ALL
+    SELECT 'slow_call_rate',
+           (SELECT sum(slow_calls)::float8 / nullif(sum(calls), 0) FROM steward.statements),
+           current_setting('steward.health_slow_rate_warn')::float8,
+           current_setting('steward.health_slow_rate_critical')::float8, false,
+           'Inspect query patterns and plans', 2
+    UNION ALL
+    SELECT 'lock_waiters',
+           (SELECT count(*)::float8 FROM pg_catalog.pg_stat_activity WHERE wait_event_type = 'Lock'),
+           current_setting('steward.health_lock_waiters_warn')::float8,
+           current_setting('steward.health_lock_waiters_critical')::float8, false,
+           'Reduce transaction scope, optimize writes', 3
+    UNION ALL
+    SELECT 'replication_lag_s',
+           (SELECT max(coalesce(replay_lag_seconds, 0))::float8 FROM steward.replication),
+           current_setting('steward.health_replication_lag_s_warn')::float8,
+           current_setting('steward.health_replication_lag_s_critical')::float8, false,
+           'Read-from-leader for RYW, reduce load', 4
+    UNION ALL
+    SELECT 'connection_saturation',
+           (SELECT sum(connections)::float8 / max(usable_connections) FROM steward.connections),
+           current_setting('steward.health_connections_warn')::float8,
+           current_setting('steward.health_connections_critical')::float8, false,
+           'Pooling, rate limits, backpressure', 5
+    UNION ALL
+    SELECT 'buffer_hit_ratio',
+           (SELECT hit_ratio::float8 FROM steward.database_hit_ratio WHERE datname = current_database()),
+           current_setting('steward.health_buffer_hit_warn')::float8,
+           current_setting('steward.health_buffer_hit_critical')::float8, true,
+           'Add memory, fix access patterns', 6
+    UNION ALL
+    SELECT 'restore_drill_age_s',
+           (SELECT extract(epoch FROM now() - max(finished_at))::float8
+              FROM steward.restore_drills WHERE result = 'passed'),
+           0.8 * current_setting('steward.drill_max_age')::float8,
+           current_setting('steward.drill_max_age')::float8, false,
+           'Run steward-drill; restore drills are part of delivering the database', 8
+    UNION ALL
+    SELECT 'restore_drill_duration_s',
+           (SELECT duration_s::float8 FROM steward.restore_drills
+             WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1),
+           0.8 * current_setting('steward.rto_seconds')::float8,
+           current_setting('steward.rto_seconds')::float8, false,
+           'Improve restore throughput, adjust backup schedule', 9
+    UNION ALL
+    SELECT 'restore_drill_failed',
+           (SELECT CASE WHEN result = 'failed' THEN 1 ELSE 0 END::float8 FROM steward.restore_drills
+             WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1),
+           1, 1, false,
+           'Read steward.restore_drills.details; fix the backup before trusting it', 10
+    UNION ALL
+    SELECT 'capacity_runway_days',
+           (SELECT days_until_full::float8 FROM steward.capacity WHERE relid IS NULL),
+           current_setting('steward.health_runway_days_warn')::float8,
+           current_setting('steward.health_runway_days_critical')::float8, true,
+           'Add storage, set retention, archive or partition old data', 11
+    UNION ALL
+    SELECT 'version_conflict_rate',
+           (SELECT sum(version_conflicts)::float8 / nullif(sum(updates), 0) FROM steward.table_stats),
+           current_setting('steward.health_conflict_rate_warn')::float8,
+           current_setting('steward.health_conflict_rate_critical')::float8, false,
+           'Find hot rows; shorten read-modify-write windows', 7
+)
+SELECT check_name AS check,
+       CASE WHEN value IS NULL AND check_name = 'restore_drill_age_s' THEN 'warn'   -- never drilled
+            WHEN value IS NULL THEN 'ok'
+            WHEN NOT lower_is_worse AND value >= critical THEN 'critical'
+            WHEN NOT lower_is_worse AND value >= warn THEN 'warn'
+            WHEN lower_is_worse AND value < critical THEN 'critical'
+            WHEN lower_is_worse AND value < warn THEN 'warn'
+            ELSE 'ok' END AS status,
+       round(value::numeric, 4) AS value,
+       warn AS warn_threshold, critical AS critical_threshold, first_response
+  FROM v ORDER BY ord;
+GRANT SELECT ON steward.health TO pg_read_all_stats;
+
+CREATE FUNCTION steward.reset()
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_reset'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.reset() IS
+  'clear statement statistics and all pg_steward counters';
+REVOKE ALL ON FUNCTION steward.reset() FROM PUBLIC;
+

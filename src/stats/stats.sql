@@ -1,0 +1,152 @@
+--------------------------------------------------------------------------
+-- Observability (src/stats): statements with percentiles, table stats,
+-- replication, connections, Prometheus metrics, health checks
+--------------------------------------------------------------------------
+
+CREATE FUNCTION steward._statements(
+    OUT userid oid, OUT dbid oid, OUT queryid bigint, OUT query text,
+    OUT calls bigint, OUT errors bigint, OUT rows bigint,
+    OUT total_ms double precision, OUT mean_ms double precision,
+    OUT p50_ms double precision, OUT p90_ms double precision,
+    OUT p95_ms double precision, OUT p99_ms double precision,
+    OUT p999_ms double precision, OUT max_ms double precision,
+    OUT slow_calls bigint, OUT shared_blks_hit bigint, OUT shared_blks_read bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'steward_statements'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+-- As with pg_stat_statements, everyone sees the numbers; query texts of
+-- other users only with pg_read_all_stats.
+CREATE VIEW steward.statements AS SELECT * FROM steward._statements();
+GRANT SELECT ON steward.statements TO PUBLIC;
+
+CREATE FUNCTION steward.latency_histogram(queryid bigint,
+    OUT lower_ms double precision, OUT upper_ms double precision, OUT count bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'steward_latency_histogram'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.latency_histogram(bigint) IS
+  'latency histogram buckets of a statement (NULL: all statements of this database)';
+
+CREATE VIEW steward.table_stats AS
+SELECT s.relid::regclass AS relid,
+       s.n_tup_ins AS inserts,
+       s.n_tup_upd AS updates,
+       s.n_tup_del AS deletes,
+       coalesce(c.version_conflicts, 0) AS version_conflicts,
+       coalesce(c.sequence_rejects, 0) AS sequence_rejects,
+       coalesce(c.illegal_transitions, 0) AS illegal_transitions,
+       round(io.heap_blks_hit::numeric / nullif(io.heap_blks_hit + io.heap_blks_read, 0), 4)
+           AS heap_hit_ratio
+  FROM pg_catalog.pg_stat_user_tables s
+  JOIN pg_catalog.pg_class cl ON cl.oid = s.relid
+  JOIN pg_catalog.pg_am am ON am.oid = cl.relam AND am.amname = 'steward'
+  LEFT JOIN steward.table_counters() c ON c.relid = s.relid
+  LEFT JOIN pg_catalog.pg_statio_user_tables io ON io.relid = s.relid;
+GRANT SELECT ON steward.table_stats TO PUBLIC;
+
+CREATE VIEW steward.replication AS
+SELECT 'primary'::text AS role, r.application_name, r.client_addr, r.state, r.sync_state,
+       pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), r.sent_lsn)   AS sent_lag_bytes,
+       pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), r.flush_lsn)  AS flush_lag_bytes,
+       pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), r.replay_lsn) AS replay_lag_bytes,
+       extract(epoch FROM r.flush_lag)  AS flush_lag_seconds,
+       extract(epoch FROM r.replay_lag) AS replay_lag_seconds
+  FROM pg_catalog.pg_stat_replication r
+ WHERE NOT pg_catalog.pg_is_in_recovery()
+UNION ALL
+SELECT 'standby', NULL, NULL,
+       CASE WHEN pg_catalog.pg_last_wal_receive_lsn() IS NULL THEN 'restoring' ELSE 'streaming' END,
+       NULL, NULL, NULL,
+       pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_last_wal_receive_lsn(),
+                                  pg_catalog.pg_last_wal_replay_lsn()),
+       NULL,
+       CASE WHEN pg_catalog.pg_last_wal_receive_lsn() = pg_catalog.pg_last_wal_replay_lsn() THEN 0
+            ELSE extract(epoch FROM pg_catalog.now() - pg_catalog.pg_last_xact_replay_timestamp())
+       END
+ WHERE pg_catalog.pg_is_in_recovery();
+GRANT SELECT ON steward.replication TO pg_read_all_stats;
+
+CREATE VIEW steward.connections AS
+WITH usable AS (
+    SELECT current_setting('max_connections')::int
+           - current_setting('superuser_reserved_connections')::int AS n)
+SELECT coalesce(a.state, 'unknown') AS state, count(*) AS connections,
+       (SELECT n FROM usable) AS usable_connections,
+       round(count(*)::numeric / (SELECT n FROM usable), 4) AS share
+  FROM pg_catalog.pg_stat_activity a
+ WHERE a.backend_type = 'client backend'
+ GROUP BY 1;
+GRANT SELECT ON steward.connections TO pg_read_all_stats;
+
+CREATE VIEW steward.database_hit_ratio AS
+SELECT datname, blks_hit, blks_read,
+       round(blks_hit::numeric / nullif(blks_hit + blks_read, 0), 4) AS hit_ratio
+  FROM pg_catalog.pg_stat_database WHERE datname IS NOT NULL;
+GRANT SELECT ON steward.database_hit_ratio TO PUBLIC;
+
+-- Prometheus-style samples: base units, _total counters, histogram
+-- _bucket{le}/_sum/_count.
+CREATE VIEW steward.metrics AS
+WITH st AS (SELECT coalesce(sum(calls), 0) AS calls, coalesce(sum(total_ms), 0) AS total_ms,
+                   coalesce(sum(errors), 0) AS errors, coalesce(sum(slow_calls), 0) AS slow_calls
+              FROM steward.statements WHERE dbid = (SELECT oid FROM pg_catalog.pg_database
+                                                     WHERE datname = current_database())),
+     h AS (SELECT upper_ms, count FROM steward.latency_histogram(NULL)),
+     le(le) AS (VALUES (0.001), (0.005), (0.01), (0.025), (0.05), (0.1), (0.25), (0.5),
+                       (1.0), (2.5), (5.0), (10.0))
+SELECT 'steward_statement_duration_seconds_bucket' AS metric,
+       jsonb_build_object('le', le.le::text) AS labels,
+       (SELECT coalesce(sum(count), 0) FROM h WHERE h.upper_ms <= le.le * 1000)::float8 AS value,
+       'histogram' AS type, 'Duration of top-level statements.' AS help
+  FROM le
+UNION ALL SELECT 'steward_statement_duration_seconds_bucket', '{"le": "+Inf"}',
+       (SELECT calls FROM st)::float8, 'histogram', 'Duration of top-level statements.'
+UNION ALL SELECT 'steward_statement_duration_seconds_sum', '{}',
+       (SELECT total_ms / 1000.0 FROM st)::float8, 'histogram', 'Duration of top-level statements.'
+UNION ALL SELECT 'steward_statement_duration_seconds_count', '{}',
+       (SELECT calls FROM st)::float8, 'histogram', 'Duration of top-level statements.'
+UNION ALL SELECT 'steward_statement_errors_total', '{}', (SELECT errors FROM st)::float8,
+       'counter', 'Failed executions of top-level statements.'
+UNION ALL SELECT 'steward_statement_slow_calls_total', '{}', (SELECT slow_calls FROM st)::float8,
+       'counter', 'Calls at or above steward.slow_query_ms.'
+UNION ALL SELECT 'steward_version_conflicts_total', jsonb_build_object('table', relid::text),
+       version_conflicts::float8, 'counter', 'Updates refused with a stale version.'
+  FROM steward.table_counters()
+UNION ALL SELECT 'steward_sequence_rejects_total', jsonb_build_object('table', relid::text),
+       sequence_rejects::float8, 'counter', 'Out-of-order writes refused.'
+  FROM steward.table_counters()
+UNION ALL SELECT 'steward_illegal_transitions_total', jsonb_build_object('table', relid::text),
+       illegal_transitions::float8, 'counter', 'State changes refused.'
+  FROM steward.table_counters()
+UNION ALL SELECT 'steward_state_transitions_total',
+       jsonb_build_object('table', relid::text, 'from', from_state, 'to', to_state),
+       transitions::float8, 'counter', 'State changes made.'
+  FROM steward.transition_counters()
+UNION ALL SELECT 'steward_idempotency_requests_total',
+       jsonb_build_object('scope', scope, 'outcome', o.outcome), o.n::float8, 'counter',
+       'Idempotency key outcomes.'
+  FROM steward.idempotency_counters() c,
+       LATERAL (VALUES ('new', c.new), ('replay', c.replay), ('mismatch', c.mismatch),
+                       ('in_progress', c.in_progress), ('expired', c.expired),
+                       ('purged', c.purged)) o(outcome, n)
+UNION ALL SELECT 'steward_replication_lag_bytes',
+       jsonb_build_object('role', role, 'standby', coalesce(application_name, '')),
+       replay_lag_bytes::float8, 'gauge', 'Replay lag in bytes.'
+  FROM steward.replication
+UNION ALL SELECT 'steward_replication_lag_seconds',
+       jsonb_build_object('role', role, 'standby', coalesce(application_name, '')),
+       coalesce(replay_lag_seconds, 0)::float8, 'gauge', 'Replay lag in seconds.'
+  FROM steward.replication
+UNION ALL SELECT 'steward_connections', jsonb_build_object('state', state),
+       connections::float8, 'gauge', 'Client connections by state.'
+  FROM steward.connections
+UNION ALL SELECT 'steward_connections_usable', '{}',
+       (current_setting('max_connections')::int
+        - current_setting('superuser_reserved_connections')::int)::float8,
+       'gauge', 'max_connections minus reserved connections.'
+UNION ALL SELECT 'steward_buffer_hit_ratio', jsonb_build_object('database', datname),
+       hit_ratio::float8, 'gauge', 'Shared buffer hit ratio.'
+  FROM steward.database_hit_ratio WHERE hit_ratio IS NOT NULL;
+GRANT SELECT ON steward.metrics TO pg_read_all_stats;
+

@@ -1,0 +1,196 @@
+--------------------------------------------------------------------------
+-- Table access method "steward" (src/tableam)
+--------------------------------------------------------------------------
+
+CREATE FUNCTION steward.steward_tableam_handler(internal)
+RETURNS table_am_handler
+AS 'MODULE_PATHNAME', 'steward_tableam_handler'
+LANGUAGE C;
+
+CREATE ACCESS METHOD steward TYPE TABLE HANDLER steward.steward_tableam_handler;
+COMMENT ON ACCESS METHOD steward IS
+  'heap storage that enforces optimistic row versions and monotonic sequences';
+
+-- Per-table column rules.  Stored by column name (attribute numbers do not
+-- survive pg_dump) and dumped with the database.
+CREATE TABLE steward.column_rules (
+    relid       regclass    NOT NULL,
+    attname     name        NOT NULL,
+    kind        text        NOT NULL CHECK (kind IN ('version', 'sequence', 'state')),
+    machine     text,       -- kind 'state': steward.machine_definitions.name
+    changed_at  name,       -- kind 'state': timestamptz column set on change
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (relid, attname),
+    CHECK ((kind = 'state') = (machine IS NOT NULL)),
+    CHECK (kind = 'state' OR changed_at IS NULL)
+);
+CREATE UNIQUE INDEX column_rules_one_version
+    ON steward.column_rules (relid) WHERE kind = 'version';
+SELECT pg_catalog.pg_extension_config_dump('steward.column_rules', '');
+REVOKE ALL ON steward.column_rules FROM PUBLIC;
+GRANT SELECT ON steward.column_rules TO PUBLIC;
+
+-- Every change of a rule, whatever its origin (API, pg_restore, hand edit),
+-- invalidates the relcache entries that cache the rules.
+CREATE FUNCTION steward._column_rules_changed()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'steward_column_rules_changed'
+LANGUAGE C;
+
+REVOKE ALL ON FUNCTION steward._column_rules_changed() FROM PUBLIC;
+
+CREATE TRIGGER column_rules_changed
+    AFTER INSERT OR UPDATE OR DELETE ON steward.column_rules
+    FOR EACH ROW EXECUTE FUNCTION steward._column_rules_changed();
+
+CREATE FUNCTION steward.track_versions(tbl regclass, col name)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_track_versions'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.track_versions(regclass, name) IS
+  'enforce optimistic versions in a bigint column of a steward table';
+
+CREATE FUNCTION steward.track_sequence(tbl regclass, col name)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_track_sequence'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.track_sequence(regclass, name) IS
+  'refuse updates that lower an integer column of a steward table';
+
+CREATE FUNCTION steward.untrack(tbl regclass, col name)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_untrack'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.untrack(regclass, name) IS
+  'stop enforcing the version or sequence rule of a column';
+
+CREATE VIEW steward.tracked_columns AS
+SELECT r.relid,
+       r.attname                AS column_name,
+       r.kind,
+       a.atttypid::regtype     AS data_type,
+       (c.relkind = 'p' OR am.amname = 'steward') AS enforced,
+       r.machine,
+       r.changed_at             AS changed_at_column,
+       r.created_at             AS tracked_since
+  FROM steward.column_rules r
+  JOIN pg_catalog.pg_class c ON c.oid = r.relid
+  LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
+  LEFT JOIN pg_catalog.pg_attribute a
+         ON a.attrelid = r.relid AND a.attname = r.attname AND NOT a.attisdropped;
+GRANT SELECT ON steward.tracked_columns TO PUBLIC;
+
+-- Keep the rules consistent with DDL: dropping a table or a tracked column
+-- drops its rules; renaming a tracked column renames the rule; changing the
+-- type of a tracked column to one the rule cannot check is refused.
+CREATE FUNCTION steward._rules_on_sql_drop()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_catalog.to_regclass('steward.column_rules') IS NULL THEN
+        RETURN;     -- the extension itself is being dropped
+    END IF;
+    DELETE FROM steward.column_rules r
+     USING pg_catalog.pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_catalog.pg_class'::regclass
+       AND r.relid::oid = d.objid
+       AND (d.objsubid = 0
+            OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                            WHERE a.attrelid = r.relid
+                              AND a.attname = r.attname
+                              AND NOT a.attisdropped));
+    -- A dropped changed_at column is simply no longer maintained.
+    UPDATE steward.column_rules r SET changed_at = NULL
+      FROM pg_catalog.pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_catalog.pg_class'::regclass
+       AND r.relid::oid = d.objid AND d.objsubid > 0
+       AND r.changed_at IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                        WHERE a.attrelid = r.relid
+                          AND a.attname = r.changed_at
+                          AND NOT a.attisdropped);
+END
+$$;
+
+CREATE FUNCTION steward._rules_on_alter_table()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cmd record;
+    bad record;
+    relname name;
+BEGIN
+    FOR cmd IN SELECT DISTINCT objid, objsubid
+                 FROM pg_catalog.pg_event_trigger_ddl_commands()
+                WHERE classid = 'pg_catalog.pg_class'::regclass LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT 1 FROM steward.column_rules
+                                   WHERE relid::oid = cmd.objid);
+        -- RENAME COLUMN reports the renamed column as the subobject; a rule
+        -- whose name vanished from the table follows it.
+        IF cmd.objsubid > 0 THEN
+            UPDATE steward.column_rules r
+               SET attname = a.attname
+              FROM pg_catalog.pg_attribute a
+             WHERE r.relid::oid = cmd.objid
+               AND a.attrelid = cmd.objid
+               AND a.attnum = cmd.objsubid
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute x
+                                WHERE x.attrelid = cmd.objid
+                                  AND x.attname = r.attname
+                                  AND NOT x.attisdropped);
+            UPDATE steward.column_rules r
+               SET changed_at = a.attname
+              FROM pg_catalog.pg_attribute a
+             WHERE r.relid::oid = cmd.objid
+               AND r.changed_at IS NOT NULL
+               AND a.attrelid = cmd.objid
+               AND a.attnum = cmd.objsubid
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute x
+                                WHERE x.attrelid = cmd.objid
+                                  AND x.attname = r.changed_at
+                                  AND NOT x.attisdropped);
+        END IF;
+        relname := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = cmd.objid);
+        FOR bad IN
+            SELECT r.attname, r.kind, a.atttypid::regtype AS typ
+              FROM steward.column_rules r
+              JOIN pg_catalog.pg_attribute a
+                ON a.attrelid = r.relid AND a.attname = r.attname
+                   AND NOT a.attisdropped
+             WHERE r.relid::oid = cmd.objid
+               AND ((r.kind = 'version' AND a.atttypid <> 'pg_catalog.int8'::regtype)
+                 OR (r.kind = 'sequence' AND a.atttypid NOT IN
+                       ('pg_catalog.int2'::regtype, 'pg_catalog.int4'::regtype,
+                        'pg_catalog.int8'::regtype))
+                 OR (r.kind = 'state' AND a.atttypid NOT IN
+                       ('pg_catalog.text'::regtype, 'pg_catalog.varchar'::regtype)))
+        LOOP
+            RAISE EXCEPTION 'column "%" of relation "%" is tracked as a % and cannot become type %',
+                    bad.attname, relname, bad.kind, bad.typ
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = CASE WHEN bad.kind = 'state'
+                                  THEN pg_catalog.format('Call steward.detach_state_machine(%L, %L) first.',
+                                                         cmd.objid::regclass::text, bad.attname)
+                                  ELSE pg_catalog.format('Call steward.untrack(%L, %L) first.',
+                                                         cmd.objid::regclass::text, bad.attname)
+                             END;
+        END LOOP;
+    END LOOP;
+END
+$$;
+
+CREATE EVENT TRIGGER steward_rules_sql_drop ON sql_drop
+    EXECUTE FUNCTION steward._rules_on_sql_drop();
+CREATE EVENT TRIGGER steward_rules_alter_table ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE')
+    EXECUTE FUNCTION steward._rules_on_alter_table();
+
+REVOKE ALL ON FUNCTION steward._rules_on_sql_drop() FROM PUBLIC;
+REVOKE ALL ON FUNCTION steward._rules_on_alter_table() FROM PUBLIC;
+

@@ -1,0 +1,187 @@
+# Upgrades: a database created with pg_steward 0.1 and brought forward with
+# ALTER EXTENSION pg_steward UPDATE must end up with exactly the objects of a
+# fresh install, keep its data, rules and keys, and keep enforcing them.
+# The current library must also enforce 0.1's rules correctly in the window
+# between "make install" and ALTER EXTENSION ... UPDATE.
+
+use strict;
+use warnings;
+
+use File::Basename qw(dirname);
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $objects_sql = slurp_file(dirname(__FILE__) . '/../sql/extension_objects.sql');
+
+my $node = PostgreSQL::Test::Cluster->new('upgrade');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_steward'");
+$node->start;
+
+my $default_version = $node->safe_psql('postgres',
+	"SELECT default_version FROM pg_available_extensions WHERE name = 'pg_steward'");
+
+# Every shipped version can still be installed as it was.
+my @versions = split /\n/, $node->safe_psql('postgres',
+	"SELECT version FROM pg_available_extension_versions
+	  WHERE name = 'pg_steward' ORDER BY string_to_array(version, '.')::int[]");
+ok(scalar(grep { $_ eq '0.1' } @versions), 'version 0.1 is still installable');
+is($versions[-1], $default_version, 'the default version is the newest');
+
+$node->safe_psql('postgres', 'CREATE DATABASE fresh');
+$node->safe_psql('postgres', 'CREATE DATABASE old');
+$node->safe_psql('fresh', 'CREATE EXTENSION pg_steward');
+$node->safe_psql('old', "CREATE EXTENSION pg_steward VERSION '0.1'");
+is($node->safe_psql('old',
+	"SELECT extversion FROM pg_extension WHERE extname = 'pg_steward'"),
+	'0.1', 'old database starts at 0.1');
+
+# Everything 0.1 users can have, made through 0.1's SQL API.
+$node->safe_psql('old', q{
+	CREATE TABLE accounts (id int PRIMARY KEY, balance numeric NOT NULL,
+	                       seq int NOT NULL, version bigint) USING steward;
+	SELECT steward.track_versions('accounts', 'version');
+	SELECT steward.track_sequence('accounts', 'seq');
+	INSERT INTO accounts (id, balance, seq) SELECT g, 0, 1 FROM generate_series(1, 100) g;
+	UPDATE accounts SET balance = 10 WHERE id <= 10;
+
+	SELECT steward.create_state_machine('order_status',
+	    ARRAY['created', 'paid', 'shipped'], ARRAY['created'],
+	    ARRAY['created->paid', 'paid->shipped']);
+	CREATE TABLE orders (id int PRIMARY KEY, status text NOT NULL,
+	                     status_changed_at timestamptz) USING steward;
+	SELECT steward.attach_state_machine('orders', 'status', 'order_status',
+	                                    'status_changed_at');
+	INSERT INTO orders (id, status) SELECT g, 'created' FROM generate_series(1, 50) g;
+	UPDATE orders SET status = 'paid' WHERE id <= 20;
+	SELECT steward.set_state_check('orders', 'paid',
+	    'SELECT count(*) FROM orders WHERE status = ''paid'' AND status_changed_at IS NULL');
+
+	CREATE TABLE payments (account_id int NOT NULL, request_id text NOT NULL,
+	                       amount numeric NOT NULL,
+	    CONSTRAINT payments_once EXCLUDE USING steward_hash
+	        (account_id WITH =, request_id WITH =)) USING steward;
+	INSERT INTO payments SELECT g % 7, 'r' || g, g FROM generate_series(1, 500) g;
+
+	SELECT outcome FROM steward.idempotency_begin('acct-1', 'key-1', 'fp-1');
+	SELECT steward.idempotency_complete('acct-1', 'key-1', 201, '{"charge_id": 7}');
+	SELECT steward.set_idempotency_retention('acct-1', '2 days');
+	SELECT steward.set_retention('orders', '30 days');
+});
+
+# Rules are enforced the same way before and after the update.
+sub check_enforcement
+{
+	my ($when) = @_;
+	my ($rc, $out, $err);
+
+	($rc, $out, $err) = $node->psql('old',
+		'UPDATE accounts SET balance = 1, version = 1 WHERE id = 1');
+	like($err, qr/stale version/, "$when: a stale version is refused");
+	($rc, $out, $err) = $node->psql('old',
+		'UPDATE accounts SET seq = 0 WHERE id = 2');
+	like($err, qr/out-of-order/, "$when: a lower sequence value is refused");
+	($rc, $out, $err) = $node->psql('old',
+		"UPDATE orders SET status = 'shipped' WHERE id = 30");
+	like($err, qr/created -> shipped/, "$when: an illegal transition is refused");
+	($rc, $out, $err) = $node->psql('old',
+		"INSERT INTO payments VALUES (1, 'r1', 5)");
+	like($err, qr/conflicting key value violates exclusion constraint "payments_once"/,
+		"$when: a duplicate idempotency key is refused");
+	is($node->safe_psql('old',
+		"SELECT outcome || ' ' || status || ' ' || response::text
+		   FROM steward.idempotency_begin('acct-1', 'key-1', 'fp-1')"),
+		'replay 201 {"charge_id": 7}', "$when: a completed key replays");
+	is($node->safe_psql('old',
+		"SELECT outcome FROM steward.idempotency_begin('acct-1', 'key-1', 'fp-2')"),
+		'mismatch', "$when: a different fingerprint is a mismatch");
+}
+
+# The SQLSTATEs, not only the messages.
+sub sqlstate
+{
+	my ($db, $sql) = @_;
+	my ($rc, $out, $err) = $node->psql($db,
+		"\\set VERBOSITY sqlstate\n$sql");
+	return $err =~ /ERROR:\s+([0-9A-Z]{5})/ ? $1 : $err;
+}
+
+check_enforcement('0.1 objects, current library');
+
+$node->safe_psql('old', 'ALTER EXTENSION pg_steward UPDATE');
+is($node->safe_psql('old',
+	"SELECT extversion FROM pg_extension WHERE extname = 'pg_steward'"),
+	$default_version, "ALTER EXTENSION UPDATE reaches $default_version");
+
+# (a) Exactly the objects of a fresh install.
+my $fresh_objects = $node->safe_psql('fresh', $objects_sql);
+my $old_objects = $node->safe_psql('old', $objects_sql);
+my $members = $node->safe_psql('fresh', q{
+	SELECT count(*) FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+	 WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+	   AND e.extname = 'pg_steward'});
+cmp_ok($members, '>', 80, "a fresh install has its $members member objects");
+if ($fresh_objects eq $old_objects)
+{
+	pass('upgraded objects equal a fresh install');
+}
+else
+{
+	my %fresh = map { $_ => 1 } split /\n/, $fresh_objects;
+	my %old = map { $_ => 1 } split /\n/, $old_objects;
+	diag("only in fresh install: $_") for grep { !$old{$_} } split /\n/, $fresh_objects;
+	diag("only in upgraded database: $_") for grep { !$fresh{$_} } split /\n/, $old_objects;
+	fail('upgraded objects equal a fresh install');
+}
+
+# (b) Data, rules and keys intact, and still enforced.
+is($node->safe_psql('old', q{
+	SELECT count(*), sum(version), sum(balance) FROM accounts}),
+	'100|110|100', 'accounts rows and versions intact');
+is($node->safe_psql('old', q{
+	SELECT string_agg(column_name || ':' || kind, ',' ORDER BY column_name)
+	  FROM steward.tracked_columns}),
+	'seq:sequence,status:state,version:version', 'rules intact');
+is($node->safe_psql('old', q{
+	SELECT status, count(*), count(status_changed_at) FROM orders
+	 GROUP BY status ORDER BY status}),
+	"created|30|30\npaid|20|20", 'states and changed_at intact');
+is($node->safe_psql('old', 'SELECT count(*) FROM payments'), '500', 'payments intact');
+is($node->safe_psql('old',
+	"SELECT retention FROM steward.idempotency_retention_overrides WHERE scope = 'acct-1'"),
+	'2 days', 'per-scope retention intact');
+
+check_enforcement('after ALTER EXTENSION UPDATE');
+
+is(sqlstate('old', 'UPDATE accounts SET balance = 1, version = 1 WHERE id = 1'),
+	'40001', 'stale version is SQLSTATE 40001');
+is(sqlstate('old', "UPDATE orders SET status = 'shipped' WHERE id = 30"),
+	'23514', 'illegal transition is SQLSTATE 23514');
+is(sqlstate('old', "INSERT INTO payments VALUES (1, 'r1', 5)"),
+	'23P01', 'duplicate key is SQLSTATE 23P01');
+
+# New work goes on under the upgraded objects.
+$node->safe_psql('old', q{
+	UPDATE accounts SET balance = balance + 1 WHERE id = 1;
+	UPDATE orders SET status = 'shipped' WHERE id = 1;
+	INSERT INTO payments VALUES (1, 'new-request', 5);
+});
+is($node->safe_psql('old', 'SELECT version FROM accounts WHERE id = 1'),
+	'3', 'a blind update bumps the version after the upgrade');
+is($node->safe_psql('old',
+	"SELECT state || ':' || passed || ':' || violations FROM steward.validate('orders')"),
+	'paid:true:0', 'the validation check made under 0.1 still runs and passes');
+is($node->safe_psql('old',
+	"SELECT count(*) FROM steward.verify('payments') WHERE NOT passed"),
+	'0', 'verify() passes on the upgraded database');
+is($node->safe_psql('old',
+	"SELECT count(*) FROM steward.verify_index('payments_once')"),
+	'0', 'the steward_hash index built under 0.1 is consistent');
+
+# Dropping back is not an upgrade path: there is no downgrade script.
+my ($rc, $out, $err) = $node->psql('old', "ALTER EXTENSION pg_steward UPDATE TO '0.1'");
+like($err, qr/no update path/, 'no downgrade path');
+
+$node->stop;
+done_testing();
