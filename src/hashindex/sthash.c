@@ -84,7 +84,9 @@ sthoptions(Datum reloptions, bool validate)
 /*
  * (type, int8) -> int8.  The first argument may also be a type the column
  * type is binary coercible to, or one of the physically compatible hash
- * functions core hash opclasses use for date, timestamptz and bytea.
+ * functions core hash opclasses use (src/include/catalog/pg_amproc.dat):
+ * int4's for date and xid, int8's for xid8, "char"'s for bool,
+ * timestamp's for timestamptz, and the varlena one for bytea.
  */
 static bool
 hash_proc_signature_ok(Oid procoid, Oid type)
@@ -100,7 +102,9 @@ hash_proc_signature_ok(Oid procoid, Oid type)
 		proc->proargtypes.values[1] == INT8OID &&
 		(proc->proargtypes.values[0] == type ||
 		 IsBinaryCoercible(type, proc->proargtypes.values[0]) ||
-		 (procoid == F_HASHINT4EXTENDED && type == DATEOID) ||
+		 (procoid == F_HASHINT4EXTENDED && (type == DATEOID || type == XIDOID)) ||
+		 (procoid == F_HASHINT8EXTENDED && type == XID8OID) ||
+		 (procoid == F_HASHCHAREXTENDED && type == BOOLOID) ||
 		 (procoid == F_TIMESTAMP_HASH_EXTENDED && type == TIMESTAMPTZOID) ||
 		 (procoid == F_HASHVARLENAEXTENDED && type == BYTEAOID));
 	ReleaseSysCache(tup);
