@@ -1,0 +1,245 @@
+# README examples are tests.
+#
+# Every fenced ```sql block of README.md runs here, in README order, each in
+# a fresh psql session of one database on a cluster with pg_steward
+# preloaded (as the README tells users to configure it), so a later block
+# sees what earlier blocks created, as a reader who follows the README does.
+#
+# An example may show errors on purpose, as comment lines in the block:
+#     UPDATE ...;
+#     -- ERROR:  <message as the server says it>   (40001)
+#     -- DETAIL:  <detail>          (optional)
+#     -- HINT:  <hint>              (optional)
+# The SQLSTATE in parentheses is required.  The block passes when the
+# server raises exactly the shown errors, in order, with the shown SQLSTATE
+# and message (and DETAIL / HINT where shown; a shown text ending in "…"
+# is compared as a prefix).  Any other error, a WARNING or a psql error
+# fails the block.
+#
+# Setup that a reader already has (a role, say) may be declared in the
+# README as an HTML comment, which renders as nothing and runs right before
+# the next sql block, where it must succeed:
+#     <!-- readme-test setup
+#     CREATE ROLE app LOGIN;
+#     -->
+#
+# The first tests check the checker itself on made-up blocks, so this test
+# can fail.
+
+use strict;
+use warnings;
+
+use File::Basename qw(dirname);
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $readme_path = dirname(__FILE__) . '/../../README.md';
+my @readme = split /\n/, slurp_file($readme_path), -1;
+
+# The README's sql blocks and setup comments, in order:
+# { line => first line number, kind => 'sql' | 'setup', sql => text }
+sub readme_steps
+{
+	my @steps;
+	my $i = 0;
+	while ($i < @readme)
+	{
+		my $line = $readme[$i];
+		if ($line =~ /^\s*```\s*(\S*)\s*$/)
+		{
+			my ($lang, $start) = ($1, $i + 1);
+			my @body;
+			$i++;
+			while ($i < @readme && $readme[$i] !~ /^\s*```\s*$/)
+			{
+				push @body, $readme[$i++];
+			}
+			die "README.md line $start: unterminated code block\n" if $i >= @readme;
+			push @steps, { line => $start, kind => 'sql', sql => join("\n", @body) . "\n" }
+			  if $lang eq 'sql';
+		}
+		elsif ($line =~ /^\s*<!--\s*readme-test setup\s*$/)
+		{
+			my $start = $i + 1;
+			my @body;
+			$i++;
+			while ($i < @readme && $readme[$i] !~ /^\s*-->\s*$/)
+			{
+				push @body, $readme[$i++];
+			}
+			die "README.md line $start: unterminated readme-test comment\n" if $i >= @readme;
+			push @steps, { line => $start, kind => 'setup', sql => join("\n", @body) . "\n" };
+		}
+		$i++;
+	}
+	return @steps;
+}
+
+# The errors a block shows on purpose: [{ sqlstate, message, detail, hint }].
+# A shown ERROR without a SQLSTATE is reported through $problems.
+sub expected_errors
+{
+	my ($sql, $problems) = @_;
+	my @expected;
+	for my $line (split /\n/, $sql)
+	{
+		if ($line =~ /^\s*--\s*ERROR:\s+(.*?)\s*$/)
+		{
+			my $text = $1;
+			my $state;
+			if ($text =~ s/\s*\((?:SQLSTATE\s+)?([0-9A-Z]{5})\)\s*$//)
+			{
+				$state = $1;
+			}
+			else
+			{
+				push @$problems, "shown error \"$text\" names no SQLSTATE: append it, e.g. \"   (40001)\"";
+			}
+			push @expected, { sqlstate => $state, message => $text };
+		}
+		elsif ($line =~ /^\s*--\s*(DETAIL|HINT):\s+(.*?)\s*$/ && @expected)
+		{
+			$expected[-1]{ lc $1 } = $2;
+		}
+	}
+	return @expected;
+}
+
+# The errors psql reported at VERBOSITY verbose, and any other complaint.
+sub actual_errors
+{
+	my ($stderr, $problems) = @_;
+	my (@errors, $field);
+	for my $line (split /\n/, $stderr)
+	{
+		$line =~ s/^psql:[^:]*:\d+: //;
+		if ($line =~ /^ERROR:\s+([0-9A-Z]{5}): (.*)$/)
+		{
+			push @errors, { sqlstate => $1, message => $2 };
+			$field = 'message';
+		}
+		elsif ($line =~ /^(DETAIL|HINT):\s+(.*)$/ && @errors && defined $field)
+		{
+			$field = lc $1;
+			$errors[-1]{$field} = $2;
+		}
+		elsif ($line =~ /^(LOCATION|LINE \d+|CONTEXT|QUERY|STATEMENT|NOTICE|INFO|DETAIL|HINT|(SCHEMA|TABLE|COLUMN|DATATYPE|CONSTRAINT) NAME):/)
+		{
+			# context of a report, or a notice: not a failure
+			$field = undef;
+		}
+		elsif ($line =~ /^\s/ && defined $field && @errors)
+		{
+			# continuation line of a multi-line message, detail or hint
+			$errors[-1]{$field} .= "\n" . $line;
+		}
+		elsif ($line =~ /\S/ && $line !~ /^\s*\^\s*$/)
+		{
+			push @$problems, "unexpected output on stderr: $line";
+			$field = undef;
+		}
+	}
+	return @errors;
+}
+
+sub same_text
+{
+	my ($shown, $actual) = @_;
+	return 1 unless defined $shown;
+	return 0 unless defined $actual;
+	if ($shown =~ /^(.*)…$/s)
+	{
+		return substr($actual, 0, length($1)) eq $1;
+	}
+	return $shown eq $actual;
+}
+
+# Run one block; return the list of problems (empty: the block passes).
+sub check_block
+{
+	my ($node, $db, $sql, $errors_allowed) = @_;
+	my @problems;
+	my ($out, $err) = ('', '');
+	$node->psql($db, "\\set VERBOSITY verbose\n" . $sql,
+		stdout => \$out, stderr => \$err, on_error_stop => 0);
+	my @expected = expected_errors($sql, \@problems);
+	my @actual = actual_errors($err, \@problems);
+	@expected = () unless $errors_allowed;
+	for my $n (0 .. ($#expected > $#actual ? $#expected : $#actual))
+	{
+		my ($e, $a) = ($expected[$n], $actual[$n]);
+		if (!$a)
+		{
+			push @problems, "shown error not raised: $e->{message}";
+		}
+		elsif (!$e)
+		{
+			push @problems, "unexpected error $a->{sqlstate}: $a->{message}";
+		}
+		else
+		{
+			push @problems, "SQLSTATE $a->{sqlstate}, README shows $e->{sqlstate}: $a->{message}"
+			  if defined $e->{sqlstate} && $e->{sqlstate} ne $a->{sqlstate};
+			for my $f (qw(message detail hint))
+			{
+				push @problems, "$f differs:\n  README: $e->{$f}\n  server: "
+				  . ($a->{$f} // '(none)')
+				  unless same_text($e->{$f}, $a->{$f});
+			}
+		}
+	}
+	return @problems;
+}
+
+my $node = PostgreSQL::Test::Cluster->new('readme');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_steward'");
+$node->start;
+
+# The checker itself: it must fail blocks that are wrong.
+$node->safe_psql('postgres', 'CREATE DATABASE checker');
+is_deeply([ check_block($node, 'checker', "SELECT 1;\n", 1) ], [],
+	'checker: a block that works passes');
+is_deeply([ check_block($node, 'checker',
+	"SELECT 1/0;\n-- ERROR:  division by zero   (22012)\n", 1) ], [],
+	'checker: a shown error that is raised passes');
+ok(scalar(check_block($node, 'checker', "SELECT 1/0;\n", 1)),
+	'checker: an error the block does not show fails it');
+ok(scalar(check_block($node, 'checker', "SELECT * FROM no_such_table;\n", 1)),
+	'checker: a missing relation fails the block');
+ok(scalar(check_block($node, 'checker',
+	"SELECT 1/0;\n-- ERROR:  division by zero   (23505)\n", 1)),
+	'checker: a wrong SQLSTATE fails the block');
+ok(scalar(check_block($node, 'checker',
+	"SELECT 1/0;\n-- ERROR:  divided by zero   (22012)\n", 1)),
+	'checker: a wrong message fails the block');
+ok(scalar(check_block($node, 'checker',
+	"SELECT 1/0;\n-- ERROR:  division by zero\n", 1)),
+	'checker: a shown error without SQLSTATE fails the block');
+ok(scalar(check_block($node, 'checker', "SELECT 1;\n-- ERROR:  division by zero   (22012)\n", 1)),
+	'checker: a shown error that is not raised fails the block');
+ok(scalar(check_block($node, 'checker',
+	"ALTER TABLE pg_class ADD COLUMN x int;\n-- ERROR:  permission denied…   (42501)\n"
+	  . "-- HINT:  something else\n", 1)),
+	'checker: a shown HINT the server does not give fails the block');
+ok(scalar(check_block($node, 'checker', "\\no_such_command\n", 1)),
+	'checker: a psql error fails the block');
+
+# The README, in order.
+my @steps = readme_steps();
+cmp_ok(scalar(grep { $_->{kind} eq 'sql' } @steps), '>=', 5, 'README.md has sql examples');
+$node->safe_psql('postgres', 'CREATE DATABASE readme');
+for my $step (@steps)
+{
+	my ($first) = grep { /\S/ } split /\n/, $step->{sql};
+	$first //= '';
+	$first =~ s/^\s+//;
+	my @problems = check_block($node, 'readme', $step->{sql}, $step->{kind} eq 'sql');
+	ok(!@problems, "README.md line $step->{line} ($step->{kind}): "
+		  . substr($first, 0, 60))
+	  or diag(join("\n", @problems));
+}
+
+$node->stop;
+done_testing();
