@@ -121,3 +121,215 @@ CREATE OPERATOR CLASS steward.record_ops DEFAULT FOR TYPE record
     USING steward_hash AS
     OPERATOR 1 = (record, record),
     FUNCTION 1 pg_catalog.hash_record_extended(record, int8);
+
+-- Replication, health and capacity that tell the truth (issue 22): a standby
+-- without a WAL receiver, expected standbys, counter resets, TOAST bytes.
+-- Primary: one row per WAL sender.  Standby: one row for this server, with
+-- the state of its WAL receiver.  Lag in seconds is the age of the oldest
+-- WAL not yet replayed: 0 when everything the primary has sent is replayed
+-- (also when the primary is idle), NULL when it cannot be known (a standby
+-- whose WAL receiver is not streaming -- disconnected, reconnecting, or
+-- restoring from an archive -- does not know what it misses).
+CREATE OR REPLACE VIEW steward.replication AS
+SELECT 'primary'::text AS role, r.application_name, r.client_addr, r.state, r.sync_state,
+       pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), r.sent_lsn)   AS sent_lag_bytes,
+       pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), r.flush_lsn)  AS flush_lag_bytes,
+       pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), r.replay_lsn) AS replay_lag_bytes,
+       CASE WHEN r.flush_lsn >= pg_catalog.pg_current_wal_lsn() THEN 0
+            ELSE extract(epoch FROM r.flush_lag) END AS flush_lag_seconds,
+       CASE WHEN r.replay_lsn >= pg_catalog.pg_current_wal_lsn() THEN 0
+            ELSE extract(epoch FROM r.replay_lag) END AS replay_lag_seconds
+  FROM pg_catalog.pg_stat_replication r
+ WHERE NOT pg_catalog.pg_is_in_recovery()
+UNION ALL
+SELECT 'standby', NULL, NULL,
+       coalesce(w.status, 'no wal receiver'),
+       NULL, NULL,
+       -- WAL the primary reported having that this standby has not flushed
+       CASE WHEN w.status = 'streaming'
+            THEN pg_catalog.pg_wal_lsn_diff(w.latest_end_lsn, w.flushed_lsn) END,
+       CASE WHEN w.status = 'streaming'
+            THEN pg_catalog.pg_wal_lsn_diff(greatest(w.latest_end_lsn,
+                                                     pg_catalog.pg_last_wal_receive_lsn()),
+                                            pg_catalog.pg_last_wal_replay_lsn()) END,
+       NULL,
+       CASE WHEN w.status IS DISTINCT FROM 'streaming' THEN NULL
+            WHEN pg_catalog.pg_last_wal_replay_lsn()
+                 >= greatest(w.latest_end_lsn, pg_catalog.pg_last_wal_receive_lsn()) THEN 0
+            -- Behind: the oldest unreplayed WAL was written after the last
+            -- replayed commit, so this is an upper bound on its age.
+            ELSE greatest(extract(epoch FROM pg_catalog.now()
+                                             - pg_catalog.pg_last_xact_replay_timestamp()), 0)
+       END
+  FROM (SELECT 1) one
+  LEFT JOIN pg_catalog.pg_stat_wal_receiver w ON true
+ WHERE pg_catalog.pg_is_in_recovery();
+-- One row per check, with the guide's "typical first response".
+CREATE OR REPLACE VIEW steward.health AS
+WITH v AS (
+    SELECT 'p99_latency_ms' AS check_name,
+           (SELECT max(p99_ms) FROM steward.statements WHERE calls > 0) AS value,
+           current_setting('steward.health_p99_ms_warn')::float8 AS warn,
+           current_setting('steward.health_p99_ms_critical')::float8 AS critical,
+           false AS lower_is_worse,
+           'Check slow queries and indexes' AS first_response, 1 AS ord
+    UNION ALL
+    SELECT 'slow_call_rate',
+           (SELECT sum(slow_calls)::float8 / nullif(sum(calls), 0) FROM steward.statements),
+           current_setting('steward.health_slow_rate_warn')::float8,
+           current_setting('steward.health_slow_rate_critical')::float8, false,
+           'Inspect query patterns and plans', 2
+    UNION ALL
+    SELECT 'lock_waiters',
+           (SELECT count(*)::float8 FROM pg_catalog.pg_stat_activity WHERE wait_event_type = 'Lock'),
+           current_setting('steward.health_lock_waiters_warn')::float8,
+           current_setting('steward.health_lock_waiters_critical')::float8, false,
+           'Reduce transaction scope, optimize writes', 3
+    UNION ALL
+    -- A standby without a WAL receiver cannot know its lag: infinite.
+    SELECT 'replication_lag_s',
+           (SELECT max(CASE WHEN role = 'standby' AND replay_lag_seconds IS NULL
+                            THEN 'Infinity'::float8
+                            ELSE coalesce(replay_lag_seconds, 0) END)::float8
+              FROM steward.replication),
+           current_setting('steward.health_replication_lag_s_warn')::float8,
+           current_setting('steward.health_replication_lag_s_critical')::float8, false,
+           'Read-from-leader for RYW, reduce load', 4
+    UNION ALL
+    -- On a primary: standbys streaming, against steward.expected_standbys
+    -- (one missing warns, all missing is critical).
+    SELECT 'standbys_streaming',
+           CASE WHEN NOT pg_catalog.pg_is_in_recovery()
+                     AND current_setting('steward.expected_standbys')::float8 > 0
+                THEN (SELECT count(*)::float8 FROM pg_catalog.pg_stat_replication
+                       WHERE state = 'streaming') END,
+           current_setting('steward.expected_standbys')::float8,
+           least(1, current_setting('steward.expected_standbys')::float8), true,
+           'Check the standby and its connection; rebuild it if it cannot catch up', 4
+    UNION ALL
+    SELECT 'connection_saturation',
+           (SELECT sum(connections)::float8 / max(usable_connections) FROM steward.connections),
+           current_setting('steward.health_connections_warn')::float8,
+           current_setting('steward.health_connections_critical')::float8, false,
+           'Pooling, rate limits, backpressure', 5
+    UNION ALL
+    SELECT 'buffer_hit_ratio',
+           (SELECT hit_ratio::float8 FROM steward.database_hit_ratio WHERE datname = current_database()),
+           current_setting('steward.health_buffer_hit_warn')::float8,
+           current_setting('steward.health_buffer_hit_critical')::float8, true,
+           'Add memory, fix access patterns', 6
+    UNION ALL
+    SELECT 'restore_drill_age_s',
+           (SELECT extract(epoch FROM now() - max(finished_at))::float8
+              FROM steward.restore_drills WHERE result = 'passed'),
+           0.8 * current_setting('steward.drill_max_age')::float8,
+           current_setting('steward.drill_max_age')::float8, false,
+           'Run steward-drill; restore drills are part of delivering the database', 8
+    UNION ALL
+    SELECT 'restore_drill_duration_s',
+           (SELECT duration_s::float8 FROM steward.restore_drills
+             WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1),
+           0.8 * current_setting('steward.rto_seconds')::float8,
+           current_setting('steward.rto_seconds')::float8, false,
+           'Improve restore throughput, adjust backup schedule', 9
+    UNION ALL
+    SELECT 'restore_drill_failed',
+           (SELECT CASE WHEN result = 'failed' THEN 1 ELSE 0 END::float8 FROM steward.restore_drills
+             WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1),
+           1, 1, false,
+           'Read steward.restore_drills.details; fix the backup before trusting it', 10
+    UNION ALL
+    SELECT 'capacity_runway_days',
+           (SELECT days_until_full::float8 FROM steward.capacity WHERE relid IS NULL),
+           current_setting('steward.health_runway_days_warn')::float8,
+           current_setting('steward.health_runway_days_critical')::float8, true,
+           'Add storage, set retention, archive or partition old data', 11
+    UNION ALL
+    SELECT 'version_conflict_rate',
+           (SELECT sum(version_conflicts)::float8 / nullif(sum(updates), 0) FROM steward.table_stats),
+           current_setting('steward.health_conflict_rate_warn')::float8,
+           current_setting('steward.health_conflict_rate_critical')::float8, false,
+           'Find hot rows; shorten read-modify-write windows', 7
+)
+SELECT check_name AS check,
+       CASE WHEN value IS NULL AND check_name = 'restore_drill_age_s' THEN 'warn'   -- never drilled
+            WHEN value IS NULL THEN 'ok'
+            WHEN NOT lower_is_worse AND value >= critical THEN 'critical'
+            WHEN NOT lower_is_worse AND value >= warn THEN 'warn'
+            WHEN lower_is_worse AND value < critical THEN 'critical'
+            WHEN lower_is_worse AND value < warn THEN 'warn'
+            ELSE 'ok' END AS status,
+       round(value::numeric, 4) AS value,
+       warn AS warn_threshold, critical AS critical_threshold, first_response
+  FROM v ORDER BY ord, check_name;
+CREATE OR REPLACE VIEW steward.capacity AS
+-- Writes are counted like a Prometheus rate(): between consecutive samples,
+-- a counter that went down was reset (a restart after a crash, a stats
+-- reset) and counts from zero, so a reset never yields a negative rate.
+WITH s AS (
+    SELECT relid, sampled_at, writes, bytes,
+           lag(writes) OVER (PARTITION BY relid ORDER BY sampled_at) AS prev_writes
+      FROM steward.capacity_samples),
+ends AS (
+    SELECT relid, min(sampled_at) AS t0, max(sampled_at) AS t1,
+           sum(CASE WHEN prev_writes IS NULL THEN 0
+                    WHEN writes >= prev_writes THEN writes - prev_writes
+                    ELSE writes END) AS writes,
+           (array_agg(bytes ORDER BY sampled_at))[1] AS b0,
+           (array_agg(bytes ORDER BY sampled_at DESC))[1] AS b1
+      FROM s GROUP BY relid),
+env AS (
+    SELECT (SELECT free_bytes FROM steward._data_dir_space()) AS free_bytes,
+           (SELECT setting::bigint * 8192 FROM pg_settings WHERE name = 'shared_buffers') AS sb_bytes,
+           CASE WHEN current_setting('steward.replication_factor')::float8 >= 1
+                THEN current_setting('steward.replication_factor')::float8::int
+                ELSE 1 + (SELECT count(*)::int FROM pg_stat_replication WHERE state = 'streaming')
+           END AS copies),
+t AS (
+    SELECT c.oid::regclass AS relid,
+           CASE WHEN e.t1 > e.t0 THEN e.writes / extract(epoch FROM e.t1 - e.t0) END
+               AS writes_per_sec,
+           -- a row's bytes include its TOAST data; indexes are the overhead
+           pg_table_size(c.oid)::numeric / nullif(greatest(c.reltuples, 0), 0)::numeric AS avg_row_bytes,
+           pg_total_relation_size(c.oid)::numeric / nullif(pg_table_size(c.oid), 0) AS index_overhead,
+           r.retention,
+           CASE WHEN e.t1 > e.t0 THEN (e.b1 - e.b0) / (extract(epoch FROM e.t1 - e.t0) / 86400) END
+               AS growth_bytes_per_day,
+           pg_total_relation_size(c.oid) AS total_bytes
+      FROM pg_class c
+      JOIN pg_am a ON a.oid = c.relam AND a.amname = 'steward'
+      LEFT JOIN ends e ON e.relid = c.oid
+      LEFT JOIN steward.table_retention r ON r.relid = c.oid
+     WHERE c.relkind = 'r' AND c.relnamespace <> 'steward'::regnamespace),
+rows AS (
+    SELECT relid, writes_per_sec, avg_row_bytes, index_overhead, retention,
+           growth_bytes_per_day, total_bytes FROM t
+    UNION ALL
+    SELECT NULL, sum(writes_per_sec), sum(total_bytes)::numeric / nullif(sum(total_bytes / nullif(avg_row_bytes, 0)), 0),
+           sum(total_bytes)::numeric / nullif(sum(total_bytes / nullif(index_overhead, 0)), 0),
+           NULL, sum(growth_bytes_per_day), sum(total_bytes)
+      FROM t)
+SELECT r.relid,
+       round(r.writes_per_sec::numeric, 3) AS writes_per_sec,
+       round(r.avg_row_bytes, 1) AS avg_row_bytes,
+       round(r.index_overhead, 2) AS index_overhead,
+       env.copies AS replication_factor,
+       r.retention,
+       round(r.growth_bytes_per_day::numeric) AS growth_bytes_per_day,
+       CASE WHEN r.growth_bytes_per_day > 0
+            THEN round((env.free_bytes / r.growth_bytes_per_day)::numeric, 1) END AS days_until_full,
+       r.total_bytes,
+       round(r.total_bytes::numeric / env.sb_bytes, 3) AS size_vs_shared_buffers,
+       CASE
+           WHEN r.growth_bytes_per_day > 0 AND env.free_bytes / r.growth_bytes_per_day < 30 THEN
+               format('the disk fills in %s days at this rate: add storage%s',
+                      round((env.free_bytes / r.growth_bytes_per_day)::numeric),
+                      CASE WHEN r.relid IS NOT NULL AND r.retention IS NULL
+                           THEN ', or set a retention with steward.set_retention()' ELSE '' END)
+           WHEN r.writes_per_sec IS NULL THEN
+               'not enough samples yet to measure growth (steward.capacity_sample())'
+           WHEN r.total_bytes > env.sb_bytes THEN
+               'larger than shared_buffers: make sure its hot part fits in memory'
+           ELSE 'ok'
+       END AS recommendation
+  FROM rows r, env;

@@ -95,15 +95,21 @@ LANGUAGE C STRICT VOLATILE;
 -- until the data directory's disk is full, size against shared_buffers,
 -- and a recommendation.
 CREATE VIEW steward.capacity AS
-WITH w AS (
-    SELECT relid, min(sampled_at) AS t0, max(sampled_at) AS t1
-      FROM steward.capacity_samples GROUP BY relid),
+-- Writes are counted like a Prometheus rate(): between consecutive samples,
+-- a counter that went down was reset (a restart after a crash, a stats
+-- reset) and counts from zero, so a reset never yields a negative rate.
+WITH s AS (
+    SELECT relid, sampled_at, writes, bytes,
+           lag(writes) OVER (PARTITION BY relid ORDER BY sampled_at) AS prev_writes
+      FROM steward.capacity_samples),
 ends AS (
-    SELECT w.relid, w.t0, w.t1,
-           f.writes AS w0, l.writes AS w1, f.bytes AS b0, l.bytes AS b1
-      FROM w
-      JOIN steward.capacity_samples f ON f.relid = w.relid AND f.sampled_at = w.t0
-      JOIN steward.capacity_samples l ON l.relid = w.relid AND l.sampled_at = w.t1),
+    SELECT relid, min(sampled_at) AS t0, max(sampled_at) AS t1,
+           sum(CASE WHEN prev_writes IS NULL THEN 0
+                    WHEN writes >= prev_writes THEN writes - prev_writes
+                    ELSE writes END) AS writes,
+           (array_agg(bytes ORDER BY sampled_at))[1] AS b0,
+           (array_agg(bytes ORDER BY sampled_at DESC))[1] AS b1
+      FROM s GROUP BY relid),
 env AS (
     SELECT (SELECT free_bytes FROM steward._data_dir_space()) AS free_bytes,
            (SELECT setting::bigint * 8192 FROM pg_settings WHERE name = 'shared_buffers') AS sb_bytes,
@@ -113,10 +119,11 @@ env AS (
            END AS copies),
 t AS (
     SELECT c.oid::regclass AS relid,
-           CASE WHEN e.t1 > e.t0 THEN (e.w1 - e.w0) / extract(epoch FROM e.t1 - e.t0) END
+           CASE WHEN e.t1 > e.t0 THEN e.writes / extract(epoch FROM e.t1 - e.t0) END
                AS writes_per_sec,
-           pg_relation_size(c.oid)::numeric / nullif(greatest(c.reltuples, 0), 0)::numeric AS avg_row_bytes,
-           pg_total_relation_size(c.oid)::numeric / nullif(pg_relation_size(c.oid), 0) AS index_overhead,
+           -- a row's bytes include its TOAST data; indexes are the overhead
+           pg_table_size(c.oid)::numeric / nullif(greatest(c.reltuples, 0), 0)::numeric AS avg_row_bytes,
+           pg_total_relation_size(c.oid)::numeric / nullif(pg_table_size(c.oid), 0) AS index_overhead,
            r.retention,
            CASE WHEN e.t1 > e.t0 THEN (e.b1 - e.b0) / (extract(epoch FROM e.t1 - e.t0) / 86400) END
                AS growth_bytes_per_day,

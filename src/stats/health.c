@@ -55,6 +55,7 @@ static HealthGuc health_gucs[] = {
 	{"steward.health_runway_days_critical", "Days until the data directory's disk is full below which the check is critical.", 7, 1e6},
 	{"steward.capacity_sample_interval", "Seconds between samples of steward table sizes for steward.capacity.", 300, 1e7},
 	{"steward.capacity_window", "Seconds of samples steward.capacity keeps and measures over.", 7 * 86400, 1e9},
+	{"steward.expected_standbys", "Physical standbys expected to stream from this primary (health: fewer warns, none is critical; 0 turns the check off).", 0, 1000},
 	{"steward.replication_factor", "Copies of the data for steward.capacity (0: 1 + streaming standbys).", 0, 100},
 };
 

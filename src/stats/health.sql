@@ -24,11 +24,26 @@ WITH v AS (
            current_setting('steward.health_lock_waiters_critical')::float8, false,
            'Reduce transaction scope, optimize writes', 3
     UNION ALL
+    -- A standby without a WAL receiver cannot know its lag: infinite.
     SELECT 'replication_lag_s',
-           (SELECT max(coalesce(replay_lag_seconds, 0))::float8 FROM steward.replication),
+           (SELECT max(CASE WHEN role = 'standby' AND replay_lag_seconds IS NULL
+                            THEN 'Infinity'::float8
+                            ELSE coalesce(replay_lag_seconds, 0) END)::float8
+              FROM steward.replication),
            current_setting('steward.health_replication_lag_s_warn')::float8,
            current_setting('steward.health_replication_lag_s_critical')::float8, false,
            'Read-from-leader for RYW, reduce load', 4
+    UNION ALL
+    -- On a primary: standbys streaming, against steward.expected_standbys
+    -- (one missing warns, all missing is critical).
+    SELECT 'standbys_streaming',
+           CASE WHEN NOT pg_catalog.pg_is_in_recovery()
+                     AND current_setting('steward.expected_standbys')::float8 > 0
+                THEN (SELECT count(*)::float8 FROM pg_catalog.pg_stat_replication
+                       WHERE state = 'streaming') END,
+           current_setting('steward.expected_standbys')::float8,
+           least(1, current_setting('steward.expected_standbys')::float8), true,
+           'Check the standby and its connection; rebuild it if it cannot catch up', 4
     UNION ALL
     SELECT 'connection_saturation',
            (SELECT sum(connections)::float8 / max(usable_connections) FROM steward.connections),
@@ -84,7 +99,7 @@ SELECT check_name AS check,
             ELSE 'ok' END AS status,
        round(value::numeric, 4) AS value,
        warn AS warn_threshold, critical AS critical_threshold, first_response
-  FROM v ORDER BY ord;
+  FROM v ORDER BY ord, check_name;
 GRANT SELECT ON steward.health TO pg_read_all_stats;
 
 CREATE FUNCTION steward.reset()

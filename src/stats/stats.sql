@@ -45,25 +45,45 @@ SELECT s.relid::regclass AS relid,
   LEFT JOIN pg_catalog.pg_statio_user_tables io ON io.relid = s.relid;
 GRANT SELECT ON steward.table_stats TO PUBLIC;
 
+-- Primary: one row per WAL sender.  Standby: one row for this server, with
+-- the state of its WAL receiver.  Lag in seconds is the age of the oldest
+-- WAL not yet replayed: 0 when everything the primary has sent is replayed
+-- (also when the primary is idle), NULL when it cannot be known (a standby
+-- whose WAL receiver is not streaming -- disconnected, reconnecting, or
+-- restoring from an archive -- does not know what it misses).
 CREATE VIEW steward.replication AS
 SELECT 'primary'::text AS role, r.application_name, r.client_addr, r.state, r.sync_state,
        pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), r.sent_lsn)   AS sent_lag_bytes,
        pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), r.flush_lsn)  AS flush_lag_bytes,
        pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), r.replay_lsn) AS replay_lag_bytes,
-       extract(epoch FROM r.flush_lag)  AS flush_lag_seconds,
-       extract(epoch FROM r.replay_lag) AS replay_lag_seconds
+       CASE WHEN r.flush_lsn >= pg_catalog.pg_current_wal_lsn() THEN 0
+            ELSE extract(epoch FROM r.flush_lag) END AS flush_lag_seconds,
+       CASE WHEN r.replay_lsn >= pg_catalog.pg_current_wal_lsn() THEN 0
+            ELSE extract(epoch FROM r.replay_lag) END AS replay_lag_seconds
   FROM pg_catalog.pg_stat_replication r
  WHERE NOT pg_catalog.pg_is_in_recovery()
 UNION ALL
 SELECT 'standby', NULL, NULL,
-       CASE WHEN pg_catalog.pg_last_wal_receive_lsn() IS NULL THEN 'restoring' ELSE 'streaming' END,
-       NULL, NULL, NULL,
-       pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_last_wal_receive_lsn(),
-                                  pg_catalog.pg_last_wal_replay_lsn()),
+       coalesce(w.status, 'no wal receiver'),
+       NULL, NULL,
+       -- WAL the primary reported having that this standby has not flushed
+       CASE WHEN w.status = 'streaming'
+            THEN pg_catalog.pg_wal_lsn_diff(w.latest_end_lsn, w.flushed_lsn) END,
+       CASE WHEN w.status = 'streaming'
+            THEN pg_catalog.pg_wal_lsn_diff(greatest(w.latest_end_lsn,
+                                                     pg_catalog.pg_last_wal_receive_lsn()),
+                                            pg_catalog.pg_last_wal_replay_lsn()) END,
        NULL,
-       CASE WHEN pg_catalog.pg_last_wal_receive_lsn() = pg_catalog.pg_last_wal_replay_lsn() THEN 0
-            ELSE extract(epoch FROM pg_catalog.now() - pg_catalog.pg_last_xact_replay_timestamp())
+       CASE WHEN w.status IS DISTINCT FROM 'streaming' THEN NULL
+            WHEN pg_catalog.pg_last_wal_replay_lsn()
+                 >= greatest(w.latest_end_lsn, pg_catalog.pg_last_wal_receive_lsn()) THEN 0
+            -- Behind: the oldest unreplayed WAL was written after the last
+            -- replayed commit, so this is an upper bound on its age.
+            ELSE greatest(extract(epoch FROM pg_catalog.now()
+                                             - pg_catalog.pg_last_xact_replay_timestamp()), 0)
        END
+  FROM (SELECT 1) one
+  LEFT JOIN pg_catalog.pg_stat_wal_receiver w ON true
  WHERE pg_catalog.pg_is_in_recovery();
 GRANT SELECT ON steward.replication TO pg_read_all_stats;
 
