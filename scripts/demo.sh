@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # The README's main command: set everything up, start a throwaway local
 # cluster, CREATE EXTENSION pg_steward and run the guide's orders
-# walkthrough (examples/orders_walkthrough.sql).  Run as root; safe to run
-# again (the previous demo cluster is replaced).
+# walkthrough (examples/orders_walkthrough.sql), which shows every
+# capability on the orders schema.  Run as root; safe to run again (the
+# previous demo cluster is replaced).  Exits non-zero if any step fails,
+# including a statement the walkthrough expects pg_steward to refuse that
+# is not refused.  test/t/014_demo.pl runs the same walkthrough.
+#
+# Environment: PG_CONFIG (default Debian's PostgreSQL 15), PGSTEWARD_DEMO_DIR
+# (default /var/tmp/pg_steward-demo), PGSTEWARD_DEMO_PORT (default 5477).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 scripts/setup.sh
 
-BIN=/usr/lib/postgresql/15/bin
-DEMO=/var/tmp/pg_steward-demo
+BIN=$("$PG_CONFIG" --bindir)
+DEMO=${PGSTEWARD_DEMO_DIR:-/var/tmp/pg_steward-demo}
 PORT=${PGSTEWARD_DEMO_PORT:-5477}
 
 as_pg() { su postgres -s /bin/bash -c "$*"; }
@@ -33,7 +40,7 @@ as_pg "$BIN/pg_ctl -D $DEMO/data -l $DEMO/server.log -w start" >/dev/null
 
 PSQL="$BIN/psql -X -h $DEMO -p $PORT -U postgres"
 as_pg "$PSQL -q -c 'CREATE DATABASE shop'"
-as_pg "$PSQL -d shop -c 'CREATE EXTENSION pg_steward'"
+as_pg "$PSQL -d shop -q -c 'CREATE EXTENSION pg_steward'"
 # Fed on stdin: the postgres user may not be able to read the checkout.
 as_pg "$PSQL -d shop -v ON_ERROR_STOP=1 -f -" < examples/orders_walkthrough.sql 2>&1
 

@@ -22,9 +22,12 @@ if [ -n "$missing" ]; then
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
-export PATH=/usr/lib/postgresql/15/bin:$PATH
+# PG_CONFIG may name another PostgreSQL 15 installation (a copy of the
+# Debian one in another prefix, say); the default is Debian's.
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+export PATH=$("$PG_CONFIG" --bindir):$PATH
 echo "== building pg_steward"
-make -s PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config clean >/dev/null
-make -s PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
-make -s PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config install >/dev/null
-echo "== installed pg_steward into $(/usr/lib/postgresql/15/bin/pg_config --pkglibdir)"
+make -s PG_CONFIG="$PG_CONFIG" clean >/dev/null
+make -s PG_CONFIG="$PG_CONFIG"
+make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+echo "== installed pg_steward into $("$PG_CONFIG" --pkglibdir)"

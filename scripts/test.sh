@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 scripts/setup.sh
 
 WORK=/var/tmp/pg_steward-test
@@ -16,7 +17,7 @@ rsync -a --exclude .git --exclude 'test/out' ./ "$WORK/"
 chown -R postgres:postgres "$WORK"
 
 status=0
-su postgres -s /bin/bash -c "cd '$WORK' && PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config test/run.sh" || status=$?
+su postgres -s /bin/bash -c "cd '$WORK' && PG_CONFIG='$PG_CONFIG' test/run.sh" || status=$?
 
 # Keep the outputs next to the checkout for inspection.
 rm -rf test/out
