@@ -15,7 +15,7 @@
 
 -- The control file's comment is applied only by CREATE EXTENSION.
 COMMENT ON EXTENSION pg_steward IS
-  'OLTP discipline enforced by PostgreSQL: steward table access method (optimistic row versions, monotonic sequences, lifecycle state machines), steward_hash index, idempotency keys, latency/contention/replication/capacity/health views, verify and restore drills';
+  'OLTP discipline in PostgreSQL: row versions, monotonic sequences, state machines and backfills (steward table AM), idempotency keys (steward_hash index), latency/lock/replication/capacity/health views and metrics, verify, restore drills, read-your-writes tokens';
 
 -- steward_hash operator classes for every type core hash indexes (issue 13).
 -- Every type core hash indexes, with core hash's equality semantics: the

@@ -151,6 +151,9 @@ is($node->safe_psql('old', 'SELECT count(*) FROM payments'), '500', 'payments in
 is($node->safe_psql('old',
 	"SELECT retention FROM steward.idempotency_retention_overrides WHERE scope = 'acct-1'"),
 	'2 days', 'per-scope retention intact');
+is($node->safe_psql('old',
+	"SELECT retention FROM steward.table_retention WHERE relid = 'orders'::regclass"),
+	'30 days', 'table retention intact');
 
 check_enforcement('after ALTER EXTENSION UPDATE');
 
