@@ -17,6 +17,7 @@ SQL_SOURCES = \
 	src/tableam/tableam.sql \
 	src/stats/counters.sql \
 	src/hashindex/hashindex.sql \
+	src/tableam/release.sql \
 	src/idempotency/idempotency.sql \
 	src/lifecycle/lifecycle.sql \
 	src/stats/stats.sql \
@@ -38,6 +39,7 @@ OBJS = \
 	src/tableam/rules.o \
 	src/tableam/rules_api.o \
 	src/tableam/rowkey.o \
+	src/tableam/release.o \
 	src/lifecycle/state_rules.o \
 	src/lifecycle/machines_api.o \
 	src/lifecycle/transitions.o \

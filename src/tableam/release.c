@@ -1,0 +1,488 @@
+/*-------------------------------------------------------------------------
+ *
+ * release.c
+ *	  Uninstalling without losing data: steward.release(tbl),
+ *	  steward.release_all() and the event trigger that refuses
+ *	  DROP EXTENSION pg_steward while user relations depend on it.
+ *
+ * A steward table and a steward_hash index depend on the extension's access
+ * methods, so DROP EXTENSION ... CASCADE would drop them with their rows.
+ * The guard is an event trigger on ddl_command_start, which runs before
+ * the dependency walk of every command that can drop the extension
+ * (DROP EXTENSION, DROP SCHEMA of its schema, DROP OWNED BY its owner,
+ * DROP ACCESS METHOD), also under session_replication_role = replica
+ * (ENABLE ALWAYS).  An object_access_hook would fire too late (the
+ * dependent tables are already deleted when the extension's turn comes)
+ * and only in backends that happen to have loaded the library.  Only
+ * superusers can drop this extension (superuser = true) or disable the
+ * trigger, so a table owner cannot get around it.
+ *
+ * Releasing turns a table into core objects: the table becomes heap (the
+ * format is heap's already, so this is a plain rewrite), each steward_hash
+ * index becomes a btree index of the same name, each EXCLUDE USING
+ * steward_hash constraint becomes UNIQUE (or EXCLUDE USING btree when it
+ * has a predicate or expressions) with the same name, and the table's
+ * rules are deleted.  The DDL is steward._release_table (SQL), run as the
+ * table's owner under SECURITY_RESTRICTED_OPERATION (common/as_owner.c),
+ * because the rewrite evaluates index expressions and predicates the owner
+ * wrote.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_type_d.h"
+#include "commands/event_trigger.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "pg_steward.h"
+#include "common/as_owner.h"
+#include "tableam/rules_api.h"
+
+PG_FUNCTION_INFO_V1(steward_release);
+PG_FUNCTION_INFO_V1(steward_release_all);
+PG_FUNCTION_INFO_V1(steward_guard_drop);
+
+#define EXTENSION_NAME "pg_steward"
+
+/* Relations whose names the guard's DETAIL lists before "and N more". */
+#define GUARD_LIST_MAX 10
+
+static void
+put_action(ReturnSetInfo *rsinfo, Oid relid, const char *type,
+		   const char *name, const char *action)
+{
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = CStringGetTextDatum(type);
+	values[2] = CStringGetTextDatum(name);
+	values[3] = CStringGetTextDatum(action);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/*
+ * Run steward._release_table() on one relation as its owner and add what it
+ * did to the result.  The caller has checked that the session user may
+ * release it.  ALTER TABLE takes its own locks (AccessExclusiveLock).
+ */
+static void
+release_relation(Oid relid, ReturnSetInfo *rsinfo)
+{
+	StewardAsOwner ctx;
+	Oid			argtypes[1] = {REGCLASSOID};
+	Datum		args[1] = {ObjectIdGetDatum(relid)};
+
+	steward_as_owner_begin(relid, &ctx);
+	if (SPI_execute_with_args("SELECT object_type, object_name, action "
+							  "FROM steward._release_table($1)",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not release relation %u", relid);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		put_action(rsinfo, relid, SPI_getvalue(tup, desc, 1),
+				   SPI_getvalue(tup, desc, 2), SPI_getvalue(tup, desc, 3));
+	}
+	steward_as_owner_end(&ctx);
+}
+
+/*
+ * Delete the rules, state checks and retention settings of the released
+ * relations, as the owner of the extension's tables (the callers own the
+ * relations, not those tables).
+ */
+static void
+drop_rules(List *relids, ReturnSetInfo *rsinfo)
+{
+	static const struct
+	{
+		const char *sql;
+		const char *type;
+		const char *action;
+	}			deletes[] =
+	{
+		{"DELETE FROM steward.column_rules WHERE relid::pg_catalog.oid "
+			"OPERATOR(pg_catalog.=) ANY ($1) RETURNING relid::pg_catalog.oid, "
+			"attname::pg_catalog.text, kind || ' rule dropped'", "rule", NULL},
+		{"DELETE FROM steward.state_checks WHERE relid::pg_catalog.oid "
+			"OPERATOR(pg_catalog.=) ANY ($1) RETURNING relid::pg_catalog.oid, "
+			"state, 'state check dropped'", "state check", NULL},
+		{"DELETE FROM steward.table_retention WHERE relid::pg_catalog.oid "
+			"OPERATOR(pg_catalog.=) ANY ($1) RETURNING relid::pg_catalog.oid, "
+			"retention::pg_catalog.text, 'retention setting dropped'", "retention", NULL},
+	};
+	StewardAsOwner ctx;
+	Datum	   *elems;
+	int			n = 0;
+	ListCell   *lc;
+	Oid			argtypes[1] = {OIDARRAYOID};
+	Datum		args[1];
+
+	elems = palloc(sizeof(Datum) * Max(list_length(relids), 1));
+	foreach(lc, relids)
+		elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
+	args[0] = PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid),
+											  true, TYPALIGN_INT));
+
+	enter_rules_owner(&ctx);
+	for (int d = 0; d < lengthof(deletes); d++)
+	{
+		if (SPI_execute_with_args(deletes[d].sql, 1, argtypes, args, NULL,
+								  false, 0) != SPI_OK_DELETE_RETURNING)
+			elog(ERROR, "could not delete the rules of released relations");
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+
+			put_action(rsinfo,
+					   DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull)),
+					   deletes[d].type, SPI_getvalue(tup, desc, 2),
+					   SPI_getvalue(tup, desc, 3));
+		}
+	}
+	steward_as_owner_end(&ctx);
+}
+
+/*
+ * Release "relids" in list order, after checking that the caller owns every
+ * one of them, and return what was done as the function's result set.
+ */
+static void
+release_relations(FunctionCallInfo fcinfo, List *relids)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ListCell   *lc;
+
+	foreach(lc, relids)
+		check_table_owner(lfirst_oid(lc));
+
+	InitMaterializedSRF(fcinfo, 0);
+	foreach(lc, relids)
+		release_relation(lfirst_oid(lc), rsinfo);
+	drop_rules(relids, rsinfo);
+}
+
+static void
+check_not_member(Oid relid)
+{
+	Oid			extoid = getExtensionOfObject(RelationRelationId, relid);
+
+	if (OidIsValid(extoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("relation \"%s\" belongs to extension \"%s\"",
+						get_rel_name(relid), get_extension_name(extoid)),
+				 errdetail("Only user relations are released; the extension's own go with it.")));
+}
+
+/*
+ * steward.release(tbl regclass): release a table, a materialized view or a
+ * partitioned table with all its partitions.
+ *
+ * The caller must own every relation released (42501).  Each one is changed
+ * as its owner (ALTER TABLE takes AccessExclusiveLock); the rules are
+ * deleted as the extension's owner.  Returns one row per object changed.
+ */
+Datum
+steward_release(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char		relkind;
+
+	require_arg(fcinfo, 0, "table");
+	relid = PG_GETARG_OID(0);
+	check_table_owner(relid);
+	relkind = get_rel_relkind(relid);
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE &&
+		relkind != RELKIND_MATVIEW)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table or materialized view", get_rel_name(relid)),
+				 errhint("Release the table the index belongs to.")));
+	check_not_member(relid);
+
+	/* Parents first: a partitioned index rebuilds its partitions' indexes. */
+	release_relations(fcinfo, (relkind == RELKIND_PARTITIONED_TABLE) ?
+					  find_all_inheritors(relid, NoLock, NULL) :
+					  list_make1_oid(relid));
+	return (Datum) 0;
+}
+
+/*
+ * User relations (not members of the extension) that depend on pg_steward:
+ * tables and materialized views using the steward access method, tables
+ * with a steward_hash index, and tables with rules.  Partitioned tables
+ * come before their partitions.  Read as the extension's owner with a
+ * pinned search_path.
+ */
+static List *
+user_relations(void)
+{
+	StewardAsOwner ctx;
+	List	   *relids = NIL;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+
+	enter_rules_owner(&ctx);
+	if (SPI_execute("WITH ext AS (SELECT oid FROM pg_catalog.pg_extension "
+					"             WHERE extname OPERATOR(pg_catalog.=) '" EXTENSION_NAME "'), "
+					"members AS (SELECT d.classid, d.objid FROM pg_catalog.pg_depend d, ext "
+					"  WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass "
+					"    AND d.refobjid OPERATOR(pg_catalog.=) ext.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'), "
+					"ams AS (SELECT objid FROM members WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_am'::pg_catalog.regclass), "
+					"rels AS (SELECT objid FROM members WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass), "
+					"candidates AS ("
+					"  SELECT c.oid FROM pg_catalog.pg_class c "
+					"   WHERE c.relam IN (SELECT objid FROM ams) AND c.relkind IN ('r', 'm') "
+					"  UNION "
+					"  SELECT i.indrelid FROM pg_catalog.pg_index i "
+					"    JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid "
+					"   WHERE c.relam IN (SELECT objid FROM ams) "
+					"  UNION "
+					"  SELECT r.relid::pg_catalog.oid FROM steward.column_rules r) "
+					"SELECT k.oid FROM candidates k "
+					" WHERE k.oid NOT IN (SELECT objid FROM rels) "
+					"   AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) k.oid) "
+					" ORDER BY (SELECT pg_catalog.count(*) FROM pg_catalog.pg_partition_ancestors(k.oid)), k.oid",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list the relations that use pg_steward");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 1,
+														   &isnull));
+		/* The list outlives SPI_finish(). */
+		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
+
+		relids = lappend_oid(relids, relid);
+		MemoryContextSwitchTo(spi_cxt);
+	}
+	steward_as_owner_end(&ctx);
+	return relids;
+}
+
+/*
+ * steward.release_all(): release every user relation that depends on
+ * pg_steward, so that DROP EXTENSION pg_steward drops no user data.
+ *
+ * The caller must own all of them (not granted to PUBLIC; superusers own
+ * everything).  Each relation is changed as its owner.
+ */
+Datum
+steward_release_all(PG_FUNCTION_ARGS)
+{
+	release_relations(fcinfo, user_relations());
+	return (Datum) 0;
+}
+
+/*
+ * Relations the extension's access methods would take with them: user
+ * tables and materialized views using "steward", user indexes using
+ * "steward_hash" (an EXCLUDE constraint is named by its constraint).
+ * Returns how many, and fills "list" with the first GUARD_LIST_MAX.
+ */
+static int
+dependent_relations(Oid extoid, StringInfo list)
+{
+	StewardAsOwner ctx;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(extoid)};
+	int			n;
+
+	enter_rules_owner(&ctx);
+	if (SPI_execute_with_args(
+							  "WITH members AS (SELECT d.classid, d.objid FROM pg_catalog.pg_depend d "
+							  "  WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass "
+							  "    AND d.refobjid OPERATOR(pg_catalog.=) $1 AND d.deptype OPERATOR(pg_catalog.=) 'e'), "
+							  "ams AS (SELECT objid FROM members WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_am'::pg_catalog.regclass), "
+							  "rels AS (SELECT objid FROM members WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass) "
+							  "SELECT CASE WHEN c.relkind IN ('i', 'I') THEN "
+							  "         CASE WHEN con.conname IS NOT NULL "
+							  "              THEN pg_catalog.format('constraint %I of table %s', con.conname, i.indrelid::pg_catalog.regclass) "
+							  "              ELSE pg_catalog.format('index %s on %s', c.oid::pg_catalog.regclass, i.indrelid::pg_catalog.regclass) END "
+							  "       WHEN c.relkind OPERATOR(pg_catalog.=) 'm' "
+							  "         THEN pg_catalog.format('materialized view %s', c.oid::pg_catalog.regclass) "
+							  "       ELSE pg_catalog.format('table %s', c.oid::pg_catalog.regclass) END "
+							  "  FROM pg_catalog.pg_class c "
+							  "  LEFT JOIN pg_catalog.pg_index i ON i.indexrelid OPERATOR(pg_catalog.=) c.oid "
+							  "  LEFT JOIN pg_catalog.pg_constraint con ON con.conindid OPERATOR(pg_catalog.=) c.oid "
+							  "        AND con.contype OPERATOR(pg_catalog.=) 'x' "
+							  " WHERE c.relam IN (SELECT objid FROM ams) "
+							  "   AND c.relkind IN ('r', 'm', 'i', 'I') "
+							  "   AND c.oid NOT IN (SELECT objid FROM rels) "
+							  "   AND (i.indrelid IS NULL OR i.indrelid NOT IN (SELECT objid FROM rels)) "
+							  "   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h "
+							  "                    WHERE h.inhrelid OPERATOR(pg_catalog.=) c.oid "
+							  "                      AND c.relkind OPERATOR(pg_catalog.=) 'i') "
+							  " ORDER BY 1",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list the relations that use pg_steward");
+	n = (int) SPI_processed;
+	for (int i = 0; i < n && i < GUARD_LIST_MAX; i++)
+		appendStringInfo(list, "%s%s", i > 0 ? ", " : "",
+						 SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	if (n > GUARD_LIST_MAX)
+		appendStringInfo(list, " and %d more", n - GUARD_LIST_MAX);
+	steward_as_owner_end(&ctx);
+	return n;
+}
+
+static bool
+names_contain(List *objects, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, objects)
+	{
+		Node	   *obj = lfirst(lc);
+
+		if (IsA(obj, String) && strcmp(strVal(obj), name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Owner and schema of the extension (pg_extension has no syscache). */
+static void
+extension_info(Oid extoid, Oid *owner, Oid *schema)
+{
+	StewardAsOwner ctx;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(extoid)};
+	bool		isnull;
+
+	*owner = *schema = InvalidOid;
+	enter_rules_owner(&ctx);
+	if (SPI_execute_with_args("SELECT extowner, extnamespace FROM pg_catalog.pg_extension "
+							  "WHERE oid OPERATOR(pg_catalog.=) $1",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_extension");
+	if (SPI_processed == 1)
+	{
+		*owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+												SPI_tuptable->tupdesc, 1, &isnull));
+		*schema = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+												 SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	steward_as_owner_end(&ctx);
+}
+
+/*
+ * The command being started, if it would drop pg_steward; NULL otherwise.
+ * Decided from the parse tree alone, before anything is looked up for the
+ * drop itself.
+ */
+static const char *
+command_drops_extension(Node *parsetree, Oid extoid)
+{
+	Oid			owner;
+	Oid			schema;
+
+	extension_info(extoid, &owner, &schema);
+	if (IsA(parsetree, DropStmt))
+	{
+		DropStmt   *stmt = (DropStmt *) parsetree;
+
+		switch (stmt->removeType)
+		{
+			case OBJECT_EXTENSION:
+				if (names_contain(stmt->objects, EXTENSION_NAME))
+					return "DROP EXTENSION";
+				break;
+			case OBJECT_SCHEMA:
+				if (names_contain(stmt->objects,
+								  get_namespace_name(schema)))
+					return "DROP SCHEMA";
+				break;
+			case OBJECT_ACCESS_METHOD:
+				if (names_contain(stmt->objects, STEWARD_TABLE_AM) ||
+					names_contain(stmt->objects, "steward_hash"))
+					return "DROP ACCESS METHOD";
+				break;
+			default:
+				break;
+		}
+	}
+	else if (IsA(parsetree, DropOwnedStmt))
+	{
+		DropOwnedStmt *stmt = (DropOwnedStmt *) parsetree;
+		ListCell   *lc;
+
+		foreach(lc, stmt->roles)
+		{
+			RoleSpec   *role = lfirst(lc);
+
+			if (get_rolespec_oid(role, true) == owner)
+				return "DROP OWNED";
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Event trigger on ddl_command_start (steward_guard_drop): refuse a command
+ * that would drop pg_steward while user relations depend on it (2BP01,
+ * naming them, with a HINT to release them).  Takes no lock; reads the
+ * catalogs as the extension's owner.
+ */
+Datum
+steward_guard_drop(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata;
+	Oid			extoid;
+	const char *command;
+	StringInfoData list;
+	int			n;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward_guard_drop must be called as an event trigger")));
+	trigdata = (EventTriggerData *) fcinfo->context;
+
+	extoid = get_extension_oid(EXTENSION_NAME, true);
+	if (!OidIsValid(extoid))
+		PG_RETURN_VOID();
+	command = command_drops_extension(trigdata->parsetree, extoid);
+	if (command == NULL)
+		PG_RETURN_VOID();
+
+	initStringInfo(&list);
+	n = dependent_relations(extoid, &list);
+	if (n == 0)
+		PG_RETURN_VOID();
+
+	ereport(ERROR,
+			(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+			 strcmp(command, "DROP EXTENSION") == 0 ?
+			 errmsg("cannot drop extension \"%s\" while %d user objects use its access methods",
+					EXTENSION_NAME, n) :
+			 errmsg("%s would drop extension \"%s\", and %d user objects use its access methods",
+					command, EXTENSION_NAME, n),
+			 errdetail("Dropping it would drop %s, with their data.", list.data),
+			 errhint("Release them first, keeping their data, indexes and constraint names: "
+					 "SELECT * FROM steward.release(tbl) for one table, or "
+					 "SELECT * FROM steward.release_all() for all of them.")));
+	PG_RETURN_VOID();
+}
