@@ -476,10 +476,12 @@ steward_guard_drop(PG_FUNCTION_ARGS)
 	ereport(ERROR,
 			(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
 			 strcmp(command, "DROP EXTENSION") == 0 ?
-			 errmsg("cannot drop extension \"%s\" while %d user objects use its access methods",
-					EXTENSION_NAME, n) :
-			 errmsg("%s would drop extension \"%s\", and %d user objects use its access methods",
-					command, EXTENSION_NAME, n),
+			 errmsg_plural("cannot drop extension \"%s\" while %d user object uses its access methods",
+						   "cannot drop extension \"%s\" while %d user objects use its access methods",
+						   n, EXTENSION_NAME, n) :
+			 errmsg_plural("%s would drop extension \"%s\", and %d user object uses its access methods",
+						   "%s would drop extension \"%s\", and %d user objects use its access methods",
+						   n, command, EXTENSION_NAME, n),
 			 errdetail("Dropping it would drop %s, with their data.", list.data),
 			 errhint("Release them first, keeping their data, indexes and constraint names: "
 					 "SELECT * FROM steward.release(tbl) for one table, or "
