@@ -17,8 +17,6 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "lib/stringinfo.h"
-#include "utils/backend_progress.h"
-#include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -54,13 +52,6 @@ static uint64
 all_states(const StateRule *rule)
 {
 	return rule->nstates >= 64 ? ~UINT64CONST(0) : (UINT64CONST(1) << rule->nstates) - 1;
-}
-
-/* COPY FROM reports progress for its whole duration. */
-static bool
-in_copy_from(void)
-{
-	return MyBEEntry != NULL && MyBEEntry->st_progress_command == PROGRESS_COMMAND_COPY;
 }
 
 /* State index of a datum, or -1; *value gets the text for messages. */
@@ -102,13 +93,17 @@ set_changed_at(TupleTableSlot *slot, const StateRule *rule)
 							  (int64) GetCurrentStatementStartTimestamp());
 }
 
+/*
+ * INSERT rule of every state machine of "rel" for the new row in "slot":
+ * the state must be declared, and initial unless "from_copy" (a row COPY
+ * FROM loads, see steward_am.c); stamps changed_at.  Raises 23514.
+ */
 void
 steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 							const StewardRules *rules, bool from_copy)
 {
 	if (rules->nstates == 0)
 		return;
-	from_copy = from_copy || in_copy_from();
 
 	for (int i = 0; i < rules->nstates; i++)
 	{

@@ -202,11 +202,30 @@ apply_insert_rules(Relation rel, TupleTableSlot *slot, bool from_copy)
 	}
 }
 
+/*
+ * Which inserts are COPY FROM's own rows.  A restore loads rows in any
+ * declared state, so COPY FROM may (README "Lifecycle"); nothing else may.
+ * The signal is the BulkInsertState: in PostgreSQL 15 only COPY FROM
+ * (copyfrom.c, for its target and the partitions it routes to), table
+ * rewrites (tablecmds.c), CREATE TABLE AS and REFRESH MATERIALIZED VIEW pass
+ * one to table_tuple_insert, and the last three write into a relation
+ * created by the same command (a transient heap, a new table), which has no
+ * rules.  Every executor INSERT -- including the INSERT inside
+ * COPY (INSERT ... RETURNING) TO and a trigger's INSERT during COPY FROM --
+ * passes NULL.  multi_insert is called by COPY FROM only.  Unlike the
+ * progress report, this does not depend on track_activities.
+ */
+static inline bool
+loaded_by_copy_from(BulkInsertState bistate)
+{
+	return bistate != NULL;
+}
+
 static void
 steward_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 					 int options, BulkInsertState bistate)
 {
-	apply_insert_rules(rel, slot, false);
+	apply_insert_rules(rel, slot, loaded_by_copy_from(bistate));
 	heap_methods->tuple_insert(rel, slot, cid, options, bistate);
 }
 
@@ -224,7 +243,7 @@ static void
 steward_multi_insert(Relation rel, TupleTableSlot **slots, int ntuples,
 					 CommandId cid, int options, BulkInsertState bistate)
 {
-	/* multi_insert is COPY FROM's path. */
+	/* multi_insert is COPY FROM's path (see loaded_by_copy_from). */
 	for (int i = 0; i < ntuples; i++)
 		apply_insert_rules(rel, slots[i], true);
 	heap_methods->multi_insert(rel, slots, ntuples, cid, options, bistate);
