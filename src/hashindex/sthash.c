@@ -33,7 +33,8 @@ PG_FUNCTION_INFO_V1(steward_hash_handler);
 /*
  * Equality on every key column makes a lookup one bucket: genericcostestimate
  * sees the few matching entries and charges about one page.  Anything less
- * cannot compute a hash and would read the whole index, so it is priced out.
+ * cannot compute a hash and reads the whole table (sthash_scan.c), so it is
+ * priced out.
  */
 static void
 sthcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,

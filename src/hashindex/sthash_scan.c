@@ -11,13 +11,29 @@
  * the TID meanwhile, the executor rechecks the row against the scan keys
  * (indexam.sgml, "Index Locking Considerations").
  *
+ * A scan that constrains only some key columns (the planner offers one for
+ * a condition on the leading column: amoptionalkey = false only demands
+ * that one) cannot compute a hash, and the index cannot answer it: rows
+ * with a NULL in any key column are not indexed, yet "tenant_id = 1" must
+ * return (1, NULL).  Such a scan therefore does not read the index at all:
+ * it hands the executor every heap page (bitmap scans, as lossy pages) or
+ * every line pointer of every page (plain scans), all to be rechecked, so
+ * it returns exactly what a sequential scan returns.  The heap's own fetch
+ * follows each HOT chain from its root and ignores heap-only tuples, dead
+ * and unused line pointers, so every visible row comes back once.  The cost
+ * estimate keeps the planner away from this unless it is forced.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/relscan.h"
+#include "catalog/pg_am_d.h"
 #include "catalog/pg_type_d.h"
+#include "commands/defrem.h"
 #include "common/hashfn.h"
 #include "lib/qunique.h"
 #include "miscadmin.h"
@@ -35,6 +51,13 @@ typedef struct StHashScanOpaqueData
 	int			ntids;
 	int			maxtids;
 	int			next;			/* next TID for amgettuple */
+
+	/* Partial key: walk every line pointer of the table instead. */
+	bool		whole_table;
+	BlockNumber nblocks;		/* heap pages when the scan started */
+	BlockNumber blkno;			/* page being walked */
+	OffsetNumber maxoff;		/* its last line pointer */
+	OffsetNumber offnum;		/* last one returned */
 } StHashScanOpaqueData;
 
 typedef StHashScanOpaqueData *StHashScanOpaque;
@@ -207,6 +230,71 @@ scankey_hash(Relation index, ScanKey key)
 											key->sk_argument, UInt64GetDatum(0)));
 }
 
+/*
+ * The indexed table, for a partial-key scan (bitmap scans have no
+ * heapRelation).  The executor holds a lock on it already.  Its pages and
+ * line pointers must be heap's: the tables of steward and heap.
+ */
+static Relation
+open_indexed_table(Relation index)
+{
+	Relation	heap = relation_open(index->rd_index->indrelid, NoLock);
+	Oid			steward_am = get_table_am_oid("steward", true);
+
+	if (heap->rd_rel->relam != HEAP_TABLE_AM_OID &&
+		heap->rd_rel->relam != steward_am)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("steward_hash index \"%s\" cannot answer a condition on part of its key for table \"%s\"",
+						RelationGetRelationName(index), RelationGetRelationName(heap)),
+				 errdetail("The table's access method does not store rows in heap pages."),
+				 errhint("Compare every key column with \"=\", or let the planner use a sequential scan.")));
+	return heap;
+}
+
+/* Number of line pointers of a heap page (0 for a new page). */
+static OffsetNumber
+heap_page_maxoff(Relation heap, BlockNumber blkno)
+{
+	Buffer		buf = ReadBuffer(heap, blkno);
+	Page		page;
+	OffsetNumber maxoff;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	maxoff = PageIsNew(page) ? InvalidOffsetNumber : PageGetMaxOffsetNumber(page);
+	UnlockReleaseBuffer(buf);
+	return maxoff;
+}
+
+/*
+ * Next line pointer of a partial-key plain scan, or false at the end.  One
+ * page is read (briefly) for its line pointer count; the executor then
+ * fetches each TID with the scan's snapshot and rechecks the row.
+ */
+static bool
+next_heap_tid(IndexScanDesc scan, StHashScanOpaque so)
+{
+	Relation	heap = scan->heapRelation;
+
+	while (so->offnum >= so->maxoff)
+	{
+		so->blkno = (so->blkno == InvalidBlockNumber) ? 0 : so->blkno + 1;
+		if (so->blkno >= so->nblocks)
+		{
+			so->blkno = so->nblocks;
+			so->maxoff = so->offnum = InvalidOffsetNumber;
+			return false;
+		}
+		CHECK_FOR_INTERRUPTS();
+		so->maxoff = heap_page_maxoff(heap, so->blkno);
+		so->offnum = InvalidOffsetNumber;
+	}
+	so->offnum++;
+	ItemPointerSet(&scan->xs_heaptid, so->blkno, so->offnum);
+	return true;
+}
+
 static void
 collect(IndexScanDesc scan)
 {
@@ -220,6 +308,7 @@ collect(IndexScanDesc scan)
 	so->ntids = 0;
 	so->next = 0;
 	so->collected = true;
+	so->whole_table = false;
 
 	for (int i = 0; i < scan->numberOfKeys; i++)
 	{
@@ -253,17 +342,15 @@ collect(IndexScanDesc scan)
 	}
 	else
 	{
-		/*
-		 * Not every key column is constrained, so no hash can be computed:
-		 * return every entry and let the executor recheck.  The cost
-		 * estimate keeps the planner away from this unless forced.
-		 */
-		for (uint32 bucket = 0; bucket <= sth_get_meta(index, true)->maxbucket; bucket++)
-		{
-			CHECK_FOR_INTERRUPTS();
-			sth_collect_bucket(index, bucket, 0, true, &so->tids, &so->ntids,
-							   &so->maxtids);
-		}
+		/* Not every key column is constrained: see the file header. */
+		Relation	heap = open_indexed_table(index);
+
+		so->whole_table = true;
+		so->nblocks = RelationGetNumberOfBlocks(heap);
+		so->blkno = InvalidBlockNumber;
+		so->maxoff = so->offnum = InvalidOffsetNumber;
+		relation_close(heap, NoLock);
+		return;
 	}
 
 	/* Heap order, and no TID twice (see collect_hash). */
@@ -304,6 +391,11 @@ sthgettuple(IndexScanDesc scan, ScanDirection dir)
 
 	if (!so->collected)
 		collect(scan);
+	if (so->whole_table)
+	{
+		scan->xs_recheck = true;
+		return next_heap_tid(scan, so);
+	}
 	if (so->next >= so->ntids)
 		return false;
 	scan->xs_heaptid = so->tids[so->next++];
@@ -317,6 +409,13 @@ sthgetbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 	StHashScanOpaque so = (StHashScanOpaque) scan->opaque;
 
 	collect(scan);
+	if (so->whole_table)
+	{
+		/* Every page, lossy: the executor rechecks each row. */
+		for (BlockNumber blkno = 0; blkno < so->nblocks; blkno++)
+			tbm_add_page(tbm, blkno);
+		return (int64) so->nblocks;
+	}
 	tbm_add_tuples(tbm, so->tids, so->ntids, true);
 	return so->ntids;
 }
