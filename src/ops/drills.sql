@@ -2,7 +2,9 @@
 -- Restore drills (src/ops/steward-drill)
 --------------------------------------------------------------------------
 
--- Restore drills, recorded by steward-drill.
+-- Restore drills, recorded by steward-drill.  RPO achieved by a drill to a
+-- target time: target_time - recovered_to; backup age at the drill:
+-- started_at - backup_time.
 CREATE TABLE steward.restore_drills (
     id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     host           text,
@@ -13,7 +15,12 @@ CREATE TABLE steward.restore_drills (
     target_time    timestamptz,
     tables         integer,
     result         text CHECK (result IN ('passed', 'failed')),
-    details        text
+    details        text,
+    -- 0.2: where the restored backup came from and what it achieved
+    backup_source  text,          -- 'pg_basebackup' or 'pgbackrest:<stanza>'
+    backup_label   text,          -- pgBackRest set label
+    backup_time    timestamptz,   -- when that backup finished
+    recovered_to   timestamptz    -- last transaction the copy replayed (achieved recovery point)
 );
 SELECT pg_catalog.pg_extension_config_dump('steward.restore_drills', '');
 SELECT pg_catalog.pg_extension_config_dump('steward.restore_drills_id_seq', '');

@@ -55,6 +55,8 @@ static HealthGuc health_gucs[] = {
 	{"steward.health_runway_days_critical", "Days until the data directory's disk is full below which the check is critical.", 7, 1e6},
 	{"steward.capacity_sample_interval", "Seconds between samples of steward table sizes for steward.capacity.", 300, 1e7},
 	{"steward.capacity_window", "Seconds of samples steward.capacity keeps and measures over.", 7 * 86400, 1e9},
+	{"steward.backup_max_age", "Age (s) of the newest backup a passed drill restored that makes the health check critical (warn at 80%).", 2 * 86400, 1e9},
+	{"steward.rpo_seconds", "Recovery point objective (s): a drill to a target time that recovered less recent data is critical (warn at 80%).", 300, 1e9},
 	{"steward.expected_standbys", "Physical standbys expected to stream from this primary (health: fewer warns, none is critical; 0 turns the check off).", 0, 1000},
 	{"steward.replication_factor", "Copies of the data for steward.capacity (0: 1 + streaming standbys).", 0, 100},
 };

@@ -77,6 +77,24 @@ WITH v AS (
            1, 1, false,
            'Read steward.restore_drills.details; fix the backup before trusting it', 10
     UNION ALL
+    -- The newest backup a drill has restored, and the recovery point a
+    -- drill to a target time achieved (target minus last replayed commit).
+    SELECT 'backup_age_s',
+           (SELECT extract(epoch FROM now() - max(backup_time))::float8
+              FROM steward.restore_drills WHERE result = 'passed'),
+           0.8 * current_setting('steward.backup_max_age')::float8,
+           current_setting('steward.backup_max_age')::float8, false,
+           'Check the backup schedule and the last backup''s log', 12
+    UNION ALL
+    SELECT 'recovery_point_s',
+           (SELECT greatest(extract(epoch FROM target_time - recovered_to), 0)::float8
+              FROM steward.restore_drills
+             WHERE finished_at IS NOT NULL AND target_time IS NOT NULL
+             ORDER BY finished_at DESC LIMIT 1),
+           0.8 * current_setting('steward.rpo_seconds')::float8,
+           current_setting('steward.rpo_seconds')::float8, false,
+           'Archive WAL more often (archive_timeout) or stream it; check the archive', 13
+    UNION ALL
     SELECT 'capacity_runway_days',
            (SELECT days_until_full::float8 FROM steward.capacity WHERE relid IS NULL),
            current_setting('steward.health_runway_days_warn')::float8,

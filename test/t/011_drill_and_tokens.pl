@@ -160,9 +160,9 @@ unlike($d->{details}, qr/FAIL/, 'drill details report no failure');
 for my $t ('shop.customers', 'shop.orders', 'shop.counters',
 	'shop.steward.idempotency_keys', 'postgres.steward.idempotency_keys')
 {
-	like($d->{details}, qr/^ok: \Q$t\E verified$/m, "$t verified");
+	like($d->{details}, qr/^ok: \Q$t\E verified \(\d+ rows\)$/m, "$t verified");
 }
-my $nverified = () = $d->{details} =~ /^ok: \S+ verified$/mg;
+my $nverified = () = $d->{details} =~ /^ok: \S+ verified \(\d+ rows\)$/mg;
 is($nverified, $ntables, 'one "verified" line per steward table');
 like(
 	$d->{details},

@@ -152,7 +152,7 @@ for my $line (grep { /^(ok|FAIL|skipped): / } split /\n/, $out)
 	fail("stored log lacks: $line");
 }
 unlike($details, qr/^FAIL/m, 'no failure in the log');
-like($details, qr/^ok: \Q$db\E\."Sales Ü"\."my orders" verified$/m,
+like($details, qr/^ok: \Q$db\E\."Sales Ü"\."my orders" verified \(\d+ rows\)$/m,
 	'"Sales Ü"."my orders" verified');
 like($details,
 	qr/^ok: \Q$db\E\."Sales Ü"\."my orders" checksum ranges match the source$/m,
