@@ -39,6 +39,7 @@ OBJS = \
 	src/tableam/rules.o \
 	src/tableam/rules_api.o \
 	src/tableam/rowkey.o \
+	src/tableam/writectx.o \
 	src/tableam/release.o \
 	src/lifecycle/state_rules.o \
 	src/lifecycle/machines_api.o \

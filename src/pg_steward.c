@@ -22,6 +22,7 @@
 #include "stats/statements.h"
 #include "stats/waits.h"
 #include "stats/hotrows.h"
+#include "tableam/writectx.h"
 
 PG_MODULE_MAGIC;
 
@@ -65,6 +66,9 @@ _PG_init(void)
 	steward_hotrows_define_gucs();
 
 	MarkGUCPrefixReserved("steward");
+
+	/* The steward AM works without preloading: its hook is always needed. */
+	steward_writectx_init();
 
 	/*
 	 * Shared memory can only be requested while the postmaster loads

@@ -4,8 +4,11 @@
  *	  The "steward" table access method: heap storage plus row invariants.
  *
  * Every callback is heap's, except the write paths, which first apply the
- * table's column rules (optimistic versions, monotonic sequences) to the
- * row in the slot and then hand the slot to heap.  Storage, MVCC, TOAST,
+ * table's column rules (optimistic versions, monotonic sequences, state
+ * machines) to the row in the slot and then hand the slot to heap, and
+ * tuple_lock / tuple_delete, which remember what a later write of the same
+ * statement needs to judge the row (the version the statement read before a
+ * concurrent update; the row a cross-partition UPDATE moves).  Storage, MVCC, TOAST,
  * VACUUM and WAL are therefore exactly heap's; see README.md in this folder
  * for the rules and why they are safe under concurrency.
  *
@@ -16,12 +19,16 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/tableam.h"
+#include "access/tupconvert.h"
+#include "catalog/partition.h"
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_type_d.h"
 #include "commands/trigger.h"
 #include "executor/tuptable.h"
 #include "storage/bufmgr.h"
+#include "storage/proc.h"
 #include "fmgr.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -29,6 +36,7 @@
 #include "stats/counters.h"
 #include "stats/hotrows.h"
 #include "tableam/rules.h"
+#include "tableam/writectx.h"
 #include "lifecycle/lifecycle.h"
 
 PG_FUNCTION_INFO_V1(steward_tableam_handler);
@@ -158,110 +166,106 @@ errrow(const char *key)
 }
 
 /* ------------------------------------------------------------------------
- * INSERT and COPY
- * ------------------------------------------------------------------------
- */
-
-static void
-apply_insert_rules(Relation rel, TupleTableSlot *slot, bool from_copy)
-{
-	const StewardRules *rules = steward_get_rules(rel);
-	AttrNumber	attnum = rules->version_attnum;
-	bool		isnull;
-	Datum		value;
-
-	if (!rules_enforced())
-		return;
-	steward_check_insert_states(rel, slot, rules, from_copy);
-
-	/* Sequences have no insert rule: the first event may carry any value. */
-	if (attnum == InvalidAttrNumber)
-		return;
-
-	value = slot_getattr(slot, attnum, &isnull);
-	if (isnull)
-	{
-		steward_slot_set_int8(slot, attnum, 1);
-		return;
-	}
-	if (DatumGetInt64(value) < 1)
-	{
-		char	   *key = key_desc_from_slot(rel, slot);
-
-		steward_count_event(RelationGetRelid(rel), STEWARD_COUNTER_VERSION_INVALID, 1);
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid version " INT64_FORMAT " for new row in relation \"%s\"",
-						DatumGetInt64(value), RelationGetRelationName(rel)),
-				 key ? errdetail("Versions start at 1; the new row %s has version " INT64_FORMAT ".",
-								 key, DatumGetInt64(value)) :
-				 errdetail("Versions start at 1."),
-				 errhint("Leave column \"%s\" out of the INSERT (or NULL) to let pg_steward assign version 1.",
-						 NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname)),
-				 errtablecol(rel, attnum)));
-	}
-}
-
-/*
- * Which inserts are COPY FROM's own rows.  A restore loads rows in any
- * declared state, so COPY FROM may (README "Lifecycle"); nothing else may.
- * The signal is the BulkInsertState: in PostgreSQL 15 only COPY FROM
- * (copyfrom.c, for its target and the partitions it routes to), table
- * rewrites (tablecmds.c), CREATE TABLE AS and REFRESH MATERIALIZED VIEW pass
- * one to table_tuple_insert, and the last three write into a relation
- * created by the same command (a transient heap, a new table), which has no
- * rules.  Every executor INSERT -- including the INSERT inside
- * COPY (INSERT ... RETURNING) TO and a trigger's INSERT during COPY FROM --
- * passes NULL.  multi_insert is called by COPY FROM only.  Unlike the
- * progress report, this does not depend on track_activities.
- */
-static inline bool
-loaded_by_copy_from(BulkInsertState bistate)
-{
-	return bistate != NULL;
-}
-
-static void
-steward_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
-					 int options, BulkInsertState bistate)
-{
-	apply_insert_rules(rel, slot, loaded_by_copy_from(bistate));
-	heap_methods->tuple_insert(rel, slot, cid, options, bistate);
-}
-
-static void
-steward_tuple_insert_speculative(Relation rel, TupleTableSlot *slot,
-								 CommandId cid, int options,
-								 BulkInsertState bistate, uint32 specToken)
-{
-	apply_insert_rules(rel, slot, false);
-	heap_methods->tuple_insert_speculative(rel, slot, cid, options, bistate,
-										   specToken);
-}
-
-static void
-steward_multi_insert(Relation rel, TupleTableSlot **slots, int ntuples,
-					 CommandId cid, int options, BulkInsertState bistate)
-{
-	/* multi_insert is COPY FROM's path (see loaded_by_copy_from). */
-	for (int i = 0; i < ntuples; i++)
-		apply_insert_rules(rel, slots[i], true);
-	heap_methods->multi_insert(rel, slots, ntuples, cid, options, bistate);
-}
-
-/* ------------------------------------------------------------------------
  * UPDATE
  *
  * The executor gives us only the TID of the row it read.  The rules compare
  * the new row with the row stored at that TID, which we read here on every
  * call: after a concurrent update, heap_update returns TM_Updated, the
- * executor re-evaluates the new row against the latest version
- * (EvalPlanQual) and calls us again with that version's TID, so the check
- * is always made against the row that the update will really replace.  The
- * data of a heap tuple never changes once written, so no buffer lock is
- * needed beyond the pin while reading it.
+ * executor locks the latest version (tuple_lock), re-evaluates the new row
+ * against it (EvalPlanQual) and calls us again with that version's TID, so
+ * the check is always made against the row that the update will really
+ * replace.  The data of a heap tuple never changes once written, so no
+ * buffer lock is needed beyond the pin while reading it.
+ *
+ * One rule also needs the row the statement *read*: a version the client
+ * assigned was computed from it (README.md, "Versions the client
+ * assigns").  When the executor replaces a later version than the one it
+ * read, it has always locked that later version first with
+ * TUPLE_LOCK_FLAG_FIND_LAST_VERSION, from the TID it read (ExecUpdate,
+ * ExecMergeMatched and ExecDelete after TM_Updated, GetTupleForTrigger
+ * before BEFORE ROW triggers); our tuple_lock notes the version at the TID
+ * it read whenever heap followed the update chain, and the next write of the
+ * same command to the TID it locked consumes the note.
  * ------------------------------------------------------------------------
  */
+
+/* The row version a statement read, when it replaces a later one. */
+typedef struct ReadVersion
+{
+	bool		valid;
+	Oid			relid;
+	LocalTransactionId lxid;
+	CommandId	cid;
+	ItemPointerData locked_tid; /* the later version the executor locked */
+	bool		isnull;			/* version of the row the statement read */
+	int64		version;
+} ReadVersion;
+
+static ReadVersion read_version;
+
+static void
+note_read_version(Relation rel, ItemPointer read_tid, ItemPointer locked_tid,
+				  CommandId cid)
+{
+	const StewardRules *rules = steward_get_rules(rel);
+	HeapTupleData tuple;
+	Buffer		buffer;
+	Datum		d;
+
+	read_version.valid = false;
+	if (rules->version_attnum == InvalidAttrNumber)
+		return;
+	tuple.t_self = *read_tid;
+	if (!heap_fetch(rel, SnapshotAny, &tuple, &buffer, false))
+	{
+		/* Pruned away: the rule then judges against the current row only. */
+		if (BufferIsValid(buffer))
+			ReleaseBuffer(buffer);
+		return;
+	}
+	d = heap_getattr(&tuple, rules->version_attnum, RelationGetDescr(rel),
+					 &read_version.isnull);
+	read_version.version = read_version.isnull ? 0 : DatumGetInt64(d);
+	ReleaseBuffer(buffer);
+	read_version.relid = RelationGetRelid(rel);
+	read_version.lxid = MyProc->lxid;
+	read_version.cid = cid;
+	read_version.locked_tid = *locked_tid;
+	read_version.valid = true;
+}
+
+/*
+ * If command "cid" locked "tid" of "rel" as the later version of a row it
+ * read, copy what it read into *out, forget it and return true.
+ */
+static bool
+take_read_version(Relation rel, ItemPointer tid, CommandId cid, ReadVersion *out)
+{
+	if (!read_version.valid || read_version.relid != RelationGetRelid(rel) ||
+		read_version.cid != cid || read_version.lxid != MyProc->lxid ||
+		!ItemPointerEquals(&read_version.locked_tid, tid))
+		return false;
+	*out = read_version;
+	read_version.valid = false;
+	return true;
+}
+
+static TM_Result
+steward_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
+				   TupleTableSlot *slot, CommandId cid, LockTupleMode mode,
+				   LockWaitPolicy wait_policy, uint8 flags,
+				   TM_FailureData *tmfd)
+{
+	ItemPointerData read_tid = *tid;
+	TM_Result	result;
+
+	result = heap_methods->tuple_lock(rel, tid, snapshot, slot, cid, mode,
+									  wait_policy, flags, tmfd);
+	/* heap moved *tid to the version it locked and set traversed */
+	if (result == TM_Ok && tmfd->traversed && rules_enforced())
+		note_read_version(rel, &read_tid, tid, cid);
+	return result;
+}
 
 static const char *
 column_name(Relation rel, AttrNumber attnum)
@@ -269,11 +273,16 @@ column_name(Relation rel, AttrNumber attnum)
 	return NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname);
 }
 
+/*
+ * 40001 "stale version".  "read" is the version the statement read when the
+ * row changed while the statement ran (check_version), else -1.
+ */
 static void
 report_stale_version(Relation rel, HeapTuple oldtup, AttrNumber attnum,
-					 int64 supplied, int64 current)
+					 int64 supplied, int64 read, int64 current)
 {
 	char	   *key = steward_row_key_desc(rel, oldtup);
+	const char *col = column_name(rel, attnum);
 
 	steward_count_event(RelationGetRelid(rel), STEWARD_COUNTER_VERSION_CONFLICTS, 1);
 	ereport(ERROR,
@@ -283,10 +292,16 @@ report_stale_version(Relation rel, HeapTuple oldtup, AttrNumber attnum,
 					key, RelationGetRelationName(rel)) :
 			 errmsg("stale version for a row of relation \"%s\"",
 					RelationGetRelationName(rel)),
+			 read < 0 ?
 			 errdetail("The update expected version " INT64_FORMAT " but the row is at version " INT64_FORMAT ".",
-					   supplied, current),
+					   supplied, current) :
+			 errdetail("The update set version " INT64_FORMAT " on the basis of version " INT64_FORMAT ", but another transaction changed the row to version " INT64_FORMAT " while the update ran.",
+					   supplied, read, current),
+			 read < 0 ?
 			 errhint("Another transaction changed the row after it was read; re-read it and retry with version " INT64_FORMAT ".",
-					 current),
+					 current) :
+			 errhint("Re-read the row and retry; leave column \"%s\" out of the UPDATE, or set it to \"%s\" + 1, to update whatever the version is.",
+					 col, col),
 			 errtablecol(rel, attnum)));
 }
 
@@ -357,13 +372,15 @@ int_datum_to_int64(Datum value, Oid typid)
 }
 
 /*
- * Check the version rule.  Returns the version to store, or -1 when the
- * slot already holds the right value.  Errors out (after the caller's
- * buffer is released by error cleanup) on a violation.
+ * Check the version rule.  "read" is the row version the statement read
+ * when it differs from "oldtup" (the executor replaces a later version
+ * after a concurrent update), else NULL.  Returns the version to store, or
+ * -1 when the slot already holds the right value.  Errors out (after the
+ * caller's buffer is released by error cleanup) on a violation.
  */
 static int64
 check_version(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
-			  AttrNumber attnum)
+			  AttrNumber attnum, const ReadVersion *read, CommandId cid)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	bool		curnull,
@@ -387,8 +404,27 @@ check_version(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
 
 	cur = DatumGetInt64(curd);
 	v = DatumGetInt64(newd);
+
+	/*
+	 * The row changed after the statement read it.  A value the statement
+	 * assigns was computed from the version it read, so it is stale --
+	 * whether it was meant as "the version I read" or "the next version" --
+	 * unless it is the current version + 1, which only an expression that
+	 * EvalPlanQual re-evaluated against the current row can produce
+	 * (SET version = version + 1): a client that read at most the version
+	 * its statement read, and the current one is newer.  A statement that
+	 * does not assign the column carries the current version over and is
+	 * bumped below, as before.
+	 */
+	if (read != NULL &&
+		(read->isnull || read->version != cur) &&
+		(cur == PG_INT64_MAX || v != cur + 1) &&
+		steward_statement_assigns(rel, cid, attnum))
+		report_stale_version(rel, oldtup, attnum, v,
+							 read->isnull ? 0 : read->version, cur);
+
 	if (v < cur)
-		report_stale_version(rel, oldtup, attnum, v, cur);
+		report_stale_version(rel, oldtup, attnum, v, -1, cur);
 	if (cur == PG_INT64_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -428,21 +464,61 @@ check_sequences(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
 }
 
 /*
- * Returns the number of state changes stored in "changes" (counted by the
- * caller once the update succeeds).
+ * Check every update rule of "rel" for the new row in "slot" against
+ * "oldtup", the row it replaces (in rel's format), and "read" (see
+ * check_version).  Errors out on a violation, before anything is written.
+ * Returns the number of state changes stored in "changes"; the new version
+ * (or -1) goes to *newversion.  The caller applies them to the slot with
+ * set_rule_values once it no longer needs "oldtup".
  */
 static int
+check_update_rules(Relation rel, const StewardRules *rules, HeapTuple oldtup,
+				   TupleTableSlot *slot, const ReadVersion *read, CommandId cid,
+				   int64 *newversion, StateChange *changes)
+{
+	*newversion = -1;
+	if (rules->version_attnum != InvalidAttrNumber)
+		*newversion = check_version(rel, oldtup, slot, rules->version_attnum,
+									read, cid);
+	check_sequences(rel, oldtup, slot, rules);
+	return steward_check_update_states(rel, oldtup, slot, rules, changes);
+}
+
+/* Every rule passed: now change the row. */
+static void
+set_rule_values(TupleTableSlot *slot, const StewardRules *rules,
+				int64 newversion, const StateChange *changes, int nchanges)
+{
+	if (newversion > 0)
+		steward_slot_set_int8(slot, rules->version_attnum, newversion);
+	steward_apply_state_changes(slot, changes, nchanges);
+}
+
+/* Once heap stored the new row: counters, so EvalPlanQual retries count once. */
+static void
+count_update(Relation rel, TupleTableSlot *slot, const StateChange *changes,
+			 int nchanges)
+{
+	if (nchanges > 0)
+		steward_count_state_changes(rel, changes, nchanges);
+	steward_hotrows_count(rel, slot, steward_get_rules(rel));
+}
+
+static int
 apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot,
-				   StateChange *changes)
+				   CommandId cid, StateChange *changes)
 {
 	const StewardRules *rules = steward_get_rules(rel);
 	HeapTupleData oldtup;
 	Buffer		buffer;
-	int64		newversion = -1;
+	ReadVersion read;
+	bool		have_read;
+	int64		newversion;
 	int			nchanges;
 
 	if (steward_rules_empty(rules) || !rules_enforced())
 		return 0;
+	have_read = take_read_version(rel, otid, cid, &read);
 
 	/*
 	 * SnapshotAny: the executor already decided this version is the one to
@@ -456,18 +532,11 @@ apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 			ReleaseBuffer(buffer);
 		return 0;
 	}
-
-	if (rules->version_attnum != InvalidAttrNumber)
-		newversion = check_version(rel, &oldtup, slot, rules->version_attnum);
-	check_sequences(rel, &oldtup, slot, rules);
-	nchanges = steward_check_update_states(rel, &oldtup, slot, rules, changes);
-
+	nchanges = check_update_rules(rel, rules, &oldtup, slot,
+								  have_read ? &read : NULL, cid,
+								  &newversion, changes);
 	ReleaseBuffer(buffer);
-
-	/* Every rule passed: now change the row. */
-	if (newversion > 0)
-		steward_slot_set_int8(slot, rules->version_attnum, newversion);
-	steward_apply_state_changes(slot, changes, nchanges);
+	set_rule_values(slot, rules, newversion, changes, nchanges);
 	return nchanges;
 }
 
@@ -478,19 +547,266 @@ steward_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 					 LockTupleMode *lockmode, bool *update_indexes)
 {
 	StateChange changes[STEWARD_MAX_STATE_RULES];
-	int			nchanges = apply_update_rules(rel, otid, slot, changes);
+	int			nchanges = apply_update_rules(rel, otid, slot, cid, changes);
 	TM_Result	result;
 
 	result = heap_methods->tuple_update(rel, otid, slot, cid, snapshot,
 										crosscheck, wait, tmfd, lockmode,
 										update_indexes);
 	if (result == TM_Ok)
-	{
-		if (nchanges > 0)
-			steward_count_state_changes(rel, changes, nchanges);
-		steward_hotrows_count(rel, slot, steward_get_rules(rel));
-	}
+		count_update(rel, slot, changes, nchanges);
 	return result;
+}
+
+/* ------------------------------------------------------------------------
+ * Cross-partition UPDATE
+ *
+ * An UPDATE that moves a row to another partition is run by the executor as
+ * a delete from the old partition (tuple_delete with changingPart) followed
+ * by an insert into the new one (ExecCrossPartitionUpdate): the AM never
+ * sees an update.  The delete half remembers the row it deletes; the insert
+ * half -- the next insert of the same command into a partition of the same
+ * partitioned table -- is then checked with the update rules against that
+ * row, converted to the new partition's format by column name (partitions
+ * may number their columns differently), exactly as if the row had stayed.
+ * Nothing else of the command writes in between: the only code that runs
+ * between the two halves is tuple routing and the new partition's BEFORE
+ * ROW INSERT triggers, whose own statements run under other command ids.
+ * If the delete fails (concurrent update: EvalPlanQual, then a new delete
+ * of the later version) or the insert never comes (a BEFORE trigger
+ * dropped the row), the memory is replaced or forgotten by the next write.
+ * ------------------------------------------------------------------------
+ */
+
+typedef struct MovingRow
+{
+	bool		valid;
+	LocalTransactionId lxid;
+	CommandId	cid;
+	Oid			root;			/* topmost partitioned ancestor */
+	TupleDesc	desc;			/* the old partition's row format */
+	HeapTuple	tuple;			/* the row the delete replaced */
+	bool		have_read;
+	ReadVersion read;
+} MovingRow;
+
+static MovingRow moving_row;
+static MemoryContext moving_cxt = NULL;
+
+static void
+forget_moving_row(void)
+{
+	moving_row.valid = false;
+	if (moving_cxt != NULL)
+		MemoryContextReset(moving_cxt);
+}
+
+static Oid
+partition_root(Oid relid)
+{
+	List	   *ancestors = get_partition_ancestors(relid);
+	Oid			root = ancestors != NIL ? llast_oid(ancestors) : InvalidOid;
+
+	list_free(ancestors);
+	return root;
+}
+
+static void
+note_moving_row(Relation rel, ItemPointer tid, CommandId cid)
+{
+	HeapTupleData tuple;
+	Buffer		buffer;
+	MemoryContext old;
+
+	forget_moving_row();
+	if (!rel->rd_rel->relispartition)
+		return;
+	if (moving_cxt == NULL)
+		moving_cxt = AllocSetContextCreate(TopMemoryContext,
+										   "steward moving row",
+										   ALLOCSET_SMALL_SIZES);
+	tuple.t_self = *tid;
+	if (!heap_fetch(rel, SnapshotAny, &tuple, &buffer, false))
+	{
+		if (BufferIsValid(buffer))
+			ReleaseBuffer(buffer);
+		return;
+	}
+	old = MemoryContextSwitchTo(moving_cxt);
+	moving_row.tuple = heap_copytuple(&tuple);
+	moving_row.desc = CreateTupleDescCopyConstr(RelationGetDescr(rel));
+	MemoryContextSwitchTo(old);
+	ReleaseBuffer(buffer);
+
+	moving_row.root = partition_root(RelationGetRelid(rel));
+	moving_row.lxid = MyProc->lxid;
+	moving_row.cid = cid;
+	moving_row.have_read = take_read_version(rel, tid, cid, &moving_row.read);
+	moving_row.valid = true;
+}
+
+/* Is this insert the second half of a cross-partition UPDATE? */
+static bool
+is_moving_row(Relation rel, CommandId cid)
+{
+	if (!moving_row.valid)
+		return false;
+	if (moving_row.cid != cid || moving_row.lxid != MyProc->lxid ||
+		!rel->rd_rel->relispartition ||
+		partition_root(RelationGetRelid(rel)) != moving_row.root)
+	{
+		forget_moving_row();
+		return false;
+	}
+	return true;
+}
+
+static TM_Result
+steward_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
+					 Snapshot snapshot, Snapshot crosscheck, bool wait,
+					 TM_FailureData *tmfd, bool changingPart)
+{
+	TM_Result	result;
+
+	forget_moving_row();
+	if (changingPart && rules_enforced())
+		note_moving_row(rel, tid, cid);
+	result = heap_methods->tuple_delete(rel, tid, cid, snapshot, crosscheck,
+										wait, tmfd, changingPart);
+	if (result != TM_Ok)
+		forget_moving_row();
+	return result;
+}
+
+/*
+ * The insert half of a cross-partition UPDATE: the update rules against the
+ * row the delete half removed.  Returns the number of state changes.
+ */
+static int
+apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
+				 StateChange *changes)
+{
+	const StewardRules *rules = steward_get_rules(rel);
+	TupleConversionMap *map;
+	HeapTuple	oldtup;
+	int64		newversion;
+	int			nchanges;
+
+	if (steward_rules_empty(rules))
+	{
+		forget_moving_row();
+		return 0;
+	}
+	map = convert_tuples_by_name(moving_row.desc, RelationGetDescr(rel));
+	oldtup = map ? execute_attr_map_tuple(moving_row.tuple, map) : moving_row.tuple;
+	nchanges = check_update_rules(rel, rules, oldtup, slot,
+								  moving_row.have_read ? &moving_row.read : NULL,
+								  cid, &newversion, changes);
+	set_rule_values(slot, rules, newversion, changes, nchanges);
+	forget_moving_row();
+	return nchanges;
+}
+
+/* ------------------------------------------------------------------------
+ * INSERT and COPY
+ * ------------------------------------------------------------------------
+ */
+
+static void
+apply_insert_rules(Relation rel, TupleTableSlot *slot, bool from_copy)
+{
+	const StewardRules *rules = steward_get_rules(rel);
+	AttrNumber	attnum = rules->version_attnum;
+	bool		isnull;
+	Datum		value;
+
+	if (!rules_enforced())
+		return;
+	steward_check_insert_states(rel, slot, rules, from_copy);
+
+	/* Sequences have no insert rule: the first event may carry any value. */
+	if (attnum == InvalidAttrNumber)
+		return;
+
+	value = slot_getattr(slot, attnum, &isnull);
+	if (isnull)
+	{
+		steward_slot_set_int8(slot, attnum, 1);
+		return;
+	}
+	if (DatumGetInt64(value) < 1)
+	{
+		char	   *key = key_desc_from_slot(rel, slot);
+
+		steward_count_event(RelationGetRelid(rel), STEWARD_COUNTER_VERSION_INVALID, 1);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid version " INT64_FORMAT " for new row in relation \"%s\"",
+						DatumGetInt64(value), RelationGetRelationName(rel)),
+				 key ? errdetail("Versions start at 1; the new row %s has version " INT64_FORMAT ".",
+								 key, DatumGetInt64(value)) :
+				 errdetail("Versions start at 1."),
+				 errhint("Leave column \"%s\" out of the INSERT (or NULL) to let pg_steward assign version 1.",
+						 NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname)),
+				 errtablecol(rel, attnum)));
+	}
+}
+
+/*
+ * Which inserts are COPY FROM's own rows.  A restore loads rows in any
+ * declared state, so COPY FROM may (README "Lifecycle"); nothing else may.
+ * The signal is the BulkInsertState: in PostgreSQL 15 only COPY FROM
+ * (copyfrom.c, for its target and the partitions it routes to), table
+ * rewrites (tablecmds.c), CREATE TABLE AS and REFRESH MATERIALIZED VIEW pass
+ * one to table_tuple_insert, and the last three write into a relation
+ * created by the same command (a transient heap, a new table), which has no
+ * rules.  Every executor INSERT -- including the INSERT inside
+ * COPY (INSERT ... RETURNING) TO and a trigger's INSERT during COPY FROM --
+ * passes NULL.  multi_insert is called by COPY FROM only.  Unlike the
+ * progress report, this does not depend on track_activities.
+ */
+static inline bool
+loaded_by_copy_from(BulkInsertState bistate)
+{
+	return bistate != NULL;
+}
+
+static void
+steward_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
+					 int options, BulkInsertState bistate)
+{
+	StateChange changes[STEWARD_MAX_STATE_RULES];
+	int			nchanges;
+
+	if (rules_enforced() && is_moving_row(rel, cid))
+	{
+		nchanges = apply_move_rules(rel, slot, cid, changes);
+		heap_methods->tuple_insert(rel, slot, cid, options, bistate);
+		count_update(rel, slot, changes, nchanges);
+		return;
+	}
+	apply_insert_rules(rel, slot, loaded_by_copy_from(bistate));
+	heap_methods->tuple_insert(rel, slot, cid, options, bistate);
+}
+
+static void
+steward_tuple_insert_speculative(Relation rel, TupleTableSlot *slot,
+								 CommandId cid, int options,
+								 BulkInsertState bistate, uint32 specToken)
+{
+	apply_insert_rules(rel, slot, false);
+	heap_methods->tuple_insert_speculative(rel, slot, cid, options, bistate,
+										   specToken);
+}
+
+static void
+steward_multi_insert(Relation rel, TupleTableSlot **slots, int ntuples,
+					 CommandId cid, int options, BulkInsertState bistate)
+{
+	/* multi_insert is COPY FROM's path (see loaded_by_copy_from). */
+	for (int i = 0; i < ntuples; i++)
+		apply_insert_rules(rel, slots[i], true);
+	heap_methods->multi_insert(rel, slots, ntuples, cid, options, bistate);
 }
 
 /* ------------------------------------------------------------------------
@@ -570,6 +886,8 @@ init_steward_methods(void)
 	steward_methods.tuple_insert_speculative = steward_tuple_insert_speculative;
 	steward_methods.multi_insert = steward_multi_insert;
 	steward_methods.tuple_update = steward_tuple_update;
+	steward_methods.tuple_delete = steward_tuple_delete;
+	steward_methods.tuple_lock = steward_tuple_lock;
 	steward_methods.index_build_range_scan = steward_index_build_range_scan;
 	steward_methods.index_validate_scan = steward_index_validate_scan;
 	steward_methods.relation_toast_am = steward_relation_toast_am;

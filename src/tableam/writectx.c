@@ -1,0 +1,163 @@
+/*-------------------------------------------------------------------------
+ *
+ * writectx.c
+ *	  What the executor knows about the statement a steward write belongs
+ *	  to, for the rare cases where a row's values alone cannot tell.
+ *
+ * The table AM's write callbacks see a relation, a TID, a slot and a
+ * command id; they do not see the statement.  One question needs it: does
+ * the UPDATE assign the version column (SET version = ...) or leave it to
+ * the access method?  After a concurrent update a value the client assigned
+ * must be judged against the version the statement read, while an untouched
+ * column is simply bumped (src/tableam/README.md, "Versions the client
+ * assigns").  Postgres already knows which columns a statement assigns (the
+ * result relation's updated columns, ExecGetUpdatedCols); this module finds
+ * the executor state of the statement that is writing.
+ *
+ * Every data-modifying statement gets its own output command id
+ * (es_output_cid, which standard_ExecutorStart takes with
+ * GetCurrentCommandId(true); a nested statement -- a trigger's, a
+ * function's -- runs after a CommandCounterIncrement and so under another
+ * one), and that command id is what the executor passes to
+ * table_tuple_update/insert/delete/lock.  An ExecutorStart hook records
+ * (command id, EState) for every modifying statement; a reset callback on
+ * the statement's query memory context removes the entry when the executor
+ * state goes away, normally or on error.  Lookups walk a list as long as the
+ * statement nesting depth.
+ *
+ * The hook is installed whenever the library is loaded.  The library is
+ * loaded no later than the planning of the first statement that writes a
+ * steward table (the planner opens the table, which calls the AM handler),
+ * so the hook sees that statement's ExecutorStart.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/sysattr.h"
+#include "executor/executor.h"
+#include "nodes/bitmapset.h"
+#include "storage/proc.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "tableam/writectx.h"
+
+typedef struct WritingStatement
+{
+	struct WritingStatement *next;
+	LocalTransactionId lxid;
+	CommandId	cid;
+	EState	   *estate;
+	MemoryContextCallback forget;
+} WritingStatement;
+
+/* Innermost first. */
+static WritingStatement *writing = NULL;
+
+static ExecutorStart_hook_type prev_executor_start = NULL;
+
+static void
+forget_statement(void *arg)
+{
+	WritingStatement *stmt = (WritingStatement *) arg;
+
+	for (WritingStatement **p = &writing; *p != NULL; p = &(*p)->next)
+	{
+		if (*p == stmt)
+		{
+			*p = stmt->next;
+			break;
+		}
+	}
+}
+
+static void
+writectx_executor_start(QueryDesc *queryDesc, int eflags)
+{
+	PlannedStmt *plan = queryDesc->plannedstmt;
+	EState	   *estate;
+	WritingStatement *stmt;
+
+	if (prev_executor_start)
+		prev_executor_start(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+
+	if ((plan->commandType == CMD_SELECT && !plan->hasModifyingCTE) ||
+		(eflags & EXEC_FLAG_EXPLAIN_ONLY))
+		return;
+
+	estate = queryDesc->estate;
+	stmt = MemoryContextAllocZero(estate->es_query_cxt, sizeof(WritingStatement));
+	stmt->lxid = MyProc->lxid;
+	stmt->cid = estate->es_output_cid;
+	stmt->estate = estate;
+	stmt->forget.func = forget_statement;
+	stmt->forget.arg = stmt;
+	MemoryContextRegisterResetCallback(estate->es_query_cxt, &stmt->forget);
+	stmt->next = writing;
+	writing = stmt;
+}
+
+/*
+ * Install the ExecutorStart hook.  Called once, from _PG_init.
+ */
+void
+steward_writectx_init(void)
+{
+	prev_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = writectx_executor_start;
+}
+
+/* The executor state of the statement writing under "cid", or NULL. */
+static EState *
+writing_estate(CommandId cid)
+{
+	for (WritingStatement *stmt = writing; stmt != NULL; stmt = stmt->next)
+		if (stmt->cid == cid && stmt->lxid == MyProc->lxid)
+			return stmt->estate;
+	return NULL;
+}
+
+static ResultRelInfo *
+find_result_rel(List *rels, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, rels)
+	{
+		ResultRelInfo *rri = (ResultRelInfo *) lfirst(lc);
+
+		if (RelationGetRelid(rri->ri_RelationDesc) == relid)
+			return rri;
+	}
+	return NULL;
+}
+
+/*
+ * Does the statement that writes "rel" under command id "cid" assign column
+ * "attnum" of "rel" (UPDATE ... SET, ON CONFLICT DO UPDATE SET, a MERGE
+ * UPDATE action; for a row routed to another partition, the partitioned
+ * table's assigned columns mapped to this partition)?  When the statement
+ * cannot be found, answers true: callers use the answer to refuse, so an
+ * unknown statement is treated the strict way.  Takes no locks.
+ */
+bool
+steward_statement_assigns(Relation rel, CommandId cid, AttrNumber attnum)
+{
+	EState	   *estate = writing_estate(cid);
+	ResultRelInfo *rri;
+	Bitmapset  *cols;
+
+	if (estate == NULL)
+		return true;
+	rri = find_result_rel(estate->es_opened_result_relations, RelationGetRelid(rel));
+	if (rri == NULL)
+		rri = find_result_rel(estate->es_tuple_routing_result_relations,
+							  RelationGetRelid(rel));
+	if (rri == NULL)
+		return true;
+	cols = ExecGetUpdatedCols(rri, estate);
+	return bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber, cols);
+}

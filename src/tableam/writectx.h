@@ -1,0 +1,18 @@
+/*-------------------------------------------------------------------------
+ *
+ * writectx.h
+ *	  The executor's view of the statement a steward write belongs to.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef STEWARD_WRITECTX_H
+#define STEWARD_WRITECTX_H
+
+#include "postgres.h"
+
+#include "utils/rel.h"
+
+extern void steward_writectx_init(void);
+extern bool steward_statement_assigns(Relation rel, CommandId cid, AttrNumber attnum);
+
+#endif							/* STEWARD_WRITECTX_H */
