@@ -44,6 +44,7 @@ OBJS = \
 	src/lifecycle/state_rules.o \
 	src/lifecycle/machines_api.o \
 	src/lifecycle/transitions.o \
+	src/stats/collect.o \
 	src/stats/counters.o \
 	src/stats/statements.o \
 	src/stats/health.o \

@@ -584,3 +584,170 @@ CREATE EVENT TRIGGER steward_guard_drop ON ddl_command_start
     WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED', 'DROP ACCESS METHOD')
     EXECUTE FUNCTION steward._guard_drop();
 ALTER EVENT TRIGGER steward_guard_drop ENABLE ALWAYS;
+
+--------------------------------------------------------------------------
+-- Issues 11 (items 8, 9), 13 (item 5) and 14: statistics that never change
+-- a statement's outcome, count every statement once, fixed-size memory,
+-- Prometheus-correct metrics (src/stats)
+--------------------------------------------------------------------------
+
+-- steward._statements() gains toplevel (steward.track = all).  The view is
+-- switched to the new function first, so nothing that reads the view has
+-- to be dropped; the library keeps 0.1's entry point.
+CREATE FUNCTION steward._statements_new(
+    OUT userid oid, OUT dbid oid, OUT queryid bigint, OUT query text,
+    OUT calls bigint, OUT errors bigint, OUT rows bigint,
+    OUT total_ms double precision, OUT mean_ms double precision,
+    OUT p50_ms double precision, OUT p90_ms double precision,
+    OUT p95_ms double precision, OUT p99_ms double precision,
+    OUT p999_ms double precision, OUT max_ms double precision,
+    OUT slow_calls bigint, OUT shared_blks_hit bigint, OUT shared_blks_read bigint,
+    OUT toplevel boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'steward_statements_v2'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+CREATE OR REPLACE VIEW steward.statements AS SELECT * FROM steward._statements_new();
+DROP FUNCTION steward._statements();
+ALTER FUNCTION steward._statements_new() RENAME TO _statements;
+CREATE OR REPLACE VIEW steward.statements AS SELECT * FROM steward._statements();
+
+CREATE FUNCTION steward._statement_totals(
+    OUT dbid oid, OUT calls bigint, OUT errors bigint, OUT rows bigint,
+    OUT total_ms double precision, OUT slow_calls bigint, OUT evicted_statements bigint,
+    OUT toplevel boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'steward_statement_totals'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION steward._collector(
+    OUT structure text, OUT max_entries integer, OUT entries bigint,
+    OUT evictions bigint, OUT dropped bigint, OUT collection_failures bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'steward_collector'
+LANGUAGE C STRICT VOLATILE;
+CREATE VIEW steward.collector AS SELECT * FROM steward._collector();
+GRANT SELECT ON steward.collector TO PUBLIC;
+
+COMMENT ON FUNCTION steward.latency_histogram(bigint) IS
+  'latency histogram buckets of a statement (NULL: all top-level statements of this database, evicted ones included)';
+
+-- Prometheus-style samples: base units, _total counters, histogram
+-- _bucket{le}/_sum/_count.  Counters never decrease (evicted statements
+-- keep their counts, steward.reset() aside); relation labels are
+-- schema-qualified whatever the search_path; series of this database carry
+-- its name ("database") and have scope 'database', series of the whole
+-- cluster have scope 'cluster' (scrape those from one database only); every
+-- steward table has its series from the moment it is one, with zeros.
+CREATE OR REPLACE VIEW steward.metrics AS
+WITH db AS (SELECT pg_catalog.current_database()::text AS name),
+     st AS (SELECT coalesce(sum(t.calls), 0) AS calls, coalesce(sum(t.total_ms), 0) AS total_ms,
+                   coalesce(sum(t.errors), 0) AS errors, coalesce(sum(t.slow_calls), 0) AS slow_calls
+              FROM steward._statement_totals() t
+             WHERE t.toplevel AND t.dbid = (SELECT oid FROM pg_catalog.pg_database
+                                             WHERE datname = pg_catalog.current_database())),
+     h AS (SELECT upper_ms, count FROM steward.latency_histogram(NULL)),
+     le(le) AS (VALUES (0.001), (0.005), (0.01), (0.025), (0.05), (0.1), (0.25), (0.5),
+                       (1.0), (2.5), (5.0), (10.0)),
+     tables AS (SELECT c.oid AS relid, format('%I.%I', n.nspname, c.relname) AS name
+                  FROM pg_catalog.pg_class c
+                  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                  JOIN pg_catalog.pg_am am ON am.oid = c.relam AND am.amname = 'steward'
+                 WHERE c.relkind = 'r'),
+     tc AS (SELECT t.name, coalesce(c.version_conflicts, 0) AS version_conflicts,
+                   coalesce(c.sequence_rejects, 0) AS sequence_rejects,
+                   coalesce(c.illegal_transitions, 0) AS illegal_transitions
+              FROM tables t LEFT JOIN steward.table_counters() c ON c.relid = t.relid),
+     declared AS (SELECT DISTINCT r.relid::oid AS relid, split_part(e.edge, '->', 1) AS from_state,
+                         split_part(e.edge, '->', 2) AS to_state
+                    FROM steward.column_rules r
+                    JOIN steward.machine_definitions m ON m.name = r.machine
+                    CROSS JOIN LATERAL unnest(m.transitions) e(edge)
+                   WHERE r.kind = 'state'),
+     counted AS (SELECT relid::oid AS relid, coalesce(from_state, '') AS from_state, to_state,
+                        transitions FROM steward.transition_counters()),
+     edges AS (SELECT t.name, coalesce(d.from_state, c.from_state) AS from_state,
+                      coalesce(d.to_state, c.to_state) AS to_state,
+                      coalesce(c.transitions, 0) AS transitions
+                 FROM declared d
+                 FULL JOIN counted c ON c.relid = d.relid AND c.from_state = d.from_state
+                                    AND c.to_state = d.to_state
+                 JOIN tables t ON t.relid = coalesce(d.relid, c.relid))
+SELECT 'steward_statement_duration_seconds_bucket' AS metric,
+       jsonb_build_object('database', db.name, 'le', le.le::text) AS labels,
+       (SELECT coalesce(sum(count), 0) FROM h WHERE h.upper_ms <= le.le * 1000)::float8 AS value,
+       'histogram' AS type, 'Duration of top-level statements.' AS help, 'database' AS scope
+  FROM le, db
+UNION ALL SELECT 'steward_statement_duration_seconds_bucket',
+       jsonb_build_object('database', db.name, 'le', '+Inf'),
+       (SELECT calls FROM st)::float8, 'histogram', 'Duration of top-level statements.', 'database'
+  FROM db
+UNION ALL SELECT 'steward_statement_duration_seconds_sum', jsonb_build_object('database', db.name),
+       (SELECT total_ms / 1000.0 FROM st)::float8, 'histogram', 'Duration of top-level statements.',
+       'database'
+  FROM db
+UNION ALL SELECT 'steward_statement_duration_seconds_count', jsonb_build_object('database', db.name),
+       (SELECT calls FROM st)::float8, 'histogram', 'Duration of top-level statements.', 'database'
+  FROM db
+UNION ALL SELECT 'steward_statement_errors_total', jsonb_build_object('database', db.name),
+       (SELECT errors FROM st)::float8, 'counter', 'Failed top-level statements.', 'database'
+  FROM db
+UNION ALL SELECT 'steward_statement_slow_calls_total', jsonb_build_object('database', db.name),
+       (SELECT slow_calls FROM st)::float8, 'counter', 'Calls at or above steward.slow_query_ms.',
+       'database'
+  FROM db
+UNION ALL SELECT 'steward_version_conflicts_total',
+       jsonb_build_object('database', db.name, 'table', tc.name),
+       tc.version_conflicts::float8, 'counter', 'Updates refused with a stale version.', 'database'
+  FROM tc, db
+UNION ALL SELECT 'steward_sequence_rejects_total',
+       jsonb_build_object('database', db.name, 'table', tc.name),
+       tc.sequence_rejects::float8, 'counter', 'Out-of-order writes refused.', 'database'
+  FROM tc, db
+UNION ALL SELECT 'steward_illegal_transitions_total',
+       jsonb_build_object('database', db.name, 'table', tc.name),
+       tc.illegal_transitions::float8, 'counter', 'State changes refused.', 'database'
+  FROM tc, db
+UNION ALL SELECT 'steward_state_transitions_total',
+       jsonb_build_object('database', db.name, 'table', edges.name, 'from', edges.from_state,
+                          'to', edges.to_state),
+       edges.transitions::float8, 'counter', 'State changes made.', 'database'
+  FROM edges, db
+UNION ALL SELECT 'steward_idempotency_requests_total',
+       jsonb_build_object('database', db.name, 'scope', c.scope, 'outcome', o.outcome),
+       o.n::float8, 'counter', 'Idempotency key outcomes.', 'database'
+  FROM steward.idempotency_counters() c,
+       LATERAL (VALUES ('new', c.new), ('replay', c.replay), ('mismatch', c.mismatch),
+                       ('in_progress', c.in_progress), ('expired', c.expired),
+                       ('purged', c.purged)) o(outcome, n),
+       db
+UNION ALL SELECT 'steward_buffer_hit_ratio', jsonb_build_object('database', datname),
+       hit_ratio::float8, 'gauge', 'Shared buffer hit ratio.', 'database'
+  FROM steward.database_hit_ratio
+ WHERE hit_ratio IS NOT NULL AND datname = pg_catalog.current_database()
+UNION ALL SELECT 'steward_replication_lag_bytes',
+       jsonb_build_object('role', role, 'standby', coalesce(application_name, '')),
+       replay_lag_bytes::float8, 'gauge', 'Replay lag in bytes.', 'cluster'
+  FROM steward.replication
+UNION ALL SELECT 'steward_replication_lag_seconds',
+       jsonb_build_object('role', role, 'standby', coalesce(application_name, '')),
+       coalesce(replay_lag_seconds, 0)::float8, 'gauge', 'Replay lag in seconds.', 'cluster'
+  FROM steward.replication
+UNION ALL SELECT 'steward_connections', jsonb_build_object('state', state),
+       connections::float8, 'gauge', 'Client connections by state.', 'cluster'
+  FROM steward.connections
+UNION ALL SELECT 'steward_connections_usable', '{}',
+       (current_setting('max_connections')::int
+        - current_setting('superuser_reserved_connections')::int)::float8,
+       'gauge', 'max_connections minus reserved connections.', 'cluster'
+UNION ALL SELECT 'steward_collector_entries', jsonb_build_object('structure', structure),
+       entries::float8, 'gauge', 'Entries in use in a fixed-size statistics structure.', 'cluster'
+  FROM steward.collector
+UNION ALL SELECT 'steward_collector_evictions_total', jsonb_build_object('structure', structure),
+       evictions::float8, 'counter', 'Entries evicted from a full statistics structure.', 'cluster'
+  FROM steward.collector
+UNION ALL SELECT 'steward_collector_dropped_total', jsonb_build_object('structure', structure),
+       dropped::float8, 'counter', 'Events a full statistics structure could not count.', 'cluster'
+  FROM steward.collector
+UNION ALL SELECT 'steward_collector_failures_total', '{}',
+       (SELECT max(collection_failures) FROM steward.collector)::float8, 'counter',
+       'Statistics collection errors swallowed instead of failing a statement.', 'cluster';

@@ -69,7 +69,7 @@ SELECT count(*) AS checks, count(*) FILTER (WHERE first_response <> '') AS with_
 SELECT DISTINCT metric, type FROM steward.metrics
  WHERE metric LIKE 'steward_statement%' OR metric LIKE 'steward_version%' ORDER BY 1;
 SELECT value > 0 AS counted FROM steward.metrics
- WHERE metric = 'steward_version_conflicts_total' AND labels->>'table' = 'acct';
+ WHERE metric = 'steward_version_conflicts_total' AND labels->>'table' = 'public.acct';
 SELECT (SELECT value FROM steward.metrics WHERE metric = 'steward_statement_duration_seconds_bucket'
           AND labels->>'le' = '+Inf')
      = (SELECT value FROM steward.metrics WHERE metric = 'steward_statement_duration_seconds_count')

@@ -15,10 +15,12 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
+#include "storage/shmem.h"
 #include "utils/guc.h"
 
 #include "pg_steward.h"
 #include "idempotency/idempotency.h"
+#include "stats/collect.h"
 #include "stats/statements.h"
 #include "stats/waits.h"
 #include "stats/hotrows.h"
@@ -36,6 +38,7 @@ steward_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
+	RequestAddinShmemSpace(steward_collect_shmem_size());
 	steward_counters_request_shmem();
 	steward_idem_stats_request_shmem();
 	steward_statements_request_shmem();
@@ -48,6 +51,7 @@ steward_shmem_startup(void)
 {
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
+	steward_collect_init_shmem();
 	steward_counters_init_shmem();
 	steward_idem_stats_init_shmem();
 	steward_statements_init_shmem();

@@ -3,10 +3,42 @@
  * statements.c
  *	  Per-statement latency statistics with percentiles.
  *
- * Like pg_stat_statements, entries are keyed by (userid, dbid, queryid) of
- * top-level statements and kept in shared memory; unlike it, every entry
- * carries a log-linear latency histogram, so p50 ... p99.9 are available
- * with at most 1% relative error, plus failed executions and slow calls.
+ * Like pg_stat_statements, entries are keyed by (userid, dbid, queryid,
+ * toplevel) and kept in shared memory; unlike it, every entry carries a
+ * log-linear latency histogram, so p50 ... p99.9 are available with at most
+ * 1% relative error, plus failed executions and slow calls.
+ *
+ * What is a statement (README.md "Statements" has the whole contract):
+ * every top-level statement a client sends is counted once, whatever path
+ * it takes: simple and extended protocol, SQL PREPARE/EXECUTE (counted as
+ * the prepared statement), cursors, COPY, utility statements (under
+ * steward.track_utility), and statements inside functions under
+ * steward.track = all.  A statement is top-level when it runs at nesting
+ * level 0 on behalf of the client: inside a portal (ActivePortal) or
+ * analyzed/planned from the client's own query string
+ * (debug_query_string).  Queries that run at level 0 outside both, such as
+ * the foreign-key checks that deferred triggers run at COMMIT, are not
+ * statements of their own.
+ *
+ * Errors are counted wherever a statement fails -- parse analysis,
+ * planning, executor start, run, finish (AFTER triggers, foreign keys) --
+ * by the transaction callbacks: a statement "in flight" when its
+ * (sub)transaction aborts has failed.  The last statement before an
+ * implicit commit (autocommit, or an explicit COMMIT) is only counted as a
+ * call once the commit succeeded, so a deferred constraint failing at
+ * commit makes it an error instead.
+ *
+ * Never the reason a statement fails: collection code that can fail
+ * (normalization, allocation) runs under steward_collect() (collect.c),
+ * which swallows and counts its errors; the transaction callbacks do not
+ * allocate at all.  Normalization lexes with the server's own scanner and
+ * the session's settings, and checks that every constant the query jumble
+ * located starts a token; otherwise it tries the other value of
+ * standard_conforming_strings (the raw parser may have lexed the string
+ * before a SET in the same string changed it), and falls back to
+ * replacing every literal token.  The stored text is always the
+ * statement's own part of the query string, constants replaced, cut on a
+ * character boundary -- never the raw string.
  *
  * Histogram: bucket 0 holds durations under 1 us; bucket b >= 1 holds
  * [g^(b-1), g^b) us with g = 1.02.  Reporting a bucket by its geometric
@@ -14,9 +46,16 @@
  * 2.9e9 us (48 minutes); longer calls land in the last bucket (and max_ms
  * stays exact).
  *
+ * Memory: steward.max_statements entries, preallocated.  When full, the 5%
+ * least used entries (usage: calls and errors, decayed at every eviction;
+ * new entries start at the mean so a running statement is not evicted
+ * first) are evicted and their counts and histogram are added to one
+ * "evicted statements" entry per database, so the totals exported to
+ * Prometheus never decrease.
+ *
  * Locking: one LWLock guards the hash table's membership (shared to find
- * an entry, exclusive to create or evict); each entry's counters are
- * guarded by its own spinlock.  See README.md.
+ * an entry and update it, exclusive to create or evict); each entry's
+ * counters are guarded by its own spinlock.  See README.md.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,15 +65,19 @@
 #include <sys/stat.h>
 
 #include "access/parallel.h"
+#include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_control.h"
 #include "common/controldata_utils.h"
+#include "common/hashfn.h"
 #include "executor/executor.h"
 #include "executor/instrument.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "optimizer/planner.h"
 #include "parser/analyze.h"
+#include "parser/parser.h"
 #include "parser/scanner.h"
 #include "parser/scansup.h"
 #include "pgstat.h"
@@ -43,29 +86,47 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
+#include "tcop/pquery.h"
+#include "tcop/tcopprot.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/queryjumble.h"
 
+/* Token numbers of the core scanner; must come after parser/scanner.h. */
+#include "parser/gram.h"
+
 #include "pg_steward.h"
+#include "stats/collect.h"
 #include "stats/statements.h"
 #include "stats/waits.h"
 
 #define STMT_TRANCHE		"pg_steward statements"
 #define STMT_DUMP_FILE		"pg_stat/pg_steward_statements.stat"
-#define STMT_FILE_MAGIC		0x53545331	/* "STS1" */
+#define STMT_FILE_MAGIC		0x53545332	/* "STS2" */
 #define STMT_HIST_BUCKETS	1100
 #define STMT_HIST_GROWTH	1.02
 #define STMT_TEXT_BYTES		1024
+#define STMT_EVICT_PERCENT	5
+#define STMT_USAGE_DECAY	0.99
+
+/* The per-database entry that keeps the counts of evicted statements. */
+#define STMT_EVICTED_QUERYID UINT64CONST(0)
+
+/* Nesting levels whose statements are tracked for errors (track = all). */
+#define STMT_MAX_SLOTS		16
+/* Executor runs started at top level and not ended yet (open cursors). */
+#define STMT_MAX_OPEN		16
 
 typedef struct StmtKey
 {
 	Oid			userid;
 	Oid			dbid;
 	uint64		queryid;
+	bool		toplevel;
 } StmtKey;
 
 typedef struct StmtEntry
@@ -78,8 +139,10 @@ typedef struct StmtEntry
 	int64		slow_calls;
 	int64		blks_hit;
 	int64		blks_read;
+	int64		evicted;		/* the evicted-statements entry: how many */
 	double		total_ms;
 	double		max_ms;
+	double		usage;
 	uint32		hist[STMT_HIST_BUCKETS];
 	int			query_len;
 	char		query[STMT_TEXT_BYTES];
@@ -88,18 +151,103 @@ typedef struct StmtEntry
 typedef struct StmtShared
 {
 	LWLock	   *lock;
+	double		mean_usage;		/* usage given to new entries */
 } StmtShared;
+
+typedef enum StmtTrack
+{
+	STMT_TRACK_NONE,
+	STMT_TRACK_TOP,
+	STMT_TRACK_ALL
+} StmtTrack;
+
+static const struct config_enum_entry track_options[] = {
+	{"none", STMT_TRACK_NONE, false},
+	{"top", STMT_TRACK_TOP, false},
+	{"all", STMT_TRACK_ALL, false},
+	{NULL, 0, false}
+};
 
 int			steward_max_statements = 1000;
 int			steward_slow_query_ms = 100;
 bool		steward_track_statements = true;
+static int	steward_track = STMT_TRACK_TOP;
+static bool steward_track_utility = true;
 
 static StmtShared *stmt_shared = NULL;
 static HTAB *stmt_hash = NULL;
-static int	nesting_level = 0;
 static double log_growth;
 
+/* ------------------------------------------------------------------------
+ * Backend-local state of the statements being executed
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * Nesting level: raised while the executor runs, while the planner runs,
+ * and while a utility statement runs (except EXECUTE and PREPARE, whose
+ * statement is the prepared one).  What runs at a raised level is nested,
+ * never top-level.
+ */
+static int	nesting_level = 0;
+
+/*
+ * A statement in flight, one per nesting level (slot 0: top level; a
+ * nested statement started at level L uses slot L + 1).  If its
+ * (sub)transaction aborts while it is in flight, it failed.  "text" is its
+ * normalized text when we had to produce it (the entry did not exist),
+ * so that an error can create the entry without lexing in an abort
+ * callback.
+ */
+typedef struct StmtSlot
+{
+	bool		active;
+	bool		last_in_string; /* nothing of the query string follows */
+	StmtKey		key;
+	int			text_len;		/* -1: no text */
+	char	   *text;			/* STMT_TEXT_BYTES, in TopMemoryContext */
+} StmtSlot;
+
+static StmtSlot slots[STMT_MAX_SLOTS];
+
+/* The last top-level statement of an implicit transaction, awaiting commit. */
+static struct
+{
+	bool		valid;
+	StmtKey		key;
+	double		ms;
+	uint64		rows;
+	int64		blks_hit;
+	int64		blks_read;
+	const char *text;			/* slot 0's text buffer, or NULL */
+	int			text_len;
+} pending;
+
+/* Executor runs we measure: started tracked, counted at ExecutorEnd. */
+typedef struct OpenRun
+{
+	QueryDesc  *qd;
+	int			slot;
+	StmtKey		key;
+	SubTransactionId subid;
+} OpenRun;
+
+static OpenRun open_runs[STMT_MAX_OPEN];
+static int	nopen_runs = 0;
+
+/* A top-level BEGIN/START TRANSACTION was run in this transaction. */
+static bool explicit_block = false;
+static bool explicit_after_end = false; /* COMMIT/ROLLBACK AND CHAIN */
+
+/* Inside a top-level EXECUTE: its position decides what follows. */
+static bool in_top_execute = false;
+static bool top_execute_last = false;
+
+/* Preallocated for evictions, which run under the exclusive lock. */
+static StmtEntry **evict_array = NULL;
+
 static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
+static planner_hook_type prev_planner = NULL;
 static ExecutorStart_hook_type prev_executor_start = NULL;
 static ExecutorRun_hook_type prev_executor_run = NULL;
 static ExecutorFinish_hook_type prev_executor_finish = NULL;
@@ -107,6 +255,8 @@ static ExecutorEnd_hook_type prev_executor_end = NULL;
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
 PG_FUNCTION_INFO_V1(steward_statements);
+PG_FUNCTION_INFO_V1(steward_statements_v2);
+PG_FUNCTION_INFO_V1(steward_statement_totals);
 PG_FUNCTION_INFO_V1(steward_latency_histogram);
 
 /* ------------------------------------------------------------------------
@@ -118,7 +268,7 @@ bucket_of(double us)
 {
 	int			b;
 
-	if (us < 1.0)
+	if (!(us >= 1.0))			/* also NaN */
 		return 0;
 	b = 1 + (int) floor(log(us) / log_growth);
 	return Min(b, STMT_HIST_BUCKETS - 1);
@@ -193,12 +343,17 @@ steward_statements_init_shmem(void)
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	stmt_shared = ShmemInitStruct("pg_steward statements", sizeof(StmtShared), &found);
 	if (!found)
+	{
 		stmt_shared->lock = &(GetNamedLWLockTranche(STMT_TRANCHE))->lock;
+		stmt_shared->mean_usage = 1.0;
+	}
 	info.keysize = sizeof(StmtKey);
 	info.entrysize = sizeof(StmtEntry);
 	stmt_hash = ShmemInitHash("pg_steward statement hash", steward_max_statements,
 							  steward_max_statements, &info, HASH_ELEM | HASH_BLOBS);
 	LWLockRelease(AddinShmemInitLock);
+	steward_collect_register_lock(stmt_shared->lock);
+	steward_struct_register(STEWARD_STRUCT_STATEMENTS, stmt_hash, steward_max_statements);
 
 	/* The postmaster loads the saved statistics and saves them at shutdown. */
 	if (!IsUnderPostmaster)
@@ -209,286 +364,935 @@ steward_statements_init_shmem(void)
 	}
 }
 
-static int
-entry_usage_cmp(const void *a, const void *b)
+static void
+make_key(StmtKey *key, uint64 queryid, bool toplevel)
 {
-	int64		ca = (*(StmtEntry *const *) a)->calls;
-	int64		cb = (*(StmtEntry *const *) b)->calls;
-
-	return (ca > cb) - (ca < cb);
+	memset(key, 0, sizeof(StmtKey));
+	key->userid = GetUserId();
+	key->dbid = MyDatabaseId;
+	key->queryid = queryid;
+	key->toplevel = toplevel;
 }
 
-/* Drop the least-called 5% of entries.  Caller holds the lock exclusively. */
+static bool
+is_evicted_entry(const StmtEntry *entry)
+{
+	return entry->key.queryid == STMT_EVICTED_QUERYID;
+}
+
+static int
+usage_cmp(const void *a, const void *b)
+{
+	double		ua = (*(StmtEntry *const *) a)->usage;
+	double		ub = (*(StmtEntry *const *) b)->usage;
+
+	return (ua > ub) - (ua < ub);
+}
+
+/* Add the counts of "from" to "into" (both locked or private). */
+static void
+add_counts(StmtEntry *into, const StmtEntry *from)
+{
+	into->calls += from->calls;
+	into->errors += from->errors;
+	into->rows += from->rows;
+	into->slow_calls += from->slow_calls;
+	into->blks_hit += from->blks_hit;
+	into->blks_read += from->blks_read;
+	into->total_ms += from->total_ms;
+	into->max_ms = Max(into->max_ms, from->max_ms);
+	for (int b = 0; b < STMT_HIST_BUCKETS; b++)
+		into->hist[b] += from->hist[b];
+}
+
+static void
+init_entry(StmtEntry *entry, const char *text, int text_len)
+{
+	memset((char *) entry + sizeof(StmtKey), 0, sizeof(StmtEntry) - sizeof(StmtKey));
+	SpinLockInit(&entry->mutex);
+	entry->usage = stmt_shared->mean_usage;
+	entry->query_len = Min(text_len, STMT_TEXT_BYTES - 1);
+	memcpy(entry->query, text, entry->query_len);
+	entry->query[entry->query_len] = '\0';
+}
+
+/*
+ * Evict the least used STMT_EVICT_PERCENT of the entries, keeping their
+ * counts in their database's evicted-statements entry.  Caller holds the
+ * lock exclusively; allocates nothing (evict_array is preallocated).
+ */
 static void
 evict_entries(void)
 {
 	HASH_SEQ_STATUS status;
 	StmtEntry  *entry;
-	StmtEntry **all;
+	StmtEntry	victim;
 	int			n = 0;
 	int			nvictims;
+	double		usage_sum = 0;
 
-	all = palloc(hash_get_num_entries(stmt_hash) * sizeof(StmtEntry *));
 	hash_seq_init(&status, stmt_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
-		all[n++] = entry;
-	qsort(all, n, sizeof(StmtEntry *), entry_usage_cmp);
-	nvictims = Max(1, n / 20);
-	for (int i = 0; i < nvictims && i < n; i++)
-		hash_search(stmt_hash, &all[i]->key, HASH_REMOVE, NULL);
-	pfree(all);
+	{
+		if (is_evicted_entry(entry))
+			continue;
+		entry->usage *= STMT_USAGE_DECAY;
+		usage_sum += entry->usage;
+		if (n < steward_max_statements)
+			evict_array[n++] = entry;
+	}
+	if (n == 0)
+		return;
+	qsort(evict_array, n, sizeof(StmtEntry *), usage_cmp);
+	stmt_shared->mean_usage = usage_sum / n;
+	nvictims = Max(1, n * STMT_EVICT_PERCENT / 100);
+	for (int i = 0; i < nvictims; i++)
+	{
+		StmtKey		key;
+		StmtEntry  *keep;
+		bool		found;
+
+		/* Remove first: its element is then free for the evicted entry. */
+		memcpy(&victim, evict_array[i], sizeof(StmtEntry));
+		hash_search(stmt_hash, &victim.key, HASH_REMOVE, NULL);
+
+		memset(&key, 0, sizeof(key));
+		key.dbid = victim.key.dbid;
+		key.queryid = STMT_EVICTED_QUERYID;
+		key.toplevel = victim.key.toplevel;
+		keep = hash_search(stmt_hash, &key, HASH_ENTER_NULL, &found);
+		if (keep == NULL)
+			continue;
+		if (!found)
+		{
+			init_entry(keep, "", 0);
+			keep->usage = 0;
+		}
+		add_counts(keep, &victim);
+		keep->evicted++;
+	}
+	steward_struct_evicted(STEWARD_STRUCT_STATEMENTS, nvictims);
 }
 
-/* Find or create the entry; caller holds no lock.  Returns NULL if absent and !create. */
+/*
+ * Find the entry of key; create it with "text" if absent and text is not
+ * NULL.  Returns with the lock held shared if an entry is returned, else
+ * with no lock.  Allocates nothing, raises nothing: usable in transaction
+ * callbacks.
+ */
 static StmtEntry *
-get_entry(const StmtKey *key, const char *text, int text_len, bool create)
+lock_entry(const StmtKey *key, const char *text, int text_len)
 {
 	StmtEntry  *entry;
 	bool		found;
 
 	LWLockAcquire(stmt_shared->lock, LW_SHARED);
 	entry = hash_search(stmt_hash, key, HASH_FIND, NULL);
-	LWLockRelease(stmt_shared->lock);
-	if (entry != NULL || !create)
+	if (entry != NULL)
 		return entry;
+	LWLockRelease(stmt_shared->lock);
+	if (text == NULL)
+		return NULL;
 
 	LWLockAcquire(stmt_shared->lock, LW_EXCLUSIVE);
-	if (hash_get_num_entries(stmt_hash) >= steward_max_statements)
+	/* Keep room for a new entry and an evicted-statements entry. */
+	if (hash_get_num_entries(stmt_hash) >= steward_max_statements - 1 && evict_array != NULL)
 		evict_entries();
-	entry = hash_search(stmt_hash, key, HASH_ENTER_NULL, &found);
+	entry = steward_hash_enter_bounded(stmt_hash, key, steward_max_statements, &found);
 	if (entry != NULL && !found)
-	{
-		/* Statements of a multi-statement string start after the ';'. */
-		while (text_len > 0 && scanner_isspace(*text))
-		{
-			text++;
-			text_len--;
-		}
-		while (text_len > 0 && scanner_isspace(text[text_len - 1]))
-			text_len--;
-		memset((char *) entry + sizeof(StmtKey), 0, sizeof(StmtEntry) - sizeof(StmtKey));
-		SpinLockInit(&entry->mutex);
-		entry->query_len = Min(text_len, STMT_TEXT_BYTES - 1);
-		memcpy(entry->query, text, entry->query_len);
-		entry->query[entry->query_len] = '\0';
-	}
+		init_entry(entry, text, text_len);
 	LWLockRelease(stmt_shared->lock);
+	if (entry == NULL)
+		return NULL;
+	/* Retake it shared: the caller updates counters under the shared lock. */
+	LWLockAcquire(stmt_shared->lock, LW_SHARED);
+	entry = hash_search(stmt_hash, key, HASH_FIND, NULL);
+	if (entry == NULL)
+		LWLockRelease(stmt_shared->lock);
 	return entry;
+}
+
+/* Does an entry exist?  (Shared lock, no allocation.) */
+static bool
+entry_exists(const StmtKey *key)
+{
+	bool		exists;
+
+	LWLockAcquire(stmt_shared->lock, LW_SHARED);
+	exists = hash_search(stmt_hash, key, HASH_FIND, NULL) != NULL;
+	LWLockRelease(stmt_shared->lock);
+	return exists;
+}
+
+/*
+ * Count one successful call.  Error-free (see lock_entry).  Returns false,
+ * counting nothing, if the entry does not exist and text is NULL; with a
+ * text, an entry that cannot be made counts as a dropped event.
+ */
+static bool
+count_call(const StmtKey *key, const char *text, int text_len, double ms,
+		   uint64 rows, int64 blks_hit, int64 blks_read)
+{
+	StmtEntry  *entry = lock_entry(key, text, text_len);
+	int			b = bucket_of(ms * 1000.0);
+
+	if (entry == NULL)
+	{
+		if (text != NULL)
+			steward_struct_dropped(STEWARD_STRUCT_STATEMENTS, 1);
+		return text != NULL;
+	}
+	SpinLockAcquire(&entry->mutex);
+	entry->calls++;
+	entry->usage += 1.0;
+	entry->rows += rows;
+	entry->total_ms += ms;
+	entry->max_ms = Max(entry->max_ms, ms);
+	entry->hist[b]++;
+	if (ms >= steward_slow_query_ms)
+		entry->slow_calls++;
+	entry->blks_hit += blks_hit;
+	entry->blks_read += blks_read;
+	SpinLockRelease(&entry->mutex);
+	LWLockRelease(stmt_shared->lock);
+	return true;
+}
+
+/* Count one failed call.  Error-free (see lock_entry). */
+static void
+count_error(const StmtKey *key, const char *text, int text_len)
+{
+	StmtEntry  *entry = lock_entry(key, text, text_len);
+
+	if (entry == NULL)
+	{
+		steward_struct_dropped(STEWARD_STRUCT_STATEMENTS, 1);
+		return;
+	}
+	SpinLockAcquire(&entry->mutex);
+	entry->errors++;
+	entry->usage += 1.0;
+	SpinLockRelease(&entry->mutex);
+	LWLockRelease(stmt_shared->lock);
 }
 
 /* ------------------------------------------------------------------------
  * Query text normalization: constants become $n, as pg_stat_statements
- * shows them.  Constant locations come from the core query jumble; their
- * lengths are found with the core lexer.
+ * shows them.
  * ------------------------------------------------------------------------
  */
-static int
-location_cmp(const void *a, const void *b)
+typedef struct Token
 {
-	int			la = ((const LocationLen *) a)->location;
-	int			lb = ((const LocationLen *) b)->location;
+	int			start;
+	int			end;			/* exclusive */
+	int			code;
+} Token;
 
-	return (la > lb) - (la < lb);
-}
+typedef struct LexArgs
+{
+	const char *text;			/* NUL-terminated */
+	bool		scs;			/* standard_conforming_strings */
+	Token	   *tokens;			/* out */
+	int			ntokens;
+} LexArgs;
 
 /*
- * Fill in the byte length of every constant (or -1 if not found).  "query"
- * is the statement's text, which starts at offset query_loc of the source
- * the locations refer to.  A constant ends where the next token starts
- * (trailing white space trimmed); a negative one is '-' plus the number.
+ * Tokenize args->text with the core scanner (it raises on text it cannot
+ * lex: run under a guard).  A token ends where flex put the NUL after it
+ * in its buffer, as pg_stat_statements relies on too.
  */
 static void
-constant_lengths(JumbleState *jstate, const char *query, int query_loc)
+lex_text(void *arg)
 {
+	LexArgs    *args = (LexArgs *) arg;
 	core_yyscan_t yyscanner;
 	core_yy_extra_type yyextra;
 	core_YYSTYPE yylval;
 	YYLTYPE		yylloc;
-	LocationLen *locs = jstate->clocations;
+	int			max = 64;
 	int			tok;
-	int			tokloc;
 
-	qsort(locs, jstate->clocations_count, sizeof(LocationLen), location_cmp);
-	yyscanner = scanner_init(query, &yyextra, &ScanKeywords, ScanKeywordTokens);
+	args->tokens = palloc(max * sizeof(Token));
+	args->ntokens = 0;
+	yyscanner = scanner_init(args->text, &yyextra, &ScanKeywords, ScanKeywordTokens);
+	/* The session's backslash_quote stays; warnings were given by the parser. */
 	yyextra.escape_string_warning = false;
-	yyextra.standard_conforming_strings = true;
-
-	tok = core_yylex(&yylval, &yylloc, yyscanner);
-	tokloc = yylloc;
-	for (int i = 0; i < jstate->clocations_count; i++)
+	yyextra.standard_conforming_strings = args->scs;
+	while ((tok = core_yylex(&yylval, &yylloc, yyscanner)) != 0)
 	{
-		int			loc = locs[i].location - query_loc;
-		int			next;
-		int			end;
+		Token	   *t;
 
-		locs[i].length = -1;
-		while (tok != 0 && tokloc < loc)
+		if (args->ntokens == max)
 		{
-			tok = core_yylex(&yylval, &yylloc, yyscanner);
-			tokloc = yylloc;
+			max *= 2;
+			args->tokens = repalloc(args->tokens, max * sizeof(Token));
 		}
-		if (tok == 0)
-			break;
-		if (tokloc != loc)
-			continue;
-		if (tok == '-')
-		{
-			tok = core_yylex(&yylval, &yylloc, yyscanner);
-			if (tok == 0)
-				break;
-		}
-		next = core_yylex(&yylval, &yylloc, yyscanner);
-		end = (next == 0) ? (int) strlen(yyextra.scanbuf) : yylloc;
-		while (end > loc && scanner_isspace(yyextra.scanbuf[end - 1]))
-			end--;
-		locs[i].length = end - loc;
-		tok = next;
-		tokloc = yylloc;
+		t = &args->tokens[args->ntokens++];
+		t->start = yylloc;
+		t->end = yylloc + strlen(yyextra.scanbuf + yylloc);
+		t->code = tok;
 	}
 	scanner_finish(yyscanner);
 }
 
-static char *
-normalize_query(const char *query, int query_loc, int *query_len, JumbleState *jstate)
+/* Lex quietly: false if the scanner refused the text with these settings. */
+static bool
+try_lex(LexArgs *args)
 {
-	char	   *out;
-	int			len = *query_len;
-	int			pos = 0,
-				outlen = 0;
-	int			param = jstate->highest_extern_param_id;
-	char	   *text = pnstrdup(query + query_loc, len);
+	MemoryContext cxt = CurrentMemoryContext;
+	uint32		holdoff = InterruptHoldoffCount;
+	uint32		cancel_holdoff = QueryCancelHoldoffCount;
+	volatile bool ok = true;
 
-	constant_lengths(jstate, text, query_loc);
-	out = palloc(len + jstate->clocations_count * 10 + 1);
-	for (int i = 0; i < jstate->clocations_count; i++)
+	PG_TRY();
 	{
-		int			loc = jstate->clocations[i].location - query_loc;
-		int			clen = jstate->clocations[i].length;
-
-		if (clen < 0 || loc < pos || loc + clen > len)
-			continue;
-		memcpy(out + outlen, text + pos, loc - pos);
-		outlen += loc - pos;
-		outlen += sprintf(out + outlen, "$%d", ++param);
-		pos = loc + clen;
+		lex_text(args);
 	}
-	memcpy(out + outlen, text + pos, len - pos);
-	outlen += len - pos;
-	out[outlen] = '\0';
-	*query_len = outlen;
-	return out;
+	PG_CATCH();
+	{
+		InterruptHoldoffCount = holdoff;
+		QueryCancelHoldoffCount = cancel_holdoff;
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+static int
+token_at(const Token *tokens, int ntokens, int loc)
+{
+	int			lo = 0,
+				hi = ntokens - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (tokens[mid].start == loc)
+			return mid;
+		if (tokens[mid].start < loc)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+static bool
+is_literal(int code)
+{
+	return code == ICONST || code == FCONST || code == SCONST || code == USCONST ||
+		code == BCONST || code == XCONST;
+}
+
+/*
+ * Where the statement proper starts: after "PREPARE name [(types)] AS",
+ * so a prepared statement is shown as itself.
+ */
+static int
+statement_start(const Token *tokens, int ntokens)
+{
+	int			depth = 0;
+
+	if (ntokens < 4 || tokens[0].code != PREPARE)
+		return 0;
+	for (int i = 2; i < ntokens - 1; i++)
+	{
+		if (tokens[i].code == '(')
+			depth++;
+		else if (tokens[i].code == ')')
+			depth--;
+		else if (tokens[i].code == AS && depth == 0)
+			return tokens[i + 1].start;
+	}
+	return 0;
+}
+
+/*
+ * Build the normalized text of "text" (the statement's own part).  With
+ * locs (constant locations relative to text, sorted), replace exactly those
+ * constants; without, replace every literal token.  Returns NULL if a
+ * location does not start a token (the text was lexed with other
+ * settings).  Numbering continues after the highest $n of the statement.
+ */
+static char *
+build_normalized(const char *text, const Token *tokens, int ntokens,
+				 const int *locs, int nlocs, int first_param, int *out_len)
+{
+	StringInfoData buf;
+	int			pos = statement_start(tokens, ntokens);
+	int			param = first_param;
+	int			ti = 0;
+
+	initStringInfo(&buf);
+	if (locs == NULL)
+	{
+		for (int i = 0; i < ntokens; i++)
+			if (tokens[i].code == PARAM)
+				param = Max(param, atoi(text + tokens[i].start + 1));
+	}
+	for (int i = 0; locs ? i < nlocs : ti < ntokens; i++)
+	{
+		int			t;
+		int			end;
+
+		if (locs)
+		{
+			if (locs[i] < pos)
+				continue;		/* duplicate, or before the statement */
+			t = token_at(tokens, ntokens, locs[i]);
+			if (t < 0)
+			{
+				pfree(buf.data);
+				return NULL;
+			}
+		}
+		else
+		{
+			t = ti++;
+			if (!is_literal(tokens[t].code) || tokens[t].start < pos)
+				continue;
+		}
+		end = tokens[t].end;
+		/* A negative constant is located at its '-'. */
+		if (locs && tokens[t].code == '-' && t + 1 < ntokens)
+			end = tokens[t + 1].end;
+		appendBinaryStringInfo(&buf, text + pos, tokens[t].start - pos);
+		appendStringInfo(&buf, "$%d", ++param);
+		pos = end;
+	}
+	appendStringInfoString(&buf, text + pos);
+	*out_len = buf.len;
+	return buf.data;
+}
+
+static int
+int_cmp(const void *a, const void *b)
+{
+	int			ia = *(const int *) a;
+	int			ib = *(const int *) b;
+
+	return (ia > ib) - (ia < ib);
+}
+
+/*
+ * The normalized text of the statement at [loc, loc + len) of src (len <= 0:
+ * to the end), trimmed, cut to fit an entry on a character boundary.  With
+ * jstate, its constant locations are used.  Runs under a guard; never
+ * returns the raw text: if nothing can be lexed, a placeholder.
+ */
+static char *
+normalized_text(const char *src, int loc, int len, JumbleState *jstate, int *out_len)
+{
+	char	   *text;
+	char	   *result = NULL;
+	int		   *locs = NULL;
+	int			nlocs = 0;
+	int			first_param = 0;
+	int			n = 0;
+	LexArgs		lexed = {0};
+
+	loc = Max(loc, 0);
+	if (len <= 0)
+		len = strlen(src + loc);
+	while (len > 0 && scanner_isspace(src[loc]))
+		loc++, len--;
+	while (len > 0 && (scanner_isspace(src[loc + len - 1]) || src[loc + len - 1] == ';'))
+		len--;
+	text = pnstrdup(src + loc, len);
+
+	if (jstate != NULL)
+	{
+		locs = palloc(Max(jstate->clocations_count, 1) * sizeof(int));
+		for (int i = 0; i < jstate->clocations_count; i++)
+		{
+			int			l = jstate->clocations[i].location - loc;
+
+			if (l >= 0 && l < len)
+				locs[nlocs++] = l;
+		}
+		qsort(locs, nlocs, sizeof(int), int_cmp);
+		first_param = jstate->highest_extern_param_id;
+	}
+
+	/*
+	 * Lex with the session's standard_conforming_strings, then with the
+	 * other value: the raw parser lexed the whole query string before a SET
+	 * earlier in the same string took effect.  The right one is the one
+	 * where every constant the jumble located starts a token.
+	 */
+	for (int attempt = 0; attempt < 2 && result == NULL; attempt++)
+	{
+		LexArgs		args;
+
+		args.text = text;
+		args.scs = (attempt == 0) ? standard_conforming_strings : !standard_conforming_strings;
+		if (!try_lex(&args))
+			continue;
+		if (lexed.tokens == NULL)
+			lexed = args;
+		result = build_normalized(text, args.tokens, args.ntokens,
+								  locs, nlocs, first_param, &n);
+	}
+	/* Locations never matched: replace every literal token. */
+	if (result == NULL && lexed.tokens != NULL)
+		result = build_normalized(text, lexed.tokens, lexed.ntokens, NULL, 0, 0, &n);
+	if (result == NULL)
+	{
+		result = pstrdup("/* pg_steward: statement text could not be normalized */");
+		n = strlen(result);
+	}
+	*out_len = steward_clip_len(result, n, STMT_TEXT_BYTES - 1);
+	result[*out_len] = '\0';
+	return result;
 }
 
 /* ------------------------------------------------------------------------
- * Hooks
+ * Statement bookkeeping
  * ------------------------------------------------------------------------
  */
+
+/* Nothing but white space and semicolons follows the statement in src. */
 static bool
-tracking(void)
+last_in_string(const char *src, int loc, int len)
 {
-	return steward_track_statements && stmt_hash != NULL && nesting_level == 0 &&
-		!IsParallelWorker();
+	const char *p;
+
+	if (src == NULL || len <= 0)
+		return true;
+	for (p = src + Max(loc, 0) + len; *p; p++)
+		if (!scanner_isspace(*p) && *p != ';')
+			return false;
+	return true;
+}
+
+static bool
+tracking_on(void)
+{
+	return steward_track_statements && steward_track != STMT_TRACK_NONE &&
+		stmt_hash != NULL && !IsParallelWorker();
+}
+
+/*
+ * The slot of a statement starting now from query string src, or -1 if it
+ * is not tracked.  Slot 0 is the top level.
+ */
+static int
+statement_slot(const char *src)
+{
+	if (!tracking_on())
+		return -1;
+	if (nesting_level == 0 &&
+		(ActivePortal != NULL || (src != NULL && src == debug_query_string)))
+		return 0;
+	if (steward_track != STMT_TRACK_ALL)
+		return -1;
+	return nesting_level + 1;
+}
+
+static void
+ensure_buffers(void)
+{
+	if (evict_array == NULL)
+		evict_array = MemoryContextAllocZero(TopMemoryContext,
+											 steward_max_statements * sizeof(StmtEntry *));
+}
+
+/* The statement of a slot is over: no error can be blamed on it any more. */
+static void
+slot_clear(int slot)
+{
+	if (slot >= 0 && slot < STMT_MAX_SLOTS)
+		slots[slot].active = false;
+}
+
+/* Count the pending statement as a call: its commit went through, or more followed. */
+static void
+flush_pending(void)
+{
+	if (!pending.valid)
+		return;
+	pending.valid = false;
+	if (!count_call(&pending.key, pending.text, pending.text_len, pending.ms,
+					pending.rows, pending.blks_hit, pending.blks_read))
+		steward_struct_dropped(STEWARD_STRUCT_STATEMENTS, 1);
+}
+
+/*
+ * A statement starts (parse analysis, planning, executor start or utility
+ * start): it is in flight in its slot.  text, if given, is its normalized
+ * text.  Runs under a guard (allocates the slot's buffer).
+ */
+static void
+slot_begin(int slot, const StmtKey *key, bool last, const char *text, int text_len)
+{
+	StmtSlot   *s;
+
+	if (slot == 0)
+		flush_pending();
+	if (slot < 0 || slot >= STMT_MAX_SLOTS)
+		return;
+	s = &slots[slot];
+	if (!(s->active && memcmp(&s->key, key, sizeof(StmtKey)) == 0))
+	{
+		s->active = true;
+		s->key = *key;
+		s->text_len = -1;
+	}
+	s->last_in_string = last;
+	if (text != NULL)
+	{
+		if (s->text == NULL)
+			s->text = MemoryContextAlloc(TopMemoryContext, STMT_TEXT_BYTES);
+		s->text_len = Min(text_len, STMT_TEXT_BYTES - 1);
+		memcpy(s->text, text, s->text_len);
+	}
+}
+
+/*
+ * A statement ended successfully.  src/loc/len locate its text (to create
+ * an entry evicted since it started), or src is NULL.  The last top-level
+ * statement before a commit is kept pending until the commit succeeded;
+ * slot_begin(0) flushes it before slot 0's text buffer is reused.  Runs
+ * under a guard.
+ */
+static void
+statement_end(int slot, const StmtKey *key, double ms, uint64 rows,
+			  int64 blks_hit, int64 blks_read, const char *src, int loc, int len,
+			  bool commit_follows)
+{
+	StmtSlot   *s = (slot >= 0 && slot < STMT_MAX_SLOTS) ? &slots[slot] : NULL;
+	const char *text = NULL;
+	int			text_len = 0;
+
+	if (s != NULL && s->active && memcmp(&s->key, key, sizeof(StmtKey)) == 0)
+	{
+		if (s->text_len >= 0)
+		{
+			text = s->text;
+			text_len = s->text_len;
+		}
+		s->active = false;
+	}
+
+	if (slot == 0 && commit_follows)
+	{
+		flush_pending();
+		pending.valid = true;
+		pending.key = *key;
+		pending.ms = ms;
+		pending.rows = rows;
+		pending.blks_hit = blks_hit;
+		pending.blks_read = blks_read;
+		pending.text = text;
+		pending.text_len = text_len;
+		return;
+	}
+	if (count_call(key, text, text_len, ms, rows, blks_hit, blks_read))
+		return;
+	/* Evicted while it ran: make the entry again from the statement's text. */
+	if (src != NULL && IsTransactionState())
+	{
+		text = normalized_text(src, loc, len, NULL, &text_len);
+		(void) count_call(key, text, text_len, ms, rows, blks_hit, blks_read);
+	}
+	else
+		steward_struct_dropped(STEWARD_STRUCT_STATEMENTS, 1);
+}
+
+/*
+ * Whether the commit of this transaction follows the top-level statement
+ * ending now: it is the last of its query string, outside an explicit
+ * transaction block.  (A statement that ends while another one is in
+ * flight, as a portal closed late in the extended protocol, is not.)
+ */
+static bool
+commit_follows_top(int slot, const StmtKey *key)
+{
+	return slot == 0 && slots[0].active && memcmp(&slots[0].key, key, sizeof(StmtKey)) == 0 &&
+		slots[0].last_in_string && !explicit_block && !IsAbortedTransactionBlockState();
+}
+
+/*
+ * The (sub)transaction aborted at nesting level "level": statements in
+ * flight at that level or deeper failed.  Error-free.
+ */
+static void
+statements_failed(int level)
+{
+	for (int i = (level == 0 ? 0 : level + 1); i < STMT_MAX_SLOTS; i++)
+	{
+		StmtSlot   *s = &slots[i];
+
+		if (!s->active)
+			continue;
+		s->active = false;
+		count_error(&s->key, s->text_len >= 0 ? s->text : NULL, Max(s->text_len, 0));
+	}
+}
+
+static void
+stmt_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			if (stmt_hash == NULL)
+				break;
+			/* Inside a procedure (ROLLBACK in PL/pgSQL) the CALL goes on. */
+			statements_failed(nesting_level);
+			if (nesting_level == 0)
+			{
+				if (pending.valid)
+				{
+					pending.valid = false;
+					count_error(&pending.key, pending.text, pending.text_len);
+				}
+				nopen_runs = 0;
+				explicit_block = explicit_after_end;
+				explicit_after_end = false;
+			}
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			if (stmt_hash == NULL || nesting_level > 0)
+				break;
+			flush_pending();
+			for (int i = 0; i < STMT_MAX_SLOTS; i++)
+				slots[i].active = false;
+			nopen_runs = 0;
+			explicit_block = explicit_after_end;
+			explicit_after_end = false;
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+stmt_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					  SubTransactionId parentSubid, void *arg)
+{
+	if (event != SUBXACT_EVENT_ABORT_SUB || stmt_hash == NULL)
+		return;
+	statements_failed(nesting_level);
+	/* Runs started in the aborted subtransaction never reach ExecutorEnd. */
+	for (int i = 0; i < nopen_runs;)
+	{
+		if (open_runs[i].subid >= mySubid)
+			open_runs[i] = open_runs[--nopen_runs];
+		else
+			i++;
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Hooks.  Each does its collection work under steward_collect().
+ * ------------------------------------------------------------------------
+ */
+typedef struct ParseArgs
+{
+	ParseState *pstate;
+	Query	   *query;
+	JumbleState *jstate;
+	int			slot;
+} ParseArgs;
+
+static void
+collect_parse(void *arg)
+{
+	ParseArgs  *a = (ParseArgs *) arg;
+	Query	   *query = a->query;
+	const char *src = a->pstate->p_sourcetext;
+	StmtKey		key;
+	char	   *text = NULL;
+	int			text_len = 0;
+
+	ensure_buffers();
+	make_key(&key, query->queryId, a->slot == 0);
+	if (!entry_exists(&key))
+	{
+		StmtEntry  *entry;
+
+		text = normalized_text(src, query->stmt_location, query->stmt_len,
+							   a->jstate, &text_len);
+		entry = lock_entry(&key, text, text_len);
+		if (entry != NULL)
+			LWLockRelease(stmt_shared->lock);
+	}
+	slot_begin(a->slot, &key,
+			   in_top_execute ? top_execute_last :
+			   last_in_string(src, query->stmt_location, query->stmt_len),
+			   text, text_len);
 }
 
 static void
 stmt_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 {
-	StmtKey		key;
+	ParseArgs	args;
 
 	if (prev_post_parse_analyze)
 		prev_post_parse_analyze(pstate, query, jstate);
-	if (!tracking() || query->queryId == UINT64CONST(0) || query->utilityStmt != NULL ||
+	if (query->utilityStmt != NULL || query->queryId == UINT64CONST(0) ||
 		pstate->p_sourcetext == NULL)
 		return;
+	args.slot = statement_slot(pstate->p_sourcetext);
+	if (args.slot < 0)
+		return;
+	args.pstate = pstate;
+	args.query = query;
+	args.jstate = jstate;
+	(void) steward_collect(collect_parse, &args);
+}
 
-	memset(&key, 0, sizeof(key));
-	key.userid = GetUserId();
-	key.dbid = MyDatabaseId;
-	key.queryid = query->queryId;
-	if (get_entry(&key, NULL, 0, false) == NULL)
+typedef struct BeginArgs
+{
+	int			slot;
+	StmtKey		key;
+	bool		last;
+} BeginArgs;
+
+static void
+collect_begin(void *arg)
+{
+	BeginArgs  *a = (BeginArgs *) arg;
+
+	ensure_buffers();
+	slot_begin(a->slot, &a->key, a->last, NULL, 0);
+}
+
+static PlannedStmt *
+stmt_planner(Query *parse, const char *query_string, int cursorOptions,
+			 ParamListInfo boundParams)
+{
+	PlannedStmt *result;
+	int			slot = -1;
+
+	if (parse->queryId != UINT64CONST(0))
+		slot = statement_slot(query_string);
+	if (slot >= 0)
 	{
-		int			loc = Max(query->stmt_location, 0);
-		int			len = query->stmt_len > 0 ? query->stmt_len :
-		(int) strlen(pstate->p_sourcetext) - loc;
-		char	   *text;
+		BeginArgs	args;
 
-		if (jstate && jstate->clocations_count > 0)
-			text = normalize_query(pstate->p_sourcetext, loc, &len, jstate);
-		else
-			text = pnstrdup(pstate->p_sourcetext + loc, len);
-		(void) get_entry(&key, text, len, true);
-		pfree(text);
+		args.slot = slot;
+		make_key(&args.key, parse->queryId, slot == 0);
+		args.last = in_top_execute ? top_execute_last :
+			last_in_string(query_string, parse->stmt_location, parse->stmt_len);
+		(void) steward_collect(collect_begin, &args);
 	}
+
+	/* Functions evaluated while planning (constant folding) are nested. */
+	nesting_level++;
+	PG_TRY();
+	{
+		if (prev_planner)
+			result = prev_planner(parse, query_string, cursorOptions, boundParams);
+		else
+			result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	}
+	PG_FINALLY();
+	{
+		nesting_level--;
+	}
+	PG_END_TRY();
+	return result;
+}
+
+typedef struct StartArgs
+{
+	QueryDesc  *qd;
+	int			slot;
+} StartArgs;
+
+static void
+collect_start(void *arg)
+{
+	StartArgs  *a = (StartArgs *) arg;
+	QueryDesc  *qd = a->qd;
+	PlannedStmt *ps = qd->plannedstmt;
+	OpenRun    *run = NULL;
+	StmtKey		key;
+
+	make_key(&key, ps->queryId, a->slot == 0);
+	for (int i = 0; i < nopen_runs; i++)
+		if (open_runs[i].qd == qd)
+			run = &open_runs[i];
+	if (run == NULL)
+	{
+		if (nopen_runs == STMT_MAX_OPEN)
+		{
+			steward_struct_dropped(STEWARD_STRUCT_STATEMENTS, 1);
+			return;
+		}
+		run = &open_runs[nopen_runs++];
+	}
+	run->qd = qd;
+	run->slot = a->slot;
+	run->key = key;
+	run->subid = GetCurrentSubTransactionId();
+
+	if (qd->totaltime == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(qd->estate->es_query_cxt);
+
+		qd->totaltime = InstrAlloc(1, INSTRUMENT_ALL, false);
+		MemoryContextSwitchTo(old);
+	}
+	if (a->slot == 0)
+		steward_waits_set_queryid(ps->queryId);
 }
 
 static void
 stmt_executor_start(QueryDesc *queryDesc, int eflags)
 {
-	if (prev_executor_start)
-		prev_executor_start(queryDesc, eflags);
-	else
-		standard_ExecutorStart(queryDesc, eflags);
+	StartArgs	args;
 
-	if (tracking() && queryDesc->plannedstmt->queryId != UINT64CONST(0) &&
-		queryDesc->totaltime == NULL)
+	PlannedStmt *ps = queryDesc->plannedstmt;
+
+	args.slot = -1;
+	if (ps->queryId != UINT64CONST(0) && (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
+		args.slot = statement_slot(queryDesc->sourceText);
+	if (args.slot >= 0)
 	{
-		MemoryContext old = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
+		BeginArgs	begin;
 
-		queryDesc->totaltime = InstrAlloc(1, INSTRUMENT_ALL, false);
-		MemoryContextSwitchTo(old);
+		begin.slot = args.slot;
+		make_key(&begin.key, ps->queryId, args.slot == 0);
+		begin.last = in_top_execute ? top_execute_last :
+			last_in_string(queryDesc->sourceText, ps->stmt_location, ps->stmt_len);
+		(void) steward_collect(collect_begin, &begin);
 	}
-	if (tracking())
-		steward_waits_set_queryid(queryDesc->plannedstmt->queryId);
-}
 
-/*
- * Count one call.  "text" is used only if the entry must be created here
- * (its parse-time entry was evicted or reset in between): then the text is
- * the statement as executed, not normalized.
- */
-static void
-record_call(uint64 queryid, const char *text, double ms, uint64 rows,
-			const BufferUsage *bufusage, bool failed)
-{
-	StmtKey		key;
-	StmtEntry  *entry;
-	int			b = bucket_of(ms * 1000.0);
-
-	memset(&key, 0, sizeof(key));
-	key.userid = GetUserId();
-	key.dbid = MyDatabaseId;
-	key.queryid = queryid;
-	entry = get_entry(&key, text ? text : "", text ? strlen(text) : 0, true);
-	if (entry == NULL)
-		return;
-
-	SpinLockAcquire(&entry->mutex);
-	if (failed)
-		entry->errors++;
-	else
+	/* Functions run by executor startup (initial partition pruning) are nested. */
+	nesting_level++;
+	PG_TRY();
 	{
-		entry->calls++;
-		entry->rows += rows;
-		entry->total_ms += ms;
-		entry->max_ms = Max(entry->max_ms, ms);
-		entry->hist[b]++;
-		if (ms >= steward_slow_query_ms)
-			entry->slow_calls++;
-		if (bufusage)
-		{
-			entry->blks_hit += bufusage->shared_blks_hit;
-			entry->blks_read += bufusage->shared_blks_read;
-		}
+		if (prev_executor_start)
+			prev_executor_start(queryDesc, eflags);
+		else
+			standard_ExecutorStart(queryDesc, eflags);
 	}
-	SpinLockRelease(&entry->mutex);
+	PG_FINALLY();
+	{
+		nesting_level--;
+	}
+	PG_END_TRY();
+
+	if (args.slot >= 0)
+	{
+		args.qd = queryDesc;
+		(void) steward_collect(collect_start, &args);
+	}
 }
 
 static void
 stmt_executor_run(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 				  bool execute_once)
 {
-	bool		top = tracking();
-
 	nesting_level++;
 	PG_TRY();
 	{
@@ -497,19 +1301,11 @@ stmt_executor_run(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 		else
 			standard_ExecutorRun(queryDesc, direction, count, execute_once);
 	}
-	PG_CATCH();
+	PG_FINALLY();
 	{
-		/* A failed execution of a top-level statement counts as an error. */
 		nesting_level--;
-		if (top)
-			steward_waits_set_queryid(0);
-		if (top && queryDesc->plannedstmt->queryId != UINT64CONST(0))
-			record_call(queryDesc->plannedstmt->queryId, queryDesc->sourceText,
-						0, 0, NULL, true);
-		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	nesting_level--;
 }
 
 static void
@@ -530,29 +1326,126 @@ stmt_executor_finish(QueryDesc *queryDesc)
 	PG_END_TRY();
 }
 
+typedef struct EndArgs
+{
+	QueryDesc  *qd;
+	OpenRun		run;
+} EndArgs;
+
+static void
+collect_end(void *arg)
+{
+	EndArgs    *a = (EndArgs *) arg;
+	QueryDesc  *qd = a->qd;
+	PlannedStmt *ps = qd->plannedstmt;
+	double		ms = 0;
+	int64		hit = 0,
+				read = 0;
+
+	if (qd->totaltime)
+	{
+		InstrEndLoop(qd->totaltime);
+		ms = qd->totaltime->total * 1000.0;
+		hit = qd->totaltime->bufusage.shared_blks_hit;
+		read = qd->totaltime->bufusage.shared_blks_read;
+	}
+	if (a->run.slot == 0)
+		steward_waits_set_queryid(0);
+	statement_end(a->run.slot, &a->run.key, ms, qd->estate->es_processed, hit, read,
+				  qd->sourceText, ps->stmt_location, ps->stmt_len,
+				  commit_follows_top(a->run.slot, &a->run.key));
+}
+
 static void
 stmt_executor_end(QueryDesc *queryDesc)
 {
-	uint64		queryid = queryDesc->plannedstmt->queryId;
-
-	if (tracking())
-		steward_waits_set_queryid(0);
-	if (tracking() && queryid != UINT64CONST(0) && queryDesc->totaltime)
+	for (int i = 0; i < nopen_runs; i++)
 	{
-		InstrEndLoop(queryDesc->totaltime);
-		record_call(queryid, queryDesc->sourceText, queryDesc->totaltime->total * 1000.0,
-					queryDesc->estate->es_processed,
-					&queryDesc->totaltime->bufusage, false);
+		if (open_runs[i].qd == queryDesc)
+		{
+			EndArgs		args;
+
+			args.qd = queryDesc;
+			args.run = open_runs[i];
+			open_runs[i] = open_runs[--nopen_runs];
+			(void) steward_collect(collect_end, &args);
+			break;
+		}
 	}
-	if (prev_executor_end)
-		prev_executor_end(queryDesc);
-	else
-		standard_ExecutorEnd(queryDesc);
+
+	nesting_level++;
+	PG_TRY();
+	{
+		if (prev_executor_end)
+			prev_executor_end(queryDesc);
+		else
+			standard_ExecutorEnd(queryDesc);
+	}
+	PG_FINALLY();
+	{
+		nesting_level--;
+	}
+	PG_END_TRY();
+}
+
+typedef struct UtilityArgs
+{
+	PlannedStmt *pstmt;
+	const char *src;
+	int			slot;
+	StmtKey		key;
+	bool		commit_follows;
+	double		ms;
+	uint64		rows;
+	BufferUsage bufusage;
+} UtilityArgs;
+
+static void
+collect_utility_begin(void *arg)
+{
+	UtilityArgs *a = (UtilityArgs *) arg;
+	char	   *text;
+	int			text_len;
+	uint64		queryid;
+
+	ensure_buffers();
+	/* The identity of a utility statement is its normalized text. */
+	text = normalized_text(a->src, a->pstmt->stmt_location, a->pstmt->stmt_len,
+						   NULL, &text_len);
+	queryid = hash_bytes_extended((const unsigned char *) text, text_len, 0x53545557);
+	if (queryid == STMT_EVICTED_QUERYID)
+		queryid++;
+	make_key(&a->key, queryid, a->slot == 0);
+	slot_begin(a->slot, &a->key,
+			   last_in_string(a->src, a->pstmt->stmt_location, a->pstmt->stmt_len),
+			   text, text_len);
+	if (a->slot == 0)
+		steward_waits_set_queryid(queryid);
+}
+
+static void
+collect_utility_end(void *arg)
+{
+	UtilityArgs *a = (UtilityArgs *) arg;
+
+	if (a->slot == 0)
+		steward_waits_set_queryid(0);
+	statement_end(a->slot, &a->key, a->ms, a->rows, a->bufusage.shared_blks_hit,
+				  a->bufusage.shared_blks_read, NULL, 0, 0, a->commit_follows);
+}
+
+static void
+collect_clear_top(void *arg)
+{
+	slot_clear(0);
 }
 
 /*
- * Utility statements are not tracked, but the statements they run (a DO
- * block's queries, a function's) are nested, not top-level.
+ * Utility statements (steward.track_utility), cursor commands and COPY
+ * included.  EXECUTE and PREPARE do not raise the nesting level: the
+ * prepared statement is the statement (counted by the executor hooks).
+ * Everything else a utility statement runs (a DO block's or a CALLed
+ * procedure's statements, a cursor's query, COPY's query) is nested.
  */
 static void
 stmt_process_utility(PlannedStmt *pstmt, const char *queryString,
@@ -560,7 +1453,58 @@ stmt_process_utility(PlannedStmt *pstmt, const char *queryString,
 					 ParamListInfo params, QueryEnvironment *queryEnv,
 					 DestReceiver *dest, QueryCompletion *qc)
 {
-	nesting_level++;
+	Node	   *parsetree = pstmt->utilityStmt;
+	bool		top = nesting_level == 0 && context == PROCESS_UTILITY_TOPLEVEL;
+	bool		prepared = IsA(parsetree, ExecuteStmt) || IsA(parsetree, PrepareStmt) ||
+		IsA(parsetree, DeallocateStmt);
+	bool		raise_level = !(IsA(parsetree, ExecuteStmt) || IsA(parsetree, PrepareStmt));
+	bool		save_in_execute = in_top_execute;
+	bool		save_execute_last = top_execute_last;
+	TransactionStmt *xact = IsA(parsetree, TransactionStmt) ? (TransactionStmt *) parsetree : NULL;
+	UtilityArgs args;
+	instr_time	start;
+	BufferUsage bufusage_start = pgBufferUsage;
+
+	args.slot = -1;
+	if (steward_track_utility && !prepared && queryString != NULL && tracking_on())
+	{
+		if (top)
+			args.slot = 0;
+		else if (steward_track == STMT_TRACK_ALL)
+			args.slot = nesting_level + 1;
+	}
+
+	if (args.slot >= 0)
+	{
+		args.pstmt = pstmt;
+		args.src = queryString;
+		if (!steward_collect(collect_utility_begin, &args))
+			args.slot = -1;
+	}
+
+	/*
+	 * Only a COMMIT that really commits (not one ending a failed block) is
+	 * followed by a commit that can fail; AND CHAIN opens a new block.
+	 */
+	args.commit_follows = false;
+	if (top && xact != NULL)
+	{
+		if (xact->kind == TRANS_STMT_COMMIT || xact->kind == TRANS_STMT_PREPARE)
+			args.commit_follows = !IsAbortedTransactionBlockState();
+	}
+	else if (args.slot == 0)
+		args.commit_follows = last_in_string(queryString, pstmt->stmt_location, pstmt->stmt_len) &&
+			!explicit_block && !IsAbortedTransactionBlockState();
+
+	if (top && IsA(parsetree, ExecuteStmt))
+	{
+		in_top_execute = tracking_on();
+		top_execute_last = last_in_string(queryString, pstmt->stmt_location, pstmt->stmt_len);
+	}
+
+	INSTR_TIME_SET_CURRENT(start);
+	if (raise_level)
+		nesting_level++;
 	PG_TRY();
 	{
 		if (prev_process_utility)
@@ -572,9 +1516,47 @@ stmt_process_utility(PlannedStmt *pstmt, const char *queryString,
 	}
 	PG_FINALLY();
 	{
-		nesting_level--;
+		if (raise_level)
+			nesting_level--;
+		in_top_execute = save_in_execute;
+		top_execute_last = save_execute_last;
 	}
 	PG_END_TRY();
+
+	/* An explicit block starts; or ends, AND CHAIN opening the next one. */
+	if (top && xact != NULL)
+	{
+		if (xact->kind == TRANS_STMT_BEGIN || xact->kind == TRANS_STMT_START)
+			explicit_block = true;
+		else if (xact->kind == TRANS_STMT_COMMIT || xact->kind == TRANS_STMT_ROLLBACK ||
+				 xact->kind == TRANS_STMT_PREPARE)
+		{
+			explicit_block = xact->chain;
+			explicit_after_end = xact->chain;
+		}
+	}
+
+	if (args.slot >= 0)
+	{
+		instr_time	duration;
+
+		INSTR_TIME_SET_CURRENT(duration);
+		INSTR_TIME_SUBTRACT(duration, start);
+		args.ms = INSTR_TIME_GET_MILLISEC(duration);
+		args.rows = 0;
+		if (qc && (qc->commandTag == CMDTAG_COPY || qc->commandTag == CMDTAG_FETCH ||
+				   qc->commandTag == CMDTAG_SELECT ||
+				   qc->commandTag == CMDTAG_REFRESH_MATERIALIZED_VIEW))
+			args.rows = qc->nprocessed;
+		memset(&args.bufusage, 0, sizeof(BufferUsage));
+		BufferUsageAccumDiff(&args.bufusage, &pgBufferUsage, &bufusage_start);
+		(void) steward_collect(collect_utility_end, &args);
+	}
+	else if (top && IsA(parsetree, PrepareStmt))
+	{
+		/* PREPARE analyzed a statement that did not run. */
+		(void) steward_collect(collect_clear_top, NULL);
+	}
 }
 
 void
@@ -592,6 +1574,14 @@ steward_statements_define_gucs(void)
 							 "Collect per-statement latency statistics.",
 							 NULL, &steward_track_statements, true,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("steward.track",
+							 "Which statements steward.statements counts: none, top (sent by clients), all (also inside functions).",
+							 NULL, &steward_track, STMT_TRACK_TOP, track_options,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("steward.track_utility",
+							 "Count utility statements (DDL, COPY, cursor commands, transaction control) in steward.statements.",
+							 NULL, &steward_track_utility, true,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 }
 
 void
@@ -601,6 +1591,8 @@ steward_statements_install_hooks(void)
 	EnableQueryId();
 	prev_post_parse_analyze = post_parse_analyze_hook;
 	post_parse_analyze_hook = stmt_post_parse_analyze;
+	prev_planner = planner_hook;
+	planner_hook = stmt_planner;
 	prev_executor_start = ExecutorStart_hook;
 	ExecutorStart_hook = stmt_executor_start;
 	prev_executor_run = ExecutorRun_hook;
@@ -611,6 +1603,8 @@ steward_statements_install_hooks(void)
 	ExecutorEnd_hook = stmt_executor_end;
 	prev_process_utility = ProcessUtility_hook;
 	ProcessUtility_hook = stmt_process_utility;
+	RegisterXactCallback(stmt_xact_callback, NULL);
+	RegisterSubXactCallback(stmt_subxact_callback, NULL);
 }
 
 /* ------------------------------------------------------------------------
@@ -683,6 +1677,7 @@ load_statements(void)
 	if (file == NULL)
 		return;
 	buf = palloc(sizeof(StmtEntry));
+	/* A file of an older layout is ignored (and removed below). */
 	if (fread(header, sizeof(header), 1, file) == 1 && header[0] == STMT_FILE_MAGIC)
 	{
 		for (uint32 i = 0; i < header[1]; i++)
@@ -692,13 +1687,17 @@ load_statements(void)
 
 			if (fread(buf, sizeof(StmtEntry), 1, file) != 1)
 				break;
-			if (hash_get_num_entries(stmt_hash) >= steward_max_statements)
-				break;
-			entry = hash_search(stmt_hash, &buf->key, HASH_ENTER_NULL, &found);
+			entry = steward_hash_enter_bounded(stmt_hash, &buf->key,
+											   steward_max_statements, &found);
 			if (entry == NULL)
 				break;
 			memcpy(entry, buf, sizeof(StmtEntry));
 			SpinLockInit(&entry->mutex);
+			/* A text saved by an older build may have been cut anywhere. */
+			entry->query_len = steward_clip_len(entry->query,
+												Min(Max(entry->query_len, 0), STMT_TEXT_BYTES - 1),
+												STMT_TEXT_BYTES - 1);
+			entry->query[entry->query_len] = '\0';
 		}
 	}
 	pfree(buf);
@@ -734,11 +1733,17 @@ steward_statements_reset(void)
 	hash_seq_init(&status, stmt_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
 		hash_search(stmt_hash, &entry->key, HASH_REMOVE, NULL);
+	stmt_shared->mean_usage = 1.0;
 	LWLockRelease(stmt_shared->lock);
+	pending.valid = false;
 }
 
-Datum
-steward_statements(PG_FUNCTION_ARGS)
+/*
+ * Rows of steward._statements(): 18 columns for the 0.1 definition
+ * (steward_statements), 19 with toplevel (steward_statements_v2).
+ */
+static Datum
+statements_srf(FunctionCallInfo fcinfo, int ncols)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			userid = GetUserId();
@@ -753,10 +1758,12 @@ steward_statements(PG_FUNCTION_ARGS)
 	hash_seq_init(&status, stmt_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
 	{
-		Datum		values[18];
-		bool		nulls[18] = {0};
+		Datum		values[19];
+		bool		nulls[19] = {0};
 		int			i = 0;
 
+		if (is_evicted_entry(entry))
+			continue;
 		SpinLockAcquire(&entry->mutex);
 		memcpy(copy, entry, sizeof(StmtEntry));
 		SpinLockRelease(&entry->mutex);
@@ -787,6 +1794,8 @@ steward_statements(PG_FUNCTION_ARGS)
 		values[i++] = Int64GetDatum(copy->slow_calls);
 		values[i++] = Int64GetDatum(copy->blks_hit);
 		values[i++] = Int64GetDatum(copy->blks_read);
+		if (ncols > 18)
+			values[i++] = BoolGetDatum(copy->key.toplevel);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	LWLockRelease(stmt_shared->lock);
@@ -794,10 +1803,93 @@ steward_statements(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* steward._statements() of 0.1: kept for databases not yet updated. */
+Datum
+steward_statements(PG_FUNCTION_ARGS)
+{
+	return statements_srf(fcinfo, 18);
+}
+
+/* steward._statements(): one row per statement with calls or errors. */
+Datum
+steward_statements_v2(PG_FUNCTION_ARGS)
+{
+	return statements_srf(fcinfo, 19);
+}
+
+/*
+ * steward._statement_totals(): per database and toplevel, the sums over
+ * its statements including evicted ones (calls, errors, rows, total_ms,
+ * slow_calls, evicted entries).  These never decrease except by steward.reset(): the
+ * Prometheus counters are built from them.
+ */
+Datum
+steward_statement_totals(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HASH_SEQ_STATUS status;
+	StmtEntry  *entry;
+	HTAB	   *sums;
+	HASHCTL		info;
+	StmtEntry  *sum;
+
+	require_statements();
+	InitMaterializedSRF(fcinfo, 0);
+	info.keysize = sizeof(StmtKey);
+	info.entrysize = sizeof(StmtEntry);
+	info.hcxt = CurrentMemoryContext;
+	sums = hash_create("statement totals", 16, &info, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	LWLockAcquire(stmt_shared->lock, LW_SHARED);
+	hash_seq_init(&status, stmt_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		bool		found;
+		StmtKey		key;
+
+		memset(&key, 0, sizeof(key));
+		key.dbid = entry->key.dbid;
+		key.toplevel = entry->key.toplevel;
+		sum = hash_search(sums, &key, HASH_ENTER, &found);
+		if (!found)
+		{
+			memset(sum, 0, sizeof(StmtEntry));
+			sum->key = key;
+		}
+		SpinLockAcquire(&entry->mutex);
+		sum->calls += entry->calls;
+		sum->errors += entry->errors;
+		sum->rows += entry->rows;
+		sum->total_ms += entry->total_ms;
+		sum->slow_calls += entry->slow_calls;
+		sum->evicted += entry->evicted;
+		SpinLockRelease(&entry->mutex);
+	}
+	LWLockRelease(stmt_shared->lock);
+
+	hash_seq_init(&status, sums);
+	while ((sum = hash_seq_search(&status)) != NULL)
+	{
+		Datum		values[8];
+		bool		nulls[8] = {0};
+
+		values[0] = ObjectIdGetDatum(sum->key.dbid);
+		values[1] = Int64GetDatum(sum->calls);
+		values[2] = Int64GetDatum(sum->errors);
+		values[3] = Int64GetDatum(sum->rows);
+		values[4] = Float8GetDatum(sum->total_ms);
+		values[5] = Int64GetDatum(sum->slow_calls);
+		values[6] = Int64GetDatum(sum->evicted);
+		values[7] = BoolGetDatum(sum->key.toplevel);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
 /*
  * steward.latency_histogram(queryid): the non-empty buckets of a statement
- * (NULL: of all statements of this database), summed over the users the
- * caller may see.
+ * (NULL: of all top-level statements of this database, evicted ones
+ * included), summed over the users the caller may see.
  */
 Datum
 steward_latency_histogram(PG_FUNCTION_ARGS)
@@ -809,18 +1901,20 @@ steward_latency_histogram(PG_FUNCTION_ARGS)
 	bool		see_all = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS);
 	HASH_SEQ_STATUS status;
 	StmtEntry  *entry;
-	uint32	   *hist = palloc0(sizeof(uint32) * STMT_HIST_BUCKETS);
+	uint64	   *hist = palloc0(sizeof(uint64) * STMT_HIST_BUCKETS);
 
 	require_statements();
 	InitMaterializedSRF(fcinfo, 0);
 
-	/* Sum over the users (and databases) the caller may see. */
 	LWLockAcquire(stmt_shared->lock, LW_SHARED);
 	hash_seq_init(&status, stmt_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
 	{
-		if ((!all && entry->key.queryid != queryid) || entry->key.dbid != MyDatabaseId ||
-			(!see_all && entry->key.userid != userid))
+		if (entry->key.dbid != MyDatabaseId || (all && !entry->key.toplevel))
+			continue;
+		if (is_evicted_entry(entry) ? !(all && see_all) :
+			((!all && entry->key.queryid != queryid) ||
+			 (!see_all && entry->key.userid != userid)))
 			continue;
 		SpinLockAcquire(&entry->mutex);
 		for (int b = 0; b < STMT_HIST_BUCKETS; b++)

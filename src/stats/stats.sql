@@ -10,15 +10,40 @@ CREATE FUNCTION steward._statements(
     OUT p50_ms double precision, OUT p90_ms double precision,
     OUT p95_ms double precision, OUT p99_ms double precision,
     OUT p999_ms double precision, OUT max_ms double precision,
-    OUT slow_calls bigint, OUT shared_blks_hit bigint, OUT shared_blks_read bigint)
+    OUT slow_calls bigint, OUT shared_blks_hit bigint, OUT shared_blks_read bigint,
+    OUT toplevel boolean)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'steward_statements'
+AS 'MODULE_PATHNAME', 'steward_statements_v2'
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
 -- As with pg_stat_statements, everyone sees the numbers; query texts of
--- other users only with pg_read_all_stats.
+-- other users only with pg_read_all_stats.  The text is the statement's
+-- own part of the query string with its constants replaced by $n.
 CREATE VIEW steward.statements AS SELECT * FROM steward._statements();
 GRANT SELECT ON steward.statements TO PUBLIC;
+
+-- Per database and level, sums over every statement including evicted
+-- ones: they only grow (until steward.reset()), so Prometheus counters
+-- come from here.
+CREATE FUNCTION steward._statement_totals(
+    OUT dbid oid, OUT calls bigint, OUT errors bigint, OUT rows bigint,
+    OUT total_ms double precision, OUT slow_calls bigint, OUT evicted_statements bigint,
+    OUT toplevel boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'steward_statement_totals'
+LANGUAGE C STRICT VOLATILE;
+
+-- The fixed-size shared structures of the statistics: capacity, entries,
+-- evictions, events dropped, and collection failures that were swallowed
+-- instead of failing a statement.
+CREATE FUNCTION steward._collector(
+    OUT structure text, OUT max_entries integer, OUT entries bigint,
+    OUT evictions bigint, OUT dropped bigint, OUT collection_failures bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'steward_collector'
+LANGUAGE C STRICT VOLATILE;
+CREATE VIEW steward.collector AS SELECT * FROM steward._collector();
+GRANT SELECT ON steward.collector TO PUBLIC;
 
 CREATE FUNCTION steward.latency_histogram(queryid bigint,
     OUT lower_ms double precision, OUT upper_ms double precision, OUT count bigint)
@@ -26,7 +51,7 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'steward_latency_histogram'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.latency_histogram(bigint) IS
-  'latency histogram buckets of a statement (NULL: all statements of this database)';
+  'latency histogram buckets of a statement (NULL: all top-level statements of this database, evicted ones included)';
 
 CREATE VIEW steward.table_stats AS
 SELECT s.relid::regclass AS relid,
@@ -106,67 +131,124 @@ SELECT datname, blks_hit, blks_read,
 GRANT SELECT ON steward.database_hit_ratio TO PUBLIC;
 
 -- Prometheus-style samples: base units, _total counters, histogram
--- _bucket{le}/_sum/_count.
+-- _bucket{le}/_sum/_count.  Counters never decrease (evicted statements
+-- keep their counts, steward.reset() aside); relation labels are
+-- schema-qualified whatever the search_path; series of this database carry
+-- its name ("database") and have scope 'database', series of the whole
+-- cluster have scope 'cluster' (scrape those from one database only); every
+-- steward table has its series from the moment it is one, with zeros.
 CREATE VIEW steward.metrics AS
-WITH st AS (SELECT coalesce(sum(calls), 0) AS calls, coalesce(sum(total_ms), 0) AS total_ms,
-                   coalesce(sum(errors), 0) AS errors, coalesce(sum(slow_calls), 0) AS slow_calls
-              FROM steward.statements WHERE dbid = (SELECT oid FROM pg_catalog.pg_database
-                                                     WHERE datname = current_database())),
+WITH db AS (SELECT pg_catalog.current_database()::text AS name),
+     st AS (SELECT coalesce(sum(t.calls), 0) AS calls, coalesce(sum(t.total_ms), 0) AS total_ms,
+                   coalesce(sum(t.errors), 0) AS errors, coalesce(sum(t.slow_calls), 0) AS slow_calls
+              FROM steward._statement_totals() t
+             WHERE t.toplevel AND t.dbid = (SELECT oid FROM pg_catalog.pg_database
+                                             WHERE datname = pg_catalog.current_database())),
      h AS (SELECT upper_ms, count FROM steward.latency_histogram(NULL)),
      le(le) AS (VALUES (0.001), (0.005), (0.01), (0.025), (0.05), (0.1), (0.25), (0.5),
-                       (1.0), (2.5), (5.0), (10.0))
+                       (1.0), (2.5), (5.0), (10.0)),
+     tables AS (SELECT c.oid AS relid, format('%I.%I', n.nspname, c.relname) AS name
+                  FROM pg_catalog.pg_class c
+                  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                  JOIN pg_catalog.pg_am am ON am.oid = c.relam AND am.amname = 'steward'
+                 WHERE c.relkind = 'r'),
+     tc AS (SELECT t.name, coalesce(c.version_conflicts, 0) AS version_conflicts,
+                   coalesce(c.sequence_rejects, 0) AS sequence_rejects,
+                   coalesce(c.illegal_transitions, 0) AS illegal_transitions
+              FROM tables t LEFT JOIN steward.table_counters() c ON c.relid = t.relid),
+     declared AS (SELECT DISTINCT r.relid::oid AS relid, split_part(e.edge, '->', 1) AS from_state,
+                         split_part(e.edge, '->', 2) AS to_state
+                    FROM steward.column_rules r
+                    JOIN steward.machine_definitions m ON m.name = r.machine
+                    CROSS JOIN LATERAL unnest(m.transitions) e(edge)
+                   WHERE r.kind = 'state'),
+     counted AS (SELECT relid::oid AS relid, coalesce(from_state, '') AS from_state, to_state,
+                        transitions FROM steward.transition_counters()),
+     edges AS (SELECT t.name, coalesce(d.from_state, c.from_state) AS from_state,
+                      coalesce(d.to_state, c.to_state) AS to_state,
+                      coalesce(c.transitions, 0) AS transitions
+                 FROM declared d
+                 FULL JOIN counted c ON c.relid = d.relid AND c.from_state = d.from_state
+                                    AND c.to_state = d.to_state
+                 JOIN tables t ON t.relid = coalesce(d.relid, c.relid))
 SELECT 'steward_statement_duration_seconds_bucket' AS metric,
-       jsonb_build_object('le', le.le::text) AS labels,
+       jsonb_build_object('database', db.name, 'le', le.le::text) AS labels,
        (SELECT coalesce(sum(count), 0) FROM h WHERE h.upper_ms <= le.le * 1000)::float8 AS value,
-       'histogram' AS type, 'Duration of top-level statements.' AS help
-  FROM le
-UNION ALL SELECT 'steward_statement_duration_seconds_bucket', '{"le": "+Inf"}',
-       (SELECT calls FROM st)::float8, 'histogram', 'Duration of top-level statements.'
-UNION ALL SELECT 'steward_statement_duration_seconds_sum', '{}',
-       (SELECT total_ms / 1000.0 FROM st)::float8, 'histogram', 'Duration of top-level statements.'
-UNION ALL SELECT 'steward_statement_duration_seconds_count', '{}',
-       (SELECT calls FROM st)::float8, 'histogram', 'Duration of top-level statements.'
-UNION ALL SELECT 'steward_statement_errors_total', '{}', (SELECT errors FROM st)::float8,
-       'counter', 'Failed executions of top-level statements.'
-UNION ALL SELECT 'steward_statement_slow_calls_total', '{}', (SELECT slow_calls FROM st)::float8,
-       'counter', 'Calls at or above steward.slow_query_ms.'
-UNION ALL SELECT 'steward_version_conflicts_total', jsonb_build_object('table', relid::text),
-       version_conflicts::float8, 'counter', 'Updates refused with a stale version.'
-  FROM steward.table_counters()
-UNION ALL SELECT 'steward_sequence_rejects_total', jsonb_build_object('table', relid::text),
-       sequence_rejects::float8, 'counter', 'Out-of-order writes refused.'
-  FROM steward.table_counters()
-UNION ALL SELECT 'steward_illegal_transitions_total', jsonb_build_object('table', relid::text),
-       illegal_transitions::float8, 'counter', 'State changes refused.'
-  FROM steward.table_counters()
+       'histogram' AS type, 'Duration of top-level statements.' AS help, 'database' AS scope
+  FROM le, db
+UNION ALL SELECT 'steward_statement_duration_seconds_bucket',
+       jsonb_build_object('database', db.name, 'le', '+Inf'),
+       (SELECT calls FROM st)::float8, 'histogram', 'Duration of top-level statements.', 'database'
+  FROM db
+UNION ALL SELECT 'steward_statement_duration_seconds_sum', jsonb_build_object('database', db.name),
+       (SELECT total_ms / 1000.0 FROM st)::float8, 'histogram', 'Duration of top-level statements.',
+       'database'
+  FROM db
+UNION ALL SELECT 'steward_statement_duration_seconds_count', jsonb_build_object('database', db.name),
+       (SELECT calls FROM st)::float8, 'histogram', 'Duration of top-level statements.', 'database'
+  FROM db
+UNION ALL SELECT 'steward_statement_errors_total', jsonb_build_object('database', db.name),
+       (SELECT errors FROM st)::float8, 'counter', 'Failed top-level statements.', 'database'
+  FROM db
+UNION ALL SELECT 'steward_statement_slow_calls_total', jsonb_build_object('database', db.name),
+       (SELECT slow_calls FROM st)::float8, 'counter', 'Calls at or above steward.slow_query_ms.',
+       'database'
+  FROM db
+UNION ALL SELECT 'steward_version_conflicts_total',
+       jsonb_build_object('database', db.name, 'table', tc.name),
+       tc.version_conflicts::float8, 'counter', 'Updates refused with a stale version.', 'database'
+  FROM tc, db
+UNION ALL SELECT 'steward_sequence_rejects_total',
+       jsonb_build_object('database', db.name, 'table', tc.name),
+       tc.sequence_rejects::float8, 'counter', 'Out-of-order writes refused.', 'database'
+  FROM tc, db
+UNION ALL SELECT 'steward_illegal_transitions_total',
+       jsonb_build_object('database', db.name, 'table', tc.name),
+       tc.illegal_transitions::float8, 'counter', 'State changes refused.', 'database'
+  FROM tc, db
 UNION ALL SELECT 'steward_state_transitions_total',
-       jsonb_build_object('table', relid::text, 'from', from_state, 'to', to_state),
-       transitions::float8, 'counter', 'State changes made.'
-  FROM steward.transition_counters()
+       jsonb_build_object('database', db.name, 'table', edges.name, 'from', edges.from_state,
+                          'to', edges.to_state),
+       edges.transitions::float8, 'counter', 'State changes made.', 'database'
+  FROM edges, db
 UNION ALL SELECT 'steward_idempotency_requests_total',
-       jsonb_build_object('scope', scope, 'outcome', o.outcome), o.n::float8, 'counter',
-       'Idempotency key outcomes.'
+       jsonb_build_object('database', db.name, 'scope', c.scope, 'outcome', o.outcome),
+       o.n::float8, 'counter', 'Idempotency key outcomes.', 'database'
   FROM steward.idempotency_counters() c,
        LATERAL (VALUES ('new', c.new), ('replay', c.replay), ('mismatch', c.mismatch),
                        ('in_progress', c.in_progress), ('expired', c.expired),
-                       ('purged', c.purged)) o(outcome, n)
+                       ('purged', c.purged)) o(outcome, n),
+       db
+UNION ALL SELECT 'steward_buffer_hit_ratio', jsonb_build_object('database', datname),
+       hit_ratio::float8, 'gauge', 'Shared buffer hit ratio.', 'database'
+  FROM steward.database_hit_ratio
+ WHERE hit_ratio IS NOT NULL AND datname = pg_catalog.current_database()
 UNION ALL SELECT 'steward_replication_lag_bytes',
        jsonb_build_object('role', role, 'standby', coalesce(application_name, '')),
-       replay_lag_bytes::float8, 'gauge', 'Replay lag in bytes.'
+       replay_lag_bytes::float8, 'gauge', 'Replay lag in bytes.', 'cluster'
   FROM steward.replication
 UNION ALL SELECT 'steward_replication_lag_seconds',
        jsonb_build_object('role', role, 'standby', coalesce(application_name, '')),
-       coalesce(replay_lag_seconds, 0)::float8, 'gauge', 'Replay lag in seconds.'
+       coalesce(replay_lag_seconds, 0)::float8, 'gauge', 'Replay lag in seconds.', 'cluster'
   FROM steward.replication
 UNION ALL SELECT 'steward_connections', jsonb_build_object('state', state),
-       connections::float8, 'gauge', 'Client connections by state.'
+       connections::float8, 'gauge', 'Client connections by state.', 'cluster'
   FROM steward.connections
 UNION ALL SELECT 'steward_connections_usable', '{}',
        (current_setting('max_connections')::int
         - current_setting('superuser_reserved_connections')::int)::float8,
-       'gauge', 'max_connections minus reserved connections.'
-UNION ALL SELECT 'steward_buffer_hit_ratio', jsonb_build_object('database', datname),
-       hit_ratio::float8, 'gauge', 'Shared buffer hit ratio.'
-  FROM steward.database_hit_ratio WHERE hit_ratio IS NOT NULL;
+       'gauge', 'max_connections minus reserved connections.', 'cluster'
+UNION ALL SELECT 'steward_collector_entries', jsonb_build_object('structure', structure),
+       entries::float8, 'gauge', 'Entries in use in a fixed-size statistics structure.', 'cluster'
+  FROM steward.collector
+UNION ALL SELECT 'steward_collector_evictions_total', jsonb_build_object('structure', structure),
+       evictions::float8, 'counter', 'Entries evicted from a full statistics structure.', 'cluster'
+  FROM steward.collector
+UNION ALL SELECT 'steward_collector_dropped_total', jsonb_build_object('structure', structure),
+       dropped::float8, 'counter', 'Events a full statistics structure could not count.', 'cluster'
+  FROM steward.collector
+UNION ALL SELECT 'steward_collector_failures_total', '{}',
+       (SELECT max(collection_failures) FROM steward.collector)::float8, 'counter',
+       'Statistics collection errors swallowed instead of failing a statement.', 'cluster';
 GRANT SELECT ON steward.metrics TO pg_read_all_stats;
 

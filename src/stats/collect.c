@@ -1,0 +1,227 @@
+/*-------------------------------------------------------------------------
+ *
+ * collect.c
+ *	  Shared plumbing of the statistics collectors.
+ *
+ * Statistics are collected inside the user's statements (executor hooks,
+ * the table access method's write paths, transaction callbacks).  A
+ * monitoring extension must never be the reason a statement fails or
+ * returns something else, so collection code that can fail at all (it
+ * allocates memory, runs the SQL lexer, calls type output functions) runs
+ * under steward_collect(), which swallows and counts its errors.  Code on
+ * paths where even that is not allowed (transaction commit and abort
+ * callbacks) is written not to fail: no allocation, no catalog access,
+ * only hash lookups with HASH_FIND / bounded HASH_ENTER_NULL, spinlocks
+ * and atomics.
+ *
+ * Every shared structure is a dynahash created with init = max entries,
+ * all elements preallocated.  Entering beyond that would make dynahash
+ * take elements from the general shared memory pool, which the lock table
+ * also draws on; steward_hash_enter_bounded() refuses instead, and each
+ * structure evicts (counted here) or drops the event (counted too).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "port/atomics.h"
+#include "storage/shmem.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+#include "stats/collect.h"
+
+#define MAX_COLLECT_LOCKS 8
+
+typedef struct CollectShared
+{
+	pg_atomic_uint64 failures;	/* errors swallowed by steward_collect */
+	pg_atomic_uint64 evictions[STEWARD_NUM_STRUCTS];
+	pg_atomic_uint64 dropped[STEWARD_NUM_STRUCTS];
+} CollectShared;
+
+static const char *const struct_names[STEWARD_NUM_STRUCTS] = {
+	"statements", "table_counters", "transitions", "hot_rows", "waits", "lock_contention"
+};
+
+static CollectShared *collect_shared = NULL;
+static HTAB *struct_hash[STEWARD_NUM_STRUCTS];
+static int	struct_max[STEWARD_NUM_STRUCTS];
+static LWLock *collect_locks[MAX_COLLECT_LOCKS];
+static int	ncollect_locks = 0;
+static bool failure_logged = false;
+
+PG_FUNCTION_INFO_V1(steward_collector);
+
+Size
+steward_collect_shmem_size(void)
+{
+	return MAXALIGN(sizeof(CollectShared));
+}
+
+void
+steward_collect_init_shmem(void)
+{
+	bool		found;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	collect_shared = ShmemInitStruct("pg_steward collector", sizeof(CollectShared), &found);
+	if (!found)
+	{
+		pg_atomic_init_u64(&collect_shared->failures, 0);
+		for (int i = 0; i < STEWARD_NUM_STRUCTS; i++)
+		{
+			pg_atomic_init_u64(&collect_shared->evictions[i], 0);
+			pg_atomic_init_u64(&collect_shared->dropped[i], 0);
+		}
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+void
+steward_collect_register_lock(LWLock *lock)
+{
+	for (int i = 0; i < ncollect_locks; i++)
+		if (collect_locks[i] == lock)
+			return;
+	if (ncollect_locks < MAX_COLLECT_LOCKS)
+		collect_locks[ncollect_locks++] = lock;
+}
+
+void
+steward_struct_register(StewardStruct s, HTAB *hash, int max_entries)
+{
+	struct_hash[s] = hash;
+	struct_max[s] = max_entries;
+}
+
+void
+steward_struct_evicted(StewardStruct s, uint64 n)
+{
+	if (collect_shared != NULL && n > 0)
+		pg_atomic_fetch_add_u64(&collect_shared->evictions[s], n);
+}
+
+void
+steward_struct_dropped(StewardStruct s, uint64 n)
+{
+	if (collect_shared != NULL && n > 0)
+		pg_atomic_fetch_add_u64(&collect_shared->dropped[s], n);
+}
+
+void *
+steward_hash_enter_bounded(HTAB *hash, const void *key, int max_entries, bool *found)
+{
+	void	   *entry = hash_search(hash, key, HASH_FIND, NULL);
+
+	if (entry != NULL)
+	{
+		*found = true;
+		return entry;
+	}
+	*found = false;
+	if (hash_get_num_entries(hash) >= max_entries)
+		return NULL;
+	return hash_search(hash, key, HASH_ENTER_NULL, found);
+}
+
+int
+steward_clip_len(const char *s, int len, int max_bytes)
+{
+	if (len <= max_bytes)
+		return len;
+	return pg_mbcliplen(s, len, max_bytes);
+}
+
+bool
+steward_collect(steward_collect_fn fn, void *arg)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	uint32		holdoff = InterruptHoldoffCount;
+	uint32		cancel_holdoff = QueryCancelHoldoffCount;
+	volatile bool ok = true;
+	char	   *message = NULL;
+
+	HOLD_INTERRUPTS();
+	PG_TRY();
+	{
+		fn(arg);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		/* errfinish() zeroed the holdoff counts; put back the caller's. */
+		InterruptHoldoffCount = holdoff + 1;
+		QueryCancelHoldoffCount = cancel_holdoff;
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		for (int i = 0; i < ncollect_locks; i++)
+			if (LWLockHeldByMe(collect_locks[i]))
+				LWLockRelease(collect_locks[i]);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (!failure_logged)
+			message = pstrdup(edata->message ? edata->message : "");
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	RESUME_INTERRUPTS();
+
+	if (!ok)
+	{
+		if (collect_shared != NULL)
+			pg_atomic_fetch_add_u64(&collect_shared->failures, 1);
+		/* Once per backend, so the server log says why numbers are missing. */
+		if (message != NULL)
+		{
+			failure_logged = true;
+			ereport(LOG,
+					(errmsg("pg_steward: statistics collection failed and was skipped: %s", message),
+					 errdetail("The statement itself was not affected; further failures of this session are only counted in steward.collector."),
+					 errhidestmt(true)));
+			pfree(message);
+		}
+	}
+	return ok;
+}
+
+/*
+ * steward._collector(): one row per shared structure (name, capacity,
+ * entries, evictions, dropped events), plus the count of swallowed
+ * collection failures in every row.  No lock: a monitoring snapshot.
+ */
+Datum
+steward_collector(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	if (collect_shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_steward statistics are not collected"),
+				 errdetail("They live in shared memory, which pg_steward can only allocate at server start."),
+				 errhint("Add pg_steward to shared_preload_libraries and restart the server.")));
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < STEWARD_NUM_STRUCTS; i++)
+	{
+		Datum		values[6];
+		bool		nulls[6] = {0};
+
+		values[0] = CStringGetTextDatum(struct_names[i]);
+		values[1] = Int32GetDatum(struct_max[i]);
+		values[2] = Int64GetDatum(struct_hash[i] ? (int64) hash_get_num_entries(struct_hash[i]) : 0);
+		values[3] = Int64GetDatum((int64) pg_atomic_read_u64(&collect_shared->evictions[i]));
+		values[4] = Int64GetDatum((int64) pg_atomic_read_u64(&collect_shared->dropped[i]));
+		values[5] = Int64GetDatum((int64) pg_atomic_read_u64(&collect_shared->failures));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
