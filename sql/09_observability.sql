@@ -108,6 +108,7 @@ SET ROLE obs_user;
 SELECT count(query) > 0 AS sees_texts FROM steward.statements WHERE userid <> 'obs_user'::regrole;
 SELECT count(*) > 0 AS reads_health FROM steward.health;
 RESET ROLE;
+REVOKE USAGE ON SCHEMA public FROM obs_user;
 DROP ROLE obs_user;
 
 -- reset clears statements and counters.

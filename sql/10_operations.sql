@@ -86,8 +86,18 @@ SELECT count(*) AS database_rows FROM steward.capacity WHERE relid IS NULL;
 SET steward.replication_factor = 3;
 SELECT replication_factor FROM steward.capacity WHERE relid = 'grow'::regclass;
 RESET steward.replication_factor;
-SELECT "check", status IN ('ok', 'warn', 'critical') AS has_status FROM steward.health
- WHERE "check" = 'capacity_runway_days';
+-- The runway check reads the database row of steward.capacity and its
+-- thresholds drive the status (lower is worse).
+SELECT "check", value = (SELECT round(days_until_full::numeric, 4) FROM steward.capacity
+                          WHERE relid IS NULL) AS value_from_capacity
+  FROM steward.health WHERE "check" = 'capacity_runway_days';
+SET steward.health_runway_days_warn = 1e6;
+SET steward.health_runway_days_critical = 0;
+SELECT status FROM steward.health WHERE "check" = 'capacity_runway_days';
+SET steward.health_runway_days_critical = 1e6;
+SELECT status FROM steward.health WHERE "check" = 'capacity_runway_days';
+RESET steward.health_runway_days_warn;
+RESET steward.health_runway_days_critical;
 SELECT steward.set_retention('grow', interval '-1 day');
 SELECT steward.set_retention('grow', NULL);
 SELECT count(*) FROM steward.table_retention;
@@ -103,7 +113,7 @@ BEGIN;
 CALL steward.wait_for_token(:'token', 100);
 ROLLBACK;
 -- On a primary nothing is awaited, even a token from the future (the
--- standby cases are in test/t/011_read_your_writes.pl).
+-- standby cases are in test/t/011_drill_and_tokens.pl).
 CALL steward.wait_for_token('FFFFFFFF/0', 20);
 CALL steward.wait_for_token(:'token', -1);
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Run every pg_regress test (sql/), isolation spec (test/isolation/specs) and
 # TAP test (test/t) against throwaway clusters, and finish with the line
-# "N passed, N failed".  Run as a non-root user from the repository root
+# "N passed, N failed" (", N skipped" when a TAP test skipped something it
+# declares).  Every pg_regress test, isolation spec, TAP assertion and
+# broken TAP file counts exactly once (see count_suite and test/tap_run.pl).
+# Run as a non-root user from the repository root
 # after "make install" (scripts/test.sh does all of that).
 #
 # To run some tests only, name them (an empty list skips the family):
@@ -20,17 +23,30 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 passed=0
 failed=0
+skipped=0
 
-# count_suite LOG: add the "... ok" / "... FAILED" lines of a pg_regress log
+# count_suite LOG NAME...: count the tests pg_regress / pg_isolation_regress
+# reported in LOG ("test NAME ... ok" or "... FAILED"), each named test
+# exactly once.  A named test with no result line (the suite could not
+# start, or stopped early) counts as one failure, and so does a result
+# line for a test nobody asked for or reported twice.
 count_suite() {
-    local ok bad
-    ok=$(grep -cE '\.\.\. ok|^ok [0-9]' "$1" || true)
-    bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed|^not ok [0-9]' "$1" || true)
-    passed=$((passed + ok))
-    failed=$((failed + bad))
-    # A suite that could not even start counts as one failure.
-    if [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ]; then
-        failed=$((failed + 1))
+    local log=$1 name n res
+    shift
+    for name in "$@"; do
+        n=$(grep -cE "^(test| ) *${name} +\.\.\. " "$log" || true)
+        res=$(sed -nE "s/^(test| ) *${name} +\.\.\. +(ok|FAILED|failed \(ignored\)).*/\2/p" "$log")
+        if [ "$n" -eq 1 ] && [ "$res" = ok ]; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+            [ "$n" -eq 1 ] || echo "COUNT: $name has $n result lines in $log"
+        fi
+    done
+    n=$(grep -cE '^(test| ) *[^ ]+ +\.\.\. ' "$log" || true)
+    if [ "$n" -gt "$#" ]; then
+        echo "COUNT: $log reports $n results for $# tests"
+        failed=$((failed + n - $#))
     fi
 }
 
@@ -44,7 +60,7 @@ if [ -n "$REGRESS_TESTS" ]; then
         --inputdir=. --outputdir="$OUT/regress" \
         $REGRESS_TESTS > "$OUT/regress.log" 2>&1
     cat "$OUT/regress.log"
-    count_suite "$OUT/regress.log"
+    count_suite "$OUT/regress.log" $REGRESS_TESTS
     [ -f "$OUT/regress/regression.diffs" ] && cat "$OUT/regress/regression.diffs"
 fi
 
@@ -58,28 +74,35 @@ if [ -n "$ISOLATION_TESTS" ]; then
         --inputdir=test/isolation --outputdir="$OUT/isolation" \
         $ISOLATION_TESTS > "$OUT/isolation.log" 2>&1
     cat "$OUT/isolation.log"
-    count_suite "$OUT/isolation.log"
+    count_suite "$OUT/isolation.log" $ISOLATION_TESTS
     [ -f "$OUT/isolation/regression.diffs" ] && cat "$OUT/isolation/regression.diffs"
 fi
 
 TAP_TESTS=${TAP_TESTS-$(ls test/t/*.pl)}
 if [ -n "$TAP_TESTS" ]; then
-    echo "== TAP"
+    echo "== TAP: $(echo $TAP_TESTS | wc -w) files"
     mkdir -p "$OUT/tap"
+    # One file at a time (test/tap_run.pl): a BAIL_OUT ends only its own
+    # file, and each assertion and each broken file is counted once.
     TESTDIR="$OUT/tap" PATH="$BINDIR:$PATH" PG_REGRESS="$PG_REGRESS" \
-        prove -I "$PGXS_SRC/test/perl" -I test/t $TAP_TESTS > "$OUT/tap.log" 2>&1
-    cat "$OUT/tap.log"
-    tap_total=$(sed -nE 's/^Files=[0-9]+, Tests=([0-9]+),.*/\1/p' "$OUT/tap.log")
-    tap_total=${tap_total:-0}
-    tap_failed=$(sed -nE 's/.*Failed ([0-9]+)\/[0-9]+ subtests.*/\1/p' "$OUT/tap.log" | awk '{s+=$1} END {print s+0}')
-    # A test file that dies before its plan ends reports no subtests: count it.
-    tap_dubious=$(grep -cE 'Dubious|No subtests run|Bad plan' "$OUT/tap.log" || true)
-    passed=$((passed + tap_total - tap_failed))
-    failed=$((failed + tap_failed + tap_dubious))
-    if [ "$tap_total" -eq 0 ]; then
-        failed=$((failed + 1))
+        perl test/tap_run.pl "$OUT/tap" -I "$PGXS_SRC/test/perl" -I test/t -- \
+        $TAP_TESTS 2>&1 | tee "$OUT/tap.log"
+    counts=$(sed -nE 's/^TAP: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' "$OUT/tap.log")
+    if [ -z "$counts" ]; then
+        echo "COUNT: the TAP runner did not finish"
+        counts="0 $(echo $TAP_TESTS | wc -w) 0"
     fi
+    set -- $counts
+    passed=$((passed + $1))
+    failed=$((failed + $2))
+    skipped=$((skipped + $3))
 fi
 
-echo "$passed passed, $failed failed"
+# Skipped: TAP assertions skipped with a reason, and whole TAP files whose
+# skip the file declares (test/tap_run.pl); an undeclared skip is a failure.
+if [ "$skipped" -gt 0 ]; then
+    echo "$passed passed, $failed failed, $skipped skipped"
+else
+    echo "$passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ]

@@ -190,7 +190,7 @@ sub verify_clean
 }
 
 # Every row of $table (seq scan) must be found through $index by a lookup of
-# its own key, and nothing else; $mode is 'index' or 'bitmap'.  $sample
+# its own key, exactly once, and nothing else; $mode is 'index' or 'bitmap'.  $sample
 # limits the rows looked up (keys whose hash is 0 mod n) to keep the bitmap pass short.
 sub check_lookups
 {
@@ -207,14 +207,17 @@ sub check_lookups
 	  . ($mode eq 'index'
 		? 'SET enable_bitmapscan = off;'
 		: 'SET enable_indexscan = off;');
-	my $join = "SELECT t.ctid AS tid, $tcols FROM chk_seq p JOIN $table t ON $cond";
+	# One lookup per distinct key, so that the lookups must return each row
+	# exactly once: EXCEPT ALL below catches a row returned twice.
+	my $join = "SELECT t.ctid AS tid, $tcols FROM chk_keys p JOIN $table t ON $cond";
 
 	$n->safe_psql(
 		'postgres', qq{
-		DROP TABLE IF EXISTS chk_seq, chk_idx;
+		DROP TABLE IF EXISTS chk_seq, chk_keys, chk_idx;
 		SET enable_indexscan = off; SET enable_bitmapscan = off;
 		CREATE TABLE chk_seq AS SELECT ctid AS tid, $collist FROM $table $where;
-		ANALYZE chk_seq;});
+		CREATE TABLE chk_keys AS SELECT DISTINCT $collist FROM chk_seq;
+		ANALYZE chk_seq, chk_keys;});
 	my $plan = $n->safe_psql('postgres', "$force EXPLAIN (COSTS OFF) $join");
 	my $scan = $mode eq 'index'
 	  ? qr/Index Scan using $index on $table t/
@@ -226,12 +229,12 @@ sub check_lookups
 	my ($nseq, $missing, $extra) = split /\|/, $n->safe_psql(
 		'postgres', q{
 		SELECT (SELECT count(*) FROM chk_seq),
-		       (SELECT count(*) FROM (SELECT * FROM chk_seq EXCEPT SELECT * FROM chk_idx) x),
-		       (SELECT count(*) FROM (SELECT * FROM chk_idx EXCEPT SELECT * FROM chk_seq) y)});
+		       (SELECT count(*) FROM (SELECT * FROM chk_seq EXCEPT ALL SELECT * FROM chk_idx) x),
+		       (SELECT count(*) FROM (SELECT * FROM chk_idx EXCEPT ALL SELECT * FROM chk_seq) y)});
 	cmp_ok($nseq, '>', 0, "$label: $table has rows to look up");
 	is($missing, 0, "$label: $mode lookups through $index find all $nseq rows");
 	is($extra, 0, "$label: $mode lookups through $index return only rows with that key");
-	$n->safe_psql('postgres', 'DROP TABLE chk_seq, chk_idx');
+	$n->safe_psql('postgres', 'DROP TABLE chk_seq, chk_keys, chk_idx');
 }
 
 sub check_all
@@ -455,12 +458,22 @@ my $moved_rows = $node->safe_psql('postgres', "SELECT count(*) FROM kv WHERE cti
 is($moved_rows, $nmove, 'the moved entries point at live rows');
 foreach my $mode ('index', 'bitmap')
 {
+	# The outer side finds the rows by TID; the inner side must look each up
+	# through kv_k (a TID scan there would never read the index).
 	my $force = 'SET enable_seqscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off; '
+	  . 'SET enable_tidscan = off; SET enable_material = off; '
 	  . ($mode eq 'index' ? 'SET enable_bitmapscan = off;' : 'SET enable_indexscan = off;');
-	is( $node->safe_psql(
-			'postgres', qq{$force
-			SELECT count(*) FROM (SELECT ctid, k FROM kv WHERE ctid IN ($tidlist) OFFSET 0) p
-			 WHERE EXISTS (SELECT 1 FROM kv t WHERE t.k = p.k AND t.ctid = p.ctid)}),
+	my $query = qq{SELECT count(*) FROM (SELECT ctid, k FROM kv WHERE ctid = ANY (ARRAY[$tidlist]) OFFSET 0) p
+			 WHERE EXISTS (SELECT 1 FROM kv t WHERE t.k = p.k AND t.ctid = p.ctid)};
+	my $plan = $node->safe_psql('postgres', "$force EXPLAIN (COSTS OFF) $query");
+	ok( $plan =~ /Nested Loop/
+		  && ($mode eq 'index'
+			? $plan =~ /Index Scan using kv_k on kv t/
+			: $plan =~ /Bitmap Heap Scan on kv t.*Bitmap Index Scan on kv_k/s)
+		  && $plan !~ /Tid Scan on kv t/,
+		"mid-split: the $mode-scan lookups read kv_k, not the TIDs")
+	  or diag $plan;
+	is($node->safe_psql('postgres', "$force $query"),
 		$nmove, "mid-split: $mode scans find the rows whose entries are still in the old bucket");
 }
 check_lookups($node, 'kv', 'kv_k', ['k'], 'index', 1, 'mid-split');

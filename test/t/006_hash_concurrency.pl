@@ -239,7 +239,7 @@ sub verify_clean
 }
 
 # Every row (seq scan) is found through $index by a lookup of its own key,
-# and nothing else.
+# exactly once, and nothing else.
 sub check_lookups
 {
 	my ($table, $index, $cols, $label) = @_;
@@ -249,23 +249,26 @@ sub check_lookups
 	my $force = q{SET enable_seqscan = off; SET enable_hashjoin = off;
 	              SET enable_mergejoin = off; SET enable_material = off;
 	              SET enable_tidscan = off; SET enable_bitmapscan = off;};
-	my $join = "SELECT t.ctid AS tid, $tcols FROM chk_seq p JOIN $table t ON $cond";
+	# One lookup per distinct key, so that the lookups must return each row
+	# exactly once: EXCEPT ALL below catches a row returned twice.
+	my $join = "SELECT t.ctid AS tid, $tcols FROM chk_keys p JOIN $table t ON $cond";
 	$node->safe_psql(
 		'postgres', qq{
-		DROP TABLE IF EXISTS chk_seq, chk_idx;
+		DROP TABLE IF EXISTS chk_seq, chk_keys, chk_idx;
 		SET enable_indexscan = off; SET enable_bitmapscan = off;
 		CREATE TABLE chk_seq AS SELECT ctid AS tid, $collist FROM $table;
-		ANALYZE chk_seq;});
+		CREATE TABLE chk_keys AS SELECT DISTINCT $collist FROM chk_seq;
+		ANALYZE chk_seq, chk_keys;});
 	like($node->safe_psql('postgres', "$force EXPLAIN (COSTS OFF) $join"),
 		qr/Nested Loop.*Index Scan using $index on $table t/s,
 		"$label: lookups through $index use a nested loop with an index scan");
 	$node->safe_psql('postgres', "$force CREATE TABLE chk_idx AS $join");
 	is( $node->safe_psql(
 			'postgres', q{
-			SELECT (SELECT count(*) FROM (SELECT * FROM chk_seq EXCEPT SELECT * FROM chk_idx) x),
-			       (SELECT count(*) FROM (SELECT * FROM chk_idx EXCEPT SELECT * FROM chk_seq) y)}),
-		'0|0', "$label: lookups through $index find exactly the rows of a seq scan");
-	$node->safe_psql('postgres', 'DROP TABLE chk_seq, chk_idx');
+			SELECT (SELECT count(*) FROM (SELECT * FROM chk_seq EXCEPT ALL SELECT * FROM chk_idx) x),
+			       (SELECT count(*) FROM (SELECT * FROM chk_idx EXCEPT ALL SELECT * FROM chk_seq) y)}),
+		'0|0', "$label: lookups through $index find exactly the rows of a seq scan, each once");
+	$node->safe_psql('postgres', 'DROP TABLE chk_seq, chk_keys, chk_idx');
 }
 
 check_lookups('race', 'race_k', ['k'], 'after the run');
