@@ -78,6 +78,9 @@ SELECT pg_stat_force_next_flush();
 SELECT pg_sleep(0.2);
 SELECT steward.capacity_sample();
 SELECT steward.set_retention('grow', interval '90 days');
+-- 0.2 projects growth only from steward.capacity_min_history (1h) of
+-- samples; this test measures over a fraction of a second.
+SET steward.capacity_min_history = 0;
 SELECT relid, writes_per_sec > 0 AS writes_measured, avg_row_bytes BETWEEN 100 AND 400 AS row_width_ok,
        index_overhead >= 1 AS overhead_ok, replication_factor, retention,
        growth_bytes_per_day > 0 AS grows, days_until_full > 0 AS runway, recommendation IS NOT NULL AS advised
@@ -98,6 +101,7 @@ SET steward.health_runway_days_critical = 1e6;
 SELECT status FROM steward.health WHERE "check" = 'capacity_runway_days';
 RESET steward.health_runway_days_warn;
 RESET steward.health_runway_days_critical;
+RESET steward.capacity_min_history;
 SELECT steward.set_retention('grow', interval '-1 day');
 SELECT steward.set_retention('grow', NULL);
 SELECT count(*) FROM steward.table_retention;

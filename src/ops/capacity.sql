@@ -29,6 +29,15 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF pg_is_in_recovery() THEN
+        IF force THEN
+            RAISE EXCEPTION 'capacity samples are taken on the primary'
+                USING ERRCODE = 'read_only_sql_transaction',
+                      DETAIL = 'This server is a standby; it receives the primary''s samples through replication.',
+                      HINT = 'Call steward.capacity_sample() on the primary; steward.capacity answers here from the replicated samples.';
+        END IF;
+        RETURN;
+    END IF;
     IF NOT force AND EXISTS (
         SELECT 1 FROM steward.capacity_samples
          WHERE sampled_at > now() - make_interval(
@@ -98,6 +107,10 @@ CREATE VIEW steward.capacity AS
 -- Writes are counted like a Prometheus rate(): between consecutive samples,
 -- a counter that went down was reset (a restart after a crash, a stats
 -- reset) and counts from zero, so a reset never yields a negative rate.
+-- Growth is the least-squares slope of the table's size over the samples,
+-- shown with its r² and only once the samples span
+-- steward.capacity_min_history (a few minutes of bytes do not make a
+-- plan); writes/s and growth/day come from the same samples.
 WITH s AS (
     SELECT relid, sampled_at, writes, bytes,
            lag(writes) OVER (PARTITION BY relid ORDER BY sampled_at) AS prev_writes
@@ -107,16 +120,28 @@ ends AS (
            sum(CASE WHEN prev_writes IS NULL THEN 0
                     WHEN writes >= prev_writes THEN writes - prev_writes
                     ELSE writes END) AS writes,
-           (array_agg(bytes ORDER BY sampled_at))[1] AS b0,
-           (array_agg(bytes ORDER BY sampled_at DESC))[1] AS b1
+           regr_slope(bytes, extract(epoch FROM sampled_at)) * 86400 AS slope_per_day,
+           regr_r2(bytes, extract(epoch FROM sampled_at)) AS r2
       FROM s GROUP BY relid),
 env AS (
     SELECT (SELECT free_bytes FROM steward._data_dir_space()) AS free_bytes,
            (SELECT setting::bigint * 8192 FROM pg_settings WHERE name = 'shared_buffers') AS sb_bytes,
+           (SELECT setting::float8 FROM pg_settings
+             WHERE name = 'steward.capacity_min_history') AS min_history_s,
+           -- copies of the data: this server and its physical standbys;
+           -- logical subscribers hold what they subscribe to, not a copy
            CASE WHEN current_setting('steward.replication_factor')::float8 >= 1
                 THEN current_setting('steward.replication_factor')::float8::int
-                ELSE 1 + (SELECT count(*)::int FROM pg_stat_replication WHERE state = 'streaming')
-           END AS copies),
+                ELSE 1 + (SELECT count(*)::int FROM pg_stat_replication r
+                           WHERE r.state = 'streaming'
+                             AND NOT EXISTS (SELECT 1 FROM pg_replication_slots sl
+                                              WHERE sl.active_pid = r.pid
+                                                AND sl.slot_type = 'logical'))
+           END AS copies,
+           -- (a subscription's table-sync slots come and go: not counted)
+           (SELECT count(*)::int FROM pg_replication_slots
+             WHERE slot_type = 'logical' AND slot_name !~ '^pg_[0-9]+_sync_')
+               AS logical_subscribers),
 t AS (
     SELECT c.oid::regclass AS relid,
            CASE WHEN e.t1 > e.t0 THEN e.writes / extract(epoch FROM e.t1 - e.t0) END
@@ -125,21 +150,24 @@ t AS (
            pg_table_size(c.oid)::numeric / nullif(greatest(c.reltuples, 0), 0)::numeric AS avg_row_bytes,
            pg_total_relation_size(c.oid)::numeric / nullif(pg_table_size(c.oid), 0) AS index_overhead,
            r.retention,
-           CASE WHEN e.t1 > e.t0 THEN (e.b1 - e.b0) / (extract(epoch FROM e.t1 - e.t0) / 86400) END
-               AS growth_bytes_per_day,
-           pg_total_relation_size(c.oid) AS total_bytes
+           CASE WHEN extract(epoch FROM e.t1 - e.t0) >= env.min_history_s
+                THEN e.slope_per_day END AS growth_bytes_per_day,
+           pg_total_relation_size(c.oid) AS total_bytes,
+           e.t1 - e.t0 AS history,
+           CASE WHEN extract(epoch FROM e.t1 - e.t0) >= env.min_history_s THEN e.r2 END AS r2
       FROM pg_class c
       JOIN pg_am a ON a.oid = c.relam AND a.amname = 'steward'
+      CROSS JOIN env
       LEFT JOIN ends e ON e.relid = c.oid
       LEFT JOIN steward.table_retention r ON r.relid = c.oid
      WHERE c.relkind = 'r' AND c.relnamespace <> 'steward'::regnamespace),
 rows AS (
     SELECT relid, writes_per_sec, avg_row_bytes, index_overhead, retention,
-           growth_bytes_per_day, total_bytes FROM t
+           growth_bytes_per_day, total_bytes, history, r2 FROM t
     UNION ALL
     SELECT NULL, sum(writes_per_sec), sum(total_bytes)::numeric / nullif(sum(total_bytes / nullif(avg_row_bytes, 0)), 0),
            sum(total_bytes)::numeric / nullif(sum(total_bytes / nullif(index_overhead, 0)), 0),
-           NULL, sum(growth_bytes_per_day), sum(total_bytes)
+           NULL, sum(growth_bytes_per_day), sum(total_bytes), min(history), NULL
       FROM t)
 SELECT r.relid,
        round(r.writes_per_sec::numeric, 3) AS writes_per_sec,
@@ -158,12 +186,18 @@ SELECT r.relid,
                       round((env.free_bytes / r.growth_bytes_per_day)::numeric),
                       CASE WHEN r.relid IS NOT NULL AND r.retention IS NULL
                            THEN ', or set a retention with steward.set_retention()' ELSE '' END)
-           WHEN r.writes_per_sec IS NULL THEN
+           WHEN r.history IS NULL OR r.history = interval '0' THEN
                'not enough samples yet to measure growth (steward.capacity_sample())'
+           WHEN extract(epoch FROM r.history) < env.min_history_s THEN
+               format('insufficient history: %s min of %s',
+                      floor(extract(epoch FROM r.history) / 60), ceil(env.min_history_s / 60))
            WHEN r.total_bytes > env.sb_bytes THEN
                'larger than shared_buffers: make sure its hot part fits in memory'
            ELSE 'ok'
-       END AS recommendation
+       END AS recommendation,
+       r.history,
+       round(r.r2::numeric, 3) AS growth_r2,
+       env.logical_subscribers
   FROM rows r, env;
 GRANT SELECT ON steward.capacity TO pg_read_all_stats;
 

@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include <float.h>
+#include <limits.h>
 
 #include "fmgr.h"
 #include "utils/guc.h"
@@ -61,9 +62,17 @@ static HealthGuc health_gucs[] = {
 	{"steward.replication_factor", "Copies of the data for steward.capacity (0: 1 + streaming standbys).", 0, 100},
 };
 
+static int	capacity_min_history = 3600;
+
 void
 steward_health_define_gucs(void)
 {
+	DefineCustomIntVariable("steward.capacity_min_history",
+							"Span of capacity samples needed before steward.capacity projects growth.",
+							"With less, growth and days until full stay empty and the recommendation says how much history there is.",
+							&capacity_min_history, 3600, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
+
 	for (int i = 0; i < lengthof(health_gucs); i++)
 	{
 		health_gucs[i].value = health_gucs[i].boot;

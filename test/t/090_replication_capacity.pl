@@ -11,7 +11,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 my $primary = PostgreSQL::Test::Cluster->new('primary');
-$primary->init(allows_streaming => 1);
+$primary->init(allows_streaming => 'logical');
 $primary->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'pg_steward'
 steward.expected_standbys = 1
@@ -84,6 +84,36 @@ $standby->poll_query_until('postgres',
 is($standby->safe_psql('postgres', 'SELECT count(*) FROM t'), '50000', 'standby caught up');
 is(health($standby, 'replication_lag_s'), 'ok', 'standby health ok again');
 is(health($primary, 'standbys_streaming'), 'warn', 'one of two expected standbys: warn');
+
+# Copies: this server and its physical standbys; a logical subscriber is
+# listed separately, not counted as a copy.
+my $sub = PostgreSQL::Test::Cluster->new('subscriber');
+$sub->init;
+$sub->start;
+$primary->safe_psql('postgres', 'CREATE PUBLICATION pub FOR TABLE t');
+$sub->safe_psql('postgres', 'CREATE TABLE t (id int, pad text)');
+$sub->safe_psql('postgres',
+	"CREATE SUBSCRIPTION sub CONNECTION 'port=" . $primary->port . ' host='
+	  . $primary->host . " dbname=postgres' PUBLICATION pub");
+$primary->wait_for_catchup('sub');
+$sub->poll_query_until('postgres',
+	"SELECT count(*) = 0 FROM pg_subscription_rel WHERE srsubstate NOT IN ('r', 's')")
+  or die 'table sync did not finish';
+is($primary->safe_psql('postgres',
+	"SELECT replication_factor || '/' || logical_subscribers FROM steward.capacity WHERE relid IS NULL"),
+	'2/1', 'copies = 1 + physical standbys; the subscriber is listed separately');
+$sub->safe_psql('postgres', 'DROP SUBSCRIPTION sub');
+$sub->stop;
+
+# On a standby, capacity answers from the replicated samples and a sample
+# request says where samples are taken.
+my ($rc, $out, $err) = $standby->psql('postgres', 'SELECT steward.capacity_sample()');
+like($err, qr/capacity samples are taken on the primary/,
+	'capacity_sample() on a standby: a clear error');
+unlike($err, qr/read-only transaction/, 'not a raw read-only failure');
+is($standby->safe_psql('postgres',
+	'SELECT count(*) > 0 FROM steward.capacity WHERE relid IS NULL'),
+	't', 'steward.capacity answers on a standby');
 $standby->stop;
 
 # Capacity across a crash restart (statistics reset): never a negative rate.
