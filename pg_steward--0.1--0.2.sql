@@ -813,3 +813,33 @@ BEGIN
         OR NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = relid);
 END
 $$;
+-- Issue 20 section 2: read-your-writes tokens carry the timeline ("TLI/LSN"
+-- text instead of pg_lsn), so a token for a write this server does not have
+-- on its timeline history is never reported as caught up.  The 0.1 entry
+-- points (pg_lsn) stay in the library for databases not yet updated.
+DROP FUNCTION steward.write_token();
+DROP PROCEDURE steward.wait_for_token(pg_lsn, integer);
+DROP FUNCTION steward.replica_caught_up(pg_lsn);
+
+-- Read-your-writes tokens: "TLI/LSN", the timeline and the end of the
+-- session's last commit record (src/ops/README.md).
+CREATE FUNCTION steward.write_token()
+RETURNS text
+AS 'MODULE_PATHNAME', 'steward_write_token_0_2'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.write_token() IS
+  'timeline and commit LSN (''TLI/LSN'') of this session''s last write transaction (NULL before any)';
+
+CREATE PROCEDURE steward.wait_for_token(token text, timeout_ms integer DEFAULT 1000)
+AS 'MODULE_PATHNAME', 'steward_wait_for_token_0_2'
+LANGUAGE C;
+COMMENT ON PROCEDURE steward.wait_for_token(text, integer) IS
+  'return once this server has the token''s write; error after timeout_ms, or at once if this server will never have it (holds no snapshot while waiting)';
+
+CREATE FUNCTION steward.replica_caught_up(token text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'steward_replica_caught_up_0_2'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.replica_caught_up(text) IS
+  'true once this server has the token''s write; false while it has not, also for a write it will never have; never blocks';
+

@@ -107,18 +107,42 @@ SELECT steward.set_retention('grow', NULL);
 SELECT count(*) FROM steward.table_retention;
 DROP TABLE grow;
 
--- Read-your-writes tokens (on a primary: always caught up).
+-- Read-your-writes tokens: "TLI/LSN".  A primary has every write of its own
+-- timeline up to where it has written, and nothing beyond.
 SELECT steward.write_token() IS NOT NULL AS has_token;
 SELECT steward.write_token() AS token \gset
+SELECT :'token' ~ '^[1-9][0-9]*/[0-9A-F]+/[0-9A-F]+$' AS token_format,
+       split_part(:'token', '/', 1)::int = (SELECT timeline_id FROM pg_control_checkpoint()) AS on_this_timeline,
+       substr(:'token', strpos(:'token', '/') + 1)::pg_lsn <= pg_current_wal_insert_lsn() AS written;
 SELECT steward.replica_caught_up(:'token');
 CALL steward.wait_for_token(:'token', 100);
 CALL steward.wait_for_token(NULL, 100);
+SELECT steward.replica_caught_up(NULL);
 BEGIN;
 CALL steward.wait_for_token(:'token', 100);
 ROLLBACK;
--- On a primary nothing is awaited, even a token from the future (the
--- standby cases are in test/t/011_drill_and_tokens.pl).
-CALL steward.wait_for_token('FFFFFFFF/0', 20);
 CALL steward.wait_for_token(:'token', -1);
+-- Issue 20: a token beyond what this primary has written, or from a
+-- timeline it never had, names a write it does not have: an error at once
+-- (no waiting), false from replica_caught_up.  A bare LSN is a 0.1 token.
+-- (Terse: the DETAIL names this run's WAL position.)
+\set VERBOSITY terse
+CALL steward.wait_for_token('FFFFFFFF/0', 20);
+\echo :LAST_ERROR_SQLSTATE
+SELECT steward.replica_caught_up('FFFFFFFF/0');
+CALL steward.wait_for_token('1/FFFFFFFF/0', 20);
+SELECT steward.replica_caught_up('1/FFFFFFFF/0');
+CALL steward.wait_for_token('7/0/1', 20);
+SELECT steward.replica_caught_up('7/0/1');
+SELECT steward.replica_caught_up('1/0/1') AS old_position_on_this_timeline;
+-- Malformed tokens: 22P02.
+SELECT steward.replica_caught_up('0/0/1');
+\echo :LAST_ERROR_SQLSTATE
+SELECT steward.replica_caught_up('x/0/1');
+SELECT steward.replica_caught_up('1/0/1/2');
+SELECT steward.replica_caught_up('');
+CALL steward.wait_for_token('1/zz', 20);
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
 
 DROP TABLE items, ord, ord_copy;

@@ -2,26 +2,27 @@
 -- Operations: read-your-writes tokens, verify, checksum ranges (src/ops)
 --------------------------------------------------------------------------
 
--- Read-your-writes tokens.
+-- Read-your-writes tokens: "TLI/LSN", the timeline and the end of the
+-- session's last commit record (src/ops/README.md).
 CREATE FUNCTION steward.write_token()
-RETURNS pg_lsn
-AS 'MODULE_PATHNAME', 'steward_write_token'
+RETURNS text
+AS 'MODULE_PATHNAME', 'steward_write_token_0_2'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.write_token() IS
-  'the commit LSN of this session''s last write transaction (NULL before any)';
+  'timeline and commit LSN (''TLI/LSN'') of this session''s last write transaction (NULL before any)';
 
-CREATE PROCEDURE steward.wait_for_token(token pg_lsn, timeout_ms integer DEFAULT 1000)
-AS 'MODULE_PATHNAME', 'steward_wait_for_token'
+CREATE PROCEDURE steward.wait_for_token(token text, timeout_ms integer DEFAULT 1000)
+AS 'MODULE_PATHNAME', 'steward_wait_for_token_0_2'
 LANGUAGE C;
-COMMENT ON PROCEDURE steward.wait_for_token(pg_lsn, integer) IS
-  'on a standby, return once the token is replayed; error after timeout_ms (holds no snapshot while waiting)';
+COMMENT ON PROCEDURE steward.wait_for_token(text, integer) IS
+  'return once this server has the token''s write; error after timeout_ms, or at once if this server will never have it (holds no snapshot while waiting)';
 
-CREATE FUNCTION steward.replica_caught_up(token pg_lsn)
+CREATE FUNCTION steward.replica_caught_up(token text)
 RETURNS boolean
-AS 'MODULE_PATHNAME', 'steward_replica_caught_up'
+AS 'MODULE_PATHNAME', 'steward_replica_caught_up_0_2'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION steward.replica_caught_up(pg_lsn) IS
-  'true once this server has replayed the token (always true on a primary); never blocks';
+COMMENT ON FUNCTION steward.replica_caught_up(text) IS
+  'true once this server has the token''s write; false while it has not, also for a write it will never have; never blocks';
 
 -- Integrity of one table: what a restore drill or a migration checks.
 CREATE FUNCTION steward.verify(tbl regclass)

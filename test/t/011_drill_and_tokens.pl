@@ -30,6 +30,14 @@ use IPC::Run;
 use Time::HiRes qw(time);
 
 my $t0     = time;
+
+# The LSN part of a "TLI/LSN" token.
+sub lsn_of
+{
+	my ($token) = @_;
+	$token =~ s{^\d+/}{};
+	return $token;
+}
 my $logdir = PostgreSQL::Test::Utils::tempdir;
 my $osuser = getpwuid($>);
 
@@ -228,9 +236,10 @@ is($node->safe_psql('postgres', 'SELECT steward.write_token() IS NULL'),
 
 my $tok1 = $node->safe_psql('postgres',
 	"INSERT INTO tok VALUES (1, 'one');\nSELECT steward.write_token();");
-like($tok1, qr{^[0-9A-F]+/[0-9A-F]+$}, "write_token after a write: $tok1");
+like($tok1, qr{^1/[0-9A-F]+/[0-9A-F]+$}, "write_token after a write: $tok1 (timeline/LSN)");
+my $lsn1 = lsn_of($tok1);
 is( $node->safe_psql('postgres',
-		"SELECT '$tok1'::pg_lsn <= pg_current_wal_insert_lsn() AND '$tok1'::pg_lsn > '$lsn_before'::pg_lsn"),
+		"SELECT '$lsn1'::pg_lsn <= pg_current_wal_insert_lsn() AND '$lsn1'::pg_lsn > '$lsn_before'::pg_lsn"),
 	't',
 	'token is a WAL position of this run');
 $node->wait_for_catchup($standby, 'replay');
@@ -238,11 +247,12 @@ $node->wait_for_catchup($standby, 'replay');
 $standby->safe_psql('postgres', 'SELECT pg_wal_replay_pause()');
 my $tok2 = $node->safe_psql('postgres',
 	"INSERT INTO tok VALUES (2, 'two');\nSELECT steward.write_token();");
-is($node->safe_psql('postgres', "SELECT '$tok2'::pg_lsn > '$tok1'::pg_lsn"),
+my $lsn2 = lsn_of($tok2);
+is($node->safe_psql('postgres', "SELECT '$lsn2'::pg_lsn > '$lsn1'::pg_lsn"),
 	't', "second write has a later token: $tok2");
 ok( $standby->poll_query_until(
 		'postgres',
-		"SELECT pg_last_wal_receive_lsn() >= '$tok2' AND pg_get_wal_replay_pause_state() = 'paused'"
+		"SELECT pg_last_wal_receive_lsn() >= '$lsn2' AND pg_get_wal_replay_pause_state() = 'paused'"
 	),
 	'standby received the second write and replay is paused');
 is($standby->safe_psql('postgres', 'SELECT count(*) FROM tok'),
@@ -278,7 +288,7 @@ my $waited = time - $t1;
 isnt($ret, 0, 'wait_for_token(second token, 500) fails on the paused standby');
 like(
 	$stderr,
-	qr/ERROR:  57014: timed out waiting for this standby to replay up to \Q$tok2\E/,
+	qr/ERROR:  57014: timed out waiting for this standby to replay token "\Q$tok2\E"/,
 	'timeout error with SQLSTATE 57014 names the token');
 cmp_ok($waited, '>=', 0.45, sprintf('it waited for the timeout (%.2f s)', $waited));
 cmp_ok($waited, '<', 5, 'and not much longer');
