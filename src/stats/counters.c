@@ -8,6 +8,17 @@
  * they are counted here instead, non-transactionally, the moment they
  * happen.  See README.md in this folder for the locking rules.
  *
+ * Both tables have a fixed size (collect.c).  Table counters are never
+ * evicted while their table exists (each series must only grow): entries
+ * of dropped tables make room, and an event that still does not fit is
+ * counted as dropped.  Transition counters of a table can be many (a
+ * 64-state machine has 4032 edges): when full, the least counted 5% of
+ * the edges are evicted and their counts added to their table's
+ * "(other)" edge, which is only evicted with its table.
+ *
+ * Counters are incremented while the lock is held (shared), so an entry
+ * cannot be evicted under an increment.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -25,6 +36,7 @@
 #include "utils/syscache.h"
 
 #include "pg_steward.h"
+#include "stats/collect.h"
 #include "stats/counters.h"
 
 #define COUNTERS_TRANCHE "pg_steward counters"
@@ -64,12 +76,20 @@ typedef struct TransitionEntry
 } TransitionEntry;
 
 #define TRANSITIONS_PER_TABLE 16
+#define TRANSITION_OTHER "(other)"
+#define TRANSITION_EVICT_PERCENT 5
 
 int			steward_max_tables = 1000;
 
 static CounterShared *counter_shared = NULL;
 static HTAB *counter_hash = NULL;
 static HTAB *transition_hash = NULL;
+
+static int
+max_transitions(void)
+{
+	return steward_max_tables * TRANSITIONS_PER_TABLE;
+}
 
 PG_FUNCTION_INFO_V1(steward_table_counters);
 PG_FUNCTION_INFO_V1(steward_transition_counters);
@@ -129,11 +149,13 @@ steward_counters_init_shmem(void)
 	info.keysize = sizeof(TransitionKey);
 	info.entrysize = sizeof(TransitionEntry);
 	transition_hash = ShmemInitHash("pg_steward transition hash",
-									steward_max_tables * TRANSITIONS_PER_TABLE,
-									steward_max_tables * TRANSITIONS_PER_TABLE,
+									max_transitions(), max_transitions(),
 									&info, HASH_ELEM | HASH_BLOBS);
 
 	LWLockRelease(AddinShmemInitLock);
+	steward_collect_register_lock(counter_shared->lock);
+	steward_struct_register(STEWARD_STRUCT_TABLE_COUNTERS, counter_hash, steward_max_tables);
+	steward_struct_register(STEWARD_STRUCT_TRANSITIONS, transition_hash, max_transitions());
 }
 
 /*
@@ -145,78 +167,212 @@ evict_dropped_tables(void)
 {
 	HASH_SEQ_STATUS status;
 	CounterEntry *entry;
+	uint64		n = 0;
 
 	hash_seq_init(&status, counter_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
 	{
 		if (entry->key.dbid == MyDatabaseId &&
 			!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->key.relid)))
+		{
 			hash_search(counter_hash, &entry->key, HASH_REMOVE, NULL);
+			n++;
+		}
 	}
+	steward_struct_evicted(STEWARD_STRUCT_TABLE_COUNTERS, n);
 }
 
-static CounterEntry *
-find_or_create_entry(Oid relid)
+typedef struct EventArgs
 {
+	Oid			relid;
+	StewardCounter counter;
+	uint64		n;
+} EventArgs;
+
+/* Count an event: under the guard, since making room reads the catalog. */
+static void
+count_event(void *arg)
+{
+	EventArgs  *a = (EventArgs *) arg;
 	CounterKey	key;
 	CounterEntry *entry;
 	bool		found;
 
 	key.dbid = MyDatabaseId;
-	key.relid = relid;
+	key.relid = a->relid;
 
 	LWLockAcquire(counter_shared->lock, LW_SHARED);
 	entry = hash_search(counter_hash, &key, HASH_FIND, NULL);
-	LWLockRelease(counter_shared->lock);
 	if (entry)
-		return entry;
+	{
+		pg_atomic_fetch_add_u64(&entry->counts[a->counter], a->n);
+		LWLockRelease(counter_shared->lock);
+		return;
+	}
+	LWLockRelease(counter_shared->lock);
 
 	LWLockAcquire(counter_shared->lock, LW_EXCLUSIVE);
 	if (hash_get_num_entries(counter_hash) >= steward_max_tables)
 		evict_dropped_tables();
-	if (hash_get_num_entries(counter_hash) >= steward_max_tables)
+	entry = steward_hash_enter_bounded(counter_hash, &key, steward_max_tables, &found);
+	if (entry != NULL)
 	{
-		LWLockRelease(counter_shared->lock);
-		return NULL;
+		if (!found)
+		{
+			for (int i = 0; i < STEWARD_NUM_COUNTERS; i++)
+				pg_atomic_init_u64(&entry->counts[i], 0);
+		}
+		pg_atomic_fetch_add_u64(&entry->counts[a->counter], a->n);
 	}
-	entry = hash_search(counter_hash, &key, HASH_ENTER, &found);
-	if (!found)
+	else
 	{
-		for (int i = 0; i < STEWARD_NUM_COUNTERS; i++)
-			pg_atomic_init_u64(&entry->counts[i], 0);
+		pg_atomic_fetch_add_u64(&counter_shared->dropped_events, a->n);
+		steward_struct_dropped(STEWARD_STRUCT_TABLE_COUNTERS, a->n);
 	}
 	LWLockRelease(counter_shared->lock);
-	return entry;
 }
 
 void
 steward_count_event(Oid relid, StewardCounter counter, uint64 n)
 {
-	CounterEntry *entry;
+	EventArgs	args;
 
 	if (counter_hash == NULL)
 		return;
+	args.relid = relid;
+	args.counter = counter;
+	args.n = n;
+	(void) steward_collect(count_event, &args);
+}
 
-	/*
-	 * Entries are only removed under the exclusive lock by a backend that
-	 * saw the table gone; a table we are writing to cannot be dropped
-	 * concurrently, so the entry stays valid after the lock is released.
-	 */
-	entry = find_or_create_entry(relid);
-	if (entry == NULL)
+static int
+transition_count_cmp(const void *a, const void *b)
+{
+	uint64		ca = pg_atomic_read_u64(&(*(TransitionEntry *const *) a)->count);
+	uint64		cb = pg_atomic_read_u64(&(*(TransitionEntry *const *) b)->count);
+
+	return (ca > cb) - (ca < cb);
+}
+
+static bool
+is_other_edge(const TransitionKey *key)
+{
+	return strcmp(key->from, TRANSITION_OTHER) == 0 && strcmp(key->to, TRANSITION_OTHER) == 0;
+}
+
+/*
+ * Evict the least counted edges into their table's "(other)" edge.  Caller
+ * holds the lock exclusively and passes room for every entry.
+ */
+static void
+evict_transitions(TransitionEntry **all)
+{
+	HASH_SEQ_STATUS status;
+	TransitionEntry *entry;
+	int			n = 0;
+	int			nvictims;
+	uint64		evicted = 0;
+
+	hash_seq_init(&status, transition_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
 	{
-		pg_atomic_fetch_add_u64(&counter_shared->dropped_events, n);
+		/* Edges of dropped tables go first, and for good. */
+		if (entry->key.dbid == MyDatabaseId &&
+			!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->key.relid)))
+		{
+			hash_search(transition_hash, &entry->key, HASH_REMOVE, NULL);
+			evicted++;
+		}
+		else if (!is_other_edge(&entry->key) && n < max_transitions())
+			all[n++] = entry;
+	}
+	if (evicted > 0)
+	{
+		steward_struct_evicted(STEWARD_STRUCT_TRANSITIONS, evicted);
 		return;
 	}
-	pg_atomic_fetch_add_u64(&entry->counts[counter], n);
+	qsort(all, n, sizeof(TransitionEntry *), transition_count_cmp);
+	nvictims = Max(1, n * TRANSITION_EVICT_PERCENT / 100);
+	for (int i = 0; i < nvictims && i < n; i++)
+	{
+		TransitionKey other;
+		TransitionEntry *keep;
+		uint64		count = pg_atomic_read_u64(&all[i]->count);
+		bool		found;
+
+		memset(&other, 0, sizeof(other));
+		other.dbid = all[i]->key.dbid;
+		other.relid = all[i]->key.relid;
+		strlcpy(other.from, TRANSITION_OTHER, NAMEDATALEN);
+		strlcpy(other.to, TRANSITION_OTHER, NAMEDATALEN);
+		/* Remove first: its element is then free for the "(other)" edge. */
+		hash_search(transition_hash, &all[i]->key, HASH_REMOVE, NULL);
+		evicted++;
+		keep = hash_search(transition_hash, &other, HASH_ENTER_NULL, &found);
+		if (keep == NULL)
+			continue;
+		if (!found)
+			pg_atomic_init_u64(&keep->count, 0);
+		pg_atomic_fetch_add_u64(&keep->count, count);
+	}
+	steward_struct_evicted(STEWARD_STRUCT_TRANSITIONS, evicted);
+}
+
+static void
+count_transition(void *arg)
+{
+	TransitionKey *key = (TransitionKey *) arg;
+	TransitionEntry *entry;
+	TransitionEntry **all = NULL;
+	bool		found;
+
+	LWLockAcquire(counter_shared->lock, LW_SHARED);
+	entry = hash_search(transition_hash, key, HASH_FIND, NULL);
+	if (entry != NULL)
+	{
+		pg_atomic_fetch_add_u64(&entry->count, 1);
+		LWLockRelease(counter_shared->lock);
+		return;
+	}
+	LWLockRelease(counter_shared->lock);
+
+	/* Room to sort the entries, allocated before the lock is taken. */
+	if (hash_get_num_entries(transition_hash) >= max_transitions() - 1)
+		all = palloc(max_transitions() * sizeof(TransitionEntry *));
+
+	LWLockAcquire(counter_shared->lock, LW_EXCLUSIVE);
+	/*
+	 * Keep room for the new edge and an "(other)" edge.  Evicting can free
+	 * nothing when every victim's table needed a new "(other)" edge: then
+	 * once more (those exist now).
+	 */
+	entry = NULL;
+	for (int tries = 0; tries < 3 && entry == NULL; tries++)
+	{
+		if (all != NULL && hash_get_num_entries(transition_hash) >= max_transitions() - 1)
+			evict_transitions(all);
+		entry = steward_hash_enter_bounded(transition_hash, key, max_transitions(), &found);
+	}
+	if (entry != NULL)
+	{
+		if (!found)
+			pg_atomic_init_u64(&entry->count, 0);
+		pg_atomic_fetch_add_u64(&entry->count, 1);
+	}
+	else
+	{
+		pg_atomic_fetch_add_u64(&counter_shared->dropped_events, 1);
+		steward_struct_dropped(STEWARD_STRUCT_TRANSITIONS, 1);
+	}
+	LWLockRelease(counter_shared->lock);
+	if (all)
+		pfree(all);
 }
 
 void
 steward_count_transition(Oid relid, const char *from, const char *to)
 {
 	TransitionKey key;
-	TransitionEntry *entry;
-	bool		found;
 
 	if (transition_hash == NULL)
 		return;
@@ -225,24 +381,7 @@ steward_count_transition(Oid relid, const char *from, const char *to)
 	key.relid = relid;
 	strlcpy(key.from, from, NAMEDATALEN);
 	strlcpy(key.to, to, NAMEDATALEN);
-
-	LWLockAcquire(counter_shared->lock, LW_SHARED);
-	entry = hash_search(transition_hash, &key, HASH_FIND, NULL);
-	LWLockRelease(counter_shared->lock);
-	if (entry == NULL)
-	{
-		LWLockAcquire(counter_shared->lock, LW_EXCLUSIVE);
-		entry = hash_search(transition_hash, &key, HASH_ENTER_NULL, &found);
-		if (entry != NULL && !found)
-			pg_atomic_init_u64(&entry->count, 0);
-		LWLockRelease(counter_shared->lock);
-		if (entry == NULL)
-		{
-			pg_atomic_fetch_add_u64(&counter_shared->dropped_events, 1);
-			return;
-		}
-	}
-	pg_atomic_fetch_add_u64(&entry->count, 1);
+	(void) steward_collect(count_transition, &key);
 }
 
 static void

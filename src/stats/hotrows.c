@@ -12,8 +12,17 @@
  *
  * Keys are the primary key (or replica identity) values, hashed with
  * datum_image_hash; the key's text is produced only when a key enters the
- * sketch.  steward.hot_rows_sample (default 1: every update) trades
- * precision for less work on update-heavy tables.
+ * sketch, and cut to fit a slot on a character boundary.
+ * steward.hot_rows_sample (default 1: every update) trades precision for
+ * less work on update-heavy tables.
+ *
+ * Memory is fixed: steward.max_tables entries, preallocated (collect.c).
+ * When full, a new table takes over the entry of a dropped table, else the
+ * entry with the fewest updates (counted in steward.collector).  Entries
+ * are never removed, only re-keyed in place (hash_update_hash_key), and
+ * each carries its owner: a backend using a pointer cached in its
+ * relcache entry checks the owner under the entry's spinlock, so an entry
+ * handed to another table is never updated for the old one.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,6 +49,7 @@
 #include "utils/syscache.h"
 
 #include "pg_steward.h"
+#include "stats/collect.h"
 #include "stats/hotrows.h"
 
 #define HOT_TRANCHE		"pg_steward hot rows"
@@ -63,6 +73,8 @@ typedef struct HotEntry
 {
 	HotKey		key;
 	slock_t		mutex;
+	HotKey		owner;			/* = key; read under mutex by cached users */
+	int64		total;			/* updates counted, for eviction */
 	int			used;
 	HotSlot		slots[FLEXIBLE_ARRAY_MEMBER];
 } HotEntry;
@@ -128,36 +140,112 @@ steward_hotrows_init_shmem(void)
 	hot_hash = ShmemInitHash("pg_steward hot rows hash", steward_max_tables,
 							 steward_max_tables, &info, HASH_ELEM | HASH_BLOBS);
 	LWLockRelease(AddinShmemInitLock);
+	steward_collect_register_lock(hot_shared->lock);
+	steward_struct_register(STEWARD_STRUCT_HOT_ROWS, hot_hash, steward_max_tables);
+}
+
+/*
+ * The entry to hand to a new table when the hash is full: one of a dropped
+ * table of this database, else the one with the fewest updates.  Caller
+ * holds the lock exclusively.
+ */
+static HotEntry *
+eviction_victim(void)
+{
+	HASH_SEQ_STATUS status;
+	HotEntry   *entry;
+	HotEntry   *victim = NULL;
+	int64		victim_total = 0;
+
+	hash_seq_init(&status, hot_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		int64		total;
+
+		if (entry->key.dbid == MyDatabaseId &&
+			!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->key.relid)))
+		{
+			hash_seq_term(&status);
+			return entry;
+		}
+		SpinLockAcquire(&entry->mutex);
+		total = entry->total;
+		SpinLockRelease(&entry->mutex);
+		if (victim == NULL || total < victim_total)
+		{
+			victim = entry;
+			victim_total = total;
+		}
+	}
+	return victim;
+}
+
+typedef struct EntryArgs
+{
+	Relation	rel;
+	HotEntry   *entry;			/* out */
+} EntryArgs;
+
+/* Find, create or take over the table's entry (under the guard: reads the catalog). */
+static void
+find_entry(void *arg)
+{
+	EntryArgs  *a = (EntryArgs *) arg;
+	HotKey		key;
+	HotEntry   *entry;
+	bool		found;
+
+	key.dbid = MyDatabaseId;
+	key.relid = RelationGetRelid(a->rel);
+	LWLockAcquire(hot_shared->lock, LW_EXCLUSIVE);
+	entry = steward_hash_enter_bounded(hot_hash, &key, steward_max_tables, &found);
+	if (entry != NULL && !found)
+	{
+		SpinLockInit(&entry->mutex);
+		entry->owner = key;
+		entry->total = 0;
+		entry->used = 0;
+	}
+	else if (entry == NULL)
+	{
+		entry = eviction_victim();
+		if (entry != NULL && hash_update_hash_key(hot_hash, entry, &key))
+		{
+			SpinLockAcquire(&entry->mutex);
+			entry->owner = key;
+			entry->total = 0;
+			entry->used = 0;
+			SpinLockRelease(&entry->mutex);
+			steward_struct_evicted(STEWARD_STRUCT_HOT_ROWS, 1);
+		}
+		else
+			entry = NULL;
+	}
+	LWLockRelease(hot_shared->lock);
+	a->entry = entry;
 }
 
 /*
  * The table's entry, through the per-relation cache in the rules struct:
- * a pointer is reused as long as no reset happened since it was taken.
+ * a pointer is reused as long as no reset happened since it was taken
+ * (and the caller checks the entry's owner).
  */
 static HotEntry *
 table_entry(Relation rel, StewardRules *rules)
 {
 	uint32		gen = pg_atomic_read_u32(&hot_shared->generation);
-	HotKey		key;
-	HotEntry   *entry;
-	bool		found;
+	EntryArgs	args;
 
 	if (rules->hot_entry != NULL && rules->hot_generation == gen)
 		return (HotEntry *) rules->hot_entry;
 
-	key.dbid = MyDatabaseId;
-	key.relid = RelationGetRelid(rel);
-	LWLockAcquire(hot_shared->lock, LW_EXCLUSIVE);
-	entry = hash_search(hot_hash, &key, HASH_ENTER_NULL, &found);
-	if (entry != NULL && !found)
-	{
-		SpinLockInit(&entry->mutex);
-		entry->used = 0;
-	}
-	LWLockRelease(hot_shared->lock);
-	rules->hot_entry = entry;
+	args.rel = rel;
+	args.entry = NULL;
+	if (!steward_collect(find_entry, &args))
+		args.entry = NULL;
+	rules->hot_entry = args.entry;
 	rules->hot_generation = gen;
-	return entry;
+	return args.entry;
 }
 
 static uint64
@@ -183,12 +271,26 @@ key_hash(TupleTableSlot *slot, const StewardRules *rules, bool *anynull)
 	return h;
 }
 
-/* "(order_id)=(42)"-style text of the key, truncated to fit a slot. */
-static void
-key_text(TupleTableSlot *slot, const StewardRules *rules, char *out)
+typedef struct KeyTextArgs
 {
+	TupleTableSlot *slot;
+	const StewardRules *rules;
+	char	   *out;
+} KeyTextArgs;
+
+/*
+ * The key's values as text ("42", "7, abc"), cut to fit a slot on a
+ * character boundary.  Runs the types' output functions: under the guard.
+ */
+static void
+key_text(void *arg)
+{
+	KeyTextArgs *a = (KeyTextArgs *) arg;
+	TupleTableSlot *slot = a->slot;
+	const StewardRules *rules = a->rules;
 	TupleDesc	desc = slot->tts_tupleDescriptor;
 	StringInfoData buf;
+	int			len;
 
 	initStringInfo(&buf);
 	for (int i = 0; i < rules->key_natts; i++)
@@ -204,7 +306,9 @@ key_text(TupleTableSlot *slot, const StewardRules *rules, char *out)
 			appendStringInfoString(&buf, ", ");
 		appendStringInfoString(&buf, OidOutputFunctionCall(typoutput, d));
 	}
-	strlcpy(out, buf.data, HOT_KEY_TEXT);
+	len = steward_clip_len(buf.data, buf.len, HOT_KEY_TEXT - 1);
+	memcpy(a->out, buf.data, len);
+	a->out[len] = '\0';
 	pfree(buf.data);
 }
 
@@ -217,6 +321,10 @@ find_slot(HotEntry *entry, uint64 h)
 	return -1;
 }
 
+/*
+ * Count one update of the row in slot.  Never raises: the key text and
+ * finding the table's entry run under steward_collect().
+ */
 void
 steward_hotrows_count(Relation rel, TupleTableSlot *slot, const StewardRules *rules)
 {
@@ -225,6 +333,8 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, const StewardRules *ru
 	bool		anynull;
 	int			i;
 	char		text[HOT_KEY_TEXT];
+	KeyTextArgs args;
+	Oid			relid = RelationGetRelid(rel);
 
 	if (hot_hash == NULL || rules->key_natts == 0)
 		return;
@@ -238,6 +348,14 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, const StewardRules *ru
 		return;
 
 	SpinLockAcquire(&entry->mutex);
+	if (entry->owner.relid != relid || entry->owner.dbid != MyDatabaseId)
+	{
+		/* Handed to another table since we cached it: look again next time. */
+		SpinLockRelease(&entry->mutex);
+		((StewardRules *) rules)->hot_entry = NULL;
+		return;
+	}
+	entry->total++;
 	i = find_slot(entry, h);
 	if (i >= 0)
 	{
@@ -248,11 +366,16 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, const StewardRules *ru
 	SpinLockRelease(&entry->mutex);
 
 	/* A new key: produce its text without holding the spinlock. */
-	key_text(slot, rules, text);
+	args.slot = slot;
+	args.rules = rules;
+	args.out = text;
+	if (!steward_collect(key_text, &args))
+		strlcpy(text, "?", HOT_KEY_TEXT);
 
 	SpinLockAcquire(&entry->mutex);
-	i = find_slot(entry, h);
-	if (i >= 0)
+	if (entry->owner.relid != relid || entry->owner.dbid != MyDatabaseId)
+		;						/* handed over meanwhile: drop this update */
+	else if ((i = find_slot(entry, h)) >= 0)
 		entry->slots[i].count++;
 	else if (entry->used < steward_hot_rows_k)
 	{
@@ -296,6 +419,7 @@ steward_hotrows_reset(void)
 		 */
 		SpinLockAcquire(&entry->mutex);
 		entry->used = 0;
+		entry->total = 0;
 		SpinLockRelease(&entry->mutex);
 	}
 	LWLockRelease(hot_shared->lock);

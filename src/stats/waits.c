@@ -12,8 +12,9 @@
  * it waits for (relation, mode) and who blocks it (pg_blocking_pids), with
  * the blocker's queryid.
  *
- * Memory is bounded: steward.max_wait_entries entries per table; samples
- * that do not fit are counted as dropped.
+ * Memory is fixed: steward.max_wait_entries entries per table, all
+ * preallocated (collect.c).  When a table is full, the sampler evicts its
+ * 5% least sampled entries (counted in steward.collector) to make room.
  *
  *-------------------------------------------------------------------------
  */
@@ -43,7 +44,10 @@
 #include "utils/wait_event.h"
 
 #include "pg_steward.h"
+#include "stats/collect.h"
 #include "stats/waits.h"
+
+#define WAITS_EVICT_PERCENT 5
 
 #define WAITS_TRANCHE "pg_steward waits"
 
@@ -93,6 +97,9 @@ int			steward_max_wait_entries = 5000;
 static WaitsShared *waits_shared = NULL;
 static HTAB *wait_hash = NULL;
 static HTAB *lock_hash = NULL;
+
+/* The sampler's room to sort entries for eviction. */
+static void **evict_array = NULL;
 
 PGDLLEXPORT void steward_sampler_main(Datum main_arg);
 
@@ -159,6 +166,75 @@ steward_waits_init_shmem(void)
 	lock_hash = ShmemInitHash("pg_steward lock hash", steward_max_wait_entries,
 							  steward_max_wait_entries, &info, HASH_ELEM | HASH_BLOBS);
 	LWLockRelease(AddinShmemInitLock);
+	steward_struct_register(STEWARD_STRUCT_WAITS, wait_hash, steward_max_wait_entries);
+	steward_struct_register(STEWARD_STRUCT_LOCK_CONTENTION, lock_hash, steward_max_wait_entries);
+}
+
+/*
+ * Both entry types start with their key and have "samples" right after
+ * it; the offset tells where.
+ */
+static size_t samples_offset;
+
+static uint64
+entry_samples(const void *entry)
+{
+	return *(const uint64 *) ((const char *) entry + samples_offset);
+}
+
+static int
+samples_cmp(const void *a, const void *b)
+{
+	uint64		sa = entry_samples(*(void *const *) a);
+	uint64		sb = entry_samples(*(void *const *) b);
+
+	return (sa > sb) - (sa < sb);
+}
+
+/*
+ * Make room in a full table: evict its least sampled entries.  Sampler
+ * only, lock held exclusively; evict_array has room for every entry.
+ */
+static void
+evict_samples(HTAB *hash, size_t offset, StewardStruct s)
+{
+	HASH_SEQ_STATUS status;
+	void	   *entry;
+	int			n = 0;
+	int			nvictims;
+
+	if (evict_array == NULL)
+		return;
+	hash_seq_init(&status, hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		if (n < steward_max_wait_entries)
+			evict_array[n++] = entry;
+	samples_offset = offset;
+	qsort(evict_array, n, sizeof(void *), samples_cmp);
+	nvictims = Max(1, n * WAITS_EVICT_PERCENT / 100);
+	for (int i = 0; i < nvictims && i < n; i++)
+		hash_search(hash, evict_array[i], HASH_REMOVE, NULL);
+	steward_struct_evicted(s, nvictims);
+}
+
+/* Enter key, evicting if the table is full; NULL (counted) if still no room. */
+static void *
+enter_sample(HTAB *hash, const void *key, size_t offset, StewardStruct s, bool *found)
+{
+	void	   *entry;
+
+	entry = steward_hash_enter_bounded(hash, key, steward_max_wait_entries, found);
+	if (entry == NULL)
+	{
+		evict_samples(hash, offset, s);
+		entry = steward_hash_enter_bounded(hash, key, steward_max_wait_entries, found);
+	}
+	if (entry == NULL)
+	{
+		waits_shared->dropped++;
+		steward_struct_dropped(s, 1);
+	}
+	return entry;
 }
 
 /* Called by statements.c: the top-level statement this backend runs. */
@@ -220,12 +296,10 @@ count_wait(Oid dbid, uint32 info, uint64 queryid)
 	key.dbid = dbid;
 	key.wait_event_info = info;
 	key.queryid = queryid;
-	entry = hash_search(wait_hash, &key, HASH_ENTER_NULL, &found);
+	entry = enter_sample(wait_hash, &key, offsetof(WaitEntry, samples),
+						 STEWARD_STRUCT_WAITS, &found);
 	if (entry == NULL)
-	{
-		waits_shared->dropped++;
 		return;
-	}
 	if (!found)
 		entry->samples = 0;
 	entry->samples++;
@@ -259,12 +333,10 @@ count_lock_wait(PGPROC *proc, uint64 queryid)
 	bproc = blocker ? BackendPidGetProc(blocker) : NULL;
 	key.blocking_queryid = queryid_of_proc(bproc);
 
-	entry = hash_search(lock_hash, &key, HASH_ENTER_NULL, &found);
+	entry = enter_sample(lock_hash, &key, offsetof(LockEntry, samples),
+						 STEWARD_STRUCT_LOCK_CONTENTION, &found);
 	if (entry == NULL)
-	{
-		waits_shared->dropped++;
 		return;
-	}
 	if (!found)
 		entry->samples = 0;
 	entry->samples++;
@@ -317,6 +389,8 @@ steward_sampler_main(Datum main_arg)
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 	cxt = AllocSetContextCreate(TopMemoryContext, "pg_steward sampler",
 								ALLOCSET_DEFAULT_SIZES);
+	evict_array = MemoryContextAlloc(TopMemoryContext,
+									 steward_max_wait_entries * sizeof(void *));
 
 	for (;;)
 	{
