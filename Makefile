@@ -18,6 +18,7 @@ SQL_SOURCES = \
 	src/stats/counters.sql \
 	src/hashindex/hashindex.sql \
 	src/tableam/release.sql \
+	src/tableam/heapcheck.sql \
 	src/idempotency/idempotency.sql \
 	src/lifecycle/lifecycle.sql \
 	src/stats/stats.sql \
@@ -41,6 +42,7 @@ OBJS = \
 	src/tableam/rowkey.o \
 	src/tableam/writectx.o \
 	src/tableam/release.o \
+	src/tableam/heapcheck.o \
 	src/lifecycle/state_rules.o \
 	src/lifecycle/machines_api.o \
 	src/lifecycle/transitions.o \

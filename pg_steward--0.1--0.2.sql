@@ -843,3 +843,201 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.replica_caught_up(text) IS
   'true once this server has the token''s write; false while it has not, also for a write it will never have; never blocks';
 
+
+
+-- issue 12 item 7: steward.verify_heap, steward.pgstattuple and
+-- steward.pgstattuple_approx (src/tableam/heapcheck.sql), and the heap check
+-- at the start of steward.verify (src/ops/ops.sql).
+CREATE FUNCTION steward.verify_heap(tbl regclass,
+                                    on_error_stop boolean DEFAULT false,
+                                    check_toast boolean DEFAULT true,
+                                    skip text DEFAULT 'none',
+                                    startblock bigint DEFAULT NULL,
+                                    endblock bigint DEFAULT NULL,
+                                    OUT blkno bigint, OUT offnum integer,
+                                    OUT attnum integer, OUT msg text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'steward_verify_heap'
+LANGUAGE C;
+COMMENT ON FUNCTION steward.verify_heap(regclass, boolean, boolean, text, bigint, bigint) IS
+  'amcheck''s verify_heapam for steward tables: one row per corrupted tuple or page (none when healthy)';
+REVOKE ALL ON FUNCTION steward.verify_heap(regclass, boolean, boolean, text, bigint, bigint) FROM PUBLIC;
+
+CREATE FUNCTION steward.pgstattuple(tbl regclass,
+    OUT table_len bigint, OUT tuple_count bigint, OUT tuple_len bigint,
+    OUT tuple_percent float8, OUT dead_tuple_count bigint, OUT dead_tuple_len bigint,
+    OUT dead_tuple_percent float8, OUT free_space bigint, OUT free_percent float8)
+AS 'MODULE_PATHNAME', 'steward_pgstattuple'
+LANGUAGE C STRICT;
+COMMENT ON FUNCTION steward.pgstattuple(regclass) IS
+  'pgstattuple for steward tables: live and dead tuples and free space, exact';
+REVOKE ALL ON FUNCTION steward.pgstattuple(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward.pgstattuple(regclass) TO pg_stat_scan_tables;
+
+CREATE FUNCTION steward.pgstattuple_approx(tbl regclass,
+    OUT table_len bigint, OUT scanned_percent float8, OUT approx_tuple_count bigint,
+    OUT approx_tuple_len bigint, OUT approx_tuple_percent float8,
+    OUT dead_tuple_count bigint, OUT dead_tuple_len bigint, OUT dead_tuple_percent float8,
+    OUT approx_free_space bigint, OUT approx_free_percent float8)
+AS 'MODULE_PATHNAME', 'steward_pgstattuple_approx'
+LANGUAGE C STRICT;
+COMMENT ON FUNCTION steward.pgstattuple_approx(regclass) IS
+  'pgstattuple_approx for steward tables: the same, skipping all-visible pages';
+REVOKE ALL ON FUNCTION steward.pgstattuple_approx(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward.pgstattuple_approx(regclass) TO pg_stat_scan_tables;
+
+-- Integrity of one table: what a restore drill or a migration checks.
+CREATE OR REPLACE FUNCTION steward.verify(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    sum_hash numeric;
+    r record;
+    cols text;
+    notnull text;
+    cond text;
+    states text[];
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT has_table_privilege(tbl, 'SELECT') THEN
+        RAISE EXCEPTION 'permission denied for table %', tbl USING ERRCODE = 'insufficient_privilege';
+    END IF;
+
+    -- The pages first: amcheck's verify_heapam through steward.verify_heap
+    -- (steward tables are heap pages).  The checks below read the rows and
+    -- may fail on a damaged page, so a damaged heap ends the verification.
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) IN ('r', 'm') THEN
+        "check" := 'heap';
+        IF NOT has_function_privilege(
+                'steward.verify_heap(regclass, boolean, boolean, text, bigint, bigint)', 'EXECUTE') THEN
+            passed := NULL;
+            detail := 'not checked: needs EXECUTE on steward.verify_heap (not granted to PUBLIC)';
+            RETURN NEXT;
+        ELSE
+            BEGIN
+                SELECT count(*),
+                       (array_agg(format('block %s, offset %s%s: %s', v.blkno, v.offnum,
+                                         coalesce(', attribute ' || v.attnum, ''), v.msg)
+                                  ORDER BY v.blkno, v.offnum))[1]
+                  INTO n, detail
+                  FROM steward.verify_heap(tbl) v;
+                passed := n = 0;
+                detail := CASE WHEN n = 0 THEN 'pages and tuples intact (amcheck verify_heapam)'
+                               ELSE format('%s problems (see steward.verify_heap); first: %s', n, detail) END;
+            EXCEPTION WHEN undefined_file THEN
+                n := 0;
+                passed := NULL;
+                detail := 'not checked: the amcheck module is not installed';
+            END;
+            RETURN NEXT;
+            IF n > 0 THEN
+                RETURN;
+            END IF;
+        END IF;
+    END IF;
+
+    -- Row count and an order-independent checksum of the rows' text.
+    EXECUTE format('SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)::numeric), 0) FROM %s t', tbl)
+        INTO n, sum_hash;
+    "check" := 'row_count'; passed := true; detail := n::text; RETURN NEXT;
+    "check" := 'checksum'; passed := true;
+    detail := to_hex(((sum_hash % 18446744073709551616 + 18446744073709551616)
+                      % 18446744073709551616 - 9223372036854775808)::bigint);
+    RETURN NEXT;
+
+    -- Unique and primary keys (plain column keys).
+    FOR r IN SELECT i.indexrelid::regclass AS idx,
+                    (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord)
+                       FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
+                       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) AS cols,
+                    (SELECT string_agg(quote_ident(a.attname) || ' IS NOT NULL', ' AND ')
+                       FROM unnest(i.indkey) k(attnum)
+                       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) AS nn
+               FROM pg_index i
+              WHERE i.indrelid = tbl AND i.indisunique AND i.indpred IS NULL
+                AND NOT (0 = ANY (i.indkey::int2[])) LOOP
+        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE %s GROUP BY %s HAVING count(*) > 1) d',
+                       tbl, r.nn, r.cols) INTO n;
+        "check" := format('unique %s', r.idx); passed := n = 0;
+        detail := CASE WHEN n = 0 THEN 'no duplicates' ELSE format('%s duplicated keys', n) END;
+        RETURN NEXT;
+    END LOOP;
+
+    -- Exclusion constraints made of "=" (idempotency keys and the like).
+    FOR r IN SELECT c.conname,
+                    string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord) AS cols,
+                    string_agg(quote_ident(a.attname) || ' IS NOT NULL', ' AND ') AS nn,
+                    bool_and(o.oprname = '=') AS all_eq
+               FROM pg_constraint c
+               CROSS JOIN LATERAL unnest(c.conkey, c.conexclop) WITH ORDINALITY k(attnum, op, ord)
+               JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+               JOIN pg_operator o ON o.oid = k.op
+              WHERE c.conrelid = tbl AND c.contype = 'x'
+              GROUP BY c.conname LOOP
+        CONTINUE WHEN NOT r.all_eq;
+        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE %s GROUP BY %s HAVING count(*) > 1) d',
+                       tbl, r.nn, r.cols) INTO n;
+        "check" := format('exclusion %s', r.conname); passed := n = 0;
+        detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE format('%s conflicting keys', n) END;
+        RETURN NEXT;
+    END LOOP;
+
+    -- Every foreign key has its parent.
+    FOR r IN SELECT c.conname, c.confrelid::regclass AS parent,
+                    string_agg(format('p.%I = t.%I', pa.attname, ca.attname), ' AND ') AS cond,
+                    string_agg(format('t.%I IS NOT NULL', ca.attname), ' AND ') AS nn
+               FROM pg_constraint c
+               CROSS JOIN LATERAL unnest(c.conkey, c.confkey) k(child, par)
+               JOIN pg_attribute ca ON ca.attrelid = c.conrelid AND ca.attnum = k.child
+               JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = k.par
+              WHERE c.conrelid = tbl AND c.contype = 'f'
+              GROUP BY c.conname, c.confrelid LOOP
+        EXECUTE format('SELECT count(*) FROM %s t WHERE %s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s)',
+                       tbl, r.nn, r.parent, r.cond) INTO n;
+        "check" := format('foreign key %s', r.conname); passed := n = 0;
+        detail := CASE WHEN n = 0 THEN format('every row has its %s', r.parent)
+                       ELSE format('%s rows without a parent in %s', n, r.parent) END;
+        RETURN NEXT;
+    END LOOP;
+
+    -- pg_steward's own rules (on the table or a partitioned ancestor).
+    FOR r IN SELECT cr.attname, cr.kind, cr.machine
+               FROM steward.column_rules cr
+              WHERE cr.relid = tbl
+                 OR cr.relid IN (SELECT relid FROM pg_partition_ancestors(tbl))
+              ORDER BY cr.kind, cr.attname LOOP
+        IF r.kind = 'version' THEN
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I < 1', tbl, r.attname) INTO n;
+            "check" := format('versions %I', r.attname); passed := n = 0;
+            detail := CASE WHEN n = 0 THEN 'all versions >= 1' ELSE format('%s rows with a version below 1', n) END;
+            RETURN NEXT;
+        ELSIF r.kind = 'state' THEN
+            SELECT m.states INTO states FROM steward.machine_definitions m WHERE m.name = r.machine;
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text = ANY ($1))',
+                           tbl, r.attname, r.attname) INTO n USING states;
+            "check" := format('states %I', r.attname); passed := n = 0;
+            detail := CASE WHEN n = 0 THEN format('all rows in states of %s', r.machine)
+                           ELSE format('%s rows in states %s does not declare', n, r.machine) END;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+
+    -- steward_hash indexes are consistent with the table.
+    FOR r IN SELECT i.indexrelid::regclass AS idx
+               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+               JOIN pg_am am ON am.oid = c.relam
+              WHERE i.indrelid = tbl AND am.amname = 'steward_hash' LOOP
+        SELECT count(*) INTO n FROM steward.verify_index(r.idx);
+        "check" := format('index %s', r.idx); passed := n = 0;
+        detail := CASE WHEN n = 0 THEN 'consistent' ELSE format('%s problems (see steward.verify_index)', n) END;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION steward.verify(regclass) IS
+  'heap pages (amcheck), row count, checksum, unique/exclusion/foreign keys, versions, states and steward_hash indexes of a table';

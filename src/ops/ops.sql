@@ -46,6 +46,39 @@ BEGIN
         RAISE EXCEPTION 'permission denied for table %', tbl USING ERRCODE = 'insufficient_privilege';
     END IF;
 
+    -- The pages first: amcheck's verify_heapam through steward.verify_heap
+    -- (steward tables are heap pages).  The checks below read the rows and
+    -- may fail on a damaged page, so a damaged heap ends the verification.
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) IN ('r', 'm') THEN
+        "check" := 'heap';
+        IF NOT has_function_privilege(
+                'steward.verify_heap(regclass, boolean, boolean, text, bigint, bigint)', 'EXECUTE') THEN
+            passed := NULL;
+            detail := 'not checked: needs EXECUTE on steward.verify_heap (not granted to PUBLIC)';
+            RETURN NEXT;
+        ELSE
+            BEGIN
+                SELECT count(*),
+                       (array_agg(format('block %s, offset %s%s: %s', v.blkno, v.offnum,
+                                         coalesce(', attribute ' || v.attnum, ''), v.msg)
+                                  ORDER BY v.blkno, v.offnum))[1]
+                  INTO n, detail
+                  FROM steward.verify_heap(tbl) v;
+                passed := n = 0;
+                detail := CASE WHEN n = 0 THEN 'pages and tuples intact (amcheck verify_heapam)'
+                               ELSE format('%s problems (see steward.verify_heap); first: %s', n, detail) END;
+            EXCEPTION WHEN undefined_file THEN
+                n := 0;
+                passed := NULL;
+                detail := 'not checked: the amcheck module is not installed';
+            END;
+            RETURN NEXT;
+            IF n > 0 THEN
+                RETURN;
+            END IF;
+        END IF;
+    END IF;
+
     -- Row count and an order-independent checksum of the rows' text.
     EXECUTE format('SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)::numeric), 0) FROM %s t', tbl)
         INTO n, sum_hash;
@@ -145,7 +178,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION steward.verify(regclass) IS
-  'row count, checksum, unique/exclusion/foreign keys, versions, states and steward_hash indexes of a table';
+  'heap pages (amcheck), row count, checksum, unique/exclusion/foreign keys, versions, states and steward_hash indexes of a table';
 
 -- Count and checksum per key bucket, to compare two copies range by range.
 -- Buckets are a hash of the key, so both copies bucket every key alike
