@@ -17,6 +17,9 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+/* Name of the extension (pg_extension.extname). */
+#define STEWARD_EXTENSION "pg_steward"
+
 /* Name of the schema that holds every extension object. */
 #define STEWARD_SCHEMA "steward"
 

@@ -16,8 +16,11 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/dependency.h"
+#include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
@@ -27,19 +30,50 @@
 #include "pg_steward.h"
 #include "common/as_owner.h"
 
-/* OID of steward.<relname>; InvalidOid if absent and missing_ok. */
+/*
+ * OID of the extension's own relation steward.<relname>: a relation of that
+ * name in schema steward that is a member of extension pg_steward
+ * (pg_depend), so that a schema "steward" someone made in a database
+ * without the extension, or a relation someone added to the schema, is
+ * never taken for ours.  Returns InvalidOid if there is none and
+ * missing_ok; otherwise raises 42P01.  Takes no lock.
+ */
 Oid
 steward_relid(const char *relname, bool missing_ok)
 {
-	Oid			nspid = get_namespace_oid(STEWARD_SCHEMA, missing_ok);
+	Oid			extoid = get_extension_oid(STEWARD_EXTENSION, true);
+	Oid			nspid = OidIsValid(extoid) ? get_namespace_oid(STEWARD_SCHEMA, true) : InvalidOid;
 	Oid			relid = OidIsValid(nspid) ? get_relname_relid(relname, nspid) : InvalidOid;
 
+	if (OidIsValid(relid) && getExtensionOfObject(RelationRelationId, relid) != extoid)
+		relid = InvalidOid;
 	if (!OidIsValid(relid) && !missing_ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation \"%s.%s\" does not exist", STEWARD_SCHEMA, relname),
+				 errmsg("relation \"%s.%s\" of extension %s does not exist",
+						STEWARD_SCHEMA, relname, STEWARD_EXTENSION),
 				 errhint("Is the pg_steward extension installed in this database?")));
 	return relid;
+}
+
+/*
+ * OID of index <indexname> of the extension's relation heaprelid (indexes
+ * are not extension members themselves; they belong to their table).
+ * Raises 42P01 if the table has no such index.
+ */
+Oid
+steward_index_relid(Oid heaprelid, const char *indexname)
+{
+	Oid			indexoid = get_relname_relid(indexname, get_rel_namespace(heaprelid));
+
+	if (!OidIsValid(indexoid) || get_rel_relkind(indexoid) != RELKIND_INDEX ||
+		IndexGetRelation(indexoid, false) != heaprelid)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("index \"%s.%s\" of extension %s does not exist",
+						STEWARD_SCHEMA, indexname, STEWARD_EXTENSION),
+				 errhint("Is the pg_steward extension installed in this database?")));
+	return indexoid;
 }
 
 void

@@ -19,6 +19,7 @@ typedef struct StewardAsOwner
 } StewardAsOwner;
 
 extern Oid	steward_relid(const char *relname, bool missing_ok);
+extern Oid	steward_index_relid(Oid heaprelid, const char *indexname);
 extern void steward_as_owner_begin(Oid relid, StewardAsOwner *ctx);
 extern void steward_as_owner_end(StewardAsOwner *ctx);
 

@@ -57,6 +57,7 @@ int			steward_idem_lock_timeout_s = 300;
 int			steward_idem_purge_interval_s = 60;
 int			steward_idem_purge_batch = 1000;
 int			steward_idem_purge_delay_ms = 10;
+int			steward_idem_purge_timeout_ms = 60000;
 char	   *steward_idem_purge_databases = NULL;
 
 /* SQLSTATEs of the strict variant, mnemonic for the HTTP status to send. */
@@ -102,6 +103,13 @@ steward_idempotency_define_gucs(void)
 							"Spreads the purge's WAL flushes so that it does not crowd out concurrent commits.",
 							&steward_idem_purge_delay_ms,
 							10, 0, 10000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.idempotency_purge_timeout",
+							"Longest time the purge worker spends in one database per visit.",
+							"Also its statement_timeout and lock_timeout there, so that no database delays the others.",
+							&steward_idem_purge_timeout_ms,
+							60000, 100, INT_MAX / 4,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	DefineCustomStringVariable("steward.idempotency_purge_databases",
@@ -264,8 +272,10 @@ text_equal(Datum a, Datum b)
 static bool
 key_held_uncommitted(Datum scope, Datum key)
 {
-	Relation	heap = table_open(steward_relid(IDEM_KEYS_TABLE, false), AccessShareLock);
-	Relation	index = index_open(steward_relid(IDEM_KEYS_CONSTRAINT, false), AccessShareLock);
+	Oid			heapoid = steward_relid(IDEM_KEYS_TABLE, false);
+	Relation	heap = table_open(heapoid, AccessShareLock);
+	Relation	index = index_open(steward_index_relid(heapoid, IDEM_KEYS_CONSTRAINT),
+								   AccessShareLock);
 	SnapshotData dirty;
 	ScanKeyData skey[2];
 	IndexScanDesc scan;

@@ -22,6 +22,7 @@ extern int	steward_idem_lock_timeout_s;
 extern int	steward_idem_purge_interval_s;
 extern int	steward_idem_purge_batch;
 extern int	steward_idem_purge_delay_ms;
+extern int	steward_idem_purge_timeout_ms;
 extern char *steward_idem_purge_databases;
 
 extern void steward_idempotency_define_gucs(void);

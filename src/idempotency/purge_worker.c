@@ -13,6 +13,22 @@
  * wait for it.  The same visit records the sizes and write counters of
  * steward tables for steward.capacity (steward._capacity_sample()).
  *
+ * Any role with CREATEDB has databases of its own, so the worker trusts
+ * nothing it finds there by name: it touches only relations that are
+ * members of extension pg_steward (steward_relid checks pg_depend), and a
+ * database without the extension is left at once.  The extension's tables
+ * can have no trigger, rule or policy of a tenant (only their owner may add
+ * one), and the worker runs as that owner: it becomes the session user
+ * (not the bootstrap superuser), and each statement runs under
+ * SECURITY_RESTRICTED_OPERATION with a pinned search_path
+ * (src/common/as_owner.c).  One database can still be slow (a lock a
+ * tenant holds on its own steward table delays the size sample), so a
+ * visit's purge ends at steward.idempotency_purge_timeout (a statement
+ * running then is cancelled), the size sample gets as long again, a lock
+ * wait ends after that time too (lock_timeout), an error ends only that
+ * phase of that database's visit, and the launcher terminates a worker
+ * that overstays twice the timeout and moves on.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -30,12 +46,17 @@
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timeout.h"
+#include "utils/timestamp.h"
 #include "utils/varlena.h"
 
+#include "common/as_owner.h"
 #include "idempotency/idempotency.h"
 
 PGDLLEXPORT void steward_purge_launcher_main(Datum main_arg);
@@ -108,12 +129,21 @@ databases_to_visit(void)
 	return oids;
 }
 
+/*
+ * Start a worker for one database and wait until it exits, but never more
+ * than twice steward.idempotency_purge_timeout (plus a grace second; a
+ * visit's own phases end within twice the timeout): a
+ * worker that overstays is terminated, so that no database delays the
+ * others for longer.
+ */
 static void
 purge_database(Oid dboid)
 {
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
 	pid_t		pid;
+	TimestampTz deadline;
+	bool		terminated = false;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -133,8 +163,33 @@ purge_database(Oid dboid)
 				 errhint("Raise max_worker_processes.")));
 		return;
 	}
-	if (WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_STARTED)
-		(void) WaitForBackgroundWorkerShutdown(handle);
+	if (WaitForBackgroundWorkerStartup(handle, &pid) != BGWH_STARTED)
+		return;
+
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+										   2 * (int64) steward_idem_purge_timeout_ms + 1000);
+	for (;;)
+	{
+		long		wait_ms;
+
+		if (GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED)
+			break;
+		wait_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		if (wait_ms <= 0 && !terminated)
+		{
+			ereport(LOG,
+					(errmsg("pg_steward idempotency purge in database %u overstayed %d ms; terminating it",
+							dboid, 2 * steward_idem_purge_timeout_ms + 1000),
+					 errhint("Look for long-held locks in that database, or raise steward.idempotency_purge_timeout.")));
+			TerminateBackgroundWorker(handle);
+			terminated = true;
+		}
+		/* The postmaster sets our latch when the worker's state changes. */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Max(wait_ms, 100L), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
 }
 
 void
@@ -173,44 +228,134 @@ steward_purge_launcher_main(Datum main_arg)
 	}
 }
 
+/*
+ * Run one phase of a visit in its own transaction.  An error (a timeout, a
+ * lock the worker could not get) is logged and ends only this phase, so
+ * that the visit, and then the launcher, can go on.  Returns false after
+ * an error.
+ */
+static bool
+run_phase(const char *activity, int64 (*phase) (void), int64 *result, TimestampTz deadline)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	long		timeout_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+	bool		ok = true;
+
+	if (timeout_ms <= 0)
+		return false;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	/*
+	 * The statement_timeout setting is applied by the main loop of a
+	 * regular backend only; a worker arms the timer itself.
+	 */
+	enable_timeout_after(STATEMENT_TIMEOUT, (int) timeout_ms);
+	PG_TRY();
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, activity);
+		*result = phase();
+		PopActiveSnapshot();
+		disable_timeout(STATEMENT_TIMEOUT, false);
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		disable_timeout(STATEMENT_TIMEOUT, false);
+		MemoryContextSwitchTo(oldcxt);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+static int64
+purge_phase(void)
+{
+	return steward_idem_purge_batch_now(steward_idem_purge_batch);
+}
+
+static int64
+sample_phase(void)
+{
+	steward_capacity_sample();
+	return 0;
+}
+
+/*
+ * Become the owner of the extension's keys table, as session and current
+ * user.  Returns 0 if pg_steward is not installed in this database (a
+ * schema "steward" without the extension is not ours to touch).
+ */
+static int64
+become_owner_phase(void)
+{
+	Oid			relid = steward_relid(IDEM_KEYS_TABLE, true);
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!OidIsValid(relid))
+		return 0;
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	SetSessionAuthorization(owner, superuser_arg(owner));
+	return 1;
+}
+
+/*
+ * A visit of one database (main_arg: its OID): purge expired keys in
+ * committed batches until none are left or steward.idempotency_purge_timeout
+ * has passed, then take a capacity sample within the same time again.
+ * Each phase is cancelled at its deadline (statement timeout), and a lock
+ * wait ends after the same time (lock_timeout).
+ */
 void
 steward_purge_db_main(Datum main_arg)
 {
 	Oid			dboid = DatumGetObjectId(main_arg);
-	int64		n;
+	TimestampTz deadline;
+	char		timeout[32];
+	int64		n = 0;
+	int64		installed = 0;
 
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("pg_steward idempotency purge");
 
-	do
+	snprintf(timeout, sizeof(timeout), "%d", steward_idem_purge_timeout_ms);
+	SetConfigOption("lock_timeout", timeout, PGC_SUSET, PGC_S_OVERRIDE);
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), steward_idem_purge_timeout_ms);
+
+	if (!run_phase("looking for pg_steward", become_owner_phase, &installed, deadline) ||
+		!installed)
+		proc_exit(0);
+
+	for (;;)
 	{
 		CHECK_FOR_INTERRUPTS();
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "purging expired idempotency keys");
-		n = steward_idem_purge_batch_now(steward_idem_purge_batch);
-		PopActiveSnapshot();
-		CommitTransactionCommand();
+		if (!run_phase("purging expired idempotency keys", purge_phase, &n, deadline) ||
+			n < steward_idem_purge_batch)
+			break;
 		/* Let concurrent commits have the WAL flushes in between. */
-		if (n >= steward_idem_purge_batch && steward_idem_purge_delay_ms > 0)
+		if (steward_idem_purge_delay_ms > 0)
 		{
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 steward_idem_purge_delay_ms, PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
 		}
-	} while (n >= steward_idem_purge_batch);
+	}
 
 	/* The same visit keeps steward.capacity's samples current. */
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, "sampling table sizes for steward.capacity");
-	steward_capacity_sample();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+	(void) run_phase("sampling table sizes for steward.capacity", sample_phase, &n,
+					 TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												 steward_idem_purge_timeout_ms));
 
 	pgstat_report_activity(STATE_IDLE, NULL);
 	proc_exit(0);
