@@ -63,7 +63,8 @@ OBJS = \
 	src/idempotency/idem_stats.o \
 	src/idempotency/purge_worker.o \
 	src/ops/tokens.o \
-	src/ops/capacity.o
+	src/ops/capacity.o \
+	src/ops/verify.o
 
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Werror

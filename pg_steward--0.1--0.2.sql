@@ -1041,3 +1041,366 @@ END
 $$;
 COMMENT ON FUNCTION steward.verify(regclass) IS
   'heap pages (amcheck), row count, checksum, unique/exclusion/foreign keys, versions, states and steward_hash indexes of a table';
+
+-- ------------------------------------------------------------------------
+-- Issue 11 (items 1, 2, 4, 10) and issue 21 (item 1): the trust boundary.
+-- Code a table owner defined runs as that owner, restricted; relation kinds
+-- are checked; checksums hash the types' own output; state checks,
+-- validation runs and transition runs are visible to the tables' owners and
+-- pg_read_all_stats only; set_retention checks the current user; internal
+-- functions are executable by exactly the roles that read their views.
+-- ------------------------------------------------------------------------
+ALTER TABLE steward.state_checks ENABLE ROW LEVEL SECURITY;
+CREATE POLICY table_owners ON steward.state_checks FOR SELECT TO PUBLIC
+    USING (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
+                                    WHERE c.oid OPERATOR(pg_catalog.=) relid), 'USAGE')
+           OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE'));
+
+ALTER TABLE steward.validation_runs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY table_owners ON steward.validation_runs FOR SELECT TO PUBLIC
+    USING (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
+                                    WHERE c.oid OPERATOR(pg_catalog.=) relid), 'USAGE')
+           OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE'));
+
+ALTER TABLE steward.transition_runs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY table_owners ON steward.transition_runs FOR SELECT TO PUBLIC
+    USING (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
+                                    WHERE c.oid OPERATOR(pg_catalog.=) relid), 'USAGE')
+           OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE'));
+
+CREATE FUNCTION steward._transition_batch(run_id bigint, set_sql text, batch_size integer,
+                                          after_key text,
+                                          OUT moved bigint, OUT last_key text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'steward_transition_batch'
+LANGUAGE C VOLATILE;
+
+CREATE OR REPLACE PROCEDURE steward.run_transition(tbl regclass, from_state text, to_state text,
+                                        set_sql text DEFAULT NULL,
+                                        batch_size integer DEFAULT 1000,
+                                        max_rows_per_sec integer DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included: the caller's search_path cannot substitute anything.  The rows
+-- are counted and moved by the C helpers, as the table's owner.
+AS $$
+DECLARE
+    prep pg_catalog.record;
+    batch pg_catalog.record;
+    pass_moved pg_catalog.int8;
+    last_key pg_catalog.text;
+    retries pg_catalog.int4;
+    backoff pg_catalog.float8;
+    batch_started pg_catalog.timestamptz;
+    pause pg_catalog.float8;
+BEGIN
+    prep := steward._transition_prepare(tbl, from_state, to_state, set_sql,
+                                        batch_size, max_rows_per_sec);
+    COMMIT;
+
+    -- Passes over the table until one moves nothing: a row skipped because
+    -- it was locked, or re-locked in a newer version than the batch's
+    -- snapshot can update, is picked up by the next pass.  With a
+    -- single-column key each batch starts after the last key moved
+    -- (keyset); otherwise every batch restarts in key order and one pass
+    -- is enough.
+    LOOP
+        pass_moved := 0;
+        last_key := NULL;
+        LOOP
+            retries := 0;
+            backoff := 0.01;
+            batch_started := pg_catalog.clock_timestamp();
+            LOOP
+                BEGIN
+                    batch := steward._transition_batch(prep.run_id, set_sql, batch_size, last_key);
+                    EXIT;
+                EXCEPTION
+                    WHEN serialization_failure OR deadlock_detected THEN
+                        retries := retries OPERATOR(pg_catalog.+) 1;
+                        IF retries OPERATOR(pg_catalog.>) 10 THEN
+                            PERFORM steward._transition_progress(prep.run_id, 0, retries, 'failed');
+                            COMMIT;
+                            RAISE;
+                        END IF;
+                        PERFORM pg_catalog.pg_sleep(backoff OPERATOR(pg_catalog.*)
+                                                    (0.5::pg_catalog.float8 OPERATOR(pg_catalog.+) pg_catalog.random()));
+                        backoff := LEAST(backoff OPERATOR(pg_catalog.*) 2::pg_catalog.float8,
+                                         2::pg_catalog.float8);
+                    WHEN query_canceled THEN
+                        PERFORM steward._transition_progress(prep.run_id, 0, retries, 'cancelled');
+                        COMMIT;
+                        RAISE;
+                    WHEN OTHERS THEN
+                        PERFORM steward._transition_progress(prep.run_id, 0, retries, 'failed');
+                        COMMIT;
+                        RAISE;
+                END;
+            END LOOP;
+            PERFORM steward._transition_progress(prep.run_id, batch.moved, retries, NULL);
+            COMMIT;
+            EXIT WHEN batch.moved OPERATOR(pg_catalog.=) 0;
+            pass_moved := pass_moved OPERATOR(pg_catalog.+) batch.moved;
+            last_key := batch.last_key;
+
+            IF max_rows_per_sec IS NOT NULL THEN
+                pause := batch.moved::pg_catalog.float8 OPERATOR(pg_catalog./) max_rows_per_sec
+                         OPERATOR(pg_catalog.-)
+                         pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()
+                                                       OPERATOR(pg_catalog.-) batch_started);
+                IF pause OPERATOR(pg_catalog.>) 0 THEN
+                    BEGIN
+                        PERFORM pg_catalog.pg_sleep(pause);
+                    EXCEPTION WHEN query_canceled THEN
+                        PERFORM steward._transition_progress(prep.run_id, 0, 0, 'cancelled');
+                        COMMIT;
+                        RAISE;
+                    END;
+                END IF;
+            END IF;
+        END LOOP;
+        EXIT WHEN pass_moved OPERATOR(pg_catalog.=) 0 OR prep.key_type IS NULL;
+    END LOOP;
+
+    -- What is left (rows other transactions kept locked) stays for a re-run;
+    -- the helper counts it as the table's owner.
+    PERFORM steward._transition_progress(prep.run_id, 0, 0, 'finished');
+    COMMIT;
+END
+$$;
+
+ALTER VIEW steward.transition_progress SET (security_invoker = true);
+
+CREATE OR REPLACE FUNCTION steward._state_counts()
+RETURNS TABLE (relid regclass, column_name name, state text, rows bigint)
+AS 'MODULE_PATHNAME', 'steward_state_counts'
+LANGUAGE C STABLE;
+
+CREATE FUNCTION steward._verify_heap_check(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) IN ('r', 'm') THEN
+        "check" := 'heap';
+        IF NOT has_function_privilege(
+                'steward.verify_heap(regclass, boolean, boolean, text, bigint, bigint)', 'EXECUTE') THEN
+            passed := NULL;
+            detail := 'not checked: needs EXECUTE on steward.verify_heap (not granted to PUBLIC)';
+            RETURN NEXT;
+        ELSE
+            BEGIN
+                SELECT count(*),
+                       (array_agg(format('block %s, offset %s%s: %s', v.blkno, v.offnum,
+                                         coalesce(', attribute ' || v.attnum, ''), v.msg)
+                                  ORDER BY v.blkno, v.offnum))[1]
+                  INTO n, detail
+                  FROM steward.verify_heap(tbl) v;
+                passed := n = 0;
+                detail := CASE WHEN n = 0 THEN 'pages and tuples intact (amcheck verify_heapam)'
+                               ELSE format('%s problems (see steward.verify_heap); first: %s', n, detail) END;
+            EXCEPTION WHEN undefined_file THEN
+                n := 0;
+                passed := NULL;
+                detail := 'not checked: the amcheck module is not installed';
+            END;
+            RETURN NEXT;
+        END IF;
+    END IF;
+END
+$$;
+
+CREATE FUNCTION steward._verify_rows(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    sum_hash numeric;
+    r record;
+    cols text;
+    notnull text;
+    cond text;
+    states text[];
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles o ON o.oid = c.relowner
+                    WHERE c.oid = tbl AND o.rolname = current_user) THEN
+        RAISE EXCEPTION 'steward._verify_rows runs only as the owner of %', tbl
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Call steward.verify().';
+    END IF;
+
+    -- Row count and an order-independent checksum of the rows' text: the
+    -- row type's own output (format %s), never a cast the owner may add.
+    EXECUTE format('SELECT count(*), coalesce(sum(hashtextextended(format(''%%s'', t), 0)::numeric), 0) FROM %s t', tbl)
+        INTO n, sum_hash;
+    "check" := 'row_count'; passed := true; detail := n::text; RETURN NEXT;
+    "check" := 'checksum'; passed := true;
+    detail := to_hex(((sum_hash % 18446744073709551616 + 18446744073709551616)
+                      % 18446744073709551616 - 9223372036854775808)::bigint);
+    RETURN NEXT;
+
+    -- Unique and primary keys (plain column keys).
+    FOR r IN SELECT i.indexrelid::regclass AS idx,
+                    (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord)
+                       FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
+                       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) AS cols,
+                    (SELECT string_agg(quote_ident(a.attname) || ' IS NOT NULL', ' AND ')
+                       FROM unnest(i.indkey) k(attnum)
+                       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) AS nn
+               FROM pg_index i
+              WHERE i.indrelid = tbl AND i.indisunique AND i.indpred IS NULL
+                AND NOT (0 = ANY (i.indkey::int2[])) LOOP
+        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE %s GROUP BY %s HAVING count(*) > 1) d',
+                       tbl, r.nn, r.cols) INTO n;
+        "check" := format('unique %s', r.idx); passed := n = 0;
+        detail := CASE WHEN n = 0 THEN 'no duplicates' ELSE format('%s duplicated keys', n) END;
+        RETURN NEXT;
+    END LOOP;
+
+    -- Exclusion constraints made of "=" (idempotency keys and the like).
+    FOR r IN SELECT c.conname,
+                    string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord) AS cols,
+                    string_agg(quote_ident(a.attname) || ' IS NOT NULL', ' AND ') AS nn,
+                    bool_and(o.oprname = '=') AS all_eq
+               FROM pg_constraint c
+               CROSS JOIN LATERAL unnest(c.conkey, c.conexclop) WITH ORDINALITY k(attnum, op, ord)
+               JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+               JOIN pg_operator o ON o.oid = k.op
+              WHERE c.conrelid = tbl AND c.contype = 'x'
+              GROUP BY c.conname LOOP
+        CONTINUE WHEN NOT r.all_eq;
+        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE %s GROUP BY %s HAVING count(*) > 1) d',
+                       tbl, r.nn, r.cols) INTO n;
+        "check" := format('exclusion %s', r.conname); passed := n = 0;
+        detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE format('%s conflicting keys', n) END;
+        RETURN NEXT;
+    END LOOP;
+
+    -- Every foreign key has its parent.
+    FOR r IN SELECT c.conname, c.confrelid::regclass AS parent,
+                    string_agg(format('p.%I = t.%I', pa.attname, ca.attname), ' AND ') AS cond,
+                    string_agg(format('t.%I IS NOT NULL', ca.attname), ' AND ') AS nn
+               FROM pg_constraint c
+               CROSS JOIN LATERAL unnest(c.conkey, c.confkey) k(child, par)
+               JOIN pg_attribute ca ON ca.attrelid = c.conrelid AND ca.attnum = k.child
+               JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = k.par
+              WHERE c.conrelid = tbl AND c.contype = 'f'
+              GROUP BY c.conname, c.confrelid LOOP
+        IF NOT has_table_privilege(r.parent, 'SELECT') THEN
+            "check" := format('foreign key %s', r.conname); passed := NULL;
+            detail := format('not checked: the owner of %s may not read %s', tbl, r.parent);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        EXECUTE format('SELECT count(*) FROM %s t WHERE %s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s)',
+                       tbl, r.nn, r.parent, r.cond) INTO n;
+        "check" := format('foreign key %s', r.conname); passed := n = 0;
+        detail := CASE WHEN n = 0 THEN format('every row has its %s', r.parent)
+                       ELSE format('%s rows without a parent in %s', n, r.parent) END;
+        RETURN NEXT;
+    END LOOP;
+
+    -- pg_steward's own rules (on the table or a partitioned ancestor).
+    FOR r IN SELECT cr.attname, cr.kind, cr.machine
+               FROM steward.column_rules cr
+              WHERE cr.relid = tbl
+                 OR cr.relid IN (SELECT relid FROM pg_partition_ancestors(tbl))
+              ORDER BY cr.kind, cr.attname LOOP
+        IF r.kind = 'version' THEN
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I < 1', tbl, r.attname) INTO n;
+            "check" := format('versions %I', r.attname); passed := n = 0;
+            detail := CASE WHEN n = 0 THEN 'all versions >= 1' ELSE format('%s rows with a version below 1', n) END;
+            RETURN NEXT;
+        ELSIF r.kind = 'state' THEN
+            SELECT m.states INTO states FROM steward.machine_definitions m WHERE m.name = r.machine;
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text = ANY ($1))',
+                           tbl, r.attname, r.attname) INTO n USING states;
+            "check" := format('states %I', r.attname); passed := n = 0;
+            detail := CASE WHEN n = 0 THEN format('all rows in states of %s', r.machine)
+                           ELSE format('%s rows in states %s does not declare', n, r.machine) END;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+
+    -- steward_hash indexes are consistent with the table.
+    FOR r IN SELECT i.indexrelid::regclass AS idx
+               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+               JOIN pg_am am ON am.oid = c.relam
+              WHERE i.indrelid = tbl AND am.amname = 'steward_hash' LOOP
+        SELECT count(*) INTO n FROM steward.verify_index(r.idx);
+        "check" := format('index %s', r.idx); passed := n = 0;
+        detail := CASE WHEN n = 0 THEN 'consistent' ELSE format('%s problems (see steward.verify_index)', n) END;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward.verify(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+AS 'MODULE_PATHNAME', 'steward_verify'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.verify(regclass) IS
+  'heap pages (amcheck), row count, checksum, unique/exclusion/foreign keys, versions, states and steward_hash indexes of a table';
+
+CREATE FUNCTION steward._checksum_ranges_rows(tbl regclass, key_col name, buckets integer)
+RETURNS TABLE (bucket integer, rows bigint, checksum text, min_key text, max_key text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles o ON o.oid = c.relowner
+                    WHERE c.oid = tbl AND o.rolname = current_user) THEN
+        RAISE EXCEPTION 'steward._checksum_ranges_rows runs only as the owner of %', tbl
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Call steward.checksum_ranges().';
+    END IF;
+    IF buckets IS NULL OR buckets < 1 OR buckets > 100000 THEN
+        RAISE EXCEPTION 'buckets must be between 1 and 100000, got %', buckets
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = tbl AND attname = key_col
+                                              AND attnum > 0 AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', key_col, tbl
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    RETURN QUERY EXECUTE format(
+        'SELECT b::int, count(*), '
+        '       to_hex(((sum(h) %% 18446744073709551616 + 18446744073709551616) %% 18446744073709551616'
+        '               - 9223372036854775808)::bigint), '
+        '       format(''%%s'', min(k)), format(''%%s'', max(k)) '
+        '  FROM (SELECT (hashtextextended(format(''%%s'', %I), 0) %% $1 + $1) %% $1 AS b, %I AS k, '
+        '               hashtextextended(format(''%%s'', t), 0)::numeric AS h FROM %s t) s '
+        ' GROUP BY b ORDER BY b', key_col, key_col, tbl) USING buckets;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward.checksum_ranges(tbl regclass, key_col name, buckets integer DEFAULT 16)
+RETURNS TABLE (bucket integer, rows bigint, checksum text, min_key text, max_key text)
+AS 'MODULE_PATHNAME', 'steward_checksum_ranges'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.checksum_ranges(regclass, name, integer) IS
+  'row count and checksum per hash bucket of a key column, to compare two copies of a table';
+
+CREATE OR REPLACE FUNCTION steward.capacity_sample()
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT steward._capacity_sample(true) $$;
+CREATE OR REPLACE FUNCTION steward.set_retention(tbl regclass, retention interval)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_set_retention'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.set_retention(regclass, interval) IS
+  'how long rows of a table are kept, for steward.capacity (NULL removes it)';
+
+REVOKE ALL ON FUNCTION steward._data_dir_space() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward._data_dir_space() TO pg_read_all_stats;
+REVOKE ALL ON FUNCTION steward._lock_contention() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward._lock_contention() TO pg_read_all_stats;
+GRANT SELECT ON steward.transition_counts TO PUBLIC;
+REVOKE ALL ON FUNCTION steward._statement_totals() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward._statement_totals() TO pg_read_all_stats;

@@ -1,30 +1,54 @@
 /*-------------------------------------------------------------------------
  *
  * as_owner.c
- *	  Run SPI statements on extension tables as their owner.
+ *	  The trust boundary of pg_steward: which role runs what.
  *
- * API functions check privileges as the caller (ownership of the table to
- * configure, EXECUTE on the function), then read and write the extension's
- * own tables as the owner of those tables, the way referential-integrity
- * triggers switch user.  Callers therefore need no privileges on the
- * extension's tables, and PUBLIC is granted none.  While switched, the
- * search_path is pinned to pg_catalog, pg_temp and the security context is
- * restricted, so no object of the caller's can run with the owner's rights.
+ * Two kinds of work run under a role other than the caller's:
+ *
+ * 1. The extension's own tables.  API functions check privileges as the
+ *    caller (ownership of the table to configure, EXECUTE on the function),
+ *    then read and write steward.* tables as the owner of those tables, the
+ *    way referential-integrity triggers switch user.  Callers therefore need
+ *    no privileges on the extension's tables.
+ *
+ * 2. User relations.  Every statement of the extension that reads or
+ *    writes a user table, or evaluates anything its owner defined (casts,
+ *    operators, functions, index expressions, rules, triggers, defaults,
+ *    policies), runs as that table's owner, as amcheck, VACUUM and REFRESH
+ *    MATERIALIZED VIEW do: a superuser who calls a maintenance function
+ *    never lends its rights to code a table owner wrote.
+ *
+ * In both cases the switch is SetUserIdAndSecContext with
+ * SECURITY_RESTRICTED_OPERATION (no SET ROLE, no temporary objects, no
+ * cursors left behind), the search_path is pinned so no object of anyone
+ * else's schema is found by an unqualified name, and a GUC nest level is
+ * opened and rolled back on the way out, so a setting changed by the code
+ * that ran (set_config(..., false) included) never survives it.  Errors
+ * need no cleanup here: transaction and subtransaction abort restore the
+ * user, the security context and the GUC nest level.
+ *
+ * Relations are opened through steward_open_user_relation(), which turns
+ * an OID that names nothing into 42P01 and a relation of the wrong kind (a
+ * view where a table is expected: a table can become a view through a
+ * "_RETURN" rule and keep its OID) into 42809, never an internal error.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "catalog/dependency.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
 
 #include "pg_steward.h"
@@ -76,6 +100,113 @@ steward_index_relid(Oid heaprelid, const char *indexname)
 	return indexoid;
 }
 
+/* "a view", "an index", ...: what a relation of this kind is. */
+static const char *
+relkind_phrase(char relkind)
+{
+	switch (relkind)
+	{
+		case RELKIND_RELATION:
+			return "a table";
+		case RELKIND_PARTITIONED_TABLE:
+			return "a partitioned table";
+		case RELKIND_VIEW:
+			return "a view";
+		case RELKIND_MATVIEW:
+			return "a materialized view";
+		case RELKIND_FOREIGN_TABLE:
+			return "a foreign table";
+		case RELKIND_INDEX:
+			return "an index";
+		case RELKIND_PARTITIONED_INDEX:
+			return "a partitioned index";
+		case RELKIND_SEQUENCE:
+			return "a sequence";
+		case RELKIND_COMPOSITE_TYPE:
+			return "a composite type";
+		case RELKIND_TOASTVALUE:
+			return "a TOAST table";
+	}
+	return "a relation of another kind";
+}
+
+static bool
+kind_accepted(char relkind, int kinds)
+{
+	return ((kinds & STEWARD_KIND_TABLE) && relkind == RELKIND_RELATION) ||
+		((kinds & STEWARD_KIND_PARTITIONED) && relkind == RELKIND_PARTITIONED_TABLE) ||
+		((kinds & STEWARD_KIND_MATVIEW) && relkind == RELKIND_MATVIEW);
+}
+
+/*
+ * Refuse a relation whose kind the entry point "what" (a function name, or
+ * a noun such as "a column rule") does not handle, with 42809
+ * wrong_object_type naming both kinds.
+ */
+void
+steward_check_relation_kind(Relation rel, int kinds, const char *what)
+{
+	char		relkind = rel->rd_rel->relkind;
+	const char *expected;
+
+	if (kinds == STEWARD_KINDS_ANY || kind_accepted(relkind, kinds))
+		return;
+	if (kinds & STEWARD_KIND_MATVIEW)
+		expected = "a table or materialized view";
+	else if (kinds & STEWARD_KIND_PARTITIONED)
+		expected = "a table";
+	else
+		expected = "an ordinary table";
+	ereport(ERROR,
+			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+			 errmsg("\"%s\" is not %s", RelationGetRelationName(rel), expected),
+			 errdetail("\"%s\" is %s; %s needs %s.", RelationGetRelationName(rel),
+					   relkind_phrase(relkind), what, expected)));
+}
+
+/*
+ * Open a user relation for entry point "what" with "lockmode", or fail
+ * cleanly: 42P01 when the OID names no relation (also when it was dropped
+ * while we waited for the lock), 42809 when its kind is not in "kinds".
+ * Callers check privileges first where the lock itself could disturb
+ * others (anything above AccessShareLock).
+ */
+Relation
+steward_open_user_relation(Oid relid, LOCKMODE lockmode, int kinds, const char *what)
+{
+	Relation	rel = try_relation_open(relid, lockmode);
+
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	steward_check_relation_kind(rel, kinds, what);
+	return rel;
+}
+
+/*
+ * Become "roleid" under SECURITY_RESTRICTED_OPERATION, open a GUC nest
+ * level and pin search_path to "search_path"; with "spi", also
+ * SPI_connect().  steward_as_owner_end() undoes all of it.
+ */
+void
+steward_as_role_begin(Oid roleid, const char *search_path, bool spi,
+					  StewardAsOwner *ctx)
+{
+	GetUserIdAndSecContext(&ctx->save_userid, &ctx->save_sec_context);
+	SetUserIdAndSecContext(roleid, ctx->save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	ctx->save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", search_path,
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	ctx->spi = spi;
+	if (spi && SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}
+
+/* Run SPI statements on an extension table as its owner. */
 void
 steward_as_owner_begin(Oid relid, StewardAsOwner *ctx)
 {
@@ -84,26 +215,53 @@ steward_as_owner_begin(Oid relid, StewardAsOwner *ctx)
 
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
+	steward_as_role_begin(owner, STEWARD_PINNED_SEARCH_PATH, true, ctx);
+}
 
-	GetUserIdAndSecContext(&ctx->save_userid, &ctx->save_sec_context);
-	SetUserIdAndSecContext(owner, ctx->save_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	ctx->save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+/*
+ * Run code on a user relation (opened and locked by the caller) as its
+ * owner; every name in statements run this way must be schema-qualified.
+ */
+void
+steward_as_table_owner_begin(Relation rel, bool spi, StewardAsOwner *ctx)
+{
+	steward_as_role_begin(rel->rd_rel->relowner, STEWARD_PINNED_SEARCH_PATH, spi, ctx);
 }
 
 void
 steward_as_owner_end(StewardAsOwner *ctx)
 {
-	SPI_finish();
-	AtEOXact_GUC(true, ctx->save_nestlevel);
+	if (ctx->spi)
+		SPI_finish();
+	/* false: roll back every setting changed inside, not only ours. */
+	AtEOXact_GUC(false, ctx->save_nestlevel);
 	SetUserIdAndSecContext(ctx->save_userid, ctx->save_sec_context);
+}
+
+/*
+ * Pin the settings that change how values print (inside a nest level
+ * opened by steward_as_role_begin), so text computed from rows - checksums
+ * - is the same in every session and on every copy.
+ */
+void
+steward_pin_output_settings(void)
+{
+	static const char *const settings[][2] = {
+		{"DateStyle", "ISO, MDY"},
+		{"IntervalStyle", "postgres"},
+		{"TimeZone", "UTC"},
+		{"extra_float_digits", "1"},
+		{"bytea_output", "hex"},
+		{"lc_monetary", "C"},
+	};
+
+	for (int i = 0; i < lengthof(settings); i++)
+		(void) set_config_option(settings[i][0], settings[i][1],
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 }

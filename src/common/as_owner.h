@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * as_owner.h
- *	  Run SPI statements on extension tables as their owner, with a pinned
- *	  search_path.
+ *	  The trust boundary: open a user relation for an entry point (kind and
+ *	  existence checked), and run code as a relation's owner under
+ *	  SECURITY_RESTRICTED_OPERATION with a pinned search_path and a GUC
+ *	  nest level that is rolled back.  See as_owner.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -11,16 +13,39 @@
 
 #include "postgres.h"
 
+#include "storage/lockdefs.h"
+#include "utils/relcache.h"
+
 typedef struct StewardAsOwner
 {
 	Oid			save_userid;
 	int			save_sec_context;
 	int			save_nestlevel;
+	bool		spi;			/* SPI_connect()ed by begin */
 } StewardAsOwner;
+
+/* Relation kinds an entry point accepts (steward_open_user_relation). */
+#define STEWARD_KIND_TABLE			0x01	/* ordinary table */
+#define STEWARD_KIND_PARTITIONED	0x02	/* partitioned table */
+#define STEWARD_KIND_MATVIEW		0x04	/* materialized view */
+#define STEWARD_KINDS_TABLES		(STEWARD_KIND_TABLE | STEWARD_KIND_PARTITIONED)
+#define STEWARD_KINDS_ANY			0x7FFFFFFF	/* cleanup of any relation */
+
+/* search_path for code of the extension itself. */
+#define STEWARD_PINNED_SEARCH_PATH	"pg_catalog, pg_temp"
 
 extern Oid	steward_relid(const char *relname, bool missing_ok);
 extern Oid	steward_index_relid(Oid heaprelid, const char *indexname);
+
+extern Relation steward_open_user_relation(Oid relid, LOCKMODE lockmode, int kinds,
+										   const char *what);
+extern void steward_check_relation_kind(Relation rel, int kinds, const char *what);
+
+extern void steward_as_role_begin(Oid roleid, const char *search_path, bool spi,
+								  StewardAsOwner *ctx);
 extern void steward_as_owner_begin(Oid relid, StewardAsOwner *ctx);
+extern void steward_as_table_owner_begin(Relation rel, bool spi, StewardAsOwner *ctx);
 extern void steward_as_owner_end(StewardAsOwner *ctx);
+extern void steward_pin_output_settings(void);
 
 #endif							/* STEWARD_AS_OWNER_H */

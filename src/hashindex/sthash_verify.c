@@ -5,12 +5,22 @@
  *	  steward_hash index against itself and its table, and
  *	  steward.hash_index_stats().
  *
- * verify_index takes AccessShareLock on the index and ShareRowExclusiveLock
- * on the table: writers and VACUUM wait, readers do not.  Both matter: the
- * heap cross-check needs a stable set of rows, and a concurrent VACUUM
- * could remove an entry we already collected and then free its line
- * pointer.  It refuses to run during recovery.  It reports one row per problem; a healthy index
- * yields no rows.
+ * verify_index takes ShareRowExclusiveLock on the table, then
+ * AccessShareLock on the index (amcheck's order): writers and VACUUM wait,
+ * readers do not.  Both matter: the heap cross-check needs a stable set of
+ * rows, and a concurrent VACUUM could remove an entry we already collected
+ * and then free its line pointer.  It refuses to run during recovery.  It
+ * reports one row per problem; a healthy index yields no rows.
+ *
+ * The heap cross-check evaluates the index's expressions and predicate,
+ * which the table's owner wrote: like amcheck, verify_index runs the check
+ * as that owner under SECURITY_RESTRICTED_OPERATION with search_path pinned
+ * and a GUC nest level rolled back (common/as_owner.c), whoever calls it.
+ *
+ * Who may call them: verify_index, the table's owner or pg_read_all_stats;
+ * hash_index_stats, the table's owner, pg_stat_scan_tables, or a role with
+ * SELECT on the table that row security does not restrict there (its entry
+ * count is the table's row count).
  *
  *-------------------------------------------------------------------------
  */
@@ -39,8 +49,10 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 
+#include "common/as_owner.h"
 #include "hashindex/sthash.h"
 
 PG_FUNCTION_INFO_V1(steward_verify_index);
@@ -382,24 +394,74 @@ check_entries_against_heap(VerifyState *vs)
 	table_index_fetch_end(fetch);
 }
 
-static Relation
-open_steward_hash_index(Oid indexoid, LOCKMODE lockmode)
+/*
+ * The table of steward_hash index "indexoid", or a clean error: 42P01 when
+ * the OID names nothing, 42809 when it names something other than an
+ * index.
+ */
+static Oid
+index_table(Oid indexoid)
 {
-	Relation	index = index_open(indexoid, lockmode);
+	Oid			heapoid = IndexGetRelation(indexoid, true);
+	char	   *name;
 
-	if (index->rd_rel->relam != get_index_am_oid("steward_hash", false))
+	if (OidIsValid(heapoid))
+		return heapoid;
+	name = get_rel_name(indexoid);
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", indexoid)));
+	ereport(ERROR,
+			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+			 errmsg("\"%s\" is not an index", name)));
+	return InvalidOid;			/* keep compiler quiet */
+}
+
+/*
+ * Lock the table, then the index, as amcheck does; both must still exist
+ * and still belong together, and the index must be a steward_hash index
+ * with storage (a partitioned index has none: its partitions' indexes do).
+ */
+static void
+open_table_and_index(Oid indexoid, Oid heapoid, LOCKMODE heaplock,
+					 Relation *heap, Relation *index)
+{
+	*heap = try_relation_open(heapoid, heaplock);
+	if (*heap == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", heapoid)));
+	*index = try_relation_open(indexoid, AccessShareLock);
+	if (*index == NULL || IndexGetRelation(indexoid, true) != heapoid)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("index with OID %u does not exist", indexoid),
+				 errdetail("It was dropped while waiting for a lock.")));
+	if ((*index)->rd_rel->relam != get_index_am_oid("steward_hash", false))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a steward_hash index",
-						RelationGetRelationName(index))));
-	return index;
+						RelationGetRelationName(*index))));
+	if ((*index)->rd_rel->relkind != RELKIND_INDEX)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is a partitioned index", RelationGetRelationName(*index)),
+				 errdetail("A partitioned index has no storage of its own."),
+				 errhint("Check the indexes of its partitions.")));
 }
 
+/*
+ * steward.verify_index(idx): one row per problem found in a steward_hash
+ * index and against its table; none when healthy.  Runs as the table's
+ * owner, restricted.  ShareRowExclusiveLock on the table, AccessShareLock
+ * on the index.  Errors: 42P01, 42809, 42501, 55000 during recovery.
+ */
 Datum
 steward_verify_index(PG_FUNCTION_ARGS)
 {
 	Oid			indexoid = PG_GETARG_OID(0);
-	Oid			heapoid = IndexGetRelation(indexoid, true);
+	Oid			heapoid = index_table(indexoid);
 	VerifyState vs;
 	HASHCTL		ctl;
 	const StHashMetaData *meta;
@@ -408,11 +470,9 @@ steward_verify_index(PG_FUNCTION_ARGS)
 	HeapCheckState hcs;
 	IndexInfo  *indexInfo;
 	LOCKMODE	heaplock;
+	StewardAsOwner ctx;
 
-	if (!OidIsValid(heapoid))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?")));
+	/* Privileges first: the lock we take holds off the table's writers. */
 	if (!pg_class_ownercheck(heapoid, GetUserId()) &&
 		!has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(heapoid));
@@ -433,8 +493,11 @@ steward_verify_index(PG_FUNCTION_ARGS)
 				 errdetail("WAL replay would change the index and its table while they are checked."),
 				 errhint("Run it on the primary, or on a restored copy (steward-drill verifies one).")));
 	heaplock = ShareRowExclusiveLock;
-	vs.heap = table_open(heapoid, heaplock);
-	vs.index = open_steward_hash_index(indexoid, AccessShareLock);
+	open_table_and_index(indexoid, heapoid, heaplock, &vs.heap, &vs.index);
+
+	/* The index's expressions and predicate run as the table's owner. */
+	steward_as_table_owner_begin(vs.heap, false, &ctx);
+
 	vs.nblocks = RelationGetNumberOfBlocks(vs.index);
 	vs.visited = palloc0(sizeof(bool) * Max(vs.nblocks, 1));
 
@@ -477,6 +540,7 @@ steward_verify_index(PG_FUNCTION_ARGS)
 		check_entries_against_heap(&vs);
 	}
 
+	steward_as_owner_end(&ctx);
 	index_close(vs.index, AccessShareLock);
 	table_close(vs.heap, heaplock);
 	return (Datum) 0;
@@ -490,9 +554,11 @@ Datum
 steward_hash_index_stats(PG_FUNCTION_ARGS)
 {
 	Oid			indexoid = PG_GETARG_OID(0);
-	Relation	index = open_steward_hash_index(indexoid, AccessShareLock);
-	const StHashMetaData *meta = sth_get_meta(index, true);
-	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	Oid			heapoid = index_table(indexoid);
+	Relation	heap;
+	Relation	index;
+	const StHashMetaData *meta;
+	BlockNumber nblocks;
 	int64		entries = 0,
 				overflow = 0,
 				unused = 0,
@@ -504,6 +570,18 @@ steward_hash_index_stats(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	/* SELECT counts only where row security hides no rows: entries count rows. */
+	if (!pg_class_ownercheck(heapoid, GetUserId()) &&
+		!has_privs_of_role(GetUserId(), ROLE_PG_STAT_SCAN_TABLES) &&
+		(pg_class_aclcheck(heapoid, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
+		 check_enable_rls(heapoid, InvalidOid, true) == RLS_ENABLED))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", get_rel_name(heapoid)),
+				 errdetail("steward.hash_index_stats() needs ownership of the table, SELECT on it with no row security hiding rows, or membership in pg_stat_scan_tables.")));
+	open_table_and_index(indexoid, heapoid, AccessShareLock, &heap, &index);
+	meta = sth_get_meta(index, true);
+	nblocks = RelationGetNumberOfBlocks(index);
 
 	for (BlockNumber blkno = 1; blkno < nblocks; blkno++)
 	{
@@ -557,5 +635,6 @@ steward_hash_index_stats(PG_FUNCTION_ARGS)
 	values[7] = Int64GetDatum(longest);
 	values[8] = Int64GetDatum((int64) STH_PAGE_CAPACITY);
 	index_close(index, AccessShareLock);
+	relation_close(heap, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -173,6 +173,15 @@ CREATE TABLE steward.state_checks (
 SELECT pg_catalog.pg_extension_config_dump('steward.state_checks', '');
 REVOKE ALL ON steward.state_checks FROM PUBLIC;
 GRANT SELECT ON steward.state_checks TO PUBLIC;
+-- A check's SQL and its results are the table owner's business: each row
+-- is visible to roles with the privileges of the table's owner and to
+-- pg_read_all_stats (the extension's functions write as the tables' owner,
+-- which row security does not restrict).
+ALTER TABLE steward.state_checks ENABLE ROW LEVEL SECURITY;
+CREATE POLICY table_owners ON steward.state_checks FOR SELECT TO PUBLIC
+    USING (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
+                                    WHERE c.oid OPERATOR(pg_catalog.=) relid), 'USAGE')
+           OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE'));
 
 CREATE TABLE steward.validation_runs (
     relid      regclass    NOT NULL,
@@ -185,6 +194,11 @@ CREATE TABLE steward.validation_runs (
 CREATE INDEX validation_runs_relid ON steward.validation_runs (relid, checked_at);
 REVOKE ALL ON steward.validation_runs FROM PUBLIC;
 GRANT SELECT ON steward.validation_runs TO PUBLIC;
+ALTER TABLE steward.validation_runs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY table_owners ON steward.validation_runs FOR SELECT TO PUBLIC
+    USING (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
+                                    WHERE c.oid OPERATOR(pg_catalog.=) relid), 'USAGE')
+           OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE'));
 
 CREATE FUNCTION steward.set_state_check(tbl regclass, state text, check_sql text)
 RETURNS void
@@ -220,6 +234,11 @@ CREATE TABLE steward.transition_runs (
 );
 REVOKE ALL ON steward.transition_runs FROM PUBLIC;
 GRANT SELECT ON steward.transition_runs TO PUBLIC;
+ALTER TABLE steward.transition_runs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY table_owners ON steward.transition_runs FOR SELECT TO PUBLIC
+    USING (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
+                                    WHERE c.oid OPERATOR(pg_catalog.=) relid), 'USAGE')
+           OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE'));
 
 CREATE FUNCTION steward._transition_prepare(tbl regclass, from_state text, to_state text,
                                             set_sql text, batch_size integer,
@@ -236,88 +255,66 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'steward_transition_progress'
 LANGUAGE C VOLATILE;
 
+CREATE FUNCTION steward._transition_batch(run_id bigint, set_sql text, batch_size integer,
+                                          after_key text,
+                                          OUT moved bigint, OUT last_key text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'steward_transition_batch'
+LANGUAGE C VOLATILE;
+
 CREATE PROCEDURE steward.run_transition(tbl regclass, from_state text, to_state text,
                                         set_sql text DEFAULT NULL,
                                         batch_size integer DEFAULT 1000,
                                         max_rows_per_sec integer DEFAULT NULL)
 LANGUAGE plpgsql
 -- No SET clause: a procedure with one may not COMMIT.  It runs as the
--- caller, so the caller's search_path gives it no rights it lacks.
+-- caller, so every name below is schema-qualified, operators and types
+-- included: the caller's search_path cannot substitute anything.  The rows
+-- are counted and moved by the C helpers, as the table's owner.
 AS $$
 DECLARE
-    prep record;
-    first_stmt text;
-    next_stmt text;
-    moved bigint;
-    pass_moved bigint;
-    last_key text;
-    batch_key text;
-    retries integer;
-    backoff double precision;
-    batch_started timestamptz;
-    pause double precision;
-    remaining bigint;
+    prep pg_catalog.record;
+    batch pg_catalog.record;
+    pass_moved pg_catalog.int8;
+    last_key pg_catalog.text;
+    retries pg_catalog.int4;
+    backoff pg_catalog.float8;
+    batch_started pg_catalog.timestamptz;
+    pause pg_catalog.float8;
 BEGIN
     prep := steward._transition_prepare(tbl, from_state, to_state, set_sql,
                                         batch_size, max_rows_per_sec);
     COMMIT;
 
-    -- Lock a batch in key order, skipping rows other transactions hold, and
-    -- move it.  tableoid makes the join safe on partitioned tables, whose
-    -- ctids repeat.  With a single-column key the next batch starts after
-    -- the last key moved (keyset), so each batch reads only its own rows.
-    first_stmt := format(
-        'WITH batch AS (SELECT tableoid, ctid FROM %1$s WHERE %2$I = $1 %5$s ORDER BY %3$s '
-        'LIMIT $2 FOR UPDATE SKIP LOCKED), '
-        'moved AS (UPDATE %1$s t SET %2$I = $3%4$s FROM batch '
-        'WHERE t.tableoid = batch.tableoid AND t.ctid = batch.ctid RETURNING %6$s AS k) '
-        'SELECT count(*), max(k)::text FROM moved',
-        tbl, prep.state_column, prep.key_columns,
-        CASE WHEN set_sql IS NULL THEN '' ELSE ', ' || set_sql END,
-        '', CASE WHEN prep.key_type IS NOT NULL THEN 't.' || prep.key_columns
-                 ELSE 'NULL::int' END);
-    IF prep.key_type IS NOT NULL THEN
-        next_stmt := format(
-            'WITH batch AS (SELECT tableoid, ctid FROM %1$s WHERE %2$I = $1 AND %3$s > $4::%6$s '
-            'ORDER BY %3$s LIMIT $2 FOR UPDATE SKIP LOCKED), '
-            'moved AS (UPDATE %1$s t SET %2$I = $3%4$s FROM batch '
-            'WHERE t.tableoid = batch.tableoid AND t.ctid = batch.ctid RETURNING t.%3$s AS k) '
-            'SELECT count(*), max(k)::text FROM moved',
-            tbl, prep.state_column, prep.key_columns,
-            CASE WHEN set_sql IS NULL THEN '' ELSE ', ' || set_sql END,
-            '', prep.key_type);
-    END IF;
-
     -- Passes over the table until one moves nothing: a row skipped because
     -- it was locked, or re-locked in a newer version than the batch's
-    -- snapshot can update, is picked up by the next pass.
+    -- snapshot can update, is picked up by the next pass.  With a
+    -- single-column key each batch starts after the last key moved
+    -- (keyset); otherwise every batch restarts in key order and one pass
+    -- is enough.
     LOOP
         pass_moved := 0;
         last_key := NULL;
         LOOP
             retries := 0;
             backoff := 0.01;
-            batch_started := clock_timestamp();
+            batch_started := pg_catalog.clock_timestamp();
             LOOP
                 BEGIN
-                    IF last_key IS NULL OR next_stmt IS NULL THEN
-                        EXECUTE first_stmt INTO moved, batch_key
-                            USING from_state, batch_size, to_state;
-                    ELSE
-                        EXECUTE next_stmt INTO moved, batch_key
-                            USING from_state, batch_size, to_state, last_key;
-                    END IF;
+                    batch := steward._transition_batch(prep.run_id, set_sql, batch_size, last_key);
                     EXIT;
                 EXCEPTION
                     WHEN serialization_failure OR deadlock_detected THEN
-                        retries := retries + 1;
-                        IF retries > 10 THEN
+                        retries := retries OPERATOR(pg_catalog.+) 1;
+                        IF retries OPERATOR(pg_catalog.>) 10 THEN
                             PERFORM steward._transition_progress(prep.run_id, 0, retries, 'failed');
                             COMMIT;
                             RAISE;
                         END IF;
-                        PERFORM pg_sleep(backoff * (0.5 + random()));
-                        backoff := least(backoff * 2, 2.0);
+                        PERFORM pg_catalog.pg_sleep(backoff OPERATOR(pg_catalog.*)
+                                                    (0.5::pg_catalog.float8 OPERATOR(pg_catalog.+) pg_catalog.random()));
+                        backoff := LEAST(backoff OPERATOR(pg_catalog.*) 2::pg_catalog.float8,
+                                         2::pg_catalog.float8);
                     WHEN query_canceled THEN
                         PERFORM steward._transition_progress(prep.run_id, 0, retries, 'cancelled');
                         COMMIT;
@@ -328,18 +325,20 @@ BEGIN
                         RAISE;
                 END;
             END LOOP;
-            PERFORM steward._transition_progress(prep.run_id, moved, retries, NULL);
+            PERFORM steward._transition_progress(prep.run_id, batch.moved, retries, NULL);
             COMMIT;
-            EXIT WHEN moved = 0;
-            pass_moved := pass_moved + moved;
-            last_key := batch_key;
+            EXIT WHEN batch.moved OPERATOR(pg_catalog.=) 0;
+            pass_moved := pass_moved OPERATOR(pg_catalog.+) batch.moved;
+            last_key := batch.last_key;
 
             IF max_rows_per_sec IS NOT NULL THEN
-                pause := moved::double precision / max_rows_per_sec
-                         - extract(epoch FROM clock_timestamp() - batch_started);
-                IF pause > 0 THEN
+                pause := batch.moved::pg_catalog.float8 OPERATOR(pg_catalog./) max_rows_per_sec
+                         OPERATOR(pg_catalog.-)
+                         pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()
+                                                       OPERATOR(pg_catalog.-) batch_started);
+                IF pause OPERATOR(pg_catalog.>) 0 THEN
                     BEGIN
-                        PERFORM pg_sleep(pause);
+                        PERFORM pg_catalog.pg_sleep(pause);
                     EXCEPTION WHEN query_canceled THEN
                         PERFORM steward._transition_progress(prep.run_id, 0, 0, 'cancelled');
                         COMMIT;
@@ -348,20 +347,21 @@ BEGIN
                 END IF;
             END IF;
         END LOOP;
-        EXIT WHEN pass_moved = 0 OR next_stmt IS NULL;
+        EXIT WHEN pass_moved OPERATOR(pg_catalog.=) 0 OR prep.key_type IS NULL;
     END LOOP;
 
-    -- What is left (rows other transactions kept locked) stays for a re-run.
-    EXECUTE format('SELECT count(*) FROM %s WHERE %I = $1', tbl, prep.state_column)
-        INTO remaining USING from_state;
-    PERFORM steward._transition_progress(prep.run_id, 0, 0, 'finished', remaining);
+    -- What is left (rows other transactions kept locked) stays for a re-run;
+    -- the helper counts it as the table's owner.
+    PERFORM steward._transition_progress(prep.run_id, 0, 0, 'finished');
     COMMIT;
 END
 $$;
 COMMENT ON PROCEDURE steward.run_transition(regclass, text, text, text, integer, integer) IS
   'move rows from one state to another in committed, resumable batches';
 
-CREATE VIEW steward.transition_progress AS
+-- security_invoker: the caller's row security on steward.transition_runs
+-- applies (runs are visible to the tables' owners and pg_read_all_stats).
+CREATE VIEW steward.transition_progress WITH (security_invoker = true) AS
 SELECT r.id, r.relid, r.state_column, r.from_state, r.to_state,
        r.rows_done,
        greatest(r.rows_total - r.rows_done, 0) AS rows_remaining,
@@ -381,28 +381,19 @@ SELECT r.id, r.relid, r.state_column, r.from_state, r.to_state,
   FROM steward.transition_runs r;
 GRANT SELECT ON steward.transition_progress TO PUBLIC;
 
--- Rows per state for every attached table the caller may read.
+-- Rows per state for every attached table the caller may read in full
+-- (SELECT on the table or the state column, no row security hiding rows),
+-- counted as each table's owner.
 CREATE FUNCTION steward._state_counts()
 RETURNS TABLE (relid regclass, column_name name, state text, rows bigint)
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    r record;
-BEGIN
-    FOR r IN SELECT c.relid, c.attname FROM steward.column_rules c
-              WHERE c.kind = 'state' ORDER BY c.relid::text, c.attname LOOP
-        CONTINUE WHEN NOT has_table_privilege(r.relid, 'SELECT');
-        RETURN QUERY EXECUTE format('SELECT %L::regclass, %L::name, %I::text, count(*) '
-                                    'FROM %s GROUP BY 3 ORDER BY 3',
-                                    r.relid, r.attname, r.attname, r.relid);
-    END LOOP;
-END
-$$;
+AS 'MODULE_PATHNAME', 'steward_state_counts'
+LANGUAGE C STABLE;
 
 CREATE VIEW steward.state_counts AS SELECT * FROM steward._state_counts();
 GRANT SELECT ON steward.state_counts TO PUBLIC;
 
 CREATE VIEW steward.transition_counts AS
     SELECT relid, from_state, to_state, transitions FROM steward.transition_counters();
+-- Readable by those who may call the function it reads (as table_stats).
+GRANT SELECT ON steward.transition_counts TO PUBLIC;
 

@@ -46,7 +46,11 @@ machine_states(const char *machine)
 										   1, &isnull), false, -1);
 }
 
-/* Refuse to attach while stored rows hold values the machine does not declare. */
+/*
+ * Refuse to attach while stored rows hold values the machine does not
+ * declare.  The table is read as its owner (restricted), never as the
+ * extension's owner.
+ */
 static void
 check_existing_states(Relation rel, const char *colname, const char *machine,
 					  Datum states)
@@ -54,18 +58,24 @@ check_existing_states(Relation rel, const char *colname, const char *machine,
 	char	   *qualname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 													  RelationGetRelationName(rel));
 	const char *col = quote_identifier(colname);
-	char	   *sql = psprintf("SELECT coalesce(quote_literal(%s::text), 'NULL'), count(*)"
-							   "  FROM %s WHERE %s IS NULL OR NOT (%s::text = ANY ($1))"
+	char	   *sql = psprintf("SELECT coalesce(pg_catalog.quote_literal(%s::pg_catalog.text), 'NULL'),"
+							   "       pg_catalog.count(*)"
+							   "  FROM %s WHERE %s IS NULL OR NOT (%s::pg_catalog.text = ANY ($1))"
 							   " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5",
 							   col, qualname, col, col);
 	Oid			argtypes[1] = {TEXTARRAYOID};
 	Datum		args[1] = {states};
 	StringInfoData offenders;
+	StewardAsOwner ctx;
 
+	steward_as_table_owner_begin(rel, true, &ctx);
 	if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not scan relation \"%s\"", RelationGetRelationName(rel));
 	if (SPI_processed == 0)
+	{
+		steward_as_owner_end(&ctx);
 		return;
+	}
 
 	initStringInfo(&offenders);
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -179,7 +189,8 @@ steward_detach_state_machine(PG_FUNCTION_ARGS)
 	colname = pstrdup(NameStr(*PG_GETARG_NAME(1)));
 
 	check_table_owner(relid);
-	rel = relation_open(relid, ShareRowExclusiveLock);
+	rel = steward_open_user_relation(relid, ShareRowExclusiveLock, STEWARD_KINDS_ANY,
+									 "steward.detach_state_machine()");
 	if (delete_column_rules(relid, colname, "state") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

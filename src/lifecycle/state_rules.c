@@ -166,6 +166,20 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 			char	   *key = steward_row_key_desc(rel, oldtup);
 
 			steward_count_event(RelationGetRelid(rel), STEWARD_COUNTER_ILLEGAL_TRANSITIONS, 1);
+			/* The stored state only for a user who may read the column. */
+			if (!steward_column_readable(rel, rule->attnum))
+				ereport(ERROR,
+						(errcode(ERRCODE_CHECK_VIOLATION),
+						 key ?
+						 errmsg("illegal state transition to %s for row %s of relation \"%s\"",
+								newvalue, key, RelationGetRelationName(rel)) :
+						 errmsg("illegal state transition to %s for a row of relation \"%s\"",
+								newvalue, RelationGetRelationName(rel)),
+						 errdetail("Machine \"%s\" has no edge from the row's current state to %s.",
+								   rule->machine, newvalue),
+						 errhint("steward.state_machines lists the edges of machine \"%s\".",
+								 rule->machine),
+						 errtablecol(rel, rule->attnum)));
 			ereport(ERROR,
 					(errcode(ERRCODE_CHECK_VIOLATION),
 					 key ?

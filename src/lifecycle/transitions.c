@@ -7,11 +7,17 @@
  *	  steward.set_state_check(tbl, state, check_sql)
  *	  steward.validate(tbl)
  *	  steward._transition_prepare(tbl, from, to, set_sql)   (run_transition)
+ *	  steward._transition_batch(run, set_sql, batch_size, after_key)
  *	  steward._transition_progress(run, rows, retries, status)
+ *	  steward._state_counts()                                (state_counts)
  *
  * run_transition itself is a PL/pgSQL procedure (it must COMMIT between
- * batches, which a SECURITY DEFINER routine may not); it runs as the
- * caller, and these helpers do what needs the extension owner's rights.
+ * batches, which a routine with a SET clause may not); it runs as the
+ * caller and only calls these helpers.  They check that the caller owns
+ * the table, read and write the extension's tables as the extension's
+ * owner, and run every statement on the user's table - counts, batches,
+ * checks - as that table's owner under SECURITY_RESTRICTED_OPERATION
+ * (common/as_owner.c), never as the caller or the extension's owner.
  *
  *-------------------------------------------------------------------------
  */
@@ -20,6 +26,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -30,6 +37,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/rls.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/timestamp.h"
@@ -43,6 +51,8 @@ PG_FUNCTION_INFO_V1(steward_set_state_check);
 PG_FUNCTION_INFO_V1(steward_validate);
 PG_FUNCTION_INFO_V1(steward_transition_prepare);
 PG_FUNCTION_INFO_V1(steward_transition_progress);
+PG_FUNCTION_INFO_V1(steward_transition_batch);
+PG_FUNCTION_INFO_V1(steward_state_counts);
 
 static void
 parse_error_context(void *arg)
@@ -121,6 +131,23 @@ check_set_sql(const char *set_sql, const char *statecol)
 	}
 }
 
+/*
+ * SPI_getvalue, copied into the memory context that was current before
+ * SPI_connect(), so the string outlives SPI_finish().
+ */
+static char *
+spi_value_upper(HeapTuple tuple, TupleDesc desc, int fnumber)
+{
+	char	   *value = SPI_getvalue(tuple, desc, fnumber);
+	char	   *copy;
+
+	if (value == NULL)
+		return NULL;
+	copy = SPI_palloc(strlen(value) + 1);
+	strcpy(copy, value);
+	return copy;
+}
+
 /* The state rule of a table: (column, machine), or an error. */
 static void
 state_column_of(Relation rel, char **column, char **machine)
@@ -143,8 +170,8 @@ state_column_of(Relation rel, char **column, char **machine)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("relation \"%s\" has more than one state column",
 						RelationGetRelationName(rel))));
-	*column = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	*machine = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	*column = spi_value_upper(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	*machine = spi_value_upper(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 }
 
 /* Are both states declared, and (unless from = to) is from -> to an edge? */
@@ -240,22 +267,24 @@ typedef struct CheckRow
 /*
  * Run one check as the table's owner in a restricted security context (as
  * REFRESH MATERIALIZED VIEW does), so a check written by the owner never
- * runs with the rights of whoever calls validate().
+ * runs with the rights of whoever calls validate().  The search_path is
+ * pinned to the table's schema after pg_catalog (checks name the table and
+ * its neighbours unqualified), and every setting the check changes -
+ * set_config(..., false) included - is rolled back when it returns.
+ * The caller is connected to SPI.
  */
 static int64
-run_check(Oid owner, const char *sql)
+run_check(Relation rel, const char *sql)
 {
-	Oid			save_userid;
-	int			save_sec_context;
+	StewardAsOwner ctx;
 	int64		violations;
 	bool		isnull;
 	Datum		d;
 	Oid			typid;
+	char	   *path = psprintf("pg_catalog, %s, pg_temp",
+								quote_identifier(get_namespace_name(RelationGetNamespace(rel))));
 
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
+	steward_as_role_begin(rel->rd_rel->relowner, path, false, &ctx);
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT || SPI_processed != 1 ||
 		SPI_tuptable->tupdesc->natts != 1)
 		ereport(ERROR,
@@ -277,17 +306,21 @@ run_check(Oid owner, const char *sql)
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("state check must return an integer count of violating rows"),
 				 errdetail("Check: %s", sql)));
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	steward_as_owner_end(&ctx);
 	return violations;
 }
 
+/*
+ * steward.validate(tbl): run the table's state checks as its owner and
+ * record them.  The caller must own the table.  Takes AccessShareLock.
+ * Errors: 42501 not owner, 42P01 no such relation, 42809 not a table.
+ */
 Datum
 steward_validate(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			relid;
 	Relation	rel;
-	Oid			owner;
 	StewardAsOwner ctx;
 	List	   *checks = NIL;
 	ListCell   *lc;
@@ -298,8 +331,8 @@ steward_validate(PG_FUNCTION_ARGS)
 	require_arg(fcinfo, 0, "table");
 	relid = PG_GETARG_OID(0);
 	check_table_owner(relid);
-	rel = relation_open(relid, AccessShareLock);
-	owner = rel->rd_rel->relowner;
+	rel = steward_open_user_relation(relid, AccessShareLock, STEWARD_KINDS_TABLES,
+									 "steward.validate()");
 	InitMaterializedSRF(fcinfo, 0);
 
 	/* 1. Read the checks (as the extension owner). */
@@ -321,17 +354,14 @@ steward_validate(PG_FUNCTION_ARGS)
 	}
 	steward_as_owner_end(&ctx);
 
-	/*
-	 * 2. Run them as the table owner, with the session's search_path: the
-	 * owner wrote them against the names the application uses.
-	 */
+	/* 2. Run them as the table owner, one restricted context each. */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	foreach(lc, checks)
 	{
 		CheckRow   *row = lfirst(lc);
 
-		row->violations = run_check(owner, row->sql);
+		row->violations = run_check(rel, row->sql);
 		row->passed = row->violations == 0;
 	}
 	SPI_finish();
@@ -382,16 +412,16 @@ steward_validate(PG_FUNCTION_ARGS)
 /*
  * Comma-separated, quoted primary key columns (or "ctid"), for ORDER BY;
  * *keytype gets the type of a single-column key (for keyset batches), else
- * NULL.
+ * InvalidOid.
  */
 static char *
-key_columns(Relation rel, char **keytype)
+key_columns(Relation rel, Oid *keytype)
 {
 	Oid			pk = RelationGetPrimaryKeyIndex(rel);
 	Relation	index;
 	StringInfoData buf;
 
-	*keytype = NULL;
+	*keytype = InvalidOid;
 	if (!OidIsValid(pk))
 		return "ctid";
 	index = index_open(pk, AccessShareLock);
@@ -406,16 +436,49 @@ key_columns(Relation rel, char **keytype)
 							   quote_identifier(NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname)));
 	}
 	if (index->rd_index->indnkeyatts == 1)
-		*keytype = format_type_be_qualified(TupleDescAttr(RelationGetDescr(rel),
-														  index->rd_index->indkey.values[0] - 1)->atttypid);
+		*keytype = TupleDescAttr(RelationGetDescr(rel),
+								 index->rd_index->indkey.values[0] - 1)->atttypid;
 	index_close(index, AccessShareLock);
 	return buf.data;
 }
 
+static char *
+qualified_name(Relation rel)
+{
+	return quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+									  RelationGetRelationName(rel));
+}
+
+/*
+ * Rows of rel whose column "column" holds "value", counted as the table's
+ * owner (restricted, search_path pinned).  The caller holds a lock on rel.
+ */
+static int64
+count_in_state(Relation rel, const char *column, const char *value)
+{
+	StewardAsOwner ctx;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(value)};
+	bool		isnull;
+	int64		total;
+
+	steward_as_table_owner_begin(rel, true, &ctx);
+	if (SPI_execute_with_args(psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s = $1",
+									   qualified_name(rel), quote_identifier(column)),
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not count rows of \"%s\"", RelationGetRelationName(rel));
+	total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	steward_as_owner_end(&ctx);
+	return total;
+}
+
 /*
  * steward._transition_prepare(tbl, from, to, set_sql, batch_size,
- * max_rows_per_sec): check everything, count the rows to move, open a
- * progress row; returns (run_id, state_column, key_columns, key_type).
+ * max_rows_per_sec): check everything, count the rows to move (as the
+ * table's owner), open a progress row; returns (run_id, state_column,
+ * key_columns, key_type).  The caller must own the table; takes
+ * AccessShareLock.  Errors: 42501, 42P01, 42809, 22023 (bad edge, set_sql
+ * or sizes), 55000 (no machine attached).
  */
 Datum
 steward_transition_prepare(PG_FUNCTION_ARGS)
@@ -428,11 +491,10 @@ steward_transition_prepare(PG_FUNCTION_ARGS)
 	char	   *column,
 			   *machine;
 	char	   *keys;
-	char	   *keytype;
+	Oid			keytype;
 	int64		total;
 	int64		run_id;
 	bool		isnull;
-	char	   *qualname;
 	TupleDesc	tupdesc;
 	Datum		values[4];
 	bool		nulls[4] = {0};
@@ -455,27 +517,20 @@ steward_transition_prepare(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 
 	check_table_owner(relid);
-	rel = relation_open(relid, AccessShareLock);
+	rel = steward_open_user_relation(relid, AccessShareLock, STEWARD_KINDS_TABLES,
+									 "steward.run_transition()");
 	keys = key_columns(rel, &keytype);
-	qualname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-										  RelationGetRelationName(rel));
 
 	enter_rules_owner(&ctx);
 	state_column_of(rel, &column, &machine);
 	check_edge(machine, from, to);
 	if (!PG_ARGISNULL(3))
 		check_set_sql(text_to_cstring(PG_GETARG_TEXT_PP(3)), column);
+	steward_as_owner_end(&ctx);
 
-	{
-		Oid			argtypes[1] = {TEXTOID};
-		Datum		args[1] = {CStringGetTextDatum(from)};
+	total = count_in_state(rel, column, from);
 
-		if (SPI_execute_with_args(psprintf("SELECT count(*) FROM %s WHERE %s = $1",
-										   qualname, quote_identifier(column)),
-								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not count rows of \"%s\"", RelationGetRelationName(rel));
-		total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
+	enter_rules_owner(&ctx);
 	{
 		Oid			argtypes[6] = {OIDOID, NAMEOID, TEXTOID, TEXTOID, INT8OID, INT4OID};
 		Datum		args[6];
@@ -501,8 +556,175 @@ steward_transition_prepare(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(run_id);
 	values[1] = CStringGetTextDatum(column);
 	values[2] = CStringGetTextDatum(keys);
-	values[3] = keytype ? CStringGetTextDatum(keytype) : (Datum) 0;
-	nulls[3] = keytype == NULL;
+	values[3] = OidIsValid(keytype) ? CStringGetTextDatum(format_type_be_qualified(keytype)) : (Datum) 0;
+	nulls[3] = !OidIsValid(keytype);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+typedef struct TransitionRun
+{
+	Oid			relid;
+	char	   *column;
+	char	   *from;
+	char	   *to;
+	bool		finished;
+} TransitionRun;
+
+/* Read a run as the extension owner; 42704 if there is none. */
+static void
+read_run(int64 run_id, TransitionRun *run)
+{
+	StewardAsOwner ctx;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(run_id)};
+	bool		isnull;
+	TupleDesc	desc;
+	HeapTuple	tup;
+
+	enter_rules_owner(&ctx);
+	if (SPI_execute_with_args("SELECT relid::oid, state_column::text, from_state, to_state,"
+							  "       finished_at IS NOT NULL"
+							  "  FROM steward.transition_runs WHERE id = $1",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("transition run " INT64_FORMAT " does not exist", run_id)));
+	desc = SPI_tuptable->tupdesc;
+	tup = SPI_tuptable->vals[0];
+	run->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+	run->column = spi_value_upper(tup, desc, 2);
+	run->from = spi_value_upper(tup, desc, 3);
+	run->to = spi_value_upper(tup, desc, 4);
+	run->finished = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+	steward_as_owner_end(&ctx);
+}
+
+/*
+ * steward._transition_batch(run_id, set_sql, batch_size, after_key):
+ * move one batch of run_id's rows, in key order, skipping locked rows, as
+ * the table's owner (restricted, search_path pinned): the owner's
+ * triggers, defaults, index expressions and policies never run with the
+ * rights of the caller or of the extension.  Returns (moved, last_key):
+ * last_key is the type's text of the largest key moved when the table has
+ * a single-column primary key (the next batch starts after it), else NULL.
+ * The caller must own the table; takes RowExclusiveLock.
+ * Errors: 42704 no such run, 55000 run finished, 42501, 42809, 22023.
+ */
+Datum
+steward_transition_batch(PG_FUNCTION_ARGS)
+{
+	int64		run_id;
+	TransitionRun run;
+	Relation	rel;
+	StewardAsOwner ctx;
+	Oid			keytype;
+	char	   *keys;
+	char	   *set_sql = NULL;
+	int32		batch_size;
+	const char *qualname;
+	const char *col;
+	StringInfoData sql;
+	Oid			argtypes[4] = {TEXTOID, INT4OID, TEXTOID, InvalidOid};
+	Datum		args[4];
+	int			nargs = 3;
+	bool		keyset;
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {0};
+	bool		isnull;
+	Datum		lastkey;
+	char	   *lastkey_text = NULL;
+
+	require_arg(fcinfo, 0, "run_id");
+	run_id = PG_GETARG_INT64(0);
+	batch_size = PG_ARGISNULL(2) ? 1000 : PG_GETARG_INT32(2);
+	if (batch_size < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch_size must be at least 1")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	read_run(run_id, &run);
+	check_table_owner(run.relid);
+	if (run.finished)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("transition run " INT64_FORMAT " is finished", run_id),
+				 errhint("Start a new run with steward.run_transition().")));
+	rel = steward_open_user_relation(run.relid, RowExclusiveLock, STEWARD_KINDS_TABLES,
+									 "steward.run_transition()");
+	if (!PG_ARGISNULL(1))
+	{
+		set_sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
+		check_set_sql(set_sql, run.column);
+	}
+	keys = key_columns(rel, &keytype);
+	keyset = OidIsValid(keytype) && !PG_ARGISNULL(3);
+	qualname = qualified_name(rel);
+	col = quote_identifier(run.column);
+
+	args[0] = CStringGetTextDatum(run.from);
+	args[1] = Int32GetDatum(batch_size);
+	args[2] = CStringGetTextDatum(run.to);
+	if (keyset)
+	{
+		Oid			typinput,
+					typioparam;
+
+		/* The key's own input function, never a cast the owner may add. */
+		getTypeInputInfo(keytype, &typinput, &typioparam);
+		argtypes[3] = keytype;
+		args[3] = OidInputFunctionCall(typinput, text_to_cstring(PG_GETARG_TEXT_PP(3)),
+									   typioparam, -1);
+		nargs = 4;
+	}
+
+	/*
+	 * Lock a batch in key order, skipping rows other transactions hold, and
+	 * move it.  tableoid makes the join safe on partitioned tables, whose
+	 * ctids repeat.  Every name is qualified and search_path is pinned.
+	 */
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "WITH batch AS (SELECT tableoid, ctid FROM %s WHERE %s = $1%s%s%s"
+					 " ORDER BY %s LIMIT $2 FOR UPDATE SKIP LOCKED),"
+					 " moved AS (UPDATE %s t SET %s = $3%s%s FROM batch"
+					 " WHERE t.tableoid = batch.tableoid AND t.ctid = batch.ctid"
+					 " RETURNING %s AS k)"
+					 " SELECT pg_catalog.count(*),"
+					 " (SELECT k FROM moved ORDER BY k DESC LIMIT 1) FROM moved",
+					 qualname, col,
+					 keyset ? " AND " : "", keyset ? keys : "", keyset ? " > $4" : "",
+					 keys, qualname, col,
+					 set_sql ? ", " : "", set_sql ? set_sql : "",
+					 OidIsValid(keytype) ? psprintf("t.%s", keys) : "NULL::pg_catalog.int4");
+
+	steward_as_table_owner_begin(rel, true, &ctx);
+	if (SPI_execute_with_args(sql.data, nargs, argtypes, args, NULL, false, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not move a batch of \"%s\"", RelationGetRelationName(rel));
+	values[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	lastkey = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (!isnull && OidIsValid(keytype))
+	{
+		Oid			typoutput;
+		bool		typisvarlena;
+		char	   *out;
+
+		/* The key's own output function, never a cast the owner may add. */
+		getTypeOutputInfo(keytype, &typoutput, &typisvarlena);
+		out = OidOutputFunctionCall(typoutput, lastkey);
+		lastkey_text = SPI_palloc(strlen(out) + 1);
+		strcpy(lastkey_text, out);
+	}
+	steward_as_owner_end(&ctx);
+	if (lastkey_text)
+		values[1] = CStringGetTextDatum(lastkey_text);
+	else
+		nulls[1] = true;
+	relation_close(rel, NoLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
@@ -510,6 +732,9 @@ steward_transition_prepare(PG_FUNCTION_ARGS)
  * steward._transition_progress(run_id, rows, retries, status, remaining):
  * add to a run's counters; status 'finished', 'cancelled', 'failed' closes
  * it; "remaining" (rows still in the source state) corrects the total.
+ * With status 'finished' and no "remaining", the rows still in the source
+ * state are counted here, as the table's owner.  The caller must own the
+ * run's table.
  */
 Datum
 steward_transition_progress(PG_FUNCTION_ARGS)
@@ -519,34 +744,38 @@ steward_transition_progress(PG_FUNCTION_ARGS)
 	Oid			argtypes[5] = {INT8OID, INT8OID, INT4OID, TEXTOID, INT8OID};
 	Datum		args[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
-	bool		isnull;
-	Oid			relid;
+	TransitionRun run;
+	bool		have_remaining = PG_NARGS() >= 5 && !PG_ARGISNULL(4);
 
-	enter_rules_owner(&ctx);
-	args[0] = Int64GetDatum(run_id);
-	if (SPI_execute_with_args("SELECT relid FROM steward.transition_runs WHERE id = $1",
-							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("transition run " INT64_FORMAT " does not exist", run_id)));
-	relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	steward_as_owner_end(&ctx);
+	require_arg(fcinfo, 0, "run_id");
+	read_run(run_id, &run);
 
 	/* Only the table's owner reports progress for runs on it. */
-	check_table_owner(relid);
+	check_table_owner(run.relid);
 
-	enter_rules_owner(&ctx);
+	args[0] = Int64GetDatum(run_id);
 	args[1] = Int64GetDatum(PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1));
 	args[2] = Int32GetDatum(PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2));
 	if (PG_ARGISNULL(3))
 		nulls[3] = 'n';
 	else
 		args[3] = PointerGetDatum(PG_GETARG_TEXT_PP(3));
-	if (PG_NARGS() < 5 || PG_ARGISNULL(4))
-		nulls[4] = 'n';
-	else
+	if (have_remaining)
 		args[4] = Int64GetDatum(PG_GETARG_INT64(4));
+	else if (!PG_ARGISNULL(3) &&
+			 strcmp(text_to_cstring(PG_GETARG_TEXT_PP(3)), "finished") == 0)
+	{
+		Relation	rel = steward_open_user_relation(run.relid, AccessShareLock,
+													 STEWARD_KINDS_TABLES,
+													 "steward.run_transition()");
+
+		args[4] = Int64GetDatum(count_in_state(rel, run.column, run.from));
+		relation_close(rel, AccessShareLock);
+	}
+	else
+		nulls[4] = 'n';
+
+	enter_rules_owner(&ctx);
 	if (SPI_execute_with_args("UPDATE steward.transition_runs"
 							  "   SET rows_done = rows_done + $2, retries = retries + $3,"
 							  "       batches = batches + CASE WHEN $2 > 0 THEN 1 ELSE 0 END,"
@@ -560,4 +789,111 @@ steward_transition_progress(PG_FUNCTION_ARGS)
 		elog(ERROR, "could not update steward.transition_runs");
 	steward_as_owner_end(&ctx);
 	PG_RETURN_VOID();
+}
+
+/* ------------------------------------------------------------------------
+ * state_counts
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * May the current user see how many rows of rel are in each state?  It
+ * needs SELECT on the table or on the state column, and no row-level
+ * security policy may hide rows from it: the rows are counted as the
+ * table's owner, so a count under RLS would reveal hidden rows.
+ */
+static bool
+may_count_states(Relation rel, const char *column)
+{
+	Oid			relid = RelationGetRelid(rel);
+	Oid			userid = GetUserId();
+	AttrNumber	attnum = get_attnum(relid, column);
+
+	if (attnum == InvalidAttrNumber)
+		return false;
+	if (pg_class_aclcheck(relid, userid, ACL_SELECT) != ACLCHECK_OK &&
+		pg_attribute_aclcheck(relid, attnum, userid, ACL_SELECT) != ACLCHECK_OK)
+		return false;
+	return check_enable_rls(relid, InvalidOid, true) != RLS_ENABLED;
+}
+
+/*
+ * steward._state_counts(): (relid, column_name, state, rows) for every
+ * table with a state machine attached that the caller may read in full
+ * (may_count_states).  Relations that are no longer tables (a table turned
+ * into a view by a "_RETURN" rule keeps its OID and its rules) are skipped.
+ * Rows are counted as each table's owner, restricted; AccessShareLock on
+ * each table in turn.
+ */
+Datum
+steward_state_counts(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	StewardAsOwner ctx;
+	List	   *relids = NIL;
+	List	   *columns = NIL;
+	ListCell   *lr,
+			   *lcol;
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	enter_rules_owner(&ctx);
+	if (SPI_execute("SELECT relid::oid, attname::text FROM steward.column_rules"
+					" WHERE kind = 'state' ORDER BY relid::text, attname",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.column_rules");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+		bool		isnull;
+
+		relids = lappend_oid(relids,
+							 DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															SPI_tuptable->tupdesc, 1, &isnull)));
+		columns = lappend(columns, pstrdup(SPI_getvalue(SPI_tuptable->vals[i],
+														SPI_tuptable->tupdesc, 2)));
+		MemoryContextSwitchTo(old);
+	}
+	steward_as_owner_end(&ctx);
+
+	forboth(lr, relids, lcol, columns)
+	{
+		Oid			relid = lfirst_oid(lr);
+		const char *column = lfirst(lcol);
+		Relation	rel = try_relation_open(relid, AccessShareLock);
+		NameData	colname;
+
+		if (rel == NULL)
+			continue;
+		if ((rel->rd_rel->relkind != RELKIND_RELATION &&
+			 rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE) ||
+			!may_count_states(rel, column))
+		{
+			relation_close(rel, AccessShareLock);
+			continue;
+		}
+		namestrcpy(&colname, column);
+		steward_as_table_owner_begin(rel, true, &ctx);
+		if (SPI_execute(psprintf("SELECT %s::pg_catalog.text, pg_catalog.count(*) FROM %s"
+								 " GROUP BY 1 ORDER BY 1",
+								 quote_identifier(column), qualified_name(rel)),
+						true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not count the states of \"%s\"", RelationGetRelationName(rel));
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			Datum		values[4];
+			bool		nulls[4] = {0};
+			bool		isnull;
+
+			values[0] = ObjectIdGetDatum(relid);
+			values[1] = NameGetDatum(&colname);
+			values[2] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+			nulls[2] = isnull;
+			values[3] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+		steward_as_owner_end(&ctx);
+		relation_close(rel, AccessShareLock);
+	}
+	return (Datum) 0;
 }

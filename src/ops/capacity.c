@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * capacity.c
- *	  Free space of the data directory's filesystem, for steward.capacity.
+ *	  Free space of the data directory's filesystem, for steward.capacity,
+ *	  and steward.set_retention().
  *
  *-------------------------------------------------------------------------
  */
@@ -11,12 +12,22 @@
 
 #include "catalog/pg_authid.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
+#include "catalog/pg_type_d.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/timestamp.h"
+
+#include "common/as_owner.h"
+#include "tableam/rules_api.h"
 
 PG_FUNCTION_INFO_V1(steward_data_dir_space);
+PG_FUNCTION_INFO_V1(steward_set_retention);
 
 /* steward._data_dir_space(): (free_bytes, total_bytes) of DataDir's filesystem. */
 Datum
@@ -41,4 +52,56 @@ steward_data_dir_space(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum((int64) st.f_bavail * (int64) st.f_frsize);
 	values[1] = Int64GetDatum((int64) st.f_blocks * (int64) st.f_frsize);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * steward.set_retention(tbl, retention): how long rows of a table are kept,
+ * for steward.capacity; NULL removes it.  The current user (as SET ROLE
+ * leaves it, pg_class_ownercheck semantics) must own the table, which must
+ * be a table.  Writes steward.table_retention as its owner.  Takes
+ * AccessShareLock on the table.  Errors: 22004, 42P01, 42809, 42501, 22023.
+ */
+Datum
+steward_set_retention(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	Relation	rel;
+	StewardAsOwner ctx;
+	Oid			argtypes[2] = {OIDOID, INTERVALOID};
+	Datum		args[2];
+
+	require_arg(fcinfo, 0, "table");
+	relid = PG_GETARG_OID(0);
+	check_table_owner(relid);
+	rel = steward_open_user_relation(relid, AccessShareLock, STEWARD_KINDS_TABLES,
+									 "steward.set_retention()");
+	if (!PG_ARGISNULL(1))
+	{
+		Interval   *zero = palloc0(sizeof(Interval));
+
+		if (DatumGetBool(DirectFunctionCall2(interval_le, PG_GETARG_DATUM(1),
+											 IntervalPGetDatum(zero))))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("retention must be positive, got %s",
+							DatumGetCString(DirectFunctionCall1(interval_out,
+																PG_GETARG_DATUM(1))))));
+	}
+
+	args[0] = ObjectIdGetDatum(relid);
+	args[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	steward_as_owner_begin(steward_relid("table_retention", false), &ctx);
+	if (PG_ARGISNULL(1))
+	{
+		if (SPI_execute_with_args("DELETE FROM steward.table_retention WHERE relid = $1",
+								  1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "could not delete from steward.table_retention");
+	}
+	else if (SPI_execute_with_args("INSERT INTO steward.table_retention AS r VALUES ($1, $2)"
+								   " ON CONFLICT (relid) DO UPDATE SET retention = excluded.retention",
+								   2, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not write steward.table_retention");
+	steward_as_owner_end(&ctx);
+	relation_close(rel, AccessShareLock);
+	PG_RETURN_VOID();
 }

@@ -63,34 +63,16 @@ REVOKE ALL ON FUNCTION steward._capacity_sample(boolean) FROM PUBLIC;
 CREATE FUNCTION steward.capacity_sample()
 RETURNS void
 LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
 AS $$ SELECT steward._capacity_sample(true) $$;
 REVOKE ALL ON FUNCTION steward.capacity_sample() FROM PUBLIC;
 
+-- C: the ownership check must see the current user (SET ROLE included),
+-- which a SECURITY DEFINER function cannot.
 CREATE FUNCTION steward.set_retention(tbl regclass, retention interval)
 RETURNS void
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF tbl IS NULL THEN
-        RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    -- SECURITY DEFINER hides the caller: check ownership against session_user's roles.
-    IF NOT pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = tbl), 'USAGE') THEN
-        RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    IF retention IS NULL THEN
-        DELETE FROM steward.table_retention r WHERE r.relid = tbl;
-    ELSIF retention <= interval '0' THEN
-        RAISE EXCEPTION 'retention must be positive, got %', retention
-            USING ERRCODE = 'invalid_parameter_value';
-    ELSE
-        INSERT INTO steward.table_retention AS r VALUES (tbl, retention)
-            ON CONFLICT (relid) DO UPDATE SET retention = excluded.retention;
-    END IF;
-END
-$$;
+AS 'MODULE_PATHNAME', 'steward_set_retention'
+LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.set_retention(regclass, interval) IS
   'how long rows of a table are kept, for steward.capacity (NULL removes it)';
 
@@ -98,6 +80,9 @@ CREATE FUNCTION steward._data_dir_space(OUT free_bytes bigint, OUT total_bytes b
 RETURNS record
 AS 'MODULE_PATHNAME', 'steward_data_dir_space'
 LANGUAGE C STRICT VOLATILE;
+-- Only steward.capacity (pg_read_all_stats) reads it.
+REVOKE ALL ON FUNCTION steward._data_dir_space() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward._data_dir_space() TO pg_read_all_stats;
 
 -- Per steward table (and one row for the database, relid NULL): measured
 -- write rate, row width, index overhead, copies, retention, growth, days

@@ -24,31 +24,19 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.replica_caught_up(text) IS
   'true once this server has the token''s write; false while it has not, also for a write it will never have; never blocks';
 
--- Integrity of one table: what a restore drill or a migration checks.
-CREATE FUNCTION steward.verify(tbl regclass)
+-- The pages first: amcheck's verify_heapam through steward.verify_heap
+-- (steward tables are heap pages).  steward.verify() runs this part as the
+-- caller - amcheck evaluates nothing a table owner defined, and EXECUTE on
+-- steward.verify_heap is the caller's to have - before it switches to the
+-- table's owner for the rest; a damaged heap ends the verification there.
+CREATE FUNCTION steward._verify_heap_check(tbl regclass)
 RETURNS TABLE ("check" text, passed boolean, detail text)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     n bigint;
-    sum_hash numeric;
-    r record;
-    cols text;
-    notnull text;
-    cond text;
-    states text[];
 BEGIN
-    IF tbl IS NULL THEN
-        RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF NOT has_table_privilege(tbl, 'SELECT') THEN
-        RAISE EXCEPTION 'permission denied for table %', tbl USING ERRCODE = 'insufficient_privilege';
-    END IF;
-
-    -- The pages first: amcheck's verify_heapam through steward.verify_heap
-    -- (steward tables are heap pages).  The checks below read the rows and
-    -- may fail on a damaged page, so a damaged heap ends the verification.
     IF (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) IN ('r', 'm') THEN
         "check" := 'heap';
         IF NOT has_function_privilege(
@@ -73,14 +61,41 @@ BEGIN
                 detail := 'not checked: the amcheck module is not installed';
             END;
             RETURN NEXT;
-            IF n > 0 THEN
-                RETURN;
-            END IF;
         END IF;
     END IF;
+END
+$$;
 
-    -- Row count and an order-independent checksum of the rows' text.
-    EXECUTE format('SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)::numeric), 0) FROM %s t', tbl)
+-- Integrity of one table: what a restore drill or a migration checks.
+-- steward.verify() (C, src/ops/verify.c) checks the caller's rights, locks
+-- the table and runs this body as the table's owner under
+-- SECURITY_RESTRICTED_OPERATION with settings pinned, so casts, operators
+-- and index expressions the owner defined never run as the caller (a
+-- superuser running a restore drill).  Called directly, the body refuses
+-- anyone but the table's owner.
+CREATE FUNCTION steward._verify_rows(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    sum_hash numeric;
+    r record;
+    cols text;
+    notnull text;
+    cond text;
+    states text[];
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles o ON o.oid = c.relowner
+                    WHERE c.oid = tbl AND o.rolname = current_user) THEN
+        RAISE EXCEPTION 'steward._verify_rows runs only as the owner of %', tbl
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Call steward.verify().';
+    END IF;
+
+    -- Row count and an order-independent checksum of the rows' text: the
+    -- row type's own output (format %s), never a cast the owner may add.
+    EXECUTE format('SELECT count(*), coalesce(sum(hashtextextended(format(''%%s'', t), 0)::numeric), 0) FROM %s t', tbl)
         INTO n, sum_hash;
     "check" := 'row_count'; passed := true; detail := n::text; RETURN NEXT;
     "check" := 'checksum'; passed := true;
@@ -135,6 +150,12 @@ BEGIN
                JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = k.par
               WHERE c.conrelid = tbl AND c.contype = 'f'
               GROUP BY c.conname, c.confrelid LOOP
+        IF NOT has_table_privilege(r.parent, 'SELECT') THEN
+            "check" := format('foreign key %s', r.conname); passed := NULL;
+            detail := format('not checked: the owner of %s may not read %s', tbl, r.parent);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
         EXECUTE format('SELECT count(*) FROM %s t WHERE %s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s)',
                        tbl, r.nn, r.parent, r.cond) INTO n;
         "check" := format('foreign key %s', r.conname); passed := n = 0;
@@ -177,22 +198,32 @@ BEGIN
     END LOOP;
 END
 $$;
+
+CREATE FUNCTION steward.verify(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+AS 'MODULE_PATHNAME', 'steward_verify'
+LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.verify(regclass) IS
   'heap pages (amcheck), row count, checksum, unique/exclusion/foreign keys, versions, states and steward_hash indexes of a table';
 
 -- Count and checksum per key bucket, to compare two copies range by range.
 -- Buckets are a hash of the key, so both copies bucket every key alike
--- whatever their row counts.
-CREATE FUNCTION steward.checksum_ranges(tbl regclass, key_col name, buckets integer DEFAULT 16)
+-- whatever their row counts.  Keys and rows are hashed as their types'
+-- own output (format %s), never through a cast the owner may add.
+-- steward.checksum_ranges() (C) runs this body as the table's owner,
+-- restricted, with the output settings pinned.
+CREATE FUNCTION steward._checksum_ranges_rows(tbl regclass, key_col name, buckets integer)
 RETURNS TABLE (bucket integer, rows bigint, checksum text, min_key text, max_key text)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF tbl IS NULL OR key_col IS NULL OR buckets IS NULL THEN
-        RAISE EXCEPTION 'arguments must not be null' USING ERRCODE = 'null_value_not_allowed';
+    IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles o ON o.oid = c.relowner
+                    WHERE c.oid = tbl AND o.rolname = current_user) THEN
+        RAISE EXCEPTION 'steward._checksum_ranges_rows runs only as the owner of %', tbl
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Call steward.checksum_ranges().';
     END IF;
-    IF buckets < 1 OR buckets > 100000 THEN
+    IF buckets IS NULL OR buckets < 1 OR buckets > 100000 THEN
         RAISE EXCEPTION 'buckets must be between 1 and 100000, got %', buckets
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -205,9 +236,16 @@ BEGIN
         'SELECT b::int, count(*), '
         '       to_hex(((sum(h) %% 18446744073709551616 + 18446744073709551616) %% 18446744073709551616'
         '               - 9223372036854775808)::bigint), '
-        '       min(k)::text, max(k)::text '
-        '  FROM (SELECT (hashtextextended(%I::text, 0) %% $1 + $1) %% $1 AS b, %I AS k, '
-        '               hashtextextended(t::text, 0)::numeric AS h FROM %s t) s '
+        '       format(''%%s'', min(k)), format(''%%s'', max(k)) '
+        '  FROM (SELECT (hashtextextended(format(''%%s'', %I), 0) %% $1 + $1) %% $1 AS b, %I AS k, '
+        '               hashtextextended(format(''%%s'', t), 0)::numeric AS h FROM %s t) s '
         ' GROUP BY b ORDER BY b', key_col, key_col, tbl) USING buckets;
 END
 $$;
+
+CREATE FUNCTION steward.checksum_ranges(tbl regclass, key_col name, buckets integer DEFAULT 16)
+RETURNS TABLE (bucket integer, rows bigint, checksum text, min_key text, max_key text)
+AS 'MODULE_PATHNAME', 'steward_checksum_ranges'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.checksum_ranges(regclass, name, integer) IS
+  'row count and checksum per hash bucket of a key column, to compare two copies of a table';

@@ -32,6 +32,9 @@ CREATE FUNCTION steward._statement_totals(
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'steward_statement_totals'
 LANGUAGE C STRICT VOLATILE;
+-- Read by steward.metrics (pg_read_all_stats): the same roles may call it.
+REVOKE ALL ON FUNCTION steward._statement_totals() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward._statement_totals() TO pg_read_all_stats;
 
 -- The fixed-size shared structures of the statistics: capacity, entries,
 -- evictions, events dropped, and collection failures that were swallowed

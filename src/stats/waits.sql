@@ -31,6 +31,9 @@ SELECT CASE WHEN l.dbid = d.oid THEN l.relid::regclass END AS relation,
   FROM steward._lock_contention() l
   LEFT JOIN pg_catalog.pg_database d ON d.datname = current_database();
 GRANT SELECT ON steward.lock_contention TO pg_read_all_stats;
+-- The function shows what the view shows: the same roles may call it.
+REVOKE ALL ON FUNCTION steward._lock_contention() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward._lock_contention() TO pg_read_all_stats;
 
 -- Most-updated rows per steward table (space-saving sketch).
 CREATE FUNCTION steward._hot_rows(OUT relid oid, OUT key_text text, OUT updates bigint,

@@ -5,10 +5,13 @@
  *
  * Uses the primary key, else the replica identity index.  Like
  * BuildIndexValueDescription, it shows values only to a user who may read
- * them (SELECT on the table or on every key column); otherwise the caller
- * gets NULL and leaves the key out of the message.  Only error paths call
- * this, so the index open and output-function calls cost nothing in the
- * common case.
+ * them (no row-level security on the table for that user, and SELECT on
+ * the table or on every key column); otherwise the caller gets NULL and
+ * leaves the key out of the message.  steward_column_readable() applies
+ * the same rule to the stored version, sequence or state a message would
+ * reveal: a role with UPDATE but not SELECT on a column must not learn its
+ * value from an error.  Only error paths call these, so the index open and
+ * output-function calls cost nothing in the common case.
  *
  *-------------------------------------------------------------------------
  */
@@ -23,8 +26,26 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/rls.h"
 
 #include "tableam/rules.h"
+
+/*
+ * May the current user read column attnum of rel (in every row)?  Not when
+ * row-level security applies to it; else with SELECT on the table or on the
+ * column.
+ */
+bool
+steward_column_readable(Relation rel, AttrNumber attnum)
+{
+	Oid			relid = RelationGetRelid(rel);
+	Oid			userid = GetUserId();
+
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		return false;
+	return pg_class_aclcheck(relid, userid, ACL_SELECT) == ACLCHECK_OK ||
+		pg_attribute_aclcheck(relid, attnum, userid, ACL_SELECT) == ACLCHECK_OK;
+}
 
 static bool
 may_read_columns(Relation rel, Relation index)
@@ -32,6 +53,8 @@ may_read_columns(Relation rel, Relation index)
 	Oid			relid = RelationGetRelid(rel);
 	Oid			userid = GetUserId();
 
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		return false;
 	if (pg_class_aclcheck(relid, userid, ACL_SELECT) == ACLCHECK_OK)
 		return true;
 	for (int i = 0; i < index->rd_index->indnkeyatts; i++)

@@ -86,5 +86,6 @@ extern void steward_slot_set_int8(TupleTableSlot *slot, AttrNumber attnum, int64
 
 /* rowkey.c */
 extern char *steward_row_key_desc(Relation rel, HeapTuple tuple);
+extern bool steward_column_readable(Relation rel, AttrNumber attnum);
 
 #endif							/* STEWARD_RULES_H */

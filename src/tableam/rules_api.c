@@ -92,15 +92,9 @@ open_table_to_configure(Oid relid)
 	char		relkind;
 
 	check_table_owner(relid);
-	rel = relation_open(relid, ShareRowExclusiveLock);
+	rel = steward_open_user_relation(relid, ShareRowExclusiveLock, STEWARD_KINDS_TABLES,
+									 "a column rule");
 	relkind = rel->rd_rel->relkind;
-
-	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a table", RelationGetRelationName(rel)),
-				 errdetail("Column rules apply to tables using access method \"%s\".",
-						   STEWARD_TABLE_AM)));
 
 	if (relkind == RELKIND_RELATION &&
 		rel->rd_rel->relam != get_table_am_oid(STEWARD_TABLE_AM, false))
@@ -238,21 +232,28 @@ existing_version_column(Oid relid)
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }
 
-/* Refuse to start tracking versions when stored rows hold versions below 1. */
+/*
+ * Refuse to start tracking versions when stored rows hold versions below 1.
+ * The table is read as its owner (restricted), never as the extension's
+ * owner.
+ */
 static void
 check_existing_versions(Relation rel, const char *colname)
 {
 	char	   *qualname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 													  RelationGetRelationName(rel));
-	char	   *sql = psprintf("SELECT count(*) FROM %s WHERE %s OPERATOR(pg_catalog.<) 1",
+	char	   *sql = psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s OPERATOR(pg_catalog.<) 1",
 							   qualname, quote_identifier(colname));
 	bool		isnull;
 	int64		bad;
+	StewardAsOwner ctx;
 
+	steward_as_table_owner_begin(rel, true, &ctx);
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not scan relation \"%s\"", RelationGetRelationName(rel));
 	bad = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 									  SPI_tuptable->tupdesc, 1, &isnull));
+	steward_as_owner_end(&ctx);
 	if (bad > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
@@ -361,9 +362,13 @@ steward_untrack(PG_FUNCTION_ARGS)
 	relid = PG_GETARG_OID(0);
 	colname = pstrdup(NameStr(*PG_GETARG_NAME(1)));
 
-	/* Untracking works on any table we own, also after a switch to heap. */
+	/*
+	 * Untracking works on any relation we own, also after a switch to heap
+	 * or after the table became something else: it only cleans up.
+	 */
 	check_table_owner(relid);
-	rel = relation_open(relid, ShareRowExclusiveLock);
+	rel = steward_open_user_relation(relid, ShareRowExclusiveLock, STEWARD_KINDS_ANY,
+									 "steward.untrack()");
 
 	if (delete_column_rules(relid, colname, NULL) == 0)
 		ereport(ERROR,

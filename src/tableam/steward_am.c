@@ -284,6 +284,9 @@ report_stale_version(Relation rel, HeapTuple oldtup, AttrNumber attnum,
 	char	   *key = steward_row_key_desc(rel, oldtup);
 	const char *col = column_name(rel, attnum);
 
+	/* The stored version only for a user who may read the column. */
+	bool		readable = steward_column_readable(rel, attnum);
+
 	steward_count_event(RelationGetRelid(rel), STEWARD_COUNTER_VERSION_CONFLICTS, 1);
 	ereport(ERROR,
 			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
@@ -292,16 +295,24 @@ report_stale_version(Relation rel, HeapTuple oldtup, AttrNumber attnum,
 					key, RelationGetRelationName(rel)) :
 			 errmsg("stale version for a row of relation \"%s\"",
 					RelationGetRelationName(rel)),
+			 !readable ?
+			 (read < 0 ?
+			  errdetail("The update expected version " INT64_FORMAT ", which is older than the row's.",
+						supplied) :
+			  errdetail("The update set version " INT64_FORMAT ", but another transaction changed the row while the update ran.",
+						supplied)) :
 			 read < 0 ?
 			 errdetail("The update expected version " INT64_FORMAT " but the row is at version " INT64_FORMAT ".",
 					   supplied, current) :
 			 errdetail("The update set version " INT64_FORMAT " on the basis of version " INT64_FORMAT ", but another transaction changed the row to version " INT64_FORMAT " while the update ran.",
 					   supplied, read, current),
-			 read < 0 ?
+			 read >= 0 ?
+			 errhint("Re-read the row and retry; leave column \"%s\" out of the UPDATE, or set it to \"%s\" + 1, to update whatever the version is.",
+					 col, col) :
+			 readable ?
 			 errhint("Another transaction changed the row after it was read; re-read it and retry with version " INT64_FORMAT ".",
 					 current) :
-			 errhint("Re-read the row and retry; leave column \"%s\" out of the UPDATE, or set it to \"%s\" + 1, to update whatever the version is.",
-					 col, col),
+			 errhint("Another transaction changed the row after it was read; re-read it and retry."),
 			 errtablecol(rel, attnum)));
 }
 
@@ -311,14 +322,22 @@ report_version_ahead(Relation rel, HeapTuple oldtup, AttrNumber attnum,
 {
 	char	   *key = steward_row_key_desc(rel, oldtup);
 
+	bool		readable = steward_column_readable(rel, attnum);
+
 	steward_count_event(RelationGetRelid(rel), STEWARD_COUNTER_VERSION_INVALID, 1);
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 readable ?
 			 errmsg("version " INT64_FORMAT " skips ahead of current version " INT64_FORMAT " of relation \"%s\"",
-					supplied, current, RelationGetRelationName(rel)),
+					supplied, current, RelationGetRelationName(rel)) :
+			 errmsg("version " INT64_FORMAT " skips ahead of the current version of a row of relation \"%s\"",
+					supplied, RelationGetRelationName(rel)),
 			 errrow(key),
+			 readable ?
 			 errhint("Set column \"%s\" to the version that was read (" INT64_FORMAT ") or to the next one (" INT64_FORMAT "), or leave it out of the UPDATE.",
-					 column_name(rel, attnum), current, current + 1),
+					 column_name(rel, attnum), current, current + 1) :
+			 errhint("Set column \"%s\" to the version that was read or to the next one, or leave it out of the UPDATE.",
+					 column_name(rel, attnum)),
 			 errtablecol(rel, attnum)));
 }
 
@@ -343,6 +362,8 @@ report_out_of_order(Relation rel, HeapTuple oldtup, AttrNumber attnum,
 {
 	char	   *key = steward_row_key_desc(rel, oldtup);
 
+	bool		readable = steward_column_readable(rel, attnum);
+
 	steward_count_event(RelationGetRelid(rel), STEWARD_COUNTER_SEQUENCE_REJECTS, 1);
 	ereport(ERROR,
 			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
@@ -351,8 +372,11 @@ report_out_of_order(Relation rel, HeapTuple oldtup, AttrNumber attnum,
 					column_name(rel, attnum), key, RelationGetRelationName(rel)) :
 			 errmsg("out-of-order write to column \"%s\" of relation \"%s\"",
 					column_name(rel, attnum), RelationGetRelationName(rel)),
+			 readable ?
 			 errdetail("The new value " INT64_FORMAT " is lower than the stored value " INT64_FORMAT ".",
-					   supplied, current),
+					   supplied, current) :
+			 errdetail("The new value " INT64_FORMAT " is lower than the stored value.",
+					   supplied),
 			 errhint("The row already reflects a later event; skip this one."),
 			 errtablecol(rel, attnum)));
 }

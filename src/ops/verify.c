@@ -1,0 +1,195 @@
+/*-------------------------------------------------------------------------
+ *
+ * verify.c
+ *	  steward.verify(tbl) and steward.checksum_ranges(tbl, key_col,
+ *	  buckets): the caller's rights are checked here, then the SQL bodies
+ *	  (steward._verify_rows, steward._checksum_ranges_rows in ops.sql) run
+ *	  as the table's owner.
+ *
+ * These are what a restore drill runs, usually as a superuser, over every
+ * table of every tenant.  Reading a table evaluates code its owner may
+ * have defined - index expressions (verify_index), operators, casts, row
+ * security policies - so, as amcheck does, we lock the table, switch to
+ * its owner under SECURITY_RESTRICTED_OPERATION, open a GUC nest level with
+ * search_path and the output settings pinned, run the check, and roll all
+ * of it back (common/as_owner.c).  Checksums hash the types' own output,
+ * so the owner cannot steer them with a cast either.  The one part that
+ * runs as the caller is verify()'s first check, amcheck's verify_heapam on
+ * the pages (steward._verify_heap_check): it evaluates nothing the owner
+ * wrote, and EXECUTE on steward.verify_heap is the caller's privilege.
+ *
+ * The caller needs SELECT on the table, and no row security may hide rows
+ * from it: the body reads every row as the owner, so counts, checksums and
+ * key ranges would otherwise describe rows the caller cannot see.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "catalog/pg_type_d.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+
+#include "pg_steward.h"
+#include "common/as_owner.h"
+
+PG_FUNCTION_INFO_V1(steward_verify);
+PG_FUNCTION_INFO_V1(steward_checksum_ranges);
+
+/*
+ * Open the table for a read of every row by "what": it must exist (42P01)
+ * and be a table or materialized view (42809), the caller needs SELECT on
+ * it and must not be restricted by row security on it (42501).
+ * AccessShareLock.
+ */
+static Relation
+open_for_full_read(Oid relid, const char *what)
+{
+	Relation	rel;
+
+	rel = steward_open_user_relation(relid, AccessShareLock,
+									 STEWARD_KINDS_TABLES | STEWARD_KIND_MATVIEW, what);
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(rel->rd_rel->relkind),
+					   RelationGetRelationName(rel));
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("row-level security hides rows of table \"%s\" from the current user",
+						RelationGetRelationName(rel)),
+				 errdetail("%s reads every row of the table.", what),
+				 errhint("Run it as the table's owner or as a role that bypasses row security.")));
+	return rel;
+}
+
+/*
+ * Append the rows SPI just returned (columns matching the function's
+ * result) to the result set; true if one of them has passed = false in
+ * column "passed_col" (0: none).
+ */
+static bool
+spi_rows_to_result(ReturnSetInfo *rsinfo, const char *sql, int passed_col)
+{
+	int			natts = rsinfo->setDesc->natts;
+	bool		failed = false;
+
+	if (SPI_tuptable->tupdesc->natts != natts)
+		elog(ERROR, "\"%s\" returned %d columns, expected %d",
+			 sql, SPI_tuptable->tupdesc->natts, natts);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		Datum	   *values = palloc(sizeof(Datum) * natts);
+		bool	   *nulls = palloc(sizeof(bool) * natts);
+
+		for (int c = 0; c < natts; c++)
+			values[c] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+									  c + 1, &nulls[c]);
+		if (passed_col > 0 && !nulls[passed_col - 1] &&
+			!DatumGetBool(values[passed_col - 1]))
+			failed = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return failed;
+}
+
+/*
+ * Run "sql" (a SELECT whose columns match the function's result) as the
+ * owner of rel, restricted, with search_path and output settings pinned,
+ * and append its rows to the result set.
+ */
+static void
+rows_as_owner(ReturnSetInfo *rsinfo, Relation rel, const char *sql,
+			  int nargs, Oid *argtypes, Datum *args)
+{
+	StewardAsOwner ctx;
+
+	steward_as_table_owner_begin(rel, true, &ctx);
+	steward_pin_output_settings();
+	if (SPI_execute_with_args(sql, nargs, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not run \"%s\"", sql);
+	(void) spi_rows_to_result(rsinfo, sql, 0);
+	steward_as_owner_end(&ctx);
+}
+
+/*
+ * steward.verify(tbl): heap pages (as the caller, amcheck), then row
+ * count, checksum, keys, rules and steward_hash indexes of a table, checked
+ * as its owner.  AccessShareLock on the table
+ * (verify_index takes ShareRowExclusiveLock on it for the index checks).
+ * Errors: 22004 NULL, 42P01, 42809, 42501.
+ */
+Datum
+steward_verify(PG_FUNCTION_ARGS)
+{
+	Relation	rel;
+	Oid			argtypes[1] = {REGCLASSOID};
+	Datum		args[1];
+	ReturnSetInfo *rsinfo;
+	bool		heap_damaged;
+	const char *heap_sql = "SELECT \"check\", passed, detail FROM steward._verify_heap_check($1)";
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("table must not be null")));
+	rel = open_for_full_read(PG_GETARG_OID(0), "steward.verify()");
+	args[0] = PG_GETARG_DATUM(0);
+	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	/*
+	 * The heap pages, as the caller (amcheck runs no code of the owner's;
+	 * EXECUTE on steward.verify_heap is the caller's).  The row checks read
+	 * the rows and could fail on a damaged page: a damaged heap ends here.
+	 */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(heap_sql, 1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not run \"%s\"", heap_sql);
+	heap_damaged = spi_rows_to_result(rsinfo, heap_sql, 2);
+	SPI_finish();
+
+	if (!heap_damaged)
+		rows_as_owner(rsinfo, rel,
+					  "SELECT \"check\", passed, detail FROM steward._verify_rows($1)",
+					  1, argtypes, args);
+	relation_close(rel, AccessShareLock);
+	return (Datum) 0;
+}
+
+/*
+ * steward.checksum_ranges(tbl, key_col, buckets): rows and checksum per
+ * hash bucket of key_col, computed as the table's owner.  AccessShareLock.
+ * Errors: 22004 NULL, 22023 buckets, 42703 column, 42P01, 42809, 42501.
+ */
+Datum
+steward_checksum_ranges(PG_FUNCTION_ARGS)
+{
+	Relation	rel;
+	Oid			argtypes[3] = {REGCLASSOID, NAMEOID, INT4OID};
+	Datum		args[3];
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("arguments must not be null")));
+	rel = open_for_full_read(PG_GETARG_OID(0), "steward.checksum_ranges()");
+	args[0] = PG_GETARG_DATUM(0);
+	args[1] = PG_GETARG_DATUM(1);
+	args[2] = PG_GETARG_DATUM(2);
+	InitMaterializedSRF(fcinfo, 0);
+	rows_as_owner((ReturnSetInfo *) fcinfo->resultinfo, rel,
+				  "SELECT bucket, rows, checksum, min_key, max_key"
+				  "  FROM steward._checksum_ranges_rows($1, $2, $3)",
+				  3, argtypes, args);
+	relation_close(rel, AccessShareLock);
+	return (Datum) 0;
+}
