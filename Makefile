@@ -76,6 +76,11 @@ REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 NO_INSTALLCHECK = 1
 
 PG_CONFIG ?= pg_config
+# Rebuild an object when a header it includes changes (gcc -MMD into .deps/):
+# PGXS turns this on only for --enable-depend server builds, and a stale
+# object compiled against an older struct layout corrupts memory at run time.
+override autodepend = yes
+
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
