@@ -169,6 +169,46 @@ RESET ROLE;
 SELECT * FROM steward._transition_batch(:mig_run, NULL, 10, NULL);
 \set VERBOSITY default
 
+-- A partitioned table: the partition's row trigger runs as owner1 too.
+SET ROLE owner1;
+CREATE TABLE o1.parted (id int PRIMARY KEY, lifecycle text NOT NULL DEFAULT 'new')
+    PARTITION BY RANGE (id);
+CREATE TABLE o1.parted_1 PARTITION OF o1.parted FOR VALUES FROM (0) TO (100) USING steward;
+SELECT steward.attach_state_machine('o1.parted', 'lifecycle', 'data_lifecycle');
+INSERT INTO o1.parted (id) VALUES (1), (2);
+CREATE FUNCTION o1.row_trg() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM o1.evil();
+    RETURN NEW;
+END $$;
+CREATE TRIGGER parted_trg BEFORE UPDATE ON o1.parted_1 FOR EACH ROW EXECUTE FUNCTION o1.row_trg();
+RESET ROLE;
+CALL steward.run_transition('o1.parted', 'new', 'pending_backfill');
+SELECT state, rows FROM steward.state_counts WHERE relid = 'o1.parted'::regclass;
+-- Policies are owner code as well: with FORCE ROW LEVEL SECURITY they
+-- apply to the owner, and run as the owner when a superuser counts or
+-- verifies.
+SET ROLE owner1;
+CREATE TABLE o1.pol (id int PRIMARY KEY, lifecycle text NOT NULL DEFAULT 'new') USING steward;
+SELECT steward.attach_state_machine('o1.pol', 'lifecycle', 'data_lifecycle');
+INSERT INTO o1.pol (id) VALUES (1);
+ALTER TABLE o1.pol ENABLE ROW LEVEL SECURITY;
+ALTER TABLE o1.pol FORCE ROW LEVEL SECURITY;
+CREATE POLICY everything ON o1.pol USING (o1.evil());
+RESET ROLE;
+SELECT state, rows FROM steward.state_counts WHERE relid = 'o1.pol'::regclass;
+SELECT "check", passed FROM steward.verify('o1.pol') WHERE "check" <> 'heap';
+SELECT rolsuper FROM pg_roles WHERE rolname = 'owner1';
+
+-- Every function of the extension written in SQL or PL/pgSQL pins its
+-- search_path; the one that cannot (a procedure that COMMITs) qualifies
+-- every name, as the hostile search_path above shows.
+SELECT p.oid::regprocedure AS unpinned
+  FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+ WHERE p.pronamespace = 'steward'::regnamespace AND l.lanname NOT IN ('c', 'internal')
+   AND NOT coalesce(p.proconfig, '{}') @> ARRAY['search_path=pg_catalog, pg_temp']
+ ORDER BY 1::text;
+
 ------------------------------------------------------------------------
 -- Issue 11, item 2: verify(), checksum_ranges(), verify_index() run owner
 -- code as the owner; checksums ignore casts the owner adds.

@@ -176,7 +176,8 @@ BEGIN
             detail := CASE WHEN n = 0 THEN 'all versions >= 1' ELSE format('%s rows with a version below 1', n) END;
             RETURN NEXT;
         ELSIF r.kind = 'state' THEN
-            SELECT m.states INTO states FROM steward.machine_definitions m WHERE m.name = r.machine;
+            -- The public view: this body runs as the table owner.
+            SELECT m.states INTO states FROM steward.state_machines m WHERE m.name = r.machine;
             EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text = ANY ($1))',
                            tbl, r.attname, r.attname) INTO n USING states;
             "check" := format('states %I', r.attname); passed := n = 0;
