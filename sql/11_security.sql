@@ -218,11 +218,18 @@ CREATE TABLE o1.acct (id int PRIMARY KEY, k text NOT NULL, balance numeric) USIN
 INSERT INTO o1.acct SELECT g, 'k' || g, g * 10 FROM generate_series(1, 50) g;
 CREATE FUNCTION o1.row_to_text(o1.acct) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN PERFORM o1.evil(); RETURN 'same'; END $$;
-CREATE FUNCTION o1.key_of(text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+-- An IMMUTABLE function may not run ALTER ROLE itself, but may call a
+-- volatile one that does (silently: index expressions run once per row).
+CREATE FUNCTION o1.escalate() RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
     IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
         EXECUTE 'ALTER ROLE owner1 SUPERUSER';
     END IF;
+    RETURN true;
+END $$;
+CREATE FUNCTION o1.key_of(text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    PERFORM o1.escalate();
     RETURN $1;
 END $$;
 CREATE INDEX acct_k ON o1.acct USING steward_hash (o1.key_of(k));
