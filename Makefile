@@ -41,6 +41,7 @@ OBJS = \
 	src/tableam/rules_api.o \
 	src/tableam/rowkey.o \
 	src/tableam/writectx.o \
+	src/tableam/written.o \
 	src/tableam/release.o \
 	src/tableam/heapcheck.o \
 	src/lifecycle/state_rules.o \

@@ -1405,3 +1405,72 @@ GRANT EXECUTE ON FUNCTION steward._lock_contention() TO pg_read_all_stats;
 GRANT SELECT ON steward.transition_counts TO PUBLIC;
 REVOKE ALL ON FUNCTION steward._statement_totals() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION steward._statement_totals() TO pg_read_all_stats;
+
+-- Issue 12 item 2: the access method sets the version and changed_at columns
+-- after the executor computed generated columns and checked constraints,
+-- partition bounds, policies and view check options; definitions where they
+-- could diverge are refused from now on.  Existing ones are reported here.
+-- Refuse definitions in which something the executor computes or checks on
+-- a new row before storing it (stored generated columns, CHECK constraints,
+-- partition keys, row security policies, views WITH CHECK OPTION) depends
+-- on a column the access method sets: the version, a changed_at column
+-- (src/tableam/written.c).  track_versions and attach_state_machine check
+-- when they add such a rule; this trigger checks later DDL.
+CREATE FUNCTION steward._check_written_columns(tbl regclass)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_check_written_columns_sql'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._check_written_columns(regclass) FROM PUBLIC;
+
+CREATE FUNCTION steward._rules_on_written_ddl()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rel oid;
+BEGIN
+    IF pg_catalog.to_regclass('steward.column_rules') IS NULL
+       OR NOT EXISTS (SELECT 1 FROM steward.column_rules
+                       WHERE kind = 'version' OR changed_at IS NOT NULL) THEN
+        RETURN;
+    END IF;
+    FOR rel IN
+        SELECT DISTINCT CASE WHEN c.classid = 'pg_catalog.pg_policy'::pg_catalog.regclass
+                             THEN (SELECT p.polrelid FROM pg_catalog.pg_policy p
+                                    WHERE p.oid = c.objid)
+                             ELSE c.objid END
+          FROM pg_catalog.pg_event_trigger_ddl_commands() c
+         WHERE c.classid IN ('pg_catalog.pg_class'::pg_catalog.regclass,
+                             'pg_catalog.pg_policy'::pg_catalog.regclass)
+    LOOP
+        CONTINUE WHEN rel IS NULL
+            OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE oid = rel);
+        PERFORM steward._check_written_columns(rel::pg_catalog.regclass);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._rules_on_written_ddl() FROM PUBLIC;
+
+CREATE EVENT TRIGGER steward_rules_written ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'CREATE POLICY', 'ALTER POLICY',
+                 'CREATE VIEW', 'ALTER VIEW')
+    EXECUTE FUNCTION steward._rules_on_written_ddl();
+
+DO $$
+DECLARE
+    r regclass;
+BEGIN
+    FOR r IN SELECT DISTINCT relid FROM steward.column_rules
+              WHERE kind = 'version' OR changed_at IS NOT NULL LOOP
+        BEGIN
+            PERFORM steward._check_written_columns(r);
+        EXCEPTION WHEN feature_not_supported THEN
+            RAISE WARNING '%', SQLERRM
+                USING DETAIL = 'Rows stored before this update may not satisfy it: the check ran before pg_steward set the column.',
+                      HINT = 'Change the definition (derive the value in a view or query), then check the rows with steward.verify().';
+        END;
+    END LOOP;
+END
+$$;

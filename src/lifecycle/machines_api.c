@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "access/relation.h"
+#include "access/xact.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -172,6 +173,17 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
 							  4, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert into steward.column_rules");
 	steward_as_owner_end(&ctx);
+
+	/*
+	 * The AM will set changed_at: refuse if the executor derives or checks
+	 * anything from it (src/tableam/written.c).  The new rule must be
+	 * visible to the check's fresh catalog read; an error undoes it.
+	 */
+	if (changed_at != NULL)
+	{
+		CommandCounterIncrement();
+		steward_check_written_columns(relid, true);
+	}
 	relation_close(rel, NoLock);
 	PG_RETURN_VOID();
 }

@@ -345,7 +345,7 @@ load_row_key(Relation rel, StewardRules *rules)
 }
 
 static StewardRules *
-load_rules(Relation rel)
+load_rules(Relation rel, MemoryContext cxt)
 {
 	/* Too big for the stack; freed with the caller's memory context. */
 	RulesBuild *b = palloc0(sizeof(RulesBuild));
@@ -379,7 +379,7 @@ load_rules(Relation rel)
 	size = MAXALIGN(sizeof(StewardRules)) +
 		MAXALIGN(b->nsequences * sizeof(SequenceRule)) +
 		b->nstates * sizeof(StateRule);
-	rules = MemoryContextAllocZero(CacheMemoryContext, size);
+	rules = MemoryContextAllocZero(cxt, size);
 	rules->version_attnum = b->version_attnum;
 	rules->nsequences = b->nsequences;
 	rules->nstates = b->nstates;
@@ -407,7 +407,19 @@ steward_get_rules(Relation rel)
 	 * rules_api.c), which conflicts with the RowExclusiveLock every writer
 	 * holds, so what we load stays valid for the rest of this statement.
 	 */
-	rules = load_rules(rel);
+	rules = load_rules(rel, CacheMemoryContext);
 	rel->rd_amcache = rules;
 	return rules;
+}
+
+/*
+ * The rules that apply to "rel" (its own and its partition ancestors'), read
+ * afresh into the current memory context, for any relation kind (a
+ * partitioned table has no rd_amcache of ours).  Same locking as
+ * steward_get_rules.
+ */
+StewardRules *
+steward_load_rules(Relation rel)
+{
+	return load_rules(rel, CurrentMemoryContext);
 }

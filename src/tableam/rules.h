@@ -70,6 +70,10 @@ typedef struct StewardRules
 } StewardRules;
 
 extern const StewardRules *steward_get_rules(Relation rel);
+extern StewardRules *steward_load_rules(Relation rel);
+
+/* written.c: refuse executor-derived values over columns the AM sets */
+extern void steward_check_written_columns(Oid relid, bool configuring);
 
 /* Index of a state name in a rule, or -1 if the machine does not declare it. */
 extern int	steward_state_index(const StateRule *rule, const char *name, int len);

@@ -20,6 +20,7 @@
 
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
@@ -333,6 +334,17 @@ track_column(FunctionCallInfo fcinfo, RuleKind kind)
 	}
 
 	steward_as_owner_end(&ctx);
+
+	/*
+	 * The AM will set the version column: refuse if the executor derives or
+	 * checks anything from it (src/tableam/written.c).  The new rule must be
+	 * visible to the check's fresh catalog read; an error undoes it.
+	 */
+	if (kind == RULE_VERSION)
+	{
+		CommandCounterIncrement();
+		steward_check_written_columns(relid, true);
+	}
 	relation_close(rel, NoLock);
 }
 

@@ -194,3 +194,50 @@ CREATE EVENT TRIGGER steward_rules_alter_table ON ddl_command_end
 REVOKE ALL ON FUNCTION steward._rules_on_sql_drop() FROM PUBLIC;
 REVOKE ALL ON FUNCTION steward._rules_on_alter_table() FROM PUBLIC;
 
+-- Refuse definitions in which something the executor computes or checks on
+-- a new row before storing it (stored generated columns, CHECK constraints,
+-- partition keys, row security policies, views WITH CHECK OPTION) depends
+-- on a column the access method sets: the version, a changed_at column
+-- (src/tableam/written.c).  track_versions and attach_state_machine check
+-- when they add such a rule; this trigger checks later DDL.
+CREATE FUNCTION steward._check_written_columns(tbl regclass)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_check_written_columns_sql'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._check_written_columns(regclass) FROM PUBLIC;
+
+CREATE FUNCTION steward._rules_on_written_ddl()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rel oid;
+BEGIN
+    IF pg_catalog.to_regclass('steward.column_rules') IS NULL
+       OR NOT EXISTS (SELECT 1 FROM steward.column_rules
+                       WHERE kind = 'version' OR changed_at IS NOT NULL) THEN
+        RETURN;
+    END IF;
+    FOR rel IN
+        SELECT DISTINCT CASE WHEN c.classid = 'pg_catalog.pg_policy'::pg_catalog.regclass
+                             THEN (SELECT p.polrelid FROM pg_catalog.pg_policy p
+                                    WHERE p.oid = c.objid)
+                             ELSE c.objid END
+          FROM pg_catalog.pg_event_trigger_ddl_commands() c
+         WHERE c.classid IN ('pg_catalog.pg_class'::pg_catalog.regclass,
+                             'pg_catalog.pg_policy'::pg_catalog.regclass)
+    LOOP
+        CONTINUE WHEN rel IS NULL
+            OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE oid = rel);
+        PERFORM steward._check_written_columns(rel::pg_catalog.regclass);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._rules_on_written_ddl() FROM PUBLIC;
+
+CREATE EVENT TRIGGER steward_rules_written ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'CREATE POLICY', 'ALTER POLICY',
+                 'CREATE VIEW', 'ALTER VIEW')
+    EXECUTE FUNCTION steward._rules_on_written_ddl();

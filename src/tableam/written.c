@@ -1,0 +1,484 @@
+/*-------------------------------------------------------------------------
+ *
+ * written.c
+ *	  Refuse table definitions in which something the executor computes or
+ *	  checks on a new row depends on a column the steward AM sets.
+ *
+ * The AM sets two kinds of columns inside tuple_insert / tuple_update: the
+ * version column (1 on INSERT, the next version on UPDATE) and the
+ * changed_at column of a state machine (the statement time when the state
+ * changes).  The executor has by then already computed stored generated
+ * columns and checked CHECK constraints, the partition constraint
+ * (partition bounds), row-level security WITH CHECK policies and views'
+ * WITH CHECK OPTION on the row as it was before -- so an "etag" generated
+ * from the version would be stored one version behind, and a CHECK on the
+ * version could pass for a row that violates it once stored.  PostgreSQL 15
+ * gives a table AM no earlier hook into the executor's order (README.md,
+ * "Values the AM sets"), so such definitions are refused: when a rule that
+ * makes the AM set a column is added (track_versions, attach_state_machine
+ * with changed_at), and on every later DDL that could create one (an event
+ * trigger calls steward._check_written_columns for the relations a command
+ * touched).  Indexes, RETURNING, AFTER triggers and foreign keys see the
+ * stored row and need nothing.
+ *
+ * The check covers a whole partition tree: the rules of a partitioned table
+ * apply to its partitions, and a partitioned table's key, CHECK
+ * constraints, policies and views check the rows routed through it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "access/sysattr.h"
+#include "catalog/partition.h"
+#include "catalog/pg_class.h"
+#include "commands/defrem.h"
+#include "catalog/pg_inherits.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/parsetree.h"
+#include "utils/acl.h"
+#include "rewrite/rewriteHandler.h"
+#include "rewrite/rowsecurity.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/partcache.h"
+#include "utils/rel.h"
+
+#include "pg_steward.h"
+#include "tableam/rules.h"
+
+PG_FUNCTION_INFO_V1(steward_check_written_columns_sql);
+
+/* Does an expression refer to one of "written" (attnums) of relation "varno"? */
+typedef struct RefContext
+{
+	Index		varno;
+	Bitmapset  *written;
+	int			sublevels_up;
+	AttrNumber	found;			/* the column found (0: a whole-row reference) */
+} RefContext;
+
+static bool
+refs_walker(Node *node, RefContext *cxt)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+
+		if (var->varno == cxt->varno && var->varlevelsup == cxt->sublevels_up &&
+			(var->varattno == 0 ||
+			 bms_is_member(var->varattno - FirstLowInvalidHeapAttributeNumber,
+						   cxt->written)))
+		{
+			cxt->found = var->varattno;
+			return true;
+		}
+		return false;
+	}
+	if (IsA(node, Query))
+	{
+		bool		result;
+
+		cxt->sublevels_up++;
+		result = query_tree_walker((Query *) node, refs_walker, (void *) cxt, 0);
+		cxt->sublevels_up--;
+		return result;
+	}
+	return expression_tree_walker(node, refs_walker, (void *) cxt);
+}
+
+/* The written column an expression uses, or InvalidAttrNumber. */
+static AttrNumber
+expr_uses(Node *expr, Index varno, Bitmapset *written)
+{
+	RefContext	cxt;
+
+	cxt.varno = varno;
+	cxt.written = written;
+	cxt.sublevels_up = 0;
+	cxt.found = InvalidAttrNumber;
+	if (!refs_walker(expr, &cxt))
+		return InvalidAttrNumber;
+	if (cxt.found == 0)			/* whole row: name the first written column */
+		cxt.found = bms_next_member(written, -1) + FirstLowInvalidHeapAttributeNumber;
+	return cxt.found;
+}
+
+/*
+ * 0A000 for "what" (a generated column, check constraint, policy or view
+ * named "name"; NULL what: the partition key) of "rel" using column "col".
+ */
+static void
+report(Relation rel, const char *what, const char *name, const char *col,
+	   bool configuring)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 what ?
+			 errmsg("%s \"%s\" of relation \"%s\" depends on column \"%s\", which the steward access method sets",
+					what, name, RelationGetRelationName(rel), col) :
+			 errmsg("partition key of relation \"%s\" depends on column \"%s\", which the steward access method sets",
+					RelationGetRelationName(rel), col),
+			 errdetail("PostgreSQL computes generated columns and checks constraints, partition bounds, row security policies and view check options before the access method sets \"%s\" (the new version, or the time of a state change), so they would see a different value than the one stored.",
+					   col),
+			 configuring ?
+			 errhint("Change the table's definition first; derive such values in a view or a query instead.") :
+			 errhint("Derive the value in a view or a query instead, or first stop pg_steward setting \"%s\" (steward.untrack, or steward.detach_state_machine and attach it again without changed_at_column).", col)));
+}
+
+static const char *
+colname(Relation rel, AttrNumber attnum)
+{
+	return get_attname(RelationGetRelid(rel), attnum, false);
+}
+
+static Bitmapset *written_by_rules(const StewardRules *rules);
+
+/*
+ * Attribute numbers of table "rel" that the AM sets under the rules that
+ * apply to it (none unless it is a steward table: rules are enforced by the
+ * access method only).
+ */
+static Bitmapset *
+written_of_leaf(Relation rel)
+{
+	StewardRules *rules;
+
+	if (rel->rd_rel->relam != get_table_am_oid(STEWARD_TABLE_AM, true))
+		return NULL;
+	rules = steward_load_rules(rel);
+	return written_by_rules(rules);
+}
+
+/* The attribute numbers in "rules" of the columns the AM sets. */
+static Bitmapset *
+written_by_rules(const StewardRules *rules)
+{
+	Bitmapset  *written = NULL;
+
+	if (rules->version_attnum != InvalidAttrNumber)
+		written = bms_add_member(written, rules->version_attnum - FirstLowInvalidHeapAttributeNumber);
+	for (int i = 0; i < rules->nstates; i++)
+		if (rules->states[i].changed_at != InvalidAttrNumber)
+			written = bms_add_member(written, rules->states[i].changed_at - FirstLowInvalidHeapAttributeNumber);
+	return written;
+}
+
+/* "written" (attnums of "from") as attnums of "to", matched by name. */
+static Bitmapset *
+map_written(Oid from, Oid to, Bitmapset *written)
+{
+	Bitmapset  *result = NULL;
+	int			m = -1;
+
+	while ((m = bms_next_member(written, m)) >= 0)
+	{
+		char	   *name = get_attname(from, m + FirstLowInvalidHeapAttributeNumber, false);
+		AttrNumber	a = get_attnum(to, name);
+
+		if (a > 0)
+			result = bms_add_member(result, a - FirstLowInvalidHeapAttributeNumber);
+	}
+	return result;
+}
+
+/*
+ * Columns the AM sets for rows stored through "rel": its own for a table,
+ * its partitions' for a partitioned table.
+ */
+static Bitmapset *
+written_through(Relation rel)
+{
+	Bitmapset  *written = NULL;
+	List	   *parts;
+	ListCell   *lc;
+
+	if (rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+		return written_of_leaf(rel);
+
+	/*
+	 * The rules that apply to the partitioned table itself will apply to
+	 * the steward partitions it gets later: refuse now rather than when the
+	 * first one is created.
+	 */
+	written = written_by_rules(steward_load_rules(rel));
+	parts = find_all_inheritors(RelationGetRelid(rel), AccessShareLock, NULL);
+	foreach(lc, parts)
+	{
+		Relation	part = relation_open(lfirst_oid(lc), NoLock);
+
+		if (part->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+			written = bms_add_members(written,
+									  map_written(RelationGetRelid(part),
+												  RelationGetRelid(rel),
+												  written_of_leaf(part)));
+		relation_close(part, NoLock);
+	}
+	return written;
+}
+
+static void
+check_generated_and_checks(Relation rel, Bitmapset *written, bool configuring)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	TupleConstr *constr = desc->constr;
+	int			m = -1;
+	AttrNumber	a;
+
+	while ((m = bms_next_member(written, m)) >= 0)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, m + FirstLowInvalidHeapAttributeNumber - 1);
+
+		if (att->attgenerated)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("column \"%s\" of relation \"%s\" is a generated column, which the steward access method cannot set",
+							NameStr(att->attname), RelationGetRelationName(rel)),
+					 errhint("Use a plain column.")));
+	}
+	if (constr == NULL)
+		return;
+	for (int i = 0; i < constr->num_defval; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, constr->defval[i].adnum - 1);
+
+		if (att->attgenerated != ATTRIBUTE_GENERATED_STORED)
+			continue;
+		a = expr_uses(stringToNode(constr->defval[i].adbin), 1, written);
+		if (a != InvalidAttrNumber)
+			report(rel, "generated column", NameStr(att->attname),
+				   colname(rel, a), configuring);
+	}
+	for (int i = 0; i < constr->num_check; i++)
+	{
+		a = expr_uses(stringToNode(constr->check[i].ccbin), 1, written);
+		if (a != InvalidAttrNumber)
+			report(rel, "check constraint", constr->check[i].ccname,
+				   colname(rel, a), configuring);
+	}
+}
+
+static void
+check_partition_key(Relation rel, Bitmapset *written, bool configuring)
+{
+	PartitionKey key;
+	AttrNumber	a;
+
+	if (rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+		return;
+	key = RelationGetPartitionKey(rel);
+	for (int i = 0; i < key->partnatts; i++)
+		if (key->partattrs[i] != 0 &&
+			bms_is_member(key->partattrs[i] - FirstLowInvalidHeapAttributeNumber, written))
+			report(rel, NULL, NULL, colname(rel, key->partattrs[i]), configuring);
+	a = expr_uses((Node *) key->partexprs, 1, written);
+	if (a != InvalidAttrNumber)
+		report(rel, NULL, NULL, colname(rel, a), configuring);
+}
+
+/*
+ * Row security: a policy's expression is checked against new rows when it
+ * is a WITH CHECK, when it is the USING of an INSERT/UPDATE/ALL policy
+ * without WITH CHECK, and (for statements that also read the table) when
+ * it is the USING of a SELECT or ALL policy.  Only DELETE policies and the
+ * USING of UPDATE policies that have a WITH CHECK see stored rows only.
+ * Policies matter only while row security is enabled; enabling it is an
+ * ALTER TABLE, which runs this check again.
+ */
+static void
+check_policies(Relation rel, Bitmapset *written, bool configuring)
+{
+	ListCell   *lc;
+
+	if (!rel->rd_rel->relrowsecurity || rel->rd_rsdesc == NULL)
+		return;
+	foreach(lc, rel->rd_rsdesc->policies)
+	{
+		RowSecurityPolicy *policy = (RowSecurityPolicy *) lfirst(lc);
+		AttrNumber	a = InvalidAttrNumber;
+
+		if (policy->polcmd == ACL_DELETE_CHR)
+			continue;
+		a = expr_uses((Node *) policy->with_check_qual, 1, written);
+		if (a == InvalidAttrNumber &&
+			!(policy->polcmd == ACL_UPDATE_CHR && policy->with_check_qual != NULL))
+			a = expr_uses((Node *) policy->qual, 1, written);
+		if (a != InvalidAttrNumber)
+			report(rel, "policy", policy->policy_name, colname(rel, a), configuring);
+	}
+}
+
+/* Views built on "base" (directly), by OID. */
+static List *
+views_on(Oid base)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(base)};
+	List	   *views = NIL;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT DISTINCT r.ev_class FROM pg_catalog.pg_depend d"
+							  " JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid"
+							  " JOIN pg_catalog.pg_class c ON c.oid = r.ev_class"
+							  " WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+							  "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+							  "   AND d.refobjid = $1 AND r.ev_class <> $1 AND c.relkind = 'v'",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the views of relation %u", base);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		views = lappend_oid(views,
+							DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 1,
+														   &isnull)));
+	}
+	SPI_finish();
+	return views;
+}
+
+/*
+ * Views WITH CHECK OPTION that would check a written column of "base":
+ * an automatically updatable view (one base relation in FROM) whose WHERE
+ * uses one, with a check option, or below a view WITH CASCADED CHECK
+ * OPTION ("below": the written column a view between it and the table
+ * uses in its WHERE, or NULL).  Walks up the chain of views, carrying the
+ * written columns through their select lists.
+ */
+static void
+check_views(Relation base, Bitmapset *written, const char *below, bool configuring)
+{
+	List	   *views = views_on(RelationGetRelid(base));
+	ListCell   *lc;
+
+	foreach(lc, views)
+	{
+		Relation	view = relation_open(lfirst_oid(lc), AccessShareLock);
+		Query	   *q = get_view_query(view);
+		RangeTblRef *ref;
+		RangeTblEntry *rte;
+		AttrNumber	a;
+		bool		uses;
+		Bitmapset  *view_written = NULL;
+		ListCell   *tl;
+
+		if (list_length(q->jointree->fromlist) != 1 ||
+			!IsA(linitial(q->jointree->fromlist), RangeTblRef))
+		{
+			relation_close(view, AccessShareLock);
+			continue;
+		}
+		ref = linitial(q->jointree->fromlist);
+		rte = rt_fetch(ref->rtindex, q->rtable);
+		if (rte->rtekind != RTE_RELATION || rte->relid != RelationGetRelid(base))
+		{
+			relation_close(view, AccessShareLock);
+			continue;
+		}
+		a = expr_uses(q->jointree->quals, ref->rtindex, written);
+		uses = (a != InvalidAttrNumber);
+		if (uses && RelationHasCheckOption(view))
+			report(base, "view", RelationGetRelationName(view), colname(base, a),
+				   configuring);
+		if (below != NULL && RelationHasCascadedCheckOption(view))
+			report(base, "view", RelationGetRelationName(view), below, configuring);
+		foreach(tl, q->targetList)
+		{
+			TargetEntry *tle = (TargetEntry *) lfirst(tl);
+
+			if (!tle->resjunk &&
+				expr_uses((Node *) tle->expr, ref->rtindex, written) != InvalidAttrNumber)
+				view_written = bms_add_member(view_written,
+											  tle->resno - FirstLowInvalidHeapAttributeNumber);
+		}
+		if (view_written != NULL || below != NULL || uses)
+			check_views(view, view_written, uses ? colname(base, a) : below,
+						configuring);
+		relation_close(view, AccessShareLock);
+	}
+}
+
+static void
+check_relation(Relation rel, bool configuring)
+{
+	Bitmapset  *written = written_through(rel);
+
+	if (written == NULL)
+		return;
+	check_generated_and_checks(rel, written, configuring);
+	check_partition_key(rel, written, configuring);
+	check_policies(rel, written, configuring);
+	check_views(rel, written, NULL, configuring);
+}
+
+/*
+ * Check the partition tree of table "relid" (or, for a view, of the tables
+ * under it).  "configuring": called while adding a rule (the HINT says to
+ * change the definition first) rather than for DDL on the definition.
+ * Takes AccessShareLock on the relations of the tree.  Raises 0A000 naming
+ * the generated column, constraint, partition key, policy or view.
+ */
+void
+steward_check_written_columns(Oid relid, bool configuring)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	List	   *ancestors;
+	Oid			root = relid;
+	List	   *tree;
+	ListCell   *lc;
+
+	if (rel->rd_rel->relkind == RELKIND_VIEW)
+	{
+		Query	   *q = get_view_query(rel);
+
+		foreach(lc, q->rtable)
+		{
+			RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+			if (rte->rtekind == RTE_RELATION && rte->relid != relid)
+				steward_check_written_columns(rte->relid, configuring);
+		}
+		relation_close(rel, AccessShareLock);
+		return;
+	}
+	if (rel->rd_rel->relkind != RELKIND_RELATION &&
+		rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+	{
+		relation_close(rel, AccessShareLock);
+		return;
+	}
+	if (rel->rd_rel->relispartition)
+	{
+		ancestors = get_partition_ancestors(relid);
+		root = llast_oid(ancestors);
+	}
+	relation_close(rel, AccessShareLock);
+
+	tree = find_all_inheritors(root, AccessShareLock, NULL);
+	foreach(lc, tree)
+	{
+		Relation	r = relation_open(lfirst_oid(lc), NoLock);
+
+		check_relation(r, configuring);
+		relation_close(r, NoLock);
+	}
+}
+
+/*
+ * steward._check_written_columns(tbl regclass) RETURNS void: the check for
+ * the DDL event trigger (src/tableam/tableam.sql).
+ */
+Datum
+steward_check_written_columns_sql(PG_FUNCTION_ARGS)
+{
+	if (!PG_ARGISNULL(0))
+		steward_check_written_columns(PG_GETARG_OID(0), false);
+	PG_RETURN_VOID();
+}
