@@ -1410,6 +1410,7 @@ GRANT EXECUTE ON FUNCTION steward._statement_totals() TO pg_read_all_stats;
 -- after the executor computed generated columns and checked constraints,
 -- partition bounds, policies and view check options; definitions where they
 -- could diverge are refused from now on.  Existing ones are reported here.
+
 -- Refuse definitions in which something the executor computes or checks on
 -- a new row before storing it (stored generated columns, CHECK constraints,
 -- partition keys, row security policies, views WITH CHECK OPTION) depends
