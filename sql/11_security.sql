@@ -185,6 +185,14 @@ CREATE TRIGGER parted_trg BEFORE UPDATE ON o1.parted_1 FOR EACH ROW EXECUTE FUNC
 RESET ROLE;
 CALL steward.run_transition('o1.parted', 'new', 'pending_backfill');
 SELECT state, rows FROM steward.state_counts WHERE relid = 'o1.parted'::regclass;
+-- A partitioned steward_hash index has no storage: its partitions' do.
+SET ROLE owner1;
+CREATE INDEX parted_h ON o1.parted USING steward_hash (lifecycle);
+RESET ROLE;
+SELECT * FROM steward.verify_index('o1.parted_h');
+\echo :LAST_ERROR_SQLSTATE
+SELECT buckets FROM steward.hash_index_stats('o1.parted_h');
+SELECT count(*) AS problems FROM steward.verify_index('o1.parted_1_lifecycle_idx');
 -- Policies are owner code as well: with FORCE ROW LEVEL SECURITY they
 -- apply to the owner, and run as the owner when a superuser counts or
 -- verifies.

@@ -40,6 +40,7 @@
 #include "utils/rls.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "pg_steward.h"
@@ -803,9 +804,8 @@ steward_transition_progress(PG_FUNCTION_ARGS)
  * table's owner, so a count under RLS would reveal hidden rows.
  */
 static bool
-may_count_states(Relation rel, const char *column)
+may_count_states(Oid relid, const char *column)
 {
-	Oid			relid = RelationGetRelid(rel);
 	Oid			userid = GetUserId();
 	AttrNumber	attnum = get_attnum(relid, column);
 
@@ -860,14 +860,18 @@ steward_state_counts(PG_FUNCTION_ARGS)
 	{
 		Oid			relid = lfirst_oid(lr);
 		const char *column = lfirst(lcol);
-		Relation	rel = try_relation_open(relid, AccessShareLock);
+		Relation	rel;
 		NameData	colname;
 
+		/* Rights first: no lock is taken on a table the caller may not count. */
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)) ||
+			!may_count_states(relid, column))
+			continue;
+		rel = try_relation_open(relid, AccessShareLock);
 		if (rel == NULL)
 			continue;
-		if ((rel->rd_rel->relkind != RELKIND_RELATION &&
-			 rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE) ||
-			!may_count_states(rel, column))
+		if (rel->rd_rel->relkind != RELKIND_RELATION &&
+			rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
 		{
 			relation_close(rel, AccessShareLock);
 			continue;
