@@ -21,6 +21,7 @@ SQL_SOURCES = \
 	src/tableam/heapcheck.sql \
 	src/idempotency/idempotency.sql \
 	src/lifecycle/lifecycle.sql \
+	src/tableam/labels.sql \
 	src/stats/stats.sql \
 	src/ops/capacity.sql \
 	src/ops/drills.sql \
@@ -44,6 +45,7 @@ OBJS = \
 	src/tableam/written.o \
 	src/tableam/release.o \
 	src/tableam/heapcheck.o \
+	src/tableam/labels.o \
 	src/lifecycle/state_rules.o \
 	src/lifecycle/machines_api.o \
 	src/lifecycle/transitions.o \

@@ -1475,3 +1475,223 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- issue 12 item 4: rules travel with their tables in every dump, as
+-- security labels of provider "steward" (src/tableam/labels.sql).
+-- Recreate (or, label NULL, remove) the rule of one column from its label.
+-- Called by the label provider (labels.c) as the owner of the extension's
+-- tables, after core checked that the caller owns the table.  Validates
+-- like track_versions / track_sequence / attach_state_machine, and creates
+-- the label's state machine when this database lacks it.
+CREATE FUNCTION steward._apply_rule_label(tbl regclass, colnum smallint, label text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col name;
+    typ oid;
+    v_kind text;
+    l jsonb;
+    since timestamptz;
+    v_machine text;
+    v_changed name;
+    m record;
+    other name;
+    n bigint;
+BEGIN
+    SELECT a.attname, a.atttypid INTO col, typ
+      FROM pg_attribute a
+     WHERE a.attrelid = tbl AND a.attnum = colnum AND NOT a.attisdropped;
+    IF col IS NULL OR colnum < 1 THEN
+        RAISE EXCEPTION 'security labels of provider "steward" apply to user columns of tables'
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table', tbl
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = 'Security labels of provider "steward" carry pg_steward''s column rules.';
+    END IF;
+    -- Like track_versions: no write is in flight while a rule changes.
+    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', tbl);
+
+    IF label IS NULL THEN
+        DELETE FROM steward.column_rules r WHERE r.relid = tbl AND r.attname = col;
+        RETURN;
+    END IF;
+    BEGIN
+        l := label::jsonb;
+    EXCEPTION WHEN invalid_text_representation THEN
+        l := NULL;
+    END;
+    IF l IS NULL OR jsonb_typeof(l) <> 'object' OR l->>'v' IS DISTINCT FROM '1' THEN
+        RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, tbl
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Labels of provider "steward" are written by pg_steward: a JSON object with "v": 1 and "kind".',
+                  HINT = 'Use steward.track_versions, steward.track_sequence or steward.attach_state_machine.';
+    END IF;
+    v_kind := l->>'kind';
+    since := coalesce((l->>'since')::timestamptz, now());
+
+    IF v_kind = 'version' THEN
+        IF typ <> 'int8'::regtype THEN
+            RAISE EXCEPTION 'version column "%" of relation "%" must be of type bigint', col, tbl
+                USING ERRCODE = 'datatype_mismatch';
+        END IF;
+        SELECT r.attname INTO other FROM steward.column_rules r
+         WHERE r.relid = tbl AND r.kind = 'version' AND r.attname <> col;
+        IF other IS NOT NULL THEN
+            RAISE EXCEPTION 'relation "%" already tracks versions in column "%"', tbl, other
+                USING ERRCODE = 'duplicate_object', DETAIL = 'A table has at most one version column.';
+        END IF;
+        EXECUTE format('SELECT count(*) FROM %s WHERE %I < 1', tbl, col) INTO n;
+        IF n > 0 THEN
+            RAISE EXCEPTION 'relation "%" has % rows with a version below 1 in column "%"', tbl, n, col
+                USING ERRCODE = 'check_violation';
+        END IF;
+    ELSIF v_kind = 'sequence' THEN
+        IF typ NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN
+            RAISE EXCEPTION 'sequence column "%" of relation "%" must be of type smallint, integer or bigint',
+                    col, tbl USING ERRCODE = 'datatype_mismatch';
+        END IF;
+    ELSIF v_kind = 'state' THEN
+        IF typ NOT IN ('text'::regtype, 'varchar'::regtype) THEN
+            RAISE EXCEPTION 'state column "%" of relation "%" must be of type text or varchar', col, tbl
+                USING ERRCODE = 'datatype_mismatch';
+        END IF;
+        v_machine := l->>'machine';
+        v_changed := l->>'changed_at';
+        IF v_changed IS NOT NULL AND (v_changed = col OR NOT EXISTS (
+                SELECT 1 FROM pg_attribute a
+                 WHERE a.attrelid = tbl AND a.attname = v_changed AND a.attnum > 0
+                   AND NOT a.attisdropped AND a.atttypid = 'timestamptz'::regtype)) THEN
+            RAISE EXCEPTION 'changed_at column "%" of relation "%" must be another column of type timestamp with time zone',
+                    v_changed, tbl USING ERRCODE = 'datatype_mismatch';
+        END IF;
+        SELECT d.states, d.initial, d.transitions INTO m
+          FROM steward.machine_definitions d WHERE d.name = v_machine;
+        IF NOT FOUND THEN
+            -- Validated like any new machine; keeps its original creation time.
+            PERFORM steward.create_state_machine(v_machine,
+                        ARRAY(SELECT jsonb_array_elements_text(l->'states')),
+                        ARRAY(SELECT jsonb_array_elements_text(l->'initial')),
+                        ARRAY(SELECT jsonb_array_elements_text(l->'transitions')));
+            UPDATE steward.machine_definitions d
+               SET created_at = coalesce((l->>'machine_since')::timestamptz, d.created_at)
+             WHERE d.name = v_machine;
+        ELSIF m.states IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'states'))
+           OR m.initial IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'initial'))
+           OR m.transitions IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'transitions')) THEN
+            RAISE EXCEPTION 'state machine "%" of this database differs from the one attached to column "%" of relation "%"',
+                    v_machine, col, tbl
+                USING ERRCODE = 'duplicate_object',
+                      DETAIL = format('Here: states %s, initial %s, transitions %s; the label: states %s, initial %s, transitions %s.',
+                                      m.states, m.initial, m.transitions,
+                                      l->'states', l->'initial', l->'transitions'),
+                      HINT = 'Rename one of the machines, or attach this database''s machine with steward.attach_state_machine.';
+        END IF;
+        EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text = ANY ($1))', tbl, col, col)
+           INTO n USING (SELECT d.states FROM steward.machine_definitions d WHERE d.name = v_machine);
+        IF n > 0 THEN
+            RAISE EXCEPTION 'column "%" of relation "%" holds % values that machine "%" does not declare',
+                    col, tbl, n, v_machine USING ERRCODE = 'check_violation';
+        END IF;
+    ELSE
+        RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, tbl
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Unknown rule kind %s.', coalesce(quote_literal(v_kind), 'NULL'));
+    END IF;
+
+    IF EXISTS (SELECT 1 FROM steward.column_rules r WHERE r.relid = tbl AND r.attname = col) THEN
+        UPDATE steward.column_rules r
+           SET kind = v_kind, machine = v_machine, changed_at = v_changed, created_at = since
+         WHERE r.relid = tbl AND r.attname = col;
+    ELSE
+        INSERT INTO steward.column_rules (relid, attname, kind, machine, changed_at, created_at)
+        VALUES (tbl, col, v_kind, v_machine, v_changed, since);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._apply_rule_label(regclass, smallint, text) FROM PUBLIC;
+
+-- Inserting a rule that exists already (a whole-database restore after the
+-- labels recreated it, a data-only restore into a database prepared with
+-- the schema) is a no-op; inserting a different rule for the same column
+-- is an error that says so, not a bare duplicate key.
+CREATE FUNCTION steward._column_rules_merge()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cur record;
+BEGIN
+    SELECT r.kind, r.machine, r.changed_at INTO cur
+      FROM steward.column_rules r WHERE r.relid = NEW.relid AND r.attname = NEW.attname;
+    IF NOT FOUND THEN
+        RETURN NEW;
+    END IF;
+    IF (cur.kind, cur.machine, cur.changed_at) IS NOT DISTINCT FROM (NEW.kind, NEW.machine, NEW.changed_at) THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'column "%" of relation "%" already has a different rule', NEW.attname, NEW.relid
+        USING ERRCODE = 'unique_violation',
+              DETAIL = format('It is tracked as %s%s; the new rule is %s%s.',
+                              cur.kind, coalesce(' (machine ' || cur.machine || ')', ''),
+                              NEW.kind, coalesce(' (machine ' || NEW.machine || ')', '')),
+              HINT = 'Untrack or detach the column first.';
+END
+$$;
+REVOKE ALL ON FUNCTION steward._column_rules_merge() FROM PUBLIC;
+CREATE TRIGGER column_rules_merge
+    BEFORE INSERT ON steward.column_rules
+    FOR EACH ROW EXECUTE FUNCTION steward._column_rules_merge();
+
+-- The same for machines: the label of an attached column carries its
+-- machine, so a restore may meet the machine twice.
+CREATE FUNCTION steward._machine_definitions_merge()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cur record;
+BEGIN
+    SELECT m.states, m.initial, m.transitions INTO cur
+      FROM steward.machine_definitions m WHERE m.name = NEW.name;
+    IF NOT FOUND THEN
+        RETURN NEW;
+    END IF;
+    IF (cur.states, cur.initial, cur.transitions) IS NOT DISTINCT FROM (NEW.states, NEW.initial, NEW.transitions) THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'state machine "%" already exists with another definition', NEW.name
+        USING ERRCODE = 'unique_violation',
+              DETAIL = format('Existing: states %s, initial %s, transitions %s; new: states %s, initial %s, transitions %s.',
+                              cur.states, cur.initial, cur.transitions,
+                              NEW.states, NEW.initial, NEW.transitions);
+END
+$$;
+REVOKE ALL ON FUNCTION steward._machine_definitions_merge() FROM PUBLIC;
+CREATE TRIGGER machine_definitions_merge
+    BEFORE INSERT ON steward.machine_definitions
+    FOR EACH ROW EXECUTE FUNCTION steward._machine_definitions_merge();
+
+-- SECURITY LABEL FOR steward needs the provider registered in the session,
+-- that is the library loaded; a restore may label a partitioned table
+-- before anything else has loaded it.  Calling this C function loads it
+-- (its _PG_init registers the provider) before the command looks for the
+-- provider; it does nothing else.
+CREATE FUNCTION steward._load_label_provider()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'steward_load_label_provider'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._load_label_provider() FROM PUBLIC;
+CREATE EVENT TRIGGER steward_load_label_provider ON ddl_command_start
+    WHEN TAG IN ('SECURITY LABEL')
+    EXECUTE FUNCTION steward._load_label_provider();
+ALTER EVENT TRIGGER steward_load_label_provider ENABLE ALWAYS;
+
+-- Label the rules this database already has (the trigger of column_rules
+-- writes each row's label).
+UPDATE steward.column_rules SET attname = attname;

@@ -24,6 +24,7 @@
 #include "stats/statements.h"
 #include "stats/waits.h"
 #include "stats/hotrows.h"
+#include "tableam/labels.h"
 #include "tableam/writectx.h"
 
 PG_MODULE_MAGIC;
@@ -70,6 +71,9 @@ _PG_init(void)
 	steward_hotrows_define_gucs();
 
 	MarkGUCPrefixReserved("steward");
+
+	/* Before the preload check: SECURITY LABEL needs it in every backend. */
+	steward_labels_init();
 
 	/* The steward AM works without preloading: its hook is always needed. */
 	steward_writectx_init();

@@ -40,6 +40,7 @@
 
 #include "pg_steward.h"
 #include "common/as_owner.h"
+#include "tableam/labels.h"
 #include "tableam/rules.h"
 #include "tableam/rules_api.h"
 
@@ -430,10 +431,29 @@ rule_tuple_relid(TriggerData *trigdata, HeapTuple tuple)
 	return isnull ? InvalidOid : DatumGetObjectId(d);
 }
 
+/* A changed rule row: invalidate the caches, rewrite the column's label. */
+static void
+rule_row_changed(TriggerData *trigdata, HeapTuple tuple)
+{
+	Oid			relid = rule_tuple_relid(trigdata, tuple);
+	bool		isnull;
+	Datum		attname;
+
+	if (!OidIsValid(relid))
+		return;
+	invalidate_rules_of(relid);
+	attname = heap_getattr(tuple,
+						   steward_catalog_attnum(trigdata->tg_relation, "attname"),
+						   RelationGetDescr(trigdata->tg_relation), &isnull);
+	if (!isnull)
+		steward_sync_rule_label(relid, NameStr(*DatumGetName(attname)));
+}
+
 /*
  * AFTER ROW trigger on steward.column_rules.  Fires for the API functions,
  * for the rows pg_restore loads, and for hand edits alike, so every path
- * that changes a rule reaches the caches of all backends.
+ * that changes a rule reaches the caches of all backends and the column's
+ * security label (labels.c), which carries the rule in dumps.
  */
 Datum
 steward_column_rules_changed(PG_FUNCTION_ARGS)
@@ -448,18 +468,8 @@ steward_column_rules_changed(PG_FUNCTION_ARGS)
 				 errmsg("steward_column_rules_changed must be an AFTER ROW trigger")));
 
 	if (trigdata->tg_trigtuple)
-	{
-		Oid			relid = rule_tuple_relid(trigdata, trigdata->tg_trigtuple);
-
-		if (OidIsValid(relid))
-			invalidate_rules_of(relid);
-	}
+		rule_row_changed(trigdata, trigdata->tg_trigtuple);
 	if (trigdata->tg_newtuple)
-	{
-		Oid			relid = rule_tuple_relid(trigdata, trigdata->tg_newtuple);
-
-		if (OidIsValid(relid))
-			invalidate_rules_of(relid);
-	}
+		rule_row_changed(trigdata, trigdata->tg_newtuple);
 	return PointerGetDatum(NULL);
 }

@@ -6,7 +6,9 @@
 # holes for dropped columns, and a partition attached with its own column
 # order may come back with another one.  After a restore into a new database
 # the rows, versions and rules must be identical and the rules must be
-# enforced on the right columns.
+# enforced on the right columns.  (The rules also travel as security labels
+# on their columns, which restore them first; test/t/063_dump_forms.pl
+# covers that and the partial dump forms.)
 
 use strict;
 use warnings;

@@ -1,0 +1,220 @@
+/*-------------------------------------------------------------------------
+ *
+ * labels.c
+ *	  Column rules as security labels of provider "steward", so that they
+ *	  travel with their table in every dump that contains it.
+ *
+ * pg_dump writes the rows of steward.column_rules (an extension
+ * configuration table) only in whole-database dumps; "pg_dump -t orders",
+ * "-n public" and "--schema-only" lost every rule.  Security labels are the
+ * one kind of extension-defined metadata that pg_dump writes with each
+ * object, in every dump form that contains the object, and that core lets
+ * an extension validate on the way back in (the provider hook, called only
+ * after core checked that the caller owns the table).  They are keyed by
+ * attribute number, so they follow RENAME COLUMN and vanish with DROP
+ * COLUMN.  This is how PostgreSQL Anonymizer keeps its masking rules with
+ * the columns.
+ *
+ * column_rules stays the source of truth that the write paths read
+ * (rules.c); the labels mirror it:
+ *
+ * - steward_sync_rule_label(), called by the AFTER ROW trigger of
+ *   column_rules for every change whatever its origin (API, restore, DDL
+ *   event triggers, hand edits), rewrites the label of that column from
+ *   its row: a JSON object with the rule, its creation time and, for a
+ *   state machine, the machine's definition.
+ * - The provider hook (SECURITY LABEL FOR steward ON COLUMN ...: a
+ *   restore, or a user) hands the label to steward._apply_rule_label(),
+ *   which validates it like the API functions do and creates the rule (and
+ *   the machine if this database lacks it).
+ *
+ * The provider must be registered in the session that runs SECURITY LABEL:
+ * _PG_init registers it, and the event trigger steward_load_label_provider
+ * (ddl_command_start, tag SECURITY LABEL) calls a C function of ours, which
+ * loads the library before the command looks for its provider.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type_d.h"
+#include "commands/event_trigger.h"
+#include "commands/seclabel.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "pg_steward.h"
+#include "common/as_owner.h"
+#include "tableam/labels.h"
+#include "tableam/rules.h"
+#include "tableam/rules_api.h"
+
+PG_FUNCTION_INFO_V1(steward_load_label_provider);
+
+#define STEWARD_LABEL_PROVIDER "steward"
+
+static void steward_object_relabel(const ObjectAddress *object,
+								   const char *seclabel);
+
+/* Called by _PG_init: every backend that loads the library has the provider. */
+void
+steward_labels_init(void)
+{
+	register_label_provider(STEWARD_LABEL_PROVIDER, steward_object_relabel);
+}
+
+/*
+ * Event trigger steward_load_label_provider (ddl_command_start, SECURITY
+ * LABEL).  Its work is done by being called: see the file header.
+ */
+Datum
+steward_load_label_provider(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward_load_label_provider must be called as an event trigger")));
+	PG_RETURN_VOID();
+}
+
+/*
+ * The label of the rule of (relid, attname) as column_rules holds it, or
+ * NULL.  Creation times are written in UTC ISO 8601, which reads back the
+ * same whatever DateStyle and TimeZone.  Reads the extension's tables as
+ * their owner, with a fresh snapshot (not read-only SPI): called from an
+ * AFTER ROW trigger, it must see the row that fired it.
+ */
+static char *
+rule_label(Oid relid, const char *attname)
+{
+	StewardAsOwner ctx;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	Oid			argtypes[2] = {OIDOID, NAMEOID};
+	Datum		args[2];
+	NameData	name;
+	char	   *label = NULL;
+
+	namestrcpy(&name, attname);
+	args[0] = ObjectIdGetDatum(relid);
+	args[1] = NameGetDatum(&name);
+
+	steward_as_owner_begin(steward_relid(STEWARD_RULES_TABLE, false), &ctx);
+	if (SPI_execute_with_args(
+							  "SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
+							  "  'v', 1, 'kind', r.kind,"
+							  "  'since', pg_catalog.to_char(r.created_at AT TIME ZONE 'UTC',"
+							  "                              'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+							  "  'machine', r.machine, 'changed_at', r.changed_at,"
+							  "  'states', m.states, 'initial', m.initial, 'transitions', m.transitions,"
+							  "  'machine_since', pg_catalog.to_char(m.created_at AT TIME ZONE 'UTC',"
+							  "                                      'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+							  "))::pg_catalog.text"
+							  "  FROM steward.column_rules r"
+							  "  LEFT JOIN steward.machine_definitions m"
+							  "         ON m.name OPERATOR(pg_catalog.=) r.machine"
+							  " WHERE r.relid::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
+							  "   AND r.attname OPERATOR(pg_catalog.=) $2",
+							  2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.column_rules");
+	if (SPI_processed == 1)
+	{
+		char	   *value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (value != NULL)
+			label = MemoryContextStrdup(caller_cxt, value);
+	}
+	steward_as_owner_end(&ctx);
+	return label;
+}
+
+/*
+ * Make the label of column "attname" of "relid" match its rule in
+ * column_rules (no rule: no label).  Called by the rules table's trigger
+ * for the old and the new row of every change.  Does nothing for a table
+ * or column that no longer exists, and writes only when the label changes.
+ */
+void
+steward_sync_rule_label(Oid relid, const char *attname)
+{
+	ObjectAddress column;
+	AttrNumber	attnum;
+	char	   *label;
+	char	   *current;
+
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		return;
+	attnum = get_attnum(relid, attname);
+	if (attnum <= 0)
+		return;
+
+	label = rule_label(relid, attname);
+	ObjectAddressSubSet(column, RelationRelationId, relid, attnum);
+	current = GetSecurityLabel(&column, STEWARD_LABEL_PROVIDER);
+	if ((label == NULL) != (current == NULL) ||
+		(label != NULL && strcmp(label, current) != 0))
+	{
+		SetSecurityLabel(&column, STEWARD_LABEL_PROVIDER, label);
+		/* The old and new rows of one UPDATE may name the same column. */
+		CommandCounterIncrement();
+	}
+}
+
+/*
+ * The provider hook: SECURITY LABEL FOR steward ON COLUMN tbl.col IS
+ * 'label' (or NULL).  Core has checked that the caller owns the table and
+ * holds ShareUpdateExclusiveLock on it; steward._apply_rule_label takes
+ * ShareRowExclusiveLock like the API functions, validates and writes the
+ * rule as the owner of the extension's tables.
+ */
+static void
+steward_object_relabel(const ObjectAddress *object, const char *seclabel)
+{
+	Oid			applyargs[3] = {REGCLASSOID, INT2OID, TEXTOID};
+	Oid			nspid;
+	StewardAsOwner ctx;
+	Datum		args[3];
+	char		nulls[3] = {' ', ' ', ' '};
+
+	if (object->classId != RelationRelationId || object->objectSubId <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("security labels of provider \"%s\" apply to table columns only",
+						STEWARD_LABEL_PROVIDER),
+				 errdetail("They carry pg_steward's column rules, written by steward.track_versions, steward.track_sequence and steward.attach_state_machine.")));
+
+	nspid = get_namespace_oid(STEWARD_SCHEMA, true);
+	if (!OidIsValid(nspid) || !OidIsValid(get_relname_relid(STEWARD_RULES_TABLE, nspid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"pg_steward\" is not installed in this database"),
+				 errhint("CREATE EXTENSION pg_steward; before restoring tables with pg_steward rules.")));
+	if (!OidIsValid(LookupFuncName(list_make2(makeString(STEWARD_SCHEMA),
+											  makeString("_apply_rule_label")),
+								   3, applyargs, true)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the pg_steward objects of this database are older than its library"),
+				 errhint("ALTER EXTENSION pg_steward UPDATE")));
+
+	args[0] = ObjectIdGetDatum(object->objectId);
+	args[1] = Int16GetDatum((int16) object->objectSubId);
+	if (seclabel != NULL)
+		args[2] = CStringGetTextDatum(seclabel);
+	else
+		nulls[2] = 'n';
+
+	enter_rules_owner(&ctx);
+	if (SPI_execute_with_args("SELECT steward._apply_rule_label($1, $2, $3)",
+							  3, applyargs, args, nulls, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not apply a pg_steward label");
+	steward_as_owner_end(&ctx);
+}
