@@ -1610,6 +1610,11 @@ BEGIN
         INSERT INTO steward.column_rules (relid, attname, kind, machine, changed_at, created_at)
         VALUES (tbl, col, v_kind, v_machine, v_changed, since);
     END IF;
+    -- Like track_versions / attach_state_machine: nothing the executor
+    -- computes or checks may depend on a column the access method sets.
+    IF v_kind = 'version' OR v_changed IS NOT NULL THEN
+        PERFORM steward._check_written_columns(tbl);
+    END IF;
 END
 $$;
 REVOKE ALL ON FUNCTION steward._apply_rule_label(regclass, smallint, text) FROM PUBLIC;

@@ -228,6 +228,18 @@ $node->safe_psql('dst_t', q{CREATE ROLE label_stranger});
 	q{SET ROLE label_stranger;
 	  SECURITY LABEL FOR steward ON COLUMN orders.version IS NULL});
 like($err, qr/must be owner of relation orders/, 'only the owner may change a rule through its label');
+# A definition the API refuses (a generated column computed from the
+# version, which the AM sets after the executor computed it) is refused
+# through a label too.
+$node->safe_psql('dst_t', q{
+	CREATE TABLE docs (id int PRIMARY KEY, version bigint,
+	                   etag text GENERATED ALWAYS AS (id::text || '-' || version::text) STORED)
+	  USING steward});
+($rc, $out, $err) = $node->psql('dst_t',
+	q{SECURITY LABEL FOR steward ON COLUMN docs.version IS '{"v": 1, "kind": "version"}'});
+like($err, qr/etag/, 'a label cannot make a rule that track_versions refuses');
+is($node->safe_psql('dst_t', q{SELECT count(*) FROM steward.tracked_columns WHERE relid = 'docs'::regclass}),
+	'0', 'and no rule was left behind');
 # Removing the label removes the rule, like untrack.
 $node->safe_psql('dst_t', q{SECURITY LABEL FOR steward ON COLUMN orders.event_no IS NULL});
 is($node->safe_psql('dst_t',
