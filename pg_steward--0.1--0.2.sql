@@ -1700,3 +1700,65 @@ ALTER EVENT TRIGGER steward_load_label_provider ENABLE ALWAYS;
 -- Label the rules this database already has (the trigger of column_rules
 -- writes each row's label).
 UPDATE steward.column_rules SET attname = attname;
+-- issue 11 item 6: idempotency scopes have owners (src/idempotency).  Only
+-- roles with the owner's privileges may use a scope's keys.  0.1 recorded
+-- no user, so every scope that holds keys or a retention override goes to
+-- the extension's owner; give each to its application role with
+-- steward.alter_idempotency_scope_owner(scope, role).  A key without a
+-- result now belongs to the session that began it; 0.1's pending keys name
+-- no session and get 0.1's default lease (5 minutes from their lock) instead.
+ALTER TABLE steward.idempotency_scopes ALTER COLUMN retention DROP NOT NULL;
+ALTER TABLE steward.idempotency_scopes ADD COLUMN owner regrole;
+INSERT INTO steward.idempotency_scopes (scope)
+SELECT DISTINCT k.scope FROM steward.idempotency_keys k
+ON CONFLICT (scope) DO NOTHING;
+UPDATE steward.idempotency_scopes
+   SET owner = (SELECT e.extowner FROM pg_catalog.pg_extension e
+                 WHERE e.extname = 'pg_steward')::regrole;
+ALTER TABLE steward.idempotency_scopes ALTER COLUMN owner SET NOT NULL;
+
+ALTER TABLE steward.idempotency_keys
+    ADD COLUMN holder_pid integer,
+    ADD COLUMN holder_start timestamptz,
+    ADD COLUMN lease_until timestamptz;
+UPDATE steward.idempotency_keys SET lease_until = locked_at + interval '5 minutes'
+ WHERE status IS NULL;
+
+CREATE OR REPLACE FUNCTION steward.set_idempotency_retention(scope text, retention interval)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_set_idempotency_retention'
+LANGUAGE C VOLATILE;
+
+CREATE OR REPLACE VIEW steward.idempotency_retention_overrides AS
+    SELECT scope, retention FROM steward.idempotency_scopes WHERE retention IS NOT NULL;
+
+CREATE FUNCTION steward.create_idempotency_scope(scope text, owner regrole DEFAULT NULL,
+                                                 retention interval DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_create_idempotency_scope'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.create_idempotency_scope(text, regrole, interval) IS
+  'reserve an idempotency scope for a role (default: the current user) before anyone uses it';
+
+CREATE FUNCTION steward.alter_idempotency_scope_owner(scope text, owner regrole)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_alter_idempotency_scope_owner'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.alter_idempotency_scope_owner(text, regrole) IS
+  'give an idempotency scope to another role (owner or superuser; must be a member of the new owner)';
+
+CREATE FUNCTION steward.drop_idempotency_scope(scope text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'steward_drop_idempotency_scope'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.drop_idempotency_scope(text) IS
+  'remove an idempotency scope and all its keys (owner only); returns how many keys';
+
+CREATE VIEW steward.idempotency_scope_owners WITH (security_barrier) AS
+    SELECT scope, owner, retention FROM steward.idempotency_scopes
+     WHERE pg_catalog.pg_has_role(owner, 'USAGE');
+GRANT SELECT ON steward.idempotency_scope_owners TO PUBLIC;
+
+REVOKE ALL ON FUNCTION steward.create_idempotency_scope(text, regrole, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION steward.alter_idempotency_scope_owner(text, regrole) FROM PUBLIC;
+REVOKE ALL ON FUNCTION steward.drop_idempotency_scope(text) FROM PUBLIC;

@@ -69,17 +69,33 @@ SELECT steward.idempotency_complete('s', 'k', 200, '[1, 2]');
 \echo :LAST_ERROR_SQLSTATE
 SELECT steward.idempotency_complete('s', 'k', 200, '"text"');
 
--- A key committed without a result is in progress until the lock timeout
--- passes; then the next begin with the same request takes it over as new.
+-- A key committed without a result is in progress while the session that
+-- began it lives, whatever steward.idempotency_lock_timeout another session
+-- (here: this one, later) sets and however old the key is.  Once that
+-- session lets go (it ends, or runs DISCARD ALL / pg_advisory_unlock_all,
+-- as a pooler does when a client leaves), the next begin with the same
+-- request takes it over as new.
 SELECT outcome FROM steward.idempotency_begin('acct-1', 'stuck', 'fp');
-SET steward.idempotency_lock_timeout = '10min';
-UPDATE steward.idempotency_keys SET locked_at = now() - interval '5 min' WHERE key = 'stuck';
-SELECT outcome FROM steward.idempotency_begin('acct-1', 'stuck', 'fp');
+SELECT holder_pid = pg_backend_pid() AS held_by_me, lease_until
+  FROM steward.idempotency_keys WHERE key = 'stuck';
+SET steward.idempotency_lock_timeout = '1s';
 UPDATE steward.idempotency_keys SET locked_at = now() - interval '11 min' WHERE key = 'stuck';
+SELECT outcome FROM steward.idempotency_begin('acct-1', 'stuck', 'fp');
+RESET steward.idempotency_lock_timeout;
+SELECT pg_advisory_unlock_all();
 SELECT outcome FROM steward.idempotency_begin('acct-1', 'stuck', 'other fp');
 SELECT outcome FROM steward.idempotency_begin('acct-1', 'stuck', 'fp');
 SELECT outcome FROM steward.idempotency_begin('acct-1', 'stuck', 'fp');
+-- A lease is the holder's own choice: after it, the key may be taken over
+-- even while the holder lives.
+SET steward.idempotency_lock_timeout = '10min';
+SELECT outcome FROM steward.idempotency_begin('acct-1', 'leased', 'fp');
+SELECT lease_until - locked_at AS lease FROM steward.idempotency_keys WHERE key = 'leased';
 RESET steward.idempotency_lock_timeout;
+SELECT outcome FROM steward.idempotency_begin('acct-1', 'leased', 'fp');
+UPDATE steward.idempotency_keys SET lease_until = now() - interval '1 s' WHERE key = 'leased';
+SELECT outcome FROM steward.idempotency_begin('acct-1', 'leased', 'fp');
+SELECT lease_until IS NULL AS no_lease_now FROM steward.idempotency_keys WHERE key = 'leased';
 
 -- Retention: default 24 h, per session, per scope override.
 SHOW steward.idempotency_retention;

@@ -7,6 +7,19 @@
  *	  steward.idempotency_begin_strict(scope, key, fingerprint, nowait)
  *	  steward.idempotency_complete(scope, key, status, response)
  *	  steward.idempotency_purge()
+ *	  steward.create_idempotency_scope / alter_idempotency_scope_owner /
+ *	  drop_idempotency_scope / set_idempotency_retention
+ *
+ * Scopes have owners.  A scope belongs to the role that first used it
+ * (or the one named in create_idempotency_scope), and only roles with the
+ * privileges of that owner may begin, complete or take over keys in it;
+ * everyone else gets 42501 before any key is looked at, so they learn
+ * nothing about the keys (no replay, no mismatch).  A key without a
+ * result belongs to the session that began it: that session holds a
+ * session-level "beacon" lock, and the key may be taken over only once the
+ * beacon is free (the session ended, crashed, or ran DISCARD ALL) or once
+ * a lease the holder itself set has run out; what another session sets
+ * changes nothing.
  *
  * A key is a row of steward.idempotency_keys (a steward table), unique per
  * (scope, key) through an EXCLUDE USING steward_hash constraint.  The row
@@ -33,6 +46,8 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/fmgroids.h"
@@ -51,9 +66,13 @@ PG_FUNCTION_INFO_V1(steward_idempotency_begin);
 PG_FUNCTION_INFO_V1(steward_idempotency_begin_strict);
 PG_FUNCTION_INFO_V1(steward_idempotency_complete);
 PG_FUNCTION_INFO_V1(steward_idempotency_purge);
+PG_FUNCTION_INFO_V1(steward_create_idempotency_scope);
+PG_FUNCTION_INFO_V1(steward_alter_idempotency_scope_owner);
+PG_FUNCTION_INFO_V1(steward_drop_idempotency_scope);
+PG_FUNCTION_INFO_V1(steward_set_idempotency_retention);
 
 int			steward_idem_retention_s = 86400;
-int			steward_idem_lock_timeout_s = 300;
+int			steward_idem_lock_timeout_s = 0;
 int			steward_idem_purge_interval_s = 60;
 int			steward_idem_purge_batch = 1000;
 int			steward_idem_purge_delay_ms = 10;
@@ -78,10 +97,10 @@ steward_idempotency_define_gucs(void)
 							PGC_USERSET, GUC_UNIT_S,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("steward.idempotency_lock_timeout",
-							"How long a key committed without a result stays in progress before a new request may take it over.",
-							NULL,
+							"Lease on the keys this session begins: after it, a key still without a result may be taken over even while this session lives.",
+							"0 (the default) means no lease: a key without a result is in progress until the session that began it ends. Only the beginning session's value counts.",
 							&steward_idem_lock_timeout_s,
-							300, 1, INT_MAX,
+							0, 0, INT_MAX,
 							PGC_USERSET, GUC_UNIT_S,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("steward.idempotency_purge_interval",
@@ -129,6 +148,8 @@ steward_idempotency_define_gucs(void)
  */
 typedef enum IdemPlan
 {
+	PLAN_SCOPE_OWNER,
+	PLAN_SCOPE_CLAIM,
 	PLAN_LOOK,
 	PLAN_INSERT,
 	PLAN_DELETE_EXPIRED,
@@ -136,28 +157,43 @@ typedef enum IdemPlan
 	PLAN_COMPLETE,
 	PLAN_RESULT,
 	PLAN_PURGE,
+	PLAN_SCOPE_CREATE,
+	PLAN_SCOPE_SET_OWNER,
+	PLAN_SCOPE_SET_RETENTION,
+	PLAN_SCOPE_DROP_KEYS,
+	PLAN_SCOPE_DROP,
 	NUM_PLANS
 } IdemPlan;
 
 static SPIPlanPtr plans[NUM_PLANS];
 
 static const char *const plan_sql[NUM_PLANS] = {
+	[PLAN_SCOPE_OWNER] =
+	"SELECT owner FROM steward.idempotency_scopes WHERE scope = $1",
+	[PLAN_SCOPE_CLAIM] =
+	"INSERT INTO steward.idempotency_scopes (scope, owner) VALUES ($1, $2)"
+	" ON CONFLICT (scope) DO NOTHING RETURNING owner",
 	[PLAN_LOOK] =
 	"SELECT fingerprint, status, response, created_at,"
 	"       expires_at <= now() AS expired,"
-	"       locked_at < now() - $3 AS stale"
+	"       holder_pid, holder_start, coalesce(lease_until <= now(), false), locked_at"
 	"  FROM steward.idempotency_keys WHERE scope = $1 AND key = $2",
 	[PLAN_INSERT] =
-	"INSERT INTO steward.idempotency_keys (scope, key, fingerprint, expires_at)"
+	"INSERT INTO steward.idempotency_keys"
+	"       (scope, key, fingerprint, expires_at, holder_pid, holder_start, lease_until)"
 	" VALUES ($1, $2, $3, now() + coalesce((SELECT s.retention FROM steward.idempotency_scopes s"
-	"                                        WHERE s.scope = $1), $4))"
+	"                                        WHERE s.scope = $1), $4),"
+	"         $5, $6, now() + $7)"
 	" ON CONFLICT DO NOTHING RETURNING created_at",
 	[PLAN_DELETE_EXPIRED] =
 	"DELETE FROM steward.idempotency_keys"
 	" WHERE scope = $1 AND key = $2 AND expires_at <= now()",
+	/* Only the row version judged abandoned: a concurrent taker wins alone. */
 	[PLAN_TAKEOVER] =
-	"UPDATE steward.idempotency_keys SET locked_at = now()"
-	" WHERE scope = $1 AND key = $2 AND status IS NULL AND locked_at < now() - $3"
+	"UPDATE steward.idempotency_keys"
+	"   SET locked_at = now(), holder_pid = $3, holder_start = $4, lease_until = now() + $5"
+	" WHERE scope = $1 AND key = $2 AND status IS NULL AND locked_at = $6"
+	"   AND holder_pid IS NOT DISTINCT FROM $7 AND holder_start IS NOT DISTINCT FROM $8"
 	" RETURNING created_at",
 	[PLAN_COMPLETE] =
 	"UPDATE steward.idempotency_keys"
@@ -173,21 +209,44 @@ static const char *const plan_sql[NUM_PLANS] = {
 	"  SELECT ctid FROM steward.idempotency_keys WHERE expires_at <= now()"
 	"   ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED))"
 	" RETURNING scope",
+	[PLAN_SCOPE_CREATE] =
+	"INSERT INTO steward.idempotency_scopes (scope, owner, retention) VALUES ($1, $2, $3)"
+	" ON CONFLICT (scope) DO NOTHING RETURNING 1",
+	[PLAN_SCOPE_SET_OWNER] =
+	"UPDATE steward.idempotency_scopes SET owner = $2 WHERE scope = $1",
+	[PLAN_SCOPE_SET_RETENTION] =
+	"UPDATE steward.idempotency_scopes SET retention = $2 WHERE scope = $1",
+	[PLAN_SCOPE_DROP_KEYS] =
+	"DELETE FROM steward.idempotency_keys WHERE scope = $1",
+	[PLAN_SCOPE_DROP] =
+	"DELETE FROM steward.idempotency_scopes WHERE scope = $1",
 };
 
 static const int plan_nargs[NUM_PLANS] = {
-	[PLAN_LOOK] = 3,[PLAN_INSERT] = 4,[PLAN_DELETE_EXPIRED] = 2,
-	[PLAN_TAKEOVER] = 3,[PLAN_COMPLETE] = 5,[PLAN_RESULT] = 4,[PLAN_PURGE] = 1,
+	[PLAN_SCOPE_OWNER] = 1,[PLAN_SCOPE_CLAIM] = 2,
+	[PLAN_LOOK] = 2,[PLAN_INSERT] = 7,[PLAN_DELETE_EXPIRED] = 2,
+	[PLAN_TAKEOVER] = 8,[PLAN_COMPLETE] = 5,[PLAN_RESULT] = 4,[PLAN_PURGE] = 1,
+	[PLAN_SCOPE_CREATE] = 3,[PLAN_SCOPE_SET_OWNER] = 2,[PLAN_SCOPE_SET_RETENTION] = 2,
+	[PLAN_SCOPE_DROP_KEYS] = 1,[PLAN_SCOPE_DROP] = 1,
 };
 
-static const Oid plan_argtypes[NUM_PLANS][5] = {
-	[PLAN_LOOK] = {TEXTOID, TEXTOID, INTERVALOID},
-	[PLAN_INSERT] = {TEXTOID, TEXTOID, TEXTOID, INTERVALOID},
+static const Oid plan_argtypes[NUM_PLANS][8] = {
+	[PLAN_SCOPE_OWNER] = {TEXTOID},
+	[PLAN_SCOPE_CLAIM] = {TEXTOID, REGROLEOID},
+	[PLAN_LOOK] = {TEXTOID, TEXTOID},
+	[PLAN_INSERT] = {TEXTOID, TEXTOID, TEXTOID, INTERVALOID, INT4OID, TIMESTAMPTZOID,
+	INTERVALOID},
 	[PLAN_DELETE_EXPIRED] = {TEXTOID, TEXTOID},
-	[PLAN_TAKEOVER] = {TEXTOID, TEXTOID, INTERVALOID},
+	[PLAN_TAKEOVER] = {TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, INTERVALOID,
+	TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID},
 	[PLAN_COMPLETE] = {TEXTOID, TEXTOID, INT4OID, JSONBOID, INTERVALOID},
 	[PLAN_RESULT] = {TEXTOID, TEXTOID, INT4OID, JSONBOID},
 	[PLAN_PURGE] = {INT4OID},
+	[PLAN_SCOPE_CREATE] = {TEXTOID, REGROLEOID, INTERVALOID},
+	[PLAN_SCOPE_SET_OWNER] = {TEXTOID, REGROLEOID},
+	[PLAN_SCOPE_SET_RETENTION] = {TEXTOID, INTERVALOID},
+	[PLAN_SCOPE_DROP_KEYS] = {TEXTOID},
+	[PLAN_SCOPE_DROP] = {TEXTOID},
 };
 
 /*
@@ -253,6 +312,158 @@ required_text(FunctionCallInfo fcinfo, int argno, const char *what, bool limit)
 				 errdetail("It has %d bytes; the limit is %d.", len, IDEM_MAX_KEY_BYTES),
 				 errhint("Clients should send a UUID or another short random value.")));
 	return t;
+}
+
+/* ------------------------------------------------------------------------
+ * Entering the extension's tables
+ *
+ * Every function checks privileges as the caller, then reads and writes
+ * the key and scope tables as their owner (src/common/as_owner.c).  The
+ * caller's user ID is taken before the switch.  Without the columns 0.2
+ * added, the database still has 0.1's objects, where scopes have no
+ * owners: nothing is done until the extension is updated.
+ * ------------------------------------------------------------------------
+ */
+static Oid
+idem_enter(StewardAsOwner *ctx)
+{
+	Oid			caller = GetUserId();
+	Oid			keys = steward_relid(IDEM_KEYS_TABLE, false);
+
+	if (get_attnum(steward_relid(IDEM_SCOPES_TABLE, false), "owner") == InvalidAttrNumber ||
+		get_attnum(keys, "holder_pid") == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("idempotency scopes of this database have no owners yet"),
+				 errdetail("The extension's SQL objects are older than the pg_steward library."),
+				 errhint("ALTER EXTENSION pg_steward UPDATE")));
+	steward_as_owner_begin(keys, ctx);
+	return caller;
+}
+
+/* ------------------------------------------------------------------------
+ * Scopes and their owners
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * Owner of a scope, or InvalidOid if the scope does not exist.  Connected
+ * to SPI as the table owner.
+ */
+static Oid
+scope_owner(text *scope)
+{
+	Datum		args[1] = {PointerGetDatum(scope)};
+	bool		isnull;
+
+	run_plan(PLAN_SCOPE_OWNER, args, NULL, false);
+	if (SPI_processed == 0)
+		return InvalidOid;
+	return DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+static void
+scope_denied(text *scope, Oid owner, const char *what)
+{
+	char	   *owner_name = GetUserNameFromId(owner, true);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied for idempotency scope \"%s\"", text_to_cstring(scope)),
+			 owner_name ?
+			 errdetail("The scope belongs to role \"%s\"; only roles with its privileges may %s.",
+					   owner_name, what) :
+			 errdetail("The scope's owner no longer exists; only superusers may %s.", what),
+			 errhint("Use a scope of your own, or have a superuser or the owner run steward.alter_idempotency_scope_owner().")));
+}
+
+/*
+ * May the caller use keys of this scope?  A scope nobody has used yet
+ * becomes the caller's when claim is set (in the caller's transaction: a
+ * rollback gives it up again).  Returns false if the scope does not exist
+ * and claim is not set; raises 42501 if it belongs to a role whose
+ * privileges the caller does not have.  Connected to SPI as the table
+ * owner.
+ */
+static bool
+check_scope(text *scope, Oid caller, bool claim)
+{
+	Oid			owner = scope_owner(scope);
+
+	if (!OidIsValid(owner))
+	{
+		Datum		args[2] = {PointerGetDatum(scope), ObjectIdGetDatum(caller)};
+
+		if (!claim)
+			return false;
+		/* Waits for a concurrent first user of the scope; then it is theirs. */
+		run_plan(PLAN_SCOPE_CLAIM, args, NULL, false);
+		owner = SPI_processed == 1 ? caller : scope_owner(scope);
+		if (!OidIsValid(owner))
+			elog(ERROR, "idempotency scope \"%s\" vanished while it was claimed",
+				 text_to_cstring(scope));
+	}
+	if (!has_privs_of_role(caller, owner))
+		scope_denied(scope, owner, "use it");
+	return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Holders
+ *
+ * A session that begins a key holds, at session level, an advisory lock
+ * whose tag names its process ID and start time (field4 = 3, which SQL's
+ * advisory-lock functions never use).  The key row records both, so anyone
+ * can tell whether its holder is still there: the lock is free once the
+ * session has ended or crashed, or released its advisory locks
+ * (pg_advisory_unlock_all, DISCARD ALL: what a pooler runs when a client
+ * leaves).
+ * ------------------------------------------------------------------------
+ */
+#define IDEM_BEACON_FIELD4 3
+
+static void
+beacon_tag(LOCKTAG *tag, int32 pid, TimestampTz started)
+{
+	uint64		s = (uint64) started;
+
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) pid, (uint32) (s ^ (s >> 32)),
+						 IDEM_BEACON_FIELD4);
+}
+
+/* Take this session's beacon, unless it already holds it. */
+static void
+hold_beacon(void)
+{
+	LOCKTAG		tag;
+
+	beacon_tag(&tag, MyProcPid, MyStartTimestamp);
+	if (!LockHeldByMe(&tag, ExclusiveLock))
+		(void) LockAcquire(&tag, ExclusiveLock, true, false);
+}
+
+/* Is the session that began a key still holding it? */
+static bool
+holder_alive(int32 pid, TimestampTz started)
+{
+	LOCKTAG		tag;
+
+	beacon_tag(&tag, pid, started);
+	/* Our own locks never conflict with us: ask the lock table instead. */
+	if (pid == MyProcPid && started == MyStartTimestamp)
+		return LockHeldByMe(&tag, ExclusiveLock);
+	if (LockAcquire(&tag, ShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+		return true;
+	LockRelease(&tag, ShareLock, false);
+	return false;
+}
+
+/* This session's lease on the keys it begins (NULL: none). */
+static Datum
+lease_interval(char *null)
+{
+	*null = steward_idem_lock_timeout_s > 0 ? ' ' : 'n';
+	return seconds_interval(steward_idem_lock_timeout_s);
 }
 
 /* ------------------------------------------------------------------------
@@ -342,6 +553,62 @@ take_created_at(BeginResult *res, int col)
 		res->created_at = DatumGetTimestampTz(d);
 }
 
+/* PLAN_LOOK's columns */
+#define LOOK_FINGERPRINT	1
+#define LOOK_STATUS			2
+#define LOOK_RESPONSE		3
+#define LOOK_CREATED_AT		4
+#define LOOK_EXPIRED		5
+#define LOOK_HOLDER_PID		6
+#define LOOK_HOLDER_START	7
+#define LOOK_LEASE_OVER		8
+#define LOOK_LOCKED_AT		9
+
+/*
+ * A key without a result may be taken over when the session that began it
+ * is gone, or when the lease that session set has run out.  Rows from 0.1
+ * name no holder; the upgrade gave them a lease.
+ */
+static bool
+abandoned(HeapTuple row, TupleDesc desc)
+{
+	bool		pid_null,
+				start_null,
+				isnull;
+	Datum		pid = SPI_getbinval(row, desc, LOOK_HOLDER_PID, &pid_null);
+	Datum		started = SPI_getbinval(row, desc, LOOK_HOLDER_START, &start_null);
+
+	if (DatumGetBool(SPI_getbinval(row, desc, LOOK_LEASE_OVER, &isnull)))
+		return true;
+	if (pid_null || start_null)
+		return false;
+	return !holder_alive(DatumGetInt32(pid), DatumGetTimestampTz(started));
+}
+
+/* Take over an abandoned key: new holder, new lease.  False if we lost. */
+static bool
+take_over(Datum scope, Datum key, HeapTuple row, TupleDesc desc)
+{
+	Datum		args[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	bool		isnull;
+
+	args[0] = scope;
+	args[1] = key;
+	args[2] = Int32GetDatum(MyProcPid);
+	args[3] = TimestampTzGetDatum(MyStartTimestamp);
+	args[4] = lease_interval(&nulls[4]);
+	args[5] = SPI_getbinval(row, desc, LOOK_LOCKED_AT, &isnull);
+	args[6] = SPI_getbinval(row, desc, LOOK_HOLDER_PID, &isnull);
+	if (isnull)
+		nulls[6] = 'n';
+	args[7] = SPI_getbinval(row, desc, LOOK_HOLDER_START, &isnull);
+	if (isnull)
+		nulls[7] = 'n';
+	return run_plan(PLAN_TAKEOVER, args, nulls, false) == SPI_OK_UPDATE_RETURNING &&
+		SPI_processed == 1;
+}
+
 /*
  * Decide the outcome from the existing row found by PLAN_LOOK.  Returns
  * false if the row expired (it has been deleted) or a takeover lost a race:
@@ -353,13 +620,12 @@ judge_existing_row(Datum *args, const char *fingerprint, BeginResult *res)
 	HeapTuple	row = SPI_tuptable->vals[0];
 	TupleDesc	desc = SPI_tuptable->tupdesc;
 	bool		isnull;
-	char	   *stored_fp = SPI_getvalue(row, desc, 1);
-	Datum		status = SPI_getbinval(row, desc, 2, &isnull);
+	char	   *stored_fp = SPI_getvalue(row, desc, LOOK_FINGERPRINT);
+	Datum		status = SPI_getbinval(row, desc, LOOK_STATUS, &isnull);
 	bool		completed = !isnull;
 	Datum		response;
 	bool		response_null;
-	bool		expired = DatumGetBool(SPI_getbinval(row, desc, 5, &isnull));
-	bool		stale = DatumGetBool(SPI_getbinval(row, desc, 6, &isnull));
+	bool		expired = DatumGetBool(SPI_getbinval(row, desc, LOOK_EXPIRED, &isnull));
 
 	if (expired)
 	{
@@ -369,7 +635,7 @@ judge_existing_row(Datum *args, const char *fingerprint, BeginResult *res)
 		return false;
 	}
 
-	take_created_at(res, 4);
+	take_created_at(res, LOOK_CREATED_AT);
 	if (strcmp(stored_fp, fingerprint) != 0)
 	{
 		res->outcome = IDEM_MISMATCH;
@@ -380,16 +646,14 @@ judge_existing_row(Datum *args, const char *fingerprint, BeginResult *res)
 		res->outcome = IDEM_REPLAY;
 		res->has_status = true;
 		res->status = DatumGetInt32(status);
-		response = SPI_getbinval(row, desc, 3, &response_null);
+		response = SPI_getbinval(row, desc, LOOK_RESPONSE, &response_null);
 		res->response = response_null ? NULL :
 			(Jsonb *) SPI_datumTransfer(response, false, -1);
 		return true;
 	}
-	if (stale)
+	if (abandoned(row, desc))
 	{
-		/* Committed without a result and abandoned: take it over. */
-		if (run_plan(PLAN_TAKEOVER, args, NULL, false) == SPI_OK_UPDATE_RETURNING &&
-			SPI_processed == 1)
+		if (take_over(args[0], args[1], row, desc))
 		{
 			res->outcome = IDEM_NEW;
 			take_created_at(res, 1);
@@ -411,18 +675,20 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 	char	   *fingerprint = text_to_cstring(fp);
 	char	   *scope_str = text_to_cstring(scope);
 	StewardAsOwner ctx;
-	Datum		args[4];
+	Oid			caller;
+	Datum		args[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	bool		expired_seen = false;
 	int			attempt;
 
 	memset(res, 0, sizeof(BeginResult));
-	steward_as_owner_begin(steward_relid(IDEM_KEYS_TABLE, false), &ctx);
+	caller = idem_enter(&ctx);
+	(void) check_scope(scope, caller, true);
 
 	for (attempt = 0; attempt < IDEM_MAX_ATTEMPTS; attempt++)
 	{
 		args[0] = PointerGetDatum(scope);
 		args[1] = PointerGetDatum(key);
-		args[2] = seconds_interval(steward_idem_lock_timeout_s);
 		run_plan(PLAN_LOOK, args, NULL, false);
 		if (SPI_processed > 0)
 		{
@@ -445,7 +711,10 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 		 */
 		args[2] = PointerGetDatum(fp);
 		args[3] = seconds_interval(steward_idem_retention_s);
-		run_plan(PLAN_INSERT, args, NULL, false);
+		args[4] = Int32GetDatum(MyProcPid);
+		args[5] = TimestampTzGetDatum(MyStartTimestamp);
+		args[6] = lease_interval(&nulls[6]);
+		run_plan(PLAN_INSERT, args, nulls, false);
 		if (SPI_processed == 1)
 		{
 			res->outcome = IDEM_NEW;
@@ -453,6 +722,9 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 			break;
 		}
 	}
+	/* Before the key can commit: the key is ours while this session is. */
+	if (attempt < IDEM_MAX_ATTEMPTS && res->outcome == IDEM_NEW)
+		hold_beacon();
 	steward_as_owner_end(&ctx);
 
 	if (attempt >= IDEM_MAX_ATTEMPTS)
@@ -535,6 +807,7 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 	int32		status;
 	Jsonb	   *response = NULL;
 	StewardAsOwner ctx;
+	Oid			caller;
 	Datum		args[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 
@@ -553,7 +826,9 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 					 errhint("Wrap the value, for example: jsonb_build_object('body', ...).")));
 	}
 
-	steward_as_owner_begin(steward_relid(IDEM_KEYS_TABLE, false), &ctx);
+	caller = idem_enter(&ctx);
+	/* A scope that does not exist holds no keys: "not held" below. */
+	(void) check_scope(scope, caller, false);
 	args[0] = PointerGetDatum(scope);
 	args[1] = PointerGetDatum(key);
 	args[2] = Int32GetDatum(status);
@@ -582,6 +857,160 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 					 errdetail("The stored status is %s.",
 							   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2))));
 		/* Completing again with the same result is a no-op. */
+	}
+	steward_as_owner_end(&ctx);
+	PG_RETURN_VOID();
+}
+
+/* ------------------------------------------------------------------------
+ * Scope management
+ * ------------------------------------------------------------------------
+ */
+
+/* A positive retention, or NULL (argument argno). */
+static Datum
+retention_arg(FunctionCallInfo fcinfo, int argno, char *null)
+{
+	Interval   *iv;
+
+	*null = PG_ARGISNULL(argno) ? 'n' : ' ';
+	if (PG_ARGISNULL(argno))
+		return (Datum) 0;
+	iv = PG_GETARG_INTERVAL_P(argno);
+	if (!DatumGetBool(DirectFunctionCall2(interval_gt, IntervalPGetDatum(iv),
+										  IntervalPGetDatum(palloc0(sizeof(Interval))))))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("idempotency retention must be positive"),
+				 errdetail("Got %s.", DatumGetCString(DirectFunctionCall1(interval_out,
+																		  IntervalPGetDatum(iv))))));
+	return IntervalPGetDatum(iv);
+}
+
+/* The caller must have the privileges of the scope's owner. */
+static Oid
+require_scope_owner(text *scope, Oid caller, const char *what)
+{
+	Oid			owner = scope_owner(scope);
+
+	if (!OidIsValid(owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("idempotency scope \"%s\" does not exist", text_to_cstring(scope))));
+	if (!has_privs_of_role(caller, owner))
+		scope_denied(scope, owner, what);
+	return owner;
+}
+
+/*
+ * steward.create_idempotency_scope(scope, owner DEFAULT current_user,
+ * retention DEFAULT NULL): reserve a scope for a role before anyone uses
+ * it.  Creating one for another role needs membership in it, as CREATE
+ * SCHEMA ... AUTHORIZATION does.  42710 if the scope exists.
+ */
+Datum
+steward_create_idempotency_scope(PG_FUNCTION_ARGS)
+{
+	text	   *scope = required_text(fcinfo, 0, "scope", true);
+	StewardAsOwner ctx;
+	Oid			caller;
+	Oid			owner;
+	Datum		args[3];
+	char		nulls[3] = {' ', ' ', ' '};
+
+	args[2] = retention_arg(fcinfo, 2, &nulls[2]);
+	caller = idem_enter(&ctx);
+	owner = PG_ARGISNULL(1) ? caller : PG_GETARG_OID(1);
+	if (!OidIsValid(owner) || GetUserNameFromId(owner, true) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("role with OID %u does not exist", owner)));
+	check_is_member_of_role(caller, owner);
+	args[0] = PointerGetDatum(scope);
+	args[1] = ObjectIdGetDatum(owner);
+	run_plan(PLAN_SCOPE_CREATE, args, nulls, false);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("idempotency scope \"%s\" already exists", text_to_cstring(scope)),
+				 errhint("See steward.idempotency_scope_owners for the scopes you may use.")));
+	steward_as_owner_end(&ctx);
+	PG_RETURN_VOID();
+}
+
+/*
+ * steward.alter_idempotency_scope_owner(scope, owner): as ALTER ... OWNER
+ * TO: the caller needs the privileges of the current owner and membership
+ * in the new one (superusers need neither).
+ */
+Datum
+steward_alter_idempotency_scope_owner(PG_FUNCTION_ARGS)
+{
+	text	   *scope = required_text(fcinfo, 0, "scope", true);
+	StewardAsOwner ctx;
+	Oid			caller;
+	Oid			owner;
+	Datum		args[2];
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the new owner of an idempotency scope must not be null")));
+	owner = PG_GETARG_OID(1);
+	caller = idem_enter(&ctx);
+	(void) require_scope_owner(scope, caller, "change its owner");
+	check_is_member_of_role(caller, owner);
+	args[0] = PointerGetDatum(scope);
+	args[1] = ObjectIdGetDatum(owner);
+	run_plan(PLAN_SCOPE_SET_OWNER, args, NULL, false);
+	steward_as_owner_end(&ctx);
+	PG_RETURN_VOID();
+}
+
+/*
+ * steward.drop_idempotency_scope(scope): the owner removes a scope and
+ * every key in it (waiting for transactions that hold one).  Returns the
+ * number of keys removed.
+ */
+Datum
+steward_drop_idempotency_scope(PG_FUNCTION_ARGS)
+{
+	text	   *scope = required_text(fcinfo, 0, "scope", true);
+	StewardAsOwner ctx;
+	Oid			caller;
+	Datum		args[1] = {PointerGetDatum(scope)};
+	uint64		n;
+
+	caller = idem_enter(&ctx);
+	(void) require_scope_owner(scope, caller, "drop it");
+	run_plan(PLAN_SCOPE_DROP_KEYS, args, NULL, false);
+	n = SPI_processed;
+	run_plan(PLAN_SCOPE_DROP, args, NULL, false);
+	steward_as_owner_end(&ctx);
+	PG_RETURN_INT64((int64) n);
+}
+
+/*
+ * steward.set_idempotency_retention(scope, retention): override
+ * steward.idempotency_retention for one scope (NULL removes the override).
+ * Like a begin, it claims a scope nobody has used; otherwise the caller
+ * needs the privileges of the scope's owner.
+ */
+Datum
+steward_set_idempotency_retention(PG_FUNCTION_ARGS)
+{
+	text	   *scope = required_text(fcinfo, 0, "scope", true);
+	StewardAsOwner ctx;
+	Oid			caller;
+	Datum		args[2];
+	char		nulls[2] = {' ', ' '};
+
+	args[1] = retention_arg(fcinfo, 1, &nulls[1]);
+	caller = idem_enter(&ctx);
+	if (check_scope(scope, caller, nulls[1] != 'n'))
+	{
+		args[0] = PointerGetDatum(scope);
+		run_plan(PLAN_SCOPE_SET_RETENTION, args, nulls, false);
 	}
 	steward_as_owner_end(&ctx);
 	PG_RETURN_VOID();

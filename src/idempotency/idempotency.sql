@@ -15,6 +15,13 @@ CREATE TABLE steward.idempotency_keys (
     locked_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
     completed_at timestamptz,
     expires_at   timestamptz NOT NULL,
+    -- The session that began the key (process ID and start time: its
+    -- session-level "beacon" lock), and the lease it set, if any: a key
+    -- without a result is in progress while that session lives and its
+    -- lease lasts (src/idempotency/README.md).
+    holder_pid   integer,
+    holder_start timestamptz,
+    lease_until  timestamptz,
     CONSTRAINT idempotency_keys_once
         EXCLUDE USING steward_hash (scope WITH =, key WITH =)
 ) USING steward;
@@ -22,9 +29,14 @@ CREATE INDEX idempotency_keys_expiry ON steward.idempotency_keys (expires_at);
 SELECT pg_catalog.pg_extension_config_dump('steward.idempotency_keys', '');
 REVOKE ALL ON steward.idempotency_keys FROM PUBLIC;
 
+-- Every scope that holds keys has a row: its owner (the role that first
+-- used it, or the one named in create_idempotency_scope) and its retention
+-- override (NULL: the session's steward.idempotency_retention).  Only
+-- roles with the owner's privileges may use its keys.
 CREATE TABLE steward.idempotency_scopes (
     scope     text PRIMARY KEY,
-    retention interval NOT NULL CHECK (retention > interval '0')
+    retention interval CHECK (retention > interval '0'),
+    owner     regrole NOT NULL
 );
 SELECT pg_catalog.pg_extension_config_dump('steward.idempotency_scopes', '');
 REVOKE ALL ON steward.idempotency_scopes FROM PUBLIC;
@@ -62,33 +74,41 @@ COMMENT ON FUNCTION steward.idempotency_purge() IS
 
 CREATE FUNCTION steward.set_idempotency_retention(scope text, retention interval)
 RETURNS void
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF scope IS NULL OR scope = '' THEN
-        RAISE EXCEPTION 'idempotency scope must not be null or empty'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF retention IS NULL THEN
-        DELETE FROM steward.idempotency_scopes s WHERE s.scope = set_idempotency_retention.scope;
-    ELSIF retention <= interval '0' THEN
-        RAISE EXCEPTION 'idempotency retention must be positive'
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('Got %s.', retention);
-    ELSE
-        INSERT INTO steward.idempotency_scopes AS s VALUES (scope, retention)
-            ON CONFLICT ON CONSTRAINT idempotency_scopes_pkey
-            DO UPDATE SET retention = excluded.retention;
-    END IF;
-END
-$$;
+AS 'MODULE_PATHNAME', 'steward_set_idempotency_retention'
+LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.set_idempotency_retention(text, interval) IS
   'override steward.idempotency_retention for one scope (NULL removes the override)';
 
 CREATE VIEW steward.idempotency_retention_overrides AS
-    SELECT scope, retention FROM steward.idempotency_scopes;
+    SELECT scope, retention FROM steward.idempotency_scopes WHERE retention IS NOT NULL;
+
+CREATE FUNCTION steward.create_idempotency_scope(scope text, owner regrole DEFAULT NULL,
+                                                 retention interval DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_create_idempotency_scope'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.create_idempotency_scope(text, regrole, interval) IS
+  'reserve an idempotency scope for a role (default: the current user) before anyone uses it';
+
+CREATE FUNCTION steward.alter_idempotency_scope_owner(scope text, owner regrole)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_alter_idempotency_scope_owner'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.alter_idempotency_scope_owner(text, regrole) IS
+  'give an idempotency scope to another role (owner or superuser; must be a member of the new owner)';
+
+CREATE FUNCTION steward.drop_idempotency_scope(scope text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'steward_drop_idempotency_scope'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.drop_idempotency_scope(text) IS
+  'remove an idempotency scope and all its keys (owner only); returns how many keys';
+
+-- The scopes the current user may use, with their owners.
+CREATE VIEW steward.idempotency_scope_owners WITH (security_barrier) AS
+    SELECT scope, owner, retention FROM steward.idempotency_scopes
+     WHERE pg_catalog.pg_has_role(owner, 'USAGE');
+GRANT SELECT ON steward.idempotency_scope_owners TO PUBLIC;
 
 CREATE FUNCTION steward.idempotency_counters(
     OUT scope text, OUT new bigint, OUT replay bigint, OUT mismatch bigint,
@@ -108,6 +128,9 @@ REVOKE ALL ON FUNCTION steward.idempotency_begin_strict(text, text, text, boolea
 REVOKE ALL ON FUNCTION steward.idempotency_complete(text, text, integer, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION steward.idempotency_purge() FROM PUBLIC;
 REVOKE ALL ON FUNCTION steward.set_idempotency_retention(text, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION steward.create_idempotency_scope(text, regrole, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION steward.alter_idempotency_scope_owner(text, regrole) FROM PUBLIC;
+REVOKE ALL ON FUNCTION steward.drop_idempotency_scope(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION steward.idempotency_counters() FROM PUBLIC;
 REVOKE ALL ON steward.idempotency_stats FROM PUBLIC;
 REVOKE ALL ON steward.idempotency_retention_overrides FROM PUBLIC;

@@ -64,9 +64,14 @@ $node->safe_psql('old', q{
 	        (account_id WITH =, request_id WITH =)) USING steward;
 	INSERT INTO payments SELECT g % 7, 'r' || g, g FROM generate_series(1, 500) g;
 
-	SELECT outcome FROM steward.idempotency_begin('acct-1', 'key-1', 'fp-1');
-	SELECT steward.idempotency_complete('acct-1', 'key-1', 201, '{"charge_id": 7}');
+	-- Keys as 0.1's idempotency_begin/complete wrote them (this library
+	-- refuses to serve keys before the update: 0.1's scopes have no owners).
+	INSERT INTO steward.idempotency_keys
+	    (scope, key, fingerprint, status, response, completed_at, expires_at)
+	VALUES ('acct-1', 'key-1', 'fp-1', 201, '{"charge_id": 7}', now(), now() + interval '1 day'),
+	       ('acct-2', 'pending', 'fp-p', NULL, NULL, NULL, now() + interval '1 day');
 	SELECT steward.set_idempotency_retention('acct-1', '2 days');
+	SELECT steward.set_idempotency_retention('acct-3', '3 days');
 	SELECT steward.set_retention('orders', '30 days');
 });
 
@@ -89,6 +94,19 @@ sub check_enforcement
 		"INSERT INTO payments VALUES (1, 'r1', 5)");
 	like($err, qr/conflicting key value violates exclusion constraint "payments_once"/,
 		"$when: a duplicate idempotency key is refused");
+	if ($when =~ /^0\.1/)
+	{
+		# 0.1's scopes have no owners: keys wait for the update rather
+		# than be served without isolation.
+		($rc, $out, $err) = $node->psql('old',
+			"\\set VERBOSITY verbose\nSELECT outcome FROM steward.idempotency_begin('acct-1', 'key-1', 'fp-1')");
+		like($err, qr/ERROR:  55000: .*HINT:  ALTER EXTENSION pg_steward UPDATE/s,
+			"$when: idempotency_begin asks for ALTER EXTENSION UPDATE (55000)");
+		($rc, $out, $err) = $node->psql('old',
+			"\\set VERBOSITY sqlstate\nSELECT steward.idempotency_complete('acct-1', 'key-1', 201, '{}')");
+		like($err, qr/ERROR:  55000/, "$when: idempotency_complete too");
+		return;
+	}
 	is($node->safe_psql('old',
 		"SELECT outcome || ' ' || status || ' ' || response::text
 		   FROM steward.idempotency_begin('acct-1', 'key-1', 'fp-1')"),
@@ -156,6 +174,37 @@ is($node->safe_psql('old',
 	'30 days', 'table retention intact');
 
 check_enforcement('after ALTER EXTENSION UPDATE');
+
+# Scopes made under 0.1 belong to the extension's owner; 0.1's pending key
+# names no holder and got 0.1's default lease of 5 minutes.
+my $extowner = $node->safe_psql('old',
+	q{SELECT extowner::regrole FROM pg_extension WHERE extname = 'pg_steward'});
+is($node->safe_psql('old',
+	q{SELECT string_agg(scope || ':' || owner::text || ':' || coalesce(retention::text, '-'), ','
+	                    ORDER BY scope) FROM steward.idempotency_scopes}),
+	"acct-1:$extowner:2 days,acct-2:$extowner:-,acct-3:$extowner:3 days",
+	'0.1 scopes belong to the extension owner, retention overrides kept');
+is($node->safe_psql('old',
+	q{SELECT holder_pid IS NULL, lease_until - locked_at FROM steward.idempotency_keys
+	   WHERE key = 'pending'}),
+	't|00:05:00', '0.1 pending key: no holder, a 5-minute lease');
+is($node->safe_psql('old',
+	"SELECT outcome FROM steward.idempotency_begin('acct-2', 'pending', 'fp-p')"),
+	'in_progress', '0.1 pending key in progress within its lease');
+$node->safe_psql('old',
+	"UPDATE steward.idempotency_keys SET lease_until = now() - interval '1 s' WHERE key = 'pending'");
+is($node->safe_psql('old',
+	"SELECT outcome FROM steward.idempotency_begin('acct-2', 'pending', 'fp-p')"),
+	'new', '0.1 pending key taken over once its lease ran out');
+$node->safe_psql('old', q{
+	CREATE ROLE app_upgraded;
+	GRANT EXECUTE ON FUNCTION steward.idempotency_begin(text, text, text, boolean) TO app_upgraded});
+is(sqlstate('old', "SET ROLE app_upgraded; SELECT * FROM steward.idempotency_begin('acct-1', 'key-1', 'fp-1')"),
+	'42501', 'an application role must be given a 0.1 scope first');
+$node->safe_psql('old', "SELECT steward.alter_idempotency_scope_owner('acct-1', 'app_upgraded')");
+is($node->safe_psql('old',
+	"SET ROLE app_upgraded; SELECT outcome FROM steward.idempotency_begin('acct-1', 'key-1', 'fp-1')"),
+	'replay', '... then it replays the key made under 0.1');
 
 is(sqlstate('old', 'UPDATE accounts SET balance = 1, version = 1 WHERE id = 1'),
 	'40001', 'stale version is SQLSTATE 40001');
