@@ -121,9 +121,15 @@ SELECT id, lifecycle, note FROM o1.mig ORDER BY id;
 SHOW search_path;
 SHOW work_mem;
 SELECT state, passed, violations FROM steward.validate('o1.mig');
--- issue 11 item 4: no setting changed by the check survives it.
+-- issue 11 item 4: no setting changed by the check survives it; the
+-- superuser's next now() is pg_catalog's, not owner1's o1.now().
 SHOW search_path;
 SHOW work_mem;
+SET ROLE owner1;
+CREATE FUNCTION o1.now() RETURNS timestamptz LANGUAGE plpgsql AS $$
+BEGIN PERFORM o1.evil(); RETURN pg_catalog.now(); END $$;
+RESET ROLE;
+SELECT now() IS NOT NULL AS now_is_pg_catalogs;
 SELECT state, rows FROM steward.state_counts WHERE relid = 'o1.mig'::regclass;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'owner1';
 -- A hostile search_path does not steer the procedure: every name in it
