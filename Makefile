@@ -50,6 +50,7 @@ OBJS = \
 	src/lifecycle/machines_api.o \
 	src/lifecycle/transitions.o \
 	src/stats/collect.o \
+	src/stats/history.o \
 	src/stats/counters.o \
 	src/stats/statements.o \
 	src/stats/health.o \

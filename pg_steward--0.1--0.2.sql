@@ -646,12 +646,19 @@ LANGUAGE C STRICT VOLATILE;
 
 CREATE FUNCTION steward._collector(
     OUT structure text, OUT max_entries integer, OUT entries bigint,
-    OUT evictions bigint, OUT dropped bigint, OUT collection_failures bigint)
+    OUT evictions bigint, OUT dropped bigint, OUT collection_failures bigint,
+    OUT collected boolean)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'steward_collector'
 LANGUAGE C STRICT VOLATILE;
 CREATE VIEW steward.collector AS SELECT * FROM steward._collector();
 GRANT SELECT ON steward.collector TO PUBLIC;
+
+CREATE FUNCTION steward._statistics_collected()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'steward_statistics_collected'
+LANGUAGE C STRICT STABLE;
+
 
 COMMENT ON FUNCTION steward.latency_histogram(bigint) IS
   'latency histogram buckets of a statement (NULL: all top-level statements of this database, evicted ones included)';
@@ -775,7 +782,10 @@ UNION ALL SELECT 'steward_collector_dropped_total', jsonb_build_object('structur
   FROM steward.collector
 UNION ALL SELECT 'steward_collector_failures_total', '{}',
        (SELECT max(collection_failures) FROM steward.collector)::float8, 'counter',
-       'Statistics collection errors swallowed instead of failing a statement.', 'cluster';
+       'Statistics collection errors swallowed instead of failing a statement.', 'cluster'
+UNION ALL SELECT 'steward_statistics_collected', '{}',
+       CASE WHEN steward._statistics_collected() THEN 1 ELSE 0 END::float8, 'gauge',
+       '1 if pg_steward is in shared_preload_libraries and collects statistics, else 0.', 'cluster';
 
 -- Capacity samples on a standby: a clear error, not a read-only failure (issue 14).
 CREATE OR REPLACE FUNCTION steward._capacity_sample(force boolean DEFAULT false)
@@ -1762,3 +1772,205 @@ GRANT SELECT ON steward.idempotency_scope_owners TO PUBLIC;
 REVOKE ALL ON FUNCTION steward.create_idempotency_scope(text, regrole, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION steward.alter_idempotency_scope_owner(text, regrole) FROM PUBLIC;
 REVOKE ALL ON FUNCTION steward.drop_idempotency_scope(text) FROM PUBLIC;
+-- Health over recent windows (issue 14): snapshots, history, gated checks.
+-- Snapshots of each database's sums, taken by the wait sampler every
+-- steward.snapshot_interval and kept in a ring of steward.history_size
+-- (history.c).  _history(window_s): one row per snapshot and one for now,
+-- each with the sums over the window ending there (NULL: since the
+-- previous snapshot).
+CREATE FUNCTION steward._history(window_s double precision,
+    OUT snapshot_at timestamptz, OUT window_start timestamptz,
+    OUT calls bigint, OUT errors bigint, OUT slow_calls bigint, OUT total_ms double precision,
+    OUT p50_ms double precision, OUT p95_ms double precision, OUT p99_ms double precision,
+    OUT updates bigint, OUT version_conflicts bigint, OUT is_now boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'steward_history'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION steward.take_snapshot(at timestamptz DEFAULT NULL)
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'steward_take_snapshot'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.take_snapshot(timestamptz) IS
+  'take a snapshot of the statistics now, labelled "at" (default now; not in the future, not before the newest snapshot)';
+REVOKE ALL ON FUNCTION steward.take_snapshot(timestamptz) FROM PUBLIC;
+
+-- Per interval between snapshots, for charts: calls, errors, latency
+-- percentiles (coarse histogram: within 10.5%), steward-table updates and
+-- version conflicts of this database.
+CREATE VIEW steward.statement_history AS
+SELECT window_start AS interval_start, snapshot_at AS interval_end,
+       calls, errors, slow_calls,
+       total_ms / nullif(calls, 0) AS mean_ms, p50_ms, p95_ms, p99_ms,
+       updates, version_conflicts
+  FROM steward._history(NULL)
+ WHERE NOT is_now;
+GRANT SELECT ON steward.statement_history TO PUBLIC;
+
+-- One row per check, with the guide's "typical first response".  Latency,
+-- slow calls and conflicts are judged over the last steward.health_window
+-- (history.c), and only once the window holds steward.health_min_calls
+-- calls or steward.health_min_updates updates: a fixed problem turns green,
+-- and three updates right after start are no evidence.
+CREATE OR REPLACE VIEW steward.health AS
+WITH w AS (
+    SELECT * FROM steward._history(extract(epoch FROM current_setting('steward.health_window')::interval)::float8)
+     WHERE is_now
+), v AS (
+    SELECT 'p99_latency_ms' AS check_name,
+           (SELECT p99_ms FROM w) AS value,
+           current_setting('steward.health_p99_ms_warn')::float8 AS warn,
+           current_setting('steward.health_p99_ms_critical')::float8 AS critical,
+           false AS lower_is_worse,
+           'Check slow queries and indexes' AS first_response, 1 AS ord
+    UNION ALL
+    SELECT 'slow_call_rate',
+           (SELECT slow_calls::float8 / nullif(calls, 0) FROM w),
+           current_setting('steward.health_slow_rate_warn')::float8,
+           current_setting('steward.health_slow_rate_critical')::float8, false,
+           'Inspect query patterns and plans', 2
+    UNION ALL
+    SELECT 'lock_waiters',
+           (SELECT count(*)::float8 FROM pg_catalog.pg_stat_activity WHERE wait_event_type = 'Lock'),
+           current_setting('steward.health_lock_waiters_warn')::float8,
+           current_setting('steward.health_lock_waiters_critical')::float8, false,
+           'Reduce transaction scope, optimize writes', 3
+    UNION ALL
+    -- A standby without a WAL receiver cannot know its lag: infinite.
+    SELECT 'replication_lag_s',
+           (SELECT max(CASE WHEN role = 'standby' AND replay_lag_seconds IS NULL
+                            THEN 'Infinity'::float8
+                            ELSE coalesce(replay_lag_seconds, 0) END)::float8
+              FROM steward.replication),
+           current_setting('steward.health_replication_lag_s_warn')::float8,
+           current_setting('steward.health_replication_lag_s_critical')::float8, false,
+           'Read-from-leader for RYW, reduce load', 4
+    UNION ALL
+    -- On a primary: standbys streaming, against steward.expected_standbys
+    -- (one missing warns, all missing is critical).
+    SELECT 'standbys_streaming',
+           CASE WHEN NOT pg_catalog.pg_is_in_recovery()
+                     AND current_setting('steward.expected_standbys')::float8 > 0
+                THEN (SELECT count(*)::float8 FROM pg_catalog.pg_stat_replication
+                       WHERE state = 'streaming') END,
+           current_setting('steward.expected_standbys')::float8,
+           least(1, current_setting('steward.expected_standbys')::float8), true,
+           'Check the standby and its connection; rebuild it if it cannot catch up', 4
+    UNION ALL
+    SELECT 'connection_saturation',
+           (SELECT sum(connections)::float8 / max(usable_connections) FROM steward.connections),
+           current_setting('steward.health_connections_warn')::float8,
+           current_setting('steward.health_connections_critical')::float8, false,
+           'Pooling, rate limits, backpressure', 5
+    UNION ALL
+    SELECT 'buffer_hit_ratio',
+           (SELECT hit_ratio::float8 FROM steward.database_hit_ratio WHERE datname = current_database()),
+           current_setting('steward.health_buffer_hit_warn')::float8,
+           current_setting('steward.health_buffer_hit_critical')::float8, true,
+           'Add memory, fix access patterns', 6
+    UNION ALL
+    SELECT 'restore_drill_age_s',
+           (SELECT extract(epoch FROM now() - max(finished_at))::float8
+              FROM steward.restore_drills WHERE result = 'passed'),
+           0.8 * current_setting('steward.drill_max_age')::float8,
+           current_setting('steward.drill_max_age')::float8, false,
+           'Run steward-drill; restore drills are part of delivering the database', 8
+    UNION ALL
+    SELECT 'restore_drill_duration_s',
+           (SELECT duration_s::float8 FROM steward.restore_drills
+             WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1),
+           0.8 * current_setting('steward.rto_seconds')::float8,
+           current_setting('steward.rto_seconds')::float8, false,
+           'Improve restore throughput, adjust backup schedule', 9
+    UNION ALL
+    SELECT 'restore_drill_failed',
+           (SELECT CASE WHEN result = 'failed' THEN 1 ELSE 0 END::float8 FROM steward.restore_drills
+             WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1),
+           1, 1, false,
+           'Read steward.restore_drills.details; fix the backup before trusting it', 10
+    UNION ALL
+    -- The newest backup a drill has restored, and the recovery point a
+    -- drill to a target time achieved (target minus last replayed commit).
+    SELECT 'backup_age_s',
+           (SELECT extract(epoch FROM now() - max(backup_time))::float8
+              FROM steward.restore_drills WHERE result = 'passed'),
+           0.8 * current_setting('steward.backup_max_age')::float8,
+           current_setting('steward.backup_max_age')::float8, false,
+           'Check the backup schedule and the last backup''s log', 12
+    UNION ALL
+    SELECT 'recovery_point_s',
+           (SELECT greatest(extract(epoch FROM target_time - recovered_to), 0)::float8
+              FROM steward.restore_drills
+             WHERE finished_at IS NOT NULL AND target_time IS NOT NULL
+             ORDER BY finished_at DESC LIMIT 1),
+           0.8 * current_setting('steward.rpo_seconds')::float8,
+           current_setting('steward.rpo_seconds')::float8, false,
+           'Archive WAL more often (archive_timeout) or stream it; check the archive', 13
+    UNION ALL
+    SELECT 'capacity_runway_days',
+           (SELECT days_until_full::float8 FROM steward.capacity WHERE relid IS NULL),
+           current_setting('steward.health_runway_days_warn')::float8,
+           current_setting('steward.health_runway_days_critical')::float8, true,
+           'Add storage, set retention, archive or partition old data', 11
+    UNION ALL
+    SELECT 'version_conflict_rate',
+           (SELECT version_conflicts::float8 / nullif(updates, 0) FROM w),
+           current_setting('steward.health_conflict_rate_warn')::float8,
+           current_setting('steward.health_conflict_rate_critical')::float8, false,
+           'Find hot rows; shorten read-modify-write windows', 7
+    UNION ALL
+    -- Without shared_preload_libraries nothing above is measured.
+    SELECT 'statistics_collected',
+           CASE WHEN steward._statistics_collected() THEN 1 ELSE 0 END::float8, 1, 0, true,
+           'Add pg_steward to shared_preload_libraries and restart the server', 14
+), gate(check_name, events, min_events) AS (
+    SELECT 'p99_latency_ms', calls, current_setting('steward.health_min_calls')::bigint FROM w
+    UNION ALL
+    SELECT 'slow_call_rate', calls, current_setting('steward.health_min_calls')::bigint FROM w
+    UNION ALL
+    SELECT 'version_conflict_rate', updates, current_setting('steward.health_min_updates')::bigint FROM w
+)
+SELECT check_name AS check,
+       CASE WHEN value IS NULL AND check_name = 'restore_drill_age_s' THEN 'warn'   -- never drilled
+            WHEN value IS NULL THEN 'ok'
+            WHEN events < min_events THEN 'ok'                  -- too little evidence yet
+            WHEN NOT lower_is_worse AND value >= critical THEN 'critical'
+            WHEN NOT lower_is_worse AND value >= warn THEN 'warn'
+            WHEN lower_is_worse AND value < critical THEN 'critical'
+            WHEN lower_is_worse AND value < warn THEN 'warn'
+            ELSE 'ok' END AS status,
+       round(value::numeric, 4) AS value,
+       warn AS warn_threshold, critical AS critical_threshold, first_response
+  FROM v LEFT JOIN gate USING (check_name) ORDER BY ord, check_name;
+
+-- The windowed checks of steward.health at every snapshot: how health
+-- looked over time (charts, post-mortems).
+CREATE VIEW steward.health_history AS
+WITH w AS (
+    SELECT * FROM steward._history(extract(epoch FROM current_setting('steward.health_window')::interval)::float8)
+     WHERE NOT is_now
+)
+SELECT w.snapshot_at, w.window_start, c.check_name AS check,
+       CASE WHEN c.value IS NULL THEN 'ok'
+            WHEN c.events < c.min_events THEN 'ok'
+            WHEN c.value >= c.critical THEN 'critical'
+            WHEN c.value >= c.warn THEN 'warn'
+            ELSE 'ok' END AS status,
+       round(c.value::numeric, 4) AS value, c.events, c.min_events,
+       c.warn AS warn_threshold, c.critical AS critical_threshold
+  FROM w CROSS JOIN LATERAL (VALUES
+       ('p99_latency_ms', w.p99_ms, w.calls,
+        current_setting('steward.health_min_calls')::bigint,
+        current_setting('steward.health_p99_ms_warn')::float8,
+        current_setting('steward.health_p99_ms_critical')::float8),
+       ('slow_call_rate', w.slow_calls::float8 / nullif(w.calls, 0), w.calls,
+        current_setting('steward.health_min_calls')::bigint,
+        current_setting('steward.health_slow_rate_warn')::float8,
+        current_setting('steward.health_slow_rate_critical')::float8),
+       ('version_conflict_rate', w.version_conflicts::float8 / nullif(w.updates, 0), w.updates,
+        current_setting('steward.health_min_updates')::bigint,
+        current_setting('steward.health_conflict_rate_warn')::float8,
+        current_setting('steward.health_conflict_rate_critical')::float8))
+       AS c(check_name, value, events, min_events, warn, critical)
+ ORDER BY w.snapshot_at, c.check_name;
+GRANT SELECT ON steward.health_history TO pg_read_all_stats;

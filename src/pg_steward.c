@@ -21,6 +21,7 @@
 #include "pg_steward.h"
 #include "idempotency/idempotency.h"
 #include "stats/collect.h"
+#include "stats/history.h"
 #include "stats/statements.h"
 #include "stats/waits.h"
 #include "stats/hotrows.h"
@@ -40,6 +41,8 @@ steward_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(steward_collect_shmem_size());
+	RequestAddinShmemSpace(steward_history_shmem_size());
+	steward_history_request_lock();
 	steward_counters_request_shmem();
 	steward_idem_stats_request_shmem();
 	steward_statements_request_shmem();
@@ -53,6 +56,7 @@ steward_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	steward_collect_init_shmem();
+	steward_history_init_shmem();
 	steward_counters_init_shmem();
 	steward_idem_stats_init_shmem();
 	steward_statements_init_shmem();
@@ -69,6 +73,7 @@ _PG_init(void)
 	steward_health_define_gucs();
 	steward_waits_define_gucs();
 	steward_hotrows_define_gucs();
+	steward_history_define_gucs();
 
 	MarkGUCPrefixReserved("steward");
 

@@ -139,14 +139,10 @@ steward_idempotency_counters(PG_FUNCTION_ARGS)
 	HASH_SEQ_STATUS status;
 	IdemEntry  *entry;
 
-	if (idem_hash == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_steward idempotency counters are not available"),
-				 errdetail("The counters live in shared memory, which pg_steward can only allocate at server start."),
-				 errhint("Add pg_steward to shared_preload_libraries and restart the server.")));
-
+	/* Without shared_preload_libraries: no rows (steward.collector says why). */
 	InitMaterializedSRF(fcinfo, 0);
+	if (idem_hash == NULL)
+		return (Datum) 0;
 	LWLockAcquire(idem_shared->lock, LW_SHARED);
 	hash_seq_init(&status, idem_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)

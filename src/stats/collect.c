@@ -57,6 +57,7 @@ static int	ncollect_locks = 0;
 static bool failure_logged = false;
 
 PG_FUNCTION_INFO_V1(steward_collector);
+PG_FUNCTION_INFO_V1(steward_statistics_collected);
 
 Size
 steward_collect_shmem_size(void)
@@ -193,29 +194,50 @@ steward_collect(steward_collect_fn fn, void *arg)
 	return ok;
 }
 
+bool
+steward_statistics_available(void)
+{
+	return collect_shared != NULL;
+}
+
+/*
+ * steward._statistics_collected(): whether this server collects statistics
+ * (the library was in shared_preload_libraries at server start).
+ */
+Datum
+steward_statistics_collected(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(collect_shared != NULL);
+}
+
 /*
  * steward._collector(): one row per shared structure (name, capacity,
- * entries, evictions, dropped events), plus the count of swallowed
- * collection failures in every row.  No lock: a monitoring snapshot.
+ * entries, evictions, dropped events, swallowed collection failures, and
+ * whether it is collected at all).  Without shared_preload_libraries the
+ * rows say so (collected false) instead of failing, so a scraper keeps
+ * working.  No lock: a monitoring snapshot.
  */
 Datum
 steward_collector(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
-	if (collect_shared == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_steward statistics are not collected"),
-				 errdetail("They live in shared memory, which pg_steward can only allocate at server start."),
-				 errhint("Add pg_steward to shared_preload_libraries and restart the server.")));
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < STEWARD_NUM_STRUCTS; i++)
 	{
-		Datum		values[6];
-		bool		nulls[6] = {0};
+		Datum		values[7];
+		bool		nulls[7] = {0};
 
 		values[0] = CStringGetTextDatum(struct_names[i]);
+		values[6] = BoolGetDatum(collect_shared != NULL);
+		if (collect_shared == NULL)
+		{
+			for (int c = 1; c < 6; c++)
+				values[c] = Int64GetDatum(0);
+			values[1] = Int32GetDatum(0);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			continue;
+		}
 		values[1] = Int32GetDatum(struct_max[i]);
 		values[2] = Int64GetDatum(struct_hash[i] ? (int64) hash_get_num_entries(struct_hash[i]) : 0);
 		values[3] = Int64GetDatum((int64) pg_atomic_read_u64(&collect_shared->evictions[i]));

@@ -72,6 +72,13 @@ extern void *steward_hash_enter_bounded(HTAB *hash, const void *key, int max_ent
  */
 extern int	steward_clip_len(const char *s, int len, int max_bytes);
 
+/*
+ * Whether statistics are collected: the library was loaded by
+ * shared_preload_libraries.  Otherwise the SQL functions return no rows
+ * (never 55000, so scrapers keep working) and the install script warns.
+ */
+extern bool steward_statistics_available(void);
+
 extern Size steward_collect_shmem_size(void);
 extern void steward_collect_init_shmem(void);
 

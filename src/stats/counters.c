@@ -38,6 +38,7 @@
 #include "pg_steward.h"
 #include "stats/collect.h"
 #include "stats/counters.h"
+#include "stats/history.h"
 
 #define COUNTERS_TRANCHE "pg_steward counters"
 
@@ -384,17 +385,6 @@ steward_count_transition(Oid relid, const char *from, const char *to)
 	(void) steward_collect(count_transition, &key);
 }
 
-static void
-require_counters(void)
-{
-	if (counter_hash == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_steward counters are not available"),
-				 errdetail("The counters live in shared memory, which pg_steward can only allocate at server start."),
-				 errhint("Add pg_steward to shared_preload_libraries and restart the server.")));
-}
-
 /* steward.transition_counters(): (relid, from_state, to_state, transitions). */
 Datum
 steward_transition_counters(PG_FUNCTION_ARGS)
@@ -403,8 +393,10 @@ steward_transition_counters(PG_FUNCTION_ARGS)
 	HASH_SEQ_STATUS status;
 	TransitionEntry *entry;
 
-	require_counters();
+	/* Without shared_preload_libraries: no rows (steward.collector says why). */
 	InitMaterializedSRF(fcinfo, 0);
+	if (counter_hash == NULL)
+		return (Datum) 0;
 	LWLockAcquire(counter_shared->lock, LW_SHARED);
 	hash_seq_init(&status, transition_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
@@ -424,6 +416,27 @@ steward_transition_counters(PG_FUNCTION_ARGS)
 	}
 	LWLockRelease(counter_shared->lock);
 	return (Datum) 0;
+}
+
+/* Add each database's version conflicts to its record (history.c). */
+void
+steward_counters_add_totals(StewardDbTotals *totals, int n)
+{
+	HASH_SEQ_STATUS status;
+	CounterEntry *entry;
+
+	if (counter_hash == NULL)
+		return;
+	LWLockAcquire(counter_shared->lock, LW_SHARED);
+	hash_seq_init(&status, counter_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		for (int i = 0; i < n; i++)
+			if (totals[i].dbid == entry->key.dbid)
+				totals[i].version_conflicts +=
+					pg_atomic_read_u64(&entry->counts[STEWARD_COUNTER_VERSION_CONFLICTS]);
+	}
+	LWLockRelease(counter_shared->lock);
 }
 
 /* Forget every table and transition counter (steward.reset()). */
@@ -457,8 +470,10 @@ steward_table_counters(PG_FUNCTION_ARGS)
 	HASH_SEQ_STATUS status;
 	CounterEntry *entry;
 
-	require_counters();
+	/* Without shared_preload_libraries: no rows (steward.collector says why). */
 	InitMaterializedSRF(fcinfo, 0);
+	if (counter_hash == NULL)
+		return (Datum) 0;
 
 	LWLockAcquire(counter_shared->lock, LW_SHARED);
 	hash_seq_init(&status, counter_hash);

@@ -21,6 +21,7 @@
 #include "stats/counters.h"
 #include "stats/statements.h"
 #include "stats/waits.h"
+#include "stats/history.h"
 #include "stats/hotrows.h"
 #include "idempotency/idempotency.h"
 
@@ -92,5 +93,6 @@ steward_reset(PG_FUNCTION_ARGS)
 	steward_hotrows_reset();
 	steward_counters_reset();
 	steward_idem_stats_reset();
+	steward_history_reset();
 	PG_RETURN_VOID();
 }

@@ -2,18 +2,25 @@
 -- Health checks and reset (src/stats)
 --------------------------------------------------------------------------
 
--- One row per check, with the guide's "typical first response".
+-- One row per check, with the guide's "typical first response".  Latency,
+-- slow calls and conflicts are judged over the last steward.health_window
+-- (history.c), and only once the window holds steward.health_min_calls
+-- calls or steward.health_min_updates updates: a fixed problem turns green,
+-- and three updates right after start are no evidence.
 CREATE VIEW steward.health AS
-WITH v AS (
+WITH w AS (
+    SELECT * FROM steward._history(extract(epoch FROM current_setting('steward.health_window')::interval)::float8)
+     WHERE is_now
+), v AS (
     SELECT 'p99_latency_ms' AS check_name,
-           (SELECT max(p99_ms) FROM steward.statements WHERE calls > 0) AS value,
+           (SELECT p99_ms FROM w) AS value,
            current_setting('steward.health_p99_ms_warn')::float8 AS warn,
            current_setting('steward.health_p99_ms_critical')::float8 AS critical,
            false AS lower_is_worse,
            'Check slow queries and indexes' AS first_response, 1 AS ord
     UNION ALL
     SELECT 'slow_call_rate',
-           (SELECT sum(slow_calls)::float8 / nullif(sum(calls), 0) FROM steward.statements),
+           (SELECT slow_calls::float8 / nullif(calls, 0) FROM w),
            current_setting('steward.health_slow_rate_warn')::float8,
            current_setting('steward.health_slow_rate_critical')::float8, false,
            'Inspect query patterns and plans', 2
@@ -102,14 +109,26 @@ WITH v AS (
            'Add storage, set retention, archive or partition old data', 11
     UNION ALL
     SELECT 'version_conflict_rate',
-           (SELECT sum(version_conflicts)::float8 / nullif(sum(updates), 0) FROM steward.table_stats),
+           (SELECT version_conflicts::float8 / nullif(updates, 0) FROM w),
            current_setting('steward.health_conflict_rate_warn')::float8,
            current_setting('steward.health_conflict_rate_critical')::float8, false,
            'Find hot rows; shorten read-modify-write windows', 7
+    UNION ALL
+    -- Without shared_preload_libraries nothing above is measured.
+    SELECT 'statistics_collected',
+           CASE WHEN steward._statistics_collected() THEN 1 ELSE 0 END::float8, 1, 0, true,
+           'Add pg_steward to shared_preload_libraries and restart the server', 14
+), gate(check_name, events, min_events) AS (
+    SELECT 'p99_latency_ms', calls, current_setting('steward.health_min_calls')::bigint FROM w
+    UNION ALL
+    SELECT 'slow_call_rate', calls, current_setting('steward.health_min_calls')::bigint FROM w
+    UNION ALL
+    SELECT 'version_conflict_rate', updates, current_setting('steward.health_min_updates')::bigint FROM w
 )
 SELECT check_name AS check,
        CASE WHEN value IS NULL AND check_name = 'restore_drill_age_s' THEN 'warn'   -- never drilled
             WHEN value IS NULL THEN 'ok'
+            WHEN events < min_events THEN 'ok'                  -- too little evidence yet
             WHEN NOT lower_is_worse AND value >= critical THEN 'critical'
             WHEN NOT lower_is_worse AND value >= warn THEN 'warn'
             WHEN lower_is_worse AND value < critical THEN 'critical'
@@ -117,8 +136,40 @@ SELECT check_name AS check,
             ELSE 'ok' END AS status,
        round(value::numeric, 4) AS value,
        warn AS warn_threshold, critical AS critical_threshold, first_response
-  FROM v ORDER BY ord, check_name;
+  FROM v LEFT JOIN gate USING (check_name) ORDER BY ord, check_name;
 GRANT SELECT ON steward.health TO pg_read_all_stats;
+
+-- The windowed checks of steward.health at every snapshot: how health
+-- looked over time (charts, post-mortems).
+CREATE VIEW steward.health_history AS
+WITH w AS (
+    SELECT * FROM steward._history(extract(epoch FROM current_setting('steward.health_window')::interval)::float8)
+     WHERE NOT is_now
+)
+SELECT w.snapshot_at, w.window_start, c.check_name AS check,
+       CASE WHEN c.value IS NULL THEN 'ok'
+            WHEN c.events < c.min_events THEN 'ok'
+            WHEN c.value >= c.critical THEN 'critical'
+            WHEN c.value >= c.warn THEN 'warn'
+            ELSE 'ok' END AS status,
+       round(c.value::numeric, 4) AS value, c.events, c.min_events,
+       c.warn AS warn_threshold, c.critical AS critical_threshold
+  FROM w CROSS JOIN LATERAL (VALUES
+       ('p99_latency_ms', w.p99_ms, w.calls,
+        current_setting('steward.health_min_calls')::bigint,
+        current_setting('steward.health_p99_ms_warn')::float8,
+        current_setting('steward.health_p99_ms_critical')::float8),
+       ('slow_call_rate', w.slow_calls::float8 / nullif(w.calls, 0), w.calls,
+        current_setting('steward.health_min_calls')::bigint,
+        current_setting('steward.health_slow_rate_warn')::float8,
+        current_setting('steward.health_slow_rate_critical')::float8),
+       ('version_conflict_rate', w.version_conflicts::float8 / nullif(w.updates, 0), w.updates,
+        current_setting('steward.health_min_updates')::bigint,
+        current_setting('steward.health_conflict_rate_warn')::float8,
+        current_setting('steward.health_conflict_rate_critical')::float8))
+       AS c(check_name, value, events, min_events, warn, critical)
+ ORDER BY w.snapshot_at, c.check_name;
+GRANT SELECT ON steward.health_history TO pg_read_all_stats;
 
 CREATE FUNCTION steward.reset()
 RETURNS void

@@ -50,6 +50,7 @@
 
 #include "pg_steward.h"
 #include "stats/collect.h"
+#include "stats/history.h"
 #include "stats/hotrows.h"
 
 #define HOT_TRANCHE		"pg_steward hot rows"
@@ -336,17 +337,13 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, const StewardRules *ru
 	KeyTextArgs args;
 	Oid			relid = RelationGetRelid(rel);
 
-	if (hot_hash == NULL || rules->key_natts == 0)
-		return;
-	if (steward_hot_rows_sample > 1 && (update_counter++ % steward_hot_rows_sample) != 0)
+	if (hot_hash == NULL)
 		return;
 	entry = table_entry(rel, (StewardRules *) rules);
 	if (entry == NULL)
 		return;
-	h = key_hash(slot, rules, &anynull);
-	if (anynull)
-		return;
 
+	/* Every update counts in the table's total (health's conflict rate). */
 	SpinLockAcquire(&entry->mutex);
 	if (entry->owner.relid != relid || entry->owner.dbid != MyDatabaseId)
 	{
@@ -356,6 +353,22 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, const StewardRules *ru
 		return;
 	}
 	entry->total++;
+	SpinLockRelease(&entry->mutex);
+
+	if (rules->key_natts == 0)
+		return;
+	if (steward_hot_rows_sample > 1 && (update_counter++ % steward_hot_rows_sample) != 0)
+		return;
+	h = key_hash(slot, rules, &anynull);
+	if (anynull)
+		return;
+
+	SpinLockAcquire(&entry->mutex);
+	if (entry->owner.relid != relid || entry->owner.dbid != MyDatabaseId)
+	{
+		SpinLockRelease(&entry->mutex);
+		return;
+	}
 	i = find_slot(entry, h);
 	if (i >= 0)
 	{
@@ -400,6 +413,31 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, const StewardRules *ru
 	SpinLockRelease(&entry->mutex);
 }
 
+/* Add each database's steward-table updates to its record (history.c). */
+void
+steward_hotrows_add_totals(StewardDbTotals *totals, int n)
+{
+	HASH_SEQ_STATUS status;
+	HotEntry   *entry;
+
+	if (hot_hash == NULL)
+		return;
+	LWLockAcquire(hot_shared->lock, LW_SHARED);
+	hash_seq_init(&status, hot_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		int64		total;
+
+		SpinLockAcquire(&entry->mutex);
+		total = entry->total;
+		SpinLockRelease(&entry->mutex);
+		for (int i = 0; i < n; i++)
+			if (totals[i].dbid == entry->key.dbid)
+				totals[i].updates += total;
+	}
+	LWLockRelease(hot_shared->lock);
+}
+
 void
 steward_hotrows_reset(void)
 {
@@ -440,13 +478,10 @@ steward_hot_rows(PG_FUNCTION_ARGS)
 	HotEntry   *entry;
 	HotSlot    *copy = palloc(sizeof(HotSlot) * steward_hot_rows_k);
 
-	if (hot_hash == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_steward hot rows are not available"),
-				 errhint("Add pg_steward to shared_preload_libraries and restart the server.")));
-
+	/* Without shared_preload_libraries: no rows (steward.collector says why). */
 	InitMaterializedSRF(fcinfo, 0);
+	if (hot_hash == NULL)
+		return (Datum) 0;
 	LWLockAcquire(hot_shared->lock, LW_SHARED);
 	hash_seq_init(&status, hot_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)

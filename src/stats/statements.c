@@ -101,6 +101,7 @@
 
 #include "pg_steward.h"
 #include "stats/collect.h"
+#include "stats/history.h"
 #include "stats/statements.h"
 #include "stats/waits.h"
 
@@ -311,6 +312,31 @@ percentile_ms(const uint32 *hist, int64 calls, double max_ms, double p)
 			return Min(bucket_value_ms(b), max_ms);
 	}
 	return max_ms;
+}
+
+/* A coarse bucket (STEWARD_COARSE_FACTOR fine ones): its geometric midpoint. */
+static double
+coarse_value_ms(int c)
+{
+	double		lower = bucket_lower_us(c * STEWARD_COARSE_FACTOR);
+	double		upper = bucket_upper_us(c * STEWARD_COARSE_FACTOR + STEWARD_COARSE_FACTOR - 1);
+
+	return sqrt(Max(lower, 0.5) * upper) / 1000.0;
+}
+
+double
+steward_coarse_percentile_ms(const uint32 *hist, int64 calls, double p)
+{
+	int64		rank = Max((int64) ceil(p * calls), 1);
+	int64		seen = 0;
+
+	for (int c = 0; c < STEWARD_COARSE_BUCKETS; c++)
+	{
+		seen += hist[c];
+		if (seen >= rank)
+			return coarse_value_ms(c);
+	}
+	return coarse_value_ms(STEWARD_COARSE_BUCKETS - 1);
 }
 
 /* ------------------------------------------------------------------------
@@ -1710,17 +1736,6 @@ load_statements(void)
  * SQL interface
  * ------------------------------------------------------------------------
  */
-static void
-require_statements(void)
-{
-	if (stmt_hash == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_steward statement statistics are not available"),
-				 errdetail("They live in shared memory, which pg_steward can only allocate at server start."),
-				 errhint("Add pg_steward to shared_preload_libraries and restart the server.")));
-}
-
 void
 steward_statements_reset(void)
 {
@@ -1739,6 +1754,45 @@ steward_statements_reset(void)
 }
 
 /*
+ * Add the sums of the top-level statements (evicted ones included) of
+ * every database, or only of dbid, to their records (history.c).
+ */
+void
+steward_statements_add_totals(StewardDbTotals *totals, int *n, int max, Oid dbid)
+{
+	HASH_SEQ_STATUS status;
+	StmtEntry  *entry;
+	uint32	   *hist;
+
+	if (stmt_hash == NULL)
+		return;
+	hist = palloc(sizeof(uint32) * STMT_HIST_BUCKETS);
+	LWLockAcquire(stmt_shared->lock, LW_SHARED);
+	hash_seq_init(&status, stmt_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		StewardDbTotals *t;
+
+		if (!entry->key.toplevel || (OidIsValid(dbid) && entry->key.dbid != dbid))
+			continue;
+		t = steward_totals_for(totals, n, max, entry->key.dbid);
+		if (t == NULL)
+			continue;
+		SpinLockAcquire(&entry->mutex);
+		t->calls += entry->calls;
+		t->errors += entry->errors;
+		t->slow_calls += entry->slow_calls;
+		t->total_ms += entry->total_ms;
+		memcpy(hist, entry->hist, sizeof(uint32) * STMT_HIST_BUCKETS);
+		SpinLockRelease(&entry->mutex);
+		for (int b = 0; b < STMT_HIST_BUCKETS; b++)
+			t->hist[b / STEWARD_COARSE_FACTOR] += hist[b];
+	}
+	LWLockRelease(stmt_shared->lock);
+	pfree(hist);
+}
+
+/*
  * Rows of steward._statements(): 18 columns for the 0.1 definition
  * (steward_statements), 19 with toplevel (steward_statements_v2).
  */
@@ -1752,8 +1806,10 @@ statements_srf(FunctionCallInfo fcinfo, int ncols)
 	StmtEntry  *entry;
 	StmtEntry  *copy = palloc(sizeof(StmtEntry));
 
-	require_statements();
+	/* Without shared_preload_libraries: no rows (steward.collector says why). */
 	InitMaterializedSRF(fcinfo, 0);
+	if (stmt_hash == NULL)
+		return (Datum) 0;
 	LWLockAcquire(stmt_shared->lock, LW_SHARED);
 	hash_seq_init(&status, stmt_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
@@ -1833,8 +1889,9 @@ steward_statement_totals(PG_FUNCTION_ARGS)
 	HASHCTL		info;
 	StmtEntry  *sum;
 
-	require_statements();
 	InitMaterializedSRF(fcinfo, 0);
+	if (stmt_hash == NULL)
+		return (Datum) 0;
 	info.keysize = sizeof(StmtKey);
 	info.entrysize = sizeof(StmtEntry);
 	info.hcxt = CurrentMemoryContext;
@@ -1903,8 +1960,9 @@ steward_latency_histogram(PG_FUNCTION_ARGS)
 	StmtEntry  *entry;
 	uint64	   *hist = palloc0(sizeof(uint64) * STMT_HIST_BUCKETS);
 
-	require_statements();
 	InitMaterializedSRF(fcinfo, 0);
+	if (stmt_hash == NULL)
+		return (Datum) 0;
 
 	LWLockAcquire(stmt_shared->lock, LW_SHARED);
 	hash_seq_init(&status, stmt_hash);

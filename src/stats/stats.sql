@@ -37,16 +37,73 @@ REVOKE ALL ON FUNCTION steward._statement_totals() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION steward._statement_totals() TO pg_read_all_stats;
 
 -- The fixed-size shared structures of the statistics: capacity, entries,
--- evictions, events dropped, and collection failures that were swallowed
--- instead of failing a statement.
+-- evictions, events dropped, collection failures that were swallowed
+-- instead of failing a statement, and whether anything is collected at
+-- all (not without shared_preload_libraries: then every statistics view
+-- answers with no rows, and these rows say why).
 CREATE FUNCTION steward._collector(
     OUT structure text, OUT max_entries integer, OUT entries bigint,
-    OUT evictions bigint, OUT dropped bigint, OUT collection_failures bigint)
+    OUT evictions bigint, OUT dropped bigint, OUT collection_failures bigint,
+    OUT collected boolean)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'steward_collector'
 LANGUAGE C STRICT VOLATILE;
 CREATE VIEW steward.collector AS SELECT * FROM steward._collector();
 GRANT SELECT ON steward.collector TO PUBLIC;
+
+CREATE FUNCTION steward._statistics_collected()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'steward_statistics_collected'
+LANGUAGE C STRICT STABLE;
+
+-- Installing without shared_preload_libraries works, and says what is missing.
+DO $$
+BEGIN
+    IF NOT steward._statistics_collected() THEN
+        RAISE WARNING 'pg_steward collects no statistics: it is not in shared_preload_libraries'
+            USING DETAIL = 'The table access method, steward_hash, idempotency keys and lifecycle rules work; '
+                           'steward.statements, waits, lock_contention, hot_rows and the counters stay empty, '
+                           'and no background worker purges expired idempotency keys.',
+                  HINT = 'Add pg_steward to shared_preload_libraries in postgresql.conf '
+                         '(shared_preload_libraries = ''pg_steward'') and restart the server; until then, '
+                         'run SELECT steward.idempotency_purge() from cron or pg_cron.';
+    END IF;
+END
+$$;
+
+-- Snapshots of each database's sums, taken by the wait sampler every
+-- steward.snapshot_interval and kept in a ring of steward.history_size
+-- (history.c).  _history(window_s): one row per snapshot and one for now,
+-- each with the sums over the window ending there (NULL: since the
+-- previous snapshot).
+CREATE FUNCTION steward._history(window_s double precision,
+    OUT snapshot_at timestamptz, OUT window_start timestamptz,
+    OUT calls bigint, OUT errors bigint, OUT slow_calls bigint, OUT total_ms double precision,
+    OUT p50_ms double precision, OUT p95_ms double precision, OUT p99_ms double precision,
+    OUT updates bigint, OUT version_conflicts bigint, OUT is_now boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'steward_history'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION steward.take_snapshot(at timestamptz DEFAULT NULL)
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'steward_take_snapshot'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.take_snapshot(timestamptz) IS
+  'take a snapshot of the statistics now, labelled "at" (default now; not in the future, not before the newest snapshot)';
+REVOKE ALL ON FUNCTION steward.take_snapshot(timestamptz) FROM PUBLIC;
+
+-- Per interval between snapshots, for charts: calls, errors, latency
+-- percentiles (coarse histogram: within 10.5%), steward-table updates and
+-- version conflicts of this database.
+CREATE VIEW steward.statement_history AS
+SELECT window_start AS interval_start, snapshot_at AS interval_end,
+       calls, errors, slow_calls,
+       total_ms / nullif(calls, 0) AS mean_ms, p50_ms, p95_ms, p99_ms,
+       updates, version_conflicts
+  FROM steward._history(NULL)
+ WHERE NOT is_now;
+GRANT SELECT ON steward.statement_history TO PUBLIC;
 
 CREATE FUNCTION steward.latency_histogram(queryid bigint,
     OUT lower_ms double precision, OUT upper_ms double precision, OUT count bigint)
@@ -252,6 +309,9 @@ UNION ALL SELECT 'steward_collector_dropped_total', jsonb_build_object('structur
   FROM steward.collector
 UNION ALL SELECT 'steward_collector_failures_total', '{}',
        (SELECT max(collection_failures) FROM steward.collector)::float8, 'counter',
-       'Statistics collection errors swallowed instead of failing a statement.', 'cluster';
+       'Statistics collection errors swallowed instead of failing a statement.', 'cluster'
+UNION ALL SELECT 'steward_statistics_collected', '{}',
+       CASE WHEN steward._statistics_collected() THEN 1 ELSE 0 END::float8, 'gauge',
+       '1 if pg_steward is in shared_preload_libraries and collects statistics, else 0.', 'cluster';
 GRANT SELECT ON steward.metrics TO pg_read_all_stats;
 

@@ -45,6 +45,7 @@
 
 #include "pg_steward.h"
 #include "stats/collect.h"
+#include "stats/history.h"
 #include "stats/waits.h"
 
 #define WAITS_EVICT_PERCENT 5
@@ -402,21 +403,11 @@ steward_sampler_main(Datum main_arg)
 		}
 		if (waits_shared != NULL)
 			sample_once(cxt);
+		steward_history_tick();
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 steward_sample_interval_ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
-}
-
-static void
-require_waits(void)
-{
-	if (wait_hash == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_steward wait sampling is not available"),
-				 errdetail("The samples live in shared memory, which pg_steward can only allocate at server start."),
-				 errhint("Add pg_steward to shared_preload_libraries and restart the server.")));
 }
 
 void
@@ -447,8 +438,10 @@ steward_waits(PG_FUNCTION_ARGS)
 	HASH_SEQ_STATUS status;
 	WaitEntry  *entry;
 
-	require_waits();
+	/* Without shared_preload_libraries: no rows (steward.collector says why). */
 	InitMaterializedSRF(fcinfo, 0);
+	if (wait_hash == NULL)
+		return (Datum) 0;
 	LWLockAcquire(waits_shared->lock, LW_SHARED);
 	hash_seq_init(&status, wait_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
@@ -506,8 +499,10 @@ steward_lock_contention(PG_FUNCTION_ARGS)
 	HASH_SEQ_STATUS status;
 	LockEntry  *entry;
 
-	require_waits();
+	/* Without shared_preload_libraries: no rows (steward.collector says why). */
 	InitMaterializedSRF(fcinfo, 0);
+	if (wait_hash == NULL)
+		return (Datum) 0;
 	LWLockAcquire(waits_shared->lock, LW_SHARED);
 	hash_seq_init(&status, lock_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)

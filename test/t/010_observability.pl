@@ -27,10 +27,12 @@
 #   'standby' row on the standby; steward.metrics has
 #   steward_replication_lag_bytes on both; steward.health works on the
 #   standby and its replication_lag_s check is ok after catch-up.
-# Part 4: without shared_preload_libraries, CREATE EXTENSION and a steward
-#   table with track_versions work, while steward.statements, steward.waits
-#   and steward.lock_contention fail with a HINT naming
-#   shared_preload_libraries.
+# Part 4: without shared_preload_libraries, CREATE EXTENSION works with a
+#   WARNING naming the setting to add (and how to purge idempotency keys
+#   meanwhile), a steward table with track_versions works, and every
+#   statistics view answers (no rows; steward.collector and the metric
+#   steward_statistics_collected say nothing is collected) instead of
+#   failing, so a scraper keeps working.
 
 use strict;
 use warnings;
@@ -484,8 +486,11 @@ $standby->safe_psql('postgres', 'SELECT pg_sleep(0.25)');
 is( $standby->safe_psql(
 		'postgres', q{
 		SET steward.health_p99_ms_warn = 200; SET steward.health_p99_ms_critical = 10000;
-		SELECT status, value >= 247.5,   -- 250 ms less the histogram's 1% error
-		       value = round((SELECT max(p99_ms) FROM steward.statements WHERE calls > 0)::numeric, 4)
+		SET steward.health_min_calls = 1;  -- a handful of calls on the standby
+		-- health's p99 is over the window, from the snapshots' coarse
+		-- histogram: 250 ms within 10.5%; fewer than 100 calls, so the max.
+		SELECT status, value BETWEEN 250 * 0.895 AND 250 * 1.105 + 50,
+		       value >= (SELECT max(p99_ms) * 0.895 FROM steward.statements WHERE calls > 0)
 		  FROM steward.health WHERE "check" = 'p99_latency_ms'}),
 	'warn|t|t',
 	'p99_latency_ms on the standby is the standby\'s own p99 (250 ms sleep there: warn)');
@@ -514,7 +519,13 @@ is($plain->safe_psql('postgres', 'SHOW shared_preload_libraries'),
 # Each step in a session of its own: a FATAL error must not hide the rest.
 my ($ret, $out, $err) = $plain->psql('postgres', 'CREATE EXTENSION pg_steward');
 is($ret, 0, 'CREATE EXTENSION pg_steward works without preload');
-is($err, '', 'CREATE EXTENSION pg_steward prints no error without preload');
+like($err, qr/WARNING:  pg_steward collects no statistics: it is not in shared_preload_libraries/,
+	'CREATE EXTENSION warns that statistics are not collected');
+like($err, qr/HINT:  Add pg_steward to shared_preload_libraries in postgresql.conf \(shared_preload_libraries = 'pg_steward'\)/,
+	'the warning names the exact setting to add');
+like($err, qr/steward\.idempotency_purge\(\) from cron or pg_cron/,
+	'the warning says how expired idempotency keys are purged meanwhile');
+unlike($err, qr/ERROR/, 'CREATE EXTENSION pg_steward prints no error without preload');
 ($ret, $out, $err) = $plain->psql(
 	'postgres', q{
 	CREATE TABLE acct (id int PRIMARY KEY, n int NOT NULL DEFAULT 0, v bigint) USING steward;
@@ -532,23 +543,23 @@ is($out, "1|2|3\n2|0|1", 'versions assigned by track_versions without preload');
 isnt($ret, 0, 'stale version refused without preload');
 like($err, qr/ERROR:  stale version/, 'stale version error without preload');
 
-($ret, $out, $err) = $plain->psql('postgres', 'SELECT * FROM steward.statements');
-note "steward.statements without preload: $err";
-isnt($ret, 0, 'steward.statements fails without preload');
-like($err, qr/ERROR:  pg_steward statement statistics are not available/,
-	'steward.statements: error message');
-like($err, qr/HINT:  .*shared_preload_libraries/,
-	'steward.statements: HINT mentions shared_preload_libraries');
-
-for my $view (qw(waits lock_contention))
+# Every view answers, so a scraper keeps working; the collector says why
+# the statistics are empty.
+for my $view (qw(statements waits lock_contention hot_rows table_stats transition_counts
+	idempotency_stats metrics health collector))
 {
-	($ret, $out, $err) = $plain->psql('postgres', "SELECT * FROM steward.$view");
-	isnt($ret, 0, "steward.$view fails without preload");
-	like($err, qr/ERROR:  pg_steward wait sampling is not available/,
-		"steward.$view: error message");
-	like($err, qr/HINT:  .*shared_preload_libraries/,
-		"steward.$view: HINT mentions shared_preload_libraries");
+	($ret, $out, $err) = $plain->psql('postgres', "SELECT count(*) FROM steward.$view");
+	is($ret, 0, "steward.$view answers without preload");
+	is($err, '', "steward.$view: no error without preload");
 }
+is($plain->safe_psql('postgres', 'SELECT count(*) FROM steward.statements'), '0',
+	'steward.statements is empty without preload');
+is($plain->safe_psql('postgres',
+		'SELECT count(*), bool_or(collected) FROM steward.collector'),
+	'6|f', 'steward.collector: every structure says it is not collected');
+is($plain->safe_psql('postgres',
+		"SELECT value FROM steward.metrics WHERE metric = 'steward_statistics_collected'"),
+	'0', 'steward.metrics: steward_statistics_collected is 0');
 is($plain->safe_psql('postgres',
 		"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_steward wait sampler'"),
 	0, 'no wait sampler without preload');

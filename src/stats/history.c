@@ -1,0 +1,377 @@
+/*-------------------------------------------------------------------------
+ *
+ * history.c
+ *	  Periodic snapshots of the statistics: health over a recent window,
+ *	  and the history behind charts.
+ *
+ * Every statistic of pg_steward counts since server start (or reset).  A
+ * health check on such totals never turns green again after a bad hour,
+ * and one conflict in the first three updates reads as a 33% conflict
+ * rate.  So the wait sampler worker takes a snapshot of each database's
+ * sums every steward.snapshot_interval (statement calls, errors, slow
+ * calls, time, a coarse latency histogram, steward-table updates and
+ * version conflicts) into a ring of steward.history_size snapshots in
+ * shared memory.  A value over a window is the live sums minus the newest
+ * snapshot at least the window old (or, before there is one, everything
+ * since start).  steward.health evaluates its latency, slow-call and
+ * conflict checks over steward.health_window, and only once the window
+ * holds steward.health_min_calls calls / steward.health_min_updates
+ * updates; steward.statement_history and steward.health_history show the
+ * ring.  Like the other statistics it starts empty after a restart.
+ *
+ * Locking: one LWLock; the sampler takes it exclusively to write a
+ * snapshot, readers share it while copying the ring.  The sums are
+ * gathered before the lock is taken, under each module's own lock.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_authid.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "pg_steward.h"
+#include "stats/collect.h"
+#include "stats/history.h"
+
+#define HISTORY_TRANCHE "pg_steward history"
+/* Databases a snapshot keeps; more are counted as dropped. */
+#define HISTORY_DBS 16
+
+typedef struct StatsSnapshot
+{
+	TimestampTz ts;
+	int			ndbs;
+	StewardDbTotals dbs[HISTORY_DBS];
+} StatsSnapshot;
+
+typedef struct HistoryShared
+{
+	LWLock	   *lock;
+	int			next;			/* ring slot of the next snapshot */
+	int			count;			/* snapshots held */
+	TimestampTz last_ts;		/* of the newest snapshot; 0: none */
+	TimestampTz next_due;		/* the sampler's next snapshot; 0: at once */
+	StatsSnapshot	snaps[FLEXIBLE_ARRAY_MEMBER];
+} HistoryShared;
+
+static int	steward_snapshot_interval = 60;
+static int	steward_history_size = 60;
+static int	steward_health_window = 300;
+static int	steward_health_min_calls = 100;
+static int	steward_health_min_updates = 100;
+
+static HistoryShared *history = NULL;
+static StatsSnapshot *scratch = NULL;	/* the sampler's, for gathering sums */
+
+PG_FUNCTION_INFO_V1(steward_history);
+PG_FUNCTION_INFO_V1(steward_take_snapshot);
+
+void
+steward_history_define_gucs(void)
+{
+	DefineCustomIntVariable("steward.snapshot_interval",
+							"Interval between snapshots of the statistics (health windows, history).",
+							NULL, &steward_snapshot_interval, 60, 1, 86400,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.history_size",
+							"Snapshots of the statistics kept in shared memory.",
+							NULL, &steward_history_size, 60, 2, 10080,
+							STEWARD_SERVER_START_GUC, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.health_window",
+							"Recent window over which steward.health judges latency, slow calls and conflicts.",
+							NULL, &steward_health_window, 300, 1, INT_MAX,
+							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.health_min_calls",
+							"Calls a window must hold before latency and slow-call checks may warn.",
+							NULL, &steward_health_min_calls, 100, 0, INT_MAX,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.health_min_updates",
+							"Updates a window must hold before the conflict-rate check may warn.",
+							NULL, &steward_health_min_updates, 100, 0, INT_MAX,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+}
+
+Size
+steward_history_shmem_size(void)
+{
+	return add_size(offsetof(HistoryShared, snaps),
+					mul_size(steward_history_size, sizeof(StatsSnapshot)));
+}
+
+void
+steward_history_init_shmem(void)
+{
+	bool		found;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	history = ShmemInitStruct("pg_steward history", steward_history_shmem_size(), &found);
+	if (!found)
+	{
+		history->lock = &(GetNamedLWLockTranche(HISTORY_TRANCHE))->lock;
+		history->next = 0;
+		history->count = 0;
+		history->last_ts = 0;
+		history->next_due = 0;
+	}
+	LWLockRelease(AddinShmemInitLock);
+	steward_collect_register_lock(history->lock);
+}
+
+/* Called from shmem_request: the tranche of the history lock. */
+void
+steward_history_request_lock(void)
+{
+	RequestNamedLWLockTranche(HISTORY_TRANCHE, 1);
+}
+
+StewardDbTotals *
+steward_totals_for(StewardDbTotals *totals, int *n, int max, Oid dbid)
+{
+	for (int i = 0; i < *n; i++)
+		if (totals[i].dbid == dbid)
+			return &totals[i];
+	if (*n >= max)
+		return NULL;
+	memset(&totals[*n], 0, sizeof(StewardDbTotals));
+	totals[*n].dbid = dbid;
+	return &totals[(*n)++];
+}
+
+/* Gather the sums of every database (or only dbid) into snap. */
+static void
+gather(StatsSnapshot *snap, Oid dbid)
+{
+	snap->ndbs = 0;
+	steward_statements_add_totals(snap->dbs, &snap->ndbs, HISTORY_DBS, dbid);
+	if (OidIsValid(dbid))
+		(void) steward_totals_for(snap->dbs, &snap->ndbs, HISTORY_DBS, dbid);
+	steward_counters_add_totals(snap->dbs, snap->ndbs);
+	steward_hotrows_add_totals(snap->dbs, snap->ndbs);
+}
+
+/* Append a snapshot labelled ts of the current sums. */
+static void
+take_snapshot(StatsSnapshot *snap, TimestampTz ts)
+{
+	gather(snap, InvalidOid);
+	snap->ts = ts;
+	LWLockAcquire(history->lock, LW_EXCLUSIVE);
+	memcpy(&history->snaps[history->next], snap, sizeof(StatsSnapshot));
+	history->next = (history->next + 1) % steward_history_size;
+	history->count = Min(history->count + 1, steward_history_size);
+	history->last_ts = ts;
+	LWLockRelease(history->lock);
+}
+
+static TimestampTz
+plus_interval(TimestampTz t)
+{
+	return t + (TimestampTz) steward_snapshot_interval * USECS_PER_SEC;
+}
+
+static void
+tick(void *arg)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz due = history->next_due;
+
+	/* A shortened interval (reload) takes effect at once. */
+	if (due != 0 && now < due && plus_interval(now) >= due)
+		return;
+	if (scratch == NULL)
+		scratch = MemoryContextAlloc(TopMemoryContext, sizeof(StatsSnapshot));
+	take_snapshot(scratch, now);
+	history->next_due = plus_interval(now);
+}
+
+void
+steward_history_tick(void)
+{
+	if (history != NULL)
+		(void) steward_collect(tick, NULL);
+}
+
+void
+steward_history_reset(void)
+{
+	if (history == NULL)
+		return;
+	LWLockAcquire(history->lock, LW_EXCLUSIVE);
+	history->next = 0;
+	history->count = 0;
+	history->last_ts = 0;
+	/* The next automatic snapshot a full interval from now. */
+	history->next_due = plus_interval(GetCurrentTimestamp());
+	LWLockRelease(history->lock);
+}
+
+/*
+ * steward.take_snapshot(at): take a snapshot now, labelled "at" (default
+ * now; not later than now, not earlier than the newest snapshot).  For
+ * marking a moment by hand, and for tests that need controlled times.
+ */
+Datum
+steward_take_snapshot(PG_FUNCTION_ARGS)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz at = PG_ARGISNULL(0) ? now : PG_GETARG_TIMESTAMPTZ(0);
+	StatsSnapshot   *snap;
+
+	if (history == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_steward statistics are not collected"),
+				 errhint("Add pg_steward to shared_preload_libraries and restart the server.")));
+	if (at > now)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a snapshot cannot be labelled with a time in the future"),
+				 errdetail("It holds the statistics of now; \"at\" may only move it into the past.")));
+	if (history->last_ts != 0 && at < history->last_ts)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a snapshot cannot be labelled earlier than the newest one"),
+				 errdetail("The newest snapshot is labelled %s.",
+						   timestamptz_to_str(history->last_ts)),
+				 errhint("Snapshots are kept in time order; steward.reset() clears them.")));
+	snap = palloc(sizeof(StatsSnapshot));
+	take_snapshot(snap, at);
+	PG_RETURN_TIMESTAMPTZ(at);
+}
+
+static const StewardDbTotals *
+db_record(const StatsSnapshot *snap, Oid dbid)
+{
+	for (int i = 0; i < snap->ndbs; i++)
+		if (snap->dbs[i].dbid == dbid)
+			return &snap->dbs[i];
+	return NULL;
+}
+
+/*
+ * One row of steward._history(): the sums of "later" minus those of
+ * "earlier" (NULL: since start).  A counter that went down was reset:
+ * then everything since the reset.
+ */
+static void
+put_delta(Tuplestorestate *ts, TupleDesc desc, TimestampTz at, TimestampTz from,
+		  const StewardDbTotals *later, const StewardDbTotals *earlier, bool is_now)
+{
+	static const StewardDbTotals zero;
+	StewardDbTotals d;
+	const StewardDbTotals *e = earlier ? earlier : &zero;
+	Datum		values[12];
+	bool		nulls[12] = {0};
+
+	if (later == NULL)
+		later = &zero;
+	if (later->calls < e->calls || later->errors < e->errors)
+		e = &zero;
+	d.calls = later->calls - e->calls;
+	d.errors = later->errors - e->errors;
+	d.slow_calls = Max(later->slow_calls - e->slow_calls, 0);
+	d.total_ms = Max(later->total_ms - e->total_ms, 0);
+	for (int b = 0; b < STEWARD_COARSE_BUCKETS; b++)
+		d.hist[b] = later->hist[b] >= e->hist[b] ? later->hist[b] - e->hist[b] : 0;
+	e = earlier ? earlier : &zero;
+	if (later->updates < e->updates || later->version_conflicts < e->version_conflicts)
+		e = &zero;
+	d.updates = later->updates - e->updates;
+	d.version_conflicts = later->version_conflicts - e->version_conflicts;
+
+	values[0] = TimestampTzGetDatum(at);
+	values[1] = TimestampTzGetDatum(from);
+	nulls[1] = (from == 0);
+	values[2] = Int64GetDatum(d.calls);
+	values[3] = Int64GetDatum(d.errors);
+	values[4] = Int64GetDatum(d.slow_calls);
+	values[5] = Float8GetDatum(d.total_ms);
+	values[6] = Float8GetDatum(steward_coarse_percentile_ms(d.hist, d.calls, 0.50));
+	values[7] = Float8GetDatum(steward_coarse_percentile_ms(d.hist, d.calls, 0.95));
+	values[8] = Float8GetDatum(steward_coarse_percentile_ms(d.hist, d.calls, 0.99));
+	for (int i = 6; i <= 8; i++)
+		nulls[i] = (d.calls == 0);
+	values[9] = Int64GetDatum(d.updates);
+	values[10] = Int64GetDatum(d.version_conflicts);
+	values[11] = BoolGetDatum(is_now);
+	tuplestore_putvalues(ts, desc, values, nulls);
+}
+
+/*
+ * steward._history(window_s): for the current database, one row per
+ * snapshot, oldest first, then one for now (is_now): the sums over the
+ * window ending there -- window_s seconds, or with NULL the interval since
+ * the previous snapshot.  window_start is the snapshot the window starts
+ * at (NULL: since server start or reset).  No rows without
+ * shared_preload_libraries.
+ */
+Datum
+steward_history(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bool		by_interval = PG_ARGISNULL(0);
+	double		window_s = by_interval ? 0 : PG_GETARG_FLOAT8(0);
+	StatsSnapshot   *snaps;
+	StatsSnapshot   *now;
+	int			count;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (history == NULL)
+		return (Datum) 0;
+	if (!by_interval && (window_s < 0 || isnan(window_s)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("window_s must be a positive number of seconds, or NULL for each interval")));
+
+	snaps = palloc(steward_history_size * sizeof(StatsSnapshot));
+	LWLockAcquire(history->lock, LW_SHARED);
+	count = history->count;
+	for (int i = 0; i < count; i++)
+	{
+		int			slot = (history->next - count + i + steward_history_size) % steward_history_size;
+
+		memcpy(&snaps[i], &history->snaps[slot], sizeof(StatsSnapshot));
+	}
+	LWLockRelease(history->lock);
+
+	now = palloc(sizeof(StatsSnapshot));
+	gather(now, MyDatabaseId);
+	now->ts = GetCurrentTimestamp();
+
+	for (int k = 0; k <= count; k++)
+	{
+		const StatsSnapshot *at = (k < count) ? &snaps[k] : now;
+		int			base = -1;
+
+		if (by_interval)
+			base = k - 1;
+		else
+		{
+			TimestampTz limit = at->ts - (TimestampTz) (window_s * USECS_PER_SEC);
+
+			for (int j = k - 1; j >= 0; j--)
+				if (snaps[j].ts <= limit)
+				{
+					base = j;
+					break;
+				}
+		}
+		put_delta(rsinfo->setResult, rsinfo->setDesc, at->ts,
+				  base >= 0 ? snaps[base].ts : 0,
+				  db_record(at, MyDatabaseId),
+				  base >= 0 ? db_record(&snaps[base], MyDatabaseId) : NULL,
+				  k == count);
+	}
+	return (Datum) 0;
+}

@@ -1,0 +1,60 @@
+/*-------------------------------------------------------------------------
+ *
+ * history.h
+ *	  Periodic snapshots of the statistics (history.c): health over a
+ *	  recent window, and the data for charts.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef STEWARD_HISTORY_H
+#define STEWARD_HISTORY_H
+
+#include "postgres.h"
+
+#include "utils/timestamp.h"
+
+/*
+ * Snapshots keep a coarse latency histogram: one bucket per 10 buckets of
+ * the statements' histogram (each 1.02^10 = 1.22 wide, so a percentile is
+ * off by at most 10.5%), enough to tell a threshold from another.
+ */
+#define STEWARD_COARSE_FACTOR	10
+#define STEWARD_COARSE_BUCKETS	110
+
+/* What a snapshot keeps of one database: sums since server start or reset. */
+typedef struct StewardDbTotals
+{
+	Oid			dbid;
+	int64		calls;			/* top-level statements, evicted ones included */
+	int64		errors;
+	int64		slow_calls;
+	double		total_ms;
+	int64		updates;		/* rows updated in steward tables */
+	int64		version_conflicts;
+	uint32		hist[STEWARD_COARSE_BUCKETS];
+} StewardDbTotals;
+
+/*
+ * Find the record of dbid among totals[0 .. *n), adding a zeroed one if
+ * there is room (max); NULL if not.
+ */
+extern StewardDbTotals *steward_totals_for(StewardDbTotals *totals, int *n, int max, Oid dbid);
+
+/* Add each module's sums to the records of the databases (InvalidOid: all). */
+extern void steward_statements_add_totals(StewardDbTotals *totals, int *n, int max, Oid dbid);
+extern void steward_counters_add_totals(StewardDbTotals *totals, int n);
+extern void steward_hotrows_add_totals(StewardDbTotals *totals, int n);
+
+/* Percentile (ms) of a coarse histogram holding "calls" values. */
+extern double steward_coarse_percentile_ms(const uint32 *hist, int64 calls, double p);
+
+extern void steward_history_define_gucs(void);
+extern void steward_history_request_lock(void);
+extern Size steward_history_shmem_size(void);
+extern void steward_history_init_shmem(void);
+extern void steward_history_reset(void);
+
+/* Called by the sampler worker at every wake-up: snapshot when one is due. */
+extern void steward_history_tick(void);
+
+#endif							/* STEWARD_HISTORY_H */
