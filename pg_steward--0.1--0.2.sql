@@ -1974,3 +1974,375 @@ SELECT w.snapshot_at, w.window_start, c.check_name AS check,
        AS c(check_name, value, events, min_events, warn, critical)
  ORDER BY w.snapshot_at, c.check_name;
 GRANT SELECT ON steward.health_history TO pg_read_all_stats;
+
+
+
+-- Lifecycle and verify at the edges (issue 13): run_transition refuses a
+-- transition to the same state; a run whose session stopped executing it is
+-- never shown running; verify checks unique and exclusion constraints
+-- exactly as enforced (expressions, predicates, NULLS NOT DISTINCT, any
+-- operator, INVALID indexes), foreign keys with their operators and MATCH
+-- FULL, NOT VALID keys reported unchecked.
+CREATE OR REPLACE PROCEDURE steward.run_transition(tbl regclass, from_state text, to_state text,
+                                        set_sql text DEFAULT NULL,
+                                        batch_size integer DEFAULT 1000,
+                                        max_rows_per_sec integer DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included: the caller's search_path cannot substitute anything.  The rows
+-- are counted and moved by the C helpers, as the table's owner.
+AS $$
+DECLARE
+    prep pg_catalog.record;
+    batch pg_catalog.record;
+    pass_moved pg_catalog.int8;
+    last_key pg_catalog.text;
+    retries pg_catalog.int4;
+    backoff pg_catalog.float8;
+    batch_started pg_catalog.timestamptz;
+    pause pg_catalog.float8;
+BEGIN
+    -- Rows moved to their own state would match again forever.
+    IF from_state OPERATOR(pg_catalog.=) to_state THEN
+        RAISE EXCEPTION 'run_transition: from and to are the same state "%"', from_state
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'To change other columns of rows in one state, run an UPDATE in batches; run_transition moves rows between states.';
+    END IF;
+    prep := steward._transition_prepare(tbl, from_state, to_state, set_sql,
+                                        batch_size, max_rows_per_sec);
+    COMMIT;
+
+    -- Passes over the table until one moves nothing: a row skipped because
+    -- it was locked, or re-locked in a newer version than the batch's
+    -- snapshot can update, is picked up by the next pass.  With a
+    -- single-column key each batch starts after the last key moved
+    -- (keyset); otherwise every batch restarts in key order and one pass
+    -- is enough.
+    LOOP
+        pass_moved := 0;
+        last_key := NULL;
+        LOOP
+            retries := 0;
+            backoff := 0.01;
+            batch_started := pg_catalog.clock_timestamp();
+            LOOP
+                BEGIN
+                    batch := steward._transition_batch(prep.run_id, set_sql, batch_size, last_key);
+                    EXIT;
+                EXCEPTION
+                    WHEN serialization_failure OR deadlock_detected THEN
+                        retries := retries OPERATOR(pg_catalog.+) 1;
+                        IF retries OPERATOR(pg_catalog.>) 10 THEN
+                            PERFORM steward._transition_progress(prep.run_id, 0, retries, 'failed');
+                            COMMIT;
+                            RAISE;
+                        END IF;
+                        PERFORM pg_catalog.pg_sleep(backoff OPERATOR(pg_catalog.*)
+                                                    (0.5::pg_catalog.float8 OPERATOR(pg_catalog.+) pg_catalog.random()));
+                        backoff := LEAST(backoff OPERATOR(pg_catalog.*) 2::pg_catalog.float8,
+                                         2::pg_catalog.float8);
+                    WHEN query_canceled THEN
+                        PERFORM steward._transition_progress(prep.run_id, 0, retries, 'cancelled');
+                        COMMIT;
+                        RAISE;
+                    WHEN OTHERS THEN
+                        PERFORM steward._transition_progress(prep.run_id, 0, retries, 'failed');
+                        COMMIT;
+                        RAISE;
+                END;
+            END LOOP;
+            PERFORM steward._transition_progress(prep.run_id, batch.moved, retries, NULL);
+            COMMIT;
+            EXIT WHEN batch.moved OPERATOR(pg_catalog.=) 0;
+            pass_moved := pass_moved OPERATOR(pg_catalog.+) batch.moved;
+            last_key := batch.last_key;
+
+            IF max_rows_per_sec IS NOT NULL THEN
+                pause := batch.moved::pg_catalog.float8 OPERATOR(pg_catalog./) max_rows_per_sec
+                         OPERATOR(pg_catalog.-)
+                         pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()
+                                                       OPERATOR(pg_catalog.-) batch_started);
+                IF pause OPERATOR(pg_catalog.>) 0 THEN
+                    BEGIN
+                        PERFORM pg_catalog.pg_sleep(pause);
+                    EXCEPTION WHEN query_canceled THEN
+                        PERFORM steward._transition_progress(prep.run_id, 0, 0, 'cancelled');
+                        COMMIT;
+                        RAISE;
+                    END;
+                END IF;
+            END IF;
+        END LOOP;
+        EXIT WHEN pass_moved OPERATOR(pg_catalog.=) 0 OR prep.key_type IS NULL;
+    END LOOP;
+
+    -- What is left (rows other transactions kept locked) stays for a re-run;
+    -- the helper counts it as the table's owner.
+    PERFORM steward._transition_progress(prep.run_id, 0, 0, 'finished');
+    COMMIT;
+END
+$$;
+-- Is the session that started a run still executing that CALL?  Its pid
+-- must be running a statement that began before the run did: a session
+-- that was cancelled, failed or went on to other statements is not.  A
+-- boolean about one pid, computed with full view of pg_stat_activity.
+CREATE FUNCTION steward._transition_running(pid integer, started_at timestamptz)
+RETURNS boolean
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+                    WHERE a.pid = $1 AND a.state = 'active' AND a.query_start <= $2)
+$$;
+REVOKE ALL ON FUNCTION steward._transition_running(integer, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward._transition_running(integer, timestamptz) TO PUBLIC;
+
+CREATE OR REPLACE VIEW steward.transition_progress WITH (security_invoker = true) AS
+SELECT r.id, r.relid, r.state_column, r.from_state, r.to_state,
+       r.rows_done,
+       greatest(r.rows_total - r.rows_done, 0) AS rows_remaining,
+       round((r.rows_done / nullif(extract(epoch FROM coalesce(r.last_batch_at, r.started_at)
+                                                    - r.started_at), 0))::numeric, 1)
+           AS rows_per_sec,
+       CASE WHEN r.finished_at IS NULL AND r.rows_done > 0 THEN
+           (greatest(r.rows_total - r.rows_done, 0)
+            * ((r.last_batch_at - r.started_at) / r.rows_done))
+       END AS eta,
+       r.started_at, r.last_batch_at, r.batches, r.retries,
+       r.finished_at,
+       CASE WHEN r.finished_at IS NOT NULL THEN r.status
+            WHEN steward._transition_running(r.pid, r.started_at) THEN 'running'
+            ELSE 'interrupted' END AS status
+  FROM steward.transition_runs r;
+CREATE OR REPLACE FUNCTION steward._verify_rows(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    sum_hash numeric;
+    r record;
+    cols text;
+    notnull text;
+    cond text;
+    states text[];
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles o ON o.oid = c.relowner
+                    WHERE c.oid = tbl AND o.rolname = current_user) THEN
+        RAISE EXCEPTION 'steward._verify_rows runs only as the owner of %', tbl
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Call steward.verify().';
+    END IF;
+
+    -- Row count and an order-independent checksum of the rows' text: the
+    -- row type's own output (format %s), never a cast the owner may add.
+    EXECUTE format('SELECT count(*), coalesce(sum(hashtextextended(format(''%%s'', t), 0)::numeric), 0) FROM %s t', tbl)
+        INTO n, sum_hash;
+    "check" := 'row_count'; passed := true; detail := n::text; RETURN NEXT;
+    "check" := 'checksum'; passed := true;
+    detail := to_hex(((sum_hash % 18446744073709551616 + 18446744073709551616)
+                      % 18446744073709551616 - 9223372036854775808)::bigint);
+    RETURN NEXT;
+
+    -- Unique and primary keys, exactly as the index enforces them: its key
+    -- columns or expressions, its predicate, NULLS [NOT] DISTINCT.  An
+    -- index a failed CREATE INDEX CONCURRENTLY left INVALID enforces
+    -- nothing: it is reported, not checked.
+    FOR r IN SELECT i.indexrelid::regclass AS idx, i.indisvalid, i.indnullsnotdistinct,
+                    (SELECT string_agg('(' || pg_get_indexdef(i.indexrelid, k, true) || ')', ', ' ORDER BY k)
+                       FROM generate_series(1, i.indnkeyatts) k) AS keys,
+                    (SELECT string_agg('(' || pg_get_indexdef(i.indexrelid, k, true) || ') IS NOT NULL', ' AND ')
+                       FROM generate_series(1, i.indnkeyatts) k) AS nn,
+                    coalesce(pg_get_expr(i.indpred, i.indrelid, true), 'true') AS pred
+               FROM pg_index i
+              WHERE i.indrelid = tbl AND i.indisunique
+                AND NOT EXISTS (SELECT 1 FROM pg_constraint c
+                                 WHERE c.conindid = i.indexrelid AND c.contype = 'x')
+              ORDER BY i.indexrelid LOOP
+        "check" := format('unique %s', r.idx);
+        IF NOT r.indisvalid THEN
+            passed := NULL;
+            detail := 'not checked: the index is INVALID (a failed CREATE INDEX CONCURRENTLY) and enforces nothing; drop it and build it again';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE (%s)%s GROUP BY %s HAVING count(*) > 1) d',
+                       tbl, r.pred,
+                       CASE WHEN r.indnullsnotdistinct THEN '' ELSE ' AND ' || r.nn END,
+                       r.keys) INTO n;
+        passed := n = 0;
+        detail := CASE WHEN n = 0 THEN 'no duplicates' ELSE format('%s duplicated keys', n) END;
+        RETURN NEXT;
+    END LOOP;
+
+    -- Exclusion constraints, exactly as enforced: the index's columns or
+    -- expressions compared with the constraint's operators, under its
+    -- predicate.  Built-in "=" on both sides groups (one pass); any other
+    -- operator compares pairs of rows (the planner can use the index).
+    FOR r IN SELECT c.conname, i.indexrelid::regclass AS idx, i.indisvalid,
+                    coalesce(pg_get_expr(i.indpred, i.indrelid, true), 'true') AS pred,
+                    bool_and(o.oprname = '=' AND o.oprleft = o.oprright
+                             AND o.oprnamespace = 'pg_catalog'::regnamespace) AS builtin_eq,
+                    string_agg('(' || pg_get_indexdef(i.indexrelid, k.ord::int, true) || ')', ', '
+                               ORDER BY k.ord) AS keys,
+                    string_agg('(' || pg_get_indexdef(i.indexrelid, k.ord::int, true) || ') IS NOT NULL',
+                               ' AND ') AS nn,
+                    string_agg(format('(%s) AS k%s', pg_get_indexdef(i.indexrelid, k.ord::int, true), k.ord),
+                               ', ' ORDER BY k.ord) AS key_cols,
+                    string_agg(format('a.k%s OPERATOR(%I.%s) b.k%s', k.ord, ns.nspname, o.oprname, k.ord),
+                               ' AND ' ORDER BY k.ord) AS pair_cond
+               FROM pg_constraint c
+               JOIN pg_index i ON i.indexrelid = c.conindid
+               CROSS JOIN LATERAL unnest(c.conexclop) WITH ORDINALITY k(op, ord)
+               JOIN pg_operator o ON o.oid = k.op
+               JOIN pg_namespace ns ON ns.oid = o.oprnamespace
+              WHERE c.conrelid = tbl AND c.contype = 'x'
+              GROUP BY c.conname, i.indexrelid, i.indisvalid, i.indpred, i.indrelid
+              ORDER BY c.conname LOOP
+        "check" := format('exclusion %s', r.conname);
+        IF NOT r.indisvalid THEN
+            passed := NULL;
+            detail := 'not checked: its index is INVALID and enforces nothing';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF r.builtin_eq THEN
+            EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE (%s) AND %s GROUP BY %s HAVING count(*) > 1) d',
+                           tbl, r.pred, r.nn, r.keys) INTO n;
+            passed := n = 0;
+            detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE format('%s conflicting keys', n) END;
+        ELSE
+            EXECUTE format('SELECT count(*) FROM (SELECT ctid AS tid, %2$s FROM %1$s WHERE (%3$s)) a, '
+                           '(SELECT ctid AS tid, %2$s FROM %1$s WHERE (%3$s)) b '
+                           'WHERE a.tid OPERATOR(pg_catalog.<) b.tid AND %4$s',
+                           tbl, r.key_cols, r.pred, r.pair_cond) INTO n;
+            passed := n = 0;
+            detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE format('%s conflicting pairs of rows', n) END;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+
+    -- Every foreign key has its parent.
+    -- The parent's key compared with the constraint's own operators
+    -- (conpfeqop); MATCH FULL also refuses partly-NULL keys; a NOT VALID
+    -- key is not enforced for existing rows, so it is not checked.
+    FOR r IN SELECT c.conname, c.confrelid::regclass AS parent, c.convalidated,
+                    c.confmatchtype = 'f' AS match_full,
+                    string_agg(format('p.%I OPERATOR(%I.%s) t.%I', pa.attname, ns.nspname,
+                                      o.oprname, ca.attname), ' AND ') AS cond,
+                    string_agg(format('t.%I IS NOT NULL', ca.attname), ' AND ') AS nn,
+                    string_agg(format('t.%I IS NULL', ca.attname), ' OR ') AS anynull
+               FROM pg_constraint c
+               CROSS JOIN LATERAL unnest(c.conkey, c.confkey, c.conpfeqop) k(child, par, op)
+               JOIN pg_attribute ca ON ca.attrelid = c.conrelid AND ca.attnum = k.child
+               JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = k.par
+               JOIN pg_operator o ON o.oid = k.op
+               JOIN pg_namespace ns ON ns.oid = o.oprnamespace
+              WHERE c.conrelid = tbl AND c.contype = 'f'
+              GROUP BY c.conname, c.confrelid, c.convalidated, c.confmatchtype
+              ORDER BY c.conname LOOP
+        IF NOT r.convalidated THEN
+            "check" := format('foreign key %s', r.conname); passed := NULL;
+            detail := 'not checked: NOT VALID (not enforced for existing rows; VALIDATE CONSTRAINT checks them)';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF NOT has_table_privilege(r.parent, 'SELECT') THEN
+            "check" := format('foreign key %s', r.conname); passed := NULL;
+            detail := format('not checked: the owner of %s may not read %s', tbl, r.parent);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        EXECUTE format('SELECT count(*) FROM %s t WHERE (%s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s))%s',
+                       tbl, r.nn, r.parent, r.cond,
+                       CASE WHEN r.match_full
+                            THEN format(' OR (NOT (%s) AND (%s))', r.nn, r.anynull) ELSE '' END) INTO n;
+        "check" := format('foreign key %s', r.conname); passed := n = 0;
+        detail := CASE WHEN n = 0 THEN format('every row has its %s', r.parent)
+                       ELSE format('%s rows without a parent in %s', n, r.parent) END;
+        RETURN NEXT;
+    END LOOP;
+
+    -- pg_steward's own rules (on the table or a partitioned ancestor).
+    FOR r IN SELECT cr.attname, cr.kind, cr.machine
+               FROM steward.column_rules cr
+              WHERE cr.relid = tbl
+                 OR cr.relid IN (SELECT relid FROM pg_partition_ancestors(tbl))
+              ORDER BY cr.kind, cr.attname LOOP
+        IF r.kind = 'version' THEN
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I < 1', tbl, r.attname) INTO n;
+            "check" := format('versions %I', r.attname); passed := n = 0;
+            detail := CASE WHEN n = 0 THEN 'all versions >= 1' ELSE format('%s rows with a version below 1', n) END;
+            RETURN NEXT;
+        ELSIF r.kind = 'state' THEN
+            -- The public view: this body runs as the table owner.
+            SELECT m.states INTO states FROM steward.state_machines m WHERE m.name = r.machine;
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text = ANY ($1))',
+                           tbl, r.attname, r.attname) INTO n USING states;
+            "check" := format('states %I', r.attname); passed := n = 0;
+            detail := CASE WHEN n = 0 THEN format('all rows in states of %s', r.machine)
+                           ELSE format('%s rows in states %s does not declare', n, r.machine) END;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+
+    -- steward_hash indexes are consistent with the table.
+    FOR r IN SELECT i.indexrelid::regclass AS idx
+               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+               JOIN pg_am am ON am.oid = c.relam
+              WHERE i.indrelid = tbl AND am.amname = 'steward_hash' AND i.indisvalid
+                AND c.relkind = 'i' LOOP
+        SELECT count(*) INTO n FROM steward.verify_index(r.idx);
+        "check" := format('index %s', r.idx); passed := n = 0;
+        detail := CASE WHEN n = 0 THEN 'consistent' ELSE format('%s problems (see steward.verify_index)', n) END;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._checksum_ranges_rows(tbl regclass, key_col name, buckets integer)
+RETURNS TABLE (bucket integer, rows bigint, checksum text, min_key text, max_key text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles o ON o.oid = c.relowner
+                    WHERE c.oid = tbl AND o.rolname = current_user) THEN
+        RAISE EXCEPTION 'steward._checksum_ranges_rows runs only as the owner of %', tbl
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Call steward.checksum_ranges().';
+    END IF;
+    IF buckets IS NULL OR buckets < 1 OR buckets > 100000 THEN
+        RAISE EXCEPTION 'buckets must be between 1 and 100000, got %', buckets
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = tbl AND attname = key_col
+                                              AND attnum > 0 AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', key_col, tbl
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    -- min_key/max_key in the key type's own order where it has min() and
+    -- max() (numbers, text, dates, enums, ...); types without them (uuid,
+    -- bool, bytea, ...) show the smallest and largest key text.
+    BEGIN
+        RETURN QUERY EXECUTE format(
+            'SELECT b::int, count(*), '
+            '       to_hex(((sum(h) %% 18446744073709551616 + 18446744073709551616) %% 18446744073709551616'
+            '               - 9223372036854775808)::bigint), '
+            '       format(''%%s'', min(k)), format(''%%s'', max(k)) '
+            '  FROM (SELECT (hashtextextended(format(''%%s'', %I), 0) %% $1 + $1) %% $1 AS b, %I AS k, '
+            '               hashtextextended(format(''%%s'', t), 0)::numeric AS h FROM %s t) s '
+            ' GROUP BY b ORDER BY b', key_col, key_col, tbl) USING buckets;
+    EXCEPTION WHEN undefined_function THEN
+        RETURN QUERY EXECUTE format(
+            'SELECT b::int, count(*), '
+            '       to_hex(((sum(h) %% 18446744073709551616 + 18446744073709551616) %% 18446744073709551616'
+            '               - 9223372036854775808)::bigint), '
+            '       min(k COLLATE "C"), max(k COLLATE "C") '
+            '  FROM (SELECT (hashtextextended(format(''%%s'', %I), 0) %% $1 + $1) %% $1 AS b, '
+            '               format(''%%s'', %I) AS k, '
+            '               hashtextextended(format(''%%s'', t), 0)::numeric AS h FROM %s t) s '
+            ' GROUP BY b ORDER BY b', key_col, key_col, tbl) USING buckets;
+    END;
+END
+$$;

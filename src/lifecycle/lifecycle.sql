@@ -282,6 +282,12 @@ DECLARE
     batch_started pg_catalog.timestamptz;
     pause pg_catalog.float8;
 BEGIN
+    -- Rows moved to their own state would match again forever.
+    IF from_state OPERATOR(pg_catalog.=) to_state THEN
+        RAISE EXCEPTION 'run_transition: from and to are the same state "%"', from_state
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'To change other columns of rows in one state, run an UPDATE in batches; run_transition moves rows between states.';
+    END IF;
     prep := steward._transition_prepare(tbl, from_state, to_state, set_sql,
                                         batch_size, max_rows_per_sec);
     COMMIT;
@@ -359,6 +365,22 @@ $$;
 COMMENT ON PROCEDURE steward.run_transition(regclass, text, text, text, integer, integer) IS
   'move rows from one state to another in committed, resumable batches';
 
+-- Is the session that started a run still executing that CALL?  Its pid
+-- must be running a statement that began before the run did: a session
+-- that was cancelled, failed or went on to other statements is not.  A
+-- boolean about one pid, computed with full view of pg_stat_activity.
+CREATE FUNCTION steward._transition_running(pid integer, started_at timestamptz)
+RETURNS boolean
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+                    WHERE a.pid = $1 AND a.state = 'active' AND a.query_start <= $2)
+$$;
+REVOKE ALL ON FUNCTION steward._transition_running(integer, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward._transition_running(integer, timestamptz) TO PUBLIC;
+
 -- security_invoker: the caller's row security on steward.transition_runs
 -- applies (runs are visible to the tables' owners and pg_read_all_stats).
 CREATE VIEW steward.transition_progress WITH (security_invoker = true) AS
@@ -375,9 +397,8 @@ SELECT r.id, r.relid, r.state_column, r.from_state, r.to_state,
        r.started_at, r.last_batch_at, r.batches, r.retries,
        r.finished_at,
        CASE WHEN r.finished_at IS NOT NULL THEN r.status
-            WHEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid = r.pid)
-                THEN 'interrupted'
-            ELSE 'running' END AS status
+            WHEN steward._transition_running(r.pid, r.started_at) THEN 'running'
+            ELSE 'interrupted' END AS status
   FROM steward.transition_runs r;
 GRANT SELECT ON steward.transition_progress TO PUBLIC;
 

@@ -103,61 +103,119 @@ BEGIN
                       % 18446744073709551616 - 9223372036854775808)::bigint);
     RETURN NEXT;
 
-    -- Unique and primary keys (plain column keys).
-    FOR r IN SELECT i.indexrelid::regclass AS idx,
-                    (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord)
-                       FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
-                       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) AS cols,
-                    (SELECT string_agg(quote_ident(a.attname) || ' IS NOT NULL', ' AND ')
-                       FROM unnest(i.indkey) k(attnum)
-                       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) AS nn
+    -- Unique and primary keys, exactly as the index enforces them: its key
+    -- columns or expressions, its predicate, NULLS [NOT] DISTINCT.  An
+    -- index a failed CREATE INDEX CONCURRENTLY left INVALID enforces
+    -- nothing: it is reported, not checked.
+    FOR r IN SELECT i.indexrelid::regclass AS idx, i.indisvalid, i.indnullsnotdistinct,
+                    (SELECT string_agg('(' || pg_get_indexdef(i.indexrelid, k, true) || ')', ', ' ORDER BY k)
+                       FROM generate_series(1, i.indnkeyatts) k) AS keys,
+                    (SELECT string_agg('(' || pg_get_indexdef(i.indexrelid, k, true) || ') IS NOT NULL', ' AND ')
+                       FROM generate_series(1, i.indnkeyatts) k) AS nn,
+                    coalesce(pg_get_expr(i.indpred, i.indrelid, true), 'true') AS pred
                FROM pg_index i
-              WHERE i.indrelid = tbl AND i.indisunique AND i.indpred IS NULL
-                AND NOT (0 = ANY (i.indkey::int2[])) LOOP
-        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE %s GROUP BY %s HAVING count(*) > 1) d',
-                       tbl, r.nn, r.cols) INTO n;
-        "check" := format('unique %s', r.idx); passed := n = 0;
+              WHERE i.indrelid = tbl AND i.indisunique
+                AND NOT EXISTS (SELECT 1 FROM pg_constraint c
+                                 WHERE c.conindid = i.indexrelid AND c.contype = 'x')
+              ORDER BY i.indexrelid LOOP
+        "check" := format('unique %s', r.idx);
+        IF NOT r.indisvalid THEN
+            passed := NULL;
+            detail := 'not checked: the index is INVALID (a failed CREATE INDEX CONCURRENTLY) and enforces nothing; drop it and build it again';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE (%s)%s GROUP BY %s HAVING count(*) > 1) d',
+                       tbl, r.pred,
+                       CASE WHEN r.indnullsnotdistinct THEN '' ELSE ' AND ' || r.nn END,
+                       r.keys) INTO n;
+        passed := n = 0;
         detail := CASE WHEN n = 0 THEN 'no duplicates' ELSE format('%s duplicated keys', n) END;
         RETURN NEXT;
     END LOOP;
 
-    -- Exclusion constraints made of "=" (idempotency keys and the like).
-    FOR r IN SELECT c.conname,
-                    string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord) AS cols,
-                    string_agg(quote_ident(a.attname) || ' IS NOT NULL', ' AND ') AS nn,
-                    bool_and(o.oprname = '=') AS all_eq
+    -- Exclusion constraints, exactly as enforced: the index's columns or
+    -- expressions compared with the constraint's operators, under its
+    -- predicate.  Built-in "=" on both sides groups (one pass); any other
+    -- operator compares pairs of rows (the planner can use the index).
+    FOR r IN SELECT c.conname, i.indexrelid::regclass AS idx, i.indisvalid,
+                    coalesce(pg_get_expr(i.indpred, i.indrelid, true), 'true') AS pred,
+                    bool_and(o.oprname = '=' AND o.oprleft = o.oprright
+                             AND o.oprnamespace = 'pg_catalog'::regnamespace) AS builtin_eq,
+                    string_agg('(' || pg_get_indexdef(i.indexrelid, k.ord::int, true) || ')', ', '
+                               ORDER BY k.ord) AS keys,
+                    string_agg('(' || pg_get_indexdef(i.indexrelid, k.ord::int, true) || ') IS NOT NULL',
+                               ' AND ') AS nn,
+                    string_agg(format('(%s) AS k%s', pg_get_indexdef(i.indexrelid, k.ord::int, true), k.ord),
+                               ', ' ORDER BY k.ord) AS key_cols,
+                    string_agg(format('a.k%s OPERATOR(%I.%s) b.k%s', k.ord, ns.nspname, o.oprname, k.ord),
+                               ' AND ' ORDER BY k.ord) AS pair_cond
                FROM pg_constraint c
-               CROSS JOIN LATERAL unnest(c.conkey, c.conexclop) WITH ORDINALITY k(attnum, op, ord)
-               JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+               JOIN pg_index i ON i.indexrelid = c.conindid
+               CROSS JOIN LATERAL unnest(c.conexclop) WITH ORDINALITY k(op, ord)
                JOIN pg_operator o ON o.oid = k.op
+               JOIN pg_namespace ns ON ns.oid = o.oprnamespace
               WHERE c.conrelid = tbl AND c.contype = 'x'
-              GROUP BY c.conname LOOP
-        CONTINUE WHEN NOT r.all_eq;
-        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE %s GROUP BY %s HAVING count(*) > 1) d',
-                       tbl, r.nn, r.cols) INTO n;
-        "check" := format('exclusion %s', r.conname); passed := n = 0;
-        detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE format('%s conflicting keys', n) END;
+              GROUP BY c.conname, i.indexrelid, i.indisvalid, i.indpred, i.indrelid
+              ORDER BY c.conname LOOP
+        "check" := format('exclusion %s', r.conname);
+        IF NOT r.indisvalid THEN
+            passed := NULL;
+            detail := 'not checked: its index is INVALID and enforces nothing';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF r.builtin_eq THEN
+            EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE (%s) AND %s GROUP BY %s HAVING count(*) > 1) d',
+                           tbl, r.pred, r.nn, r.keys) INTO n;
+            passed := n = 0;
+            detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE format('%s conflicting keys', n) END;
+        ELSE
+            EXECUTE format('SELECT count(*) FROM (SELECT ctid AS tid, %2$s FROM %1$s WHERE (%3$s)) a, '
+                           '(SELECT ctid AS tid, %2$s FROM %1$s WHERE (%3$s)) b '
+                           'WHERE a.tid OPERATOR(pg_catalog.<) b.tid AND %4$s',
+                           tbl, r.key_cols, r.pred, r.pair_cond) INTO n;
+            passed := n = 0;
+            detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE format('%s conflicting pairs of rows', n) END;
+        END IF;
         RETURN NEXT;
     END LOOP;
 
     -- Every foreign key has its parent.
-    FOR r IN SELECT c.conname, c.confrelid::regclass AS parent,
-                    string_agg(format('p.%I = t.%I', pa.attname, ca.attname), ' AND ') AS cond,
-                    string_agg(format('t.%I IS NOT NULL', ca.attname), ' AND ') AS nn
+    -- The parent's key compared with the constraint's own operators
+    -- (conpfeqop); MATCH FULL also refuses partly-NULL keys; a NOT VALID
+    -- key is not enforced for existing rows, so it is not checked.
+    FOR r IN SELECT c.conname, c.confrelid::regclass AS parent, c.convalidated,
+                    c.confmatchtype = 'f' AS match_full,
+                    string_agg(format('p.%I OPERATOR(%I.%s) t.%I', pa.attname, ns.nspname,
+                                      o.oprname, ca.attname), ' AND ') AS cond,
+                    string_agg(format('t.%I IS NOT NULL', ca.attname), ' AND ') AS nn,
+                    string_agg(format('t.%I IS NULL', ca.attname), ' OR ') AS anynull
                FROM pg_constraint c
-               CROSS JOIN LATERAL unnest(c.conkey, c.confkey) k(child, par)
+               CROSS JOIN LATERAL unnest(c.conkey, c.confkey, c.conpfeqop) k(child, par, op)
                JOIN pg_attribute ca ON ca.attrelid = c.conrelid AND ca.attnum = k.child
                JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = k.par
+               JOIN pg_operator o ON o.oid = k.op
+               JOIN pg_namespace ns ON ns.oid = o.oprnamespace
               WHERE c.conrelid = tbl AND c.contype = 'f'
-              GROUP BY c.conname, c.confrelid LOOP
+              GROUP BY c.conname, c.confrelid, c.convalidated, c.confmatchtype
+              ORDER BY c.conname LOOP
+        IF NOT r.convalidated THEN
+            "check" := format('foreign key %s', r.conname); passed := NULL;
+            detail := 'not checked: NOT VALID (not enforced for existing rows; VALIDATE CONSTRAINT checks them)';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
         IF NOT has_table_privilege(r.parent, 'SELECT') THEN
             "check" := format('foreign key %s', r.conname); passed := NULL;
             detail := format('not checked: the owner of %s may not read %s', tbl, r.parent);
             RETURN NEXT;
             CONTINUE;
         END IF;
-        EXECUTE format('SELECT count(*) FROM %s t WHERE %s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s)',
-                       tbl, r.nn, r.parent, r.cond) INTO n;
+        EXECUTE format('SELECT count(*) FROM %s t WHERE (%s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s))%s',
+                       tbl, r.nn, r.parent, r.cond,
+                       CASE WHEN r.match_full
+                            THEN format(' OR (NOT (%s) AND (%s))', r.nn, r.anynull) ELSE '' END) INTO n;
         "check" := format('foreign key %s', r.conname); passed := n = 0;
         detail := CASE WHEN n = 0 THEN format('every row has its %s', r.parent)
                        ELSE format('%s rows without a parent in %s', n, r.parent) END;
@@ -191,7 +249,8 @@ BEGIN
     FOR r IN SELECT i.indexrelid::regclass AS idx
                FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
                JOIN pg_am am ON am.oid = c.relam
-              WHERE i.indrelid = tbl AND am.amname = 'steward_hash' LOOP
+              WHERE i.indrelid = tbl AND am.amname = 'steward_hash' AND i.indisvalid
+                AND c.relkind = 'i' LOOP
         SELECT count(*) INTO n FROM steward.verify_index(r.idx);
         "check" := format('index %s', r.idx); passed := n = 0;
         detail := CASE WHEN n = 0 THEN 'consistent' ELSE format('%s problems (see steward.verify_index)', n) END;
@@ -233,14 +292,29 @@ BEGIN
         RAISE EXCEPTION 'column "%" of relation "%" does not exist', key_col, tbl
             USING ERRCODE = 'undefined_column';
     END IF;
-    RETURN QUERY EXECUTE format(
-        'SELECT b::int, count(*), '
-        '       to_hex(((sum(h) %% 18446744073709551616 + 18446744073709551616) %% 18446744073709551616'
-        '               - 9223372036854775808)::bigint), '
-        '       format(''%%s'', min(k)), format(''%%s'', max(k)) '
-        '  FROM (SELECT (hashtextextended(format(''%%s'', %I), 0) %% $1 + $1) %% $1 AS b, %I AS k, '
-        '               hashtextextended(format(''%%s'', t), 0)::numeric AS h FROM %s t) s '
-        ' GROUP BY b ORDER BY b', key_col, key_col, tbl) USING buckets;
+    -- min_key/max_key in the key type's own order where it has min() and
+    -- max() (numbers, text, dates, enums, ...); types without them (uuid,
+    -- bool, bytea, ...) show the smallest and largest key text.
+    BEGIN
+        RETURN QUERY EXECUTE format(
+            'SELECT b::int, count(*), '
+            '       to_hex(((sum(h) %% 18446744073709551616 + 18446744073709551616) %% 18446744073709551616'
+            '               - 9223372036854775808)::bigint), '
+            '       format(''%%s'', min(k)), format(''%%s'', max(k)) '
+            '  FROM (SELECT (hashtextextended(format(''%%s'', %I), 0) %% $1 + $1) %% $1 AS b, %I AS k, '
+            '               hashtextextended(format(''%%s'', t), 0)::numeric AS h FROM %s t) s '
+            ' GROUP BY b ORDER BY b', key_col, key_col, tbl) USING buckets;
+    EXCEPTION WHEN undefined_function THEN
+        RETURN QUERY EXECUTE format(
+            'SELECT b::int, count(*), '
+            '       to_hex(((sum(h) %% 18446744073709551616 + 18446744073709551616) %% 18446744073709551616'
+            '               - 9223372036854775808)::bigint), '
+            '       min(k COLLATE "C"), max(k COLLATE "C") '
+            '  FROM (SELECT (hashtextextended(format(''%%s'', %I), 0) %% $1 + $1) %% $1 AS b, '
+            '               format(''%%s'', %I) AS k, '
+            '               hashtextextended(format(''%%s'', t), 0)::numeric AS h FROM %s t) s '
+            ' GROUP BY b ORDER BY b', key_col, key_col, tbl) USING buckets;
+    END;
 END
 $$;
 
