@@ -18,6 +18,42 @@ SELECT sum(rows) AS rows, count(*) FILTER (WHERE min_key ~ '^[0-9a-f-]{36}$') AS
   FROM steward.checksum_ranges('e_users', 'id', 4);
 SELECT count(*) FROM steward.verify('e_users') WHERE passed IS DISTINCT FROM true;
 
+-- run_transition over a matrix of keys: every btree-orderable key type,
+-- a composite key, a nondeterministic collation, and no primary key.
+CREATE TYPE e_level AS ENUM ('low', 'mid', 'high');
+CREATE COLLATION e_ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+DO $$
+DECLARE
+    spec text[];
+    specs text[][] := ARRAY[
+        ARRAY['bytea', 'decode(md5(g::text), ''hex'')', 'PRIMARY KEY (k)'],
+        ARRAY['numeric', 'g / 3.0', 'PRIMARY KEY (k)'],
+        ARRAY['timestamptz', 'timestamptz ''2026-01-01'' + g * interval ''1 min''', 'PRIMARY KEY (k)'],
+        ARRAY['e_level', '(ARRAY[''low'',''mid'',''high''])[g % 3 + 1]::e_level', 'PRIMARY KEY (k, g)'],
+        ARRAY['text COLLATE e_ci', '''Key '' || g', 'PRIMARY KEY (k)'],
+        ARRAY['text COLLATE "C"', '''é'' || g', 'PRIMARY KEY (k)'],
+        ARRAY['bool', 'g % 2 = 0', 'PRIMARY KEY (k, g)'],
+        ARRAY['int', 'g % 5', '']];
+    n bigint;
+BEGIN
+    FOREACH spec SLICE 1 IN ARRAY specs LOOP
+        EXECUTE format('CREATE TABLE e_m (k %s NOT NULL, g int NOT NULL, done_at int, '
+                       'state text NOT NULL DEFAULT ''pending''%s) USING steward',
+                       spec[1], CASE WHEN spec[3] = '' THEN '' ELSE ', ' || spec[3] END);
+        EXECUTE format('INSERT INTO e_m (k, g) SELECT %s, g FROM generate_series(1, 45) g', spec[2]);
+        PERFORM steward.attach_state_machine('e_m', 'state', 'e_mig');
+        COMMIT;
+        CALL steward.run_transition('e_m', 'pending', 'done', 'done_at = g', 7);
+        SELECT count(*) INTO n FROM e_m WHERE state = 'done' AND done_at = g;
+        RAISE NOTICE '% %: % of 45 rows moved', spec[1], spec[3], n;
+        DROP TABLE e_m;
+        COMMIT;
+    END LOOP;
+END
+$$;
+DROP COLLATION e_ci;
+DROP TYPE e_level;
+
 -- A transition to the same state is refused: it would never end.
 CREATE TABLE e_items (id int PRIMARY KEY, price numeric, price_cents bigint,
                       state text NOT NULL DEFAULT 'pending') USING steward;
