@@ -29,6 +29,10 @@
  * phase of that database's visit, and the launcher terminates a worker
  * that overstays twice the timeout and moves on.
  *
+ * A visit never stands in the way of DROP DATABASE or CREATE DATABASE ...
+ * TEMPLATE: before each batch it asks, without waiting, for the lock
+ * those commands conflict with, and leaves when it is taken.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -52,6 +56,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "storage/lock.h"
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
@@ -272,6 +277,27 @@ run_phase(const char *activity, int64 (*phase) (void), int64 *result, TimestampT
 	return ok;
 }
 
+/*
+ * Does another session want this database to itself?  DROP DATABASE holds
+ * AccessExclusiveLock on the database object and CREATE DATABASE ...
+ * TEMPLATE holds ShareLock while each waits (five seconds) for the other
+ * backends to leave; both conflict with the RowExclusiveLock a connection
+ * takes.  Asking for that lock without waiting is the exact signal: the
+ * visit then ends at once, and the next visit's connection waits behind
+ * the lock instead of counting as a user of the database.
+ */
+static int64
+database_wanted_phase(void)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, MyDatabaseId, 0);
+	if (LockAcquire(&tag, RowExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+		return 1;
+	LockRelease(&tag, RowExclusiveLock, false);
+	return 0;
+}
+
 static int64
 purge_phase(void)
 {
@@ -339,7 +365,12 @@ steward_purge_db_main(Datum main_arg)
 
 	for (;;)
 	{
+		int64		wanted = 0;
+
 		CHECK_FOR_INTERRUPTS();
+		if (!run_phase("checking for DROP or CREATE DATABASE", database_wanted_phase,
+					   &wanted, deadline) || wanted)
+			proc_exit(0);
 		if (!run_phase("purging expired idempotency keys", purge_phase, &n, deadline) ||
 			n < steward_idem_purge_batch)
 			break;
