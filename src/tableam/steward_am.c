@@ -275,7 +275,8 @@ column_name(Relation rel, AttrNumber attnum)
 
 /*
  * 40001 "stale version".  "read" is the version the statement read when the
- * row changed while the statement ran (check_version), else -1.
+ * row changed while the statement ran (check_version); -2 when the row is
+ * newer than the statement's snapshot (ON CONFLICT DO UPDATE); else -1.
  */
 static void
 report_stale_version(Relation rel, HeapTuple oldtup, AttrNumber attnum,
@@ -301,8 +302,11 @@ report_stale_version(Relation rel, HeapTuple oldtup, AttrNumber attnum,
 						supplied) :
 			  errdetail("The update set version " INT64_FORMAT ", but another transaction changed the row while the update ran.",
 						supplied)) :
-			 read < 0 ?
+			 read == -1 ?
 			 errdetail("The update expected version " INT64_FORMAT " but the row is at version " INT64_FORMAT ".",
+					   supplied, current) :
+			 read == -2 ?
+			 errdetail("The update set version " INT64_FORMAT ", but the row it found was written at version " INT64_FORMAT " by a transaction that committed after the statement began.",
 					   supplied, current) :
 			 errdetail("The update set version " INT64_FORMAT " on the basis of version " INT64_FORMAT ", but another transaction changed the row to version " INT64_FORMAT " while the update ran.",
 					   supplied, read, current),
@@ -396,15 +400,37 @@ int_datum_to_int64(Datum value, Oid typid)
 }
 
 /*
+ * Is "tuple" (in the pinned "buffer") newer than "snapshot", the snapshot
+ * of the statement replacing it?  Only ON CONFLICT DO UPDATE replaces such
+ * a row without EvalPlanQual: under READ COMMITTED it locks and updates the
+ * conflicting row even when that committed after the statement began.
+ */
+static bool
+newer_than_snapshot(HeapTuple tuple, Buffer buffer, Snapshot snapshot)
+{
+	bool		visible;
+
+	if (!BufferIsValid(buffer) || snapshot == InvalidSnapshot)
+		return false;
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	visible = HeapTupleSatisfiesVisibility(tuple, snapshot, buffer);
+	LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+	return !visible;
+}
+
+/*
  * Check the version rule.  "read" is the row version the statement read
  * when it differs from "oldtup" (the executor replaces a later version
- * after a concurrent update), else NULL.  Returns the version to store, or
- * -1 when the slot already holds the right value.  Errors out (after the
- * caller's buffer is released by error cleanup) on a violation.
+ * after a concurrent update), else NULL.  "buffer" (pinned, or
+ * InvalidBuffer) holds "oldtup", which the statement with "snapshot"
+ * replaces.  Returns the version to store, or -1 when the slot already
+ * holds the right value.  Errors out (after the caller's buffer is released
+ * by error cleanup) on a violation.
  */
 static int64
-check_version(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
-			  AttrNumber attnum, const ReadVersion *read, CommandId cid)
+check_version(Relation rel, HeapTuple oldtup, Buffer buffer, Snapshot snapshot,
+			  TupleTableSlot *slot, AttrNumber attnum, const ReadVersion *read,
+			  CommandId cid)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	bool		curnull,
@@ -439,13 +465,31 @@ check_version(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
 	 * its statement read, and the current one is newer.  A statement that
 	 * does not assign the column carries the current version over and is
 	 * bumped below, as before.
+	 *
+	 * Without a note from tuple_lock the row is the one the statement read
+	 * -- except for ON CONFLICT DO UPDATE, which may update a row committed
+	 * after its snapshot; there a value equal to the current version (the
+	 * only stale value the rule below would accept) is refused when the
+	 * row is newer than the statement.
 	 */
-	if (read != NULL &&
-		(read->isnull || read->version != cur) &&
-		(cur == PG_INT64_MAX || v != cur + 1) &&
-		steward_statement_assigns(rel, cid, attnum))
-		report_stale_version(rel, oldtup, attnum, v,
-							 read->isnull ? 0 : read->version, cur);
+	if (cur == PG_INT64_MAX || v != cur + 1)
+	{
+		bool		changed = read != NULL && (read->isnull || read->version != cur);
+
+		if (changed || v == cur)
+		{
+			bool		assigns;
+			bool		on_conflict;
+
+			steward_statement_writes(rel, cid, attnum, &assigns, &on_conflict);
+			if (assigns && changed)
+				report_stale_version(rel, oldtup, attnum, v,
+									 read->isnull ? 0 : read->version, cur);
+			if (assigns && on_conflict &&
+				newer_than_snapshot(oldtup, buffer, snapshot))
+				report_stale_version(rel, oldtup, attnum, v, -2, cur);
+		}
+	}
 
 	if (v < cur)
 		report_stale_version(rel, oldtup, attnum, v, -1, cur);
@@ -489,21 +533,22 @@ check_sequences(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
 
 /*
  * Check every update rule of "rel" for the new row in "slot" against
- * "oldtup", the row it replaces (in rel's format), and "read" (see
- * check_version).  Errors out on a violation, before anything is written.
+ * "oldtup", the row it replaces (in rel's format, in the pinned "buffer" or
+ * a copy: InvalidBuffer), "snapshot" and "read" (see check_version).  Errors out on a violation, before anything is written.
  * Returns the number of state changes stored in "changes"; the new version
  * (or -1) goes to *newversion.  The caller applies them to the slot with
  * set_rule_values once it no longer needs "oldtup".
  */
 static int
 check_update_rules(Relation rel, const StewardRules *rules, HeapTuple oldtup,
-				   TupleTableSlot *slot, const ReadVersion *read, CommandId cid,
-				   int64 *newversion, StateChange *changes)
+				   Buffer buffer, Snapshot snapshot, TupleTableSlot *slot,
+				   const ReadVersion *read, CommandId cid, int64 *newversion,
+				   StateChange *changes)
 {
 	*newversion = -1;
 	if (rules->version_attnum != InvalidAttrNumber)
-		*newversion = check_version(rel, oldtup, slot, rules->version_attnum,
-									read, cid);
+		*newversion = check_version(rel, oldtup, buffer, snapshot, slot,
+									rules->version_attnum, read, cid);
 	check_sequences(rel, oldtup, slot, rules);
 	return steward_check_update_states(rel, oldtup, slot, rules, changes);
 }
@@ -530,7 +575,7 @@ count_update(Relation rel, TupleTableSlot *slot, const StateChange *changes,
 
 static int
 apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot,
-				   CommandId cid, StateChange *changes)
+				   CommandId cid, Snapshot snapshot, StateChange *changes)
 {
 	const StewardRules *rules = steward_get_rules(rel);
 	HeapTupleData oldtup;
@@ -556,7 +601,7 @@ apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 			ReleaseBuffer(buffer);
 		return 0;
 	}
-	nchanges = check_update_rules(rel, rules, &oldtup, slot,
+	nchanges = check_update_rules(rel, rules, &oldtup, buffer, snapshot, slot,
 								  have_read ? &read : NULL, cid,
 								  &newversion, changes);
 	ReleaseBuffer(buffer);
@@ -571,7 +616,8 @@ steward_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 					 LockTupleMode *lockmode, bool *update_indexes)
 {
 	StateChange changes[STEWARD_MAX_STATE_RULES];
-	int			nchanges = apply_update_rules(rel, otid, slot, cid, changes);
+	int			nchanges = apply_update_rules(rel, otid, slot, cid, snapshot,
+											  changes);
 	TM_Result	result;
 
 	result = heap_methods->tuple_update(rel, otid, slot, cid, snapshot,
@@ -723,7 +769,8 @@ apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
 	}
 	map = convert_tuples_by_name(moving_row.desc, RelationGetDescr(rel));
 	oldtup = map ? execute_attr_map_tuple(moving_row.tuple, map) : moving_row.tuple;
-	nchanges = check_update_rules(rel, rules, oldtup, slot,
+	nchanges = check_update_rules(rel, rules, oldtup, InvalidBuffer,
+								  InvalidSnapshot, slot,
 								  moving_row.have_read ? &moving_row.read : NULL,
 								  cid, &newversion, changes);
 	set_rule_values(slot, rules, newversion, changes, nchanges);

@@ -120,44 +120,82 @@ writing_estate(CommandId cid)
 	return NULL;
 }
 
-static ResultRelInfo *
-find_result_rel(List *rels, Oid relid)
-{
-	ListCell   *lc;
-
-	foreach(lc, rels)
-	{
-		ResultRelInfo *rri = (ResultRelInfo *) lfirst(lc);
-
-		if (RelationGetRelid(rri->ri_RelationDesc) == relid)
-			return rri;
-	}
-	return NULL;
-}
-
 /*
- * Does the statement that writes "rel" under command id "cid" assign column
- * "attnum" of "rel" (UPDATE ... SET, ON CONFLICT DO UPDATE SET, a MERGE
- * UPDATE action; for a row routed to another partition, the partitioned
- * table's assigned columns mapped to this partition)?  When the statement
- * cannot be found, answers true: callers use the answer to refuse, so an
- * unknown statement is treated the strict way.  Takes no locks.
+ * What the statement that writes "rel" under command id "cid" does to
+ * column "attnum" of "rel": *assigns -- it assigns the column (UPDATE ...
+ * SET, ON CONFLICT DO UPDATE SET, a MERGE UPDATE action; for a row routed to
+ * another partition, the partitioned table's assigned columns mapped to this
+ * partition); *on_conflict -- it is an INSERT ... ON CONFLICT DO UPDATE.
+ * When the statement cannot be found, *assigns is true: callers use it to
+ * refuse, so an unknown statement is treated the strict way.  A statement
+ * with several result relations for "rel" (data-modifying WITH) counts as
+ * assigning if any of them does.  The answer is cached for the command, so
+ * callers may ask for every row.  Takes no locks.
  */
-bool
-steward_statement_assigns(Relation rel, CommandId cid, AttrNumber attnum)
+void
+steward_statement_writes(Relation rel, CommandId cid, AttrNumber attnum,
+						 bool *assigns, bool *on_conflict)
 {
-	EState	   *estate = writing_estate(cid);
-	ResultRelInfo *rri;
-	Bitmapset  *cols;
+	static struct
+	{
+		bool		valid;
+		LocalTransactionId lxid;
+		CommandId	cid;
+		Oid			relid;
+		AttrNumber	attnum;
+		bool		assigns;
+		bool		on_conflict;
+	}			cache;
+	Oid			relid = RelationGetRelid(rel);
+	EState	   *estate;
+	List	   *lists[2];
 
+	if (cache.valid && cache.lxid == MyProc->lxid && cache.cid == cid &&
+		cache.relid == relid && cache.attnum == attnum)
+	{
+		*assigns = cache.assigns;
+		*on_conflict = cache.on_conflict;
+		return;
+	}
+
+	*assigns = false;
+	*on_conflict = false;
+	estate = writing_estate(cid);
 	if (estate == NULL)
-		return true;
-	rri = find_result_rel(estate->es_opened_result_relations, RelationGetRelid(rel));
-	if (rri == NULL)
-		rri = find_result_rel(estate->es_tuple_routing_result_relations,
-							  RelationGetRelid(rel));
-	if (rri == NULL)
-		return true;
-	cols = ExecGetUpdatedCols(rri, estate);
-	return bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber, cols);
+		*assigns = true;
+	else
+	{
+		bool		found = false;
+
+		lists[0] = estate->es_opened_result_relations;
+		lists[1] = estate->es_tuple_routing_result_relations;
+		for (int i = 0; i < 2; i++)
+		{
+			ListCell   *lc;
+
+			foreach(lc, lists[i])
+			{
+				ResultRelInfo *rri = (ResultRelInfo *) lfirst(lc);
+
+				if (RelationGetRelid(rri->ri_RelationDesc) != relid)
+					continue;
+				found = true;
+				if (bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber,
+								  ExecGetUpdatedCols(rri, estate)))
+					*assigns = true;
+				if (rri->ri_onConflict != NULL)
+					*on_conflict = true;
+			}
+		}
+		if (!found)
+			*assigns = true;
+	}
+
+	cache.lxid = MyProc->lxid;
+	cache.cid = cid;
+	cache.relid = relid;
+	cache.attnum = attnum;
+	cache.assigns = *assigns;
+	cache.on_conflict = *on_conflict;
+	cache.valid = true;
 }

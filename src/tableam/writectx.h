@@ -13,6 +13,7 @@
 #include "utils/rel.h"
 
 extern void steward_writectx_init(void);
-extern bool steward_statement_assigns(Relation rel, CommandId cid, AttrNumber attnum);
+extern void steward_statement_writes(Relation rel, CommandId cid, AttrNumber attnum,
+									 bool *assigns, bool *on_conflict);
 
 #endif							/* STEWARD_WRITECTX_H */
