@@ -413,6 +413,58 @@ steward_get_rules(Relation rel)
 }
 
 /*
+ * Names of the columns whose values the AM sets under the rules stored on
+ * relation "relid" itself (a version column; a state machine's changed_at
+ * column), read with a fresh snapshot.  Opens no relation but the rules
+ * table, so it may be called for relations the caller has not locked.
+ */
+List *
+steward_rule_written_names(Oid relid)
+{
+	Oid			rulesoid = rules_table_oid();
+	Relation	rulesrel;
+	Snapshot	snapshot;
+	ScanKeyData key;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	List	   *names = NIL;
+	AttrNumber	att_attname,
+				att_kind,
+				att_changed_at;
+
+	if (!OidIsValid(rulesoid))
+		return NIL;
+	rulesrel = table_open(rulesoid, AccessShareLock);
+	att_attname = steward_catalog_attnum(rulesrel, "attname");
+	att_kind = steward_catalog_attnum(rulesrel, "kind");
+	att_changed_at = steward_catalog_attnum(rulesrel, "changed_at");
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	ScanKeyInit(&key, steward_catalog_attnum(rulesrel, "relid"), BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(relid));
+	slot = table_slot_create(rulesrel, NULL);
+	scan = table_beginscan(rulesrel, snapshot, 1, &key);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		n1,
+					n2,
+					n3;
+		Datum		attname = slot_getattr(slot, att_attname, &n1);
+		Datum		kind = slot_getattr(slot, att_kind, &n2);
+		Datum		changed_at = slot_getattr(slot, att_changed_at, &n3);
+
+		if (!n1 && !n2 && strcmp(TextDatumGetCString(kind), "version") == 0)
+			names = lappend(names, pstrdup(NameStr(*DatumGetName(attname))));
+		if (!n3)
+			names = lappend(names, pstrdup(NameStr(*DatumGetName(changed_at))));
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snapshot);
+	table_close(rulesrel, AccessShareLock);
+	return names;
+}
+
+/*
  * The rules that apply to "rel" (its own and its partition ancestors'), read
  * afresh into the current memory context, for any relation kind (a
  * partitioned table has no rd_amcache of ours).  Same locking as

@@ -71,6 +71,7 @@ typedef struct StewardRules
 
 extern const StewardRules *steward_get_rules(Relation rel);
 extern StewardRules *steward_load_rules(Relation rel);
+extern List *steward_rule_written_names(Oid relid);
 
 /* written.c: refuse executor-derived values over columns the AM sets */
 extern void steward_check_written_columns(Oid relid, bool configuring);

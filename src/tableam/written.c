@@ -25,6 +25,17 @@
  * apply to its partitions, and a partitioned table's key, CHECK
  * constraints, policies and views check the rows routed through it.
  *
+ * Locking.  When a rule is added, the caller holds ShareRowExclusiveLock on
+ * the table, and the check takes AccessShareLock on the other relations of
+ * the tree and on the views it reads, as ALTER TABLE does on a partition
+ * tree.  After DDL, the check reads only the relations the DDL command
+ * locked itself (every relation whose definition the command changed: the
+ * altered table and the partitions it recursed to, both sides of ATTACH
+ * PARTITION, the parent of a new partition, the table of a policy, a view
+ * and the relations under it, which the check locks as a query on the view
+ * would): the others did not change and were checked when they did.  Taking new locks there could deadlock with concurrent DDL on
+ * sibling partitions, e.g. pg_restore -j adding their primary keys.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -42,6 +53,7 @@
 #include "utils/acl.h"
 #include "rewrite/rewriteHandler.h"
 #include "rewrite/rowsecurity.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/partcache.h"
@@ -137,6 +149,33 @@ colname(Relation rel, AttrNumber attnum)
 	return get_attname(RelationGetRelid(rel), attnum, false);
 }
 
+/* Does this backend hold any lock on relation "relid"? */
+static bool
+locked_by_me(Oid relid)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
+	for (LOCKMODE mode = AccessShareLock; mode <= MaxLockMode; mode++)
+		if (LockHeldByMe(&tag, mode))
+			return true;
+	return false;
+}
+
+/*
+ * Open a relation to check: after DDL (!configuring) only one this backend
+ * locked already, else NULL; while configuring, with AccessShareLock.
+ */
+static Relation
+open_to_check(Oid relid, bool configuring)
+{
+	if (configuring)
+		return relation_open(relid, AccessShareLock);
+	if (!locked_by_me(relid))
+		return NULL;
+	return relation_open(relid, NoLock);
+}
+
 static Bitmapset *written_by_rules(const StewardRules *rules);
 
 /*
@@ -169,32 +208,16 @@ written_by_rules(const StewardRules *rules)
 	return written;
 }
 
-/* "written" (attnums of "from") as attnums of "to", matched by name. */
-static Bitmapset *
-map_written(Oid from, Oid to, Bitmapset *written)
-{
-	Bitmapset  *result = NULL;
-	int			m = -1;
-
-	while ((m = bms_next_member(written, m)) >= 0)
-	{
-		char	   *name = get_attname(from, m + FirstLowInvalidHeapAttributeNumber, false);
-		AttrNumber	a = get_attnum(to, name);
-
-		if (a > 0)
-			result = bms_add_member(result, a - FirstLowInvalidHeapAttributeNumber);
-	}
-	return result;
-}
-
 /*
- * Columns the AM sets for rows stored through "rel": its own for a table,
- * its partitions' for a partitioned table.
+ * Columns the AM sets for rows stored through "rel": its own for a table;
+ * for a partitioned table, those of the rules that apply to it and of the
+ * rules stored on any of its partitions (read from the rules catalog, so
+ * the partitions need not be opened; partitions share column names).
  */
 static Bitmapset *
 written_through(Relation rel)
 {
-	Bitmapset  *written = NULL;
+	Bitmapset  *written;
 	List	   *parts;
 	ListCell   *lc;
 
@@ -207,17 +230,19 @@ written_through(Relation rel)
 	 * first one is created.
 	 */
 	written = written_by_rules(steward_load_rules(rel));
-	parts = find_all_inheritors(RelationGetRelid(rel), AccessShareLock, NULL);
+	parts = find_all_inheritors(RelationGetRelid(rel), NoLock, NULL);
 	foreach(lc, parts)
 	{
-		Relation	part = relation_open(lfirst_oid(lc), NoLock);
+		List	   *names = steward_rule_written_names(lfirst_oid(lc));
+		ListCell   *nc;
 
-		if (part->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
-			written = bms_add_members(written,
-									  map_written(RelationGetRelid(part),
-												  RelationGetRelid(rel),
-												  written_of_leaf(part)));
-		relation_close(part, NoLock);
+		foreach(nc, names)
+		{
+			AttrNumber	a = get_attnum(RelationGetRelid(rel), (char *) lfirst(nc));
+
+			if (a > 0)
+				written = bms_add_member(written, a - FirstLowInvalidHeapAttributeNumber);
+		}
 	}
 	return written;
 }
@@ -360,8 +385,8 @@ check_views(Relation base, Bitmapset *written, const char *below, bool configuri
 
 	foreach(lc, views)
 	{
-		Relation	view = relation_open(lfirst_oid(lc), AccessShareLock);
-		Query	   *q = get_view_query(view);
+		Relation	view = open_to_check(lfirst_oid(lc), configuring);
+		Query	   *q;
 		RangeTblRef *ref;
 		RangeTblEntry *rte;
 		AttrNumber	a;
@@ -369,17 +394,20 @@ check_views(Relation base, Bitmapset *written, const char *below, bool configuri
 		Bitmapset  *view_written = NULL;
 		ListCell   *tl;
 
+		if (view == NULL)
+			continue;
+		q = get_view_query(view);
 		if (list_length(q->jointree->fromlist) != 1 ||
 			!IsA(linitial(q->jointree->fromlist), RangeTblRef))
 		{
-			relation_close(view, AccessShareLock);
+			relation_close(view, NoLock);
 			continue;
 		}
 		ref = linitial(q->jointree->fromlist);
 		rte = rt_fetch(ref->rtindex, q->rtable);
 		if (rte->rtekind != RTE_RELATION || rte->relid != RelationGetRelid(base))
 		{
-			relation_close(view, AccessShareLock);
+			relation_close(view, NoLock);
 			continue;
 		}
 		a = expr_uses(q->jointree->quals, ref->rtindex, written);
@@ -401,7 +429,7 @@ check_views(Relation base, Bitmapset *written, const char *below, bool configuri
 		if (view_written != NULL || below != NULL || uses)
 			check_views(view, view_written, uses ? colname(base, a) : below,
 						configuring);
-		relation_close(view, AccessShareLock);
+		relation_close(view, NoLock);
 	}
 }
 
@@ -421,51 +449,57 @@ check_relation(Relation rel, bool configuring)
 /*
  * Check the partition tree of table "relid" (or, for a view, of the tables
  * under it).  "configuring": called while adding a rule (the HINT says to
- * change the definition first) rather than for DDL on the definition.
- * Takes AccessShareLock on the relations of the tree.  Raises 0A000 naming
- * the generated column, constraint, partition key, policy or view.
+ * change the definition first; every relation of the tree is read, with
+ * AccessShareLock) rather than after DDL (only relations the command
+ * locked are read; see the file header).  Raises 0A000 naming the
+ * generated column, constraint, partition key, policy or view.
  */
 void
 steward_check_written_columns(Oid relid, bool configuring)
 {
-	Relation	rel = relation_open(relid, AccessShareLock);
-	List	   *ancestors;
+	char		relkind = get_rel_relkind(relid);
 	Oid			root = relid;
 	List	   *tree;
 	ListCell   *lc;
 
-	if (rel->rd_rel->relkind == RELKIND_VIEW)
+	if (relkind == RELKIND_VIEW)
 	{
-		Query	   *q = get_view_query(rel);
+		Relation	view = open_to_check(relid, configuring);
+		Query	   *q;
 
+		if (view == NULL)
+			return;
+		q = get_view_query(view);
 		foreach(lc, q->rtable)
 		{
 			RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
 
+			/*
+			 * A view's base relations: the parser locked those it named,
+			 * but not the tables under a view it named; AccessShareLock is
+			 * what a query on the view takes too.
+			 */
 			if (rte->rtekind == RTE_RELATION && rte->relid != relid)
+			{
+				LockRelationOid(rte->relid, AccessShareLock);
 				steward_check_written_columns(rte->relid, configuring);
+			}
 		}
-		relation_close(rel, AccessShareLock);
+		relation_close(view, NoLock);
 		return;
 	}
-	if (rel->rd_rel->relkind != RELKIND_RELATION &&
-		rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
-	{
-		relation_close(rel, AccessShareLock);
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
 		return;
-	}
-	if (rel->rd_rel->relispartition)
-	{
-		ancestors = get_partition_ancestors(relid);
-		root = llast_oid(ancestors);
-	}
-	relation_close(rel, AccessShareLock);
+	if (get_rel_relispartition(relid))
+		root = llast_oid(get_partition_ancestors(relid));
 
-	tree = find_all_inheritors(root, AccessShareLock, NULL);
+	tree = find_all_inheritors(root, configuring ? AccessShareLock : NoLock, NULL);
 	foreach(lc, tree)
 	{
-		Relation	r = relation_open(lfirst_oid(lc), NoLock);
+		Relation	r = open_to_check(lfirst_oid(lc), configuring);
 
+		if (r == NULL)
+			continue;
 		check_relation(r, configuring);
 		relation_close(r, NoLock);
 	}

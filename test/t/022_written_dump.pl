@@ -60,7 +60,7 @@ $node->safe_psql(
 my $query = q{
 	SELECT string_agg(format('%s:%s:%s:%s', id, status, version, body_len), ',' ORDER BY id) FROM docs;
 	SELECT string_agg(format('%s:%s:%s:%s', tableoid::regclass, id, balance, version), ',' ORDER BY id) FROM acct;
-	SELECT string_agg(format('%s.%s:%s', relid, column_name, kind), ',' ORDER BY 1) FROM steward.tracked_columns;
+	SELECT string_agg(format('%s.%s:%s', relid, column_name, kind), ',' ORDER BY relid::text, column_name) FROM steward.tracked_columns;
 	SELECT string_agg(polname, ',' ORDER BY polname) FROM pg_policy;
 	SELECT count(*) FROM docs WHERE status = 'published' AND published_at IS NOT NULL;
 };
