@@ -27,7 +27,8 @@ SQL_SOURCES = \
 	src/ops/drills.sql \
 	src/stats/health.sql \
 	src/stats/waits.sql \
-	src/ops/ops.sql
+	src/ops/ops.sql \
+	src/migrate/migrate.sql
 
 DATA_built = pg_steward--$(EXTVERSION).sql
 DATA = pg_steward--0.1.sql $(wildcard pg_steward--*--*.sql)
@@ -68,7 +69,10 @@ OBJS = \
 	src/idempotency/purge_worker.o \
 	src/ops/tokens.o \
 	src/ops/capacity.o \
-	src/ops/verify.o
+	src/ops/verify.o \
+	src/migrate/expr.o \
+	src/migrate/exec.o \
+	src/migrate/dualwrite.o
 
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Werror

@@ -2346,3 +2346,1952 @@ BEGIN
     END;
 END
 $$;
+
+-- Online schema migrations (issue 16): BEGIN
+-- tracked_columns leaves out pg_steward's own rule (steward.migration_runs).
+CREATE OR REPLACE VIEW steward.tracked_columns AS
+SELECT r.relid,
+       r.attname                AS column_name,
+       r.kind,
+       a.atttypid::regtype     AS data_type,
+       (c.relkind = 'p' OR am.amname = 'steward') AS enforced,
+       r.machine,
+       r.changed_at             AS changed_at_column,
+       r.created_at             AS tracked_since
+  FROM steward.column_rules r
+  JOIN pg_catalog.pg_class c ON c.oid = r.relid
+  LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
+  LEFT JOIN pg_catalog.pg_attribute a
+         ON a.attrelid = r.relid AND a.attname = r.attname AND NOT a.attisdropped
+ -- pg_steward's own rule (steward.migration_runs.phase) is not the user's.
+ WHERE c.relnamespace <> 'steward'::pg_catalog.regnamespace;
+
+-- run_transition's batch loop becomes steward._run_batches, shared with
+-- migration backfills.
+-- The batch loop of every resumable background job (run_transition,
+-- migration backfills): committed batches, retried on 40001/40P01 with
+-- exponential backoff, throttled to max_rows_per_sec, cancelled or failed
+-- with their status recorded.  steward.<batch_fn>(job, after_key,
+-- batch_size, retries) -> (moved, last_key) does one batch and records its
+-- progress in the same transaction; steward.<status_fn>(job, status,
+-- retries, error) records 'failed' or 'cancelled'.  With keyset batches
+-- ("keyset" in job), each batch starts after the previous one's last key,
+-- and passes over the table repeat until one that started from the first
+-- key moves nothing: a row skipped because it was locked, or re-locked in a
+-- newer version than the batch's snapshot can update, is picked up by the
+-- next pass.  resume_key starts the first pass after a checkpoint.
+CREATE PROCEDURE steward._run_batches(batch_fn text, status_fn text, job jsonb,
+                                      batch_size integer, max_rows_per_sec integer,
+                                      resume_key text[] DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included.  The batches themselves run in the job's functions.
+AS $$
+DECLARE
+    keyset pg_catalog.bool := COALESCE((job OPERATOR(pg_catalog.->>) 'keyset')::pg_catalog.bool,
+                                                  false);
+    batch_stmt pg_catalog.text := pg_catalog.format('SELECT * FROM steward.%I($1, $2, $3, $4)', batch_fn);
+    status_stmt pg_catalog.text := pg_catalog.format('SELECT steward.%I($1, $2, $3, $4)', status_fn);
+    moved pg_catalog.int8;
+    pass_moved pg_catalog.int8;
+    from_start pg_catalog.bool;
+    last_key pg_catalog.text[];
+    batch_key pg_catalog.text[];
+    retries pg_catalog.int4;
+    backoff pg_catalog.float8;
+    batch_started pg_catalog.timestamptz;
+    pause pg_catalog.float8;
+BEGIN
+    last_key := CASE WHEN keyset THEN resume_key END;
+    LOOP
+        pass_moved := 0;
+        from_start := last_key IS NULL;
+        LOOP
+            retries := 0;
+            backoff := 0.01;
+            batch_started := pg_catalog.clock_timestamp();
+            LOOP
+                BEGIN
+                    EXECUTE batch_stmt INTO moved, batch_key
+                        USING job, last_key, batch_size, retries;
+                    EXIT;
+                EXCEPTION
+                    WHEN serialization_failure OR deadlock_detected THEN
+                        retries := retries OPERATOR(pg_catalog.+) 1;
+                        IF retries OPERATOR(pg_catalog.>) 10 THEN
+                            EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                            COMMIT;
+                            RAISE;
+                        END IF;
+                        PERFORM pg_catalog.pg_sleep(backoff OPERATOR(pg_catalog.*)
+                                                    (0.5::pg_catalog.float8 OPERATOR(pg_catalog.+) pg_catalog.random()));
+                        backoff := LEAST(backoff OPERATOR(pg_catalog.*) 2::pg_catalog.float8,
+                                         2::pg_catalog.float8);
+                    WHEN query_canceled THEN
+                        EXECUTE status_stmt USING job, 'cancelled', retries, SQLERRM;
+                        COMMIT;
+                        RAISE;
+                    WHEN OTHERS THEN
+                        EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                        COMMIT;
+                        RAISE;
+                END;
+            END LOOP;
+            COMMIT;
+            EXIT WHEN moved OPERATOR(pg_catalog.=) 0;
+            pass_moved := pass_moved OPERATOR(pg_catalog.+) moved;
+            IF keyset THEN
+                last_key := batch_key;
+            END IF;
+
+            IF max_rows_per_sec IS NOT NULL THEN
+                pause := moved::pg_catalog.float8 OPERATOR(pg_catalog./) max_rows_per_sec
+                         OPERATOR(pg_catalog.-)
+                         pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()
+                                                       OPERATOR(pg_catalog.-) batch_started);
+                IF pause OPERATOR(pg_catalog.>) 0 THEN
+                    BEGIN
+                        PERFORM pg_catalog.pg_sleep(pause);
+                    EXCEPTION WHEN query_canceled THEN
+                        EXECUTE status_stmt USING job, 'cancelled', 0, SQLERRM;
+                        COMMIT;
+                        RAISE;
+                    END;
+                END IF;
+            END IF;
+        END LOOP;
+        EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start);
+        last_key := NULL;
+    END LOOP;
+END
+$$;
+
+-- One batch of run_transition for steward._run_batches (job: run_id,
+-- set_sql), with its progress.
+CREATE FUNCTION steward._transition_run_batch(job jsonb, after_key text[], batch_size integer,
+                                              retries integer,
+                                              OUT moved bigint, OUT last_key text[])
+RETURNS record
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    batch record;
+BEGIN
+    batch := steward._transition_batch((job->>'run_id')::bigint, job->>'set_sql', batch_size,
+                                       after_key[1]);
+    PERFORM steward._transition_progress((job->>'run_id')::bigint, batch.moved, retries, NULL);
+    moved := batch.moved;
+    last_key := CASE WHEN batch.last_key IS NOT NULL THEN ARRAY[batch.last_key] END;
+END
+$$;
+
+CREATE FUNCTION steward._transition_run_status(job jsonb, status text, retries integer,
+                                               error text)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT steward._transition_progress((job->>'run_id')::bigint, 0, retries, status) $$;
+
+CREATE OR REPLACE PROCEDURE steward.run_transition(tbl regclass, from_state text, to_state text,
+                                        set_sql text DEFAULT NULL,
+                                        batch_size integer DEFAULT 1000,
+                                        max_rows_per_sec integer DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included: the caller's search_path cannot substitute anything.  The rows
+-- are counted and moved by the C helpers, as the table's owner.
+AS $$
+DECLARE
+    prep pg_catalog.record;
+BEGIN
+    -- Rows moved to their own state would match again forever.
+    IF from_state OPERATOR(pg_catalog.=) to_state THEN
+        RAISE EXCEPTION 'run_transition: from and to are the same state "%"', from_state
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'To change other columns of rows in one state, run an UPDATE in batches; run_transition moves rows between states.';
+    END IF;
+    prep := steward._transition_prepare(tbl, from_state, to_state, set_sql,
+                                        batch_size, max_rows_per_sec);
+    COMMIT;
+
+    -- With a single-column key each batch starts after the last key moved
+    -- (keyset); otherwise every batch restarts in key order and one pass
+    -- is enough (steward._run_batches).
+    CALL steward._run_batches('_transition_run_batch', '_transition_run_status',
+        pg_catalog.jsonb_build_object('run_id', prep.run_id, 'set_sql', set_sql,
+                                      'keyset', prep.key_type IS NOT NULL),
+        batch_size, max_rows_per_sec);
+
+    -- What is left (rows other transactions kept locked) stays for a re-run;
+    -- the helper counts it as the table's owner.
+    PERFORM steward._transition_progress(prep.run_id, 0, 0, 'finished');
+    COMMIT;
+END
+$$;
+
+-- One row per migration, kept after it ends (the record of every rollout).
+-- Its phase follows the built-in data_lifecycle machine, enforced by the
+-- steward access method: new (being started) -> pending_backfill
+-- (expanded, dual writes on) -> backfilled -> dual_written (validated: both
+-- shapes agree) -> switched (completed: the new shape is the table's) ->
+-- validated (cleaned up: the old shape is gone); the machine's rollback
+-- edges walk a rollback back to pending_backfill.
+CREATE TABLE steward.migration_runs (
+    name                   text PRIMARY KEY,
+    steps                  jsonb NOT NULL,
+    phase                  text NOT NULL,
+    phase_changed_at       timestamptz,
+    status                 text NOT NULL DEFAULT 'active'
+                           CHECK (status IN ('active', 'rolled_back', 'cleaned_up')),
+    failed                 boolean NOT NULL DEFAULT false,
+    error                  text,
+    started_by             name,
+    started_at             timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    expanded_at            timestamptz,
+    backfill_started_at    timestamptz,
+    backfilled_at          timestamptz,
+    validated_at           timestamptz,
+    switched_at            timestamptz,
+    cleaned_up_at          timestamptz,
+    rolled_back_at         timestamptz,
+    rows_total             bigint,
+    rows_backfilled        bigint NOT NULL DEFAULT 0,
+    batches                bigint NOT NULL DEFAULT 0,
+    batch_retries          integer NOT NULL DEFAULT 0,
+    last_batch_at          timestamptz,
+    backfill_pid           integer,
+    backfill_run_at        timestamptz,         -- start of the latest backfill call
+    backfill_status        text,
+    last_validated_at      timestamptz,
+    last_validation_passed boolean
+) USING steward;
+SELECT steward.attach_state_machine('steward.migration_runs', 'phase', 'data_lifecycle',
+                                    'phase_changed_at');
+-- The rule above is part of the extension, which CREATE EXTENSION makes
+-- again on restore: dump only users' rules.
+SELECT pg_catalog.pg_extension_config_dump('steward.column_rules',
+    'WHERE relid OPERATOR(pg_catalog.<>) ''steward.migration_runs''::pg_catalog.regclass');
+SELECT pg_catalog.pg_extension_config_dump('steward.migration_runs', '');
+REVOKE ALL ON steward.migration_runs FROM PUBLIC;
+GRANT SELECT ON steward.migration_runs TO PUBLIC;
+
+-- The tables a migration changes.  "active" until it is cleaned up or
+-- rolled back: one active migration per table.
+CREATE TABLE steward.migration_tables (
+    migration    text     NOT NULL,
+    relid        regclass NOT NULL,
+    ord          integer  NOT NULL,
+    table_name   text     NOT NULL,     -- as it was named at start
+    relname      name     NOT NULL,     -- unqualified name at start (old-shape view)
+    new_name     name,                  -- rename_table
+    key_columns  name[]   NOT NULL,     -- primary key: backfill order
+    key_types    text[]   NOT NULL,
+    last_key     text[],                -- backfill checkpoint
+    rows_done    bigint   NOT NULL DEFAULT 0,
+    active       boolean  NOT NULL DEFAULT true,
+    PRIMARY KEY (migration, relid)
+);
+CREATE UNIQUE INDEX migration_tables_one_active ON steward.migration_tables (relid) WHERE active;
+SELECT pg_catalog.pg_extension_config_dump('steward.migration_tables', '');
+REVOKE ALL ON steward.migration_tables FROM PUBLIC;
+GRANT SELECT ON steward.migration_tables TO PUBLIC;
+
+-- One row per changed column.  Names are kept by shape (old_name, new_name)
+-- and by phase (the physical column that holds each shape's column while
+-- expanded and after the switch); expressions in canonical form
+-- (src/migrate/expr.c): text with $k, params[k] naming the shape column.
+CREATE TABLE steward.migration_columns (
+    migration     text     NOT NULL,
+    relid         regclass NOT NULL,
+    ord           integer  NOT NULL,
+    step          integer  NOT NULL,
+    kind          text     NOT NULL CHECK (kind IN ('pair', 'added', 'dropped', 'renamed')),
+    old_name      name,
+    new_name      name,
+    expand_old    name,
+    expand_new    name,
+    switched_old  name,
+    switched_new  name,
+    old_type      text,
+    new_type      text,
+    up_sql        text,
+    up_params     text[],
+    down_sql      text,
+    down_params   text[],
+    default_sql   text,
+    old_default   text,
+    not_null      boolean  NOT NULL DEFAULT false,
+    not_null_name name,
+    check_sql     text,
+    check_params  text[],
+    check_name    name,
+    fk_table      regclass,
+    fk_column     name,
+    fk_on_delete  text,
+    fk_name       name,
+    unique_method text,
+    unique_with   text[],
+    unique_name   name,
+    PRIMARY KEY (migration, relid, ord)
+);
+SELECT pg_catalog.pg_extension_config_dump('steward.migration_columns', '');
+REVOKE ALL ON steward.migration_columns FROM PUBLIC;
+GRANT SELECT ON steward.migration_columns TO PUBLIC;
+
+-- Migrations are visible to the owners of their tables and to
+-- pg_read_all_stats (validation details name rows by key).
+ALTER TABLE steward.migration_tables ENABLE ROW LEVEL SECURITY;
+CREATE POLICY table_owners ON steward.migration_tables FOR SELECT TO PUBLIC
+    USING (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
+                                    WHERE c.oid OPERATOR(pg_catalog.=) relid), 'USAGE')
+           OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE'));
+ALTER TABLE steward.migration_columns ENABLE ROW LEVEL SECURITY;
+CREATE POLICY table_owners ON steward.migration_columns FOR SELECT TO PUBLIC
+    USING (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
+                                    WHERE c.oid OPERATOR(pg_catalog.=) relid), 'USAGE')
+           OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE'));
+ALTER TABLE steward.migration_runs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY table_owners ON steward.migration_runs FOR SELECT TO PUBLIC
+    USING (EXISTS (SELECT 1 FROM steward.migration_tables t
+                    WHERE t.migration OPERATOR(pg_catalog.=) name)
+           OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE'));
+
+CREATE TABLE steward.migration_validations (
+    migration  text        NOT NULL,
+    checked_at timestamptz NOT NULL,
+    "check"    text        NOT NULL,
+    passed     boolean     NOT NULL,
+    detail     text
+);
+CREATE INDEX migration_validations_migration
+    ON steward.migration_validations (migration, checked_at);
+SELECT pg_catalog.pg_extension_config_dump('steward.migration_validations', '');
+REVOKE ALL ON steward.migration_validations FROM PUBLIC;
+GRANT SELECT ON steward.migration_validations TO PUBLIC;
+ALTER TABLE steward.migration_validations ENABLE ROW LEVEL SECURITY;
+CREATE POLICY table_owners ON steward.migration_validations FOR SELECT TO PUBLIC
+    USING (EXISTS (SELECT 1 FROM steward.migration_tables t
+                    WHERE t.migration OPERATOR(pg_catalog.=) migration)
+           OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE'));
+
+-- C helpers (src/migrate/expr.c, exec.c, dualwrite.c).
+CREATE FUNCTION steward._migration_type(type_name text, search_path text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'steward_migration_type'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION steward._migration_expr(tbl regclass, expr text, names text[], types text[],
+                                        target text, what text, search_path text,
+                                        OUT sql text, OUT params text[])
+RETURNS record
+AS 'MODULE_PATHNAME', 'steward_migration_expr'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION steward._migration_sql(tbl regclass, expr text, params text[],
+                                       physical text[], target text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'steward_migration_sql'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION steward._migration_exec(tbl regclass, sql text, args text[] DEFAULT NULL,
+                                        backfill boolean DEFAULT false)
+RETURNS text[]
+AS 'MODULE_PATHNAME', 'steward_migration_exec'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION steward._migration_record(op text, name text, data jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_migration_record'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION steward._migration_settings(OUT lock_timeout_ms integer,
+                                            OUT lock_retries integer,
+                                            OUT batch_size integer)
+RETURNS record
+AS 'MODULE_PATHNAME', 'steward_migration_settings'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION steward._migration_trigger()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'steward_migration_trigger'
+LANGUAGE C;
+
+-- Catalog writers, called by _migration_record as the catalog's owner after
+-- it checked that the caller owns the migration's tables.
+CREATE FUNCTION steward._migration_record_create(mig text, data jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO steward.migration_runs (name, steps, phase, started_by)
+    VALUES (mig, data->'steps', 'new', data->>'started_by');
+    INSERT INTO steward.migration_tables (migration, relid, ord, table_name, relname, new_name,
+                                          key_columns, key_types)
+    SELECT mig, x.relid, x.ord, x.table_name, x.relname, x.new_name, x.key_columns, x.key_types
+      FROM jsonb_populate_recordset(NULL::steward.migration_tables, data->'table_rows') x;
+    INSERT INTO steward.migration_columns
+    SELECT (jsonb_populate_record(NULL::steward.migration_columns,
+                                  jsonb_build_object('migration', mig, 'not_null', false) || x)).*
+      FROM jsonb_array_elements(data->'column_rows') x;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migration_record_create(text, jsonb) FROM PUBLIC;
+
+CREATE FUNCTION steward._migration_record_update(mig text, data jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Fields present in data replace the stored ones; name, steps and
+    -- started_at never change.
+    UPDATE steward.migration_runs r
+       SET (phase, status, failed, error, expanded_at, backfill_started_at, backfilled_at,
+            validated_at, switched_at, cleaned_up_at, rolled_back_at, rows_total,
+            last_batch_at, backfill_pid, backfill_run_at, backfill_status)
+         = (SELECT p.phase, p.status, p.failed, p.error, p.expanded_at, p.backfill_started_at,
+                   p.backfilled_at, p.validated_at, p.switched_at, p.cleaned_up_at,
+                   p.rolled_back_at, p.rows_total, p.last_batch_at, p.backfill_pid,
+                   p.backfill_run_at, p.backfill_status
+              FROM jsonb_populate_record(r, data) p),
+           rows_backfilled = r.rows_backfilled + coalesce((data->>'add_rows')::bigint, 0),
+           batches = r.batches + coalesce((data->>'add_batches')::bigint, 0),
+           batch_retries = r.batch_retries + coalesce((data->>'add_retries')::integer, 0)
+     WHERE r.name = mig;
+    IF data ? 'table' THEN
+        UPDATE steward.migration_tables t
+           SET last_key = CASE WHEN data ? 'last_key'
+                               THEN ARRAY(SELECT jsonb_array_elements_text(data->'last_key'))
+                               ELSE t.last_key END,
+               rows_done = t.rows_done + coalesce((data->>'add_rows')::bigint, 0)
+         WHERE t.migration = mig AND t.relid = (data->>'table')::oid;
+    END IF;
+    IF (data->>'release')::boolean THEN
+        UPDATE steward.migration_tables t SET active = false WHERE t.migration = mig;
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migration_record_update(text, jsonb) FROM PUBLIC;
+
+CREATE FUNCTION steward._migration_record_validation(mig text, data jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO steward.migration_validations (migration, checked_at, "check", passed, detail)
+    SELECT mig, (data->>'checked_at')::timestamptz, x->>'check', (x->>'passed')::boolean,
+           x->>'detail'
+      FROM jsonb_array_elements(data->'results') x;
+    UPDATE steward.migration_runs r
+       SET last_validated_at = (data->>'checked_at')::timestamptz,
+           last_validation_passed = (data->>'passed')::boolean
+     WHERE r.name = mig;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migration_record_validation(text, jsonb) FROM PUBLIC;
+
+-- The physical columns that hold the given columns of a shape ('old' or
+-- 'new') of a migration's table now: a changed column by its phase, any
+-- other column under its own name.
+CREATE FUNCTION steward._migration_physical(mig text, tbl regclass, shape text, names text[])
+RETURNS text[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT array_agg(coalesce(
+               (SELECT CASE WHEN r.phase = 'switched'
+                            THEN CASE WHEN shape = 'old' THEN c.switched_old ELSE c.switched_new END
+                            ELSE CASE WHEN shape = 'old' THEN c.expand_old ELSE c.expand_new END END
+                  FROM steward.migration_columns c
+                  JOIN steward.migration_runs r ON r.name = c.migration
+                 WHERE c.migration = mig AND c.relid = tbl
+                   AND CASE WHEN shape = 'old' THEN c.old_name ELSE c.new_name END = u.n),
+               u.n) ORDER BY u.i)
+      FROM unnest(names) WITH ORDINALITY u(n, i)
+$$;
+
+-- A canonical expression as SQL over the table's physical columns now.
+CREATE FUNCTION steward._migration_bind(mig text, tbl regclass, shape text, expr text,
+                                        params text[], target text)
+RETURNS text
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT steward._migration_sql(tbl, expr, coalesce(params, '{}'),
+                                  coalesce(steward._migration_physical(mig, tbl, shape, params),
+                                           '{}'),
+                                  target)
+$$;
+
+-- Run a phase function steward.<fn>(mig, arg) of a migration under
+-- steward.migration_lock_timeout, after taking lockmode (if any) on every
+-- table of the migration, in OID order.  A lock not granted in time rolls
+-- the attempt back (releasing whatever it held), sleeps with exponential
+-- backoff and jitter, and tries again, up to steward.migration_lock_retries
+-- times: the table's traffic never queues behind a migration for longer
+-- than the lock timeout.
+CREATE FUNCTION steward._migration_locked(mig text, fn text, lockmode text,
+                                          arg jsonb DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s record;
+    attempt integer := 0;
+    backoff double precision := 0.05;
+    rel regclass;
+    saved text := current_setting('lock_timeout');
+BEGIN
+    SELECT * INTO s FROM steward._migration_settings();
+    LOOP
+        attempt := attempt + 1;
+        BEGIN
+            PERFORM set_config('lock_timeout', s.lock_timeout_ms || 'ms', true);
+            IF lockmode IS NOT NULL THEN
+                FOR rel IN SELECT t.relid FROM steward.migration_tables t
+                            WHERE t.migration = mig ORDER BY t.relid::oid LOOP
+                    PERFORM steward._migration_exec(rel, format('LOCK TABLE ONLY %s IN %s MODE',
+                                                                rel, lockmode));
+                END LOOP;
+            END IF;
+            EXECUTE format('SELECT steward.%I($1, $2)', fn) USING mig, arg;
+            PERFORM set_config('lock_timeout', saved, true);
+            RETURN;
+        EXCEPTION WHEN lock_not_available THEN
+            IF attempt >= s.lock_retries THEN
+                RAISE EXCEPTION 'migration "%" could not take its locks in % attempts of % ms',
+                        mig, attempt, s.lock_timeout_ms
+                    USING ERRCODE = 'lock_not_available',
+                          DETAIL = format('Last attempt: %s', SQLERRM),
+                          HINT = 'A long transaction holds a table of the migration (see pg_stat_activity); '
+                                 'end it or try again later, or raise steward.migration_lock_retries.';
+            END IF;
+        END;
+        PERFORM pg_sleep(backoff * (0.5 + random()));
+        backoff := least(backoff * 2, 5.0);
+    END LOOP;
+END
+$$;
+
+-- The migration's record; 42704 if there is none.
+CREATE FUNCTION steward._migration_get(mig text)
+RETURNS steward.migration_runs
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r steward.migration_runs;
+BEGIN
+    IF mig IS NULL THEN
+        RAISE EXCEPTION 'migration name must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO r FROM steward.migration_runs m WHERE m.name = mig;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'migration "%" does not exist', mig
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'steward.migrations lists the migrations.';
+    END IF;
+    RETURN r;
+END
+$$;
+
+-- 55000 unless the migration is active and in one of the phases.
+CREATE FUNCTION steward._migration_require(r steward.migration_runs, phases text[], action text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF r.status <> 'active' THEN
+        RAISE EXCEPTION 'cannot % migration "%": it is %', action, r.name, replace(r.status, '_', ' ')
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF NOT r.phase = ANY (phases) THEN
+        RAISE EXCEPTION 'cannot % migration "%" in phase %', action, r.name, r.phase
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = CASE r.phase
+                      WHEN 'pending_backfill' THEN format('Backfill first: CALL steward.migration_backfill(%L);', r.name)
+                      WHEN 'backfilled' THEN format('Validate first: SELECT * FROM steward.migration_validate(%L);', r.name)
+                      WHEN 'dual_written' THEN format('Complete it first: SELECT steward.migration_complete(%L);', r.name)
+                      WHEN 'switched' THEN format('It is complete: clean it up with steward.migration_cleanup(%L) or roll it back.', r.name)
+                      ELSE NULL END;
+    END IF;
+END
+$$;
+
+--------------------------------------------------------------------------
+-- migration_start
+--------------------------------------------------------------------------
+
+-- The shape of a table a migration produces ('old' or 'new'): columns in
+-- view order with their canonical types, from the table and the column
+-- rows of the migration (given as jsonb, before they are recorded).
+CREATE FUNCTION steward._migration_shape(tbl regclass, cols jsonb, shape text,
+                                         OUT names text[], OUT types text[],
+                                         OUT sources text[])
+RETURNS record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a record;
+    c jsonb;
+    added text[];
+BEGIN
+    names := '{}'; types := '{}'; sources := '{}';
+    -- Columns the migration adds to the table: never part of the old
+    -- shape; in the new shape, a changed column's new column takes the old
+    -- one's place and added columns come last.
+    SELECT coalesce(array_agg(x->>'expand_new'), '{}') INTO added
+      FROM jsonb_array_elements(cols) x WHERE x->>'kind' IN ('pair', 'added');
+    FOR a IN SELECT attname::text AS attname, format_type(atttypid, atttypmod) AS typ
+               FROM pg_attribute
+              WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped
+                AND attname <> '_steward_side'
+              ORDER BY attnum LOOP
+        CONTINUE WHEN a.attname = ANY (added);
+        c := NULL;
+        IF shape = 'new' THEN
+            SELECT x INTO c FROM jsonb_array_elements(cols) x
+             WHERE x->>'kind' IN ('renamed', 'pair', 'dropped') AND x->>'old_name' = a.attname;
+            CONTINUE WHEN c->>'kind' = 'dropped';
+        END IF;
+        IF c->>'kind' = 'pair' THEN
+            names := names || (c->>'new_name');
+            types := types || (c->>'new_type');
+            sources := sources || (c->>'expand_new');
+        ELSE
+            names := names || coalesce(c->>'new_name', a.attname);
+            types := types || a.typ;
+            sources := sources || a.attname;
+        END IF;
+    END LOOP;
+    IF shape = 'new' THEN
+        FOR c IN SELECT x FROM jsonb_array_elements(cols) x WHERE x->>'kind' = 'added' LOOP
+            names := names || (c->>'new_name');
+            types := types || (c->>'new_type');
+            sources := sources || (c->>'expand_new');
+        END LOOP;
+    END IF;
+END
+$$;
+
+CREATE FUNCTION steward._migration_start(mig text, steps jsonb, user_path text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    known_steps constant text[] := ARRAY['add_column', 'alter_column', 'drop_column', 'rename_table'];
+    step jsonb;
+    stepno integer := 0;
+    kind text;
+    body jsonb;
+    allowed text[];
+    k text;
+    rel regclass;
+    tkey text;
+    tbls jsonb := '{}';
+    t jsonb;
+    c jsonb;
+    cols jsonb;
+    col text;
+    att record;
+    newname text;
+    typ text;
+    what text;
+    oldshape record;
+    newshape record;
+    e record;
+    table_rows jsonb := '[]';
+    column_rows jsonb := '[]';
+    relids jsonb := '[]';
+    ord integer;
+    cord integer;
+    other text;
+    ref jsonb;
+    refrel regclass;
+    uniq jsonb;
+    con text;
+BEGIN
+    PERFORM steward._migration_settings();      -- loads the library (settings, trigger)
+    IF mig IS NULL OR steps IS NULL THEN
+        RAISE EXCEPTION 'migration name and steps must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF mig = '' OR octet_length(mig) > 59 THEN
+        RAISE EXCEPTION 'migration name must be 1 to 59 bytes long'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'It names the migration''s schemas, "<name>" and "<name>_old".';
+    END IF;
+    IF EXISTS (SELECT 1 FROM steward.migration_runs r WHERE r.name = mig) THEN
+        RAISE EXCEPTION 'migration "%" already exists', mig
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'Migration names are kept in steward.migrations; choose another one.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname IN (mig, mig || '_old')) THEN
+        RAISE EXCEPTION 'schema "%" already exists', (SELECT nspname FROM pg_namespace
+                                                       WHERE nspname IN (mig, mig || '_old') LIMIT 1)
+            USING ERRCODE = 'duplicate_schema',
+                  DETAIL = 'A migration creates the schemas "<name>" (new shape) and "<name>_old" (old shape).';
+    END IF;
+    IF jsonb_typeof(steps) <> 'array' OR jsonb_array_length(steps) = 0 THEN
+        RAISE EXCEPTION 'steps must be a non-empty JSON array'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example: [{"add_column": {"table": "orders", "column": "note", "type": "text"}}]';
+    END IF;
+
+    -- Pass 1: each step, its table, and the columns it changes.
+    FOR step IN SELECT x FROM jsonb_array_elements(steps) x LOOP
+        stepno := stepno + 1;
+        IF jsonb_typeof(step) <> 'object' OR (SELECT count(*) FROM jsonb_object_keys(step)) <> 1 THEN
+            RAISE EXCEPTION 'step % must be an object with exactly one key, the kind of step', stepno
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('Got: %s', step);
+        END IF;
+        kind := (SELECT x FROM jsonb_object_keys(step) x);
+        IF NOT kind = ANY (known_steps) THEN
+            RAISE EXCEPTION 'unknown migration step "%" (step %)', kind, stepno
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = format('Steps are %s.', array_to_string(known_steps, ', '));
+        END IF;
+        body := step->kind;
+        IF jsonb_typeof(body) <> 'object' THEN
+            RAISE EXCEPTION 'step % (%) must be an object', stepno, kind
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        allowed := CASE kind
+            WHEN 'add_column' THEN ARRAY['table', 'column', 'type', 'up', 'default', 'not_null',
+                                         'check', 'references', 'unique']
+            WHEN 'alter_column' THEN ARRAY['table', 'column', 'name', 'type', 'up', 'down',
+                                           'default', 'not_null', 'check', 'references', 'unique']
+            WHEN 'drop_column' THEN ARRAY['table', 'column', 'down']
+            ELSE ARRAY['table', 'name'] END;
+        FOR k IN SELECT x FROM jsonb_object_keys(body) x LOOP
+            IF NOT k = ANY (allowed) THEN
+                RAISE EXCEPTION 'unknown key "%" in step % (%)', k, stepno, kind
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = format('%s takes %s.', kind, array_to_string(allowed, ', '));
+            END IF;
+            IF k IN ('table', 'column', 'name', 'type', 'up', 'down', 'default', 'check')
+               AND jsonb_typeof(body->k) <> 'string' THEN
+                RAISE EXCEPTION '"%" of step % (%) must be a string', k, stepno, kind
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+        END LOOP;
+        FOREACH k IN ARRAY CASE kind WHEN 'rename_table' THEN ARRAY['table', 'name']
+                                     WHEN 'add_column' THEN ARRAY['table', 'column', 'type']
+                                     ELSE ARRAY['table', 'column'] END LOOP
+            IF NOT body ? k OR body->>k = '' THEN
+                RAISE EXCEPTION 'step % (%) needs "%"', stepno, kind, k
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+        END LOOP;
+
+        -- The table, resolved with the caller's search_path.
+        PERFORM set_config('search_path', user_path, true);
+        rel := to_regclass(body->>'table');
+        PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
+        IF rel IS NULL THEN
+            RAISE EXCEPTION 'relation "%" does not exist (step %)', body->>'table', stepno
+                USING ERRCODE = 'undefined_table';
+        END IF;
+        tkey := rel::oid::text;
+        IF NOT tbls ? tkey THEN
+            PERFORM steward._migration_check_table(rel);
+            tbls := tbls || jsonb_build_object(tkey, jsonb_build_object(
+                'relid', rel::oid, 'ord', (SELECT count(*) FROM jsonb_object_keys(tbls)) + 1,
+                'cols', '[]'::jsonb, 'new_name', NULL));
+        END IF;
+        t := tbls->tkey;
+        cols := t->'cols';
+        what := format('step %s (%s %s)', stepno, kind, rel);
+
+        IF kind = 'rename_table' THEN
+            IF t->>'new_name' IS NOT NULL THEN
+                RAISE EXCEPTION '% renames % a second time', what, rel
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            newname := body->>'name';
+            IF octet_length(newname) > 63 OR EXISTS (
+                    SELECT 1 FROM pg_class x WHERE x.relname = newname
+                       AND x.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = rel)) THEN
+                RAISE EXCEPTION 'relation "%" already exists (%)', newname, what
+                    USING ERRCODE = 'duplicate_table';
+            END IF;
+            t := jsonb_set(t, '{new_name}', to_jsonb(newname));
+            tbls := jsonb_set(tbls, ARRAY[tkey], t);
+            CONTINUE;
+        END IF;
+
+        col := body->>'column';
+        IF EXISTS (SELECT 1 FROM jsonb_array_elements(cols) x
+                    WHERE x->>'old_name' = col OR x->>'new_name' = col) THEN
+            RAISE EXCEPTION 'column "%" of relation % is changed by more than one step (%)', col, rel, what
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Give all changes of a column in one alter_column step.';
+        END IF;
+        IF col LIKE '\_steward\_%' THEN
+            RAISE EXCEPTION 'column names starting with "_steward_" are reserved (%)', what
+                USING ERRCODE = 'reserved_name';
+        END IF;
+        SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS typ, a.attnotnull,
+               a.atthasdef, pg_get_expr(d.adbin, d.adrelid) AS def, a.attidentity, a.attgenerated,
+               EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = rel AND i.indisprimary
+                                                  AND a.attnum = ANY (i.indkey)) AS in_pk,
+               EXISTS (SELECT 1 FROM steward.column_rules cr
+                        WHERE cr.relid = rel AND cr.attname = a.attname) AS ruled
+          INTO att
+          FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+         WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+
+        IF kind = 'add_column' THEN
+            IF att.attnum IS NOT NULL THEN
+                RAISE EXCEPTION 'column "%" of relation % already exists (%)', col, rel, what
+                    USING ERRCODE = 'duplicate_column';
+            END IF;
+            typ := steward._migration_type(body->>'type', user_path);
+            c := jsonb_build_object('kind', 'added', 'step', stepno, 'new_name', col,
+                                    'expand_new', col, 'switched_new', col, 'new_type', typ);
+        ELSE
+            IF att.attnum IS NULL THEN
+                RAISE EXCEPTION 'column "%" of relation % does not exist (%)', col, rel, what
+                    USING ERRCODE = 'undefined_column';
+            END IF;
+            IF att.in_pk OR att.attidentity <> '' OR att.attgenerated <> '' THEN
+                RAISE EXCEPTION 'cannot % column "%" of relation %: it is %', replace(kind, '_column', ''),
+                        col, rel, CASE WHEN att.in_pk THEN 'part of the primary key'
+                                       WHEN att.attidentity <> '' THEN 'an identity column'
+                                       ELSE 'a generated column' END
+                    USING ERRCODE = 'feature_not_supported',
+                          DETAIL = 'Migrations backfill by primary key and copy values between columns.';
+            END IF;
+            IF kind = 'drop_column' THEN
+                IF att.attnotnull AND NOT att.atthasdef AND NOT body ? 'down' THEN
+                    RAISE EXCEPTION 'column "%" of relation % is NOT NULL without a default: % needs "down"',
+                            col, rel, what
+                        USING ERRCODE = 'invalid_parameter_value',
+                              HINT = 'Rows written in the new shape do not have the column; down gives it a value.';
+                END IF;
+                c := jsonb_build_object('kind', 'dropped', 'step', stepno, 'old_name', col,
+                                        'expand_old', col, 'old_type', att.typ,
+                                        'switched_old', left('_steward_old_' || col, 63));
+            ELSE
+                IF NOT (body ?| ARRAY['name', 'type', 'not_null', 'check', 'references', 'unique', 'default']) THEN
+                    RAISE EXCEPTION '% changes nothing', what
+                        USING ERRCODE = 'invalid_parameter_value',
+                              HINT = 'alter_column takes name, type (with up and down), not_null, check, references, unique, default.';
+                END IF;
+                newname := coalesce(body->>'name', col);
+                IF newname <> col AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel
+                                                 AND a.attname = newname AND NOT a.attisdropped) THEN
+                    RAISE EXCEPTION 'column "%" of relation % already exists (%)', newname, rel, what
+                        USING ERRCODE = 'duplicate_column';
+                END IF;
+                IF body ?| ARRAY['type', 'not_null', 'check', 'references', 'unique', 'default', 'up', 'down'] THEN
+                    IF att.ruled AND body ? 'type' THEN
+                        RAISE EXCEPTION 'cannot change the type of column "%" of relation %: pg_steward enforces a rule on it',
+                                col, rel
+                            USING ERRCODE = 'feature_not_supported',
+                                  HINT = 'Remove the rule first (steward.untrack or steward.detach_state_machine).';
+                    END IF;
+                    typ := CASE WHEN body ? 'type' THEN steward._migration_type(body->>'type', user_path)
+                                ELSE att.typ END;
+                    c := jsonb_build_object(
+                        'kind', 'pair', 'step', stepno, 'old_name', col, 'new_name', newname,
+                        'expand_old', col,
+                        'expand_new', CASE WHEN newname <> col THEN newname
+                                           ELSE left('_steward_new_' || col, 63) END,
+                        'switched_old', left('_steward_old_' || col, 63), 'switched_new', newname,
+                        'old_type', att.typ, 'new_type', typ, 'old_default', att.def,
+                        'old_not_null', att.attnotnull,
+                        'default_sql', CASE WHEN NOT body ? 'type' AND NOT body ? 'default'
+                                            THEN att.def END);
+                ELSE
+                    c := jsonb_build_object('kind', 'renamed', 'step', stepno, 'old_name', col,
+                                            'new_name', newname, 'expand_old', col, 'expand_new', col,
+                                            'switched_old', newname, 'switched_new', newname,
+                                            'old_type', att.typ, 'new_type', att.typ);
+                END IF;
+            END IF;
+        END IF;
+        IF c->>'new_name' IS NOT NULL AND EXISTS (SELECT 1 FROM jsonb_array_elements(cols) x
+                                                   WHERE x->>'new_name' = c->>'new_name') THEN
+            RAISE EXCEPTION 'two steps give relation % a column "%" (%)', rel, c->>'new_name', what
+                USING ERRCODE = 'duplicate_column';
+        END IF;
+        IF EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel AND NOT a.attisdropped
+                      AND a.attname IN (c->>'expand_new', c->>'switched_old')
+                      AND a.attname IS DISTINCT FROM c->>'old_name') THEN
+            RAISE EXCEPTION 'relation % already has a column the migration needs (%)', rel, what
+                USING ERRCODE = 'duplicate_column',
+                      DETAIL = format('Columns %s and %s must be free.', c->>'expand_new', c->>'switched_old');
+        END IF;
+        -- Keep the step's user texts until pass 2 analyses them.
+        c := c || jsonb_build_object('body', body, 'what', what);
+        t := jsonb_set(t, '{cols}', cols || c);
+        tbls := jsonb_set(tbls, ARRAY[tkey], t);
+    END LOOP;
+
+    -- Pass 2: expressions and constraints, against the final shapes.
+    FOR t IN SELECT x FROM jsonb_each(tbls) e(k, x) ORDER BY (x->>'ord')::int LOOP
+        rel := (t->>'relid')::oid;
+        cols := t->'cols';
+        oldshape := steward._migration_shape(rel, cols, 'old');
+        newshape := steward._migration_shape(rel, cols, 'new');
+        -- A new-shape name may not be a column the new shape keeps.
+        FOR c IN SELECT x FROM jsonb_array_elements(cols) x WHERE x->>'kind' IN ('added', 'pair', 'renamed') LOOP
+            IF (SELECT count(*) FROM unnest(newshape.names) n WHERE n = c->>'new_name') > 1 THEN
+                RAISE EXCEPTION 'the new shape of relation % would have two columns "%"', rel, c->>'new_name'
+                    USING ERRCODE = 'duplicate_column';
+            END IF;
+        END LOOP;
+        cord := 0;
+        FOR c IN SELECT x FROM jsonb_array_elements(cols) x LOOP
+            cord := cord + 1;
+            body := c->'body';
+            what := c->>'what';
+            IF c->>'kind' IN ('pair', 'added') THEN
+                IF body ? 'up' OR c->>'kind' = 'pair' THEN
+                    e := steward._migration_expr(rel, coalesce(body->>'up', quote_ident(c->>'old_name')),
+                                                 oldshape.names, oldshape.types, c->>'new_type',
+                                                 'up expression of ' || what, user_path);
+                    c := c || jsonb_build_object('up_sql', e.sql, 'up_params', e.params);
+                END IF;
+                IF body ? 'default' THEN
+                    e := steward._migration_expr(rel, body->>'default', '{}', '{}', c->>'new_type',
+                                                 'default of ' || what, user_path);
+                    c := c || jsonb_build_object('default_sql', e.sql);
+                END IF;
+            END IF;
+            IF c->>'kind' = 'pair' OR (c->>'kind' = 'dropped' AND body ? 'down') THEN
+                e := steward._migration_expr(rel, coalesce(body->>'down', quote_ident(c->>'new_name')),
+                                             newshape.names, newshape.types, c->>'old_type',
+                                             'down expression of ' || what, user_path);
+                c := c || jsonb_build_object('down_sql', e.sql, 'down_params', e.params);
+            END IF;
+            IF c->>'kind' IN ('pair', 'added') THEN
+                col := c->>'new_name';
+                IF body ? 'not_null' AND jsonb_typeof(body->'not_null') <> 'boolean' THEN
+                    RAISE EXCEPTION '"not_null" of % must be true or false', what
+                        USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+                -- A changed column stays NOT NULL unless the step says otherwise.
+                IF body ? 'not_null' OR (c->>'old_not_null')::boolean THEN
+                    IF coalesce((body->>'not_null')::boolean, true) THEN
+                        c := c || jsonb_build_object('not_null', true,
+                                     'not_null_name', left(format('%s_%s_not_null', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col), 63));
+                    END IF;
+                END IF;
+                IF body ? 'check' THEN
+                    e := steward._migration_expr(rel, body->>'check', newshape.names, newshape.types,
+                                                 'boolean', 'check of ' || what, user_path);
+                    c := c || jsonb_build_object('check_sql', e.sql, 'check_params', e.params,
+                                                 'check_name', left(format('%s_%s_check', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col), 63));
+                END IF;
+                IF body ? 'references' THEN
+                    ref := body->'references';
+                    IF jsonb_typeof(ref) = 'string' THEN
+                        ref := jsonb_build_object('table', ref);
+                    END IF;
+                    IF jsonb_typeof(ref) <> 'object' OR NOT ref ? 'table'
+                       OR EXISTS (SELECT 1 FROM jsonb_object_keys(ref) x
+                                   WHERE x NOT IN ('table', 'column', 'on_delete')) THEN
+                        RAISE EXCEPTION '"references" of % must be a table name or {"table", "column", "on_delete"}', what
+                            USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                    PERFORM set_config('search_path', user_path, true);
+                    refrel := to_regclass(ref->>'table');
+                    PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
+                    IF refrel IS NULL THEN
+                        RAISE EXCEPTION 'referenced relation "%" does not exist (%)', ref->>'table', what
+                            USING ERRCODE = 'undefined_table';
+                    END IF;
+                    other := coalesce(ref->>'column',
+                                      (SELECT a.attname FROM pg_index i
+                                         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                                        WHERE i.indrelid = refrel AND i.indisprimary AND i.indnkeyatts = 1));
+                    IF other IS NULL OR NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = refrel
+                                                       AND a.attname = other AND a.attnum > 0
+                                                       AND NOT a.attisdropped) THEN
+                        RAISE EXCEPTION 'referenced column of % not found in %', what, refrel
+                            USING ERRCODE = 'undefined_column',
+                                  HINT = 'Name it with "column", or reference a table with a one-column primary key.';
+                    END IF;
+                    IF lower(coalesce(ref->>'on_delete', 'no action')) NOT IN
+                            ('no action', 'restrict', 'cascade', 'set null', 'set default') THEN
+                        RAISE EXCEPTION '"on_delete" of % must be no action, restrict, cascade, set null or set default', what
+                            USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                    c := c || jsonb_build_object('fk_table', refrel::oid, 'fk_column', other,
+                                                 'fk_on_delete', upper(coalesce(ref->>'on_delete', 'no action')),
+                                                 'fk_name', left(format('%s_%s_fkey', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col), 63));
+                END IF;
+                IF body ? 'unique' THEN
+                    uniq := body->'unique';
+                    IF jsonb_typeof(uniq) = 'boolean' THEN
+                        uniq := CASE WHEN (uniq)::text::boolean THEN '{"method": "btree"}'::jsonb END;
+                    ELSIF jsonb_typeof(uniq) = 'string' THEN
+                        uniq := jsonb_build_object('method', uniq);
+                    END IF;
+                    IF uniq IS NOT NULL THEN
+                        IF jsonb_typeof(uniq) <> 'object'
+                           OR coalesce(uniq->>'method', 'btree') NOT IN ('btree', 'steward_hash')
+                           OR EXISTS (SELECT 1 FROM jsonb_object_keys(uniq) x WHERE x NOT IN ('method', 'with'))
+                           OR (uniq ? 'with' AND jsonb_typeof(uniq->'with') <> 'array') THEN
+                            RAISE EXCEPTION '"unique" of % must be true, "btree", "steward_hash" or {"method", "with": [columns]}', what
+                                USING ERRCODE = 'invalid_parameter_value';
+                        END IF;
+                        IF EXISTS (SELECT 1 FROM jsonb_array_elements_text(coalesce(uniq->'with', '[]')) w
+                                    WHERE NOT w = ANY (newshape.names) OR w = col) THEN
+                            RAISE EXCEPTION '"with" of % names a column the new shape does not have', what
+                                USING ERRCODE = 'undefined_column';
+                        END IF;
+                        c := c || jsonb_build_object(
+                            'unique_method', coalesce(uniq->>'method', 'btree'),
+                            'unique_with', coalesce(uniq->'with', '[]'),
+                            'unique_name', left(format('%s_%s_%s', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col,
+                                                       CASE WHEN uniq->>'method' = 'steward_hash'
+                                                            THEN 'excl' ELSE 'key' END), 63));
+                    END IF;
+                END IF;
+            END IF;
+            c := (c - 'body' - 'what' - 'old_not_null') || jsonb_build_object('migration', mig, 'relid', rel::oid,
+                                                             'ord', cord);
+            column_rows := column_rows || c;
+        END LOOP;
+        table_rows := table_rows || jsonb_build_object(
+            'migration', mig, 'relid', rel::oid, 'ord', (t->>'ord')::int,
+            'table_name', rel::text, 'relname', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), 'new_name', t->>'new_name',
+            'key_columns', (SELECT array_agg(a.attname ORDER BY k.ord)
+                              FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord),
+                                   pg_attribute a
+                             WHERE i.indrelid = rel AND i.indisprimary
+                               AND a.attrelid = rel AND a.attnum = k.attnum),
+            'key_types', (SELECT array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY k.ord)
+                            FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord),
+                                 pg_attribute a
+                           WHERE i.indrelid = rel AND i.indisprimary
+                             AND a.attrelid = rel AND a.attnum = k.attnum));
+        relids := relids || to_jsonb(rel::oid);
+    END LOOP;
+
+    -- Record it (one active migration per table: the unique index decides
+    -- races), expand under lock_timeout, and open the backfill phase.
+    BEGIN
+        PERFORM steward._migration_record('create', mig, jsonb_build_object(
+            'steps', steps, 'started_by', current_user, 'tables', relids,
+            'table_rows', table_rows, 'column_rows', column_rows));
+    EXCEPTION WHEN unique_violation THEN
+        GET STACKED DIAGNOSTICS con = CONSTRAINT_NAME;
+        IF con = 'migration_runs_pkey' THEN
+            RAISE EXCEPTION 'migration "%" already exists', mig
+                USING ERRCODE = 'duplicate_object',
+                      HINT = 'Migration names are kept in steward.migrations; choose another one.';
+        END IF;
+        RAISE EXCEPTION 'a table of migration "%" is being changed by another migration', mig
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'Complete and clean up, or roll back, that migration first.';
+    END;
+    PERFORM steward._migration_locked(mig, '_migration_expand', 'ACCESS EXCLUSIVE');
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
+END
+$$;
+
+-- Checks on a table a migration wants to change (before anything changes).
+CREATE FUNCTION steward._migration_check_table(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    kind "char";
+    other text;
+BEGIN
+    SELECT relkind INTO kind FROM pg_class WHERE oid = rel;
+    IF kind = 'p' THEN
+        RAISE EXCEPTION 'migrations of partitioned tables are not supported: %', rel
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Migrate its partitions one by one.';
+    ELSIF kind <> 'r' THEN
+        RAISE EXCEPTION '"%" is not a table', rel USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', rel
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the owner of a table may migrate it.';
+    END IF;
+    IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table %', rel
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = rel AND indisprimary) THEN
+        RAISE EXCEPTION 'relation % has no primary key', rel
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'A migration backfills rows in primary-key order, in resumable batches.',
+                  HINT = 'Add a primary key first.';
+    END IF;
+    SELECT t.migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % is being changed by migration "%"', rel, other
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND attname LIKE '\_steward\_%'
+                                            AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'relation % has columns named "_steward_..." (left over by a migration?)', rel
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Column names starting with "_steward_" are reserved for migrations.';
+    END IF;
+END
+$$;
+
+-- GRANT on an object of a migration what the table grants (its owner
+-- excepted); USAGE on the schema to the same roles.
+CREATE FUNCTION steward._migration_grants(rel regclass, nsp text, obj text)
+RETURNS SETOF text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('GRANT %s ON %I.%I TO %s', a.privilege_type, nsp, obj,
+                  CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END)
+      FROM pg_class c, aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
+     WHERE c.oid = rel AND a.grantee <> c.relowner
+       AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
+    UNION ALL
+    SELECT DISTINCT format('GRANT USAGE ON SCHEMA %I TO %s', nsp,
+                           CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END)
+      FROM pg_class c, aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
+     WHERE c.oid = rel AND a.grantee <> c.relowner
+$$;
+
+-- The view of one shape of a table: "new" in schema <mig>, "old" in
+-- <mig>_old.  Plain column references only, so both are automatically
+-- updatable; security_invoker, so the table's privileges and row security
+-- apply to whoever uses them.
+CREATE FUNCTION steward._migration_view_sql(mig text, tbl regclass, shape text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    cols jsonb;
+    s record;
+    list text;
+BEGIN
+    SELECT * INTO t FROM steward.migration_tables x WHERE x.migration = mig AND x.relid = tbl;
+    SELECT coalesce(jsonb_agg(to_jsonb(c)), '[]') INTO cols
+      FROM steward.migration_columns c WHERE c.migration = mig AND c.relid = tbl;
+    s := steward._migration_shape(tbl, cols, shape);
+    SELECT string_agg(format('t.%I AS %I', src, nm), ', ' ORDER BY i) INTO list
+      FROM unnest(s.sources, s.names) WITH ORDINALITY u(src, nm, i);
+    RETURN format('CREATE VIEW %I.%I WITH (security_invoker = true) AS SELECT %s FROM %s t',
+                  CASE WHEN shape = 'new' THEN mig ELSE mig || '_old' END,
+                  CASE WHEN shape = 'new' THEN coalesce(t.new_name, t.relname) ELSE t.relname END,
+                  list, tbl);
+END
+$$;
+
+-- Expand (inside migration_start, all tables locked): new and shadow
+-- columns, NOT VALID constraints, the marker column, the dual-write
+-- trigger, the two schemas of views.
+CREATE FUNCTION steward._migration_expand(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    c steward.migration_columns;
+    first regclass;
+    stmt text;
+    nsp text;
+BEGIN
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig ORDER BY x.ord LOOP
+        first := coalesce(first, t.relid);
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord LOOP
+            IF c.kind IN ('pair', 'added') THEN
+                PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s ADD COLUMN %I %s',
+                                                                t.relid, c.expand_new, c.new_type));
+                -- An added column's default is the table's (old inserts
+                -- need it too); a changed column's default lives on the
+                -- new view until the switch, so that the trigger can tell
+                -- which shape an INSERT was written in.
+                IF c.kind = 'added' AND c.default_sql IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', t.relid, c.expand_new,
+                        steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', c.new_type)));
+                END IF;
+                PERFORM steward._migration_add_constraints(mig, t.relid, c);
+            END IF;
+        END LOOP;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s ADD COLUMN _steward_side "char"',
+                                                        t.relid));
+        PERFORM steward._migration_exec(t.relid, format(
+            'CREATE TRIGGER zz_steward_migration BEFORE INSERT OR UPDATE ON %s '
+            'FOR EACH ROW EXECUTE FUNCTION steward._migration_trigger(%L)', t.relid, mig));
+    END LOOP;
+
+    PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig));
+    PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig || '_old'));
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig ORDER BY x.ord LOOP
+        PERFORM steward._migration_exec(t.relid, steward._migration_view_sql(mig, t.relid, 'new'));
+        PERFORM steward._migration_exec(t.relid, steward._migration_view_sql(mig, t.relid, 'old'));
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid AND x.kind = 'pair'
+                    AND x.default_sql IS NOT NULL LOOP
+            PERFORM steward._migration_exec(t.relid, format(
+                'ALTER VIEW %I.%I ALTER COLUMN %I SET DEFAULT %s', mig,
+                coalesce(t.new_name, t.relname), c.new_name,
+                steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', c.new_type)));
+        END LOOP;
+        FOREACH nsp IN ARRAY ARRAY[mig, mig || '_old'] LOOP
+            FOR stmt IN SELECT steward._migration_grants(t.relid, nsp,
+                            CASE WHEN nsp = mig THEN coalesce(t.new_name, t.relname) ELSE t.relname END) LOOP
+                PERFORM steward._migration_exec(t.relid, stmt);
+            END LOOP;
+        END LOOP;
+    END LOOP;
+END
+$$;
+
+-- NOT VALID constraints of a new column (validated by migration_validate).
+CREATE FUNCTION steward._migration_add_constraints(mig text, rel regclass,
+                                                   c steward.migration_columns)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF c.not_null THEN
+        PERFORM steward._migration_exec(rel, format(
+            'ALTER TABLE %s ADD CONSTRAINT %I CHECK (%I IS NOT NULL) NOT VALID',
+            rel, c.not_null_name, c.expand_new));
+    END IF;
+    IF c.check_sql IS NOT NULL THEN
+        PERFORM steward._migration_exec(rel, format(
+            'ALTER TABLE %s ADD CONSTRAINT %I CHECK (%s) NOT VALID', rel, c.check_name,
+            steward._migration_bind(mig, rel, 'new', c.check_sql, c.check_params, NULL)));
+    END IF;
+    IF c.fk_table IS NOT NULL THEN
+        PERFORM steward._migration_exec(rel, format(
+            'ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%I) REFERENCES %s (%I) ON DELETE %s NOT VALID',
+            rel, c.fk_name, c.expand_new, c.fk_table, c.fk_column, c.fk_on_delete));
+    END IF;
+END
+$$;
+
+CREATE FUNCTION steward.migration_start(name text, steps jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_migration_start'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.migration_start(text, jsonb) IS
+  'expand: add the new shape (columns, NOT VALID constraints), turn on dual writes, create schema <name> with views of the new shape';
+
+--------------------------------------------------------------------------
+-- migration_backfill
+--------------------------------------------------------------------------
+
+-- One backfill batch of one table (called by steward._run_batches): up for
+-- the next rows in key order whose marker is NULL, skipping rows other
+-- transactions hold; progress and checkpoint in the same transaction.
+CREATE FUNCTION steward._migration_batch(job jsonb, last_key text[], batch_size integer,
+                                         retries integer, OUT moved bigint, OUT next_key text[])
+RETURNS record
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    res text[];
+BEGIN
+    res := steward._migration_exec((job->>'relid')::oid::regclass,
+                                   CASE WHEN last_key IS NULL THEN job->>'first' ELSE job->>'next' END,
+                                   ARRAY[last_key::text, batch_size::text], true);
+    moved := res[1]::bigint;
+    next_key := res[2]::text[];
+    PERFORM steward._migration_record('update', job->>'name', jsonb_build_object(
+        'add_rows', moved, 'add_batches', CASE WHEN moved > 0 THEN 1 ELSE 0 END,
+        'add_retries', retries, 'last_batch_at', clock_timestamp(),
+        'table', job->>'relid') ||
+        CASE WHEN moved > 0 THEN jsonb_build_object('last_key', to_jsonb(next_key))
+             ELSE '{}'::jsonb END);
+END
+$$;
+
+CREATE FUNCTION steward._migration_batch_status(job jsonb, status text, retries integer,
+                                                error text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM steward._migration_record('update', job->>'name', jsonb_build_object(
+        'add_retries', retries, 'backfill_status', status) ||
+        CASE WHEN status = 'failed'
+             THEN jsonb_build_object('failed', true, 'error', 'backfill of ' || (job->>'table') || ': ' || error)
+             ELSE '{}'::jsonb END);
+END
+$$;
+
+-- The batch statements of a table: first (from the start) and next (after
+-- the key in $1).
+CREATE FUNCTION steward._migration_batch_sql(mig text, tbl regclass, after boolean)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    sets text;
+    keys text;
+    keyvals text;
+    bkeys text;
+    desc_keys text;
+    cond text := '';
+BEGIN
+    SELECT * INTO t FROM steward.migration_tables x WHERE x.migration = mig AND x.relid = tbl;
+    SELECT string_agg(format('%I = %s', c.expand_new,
+                             steward._migration_bind(mig, tbl, 'old', c.up_sql, c.up_params, c.new_type)),
+                      ', ' ORDER BY c.ord)
+      INTO sets
+      FROM steward.migration_columns c
+     WHERE c.migration = mig AND c.relid = tbl AND c.kind IN ('pair', 'added') AND c.up_sql IS NOT NULL;
+    SELECT string_agg(format('%I', k), ', ' ORDER BY i),
+           string_agg(format('%I AS _steward_k%s', k, i), ', ' ORDER BY i),
+           string_agg(format('_steward_k%s::text', i), ', ' ORDER BY i),
+           string_agg(format('_steward_k%s DESC', i), ', ' ORDER BY i),
+           string_agg(format('($1::text[])[%s]::%s', i, ty), ', ' ORDER BY i)
+      INTO keys, bkeys, keyvals, desc_keys, cond
+      FROM unnest(t.key_columns, t.key_types) WITH ORDINALITY u(k, ty, i);
+    RETURN format(
+        'WITH b AS (SELECT ctid AS _steward_ctid, %s FROM ONLY %s WHERE _steward_side IS NULL %s '
+        '           ORDER BY %s LIMIT $2::integer FOR UPDATE SKIP LOCKED), '
+        '     u AS (UPDATE ONLY %s SET %s_steward_side = ''o'' FROM b '
+        '            WHERE %s.ctid = b._steward_ctid RETURNING 1) '
+        'SELECT (SELECT count(*) FROM u), (SELECT ARRAY[%s] FROM b ORDER BY %s LIMIT 1)',
+        bkeys, tbl,
+        CASE WHEN after THEN format('AND (%s) > (%s)', keys, cond) ELSE '' END,
+        keys, tbl, coalesce(sets || ', ', ''), tbl, keyvals, desc_keys);
+END
+$$;
+
+-- Rows of a migration's table not written in both shapes yet.
+CREATE FUNCTION steward._migration_unfilled(mig text, tbl regclass)
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT (steward._migration_exec(tbl, format('SELECT count(*) FROM ONLY %s WHERE _steward_side IS NULL',
+                                                tbl)))[1]::bigint
+$$;
+
+-- Start (or resume) a backfill: checks, rows to do, progress record.
+-- Returns the batch size.
+CREATE FUNCTION steward._migration_backfill_begin(mig text, batch_size integer,
+                                                  max_rows_per_sec integer)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r steward.migration_runs;
+    todo bigint;
+BEGIN
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled'], 'backfill');
+    IF batch_size < 1 OR max_rows_per_sec < 1 THEN
+        RAISE EXCEPTION 'batch_size and max_rows_per_sec must be at least 1'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT sum(steward._migration_unfilled(mig, t.relid)) INTO todo
+      FROM steward.migration_tables t WHERE t.migration = mig;
+    PERFORM steward._migration_record('update', mig,
+        CASE WHEN r.phase = 'backfilled' THEN '{"phase": "pending_backfill"}'::jsonb ELSE '{}'::jsonb END ||
+        jsonb_build_object(
+            'backfill_started_at', coalesce(r.backfill_started_at, clock_timestamp()),
+            'rows_total', r.rows_backfilled + todo, 'backfill_pid', pg_backend_pid(),
+            'backfill_run_at', clock_timestamp(),
+            'backfill_status', 'running', 'failed', false, 'error', NULL));
+    RETURN coalesce(batch_size, (steward._migration_settings()).batch_size);
+END
+$$;
+
+-- The job of one table for steward._run_batches.
+CREATE FUNCTION steward._migration_backfill_job(mig text, tbl regclass)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_build_object('name', mig, 'relid', tbl::oid, 'table', tbl::text, 'keyset', true,
+                              'first', steward._migration_batch_sql(mig, tbl, false),
+                              'next', steward._migration_batch_sql(mig, tbl, true))
+$$;
+
+-- End a backfill: unique keys, then backfilled if no row is left.
+CREATE FUNCTION steward._migration_backfill_end(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    remaining bigint;
+    detail text;
+BEGIN
+    SELECT sum(steward._migration_unfilled(mig, t.relid)) INTO remaining
+      FROM steward.migration_tables t WHERE t.migration = mig;
+    IF remaining > 0 THEN
+        PERFORM steward._migration_record('update', mig, jsonb_build_object(
+            'backfill_status', 'incomplete'));
+        RAISE NOTICE 'migration "%": % rows were held by other transactions and are not backfilled yet',
+                mig, remaining
+            USING HINT = 'Run steward.migration_backfill again.';
+        RETURN;
+    END IF;
+    BEGIN
+        PERFORM steward._migration_locked(mig, '_migration_build_unique', NULL);
+    EXCEPTION WHEN unique_violation OR exclusion_violation THEN
+        GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+        PERFORM steward._migration_record('update', mig, jsonb_build_object(
+            'backfill_status', 'failed', 'failed', true,
+            'error', format('unique key of the new shape: %s (%s)', SQLERRM, detail)));
+        RAISE WARNING 'migration "%": the new shape''s unique key cannot be built: %', mig, SQLERRM
+            USING DETAIL = detail,
+                  HINT = 'Fix the duplicates and run steward.migration_backfill again, or roll the migration back.';
+        RETURN;
+    END;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'backfilled', 'backfilled_at', clock_timestamp(), 'backfill_status', 'finished'));
+END
+$$;
+
+CREATE PROCEDURE steward.migration_backfill(name text, batch_size integer DEFAULT NULL,
+                                            max_rows_per_sec integer DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included; the functions it calls pin their search_path.
+AS $$
+DECLARE
+    mig pg_catalog.text := name;
+    size pg_catalog.int4;
+    tbl pg_catalog.regclass;
+    resume pg_catalog.text[];
+BEGIN
+    size := steward._migration_backfill_begin(mig, batch_size, max_rows_per_sec);
+    COMMIT;
+    FOR tbl, resume IN SELECT t.relid, t.last_key FROM steward.migration_tables t
+                         WHERE t.migration OPERATOR(pg_catalog.=) mig ORDER BY t.ord LOOP
+        CALL steward._run_batches('_migration_batch', '_migration_batch_status',
+                                  steward._migration_backfill_job(mig, tbl),
+                                  size, max_rows_per_sec, resume);
+    END LOOP;
+    PERFORM steward._migration_backfill_end(mig);
+    COMMIT;
+END
+$$;
+COMMENT ON PROCEDURE steward.migration_backfill(text, integer, integer) IS
+  'fill the new shape of existing rows in committed, resumable, throttled batches';
+
+-- Unique keys on new columns: a btree unique index (attached as a
+-- constraint at the switch) or a steward_hash exclusion constraint.
+-- PostgreSQL runs CREATE INDEX CONCURRENTLY only as a top-level command,
+-- so this is a plain build: it blocks writes to the table while it runs.
+CREATE FUNCTION steward._migration_build_unique(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c steward.migration_columns;
+    cols text;
+BEGIN
+    FOR c IN SELECT * FROM steward.migration_columns x
+              WHERE x.migration = mig AND x.unique_method IS NOT NULL ORDER BY x.relid::oid, x.ord LOOP
+        CONTINUE WHEN to_regclass(format('%I.%I', (SELECT relnamespace::regnamespace::text FROM pg_class
+                                                    WHERE oid = c.relid), c.unique_name)) IS NOT NULL;
+        SELECT string_agg(format('%I', p), ', ' ORDER BY i) INTO cols
+          FROM unnest(steward._migration_physical(mig, c.relid, 'new',
+                                                  c.unique_with || c.new_name::text))
+               WITH ORDINALITY u(p, i);
+        IF c.unique_method = 'btree' THEN
+            PERFORM steward._migration_exec(c.relid, format('CREATE UNIQUE INDEX %I ON %s (%s)',
+                                                            c.unique_name, c.relid, cols));
+        ELSE
+            PERFORM steward._migration_exec(c.relid, format(
+                'ALTER TABLE %s ADD CONSTRAINT %I EXCLUDE USING steward_hash (%s)', c.relid,
+                c.unique_name, (SELECT string_agg(x || ' WITH =', ', ')
+                                  FROM regexp_split_to_table(cols, ', ') x)));
+        END IF;
+    END LOOP;
+END
+$$;
+
+--------------------------------------------------------------------------
+-- migration_validate
+--------------------------------------------------------------------------
+
+CREATE FUNCTION steward._migration_validate_constraint(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM steward._migration_exec((arg->>'relid')::oid::regclass,
+        format('ALTER TABLE %s VALIDATE CONSTRAINT %I', (arg->>'relid')::oid::regclass,
+               arg->>'name'));
+END
+$$;
+
+CREATE FUNCTION steward.migration_validate(name text)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := name;
+    r steward.migration_runs;
+    t steward.migration_tables;
+    c steward.migration_columns;
+    results jsonb := '[]';
+    all_passed boolean := true;
+    first_failure text;
+    checked timestamptz := clock_timestamp();
+    n bigint;
+    bads text[];
+    actuals text[];
+    expecteds text[];
+    newcol text;
+    oldcol text;
+    upx text;
+    downx text;
+    keys text;
+    q text;
+    res text[];
+    con record;
+BEGIN
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled', 'dual_written',
+                                                'switched'], 'validate');
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig ORDER BY x.ord LOOP
+        -- 1. Every row is written in both shapes.
+        n := (steward._migration_exec(t.relid, format(
+                 'SELECT count(*) FROM ONLY %s WHERE _steward_side IS NULL', t.relid)))[1]::bigint;
+        "check" := format('backfill %s', t.relid);
+        passed := n = 0;
+        detail := CASE WHEN n = 0 THEN 'every row is written in both shapes'
+                       ELSE format('%s rows not backfilled yet: CALL steward.migration_backfill(%L)', n, mig) END;
+        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+
+        -- 2. Each row's derived columns equal up(old) (rows last written in
+        -- the old shape) or down(new) (rows last written in the new shape):
+        -- differing rows counted, and both sides checksummed per key range
+        -- (buckets of a hash of the key, as steward.checksum_ranges).
+        bads := '{}'; actuals := '{}'; expecteds := '{}';
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid
+                    AND (x.up_sql IS NOT NULL OR x.down_sql IS NOT NULL) ORDER BY x.ord LOOP
+            newcol := NULL; upx := NULL; oldcol := NULL; downx := NULL;
+            IF c.up_sql IS NOT NULL AND c.kind IN ('pair', 'added') THEN
+                newcol := format('%I', (steward._migration_physical(mig, t.relid, 'new', ARRAY[c.new_name::text]))[1]);
+                upx := steward._migration_bind(mig, t.relid, 'old', c.up_sql, c.up_params, c.new_type);
+            END IF;
+            IF c.down_sql IS NOT NULL AND c.kind IN ('pair', 'dropped') THEN
+                oldcol := format('%I', (steward._migration_physical(mig, t.relid, 'old', ARRAY[c.old_name::text]))[1]);
+                downx := steward._migration_bind(mig, t.relid, 'new', c.down_sql, c.down_params, c.old_type);
+            END IF;
+            bads := bads || format('CASE _steward_side WHEN ''o'' THEN %s WHEN ''n'' THEN %s ELSE false END',
+                                   CASE WHEN upx IS NULL THEN 'false'
+                                        ELSE format('%s IS DISTINCT FROM (%s)', newcol, upx) END,
+                                   CASE WHEN downx IS NULL THEN 'false'
+                                        ELSE format('%s IS DISTINCT FROM (%s)', oldcol, downx) END);
+            actuals := actuals || format('coalesce(CASE _steward_side WHEN ''o'' THEN %s::text WHEN ''n'' THEN %s::text END, chr(30))',
+                                         coalesce(newcol, 'NULL'), coalesce(oldcol, 'NULL'));
+            expecteds := expecteds || format('coalesce(CASE _steward_side WHEN ''o'' THEN (%s)::text WHEN ''n'' THEN (%s)::text END, chr(30))',
+                                             coalesce(upx, 'NULL'), coalesce(downx, 'NULL'));
+        END LOOP;
+        IF cardinality(bads) > 0 THEN
+            SELECT string_agg(format('%I::text', k), ', ' ORDER BY i) INTO keys
+              FROM unnest(t.key_columns) WITH ORDINALITY u(k, i);
+            q := format(
+                'WITH v AS (SELECT (hashtextextended(ARRAY[%1$s]::text, 0) %% 16 + 16) %% 16 AS b, '
+                '                  ARRAY[%1$s]::text AS k, (%2$s) AS bad, '
+                '                  hashtextextended(concat_ws(chr(31), _steward_side, %3$s), 0)::numeric AS ha, '
+                '                  hashtextextended(concat_ws(chr(31), _steward_side, %4$s), 0)::numeric AS he '
+                '             FROM ONLY %5$s WHERE _steward_side IS NOT NULL), '
+                '     g AS (SELECT b, count(*) AS n, count(*) FILTER (WHERE bad) AS nbad, '
+                '                  sum(ha) AS ha, sum(he) AS he, min(k) FILTER (WHERE bad) AS bmin, '
+                '                  max(k) FILTER (WHERE bad) AS bmax '
+                '             FROM v GROUP BY b) '
+                'SELECT sum(n), sum(nbad), count(*), count(*) FILTER (WHERE ha <> he), '
+                '       string_agg(format(''range %%s: %%s rows differ, e.g. keys %%s and %%s'', '
+                '                         b, nbad, bmin, bmax), ''; '' ORDER BY b) '
+                '         FILTER (WHERE nbad > 0 OR ha <> he) '
+                '  FROM g',
+                keys, array_to_string(bads, ' OR '), array_to_string(actuals, ', '),
+                array_to_string(expecteds, ', '), t.relid);
+            res := steward._migration_exec(t.relid, q);
+            "check" := format('values %s', t.relid);
+            passed := coalesce(res[2]::bigint, 0) = 0;
+            detail := CASE WHEN passed
+                           THEN format('%s rows: new columns = up(old), old columns = down(new)',
+                                       coalesce(res[1], '0'))
+                           ELSE format('%s of %s rows differ (%s)', res[2], res[1], res[5]) END;
+            results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+            "check" := format('checksums %s', t.relid);
+            passed := coalesce(res[4]::bigint, 0) = 0;
+            detail := CASE WHEN passed
+                           THEN format('%s key ranges: checksums of the derived columns and of up/down agree',
+                                       coalesce(res[3], '0'))
+                           ELSE format('%s of %s key ranges disagree (%s)', res[4], res[3], res[5]) END;
+            results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+        END IF;
+
+        -- 3. NOT VALID constraints validate (SHARE UPDATE EXCLUSIVE: writes go on).
+        FOR con IN SELECT x.conname, x.convalidated FROM pg_constraint x
+                    WHERE x.conrelid = t.relid
+                      AND x.conname IN (SELECT unnest(ARRAY[m.not_null_name, m.check_name, m.fk_name])
+                                          FROM steward.migration_columns m
+                                         WHERE m.migration = mig AND m.relid = t.relid)
+                    ORDER BY x.conname LOOP
+            "check" := format('constraint %s', con.conname);
+            BEGIN
+                IF NOT con.convalidated THEN
+                    PERFORM steward._migration_locked(mig, '_migration_validate_constraint', NULL,
+                        jsonb_build_object('relid', t.relid::oid, 'name', con.conname));
+                END IF;
+                passed := true;
+                detail := 'valid';
+            EXCEPTION WHEN integrity_constraint_violation OR check_violation OR foreign_key_violation
+                           OR not_null_violation OR lock_not_available THEN
+                passed := false;
+                detail := SQLERRM;
+            END;
+            results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+        END LOOP;
+
+        -- 4. Unique keys of new columns are built.
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid AND x.unique_method IS NOT NULL
+                  ORDER BY x.ord LOOP
+            "check" := format('unique %s', c.unique_name);
+            passed := EXISTS (SELECT 1 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                               WHERE i.indrelid = t.relid AND ic.relname = c.unique_name AND i.indisvalid);
+            detail := CASE WHEN passed THEN 'built and valid'
+                           ELSE format('not built yet: CALL steward.migration_backfill(%L) builds it', mig) END;
+            results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+        END LOOP;
+    END LOOP;
+
+    SELECT bool_and((x->>'passed')::boolean),
+           (array_agg(format('%s: %s', x->>'check', x->>'detail'))
+              FILTER (WHERE NOT (x->>'passed')::boolean))[1]
+      INTO all_passed, first_failure
+      FROM jsonb_array_elements(results) x;
+    all_passed := coalesce(all_passed, true);
+    PERFORM steward._migration_record('validation', mig, jsonb_build_object(
+        'checked_at', checked, 'passed', all_passed, 'results', results));
+    -- Before the backfill ends, validation only reports progress.
+    PERFORM steward._migration_record('update', mig,
+        CASE WHEN r.phase = 'pending_backfill' THEN '{}'::jsonb
+             ELSE jsonb_build_object('failed', NOT all_passed,
+                                     'error', CASE WHEN all_passed THEN NULL
+                                                   ELSE 'validation failed: ' || first_failure END)
+        END ||
+        CASE WHEN all_passed AND r.phase = 'backfilled'
+             THEN jsonb_build_object('phase', 'dual_written', 'validated_at', checked)
+             WHEN NOT all_passed AND r.phase = 'dual_written'
+             THEN jsonb_build_object('phase', 'backfilled')
+             ELSE '{}'::jsonb END);
+    RETURN QUERY SELECT x->>'check', (x->>'passed')::boolean, x->>'detail'
+                   FROM jsonb_array_elements(results) x;
+END
+$$;
+COMMENT ON FUNCTION steward.migration_validate(text) IS
+  'check every row against up/down, checksum key ranges, validate NOT VALID constraints; recorded';
+
+
+--------------------------------------------------------------------------
+-- migration_complete, migration_cleanup, migration_rollback
+--------------------------------------------------------------------------
+
+-- Switch (inside migration_complete, all tables locked): the new shape
+-- becomes the table's, under its final names; the old shape's columns stay
+-- under reserved names, written by the trigger, for a rollback.
+CREATE FUNCTION steward._migration_switch(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    c steward.migration_columns;
+BEGIN
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig ORDER BY x.ord LOOP
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord LOOP
+            IF c.kind IN ('pair', 'dropped', 'renamed') THEN
+                PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME COLUMN %I TO %I',
+                                                                t.relid, c.expand_old, c.switched_old));
+            END IF;
+            IF c.kind = 'pair' THEN
+                IF c.expand_new <> c.switched_new THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s RENAME COLUMN %I TO %I', t.relid, c.expand_new, c.switched_new));
+                END IF;
+                -- Defaults follow the shapes: the new column's onto the
+                -- table, the old column's onto the old view.
+                IF c.old_default IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', t.relid, c.switched_old));
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER VIEW %I.%I ALTER COLUMN %I SET DEFAULT %s', mig || '_old', t.relname,
+                        c.old_name, c.old_default));
+                END IF;
+                IF c.default_sql IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', t.relid, c.switched_new,
+                        steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', c.new_type)));
+                END IF;
+            END IF;
+            IF c.not_null THEN
+                -- Instant: the validated CHECK (col IS NOT NULL) proves it.
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', t.relid, c.switched_new));
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s DROP CONSTRAINT %I', t.relid, c.not_null_name));
+            END IF;
+            IF c.unique_method = 'btree' THEN
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s ADD CONSTRAINT %I UNIQUE USING INDEX %I', t.relid,
+                    c.unique_name, c.unique_name));
+            END IF;
+        END LOOP;
+        IF t.new_name IS NOT NULL THEN
+            PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME TO %I',
+                                                            t.relid, t.new_name));
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION steward.migration_complete(name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := name;
+    r steward.migration_runs;
+BEGIN
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, ARRAY['backfilled', 'dual_written'], 'complete');
+    IF r.phase <> 'dual_written' OR NOT coalesce(r.last_validation_passed, false) THEN
+        RAISE EXCEPTION 'migration "%" has not passed validation', mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = CASE WHEN r.last_validated_at IS NULL THEN 'It was never validated.'
+                                ELSE format('The last validation failed: %s', r.error) END,
+                  HINT = format('Run SELECT * FROM steward.migration_validate(%L); and fix what it reports.', mig);
+    END IF;
+    PERFORM steward._migration_locked(mig, '_migration_switch', 'ACCESS EXCLUSIVE');
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'switched', 'switched_at', clock_timestamp()));
+END
+$$;
+COMMENT ON FUNCTION steward.migration_complete(text) IS
+  'switch: the new shape becomes the table''s; the old shape stays (schema <name>_old, dual writes) until cleanup';
+
+-- Drop the schemas of a migration with the views it created (RESTRICT:
+-- whatever else someone put there stays, with a warning).
+CREATE FUNCTION steward._migration_drop_views(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    nsp text;
+BEGIN
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig ORDER BY x.ord LOOP
+        PERFORM steward._migration_exec(t.relid, format('DROP VIEW IF EXISTS %I.%I', mig,
+                                                        coalesce(t.new_name, t.relname)));
+        PERFORM steward._migration_exec(t.relid, format('DROP VIEW IF EXISTS %I.%I', mig || '_old',
+                                                        t.relname));
+    END LOOP;
+    SELECT x.relid INTO t.relid FROM steward.migration_tables x WHERE x.migration = mig ORDER BY x.ord LIMIT 1;
+    FOREACH nsp IN ARRAY ARRAY[mig, mig || '_old'] LOOP
+        BEGIN
+            PERFORM steward._migration_exec(t.relid, format('DROP SCHEMA IF EXISTS %I', nsp));
+        EXCEPTION WHEN dependent_objects_still_exist OR insufficient_privilege THEN
+            RAISE WARNING 'schema "%" of migration "%" is kept: %', nsp, mig, SQLERRM;
+        END;
+    END LOOP;
+END
+$$;
+
+-- Contract (inside migration_cleanup): the old shape goes.
+CREATE FUNCTION steward._migration_contract(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    c steward.migration_columns;
+BEGIN
+    PERFORM steward._migration_drop_views(mig);
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig ORDER BY x.ord LOOP
+        PERFORM steward._migration_exec(t.relid, format('DROP TRIGGER zz_steward_migration ON %s', t.relid));
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid AND x.kind IN ('pair', 'dropped')
+                  ORDER BY x.ord LOOP
+            PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN %I',
+                                                            t.relid, c.switched_old));
+        END LOOP;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN _steward_side', t.relid));
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION steward.migration_cleanup(name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := name;
+    r steward.migration_runs;
+BEGIN
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, ARRAY['switched'], 'clean up');
+    PERFORM steward._migration_locked(mig, '_migration_contract', 'ACCESS EXCLUSIVE');
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'validated', 'status', 'cleaned_up', 'cleaned_up_at', clock_timestamp(),
+        'release', true));
+END
+$$;
+COMMENT ON FUNCTION steward.migration_cleanup(text) IS
+  'contract: drop the old shape (old columns, views, dual writes) after the rollback window';
+
+-- Undo (inside migration_rollback): everything new goes, the old shape is
+-- the table's again, under its own names, with its defaults.
+CREATE FUNCTION steward._migration_undo(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    switched boolean := (arg->>'switched')::boolean;
+    t steward.migration_tables;
+    c steward.migration_columns;
+BEGIN
+    PERFORM steward._migration_drop_views(mig);
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig ORDER BY x.ord LOOP
+        PERFORM steward._migration_exec(t.relid, format('DROP TRIGGER IF EXISTS zz_steward_migration ON %s',
+                                                        t.relid));
+        IF switched AND t.new_name IS NOT NULL THEN
+            PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME TO %I',
+                                                            t.relid, t.relname));
+        END IF;
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord DESC LOOP
+            IF c.kind IN ('pair', 'added') THEN
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s DROP COLUMN IF EXISTS %I', t.relid,
+                    CASE WHEN switched THEN c.switched_new ELSE c.expand_new END));
+            END IF;
+            IF switched AND c.kind IN ('pair', 'dropped', 'renamed') THEN
+                PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME COLUMN %I TO %I',
+                                                                t.relid, c.switched_old, c.old_name));
+            END IF;
+            IF switched AND c.kind = 'pair' THEN
+                IF c.old_default IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', t.relid, c.old_name,
+                        c.old_default));
+                END IF;
+            END IF;
+        END LOOP;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN IF EXISTS _steward_side',
+                                                        t.relid));
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION steward.migration_rollback(name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := name;
+    r steward.migration_runs;
+    phases constant text[] := ARRAY['pending_backfill', 'backfilled', 'dual_written', 'switched'];
+    i integer;
+BEGIN
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, phases, 'roll back');
+    PERFORM steward._migration_locked(mig, '_migration_undo', 'ACCESS EXCLUSIVE',
+                                      jsonb_build_object('switched', r.phase = 'switched'));
+    -- Back along the machine's rollback edges to pending_backfill.
+    FOR i IN REVERSE array_position(phases, r.phase) - 1 .. 1 LOOP
+        PERFORM steward._migration_record('update', mig, jsonb_build_object('phase', phases[i]));
+    END LOOP;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'status', 'rolled_back', 'rolled_back_at', clock_timestamp(), 'release', true,
+        'backfill_status', CASE WHEN r.backfill_status = 'running' THEN 'cancelled'
+                                ELSE r.backfill_status END));
+END
+$$;
+COMMENT ON FUNCTION steward.migration_rollback(text) IS
+  'undo a migration at any point before cleanup: the table and its data are as the old application expects';
+
+-- security_invoker: the caller's row security on the catalog applies.
+CREATE VIEW steward.migrations WITH (security_invoker = true) AS
+SELECT r.name,
+       ARRAY(SELECT CASE WHEN t.active THEN t.relid::text ELSE t.table_name END
+               FROM steward.migration_tables t WHERE t.migration = r.name ORDER BY t.ord) AS tables,
+       r.phase,
+       CASE r.status WHEN 'cleaned_up' THEN 'completed'
+                     WHEN 'rolled_back' THEN 'rolled_back'
+                     ELSE CASE WHEN r.failed THEN 'failed' ELSE 'in_progress' END END AS result,
+       r.steps,
+       r.started_by,
+       r.started_at,
+       r.expanded_at,
+       r.backfill_started_at,
+       r.backfilled_at,
+       r.validated_at,
+       r.switched_at,
+       r.cleaned_up_at,
+       r.rolled_back_at,
+       r.rows_backfilled,
+       r.rows_total,
+       round((r.rows_backfilled / nullif(extract(epoch FROM r.last_batch_at - r.backfill_started_at), 0))::numeric, 1)
+           AS rows_per_sec,
+       CASE WHEN r.phase = 'pending_backfill' AND r.status = 'active' AND r.rows_backfilled > 0 THEN
+           greatest(r.rows_total - r.rows_backfilled, 0)
+           * ((r.last_batch_at - r.backfill_started_at) / r.rows_backfilled)
+       END AS eta,
+       r.batches,
+       r.batch_retries,
+       CASE WHEN r.backfill_status = 'running'
+                 AND NOT steward._transition_running(r.backfill_pid, r.backfill_run_at)
+            THEN 'interrupted' ELSE r.backfill_status END AS backfill_status,
+       r.last_validated_at,
+       r.last_validation_passed,
+       r.failed,
+       r.error,
+       coalesce(r.switched_at, r.rolled_back_at, pg_catalog.clock_timestamp()) - r.started_at
+           AS rollout_duration
+  FROM steward.migration_runs r;
+GRANT SELECT ON steward.migrations TO PUBLIC;
+-- Online schema migrations (issue 16): END

@@ -27,6 +27,7 @@
 #include "stats/hotrows.h"
 #include "tableam/labels.h"
 #include "tableam/writectx.h"
+#include "migrate/migrate.h"
 
 PG_MODULE_MAGIC;
 
@@ -74,6 +75,7 @@ _PG_init(void)
 	steward_waits_define_gucs();
 	steward_hotrows_define_gucs();
 	steward_history_define_gucs();
+	steward_migrate_define_gucs();
 
 	MarkGUCPrefixReserved("steward");
 

@@ -262,6 +262,132 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'steward_transition_batch'
 LANGUAGE C VOLATILE;
 
+-- The batch loop of every resumable background job (run_transition,
+-- migration backfills): committed batches, retried on 40001/40P01 with
+-- exponential backoff, throttled to max_rows_per_sec, cancelled or failed
+-- with their status recorded.  steward.<batch_fn>(job, after_key,
+-- batch_size, retries) -> (moved, last_key) does one batch and records its
+-- progress in the same transaction; steward.<status_fn>(job, status,
+-- retries, error) records 'failed' or 'cancelled'.  With keyset batches
+-- ("keyset" in job), each batch starts after the previous one's last key,
+-- and passes over the table repeat until one that started from the first
+-- key moves nothing: a row skipped because it was locked, or re-locked in a
+-- newer version than the batch's snapshot can update, is picked up by the
+-- next pass.  resume_key starts the first pass after a checkpoint.
+CREATE PROCEDURE steward._run_batches(batch_fn text, status_fn text, job jsonb,
+                                      batch_size integer, max_rows_per_sec integer,
+                                      resume_key text[] DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included.  The batches themselves run in the job's functions.
+AS $$
+DECLARE
+    keyset pg_catalog.bool := COALESCE((job OPERATOR(pg_catalog.->>) 'keyset')::pg_catalog.bool,
+                                                  false);
+    batch_stmt pg_catalog.text := pg_catalog.format('SELECT * FROM steward.%I($1, $2, $3, $4)', batch_fn);
+    status_stmt pg_catalog.text := pg_catalog.format('SELECT steward.%I($1, $2, $3, $4)', status_fn);
+    moved pg_catalog.int8;
+    pass_moved pg_catalog.int8;
+    from_start pg_catalog.bool;
+    last_key pg_catalog.text[];
+    batch_key pg_catalog.text[];
+    retries pg_catalog.int4;
+    backoff pg_catalog.float8;
+    batch_started pg_catalog.timestamptz;
+    pause pg_catalog.float8;
+BEGIN
+    last_key := CASE WHEN keyset THEN resume_key END;
+    LOOP
+        pass_moved := 0;
+        from_start := last_key IS NULL;
+        LOOP
+            retries := 0;
+            backoff := 0.01;
+            batch_started := pg_catalog.clock_timestamp();
+            LOOP
+                BEGIN
+                    EXECUTE batch_stmt INTO moved, batch_key
+                        USING job, last_key, batch_size, retries;
+                    EXIT;
+                EXCEPTION
+                    WHEN serialization_failure OR deadlock_detected THEN
+                        retries := retries OPERATOR(pg_catalog.+) 1;
+                        IF retries OPERATOR(pg_catalog.>) 10 THEN
+                            EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                            COMMIT;
+                            RAISE;
+                        END IF;
+                        PERFORM pg_catalog.pg_sleep(backoff OPERATOR(pg_catalog.*)
+                                                    (0.5::pg_catalog.float8 OPERATOR(pg_catalog.+) pg_catalog.random()));
+                        backoff := LEAST(backoff OPERATOR(pg_catalog.*) 2::pg_catalog.float8,
+                                         2::pg_catalog.float8);
+                    WHEN query_canceled THEN
+                        EXECUTE status_stmt USING job, 'cancelled', retries, SQLERRM;
+                        COMMIT;
+                        RAISE;
+                    WHEN OTHERS THEN
+                        EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                        COMMIT;
+                        RAISE;
+                END;
+            END LOOP;
+            COMMIT;
+            EXIT WHEN moved OPERATOR(pg_catalog.=) 0;
+            pass_moved := pass_moved OPERATOR(pg_catalog.+) moved;
+            IF keyset THEN
+                last_key := batch_key;
+            END IF;
+
+            IF max_rows_per_sec IS NOT NULL THEN
+                pause := moved::pg_catalog.float8 OPERATOR(pg_catalog./) max_rows_per_sec
+                         OPERATOR(pg_catalog.-)
+                         pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()
+                                                       OPERATOR(pg_catalog.-) batch_started);
+                IF pause OPERATOR(pg_catalog.>) 0 THEN
+                    BEGIN
+                        PERFORM pg_catalog.pg_sleep(pause);
+                    EXCEPTION WHEN query_canceled THEN
+                        EXECUTE status_stmt USING job, 'cancelled', 0, SQLERRM;
+                        COMMIT;
+                        RAISE;
+                    END;
+                END IF;
+            END IF;
+        END LOOP;
+        EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start);
+        last_key := NULL;
+    END LOOP;
+END
+$$;
+
+-- One batch of run_transition for steward._run_batches (job: run_id,
+-- set_sql), with its progress.
+CREATE FUNCTION steward._transition_run_batch(job jsonb, after_key text[], batch_size integer,
+                                              retries integer,
+                                              OUT moved bigint, OUT last_key text[])
+RETURNS record
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    batch record;
+BEGIN
+    batch := steward._transition_batch((job->>'run_id')::bigint, job->>'set_sql', batch_size,
+                                       after_key[1]);
+    PERFORM steward._transition_progress((job->>'run_id')::bigint, batch.moved, retries, NULL);
+    moved := batch.moved;
+    last_key := CASE WHEN batch.last_key IS NOT NULL THEN ARRAY[batch.last_key] END;
+END
+$$;
+
+CREATE FUNCTION steward._transition_run_status(job jsonb, status text, retries integer,
+                                               error text)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT steward._transition_progress((job->>'run_id')::bigint, 0, retries, status) $$;
+
 CREATE PROCEDURE steward.run_transition(tbl regclass, from_state text, to_state text,
                                         set_sql text DEFAULT NULL,
                                         batch_size integer DEFAULT 1000,
@@ -274,13 +400,6 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     prep pg_catalog.record;
-    batch pg_catalog.record;
-    pass_moved pg_catalog.int8;
-    last_key pg_catalog.text;
-    retries pg_catalog.int4;
-    backoff pg_catalog.float8;
-    batch_started pg_catalog.timestamptz;
-    pause pg_catalog.float8;
 BEGIN
     -- Rows moved to their own state would match again forever.
     IF from_state OPERATOR(pg_catalog.=) to_state THEN
@@ -292,69 +411,13 @@ BEGIN
                                         batch_size, max_rows_per_sec);
     COMMIT;
 
-    -- Passes over the table until one moves nothing: a row skipped because
-    -- it was locked, or re-locked in a newer version than the batch's
-    -- snapshot can update, is picked up by the next pass.  With a
-    -- single-column key each batch starts after the last key moved
+    -- With a single-column key each batch starts after the last key moved
     -- (keyset); otherwise every batch restarts in key order and one pass
-    -- is enough.
-    LOOP
-        pass_moved := 0;
-        last_key := NULL;
-        LOOP
-            retries := 0;
-            backoff := 0.01;
-            batch_started := pg_catalog.clock_timestamp();
-            LOOP
-                BEGIN
-                    batch := steward._transition_batch(prep.run_id, set_sql, batch_size, last_key);
-                    EXIT;
-                EXCEPTION
-                    WHEN serialization_failure OR deadlock_detected THEN
-                        retries := retries OPERATOR(pg_catalog.+) 1;
-                        IF retries OPERATOR(pg_catalog.>) 10 THEN
-                            PERFORM steward._transition_progress(prep.run_id, 0, retries, 'failed');
-                            COMMIT;
-                            RAISE;
-                        END IF;
-                        PERFORM pg_catalog.pg_sleep(backoff OPERATOR(pg_catalog.*)
-                                                    (0.5::pg_catalog.float8 OPERATOR(pg_catalog.+) pg_catalog.random()));
-                        backoff := LEAST(backoff OPERATOR(pg_catalog.*) 2::pg_catalog.float8,
-                                         2::pg_catalog.float8);
-                    WHEN query_canceled THEN
-                        PERFORM steward._transition_progress(prep.run_id, 0, retries, 'cancelled');
-                        COMMIT;
-                        RAISE;
-                    WHEN OTHERS THEN
-                        PERFORM steward._transition_progress(prep.run_id, 0, retries, 'failed');
-                        COMMIT;
-                        RAISE;
-                END;
-            END LOOP;
-            PERFORM steward._transition_progress(prep.run_id, batch.moved, retries, NULL);
-            COMMIT;
-            EXIT WHEN batch.moved OPERATOR(pg_catalog.=) 0;
-            pass_moved := pass_moved OPERATOR(pg_catalog.+) batch.moved;
-            last_key := batch.last_key;
-
-            IF max_rows_per_sec IS NOT NULL THEN
-                pause := batch.moved::pg_catalog.float8 OPERATOR(pg_catalog./) max_rows_per_sec
-                         OPERATOR(pg_catalog.-)
-                         pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()
-                                                       OPERATOR(pg_catalog.-) batch_started);
-                IF pause OPERATOR(pg_catalog.>) 0 THEN
-                    BEGIN
-                        PERFORM pg_catalog.pg_sleep(pause);
-                    EXCEPTION WHEN query_canceled THEN
-                        PERFORM steward._transition_progress(prep.run_id, 0, 0, 'cancelled');
-                        COMMIT;
-                        RAISE;
-                    END;
-                END IF;
-            END IF;
-        END LOOP;
-        EXIT WHEN pass_moved OPERATOR(pg_catalog.=) 0 OR prep.key_type IS NULL;
-    END LOOP;
+    -- is enough (steward._run_batches).
+    CALL steward._run_batches('_transition_run_batch', '_transition_run_status',
+        pg_catalog.jsonb_build_object('run_id', prep.run_id, 'set_sql', set_sql,
+                                      'keyset', prep.key_type IS NOT NULL),
+        batch_size, max_rows_per_sec);
 
     -- What is left (rows other transactions kept locked) stays for a re-run;
     -- the helper counts it as the table's owner.

@@ -38,6 +38,7 @@
 #include "tableam/rules.h"
 #include "tableam/writectx.h"
 #include "lifecycle/lifecycle.h"
+#include "migrate/migrate.h"
 
 PG_FUNCTION_INFO_V1(steward_tableam_handler);
 
@@ -585,7 +586,13 @@ apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	int64		newversion;
 	int			nchanges;
 
-	if (steward_rules_empty(rules) || !rules_enforced())
+	/*
+	 * A migration backfill batch writes only the migration's own columns:
+	 * the row keeps its version (a client holding it must not see it go
+	 * stale) and its state (src/migrate/README.md).
+	 */
+	if (steward_rules_empty(rules) || !rules_enforced() ||
+		steward_migration_backfilling(RelationGetRelid(rel)))
 		return 0;
 	have_read = take_read_version(rel, otid, cid, &read);
 

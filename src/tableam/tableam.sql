@@ -77,7 +77,9 @@ SELECT r.relid,
   JOIN pg_catalog.pg_class c ON c.oid = r.relid
   LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
   LEFT JOIN pg_catalog.pg_attribute a
-         ON a.attrelid = r.relid AND a.attname = r.attname AND NOT a.attisdropped;
+         ON a.attrelid = r.relid AND a.attname = r.attname AND NOT a.attisdropped
+ -- pg_steward's own rule (steward.migration_runs.phase) is not the user's.
+ WHERE c.relnamespace <> 'steward'::pg_catalog.regnamespace;
 GRANT SELECT ON steward.tracked_columns TO PUBLIC;
 
 -- Keep the rules consistent with DDL: dropping a table or a tracked column

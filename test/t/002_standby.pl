@@ -241,7 +241,8 @@ foreach my $write (
 	isnt($ret, 0, "standby refuses: $sql");
 	like($stderr, $expected, "standby gives the expected error for: $sql");
 }
-is( $standby->safe_psql('postgres', 'SELECT count(*) FROM steward.column_rules'),
+is( $standby->safe_psql('postgres', q{SELECT count(*) FROM steward.column_rules
+		 WHERE relid <> 'steward.migration_runs'::regclass}),
 	'6', 'rules are unchanged on the standby');
 
 # Changes made after the standby caught up stream too, including a rule

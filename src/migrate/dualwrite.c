@@ -1,0 +1,575 @@
+/*-------------------------------------------------------------------------
+ *
+ * dualwrite.c
+ *	  The dual-write trigger of a migration: BEFORE INSERT OR UPDATE FOR
+ *	  EACH ROW on every table a migration changes, created by
+ *	  migration_start and dropped by migration_cleanup or _rollback.
+ *
+ * Every row written while a migration is active carries both shapes:
+ * a write in the old shape (the old application, through the table before
+ * the switch or through the "<migration>_old" views after it) gets its new
+ * columns computed with "up"; a write in the new shape (through the
+ * migration's views before the switch, through the table after it) gets
+ * its old columns computed with "down".  The marker column _steward_side
+ * records which shape the row was last written in ('o' or 'n'; NULL: not
+ * yet written since the migration started, which the backfill fills), so
+ * that validation checks each row in the direction it was written.
+ *
+ * Which shape a write is in:
+ *   UPDATE that changes only old-shape columns -> old; only new-shape
+ *     columns -> new; neither -> the row's marker (NULL -> old), so an
+ *     unrelated update never converts a row through a lossy round trip;
+ *     both -> as for INSERT.
+ *   INSERT -> the first migration schema on the session's search_path
+ *     ("<migration>" -> new, "<migration>_old" -> old), which is how
+ *     applications choose a shape; else, before the switch, new if a new
+ *     column of a changed column is set (the table gives them no default,
+ *     the migration's view does), else old; after the switch the same
+ *     with the roles reversed.
+ *
+ * up and down are the table owner's SQL.  They are evaluated here as the
+ * owner, security-restricted, with search_path = pg_catalog, pg_temp,
+ * whoever writes the row.  The expressions are parsed and planned once per
+ * backend and relation (cache below, dropped on relcache invalidation,
+ * which every DDL on the table and every phase change sends) and set up
+ * for execution once per statement.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "pg_steward.h"
+#include "common/as_owner.h"
+#include "migrate/migrate.h"
+
+PG_FUNCTION_INFO_V1(steward_migration_trigger);
+
+#define MIG_MARKER "_steward_side"
+
+typedef enum MigKind
+{
+	MIG_PAIR,					/* old column -> new column (type, constraints, name) */
+	MIG_ADDED,					/* new column only */
+	MIG_DROPPED,				/* old column only */
+	MIG_RENAMED					/* one column, two names */
+} MigKind;
+
+typedef struct MigCol
+{
+	MigKind		kind;
+	AttrNumber	old_att;		/* physical column of the old shape, or 0 */
+	AttrNumber	new_att;		/* physical column of the new shape, or 0 */
+	Expr	   *up;				/* old shape -> new_att, or NULL */
+	Expr	   *down;			/* new shape -> old_att, or NULL */
+	char	   *up_what;
+	char	   *down_what;
+} MigCol;
+
+typedef struct MigEntry
+{
+	Oid			relid;			/* hash key */
+	bool		valid;
+	uint32		generation;
+	MemoryContext cxt;
+	bool		found;			/* an active migration changes this table */
+	char		name[NAMEDATALEN];
+	bool		switched;
+	Oid			owner;
+	Oid			new_nsp;
+	Oid			old_nsp;
+	AttrNumber	marker;
+	int			ncols;
+	MigCol	   *cols;
+} MigEntry;
+
+/* Per statement (fn_extra): the expressions ready to run. */
+typedef struct MigExec
+{
+	Oid			relid;
+	uint32		generation;
+	ExprContext *econtext;
+	TupleTableSlot *slot;
+	ExprState **up;
+	ExprState **down;
+} MigExec;
+
+static HTAB *mig_cache = NULL;
+static uint32 mig_generation = 0;
+
+static void
+mig_relcache_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	MigEntry   *entry;
+
+	if (mig_cache == NULL)
+		return;
+	if (OidIsValid(relid))
+	{
+		entry = hash_search(mig_cache, &relid, HASH_FIND, NULL);
+		if (entry)
+			entry->valid = false;
+		return;
+	}
+	hash_seq_init(&status, mig_cache);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		entry->valid = false;
+}
+
+static char *
+spi_text(int row, int col)
+{
+	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+}
+
+/* Copy a SPI text[] value as a C array of names (in the current context). */
+static char **
+spi_names(int row, int col, int *n)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+	Datum	   *elems;
+	bool	   *nulls;
+	char	  **out;
+
+	*n = 0;
+	if (isnull)
+		return NULL;
+	deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, n);
+	out = palloc(sizeof(char *) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+		out[i] = nulls[i] ? NULL : TextDatumGetCString(elems[i]);
+	return out;
+}
+
+typedef struct ColText
+{
+	MigKind		kind;
+	char	   *old_phys;
+	char	   *new_phys;
+	char	   *label;
+	char	   *up_sql;
+	char	  **up_phys;
+	int			up_n;
+	char	   *down_sql;
+	char	  **down_phys;
+	int			down_n;
+} ColText;
+
+static AttrNumber
+attnum_of(Relation rel, const char *name)
+{
+	AttrNumber	att = name ? get_attnum(RelationGetRelid(rel), name) : InvalidAttrNumber;
+
+	return att > 0 ? att : InvalidAttrNumber;
+}
+
+static Expr *
+compile_as_owner(Relation rel, Oid owner, const char *sql, char **phys, int n,
+				 AttrNumber target, const char *what)
+{
+	AttrNumber *attnums = palloc(sizeof(AttrNumber) * Max(n, 1));
+	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), target - 1);
+	StewardAsOwner user;
+	Expr	   *expr;
+
+	for (int k = 0; k < n; k++)
+		attnums[k] = attnum_of(rel, phys[k]);
+	steward_as_role_begin(owner, STEWARD_PINNED_SEARCH_PATH, false, &user);
+	steward_pin_output_settings();
+	expr = steward_migrate_compile(rel, sql, n, attnums, att->atttypid, att->atttypmod, what);
+	steward_as_owner_end(&user);
+	return expr;
+}
+
+/* (Re)build the cache entry of a relation from the migration catalog. */
+static void
+build_entry(MigEntry *entry, Relation rel)
+{
+	StewardAsOwner ctx;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(RelationGetRelid(rel))};
+	MemoryContext old;
+	List	   *cols = NIL;
+	ListCell   *lc;
+	char	   *name = NULL;
+	bool		switched = false;
+	int			i;
+
+	if (entry->cxt)
+		MemoryContextDelete(entry->cxt);
+	entry->cxt = AllocSetContextCreate(CacheMemoryContext, "steward migration trigger",
+									   ALLOCSET_SMALL_SIZES);
+	entry->found = false;
+	entry->ncols = 0;
+	entry->cols = NULL;
+	entry->generation = ++mig_generation;
+
+	old = MemoryContextSwitchTo(entry->cxt);
+	steward_as_owner_begin(steward_relid("migration_runs", false), &ctx);
+	if (SPI_execute_with_args(
+			"SELECT r.name, r.phase = 'switched', c.kind,"
+			"       CASE WHEN r.phase = 'switched' THEN c.switched_old ELSE c.expand_old END,"
+			"       CASE WHEN r.phase = 'switched' THEN c.switched_new ELSE c.expand_new END,"
+			"       c.up_sql, steward._migration_physical(r.name, t.relid, 'old', c.up_params),"
+			"       c.down_sql, steward._migration_physical(r.name, t.relid, 'new', c.down_params),"
+			"       pg_catalog.format('%s.%s', t.relid, coalesce(c.new_name, c.old_name))"
+			"  FROM steward.migration_tables t"
+			"  JOIN steward.migration_runs r ON r.name = t.migration"
+			"  LEFT JOIN steward.migration_columns c"
+			"         ON c.migration = t.migration AND c.relid = t.relid"
+			" WHERE t.relid = $1 AND t.active ORDER BY c.ord",
+			1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the migration catalog");
+	/* SPI_getvalue allocates in the current context: make it ours. */
+	MemoryContextSwitchTo(entry->cxt);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		char	   *kind = spi_text(r, 3);
+		ColText    *ct;
+
+		name = spi_text(r, 1);
+		switched = strcmp(spi_text(r, 2), "t") == 0;
+		if (kind == NULL)
+			continue;			/* a table with no column steps (rename_table) */
+		ct = palloc0(sizeof(ColText));
+		ct->kind = strcmp(kind, "pair") == 0 ? MIG_PAIR :
+			strcmp(kind, "added") == 0 ? MIG_ADDED :
+			strcmp(kind, "dropped") == 0 ? MIG_DROPPED : MIG_RENAMED;
+		ct->old_phys = spi_text(r, 4);
+		ct->new_phys = spi_text(r, 5);
+		ct->up_sql = spi_text(r, 6);
+		ct->up_phys = spi_names(r, 7, &ct->up_n);
+		ct->down_sql = spi_text(r, 8);
+		ct->down_phys = spi_names(r, 9, &ct->down_n);
+		ct->label = spi_text(r, 10);
+		cols = lappend(cols, ct);
+	}
+	steward_as_owner_end(&ctx);
+
+	if (name != NULL)
+	{
+		entry->found = true;
+		strlcpy(entry->name, name, NAMEDATALEN);
+		entry->switched = switched;
+		entry->owner = rel->rd_rel->relowner;
+		entry->new_nsp = get_namespace_oid(name, true);
+		entry->old_nsp = get_namespace_oid(psprintf("%s_old", name), true);
+		entry->marker = attnum_of(rel, MIG_MARKER);
+		entry->ncols = list_length(cols);
+		entry->cols = palloc0(sizeof(MigCol) * Max(entry->ncols, 1));
+		i = 0;
+		foreach(lc, cols)
+		{
+			ColText    *ct = lfirst(lc);
+			MigCol	   *col = &entry->cols[i++];
+
+			col->kind = ct->kind;
+			col->old_att = attnum_of(rel, ct->old_phys);
+			col->new_att = attnum_of(rel, ct->new_phys);
+			col->up_what = psprintf("up expression of %s in migration \"%s\"", ct->label, name);
+			col->down_what = psprintf("down expression of %s in migration \"%s\"", ct->label, name);
+			if (ct->up_sql && col->new_att)
+				col->up = compile_as_owner(rel, entry->owner, ct->up_sql, ct->up_phys,
+										   ct->up_n, col->new_att, col->up_what);
+			if (ct->down_sql && col->old_att)
+				col->down = compile_as_owner(rel, entry->owner, ct->down_sql, ct->down_phys,
+											 ct->down_n, col->old_att, col->down_what);
+		}
+		if (entry->marker == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("relation \"%s\" lacks column %s of migration \"%s\"",
+							RelationGetRelationName(rel), MIG_MARKER, name),
+					 errhint("Roll the migration back with steward.migration_rollback('%s').", name)));
+	}
+	MemoryContextSwitchTo(old);
+	entry->valid = true;
+}
+
+static MigEntry *
+get_entry(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+	MigEntry   *entry;
+	bool		found;
+
+	if (mig_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(MigEntry);
+		ctl.hcxt = CacheMemoryContext;
+		mig_cache = hash_create("steward migration triggers", 16, &ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(mig_relcache_callback, (Datum) 0);
+	}
+	entry = hash_search(mig_cache, &relid, HASH_ENTER, &found);
+	if (!found)
+	{
+		entry->cxt = NULL;
+		entry->valid = false;
+	}
+	if (!entry->valid)
+		build_entry(entry, rel);
+	return entry;
+}
+
+/* 'n' or 'o' when a migration schema of this entry is on the search_path, else 0. */
+static char
+session_side(MigEntry *entry)
+{
+	Oid			path[32];
+	int			n = fetch_search_path_array(path, lengthof(path));
+
+	for (int i = 0; i < Min(n, (int) lengthof(path)); i++)
+	{
+		if (OidIsValid(entry->new_nsp) && path[i] == entry->new_nsp)
+			return 'n';
+		if (OidIsValid(entry->old_nsp) && path[i] == entry->old_nsp)
+			return 'o';
+	}
+	return 0;
+}
+
+static bool
+att_changed(TupleDesc desc, HeapTuple oldtup, HeapTuple newtup, AttrNumber att)
+{
+	Form_pg_attribute a;
+	bool		n1,
+				n2;
+	Datum		d1,
+				d2;
+
+	if (att == InvalidAttrNumber)
+		return false;
+	a = TupleDescAttr(desc, att - 1);
+	d1 = heap_getattr(oldtup, att, desc, &n1);
+	d2 = heap_getattr(newtup, att, desc, &n2);
+	if (n1 || n2)
+		return n1 != n2;
+	return !datum_image_eq(d1, d2, a->attbyval, a->attlen);
+}
+
+static bool
+att_set(TupleDesc desc, HeapTuple tup, AttrNumber att)
+{
+	return att != InvalidAttrNumber && !heap_attisnull(tup, att, desc);
+}
+
+static MigExec *
+get_exec(FunctionCallInfo fcinfo, Relation rel, MigEntry *entry)
+{
+	MigExec    *ex = (MigExec *) fcinfo->flinfo->fn_extra;
+	MemoryContext old;
+	StewardAsOwner user;
+
+	if (ex && ex->relid == entry->relid && ex->generation == entry->generation)
+		return ex;
+
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	if (ex == NULL)
+		ex = palloc0(sizeof(MigExec));
+	ex->relid = entry->relid;
+	ex->generation = entry->generation;
+	if (ex->econtext == NULL)
+		ex->econtext = CreateStandaloneExprContext();
+	/* A copy: a slot on the relation's own descriptor would pin it. */
+	ex->slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(RelationGetDescr(rel)),
+										&TTSOpsHeapTuple);
+	ex->up = palloc0(sizeof(ExprState *) * Max(entry->ncols, 1));
+	ex->down = palloc0(sizeof(ExprState *) * Max(entry->ncols, 1));
+
+	/* ExecInitExpr checks EXECUTE on the functions used: as the owner. */
+	steward_as_role_begin(entry->owner, STEWARD_PINNED_SEARCH_PATH, false, &user);
+	for (int i = 0; i < entry->ncols; i++)
+	{
+		if (entry->cols[i].up)
+			ex->up[i] = ExecInitExpr(entry->cols[i].up, NULL);
+		if (entry->cols[i].down)
+			ex->down[i] = ExecInitExpr(entry->cols[i].down, NULL);
+	}
+	steward_as_owner_end(&user);
+	MemoryContextSwitchTo(old);
+	fcinfo->flinfo->fn_extra = ex;
+	return ex;
+}
+
+static void
+expr_context(void *arg)
+{
+	errcontext("%s", (const char *) arg);
+}
+
+/*
+ * steward._migration_trigger(): see the file header.  Returns the row with
+ * the other shape's columns and the marker filled in.  Errors raised by up
+ * or down abort the write, as a failing CHECK would.
+ */
+Datum
+steward_migration_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	desc;
+	HeapTuple	newtup;
+	HeapTuple	oldtup = NULL;
+	MigEntry   *entry;
+	MigExec    *ex;
+	char		side;
+	char		session;
+	int			nrepl = 0;
+	int		   *replcols;
+	Datum	   *replvalues;
+	bool	   *replnulls;
+	StewardAsOwner user;
+	ErrorContextCallback cb;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || TRIGGER_FIRED_BY_DELETE(td->tg_event) ||
+		TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward._migration_trigger() must fire BEFORE INSERT OR UPDATE FOR EACH ROW")));
+	rel = td->tg_relation;
+	desc = RelationGetDescr(rel);
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		oldtup = td->tg_trigtuple;
+		newtup = td->tg_newtuple;
+	}
+	else
+		newtup = td->tg_trigtuple;
+
+	if (steward_migration_backfilling(RelationGetRelid(rel)))
+		return PointerGetDatum(newtup);
+
+	entry = get_entry(rel);
+	if (!entry->found)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no active migration changes relation \"%s\"; its migration trigger writes rows unchanged",
+						RelationGetRelationName(rel)),
+				 errhint("Drop trigger %s if the migration is gone.", td->tg_trigger->tgname)));
+		return PointerGetDatum(newtup);
+	}
+
+	/* Which shape is this write in? */
+	session = session_side(entry);
+	if (oldtup == NULL)
+	{
+		side = session;
+		if (side == 0)
+		{
+			side = entry->switched ? 'n' : 'o';
+			for (int i = 0; i < entry->ncols; i++)
+			{
+				MigCol	   *c = &entry->cols[i];
+
+				if (c->kind != MIG_PAIR)
+					continue;
+				if (!entry->switched && att_set(desc, newtup, c->new_att))
+					side = 'n';
+				if (entry->switched && att_set(desc, newtup, c->old_att))
+					side = 'o';
+			}
+		}
+	}
+	else
+	{
+		bool		old_changed = false;
+		bool		new_changed = false;
+
+		for (int i = 0; i < entry->ncols; i++)
+		{
+			MigCol	   *c = &entry->cols[i];
+
+			if (c->kind == MIG_PAIR || c->kind == MIG_DROPPED)
+				old_changed |= att_changed(desc, oldtup, newtup, c->old_att);
+			if (c->kind == MIG_PAIR || c->kind == MIG_ADDED)
+				new_changed |= att_changed(desc, oldtup, newtup, c->new_att);
+		}
+		if (old_changed && !new_changed)
+			side = 'o';
+		else if (new_changed && !old_changed)
+			side = 'n';
+		else if (!old_changed)
+		{
+			bool		isnull;
+			Datum		m = heap_getattr(oldtup, entry->marker, desc, &isnull);
+
+			side = isnull ? 'o' : DatumGetChar(m);
+		}
+		else
+			side = session ? session : (entry->switched ? 'n' : 'o');
+	}
+	if (side != 'o' && side != 'n')
+		side = 'o';
+
+	/* Compute the other shape from this one, as the table's owner. */
+	ex = get_exec(fcinfo, rel, entry);
+	replcols = palloc(sizeof(int) * (entry->ncols + 1));
+	replvalues = palloc(sizeof(Datum) * (entry->ncols + 1));
+	replnulls = palloc(sizeof(bool) * (entry->ncols + 1));
+	ExecStoreHeapTuple(newtup, ex->slot, false);
+	ex->econtext->ecxt_scantuple = ex->slot;
+
+	steward_as_role_begin(entry->owner, STEWARD_PINNED_SEARCH_PATH, false, &user);
+	cb.callback = expr_context;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+	for (int i = 0; i < entry->ncols; i++)
+	{
+		MigCol	   *c = &entry->cols[i];
+		ExprState  *state = NULL;
+		AttrNumber	att = InvalidAttrNumber;
+
+		if (side == 'o' && (c->kind == MIG_PAIR || c->kind == MIG_ADDED) && ex->up[i])
+		{
+			state = ex->up[i];
+			att = c->new_att;
+			cb.arg = c->up_what;
+		}
+		else if (side == 'n' && (c->kind == MIG_PAIR || c->kind == MIG_DROPPED) && ex->down[i])
+		{
+			state = ex->down[i];
+			att = c->old_att;
+			cb.arg = c->down_what;
+		}
+		if (state == NULL)
+			continue;
+		replcols[nrepl] = att;
+		replvalues[nrepl] = ExecEvalExprSwitchContext(state, ex->econtext, &replnulls[nrepl]);
+		nrepl++;
+	}
+	error_context_stack = cb.previous;
+	steward_as_owner_end(&user);
+
+	replcols[nrepl] = entry->marker;
+	replvalues[nrepl] = CharGetDatum(side);
+	replnulls[nrepl] = false;
+	nrepl++;
+	newtup = heap_modify_tuple_by_cols(newtup, desc, nrepl, replcols, replvalues, replnulls);
+	ExecClearTuple(ex->slot);
+	ResetExprContext(ex->econtext);
+	return PointerGetDatum(newtup);
+}

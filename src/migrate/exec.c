@@ -1,0 +1,390 @@
+/*-------------------------------------------------------------------------
+ *
+ * exec.c
+ *	  What the migration functions (PL/pgSQL, src/migrate/migrate.sql) need
+ *	  C for: running statements as a table's owner, writing the migration
+ *	  catalog as its owner, settings.
+ *
+ *	  steward._migration_exec(tbl, sql, args, backfill)
+ *	  steward._migration_record(op, name, data)
+ *	  steward._migration_settings()
+ *
+ * The migration functions run as their caller.  Every statement that
+ * touches a user table (DDL, backfill batches, validation scans) goes
+ * through _migration_exec, which checks that the caller owns the table and
+ * runs the statement as the table's owner in a security-restricted
+ * context with search_path pinned to pg_catalog, pg_temp: the owner's
+ * expressions, defaults, checks and triggers never run with a superuser's
+ * rights, and objects the migration creates (columns, views, the schema)
+ * belong to the table's owner.  The catalog (steward.migration_*) is
+ * written only through _migration_record, which checks that the caller
+ * owns every table of the migration and then writes as the catalog's
+ * owner; PUBLIC has no write privilege on it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "pg_steward.h"
+#include "common/as_owner.h"
+#include "migrate/migrate.h"
+#include "tableam/rules_api.h"
+
+PG_FUNCTION_INFO_V1(steward_migration_start);
+PG_FUNCTION_INFO_V1(steward_migration_exec);
+PG_FUNCTION_INFO_V1(steward_migration_record);
+PG_FUNCTION_INFO_V1(steward_migration_settings);
+
+/* Settings (README "Settings"). */
+static int	migrate_lock_timeout_ms = 500;
+static int	migrate_lock_retries = 30;
+static int	migrate_batch_size = 2000;
+
+/* The relation a backfill batch of this backend is writing, if any. */
+static Oid	backfill_relid = InvalidOid;
+
+void
+steward_migrate_define_gucs(void)
+{
+	DefineCustomIntVariable("steward.migration_lock_timeout",
+							"lock_timeout of every DDL statement a migration issues.",
+							"A migration never waits longer than this for a lock, so the "
+							"table's traffic never queues behind it for longer; it backs off "
+							"and tries again.",
+							&migrate_lock_timeout_ms,
+							500, 1, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.migration_lock_retries",
+							"How many times a migration step tries to take its locks before it gives up.",
+							NULL,
+							&migrate_lock_retries,
+							30, 1, 100000,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.migration_batch_size",
+							"Rows per committed batch of steward.migration_backfill when none is given.",
+							NULL,
+							&migrate_batch_size,
+							2000, 1, 1000000,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+}
+
+bool
+steward_migration_backfilling(Oid relid)
+{
+	return OidIsValid(backfill_relid) && relid == backfill_relid;
+}
+
+static Oid
+relation_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * steward._migration_exec(tbl regclass, sql text, args text[] DEFAULT NULL,
+ *                         backfill boolean DEFAULT false) -> text[]
+ *
+ * Run one statement as the owner of tbl (the caller must own it: 42501),
+ * security-restricted, search_path = pg_catalog, pg_temp; args are bound
+ * as text parameters $1..$n.  Returns the first row as text (NULL when
+ * there is none).  With backfill, writes to tbl by this statement bypass
+ * the dual-write trigger and keep row versions (steward_migration_backfilling).
+ * Locks: whatever the statement takes, under the caller's lock_timeout.
+ */
+Datum
+steward_migration_exec(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char	   *sql;
+	int			nargs = 0;
+	Datum	   *args = NULL;
+	bool	   *argnulls = NULL;
+	Oid		   *argtypes = NULL;
+	char	   *nulls = NULL;
+	bool		backfill = !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
+	Oid			owner;
+	StewardAsOwner user;
+	ArrayType  *result = NULL;
+	MemoryContext outer = CurrentMemoryContext;
+
+	require_arg(fcinfo, 0, "table");
+	require_arg(fcinfo, 1, "statement");
+	relid = PG_GETARG_OID(0);
+	sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (!PG_ARGISNULL(2))
+	{
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), TEXTOID, -1, false, TYPALIGN_INT,
+						  &args, &argnulls, &nargs);
+		argtypes = palloc(sizeof(Oid) * Max(nargs, 1));
+		nulls = palloc(Max(nargs, 1));
+		for (int i = 0; i < nargs; i++)
+		{
+			argtypes[i] = TEXTOID;
+			nulls[i] = argnulls[i] ? 'n' : ' ';
+		}
+	}
+
+	check_table_owner(relid);
+	owner = relation_owner(relid);
+
+	steward_as_role_begin(owner, STEWARD_PINNED_SEARCH_PATH, true, &user);
+	steward_pin_output_settings();
+	if (backfill)
+		backfill_relid = relid;
+	PG_TRY();
+	{
+		if (SPI_execute_with_args(sql, nargs, argtypes, args, nulls, false, 0) < 0)
+			elog(ERROR, "could not run migration statement: %s", sql);
+	}
+	PG_FINALLY();
+	{
+		backfill_relid = InvalidOid;
+	}
+	PG_END_TRY();
+
+	if (SPI_tuptable != NULL && SPI_processed > 0)
+	{
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		int			natts = desc->natts;
+		Datum	   *values;
+		bool	   *isnull;
+		int			dims[1];
+		int			lbs[1] = {1};
+		MemoryContext old = MemoryContextSwitchTo(outer);
+
+		values = palloc(sizeof(Datum) * Max(natts, 1));
+		isnull = palloc(sizeof(bool) * Max(natts, 1));
+		for (int i = 0; i < natts; i++)
+		{
+			char	   *v = SPI_getvalue(SPI_tuptable->vals[0], desc, i + 1);
+
+			isnull[i] = (v == NULL);
+			values[i] = v ? CStringGetTextDatum(v) : (Datum) 0;
+		}
+		dims[0] = natts;
+		result = construct_md_array(values, isnull, 1, dims, lbs, TEXTOID, -1, false,
+									TYPALIGN_INT);
+		MemoryContextSwitchTo(old);
+	}
+	steward_as_owner_end(&user);
+
+	if (result == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+/*
+ * steward.migration_start(name text, steps jsonb) -> void
+ *
+ * The work is steward._migration_start (migrate.sql), which pins its
+ * search_path like every function of the extension; table names, types
+ * and expressions in the steps are the caller's, written against the
+ * caller's search_path, which is handed over here.  Locks: see
+ * src/migrate/README.md.
+ */
+Datum
+steward_migration_start(PG_FUNCTION_ARGS)
+{
+	char	   *path = pstrdup(GetConfigOption("search_path", false, false));
+	Oid			argtypes[3] = {TEXTOID, JSONBOID, TEXTOID};
+	Datum		args[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	int			nest;
+
+	for (int i = 0; i < 2; i++)
+	{
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+		args[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+	}
+	args[2] = CStringGetTextDatum(path);
+	nest = NewGUCNestLevel();
+	(void) set_config_option("search_path", STEWARD_PINNED_SEARCH_PATH,
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT steward._migration_start($1, $2, $3)",
+							  3, argtypes, args, nulls, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not start the migration");
+	SPI_finish();
+	AtEOXact_GUC(true, nest);
+	PG_RETURN_VOID();
+}
+
+/* The first column of SPI's result as a list of OIDs, allocated in "outer". */
+static List *
+spi_oids(MemoryContext outer)
+{
+	List	   *oids = NIL;
+	bool		isnull;
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		Oid			oid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														 SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContext old = MemoryContextSwitchTo(outer);
+
+		oids = lappend_oid(oids, oid);
+		MemoryContextSwitchTo(old);
+	}
+	return oids;
+}
+
+/* The tables of a migration (any, active or not); 42704 if it does not exist. */
+static List *
+migration_tables(const char *name, MemoryContext outer)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(name)};
+	List	   *relids = NIL;
+
+	if (SPI_execute_with_args("SELECT 1 FROM steward.migration_runs WHERE name = $1",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.migration_runs");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("migration \"%s\" does not exist", name),
+				 errhint("steward.migrations lists the migrations.")));
+	if (SPI_execute_with_args("SELECT relid::oid FROM steward.migration_tables"
+							  " WHERE migration = $1 ORDER BY ord",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.migration_tables");
+	relids = spi_oids(outer);
+	return relids;
+}
+
+/* The table OIDs listed in data->'tables' of a "create" record. */
+static List *
+tables_of_create(Jsonb *data, MemoryContext outer)
+{
+	Oid			argtypes[1] = {JSONBOID};
+	Datum		args[1] = {JsonbPGetDatum(data)};
+	List	   *relids = NIL;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT pg_catalog.jsonb_array_elements_text("
+							  "$1 OPERATOR(pg_catalog.->) 'tables')::pg_catalog.oid",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the tables of a migration");
+	relids = spi_oids(outer);
+	SPI_finish();
+	return relids;
+}
+
+/*
+ * steward._migration_record(op text, name text, data jsonb) -> void
+ *
+ * Write the migration catalog: op is "create" (a new migration, its
+ * tables and columns), "update" (phase, timestamps, progress, failure,
+ * checkpoints) or "validation" (results of migration_validate).  The
+ * caller must own every table of the migration (42501); the write itself,
+ * steward._migration_record_<op>(name, data), runs as the catalog's owner.
+ * A phase change invalidates the tables' relcache entries, so every
+ * backend's dual-write trigger re-reads the migration.
+ */
+Datum
+steward_migration_record(PG_FUNCTION_ARGS)
+{
+	char	   *op;
+	char	   *name;
+	Jsonb	   *data;
+	StewardAsOwner ctx;
+	List	   *relids;
+	ListCell   *lc;
+	Oid			argtypes[2] = {TEXTOID, JSONBOID};
+	Datum		args[2];
+	char	   *call;
+
+	require_arg(fcinfo, 0, "op");
+	require_arg(fcinfo, 1, "migration name");
+	require_arg(fcinfo, 2, "data");
+	op = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	data = PG_GETARG_JSONB_P(2);
+	if (strcmp(op, "create") != 0 && strcmp(op, "update") != 0 &&
+		strcmp(op, "validation") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown migration record operation \"%s\"", op)));
+
+	if (strcmp(op, "create") == 0)
+		relids = tables_of_create(data, CurrentMemoryContext);
+	else
+	{
+		MemoryContext outer = CurrentMemoryContext;
+
+		steward_as_owner_begin(steward_relid("migration_runs", false), &ctx);
+		relids = migration_tables(name, outer);
+		steward_as_owner_end(&ctx);
+	}
+	foreach(lc, relids)
+		check_table_owner(lfirst_oid(lc));
+
+	steward_as_owner_begin(steward_relid("migration_runs", false), &ctx);
+	args[0] = CStringGetTextDatum(name);
+	args[1] = JsonbPGetDatum(data);
+	call = psprintf("SELECT steward._migration_record_%s($1, $2)", op);
+	if (SPI_execute_with_args(call, 2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not write the migration catalog");
+	steward_as_owner_end(&ctx);
+
+	if (strcmp(op, "create") == 0 ||
+		DatumGetBool(DirectFunctionCall2(jsonb_exists, JsonbPGetDatum(data),
+										 CStringGetTextDatum("phase"))))
+		foreach(lc, relids)
+			CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
+	PG_RETURN_VOID();
+}
+
+/*
+ * steward._migration_settings() -> (lock_timeout_ms, lock_retries, batch_size)
+ *
+ * The settings as numbers (and a sure way to have them defined: calling
+ * it loads the library).
+ */
+Datum
+steward_migration_settings(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	values[0] = Int32GetDatum(migrate_lock_timeout_ms);
+	values[1] = Int32GetDatum(migrate_lock_retries);
+	values[2] = Int32GetDatum(migrate_batch_size);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}

@@ -1,0 +1,532 @@
+/*-------------------------------------------------------------------------
+ *
+ * expr.c
+ *	  Expressions of a migration: up (old shape -> new column), down (new
+ *	  shape -> old column), CHECK constraints and defaults.
+ *
+ *	  steward._migration_type(type_name, search_path)
+ *	  steward._migration_expr(tbl, expr, names, types, target, what, search_path)
+ *	  steward._migration_sql(tbl, expr, params, physical, target)
+ *
+ * The owner writes an expression against a *shape* of the table (the old
+ * shape for up, the new shape for down), by column name, before the new
+ * columns exist.  _migration_expr parses it once, at migration_start, with
+ * the caller's search_path, each shape column standing for a parameter:
+ * "total_amount * 100" becomes "($1 * 100)" with params {total_amount}.
+ * It is stored in that canonical form, deparsed under search_path =
+ * pg_catalog, so every name outside pg_catalog is schema-qualified and the
+ * text means the same thing whatever the search_path of whoever uses it
+ * later (backfill, validation, the trigger, a restored dump).
+ *
+ * Whoever evaluates it binds each parameter to the column that holds that
+ * shape column *now* (its name changes when the migration completes):
+ * _migration_sql returns SQL over the table's physical columns for the
+ * backfill and validation statements, steward_migrate_compile returns a
+ * planned expression for the dual-write trigger.
+ *
+ * Expressions are row-local: no subqueries, aggregates, window functions
+ * or set-returning functions, and no column outside the shape.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "parser/parse_coerce.h"
+#include "parser/parse_collate.h"
+#include "parser/parse_expr.h"
+#include "parser/parse_node.h"
+#include "parser/parse_relation.h"
+#include "parser/parse_type.h"
+#include "parser/parser.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+
+#include "pg_steward.h"
+#include "common/as_owner.h"
+#include "migrate/migrate.h"
+
+PG_FUNCTION_INFO_V1(steward_migration_type);
+PG_FUNCTION_INFO_V1(steward_migration_expr);
+PG_FUNCTION_INFO_V1(steward_migration_sql);
+
+/* search_path under which canonical texts are written and read */
+#define CANONICAL_PATH "pg_catalog"
+
+/*
+ * How column references of an expression are resolved.
+ *
+ * Analysis (user text): a bare column name of the shape becomes parameter
+ * $k, numbered in order of first use.  Binding (canonical text): $k
+ * becomes a Var of the table's column attnums[k - 1].
+ */
+typedef struct ShapeRefs
+{
+	const char *what;
+	/* analysis */
+	int			ncand;
+	char	  **names;
+	Oid		   *types;
+	int32	   *typmods;
+	int			nused;
+	int		   *used;			/* $k -> candidate index */
+	/* binding */
+	int			nparams;
+	const AttrNumber *attnums;
+	Relation	rel;
+} ShapeRefs;
+
+/* Switch search_path for the rest of a GUC nest level. */
+static void
+use_search_path(const char *path)
+{
+	(void) set_config_option("search_path", path, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+/* Error context: what is being parsed, with positions inside its own text. */
+typedef struct WhatContext
+{
+	const char *what;
+	const char *sql;
+} WhatContext;
+
+static void
+what_context(void *arg)
+{
+	WhatContext *wc = (WhatContext *) arg;
+	int			pos = geterrposition();
+
+	/* A position refers to our text, not to the statement the client sent. */
+	if (pos > 0 && wc->sql)
+	{
+		errposition(0);
+		internalerrposition(pos);
+		internalerrquery(wc->sql);
+	}
+	errcontext("%s", wc->what);
+}
+
+/*
+ * Parse one expression: PL/pgSQL's expression grammar gives a SELECT whose
+ * target list must be the expression alone (so "x FROM t" or "x; DROP ..."
+ * are refused, not spliced into our statements).
+ */
+static Node *
+parse_one_expr(const char *sql, const char *what)
+{
+	List	   *raw = raw_parser(sql, RAW_PARSE_PLPGSQL_EXPR);
+	SelectStmt *sel;
+
+	if (list_length(raw) != 1 || !IsA(linitial_node(RawStmt, raw)->stmt, SelectStmt))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a single expression", what)));
+	sel = (SelectStmt *) linitial_node(RawStmt, raw)->stmt;
+	if (list_length(sel->targetList) != 1 || sel->distinctClause || sel->fromClause ||
+		sel->whereClause || sel->groupClause || sel->havingClause ||
+		sel->windowClause || sel->sortClause || sel->limitCount ||
+		sel->limitOffset || sel->lockingClause || sel->intoClause ||
+		sel->withClause || sel->valuesLists || sel->op != SETOP_NONE ||
+		linitial_node(ResTarget, sel->targetList)->name != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a single expression", what),
+				 errdetail("Got: %s", sql),
+				 errhint("Write an expression over the columns, e.g. (total_amount * 100)::bigint.")));
+	return linitial_node(ResTarget, sel->targetList)->val;
+}
+
+static Node *
+shape_columnref(ParseState *pstate, ColumnRef *cref)
+{
+	ShapeRefs  *refs = (ShapeRefs *) pstate->p_ref_hook_state;
+	const char *name;
+	int			cand = -1;
+	int			k;
+	Param	   *param;
+	StringInfoData known;
+
+	if (refs->names == NULL)
+		return NULL;			/* binding: no column names in canonical text */
+	if (list_length(cref->fields) != 1 || !IsA(linitial(cref->fields), String))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("%s may only name columns, without a table name", refs->what),
+				 parser_errposition(pstate, cref->location)));
+	name = strVal(linitial(cref->fields));
+	for (int i = 0; i < refs->ncand; i++)
+		if (strcmp(refs->names[i], name) == 0)
+		{
+			cand = i;
+			break;
+		}
+	if (cand < 0)
+	{
+		initStringInfo(&known);
+		for (int i = 0; i < refs->ncand; i++)
+			appendStringInfo(&known, "%s%s", i > 0 ? ", " : "", quote_identifier(refs->names[i]));
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("%s uses column \"%s\", which is not in the shape it reads",
+						refs->what, name),
+				 errdetail("It may use: %s.", known.data),
+				 parser_errposition(pstate, cref->location)));
+	}
+	for (k = 0; k < refs->nused; k++)
+		if (refs->used[k] == cand)
+			break;
+	if (k == refs->nused)
+		refs->used[refs->nused++] = cand;
+
+	param = makeNode(Param);
+	param->paramkind = PARAM_EXTERN;
+	param->paramid = k + 1;
+	param->paramtype = refs->types[cand];
+	param->paramtypmod = refs->typmods[cand];
+	param->paramcollid = get_typcollation(refs->types[cand]);
+	param->location = cref->location;
+	return (Node *) param;
+}
+
+static Node *
+shape_paramref(ParseState *pstate, ParamRef *pref)
+{
+	ShapeRefs  *refs = (ShapeRefs *) pstate->p_ref_hook_state;
+	Form_pg_attribute att;
+	Var		   *var;
+
+	if (refs->rel == NULL || pref->number < 1 || pref->number > refs->nparams)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_PARAMETER),
+				 errmsg("%s may not use parameter $%d", refs->what, pref->number),
+				 parser_errposition(pstate, pref->location)));
+	if (refs->attnums[pref->number - 1] <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("a column %s uses is missing from relation \"%s\"",
+						refs->what, RelationGetRelationName(refs->rel)),
+				 errhint("Was a column of the migration renamed or dropped by hand?")));
+	att = TupleDescAttr(RelationGetDescr(refs->rel), refs->attnums[pref->number - 1] - 1);
+	var = makeVar(1, att->attnum, att->atttypid, att->atttypmod, att->attcollation, 0);
+	var->location = pref->location;
+	return (Node *) var;
+}
+
+/*
+ * Transform a raw expression with the shape hooks; refuse what is not
+ * row-local; coerce to target (assignment rules) when given.
+ */
+static Node *
+transform_shape_expr(const char *sql, ShapeRefs *refs, Oid target, int32 targetmod)
+{
+	ParseState *pstate = make_parsestate(NULL);
+	Node	   *raw = parse_one_expr(sql, refs->what);
+	Node	   *expr;
+
+	pstate->p_sourcetext = sql;
+	pstate->p_pre_columnref_hook = shape_columnref;
+	pstate->p_paramref_hook = shape_paramref;
+	pstate->p_ref_hook_state = refs;
+	if (refs->rel)
+		(void) addRangeTableEntryForRelation(pstate, refs->rel, AccessShareLock,
+											 NULL, false, false);
+
+	expr = transformExpr(pstate, raw, EXPR_KIND_SELECT_TARGET);
+	if (pstate->p_hasAggs || pstate->p_hasWindowFuncs)
+		ereport(ERROR,
+				(errcode(ERRCODE_GROUPING_ERROR),
+				 errmsg("%s may not use aggregate or window functions", refs->what)));
+	if (pstate->p_hasSubLinks)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s may not use subqueries", refs->what),
+				 errhint("Up and down expressions compute one row's values from that row alone.")));
+	if (pstate->p_hasTargetSRFs || expression_returns_set(expr))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s may not use set-returning functions", refs->what)));
+	assign_expr_collations(pstate, expr);
+
+	if (OidIsValid(target))
+	{
+		Oid			type = exprType(expr);
+		Node	   *coerced = coerce_to_target_type(pstate, expr, type, target, targetmod,
+													COERCION_ASSIGNMENT,
+													COERCE_IMPLICIT_CAST, -1);
+
+		if (coerced == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("%s is of type %s but the column is of type %s",
+							refs->what, format_type_be(type),
+							format_type_with_typemod(target, targetmod)),
+					 errhint("Add an explicit cast, e.g. (...)::%s.",
+							 format_type_with_typemod(target, targetmod))));
+		expr = coerced;
+		assign_expr_collations(pstate, expr);
+	}
+	free_parsestate(pstate);
+	return expr;
+}
+
+/* Parse "type_name" (with typmod) into OID and typmod. */
+static void
+parse_type(const char *type_name, Oid *typid, int32 *typmod)
+{
+	parseTypeString(type_name, typid, typmod, false);
+}
+
+static char **
+text_array_to_cstrings(ArrayType *arr, int *n)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	char	  **out;
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, n);
+	out = palloc(sizeof(char *) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+		out[i] = nulls[i] ? NULL : TextDatumGetCString(elems[i]);
+	return out;
+}
+
+/*
+ * steward._migration_type(type_name text, search_path text) -> text
+ *
+ * The canonical spelling of a type name given in a step (typmod kept,
+ * schema-qualified unless in pg_catalog), so that DDL never splices user
+ * text: "bigint; DROP TABLE t" is not a type name.  No locks.
+ */
+Datum
+steward_migration_type(PG_FUNCTION_ARGS)
+{
+	char	   *type_name;
+	Oid			typid;
+	int32		typmod;
+	char	   *result;
+	int			nest;
+	WhatContext wc;
+	ErrorContextCallback cb;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("type must not be null")));
+	type_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	wc.what = psprintf("type name \"%s\"", type_name);
+	wc.sql = type_name;
+	cb.callback = what_context;
+	cb.arg = &wc;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+	nest = NewGUCNestLevel();
+	if (!PG_ARGISNULL(1))
+		use_search_path(text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	parse_type(type_name, &typid, &typmod);
+	if (get_typtype(typid) == TYPTYPE_PSEUDO)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("a column cannot be of type %s", format_type_be(typid))));
+	use_search_path(CANONICAL_PATH);
+	result = format_type_with_typemod(typid, typmod);
+	AtEOXact_GUC(true, nest);
+	error_context_stack = cb.previous;
+	PG_RETURN_TEXT_P(cstring_to_text(result));
+}
+
+/*
+ * steward._migration_expr(tbl regclass, expr text, names text[], types text[],
+ *                         target text, what text, search_path text)
+ *   -> (sql text, params text[])
+ *
+ * Analyse an expression the owner wrote against a shape whose columns are
+ * names[i] of canonical type types[i]; coerce it to "target" (a canonical
+ * type, or NULL for none).  Returns the canonical text and the shape
+ * columns its parameters stand for.  Nothing is evaluated.  Errors:
+ * 42703 for a column outside the shape, 42804 for a type that does not
+ * assign to the target, 22023 for anything but one row-local expression.
+ */
+Datum
+steward_migration_expr(PG_FUNCTION_ARGS)
+{
+	ShapeRefs	refs = {0};
+	char	   *sql;
+	char	  **typenames;
+	int			ntypes;
+	Oid			target = InvalidOid;
+	int32		targetmod = -1;
+	int			nest;
+	Node	   *expr;
+	char	   *canonical;
+	Datum	   *params;
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	WhatContext wc;
+	ErrorContextCallback cb;
+
+	for (int i = 1; i <= 2; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("expression and shape must not be null")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	refs.what = PG_ARGISNULL(5) ? "expression" : text_to_cstring(PG_GETARG_TEXT_PP(5));
+	refs.names = text_array_to_cstrings(PG_GETARG_ARRAYTYPE_P(2), &refs.ncand);
+	typenames = text_array_to_cstrings(PG_GETARG_ARRAYTYPE_P(3), &ntypes);
+	if (ntypes != refs.ncand)
+		elog(ERROR, "names and types differ in length");
+	refs.types = palloc(sizeof(Oid) * Max(ntypes, 1));
+	refs.typmods = palloc(sizeof(int32) * Max(ntypes, 1));
+	refs.used = palloc(sizeof(int) * Max(ntypes, 1));
+	for (int i = 0; i < ntypes; i++)
+	{
+		if (refs.names[i] == NULL || typenames[i] == NULL)
+			elog(ERROR, "shape column without name or type");
+		parse_type(typenames[i], &refs.types[i], &refs.typmods[i]);
+	}
+	if (!PG_ARGISNULL(4))
+		parse_type(text_to_cstring(PG_GETARG_TEXT_PP(4)), &target, &targetmod);
+
+	wc.what = refs.what;
+	wc.sql = sql;
+	cb.callback = what_context;
+	cb.arg = &wc;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+
+	nest = NewGUCNestLevel();
+	if (!PG_ARGISNULL(6))
+		use_search_path(text_to_cstring(PG_GETARG_TEXT_PP(6)));
+	expr = transform_shape_expr(sql, &refs, target, targetmod);
+
+	/*
+	 * The canonical text is the expression before coercion: the coercion is
+	 * applied again wherever it is bound, to the column type of that time.
+	 */
+	if (OidIsValid(target))
+	{
+		refs.nused = 0;
+		expr = transform_shape_expr(sql, &refs, InvalidOid, -1);
+	}
+	use_search_path(CANONICAL_PATH);
+	steward_pin_output_settings();	/* constants print the same everywhere */
+	canonical = deparse_expression(expr, NIL, false, false);
+	AtEOXact_GUC(true, nest);
+	error_context_stack = cb.previous;
+
+	params = palloc(sizeof(Datum) * Max(refs.nused, 1));
+	for (int k = 0; k < refs.nused; k++)
+		params[k] = CStringGetTextDatum(refs.names[refs.used[k]]);
+	values[0] = CStringGetTextDatum(canonical);
+	values[1] = PointerGetDatum(construct_array(params, refs.nused, TEXTOID, -1, false,
+												TYPALIGN_INT));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * Bind a canonical expression to the relation: $k is the column attnums[k-1].
+ * Caller holds a lock on rel.
+ */
+static Node *
+bind_expr(Relation rel, const char *sql, int nparams, const AttrNumber *attnums,
+		  Oid target, int32 targetmod, const char *what)
+{
+	ShapeRefs	refs = {0};
+	Node	   *expr;
+	int			nest;
+
+	refs.what = what;
+	refs.rel = rel;
+	refs.nparams = nparams;
+	refs.attnums = attnums;
+	nest = NewGUCNestLevel();
+	use_search_path(STEWARD_PINNED_SEARCH_PATH);
+	steward_pin_output_settings();
+	expr = transform_shape_expr(sql, &refs, target, targetmod);
+	AtEOXact_GUC(true, nest);
+	return expr;
+}
+
+/*
+ * Planned expression for the dual-write trigger (see dualwrite.c), to be
+ * evaluated with the row as scan tuple.  Caller holds a lock on rel and
+ * runs as the table's owner: planning may pre-evaluate the owner's
+ * immutable functions.
+ */
+Expr *
+steward_migrate_compile(Relation rel, const char *sql, int nparams,
+						const AttrNumber *attnums, Oid target, int32 targetmod,
+						const char *what)
+{
+	Node	   *expr = bind_expr(rel, sql, nparams, attnums, target, targetmod, what);
+
+	return expression_planner((Expr *) expr);
+}
+
+/*
+ * steward._migration_sql(tbl regclass, expr text, params text[],
+ *                        physical text[], target text) -> text
+ *
+ * SQL over the table's physical columns for a canonical expression whose
+ * parameters stand for the columns named physical[k] now; coerced to
+ * "target" (shown as an explicit cast) when given.  Takes AccessShareLock.
+ */
+Datum
+steward_migration_sql(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char	   *sql;
+	char	  **physical;
+	int			n;
+	AttrNumber *attnums;
+	Oid			target = InvalidOid;
+	int32		targetmod = -1;
+	Relation	rel;
+	Node	   *expr;
+	char	   *result;
+	int			nest;
+
+	for (int i = 0; i <= 3; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("arguments must not be null")));
+	relid = PG_GETARG_OID(0);
+	sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	physical = text_array_to_cstrings(PG_GETARG_ARRAYTYPE_P(3), &n);
+	if (ARR_DIMS(PG_GETARG_ARRAYTYPE_P(2))[0] != n && n > 0)
+		elog(ERROR, "params and physical differ in length");
+	if (!PG_ARGISNULL(4))
+		parse_type(text_to_cstring(PG_GETARG_TEXT_PP(4)), &target, &targetmod);
+
+	rel = relation_open(relid, AccessShareLock);
+	attnums = palloc(sizeof(AttrNumber) * Max(n, 1));
+	for (int k = 0; k < n; k++)
+		attnums[k] = physical[k] ? get_attnum(relid, physical[k]) : InvalidAttrNumber;
+	expr = bind_expr(rel, sql, n, attnums, target, targetmod, "migration expression");
+
+	nest = NewGUCNestLevel();
+	use_search_path(CANONICAL_PATH);
+	steward_pin_output_settings();
+	result = deparse_expression(expr,
+								deparse_context_for(RelationGetRelationName(rel), relid),
+								false, true);
+	AtEOXact_GUC(true, nest);
+	relation_close(rel, NoLock);
+	PG_RETURN_TEXT_P(cstring_to_text(result));
+}
