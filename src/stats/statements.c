@@ -661,15 +661,25 @@ lex_text(void *arg)
 	scanner_finish(yyscanner);
 }
 
-/* Lex quietly: false if the scanner refused the text with these settings. */
+/*
+ * Lex quietly: false if the scanner refused the text with these settings.
+ * The scanner also reports notices the parser already gave (an identifier
+ * truncated to NAMEDATALEN - 1): the client must not see them twice, so
+ * messages below ERROR are off while it runs (found by PostgreSQL's own
+ * regression suite, create_view).
+ */
 static bool
 try_lex(LexArgs *args)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	uint32		holdoff = InterruptHoldoffCount;
 	uint32		cancel_holdoff = QueryCancelHoldoffCount;
+	int			save_client = client_min_messages;
+	int			save_log = log_min_messages;
 	volatile bool ok = true;
 
+	client_min_messages = ERROR;
+	log_min_messages = ERROR;
 	PG_TRY();
 	{
 		lex_text(args);
@@ -683,6 +693,8 @@ try_lex(LexArgs *args)
 		ok = false;
 	}
 	PG_END_TRY();
+	client_min_messages = save_client;
+	log_min_messages = save_log;
 	return ok;
 }
 
@@ -1370,6 +1382,12 @@ collect_end(void *arg)
 
 	if (qd->totaltime)
 	{
+		/* Still running (shut down mid-run): InstrEndLoop would raise. */
+		if (!INSTR_TIME_IS_ZERO(qd->totaltime->starttime))
+		{
+			steward_struct_dropped(STEWARD_STRUCT_STATEMENTS, 1);
+			return;
+		}
 		InstrEndLoop(qd->totaltime);
 		ms = qd->totaltime->total * 1000.0;
 		hit = qd->totaltime->bufusage.shared_blks_hit;
