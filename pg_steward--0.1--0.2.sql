@@ -1578,14 +1578,17 @@ BEGIN
             RAISE EXCEPTION 'changed_at column "%" of relation "%" must be another column of type timestamp with time zone',
                     v_changed, tbl USING ERRCODE = 'datatype_mismatch';
         END IF;
-        SELECT d.states, d.initial, d.transitions INTO m
+        SELECT d.states, d.initial, d.transitions, d.builtin, d.owner, d.usage_roles INTO m
           FROM steward.machine_definitions d WHERE d.name = v_machine;
         IF NOT FOUND THEN
-            -- Validated like any new machine; keeps its original creation time.
-            PERFORM steward.create_state_machine(v_machine,
+            -- Validated like any new machine, owned by the table's owner
+            -- (a whole-database restore then sets the original owner from
+            -- the machine's row); keeps its original creation time.
+            PERFORM steward._create_state_machine(v_machine,
                         ARRAY(SELECT jsonb_array_elements_text(l->'states')),
                         ARRAY(SELECT jsonb_array_elements_text(l->'initial')),
-                        ARRAY(SELECT jsonb_array_elements_text(l->'transitions')));
+                        ARRAY(SELECT jsonb_array_elements_text(l->'transitions')),
+                        (SELECT c.relowner FROM pg_class c WHERE c.oid = tbl)::regrole);
             UPDATE steward.machine_definitions d
                SET created_at = coalesce((l->>'machine_since')::timestamptz, d.created_at)
              WHERE d.name = v_machine;
@@ -1599,6 +1602,16 @@ BEGIN
                                       m.states, m.initial, m.transitions,
                                       l->'states', l->'initial', l->'transitions'),
                       HINT = 'Rename one of the machines, or attach this database''s machine with steward.attach_state_machine.';
+        ELSIF NOT (m.builtin OR EXISTS (
+                SELECT 1 FROM pg_class c, unnest(m.usage_roles || m.owner) g
+                 WHERE c.oid = tbl AND pg_has_role(c.relowner, g::oid, 'USAGE'))) THEN
+            -- As attach_state_machine: the machine must be the table
+            -- owner's, granted to it, or built in.
+            RAISE EXCEPTION 'permission denied for state machine "%"', v_machine
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = format('It belongs to role "%s".', pg_get_userbyid(m.owner)),
+                      HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
+                                    v_machine, (SELECT pg_get_userbyid(c.relowner) FROM pg_class c WHERE c.oid = tbl));
         END IF;
         EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text = ANY ($1))', tbl, col, col)
            INTO n USING (SELECT d.states FROM steward.machine_definitions d WHERE d.name = v_machine);
@@ -1678,6 +1691,13 @@ BEGIN
         RETURN NEW;
     END IF;
     IF (cur.states, cur.initial, cur.transitions) IS NOT DISTINCT FROM (NEW.states, NEW.initial, NEW.transitions) THEN
+        -- The restored row is the original: it says who owns the machine
+        -- and who may attach it (a label may have made it for a table's
+        -- owner first).  Only the extension's owner and superusers insert
+        -- rows here directly.
+        UPDATE steward.machine_definitions m
+           SET owner = NEW.owner, usage_roles = NEW.usage_roles
+         WHERE m.name = NEW.name;
         RETURN NULL;
     END IF;
     RAISE EXCEPTION 'state machine "%" already exists with another definition', NEW.name
@@ -1726,6 +1746,10 @@ UPDATE steward.idempotency_scopes
    SET owner = (SELECT e.extowner FROM pg_catalog.pg_extension e
                  WHERE e.extname = 'pg_steward')::regrole;
 ALTER TABLE steward.idempotency_scopes ALTER COLUMN owner SET NOT NULL;
+-- Rows restored from a dump made before 0.2 carry no owner: the restoring
+-- role's.
+ALTER TABLE steward.idempotency_scopes
+    ALTER COLUMN owner SET DEFAULT pg_catalog.quote_ident(CURRENT_USER)::regrole;
 
 ALTER TABLE steward.idempotency_keys
     ADD COLUMN holder_pid integer,
@@ -4295,3 +4319,189 @@ SELECT r.name,
   FROM steward.migration_runs r;
 GRANT SELECT ON steward.migrations TO PUBLIC;
 -- Online schema migrations (issue 16): END
+
+-- issue 11 item 7: state machines have owners (src/lifecycle).  Only the
+-- owner (or a superuser) may drop a machine or give it away; attaching one
+-- needs ownership, a grant (steward.grant_state_machine) or a built-in
+-- machine.  0.1 recorded no owner: a machine attached only to tables of one
+-- role goes to that role, any other (and the built-ins) to the extension's
+-- owner, and the owners of the other tables it is attached to get a grant.
+ALTER TABLE steward.machine_definitions
+    ADD COLUMN owner regrole,
+    ADD COLUMN usage_roles regrole[] NOT NULL DEFAULT '{}';
+UPDATE steward.machine_definitions m
+   SET owner = coalesce(
+         (SELECT min(c.relowner)::regrole
+            FROM steward.column_rules r JOIN pg_catalog.pg_class c ON c.oid = r.relid
+           WHERE r.kind = 'state' AND r.machine = m.name AND NOT m.builtin
+          HAVING count(DISTINCT c.relowner) = 1),
+         (SELECT e.extowner FROM pg_catalog.pg_extension e
+           WHERE e.extname = 'pg_steward')::regrole);
+UPDATE steward.machine_definitions m
+   SET usage_roles = ARRAY(
+         SELECT o.relowner::regrole
+           FROM (SELECT DISTINCT c.relowner
+                   FROM steward.column_rules r JOIN pg_catalog.pg_class c ON c.oid = r.relid
+                  WHERE r.kind = 'state' AND r.machine = m.name
+                    AND c.relowner OPERATOR(pg_catalog.<>) m.owner::oid) o
+          ORDER BY o.relowner)
+ WHERE NOT m.builtin;
+ALTER TABLE steward.machine_definitions ALTER COLUMN owner SET NOT NULL;
+ALTER TABLE steward.machine_definitions
+    ALTER COLUMN owner SET DEFAULT pg_catalog.quote_ident(CURRENT_USER)::regrole;
+
+CREATE OR REPLACE VIEW steward.state_machines AS
+SELECT m.name, m.states, m.initial, m.transitions, m.builtin,
+       coalesce((SELECT array_agg(format('%s.%I', r.relid, r.attname) ORDER BY 1)
+                   FROM steward.column_rules r
+                  WHERE r.kind = 'state' AND r.machine = m.name), '{}') AS attached_to,
+       m.created_at, m.owner, m.usage_roles
+  FROM steward.machine_definitions m;
+
+-- The checks and the insert of create_state_machine, run by its C part as
+-- the owner of machine_definitions once it knows the caller (a SECURITY
+-- DEFINER function cannot: current_user is the definer there).
+CREATE FUNCTION steward._create_state_machine(name text, states text[], initial text[],
+                                              transitions text[], owner regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    edge text;
+    from_state text;
+    to_state text;
+BEGIN
+    IF name IS NULL OR name = '' THEN
+        RAISE EXCEPTION 'state machine name must not be null or empty'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF states IS NULL OR cardinality(states) = 0 THEN
+        RAISE EXCEPTION 'state machine "%" needs at least one state', name
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF cardinality(states) > 64 THEN
+        RAISE EXCEPTION 'state machine "%" has % states; the limit is 64', name, cardinality(states)
+            USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(states) s WHERE s IS NULL OR s = '' OR octet_length(s) > 63
+                                                 OR s LIKE '%->%') THEN
+        RAISE EXCEPTION 'state names must be non-empty, at most 63 bytes and not contain "->"'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF (SELECT count(DISTINCT s) FROM unnest(states) s) <> cardinality(states) THEN
+        RAISE EXCEPTION 'state machine "%" declares a state twice', name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Duplicates: %s.',
+                      (SELECT string_agg(s, ', ') FROM (SELECT s FROM unnest(states) s
+                                                          GROUP BY s HAVING count(*) > 1) d));
+    END IF;
+    IF initial IS NULL OR cardinality(initial) = 0 THEN
+        RAISE EXCEPTION 'state machine "%" needs at least one initial state', name
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(initial) i WHERE i IS NULL OR NOT i = ANY (states)) THEN
+        RAISE EXCEPTION 'initial states of machine "%" must be declared states', name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Undeclared: %s.',
+                      (SELECT string_agg(coalesce(i, 'NULL'), ', ') FROM unnest(initial) i
+                        WHERE i IS NULL OR NOT i = ANY (states)));
+    END IF;
+    IF transitions IS NULL THEN
+        RAISE EXCEPTION 'transitions of machine "%" must not be null (use an empty array)', name
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF (SELECT count(DISTINCT t) FROM unnest(transitions) t) <> cardinality(transitions) THEN
+        RAISE EXCEPTION 'state machine "%" declares a transition twice', name
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOREACH edge IN ARRAY transitions LOOP
+        IF edge IS NULL OR edge NOT LIKE '%->%' THEN
+            RAISE EXCEPTION 'transition "%" of machine "%" must be written ''from->to''',
+                    coalesce(edge, 'NULL'), name
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        from_state := split_part(edge, '->', 1);
+        to_state := substr(edge, length(from_state) + 3);
+        IF NOT from_state = ANY (states) OR NOT to_state = ANY (states) THEN
+            RAISE EXCEPTION 'transition "%" of machine "%" uses an undeclared state', edge, name
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = format('Declared states: %s.', array_to_string(states, ', '));
+        END IF;
+        IF from_state = to_state THEN
+            RAISE EXCEPTION 'transition "%" of machine "%" goes nowhere', edge, name
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'Keeping the state is always allowed.';
+        END IF;
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM steward.machine_definitions m WHERE m.name = _create_state_machine.name) THEN
+        RAISE EXCEPTION 'state machine "%" already exists', name
+            USING ERRCODE = 'duplicate_object';
+    END IF;
+    INSERT INTO steward.machine_definitions (name, states, initial, transitions, owner)
+    VALUES (name, states, initial, transitions, owner);
+END
+$$;
+REVOKE ALL ON FUNCTION steward._create_state_machine(text, text[], text[], text[], regrole) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION steward.create_state_machine(name text, states text[], initial text[],
+                                                        transitions text[])
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_create_state_machine'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.create_state_machine(text, text[], text[], text[]) IS
+  'define a lifecycle state machine: states, initial states, transitions written from->to';
+
+-- The dependency check and the delete of drop_state_machine, run by its C
+-- part as the owner of machine_definitions after the ownership check.
+CREATE FUNCTION steward._drop_state_machine(name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    users text;
+BEGIN
+    SELECT string_agg(format('%s.%I', r.relid, r.attname), ', ' ORDER BY 1) INTO users
+      FROM steward.column_rules r WHERE r.kind = 'state' AND r.machine = _drop_state_machine.name;
+    IF users IS NOT NULL THEN
+        RAISE EXCEPTION 'state machine "%" is attached', name
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = format('Attached to: %s.', users),
+                  HINT = 'Detach it first with steward.detach_state_machine().';
+    END IF;
+    DELETE FROM steward.machine_definitions m WHERE m.name = _drop_state_machine.name;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._drop_state_machine(text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION steward.drop_state_machine(name text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_drop_state_machine'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.drop_state_machine(text) IS
+  'drop a state machine that nothing is attached to (its owner only)';
+
+CREATE FUNCTION steward.alter_state_machine_owner(name text, owner regrole)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_alter_state_machine_owner'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.alter_state_machine_owner(text, regrole) IS
+  'give a state machine to another role (owner or superuser; must be a member of the new owner)';
+
+CREATE FUNCTION steward.grant_state_machine(name text, grantee regrole)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_grant_state_machine'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.grant_state_machine(text, regrole) IS
+  'let a role attach a state machine to its tables (owner only)';
+
+CREATE FUNCTION steward.revoke_state_machine(name text, grantee regrole)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_revoke_state_machine'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.revoke_state_machine(text, regrole) IS
+  'take back a grant_state_machine (owner only); attachments made stay';
+
+COMMENT ON FUNCTION steward.attach_state_machine(regclass, name, text, name) IS
+  'enforce a state machine on a text column of a steward table (table owner; the machine must be yours, granted to you, or built in)';

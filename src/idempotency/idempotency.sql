@@ -36,7 +36,7 @@ REVOKE ALL ON steward.idempotency_keys FROM PUBLIC;
 CREATE TABLE steward.idempotency_scopes (
     scope     text PRIMARY KEY,
     retention interval CHECK (retention > interval '0'),
-    owner     regrole NOT NULL
+    owner     regrole NOT NULL DEFAULT pg_catalog.quote_ident(CURRENT_USER)::regrole
 );
 SELECT pg_catalog.pg_extension_config_dump('steward.idempotency_scopes', '');
 REVOKE ALL ON steward.idempotency_scopes FROM PUBLIC;

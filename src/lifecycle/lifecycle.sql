@@ -8,7 +8,12 @@ CREATE TABLE steward.machine_definitions (
     initial     text[] NOT NULL,
     transitions text[] NOT NULL,      -- 'from->to'
     builtin     boolean NOT NULL DEFAULT false,
-    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- Machines have owners (the role that created them) and USAGE grants:
+    -- only the owner may drop a machine or give it away; attaching one
+    -- needs ownership, a grant, or a built-in machine.
+    owner       regrole NOT NULL DEFAULT pg_catalog.quote_ident(CURRENT_USER)::regrole,
+    usage_roles regrole[] NOT NULL DEFAULT '{}'
 );
 -- Built-in machines come with the extension; only user machines are dumped.
 SELECT pg_catalog.pg_extension_config_dump('steward.machine_definitions', 'WHERE NOT builtin');
@@ -17,7 +22,7 @@ REVOKE ALL ON steward.machine_definitions FROM PUBLIC;
 -- The guide's data lifecycle, with the rollback edges its migration plan
 -- implies (switched -> dual_written, dual_written -> backfilled,
 -- backfilled -> pending_backfill).
-INSERT INTO steward.machine_definitions (name, states, initial, transitions, builtin)
+INSERT INTO steward.machine_definitions (name, states, initial, transitions, builtin, owner)
 VALUES ('data_lifecycle',
         ARRAY['new', 'pending_backfill', 'backfilled', 'dual_written', 'switched', 'validated'],
         ARRAY['new'],
@@ -25,22 +30,25 @@ VALUES ('data_lifecycle',
               'backfilled->dual_written', 'dual_written->switched', 'switched->validated',
               'switched->dual_written', 'dual_written->backfilled',
               'backfilled->pending_backfill'],
-        true);
+        true,
+        (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_steward')::regrole);
 
 CREATE VIEW steward.state_machines AS
 SELECT m.name, m.states, m.initial, m.transitions, m.builtin,
        coalesce((SELECT array_agg(format('%s.%I', r.relid, r.attname) ORDER BY 1)
                    FROM steward.column_rules r
                   WHERE r.kind = 'state' AND r.machine = m.name), '{}') AS attached_to,
-       m.created_at
+       m.created_at, m.owner, m.usage_roles
   FROM steward.machine_definitions m;
 GRANT SELECT ON steward.state_machines TO PUBLIC;
 
-CREATE FUNCTION steward.create_state_machine(name text, states text[], initial text[],
-                                             transitions text[])
+-- The checks and the insert of create_state_machine, run by its C part as
+-- the owner of machine_definitions once it knows the caller (a SECURITY
+-- DEFINER function cannot: current_user is the definer there).
+CREATE FUNCTION steward._create_state_machine(name text, states text[], initial text[],
+                                              transitions text[], owner regrole)
 RETURNS void
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -110,44 +118,74 @@ BEGIN
                       DETAIL = 'Keeping the state is always allowed.';
         END IF;
     END LOOP;
-    IF EXISTS (SELECT 1 FROM steward.machine_definitions m WHERE m.name = create_state_machine.name) THEN
+    IF EXISTS (SELECT 1 FROM steward.machine_definitions m WHERE m.name = _create_state_machine.name) THEN
         RAISE EXCEPTION 'state machine "%" already exists', name
             USING ERRCODE = 'duplicate_object';
     END IF;
-    INSERT INTO steward.machine_definitions (name, states, initial, transitions)
-    VALUES (name, states, initial, transitions);
+    INSERT INTO steward.machine_definitions (name, states, initial, transitions, owner)
+    VALUES (name, states, initial, transitions, owner);
 END
 $$;
+REVOKE ALL ON FUNCTION steward._create_state_machine(text, text[], text[], text[], regrole) FROM PUBLIC;
+
+CREATE FUNCTION steward.create_state_machine(name text, states text[], initial text[],
+                                             transitions text[])
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_create_state_machine'
+LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.create_state_machine(text, text[], text[], text[]) IS
   'define a lifecycle state machine: states, initial states, transitions written from->to';
 
-CREATE FUNCTION steward.drop_state_machine(name text)
+-- The dependency check and the delete of drop_state_machine, run by its C
+-- part as the owner of machine_definitions after the ownership check.
+CREATE FUNCTION steward._drop_state_machine(name text)
 RETURNS void
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     users text;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM steward.machine_definitions m WHERE m.name = drop_state_machine.name) THEN
-        RAISE EXCEPTION 'state machine "%" does not exist', name USING ERRCODE = 'undefined_object';
-    END IF;
-    IF (SELECT m.builtin FROM steward.machine_definitions m WHERE m.name = drop_state_machine.name) THEN
-        RAISE EXCEPTION 'state machine "%" is built in', name
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
     SELECT string_agg(format('%s.%I', r.relid, r.attname), ', ' ORDER BY 1) INTO users
-      FROM steward.column_rules r WHERE r.kind = 'state' AND r.machine = drop_state_machine.name;
+      FROM steward.column_rules r WHERE r.kind = 'state' AND r.machine = _drop_state_machine.name;
     IF users IS NOT NULL THEN
         RAISE EXCEPTION 'state machine "%" is attached', name
             USING ERRCODE = 'dependent_objects_still_exist',
                   DETAIL = format('Attached to: %s.', users),
                   HINT = 'Detach it first with steward.detach_state_machine().';
     END IF;
-    DELETE FROM steward.machine_definitions m WHERE m.name = drop_state_machine.name;
+    DELETE FROM steward.machine_definitions m WHERE m.name = _drop_state_machine.name;
 END
 $$;
+REVOKE ALL ON FUNCTION steward._drop_state_machine(text) FROM PUBLIC;
+
+CREATE FUNCTION steward.drop_state_machine(name text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_drop_state_machine'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.drop_state_machine(text) IS
+  'drop a state machine that nothing is attached to (its owner only)';
+
+CREATE FUNCTION steward.alter_state_machine_owner(name text, owner regrole)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_alter_state_machine_owner'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.alter_state_machine_owner(text, regrole) IS
+  'give a state machine to another role (owner or superuser; must be a member of the new owner)';
+
+CREATE FUNCTION steward.grant_state_machine(name text, grantee regrole)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_grant_state_machine'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.grant_state_machine(text, regrole) IS
+  'let a role attach a state machine to its tables (owner only)';
+
+CREATE FUNCTION steward.revoke_state_machine(name text, grantee regrole)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_revoke_state_machine'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.revoke_state_machine(text, regrole) IS
+  'take back a grant_state_machine (owner only); attachments made stay';
 
 CREATE FUNCTION steward.attach_state_machine(tbl regclass, col name, machine text,
                                              changed_at_column name DEFAULT NULL)
@@ -155,7 +193,7 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'steward_attach_state_machine'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.attach_state_machine(regclass, name, text, name) IS
-  'enforce a state machine on a text column of a steward table (owner only)';
+  'enforce a state machine on a text column of a steward table (table owner; the machine must be yours, granted to you, or built in)';
 
 CREATE FUNCTION steward.detach_state_machine(tbl regclass, col name)
 RETURNS void

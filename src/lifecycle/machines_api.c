@@ -1,12 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * machines_api.c
- *	  steward.attach_state_machine() and steward.detach_state_machine().
+ *	  steward.create_state_machine(), drop_state_machine(),
+ *	  alter_state_machine_owner(), grant/revoke_state_machine(),
+ *	  attach_state_machine() and detach_state_machine().
  *
- * Machines themselves are defined in SQL (steward.create_state_machine,
- * pg_steward--*.sql); attaching one is a column rule of kind "state" in
- * steward.column_rules, enforced by the steward AM (state_rules.c) and
- * cached like the other rules.
+ * Machines live in steward.machine_definitions, each with an owner and
+ * the roles granted USAGE; the SQL parts of create and drop (validation,
+ * dependency check) are steward._create/_drop_state_machine.  Attaching
+ * one is a column rule of kind "state" in steward.column_rules, enforced
+ * by the steward AM (state_rules.c) and cached like the other rules.
  *
  *-------------------------------------------------------------------------
  */
@@ -17,6 +20,8 @@
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -27,15 +32,78 @@
 
 PG_FUNCTION_INFO_V1(steward_attach_state_machine);
 PG_FUNCTION_INFO_V1(steward_detach_state_machine);
+PG_FUNCTION_INFO_V1(steward_create_state_machine);
+PG_FUNCTION_INFO_V1(steward_drop_state_machine);
+PG_FUNCTION_INFO_V1(steward_alter_state_machine_owner);
+PG_FUNCTION_INFO_V1(steward_grant_state_machine);
+PG_FUNCTION_INFO_V1(steward_revoke_state_machine);
 
-static Datum
-machine_states(const char *machine)
+/* ------------------------------------------------------------------------
+ * Owners and grants
+ *
+ * A machine belongs to the role that created it.  Only roles with the
+ * owner's privileges (or superusers) may drop it, give it away or grant
+ * it; attaching it to a table needs the owner's privileges, a grant to a
+ * role whose privileges the caller has, or a built-in machine.  The checks
+ * run as the caller; the catalog is then read and written as its owner.
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * Do the machines have owners?  Not while the database still has 0.1's
+ * objects (before ALTER EXTENSION UPDATE).
+ */
+static bool
+machines_have_owners(void)
+{
+	Oid			machines = steward_relid(STEWARD_MACHINES_TABLE, false);
+
+	return get_attnum(machines, "owner") != InvalidAttrNumber &&
+		get_attnum(machines, "usage_roles") != InvalidAttrNumber;
+}
+
+/* Check the catalog is 0.2's, then switch to its owner; returns the caller. */
+static Oid
+enter_machines_owner(StewardAsOwner *ctx)
+{
+	Oid			caller = GetUserId();
+
+	if (!machines_have_owners())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("state machines of this database have no owners yet"),
+				 errdetail("The extension's SQL objects are older than the pg_steward library."),
+				 errhint("ALTER EXTENSION pg_steward UPDATE")));
+	steward_as_owner_begin(steward_relid(STEWARD_MACHINES_TABLE, false), ctx);
+	return caller;
+}
+
+typedef struct MachineInfo
+{
+	Datum		states;			/* text[] */
+	bool		builtin;
+	Oid			owner;
+	ArrayType  *usage_roles;	/* regrole[] */
+} MachineInfo;
+
+/*
+ * Read a machine (connected to SPI); 42704 if there is none.  With 0.1's
+ * catalog (owners false) only its states: there, as in 0.1, machines have
+ * no owners and are usable by all.
+ */
+static void
+read_machine(const char *machine, MachineInfo *info, bool owners)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1] = {CStringGetTextDatum(machine)};
+	HeapTuple	row;
+	TupleDesc	desc;
 	bool		isnull;
 
-	if (SPI_execute_with_args("SELECT states FROM steward.machine_definitions WHERE name = $1",
+	if (SPI_execute_with_args(owners ?
+							  "SELECT states, builtin, owner, usage_roles"
+							  "  FROM steward.machine_definitions WHERE name = $1" :
+							  "SELECT states, true FROM steward.machine_definitions WHERE name = $1",
 							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.machine_definitions");
 	if (SPI_processed == 0)
@@ -43,8 +111,218 @@ machine_states(const char *machine)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("state machine \"%s\" does not exist", machine),
 				 errhint("See steward.state_machines, or create one with steward.create_state_machine().")));
-	return SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-										   1, &isnull), false, -1);
+	row = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	info->states = SPI_datumTransfer(SPI_getbinval(row, desc, 1, &isnull), false, -1);
+	info->builtin = DatumGetBool(SPI_getbinval(row, desc, 2, &isnull));
+	info->owner = InvalidOid;
+	info->usage_roles = NULL;
+	if (owners)
+	{
+		info->owner = DatumGetObjectId(SPI_getbinval(row, desc, 3, &isnull));
+		info->usage_roles = DatumGetArrayTypePCopy(SPI_getbinval(row, desc, 4, &isnull));
+	}
+}
+
+/* Has the caller the privileges of one of the machine's grantees? */
+static bool
+granted_to(Oid caller, ArrayType *usage_roles)
+{
+	Datum	   *roles;
+	int			n;
+
+	deconstruct_array(usage_roles, REGROLEOID, sizeof(Oid), true, TYPALIGN_INT,
+					  &roles, NULL, &n);
+	for (int i = 0; i < n; i++)
+		if (has_privs_of_role(caller, DatumGetObjectId(roles[i])))
+			return true;
+	return false;
+}
+
+/* 42501 unless the caller has the privileges of the machine's owner. */
+static void
+require_machine_owner(const char *machine, const MachineInfo *info, Oid caller)
+{
+	char	   *owner_name;
+
+	if (info->builtin)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("state machine \"%s\" is built in", machine)));
+	if (has_privs_of_role(caller, info->owner))
+		return;
+	owner_name = GetUserNameFromId(info->owner, true);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("must be owner of state machine \"%s\"", machine),
+			 owner_name ? errdetail("It belongs to role \"%s\".", owner_name) :
+			 errdetail("Its owner no longer exists; only superusers may change it.")));
+}
+
+/*
+ * May the caller attach this machine?  Ownership, a grant, or a built-in
+ * machine; otherwise 42501 naming the owner and the grant to ask for.
+ */
+static void
+require_machine_usage(const char *machine, const MachineInfo *info, Oid caller)
+{
+	char	   *owner_name;
+
+	if (info->builtin || has_privs_of_role(caller, info->owner) ||
+		granted_to(caller, info->usage_roles))
+		return;
+	owner_name = GetUserNameFromId(info->owner, true);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied for state machine \"%s\"", machine),
+			 owner_name ? errdetail("It belongs to role \"%s\".", owner_name) :
+			 errdetail("Its owner no longer exists."),
+			 errhint("Attach a machine of your own, or have its owner run steward.grant_state_machine('%s', '%s').",
+					 machine, GetUserNameFromId(caller, false))));
+}
+
+static char *
+machine_name_arg(FunctionCallInfo fcinfo)
+{
+	char	   *name;
+
+	require_arg(fcinfo, 0, "state machine name");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	return name;
+}
+
+/*
+ * steward.create_state_machine(name, states, initial, transitions): the
+ * caller becomes the owner.  Validation and the insert are
+ * steward._create_state_machine, run as the catalog's owner.
+ */
+Datum
+steward_create_state_machine(PG_FUNCTION_ARGS)
+{
+	StewardAsOwner ctx;
+	Oid			caller;
+	Oid			argtypes[5] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, REGROLEOID};
+	Datum		args[5];
+	char		nulls[5];
+
+	for (int i = 0; i < 4; i++)
+	{
+		args[i] = PG_GETARG_DATUM(i);
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+	caller = enter_machines_owner(&ctx);
+	args[4] = ObjectIdGetDatum(caller);
+	nulls[4] = ' ';
+	if (SPI_execute_with_args("SELECT steward._create_state_machine($1, $2, $3, $4, $5)",
+							  5, argtypes, args, nulls, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not create the state machine");
+	steward_as_owner_end(&ctx);
+	PG_RETURN_VOID();
+}
+
+/* steward.drop_state_machine(name): the owner drops an unattached machine. */
+Datum
+steward_drop_state_machine(PG_FUNCTION_ARGS)
+{
+	char	   *machine = machine_name_arg(fcinfo);
+	StewardAsOwner ctx;
+	Oid			caller;
+	MachineInfo info;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(machine)};
+
+	caller = enter_machines_owner(&ctx);
+	read_machine(machine, &info, true);
+	require_machine_owner(machine, &info, caller);
+	if (SPI_execute_with_args("SELECT steward._drop_state_machine($1)",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not drop the state machine");
+	steward_as_owner_end(&ctx);
+	PG_RETURN_VOID();
+}
+
+/* Run an UPDATE of one machine: $1 = name, $2 = a role. */
+static void
+update_machine(const char *sql, const char *machine, Oid role)
+{
+	Oid			argtypes[2] = {TEXTOID, REGROLEOID};
+	Datum		args[2] = {CStringGetTextDatum(machine), ObjectIdGetDatum(role)};
+
+	if (SPI_execute_with_args(sql, 2, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update steward.machine_definitions");
+}
+
+static Oid
+role_arg(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	Oid			role;
+
+	require_arg(fcinfo, argno, what);
+	role = PG_GETARG_OID(argno);
+	if (GetUserNameFromId(role, true) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("role with OID %u does not exist", role)));
+	return role;
+}
+
+/*
+ * Change one machine as its owner: $1 = the machine's name, $2 = the role
+ * argument.  With new_owner, the caller must also be a member of that role,
+ * as ALTER ... OWNER TO requires (superusers need neither).
+ */
+static void
+change_machine(FunctionCallInfo fcinfo, const char *role_what, bool new_owner,
+			   const char *sql)
+{
+	char	   *machine = machine_name_arg(fcinfo);
+	Oid			role = role_arg(fcinfo, 1, role_what);
+	StewardAsOwner ctx;
+	Oid			caller;
+	MachineInfo info;
+
+	caller = enter_machines_owner(&ctx);
+	read_machine(machine, &info, true);
+	require_machine_owner(machine, &info, caller);
+	if (new_owner)
+		check_is_member_of_role(caller, role);
+	update_machine(sql, machine, role);
+	steward_as_owner_end(&ctx);
+}
+
+/* steward.alter_state_machine_owner(name, owner): give a machine away. */
+Datum
+steward_alter_state_machine_owner(PG_FUNCTION_ARGS)
+{
+	change_machine(fcinfo, "new owner", true,
+				   "UPDATE steward.machine_definitions SET owner = $2 WHERE name = $1");
+	PG_RETURN_VOID();
+}
+
+/* steward.grant_state_machine(name, grantee): the owner lets a role attach it. */
+Datum
+steward_grant_state_machine(PG_FUNCTION_ARGS)
+{
+	change_machine(fcinfo, "grantee", false,
+				   "UPDATE steward.machine_definitions"
+				   "   SET usage_roles = usage_roles || $2"
+				   " WHERE name = $1 AND NOT $2 = ANY (usage_roles)");
+	PG_RETURN_VOID();
+}
+
+/*
+ * steward.revoke_state_machine(name, grantee): the owner takes a grant
+ * back.  Tables the grantee attached the machine to keep it, as a column
+ * keeps its type when USAGE on the type is revoked.
+ */
+Datum
+steward_revoke_state_machine(PG_FUNCTION_ARGS)
+{
+	change_machine(fcinfo, "grantee", false,
+				   "UPDATE steward.machine_definitions"
+				   "   SET usage_roles = array_remove(usage_roles, $2)"
+				   " WHERE name = $1");
+	PG_RETURN_VOID();
 }
 
 /*
@@ -105,6 +383,10 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
 	Relation	rel;
 	Form_pg_attribute att;
 	StewardAsOwner ctx;
+	StewardAsOwner mctx;
+	Oid			caller = GetUserId();
+	MachineInfo machine_info;
+	bool		owners;
 	char	   *current;
 	Datum		states;
 	Oid			argtypes[4] = {OIDOID, NAMEOID, TEXTOID, NAMEOID};
@@ -146,8 +428,15 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
 					 errmsg("the changed_at column must differ from the state column")));
 	}
 
+	/* The machine: the caller's, granted to it, or built in. */
+	owners = machines_have_owners();
+	steward_as_owner_begin(steward_relid(STEWARD_MACHINES_TABLE, false), &mctx);
+	read_machine(machine, &machine_info, owners);
+	require_machine_usage(machine, &machine_info, caller);
+	steward_as_owner_end(&mctx);
+	states = machine_info.states;
+
 	enter_rules_owner(&ctx);
-	states = machine_states(machine);
 	current = existing_rule(relid, colname);
 	if (current != NULL)
 		ereport(ERROR,

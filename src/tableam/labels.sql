@@ -101,14 +101,17 @@ BEGIN
             RAISE EXCEPTION 'changed_at column "%" of relation "%" must be another column of type timestamp with time zone',
                     v_changed, tbl USING ERRCODE = 'datatype_mismatch';
         END IF;
-        SELECT d.states, d.initial, d.transitions INTO m
+        SELECT d.states, d.initial, d.transitions, d.builtin, d.owner, d.usage_roles INTO m
           FROM steward.machine_definitions d WHERE d.name = v_machine;
         IF NOT FOUND THEN
-            -- Validated like any new machine; keeps its original creation time.
-            PERFORM steward.create_state_machine(v_machine,
+            -- Validated like any new machine, owned by the table's owner
+            -- (a whole-database restore then sets the original owner from
+            -- the machine's row); keeps its original creation time.
+            PERFORM steward._create_state_machine(v_machine,
                         ARRAY(SELECT jsonb_array_elements_text(l->'states')),
                         ARRAY(SELECT jsonb_array_elements_text(l->'initial')),
-                        ARRAY(SELECT jsonb_array_elements_text(l->'transitions')));
+                        ARRAY(SELECT jsonb_array_elements_text(l->'transitions')),
+                        (SELECT c.relowner FROM pg_class c WHERE c.oid = tbl)::regrole);
             UPDATE steward.machine_definitions d
                SET created_at = coalesce((l->>'machine_since')::timestamptz, d.created_at)
              WHERE d.name = v_machine;
@@ -122,6 +125,16 @@ BEGIN
                                       m.states, m.initial, m.transitions,
                                       l->'states', l->'initial', l->'transitions'),
                       HINT = 'Rename one of the machines, or attach this database''s machine with steward.attach_state_machine.';
+        ELSIF NOT (m.builtin OR EXISTS (
+                SELECT 1 FROM pg_class c, unnest(m.usage_roles || m.owner) g
+                 WHERE c.oid = tbl AND pg_has_role(c.relowner, g::oid, 'USAGE'))) THEN
+            -- As attach_state_machine: the machine must be the table
+            -- owner's, granted to it, or built in.
+            RAISE EXCEPTION 'permission denied for state machine "%"', v_machine
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = format('It belongs to role "%s".', pg_get_userbyid(m.owner)),
+                      HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
+                                    v_machine, (SELECT pg_get_userbyid(c.relowner) FROM pg_class c WHERE c.oid = tbl));
         END IF;
         EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text = ANY ($1))', tbl, col, col)
            INTO n USING (SELECT d.states FROM steward.machine_definitions d WHERE d.name = v_machine);
@@ -201,6 +214,13 @@ BEGIN
         RETURN NEW;
     END IF;
     IF (cur.states, cur.initial, cur.transitions) IS NOT DISTINCT FROM (NEW.states, NEW.initial, NEW.transitions) THEN
+        -- The restored row is the original: it says who owns the machine
+        -- and who may attach it (a label may have made it for a table's
+        -- owner first).  Only the extension's owner and superusers insert
+        -- rows here directly.
+        UPDATE steward.machine_definitions m
+           SET owner = NEW.owner, usage_roles = NEW.usage_roles
+         WHERE m.name = NEW.name;
         RETURN NULL;
     END IF;
     RAISE EXCEPTION 'state machine "%" already exists with another definition', NEW.name

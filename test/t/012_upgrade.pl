@@ -72,6 +72,24 @@ $node->safe_psql('old', q{
 	       ('acct-2', 'pending', 'fp-p', NULL, NULL, NULL, now() + interval '1 day');
 	SELECT steward.set_idempotency_retention('acct-1', '2 days');
 	SELECT steward.set_idempotency_retention('acct-3', '3 days');
+
+	-- A tenant's machine on its own table, and one shared by two owners.
+	CREATE ROLE old_tenant;
+	CREATE ROLE old_other;
+	GRANT CREATE ON SCHEMA public TO old_tenant, old_other;
+	SET ROLE old_tenant;
+	SELECT steward.create_state_machine('ticket', ARRAY['open', 'closed'], ARRAY['open'],
+	                                    ARRAY['open->closed']);
+	CREATE TABLE tickets (id int PRIMARY KEY, state text NOT NULL) USING steward;
+	SELECT steward.attach_state_machine('tickets', 'state', 'ticket');
+	SELECT steward.create_state_machine('shared', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a->b']);
+	CREATE TABLE shared_1 (id int PRIMARY KEY, s text NOT NULL) USING steward;
+	SELECT steward.attach_state_machine('shared_1', 's', 'shared');
+	RESET ROLE;
+	SET ROLE old_other;
+	CREATE TABLE shared_2 (id int PRIMARY KEY, s text NOT NULL) USING steward;
+	SELECT steward.attach_state_machine('shared_2', 's', 'shared');
+	RESET ROLE;
 	SELECT steward.set_retention('orders', '30 days');
 });
 
@@ -160,7 +178,7 @@ is($node->safe_psql('old', q{
 is($node->safe_psql('old', q{
 	SELECT string_agg(column_name || ':' || kind, ',' ORDER BY column_name)
 	  FROM steward.tracked_columns}),
-	'seq:sequence,status:state,version:version', 'rules intact');
+	's:state,s:state,seq:sequence,state:state,status:state,version:version', 'rules intact');
 is($node->safe_psql('old', q{
 	SELECT status, count(*), count(status_changed_at) FROM orders
 	 GROUP BY status ORDER BY status}),
@@ -175,10 +193,34 @@ is($node->safe_psql('old',
 
 check_enforcement('after ALTER EXTENSION UPDATE');
 
-# Scopes made under 0.1 belong to the extension's owner; 0.1's pending key
-# names no holder and got 0.1's default lease of 5 minutes.
+# Machines made under 0.1: attached only to one role's tables -> that role's;
+# otherwise (and built-ins) the extension owner's, with grants for the
+# owners of the tables they are attached to.
 my $extowner = $node->safe_psql('old',
 	q{SELECT extowner::regrole FROM pg_extension WHERE extname = 'pg_steward'});
+is($node->safe_psql('old',
+	q{SELECT string_agg(name || ':' || owner::text || ':' || usage_roles::text, ',' ORDER BY name)
+	    FROM steward.machine_definitions}),
+	"data_lifecycle:$extowner:{},order_status:$extowner:{},"
+	  . "shared:$extowner:{old_tenant,old_other},ticket:old_tenant:{}",
+	'0.1 machines get owners and grants from the tables they are attached to');
+is(sqlstate('old', "SET ROLE old_other; SELECT steward.drop_state_machine('ticket')"),
+	'42501', 'another role cannot drop a 0.1 machine');
+is(sqlstate('old', "SET ROLE old_other; CREATE TABLE t_other (s text) USING steward;
+	SELECT steward.attach_state_machine('t_other', 's', 'ticket')"),
+	'42501', '... nor attach it');
+$node->safe_psql('old', q{
+	SET ROLE old_other;
+	CREATE TABLE shared_3 (id int PRIMARY KEY, s text NOT NULL) USING steward;
+	SELECT steward.attach_state_machine('shared_3', 's', 'shared');
+	SET ROLE old_tenant;
+	SELECT steward.detach_state_machine('tickets', 'state');
+	SELECT steward.drop_state_machine('ticket');
+});
+pass('0.1 co-users of a machine attach it again; the owner of a 0.1 machine drops it');
+
+# Scopes made under 0.1 belong to the extension's owner; 0.1's pending key
+# names no holder and got 0.1's default lease of 5 minutes.
 is($node->safe_psql('old',
 	q{SELECT string_agg(scope || ':' || owner::text || ':' || coalesce(retention::text, '-'), ','
 	                    ORDER BY scope) FROM steward.idempotency_scopes}),
