@@ -33,6 +33,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
 use Time::HiRes qw(time);
+use StHashFile;
 
 my $t0 = time;
 my $nclients = 6;
@@ -340,51 +341,9 @@ note sprintf('part 1 took %.1f s', time - $t0);
 #
 # Part 2: an interrupted split, crafted in the index file.
 #
-my $BLCKSZ = 8192;
-my $SPECIAL = $BLCKSZ - 24;    # MAXALIGN(sizeof(StHashPageOpaqueData))
-my $ENTRIES = 24;              # MAXALIGN(SizeOfPageHeaderData)
-my $ENTRY = 14;
-my $CAPACITY = int(($BLCKSZ - $ENTRIES - 24) / $ENTRY);
 my $PAGE_BUCKET = 0x0002;
 my $SPLIT_SOURCE = 0x0100;
 my $SPLIT_TARGET = 0x0200;
-
-sub read_page
-{
-	my ($fh, $blk) = @_;
-	my $page;
-	sysseek($fh, $blk * $BLCKSZ, 0) or die "seek: $!";
-	sysread($fh, $page, $BLCKSZ) == $BLCKSZ or die "short read of block $blk";
-	return $page;
-}
-
-sub write_page
-{
-	my ($fh, $blk, $page) = @_;
-	sysseek($fh, $blk * $BLCKSZ, 0) or die "seek: $!";
-	syswrite($fh, $page, $BLCKSZ) == $BLCKSZ or die "short write of block $blk";
-}
-
-# (next, bucket, split_max, partner, flags)
-sub opaque { return unpack('L L L L S', substr($_[0], $SPECIAL, 18)); }
-sub pd_lower { return unpack('S', substr($_[0], 12, 2)); }
-sub nentries { return (pd_lower($_[0]) - $ENTRIES) / $ENTRY; }
-
-sub entry_hash
-{
-	my ($page, $i) = @_;
-	my @h = unpack('S4', substr($page, $ENTRIES + $i * $ENTRY, 8));
-	return ($h[0] << 48) | ($h[1] << 32) | ($h[2] << 16) | $h[3];
-}
-
-# Bucket of a hash under masks (as sth_hash_to_bucket: low 32 bits).
-sub bucket_of
-{
-	my ($h, $max, $high, $low) = @_;
-	my $b = ($h & 0xFFFFFFFF) & $high;
-	$b &= $low if $b > $max;
-	return $b;
-}
 
 my $relpath = $node->safe_psql('postgres', "SELECT pg_relation_filepath('kv_k')");
 my $file = $node->data_dir . '/' . $relpath;

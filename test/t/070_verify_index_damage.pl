@@ -25,6 +25,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use StHashFile;
 
 my $node = PostgreSQL::Test::Cluster->new('verify_damage');
 $node->init;
@@ -55,46 +56,11 @@ foreach my $kind (@kinds)
 $node->safe_psql('postgres', 'CHECKPOINT');
 $node->stop;
 
-my $BLCKSZ  = 8192;
-my $SPECIAL = $BLCKSZ - 24;    # MAXALIGN(sizeof(StHashPageOpaqueData))
-my $ENTRIES = 24;              # MAXALIGN(SizeOfPageHeaderData)
-my $ENTRY   = 14;              # uint16 hash[4] + ItemPointerData
-my $META    = 24;              # PageGetContents of the metapage
 my $INVALID = 0xFFFFFFFF;
 my %KIND = (bucket => 0x0002, overflow => 0x0004);
 
-sub read_page
-{
-	my ($fh, $blk) = @_;
-	my $page;
-	sysseek($fh, $blk * $BLCKSZ, 0) or die "seek: $!";
-	sysread($fh, $page, $BLCKSZ) == $BLCKSZ or die "short read of block $blk";
-	return $page;
-}
-
-sub write_page
-{
-	my ($fh, $blk, $page) = @_;
-	sysseek($fh, $blk * $BLCKSZ, 0) or die "seek: $!";
-	syswrite($fh, $page, $BLCKSZ) == $BLCKSZ or die "short write of block $blk";
-}
-
-# (next, bucket, split_max, partner, flags)
-sub opaque   { return unpack('L L L L S', substr($_[0], $SPECIAL, 18)); }
-sub pd_lower { return unpack('S', substr($_[0], 12, 2)); }
-sub nentries { return (pd_lower($_[0]) - $ENTRIES) / $ENTRY; }
-sub set_next { substr($_[0], $SPECIAL, 4) = pack('L', $_[1]); }
-sub set_lower { substr($_[0], 12, 2) = pack('S', $_[1]); }
+sub set_next  { substr($_[0], $SPECIAL, 4) = pack('L', $_[1]); }
 sub entry_raw { return substr($_[0], $ENTRIES + $_[1] * $ENTRY, $ENTRY); }
-
-# An entry's hash as four uint16, most significant first.
-sub entry_hash_words { return unpack('S4', substr($_[0], $ENTRIES + $_[1] * $ENTRY, 8)); }
-
-sub set_entry_hash_words
-{
-	my ($page, $i, @w) = @_;
-	substr($_[0], $ENTRIES + $i * $ENTRY, 8) = pack('S4', @w);
-}
 
 # The index's metapage fields and, per block, its kind and chain link.
 sub layout

@@ -1,0 +1,484 @@
+# README claims that no other test checked, each driven so that it could
+# fail.  One preloaded server with default settings (part 1) and one with
+# the memory-sizing settings at small values (part 2).
+#
+# Part 1:
+#   - idempotency: a waiting idempotency_begin respects lock_timeout (55P03);
+#     scopes and keys over 255 bytes (multibyte counts bytes) are 22023;
+#     idempotency_stats is readable with pg_read_all_stats only;
+#   - steward_hash: a lookup reads one index page (the bucket page; the
+#     metapage is cached per backend), counted in the transaction's block
+#     statistics over 1000 lookups;
+#   - lifecycle: validate() runs the check as the table owner;
+#     run_transition retries 40001 and 40P01, throttles to
+#     max_rows_per_sec, and shows rate and ETA while it runs;
+#   - observability: connections against max_connections − reserved,
+#     database_hit_ratio as blks_hit / (hit + read), waits.share summing to
+#     1, latency_histogram(NULL) summing every statement of the database,
+#     percentiles of a single call within 1% of its exact maximum and
+#     histogram buckets at most 2% wide, statements kept per database, hot-row
+#     keys shown to a non-superuser owner and to nobody else, every health
+#     check with a value driven to warn and to critical by its thresholds;
+#     the drill checks by steward.drill_max_age and steward.rto_seconds.
+# Part 2 (steward.max_tables = 16, max_statements = 100, hot_rows_k = 2,
+#   max_wait_entries = 100, sample_interval_ms = 1000 by reload):
+#   the counters hold at most 16 tables, statements at most 100 entries,
+#   hot rows 2 per table (the two most updated), hot_rows_sample = 10 tracks
+#   one update in 10, track_statements = off records nothing new, and a
+#   1.5 s lock wait sampled every second gets a handful of samples, not 150.
+
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+use Time::HiRes qw(time usleep);
+
+my $logdir = PostgreSQL::Test::Utils::tempdir;
+my $nbg    = 0;
+
+# A psql session in the background running $sql (one statement per line).
+sub start_bg
+{
+	my ($n, $db, $appname, $sql) = @_;
+	$nbg++;
+	my %bg = (out => "$logdir/bg$nbg.out", err => "$logdir/bg$nbg.err");
+	append_to_file("$logdir/bg$nbg.sql", $sql);
+	$bg{h} = IPC::Run::start(
+		[
+			'psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1',
+			'-d', $n->connstr($db) . " application_name=$appname",
+			'-f', "$logdir/bg$nbg.sql"
+		],
+		'<', \undef, '>', $bg{out}, '2>', $bg{err},
+		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+	return \%bg;
+}
+
+sub finish_bg
+{
+	my ($bg) = @_;
+	$bg->{h}->finish;
+	return ($bg->{h}->result(0), slurp_file($bg->{out}), slurp_file($bg->{err}));
+}
+
+# psql with verbose errors: (exit code, stdout, stderr).
+sub try_sql
+{
+	my ($n, $db, $sql) = @_;
+	my ($out, $err);
+	my $ret = $n->psql($db, "\\set VERBOSITY verbose\n$sql", stdout => \$out, stderr => \$err);
+	return ($ret, $out, $err);
+}
+
+my $node = PostgreSQL::Test::Cluster->new('claims');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_steward'");
+$node->start;
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION pg_steward;
+	CREATE DATABASE other;
+	CREATE ROLE stats_reader LOGIN IN ROLE pg_read_all_stats;
+	CREATE ROLE plain_user LOGIN;
+	CREATE ROLE app_owner LOGIN;
+	GRANT CREATE, USAGE ON SCHEMA public TO app_owner;
+	GRANT USAGE ON SCHEMA public TO plain_user, stats_reader;
+});
+$node->safe_psql('other', 'CREATE EXTENSION pg_steward');
+
+############################################################################
+# Idempotency
+############################################################################
+
+# A second caller waits for an uncommitted first one; lock_timeout bounds it.
+my $holder = start_bg($node, 'postgres', 'idem_holder', q{
+BEGIN;
+SELECT outcome FROM steward.idempotency_begin('lt', 'k1', 'fp');
+SELECT pg_sleep(30);
+});
+$node->poll_query_until('postgres', q{
+	SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+	                WHERE application_name = 'idem_holder' AND wait_event = 'PgSleep')})
+  or die 'the key holder did not start';
+my $t_wait = time;
+my ($ret, $out, $err) = try_sql($node, 'postgres',
+	"SET lock_timeout = '300ms';\nSELECT outcome FROM steward.idempotency_begin('lt', 'k1', 'fp');");
+my $waited = time - $t_wait;
+isnt($ret, 0, 'a begin waiting for an uncommitted holder fails when lock_timeout passes');
+like($err, qr/ERROR:  55P03: /, '... with SQLSTATE 55P03 (lock_not_available)');
+cmp_ok($waited, '>=', 0.3, sprintf('... after waiting at least lock_timeout (%.2f s)', $waited));
+cmp_ok($waited, '<', 10, '... and not much longer');
+is( $node->safe_psql('postgres', q{
+		SELECT outcome FROM steward.idempotency_begin('lt', 'k1', 'fp', nowait => true)}),
+	'in_progress', 'with nowait the same call answers in_progress at once');
+$node->safe_psql('postgres', q{
+	SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'idem_holder'});
+finish_bg($holder);
+
+# 255 bytes is the limit, in bytes: 128 two-byte characters are 256 bytes.
+foreach my $case (
+	[ 'scope', "repeat('s', 256)", "'k'" ],
+	[ 'key', "'s'", "repeat('k', 256)" ],
+	[ 'multibyte scope', "repeat('é', 128)", "'k'" ])
+{
+	my ($what, $scope, $key) = @$case;
+	($ret, $out, $err) = try_sql($node, 'postgres',
+		"SELECT steward.idempotency_begin($scope, $key, 'fp');");
+	like($err, qr/ERROR:  22023: /, "a $what over 255 bytes is refused with 22023");
+}
+is( $node->safe_psql('postgres', q{
+		SELECT outcome FROM steward.idempotency_begin(repeat('é', 127) || 's', repeat('k', 255), 'fp')}),
+	'new', 'a scope and a key of exactly 255 bytes are accepted');
+
+# idempotency_stats: pg_read_all_stats reads it, others are refused.
+is( $node->safe_psql('postgres',
+		"SELECT new >= 1 FROM steward.idempotency_stats WHERE scope = 'lt'",
+		extra_params => [ '-U', 'stats_reader' ]),
+	't', 'a pg_read_all_stats member reads idempotency_stats');
+($ret, $out, $err) = $node->psql('postgres', 'SELECT * FROM steward.idempotency_stats',
+	extra_params => [ '-U', 'plain_user' ]);
+like($err, qr/permission denied for view idempotency_stats/,
+	'a role without pg_read_all_stats is refused idempotency_stats');
+
+############################################################################
+# steward_hash: one index page per lookup
+############################################################################
+
+$node->safe_psql('postgres', q{
+	CREATE TABLE lk (id int, k text);
+	INSERT INTO lk SELECT g, 'key-' || g FROM generate_series(1, 100000) g;
+	CREATE INDEX lk_k ON lk USING steward_hash (k);
+	ANALYZE lk;
+});
+is($node->safe_psql('postgres', "SELECT overflow_pages FROM steward.hash_index_stats('lk_k')"),
+	'0', 'the built index has no overflow pages (every bucket is one page)');
+# A lookup reads one bucket page; the metapage is cached per backend.  The
+# Bitmap Index Scan node's buffer counts are index pages only: after a
+# first lookup that caches the metapage, 1000 lookups read 1000 pages.
+my $explain = $node->safe_psql('postgres', q{
+	SET enable_seqscan = off; SET enable_indexscan = off; SET enable_hashjoin = off;
+	SET enable_mergejoin = off; SET enable_material = off;
+	SELECT count(*) FROM lk WHERE k = 'key-1';
+	EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF)
+	SELECT count(*) FROM generate_series(1, 1000) g JOIN lk ON lk.k = 'key-' || (g * 97);});
+my ($node_buffers) = $explain =~ /Bitmap Index Scan on lk_k.*?\n\s*Buffers: ([^\n]*)/s;
+note "1000 lookups: Bitmap Index Scan on lk_k: " . ($node_buffers // 'no buffers line');
+my $pages = 0;
+$pages += $1 while defined $node_buffers && $node_buffers =~ /(?:hit|read)=(\d+)/g;
+like($explain, qr/loops=1000\)/, 'the index is scanned 1000 times') or diag $explain;
+is($pages, 1000, '1000 lookups read 1000 index pages: one bucket page each') or diag $explain;
+
+############################################################################
+# Lifecycle: validate() as the owner; run_transition retries, throttle, ETA
+############################################################################
+
+$node->safe_psql('postgres', q{
+	SET ROLE app_owner;
+	CREATE TABLE owned (id int PRIMARY KEY, status text NOT NULL DEFAULT 'created') USING steward;
+	SELECT steward.create_state_machine('owned_m', ARRAY['created', 'done'], ARRAY['created'],
+	                                    ARRAY['created->done']);
+	SELECT steward.attach_state_machine('owned', 'status', 'owned_m');
+	INSERT INTO owned SELECT g FROM generate_series(1, 3) g;
+	SELECT steward.set_state_check('owned', 'created',
+	    'SELECT count(*) FROM owned WHERE current_user <> ''app_owner''');
+	RESET ROLE;
+});
+is( $node->safe_psql('postgres',
+		"SELECT state, passed, violations FROM steward.validate('owned')"),
+	'created|t|0',
+	'validate() called by a superuser runs the check as the table owner (current_user = app_owner)');
+
+$node->safe_psql('postgres', q{
+	CREATE TABLE moves (id int PRIMARY KEY, status text NOT NULL DEFAULT 'created',
+	                    note text) USING steward;
+	SELECT steward.create_state_machine('moves_m', ARRAY['created', 'done'], ARRAY['created'],
+	                                    ARRAY['created->done']);
+	SELECT steward.attach_state_machine('moves', 'status', 'moves_m');
+	INSERT INTO moves (id) SELECT g FROM generate_series(1, 2000) g;
+	CREATE SEQUENCE fails;
+	-- Raises 40001 twice and 40P01 once (sequences do not roll back), then
+	-- lets every row through.
+	CREATE FUNCTION flaky() RETURNS text LANGUAGE plpgsql AS $$
+	BEGIN
+	    CASE nextval('fails')
+	        WHEN 1, 2 THEN RAISE EXCEPTION 'transient' USING ERRCODE = '40001';
+	        WHEN 3 THEN RAISE EXCEPTION 'transient' USING ERRCODE = '40P01';
+	        ELSE RETURN 'moved';
+	    END CASE;
+	END $$;
+});
+my $mover = start_bg($node, 'postgres', 'mover',
+	"CALL steward.run_transition('moves', 'created', 'done', 'note = flaky()', 100, 1000);\n");
+my ($mid, $t_mid) = ('', time);
+while (time - $t_mid < 30)
+{
+	$mid = $node->safe_psql('postgres', q{
+		SELECT rows_done > 0 AND rows_remaining > 0, rows_per_sec > 0, eta IS NOT NULL, retries
+		  FROM steward.transition_progress WHERE relid = 'moves'::regclass AND finished_at IS NULL});
+	last if $mid =~ /^t\|/;
+	usleep(50_000);
+}
+like($mid, qr/^t\|t\|t\|3$/, 'while running: rows done and remaining, a rate, an ETA, 3 retries so far');
+my ($mrc, $mout, $merr) = finish_bg($mover);
+is($mrc, 0, 'run_transition finished despite 40001, 40001 and 40P01 in its first batch') or diag $merr;
+my ($done, $retries, $secs, $rate) = split /\|/, $node->safe_psql('postgres', q{
+	SELECT rows_done, retries, extract(epoch FROM finished_at - started_at), rows_per_sec
+	  FROM steward.transition_progress WHERE relid = 'moves'::regclass});
+is("$done|$retries", '2000|3', 'all 2000 rows moved; the run counted its 3 retries');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM moves WHERE status = 'done' AND note = 'moved'}),
+	'2000', 'every row moved once, with its SET applied');
+cmp_ok($secs, '>=', 1.8, "throttled to 1000 rows/s: 2000 rows took at least 1.8 s ($secs s)");
+cmp_ok($rate, '<=', 1100, "the reported rate respects max_rows_per_sec ($rate rows/s)");
+
+############################################################################
+# Observability
+############################################################################
+
+# connections: client backends by state against max_connections - reserved.
+my @idle = map { start_bg($node, 'postgres', "idle$_", "SELECT pg_sleep(3);\n") } 1 .. 2;
+$node->poll_query_until('postgres', q{
+	SELECT count(*) = 2 FROM pg_stat_activity WHERE application_name IN ('idle1', 'idle2')
+	   AND wait_event = 'PgSleep'});
+is( $node->safe_psql('postgres', q{
+		SELECT (SELECT connections FROM steward.connections WHERE state = 'active') >= 3,
+		       (SELECT sum(connections) FROM steward.connections)
+		         = (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),
+		       (SELECT DISTINCT usable_connections FROM steward.connections)
+		         = current_setting('max_connections')::int
+		           - current_setting('superuser_reserved_connections')::int,
+		       (SELECT bool_and(share = round(connections::numeric / usable_connections, 4))
+		          FROM steward.connections)}),
+	't|t|t|t', 'connections: per state, all client backends, against max_connections - reserved');
+finish_bg($_) foreach @idle;
+
+is( $node->safe_psql('postgres', q{
+		SELECT hit_ratio = round(blks_hit::numeric / (blks_hit + blks_read), 4),
+		       hit_ratio > 0 AND hit_ratio <= 1
+		  FROM steward.database_hit_ratio WHERE datname = current_database()}),
+	't|t', 'database_hit_ratio is blks_hit / (blks_hit + blks_read) of the database');
+
+# waits.share: each row's share of all samples.  A lock wait makes samples.
+my $lh = start_bg($node, 'postgres', 'lock_holder', "BEGIN;\nLOCK TABLE lk;\nSELECT pg_sleep(1);\nCOMMIT;\n");
+$node->poll_query_until('postgres',
+	"SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'lock_holder' AND wait_event = 'PgSleep')");
+$node->safe_psql('postgres', 'SELECT count(*) FROM lk');
+finish_bg($lh);
+is( $node->safe_psql('postgres', q{
+		SELECT count(*) > 0, abs(sum(share) - 1) <= 0.001 * count(*),
+		       bool_and(abs(share - samples::numeric / (SELECT sum(samples) FROM steward.waits))
+		                <= 0.00005)
+		  FROM steward.waits}),
+	't|t|t', 'waits.share is each row\'s share of all samples; the shares sum to 1');
+
+# Percentiles: one call of a 120 ms statement; its max is exact, every
+# percentile is within 1% of it.  Buckets are at most 2% wide (±1%).
+$node->safe_psql('postgres', 'SELECT 1 AS single_call FROM pg_sleep(0.12)');
+is( $node->safe_psql('postgres', q{
+		SELECT calls, max_ms >= 120,
+		       bool_and(abs(p - max_ms) <= 0.01 * max_ms)
+		  FROM steward.statements,
+		       LATERAL unnest(ARRAY[p50_ms, p90_ms, p95_ms, p99_ms, p999_ms]) p
+		 WHERE query = 'SELECT $1 AS single_call FROM pg_sleep($2)'
+		 GROUP BY calls, max_ms}),
+	'1|t|t', 'p50, p90, p95, p99 and p99.9 of a single call are within 1% of its exact duration');
+is( $node->safe_psql('postgres', q{
+		SELECT count(*) > 0, bool_and(upper_ms <= lower_ms * 1.0201)
+		  FROM steward.latency_histogram(NULL) WHERE lower_ms >= 1 AND upper_ms < 'Infinity'}),
+	't|t', 'histogram buckets above 1 ms are at most 2% wide (≤ 1% error at the middle)');
+is( $node->safe_psql('postgres', q{
+		SELECT (SELECT sum(count) FROM steward.latency_histogram(NULL))
+		     = (SELECT sum(calls) FROM steward.statements
+		         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()))}),
+	't', 'latency_histogram(NULL) counts every call of every statement of the database');
+
+# Statements are kept per database.
+$node->safe_psql('postgres', "SELECT 'per-db marker' FROM pg_class LIMIT 1") foreach 1 .. 3;
+$node->safe_psql('other', "SELECT 'per-db marker' FROM pg_class LIMIT 1") foreach 1 .. 2;
+is( $node->safe_psql('postgres', q{
+		SELECT string_agg(d.datname || ':' || s.calls, ',' ORDER BY d.datname)
+		  FROM steward.statements s JOIN pg_database d ON d.oid = s.dbid
+		 WHERE s.query = 'SELECT $1 FROM pg_class LIMIT $2'}),
+	'other:2,postgres:3', 'the same statement in two databases is counted per database');
+
+# Hot-row keys: shown to the table's owner (not a superuser), hidden from others.
+$node->safe_psql('postgres', q{
+	SET ROLE app_owner;
+	CREATE TABLE hot_owned (id int PRIMARY KEY, n int NOT NULL) USING steward;
+	INSERT INTO hot_owned SELECT g, 0 FROM generate_series(1, 5) g;
+	UPDATE hot_owned SET n = n + 1 WHERE id = 3;
+	UPDATE hot_owned SET n = n + 1 WHERE id = 3;
+	GRANT SELECT ON hot_owned TO plain_user;
+	RESET ROLE;
+});
+is( $node->safe_psql('postgres',
+		"SELECT key_text, updates FROM steward.hot_rows WHERE relid = 'hot_owned'::regclass",
+		extra_params => [ '-U', 'app_owner' ]),
+	'3|2', 'the non-superuser owner sees its hot row key and count');
+is( $node->safe_psql('postgres',
+		"SELECT count(*), count(key_text) FROM steward.hot_rows WHERE relid = 'hot_owned'::regclass",
+		extra_params => [ '-U', 'plain_user' ]),
+	'1|0', 'another role sees the hot row but not its key');
+
+# Health: every check with a value goes to warn and to critical by its
+# thresholds (per session).  lower_is_worse checks are compared the other way.
+my %health_gucs = (
+	p99_latency_ms        => [ 'steward.health_p99_ms',         0, 1e9 ],
+	slow_call_rate        => [ 'steward.health_slow_rate',      0, 1 ],
+	lock_waiters          => [ 'steward.health_lock_waiters',   0, 1e6 ],
+	connection_saturation => [ 'steward.health_connections',    0, 1 ],
+	buffer_hit_ratio      => [ 'steward.health_buffer_hit',     1, 1 ],
+	version_conflict_rate => [ 'steward.health_conflict_rate',  0, 1 ],
+	capacity_runway_days  => [ 'steward.health_runway_days',    1, 1e6 ],
+	replication_lag_s     => [ 'steward.health_replication_lag_s', 0, 1e9 ],
+);
+# Values for the checks that need some: a slow call, a version conflict, a
+# capacity sample.
+$node->safe_psql('postgres', q{
+	SET steward.slow_query_ms = 1; SELECT pg_sleep(0.01);
+	CREATE TABLE acct (id int PRIMARY KEY, version bigint) USING steward;
+	SELECT steward.track_versions('acct', 'version');
+	INSERT INTO acct VALUES (1, NULL);
+	UPDATE acct SET id = 1;});
+$node->psql('postgres', 'UPDATE acct SET version = 1 WHERE id = 1');    # stale: 40001
+$node->safe_psql('postgres', 'SELECT steward.capacity_sample()');
+foreach my $check (sort keys %health_gucs)
+{
+	my ($guc, $lower_is_worse, $max) = @{ $health_gucs{$check} };
+	my $value = $node->safe_psql('postgres',
+		qq{SELECT value FROM steward.health WHERE "check" = '$check'});
+	if ($value eq '')
+	{
+		# A primary without standbys has no replication lag, and one capacity
+		# sample gives no growth rate (sql/10_operations.sql drives the
+		# runway check once two samples measure growth).
+		like($check, qr/^(replication_lag_s|capacity_runway_days)$/, "$check has no value here");
+		next;
+	}
+	if ($value > $max)
+	{
+		note "$check: value $value is above what its thresholds can be set to";
+		next;
+	}
+	my ($warn, $crit) = $lower_is_worse
+	  ? ("$guc\_warn = $max; SET $guc\_critical = 0", "$guc\_warn = $max; SET $guc\_critical = $max")
+	  : ("$guc\_warn = 0; SET $guc\_critical = $max",  "$guc\_warn = 0; SET $guc\_critical = 0");
+	# A value equal to the maximum threshold cannot be "below" it.
+	$lower_is_worse && $value >= $max and do { note "$check: value $value at the maximum"; next; };
+	is( $node->safe_psql('postgres',
+			qq{SET $warn; SELECT status FROM steward.health WHERE "check" = '$check'}),
+		'warn', "$check ($value) is warn by $guc\_warn");
+	is( $node->safe_psql('postgres',
+			qq{SET $crit; SELECT status FROM steward.health WHERE "check" = '$check'}),
+		'critical', "$check ($value) is critical by $guc\_critical");
+}
+
+# Drill checks: a passed drill that finished 100 s ago and took 50 s.
+$node->safe_psql('postgres', q{
+	INSERT INTO steward.restore_drills (started_at, finished_at, duration_s, tables, result)
+	VALUES (now() - interval '150 s', now() - interval '100 s', 50, 1, 'passed')});
+foreach my $case (
+	[ 'steward.drill_max_age', 1000, 'restore_drill_age_s', 'ok' ],
+	[ 'steward.drill_max_age', 120, 'restore_drill_age_s', 'warn' ],
+	[ 'steward.drill_max_age', 90, 'restore_drill_age_s', 'critical' ],
+	[ 'steward.rto_seconds', 100, 'restore_drill_duration_s', 'ok' ],
+	[ 'steward.rto_seconds', 60, 'restore_drill_duration_s', 'warn' ],
+	[ 'steward.rto_seconds', 40, 'restore_drill_duration_s', 'critical' ])
+{
+	my ($guc, $v, $check, $status) = @$case;
+	is( $node->safe_psql('postgres',
+			qq{SET $guc = $v; SELECT status FROM steward.health WHERE "check" = '$check'}),
+		$status, "$check is $status with $guc = $v");
+}
+
+$node->stop;
+
+############################################################################
+# Part 2: the memory-sizing settings at small values
+############################################################################
+
+my $small = PostgreSQL::Test::Cluster->new('claims_small');
+$small->init;
+$small->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'pg_steward'
+steward.max_tables = 16
+steward.max_statements = 100
+steward.max_wait_entries = 100
+steward.hot_rows_k = 2
+});
+$small->start;
+$small->safe_psql('postgres', 'CREATE EXTENSION pg_steward');
+is( $small->safe_psql('postgres', q{
+		SELECT string_agg(current_setting(n), ',') FROM unnest(ARRAY['steward.max_tables',
+		  'steward.max_statements', 'steward.max_wait_entries', 'steward.hot_rows_k']) n}),
+	'16,100,100,2', 'the small settings are in force');
+
+# max_tables: 20 tables with a version conflict each; 16 are counted.
+$small->safe_psql('postgres', join('', map {
+	"CREATE TABLE c$_ (id int PRIMARY KEY, version bigint) USING steward;
+	 SELECT steward.track_versions('c$_', 'version');
+	 INSERT INTO c$_ VALUES (1, NULL); UPDATE c$_ SET id = 1;\n" } 1 .. 20));
+$small->psql('postgres', "UPDATE c$_ SET version = 1 WHERE id = 1") foreach 1 .. 20;
+is( $small->safe_psql('postgres', q{
+		SELECT count(*), sum(version_conflicts) FROM steward.table_counters()}),
+	'16|16', 'steward.max_tables = 16: the counters hold 16 tables');
+
+# max_statements: 150 distinct statements; at most 100 are kept.
+$small->safe_psql('postgres',
+	join('', map { "SELECT $_ AS c$_;\n" } 1 .. 150));
+my $nstmts = $small->safe_psql('postgres', 'SELECT count(*) FROM steward.statements');
+cmp_ok($nstmts, '<=', 100, "steward.max_statements = 100: $nstmts statements kept");
+cmp_ok($nstmts, '>=', 50, '... and the table is in use');
+
+# hot_rows_k = 2: five keys with 5, 4, 3, 2, 1 updates; the two hottest kept.
+$small->safe_psql('postgres', q{
+	CREATE TABLE h (id int PRIMARY KEY, n int NOT NULL) USING steward;
+	INSERT INTO h SELECT g, 0 FROM generate_series(1, 5) g;
+	UPDATE h SET n = n + 1 WHERE id <= 5; UPDATE h SET n = n + 1 WHERE id <= 4;
+	UPDATE h SET n = n + 1 WHERE id <= 3; UPDATE h SET n = n + 1 WHERE id <= 2;
+	UPDATE h SET n = n + 1 WHERE id <= 1;});
+is( $small->safe_psql('postgres', q{
+		SELECT string_agg(key_text, ',' ORDER BY key_text)
+		  FROM steward.hot_rows WHERE relid = 'h'::regclass}),
+	'1,2', 'steward.hot_rows_k = 2: the two most-updated rows are kept');
+
+# hot_rows_sample = 10: one update in ten is tracked.
+$small->safe_psql('postgres', q{
+	SELECT steward.reset();
+	SET steward.hot_rows_sample = 10;
+	CREATE TABLE hs (id int PRIMARY KEY, n int NOT NULL) USING steward;
+	INSERT INTO hs VALUES (1, 0);
+	SELECT count(*) FROM (SELECT 1 FROM generate_series(1, 100)) g;} . "\n"
+	  . join('', map { "UPDATE hs SET n = n + 1 WHERE id = 1;\n" } 1 .. 100));
+is( $small->safe_psql('postgres', "SELECT updates FROM steward.hot_rows WHERE relid = 'hs'::regclass"),
+	'10', 'steward.hot_rows_sample = 10: 100 updates of a row count 10');
+
+# track_statements = off: nothing new is recorded.
+$small->safe_psql('postgres',
+	"SET steward.track_statements = off; SELECT 'untracked marker' FROM pg_class LIMIT 1;");
+$small->safe_psql('postgres', "SELECT 'tracked marker', 1 FROM pg_class LIMIT 1;");
+is( $small->safe_psql('postgres', q{
+		SELECT count(*) FILTER (WHERE query = 'SELECT $1 FROM pg_class LIMIT $2'),
+		       count(*) FILTER (WHERE query = 'SELECT $1, $2 FROM pg_class LIMIT $3')
+		  FROM steward.statements}),
+	'0|1', 'steward.track_statements = off records nothing; on (default) records');
+
+# sample_interval_ms = 1000 (reload): a 1.5 s lock wait gets about 2 samples.
+$small->append_conf('postgresql.conf', 'steward.sample_interval_ms = 1000');
+$small->reload;
+$small->poll_query_until('postgres', "SELECT current_setting('steward.sample_interval_ms') = '1s'");
+usleep(1_100_000);    # the sampler picks the new period up after its current sleep
+$small->safe_psql('postgres', 'SELECT steward.reset(); CREATE TABLE lw (id int)');
+my $lw = start_bg($small, 'postgres', 'lw_holder', "BEGIN;\nLOCK TABLE lw;\nSELECT pg_sleep(1.5);\nCOMMIT;\n");
+$small->poll_query_until('postgres',
+	"SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'lw_holder' AND wait_event = 'PgSleep')");
+$small->safe_psql('postgres', 'SELECT count(*) FROM lw');
+finish_bg($lw);
+my $lw_samples = $small->safe_psql('postgres',
+	"SELECT coalesce(sum(samples), 0) FROM steward.waits WHERE event_type = 'Lock'");
+cmp_ok($lw_samples, '>=', 1, "steward.sample_interval_ms = 1000: the lock wait was sampled ($lw_samples)");
+cmp_ok($lw_samples, '<=', 3, '... at most 3 times in 1.5 s (at 10 ms it would be ~150)');
+
+$small->stop;
+done_testing();
