@@ -19,7 +19,10 @@
 #     histogram buckets at most 2% wide, statements kept per database, hot-row
 #     keys shown to a non-superuser owner and to nobody else, every health
 #     check with a value driven to warn and to critical by its thresholds;
-#     the drill checks by steward.drill_max_age and steward.rto_seconds.
+#     the drill checks by steward.drill_max_age and steward.rto_seconds;
+#   - a standby without shared_preload_libraries replays steward_hash splits;
+#   - logical replication apply reproduces steward rows exactly (versions,
+#     states, sequence values).
 # Part 2 (steward.max_tables = 16, max_statements = 100, hot_rows_k = 2,
 #   max_wait_entries = 100, sample_interval_ms = 1000 by reload):
 #   the counters hold at most 16 tables, statements at most 100 entries,
@@ -74,7 +77,7 @@ sub try_sql
 }
 
 my $node = PostgreSQL::Test::Cluster->new('claims');
-$node->init;
+$node->init(allows_streaming => 'logical');
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_steward'");
 $node->start;
 $node->safe_psql('postgres', q{
@@ -169,6 +172,28 @@ my $pages = 0;
 $pages += $1 while defined $node_buffers && $node_buffers =~ /(?:hit|read)=(\d+)/g;
 like($explain, qr/loops=1000\)/, 'the index is scanned 1000 times') or diag $explain;
 is($pages, 1000, '1000 lookups read 1000 index pages: one bucket page each') or diag $explain;
+
+# Standbys need nothing preloaded: generic WAL is replayed by core.  A
+# standby without shared_preload_libraries replays the splits of lk_k and
+# answers lookups through it like the primary.
+$node->backup('lk_backup');
+my $plain_standby = PostgreSQL::Test::Cluster->new('claims_standby');
+$plain_standby->init_from_backup($node, 'lk_backup', has_streaming => 1);
+$plain_standby->append_conf('postgresql.conf', "shared_preload_libraries = ''");
+$plain_standby->start;
+$node->safe_psql('postgres',
+	"INSERT INTO lk SELECT g, 'key-' || g FROM generate_series(100001, 160000) g");
+$node->wait_for_catchup($plain_standby, 'replay', $node->lsn('insert'));
+is($plain_standby->safe_psql('postgres', 'SHOW shared_preload_libraries'), '',
+	'the standby preloads nothing');
+my $lk_check = q{
+	SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_hashjoin = off;
+	SET enable_mergejoin = off;
+	SELECT count(*), (SELECT buckets FROM steward.hash_index_stats('lk_k'))
+	  FROM generate_series(1, 160000, 13) g JOIN lk ON lk.k = 'key-' || g};
+is($plain_standby->safe_psql('postgres', $lk_check), $node->safe_psql('postgres', $lk_check),
+	'the standby finds every sampled key through lk_k and has the same buckets as the primary');
+$plain_standby->stop;
 
 ############################################################################
 # Lifecycle: validate() as the owner; run_transition retries, throttle, ETA
@@ -391,6 +416,43 @@ foreach my $case (
 			qq{SET $guc = $v; SELECT status FROM steward.health WHERE "check" = '$check'}),
 		$status, "$check is $status with $guc = $v");
 }
+
+# Logical replication: the apply worker writes as session_replication_role
+# = replica, so a subscriber's steward table stores versions, states and
+# sequence values exactly as the publisher sent them.
+my $sub = PostgreSQL::Test::Cluster->new('claims_sub');
+$sub->init;
+$sub->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_steward'");
+$sub->start;
+my $ledger_ddl = q{
+	CREATE TABLE ledger (id int PRIMARY KEY, status text NOT NULL DEFAULT 'created',
+	                     seq int NOT NULL DEFAULT 0, version bigint) USING steward;
+	SELECT steward.track_versions('ledger', 'version');
+	SELECT steward.track_sequence('ledger', 'seq');
+	SELECT steward.create_state_machine('ledger_m', ARRAY['created', 'paid', 'shipped'],
+	       ARRAY['created'], ARRAY['created->paid', 'paid->shipped']);
+	SELECT steward.attach_state_machine('ledger', 'status', 'ledger_m');};
+$node->safe_psql('postgres', $ledger_ddl . q{
+	INSERT INTO ledger (id) SELECT g FROM generate_series(1, 50) g;
+	UPDATE ledger SET status = 'paid', seq = 3 WHERE id <= 30;
+	CREATE PUBLICATION ledger_pub FOR TABLE ledger;});
+$sub->safe_psql('postgres', 'CREATE EXTENSION pg_steward;' . $ledger_ddl);
+$sub->safe_psql('postgres',
+	sprintf("CREATE SUBSCRIPTION ledger_sub CONNECTION 'host=%s port=%d dbname=postgres' "
+		  . 'PUBLICATION ledger_pub', $node->host, $node->port));
+$sub->wait_for_subscription_sync($node, 'ledger_sub');
+$node->safe_psql('postgres', q{
+	UPDATE ledger SET status = 'shipped', seq = 5 WHERE id <= 10;
+	UPDATE ledger SET seq = 9 WHERE id = 1;
+	INSERT INTO ledger (id, version) VALUES (51, 7);
+	DELETE FROM ledger WHERE id = 50;});
+$node->wait_for_catchup('ledger_sub');
+my $ledger_rows = 'SELECT id, status, seq, version FROM ledger ORDER BY id';
+my $pub_rows = $node->safe_psql('postgres', $ledger_rows);
+like($pub_rows, qr/^1\|shipped\|9\|4$/m, 'publisher: row 1 went through three updates (version 4)');
+is($sub->safe_psql('postgres', $ledger_rows), $pub_rows,
+	'the subscriber holds exactly the publisher\'s rows: versions, states and sequences as sent');
+$sub->stop;
 
 $node->stop;
 
