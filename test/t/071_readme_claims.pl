@@ -96,6 +96,9 @@ $node->safe_psql('other', 'CREATE EXTENSION pg_steward');
 ############################################################################
 
 # A second caller waits for an uncommitted first one; lock_timeout bounds it.
+# The scope is in use already (its first key), so what is waited for is the
+# key, not the scope's first claim.
+$node->safe_psql('postgres', "SELECT steward.idempotency_begin('lt', 'k0', 'fp')");
 my $holder = start_bg($node, 'postgres', 'idem_holder', q{
 BEGIN;
 SELECT outcome FROM steward.idempotency_begin('lt', 'k1', 'fp');
@@ -227,7 +230,7 @@ $node->safe_psql('postgres', q{
 	-- lets every row through.
 	CREATE FUNCTION flaky() RETURNS text LANGUAGE plpgsql AS $$
 	BEGIN
-	    CASE nextval('fails')
+	    CASE nextval('public.fails')
 	        WHEN 1, 2 THEN RAISE EXCEPTION 'transient' USING ERRCODE = '40001';
 	        WHEN 3 THEN RAISE EXCEPTION 'transient' USING ERRCODE = '40P01';
 	        ELSE RETURN 'moved';
@@ -235,7 +238,7 @@ $node->safe_psql('postgres', q{
 	END $$;
 });
 my $mover = start_bg($node, 'postgres', 'mover',
-	"CALL steward.run_transition('moves', 'created', 'done', 'note = flaky()', 100, 1000);\n");
+	"CALL steward.run_transition('moves', 'created', 'done', 'note = public.flaky()', 100, 1000);\n");
 my ($mid, $t_mid) = ('', time);
 while (time - $t_mid < 30)
 {
@@ -346,16 +349,18 @@ is( $node->safe_psql('postgres',
 		extra_params => [ '-U', 'plain_user' ]),
 	'1|0', 'another role sees the hot row but not its key');
 
-# Health: every check with a value goes to warn and to critical by its
-# thresholds (per session).  lower_is_worse checks are compared the other way.
+# Health: every check goes to warn and to critical by its thresholds (per
+# session); lower_is_worse checks are compared the other way.  The windowed
+# checks judge only with enough evidence: health_min_calls / min_updates 0.
+my $gate = 'SET steward.health_min_calls = 0; SET steward.health_min_updates = 0;';
 my %health_gucs = (
-	p99_latency_ms        => [ 'steward.health_p99_ms',         0, 1e9 ],
-	slow_call_rate        => [ 'steward.health_slow_rate',      0, 1 ],
-	lock_waiters          => [ 'steward.health_lock_waiters',   0, 1e6 ],
-	connection_saturation => [ 'steward.health_connections',    0, 1 ],
-	buffer_hit_ratio      => [ 'steward.health_buffer_hit',     1, 1 ],
-	version_conflict_rate => [ 'steward.health_conflict_rate',  0, 1 ],
-	capacity_runway_days  => [ 'steward.health_runway_days',    1, 1e6 ],
+	p99_latency_ms        => [ 'steward.health_p99_ms',            0, 1e9 ],
+	slow_call_rate        => [ 'steward.health_slow_rate',         0, 1 ],
+	lock_waiters          => [ 'steward.health_lock_waiters',      0, 1e6 ],
+	connection_saturation => [ 'steward.health_connections',       0, 1 ],
+	buffer_hit_ratio      => [ 'steward.health_buffer_hit',        1, 1 ],
+	version_conflict_rate => [ 'steward.health_conflict_rate',     0, 1 ],
+	capacity_runway_days  => [ 'steward.health_runway_days',       1, 1e6 ],
 	replication_lag_s     => [ 'steward.health_replication_lag_s', 0, 1e9 ],
 );
 # Values for the checks that need some: a slow call, a version conflict, a
@@ -368,54 +373,84 @@ $node->safe_psql('postgres', q{
 	UPDATE acct SET id = 1;});
 $node->psql('postgres', 'UPDATE acct SET version = 1 WHERE id = 1');    # stale: 40001
 $node->safe_psql('postgres', 'SELECT steward.capacity_sample()');
+my %covered;
+sub health_status
+{
+	my ($sets, $check) = @_;
+	return $node->safe_psql('postgres',
+		qq{$gate $sets SELECT status FROM steward.health WHERE "check" = '$check'});
+}
 foreach my $check (sort keys %health_gucs)
 {
 	my ($guc, $lower_is_worse, $max) = @{ $health_gucs{$check} };
 	my $value = $node->safe_psql('postgres',
-		qq{SELECT value FROM steward.health WHERE "check" = '$check'});
+		qq{$gate SELECT value FROM steward.health WHERE "check" = '$check'});
+	$covered{$check} = 1;
 	if ($value eq '')
 	{
 		# A primary without standbys has no replication lag, and one capacity
 		# sample gives no growth rate (sql/10_operations.sql drives the
-		# runway check once two samples measure growth).
+		# runway check once samples measure growth).
 		like($check, qr/^(replication_lag_s|capacity_runway_days)$/, "$check has no value here");
 		next;
 	}
-	if ($value > $max)
+	if ($value > $max || ($lower_is_worse && $value >= $max))
 	{
-		note "$check: value $value is above what its thresholds can be set to";
+		fail("$check: value $value cannot be judged by thresholds up to $max");
 		next;
 	}
 	my ($warn, $crit) = $lower_is_worse
-	  ? ("$guc\_warn = $max; SET $guc\_critical = 0", "$guc\_warn = $max; SET $guc\_critical = $max")
-	  : ("$guc\_warn = 0; SET $guc\_critical = $max",  "$guc\_warn = 0; SET $guc\_critical = 0");
-	# A value equal to the maximum threshold cannot be "below" it.
-	$lower_is_worse && $value >= $max and do { note "$check: value $value at the maximum"; next; };
-	is( $node->safe_psql('postgres',
-			qq{SET $warn; SELECT status FROM steward.health WHERE "check" = '$check'}),
-		'warn', "$check ($value) is warn by $guc\_warn");
-	is( $node->safe_psql('postgres',
-			qq{SET $crit; SELECT status FROM steward.health WHERE "check" = '$check'}),
-		'critical', "$check ($value) is critical by $guc\_critical");
+	  ? ("SET ${guc}_warn = $max; SET ${guc}_critical = 0;", "SET ${guc}_warn = $max; SET ${guc}_critical = $max;")
+	  : ("SET ${guc}_warn = 0; SET ${guc}_critical = $max;",  "SET ${guc}_warn = 0; SET ${guc}_critical = 0;");
+	is(health_status($warn, $check), 'warn',     "$check ($value) is warn by ${guc}_warn");
+	is(health_status($crit, $check), 'critical', "$check ($value) is critical by ${guc}_critical");
 }
 
-# Drill checks: a passed drill that finished 100 s ago and took 50 s.
+# The drill checks, from a passed drill that finished 100 s ago, took 50 s,
+# restored a backup taken 200 s ago and reached 30 s short of its target.
 $node->safe_psql('postgres', q{
-	INSERT INTO steward.restore_drills (started_at, finished_at, duration_s, tables, result)
-	VALUES (now() - interval '150 s', now() - interval '100 s', 50, 1, 'passed')});
+	INSERT INTO steward.restore_drills (started_at, finished_at, duration_s, tables, result,
+	                                    backup_time, target_time, recovered_to)
+	VALUES (now() - interval '150 s', now() - interval '100 s', 50, 1, 'passed',
+	        now() - interval '200 s', now() - interval '100 s', now() - interval '130 s')});
 foreach my $case (
-	[ 'steward.drill_max_age', 1000, 'restore_drill_age_s', 'ok' ],
-	[ 'steward.drill_max_age', 120, 'restore_drill_age_s', 'warn' ],
-	[ 'steward.drill_max_age', 90, 'restore_drill_age_s', 'critical' ],
-	[ 'steward.rto_seconds', 100, 'restore_drill_duration_s', 'ok' ],
-	[ 'steward.rto_seconds', 60, 'restore_drill_duration_s', 'warn' ],
-	[ 'steward.rto_seconds', 40, 'restore_drill_duration_s', 'critical' ])
+	[ 'steward.drill_max_age',  1000, 'restore_drill_age_s',      'ok' ],
+	[ 'steward.drill_max_age',  120,  'restore_drill_age_s',      'warn' ],
+	[ 'steward.drill_max_age',  90,   'restore_drill_age_s',      'critical' ],
+	[ 'steward.rto_seconds',    100,  'restore_drill_duration_s', 'ok' ],
+	[ 'steward.rto_seconds',    60,   'restore_drill_duration_s', 'warn' ],
+	[ 'steward.rto_seconds',    40,   'restore_drill_duration_s', 'critical' ],
+	[ 'steward.backup_max_age', 1000, 'backup_age_s',             'ok' ],
+	[ 'steward.backup_max_age', 240,  'backup_age_s',             'warn' ],
+	[ 'steward.backup_max_age', 150,  'backup_age_s',             'critical' ],
+	[ 'steward.rpo_seconds',    100,  'recovery_point_s',         'ok' ],
+	[ 'steward.rpo_seconds',    35,   'recovery_point_s',         'warn' ],
+	[ 'steward.rpo_seconds',    20,   'recovery_point_s',         'critical' ])
 {
 	my ($guc, $v, $check, $status) = @$case;
-	is( $node->safe_psql('postgres',
-			qq{SET $guc = $v; SELECT status FROM steward.health WHERE "check" = '$check'}),
-		$status, "$check is $status with $guc = $v");
+	$covered{$check} = 1;
+	is(health_status("SET $guc = $v;", $check), $status, "$check is $status with $guc = $v");
 }
+# Standbys expected but none streaming: critical (one of two missing would
+# warn; this server has no standby to stream).
+$covered{standbys_streaming} = 1;
+is(health_status('SET steward.expected_standbys = 0;', 'standbys_streaming'), 'ok',
+	'standbys_streaming is ok when no standby is expected');
+is(health_status('SET steward.expected_standbys = 2;', 'standbys_streaming'), 'critical',
+	'standbys_streaming is critical when 2 are expected and none streams');
+# The last drill failed: critical.
+$node->safe_psql('postgres', q{
+	INSERT INTO steward.restore_drills (started_at, finished_at, duration_s, tables, result)
+	VALUES (now() - interval '20 s', now() - interval '10 s', 10, 1, 'failed')});
+$covered{restore_drill_failed} = 1;
+is(health_status('', 'restore_drill_failed'), 'critical', 'restore_drill_failed is critical after a failed drill');
+# statistics_collected is critical only without shared_preload_libraries
+# (test/t/010_observability.pl runs a server without it).
+$covered{statistics_collected} = 1;
+is(health_status('', 'statistics_collected'), 'ok', 'statistics_collected is ok with the library preloaded');
+is( join(',', grep { !$covered{$_} } split /\n/,
+		$node->safe_psql('postgres', 'SELECT "check" FROM steward.health ORDER BY 1')),
+	'', 'every check of steward.health was driven above');
 
 # Logical replication: the apply worker writes as session_replication_role
 # = replica, so a subscriber's steward table stores versions, states and
