@@ -21,6 +21,9 @@ use IPC::Run;
 
 my $node = PostgreSQL::Test::Cluster->new('dump_forms');
 $node->init;
+# Preloaded, as users run it: without it CREATE EXTENSION (also in a
+# restore) rightly warns that no statistics are collected.
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_steward'");
 $node->start;
 
 $node->safe_psql('postgres', 'CREATE DATABASE src');
