@@ -20,6 +20,7 @@
 #include "access/skey.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_type_d.h"
@@ -197,6 +198,23 @@ sequence_type_ok(Oid typid)
 	return typid == INT2OID || typid == INT4OID || typid == INT8OID;
 }
 
+/*
+ * The snapshot the rules are read with: the latest one, so that a rule
+ * committed after this statement took its snapshot but before it locked
+ * the table (the rule change holds ShareRowExclusiveLock until it commits)
+ * is seen.  A parallel operation may not take a new snapshot; the only
+ * statements that write while in parallel mode are CREATE TABLE AS, SELECT
+ * INTO and CREATE/REFRESH MATERIALIZED VIEW, into a relation no other
+ * transaction can have given rules, so the statement's own snapshot is
+ * exact there.  (Found by the core regression suite's write_parallel test
+ * under default_table_access_method = steward: test/compat.)
+ */
+static Snapshot
+rules_snapshot(void)
+{
+	return RegisterSnapshot(IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot());
+}
+
 static void
 add_state_rule(Relation rel, RulesBuild *build, AttrNumber attnum, Oid typid,
 			   const char *machine, const char *changed_at)
@@ -230,7 +248,7 @@ add_state_rule(Relation rel, RulesBuild *build, AttrNumber attnum, Oid typid,
 			rule->changed_at = c;
 	}
 	machines = table_open(machinesoid, AccessShareLock);
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	snapshot = rules_snapshot();
 	ok = load_machine(machines, snapshot, machine, rule);
 	UnregisterSnapshot(snapshot);
 	table_close(machines, AccessShareLock);
@@ -358,7 +376,7 @@ load_rules(Relation rel, MemoryContext cxt)
 	if (OidIsValid(rulesoid))
 	{
 		Relation	rulesrel = table_open(rulesoid, AccessShareLock);
-		Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+		Snapshot	snapshot = rules_snapshot();
 		List	   *relids = list_make1_oid(RelationGetRelid(rel));
 		ListCell   *lc;
 
