@@ -6,10 +6,10 @@
 # --data-only, and the whole database -- the restored tables must track
 # the same columns (same kinds, machines, changed_at columns, creation
 # times) and enforce them: the issue's stale version and illegal
-# paid -> created must fail.  The cluster does not preload pg_steward, so
-# every restore session starts without the library: the label provider is
-# loaded by the extension's event trigger on SECURITY LABEL, also when a
-# partitioned table's label comes before any steward table.
+# paid -> created must fail.  A second cluster does not preload
+# pg_steward, so a restore session starts without the library: the label
+# provider is loaded by the extension's event trigger on SECURITY LABEL,
+# also when a partitioned table's label comes before any steward table.
 
 use strict;
 use warnings;
@@ -169,6 +169,33 @@ is($node->safe_psql('dst_n', $data_sql{events}), $src_data{events}, '-n: partiti
 	"\\set VERBOSITY sqlstate\nUPDATE events SET seq = 1 WHERE id = 9");
 like($err, qr/40001/, '-n: the parent\'s sequence rule holds in its partitions');
 check_enforced('dst_n', 'pg_dump -n');
+
+# The same dump into a server that does not preload pg_steward: the first
+# label (the partitioned table's) comes before anything has loaded the
+# library in the restore session.
+my $bare = PostgreSQL::Test::Cluster->new('not_preloaded');
+$bare->init;
+$bare->start;
+$bare->safe_psql('postgres', 'CREATE DATABASE dst');
+$bare->safe_psql('dst', 'CREATE EXTENSION pg_steward');
+my ($bare_out, $bare_err) = ('', '');
+IPC::Run::run([ 'psql', '-X', '-q', '-d', $bare->connstr('dst'), '-f', "$dir/n.sql" ],
+	'>', \$bare_out, '2>', \$bare_err);
+like($bare_err, qr/\A[^\n]*ERROR:  schema "public" already exists\n\z/,
+	'not preloaded: the -n dump restores with no other message');
+is($bare->safe_psql('dst', $rules_sql),
+	join("\n", grep { !/^app\./ } split /\n/, $src_rules),
+	'not preloaded: the partitioned table\'s rules are restored too');
+# A session whose first statement is the label (pg_restore --section, a
+# label-only script): only the event trigger loads the provider for it.
+$bare->safe_psql('dst', 'CREATE TABLE first_label (id int, version bigint) USING steward');
+is($bare->psql('dst',
+		q{SECURITY LABEL FOR steward ON COLUMN first_label.version IS '{"v": 1, "kind": "version"}'}),
+	0, 'not preloaded: a label as the first statement of a session works');
+is($bare->safe_psql('dst',
+		q{SELECT kind FROM steward.tracked_columns WHERE relid = 'first_label'::regclass}),
+	'version', 'and makes the rule');
+$bare->stop;
 
 # 3. --schema-only, then --data-only into that prepared database: the
 # extension's own tables meet rows the labels created, without duplicate
