@@ -64,6 +64,7 @@ OBJS = \
 	src/hashindex/sthash_scan.o \
 	src/hashindex/sthash_vacuum.o \
 	src/hashindex/sthash_verify.o \
+	src/hashindex/sthash_wal.o \
 	src/idempotency/idempotency.o \
 	src/idempotency/idem_stats.o \
 	src/idempotency/purge_worker.o \

@@ -127,6 +127,24 @@ sth_entry_set(StHashEntry *e, uint64 hash, ItemPointer tid)
 	e->tid = *tid;
 }
 
+/*
+ * The 8 bytes of an entry's hash[] as they lie in memory, for comparing
+ * entries with one unaligned load each instead of reassembling every hash.
+ */
+static inline uint64
+sth_hash_stored(uint64 hash)
+{
+	uint16		h[4];
+	uint64		raw;
+
+	h[0] = (uint16) (hash >> 48);
+	h[1] = (uint16) (hash >> 32);
+	h[2] = (uint16) (hash >> 16);
+	h[3] = (uint16) hash;
+	memcpy(&raw, h, sizeof(raw));
+	return raw;
+}
+
 static inline int
 sth_page_nentries(Page page)
 {
@@ -180,6 +198,10 @@ extern void sth_try_split(Relation index);
 #define STH_SPLIT_RATIO		4
 #define STH_MAX_SPLITS		4
 extern void sth_finish_split(Relation index, uint32 bucket);
+
+/* sthash_wal.c */
+extern void sth_append_entry_logged(Relation index, Buffer buf, uint64 hash,
+									ItemPointer tid);
 
 /* sthash_build.c */
 extern IndexBuildResult *sthbuild(Relation heap, Relation index,

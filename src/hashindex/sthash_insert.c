@@ -84,10 +84,8 @@ sth_insert_entry(Relation index, uint64 hash, ItemPointer tid)
 
 		if (sth_page_has_room(page))
 		{
-			state = GenericXLogStart(index);
-			page = GenericXLogRegisterBuffer(state, cur, 0);
-			sth_page_add_entry(page, hash, tid);
-			GenericXLogFinish(state);
+			/* The hot path: a small generic record written directly. */
+			sth_append_entry_logged(index, cur, hash, tid);
 			break;
 		}
 		if (next == InvalidBlockNumber)

@@ -86,6 +86,7 @@ walk_chain(Relation index, Buffer primary, uint64 hash, bool match_all,
 		   ItemPointerData **tids, int *ntids, int *maxtids)
 {
 	Buffer		cur = primary;
+	uint64		raw = sth_hash_stored(hash);
 
 	for (;;)
 	{
@@ -95,10 +96,22 @@ walk_chain(Relation index, Buffer primary, uint64 hash, bool match_all,
 		BlockNumber next = StHashPageGetOpaque(page)->next;
 		Buffer		nextbuf;
 
-		for (int i = 0; i < n; i++)
+		if (match_all)
 		{
-			if (match_all || sth_entry_hash(&entries[i]) == hash)
+			for (int i = 0; i < n; i++)
 				append_tid(tids, ntids, maxtids, &entries[i].tid);
+		}
+		else
+		{
+			/* The scan is memory-bound: one 8-byte load per entry. */
+			for (int i = 0; i < n; i++)
+			{
+				uint64		h;
+
+				memcpy(&h, entries[i].hash, sizeof(h));
+				if (h == raw)
+					append_tid(tids, ntids, maxtids, &entries[i].tid);
+			}
 		}
 		if (next == InvalidBlockNumber)
 			break;
