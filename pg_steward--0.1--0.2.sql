@@ -1490,10 +1490,12 @@ $$;
 -- security labels of provider "steward" (src/tableam/labels.sql).
 -- Recreate (or, label NULL, remove) the rule of one column from its label.
 -- Called by the label provider (labels.c) as the owner of the extension's
--- tables, after core checked that the caller owns the table.  Validates
+-- tables, after core checked that the caller owns the table; caller is the
+-- role that runs SECURITY LABEL (a state machine must be usable by it).  Validates
 -- like track_versions / track_sequence / attach_state_machine, and creates
 -- the label's state machine when this database lacks it.
-CREATE FUNCTION steward._apply_rule_label(tbl regclass, colnum smallint, label text)
+CREATE FUNCTION steward._apply_rule_label(tbl regclass, colnum smallint, label text,
+                                          caller regrole)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -1603,15 +1605,16 @@ BEGIN
                                       l->'states', l->'initial', l->'transitions'),
                       HINT = 'Rename one of the machines, or attach this database''s machine with steward.attach_state_machine.';
         ELSIF NOT (m.builtin OR EXISTS (
-                SELECT 1 FROM pg_class c, unnest(m.usage_roles || m.owner) g
-                 WHERE c.oid = tbl AND pg_has_role(c.relowner, g::oid, 'USAGE'))) THEN
-            -- As attach_state_machine: the machine must be the table
-            -- owner's, granted to it, or built in.
+                SELECT 1 FROM unnest(m.usage_roles || m.owner) g
+                 WHERE pg_has_role(caller::oid, g::oid, 'USAGE'))) THEN
+            -- As attach_state_machine: the machine must be the caller's,
+            -- granted to it, or built in (superusers, who restore whole
+            -- databases, may use any).
             RAISE EXCEPTION 'permission denied for state machine "%"', v_machine
                 USING ERRCODE = 'insufficient_privilege',
                       DETAIL = format('It belongs to role "%s".', pg_get_userbyid(m.owner)),
                       HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
-                                    v_machine, (SELECT pg_get_userbyid(c.relowner) FROM pg_class c WHERE c.oid = tbl));
+                                    v_machine, pg_get_userbyid(caller::oid));
         END IF;
         EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text = ANY ($1))', tbl, col, col)
            INTO n USING (SELECT d.states FROM steward.machine_definitions d WHERE d.name = v_machine);
@@ -1640,7 +1643,7 @@ BEGIN
     END IF;
 END
 $$;
-REVOKE ALL ON FUNCTION steward._apply_rule_label(regclass, smallint, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION steward._apply_rule_label(regclass, smallint, text, regrole) FROM PUBLIC;
 
 -- Inserting a rule that exists already (a whole-database restore after the
 -- labels recreated it, a data-only restore into a database prepared with
@@ -4352,8 +4355,9 @@ ALTER TABLE steward.machine_definitions
 
 CREATE OR REPLACE VIEW steward.state_machines AS
 SELECT m.name, m.states, m.initial, m.transitions, m.builtin,
-       coalesce((SELECT array_agg(format('%s.%I', r.relid, r.attname) ORDER BY 1)
-                   FROM steward.column_rules r
+       coalesce((SELECT array_agg(a.col ORDER BY a.col)
+                   FROM steward.column_rules r,
+                        LATERAL (SELECT format('%s.%I', r.relid, r.attname) AS col) a
                   WHERE r.kind = 'state' AND r.machine = m.name), '{}') AS attached_to,
        m.created_at, m.owner, m.usage_roles
   FROM steward.machine_definitions m;

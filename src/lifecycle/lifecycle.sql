@@ -35,8 +35,9 @@ VALUES ('data_lifecycle',
 
 CREATE VIEW steward.state_machines AS
 SELECT m.name, m.states, m.initial, m.transitions, m.builtin,
-       coalesce((SELECT array_agg(format('%s.%I', r.relid, r.attname) ORDER BY 1)
-                   FROM steward.column_rules r
+       coalesce((SELECT array_agg(a.col ORDER BY a.col)
+                   FROM steward.column_rules r,
+                        LATERAL (SELECT format('%s.%I', r.relid, r.attname) AS col) a
                   WHERE r.kind = 'state' AND r.machine = m.name), '{}') AS attached_to,
        m.created_at, m.owner, m.usage_roles
   FROM steward.machine_definitions m;

@@ -178,11 +178,11 @@ steward_sync_rule_label(Oid relid, const char *attname)
 static void
 steward_object_relabel(const ObjectAddress *object, const char *seclabel)
 {
-	Oid			applyargs[3] = {REGCLASSOID, INT2OID, TEXTOID};
+	Oid			applyargs[4] = {REGCLASSOID, INT2OID, TEXTOID, REGROLEOID};
 	Oid			nspid;
 	StewardAsOwner ctx;
-	Datum		args[3];
-	char		nulls[3] = {' ', ' ', ' '};
+	Datum		args[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
 
 	if (object->classId != RelationRelationId || object->objectSubId <= 0)
 		ereport(ERROR,
@@ -199,7 +199,7 @@ steward_object_relabel(const ObjectAddress *object, const char *seclabel)
 				 errhint("CREATE EXTENSION pg_steward; before restoring tables with pg_steward rules.")));
 	if (!OidIsValid(LookupFuncName(list_make2(makeString(STEWARD_SCHEMA),
 											  makeString("_apply_rule_label")),
-								   3, applyargs, true)))
+								   4, applyargs, true)))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the pg_steward objects of this database are older than its library"),
@@ -211,10 +211,12 @@ steward_object_relabel(const ObjectAddress *object, const char *seclabel)
 		args[2] = CStringGetTextDatum(seclabel);
 	else
 		nulls[2] = 'n';
+	/* Whose rights decide whether a named state machine may be used. */
+	args[3] = ObjectIdGetDatum(GetUserId());
 
 	enter_rules_owner(&ctx);
-	if (SPI_execute_with_args("SELECT steward._apply_rule_label($1, $2, $3)",
-							  3, applyargs, args, nulls, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_with_args("SELECT steward._apply_rule_label($1, $2, $3, $4)",
+							  4, applyargs, args, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not apply a pg_steward label");
 	steward_as_owner_end(&ctx);
 }
