@@ -989,12 +989,35 @@ slot_begin(int slot, const StmtKey *key, bool last, const char *text, int text_l
 	}
 }
 
+typedef struct RemakeArgs
+{
+	const StmtKey *key;
+	const char *src;
+	int			loc;
+	int			len;
+	double		ms;
+	uint64		rows;
+	int64		blks_hit;
+	int64		blks_read;
+} RemakeArgs;
+
+/* Make an evicted entry again from the statement's text (under a guard: lexes). */
+static void
+remake_entry(void *arg)
+{
+	RemakeArgs *a = (RemakeArgs *) arg;
+	int			text_len;
+	char	   *text = normalized_text(a->src, a->loc, a->len, NULL, &text_len);
+
+	(void) count_call(a->key, text, text_len, a->ms, a->rows, a->blks_hit, a->blks_read);
+}
+
 /*
  * A statement ended successfully.  src/loc/len locate its text (to create
  * an entry evicted since it started), or src is NULL.  The last top-level
  * statement before a commit is kept pending until the commit succeeded;
- * slot_begin(0) flushes it before slot 0's text buffer is reused.  Runs
- * under a guard.
+ * slot_begin(0) flushes it before slot 0's text buffer is reused.  Raises
+ * nothing (what could, runs under a guard).
  */
 static void
 statement_end(int slot, const StmtKey *key, double ms, uint64 rows,
@@ -1033,8 +1056,10 @@ statement_end(int slot, const StmtKey *key, double ms, uint64 rows,
 	/* Evicted while it ran: make the entry again from the statement's text. */
 	if (src != NULL && IsTransactionState())
 	{
-		text = normalized_text(src, loc, len, NULL, &text_len);
-		(void) count_call(key, text, text_len, ms, rows, blks_hit, blks_read);
+		RemakeArgs	args = {key, src, loc, len, ms, rows, blks_hit, blks_read};
+
+		if (!steward_collect(remake_entry, &args))
+			steward_struct_dropped(STEWARD_STRUCT_STATEMENTS, 1);
 	}
 	else
 		steward_struct_dropped(STEWARD_STRUCT_STATEMENTS, 1);
@@ -1184,6 +1209,22 @@ stmt_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 	args.pstate = pstate;
 	args.query = query;
 	args.jstate = jstate;
+
+	/* Known statement: nothing to normalize, nothing that can fail. */
+	if (evict_array != NULL)
+	{
+		StmtKey		key;
+
+		make_key(&key, query->queryId, args.slot == 0);
+		if (entry_exists(&key))
+		{
+			slot_begin(args.slot, &key,
+					   in_top_execute ? top_execute_last :
+					   last_in_string(pstate->p_sourcetext, query->stmt_location, query->stmt_len),
+					   NULL, 0);
+			return;
+		}
+	}
 	(void) steward_collect(collect_parse, &args);
 }
 
@@ -1203,6 +1244,28 @@ collect_begin(void *arg)
 	slot_begin(a->slot, &a->key, a->last, NULL, 0);
 }
 
+/*
+ * A statement starts planning or execution.  Once the buffers exist,
+ * slot_begin without a text allocates nothing and raises nothing: no
+ * guard needed on this path taken by every statement.
+ */
+static void
+begin_statement(BeginArgs *args)
+{
+	if (evict_array != NULL)
+		slot_begin(args->slot, &args->key, args->last, NULL, 0);
+	else
+		(void) steward_collect(collect_begin, args);
+}
+
+/* The statement of key is already in flight in slot (parsed, now planned). */
+static inline bool
+in_flight(int slot, const StmtKey *key)
+{
+	return slot < STMT_MAX_SLOTS && slots[slot].active &&
+		memcmp(&slots[slot].key, key, sizeof(StmtKey)) == 0;
+}
+
 static PlannedStmt *
 stmt_planner(Query *parse, const char *query_string, int cursorOptions,
 			 ParamListInfo boundParams)
@@ -1218,9 +1281,12 @@ stmt_planner(Query *parse, const char *query_string, int cursorOptions,
 
 		args.slot = slot;
 		make_key(&args.key, parse->queryId, slot == 0);
-		args.last = in_top_execute ? top_execute_last :
-			last_in_string(query_string, parse->stmt_location, parse->stmt_len);
-		(void) steward_collect(collect_begin, &args);
+		if (!in_flight(slot, &args.key))
+		{
+			args.last = in_top_execute ? top_execute_last :
+				last_in_string(query_string, parse->stmt_location, parse->stmt_len);
+			begin_statement(&args);
+		}
 	}
 
 	/* Functions evaluated while planning (constant folding) are nested. */
@@ -1300,9 +1366,12 @@ stmt_executor_start(QueryDesc *queryDesc, int eflags)
 
 		begin.slot = args.slot;
 		make_key(&begin.key, ps->queryId, args.slot == 0);
-		begin.last = in_top_execute ? top_execute_last :
-			last_in_string(queryDesc->sourceText, ps->stmt_location, ps->stmt_len);
-		(void) steward_collect(collect_begin, &begin);
+		if (!in_flight(args.slot, &begin.key))
+		{
+			begin.last = in_top_execute ? top_execute_last :
+				last_in_string(queryDesc->sourceText, ps->stmt_location, ps->stmt_len);
+			begin_statement(&begin);
+		}
 	}
 
 	/* Functions run by executor startup (initial partition pruning) are nested. */
@@ -1370,6 +1439,7 @@ typedef struct EndArgs
 	OpenRun		run;
 } EndArgs;
 
+/* Count the run that ends.  Raises nothing (statement_end guards what could). */
 static void
 collect_end(void *arg)
 {
@@ -1412,24 +1482,16 @@ stmt_executor_end(QueryDesc *queryDesc)
 			args.qd = queryDesc;
 			args.run = open_runs[i];
 			open_runs[i] = open_runs[--nopen_runs];
-			(void) steward_collect(collect_end, &args);
+			collect_end(&args);
 			break;
 		}
 	}
 
-	nesting_level++;
-	PG_TRY();
-	{
-		if (prev_executor_end)
-			prev_executor_end(queryDesc);
-		else
-			standard_ExecutorEnd(queryDesc);
-	}
-	PG_FINALLY();
-	{
-		nesting_level--;
-	}
-	PG_END_TRY();
+	/* Executor shutdown runs no user code: no nesting level needed. */
+	if (prev_executor_end)
+		prev_executor_end(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
 }
 
 typedef struct UtilityArgs

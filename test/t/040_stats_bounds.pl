@@ -19,6 +19,8 @@
 #   stored text contains a literal, and the texts are the statements' own
 #   parts.
 # Part 4: the counts survive a clean restart (evicted totals included).
+# Part 5: the extended protocol (unnamed and named prepared statements)
+#   counts every execution once and every failed execution as one error.
 
 use strict;
 use warnings;
@@ -174,5 +176,35 @@ $node->restart;
 my @after = split /\|/, scrape();
 is($after[0], $before[0] + 1, 'calls kept across a clean restart (plus the scrape before it)');
 is($after[1], $before[1], 'errors kept across a clean restart');
+
+# ---------------------------------------------------------------- part 5
+# The extended protocol, unnamed (-M extended) and named prepared
+# statements (-M prepared), counts every execution once, and a failing
+# execution once as an error.
+$node->safe_psql('postgres', q{
+	CREATE TABLE kv (k int PRIMARY KEY, v int);
+	INSERT INTO kv SELECT g, g FROM generate_series(1, 100) g;
+	SELECT steward.reset();
+});
+append_to_file("$dir/kv.sql", "\\set k random(1, 100)\nSELECT v FROM kv WHERE k = :k;\n");
+append_to_file("$dir/div.sql", "SELECT 1 / (v - v) FROM kv WHERE k = 1;\n");
+for my $mode (qw(extended prepared))
+{
+	$node->command_ok(
+		[ 'pgbench', '-n', '-M', $mode, '-t', '60', '-c', '2', '-f', "$dir/kv.sql", 'postgres' ],
+		"pgbench -M $mode runs");
+	$node->command_fails(
+		[ 'pgbench', '-n', '-M', $mode, '-t', '1', '-f', "$dir/div.sql", 'postgres' ],
+		"pgbench -M $mode: the failing statement fails");
+}
+is($node->safe_psql('postgres', q{
+	SELECT sum(calls), sum(rows), sum(errors) FROM steward.statements
+	 WHERE query = 'SELECT v FROM kv WHERE k = $1'}),
+	'240|240|0', 'extended protocol: 240 executions counted once each');
+is($node->safe_psql('postgres', q{
+	SELECT sum(calls), sum(errors) FROM steward.statements
+	 WHERE query = 'SELECT $1 / (v - v) FROM kv WHERE k = $2'
+	    OR query = 'SELECT 1 / (v - v) FROM kv WHERE k = 1'}),
+	'0|2', 'extended protocol: each failed execution is one error');
 
 done_testing();
