@@ -48,6 +48,12 @@ CREATE INDEX events_payload ON events USING steward_hash (payload);
 ALTER INDEX events_1_payload_idx RENAME TO events_1_by_payload;
 INSERT INTO events SELECT 1 + g % 2, g, 'p' || g FROM generate_series(1, 60) g;
 
+-- A table switched to heap keeps its rule (not enforced): its label would
+-- outlive the extension.
+CREATE TABLE switched (id int, version bigint) USING steward;
+SELECT steward.track_versions('switched', 'version');
+ALTER TABLE switched SET ACCESS METHOD heap;
+
 CREATE MATERIALIZED VIEW order_totals USING steward AS
     SELECT status, count(*) AS n FROM orders GROUP BY status;
 
@@ -107,6 +113,9 @@ SELECT c.relname, am.amname
  WHERE c.relnamespace = 'public'::regnamespace ORDER BY 1;
 SELECT count(*) AS rules_left FROM steward.column_rules
  WHERE relid <> 'steward.migration_runs'::regclass;   -- pg_steward's own rule stays
+SELECT count(*) AS labels_left FROM pg_seclabel
+ WHERE provider = 'steward'
+   AND objoid NOT IN (SELECT oid FROM pg_class WHERE relnamespace = 'steward'::regnamespace);
 SELECT count(*) AS state_checks_left FROM steward.state_checks;
 SELECT obj_description('payments_request'::regclass, 'pg_class') AS index_comment,
        obj_description(oid, 'pg_constraint') AS constraint_comment

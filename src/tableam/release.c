@@ -299,7 +299,9 @@ steward_release_all(PG_FUNCTION_ARGS)
 /*
  * Relations the extension's access methods would take with them: user
  * tables and materialized views using "steward", user indexes using
- * "steward_hash" (an EXCLUDE constraint is named by its constraint).
+ * "steward_hash" (an EXCLUDE constraint is named by its constraint); and
+ * rules kept on tables switched to another access method, whose security
+ * labels would stay behind, naming a provider that no longer exists.
  * Returns how many, and fills "list" with the first GUARD_LIST_MAX.
  */
 static int
@@ -335,6 +337,13 @@ dependent_relations(Oid extoid, StringInfo list)
 							  "   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h "
 							  "                    WHERE h.inhrelid OPERATOR(pg_catalog.=) c.oid "
 							  "                      AND c.relkind OPERATOR(pg_catalog.=) 'i') "
+							  "UNION "
+							  /* rules left on tables switched to heap: their labels would outlive us */
+							  "SELECT pg_catalog.format('rules of table %s', r.relid) "
+							  "  FROM steward.column_rules r "
+							  "  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.relid "
+							  " WHERE c.relam NOT IN (SELECT objid FROM ams) "
+							  "   AND c.oid NOT IN (SELECT objid FROM rels) "
 							  " ORDER BY 1",
 							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not list the relations that use pg_steward");
@@ -476,11 +485,11 @@ steward_guard_drop(PG_FUNCTION_ARGS)
 	ereport(ERROR,
 			(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
 			 strcmp(command, "DROP EXTENSION") == 0 ?
-			 errmsg_plural("cannot drop extension \"%s\" while %d user object uses its access methods",
-						   "cannot drop extension \"%s\" while %d user objects use its access methods",
+			 errmsg_plural("cannot drop extension \"%s\" while %d user object depends on it",
+						   "cannot drop extension \"%s\" while %d user objects depend on it",
 						   n, EXTENSION_NAME, n) :
-			 errmsg_plural("%s would drop extension \"%s\", and %d user object uses its access methods",
-						   "%s would drop extension \"%s\", and %d user objects use its access methods",
+			 errmsg_plural("%s would drop extension \"%s\", and %d user object depends on it",
+						   "%s would drop extension \"%s\", and %d user objects depend on it",
 						   n, command, EXTENSION_NAME, n),
 			 errdetail("Dropping it would drop %s, with their data.", list.data),
 			 errhint("Release them first, keeping their data, indexes and constraint names: "
