@@ -22,13 +22,13 @@ SQL_SOURCES = \
 	src/idempotency/idempotency.sql \
 	src/lifecycle/lifecycle.sql \
 	src/tableam/labels.sql \
+	src/migrate/migrate.sql \
 	src/stats/stats.sql \
 	src/ops/capacity.sql \
 	src/ops/drills.sql \
 	src/stats/health.sql \
 	src/stats/waits.sql \
-	src/ops/ops.sql \
-	src/migrate/migrate.sql
+	src/ops/ops.sql
 
 DATA_built = pg_steward--$(EXTVERSION).sql
 DATA = pg_steward--0.1.sql $(wildcard pg_steward--*--*.sql)

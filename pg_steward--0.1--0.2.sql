@@ -2375,24 +2375,6 @@ END
 $$;
 
 -- Online schema migrations (issue 16): BEGIN
--- tracked_columns leaves out pg_steward's own rule (steward.migration_runs).
-CREATE OR REPLACE VIEW steward.tracked_columns AS
-SELECT r.relid,
-       r.attname                AS column_name,
-       r.kind,
-       a.atttypid::regtype     AS data_type,
-       (c.relkind = 'p' OR am.amname = 'steward') AS enforced,
-       r.machine,
-       r.changed_at             AS changed_at_column,
-       r.created_at             AS tracked_since
-  FROM steward.column_rules r
-  JOIN pg_catalog.pg_class c ON c.oid = r.relid
-  LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
-  LEFT JOIN pg_catalog.pg_attribute a
-         ON a.attrelid = r.relid AND a.attname = r.attname AND NOT a.attisdropped
- -- pg_steward's own rule (steward.migration_runs.phase) is not the user's.
- WHERE c.relnamespace <> 'steward'::pg_catalog.regnamespace;
-
 -- run_transition's batch loop becomes steward._run_batches, shared with
 -- migration backfills.
 -- The batch loop of every resumable background job (run_transition,
@@ -2559,6 +2541,24 @@ BEGIN
 END
 $$;
 
+-- tracked_columns leaves out pg_steward's own rule (steward.migration_runs).
+CREATE OR REPLACE VIEW steward.tracked_columns AS
+SELECT r.relid,
+       r.attname                AS column_name,
+       r.kind,
+       a.atttypid::regtype     AS data_type,
+       (c.relkind = 'p' OR am.amname = 'steward') AS enforced,
+       r.machine,
+       r.changed_at             AS changed_at_column,
+       r.created_at             AS tracked_since
+  FROM steward.column_rules r
+  JOIN pg_catalog.pg_class c ON c.oid = r.relid
+  LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
+  LEFT JOIN pg_catalog.pg_attribute a
+         ON a.attrelid = r.relid AND a.attname = r.attname AND NOT a.attisdropped
+ -- pg_steward's own rule (steward.migration_runs.phase) is not the user's.
+ WHERE c.relnamespace <> 'steward'::pg_catalog.regnamespace;
+
 -- One row per migration, kept after it ends (the record of every rollout).
 -- Its phase follows the built-in data_lifecycle machine, enforced by the
 -- steward access method: new (being started) -> pending_backfill
@@ -2574,6 +2574,7 @@ CREATE TABLE steward.migration_runs (
     status                 text NOT NULL DEFAULT 'active'
                            CHECK (status IN ('active', 'rolled_back', 'cleaned_up')),
     failed                 boolean NOT NULL DEFAULT false,
+    failures               integer NOT NULL DEFAULT 0,   -- times it became failed
     error                  text,
     started_by             name,
     started_at             timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
@@ -2787,7 +2788,9 @@ BEGIN
               FROM jsonb_populate_record(r, data) p),
            rows_backfilled = r.rows_backfilled + coalesce((data->>'add_rows')::bigint, 0),
            batches = r.batches + coalesce((data->>'add_batches')::bigint, 0),
-           batch_retries = r.batch_retries + coalesce((data->>'add_retries')::integer, 0)
+           batch_retries = r.batch_retries + coalesce((data->>'add_retries')::integer, 0),
+           failures = r.failures + CASE WHEN (data->>'failed')::boolean AND NOT r.failed
+                                        THEN 1 ELSE 0 END
      WHERE r.name = mig;
     IF data ? 'table' THEN
         UPDATE steward.migration_tables t
@@ -4321,6 +4324,284 @@ SELECT r.name,
            AS rollout_duration
   FROM steward.migration_runs r;
 GRANT SELECT ON steward.migrations TO PUBLIC;
+
+-- health gains failed_migrations, metrics the migration series.
+CREATE OR REPLACE VIEW steward.health AS
+WITH w AS (
+    SELECT * FROM steward._history(extract(epoch FROM current_setting('steward.health_window')::interval)::float8)
+     WHERE is_now
+), v AS (
+    SELECT 'p99_latency_ms' AS check_name,
+           (SELECT p99_ms FROM w) AS value,
+           current_setting('steward.health_p99_ms_warn')::float8 AS warn,
+           current_setting('steward.health_p99_ms_critical')::float8 AS critical,
+           false AS lower_is_worse,
+           'Check slow queries and indexes' AS first_response, 1 AS ord
+    UNION ALL
+    SELECT 'slow_call_rate',
+           (SELECT slow_calls::float8 / nullif(calls, 0) FROM w),
+           current_setting('steward.health_slow_rate_warn')::float8,
+           current_setting('steward.health_slow_rate_critical')::float8, false,
+           'Inspect query patterns and plans', 2
+    UNION ALL
+    SELECT 'lock_waiters',
+           (SELECT count(*)::float8 FROM pg_catalog.pg_stat_activity WHERE wait_event_type = 'Lock'),
+           current_setting('steward.health_lock_waiters_warn')::float8,
+           current_setting('steward.health_lock_waiters_critical')::float8, false,
+           'Reduce transaction scope, optimize writes', 3
+    UNION ALL
+    -- A standby without a WAL receiver cannot know its lag: infinite.
+    SELECT 'replication_lag_s',
+           (SELECT max(CASE WHEN role = 'standby' AND replay_lag_seconds IS NULL
+                            THEN 'Infinity'::float8
+                            ELSE coalesce(replay_lag_seconds, 0) END)::float8
+              FROM steward.replication),
+           current_setting('steward.health_replication_lag_s_warn')::float8,
+           current_setting('steward.health_replication_lag_s_critical')::float8, false,
+           'Read-from-leader for RYW, reduce load', 4
+    UNION ALL
+    -- On a primary: standbys streaming, against steward.expected_standbys
+    -- (one missing warns, all missing is critical).
+    SELECT 'standbys_streaming',
+           CASE WHEN NOT pg_catalog.pg_is_in_recovery()
+                     AND current_setting('steward.expected_standbys')::float8 > 0
+                THEN (SELECT count(*)::float8 FROM pg_catalog.pg_stat_replication
+                       WHERE state = 'streaming') END,
+           current_setting('steward.expected_standbys')::float8,
+           least(1, current_setting('steward.expected_standbys')::float8), true,
+           'Check the standby and its connection; rebuild it if it cannot catch up', 4
+    UNION ALL
+    SELECT 'connection_saturation',
+           (SELECT sum(connections)::float8 / max(usable_connections) FROM steward.connections),
+           current_setting('steward.health_connections_warn')::float8,
+           current_setting('steward.health_connections_critical')::float8, false,
+           'Pooling, rate limits, backpressure', 5
+    UNION ALL
+    SELECT 'buffer_hit_ratio',
+           (SELECT hit_ratio::float8 FROM steward.database_hit_ratio WHERE datname = current_database()),
+           current_setting('steward.health_buffer_hit_warn')::float8,
+           current_setting('steward.health_buffer_hit_critical')::float8, true,
+           'Add memory, fix access patterns', 6
+    UNION ALL
+    SELECT 'restore_drill_age_s',
+           (SELECT extract(epoch FROM now() - max(finished_at))::float8
+              FROM steward.restore_drills WHERE result = 'passed'),
+           0.8 * current_setting('steward.drill_max_age')::float8,
+           current_setting('steward.drill_max_age')::float8, false,
+           'Run steward-drill; restore drills are part of delivering the database', 8
+    UNION ALL
+    SELECT 'restore_drill_duration_s',
+           (SELECT duration_s::float8 FROM steward.restore_drills
+             WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1),
+           0.8 * current_setting('steward.rto_seconds')::float8,
+           current_setting('steward.rto_seconds')::float8, false,
+           'Improve restore throughput, adjust backup schedule', 9
+    UNION ALL
+    SELECT 'restore_drill_failed',
+           (SELECT CASE WHEN result = 'failed' THEN 1 ELSE 0 END::float8 FROM steward.restore_drills
+             WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1),
+           1, 1, false,
+           'Read steward.restore_drills.details; fix the backup before trusting it', 10
+    UNION ALL
+    -- The newest backup a drill has restored, and the recovery point a
+    -- drill to a target time achieved (target minus last replayed commit).
+    SELECT 'backup_age_s',
+           (SELECT extract(epoch FROM now() - max(backup_time))::float8
+              FROM steward.restore_drills WHERE result = 'passed'),
+           0.8 * current_setting('steward.backup_max_age')::float8,
+           current_setting('steward.backup_max_age')::float8, false,
+           'Check the backup schedule and the last backup''s log', 12
+    UNION ALL
+    SELECT 'recovery_point_s',
+           (SELECT greatest(extract(epoch FROM target_time - recovered_to), 0)::float8
+              FROM steward.restore_drills
+             WHERE finished_at IS NOT NULL AND target_time IS NOT NULL
+             ORDER BY finished_at DESC LIMIT 1),
+           0.8 * current_setting('steward.rpo_seconds')::float8,
+           current_setting('steward.rpo_seconds')::float8, false,
+           'Archive WAL more often (archive_timeout) or stream it; check the archive', 13
+    UNION ALL
+    SELECT 'capacity_runway_days',
+           (SELECT days_until_full::float8 FROM steward.capacity WHERE relid IS NULL),
+           current_setting('steward.health_runway_days_warn')::float8,
+           current_setting('steward.health_runway_days_critical')::float8, true,
+           'Add storage, set retention, archive or partition old data', 11
+    UNION ALL
+    SELECT 'version_conflict_rate',
+           (SELECT version_conflicts::float8 / nullif(updates, 0) FROM w),
+           current_setting('steward.health_conflict_rate_warn')::float8,
+           current_setting('steward.health_conflict_rate_critical')::float8, false,
+           'Find hot rows; shorten read-modify-write windows', 7
+    UNION ALL
+    -- Migrations whose backfill or validation failed and that are neither
+    -- fixed nor rolled back (src/migrate).
+    SELECT 'failed_migrations',
+           (SELECT count(*)::float8 FROM steward.migration_runs
+             WHERE status = 'active' AND failed),
+           1, 1, false,
+           'Rollback, validate, improve rollout: steward.migrations shows the error; steward.migration_rollback() undoes it', 15
+    UNION ALL
+    -- Without shared_preload_libraries nothing above is measured.
+    SELECT 'statistics_collected',
+           CASE WHEN steward._statistics_collected() THEN 1 ELSE 0 END::float8, 1, 0, true,
+           'Add pg_steward to shared_preload_libraries and restart the server', 14
+), gate(check_name, events, min_events) AS (
+    SELECT 'p99_latency_ms', calls, current_setting('steward.health_min_calls')::bigint FROM w
+    UNION ALL
+    SELECT 'slow_call_rate', calls, current_setting('steward.health_min_calls')::bigint FROM w
+    UNION ALL
+    SELECT 'version_conflict_rate', updates, current_setting('steward.health_min_updates')::bigint FROM w
+)
+SELECT check_name AS check,
+       CASE WHEN value IS NULL AND check_name = 'restore_drill_age_s' THEN 'warn'   -- never drilled
+            WHEN value IS NULL THEN 'ok'
+            WHEN events < min_events THEN 'ok'                  -- too little evidence yet
+            WHEN NOT lower_is_worse AND value >= critical THEN 'critical'
+            WHEN NOT lower_is_worse AND value >= warn THEN 'warn'
+            WHEN lower_is_worse AND value < critical THEN 'critical'
+            WHEN lower_is_worse AND value < warn THEN 'warn'
+            ELSE 'ok' END AS status,
+       round(value::numeric, 4) AS value,
+       warn AS warn_threshold, critical AS critical_threshold, first_response
+  FROM v LEFT JOIN gate USING (check_name) ORDER BY ord, check_name;
+
+CREATE OR REPLACE VIEW steward.metrics AS
+WITH db AS (SELECT pg_catalog.current_database()::text AS name),
+     st AS (SELECT coalesce(sum(t.calls), 0) AS calls, coalesce(sum(t.total_ms), 0) AS total_ms,
+                   coalesce(sum(t.errors), 0) AS errors, coalesce(sum(t.slow_calls), 0) AS slow_calls
+              FROM steward._statement_totals() t
+             WHERE t.toplevel AND t.dbid = (SELECT oid FROM pg_catalog.pg_database
+                                             WHERE datname = pg_catalog.current_database())),
+     h AS (SELECT upper_ms, count FROM steward.latency_histogram(NULL)),
+     le(le) AS (VALUES (0.001), (0.005), (0.01), (0.025), (0.05), (0.1), (0.25), (0.5),
+                       (1.0), (2.5), (5.0), (10.0)),
+     tables AS (SELECT c.oid AS relid, format('%I.%I', n.nspname, c.relname) AS name
+                  FROM pg_catalog.pg_class c
+                  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                  JOIN pg_catalog.pg_am am ON am.oid = c.relam AND am.amname = 'steward'
+                 WHERE c.relkind = 'r'),
+     tc AS (SELECT t.name, coalesce(c.version_conflicts, 0) AS version_conflicts,
+                   coalesce(c.sequence_rejects, 0) AS sequence_rejects,
+                   coalesce(c.illegal_transitions, 0) AS illegal_transitions
+              FROM tables t LEFT JOIN steward.table_counters() c ON c.relid = t.relid),
+     declared AS (SELECT DISTINCT r.relid::oid AS relid, split_part(e.edge, '->', 1) AS from_state,
+                         split_part(e.edge, '->', 2) AS to_state
+                    FROM steward.column_rules r
+                    JOIN steward.machine_definitions m ON m.name = r.machine
+                    CROSS JOIN LATERAL unnest(m.transitions) e(edge)
+                   WHERE r.kind = 'state'),
+     counted AS (SELECT relid::oid AS relid, coalesce(from_state, '') AS from_state, to_state,
+                        transitions FROM steward.transition_counters()),
+     edges AS (SELECT t.name, coalesce(d.from_state, c.from_state) AS from_state,
+                      coalesce(d.to_state, c.to_state) AS to_state,
+                      coalesce(c.transitions, 0) AS transitions
+                 FROM declared d
+                 FULL JOIN counted c ON c.relid = d.relid AND c.from_state = d.from_state
+                                    AND c.to_state = d.to_state
+                 JOIN tables t ON t.relid = coalesce(d.relid, c.relid))
+SELECT 'steward_statement_duration_seconds_bucket' AS metric,
+       jsonb_build_object('database', db.name, 'le', le.le::text) AS labels,
+       (SELECT coalesce(sum(count), 0) FROM h WHERE h.upper_ms <= le.le * 1000)::float8 AS value,
+       'histogram' AS type, 'Duration of top-level statements.' AS help, 'database' AS scope
+  FROM le, db
+UNION ALL SELECT 'steward_statement_duration_seconds_bucket',
+       jsonb_build_object('database', db.name, 'le', '+Inf'),
+       (SELECT calls FROM st)::float8, 'histogram', 'Duration of top-level statements.', 'database'
+  FROM db
+UNION ALL SELECT 'steward_statement_duration_seconds_sum', jsonb_build_object('database', db.name),
+       (SELECT total_ms / 1000.0 FROM st)::float8, 'histogram', 'Duration of top-level statements.',
+       'database'
+  FROM db
+UNION ALL SELECT 'steward_statement_duration_seconds_count', jsonb_build_object('database', db.name),
+       (SELECT calls FROM st)::float8, 'histogram', 'Duration of top-level statements.', 'database'
+  FROM db
+UNION ALL SELECT 'steward_statement_errors_total', jsonb_build_object('database', db.name),
+       (SELECT errors FROM st)::float8, 'counter', 'Failed top-level statements.', 'database'
+  FROM db
+UNION ALL SELECT 'steward_statement_slow_calls_total', jsonb_build_object('database', db.name),
+       (SELECT slow_calls FROM st)::float8, 'counter', 'Calls at or above steward.slow_query_ms.',
+       'database'
+  FROM db
+UNION ALL SELECT 'steward_version_conflicts_total',
+       jsonb_build_object('database', db.name, 'table', tc.name),
+       tc.version_conflicts::float8, 'counter', 'Updates refused with a stale version.', 'database'
+  FROM tc, db
+UNION ALL SELECT 'steward_sequence_rejects_total',
+       jsonb_build_object('database', db.name, 'table', tc.name),
+       tc.sequence_rejects::float8, 'counter', 'Out-of-order writes refused.', 'database'
+  FROM tc, db
+UNION ALL SELECT 'steward_illegal_transitions_total',
+       jsonb_build_object('database', db.name, 'table', tc.name),
+       tc.illegal_transitions::float8, 'counter', 'State changes refused.', 'database'
+  FROM tc, db
+UNION ALL SELECT 'steward_state_transitions_total',
+       jsonb_build_object('database', db.name, 'table', edges.name, 'from', edges.from_state,
+                          'to', edges.to_state),
+       edges.transitions::float8, 'counter', 'State changes made.', 'database'
+  FROM edges, db
+UNION ALL SELECT 'steward_idempotency_requests_total',
+       jsonb_build_object('database', db.name, 'scope', c.scope, 'outcome', o.outcome),
+       o.n::float8, 'counter', 'Idempotency key outcomes.', 'database'
+  FROM steward.idempotency_counters() c,
+       LATERAL (VALUES ('new', c.new), ('replay', c.replay), ('mismatch', c.mismatch),
+                       ('in_progress', c.in_progress), ('expired', c.expired),
+                       ('purged', c.purged)) o(outcome, n),
+       db
+UNION ALL SELECT 'steward_buffer_hit_ratio', jsonb_build_object('database', datname),
+       hit_ratio::float8, 'gauge', 'Shared buffer hit ratio.', 'database'
+  FROM steward.database_hit_ratio
+ WHERE hit_ratio IS NOT NULL AND datname = pg_catalog.current_database()
+UNION ALL SELECT 'steward_replication_lag_bytes',
+       jsonb_build_object('role', role, 'standby', coalesce(application_name, '')),
+       replay_lag_bytes::float8, 'gauge', 'Replay lag in bytes.', 'cluster'
+  FROM steward.replication
+UNION ALL SELECT 'steward_replication_lag_seconds',
+       jsonb_build_object('role', role, 'standby', coalesce(application_name, '')),
+       coalesce(replay_lag_seconds, 0)::float8, 'gauge', 'Replay lag in seconds.', 'cluster'
+  FROM steward.replication
+UNION ALL SELECT 'steward_connections', jsonb_build_object('state', state),
+       connections::float8, 'gauge', 'Client connections by state.', 'cluster'
+  FROM steward.connections
+UNION ALL SELECT 'steward_connections_usable', '{}',
+       (current_setting('max_connections')::int
+        - current_setting('superuser_reserved_connections')::int)::float8,
+       'gauge', 'max_connections minus reserved connections.', 'cluster'
+UNION ALL SELECT 'steward_collector_entries', jsonb_build_object('structure', structure),
+       entries::float8, 'gauge', 'Entries in use in a fixed-size statistics structure.', 'cluster'
+  FROM steward.collector
+UNION ALL SELECT 'steward_collector_evictions_total', jsonb_build_object('structure', structure),
+       evictions::float8, 'counter', 'Entries evicted from a full statistics structure.', 'cluster'
+  FROM steward.collector
+UNION ALL SELECT 'steward_collector_dropped_total', jsonb_build_object('structure', structure),
+       dropped::float8, 'counter', 'Events a full statistics structure could not count.', 'cluster'
+  FROM steward.collector
+UNION ALL SELECT 'steward_collector_failures_total', '{}',
+       (SELECT max(collection_failures) FROM steward.collector)::float8, 'counter',
+       'Statistics collection errors swallowed instead of failing a statement.', 'cluster'
+UNION ALL SELECT 'steward_migrations_total', jsonb_build_object('database', db.name, 'result', m.result),
+       m.n::float8, 'counter',
+       'Online migrations completed (cleaned up), rolled back, and that failed at least once.', 'database'
+  FROM db, (SELECT 'completed' AS result, count(*) FILTER (WHERE status = 'cleaned_up') AS n
+              FROM steward.migration_runs
+            UNION ALL
+            SELECT 'rolled_back', count(*) FILTER (WHERE status = 'rolled_back')
+              FROM steward.migration_runs
+            UNION ALL
+            SELECT 'failed', count(*) FILTER (WHERE failures > 0)
+              FROM steward.migration_runs) m
+UNION ALL SELECT 'steward_migrations_in_progress', jsonb_build_object('database', db.name),
+       (SELECT count(*) FROM steward.migration_runs WHERE status = 'active')::float8, 'gauge',
+       'Online migrations started and not yet cleaned up or rolled back.', 'database'
+  FROM db
+UNION ALL SELECT 'steward_migration_rollout_seconds',
+       jsonb_build_object('database', db.name, 'migration', r.name),
+       extract(epoch FROM coalesce(r.switched_at, r.rolled_back_at, pg_catalog.clock_timestamp())
+                          - r.started_at)::float8, 'gauge',
+       'Rollout time of a migration: start to switch (or rollback), so far if still running.', 'database'
+  FROM db, steward.migration_runs r
+UNION ALL SELECT 'steward_statistics_collected', '{}',
+       CASE WHEN steward._statistics_collected() THEN 1 ELSE 0 END::float8, 'gauge',
+       '1 if pg_steward is in shared_preload_libraries and collects statistics, else 0.', 'cluster';
 -- Online schema migrations (issue 16): END
 
 -- issue 11 item 7: state machines have owners (src/lifecycle).  Only the

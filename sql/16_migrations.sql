@@ -115,6 +115,7 @@ UPDATE orders SET total_cents = 1 WHERE order_id = 10;
 ALTER TABLE orders ENABLE TRIGGER zz_steward_migration;
 SELECT "check", passed FROM steward.migration_validate('orders_cents');
 SELECT phase, result, error FROM steward.migrations WHERE name = 'orders_cents';
+SELECT status, value, first_response FROM steward.health WHERE "check" = 'failed_migrations';
 SELECT steward.migration_complete('orders_cents');
 UPDATE orders SET total_amount = total_amount WHERE order_id = 10;   -- old shape rewrites it
 SELECT bool_and(passed) FROM steward.migration_validate('orders_cents');
@@ -220,6 +221,13 @@ SELECT backfill_status, rows_backfilled BETWEEN 1 AND 29 AS partly FROM steward.
 SELECT steward.migration_rollback('midway');
 SELECT * FROM events_checksum;
 SELECT name, phase, result FROM steward.migrations ORDER BY started_at;
+
+SELECT status, value FROM steward.health WHERE "check" = 'failed_migrations';
+SELECT labels->>'result' AS result, value FROM steward.metrics
+ WHERE metric = 'steward_migrations_total' ORDER BY 1;
+SELECT labels->>'migration' AS migration, value > 0 AS positive FROM steward.metrics
+ WHERE metric = 'steward_migration_rollout_seconds' ORDER BY 1;
+SELECT value FROM steward.metrics WHERE metric = 'steward_migrations_in_progress';
 
 -- The phase follows the data_lifecycle machine, enforced by the AM.
 UPDATE steward.migration_runs SET phase = 'switched' WHERE name = 'midway';

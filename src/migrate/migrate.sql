@@ -17,6 +17,7 @@ CREATE TABLE steward.migration_runs (
     status                 text NOT NULL DEFAULT 'active'
                            CHECK (status IN ('active', 'rolled_back', 'cleaned_up')),
     failed                 boolean NOT NULL DEFAULT false,
+    failures               integer NOT NULL DEFAULT 0,   -- times it became failed
     error                  text,
     started_by             name,
     started_at             timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
@@ -230,7 +231,9 @@ BEGIN
               FROM jsonb_populate_record(r, data) p),
            rows_backfilled = r.rows_backfilled + coalesce((data->>'add_rows')::bigint, 0),
            batches = r.batches + coalesce((data->>'add_batches')::bigint, 0),
-           batch_retries = r.batch_retries + coalesce((data->>'add_retries')::integer, 0)
+           batch_retries = r.batch_retries + coalesce((data->>'add_retries')::integer, 0),
+           failures = r.failures + CASE WHEN (data->>'failed')::boolean AND NOT r.failed
+                                        THEN 1 ELSE 0 END
      WHERE r.name = mig;
     IF data ? 'table' THEN
         UPDATE steward.migration_tables t

@@ -114,6 +114,14 @@ WITH w AS (
            current_setting('steward.health_conflict_rate_critical')::float8, false,
            'Find hot rows; shorten read-modify-write windows', 7
     UNION ALL
+    -- Migrations whose backfill or validation failed and that are neither
+    -- fixed nor rolled back (src/migrate).
+    SELECT 'failed_migrations',
+           (SELECT count(*)::float8 FROM steward.migration_runs
+             WHERE status = 'active' AND failed),
+           1, 1, false,
+           'Rollback, validate, improve rollout: steward.migrations shows the error; steward.migration_rollback() undoes it', 15
+    UNION ALL
     -- Without shared_preload_libraries nothing above is measured.
     SELECT 'statistics_collected',
            CASE WHEN steward._statistics_collected() THEN 1 ELSE 0 END::float8, 1, 0, true,

@@ -310,6 +310,27 @@ UNION ALL SELECT 'steward_collector_dropped_total', jsonb_build_object('structur
 UNION ALL SELECT 'steward_collector_failures_total', '{}',
        (SELECT max(collection_failures) FROM steward.collector)::float8, 'counter',
        'Statistics collection errors swallowed instead of failing a statement.', 'cluster'
+UNION ALL SELECT 'steward_migrations_total', jsonb_build_object('database', db.name, 'result', m.result),
+       m.n::float8, 'counter',
+       'Online migrations completed (cleaned up), rolled back, and that failed at least once.', 'database'
+  FROM db, (SELECT 'completed' AS result, count(*) FILTER (WHERE status = 'cleaned_up') AS n
+              FROM steward.migration_runs
+            UNION ALL
+            SELECT 'rolled_back', count(*) FILTER (WHERE status = 'rolled_back')
+              FROM steward.migration_runs
+            UNION ALL
+            SELECT 'failed', count(*) FILTER (WHERE failures > 0)
+              FROM steward.migration_runs) m
+UNION ALL SELECT 'steward_migrations_in_progress', jsonb_build_object('database', db.name),
+       (SELECT count(*) FROM steward.migration_runs WHERE status = 'active')::float8, 'gauge',
+       'Online migrations started and not yet cleaned up or rolled back.', 'database'
+  FROM db
+UNION ALL SELECT 'steward_migration_rollout_seconds',
+       jsonb_build_object('database', db.name, 'migration', r.name),
+       extract(epoch FROM coalesce(r.switched_at, r.rolled_back_at, pg_catalog.clock_timestamp())
+                          - r.started_at)::float8, 'gauge',
+       'Rollout time of a migration: start to switch (or rollback), so far if still running.', 'database'
+  FROM db, steward.migration_runs r
 UNION ALL SELECT 'steward_statistics_collected', '{}',
        CASE WHEN steward._statistics_collected() THEN 1 ELSE 0 END::float8, 'gauge',
        '1 if pg_steward is in shared_preload_libraries and collects statistics, else 0.', 'cluster';
