@@ -42,6 +42,8 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
+#include "parser/parse_func.h"
+#include "nodes/makefuncs.h"
 
 #include "pg_steward.h"
 #include "common/as_owner.h"
@@ -217,27 +219,23 @@ steward_migration_start(PG_FUNCTION_ARGS)
 {
 	char	   *path = pstrdup(GetConfigOption("search_path", false, false));
 	Oid			argtypes[3] = {TEXTOID, JSONBOID, TEXTOID};
-	Datum		args[3];
-	char		nulls[3] = {' ', ' ', ' '};
-	int			nest;
+	Oid			fn;
+	FmgrInfo	flinfo;
+	LOCAL_FCINFO(call, 3);
 
+	/* A direct call: no "SQL statement" context line in the caller's errors. */
+	fn = LookupFuncName(list_make2(makeString(STEWARD_SCHEMA), makeString("_migration_start")),
+						3, argtypes, false);
+	fmgr_info(fn, &flinfo);
+	InitFunctionCallInfoData(*call, &flinfo, 3, InvalidOid, NULL, NULL);
 	for (int i = 0; i < 2; i++)
 	{
-		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
-		args[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		call->args[i].isnull = PG_ARGISNULL(i);
+		call->args[i].value = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
 	}
-	args[2] = CStringGetTextDatum(path);
-	nest = NewGUCNestLevel();
-	(void) set_config_option("search_path", STEWARD_PINNED_SEARCH_PATH,
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT steward._migration_start($1, $2, $3)",
-							  3, argtypes, args, nulls, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not start the migration");
-	SPI_finish();
-	AtEOXact_GUC(true, nest);
+	call->args[2].isnull = false;
+	call->args[2].value = CStringGetTextDatum(path);
+	(void) FunctionCallInvoke(call);
 	PG_RETURN_VOID();
 }
 
