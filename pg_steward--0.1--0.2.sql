@@ -4790,3 +4790,21 @@ COMMENT ON FUNCTION steward.revoke_state_machine(text, regrole) IS
 
 COMMENT ON FUNCTION steward.attach_state_machine(regclass, name, text, name) IS
   'enforce a state machine on a text column of a steward table (table owner; the machine must be yours, granted to you, or built in)';
+
+-- issue 11 (tenants): the schema must be the extension owner's, also in a
+-- database installed under 0.1 (see src/pg_steward.sql).
+DO $$
+DECLARE
+    owner oid := (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname = 'steward');
+    extowner oid := (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_steward');
+BEGIN
+    IF owner IS DISTINCT FROM extowner THEN
+        RAISE EXCEPTION 'schema "steward" belongs to role "%", not to the owner of pg_steward ("%")',
+                pg_catalog.pg_get_userbyid(owner), pg_catalog.pg_get_userbyid(extowner)
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The role that owns the schema could rename it, drop pg_steward with it, or add objects next to the extension''s.',
+                  HINT = 'Drop or rename that schema first (pg_steward creates its own), or, if you trust it, ALTER SCHEMA steward OWNER TO the owner of pg_steward.';
+    END IF;
+END
+$$;
+

@@ -4,6 +4,25 @@
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION pg_steward" to load this file. \quit
 
+-- The schema must be the extension owner's.  CREATE EXTENSION adopts a
+-- schema "steward" that already exists, and its owner could rename it, drop
+-- the extension with it (DROP SCHEMA ... CASCADE) or put look-alike objects
+-- next to ours; a CREATEDB role owns databases where it can make one.
+DO $$
+DECLARE
+    owner oid := (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname = 'steward');
+    extowner oid := (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_steward');
+BEGIN
+    IF owner IS DISTINCT FROM extowner THEN
+        RAISE EXCEPTION 'schema "steward" belongs to role "%", not to the owner of pg_steward ("%")',
+                pg_catalog.pg_get_userbyid(owner), pg_catalog.pg_get_userbyid(extowner)
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The role that owns the schema could rename it, drop pg_steward with it, or add objects next to the extension''s.',
+                  HINT = 'Drop or rename that schema first (pg_steward creates its own), or, if you trust it, ALTER SCHEMA steward OWNER TO the owner of pg_steward.';
+    END IF;
+END
+$$;
+
 -- Users reach the API and views through the schema; what each object allows
 -- is granted object by object below.
 GRANT USAGE ON SCHEMA steward TO PUBLIC;

@@ -13,6 +13,8 @@
 #     steward.idempotency_keys, cannot change it, and cannot create objects
 #     in schema steward (42501); it holds an ACCESS EXCLUSIVE lock on a
 #     steward table of its own, which blocks the worker's size sample;
+#   - in "tenant_squat" the tenant made schema steward before the
+#     extension: CREATE EXTENSION refuses it (42501);
 #   - in "stuck" a superuser holds an ACCESS EXCLUSIVE lock on
 #     steward.idempotency_keys, which blocks the purge;
 #   - meanwhile "shop", visited after them, gets its expired keys purged
@@ -122,6 +124,21 @@ for my $attack (
 	my ($rc, $out, $err) = $node->psql('tenant_ext', "SET ROLE tenant; $sql",
 		extra_params => [ '-v', 'VERBOSITY=verbose' ]);
 	like($err, qr/ERROR:  42501:/, "tenant cannot add a $name: 42501");
+}
+
+# A schema "steward" the tenant made before the extension: CREATE EXTENSION
+# refuses to adopt it (its owner could rename it, drop the extension with
+# it, or add look-alikes next to the real objects).
+$node->safe_psql('postgres', 'SET ROLE tenant; CREATE DATABASE tenant_squat');
+$node->safe_psql('tenant_squat', 'SET ROLE tenant; CREATE SCHEMA steward');
+{
+	my ($rc, $out, $err) = $node->psql('tenant_squat', 'CREATE EXTENSION pg_steward',
+		extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+	like($err, qr/ERROR:  42501: schema "steward" belongs to role "tenant"/,
+		'CREATE EXTENSION refuses a schema "steward" owned by the tenant (42501)');
+	is($node->safe_psql('tenant_squat',
+		q{SELECT count(*) FROM pg_extension WHERE extname = 'pg_steward'}),
+		'0', '... and installs nothing');
 }
 
 # tenant_ext: the tenant locks a steward table of its own, which the size
