@@ -232,6 +232,52 @@ SELECT value FROM steward.metrics WHERE metric = 'steward_migrations_in_progress
 -- The phase follows the data_lifecycle machine, enforced by the AM.
 UPDATE steward.migration_runs SET phase = 'switched' WHERE name = 'midway';
 
+-- 5. Trust: the owner's up and down run as the owner, whoever writes or
+-- drives the migration; objects the migration creates are the owner's.
+CREATE ROLE mig_owner;
+CREATE ROLE mig_app;
+SELECT format('GRANT CREATE ON DATABASE %I TO mig_owner', current_database()) \gexec
+CREATE SCHEMA mo AUTHORIZATION mig_owner;
+SET ROLE mig_owner;
+CREATE FUNCTION mo.who(int) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE NOTICE 'up runs as %', current_user;
+    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+        RAISE EXCEPTION 'the owner''s code ran as a superuser';
+    END IF;
+    RETURN $1;
+END $$;
+CREATE TABLE mo.t (id int PRIMARY KEY, a int) USING steward;
+INSERT INTO mo.t VALUES (1, 1);
+GRANT USAGE ON SCHEMA mo TO mig_app;
+GRANT SELECT, INSERT, UPDATE ON mo.t TO mig_app;
+RESET ROLE;
+-- A superuser may drive it (it counts as the owner).
+SELECT steward.migration_start('mo_b', '[{"add_column": {"table": "mo.t", "column": "b", "type": "int", "up": "mo.who(a) * 10"}}]');
+SELECT nspname, nspowner::regrole FROM pg_namespace WHERE nspname LIKE 'mo\_b%' ORDER BY 1;
+SELECT relname, relowner::regrole FROM pg_class WHERE relnamespace = 'mo_b'::regnamespace;
+SELECT has_table_privilege('mig_app', 'mo_b.t', 'INSERT') AS app_may_insert;
+INSERT INTO mo.t VALUES (2, 2);
+SET ROLE mig_app;
+INSERT INTO mo.t VALUES (3, 3);
+SET search_path = mo_b, public;
+INSERT INTO t (id, a, b) VALUES (4, 4, 400);
+RESET search_path;
+-- Only the owner drives a migration.
+SELECT steward.migration_rollback('mo_b');
+CALL steward.migration_backfill('mo_b');
+SELECT count(*) AS visible FROM steward.migrations WHERE name = 'mo_b';
+RESET ROLE;
+CALL steward.migration_backfill('mo_b');
+SELECT id, a, b, _steward_side FROM mo.t ORDER BY id;
+SET ROLE mig_owner;
+SELECT name, phase FROM steward.migrations WHERE name = 'mo_b';
+SELECT steward.migration_rollback('mo_b');
+RESET ROLE;
+DROP SCHEMA mo CASCADE;
+SELECT format('REVOKE CREATE ON DATABASE %I FROM mig_owner', current_database()) \gexec
+DROP ROLE mig_owner, mig_app;
+
 DROP VIEW orders_checksum, events_checksum;
 DROP TABLE orders, events, users, no_pk;
 DROP ROLE migration_stranger;
