@@ -232,6 +232,14 @@ SELECT value FROM steward.metrics WHERE metric = 'steward_migrations_in_progress
 -- The phase follows the data_lifecycle machine, enforced by the AM.
 UPDATE steward.migration_runs SET phase = 'switched' WHERE name = 'midway';
 
+-- A table dropped in the middle of a migration leaves it.
+CREATE TABLE gone (id int PRIMARY KEY, a int);
+SELECT steward.migration_start('gone_mig', '[{"add_column": {"table": "gone", "column": "b", "type": "int"}}]');
+DROP TABLE gone CASCADE;
+SELECT name, phase, result, failed, error FROM steward.migrations WHERE name = 'gone_mig';
+SELECT steward.migration_rollback('gone_mig');
+DROP SCHEMA gone_mig, gone_mig_old;
+
 -- 5. Trust: the owner's up and down run as the owner, whoever writes or
 -- drives the migration; objects the migration creates are the owner's.
 CREATE ROLE mig_owner;

@@ -258,7 +258,7 @@ spi_oids(MemoryContext outer)
 	return oids;
 }
 
-/* The tables of a migration (any, active or not); 42704 if it does not exist. */
+/* The tables of an active migration; 42704 if it does not exist, 55000 if it is over. */
 static List *
 migration_tables(const char *name, MemoryContext outer)
 {
@@ -275,10 +275,15 @@ migration_tables(const char *name, MemoryContext outer)
 				 errmsg("migration \"%s\" does not exist", name),
 				 errhint("steward.migrations lists the migrations.")));
 	if (SPI_execute_with_args("SELECT relid::oid FROM steward.migration_tables"
-							  " WHERE migration = $1 ORDER BY ord",
+							  " WHERE migration = $1 AND active ORDER BY ord",
 							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_tables");
 	relids = spi_oids(outer);
+	/* Finished (or all its tables dropped): nothing may change its record. */
+	if (relids == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("migration \"%s\" is not active", name)));
 	return relids;
 }
 

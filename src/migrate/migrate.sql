@@ -15,7 +15,7 @@ CREATE TABLE steward.migration_runs (
     phase                  text NOT NULL,
     phase_changed_at       timestamptz,
     status                 text NOT NULL DEFAULT 'active'
-                           CHECK (status IN ('active', 'rolled_back', 'cleaned_up')),
+                           CHECK (status IN ('active', 'rolled_back', 'cleaned_up', 'dropped')),
     failed                 boolean NOT NULL DEFAULT false,
     failures               integer NOT NULL DEFAULT 0,   -- times it became failed
     error                  text,
@@ -328,7 +328,7 @@ BEGIN
             PERFORM set_config('lock_timeout', s.lock_timeout_ms || 'ms', true);
             IF lockmode IS NOT NULL THEN
                 FOR rel IN SELECT t.relid FROM steward.migration_tables t
-                            WHERE t.migration = mig ORDER BY t.relid::oid LOOP
+                            WHERE t.migration = mig AND t.active ORDER BY t.relid::oid LOOP
                     PERFORM steward._migration_exec(rel, format('LOCK TABLE ONLY %s IN %s MODE',
                                                                 rel, lockmode));
                 END LOOP;
@@ -988,7 +988,7 @@ DECLARE
     stmt text;
     nsp text;
 BEGIN
-    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig ORDER BY x.ord LOOP
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
         first := coalesce(first, t.relid);
         FOR c IN SELECT * FROM steward.migration_columns x
                   WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord LOOP
@@ -1016,7 +1016,7 @@ BEGIN
 
     PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig));
     PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig || '_old'));
-    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig ORDER BY x.ord LOOP
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
         PERFORM steward._migration_exec(t.relid, steward._migration_view_sql(mig, t.relid, 'new'));
         PERFORM steward._migration_exec(t.relid, steward._migration_view_sql(mig, t.relid, 'old'));
         FOR c IN SELECT * FROM steward.migration_columns x
@@ -1186,7 +1186,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     SELECT sum(steward._migration_unfilled(mig, t.relid)) INTO todo
-      FROM steward.migration_tables t WHERE t.migration = mig;
+      FROM steward.migration_tables t WHERE t.migration = mig AND t.active;
     PERFORM steward._migration_record('update', mig,
         CASE WHEN r.phase = 'backfilled' THEN '{"phase": "pending_backfill"}'::jsonb ELSE '{}'::jsonb END ||
         jsonb_build_object(
@@ -1220,7 +1220,7 @@ DECLARE
     detail text;
 BEGIN
     SELECT sum(steward._migration_unfilled(mig, t.relid)) INTO remaining
-      FROM steward.migration_tables t WHERE t.migration = mig;
+      FROM steward.migration_tables t WHERE t.migration = mig AND t.active;
     IF remaining > 0 THEN
         PERFORM steward._migration_record('update', mig, jsonb_build_object(
             'backfill_status', 'incomplete'));
@@ -1262,7 +1262,7 @@ BEGIN
     size := steward._migration_backfill_begin(mig, batch_size, max_rows_per_sec);
     COMMIT;
     FOR tbl, resume IN SELECT t.relid, t.last_key FROM steward.migration_tables t
-                         WHERE t.migration OPERATOR(pg_catalog.=) mig ORDER BY t.ord LOOP
+                         WHERE t.migration OPERATOR(pg_catalog.=) mig AND t.active ORDER BY t.ord LOOP
         CALL steward._run_batches('_migration_batch', '_migration_batch_status',
                                   steward._migration_backfill_job(mig, tbl),
                                   size, max_rows_per_sec, resume);
@@ -1288,7 +1288,10 @@ DECLARE
     cols text;
 BEGIN
     FOR c IN SELECT * FROM steward.migration_columns x
-              WHERE x.migration = mig AND x.unique_method IS NOT NULL ORDER BY x.relid::oid, x.ord LOOP
+              WHERE x.migration = mig AND x.unique_method IS NOT NULL
+                AND x.relid IN (SELECT t.relid FROM steward.migration_tables t
+                                 WHERE t.migration = mig AND t.active)
+              ORDER BY x.relid::oid, x.ord LOOP
         CONTINUE WHEN to_regclass(format('%I.%I', (SELECT relnamespace::regnamespace::text FROM pg_class
                                                     WHERE oid = c.relid), c.unique_name)) IS NOT NULL;
         SELECT string_agg(format('%I', p), ', ' ORDER BY i) INTO cols
@@ -1354,7 +1357,7 @@ BEGIN
     r := steward._migration_get(mig);
     PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled', 'dual_written',
                                                 'switched'], 'validate');
-    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig ORDER BY x.ord LOOP
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
         -- 1. Every row is written in both shapes.
         n := (steward._migration_exec(t.relid, format(
                  'SELECT count(*) FROM ONLY %s WHERE _steward_side IS NULL', t.relid)))[1]::bigint;
@@ -1508,7 +1511,7 @@ DECLARE
     t steward.migration_tables;
     c steward.migration_columns;
 BEGIN
-    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig ORDER BY x.ord LOOP
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
         FOR c IN SELECT * FROM steward.migration_columns x
                   WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord LOOP
             IF c.kind IN ('pair', 'dropped', 'renamed') THEN
@@ -1593,13 +1596,13 @@ DECLARE
     t steward.migration_tables;
     nsp text;
 BEGIN
-    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig ORDER BY x.ord LOOP
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
         PERFORM steward._migration_exec(t.relid, format('DROP VIEW IF EXISTS %I.%I', mig,
                                                         coalesce(t.new_name, t.relname)));
         PERFORM steward._migration_exec(t.relid, format('DROP VIEW IF EXISTS %I.%I', mig || '_old',
                                                         t.relname));
     END LOOP;
-    SELECT x.relid INTO t.relid FROM steward.migration_tables x WHERE x.migration = mig ORDER BY x.ord LIMIT 1;
+    SELECT x.relid INTO t.relid FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LIMIT 1;
     FOREACH nsp IN ARRAY ARRAY[mig, mig || '_old'] LOOP
         BEGIN
             PERFORM steward._migration_exec(t.relid, format('DROP SCHEMA IF EXISTS %I', nsp));
@@ -1621,7 +1624,7 @@ DECLARE
     c steward.migration_columns;
 BEGIN
     PERFORM steward._migration_drop_views(mig);
-    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig ORDER BY x.ord LOOP
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
         PERFORM steward._migration_exec(t.relid, format('DROP TRIGGER zz_steward_migration ON %s', t.relid));
         FOR c IN SELECT * FROM steward.migration_columns x
                   WHERE x.migration = mig AND x.relid = t.relid AND x.kind IN ('pair', 'dropped')
@@ -1667,7 +1670,7 @@ DECLARE
     c steward.migration_columns;
 BEGIN
     PERFORM steward._migration_drop_views(mig);
-    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig ORDER BY x.ord LOOP
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
         PERFORM steward._migration_exec(t.relid, format('DROP TRIGGER IF EXISTS zz_steward_migration ON %s',
                                                         t.relid));
         IF switched AND t.new_name IS NOT NULL THEN
@@ -1727,6 +1730,44 @@ $$;
 COMMENT ON FUNCTION steward.migration_rollback(text) IS
   'undo a migration at any point before cleanup: the table and its data are as the old application expects';
 
+-- A table dropped while a migration changes it leaves the migration: its
+-- entry is released (its OID may be reused), the migration is marked
+-- failed (roll back what is left) or, with no table left, dropped.
+CREATE FUNCTION steward._migrations_on_sql_drop()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m record;
+BEGIN
+    IF to_regclass('steward.migration_tables') IS NULL THEN
+        RETURN;     -- the extension itself is being dropped
+    END IF;
+    FOR m IN SELECT t.migration, t.relid::oid AS relid, t.table_name
+               FROM steward.migration_tables t
+               JOIN pg_event_trigger_dropped_objects() d
+                 ON d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0
+                AND d.objid = t.relid::oid
+              WHERE t.active LOOP
+        UPDATE steward.migration_tables t SET active = false
+         WHERE t.migration = m.migration AND t.relid::oid = m.relid;
+        UPDATE steward.migration_runs r
+           SET failures = r.failures + CASE WHEN r.failed THEN 0 ELSE 1 END,
+               failed = true,
+               error = format('table %s was dropped during the migration', m.table_name),
+               status = CASE WHEN EXISTS (SELECT 1 FROM steward.migration_tables t
+                                           WHERE t.migration = m.migration AND t.active)
+                             THEN r.status ELSE 'dropped' END
+         WHERE r.name = m.migration;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migrations_on_sql_drop() FROM PUBLIC;
+CREATE EVENT TRIGGER steward_migrations_drop ON sql_drop
+    EXECUTE FUNCTION steward._migrations_on_sql_drop();
+
 -- security_invoker: the caller's row security on the catalog applies.
 CREATE VIEW steward.migrations WITH (security_invoker = true) AS
 SELECT r.name,
@@ -1735,6 +1776,7 @@ SELECT r.name,
        r.phase,
        CASE r.status WHEN 'cleaned_up' THEN 'completed'
                      WHEN 'rolled_back' THEN 'rolled_back'
+                     WHEN 'dropped' THEN 'dropped'
                      ELSE CASE WHEN r.failed THEN 'failed' ELSE 'in_progress' END END AS result,
        r.steps,
        r.started_by,
