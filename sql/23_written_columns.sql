@@ -117,3 +117,14 @@ RETURNING status, published_at = statement_timestamp() AS stamped;
 
 DROP TABLE documents, capped, acct, secret, posts CASCADE;
 SELECT steward.drop_state_machine('doc_status');
+
+-- A view that reaches itself (CREATE OR REPLACE VIEW can make one, as
+-- PostgreSQL's lock test does) is walked once: the DDL check used to
+-- recurse until the backend crashed.
+CREATE TABLE cyc_t (a bigint);
+CREATE VIEW cyc_v2 AS SELECT * FROM cyc_t;
+CREATE VIEW cyc_v3 AS SELECT * FROM cyc_v2;
+CREATE OR REPLACE VIEW cyc_v2 AS SELECT * FROM cyc_v3;
+SELECT count(*) FROM cyc_v2;
+DROP VIEW cyc_v2, cyc_v3 CASCADE;
+DROP TABLE cyc_t;

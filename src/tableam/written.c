@@ -380,8 +380,12 @@ views_on(Oid base)
 static void
 check_views(Relation base, Bitmapset *written, const char *below, bool configuring)
 {
-	List	   *views = views_on(RelationGetRelid(base));
+	List	   *views;
 	ListCell   *lc;
+
+	/* Views can form cycles (CREATE OR REPLACE VIEW): an error, never a crash. */
+	check_stack_depth();
+	views = views_on(RelationGetRelid(base));
 
 	foreach(lc, views)
 	{
@@ -447,26 +451,29 @@ check_relation(Relation rel, bool configuring)
 }
 
 /*
- * Check the partition tree of table "relid" (or, for a view, of the tables
- * under it).  "configuring": called while adding a rule (the HINT says to
- * change the definition first; every relation of the tree is read, with
- * AccessShareLock) rather than after DDL (only relations the command
- * locked are read; see the file header).  Raises 0A000 naming the
- * generated column, constraint, partition key, policy or view.
+ * steward_check_written_columns, remembering the views already walked:
+ * CREATE OR REPLACE VIEW can make a view reach itself (PostgreSQL's lock
+ * test does), and walking such a cycle recursed until the stack overflowed
+ * (found by running PostgreSQL's regression suite with the extension).
  */
-void
-steward_check_written_columns(Oid relid, bool configuring)
+static void
+check_written_walk(Oid relid, bool configuring, List **views_seen)
 {
 	char		relkind = get_rel_relkind(relid);
 	Oid			root = relid;
 	List	   *tree;
 	ListCell   *lc;
 
+	check_stack_depth();
 	if (relkind == RELKIND_VIEW)
 	{
-		Relation	view = open_to_check(relid, configuring);
+		Relation	view;
 		Query	   *q;
 
+		if (list_member_oid(*views_seen, relid))
+			return;
+		*views_seen = lappend_oid(*views_seen, relid);
+		view = open_to_check(relid, configuring);
 		if (view == NULL)
 			return;
 		q = get_view_query(view);
@@ -482,7 +489,7 @@ steward_check_written_columns(Oid relid, bool configuring)
 			if (rte->rtekind == RTE_RELATION && rte->relid != relid)
 			{
 				LockRelationOid(rte->relid, AccessShareLock);
-				steward_check_written_columns(rte->relid, configuring);
+				check_written_walk(rte->relid, configuring, views_seen);
 			}
 		}
 		relation_close(view, NoLock);
@@ -503,6 +510,23 @@ steward_check_written_columns(Oid relid, bool configuring)
 		check_relation(r, configuring);
 		relation_close(r, NoLock);
 	}
+}
+
+/*
+ * Check the partition tree of table "relid" (or, for a view, of the tables
+ * under it).  "configuring": called while adding a rule (the HINT says to
+ * change the definition first; every relation of the tree is read, with
+ * AccessShareLock) rather than after DDL (only relations the command
+ * locked are read; see the file header).  Raises 0A000 naming the
+ * generated column, constraint, partition key, policy or view.
+ */
+void
+steward_check_written_columns(Oid relid, bool configuring)
+{
+	List	   *views_seen = NIL;
+
+	check_written_walk(relid, configuring, &views_seen);
+	list_free(views_seen);
 }
 
 /*

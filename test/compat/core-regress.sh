@@ -12,6 +12,9 @@
 #   --mode stats  both runs preload pg_steward (shared_preload_libraries)
 #                 with heap tables; run "off" has steward.track_statements =
 #                 off, run "on" has it on.
+#   --mode stats-all  as stats, but run "all" also counts the statements
+#                 inside functions (steward.track = all): the most
+#                 statistics work per statement.
 #
 # The report (WORKDIR/report.txt, also printed) lists the tests whose
 # output differs between the two runs (query identifiers, which depend on
@@ -35,7 +38,7 @@
 #
 # Usage (as root, it re-runs itself as the "postgres" user; otherwise as a
 # user who may run PostgreSQL), after "make install":
-#   test/compat/core-regress.sh [--mode am|stats] [--workdir DIR]
+#   test/compat/core-regress.sh [--mode am|stats|stats-all] [--workdir DIR]
 #                               [--srcdir DIR]         (source cache, shared)
 #                               [--tests "name ..."]   (instead of the schedule)
 # Environment: PG_CONFIG (default: pg_config).  Takes 4-10 minutes on two
@@ -61,7 +64,8 @@ done
 case "$MODE" in
     am) RUNS=(heap steward) ;;
     stats) RUNS=(off on) ;;
-    *) echo "--mode must be am or stats" >&2; exit 2 ;;
+    stats-all) RUNS=(off all) ;;
+    *) echo "--mode must be am, stats or stats-all" >&2; exit 2 ;;
 esac
 PG_CONFIG=${PG_CONFIG:-pg_config}
 SRCDIR=${SRCDIR:-$WORK/src}
@@ -223,6 +227,10 @@ case "$MODE" in
     stats)
         run_suite off "shared_preload_libraries = 'pg_steward'" "steward.track_statements = off" || exit 2
         run_suite on "shared_preload_libraries = 'pg_steward'" "steward.track_statements = on" || exit 2 ;;
+    stats-all)
+        run_suite off "shared_preload_libraries = 'pg_steward'" "steward.track_statements = off" || exit 2
+        run_suite all "shared_preload_libraries = 'pg_steward'" "steward.track_statements = on" \
+            "steward.track = all" || exit 2 ;;
 esac
 
 A=$WORK/run-${RUNS[0]}
