@@ -27,7 +27,8 @@
 #   max_wait_entries = 100, sample_interval_ms = 1000 by reload):
 #   the counters hold at most 16 tables, statements at most 100 entries,
 #   hot rows 2 per table (the two most updated), hot_rows_sample = 10 tracks
-#   one update in 10, track_statements = off records nothing new, and a
+#   one update in 10, track_statements = off records nothing new, lock
+#   contention keeps at most 100 entries when 130 statements wait, and a
 #   1.5 s lock wait sampled every second gets a handful of samples, not 150.
 
 use strict;
@@ -560,6 +561,30 @@ is( $small->safe_psql('postgres', q{
 		       count(*) FILTER (WHERE query = 'SELECT $1, $2 FROM pg_class LIMIT $3')
 		  FROM steward.statements}),
 	'0|1', 'steward.track_statements = off records nothing; on (default) records');
+
+# max_wait_entries = 100: 130 different statements each wait for a row
+# lock (40 ms, then lock_timeout); lock contention keeps at most 100 of them.
+$small->safe_psql('postgres', 'SELECT steward.reset(); CREATE TABLE mw (id int PRIMARY KEY, v int); INSERT INTO mw VALUES (1, 0)');
+my $mw = start_bg($small, 'postgres', 'mw_holder',
+	"BEGIN;\nSELECT v FROM mw WHERE id = 1 FOR UPDATE;\nSELECT pg_sleep(60);\n");
+$small->poll_query_until('postgres',
+	"SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'mw_holder' AND wait_event = 'PgSleep')");
+# Statement n has n constant quals: 130 different query ids.
+my $waiters = "SET lock_timeout = '40ms';\n"
+  . join('', map { 'UPDATE mw SET v = v + 1 WHERE id = 1' . (' AND 1 = 1' x $_) . ";\n" } 1 .. 130);
+my ($mw_out, $mw_err) = ('', '');
+IPC::Run::run([ 'psql', '-X', '-At', '-d', $small->connstr('postgres') ],
+	'<', \$waiters, '>', \$mw_out, '2>', \$mw_err);
+my $timeouts = () = $mw_err =~ /canceling statement due to lock timeout/g;
+is($timeouts, 130, 'all 130 statements waited for the row lock until lock_timeout');
+$small->safe_psql('postgres',
+	"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'mw_holder'");
+finish_bg($mw);
+my ($lc_rows, $lc_distinct) = split /\|/, $small->safe_psql('postgres',
+	"SELECT count(*), count(DISTINCT waiting_queryid) FROM steward.lock_contention");
+note "lock_contention: $lc_rows rows, $lc_distinct waiting statements";
+cmp_ok($lc_rows, '<=', 100, "steward.max_wait_entries = 100: lock_contention holds at most 100 entries ($lc_rows)");
+cmp_ok($lc_distinct, '>=', 50, '... and is in use by the waiting statements');
 
 # sample_interval_ms = 1000 (reload): a 1.5 s lock wait gets about 2 samples.
 $small->append_conf('postgresql.conf', 'steward.sample_interval_ms = 1000');
