@@ -20,6 +20,7 @@
 #     keys shown to a non-superuser owner and to nobody else, every health
 #     check with a value driven to warn and to critical by its thresholds;
 #     the drill checks by steward.drill_max_age and steward.rto_seconds;
+#     capacity samples older than steward.capacity_window are dropped;
 #   - a standby without shared_preload_libraries replays steward_hash splits;
 #   - logical replication apply reproduces steward rows exactly (versions,
 #     states, sequence values).
@@ -374,6 +375,19 @@ $node->safe_psql('postgres', q{
 	UPDATE acct SET id = 1;});
 $node->psql('postgres', 'UPDATE acct SET version = 1 WHERE id = 1');    # stale: 40001
 $node->safe_psql('postgres', 'SELECT steward.capacity_sample()');
+# steward.capacity_window: a sample older than the window is dropped when the
+# next sample is taken, a younger one is kept.
+is( $node->safe_psql('postgres', q{
+		INSERT INTO steward.capacity_samples (sampled_at, relid, writes, bytes)
+		VALUES (now() - interval '2 days', 'acct'::regclass, 0, 8192),
+		       (now() - interval '1 hour', 'acct'::regclass, 0, 8192);
+		SET steward.capacity_window = 86400;
+		SELECT steward.capacity_sample();
+		SELECT count(*) FILTER (WHERE sampled_at < now() - interval '1 day'),
+		       count(*) FILTER (WHERE sampled_at BETWEEN now() - interval '2 hours'
+		                                               AND now() - interval '30 minutes')
+		  FROM steward.capacity_samples WHERE relid = 'acct'::regclass;}),
+	"\n0|1", 'steward.capacity_window = 1 day: the 2-day-old sample is dropped, the 1-hour-old kept');
 my %covered;
 sub health_status
 {
