@@ -49,8 +49,9 @@
 #   CLIENTS=2      pgbench clients (and threads)
 #   PORT=5491      port of the throwaway cluster (Unix socket only)
 #   KEEP=0         1: keep the cluster directory (logs) at exit
-# With the defaults this takes about 8 minutes on 2 cores (setup ~20 s,
-# size test ~30 s, a round ~50-60 s).  Writes results.md next to this script.
+# With the defaults this takes about 12 minutes on a quiet 2-core machine (setup ~20 s,
+# size test ~30 s, a round ~50-60 s, (6) ~4 min).  Writes results.md next to
+# this script.
 #
 # The machine is noisy (other clusters run on it): variants are interleaved
 # within each round and the report uses medians over rounds; each sample is
