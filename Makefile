@@ -33,6 +33,9 @@ SQL_SOURCES = \
 DATA_built = pg_steward--$(EXTVERSION).sql
 DATA = pg_steward--0.1.sql $(wildcard pg_steward--*--*.sql)
 SCRIPTS = src/ops/steward-drill
+# steward-report (Python 3, Debian's python3-psycopg2 and python3-matplotlib)
+# carries the release in its --version.
+SCRIPTS_built = src/ops/steward-report
 PGFILEDESC = "pg_steward - OLTP operating discipline inside PostgreSQL"
 
 OBJS = \
@@ -99,6 +102,10 @@ pg_steward--$(EXTVERSION).sql: $(SQL_SOURCES) pg_steward.control
 	cat $(SQL_SOURCES) > $@
 
 all: pg_steward--$(EXTVERSION).sql
+
+src/ops/steward-report: src/ops/steward-report.py Makefile
+	sed 's/@EXTVERSION@/$(EXTVERSION)/' $< > $@
+	chmod 755 $@
 
 installcheck:
 	test/run.sh

@@ -4850,3 +4850,7 @@ BEGIN
 END
 $$;
 
+-- issue 15 (steward-report): the size history behind steward.capacity is
+-- readable by the roles that may read the view, so a monitoring role
+-- (pg_monitor) can chart it.
+GRANT SELECT ON steward.capacity_samples TO pg_read_all_stats;

@@ -13,6 +13,9 @@ CREATE TABLE steward.capacity_samples (
     PRIMARY KEY (relid, sampled_at)
 );
 REVOKE ALL ON steward.capacity_samples FROM PUBLIC;
+-- The size history behind steward.capacity, for charts (steward-report):
+-- the roles that may read the view may read its samples.
+GRANT SELECT ON steward.capacity_samples TO pg_read_all_stats;
 
 CREATE TABLE steward.table_retention (
     relid     regclass PRIMARY KEY,
