@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib libipc-run-perl make gcc rsync pgbackrest"
+# steward-report draws with matplotlib; test/t/085_* opens its page in Chromium.
+PACKAGES="$PACKAGES python3-psycopg2 python3-matplotlib fonts-dejavu-core chromium"
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "setup.sh: run as root (it installs Debian packages)" >&2
