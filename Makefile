@@ -16,6 +16,7 @@ SQL_SOURCES = \
 	src/pg_steward.sql \
 	src/tableam/tableam.sql \
 	src/stats/counters.sql \
+	src/governor/governor.sql \
 	src/hashindex/hashindex.sql \
 	src/tableam/release.sql \
 	src/tableam/heapcheck.sql \
@@ -60,6 +61,7 @@ OBJS = \
 	src/stats/health.o \
 	src/stats/waits.o \
 	src/stats/hotrows.o \
+	src/governor/governor.o \
 	src/hashindex/sthash.o \
 	src/hashindex/sthash_page.o \
 	src/hashindex/sthash_insert.o \

@@ -4854,3 +4854,419 @@ $$;
 -- readable by the roles that may read the view, so a monitoring role
 -- (pg_monitor) can chart it.
 GRANT SELECT ON steward.capacity_samples TO pg_read_all_stats;
+
+-- Issue 18 section 1: one governor for all background writers
+-- (src/governor): steward.governor_begin/pace/end for jobs, the views
+-- steward.governor and steward.governor_jobs, steward.governor_simulate
+-- (drill) and steward.governor_trace (the decision rule over given
+-- signals); steward._run_batches (run_transition, migration backfills) is
+-- paced by it; run_transition reads in key order whatever the statistics
+-- (composite keys too); transition_progress shows batch size, current rate and
+-- what throttles a run; metrics count the governor's decisions.
+-- Jobs written in SQL or PL/pgSQL (run_transition, migration backfills)
+-- register, pace every batch and end here:
+--   job := steward.governor_begin('backfill', 'public.orders', 1000);
+--   LOOP
+--       n := steward.governor_pace(job, moved);   -- 0: wait, COMMIT and call again with 0
+--       ... move n rows ...; COMMIT;
+--   END LOOP;
+--   PERFORM steward.governor_end(job);
+CREATE FUNCTION steward.governor_begin(kind text, label text DEFAULT NULL,
+                                       max_batch integer DEFAULT 1000,
+                                       max_rows_per_sec integer DEFAULT NULL,
+                                       ref bigint DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'steward_governor_begin_sql'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.governor_begin(text, text, integer, integer, bigint) IS
+  'register a background job of this session with the governor; returns its id';
+
+CREATE FUNCTION steward.governor_pace(job bigint, rows bigint DEFAULT 0)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'steward_governor_pace_sql'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.governor_pace(bigint, bigint) IS
+  'after a batch of rows: the next batch size, or 0 while the job must wait (commit, call again with 0)';
+
+CREATE FUNCTION steward.governor_end(job bigint)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_governor_end_sql'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.governor_end(bigint) IS
+  'the job is over';
+
+CREATE FUNCTION steward._governor_jobs(
+    OUT job_id bigint, OUT kind text, OUT label text, OUT ref bigint, OUT pid integer,
+    OUT dbid oid, OUT state text, OUT batch_size integer, OUT max_batch integer,
+    OUT duty double precision, OUT rows_per_sec double precision, OUT max_rows_per_sec integer,
+    OUT rows_done bigint, OUT batches bigint, OUT last_decision text, OUT reason text,
+    OUT throttled_by text, OUT p99_ratio double precision,
+    OUT replication_lag_ms double precision, OUT lock_wait_samples bigint,
+    OUT increases bigint, OUT decreases bigint, OUT pauses bigint,
+    OUT started_at timestamptz, OUT finished_at timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'steward_governor_jobs'
+LANGUAGE C VOLATILE;
+
+-- Running jobs, then the last 16 finished ones.
+CREATE VIEW steward.governor_jobs AS SELECT * FROM steward._governor_jobs();
+GRANT SELECT ON steward.governor_jobs TO PUBLIC;
+
+CREATE FUNCTION steward._governor_status(
+    OUT enabled boolean, OUT measuring boolean,
+    OUT foreground_calls bigint, OUT foreground_p99_ms double precision,
+    OUT baseline_calls bigint, OUT baseline_p99_ms double precision,
+    OUT foreground_commits bigint, OUT commit_p99_ms double precision,
+    OUT baseline_commits bigint, OUT baseline_commit_p99_ms double precision,
+    OUT p99_ratio double precision,
+    OUT wal_wait_ms_per_call double precision, OUT baseline_wal_wait_ms_per_call double precision,
+    OUT replication_lag_ms double precision,
+    OUT target_p99_ratio double precision, OUT critical_p99_ratio double precision,
+    OUT max_replication_lag_ms integer, OUT simulated_until timestamptz)
+RETURNS record
+AS 'MODULE_PATHNAME', 'steward_governor_status'
+LANGUAGE C VOLATILE;
+
+-- What a job deciding now sees: the foreground over steward.governor_window
+-- against its idle baseline, WAL waits, replication lag, and the settings.
+CREATE VIEW steward.governor AS SELECT * FROM steward._governor_status();
+GRANT SELECT ON steward.governor TO PUBLIC;
+
+CREATE FUNCTION steward._governor_decisions(OUT decision text, OUT reason text,
+                                            OUT decisions bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'steward_governor_decisions'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION steward.governor_simulate(p99_ratio double precision,
+                                          replication_lag interval DEFAULT NULL,
+                                          duration interval DEFAULT '1 minute')
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'steward_governor_simulate'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.governor_simulate(double precision, interval, interval) IS
+  'drill: for a while, every governed job sees the given p99 ratio and/or replication lag';
+REVOKE ALL ON FUNCTION steward.governor_simulate(double precision, interval, interval) FROM PUBLIC;
+
+CREATE FUNCTION steward.governor_trace(p99_ratio double precision[],
+                                       replication_lag_ms double precision[] DEFAULT NULL,
+                                       lock_waits integer[] DEFAULT NULL,
+                                       foreground_calls integer[] DEFAULT NULL,
+                                       max_batch integer DEFAULT 1000,
+                                       max_rows_per_sec integer DEFAULT NULL,
+                                       row_ms double precision DEFAULT 0.01)
+RETURNS TABLE (step integer, decision text, reason text, throttled_by text,
+               duty double precision, batch_size integer, pause_ms double precision,
+               rows_per_sec double precision)
+AS 'MODULE_PATHNAME', 'steward_governor_trace'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION steward.governor_trace(double precision[], double precision[], integer[], integer[], integer, integer, double precision) IS
+  'the governor''s decisions for a sequence of ticks with the given signals, under the current settings';
+
+CREATE OR REPLACE PROCEDURE steward._run_batches(batch_fn text, status_fn text, job jsonb,
+                                      batch_size integer, max_rows_per_sec integer,
+                                      resume_key text[] DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included.  The batches themselves run in the job's functions.
+AS $$
+DECLARE
+    keyset pg_catalog.bool := COALESCE((job OPERATOR(pg_catalog.->>) 'keyset')::pg_catalog.bool,
+                                                  false);
+    batch_stmt pg_catalog.text := pg_catalog.format('SELECT * FROM steward.%I($1, $2, $3, $4)', batch_fn);
+    status_stmt pg_catalog.text := pg_catalog.format('SELECT steward.%I($1, $2, $3, $4)', status_fn);
+    moved pg_catalog.int8 := 0;
+    pass_moved pg_catalog.int8;
+    from_start pg_catalog.bool;
+    last_key pg_catalog.text[];
+    batch_key pg_catalog.text[];
+    retries pg_catalog.int4;
+    backoff pg_catalog.float8;
+    gov pg_catalog.int8;
+    size pg_catalog.int4;
+BEGIN
+    gov := steward.governor_begin(
+        COALESCE(job OPERATOR(pg_catalog.->>) 'kind', 'backfill'),
+        COALESCE(job OPERATOR(pg_catalog.->>) 'label',
+                 pg_catalog.concat_ws(' ', job OPERATOR(pg_catalog.->>) 'name',
+                                      job OPERATOR(pg_catalog.->>) 'table')),
+        batch_size, max_rows_per_sec, (job OPERATOR(pg_catalog.->>) 'ref')::pg_catalog.int8);
+    last_key := CASE WHEN keyset THEN resume_key END;
+    LOOP
+        pass_moved := 0;
+        from_start := last_key IS NULL;
+        LOOP
+            -- Ask the governor for the next batch: it sleeps at most one
+            -- slice per call, and 0 means the pause goes on; the COMMIT in
+            -- between holds no snapshot across a long pause.
+            LOOP
+                BEGIN
+                    size := steward.governor_pace(gov, moved);
+                EXCEPTION WHEN query_canceled THEN
+                    PERFORM steward.governor_end(gov);
+                    EXECUTE status_stmt USING job, 'cancelled', 0, SQLERRM;
+                    COMMIT;
+                    RAISE;
+                END;
+                moved := 0;
+                EXIT WHEN size OPERATOR(pg_catalog.>) 0;
+                COMMIT;
+            END LOOP;
+            retries := 0;
+            backoff := 0.01;
+            LOOP
+                BEGIN
+                    EXECUTE batch_stmt INTO moved, batch_key
+                        USING job, last_key, size, retries;
+                    EXIT;
+                EXCEPTION
+                    WHEN serialization_failure OR deadlock_detected THEN
+                        retries := retries OPERATOR(pg_catalog.+) 1;
+                        IF retries OPERATOR(pg_catalog.>) 10 THEN
+                            PERFORM steward.governor_end(gov);
+                            EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                            COMMIT;
+                            RAISE;
+                        END IF;
+                        PERFORM pg_catalog.pg_sleep(backoff OPERATOR(pg_catalog.*)
+                                                    (0.5::pg_catalog.float8 OPERATOR(pg_catalog.+) pg_catalog.random()));
+                        backoff := LEAST(backoff OPERATOR(pg_catalog.*) 2::pg_catalog.float8,
+                                         2::pg_catalog.float8);
+                    WHEN query_canceled THEN
+                        PERFORM steward.governor_end(gov);
+                        EXECUTE status_stmt USING job, 'cancelled', retries, SQLERRM;
+                        COMMIT;
+                        RAISE;
+                    WHEN OTHERS THEN
+                        PERFORM steward.governor_end(gov);
+                        EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                        COMMIT;
+                        RAISE;
+                END;
+            END LOOP;
+            COMMIT;
+            EXIT WHEN moved OPERATOR(pg_catalog.=) 0;
+            pass_moved := pass_moved OPERATOR(pg_catalog.+) moved;
+            IF keyset THEN
+                last_key := batch_key;
+            END IF;
+        END LOOP;
+        EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start);
+        last_key := NULL;
+    END LOOP;
+    PERFORM steward.governor_end(gov);
+END
+$$;
+
+CREATE OR REPLACE PROCEDURE steward.run_transition(tbl regclass, from_state text, to_state text,
+                                        set_sql text DEFAULT NULL,
+                                        batch_size integer DEFAULT 1000,
+                                        max_rows_per_sec integer DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included: the caller's search_path cannot substitute anything.  The rows
+-- are counted and moved by the C helpers, as the table's owner.
+AS $$
+DECLARE
+    prep pg_catalog.record;
+BEGIN
+    -- Rows moved to their own state would match again forever.
+    IF from_state OPERATOR(pg_catalog.=) to_state THEN
+        RAISE EXCEPTION 'run_transition: from and to are the same state "%"', from_state
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'To change other columns of rows in one state, run an UPDATE in batches; run_transition moves rows between states.';
+    END IF;
+    prep := steward._transition_prepare(tbl, from_state, to_state, set_sql,
+                                        batch_size, max_rows_per_sec);
+    COMMIT;
+
+    -- With a primary key each batch starts after the last key moved
+    -- (keyset: a composite key as a row comparison); without one every
+    -- batch restarts in ctid order and one pass is enough
+    -- (steward._run_batches).
+    CALL steward._run_batches('_transition_run_batch', '_transition_run_status',
+        pg_catalog.jsonb_build_object('run_id', prep.run_id, 'set_sql', set_sql,
+                                      'keyset', prep.key_columns OPERATOR(pg_catalog.<>) 'ctid',
+                                      'kind', 'transition', 'label', tbl::pg_catalog.text,
+                                      'ref', prep.run_id),
+        batch_size, max_rows_per_sec);
+
+    -- What is left (rows other transactions kept locked) stays for a re-run;
+    -- the helper counts it as the table's owner.
+    PERFORM steward._transition_progress(prep.run_id, 0, 0, 'finished');
+    COMMIT;
+END
+$$;
+
+CREATE OR REPLACE VIEW steward.transition_progress WITH (security_invoker = true) AS
+SELECT r.id, r.relid, r.state_column, r.from_state, r.to_state,
+       r.rows_done,
+       greatest(r.rows_total - r.rows_done, 0) AS rows_remaining,
+       round((r.rows_done / nullif(extract(epoch FROM coalesce(r.last_batch_at, r.started_at)
+                                                    - r.started_at), 0))::numeric, 1)
+           AS rows_per_sec,
+       CASE WHEN r.finished_at IS NULL AND r.rows_done > 0 THEN
+           (greatest(r.rows_total - r.rows_done, 0)
+            * ((r.last_batch_at - r.started_at) / r.rows_done))
+       END AS eta,
+       r.started_at, r.last_batch_at, r.batches, r.retries,
+       r.finished_at,
+       CASE WHEN r.finished_at IS NOT NULL THEN r.status
+            WHEN steward._transition_running(r.pid, r.started_at) THEN 'running'
+            ELSE 'interrupted' END AS status,
+       -- While it runs, what the governor lets it do now, and why not more.
+       g.batch_size,
+       round(g.rows_per_sec::numeric, 1) AS current_rows_per_sec,
+       g.throttled_by
+  FROM steward.transition_runs r
+  LEFT JOIN steward._governor_jobs() g
+         ON g.kind = 'transition' AND g.ref = r.id AND g.pid = r.pid
+        AND g.finished_at IS NULL AND r.finished_at IS NULL;
+
+CREATE OR REPLACE VIEW steward.metrics AS
+WITH db AS (SELECT pg_catalog.current_database()::text AS name),
+     st AS (SELECT coalesce(sum(t.calls), 0) AS calls, coalesce(sum(t.total_ms), 0) AS total_ms,
+                   coalesce(sum(t.errors), 0) AS errors, coalesce(sum(t.slow_calls), 0) AS slow_calls
+              FROM steward._statement_totals() t
+             WHERE t.toplevel AND t.dbid = (SELECT oid FROM pg_catalog.pg_database
+                                             WHERE datname = pg_catalog.current_database())),
+     h AS (SELECT upper_ms, count FROM steward.latency_histogram(NULL)),
+     le(le) AS (VALUES (0.001), (0.005), (0.01), (0.025), (0.05), (0.1), (0.25), (0.5),
+                       (1.0), (2.5), (5.0), (10.0)),
+     tables AS (SELECT c.oid AS relid, format('%I.%I', n.nspname, c.relname) AS name
+                  FROM pg_catalog.pg_class c
+                  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                  JOIN pg_catalog.pg_am am ON am.oid = c.relam AND am.amname = 'steward'
+                 WHERE c.relkind = 'r'),
+     tc AS (SELECT t.name, coalesce(c.version_conflicts, 0) AS version_conflicts,
+                   coalesce(c.sequence_rejects, 0) AS sequence_rejects,
+                   coalesce(c.illegal_transitions, 0) AS illegal_transitions
+              FROM tables t LEFT JOIN steward.table_counters() c ON c.relid = t.relid),
+     declared AS (SELECT DISTINCT r.relid::oid AS relid, split_part(e.edge, '->', 1) AS from_state,
+                         split_part(e.edge, '->', 2) AS to_state
+                    FROM steward.column_rules r
+                    JOIN steward.machine_definitions m ON m.name = r.machine
+                    CROSS JOIN LATERAL unnest(m.transitions) e(edge)
+                   WHERE r.kind = 'state'),
+     counted AS (SELECT relid::oid AS relid, coalesce(from_state, '') AS from_state, to_state,
+                        transitions FROM steward.transition_counters()),
+     edges AS (SELECT t.name, coalesce(d.from_state, c.from_state) AS from_state,
+                      coalesce(d.to_state, c.to_state) AS to_state,
+                      coalesce(c.transitions, 0) AS transitions
+                 FROM declared d
+                 FULL JOIN counted c ON c.relid = d.relid AND c.from_state = d.from_state
+                                    AND c.to_state = d.to_state
+                 JOIN tables t ON t.relid = coalesce(d.relid, c.relid))
+SELECT 'steward_statement_duration_seconds_bucket' AS metric,
+       jsonb_build_object('database', db.name, 'le', le.le::text) AS labels,
+       (SELECT coalesce(sum(count), 0) FROM h WHERE h.upper_ms <= le.le * 1000)::float8 AS value,
+       'histogram' AS type, 'Duration of top-level statements.' AS help, 'database' AS scope
+  FROM le, db
+UNION ALL SELECT 'steward_statement_duration_seconds_bucket',
+       jsonb_build_object('database', db.name, 'le', '+Inf'),
+       (SELECT calls FROM st)::float8, 'histogram', 'Duration of top-level statements.', 'database'
+  FROM db
+UNION ALL SELECT 'steward_statement_duration_seconds_sum', jsonb_build_object('database', db.name),
+       (SELECT total_ms / 1000.0 FROM st)::float8, 'histogram', 'Duration of top-level statements.',
+       'database'
+  FROM db
+UNION ALL SELECT 'steward_statement_duration_seconds_count', jsonb_build_object('database', db.name),
+       (SELECT calls FROM st)::float8, 'histogram', 'Duration of top-level statements.', 'database'
+  FROM db
+UNION ALL SELECT 'steward_statement_errors_total', jsonb_build_object('database', db.name),
+       (SELECT errors FROM st)::float8, 'counter', 'Failed top-level statements.', 'database'
+  FROM db
+UNION ALL SELECT 'steward_statement_slow_calls_total', jsonb_build_object('database', db.name),
+       (SELECT slow_calls FROM st)::float8, 'counter', 'Calls at or above steward.slow_query_ms.',
+       'database'
+  FROM db
+UNION ALL SELECT 'steward_version_conflicts_total',
+       jsonb_build_object('database', db.name, 'table', tc.name),
+       tc.version_conflicts::float8, 'counter', 'Updates refused with a stale version.', 'database'
+  FROM tc, db
+UNION ALL SELECT 'steward_sequence_rejects_total',
+       jsonb_build_object('database', db.name, 'table', tc.name),
+       tc.sequence_rejects::float8, 'counter', 'Out-of-order writes refused.', 'database'
+  FROM tc, db
+UNION ALL SELECT 'steward_illegal_transitions_total',
+       jsonb_build_object('database', db.name, 'table', tc.name),
+       tc.illegal_transitions::float8, 'counter', 'State changes refused.', 'database'
+  FROM tc, db
+UNION ALL SELECT 'steward_state_transitions_total',
+       jsonb_build_object('database', db.name, 'table', edges.name, 'from', edges.from_state,
+                          'to', edges.to_state),
+       edges.transitions::float8, 'counter', 'State changes made.', 'database'
+  FROM edges, db
+UNION ALL SELECT 'steward_idempotency_requests_total',
+       jsonb_build_object('database', db.name, 'scope', c.scope, 'outcome', o.outcome),
+       o.n::float8, 'counter', 'Idempotency key outcomes.', 'database'
+  FROM steward.idempotency_counters() c,
+       LATERAL (VALUES ('new', c.new), ('replay', c.replay), ('mismatch', c.mismatch),
+                       ('in_progress', c.in_progress), ('expired', c.expired),
+                       ('purged', c.purged)) o(outcome, n),
+       db
+UNION ALL SELECT 'steward_buffer_hit_ratio', jsonb_build_object('database', datname),
+       hit_ratio::float8, 'gauge', 'Shared buffer hit ratio.', 'database'
+  FROM steward.database_hit_ratio
+ WHERE hit_ratio IS NOT NULL AND datname = pg_catalog.current_database()
+UNION ALL SELECT 'steward_replication_lag_bytes',
+       jsonb_build_object('role', role, 'standby', coalesce(application_name, '')),
+       replay_lag_bytes::float8, 'gauge', 'Replay lag in bytes.', 'cluster'
+  FROM steward.replication
+UNION ALL SELECT 'steward_replication_lag_seconds',
+       jsonb_build_object('role', role, 'standby', coalesce(application_name, '')),
+       coalesce(replay_lag_seconds, 0)::float8, 'gauge', 'Replay lag in seconds.', 'cluster'
+  FROM steward.replication
+UNION ALL SELECT 'steward_connections', jsonb_build_object('state', state),
+       connections::float8, 'gauge', 'Client connections by state.', 'cluster'
+  FROM steward.connections
+UNION ALL SELECT 'steward_connections_usable', '{}',
+       (current_setting('max_connections')::int
+        - current_setting('superuser_reserved_connections')::int)::float8,
+       'gauge', 'max_connections minus reserved connections.', 'cluster'
+UNION ALL SELECT 'steward_collector_entries', jsonb_build_object('structure', structure),
+       entries::float8, 'gauge', 'Entries in use in a fixed-size statistics structure.', 'cluster'
+  FROM steward.collector
+UNION ALL SELECT 'steward_collector_evictions_total', jsonb_build_object('structure', structure),
+       evictions::float8, 'counter', 'Entries evicted from a full statistics structure.', 'cluster'
+  FROM steward.collector
+UNION ALL SELECT 'steward_collector_dropped_total', jsonb_build_object('structure', structure),
+       dropped::float8, 'counter', 'Events a full statistics structure could not count.', 'cluster'
+  FROM steward.collector
+UNION ALL SELECT 'steward_collector_failures_total', '{}',
+       (SELECT max(collection_failures) FROM steward.collector)::float8, 'counter',
+       'Statistics collection errors swallowed instead of failing a statement.', 'cluster'
+UNION ALL SELECT 'steward_migrations_total', jsonb_build_object('database', db.name, 'result', m.result),
+       m.n::float8, 'counter',
+       'Online migrations completed (cleaned up), rolled back, and that failed at least once.', 'database'
+  FROM db, (SELECT 'completed' AS result, count(*) FILTER (WHERE status = 'cleaned_up') AS n
+              FROM steward.migration_runs
+            UNION ALL
+            SELECT 'rolled_back', count(*) FILTER (WHERE status = 'rolled_back')
+              FROM steward.migration_runs
+            UNION ALL
+            SELECT 'failed', count(*) FILTER (WHERE failures > 0)
+              FROM steward.migration_runs) m
+UNION ALL SELECT 'steward_migrations_in_progress', jsonb_build_object('database', db.name),
+       (SELECT count(*) FROM steward.migration_runs WHERE status = 'active')::float8, 'gauge',
+       'Online migrations started and not yet cleaned up or rolled back.', 'database'
+  FROM db
+UNION ALL SELECT 'steward_migration_rollout_seconds',
+       jsonb_build_object('database', db.name, 'migration', r.name),
+       extract(epoch FROM coalesce(r.switched_at, r.rolled_back_at, pg_catalog.clock_timestamp())
+                          - r.started_at)::float8, 'gauge',
+       'Rollout time of a migration: start to switch (or rollback), so far if still running.', 'database'
+  FROM db, steward.migration_runs r
+UNION ALL SELECT 'steward_statistics_collected', '{}',
+       CASE WHEN steward._statistics_collected() THEN 1 ELSE 0 END::float8, 'gauge',
+       '1 if pg_steward is in shared_preload_libraries and collects statistics, else 0.', 'cluster'
+UNION ALL SELECT 'steward_governor_decisions_total',
+       jsonb_build_object('decision', d.decision, 'reason', d.reason),
+       d.decisions::float8, 'counter',
+       'Pacing decisions the governor made for background jobs (one per job per measurement).', 'cluster'
+  FROM steward._governor_decisions() d
+UNION ALL SELECT 'steward_governor_jobs', '{}',
+       (SELECT count(*) FROM steward._governor_jobs() j WHERE j.finished_at IS NULL)::float8,
+       'gauge', 'Background jobs paced by the governor now.', 'cluster';

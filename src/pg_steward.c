@@ -19,6 +19,7 @@
 #include "utils/guc.h"
 
 #include "pg_steward.h"
+#include "governor/governor.h"
 #include "idempotency/idempotency.h"
 #include "stats/collect.h"
 #include "stats/history.h"
@@ -44,6 +45,8 @@ steward_shmem_request(void)
 	RequestAddinShmemSpace(steward_collect_shmem_size());
 	RequestAddinShmemSpace(steward_history_shmem_size());
 	steward_history_request_lock();
+	RequestAddinShmemSpace(steward_governor_shmem_size());
+	steward_governor_request_lock();
 	steward_counters_request_shmem();
 	steward_idem_stats_request_shmem();
 	steward_statements_request_shmem();
@@ -58,6 +61,7 @@ steward_shmem_startup(void)
 		prev_shmem_startup_hook();
 	steward_collect_init_shmem();
 	steward_history_init_shmem();
+	steward_governor_init_shmem();
 	steward_counters_init_shmem();
 	steward_idem_stats_init_shmem();
 	steward_statements_init_shmem();
@@ -76,6 +80,7 @@ _PG_init(void)
 	steward_hotrows_define_gucs();
 	steward_history_define_gucs();
 	steward_migrate_define_gucs();
+	steward_governor_define_gucs();
 
 	MarkGUCPrefixReserved("steward");
 
@@ -99,5 +104,6 @@ _PG_init(void)
 
 	steward_purge_worker_register();
 	steward_statements_install_hooks();
+	steward_governor_install_hooks();
 	steward_sampler_register();
 }

@@ -260,7 +260,17 @@ steward_pin_output_settings(void)
 		{"lc_monetary", "C"},
 	};
 
-	for (int i = 0; i < lengthof(settings); i++)
+	steward_pin_settings(settings, lengthof(settings));
+}
+
+/*
+ * Set n (name, value) settings inside the GUC nest level opened by
+ * steward_as_role_begin(); steward_as_owner_end() rolls them back.
+ */
+void
+steward_pin_settings(const char *const settings[][2], int n)
+{
+	for (int i = 0; i < n; i++)
 		(void) set_config_option(settings[i][0], settings[i][1],
 								 PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);

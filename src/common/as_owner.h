@@ -47,5 +47,6 @@ extern void steward_as_owner_begin(Oid relid, StewardAsOwner *ctx);
 extern void steward_as_table_owner_begin(Relation rel, bool spi, StewardAsOwner *ctx);
 extern void steward_as_owner_end(StewardAsOwner *ctx);
 extern void steward_pin_output_settings(void);
+extern void steward_pin_settings(const char *const settings[][2], int n);
 
 #endif							/* STEWARD_AS_OWNER_H */

@@ -42,6 +42,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_database.h"
+#include "commands/dbcommands.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -62,6 +63,7 @@
 #include "utils/varlena.h"
 
 #include "common/as_owner.h"
+#include "governor/governor.h"
 #include "idempotency/idempotency.h"
 
 PGDLLEXPORT void steward_purge_launcher_main(Datum main_arg);
@@ -298,10 +300,13 @@ database_wanted_phase(void)
 	return 0;
 }
 
+/* The batch the governor allows now (steward.idempotency_purge_batch at most). */
+static int	purge_batch = 1;
+
 static int64
 purge_phase(void)
 {
-	return steward_idem_purge_batch_now(steward_idem_purge_batch);
+	return steward_idem_purge_batch_now(purge_batch);
 }
 
 static int64
@@ -316,6 +321,8 @@ sample_phase(void)
  * user.  Returns 0 if pg_steward is not installed in this database (a
  * schema "steward" without the extension is not ours to touch).
  */
+static char dbname[NAMEDATALEN];
+
 static int64
 become_owner_phase(void)
 {
@@ -325,6 +332,7 @@ become_owner_phase(void)
 
 	if (!OidIsValid(relid))
 		return 0;
+	strlcpy(dbname, get_database_name(MyDatabaseId), sizeof(dbname));
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for relation %u", relid);
@@ -349,6 +357,7 @@ steward_purge_db_main(Datum main_arg)
 	char		timeout[32];
 	int64		n = 0;
 	int64		installed = 0;
+	StewardGovJob *job;
 
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
@@ -363,6 +372,17 @@ steward_purge_db_main(Datum main_arg)
 		!installed)
 		proc_exit(0);
 
+	/*
+	 * The governor (src/governor) sizes each batch and the pause after it
+	 * from what the foreground feels.  The purge's commits need not wait
+	 * for their WAL flush: a purge lost in a crash leaves keys that are
+	 * still expired, and the next visit deletes them; meanwhile the
+	 * foreground's commits do not queue behind ours.
+	 */
+	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	job = steward_governor_begin("purge", dbname, 0,
+								 steward_idem_purge_batch, 0);
+	n = 0;
 	for (;;)
 	{
 		int64		wanted = 0;
@@ -371,17 +391,34 @@ steward_purge_db_main(Datum main_arg)
 		if (!run_phase("checking for DROP or CREATE DATABASE", database_wanted_phase,
 					   &wanted, deadline) || wanted)
 			proc_exit(0);
+		/*
+		 * At most one slice of the governor's pause per round, so that a
+		 * long pause still lets DROP DATABASE in (the check above).
+		 */
+		pgstat_report_activity(STATE_IDLE, "waiting for the governor");
+		purge_batch = steward_governor_pace(job, n);
+		n = 0;
+		if (purge_batch == 0)
+		{
+			if (GetCurrentTimestamp() >= deadline)
+				break;
+			continue;
+		}
 		if (!run_phase("purging expired idempotency keys", purge_phase, &n, deadline) ||
-			n < steward_idem_purge_batch)
+			n < purge_batch)
 			break;
-		/* Let concurrent commits have the WAL flushes in between. */
-		if (steward_idem_purge_delay_ms > 0)
+		/*
+		 * With the governor off, the fixed pause lets concurrent commits
+		 * have the WAL flushes in between.
+		 */
+		if (!steward_governor_enabled() && steward_idem_purge_delay_ms > 0)
 		{
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 steward_idem_purge_delay_ms, PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
 		}
 	}
+	steward_governor_end(job);
 
 	/* The same visit keeps steward.capacity's samples current. */
 	(void) run_phase("sampling table sizes for steward.capacity", sample_phase, &n,

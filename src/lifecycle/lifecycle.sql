@@ -303,16 +303,21 @@ LANGUAGE C VOLATILE;
 
 -- The batch loop of every resumable background job (run_transition,
 -- migration backfills): committed batches, retried on 40001/40P01 with
--- exponential backoff, throttled to max_rows_per_sec, cancelled or failed
--- with their status recorded.  steward.<batch_fn>(job, after_key,
--- batch_size, retries) -> (moved, last_key) does one batch and records its
--- progress in the same transaction; steward.<status_fn>(job, status,
--- retries, error) records 'failed' or 'cancelled'.  With keyset batches
--- ("keyset" in job), each batch starts after the previous one's last key,
--- and passes over the table repeat until one that started from the first
--- key moves nothing: a row skipped because it was locked, or re-locked in a
--- newer version than the batch's snapshot can update, is picked up by the
--- next pass.  resume_key starts the first pass after a checkpoint.
+-- exponential backoff, paced by the governor (src/governor: batch size up
+-- to batch_size and the pause after each batch, from the foreground's
+-- latency, WAL waits, replication lag and the lock waits the job causes;
+-- max_rows_per_sec caps it), cancelled or failed with their status
+-- recorded.  steward.<batch_fn>(job, after_key, batch_size, retries) ->
+-- (moved, last_key) does one batch and records its progress in the same
+-- transaction; steward.<status_fn>(job, status, retries, error) records
+-- 'failed' or 'cancelled'.  The job is shown in steward.governor_jobs as
+-- job->>'kind' (default 'backfill'), job->>'label' (default its name and
+-- table) and job->>'ref'.  With keyset batches ("keyset" in job), each
+-- batch starts after the previous one's last key, and passes over the
+-- table repeat until one that started from the first key moves nothing: a
+-- row skipped because it was locked, or re-locked in a newer version than
+-- the batch's snapshot can update, is picked up by the next pass.
+-- resume_key starts the first pass after a checkpoint.
 CREATE PROCEDURE steward._run_batches(batch_fn text, status_fn text, job jsonb,
                                       batch_size integer, max_rows_per_sec integer,
                                       resume_key text[] DEFAULT NULL)
@@ -326,33 +331,55 @@ DECLARE
                                                   false);
     batch_stmt pg_catalog.text := pg_catalog.format('SELECT * FROM steward.%I($1, $2, $3, $4)', batch_fn);
     status_stmt pg_catalog.text := pg_catalog.format('SELECT steward.%I($1, $2, $3, $4)', status_fn);
-    moved pg_catalog.int8;
+    moved pg_catalog.int8 := 0;
     pass_moved pg_catalog.int8;
     from_start pg_catalog.bool;
     last_key pg_catalog.text[];
     batch_key pg_catalog.text[];
     retries pg_catalog.int4;
     backoff pg_catalog.float8;
-    batch_started pg_catalog.timestamptz;
-    pause pg_catalog.float8;
+    gov pg_catalog.int8;
+    size pg_catalog.int4;
 BEGIN
+    gov := steward.governor_begin(
+        COALESCE(job OPERATOR(pg_catalog.->>) 'kind', 'backfill'),
+        COALESCE(job OPERATOR(pg_catalog.->>) 'label',
+                 pg_catalog.concat_ws(' ', job OPERATOR(pg_catalog.->>) 'name',
+                                      job OPERATOR(pg_catalog.->>) 'table')),
+        batch_size, max_rows_per_sec, (job OPERATOR(pg_catalog.->>) 'ref')::pg_catalog.int8);
     last_key := CASE WHEN keyset THEN resume_key END;
     LOOP
         pass_moved := 0;
         from_start := last_key IS NULL;
         LOOP
+            -- Ask the governor for the next batch: it sleeps at most one
+            -- slice per call, and 0 means the pause goes on; the COMMIT in
+            -- between holds no snapshot across a long pause.
+            LOOP
+                BEGIN
+                    size := steward.governor_pace(gov, moved);
+                EXCEPTION WHEN query_canceled THEN
+                    PERFORM steward.governor_end(gov);
+                    EXECUTE status_stmt USING job, 'cancelled', 0, SQLERRM;
+                    COMMIT;
+                    RAISE;
+                END;
+                moved := 0;
+                EXIT WHEN size OPERATOR(pg_catalog.>) 0;
+                COMMIT;
+            END LOOP;
             retries := 0;
             backoff := 0.01;
-            batch_started := pg_catalog.clock_timestamp();
             LOOP
                 BEGIN
                     EXECUTE batch_stmt INTO moved, batch_key
-                        USING job, last_key, batch_size, retries;
+                        USING job, last_key, size, retries;
                     EXIT;
                 EXCEPTION
                     WHEN serialization_failure OR deadlock_detected THEN
                         retries := retries OPERATOR(pg_catalog.+) 1;
                         IF retries OPERATOR(pg_catalog.>) 10 THEN
+                            PERFORM steward.governor_end(gov);
                             EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
                             COMMIT;
                             RAISE;
@@ -362,10 +389,12 @@ BEGIN
                         backoff := LEAST(backoff OPERATOR(pg_catalog.*) 2::pg_catalog.float8,
                                          2::pg_catalog.float8);
                     WHEN query_canceled THEN
+                        PERFORM steward.governor_end(gov);
                         EXECUTE status_stmt USING job, 'cancelled', retries, SQLERRM;
                         COMMIT;
                         RAISE;
                     WHEN OTHERS THEN
+                        PERFORM steward.governor_end(gov);
                         EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
                         COMMIT;
                         RAISE;
@@ -377,26 +406,11 @@ BEGIN
             IF keyset THEN
                 last_key := batch_key;
             END IF;
-
-            IF max_rows_per_sec IS NOT NULL THEN
-                pause := moved::pg_catalog.float8 OPERATOR(pg_catalog./) max_rows_per_sec
-                         OPERATOR(pg_catalog.-)
-                         pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()
-                                                       OPERATOR(pg_catalog.-) batch_started);
-                IF pause OPERATOR(pg_catalog.>) 0 THEN
-                    BEGIN
-                        PERFORM pg_catalog.pg_sleep(pause);
-                    EXCEPTION WHEN query_canceled THEN
-                        EXECUTE status_stmt USING job, 'cancelled', 0, SQLERRM;
-                        COMMIT;
-                        RAISE;
-                    END;
-                END IF;
-            END IF;
         END LOOP;
         EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start);
         last_key := NULL;
     END LOOP;
+    PERFORM steward.governor_end(gov);
 END
 $$;
 
@@ -450,12 +464,15 @@ BEGIN
                                         batch_size, max_rows_per_sec);
     COMMIT;
 
-    -- With a single-column key each batch starts after the last key moved
-    -- (keyset); otherwise every batch restarts in key order and one pass
-    -- is enough (steward._run_batches).
+    -- With a primary key each batch starts after the last key moved
+    -- (keyset: a composite key as a row comparison); without one every
+    -- batch restarts in ctid order and one pass is enough
+    -- (steward._run_batches).
     CALL steward._run_batches('_transition_run_batch', '_transition_run_status',
         pg_catalog.jsonb_build_object('run_id', prep.run_id, 'set_sql', set_sql,
-                                      'keyset', prep.key_type IS NOT NULL),
+                                      'keyset', prep.key_columns OPERATOR(pg_catalog.<>) 'ctid',
+                                      'kind', 'transition', 'label', tbl::pg_catalog.text,
+                                      'ref', prep.run_id),
         batch_size, max_rows_per_sec);
 
     -- What is left (rows other transactions kept locked) stays for a re-run;
@@ -500,8 +517,15 @@ SELECT r.id, r.relid, r.state_column, r.from_state, r.to_state,
        r.finished_at,
        CASE WHEN r.finished_at IS NOT NULL THEN r.status
             WHEN steward._transition_running(r.pid, r.started_at) THEN 'running'
-            ELSE 'interrupted' END AS status
-  FROM steward.transition_runs r;
+            ELSE 'interrupted' END AS status,
+       -- While it runs, what the governor lets it do now, and why not more.
+       g.batch_size,
+       round(g.rows_per_sec::numeric, 1) AS current_rows_per_sec,
+       g.throttled_by
+  FROM steward.transition_runs r
+  LEFT JOIN steward._governor_jobs() g
+         ON g.kind = 'transition' AND g.ref = r.id AND g.pid = r.pid
+        AND g.finished_at IS NULL AND r.finished_at IS NULL;
 GRANT SELECT ON steward.transition_progress TO PUBLIC;
 
 -- Rows per state for every attached table the caller may read in full

@@ -18,6 +18,7 @@
 #include "utils/guc.h"
 
 #include "pg_steward.h"
+#include "governor/governor.h"
 #include "stats/counters.h"
 #include "stats/statements.h"
 #include "stats/waits.h"
@@ -94,5 +95,6 @@ steward_reset(PG_FUNCTION_ARGS)
 	steward_counters_reset();
 	steward_idem_stats_reset();
 	steward_history_reset();
+	steward_governor_reset();
 	PG_RETURN_VOID();
 }

@@ -61,6 +61,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 #include <sys/stat.h>
 
@@ -104,12 +105,15 @@
 #include "stats/history.h"
 #include "stats/statements.h"
 #include "stats/waits.h"
+#include "governor/governor.h"
 
 #define STMT_TRANCHE		"pg_steward statements"
 #define STMT_DUMP_FILE		"pg_stat/pg_steward_statements.stat"
 #define STMT_FILE_MAGIC		0x53545332	/* "STS2" */
 #define STMT_HIST_BUCKETS	1100
 #define STMT_HIST_GROWTH	1.02
+StaticAssertDecl(STMT_HIST_BUCKETS == STEWARD_STMT_HIST_BUCKETS,
+				 "statements.h describes the histogram");
 #define STMT_TEXT_BYTES		1024
 #define STMT_EVICT_PERCENT	5
 #define STMT_USAGE_DECAY	0.99
@@ -581,6 +585,9 @@ count_call(const StmtKey *key, const char *text, int text_len, double ms,
 	entry->blks_read += blks_read;
 	SpinLockRelease(&entry->mutex);
 	LWLockRelease(stmt_shared->lock);
+	/* The governor tells this session's own statements from the foreground's. */
+	if (key->toplevel)
+		steward_governor_own_statement();
 	return true;
 }
 
@@ -1870,6 +1877,64 @@ steward_statements_add_totals(StewardDbTotals *totals, int *n, int max, Oid dbid
 	}
 	LWLockRelease(stmt_shared->lock);
 	pfree(hist);
+}
+
+/*
+ * The governor's view of the foreground (src/governor): the histograms and
+ * calls of every top-level statement of every database, evicted ones
+ * included, summed into hist[STEWARD_STMT_HIST_BUCKETS] and *calls (both
+ * zeroed here).  Sums never decrease except at steward.reset().  Shared
+ * lock on the statements, each entry's spinlock while it is copied.
+ */
+void
+steward_statements_sum_toplevel(uint64 *hist, uint64 *calls)
+{
+	HASH_SEQ_STATUS status;
+	StmtEntry  *entry;
+	uint32	   *copy;
+
+	memset(hist, 0, sizeof(uint64) * STMT_HIST_BUCKETS);
+	*calls = 0;
+	if (stmt_hash == NULL)
+		return;
+	copy = palloc(sizeof(uint32) * STMT_HIST_BUCKETS);
+	LWLockAcquire(stmt_shared->lock, LW_SHARED);
+	hash_seq_init(&status, stmt_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (!entry->key.toplevel)
+			continue;
+		SpinLockAcquire(&entry->mutex);
+		*calls += entry->calls;
+		memcpy(copy, entry->hist, sizeof(uint32) * STMT_HIST_BUCKETS);
+		SpinLockRelease(&entry->mutex);
+		for (int b = 0; b < STMT_HIST_BUCKETS; b++)
+			hist[b] += copy[b];
+	}
+	LWLockRelease(stmt_shared->lock);
+	pfree(copy);
+}
+
+/*
+ * Percentile p (0..1) in ms of a histogram in the statements' buckets
+ * holding "calls" values: the geometric midpoint of the bucket holding its
+ * rank (relative error < 1%).  0 without values.
+ */
+double
+steward_stmt_percentile_ms(const uint32 *hist, uint64 calls, double p)
+{
+	if (log_growth == 0)
+		log_growth = log(STMT_HIST_GROWTH);
+	return percentile_ms(hist, calls, DBL_MAX, p);
+}
+
+/* The bucket of a duration in ms (for tests that feed the governor). */
+int
+steward_stmt_bucket_of_ms(double ms)
+{
+	if (log_growth == 0)
+		log_growth = log(STMT_HIST_GROWTH);
+	return bucket_of(ms * 1000.0);
 }
 
 /*

@@ -333,6 +333,14 @@ UNION ALL SELECT 'steward_migration_rollout_seconds',
   FROM db, steward.migration_runs r
 UNION ALL SELECT 'steward_statistics_collected', '{}',
        CASE WHEN steward._statistics_collected() THEN 1 ELSE 0 END::float8, 'gauge',
-       '1 if pg_steward is in shared_preload_libraries and collects statistics, else 0.', 'cluster';
+       '1 if pg_steward is in shared_preload_libraries and collects statistics, else 0.', 'cluster'
+UNION ALL SELECT 'steward_governor_decisions_total',
+       jsonb_build_object('decision', d.decision, 'reason', d.reason),
+       d.decisions::float8, 'counter',
+       'Pacing decisions the governor made for background jobs (one per job per measurement).', 'cluster'
+  FROM steward._governor_decisions() d
+UNION ALL SELECT 'steward_governor_jobs', '{}',
+       (SELECT count(*) FROM steward._governor_jobs() j WHERE j.finished_at IS NULL)::float8,
+       'gauge', 'Background jobs paced by the governor now.', 'cluster';
 GRANT SELECT ON steward.metrics TO pg_read_all_stats;
 

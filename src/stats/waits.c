@@ -44,6 +44,7 @@
 #include "utils/wait_event.h"
 
 #include "pg_steward.h"
+#include "governor/governor.h"
 #include "stats/collect.h"
 #include "stats/history.h"
 #include "stats/waits.h"
@@ -331,6 +332,7 @@ count_lock_wait(PGPROC *proc, uint64 queryid)
 			key.relid = lock->tag.locktag_field2;
 	}
 	blocker = first_blocker(proc->pid);
+	steward_governor_blocked_by(blocker);
 	bproc = blocker ? BackendPidGetProc(blocker) : NULL;
 	key.blocking_queryid = queryid_of_proc(bproc);
 
@@ -350,6 +352,7 @@ sample_once(MemoryContext cxt)
 {
 	int			n = Min((int) ProcGlobal->allProcCount, waits_shared->nprocs);
 
+	steward_governor_round_begin();
 	LWLockAcquire(waits_shared->lock, LW_EXCLUSIVE);
 	waits_shared->rounds++;
 	for (int i = 0; i < n; i++)
@@ -367,6 +370,7 @@ sample_once(MemoryContext cxt)
 		if ((info & 0xFF000000) == PG_WAIT_EXTENSION && queryid == 0)
 			continue;
 		count_wait(proc->databaseId, info, queryid);
+		steward_governor_sample(proc, info);
 		if ((info & 0xFF000000) == PG_WAIT_LOCK)
 		{
 			MemoryContext old = MemoryContextSwitchTo(cxt);
@@ -404,6 +408,7 @@ steward_sampler_main(Datum main_arg)
 		if (waits_shared != NULL)
 			sample_once(cxt);
 		steward_history_tick();
+		steward_governor_tick();
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 steward_sample_interval_ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

@@ -1,0 +1,138 @@
+-- The governor (issue 18 section 1): one pacing rule for every background
+-- job.  steward.governor_trace() runs the decision rule over given signals
+-- (one array element per measurement tick: the foreground's p99 as a
+-- ratio of its idle baseline, NULL for no foreground load; replication
+-- lag in ms; lock-wait samples the job caused), so the rule is asserted
+-- with controlled inputs; row_ms 0.01 = 100000 rows/s at full speed.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pg_steward;   -- when run alone
+RESET client_min_messages;
+\set SHOW_CONTEXT never
+SET steward.governor = on;
+SET steward.governor_target_p99_ratio = 1.3;
+SET steward.governor_critical_p99_ratio = 3;
+SET steward.governor_max_replication_lag = '10s';
+SET steward.governor_max_batch = 10000;
+
+-- No foreground load: nothing to protect, full speed at the job's batch.
+SELECT * FROM steward.governor_trace(ARRAY[NULL, NULL]::float8[]);
+
+-- A foreground at its baseline latency: start at a quarter, then additive
+-- increase (+0.05 of the time, +10% of the batch per tick) up to full speed.
+SELECT step, decision, reason, duty, batch_size, rows_per_sec
+  FROM steward.governor_trace(array_fill(1.0::float8, ARRAY[17]));
+
+-- p99 above the target: multiplicative decrease (time and batch halved);
+-- while the window still holds samples from before the decrease (5 ticks
+-- of 1 s), hold; then halve again; below target, add again.
+SELECT step, decision, reason, throttled_by, duty, batch_size, rows_per_sec
+  FROM steward.governor_trace(ARRAY[1, 1, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.2, 1.2, 1.0]::float8[]);
+
+-- Above the critical ratio: pause entirely, come back at half the pace.
+SELECT step, decision, reason, throttled_by, duty, batch_size, pause_ms
+  FROM steward.governor_trace(ARRAY[1, 1, 4, 4, 1, 1, NULL]::float8[]);
+
+-- A job never starves below the critical ratio: a foreground that stays
+-- slow drives it down to 2% of the time, not to zero.
+SELECT min(duty) AS min_duty, min(batch_size) AS min_batch, min(rows_per_sec) AS min_rows_per_sec,
+       count(*) FILTER (WHERE decision = 'pause') AS pauses
+  FROM steward.governor_trace(array_fill(2.0::float8, ARRAY[60]));
+
+-- Replication lag: above half of steward.governor_max_replication_lag,
+-- slow down; above it, pause; lag without foreground load still counts.
+SELECT step, decision, reason, duty, batch_size
+  FROM steward.governor_trace(ARRAY[NULL, NULL, NULL, NULL]::float8[],
+                              ARRAY[0, 6000, 12000, 100]::float8[]);
+SET steward.governor_max_replication_lag = 0;   -- not watched
+SELECT step, decision, reason
+  FROM steward.governor_trace(ARRAY[NULL]::float8[], ARRAY[60000]::float8[]);
+RESET steward.governor_max_replication_lag;
+
+-- Sessions waiting for the job's locks halve its batch, not its time.
+SELECT step, decision, reason, duty, batch_size
+  FROM steward.governor_trace(ARRAY[1, 1, 1, 1]::float8[], NULL, ARRAY[0, 3, 1, 0]);
+
+-- max_rows_per_sec caps the rate whatever the governor allows.
+SELECT step, decision, reason, throttled_by, batch_size, pause_ms, rows_per_sec
+  FROM steward.governor_trace(ARRAY[NULL, NULL]::float8[], max_batch => 1000,
+                              max_rows_per_sec => 20000);
+
+-- A window with fewer than steward.governor_min_calls statements is no
+-- foreground load.
+SELECT step, decision, reason
+  FROM steward.governor_trace(ARRAY[10, 10]::float8[], foreground_calls => ARRAY[49, 50]);
+
+-- The thresholds are settings.
+SET steward.governor_target_p99_ratio = 2;
+SELECT step, decision, reason FROM steward.governor_trace(ARRAY[1.9, 2.1]::float8[]);
+RESET steward.governor_target_p99_ratio;
+-- steward.governor_max_batch caps every job's batch.
+SET steward.governor_max_batch = 300;
+SELECT step, decision, batch_size FROM steward.governor_trace(ARRAY[NULL]::float8[], max_batch => 1000);
+RESET steward.governor_max_batch;
+-- Off: every job at its full batch, paced only by max_rows_per_sec.
+SET steward.governor = off;
+SELECT step, decision, reason, throttled_by, duty, batch_size
+  FROM steward.governor_trace(ARRAY[10, 10]::float8[]);
+RESET steward.governor;
+SELECT * FROM steward.governor_trace(ARRAY[1]::float8[], max_batch => 0);
+
+-- Jobs written in SQL: begin, pace after each batch, end.  Here the
+-- foreground this test makes does not count (steward.governor_min_calls),
+-- so the job runs at full speed.
+SET steward.governor_min_calls = 1000000000;
+SELECT steward.governor_begin('backfill', 'regress', 500, NULL, 42) AS job \gset
+SELECT steward.governor_pace(:job, 0) AS first_batch;
+SELECT steward.governor_pace(:job, 500) AS next_batch;
+SELECT kind, label, ref, pid = pg_backend_pid() AS mine, state, batch_size, max_batch, duty,
+       rows_done, batches, last_decision, reason, throttled_by, finished_at IS NULL AS running
+  FROM steward.governor_jobs WHERE job_id = :job;
+SELECT steward.governor_end(:job);
+SELECT state, rows_done, finished_at IS NOT NULL AS finished
+  FROM steward.governor_jobs WHERE job_id = :job;
+SELECT steward.governor_end(:job);          -- ended: nothing to do
+\set VERBOSITY sqlstate
+SELECT steward.governor_pace(:job, 1);      -- not running in this session (42704)
+\set VERBOSITY default
+SELECT steward.governor_pace(-1, 1);
+SELECT steward.governor_pace(NULL, 1);
+SELECT steward.governor_begin(NULL);
+SELECT steward.governor_begin('backfill', 'x', 0);
+SELECT steward.governor_begin('backfill', 'x', 10, 0);
+
+-- A drill: every job sees the p99 at 5 times its baseline and pauses
+-- (governor_pace sleeps one interval and answers 0: commit and call again).
+SELECT steward.governor_begin('backfill', 'drill', 100) AS job \gset
+SELECT steward.governor_simulate(5, NULL, '1 minute') > now() AS simulating;
+SELECT steward.governor_pace(:job, 0) AS paused;
+SELECT state, batch_size, last_decision, throttled_by, p99_ratio
+  FROM steward.governor_jobs WHERE job_id = :job;
+SELECT p99_ratio, simulated_until IS NOT NULL AS simulated FROM steward.governor;
+SELECT steward.governor_simulate(NULL, '20 s', '1 minute') IS NOT NULL;
+SELECT replication_lag_ms FROM steward.governor;
+SELECT steward.governor_simulate(NULL, NULL, '0') IS NOT NULL;   -- over
+SELECT simulated_until FROM steward.governor;
+SELECT steward.governor_end(:job);
+SELECT steward.governor_simulate(-1, NULL, '1 minute');
+SELECT steward.governor_simulate(2, '-1 s', '1 minute');
+RESET steward.governor_min_calls;
+
+-- The decisions are counted in steward.metrics.
+SELECT labels->>'decision' AS decision, labels->>'reason' AS reason
+  FROM steward.metrics WHERE metric = 'steward_governor_decisions_total' ORDER BY 1, 2;
+SELECT value >= 1 AS counted FROM steward.metrics
+ WHERE metric = 'steward_governor_decisions_total'
+   AND labels = '{"decision": "pause", "reason": "p99_critical"}';
+SELECT metric, type FROM steward.metrics WHERE metric = 'steward_governor_jobs';
+
+-- Who may do what: anyone paces jobs of their own session and reads the
+-- views; only superusers (or who is granted it) run a drill.
+CREATE ROLE governor_stranger;
+SET ROLE governor_stranger;
+SELECT steward.governor_begin('backfill', 'stranger') > 0 AS began;
+SELECT count(*) >= 0 AS readable FROM steward.governor_jobs;
+SELECT enabled FROM steward.governor;
+SELECT steward.governor_simulate(5);
+SET steward.governor = off;
+RESET ROLE;
+DROP ROLE governor_stranger;

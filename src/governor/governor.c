@@ -1,0 +1,1878 @@
+/*-------------------------------------------------------------------------
+ *
+ * governor.c
+ *	  One pacing mechanism for every background writer: the idempotency
+ *	  purge, run_transition and migration backfills take their batch size
+ *	  and their pause from here.
+ *
+ * What the foreground feels is measured by the wait sampler worker
+ * (stats/waits.c), which calls steward_governor_tick() every
+ * steward.governor_interval: the latency histogram of every top-level
+ * statement of the cluster (stats/statements.c) is differenced into one
+ * tick, with the samples of foreground backends waiting on WAL and the
+ * largest standby replay lag.  A tick during which no governed job worked
+ * (nor in the tick before: WAL flushes and dirty buffers outlive a batch)
+ * is idle, and idle ticks are the baseline.  Each job, between two
+ * batches, compares the p99 of the last steward.governor_window with the
+ * baseline's p99 and adapts with additive increase / multiplicative
+ * decrease: the share of time it works (duty) and its batch size.  It
+ * pauses entirely above steward.governor_critical_p99_ratio or
+ * steward.governor_max_replication_lag.  Sessions that the sampler sees
+ * waiting for a lock a job holds halve that job's batch.  With no
+ * foreground statements there is nothing to protect, and a job runs at
+ * full speed.  src/governor/README.md has the whole algorithm.
+ *
+ * The decision itself (gov_decide) is a pure function of the signals, the
+ * settings and the job's state, so steward.governor_trace() can replay any
+ * sequence of signals through it.
+ *
+ * Locking: one LWLock.  The sampler takes it exclusively to write a tick
+ * and to free the slots of jobs whose process is gone (it then takes
+ * ProcArrayLock inside: nobody takes them in the other order); jobs and
+ * views share it to read ticks, and take it exclusively to claim or free a
+ * slot.  A job updates its own slot under the slot's spinlock; the
+ * sampler adds lock-wait samples to a slot with an atomic.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "port/atomics.h"
+#include "replication/walsender.h"
+#include "replication/walsender_private.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/procarray.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "pg_steward.h"
+#include "governor/governor.h"
+#include "stats/collect.h"
+#include "stats/statements.h"
+#include "tableam/rules_api.h"
+
+#define GOV_TRANCHE			"pg_steward governor"
+#define GOV_MAX_JOBS		64		/* running jobs listed */
+#define GOV_FINISHED		16		/* finished jobs kept for the view */
+#define GOV_RING			64		/* recent ticks */
+#define GOV_IDLE_RING		32		/* recent idle ticks: the baseline */
+#define GOV_BASELINE_MAX_AGE_S	600	/* idle ticks older than this are not a baseline */
+#define GOV_PROBE_MIN_S		10		/* longest wait for a baseline: max(this, 3 windows) */
+#define GOV_STALE_S			600		/* a job silent this long no longer counts as working */
+#define GOV_MIN_DUTY		0.02
+#define GOV_START_DUTY		0.25
+#define GOV_DUTY_STEP		0.05
+#define GOV_WAL_MIN_MS		0.05	/* WAL wait per call must grow by this much too */
+#define GOV_MAX_LOCAL_JOBS	8		/* per backend */
+#define GOV_CBUCKETS		200		/* commit latency: bucket b >= 1 is [1.1^(b-1), 1.1^b) us */
+#define GOV_CGROWTH			1.1
+#define GOV_OWN_RING		512		/* this session's recent statements and commits */
+
+typedef enum GovDecision
+{
+	GOV_D_FULL,					/* full speed: nothing to protect */
+	GOV_D_INCREASE,
+	GOV_D_HOLD,					/* over target, but the last decrease is still in the window */
+	GOV_D_DECREASE,
+	GOV_D_PAUSE,
+	GOV_NUM_DECISIONS
+} GovDecision;
+
+static const char *const decision_names[GOV_NUM_DECISIONS] = {
+	"full_speed", "increase", "hold", "decrease", "pause"
+};
+
+typedef enum GovReason
+{
+	GOV_R_NONE,
+	GOV_R_NO_FOREGROUND,
+	GOV_R_P99,
+	GOV_R_P99_CRITICAL,
+	GOV_R_WAL,
+	GOV_R_LAG,
+	GOV_R_LAG_CRITICAL,
+	GOV_R_LOCK_WAITS,
+	GOV_R_BASELINE,
+	GOV_R_NO_BASELINE,
+	GOV_R_CAP,
+	GOV_R_DISABLED,
+	GOV_NUM_REASONS
+} GovReason;
+
+static const char *const reason_names[GOV_NUM_REASONS] = {
+	"none", "no_foreground", "p99", "p99_critical", "wal_waits", "replication_lag",
+	"replication_lag_critical", "lock_waits", "measuring_baseline", "no_baseline",
+	"max_rows_per_sec", "disabled"
+};
+
+/* What a job sees of the foreground at a decision. */
+typedef struct GovSignals
+{
+	uint64		tick;			/* ticks taken so far (0: none yet) */
+	double		calls;			/* foreground statements in the window */
+	double		p99_ms;
+	double		base_calls;		/* in the baseline's idle ticks */
+	double		base_p99_ms;
+	double		commits;		/* foreground commits that wrote WAL, in the window */
+	double		commit_p99_ms;
+	double		base_commits;
+	double		base_commit_p99_ms;
+	double		wal_ms;			/* WAL wait per foreground call, ms; < 0 unknown */
+	double		base_wal_ms;
+	double		lag_ms;			/* largest standby replay lag; < 0 none */
+	double		recent_calls;	/* others' statements in the newest tick, per window */
+	double		recent_commits; /* others' commits in the newest tick, per window */
+	uint64		lock_waits;		/* samples of sessions waiting for this job, since last decision */
+	bool		simulated;
+} GovSignals;
+
+typedef struct GovSettings
+{
+	bool		enabled;
+	double		target;
+	double		critical;
+	double		max_lag_ms;		/* 0: not watched */
+	int			min_calls;
+	double		window_ms;
+	double		interval_ms;
+} GovSettings;
+
+/* The control state of one job: all gov_decide() reads and writes. */
+typedef struct GovState
+{
+	double		duty;			/* share of time spent working, (0, 1] */
+	int			batch;
+	int			max_batch;
+	int			min_batch;
+	int			max_rate;		/* rows/s cap, 0 none */
+	bool		paused;
+	GovDecision decision;
+	GovReason	reason;
+	GovReason	throttled_by;	/* what keeps it below full speed; NONE at full speed */
+	TimestampTz last_decrease;
+	TimestampTz probe_started;	/* waiting for a baseline since */
+	int64		counts[GOV_NUM_DECISIONS];
+} GovState;
+
+typedef struct GovTick
+{
+	TimestampTz ts;				/* end of the tick */
+	double		secs;
+	uint64		calls;
+	uint64		wal_samples;
+	double		lag_ms;
+	bool		idle;
+	uint64		commits;
+	uint32		chist[GOV_CBUCKETS];
+	uint32		hist[STEWARD_STMT_HIST_BUCKETS];
+} GovTick;
+
+/* Commit latencies of one backend (written by it alone, summed by the sampler). */
+typedef struct GovProcCommits
+{
+	pg_atomic_uint64 count[GOV_CBUCKETS];
+} GovProcCommits;
+
+typedef enum GovSlotState
+{
+	GOV_S_WORKING,				/* between a pace call and the next */
+	GOV_S_PAUSING,				/* sleeping in a pace call, or told to wait */
+	GOV_S_PAUSED,				/* paused entirely */
+	GOV_S_FINISHED,
+	GOV_S_GONE					/* its process ended without finishing */
+} GovSlotState;
+
+static const char *const state_names[] = {"working", "pausing", "paused", "finished", "gone"};
+
+typedef struct GovSlot
+{
+	slock_t		mutex;
+	bool		in_use;
+	int64		id;
+	int			pid;
+	Oid			dbid;
+	char		kind[32];
+	char		label[64];
+	int64		ref;
+	TimestampTz started_at;
+	TimestampTz stmt_start;		/* of the client statement that began it; 0 for workers */
+	/* written by the job */
+	GovSlotState state;
+	TimestampTz work_ended;
+	TimestampTz last_pace;
+	TimestampTz last_decision_at;
+	TimestampTz finished_at;
+	GovState	st;
+	double		rate;			/* rows/s, recent */
+	int64		rows_done;
+	int64		batches;
+	GovSignals	sig;			/* at the last decision */
+	/* written by the sampler */
+	pg_atomic_uint64 lock_wait_samples;
+} GovSlot;
+
+typedef struct GovShared
+{
+	LWLock	   *lock;
+	uint64		tick_seq;
+	int			ring_next;
+	int			ring_count;
+	int			idle_next;
+	int			idle_count;
+	int64		next_job_id;
+	int			finished_next;
+	int			finished_count;
+	TimestampTz sim_until;		/* steward.governor_simulate() */
+	double		sim_p99_ratio;	/* < 0: measured */
+	double		sim_lag_ms;		/* < 0: measured */
+	pg_atomic_uint64 decisions[GOV_NUM_DECISIONS][GOV_NUM_REASONS];
+	GovSlot		slots[GOV_MAX_JOBS];
+	GovSlot		finished[GOV_FINISHED];
+	GovTick		ring[GOV_RING];
+	GovTick		idle[GOV_IDLE_RING];
+	int			nprocs;			/* entries of commits[] */
+	GovProcCommits commits[FLEXIBLE_ARRAY_MEMBER];	/* per pgprocno, regular backends */
+} GovShared;
+
+/* A job of this backend. */
+struct StewardGovJob
+{
+	bool		in_use;
+	int64		id;
+	int			slot;			/* -1: no room in the list; paced all the same */
+	GovState	st;
+	bool		started;
+	bool		working;
+	TimestampTz work_started;
+	TimestampTz work_ended;
+	double		last_work_ms;
+	int64		last_rows;
+	uint64		last_tick;
+	uint64		lock_seen;
+	TimestampTz last_pace;
+	double		rate;
+	int64		rows_done;
+	int64		batches;
+	GovSignals	sig;
+	TimestampTz last_decision_at;
+	char		kind[32];
+	char		label[64];
+	int64		ref;
+	TimestampTz started_at;
+};
+
+/* GUCs */
+static bool gov_enabled = true;
+static double gov_target = 1.3;
+static double gov_critical = 3.0;
+static int	gov_max_lag_ms = 10000;
+static int	gov_max_batch = 10000;
+static int	gov_window_ms = 5000;
+static int	gov_interval_ms = 1000;
+static int	gov_min_calls = 50;
+
+extern int	steward_sample_interval_ms;
+
+static GovShared *gov = NULL;
+
+/* This backend's jobs. */
+static StewardGovJob local_jobs[GOV_MAX_LOCAL_JOBS];
+static bool callbacks_registered = false;
+
+/*
+ * When this session's own statements and commits started, to tell them
+ * from the foreground's: a job is not slowed down by the statements its
+ * own session ran just before it (or the CALL that runs it).
+ */
+static TimestampTz own_stmts[GOV_OWN_RING];
+static int	own_stmt_next = 0;
+static TimestampTz own_commits[GOV_OWN_RING];
+static int	own_commit_next = 0;
+
+/* The sampler's own accumulators. */
+static uint64 acc_wal_samples = 0;
+static int	round_pids[GOV_MAX_JOBS];
+static int	round_npids = 0;
+
+PG_FUNCTION_INFO_V1(steward_governor_begin_sql);
+PG_FUNCTION_INFO_V1(steward_governor_pace_sql);
+PG_FUNCTION_INFO_V1(steward_governor_end_sql);
+PG_FUNCTION_INFO_V1(steward_governor_jobs);
+PG_FUNCTION_INFO_V1(steward_governor_status);
+PG_FUNCTION_INFO_V1(steward_governor_decisions);
+PG_FUNCTION_INFO_V1(steward_governor_simulate);
+PG_FUNCTION_INFO_V1(steward_governor_trace);
+
+void
+steward_governor_define_gucs(void)
+{
+	DefineCustomBoolVariable("steward.governor",
+							 "Pace background jobs (purge, run_transition, backfills) on the foreground's latency.",
+							 "Off: jobs run at their full batch size, paced only by max_rows_per_sec and steward.idempotency_purge_delay.",
+							 &gov_enabled, true, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("steward.governor_target_p99_ratio",
+							 "Foreground p99 over its idle baseline above which background jobs slow down.",
+							 NULL, &gov_target, 1.3, 1.0, 1000.0, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("steward.governor_critical_p99_ratio",
+							 "Foreground p99 over its idle baseline at which background jobs pause entirely.",
+							 NULL, &gov_critical, 3.0, 1.0, 1000.0, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.governor_max_replication_lag",
+							"Standby replay lag at which background jobs pause (half of it: they slow down); 0 ignores lag.",
+							NULL, &gov_max_lag_ms, 10000, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.governor_max_batch",
+							"Largest batch of rows a background job may take at once.",
+							NULL, &gov_max_batch, 10000, 1, 1000000,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.governor_window",
+							"Recent window over which the governor measures the foreground's p99.",
+							NULL, &gov_window_ms, 5000, 100, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.governor_interval",
+							"Interval between the governor's measurements (and decisions).",
+							NULL, &gov_interval_ms, 1000, 10, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.governor_min_calls",
+							"Foreground statements a window must hold for its p99 to count; fewer means no foreground load.",
+							NULL, &gov_min_calls, 50, 1, INT_MAX,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+}
+
+bool
+steward_governor_enabled(void)
+{
+	return gov_enabled && gov != NULL;
+}
+
+static void
+current_settings(GovSettings *s)
+{
+	s->enabled = gov_enabled && gov != NULL;
+	s->target = gov_target;
+	s->critical = Max(gov_critical, gov_target);
+	s->max_lag_ms = gov_max_lag_ms;
+	s->min_calls = gov_min_calls;
+	s->window_ms = gov_window_ms;
+	s->interval_ms = gov_interval_ms;
+}
+
+Size
+steward_governor_shmem_size(void)
+{
+	return add_size(offsetof(GovShared, commits),
+					mul_size(MaxBackends, sizeof(GovProcCommits)));
+}
+
+void
+steward_governor_request_lock(void)
+{
+	RequestNamedLWLockTranche(GOV_TRANCHE, 1);
+}
+
+void
+steward_governor_init_shmem(void)
+{
+	bool		found;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	gov = ShmemInitStruct("pg_steward governor", steward_governor_shmem_size(), &found);
+	if (!found)
+	{
+		memset(gov, 0, steward_governor_shmem_size());
+		gov->nprocs = MaxBackends;
+		for (int p = 0; p < gov->nprocs; p++)
+			for (int b = 0; b < GOV_CBUCKETS; b++)
+				pg_atomic_init_u64(&gov->commits[p].count[b], 0);
+		gov->lock = &(GetNamedLWLockTranche(GOV_TRANCHE))->lock;
+		gov->next_job_id = 1;
+		for (int d = 0; d < GOV_NUM_DECISIONS; d++)
+			for (int r = 0; r < GOV_NUM_REASONS; r++)
+				pg_atomic_init_u64(&gov->decisions[d][r], 0);
+		for (int i = 0; i < GOV_MAX_JOBS; i++)
+		{
+			SpinLockInit(&gov->slots[i].mutex);
+			pg_atomic_init_u64(&gov->slots[i].lock_wait_samples, 0);
+		}
+		for (int i = 0; i < GOV_FINISHED; i++)
+		{
+			SpinLockInit(&gov->finished[i].mutex);
+			pg_atomic_init_u64(&gov->finished[i].lock_wait_samples, 0);
+		}
+	}
+	LWLockRelease(AddinShmemInitLock);
+	steward_collect_register_lock(gov->lock);
+}
+
+/* steward.reset(): the decision counters start again from zero. */
+void
+steward_governor_reset(void)
+{
+	if (gov == NULL)
+		return;
+	for (int d = 0; d < GOV_NUM_DECISIONS; d++)
+		for (int r = 0; r < GOV_NUM_REASONS; r++)
+			pg_atomic_write_u64(&gov->decisions[d][r], 0);
+}
+
+static int
+commit_bucket(double us)
+{
+	static double log_cgrowth = 0;
+	int			b;
+
+	if (!(us >= 1.0))
+		return 0;
+	if (log_cgrowth == 0)
+		log_cgrowth = log(GOV_CGROWTH);
+	b = 1 + (int) floor(log(us) / log_cgrowth);
+	return Min(b, GOV_CBUCKETS - 1);
+}
+
+/* The value of a commit bucket in ms: its geometric midpoint. */
+static double
+commit_bucket_ms(int b)
+{
+	if (b == 0)
+		return 0.0005;
+	return sqrt(pow(GOV_CGROWTH, b - 1) * pow(GOV_CGROWTH, b)) / 1000.0;
+}
+
+static double
+commit_percentile_ms(const uint32 *hist, uint64 n, double p)
+{
+	int64		rank = Max((int64) ceil(p * n), 1);
+	int64		seen = 0;
+
+	if (n == 0)
+		return 0;
+	for (int b = 0; b < GOV_CBUCKETS; b++)
+	{
+		seen += hist[b];
+		if (seen >= rank)
+			return commit_bucket_ms(b);
+	}
+	return commit_bucket_ms(GOV_CBUCKETS - 1);
+}
+
+/* statements.c: this session completed a top-level statement. */
+void
+steward_governor_own_statement(void)
+{
+	own_stmts[own_stmt_next] = GetCurrentStatementStartTimestamp();
+	own_stmt_next = (own_stmt_next + 1) % GOV_OWN_RING;
+}
+
+static int
+count_own(const TimestampTz *ring, TimestampTz from, TimestampTz to)
+{
+	int			n = 0;
+
+	for (int i = 0; i < GOV_OWN_RING; i++)
+		if (ring[i] > from && ring[i] <= to)
+			n++;
+	return n;
+}
+
+/* ------------------------------------------------------------------------
+ * The decision
+ * ------------------------------------------------------------------------
+ */
+
+static void
+gov_init_state(GovState *st, int max_batch, int max_rate)
+{
+	memset(st, 0, sizeof(GovState));
+	st->max_batch = Max(1, Min(max_batch, gov_max_batch));
+	st->min_batch = Max(1, st->max_batch / 32);
+	st->max_rate = Max(max_rate, 0);
+	st->duty = GOV_START_DUTY;
+	st->batch = Max(st->min_batch, st->max_batch / 4);
+	st->throttled_by = GOV_R_NONE;
+}
+
+/*
+ * The foreground's p99 over its baseline: the larger of the statements'
+ * and the commits' ratios, each counted when both the window and the
+ * baseline hold min_calls of them.  0: no usable comparison.
+ */
+static double
+gov_ratio(const GovSignals *sig, int min_calls)
+{
+	double		ratio = 0;
+
+	if (sig->calls >= min_calls && sig->base_calls >= min_calls && sig->base_p99_ms > 0)
+		ratio = sig->p99_ms / sig->base_p99_ms;
+	if (sig->commits >= min_calls && sig->base_commits >= min_calls && sig->base_commit_p99_ms > 0)
+		ratio = Max(ratio, sig->commit_p99_ms / sig->base_commit_p99_ms);
+	return ratio;
+}
+
+static void
+decrease(GovState *st)
+{
+	st->duty = Max(GOV_MIN_DUTY, st->duty * 0.5);
+	st->batch = Max(st->min_batch, st->batch / 2);
+}
+
+/*
+ * One decision, made when a new tick has arrived (so each rests on new
+ * measurements).  Order: what pauses, then what slows down, then full
+ * speed or additive increase.
+ */
+static void
+gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, TimestampTz now)
+{
+	double		ratio = gov_ratio(sig, set->min_calls);
+	bool		fg = sig->recent_calls >= set->min_calls || sig->recent_commits >= set->min_calls;
+	bool		have_base = ratio > 0;
+	double		probe_limit_ms = Max(GOV_PROBE_MIN_S * 1000.0, 3 * set->window_ms);
+	bool		latency_known = fg && have_base;
+	GovReason	over = GOV_R_NONE;
+
+	if (!set->enabled)
+	{
+		st->paused = false;
+		st->duty = 1.0;
+		st->batch = st->max_batch;
+		st->decision = GOV_D_FULL;
+		st->reason = GOV_R_DISABLED;
+		st->throttled_by = GOV_R_NONE;
+		st->counts[GOV_D_FULL]++;
+		return;
+	}
+
+	if (have_base || !fg)
+		st->probe_started = 0;
+
+	/* 1. Pause entirely. */
+	if (set->max_lag_ms > 0 && sig->lag_ms >= set->max_lag_ms)
+		over = GOV_R_LAG_CRITICAL;
+	else if (fg && !have_base)
+	{
+		/*
+		 * Foreground load but no idle baseline (none yet, or only older
+		 * than GOV_BASELINE_MAX_AGE_S): stop for a few ticks to measure
+		 * one.  If none comes (another job keeps working), go on without a
+		 * latency signal rather than starve.
+		 */
+		if (st->probe_started == 0)
+			st->probe_started = now;
+		if ((now - st->probe_started) / 1000.0 < probe_limit_ms)
+			over = GOV_R_BASELINE;
+	}
+	else if (latency_known && ratio >= set->critical)
+		over = GOV_R_P99_CRITICAL;
+	if (over != GOV_R_NONE)
+	{
+		/* Come back at half the pace (once per pause). */
+		if (!st->paused && over != GOV_R_BASELINE)
+			decrease(st);
+		st->paused = true;
+		st->decision = GOV_D_PAUSE;
+		st->reason = st->throttled_by = over;
+		st->counts[GOV_D_PAUSE]++;
+		return;
+	}
+	st->paused = false;
+
+	/* 2. Slow down. */
+	if (set->max_lag_ms > 0 && sig->lag_ms >= set->max_lag_ms / 2)
+		over = GOV_R_LAG;
+	else if (latency_known && ratio > set->target)
+		over = GOV_R_P99;
+	else if (latency_known && sig->wal_ms >= 0 && sig->base_wal_ms >= 0 &&
+			 sig->wal_ms > sig->base_wal_ms * set->target &&
+			 sig->wal_ms - sig->base_wal_ms > GOV_WAL_MIN_MS)
+		over = GOV_R_WAL;
+	if (over != GOV_R_NONE)
+	{
+		/*
+		 * A window still holding samples from before the last decrease
+		 * says nothing about its effect: hold until it has passed.
+		 */
+		if (st->last_decrease == 0 ||
+			(now - st->last_decrease) / 1000.0 >= set->window_ms)
+		{
+			decrease(st);
+			st->last_decrease = now;
+			st->decision = GOV_D_DECREASE;
+		}
+		else
+			st->decision = GOV_D_HOLD;
+		st->reason = st->throttled_by = over;
+		st->counts[st->decision]++;
+		return;
+	}
+	if (sig->lock_waits > 0)
+	{
+		/* Sessions wait for rows the job holds: shorter batches hold them shorter. */
+		st->batch = Max(st->min_batch, st->batch / 2);
+		st->decision = GOV_D_DECREASE;
+		st->reason = st->throttled_by = GOV_R_LOCK_WAITS;
+		st->counts[GOV_D_DECREASE]++;
+		return;
+	}
+
+	/* 3. Nothing to protect: full speed.  Else add. */
+	if (!fg)
+	{
+		st->duty = 1.0;
+		st->batch = st->max_batch;
+		st->decision = GOV_D_FULL;
+		st->reason = GOV_R_NO_FOREGROUND;
+		st->throttled_by = GOV_R_NONE;
+		st->counts[GOV_D_FULL]++;
+		return;
+	}
+	st->duty = Min(1.0, st->duty + GOV_DUTY_STEP);
+	st->batch = Min(st->max_batch, st->batch + Max(1, st->max_batch / 10));
+	st->decision = GOV_D_INCREASE;
+	st->reason = latency_known ? GOV_R_NONE : GOV_R_NO_BASELINE;
+	if (st->duty >= 1.0 && st->batch >= st->max_batch)
+		st->throttled_by = GOV_R_NONE;
+	st->counts[GOV_D_INCREASE]++;
+}
+
+/*
+ * The pause after a batch that did "rows" rows in work_ms: the rest of the
+ * duty cycle, or longer if max_rows_per_sec asks for it (*capped then).
+ */
+static double
+gov_pause_ms(const GovState *st, int64 rows, double work_ms, bool *capped)
+{
+	double		pause = work_ms * (1.0 - st->duty) / st->duty;
+
+	*capped = false;
+	if (st->max_rate > 0 && rows > 0)
+	{
+		double		cap = rows * 1000.0 / st->max_rate - work_ms;
+
+		if (cap > pause)
+		{
+			pause = cap;
+			*capped = true;
+		}
+	}
+	return Max(pause, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Measurements: the sampler's side
+ * ------------------------------------------------------------------------
+ */
+
+void
+steward_governor_round_begin(void)
+{
+	round_npids = 0;
+	if (gov == NULL)
+		return;
+	/* Unlocked reads: at worst a job's own samples count as foreground once. */
+	for (int i = 0; i < GOV_MAX_JOBS; i++)
+		if (gov->slots[i].in_use)
+			round_pids[round_npids++] = gov->slots[i].pid;
+}
+
+static bool
+is_wal_wait(uint32 info)
+{
+	switch (info & 0xFF000000)
+	{
+		case PG_WAIT_IO:
+			return info == WAIT_EVENT_WAL_SYNC || info == WAIT_EVENT_WAL_WRITE ||
+				info == WAIT_EVENT_WAL_INIT_SYNC || info == WAIT_EVENT_WAL_INIT_WRITE;
+		case PG_WAIT_LWLOCK:
+			return info == (PG_WAIT_LWLOCK | WALWriteLock->tranche) ||
+				info == (PG_WAIT_LWLOCK | LWTRANCHE_WAL_INSERT);
+		case PG_WAIT_IPC:
+			return info == WAIT_EVENT_SYNC_REP;
+		default:
+			return false;
+	}
+}
+
+/*
+ * One sampled process with a wait event: count it if it is a foreground
+ * backend (a client backend, not a worker, autovacuum or a governed job)
+ * waiting on WAL.
+ */
+void
+steward_governor_sample(PGPROC *proc, uint32 info)
+{
+	if (gov == NULL || !is_wal_wait(info))
+		return;
+	if (proc - ProcGlobal->allProcs >= MaxBackends || proc->isBackgroundWorker ||
+		(proc->statusFlags & PROC_IS_AUTOVACUUM))
+		return;
+	for (int i = 0; i < round_npids; i++)
+		if (round_pids[i] == proc->pid)
+			return;
+	acc_wal_samples++;
+}
+
+/* A sampled session waits for a lock held by blocker_pid. */
+void
+steward_governor_blocked_by(int blocker_pid)
+{
+	if (gov == NULL || blocker_pid == 0)
+		return;
+	for (int i = 0; i < GOV_MAX_JOBS; i++)
+	{
+		GovSlot    *slot = &gov->slots[i];
+
+		if (slot->in_use && slot->pid == blocker_pid)
+			pg_atomic_fetch_add_u64(&slot->lock_wait_samples, 1);
+	}
+}
+
+/* The largest replay lag of the walsenders, ms; -1 if none is known. */
+static double
+max_replay_lag_ms(void)
+{
+	double		lag = -1;
+
+	if (WalSndCtl == NULL)
+		return -1;
+	for (int i = 0; i < max_wal_senders; i++)
+	{
+		WalSnd	   *walsnd = &WalSndCtl->walsnds[i];
+		pid_t		pid;
+		WalSndState state;
+		TimeOffset	apply;
+
+		SpinLockAcquire(&walsnd->mutex);
+		pid = walsnd->pid;
+		state = walsnd->state;
+		apply = walsnd->applyLag;
+		SpinLockRelease(&walsnd->mutex);
+		if (pid == 0 || (state != WALSNDSTATE_STREAMING && state != WALSNDSTATE_CATCHUP))
+			continue;
+		if (apply >= 0)
+			lag = Max(lag, apply / 1000.0);
+	}
+	return lag;
+}
+
+/* Move a slot to the finished ring (lock held exclusively) and free it. */
+static void
+retire_slot(GovSlot *slot, GovSlotState final, TimestampTz now)
+{
+	GovSlot    *f = &gov->finished[gov->finished_next];
+
+	SpinLockAcquire(&slot->mutex);
+	SpinLockAcquire(&f->mutex);
+	f->in_use = true;
+	f->id = slot->id;
+	f->pid = slot->pid;
+	f->dbid = slot->dbid;
+	memcpy(f->kind, slot->kind, sizeof(f->kind));
+	memcpy(f->label, slot->label, sizeof(f->label));
+	f->ref = slot->ref;
+	f->started_at = slot->started_at;
+	f->state = final;
+	f->work_ended = slot->work_ended;
+	f->last_pace = slot->last_pace;
+	f->last_decision_at = slot->last_decision_at;
+	f->finished_at = now;
+	f->st = slot->st;
+	f->rate = slot->rate;
+	f->rows_done = slot->rows_done;
+	f->batches = slot->batches;
+	f->sig = slot->sig;
+	pg_atomic_write_u64(&f->lock_wait_samples, pg_atomic_read_u64(&slot->lock_wait_samples));
+	SpinLockRelease(&f->mutex);
+	slot->in_use = false;
+	SpinLockRelease(&slot->mutex);
+	gov->finished_next = (gov->finished_next + 1) % GOV_FINISHED;
+	gov->finished_count = Min(gov->finished_count + 1, GOV_FINISHED);
+}
+
+typedef struct TickArgs
+{
+	uint64	   *hist;
+	uint64		calls;
+} TickArgs;
+
+static void
+gather_foreground(void *arg)
+{
+	TickArgs   *a = (TickArgs *) arg;
+
+	steward_statements_sum_toplevel(a->hist, &a->calls);
+}
+
+/*
+ * Called by the wait sampler at every wake-up: take a tick when one is due.
+ * Never raises (the collection runs under steward_collect()).
+ */
+void
+steward_governor_tick(void)
+{
+	static TimestampTz last_ts = 0;
+	static uint64 *prev_hist = NULL;
+	static uint64 *cur_hist = NULL;
+	static uint64 prev_calls = 0;
+	static uint64 prev_wal = 0;
+	static uint64 *prev_commits = NULL;
+	static uint64 *cur_commits = NULL;
+	static bool have_prev = false;
+	static GovTick *tick = NULL;
+	TimestampTz now = GetCurrentTimestamp();
+	TickArgs	args;
+	bool		ok;
+	bool		idle = true;
+	uint64	   *swap;
+
+	if (gov == NULL)
+		return;
+	if (last_ts != 0 && now - last_ts < (TimestampTz) gov_interval_ms * 1000)
+		return;
+	if (tick == NULL)
+	{
+		tick = MemoryContextAllocZero(TopMemoryContext, sizeof(GovTick));
+		prev_hist = MemoryContextAllocZero(TopMemoryContext,
+										   sizeof(uint64) * STEWARD_STMT_HIST_BUCKETS);
+		cur_hist = MemoryContextAllocZero(TopMemoryContext,
+										  sizeof(uint64) * STEWARD_STMT_HIST_BUCKETS);
+		prev_commits = MemoryContextAllocZero(TopMemoryContext, sizeof(uint64) * GOV_CBUCKETS);
+		cur_commits = MemoryContextAllocZero(TopMemoryContext, sizeof(uint64) * GOV_CBUCKETS);
+	}
+	memset(cur_commits, 0, sizeof(uint64) * GOV_CBUCKETS);
+	for (int p = 0; p < gov->nprocs; p++)
+		for (int b = 0; b < GOV_CBUCKETS; b++)
+			cur_commits[b] += pg_atomic_read_u64(&gov->commits[p].count[b]);
+	args.hist = cur_hist;
+	args.calls = 0;
+	ok = steward_collect(gather_foreground, &args);
+
+	memset(tick, 0, offsetof(GovTick, hist));
+	tick->ts = now;
+	tick->secs = last_ts ? (now - last_ts) / 1e6 : gov_interval_ms / 1000.0;
+	tick->lag_ms = max_replay_lag_ms();
+	tick->wal_samples = acc_wal_samples - prev_wal;
+	prev_wal = acc_wal_samples;
+	if (ok && have_prev && args.calls >= prev_calls)
+	{
+		bool		reset = false;
+
+		for (int b = 0; b < STEWARD_STMT_HIST_BUCKETS; b++)
+		{
+			if (cur_hist[b] < prev_hist[b])
+				reset = true;
+			tick->hist[b] = (uint32) Min(cur_hist[b] - prev_hist[b], PG_UINT32_MAX);
+		}
+		tick->calls = reset ? 0 : args.calls - prev_calls;
+		if (reset)
+			memset(tick->hist, 0, sizeof(tick->hist));
+	}
+	else
+		memset(tick->hist, 0, sizeof(tick->hist));
+	/* Commit counters only grow. */
+	memset(tick->chist, 0, sizeof(tick->chist));
+	tick->commits = 0;
+	if (have_prev)
+		for (int b = 0; b < GOV_CBUCKETS; b++)
+		{
+			uint64		d = cur_commits[b] >= prev_commits[b] ? cur_commits[b] - prev_commits[b] : 0;
+
+			tick->chist[b] = (uint32) Min(d, PG_UINT32_MAX);
+			tick->commits += d;
+		}
+	swap = prev_commits;
+	prev_commits = cur_commits;
+	cur_commits = swap;
+	if (ok)
+	{
+		swap = prev_hist;
+		prev_hist = cur_hist;
+		cur_hist = swap;
+		prev_calls = args.calls;
+		have_prev = true;
+	}
+	last_ts = now;
+
+	LWLockAcquire(gov->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < GOV_MAX_JOBS; i++)
+	{
+		GovSlot    *slot = &gov->slots[i];
+		GovSlotState state;
+		TimestampTz ended;
+		TimestampTz last_pace;
+
+		if (!slot->in_use)
+			continue;
+		if (BackendPidGetProc(slot->pid) == NULL)
+		{
+			retire_slot(slot, GOV_S_GONE, now);
+			continue;
+		}
+		SpinLockAcquire(&slot->mutex);
+		state = slot->state;
+		ended = slot->work_ended;
+		last_pace = slot->last_pace;
+		SpinLockRelease(&slot->mutex);
+		/*
+		 * Working now, or in this tick or the one before.  A job silent for
+		 * GOV_STALE_S (a caller that never ended it) no longer counts.
+		 */
+		if ((state == GOV_S_WORKING && now - last_pace < (TimestampTz) GOV_STALE_S * USECS_PER_SEC) ||
+			now - ended < (TimestampTz) 2 * gov_interval_ms * 1000)
+			idle = false;
+	}
+	tick->idle = idle;
+	memcpy(&gov->ring[gov->ring_next], tick, sizeof(GovTick));
+	gov->ring_next = (gov->ring_next + 1) % GOV_RING;
+	gov->ring_count = Min(gov->ring_count + 1, GOV_RING);
+	if (idle && (tick->calls > 0 || tick->commits > 0))
+	{
+		memcpy(&gov->idle[gov->idle_next], tick, sizeof(GovTick));
+		gov->idle_next = (gov->idle_next + 1) % GOV_IDLE_RING;
+		gov->idle_count = Min(gov->idle_count + 1, GOV_IDLE_RING);
+	}
+	gov->tick_seq++;
+	LWLockRelease(gov->lock);
+}
+
+/* ------------------------------------------------------------------------
+ * Measurements: the jobs' side
+ * ------------------------------------------------------------------------
+ */
+
+/* Read the window and the baseline; the caller fills lock_waits. */
+static void
+read_signals(GovSignals *sig, TimestampTz now)
+{
+	uint32	   *win = palloc0(sizeof(uint32) * STEWARD_STMT_HIST_BUCKETS);
+	uint32	   *base = palloc0(sizeof(uint32) * STEWARD_STMT_HIST_BUCKETS);
+	uint32		wc[GOV_CBUCKETS] = {0};
+	uint32		bc[GOV_CBUCKETS] = {0};
+	uint64		wcommits = 0,
+				bcommits = 0;
+	uint64		wcalls = 0,
+				bcalls = 0,
+				wwal = 0,
+				bwal = 0;
+	TimestampTz wstart = now - (TimestampTz) gov_window_ms * 1000;
+	TimestampTz bstart = now - (TimestampTz) GOV_BASELINE_MAX_AGE_S * USECS_PER_SEC;
+
+	memset(sig, 0, sizeof(GovSignals));
+	sig->lag_ms = -1;
+	sig->wal_ms = sig->base_wal_ms = -1;
+	if (gov == NULL)
+		return;
+	LWLockAcquire(gov->lock, LW_SHARED);
+	sig->tick = gov->tick_seq;
+	for (int k = 0; k < gov->ring_count; k++)
+	{
+		GovTick    *t = &gov->ring[(gov->ring_next - 1 - k + GOV_RING) % GOV_RING];
+
+		/* The newest tick always counts; older ones inside the window. */
+		if (k > 0 && t->ts <= wstart)
+			break;
+		if (k == 0)
+		{
+			/*
+			 * Is there a foreground now?  The newest tick's statements and
+			 * commits, less this session's own, as a rate per window: the
+			 * sessions of a minute ago are not a foreground to protect.
+			 */
+			TimestampTz from = t->ts - (TimestampTz) (t->secs * USECS_PER_SEC);
+			double		per_window = gov_window_ms / 1000.0 / Max(t->secs, 0.001);
+
+			sig->lag_ms = t->lag_ms;
+			sig->recent_calls = Max((double) t->calls - count_own(own_stmts, from, t->ts), 0)
+				* per_window;
+			sig->recent_commits = Max((double) t->commits - count_own(own_commits, from, t->ts), 0)
+				* per_window;
+		}
+		wcalls += t->calls;
+		wwal += t->wal_samples;
+		for (int b = 0; b < STEWARD_STMT_HIST_BUCKETS; b++)
+			win[b] += t->hist[b];
+		wcommits += t->commits;
+		for (int b = 0; b < GOV_CBUCKETS; b++)
+			wc[b] += t->chist[b];
+	}
+	for (int k = 0; k < gov->idle_count; k++)
+	{
+		GovTick    *t = &gov->idle[(gov->idle_next - 1 - k + GOV_IDLE_RING) % GOV_IDLE_RING];
+
+		if (t->ts <= bstart)
+			break;
+		bcalls += t->calls;
+		bwal += t->wal_samples;
+		for (int b = 0; b < STEWARD_STMT_HIST_BUCKETS; b++)
+			base[b] += t->hist[b];
+		bcommits += t->commits;
+		for (int b = 0; b < GOV_CBUCKETS; b++)
+			bc[b] += t->chist[b];
+	}
+	if (gov->sim_until > now)
+	{
+		sig->simulated = true;
+		if (gov->sim_p99_ratio >= 0)
+		{
+			/* A foreground with a baseline of 1 ms and a p99 ratio as given. */
+			if (bcalls < (uint64) gov_min_calls || wcalls < (uint64) gov_min_calls)
+			{
+				memset(base, 0, sizeof(uint32) * STEWARD_STMT_HIST_BUCKETS);
+				memset(win, 0, sizeof(uint32) * STEWARD_STMT_HIST_BUCKETS);
+				bcalls = wcalls = Max(gov_min_calls, 100);
+				base[steward_stmt_bucket_of_ms(1.0)] = bcalls;
+				win[steward_stmt_bucket_of_ms(1.0)] = wcalls;
+				wwal = bwal = 0;
+			}
+			/* The commits' measurements would contradict it. */
+			wcommits = bcommits = 0;
+			sig->calls = wcalls;
+			sig->recent_calls = Max(sig->recent_calls, wcalls);
+			sig->base_calls = bcalls;
+			sig->base_p99_ms = steward_stmt_percentile_ms(base, bcalls, 0.99);
+			sig->p99_ms = sig->base_p99_ms * gov->sim_p99_ratio;
+		}
+		if (gov->sim_lag_ms >= 0)
+			sig->lag_ms = gov->sim_lag_ms;
+	}
+	LWLockRelease(gov->lock);
+	if (!sig->simulated || sig->p99_ms == 0)
+	{
+		sig->calls = wcalls;
+		sig->base_calls = bcalls;
+		sig->p99_ms = steward_stmt_percentile_ms(win, wcalls, 0.99);
+		sig->base_p99_ms = steward_stmt_percentile_ms(base, bcalls, 0.99);
+	}
+	sig->commits = wcommits;
+	sig->base_commits = bcommits;
+	sig->commit_p99_ms = commit_percentile_ms(wc, wcommits, 0.99);
+	sig->base_commit_p99_ms = commit_percentile_ms(bc, bcommits, 0.99);
+	if (wcalls > 0)
+		sig->wal_ms = (double) wwal * steward_sample_interval_ms / wcalls;
+	if (bcalls > 0)
+		sig->base_wal_ms = (double) bwal * steward_sample_interval_ms / bcalls;
+	pfree(win);
+	pfree(base);
+}
+
+/* ------------------------------------------------------------------------
+ * Jobs
+ * ------------------------------------------------------------------------
+ */
+
+static void
+copy_to_slot(StewardGovJob *job, GovSlotState state)
+{
+	GovSlot    *slot;
+
+	if (gov == NULL || job->slot < 0)
+		return;
+	slot = &gov->slots[job->slot];
+	SpinLockAcquire(&slot->mutex);
+	if (slot->in_use && slot->id == job->id)
+	{
+		slot->state = state;
+		slot->work_ended = job->work_ended;
+		slot->last_pace = job->last_pace;
+		slot->last_decision_at = job->last_decision_at;
+		slot->st = job->st;
+		slot->rate = job->rate;
+		slot->rows_done = job->rows_done;
+		slot->batches = job->batches;
+		slot->sig = job->sig;
+	}
+	SpinLockRelease(&slot->mutex);
+}
+
+/* Stop counting this backend's jobs as working (abort, exit). */
+static void
+jobs_stop_working(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	for (int i = 0; i < GOV_MAX_LOCAL_JOBS; i++)
+	{
+		StewardGovJob *job = &local_jobs[i];
+
+		if (!job->in_use || !job->working)
+			continue;
+		job->working = false;
+		job->work_ended = now;
+		copy_to_slot(job, GOV_S_PAUSING);
+	}
+}
+
+static bool
+have_local_jobs(void)
+{
+	for (int i = 0; i < GOV_MAX_LOCAL_JOBS; i++)
+		if (local_jobs[i].in_use)
+			return true;
+	return false;
+}
+
+/*
+ * Transaction callback of every backend (installed at preload).
+ *
+ * The statements' histograms time the executor, not the commit, and for
+ * OLTP writes the commit (the WAL flush, synchronous replication) is most
+ * of the latency a client sees, and what a background writer's WAL slows
+ * down.  So each client backend that runs no governed job times its
+ * commits of transactions that wrote (from the pre-commit callback, before
+ * the commit record is flushed, to the commit callback, after), into its
+ * own counters: no lock, nothing that can fail.
+ *
+ * A top-level transaction that aborts also ends the batch it ran: whoever
+ * catches the error and goes on calls pace again before the next batch.
+ */
+static void
+gov_xact_callback(XactEvent event, void *arg)
+{
+	static TimestampTz commit_started = 0;
+
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+			commit_started = 0;
+			if (gov != NULL && MyBackendType == B_BACKEND && MyProc != NULL &&
+				MyProc->pgprocno < gov->nprocs &&
+				TransactionIdIsValid(GetTopTransactionIdIfAny()) && !have_local_jobs())
+				commit_started = GetCurrentTimestamp();
+			break;
+		case XACT_EVENT_COMMIT:
+			if (commit_started != 0)
+			{
+				pg_atomic_uint64 *c = &gov->commits[MyProc->pgprocno]
+					.count[commit_bucket((double) (GetCurrentTimestamp() - commit_started))];
+
+				/* This backend is the only writer of its counters. */
+				pg_atomic_write_u64(c, pg_atomic_read_u64(c) + 1);
+				own_commits[own_commit_next] = commit_started;
+				own_commit_next = (own_commit_next + 1) % GOV_OWN_RING;
+				commit_started = 0;
+			}
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			commit_started = 0;
+			jobs_stop_working();
+			break;
+		default:
+			break;
+	}
+}
+
+/* _PG_init, while preloading: every backend inherits the callback. */
+void
+steward_governor_install_hooks(void)
+{
+	RegisterXactCallback(gov_xact_callback, NULL);
+}
+
+static void
+release_job(StewardGovJob *job, GovSlotState final)
+{
+	if (gov != NULL && job->slot >= 0)
+	{
+		GovSlot    *slot = &gov->slots[job->slot];
+
+		LWLockAcquire(gov->lock, LW_EXCLUSIVE);
+		if (slot->in_use && slot->id == job->id)
+		{
+			copy_to_slot(job, final);
+			retire_slot(slot, final, GetCurrentTimestamp());
+		}
+		LWLockRelease(gov->lock);
+	}
+	job->in_use = false;
+}
+
+static void
+gov_before_exit(int code, Datum arg)
+{
+	for (int i = 0; i < GOV_MAX_LOCAL_JOBS; i++)
+		if (local_jobs[i].in_use)
+			release_job(&local_jobs[i], GOV_S_GONE);
+}
+
+/* Statement start of a client backend's current statement, or 0. */
+static TimestampTz
+client_statement_start(void)
+{
+	return MyBackendType == B_BACKEND ? GetCurrentStatementStartTimestamp() : 0;
+}
+
+/*
+ * Register a job (see governor.h).  Jobs this backend began in an earlier
+ * client statement and never ended (the statement failed or forgot) are
+ * ended first.
+ */
+StewardGovJob *
+steward_governor_begin(const char *kind, const char *label, int64 ref,
+					   int max_batch, int max_rows_per_sec)
+{
+	StewardGovJob *job = NULL;
+	TimestampTz stmt = client_statement_start();
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (!callbacks_registered)
+	{
+		before_shmem_exit(gov_before_exit, (Datum) 0);
+		callbacks_registered = true;
+	}
+	for (int i = 0; i < GOV_MAX_LOCAL_JOBS; i++)
+	{
+		StewardGovJob *j = &local_jobs[i];
+
+		if (j->in_use && stmt != 0 && j->slot >= 0 && gov != NULL &&
+			gov->slots[j->slot].stmt_start != stmt)
+			release_job(j, GOV_S_GONE);
+	}
+	for (int i = 0; i < GOV_MAX_LOCAL_JOBS && job == NULL; i++)
+		if (!local_jobs[i].in_use)
+			job = &local_jobs[i];
+	if (job == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a session may run at most %d governed jobs at once", GOV_MAX_LOCAL_JOBS),
+				 errhint("End finished jobs with steward.governor_end().")));
+
+	memset(job, 0, sizeof(StewardGovJob));
+	job->in_use = true;
+	job->slot = -1;
+	gov_init_state(&job->st, max_batch, max_rows_per_sec);
+	strlcpy(job->kind, kind ? kind : "", sizeof(job->kind));
+	strlcpy(job->label, label ? label : "", sizeof(job->label));
+	job->ref = ref;
+	job->started_at = now;
+	job->last_pace = now;
+	job->work_ended = now;
+
+	if (gov != NULL)
+	{
+		LWLockAcquire(gov->lock, LW_EXCLUSIVE);
+		job->id = gov->next_job_id++;
+		for (int i = 0; i < GOV_MAX_JOBS; i++)
+		{
+			GovSlot    *slot = &gov->slots[i];
+
+			if (slot->in_use)
+				continue;
+			SpinLockAcquire(&slot->mutex);
+			slot->in_use = true;
+			slot->id = job->id;
+			slot->pid = MyProcPid;
+			slot->dbid = MyDatabaseId;
+			memcpy(slot->kind, job->kind, sizeof(slot->kind));
+			memcpy(slot->label, job->label, sizeof(slot->label));
+			slot->ref = ref;
+			slot->started_at = now;
+			slot->stmt_start = stmt;
+			slot->state = GOV_S_PAUSING;
+			slot->work_ended = now;
+			slot->last_pace = now;
+			slot->last_decision_at = 0;
+			slot->finished_at = 0;
+			slot->st = job->st;
+			slot->rate = 0;
+			slot->rows_done = 0;
+			slot->batches = 0;
+			memset(&slot->sig, 0, sizeof(GovSignals));
+			pg_atomic_write_u64(&slot->lock_wait_samples, 0);
+			SpinLockRelease(&slot->mutex);
+			job->slot = i;
+			break;
+		}
+		LWLockRelease(gov->lock);
+	}
+	else
+	{
+		static int64 local_id = 0;
+
+		job->id = ++local_id;
+	}
+	return job;
+}
+
+/* Decide if a new tick has arrived since the last decision (or at the start). */
+static void
+maybe_decide(StewardGovJob *job, TimestampTz now)
+{
+	GovSettings set;
+	GovSignals	sig;
+	uint64		lock_now = 0;
+
+	current_settings(&set);
+	if (!set.enabled)
+	{
+		if (job->started && job->st.reason == GOV_R_DISABLED)
+			return;
+		memset(&sig, 0, sizeof(sig));
+	}
+	else
+	{
+		read_signals(&sig, now);
+		if (job->started && sig.tick == job->last_tick)
+			return;
+		if (job->slot >= 0)
+			lock_now = pg_atomic_read_u64(&gov->slots[job->slot].lock_wait_samples);
+		sig.lock_waits = lock_now - job->lock_seen;
+		job->lock_seen = lock_now;
+	}
+	gov_decide(&job->st, &sig, &set, now);
+	job->started = true;
+	job->last_tick = sig.tick;
+	job->sig = sig;
+	job->last_decision_at = now;
+	if (gov != NULL)
+		pg_atomic_fetch_add_u64(&gov->decisions[job->st.decision][job->st.reason], 1);
+}
+
+static void
+sleep_ms(double ms)
+{
+	long		wait = (long) ceil(ms);
+
+	if (wait <= 0)
+		return;
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 wait, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+}
+
+/*
+ * After a batch of "rows" rows (0 on the first call and while told to
+ * wait): the size of the next batch, or 0 while the pause goes on.  Sleeps
+ * at most one slice (steward.governor_interval) per call, so that callers
+ * can commit, check for interrupts or other work between slices.
+ */
+int
+steward_governor_pace(StewardGovJob *job, int64 rows)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (job->working)
+	{
+		job->working = false;
+		job->work_ended = now;
+		job->last_work_ms = (now - job->work_started) / 1000.0;
+		job->last_rows = rows;
+		job->rows_done += rows;
+		if (rows > 0)
+			job->batches++;
+	}
+	else if (rows > 0)
+	{
+		/* Work reported without a batch handed out (the first call). */
+		job->rows_done += rows;
+		job->batches++;
+	}
+	job->last_pace = now;
+
+	for (;;)
+	{
+		bool		capped;
+		double		pause_ms;
+		double		left_ms;
+		double		slice;
+
+		CHECK_FOR_INTERRUPTS();
+		now = GetCurrentTimestamp();
+		maybe_decide(job, now);
+		if (job->st.paused)
+		{
+			copy_to_slot(job, GOV_S_PAUSED);
+			slice = gov_interval_ms;
+		}
+		else
+		{
+			pause_ms = gov_pause_ms(&job->st, job->last_rows, job->last_work_ms, &capped);
+			if (capped && job->st.throttled_by == GOV_R_NONE)
+				job->st.reason = GOV_R_CAP;
+			left_ms = pause_ms - (now - job->work_ended) / 1000.0;
+			if (left_ms <= 0)
+			{
+				/*
+				 * Rows per second over about the last five seconds: the last
+				 * batch's rows over the time from its start to this one's.
+				 */
+				if (job->work_started != 0)
+				{
+					double		dt = Max((now - job->work_started) / 1000.0, 1.0);
+					double		inst = job->last_rows * 1000.0 / dt;
+					double		alpha = 1.0 - exp(-dt / 5000.0);
+
+					job->rate = job->batches <= 1 ? inst : alpha * inst + (1 - alpha) * job->rate;
+				}
+				job->working = true;
+				job->work_started = now;
+				job->last_pace = now;
+				copy_to_slot(job, GOV_S_WORKING);
+				return job->st.batch;
+			}
+			copy_to_slot(job, GOV_S_PAUSING);
+			slice = Min(left_ms, (double) gov_interval_ms);
+		}
+		sleep_ms(slice);
+		/* One slice per call: go round once more only if that ends the pause. */
+		now = GetCurrentTimestamp();
+		maybe_decide(job, now);
+		if (job->st.paused)
+			return 0;
+		pause_ms = gov_pause_ms(&job->st, job->last_rows, job->last_work_ms, &capped);
+		if (pause_ms - (now - job->work_ended) / 1000.0 > 0)
+			return 0;
+	}
+}
+
+void
+steward_governor_end(StewardGovJob *job)
+{
+	if (job == NULL || !job->in_use)
+		return;
+	if (job->working)
+		job->work_ended = GetCurrentTimestamp();
+	job->working = false;
+	release_job(job, GOV_S_FINISHED);
+}
+
+/* ------------------------------------------------------------------------
+ * SQL: jobs written in PL/pgSQL (run_transition, migration backfills)
+ * ------------------------------------------------------------------------
+ */
+
+static StewardGovJob *
+job_by_id(int64 id)
+{
+	for (int i = 0; i < GOV_MAX_LOCAL_JOBS; i++)
+		if (local_jobs[i].in_use && local_jobs[i].id == id)
+			return &local_jobs[i];
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("governed job " INT64_FORMAT " is not running in this session", id),
+			 errhint("A job is paced by the session that began it, with steward.governor_begin().")));
+	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * steward.governor_begin(kind, label, max_batch, max_rows_per_sec, ref):
+ * register a job of this session; returns its id.  No locks.
+ * Errors: 22023 bad sizes, 22004 null kind, 54000 more than 8 jobs.
+ */
+Datum
+steward_governor_begin_sql(PG_FUNCTION_ARGS)
+{
+	char	   *kind;
+	char	   *label;
+	int			max_batch;
+	int			max_rate;
+	int64		ref;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("kind must not be null")));
+	kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	label = PG_ARGISNULL(1) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	max_batch = PG_ARGISNULL(2) ? 1000 : PG_GETARG_INT32(2);
+	max_rate = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT32(3);
+	ref = PG_ARGISNULL(4) ? 0 : PG_GETARG_INT64(4);
+	if (max_batch < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_batch must be at least 1")));
+	if (!PG_ARGISNULL(3) && max_rate < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_rows_per_sec must be at least 1")));
+	PG_RETURN_INT64(steward_governor_begin(kind, label, ref, max_batch, max_rate)->id);
+}
+
+/*
+ * steward.governor_pace(job, rows): after a batch of "rows" rows (0 on the
+ * first call), the size of the next batch, or 0 while the governor wants
+ * the job to wait: commit, then call again with rows = 0.  Sleeps at most
+ * steward.governor_interval per call, so a caller that commits in between
+ * holds no snapshot across a long pause.  Errors: 42704 not a job of this
+ * session.
+ */
+Datum
+steward_governor_pace_sql(PG_FUNCTION_ARGS)
+{
+	StewardGovJob *job;
+
+	require_arg(fcinfo, 0, "job");
+	job = job_by_id(PG_GETARG_INT64(0));
+	PG_RETURN_INT32(steward_governor_pace(job, PG_ARGISNULL(1) ? 0 : Max(PG_GETARG_INT64(1), 0)));
+}
+
+/* steward.governor_end(job): the job is over; a job that is not running is ignored. */
+Datum
+steward_governor_end_sql(PG_FUNCTION_ARGS)
+{
+	if (!PG_ARGISNULL(0))
+	{
+		int64		id = PG_GETARG_INT64(0);
+
+		for (int i = 0; i < GOV_MAX_LOCAL_JOBS; i++)
+			if (local_jobs[i].in_use && local_jobs[i].id == id)
+				steward_governor_end(&local_jobs[i]);
+	}
+	PG_RETURN_VOID();
+}
+
+/* ------------------------------------------------------------------------
+ * SQL: views
+ * ------------------------------------------------------------------------
+ */
+
+static void
+put_job(Tuplestorestate *ts, TupleDesc desc, const GovSlot *s)
+{
+	Datum		values[25];
+	bool		nulls[25] = {0};
+	int			i = 0;
+	bool		done = s->state == GOV_S_FINISHED || s->state == GOV_S_GONE;
+	double		ratio = gov_ratio(&s->sig, gov_min_calls);
+
+	values[i++] = Int64GetDatum(s->id);
+	values[i++] = CStringGetTextDatum(s->kind);
+	values[i++] = CStringGetTextDatum(s->label);
+	values[i] = Int64GetDatum(s->ref);
+	nulls[i++] = s->ref == 0;
+	values[i++] = Int32GetDatum(s->pid);
+	values[i] = ObjectIdGetDatum(s->dbid);
+	nulls[i++] = !OidIsValid(s->dbid);
+	/* A job silent for GOV_STALE_S is shown as such. */
+	if (!done && GetCurrentTimestamp() - s->last_pace > (TimestampTz) GOV_STALE_S * USECS_PER_SEC)
+		values[i++] = CStringGetTextDatum("stale");
+	else
+		values[i++] = CStringGetTextDatum(state_names[s->state]);
+	values[i++] = Int32GetDatum(s->st.paused ? 0 : s->st.batch);
+	values[i++] = Int32GetDatum(s->st.max_batch);
+	values[i++] = Float8GetDatum(round(s->st.duty * 1000) / 1000);
+	values[i++] = Float8GetDatum(round(s->rate * 10) / 10);
+	values[i] = Int32GetDatum(s->st.max_rate);
+	nulls[i++] = s->st.max_rate == 0;
+	values[i++] = Int64GetDatum(s->rows_done);
+	values[i++] = Int64GetDatum(s->batches);
+	values[i] = CStringGetTextDatum(decision_names[s->st.decision]);
+	nulls[i++] = s->last_decision_at == 0;
+	values[i] = CStringGetTextDatum(reason_names[s->st.reason]);
+	nulls[i++] = s->last_decision_at == 0;
+	values[i] = CStringGetTextDatum(reason_names[s->st.reason == GOV_R_CAP ? GOV_R_CAP : s->st.throttled_by]);
+	nulls[i++] = s->st.throttled_by == GOV_R_NONE && s->st.reason != GOV_R_CAP;
+	values[i] = Float8GetDatum(ratio);
+	nulls[i++] = ratio == 0;
+	values[i] = Float8GetDatum(s->sig.lag_ms);
+	nulls[i++] = s->sig.lag_ms < 0;
+	values[i++] = Int64GetDatum((int64) pg_atomic_read_u64(&((GovSlot *) s)->lock_wait_samples));
+	values[i++] = Int64GetDatum(s->st.counts[GOV_D_INCREASE] + s->st.counts[GOV_D_FULL]);
+	values[i++] = Int64GetDatum(s->st.counts[GOV_D_DECREASE]);
+	values[i++] = Int64GetDatum(s->st.counts[GOV_D_PAUSE]);
+	values[i++] = TimestampTzGetDatum(s->started_at);
+	values[i] = TimestampTzGetDatum(s->finished_at);
+	nulls[i++] = !done;
+	Assert(i == 25);
+	tuplestore_putvalues(ts, desc, values, nulls);
+}
+
+/* steward._governor_jobs(): running jobs, then the last finished ones. */
+Datum
+steward_governor_jobs(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	GovSlot    *copy = palloc(sizeof(GovSlot));
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (gov == NULL)
+		return (Datum) 0;
+	LWLockAcquire(gov->lock, LW_SHARED);
+	for (int pass = 0; pass < 2; pass++)
+	{
+		int			n = pass == 0 ? GOV_MAX_JOBS : gov->finished_count;
+
+		for (int k = 0; k < n; k++)
+		{
+			GovSlot    *s = pass == 0 ? &gov->slots[k]
+				: &gov->finished[(gov->finished_next - 1 - k + GOV_FINISHED) % GOV_FINISHED];
+
+			SpinLockAcquire(&s->mutex);
+			if (!s->in_use)
+			{
+				SpinLockRelease(&s->mutex);
+				continue;
+			}
+			memcpy(copy, s, sizeof(GovSlot));
+			SpinLockRelease(&s->mutex);
+			put_job(rsinfo->setResult, rsinfo->setDesc, copy);
+		}
+	}
+	LWLockRelease(gov->lock);
+	return (Datum) 0;
+}
+
+/*
+ * steward._governor_status(): one row, what a job deciding now would see,
+ * and the settings.
+ */
+Datum
+steward_governor_status(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	GovSignals	sig;
+	GovSettings set;
+	Datum		values[18];
+	bool		nulls[18] = {0};
+	int			i = 0;
+	double		ratio;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	current_settings(&set);
+	read_signals(&sig, GetCurrentTimestamp());
+	ratio = gov_ratio(&sig, set.min_calls);
+
+	values[i++] = BoolGetDatum(set.enabled);
+	values[i++] = BoolGetDatum(gov != NULL);
+	values[i++] = Int64GetDatum((int64) sig.calls);
+	values[i] = Float8GetDatum(sig.p99_ms);
+	nulls[i++] = sig.calls == 0;
+	values[i++] = Int64GetDatum((int64) sig.base_calls);
+	values[i] = Float8GetDatum(sig.base_p99_ms);
+	nulls[i++] = sig.base_calls == 0;
+	values[i++] = Int64GetDatum((int64) sig.commits);
+	values[i] = Float8GetDatum(sig.commit_p99_ms);
+	nulls[i++] = sig.commits == 0;
+	values[i++] = Int64GetDatum((int64) sig.base_commits);
+	values[i] = Float8GetDatum(sig.base_commit_p99_ms);
+	nulls[i++] = sig.base_commits == 0;
+	values[i] = Float8GetDatum(ratio);
+	nulls[i++] = ratio == 0;
+	values[i] = Float8GetDatum(sig.wal_ms);
+	nulls[i++] = sig.wal_ms < 0;
+	values[i] = Float8GetDatum(sig.base_wal_ms);
+	nulls[i++] = sig.base_wal_ms < 0;
+	values[i] = Float8GetDatum(sig.lag_ms);
+	nulls[i++] = sig.lag_ms < 0;
+	values[i++] = Float8GetDatum(set.target);
+	values[i++] = Float8GetDatum(set.critical);
+	values[i] = Int32GetDatum(gov_max_lag_ms);
+	nulls[i++] = gov_max_lag_ms == 0;
+	values[i] = TimestampTzGetDatum(gov ? gov->sim_until : 0);
+	nulls[i++] = !sig.simulated;
+	Assert(i == 18);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* The (decision, reason) pairs gov_decide() can make: each is a metric series. */
+static bool
+decision_pair(int d, int r)
+{
+	switch (d)
+	{
+		case GOV_D_FULL:
+			return r == GOV_R_NO_FOREGROUND || r == GOV_R_DISABLED;
+		case GOV_D_INCREASE:
+			return r == GOV_R_NONE || r == GOV_R_NO_BASELINE;
+		case GOV_D_HOLD:
+			return r == GOV_R_P99 || r == GOV_R_WAL || r == GOV_R_LAG;
+		case GOV_D_DECREASE:
+			return r == GOV_R_P99 || r == GOV_R_WAL || r == GOV_R_LAG || r == GOV_R_LOCK_WAITS;
+		case GOV_D_PAUSE:
+			return r == GOV_R_P99_CRITICAL || r == GOV_R_LAG_CRITICAL || r == GOV_R_BASELINE;
+	}
+	return false;
+}
+
+/* steward._governor_decisions(): (decision, reason, count) for every pair it can make. */
+Datum
+steward_governor_decisions(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int d = 0; d < GOV_NUM_DECISIONS; d++)
+		for (int r = 0; r < GOV_NUM_REASONS; r++)
+		{
+			Datum		values[3];
+			bool		nulls[3] = {0};
+
+			if (!decision_pair(d, r))
+				continue;
+			values[0] = CStringGetTextDatum(decision_names[d]);
+			values[1] = CStringGetTextDatum(reason_names[r]);
+			values[2] = Int64GetDatum(gov ? (int64) pg_atomic_read_u64(&gov->decisions[d][r]) : 0);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	return (Datum) 0;
+}
+
+/*
+ * steward.governor_simulate(p99_ratio, replication_lag, duration): for
+ * duration, every governed job sees the foreground's p99 at p99_ratio
+ * times its baseline and/or the given replication lag instead of the
+ * measured ones (NULL: measured).  A drill: check that jobs back off and
+ * come back.  duration 0 ends it.  Returns when it ends.  Revoked from
+ * PUBLIC.  Errors: 55000 without shared_preload_libraries, 22023.
+ */
+Datum
+steward_governor_simulate(PG_FUNCTION_ARGS)
+{
+	double		ratio = PG_ARGISNULL(0) ? -1 : PG_GETARG_FLOAT8(0);
+	double		lag_ms = -1;
+	Interval   *dur;
+	TimestampTz until;
+
+	if (gov == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the governor needs pg_steward in shared_preload_libraries"),
+				 errhint("Add pg_steward to shared_preload_libraries and restart the server.")));
+	if (!PG_ARGISNULL(0) && !(ratio >= 0 && ratio < 1e6))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("p99_ratio must be between 0 and 1000000")));
+	if (!PG_ARGISNULL(1))
+	{
+		Interval   *lag = PG_GETARG_INTERVAL_P(1);
+		int64		us = lag->time + (int64) lag->day * USECS_PER_DAY +
+			(int64) lag->month * 30 * USECS_PER_DAY;
+
+		if (us < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("replication_lag must not be negative")));
+		lag_ms = us / 1000.0;
+	}
+	require_arg(fcinfo, 2, "duration");
+	dur = PG_GETARG_INTERVAL_P(2);
+	until = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+													TimestampTzGetDatum(GetCurrentTimestamp()),
+													PointerGetDatum(dur)));
+	LWLockAcquire(gov->lock, LW_EXCLUSIVE);
+	gov->sim_p99_ratio = ratio;
+	gov->sim_lag_ms = lag_ms;
+	gov->sim_until = until;
+	LWLockRelease(gov->lock);
+	PG_RETURN_TIMESTAMPTZ(until);
+}
+
+/*
+ * steward.governor_trace(p99_ratio[], replication_lag_ms[], lock_waits[],
+ * foreground_calls[], max_batch, max_rows_per_sec, row_ms): run the
+ * decision rule over a sequence of ticks with these signals (a NULL
+ * p99_ratio element: no foreground load in that tick) under the current
+ * settings, and show each decision and the pace it sets for a batch that
+ * takes row_ms per row.  Pure: touches no shared state.
+ */
+Datum
+steward_governor_trace(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	GovSettings set;
+	GovState	st;
+	Datum	   *ratios = NULL,
+			   *lags = NULL,
+			   *locks = NULL,
+			   *calls = NULL;
+	bool	   *rnulls = NULL,
+			   *lnulls = NULL,
+			   *knulls = NULL,
+			   *cnulls = NULL;
+	int			nr = 0,
+				nl = 0,
+				nk = 0,
+				nc = 0;
+	int			max_batch = PG_ARGISNULL(4) ? 1000 : PG_GETARG_INT32(4);
+	int			max_rate = PG_ARGISNULL(5) ? 0 : PG_GETARG_INT32(5);
+	double		row_ms = PG_ARGISNULL(6) ? 0.01 : PG_GETARG_FLOAT8(6);
+	int			steps;
+	TimestampTz t = (TimestampTz) gov_interval_ms * 1000;
+
+	if (max_batch < 1 || (!PG_ARGISNULL(5) && max_rate < 1) || !(row_ms > 0 && row_ms < 1e6))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_batch and max_rows_per_sec must be at least 1, row_ms positive")));
+	if (!PG_ARGISNULL(0))
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+						  &ratios, &rnulls, &nr);
+	if (!PG_ARGISNULL(1))
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+						  &lags, &lnulls, &nl);
+	if (!PG_ARGISNULL(2))
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), INT4OID, 4, true, TYPALIGN_INT,
+						  &locks, &knulls, &nk);
+	if (!PG_ARGISNULL(3))
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(3), INT4OID, 4, true, TYPALIGN_INT,
+						  &calls, &cnulls, &nc);
+	steps = Max(Max(nr, nl), Max(nk, nc));
+	if (steps > 100000)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a trace has at most 100000 steps")));
+
+	InitMaterializedSRF(fcinfo, 0);
+	current_settings(&set);
+	set.enabled = gov_enabled;
+	gov_init_state(&st, max_batch, max_rate);
+	for (int i = 0; i < steps; i++)
+	{
+		GovSignals	sig;
+		Datum		values[8];
+		bool		nulls[8] = {0};
+		bool		capped = false;
+		double		pause = 0;
+
+		memset(&sig, 0, sizeof(sig));
+		sig.tick = i + 1;
+		sig.wal_ms = sig.base_wal_ms = -1;
+		sig.base_calls = 1000;
+		sig.base_p99_ms = 1.0;
+		if (i < nr && !rnulls[i])
+		{
+			sig.calls = 1000;
+			sig.p99_ms = DatumGetFloat8(ratios[i]);
+		}
+		if (i < nc && !cnulls[i])
+			sig.calls = DatumGetInt32(calls[i]);
+		sig.recent_calls = sig.calls;
+		sig.lag_ms = (i < nl && !lnulls[i]) ? DatumGetFloat8(lags[i]) : -1;
+		sig.lock_waits = (i < nk && !knulls[i]) ? Max(DatumGetInt32(locks[i]), 0) : 0;
+		gov_decide(&st, &sig, &set, t);
+		if (!st.paused)
+		{
+			pause = gov_pause_ms(&st, st.batch, st.batch * row_ms, &capped);
+			if (capped && st.throttled_by == GOV_R_NONE)
+				st.reason = GOV_R_CAP;
+		}
+		values[0] = Int32GetDatum(i + 1);
+		values[1] = CStringGetTextDatum(decision_names[st.decision]);
+		values[2] = CStringGetTextDatum(reason_names[st.reason]);
+		values[3] = CStringGetTextDatum(reason_names[st.reason == GOV_R_CAP ? GOV_R_CAP : st.throttled_by]);
+		nulls[3] = st.throttled_by == GOV_R_NONE && st.reason != GOV_R_CAP;
+		values[4] = Float8GetDatum(round(st.duty * 1000) / 1000);
+		values[5] = Int32GetDatum(st.paused ? 0 : st.batch);
+		values[6] = Float8GetDatum(round(pause * 100) / 100);
+		nulls[6] = st.paused;
+		values[7] = Float8GetDatum(st.paused ? 0 :
+								   round(st.batch * 1000.0 / (st.batch * row_ms + pause)));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		t += (TimestampTz) gov_interval_ms * 1000;
+	}
+	return (Datum) 0;
+}

@@ -1,0 +1,293 @@
+# The governor paces real jobs (issue 18 section 1).
+#
+# Part 1: steward.run_transition of $nrows rows with no foreground load
+#   runs at full speed (no throttle reason, whole batches).  A simulated
+#   latency rise above the critical ratio (steward.governor_simulate) makes
+#   it pause: no rows move while it lasts, and transition_progress /
+#   governor_jobs say why.  A rise above the target but below the critical
+#   ratio slows it down (multiplicative decrease: fewer rows per second,
+#   smaller batches); once the simulation ends it comes back to full speed,
+#   and the run finishes with every row moved exactly once.
+# Part 2: the purge worker deleting $nkeys expired keys pauses while a
+#   simulated standby lag is above steward.governor_max_replication_lag,
+#   and purges everything once it is gone.
+# Part 3: no simulation: a real foreground whose latency jumps (SELECT 1,
+#   then pg_sleep(5 ms)) makes a running job pause on the measured p99
+#   ratio; then the slower foreground becomes the new baseline (measured
+#   while the job is paused) and the job finishes.
+# Part 4: sessions blocked by a job's row locks are seen by the sampler and
+#   halve its batch (reason lock_waits).
+
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+use Time::HiRes qw(time usleep);
+
+my $t0    = time;
+my $nrows = 600_000;
+my $nkeys = 200_000;
+
+my $node = PostgreSQL::Test::Cluster->new('governor');
+$node->init;
+$node->append_conf(
+	'postgresql.conf', qq{
+shared_preload_libraries = 'pg_steward'
+autovacuum = off
+# Decide five times a second over a one-second window: the test runs in
+# seconds, not minutes.
+steward.governor_interval = '200ms'
+steward.governor_window = '1s'
+# Fewer than 100 statements a second (this test's own polling) is no
+# foreground load.
+steward.governor_min_calls = 100
+# The purge worker stays away from the database until part 2.
+steward.idempotency_purge_interval = '1s'
+steward.idempotency_purge_databases = 'none'
+});
+$node->start;
+
+my $logdir = PostgreSQL::Test::Utils::tempdir;
+my $nbg    = 0;
+
+sub start_bg
+{
+	my (@args) = @_;
+	$nbg++;
+	my %bg = (
+		out => "$logdir/bg$nbg.out",
+		err => "$logdir/bg$nbg.err");
+	$bg{h} = IPC::Run::start(
+		[ @args ],
+		'<', \undef,
+		'>', $bg{out}, '2>', $bg{err},
+		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+	return \%bg;
+}
+
+sub start_psql
+{
+	my ($sql) = @_;
+	return start_bg('psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1',
+		'-d', $node->connstr('postgres'), '-c', $sql);
+}
+
+sub finish_bg
+{
+	my ($bg) = @_;
+	$bg->{h}->finish;
+	return ($bg->{h}->result(0), slurp_file($bg->{out}), slurp_file($bg->{err}));
+}
+
+sub sql
+{
+	return $node->safe_psql('postgres', $_[0]);
+}
+
+sub poll_until
+{
+	my ($query, $secs, $what) = @_;
+	my $deadline = time + $secs;
+	while (time < $deadline)
+	{
+		return 1 if sql($query) eq 't';
+		usleep(50_000);
+	}
+	diag("timed out waiting for: $what");
+	return 0;
+}
+
+sql(qq{
+	CREATE EXTENSION pg_steward;
+	SELECT steward.create_state_machine('job', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a->b', 'b->a']);
+	CREATE TABLE items (id int PRIMARY KEY, status text NOT NULL, moves int NOT NULL DEFAULT 0)
+	  USING steward;
+	INSERT INTO items (id, status) SELECT g, 'a' FROM generate_series(1, $nrows) g;
+	SELECT steward.attach_state_machine('items', 'status', 'job');
+	VACUUM ANALYZE items;
+});
+
+# --- Part 1 -----------------------------------------------------------
+my $run = start_psql(
+	"CALL steward.run_transition('items', 'a', 'b', 'moves = moves + 1', 500)");
+ok( poll_until(
+		q{SELECT EXISTS (SELECT 1 FROM steward.transition_progress
+		                  WHERE status = 'running' AND rows_done >= 5000)},
+		60, 'the run to start'),
+	'run_transition started');
+is( sql(q{SELECT p.batch_size, p.throttled_by IS NULL, j.last_decision, j.reason
+	    FROM steward.transition_progress p
+	    JOIN steward.governor_jobs j ON j.kind = 'transition' AND j.ref = p.id
+	   WHERE p.status = 'running'}),
+	'500|t|full_speed|no_foreground',
+	'without foreground load the run goes at full speed, whole batches');
+my $full_rate = sql(q{SELECT current_rows_per_sec FROM steward.transition_progress
+                   WHERE status = 'running'});
+note("full speed: $full_rate rows/s");
+
+# Above the critical ratio: pause.
+sql(q{SELECT steward.governor_simulate(5, NULL, '1 hour')});
+ok( poll_until(
+		q{SELECT state = 'paused' FROM steward.governor_jobs
+		   WHERE kind = 'transition' AND finished_at IS NULL},
+		10, 'the run to pause'),
+	'simulated p99 at 5x the baseline pauses the run');
+my $r1 = sql(q{SELECT rows_done FROM steward.transition_progress WHERE status = 'running'});
+sleep 2;
+my $r2 = sql(q{SELECT rows_done FROM steward.transition_progress WHERE status = 'running'});
+is($r2, $r1, 'no rows moved while paused');
+is( sql(q{SELECT batch_size, throttled_by FROM steward.transition_progress WHERE status = 'running'}),
+	'0|p99_critical',
+	'transition_progress says the run is paused on p99');
+
+# Above the target, below the critical ratio: slower, not stopped.
+sql(q{SELECT steward.governor_simulate(2, NULL, '1 hour')});
+ok( poll_until(
+		q{SELECT state <> 'paused' AND reason = 'p99' AND duty < 1 AND batch_size < 500
+		    FROM steward.governor_jobs WHERE kind = 'transition' AND finished_at IS NULL},
+		10, 'the run to resume slower'),
+	'p99 at 2x the baseline: the run resumes at a reduced pace and smaller batches');
+$r1 = sql(q{SELECT rows_done FROM steward.transition_progress WHERE status = 'running'});
+sleep 2;
+$r2 = sql(q{SELECT rows_done FROM steward.transition_progress WHERE status = 'running'});
+cmp_ok($r2, '>', $r1, 'rows still move when slowed down (no starvation)');
+ok( sql(q{SELECT decreases >= 2 FROM steward.governor_jobs
+       WHERE kind = 'transition' AND finished_at IS NULL}) eq 't',
+	'it slowed down more than once (multiplicative decrease, one per window)');
+my $slow_rows = $r2 - $r1;
+
+# The simulation ends: back to full speed.
+sql(q{SELECT steward.governor_simulate(NULL, NULL, '0')});
+ok( poll_until(
+		q{SELECT last_decision = 'full_speed' AND duty = 1 AND batch_size = 500
+		    FROM steward.governor_jobs WHERE kind = 'transition' AND finished_at IS NULL},
+		10, 'the run to go back to full speed'),
+	'after the simulation the run goes back to full speed');
+$r1 = sql(q{SELECT rows_done FROM steward.transition_progress WHERE status = 'running'});
+sleep 2;
+$r2 = sql(q{SELECT coalesce((SELECT rows_done FROM steward.transition_progress WHERE status = 'running'),
+                        (SELECT max(rows_done) FROM steward.transition_progress))});
+cmp_ok($r2 - $r1, '>', $slow_rows, 'it moves more rows per second than while slowed');
+
+my ($rc, $out, $err) = finish_bg($run);
+is($rc, 0, 'run_transition finished') or diag($err);
+is( sql(q{SELECT status, count(*), min(moves), max(moves) FROM items GROUP BY 1}),
+	"b|$nrows|1|1", 'every row moved exactly once');
+is( sql(q{SELECT rows_done, status, batch_size IS NULL FROM steward.transition_progress}),
+	"$nrows|finished|t", 'the finished run shows no governor columns');
+is( sql(q{SELECT state, rows_done, pauses >= 1, decreases >= 2, increases >= 1
+	    FROM steward.governor_jobs WHERE kind = 'transition'}),
+	"finished|$nrows|t|t|t",
+	'governor_jobs keeps the finished run with its decisions');
+
+# --- Part 2 -----------------------------------------------------------
+sql(qq{
+	INSERT INTO steward.idempotency_keys
+	    (scope, key, fingerprint, status, response, created_at, locked_at, completed_at, expires_at)
+	SELECT 's' || g % 10, 'k' || g, 'fp', 200, '{}', now() - interval '2 days',
+	       now() - interval '2 days', now() - interval '2 days', now() - interval '1 hour'
+	  FROM generate_series(1, $nkeys) g;
+	VACUUM ANALYZE steward.idempotency_keys;
+});
+# A standby 20 s behind (simulated): the purge must wait.
+sql(q{SELECT steward.governor_simulate(NULL, '20 s', '1 hour')});
+$node->append_conf('postgresql.conf', "steward.idempotency_purge_databases = ''");
+$node->reload;
+ok( poll_until(
+		q{SELECT EXISTS (SELECT 1 FROM steward.governor_jobs
+		                  WHERE kind = 'purge' AND finished_at IS NULL
+		                    AND state = 'paused' AND throttled_by = 'replication_lag_critical'
+		                    AND replication_lag_ms = 20000)},
+		30, 'the purge to pause on lag'),
+	'the purge worker pauses while the standby lag is above the maximum');
+my $k1 = sql(q{SELECT count(*) FROM steward.idempotency_keys});
+sleep 2;
+is(sql(q{SELECT count(*) FROM steward.idempotency_keys}), $k1, 'no key purged while paused');
+sql(q{SELECT steward.governor_simulate(NULL, NULL, '0')});
+ok( poll_until(q{SELECT count(*) = 0 FROM steward.idempotency_keys}, 120, 'the purge to finish'),
+	'once the lag is gone the purge deletes every expired key');
+ok( sql("SELECT sum(purged) = $nkeys FROM steward.idempotency_stats") eq 't',
+	'idempotency_stats counts them');
+ok( sql(q{SELECT bool_or(pauses >= 1 AND rows_done > 0) FROM steward.governor_jobs WHERE kind = 'purge'})
+	  eq 't',
+	'governor_jobs shows the purge visit that paused and then purged');
+
+# --- Part 3 -----------------------------------------------------------
+sql(q{UPDATE items SET status = 'a', moves = 0});
+sql(q{VACUUM ANALYZE items});
+my $fast = $node->basedir . '/fast.sql';
+my $slow = $node->basedir . '/slow.sql';
+append_to_file($fast, "SELECT 1;\n");
+append_to_file($slow, "SELECT pg_sleep(0.005);\n");
+# A foreground of fast statements, measured while no job runs: the baseline.
+my $pgb = start_bg('pgbench', '-n', '-c', '1', '-T', '60', '-f', $fast, $node->connstr('postgres'));
+ok( poll_until(q{SELECT baseline_calls > 1000 FROM steward.governor}, 30, 'a baseline'),
+	'a baseline was measured while no job ran');
+$run = start_psql("CALL steward.run_transition('items', 'a', 'b', NULL, 200)");
+ok( poll_until(
+		q{SELECT EXISTS (SELECT 1 FROM steward.transition_progress
+		                  WHERE status = 'running' AND rows_done > 0)},
+		30, 'the run to start'),
+	'the run started next to the fast foreground');
+# The foreground's statements become a thousand times slower.
+$pgb->{h}->kill_kill;
+$pgb = start_bg('pgbench', '-n', '-c', '1', '-T', '60', '-f', $slow, $node->connstr('postgres'));
+ok( poll_until(
+		q{SELECT EXISTS (SELECT 1 FROM steward.governor_jobs
+		                  WHERE kind = 'transition' AND finished_at IS NULL
+		                    AND pauses >= 1 AND throttled_by = 'p99_critical')},
+		30, 'the run to pause on the measured p99'),
+	'a measured p99 far above the baseline pauses the job');
+($rc, $out, $err) = finish_bg($run);
+is($rc, 0, 'the run finished next to the slower foreground') or diag($err);
+$pgb->{h}->kill_kill;
+is(sql(q{SELECT count(*) FROM items WHERE status = 'b'}), $nrows, 'every row moved');
+ok( sql(q{SELECT value > 0 FROM steward.metrics
+       WHERE metric = 'steward_governor_decisions_total'
+         AND labels = '{"decision": "pause", "reason": "p99_critical"}'}) eq 't',
+	'steward.metrics counts the pauses');
+
+# --- Part 4 -----------------------------------------------------------
+# Each batch row sleeps 20 ms (a slow set_sql), so a batch holds its row
+# locks for a while; a session updating rows just ahead waits for them.
+# Latency thresholds out of the way: only the lock-wait rule acts (a new
+# session reads them).
+sql(q{ALTER SYSTEM SET steward.governor_target_p99_ratio = 1000});
+sql(q{ALTER SYSTEM SET steward.governor_critical_p99_ratio = 1000});
+$node->reload;
+my $lockrun = start_psql(
+	"CALL steward.run_transition('items', 'b', 'a', 'moves = moves + (pg_sleep(0.02) IS NULL)::int', 100)");
+ok( poll_until(
+		q{SELECT EXISTS (SELECT 1 FROM steward.transition_progress
+		                  WHERE status = 'running' AND rows_done >= 100)},
+		30, 'the slow run to start'),
+	'a slow run started');
+my $blocked = start_bg('pgbench', '-n', '-c', '1', '-T', '8', '-f', do {
+		my $f = $node->basedir . '/ahead.sql';
+		append_to_file($f, q{UPDATE items SET moves = moves
+		  WHERE id = (SELECT min(id) + 50 FROM items WHERE status = 'b');
+});
+		$f
+	}, $node->connstr('postgres'));
+ok( poll_until(
+		q{SELECT EXISTS (SELECT 1 FROM steward.governor_jobs
+		                  WHERE kind = 'transition' AND finished_at IS NULL
+		                    AND lock_wait_samples > 0 AND batch_size < 100)},
+		30, 'lock waits to shrink the batch'),
+	'sessions waiting for the run\'s row locks halve its batch');
+$blocked->{h}->kill_kill;
+sql(q{SELECT pg_cancel_backend(pid) FROM steward.governor_jobs
+     WHERE kind = 'transition' AND finished_at IS NULL});
+finish_bg($lockrun);
+ok( poll_until(
+		q{SELECT state IN ('finished', 'gone') FROM steward.governor_jobs
+		   WHERE kind = 'transition' ORDER BY job_id DESC LIMIT 1},
+		10, 'the cancelled run to leave'),
+	'a cancelled run is no longer a running job');
+
+$node->stop;
+note(sprintf('total %.1fs', time - $t0));
+done_testing();
