@@ -54,6 +54,7 @@
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/array.h"
+#include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -82,6 +83,7 @@
 #define GOV_CBUCKETS		200		/* commit latency: bucket b >= 1 is [1.1^(b-1), 1.1^b) us */
 #define GOV_CGROWTH			1.1
 #define GOV_OWN_RING		512		/* this session's recent statements and commits */
+#define GOV_TICK_PIDS		8		/* foreground sessions remembered per tick */
 
 typedef enum GovDecision
 {
@@ -135,6 +137,7 @@ typedef struct GovSignals
 	double		wal_ms;			/* WAL wait per foreground call, ms; < 0 unknown */
 	double		base_wal_ms;
 	double		lag_ms;			/* largest standby replay lag; < 0 none */
+	int			recent_sessions;	/* other client sessions active in the newest tick */
 	double		recent_calls;	/* others' statements in the newest tick, per window */
 	double		recent_commits; /* others' commits in the newest tick, per window */
 	uint64		lock_waits;		/* samples of sessions waiting for this job, since last decision */
@@ -177,6 +180,8 @@ typedef struct GovTick
 	uint64		wal_samples;
 	double		lag_ms;
 	bool		idle;
+	int			sessions;		/* client sessions (not jobs) active during the tick */
+	int			pids[GOV_TICK_PIDS];	/* the first of them */
 	uint64		commits;
 	uint32		chist[GOV_CBUCKETS];
 	uint32		hist[STEWARD_STMT_HIST_BUCKETS];
@@ -538,7 +543,8 @@ static void
 gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, TimestampTz now)
 {
 	double		ratio = gov_ratio(sig, set->min_calls);
-	bool		fg = sig->recent_calls >= set->min_calls || sig->recent_commits >= set->min_calls;
+	bool		fg = sig->recent_sessions > 0 &&
+		(sig->recent_calls >= set->min_calls || sig->recent_commits >= set->min_calls);
 	bool		have_base = ratio > 0;
 	double		probe_limit_ms = Max(GOV_PROBE_MIN_S * 1000.0, 3 * set->window_ms);
 	bool		latency_known = fg && have_base;
@@ -802,6 +808,57 @@ retire_slot(GovSlot *slot, GovSlotState final, TimestampTz now)
 	gov->finished_count = Min(gov->finished_count + 1, GOV_FINISHED);
 }
 
+/*
+ * The client sessions that ran something during the tick (running now, or
+ * changed state since it began), other than governed jobs: is anybody
+ * there to protect?  Statements of sessions that have ended are history,
+ * not a foreground (a job started right after a burst of short sessions,
+ * such as a test suite's, is not slowed down by them).  Reads a snapshot
+ * of the backend status array (the sampler's own, cleared first).
+ */
+static void
+count_sessions_guarded(void *arg)
+{
+	GovTick    *tick = (GovTick *) arg;
+	TimestampTz from = tick->ts - (TimestampTz) (tick->secs * USECS_PER_SEC);
+	int			n;
+
+	pgstat_clear_backend_activity_snapshot();
+	n = pgstat_fetch_stat_numbackends();
+	for (int i = 1; i <= n; i++)
+	{
+		LocalPgBackendStatus *l = pgstat_fetch_stat_local_beentry(i);
+		PgBackendStatus *be;
+		bool		job = false;
+
+		if (l == NULL)
+			continue;
+		be = &l->backendStatus;
+		if (be->st_procpid <= 0 || be->st_backendType != B_BACKEND)
+			continue;
+		if (be->st_state != STATE_RUNNING && be->st_state != STATE_FASTPATH &&
+			be->st_state_start_timestamp < from)
+			continue;
+		for (int j = 0; j < round_npids; j++)
+			if (round_pids[j] == be->st_procpid)
+				job = true;
+		if (job)
+			continue;
+		if (tick->sessions < GOV_TICK_PIDS)
+			tick->pids[tick->sessions] = be->st_procpid;
+		tick->sessions++;
+	}
+	pgstat_clear_backend_activity_snapshot();
+}
+
+static void
+count_sessions(GovTick *tick, TimestampTz now)
+{
+	tick->sessions = 0;
+	if (!steward_collect(count_sessions_guarded, tick))
+		tick->sessions = GOV_TICK_PIDS;	/* unknown: assume somebody is there */
+}
+
 typedef struct TickArgs
 {
 	uint64	   *hist;
@@ -906,6 +963,8 @@ steward_governor_tick(void)
 	}
 	last_ts = now;
 
+	count_sessions(tick, now);
+
 	LWLockAcquire(gov->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < GOV_MAX_JOBS; i++)
 	{
@@ -995,6 +1054,10 @@ read_signals(GovSignals *sig, TimestampTz now)
 			double		per_window = gov_window_ms / 1000.0 / Max(t->secs, 0.001);
 
 			sig->lag_ms = t->lag_ms;
+			sig->recent_sessions = t->sessions;
+			for (int p = 0; p < Min(t->sessions, GOV_TICK_PIDS); p++)
+				if (t->pids[p] == MyProcPid)
+					sig->recent_sessions--;
 			sig->recent_calls = Max((double) t->calls - count_own(own_stmts, from, t->ts), 0)
 				* per_window;
 			sig->recent_commits = Max((double) t->commits - count_own(own_commits, from, t->ts), 0)
@@ -1041,6 +1104,7 @@ read_signals(GovSignals *sig, TimestampTz now)
 			wcommits = bcommits = 0;
 			sig->calls = wcalls;
 			sig->recent_calls = Max(sig->recent_calls, wcalls);
+			sig->recent_sessions = Max(sig->recent_sessions, 1);
 			sig->base_calls = bcalls;
 			sig->base_p99_ms = steward_stmt_percentile_ms(base, bcalls, 0.99);
 			sig->p99_ms = sig->base_p99_ms * gov->sim_p99_ratio;
@@ -1851,6 +1915,7 @@ steward_governor_trace(PG_FUNCTION_ARGS)
 		if (i < nc && !cnulls[i])
 			sig.calls = DatumGetInt32(calls[i]);
 		sig.recent_calls = sig.calls;
+		sig.recent_sessions = 1;
 		sig.lag_ms = (i < nl && !lnulls[i]) ? DatumGetFloat8(lags[i]) : -1;
 		sig.lock_waits = (i < nk && !knulls[i]) ? Max(DatumGetInt32(locks[i]), 0) : 0;
 		gov_decide(&st, &sig, &set, t);

@@ -11,8 +11,13 @@
  * sketch, and each count overestimates by at most its error bound.
  *
  * Keys are the primary key (or replica identity) values, hashed with
- * datum_image_hash; the key's text is produced only when a key enters the
- * sketch, and cut to fit a slot on a character boundary.
+ * datum_image_hash.  A key entering the sketch is stored as the images of
+ * its values (a few bytes copied, no function called), and turned into
+ * text only when steward.hot_rows is read: a bulk UPDATE, where almost
+ * every row is a new key, used to run the types' output functions for
+ * every row.  Keys whose images do not fit a slot (long or toasted
+ * values, more than HOT_KEY_COLS columns) are formatted right away, as
+ * before, and cut to fit on a character boundary.
  * steward.hot_rows_sample (default 1: every update) trades precision for
  * less work on update-heavy tables.
  *
@@ -47,6 +52,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
+#include "catalog/pg_type.h"
 
 #include "pg_steward.h"
 #include "stats/collect.h"
@@ -54,15 +60,36 @@
 #include "stats/hotrows.h"
 
 #define HOT_TRANCHE		"pg_steward hot rows"
-#define HOT_KEY_TEXT	64
+#define HOT_KEY_TEXT	64		/* the text shown, with its terminating zero */
+#define HOT_KEY_BYTES	64		/* room for the values' images */
+#define HOT_KEY_COLS	4
 
+/*
+ * A tracked key.  ncols > 0: key[] holds ncols images, each a uint16
+ * length and the value's bytes (a by-value Datum in full, else the
+ * value's own bytes: a fixed-length value, a short or plain varlena with
+ * its header, a cstring with its zero), of types[]; turned into text when
+ * the view is read.  ncols = 0: key[] holds the text already.
+ */
 typedef struct HotSlot
 {
 	uint64		keyhash;
 	int64		count;
 	int64		error;
-	char		key_text[HOT_KEY_TEXT];
+	int			ncols;
+	Oid			types[HOT_KEY_COLS];
+	char		key[HOT_KEY_BYTES];
 } HotSlot;
+
+StaticAssertDecl(HOT_KEY_BYTES >= HOT_KEY_TEXT, "a slot holds a key text");
+
+/* A table's slots, copied for steward._hot_rows(). */
+typedef struct HotRow
+{
+	Oid			relid;
+	int			used;
+	struct HotSlot slots[FLEXIBLE_ARRAY_MEMBER];
+} HotRow;
 
 typedef struct HotKey
 {
@@ -313,6 +340,137 @@ key_text(void *arg)
 	pfree(buf.data);
 }
 
+/*
+ * The images of the key's values into out (HOT_KEY_BYTES), their types
+ * into types; returns the number of columns, or 0 if they do not fit
+ * (then the caller formats the text).  Copies bytes only: cannot fail.
+ */
+static int
+key_images(TupleTableSlot *slot, const StewardRules *rules, char *out, Oid *types)
+{
+	TupleDesc	desc = slot->tts_tupleDescriptor;
+	int			pos = 0;
+
+	if (rules->key_natts > HOT_KEY_COLS)
+		return 0;
+	for (int i = 0; i < rules->key_natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, rules->key_attnums[i] - 1);
+		bool		isnull;
+		Datum		d = slot_getattr(slot, rules->key_attnums[i], &isnull);
+		const void *src;
+		Size		len;
+		uint16		len16;
+
+		if (isnull)
+			return 0;
+		if (att->attbyval)
+		{
+			src = &d;
+			len = sizeof(Datum);
+		}
+		else if (att->attlen > 0)
+		{
+			src = DatumGetPointer(d);
+			len = att->attlen;
+		}
+		else if (att->attlen == -1)
+		{
+			/* Toasted or compressed values are formatted right away. */
+			if (VARATT_IS_EXTENDED(DatumGetPointer(d)) &&
+				!VARATT_IS_SHORT(DatumGetPointer(d)))
+				return 0;
+			src = DatumGetPointer(d);
+			len = VARSIZE_ANY(src);
+		}
+		else
+		{
+			src = DatumGetPointer(d);
+			len = strlen(src) + 1;
+		}
+		if (pos + sizeof(uint16) + len > HOT_KEY_BYTES)
+			return 0;
+		len16 = (uint16) len;
+		memcpy(out + pos, &len16, sizeof(uint16));
+		memcpy(out + pos + sizeof(uint16), src, len);
+		pos += sizeof(uint16) + len;
+		types[i] = att->atttypid;
+	}
+	return rules->key_natts;
+}
+
+typedef struct ImageTextArgs
+{
+	const HotSlot *slot;
+	char	   *out;			/* HOT_KEY_TEXT */
+} ImageTextArgs;
+
+/*
+ * The text of a slot's key images ("42", "7, abc"), cut on a character
+ * boundary.  The stored type must still be a type of the same length and
+ * passing (else "?"): an image is only ever handed to the output function
+ * of the type it was taken from.  Runs output functions: under the guard.
+ */
+static void
+image_text(void *arg)
+{
+	ImageTextArgs *a = (ImageTextArgs *) arg;
+	const HotSlot *hs = a->slot;
+	StringInfoData buf;
+	int			pos = 0;
+	int			len;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < hs->ncols; i++)
+	{
+		HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(hs->types[i]));
+		Form_pg_type typ;
+		uint16		n;
+		char	   *copy;
+		Datum		d;
+		Oid			typoutput;
+		bool		varlena;
+
+		memcpy(&n, hs->key + pos, sizeof(uint16));
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "type %u of a hot row key is gone", hs->types[i]);
+		typ = (Form_pg_type) GETSTRUCT(tup);
+		if ((typ->typbyval && n != sizeof(Datum)) ||
+			(!typ->typbyval && typ->typlen > 0 && n != typ->typlen) ||
+			(!typ->typbyval && typ->typlen < 0 && typ->typlen != -1 && typ->typlen != -2))
+			elog(ERROR, "type %u of a hot row key changed", hs->types[i]);
+		ReleaseSysCache(tup);
+		/* An aligned copy: varlena headers and fixed-length structs want it. */
+		copy = palloc(Max(n, sizeof(Datum)));
+		memcpy(copy, hs->key + pos + sizeof(uint16), n);
+		if (n == sizeof(Datum) && typ->typbyval)
+			memcpy(&d, copy, sizeof(Datum));
+		else
+			d = PointerGetDatum(copy);
+		getTypeOutputInfo(hs->types[i], &typoutput, &varlena);
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, OidOutputFunctionCall(typoutput, d));
+		pos += sizeof(uint16) + n;
+	}
+	len = steward_clip_len(buf.data, buf.len, HOT_KEY_TEXT - 1);
+	memcpy(a->out, buf.data, len);
+	a->out[len] = '\0';
+	pfree(buf.data);
+}
+
+/* Fill a slot with a key (spinlock held: a few dozen bytes copied). */
+static void
+put_key(HotSlot *dst, const HotSlot *key, uint64 h, int64 count, int64 error)
+{
+	dst->keyhash = h;
+	dst->count = count;
+	dst->error = error;
+	dst->ncols = key->ncols;
+	memcpy(dst->types, key->types, sizeof(dst->types));
+	memcpy(dst->key, key->key, sizeof(dst->key));
+}
+
 static int
 find_slot(HotEntry *entry, uint64 h)
 {
@@ -333,7 +491,7 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, const StewardRules *ru
 	uint64		h;
 	bool		anynull;
 	int			i;
-	char		text[HOT_KEY_TEXT];
+	HotSlot		hs;
 	KeyTextArgs args;
 	Oid			relid = RelationGetRelid(rel);
 
@@ -378,12 +536,21 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, const StewardRules *ru
 	}
 	SpinLockRelease(&entry->mutex);
 
-	/* A new key: produce its text without holding the spinlock. */
-	args.slot = slot;
-	args.rules = rules;
-	args.out = text;
-	if (!steward_collect(key_text, &args))
-		strlcpy(text, "?", HOT_KEY_TEXT);
+	/*
+	 * A new key: copy the images of its values (formatted only when the
+	 * view is read), or, if they do not fit, its text, without holding the
+	 * spinlock.
+	 */
+	memset(&hs, 0, sizeof(hs));
+	hs.ncols = key_images(slot, rules, hs.key, hs.types);
+	if (hs.ncols == 0)
+	{
+		args.slot = slot;
+		args.rules = rules;
+		args.out = hs.key;
+		if (!steward_collect(key_text, &args))
+			strlcpy(hs.key, "?", HOT_KEY_TEXT);
+	}
 
 	SpinLockAcquire(&entry->mutex);
 	if (entry->owner.relid != relid || entry->owner.dbid != MyDatabaseId)
@@ -393,10 +560,7 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, const StewardRules *ru
 	else if (entry->used < steward_hot_rows_k)
 	{
 		i = entry->used++;
-		entry->slots[i].keyhash = h;
-		entry->slots[i].count = 1;
-		entry->slots[i].error = 0;
-		memcpy(entry->slots[i].key_text, text, HOT_KEY_TEXT);
+		put_key(&entry->slots[i], &hs, h, 1, 0);
 	}
 	else
 	{
@@ -405,10 +569,8 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, const StewardRules *ru
 		for (int j = 1; j < entry->used; j++)
 			if (entry->slots[j].count < entry->slots[min].count)
 				min = j;
-		entry->slots[min].keyhash = h;
-		entry->slots[min].error = entry->slots[min].count;
-		entry->slots[min].count++;
-		memcpy(entry->slots[min].key_text, text, HOT_KEY_TEXT);
+		put_key(&entry->slots[min], &hs, h, entry->slots[min].count + 1,
+				entry->slots[min].count);
 	}
 	SpinLockRelease(&entry->mutex);
 }
@@ -476,40 +638,68 @@ steward_hot_rows(PG_FUNCTION_ARGS)
 	bool		see_all = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS);
 	HASH_SEQ_STATUS status;
 	HotEntry   *entry;
-	HotSlot    *copy = palloc(sizeof(HotSlot) * steward_hot_rows_k);
+	List	   *rows = NIL;
+	ListCell   *lc;
 
 	/* Without shared_preload_libraries: no rows (steward.collector says why). */
 	InitMaterializedSRF(fcinfo, 0);
 	if (hot_hash == NULL)
 		return (Datum) 0;
+
+	/* Copy the slots under the lock; format them after it is released. */
 	LWLockAcquire(hot_shared->lock, LW_SHARED);
 	hash_seq_init(&status, hot_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
 	{
 		int			used;
-		bool		show;
+		HotRow	   *row;
 
 		if (entry->key.dbid != MyDatabaseId ||
 			!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->key.relid)))
 			continue;
-		show = see_all || pg_class_ownercheck(entry->key.relid, userid);
+		row = palloc(offsetof(HotRow, slots) + steward_hot_rows_k * sizeof(HotSlot));
+		row->relid = entry->key.relid;
 		SpinLockAcquire(&entry->mutex);
 		used = entry->used;
-		memcpy(copy, entry->slots, used * sizeof(HotSlot));
+		memcpy(row->slots, entry->slots, used * sizeof(HotSlot));
 		SpinLockRelease(&entry->mutex);
-		for (int i = 0; i < used; i++)
+		row->used = used;
+		rows = lappend(rows, row);
+	}
+	LWLockRelease(hot_shared->lock);
+
+	foreach(lc, rows)
+	{
+		HotRow	   *row = lfirst(lc);
+		bool		show = see_all || pg_class_ownercheck(row->relid, userid);
+
+		for (int i = 0; i < row->used; i++)
 		{
 			Datum		values[4];
 			bool		nulls[4] = {0};
+			char		text[HOT_KEY_TEXT];
 
-			values[0] = ObjectIdGetDatum(entry->key.relid);
-			values[1] = CStringGetTextDatum(copy[i].key_text);
+			values[0] = ObjectIdGetDatum(row->relid);
+			if (show && row->slots[i].ncols > 0)
+			{
+				ImageTextArgs args;
+
+				/* Formatted now, not when the key entered the sketch. */
+				args.slot = &row->slots[i];
+				args.out = text;
+				if (!steward_collect(image_text, &args))
+					strlcpy(text, "?", HOT_KEY_TEXT);
+			}
+			else if (show)
+				strlcpy(text, row->slots[i].key, HOT_KEY_TEXT);
+			else
+				text[0] = '\0';
+			values[1] = CStringGetTextDatum(text);
 			nulls[1] = !show;
-			values[2] = Int64GetDatum(copy[i].count);
-			values[3] = Int64GetDatum(copy[i].error);
+			values[2] = Int64GetDatum(row->slots[i].count);
+			values[3] = Int64GetDatum(row->slots[i].error);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}
-	LWLockRelease(hot_shared->lock);
 	return (Datum) 0;
 }
