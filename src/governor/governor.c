@@ -1054,10 +1054,16 @@ read_signals(GovSignals *sig, TimestampTz now)
 			double		per_window = gov_window_ms / 1000.0 / Max(t->secs, 0.001);
 
 			sig->lag_ms = t->lag_ms;
-			sig->recent_sessions = t->sessions;
+			/*
+			 * Sessions of the tick other than this one, still alive now (a
+			 * session that ran just before the tick ended and has exited
+			 * since is no foreground either).  Beyond the pids a tick
+			 * remembers, assume the others live.
+			 */
+			sig->recent_sessions = Max(t->sessions - GOV_TICK_PIDS, 0);
 			for (int p = 0; p < Min(t->sessions, GOV_TICK_PIDS); p++)
-				if (t->pids[p] == MyProcPid)
-					sig->recent_sessions--;
+				if (t->pids[p] != MyProcPid && BackendPidGetProc(t->pids[p]) != NULL)
+					sig->recent_sessions++;
 			sig->recent_calls = Max((double) t->calls - count_own(own_stmts, from, t->ts), 0)
 				* per_window;
 			sig->recent_commits = Max((double) t->commits - count_own(own_commits, from, t->ts), 0)
