@@ -54,6 +54,7 @@ OBJS = \
 	src/lifecycle/state_rules.o \
 	src/lifecycle/machines_api.o \
 	src/lifecycle/transitions.o \
+	src/lifecycle/state_counts.o \
 	src/stats/collect.o \
 	src/stats/history.o \
 	src/stats/counters.o \

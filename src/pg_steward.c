@@ -21,6 +21,7 @@
 #include "pg_steward.h"
 #include "governor/governor.h"
 #include "idempotency/idempotency.h"
+#include "lifecycle/lifecycle.h"
 #include "stats/collect.h"
 #include "stats/history.h"
 #include "stats/statements.h"
@@ -47,6 +48,7 @@ steward_shmem_request(void)
 	steward_history_request_lock();
 	RequestAddinShmemSpace(steward_governor_shmem_size());
 	steward_governor_request_lock();
+	steward_state_counts_request_shmem();
 	steward_counters_request_shmem();
 	steward_idem_stats_request_shmem();
 	steward_statements_request_shmem();
@@ -62,6 +64,7 @@ steward_shmem_startup(void)
 	steward_collect_init_shmem();
 	steward_history_init_shmem();
 	steward_governor_init_shmem();
+	steward_state_counts_init_shmem();
 	steward_counters_init_shmem();
 	steward_idem_stats_init_shmem();
 	steward_statements_init_shmem();
@@ -105,5 +108,6 @@ _PG_init(void)
 	steward_purge_worker_register();
 	steward_statements_install_hooks();
 	steward_governor_install_hooks();
+	steward_state_counts_install_hooks();
 	steward_sampler_register();
 }

@@ -38,6 +38,7 @@
 #include "postgres.h"
 
 #include <math.h>
+#include <sys/resource.h>
 
 #include "access/xact.h"
 #include "fmgr.h"
@@ -72,15 +73,17 @@
 #define GOV_FINISHED		16		/* finished jobs kept for the view */
 #define GOV_RING			64		/* recent ticks */
 #define GOV_IDLE_RING		32		/* recent idle ticks: the baseline */
-#define GOV_BASELINE_MAX_AGE_S	600	/* idle ticks older than this are not a baseline */
+#define GOV_BASELINE_MAX_AGE_S	60	/* idle ticks older than this are not a baseline */
+#define GOV_BASELINE_TICKS	3		/* idle ticks a baseline needs */
 #define GOV_PROBE_MIN_S		10		/* longest wait for a baseline: max(this, 3 windows) */
 #define GOV_STALE_S			600		/* a job silent this long no longer counts as working */
 #define GOV_MIN_DUTY		0.02
 #define GOV_START_DUTY		0.25
 #define GOV_DUTY_STEP		0.05
 #define GOV_WAL_MIN_MS		0.05	/* WAL wait per call must grow by this much too */
+#define GOV_CPU_MIN_MS		0.1	/* run-queue wait per statement must grow by this much too */
 #define GOV_MAX_LOCAL_JOBS	8		/* per backend */
-#define GOV_CBUCKETS		200		/* commit latency: bucket b >= 1 is [1.1^(b-1), 1.1^b) us */
+#define GOV_CBUCKETS		200		/* transaction latency: bucket b >= 1 is [1.1^(b-1), 1.1^b) us */
 #define GOV_CGROWTH			1.1
 #define GOV_OWN_RING		512		/* this session's recent statements and commits */
 #define GOV_TICK_PIDS		8		/* foreground sessions remembered per tick */
@@ -106,6 +109,7 @@ typedef enum GovReason
 	GOV_R_P99,
 	GOV_R_P99_CRITICAL,
 	GOV_R_WAL,
+	GOV_R_CPU,
 	GOV_R_LAG,
 	GOV_R_LAG_CRITICAL,
 	GOV_R_LOCK_WAITS,
@@ -117,7 +121,7 @@ typedef enum GovReason
 } GovReason;
 
 static const char *const reason_names[GOV_NUM_REASONS] = {
-	"none", "no_foreground", "p99", "p99_critical", "wal_waits", "replication_lag",
+	"none", "no_foreground", "p99", "p99_critical", "wal_waits", "cpu_waits", "replication_lag",
 	"replication_lag_critical", "lock_waits", "measuring_baseline", "no_baseline",
 	"max_rows_per_sec", "disabled"
 };
@@ -129,13 +133,16 @@ typedef struct GovSignals
 	double		calls;			/* foreground statements in the window */
 	double		p99_ms;
 	double		base_calls;		/* in the baseline's idle ticks */
+	int			base_ticks;		/* idle ticks in the baseline */
 	double		base_p99_ms;
-	double		commits;		/* foreground commits that wrote WAL, in the window */
+	double		commits;		/* foreground transactions committed in the window */
 	double		commit_p99_ms;
 	double		base_commits;
 	double		base_commit_p99_ms;
 	double		wal_ms;			/* WAL wait per foreground call, ms; < 0 unknown */
 	double		base_wal_ms;
+	double		cpu;			/* foreground run-queue wait per statement, ms; < 0 unknown */
+	double		base_cpu;
 	double		lag_ms;			/* largest standby replay lag; < 0 none */
 	int			recent_sessions;	/* other client sessions active in the newest tick */
 	double		recent_calls;	/* others' statements in the newest tick, per window */
@@ -178,6 +185,7 @@ typedef struct GovTick
 	double		secs;
 	uint64		calls;
 	uint64		wal_samples;
+	double		run_delay_ms;	/* foreground backends' time runnable but not running; < 0 unknown */
 	double		lag_ms;
 	bool		idle;
 	int			sessions;		/* client sessions (not jobs) active during the tick */
@@ -187,7 +195,7 @@ typedef struct GovTick
 	uint32		hist[STEWARD_STMT_HIST_BUCKETS];
 } GovTick;
 
-/* Commit latencies of one backend (written by it alone, summed by the sampler). */
+/* Transaction latencies of one backend (written by it alone, summed by the sampler). */
 typedef struct GovProcCommits
 {
 	pg_atomic_uint64 count[GOV_CBUCKETS];
@@ -290,6 +298,7 @@ static int	gov_max_batch = 10000;
 static int	gov_window_ms = 5000;
 static int	gov_interval_ms = 1000;
 static int	gov_min_calls = 50;
+static int	gov_nice = 10;
 
 extern int	steward_sample_interval_ms;
 
@@ -352,10 +361,29 @@ steward_governor_define_gucs(void)
 							"Interval between the governor's measurements (and decisions).",
 							NULL, &gov_interval_ms, 1000, 10, 60000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.governor_nice",
+							"CPU priority (nice value) of the background job processes: the idempotency purge worker.",
+							"Where the CPUs are all busy, the kernel then runs the foreground's backends first.",
+							&gov_nice, 10, 0, 19,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("steward.governor_min_calls",
 							"Foreground statements a window must hold for its p99 to count; fewer means no foreground load.",
 							NULL, &gov_min_calls, 50, 1, INT_MAX,
 							PGC_SUSET, 0, NULL, NULL, NULL);
+}
+
+/*
+ * A background worker that runs a job (the purge worker) gives way to the
+ * foreground on the CPU: nice steward.governor_nice.  Only for processes
+ * of our own: a client session that runs run_transition could not get its
+ * priority back afterwards (raising it needs privileges).
+ */
+void
+steward_governor_lower_priority(void)
+{
+	if (gov_nice > 0 && setpriority(PRIO_PROCESS, 0, gov_nice) != 0)
+		ereport(LOG,
+				(errmsg("pg_steward could not lower the CPU priority of a background job: %m")));
 }
 
 bool
@@ -545,7 +573,7 @@ gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, Timestam
 	double		ratio = gov_ratio(sig, set->min_calls);
 	bool		fg = sig->recent_sessions > 0 &&
 		(sig->recent_calls >= set->min_calls || sig->recent_commits >= set->min_calls);
-	bool		have_base = ratio > 0;
+	bool		have_base = ratio > 0 && sig->base_ticks >= GOV_BASELINE_TICKS;
 	double		probe_limit_ms = Max(GOV_PROBE_MIN_S * 1000.0, 3 * set->window_ms);
 	bool		latency_known = fg && have_base;
 	GovReason	over = GOV_R_NONE;
@@ -605,6 +633,10 @@ gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, Timestam
 			 sig->wal_ms > sig->base_wal_ms * set->target &&
 			 sig->wal_ms - sig->base_wal_ms > GOV_WAL_MIN_MS)
 		over = GOV_R_WAL;
+	else if (latency_known && sig->cpu >= 0 && sig->base_cpu >= 0 &&
+			 sig->cpu > sig->base_cpu * set->target &&
+			 sig->cpu - sig->base_cpu > GOV_CPU_MIN_MS)
+		over = GOV_R_CPU;
 	if (over != GOV_R_NONE)
 	{
 		/*
@@ -746,6 +778,33 @@ steward_governor_blocked_by(int blocker_pid)
 	}
 }
 
+/*
+ * Nanoseconds the process pid has spent runnable but waiting for a CPU
+ * (Linux /proc/<pid>/schedstat, second field), or -1.  A background job
+ * on a machine whose CPUs are all busy delays the foreground's backends
+ * in the run queue; that delay is part of every statement's latency, and
+ * the part the server sees least.
+ */
+static double
+run_delay_ns(int pid)
+{
+	char		path[64];
+	char		buf[128];
+	FILE	   *f;
+	double		delay = -1;
+	unsigned long long run,
+				wait;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
+	f = AllocateFile(path, "r");
+	if (f == NULL)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) != NULL && sscanf(buf, "%llu %llu", &run, &wait) == 2)
+		delay = (double) wait;
+	FreeFile(f);
+	return delay;
+}
+
 /* The largest replay lag of the walsenders, ms; -1 if none is known. */
 static double
 max_replay_lag_ms(void)
@@ -808,6 +867,17 @@ retire_slot(GovSlot *slot, GovSlotState final, TimestampTz now)
 	gov->finished_count = Min(gov->finished_count + 1, GOV_FINISHED);
 }
 
+/* Run-queue waits of the client backends at the last tick (the sampler's). */
+typedef struct DelaySeen
+{
+	int			pid;
+	double		ns;
+} DelaySeen;
+
+static DelaySeen *delay_prev = NULL;
+static DelaySeen *delay_next = NULL;
+static int	ndelay_prev = 0;
+
 /*
  * The client sessions that ran something during the tick (running now, or
  * changed state since it began), other than governed jobs: is anybody
@@ -823,32 +893,63 @@ count_sessions_guarded(void *arg)
 	TimestampTz from = tick->ts - (TimestampTz) (tick->secs * USECS_PER_SEC);
 	int			n;
 
+	int			nprev = 0;
+	bool		have_delay = false;
+
 	pgstat_clear_backend_activity_snapshot();
 	n = pgstat_fetch_stat_numbackends();
+	if (delay_prev == NULL)
+	{
+		delay_prev = MemoryContextAllocZero(TopMemoryContext, sizeof(DelaySeen) * MaxBackends);
+		delay_next = MemoryContextAllocZero(TopMemoryContext, sizeof(DelaySeen) * MaxBackends);
+	}
+	tick->run_delay_ms = 0;
 	for (int i = 1; i <= n; i++)
 	{
 		LocalPgBackendStatus *l = pgstat_fetch_stat_local_beentry(i);
 		PgBackendStatus *be;
 		bool		job = false;
+		double		delay;
 
 		if (l == NULL)
 			continue;
 		be = &l->backendStatus;
 		if (be->st_procpid <= 0 || be->st_backendType != B_BACKEND)
 			continue;
-		if (be->st_state != STATE_RUNNING && be->st_state != STATE_FASTPATH &&
-			be->st_state_start_timestamp < from)
-			continue;
 		for (int j = 0; j < round_npids; j++)
 			if (round_pids[j] == be->st_procpid)
 				job = true;
 		if (job)
+			continue;
+		/* Run-queue wait of every client backend since the last tick. */
+		delay = run_delay_ns(be->st_procpid);
+		if (delay >= 0 && nprev < MaxBackends)
+		{
+			have_delay = true;
+			for (int j = 0; j < ndelay_prev; j++)
+				if (delay_prev[j].pid == be->st_procpid && delay >= delay_prev[j].ns)
+					tick->run_delay_ms += (delay - delay_prev[j].ns) / 1e6;
+			delay_next[nprev].pid = be->st_procpid;
+			delay_next[nprev].ns = delay;
+			nprev++;
+		}
+		if (be->st_state != STATE_RUNNING && be->st_state != STATE_FASTPATH &&
+			be->st_state_start_timestamp < from)
 			continue;
 		if (tick->sessions < GOV_TICK_PIDS)
 			tick->pids[tick->sessions] = be->st_procpid;
 		tick->sessions++;
 	}
 	pgstat_clear_backend_activity_snapshot();
+	{
+		DelaySeen  *swap = delay_prev;
+
+		delay_prev = delay_next;
+		delay_next = swap;
+		ndelay_prev = nprev;
+	}
+	if (!have_delay)
+		tick->run_delay_ms = -1;
 }
 
 static void
@@ -856,7 +957,10 @@ count_sessions(GovTick *tick, TimestampTz now)
 {
 	tick->sessions = 0;
 	if (!steward_collect(count_sessions_guarded, tick))
+	{
 		tick->sessions = GOV_TICK_PIDS;	/* unknown: assume somebody is there */
+		tick->run_delay_ms = -1;
+	}
 }
 
 typedef struct TickArgs
@@ -923,6 +1027,7 @@ steward_governor_tick(void)
 	tick->lag_ms = max_replay_lag_ms();
 	tick->wal_samples = acc_wal_samples - prev_wal;
 	prev_wal = acc_wal_samples;
+
 	if (ok && have_prev && args.calls >= prev_calls)
 	{
 		bool		reset = false;
@@ -1022,6 +1127,10 @@ read_signals(GovSignals *sig, TimestampTz now)
 	uint32		bc[GOV_CBUCKETS] = {0};
 	uint64		wcommits = 0,
 				bcommits = 0;
+	double		wdelay = 0,
+				bdelay = 0;
+	uint64		wdelay_calls = 0,
+				bdelay_calls = 0;
 	uint64		wcalls = 0,
 				bcalls = 0,
 				wwal = 0,
@@ -1032,6 +1141,7 @@ read_signals(GovSignals *sig, TimestampTz now)
 	memset(sig, 0, sizeof(GovSignals));
 	sig->lag_ms = -1;
 	sig->wal_ms = sig->base_wal_ms = -1;
+	sig->cpu = sig->base_cpu = -1;
 	if (gov == NULL)
 		return;
 	LWLockAcquire(gov->lock, LW_SHARED);
@@ -1071,6 +1181,11 @@ read_signals(GovSignals *sig, TimestampTz now)
 		}
 		wcalls += t->calls;
 		wwal += t->wal_samples;
+		if (t->run_delay_ms >= 0)
+		{
+			wdelay += t->run_delay_ms;
+			wdelay_calls += t->calls;
+		}
 		for (int b = 0; b < STEWARD_STMT_HIST_BUCKETS; b++)
 			win[b] += t->hist[b];
 		wcommits += t->commits;
@@ -1083,8 +1198,14 @@ read_signals(GovSignals *sig, TimestampTz now)
 
 		if (t->ts <= bstart)
 			break;
+		sig->base_ticks++;
 		bcalls += t->calls;
 		bwal += t->wal_samples;
+		if (t->run_delay_ms >= 0)
+		{
+			bdelay += t->run_delay_ms;
+			bdelay_calls += t->calls;
+		}
 		for (int b = 0; b < STEWARD_STMT_HIST_BUCKETS; b++)
 			base[b] += t->hist[b];
 		bcommits += t->commits;
@@ -1106,9 +1227,11 @@ read_signals(GovSignals *sig, TimestampTz now)
 				win[steward_stmt_bucket_of_ms(1.0)] = wcalls;
 				wwal = bwal = 0;
 			}
-			/* The commits' measurements would contradict it. */
+			/* The transactions' and the CPU's measurements would contradict it. */
 			wcommits = bcommits = 0;
+			wdelay_calls = bdelay_calls = 0;
 			sig->calls = wcalls;
+			sig->base_ticks = Max(sig->base_ticks, GOV_BASELINE_TICKS);
 			sig->recent_calls = Max(sig->recent_calls, wcalls);
 			sig->recent_sessions = Max(sig->recent_sessions, 1);
 			sig->base_calls = bcalls;
@@ -1130,6 +1253,10 @@ read_signals(GovSignals *sig, TimestampTz now)
 	sig->base_commits = bcommits;
 	sig->commit_p99_ms = commit_percentile_ms(wc, wcommits, 0.99);
 	sig->base_commit_p99_ms = commit_percentile_ms(bc, bcommits, 0.99);
+	if (wdelay_calls > 0)
+		sig->cpu = wdelay / wdelay_calls;
+	if (bdelay_calls > 0)
+		sig->base_cpu = bdelay / bdelay_calls;
 	if (wcalls > 0)
 		sig->wal_ms = (double) wwal * steward_sample_interval_ms / wcalls;
 	if (bcalls > 0)
@@ -1197,13 +1324,16 @@ have_local_jobs(void)
 /*
  * Transaction callback of every backend (installed at preload).
  *
- * The statements' histograms time the executor, not the commit, and for
- * OLTP writes the commit (the WAL flush, synchronous replication) is most
- * of the latency a client sees, and what a background writer's WAL slows
- * down.  So each client backend that runs no governed job times its
- * commits of transactions that wrote (from the pre-commit callback, before
- * the commit record is flushed, to the commit callback, after), into its
- * own counters: no lock, nothing that can fail.
+ * The statements' histograms time the executor, not parsing, planning or
+ * the commit, and for OLTP writes the commit (the WAL flush, synchronous
+ * replication) is much of the latency a client sees, and what a
+ * background writer's WAL and CPU slow down.  So each client backend that
+ * runs no governed job times each transaction it commits, from its start
+ * (the arrival of its first statement) to the end of the commit, into its
+ * own counters: no lock, nothing that can fail.  For an autocommit
+ * statement that is the server's whole response time; for a transaction
+ * of several statements it includes the round trips in between, as the
+ * client's own timing does.
  *
  * A top-level transaction that aborts also ends the batch it ran: whoever
  * catches the error and goes on calls pace again before the next batch.
@@ -1211,33 +1341,24 @@ have_local_jobs(void)
 static void
 gov_xact_callback(XactEvent event, void *arg)
 {
-	static TimestampTz commit_started = 0;
-
 	switch (event)
 	{
-		case XACT_EVENT_PRE_COMMIT:
-			commit_started = 0;
-			if (gov != NULL && MyBackendType == B_BACKEND && MyProc != NULL &&
-				MyProc->pgprocno < gov->nprocs &&
-				TransactionIdIsValid(GetTopTransactionIdIfAny()) && !have_local_jobs())
-				commit_started = GetCurrentTimestamp();
-			break;
 		case XACT_EVENT_COMMIT:
-			if (commit_started != 0)
+			if (gov != NULL && MyBackendType == B_BACKEND && MyProc != NULL &&
+				MyProc->pgprocno < gov->nprocs && !have_local_jobs())
 			{
+				TimestampTz start = GetCurrentTransactionStartTimestamp();
 				pg_atomic_uint64 *c = &gov->commits[MyProc->pgprocno]
-					.count[commit_bucket((double) (GetCurrentTimestamp() - commit_started))];
+					.count[commit_bucket((double) (GetCurrentTimestamp() - start))];
 
 				/* This backend is the only writer of its counters. */
 				pg_atomic_write_u64(c, pg_atomic_read_u64(c) + 1);
-				own_commits[own_commit_next] = commit_started;
+				own_commits[own_commit_next] = start;
 				own_commit_next = (own_commit_next + 1) % GOV_OWN_RING;
-				commit_started = 0;
 			}
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
-			commit_started = 0;
 			jobs_stop_working();
 			break;
 		default:
@@ -1706,8 +1827,8 @@ steward_governor_status(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	GovSignals	sig;
 	GovSettings set;
-	Datum		values[18];
-	bool		nulls[18] = {0};
+	Datum		values[20];
+	bool		nulls[20] = {0};
 	int			i = 0;
 	double		ratio;
 
@@ -1737,6 +1858,10 @@ steward_governor_status(PG_FUNCTION_ARGS)
 	nulls[i++] = sig.wal_ms < 0;
 	values[i] = Float8GetDatum(sig.base_wal_ms);
 	nulls[i++] = sig.base_wal_ms < 0;
+	values[i] = Float8GetDatum(sig.cpu);
+	nulls[i++] = sig.cpu < 0;
+	values[i] = Float8GetDatum(sig.base_cpu);
+	nulls[i++] = sig.base_cpu < 0;
 	values[i] = Float8GetDatum(sig.lag_ms);
 	nulls[i++] = sig.lag_ms < 0;
 	values[i++] = Float8GetDatum(set.target);
@@ -1745,7 +1870,7 @@ steward_governor_status(PG_FUNCTION_ARGS)
 	nulls[i++] = gov_max_lag_ms == 0;
 	values[i] = TimestampTzGetDatum(gov ? gov->sim_until : 0);
 	nulls[i++] = !sig.simulated;
-	Assert(i == 18);
+	Assert(i == 20);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
@@ -1760,9 +1885,10 @@ decision_pair(int d, int r)
 		case GOV_D_INCREASE:
 			return r == GOV_R_NONE || r == GOV_R_NO_BASELINE;
 		case GOV_D_HOLD:
-			return r == GOV_R_P99 || r == GOV_R_WAL || r == GOV_R_LAG;
+			return r == GOV_R_P99 || r == GOV_R_WAL || r == GOV_R_CPU || r == GOV_R_LAG;
 		case GOV_D_DECREASE:
-			return r == GOV_R_P99 || r == GOV_R_WAL || r == GOV_R_LAG || r == GOV_R_LOCK_WAITS;
+			return r == GOV_R_P99 || r == GOV_R_WAL || r == GOV_R_CPU || r == GOV_R_LAG ||
+				r == GOV_R_LOCK_WAITS;
 		case GOV_D_PAUSE:
 			return r == GOV_R_P99_CRITICAL || r == GOV_R_LAG_CRITICAL || r == GOV_R_BASELINE;
 	}
@@ -1844,7 +1970,8 @@ steward_governor_simulate(PG_FUNCTION_ARGS)
 
 /*
  * steward.governor_trace(p99_ratio[], replication_lag_ms[], lock_waits[],
- * foreground_calls[], max_batch, max_rows_per_sec, row_ms): run the
+ * foreground_calls[], cpu_pressure[], max_batch, max_rows_per_sec,
+ * row_ms): run the
  * decision rule over a sequence of ticks with these signals (a NULL
  * p99_ratio element: no foreground load in that tick) under the current
  * settings, and show each decision and the pace it sets for a batch that
@@ -1859,22 +1986,25 @@ steward_governor_trace(PG_FUNCTION_ARGS)
 	Datum	   *ratios = NULL,
 			   *lags = NULL,
 			   *locks = NULL,
-			   *calls = NULL;
+			   *calls = NULL,
+			   *cpus = NULL;
 	bool	   *rnulls = NULL,
 			   *lnulls = NULL,
 			   *knulls = NULL,
-			   *cnulls = NULL;
+			   *cnulls = NULL,
+			   *unulls = NULL;
 	int			nr = 0,
 				nl = 0,
 				nk = 0,
-				nc = 0;
-	int			max_batch = PG_ARGISNULL(4) ? 1000 : PG_GETARG_INT32(4);
-	int			max_rate = PG_ARGISNULL(5) ? 0 : PG_GETARG_INT32(5);
-	double		row_ms = PG_ARGISNULL(6) ? 0.01 : PG_GETARG_FLOAT8(6);
+				nc = 0,
+				nu = 0;
+	int			max_batch = PG_ARGISNULL(5) ? 1000 : PG_GETARG_INT32(5);
+	int			max_rate = PG_ARGISNULL(6) ? 0 : PG_GETARG_INT32(6);
+	double		row_ms = PG_ARGISNULL(7) ? 0.01 : PG_GETARG_FLOAT8(7);
 	int			steps;
 	TimestampTz t = (TimestampTz) gov_interval_ms * 1000;
 
-	if (max_batch < 1 || (!PG_ARGISNULL(5) && max_rate < 1) || !(row_ms > 0 && row_ms < 1e6))
+	if (max_batch < 1 || (!PG_ARGISNULL(6) && max_rate < 1) || !(row_ms > 0 && row_ms < 1e6))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_batch and max_rows_per_sec must be at least 1, row_ms positive")));
@@ -1890,7 +2020,10 @@ steward_governor_trace(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(3))
 		deconstruct_array(PG_GETARG_ARRAYTYPE_P(3), INT4OID, 4, true, TYPALIGN_INT,
 						  &calls, &cnulls, &nc);
-	steps = Max(Max(nr, nl), Max(nk, nc));
+	if (!PG_ARGISNULL(4))
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(4), FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+						  &cpus, &unulls, &nu);
+	steps = Max(Max(Max(nr, nl), Max(nk, nc)), nu);
 	if (steps > 100000)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -1911,7 +2044,11 @@ steward_governor_trace(PG_FUNCTION_ARGS)
 		memset(&sig, 0, sizeof(sig));
 		sig.tick = i + 1;
 		sig.wal_ms = sig.base_wal_ms = -1;
+		/* Run-queue wait per statement, as a ratio of a 0.1 ms baseline. */
+		sig.cpu = (i < nu && !unulls[i]) ? 0.1 * DatumGetFloat8(cpus[i]) : -1;
+		sig.base_cpu = sig.cpu >= 0 ? 0.1 : -1;
 		sig.base_calls = 1000;
+		sig.base_ticks = GOV_BASELINE_TICKS;
 		sig.base_p99_ms = 1.0;
 		if (i < nr && !rnulls[i])
 		{

@@ -13,6 +13,7 @@
 #include "access/htup.h"
 #include "executor/tuptable.h"
 #include "tableam/rules.h"
+#include "utils/snapshot.h"
 
 /* A state change an UPDATE is about to make, applied once it is allowed. */
 typedef struct StateChange
@@ -32,5 +33,18 @@ extern void steward_apply_state_changes(TupleTableSlot *slot,
 										const StateChange *changes, int n);
 extern void steward_count_state_changes(Relation rel,
 										const StateChange *changes, int n);
+
+/* state_counts.c: rows per state, maintained (see its header) */
+typedef bool (*steward_state_count_fn) (Relation rel, const StateRule *rule, Snapshot snap,
+										int64 *counts, void *arg);
+extern void steward_state_counts_request_shmem(void);
+extern void steward_state_counts_init_shmem(void);
+extern void steward_state_counts_install_hooks(void);
+extern void steward_state_counts_row(Relation rel, const StewardRules *rules,
+									 TupleTableSlot *slot, HeapTuple tuple, int sign);
+extern void steward_state_counts_changes(Relation rel, const StateChange *changes, int n);
+extern void steward_state_counts_unknown(Relation rel, const StewardRules *rules);
+extern bool steward_state_counts_read(Relation rel, const StateRule *rule, int64 *counts,
+									  steward_state_count_fn count_fn, void *arg);
 
 #endif							/* STEWARD_LIFECYCLE_H */

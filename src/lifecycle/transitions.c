@@ -28,6 +28,9 @@
 #include "access/relation.h"
 #include "catalog/pg_type.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_inherits.h"
+#include "commands/defrem.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -46,8 +49,10 @@
 #include "utils/relcache.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
+#include "utils/varlena.h"
 
 #include "pg_steward.h"
+#include "lifecycle/lifecycle.h"
 #include "common/as_owner.h"
 #include "tableam/rules.h"
 #include "tableam/rules_api.h"
@@ -958,6 +963,144 @@ may_count_states(Oid relid, const char *column)
 }
 
 /*
+ * Seeding count for state_counts.c: the rows of one table (not its
+ * partitions) in each state, as the snapshot sees them, counted as the
+ * table's owner.  false if a value is no state of the rule's machine.
+ */
+static bool
+seed_count(Relation rel, const StateRule *rule, Snapshot snap, int64 *counts, void *arg)
+{
+	StewardAsOwner ctx;
+	SPIPlanPtr	plan;
+	bool		ok = true;
+	const char *column = NameStr(TupleDescAttr(RelationGetDescr(rel), rule->attnum - 1)->attname);
+
+	steward_as_table_owner_begin(rel, true, &ctx);
+	plan = SPI_prepare(psprintf("SELECT %s::pg_catalog.text, pg_catalog.count(*) FROM ONLY %s"
+								" GROUP BY 1",
+								quote_identifier(column), qualified_name(rel)), 0, NULL);
+	if (plan == NULL ||
+		SPI_execute_snapshot(plan, NULL, NULL, snap, InvalidSnapshot, true, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not count the states of \"%s\"", RelationGetRelationName(rel));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		bool		isnull;
+		int64		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+													SPI_tuptable->tupdesc, 2, &isnull));
+		int			s = name ? steward_state_index(rule, name, strlen(name)) : -1;
+
+		if (s < 0)
+			ok = false;
+		else
+			counts[s] += n;
+	}
+	steward_as_owner_end(&ctx);
+	return ok;
+}
+
+typedef struct StateCount
+{
+	char	   *state;
+	int64		rows;
+} StateCount;
+
+static Oid	state_count_collation;
+
+static int
+state_count_cmp(const void *a, const void *b)
+{
+	const StateCount *x = (const StateCount *) a;
+	const StateCount *y = (const StateCount *) b;
+
+	return varstr_cmp(x->state, strlen(x->state), y->state, strlen(y->state),
+					  state_count_collation);
+}
+
+/*
+ * Rows per state of rel's column "column" from the maintained counts
+ * (state_counts.c) of rel, or of each of its leaf partitions: *out gets
+ * the states with rows, *nout how many.  false if any part must be
+ * counted directly: not a steward table, forced row security (the owner's
+ * own count would be filtered), counts not maintained here.
+ */
+static bool
+maintained_state_counts(Relation rel, const char *column, StateCount **out, int *nout)
+{
+	Oid			steward_am = get_am_oid(STEWARD_TABLE_AM, true);
+	List	   *leaves;
+	ListCell   *lc;
+	int64		total[STEWARD_MAX_STATES] = {0};
+	const StateRule *names = NULL;
+	StateRule	first;
+	int			n = 0;
+
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+		leaves = find_all_inheritors(RelationGetRelid(rel), AccessShareLock, NULL);
+	else
+		leaves = list_make1_oid(RelationGetRelid(rel));
+	foreach(lc, leaves)
+	{
+		Relation	leaf;
+		const StewardRules *rules;
+		const StateRule *rule = NULL;
+		AttrNumber	attnum;
+		int64		counts[STEWARD_MAX_STATES];
+		bool		ok;
+
+		if (get_rel_relkind(lfirst_oid(lc)) == RELKIND_PARTITIONED_TABLE)
+			continue;
+		leaf = relation_open(lfirst_oid(lc), AccessShareLock);
+		if (leaf->rd_rel->relkind != RELKIND_RELATION || leaf->rd_rel->relam != steward_am ||
+			leaf->rd_rel->relforcerowsecurity)
+		{
+			relation_close(leaf, AccessShareLock);
+			return false;
+		}
+		attnum = get_attnum(RelationGetRelid(leaf), column);
+		rules = steward_get_rules(leaf);
+		for (int i = 0; i < rules->nstates; i++)
+			if (rules->states[i].attnum == attnum)
+				rule = &rules->states[i];
+		/* Every part must carry the same machine, in the same order. */
+		if (rule == NULL || (names != NULL && (rule->nstates != first.nstates ||
+											  memcmp(rule->names, first.names,
+													 sizeof(first.names)) != 0)))
+		{
+			relation_close(leaf, AccessShareLock);
+			return false;
+		}
+		if (names == NULL)
+		{
+			memcpy(&first, rule, sizeof(StateRule));
+			names = &first;
+		}
+		ok = steward_state_counts_read(leaf, rule, counts, seed_count, NULL);
+		relation_close(leaf, AccessShareLock);
+		if (!ok)
+			return false;
+		for (int s = 0; s < STEWARD_MAX_STATES; s++)
+			total[s] += counts[s];
+	}
+	*out = palloc(sizeof(StateCount) * STEWARD_MAX_STATES);
+	for (int s = 0; names != NULL && s < names->nstates; s++)
+		if (total[s] != 0)
+		{
+			(*out)[n].state = pstrdup(names->names[s]);
+			(*out)[n].rows = total[s];
+			n++;
+		}
+	/* In the order of the column's collation, as ORDER BY would give. */
+	state_count_collation = TupleDescAttr(RelationGetDescr(rel),
+										  get_attnum(RelationGetRelid(rel), column) - 1)->attcollation;
+	if (!OidIsValid(state_count_collation))
+		state_count_collation = DEFAULT_COLLATION_OID;
+	qsort(*out, n, sizeof(StateCount), state_count_cmp);
+	*nout = n;
+	return true;
+}
+
+/*
  * steward._state_counts(): (relid, column_name, state, rows) for every
  * table with a state machine attached that the caller may read in full
  * (may_count_states).  Relations that are no longer tables (a table turned
@@ -1002,6 +1145,8 @@ steward_state_counts(PG_FUNCTION_ARGS)
 		const char *column = lfirst(lcol);
 		Relation	rel;
 		NameData	colname;
+		StateCount *maintained;
+		int			nmaintained;
 
 		/* Rights first: no lock is taken on a table the caller may not count. */
 		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)) ||
@@ -1017,6 +1162,23 @@ steward_state_counts(PG_FUNCTION_ARGS)
 			continue;
 		}
 		namestrcpy(&colname, column);
+		/* Maintained counts: O(states), no scan (state_counts.c). */
+		if (maintained_state_counts(rel, column, &maintained, &nmaintained))
+		{
+			for (int i = 0; i < nmaintained; i++)
+			{
+				Datum		values[4];
+				bool		nulls[4] = {0};
+
+				values[0] = ObjectIdGetDatum(relid);
+				values[1] = NameGetDatum(&colname);
+				values[2] = CStringGetTextDatum(maintained[i].state);
+				values[3] = Int64GetDatum(maintained[i].rows);
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			}
+			relation_close(rel, AccessShareLock);
+			continue;
+		}
 		steward_as_table_owner_begin(rel, true, &ctx);
 		if (SPI_execute(psprintf("SELECT %s::pg_catalog.text, pg_catalog.count(*) FROM %s"
 								 " GROUP BY 1 ORDER BY 1",

@@ -564,13 +564,21 @@ set_rule_values(TupleTableSlot *slot, const StewardRules *rules,
 	steward_apply_state_changes(slot, changes, nchanges);
 }
 
-/* Once heap stored the new row: counters, so EvalPlanQual retries count once. */
+/*
+ * Once heap stored the new row: counters, so EvalPlanQual retries count
+ * once.  "moved": the insert half of a cross-partition update, whose old
+ * row already left steward.state_counts with the delete half.
+ */
 static void
 count_update(Relation rel, TupleTableSlot *slot, const StateChange *changes,
-			 int nchanges)
+			 int nchanges, bool moved)
 {
 	if (nchanges > 0)
+	{
 		steward_count_state_changes(rel, changes, nchanges);
+		if (!moved)
+			steward_state_counts_changes(rel, changes, nchanges);
+	}
 	steward_hotrows_count(rel, slot, steward_get_rules(rel));
 }
 
@@ -631,7 +639,12 @@ steward_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 										crosscheck, wait, tmfd, lockmode,
 										update_indexes);
 	if (result == TM_Ok)
-		count_update(rel, slot, changes, nchanges);
+	{
+		count_update(rel, slot, changes, nchanges, false);
+		/* Rows stored as sent may have changed state unseen. */
+		if (!rules_enforced())
+			steward_state_counts_unknown(rel, steward_get_rules(rel));
+	}
 	return result;
 }
 
@@ -738,20 +751,45 @@ is_moving_row(Relation rel, CommandId cid)
 	return true;
 }
 
+/* A copy of the row version at tid (any visibility), or NULL. */
+static HeapTuple
+fetch_copy(Relation rel, ItemPointer tid)
+{
+	HeapTupleData tuple;
+	Buffer		buffer;
+	HeapTuple	copy = NULL;
+
+	tuple.t_self = *tid;
+	if (heap_fetch(rel, SnapshotAny, &tuple, &buffer, false))
+		copy = heap_copytuple(&tuple);
+	if (BufferIsValid(buffer))
+		ReleaseBuffer(buffer);
+	return copy;
+}
+
 static TM_Result
 steward_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 					 Snapshot snapshot, Snapshot crosscheck, bool wait,
 					 TM_FailureData *tmfd, bool changingPart)
 {
 	TM_Result	result;
+	const StewardRules *rules = steward_get_rules(rel);
+	HeapTuple	old = NULL;
 
 	forget_moving_row();
 	if (changingPart && rules_enforced())
 		note_moving_row(rel, tid, cid);
+	/* The state the row leaves with, for steward.state_counts. */
+	if (rules->nstates > 0)
+		old = fetch_copy(rel, tid);
 	result = heap_methods->tuple_delete(rel, tid, cid, snapshot, crosscheck,
 										wait, tmfd, changingPart);
 	if (result != TM_Ok)
 		forget_moving_row();
+	else if (old != NULL)
+		steward_state_counts_row(rel, rules, NULL, old, -1);
+	if (old != NULL)
+		heap_freetuple(old);
 	return result;
 }
 
@@ -860,11 +898,14 @@ steward_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 	{
 		nchanges = apply_move_rules(rel, slot, cid, changes);
 		heap_methods->tuple_insert(rel, slot, cid, options, bistate);
-		count_update(rel, slot, changes, nchanges);
+		count_update(rel, slot, changes, nchanges, true);
+		/* The row arrives here in its new state (the delete took the old). */
+		steward_state_counts_row(rel, steward_get_rules(rel), slot, NULL, +1);
 		return;
 	}
 	apply_insert_rules(rel, slot, loaded_by_copy_from(bistate));
 	heap_methods->tuple_insert(rel, slot, cid, options, bistate);
+	steward_state_counts_row(rel, steward_get_rules(rel), slot, NULL, +1);
 }
 
 static void
@@ -877,14 +918,29 @@ steward_tuple_insert_speculative(Relation rel, TupleTableSlot *slot,
 										   specToken);
 }
 
+/* The row of an INSERT ... ON CONFLICT counts once it is in for good. */
+static void
+steward_tuple_complete_speculative(Relation rel, TupleTableSlot *slot,
+								   uint32 specToken, bool succeeded)
+{
+	heap_methods->tuple_complete_speculative(rel, slot, specToken, succeeded);
+	if (succeeded)
+		steward_state_counts_row(rel, steward_get_rules(rel), slot, NULL, +1);
+}
+
 static void
 steward_multi_insert(Relation rel, TupleTableSlot **slots, int ntuples,
 					 CommandId cid, int options, BulkInsertState bistate)
 {
 	/* multi_insert is COPY FROM's path (see loaded_by_copy_from). */
+	const StewardRules *rules;
+
 	for (int i = 0; i < ntuples; i++)
 		apply_insert_rules(rel, slots[i], true);
 	heap_methods->multi_insert(rel, slots, ntuples, cid, options, bistate);
+	rules = steward_get_rules(rel);
+	for (int i = 0; i < ntuples; i++)
+		steward_state_counts_row(rel, rules, slots[i], NULL, +1);
 }
 
 /* ------------------------------------------------------------------------
@@ -962,6 +1018,7 @@ init_steward_methods(void)
 
 	steward_methods.tuple_insert = steward_tuple_insert;
 	steward_methods.tuple_insert_speculative = steward_tuple_insert_speculative;
+	steward_methods.tuple_complete_speculative = steward_tuple_complete_speculative;
 	steward_methods.multi_insert = steward_multi_insert;
 	steward_methods.tuple_update = steward_tuple_update;
 	steward_methods.tuple_delete = steward_tuple_delete;

@@ -1,0 +1,303 @@
+#!/usr/bin/env bash
+# pg_steward benchmark: background jobs under the governor (issue 18).
+#
+# Two jobs, each timed against the OLTP latency it causes, at default
+# settings (steward.governor = on):
+#   (P) the idempotency purge worker deleting NEXP expired keys while
+#       pgbench clients begin new keys (purge_begin.sql, autocommit);
+#   (T) CALL steward.run_transition of BIG rows (default batch size 1000)
+#       while pgbench clients update random rows of the same table
+#       (oltp.sql, hits = hits + 1, the state unchanged).
+# Each round runs, per job, a phase without the job (DURATION_W seconds)
+# and a phase during it (until the job is done), the order alternating
+# from round to round; pgbench runs in CHUNK-second pieces with -l, and
+# p50/p99 are computed from the per-transaction logs of each phase (the
+# transactions that completed between the job's start and end).  The
+# ratio of the medians over rounds is the headline; per round ratios and
+# the raw samples are in results.md.  With OFF=1 each round also runs
+# the job with steward.governor = off (the job at its full batch size,
+# the purge with its fixed 10 ms delay) for comparison.
+#
+# Usage (as root; the extension must be installed):
+#   test/bench/governor/run.sh
+# Environment:
+#   ROUNDS=3        rounds
+#   NEXP=1000000    expired keys purged per round
+#   BIG=1000000     rows moved by run_transition per round
+#   DURATION_W=10   seconds of OLTP without the job
+#   CHUNK=2         pgbench chunk length, seconds
+#   CLIENTS=2       pgbench clients (and threads)
+#   OFF=0           1: also run each job ungoverned once per round
+#   PORT=5494       port of the throwaway cluster (Unix socket only)
+#   KEEP=0          1: keep the cluster directory (logs) at exit
+# The machine is shared: each phase is shown with the share of the CPUs
+# other processes took meanwhile.  Writes results.md next to this script.
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-3}
+NEXP=${NEXP:-1000000}
+BIG=${BIG:-1000000}
+DURATION_W=${DURATION_W:-10}
+CHUNK=${CHUNK:-2}
+CLIENTS=${CLIENTS:-2}
+OFF=${OFF:-0}
+PORT=${PORT:-5494}
+KEEP=${KEEP:-0}
+
+BENCH=$(cd "$(dirname "$0")" && pwd)
+BASE=/var/tmp/pg_steward-bench-governor
+RESULTS=${RESULTS:-$BENCH/results.md}
+DB=bench
+T_START=$SECONDS
+BG=
+WATCHER=
+. "$BENCH/../lib.sh"
+
+SETTINGS="shared_buffers=1GB, max_wal_size=20GB, checkpoint_timeout=1h, autovacuum=off, steward.idempotency_purge_interval=1s (the worker is switched on with steward.idempotency_purge_databases only during the purge phases); everything else default: synchronous_commit=on, the governor's defaults (target p99 ratio 1.3, critical 3, window 5 s, interval 1 s), steward.idempotency_purge_batch=1000, run_transition batch_size 1000; C collation"
+bench_start_cluster governor "steward.idempotency_purge_interval = '1s'
+steward.idempotency_purge_databases = 'none'"
+
+echo "== setup: $BIG rows for run_transition"
+t0=$SECONDS
+psql_q -d "$DB" -v big="$BIG" -f "$BENCH/setup.sql" >"$LOGS/setup.log"
+SETUP_SECS=$((SECONDS - t0))
+PG_VERSION=$(psql_q -d "$DB" -At -c "SELECT version()")
+
+declare -A SAMPLES
+record() { SAMPLES["$1"]+="$2 "; }
+declare -a ROWS_P ROWS_T
+
+# stats FILES T0 T1: "n tps p50 p95 p99 mean max" (ms) of the transactions
+# that completed in [T0, T1) according to the pgbench -l logs
+stats() {
+    local t0=$2 t1=$3
+    cat $1 2>/dev/null | awk -v t0="$t0" -v t1="$t1" '
+        { ts = $5 + $6 / 1e6; if (ts >= t0 && ts < t1) print $3 / 1000 }' |
+        sort -g | awk -v d="$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" '
+        { v[NR] = $1; s += $1 }
+        function p(q,  i) { i = int(q * NR); if (i < q * NR) i++; if (i < 1) i = 1; return v[i] }
+        END { if (NR == 0) { print "0 0 nan nan nan nan nan"; exit }
+              printf "%d %.1f %.3f %.3f %.3f %.3f %.3f\n", NR, NR / d, p(0.5), p(0.95), p(0.99), s / NR, v[NR] }'
+}
+
+# The workloads of the idempotency and lifecycle benchmarks.
+P_SQL=$BENCH/../idempotency/purge_begin.sql
+T_SQL=$BENCH/../lifecycle/oltp.sql
+EXPIRED_SQL=$BENCH/../idempotency/expired.sql
+
+pgbench_chunk() {   # pgbench_chunk SCRIPT LOGPREFIX
+    if ! PGOPTIONS="-c search_path=steward,public" "$PGBIN/pgbench" -n -M prepared \
+            -c "$CLIENTS" -j "$CLIENTS" -D big="$BIG" \
+            -T "$CHUNK" -l --log-prefix="$2" -f "$1" "$DB" >"$2.out" 2>&1; then
+        cat "$2.out" >&2
+        die "pgbench $1 failed"
+    fi
+    grep -qE 'number of failed transactions: [1-9]' "$2.out" && { cat "$2.out" >&2; die "failed transactions in $1"; }
+    return 0
+}
+
+# OLTP in chunks until the file $2 exists, or (no $2) for DURATION_W s
+run_chunks() {   # run_chunks SCRIPT UNTIL PREFIX
+    local script=$1 until=$2 prefix=$3 i=0 t_end
+    t_end=$(awk -v t="$(now)" -v d="$DURATION_W" 'BEGIN {printf "%.3f", t + d}')
+    while :; do
+        if [ -n "$until" ]; then
+            [ -e "$until" ] && break
+        else
+            awk -v t="$(now)" -v e="$t_end" 'BEGIN {exit !(t < e - 0.05)}' || break
+        fi
+        pgbench_chunk "$script" "$prefix-$i"
+        i=$((i + 1))
+        [ "$i" -lt 600 ] || die "the job did not finish within $((600 * CHUNK)) seconds"
+    done
+}
+
+set_governor() {   # set_governor on|off
+    psql_q -d "$DB" -c "ALTER SYSTEM SET steward.governor = $1" -c "SELECT pg_reload_conf()" >/dev/null
+}
+set_purge() {   # set_purge bench|none
+    psql_q -d "$DB" -c "ALTER SYSTEM SET steward.idempotency_purge_databases = '$1'" \
+                    -c "SELECT pg_reload_conf()" >/dev/null
+}
+
+# What the governor did in a phase: decisions of the jobs that started in it
+governor_summary() {   # governor_summary KIND SINCE_JOB_ID
+    psql_q -d "$DB" -At -F ' ' -c "
+        SELECT count(*), coalesce(sum(increases), 0), coalesce(sum(decreases), 0), coalesce(sum(pauses), 0),
+               coalesce(round(min(duty)::numeric, 3), 0)
+          FROM steward.governor_jobs WHERE kind = '$1' AND job_id > $2"
+}
+last_job() { psql_q -d "$DB" -At -c "SELECT coalesce(max(job_id), 0) FROM steward.governor_jobs"; }
+
+phase_without() {   # phase_without SCRIPT NAME
+    local p=$LOGS/$2 t0 t1 c0 c1
+    psql_q -d "$DB" -c "CHECKPOINT"
+    c0=$(cpu_sample); t0=$(now)
+    run_chunks "$1" "" "$p"
+    t1=$(now); c1=$(cpu_sample)
+    W_STATS=$(stats "$p-*.[0-9]*" "$t0" "$t1")
+    W_FG=$(foreign_pct "$c0" "$c1")
+}
+
+purged() { psql_q -d "$DB" -At -c "SELECT coalesce(sum(purged), 0) FROM steward.idempotency_stats"; }
+
+phase_purge() {   # phase_purge NAME
+    local p=$LOGS/$1 done_file=$LOGS/$1.done t0 t1 c0 c1 base job0
+    psql_q -d "$DB" -c "CHECKPOINT"
+    base=$(purged)
+    job0=$(last_job)
+    rm -f "$done_file"
+    for _ in $(seq 12000); do
+        echo "SELECT coalesce(sum(purged), 0) >= $base + $NEXP AS done FROM steward.idempotency_stats \\gset"
+        echo "\\if :done"
+        echo "\\q"
+        echo "\\endif"
+        echo "\\! sleep 0.05"
+    done >"$LOGS/watch.sql"
+    echo "SELECT 1 / 0 AS purge_did_not_finish;" >>"$LOGS/watch.sql"
+    ( psql_q -d "$DB" -f "$LOGS/watch.sql" && now >"$done_file.tmp" && mv "$done_file.tmp" "$done_file" ) &
+    WATCHER=$!
+    c0=$(cpu_sample); t0=$(now)
+    set_purge "$DB"
+    run_chunks "$P_SQL" "$done_file" "$p"
+    wait "$WATCHER" || die "purge watcher failed"
+    WATCHER=
+    c1=$(cpu_sample)
+    t1=$(cat "$done_file")
+    set_purge none
+    D_STATS=$(stats "$p-*.[0-9]*" "$t0" "$t1")
+    D_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')
+    D_FG=$(foreign_pct "$c0" "$c1")
+    for _ in $(seq 100); do
+        [ "$(psql_q -d "$DB" -At -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_steward purge'")" = 0 ] && break
+        sleep 0.1
+    done
+    D_GOV=$(governor_summary purge "$job0")
+}
+
+phase_transition() {   # phase_transition NAME FROM TO
+    local p=$LOGS/$1 done_file=$LOGS/$1.done t0 t1 c0 c1 out job0
+    psql_q -d "$DB" -c "VACUUM big.items" -c "CHECKPOINT"
+    job0=$(last_job)
+    rm -f "$done_file"
+    c0=$(cpu_sample); t0=$(now)
+    ( psql_q -d "$DB" -c "CALL steward.run_transition('big.items', '$2', '$3')" \
+          >"$LOGS/$1-call.out" && now >"$done_file.tmp" && mv "$done_file.tmp" "$done_file" ) &
+    BG=$!
+    run_chunks "$T_SQL" "$done_file" "$p"
+    wait "$BG" || die "run_transition failed"
+    BG=
+    c1=$(cpu_sample)
+    t1=$(cat "$done_file")
+    D_STATS=$(stats "$p-*.[0-9]*" "$t0" "$t1")
+    D_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')
+    D_FG=$(foreign_pct "$c0" "$c1")
+    out=$(psql_q -d "$DB" -At -F ' ' -c "SELECT rows_done, status FROM steward.transition_progress
+                                          WHERE relid = 'big.items'::regclass ORDER BY id DESC LIMIT 1")
+    [ "$out" = "$BIG finished" ] || die "run_transition: $out (expected $BIG rows, finished)"
+    D_GOV=$(governor_summary transition "$job0")
+}
+
+# one_job P|T ROUND FIRST(without|during) LABEL(on|off)
+one_job() {
+    local job=$1 r=$2 first=$3 mode=$4 name w d from to
+    if [ "$job" = T ]; then
+        if [ -z "${TDIR:-}" ] || [ "$TDIR" = "done->pending" ]; then from=pending to=done; else from=done to=pending; fi
+        TDIR="$from->$to"
+    fi
+    name="$job$r-$mode"
+    set_governor "$mode"
+    if [ "$job" = P ]; then
+        local rn=$((r * 10))
+        [ "$mode" = off ] && rn=$((rn + 1))
+        psql_q -d "$DB" -v nexp="$NEXP" -v r="$rn" -f "$EXPIRED_SQL" >/dev/null
+        psql_q -d "$DB" -c "VACUUM ANALYZE steward.idempotency_keys"
+    fi
+    run_w() { phase_without "$([ "$job" = P ] && echo "$P_SQL" || echo "$T_SQL")" "$name-without"; }
+    run_d() { if [ "$job" = P ]; then phase_purge "$name-during"; else phase_transition "$name-during" "$from" "$to"; fi; }
+    if [ "$first" = without ]; then run_w; run_d; else run_d; run_w; fi
+    set_governor on
+    read -r n0 tps0 p50_0 p95_0 p99_0 mean0 max0 <<<"$W_STATS"
+    read -r n1 tps1 p50_1 p95_1 p99_1 mean1 max1 <<<"$D_STATS"
+    read -r gjobs ginc gdec gpause gduty <<<"$D_GOV"
+    rate=$(awk -v n="$([ "$job" = P ] && echo "$NEXP" || echo "$BIG")" -v s="$D_SECS" 'BEGIN {printf "%.0f", n / s}')
+    q=$(ratio "$p99_1" "$p99_0")
+    record "$job $mode p99 without" "$p99_0"
+    record "$job $mode p99 during" "$p99_1"
+    record "$job $mode p99 ratio" "$q"
+    record "$job $mode p50 without" "$p50_0"
+    record "$job $mode p50 during" "$p50_1"
+    record "$job $mode tps without" "$tps0"
+    record "$job $mode tps during" "$tps1"
+    record "$job $mode rate" "$rate"
+    row="| $r | $mode | $first | $n0 / $n1 | $tps0 / $tps1 | $p50_0 / $p50_1 | $p95_0 / $p95_1 | $p99_0 / $p99_1 | $q | $max0 / $max1 | $D_SECS | $rate | $gjobs / $ginc / $gdec / $gpause / $gduty | $W_FG% / $D_FG% |"
+    if [ "$job" = P ]; then ROWS_P+=("$row"); else ROWS_T+=("$row"); fi
+    echo "round $r $job ($mode, first $first): p99 without ${p99_0} ms ($tps0 tps), during ${p99_1} ms ($tps1 tps): ratio $q; job ${D_SECS}s = $rate/s; governor jobs/inc/dec/pause/min duty: $D_GOV; CPU taken by others $W_FG% / $D_FG%"
+}
+
+echo "== $ROUNDS rounds"
+t_r=$SECONDS
+for ((r = 1; r <= ROUNDS; r++)); do
+    if [ $((r % 2)) = 1 ]; then first=without; else first=during; fi
+    one_job P "$r" "$first" on
+    [ "$OFF" = 1 ] && one_job P "$r" "$first" off
+    one_job T "$r" "$first" on
+    [ "$OFF" = 1 ] && one_job T "$r" "$first" off
+done
+R_SECS=$((SECONDS - t_r))
+
+# ---------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------
+med() { median <<<"${SAMPLES["$1"]:-}"; }
+goal() {
+    awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {
+        ok = (op == ">=") ? (v >= l) : (v <= l); printf "%s %s: %s", op, l, ok ? "met" : "MISSED" }'
+}
+TABLE=()
+for job in P T; do
+    for mode in on off; do
+        [ -n "${SAMPLES["$job $mode p99 without"]:-}" ] || continue
+        if [ "$job" = P ]; then what="purge of $NEXP expired keys"; unit="keys/s"; else what="run_transition of $BIG rows"; unit="rows/s"; fi
+        p0=$(med "$job $mode p99 without") p1=$(med "$job $mode p99 during") q=$(ratio "$p1" "$p0")
+        r50=$(ratio "$(med "$job $mode p50 during")" "$(med "$job $mode p50 without")")
+        rt=$(med "$job $mode rate")
+        TABLE+=("| $what, governor $mode | $(fmt3 "$p0") / $(fmt3 "$p1") | $q | $(fmt3 "$(med "$job $mode p99 ratio")") | $(fmt3 "$(med "$job $mode p50 without")") / $(fmt3 "$(med "$job $mode p50 during")") ($r50) | $(fmt "$(med "$job $mode tps without")") / $(fmt "$(med "$job $mode tps during")") | $rt $unit | $(goal "$q" "<=" 1.5); $(goal "$rt" ">=" 20000) |")
+    done
+done
+TOTAL_SECS=$((SECONDS - T_START))
+{
+    echo "# pg_steward benchmark: background jobs under the governor"
+    echo
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "- server: $PG_VERSION"
+    echo "- CPUs: $NCPU; a shared machine (other workers' builds, tests and benchmarks ran meanwhile: see the CPU share per phase)"
+    echo "- settings: $SETTINGS"
+    echo "- (P): each round inserts $NEXP expired keys (expired.sql), then purge_begin.sql (begin of a new key, autocommit) with pgbench -c $CLIENTS -j $CLIENTS -M prepared in ${CHUNK}s chunks with -l: ${DURATION_W}s without the purge, and with the purge worker switched on until it has purged all $NEXP keys"
+    echo "- (T): big.items, USING steward, $BIG rows, machine job (pending <-> done), PRIMARY KEY (id); CALL steward.run_transition('big.items', from, to) (batch_size 1000, no max_rows_per_sec; the direction alternates) while oltp.sql (UPDATE big.items SET hits = hits + 1 WHERE id = random) runs; ${DURATION_W}s of oltp.sql without it"
+    echo "- phases: the order of without/during alternates per round; p50/p99 = nearest rank over the transactions completed in the phase (during: between the job's start and end); ratio = during / without; rate = rows / job seconds"
+    echo "- time: setup ${SETUP_SECS}s, rounds ${R_SECS}s, total ${TOTAL_SECS}s"
+    echo
+    echo "## Results (medians over $ROUNDS rounds)"
+    echo
+    echo "| job | p99 ms without / during | p99 ratio (of medians) | median of per-round ratios | p50 ms without / during (ratio) | OLTP TPS without / during | job rate | goal |"
+    echo "|---|---|---:|---:|---|---|---:|---|"
+    printf '%s\n' "${TABLE[@]}"
+    echo
+    echo "## Per round (without / during)"
+    echo
+    echo "governor: jobs (purge visits) / increases / decreases / pauses / smallest duty of the jobs of the phase"
+    echo
+    for job in P T; do
+        [ "$job" = P ] && echo "### (P) purge" || echo "### (T) run_transition"
+        echo
+        echo "| round | governor | first | OLTP transactions | TPS | p50 ms | p95 ms | p99 ms | p99 ratio | max ms | job s | job rate | governor | CPU used by others |"
+        echo "|---|---|---|---|---|---|---|---|---:|---|---:|---:|---|---|"
+        if [ "$job" = P ]; then printf '%s\n' "${ROWS_P[@]}"; else printf '%s\n' "${ROWS_T[@]}"; fi
+        echo
+    done
+} >"$RESULTS"
+echo
+echo "== results (also in $RESULTS)"
+printf '%s\n' "${TABLE[@]}"
+echo "total ${TOTAL_SECS}s"
