@@ -4916,10 +4916,11 @@ CREATE FUNCTION steward._governor_status(
     OUT enabled boolean, OUT measuring boolean,
     OUT foreground_calls bigint, OUT foreground_p99_ms double precision,
     OUT baseline_calls bigint, OUT baseline_p99_ms double precision,
-    OUT foreground_commits bigint, OUT commit_p99_ms double precision,
-    OUT baseline_commits bigint, OUT baseline_commit_p99_ms double precision,
+    OUT foreground_transactions bigint, OUT transaction_p99_ms double precision,
+    OUT baseline_transactions bigint, OUT baseline_transaction_p99_ms double precision,
     OUT p99_ratio double precision,
     OUT wal_wait_ms_per_call double precision, OUT baseline_wal_wait_ms_per_call double precision,
+    OUT cpu_wait_ms_per_call double precision, OUT baseline_cpu_wait_ms_per_call double precision,
     OUT replication_lag_ms double precision,
     OUT target_p99_ratio double precision, OUT critical_p99_ratio double precision,
     OUT max_replication_lag_ms integer, OUT simulated_until timestamptz)
@@ -4927,8 +4928,9 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'steward_governor_status'
 LANGUAGE C VOLATILE;
 
--- What a job deciding now sees: the foreground over steward.governor_window
--- against its idle baseline, WAL waits, replication lag, and the settings.
+-- What a job deciding now sees: the foreground's statements and
+-- transactions over steward.governor_window against their idle baseline,
+-- WAL waits, run-queue (CPU) waits, replication lag, and the settings.
 CREATE VIEW steward.governor AS SELECT * FROM steward._governor_status();
 GRANT SELECT ON steward.governor TO PUBLIC;
 
@@ -4952,6 +4954,7 @@ CREATE FUNCTION steward.governor_trace(p99_ratio double precision[],
                                        replication_lag_ms double precision[] DEFAULT NULL,
                                        lock_waits integer[] DEFAULT NULL,
                                        foreground_calls integer[] DEFAULT NULL,
+                                       cpu_wait_ratio double precision[] DEFAULT NULL,
                                        max_batch integer DEFAULT 1000,
                                        max_rows_per_sec integer DEFAULT NULL,
                                        row_ms double precision DEFAULT 0.01)
@@ -4960,7 +4963,7 @@ RETURNS TABLE (step integer, decision text, reason text, throttled_by text,
                rows_per_sec double precision)
 AS 'MODULE_PATHNAME', 'steward_governor_trace'
 LANGUAGE C STABLE;
-COMMENT ON FUNCTION steward.governor_trace(double precision[], double precision[], integer[], integer[], integer, integer, double precision) IS
+COMMENT ON FUNCTION steward.governor_trace(double precision[], double precision[], integer[], integer[], double precision[], integer, integer, double precision) IS
   'the governor''s decisions for a sequence of ticks with the given signals, under the current settings';
 
 CREATE OR REPLACE PROCEDURE steward._run_batches(batch_fn text, status_fn text, job jsonb,

@@ -48,6 +48,12 @@ SELECT step, decision, reason
   FROM steward.governor_trace(ARRAY[NULL]::float8[], ARRAY[60000]::float8[]);
 RESET steward.governor_max_replication_lag;
 
+-- Foreground backends waiting for a CPU: their run-queue wait per
+-- statement, as a ratio of the baseline's (0.1 ms in a trace), above the
+-- target and by at least 0.1 ms slows the job down.
+SELECT step, decision, reason, duty, batch_size
+  FROM steward.governor_trace(ARRAY[1, 1, 1]::float8[], cpu_wait_ratio => ARRAY[1, 3, 1.2]);
+
 -- Sessions waiting for the job's locks halve its batch, not its time.
 SELECT step, decision, reason, duty, batch_size
   FROM steward.governor_trace(ARRAY[1, 1, 1, 1]::float8[], NULL, ARRAY[0, 3, 1, 0]);

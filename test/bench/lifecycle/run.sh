@@ -156,18 +156,7 @@ AB_SECS=$((SECONDS - t_ab))
 # ---------------------------------------------------------------------------
 # (c) run_transition while OLTP updates run
 # ---------------------------------------------------------------------------
-# stats FILES T0 T1: "n tps p50 p95 p99 mean max" (ms) of the transactions
-# that completed in [T0, T1) according to the pgbench -l logs
-stats() {
-    local t0=$2 t1=$3
-    cat $1 2>/dev/null | awk -v t0="$t0" -v t1="$t1" '
-        { ts = $5 + $6 / 1e6; if (ts >= t0 && ts < t1) print $3 / 1000 }' |
-        sort -g | awk -v d="$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" '
-        { v[NR] = $1; s += $1 }
-        function p(q,  i) { i = int(q * NR); if (i < q * NR) i++; if (i < 1) i = 1; return v[i] }
-        END { if (NR == 0) { print "0 0 nan nan nan nan nan"; exit }
-              printf "%d %.1f %.3f %.3f %.3f %.3f %.3f\n", NR, NR / d, p(0.5), p(0.95), p(0.99), s / NR, v[NR] }'
-}
+# stats FILES T0 T1 (lib.sh): p50/p99 of the pgbench -l logs
 
 TX_C=0
 # OLTP in chunks of CHUNK seconds until the file $1 exists, or (no $1) for
