@@ -67,7 +67,6 @@ declare -A SAMPLES
 record() { SAMPLES["$1"]+="$2 "; }
 declare -a ROWS_P ROWS_T
 
-
 # The workloads of the idempotency and lifecycle benchmarks.
 P_SQL=$BENCH/../idempotency/purge_begin.sql
 T_SQL=$BENCH/../lifecycle/oltp.sql
