@@ -81,7 +81,7 @@
 #define GOV_START_DUTY		0.25
 #define GOV_DUTY_STEP		0.05
 #define GOV_WAL_MIN_MS		0.05	/* WAL wait per call must grow by this much too */
-#define GOV_CPU_MIN_MS		0.1	/* run-queue wait per statement must grow by this much too */
+#define GOV_CPU_MIN_MS		0.03	/* run-queue wait per statement must grow by this much too */
 #define GOV_MAX_LOCAL_JOBS	8		/* per backend */
 #define GOV_CBUCKETS		200		/* transaction latency: bucket b >= 1 is [1.1^(b-1), 1.1^b) us */
 #define GOV_CGROWTH			1.1
