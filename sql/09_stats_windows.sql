@@ -28,11 +28,12 @@ SELECT "check", status, value > 0 AS positive FROM steward.health
 
 -- The history: per interval between snapshots.  The second interval holds
 -- the 12 slow calls; its p99 is 50 ms within the coarse histogram's 10.5%
--- (plus the sleep's overshoot).
+-- (plus the sleep's overshoot, which reached 15 ms on a loaded 2-core
+-- machine: 40 ms allowed; a p99 of another interval's calls is far off).
 SELECT row_number() OVER (ORDER BY interval_end) AS n,
        interval_start IS NULL AS from_reset, slow_calls,
        calls >= 12 AS has_the_calls,
-       p99_ms BETWEEN 50 * 0.895 AND 50 * 1.105 + 10 AS p99_about_50ms
+       p99_ms BETWEEN 50 * 0.895 AND 50 * 1.105 + 40 AS p99_about_50ms
   FROM steward.statement_history ORDER BY interval_end;
 -- Health at each snapshot, over the 10-minute window ending there.
 SELECT row_number() OVER (PARTITION BY "check" ORDER BY snapshot_at) AS n, "check", status,
