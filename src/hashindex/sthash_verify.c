@@ -15,7 +15,7 @@
  * The heap cross-check evaluates the index's expressions and predicate,
  * which the table's owner wrote: like amcheck, verify_index runs the check
  * as that owner under SECURITY_RESTRICTED_OPERATION with search_path pinned
- * and a GUC nest level rolled back (common/as_owner.c), whoever calls it.
+ * and a GUC nest level rolled back (plumbing/as_owner.c), whoever calls it.
  *
  * Who may call them: verify_index, the table's owner or pg_read_all_stats;
  * hash_index_stats, the table's owner, pg_stat_scan_tables, or a role with
@@ -52,7 +52,7 @@
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 
-#include "common/as_owner.h"
+#include "plumbing/as_owner.h"
 #include "hashindex/sthash.h"
 
 PG_FUNCTION_INFO_V1(steward_verify_index);

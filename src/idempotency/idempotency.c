@@ -59,7 +59,7 @@
 #include "utils/timestamp.h"
 
 #include "pg_steward.h"
-#include "common/as_owner.h"
+#include "plumbing/as_owner.h"
 #include "idempotency/idempotency.h"
 
 PG_FUNCTION_INFO_V1(steward_idempotency_begin);
@@ -318,7 +318,7 @@ required_text(FunctionCallInfo fcinfo, int argno, const char *what, bool limit)
  * Entering the extension's tables
  *
  * Every function checks privileges as the caller, then reads and writes
- * the key and scope tables as their owner (src/common/as_owner.c).  The
+ * the key and scope tables as their owner (src/plumbing/as_owner.c).  The
  * caller's user ID is taken before the switch.  Without the columns 0.2
  * added, the database still has 0.1's objects, where scopes have no
  * owners: nothing is done until the extension is updated.

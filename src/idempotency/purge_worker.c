@@ -21,7 +21,7 @@
  * one), and the worker runs as that owner: it becomes the session user
  * (not the bootstrap superuser), and each statement runs under
  * SECURITY_RESTRICTED_OPERATION with a pinned search_path
- * (src/common/as_owner.c).  One database can still be slow (a lock a
+ * (src/plumbing/as_owner.c).  One database can still be slow (a lock a
  * tenant holds on its own steward table delays the size sample), so a
  * visit's purge ends at steward.idempotency_purge_timeout (a statement
  * running then is cancelled), the size sample gets as long again, a lock
@@ -62,7 +62,7 @@
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
-#include "common/as_owner.h"
+#include "plumbing/as_owner.h"
 #include "governor/governor.h"
 #include "idempotency/idempotency.h"
 

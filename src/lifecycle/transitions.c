@@ -17,7 +17,7 @@
  * the table, read and write the extension's tables as the extension's
  * owner, and run every statement on the user's table - counts, batches,
  * checks - as that table's owner under SECURITY_RESTRICTED_OPERATION
- * (common/as_owner.c), never as the caller or the extension's owner.
+ * (plumbing/as_owner.c), never as the caller or the extension's owner.
  *
  *-------------------------------------------------------------------------
  */
@@ -53,7 +53,7 @@
 
 #include "pg_steward.h"
 #include "lifecycle/lifecycle.h"
-#include "common/as_owner.h"
+#include "plumbing/as_owner.h"
 #include "tableam/rules.h"
 #include "tableam/rules_api.h"
 

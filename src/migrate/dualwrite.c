@@ -55,7 +55,7 @@
 #include "utils/rel.h"
 
 #include "pg_steward.h"
-#include "common/as_owner.h"
+#include "plumbing/as_owner.h"
 #include "migrate/migrate.h"
 
 PG_FUNCTION_INFO_V1(steward_migration_trigger);

@@ -46,7 +46,7 @@
 #include "nodes/makefuncs.h"
 
 #include "pg_steward.h"
-#include "common/as_owner.h"
+#include "plumbing/as_owner.h"
 #include "migrate/migrate.h"
 #include "tableam/rules_api.h"
 

@@ -23,7 +23,7 @@
 #include "utils/fmgrprotos.h"
 #include "utils/timestamp.h"
 
-#include "common/as_owner.h"
+#include "plumbing/as_owner.h"
 #include "tableam/rules_api.h"
 
 PG_FUNCTION_INFO_V1(steward_data_dir_space);

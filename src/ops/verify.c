@@ -12,7 +12,7 @@
  * security policies - so, as amcheck does, we lock the table, switch to
  * its owner under SECURITY_RESTRICTED_OPERATION, open a GUC nest level with
  * search_path and the output settings pinned, run the check, and roll all
- * of it back (common/as_owner.c).  Checksums hash the types' own output,
+ * of it back (plumbing/as_owner.c).  Checksums hash the types' own output,
  * so the owner cannot steer them with a cast either.  The one part that
  * runs as the caller is verify()'s first check, amcheck's verify_heapam on
  * the pages (steward._verify_heap_check): it evaluates nothing the owner
@@ -39,7 +39,7 @@
 #include "utils/rls.h"
 
 #include "pg_steward.h"
-#include "common/as_owner.h"
+#include "plumbing/as_owner.h"
 
 PG_FUNCTION_INFO_V1(steward_verify);
 PG_FUNCTION_INFO_V1(steward_checksum_ranges);

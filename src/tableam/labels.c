@@ -53,7 +53,7 @@
 #include "utils/syscache.h"
 
 #include "pg_steward.h"
-#include "common/as_owner.h"
+#include "plumbing/as_owner.h"
 #include "tableam/labels.h"
 #include "tableam/rules.h"
 #include "tableam/rules_api.h"

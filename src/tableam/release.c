@@ -23,7 +23,7 @@
  * steward_hash constraint becomes UNIQUE (or EXCLUDE USING btree when it
  * has a predicate or expressions) with the same name, and the table's
  * rules are deleted.  The DDL is steward._release_table (SQL), run as the
- * table's owner under SECURITY_RESTRICTED_OPERATION (common/as_owner.c),
+ * table's owner under SECURITY_RESTRICTED_OPERATION (plumbing/as_owner.c),
  * because the rewrite evaluates index expressions and predicates the owner
  * wrote.
  *
@@ -51,7 +51,7 @@
 #include "utils/syscache.h"
 
 #include "pg_steward.h"
-#include "common/as_owner.h"
+#include "plumbing/as_owner.h"
 #include "tableam/rules_api.h"
 
 PG_FUNCTION_INFO_V1(steward_release);

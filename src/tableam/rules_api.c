@@ -39,7 +39,7 @@
 #include "utils/syscache.h"
 
 #include "pg_steward.h"
-#include "common/as_owner.h"
+#include "plumbing/as_owner.h"
 #include "tableam/labels.h"
 #include "tableam/rules.h"
 #include "tableam/rules_api.h"
@@ -152,7 +152,7 @@ check_column_type(Relation rel, Form_pg_attribute att, RuleKind kind)
 				 errhint("Order events by a per-entity sequence number, not by timestamps.")));
 }
 
-/* Write steward.column_rules as its owner (see common/as_owner.c). */
+/* Write steward.column_rules as its owner (see plumbing/as_owner.c). */
 void
 enter_rules_owner(StewardAsOwner *ctx)
 {

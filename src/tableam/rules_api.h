@@ -13,7 +13,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_attribute.h"
-#include "common/as_owner.h"
+#include "plumbing/as_owner.h"
 #include "fmgr.h"
 #include "utils/rel.h"
 

@@ -52,7 +52,7 @@
 #include "utils/syscache.h"
 
 #include "pg_steward.h"
-#include "common/as_owner.h"
+#include "plumbing/as_owner.h"
 
 /*
  * OID of the extension's own relation steward.<relname>: a relation of that
