@@ -2,8 +2,9 @@
 # The README's main command: set everything up, start a throwaway local
 # cluster, CREATE EXTENSION pg_steward and run the guide's orders
 # walkthrough (examples/orders_walkthrough.sql), which shows every
-# capability on the orders schema.  Run as root; safe to run again (the
-# previous demo cluster is replaced).  Exits non-zero if any step fails,
+# capability on the orders schema; then run a restore drill and write the
+# steward-report page of charts, whose path it prints last.  Run as root;
+# safe to run again (the previous demo cluster is replaced).  Exits non-zero if any step fails,
 # including a statement the walkthrough expects pg_steward to refuse that
 # is not refused.  test/t/014_demo.pl runs the same walkthrough.
 #
@@ -44,10 +45,21 @@ as_pg "$PSQL -d shop -q -c 'CREATE EXTENSION pg_steward'"
 # Fed on stdin: the postgres user may not be able to read the checkout.
 as_pg "$PSQL -d shop -v ON_ERROR_STOP=1 -f -" < examples/orders_walkthrough.sql 2>&1
 
+echo
+echo "== a restore drill: back the cluster up, restore it on a free port, verify every steward table"
+as_pg "cd $DEMO && $BIN/steward-drill -h $DEMO -p $PORT -d shop --workdir $DEMO"
+# A snapshot and a capacity sample now, so the history the report charts
+# holds the walkthrough (the worker takes them every minute / 5 minutes).
+as_pg "$PSQL -d shop -q -c 'SELECT steward.take_snapshot()' -c 'SELECT steward.capacity_sample()'" >/dev/null
+echo "== the report: steward-report charts statements, health, capacity, drills, lock waits and hot rows"
+as_pg "$BIN/steward-report -h $DEMO -p $PORT -d shop -o $DEMO/report.html"
+
 cat <<MSG
 
 == The demo cluster keeps running so you can look around:
    su postgres -c "$PSQL -d shop"
 == Stop it with:
    su postgres -c "$BIN/pg_ctl -D $DEMO/data stop"
+== The report (one self-contained HTML file; open it in a browser):
+   $DEMO/report.html
 MSG

@@ -234,7 +234,6 @@ Q_STATEMENT_HISTORY = """
 SELECT h.interval_start, h.interval_end, h.calls, h.errors, h.slow_calls,
        h.p50_ms::float8 AS p50_ms, h.p95_ms::float8 AS p95_ms, h.p99_ms::float8 AS p99_ms
   FROM steward.statement_history h
- WHERE h.interval_start IS NOT NULL
  ORDER BY h.interval_end
 """
 
@@ -432,6 +431,14 @@ def byte_unit(b):
     return 'bytes', 1
 
 
+def plural(n, word):
+    return '%d %s%s' % (n, word, '' if n == 1 else 's')
+
+
+def fmt_pct(x):
+    return ('%.0f%%' % x) if x >= 1 or x == 0 else ('%.2g%%' % x)
+
+
 def fmt_bytes(b):
     name, size = byte_unit(abs(b))
     return ('%.3g %s' % (b / size, name)) if size > 1 else '%d bytes' % b
@@ -550,11 +557,11 @@ def chart_statement_histograms(db, top):
         ax.set_ylabel('calls')
         c.svg = figure_svg(fig, c.id)
         top_b = max(buckets, key=lambda b: b['count'])
-        c.reading = ('%d calls (%d errors): p50 %s, p95 %s, p99 %s, max %s; '
-                     'the most frequent latency is %s–%s (%d calls).') % (
-            s['calls'], s['errors'], fmt_ms(pct['p50_ms']), fmt_ms(pct['p95_ms']),
+        c.reading = ('%s (%s): p50 %s, p95 %s, p99 %s, max %s; '
+                     'the most frequent latency is %s–%s (%s).') % (
+            plural(s['calls'], 'call'), plural(s['errors'], 'error'), fmt_ms(pct['p50_ms']), fmt_ms(pct['p95_ms']),
             fmt_ms(pct['p99_ms']), fmt_ms(s['max_ms']),
-            fmt_ms(top_b['lower_ms']), fmt_ms(top_b['upper_ms']), top_b['count'])
+            fmt_ms(top_b['lower_ms']), fmt_ms(top_b['upper_ms']), plural(top_b['count'], 'call'))
         charts.append(c)
     return charts
 
@@ -567,7 +574,9 @@ def chart_latency_over_time(db):
     except Unavailable as e:
         return c.unavailable(str(e))
     c.data['units'] = {'x': 'time (UTC)', 'y': 'ms'}
-    c.data['points'] = [dict(ts(r['interval_end']), interval_start=ts(r['interval_start']),
+    # interval_start is NULL for the first interval: since server start or reset().
+    c.data['points'] = [dict(ts(r['interval_end']),
+                             interval_start=ts(r['interval_start']) if r['interval_start'] else None,
                              calls=r['calls'], errors=r['errors'], slow_calls=r['slow_calls'],
                              p50_ms=r['p50_ms'], p95_ms=r['p95_ms'], p99_ms=r['p99_ms'])
                         for r in rows]
@@ -651,9 +660,11 @@ def chart_health_over_time(db):
             b = [r for r in bad if r['check'] == check]
             if b:
                 crit = sum(1 for r in b if r['status'] == 'critical')
-                parts.append('%s was %s at %d of %d snapshots (last at %s)' % (
-                    check, 'critical' if crit else 'warn', crit or len(b), len(snaps),
-                    fmt_time(b[-1]['snapshot_at'])))
+                warn = len(b) - crit
+                parts.append('%s was %s of %d snapshots (last at %s)' % (
+                    check, ' and '.join(['%s at %d' % (w, n) for w, n in
+                                         (('critical', crit), ('warn', warn)) if n]),
+                    len(snaps), fmt_time(b[-1]['snapshot_at'])))
         last = [r for r in rows if r['snapshot_at'] == snaps[-1] and r['status'] != 'ok']
         c.reading = '; '.join(parts) + '; at the last snapshot %s.' % (
             ', '.join('%s %s' % (r['check'], r['status']) for r in last) if last else 'all were ok')
@@ -774,10 +785,11 @@ def chart_drills(db):
     last = rows[-1]
     failed = sum(1 for r in rows if r['result'] != 'passed')
     over = sum(1 for r in rows if r['duration_s'] > rto)
-    c.reading = ('The last drill (%s) %s in %.1f s, %.0f%% of the %.0f s RTO; '
-                 '%d of %d drills failed and %d took longer than the RTO.') % (
+    c.reading = ('The last drill (%s) %s in %.1f s, %s of the %.0f s RTO; '
+                 '%d of %s failed and %d took longer than the RTO.') % (
         fmt_time(last['started_at']), last['result'] or 'ended', last['duration_s'],
-        100.0 * last['duration_s'] / rto if rto else 0, rto, failed, len(rows), over)
+        fmt_pct(100.0 * last['duration_s'] / rto if rto else 0), rto, failed,
+        plural(len(rows), 'drill'), over)
     return c
 
 

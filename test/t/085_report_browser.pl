@@ -248,10 +248,10 @@ ok(close_to($h1->{percentiles}{p50_ms}, $pct->[0]) && close_to($h1->{percentiles
 my $lat = section($facts, 'latency-over-time');
 points_match($lat->{data}{points}, rows($node, 'shop', q{
 	SELECT extract(epoch FROM interval_end), extract(epoch FROM interval_start), calls, p50_ms, p95_ms, p99_ms
-	  FROM steward.statement_history WHERE interval_start IS NOT NULL ORDER BY interval_end}),
+	  FROM steward.statement_history ORDER BY interval_end}),
 	[qw(epoch interval_start.epoch calls p50_ms p95_ms p99_ms)], 'latency over time');
-is(scalar @{ $lat->{data}{points} }, 3, 'three intervals of history');
-like($lat->{reading}, qr/^p99 of all statements rose from [\d.]+ ms to [\d.]+ ms over the last 20 min \(3 intervals\)/,
+is(scalar @{ $lat->{data}{points} }, 4, 'four intervals of history: since reset(), then the three phases');
+like($lat->{reading}, qr/^p99 of all statements rose from [\d.]+ ms to [\d.]+ ms over the last 30 min \(4 intervals\)/,
 	'the latency reading says p99 rose, from and to what');
 
 # Health over time: health_history, check by check; critical in the slow phase.
@@ -260,7 +260,7 @@ points_match($hh->{data}{points}, rows($node, 'shop', q{
 	SELECT extract(epoch FROM snapshot_at), "check", status, value, events
 	  FROM steward.health_history ORDER BY snapshot_at, "check"}),
 	[qw(epoch check status value events)], 'health over time');
-like($hh->{reading}, qr/p99_latency_ms was critical at 1 of 4 snapshots .*at the last snapshot p99_latency_ms critical/,
+like($hh->{reading}, qr/p99_latency_ms was critical at 1(?: and warn at [12])? of 4 snapshots .*at the last snapshot p99_latency_ms critical/,
 	'the health reading names the critical check');
 
 # Capacity: samples summed per time, growth and runway as steward.capacity says.
@@ -293,7 +293,10 @@ points_match($lk->{data}{points}, rows($node, 'shop', q{
 	 GROUP BY 1 ORDER BY 2 DESC, 1}), [qw(relation samples)], 'lock contention');
 is($lk->{data}{points}[0]{relation}, 'public.orders', 'orders is where sessions waited');
 cmp_ok($lk->{data}{points}[0]{samples}, '>', 20, '... for a sampled part of the second');
-like($lk->{reading}, qr/^public\.orders accounts for 100% of the sampled lock waits/, 'the lock reading');
+# (The sampler may catch the waiter just as its wait ends, with no lock to
+# name: a stray sample of relation NULL.)
+like($lk->{reading}, qr/^public\.orders accounts for (9\d|100)% of the sampled lock waits \([\d.]+ s of [\d.]+ s over [12] relations?\)\.$/,
+	'the lock reading');
 
 # Hot rows.
 my $hr = section($facts, 'hot-rows');
