@@ -24,6 +24,7 @@ SQL_SOURCES = \
 	src/lifecycle/lifecycle.sql \
 	src/tableam/labels.sql \
 	src/migrate/migrate.sql \
+	src/migrate/relayout.sql \
 	src/stats/stats.sql \
 	src/ops/capacity.sql \
 	src/ops/drills.sql \
@@ -79,7 +80,8 @@ OBJS = \
 	src/ops/verify.o \
 	src/migrate/expr.o \
 	src/migrate/exec.o \
-	src/migrate/dualwrite.o
+	src/migrate/dualwrite.o \
+	src/migrate/relayout.o
 
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Werror

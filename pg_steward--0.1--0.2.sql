@@ -3018,7 +3018,8 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    known_steps constant text[] := ARRAY['add_column', 'alter_column', 'drop_column', 'rename_table'];
+    known_steps constant text[] := ARRAY['add_column', 'alter_column', 'drop_column', 'rename_table',
+                                         'relayout'];
     step jsonb;
     stepno integer := 0;
     kind text;
@@ -3075,6 +3076,17 @@ BEGIN
         RAISE EXCEPTION 'steps must be a non-empty JSON array'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'For example: [{"add_column": {"table": "orders", "column": "note", "type": "text"}}]';
+    END IF;
+
+    -- A relayout is a migration of its own (src/migrate/relayout.sql).
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x WHERE jsonb_typeof(x) = 'object' AND x ? 'relayout') THEN
+        IF steward._relayout_step(steps) IS NULL THEN
+            RAISE EXCEPTION 'a relayout must be the only step of its migration'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Change columns in a migration of their own, before or after the relayout.';
+        END IF;
+        PERFORM steward._relayout_start(mig, steps, user_path);
+        RETURN;
     END IF;
 
     -- Pass 1: each step, its table, and the columns it changes.
@@ -3816,6 +3828,10 @@ DECLARE
     tbl pg_catalog.regclass;
     resume pg_catalog.text[];
 BEGIN
+    IF steward._relayout_step((steward._migration_get(mig)).steps) IS NOT NULL THEN
+        CALL steward._relayout_backfill(mig, batch_size, max_rows_per_sec);
+        RETURN;
+    END IF;
     size := steward._migration_backfill_begin(mig, batch_size, max_rows_per_sec);
     COMMIT;
     FOR tbl, resume IN SELECT t.relid, t.last_key FROM steward.migration_tables t
@@ -3914,7 +3930,10 @@ BEGIN
     r := steward._migration_get(mig);
     PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled', 'dual_written',
                                                 'switched'], 'validate');
-    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+    -- A relayout's checks (src/migrate/relayout.sql); NULL for other migrations.
+    results := coalesce(steward._relayout_validate(mig, r), '[]');
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active
+                AND steward._relayout_step(r.steps) IS NULL ORDER BY x.ord LOOP
         -- 1. Every row is written in both shapes.
         n := (steward._migration_exec(t.relid, format(
                  'SELECT count(*) FROM ONLY %s WHERE _steward_side IS NULL', t.relid)))[1]::bigint;
@@ -4134,7 +4153,9 @@ BEGIN
                                 ELSE format('The last validation failed: %s', r.error) END,
                   HINT = format('Run SELECT * FROM steward.migration_validate(%L); and fix what it reports.', mig);
     END IF;
-    PERFORM steward._migration_locked(mig, '_migration_switch', 'ACCESS EXCLUSIVE');
+    PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                THEN '_migration_switch' ELSE '_relayout_switch' END,
+                                      'ACCESS EXCLUSIVE', '{"direction": "forward"}');
     PERFORM steward._migration_record('update', mig, jsonb_build_object(
         'phase', 'switched', 'switched_at', clock_timestamp()));
 END
@@ -4205,7 +4226,9 @@ DECLARE
 BEGIN
     r := steward._migration_get(mig);
     PERFORM steward._migration_require(r, ARRAY['switched'], 'clean up');
-    PERFORM steward._migration_locked(mig, '_migration_contract', 'ACCESS EXCLUSIVE');
+    PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                THEN '_migration_contract' ELSE '_relayout_contract' END,
+                                      'ACCESS EXCLUSIVE');
     PERFORM steward._migration_record('update', mig, jsonb_build_object(
         'phase', 'validated', 'status', 'cleaned_up', 'cleaned_up_at', clock_timestamp(),
         'release', true));
@@ -4272,7 +4295,9 @@ DECLARE
 BEGIN
     r := steward._migration_get(mig);
     PERFORM steward._migration_require(r, phases, 'roll back');
-    PERFORM steward._migration_locked(mig, '_migration_undo', 'ACCESS EXCLUSIVE',
+    PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                THEN '_migration_undo' ELSE '_relayout_undo' END,
+                                      'ACCESS EXCLUSIVE',
                                       jsonb_build_object('switched', r.phase = 'switched'));
     -- Back along the machine's rollback edges to pending_backfill.
     FOR i IN REVERSE array_position(phases, r.phase) - 1 .. 1 LOOP
@@ -5273,3 +5298,1066 @@ UNION ALL SELECT 'steward_governor_decisions_total',
 UNION ALL SELECT 'steward_governor_jobs', '{}',
        (SELECT count(*) FROM steward._governor_jobs() j WHERE j.finished_at IS NULL)::float8,
        'gauge', 'Background jobs paced by the governor now.', 'cluster';
+
+-- issue 17 section 1: the relayout migration step (src/migrate/relayout.sql): BEGIN
+--------------------------------------------------------------------------
+-- The relayout migration step (src/migrate/README.md "Relayout"): a
+-- table's layout changes online -- partitioned by a shard key, another
+-- partition count or key, partitions in other tablespaces.
+--
+-- A relayout migration has exactly one step and two tables in
+-- steward.migration_tables: ord 1 the old layout (the table the step
+-- names), ord 2 the new layout (a partitioned table created by
+-- migration_start).  Both carry the apply trigger zz_steward_relayout
+-- (src/migrate/relayout.c) until the end, so each is written whenever the
+-- other is.  Phases are the migration's: start (new layout, triggers) ->
+-- backfill (copy history in checkpointed batches) -> validate (counts,
+-- checksums per key range, distribution) -> complete (the names swap in
+-- one short locked transaction) -> cleanup (the old layout goes) or
+-- rollback (the new one goes).
+--------------------------------------------------------------------------
+
+CREATE FUNCTION steward._relayout_exec(tbl regclass, sql text, args text[] DEFAULT NULL,
+                                       backfill boolean DEFAULT false)
+RETURNS text[]
+AS 'MODULE_PATHNAME', 'steward_relayout_exec'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION steward._relayout_trigger()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'steward_relayout_trigger'
+LANGUAGE C;
+
+CREATE FUNCTION steward._relayout_partition_by(spec text, OUT strategy text, OUT columns text[])
+RETURNS record
+AS 'MODULE_PATHNAME', 'steward_relayout_partition_by'
+LANGUAGE C IMMUTABLE;
+
+-- Catalog writer (called by _migration_record as the catalog's owner after
+-- it checked that the caller owns the tables): the new layout's row, or
+-- releasing one table of the migration before it is dropped.
+CREATE FUNCTION steward._migration_record_relayout(mig text, data jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO steward.migration_tables (migration, relid, ord, table_name, relname, new_name,
+                                          key_columns, key_types)
+    SELECT mig, x.relid, x.ord, x.table_name, x.relname, x.new_name, x.key_columns, x.key_types
+      FROM jsonb_populate_recordset(NULL::steward.migration_tables,
+                                    coalesce(data->'table_rows', '[]')) x;
+    IF data ? 'release_relid' THEN
+        UPDATE steward.migration_tables t SET active = false
+         WHERE t.migration = mig AND t.relid = (data->>'release_relid')::oid;
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migration_record_relayout(text, jsonb) FROM PUBLIC;
+
+-- The relayout step of a migration's steps, or NULL.
+CREATE FUNCTION steward._relayout_step(steps jsonb)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN jsonb_typeof(steps) = 'array' AND jsonb_typeof(steps->0) = 'object'
+                THEN steps->0->'relayout' END
+$$;
+
+-- The two layouts of a relayout migration (whatever their names are now).
+CREATE FUNCTION steward._relayout_tables(mig text, OUT old_rel regclass, OUT new_rel regclass,
+                                         OUT relname name, OUT key_columns name[],
+                                         OUT key_types text[])
+RETURNS record
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT o.relid, n.relid, o.relname, o.key_columns, o.key_types
+      FROM steward.migration_tables o
+      LEFT JOIN steward.migration_tables n ON n.migration = o.migration AND n.ord = 2
+     WHERE o.migration = mig AND o.ord = 1
+$$;
+
+-- Columns a copy writes: every column but dropped and generated ones.
+CREATE FUNCTION steward._relayout_columns(rel regclass)
+RETURNS text[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(array_agg(a.attname::text ORDER BY a.attnum), '{}')
+      FROM pg_attribute a
+     WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+$$;
+
+-- The apply statements of the trigger on src that writes tgt (relayout.c):
+-- insert ($1 = new row), update ($1 = old row, $2 = new row), delete ($1 =
+-- old row).  Upserts keyed by the primary key: applying twice is harmless.
+CREATE FUNCTION steward._relayout_apply_sql(src regclass, tgt regclass, keys name[],
+                                            OUT ins text, OUT upd text, OUT del text)
+RETURNS record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cols text[] := steward._relayout_columns(src);
+    collist text;
+    keylist text;
+    sets text;
+    vals1 text;
+    vals2 text;
+    keys1 text;
+    keys2 text;
+    conflict text;
+BEGIN
+    SELECT string_agg(format('%I', c), ', ' ORDER BY i), string_agg(format('($1).%I', c), ', ' ORDER BY i),
+           string_agg(format('($2).%I', c), ', ' ORDER BY i),
+           string_agg(format('%1$I = EXCLUDED.%1$I', c), ', ' ORDER BY i) FILTER (WHERE NOT c = ANY (keys))
+      INTO collist, vals1, vals2, sets
+      FROM unnest(cols) WITH ORDINALITY u(c, i);
+    SELECT string_agg(format('%I', k), ', ' ORDER BY i), string_agg(format('($1).%I', k), ', ' ORDER BY i),
+           string_agg(format('($2).%I', k), ', ' ORDER BY i)
+      INTO keylist, keys1, keys2
+      FROM unnest(keys) WITH ORDINALITY u(k, i);
+    conflict := format('ON CONFLICT (%s) %s', keylist,
+                       CASE WHEN sets IS NULL THEN 'DO NOTHING' ELSE 'DO UPDATE SET ' || sets END);
+    ins := format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s %s', tgt, collist, vals1, conflict);
+    upd := format('WITH d AS (DELETE FROM %s WHERE ROW(%s) = ROW(%s) AND ROW(%s) IS DISTINCT FROM ROW(%s)) '
+                  'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s %s',
+                  tgt, keylist, keys1, keys1, keys2, tgt, collist, vals2, conflict);
+    del := format('DELETE FROM %s WHERE ROW(%s) = ROW(%s)', tgt, keylist, keys1);
+END
+$$;
+
+-- Checks on the table a relayout changes, before anything changes.
+CREATE FUNCTION steward._relayout_check(rel regclass, keycols text[], what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    pk text[];
+    other text;
+    missing text[];
+BEGIN
+    IF (SELECT relkind FROM pg_class WHERE oid = rel) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table (%)', rel, what USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', rel
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the owner of a table may migrate it.';
+    END IF;
+    IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table %', rel
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF (SELECT relispartition FROM pg_class WHERE oid = rel) THEN
+        RAISE EXCEPTION 'relation % is a partition (%)', rel, what
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Re-layout the partitioned table it belongs to.';
+    END IF;
+    SELECT array_agg(a.attname::text ORDER BY k.ord) INTO pk
+      FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
+     WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum;
+    IF pk IS NULL THEN
+        RAISE EXCEPTION 'relation % has no primary key (%)', rel, what
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Both layouts are written keyed by the primary key, and the backfill copies rows in its order.',
+                  HINT = 'Add a primary key first.';
+    END IF;
+    FOREACH other IN ARRAY keycols LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND attname = other
+                                                    AND attnum > 0 AND NOT attisdropped) THEN
+            RAISE EXCEPTION 'column "%" of relation % does not exist (%)', other, rel, what
+                USING ERRCODE = 'undefined_column';
+        END IF;
+    END LOOP;
+    -- A partitioned table's unique keys must include the partition key.
+    FOR c IN SELECT ic.relname, i.indisprimary,
+                    ARRAY(SELECT a.attname::text FROM unnest(i.indkey) k(attnum)
+                            JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum) AS cols
+               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+              WHERE i.indrelid = rel AND i.indisunique ORDER BY i.indisprimary DESC, ic.relname LOOP
+        missing := ARRAY(SELECT k FROM unnest(keycols) k WHERE NOT k = ANY (c.cols));
+        IF cardinality(missing) > 0 THEN
+            RAISE EXCEPTION '% of relation % does not include the partition key column "%" (%)',
+                    CASE WHEN c.indisprimary THEN 'the primary key' ELSE format('unique index "%s"', c.relname) END,
+                    rel, missing[1], what
+                USING ERRCODE = 'invalid_table_definition',
+                      DETAIL = 'PostgreSQL enforces a unique key of a partitioned table only when it includes every partition key column.',
+                      HINT = format('Make it (%s) first, or partition by columns of the key (%s).',
+                                    array_to_string(c.cols || missing, ', '), array_to_string(c.cols, ', '));
+        END IF;
+    END LOOP;
+    SELECT migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % is being changed by migration "%"', rel, other
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
+    END IF;
+    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND contype = 'x' LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % has exclusion constraint "%", which a partitioned table cannot have', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Use a unique key that includes the partition key instead.';
+    END IF;
+    SELECT tgname INTO other FROM pg_trigger WHERE tgrelid = rel AND NOT tgisinternal LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % has trigger "%": a relayout does not move triggers yet', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop the trigger for the migration and recreate it on the new layout after the cutover.';
+    END IF;
+    IF (SELECT relrowsecurity FROM pg_class WHERE oid = rel)
+       OR EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = rel) THEN
+        RAISE EXCEPTION 'relation % has row-level security: a relayout does not move policies yet', rel
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND confrelid = rel AND contype = 'f' LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % references itself (foreign key "%"): not supported by relayout', rel, other
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    -- Objects the cutover redirects run DDL as their owners: the caller
+    -- must own them too; objects it cannot redirect are refused.
+    FOR c IN SELECT DISTINCT v.oid::regclass AS obj, v.relkind, v.relowner
+               FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+               JOIN pg_class v ON v.oid = r.ev_class
+              WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+                AND d.refobjid = rel AND v.oid <> rel
+             UNION
+             SELECT DISTINCT x.conrelid::regclass, 'f'::"char", (SELECT relowner FROM pg_class WHERE oid = x.conrelid)
+               FROM pg_constraint x WHERE x.confrelid = rel AND x.contype = 'f' AND x.conparentid = 0 LOOP
+        IF c.relkind = 'm' THEN
+            RAISE EXCEPTION 'materialized view % depends on relation %', c.obj, rel
+                USING ERRCODE = 'feature_not_supported',
+                      HINT = 'Drop it for the migration and recreate it after the cutover.';
+        END IF;
+        IF NOT pg_has_role(c.relowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of % to re-layout %', c.obj, rel
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = CASE WHEN c.relkind = 'f' THEN 'Its foreign key is moved to the new layout at the cutover.'
+                                    ELSE 'The view is redefined on the new layout at the cutover.' END;
+        END IF;
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+                WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = rel) THEN
+        RAISE EXCEPTION 'a function with a SQL-standard body depends on relation %', rel
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Recreate it after the cutover; bodies given as strings find the table by name and need nothing.';
+    END IF;
+END
+$$;
+
+-- The partitions of a relayout step: name, bound clause and tablespace of
+-- each, built from the step's values (literals quoted with %L).
+CREATE FUNCTION steward._relayout_partitions(body jsonb, strategy text, prefix text, what text)
+RETURNS TABLE (name text, bound text, tablespace text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n integer;
+    p jsonb;
+    i integer := 0;
+    spaces jsonb := coalesce(body->'tablespaces', '[]');
+    k text;
+BEGIN
+    IF jsonb_typeof(spaces) <> 'array' THEN
+        RAISE EXCEPTION '"tablespaces" of % must be an array of tablespace names', what
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF strategy = 'hash' THEN
+        IF jsonb_typeof(body->'partitions') <> 'number' OR (body->>'partitions')::numeric
+               NOT BETWEEN 1 AND 1024 OR (body->>'partitions')::numeric % 1 <> 0 THEN
+            RAISE EXCEPTION '"partitions" of % must be a number of partitions from 1 to 1024', what
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        n := (body->>'partitions')::integer;
+        FOR i IN 0 .. n - 1 LOOP
+            name := format('%s_p%s', prefix, i);
+            bound := format('FOR VALUES WITH (MODULUS %s, REMAINDER %s)', n, i);
+            tablespace := CASE WHEN jsonb_array_length(spaces) > 0
+                               THEN spaces->>(i % jsonb_array_length(spaces)) END;
+            RETURN NEXT;
+        END LOOP;
+        RETURN;
+    END IF;
+    IF jsonb_typeof(body->'partitions') <> 'array' OR jsonb_array_length(body->'partitions') = 0 THEN
+        RAISE EXCEPTION '"partitions" of % must be an array of partitions with their bounds', what
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = CASE WHEN strategy = 'range'
+                              THEN 'For example: [{"from": [null], "to": [1000]}, {"from": [1000], "to": [null]}] (null: MINVALUE / MAXVALUE).'
+                              ELSE 'For example: [{"in": ["eu", "uk"]}, {"in": ["us"]}, {"default": true}].' END;
+    END IF;
+    FOR p IN SELECT x FROM jsonb_array_elements(body->'partitions') x LOOP
+        IF jsonb_typeof(p) <> 'object' THEN
+            RAISE EXCEPTION 'partition % of % must be an object', i + 1, what
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        FOR k IN SELECT jsonb_object_keys(p) LOOP
+            IF NOT k = ANY (CASE WHEN strategy = 'range' THEN ARRAY['name', 'from', 'to', 'default', 'tablespace']
+                                 ELSE ARRAY['name', 'in', 'default', 'tablespace'] END) THEN
+                RAISE EXCEPTION 'unknown key "%" in partition % of %', k, i + 1, what
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+        END LOOP;
+        name := coalesce(p->>'name', format('%s_p%s', prefix, i));
+        tablespace := coalesce(p->>'tablespace', CASE WHEN jsonb_array_length(spaces) > 0
+                                                      THEN spaces->>(i % jsonb_array_length(spaces)) END);
+        IF coalesce(p->>'default', 'false') = 'true' THEN
+            bound := 'DEFAULT';
+        ELSIF strategy = 'range' THEN
+            IF jsonb_typeof(p->'from') IS DISTINCT FROM 'array' OR jsonb_typeof(p->'to') IS DISTINCT FROM 'array' THEN
+                RAISE EXCEPTION 'partition % of % needs "from" and "to" arrays (or "default": true)', i + 1, what
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            bound := format('FOR VALUES FROM (%s) TO (%s)',
+                (SELECT string_agg(CASE WHEN jsonb_typeof(v) = 'null' THEN 'MINVALUE' ELSE quote_literal(v #>> '{}') END, ', ' ORDER BY o)
+                   FROM jsonb_array_elements(p->'from') WITH ORDINALITY e(v, o)),
+                (SELECT string_agg(CASE WHEN jsonb_typeof(v) = 'null' THEN 'MAXVALUE' ELSE quote_literal(v #>> '{}') END, ', ' ORDER BY o)
+                   FROM jsonb_array_elements(p->'to') WITH ORDINALITY e(v, o)));
+        ELSE
+            IF jsonb_typeof(p->'in') IS DISTINCT FROM 'array' OR jsonb_array_length(p->'in') = 0 THEN
+                RAISE EXCEPTION 'partition % of % needs an "in" array of values (or "default": true)', i + 1, what
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            bound := format('FOR VALUES IN (%s)',
+                (SELECT string_agg(CASE WHEN jsonb_typeof(v) = 'null' THEN 'NULL' ELSE quote_literal(v #>> '{}') END, ', ' ORDER BY o)
+                   FROM jsonb_array_elements(p->'in') WITH ORDINALITY e(v, o)));
+        END IF;
+        i := i + 1;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+-- migration_start of a relayout migration (called by _migration_start):
+-- checks, the record, then the new layout and the triggers under lock.
+CREATE FUNCTION steward._relayout_start(mig text, steps jsonb, user_path text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    body jsonb := steward._relayout_step(steps);
+    what text := 'step 1 (relayout)';
+    rel regclass;
+    k text;
+    spec record;
+    relname name;
+    nsp name;
+    prefix text;
+    parts jsonb;
+    con text;
+BEGIN
+    IF jsonb_array_length(steps) <> 1 THEN
+        RAISE EXCEPTION 'a relayout must be the only step of its migration'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Change columns in a migration of their own, before or after the relayout.';
+    END IF;
+    IF jsonb_typeof(body) <> 'object' THEN
+        RAISE EXCEPTION 'step 1 (relayout) must be an object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(body) LOOP
+        IF NOT k = ANY (ARRAY['table', 'partition_by', 'partitions', 'tablespaces', 'partition_prefix']) THEN
+            RAISE EXCEPTION 'unknown key "%" in step 1 (relayout)', k
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'relayout takes table, partition_by, partitions, tablespaces, partition_prefix.';
+        END IF;
+        IF k IN ('table', 'partition_by', 'partition_prefix') AND jsonb_typeof(body->k) <> 'string' THEN
+            RAISE EXCEPTION '"%" of step 1 (relayout) must be a string', k
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    FOREACH k IN ARRAY ARRAY['table', 'partition_by', 'partitions'] LOOP
+        IF NOT body ? k OR body->>k = '' THEN
+            RAISE EXCEPTION 'step 1 (relayout) needs "%"', k USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    PERFORM set_config('search_path', user_path, true);
+    rel := to_regclass(body->>'table');
+    PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
+    IF rel IS NULL THEN
+        RAISE EXCEPTION 'relation "%" does not exist (step 1)', body->>'table'
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    what := format('step 1 (relayout %s)', rel);
+    spec := steward._relayout_partition_by(body->>'partition_by');
+    PERFORM steward._relayout_check(rel, spec.columns, what);
+    SELECT c.relname, n.nspname INTO relname, nsp
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel;
+    prefix := coalesce(body->>'partition_prefix', relname);
+    SELECT coalesce(jsonb_agg(to_jsonb(p)), '[]') INTO parts
+      FROM steward._relayout_partitions(body, spec.strategy, prefix, what) p;
+    -- Every name the migration will use must be free.
+    FOR k IN SELECT x->>'name' FROM jsonb_array_elements(parts) x
+             UNION ALL SELECT left(relname, 50) || '_relayout_new'
+             UNION ALL SELECT left(relname, 50) || '_relayout_old' LOOP
+        IF octet_length(k) > 63 OR EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = k
+                                              AND c.relnamespace = nsp::regnamespace) THEN
+            RAISE EXCEPTION 'relation "%.%" already exists or the name is too long (%)', nsp, k, what
+                USING ERRCODE = 'duplicate_table',
+                      HINT = 'Name the partitions with "partition_prefix" or "name".';
+        END IF;
+    END LOOP;
+    IF (SELECT count(DISTINCT x->>'name') FROM jsonb_array_elements(parts) x) <> jsonb_array_length(parts) THEN
+        RAISE EXCEPTION 'two partitions of % have the same name', what USING ERRCODE = 'duplicate_table';
+    END IF;
+    FOR k IN SELECT DISTINCT x->>'tablespace' FROM jsonb_array_elements(parts) x WHERE x->>'tablespace' IS NOT NULL LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_tablespace WHERE spcname = k) THEN
+            RAISE EXCEPTION 'tablespace "%" does not exist (%)', k, what USING ERRCODE = 'undefined_object';
+        END IF;
+    END LOOP;
+
+    BEGIN
+        PERFORM steward._migration_record('create', mig, jsonb_build_object(
+            'steps', steps, 'started_by', current_user, 'tables', jsonb_build_array(rel::oid),
+            'table_rows', jsonb_build_array(jsonb_build_object(
+                'migration', mig, 'relid', rel::oid, 'ord', 1, 'table_name', rel::text,
+                'relname', relname,
+                'key_columns', (SELECT array_agg(a.attname ORDER BY k.ord)
+                                  FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
+                                 WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum),
+                'key_types', (SELECT array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY k.ord)
+                                FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
+                               WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum))),
+            'column_rows', '[]'::jsonb));
+    EXCEPTION WHEN unique_violation THEN
+        GET STACKED DIAGNOSTICS con = CONSTRAINT_NAME;
+        IF con = 'migration_runs_pkey' THEN
+            RAISE EXCEPTION 'migration "%" already exists', mig
+                USING ERRCODE = 'duplicate_object',
+                      HINT = 'Migration names are kept in steward.migrations; choose another one.';
+        END IF;
+        RAISE EXCEPTION 'a table of migration "%" is being changed by another migration', mig
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'Complete and clean up, or roll back, that migration first.';
+    END;
+    -- SHARE ROW EXCLUSIVE (what CREATE TRIGGER takes): reads go on.
+    PERFORM steward._migration_locked(mig, '_relayout_expand', 'SHARE ROW EXCLUSIVE',
+        jsonb_build_object('strategy', spec.strategy, 'columns', to_jsonb(spec.columns),
+                           'partitions', parts));
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
+END
+$$;
+
+-- (Re)create the apply trigger on src that writes tgt.
+CREATE FUNCTION steward._relayout_set_trigger(src regclass, tgt regclass, keys name[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s record := steward._relayout_apply_sql(src, tgt, keys);
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = src AND tgname = 'zz_steward_relayout') THEN
+        PERFORM steward._migration_exec(src, format('DROP TRIGGER zz_steward_relayout ON %s', src));
+    END IF;
+    PERFORM steward._migration_exec(src, format(
+        'CREATE TRIGGER zz_steward_relayout AFTER INSERT OR UPDATE OR DELETE ON %s '
+        'FOR EACH ROW EXECUTE FUNCTION steward._relayout_trigger(%L, %L, %L)', src, s.ins, s.upd, s.del));
+END
+$$;
+
+-- TRUNCATE fires no row trigger: refused on both layouts while a relayout
+-- keeps them equal.
+CREATE FUNCTION steward._relayout_truncate_guard()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'cannot truncate %.% while migration "%" re-layouts it', TG_TABLE_SCHEMA, TG_TABLE_NAME,
+            TG_ARGV[0]
+        USING ERRCODE = 'object_in_use',
+              HINT = 'Delete the rows instead, or finish or roll back the migration first.';
+END
+$$;
+
+-- GRANT on tgt what src grants (its owner excepted).
+CREATE FUNCTION steward._relayout_grants(src regclass, tgt regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    stmt text;
+BEGIN
+    FOR stmt IN SELECT format('GRANT %s ON %s TO %s%s', a.privilege_type, tgt,
+                              CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END,
+                              CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+                  FROM pg_class c, aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
+                 WHERE c.oid = src AND a.grantee <> c.relowner LOOP
+        PERFORM steward._migration_exec(src, stmt);
+    END LOOP;
+END
+$$;
+
+-- Expand (inside migration_start, the table locked): the new layout with
+-- its partitions, the source's columns, defaults, constraints, indexes,
+-- foreign keys, rules and grants; the apply triggers on both.
+CREATE FUNCTION steward._relayout_expand(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    nsp text := (SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = t.old_rel);
+    newname text := left(t.relname, 50) || '_relayout_new';
+    newrel regclass;
+    layout regclass;
+    p jsonb;
+    c record;
+BEGIN
+    PERFORM steward._migration_exec(t.old_rel, format(
+        'CREATE TABLE %s.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED '
+        'INCLUDING IDENTITY INCLUDING INDEXES INCLUDING STATISTICS INCLUDING STORAGE '
+        'INCLUDING COMMENTS INCLUDING COMPRESSION) PARTITION BY %s (%s)',
+        nsp, newname, t.old_rel, upper(arg->>'strategy'),
+        (SELECT string_agg(format('%I', x), ', ') FROM jsonb_array_elements_text(arg->'columns') x)));
+    newrel := format('%s.%I', nsp, newname)::regclass;
+    FOR p IN SELECT x FROM jsonb_array_elements(arg->'partitions') x LOOP
+        PERFORM steward._migration_exec(t.old_rel, format(
+            'CREATE TABLE %s.%I PARTITION OF %s %s USING steward%s', nsp, p->>'name', newrel,
+            p->>'bound', CASE WHEN p->>'tablespace' IS NOT NULL
+                              THEN format(' TABLESPACE %I', p->>'tablespace') ELSE '' END));
+    END LOOP;
+    PERFORM steward._migration_record('relayout', mig, jsonb_build_object(
+        'tables', jsonb_build_array(newrel::oid),
+        'table_rows', jsonb_build_array(jsonb_build_object(
+            'relid', newrel::oid, 'ord', 2, 'table_name', newrel::text, 'relname', newname,
+            'key_columns', t.key_columns, 'key_types', t.key_types))));
+    -- Foreign keys to other tables (the new layout is empty: no scan).
+    FOR c IN SELECT x.conname, pg_get_constraintdef(x.oid) AS def FROM pg_constraint x
+              WHERE x.conrelid = t.old_rel AND x.contype = 'f' AND x.conparentid = 0 ORDER BY x.conname LOOP
+        PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s ADD CONSTRAINT %I %s',
+                                                          newrel, c.conname, c.def));
+    END LOOP;
+    -- The same rules: versions, sequences, state machines.
+    FOR c IN SELECT r.attname, r.kind, r.machine, r.changed_at FROM steward.column_rules r
+              WHERE r.relid = t.old_rel ORDER BY r.attname LOOP
+        IF c.kind = 'version' THEN
+            PERFORM steward.track_versions(newrel, c.attname);
+        ELSIF c.kind = 'sequence' THEN
+            PERFORM steward.track_sequence(newrel, c.attname);
+        ELSE
+            PERFORM steward.attach_state_machine(newrel, c.attname, c.machine, c.changed_at);
+        END IF;
+    END LOOP;
+    PERFORM steward._relayout_grants(t.old_rel, newrel);
+    IF obj_description(t.old_rel, 'pg_class') IS NOT NULL THEN
+        PERFORM steward._migration_exec(t.old_rel, format('COMMENT ON TABLE %s IS %L', newrel,
+                                                          obj_description(t.old_rel, 'pg_class')));
+    END IF;
+    PERFORM steward._relayout_set_trigger(t.old_rel, newrel, t.key_columns);
+    PERFORM steward._relayout_set_trigger(newrel, t.old_rel, t.key_columns);
+    FOREACH layout IN ARRAY ARRAY[t.old_rel, newrel] LOOP
+        PERFORM steward._migration_exec(t.old_rel, format(
+            'CREATE TRIGGER zz_steward_relayout_truncate BEFORE TRUNCATE ON %s '
+            'FOR EACH STATEMENT EXECUTE FUNCTION steward._relayout_truncate_guard(%L)', layout, mig));
+    END LOOP;
+END
+$$;
+
+--------------------------------------------------------------------------
+-- backfill
+--------------------------------------------------------------------------
+
+-- The batch statement: the next rows of the old layout in key order that
+-- the new one lacks, locked FOR KEY SHARE (a concurrent DELETE waits for
+-- the batch, so a deleted row is never copied back; rows others hold are
+-- skipped and taken by a later pass), copied with ON CONFLICT DO NOTHING
+-- (a row the apply trigger wrote meanwhile wins).  Returns rows taken,
+-- rows inserted, last key.
+CREATE FUNCTION steward._relayout_batch_sql(mig text, after boolean)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    cols text;
+    keys text;
+    skeys text;
+    nkeys text;
+    keyvals text;
+    desc_keys text;
+    cond text;
+BEGIN
+    cols := (SELECT string_agg(format('%I', c), ', ' ORDER BY i)
+               FROM unnest(steward._relayout_columns(t.old_rel)) WITH ORDINALITY u(c, i));
+    SELECT string_agg(format('%I', k), ', ' ORDER BY i),
+           string_agg(format('s.%I', k), ', ' ORDER BY i),
+           string_agg(format('n.%I', k), ', ' ORDER BY i),
+           string_agg(format('format(''%%s'', %I)', k), ', ' ORDER BY i),
+           string_agg(format('%I DESC', k), ', ' ORDER BY i),
+           string_agg(format('($1::text[])[%s]::%s', i, ty), ', ' ORDER BY i)
+      INTO keys, skeys, nkeys, keyvals, desc_keys, cond
+      FROM unnest(t.key_columns, t.key_types) WITH ORDINALITY u(k, ty, i);
+    RETURN format(
+        'WITH b AS (SELECT %1$s FROM %2$s s WHERE %3$s NOT EXISTS (SELECT 1 FROM %4$s n WHERE ROW(%5$s) = ROW(%6$s)) '
+        '           ORDER BY %7$s LIMIT $2::integer FOR KEY SHARE OF s SKIP LOCKED), '
+        '     i AS (INSERT INTO %4$s (%1$s) OVERRIDING SYSTEM VALUE SELECT %1$s FROM b ON CONFLICT DO NOTHING RETURNING 1) '
+        'SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM i), (SELECT ARRAY[%8$s] FROM b ORDER BY %9$s LIMIT 1)',
+        cols, t.old_rel,
+        CASE WHEN after THEN format('ROW(%s) > ROW(%s) AND', skeys, cond) ELSE '' END,
+        t.new_rel, nkeys, skeys, keys, keyvals, desc_keys);
+END
+$$;
+
+-- One backfill batch (called by steward._run_batches), its progress and
+-- checkpoint in the same transaction.
+CREATE FUNCTION steward._relayout_batch(job jsonb, last_key text[], batch_size integer,
+                                        retries integer, OUT moved bigint, OUT next_key text[])
+RETURNS record
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    res text[];
+BEGIN
+    res := steward._relayout_exec((job->>'relid')::oid::regclass,
+                                  CASE WHEN last_key IS NULL THEN job->>'first' ELSE job->>'next' END,
+                                  ARRAY[last_key::text, batch_size::text]);
+    moved := res[1]::bigint;
+    next_key := res[3]::text[];
+    PERFORM steward._migration_record('update', job->>'name', jsonb_build_object(
+        'add_rows', res[2]::bigint, 'add_batches', CASE WHEN moved > 0 THEN 1 ELSE 0 END,
+        'add_retries', retries, 'last_batch_at', clock_timestamp(),
+        'table', job->>'relid') ||
+        CASE WHEN moved > 0 THEN jsonb_build_object('last_key', to_jsonb(next_key))
+             ELSE '{}'::jsonb END);
+END
+$$;
+
+-- Rows of the old layout the new one lacks (as the owner).
+CREATE FUNCTION steward._relayout_missing(mig text)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+BEGIN
+    RETURN (steward._migration_exec(t.old_rel, format(
+        'SELECT count(*) FROM %s s WHERE NOT EXISTS (SELECT 1 FROM %s n WHERE ROW(%s) = ROW(%s))',
+        t.old_rel, t.new_rel,
+        (SELECT string_agg(format('n.%I', k), ', ' ORDER BY i) FROM unnest(t.key_columns) WITH ORDINALITY u(k, i)),
+        (SELECT string_agg(format('s.%I', k), ', ' ORDER BY i) FROM unnest(t.key_columns) WITH ORDINALITY u(k, i)))))[1]::bigint;
+END
+$$;
+
+CREATE FUNCTION steward._relayout_backfill_begin(mig text, batch_size integer,
+                                                 max_rows_per_sec integer)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r steward.migration_runs := steward._migration_get(mig);
+BEGIN
+    PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled'], 'backfill');
+    IF batch_size < 1 OR max_rows_per_sec < 1 THEN
+        RAISE EXCEPTION 'batch_size and max_rows_per_sec must be at least 1'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM steward._migration_record('update', mig,
+        CASE WHEN r.phase = 'backfilled' THEN '{"phase": "pending_backfill"}'::jsonb ELSE '{}'::jsonb END ||
+        jsonb_build_object(
+            'backfill_started_at', coalesce(r.backfill_started_at, clock_timestamp()),
+            'rows_total', r.rows_backfilled + steward._relayout_missing(mig),
+            'backfill_pid', pg_backend_pid(), 'backfill_run_at', clock_timestamp(),
+            'backfill_status', 'running', 'failed', false, 'error', NULL));
+    RETURN coalesce(batch_size, (steward._migration_settings()).batch_size);
+END
+$$;
+
+CREATE FUNCTION steward._relayout_backfill_end(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    remaining bigint := steward._relayout_missing(mig);
+BEGIN
+    IF remaining > 0 THEN
+        PERFORM steward._migration_record('update', mig, jsonb_build_object('backfill_status', 'finished'));
+        RAISE WARNING 'migration "%": % rows were held by other transactions and are not copied yet',
+                mig, remaining
+            USING HINT = 'Run steward.migration_backfill again.';
+        RETURN;
+    END IF;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'backfilled', 'backfilled_at', clock_timestamp(), 'backfill_status', 'finished'));
+END
+$$;
+
+-- The backfill of a relayout (called by steward.migration_backfill).
+CREATE PROCEDURE steward._relayout_backfill(mig text, batch_size integer, max_rows_per_sec integer)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT; every name below is
+-- schema-qualified.
+AS $$
+DECLARE
+    size pg_catalog.int4;
+    t pg_catalog.record;
+    resume pg_catalog.text[];
+BEGIN
+    size := steward._relayout_backfill_begin(mig, batch_size, max_rows_per_sec);
+    COMMIT;
+    t := steward._relayout_tables(mig);
+    SELECT x.last_key INTO resume FROM steward.migration_tables x
+     WHERE x.migration OPERATOR(pg_catalog.=) mig AND x.ord OPERATOR(pg_catalog.=) 1;
+    CALL steward._run_batches('_relayout_batch', '_migration_batch_status',
+        pg_catalog.jsonb_build_object('name', mig, 'relid', t.old_rel::pg_catalog.oid,
+                                      'table', t.old_rel::pg_catalog.text, 'keyset', true,
+                                      'first', steward._relayout_batch_sql(mig, false),
+                                      'next', steward._relayout_batch_sql(mig, true)),
+        size, max_rows_per_sec, resume);
+    PERFORM steward._relayout_backfill_end(mig);
+    COMMIT;
+END
+$$;
+
+--------------------------------------------------------------------------
+-- validate
+--------------------------------------------------------------------------
+
+-- Both layouts in one statement (one snapshot; the apply trigger writes
+-- both in the writer's transaction, so they must agree exactly): rows per
+-- key range (16 buckets of a hash of the key, as steward.checksum_ranges),
+-- keys only one side has, rows whose values differ, checksums per range.
+CREATE FUNCTION steward._relayout_compare_sql(mig text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    keytext text;
+    rowtext text;
+BEGIN
+    keytext := format('ARRAY[%s]::text', (SELECT string_agg(format('format(''%%s'', t.%I)', k), ', ' ORDER BY i)
+                                          FROM unnest(t.key_columns) WITH ORDINALITY u(k, i)));
+    rowtext := format('format(''%%s'', ROW(%s))',
+                      (SELECT string_agg(format('t.%I', c), ', ' ORDER BY a.attnum)
+                         FROM pg_attribute a, LATERAL (SELECT a.attname::text) x(c)
+                        WHERE a.attrelid = t.old_rel AND a.attnum > 0 AND NOT a.attisdropped));
+    RETURN format(
+        'WITH o AS (SELECT %1$s AS k, hashtextextended(%2$s, 0) AS h FROM %3$s t), '
+        '     n AS (SELECT %1$s AS k, hashtextextended(%2$s, 0) AS h FROM %4$s t), '
+        '     j AS (SELECT (hashtextextended(coalesce(o.k, n.k), 0) %% 16 + 16) %% 16 AS b, '
+        '                  coalesce(o.k, n.k) AS k, o.h AS oh, n.h AS nh '
+        '             FROM o FULL JOIN n ON n.k = o.k), '
+        '     g AS (SELECT b, count(oh) AS no, count(nh) AS nn, '
+        '                  count(*) FILTER (WHERE nh IS NULL) AS only_old, '
+        '                  count(*) FILTER (WHERE oh IS NULL) AS only_new, '
+        '                  count(*) FILTER (WHERE oh <> nh) AS differ, '
+        '                  sum(oh::numeric) AS so, sum(nh::numeric) AS sn, '
+        '                  min(k) FILTER (WHERE oh IS NULL OR nh IS NULL OR oh <> nh) AS ex '
+        '             FROM j GROUP BY b) '
+        'SELECT coalesce(sum(no), 0), coalesce(sum(nn), 0), coalesce(sum(only_old), 0), '
+        '       coalesce(sum(only_new), 0), coalesce(sum(differ), 0), count(*), '
+        '       count(*) FILTER (WHERE so IS DISTINCT FROM sn), '
+        '       string_agg(format(''range %%s: %%s old / %%s new rows, %%s differ, e.g. key %%s'', '
+        '                         b, no, nn, differ, ex), ''; '' ORDER BY b) '
+        '         FILTER (WHERE so IS DISTINCT FROM sn) '
+        '  FROM g',
+        keytext, rowtext, t.old_rel, t.new_rel);
+END
+$$;
+
+-- The key distribution over the new layout's partitions: rows and writes
+-- (updates and deletes since the layout was created, from the statistics
+-- collector: the backfill only inserts) per partition.
+CREATE FUNCTION steward._relayout_distribution(mig text)
+RETURNS TABLE (partition regclass, rows bigint, row_share double precision,
+               writes bigint, writes_per_sec double precision, write_share double precision)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    counts jsonb;
+    since timestamptz := (SELECT r.expanded_at FROM steward.migration_runs r WHERE r.name = mig);
+BEGIN
+    counts := (steward._migration_exec(t.new_rel, format(
+        'SELECT coalesce(jsonb_object_agg(p, n), ''{}'') FROM (SELECT tableoid::oid::text AS p, count(*) AS n FROM %s GROUP BY 1) x',
+        t.new_rel)))[1]::jsonb;
+    RETURN QUERY
+    WITH p AS (SELECT i.inhrelid AS relid,
+                      coalesce((counts->>i.inhrelid::text)::bigint, 0) AS n,
+                      coalesce(s.n_tup_upd + s.n_tup_del, 0) AS w
+                 FROM pg_inherits i LEFT JOIN pg_stat_all_tables s ON s.relid = i.inhrelid
+                WHERE i.inhparent = t.new_rel)
+    SELECT p.relid::regclass, p.n, p.n::double precision / nullif(sum(p.n) OVER (), 0),
+           p.w, p.w / greatest(extract(epoch FROM clock_timestamp() - since)::double precision, 1),
+           p.w::double precision / nullif(sum(p.w) OVER (), 0)
+      FROM p ORDER BY p.relid::regclass::text;
+END
+$$;
+
+-- migration_validate of a relayout: results as (check, passed, detail).
+-- NULL when the migration is not a relayout.
+CREATE FUNCTION steward._relayout_validate(mig text, r steward.migration_runs)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    results jsonb := '[]';
+    res text[];
+    d record;
+    limit_share double precision := current_setting('steward.relayout_max_partition_share')::double precision;
+    worst record;
+    total_writes bigint;
+    hot text;
+    con record;
+    ok boolean;
+    msg text;
+BEGIN
+    IF steward._relayout_step(r.steps) IS NULL THEN
+        RETURN NULL;
+    END IF;
+    res := steward._migration_exec(t.old_rel, steward._relayout_compare_sql(mig));
+    results := results || jsonb_build_object('check', format('backfill %s', t.new_rel),
+        'passed', res[3]::bigint = 0,
+        'detail', CASE WHEN res[3]::bigint = 0 THEN format('every row of %s is in %s', t.old_rel, t.new_rel)
+                       ELSE format('%s rows of %s are not in %s yet: CALL steward.migration_backfill(%L)',
+                                   res[3], t.old_rel, t.new_rel, mig) END);
+    results := results || jsonb_build_object('check', format('rows %s', t.new_rel),
+        'passed', res[1] = res[2] AND res[4]::bigint = 0,
+        'detail', format('%s rows in %s, %s in %s, %s only in %s', res[1], t.old_rel, res[2], t.new_rel,
+                         res[4], t.new_rel));
+    results := results || jsonb_build_object('check', format('values %s', t.new_rel),
+        'passed', res[5]::bigint = 0,
+        'detail', format('%s rows with the same key differ', res[5]));
+    results := results || jsonb_build_object('check', format('checksums %s', t.new_rel),
+        'passed', res[7]::bigint = 0,
+        'detail', CASE WHEN res[7]::bigint = 0
+                       THEN format('%s key ranges: counts and checksums of both layouts agree', res[6])
+                       ELSE format('%s of %s key ranges disagree (%s)', res[7], res[6], res[8]) END);
+
+    -- Distribution over the new partitions: the hot-shard check.
+    SELECT sum(x.writes) INTO total_writes FROM steward._relayout_distribution(mig) x;
+    FOR d IN SELECT * FROM steward._relayout_distribution(mig) LOOP
+        ok := coalesce(d.row_share, 0) <= limit_share
+              AND (total_writes < 100 OR coalesce(d.write_share, 0) <= limit_share);
+        results := results || jsonb_build_object('check', format('partition %s', d.partition),
+            'passed', ok,
+            'detail', format('%s rows (%s%%), %s writes (%s/s, %s%%)', d.rows,
+                             round(coalesce(d.row_share, 0)::numeric * 100, 1), d.writes,
+                             round(d.writes_per_sec::numeric, 1),
+                             round(coalesce(d.write_share, 0)::numeric * 100, 1)));
+    END LOOP;
+    SELECT x.partition, greatest(coalesce(x.row_share, 0),
+                                 CASE WHEN total_writes >= 100 THEN coalesce(x.write_share, 0) ELSE 0 END) AS share
+      INTO worst FROM steward._relayout_distribution(mig) x ORDER BY 2 DESC LIMIT 1;
+    SELECT string_agg(format('%s (%s updates)', h.key_text, h.updates), ', ' ORDER BY h.updates DESC) INTO hot
+      FROM (SELECT * FROM steward.hot_rows h WHERE h.relid IN (t.old_rel, t.new_rel)
+                OR h.relid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = t.new_rel)
+             ORDER BY h.updates DESC LIMIT 5) h;
+    msg := format('largest partition %s takes %s%% of rows or writes (limit steward.relayout_max_partition_share = %s%%)',
+                  worst.partition, round(coalesce(worst.share, 0)::numeric * 100, 1),
+                  round(limit_share::numeric * 100, 1))
+           || coalesce('; hottest keys: ' || hot, '');
+    results := results || jsonb_build_object('check', format('distribution %s', t.new_rel),
+        'passed', coalesce(worst.share, 0) <= limit_share, 'detail', msg);
+
+    -- After the cutover: foreign keys moved to the new layout (NOT VALID)
+    -- are validated (SHARE UPDATE EXCLUSIVE on the referencing table).
+    IF r.phase = 'switched' THEN
+        FOR con IN SELECT x.conrelid::regclass AS rel, x.conname FROM pg_constraint x
+                    WHERE x.confrelid = t.new_rel AND x.contype = 'f' AND x.conparentid = 0
+                    ORDER BY 1, 2 LOOP
+            BEGIN
+                PERFORM steward._migration_locked(mig, '_migration_validate_constraint', NULL,
+                    jsonb_build_object('relid', con.rel::oid, 'name', con.conname));
+                ok := true;
+                msg := 'valid';
+            EXCEPTION WHEN foreign_key_violation OR lock_not_available THEN
+                ok := false;
+                msg := SQLERRM;
+            END;
+            results := results || jsonb_build_object('check', format('constraint %s on %s', con.conname, con.rel),
+                                                     'passed', ok, 'detail', msg);
+        END LOOP;
+    END IF;
+    RETURN results;
+END
+$$;
+
+--------------------------------------------------------------------------
+-- complete (cutover), rollback, cleanup
+--------------------------------------------------------------------------
+
+-- The cutover (inside migration_complete, both layouts locked ACCESS
+-- EXCLUSIVE under lock_timeout): the table's name moves to the other
+-- layout, and what pointed at the table by OID follows it -- views are
+-- redefined from their own definitions (pg_get_viewdef, taken before the
+-- renames, names the table; run as the view's owner, options kept),
+-- foreign keys referencing it are re-added NOT VALID (validated by
+-- migration_validate afterwards), identity sequences continue where the
+-- other layout's stopped, owned sequences change owner, grants are
+-- copied.  arg->>'direction': 'forward' (complete) or 'back' (rollback
+-- after the cutover).
+CREATE FUNCTION steward._relayout_switch(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    forward boolean := arg->>'direction' = 'forward';
+    src regclass := CASE WHEN forward THEN t.old_rel ELSE t.new_rel END;
+    dst regclass := CASE WHEN forward THEN t.new_rel ELSE t.old_rel END;
+    views jsonb;
+    fks jsonb;
+    v jsonb;
+    c record;
+    s_src regclass;
+    s_dst regclass;
+    seqname name;
+    dstname name;
+    i integer;
+BEGIN
+    SELECT coalesce(jsonb_agg(jsonb_build_object('oid', x.oid, 'def', x.def, 'opts', x.opts)), '[]') INTO views
+      FROM (SELECT DISTINCT vc.oid, pg_get_viewdef(vc.oid) AS def,
+                   array_to_string(vc.reloptions, ', ') AS opts
+              FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
+              JOIN pg_class vc ON vc.oid = rw.ev_class
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = src AND vc.oid <> src AND vc.relkind = 'v') x;
+    SELECT coalesce(jsonb_agg(jsonb_build_object('rel', x.conrelid, 'name', x.conname,
+                                                 'def', pg_get_constraintdef(x.oid),
+                                                 'partitioned', (SELECT relkind = 'p' FROM pg_class WHERE oid = x.conrelid))
+                              ORDER BY x.conrelid, x.conname), '[]') INTO fks
+      FROM pg_constraint x WHERE x.confrelid = src AND x.contype = 'f' AND x.conparentid = 0;
+
+    IF forward THEN
+        PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel,
+                                                          left(t.relname, 50) || '_relayout_old'));
+        PERFORM steward._migration_exec(t.new_rel, format('ALTER TABLE %s RENAME TO %I', t.new_rel, t.relname));
+    ELSE
+        PERFORM steward._migration_exec(t.new_rel, format('ALTER TABLE %s RENAME TO %I', t.new_rel,
+                                                          left(t.relname, 50) || '_relayout_new'));
+        PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel, t.relname));
+    END IF;
+
+    -- The apply statements name the tables: rebuilt for the new names.
+    PERFORM steward._relayout_set_trigger(t.old_rel, t.new_rel, t.key_columns);
+    PERFORM steward._relayout_set_trigger(t.new_rel, t.old_rel, t.key_columns);
+    -- Index (and constraint) names follow the table's name: each index of
+    -- one layout trades names with its twin of the same definition.
+    i := 0;
+    FOR c IN SELECT si.relname AS src_name, di.relname AS dst_name, di.oid AS dst_oid, si.oid AS src_oid
+               FROM pg_index s JOIN pg_class si ON si.oid = s.indexrelid,
+                    LATERAL (SELECT d.indexrelid FROM pg_index d
+                              WHERE d.indrelid = dst AND d.indisunique = s.indisunique
+                                AND d.indisprimary = s.indisprimary
+                                AND regexp_replace(pg_get_indexdef(d.indexrelid), '^.* USING ', '')
+                                    = regexp_replace(pg_get_indexdef(s.indexrelid), '^.* USING ', '')
+                              ORDER BY d.indexrelid LIMIT 1) m
+                    JOIN pg_class di ON di.oid = m.indexrelid
+              WHERE s.indrelid = src ORDER BY si.relname LOOP
+        i := i + 1;
+        PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I',
+                                                    c.src_oid::regclass, '_steward_swap_' || i));
+        PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I', c.dst_oid::regclass, c.src_name));
+        PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I', c.src_oid::regclass, c.dst_name));
+    END LOOP;
+
+    FOR v IN SELECT x FROM jsonb_array_elements(fks) x LOOP
+        PERFORM steward._migration_exec((v->>'rel')::oid::regclass, format('ALTER TABLE %s DROP CONSTRAINT %I',
+                                        (v->>'rel')::oid::regclass, v->>'name'));
+        PERFORM steward._migration_exec((v->>'rel')::oid::regclass, format('ALTER TABLE %s ADD CONSTRAINT %I %s%s',
+                                        (v->>'rel')::oid::regclass, v->>'name', v->>'def',
+                                        CASE WHEN (v->>'partitioned')::boolean THEN '' ELSE ' NOT VALID' END));
+    END LOOP;
+    FOR v IN SELECT x FROM jsonb_array_elements(views) x LOOP
+        PERFORM steward._migration_exec((v->>'oid')::oid::regclass, format('CREATE OR REPLACE VIEW %s%s AS %s',
+                                        (v->>'oid')::oid::regclass,
+                                        CASE WHEN v->>'opts' <> '' THEN format(' WITH (%s)', v->>'opts') ELSE '' END,
+                                        rtrim(v->>'def', ';')));
+    END LOOP;
+
+    -- Sequences: an identity continues where the other layout's stopped;
+    -- a sequence owned by a column (serial) moves to the table's name.
+    FOR c IN SELECT a.attname, a.attidentity FROM pg_attribute a
+              WHERE a.attrelid = src AND a.attnum > 0 AND NOT a.attisdropped LOOP
+        s_src := pg_get_serial_sequence(src::text, c.attname)::regclass;
+        s_dst := pg_get_serial_sequence(dst::text, c.attname)::regclass;
+        IF s_src IS NOT NULL AND s_dst IS NOT NULL AND s_src <> s_dst THEN
+            PERFORM steward._migration_exec(src, format(
+                'SELECT pg_catalog.setval(%L, s.last_value, s.is_called) FROM %s s', s_dst, s_src));
+            -- ... and the two trade names, as the indexes do.
+            seqname := (SELECT relname FROM pg_class WHERE oid = s_src);
+            dstname := (SELECT relname FROM pg_class WHERE oid = s_dst);
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s RENAME TO _steward_swap_seq', s_src));
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s RENAME TO %I', s_dst, seqname));
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s RENAME TO %I', s_src, dstname));
+        ELSIF s_src IS NOT NULL AND s_dst IS NULL AND c.attidentity = '' THEN
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s OWNED BY %s.%I',
+                                                        s_src, dst, c.attname));
+        END IF;
+    END LOOP;
+    PERFORM steward._relayout_grants(src, dst);
+END
+$$;
+
+-- Rollback (inside migration_rollback): back to the old layout, the new
+-- one dropped.
+CREATE FUNCTION steward._relayout_undo(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    con record;
+BEGIN
+    IF (arg->>'switched')::boolean THEN
+        PERFORM steward._relayout_switch(mig, '{"direction": "back"}');
+        -- The foreign keys were valid on the old layout: validated again
+        -- here (a scan of each referencing table, under the rollback's
+        -- locks) rather than left NOT VALID.
+        FOR con IN SELECT x.conrelid::regclass AS rel, x.conname FROM pg_constraint x
+                    WHERE x.confrelid = t.old_rel AND x.contype = 'f' AND x.conparentid = 0
+                      AND NOT x.convalidated ORDER BY 1, 2 LOOP
+            PERFORM steward._migration_exec(con.rel, format('ALTER TABLE %s VALIDATE CONSTRAINT %I',
+                                                            con.rel, con.conname));
+        END LOOP;
+    END IF;
+    PERFORM steward._migration_exec(t.old_rel, format('DROP TRIGGER IF EXISTS zz_steward_relayout ON %s', t.old_rel));
+    PERFORM steward._migration_exec(t.old_rel, format('DROP TRIGGER IF EXISTS zz_steward_relayout_truncate ON %s',
+                                                      t.old_rel));
+    IF t.new_rel IS NOT NULL THEN
+        -- Released first, so that the drop is not taken for an accident.
+        PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.new_rel::oid));
+        PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.new_rel));
+    END IF;
+END
+$$;
+
+-- Cleanup (inside migration_cleanup): the old layout goes.
+CREATE FUNCTION steward._relayout_contract(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+BEGIN
+    PERFORM steward._migration_exec(t.new_rel, format('DROP TRIGGER IF EXISTS zz_steward_relayout ON %s', t.new_rel));
+    PERFORM steward._migration_exec(t.new_rel, format('DROP TRIGGER IF EXISTS zz_steward_relayout_truncate ON %s',
+                                                      t.new_rel));
+    PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.old_rel::oid));
+    PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.old_rel));
+END
+$$;
+-- issue 17 section 1: END

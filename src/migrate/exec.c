@@ -89,6 +89,7 @@ steward_migrate_define_gucs(void)
 							2000, 1, 1000000,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+	steward_relayout_define_gucs();
 }
 
 bool
@@ -311,7 +312,9 @@ tables_of_create(Jsonb *data, MemoryContext outer)
  *
  * Write the migration catalog: op is "create" (a new migration, its
  * tables and columns), "update" (phase, timestamps, progress, failure,
- * checkpoints) or "validation" (results of migration_validate).  The
+ * checkpoints), "validation" (results of migration_validate) or
+ * "relayout" (the new layout's table of a relayout step, listed in
+ * data->'tables' like a "create" record's tables).  The
  * caller must own every table of the migration (42501); the write itself,
  * steward._migration_record_<op>(name, data), runs as the catalog's owner.
  * A phase change invalidates the tables' relcache entries, so every
@@ -337,7 +340,7 @@ steward_migration_record(PG_FUNCTION_ARGS)
 	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	data = PG_GETARG_JSONB_P(2);
 	if (strcmp(op, "create") != 0 && strcmp(op, "update") != 0 &&
-		strcmp(op, "validation") != 0)
+		strcmp(op, "validation") != 0 && strcmp(op, "relayout") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown migration record operation \"%s\"", op)));
@@ -351,6 +354,9 @@ steward_migration_record(PG_FUNCTION_ARGS)
 		steward_as_owner_begin(steward_relid("migration_runs", false), &ctx);
 		relids = migration_tables(name, outer);
 		steward_as_owner_end(&ctx);
+		/* A relayout adds its new layout: the caller must own it too. */
+		if (strcmp(op, "relayout") == 0)
+			relids = list_concat(relids, tables_of_create(data, outer));
 	}
 	foreach(lc, relids)
 		check_table_owner(lfirst_oid(lc));

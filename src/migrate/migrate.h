@@ -12,6 +12,8 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
+
 #include "nodes/primnodes.h"
 #include "utils/rel.h"
 
@@ -26,6 +28,20 @@ extern void steward_migrate_define_gucs(void);
  * makes a client's optimistic version stale.
  */
 extern bool steward_migration_backfilling(Oid relid);
+
+/* migrate/exec.c: steward._migration_exec, also called by _relayout_exec */
+extern Datum steward_migration_exec(PG_FUNCTION_ARGS);
+
+/* migrate/relayout.c */
+extern void steward_relayout_define_gucs(void);
+
+/*
+ * True while this backend applies a change from one layout of a relayout
+ * to the other (or copies rows in a backfill batch): the steward AM stores
+ * rows as sent, as under session_replication_role = replica, since the
+ * other layout enforced the rules when the change was made.
+ */
+extern bool steward_relayout_applying(void);
 
 /* migrate/expr.c */
 extern Expr *steward_migrate_compile(Relation rel, const char *sql,

@@ -461,7 +461,8 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    known_steps constant text[] := ARRAY['add_column', 'alter_column', 'drop_column', 'rename_table'];
+    known_steps constant text[] := ARRAY['add_column', 'alter_column', 'drop_column', 'rename_table',
+                                         'relayout'];
     step jsonb;
     stepno integer := 0;
     kind text;
@@ -518,6 +519,17 @@ BEGIN
         RAISE EXCEPTION 'steps must be a non-empty JSON array'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'For example: [{"add_column": {"table": "orders", "column": "note", "type": "text"}}]';
+    END IF;
+
+    -- A relayout is a migration of its own (src/migrate/relayout.sql).
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x WHERE jsonb_typeof(x) = 'object' AND x ? 'relayout') THEN
+        IF steward._relayout_step(steps) IS NULL THEN
+            RAISE EXCEPTION 'a relayout must be the only step of its migration'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Change columns in a migration of their own, before or after the relayout.';
+        END IF;
+        PERFORM steward._relayout_start(mig, steps, user_path);
+        RETURN;
     END IF;
 
     -- Pass 1: each step, its table, and the columns it changes.
@@ -1259,6 +1271,10 @@ DECLARE
     tbl pg_catalog.regclass;
     resume pg_catalog.text[];
 BEGIN
+    IF steward._relayout_step((steward._migration_get(mig)).steps) IS NOT NULL THEN
+        CALL steward._relayout_backfill(mig, batch_size, max_rows_per_sec);
+        RETURN;
+    END IF;
     size := steward._migration_backfill_begin(mig, batch_size, max_rows_per_sec);
     COMMIT;
     FOR tbl, resume IN SELECT t.relid, t.last_key FROM steward.migration_tables t
@@ -1357,7 +1373,10 @@ BEGIN
     r := steward._migration_get(mig);
     PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled', 'dual_written',
                                                 'switched'], 'validate');
-    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+    -- A relayout's checks (src/migrate/relayout.sql); NULL for other migrations.
+    results := coalesce(steward._relayout_validate(mig, r), '[]');
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active
+                AND steward._relayout_step(r.steps) IS NULL ORDER BY x.ord LOOP
         -- 1. Every row is written in both shapes.
         n := (steward._migration_exec(t.relid, format(
                  'SELECT count(*) FROM ONLY %s WHERE _steward_side IS NULL', t.relid)))[1]::bigint;
@@ -1577,7 +1596,9 @@ BEGIN
                                 ELSE format('The last validation failed: %s', r.error) END,
                   HINT = format('Run SELECT * FROM steward.migration_validate(%L); and fix what it reports.', mig);
     END IF;
-    PERFORM steward._migration_locked(mig, '_migration_switch', 'ACCESS EXCLUSIVE');
+    PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                THEN '_migration_switch' ELSE '_relayout_switch' END,
+                                      'ACCESS EXCLUSIVE', '{"direction": "forward"}');
     PERFORM steward._migration_record('update', mig, jsonb_build_object(
         'phase', 'switched', 'switched_at', clock_timestamp()));
 END
@@ -1648,7 +1669,9 @@ DECLARE
 BEGIN
     r := steward._migration_get(mig);
     PERFORM steward._migration_require(r, ARRAY['switched'], 'clean up');
-    PERFORM steward._migration_locked(mig, '_migration_contract', 'ACCESS EXCLUSIVE');
+    PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                THEN '_migration_contract' ELSE '_relayout_contract' END,
+                                      'ACCESS EXCLUSIVE');
     PERFORM steward._migration_record('update', mig, jsonb_build_object(
         'phase', 'validated', 'status', 'cleaned_up', 'cleaned_up_at', clock_timestamp(),
         'release', true));
@@ -1715,7 +1738,9 @@ DECLARE
 BEGIN
     r := steward._migration_get(mig);
     PERFORM steward._migration_require(r, phases, 'roll back');
-    PERFORM steward._migration_locked(mig, '_migration_undo', 'ACCESS EXCLUSIVE',
+    PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                THEN '_migration_undo' ELSE '_relayout_undo' END,
+                                      'ACCESS EXCLUSIVE',
                                       jsonb_build_object('switched', r.phase = 'switched'));
     -- Back along the machine's rollback edges to pending_backfill.
     FOR i IN REVERSE array_position(phases, r.phase) - 1 .. 1 LOOP

@@ -51,12 +51,14 @@ static const TableAmRoutine *heap_methods = NULL;
 /*
  * Under session_replication_role = replica (logical replication apply,
  * pg_restore --disable-triggers style loads) rows are stored as sent: the
- * origin already enforced the rules.
+ * origin already enforced the rules.  So are the rows a relayout copies
+ * from one layout of a table to the other (src/migrate/relayout.c).
  */
 static inline bool
 rules_enforced(void)
 {
-	return SessionReplicationRole != SESSION_REPLICATION_ROLE_REPLICA;
+	return SessionReplicationRole != SESSION_REPLICATION_ROLE_REPLICA &&
+		!steward_relayout_applying();
 }
 
 /*

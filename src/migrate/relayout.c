@@ -1,0 +1,358 @@
+/*-------------------------------------------------------------------------
+ *
+ * relayout.c
+ *	  What the relayout migration step (src/migrate/relayout.sql) needs C
+ *	  for: the apply trigger that keeps both layouts written, "apply mode"
+ *	  (rows stored as sent), and a parser check of the user's partition_by.
+ *
+ *	  steward._relayout_trigger()			AFTER ROW trigger, both tables
+ *	  steward._relayout_exec(tbl, sql, args)	_migration_exec in apply mode
+ *	  steward._relayout_partition_by(text)	strategy and key columns
+ *
+ * While a relayout runs, the old and the new layout of a table each carry
+ * an AFTER INSERT OR UPDATE OR DELETE row trigger that applies the change
+ * to the other one, keyed by the primary key: INSERT and UPDATE as an
+ * upsert (INSERT ... ON CONFLICT (key) DO UPDATE, after deleting the old
+ * key if the update changed it), DELETE as a delete by key.  Applying a
+ * change twice leaves the same row, so at-least-once is safe.  The
+ * statements are built by relayout.sql from names only (format %I,
+ * regclass) and passed as trigger arguments; the changed row is their only
+ * parameter.
+ *
+ * An applied change is a copy of a write the other layout already took,
+ * with its rules enforced there.  So while it is applied (and while a
+ * backfill batch copies rows) this backend is in apply mode: the steward
+ * AM stores rows as sent, as under session_replication_role = replica
+ * (versions, sequences and states are not re-checked or re-stamped), and
+ * the other layout's apply trigger does nothing, so a change never
+ * bounces back.
+ *
+ * The apply runs as the owner of the table the trigger is on (the owner
+ * of both layouts), security-restricted, with search_path pinned: whoever
+ * writes the row, the owner's constraints and index expressions on the
+ * other layout never run with the writer's rights.  Plans are prepared
+ * once per trigger and backend and kept (the plan cache revalidates them
+ * after DDL).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "nodes/parsenodes.h"
+#include "parser/parser.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "pg_steward.h"
+#include "common/as_owner.h"
+#include "migrate/migrate.h"
+#include "tableam/rules_api.h"
+
+PG_FUNCTION_INFO_V1(steward_relayout_trigger);
+PG_FUNCTION_INFO_V1(steward_relayout_exec);
+PG_FUNCTION_INFO_V1(steward_relayout_partition_by);
+
+/* Depth of apply statements running in this backend. */
+static int	relayout_applying = 0;
+
+/* steward.relayout_max_partition_share (README "Settings"). */
+static double relayout_max_partition_share = 0.5;
+
+/* Prepared apply statements per trigger OID. */
+typedef struct RelayoutPlans
+{
+	Oid			tgoid;			/* hash key */
+	Oid			rowtype;		/* composite type the plans take */
+	SPIPlanPtr	insert_plan;
+	SPIPlanPtr	update_plan;
+	SPIPlanPtr	delete_plan;
+} RelayoutPlans;
+
+static HTAB *relayout_plans = NULL;
+
+void
+steward_relayout_define_gucs(void)
+{
+	DefineCustomRealVariable("steward.relayout_max_partition_share",
+							 "Largest share of rows or writes one partition of a relayout's "
+							 "new layout may take before migration_validate fails.",
+							 "The hot-shard check of a relayout: a partition above this share "
+							 "of the rows or of the writes fails the distribution check, so "
+							 "the cutover is refused until the key is fixed.",
+							 &relayout_max_partition_share,
+							 0.5, 0.0, 1.0,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+}
+
+bool
+steward_relayout_applying(void)
+{
+	return relayout_applying > 0;
+}
+
+/*
+ * steward._relayout_exec(tbl regclass, sql text, args text[] DEFAULT NULL,
+ *                        backfill boolean DEFAULT false) -> text[]
+ *
+ * steward._migration_exec (same arguments, checks and result: the caller
+ * must own tbl, the statement runs as its owner, restricted) in apply
+ * mode: rows the statement writes to steward tables are stored as sent and
+ * no relayout trigger fires.  Used by the backfill batches, which copy
+ * rows from one layout to the other.
+ */
+Datum
+steward_relayout_exec(PG_FUNCTION_ARGS)
+{
+	Datum		result;
+
+	relayout_applying++;
+	PG_TRY();
+	{
+		result = steward_migration_exec(fcinfo);
+	}
+	PG_FINALLY();
+	{
+		relayout_applying--;
+	}
+	PG_END_TRY();
+	return result;
+}
+
+/* The row of a trigger slot as a composite datum of the relation's rowtype. */
+static Datum
+row_datum(TupleTableSlot *slot, TupleDesc desc)
+{
+	HeapTuple	tuple;
+
+	slot_getallattrs(slot);
+	tuple = heap_form_tuple(desc, slot->tts_values, slot->tts_isnull);
+	return heap_copy_tuple_as_datum(tuple, desc);
+}
+
+static SPIPlanPtr
+prepare_kept(const char *sql, int nargs, Oid rowtype)
+{
+	Oid			argtypes[2] = {rowtype, rowtype};
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "could not prepare relayout apply statement: %s",
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "could not keep relayout apply plan");
+	return plan;
+}
+
+static RelayoutPlans *
+plans_for(Trigger *trigger, Oid rowtype)
+{
+	RelayoutPlans *entry;
+	bool		found;
+
+	if (relayout_plans == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(RelayoutPlans);
+		relayout_plans = hash_create("pg_steward relayout plans", 16, &ctl,
+									 HASH_ELEM | HASH_BLOBS);
+	}
+	entry = hash_search(relayout_plans, &trigger->tgoid, HASH_ENTER, &found);
+	if (!found || entry->rowtype != rowtype)
+	{
+		entry->rowtype = rowtype;
+		entry->insert_plan = NULL;
+		entry->update_plan = NULL;
+		entry->delete_plan = NULL;
+	}
+	return entry;
+}
+
+/*
+ * steward._relayout_trigger() -- AFTER INSERT OR UPDATE OR DELETE FOR EACH
+ * ROW, arguments (insert_sql, update_sql, delete_sql): insert_sql takes the
+ * new row as $1, update_sql the old row as $1 and the new one as $2,
+ * delete_sql the old row as $1, each of the trigger relation's rowtype.
+ * Runs the statement as the relation's owner (restricted, pinned
+ * search_path) in apply mode.  Does nothing for a change that is itself an
+ * applied one.
+ */
+Datum
+steward_relayout_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Trigger    *trigger;
+	Relation	rel;
+	TupleDesc	desc;
+	Oid			rowtype;
+	RelayoutPlans *plans;
+	SPIPlanPtr *planp;
+	const char *sql;
+	int			nargs;
+	Datum		args[2];
+	StewardAsOwner ctx;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward._relayout_trigger() must be an AFTER ROW trigger")));
+	trigger = trigdata->tg_trigger;
+	if (trigger->tgnargs != 3)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward._relayout_trigger() takes three arguments")));
+	if (relayout_applying > 0)
+		return PointerGetDatum(NULL);
+
+	rel = trigdata->tg_relation;
+	desc = RelationGetDescr(rel);
+	rowtype = rel->rd_rel->reltype;
+	plans = plans_for(trigger, rowtype);
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		planp = &plans->insert_plan;
+		sql = trigger->tgargs[0];
+		nargs = 1;
+		args[0] = row_datum(trigdata->tg_trigslot, desc);
+	}
+	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		planp = &plans->update_plan;
+		sql = trigger->tgargs[1];
+		nargs = 2;
+		args[0] = row_datum(trigdata->tg_trigslot, desc);
+		args[1] = row_datum(trigdata->tg_newslot, desc);
+	}
+	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+	{
+		planp = &plans->delete_plan;
+		sql = trigger->tgargs[2];
+		nargs = 1;
+		args[0] = row_datum(trigdata->tg_trigslot, desc);
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward._relayout_trigger() fires on INSERT, UPDATE and DELETE only")));
+
+	steward_as_table_owner_begin(rel, true, &ctx);
+	relayout_applying++;
+	PG_TRY();
+	{
+		if (*planp == NULL)
+			*planp = prepare_kept(sql, nargs, rowtype);
+		if (SPI_execute_plan(*planp, args, NULL, false, 0) < 0)
+			elog(ERROR, "could not apply a change to the other layout of relation \"%s\"",
+				 RelationGetRelationName(rel));
+	}
+	PG_FINALLY();
+	{
+		relayout_applying--;
+	}
+	PG_END_TRY();
+	steward_as_owner_end(&ctx);
+	return PointerGetDatum(NULL);
+}
+
+static void
+bad_partition_by(const char *text, const char *why)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid \"partition_by\" \"%s\": %s", text, why),
+			 errhint("Give a partition strategy and key columns, e.g. \"HASH (user_id)\", "
+					 "\"RANGE (created_at)\" or \"LIST (region)\".")));
+}
+
+/*
+ * steward._relayout_partition_by(spec text, OUT strategy text, OUT columns
+ * text[]) -> record
+ *
+ * Parse the user's partition_by with PostgreSQL's own grammar, as the
+ * PARTITION BY clause of a CREATE TABLE, and accept exactly one strategy
+ * and a list of plain column names: no expressions (a primary key cannot
+ * include one, and every partition key column must be in it), no
+ * collations or operator classes, nothing after the clause.  The DDL is
+ * then built from the returned names (format %I), never from the text.
+ * Errors: 22023 naming what is wrong; a syntax error is 42601.
+ */
+Datum
+steward_relayout_partition_by(PG_FUNCTION_ARGS)
+{
+	char	   *spec;
+	char	   *sql;
+	List	   *stmts;
+	CreateStmt *create;
+	PartitionSpec *ps;
+	ListCell   *lc;
+	Datum	   *names;
+	int			n = 0;
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	int			dims[1];
+	int			lbs[1] = {1};
+	const char *strategy;
+
+	require_arg(fcinfo, 0, "partition_by");
+	spec = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (strchr(spec, ';') != NULL)
+		bad_partition_by(spec, "it must be one PARTITION BY clause");
+	sql = psprintf("CREATE TABLE steward_relayout_check () PARTITION BY %s", spec);
+	stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
+	if (list_length(stmts) != 1 ||
+		!IsA(((RawStmt *) linitial(stmts))->stmt, CreateStmt))
+		bad_partition_by(spec, "it must be one PARTITION BY clause");
+	create = (CreateStmt *) ((RawStmt *) linitial(stmts))->stmt;
+	ps = create->partspec;
+	if (ps == NULL || create->tableElts != NIL || create->inhRelations != NIL ||
+		create->partbound != NULL || create->ofTypename != NULL ||
+		create->constraints != NIL || create->options != NIL ||
+		create->oncommit != ONCOMMIT_NOOP || create->tablespacename != NULL ||
+		create->accessMethod != NULL || create->if_not_exists)
+		bad_partition_by(spec, "only a strategy and key columns are allowed");
+	if (pg_strcasecmp(ps->strategy, "hash") == 0)
+		strategy = "hash";
+	else if (pg_strcasecmp(ps->strategy, "range") == 0)
+		strategy = "range";
+	else if (pg_strcasecmp(ps->strategy, "list") == 0)
+		strategy = "list";
+	else
+		bad_partition_by(spec, "the strategy must be HASH, RANGE or LIST");
+
+	names = palloc(sizeof(Datum) * Max(list_length(ps->partParams), 1));
+	foreach(lc, ps->partParams)
+	{
+		PartitionElem *elem = lfirst_node(PartitionElem, lc);
+
+		if (elem->name == NULL || elem->expr != NULL)
+			bad_partition_by(spec, "the key must be columns, not expressions (every key column must be in the primary key)");
+		if (elem->collation != NIL || elem->opclass != NIL)
+			bad_partition_by(spec, "collations and operator classes are not supported");
+		names[n++] = CStringGetTextDatum(elem->name);
+	}
+	if (n == 0)
+		bad_partition_by(spec, "no key columns");
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	values[0] = CStringGetTextDatum(strategy);
+	dims[0] = n;
+	values[1] = PointerGetDatum(construct_md_array(names, NULL, 1, dims, lbs, TEXTOID, -1,
+												   false, TYPALIGN_INT));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
