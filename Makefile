@@ -25,6 +25,7 @@ SQL_SOURCES = \
 	src/tableam/labels.sql \
 	src/migrate/migrate.sql \
 	src/migrate/relayout.sql \
+	src/migrate/indexes.sql \
 	src/stats/stats.sql \
 	src/ops/capacity.sql \
 	src/ops/drills.sql \
@@ -81,7 +82,8 @@ OBJS = \
 	src/migrate/expr.o \
 	src/migrate/exec.o \
 	src/migrate/dualwrite.o \
-	src/migrate/relayout.o
+	src/migrate/relayout.o \
+	src/migrate/indexes.o
 
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Werror

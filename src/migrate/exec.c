@@ -59,6 +59,7 @@ PG_FUNCTION_INFO_V1(steward_migration_settings);
 static int	migrate_lock_timeout_ms = 500;
 static int	migrate_lock_retries = 30;
 static int	migrate_batch_size = 2000;
+static int	migrate_index_window_s = 3600;
 
 /* The relation a backfill batch of this backend is writing, if any. */
 static Oid	backfill_relid = InvalidOid;
@@ -74,6 +75,14 @@ steward_migrate_define_gucs(void)
 							&migrate_lock_timeout_ms,
 							500, 1, INT_MAX,
 							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.migration_index_window",
+							"How long a drop_index migration watches its index for scans before cleanup may drop it.",
+							"Cleanup refuses (unless the step has force) to drop an index that was "
+							"scanned since the migration started, or watched for less than this.",
+							&migrate_index_window_s,
+							3600, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_S,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("steward.migration_lock_retries",
 							"How many times a migration step tries to take its locks before it gives up.",
@@ -96,21 +105,6 @@ bool
 steward_migration_backfilling(Oid relid)
 {
 	return OidIsValid(backfill_relid) && relid == backfill_relid;
-}
-
-static Oid
-relation_owner(Oid relid)
-{
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
 }
 
 /*
@@ -158,7 +152,7 @@ steward_migration_exec(PG_FUNCTION_ARGS)
 	}
 
 	check_table_owner(relid);
-	owner = relation_owner(relid);
+	owner = steward_relation_owner(relid);
 
 	steward_as_role_begin(owner, STEWARD_PINNED_SEARCH_PATH, true, &user);
 	steward_pin_output_settings();
@@ -312,9 +306,10 @@ tables_of_create(Jsonb *data, MemoryContext outer)
  *
  * Write the migration catalog: op is "create" (a new migration, its
  * tables and columns), "update" (phase, timestamps, progress, failure,
- * checkpoints), "validation" (results of migration_validate) or
+ * checkpoints), "validation" (results of migration_validate),
  * "relayout" (the new layout's table of a relayout step, listed in
- * data->'tables' like a "create" record's tables).  The
+ * data->'tables' like a "create" record's tables) or "index" (a step of
+ * steward.migration_indexes, by migration and step).  The
  * caller must own every table of the migration (42501); the write itself,
  * steward._migration_record_<op>(name, data), runs as the catalog's owner.
  * A phase change invalidates the tables' relcache entries, so every
@@ -340,7 +335,8 @@ steward_migration_record(PG_FUNCTION_ARGS)
 	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	data = PG_GETARG_JSONB_P(2);
 	if (strcmp(op, "create") != 0 && strcmp(op, "update") != 0 &&
-		strcmp(op, "validation") != 0 && strcmp(op, "relayout") != 0)
+		strcmp(op, "validation") != 0 && strcmp(op, "relayout") != 0 &&
+		strcmp(op, "index") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown migration record operation \"%s\"", op)));

@@ -374,6 +374,31 @@ BEGIN
 END
 $$;
 
+-- Record a new migration (_migration_record 'create'): one active
+-- migration per table, the unique index deciding races (55006), and a
+-- name taken meanwhile (42710).
+CREATE FUNCTION steward._migration_create(mig text, data jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    con text;
+BEGIN
+    PERFORM steward._migration_record('create', mig, data);
+EXCEPTION WHEN unique_violation THEN
+    GET STACKED DIAGNOSTICS con = CONSTRAINT_NAME;
+    IF con = 'migration_runs_pkey' THEN
+        RAISE EXCEPTION 'migration "%" already exists', mig
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'Migration names are kept in steward.migrations; choose another one.';
+    END IF;
+    RAISE EXCEPTION 'a table of migration "%" is being changed by another migration', mig
+        USING ERRCODE = 'object_in_use',
+              HINT = 'Complete and clean up, or roll back, that migration first.';
+END
+$$;
+
 -- 55000 unless the migration is active and in one of the phases.
 CREATE FUNCTION steward._migration_require(r steward.migration_runs, phases text[], action text)
 RETURNS void
@@ -462,7 +487,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     known_steps constant text[] := ARRAY['add_column', 'alter_column', 'drop_column', 'rename_table',
-                                         'relayout'];
+                                         'relayout', 'create_index', 'drop_index'];
     step jsonb;
     stepno integer := 0;
     kind text;
@@ -492,7 +517,6 @@ DECLARE
     ref jsonb;
     refrel regclass;
     uniq jsonb;
-    con text;
 BEGIN
     PERFORM steward._migration_settings();      -- loads the library (settings, trigger)
     IF mig IS NULL OR steps IS NULL THEN
@@ -519,6 +543,12 @@ BEGIN
         RAISE EXCEPTION 'steps must be a non-empty JSON array'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'For example: [{"add_column": {"table": "orders", "column": "note", "type": "text"}}]';
+    END IF;
+    -- Index steps (src/migrate/indexes.sql) make a migration of their own.
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x
+                WHERE jsonb_typeof(x) = 'object' AND x ?| ARRAY['create_index', 'drop_index']) THEN
+        PERFORM steward._migration_start_indexes(mig, steps, user_path);
+        RETURN;
     END IF;
 
     -- A relayout is a migration of its own (src/migrate/relayout.sql).
@@ -867,23 +897,10 @@ BEGIN
         relids := relids || to_jsonb(rel::oid);
     END LOOP;
 
-    -- Record it (one active migration per table: the unique index decides
-    -- races), expand under lock_timeout, and open the backfill phase.
-    BEGIN
-        PERFORM steward._migration_record('create', mig, jsonb_build_object(
-            'steps', steps, 'started_by', current_user, 'tables', relids,
-            'table_rows', table_rows, 'column_rows', column_rows));
-    EXCEPTION WHEN unique_violation THEN
-        GET STACKED DIAGNOSTICS con = CONSTRAINT_NAME;
-        IF con = 'migration_runs_pkey' THEN
-            RAISE EXCEPTION 'migration "%" already exists', mig
-                USING ERRCODE = 'duplicate_object',
-                      HINT = 'Migration names are kept in steward.migrations; choose another one.';
-        END IF;
-        RAISE EXCEPTION 'a table of migration "%" is being changed by another migration', mig
-            USING ERRCODE = 'object_in_use',
-                  HINT = 'Complete and clean up, or roll back, that migration first.';
-    END;
+    -- Record it, expand under lock_timeout, and open the backfill phase.
+    PERFORM steward._migration_create(mig, jsonb_build_object(
+        'steps', steps, 'started_by', current_user, 'tables', relids,
+        'table_rows', table_rows, 'column_rows', column_rows));
     PERFORM steward._migration_locked(mig, '_migration_expand', 'ACCESS EXCLUSIVE');
     PERFORM steward._migration_record('update', mig, jsonb_build_object(
         'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
@@ -1275,6 +1292,10 @@ BEGIN
         CALL steward._relayout_backfill(mig, batch_size, max_rows_per_sec);
         RETURN;
     END IF;
+    IF steward._migration_is_index(mig) THEN
+        CALL steward._migration_index_backfill(mig);
+        RETURN;
+    END IF;
     size := steward._migration_backfill_begin(mig, batch_size, max_rows_per_sec);
     COMMIT;
     FOR tbl, resume IN SELECT t.relid, t.last_key FROM steward.migration_tables t
@@ -1375,8 +1396,12 @@ BEGIN
                                                 'switched'], 'validate');
     -- A relayout's checks (src/migrate/relayout.sql); NULL for other migrations.
     results := coalesce(steward._relayout_validate(mig, r), '[]');
+    IF steward._migration_is_index(mig) THEN
+        results := steward._migration_index_validate(mig);
+    END IF;
     FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active
-                AND steward._relayout_step(r.steps) IS NULL ORDER BY x.ord LOOP
+                AND steward._relayout_step(r.steps) IS NULL AND NOT steward._migration_is_index(mig)
+              ORDER BY x.ord LOOP
         -- 1. Every row is written in both shapes.
         n := (steward._migration_exec(t.relid, format(
                  'SELECT count(*) FROM ONLY %s WHERE _steward_side IS NULL', t.relid)))[1]::bigint;
@@ -1596,9 +1621,11 @@ BEGIN
                                 ELSE format('The last validation failed: %s', r.error) END,
                   HINT = format('Run SELECT * FROM steward.migration_validate(%L); and fix what it reports.', mig);
     END IF;
-    PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
-                                                THEN '_migration_switch' ELSE '_relayout_switch' END,
-                                      'ACCESS EXCLUSIVE', '{"direction": "forward"}');
+    IF NOT steward._migration_is_index(mig) THEN       -- index steps switch nothing
+        PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                    THEN '_migration_switch' ELSE '_relayout_switch' END,
+                                          'ACCESS EXCLUSIVE', '{"direction": "forward"}');
+    END IF;
     PERFORM steward._migration_record('update', mig, jsonb_build_object(
         'phase', 'switched', 'switched_at', clock_timestamp()));
 END
@@ -1669,9 +1696,13 @@ DECLARE
 BEGIN
     r := steward._migration_get(mig);
     PERFORM steward._migration_require(r, ARRAY['switched'], 'clean up');
-    PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
-                                                THEN '_migration_contract' ELSE '_relayout_contract' END,
-                                      'ACCESS EXCLUSIVE');
+    IF steward._migration_is_index(mig) THEN
+        PERFORM steward._migration_index_cleanup(mig);
+    ELSE
+        PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                    THEN '_migration_contract' ELSE '_relayout_contract' END,
+                                          'ACCESS EXCLUSIVE');
+    END IF;
     PERFORM steward._migration_record('update', mig, jsonb_build_object(
         'phase', 'validated', 'status', 'cleaned_up', 'cleaned_up_at', clock_timestamp(),
         'release', true));
@@ -1738,10 +1769,14 @@ DECLARE
 BEGIN
     r := steward._migration_get(mig);
     PERFORM steward._migration_require(r, phases, 'roll back');
-    PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
-                                                THEN '_migration_undo' ELSE '_relayout_undo' END,
-                                      'ACCESS EXCLUSIVE',
-                                      jsonb_build_object('switched', r.phase = 'switched'));
+    IF steward._migration_is_index(mig) THEN
+        PERFORM steward._migration_index_rollback(mig);
+    ELSE
+        PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                    THEN '_migration_undo' ELSE '_relayout_undo' END,
+                                          'ACCESS EXCLUSIVE',
+                                          jsonb_build_object('switched', r.phase = 'switched'));
+    END IF;
     -- Back along the machine's rollback edges to pending_backfill.
     FOR i IN REVERSE array_position(phases, r.phase) - 1 .. 1 LOOP
         PERFORM steward._migration_record('update', mig, jsonb_build_object('phase', phases[i]));

@@ -54,7 +54,7 @@
 #include "utils/rel.h"
 
 #include "pg_steward.h"
-#include "common/as_owner.h"
+#include "plumbing/as_owner.h"
 #include "migrate/migrate.h"
 #include "tableam/rules_api.h"
 

@@ -46,6 +46,7 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "storage/lock.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -206,9 +207,9 @@ steward_as_role_begin(Oid roleid, const char *search_path, bool spi,
 		elog(ERROR, "SPI_connect failed");
 }
 
-/* Run SPI statements on an extension table as its owner. */
-void
-steward_as_owner_begin(Oid relid, StewardAsOwner *ctx)
+/* The owner of relation relid; 42P01 when there is none. */
+Oid
+steward_relation_owner(Oid relid)
 {
 	HeapTuple	tup;
 	Oid			owner;
@@ -220,7 +221,31 @@ steward_as_owner_begin(Oid relid, StewardAsOwner *ctx)
 				 errmsg("relation with OID %u does not exist", relid)));
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
-	steward_as_role_begin(owner, STEWARD_PINNED_SEARCH_PATH, true, ctx);
+	return owner;
+}
+
+/*
+ * Does this backend hold any lock on relation relid?  (Work that waits for
+ * the lockers of a relation - a concurrent index drop, a relation another
+ * backend must lock - would wait for us.)
+ */
+bool
+steward_relation_locked_by_me(Oid relid)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
+	for (LOCKMODE mode = AccessShareLock; mode <= MaxLockMode; mode++)
+		if (LockHeldByMe(&tag, mode))
+			return true;
+	return false;
+}
+
+/* Run SPI statements on an extension table as its owner. */
+void
+steward_as_owner_begin(Oid relid, StewardAsOwner *ctx)
+{
+	steward_as_role_begin(steward_relation_owner(relid), STEWARD_PINNED_SEARCH_PATH, true, ctx);
 }
 
 /*

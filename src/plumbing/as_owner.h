@@ -35,6 +35,8 @@ typedef struct StewardAsOwner
 #define STEWARD_PINNED_SEARCH_PATH	"pg_catalog, pg_temp"
 
 extern Oid	steward_relid(const char *relname, bool missing_ok);
+extern Oid	steward_relation_owner(Oid relid);
+extern bool steward_relation_locked_by_me(Oid relid);
 extern Oid	steward_index_relid(Oid heaprelid, const char *indexname);
 
 extern Relation steward_open_user_relation(Oid relid, LOCKMODE lockmode, int kinds,

@@ -60,6 +60,7 @@
 #include "utils/rel.h"
 
 #include "pg_steward.h"
+#include "plumbing/as_owner.h"
 #include "tableam/rules.h"
 
 PG_FUNCTION_INFO_V1(steward_check_written_columns_sql);
@@ -149,19 +150,6 @@ colname(Relation rel, AttrNumber attnum)
 	return get_attname(RelationGetRelid(rel), attnum, false);
 }
 
-/* Does this backend hold any lock on relation "relid"? */
-static bool
-locked_by_me(Oid relid)
-{
-	LOCKTAG		tag;
-
-	SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
-	for (LOCKMODE mode = AccessShareLock; mode <= MaxLockMode; mode++)
-		if (LockHeldByMe(&tag, mode))
-			return true;
-	return false;
-}
-
 /*
  * Open a relation to check: after DDL (!configuring) only one this backend
  * locked already, else NULL; while configuring, with AccessShareLock.
@@ -171,7 +159,7 @@ open_to_check(Oid relid, bool configuring)
 {
 	if (configuring)
 		return relation_open(relid, AccessShareLock);
-	if (!locked_by_me(relid))
+	if (!steward_relation_locked_by_me(relid))
 		return NULL;
 	return relation_open(relid, NoLock);
 }

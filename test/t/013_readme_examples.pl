@@ -127,7 +127,12 @@ sub actual_errors
 		elsif ($line =~ /^(LOCATION|LINE \d+|CONTEXT|QUERY|STATEMENT|NOTICE|INFO|DETAIL|HINT|(SCHEMA|TABLE|COLUMN|DATATYPE|CONSTRAINT) NAME):/)
 		{
 			# context of a report, or a notice: not a failure
-			$field = undef;
+			$field = $1 eq 'CONTEXT' ? 'context' : undef;
+		}
+		elsif (defined $field && $field eq 'context' && $line !~ /^[A-Z]+:/)
+		{
+			# next level of a CONTEXT ("SQL statement ...", "PL/pgSQL
+			# function ..."): a report from a nested call
 		}
 		elsif ($line =~ /^\s/ && defined $field && @errors)
 		{

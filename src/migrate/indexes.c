@@ -1,0 +1,558 @@
+/*-------------------------------------------------------------------------
+ *
+ * indexes.c
+ *	  The index steps of a migration (create_index, drop_index): checking
+ *	  the statement built from the user's text, and running CREATE / DROP
+ *	  INDEX CONCURRENTLY as the table's owner.
+ *
+ *	  steward._migration_index_check(tbl, sql, name, method, has_where)
+ *	  steward._migration_index_run(tbl, idx, sql)          (function: DROP)
+ *	  CALL steward._migration_index_build(mig, step, tbl, sql)  (procedure)
+ *
+ * PostgreSQL runs CREATE INDEX CONCURRENTLY only as a top-level statement
+ * outside a transaction block, never from a function, procedure or SPI.
+ * So the statement runs in a background worker of this database, which is
+ * a top-level context of its own: connected as the caller's login role, it
+ * switches to the table's owner under SECURITY_RESTRICTED_OPERATION with
+ * search_path = pg_catalog, pg_temp before any transaction starts (so
+ * every transaction of the multi-transaction build runs that way), parses
+ * the statement again, checks that it is exactly one CREATE or DROP INDEX
+ * CONCURRENTLY on the expected table, and runs it through ProcessUtility
+ * as a top-level command, as exec_simple_query would.  The caller waits
+ * for the worker; if the caller is cancelled (statement_timeout, Ctrl-C)
+ * the worker is terminated, which cancels the build the way a cancelled
+ * CREATE INDEX CONCURRENTLY is cancelled: an INVALID index stays, which
+ * the migration finds and drops at its next step.
+ *
+ * A concurrent build waits for every transaction with an older snapshot
+ * (WaitForOlderSnapshots), the caller's included: the build therefore
+ * runs from a procedure that commits first and takes no snapshot while
+ * it waits.  A concurrent drop waits only for transactions that hold a
+ * lock on the table, so it may run from a function, provided this
+ * transaction holds no lock on the table or the index (checked: else the
+ * two would wait for each other forever).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "commands/defrem.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "nodes/plannodes.h"
+#include "parser/parse_utilcmd.h"
+#include "parser/parser.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/dsm.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "tcop/dest.h"
+#include "tcop/pquery.h"
+#include "utils/portal.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "pg_steward.h"
+#include "plumbing/as_owner.h"
+#include "tableam/rules_api.h"
+
+PG_FUNCTION_INFO_V1(steward_migration_index_check);
+PG_FUNCTION_INFO_V1(steward_migration_index_run);
+PG_FUNCTION_INFO_V1(steward_migration_index_build);
+
+PGDLLEXPORT void steward_index_worker_main(Datum main_arg);
+
+#define INDEX_JOB_TEXT 2048
+
+/* Shared between the caller and the worker (a DSM segment). */
+typedef struct IndexJob
+{
+	Oid			dbid;
+	Oid			login;			/* role the worker connects as */
+	Oid			owner;			/* role the statement runs as */
+	Oid			relid;			/* the table */
+	bool		started;		/* the worker reached the statement */
+	bool		finished;		/* ... and it committed */
+	int			sqlerrcode;		/* 0: no error */
+	char		message[INDEX_JOB_TEXT];
+	char		detail[INDEX_JOB_TEXT];
+	char		sql[FLEXIBLE_ARRAY_MEMBER];
+} IndexJob;
+
+/*
+ * The one statement of sql, which must be a CREATE INDEX CONCURRENTLY on
+ * relid (an IndexStmt) or a DROP INDEX CONCURRENTLY of one index of relid
+ * (a DropStmt); else 42601 (syntax: more or other statements) or 22023.
+ * Resolves names with the current search_path; takes no lock.
+ */
+static RawStmt *
+parse_index_statement(const char *sql, Oid relid)
+{
+	List	   *stmts = NIL;
+	RawStmt    *raw;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	/*
+	 * A syntax error points into the statement built from the user's text,
+	 * not into the query that is running: say so, without a position.
+	 */
+	PG_TRY();
+	{
+		stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(edata->sqlerrcode),
+				 errmsg("invalid index definition: %s", edata->message),
+				 errdetail("The statement built from it: %s", sql)));
+	}
+	PG_END_TRY();
+
+	if (list_length(stmts) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("the index definition must make exactly one CREATE INDEX statement"),
+				 errdetail("It makes %d statements.", list_length(stmts)),
+				 errhint("\"definition\" is what follows the table name in CREATE INDEX ... ON table: "
+						 "the column list and INCLUDE, WITH, TABLESPACE; the predicate goes in \"where\".")));
+	raw = linitial_node(RawStmt, stmts);
+	if (IsA(raw->stmt, IndexStmt))
+	{
+		IndexStmt  *stmt = (IndexStmt *) raw->stmt;
+
+		if (!stmt->concurrent ||
+			RangeVarGetRelid(stmt->relation, NoLock, true) != relid)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the index statement is not a concurrent build on relation %s",
+							get_rel_name(relid))));
+	}
+	else if (IsA(raw->stmt, DropStmt))
+	{
+		DropStmt   *stmt = (DropStmt *) raw->stmt;
+		Oid			idx;
+
+		if (stmt->removeType != OBJECT_INDEX || !stmt->concurrent ||
+			list_length(stmt->objects) != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the index statement is not a concurrent drop of one index")));
+		idx = RangeVarGetRelid(makeRangeVarFromNameList(linitial(stmt->objects)), NoLock, true);
+		if (OidIsValid(idx) && IndexGetRelation(idx, true) != relid)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("index %s is not an index of relation %s",
+							get_rel_name(idx), get_rel_name(relid))));
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("the index definition must make a CREATE INDEX statement")));
+	return raw;
+}
+
+/*
+ * steward._migration_index_check(tbl regclass, sql text, name text,
+ *                                method text, has_where boolean) -> void
+ *
+ * Check the CREATE INDEX CONCURRENTLY statement a create_index step built
+ * from the user's "definition" and "where": one statement (so the text
+ * cannot smuggle in another), a concurrent build on tbl, of the index
+ * named name, with method, with a predicate exactly when "where" was
+ * given (a definition that ends the statement early with a comment or
+ * brings its own WHERE is refused); then analysed as the table's owner,
+ * security-restricted, with search_path = pg_catalog, pg_temp, as the
+ * build will be: unknown columns or functions fail here (42703, 42883),
+ * not in the middle of the build.  The caller must own tbl (42501).
+ * Locks: AccessShareLock on tbl, for the analysis.
+ */
+Datum
+steward_migration_index_check(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char	   *sql;
+	char	   *name;
+	char	   *method;
+	bool		has_where;
+	RawStmt    *raw;
+	IndexStmt  *stmt;
+	Relation	rel;
+	StewardAsOwner ctx;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	require_arg(fcinfo, 0, "table");
+	require_arg(fcinfo, 1, "statement");
+	require_arg(fcinfo, 2, "index name");
+	require_arg(fcinfo, 3, "method");
+	require_arg(fcinfo, 4, "has_where");
+	relid = PG_GETARG_OID(0);
+	sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	method = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	has_where = PG_GETARG_BOOL(4);
+	check_table_owner(relid);
+
+	rel = table_open(relid, AccessShareLock);
+	steward_as_table_owner_begin(rel, false, &ctx);
+	raw = parse_index_statement(sql, relid);
+	if (!IsA(raw->stmt, IndexStmt))
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("the index definition must make a CREATE INDEX statement")));
+	stmt = (IndexStmt *) raw->stmt;
+	if (stmt->idxname == NULL || strcmp(stmt->idxname, name) != 0 ||
+		stmt->accessMethod == NULL || strcmp(stmt->accessMethod, method) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("the index definition changes the index's name or method")));
+	if ((stmt->whereClause != NULL) != has_where)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg(has_where ? "the index definition hides the \"where\" predicate"
+						: "the index definition has a WHERE clause"),
+				 errhint("Give the predicate in \"where\"; \"definition\" is the column list "
+						 "and INCLUDE, WITH, TABLESPACE.")));
+	/* Names and expressions resolved as the build will resolve them. */
+	PG_TRY();
+	{
+		stmt = transformIndexStmt(relid, copyObject(stmt), sql);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		/* A position would point into the query that runs, not the definition. */
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		edata->cursorpos = 0;
+		edata->internalpos = 0;
+		edata->internalquery = NULL;
+		if (edata->detail == NULL)
+			edata->detail = psprintf("The statement built from the step: %s", sql);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	{
+		ListCell   *lc;
+
+		foreach(lc, list_concat_copy(stmt->indexParams, stmt->indexIncludingParams))
+		{
+			IndexElem  *elem = lfirst_node(IndexElem, lc);
+
+			if (elem->name != NULL && get_attnum(relid, elem->name) == InvalidAttrNumber)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("column \"%s\" does not exist in relation %s",
+								elem->name, get_rel_name(relid))));
+		}
+	}
+	steward_as_owner_end(&ctx);
+	table_close(rel, NoLock);
+	PG_RETURN_VOID();
+}
+
+static void
+terminate_worker(int code, Datum arg)
+{
+	TerminateBackgroundWorker((BackgroundWorkerHandle *) DatumGetPointer(arg));
+}
+
+/*
+ * Run sql in a background worker as the owner of relid and wait for it.
+ * Returns NULL when it committed, else "message (SQLSTATE): detail".  Errors: 53000 when no worker slot is free; a
+ * cancel of this backend terminates the worker and is re-thrown.
+ */
+static char *
+run_in_worker(Oid relid, const char *sql)
+{
+	Size		len = strlen(sql);
+	dsm_segment *seg;
+	IndexJob   *job;
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	BgwHandleStatus status;
+	pid_t		pid;
+	char	   *result = NULL;
+	Oid			owner = steward_relation_owner(relid);
+
+	seg = dsm_create(offsetof(IndexJob, sql) + len + 1, 0);
+	job = dsm_segment_address(seg);
+	memset(job, 0, offsetof(IndexJob, sql));
+	job->dbid = MyDatabaseId;
+	job->login = GetAuthenticatedUserId();
+	job->owner = owner;
+	job->relid = relid;
+	memcpy(job->sql, sql, len + 1);
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(worker.bgw_library_name, "pg_steward", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "steward_index_worker_main", BGW_MAXLEN);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_steward index build for PID %d", MyProcPid);
+	strlcpy(worker.bgw_type, "pg_steward index build", BGW_MAXLEN);
+	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
+	worker.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("could not start a background worker for the index statement"),
+				 errhint("Raise max_worker_processes, or try again when fewer workers run.")));
+
+	/*
+	 * Cancelled or terminated (FATAL too): so is the statement; a build
+	 * leaves an INVALID index, which the migration's next step drops.
+	 */
+	PG_ENSURE_ERROR_CLEANUP(terminate_worker, PointerGetDatum(handle));
+	{
+		status = WaitForBackgroundWorkerStartup(handle, &pid);
+		if (status == BGWH_STARTED)
+			status = WaitForBackgroundWorkerShutdown(handle);
+	}
+	PG_END_ENSURE_ERROR_CLEANUP(terminate_worker, PointerGetDatum(handle));
+
+	if (status == BGWH_POSTMASTER_DIED)
+		ereport(FATAL,
+				(errcode(ERRCODE_ADMIN_SHUTDOWN),
+				 errmsg("postmaster exited during an index build")));
+	if (!job->finished)
+	{
+		if (job->sqlerrcode != 0)
+			result = psprintf("%s (%s)%s%s", job->message, unpack_sql_state(job->sqlerrcode),
+							  job->detail[0] ? ": " : "", job->detail);
+		else
+			result = psprintf("the index worker exited before it %s (57P01)",
+							  job->started ? "finished" : "started");
+	}
+	dsm_detach(seg);
+	return result;
+}
+
+/*
+ * steward._migration_index_run(tbl regclass, idx regclass, sql text) -> text
+ *
+ * Run one DROP INDEX CONCURRENTLY of idx (an index of tbl) as tbl's owner
+ * in a background worker and wait for it; NULL when it committed, else
+ * the error as "message (SQLSTATE): detail".  The caller must own tbl (42501) and
+ * this transaction must hold no lock on tbl or idx (55006: the drop would
+ * wait for this transaction, which waits for the drop).
+ */
+Datum
+steward_migration_index_run(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	Oid			idx;
+	char	   *sql;
+	char	   *result;
+
+	require_arg(fcinfo, 0, "table");
+	require_arg(fcinfo, 1, "index");
+	require_arg(fcinfo, 2, "statement");
+	relid = PG_GETARG_OID(0);
+	idx = PG_GETARG_OID(1);
+	sql = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	check_table_owner(relid);
+	if (steward_relation_locked_by_me(relid) || steward_relation_locked_by_me(idx))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("cannot drop an index concurrently while this transaction holds a lock on its table"),
+				 errhint("Run the migration step in a transaction of its own.")));
+	{
+		/* Only a concurrent drop may run from inside a transaction. */
+		List	   *stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
+
+		if (list_length(stmts) != 1 || !IsA(linitial_node(RawStmt, stmts)->stmt, DropStmt))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("_migration_index_run runs DROP INDEX CONCURRENTLY only")));
+	}
+	InvalidateCatalogSnapshot();
+	result = run_in_worker(relid, sql);
+	if (result == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(result));
+}
+
+/*
+ * CALL steward._migration_index_build(mig text, step integer, tbl regclass,
+ *                                     sql text)
+ *
+ * Commit, then run sql (CREATE INDEX CONCURRENTLY on tbl, checked by the
+ * worker) in a background worker as tbl's owner while this backend holds
+ * no snapshot, then record the outcome with
+ * steward._migration_index_built(mig, step, error) in a new transaction
+ * (which the caller commits).  25001 when called inside a transaction
+ * block or from a function (a concurrent build cannot run there).
+ */
+Datum
+steward_migration_index_build(PG_FUNCTION_ARGS)
+{
+	char	   *mig;
+	int32		step;
+	Oid			relid;
+	char	   *sql;
+	char	   *result;
+	Oid			argtypes[3] = {TEXTOID, INT4OID, TEXTOID};
+	Datum		args[3];
+	char		nulls[3] = {' ', ' ', ' '};
+
+	require_arg(fcinfo, 0, "migration name");
+	require_arg(fcinfo, 1, "step");
+	require_arg(fcinfo, 2, "table");
+	require_arg(fcinfo, 3, "statement");
+	if (fcinfo->context == NULL || !IsA(fcinfo->context, CallContext) ||
+		((CallContext *) fcinfo->context)->atomic)
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("an index is built concurrently only by CALL steward.migration_backfill outside a transaction block")));
+	mig = MemoryContextStrdup(TopMemoryContext, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	step = PG_GETARG_INT32(1);
+	relid = PG_GETARG_OID(2);
+	sql = MemoryContextStrdup(TopMemoryContext, text_to_cstring(PG_GETARG_TEXT_PP(3)));
+	check_table_owner(relid);
+
+	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* No snapshot of ours may hold the build back: commit them all. */
+	SPI_commit();
+	InvalidateCatalogSnapshot();
+	result = run_in_worker(relid, sql);
+
+	args[0] = CStringGetTextDatum(mig);
+	args[1] = Int32GetDatum(step);
+	args[2] = result ? CStringGetTextDatum(result) : (Datum) 0;
+	nulls[2] = result ? ' ' : 'n';
+	if (SPI_execute_with_args("SELECT steward._migration_index_built($1, $2, $3)",
+							  3, argtypes, args, nulls, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not record the index build");
+	SPI_finish();
+	pfree(mig);
+	pfree(sql);
+	PG_RETURN_VOID();
+}
+
+/*
+ * Background worker: run the statement of an IndexJob (DSM handle in
+ * main_arg) as a top-level command, as the table's owner.
+ */
+void
+steward_index_worker_main(Datum main_arg)
+{
+	dsm_segment *seg;
+	IndexJob   *job;
+	MemoryContext cxt;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	seg = dsm_attach(DatumGetUInt32(main_arg));
+	if (seg == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_steward index worker: the caller is gone")));
+	job = dsm_segment_address(seg);
+	BackgroundWorkerInitializeConnectionByOid(job->dbid, job->login, 0);
+	pgstat_report_appname("pg_steward index build");
+
+	/*
+	 * Before any transaction: every transaction the statement starts and
+	 * commits (a concurrent build runs three) keeps the owner's identity,
+	 * restricted, and the pinned search_path.
+	 */
+	SetConfigOption("search_path", STEWARD_PINNED_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION);
+	SetUserIdAndSecContext(job->owner, SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		RawStmt    *raw;
+		PlannedStmt *pstmt;
+		MemoryContext stmtcxt;
+		Portal		portal;
+		DestReceiver *receiver;
+		QueryCompletion qc;
+
+		StartTransactionCommand();
+		pgstat_report_activity(STATE_RUNNING, job->sql);
+
+		/*
+		 * The parse tree outlives the transactions the statement commits
+		 * (exec_simple_query keeps it in MessageContext for that reason).
+		 */
+		stmtcxt = AllocSetContextCreate(TopMemoryContext, "pg_steward index statement",
+										ALLOCSET_DEFAULT_SIZES);
+		MemoryContextSwitchTo(stmtcxt);
+		if (get_rel_relkind(job->relid) != RELKIND_RELATION ||
+			!has_privs_of_role(job->login, job->owner))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("the index statement's table changed owner or is gone")));
+		raw = parse_index_statement(job->sql, job->relid);
+		pstmt = makeNode(PlannedStmt);
+		pstmt->commandType = CMD_UTILITY;
+		pstmt->canSetTag = true;
+		pstmt->utilityStmt = raw->stmt;
+		pstmt->stmt_location = raw->stmt_location;
+		pstmt->stmt_len = raw->stmt_len;
+		job->started = true;
+
+		/*
+		 * Through a portal, as exec_simple_query runs it: the portal holds
+		 * the snapshot the statement pops and re-creates it when the
+		 * statement needs one after its own commits (event triggers).
+		 */
+		portal = CreatePortal("pg_steward index", true, true);
+		portal->visible = false;
+		PortalDefineQuery(portal, NULL, job->sql, CreateCommandTag(raw->stmt),
+						  list_make1(pstmt), NULL);
+		PortalStart(portal, NULL, 0, InvalidSnapshot);
+		receiver = CreateDestReceiver(DestNone);
+		InitializeQueryCompletion(&qc);
+		(void) PortalRun(portal, FETCH_ALL, true, true, receiver, receiver, &qc);
+		receiver->rDestroy(receiver);
+		PortalDrop(portal, false);
+		CommitTransactionCommand();
+		job->finished = true;
+		pgstat_report_activity(STATE_IDLE, NULL);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		job->sqlerrcode = edata->sqlerrcode;
+		strlcpy(job->message, edata->message ? edata->message : "", INDEX_JOB_TEXT);
+		strlcpy(job->detail, edata->detail ? edata->detail : "", INDEX_JOB_TEXT);
+		/* Logged and the worker exits (an error is FATAL in a worker). */
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	dsm_detach(seg);
+	proc_exit(0);
+}
