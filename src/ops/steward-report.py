@@ -140,7 +140,9 @@ def connect(args):
         die(str(e).strip())
     conn.autocommit = True
     with conn.cursor() as cur:
-        cur.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)")
+        # Names resolve in pg_catalog only; the report only reads.
+        cur.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false), "
+                    "pg_catalog.set_config('default_transaction_read_only', 'on', false)")
     return conn
 
 
@@ -910,6 +912,10 @@ def build(db, top):
     if info['extversion'] is None:
         die('extension pg_steward is not installed in database "%s"' % info['database'],
             hint='CREATE EXTENSION pg_steward; in that database, or name another one with -d.')
+    if info['extversion'] == '0.1':
+        # 0.1 has no history views: say what to do instead of a missing relation.
+        die('pg_steward in database "%s" is at version 0.1; the report needs its 0.2 views'
+            % info['database'], hint='ALTER EXTENSION pg_steward UPDATE;')
     setup_matplotlib()
     collected = db.rows(Q_COLLECTED)[0]['collected']
     now = info['generated_at']

@@ -365,6 +365,13 @@ is($rc, 1, 'a database without pg_steward: exit 1');
 like($stderr, qr/^steward-report: error: extension pg_steward is not installed in database "postgres"\nsteward-report: hint: /,
 	'... saying so, with a hint');
 
+$bare->safe_psql('postgres', 'CREATE DATABASE old');
+$bare->psql('old', q{CREATE EXTENSION pg_steward VERSION '0.1'});
+($rc, $stdout, $stderr) = report('-h', $bare->host, '-p', $bare->port, '-d', 'old', '-o', "$out/085_old.html");
+is($rc, 1, 'a database still at 0.1: exit 1');
+like($stderr, qr/^steward-report: error: pg_steward in database "old" is at version 0.1; .*\nsteward-report: hint: ALTER EXTENSION pg_steward UPDATE;$/,
+	'... with the hint to update');
+
 my $port = PostgreSQL::Test::Cluster::get_free_port();
 ($rc, $stdout, $stderr) = report('-h', $bare->host, '-p', $port, '-d', 'shop', '-o', "$out/085_bad.html");
 is($rc, 1, 'nothing listening: exit 1');
