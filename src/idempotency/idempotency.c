@@ -467,11 +467,13 @@ lease_interval(char *null)
 }
 
 /* ------------------------------------------------------------------------
- * nowait: is the key held by a transaction that has not committed?
+ * nowait: is the key (or the scope's first use) held by a transaction that
+ * has not committed?
  *
  * An uncommitted holder's row is invisible to our snapshot, so look for it
- * with a dirty snapshot through the exclusion constraint's index, the way
- * the executor's own exclusion check does.
+ * with a dirty snapshot through the constraint's index, the way the
+ * executor's own exclusion and unique checks do: the INSERT that follows
+ * would wait for exactly such a row.
  * ------------------------------------------------------------------------
  */
 static bool
@@ -480,35 +482,46 @@ text_equal(Datum a, Datum b)
 	return DatumGetBool(DirectFunctionCall2Coll(texteq, C_COLLATION_OID, a, b));
 }
 
+/*
+ * Does a row whose first nkeys text columns equal vals exist uncommitted
+ * (inserted or deleted by a transaction still running) in table IDEM_*
+ * tablename, found through its index indexname?  AccessShareLock on both
+ * for the probe.
+ */
 static bool
-key_held_uncommitted(Datum scope, Datum key)
+row_held_uncommitted(const char *tablename, const char *indexname, int nkeys, const Datum *vals)
 {
-	Oid			heapoid = steward_relid(IDEM_KEYS_TABLE, false);
+	Oid			heapoid = steward_relid(tablename, false);
 	Relation	heap = table_open(heapoid, AccessShareLock);
-	Relation	index = index_open(steward_index_relid(heapoid, IDEM_KEYS_CONSTRAINT),
-								   AccessShareLock);
+	Relation	index = index_open(steward_index_relid(heapoid, indexname), AccessShareLock);
 	SnapshotData dirty;
 	ScanKeyData skey[2];
 	IndexScanDesc scan;
 	TupleTableSlot *slot = table_slot_create(heap, NULL);
 	bool		held = false;
+	int			i;
 
+	Assert(nkeys >= 1 && nkeys <= 2);
 	InitDirtySnapshot(dirty);
-	ScanKeyInit(&skey[0], 1, BTEqualStrategyNumber, F_TEXTEQ, scope);
-	ScanKeyInit(&skey[1], 2, BTEqualStrategyNumber, F_TEXTEQ, key);
-	scan = index_beginscan(heap, index, &dirty, 2, 0);
-	index_rescan(scan, skey, 2, NULL, 0);
+	/* btree compares under the index's collation; steward_hash ignores it */
+	for (i = 0; i < nkeys; i++)
+		ScanKeyEntryInitialize(&skey[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
+							   index->rd_indcollation[i], F_TEXTEQ, vals[i]);
+	scan = index_beginscan(heap, index, &dirty, nkeys, 0);
+	index_rescan(scan, skey, nkeys, NULL, 0);
 	while (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
-		bool		isnull1,
-					isnull2;
-		Datum		s = slot_getattr(slot, 1, &isnull1);
-		Datum		k = slot_getattr(slot, 2, &isnull2);
+		bool		match = true;
 
-		/* The index returns hash matches: recheck the key. */
-		if (isnull1 || isnull2 || !text_equal(s, scope) || !text_equal(k, key))
-			continue;
-		if (TransactionIdIsValid(dirty.xmin) || TransactionIdIsValid(dirty.xmax))
+		/* A hash index returns hash matches: recheck the values. */
+		for (i = 0; i < nkeys && match; i++)
+		{
+			bool		isnull;
+			Datum		v = slot_getattr(slot, i + 1, &isnull);
+
+			match = !isnull && text_equal(v, vals[i]);
+		}
+		if (match && (TransactionIdIsValid(dirty.xmin) || TransactionIdIsValid(dirty.xmax)))
 		{
 			held = true;
 			break;
@@ -519,6 +532,24 @@ key_held_uncommitted(Datum scope, Datum key)
 	index_close(index, AccessShareLock);
 	table_close(heap, AccessShareLock);
 	return held;
+}
+
+static bool
+key_held_uncommitted(Datum scope, Datum key)
+{
+	Datum		vals[2] = {scope, key};
+
+	return row_held_uncommitted(IDEM_KEYS_TABLE, IDEM_KEYS_CONSTRAINT, 2, vals);
+}
+
+/*
+ * A scope's first user has not committed yet: claiming it would wait for
+ * that transaction (the claim's ON CONFLICT waits on the uncommitted row).
+ */
+static bool
+scope_claim_uncommitted(Datum scope)
+{
+	return row_held_uncommitted(IDEM_SCOPES_TABLE, IDEM_SCOPES_PKEY, 1, &scope);
 }
 
 /* ------------------------------------------------------------------------
@@ -679,13 +710,27 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 	Datum		args[7];
 	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	bool		expired_seen = false;
+	bool		scope_busy = false;
 	int			attempt;
 
 	memset(res, 0, sizeof(BeginResult));
 	caller = idem_enter(&ctx);
-	(void) check_scope(scope, caller, true);
 
-	for (attempt = 0; attempt < IDEM_MAX_ATTEMPTS; attempt++)
+	/*
+	 * The first use of a scope by a transaction still running: claiming the
+	 * scope would wait for it.  A no-wait request never waits: the scope's
+	 * first request is in progress, so is this one.
+	 */
+	if (nowait && !OidIsValid(scope_owner(scope)) &&
+		scope_claim_uncommitted(PointerGetDatum(scope)))
+	{
+		res->outcome = IDEM_IN_PROGRESS;
+		scope_busy = true;
+	}
+	else
+		(void) check_scope(scope, caller, true);
+
+	for (attempt = 0; attempt < IDEM_MAX_ATTEMPTS && !scope_busy; attempt++)
 	{
 		args[0] = PointerGetDatum(scope);
 		args[1] = PointerGetDatum(key);

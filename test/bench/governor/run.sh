@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # pg_steward benchmark: background jobs under the governor (issue 18).
 #
-# Two jobs, each timed against the OLTP latency it causes, at default
+# Three jobs, each timed against the OLTP latency it causes, at default
 # settings (steward.governor = on):
 #   (P) the idempotency purge worker deleting NEXP expired keys while
 #       pgbench clients begin new keys (purge_begin.sql, autocommit);
 #   (T) CALL steward.run_transition of BIG rows (default batch size 1000)
 #       while pgbench clients update random rows of the same table
-#       (oltp.sql, hits = hits + 1, the state unchanged).
+#       (oltp.sql, hits = hits + 1, the state unchanged);
+#   (M) CALL steward.migration_backfill of BIG rows of orders
+#       (total_amount -> total_cents, the migrate benchmark's migration;
+#       default batch size) while pgbench clients read and update one
+#       random order (../migrate/oltp.sql); rolled back afterwards.
+# Each round also runs every job once with no foreground at all (solo:
+# the governor must let it run at full speed), and run_transition solo
+# twice: with statistics that are stale (ANALYZE ran while every row was
+# in the other state) and freshly analyzed (issue 18: never quadratic).
 # Each round runs, per job, a phase without the job (DURATION_W seconds)
 # and a phase during it (until the job is done), the order alternating
 # from round to round; pgbench runs in CHUNK-second pieces with -l, and
@@ -23,7 +31,8 @@
 # Environment:
 #   ROUNDS=3        rounds
 #   NEXP=1000000    expired keys purged per round
-#   BIG=1000000     rows moved by run_transition per round
+#   BIG=1000000     rows moved by run_transition / backfilled per round
+#   JOBS="P T M"    which jobs to run
 #   DURATION_W=10   seconds of OLTP without the job
 #   CHUNK=2         pgbench chunk length, seconds
 #   CLIENTS=2       pgbench clients (and threads)
@@ -41,6 +50,7 @@ DURATION_W=${DURATION_W:-10}
 CHUNK=${CHUNK:-2}
 CLIENTS=${CLIENTS:-2}
 OFF=${OFF:-0}
+JOBS=${JOBS:-P T M}
 PORT=${PORT:-5494}
 KEEP=${KEEP:-0}
 
@@ -60,21 +70,26 @@ steward.idempotency_purge_databases = 'none'"
 echo "== setup: $BIG rows for run_transition"
 t0=$SECONDS
 psql_q -d "$DB" -v big="$BIG" -f "$BENCH/setup.sql" >"$LOGS/setup.log"
+case " $JOBS " in *" M "*)
+    echo "== setup: $BIG rows of orders for the migration backfill"
+    psql_q -d "$DB" -v rows="$BIG" -f "$BENCH/../migrate/setup.sql" >>"$LOGS/setup.log" ;;
+esac
 SETUP_SECS=$((SECONDS - t0))
 PG_VERSION=$(psql_q -d "$DB" -At -c "SELECT version()")
 
 declare -A SAMPLES
 record() { SAMPLES["$1"]+="$2 "; }
-declare -a ROWS_P ROWS_T
+declare -a ROWS_P ROWS_T ROWS_M ROWS_S
 
 # The workloads of the idempotency and lifecycle benchmarks.
 P_SQL=$BENCH/../idempotency/purge_begin.sql
 T_SQL=$BENCH/../lifecycle/oltp.sql
+M_SQL=$BENCH/../migrate/oltp.sql
 EXPIRED_SQL=$BENCH/../idempotency/expired.sql
 
 pgbench_chunk() {   # pgbench_chunk SCRIPT LOGPREFIX
     if ! PGOPTIONS="-c search_path=steward,public" "$PGBIN/pgbench" -n -M prepared \
-            -c "$CLIENTS" -j "$CLIENTS" -D big="$BIG" \
+            -c "$CLIENTS" -j "$CLIENTS" -D big="$BIG" -D rows="$BIG" \
             -T "$CHUNK" -l --log-prefix="$2" -f "$1" "$DB" >"$2.out" 2>&1; then
         cat "$2.out" >&2
         die "pgbench $1 failed"
@@ -162,27 +177,105 @@ phase_purge() {   # phase_purge NAME
     D_GOV=$(governor_summary purge "$job0")
 }
 
-phase_transition() {   # phase_transition NAME FROM TO
-    local p=$LOGS/$1 done_file=$LOGS/$1.done t0 t1 c0 c1 out job0
-    psql_q -d "$DB" -c "VACUUM big.items" -c "CHECKPOINT"
+# during_call NAME SQL OLTP_SCRIPT KIND: run the statement SQL (a CALL) in
+# the background while OLTP_SCRIPT runs in chunks until it returns; sets
+# D_STATS, D_SECS, D_FG and D_GOV (the governor's decisions for jobs of KIND)
+during_call() {
+    local p=$LOGS/$1 done_file=$LOGS/$1.done t0 t1 c0 c1 job0
     job0=$(last_job)
     rm -f "$done_file"
     c0=$(cpu_sample); t0=$(now)
-    ( psql_q -d "$DB" -c "CALL steward.run_transition('big.items', '$2', '$3')" \
-          >"$LOGS/$1-call.out" && now >"$done_file.tmp" && mv "$done_file.tmp" "$done_file" ) &
+    ( psql_q -d "$DB" -c "$2" >"$LOGS/$1-call.out" && now >"$done_file.tmp" && mv "$done_file.tmp" "$done_file" ) &
     BG=$!
-    run_chunks "$T_SQL" "$done_file" "$p"
-    wait "$BG" || die "run_transition failed"
+    run_chunks "$3" "$done_file" "$p"
+    wait "$BG" || die "$2 failed"
     BG=
     c1=$(cpu_sample)
     t1=$(cat "$done_file")
     D_STATS=$(stats "$p-*.[0-9]*" "$t0" "$t1")
     D_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')
     D_FG=$(foreign_pct "$c0" "$c1")
+    D_GOV=$(governor_summary "$4" "$job0")
+}
+
+phase_transition() {   # phase_transition NAME FROM TO
+    local out
+    psql_q -d "$DB" -c "VACUUM big.items" -c "CHECKPOINT"
+    during_call "$1" "CALL steward.run_transition('big.items', '$2', '$3')" "$T_SQL" transition
     out=$(psql_q -d "$DB" -At -F ' ' -c "SELECT rows_done, status FROM steward.transition_progress
                                           WHERE relid = 'big.items'::regclass ORDER BY id DESC LIMIT 1")
     [ "$out" = "$BIG finished" ] || die "run_transition: $out (expected $BIG rows, finished)"
-    D_GOV=$(governor_summary transition "$job0")
+}
+
+MIG_N=0
+migration_start() {   # migration_start: start a new migration, its name in MIG
+    MIG_N=$((MIG_N + 1)); MIG=bench_$MIG_N
+    psql_q -d "$DB" -c "SELECT steward.migration_start('$MIG', \$\$[
+      {\"alter_column\": {\"table\": \"orders\", \"column\": \"total_amount\", \"name\": \"total_cents\",
+                        \"type\": \"bigint\", \"up\": \"(total_amount * 100)::bigint\",
+                        \"down\": \"total_cents / 100.0\"}}]\$\$)" >/dev/null
+    psql_q -d "$DB" -c "VACUUM orders" -c "CHECKPOINT" >/dev/null
+}
+migration_undo() { psql_q -d "$DB" -c "SELECT steward.migration_rollback('$MIG')" >/dev/null; }
+
+phase_migration() {   # phase_migration NAME
+    migration_start
+    during_call "$1" "CALL steward.migration_backfill('$MIG')" "$M_SQL" backfill
+    migration_undo
+}
+
+# Solo runs: no foreground; the rate of each job (full speed expected).
+# solo_job ROUND P|Tstale|Tanalyzed|M
+solo_job() {
+    local r=$1 what=$2 t0 t1 c0 c1 secs rate job0 kind last from to n
+    job0=$(last_job)
+    case $what in
+    P)
+        psql_q -d "$DB" -v nexp="$NEXP" -v r="$((r * 10 + 5))" -f "$EXPIRED_SQL" >/dev/null
+        psql_q -d "$DB" -c "VACUUM ANALYZE steward.idempotency_keys" -c "CHECKPOINT" >/dev/null
+        local base; base=$(purged)
+        c0=$(cpu_sample); t0=$(now)
+        set_purge "$DB"
+        until [ "$(psql_q -d "$DB" -At -c "SELECT coalesce(sum(purged), 0) >= $base + $NEXP FROM steward.idempotency_stats")" = t ]; do
+            sleep 0.05
+        done
+        t1=$(now); c1=$(cpu_sample)
+        set_purge none
+        kind=purge n=$NEXP ;;
+    Tstale|Tanalyzed)
+        if [ -z "${TDIR:-}" ] || [ "$TDIR" = "done->pending" ]; then from=pending to=done; else from=done to=pending; fi
+        TDIR="$from->$to"
+        # The rows are all in "from".  Analyzed: ANALYZE now.  Stale: the
+        # last ANALYZE ran before the previous solo run (Tanalyzed, run just
+        # before) moved every row, so the statistics say "from" is rare.
+        if [ "$what" = Tanalyzed ]; then
+            psql_q -d "$DB" -c "VACUUM ANALYZE big.items" -c "CHECKPOINT" >/dev/null
+        else
+            psql_q -d "$DB" -c "VACUUM big.items" -c "CHECKPOINT" >/dev/null
+        fi
+        STALE_MCV=$(psql_q -d "$DB" -At -c "SELECT most_common_vals FROM pg_stats WHERE schemaname = 'big' AND tablename = 'items' AND attname = 'status'")
+        c0=$(cpu_sample); t0=$(now)
+        psql_q -d "$DB" -c "CALL steward.run_transition('big.items', '$from', '$to')" >/dev/null
+        t1=$(now); c1=$(cpu_sample)
+        kind=transition n=$BIG ;;
+    M)
+        migration_start
+        c0=$(cpu_sample); t0=$(now)
+        psql_q -d "$DB" -c "CALL steward.migration_backfill('$MIG')" >/dev/null
+        t1=$(now); c1=$(cpu_sample)
+        migration_undo
+        kind=backfill n=$BIG ;;
+    esac
+    secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')
+    rate=$(awk -v n="$n" -v s="$secs" 'BEGIN {printf "%.0f", n / s}')
+    last=$(psql_q -d "$DB" -At -F ' ' -c "SELECT coalesce(string_agg(DISTINCT last_reason, ','), '-'),
+                                                 coalesce(sum(pauses + decreases), 0)
+                                            FROM steward.governor_jobs WHERE kind = '$kind' AND job_id > $job0")
+    record "solo $what rate" "$rate"
+    record "solo $what secs" "$secs"
+    ROWS_S+=("| $r | $what | $secs | $rate | ${last% *} | ${last##* } | $(uptime | sed 's/.*load average: //') | $(foreign_pct "$c0" "$c1")% |")
+    echo "round $r solo $what: ${secs}s = $rate/s; governor last reasons / slowdowns: $last${STALE_MCV:+; status MCV $STALE_MCV}"
+    STALE_MCV=
 }
 
 # one_job P|T ROUND FIRST(without|during) LABEL(on|off)
@@ -200,14 +293,23 @@ one_job() {
         psql_q -d "$DB" -v nexp="$NEXP" -v r="$rn" -f "$EXPIRED_SQL" >/dev/null
         psql_q -d "$DB" -c "VACUUM ANALYZE steward.idempotency_keys"
     fi
-    run_w() { phase_without "$([ "$job" = P ] && echo "$P_SQL" || echo "$T_SQL")" "$name-without"; }
-    run_d() { if [ "$job" = P ]; then phase_purge "$name-during"; else phase_transition "$name-during" "$from" "$to"; fi; }
+    local script
+    case $job in P) script=$P_SQL ;; T) script=$T_SQL ;; M) script=$M_SQL ;; esac
+    run_w() { phase_without "$script" "$name-without"; }
+    run_d() {
+        case $job in
+        P) phase_purge "$name-during" ;;
+        T) phase_transition "$name-during" "$from" "$to" ;;
+        M) phase_migration "$name-during" ;;
+        esac
+    }
     if [ "$first" = without ]; then run_w; run_d; else run_d; run_w; fi
     set_governor on
     read -r n0 tps0 p50_0 p95_0 p99_0 mean0 max0 <<<"$W_STATS"
     read -r n1 tps1 p50_1 p95_1 p99_1 mean1 max1 <<<"$D_STATS"
     read -r gjobs ginc gdec gpause gduty <<<"$D_GOV"
     rate=$(awk -v n="$([ "$job" = P ] && echo "$NEXP" || echo "$BIG")" -v s="$D_SECS" 'BEGIN {printf "%.0f", n / s}')
+    LOAD=$(uptime | sed 's/.*load average: //')
     q=$(ratio "$p99_1" "$p99_0")
     record "$job $mode p99 without" "$p99_0"
     record "$job $mode p99 during" "$p99_1"
@@ -217,19 +319,23 @@ one_job() {
     record "$job $mode tps without" "$tps0"
     record "$job $mode tps during" "$tps1"
     record "$job $mode rate" "$rate"
-    row="| $r | $mode | $first | $n0 / $n1 | $tps0 / $tps1 | $p50_0 / $p50_1 | $p95_0 / $p95_1 | $p99_0 / $p99_1 | $q | $max0 / $max1 | $D_SECS | $rate | $gjobs / $ginc / $gdec / $gpause / $gduty | $W_FG% / $D_FG% |"
-    if [ "$job" = P ]; then ROWS_P+=("$row"); else ROWS_T+=("$row"); fi
-    echo "round $r $job ($mode, first $first): p99 without ${p99_0} ms ($tps0 tps), during ${p99_1} ms ($tps1 tps): ratio $q; job ${D_SECS}s = $rate/s; governor jobs/inc/dec/pause/min duty: $D_GOV; CPU taken by others $W_FG% / $D_FG%"
+    record "$job $mode p50 ratio" "$(ratio "$p50_1" "$p50_0")"
+    row="| $r | $mode | $first | $n0 / $n1 | $tps0 / $tps1 | $p50_0 / $p50_1 | $p95_0 / $p95_1 | $p99_0 / $p99_1 | $q | $max0 / $max1 | $D_SECS | $rate | $gjobs / $ginc / $gdec / $gpause / $gduty | $W_FG% / $D_FG% | $LOAD |"
+    case $job in P) ROWS_P+=("$row") ;; T) ROWS_T+=("$row") ;; M) ROWS_M+=("$row") ;; esac
+    echo "round $r $job ($mode, first $first): p99 without ${p99_0} ms ($tps0 tps), during ${p99_1} ms ($tps1 tps): ratio $q; job ${D_SECS}s = $rate/s; governor jobs/inc/dec/pause/min duty: $D_GOV; CPU taken by others $W_FG% / $D_FG%; load $LOAD"
 }
 
 echo "== $ROUNDS rounds"
 t_r=$SECONDS
 for ((r = 1; r <= ROUNDS; r++)); do
     if [ $((r % 2)) = 1 ]; then first=without; else first=during; fi
-    one_job P "$r" "$first" on
-    [ "$OFF" = 1 ] && one_job P "$r" "$first" off
-    one_job T "$r" "$first" on
-    [ "$OFF" = 1 ] && one_job T "$r" "$first" off
+    for job in $JOBS; do
+        one_job "$job" "$r" "$first" on
+        [ "$OFF" = 1 ] && one_job "$job" "$r" "$first" off
+    done
+    for job in $JOBS; do
+        if [ "$job" = T ]; then solo_job "$r" Tanalyzed; solo_job "$r" Tstale; else solo_job "$r" "$job"; fi
+    done
 done
 R_SECS=$((SECONDS - t_r))
 
@@ -242,15 +348,34 @@ goal() {
         ok = (op == ">=") ? (v >= l) : (v <= l); printf "%s %s: %s", op, l, ok ? "met" : "MISSED" }'
 }
 TABLE=()
-for job in P T; do
+what_of() {   # what_of JOB: "description|unit"
+    case $1 in
+    P) echo "purge of $NEXP expired keys|keys/s" ;;
+    T) echo "run_transition of $BIG rows|rows/s" ;;
+    M) echo "migration backfill of $BIG rows|rows/s" ;;
+    esac
+}
+for job in $JOBS; do
     for mode in on off; do
         [ -n "${SAMPLES["$job $mode p99 without"]:-}" ] || continue
-        if [ "$job" = P ]; then what="purge of $NEXP expired keys"; unit="keys/s"; else what="run_transition of $BIG rows"; unit="rows/s"; fi
+        IFS='|' read -r what unit <<<"$(what_of "$job")"
         p0=$(med "$job $mode p99 without") p1=$(med "$job $mode p99 during") q=$(ratio "$p1" "$p0")
         r50=$(ratio "$(med "$job $mode p50 during")" "$(med "$job $mode p50 without")")
         rt=$(med "$job $mode rate")
-        TABLE+=("| $what, governor $mode | $(fmt3 "$p0") / $(fmt3 "$p1") | $q | $(fmt3 "$(med "$job $mode p99 ratio")") | $(fmt3 "$(med "$job $mode p50 without")") / $(fmt3 "$(med "$job $mode p50 during")") ($r50) | $(fmt "$(med "$job $mode tps without")") / $(fmt "$(med "$job $mode tps during")") | $rt $unit | $(goal "$q" "<=" 1.5); $(goal "$rt" ">=" 20000) |")
+        TABLE+=("| $what, governor $mode | $(fmt3 "$p0") / $(fmt3 "$p1") | $q | $(fmt3 "$(med "$job $mode p99 ratio")") | $(fmt3 "$(med "$job $mode p50 without")") / $(fmt3 "$(med "$job $mode p50 during")") ($r50; per round $(fmt3 "$(med "$job $mode p50 ratio")")) | $(fmt "$(med "$job $mode tps without")") / $(fmt "$(med "$job $mode tps during")") | $rt $unit | $(goal "$q" "<=" 1.5); $(goal "$rt" ">=" 20000) |")
     done
+done
+SOLO=()
+for what in P Tanalyzed Tstale M; do
+    [ -n "${SAMPLES["solo $what rate"]:-}" ] || continue
+    case $what in
+    P) d="purge of $NEXP expired keys"; u="keys/s"; k="P" ;;
+    Tanalyzed) d="run_transition of $BIG rows, statistics analyzed"; u="rows/s"; k="T" ;;
+    Tstale) d="run_transition of $BIG rows, statistics stale (say every row is in the target state)"; u="rows/s"; k="T" ;;
+    M) d="migration backfill of $BIG rows"; u="rows/s"; k="M" ;;
+    esac
+    sr=$(med "solo $what rate")
+    SOLO+=("| $d | $(med "solo $what secs") | $sr $u | $(ratio "$sr" "$(med "$k on rate")") | ${SAMPLES["solo $what rate"]} |")
 done
 TOTAL_SECS=$((SECONDS - T_START))
 {
@@ -258,10 +383,12 @@ TOTAL_SECS=$((SECONDS - T_START))
     echo
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- server: $PG_VERSION"
-    echo "- CPUs: $NCPU; a shared machine (other workers' builds, tests and benchmarks ran meanwhile: see the CPU share per phase)"
+    echo "- CPUs: $NCPU; a shared machine: other workers' builds, tests and benchmarks ran meanwhile (see the CPU share other processes took and the load average per phase). Noise applies: treat single ratios as ±20%."
     echo "- settings: $SETTINGS"
     echo "- (P): each round inserts $NEXP expired keys (expired.sql), then purge_begin.sql (begin of a new key, autocommit) with pgbench -c $CLIENTS -j $CLIENTS -M prepared in ${CHUNK}s chunks with -l: ${DURATION_W}s without the purge, and with the purge worker switched on until it has purged all $NEXP keys"
     echo "- (T): big.items, USING steward, $BIG rows, machine job (pending <-> done), PRIMARY KEY (id); CALL steward.run_transition('big.items', from, to) (batch_size 1000, no max_rows_per_sec; the direction alternates) while oltp.sql (UPDATE big.items SET hits = hits + 1 WHERE id = random) runs; ${DURATION_W}s of oltp.sql without it"
+    echo "- (M): orders USING steward, $BIG rows (../migrate/setup.sql); steward.migration_start (total_amount numeric -> total_cents bigint), CALL steward.migration_backfill at default settings while ../migrate/oltp.sql (read and update one random order) runs; rolled back after each run"
+    echo "- solo: the same jobs with no foreground at all (full speed expected); run_transition once analyzed, then once with stale statistics"
     echo "- phases: the order of without/during alternates per round; p50/p99 = nearest rank over the transactions completed in the phase (during: between the job's start and end); ratio = during / without; rate = rows / job seconds"
     echo "- time: setup ${SETUP_SECS}s, rounds ${R_SECS}s, total ${TOTAL_SECS}s"
     echo
@@ -271,18 +398,37 @@ TOTAL_SECS=$((SECONDS - T_START))
     echo "|---|---|---:|---:|---|---|---:|---|"
     printf '%s\n' "${TABLE[@]}"
     echo
+    echo "## No foreground (solo), medians over $ROUNDS rounds"
+    echo
+    echo "| job | seconds | rate | rate / rate under OLTP | samples (rate per round) |"
+    echo "|---|---:|---:|---:|---|"
+    printf '%s\n' "${SOLO[@]}"
+    echo
     echo "## Per round (without / during)"
     echo
-    echo "governor: jobs (purge visits) / increases / decreases / pauses / smallest duty of the jobs of the phase"
+    echo "governor: jobs (purge visits) / increases / decreases / pauses / smallest duty of the jobs of the phase; load: the 1/5/15-minute load average at the end of the phase"
     echo
-    for job in P T; do
-        [ "$job" = P ] && echo "### (P) purge" || echo "### (T) run_transition"
+    for job in $JOBS; do
+        case $job in
+        P) echo "### (P) purge" ;;
+        T) echo "### (T) run_transition" ;;
+        M) echo "### (M) migration backfill" ;;
+        esac
         echo
-        echo "| round | governor | first | OLTP transactions | TPS | p50 ms | p95 ms | p99 ms | p99 ratio | max ms | job s | job rate | governor | CPU used by others |"
-        echo "|---|---|---|---|---|---|---|---|---:|---|---:|---:|---|---|"
-        if [ "$job" = P ]; then printf '%s\n' "${ROWS_P[@]}"; else printf '%s\n' "${ROWS_T[@]}"; fi
+        echo "| round | governor | first | OLTP transactions | TPS | p50 ms | p95 ms | p99 ms | p99 ratio | max ms | job s | job rate | governor | CPU used by others | load |"
+        echo "|---|---|---|---|---|---|---|---|---:|---|---:|---:|---|---|---|"
+        case $job in
+        P) printf '%s\n' "${ROWS_P[@]}" ;;
+        T) printf '%s\n' "${ROWS_T[@]}" ;;
+        M) printf '%s\n' "${ROWS_M[@]}" ;;
+        esac
         echo
     done
+    echo "### Solo runs"
+    echo
+    echo "| round | job | seconds | rate | governor's last reasons | decreases + pauses | load | CPU used by others |"
+    echo "|---|---|---:|---:|---|---:|---|---|"
+    printf '%s\n' "${ROWS_S[@]}"
 } >"$RESULTS"
 echo
 echo "== results (also in $RESULTS)"
