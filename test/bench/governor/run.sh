@@ -268,7 +268,7 @@ solo_job() {
     esac
     secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')
     rate=$(awk -v n="$n" -v s="$secs" 'BEGIN {printf "%.0f", n / s}')
-    last=$(psql_q -d "$DB" -At -F ' ' -c "SELECT coalesce(string_agg(DISTINCT last_reason, ','), '-'),
+    last=$(psql_q -d "$DB" -At -F ' ' -c "SELECT coalesce(string_agg(DISTINCT last_decision || '/' || reason, ','), '-'),
                                                  coalesce(sum(pauses + decreases), 0)
                                             FROM steward.governor_jobs WHERE kind = '$kind' AND job_id > $job0")
     record "solo $what rate" "$rate"
