@@ -21,7 +21,9 @@
 #   - health gauges: version_conflict_rate 3/100 = warn (1), a failed drill
 #     critical (2) with value 1, never drilled successfully warn (1) with
 #     NaN, statistics_collected ok (0) with 1, thresholds as the GUCs;
-#   - capacity runway in days from a known growth (1 GB/day), the drill
+#   - seconds waited for a table lock (sampled) as steward.lock_contention
+#     has them;
+#   - capacity runway in days from a known growth (1.2 GB/day), the drill
 #     gauges (last duration 42 s, last passed 0, totals by result);
 #   - promtool check metrics finds no error; its only lint complaints are
 #     about the exporter's own built-in metrics (pg_stat_database_* counters
@@ -47,8 +49,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
 use HTTP::Tiny;
-use File::Basename qw(dirname);
 use Time::HiRes qw(usleep);
+use StewardMonitoring;
 
 my $exporter_bin = find_bin('prometheus-postgres-exporter');
 my $promtool = find_bin('promtool');
@@ -56,61 +58,25 @@ plan skip_all => 'prometheus-postgres-exporter or promtool is not installed '
   . '(Debian packages prometheus-postgres-exporter and prometheus; scripts/setup.sh installs them)'
   unless $exporter_bin && $promtool;
 
-my $yml = dirname(__FILE__) . '/../../examples/monitoring/postgres_exporter.yml';
-die "no $yml" unless -f $yml;
-
-sub find_bin
-{
-	my ($name) = @_;
-	for my $dir ((split /:/, $ENV{PATH} // ''), '/usr/bin', '/usr/sbin')
-	{
-		return "$dir/$name" if $dir ne '' && -x "$dir/$name";
-	}
-	return undef;
-}
+my $yml = monitoring_file('postgres_exporter.yml');
 
 # ---------------------------------------------------------------------
 # Part 1: the file
 # ---------------------------------------------------------------------
 
-# namespace -> { master => 0/1, columns => [[name, usage], ...] }; the
-# file's layout is fixed (top-level keys, "    - column:", "        usage:").
-my %ns;
+my $families = exporter_families($yml);
+my %file_type = map { $_ => $families->{$_}{type} } keys %$families;
+my %family_master = map { $_ => $families->{$_}{master} } keys %$families;
+for my $fam (sort keys %$families)
 {
-	open(my $fh, '<', $yml) or die "$yml: $!";
-	my ($cur, $col);
-	while (<$fh>)
+	my $has = grep { $_ eq 'datname' } @{ $families->{$fam}{labels} };
+	if ($family_master{$fam})
 	{
-		if (/^([a-z_]+):\s*$/) { $cur = $1; $ns{$cur} = { master => 0, columns => [] }; next; }
-		next unless defined $cur;
-		$ns{$cur}{master} = 1 if /^  master:\s*true\s*$/;
-		if (/^    - ([a-z_]+):\s*$/) { $col = $1; next; }
-		if (/^        usage:\s*"([A-Z]+)"/ && defined $col)
-		{
-			push @{ $ns{$cur}{columns} }, [ $col, $1 ];
-			undef $col;
-		}
-	}
-	close $fh;
-}
-my %file_type;    # exported family -> prometheus type
-my %family_master;
-for my $n (sort keys %ns)
-{
-	my @labels = map { $_->[0] } grep { $_->[1] eq 'LABEL' } @{ $ns{$n}{columns} };
-	if ($ns{$n}{master})
-	{
-		ok(!grep({ $_ eq 'datname' } @labels), "$n (master: true) has no datname label");
+		ok(!$has, "$fam (master: true) has no datname label");
 	}
 	else
 	{
-		ok(scalar(grep { $_ eq 'datname' } @labels), "$n (every database) has a datname label");
-	}
-	for my $c (grep { $_->[1] ne 'LABEL' } @{ $ns{$n}{columns} })
-	{
-		my $fam = "${n}_$c->[0]";
-		$file_type{$fam} = lc $c->[1];
-		$family_master{$fam} = $ns{$n}{master};
+		ok($has, "$fam (every database) has a datname label");
 	}
 }
 
@@ -173,6 +139,19 @@ $node->safe_psql(
 	       (now(), 'acct'::regclass, 100, 10000000000 + 100000000);
 });
 
+# A lock wait of about a second: a SELECT waits for a table lock.
+my $holder = IPC::Run::start(
+	[ 'psql', '-X', '-d', $node->connstr('postgres'), '-c',
+	  'BEGIN; LOCK TABLE acct; SELECT pg_sleep(1.5); COMMIT;' ],
+	'>', \my $hout, '2>', \my $herr);
+usleep(300_000);
+$node->safe_psql('postgres', 'SELECT count(*) FROM acct');
+$holder->finish;
+my $lock_s = $node->safe_psql('postgres',
+	q{SELECT sum(samples) * 0.01 FROM steward.lock_contention
+	   WHERE relation = 'acct'::regclass AND locktype = 'relation'});
+cmp_ok($lock_s, '>=', 0.5, "the wait for acct's lock was sampled ($lock_s s)");
+
 my $host = $node->host;
 my $pgport = $node->port;
 my $dsn = "host=$host port=$pgport user=steward_exporter dbname=postgres sslmode=disable";
@@ -180,6 +159,7 @@ my $dsn = "host=$host port=$pgport user=steward_exporter dbname=postgres sslmode
 my ($code, $body, $exp) = scrape_once($dsn, $yml, []);
 is($code, 200, 'exporter answers /metrics with HTTP 200');
 my %m = parse_metrics($body);
+is($m{value}{pg_exporter_last_scrape_error}, 0, 'no query of the file failed');
 
 sub series { my ($name, %l) = @_; return $name . '{' . join(',', map { "$_=\"$l{$_}\"" } sort keys %l) . '}'; }
 
@@ -219,6 +199,9 @@ is_num(value(\%m, 'steward_statement_errors_total', datname => 'postgres'), 3,
 	'steward_statement_errors_total is exactly 3 (the conflicts)');
 
 compare_with_view('postgres', \%m);
+
+is_num(value(\%m, 'steward_lock_wait_seconds_total', datname => 'postgres', relation => 'public.acct',
+		locktype => 'relation'), $lock_s, "lock wait seconds on public.acct: $lock_s");
 
 # Health.
 my %h = (
