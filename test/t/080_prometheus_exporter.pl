@@ -21,8 +21,8 @@
 #   - health gauges: version_conflict_rate 3/100 = warn (1), a failed drill
 #     critical (2) with value 1, never drilled successfully warn (1) with
 #     NaN, statistics_collected ok (0) with 1, thresholds as the GUCs;
-#   - seconds waited for a table lock (sampled) as steward.lock_contention
-#     has them;
+#   - seconds waited for a table lock and for a row lock (sampled) as
+#     steward.lock_contention has them;
 #   - capacity runway in days from a known growth (1.2 GB/day), the drill
 #     gauges (last duration 42 s, last passed 0, totals by result);
 #   - promtool check metrics finds no error; its only lint complaints are
@@ -139,18 +139,29 @@ $node->safe_psql(
 	       (now(), 'acct'::regclass, 100, 10000000000 + 100000000);
 });
 
-# A lock wait of about a second: a SELECT waits for a table lock.
+# Lock waits of about a second: a SELECT waits for a table lock, an
+# UPDATE of a plain table for a row lock (a wait for the holder's
+# transaction, on no relation).
+$node->safe_psql('postgres', 'CREATE TABLE plain_rows (id int PRIMARY KEY, n int); INSERT INTO plain_rows VALUES (1, 0);');
 my $holder = IPC::Run::start(
 	[ 'psql', '-X', '-d', $node->connstr('postgres'), '-c',
-	  'BEGIN; LOCK TABLE acct; SELECT pg_sleep(1.5); COMMIT;' ],
+	  'BEGIN; LOCK TABLE acct; UPDATE plain_rows SET n = n + 1; SELECT pg_sleep(1.5); COMMIT;' ],
 	'>', \my $hout, '2>', \my $herr);
 usleep(300_000);
+my $row_waiter = IPC::Run::start(
+	[ 'psql', '-X', '-d', $node->connstr('postgres'), '-c', 'UPDATE plain_rows SET n = n + 1' ],
+	'>', \my $wout, '2>', \my $werr);
 $node->safe_psql('postgres', 'SELECT count(*) FROM acct');
 $holder->finish;
+$row_waiter->finish;
 my $lock_s = $node->safe_psql('postgres',
 	q{SELECT sum(samples) * 0.01 FROM steward.lock_contention
 	   WHERE relation = 'acct'::regclass AND locktype = 'relation'});
 cmp_ok($lock_s, '>=', 0.5, "the wait for acct's lock was sampled ($lock_s s)");
+my $row_s = $node->safe_psql('postgres',
+	q{SELECT sum(samples) * 0.01 FROM steward.lock_contention
+	   WHERE relation IS NULL AND locktype = 'transactionid'});
+cmp_ok($row_s, '>=', 0.3, "the wait for the row lock was sampled ($row_s s)");
 
 my $host = $node->host;
 my $pgport = $node->port;
@@ -202,6 +213,8 @@ compare_with_view('postgres', \%m);
 
 is_num(value(\%m, 'steward_lock_wait_seconds_total', datname => 'postgres', relation => 'public.acct',
 		locktype => 'relation'), $lock_s, "lock wait seconds on public.acct: $lock_s");
+is_num(value(\%m, 'steward_lock_wait_seconds_total', datname => 'postgres', relation => '',
+		locktype => 'transactionid'), $row_s, "lock wait seconds on a transaction (a row lock): $row_s");
 
 # Health.
 my %h = (
