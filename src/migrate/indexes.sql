@@ -91,7 +91,8 @@ $$;
 -- Statement latency around an index change.  A snapshot holds, for each
 -- top-level statement of this database whose text names the table (as a
 -- word: "orders", "public.orders", "\"orders\""), its latency histogram
--- (steward.latency_histogram, cumulative since the statistics started).
+-- (steward.latency_histogram, cumulative since the statistics started);
+-- DDL, maintenance commands and calls of steward functions are left out.
 -- Only statements whose text the caller may see count: their own, or all
 -- of them with pg_read_all_stats; "hidden" says how many were left out.
 CREATE FUNCTION steward._migration_latency_snapshot(tbl regclass)
@@ -116,7 +117,7 @@ BEGIN
               FROM steward.statements x
              WHERE x.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
                AND x.toplevel AND x.query IS NOT NULL AND x.query ~* pattern
-               AND x.query !~* '^\s*(create|drop|alter|call|select\s+steward\.|select\s+\*\s+from\s+steward\.)'
+               AND x.query !~* '^\s*(create|drop|alter|call|vacuum|analyze|reindex|cluster|select\s+steward\.|select\s+\*\s+from\s+steward\.)'
              ORDER BY x.queryid) s;
     RETURN jsonb_build_object('at', clock_timestamp(), 'statements', stmts,
                               'hidden', (SELECT count(*) FROM steward.statements x
