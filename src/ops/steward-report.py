@@ -386,8 +386,9 @@ class Chart:
 
     def html(self):
         data = json.dumps(self.data, default=json_default, sort_keys=True)
-        # Inside <script>, "</" must not appear: "<\/" is the same JSON.
-        data = data.replace('</', '<\\/')
+        # Inside <script> no "</script" nor "<!--" may appear: every "<" is
+        # written as the same JSON character \u003c.
+        data = data.replace('<', '\\u003c')
         body = self.svg if self.status == 'ok' else \
             '<div class="no-data">%s</div>' % html.escape(self.note)
         return ('<section class="chart" id="%s" data-chart="%s" data-status="%s">\n'

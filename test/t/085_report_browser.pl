@@ -320,6 +320,22 @@ unlike($html, qr/<script(?![^>]*type="application\/json")/, 'the only scripts ar
 unlike($html, qr/\@font-face|\@import|<link/i, 'no fonts or style sheets loaded');
 like($html, qr/Content-Security-Policy" content="default-src 'none'/, 'a policy forbids every fetch');
 
+# Text from the database is data: a statement whose text would close the
+# JSON block and open a script is drawn and embedded, and runs nothing.
+my $evil = q{SELECT pg_sleep(0.3)::text AS "</script><script>document.title='owned'</script><!--<script>"};
+$node->safe_psql('shop', $evil);
+($rc, $stdout, $stderr) = report('-h', $node->host, '-p', $node->port, '-d', 'shop', '--top', '8',
+	'-o', "$out/085_evil.html");
+is($rc, 0, '--top 8: a report with a hostile statement text') or diag($stderr);
+$facts = browse("$out/085_evil.html", "$out/085_evil.png");
+is($facts->{title}, 'pg_steward report: shop', '... runs no script (the title is unchanged)');
+is_deeply($facts->{console}, [], '... and logs nothing');
+my ($e) = grep { ($_->{data}{query} // '') =~ /owned/ } @{ $facts->{sections} };
+ok($e, '... the statement is among the top 8');
+is($e->{data}{query}, $node->safe_psql('shop', q{SELECT query FROM steward.statements WHERE query LIKE '%owned%'}),
+	'... and its text comes back from the JSON block exactly');
+is(scalar(grep { $_->{chart} eq 'statement_histogram' } @{ $facts->{sections} }), 8, '--top 8 draws 8 histograms');
+
 # ---------------------------------------------------------------------------
 # Without privileges, without statistics, awkward names, errors
 # ---------------------------------------------------------------------------
