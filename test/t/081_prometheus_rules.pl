@@ -7,7 +7,9 @@
 # - every steward_* series an alert reads is one that
 #   examples/monitoring/postgres_exporter.yml exports (a histogram's
 #   _bucket/_sum/_count included), so no rule waits on a series that never
-#   comes;
+#   comes, and every label it groups, matches or selects by is one those
+#   series have; the unit tests' input series have exactly the labels the
+#   exporter gives them (its server label, the file's label columns, le);
 # - alerts_test.yml tests every alert both firing (an expected alert at
 #   some time) and resolved (no alert at a later time), and promtool test
 #   rules passes it;
@@ -92,6 +94,56 @@ for my $name (@order)
 			"$name: $s is exported by postgres_exporter.yml");
 	}
 }
+
+# The family a series name belongs to (a histogram's _bucket/_sum/_count
+# belong to it), or undef.
+sub family_of
+{
+	my ($name) = @_;
+	return $name if $families->{$name};
+	my $base = $name =~ s/_(bucket|sum|count)$//r;
+	return $base if $families->{$base} && $families->{$base}{type} eq 'histogram';
+	return undef;
+}
+
+# The labels a scraped series of that name has: the family's label columns,
+# the exporter's server, le on buckets.
+sub labels_of
+{
+	my ($name) = @_;
+	my $fam = family_of($name) // return ();
+	return ('server', @{ $families->{$fam}{labels} }, $name =~ /_bucket$/ ? ('le') : ());
+}
+
+# Every label an alert groups or matches by is one its series have.
+for my $name (@order)
+{
+	my %have = map { $_ => 1 } map { labels_of($_) } $alert{$name}{expr} =~ /\b(steward_[a-z_]+)/g;
+	for my $clause ($alert{$name}{expr} =~ /\b(?:by|on)\s*\(([^)]*)\)/g)
+	{
+		for my $l (split /\s*,\s*/, $clause =~ s/^\s+|\s+$//gr)
+		{
+			ok($have{$l}, "$name: label $l of by/on is a label of its series");
+		}
+	}
+	for my $l ($alert{$name}{expr} =~ /\{([a-z_]+)=/g)
+	{
+		ok($have{$l}, "$name: label $l of a selector is a label of its series");
+	}
+}
+
+# The unit tests' input series have the exporter's names and labels.
+open($fh, '<', $tests) or die;
+while (<$fh>)
+{
+	next unless /^      - series: '([a-z_]+)\{([^}]*)\}'/;
+	my ($name, $labels) = ($1, $2);
+	my @got = sort $labels =~ /([a-z_]+)="/g;
+	my @want = sort(labels_of($name));
+	ok(family_of($name), "alerts_test.yml: $name is exported by postgres_exporter.yml");
+	is("@got", "@want", "alerts_test.yml: $name has the exporter's labels");
+}
+close $fh;
 
 # The unit tests: per alert, the times it is expected to fire and to be
 # quiet.
