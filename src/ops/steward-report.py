@@ -412,9 +412,12 @@ def ts(v):
     return {'t': v.isoformat(), 'epoch': v.timestamp()}
 
 
-def fmt_ms(ms):
+def fmt_ms(ms, digits=None):
+    """Milliseconds for a reading; digits: significant digits (bucket bounds)."""
     if ms is None:
         return 'n/a'
+    if digits:
+        return ('%%.%dg s' % digits) % (ms / 1000.0) if ms >= 1000 else ('%%.%dg ms' % digits) % ms
     if ms >= 1000:
         return '%.3g s' % (ms / 1000.0)
     if ms >= 10:
@@ -564,7 +567,7 @@ def chart_statement_histograms(db, top):
                      'the most frequent latency is %s–%s (%s).') % (
             plural(s['calls'], 'call'), plural(s['errors'], 'error'), fmt_ms(pct['p50_ms']), fmt_ms(pct['p95_ms']),
             fmt_ms(pct['p99_ms']), fmt_ms(s['max_ms']),
-            fmt_ms(top_b['lower_ms']), fmt_ms(top_b['upper_ms']), plural(top_b['count'], 'call'))
+            fmt_ms(top_b['lower_ms'], 3), fmt_ms(top_b['upper_ms'], 3), plural(top_b['count'], 'call'))
         charts.append(c)
     return charts
 
@@ -857,7 +860,9 @@ def chart_hot_rows(db):
     c.reading = ('The hottest row is %s key %s with %d updates%s; it took %.0f%% of the updates '
                  'tracked for the %d hottest rows of %s.') % (
         top['relation'], key_label(top),
-        top['updates'], ' (± %d)' % top['error_bound'] if top['error_bound'] else '',
+        top['updates'],
+        ' (at least %d for certain: the sketch\'s error bound is %d)' % (
+            top['updates'] - top['error_bound'], top['error_bound']) if top['error_bound'] else '',
         100.0 * top['updates'] / max(sum(r['updates'] for r in same), 1), len(same), top['relation'])
     return c
 
