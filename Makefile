@@ -44,6 +44,7 @@ PGFILEDESC = "pg_steward - OLTP operating discipline inside PostgreSQL"
 OBJS = \
 	src/pg_steward.o \
 	src/plumbing/as_owner.o \
+	src/plumbing/preload.o \
 	src/tableam/steward_am.o \
 	src/tableam/rules.o \
 	src/tableam/rules_api.o \

@@ -43,11 +43,9 @@ steward_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(steward_collect_shmem_size());
-	RequestAddinShmemSpace(steward_history_shmem_size());
-	steward_history_request_lock();
-	RequestAddinShmemSpace(steward_governor_shmem_size());
-	steward_governor_request_lock();
+	steward_collect_request_shmem();
+	steward_history_request_shmem();
+	steward_governor_request_shmem();
 	steward_state_counts_request_shmem();
 	steward_counters_request_shmem();
 	steward_idem_stats_request_shmem();

@@ -63,12 +63,13 @@
 #include "utils/wait_event.h"
 
 #include "pg_steward.h"
+#include "plumbing/preload.h"
 #include "governor/governor.h"
 #include "stats/collect.h"
 #include "stats/statements.h"
 #include "tableam/rules_api.h"
 
-#define GOV_TRANCHE			"pg_steward governor"
+#define GOV_AREA			"pg_steward governor"	/* and its LWLock tranche */
 #define GOV_MAX_JOBS		64		/* running jobs listed */
 #define GOV_FINISHED		16		/* finished jobs kept for the view */
 #define GOV_RING			64		/* recent ticks */
@@ -404,7 +405,7 @@ current_settings(GovSettings *s)
 	s->interval_ms = gov_interval_ms;
 }
 
-Size
+static Size
 steward_governor_shmem_size(void)
 {
 	return add_size(offsetof(GovShared, commits),
@@ -412,18 +413,15 @@ steward_governor_shmem_size(void)
 }
 
 void
-steward_governor_request_lock(void)
+steward_governor_request_shmem(void)
 {
-	RequestNamedLWLockTranche(GOV_TRANCHE, 1);
+	steward_shmem_request(GOV_AREA, steward_governor_shmem_size(), true);
 }
 
-void
-steward_governor_init_shmem(void)
+static void
+governor_init_area(void *area, bool found, LWLock *lock)
 {
-	bool		found;
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	gov = ShmemInitStruct("pg_steward governor", steward_governor_shmem_size(), &found);
+	gov = (GovShared *) area;
 	if (!found)
 	{
 		memset(gov, 0, steward_governor_shmem_size());
@@ -431,7 +429,7 @@ steward_governor_init_shmem(void)
 		for (int p = 0; p < gov->nprocs; p++)
 			for (int b = 0; b < GOV_CBUCKETS; b++)
 				pg_atomic_init_u64(&gov->commits[p].count[b], 0);
-		gov->lock = &(GetNamedLWLockTranche(GOV_TRANCHE))->lock;
+		gov->lock = lock;
 		gov->next_job_id = 1;
 		for (int d = 0; d < GOV_NUM_DECISIONS; d++)
 			for (int r = 0; r < GOV_NUM_REASONS; r++)
@@ -447,7 +445,13 @@ steward_governor_init_shmem(void)
 			pg_atomic_init_u64(&gov->finished[i].lock_wait_samples, 0);
 		}
 	}
-	LWLockRelease(AddinShmemInitLock);
+}
+
+void
+steward_governor_init_shmem(void)
+{
+	(void) steward_shmem_init(GOV_AREA, steward_governor_shmem_size(), true,
+							  governor_init_area);
 	steward_collect_register_lock(gov->lock);
 }
 
@@ -1935,10 +1939,7 @@ steward_governor_simulate(PG_FUNCTION_ARGS)
 	TimestampTz until;
 
 	if (gov == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the governor needs pg_steward in shared_preload_libraries"),
-				 errhint("Add pg_steward to shared_preload_libraries and restart the server.")));
+		steward_preload_error("the governor");
 	if (!PG_ARGISNULL(0) && !(ratio >= 0 && ratio < 1e6))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

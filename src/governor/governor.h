@@ -24,8 +24,7 @@
 typedef struct StewardGovJob StewardGovJob;
 
 extern void steward_governor_define_gucs(void);
-extern Size steward_governor_shmem_size(void);
-extern void steward_governor_request_lock(void);
+extern void steward_governor_request_shmem(void);
 extern void steward_governor_init_shmem(void);
 extern void steward_governor_reset(void);
 extern void steward_governor_install_hooks(void);

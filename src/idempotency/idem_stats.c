@@ -23,8 +23,9 @@
 #include "utils/hsearch.h"
 
 #include "idempotency/idempotency.h"
+#include "plumbing/preload.h"
 
-#define IDEM_TRANCHE		"pg_steward idempotency"
+#define IDEM_AREA		"pg_steward idempotency"	/* and its LWLock tranche */
 #define IDEM_SCOPE_BYTES	64
 #define IDEM_MAX_SCOPES		1024
 
@@ -53,26 +54,26 @@ PG_FUNCTION_INFO_V1(steward_idempotency_counters);
 void
 steward_idem_stats_request_shmem(void)
 {
-	RequestAddinShmemSpace(add_size(MAXALIGN(sizeof(IdemShared)),
-									hash_estimate_size(IDEM_MAX_SCOPES, sizeof(IdemEntry))));
-	RequestNamedLWLockTranche(IDEM_TRANCHE, 1);
+	steward_shmem_request(IDEM_AREA,
+						  add_size(MAXALIGN(sizeof(IdemShared)),
+								   hash_estimate_size(IDEM_MAX_SCOPES, sizeof(IdemEntry))),
+						  true);
+}
+
+static void
+idem_stats_init_area(void *area, bool found, LWLock *lock)
+{
+	idem_shared = (IdemShared *) area;
+	if (!found)
+		idem_shared->lock = lock;
+	idem_hash = steward_shmem_hash("pg_steward idempotency hash", IDEM_MAX_SCOPES,
+								   sizeof(IdemKey), sizeof(IdemEntry));
 }
 
 void
 steward_idem_stats_init_shmem(void)
 {
-	bool		found;
-	HASHCTL		info;
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	idem_shared = ShmemInitStruct("pg_steward idempotency", sizeof(IdemShared), &found);
-	if (!found)
-		idem_shared->lock = &(GetNamedLWLockTranche(IDEM_TRANCHE))->lock;
-	info.keysize = sizeof(IdemKey);
-	info.entrysize = sizeof(IdemEntry);
-	idem_hash = ShmemInitHash("pg_steward idempotency hash", IDEM_MAX_SCOPES,
-							  IDEM_MAX_SCOPES, &info, HASH_ELEM | HASH_BLOBS);
-	LWLockRelease(AddinShmemInitLock);
+	(void) steward_shmem_init(IDEM_AREA, sizeof(IdemShared), true, idem_stats_init_area);
 }
 
 static void

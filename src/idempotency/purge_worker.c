@@ -63,6 +63,7 @@
 #include "utils/varlena.h"
 
 #include "plumbing/as_owner.h"
+#include "plumbing/preload.h"
 #include "governor/governor.h"
 #include "idempotency/idempotency.h"
 
@@ -74,14 +75,9 @@ steward_purge_worker_register(void)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 10;
-	strlcpy(worker.bgw_library_name, "pg_steward", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "steward_purge_launcher_main", BGW_MAXLEN);
-	strlcpy(worker.bgw_name, "pg_steward idempotency purge launcher", BGW_MAXLEN);
-	strlcpy(worker.bgw_type, "pg_steward purge launcher", BGW_MAXLEN);
+	steward_bgworker_fill(&worker, "steward_purge_launcher_main",
+						  "pg_steward idempotency purge launcher", "pg_steward purge launcher",
+						  BgWorkerStart_RecoveryFinished, 10);
 	RegisterBackgroundWorker(&worker);
 }
 
@@ -152,14 +148,9 @@ purge_database(Oid dboid)
 	TimestampTz deadline;
 	bool		terminated = false;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	strlcpy(worker.bgw_library_name, "pg_steward", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "steward_purge_db_main", BGW_MAXLEN);
+	steward_bgworker_fill(&worker, "steward_purge_db_main", "", "pg_steward purge",
+						  BgWorkerStart_RecoveryFinished, BGW_NEVER_RESTART);
 	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_steward idempotency purge (db %u)", dboid);
-	strlcpy(worker.bgw_type, "pg_steward purge", BGW_MAXLEN);
 	worker.bgw_main_arg = ObjectIdGetDatum(dboid);
 	worker.bgw_notify_pid = MyProcPid;
 
@@ -199,40 +190,31 @@ purge_database(Oid dboid)
 	}
 }
 
+/* One round of the launcher: visit each selected database in turn. */
+static void
+launcher_round(void)
+{
+	List	   *dbs = databases_to_visit();
+	ListCell   *lc;
+
+	foreach(lc, dbs)
+	{
+		CHECK_FOR_INTERRUPTS();
+		purge_database(lfirst_oid(lc));
+	}
+	list_free(dbs);
+}
+
+static long
+launcher_pause_ms(void)
+{
+	return (long) steward_idem_purge_interval_s * 1000L;
+}
+
 void
 steward_purge_launcher_main(Datum main_arg)
 {
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
-
-	for (;;)
-	{
-		List	   *dbs;
-		ListCell   *lc;
-
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
-
-		dbs = databases_to_visit();
-		foreach(lc, dbs)
-		{
-			CHECK_FOR_INTERRUPTS();
-			purge_database(lfirst_oid(lc));
-		}
-		list_free(dbs);
-
-		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 (long) steward_idem_purge_interval_s * 1000L,
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-	}
+	steward_bgworker_loop(launcher_round, launcher_pause_ms);
 }
 
 /*

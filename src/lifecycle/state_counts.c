@@ -75,10 +75,11 @@
 #include "utils/syscache.h"
 
 #include "pg_steward.h"
+#include "plumbing/preload.h"
 #include "lifecycle/lifecycle.h"
 #include "stats/collect.h"
 
-#define SC_TRANCHE "pg_steward state counts"
+#define SC_AREA "pg_steward state counts"	/* and its LWLock tranche */
 
 typedef struct SCKey
 {
@@ -130,26 +131,26 @@ static int	maxdeltas = 0;
 void
 steward_state_counts_request_shmem(void)
 {
-	RequestAddinShmemSpace(add_size(MAXALIGN(sizeof(SCShared)),
-									hash_estimate_size(steward_max_tables, sizeof(SCEntry))));
-	RequestNamedLWLockTranche(SC_TRANCHE, 1);
+	steward_shmem_request(SC_AREA,
+						  add_size(MAXALIGN(sizeof(SCShared)),
+								   hash_estimate_size(steward_max_tables, sizeof(SCEntry))),
+						  true);
+}
+
+static void
+state_counts_init_area(void *area, bool found, LWLock *lock)
+{
+	sc_shared = (SCShared *) area;
+	if (!found)
+		sc_shared->lock = lock;
+	sc_hash = steward_shmem_hash("pg_steward state counts hash", steward_max_tables,
+								 sizeof(SCKey), sizeof(SCEntry));
 }
 
 void
 steward_state_counts_init_shmem(void)
 {
-	bool		found;
-	HASHCTL		info;
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	sc_shared = ShmemInitStruct("pg_steward state counts", sizeof(SCShared), &found);
-	if (!found)
-		sc_shared->lock = &(GetNamedLWLockTranche(SC_TRANCHE))->lock;
-	info.keysize = sizeof(SCKey);
-	info.entrysize = sizeof(SCEntry);
-	sc_hash = ShmemInitHash("pg_steward state counts hash", steward_max_tables,
-							steward_max_tables, &info, HASH_ELEM | HASH_BLOBS);
-	LWLockRelease(AddinShmemInitLock);
+	(void) steward_shmem_init(SC_AREA, sizeof(SCShared), true, state_counts_init_area);
 	steward_collect_register_lock(sc_shared->lock);
 }
 

@@ -70,6 +70,7 @@
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
+#include "plumbing/preload.h"
 #include "tableam/rules_api.h"
 
 PG_FUNCTION_INFO_V1(steward_migration_index_check);
@@ -307,14 +308,9 @@ run_in_worker(Oid relid, const char *sql)
 	job->relid = relid;
 	memcpy(job->sql, sql, len + 1);
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	strlcpy(worker.bgw_library_name, "pg_steward", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "steward_index_worker_main", BGW_MAXLEN);
+	steward_bgworker_fill(&worker, "steward_index_worker_main", "", "pg_steward index build",
+						  BgWorkerStart_RecoveryFinished, BGW_NEVER_RESTART);
 	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_steward index build for PID %d", MyProcPid);
-	strlcpy(worker.bgw_type, "pg_steward index build", BGW_MAXLEN);
 	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
 	worker.bgw_notify_pid = MyProcPid;
 

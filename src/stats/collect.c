@@ -34,8 +34,10 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
+#include "plumbing/preload.h"
 #include "stats/collect.h"
 
+#define COLLECT_AREA "pg_steward collector"
 #define MAX_COLLECT_LOCKS 8
 
 typedef struct CollectShared
@@ -59,19 +61,16 @@ static bool failure_logged = false;
 PG_FUNCTION_INFO_V1(steward_collector);
 PG_FUNCTION_INFO_V1(steward_statistics_collected);
 
-Size
-steward_collect_shmem_size(void)
+void
+steward_collect_request_shmem(void)
 {
-	return MAXALIGN(sizeof(CollectShared));
+	steward_shmem_request(COLLECT_AREA, MAXALIGN(sizeof(CollectShared)), false);
 }
 
-void
-steward_collect_init_shmem(void)
+static void
+collect_init_area(void *area, bool found, LWLock *lock)
 {
-	bool		found;
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	collect_shared = ShmemInitStruct("pg_steward collector", sizeof(CollectShared), &found);
+	collect_shared = (CollectShared *) area;
 	if (!found)
 	{
 		pg_atomic_init_u64(&collect_shared->failures, 0);
@@ -81,7 +80,12 @@ steward_collect_init_shmem(void)
 			pg_atomic_init_u64(&collect_shared->dropped[i], 0);
 		}
 	}
-	LWLockRelease(AddinShmemInitLock);
+}
+
+void
+steward_collect_init_shmem(void)
+{
+	(void) steward_shmem_init(COLLECT_AREA, sizeof(CollectShared), false, collect_init_area);
 }
 
 void

@@ -79,7 +79,7 @@ extern int	steward_clip_len(const char *s, int len, int max_bytes);
  */
 extern bool steward_statistics_available(void);
 
-extern Size steward_collect_shmem_size(void);
+extern void steward_collect_request_shmem(void);
 extern void steward_collect_init_shmem(void);
 
 #endif							/* STEWARD_COLLECT_H */

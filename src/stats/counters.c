@@ -36,11 +36,12 @@
 #include "utils/syscache.h"
 
 #include "pg_steward.h"
+#include "plumbing/preload.h"
 #include "stats/collect.h"
 #include "stats/counters.h"
 #include "stats/history.h"
 
-#define COUNTERS_TRANCHE "pg_steward counters"
+#define COUNTERS_AREA "pg_steward counters"	/* and its LWLock tranche */
 
 typedef struct CounterKey
 {
@@ -122,38 +123,29 @@ counters_shmem_size(void)
 void
 steward_counters_request_shmem(void)
 {
-	RequestAddinShmemSpace(counters_shmem_size());
-	RequestNamedLWLockTranche(COUNTERS_TRANCHE, 1);
+	steward_shmem_request(COUNTERS_AREA, counters_shmem_size(), true);
+}
+
+static void
+counters_init_area(void *area, bool found, LWLock *lock)
+{
+	counter_shared = (CounterShared *) area;
+	if (!found)
+	{
+		counter_shared->lock = lock;
+		pg_atomic_init_u64(&counter_shared->dropped_events, 0);
+	}
+	counter_hash = steward_shmem_hash("pg_steward counter hash", steward_max_tables,
+									  sizeof(CounterKey), sizeof(CounterEntry));
+	transition_hash = steward_shmem_hash("pg_steward transition hash", max_transitions(),
+										 sizeof(TransitionKey), sizeof(TransitionEntry));
 }
 
 void
 steward_counters_init_shmem(void)
 {
-	bool		found;
-	HASHCTL		info;
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-
-	counter_shared = ShmemInitStruct("pg_steward counters",
-									 sizeof(CounterShared), &found);
-	if (!found)
-	{
-		counter_shared->lock = &(GetNamedLWLockTranche(COUNTERS_TRANCHE))->lock;
-		pg_atomic_init_u64(&counter_shared->dropped_events, 0);
-	}
-
-	info.keysize = sizeof(CounterKey);
-	info.entrysize = sizeof(CounterEntry);
-	counter_hash = ShmemInitHash("pg_steward counter hash",
-								 steward_max_tables, steward_max_tables,
-								 &info, HASH_ELEM | HASH_BLOBS);
-	info.keysize = sizeof(TransitionKey);
-	info.entrysize = sizeof(TransitionEntry);
-	transition_hash = ShmemInitHash("pg_steward transition hash",
-									max_transitions(), max_transitions(),
-									&info, HASH_ELEM | HASH_BLOBS);
-
-	LWLockRelease(AddinShmemInitLock);
+	(void) steward_shmem_init(COUNTERS_AREA, sizeof(CounterShared), true,
+							  counters_init_area);
 	steward_collect_register_lock(counter_shared->lock);
 	steward_struct_register(STEWARD_STRUCT_TABLE_COUNTERS, counter_hash, steward_max_tables);
 	steward_struct_register(STEWARD_STRUCT_TRANSITIONS, transition_hash, max_transitions());

@@ -41,10 +41,11 @@
 #include "utils/timestamp.h"
 
 #include "pg_steward.h"
+#include "plumbing/preload.h"
 #include "stats/collect.h"
 #include "stats/history.h"
 
-#define HISTORY_TRANCHE "pg_steward history"
+#define HISTORY_AREA "pg_steward history"	/* and its LWLock tranche */
 /* Databases a snapshot keeps; more are counted as dropped. */
 #define HISTORY_DBS 16
 
@@ -102,37 +103,40 @@ steward_history_define_gucs(void)
 							PGC_USERSET, 0, NULL, NULL, NULL);
 }
 
-Size
+static Size
 steward_history_shmem_size(void)
 {
 	return add_size(offsetof(HistoryShared, snaps),
 					mul_size(steward_history_size, sizeof(StatsSnapshot)));
 }
 
-void
-steward_history_init_shmem(void)
+static void
+history_init_area(void *area, bool found, LWLock *lock)
 {
-	bool		found;
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	history = ShmemInitStruct("pg_steward history", steward_history_shmem_size(), &found);
+	history = (HistoryShared *) area;
 	if (!found)
 	{
-		history->lock = &(GetNamedLWLockTranche(HISTORY_TRANCHE))->lock;
+		history->lock = lock;
 		history->next = 0;
 		history->count = 0;
 		history->last_ts = 0;
 		history->next_due = 0;
 	}
-	LWLockRelease(AddinShmemInitLock);
+}
+
+void
+steward_history_init_shmem(void)
+{
+	(void) steward_shmem_init(HISTORY_AREA, steward_history_shmem_size(), true,
+							  history_init_area);
 	steward_collect_register_lock(history->lock);
 }
 
 /* Called from shmem_request: the tranche of the history lock. */
 void
-steward_history_request_lock(void)
+steward_history_request_shmem(void)
 {
-	RequestNamedLWLockTranche(HISTORY_TRANCHE, 1);
+	steward_shmem_request(HISTORY_AREA, steward_history_shmem_size(), true);
 }
 
 StewardDbTotals *
@@ -229,10 +233,7 @@ steward_take_snapshot(PG_FUNCTION_ARGS)
 	StatsSnapshot   *snap;
 
 	if (history == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_steward statistics are not collected"),
-				 errhint("Add pg_steward to shared_preload_libraries and restart the server.")));
+		steward_preload_error("the statistics history");
 	if (at > now)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -49,8 +49,7 @@ extern void steward_hotrows_add_totals(StewardDbTotals *totals, int n);
 extern double steward_coarse_percentile_ms(const uint32 *hist, int64 calls, double p);
 
 extern void steward_history_define_gucs(void);
-extern void steward_history_request_lock(void);
-extern Size steward_history_shmem_size(void);
+extern void steward_history_request_shmem(void);
 extern void steward_history_init_shmem(void);
 extern void steward_history_reset(void);
 

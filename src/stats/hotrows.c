@@ -55,11 +55,12 @@
 #include "catalog/pg_type.h"
 
 #include "pg_steward.h"
+#include "plumbing/preload.h"
 #include "stats/collect.h"
 #include "stats/history.h"
 #include "stats/hotrows.h"
 
-#define HOT_TRANCHE		"pg_steward hot rows"
+#define HOT_AREA		"pg_steward hot rows"	/* and its LWLock tranche */
 #define HOT_KEY_TEXT	64		/* the text shown, with its terminating zero */
 #define HOT_KEY_BYTES	64		/* room for the values' images */
 #define HOT_KEY_COLS	4
@@ -145,29 +146,29 @@ steward_hotrows_define_gucs(void)
 void
 steward_hotrows_request_shmem(void)
 {
-	RequestAddinShmemSpace(add_size(MAXALIGN(sizeof(HotShared)),
-									hash_estimate_size(steward_max_tables, entry_size())));
-	RequestNamedLWLockTranche(HOT_TRANCHE, 1);
+	steward_shmem_request(HOT_AREA,
+						  add_size(MAXALIGN(sizeof(HotShared)),
+								   hash_estimate_size(steward_max_tables, entry_size())),
+						  true);
+}
+
+static void
+hotrows_init_area(void *area, bool found, LWLock *lock)
+{
+	hot_shared = (HotShared *) area;
+	if (!found)
+	{
+		hot_shared->lock = lock;
+		pg_atomic_init_u32(&hot_shared->generation, 1);
+	}
+	hot_hash = steward_shmem_hash("pg_steward hot rows hash", steward_max_tables,
+								  sizeof(HotKey), entry_size());
 }
 
 void
 steward_hotrows_init_shmem(void)
 {
-	bool		found;
-	HASHCTL		info;
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	hot_shared = ShmemInitStruct("pg_steward hot rows", sizeof(HotShared), &found);
-	if (!found)
-	{
-		hot_shared->lock = &(GetNamedLWLockTranche(HOT_TRANCHE))->lock;
-		pg_atomic_init_u32(&hot_shared->generation, 1);
-	}
-	info.keysize = sizeof(HotKey);
-	info.entrysize = entry_size();
-	hot_hash = ShmemInitHash("pg_steward hot rows hash", steward_max_tables,
-							 steward_max_tables, &info, HASH_ELEM | HASH_BLOBS);
-	LWLockRelease(AddinShmemInitLock);
+	(void) steward_shmem_init(HOT_AREA, sizeof(HotShared), true, hotrows_init_area);
 	steward_collect_register_lock(hot_shared->lock);
 	steward_struct_register(STEWARD_STRUCT_HOT_ROWS, hot_hash, steward_max_tables);
 }

@@ -101,13 +101,14 @@
 #include "parser/gram.h"
 
 #include "pg_steward.h"
+#include "plumbing/preload.h"
 #include "stats/collect.h"
 #include "stats/history.h"
 #include "stats/statements.h"
 #include "stats/waits.h"
 #include "governor/governor.h"
 
-#define STMT_TRANCHE		"pg_steward statements"
+#define STMT_AREA		"pg_steward statements"	/* and its LWLock tranche */
 #define STMT_DUMP_FILE		"pg_stat/pg_steward_statements.stat"
 #define STMT_FILE_MAGIC		0x53545332	/* "STS2" */
 #define STMT_HIST_BUCKETS	1100
@@ -347,7 +348,7 @@ steward_coarse_percentile_ms(const uint32 *hist, int64 calls, double p)
  * Shared memory
  * ------------------------------------------------------------------------
  */
-Size
+static Size
 steward_statements_shmem_size(void)
 {
 	return add_size(MAXALIGN(sizeof(StmtShared)),
@@ -357,38 +358,40 @@ steward_statements_shmem_size(void)
 void
 steward_statements_request_shmem(void)
 {
-	RequestAddinShmemSpace(steward_statements_shmem_size());
-	RequestNamedLWLockTranche(STMT_TRANCHE, 1);
+	steward_shmem_request(STMT_AREA, steward_statements_shmem_size(), true);
 }
 
 static void save_statements(int code, Datum arg);
 static void load_statements(void);
 
+/* Whether the area existed before this process attached (EXEC_BACKEND). */
+static bool stmt_area_found = false;
+
+static void
+statements_init_area(void *area, bool found, LWLock *lock)
+{
+	stmt_shared = (StmtShared *) area;
+	stmt_area_found = found;
+	if (!found)
+	{
+		stmt_shared->lock = lock;
+		stmt_shared->mean_usage = 1.0;
+	}
+	stmt_hash = steward_shmem_hash("pg_steward statement hash", steward_max_statements,
+								   sizeof(StmtKey), sizeof(StmtEntry));
+}
+
 void
 steward_statements_init_shmem(void)
 {
-	bool		found;
-	HASHCTL		info;
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	stmt_shared = ShmemInitStruct("pg_steward statements", sizeof(StmtShared), &found);
-	if (!found)
-	{
-		stmt_shared->lock = &(GetNamedLWLockTranche(STMT_TRANCHE))->lock;
-		stmt_shared->mean_usage = 1.0;
-	}
-	info.keysize = sizeof(StmtKey);
-	info.entrysize = sizeof(StmtEntry);
-	stmt_hash = ShmemInitHash("pg_steward statement hash", steward_max_statements,
-							  steward_max_statements, &info, HASH_ELEM | HASH_BLOBS);
-	LWLockRelease(AddinShmemInitLock);
+	(void) steward_shmem_init(STMT_AREA, sizeof(StmtShared), true, statements_init_area);
 	steward_collect_register_lock(stmt_shared->lock);
 	steward_struct_register(STEWARD_STRUCT_STATEMENTS, stmt_hash, steward_max_statements);
 
 	/* The postmaster loads the saved statistics and saves them at shutdown. */
 	if (!IsUnderPostmaster)
 	{
-		if (!found)
+		if (!stmt_area_found)
 			load_statements();
 		on_shmem_exit(save_statements, (Datum) 0);
 	}

@@ -10,7 +10,6 @@
 
 #include "postgres.h"
 
-extern Size steward_statements_shmem_size(void);
 extern void steward_statements_request_shmem(void);
 extern void steward_statements_init_shmem(void);
 extern void steward_statements_define_gucs(void);

@@ -44,6 +44,7 @@
 #include "utils/wait_event.h"
 
 #include "pg_steward.h"
+#include "plumbing/preload.h"
 #include "governor/governor.h"
 #include "stats/collect.h"
 #include "stats/history.h"
@@ -51,7 +52,7 @@
 
 #define WAITS_EVICT_PERCENT 5
 
-#define WAITS_TRANCHE "pg_steward waits"
+#define WAITS_AREA "pg_steward waits"	/* and its LWLock tranche */
 
 typedef struct WaitKey
 {
@@ -135,39 +136,36 @@ steward_waits_request_shmem(void)
 
 	size = add_size(size, hash_estimate_size(steward_max_wait_entries, sizeof(WaitEntry)));
 	size = add_size(size, hash_estimate_size(steward_max_wait_entries, sizeof(LockEntry)));
-	RequestAddinShmemSpace(size);
-	RequestNamedLWLockTranche(WAITS_TRANCHE, 1);
+	steward_shmem_request(WAITS_AREA, size, true);
 }
 
-void
-steward_waits_init_shmem(void)
+static void
+waits_init_area(void *area, bool found, LWLock *lock)
 {
-	bool		found;
-	HASHCTL		info;
 	int			n = total_procs();
 
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	waits_shared = ShmemInitStruct("pg_steward waits",
-								   offsetof(WaitsShared, queryids) + n * sizeof(pg_atomic_uint64),
-								   &found);
+	waits_shared = (WaitsShared *) area;
 	if (!found)
 	{
-		waits_shared->lock = &(GetNamedLWLockTranche(WAITS_TRANCHE))->lock;
+		waits_shared->lock = lock;
 		waits_shared->rounds = 0;
 		waits_shared->dropped = 0;
 		waits_shared->nprocs = n;
 		for (int i = 0; i < n; i++)
 			pg_atomic_init_u64(&waits_shared->queryids[i], 0);
 	}
-	info.keysize = sizeof(WaitKey);
-	info.entrysize = sizeof(WaitEntry);
-	wait_hash = ShmemInitHash("pg_steward wait hash", steward_max_wait_entries,
-							  steward_max_wait_entries, &info, HASH_ELEM | HASH_BLOBS);
-	info.keysize = sizeof(LockKey);
-	info.entrysize = sizeof(LockEntry);
-	lock_hash = ShmemInitHash("pg_steward lock hash", steward_max_wait_entries,
-							  steward_max_wait_entries, &info, HASH_ELEM | HASH_BLOBS);
-	LWLockRelease(AddinShmemInitLock);
+	wait_hash = steward_shmem_hash("pg_steward wait hash", steward_max_wait_entries,
+								   sizeof(WaitKey), sizeof(WaitEntry));
+	lock_hash = steward_shmem_hash("pg_steward lock hash", steward_max_wait_entries,
+								   sizeof(LockKey), sizeof(LockEntry));
+}
+
+void
+steward_waits_init_shmem(void)
+{
+	(void) steward_shmem_init(WAITS_AREA,
+							  offsetof(WaitsShared, queryids) + total_procs() * sizeof(pg_atomic_uint64),
+							  true, waits_init_area);
 	steward_struct_register(STEWARD_STRUCT_WAITS, wait_hash, steward_max_wait_entries);
 	steward_struct_register(STEWARD_STRUCT_LOCK_CONTENTION, lock_hash, steward_max_wait_entries);
 }
@@ -260,15 +258,8 @@ steward_sampler_register(void)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	/* A (database-less) connection makes it visible in pg_stat_activity. */
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_ConsistentState;
-	worker.bgw_restart_time = 1;
-	strlcpy(worker.bgw_library_name, "pg_steward", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "steward_sampler_main", BGW_MAXLEN);
-	strlcpy(worker.bgw_name, "pg_steward wait sampler", BGW_MAXLEN);
-	strlcpy(worker.bgw_type, "pg_steward wait sampler", BGW_MAXLEN);
+	steward_bgworker_fill(&worker, "steward_sampler_main", "pg_steward wait sampler",
+						  "pg_steward wait sampler", BgWorkerStart_ConsistentState, 1);
 	RegisterBackgroundWorker(&worker);
 }
 
@@ -383,36 +374,33 @@ sample_once(MemoryContext cxt)
 	LWLockRelease(waits_shared->lock);
 }
 
+/* The sampler's memory, reset after each sample. */
+static MemoryContext sampler_cxt = NULL;
+
+/* One round of the sampler: a sample, then the ticks that ride on it. */
+static void
+sampler_round(void)
+{
+	if (waits_shared != NULL)
+		sample_once(sampler_cxt);
+	steward_history_tick();
+	steward_governor_tick();
+}
+
+static long
+sampler_pause_ms(void)
+{
+	return steward_sample_interval_ms;
+}
+
 void
 steward_sampler_main(Datum main_arg)
 {
-	MemoryContext cxt;
-
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
-	cxt = AllocSetContextCreate(TopMemoryContext, "pg_steward sampler",
-								ALLOCSET_DEFAULT_SIZES);
+	sampler_cxt = AllocSetContextCreate(TopMemoryContext, "pg_steward sampler",
+										ALLOCSET_DEFAULT_SIZES);
 	evict_array = MemoryContextAlloc(TopMemoryContext,
 									 steward_max_wait_entries * sizeof(void *));
-
-	for (;;)
-	{
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
-		if (waits_shared != NULL)
-			sample_once(cxt);
-		steward_history_tick();
-		steward_governor_tick();
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 steward_sample_interval_ms, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-	}
+	steward_bgworker_loop(sampler_round, sampler_pause_ms);
 }
 
 void
