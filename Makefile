@@ -86,8 +86,10 @@ OBJS = \
 	src/migrate/relayout.o \
 	src/migrate/indexes.o
 
-PG_CPPFLAGS = -I$(srcdir)/src
-PG_CFLAGS = -Wall -Werror
+# Only what the server looks up by name is exported (see src/pg_steward.h):
+# PostgreSQL 15 defines PGDLLEXPORT empty on ELF platforms, 16 as below.
+PG_CPPFLAGS = -I$(srcdir)/src '-DPGDLLEXPORT=__attribute__((visibility("default")))'
+PG_CFLAGS = -Wall -Werror -fvisibility=hidden
 
 # Tests: sql/ + expected/ (pg_regress), test/isolation (isolation specs),
 # test/t (TAP).  test/run.sh runs all of them against throwaway clusters;

@@ -14,8 +14,31 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
+
+/*
+ * Exported symbols.  The library is built with -fvisibility=hidden and
+ * PGDLLEXPORT marking "visible" (Makefile), so that it exports only what the
+ * server looks up by name: _PG_init, Pg_magic_func, the SQL-callable
+ * functions with their pg_finfo_ records, and background workers' main
+ * functions (declared PGDLLEXPORT).  PostgreSQL 15's PG_FUNCTION_INFO_V1
+ * marks only the pg_finfo_ record; this one also marks the function, as
+ * PostgreSQL 16's does.  So every file with an SQL-callable function
+ * includes this header (test/t/041_architecture.pl checks the result).
+ */
+#undef PG_FUNCTION_INFO_V1
+#define PG_FUNCTION_INFO_V1(funcname) \
+extern PGDLLEXPORT Datum funcname(PG_FUNCTION_ARGS); \
+extern PGDLLEXPORT const Pg_finfo_record * CppConcat(pg_finfo_,funcname)(void); \
+const Pg_finfo_record * \
+CppConcat(pg_finfo_,funcname) (void) \
+{ \
+	static const Pg_finfo_record my_finfo = { 1 }; \
+	return &my_finfo; \
+} \
+extern int no_such_variable
 
 /* Name of the extension (pg_extension.extname). */
 #define STEWARD_EXTENSION "pg_steward"

@@ -67,7 +67,7 @@
 #include "governor/governor.h"
 #include "stats/collect.h"
 #include "stats/statements.h"
-#include "tableam/rules_api.h"
+#include "plumbing/as_owner.h"
 
 #define GOV_AREA			"pg_steward governor"	/* and its LWLock tranche */
 #define GOV_MAX_JOBS		64		/* running jobs listed */
@@ -1710,7 +1710,7 @@ steward_governor_pace_sql(PG_FUNCTION_ARGS)
 {
 	StewardGovJob *job;
 
-	require_arg(fcinfo, 0, "job");
+	steward_require_arg(fcinfo, 0, "job");
 	job = job_by_id(PG_GETARG_INT64(0));
 	PG_RETURN_INT32(steward_governor_pace(job, PG_ARGISNULL(1) ? 0 : Max(PG_GETARG_INT64(1), 0)));
 }
@@ -1956,7 +1956,7 @@ steward_governor_simulate(PG_FUNCTION_ARGS)
 					 errmsg("replication_lag must not be negative")));
 		lag_ms = us / 1000.0;
 	}
-	require_arg(fcinfo, 2, "duration");
+	steward_require_arg(fcinfo, 2, "duration");
 	dur = PG_GETARG_INTERVAL_P(2);
 	until = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 													TimestampTzGetDatum(GetCurrentTimestamp()),

@@ -26,6 +26,7 @@
 #include "utils/selfuncs.h"
 #include "utils/syscache.h"
 
+#include "pg_steward.h"
 #include "hashindex/sthash.h"
 
 PG_FUNCTION_INFO_V1(steward_hash_handler);

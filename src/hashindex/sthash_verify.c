@@ -52,6 +52,7 @@
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 
+#include "pg_steward.h"
 #include "plumbing/as_owner.h"
 #include "hashindex/sthash.h"
 

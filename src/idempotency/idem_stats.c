@@ -22,6 +22,7 @@
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 
+#include "pg_steward.h"
 #include "idempotency/idempotency.h"
 #include "plumbing/preload.h"
 

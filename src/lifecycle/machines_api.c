@@ -186,7 +186,7 @@ machine_name_arg(FunctionCallInfo fcinfo)
 {
 	char	   *name;
 
-	require_arg(fcinfo, 0, "state machine name");
+	steward_require_arg(fcinfo, 0, "state machine name");
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	return name;
 }
@@ -257,7 +257,7 @@ role_arg(FunctionCallInfo fcinfo, int argno, const char *what)
 {
 	Oid			role;
 
-	require_arg(fcinfo, argno, what);
+	steward_require_arg(fcinfo, argno, what);
 	role = PG_GETARG_OID(argno);
 	if (GetUserNameFromId(role, true) == NULL)
 		ereport(ERROR,
@@ -395,17 +395,17 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
 	NameData	attname,
 				changedname;
 
-	require_arg(fcinfo, 0, "table");
-	require_arg(fcinfo, 1, "column name");
-	require_arg(fcinfo, 2, "state machine name");
+	steward_require_arg(fcinfo, 0, "table");
+	steward_require_arg(fcinfo, 1, "column name");
+	steward_require_arg(fcinfo, 2, "state machine name");
 	relid = PG_GETARG_OID(0);
 	colname = pstrdup(NameStr(*PG_GETARG_NAME(1)));
 	machine = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	if (!PG_ARGISNULL(3))
 		changed_at = pstrdup(NameStr(*PG_GETARG_NAME(3)));
 
-	rel = open_table_to_configure(relid);
-	att = lookup_column(rel, colname);
+	rel = steward_open_table_to_configure(relid);
+	att = steward_lookup_column(rel, colname);
 	if (att->atttypid != TEXTOID && att->atttypid != VARCHAROID)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -414,7 +414,7 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
 				 errdetail("Column \"%s\" is of type %s.", colname, format_type_be(att->atttypid))));
 	if (changed_at != NULL)
 	{
-		Form_pg_attribute catt = lookup_column(rel, changed_at);
+		Form_pg_attribute catt = steward_lookup_column(rel, changed_at);
 
 		if (catt->atttypid != TIMESTAMPTZOID)
 			ereport(ERROR,
@@ -436,8 +436,8 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
 	steward_as_owner_end(&mctx);
 	states = machine_info.states;
 
-	enter_rules_owner(&ctx);
-	current = existing_rule(relid, colname);
+	steward_enter_rules_owner(&ctx);
+	current = steward_existing_rule(relid, colname);
 	if (current != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
@@ -484,15 +484,15 @@ steward_detach_state_machine(PG_FUNCTION_ARGS)
 	char	   *colname;
 	Relation	rel;
 
-	require_arg(fcinfo, 0, "table");
-	require_arg(fcinfo, 1, "column name");
+	steward_require_arg(fcinfo, 0, "table");
+	steward_require_arg(fcinfo, 1, "column name");
 	relid = PG_GETARG_OID(0);
 	colname = pstrdup(NameStr(*PG_GETARG_NAME(1)));
 
-	check_table_owner(relid);
+	steward_check_table_owner(relid);
 	rel = steward_open_user_relation(relid, ShareRowExclusiveLock, STEWARD_KINDS_ANY,
 									 "steward.detach_state_machine()");
-	if (delete_column_rules(relid, colname, "state") == 0)
+	if (steward_delete_column_rules(relid, colname, "state") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("column \"%s\" of relation \"%s\" has no state machine attached",

@@ -231,15 +231,15 @@ steward_set_state_check(PG_FUNCTION_ARGS)
 	Datum		args[3];
 	char		nulls[3] = {' ', ' ', ' '};
 
-	require_arg(fcinfo, 0, "table");
-	require_arg(fcinfo, 1, "state");
+	steward_require_arg(fcinfo, 0, "table");
+	steward_require_arg(fcinfo, 1, "state");
 	relid = PG_GETARG_OID(0);
 	state = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	if (!PG_ARGISNULL(2))
 		check_check_sql(text_to_cstring(PG_GETARG_TEXT_PP(2)));
 
-	rel = open_table_to_configure(relid);
-	enter_rules_owner(&ctx);
+	rel = steward_open_table_to_configure(relid);
+	steward_enter_rules_owner(&ctx);
 	state_column_of(rel, &column, &machine);
 	check_edge(machine, state, state);
 
@@ -338,15 +338,15 @@ steward_validate(PG_FUNCTION_ARGS)
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1];
 
-	require_arg(fcinfo, 0, "table");
+	steward_require_arg(fcinfo, 0, "table");
 	relid = PG_GETARG_OID(0);
-	check_table_owner(relid);
+	steward_check_table_owner(relid);
 	rel = steward_open_user_relation(relid, AccessShareLock, STEWARD_KINDS_TABLES,
 									 "steward.validate()");
 	InitMaterializedSRF(fcinfo, 0);
 
 	/* 1. Read the checks (as the extension owner). */
-	enter_rules_owner(&ctx);
+	steward_enter_rules_owner(&ctx);
 	args[0] = ObjectIdGetDatum(relid);
 	if (SPI_execute_with_args("SELECT state, check_sql FROM steward.state_checks"
 							  " WHERE relid = $1 ORDER BY state",
@@ -377,7 +377,7 @@ steward_validate(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	/* 3. Record the run (as the extension owner). */
-	enter_rules_owner(&ctx);
+	steward_enter_rules_owner(&ctx);
 	foreach(lc, checks)
 	{
 		CheckRow   *row = lfirst(lc);
@@ -530,9 +530,9 @@ steward_transition_prepare(PG_FUNCTION_ARGS)
 	Datum		values[4];
 	bool		nulls[4] = {0};
 
-	require_arg(fcinfo, 0, "table");
-	require_arg(fcinfo, 1, "from_state");
-	require_arg(fcinfo, 2, "to_state");
+	steward_require_arg(fcinfo, 0, "table");
+	steward_require_arg(fcinfo, 1, "from_state");
+	steward_require_arg(fcinfo, 2, "to_state");
 	relid = PG_GETARG_OID(0);
 	from = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	to = text_to_cstring(PG_GETARG_TEXT_PP(2));
@@ -547,12 +547,12 @@ steward_transition_prepare(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	check_table_owner(relid);
+	steward_check_table_owner(relid);
 	rel = steward_open_user_relation(relid, AccessShareLock, STEWARD_KINDS_TABLES,
 									 "steward.run_transition()");
 	keys = key_columns(rel, &keytype);
 
-	enter_rules_owner(&ctx);
+	steward_enter_rules_owner(&ctx);
 	state_column_of(rel, &column, &machine);
 	check_edge(machine, from, to);
 	if (!PG_ARGISNULL(3))
@@ -561,7 +561,7 @@ steward_transition_prepare(PG_FUNCTION_ARGS)
 
 	total = count_in_state(rel, column, from);
 
-	enter_rules_owner(&ctx);
+	steward_enter_rules_owner(&ctx);
 	{
 		Oid			argtypes[6] = {OIDOID, NAMEOID, TEXTOID, TEXTOID, INT8OID, INT4OID};
 		Datum		args[6];
@@ -612,7 +612,7 @@ read_run(int64 run_id, TransitionRun *run)
 	TupleDesc	desc;
 	HeapTuple	tup;
 
-	enter_rules_owner(&ctx);
+	steward_enter_rules_owner(&ctx);
 	if (SPI_execute_with_args("SELECT relid::oid, state_column::text, from_state, to_state,"
 							  "       finished_at IS NOT NULL"
 							  "  FROM steward.transition_runs WHERE id = $1",
@@ -732,7 +732,7 @@ steward_transition_batch(PG_FUNCTION_ARGS)
 	char	   *lastkey_text = NULL;
 	int64		moved = 0;
 
-	require_arg(fcinfo, 0, "run_id");
+	steward_require_arg(fcinfo, 0, "run_id");
 	run_id = PG_GETARG_INT64(0);
 	batch_size = PG_ARGISNULL(2) ? 1000 : PG_GETARG_INT32(2);
 	if (batch_size < 1)
@@ -743,7 +743,7 @@ steward_transition_batch(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 
 	read_run(run_id, &run);
-	check_table_owner(run.relid);
+	steward_check_table_owner(run.relid);
 	if (run.finished)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -893,11 +893,11 @@ steward_transition_progress(PG_FUNCTION_ARGS)
 	TransitionRun run;
 	bool		have_remaining = PG_NARGS() >= 5 && !PG_ARGISNULL(4);
 
-	require_arg(fcinfo, 0, "run_id");
+	steward_require_arg(fcinfo, 0, "run_id");
 	read_run(run_id, &run);
 
 	/* Only the table's owner reports progress for runs on it. */
-	check_table_owner(run.relid);
+	steward_check_table_owner(run.relid);
 
 	args[0] = Int64GetDatum(run_id);
 	args[1] = Int64GetDatum(PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1));
@@ -921,7 +921,7 @@ steward_transition_progress(PG_FUNCTION_ARGS)
 	else
 		nulls[4] = 'n';
 
-	enter_rules_owner(&ctx);
+	steward_enter_rules_owner(&ctx);
 	if (SPI_execute_with_args("UPDATE steward.transition_runs"
 							  "   SET rows_done = rows_done + $2, retries = retries + $3,"
 							  "       batches = batches + CASE WHEN $2 > 0 THEN 1 ELSE 0 END,"
@@ -1120,7 +1120,7 @@ steward_state_counts(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	enter_rules_owner(&ctx);
+	steward_enter_rules_owner(&ctx);
 	if (SPI_execute("SELECT relid::oid, attname::text FROM steward.column_rules"
 					" WHERE kind = 'state' ORDER BY relid::text, attname",
 					true, 0) != SPI_OK_SELECT)

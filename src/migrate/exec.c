@@ -48,7 +48,6 @@
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
 #include "migrate/migrate.h"
-#include "tableam/rules_api.h"
 
 PG_FUNCTION_INFO_V1(steward_migration_start);
 PG_FUNCTION_INFO_V1(steward_migration_exec);
@@ -134,8 +133,8 @@ steward_migration_exec(PG_FUNCTION_ARGS)
 	ArrayType  *result = NULL;
 	MemoryContext outer = CurrentMemoryContext;
 
-	require_arg(fcinfo, 0, "table");
-	require_arg(fcinfo, 1, "statement");
+	steward_require_arg(fcinfo, 0, "table");
+	steward_require_arg(fcinfo, 1, "statement");
 	relid = PG_GETARG_OID(0);
 	sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	if (!PG_ARGISNULL(2))
@@ -151,7 +150,7 @@ steward_migration_exec(PG_FUNCTION_ARGS)
 		}
 	}
 
-	check_table_owner(relid);
+	steward_check_table_owner(relid);
 	owner = steward_relation_owner(relid);
 
 	steward_as_role_begin(owner, STEWARD_PINNED_SEARCH_PATH, true, &user);
@@ -328,9 +327,9 @@ steward_migration_record(PG_FUNCTION_ARGS)
 	Datum		args[2];
 	char	   *call;
 
-	require_arg(fcinfo, 0, "op");
-	require_arg(fcinfo, 1, "migration name");
-	require_arg(fcinfo, 2, "data");
+	steward_require_arg(fcinfo, 0, "op");
+	steward_require_arg(fcinfo, 1, "migration name");
+	steward_require_arg(fcinfo, 2, "data");
 	op = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	data = PG_GETARG_JSONB_P(2);
@@ -355,7 +354,7 @@ steward_migration_record(PG_FUNCTION_ARGS)
 			relids = list_concat(relids, tables_of_create(data, outer));
 	}
 	foreach(lc, relids)
-		check_table_owner(lfirst_oid(lc));
+		steward_check_table_owner(lfirst_oid(lc));
 
 	steward_as_owner_begin(steward_relid("migration_runs", false), &ctx);
 	args[0] = CStringGetTextDatum(name);

@@ -71,7 +71,6 @@
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
 #include "plumbing/preload.h"
-#include "tableam/rules_api.h"
 
 PG_FUNCTION_INFO_V1(steward_migration_index_check);
 PG_FUNCTION_INFO_V1(steward_migration_index_run);
@@ -203,17 +202,17 @@ steward_migration_index_check(PG_FUNCTION_ARGS)
 	StewardAsOwner ctx;
 	MemoryContext cxt = CurrentMemoryContext;
 
-	require_arg(fcinfo, 0, "table");
-	require_arg(fcinfo, 1, "statement");
-	require_arg(fcinfo, 2, "index name");
-	require_arg(fcinfo, 3, "method");
-	require_arg(fcinfo, 4, "has_where");
+	steward_require_arg(fcinfo, 0, "table");
+	steward_require_arg(fcinfo, 1, "statement");
+	steward_require_arg(fcinfo, 2, "index name");
+	steward_require_arg(fcinfo, 3, "method");
+	steward_require_arg(fcinfo, 4, "has_where");
 	relid = PG_GETARG_OID(0);
 	sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	method = text_to_cstring(PG_GETARG_TEXT_PP(3));
 	has_where = PG_GETARG_BOOL(4);
-	check_table_owner(relid);
+	steward_check_table_owner(relid);
 
 	rel = table_open(relid, AccessShareLock);
 	steward_as_table_owner_begin(rel, false, &ctx);
@@ -366,13 +365,13 @@ steward_migration_index_run(PG_FUNCTION_ARGS)
 	char	   *sql;
 	char	   *result;
 
-	require_arg(fcinfo, 0, "table");
-	require_arg(fcinfo, 1, "index");
-	require_arg(fcinfo, 2, "statement");
+	steward_require_arg(fcinfo, 0, "table");
+	steward_require_arg(fcinfo, 1, "index");
+	steward_require_arg(fcinfo, 2, "statement");
 	relid = PG_GETARG_OID(0);
 	idx = PG_GETARG_OID(1);
 	sql = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	check_table_owner(relid);
+	steward_check_table_owner(relid);
 	if (steward_relation_locked_by_me(relid) || steward_relation_locked_by_me(idx))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
@@ -417,10 +416,10 @@ steward_migration_index_build(PG_FUNCTION_ARGS)
 	Datum		args[3];
 	char		nulls[3] = {' ', ' ', ' '};
 
-	require_arg(fcinfo, 0, "migration name");
-	require_arg(fcinfo, 1, "step");
-	require_arg(fcinfo, 2, "table");
-	require_arg(fcinfo, 3, "statement");
+	steward_require_arg(fcinfo, 0, "migration name");
+	steward_require_arg(fcinfo, 1, "step");
+	steward_require_arg(fcinfo, 2, "table");
+	steward_require_arg(fcinfo, 3, "statement");
 	if (fcinfo->context == NULL || !IsA(fcinfo->context, CallContext) ||
 		((CallContext *) fcinfo->context)->atomic)
 		ereport(ERROR,
@@ -430,7 +429,7 @@ steward_migration_index_build(PG_FUNCTION_ARGS)
 	step = PG_GETARG_INT32(1);
 	relid = PG_GETARG_OID(2);
 	sql = MemoryContextStrdup(TopMemoryContext, text_to_cstring(PG_GETARG_TEXT_PP(3)));
-	check_table_owner(relid);
+	steward_check_table_owner(relid);
 
 	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

@@ -56,7 +56,6 @@
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
 #include "migrate/migrate.h"
-#include "tableam/rules_api.h"
 
 PG_FUNCTION_INFO_V1(steward_relayout_trigger);
 PG_FUNCTION_INFO_V1(steward_relayout_exec);
@@ -308,7 +307,7 @@ steward_relayout_partition_by(PG_FUNCTION_ARGS)
 	int			lbs[1] = {1};
 	const char *strategy;
 
-	require_arg(fcinfo, 0, "partition_by");
+	steward_require_arg(fcinfo, 0, "partition_by");
 	spec = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	if (strchr(spec, ';') != NULL)
 		bad_partition_by(spec, "it must be one PARTITION BY clause");

@@ -23,8 +23,8 @@
 #include "utils/fmgrprotos.h"
 #include "utils/timestamp.h"
 
+#include "pg_steward.h"
 #include "plumbing/as_owner.h"
-#include "tableam/rules_api.h"
 
 PG_FUNCTION_INFO_V1(steward_data_dir_space);
 PG_FUNCTION_INFO_V1(steward_set_retention);
@@ -70,9 +70,9 @@ steward_set_retention(PG_FUNCTION_ARGS)
 	Oid			argtypes[2] = {OIDOID, INTERVALOID};
 	Datum		args[2];
 
-	require_arg(fcinfo, 0, "table");
+	steward_require_arg(fcinfo, 0, "table");
 	relid = PG_GETARG_OID(0);
-	check_table_owner(relid);
+	steward_check_table_owner(relid);
 	rel = steward_open_user_relation(relid, AccessShareLock, STEWARD_KINDS_TABLES,
 									 "steward.set_retention()");
 	if (!PG_ARGISNULL(1))

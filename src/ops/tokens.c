@@ -53,6 +53,8 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "pg_steward.h"
+
 PG_FUNCTION_INFO_V1(steward_write_token);
 PG_FUNCTION_INFO_V1(steward_wait_for_token);
 PG_FUNCTION_INFO_V1(steward_replica_caught_up);

@@ -13,6 +13,7 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "storage/lockdefs.h"
 #include "utils/relcache.h"
 
@@ -33,6 +34,9 @@ typedef struct StewardAsOwner
 
 /* search_path for code of the extension itself. */
 #define STEWARD_PINNED_SEARCH_PATH	"pg_catalog, pg_temp"
+
+extern void steward_require_arg(FunctionCallInfo fcinfo, int argno, const char *what);
+extern void steward_check_table_owner(Oid relid);
 
 extern Oid	steward_relid(const char *relname, bool missing_ok);
 extern Oid	steward_relation_owner(Oid relid);

@@ -34,6 +34,7 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
+#include "pg_steward.h"
 #include "plumbing/preload.h"
 #include "stats/collect.h"
 

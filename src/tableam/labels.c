@@ -214,7 +214,7 @@ steward_object_relabel(const ObjectAddress *object, const char *seclabel)
 	/* Whose rights decide whether a named state machine may be used. */
 	args[3] = ObjectIdGetDatum(GetUserId());
 
-	enter_rules_owner(&ctx);
+	steward_enter_rules_owner(&ctx);
 	if (SPI_execute_with_args("SELECT steward._apply_rule_label($1, $2, $3, $4)",
 							  4, applyargs, args, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not apply a pg_steward label");

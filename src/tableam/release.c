@@ -143,7 +143,7 @@ drop_rules(List *relids, ReturnSetInfo *rsinfo)
 	args[0] = PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid),
 											  true, TYPALIGN_INT));
 
-	enter_rules_owner(&ctx);
+	steward_enter_rules_owner(&ctx);
 	for (int d = 0; d < lengthof(deletes); d++)
 	{
 		if (SPI_execute_with_args(deletes[d].sql, 1, argtypes, args, NULL,
@@ -175,7 +175,7 @@ release_relations(FunctionCallInfo fcinfo, List *relids)
 	ListCell   *lc;
 
 	foreach(lc, relids)
-		check_table_owner(lfirst_oid(lc));
+		steward_check_table_owner(lfirst_oid(lc));
 
 	InitMaterializedSRF(fcinfo, 0);
 	foreach(lc, relids)
@@ -210,9 +210,9 @@ steward_release(PG_FUNCTION_ARGS)
 	Oid			relid;
 	char		relkind;
 
-	require_arg(fcinfo, 0, "table");
+	steward_require_arg(fcinfo, 0, "table");
 	relid = PG_GETARG_OID(0);
-	check_table_owner(relid);
+	steward_check_table_owner(relid);
 	relkind = get_rel_relkind(relid);
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE &&
 		relkind != RELKIND_MATVIEW)
@@ -243,7 +243,7 @@ user_relations(void)
 	List	   *relids = NIL;
 	MemoryContext caller_cxt = CurrentMemoryContext;
 
-	enter_rules_owner(&ctx);
+	steward_enter_rules_owner(&ctx);
 	if (SPI_execute("WITH ext AS (SELECT oid FROM pg_catalog.pg_extension "
 					"             WHERE extname OPERATOR(pg_catalog.=) '" EXTENSION_NAME "'), "
 					"members AS (SELECT d.classid, d.objid FROM pg_catalog.pg_depend d, ext "
@@ -312,7 +312,7 @@ dependent_relations(Oid extoid, StringInfo list)
 	Datum		args[1] = {ObjectIdGetDatum(extoid)};
 	int			n;
 
-	enter_rules_owner(&ctx);
+	steward_enter_rules_owner(&ctx);
 	if (SPI_execute_with_args(
 							  "WITH members AS (SELECT d.classid, d.objid FROM pg_catalog.pg_depend d "
 							  "  WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass "
@@ -382,7 +382,7 @@ extension_info(Oid extoid, Oid *owner, Oid *schema)
 	bool		isnull;
 
 	*owner = *schema = InvalidOid;
-	enter_rules_owner(&ctx);
+	steward_enter_rules_owner(&ctx);
 	if (SPI_execute_with_args("SELECT extowner, extnamespace FROM pg_catalog.pg_extension "
 							  "WHERE oid OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)

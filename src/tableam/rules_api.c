@@ -61,39 +61,18 @@ rule_kind_name(RuleKind kind)
 	return kind == RULE_VERSION ? "version" : "sequence";
 }
 
-void
-require_arg(FunctionCallInfo fcinfo, int argno, const char *what)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", what)));
-}
-
 /*
  * Open the table to configure, after checking that the caller owns it.  The
  * lock conflicts with every writer, so no write is in flight while the rules
  * change and every later write sees the new rules (as with CREATE TRIGGER).
  */
-void
-check_table_owner(Oid relid)
-{
-	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	if (!pg_class_ownercheck(relid, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(get_rel_relkind(relid)),
-					   get_rel_name(relid));
-}
-
 Relation
-open_table_to_configure(Oid relid)
+steward_open_table_to_configure(Oid relid)
 {
 	Relation	rel;
 	char		relkind;
 
-	check_table_owner(relid);
+	steward_check_table_owner(relid);
 	rel = steward_open_user_relation(relid, ShareRowExclusiveLock, STEWARD_KINDS_TABLES,
 									 "a column rule");
 	relkind = rel->rd_rel->relkind;
@@ -113,7 +92,7 @@ open_table_to_configure(Oid relid)
 
 /* Look up a user column by name; errors name the table. */
 Form_pg_attribute
-lookup_column(Relation rel, const char *colname)
+steward_lookup_column(Relation rel, const char *colname)
 {
 	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), colname);
 
@@ -154,7 +133,7 @@ check_column_type(Relation rel, Form_pg_attribute att, RuleKind kind)
 
 /* Write steward.column_rules as its owner (see plumbing/as_owner.c). */
 void
-enter_rules_owner(StewardAsOwner *ctx)
+steward_enter_rules_owner(StewardAsOwner *ctx)
 {
 	steward_as_owner_begin(steward_relid(STEWARD_RULES_TABLE, false), ctx);
 }
@@ -164,7 +143,7 @@ enter_rules_owner(StewardAsOwner *ctx)
  * and $2 = column name; returns SPI's result code.
  */
 int
-exec_for_column(const char *sql, Oid relid, const char *colname, bool read_only)
+steward_exec_for_column(const char *sql, Oid relid, const char *colname, bool read_only)
 {
 	Oid			argtypes[2] = {OIDOID, NAMEOID};
 	NameData	attname;
@@ -181,7 +160,7 @@ exec_for_column(const char *sql, Oid relid, const char *colname, bool read_only)
  * kind is NULL) as the owner of the rules table; returns how many went.
  */
 uint64
-delete_column_rules(Oid relid, const char *colname, const char *kind)
+steward_delete_column_rules(Oid relid, const char *colname, const char *kind)
 {
 	StewardAsOwner ctx;
 	const char *sql = "DELETE FROM steward.column_rules "
@@ -192,8 +171,8 @@ delete_column_rules(Oid relid, const char *colname, const char *kind)
 	if (kind != NULL)
 		sql = psprintf("%s AND kind OPERATOR(pg_catalog.=) %s",
 					   sql, quote_literal_cstr(kind));
-	enter_rules_owner(&ctx);
-	if (exec_for_column(sql, relid, colname, false) != SPI_OK_DELETE)
+	steward_enter_rules_owner(&ctx);
+	if (steward_exec_for_column(sql, relid, colname, false) != SPI_OK_DELETE)
 		elog(ERROR, "could not delete from steward.column_rules");
 	ndeleted = SPI_processed;
 	steward_as_owner_end(&ctx);
@@ -202,11 +181,11 @@ delete_column_rules(Oid relid, const char *colname, const char *kind)
 
 /* Existing rule kind of (relid, column), or NULL. */
 char *
-existing_rule(Oid relid, const char *colname)
+steward_existing_rule(Oid relid, const char *colname)
 {
 	bool		isnull;
 
-	if (exec_for_column("SELECT kind FROM steward.column_rules "
+	if (steward_exec_for_column("SELECT kind FROM steward.column_rules "
 						"WHERE relid OPERATOR(pg_catalog.=) $1 "
 						"AND attname OPERATOR(pg_catalog.=) $2",
 						relid, colname, true) != SPI_OK_SELECT)
@@ -293,18 +272,18 @@ track_column(FunctionCallInfo fcinfo, RuleKind kind)
 	StewardAsOwner ctx;
 	char	   *current;
 
-	require_arg(fcinfo, 0, "table");
-	require_arg(fcinfo, 1, "column name");
+	steward_require_arg(fcinfo, 0, "table");
+	steward_require_arg(fcinfo, 1, "column name");
 	relid = PG_GETARG_OID(0);
 	colname = pstrdup(NameStr(*PG_GETARG_NAME(1)));
 
-	rel = open_table_to_configure(relid);
-	att = lookup_column(rel, colname);
+	rel = steward_open_table_to_configure(relid);
+	att = steward_lookup_column(rel, colname);
 	check_column_type(rel, att, kind);
 
-	enter_rules_owner(&ctx);
+	steward_enter_rules_owner(&ctx);
 
-	current = existing_rule(relid, colname);
+	current = steward_existing_rule(relid, colname);
 	if (current != NULL && strcmp(current, rule_kind_name(kind)) == 0)
 	{
 		ereport(NOTICE,
@@ -370,8 +349,8 @@ steward_untrack(PG_FUNCTION_ARGS)
 	char	   *colname;
 	Relation	rel;
 
-	require_arg(fcinfo, 0, "table");
-	require_arg(fcinfo, 1, "column name");
+	steward_require_arg(fcinfo, 0, "table");
+	steward_require_arg(fcinfo, 1, "column name");
 	relid = PG_GETARG_OID(0);
 	colname = pstrdup(NameStr(*PG_GETARG_NAME(1)));
 
@@ -379,11 +358,11 @@ steward_untrack(PG_FUNCTION_ARGS)
 	 * Untracking works on any relation we own, also after a switch to heap
 	 * or after the table became something else: it only cleans up.
 	 */
-	check_table_owner(relid);
+	steward_check_table_owner(relid);
 	rel = steward_open_user_relation(relid, ShareRowExclusiveLock, STEWARD_KINDS_ANY,
 									 "steward.untrack()");
 
-	if (delete_column_rules(relid, colname, NULL) == 0)
+	if (steward_delete_column_rules(relid, colname, NULL) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("column \"%s\" of relation \"%s\" is not tracked",

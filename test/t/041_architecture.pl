@@ -1,0 +1,70 @@
+# The shape of the code, checked so that it cannot drift back (issue 19):
+#   - the installed library exports only prefixed symbols (steward_...)
+#     besides what PostgreSQL looks up by name (_PG_init, Pg_magic_func,
+#     pg_finfo_...): it is built with -fvisibility=hidden (Makefile);
+#   - it still exports every C function any shipped SQL script names (0.1's
+#     included: one library serves every SQL version), each with its
+#     pg_finfo_ record, and every background worker's main function.
+# No server is needed: nm reads the library, the SQL scripts are read as
+# text.
+
+use strict;
+use warnings;
+
+use Test::More;
+
+my $pg_config = $ENV{PG_CONFIG} // 'pg_config';
+chomp(my $libdir = `$pg_config --pkglibdir`);
+chomp(my $sharedir = `$pg_config --sharedir`);
+my $lib = "$libdir/pg_steward.so";
+ok(-f $lib, "the library is installed ($lib)") or BAIL_OUT("no $lib");
+
+# Defined dynamic symbols: name => nm type letter.
+my %exported;
+for (`nm -D --defined-only $lib`)
+{
+	my ($type, $name) = /^\S*\s+(\S)\s+(\S+)$/ or next;
+	$exported{$name} = $type;
+}
+cmp_ok(scalar(keys %exported), '>', 50, 'nm lists the exported symbols')
+  or diag("nm -D --defined-only $lib printed nothing usable");
+
+my @bare = grep {
+	!/^steward_/ && !/^pg_finfo_steward_/
+	  && $_ ne '_PG_init' && $_ ne 'Pg_magic_func'
+} sort keys %exported;
+is(join(' ', @bare), '', 'every exported symbol is steward_*, pg_finfo_steward_*, _PG_init or Pg_magic_func');
+note(sprintf('%d exported symbols, %d of them pg_finfo_ records',
+	scalar(keys %exported), scalar(grep { /^pg_finfo_/ } keys %exported)));
+
+# Every C symbol of every shipped script: AS 'MODULE_PATHNAME', 'symbol'.
+my %wanted;
+my @scripts = glob("$sharedir/extension/pg_steward--*.sql");
+ok(scalar(grep { /--0\.1\.sql$/ } @scripts), "0.1's install script is installed");
+for my $script (@scripts)
+{
+	open my $fh, '<', $script or die "$script: $!";
+	local $/;
+	my $sql = <$fh>;
+	$wanted{$1} = 1 while $sql =~ /'MODULE_PATHNAME'\s*,\s*'([^']+)'/g;
+}
+cmp_ok(scalar(keys %wanted), '>', 30, 'the scripts name C functions');
+my @missing = grep {
+	!($exported{$_} && $exported{$_} eq 'T' && $exported{"pg_finfo_$_"})
+} sort keys %wanted;
+is(join(' ', @missing), '', 'every C function a shipped SQL script names is exported with its pg_finfo_ record');
+
+# Background workers are started by function name (bgw_function_name).
+my %mains;
+for my $file (glob('src/*.c src/*/*.c'))
+{
+	open my $fh, '<', $file or die "$file: $!";
+	local $/;
+	my $c = <$fh>;
+	$mains{$1} = $file while $c =~ /steward_bgworker_fill\(\s*&?\w+\s*,\s*"(\w+)"/g;
+}
+cmp_ok(scalar(keys %mains), '>=', 3, 'the sources start background workers by name');
+is(join(' ', grep { !$exported{$_} } sort keys %mains), '',
+	'every background worker main function is exported');
+
+done_testing();
