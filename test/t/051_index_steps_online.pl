@@ -10,7 +10,9 @@
 #     the INVALID index it leaves is found and dropped by the next
 #     validate, and the next backfill builds it;
 #  4. drop_index: refused at cleanup while pgbench uses the index (55006),
-#     an unused index dropped concurrently, with its write cost reported.
+#     an unused index dropped concurrently, with its write cost reported;
+#  5. an immediate stop in the middle of a build: the next backfill drops
+#     the INVALID index and builds it again.
 #
 # INDEX_ROWS (default 200000) and INDEX_SECONDS (each pgbench window,
 # default 4) size it.
@@ -251,4 +253,46 @@ finish_pgbench($bench);
 is($node->safe_psql('postgres', q{
 	SELECT count(*) FROM pg_index WHERE indrelid = 'orders'::regclass AND NOT indisvalid}),
 	'0', 'no INVALID index is left');
+
+# 5. Crash during a build (immediate stop): the INVALID index it leaves is
+# dropped by the next backfill, which builds the index again.
+$node->safe_psql('postgres', q{
+	SELECT steward.migration_start('orders_by_time', $$[
+	  {"create_index": {"table": "orders", "name": "orders_created", "definition": "(created_at)"}}
+	]$$);
+});
+($bin, $bout) = ('', '');
+$blocker = IPC::Run::start(
+	[ 'psql', '-X', '-q', '-h', $node->host, '-p', $node->port, 'postgres' ],
+	'<', \$bin, '>', \$bout, '2>', \$bout);
+$bin .= "BEGIN ISOLATION LEVEL REPEATABLE READ;\nSELECT 'held';\n";
+$blocker->pump until $bout =~ /held/;
+my ($cin, $cout) = ('', '');
+my $call = IPC::Run::start(
+	[ 'psql', '-X', '-h', $node->host, '-p', $node->port, '-c',
+	  q{CALL steward.migration_backfill('orders_by_time')}, 'postgres' ],
+	'<', \$cin, '>', \$cout, '2>', \$cout);
+$node->poll_query_until('postgres', q{
+	SELECT EXISTS (SELECT 1 FROM pg_stat_progress_create_index
+	                WHERE relid = 'orders'::regclass AND phase LIKE 'waiting for old snapshots%')})
+  or die 'the build does not reach its wait';
+$node->stop('immediate');
+$call->finish;
+$blocker->finish;
+$node->start;
+is($node->safe_psql('postgres', q{
+	SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = 'orders_created'::regclass}),
+	'f', 'after an immediate stop mid-build the index is INVALID');
+is($node->safe_psql('postgres', q{
+	SELECT backfill_status FROM steward.migrations WHERE name = 'orders_by_time'}),
+	'interrupted', 'the migration shows the build interrupted');
+($rc, $out, $err) = $node->psql('postgres', q{CALL steward.migration_backfill('orders_by_time')});
+like($err, qr/dropped INVALID index public\.orders_created left by a failed or cancelled build/,
+	'the next backfill drops the INVALID index');
+is($node->safe_psql('postgres', q{
+	SELECT m.phase || ' ' || i.indisvalid || ' ' || x.invalid_dropped
+	  FROM steward.migrations m, pg_index i, steward.migration_indexes x
+	 WHERE m.name = 'orders_by_time' AND i.indexrelid = 'orders_created'::regclass
+	   AND x.migration = m.name}),
+	'backfilled true 1', 'and builds it again');
 done_testing();
