@@ -38,8 +38,14 @@
 #   with that database's values, cluster series once.  The same file with
 #   its "master: true" lines removed makes the exporter answer HTTP 500
 #   (duplicate series): what the file avoids, and what this part detects.
+# Part 4: Debian's Prometheus scrapes that exporter every second with
+#   examples/monitoring/alerts.yml loaded: every rule evaluates on the
+#   real series without error (vector matching included), and the
+#   drill alerts the data calls for are pending (postgres: last drill
+#   failed, none ever passed; shop: last drill slower than the RTO), with
+#   the guide's first response as annotation.
 #
-# run.sh may skip: prometheus-postgres-exporter or promtool is not installed (scripts/setup.sh installs both, so bash .ci/run and scripts/test.sh always run this test)
+# run.sh may skip: prometheus-postgres-exporter or prometheus (promtool) is not installed (scripts/setup.sh installs both, so bash .ci/run and scripts/test.sh always run this test)
 
 use strict;
 use warnings;
@@ -49,14 +55,17 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
 use HTTP::Tiny;
-use Time::HiRes qw(usleep);
+use Time::HiRes qw(usleep time);
 use StewardMonitoring;
+use JSON::PP;
+use File::Spec;
 
 my $exporter_bin = find_bin('prometheus-postgres-exporter');
 my $promtool = find_bin('promtool');
-plan skip_all => 'prometheus-postgres-exporter or promtool is not installed '
+my $prometheus = find_bin('prometheus');
+plan skip_all => 'prometheus-postgres-exporter, promtool or prometheus is not installed '
   . '(Debian packages prometheus-postgres-exporter and prometheus; scripts/setup.sh installs them)'
-  unless $exporter_bin && $promtool;
+  unless $exporter_bin && $promtool && $prometheus;
 
 my $yml = monitoring_file('postgres_exporter.yml');
 
@@ -332,6 +341,94 @@ for my $fam (qw(steward_connections_usable steward_statistics_collected steward_
 }
 promtool_check($body, 'auto-discover');
 
+# ---------------------------------------------------------------------
+# Part 4: a real Prometheus scrapes the exporter and evaluates alerts.yml
+# ---------------------------------------------------------------------
+
+# shop's last drill passed but took longer than the RTO (1800 s).
+$node->safe_psql('shop', q{
+	INSERT INTO steward.restore_drills (host, finished_at, duration_s, result, backup_time)
+	VALUES ('drill-host', now(), 2000, 'passed', now() - interval '1 hour')});
+my ($exp_h, $exp_port) = start_exporter($dsn, $yml, \@auto);
+my $pdir = $node->basedir . '/prometheus';
+mkdir $pdir or die "$pdir: $!";
+my $rules_file = monitoring_file('alerts.yml');
+$rules_file = File::Spec->rel2abs($rules_file);
+my $nrules_expected = () = slurp_file($rules_file) =~ /^      - alert: /mg;
+open(my $cfg, '>', "$pdir/prometheus.yml") or die;
+print $cfg <<"EOC";
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files:
+  - $rules_file
+scrape_configs:
+  - job_name: pg_steward
+    static_configs:
+      - targets: ['127.0.0.1:$exp_port']
+EOC
+close $cfg;
+my $prom_port = PostgreSQL::Test::Cluster::get_free_port();
+my $prom = IPC::Run::start(
+	[
+		$prometheus, "--config.file=$pdir/prometheus.yml", "--storage.tsdb.path=$pdir/data",
+		"--web.listen-address=127.0.0.1:$prom_port"
+	],
+	'<', \undef, '>', "$pdir/prometheus.log", '2>&1');
+
+# What the data calls for: postgres' last drill failed and none ever
+# passed; shop's passed but took longer than the RTO (and more than 80%
+# of it).  Wait until every rule has been evaluated on scraped series and
+# these are pending (each has a "for:").
+my %want = (
+	'StewardRestoreDrillFailed postgres' => 1,
+	'StewardRestoreDrillNeverPassed postgres' => 1,
+	'StewardRestoreDrillSlowerThanRTO shop' => 1,
+	'StewardRestoreDrillNearRTO shop' => 1,);
+my ($rules_json, %active, @unhealthy, $evaluated);
+my $t_prom = time;
+my $http = HTTP::Tiny->new(timeout => 10);
+for (1 .. 480)
+{
+	my $res = $http->get("http://127.0.0.1:$prom_port/api/v1/rules");
+	if ($res->{success})
+	{
+		$rules_json = JSON::PP::decode_json($res->{content});
+		(%active, @unhealthy) = ();
+		$evaluated = 0;
+		for my $g (@{ $rules_json->{data}{groups} })
+		{
+			for my $r (@{ $g->{rules} })
+			{
+				$evaluated++ if $r->{lastEvaluation} !~ /^0001-/;
+				push @unhealthy, "$r->{name}: $r->{health} $r->{lastError}" if $r->{health} ne 'ok';
+				$active{"$r->{name} " . ($_->{labels}{datname} // '')} = $_ for @{ $r->{alerts} // [] };
+			}
+		}
+		last if $evaluated == $nrules_expected && !grep({ !$active{$_} } keys %want) && !@unhealthy;
+	}
+	usleep(250_000);
+}
+note sprintf('Prometheus: %.1f s until the rules were evaluated and the alerts pending', time - $t_prom);
+is($evaluated, $nrules_expected, "Prometheus evaluated all $nrules_expected rules of alerts.yml");
+is(join("\n", @unhealthy), '', 'every rule evaluates without error on the scraped series');
+for my $k (sort keys %want)
+{
+	is($active{$k} && $active{$k}{state}, 'pending', "Prometheus: $k is pending");
+}
+for my $k (qw(StewardRestoreDrillFailed StewardRestoreDrillNeverPassed))
+{
+	ok(!$active{"$k shop"}, "Prometheus: no $k for shop (its drill passed)");
+}
+ok(!$active{'StewardRestoreDrillSlowerThanRTO postgres'}, 'Prometheus: no StewardRestoreDrillSlowerThanRTO for postgres (42 s)');
+is($active{'StewardRestoreDrillFailed postgres'} && $active{'StewardRestoreDrillFailed postgres'}{annotations}{first_response},
+	"Read steward.restore_drills.details; fix the backup before trusting it",
+	'the alert carries the first response');
+$prom->signal('TERM');
+$prom->finish;
+$exp_h->signal('TERM');
+$exp_h->finish;
+
 # Without "master: true", the cluster series come from every database.
 my $broken = $node->basedir . '/no_master.yml';
 {
@@ -354,15 +451,7 @@ done_testing();
 sub scrape_once
 {
 	my ($dsn, $file, $extra) = @_;
-	my $port = PostgreSQL::Test::Cluster::get_free_port();
-	my $log = $node->basedir . "/exporter_$port.log";
-	local $ENV{DATA_SOURCE_NAME} = $dsn;
-	my $h = IPC::Run::start(
-		[
-			$exporter_bin, "--web.listen-address=127.0.0.1:$port",
-			"--extend.query-path=$file", @$extra
-		],
-		'<', \undef, '>', $log, '2>&1');
+	my ($h, $port, $log) = start_exporter($dsn, $file, $extra);
 	my $http = HTTP::Tiny->new(timeout => 30);
 	my $res;
 	for (1 .. 300)
@@ -375,6 +464,22 @@ sub scrape_once
 	$h->finish;
 	note "exporter log:\n" . slurp_file($log) if $res->{status} != 200;
 	return ($res->{status}, $res->{content});
+}
+
+# Start the exporter on a free loopback port: (handle, port, log file).
+sub start_exporter
+{
+	my ($dsn, $file, $extra) = @_;
+	my $port = PostgreSQL::Test::Cluster::get_free_port();
+	my $log = $node->basedir . "/exporter_$port.log";
+	local $ENV{DATA_SOURCE_NAME} = $dsn;
+	my $h = IPC::Run::start(
+		[
+			$exporter_bin, "--web.listen-address=127.0.0.1:$port",
+			"--extend.query-path=$file", @$extra
+		],
+		'<', \undef, '>', $log, '2>&1');
+	return ($h, $port, $log);
 }
 
 # Parse the text exposition: value{series} (labels sorted), type{family},
