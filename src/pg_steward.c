@@ -23,6 +23,7 @@
 #include "idempotency/idempotency.h"
 #include "lifecycle/lifecycle.h"
 #include "stats/collect.h"
+#include "stats/counters.h"
 #include "stats/history.h"
 #include "stats/statements.h"
 #include "stats/waits.h"
@@ -32,6 +33,8 @@
 #include "migrate/migrate.h"
 
 PG_MODULE_MAGIC;
+
+PG_FUNCTION_INFO_V1(steward_reset);
 
 PGDLLEXPORT void _PG_init(void);
 
@@ -70,6 +73,34 @@ steward_shmem_startup(void)
 	steward_hotrows_init_shmem();
 }
 
+/*
+ * steward.reset(): statements, waits, hot rows, table and transition
+ * counters, idempotency counters, the statistics history and the
+ * governor's decision counters start again from zero.  Here because it
+ * reaches every subsystem.  Each part takes its own lock in turn; without
+ * shared_preload_libraries each part does nothing.
+ */
+Datum
+steward_reset(PG_FUNCTION_ARGS)
+{
+	steward_statements_reset();
+	steward_waits_reset();
+	steward_hotrows_reset();
+	steward_counters_reset();
+	steward_idem_stats_reset();
+	steward_history_reset();
+	steward_governor_reset();
+	PG_RETURN_VOID();
+}
+
+/* The governor learns of each sampling round and of each top-level statement. */
+static const StewardSamplerObserver governor_observer = {
+	.round_begin = steward_governor_round_begin,
+	.sample = steward_governor_sample,
+	.blocked_by = steward_governor_blocked_by,
+	.tick = steward_governor_tick,
+};
+
 void
 _PG_init(void)
 {
@@ -106,6 +137,8 @@ _PG_init(void)
 	steward_purge_worker_register();
 	steward_statements_install_hooks();
 	steward_governor_install_hooks();
+	steward_sampler_observe(&governor_observer);
+	steward_statements_observe_toplevel(steward_governor_own_statement);
 	steward_state_counts_install_hooks();
 	steward_sampler_register();
 }

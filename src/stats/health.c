@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * health.c
- *	  Thresholds of steward.health (GUCs) and steward.reset().
+ *	  Thresholds of steward.health (GUCs).  steward.reset() is in
+ *	  src/pg_steward.c: it reaches every subsystem.
  *
  * The checks themselves are SQL (pg_steward--*.sql): each compares a value
  * from the statistics views with its warn and critical thresholds, read
@@ -18,15 +19,6 @@
 #include "utils/guc.h"
 
 #include "pg_steward.h"
-#include "governor/governor.h"
-#include "stats/counters.h"
-#include "stats/statements.h"
-#include "stats/waits.h"
-#include "stats/history.h"
-#include "stats/hotrows.h"
-#include "idempotency/idempotency.h"
-
-PG_FUNCTION_INFO_V1(steward_reset);
 
 typedef struct HealthGuc
 {
@@ -85,16 +77,3 @@ steward_health_define_gucs(void)
 	}
 }
 
-/* steward.reset(): statements, waits, table and transition counters, idempotency counters. */
-Datum
-steward_reset(PG_FUNCTION_ARGS)
-{
-	steward_statements_reset();
-	steward_waits_reset();
-	steward_hotrows_reset();
-	steward_counters_reset();
-	steward_idem_stats_reset();
-	steward_history_reset();
-	steward_governor_reset();
-	PG_RETURN_VOID();
-}

@@ -255,40 +255,40 @@ find_entry(void *arg)
 }
 
 /*
- * The table's entry, through the per-relation cache in the rules struct:
+ * The table's entry, through the caller's per-relation cache in the key:
  * a pointer is reused as long as no reset happened since it was taken
  * (and the caller checks the entry's owner).
  */
 static HotEntry *
-table_entry(Relation rel, StewardRules *rules)
+table_entry(Relation rel, StewardHotKey *rk)
 {
 	uint32		gen = pg_atomic_read_u32(&hot_shared->generation);
 	EntryArgs	args;
 
-	if (rules->hot_entry != NULL && rules->hot_generation == gen)
-		return (HotEntry *) rules->hot_entry;
+	if (rk->entry != NULL && rk->generation == gen)
+		return (HotEntry *) rk->entry;
 
 	args.rel = rel;
 	args.entry = NULL;
 	if (!steward_collect(find_entry, &args))
 		args.entry = NULL;
-	rules->hot_entry = args.entry;
-	rules->hot_generation = gen;
+	rk->entry = args.entry;
+	rk->generation = gen;
 	return args.entry;
 }
 
 static uint64
-key_hash(TupleTableSlot *slot, const StewardRules *rules, bool *anynull)
+key_hash(TupleTableSlot *slot, const StewardHotKey *rk, bool *anynull)
 {
 	TupleDesc	desc = slot->tts_tupleDescriptor;
 	uint64		h = 0;
 
 	*anynull = false;
-	for (int i = 0; i < rules->key_natts; i++)
+	for (int i = 0; i < rk->natts; i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(desc, rules->key_attnums[i] - 1);
+		Form_pg_attribute att = TupleDescAttr(desc, rk->attnums[i] - 1);
 		bool		isnull;
-		Datum		d = slot_getattr(slot, rules->key_attnums[i], &isnull);
+		Datum		d = slot_getattr(slot, rk->attnums[i], &isnull);
 
 		if (isnull)
 		{
@@ -303,7 +303,7 @@ key_hash(TupleTableSlot *slot, const StewardRules *rules, bool *anynull)
 typedef struct KeyTextArgs
 {
 	TupleTableSlot *slot;
-	const StewardRules *rules;
+	const StewardHotKey *rk;
 	char	   *out;
 } KeyTextArgs;
 
@@ -316,17 +316,17 @@ key_text(void *arg)
 {
 	KeyTextArgs *a = (KeyTextArgs *) arg;
 	TupleTableSlot *slot = a->slot;
-	const StewardRules *rules = a->rules;
+	const StewardHotKey *rk = a->rk;
 	TupleDesc	desc = slot->tts_tupleDescriptor;
 	StringInfoData buf;
 	int			len;
 
 	initStringInfo(&buf);
-	for (int i = 0; i < rules->key_natts; i++)
+	for (int i = 0; i < rk->natts; i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(desc, rules->key_attnums[i] - 1);
+		Form_pg_attribute att = TupleDescAttr(desc, rk->attnums[i] - 1);
 		bool		isnull;
-		Datum		d = slot_getattr(slot, rules->key_attnums[i], &isnull);
+		Datum		d = slot_getattr(slot, rk->attnums[i], &isnull);
 		Oid			typoutput;
 		bool		varlena;
 
@@ -347,18 +347,18 @@ key_text(void *arg)
  * (then the caller formats the text).  Copies bytes only: cannot fail.
  */
 static int
-key_images(TupleTableSlot *slot, const StewardRules *rules, char *out, Oid *types)
+key_images(TupleTableSlot *slot, const StewardHotKey *rk, char *out, Oid *types)
 {
 	TupleDesc	desc = slot->tts_tupleDescriptor;
 	int			pos = 0;
 
-	if (rules->key_natts > HOT_KEY_COLS)
+	if (rk->natts > HOT_KEY_COLS)
 		return 0;
-	for (int i = 0; i < rules->key_natts; i++)
+	for (int i = 0; i < rk->natts; i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(desc, rules->key_attnums[i] - 1);
+		Form_pg_attribute att = TupleDescAttr(desc, rk->attnums[i] - 1);
 		bool		isnull;
-		Datum		d = slot_getattr(slot, rules->key_attnums[i], &isnull);
+		Datum		d = slot_getattr(slot, rk->attnums[i], &isnull);
 		const void *src;
 		Size		len;
 		uint16		len16;
@@ -397,7 +397,7 @@ key_images(TupleTableSlot *slot, const StewardRules *rules, char *out, Oid *type
 		pos += sizeof(uint16) + len;
 		types[i] = att->atttypid;
 	}
-	return rules->key_natts;
+	return rk->natts;
 }
 
 typedef struct ImageTextArgs
@@ -482,11 +482,12 @@ find_slot(HotEntry *entry, uint64 h)
 }
 
 /*
- * Count one update of the row in slot.  Never raises: the key text and
- * finding the table's entry run under steward_collect().
+ * Count one update of the row in slot, of relation rel whose row key is
+ * rk (rk's cache part is updated).  Never raises: the key text and finding
+ * the table's entry run under steward_collect().
  */
 void
-steward_hotrows_count(Relation rel, TupleTableSlot *slot, const StewardRules *rules)
+steward_hotrows_count(Relation rel, TupleTableSlot *slot, StewardHotKey *rk)
 {
 	HotEntry   *entry;
 	uint64		h;
@@ -498,7 +499,7 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, const StewardRules *ru
 
 	if (hot_hash == NULL)
 		return;
-	entry = table_entry(rel, (StewardRules *) rules);
+	entry = table_entry(rel, rk);
 	if (entry == NULL)
 		return;
 
@@ -508,17 +509,17 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, const StewardRules *ru
 	{
 		/* Handed to another table since we cached it: look again next time. */
 		SpinLockRelease(&entry->mutex);
-		((StewardRules *) rules)->hot_entry = NULL;
+		rk->entry = NULL;
 		return;
 	}
 	entry->total++;
 	SpinLockRelease(&entry->mutex);
 
-	if (rules->key_natts == 0)
+	if (rk->natts == 0)
 		return;
 	if (steward_hot_rows_sample > 1 && (update_counter++ % steward_hot_rows_sample) != 0)
 		return;
-	h = key_hash(slot, rules, &anynull);
+	h = key_hash(slot, rk, &anynull);
 	if (anynull)
 		return;
 
@@ -543,11 +544,11 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, const StewardRules *ru
 	 * spinlock.
 	 */
 	memset(&hs, 0, sizeof(hs));
-	hs.ncols = key_images(slot, rules, hs.key, hs.types);
+	hs.ncols = key_images(slot, rk, hs.key, hs.types);
 	if (hs.ncols == 0)
 	{
 		args.slot = slot;
-		args.rules = rules;
+		args.rk = rk;
 		args.out = hs.key;
 		if (!steward_collect(key_text, &args))
 			strlcpy(hs.key, "?", HOT_KEY_TEXT);

@@ -106,7 +106,6 @@
 #include "stats/history.h"
 #include "stats/statements.h"
 #include "stats/waits.h"
-#include "governor/governor.h"
 
 #define STMT_AREA		"pg_steward statements"	/* and its LWLock tranche */
 #define STMT_DUMP_FILE		"pg_stat/pg_steward_statements.stat"
@@ -183,6 +182,9 @@ static bool steward_track_utility = true;
 static StmtShared *stmt_shared = NULL;
 static HTAB *stmt_hash = NULL;
 static double log_growth;
+
+/* Called after each top-level statement is counted (the governor's); or NULL. */
+static void (*toplevel_observer) (void) = NULL;
 
 /* ------------------------------------------------------------------------
  * Backend-local state of the statements being executed
@@ -589,8 +591,8 @@ count_call(const StmtKey *key, const char *text, int text_len, double ms,
 	SpinLockRelease(&entry->mutex);
 	LWLockRelease(stmt_shared->lock);
 	/* The governor tells this session's own statements from the foreground's. */
-	if (key->toplevel)
-		steward_governor_own_statement();
+	if (key->toplevel && toplevel_observer)
+		toplevel_observer();
 	return true;
 }
 
@@ -1698,6 +1700,17 @@ steward_statements_define_gucs(void)
 							 "Count utility statements (DDL, COPY, cursor commands, transaction control) in steward.statements.",
 							 NULL, &steward_track_utility, true,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
+}
+
+/*
+ * Call fn, which must not raise errors, after each top-level statement this
+ * backend counts.  From _PG_init only (the governor tells a session's own
+ * statements from the foreground's by it).
+ */
+void
+steward_statements_observe_toplevel(void (*fn) (void))
+{
+	toplevel_observer = fn;
 }
 
 void

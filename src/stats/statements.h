@@ -14,6 +14,7 @@ extern void steward_statements_request_shmem(void);
 extern void steward_statements_init_shmem(void);
 extern void steward_statements_define_gucs(void);
 extern void steward_statements_install_hooks(void);
+extern void steward_statements_observe_toplevel(void (*fn) (void));
 extern void steward_statements_reset(void);
 
 /* The statements' latency histogram: bucket b >= 1 covers [1.02^(b-1), 1.02^b) us. */

@@ -45,7 +45,6 @@
 
 #include "pg_steward.h"
 #include "plumbing/preload.h"
-#include "governor/governor.h"
 #include "stats/collect.h"
 #include "stats/history.h"
 #include "stats/waits.h"
@@ -100,6 +99,9 @@ int			steward_max_wait_entries = 5000;
 static WaitsShared *waits_shared = NULL;
 static HTAB *wait_hash = NULL;
 static HTAB *lock_hash = NULL;
+
+/* Who else learns of each round (steward_sampler_observe); none by default. */
+static StewardSamplerObserver observer;
 
 /* The sampler's room to sort entries for eviction. */
 static void **evict_array = NULL;
@@ -253,6 +255,16 @@ queryid_of_proc(PGPROC *proc)
 	return pg_atomic_read_u64(&waits_shared->queryids[proc->pgprocno]);
 }
 
+/*
+ * Set the sampler's observer (copied).  From _PG_init only, before the
+ * sampler starts; it inherits the setting through fork.
+ */
+void
+steward_sampler_observe(const StewardSamplerObserver *o)
+{
+	observer = *o;
+}
+
 void
 steward_sampler_register(void)
 {
@@ -323,7 +335,8 @@ count_lock_wait(PGPROC *proc, uint64 queryid)
 			key.relid = lock->tag.locktag_field2;
 	}
 	blocker = first_blocker(proc->pid);
-	steward_governor_blocked_by(blocker);
+	if (observer.blocked_by)
+		observer.blocked_by(blocker);
 	bproc = blocker ? BackendPidGetProc(blocker) : NULL;
 	key.blocking_queryid = queryid_of_proc(bproc);
 
@@ -343,7 +356,8 @@ sample_once(MemoryContext cxt)
 {
 	int			n = Min((int) ProcGlobal->allProcCount, waits_shared->nprocs);
 
-	steward_governor_round_begin();
+	if (observer.round_begin)
+		observer.round_begin();
 	LWLockAcquire(waits_shared->lock, LW_EXCLUSIVE);
 	waits_shared->rounds++;
 	for (int i = 0; i < n; i++)
@@ -361,7 +375,8 @@ sample_once(MemoryContext cxt)
 		if ((info & 0xFF000000) == PG_WAIT_EXTENSION && queryid == 0)
 			continue;
 		count_wait(proc->databaseId, info, queryid);
-		steward_governor_sample(proc, info);
+		if (observer.sample)
+			observer.sample(proc, info);
 		if ((info & 0xFF000000) == PG_WAIT_LOCK)
 		{
 			MemoryContext old = MemoryContextSwitchTo(cxt);
@@ -384,7 +399,8 @@ sampler_round(void)
 	if (waits_shared != NULL)
 		sample_once(sampler_cxt);
 	steward_history_tick();
-	steward_governor_tick();
+	if (observer.tick)
+		observer.tick();
 }
 
 static long

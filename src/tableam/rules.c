@@ -344,7 +344,7 @@ load_row_key(Relation rel, StewardRules *rules)
 	Oid			indexoid = RelationGetPrimaryKeyIndex(rel);
 	Relation	index;
 
-	rules->key_natts = 0;
+	rules->hot.natts = 0;
 	if (!OidIsValid(indexoid))
 		indexoid = RelationGetReplicaIndex(rel);
 	if (!OidIsValid(indexoid))
@@ -354,10 +354,10 @@ load_row_key(Relation rel, StewardRules *rules)
 	{
 		if (index->rd_index->indkey.values[i] <= 0)
 		{
-			rules->key_natts = 0;
+			rules->hot.natts = 0;
 			break;
 		}
-		rules->key_attnums[rules->key_natts++] = index->rd_index->indkey.values[i];
+		rules->hot.attnums[rules->hot.natts++] = index->rd_index->indkey.values[i];
 	}
 	index_close(index, AccessShareLock);
 }

@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "executor/tuptable.h"
+#include "stats/hotrows.h"
 #include "utils/rel.h"
 
 /*
@@ -61,12 +62,8 @@ typedef struct StewardRules
 	SequenceRule *sequences;	/* arrays inside this same chunk */
 	StateRule  *states;
 
-	/* Row key (primary key, else replica identity) for steward.hot_rows. */
-	int			key_natts;
-	AttrNumber	key_attnums[INDEX_MAX_KEYS];
-	/* Cached shared-memory sketch entry (stats/hotrows.c). */
-	void	   *hot_entry;
-	uint32		hot_generation;
+	/* Row key and cached sketch entry for steward.hot_rows (stats/hotrows.c). */
+	StewardHotKey hot;
 } StewardRules;
 
 extern const StewardRules *steward_get_rules(Relation rel);

@@ -581,7 +581,8 @@ count_update(Relation rel, TupleTableSlot *slot, const StateChange *changes,
 		if (!moved)
 			steward_state_counts_changes(rel, changes, nchanges);
 	}
-	steward_hotrows_count(rel, slot, steward_get_rules(rel));
+	/* The rules cache is this relation's: hot rows keeps its entry there. */
+	steward_hotrows_count(rel, slot, &((StewardRules *) steward_get_rules(rel))->hot);
 }
 
 static int
