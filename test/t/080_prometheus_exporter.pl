@@ -38,7 +38,7 @@
 #   with that database's values, cluster series once.  The same file with
 #   its "master: true" lines removed makes the exporter answer HTTP 500
 #   (duplicate series): what the file avoids, and what this part detects.
-# Part 4: Debian's Prometheus scrapes that exporter every second with
+# Part 4: Debian's Prometheus scrapes that exporter every 5 s with
 #   examples/monitoring/alerts.yml loaded: every rule evaluates on the
 #   real series without error (vector matching included), and the
 #   drill alerts the data calls for are pending (postgres: last drill
@@ -358,7 +358,8 @@ my $nrules_expected = () = slurp_file($rules_file) =~ /^      - alert: /mg;
 open(my $cfg, '>', "$pdir/prometheus.yml") or die;
 print $cfg <<"EOC";
 global:
-  scrape_interval: 1s
+  scrape_interval: 5s
+  scrape_timeout: 5s
   evaluation_interval: 1s
 rule_files:
   - $rules_file
@@ -388,7 +389,9 @@ my %want = (
 my ($rules_json, %active, @unhealthy, $evaluated);
 my $t_prom = time;
 my $http = HTTP::Tiny->new(timeout => 10);
-for (1 .. 480)
+# (A loaded machine makes scrapes slow: a scrape that times out gives no
+# series, so it is given 5 s, and the wait up to 4 minutes.)
+for (1 .. 960)
 {
 	my $res = $http->get("http://127.0.0.1:$prom_port/api/v1/rules");
 	if ($res->{success})
@@ -424,6 +427,11 @@ ok(!$active{'StewardRestoreDrillSlowerThanRTO postgres'}, 'Prometheus: no Stewar
 is($active{'StewardRestoreDrillFailed postgres'} && $active{'StewardRestoreDrillFailed postgres'}{annotations}{first_response},
 	"Read steward.restore_drills.details; fix the backup before trusting it",
 	'the alert carries the first response');
+if (grep { !$active{$_} } keys %want)
+{
+	my $up = $http->get("http://127.0.0.1:$prom_port/api/v1/targets");
+	diag "targets: " . ($up->{content} // '') . "\nprometheus log:\n" . slurp_file("$pdir/prometheus.log");
+}
 $prom->signal('TERM');
 $prom->finish;
 $exp_h->signal('TERM');
