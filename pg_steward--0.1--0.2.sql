@@ -6362,6 +6362,44 @@ BEGIN
     PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.old_rel));
 END
 $$;
+
+-- Relayouts as they run: layouts, lag and error counts.  The apply is
+-- synchronous (both layouts commit in the writer's transaction), so the
+-- only lag is the backfill's: rows of the old layout not copied yet.
+-- Errors: batch retries, times the migration failed, checks the last
+-- validation failed.  security_invoker: the catalog's row security applies.
+CREATE VIEW steward.relayouts WITH (security_invoker = true) AS
+SELECT r.name,
+       r.phase,
+       m.result,
+       o.table_name,
+       CASE WHEN o.active THEN o.relid END AS old_layout,
+       CASE WHEN n.active THEN n.relid END AS new_layout,
+       r.steps->0->'relayout'->>'partition_by' AS partition_by,
+       (SELECT count(*) FROM pg_catalog.pg_inherits i
+         WHERE n.active AND i.inhparent OPERATOR(pg_catalog.=) n.relid) AS partitions,
+       CASE WHEN r.status = 'active' AND r.phase = 'pending_backfill'
+            THEN greatest(coalesce(r.rows_total,
+                                   (SELECT greatest(c.reltuples, 0)::bigint FROM pg_catalog.pg_class c
+                                     WHERE c.oid OPERATOR(pg_catalog.=) o.relid))   -- estimate before the backfill
+                          - r.rows_backfilled, 0)
+            ELSE 0 END AS backfill_lag_rows,
+       m.backfill_status,
+       m.rows_per_sec,
+       r.batches,
+       r.batch_retries,
+       r.failures,
+       (SELECT count(*) FROM steward.migration_validations v
+         WHERE v.migration = r.name AND v.checked_at = r.last_validated_at AND NOT v.passed) AS failed_checks,
+       r.last_validated_at,
+       r.last_validation_passed,
+       r.error
+  FROM steward.migration_runs r
+  JOIN steward.migration_tables o ON o.migration = r.name AND o.ord = 1
+  LEFT JOIN steward.migration_tables n ON n.migration = r.name AND n.ord = 2
+  JOIN steward.migrations m ON m.name = r.name
+ WHERE steward._relayout_step(r.steps) IS NOT NULL;
+GRANT SELECT ON steward.relayouts TO PUBLIC;
 -- issue 17 section 1: END
 
 --------------------------------------------------------------------------

@@ -110,6 +110,7 @@ TRUNCATE rl_orders_relayout_new;
 -- Backfill, then validation with the distribution.
 CALL steward.migration_backfill('rl_by_user', 500);
 SELECT phase, rows_backfilled, rows_total, batches > 3 AS several_batches FROM steward.migrations WHERE name = 'rl_by_user';
+SELECT backfill_lag_rows, backfill_status, failures FROM steward.relayouts WHERE name = 'rl_by_user';
 -- (write counts come from the statistics, flushed at their own pace)
 SELECT "check", passed, regexp_replace(detail, ', [0-9]+ writes .*', '') AS detail
   FROM steward.migration_validate('rl_by_user') WHERE "check" NOT LIKE 'distribution%';
@@ -119,6 +120,10 @@ SELECT passed, detail LIKE 'largest partition public.rl_orders_p_ takes __._% of
 SET steward.relayout_max_partition_share = 0.2;
 SELECT "check", passed FROM steward.migration_validate('rl_by_user') WHERE NOT passed AND "check" LIKE 'distribution%';
 SELECT phase, result FROM steward.migrations WHERE name = 'rl_by_user';
+SELECT name, phase, result, table_name, old_layout, new_layout, partition_by, partitions,
+       backfill_lag_rows, backfill_status, batch_retries, failures, failed_checks > 0 AS checks_failed,
+       last_validation_passed, error IS NOT NULL AS has_error
+  FROM steward.relayouts;
 \set VERBOSITY terse
 SELECT steward.migration_complete('rl_by_user');
 \set VERBOSITY default
@@ -172,6 +177,9 @@ SET steward.relayout_max_partition_share = 0.9;      -- the default partition is
 SELECT bool_and(passed) FROM steward.migration_validate('rl_by_user2');
 SELECT steward.migration_complete('rl_by_user2');
 RESET steward.relayout_max_partition_share;
+-- (a finished migration is visible to the owners of its tables: once the
+-- old layout is dropped, to pg_read_all_stats only)
+SELECT name, phase, result, old_layout, new_layout, partitions, failed_checks FROM steward.relayouts ORDER BY name;
 SELECT steward.migration_cleanup('rl_by_user2');
 SELECT phase, result FROM steward.migrations WHERE name = 'rl_by_user2';
 SELECT c.relname, c.relkind FROM pg_class c WHERE c.relname LIKE 'rl_orders%' ORDER BY 1;
