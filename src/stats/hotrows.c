@@ -21,6 +21,21 @@
  * steward.hot_rows_sample (default 1: every update) trades precision for
  * less work on update-heavy tables.
  *
+ * Each backend counts into a partial sketch of its own (k slots per
+ * table, for up to HOT_LOCAL_TABLES tables at once) and merges it into the
+ * shared one at the end of every statement (ExecutorEnd), at transaction
+ * end (updates that no executor ran: logical replication's apply), when it
+ * needs room for another table, and before steward.hot_rows is read.  A
+ * row update then touches no shared memory and takes no lock: a bulk
+ * UPDATE merges k keys once instead of taking the table's spinlock two or
+ * three times per row, and concurrent single-row updates of one table
+ * take it twice per statement.  Merging is space-saving with weighted
+ * updates: a partial key already tracked adds its count and error bound; a
+ * new one takes a free slot or replaces the smallest count c, starting at
+ * c + its count with error bound c + its error.  The error bounds stay
+ * upper bounds of each count's overestimate (each partial sketch adds at
+ * most its own N/k).
+ *
  * Memory is fixed: steward.max_tables entries, preallocated (collect.c).
  * When full, a new table takes over the entry of a dropped table, else the
  * entry with the fewest updates (counted in steward.collector).  Entries
@@ -34,8 +49,10 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "common/hashfn.h"
+#include "executor/executor.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
@@ -121,6 +138,23 @@ extern int	steward_max_tables;
 static HotShared *hot_shared = NULL;
 static HTAB *hot_hash = NULL;
 static uint64 update_counter = 0;
+
+/* This backend's partial sketches, merged into shared memory by flush_all. */
+#define HOT_LOCAL_TABLES 4
+
+typedef struct LocalSketch
+{
+	Oid			relid;			/* InvalidOid: free */
+	HotEntry   *entry;			/* the table's shared entry (owner checked) */
+	uint32		generation;		/* of hot_shared when entry was taken */
+	int64		total;
+	int			used;
+	HotSlot    *slots;			/* steward_hot_rows_k of them */
+} LocalSketch;
+
+static LocalSketch local_sketches[HOT_LOCAL_TABLES];
+static bool local_pending = false;
+static ExecutorEnd_hook_type prev_executor_end = NULL;
 
 PG_FUNCTION_INFO_V1(steward_hot_rows);
 
@@ -481,39 +515,176 @@ find_slot(HotEntry *entry, uint64 h)
 	return -1;
 }
 
+static int
+find_local_slot(const LocalSketch *ls, uint64 h)
+{
+	for (int i = 0; i < ls->used; i++)
+		if (ls->slots[i].keyhash == h)
+			return i;
+	return -1;
+}
+
+/* The slot with the smallest count among n (n >= 1). */
+static int
+min_slot(const HotSlot *slots, int n)
+{
+	int			min = 0;
+
+	for (int j = 1; j < n; j++)
+		if (slots[j].count < slots[min].count)
+			min = j;
+	return min;
+}
+
+/*
+ * Add one partial key (count, error) to the shared entry: space-saving
+ * with a weighted update.  Caller holds the entry's spinlock.
+ */
+static void
+merge_slot(HotEntry *entry, const HotSlot *ps)
+{
+	int			i = find_slot(entry, ps->keyhash);
+
+	if (i >= 0)
+	{
+		entry->slots[i].count += ps->count;
+		entry->slots[i].error += ps->error;
+	}
+	else if (entry->used < steward_hot_rows_k)
+		put_key(&entry->slots[entry->used++], ps, ps->keyhash, ps->count, ps->error);
+	else
+	{
+		i = min_slot(entry->slots, entry->used);
+		put_key(&entry->slots[i], ps, ps->keyhash, entry->slots[i].count + ps->count,
+				entry->slots[i].count + ps->error);
+	}
+}
+
+/*
+ * Merge one partial sketch into shared memory and empty it.  The spinlock
+ * is taken once per partial key, so it is held as briefly as for one row
+ * update before.  Dropped if the entry was handed to another table or
+ * reset meanwhile.  Never raises.
+ */
+static void
+flush_local(LocalSketch *ls)
+{
+	HotEntry   *entry = ls->entry;
+	bool		current = pg_atomic_read_u32(&hot_shared->generation) == ls->generation;
+
+	for (int i = -1; current && i < ls->used; i++)
+	{
+		SpinLockAcquire(&entry->mutex);
+		if (entry->owner.relid != ls->relid || entry->owner.dbid != MyDatabaseId)
+			current = false;
+		else if (i < 0)
+			entry->total += ls->total;
+		else
+			merge_slot(entry, &ls->slots[i]);
+		SpinLockRelease(&entry->mutex);
+	}
+	ls->relid = InvalidOid;
+	ls->entry = NULL;
+	ls->total = 0;
+	ls->used = 0;
+}
+
+/* Merge every partial sketch of this backend (a no-op when none has counts). */
+static void
+flush_all(void)
+{
+	if (!local_pending)
+		return;
+	for (int i = 0; i < HOT_LOCAL_TABLES; i++)
+		if (OidIsValid(local_sketches[i].relid))
+			flush_local(&local_sketches[i]);
+	local_pending = false;
+}
+
+/*
+ * The partial sketch of relid, claiming a free one (merging all of them
+ * first when none is free).  NULL if its memory cannot be had.
+ */
+static LocalSketch *
+local_sketch(Oid relid, HotEntry *entry)
+{
+	LocalSketch *free_one = NULL;
+	uint32		gen = pg_atomic_read_u32(&hot_shared->generation);
+
+	for (int i = 0; i < HOT_LOCAL_TABLES; i++)
+	{
+		LocalSketch *ls = &local_sketches[i];
+
+		if (ls->relid == relid && ls->entry == entry && ls->generation == gen)
+			return ls;
+		if (!OidIsValid(ls->relid) && free_one == NULL)
+			free_one = ls;
+	}
+	if (free_one == NULL)
+	{
+		flush_all();
+		free_one = &local_sketches[0];
+	}
+	if (free_one->slots == NULL)
+	{
+		free_one->slots = MemoryContextAllocExtended(TopMemoryContext,
+													 mul_size(sizeof(HotSlot), steward_hot_rows_k),
+													 MCXT_ALLOC_NO_OOM);
+		if (free_one->slots == NULL)
+			return NULL;
+	}
+	free_one->relid = relid;
+	free_one->entry = entry;
+	free_one->generation = gen;
+	free_one->total = 0;
+	free_one->used = 0;
+	local_pending = true;
+	return free_one;
+}
+
+/* The key's images into slot dst (or its text when they do not fit). */
+static void
+fill_key(HotSlot *dst, TupleTableSlot *slot, const StewardHotKey *rk)
+{
+	KeyTextArgs args;
+
+	dst->ncols = key_images(slot, rk, dst->key, dst->types);
+	if (dst->ncols == 0)
+	{
+		args.slot = slot;
+		args.rk = rk;
+		args.out = dst->key;
+		if (!steward_collect(key_text, &args))
+			strlcpy(dst->key, "?", HOT_KEY_TEXT);
+	}
+}
+
 /*
  * Count one update of the row in slot, of relation rel whose row key is
- * rk (rk's cache part is updated).  Never raises: the key text and finding
- * the table's entry run under steward_collect().
+ * rk (rk's cache part is updated), in this backend's partial sketch of the
+ * table (merged into shared memory by flush_all).  Never raises: the key
+ * text and finding the table's entry run under steward_collect().
  */
 void
 steward_hotrows_count(Relation rel, TupleTableSlot *slot, StewardHotKey *rk)
 {
 	HotEntry   *entry;
+	LocalSketch *ls;
 	uint64		h;
 	bool		anynull;
 	int			i;
-	HotSlot		hs;
-	KeyTextArgs args;
-	Oid			relid = RelationGetRelid(rel);
 
 	if (hot_hash == NULL)
 		return;
 	entry = table_entry(rel, rk);
 	if (entry == NULL)
 		return;
+	ls = local_sketch(RelationGetRelid(rel), entry);
+	if (ls == NULL)
+		return;
 
 	/* Every update counts in the table's total (health's conflict rate). */
-	SpinLockAcquire(&entry->mutex);
-	if (entry->owner.relid != relid || entry->owner.dbid != MyDatabaseId)
-	{
-		/* Handed to another table since we cached it: look again next time. */
-		SpinLockRelease(&entry->mutex);
-		rk->entry = NULL;
-		return;
-	}
-	entry->total++;
-	SpinLockRelease(&entry->mutex);
+	ls->total++;
 
 	if (rk->natts == 0)
 		return;
@@ -523,58 +694,57 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, StewardHotKey *rk)
 	if (anynull)
 		return;
 
-	SpinLockAcquire(&entry->mutex);
-	if (entry->owner.relid != relid || entry->owner.dbid != MyDatabaseId)
-	{
-		SpinLockRelease(&entry->mutex);
-		return;
-	}
-	i = find_slot(entry, h);
+	i = find_local_slot(ls, h);
 	if (i >= 0)
 	{
-		entry->slots[i].count++;
-		SpinLockRelease(&entry->mutex);
+		ls->slots[i].count++;
 		return;
 	}
-	SpinLockRelease(&entry->mutex);
-
-	/*
-	 * A new key: copy the images of its values (formatted only when the
-	 * view is read), or, if they do not fit, its text, without holding the
-	 * spinlock.
-	 */
-	memset(&hs, 0, sizeof(hs));
-	hs.ncols = key_images(slot, rk, hs.key, hs.types);
-	if (hs.ncols == 0)
+	if (ls->used < steward_hot_rows_k)
 	{
-		args.slot = slot;
-		args.rk = rk;
-		args.out = hs.key;
-		if (!steward_collect(key_text, &args))
-			strlcpy(hs.key, "?", HOT_KEY_TEXT);
-	}
-
-	SpinLockAcquire(&entry->mutex);
-	if (entry->owner.relid != relid || entry->owner.dbid != MyDatabaseId)
-		;						/* handed over meanwhile: drop this update */
-	else if ((i = find_slot(entry, h)) >= 0)
-		entry->slots[i].count++;
-	else if (entry->used < steward_hot_rows_k)
-	{
-		i = entry->used++;
-		put_key(&entry->slots[i], &hs, h, 1, 0);
+		i = ls->used++;
+		ls->slots[i].count = 1;
+		ls->slots[i].error = 0;
 	}
 	else
 	{
-		int			min = 0;
-
-		for (int j = 1; j < entry->used; j++)
-			if (entry->slots[j].count < entry->slots[min].count)
-				min = j;
-		put_key(&entry->slots[min], &hs, h, entry->slots[min].count + 1,
-				entry->slots[min].count);
+		i = min_slot(ls->slots, ls->used);
+		ls->slots[i].error = ls->slots[i].count;
+		ls->slots[i].count++;
 	}
-	SpinLockRelease(&entry->mutex);
+	/* A new key: copy the images of its values, formatted only when read. */
+	ls->slots[i].keyhash = h;
+	fill_key(&ls->slots[i], slot, rk);
+}
+
+/* End of a statement: merge what it counted. */
+static void
+hot_executor_end(QueryDesc *queryDesc)
+{
+	flush_all();
+	if (prev_executor_end)
+		prev_executor_end(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+}
+
+/* Transaction end: updates no executor ran (logical replication's apply). */
+static void
+hot_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PREPARE || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PARALLEL_ABORT)
+		flush_all();
+}
+
+/* _PG_init, while preloading: every backend inherits the hooks. */
+void
+steward_hotrows_install_hooks(void)
+{
+	prev_executor_end = ExecutorEnd_hook;
+	ExecutorEnd_hook = hot_executor_end;
+	RegisterXactCallback(hot_xact_callback, NULL);
 }
 
 /* Add each database's steward-table updates to its record (history.c). */
@@ -647,6 +817,8 @@ steward_hot_rows(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (hot_hash == NULL)
 		return (Datum) 0;
+	/* This session's own updates of a statement still running count too. */
+	flush_all();
 
 	/* Copy the slots under the lock; format them after it is released. */
 	LWLockAcquire(hot_shared->lock, LW_SHARED);

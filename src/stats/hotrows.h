@@ -33,5 +33,6 @@ extern void steward_hotrows_init_shmem(void);
 extern void steward_hotrows_count(Relation rel, TupleTableSlot *slot,
 								  StewardHotKey *key);
 extern void steward_hotrows_reset(void);
+extern void steward_hotrows_install_hooks(void);
 
 #endif							/* STEWARD_HOTROWS_H */

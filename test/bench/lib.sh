@@ -155,3 +155,35 @@ stats() {
         END { if (NR == 0) { print "0 0 nan nan nan nan nan"; exit }
               printf "%d %.1f %.3f %.3f %.3f %.3f %.3f\n", NR, NR / d, p(0.5), p(0.95), p(0.99), s / NR, v[NR] }'
 }
+
+# Clusters side by side (hotrows, scale): the script fills the associative
+# arrays SIDE_BIN (bindir), SIDE_BASE (directory, wiped) and SIDE_PORT, keyed
+# by a name, and calls side_start per name; side_cleanup (on exit) stops
+# them all.
+declare -A SIDE_BIN SIDE_BASE SIDE_PORT
+side_psql() {   # side_psql NAME args...
+    local n=$1; shift
+    "${SIDE_BIN[$n]}/psql" -X -q -v ON_ERROR_STOP=1 -h "${SIDE_BASE[$n]}/sock" -p "${SIDE_PORT[$n]}" -U postgres "$@"
+}
+side_cleanup() {
+    local rc=$? n
+    for n in "${!SIDE_BASE[@]}"; do
+        [ -f "${SIDE_BASE[$n]}/data/postmaster.pid" ] &&
+            as_pg "${SIDE_BIN[$n]}/pg_ctl" -D "${SIDE_BASE[$n]}/data" -m fast -w stop >/dev/null 2>&1 || true
+        [ "$KEEP" = 1 ] || rm -rf "${SIDE_BASE[$n]}"
+    done
+    exit "$rc"
+}
+side_start() {   # side_start NAME: initdb, settings from stdin, start, CREATE DATABASE $DB
+    local n=$1 base=${SIDE_BASE[$1]}
+    trap side_cleanup EXIT
+    trap 'exit 130' INT TERM
+    rm -rf "$base"; mkdir -p "$base/data" "$base/sock"; chown -R postgres: "$base"; chmod 700 "$base/data"
+    as_pg "${SIDE_BIN[$n]}/initdb" -D "$base/data" -A trust -E UTF8 --no-locale >/dev/null
+    {
+        cat
+        printf '%s\n' "port = ${SIDE_PORT[$n]}" "listen_addresses = ''" "unix_socket_directories = '$base/sock'"
+    } >>"$base/data/postgresql.conf"
+    as_pg "${SIDE_BIN[$n]}/pg_ctl" -D "$base/data" -l "$base/server.log" -w start >/dev/null
+    side_psql "$n" -d postgres -c "CREATE DATABASE $DB"
+}

@@ -230,8 +230,10 @@ solo_job() {
     local r=$1 what=$2 t0 t1 c0 c1 secs rate job0 kind last from to n
     job0=$(last_job)
     case $what in
-    P)
-        psql_q -d "$DB" -v nexp="$NEXP" -v r="$((r * 10 + 5))" -f "$EXPIRED_SQL" >/dev/null
+    P|P0)
+        # P0: the purge worker not reniced (steward.governor_nice = 0)
+        [ "$what" = P0 ] && psql_q -d "$DB" -c "ALTER SYSTEM SET steward.governor_nice = 0" -c "SELECT pg_reload_conf()" >/dev/null
+        psql_q -d "$DB" -v nexp="$NEXP" -v r="$((r * 10 + $([ "$what" = P0 ] && echo 6 || echo 5)))" -f "$EXPIRED_SQL" >/dev/null
         psql_q -d "$DB" -c "VACUUM ANALYZE steward.idempotency_keys" -c "CHECKPOINT" >/dev/null
         local base; base=$(purged)
         c0=$(cpu_sample); t0=$(now)
@@ -241,6 +243,7 @@ solo_job() {
         done
         t1=$(now); c1=$(cpu_sample)
         set_purge none
+        [ "$what" = P0 ] && psql_q -d "$DB" -c "ALTER SYSTEM RESET steward.governor_nice" -c "SELECT pg_reload_conf()" >/dev/null
         kind=purge n=$NEXP ;;
     Tstale|Tanalyzed)
         if [ -z "${TDIR:-}" ] || [ "$TDIR" = "done->pending" ]; then from=pending to=done; else from=done to=pending; fi
@@ -334,7 +337,11 @@ for ((r = 1; r <= ROUNDS; r++)); do
         [ "$OFF" = 1 ] && one_job "$job" "$r" "$first" off
     done
     for job in $JOBS; do
-        if [ "$job" = T ]; then solo_job "$r" Tanalyzed; solo_job "$r" Tstale; else solo_job "$r" "$job"; fi
+        case $job in
+        T) solo_job "$r" Tanalyzed; solo_job "$r" Tstale ;;
+        P) solo_job "$r" P; solo_job "$r" P0 ;;
+        *) solo_job "$r" "$job" ;;
+        esac
     done
 done
 R_SECS=$((SECONDS - t_r))
@@ -366,10 +373,11 @@ for job in $JOBS; do
     done
 done
 SOLO=()
-for what in P Tanalyzed Tstale M; do
+for what in P P0 Tanalyzed Tstale M; do
     [ -n "${SAMPLES["solo $what rate"]:-}" ] || continue
     case $what in
-    P) d="purge of $NEXP expired keys"; u="keys/s"; k="P" ;;
+    P) d="purge of $NEXP expired keys (worker niced: steward.governor_nice = 10, the default)"; u="keys/s"; k="P" ;;
+    P0) d="purge of $NEXP expired keys, worker not niced (steward.governor_nice = 0)"; u="keys/s"; k="P" ;;
     Tanalyzed) d="run_transition of $BIG rows, statistics analyzed"; u="rows/s"; k="T" ;;
     Tstale) d="run_transition of $BIG rows, statistics stale (say every row is in the target state)"; u="rows/s"; k="T" ;;
     M) d="migration backfill of $BIG rows"; u="rows/s"; k="M" ;;

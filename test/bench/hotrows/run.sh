@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # pg_steward benchmark: one UPDATE of 100k rows of a versioned steward
 # table with a primary key (so hot-row tracking runs), against the same
-# UPDATE on heap, for two builds side by side in one run: BEFORE (the hot
-# rows sketch formats the key text of every new key it sees) and AFTER (it
-# copies the key's value images and formats them when steward.hot_rows is
-# read).  Issue 18 section 2.
+# UPDATE on heap, for two builds of pg_steward side by side in one run,
+# BEFORE and AFTER a change (BEFORE_LABEL / AFTER_LABEL name them in
+# results.md).  Issue 18 section 2.
 #
 # Two throwaway clusters, one per build, run at the same time on the same
 # machine with the same settings; rounds interleave the four runs (build x
 # heap/steward), the first of them rotating.  Each run: VACUUM + CHECKPOINT,
 # then one `UPDATE t SET amount = amount + 1 WHERE id <= 100000` timed by
-# psql \timing.
+# psql \timing (wall) and by the backend's own CPU time (the first field of
+# /proc/self/schedstat, read with pg_read_file before and after, in the
+# same session): on a machine shared with other work the wall time mostly
+# measures the run queue, the CPU time what the UPDATE costs.
 #
 # Usage (as root):
 #   BEFORE_PG_CONFIG=/opt/pg-x-before/.../pg_config AFTER_PG_CONFIG=/opt/pg-x/.../pg_config \
@@ -34,52 +36,26 @@ RESULTS=${RESULTS:-$BENCH/results.md}
 DB=bench
 T_START=$SECONDS
 
-die() { echo "$(basename "$0"): $*" >&2; exit 1; }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {
-    if (NR == 0) print "nan"; else if (NR % 2) print v[(NR+1)/2];
-    else print (v[NR/2] + v[NR/2+1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
-[ "$(id -u)" -eq 0 ] || die "run as root (the clusters run as postgres)"
+BASE=/var/tmp/pg_steward-bench-hotrows
+. "$BENCH/../lib.sh"
 
-declare -A BIN PORTS BASES
-BIN[before]=$("$BEFORE_PG_CONFIG" --bindir)
-BIN[after]=$("$AFTER_PG_CONFIG" --bindir)
-PORTS[before]=$PORT0
-PORTS[after]=$((PORT0 + 1))
-for b in before after; do BASES[$b]=/var/tmp/pg_steward-bench-hotrows-$b; done
-
-cleanup() {
-    local rc=$?
-    for b in before after; do
-        [ -f "${BASES[$b]}/data/postmaster.pid" ] &&
-            runuser -u postgres -- "${BIN[$b]}/pg_ctl" -D "${BASES[$b]}/data" -m fast -w stop >/dev/null 2>&1 || true
-        [ "$KEEP" = 1 ] || rm -rf "${BASES[$b]}"
-    done
-    exit "$rc"
-}
-trap cleanup EXIT
-
-psql_b() {   # psql_b BUILD args...
-    local b=$1; shift
-    "${BIN[$b]}/psql" -X -q -v ON_ERROR_STOP=1 -h "${BASES[$b]}/sock" -p "${PORTS[$b]}" -U postgres "$@"
-}
+# What the two builds are (shown in results.md)
+declare -A LABEL=([before]="${BEFORE_LABEL:-before}" [after]="${AFTER_LABEL:-after}")
+SIDE_BIN[before]=$("$BEFORE_PG_CONFIG" --bindir)
+SIDE_BIN[after]=$("$AFTER_PG_CONFIG" --bindir)
+SIDE_PORT[before]=$PORT0
+SIDE_PORT[after]=$((PORT0 + 1))
+for b in before after; do SIDE_BASE[$b]=$BASE-$b; done
+psql_b() { side_psql "$@"; }
 
 for b in before after; do
-    base=${BASES[$b]}
-    rm -rf "$base"; mkdir -p "$base/data" "$base/sock"; chown -R postgres: "$base"; chmod 700 "$base/data"
-    runuser -u postgres -- "${BIN[$b]}/initdb" -D "$base/data" -A trust -E UTF8 --no-locale >/dev/null
-    cat >>"$base/data/postgresql.conf" <<EOF
+    side_start "$b" <<EOF
 shared_preload_libraries = 'pg_steward'
-port = ${PORTS[$b]}
-listen_addresses = ''
-unix_socket_directories = '$base/sock'
 shared_buffers = 512MB
 max_wal_size = 20GB
 checkpoint_timeout = 1h
 autovacuum = off
 EOF
-    runuser -u postgres -- "${BIN[$b]}/pg_ctl" -D "$base/data" -l "$base/server.log" -w start >/dev/null
-    psql_b "$b" -d postgres -c "CREATE DATABASE $DB"
     psql_b "$b" -d "$DB" -v rows="$ROWS" >/dev/null <<'EOF'
 CREATE EXTENSION pg_steward;
 CREATE TABLE h (id bigint PRIMARY KEY, version bigint, status text NOT NULL, amount int NOT NULL,
@@ -93,7 +69,7 @@ EOF
 done
 VERSION=$(psql_b after -d "$DB" -At -c "SELECT version()")
 
-declare -A SAMPLES
+declare -A SAMPLES CPU
 cpu_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
 RUNS=()
 for b in before after; do for t in h s; do RUNS+=("$b $t"); done; done
@@ -103,11 +79,16 @@ for ((r = 0; r < ROUNDS; r++)); do
     for ((i = 0; i < ${#RUNS[@]}; i++)); do
         read -r b t <<<"${RUNS[$(((r + i) % ${#RUNS[@]}))]}"
         psql_b "$b" -d "$DB" -c "VACUUM $t" -c "CHECKPOINT"
-        out=$(psql_b "$b" -d "$DB" -c '\timing on' -c "UPDATE $t SET amount = amount + 1 WHERE id <= $BULK")
+        out=$(psql_b "$b" -d "$DB" -At \
+                  -c "SELECT 'cpu0 ' || split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)" \
+                  -c '\timing on' -c "UPDATE $t SET amount = amount + 1 WHERE id <= $BULK" -c '\timing off' \
+                  -c "SELECT 'cpu1 ' || split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)")
         ms=$(sed -nE 's/^Time: ([0-9.]+) ms.*/\1/p' <<<"$out")
-        [ -n "$ms" ] || die "no time for $b/$t"
+        cpu=$(awk '/^cpu0 / {a = $2} /^cpu1 / {b = $2} END {if (a != "" && b != "") printf "%.3f", (b - a) / 1e6}' <<<"$out")
+        [ -n "$ms" ] && [ -n "$cpu" ] || die "no time for $b/$t: $out"
         SAMPLES["$b $t"]+="$ms "
-        line+=" $b/$t=${ms}"
+        CPU["$b $t"]+="$cpu "
+        line+=" $b/$t=${ms} (cpu ${cpu})"
     done
     echo "$line"
 done
@@ -118,17 +99,22 @@ for b in before after; do
 done
 
 med() { median <<<"${SAMPLES["$1"]}"; }
-# per round ratio steward/heap of the same build
+cmed() { median <<<"${CPU["$1"]}"; }
+# per round ratio steward/heap of the same build (PAIRED=CPU: of CPU times)
 paired() {
-    paste -d' ' <(tr ' ' '\n' <<<"${SAMPLES["$1 s"]}" | grep .) <(tr ' ' '\n' <<<"${SAMPLES["$1 h"]}" | grep .) |
+    local -n arr=${2:-SAMPLES}
+    paste -d' ' <(tr ' ' '\n' <<<"${arr["$1 s"]}" | grep .) <(tr ' ' '\n' <<<"${arr["$1 h"]}" | grep .) |
         awk '{printf "%.4f\n", $1 / $2}' | median
 }
 best() { tr ' ' '\n' <<<"${SAMPLES["$1"]}" | grep . | sort -g | head -n 1; }
+cbest() { tr ' ' '\n' <<<"${CPU["$1"]}" | grep . | sort -g | head -n 1; }
 rb=$(ratio "$(med "before s")" "$(med "before h")")
 ra=$(ratio "$(med "after s")" "$(med "after h")")
+crb=$(ratio "$(cmed "before s")" "$(cmed "before h")")
+cra=$(ratio "$(cmed "after s")" "$(cmed "after h")")
 TOTAL=$((SECONDS - T_START))
 {
-    echo "# pg_steward benchmark: UPDATE of $BULK rows, hot-row key formatting before / after"
+    echo "# pg_steward benchmark: UPDATE of $BULK rows of a versioned steward table with a primary key vs heap, two builds side by side"
     echo
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- server: $VERSION; CPUs: $(nproc), a shared machine (other workers' tests ran meanwhile)"
@@ -137,13 +123,17 @@ TOTAL=$((SECONDS - T_START))
     echo "- steward.hot_rows afterwards: before: ${HOT[before]}; after: ${HOT[after]}"
     echo "- time: ${TOTAL}s"
     echo
-    echo "| build | heap ms | steward ms | steward / heap (of medians) | median of per-round ratios | best runs (min / min) |"
-    echo "|---|---:|---:|---:|---:|---:|"
-    echo "| before (key text formatted for every new key) | $(med "before h") | $(med "before s") | $rb | $(paired before) | $(ratio "$(best "before s")" "$(best "before h")") |"
-    echo "| after (key images, formatted when read) | $(med "after h") | $(med "after s") | $ra | $(paired after) | $(ratio "$(best "after s")" "$(best "after h")") |"
+    echo "| build | time | heap ms | steward ms | steward / heap (of medians) | median of per-round ratios | best runs (min / min) |"
+    echo "|---|---|---:|---:|---:|---:|---:|"
+    for b in before after; do
+        echo "| ${LABEL[$b]} | backend CPU | $(cmed "$b h") | $(cmed "$b s") | $([ "$b" = before ] && echo "$crb" || echo "$cra") | $(paired "$b" CPU) | $(ratio "$(cbest "$b s")" "$(cbest "$b h")") |"
+        echo "| ${LABEL[$b]} | wall | $(med "$b h") | $(med "$b s") | $([ "$b" = before ] && echo "$rb" || echo "$ra") | $(paired "$b") | $(ratio "$(best "$b s")" "$(best "$b h")") |"
+    done
     echo
-    echo "Raw samples (ms, round order):"
+    echo "Raw samples (ms, round order; wall, then the backend's CPU time):"
     echo
-    for k in "before h" "before s" "after h" "after s"; do echo "- $k: ${SAMPLES[$k]}"; done
+    for k in "before h" "before s" "after h" "after s"; do echo "- $k wall: ${SAMPLES[$k]}"; echo "- $k CPU: ${CPU[$k]}"; done
+    echo
+    echo "Load average (1/5/15 min) at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$RESULTS"
 cat "$RESULTS"

@@ -41,11 +41,27 @@ SELECT 'key 255 bytes   ', eq_begin('eq', repeat('k', 255), 'fp');
 SELECT 'null status     ', eq_complete('eq', 'k5', NULL, '{}');
 SELECT 'array response  ', eq_begin('eq', 'k5', 'fp'), eq_complete('eq', 'k5', 200, '[1, 2]');
 SELECT 'scalar response ', eq_complete('eq', 'k5', 200, '"text"');
--- lock timeout (5 min): in progress, then taken over
+-- lock timeout (5 min): in progress, then taken over.  pg_steward keeps a
+-- key whose session lives in progress unless that session set itself a
+-- lease (steward.idempotency_lock_timeout), which it counts in lease_until;
+-- the baseline counts 5 minutes from locked_at.  run.sh passes the variant.
+SELECT :'variant' = 'steward' AS is_steward \gset
+SET steward.idempotency_lock_timeout = '5min';
 SELECT 'stuck           ', eq_begin('eq', 'stuck', 'fp');
+RESET steward.idempotency_lock_timeout;
+\if :is_steward
+UPDATE idempotency_keys SET locked_at = now() - interval '4 min', lease_until = now() + interval '1 min'
+ WHERE scope = 'eq' AND key = 'stuck';
+\else
 UPDATE idempotency_keys SET locked_at = now() - interval '4 min' WHERE scope = 'eq' AND key = 'stuck';
+\endif
 SELECT 'stuck 4 min     ', eq_begin('eq', 'stuck', 'fp');
+\if :is_steward
+UPDATE idempotency_keys SET locked_at = now() - interval '6 min', lease_until = now() - interval '1 min'
+ WHERE scope = 'eq' AND key = 'stuck';
+\else
 UPDATE idempotency_keys SET locked_at = now() - interval '6 min' WHERE scope = 'eq' AND key = 'stuck';
+\endif
 SELECT 'stuck, other fp ', eq_begin('eq', 'stuck', 'other fp');
 SELECT 'takeover        ', eq_begin('eq', 'stuck', 'fp');
 SELECT 'after takeover  ', eq_begin('eq', 'stuck', 'fp');

@@ -31,6 +31,9 @@
 #   CHUNK=2         (c) runs pgbench in chunks of this many seconds (both
 #                   phases alike) until the purge has finished
 #   CLIENTS=2       pgbench clients (and threads)
+#   SYNC_COMMIT=on  off: synchronous_commit = off for the whole cluster, so
+#                   the commit flush does not hide the functions' CPU cost
+#                   (issue 18: (a) >= 1.3x, (b) >= 1.5x); ROUNDS_C=0 skips (c)
 #   PORT=5492       port of the throwaway cluster (Unix socket only)
 #   KEEP=0          1: keep the cluster directory (logs) at exit
 # With the defaults this takes about 8-9 minutes on 2 cores (setup ~30 s,
@@ -49,6 +52,7 @@ DURATION_C=${DURATION_C:-10}
 NEXP=${NEXP:-1000000}
 CHUNK=${CHUNK:-2}
 CLIENTS=${CLIENTS:-2}
+SYNC_COMMIT=${SYNC_COMMIT:-on}
 PORT=${PORT:-5492}
 KEEP=${KEEP:-0}
 
@@ -60,9 +64,13 @@ T_START=$SECONDS
 WATCHER=
 . "$BENCH/../lib.sh"
 
-SETTINGS="shared_buffers=1GB, max_wal_size=20GB, checkpoint_timeout=1h, autovacuum=off, steward.idempotency_purge_interval=1s, steward.idempotency_purge_batch=1000 and steward.idempotency_purge_delay=10ms (defaults); the purge worker is kept off (steward.idempotency_purge_databases='none') except during the purge phases of (c); everything else default (synchronous_commit=on); C collation"
+SETTINGS="shared_buffers=1GB, max_wal_size=20GB, checkpoint_timeout=1h, autovacuum=off, steward.idempotency_purge_interval=1s, steward.idempotency_purge_batch=1000 and steward.idempotency_purge_delay=10ms (defaults); the purge worker is kept off (steward.idempotency_purge_databases='none') except during the purge phases of (c); synchronous_commit=$SYNC_COMMIT; everything else default; C collation"
 bench_start_cluster idempotency "steward.idempotency_purge_interval = '1s'
-steward.idempotency_purge_databases = 'none'"
+steward.idempotency_purge_databases = 'none'
+synchronous_commit = $SYNC_COMMIT"
+# The goal of (a): 1.5x at default settings, 1.3x CPU-bound (issue 18)
+GOAL_A=1.5
+[ "$SYNC_COMMIT" = off ] && GOAL_A=1.3
 
 echo "== setup: $NKEYS completed keys per variant"
 t0=$SECONDS
@@ -75,7 +83,7 @@ PG_VERSION=$(psql_q -d "$DB" -At -c "SELECT version()")
 # Same outcomes?
 # ---------------------------------------------------------------------------
 for s in steward plain; do
-    PGOPTIONS="-c search_path=$s,public" psql_q -d "$DB" -f "$BENCH/equiv.sql" >"$LOGS/equiv-$s.out"
+    PGOPTIONS="-c search_path=$s,public" psql_q -d "$DB" -v variant="$s" -f "$BENCH/equiv.sql" >"$LOGS/equiv-$s.out"
 done
 if ! diff -u "$LOGS/equiv-steward.out" "$LOGS/equiv-plain.out" >"$LOGS/equiv.diff"; then
     cat "$LOGS/equiv.diff" >&2
@@ -308,15 +316,18 @@ goal() {
 }
 TABLE=()
 a1=$(med "a steward") a2=$(med "a plain"); q=$(ratio "$a1" "$a2")
-TABLE+=("| (a) begin + complete of a new key (one transaction), TPS | $(fmt "$a1") | $(fmt "$a2") | $q | $(paired "a steward" "a plain") | $(bestratio "a steward" "a plain") | $(goal "$q" ">=" 1.5) |")
+TABLE+=("| (a) begin + complete of a new key (one transaction), TPS | $(fmt "$a1") | $(fmt "$a2") | $q | $(paired "a steward" "a plain") | $(bestratio "a steward" "a plain") | $(goal "$q" ">=" "$GOAL_A") |")
 b1=$(med "b steward") b2=$(med "b plain"); q=$(ratio "$b1" "$b2")
 TABLE+=("| (b) begin of an existing completed key (replay), TPS | $(fmt "$b1") | $(fmt "$b2") | $q | $(paired "b steward" "b plain") | $(bestratio "b steward" "b plain") | $(goal "$q" ">=" 1.5) |")
+CTABLE=()
+[ "$ROUNDS_C" -gt 0 ] && {
 p0=$(med "c p99 without") p1=$(med "c p99 purge"); q=$(ratio "$p1" "$p0")
 CTABLE=("| (c) p99 latency of begins, ms: without purge / during purge | $(fmt3 "$p0") | $(fmt3 "$p1") | $q | $(goal "$q" "<=" 1.5) |")
 CTABLE+=("| (c) median over rounds of the per-round p99 ratio | | | $(fmt3 "$(med "c p99 ratio")") | |")
 CTABLE+=("| (c) p50 latency, ms: without / during | $(fmt3 "$(med "c p50 without")") | $(fmt3 "$(med "c p50 purge")") | $(ratio "$(med "c p50 purge")" "$(med "c p50 without")") | |")
 CTABLE+=("| (c) begins per second: without / during | $(fmt "$(med "c tps without")") | $(fmt "$(med "c tps purge")") | $(ratio "$(med "c tps purge")" "$(med "c tps without")") | |")
 CTABLE+=("| (c) purge of $NEXP keys: seconds / keys per second | $(med "c purge secs") | $(med "c purge rate") | | |")
+}
 
 TOTAL_SECS=$((SECONDS - T_START))
 {
