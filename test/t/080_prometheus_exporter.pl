@@ -69,6 +69,17 @@ plan skip_all => 'prometheus-postgres-exporter, promtool or prometheus is not in
 
 my $yml = monitoring_file('postgres_exporter.yml');
 
+# The exporters and the Prometheus started here; stopped however the test
+# ends (a die included), so none is left listening.
+my @daemons;
+END
+{
+	for my $h (@daemons)
+	{
+		eval { $h->kill_kill(grace => 5); };
+	}
+}
+
 # ---------------------------------------------------------------------
 # Part 1: the file
 # ---------------------------------------------------------------------
@@ -382,6 +393,7 @@ my $prom = IPC::Run::start(
 		"--web.listen-address=127.0.0.1:$prom_port"
 	],
 	'<', \undef, '>', "$pdir/prometheus.log", '2>&1');
+push @daemons, $prom;
 
 # What the data calls for: postgres' last drill failed and none ever
 # passed; shop's passed but took longer than the RTO (and more than 80%
@@ -493,6 +505,7 @@ sub start_exporter
 			"--extend.query-path=$file", @$extra
 		],
 		'<', \undef, '>', $log, '2>&1');
+	push @daemons, $h;
 	return ($h, $port, $log);
 }
 
