@@ -8008,3 +8008,22 @@ END
 $$;
 
 -- Issue 17 section 2: END
+
+-- issue 15 (steward-report): each top statement's latency over time.
+-- Per snapshot interval and top statement -- the 16 top-level statements
+-- of the cluster with the most total time, kept by both snapshots of the
+-- interval -- its calls and latency percentiles (coarse histogram: within
+-- 10.5%), for charts of one statement's latency over time (steward-report).
+CREATE FUNCTION steward._top_statement_history(
+    OUT interval_start timestamptz, OUT interval_end timestamptz, OUT queryid bigint,
+    OUT calls bigint, OUT total_ms double precision,
+    OUT p50_ms double precision, OUT p95_ms double precision, OUT p99_ms double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'steward_top_statement_history'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE VIEW steward.top_statement_history AS
+SELECT interval_start, interval_end, queryid, calls,
+       total_ms / nullif(calls, 0) AS mean_ms, p50_ms, p95_ms, p99_ms
+  FROM steward._top_statement_history();
+GRANT SELECT ON steward.top_statement_history TO PUBLIC;

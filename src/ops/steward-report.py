@@ -239,6 +239,15 @@ SELECT h.interval_start, h.interval_end, h.calls, h.errors, h.slow_calls,
  ORDER BY h.interval_end
 """
 
+# One statement's intervals (it was among the snapshots' top statements).
+Q_TOP_STATEMENT_HISTORY = """
+SELECT h.interval_start, h.interval_end, h.calls,
+       h.p50_ms::float8 AS p50_ms, h.p95_ms::float8 AS p95_ms, h.p99_ms::float8 AS p99_ms
+  FROM steward.top_statement_history h
+ WHERE h.queryid = %s
+ ORDER BY h.interval_end
+"""
+
 Q_HEALTH_HISTORY = """
 SELECT h.snapshot_at, h."check", h.status, h.value::float8 AS value,
        h.events, h.min_events,
@@ -544,6 +553,7 @@ def chart_statement_histograms(db, top):
                        'units': {'x': 'ms', 'y': 'calls'}})
         if not buckets:
             charts.append(c.empty('The statement has no latency buckets yet.'))
+            charts.append(chart_statement_over_time(db, i, s))
             continue
         fig, ax = new_figure(2.8)
         ax.bar([b['lower_ms'] for b in buckets], [b['count'] for b in buckets],
@@ -569,7 +579,51 @@ def chart_statement_histograms(db, top):
             fmt_ms(pct['p99_ms']), fmt_ms(s['max_ms']),
             fmt_ms(top_b['lower_ms'], 3), fmt_ms(top_b['upper_ms'], 3), plural(top_b['count'], 'call'))
         charts.append(c)
+        charts.append(chart_statement_over_time(db, i, s))
     return charts
+
+
+def percentiles_over_time(c, rows, who, empty_note):
+    """Draw p50/p95/p99 per snapshot interval of rows into chart c."""
+    c.data['units'] = {'x': 'time (UTC)', 'y': 'ms'}
+    # interval_start is NULL for the first interval: since server start or reset().
+    c.data['points'] = [dict(ts(r['interval_end']),
+                             interval_start=ts(r['interval_start']) if r['interval_start'] else None,
+                             **{k: r.get(k) for k in ('calls', 'errors', 'slow_calls',
+                                                      'p50_ms', 'p95_ms', 'p99_ms') if k in r})
+                        for r in rows]
+    busy = [r for r in rows if r['calls'] and r['p99_ms'] is not None]
+    if not busy:
+        return c.empty(empty_note)
+    fig, ax = new_figure(2.8)
+    t = [r['interval_end'] for r in busy]
+    # p50 and p95 often share a coarse bucket: distinct markers keep both visible.
+    for k, label, marker, style in (('p50_ms', 'p50', 'o', '-'), ('p95_ms', 'p95', 's', '--'),
+                                    ('p99_ms', 'p99', '^', ':')):
+        ax.plot(t, [r[k] for r in busy], marker=marker, markersize=4, linestyle=style,
+                color=COLORS[label], label=label)
+    log_axis(ax, 'y')
+    ax.legend(loc='upper left', fontsize=8, frameon=False)
+    ax.set_title('p50 / p95 / p99 latency per snapshot interval: %s' % mpl_text(who))
+    ax.set_xlabel('end of interval (UTC)')
+    ax.set_ylabel('latency (ms, log scale)')
+    date_axis(ax, t)
+    c.svg = figure_svg(fig, c.id)
+    first, last = busy[0], busy[-1]
+    span = (last['interval_end'] - first['interval_end']).total_seconds()
+    subject = 'all statements' if who == 'all statements' else 'this statement'
+    if len(busy) == 1:
+        c.reading = 'p99 of %s was %s in the only interval with calls (%s, ending %s).' % (
+            subject, fmt_ms(last['p99_ms']), plural(last['calls'], 'call'), fmt_time(last['interval_end']))
+    else:
+        worst = max(busy, key=lambda r: r['p99_ms'])
+        word = trend(first['p99_ms'], last['p99_ms'])
+        c.reading = ('p99 of %s %s from %s to %s over the last %s (%d intervals); '
+                     'the worst interval, ending %s, had p99 %s over %s.') % (
+            subject, word if word != 'held' else 'held steady,', fmt_ms(first['p99_ms']),
+            fmt_ms(last['p99_ms']), fmt_span(span), len(busy), fmt_time(worst['interval_end']),
+            fmt_ms(worst['p99_ms']), plural(worst['calls'], 'call'))
+    return c
 
 
 def chart_latency_over_time(db):
@@ -579,45 +633,25 @@ def chart_latency_over_time(db):
         rows = db.rows(Q_STATEMENT_HISTORY)
     except Unavailable as e:
         return c.unavailable(str(e))
-    c.data['units'] = {'x': 'time (UTC)', 'y': 'ms'}
-    # interval_start is NULL for the first interval: since server start or reset().
-    c.data['points'] = [dict(ts(r['interval_end']),
-                             interval_start=ts(r['interval_start']) if r['interval_start'] else None,
-                             calls=r['calls'], errors=r['errors'], slow_calls=r['slow_calls'],
-                             p50_ms=r['p50_ms'], p95_ms=r['p95_ms'], p99_ms=r['p99_ms'])
-                        for r in rows]
-    busy = [r for r in rows if r['calls'] and r['p99_ms'] is not None]
-    if not busy:
-        return c.empty('No snapshot interval with statements yet: snapshots are taken every '
-                       'steward.snapshot_interval (60 s) by pg_steward\'s background worker.')
-    fig, ax = new_figure(3.0)
-    t = [r['interval_end'] for r in busy]
-    # p50 and p95 often share a coarse bucket: distinct markers keep both visible.
-    for k, label, marker, style in (('p50_ms', 'p50', 'o', '-'), ('p95_ms', 'p95', 's', '--'),
-                                    ('p99_ms', 'p99', '^', ':')):
-        ax.plot(t, [r[k] for r in busy], marker=marker, markersize=4, linestyle=style,
-                color=COLORS[label], label=label)
-    log_axis(ax, 'y')
-    ax.legend(loc='upper left', fontsize=8, frameon=False)
-    ax.set_title('p50 / p95 / p99 latency per snapshot interval')
-    ax.set_xlabel('end of interval (UTC)')
-    ax.set_ylabel('latency (ms, log scale)')
-    date_axis(ax, t)
-    c.svg = figure_svg(fig, c.id)
-    first, last = busy[0], busy[-1]
-    span = (last['interval_end'] - first['interval_end']).total_seconds()
-    if len(busy) == 1:
-        c.reading = 'p99 of all statements was %s in the only interval with calls (%d calls, ending %s).' % (
-            fmt_ms(last['p99_ms']), last['calls'], fmt_time(last['interval_end']))
-    else:
-        worst = max(busy, key=lambda r: r['p99_ms'])
-        word = trend(first['p99_ms'], last['p99_ms'])
-        c.reading = ('p99 of all statements %s from %s to %s over the last %s (%d intervals); '
-                     'the worst interval, ending %s, had p99 %s over %d calls.') % (
-            word if word != 'held' else 'held steady,', fmt_ms(first['p99_ms']), fmt_ms(last['p99_ms']),
-            fmt_span(span), len(busy), fmt_time(worst['interval_end']),
-            fmt_ms(worst['p99_ms']), worst['calls'])
-    return c
+    return percentiles_over_time(
+        c, rows, 'all statements',
+        'No snapshot interval with statements yet: snapshots are taken every '
+        'steward.snapshot_interval (60 s) by pg_steward\'s background worker.')
+
+
+def chart_statement_over_time(db, i, s):
+    c = Chart('statement-over-time-%d' % i, 'statement_over_time',
+              'Latency over time, statement #%d: %s' % (i, short_query(s['query'])))
+    c.data['queryid'] = str(s['queryid'])
+    try:
+        rows = db.rows(Q_TOP_STATEMENT_HISTORY, (s['queryid'],))
+    except Unavailable as e:
+        return c.unavailable(str(e))
+    return percentiles_over_time(
+        c, rows, short_query(s['query'], 50),
+        'No snapshot interval for this statement yet: every steward.snapshot_interval (60 s) a '
+        'snapshot keeps the 16 statements of the cluster with the most time '
+        '(steward.top_statement_history).')
 
 
 def chart_health_over_time(db):

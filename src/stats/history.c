@@ -48,12 +48,16 @@
 #define HISTORY_AREA "pg_steward history"	/* and its LWLock tranche */
 /* Databases a snapshot keeps; more are counted as dropped. */
 #define HISTORY_DBS 16
+/* Statements of the whole cluster whose sums a snapshot keeps. */
+#define HISTORY_STMTS 16
 
 typedef struct StatsSnapshot
 {
 	TimestampTz ts;
 	int			ndbs;
 	StewardDbTotals dbs[HISTORY_DBS];
+	int			nstmts;
+	StewardStmtTotals stmts[HISTORY_STMTS];	/* most total time first */
 } StatsSnapshot;
 
 typedef struct HistoryShared
@@ -77,6 +81,7 @@ static StatsSnapshot *scratch = NULL;	/* the sampler's, for gathering sums */
 
 PG_FUNCTION_INFO_V1(steward_history);
 PG_FUNCTION_INFO_V1(steward_take_snapshot);
+PG_FUNCTION_INFO_V1(steward_top_statement_history);
 
 void
 steward_history_define_gucs(void)
@@ -169,6 +174,7 @@ static void
 take_snapshot(StatsSnapshot *snap, TimestampTz ts)
 {
 	gather(snap, InvalidOid);
+	steward_statements_top(snap->stmts, &snap->nstmts, HISTORY_STMTS);
 	snap->ts = ts;
 	LWLockAcquire(history->lock, LW_EXCLUSIVE);
 	memcpy(&history->snaps[history->next], snap, sizeof(StatsSnapshot));
@@ -374,5 +380,88 @@ steward_history(PG_FUNCTION_ARGS)
 				  base >= 0 ? db_record(&snaps[base], MyDatabaseId) : NULL,
 				  k == count);
 	}
+	return (Datum) 0;
+}
+
+static const StewardStmtTotals *
+stmt_record(const StatsSnapshot *snap, Oid dbid, uint64 queryid)
+{
+	for (int i = 0; i < snap->nstmts; i++)
+		if (snap->stmts[i].dbid == dbid && snap->stmts[i].queryid == queryid)
+			return &snap->stmts[i];
+	return NULL;
+}
+
+/*
+ * steward._top_statement_history(): for the current database, one row per
+ * snapshot interval and top statement: its calls, time and percentiles
+ * between the previous snapshot (interval_start; NULL: since server start
+ * or reset) and this one.  A snapshot keeps the HISTORY_STMTS statements
+ * of the cluster with the most total time; an interval is shown for a
+ * statement kept by both of its snapshots, or by the later one when the
+ * earlier kept every statement there was (else where it started is not
+ * known).  Reads the ring under the shared lock, emitting as it goes.
+ */
+Datum
+steward_top_statement_history(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	static const StewardStmtTotals zero;
+	uint32		hist[STEWARD_COARSE_BUCKETS];
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (history == NULL)
+		return (Datum) 0;
+
+	LWLockAcquire(history->lock, LW_SHARED);
+	for (int k = 0; k < history->count; k++)
+	{
+		int			slot = (history->next - history->count + k + steward_history_size) % steward_history_size;
+		const StatsSnapshot *at = &history->snaps[slot];
+		const StatsSnapshot *prev = k > 0 ?
+			&history->snaps[(slot - 1 + steward_history_size) % steward_history_size] : NULL;
+
+		for (int i = 0; i < at->nstmts; i++)
+		{
+			const StewardStmtTotals *later = &at->stmts[i];
+			const StewardStmtTotals *e = &zero;
+			int64		calls;
+			Datum		values[8];
+			bool		nulls[8] = {0};
+
+			if (later->dbid != MyDatabaseId)
+				continue;
+			if (prev != NULL && (e = stmt_record(prev, later->dbid, later->queryid)) == NULL)
+			{
+				/*
+				 * Not kept by the previous snapshot: if it kept fewer than
+				 * it could, it kept every statement, so this one had no
+				 * calls yet; else where it started is unknown.
+				 */
+				if (prev->nstmts >= HISTORY_STMTS)
+					continue;
+				e = &zero;
+			}
+			/* Fewer calls than before: reset since, so everything since. */
+			if (later->calls < e->calls)
+				e = &zero;
+			calls = later->calls - e->calls;
+			for (int b = 0; b < STEWARD_COARSE_BUCKETS; b++)
+				hist[b] = later->hist[b] >= e->hist[b] ? later->hist[b] - e->hist[b] : 0;
+			values[0] = TimestampTzGetDatum(prev ? prev->ts : 0);
+			nulls[0] = (prev == NULL);
+			values[1] = TimestampTzGetDatum(at->ts);
+			values[2] = Int64GetDatum((int64) later->queryid);
+			values[3] = Int64GetDatum(calls);
+			values[4] = Float8GetDatum(Max(later->total_ms - e->total_ms, 0));
+			values[5] = Float8GetDatum(steward_coarse_percentile_ms(hist, calls, 0.50));
+			values[6] = Float8GetDatum(steward_coarse_percentile_ms(hist, calls, 0.95));
+			values[7] = Float8GetDatum(steward_coarse_percentile_ms(hist, calls, 0.99));
+			for (int c = 5; c <= 7; c++)
+				nulls[c] = (calls == 0);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	LWLockRelease(history->lock);
 	return (Datum) 0;
 }

@@ -35,6 +35,20 @@ typedef struct StewardDbTotals
 } StewardDbTotals;
 
 /*
+ * What a snapshot keeps of one of the top statements (the cluster's
+ * top-level statements with the most total time, summed over users): sums
+ * since server start or reset, for each statement's latency over time.
+ */
+typedef struct StewardStmtTotals
+{
+	Oid			dbid;
+	uint64		queryid;
+	int64		calls;
+	double		total_ms;
+	uint32		hist[STEWARD_COARSE_BUCKETS];
+} StewardStmtTotals;
+
+/*
  * Find the record of dbid among totals[0 .. *n), adding a zeroed one if
  * there is room (max); NULL if not.
  */
@@ -44,6 +58,9 @@ extern StewardDbTotals *steward_totals_for(StewardDbTotals *totals, int *n, int 
 extern void steward_statements_add_totals(StewardDbTotals *totals, int *n, int max, Oid dbid);
 extern void steward_counters_add_totals(StewardDbTotals *totals, int n);
 extern void steward_hotrows_add_totals(StewardDbTotals *totals, int n);
+
+/* The max statements with the most total time, into top[0 .. *n). */
+extern void steward_statements_top(StewardStmtTotals *top, int *n, int max);
 
 /* Percentile (ms) of a coarse histogram holding "calls" values. */
 extern double steward_coarse_percentile_ms(const uint32 *hist, int64 calls, double p);

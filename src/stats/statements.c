@@ -1857,6 +1857,29 @@ steward_statements_reset(void)
 }
 
 /*
+ * Add an entry's calls, errors, slow calls and time to the sums given
+ * (errors, slow_calls: NULL to leave out) and its histogram, coarsened, to
+ * coarse[STEWARD_COARSE_BUCKETS].  Takes the entry's spinlock for the copy;
+ * hist is scratch space of STMT_HIST_BUCKETS.
+ */
+static void
+add_entry_sums(StmtEntry *entry, int64 *calls, int64 *errors, int64 *slow_calls,
+			   double *total_ms, uint32 *coarse, uint32 *hist)
+{
+	SpinLockAcquire(&entry->mutex);
+	*calls += entry->calls;
+	if (errors)
+		*errors += entry->errors;
+	if (slow_calls)
+		*slow_calls += entry->slow_calls;
+	*total_ms += entry->total_ms;
+	memcpy(hist, entry->hist, sizeof(uint32) * STMT_HIST_BUCKETS);
+	SpinLockRelease(&entry->mutex);
+	for (int b = 0; b < STMT_HIST_BUCKETS; b++)
+		coarse[b / STEWARD_COARSE_FACTOR] += hist[b];
+}
+
+/*
  * Add the sums of the top-level statements (evicted ones included) of
  * every database, or only of dbid, to their records (history.c).
  */
@@ -1881,15 +1904,128 @@ steward_statements_add_totals(StewardDbTotals *totals, int *n, int max, Oid dbid
 		t = steward_totals_for(totals, n, max, entry->key.dbid);
 		if (t == NULL)
 			continue;
+		add_entry_sums(entry, &t->calls, &t->errors, &t->slow_calls, &t->total_ms,
+					   t->hist, hist);
+	}
+	LWLockRelease(stmt_shared->lock);
+	pfree(hist);
+}
+
+/* One statement's total time, for choosing the top statements. */
+typedef struct StmtTime
+{
+	Oid			dbid;
+	uint64		queryid;
+	double		total_ms;
+} StmtTime;
+
+static int
+stmt_time_key_cmp(const void *a, const void *b)
+{
+	const StmtTime *x = a;
+	const StmtTime *y = b;
+
+	if (x->dbid != y->dbid)
+		return x->dbid < y->dbid ? -1 : 1;
+	if (x->queryid != y->queryid)
+		return x->queryid < y->queryid ? -1 : 1;
+	return 0;
+}
+
+static int
+stmt_time_desc_cmp(const void *a, const void *b)
+{
+	const StmtTime *x = a;
+	const StmtTime *y = b;
+
+	if (x->total_ms != y->total_ms)
+		return x->total_ms > y->total_ms ? -1 : 1;
+	return stmt_time_key_cmp(a, b);
+}
+
+/*
+ * The history of the top statements (history.c): the "max" top-level
+ * (database, queryid) pairs with the most total time since start or
+ * reset, summed over users, evicted statements left out, with their calls,
+ * time and coarse histograms, into top[0 .. *n).  Two passes under the
+ * shared lock (each entry's spinlock while it is read): the times, then,
+ * once the top pairs are chosen outside the lock, the sums of those.
+ */
+void
+steward_statements_top(StewardStmtTotals *top, int *n, int max)
+{
+	HASH_SEQ_STATUS status;
+	StmtEntry  *entry;
+	StmtTime   *times;
+	uint32	   *hist;
+	long		cap;
+	int			ntimes = 0;
+	int			ndistinct = 0;
+
+	*n = 0;
+	if (stmt_hash == NULL || max <= 0)
+		return;
+	/* Entries are preallocated: never more than steward.max_statements. */
+	cap = Max(hash_get_num_entries(stmt_hash), 0) + steward_max_statements + 1;
+	times = palloc(sizeof(StmtTime) * cap);
+	LWLockAcquire(stmt_shared->lock, LW_SHARED);
+	hash_seq_init(&status, stmt_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (!entry->key.toplevel || is_evicted_entry(entry))
+			continue;
+		if (ntimes >= cap)
+		{
+			hash_seq_term(&status);
+			break;
+		}
+		times[ntimes].dbid = entry->key.dbid;
+		times[ntimes].queryid = entry->key.queryid;
 		SpinLockAcquire(&entry->mutex);
-		t->calls += entry->calls;
-		t->errors += entry->errors;
-		t->slow_calls += entry->slow_calls;
-		t->total_ms += entry->total_ms;
-		memcpy(hist, entry->hist, sizeof(uint32) * STMT_HIST_BUCKETS);
+		times[ntimes].total_ms = entry->total_ms;
 		SpinLockRelease(&entry->mutex);
-		for (int b = 0; b < STMT_HIST_BUCKETS; b++)
-			t->hist[b / STEWARD_COARSE_FACTOR] += hist[b];
+		ntimes++;
+	}
+	LWLockRelease(stmt_shared->lock);
+
+	/* Sum over users: sort by key, merge neighbours, sort by time. */
+	if (ntimes > 0)
+		qsort(times, ntimes, sizeof(StmtTime), stmt_time_key_cmp);
+	for (int i = 0; i < ntimes; i++)
+	{
+		if (ndistinct > 0 && stmt_time_key_cmp(&times[ndistinct - 1], &times[i]) == 0)
+			times[ndistinct - 1].total_ms += times[i].total_ms;
+		else
+			times[ndistinct++] = times[i];
+	}
+	if (ndistinct > 0)
+		qsort(times, ndistinct, sizeof(StmtTime), stmt_time_desc_cmp);
+	for (int i = 0; i < Min(ndistinct, max); i++)
+	{
+		memset(&top[i], 0, sizeof(StewardStmtTotals));
+		top[i].dbid = times[i].dbid;
+		top[i].queryid = times[i].queryid;
+	}
+	*n = Min(ndistinct, max);
+	pfree(times);
+	if (*n == 0)
+		return;
+
+	hist = palloc(sizeof(uint32) * STMT_HIST_BUCKETS);
+	LWLockAcquire(stmt_shared->lock, LW_SHARED);
+	hash_seq_init(&status, stmt_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		StewardStmtTotals *t = NULL;
+
+		if (!entry->key.toplevel || is_evicted_entry(entry))
+			continue;
+		for (int i = 0; i < *n && t == NULL; i++)
+			if (top[i].dbid == entry->key.dbid && top[i].queryid == entry->key.queryid)
+				t = &top[i];
+		if (t == NULL)
+			continue;
+		add_entry_sums(entry, &t->calls, NULL, NULL, &t->total_ms, t->hist, hist);
 	}
 	LWLockRelease(stmt_shared->lock);
 	pfree(hist);

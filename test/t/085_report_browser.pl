@@ -198,27 +198,36 @@ is_deeply($facts->{requests}, [ "file://$page" ], 'the page requests nothing but
 is_deeply($facts->{ids}, [], 'no id occurs twice (each SVG has its own ids)');
 is($facts->{title}, 'pg_steward report: shop', 'the page is titled with the database');
 
-my @want = qw(statement-histogram-1 statement-histogram-2 statement-histogram-3
-  latency-over-time health-over-time capacity restore-drills lock-contention hot-rows);
+my @want = qw(statement-histogram-1 statement-over-time-1 statement-histogram-2 statement-over-time-2
+  statement-histogram-3 statement-over-time-3 latency-over-time health-over-time capacity restore-drills lock-contention hot-rows);
 is_deeply([ map { $_->{id} } @{ $facts->{sections} } ], \@want, 'every chart is on the page, in order');
 
+# Axis labels with units, by kind of chart.
 my %units = (
-	'statement-histogram-1' => [ qr/^latency \(ms/, qr/^calls$/ ],
-	'latency-over-time'     => [ qr/\(UTC\)/, qr/^latency \(ms/ ],
-	'health-over-time'      => [ qr/\(UTC\)/, qr/^check$/ ],
-	capacity                => [ qr/\(UTC\)/, qr/^size \((MB|GB)\)$/ ],
-	'restore-drills'        => [ qr/start time UTC/, qr/^duration \(s\)$/ ],
-	'lock-contention'       => [ qr/^waiting time \(s/, qr/^relation$/ ],
-	'hot-rows'              => [ qr/^updates .*\(count\)$/, qr/^table and key$/ ]);
+	statement_histogram => [ qr/^latency \(ms/, qr/^calls$/ ],
+	statement_over_time => [ qr/\(UTC\)/, qr/^latency \(ms/ ],
+	latency_over_time   => [ qr/\(UTC\)/, qr/^latency \(ms/ ],
+	health_over_time    => [ qr/\(UTC\)/, qr/^check$/ ],
+	capacity            => [ qr/\(UTC\)/, qr/^size \((MB|GB)\)$/ ],
+	restore_drills      => [ qr/start time UTC/, qr/^duration \(s\)$/ ],
+	lock_contention     => [ qr/^waiting time \(s/, qr/^relation$/ ],
+	hot_rows            => [ qr/^updates .*\(count\)$/, qr/^table and key$/ ]);
 for my $s (@{ $facts->{sections} })
 {
+	# Statements #2 and #3 ran after the last snapshot: no interval yet.
+	if ($s->{id} =~ /^statement-over-time-[23]$/)
+	{
+		is($s->{status}, 'empty', "$s->{id}: a no-data panel (the statement ran after the last snapshot)");
+		like($s->{reading}, qr/^No snapshot interval for this statement yet/, "$s->{id}: says why");
+		next;
+	}
 	is($s->{status}, 'ok', "$s->{id}: drawn (not a no-data panel)");
 	ok($s->{svg_width} > 300 && $s->{svg_height} > 100,
 		"$s->{id}: its SVG is rendered ($s->{svg_width} x $s->{svg_height})");
 	ok(length($s->{title}) > 10 && length($s->{reading}) > 30, "$s->{id}: a title and a reading")
 	  or diag explain $s;
 	my $texts = $s->{svg_texts};
-	for my $re (@{ $units{ $s->{id} } // $units{'statement-histogram-1'} })
+	for my $re (@{ $units{ $s->{chart} } })
 	{
 		ok((grep { $_ =~ $re } @$texts), "$s->{id}: an axis label matching $re")
 		  or diag explain $texts;
@@ -243,6 +252,22 @@ ok(close_to($h1->{percentiles}{p50_ms}, $pct->[0]) && close_to($h1->{percentiles
 	  && close_to($h1->{percentiles}{p99_ms}, $pct->[2]),
 	'the percentiles marked on the histogram are steward.statements\' p50/p95/p99')
   or diag explain [ $h1->{percentiles}, $pct ];
+
+# Each top statement over time: top_statement_history, interval by interval.
+for my $i (1 .. 3)
+{
+	my $d = section($facts, "statement-over-time-$i")->{data};
+	points_match($d->{points}, rows($node, 'shop', qq{
+		SELECT extract(epoch FROM interval_end), extract(epoch FROM interval_start), calls, p50_ms, p95_ms, p99_ms
+		  FROM steward.top_statement_history WHERE queryid = $d->{queryid} ORDER BY interval_end}),
+		[qw(epoch interval_start.epoch calls p50_ms p95_ms p99_ms)], "statement #$i over time");
+}
+my $o1 = section($facts, 'statement-over-time-1');
+is($o1->{data}{queryid}, $sleep_qid, 'the first statement over time is the pg_sleep one');
+is_deeply([ map { $_->{calls} } @{ $o1->{data}{points} } ], [ 30, 30, 30 ],
+	'... with its 30 calls in each of the three phases');
+like($o1->{reading}, qr/^p99 of this statement rose from [\d.]+ ms to [\d.]+ ms over the last 20 min \(3 intervals\)/,
+	'... and a reading of its p99');
 
 # Latency over time: statement_history, interval by interval.
 my $lat = section($facts, 'latency-over-time');
