@@ -5758,7 +5758,8 @@ BEGIN
     END IF;
     PERFORM steward._migration_exec(src, format(
         'CREATE TRIGGER zz_steward_relayout AFTER INSERT OR UPDATE OR DELETE ON %s '
-        'FOR EACH ROW EXECUTE FUNCTION steward._relayout_trigger(%L, %L, %L)', src, s.ins, s.upd, s.del));
+        'FOR EACH ROW EXECUTE FUNCTION steward._relayout_trigger(%L, %L, %L, %L)', src, s.ins, s.upd, s.del,
+        tgt::oid));
 END
 $$;
 

@@ -78,6 +78,17 @@ CREATE TABLE rl_excl (id int PRIMARY KEY, k int, EXCLUDE USING steward_hash (k W
 SELECT steward.migration_start('r', '[{"relayout": {"table": "rl_excl", "partition_by": "HASH (id)", "partitions": 2}}]');
 CREATE TABLE rl_uniq (id int PRIMARY KEY, k int UNIQUE);
 SELECT steward.migration_start('r', '[{"relayout": {"table": "rl_uniq", "partition_by": "HASH (id)", "partitions": 2}}]');
+-- Apply mode (rows stored as sent) is only for the other layout of an
+-- active relayout: owner-written SQL cannot use it on any other table.
+SELECT steward._relayout_exec('rl_uniq', 'INSERT INTO public.rl_uniq VALUES (1, 1)');
+CREATE TABLE rl_evil (id int PRIMARY KEY);
+DO $$ BEGIN
+    EXECUTE format('CREATE TRIGGER rl_evil AFTER INSERT ON rl_evil FOR EACH ROW '
+                   'EXECUTE FUNCTION steward._relayout_trigger(%L, '''', '''', %L)',
+                   'UPDATE public.rl_orders SET version = 1', 'rl_orders'::regclass::oid);
+END $$;
+INSERT INTO rl_evil VALUES (1);
+SELECT count(*) FROM rl_uniq;
 SELECT count(*) AS migrations FROM steward.migrations;
 
 -- 2. Start: the new layout, both written from here on.
@@ -201,7 +212,7 @@ SELECT (SELECT n FROM rl_sums) = (SELECT n FROM rl_sums_before) + 1 AS rows_kept
 
 RESET ROLE;
 DROP VIEW rl_sums, rl_paid;
-DROP TABLE rl_shipments, rl_orders, rl_users, rl_trig, rl_excl, rl_uniq, rl_sums_before, rl_sums_switched;
+DROP TABLE rl_shipments, rl_orders, rl_users, rl_trig, rl_evil, rl_excl, rl_uniq, rl_sums_before, rl_sums_switched;
 DROP FUNCTION rl_noop();
 SELECT steward.drop_state_machine('rl_order_status');
 REVOKE CREATE ON SCHEMA public FROM rl_owner;

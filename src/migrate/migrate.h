@@ -37,11 +37,12 @@ extern void steward_relayout_define_gucs(void);
 
 /*
  * True while this backend applies a change from one layout of a relayout
- * to the other (or copies rows in a backfill batch): the steward AM stores
- * rows as sent, as under session_replication_role = replica, since the
- * other layout enforced the rules when the change was made.
+ * to the other (or copies rows in a backfill batch) and rel is that other
+ * layout or one of its partitions: the steward AM stores its rows as
+ * sent, as under session_replication_role = replica, since the layout the
+ * change was made on enforced the rules.
  */
-extern bool steward_relayout_applying(void);
+extern bool steward_relayout_applying(Relation rel);
 
 /* migrate/expr.c */
 extern Expr *steward_migrate_compile(Relation rel, const char *sql,

@@ -39,6 +39,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -50,6 +51,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -61,8 +63,13 @@ PG_FUNCTION_INFO_V1(steward_relayout_trigger);
 PG_FUNCTION_INFO_V1(steward_relayout_exec);
 PG_FUNCTION_INFO_V1(steward_relayout_partition_by);
 
-/* Depth of apply statements running in this backend. */
-static int	relayout_applying = 0;
+/*
+ * Apply mode: the relations an apply statement running in this backend
+ * writes as a copy (the other layout and its partitions), NIL when none.
+ * Only these are stored as sent: an apply statement is owner-chosen SQL,
+ * and a write it makes to any other table meets that table's rules.
+ */
+static List *apply_targets = NIL;
 
 /* steward.relayout_max_partition_share (README "Settings"). */
 static double relayout_max_partition_share = 0.5;
@@ -95,9 +102,58 @@ steward_relayout_define_gucs(void)
 }
 
 bool
-steward_relayout_applying(void)
+steward_relayout_applying(Relation rel)
 {
-	return relayout_applying > 0;
+	return apply_targets != NIL && list_member_oid(apply_targets, RelationGetRelid(rel));
+}
+
+/*
+ * The other active layout of the relayout migration that has rel (or an
+ * ancestor of rel: the trigger of a partitioned layout fires on its
+ * partitions) as one layout, with its partitions, allocated in "outer";
+ * NIL when there is none.  want, if valid, must be that
+ * layout.  Read with SPI (connected by the caller) as the current user:
+ * the catalog's row security shows a migration to the owners of its
+ * tables, which the caller is.
+ */
+static List *
+apply_targets_of(Oid relid, Oid want, MemoryContext outer)
+{
+	Oid			argtypes[2] = {OIDOID, OIDOID};
+	Datum		args[2] = {ObjectIdGetDatum(relid), ObjectIdGetDatum(want)};
+	bool		isnull;
+	Oid			target;
+	MemoryContext old;
+	List	   *result;
+
+	if (SPI_execute_with_args(
+			"SELECT b.relid::pg_catalog.oid"
+			"  FROM steward.migration_tables a"
+			"  JOIN steward.migration_tables b ON b.migration OPERATOR(pg_catalog.=) a.migration"
+			" WHERE a.active AND b.active AND a.relid OPERATOR(pg_catalog.<>) b.relid"
+			"   AND (a.relid OPERATOR(pg_catalog.=) $1"
+			"        OR a.relid IN (SELECT x.relid FROM pg_catalog.pg_partition_ancestors($1) x))"
+			"   AND ($2 OPERATOR(pg_catalog.=) 0 OR b.relid OPERATOR(pg_catalog.=) $2)",
+			2, argtypes, args, NULL, true, 2) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.migration_tables");
+	if (SPI_processed != 1)
+		return NIL;
+	target = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+											&isnull));
+	old = MemoryContextSwitchTo(outer);
+	result = find_all_inheritors(target, NoLock, NULL);
+	MemoryContextSwitchTo(old);
+	return result;
+}
+
+static void
+not_a_layout(Oid relid)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("relation \"%s\" is not a layout of an active relayout migration",
+					get_rel_name(relid) ? get_rel_name(relid) : "?"),
+			 errhint("steward.relayouts lists the relayouts.")));
 }
 
 /*
@@ -105,24 +161,36 @@ steward_relayout_applying(void)
  *                        backfill boolean DEFAULT false) -> text[]
  *
  * steward._migration_exec (same arguments, checks and result: the caller
- * must own tbl, the statement runs as its owner, restricted) in apply
- * mode: rows the statement writes to steward tables are stored as sent and
- * no relayout trigger fires.  Used by the backfill batches, which copy
- * rows from one layout to the other.
+ * must own tbl, the statement runs as its owner, restricted) in apply mode
+ * for the other layout of tbl's relayout migration: rows the statement
+ * writes to that layout are stored as sent and fire no relayout trigger.
+ * Used by the backfill batches, which copy rows from one layout to the
+ * other.  55000 when tbl is not a layout of an active relayout.
  */
 Datum
 steward_relayout_exec(PG_FUNCTION_ARGS)
 {
 	Datum		result;
+	List	   *targets;
+	List	   *saved = apply_targets;
+	MemoryContext outer = CurrentMemoryContext;
 
-	relayout_applying++;
+	steward_require_arg(fcinfo, 0, "table");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	targets = apply_targets_of(PG_GETARG_OID(0), InvalidOid, outer);
+	SPI_finish();
+	if (targets == NIL)
+		not_a_layout(PG_GETARG_OID(0));
+
+	apply_targets = targets;
 	PG_TRY();
 	{
 		result = steward_migration_exec(fcinfo);
 	}
 	PG_FINALLY();
 	{
-		relayout_applying--;
+		apply_targets = saved;
 	}
 	PG_END_TRY();
 	return result;
@@ -181,7 +249,11 @@ plans_for(Trigger *trigger, Oid rowtype)
 
 /*
  * steward._relayout_trigger() -- AFTER INSERT OR UPDATE OR DELETE FOR EACH
- * ROW, arguments (insert_sql, update_sql, delete_sql): insert_sql takes the
+ * ROW, arguments (insert_sql, update_sql, delete_sql, target): target is
+ * the OID of the other layout, which must be the other active layout of
+ * the relation's relayout migration (checked once per statement: 55000
+ * otherwise), the only relation the statements write in apply mode;
+ * insert_sql takes the
  * new row as $1, update_sql the old row as $1 and the new one as $2,
  * delete_sql the old row as $1, each of the trigger relation's rowtype.
  * Runs the statement as the relation's owner (restricted, pinned
@@ -202,6 +274,7 @@ steward_relayout_trigger(PG_FUNCTION_ARGS)
 	int			nargs;
 	Datum		args[2];
 	StewardAsOwner ctx;
+	List	   *saved;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
@@ -209,14 +282,15 @@ steward_relayout_trigger(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("steward._relayout_trigger() must be an AFTER ROW trigger")));
 	trigger = trigdata->tg_trigger;
-	if (trigger->tgnargs != 3)
+	if (trigger->tgnargs != 4)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("steward._relayout_trigger() takes three arguments")));
-	if (relayout_applying > 0)
+				 errmsg("steward._relayout_trigger() takes four arguments")));
+	rel = trigdata->tg_relation;
+	/* A change that is itself applied from the other layout. */
+	if (steward_relayout_applying(rel))
 		return PointerGetDatum(NULL);
 
-	rel = trigdata->tg_relation;
 	desc = RelationGetDescr(rel);
 	rowtype = rel->rd_rel->reltype;
 	plans = plans_for(trigger, rowtype);
@@ -249,7 +323,20 @@ steward_relayout_trigger(PG_FUNCTION_ARGS)
 				 errmsg("steward._relayout_trigger() fires on INSERT, UPDATE and DELETE only")));
 
 	steward_as_table_owner_begin(rel, true, &ctx);
-	relayout_applying++;
+	/* Checked once per statement (the targets live as long as the query). */
+	if (fcinfo->flinfo->fn_extra == NULL)
+	{
+		Oid			want = DatumGetObjectId(DirectFunctionCall1(oidin,
+																CStringGetDatum(trigger->tgargs[3])));
+		List	   *targets = apply_targets_of(RelationGetRelid(rel), want,
+											   fcinfo->flinfo->fn_mcxt);
+
+		if (targets == NIL || !OidIsValid(want))
+			not_a_layout(RelationGetRelid(rel));
+		fcinfo->flinfo->fn_extra = targets;
+	}
+	saved = apply_targets;
+	apply_targets = (List *) fcinfo->flinfo->fn_extra;
 	PG_TRY();
 	{
 		if (*planp == NULL)
@@ -260,7 +347,7 @@ steward_relayout_trigger(PG_FUNCTION_ARGS)
 	}
 	PG_FINALLY();
 	{
-		relayout_applying--;
+		apply_targets = saved;
 	}
 	PG_END_TRY();
 	steward_as_owner_end(&ctx);

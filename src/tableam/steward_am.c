@@ -55,10 +55,10 @@ static const TableAmRoutine *heap_methods = NULL;
  * from one layout of a table to the other (src/migrate/relayout.c).
  */
 static inline bool
-rules_enforced(void)
+rules_enforced(Relation rel)
 {
 	return SessionReplicationRole != SESSION_REPLICATION_ROLE_REPLICA &&
-		!steward_relayout_applying();
+		!steward_relayout_applying(rel);
 }
 
 /*
@@ -265,7 +265,7 @@ steward_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 	result = heap_methods->tuple_lock(rel, tid, snapshot, slot, cid, mode,
 									  wait_policy, flags, tmfd);
 	/* heap moved *tid to the version it locked and set traversed */
-	if (result == TM_Ok && tmfd->traversed && rules_enforced())
+	if (result == TM_Ok && tmfd->traversed && rules_enforced(rel))
 		note_read_version(rel, &read_tid, tid, cid);
 	return result;
 }
@@ -602,7 +602,7 @@ apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	 * the row keeps its version (a client holding it must not see it go
 	 * stale) and its state (src/migrate/README.md).
 	 */
-	if (steward_rules_empty(rules) || !rules_enforced() ||
+	if (steward_rules_empty(rules) || !rules_enforced(rel) ||
 		steward_migration_backfilling(RelationGetRelid(rel)))
 		return 0;
 	have_read = take_read_version(rel, otid, cid, &read);
@@ -645,7 +645,7 @@ steward_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	{
 		count_update(rel, slot, changes, nchanges, false);
 		/* Rows stored as sent may have changed state unseen. */
-		if (!rules_enforced())
+		if (!rules_enforced(rel))
 			steward_state_counts_unknown(rel, steward_get_rules(rel));
 	}
 	return result;
@@ -780,7 +780,7 @@ steward_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 	HeapTuple	old = NULL;
 
 	forget_moving_row();
-	if (changingPart && rules_enforced())
+	if (changingPart && rules_enforced(rel))
 		note_moving_row(rel, tid, cid);
 	/* The state the row leaves with, for steward.state_counts. */
 	if (rules->nstates > 0)
@@ -839,7 +839,7 @@ apply_insert_rules(Relation rel, TupleTableSlot *slot, bool from_copy)
 	bool		isnull;
 	Datum		value;
 
-	if (!rules_enforced())
+	if (!rules_enforced(rel))
 		return;
 	steward_check_insert_states(rel, slot, rules, from_copy);
 
@@ -897,7 +897,7 @@ steward_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 	StateChange changes[STEWARD_MAX_STATE_RULES];
 	int			nchanges;
 
-	if (rules_enforced() && is_moving_row(rel, cid))
+	if (rules_enforced(rel) && is_moving_row(rel, cid))
 	{
 		nchanges = apply_move_rules(rel, slot, cid, changes);
 		heap_methods->tuple_insert(rel, slot, cid, options, bistate);
