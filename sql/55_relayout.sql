@@ -210,7 +210,25 @@ SELECT count(*) FROM pg_inherits WHERE inhparent = 'rl_orders'::regclass;
 SELECT relname FROM pg_class WHERE relkind = 'S' AND relname LIKE 'rl_orders%';
 SELECT (SELECT n FROM rl_sums) = (SELECT n FROM rl_sums_before) + 1 AS rows_kept;
 
+-- 7. A serial key: the sequence the column owns moves with the name, and
+-- survives the cleanup of the old layout.
+CREATE TABLE rl_events (id serial, kind text NOT NULL, PRIMARY KEY (id, kind)) USING steward;
+INSERT INTO rl_events (kind) SELECT CASE WHEN g % 2 = 0 THEN 'a' ELSE 'b' END FROM generate_series(1, 10) g;
+SELECT steward.migration_start('rl_events_by_kind', '[{"relayout": {"table": "rl_events", "partition_by": "LIST (kind)",
+    "partitions": [{"in": ["a"]}, {"in": ["b"]}]}}]');
+INSERT INTO rl_events (kind) VALUES ('a') RETURNING id;
+CALL steward.migration_backfill('rl_events_by_kind');
+SET steward.relayout_max_partition_share = 0.6;
+SELECT bool_and(passed) FROM steward.migration_validate('rl_events_by_kind');
+RESET steward.relayout_max_partition_share;
+SELECT steward.migration_complete('rl_events_by_kind');
+SELECT pg_get_serial_sequence('rl_events', 'id'), pg_get_serial_sequence('rl_events_relayout_old', 'id');
+SELECT steward.migration_cleanup('rl_events_by_kind');
+INSERT INTO rl_events (kind) VALUES ('b') RETURNING id, tableoid::regclass;
+SELECT count(*), max(id) FROM rl_events;
+
 RESET ROLE;
+DROP TABLE rl_events;
 DROP VIEW rl_sums, rl_paid;
 DROP TABLE rl_shipments, rl_orders, rl_users, rl_trig, rl_evil, rl_excl, rl_uniq, rl_sums_before, rl_sums_switched;
 DROP FUNCTION rl_noop();
