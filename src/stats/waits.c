@@ -320,20 +320,23 @@ count_lock_wait(PGPROC *proc, uint64 queryid)
 	int			blocker;
 	PGPROC	   *bproc;
 
+	/*
+	 * The wait ended between reading its wait event and its lock: nothing
+	 * to attribute (recorded, it read as a relation lock on no relation).
+	 */
+	if (lock == NULL)
+		return;
 	memset(&key, 0, sizeof(key));
 	key.dbid = proc->databaseId;
 	key.waiting_queryid = queryid;
 	key.mode = proc->waitLockMode;
-	if (lock != NULL)
-	{
-		/* The tag of a lock being waited on does not change. */
-		key.locktag_type = lock->tag.locktag_type;
-		if (lock->tag.locktag_type == LOCKTAG_RELATION ||
-			lock->tag.locktag_type == LOCKTAG_TUPLE ||
-			lock->tag.locktag_type == LOCKTAG_PAGE ||
-			lock->tag.locktag_type == LOCKTAG_RELATION_EXTEND)
-			key.relid = lock->tag.locktag_field2;
-	}
+	/* The tag of a lock being waited on does not change. */
+	key.locktag_type = lock->tag.locktag_type;
+	if (lock->tag.locktag_type == LOCKTAG_RELATION ||
+		lock->tag.locktag_type == LOCKTAG_TUPLE ||
+		lock->tag.locktag_type == LOCKTAG_PAGE ||
+		lock->tag.locktag_type == LOCKTAG_RELATION_EXTEND)
+		key.relid = lock->tag.locktag_field2;
 	blocker = first_blocker(proc->pid);
 	if (observer.blocked_by)
 		observer.blocked_by(blocker);
