@@ -33,6 +33,7 @@
 #   NEXP=1000000    expired keys purged per round
 #   BIG=1000000     rows moved by run_transition / backfilled per round
 #   JOBS="P T M"    which jobs to run
+#   SOLO_ONLY=0     1: only the runs with no foreground (solo)
 #   DURATION_W=10   seconds of OLTP without the job
 #   CHUNK=2         pgbench chunk length, seconds
 #   CLIENTS=2       pgbench clients (and threads)
@@ -51,6 +52,7 @@ CHUNK=${CHUNK:-2}
 CLIENTS=${CLIENTS:-2}
 OFF=${OFF:-0}
 JOBS=${JOBS:-P T M}
+SOLO_ONLY=${SOLO_ONLY:-0}
 PORT=${PORT:-5494}
 KEEP=${KEEP:-0}
 
@@ -333,6 +335,7 @@ t_r=$SECONDS
 for ((r = 1; r <= ROUNDS; r++)); do
     if [ $((r % 2)) = 1 ]; then first=without; else first=during; fi
     for job in $JOBS; do
+        [ "$SOLO_ONLY" = 1 ] && continue
         one_job "$job" "$r" "$first" on
         [ "$OFF" = 1 ] && one_job "$job" "$r" "$first" off
     done
@@ -383,7 +386,9 @@ for what in P P0 Tanalyzed Tstale M; do
     M) d="migration backfill of $BIG rows"; u="rows/s"; k="M" ;;
     esac
     sr=$(med "solo $what rate")
-    SOLO+=("| $d | $(med "solo $what secs") | $sr $u | $(ratio "$sr" "$(med "$k on rate")") | ${SAMPLES["solo $what rate"]} |")
+    under=$(med "$k on rate")
+    [ "$under" = nan ] && vs=- || vs=$(ratio "$sr" "$under")
+    SOLO+=("| $d | $(med "solo $what secs") | $sr $u | $vs | ${SAMPLES["solo $what rate"]} |")
 done
 TOTAL_SECS=$((SECONDS - T_START))
 {
