@@ -240,8 +240,9 @@ solo_job() {
         local base; base=$(purged)
         c0=$(cpu_sample); t0=$(now)
         set_purge "$DB"
+        # (each poll is a short session: rarely, so that they are no foreground)
         until [ "$(psql_q -d "$DB" -At -c "SELECT coalesce(sum(purged), 0) >= $base + $NEXP FROM steward.idempotency_stats")" = t ]; do
-            sleep 0.05
+            sleep 0.5
         done
         t1=$(now); c1=$(cpu_sample)
         set_purge none
