@@ -45,6 +45,7 @@ OBJS = \
 	src/pg_steward.o \
 	src/plumbing/as_owner.o \
 	src/plumbing/preload.o \
+	src/plumbing/slot.o \
 	src/tableam/steward_am.o \
 	src/tableam/rules.o \
 	src/tableam/rules_api.o \

@@ -29,6 +29,7 @@
 #include "stats/waits.h"
 #include "stats/hotrows.h"
 #include "tableam/labels.h"
+#include "tableam/rulekinds.h"
 #include "tableam/writectx.h"
 #include "migrate/migrate.h"
 
@@ -101,6 +102,25 @@ static const StewardSamplerObserver governor_observer = {
 	.tick = steward_governor_tick,
 };
 
+/*
+ * The rule kinds the steward AM calls (src/tableam/rulekinds.h): lifecycle
+ * states and migrations.
+ */
+static const StewardRuleKinds states_kind = {
+	.check_insert_states = steward_check_insert_states,
+	.check_update_states = steward_check_update_states,
+	.apply_state_changes = steward_apply_state_changes,
+	.count_state_changes = steward_count_state_changes,
+	.state_counts_row = steward_state_counts_row,
+	.state_counts_changes = steward_state_counts_changes,
+	.state_counts_unknown = steward_state_counts_unknown,
+};
+
+static const StewardRuleKinds migrations_kind = {
+	.migration_backfilling = steward_migration_backfilling,
+	.relayout_applying = steward_relayout_applying,
+};
+
 void
 _PG_init(void)
 {
@@ -121,6 +141,8 @@ _PG_init(void)
 
 	/* The steward AM works without preloading: its hook is always needed. */
 	steward_writectx_init();
+	steward_rule_kinds_register(&states_kind);
+	steward_rule_kinds_register(&migrations_kind);
 
 	/*
 	 * Shared memory can only be requested while the postmaster loads

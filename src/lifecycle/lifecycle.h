@@ -12,16 +12,9 @@
 
 #include "access/htup.h"
 #include "executor/tuptable.h"
+#include "tableam/rulekinds.h"
 #include "tableam/rules.h"
 #include "utils/snapshot.h"
-
-/* A state change an UPDATE is about to make, applied once it is allowed. */
-typedef struct StateChange
-{
-	const StateRule *rule;
-	int			from;			/* -1 when the old value was not a state */
-	int			to;
-} StateChange;
 
 extern void steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 										const StewardRules *rules, bool from_copy);

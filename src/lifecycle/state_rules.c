@@ -22,6 +22,7 @@
 #include "utils/timestamp.h"
 
 #include "lifecycle/lifecycle.h"
+#include "plumbing/slot.h"
 #include "stats/counters.h"
 
 static const char *

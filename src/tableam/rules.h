@@ -83,9 +83,6 @@ steward_rules_empty(const StewardRules *rules)
 		rules->nstates == 0;
 }
 
-/* steward_am.c: set an int8-sized column (int8, timestamptz) in the slot */
-extern void steward_slot_set_int8(TupleTableSlot *slot, AttrNumber attnum, int64 value);
-
 /* rowkey.c */
 extern char *steward_row_key_desc(Relation rel, HeapTuple tuple);
 extern bool steward_column_readable(Relation rel, AttrNumber attnum);

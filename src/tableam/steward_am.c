@@ -37,12 +37,91 @@
 #include "stats/hotrows.h"
 #include "tableam/rules.h"
 #include "tableam/writectx.h"
-#include "lifecycle/lifecycle.h"
-#include "migrate/migrate.h"
+#include "plumbing/slot.h"
+#include "tableam/rulekinds.h"
 
 PG_FUNCTION_INFO_V1(steward_tableam_handler);
 
 static TableAmRoutine steward_methods;
+
+/* ------------------------------------------------------------------------
+ * Rule kinds beyond versions and sequences (rulekinds.h): called through
+ * this table, whose defaults do nothing until _PG_init registers the kinds.
+ */
+static void
+no_check_insert_states(Relation rel, TupleTableSlot *slot, const StewardRules *rules,
+					   bool from_copy)
+{
+}
+
+static int
+no_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
+					   const StewardRules *rules, StateChange *changes)
+{
+	return 0;
+}
+
+static void
+no_state_changes(TupleTableSlot *slot, const StateChange *changes, int n)
+{
+}
+
+static void
+no_count_state_changes(Relation rel, const StateChange *changes, int n)
+{
+}
+
+static void
+no_state_counts_row(Relation rel, const StewardRules *rules, TupleTableSlot *slot,
+					HeapTuple tuple, int sign)
+{
+}
+
+static void
+no_state_counts_unknown(Relation rel, const StewardRules *rules)
+{
+}
+
+static bool
+no_migration_backfilling(Oid relid)
+{
+	return false;
+}
+
+static bool
+no_relayout_applying(Relation rel)
+{
+	return false;
+}
+
+static StewardRuleKinds kinds = {
+	.check_insert_states = no_check_insert_states,
+	.check_update_states = no_check_update_states,
+	.apply_state_changes = no_state_changes,
+	.count_state_changes = no_count_state_changes,
+	.state_counts_row = no_state_counts_row,
+	.state_counts_changes = no_count_state_changes,
+	.state_counts_unknown = no_state_counts_unknown,
+	.migration_backfilling = no_migration_backfilling,
+	.relayout_applying = no_relayout_applying,
+};
+
+#define REGISTER_KIND(member) \
+	do { if (k->member) kinds.member = k->member; } while (0)
+
+void
+steward_rule_kinds_register(const StewardRuleKinds *k)
+{
+	REGISTER_KIND(check_insert_states);
+	REGISTER_KIND(check_update_states);
+	REGISTER_KIND(apply_state_changes);
+	REGISTER_KIND(count_state_changes);
+	REGISTER_KIND(state_counts_row);
+	REGISTER_KIND(state_counts_changes);
+	REGISTER_KIND(state_counts_unknown);
+	REGISTER_KIND(migration_backfilling);
+	REGISTER_KIND(relayout_applying);
+}
 static bool steward_methods_ready = false;
 
 /* The heap callbacks we wrap. */
@@ -58,97 +137,7 @@ static inline bool
 rules_enforced(Relation rel)
 {
 	return SessionReplicationRole != SESSION_REPLICATION_ROLE_REPLICA &&
-		!steward_relayout_applying(rel);
-}
-
-/*
- * Address of attribute "attnum" inside a heap tuple's data, or NULL when it
- * is NULL or not physically present (a column added later with a default).
- * Walks the attributes the way heap_deform_tuple does.
- */
-static char *
-heap_attr_pointer(HeapTuple tuple, TupleDesc desc, AttrNumber attnum)
-{
-	HeapTupleHeader tup = tuple->t_data;
-	char	   *tp = (char *) tup + tup->t_hoff;
-	bits8	   *bp = tup->t_bits;
-	bool		hasnulls = HeapTupleHasNulls(tuple);
-	uint32		off = 0;
-
-	if (attnum > HeapTupleHeaderGetNatts(tup))
-		return NULL;
-	for (int i = 0; i < attnum; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (hasnulls && att_isnull(i, bp))
-		{
-			if (i == attnum - 1)
-				return NULL;
-			continue;
-		}
-		off = att_align_pointer(off, att->attalign, att->attlen, tp + off);
-		if (i == attnum - 1)
-			return tp + off;
-		off = att_addlength_pointer(off, att->attlen, tp + off);
-	}
-	return NULL;
-}
-
-/*
- * Replace one int8 column of the row in the slot, keeping the slot's type
- * (it must stay a buffer-heap slot for heap's callbacks).  This runs for
- * every versioned write, so the common cases avoid forming a new tuple:
- *
- * - the slot holds only values (the executor's projection has not been
- *   materialized yet): change the value, heap forms the tuple from it;
- * - the slot holds its own materialized copy and the column is stored
- *   non-null: overwrite the 8 bytes in place (same length, same layout).
- *
- * Otherwise (NULL -> value changes the layout) form a modified copy.
- */
-void
-steward_slot_set_int8(TupleTableSlot *slot, AttrNumber attnum, int64 value)
-{
-	bool		shouldFree;
-	HeapTuple	oldtup;
-	int			col = attnum;
-	Datum		newval = Int64GetDatum(value);
-	bool		newnull = false;
-	HeapTuple	newtup;
-
-	if (TTS_IS_BUFFERTUPLE(slot) || TTS_IS_HEAPTUPLE(slot))
-	{
-		HeapTupleTableSlot *hslot = (HeapTupleTableSlot *) slot;
-		char	   *ptr;
-
-		if (hslot->tuple == NULL)
-		{
-			slot_getallattrs(slot);
-			slot->tts_values[attnum - 1] = newval;
-			slot->tts_isnull[attnum - 1] = false;
-			return;
-		}
-		ExecMaterializeSlot(slot);
-		ptr = heap_attr_pointer(hslot->tuple, slot->tts_tupleDescriptor, attnum);
-		if (ptr != NULL)
-		{
-			memcpy(ptr, &value, sizeof(int64));
-			if (attnum <= slot->tts_nvalid)
-			{
-				slot->tts_values[attnum - 1] = newval;
-				slot->tts_isnull[attnum - 1] = false;
-			}
-			return;
-		}
-	}
-
-	oldtup = ExecFetchSlotHeapTuple(slot, false, &shouldFree);
-	newtup = heap_modify_tuple_by_cols(oldtup, slot->tts_tupleDescriptor,
-									   1, &col, &newval, &newnull);
-	if (shouldFree)
-		heap_freetuple(oldtup);
-	ExecForceStoreHeapTuple(newtup, slot, true);
+		!kinds.relayout_applying(rel);
 }
 
 static char *
@@ -553,7 +542,7 @@ check_update_rules(Relation rel, const StewardRules *rules, HeapTuple oldtup,
 		*newversion = check_version(rel, oldtup, buffer, snapshot, slot,
 									rules->version_attnum, read, cid);
 	check_sequences(rel, oldtup, slot, rules);
-	return steward_check_update_states(rel, oldtup, slot, rules, changes);
+	return kinds.check_update_states(rel, oldtup, slot, rules, changes);
 }
 
 /* Every rule passed: now change the row. */
@@ -563,7 +552,7 @@ set_rule_values(TupleTableSlot *slot, const StewardRules *rules,
 {
 	if (newversion > 0)
 		steward_slot_set_int8(slot, rules->version_attnum, newversion);
-	steward_apply_state_changes(slot, changes, nchanges);
+	kinds.apply_state_changes(slot, changes, nchanges);
 }
 
 /*
@@ -577,9 +566,9 @@ count_update(Relation rel, TupleTableSlot *slot, const StateChange *changes,
 {
 	if (nchanges > 0)
 	{
-		steward_count_state_changes(rel, changes, nchanges);
+		kinds.count_state_changes(rel, changes, nchanges);
 		if (!moved)
-			steward_state_counts_changes(rel, changes, nchanges);
+			kinds.state_counts_changes(rel, changes, nchanges);
 	}
 	/* The rules cache is this relation's: hot rows keeps its entry there. */
 	steward_hotrows_count(rel, slot, &((StewardRules *) steward_get_rules(rel))->hot);
@@ -603,7 +592,7 @@ apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	 * stale) and its state (src/migrate/README.md).
 	 */
 	if (steward_rules_empty(rules) || !rules_enforced(rel) ||
-		steward_migration_backfilling(RelationGetRelid(rel)))
+		kinds.migration_backfilling(RelationGetRelid(rel)))
 		return 0;
 	have_read = take_read_version(rel, otid, cid, &read);
 
@@ -646,7 +635,7 @@ steward_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 		count_update(rel, slot, changes, nchanges, false);
 		/* Rows stored as sent may have changed state unseen. */
 		if (!rules_enforced(rel))
-			steward_state_counts_unknown(rel, steward_get_rules(rel));
+			kinds.state_counts_unknown(rel, steward_get_rules(rel));
 	}
 	return result;
 }
@@ -790,7 +779,7 @@ steward_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 	if (result != TM_Ok)
 		forget_moving_row();
 	else if (old != NULL)
-		steward_state_counts_row(rel, rules, NULL, old, -1);
+		kinds.state_counts_row(rel, rules, NULL, old, -1);
 	if (old != NULL)
 		heap_freetuple(old);
 	return result;
@@ -841,7 +830,7 @@ apply_insert_rules(Relation rel, TupleTableSlot *slot, bool from_copy)
 
 	if (!rules_enforced(rel))
 		return;
-	steward_check_insert_states(rel, slot, rules, from_copy);
+	kinds.check_insert_states(rel, slot, rules, from_copy);
 
 	/* Sequences have no insert rule: the first event may carry any value. */
 	if (attnum == InvalidAttrNumber)
@@ -903,12 +892,12 @@ steward_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 		heap_methods->tuple_insert(rel, slot, cid, options, bistate);
 		count_update(rel, slot, changes, nchanges, true);
 		/* The row arrives here in its new state (the delete took the old). */
-		steward_state_counts_row(rel, steward_get_rules(rel), slot, NULL, +1);
+		kinds.state_counts_row(rel, steward_get_rules(rel), slot, NULL, +1);
 		return;
 	}
 	apply_insert_rules(rel, slot, loaded_by_copy_from(bistate));
 	heap_methods->tuple_insert(rel, slot, cid, options, bistate);
-	steward_state_counts_row(rel, steward_get_rules(rel), slot, NULL, +1);
+	kinds.state_counts_row(rel, steward_get_rules(rel), slot, NULL, +1);
 }
 
 static void
@@ -928,7 +917,7 @@ steward_tuple_complete_speculative(Relation rel, TupleTableSlot *slot,
 {
 	heap_methods->tuple_complete_speculative(rel, slot, specToken, succeeded);
 	if (succeeded)
-		steward_state_counts_row(rel, steward_get_rules(rel), slot, NULL, +1);
+		kinds.state_counts_row(rel, steward_get_rules(rel), slot, NULL, +1);
 }
 
 static void
@@ -943,7 +932,7 @@ steward_multi_insert(Relation rel, TupleTableSlot **slots, int ntuples,
 	heap_methods->multi_insert(rel, slots, ntuples, cid, options, bistate);
 	rules = steward_get_rules(rel);
 	for (int i = 0; i < ntuples; i++)
-		steward_state_counts_row(rel, rules, slots[i], NULL, +1);
+		kinds.state_counts_row(rel, rules, slots[i], NULL, +1);
 }
 
 /* ------------------------------------------------------------------------

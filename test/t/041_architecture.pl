@@ -4,9 +4,12 @@
 #     pg_finfo_...): it is built with -fvisibility=hidden (Makefile);
 #   - it still exports every C function any shipped SQL script names (0.1's
 #     included: one library serves every SQL version), each with its
-#     pg_finfo_ record, and every background worker's main function.
-# No server is needed: nm reads the library, the SQL scripts are read as
-# text.
+#     pg_finfo_ record, and every background worker's main function;
+#   - dependencies between the folders of src/ run one way: no #include
+#     cycle between subsystem folders (the AM reaches rule kinds through
+#     src/tableam/rulekinds.h, the root src/pg_steward.c wires the rest).
+# No server is needed: nm reads the library, the sources and SQL scripts
+# are read as text.
 
 use strict;
 use warnings;
@@ -66,5 +69,47 @@ for my $file (glob('src/*.c src/*/*.c'))
 cmp_ok(scalar(keys %mains), '>=', 3, 'the sources start background workers by name');
 is(join(' ', grep { !$exported{$_} } sort keys %mains), '',
 	'every background worker main function is exported');
+
+# Folder graph: an edge A -> B for each #include "B/..." in src/A/*.[ch].
+my (%edge, %where);
+for my $file (glob('src/*/*.c src/*/*.h'))
+{
+	my ($from) = $file =~ m{^src/([^/]+)/} or next;
+	open my $fh, '<', $file or die "$file: $!";
+	while (<$fh>)
+	{
+		next unless /^\s*#\s*include\s+"([^"\/]+)\//;
+		my $to = $1;
+		next if $to eq $from || !-d "src/$to";
+		$edge{$from}{$to} = 1;
+		$where{"$from -> $to"} //= $file;
+	}
+}
+cmp_ok(scalar(keys %edge), '>=', 5, 'the sources include headers of other folders');
+
+# An edge A -> B is on a cycle when B reaches A.
+sub reaches
+{
+	my ($from, $to) = @_;
+	my (%seen, @todo);
+	@todo = ($from);
+	while (defined(my $f = shift @todo))
+	{
+		return 1 if $f eq $to;
+		next if $seen{$f}++;
+		push @todo, keys %{ $edge{$f} || {} };
+	}
+	return 0;
+}
+my @cyclic;
+for my $from (sort keys %edge)
+{
+	for my $to (sort keys %{ $edge{$from} })
+	{
+		push @cyclic, "$from -> $to ($where{\"$from -> $to\"})" if reaches($to, $from);
+	}
+}
+is(join('; ', @cyclic), '', 'no include cycle between the folders of src/');
+note(join("\n", map { "$_ -> " . join(' ', sort keys %{ $edge{$_} }) } sort keys %edge));
 
 done_testing();

@@ -1,0 +1,81 @@
+/*-------------------------------------------------------------------------
+ *
+ * rulekinds.h
+ *	  The rule kinds the steward AM enforces beyond its own versions and
+ *	  sequences, called through a table of functions.
+ *
+ * States (src/lifecycle) and migrations (src/migrate) depend on the AM,
+ * never the other way: the AM calls them only through this table, which
+ * _PG_init (src/pg_steward.c, the one file that includes every subsystem)
+ * fills at load time, before any table is opened.  A member left NULL keeps
+ * its default, which does nothing (no states: nothing to check, count or
+ * change; no migration running), so the AM works with any subset.  The way
+ * timescaledb's cross-module function table keeps its core free of its
+ * optional modules.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef STEWARD_RULEKINDS_H
+#define STEWARD_RULEKINDS_H
+
+#include "postgres.h"
+
+#include "access/htup.h"
+#include "executor/tuptable.h"
+#include "tableam/rules.h"
+#include "utils/rel.h"
+
+/* A state change an UPDATE is about to make, applied once it is allowed. */
+typedef struct StateChange
+{
+	const StateRule *rule;
+	int			from;			/* -1 when the old value was not a state */
+	int			to;
+} StateChange;
+
+/*
+ * Each function runs inside the AM's write path, with the relation open
+ * and locked by the executor, in the executor's memory context.  The check
+ * functions raise the kind's own errors; the others must not raise (they
+ * count, after heap has stored the row).
+ */
+typedef struct StewardRuleKinds
+{
+	/* States: refuse an insert whose state is not initial. */
+	void		(*check_insert_states) (Relation rel, TupleTableSlot *slot,
+										const StewardRules *rules, bool from_copy);
+	/* States: refuse an illegal edge; fill changes, return their number. */
+	int			(*check_update_states) (Relation rel, HeapTuple oldtup,
+										TupleTableSlot *slot,
+										const StewardRules *rules,
+										StateChange *changes);
+	/* States: write what allowed changes imply (state-change times). */
+	void		(*apply_state_changes) (TupleTableSlot *slot,
+										const StateChange *changes, int n);
+	/* States: count transitions per edge (steward.transition_counts). */
+	void		(*count_state_changes) (Relation rel,
+										const StateChange *changes, int n);
+	/* States: rows per state (steward.state_counts): a row in or out... */
+	void		(*state_counts_row) (Relation rel, const StewardRules *rules,
+									 TupleTableSlot *slot, HeapTuple tuple, int sign);
+	/* ... a row moved between states ... */
+	void		(*state_counts_changes) (Relation rel, const StateChange *changes, int n);
+	/* ... or rows stored unchecked: the counts must be taken again. */
+	void		(*state_counts_unknown) (Relation rel, const StewardRules *rules);
+
+	/* Migrations: this backend runs a backfill batch on relid. */
+	bool		(*migration_backfilling) (Oid relid);
+	/*
+	 * Migrations: this backend copies rows into rel, the other layout of
+	 * its relayout (rows stored as sent).
+	 */
+	bool		(*relayout_applying) (Relation rel);
+} StewardRuleKinds;
+
+/*
+ * Fill the AM's table with the non-NULL members of kinds (copied).  From
+ * _PG_init only: every backend has its table before it opens a table.
+ */
+extern void steward_rule_kinds_register(const StewardRuleKinds *kinds);
+
+#endif							/* STEWARD_RULEKINDS_H */
