@@ -70,6 +70,7 @@ OBJS = \
 	src/hashindex/sthash.o \
 	src/hashindex/sthash_page.o \
 	src/hashindex/sthash_insert.o \
+	src/hashindex/sthash_split.o \
 	src/hashindex/sthash_build.o \
 	src/hashindex/sthash_scan.o \
 	src/hashindex/sthash_vacuum.o \

@@ -176,8 +176,6 @@ extern void sth_check_metapage(Relation index, Page page);
 extern void sth_page_add_entry(Page page, uint64 hash, ItemPointer tid);
 extern void sth_page_remove_entry(Page page, int i);
 extern bool sth_page_has_room(Page page);
-extern Buffer sth_new_overflow(Relation index, GenericXLogState *state,
-							   Buffer *metabuf, Page *newpage, uint32 bucket);
 extern bool sth_create_bucket_pages(Relation index, Buffer metabuf, uint32 bucket);
 extern Buffer sth_extend(Relation index);
 extern uint64 sth_hash_values(Relation index, Datum *values, bool *isnull,
@@ -189,7 +187,27 @@ extern bool sthinsert(Relation index, Datum *values, bool *isnull,
 					  IndexUniqueCheck checkUnique, bool indexUnchanged,
 					  struct IndexInfo *indexInfo);
 extern void sth_insert_entry(Relation index, uint64 hash, ItemPointer tid);
+
+/*
+ * sthash_split.c: bucket splits and overflow pages, which insert and vacuum
+ * call down into.
+ *
+ * sth_new_overflow: the caller holds the bucket's primary page and the
+ * chain's tail (registered in state); returns a new page for the chain,
+ * registered in state with the metapage (*metabuf, locked); the caller
+ * links it, finishes the record, releases both.
+ * sth_unlink_empty_pages: the caller holds the primary page exclusively;
+ * it stays so.
+ * sth_try_split: no locks held; splits at most STH_MAX_SPLITS buckets,
+ * skipping (never waiting for) a busy one.
+ * sth_finish_split: no locks held; completes the interrupted split that
+ * bucket (either side) is part of, if any.
+ */
+extern Buffer sth_new_overflow(Relation index, GenericXLogState *state,
+							   Buffer *metabuf, Page *newpage, uint32 bucket);
+extern void sth_unlink_empty_pages(Relation index, Buffer primary);
 extern void sth_try_split(Relation index);
+extern void sth_finish_split(Relation index, uint32 bucket);
 
 /*
  * Growth policy: split while more than one bucket in STH_SPLIT_RATIO has an
@@ -197,7 +215,6 @@ extern void sth_try_split(Relation index);
  */
 #define STH_SPLIT_RATIO		4
 #define STH_MAX_SPLITS		4
-extern void sth_finish_split(Relation index, uint32 bucket);
 
 /* sthash_wal.c */
 extern void sth_append_entry_logged(Relation index, Buffer buf, uint64 hash,
@@ -226,9 +243,8 @@ extern IndexBulkDeleteResult *sthbulkdelete(IndexVacuumInfo *info,
 											void *callback_state);
 extern IndexBulkDeleteResult *sthvacuumcleanup(IndexVacuumInfo *info,
 											   IndexBulkDeleteResult *stats);
-extern void sth_unlink_empty_pages(Relation index, Buffer primary);
 
-/* sthash_validate.c */
+/* sthash.c */
 extern bool sthvalidate(Oid opclassoid);
 
 #endif							/* STHASH_H */

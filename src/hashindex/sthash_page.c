@@ -2,7 +2,8 @@
  *
  * sthash_page.c
  *	  Pages, the metapage and its backend-local cache, bucket addressing,
- *	  page allocation and key hashing for steward_hash.
+ *	  extending the index, bucket segments and key hashing for steward_hash:
+ *	  the layer below splits and overflow pages (sthash_split.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -196,49 +197,6 @@ sth_extend(Relation index)
 	if (needLock)
 		UnlockRelationForExtension(index, ExclusiveLock);
 	return buf;
-}
-
-/*
- * Get a page for a bucket's chain: from the free list, else by extending
- * the index.  The caller holds the bucket's primary page (and the chain's
- * tail, registered in "state"); we lock the metapage after them, which is
- * the lock order everywhere (buckets, then metapage).  The metapage and the
- * new page are registered in the caller's generic WAL record; the caller
- * links the page, finishes the record and releases *metabuf and the
- * returned buffer.
- */
-Buffer
-sth_new_overflow(Relation index, GenericXLogState *state, Buffer *metabuf,
-				 Page *newpage, uint32 bucket)
-{
-	Page		metapage;
-	StHashMeta	meta;
-	Buffer		newbuf;
-
-	*metabuf = ReadBuffer(index, STHASH_METAPAGE);
-	LockBuffer(*metabuf, BUFFER_LOCK_EXCLUSIVE);
-	metapage = GenericXLogRegisterBuffer(state, *metabuf, 0);
-	meta = StHashPageGetMeta(metapage);
-
-	if (meta->freehead != InvalidBlockNumber)
-	{
-		newbuf = ReadBuffer(index, meta->freehead);
-		LockBuffer(newbuf, BUFFER_LOCK_EXCLUSIVE);
-		if (!(StHashPageGetOpaque(BufferGetPage(newbuf))->flags & STH_PAGE_FREE))
-			ereport(ERROR,
-					(errcode(ERRCODE_INDEX_CORRUPTED),
-					 errmsg("free list of steward_hash index \"%s\" points to block %u, which is not free",
-							RelationGetRelationName(index), meta->freehead)));
-		meta->freehead = StHashPageGetOpaque(BufferGetPage(newbuf))->next;
-		meta->nfree--;
-	}
-	else
-		newbuf = sth_extend(index);
-	meta->noverflow++;
-
-	*newpage = GenericXLogRegisterBuffer(state, newbuf, GENERIC_XLOG_FULL_IMAGE);
-	sth_init_page(*newpage, STH_PAGE_OVERFLOW, bucket);
-	return newbuf;
 }
 
 /*

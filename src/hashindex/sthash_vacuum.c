@@ -2,7 +2,7 @@
  *
  * sthash_vacuum.c
  *	  VACUUM support for steward_hash: remove entries of dead tuples, give
- *	  emptied overflow pages back to the free list.
+ *	  emptied overflow pages back to the free list (sthash_split.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -15,59 +15,6 @@
 #include "utils/rel.h"
 
 #include "hashindex/sthash.h"
-
-/*
- * Unlink the empty overflow pages of a bucket's chain and push them on the
- * free list.  The caller holds the primary page exclusively, so nobody else
- * walks this chain.  Each unlink is one WAL record (previous page, freed
- * page, metapage).
- */
-void
-sth_unlink_empty_pages(Relation index, Buffer primary)
-{
-	Buffer		prev = primary;
-	BlockNumber next = StHashPageGetOpaque(BufferGetPage(primary))->next;
-
-	while (next != InvalidBlockNumber)
-	{
-		Buffer		cur = ReadBuffer(index, next);
-		Page		page;
-
-		LockBuffer(cur, BUFFER_LOCK_EXCLUSIVE);
-		page = BufferGetPage(cur);
-		next = StHashPageGetOpaque(page)->next;
-
-		if (sth_page_nentries(page) == 0)
-		{
-			GenericXLogState *state = GenericXLogStart(index);
-			Page		prevpage = GenericXLogRegisterBuffer(state, prev, 0);
-			Page		freepage = GenericXLogRegisterBuffer(state, cur, GENERIC_XLOG_FULL_IMAGE);
-			Buffer		metabuf = ReadBuffer(index, STHASH_METAPAGE);
-			Page		metapage;
-			StHashMeta	meta;
-
-			LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-			metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
-			meta = StHashPageGetMeta(metapage);
-
-			StHashPageGetOpaque(prevpage)->next = next;
-			sth_init_page(freepage, STH_PAGE_FREE, 0);
-			StHashPageGetOpaque(freepage)->next = meta->freehead;
-			meta->freehead = BufferGetBlockNumber(cur);
-			meta->nfree++;
-			meta->noverflow--;
-			GenericXLogFinish(state);
-			UnlockReleaseBuffer(metabuf);
-			UnlockReleaseBuffer(cur);
-			continue;
-		}
-		if (prev != primary)
-			UnlockReleaseBuffer(prev);
-		prev = cur;
-	}
-	if (prev != primary)
-		UnlockReleaseBuffer(prev);
-}
 
 /* Remove dead entries from one page; returns the number left. */
 static int
