@@ -7,7 +7,10 @@
 #     pg_finfo_ record, and every background worker's main function;
 #   - dependencies between the folders of src/ run one way: no #include
 #     cycle between subsystem folders (the AM reaches rule kinds through
-#     src/tableam/rulekinds.h, the root src/pg_steward.c wires the rest).
+#     src/tableam/rulekinds.h, the root src/pg_steward.c wires the rest);
+#   - every subsystem folder's README.md names each of its C, header and SQL
+#     files (a header may go by its .c file's row), and each file its file
+#     table names exists.
 # No server is needed: nm reads the library, the sources and SQL scripts
 # are read as text.
 
@@ -111,5 +114,38 @@ for my $from (sort keys %edge)
 }
 is(join('; ', @cyclic), '', 'no include cycle between the folders of src/');
 note(join("\n", map { "$_ -> " . join(' ', sort keys %{ $edge{$_} }) } sort keys %edge));
+
+# README file tables against their folders.
+my (@unlisted, @stale);
+for my $dir (grep { -d } glob('src/*'))
+{
+	my $readme = "$dir/README.md";
+	if (!-f $readme)
+	{
+		push @unlisted, "$dir has no README.md";
+		next;
+	}
+	open my $fh, '<', $readme or die "$readme: $!";
+	my @lines = <$fh>;
+	my $text = join('', @lines);
+	my %named = map { $_ => 1 } $text =~ /`([\w.-]+)`/g;
+	for my $file (glob("$dir/*.c $dir/*.h $dir/*.sql"))
+	{
+		(my $base = $file) =~ s{.*/}{};
+		(my $c = $base) =~ s/\.h$/.c/;
+		push @unlisted, $file unless $named{$base} || ($base =~ /\.h$/ && $named{$c});
+	}
+	# First cells of table rows: `name.ext`, `other.ext` | ...
+	for (@lines)
+	{
+		next unless /^\|\s*(`[^|]*)\|/;
+		for my $name ($1 =~ /`([\w.-]+\.(?:c|h|sql|py))`/g)
+		{
+			push @stale, "$readme: $name" unless -e "$dir/$name";
+		}
+	}
+}
+is(join(' ', @unlisted), '', "every subsystem README names each C, header and SQL file of its folder");
+is(join(' ', @stale), '', 'every file a subsystem README\'s file table names exists');
 
 done_testing();
