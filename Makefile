@@ -48,6 +48,7 @@ OBJS = \
 	src/plumbing/slot.o \
 	src/tableam/steward_am.o \
 	src/tableam/rules.o \
+	src/tableam/rulekinds.o \
 	src/tableam/rules_api.o \
 	src/tableam/rowkey.o \
 	src/tableam/writectx.o \
@@ -56,6 +57,7 @@ OBJS = \
 	src/tableam/heapcheck.o \
 	src/tableam/labels.o \
 	src/lifecycle/state_rules.o \
+	src/lifecycle/machine_load.o \
 	src/lifecycle/machines_api.o \
 	src/lifecycle/transitions.o \
 	src/lifecycle/state_counts.o \

@@ -114,6 +114,7 @@ static const StewardRuleKinds states_kind = {
 	.state_counts_row = steward_state_counts_row,
 	.state_counts_changes = steward_state_counts_changes,
 	.state_counts_unknown = steward_state_counts_unknown,
+	.load_state_machine = steward_load_state_machine,
 };
 
 static const StewardRuleKinds migrations_kind = {

@@ -16,6 +16,14 @@
 #include "tableam/rules.h"
 #include "utils/snapshot.h"
 
+/* Catalog of state machines (lifecycle.sql), read by column name. */
+#define STEWARD_MACHINES_TABLE "machine_definitions"
+
+/* machine_load.c */
+extern int	steward_state_index(const StateRule *rule, const char *name, int len);
+extern bool steward_load_state_machine(Snapshot snapshot, const char *machine,
+									   StateRule *rule);
+
 extern void steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 										const StewardRules *rules, bool from_copy);
 extern int	steward_check_update_states(Relation rel, HeapTuple oldtup,

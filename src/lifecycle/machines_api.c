@@ -27,6 +27,7 @@
 #include "utils/rel.h"
 
 #include "pg_steward.h"
+#include "lifecycle/lifecycle.h"
 #include "tableam/rules.h"
 #include "tableam/rules_api.h"
 

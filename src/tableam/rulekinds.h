@@ -24,6 +24,7 @@
 #include "executor/tuptable.h"
 #include "tableam/rules.h"
 #include "utils/rel.h"
+#include "utils/snapshot.h"
 
 /* A state change an UPDATE is about to make, applied once it is allowed. */
 typedef struct StateChange
@@ -63,6 +64,16 @@ typedef struct StewardRuleKinds
 	/* ... or rows stored unchecked: the counts must be taken again. */
 	void		(*state_counts_unknown) (Relation rel, const StewardRules *rules);
 
+	/*
+	 * States: fill rule (attnum and changed_at already set) from the
+	 * definition of machine, read with snapshot; false if it is missing or
+	 * malformed (the rule is then ignored).  Called by the rules cache
+	 * loader (rules.c) in any memory context; raises only for lack of
+	 * memory or a catalog older than the library (55000).
+	 */
+	bool		(*load_state_machine) (Snapshot snapshot, const char *machine,
+									   StateRule *rule);
+
 	/* Migrations: this backend runs a backfill batch on relid. */
 	bool		(*migration_backfilling) (Oid relid);
 	/*
@@ -71,6 +82,9 @@ typedef struct StewardRuleKinds
 	 */
 	bool		(*relayout_applying) (Relation rel);
 } StewardRuleKinds;
+
+/* The table the AM and rules.c call through; written only by register. */
+extern StewardRuleKinds steward_rule_kinds;
 
 /*
  * Fill the AM's table with the non-NULL members of kinds (copied).  From

@@ -33,6 +33,7 @@
 #include "utils/snapmgr.h"
 
 #include "pg_steward.h"
+#include "tableam/rulekinds.h"
 #include "tableam/rules.h"
 
 #define MAX_SEQUENCE_RULES (MaxHeapAttributeNumber)
@@ -46,17 +47,6 @@ typedef struct RulesBuild
 	SequenceRule sequences[MAX_SEQUENCE_RULES];
 	StateRule	states[MAX_STATE_RULES];
 } RulesBuild;
-
-int
-steward_state_index(const StateRule *rule, const char *name, int len)
-{
-	if (len >= NAMEDATALEN)
-		return -1;
-	for (int i = 0; i < rule->nstates; i++)
-		if (strncmp(rule->names[i], name, len) == 0 && rule->names[i][len] == '\0')
-			return i;
-	return -1;
-}
 
 /*
  * Attribute number of a column of one of the extension's catalog tables,
@@ -83,102 +73,6 @@ steward_catalog_attnum(Relation catalog, const char *attname)
 			 errdetail("The extension's SQL objects are older than the pg_steward library."),
 			 errhint("ALTER EXTENSION pg_steward UPDATE")));
 	return InvalidAttrNumber;	/* keep compiler quiet */
-}
-
-/* Text elements of an array datum, as C strings. */
-static int
-text_array_elems(Datum arr, char ***out)
-{
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
-
-	deconstruct_array(DatumGetArrayTypeP(arr), TEXTOID, -1, false, TYPALIGN_INT,
-					  &elems, &nulls, &n);
-	*out = palloc(sizeof(char *) * Max(n, 1));
-	for (int i = 0; i < n; i++)
-		(*out)[i] = nulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
-	return n;
-}
-
-/*
- * Fill "rule" from the machine's definition.  Returns false if the machine
- * is missing or malformed (create_state_machine validates, so only a hand
- * edit of the catalog can do that); the rule is then ignored.
- */
-static bool
-load_machine(Relation machines, Snapshot snapshot, const char *name, StateRule *rule)
-{
-	ScanKeyData key;
-	TableScanDesc scan;
-	TupleTableSlot *slot = table_slot_create(machines, NULL);
-	bool		found = false;
-
-	ScanKeyInit(&key, steward_catalog_attnum(machines, "name"),
-				BTEqualStrategyNumber, F_TEXTEQ,
-				CStringGetTextDatum(name));
-	scan = table_beginscan(machines, snapshot, 1, &key);
-	if (table_scan_getnextslot(scan, ForwardScanDirection, slot))
-	{
-		bool		n1,
-					n2,
-					n3;
-		Datum		states = slot_getattr(slot, steward_catalog_attnum(machines, "states"), &n1);
-		Datum		initial = slot_getattr(slot, steward_catalog_attnum(machines, "initial"), &n2);
-		Datum		transitions = slot_getattr(slot, steward_catalog_attnum(machines, "transitions"), &n3);
-		char	  **names,
-				  **inits,
-				  **edges;
-		int			nnames,
-					ninits,
-					nedges;
-
-		if (!n1 && !n2 && !n3)
-		{
-			nnames = text_array_elems(states, &names);
-			ninits = text_array_elems(initial, &inits);
-			nedges = text_array_elems(transitions, &edges);
-			found = nnames > 0 && nnames <= STEWARD_MAX_STATES;
-			rule->nstates = found ? nnames : 0;
-			for (int i = 0; found && i < nnames; i++)
-			{
-				if (strlen(names[i]) >= NAMEDATALEN)
-					found = false;
-				else
-					strlcpy(rule->names[i], names[i], NAMEDATALEN);
-			}
-			for (int i = 0; found && i < ninits; i++)
-			{
-				int			s = steward_state_index(rule, inits[i], strlen(inits[i]));
-
-				if (s < 0)
-					found = false;
-				else
-					rule->initial |= UINT64CONST(1) << s;
-			}
-			for (int i = 0; found && i < nedges; i++)
-			{
-				char	   *arrow = strstr(edges[i], "->");
-				int			from,
-							to;
-
-				if (arrow == NULL)
-				{
-					found = false;
-					break;
-				}
-				from = steward_state_index(rule, edges[i], arrow - edges[i]);
-				to = steward_state_index(rule, arrow + 2, strlen(arrow + 2));
-				if (from < 0 || to < 0)
-					found = false;
-				else
-					rule->edges[from] |= UINT64CONST(1) << to;
-			}
-		}
-	}
-	table_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	return found;
 }
 
 /* Return the OID of steward.column_rules, or InvalidOid while it is absent. */
@@ -220,8 +114,6 @@ add_state_rule(Relation rel, RulesBuild *build, AttrNumber attnum, Oid typid,
 			   const char *machine, const char *changed_at)
 {
 	StateRule  *rule;
-	Oid			machinesoid;
-	Relation	machines;
 	Snapshot	snapshot;
 	bool		ok;
 
@@ -231,11 +123,6 @@ add_state_rule(Relation rel, RulesBuild *build, AttrNumber attnum, Oid typid,
 	for (int i = 0; i < build->nstates; i++)
 		if (build->states[i].attnum == attnum)
 			return;
-	machinesoid = get_relname_relid(STEWARD_MACHINES_TABLE,
-									get_namespace_oid(STEWARD_SCHEMA, false));
-	if (!OidIsValid(machinesoid))
-		return;
-
 	rule = &build->states[build->nstates];
 	memset(rule, 0, sizeof(StateRule));
 	rule->attnum = attnum;
@@ -247,11 +134,10 @@ add_state_rule(Relation rel, RulesBuild *build, AttrNumber attnum, Oid typid,
 		if (c > 0 && TupleDescAttr(RelationGetDescr(rel), c - 1)->atttypid == TIMESTAMPTZOID)
 			rule->changed_at = c;
 	}
-	machines = table_open(machinesoid, AccessShareLock);
+	/* The machine's definition is lifecycle's (rulekinds.h). */
 	snapshot = rules_snapshot();
-	ok = load_machine(machines, snapshot, machine, rule);
+	ok = steward_rule_kinds.load_state_machine(snapshot, machine, rule);
 	UnregisterSnapshot(snapshot);
-	table_close(machines, AccessShareLock);
 	if (ok)
 		build->nstates++;
 }

@@ -15,13 +15,12 @@
 #include "utils/rel.h"
 
 /*
- * Catalog tables of the extension (src/tableam/tableam.sql,
- * src/lifecycle/lifecycle.sql).  C reads their columns by name, never by
+ * Catalog tables of the extension (src/tableam/tableam.sql; lifecycle's is
+ * in lifecycle.h).  C reads their columns by name, never by
  * position (steward_catalog_attnum), so an upgrade script may add columns
  * and one library serves every SQL version (README "Upgrading").
  */
 #define STEWARD_RULES_TABLE "column_rules"
-#define STEWARD_MACHINES_TABLE "machine_definitions"
 #define STEWARD_MAX_STATES 64
 #define STEWARD_MAX_STATE_RULES 8
 
@@ -72,9 +71,6 @@ extern List *steward_rule_written_names(Oid relid);
 
 /* written.c: refuse executor-derived values over columns the AM sets */
 extern void steward_check_written_columns(Oid relid, bool configuring);
-
-/* Index of a state name in a rule, or -1 if the machine does not declare it. */
-extern int	steward_state_index(const StateRule *rule, const char *name, int len);
 
 static inline bool
 steward_rules_empty(const StewardRules *rules)

@@ -43,85 +43,6 @@
 PG_FUNCTION_INFO_V1(steward_tableam_handler);
 
 static TableAmRoutine steward_methods;
-
-/* ------------------------------------------------------------------------
- * Rule kinds beyond versions and sequences (rulekinds.h): called through
- * this table, whose defaults do nothing until _PG_init registers the kinds.
- */
-static void
-no_check_insert_states(Relation rel, TupleTableSlot *slot, const StewardRules *rules,
-					   bool from_copy)
-{
-}
-
-static int
-no_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
-					   const StewardRules *rules, StateChange *changes)
-{
-	return 0;
-}
-
-static void
-no_state_changes(TupleTableSlot *slot, const StateChange *changes, int n)
-{
-}
-
-static void
-no_count_state_changes(Relation rel, const StateChange *changes, int n)
-{
-}
-
-static void
-no_state_counts_row(Relation rel, const StewardRules *rules, TupleTableSlot *slot,
-					HeapTuple tuple, int sign)
-{
-}
-
-static void
-no_state_counts_unknown(Relation rel, const StewardRules *rules)
-{
-}
-
-static bool
-no_migration_backfilling(Oid relid)
-{
-	return false;
-}
-
-static bool
-no_relayout_applying(Relation rel)
-{
-	return false;
-}
-
-static StewardRuleKinds kinds = {
-	.check_insert_states = no_check_insert_states,
-	.check_update_states = no_check_update_states,
-	.apply_state_changes = no_state_changes,
-	.count_state_changes = no_count_state_changes,
-	.state_counts_row = no_state_counts_row,
-	.state_counts_changes = no_count_state_changes,
-	.state_counts_unknown = no_state_counts_unknown,
-	.migration_backfilling = no_migration_backfilling,
-	.relayout_applying = no_relayout_applying,
-};
-
-#define REGISTER_KIND(member) \
-	do { if (k->member) kinds.member = k->member; } while (0)
-
-void
-steward_rule_kinds_register(const StewardRuleKinds *k)
-{
-	REGISTER_KIND(check_insert_states);
-	REGISTER_KIND(check_update_states);
-	REGISTER_KIND(apply_state_changes);
-	REGISTER_KIND(count_state_changes);
-	REGISTER_KIND(state_counts_row);
-	REGISTER_KIND(state_counts_changes);
-	REGISTER_KIND(state_counts_unknown);
-	REGISTER_KIND(migration_backfilling);
-	REGISTER_KIND(relayout_applying);
-}
 static bool steward_methods_ready = false;
 
 /* The heap callbacks we wrap. */
@@ -137,7 +58,7 @@ static inline bool
 rules_enforced(Relation rel)
 {
 	return SessionReplicationRole != SESSION_REPLICATION_ROLE_REPLICA &&
-		!kinds.relayout_applying(rel);
+		!steward_rule_kinds.relayout_applying(rel);
 }
 
 static char *
@@ -542,7 +463,7 @@ check_update_rules(Relation rel, const StewardRules *rules, HeapTuple oldtup,
 		*newversion = check_version(rel, oldtup, buffer, snapshot, slot,
 									rules->version_attnum, read, cid);
 	check_sequences(rel, oldtup, slot, rules);
-	return kinds.check_update_states(rel, oldtup, slot, rules, changes);
+	return steward_rule_kinds.check_update_states(rel, oldtup, slot, rules, changes);
 }
 
 /* Every rule passed: now change the row. */
@@ -552,7 +473,7 @@ set_rule_values(TupleTableSlot *slot, const StewardRules *rules,
 {
 	if (newversion > 0)
 		steward_slot_set_int8(slot, rules->version_attnum, newversion);
-	kinds.apply_state_changes(slot, changes, nchanges);
+	steward_rule_kinds.apply_state_changes(slot, changes, nchanges);
 }
 
 /*
@@ -566,9 +487,9 @@ count_update(Relation rel, TupleTableSlot *slot, const StateChange *changes,
 {
 	if (nchanges > 0)
 	{
-		kinds.count_state_changes(rel, changes, nchanges);
+		steward_rule_kinds.count_state_changes(rel, changes, nchanges);
 		if (!moved)
-			kinds.state_counts_changes(rel, changes, nchanges);
+			steward_rule_kinds.state_counts_changes(rel, changes, nchanges);
 	}
 	/* The rules cache is this relation's: hot rows keeps its entry there. */
 	steward_hotrows_count(rel, slot, &((StewardRules *) steward_get_rules(rel))->hot);
@@ -592,7 +513,7 @@ apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	 * stale) and its state (src/migrate/README.md).
 	 */
 	if (steward_rules_empty(rules) || !rules_enforced(rel) ||
-		kinds.migration_backfilling(RelationGetRelid(rel)))
+		steward_rule_kinds.migration_backfilling(RelationGetRelid(rel)))
 		return 0;
 	have_read = take_read_version(rel, otid, cid, &read);
 
@@ -635,7 +556,7 @@ steward_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 		count_update(rel, slot, changes, nchanges, false);
 		/* Rows stored as sent may have changed state unseen. */
 		if (!rules_enforced(rel))
-			kinds.state_counts_unknown(rel, steward_get_rules(rel));
+			steward_rule_kinds.state_counts_unknown(rel, steward_get_rules(rel));
 	}
 	return result;
 }
@@ -779,7 +700,7 @@ steward_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 	if (result != TM_Ok)
 		forget_moving_row();
 	else if (old != NULL)
-		kinds.state_counts_row(rel, rules, NULL, old, -1);
+		steward_rule_kinds.state_counts_row(rel, rules, NULL, old, -1);
 	if (old != NULL)
 		heap_freetuple(old);
 	return result;
@@ -830,7 +751,7 @@ apply_insert_rules(Relation rel, TupleTableSlot *slot, bool from_copy)
 
 	if (!rules_enforced(rel))
 		return;
-	kinds.check_insert_states(rel, slot, rules, from_copy);
+	steward_rule_kinds.check_insert_states(rel, slot, rules, from_copy);
 
 	/* Sequences have no insert rule: the first event may carry any value. */
 	if (attnum == InvalidAttrNumber)
@@ -892,12 +813,12 @@ steward_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 		heap_methods->tuple_insert(rel, slot, cid, options, bistate);
 		count_update(rel, slot, changes, nchanges, true);
 		/* The row arrives here in its new state (the delete took the old). */
-		kinds.state_counts_row(rel, steward_get_rules(rel), slot, NULL, +1);
+		steward_rule_kinds.state_counts_row(rel, steward_get_rules(rel), slot, NULL, +1);
 		return;
 	}
 	apply_insert_rules(rel, slot, loaded_by_copy_from(bistate));
 	heap_methods->tuple_insert(rel, slot, cid, options, bistate);
-	kinds.state_counts_row(rel, steward_get_rules(rel), slot, NULL, +1);
+	steward_rule_kinds.state_counts_row(rel, steward_get_rules(rel), slot, NULL, +1);
 }
 
 static void
@@ -917,7 +838,7 @@ steward_tuple_complete_speculative(Relation rel, TupleTableSlot *slot,
 {
 	heap_methods->tuple_complete_speculative(rel, slot, specToken, succeeded);
 	if (succeeded)
-		kinds.state_counts_row(rel, steward_get_rules(rel), slot, NULL, +1);
+		steward_rule_kinds.state_counts_row(rel, steward_get_rules(rel), slot, NULL, +1);
 }
 
 static void
@@ -932,7 +853,7 @@ steward_multi_insert(Relation rel, TupleTableSlot **slots, int ntuples,
 	heap_methods->multi_insert(rel, slots, ntuples, cid, options, bistate);
 	rules = steward_get_rules(rel);
 	for (int i = 0; i < ntuples; i++)
-		kinds.state_counts_row(rel, rules, slots[i], NULL, +1);
+		steward_rule_kinds.state_counts_row(rel, rules, slots[i], NULL, +1);
 }
 
 /* ------------------------------------------------------------------------
