@@ -17,7 +17,7 @@ SQL_SOURCES = \
 	src/tableam/tableam.sql \
 	src/stats/counters.sql \
 	src/governor/governor.sql \
-	src/hashindex/hashindex.sql \
+	src/steward_hash/steward_hash.sql \
 	src/tableam/release.sql \
 	src/tableam/heapcheck.sql \
 	src/idempotency/idempotency.sql \
@@ -69,15 +69,15 @@ OBJS = \
 	src/stats/waits.o \
 	src/stats/hotrows.o \
 	src/governor/governor.o \
-	src/hashindex/sthash.o \
-	src/hashindex/sthash_page.o \
-	src/hashindex/sthash_insert.o \
-	src/hashindex/sthash_split.o \
-	src/hashindex/sthash_build.o \
-	src/hashindex/sthash_scan.o \
-	src/hashindex/sthash_vacuum.o \
-	src/hashindex/sthash_verify.o \
-	src/hashindex/sthash_wal.o \
+	src/steward_hash/steward_hash.o \
+	src/steward_hash/steward_hash_page.o \
+	src/steward_hash/steward_hash_insert.o \
+	src/steward_hash/steward_hash_split.o \
+	src/steward_hash/steward_hash_build.o \
+	src/steward_hash/steward_hash_scan.o \
+	src/steward_hash/steward_hash_vacuum.o \
+	src/steward_hash/steward_hash_verify.o \
+	src/steward_hash/steward_hash_wal.o \
 	src/idempotency/idempotency.o \
 	src/idempotency/idem_stats.o \
 	src/idempotency/purge_worker.o \

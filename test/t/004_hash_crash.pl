@@ -20,7 +20,7 @@
 # middle with an immediate stop is a matter of luck (part 1 reports whether
 # it happened), so part 2 stops the server cleanly and edits the index file
 # into the state a crash in the middle of a split leaves behind: the last
-# split pair's primary pages carry STH_SPLIT_SOURCE / STH_SPLIT_TARGET and
+# split pair's primary pages carry STEWARD_HASH_SPLIT_SOURCE / STEWARD_HASH_SPLIT_TARGET and
 # some entries that belong to the new bucket are still in the old bucket.
 # Readers must find those entries (they look in both buckets), verify_index
 # must accept the state, and the next writer must finish the split.
@@ -151,7 +151,7 @@ ok($node->log_contains(qr/database system was interrupted|was not properly shut 
 	'the restart ran crash recovery');
 
 # Did the stop catch splits in the middle?  Count primary pages still
-# flagged STH_SPLITTING (flags: uint16 at special + 16 = byte 8184) before
+# flagged STEWARD_HASH_SPLITTING (flags: uint16 at special + 16 = byte 8184) before
 # anything writes to the indexes.  Informational: it depends on timing.
 sub splitting_pages
 {

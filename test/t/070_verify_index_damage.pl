@@ -5,8 +5,8 @@
 # Here one table carries one steward_hash index per kind of damage, all
 # grown by inserts (bucket splits, overflow pages).  With the server
 # stopped, each index file is edited into one broken state (the layout is in
-# src/hashindex/README.md and sthash.h); after the restart verify_index must
-# report that index with the kind of problem sthash_verify.c names for it,
+# src/steward_hash/README.md and steward_hash.h); after the restart verify_index must
+# report that index with the kind of problem steward_hash_verify.c names for it,
 # on the damaged block, and the undamaged control index must stay clean:
 #   bad page link           a bucket page's next points past the end
 #   bad page structure      an overflow page's pd_lower is not on an entry

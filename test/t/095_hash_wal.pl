@@ -1,4 +1,4 @@
-# steward_hash's directly written generic WAL records (src/hashindex/sthash_wal.c).
+# steward_hash's directly written generic WAL records (src/steward_hash/steward_hash_wal.c).
 #
 # An insert into a page with room writes its generic WAL record itself (two
 # fragments: pd_lower and the new entry) instead of letting GenericXLog

@@ -1,6 +1,6 @@
 # Reading and editing steward_hash index files in TAP tests (with the
-# server stopped).  The layout is the one of src/hashindex/sthash.h and
-# src/hashindex/README.md: a standard page header, entries of 14 bytes
+# server stopped).  The layout is the one of src/steward_hash/steward_hash.h and
+# src/steward_hash/README.md: a standard page header, entries of 14 bytes
 # (uint16 hash[4], most significant first, then the heap TID) from byte 24
 # to pd_lower, and a 24-byte special area (next, bucket, split_max,
 # partner, flags).  Used by 004_hash_crash.pl (a crafted interrupted split)
@@ -12,7 +12,7 @@ use warnings;
 use Exporter 'import';
 
 our $BLCKSZ  = 8192;
-our $SPECIAL = $BLCKSZ - 24;    # MAXALIGN(sizeof(StHashPageOpaqueData))
+our $SPECIAL = $BLCKSZ - 24;    # MAXALIGN(sizeof(StewardHashPageOpaqueData))
 our $ENTRIES = 24;              # MAXALIGN(SizeOfPageHeaderData)
 our $ENTRY   = 14;              # uint16 hash[4] + ItemPointerData
 our $META    = 24;              # PageGetContents of the metapage
@@ -59,7 +59,7 @@ sub entry_hash
 	return ($h[0] << 48) | ($h[1] << 32) | ($h[2] << 16) | $h[3];
 }
 
-# Bucket of a hash under masks (as sth_hash_to_bucket: low 32 bits).
+# Bucket of a hash under masks (as steward_hash_to_bucket: low 32 bits).
 sub bucket_of
 {
 	my ($h, $max, $high, $low) = @_;

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * sthash_verify.c
+ * steward_hash_verify.c
  *	  steward.verify_index(): amcheck-style consistency check of a
  *	  steward_hash index against itself and its table, and
  *	  steward.hash_index_stats().
@@ -54,7 +54,7 @@
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
-#include "hashindex/sthash.h"
+#include "steward_hash/steward_hash.h"
 
 PG_FUNCTION_INFO_V1(steward_verify_index);
 PG_FUNCTION_INFO_V1(steward_hash_index_stats);
@@ -144,10 +144,10 @@ page_structure_ok(VerifyState *vs, Page page, BlockNumber blkno)
 	PageHeader	hdr = (PageHeader) page;
 
 	if (PageIsNew(page) ||
-		hdr->pd_special != BLCKSZ - MAXALIGN(sizeof(StHashPageOpaqueData)) ||
+		hdr->pd_special != BLCKSZ - MAXALIGN(sizeof(StewardHashPageOpaqueData)) ||
 		hdr->pd_upper != hdr->pd_special ||
-		hdr->pd_lower < STH_ENTRIES_START || hdr->pd_lower > hdr->pd_upper ||
-		(hdr->pd_lower - STH_ENTRIES_START) % sizeof(StHashEntry) != 0)
+		hdr->pd_lower < STEWARD_HASH_ENTRIES_START || hdr->pd_lower > hdr->pd_upper ||
+		(hdr->pd_lower - STEWARD_HASH_ENTRIES_START) % sizeof(StewardHashEntry) != 0)
 	{
 		report(vs, "bad page structure", blkno,
 			   "page header has pd_lower %u, pd_upper %u, pd_special %u",
@@ -158,9 +158,9 @@ page_structure_ok(VerifyState *vs, Page page, BlockNumber blkno)
 }
 
 static void
-check_bucket(VerifyState *vs, const StHashMetaData *meta, uint32 bucket)
+check_bucket(VerifyState *vs, const StewardHashMetaData *meta, uint32 bucket)
 {
-	BlockNumber blkno = sth_bucket_block(meta, bucket);
+	BlockNumber blkno = steward_hash_bucket_block(meta, bucket);
 	bool		primary = true;
 	uint32		partner = bucket;
 	int			chainlen = 0;
@@ -169,9 +169,9 @@ check_bucket(VerifyState *vs, const StHashMetaData *meta, uint32 bucket)
 	{
 		Buffer		buf;
 		Page		page;
-		StHashPageOpaque opaque;
+		StewardHashPageOpaque opaque;
 		int			n;
-		StHashEntry *entries;
+		StewardHashEntry *entries;
 
 		if (!visit(vs, blkno, psprintf("bucket %u", bucket)))
 			return;
@@ -184,21 +184,21 @@ check_bucket(VerifyState *vs, const StHashMetaData *meta, uint32 bucket)
 			UnlockReleaseBuffer(buf);
 			return;
 		}
-		opaque = StHashPageGetOpaque(page);
-		if ((opaque->flags & STH_PAGE_KINDS) != (primary ? STH_PAGE_BUCKET : STH_PAGE_OVERFLOW) ||
+		opaque = StewardHashPageGetOpaque(page);
+		if ((opaque->flags & STEWARD_HASH_PAGE_KINDS) != (primary ? STEWARD_HASH_PAGE_BUCKET : STEWARD_HASH_PAGE_OVERFLOW) ||
 			opaque->bucket != bucket)
 			report(vs, "bad page structure", blkno,
 				   "page of bucket %u chain has kind 0x%04x and bucket %u",
-				   bucket, opaque->flags & STH_PAGE_KINDS, opaque->bucket);
-		if (primary && (opaque->flags & STH_SPLIT_SOURCE))
+				   bucket, opaque->flags & STEWARD_HASH_PAGE_KINDS, opaque->bucket);
+		if (primary && (opaque->flags & STEWARD_HASH_SPLIT_SOURCE))
 			partner = opaque->partner;
 
-		n = sth_page_nentries(page);
-		entries = sth_page_entries(page);
+		n = steward_hash_page_nentries(page);
+		entries = steward_hash_page_entries(page);
 		for (int i = 0; i < n; i++)
 		{
-			uint64		h = sth_entry_hash(&entries[i]);
-			uint32		b = sth_hash_to_bucket(h, meta->maxbucket, meta->highmask,
+			uint64		h = steward_hash_entry_hash(&entries[i]);
+			uint32		b = steward_hash_to_bucket(h, meta->maxbucket, meta->highmask,
 											   meta->lowmask);
 			EntryKey	key;
 			bool		found;
@@ -230,7 +230,7 @@ check_bucket(VerifyState *vs, const StHashMetaData *meta, uint32 bucket)
 }
 
 static void
-check_free_list(VerifyState *vs, const StHashMetaData *meta)
+check_free_list(VerifyState *vs, const StewardHashMetaData *meta)
 {
 	BlockNumber blkno = meta->freehead;
 	uint32		count = 0;
@@ -246,15 +246,15 @@ check_free_list(VerifyState *vs, const StHashMetaData *meta)
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		if (page_structure_ok(vs, page, blkno) &&
-			!(StHashPageGetOpaque(page)->flags & STH_PAGE_FREE))
+			!(StewardHashPageGetOpaque(page)->flags & STEWARD_HASH_PAGE_FREE))
 			report(vs, "bad page structure", blkno,
 				   "page on the free list is not marked free");
-		blkno = PageIsNew(page) ? InvalidBlockNumber : StHashPageGetOpaque(page)->next;
+		blkno = PageIsNew(page) ? InvalidBlockNumber : StewardHashPageGetOpaque(page)->next;
 		UnlockReleaseBuffer(buf);
 		count++;
 	}
 	if (count != meta->nfree)
-		report(vs, "bad metapage", STHASH_METAPAGE,
+		report(vs, "bad metapage", STEWARD_HASH_METAPAGE,
 			   "free list holds %u pages, metapage says %u", count, meta->nfree);
 }
 
@@ -273,11 +273,11 @@ check_unreached(VerifyState *vs)
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		if (!PageIsNew(page) &&
-			!(StHashPageGetOpaque(page)->flags & STH_PAGE_UNUSED) &&
-			sth_page_nentries(page) > 0)
+			!(StewardHashPageGetOpaque(page)->flags & STEWARD_HASH_PAGE_UNUSED) &&
+			steward_hash_page_nentries(page) > 0)
 			report(vs, "orphan page", blkno,
 				   "page with %d entries is not reachable from the metapage",
-				   sth_page_nentries(page));
+				   steward_hash_page_nentries(page));
 		UnlockReleaseBuffer(buf);
 	}
 }
@@ -298,7 +298,7 @@ heap_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	EntryEntry *entry;
 
 	memset(&key, 0, sizeof(key));
-	key.hash = sth_hash_values(index, values, isnull, &anynull);
+	key.hash = steward_hash_values(index, values, isnull, &anynull);
 	if (anynull)
 		return;
 	key.tid = *tid;
@@ -382,7 +382,7 @@ check_entries_against_heap(VerifyState *vs)
 			continue;
 		}
 		FormIndexDatum(indexInfo, slot, estate, values, isnull);
-		if (sth_hash_values(vs->index, values, isnull, &anynull) != entry->key.hash || anynull)
+		if (steward_hash_values(vs->index, values, isnull, &anynull) != entry->key.hash || anynull)
 			report(vs, "entry does not match tuple", InvalidBlockNumber,
 				   "entry for tid (%u,%u) has hash %016llx, the tuple's key does not",
 				   ItemPointerGetBlockNumber(&entry->key.tid),
@@ -465,9 +465,9 @@ steward_verify_index(PG_FUNCTION_ARGS)
 	Oid			heapoid = index_table(indexoid);
 	VerifyState vs;
 	HASHCTL		ctl;
-	const StHashMetaData *meta;
+	const StewardHashMetaData *meta;
 	Buffer		metabuf;
-	StHashMetaData metacopy;
+	StewardHashMetaData metacopy;
 	HeapCheckState hcs;
 	IndexInfo  *indexInfo;
 	LOCKMODE	heaplock;
@@ -509,18 +509,18 @@ steward_verify_index(PG_FUNCTION_ARGS)
 							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	/* With writers locked out no split runs: a copy of meta is stable. */
-	metabuf = ReadBuffer(vs.index, STHASH_METAPAGE);
+	metabuf = ReadBuffer(vs.index, STEWARD_HASH_METAPAGE);
 	LockBuffer(metabuf, BUFFER_LOCK_SHARE);
-	sth_check_metapage(vs.index, BufferGetPage(metabuf));
-	memcpy(&metacopy, StHashPageGetMeta(BufferGetPage(metabuf)), sizeof(metacopy));
+	steward_hash_check_metapage(vs.index, BufferGetPage(metabuf));
+	memcpy(&metacopy, StewardHashPageGetMeta(BufferGetPage(metabuf)), sizeof(metacopy));
 	UnlockReleaseBuffer(metabuf);
 	meta = &metacopy;
-	vs.visited[STHASH_METAPAGE] = true;
+	vs.visited[STEWARD_HASH_METAPAGE] = true;
 
-	if (meta->nsegments == 0 || meta->maxbucket >= STH_MAX_BUCKETS ||
+	if (meta->nsegments == 0 || meta->maxbucket >= STEWARD_HASH_MAX_BUCKETS ||
 		meta->lowmask != (meta->highmask >> 1) || meta->maxbucket > meta->highmask ||
 		meta->maxbucket < meta->lowmask)
-		report(&vs, "bad metapage", STHASH_METAPAGE,
+		report(&vs, "bad metapage", STEWARD_HASH_METAPAGE,
 			   "maxbucket %u, highmask %u, lowmask %u, %u segments",
 			   meta->maxbucket, meta->highmask, meta->lowmask, meta->nsegments);
 	else
@@ -528,7 +528,7 @@ steward_verify_index(PG_FUNCTION_ARGS)
 		for (uint32 b = 0; b <= meta->maxbucket; b++)
 			check_bucket(&vs, meta, b);
 		if (vs.noverflow != meta->noverflow)
-			report(&vs, "bad metapage", STHASH_METAPAGE,
+			report(&vs, "bad metapage", STEWARD_HASH_METAPAGE,
 				   "bucket chains hold %u overflow pages, metapage says %u",
 				   vs.noverflow, meta->noverflow);
 		check_free_list(&vs, meta);
@@ -558,7 +558,7 @@ steward_hash_index_stats(PG_FUNCTION_ARGS)
 	Oid			heapoid = index_table(indexoid);
 	Relation	heap;
 	Relation	index;
-	const StHashMetaData *meta;
+	const StewardHashMetaData *meta;
 	BlockNumber nblocks;
 	int64		entries = 0,
 				overflow = 0,
@@ -581,7 +581,7 @@ steward_hash_index_stats(PG_FUNCTION_ARGS)
 				 errmsg("permission denied for table %s", get_rel_name(heapoid)),
 				 errdetail("steward.hash_index_stats() needs ownership of the table, SELECT on it with no row security hiding rows, or membership in pg_stat_scan_tables.")));
 	open_table_and_index(indexoid, heapoid, AccessShareLock, &heap, &index);
-	meta = sth_get_meta(index, true);
+	meta = steward_hash_get_meta(index, true);
 	nblocks = RelationGetNumberOfBlocks(index);
 
 	for (BlockNumber blkno = 1; blkno < nblocks; blkno++)
@@ -592,14 +592,14 @@ steward_hash_index_stats(PG_FUNCTION_ARGS)
 
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		kind = PageIsNew(page) ? STH_PAGE_UNUSED : (StHashPageGetOpaque(page)->flags & STH_PAGE_KINDS);
-		if (kind & (STH_PAGE_BUCKET | STH_PAGE_OVERFLOW))
-			entries += sth_page_nentries(page);
-		if (kind & STH_PAGE_OVERFLOW)
+		kind = PageIsNew(page) ? STEWARD_HASH_PAGE_UNUSED : (StewardHashPageGetOpaque(page)->flags & STEWARD_HASH_PAGE_KINDS);
+		if (kind & (STEWARD_HASH_PAGE_BUCKET | STEWARD_HASH_PAGE_OVERFLOW))
+			entries += steward_hash_page_nentries(page);
+		if (kind & STEWARD_HASH_PAGE_OVERFLOW)
 			overflow++;
-		else if (kind & STH_PAGE_FREE)
+		else if (kind & STEWARD_HASH_PAGE_FREE)
 			freepages++;
-		else if (kind & STH_PAGE_UNUSED)
+		else if (kind & STEWARD_HASH_PAGE_UNUSED)
 			unused++;
 		UnlockReleaseBuffer(buf);
 		CHECK_FOR_INTERRUPTS();
@@ -607,18 +607,18 @@ steward_hash_index_stats(PG_FUNCTION_ARGS)
 	for (uint32 b = 0; b <= meta->maxbucket; b++)
 	{
 		int64		len;
-		Buffer		buf = ReadBuffer(index, sth_bucket_block(meta, b));
+		Buffer		buf = ReadBuffer(index, steward_hash_bucket_block(meta, b));
 		BlockNumber next;
 
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		next = StHashPageGetOpaque(BufferGetPage(buf))->next;
+		next = StewardHashPageGetOpaque(BufferGetPage(buf))->next;
 		UnlockReleaseBuffer(buf);
 		len = 1;
 		while (next != InvalidBlockNumber && len <= nblocks)
 		{
 			buf = ReadBuffer(index, next);
 			LockBuffer(buf, BUFFER_LOCK_SHARE);
-			next = StHashPageGetOpaque(BufferGetPage(buf))->next;
+			next = StewardHashPageGetOpaque(BufferGetPage(buf))->next;
 			UnlockReleaseBuffer(buf);
 			len++;
 		}
@@ -632,9 +632,9 @@ steward_hash_index_stats(PG_FUNCTION_ARGS)
 	values[4] = Int64GetDatum(unused);
 	values[5] = Int64GetDatum(entries);
 	values[6] = Float8GetDatum((double) entries /
-							   ((double) (meta->maxbucket + 1 + overflow) * STH_PAGE_CAPACITY));
+							   ((double) (meta->maxbucket + 1 + overflow) * STEWARD_HASH_PAGE_CAPACITY));
 	values[7] = Int64GetDatum(longest);
-	values[8] = Int64GetDatum((int64) STH_PAGE_CAPACITY);
+	values[8] = Int64GetDatum((int64) STEWARD_HASH_PAGE_CAPACITY);
 	index_close(index, AccessShareLock);
 	relation_close(heap, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));

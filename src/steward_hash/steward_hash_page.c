@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
- * sthash_page.c
+ * steward_hash_page.c
  *	  Pages, the metapage and its backend-local cache, bucket addressing,
  *	  extending the index, bucket segments and key hashing for steward_hash:
- *	  the layer below splits and overflow pages (sthash_split.c).
+ *	  the layer below splits and overflow pages (steward_hash_split.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -18,16 +18,16 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
-#include "hashindex/sthash.h"
+#include "steward_hash/steward_hash.h"
 
 void
-sth_init_page(Page page, uint16 flags, uint32 bucket)
+steward_hash_init_page(Page page, uint16 flags, uint32 bucket)
 {
-	StHashPageOpaque opaque;
+	StewardHashPageOpaque opaque;
 
-	PageInit(page, BLCKSZ, sizeof(StHashPageOpaqueData));
-	((PageHeader) page)->pd_lower = STH_ENTRIES_START;
-	opaque = StHashPageGetOpaque(page);
+	PageInit(page, BLCKSZ, sizeof(StewardHashPageOpaqueData));
+	((PageHeader) page)->pd_lower = STEWARD_HASH_ENTRIES_START;
+	opaque = StewardHashPageGetOpaque(page);
 	opaque->next = InvalidBlockNumber;
 	opaque->bucket = bucket;
 	opaque->split_max = 0;
@@ -42,15 +42,15 @@ sth_init_page(Page page, uint16 flags, uint32 bucket)
  * generic WAL, which skips the hole between pd_lower and pd_upper, logs it.
  */
 void
-sth_init_metapage(Page page)
+steward_hash_init_metapage(Page page)
 {
-	StHashMeta meta;
+	StewardHashMeta meta;
 
-	sth_init_page(page, STH_PAGE_META, 0);
-	meta = StHashPageGetMeta(page);
-	memset(meta, 0, sizeof(StHashMetaData));
-	meta->magic = STHASH_MAGIC;
-	meta->version = STHASH_VERSION;
+	steward_hash_init_page(page, STEWARD_HASH_PAGE_META, 0);
+	meta = StewardHashPageGetMeta(page);
+	memset(meta, 0, sizeof(StewardHashMetaData));
+	meta->magic = STEWARD_HASH_MAGIC;
+	meta->version = STEWARD_HASH_VERSION;
 	meta->maxbucket = 0;
 	meta->highmask = 1;
 	meta->lowmask = 0;
@@ -59,7 +59,7 @@ sth_init_metapage(Page page)
 	meta->nfree = 0;
 	meta->ntuples = 0;
 	((PageHeader) page)->pd_lower =
-		((char *) meta + sizeof(StHashMetaData)) - (char *) page;
+		((char *) meta + sizeof(StewardHashMetaData)) - (char *) page;
 }
 
 /* Which segment holds a bucket, and the first bucket of that segment. */
@@ -71,7 +71,7 @@ bucket_segment(uint32 bucket, uint32 *segment, uint32 *first)
 		*segment = 0;
 		*first = 0;
 	}
-	else if (bucket < STH_SEGMENT_BUCKETS)
+	else if (bucket < STEWARD_HASH_SEGMENT_BUCKETS)
 	{
 		int			g = pg_leftmost_one_pos32(bucket) + 1;
 
@@ -80,8 +80,8 @@ bucket_segment(uint32 bucket, uint32 *segment, uint32 *first)
 	}
 	else
 	{
-		*segment = STH_SMALL_SEGMENTS - 1 + bucket / STH_SEGMENT_BUCKETS;
-		*first = (bucket / STH_SEGMENT_BUCKETS) * STH_SEGMENT_BUCKETS;
+		*segment = STEWARD_HASH_SMALL_SEGMENTS - 1 + bucket / STEWARD_HASH_SEGMENT_BUCKETS;
+		*first = (bucket / STEWARD_HASH_SEGMENT_BUCKETS) * STEWARD_HASH_SEGMENT_BUCKETS;
 	}
 }
 
@@ -90,13 +90,13 @@ segment_size(uint32 segment)
 {
 	if (segment == 0)
 		return 1;
-	if (segment < STH_SMALL_SEGMENTS)
+	if (segment < STEWARD_HASH_SMALL_SEGMENTS)
 		return (uint32) 1 << (segment - 1);
-	return STH_SEGMENT_BUCKETS;
+	return STEWARD_HASH_SEGMENT_BUCKETS;
 }
 
 BlockNumber
-sth_bucket_block(const StHashMetaData *meta, uint32 bucket)
+steward_hash_bucket_block(const StewardHashMetaData *meta, uint32 bucket)
 {
 	uint32		segment,
 				first;
@@ -108,22 +108,22 @@ sth_bucket_block(const StHashMetaData *meta, uint32 bucket)
 }
 
 void
-sth_check_metapage(Relation index, Page page)
+steward_hash_check_metapage(Relation index, Page page)
 {
-	StHashMeta	meta = StHashPageGetMeta(page);
+	StewardHashMeta	meta = StewardHashPageGetMeta(page);
 
-	if (!(StHashPageGetOpaque(page)->flags & STH_PAGE_META) ||
-		meta->magic != STHASH_MAGIC)
+	if (!(StewardHashPageGetOpaque(page)->flags & STEWARD_HASH_PAGE_META) ||
+		meta->magic != STEWARD_HASH_MAGIC)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is not a steward_hash index",
 						RelationGetRelationName(index))));
-	if (meta->version != STHASH_VERSION)
+	if (meta->version != STEWARD_HASH_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("steward_hash index \"%s\" has version %u, expected %u",
 						RelationGetRelationName(index), meta->version,
-						STHASH_VERSION),
+						STEWARD_HASH_VERSION),
 				 errhint("REINDEX the index.")));
 }
 
@@ -132,60 +132,60 @@ sth_check_metapage(Relation index, Page page)
  * and detect staleness on the bucket page they land on (split_max; see
  * README.md), so the metapage is read only after a split.
  */
-const StHashMetaData *
-sth_get_meta(Relation index, bool refresh)
+const StewardHashMetaData *
+steward_hash_get_meta(Relation index, bool refresh)
 {
 	Buffer		buf;
 	Page		page;
 
 	if (index->rd_amcache != NULL && !refresh)
-		return (const StHashMetaData *) index->rd_amcache;
+		return (const StewardHashMetaData *) index->rd_amcache;
 
 	if (index->rd_amcache == NULL)
 		index->rd_amcache = MemoryContextAlloc(index->rd_indexcxt,
-											   sizeof(StHashMetaCache));
-	buf = ReadBuffer(index, STHASH_METAPAGE);
+											   sizeof(StewardHashMetaCache));
+	buf = ReadBuffer(index, STEWARD_HASH_METAPAGE);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
-	sth_check_metapage(index, page);
-	memcpy(index->rd_amcache, StHashPageGetMeta(page), sizeof(StHashMetaData));
+	steward_hash_check_metapage(index, page);
+	memcpy(index->rd_amcache, StewardHashPageGetMeta(page), sizeof(StewardHashMetaData));
 	UnlockReleaseBuffer(buf);
-	return (const StHashMetaData *) index->rd_amcache;
+	return (const StewardHashMetaData *) index->rd_amcache;
 }
 
 void
-sth_page_add_entry(Page page, uint64 hash, ItemPointer tid)
+steward_hash_page_add_entry(Page page, uint64 hash, ItemPointer tid)
 {
-	int			n = sth_page_nentries(page);
+	int			n = steward_hash_page_nentries(page);
 
-	Assert(sth_page_has_room(page));
-	sth_entry_set(&sth_page_entries(page)[n], hash, tid);
-	((PageHeader) page)->pd_lower += sizeof(StHashEntry);
+	Assert(steward_hash_page_has_room(page));
+	steward_hash_entry_set(&steward_hash_page_entries(page)[n], hash, tid);
+	((PageHeader) page)->pd_lower += sizeof(StewardHashEntry);
 }
 
 /* Remove entry i by moving the last entry into its place. */
 void
-sth_page_remove_entry(Page page, int i)
+steward_hash_page_remove_entry(Page page, int i)
 {
-	int			n = sth_page_nentries(page);
-	StHashEntry *entries = sth_page_entries(page);
+	int			n = steward_hash_page_nentries(page);
+	StewardHashEntry *entries = steward_hash_page_entries(page);
 
 	Assert(i >= 0 && i < n);
 	if (i != n - 1)
 		entries[i] = entries[n - 1];
-	((PageHeader) page)->pd_lower -= sizeof(StHashEntry);
+	((PageHeader) page)->pd_lower -= sizeof(StewardHashEntry);
 }
 
 bool
-sth_page_has_room(Page page)
+steward_hash_page_has_room(Page page)
 {
-	return ((PageHeader) page)->pd_lower + sizeof(StHashEntry) <=
+	return ((PageHeader) page)->pd_lower + sizeof(StewardHashEntry) <=
 		((PageHeader) page)->pd_upper;
 }
 
 /* A new, exclusively locked page at the end of the index. */
 Buffer
-sth_extend(Relation index)
+steward_hash_extend(Relation index)
 {
 	Buffer		buf;
 	bool		needLock = !RELATION_IS_LOCAL(index);
@@ -209,9 +209,9 @@ sth_extend(Relation index)
  * index cannot address more buckets.
  */
 bool
-sth_create_bucket_pages(Relation index, Buffer metabuf, uint32 bucket)
+steward_hash_create_bucket_pages(Relation index, Buffer metabuf, uint32 bucket)
 {
-	StHashMeta	meta = StHashPageGetMeta(BufferGetPage(metabuf));
+	StewardHashMeta	meta = StewardHashPageGetMeta(BufferGetPage(metabuf));
 	uint32		segment,
 				first,
 				size;
@@ -223,7 +223,7 @@ sth_create_bucket_pages(Relation index, Buffer metabuf, uint32 bucket)
 	bucket_segment(bucket, &segment, &first);
 	if (segment < meta->nsegments)
 		return true;
-	if (segment >= STH_MAX_SEGMENTS || segment != meta->nsegments)
+	if (segment >= STEWARD_HASH_MAX_SEGMENTS || segment != meta->nsegments)
 		return false;
 
 	size = segment_size(segment);
@@ -239,7 +239,7 @@ sth_create_bucket_pages(Relation index, Buffer metabuf, uint32 bucket)
 			start = BufferGetBlockNumber(buf);
 		Assert(BufferGetBlockNumber(buf) == start + i);
 		START_CRIT_SECTION();
-		sth_init_page(BufferGetPage(buf), STH_PAGE_UNUSED, first + i);
+		steward_hash_init_page(BufferGetPage(buf), STEWARD_HASH_PAGE_UNUSED, first + i);
 		MarkBufferDirty(buf);
 		if (RelationNeedsWAL(index))
 			log_newpage_buffer(buf, true);
@@ -251,7 +251,7 @@ sth_create_bucket_pages(Relation index, Buffer metabuf, uint32 bucket)
 
 	state = GenericXLogStart(index);
 	metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
-	meta = StHashPageGetMeta(metapage);
+	meta = StewardHashPageGetMeta(metapage);
 	meta->segstart[segment] = start;
 	meta->nsegments = segment + 1;
 	GenericXLogFinish(state);
@@ -263,7 +263,7 @@ sth_create_bucket_pages(Relation index, Buffer metabuf, uint32 bucket)
  * (seed 0) combined in column order.  Rows with a NULL key are not indexed.
  */
 uint64
-sth_hash_values(Relation index, Datum *values, bool *isnull, bool *anynull)
+steward_hash_values(Relation index, Datum *values, bool *isnull, bool *anynull)
 {
 	int			natts = IndexRelationGetNumberOfKeyAttributes(index);
 	uint64		hash = 0;
@@ -279,7 +279,7 @@ sth_hash_values(Relation index, Datum *values, bool *isnull, bool *anynull)
 			*anynull = true;
 			return 0;
 		}
-		proc = index_getprocinfo(index, i + 1, STHASH_HASH_PROC);
+		proc = index_getprocinfo(index, i + 1, STEWARD_HASH_PROC);
 		h = DatumGetUInt64(FunctionCall2Coll(proc, index->rd_indcollation[i],
 											 values[i], UInt64GetDatum(0)));
 		hash = (i == 0) ? h : hash_combine64(hash, h);

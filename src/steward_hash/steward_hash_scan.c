@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * sthash_scan.c
+ * steward_hash_scan.c
  *	  Index scans for steward_hash.
  *
  * A scan reads its whole bucket at the first amgettuple/amgetbitmap call,
@@ -42,9 +42,9 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
-#include "hashindex/sthash.h"
+#include "steward_hash/steward_hash.h"
 
-typedef struct StHashScanOpaqueData
+typedef struct StewardHashScanOpaqueData
 {
 	bool		collected;		/* TIDs gathered for the current keys */
 	ItemPointerData *tids;
@@ -58,9 +58,9 @@ typedef struct StHashScanOpaqueData
 	BlockNumber blkno;			/* page being walked */
 	OffsetNumber maxoff;		/* its last line pointer */
 	OffsetNumber offnum;		/* last one returned */
-} StHashScanOpaqueData;
+} StewardHashScanOpaqueData;
 
-typedef StHashScanOpaqueData *StHashScanOpaque;
+typedef StewardHashScanOpaqueData *StewardHashScanOpaque;
 
 static void
 append_tid(ItemPointerData **tids, int *ntids, int *maxtids, ItemPointer tid)
@@ -86,14 +86,14 @@ walk_chain(Relation index, Buffer primary, uint64 hash, bool match_all,
 		   ItemPointerData **tids, int *ntids, int *maxtids)
 {
 	Buffer		cur = primary;
-	uint64		raw = sth_hash_stored(hash);
+	uint64		raw = steward_hash_stored(hash);
 
 	for (;;)
 	{
 		Page		page = BufferGetPage(cur);
-		StHashEntry *entries = sth_page_entries(page);
-		int			n = sth_page_nentries(page);
-		BlockNumber next = StHashPageGetOpaque(page)->next;
+		StewardHashEntry *entries = steward_hash_page_entries(page);
+		int			n = steward_hash_page_nentries(page);
+		BlockNumber next = StewardHashPageGetOpaque(page)->next;
 		Buffer		nextbuf;
 
 		if (match_all)
@@ -128,15 +128,15 @@ walk_chain(Relation index, Buffer primary, uint64 hash, bool match_all,
 
 /* Every entry (match_all) or the entries with "hash" of one bucket. */
 void
-sth_collect_bucket(Relation index, uint32 bucket, uint64 hash, bool match_all,
+steward_hash_collect_bucket(Relation index, uint32 bucket, uint64 hash, bool match_all,
 				   ItemPointerData **tids, int *ntids, int *maxtids)
 {
-	const StHashMetaData *meta = sth_get_meta(index, false);
+	const StewardHashMetaData *meta = steward_hash_get_meta(index, false);
 	Buffer		buf;
 
 	if (bucket > meta->maxbucket)
-		meta = sth_get_meta(index, true);
-	buf = ReadBuffer(index, sth_bucket_block(meta, bucket));
+		meta = steward_hash_get_meta(index, true);
+	buf = ReadBuffer(index, steward_hash_bucket_block(meta, bucket));
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	walk_chain(index, buf, hash, match_all, tids, ntids, maxtids);
 }
@@ -158,25 +158,25 @@ collect_hash(Relation index, uint64 hash, ItemPointerData **tids, int *ntids,
 
 	for (;;)
 	{
-		const StHashMetaData *meta = sth_get_meta(index, refresh);
-		uint32		bucket = sth_hash_to_bucket(hash, meta->maxbucket,
+		const StewardHashMetaData *meta = steward_hash_get_meta(index, refresh);
+		uint32		bucket = steward_hash_to_bucket(hash, meta->maxbucket,
 												meta->highmask, meta->lowmask);
-		BlockNumber blkno = sth_bucket_block(meta, bucket);
+		BlockNumber blkno = steward_hash_bucket_block(meta, bucket);
 		Buffer		buf = ReadBuffer(index, blkno);
-		StHashPageOpaque opaque;
+		StewardHashPageOpaque opaque;
 		uint32		partner;
 		uint32		split_max;
 		Buffer		partnerbuf;
 
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		opaque = StHashPageGetOpaque(BufferGetPage(buf));
+		opaque = StewardHashPageGetOpaque(BufferGetPage(buf));
 		if (opaque->split_max > meta->maxbucket)
 		{
 			UnlockReleaseBuffer(buf);
 			refresh = true;
 			continue;
 		}
-		if (!(opaque->flags & STH_SPLIT_TARGET))
+		if (!(opaque->flags & STEWARD_HASH_SPLIT_TARGET))
 		{
 			walk_chain(index, buf, hash, false, tids, ntids, maxtids);
 			return;
@@ -186,13 +186,13 @@ collect_hash(Relation index, uint64 hash, ItemPointerData **tids, int *ntids,
 		split_max = opaque->split_max;
 		UnlockReleaseBuffer(buf);
 
-		partnerbuf = ReadBuffer(index, sth_bucket_block(meta, partner));
+		partnerbuf = ReadBuffer(index, steward_hash_bucket_block(meta, partner));
 		LockBuffer(partnerbuf, BUFFER_LOCK_SHARE);
 		walk_chain(index, partnerbuf, hash, false, tids, ntids, maxtids);
 
 		buf = ReadBuffer(index, blkno);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		if (StHashPageGetOpaque(BufferGetPage(buf))->split_max != split_max)
+		if (StewardHashPageGetOpaque(BufferGetPage(buf))->split_max != split_max)
 		{
 			/* Our bucket was split again meanwhile: start over. */
 			UnlockReleaseBuffer(buf);
@@ -228,16 +228,16 @@ scankey_hash(Relation index, ScanKey key)
 	if (OidIsValid(subtype) && subtype != opcintype)
 	{
 		Oid			procid = get_opfamily_proc(index->rd_opfamily[col], subtype,
-											   subtype, STHASH_HASH_PROC);
+											   subtype, STEWARD_HASH_PROC);
 
 		if (!OidIsValid(procid))
 			elog(ERROR, "missing support function %d(%u,%u) in opfamily %u",
-				 STHASH_HASH_PROC, subtype, subtype, index->rd_opfamily[col]);
+				 STEWARD_HASH_PROC, subtype, subtype, index->rd_opfamily[col]);
 		fmgr_info(procid, &local);
 		proc = &local;
 	}
 	else
-		proc = index_getprocinfo(index, key->sk_attno, STHASH_HASH_PROC);
+		proc = index_getprocinfo(index, key->sk_attno, STEWARD_HASH_PROC);
 
 	return DatumGetUInt64(FunctionCall2Coll(proc, key->sk_collation,
 											key->sk_argument, UInt64GetDatum(0)));
@@ -286,7 +286,7 @@ heap_page_maxoff(Relation heap, BlockNumber blkno)
  * fetches each TID with the scan's snapshot and rechecks the row.
  */
 static bool
-next_heap_tid(IndexScanDesc scan, StHashScanOpaque so)
+next_heap_tid(IndexScanDesc scan, StewardHashScanOpaque so)
 {
 	Relation	heap = scan->heapRelation;
 
@@ -311,7 +311,7 @@ next_heap_tid(IndexScanDesc scan, StHashScanOpaque so)
 static void
 collect(IndexScanDesc scan)
 {
-	StHashScanOpaque so = (StHashScanOpaque) scan->opaque;
+	StewardHashScanOpaque so = (StewardHashScanOpaque) scan->opaque;
 	Relation	index = scan->indexRelation;
 	int			natts = IndexRelationGetNumberOfKeyAttributes(index);
 	uint64		colhash[INDEX_MAX_KEYS] = {0};
@@ -375,20 +375,20 @@ collect(IndexScanDesc scan)
 }
 
 IndexScanDesc
-sthbeginscan(Relation r, int nkeys, int norderbys)
+steward_hash_beginscan(Relation r, int nkeys, int norderbys)
 {
 	IndexScanDesc scan = RelationGetIndexScan(r, nkeys, norderbys);
-	StHashScanOpaque so = palloc0(sizeof(StHashScanOpaqueData));
+	StewardHashScanOpaque so = palloc0(sizeof(StewardHashScanOpaqueData));
 
 	scan->opaque = so;
 	return scan;
 }
 
 void
-sthrescan(IndexScanDesc scan, ScanKey scankey, int nscankeys,
+steward_hash_rescan(IndexScanDesc scan, ScanKey scankey, int nscankeys,
 		  ScanKey orderbys, int norderbys)
 {
-	StHashScanOpaque so = (StHashScanOpaque) scan->opaque;
+	StewardHashScanOpaque so = (StewardHashScanOpaque) scan->opaque;
 
 	if (scankey && scan->numberOfKeys > 0)
 		memmove(scan->keyData, scankey, scan->numberOfKeys * sizeof(ScanKeyData));
@@ -398,9 +398,9 @@ sthrescan(IndexScanDesc scan, ScanKey scankey, int nscankeys,
 }
 
 bool
-sthgettuple(IndexScanDesc scan, ScanDirection dir)
+steward_hash_gettuple(IndexScanDesc scan, ScanDirection dir)
 {
-	StHashScanOpaque so = (StHashScanOpaque) scan->opaque;
+	StewardHashScanOpaque so = (StewardHashScanOpaque) scan->opaque;
 
 	if (!so->collected)
 		collect(scan);
@@ -417,9 +417,9 @@ sthgettuple(IndexScanDesc scan, ScanDirection dir)
 }
 
 int64
-sthgetbitmap(IndexScanDesc scan, TIDBitmap *tbm)
+steward_hash_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 {
-	StHashScanOpaque so = (StHashScanOpaque) scan->opaque;
+	StewardHashScanOpaque so = (StewardHashScanOpaque) scan->opaque;
 
 	collect(scan);
 	if (so->whole_table)
@@ -434,9 +434,9 @@ sthgetbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 }
 
 void
-sthendscan(IndexScanDesc scan)
+steward_hash_endscan(IndexScanDesc scan)
 {
-	StHashScanOpaque so = (StHashScanOpaque) scan->opaque;
+	StewardHashScanOpaque so = (StewardHashScanOpaque) scan->opaque;
 
 	if (so->tids)
 		pfree(so->tids);

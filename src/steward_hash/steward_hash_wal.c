@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * sthash_wal.c
+ * steward_hash_wal.c
  *	  Generic WAL records written directly, for the insert hot path.
  *
  * steward_hash logs every change as a generic WAL record (RM_GENERIC_ID),
@@ -36,10 +36,10 @@
 #include "storage/bufmgr.h"
 #include "utils/rel.h"
 
-#include "hashindex/sthash.h"
+#include "steward_hash/steward_hash.h"
 
 /* Fragment header of a generic WAL delta: offset and length, both uint16. */
-#define STH_FRAGMENT_HEADER		(2 * sizeof(OffsetNumber))
+#define STEWARD_HASH_FRAGMENT_HEADER		(2 * sizeof(OffsetNumber))
 
 /*
  * Append "entry" (hash, tid) to the exclusively locked page "buf", which has
@@ -48,18 +48,18 @@
  * and its record are one critical section.
  */
 void
-sth_append_entry_logged(Relation index, Buffer buf, uint64 hash, ItemPointer tid)
+steward_hash_append_entry_logged(Relation index, Buffer buf, uint64 hash, ItemPointer tid)
 {
 	Page		page = BufferGetPage(buf);
 	uint16		off = ((PageHeader) page)->pd_lower;
-	char		delta[2 * STH_FRAGMENT_HEADER + sizeof(LocationIndex) + sizeof(StHashEntry)];
+	char		delta[2 * STEWARD_HASH_FRAGMENT_HEADER + sizeof(LocationIndex) + sizeof(StewardHashEntry)];
 	char	   *p = delta;
 	OffsetNumber frag[2];
 
-	Assert(sth_page_has_room(page));
+	Assert(steward_hash_page_has_room(page));
 
 	START_CRIT_SECTION();
-	sth_page_add_entry(page, hash, tid);
+	steward_hash_page_add_entry(page, hash, tid);
 	MarkBufferDirty(buf);
 
 	if (RelationNeedsWAL(index))
@@ -69,17 +69,17 @@ sth_append_entry_logged(Relation index, Buffer buf, uint64 hash, ItemPointer tid
 		/* Fragment 1: pd_lower (the new end of the entry array). */
 		frag[0] = offsetof(PageHeaderData, pd_lower);
 		frag[1] = sizeof(LocationIndex);
-		memcpy(p, frag, STH_FRAGMENT_HEADER);
-		p += STH_FRAGMENT_HEADER;
+		memcpy(p, frag, STEWARD_HASH_FRAGMENT_HEADER);
+		p += STEWARD_HASH_FRAGMENT_HEADER;
 		memcpy(p, (char *) page + frag[0], frag[1]);
 		p += frag[1];
 		/* Fragment 2: the entry, where pd_lower was. */
 		frag[0] = off;
-		frag[1] = sizeof(StHashEntry);
-		memcpy(p, frag, STH_FRAGMENT_HEADER);
-		p += STH_FRAGMENT_HEADER;
-		memcpy(p, (char *) page + off, sizeof(StHashEntry));
-		p += sizeof(StHashEntry);
+		frag[1] = sizeof(StewardHashEntry);
+		memcpy(p, frag, STEWARD_HASH_FRAGMENT_HEADER);
+		p += STEWARD_HASH_FRAGMENT_HEADER;
+		memcpy(p, (char *) page + off, sizeof(StewardHashEntry));
+		p += sizeof(StewardHashEntry);
 
 		XLogBeginInsert();
 		XLogRegisterBuffer(0, buf, REGBUF_STANDARD);

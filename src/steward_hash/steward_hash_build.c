@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * sthash_build.c
+ * steward_hash_build.c
  *	  CREATE INDEX for steward_hash: sort by bucket, then fill pages in
  *	  one pass.
  *
@@ -30,10 +30,10 @@
 #include "utils/rel.h"
 #include "utils/tuplesort.h"
 
-#include "hashindex/sthash.h"
+#include "steward_hash/steward_hash.h"
 
 /* Aim for buckets three quarters full after a build. */
-#define STH_BUILD_FILL 0.75
+#define STEWARD_HASH_BUILD_FILL 0.75
 
 typedef struct BuildState
 {
@@ -72,7 +72,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 {
 	BuildState *bs = (BuildState *) state;
 	bool		anynull;
-	uint64		hash = sth_hash_values(index, values, isnull, &anynull);
+	uint64		hash = steward_hash_values(index, values, isnull, &anynull);
 	TupleTableSlot *slot = bs->slot;
 
 	if (anynull)
@@ -91,10 +91,10 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 static uint32
 buckets_for(double count)
 {
-	double		want = ceil(count / (STH_PAGE_CAPACITY * STH_BUILD_FILL));
+	double		want = ceil(count / (STEWARD_HASH_PAGE_CAPACITY * STEWARD_HASH_BUILD_FILL));
 	uint32		nbuckets = 1;
 
-	while (nbuckets < want && nbuckets * 2 <= STH_MAX_BUCKETS)
+	while (nbuckets < want && nbuckets * 2 <= STEWARD_HASH_MAX_BUCKETS)
 		nbuckets *= 2;
 	return nbuckets;
 }
@@ -103,22 +103,22 @@ buckets_for(double count)
 static void
 create_buckets(Relation index, Buffer metabuf, uint32 nbuckets)
 {
-	StHashMeta	meta;
+	StewardHashMeta	meta;
 
 	for (uint32 b = 0; b < nbuckets; b++)
 	{
 		Buffer		buf;
 
-		if (!sth_create_bucket_pages(index, metabuf, b))
+		if (!steward_hash_create_bucket_pages(index, metabuf, b))
 			elog(ERROR, "could not allocate bucket %u of steward_hash index", b);
-		meta = StHashPageGetMeta(BufferGetPage(metabuf));
-		buf = ReadBuffer(index, sth_bucket_block(meta, b));
+		meta = StewardHashPageGetMeta(BufferGetPage(metabuf));
+		buf = ReadBuffer(index, steward_hash_bucket_block(meta, b));
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		sth_init_page(BufferGetPage(buf), STH_PAGE_BUCKET, b);
+		steward_hash_init_page(BufferGetPage(buf), STEWARD_HASH_PAGE_BUCKET, b);
 		MarkBufferDirty(buf);
 		UnlockReleaseBuffer(buf);
 	}
-	meta = StHashPageGetMeta(BufferGetPage(metabuf));
+	meta = StewardHashPageGetMeta(BufferGetPage(metabuf));
 	meta->maxbucket = nbuckets - 1;
 	meta->lowmask = nbuckets - 1;
 	meta->highmask = nbuckets * 2 - 1;
@@ -130,7 +130,7 @@ static void
 fill_buckets(Relation index, Buffer metabuf, Tuplesortstate *sort,
 			 TupleTableSlot *slot, uint32 nbuckets)
 {
-	StHashMeta	meta = StHashPageGetMeta(BufferGetPage(metabuf));
+	StewardHashMeta	meta = StewardHashPageGetMeta(BufferGetPage(metabuf));
 	Buffer		tail = InvalidBuffer;
 	uint32		tailbucket = 0;
 
@@ -147,22 +147,22 @@ fill_buckets(Relation index, Buffer metabuf, Tuplesortstate *sort,
 		{
 			if (BufferIsValid(tail))
 				UnlockReleaseBuffer(tail);
-			tail = ReadBuffer(index, sth_bucket_block(meta, bucket));
+			tail = ReadBuffer(index, steward_hash_bucket_block(meta, bucket));
 			LockBuffer(tail, BUFFER_LOCK_EXCLUSIVE);
 			tailbucket = bucket;
 		}
-		if (!sth_page_has_room(BufferGetPage(tail)))
+		if (!steward_hash_page_has_room(BufferGetPage(tail)))
 		{
-			Buffer		newbuf = sth_extend(index);
+			Buffer		newbuf = steward_hash_extend(index);
 
-			sth_init_page(BufferGetPage(newbuf), STH_PAGE_OVERFLOW, bucket);
-			StHashPageGetOpaque(BufferGetPage(tail))->next = BufferGetBlockNumber(newbuf);
+			steward_hash_init_page(BufferGetPage(newbuf), STEWARD_HASH_PAGE_OVERFLOW, bucket);
+			StewardHashPageGetOpaque(BufferGetPage(tail))->next = BufferGetBlockNumber(newbuf);
 			meta->noverflow++;
 			MarkBufferDirty(tail);
 			UnlockReleaseBuffer(tail);
 			tail = newbuf;
 		}
-		sth_page_add_entry(BufferGetPage(tail), hash, &tid);
+		steward_hash_page_add_entry(BufferGetPage(tail), hash, &tid);
 		MarkBufferDirty(tail);
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -181,7 +181,7 @@ refuse_unique(Relation index)
 }
 
 IndexBuildResult *
-sthbuild(Relation heap, Relation index, struct IndexInfo *indexInfo)
+steward_hash_build(Relation heap, Relation index, struct IndexInfo *indexInfo)
 {
 	IndexBuildResult *result;
 	BuildState	bs;
@@ -213,15 +213,15 @@ sthbuild(Relation heap, Relation index, struct IndexInfo *indexInfo)
 									   build_callback, &bs, NULL);
 	tuplesort_performsort(bs.sort);
 
-	metabuf = sth_extend(index);
-	Assert(BufferGetBlockNumber(metabuf) == STHASH_METAPAGE);
-	sth_init_metapage(BufferGetPage(metabuf));
+	metabuf = steward_hash_extend(index);
+	Assert(BufferGetBlockNumber(metabuf) == STEWARD_HASH_METAPAGE);
+	steward_hash_init_metapage(BufferGetPage(metabuf));
 	MarkBufferDirty(metabuf);
 
 	nbuckets = buckets_for(bs.count);
 	create_buckets(index, metabuf, nbuckets);
 	fill_buckets(index, metabuf, bs.sort, bs.slot, nbuckets);
-	StHashPageGetMeta(BufferGetPage(metabuf))->ntuples = bs.count;
+	StewardHashPageGetMeta(BufferGetPage(metabuf))->ntuples = bs.count;
 	MarkBufferDirty(metabuf);
 	UnlockReleaseBuffer(metabuf);
 
@@ -240,19 +240,19 @@ sthbuild(Relation heap, Relation index, struct IndexInfo *indexInfo)
 
 /* The init fork of an unlogged index: metapage and one empty bucket. */
 void
-sthbuildempty(Relation index)
+steward_hash_buildempty(Relation index)
 {
 	PGAlignedBlock metablock;
 	PGAlignedBlock bucketblock;
 	Page		metapage = (Page) metablock.data;
 	Page		bucketpage = (Page) bucketblock.data;
-	StHashMeta	meta;
+	StewardHashMeta	meta;
 
-	sth_init_metapage(metapage);
-	meta = StHashPageGetMeta(metapage);
+	steward_hash_init_metapage(metapage);
+	meta = StewardHashPageGetMeta(metapage);
 	meta->nsegments = 1;
 	meta->segstart[0] = 1;
-	sth_init_page(bucketpage, STH_PAGE_BUCKET, 0);
+	steward_hash_init_page(bucketpage, STEWARD_HASH_PAGE_BUCKET, 0);
 
 	PageSetChecksumInplace(metapage, 0);
 	PageSetChecksumInplace(bucketpage, 1);

@@ -1,14 +1,14 @@
 /*-------------------------------------------------------------------------
  *
- * sthash_split.c
+ * steward_hash_split.c
  *	  Bucket splits and overflow pages of steward_hash: adding a page to a
  *	  bucket's chain, giving emptied ones back to the free list, splitting
  *	  a bucket (linear hashing) and finishing a split a crash interrupted.
  *
- * Insert (sthash_insert.c) and VACUUM (sthash_vacuum.c) both call down into
+ * Insert (steward_hash_insert.c) and VACUUM (steward_hash_vacuum.c) both call down into
  * this file and never into each other, as core hash's insert and vacuum
  * call hashpage.c and hashovfl.c.  This file calls only the page layer
- * (sthash_page.c).
+ * (steward_hash_page.c).
  *
  * Lock order (README.md): a bucket's primary page, then pages of its chain
  * in chain order, then the metapage.  A split holds the metapage and takes
@@ -24,7 +24,7 @@
 #include "storage/bufmgr.h"
 #include "utils/rel.h"
 
-#include "hashindex/sthash.h"
+#include "steward_hash/steward_hash.h"
 
 /*
  * Get a page for a bucket's chain: from the free list, else by extending
@@ -36,36 +36,36 @@
  * returned buffer.
  */
 Buffer
-sth_new_overflow(Relation index, GenericXLogState *state, Buffer *metabuf,
+steward_hash_new_overflow(Relation index, GenericXLogState *state, Buffer *metabuf,
 				 Page *newpage, uint32 bucket)
 {
 	Page		metapage;
-	StHashMeta	meta;
+	StewardHashMeta	meta;
 	Buffer		newbuf;
 
-	*metabuf = ReadBuffer(index, STHASH_METAPAGE);
+	*metabuf = ReadBuffer(index, STEWARD_HASH_METAPAGE);
 	LockBuffer(*metabuf, BUFFER_LOCK_EXCLUSIVE);
 	metapage = GenericXLogRegisterBuffer(state, *metabuf, 0);
-	meta = StHashPageGetMeta(metapage);
+	meta = StewardHashPageGetMeta(metapage);
 
 	if (meta->freehead != InvalidBlockNumber)
 	{
 		newbuf = ReadBuffer(index, meta->freehead);
 		LockBuffer(newbuf, BUFFER_LOCK_EXCLUSIVE);
-		if (!(StHashPageGetOpaque(BufferGetPage(newbuf))->flags & STH_PAGE_FREE))
+		if (!(StewardHashPageGetOpaque(BufferGetPage(newbuf))->flags & STEWARD_HASH_PAGE_FREE))
 			ereport(ERROR,
 					(errcode(ERRCODE_INDEX_CORRUPTED),
 					 errmsg("free list of steward_hash index \"%s\" points to block %u, which is not free",
 							RelationGetRelationName(index), meta->freehead)));
-		meta->freehead = StHashPageGetOpaque(BufferGetPage(newbuf))->next;
+		meta->freehead = StewardHashPageGetOpaque(BufferGetPage(newbuf))->next;
 		meta->nfree--;
 	}
 	else
-		newbuf = sth_extend(index);
+		newbuf = steward_hash_extend(index);
 	meta->noverflow++;
 
 	*newpage = GenericXLogRegisterBuffer(state, newbuf, GENERIC_XLOG_FULL_IMAGE);
-	sth_init_page(*newpage, STH_PAGE_OVERFLOW, bucket);
+	steward_hash_init_page(*newpage, STEWARD_HASH_PAGE_OVERFLOW, bucket);
 	return newbuf;
 }
 
@@ -76,10 +76,10 @@ sth_new_overflow(Relation index, GenericXLogState *state, Buffer *metabuf,
  * page, metapage).
  */
 void
-sth_unlink_empty_pages(Relation index, Buffer primary)
+steward_hash_unlink_empty_pages(Relation index, Buffer primary)
 {
 	Buffer		prev = primary;
-	BlockNumber next = StHashPageGetOpaque(BufferGetPage(primary))->next;
+	BlockNumber next = StewardHashPageGetOpaque(BufferGetPage(primary))->next;
 
 	while (next != InvalidBlockNumber)
 	{
@@ -88,24 +88,24 @@ sth_unlink_empty_pages(Relation index, Buffer primary)
 
 		LockBuffer(cur, BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(cur);
-		next = StHashPageGetOpaque(page)->next;
+		next = StewardHashPageGetOpaque(page)->next;
 
-		if (sth_page_nentries(page) == 0)
+		if (steward_hash_page_nentries(page) == 0)
 		{
 			GenericXLogState *state = GenericXLogStart(index);
 			Page		prevpage = GenericXLogRegisterBuffer(state, prev, 0);
 			Page		freepage = GenericXLogRegisterBuffer(state, cur, GENERIC_XLOG_FULL_IMAGE);
-			Buffer		metabuf = ReadBuffer(index, STHASH_METAPAGE);
+			Buffer		metabuf = ReadBuffer(index, STEWARD_HASH_METAPAGE);
 			Page		metapage;
-			StHashMeta	meta;
+			StewardHashMeta	meta;
 
 			LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 			metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
-			meta = StHashPageGetMeta(metapage);
+			meta = StewardHashPageGetMeta(metapage);
 
-			StHashPageGetOpaque(prevpage)->next = next;
-			sth_init_page(freepage, STH_PAGE_FREE, 0);
-			StHashPageGetOpaque(freepage)->next = meta->freehead;
+			StewardHashPageGetOpaque(prevpage)->next = next;
+			steward_hash_init_page(freepage, STEWARD_HASH_PAGE_FREE, 0);
+			StewardHashPageGetOpaque(freepage)->next = meta->freehead;
 			meta->freehead = BufferGetBlockNumber(cur);
 			meta->nfree++;
 			meta->noverflow--;
@@ -127,14 +127,14 @@ sth_unlink_empty_pages(Relation index, Buffer primary)
  * bucket.  Both primary pages are locked exclusively by the caller.  Every
  * WAL record removes a batch from one old page and adds it to one new page,
  * so a crash can leave the split unfinished but never loses or duplicates
- * an entry; the primary pages' STH_SPLITTING flags tell readers to look in
+ * an entry; the primary pages' STEWARD_HASH_SPLITTING flags tell readers to look in
  * both buckets and writers to finish the job.
  */
 static void
 move_entries(Relation index, Buffer oldprimary, Buffer newprimary,
 			 uint32 newbucket)
 {
-	const StHashMetaData *meta = sth_get_meta(index, true);
+	const StewardHashMetaData *meta = steward_hash_get_meta(index, true);
 	Buffer		tail = newprimary;
 	Buffer		cur = oldprimary;
 	GenericXLogState *state;
@@ -142,9 +142,9 @@ move_entries(Relation index, Buffer oldprimary, Buffer newprimary,
 	Page		newpage;
 
 	/* The new chain may already hold entries (finishing after a crash). */
-	while (StHashPageGetOpaque(BufferGetPage(tail))->next != InvalidBlockNumber)
+	while (StewardHashPageGetOpaque(BufferGetPage(tail))->next != InvalidBlockNumber)
 	{
-		Buffer		next = ReadBuffer(index, StHashPageGetOpaque(BufferGetPage(tail))->next);
+		Buffer		next = ReadBuffer(index, StewardHashPageGetOpaque(BufferGetPage(tail))->next);
 
 		LockBuffer(next, BUFFER_LOCK_EXCLUSIVE);
 		if (tail != newprimary)
@@ -158,19 +158,19 @@ move_entries(Relation index, Buffer oldprimary, Buffer newprimary,
 
 		for (;;)
 		{
-			int			n = sth_page_nentries(BufferGetPage(cur));
-			StHashEntry *entries = sth_page_entries(BufferGetPage(cur));
+			int			n = steward_hash_page_nentries(BufferGetPage(cur));
+			StewardHashEntry *entries = steward_hash_page_entries(BufferGetPage(cur));
 			int			nmove = 0;
 			int			room;
 
 			for (int i = 0; i < n; i++)
-				if (sth_hash_to_bucket(sth_entry_hash(&entries[i]), meta->maxbucket,
+				if (steward_hash_to_bucket(steward_hash_entry_hash(&entries[i]), meta->maxbucket,
 									   meta->highmask, meta->lowmask) == newbucket)
 					nmove++;
 			if (nmove == 0)
 				break;
 
-			if (!sth_page_has_room(BufferGetPage(tail)))
+			if (!steward_hash_page_has_room(BufferGetPage(tail)))
 			{
 				Buffer		metabuf;
 				Buffer		newbuf;
@@ -178,8 +178,8 @@ move_entries(Relation index, Buffer oldprimary, Buffer newprimary,
 
 				state = GenericXLogStart(index);
 				tailpage = GenericXLogRegisterBuffer(state, tail, 0);
-				newbuf = sth_new_overflow(index, state, &metabuf, &newpage, newbucket);
-				StHashPageGetOpaque(tailpage)->next = BufferGetBlockNumber(newbuf);
+				newbuf = steward_hash_new_overflow(index, state, &metabuf, &newpage, newbucket);
+				StewardHashPageGetOpaque(tailpage)->next = BufferGetBlockNumber(newbuf);
 				GenericXLogFinish(state);
 				UnlockReleaseBuffer(metabuf);
 				if (tail != newprimary)
@@ -190,25 +190,25 @@ move_entries(Relation index, Buffer oldprimary, Buffer newprimary,
 			state = GenericXLogStart(index);
 			oldpage = GenericXLogRegisterBuffer(state, cur, 0);
 			newpage = GenericXLogRegisterBuffer(state, tail, 0);
-			entries = sth_page_entries(oldpage);
+			entries = steward_hash_page_entries(oldpage);
 			room = (((PageHeader) newpage)->pd_upper - ((PageHeader) newpage)->pd_lower) /
-				sizeof(StHashEntry);
+				sizeof(StewardHashEntry);
 			/* Walk backwards so removals do not disturb unvisited slots. */
-			for (int i = sth_page_nentries(oldpage) - 1; i >= 0 && room > 0; i--)
+			for (int i = steward_hash_page_nentries(oldpage) - 1; i >= 0 && room > 0; i--)
 			{
-				uint64		h = sth_entry_hash(&entries[i]);
+				uint64		h = steward_hash_entry_hash(&entries[i]);
 
-				if (sth_hash_to_bucket(h, meta->maxbucket, meta->highmask,
+				if (steward_hash_to_bucket(h, meta->maxbucket, meta->highmask,
 									   meta->lowmask) != newbucket)
 					continue;
-				sth_page_add_entry(newpage, h, &entries[i].tid);
-				sth_page_remove_entry(oldpage, i);
+				steward_hash_page_add_entry(newpage, h, &entries[i].tid);
+				steward_hash_page_remove_entry(oldpage, i);
 				room--;
 			}
 			GenericXLogFinish(state);
 		}
 
-		next = StHashPageGetOpaque(BufferGetPage(cur))->next;
+		next = StewardHashPageGetOpaque(BufferGetPage(cur))->next;
 		if (cur != oldprimary)
 			UnlockReleaseBuffer(cur);
 		if (next == InvalidBlockNumber)
@@ -220,13 +220,13 @@ move_entries(Relation index, Buffer oldprimary, Buffer newprimary,
 		UnlockReleaseBuffer(tail);
 
 	/* Pages the split emptied go back to the free list. */
-	sth_unlink_empty_pages(index, oldprimary);
+	steward_hash_unlink_empty_pages(index, oldprimary);
 
 	state = GenericXLogStart(index);
 	oldpage = GenericXLogRegisterBuffer(state, oldprimary, 0);
 	newpage = GenericXLogRegisterBuffer(state, newprimary, 0);
-	StHashPageGetOpaque(oldpage)->flags &= ~STH_SPLITTING;
-	StHashPageGetOpaque(newpage)->flags &= ~STH_SPLITTING;
+	StewardHashPageGetOpaque(oldpage)->flags &= ~STEWARD_HASH_SPLITTING;
+	StewardHashPageGetOpaque(newpage)->flags &= ~STEWARD_HASH_SPLITTING;
 	GenericXLogFinish(state);
 }
 
@@ -239,8 +239,8 @@ move_entries(Relation index, Buffer oldprimary, Buffer newprimary,
 static bool
 split_one(Relation index)
 {
-	Buffer		metabuf = ReadBuffer(index, STHASH_METAPAGE);
-	StHashMeta	meta;
+	Buffer		metabuf = ReadBuffer(index, STEWARD_HASH_METAPAGE);
+	StewardHashMeta	meta;
 	uint32		newbucket,
 				oldbucket;
 	Buffer		oldbuf,
@@ -251,32 +251,32 @@ split_one(Relation index)
 				newpage;
 
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-	meta = StHashPageGetMeta(BufferGetPage(metabuf));
+	meta = StewardHashPageGetMeta(BufferGetPage(metabuf));
 	newbucket = meta->maxbucket + 1;
 	oldbucket = newbucket & meta->lowmask;
-	if (newbucket >= STH_MAX_BUCKETS ||
-		(uint64) meta->noverflow * STH_SPLIT_RATIO <= newbucket)
+	if (newbucket >= STEWARD_HASH_MAX_BUCKETS ||
+		(uint64) meta->noverflow * STEWARD_HASH_SPLIT_RATIO <= newbucket)
 	{
 		UnlockReleaseBuffer(metabuf);
 		return false;
 	}
 
-	oldbuf = ReadBuffer(index, sth_bucket_block(meta, oldbucket));
+	oldbuf = ReadBuffer(index, steward_hash_bucket_block(meta, oldbucket));
 	if (!ConditionalLockBuffer(oldbuf))
 	{
 		ReleaseBuffer(oldbuf);
 		UnlockReleaseBuffer(metabuf);
 		return false;
 	}
-	if ((StHashPageGetOpaque(BufferGetPage(oldbuf))->flags & STH_SPLITTING) ||
-		!sth_create_bucket_pages(index, metabuf, newbucket))
+	if ((StewardHashPageGetOpaque(BufferGetPage(oldbuf))->flags & STEWARD_HASH_SPLITTING) ||
+		!steward_hash_create_bucket_pages(index, metabuf, newbucket))
 	{
 		UnlockReleaseBuffer(oldbuf);
 		UnlockReleaseBuffer(metabuf);
 		return false;
 	}
-	meta = StHashPageGetMeta(BufferGetPage(metabuf));
-	newbuf = ReadBuffer(index, sth_bucket_block(meta, newbucket));
+	meta = StewardHashPageGetMeta(BufferGetPage(metabuf));
+	newbuf = ReadBuffer(index, steward_hash_bucket_block(meta, newbucket));
 	LockBuffer(newbuf, BUFFER_LOCK_EXCLUSIVE);
 
 	/* One record: the new bucket exists and both buckets are marked. */
@@ -284,19 +284,19 @@ split_one(Relation index)
 	metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
 	oldpage = GenericXLogRegisterBuffer(state, oldbuf, 0);
 	newpage = GenericXLogRegisterBuffer(state, newbuf, GENERIC_XLOG_FULL_IMAGE);
-	meta = StHashPageGetMeta(metapage);
+	meta = StewardHashPageGetMeta(metapage);
 	meta->maxbucket = newbucket;
 	if (newbucket > meta->highmask)
 	{
 		meta->lowmask = meta->highmask;
 		meta->highmask = newbucket | meta->lowmask;
 	}
-	sth_init_page(newpage, STH_PAGE_BUCKET | STH_SPLIT_TARGET, newbucket);
-	StHashPageGetOpaque(newpage)->split_max = newbucket;
-	StHashPageGetOpaque(newpage)->partner = oldbucket;
-	StHashPageGetOpaque(oldpage)->flags |= STH_SPLIT_SOURCE;
-	StHashPageGetOpaque(oldpage)->split_max = newbucket;
-	StHashPageGetOpaque(oldpage)->partner = newbucket;
+	steward_hash_init_page(newpage, STEWARD_HASH_PAGE_BUCKET | STEWARD_HASH_SPLIT_TARGET, newbucket);
+	StewardHashPageGetOpaque(newpage)->split_max = newbucket;
+	StewardHashPageGetOpaque(newpage)->partner = oldbucket;
+	StewardHashPageGetOpaque(oldpage)->flags |= STEWARD_HASH_SPLIT_SOURCE;
+	StewardHashPageGetOpaque(oldpage)->split_max = newbucket;
+	StewardHashPageGetOpaque(oldpage)->partner = newbucket;
 	GenericXLogFinish(state);
 
 	/* Others may use the metapage again; both buckets stay locked. */
@@ -310,50 +310,50 @@ split_one(Relation index)
 }
 
 void
-sth_try_split(Relation index)
+steward_hash_try_split(Relation index)
 {
-	for (int i = 0; i < STH_MAX_SPLITS; i++)
+	for (int i = 0; i < STEWARD_HASH_MAX_SPLITS; i++)
 		if (!split_one(index))
 			break;
 }
 
 /*
  * Complete a split that a crash interrupted.  "bucket" is either side; the
- * locks are taken old bucket first, as sth_try_split does.
+ * locks are taken old bucket first, as steward_hash_try_split does.
  */
 void
-sth_finish_split(Relation index, uint32 bucket)
+steward_hash_finish_split(Relation index, uint32 bucket)
 {
-	const StHashMetaData *meta = sth_get_meta(index, true);
-	Buffer		buf = ReadBuffer(index, sth_bucket_block(meta, bucket));
-	StHashPageOpaque opaque;
+	const StewardHashMetaData *meta = steward_hash_get_meta(index, true);
+	Buffer		buf = ReadBuffer(index, steward_hash_bucket_block(meta, bucket));
+	StewardHashPageOpaque opaque;
 	uint32		oldbucket,
 				newbucket;
 	Buffer		oldbuf,
 				newbuf;
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	opaque = StHashPageGetOpaque(BufferGetPage(buf));
-	if (!(opaque->flags & STH_SPLITTING))
+	opaque = StewardHashPageGetOpaque(BufferGetPage(buf));
+	if (!(opaque->flags & STEWARD_HASH_SPLITTING))
 	{
 		UnlockReleaseBuffer(buf);
 		return;
 	}
-	oldbucket = (opaque->flags & STH_SPLIT_SOURCE) ? bucket : opaque->partner;
-	newbucket = (opaque->flags & STH_SPLIT_SOURCE) ? opaque->partner : bucket;
+	oldbucket = (opaque->flags & STEWARD_HASH_SPLIT_SOURCE) ? bucket : opaque->partner;
+	newbucket = (opaque->flags & STEWARD_HASH_SPLIT_SOURCE) ? opaque->partner : bucket;
 	UnlockReleaseBuffer(buf);
 
-	oldbuf = ReadBuffer(index, sth_bucket_block(meta, oldbucket));
+	oldbuf = ReadBuffer(index, steward_hash_bucket_block(meta, oldbucket));
 	LockBuffer(oldbuf, BUFFER_LOCK_EXCLUSIVE);
-	newbuf = ReadBuffer(index, sth_bucket_block(meta, newbucket));
+	newbuf = ReadBuffer(index, steward_hash_bucket_block(meta, newbucket));
 	LockBuffer(newbuf, BUFFER_LOCK_EXCLUSIVE);
 
 	/*
 	 * Someone else may have finished it while we were not holding locks.
 	 * The flags are set and cleared together, in one WAL record each.
 	 */
-	if ((StHashPageGetOpaque(BufferGetPage(oldbuf))->flags & STH_SPLIT_SOURCE) ||
-		(StHashPageGetOpaque(BufferGetPage(newbuf))->flags & STH_SPLIT_TARGET))
+	if ((StewardHashPageGetOpaque(BufferGetPage(oldbuf))->flags & STEWARD_HASH_SPLIT_SOURCE) ||
+		(StewardHashPageGetOpaque(BufferGetPage(newbuf))->flags & STEWARD_HASH_SPLIT_TARGET))
 		move_entries(index, oldbuf, newbuf, newbucket);
 
 	UnlockReleaseBuffer(newbuf);

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
- * sthash_insert.c
+ * steward_hash_insert.c
  *	  Insertion for steward_hash.  A full chain gets an overflow page, and
- *	  the growth policy may then split buckets (sthash_split.c).
+ *	  the growth policy may then split buckets (steward_hash_split.c).
  *
  * Lock order (README.md): a bucket's primary page, then pages of its chain
  * in chain order, then the metapage.
@@ -15,7 +15,7 @@
 #include "storage/bufmgr.h"
 #include "utils/rel.h"
 
-#include "hashindex/sthash.h"
+#include "steward_hash/steward_hash.h"
 
 /*
  * Lock the primary page of the bucket that "hash" belongs to, refreshing the
@@ -28,16 +28,16 @@ lock_bucket_for_hash(Relation index, uint64 hash, int mode, uint32 *bucket)
 
 	for (;;)
 	{
-		const StHashMetaData *meta = sth_get_meta(index, refresh);
-		uint32		b = sth_hash_to_bucket(hash, meta->maxbucket,
+		const StewardHashMetaData *meta = steward_hash_get_meta(index, refresh);
+		uint32		b = steward_hash_to_bucket(hash, meta->maxbucket,
 										   meta->highmask, meta->lowmask);
-		Buffer		buf = ReadBuffer(index, sth_bucket_block(meta, b));
-		StHashPageOpaque opaque;
+		Buffer		buf = ReadBuffer(index, steward_hash_bucket_block(meta, b));
+		StewardHashPageOpaque opaque;
 
 		LockBuffer(buf, mode);
-		opaque = StHashPageGetOpaque(BufferGetPage(buf));
+		opaque = StewardHashPageGetOpaque(BufferGetPage(buf));
 		if (opaque->split_max <= meta->maxbucket &&
-			(opaque->flags & STH_PAGE_BUCKET) && opaque->bucket == b)
+			(opaque->flags & STEWARD_HASH_PAGE_BUCKET) && opaque->bucket == b)
 		{
 			*bucket = b;
 			return buf;
@@ -54,7 +54,7 @@ lock_bucket_for_hash(Relation index, uint64 hash, int mode, uint32 *bucket)
 }
 
 void
-sth_insert_entry(Relation index, uint64 hash, ItemPointer tid)
+steward_hash_insert_entry(Relation index, uint64 hash, ItemPointer tid)
 {
 	Buffer		primary;
 	Buffer		cur;
@@ -64,11 +64,11 @@ sth_insert_entry(Relation index, uint64 hash, ItemPointer tid)
 	for (;;)
 	{
 		primary = lock_bucket_for_hash(index, hash, BUFFER_LOCK_EXCLUSIVE, &bucket);
-		if (!(StHashPageGetOpaque(BufferGetPage(primary))->flags & STH_SPLITTING))
+		if (!(StewardHashPageGetOpaque(BufferGetPage(primary))->flags & STEWARD_HASH_SPLITTING))
 			break;
 		/* A split was interrupted by a crash: complete it first. */
 		UnlockReleaseBuffer(primary);
-		sth_finish_split(index, bucket);
+		steward_hash_finish_split(index, bucket);
 	}
 
 	/* First page of the chain with room; the primary stays locked. */
@@ -76,14 +76,14 @@ sth_insert_entry(Relation index, uint64 hash, ItemPointer tid)
 	for (;;)
 	{
 		Page		page = BufferGetPage(cur);
-		BlockNumber next = StHashPageGetOpaque(page)->next;
+		BlockNumber next = StewardHashPageGetOpaque(page)->next;
 		GenericXLogState *state;
 		Buffer		nextbuf;
 
-		if (sth_page_has_room(page))
+		if (steward_hash_page_has_room(page))
 		{
 			/* The hot path: a small generic record written directly. */
-			sth_append_entry_logged(index, cur, hash, tid);
+			steward_hash_append_entry_logged(index, cur, hash, tid);
 			break;
 		}
 		if (next == InvalidBlockNumber)
@@ -94,9 +94,9 @@ sth_insert_entry(Relation index, uint64 hash, ItemPointer tid)
 
 			state = GenericXLogStart(index);
 			page = GenericXLogRegisterBuffer(state, cur, 0);
-			newbuf = sth_new_overflow(index, state, &metabuf, &newpage, bucket);
-			StHashPageGetOpaque(page)->next = BufferGetBlockNumber(newbuf);
-			sth_page_add_entry(newpage, hash, tid);
+			newbuf = steward_hash_new_overflow(index, state, &metabuf, &newpage, bucket);
+			StewardHashPageGetOpaque(page)->next = BufferGetBlockNumber(newbuf);
+			steward_hash_page_add_entry(newpage, hash, tid);
 			GenericXLogFinish(state);
 			UnlockReleaseBuffer(newbuf);
 			UnlockReleaseBuffer(metabuf);
@@ -120,19 +120,19 @@ sth_insert_entry(Relation index, uint64 hash, ItemPointer tid)
 	 * so inserters touch the metapage only when they add a page.
 	 */
 	if (added_page)
-		sth_try_split(index);
+		steward_hash_try_split(index);
 }
 
 bool
-sthinsert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
+steward_hash_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 		  Relation heapRel, IndexUniqueCheck checkUnique, bool indexUnchanged,
 		  struct IndexInfo *indexInfo)
 {
 	bool		anynull;
-	uint64		hash = sth_hash_values(index, values, isnull, &anynull);
+	uint64		hash = steward_hash_values(index, values, isnull, &anynull);
 
 	/* NULL keys never match "=", so they are not indexed. */
 	if (!anynull)
-		sth_insert_entry(index, hash, ht_ctid);
+		steward_hash_insert_entry(index, hash, ht_ctid);
 	return false;
 }

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * sthash.c
+ * steward_hash.c
  *	  The steward_hash index access method handler, cost estimate and
  *	  operator class validation.
  *
@@ -27,18 +27,18 @@
 #include "utils/syscache.h"
 
 #include "pg_steward.h"
-#include "hashindex/sthash.h"
+#include "steward_hash/steward_hash.h"
 
 PG_FUNCTION_INFO_V1(steward_hash_handler);
 
 /*
  * Equality on every key column makes a lookup one bucket: genericcostestimate
  * sees the few matching entries and charges about one page.  Anything less
- * cannot compute a hash and reads the whole table (sthash_scan.c), so it is
+ * cannot compute a hash and reads the whole table (steward_hash_scan.c), so it is
  * priced out.
  */
 static void
-sthcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
+steward_hash_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 				Cost *indexStartupCost, Cost *indexTotalCost,
 				Selectivity *indexSelectivity, double *indexCorrelation,
 				double *indexPages)
@@ -73,7 +73,7 @@ sthcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 }
 
 static bytea *
-sthoptions(Datum reloptions, bool validate)
+steward_hash_options(Datum reloptions, bool validate)
 {
 	if (validate && DatumGetPointer(reloptions) != NULL)
 		ereport(ERROR,
@@ -118,7 +118,7 @@ hash_proc_signature_ok(Oid procoid, Oid type)
  * function number 1 must map (type, int8) to int8.
  */
 bool
-sthvalidate(Oid opclassoid)
+steward_hash_validate(Oid opclassoid)
 {
 	bool		result = true;
 	HeapTuple	classtup;
@@ -143,7 +143,7 @@ sthvalidate(Oid opclassoid)
 	{
 		Form_pg_amproc procform = (Form_pg_amproc) GETSTRUCT(&proclist->members[i]->tuple);
 
-		if (procform->amprocnum != STHASH_HASH_PROC ||
+		if (procform->amprocnum != STEWARD_HASH_PROC ||
 			procform->amproclefttype != procform->amprocrighttype ||
 			!hash_proc_signature_ok(procform->amproc, procform->amproclefttype))
 		{
@@ -163,7 +163,7 @@ sthvalidate(Oid opclassoid)
 	{
 		Form_pg_amop oprform = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
 
-		if (oprform->amopstrategy != STHASH_EQUAL_STRATEGY ||
+		if (oprform->amopstrategy != STEWARD_HASH_EQUAL_STRATEGY ||
 			oprform->amoppurpose != AMOP_SEARCH ||
 			!check_amop_signature(oprform->amopopr, BOOLOID,
 								  oprform->amoplefttype, oprform->amoprighttype))
@@ -197,8 +197,8 @@ steward_hash_handler(PG_FUNCTION_ARGS)
 {
 	IndexAmRoutine *amroutine = makeNode(IndexAmRoutine);
 
-	amroutine->amstrategies = STHASH_NSTRATEGIES;
-	amroutine->amsupport = STHASH_NPROC;
+	amroutine->amstrategies = STEWARD_HASH_NSTRATEGIES;
+	amroutine->amsupport = STEWARD_HASH_NPROC;
 	amroutine->amoptsprocnum = 0;
 	amroutine->amcanorder = false;
 	amroutine->amcanorderbyop = false;
@@ -223,23 +223,23 @@ steward_hash_handler(PG_FUNCTION_ARGS)
 		VACUUM_OPTION_PARALLEL_BULKDEL | VACUUM_OPTION_PARALLEL_CLEANUP;
 	amroutine->amkeytype = InvalidOid;
 
-	amroutine->ambuild = sthbuild;
-	amroutine->ambuildempty = sthbuildempty;
-	amroutine->aminsert = sthinsert;
-	amroutine->ambulkdelete = sthbulkdelete;
-	amroutine->amvacuumcleanup = sthvacuumcleanup;
+	amroutine->ambuild = steward_hash_build;
+	amroutine->ambuildempty = steward_hash_buildempty;
+	amroutine->aminsert = steward_hash_insert;
+	amroutine->ambulkdelete = steward_hash_bulkdelete;
+	amroutine->amvacuumcleanup = steward_hash_vacuumcleanup;
 	amroutine->amcanreturn = NULL;
-	amroutine->amcostestimate = sthcostestimate;
-	amroutine->amoptions = sthoptions;
+	amroutine->amcostestimate = steward_hash_costestimate;
+	amroutine->amoptions = steward_hash_options;
 	amroutine->amproperty = NULL;
 	amroutine->ambuildphasename = NULL;
-	amroutine->amvalidate = sthvalidate;
+	amroutine->amvalidate = steward_hash_validate;
 	amroutine->amadjustmembers = NULL;
-	amroutine->ambeginscan = sthbeginscan;
-	amroutine->amrescan = sthrescan;
-	amroutine->amgettuple = sthgettuple;
-	amroutine->amgetbitmap = sthgetbitmap;
-	amroutine->amendscan = sthendscan;
+	amroutine->ambeginscan = steward_hash_beginscan;
+	amroutine->amrescan = steward_hash_rescan;
+	amroutine->amgettuple = steward_hash_gettuple;
+	amroutine->amgetbitmap = steward_hash_getbitmap;
+	amroutine->amendscan = steward_hash_endscan;
 	amroutine->ammarkpos = NULL;
 	amroutine->amrestrpos = NULL;
 	amroutine->amestimateparallelscan = NULL;

@@ -1,5 +1,5 @@
 --------------------------------------------------------------------------
--- Index access method "steward_hash" (src/hashindex)
+-- Index access method "steward_hash" (src/steward_hash)
 --------------------------------------------------------------------------
 
 CREATE FUNCTION steward.steward_hash_handler(internal)

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
- * sthash_vacuum.c
+ * steward_hash_vacuum.c
  *	  VACUUM support for steward_hash: remove entries of dead tuples, give
- *	  emptied overflow pages back to the free list (sthash_split.c).
+ *	  emptied overflow pages back to the free list (steward_hash_split.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -14,7 +14,7 @@
 #include "storage/bufmgr.h"
 #include "utils/rel.h"
 
-#include "hashindex/sthash.h"
+#include "steward_hash/steward_hash.h"
 
 /* Remove dead entries from one page; returns the number left. */
 static int
@@ -22,8 +22,8 @@ vacuum_page(Relation index, Buffer buf, IndexBulkDeleteCallback callback,
 			void *callback_state, IndexBulkDeleteResult *stats)
 {
 	Page		page = BufferGetPage(buf);
-	StHashEntry *entries = sth_page_entries(page);
-	int			n = sth_page_nentries(page);
+	StewardHashEntry *entries = steward_hash_page_entries(page);
+	int			n = steward_hash_page_nentries(page);
 	bool		any = false;
 	GenericXLogState *state;
 
@@ -34,16 +34,16 @@ vacuum_page(Relation index, Buffer buf, IndexBulkDeleteCallback callback,
 
 	state = GenericXLogStart(index);
 	page = GenericXLogRegisterBuffer(state, buf, 0);
-	entries = sth_page_entries(page);
-	for (int i = sth_page_nentries(page) - 1; i >= 0; i--)
+	entries = steward_hash_page_entries(page);
+	for (int i = steward_hash_page_nentries(page) - 1; i >= 0; i--)
 	{
 		if (callback(&entries[i].tid, callback_state))
 		{
-			sth_page_remove_entry(page, i);
+			steward_hash_page_remove_entry(page, i);
 			stats->tuples_removed += 1;
 		}
 	}
-	n = sth_page_nentries(page);
+	n = steward_hash_page_nentries(page);
 	GenericXLogFinish(state);
 	return n;
 }
@@ -53,14 +53,14 @@ lock_bucket(Relation index, uint32 bucket)
 {
 	for (;;)
 	{
-		const StHashMetaData *meta = sth_get_meta(index, true);
-		Buffer		buf = ReadBuffer(index, sth_bucket_block(meta, bucket));
+		const StewardHashMetaData *meta = steward_hash_get_meta(index, true);
+		Buffer		buf = ReadBuffer(index, steward_hash_bucket_block(meta, bucket));
 
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		if (!(StHashPageGetOpaque(BufferGetPage(buf))->flags & STH_SPLITTING))
+		if (!(StewardHashPageGetOpaque(BufferGetPage(buf))->flags & STEWARD_HASH_SPLITTING))
 			return buf;
 		UnlockReleaseBuffer(buf);
-		sth_finish_split(index, bucket);
+		steward_hash_finish_split(index, bucket);
 	}
 }
 
@@ -70,7 +70,7 @@ lock_bucket(Relation index, uint32 bucket)
  * entry moved during the pass is either already clean or still ahead.
  */
 IndexBulkDeleteResult *
-sthbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+steward_hash_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			  IndexBulkDeleteCallback callback, void *callback_state)
 {
 	Relation	index = info->index;
@@ -79,7 +79,7 @@ sthbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	if (stats == NULL)
 		stats = (IndexBulkDeleteResult *) palloc0(sizeof(IndexBulkDeleteResult));
 
-	for (uint32 bucket = 0; bucket <= sth_get_meta(index, true)->maxbucket; bucket++)
+	for (uint32 bucket = 0; bucket <= steward_hash_get_meta(index, true)->maxbucket; bucket++)
 	{
 		Buffer		primary = lock_bucket(index, bucket);
 		Buffer		cur = primary;
@@ -90,7 +90,7 @@ sthbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 
 			vacuum_delay_point();
 			remaining += vacuum_page(index, cur, callback, callback_state, stats);
-			next = StHashPageGetOpaque(BufferGetPage(cur))->next;
+			next = StewardHashPageGetOpaque(BufferGetPage(cur))->next;
 			if (cur != primary)
 				UnlockReleaseBuffer(cur);
 			if (next == InvalidBlockNumber)
@@ -98,7 +98,7 @@ sthbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			cur = ReadBuffer(index, next);
 			LockBuffer(cur, BUFFER_LOCK_EXCLUSIVE);
 		}
-		sth_unlink_empty_pages(index, primary);
+		steward_hash_unlink_empty_pages(index, primary);
 		UnlockReleaseBuffer(primary);
 	}
 	stats->num_index_tuples = remaining;
@@ -108,7 +108,7 @@ sthbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 
 /* Count pages and entries; record the count in the metapage. */
 IndexBulkDeleteResult *
-sthvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
+steward_hash_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
 	Relation	index = info->index;
 	Buffer		metabuf;
@@ -121,7 +121,7 @@ sthvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	if (stats == NULL)
 	{
 		/* No bulkdelete pass ran: count the entries now. */
-		const StHashMetaData *meta = sth_get_meta(index, true);
+		const StewardHashMetaData *meta = steward_hash_get_meta(index, true);
 		double		count = 0;
 
 		stats = (IndexBulkDeleteResult *) palloc0(sizeof(IndexBulkDeleteResult));
@@ -131,23 +131,23 @@ sthvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 			int			ntids = 0,
 						maxtids = 0;
 
-			sth_collect_bucket(index, bucket, 0, true, &tids, &ntids, &maxtids);
+			steward_hash_collect_bucket(index, bucket, 0, true, &tids, &ntids, &maxtids);
 			count += ntids;
 			if (tids)
 				pfree(tids);
-			meta = sth_get_meta(index, false);
+			meta = steward_hash_get_meta(index, false);
 		}
 		stats->num_index_tuples = count;
 		stats->estimated_count = false;
 	}
 	stats->num_pages = RelationGetNumberOfBlocks(index);
-	stats->pages_free = sth_get_meta(index, true)->nfree;
+	stats->pages_free = steward_hash_get_meta(index, true)->nfree;
 
-	metabuf = ReadBuffer(index, STHASH_METAPAGE);
+	metabuf = ReadBuffer(index, STEWARD_HASH_METAPAGE);
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	state = GenericXLogStart(index);
 	metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
-	StHashPageGetMeta(metapage)->ntuples = stats->num_index_tuples;
+	StewardHashPageGetMeta(metapage)->ntuples = stats->num_index_tuples;
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(metabuf);
 	return stats;
