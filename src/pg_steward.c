@@ -122,6 +122,11 @@ static const StewardRuleKinds migrations_kind = {
 	.relayout_applying = steward_relayout_applying,
 };
 
+/*
+ * Load time, in every process that loads the library: each subsystem's
+ * settings, the rule kinds and observers, and, only while the postmaster
+ * preloads it, the shared-memory hooks and the background workers.
+ */
 void
 _PG_init(void)
 {

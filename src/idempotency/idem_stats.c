@@ -52,6 +52,10 @@ static HTAB *idem_hash = NULL;
 
 PG_FUNCTION_INFO_V1(steward_idempotency_counters);
 
+/*
+ * From the shmem_request_hook (src/pg_steward.c): ask for this part's
+ * shared-memory area and its lock (plumbing/preload.c).
+ */
 void
 steward_idem_stats_request_shmem(void)
 {
@@ -71,6 +75,10 @@ idem_stats_init_area(void *area, bool found, LWLock *lock)
 								   sizeof(IdemKey), sizeof(IdemEntry));
 }
 
+/*
+ * From the shmem_startup_hook (src/pg_steward.c): create or attach to
+ * this part's area, under AddinShmemInitLock (plumbing/preload.c).
+ */
 void
 steward_idem_stats_init_shmem(void)
 {
@@ -118,6 +126,10 @@ steward_idem_count(const char *scope, IdemOutcome outcome, uint64 n)
 	pg_atomic_fetch_add_u64(&entry->counts[outcome], n);
 }
 
+/*
+ * steward.reset(): forget what this part counted, under its own lock.
+ * Does nothing without shared memory (no shared_preload_libraries).
+ */
 void
 steward_idem_stats_reset(void)
 {

@@ -86,6 +86,7 @@ char	   *steward_idem_purge_databases = NULL;
 /* Rounds of "look, then insert" before giving up under heavy churn. */
 #define IDEM_MAX_ATTEMPTS 8
 
+/* From _PG_init: define this part's steward.* settings. */
 void
 steward_idempotency_define_gucs(void)
 {

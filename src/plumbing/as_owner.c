@@ -260,6 +260,11 @@ steward_as_table_owner_begin(Relation rel, bool spi, StewardAsOwner *ctx)
 	steward_as_role_begin(rel->rd_rel->relowner, STEWARD_PINNED_SEARCH_PATH, spi, ctx);
 }
 
+/*
+ * Back to the caller's user, security context and settings after
+ * steward_as_*_begin (ctx as it filled it); closes SPI if begin opened it.
+ * Not needed on error: transaction abort restores all of it.
+ */
 void
 steward_as_owner_end(StewardAsOwner *ctx)
 {

@@ -62,6 +62,10 @@ static bool failure_logged = false;
 PG_FUNCTION_INFO_V1(steward_collector);
 PG_FUNCTION_INFO_V1(steward_statistics_collected);
 
+/*
+ * From the shmem_request_hook (src/pg_steward.c): ask for the collector's
+ * shared-memory area, which has no lock: atomics only (plumbing/preload.c).
+ */
 void
 steward_collect_request_shmem(void)
 {
@@ -83,6 +87,10 @@ collect_init_area(void *area, bool found, LWLock *lock)
 	}
 }
 
+/*
+ * From the shmem_startup_hook (src/pg_steward.c): create or attach to
+ * this part's area, under AddinShmemInitLock (plumbing/preload.c).
+ */
 void
 steward_collect_init_shmem(void)
 {

@@ -96,6 +96,7 @@ max_transitions(void)
 PG_FUNCTION_INFO_V1(steward_table_counters);
 PG_FUNCTION_INFO_V1(steward_transition_counters);
 
+/* From _PG_init: define this part's steward.* settings. */
 void
 steward_counters_define_gucs(void)
 {
@@ -120,6 +121,10 @@ counters_shmem_size(void)
 									   sizeof(TransitionEntry)));
 }
 
+/*
+ * From the shmem_request_hook (src/pg_steward.c): ask for this part's
+ * shared-memory area and its lock (plumbing/preload.c).
+ */
 void
 steward_counters_request_shmem(void)
 {
@@ -141,6 +146,10 @@ counters_init_area(void *area, bool found, LWLock *lock)
 										 sizeof(TransitionKey), sizeof(TransitionEntry));
 }
 
+/*
+ * From the shmem_startup_hook (src/pg_steward.c): create or attach to
+ * this part's area, under AddinShmemInitLock (plumbing/preload.c).
+ */
 void
 steward_counters_init_shmem(void)
 {

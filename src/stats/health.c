@@ -58,6 +58,7 @@ static HealthGuc health_gucs[] = {
 
 static int	capacity_min_history = 3600;
 
+/* From _PG_init: define this part's steward.* settings. */
 void
 steward_health_define_gucs(void)
 {

@@ -83,6 +83,7 @@ PG_FUNCTION_INFO_V1(steward_history);
 PG_FUNCTION_INFO_V1(steward_take_snapshot);
 PG_FUNCTION_INFO_V1(steward_top_statement_history);
 
+/* From _PG_init: define this part's steward.* settings. */
 void
 steward_history_define_gucs(void)
 {
@@ -129,6 +130,10 @@ history_init_area(void *area, bool found, LWLock *lock)
 	}
 }
 
+/*
+ * From the shmem_startup_hook (src/pg_steward.c): create or attach to
+ * this part's area, under AddinShmemInitLock (plumbing/preload.c).
+ */
 void
 steward_history_init_shmem(void)
 {
@@ -212,6 +217,10 @@ steward_history_tick(void)
 		(void) steward_collect(tick, NULL);
 }
 
+/*
+ * steward.reset(): forget what this part counted, under its own lock.
+ * Does nothing without shared memory (no shared_preload_libraries).
+ */
 void
 steward_history_reset(void)
 {

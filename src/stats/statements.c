@@ -357,6 +357,10 @@ steward_statements_shmem_size(void)
 					hash_estimate_size(steward_max_statements, sizeof(StmtEntry)));
 }
 
+/*
+ * From the shmem_request_hook (src/pg_steward.c): ask for this part's
+ * shared-memory area and its lock (plumbing/preload.c).
+ */
 void
 steward_statements_request_shmem(void)
 {
@@ -383,6 +387,10 @@ statements_init_area(void *area, bool found, LWLock *lock)
 								   sizeof(StmtKey), sizeof(StmtEntry));
 }
 
+/*
+ * From the shmem_startup_hook (src/pg_steward.c): create or attach to
+ * this part's area, under AddinShmemInitLock (plumbing/preload.c).
+ */
 void
 steward_statements_init_shmem(void)
 {
@@ -1677,6 +1685,7 @@ stmt_process_utility(PlannedStmt *pstmt, const char *queryString,
 	}
 }
 
+/* From _PG_init: define this part's steward.* settings. */
 void
 steward_statements_define_gucs(void)
 {

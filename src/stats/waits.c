@@ -117,6 +117,7 @@ total_procs(void)
 	return MaxBackends + NUM_AUXILIARY_PROCS + max_prepared_xacts;
 }
 
+/* From _PG_init: define this part's steward.* settings. */
 void
 steward_waits_define_gucs(void)
 {
@@ -130,6 +131,10 @@ steward_waits_define_gucs(void)
 							STEWARD_SERVER_START_GUC, 0, NULL, NULL, NULL);
 }
 
+/*
+ * From the shmem_request_hook (src/pg_steward.c): ask for this part's
+ * shared-memory area and its lock (plumbing/preload.c).
+ */
 void
 steward_waits_request_shmem(void)
 {
@@ -162,6 +167,10 @@ waits_init_area(void *area, bool found, LWLock *lock)
 								   sizeof(LockKey), sizeof(LockEntry));
 }
 
+/*
+ * From the shmem_startup_hook (src/pg_steward.c): create or attach to
+ * this part's area, under AddinShmemInitLock (plumbing/preload.c).
+ */
 void
 steward_waits_init_shmem(void)
 {
@@ -265,6 +274,7 @@ steward_sampler_observe(const StewardSamplerObserver *o)
 	observer = *o;
 }
 
+/* From _PG_init while preloading: the wait sampler, restarted after 1 s if it exits. */
 void
 steward_sampler_register(void)
 {
@@ -412,6 +422,10 @@ sampler_pause_ms(void)
 	return steward_sample_interval_ms;
 }
 
+/*
+ * The wait sampler's main function (bgw_function_name): samples every
+ * steward.sample_interval_ms, then the history and its observer tick.
+ */
 void
 steward_sampler_main(Datum main_arg)
 {
@@ -422,6 +436,10 @@ steward_sampler_main(Datum main_arg)
 	steward_bgworker_loop(sampler_round, sampler_pause_ms);
 }
 
+/*
+ * steward.reset(): forget what this part counted, under its own lock.
+ * Does nothing without shared memory (no shared_preload_libraries).
+ */
 void
 steward_waits_reset(void)
 {

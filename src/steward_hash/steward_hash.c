@@ -192,6 +192,7 @@ steward_hash_validate(Oid opclassoid)
 	return result;
 }
 
+/* The steward_hash index AM's handler: every IndexAmRoutine field set explicitly. */
 Datum
 steward_hash_handler(PG_FUNCTION_ARGS)
 {

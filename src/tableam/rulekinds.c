@@ -79,6 +79,7 @@ StewardRuleKinds steward_rule_kinds = {
 #define REGISTER_KIND(member) \
 	do { if (k->member) steward_rule_kinds.member = k->member; } while (0)
 
+/* See rulekinds.h: from _PG_init only; NULL members keep their default. */
 void
 steward_rule_kinds_register(const StewardRuleKinds *k)
 {

@@ -943,6 +943,7 @@ init_steward_methods(void)
 	steward_methods_ready = true;
 }
 
+/* The steward table AM's handler (CREATE ACCESS METHOD steward): heap's routine with wrapped write paths. */
 Datum
 steward_tableam_handler(PG_FUNCTION_ARGS)
 {
