@@ -119,6 +119,10 @@ note(join("\n", map { "$_ -> " . join(' ', sort keys %{ $edge{$_} }) } sort keys
 my (@unlisted, @stale);
 for my $dir (grep { -d } glob('src/*'))
 {
+	# A folder with only build products (an old clone's objects of a folder
+	# that was renamed) is no subsystem.
+	my @sources = glob("$dir/*.c $dir/*.h $dir/*.sql");
+	next unless @sources;
 	my $readme = "$dir/README.md";
 	if (!-f $readme)
 	{
