@@ -97,6 +97,11 @@ steward_collect_init_shmem(void)
 	(void) steward_shmem_init(COLLECT_AREA, sizeof(CollectShared), false, collect_init_area);
 }
 
+/*
+ * Remember an LWLock of a statistics area, so that steward_collect() can
+ * release it if the collection it guards fails.  At most MAX_COLLECT_LOCKS;
+ * from an init_shmem function only.
+ */
 void
 steward_collect_register_lock(LWLock *lock)
 {
@@ -107,6 +112,10 @@ steward_collect_register_lock(LWLock *lock)
 		collect_locks[ncollect_locks++] = lock;
 }
 
+/*
+ * Name the shared hash table of structure s and its capacity for
+ * steward.collector.  From an init_shmem function only.
+ */
 void
 steward_struct_register(StewardStruct s, HTAB *hash, int max_entries)
 {
@@ -114,6 +123,10 @@ steward_struct_register(StewardStruct s, HTAB *hash, int max_entries)
 	struct_max[s] = max_entries;
 }
 
+/*
+ * Count n entries of structure s evicted to make room.  Atomic, no lock;
+ * nothing without shared memory.
+ */
 void
 steward_struct_evicted(StewardStruct s, uint64 n)
 {
@@ -121,6 +134,10 @@ steward_struct_evicted(StewardStruct s, uint64 n)
 		pg_atomic_fetch_add_u64(&collect_shared->evictions[s], n);
 }
 
+/*
+ * Count n events structure s dropped for lack of room.  Atomic, no lock;
+ * nothing without shared memory.
+ */
 void
 steward_struct_dropped(StewardStruct s, uint64 n)
 {
@@ -128,6 +145,12 @@ steward_struct_dropped(StewardStruct s, uint64 n)
 		pg_atomic_fetch_add_u64(&collect_shared->dropped[s], n);
 }
 
+/*
+ * Find or enter key in a fixed-size shared hash table, never past
+ * max_entries: NULL when it is full (the caller evicts or drops), instead
+ * of drawing on the shared memory other hash tables need.  The caller
+ * holds the table's lock exclusively.
+ */
 void *
 steward_hash_enter_bounded(HTAB *hash, const void *key, int max_entries, bool *found)
 {
@@ -144,6 +167,10 @@ steward_hash_enter_bounded(HTAB *hash, const void *key, int max_entries, bool *f
 	return hash_search(hash, key, HASH_ENTER_NULL, found);
 }
 
+/*
+ * Bytes of the first len bytes of s that fit max_bytes without cutting a
+ * multibyte character.
+ */
 int
 steward_clip_len(const char *s, int len, int max_bytes)
 {
@@ -207,6 +234,10 @@ steward_collect(steward_collect_fn fn, void *arg)
 	return ok;
 }
 
+/*
+ * Whether this process has the statistics' shared memory (the library was
+ * preloaded).  No lock.
+ */
 bool
 steward_statistics_available(void)
 {

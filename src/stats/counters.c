@@ -234,6 +234,11 @@ count_event(void *arg)
 	LWLockRelease(counter_shared->lock);
 }
 
+/*
+ * Add n to a table's counter (version conflicts, invalid versions, sequence
+ * rejects, ...).  Called from the AM's write paths: never raises (through
+ * steward_collect); nothing without shared memory.
+ */
 void
 steward_count_event(Oid relid, StewardCounter counter, uint64 n)
 {
@@ -371,6 +376,10 @@ count_transition(void *arg)
 		pfree(all);
 }
 
+/*
+ * Count one from -> to transition of a table's state machine.  Never
+ * raises (through steward_collect); nothing without shared memory.
+ */
 void
 steward_count_transition(Oid relid, const char *from, const char *to)
 {

@@ -149,6 +149,10 @@ steward_history_request_shmem(void)
 	steward_shmem_request(HISTORY_AREA, steward_history_shmem_size(), true);
 }
 
+/*
+ * The entry of database dbid among the n totals (at most max), added
+ * zeroed if missing; NULL when full.  Local memory only.
+ */
 StewardDbTotals *
 steward_totals_for(StewardDbTotals *totals, int *n, int max, Oid dbid)
 {
@@ -210,6 +214,10 @@ tick(void *arg)
 	history->next_due = plus_interval(now);
 }
 
+/*
+ * From the wait sampler, each round: take a snapshot when one is due.
+ * Never raises (through steward_collect).
+ */
 void
 steward_history_tick(void)
 {

@@ -331,6 +331,10 @@ coarse_value_ms(int c)
 	return sqrt(Max(lower, 0.5) * upper) / 1000.0;
 }
 
+/*
+ * Percentile p (0..1) in ms of a coarse histogram holding calls values: the
+ * middle of the bucket the rank falls in.  Pure computation.
+ */
 double
 steward_coarse_percentile_ms(const uint32 *hist, int64 calls, double p)
 {
@@ -1722,6 +1726,10 @@ steward_statements_observe_toplevel(void (*fn) (void))
 	toplevel_observer = fn;
 }
 
+/*
+ * From _PG_init while preloading: the parse, plan, executor and utility
+ * hooks that time every statement (queryid computed: EnableQueryId).
+ */
 void
 steward_statements_install_hooks(void)
 {

@@ -180,6 +180,10 @@ refuse_unique(Relation index)
 			 errhint("Enforce uniqueness with an exclusion constraint, which also works as an ON CONFLICT DO NOTHING arbiter: ALTER TABLE ... ADD CONSTRAINT ... EXCLUDE USING steward_hash (col1 WITH =, col2 WITH =);")));
 }
 
+/*
+ * ambuild: CREATE INDEX / REINDEX, as a sorted bulk load into enough
+ * buckets for the table's rows (see the file header).
+ */
 IndexBuildResult *
 steward_hash_build(Relation heap, Relation index, struct IndexInfo *indexInfo)
 {

@@ -53,6 +53,12 @@ lock_bucket_for_hash(Relation index, uint64 hash, int mode, uint32 *bucket)
 	}
 }
 
+/*
+ * Add (hash, tid) to its bucket's chain, finishing an interrupted split of
+ * the bucket first and adding an overflow page when the chain is full; may
+ * then split buckets.  Takes and releases its own buffer locks (lock order
+ * in README.md); WAL-logged.
+ */
 void
 steward_hash_insert_entry(Relation index, uint64 hash, ItemPointer tid)
 {
@@ -123,6 +129,10 @@ steward_hash_insert_entry(Relation index, uint64 hash, ItemPointer tid)
 		steward_hash_try_split(index);
 }
 
+/*
+ * aminsert: index the row's key unless a key column is NULL.  Never checks
+ * uniqueness (exclusion constraints do); returns false.
+ */
 bool
 steward_hash_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 		  Relation heapRel, IndexUniqueCheck checkUnique, bool indexUnchanged,

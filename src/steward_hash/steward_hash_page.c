@@ -20,6 +20,11 @@
 
 #include "steward_hash/steward_hash.h"
 
+/*
+ * Initialise page as a steward_hash page of kind flags for bucket: empty,
+ * entries start at STEWARD_HASH_ENTRIES_START.  The caller holds the buffer
+ * exclusively and WAL-logs it.
+ */
 void
 steward_hash_init_page(Page page, uint16 flags, uint32 bucket)
 {
@@ -95,6 +100,10 @@ segment_size(uint32 segment)
 	return STEWARD_HASH_SEGMENT_BUCKETS;
 }
 
+/*
+ * Block of bucket's primary page under meta.  elog ERROR (corruption) if
+ * the bucket lies past the allocated segments.
+ */
 BlockNumber
 steward_hash_bucket_block(const StewardHashMetaData *meta, uint32 bucket)
 {
@@ -107,6 +116,10 @@ steward_hash_bucket_block(const StewardHashMetaData *meta, uint32 bucket)
 	return meta->segstart[segment] + (bucket - first);
 }
 
+/*
+ * Raise 'index is not a steward_hash index' (XX002) unless page is a
+ * steward_hash metapage of this version.
+ */
 void
 steward_hash_check_metapage(Relation index, Page page)
 {
@@ -153,6 +166,10 @@ steward_hash_get_meta(Relation index, bool refresh)
 	return (const StewardHashMetaData *) index->rd_amcache;
 }
 
+/*
+ * Append an entry to page, which must have room (steward_hash_page_has_room).
+ * The caller holds the buffer exclusively and WAL-logs the change.
+ */
 void
 steward_hash_page_add_entry(Page page, uint64 hash, ItemPointer tid)
 {
@@ -176,6 +193,9 @@ steward_hash_page_remove_entry(Page page, int i)
 	((PageHeader) page)->pd_lower -= sizeof(StewardHashEntry);
 }
 
+/*
+ * Whether one more entry fits on page.
+ */
 bool
 steward_hash_page_has_room(Page page)
 {

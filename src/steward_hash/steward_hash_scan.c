@@ -374,6 +374,9 @@ collect(IndexScanDesc scan)
 	}
 }
 
+/*
+ * ambeginscan: a scan of index with nkeys equality keys.
+ */
 IndexScanDesc
 steward_hash_beginscan(Relation r, int nkeys, int norderbys)
 {
@@ -384,6 +387,10 @@ steward_hash_beginscan(Relation r, int nkeys, int norderbys)
 	return scan;
 }
 
+/*
+ * amrescan: (re)start with new keys; the bucket is read at the first
+ * gettuple/getbitmap.
+ */
 void
 steward_hash_rescan(IndexScanDesc scan, ScanKey scankey, int nscankeys,
 		  ScanKey orderbys, int norderbys)
@@ -397,6 +404,11 @@ steward_hash_rescan(IndexScanDesc scan, ScanKey scankey, int nscankeys,
 	so->next = 0;
 }
 
+/*
+ * amgettuple: the next TID collected from the key's bucket(s) whose stored
+ * hash matches, or, in whole-table mode, the next heap TID; always with
+ * xs_recheck set (the executor compares the keys).
+ */
 bool
 steward_hash_gettuple(IndexScanDesc scan, ScanDirection dir)
 {
@@ -416,6 +428,11 @@ steward_hash_gettuple(IndexScanDesc scan, ScanDirection dir)
 	return true;
 }
 
+/*
+ * amgetbitmap: the TIDs of the key's bucket(s) whose stored hash matches,
+ * to be rechecked (in whole-table mode every heap page, lossy); returns how
+ * many TIDs or pages it added.
+ */
 int64
 steward_hash_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 {
@@ -433,6 +450,9 @@ steward_hash_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 	return so->ntids;
 }
 
+/*
+ * amendscan: free the scan's memory.
+ */
 void
 steward_hash_endscan(IndexScanDesc scan)
 {

@@ -309,6 +309,10 @@ split_one(Relation index)
 	return true;
 }
 
+/*
+ * See steward_hash.h: no locks held on entry or exit; splits at most
+ * STEWARD_HASH_MAX_SPLITS buckets, skipping a busy one.
+ */
 void
 steward_hash_try_split(Relation index)
 {

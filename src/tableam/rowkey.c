@@ -85,6 +85,12 @@ append_value(StringInfo buf, TupleDesc desc, HeapTuple tuple, AttrNumber attnum)
 	appendStringInfoString(buf, OidOutputFunctionCall(typoutput, value));
 }
 
+/*
+ * "(order_id)=(42)" for tuple of rel by its primary key (else replica
+ * identity), for an error's DETAIL; NULL when there is no key or the user
+ * may not read its columns (BuildIndexValueDescription's rule).  Opens the
+ * index with AccessShareLock; runs the types' output functions.
+ */
 char *
 steward_row_key_desc(Relation rel, HeapTuple tuple)
 {

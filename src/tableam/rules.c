@@ -298,6 +298,11 @@ load_rules(Relation rel, MemoryContext cxt)
 	return rules;
 }
 
+/*
+ * The rules of rel, loaded on first use into rd_amcache (CacheMemoryContext)
+ * and kept until a relcache invalidation of rel.  The caller has rel open
+ * with at least RowExclusiveLock.
+ */
 const StewardRules *
 steward_get_rules(Relation rel)
 {

@@ -328,6 +328,11 @@ track_column(FunctionCallInfo fcinfo, RuleKind kind)
 	relation_close(rel, NoLock);
 }
 
+/*
+ * steward.track_versions(tbl, col): the AM assigns col (bigint) a version
+ * on every write and refuses stale ones.  Caller must own tbl; takes
+ * ShareRowExclusiveLock on it (see steward_open_table_to_configure).
+ */
 Datum
 steward_track_versions(PG_FUNCTION_ARGS)
 {
@@ -335,6 +340,10 @@ steward_track_versions(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * steward.track_sequence(tbl, col): the AM refuses an UPDATE that lowers
+ * col (40001).  Caller must own tbl; takes ShareRowExclusiveLock on it.
+ */
 Datum
 steward_track_sequence(PG_FUNCTION_ARGS)
 {
@@ -342,6 +351,10 @@ steward_track_sequence(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * steward.untrack(tbl, col): drop the version or sequence rule of col.
+ * Caller must own tbl; takes ShareRowExclusiveLock on it.
+ */
 Datum
 steward_untrack(PG_FUNCTION_ARGS)
 {
