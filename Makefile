@@ -121,5 +121,12 @@ src/ops/steward-report: src/ops/steward-report.py Makefile
 	sed 's/@EXTVERSION@/$(EXTVERSION)/' $< > $@
 	chmod 755 $@
 
+# PGXS's uninstall removes SCRIPTS under their source paths
+# (bindir/src/ops/...), but install put them in bindir by their own names.
+uninstall: uninstall-steward-scripts
+uninstall-steward-scripts:
+	rm -f $(addprefix '$(DESTDIR)$(bindir)'/, $(notdir $(SCRIPTS) $(SCRIPTS_built)))
+.PHONY: uninstall-steward-scripts
+
 installcheck:
 	test/run.sh
