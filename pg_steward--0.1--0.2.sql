@@ -5691,6 +5691,18 @@ BEGIN
     prefix := coalesce(body->>'partition_prefix', relname);
     SELECT coalesce(jsonb_agg(to_jsonb(p)), '[]') INTO parts
       FROM steward._relayout_partitions(body, spec.strategy, prefix, what) p;
+    -- Without a prefix, names default to the table's; a table partitioned
+    -- already holds those, so the first of <table>_v2, _v3, ... whose
+    -- names are all free is taken instead.
+    IF body->>'partition_prefix' IS NULL THEN
+        FOR i IN 2..99 LOOP
+            EXIT WHEN NOT EXISTS (SELECT 1 FROM jsonb_array_elements(parts) x, pg_class c
+                                   WHERE c.relname = x->>'name' AND c.relnamespace = nsp::regnamespace);
+            prefix := left(relname, 50) || '_v' || i;
+            SELECT coalesce(jsonb_agg(to_jsonb(p)), '[]') INTO parts
+              FROM steward._relayout_partitions(body, spec.strategy, prefix, what) p;
+        END LOOP;
+    END IF;
     -- Every name the migration will use must be free.
     FOR k IN SELECT x->>'name' FROM jsonb_array_elements(parts) x
              UNION ALL SELECT left(relname, 50) || '_relayout_new'
@@ -5741,6 +5753,42 @@ BEGIN
                            'partitions', parts));
     PERFORM steward._migration_record('update', mig, jsonb_build_object(
         'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
+END
+$$;
+
+-- A LIST or RANGE layout without a default partition must have a place
+-- for every row the table holds: else the backfill, and every write the
+-- apply trigger copies, would fail with 23514 while the application runs.
+-- Checked at start (one scan, as the owner: the partition bounds compare
+-- with the key type's operators), so nothing has begun when it is refused.
+-- Rows written later that fit no partition fail their writer, as they
+-- would after the cutover.
+CREATE FUNCTION steward._relayout_check_coverage(old_rel regclass, newrel regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fits text;
+    res text[];
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhparent = newrel AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT')
+       OR (SELECT partstrat FROM pg_partitioned_table WHERE partrelid = newrel) = 'h' THEN
+        RETURN;
+    END IF;
+    -- The partitions' own constraints, as PostgreSQL deparses them (column
+    -- names only, which the old layout shares).
+    SELECT string_agg('(' || pg_get_partition_constraintdef(i.inhrelid) || ')', ' OR ')
+      INTO fits FROM pg_inherits i WHERE i.inhparent = newrel;
+    res := steward._migration_exec(old_rel, format(
+        'SELECT count(*) FROM %s WHERE NOT coalesce(%s, false)', old_rel, coalesce(fits, 'false')));
+    IF res[1]::bigint > 0 THEN
+        RAISE EXCEPTION 'the partitions of the new layout of % have no place for % of its rows', old_rel, res[1]
+            USING ERRCODE = 'check_violation',
+                  DETAIL = 'Their partition key values are outside every bound given in "partitions".',
+                  HINT = 'Add partitions that cover them, or a default partition: {"default": true}.';
+    END IF;
 END
 $$;
 
@@ -5827,6 +5875,7 @@ BEGIN
             p->>'bound', CASE WHEN p->>'tablespace' IS NOT NULL
                               THEN format(' TABLESPACE %I', p->>'tablespace') ELSE '' END));
     END LOOP;
+    PERFORM steward._relayout_check_coverage(t.old_rel, newrel);
     PERFORM steward._migration_record('relayout', mig, jsonb_build_object(
         'tables', jsonb_build_array(newrel::oid),
         'table_rows', jsonb_build_array(jsonb_build_object(
@@ -6127,6 +6176,13 @@ BEGIN
     IF steward._relayout_step(r.steps) IS NULL THEN
         RETURN NULL;
     END IF;
+    -- One or two partitions cannot be balanced below half: left at its
+    -- default, the limit is at least twice a fair share (2/N), so only a
+    -- real skew fails.  A value the user set is taken as it is.
+    IF (SELECT source FROM pg_settings WHERE name = 'steward.relayout_max_partition_share') = 'default' THEN
+        limit_share := greatest(limit_share,
+                                least(1.0, 2.0 / greatest(1, (SELECT count(*) FROM steward._relayout_distribution(mig)))));
+    END IF;
     res := steward._migration_exec(t.old_rel, steward._relayout_compare_sql(mig));
     results := results || jsonb_build_object('check', format('backfill %s', t.new_rel),
         'passed', res[3]::bigint = 0,
@@ -6161,7 +6217,8 @@ BEGIN
     SELECT x.partition, greatest(coalesce(x.row_share, 0),
                                  CASE WHEN total_writes >= 100 THEN coalesce(x.write_share, 0) ELSE 0 END) AS share
       INTO worst FROM steward._relayout_distribution(mig) x ORDER BY 2 DESC LIMIT 1;
-    SELECT string_agg(format('%s (%s updates)', h.key_text, h.updates), ', ' ORDER BY h.updates DESC) INTO hot
+    SELECT string_agg(format('%s (%s updates, at least %s certain)', h.key_text, h.updates,
+                             h.updates - h.error_bound), ', ' ORDER BY h.updates DESC) INTO hot
       FROM (SELECT * FROM steward.hot_rows h WHERE h.relid IN (t.old_rel, t.new_rel)
                 OR h.relid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = t.new_rel)
              ORDER BY h.updates DESC LIMIT 5) h;
