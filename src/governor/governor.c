@@ -288,6 +288,7 @@ struct StewardGovJob
 	char		label[64];
 	int64		ref;
 	TimestampTz started_at;
+	bool		nice_on_foreground; /* lower the process's priority at the first foreground */
 };
 
 /* GUCs */
@@ -385,6 +386,20 @@ steward_governor_lower_priority(void)
 	if (gov_nice > 0 && setpriority(PRIO_PROCESS, 0, gov_nice) != 0)
 		ereport(LOG,
 				(errmsg("pg_steward could not lower the CPU priority of a background job: %m")));
+}
+
+/*
+ * The same, but only once one of job's decisions sees a foreground: with
+ * nobody to protect, a niced job on a machine whose CPUs other programs
+ * keep busy would get a small share of a CPU and not run at full speed.
+ * The priority cannot be raised again: the caller is a process that ends
+ * with its job (the purge worker's visit).
+ */
+void
+steward_governor_lower_priority_on_foreground(StewardGovJob *job)
+{
+	if (job != NULL)
+		job->nice_on_foreground = true;
 }
 
 bool
@@ -1528,6 +1543,12 @@ maybe_decide(StewardGovJob *job, TimestampTz now)
 		job->lock_seen = lock_now;
 	}
 	gov_decide(&job->st, &sig, &set, now);
+	if (job->nice_on_foreground && job->st.reason != GOV_R_NO_FOREGROUND &&
+		job->st.reason != GOV_R_DISABLED)
+	{
+		job->nice_on_foreground = false;
+		steward_governor_lower_priority();
+	}
 	job->started = true;
 	job->last_tick = sig.tick;
 	job->sig = sig;

@@ -50,5 +50,6 @@ extern int	steward_governor_pace(StewardGovJob *job, int64 rows);
 extern void steward_governor_end(StewardGovJob *job);
 extern bool steward_governor_enabled(void);
 extern void steward_governor_lower_priority(void);
+extern void steward_governor_lower_priority_on_foreground(StewardGovJob *job);
 
 #endif							/* STEWARD_GOVERNOR_H */

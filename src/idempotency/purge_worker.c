@@ -362,9 +362,10 @@ steward_purge_db_main(Datum main_arg)
 	 * foreground's commits do not queue behind ours.
 	 */
 	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
-	steward_governor_lower_priority();
 	job = steward_governor_begin("purge", dbname, 0,
 								 steward_idem_purge_batch, 0);
+	/* Niced once there is a foreground to give way to (for this visit). */
+	steward_governor_lower_priority_on_foreground(job);
 	n = 0;
 	for (;;)
 	{

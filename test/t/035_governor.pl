@@ -203,6 +203,13 @@ ok( poll_until(
 		                    AND replication_lag_ms = 20000)},
 		30, 'the purge to pause on lag'),
 	'the purge worker pauses while the standby lag is above the maximum');
+# Its first decision had something to give way to (the lag): the visit runs
+# niced (steward.governor_nice); a visit that sees no foreground is not.
+my $ppid = sql(q{SELECT pid FROM steward.governor_jobs WHERE kind = 'purge' AND finished_at IS NULL
+                  ORDER BY job_id DESC LIMIT 1});
+my $nice = `ps -o ni= -p $ppid`;
+$nice =~ s/\s+//g;
+is($nice, '10', 'the purge visit that pauses runs niced');
 my $k1 = sql(q{SELECT count(*) FROM steward.idempotency_keys});
 sleep 2;
 is(sql(q{SELECT count(*) FROM steward.idempotency_keys}), $k1, 'no key purged while paused');
