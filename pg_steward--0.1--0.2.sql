@@ -5642,7 +5642,6 @@ DECLARE
     nsp name;
     prefix text;
     parts jsonb;
-    con text;
 BEGIN
     IF jsonb_array_length(steps) <> 1 THEN
         RAISE EXCEPTION 'a relayout must be the only step of its migration'
@@ -5715,30 +5714,18 @@ BEGIN
         END IF;
     END LOOP;
 
-    BEGIN
-        PERFORM steward._migration_record('create', mig, jsonb_build_object(
-            'steps', steps, 'started_by', current_user, 'tables', jsonb_build_array(rel::oid),
-            'table_rows', jsonb_build_array(jsonb_build_object(
-                'migration', mig, 'relid', rel::oid, 'ord', 1, 'table_name', rel::text,
-                'relname', relname,
-                'key_columns', (SELECT array_agg(a.attname ORDER BY k.ord)
-                                  FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
-                                 WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum),
-                'key_types', (SELECT array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY k.ord)
-                                FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
-                               WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum))),
-            'column_rows', '[]'::jsonb));
-    EXCEPTION WHEN unique_violation THEN
-        GET STACKED DIAGNOSTICS con = CONSTRAINT_NAME;
-        IF con = 'migration_runs_pkey' THEN
-            RAISE EXCEPTION 'migration "%" already exists', mig
-                USING ERRCODE = 'duplicate_object',
-                      HINT = 'Migration names are kept in steward.migrations; choose another one.';
-        END IF;
-        RAISE EXCEPTION 'a table of migration "%" is being changed by another migration', mig
-            USING ERRCODE = 'object_in_use',
-                  HINT = 'Complete and clean up, or roll back, that migration first.';
-    END;
+    PERFORM steward._migration_create(mig, jsonb_build_object(
+        'steps', steps, 'started_by', current_user, 'tables', jsonb_build_array(rel::oid),
+        'table_rows', jsonb_build_array(jsonb_build_object(
+            'migration', mig, 'relid', rel::oid, 'ord', 1, 'table_name', rel::text,
+            'relname', relname,
+            'key_columns', (SELECT array_agg(a.attname ORDER BY k.ord)
+                              FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
+                             WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum),
+            'key_types', (SELECT array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY k.ord)
+                            FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
+                           WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum))),
+        'column_rows', '[]'::jsonb));
     -- SHARE ROW EXCLUSIVE (what CREATE TRIGGER takes): reads go on.
     PERFORM steward._migration_locked(mig, '_relayout_expand', 'SHARE ROW EXCLUSIVE',
         jsonb_build_object('strategy', spec.strategy, 'columns', to_jsonb(spec.columns),

@@ -243,6 +243,11 @@ SELECT steward.migration_start('rl_events_hash', '[{"relayout": {"table": "rl_ev
     "partitions": 2}}]');
 SELECT relname FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid
  WHERE i.inhparent = 'rl_events_relayout_new'::regclass ORDER BY 1;
+-- The name and the table are taken while it runs.
+SELECT steward.migration_start('rl_events_hash', '[{"relayout": {"table": "rl_events", "partition_by": "HASH (id)",
+    "partitions": 3, "partition_prefix": "rl_ev3"}}]');
+SELECT steward.migration_start('rl_events_hash3', '[{"relayout": {"table": "rl_events", "partition_by": "HASH (id)",
+    "partitions": 3, "partition_prefix": "rl_ev3"}}]');
 SELECT steward.migration_rollback('rl_events_hash');
 
 RESET ROLE;
