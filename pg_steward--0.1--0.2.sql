@@ -412,6 +412,137 @@ SELECT string_agg(CASE WHEN x.attnum = 0
  WHERE i.indexrelid = idx AND x.ord <= i.indnkeyatts
 $$;
 
+-- The exclusion constraint a steward_hash index of tbl backs, as the two
+-- ALTER TABLE subcommands that turn it into a btree one under the same
+-- name: UNIQUE when every key is a plain column in its own collation and
+-- the index is not partial (that is what "=" on every column with NULLs
+-- never conflicting means), else EXCLUDE USING btree with the same
+-- operators, predicate and deferrability.  comment_cmd carries the
+-- constraint's comment over.  All NULL when idx backs no exclusion
+-- constraint (a plain index).  Reads the catalogs only; runs with the
+-- caller's rights, like steward._release_table.
+CREATE FUNCTION steward._release_exclusion(tbl regclass, idx oid, table_qualname text,
+                                           OUT constraint_name name, OUT cmds text[],
+                                           OUT comment_cmd text, OUT action text)
+RETURNS record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    k record;
+    con record;
+    elems text;
+    tail text;
+    stmt text;
+BEGIN
+    SELECT i.indkey, i.indcollation, i.indpred IS NOT NULL AS partial, ic.reltablespace,
+           pg_get_expr(i.indpred, i.indrelid) AS pred
+      INTO r
+      FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+     WHERE i.indexrelid = idx;
+
+    -- UNIQUE can say it when every key is a plain column in its own
+    -- collation.
+    SELECT bool_and(x.attnum <> 0 AND (x.coll = 0 OR x.coll = a.attcollation)) AS plain
+      INTO k
+      FROM unnest(r.indkey::int2[], r.indcollation::oid[]) x(attnum, coll)
+      LEFT JOIN pg_attribute a ON a.attrelid = tbl AND a.attnum = x.attnum;
+
+    SELECT c.oid, c.conname, c.condeferrable, c.condeferred, c.conexclop,
+           obj_description(c.oid, 'pg_constraint') AS comment
+      INTO con
+      FROM pg_constraint c
+     WHERE c.conindid = idx AND c.conrelid = tbl AND c.contype = 'x';
+    IF con.oid IS NULL THEN
+        RETURN;
+    END IF;
+
+    tail := CASE WHEN r.reltablespace <> 0
+                 THEN format(' USING INDEX TABLESPACE %I',
+                             (SELECT t.spcname FROM pg_tablespace t WHERE t.oid = r.reltablespace))
+                 ELSE '' END;
+    IF NOT r.partial AND k.plain THEN
+        -- "=" on every column, NULLs never conflicting: that is UNIQUE.
+        stmt := format('ADD CONSTRAINT %I UNIQUE (%s)%s', con.conname,
+                       (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY x.ord)
+                          FROM unnest(r.indkey::int2[]) WITH ORDINALITY x(attnum, ord)
+                          JOIN pg_attribute a ON a.attrelid = tbl AND a.attnum = x.attnum),
+                       tail);
+    ELSE
+        elems := steward._index_elements(idx, con.conexclop);
+        stmt := format('ADD CONSTRAINT %I EXCLUDE USING btree (%s)%s%s', con.conname, elems, tail,
+                       CASE WHEN r.partial THEN ' WHERE (' || r.pred || ')' ELSE '' END);
+    END IF;
+    stmt := stmt || CASE WHEN con.condeferrable THEN ' DEFERRABLE' ELSE '' END
+                 || CASE WHEN con.condeferred THEN ' INITIALLY DEFERRED' ELSE '' END;
+    constraint_name := con.conname;
+    cmds := ARRAY[format('DROP CONSTRAINT %I', con.conname), stmt];
+    IF con.comment IS NOT NULL THEN
+        comment_cmd := format('COMMENT ON CONSTRAINT %I ON %s IS %L',
+                              con.conname, table_qualname, con.comment);
+    END IF;
+    action := CASE WHEN NOT r.partial AND k.plain THEN 'EXCLUDE USING steward_hash -> UNIQUE (btree)'
+                   ELSE 'EXCLUDE USING steward_hash -> EXCLUDE USING btree' END;
+END
+$$;
+
+-- The CREATE INDEX (btree), ATTACH PARTITION and COMMENT statements that
+-- rebuild a steward_hash index root_idx (root_kind 'i'; 'I', a partitioned
+-- index, with its whole tree of partition indexes) under the same names,
+-- parents first, once the caller has dropped it.  Reads the catalogs only.
+CREATE FUNCTION steward._release_index_tree(root_idx oid, root_kind "char")
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tree record;
+    cols text;
+    later text[] := '{}';
+BEGIN
+    FOR tree IN SELECT t.relid AS idx, t.parentrelid AS parent_idx, t.level,
+                       format('%I.%I', n.nspname, ic.relname) AS qualname, ic.relname,
+                       ic.reltablespace, i.indrelid, tc.relkind AS table_kind,
+                       pg_get_expr(i.indpred, i.indrelid) AS pred,
+                       obj_description(ic.oid, 'pg_class') AS comment
+                  FROM (SELECT p.relid, p.parentrelid, p.level
+                          FROM pg_partition_tree(root_idx) p
+                        UNION ALL   -- empty for an index that is not partitioned
+                        SELECT root_idx, NULL, 0
+                         WHERE root_kind = 'i') t
+                  JOIN pg_class ic ON ic.oid = t.relid
+                  JOIN pg_namespace n ON n.oid = ic.relnamespace
+                  JOIN pg_index i ON i.indexrelid = t.relid
+                  JOIN pg_class tc ON tc.oid = i.indrelid
+                 ORDER BY t.level, ic.relname LOOP
+        cols := steward._index_elements(tree.idx);
+        later := later || format('CREATE INDEX %I ON %s%s USING btree (%s)%s%s',
+                                 tree.relname,
+                                 CASE WHEN tree.table_kind = 'p' THEN 'ONLY ' ELSE '' END,
+                                 tree.indrelid::regclass, cols,
+                                 CASE WHEN tree.reltablespace <> 0
+                                      THEN format(' TABLESPACE %I',
+                                                  (SELECT t.spcname FROM pg_tablespace t
+                                                    WHERE t.oid = tree.reltablespace))
+                                      ELSE '' END,
+                                 CASE WHEN tree.pred IS NOT NULL THEN ' WHERE (' || tree.pred || ')'
+                                      ELSE '' END);
+        IF tree.parent_idx IS NOT NULL THEN
+            later := later || format('ALTER INDEX %s ATTACH PARTITION %s',
+                                     (SELECT format('%I.%I', n.nspname, c.relname)
+                                        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                                       WHERE c.oid = tree.parent_idx),
+                                     tree.qualname);
+        END IF;
+        IF tree.comment IS NOT NULL THEN
+            later := later || format('COMMENT ON INDEX %s IS %L', tree.qualname, tree.comment);
+        END IF;
+    END LOOP;
+    RETURN later;
+END
+$$;
+
 -- The DDL that turns one table into core objects: steward_hash indexes and
 -- EXCLUDE constraints become btree ones with the same names, the table
 -- becomes heap.  Runs as the table's owner (steward.release switches to
@@ -428,14 +559,10 @@ DECLARE
     table_am oid := (SELECT a.oid FROM pg_am a WHERE a.amname = 'steward');
     rel record;
     r record;
-    k record;
     con record;
     tree record;
     alter_cmds text[] := '{}';
     later text[] := '{}';
-    cols text;
-    elems text;
-    tail text;
     stmt text;
 BEGIN
     SELECT c.oid, c.relkind, c.relam, c.relowner,
@@ -447,11 +574,15 @@ BEGIN
         RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege';
     END IF;
 
-    FOR r IN SELECT i.indexrelid, i.indkey, i.indcollation, i.indpred IS NOT NULL AS partial,
-                    ic.relname, ic.relkind, ic.reltablespace,
-                    format('%I.%I', n.nspname, ic.relname) AS qualname,
-                    pg_get_expr(i.indpred, i.indrelid) AS pred,
-                    obj_description(ic.oid, 'pg_class') AS comment
+    -- Each steward_hash index in turn.  An exclusion constraint's index
+    -- turns into a btree constraint of the same name: its subcommands join
+    -- the one ALTER TABLE below (steward._release_exclusion).  A plain
+    -- index is dropped now and built again as btree after that rewrite,
+    -- with its tree of partition indexes (steward._release_index_tree).
+    -- The index of a partition goes only with its partitioned parent, so
+    -- that the tree is rebuilt whole.
+    FOR r IN SELECT i.indexrelid, ic.relname, ic.relkind,
+                    format('%I.%I', n.nspname, ic.relname) AS qualname
                FROM pg_index i
                JOIN pg_class ic ON ic.oid = i.indexrelid
                JOIN pg_namespace n ON n.oid = ic.relnamespace
@@ -469,90 +600,21 @@ BEGIN
                                     tree.parent_table);
         END IF;
 
-        -- UNIQUE can say it when every key is a plain column in its own
-        -- collation.
-        SELECT bool_and(x.attnum <> 0 AND (x.coll = 0 OR x.coll = a.attcollation)) AS plain
-          INTO k
-          FROM unnest(r.indkey::int2[], r.indcollation::oid[]) x(attnum, coll)
-          LEFT JOIN pg_attribute a ON a.attrelid = tbl AND a.attnum = x.attnum;
-
-        SELECT c.oid, c.conname, c.condeferrable, c.condeferred, c.conexclop,
-               obj_description(c.oid, 'pg_constraint') AS comment
-          INTO con
-          FROM pg_constraint c
-         WHERE c.conindid = r.indexrelid AND c.conrelid = tbl AND c.contype = 'x';
-
-        IF con.oid IS NOT NULL THEN
-            tail := CASE WHEN r.reltablespace <> 0
-                         THEN format(' USING INDEX TABLESPACE %I',
-                                     (SELECT t.spcname FROM pg_tablespace t WHERE t.oid = r.reltablespace))
-                         ELSE '' END;
-            IF NOT r.partial AND k.plain THEN
-                -- "=" on every column, NULLs never conflicting: that is UNIQUE.
-                stmt := format('ADD CONSTRAINT %I UNIQUE (%s)%s', con.conname,
-                               (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY x.ord)
-                                  FROM unnest(r.indkey::int2[]) WITH ORDINALITY x(attnum, ord)
-                                  JOIN pg_attribute a ON a.attrelid = tbl AND a.attnum = x.attnum),
-                               tail);
-            ELSE
-                elems := steward._index_elements(r.indexrelid, con.conexclop);
-                stmt := format('ADD CONSTRAINT %I EXCLUDE USING btree (%s)%s%s', con.conname, elems, tail,
-                               CASE WHEN r.partial THEN ' WHERE (' || r.pred || ')' ELSE '' END);
+        SELECT x.constraint_name, x.cmds, x.comment_cmd, x.action INTO con
+          FROM steward._release_exclusion(tbl, r.indexrelid, rel.qualname) x;
+        IF con.constraint_name IS NOT NULL THEN
+            alter_cmds := alter_cmds || con.cmds;
+            IF con.comment_cmd IS NOT NULL THEN
+                later := later || con.comment_cmd;
             END IF;
-            stmt := stmt || CASE WHEN con.condeferrable THEN ' DEFERRABLE' ELSE '' END
-                         || CASE WHEN con.condeferred THEN ' INITIALLY DEFERRED' ELSE '' END;
-            alter_cmds := alter_cmds || format('DROP CONSTRAINT %I', con.conname) || stmt;
-            IF con.comment IS NOT NULL THEN
-                later := later || format('COMMENT ON CONSTRAINT %I ON %s IS %L',
-                                         con.conname, rel.qualname, con.comment);
-            END IF;
-            object_type := 'constraint'; object_name := con.conname;
-            action := CASE WHEN NOT r.partial AND k.plain THEN 'EXCLUDE USING steward_hash -> UNIQUE (btree)'
-                           ELSE 'EXCLUDE USING steward_hash -> EXCLUDE USING btree' END;
+            object_type := 'constraint'; object_name := con.constraint_name; action := con.action;
             RETURN NEXT;
             CONTINUE;
         END IF;
 
         -- A plain index, maybe partitioned: rebuild the whole tree of
         -- partition indexes with the same names, parents first.
-        FOR tree IN SELECT t.relid AS idx, t.parentrelid AS parent_idx, t.level,
-                           format('%I.%I', n.nspname, ic.relname) AS qualname, ic.relname,
-                           ic.reltablespace, i.indrelid, tc.relkind AS table_kind,
-                           pg_get_expr(i.indpred, i.indrelid) AS pred,
-                           obj_description(ic.oid, 'pg_class') AS comment
-                      FROM (SELECT p.relid, p.parentrelid, p.level
-                              FROM pg_partition_tree(r.indexrelid) p
-                            UNION ALL   -- empty for an index that is not partitioned
-                            SELECT r.indexrelid, NULL, 0
-                             WHERE r.relkind = 'i') t
-                      JOIN pg_class ic ON ic.oid = t.relid
-                      JOIN pg_namespace n ON n.oid = ic.relnamespace
-                      JOIN pg_index i ON i.indexrelid = t.relid
-                      JOIN pg_class tc ON tc.oid = i.indrelid
-                     ORDER BY t.level, ic.relname LOOP
-            cols := steward._index_elements(tree.idx);
-            later := later || format('CREATE INDEX %I ON %s%s USING btree (%s)%s%s',
-                                     tree.relname,
-                                     CASE WHEN tree.table_kind = 'p' THEN 'ONLY ' ELSE '' END,
-                                     tree.indrelid::regclass, cols,
-                                     CASE WHEN tree.reltablespace <> 0
-                                          THEN format(' TABLESPACE %I',
-                                                      (SELECT t.spcname FROM pg_tablespace t
-                                                        WHERE t.oid = tree.reltablespace))
-                                          ELSE '' END,
-                                     CASE WHEN tree.pred IS NOT NULL THEN ' WHERE (' || tree.pred || ')'
-                                          ELSE '' END);
-            IF tree.parent_idx IS NOT NULL THEN
-                later := later || format('ALTER INDEX %s ATTACH PARTITION %s',
-                                         (SELECT format('%I.%I', n.nspname, c.relname)
-                                            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                                           WHERE c.oid = tree.parent_idx),
-                                         tree.qualname);
-            END IF;
-            IF tree.comment IS NOT NULL THEN
-                later := later || format('COMMENT ON INDEX %s IS %L', tree.qualname, tree.comment);
-            END IF;
-        END LOOP;
+        later := later || steward._release_index_tree(r.indexrelid, r.relkind);
         EXECUTE format('DROP INDEX %s', r.qualname);
         object_type := 'index'; object_name := r.relname;
         action := CASE WHEN r.relkind = 'I' THEN 'steward_hash -> btree (with its partition indexes)'
@@ -1224,98 +1286,198 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION steward._verify_rows(tbl regclass)
+-- Refuses anyone but the owner of tbl: the parts of steward.verify() below
+-- evaluate operators, casts and index expressions the owner defined, so
+-- they run only as that owner (steward.verify switches to them,
+-- restricted); fn names the part in the error.  PUBLIC may call it.
+CREATE FUNCTION steward._verify_as_owner(tbl regclass, fn text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles o ON o.oid = c.relowner
+                    WHERE c.oid = tbl AND o.rolname = current_user) THEN
+        RAISE EXCEPTION '% runs only as the owner of %', fn, tbl
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Call steward.verify().';
+    END IF;
+END
+$$;
+
+-- Part of steward.verify(), run as the owner of tbl: one row per unique or
+-- primary key index, checked exactly as the index enforces it: its key
+-- columns or expressions, its predicate, NULLS [NOT] DISTINCT.  An index a
+-- failed CREATE INDEX CONCURRENTLY left INVALID enforces nothing: it is
+-- reported (passed NULL), not checked.
+CREATE FUNCTION steward._verify_unique(tbl regclass)
 RETURNS TABLE ("check" text, passed boolean, detail text)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     n bigint;
-    sum_hash numeric;
     r record;
-    cols text;
-    notnull text;
-    cond text;
-    states text[];
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles o ON o.oid = c.relowner
-                    WHERE c.oid = tbl AND o.rolname = current_user) THEN
-        RAISE EXCEPTION 'steward._verify_rows runs only as the owner of %', tbl
-            USING ERRCODE = 'insufficient_privilege', HINT = 'Call steward.verify().';
-    END IF;
-
-    -- Row count and an order-independent checksum of the rows' text: the
-    -- row type's own output (format %s), never a cast the owner may add.
-    EXECUTE format('SELECT count(*), coalesce(sum(hashtextextended(format(''%%s'', t), 0)::numeric), 0) FROM %s t', tbl)
-        INTO n, sum_hash;
-    "check" := 'row_count'; passed := true; detail := n::text; RETURN NEXT;
-    "check" := 'checksum'; passed := true;
-    detail := to_hex(((sum_hash % 18446744073709551616 + 18446744073709551616)
-                      % 18446744073709551616 - 9223372036854775808)::bigint);
-    RETURN NEXT;
-
-    -- Unique and primary keys (plain column keys).
-    FOR r IN SELECT i.indexrelid::regclass AS idx,
-                    (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord)
-                       FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
-                       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) AS cols,
-                    (SELECT string_agg(quote_ident(a.attname) || ' IS NOT NULL', ' AND ')
-                       FROM unnest(i.indkey) k(attnum)
-                       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) AS nn
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_unique');
+    FOR r IN SELECT i.indexrelid::regclass AS idx, i.indisvalid, i.indnullsnotdistinct,
+                    (SELECT string_agg('(' || pg_get_indexdef(i.indexrelid, k, true) || ')', ', ' ORDER BY k)
+                       FROM generate_series(1, i.indnkeyatts) k) AS keys,
+                    (SELECT string_agg('(' || pg_get_indexdef(i.indexrelid, k, true) || ') IS NOT NULL', ' AND ')
+                       FROM generate_series(1, i.indnkeyatts) k) AS nn,
+                    coalesce(pg_get_expr(i.indpred, i.indrelid, true), 'true') AS pred
                FROM pg_index i
-              WHERE i.indrelid = tbl AND i.indisunique AND i.indpred IS NULL
-                AND NOT (0 = ANY (i.indkey::int2[])) LOOP
-        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE %s GROUP BY %s HAVING count(*) > 1) d',
-                       tbl, r.nn, r.cols) INTO n;
-        "check" := format('unique %s', r.idx); passed := n = 0;
+              WHERE i.indrelid = tbl AND i.indisunique
+                AND NOT EXISTS (SELECT 1 FROM pg_constraint c
+                                 WHERE c.conindid = i.indexrelid AND c.contype = 'x')
+              ORDER BY i.indexrelid LOOP
+        "check" := format('unique %s', r.idx);
+        IF NOT r.indisvalid THEN
+            passed := NULL;
+            detail := 'not checked: the index is INVALID (a failed CREATE INDEX CONCURRENTLY) and enforces nothing; drop it and build it again';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE (%s)%s GROUP BY %s HAVING count(*) > 1) d',
+                       tbl, r.pred,
+                       CASE WHEN r.indnullsnotdistinct THEN '' ELSE ' AND ' || r.nn END,
+                       r.keys) INTO n;
+        passed := n = 0;
         detail := CASE WHEN n = 0 THEN 'no duplicates' ELSE format('%s duplicated keys', n) END;
         RETURN NEXT;
     END LOOP;
+END
+$$;
 
-    -- Exclusion constraints made of "=" (idempotency keys and the like).
-    FOR r IN SELECT c.conname,
-                    string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord) AS cols,
-                    string_agg(quote_ident(a.attname) || ' IS NOT NULL', ' AND ') AS nn,
-                    bool_and(o.oprname = '=') AS all_eq
+-- Part of steward.verify(), run as the owner of tbl: one row per exclusion
+-- constraint, checked exactly as enforced: the index's columns or
+-- expressions compared with the constraint's operators, under its
+-- predicate.  Built-in "=" on both sides groups (one pass); any other
+-- operator compares pairs of rows (the planner can use the index).
+CREATE FUNCTION steward._verify_exclusion(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_exclusion');
+    FOR r IN SELECT c.conname, i.indexrelid::regclass AS idx, i.indisvalid,
+                    coalesce(pg_get_expr(i.indpred, i.indrelid, true), 'true') AS pred,
+                    bool_and(o.oprname = '=' AND o.oprleft = o.oprright
+                             AND o.oprnamespace = 'pg_catalog'::regnamespace) AS builtin_eq,
+                    string_agg('(' || pg_get_indexdef(i.indexrelid, k.ord::int, true) || ')', ', '
+                               ORDER BY k.ord) AS keys,
+                    string_agg('(' || pg_get_indexdef(i.indexrelid, k.ord::int, true) || ') IS NOT NULL',
+                               ' AND ') AS nn,
+                    string_agg(format('(%s) AS k%s', pg_get_indexdef(i.indexrelid, k.ord::int, true), k.ord),
+                               ', ' ORDER BY k.ord) AS key_cols,
+                    string_agg(format('a.k%s OPERATOR(%I.%s) b.k%s', k.ord, ns.nspname, o.oprname, k.ord),
+                               ' AND ' ORDER BY k.ord) AS pair_cond
                FROM pg_constraint c
-               CROSS JOIN LATERAL unnest(c.conkey, c.conexclop) WITH ORDINALITY k(attnum, op, ord)
-               JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+               JOIN pg_index i ON i.indexrelid = c.conindid
+               CROSS JOIN LATERAL unnest(c.conexclop) WITH ORDINALITY k(op, ord)
                JOIN pg_operator o ON o.oid = k.op
+               JOIN pg_namespace ns ON ns.oid = o.oprnamespace
               WHERE c.conrelid = tbl AND c.contype = 'x'
-              GROUP BY c.conname LOOP
-        CONTINUE WHEN NOT r.all_eq;
-        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE %s GROUP BY %s HAVING count(*) > 1) d',
-                       tbl, r.nn, r.cols) INTO n;
-        "check" := format('exclusion %s', r.conname); passed := n = 0;
-        detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE format('%s conflicting keys', n) END;
+              GROUP BY c.conname, i.indexrelid, i.indisvalid, i.indpred, i.indrelid
+              ORDER BY c.conname LOOP
+        "check" := format('exclusion %s', r.conname);
+        IF NOT r.indisvalid THEN
+            passed := NULL;
+            detail := 'not checked: its index is INVALID and enforces nothing';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF r.builtin_eq THEN
+            EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE (%s) AND %s GROUP BY %s HAVING count(*) > 1) d',
+                           tbl, r.pred, r.nn, r.keys) INTO n;
+            passed := n = 0;
+            detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE format('%s conflicting keys', n) END;
+        ELSE
+            EXECUTE format('SELECT count(*) FROM (SELECT ctid AS tid, %2$s FROM %1$s WHERE (%3$s)) a, '
+                           '(SELECT ctid AS tid, %2$s FROM %1$s WHERE (%3$s)) b '
+                           'WHERE a.tid OPERATOR(pg_catalog.<) b.tid AND %4$s',
+                           tbl, r.key_cols, r.pred, r.pair_cond) INTO n;
+            passed := n = 0;
+            detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE format('%s conflicting pairs of rows', n) END;
+        END IF;
         RETURN NEXT;
     END LOOP;
+END
+$$;
 
-    -- Every foreign key has its parent.
-    FOR r IN SELECT c.conname, c.confrelid::regclass AS parent,
-                    string_agg(format('p.%I = t.%I', pa.attname, ca.attname), ' AND ') AS cond,
-                    string_agg(format('t.%I IS NOT NULL', ca.attname), ' AND ') AS nn
+-- Part of steward.verify(), run as the owner of tbl: one row per foreign
+-- key of tbl, passed when every row has its parent.  The parent's key is
+-- compared with the constraint's own operators (conpfeqop); MATCH FULL
+-- also refuses partly-NULL keys; a NOT VALID key is not enforced for
+-- existing rows, so it is not checked (passed NULL), nor a parent the
+-- owner may not read.
+CREATE FUNCTION steward._verify_foreign_keys(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_foreign_keys');
+    FOR r IN SELECT c.conname, c.confrelid::regclass AS parent, c.convalidated,
+                    c.confmatchtype = 'f' AS match_full,
+                    string_agg(format('p.%I OPERATOR(%I.%s) t.%I', pa.attname, ns.nspname,
+                                      o.oprname, ca.attname), ' AND ') AS cond,
+                    string_agg(format('t.%I IS NOT NULL', ca.attname), ' AND ') AS nn,
+                    string_agg(format('t.%I IS NULL', ca.attname), ' OR ') AS anynull
                FROM pg_constraint c
-               CROSS JOIN LATERAL unnest(c.conkey, c.confkey) k(child, par)
+               CROSS JOIN LATERAL unnest(c.conkey, c.confkey, c.conpfeqop) k(child, par, op)
                JOIN pg_attribute ca ON ca.attrelid = c.conrelid AND ca.attnum = k.child
                JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = k.par
+               JOIN pg_operator o ON o.oid = k.op
+               JOIN pg_namespace ns ON ns.oid = o.oprnamespace
               WHERE c.conrelid = tbl AND c.contype = 'f'
-              GROUP BY c.conname, c.confrelid LOOP
+              GROUP BY c.conname, c.confrelid, c.convalidated, c.confmatchtype
+              ORDER BY c.conname LOOP
+        IF NOT r.convalidated THEN
+            "check" := format('foreign key %s', r.conname); passed := NULL;
+            detail := 'not checked: NOT VALID (not enforced for existing rows; VALIDATE CONSTRAINT checks them)';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
         IF NOT has_table_privilege(r.parent, 'SELECT') THEN
             "check" := format('foreign key %s', r.conname); passed := NULL;
             detail := format('not checked: the owner of %s may not read %s', tbl, r.parent);
             RETURN NEXT;
             CONTINUE;
         END IF;
-        EXECUTE format('SELECT count(*) FROM %s t WHERE %s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s)',
-                       tbl, r.nn, r.parent, r.cond) INTO n;
+        EXECUTE format('SELECT count(*) FROM %s t WHERE (%s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s))%s',
+                       tbl, r.nn, r.parent, r.cond,
+                       CASE WHEN r.match_full
+                            THEN format(' OR (NOT (%s) AND (%s))', r.nn, r.anynull) ELSE '' END) INTO n;
         "check" := format('foreign key %s', r.conname); passed := n = 0;
         detail := CASE WHEN n = 0 THEN format('every row has its %s', r.parent)
                        ELSE format('%s rows without a parent in %s', n, r.parent) END;
         RETURN NEXT;
     END LOOP;
+END
+$$;
 
-    -- pg_steward's own rules (on the table or a partitioned ancestor).
+-- Part of steward.verify(), run as the owner of tbl: one row per rule
+-- pg_steward enforces on tbl (its own or a partitioned ancestor's:
+-- versions >= 1, states the machine declares), then one per valid
+-- steward_hash index (consistent with the table).
+CREATE FUNCTION steward._verify_rules(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+    states text[];
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rules');
     FOR r IN SELECT cr.attname, cr.kind, cr.machine
                FROM steward.column_rules cr
               WHERE cr.relid = tbl
@@ -1342,12 +1504,49 @@ BEGIN
     FOR r IN SELECT i.indexrelid::regclass AS idx
                FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
                JOIN pg_am am ON am.oid = c.relam
-              WHERE i.indrelid = tbl AND am.amname = 'steward_hash' LOOP
+              WHERE i.indrelid = tbl AND am.amname = 'steward_hash' AND i.indisvalid
+                AND c.relkind = 'i' LOOP
         SELECT count(*) INTO n FROM steward.verify_index(r.idx);
         "check" := format('index %s', r.idx); passed := n = 0;
         detail := CASE WHEN n = 0 THEN 'consistent' ELSE format('%s problems (see steward.verify_index)', n) END;
         RETURN NEXT;
     END LOOP;
+END
+$$;
+
+-- Integrity of one table: what a restore drill or a migration checks.
+-- steward.verify() (C, src/ops/verify.c) checks the caller's rights, locks
+-- the table and runs this body as the table's owner under
+-- SECURITY_RESTRICTED_OPERATION with settings pinned, so casts, operators
+-- and index expressions the owner defined never run as the caller (a
+-- superuser running a restore drill).  Called directly, the body refuses
+-- anyone but the table's owner.
+CREATE FUNCTION steward._verify_rows(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    sum_hash numeric;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rows');
+
+    -- Row count and an order-independent checksum of the rows' text: the
+    -- row type's own output (format %s), never a cast the owner may add.
+    EXECUTE format('SELECT count(*), coalesce(sum(hashtextextended(format(''%%s'', t), 0)::numeric), 0) FROM %s t', tbl)
+        INTO n, sum_hash;
+    "check" := 'row_count'; passed := true; detail := n::text; RETURN NEXT;
+    "check" := 'checksum'; passed := true;
+    detail := to_hex(((sum_hash % 18446744073709551616 + 18446744073709551616)
+                      % 18446744073709551616 - 9223372036854775808)::bigint);
+    RETURN NEXT;
+
+    -- The keys, references and pg_steward's rules, each a part of its own.
+    RETURN QUERY SELECT * FROM steward._verify_unique(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_exclusion(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_foreign_keys(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_rules(tbl);
 END
 $$;
 
@@ -1486,8 +1685,113 @@ BEGIN
 END
 $$;
 
--- issue 12 item 4: rules travel with their tables in every dump, as
--- security labels of provider "steward" (src/tableam/labels.sql).
+-- The checks of a version rule from a label (as steward.track_versions):
+-- the column is bigint, the table's only version column, and no row has a
+-- version below 1.  Raises 42804, 42710 or 23514; the caller holds SHARE
+-- ROW EXCLUSIVE on tbl.
+CREATE FUNCTION steward._apply_label_version(tbl regclass, col name, typ oid)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    other name;
+    n bigint;
+BEGIN
+    IF typ <> 'int8'::regtype THEN
+        RAISE EXCEPTION 'version column "%" of relation "%" must be of type bigint', col, tbl
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    SELECT r.attname INTO other FROM steward.column_rules r
+     WHERE r.relid = tbl AND r.kind = 'version' AND r.attname <> col;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" already tracks versions in column "%"', tbl, other
+            USING ERRCODE = 'duplicate_object', DETAIL = 'A table has at most one version column.';
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %s WHERE %I < 1', tbl, col) INTO n;
+    IF n > 0 THEN
+        RAISE EXCEPTION 'relation "%" has % rows with a version below 1 in column "%"', tbl, n, col
+            USING ERRCODE = 'check_violation';
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._apply_label_version(regclass, name, oid) FROM PUBLIC;
+
+-- The checks of a state rule from a label (as steward.attach_state_machine):
+-- the column's type, the changed_at column, and the label's state machine,
+-- which is created from the label when this database lacks it, must equal
+-- this database's machine of that name otherwise, and must be usable by
+-- caller; every row must hold a state the machine declares.  Raises 42804,
+-- 42710, 42501 or 23514; the caller holds SHARE ROW EXCLUSIVE on tbl.
+CREATE FUNCTION steward._apply_label_state(tbl regclass, col name, typ oid, l jsonb,
+                                           caller regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_machine text := l->>'machine';
+    v_changed name := l->>'changed_at';
+    m record;
+    n bigint;
+BEGIN
+    IF typ NOT IN ('text'::regtype, 'varchar'::regtype) THEN
+        RAISE EXCEPTION 'state column "%" of relation "%" must be of type text or varchar', col, tbl
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    IF v_changed IS NOT NULL AND (v_changed = col OR NOT EXISTS (
+            SELECT 1 FROM pg_attribute a
+             WHERE a.attrelid = tbl AND a.attname = v_changed AND a.attnum > 0
+               AND NOT a.attisdropped AND a.atttypid = 'timestamptz'::regtype)) THEN
+        RAISE EXCEPTION 'changed_at column "%" of relation "%" must be another column of type timestamp with time zone',
+                v_changed, tbl USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    SELECT d.states, d.initial, d.transitions, d.builtin, d.owner, d.usage_roles INTO m
+      FROM steward.machine_definitions d WHERE d.name = v_machine;
+    IF NOT FOUND THEN
+        -- Validated like any new machine, owned by the table's owner
+        -- (a whole-database restore then sets the original owner from
+        -- the machine's row); keeps its original creation time.
+        PERFORM steward._create_state_machine(v_machine,
+                    ARRAY(SELECT jsonb_array_elements_text(l->'states')),
+                    ARRAY(SELECT jsonb_array_elements_text(l->'initial')),
+                    ARRAY(SELECT jsonb_array_elements_text(l->'transitions')),
+                    (SELECT c.relowner FROM pg_class c WHERE c.oid = tbl)::regrole);
+        UPDATE steward.machine_definitions d
+           SET created_at = coalesce((l->>'machine_since')::timestamptz, d.created_at)
+         WHERE d.name = v_machine;
+    ELSIF m.states IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'states'))
+       OR m.initial IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'initial'))
+       OR m.transitions IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'transitions')) THEN
+        RAISE EXCEPTION 'state machine "%" of this database differs from the one attached to column "%" of relation "%"',
+                v_machine, col, tbl
+            USING ERRCODE = 'duplicate_object',
+                  DETAIL = format('Here: states %s, initial %s, transitions %s; the label: states %s, initial %s, transitions %s.',
+                                  m.states, m.initial, m.transitions,
+                                  l->'states', l->'initial', l->'transitions'),
+                  HINT = 'Rename one of the machines, or attach this database''s machine with steward.attach_state_machine.';
+    ELSIF NOT (m.builtin OR EXISTS (
+            SELECT 1 FROM unnest(m.usage_roles || m.owner) g
+             WHERE pg_has_role(caller::oid, g::oid, 'USAGE'))) THEN
+        -- As attach_state_machine: the machine must be the caller's,
+        -- granted to it, or built in (superusers, who restore whole
+        -- databases, may use any).
+        RAISE EXCEPTION 'permission denied for state machine "%"', v_machine
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('It belongs to role "%s".', pg_get_userbyid(m.owner)),
+                  HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
+                                v_machine, pg_get_userbyid(caller::oid));
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text = ANY ($1))', tbl, col, col)
+       INTO n USING (SELECT d.states FROM steward.machine_definitions d WHERE d.name = v_machine);
+    IF n > 0 THEN
+        RAISE EXCEPTION 'column "%" of relation "%" holds % values that machine "%" does not declare',
+                col, tbl, n, v_machine USING ERRCODE = 'check_violation';
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._apply_label_state(regclass, name, oid, jsonb, regrole) FROM PUBLIC;
+
 -- Recreate (or, label NULL, remove) the rule of one column from its label.
 -- Called by the label provider (labels.c) as the owner of the extension's
 -- tables, after core checked that the caller owns the table; caller is the
@@ -1508,9 +1812,6 @@ DECLARE
     since timestamptz;
     v_machine text;
     v_changed name;
-    m record;
-    other name;
-    n bigint;
 BEGIN
     SELECT a.attname, a.atttypid INTO col, typ
       FROM pg_attribute a
@@ -1546,82 +1847,16 @@ BEGIN
     since := coalesce((l->>'since')::timestamptz, now());
 
     IF v_kind = 'version' THEN
-        IF typ <> 'int8'::regtype THEN
-            RAISE EXCEPTION 'version column "%" of relation "%" must be of type bigint', col, tbl
-                USING ERRCODE = 'datatype_mismatch';
-        END IF;
-        SELECT r.attname INTO other FROM steward.column_rules r
-         WHERE r.relid = tbl AND r.kind = 'version' AND r.attname <> col;
-        IF other IS NOT NULL THEN
-            RAISE EXCEPTION 'relation "%" already tracks versions in column "%"', tbl, other
-                USING ERRCODE = 'duplicate_object', DETAIL = 'A table has at most one version column.';
-        END IF;
-        EXECUTE format('SELECT count(*) FROM %s WHERE %I < 1', tbl, col) INTO n;
-        IF n > 0 THEN
-            RAISE EXCEPTION 'relation "%" has % rows with a version below 1 in column "%"', tbl, n, col
-                USING ERRCODE = 'check_violation';
-        END IF;
+        PERFORM steward._apply_label_version(tbl, col, typ);
     ELSIF v_kind = 'sequence' THEN
         IF typ NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN
             RAISE EXCEPTION 'sequence column "%" of relation "%" must be of type smallint, integer or bigint',
                     col, tbl USING ERRCODE = 'datatype_mismatch';
         END IF;
     ELSIF v_kind = 'state' THEN
-        IF typ NOT IN ('text'::regtype, 'varchar'::regtype) THEN
-            RAISE EXCEPTION 'state column "%" of relation "%" must be of type text or varchar', col, tbl
-                USING ERRCODE = 'datatype_mismatch';
-        END IF;
         v_machine := l->>'machine';
         v_changed := l->>'changed_at';
-        IF v_changed IS NOT NULL AND (v_changed = col OR NOT EXISTS (
-                SELECT 1 FROM pg_attribute a
-                 WHERE a.attrelid = tbl AND a.attname = v_changed AND a.attnum > 0
-                   AND NOT a.attisdropped AND a.atttypid = 'timestamptz'::regtype)) THEN
-            RAISE EXCEPTION 'changed_at column "%" of relation "%" must be another column of type timestamp with time zone',
-                    v_changed, tbl USING ERRCODE = 'datatype_mismatch';
-        END IF;
-        SELECT d.states, d.initial, d.transitions, d.builtin, d.owner, d.usage_roles INTO m
-          FROM steward.machine_definitions d WHERE d.name = v_machine;
-        IF NOT FOUND THEN
-            -- Validated like any new machine, owned by the table's owner
-            -- (a whole-database restore then sets the original owner from
-            -- the machine's row); keeps its original creation time.
-            PERFORM steward._create_state_machine(v_machine,
-                        ARRAY(SELECT jsonb_array_elements_text(l->'states')),
-                        ARRAY(SELECT jsonb_array_elements_text(l->'initial')),
-                        ARRAY(SELECT jsonb_array_elements_text(l->'transitions')),
-                        (SELECT c.relowner FROM pg_class c WHERE c.oid = tbl)::regrole);
-            UPDATE steward.machine_definitions d
-               SET created_at = coalesce((l->>'machine_since')::timestamptz, d.created_at)
-             WHERE d.name = v_machine;
-        ELSIF m.states IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'states'))
-           OR m.initial IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'initial'))
-           OR m.transitions IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'transitions')) THEN
-            RAISE EXCEPTION 'state machine "%" of this database differs from the one attached to column "%" of relation "%"',
-                    v_machine, col, tbl
-                USING ERRCODE = 'duplicate_object',
-                      DETAIL = format('Here: states %s, initial %s, transitions %s; the label: states %s, initial %s, transitions %s.',
-                                      m.states, m.initial, m.transitions,
-                                      l->'states', l->'initial', l->'transitions'),
-                      HINT = 'Rename one of the machines, or attach this database''s machine with steward.attach_state_machine.';
-        ELSIF NOT (m.builtin OR EXISTS (
-                SELECT 1 FROM unnest(m.usage_roles || m.owner) g
-                 WHERE pg_has_role(caller::oid, g::oid, 'USAGE'))) THEN
-            -- As attach_state_machine: the machine must be the caller's,
-            -- granted to it, or built in (superusers, who restore whole
-            -- databases, may use any).
-            RAISE EXCEPTION 'permission denied for state machine "%"', v_machine
-                USING ERRCODE = 'insufficient_privilege',
-                      DETAIL = format('It belongs to role "%s".', pg_get_userbyid(m.owner)),
-                      HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
-                                    v_machine, pg_get_userbyid(caller::oid));
-        END IF;
-        EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text = ANY ($1))', tbl, col, col)
-           INTO n USING (SELECT d.states FROM steward.machine_definitions d WHERE d.name = v_machine);
-        IF n > 0 THEN
-            RAISE EXCEPTION 'column "%" of relation "%" holds % values that machine "%" does not declare',
-                    col, tbl, n, v_machine USING ERRCODE = 'check_violation';
-        END IF;
+        PERFORM steward._apply_label_state(tbl, col, typ, l, caller);
     ELSE
         RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, tbl
             USING ERRCODE = 'invalid_parameter_value',
@@ -2143,191 +2378,6 @@ SELECT r.id, r.relid, r.state_column, r.from_state, r.to_state,
             WHEN steward._transition_running(r.pid, r.started_at) THEN 'running'
             ELSE 'interrupted' END AS status
   FROM steward.transition_runs r;
-CREATE OR REPLACE FUNCTION steward._verify_rows(tbl regclass)
-RETURNS TABLE ("check" text, passed boolean, detail text)
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    n bigint;
-    sum_hash numeric;
-    r record;
-    cols text;
-    notnull text;
-    cond text;
-    states text[];
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles o ON o.oid = c.relowner
-                    WHERE c.oid = tbl AND o.rolname = current_user) THEN
-        RAISE EXCEPTION 'steward._verify_rows runs only as the owner of %', tbl
-            USING ERRCODE = 'insufficient_privilege', HINT = 'Call steward.verify().';
-    END IF;
-
-    -- Row count and an order-independent checksum of the rows' text: the
-    -- row type's own output (format %s), never a cast the owner may add.
-    EXECUTE format('SELECT count(*), coalesce(sum(hashtextextended(format(''%%s'', t), 0)::numeric), 0) FROM %s t', tbl)
-        INTO n, sum_hash;
-    "check" := 'row_count'; passed := true; detail := n::text; RETURN NEXT;
-    "check" := 'checksum'; passed := true;
-    detail := to_hex(((sum_hash % 18446744073709551616 + 18446744073709551616)
-                      % 18446744073709551616 - 9223372036854775808)::bigint);
-    RETURN NEXT;
-
-    -- Unique and primary keys, exactly as the index enforces them: its key
-    -- columns or expressions, its predicate, NULLS [NOT] DISTINCT.  An
-    -- index a failed CREATE INDEX CONCURRENTLY left INVALID enforces
-    -- nothing: it is reported, not checked.
-    FOR r IN SELECT i.indexrelid::regclass AS idx, i.indisvalid, i.indnullsnotdistinct,
-                    (SELECT string_agg('(' || pg_get_indexdef(i.indexrelid, k, true) || ')', ', ' ORDER BY k)
-                       FROM generate_series(1, i.indnkeyatts) k) AS keys,
-                    (SELECT string_agg('(' || pg_get_indexdef(i.indexrelid, k, true) || ') IS NOT NULL', ' AND ')
-                       FROM generate_series(1, i.indnkeyatts) k) AS nn,
-                    coalesce(pg_get_expr(i.indpred, i.indrelid, true), 'true') AS pred
-               FROM pg_index i
-              WHERE i.indrelid = tbl AND i.indisunique
-                AND NOT EXISTS (SELECT 1 FROM pg_constraint c
-                                 WHERE c.conindid = i.indexrelid AND c.contype = 'x')
-              ORDER BY i.indexrelid LOOP
-        "check" := format('unique %s', r.idx);
-        IF NOT r.indisvalid THEN
-            passed := NULL;
-            detail := 'not checked: the index is INVALID (a failed CREATE INDEX CONCURRENTLY) and enforces nothing; drop it and build it again';
-            RETURN NEXT;
-            CONTINUE;
-        END IF;
-        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE (%s)%s GROUP BY %s HAVING count(*) > 1) d',
-                       tbl, r.pred,
-                       CASE WHEN r.indnullsnotdistinct THEN '' ELSE ' AND ' || r.nn END,
-                       r.keys) INTO n;
-        passed := n = 0;
-        detail := CASE WHEN n = 0 THEN 'no duplicates' ELSE format('%s duplicated keys', n) END;
-        RETURN NEXT;
-    END LOOP;
-
-    -- Exclusion constraints, exactly as enforced: the index's columns or
-    -- expressions compared with the constraint's operators, under its
-    -- predicate.  Built-in "=" on both sides groups (one pass); any other
-    -- operator compares pairs of rows (the planner can use the index).
-    FOR r IN SELECT c.conname, i.indexrelid::regclass AS idx, i.indisvalid,
-                    coalesce(pg_get_expr(i.indpred, i.indrelid, true), 'true') AS pred,
-                    bool_and(o.oprname = '=' AND o.oprleft = o.oprright
-                             AND o.oprnamespace = 'pg_catalog'::regnamespace) AS builtin_eq,
-                    string_agg('(' || pg_get_indexdef(i.indexrelid, k.ord::int, true) || ')', ', '
-                               ORDER BY k.ord) AS keys,
-                    string_agg('(' || pg_get_indexdef(i.indexrelid, k.ord::int, true) || ') IS NOT NULL',
-                               ' AND ') AS nn,
-                    string_agg(format('(%s) AS k%s', pg_get_indexdef(i.indexrelid, k.ord::int, true), k.ord),
-                               ', ' ORDER BY k.ord) AS key_cols,
-                    string_agg(format('a.k%s OPERATOR(%I.%s) b.k%s', k.ord, ns.nspname, o.oprname, k.ord),
-                               ' AND ' ORDER BY k.ord) AS pair_cond
-               FROM pg_constraint c
-               JOIN pg_index i ON i.indexrelid = c.conindid
-               CROSS JOIN LATERAL unnest(c.conexclop) WITH ORDINALITY k(op, ord)
-               JOIN pg_operator o ON o.oid = k.op
-               JOIN pg_namespace ns ON ns.oid = o.oprnamespace
-              WHERE c.conrelid = tbl AND c.contype = 'x'
-              GROUP BY c.conname, i.indexrelid, i.indisvalid, i.indpred, i.indrelid
-              ORDER BY c.conname LOOP
-        "check" := format('exclusion %s', r.conname);
-        IF NOT r.indisvalid THEN
-            passed := NULL;
-            detail := 'not checked: its index is INVALID and enforces nothing';
-            RETURN NEXT;
-            CONTINUE;
-        END IF;
-        IF r.builtin_eq THEN
-            EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE (%s) AND %s GROUP BY %s HAVING count(*) > 1) d',
-                           tbl, r.pred, r.nn, r.keys) INTO n;
-            passed := n = 0;
-            detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE format('%s conflicting keys', n) END;
-        ELSE
-            EXECUTE format('SELECT count(*) FROM (SELECT ctid AS tid, %2$s FROM %1$s WHERE (%3$s)) a, '
-                           '(SELECT ctid AS tid, %2$s FROM %1$s WHERE (%3$s)) b '
-                           'WHERE a.tid OPERATOR(pg_catalog.<) b.tid AND %4$s',
-                           tbl, r.key_cols, r.pred, r.pair_cond) INTO n;
-            passed := n = 0;
-            detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE format('%s conflicting pairs of rows', n) END;
-        END IF;
-        RETURN NEXT;
-    END LOOP;
-
-    -- Every foreign key has its parent.
-    -- The parent's key compared with the constraint's own operators
-    -- (conpfeqop); MATCH FULL also refuses partly-NULL keys; a NOT VALID
-    -- key is not enforced for existing rows, so it is not checked.
-    FOR r IN SELECT c.conname, c.confrelid::regclass AS parent, c.convalidated,
-                    c.confmatchtype = 'f' AS match_full,
-                    string_agg(format('p.%I OPERATOR(%I.%s) t.%I', pa.attname, ns.nspname,
-                                      o.oprname, ca.attname), ' AND ') AS cond,
-                    string_agg(format('t.%I IS NOT NULL', ca.attname), ' AND ') AS nn,
-                    string_agg(format('t.%I IS NULL', ca.attname), ' OR ') AS anynull
-               FROM pg_constraint c
-               CROSS JOIN LATERAL unnest(c.conkey, c.confkey, c.conpfeqop) k(child, par, op)
-               JOIN pg_attribute ca ON ca.attrelid = c.conrelid AND ca.attnum = k.child
-               JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = k.par
-               JOIN pg_operator o ON o.oid = k.op
-               JOIN pg_namespace ns ON ns.oid = o.oprnamespace
-              WHERE c.conrelid = tbl AND c.contype = 'f'
-              GROUP BY c.conname, c.confrelid, c.convalidated, c.confmatchtype
-              ORDER BY c.conname LOOP
-        IF NOT r.convalidated THEN
-            "check" := format('foreign key %s', r.conname); passed := NULL;
-            detail := 'not checked: NOT VALID (not enforced for existing rows; VALIDATE CONSTRAINT checks them)';
-            RETURN NEXT;
-            CONTINUE;
-        END IF;
-        IF NOT has_table_privilege(r.parent, 'SELECT') THEN
-            "check" := format('foreign key %s', r.conname); passed := NULL;
-            detail := format('not checked: the owner of %s may not read %s', tbl, r.parent);
-            RETURN NEXT;
-            CONTINUE;
-        END IF;
-        EXECUTE format('SELECT count(*) FROM %s t WHERE (%s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s))%s',
-                       tbl, r.nn, r.parent, r.cond,
-                       CASE WHEN r.match_full
-                            THEN format(' OR (NOT (%s) AND (%s))', r.nn, r.anynull) ELSE '' END) INTO n;
-        "check" := format('foreign key %s', r.conname); passed := n = 0;
-        detail := CASE WHEN n = 0 THEN format('every row has its %s', r.parent)
-                       ELSE format('%s rows without a parent in %s', n, r.parent) END;
-        RETURN NEXT;
-    END LOOP;
-
-    -- pg_steward's own rules (on the table or a partitioned ancestor).
-    FOR r IN SELECT cr.attname, cr.kind, cr.machine
-               FROM steward.column_rules cr
-              WHERE cr.relid = tbl
-                 OR cr.relid IN (SELECT relid FROM pg_partition_ancestors(tbl))
-              ORDER BY cr.kind, cr.attname LOOP
-        IF r.kind = 'version' THEN
-            EXECUTE format('SELECT count(*) FROM %s WHERE %I < 1', tbl, r.attname) INTO n;
-            "check" := format('versions %I', r.attname); passed := n = 0;
-            detail := CASE WHEN n = 0 THEN 'all versions >= 1' ELSE format('%s rows with a version below 1', n) END;
-            RETURN NEXT;
-        ELSIF r.kind = 'state' THEN
-            -- The public view: this body runs as the table owner.
-            SELECT m.states INTO states FROM steward.state_machines m WHERE m.name = r.machine;
-            EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text = ANY ($1))',
-                           tbl, r.attname, r.attname) INTO n USING states;
-            "check" := format('states %I', r.attname); passed := n = 0;
-            detail := CASE WHEN n = 0 THEN format('all rows in states of %s', r.machine)
-                           ELSE format('%s rows in states %s does not declare', n, r.machine) END;
-            RETURN NEXT;
-        END IF;
-    END LOOP;
-
-    -- steward_hash indexes are consistent with the table.
-    FOR r IN SELECT i.indexrelid::regclass AS idx
-               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-               JOIN pg_am am ON am.oid = c.relam
-              WHERE i.indrelid = tbl AND am.amname = 'steward_hash' AND i.indisvalid
-                AND c.relkind = 'i' LOOP
-        SELECT count(*) INTO n FROM steward.verify_index(r.idx);
-        "check" := format('index %s', r.idx); passed := n = 0;
-        detail := CASE WHEN n = 0 THEN 'consistent' ELSE format('%s problems (see steward.verify_index)', n) END;
-        RETURN NEXT;
-    END LOOP;
-END
-$$;
 CREATE OR REPLACE FUNCTION steward._checksum_ranges_rows(tbl regclass, key_col name, buckets integer)
 RETURNS TABLE (bucket integer, rows bigint, checksum text, min_key text, max_key text)
 LANGUAGE plpgsql
@@ -3012,45 +3062,50 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION steward._migration_start(mig text, steps jsonb, user_path text)
-RETURNS void
+-- A relation named by a user, resolved with the caller's search_path
+-- (user_path) as the name would be in the caller's own SQL; NULL when there
+-- is none.  The function's own search_path is back on return.
+CREATE FUNCTION steward._migration_regclass(relname text, user_path text)
+RETURNS regclass
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    known_steps constant text[] := ARRAY['add_column', 'alter_column', 'drop_column', 'rename_table',
-                                         'relayout', 'create_index', 'drop_index'];
-    step jsonb;
-    stepno integer := 0;
-    kind text;
-    body jsonb;
-    allowed text[];
-    k text;
     rel regclass;
-    tkey text;
-    tbls jsonb := '{}';
-    t jsonb;
-    c jsonb;
-    cols jsonb;
-    col text;
-    att record;
-    newname text;
-    typ text;
-    what text;
-    oldshape record;
-    newshape record;
-    e record;
-    table_rows jsonb := '[]';
-    column_rows jsonb := '[]';
-    relids jsonb := '[]';
-    ord integer;
-    cord integer;
-    other text;
-    ref jsonb;
-    refrel regclass;
-    uniq jsonb;
 BEGIN
-    PERFORM steward._migration_settings();      -- loads the library (settings, trigger)
+    PERFORM set_config('search_path', user_path, true);
+    rel := to_regclass(relname);
+    PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
+    RETURN rel;
+END
+$$;
+
+-- The primary key of rel as the migration catalogs record it: key_columns
+-- (names, in key order) and key_types (format_type of each), as a jsonb
+-- object to merge into a steward.migration_tables row.
+CREATE FUNCTION steward._migration_key_of(rel regclass)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT jsonb_build_object(
+    'key_columns', (SELECT array_agg(a.attname ORDER BY k.ord)
+                      FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
+                     WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum),
+    'key_types', (SELECT array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY k.ord)
+                    FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
+                   WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum))
+$$;
+
+-- The checks migration_start makes before it reads any step: a name that
+-- fits its two schemas ("<name>", "<name>_old") and is not taken, and a
+-- non-empty array of steps.  Raises 22004, 22023, 42710 or 42P06.
+CREATE FUNCTION steward._migration_check_start(mig text, steps jsonb)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
     IF mig IS NULL OR steps IS NULL THEN
         RAISE EXCEPTION 'migration name and steps must not be null'
             USING ERRCODE = 'null_value_not_allowed';
@@ -3076,6 +3131,450 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'For example: [{"add_column": {"table": "orders", "column": "note", "type": "text"}}]';
     END IF;
+END
+$$;
+
+-- One column step (add_column, alter_column, drop_column) as its shape:
+-- the kind of object {'step', 'kind', ...} pass 1 of _migration_start
+-- collects: 'added', 'dropped', 'pair' (a new column beside the old one,
+-- values copied both ways) or 'renamed'.  Refuses steps on columns that
+-- cannot be migrated (22023, 42701, 42703, 42939, 0A000); NOT NULL,
+-- defaults and the user's expressions are analysed later, in pass 2.
+CREATE FUNCTION steward._migration_column_step(rel regclass, kind text, body jsonb,
+                                               stepno integer, what text, user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col text := body->>'column';
+    att record;
+    newname text;
+    typ text;
+BEGIN
+    IF col LIKE '\_steward\_%' THEN
+        RAISE EXCEPTION 'column names starting with "_steward_" are reserved (%)', what
+            USING ERRCODE = 'reserved_name';
+    END IF;
+    SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS typ, a.attnotnull,
+           a.atthasdef, pg_get_expr(d.adbin, d.adrelid) AS def, a.attidentity, a.attgenerated,
+           EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = rel AND i.indisprimary
+                                              AND a.attnum = ANY (i.indkey)) AS in_pk,
+           EXISTS (SELECT 1 FROM steward.column_rules cr
+                    WHERE cr.relid = rel AND cr.attname = a.attname) AS ruled
+      INTO att
+      FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+     WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+
+    IF kind = 'add_column' THEN
+        IF att.attnum IS NOT NULL THEN
+            RAISE EXCEPTION 'column "%" of relation % already exists (%)', col, rel, what
+                USING ERRCODE = 'duplicate_column';
+        END IF;
+        typ := steward._migration_type(body->>'type', user_path);
+        RETURN jsonb_build_object('kind', 'added', 'step', stepno, 'new_name', col,
+                                  'expand_new', col, 'switched_new', col, 'new_type', typ);
+    END IF;
+    IF att.attnum IS NULL THEN
+        RAISE EXCEPTION 'column "%" of relation % does not exist (%)', col, rel, what
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF att.in_pk OR att.attidentity <> '' OR att.attgenerated <> '' THEN
+        RAISE EXCEPTION 'cannot % column "%" of relation %: it is %', replace(kind, '_column', ''),
+                col, rel, CASE WHEN att.in_pk THEN 'part of the primary key'
+                               WHEN att.attidentity <> '' THEN 'an identity column'
+                               ELSE 'a generated column' END
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Migrations backfill by primary key and copy values between columns.';
+    END IF;
+    IF kind = 'drop_column' THEN
+        IF att.attnotnull AND NOT att.atthasdef AND NOT body ? 'down' THEN
+            RAISE EXCEPTION 'column "%" of relation % is NOT NULL without a default: % needs "down"',
+                    col, rel, what
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Rows written in the new shape do not have the column; down gives it a value.';
+        END IF;
+        RETURN jsonb_build_object('kind', 'dropped', 'step', stepno, 'old_name', col,
+                                  'expand_old', col, 'old_type', att.typ,
+                                  'switched_old', left('_steward_old_' || col, 63));
+    END IF;
+    IF NOT (body ?| ARRAY['name', 'type', 'not_null', 'check', 'references', 'unique', 'default']) THEN
+        RAISE EXCEPTION '% changes nothing', what
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'alter_column takes name, type (with up and down), not_null, check, references, unique, default.';
+    END IF;
+    newname := coalesce(body->>'name', col);
+    IF newname <> col AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel
+                                     AND a.attname = newname AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'column "%" of relation % already exists (%)', newname, rel, what
+            USING ERRCODE = 'duplicate_column';
+    END IF;
+    IF NOT (body ?| ARRAY['type', 'not_null', 'check', 'references', 'unique', 'default', 'up', 'down']) THEN
+        RETURN jsonb_build_object('kind', 'renamed', 'step', stepno, 'old_name', col,
+                                  'new_name', newname, 'expand_old', col, 'expand_new', col,
+                                  'switched_old', newname, 'switched_new', newname,
+                                  'old_type', att.typ, 'new_type', att.typ);
+    END IF;
+    IF att.ruled AND body ? 'type' THEN
+        RAISE EXCEPTION 'cannot change the type of column "%" of relation %: pg_steward enforces a rule on it',
+                col, rel
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Remove the rule first (steward.untrack or steward.detach_state_machine).';
+    END IF;
+    typ := CASE WHEN body ? 'type' THEN steward._migration_type(body->>'type', user_path)
+                ELSE att.typ END;
+    RETURN jsonb_build_object(
+        'kind', 'pair', 'step', stepno, 'old_name', col, 'new_name', newname,
+        'expand_old', col,
+        'expand_new', CASE WHEN newname <> col THEN newname
+                           ELSE left('_steward_new_' || col, 63) END,
+        'switched_old', left('_steward_old_' || col, 63), 'switched_new', newname,
+        'old_type', att.typ, 'new_type', typ, 'old_default', att.def,
+        'old_not_null', att.attnotnull,
+        'default_sql', CASE WHEN NOT body ? 'type' AND NOT body ? 'default'
+                            THEN att.def END);
+END
+$$;
+
+-- The "references" of a column step as the foreign key the migration adds
+-- (NOT VALID, validated by migration_validate): {'fk_table', 'fk_column',
+-- 'fk_on_delete', 'fk_name'}.  ref is a table name or {"table", "column",
+-- "on_delete"}; the column defaults to the referenced table's one-column
+-- primary key.  Raises 22023, 42P01 or 42703.
+CREATE FUNCTION steward._migration_references(rel regclass, col text, ref jsonb, what text,
+                                              user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    refrel regclass;
+    other text;
+BEGIN
+    IF jsonb_typeof(ref) = 'string' THEN
+        ref := jsonb_build_object('table', ref);
+    END IF;
+    IF jsonb_typeof(ref) <> 'object' OR NOT ref ? 'table'
+       OR EXISTS (SELECT 1 FROM jsonb_object_keys(ref) x
+                   WHERE x NOT IN ('table', 'column', 'on_delete')) THEN
+        RAISE EXCEPTION '"references" of % must be a table name or {"table", "column", "on_delete"}', what
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    refrel := steward._migration_regclass(ref->>'table', user_path);
+    IF refrel IS NULL THEN
+        RAISE EXCEPTION 'referenced relation "%" does not exist (%)', ref->>'table', what
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    other := coalesce(ref->>'column',
+                      (SELECT a.attname FROM pg_index i
+                         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                        WHERE i.indrelid = refrel AND i.indisprimary AND i.indnkeyatts = 1));
+    IF other IS NULL OR NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = refrel
+                                       AND a.attname = other AND a.attnum > 0
+                                       AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'referenced column of % not found in %', what, refrel
+            USING ERRCODE = 'undefined_column',
+                  HINT = 'Name it with "column", or reference a table with a one-column primary key.';
+    END IF;
+    IF lower(coalesce(ref->>'on_delete', 'no action')) NOT IN
+            ('no action', 'restrict', 'cascade', 'set null', 'set default') THEN
+        RAISE EXCEPTION '"on_delete" of % must be no action, restrict, cascade, set null or set default', what
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN jsonb_build_object('fk_table', refrel::oid, 'fk_column', other,
+                              'fk_on_delete', upper(coalesce(ref->>'on_delete', 'no action')),
+                              'fk_name', left(format('%s_%s_fkey', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col), 63));
+END
+$$;
+
+-- The "unique" of a column step as the unique key the migration builds
+-- (migration_backfill builds it concurrently): {'unique_method',
+-- 'unique_with', 'unique_name'}, or an empty object for "unique": false.
+-- uniq is true, a method ("btree" or "steward_hash") or {"method", "with":
+-- [other columns of the new shape, new_names]}.  Raises 22023 or 42703.
+CREATE FUNCTION steward._migration_unique(rel regclass, col text, uniq jsonb, what text,
+                                          new_names text[])
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF jsonb_typeof(uniq) = 'boolean' THEN
+        uniq := CASE WHEN (uniq)::text::boolean THEN '{"method": "btree"}'::jsonb END;
+    ELSIF jsonb_typeof(uniq) = 'string' THEN
+        uniq := jsonb_build_object('method', uniq);
+    END IF;
+    IF uniq IS NULL THEN
+        RETURN '{}';
+    END IF;
+    IF jsonb_typeof(uniq) <> 'object'
+       OR coalesce(uniq->>'method', 'btree') NOT IN ('btree', 'steward_hash')
+       OR EXISTS (SELECT 1 FROM jsonb_object_keys(uniq) x WHERE x NOT IN ('method', 'with'))
+       OR (uniq ? 'with' AND jsonb_typeof(uniq->'with') <> 'array') THEN
+        RAISE EXCEPTION '"unique" of % must be true, "btree", "steward_hash" or {"method", "with": [columns]}', what
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements_text(coalesce(uniq->'with', '[]')) w
+                WHERE NOT w = ANY (new_names) OR w = col) THEN
+        RAISE EXCEPTION '"with" of % names a column the new shape does not have', what
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    RETURN jsonb_build_object(
+        'unique_method', coalesce(uniq->>'method', 'btree'),
+        'unique_with', coalesce(uniq->'with', '[]'),
+        'unique_name', left(format('%s_%s_%s', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col,
+                                   CASE WHEN uniq->>'method' = 'steward_hash'
+                                        THEN 'excl' ELSE 'key' END), 63));
+END
+$$;
+
+-- Pass 2 of _migration_start for one column shape c (from
+-- _migration_column_step): the user's up / down / default / check
+-- expressions analysed against the old or new shape (names and types in
+-- view order, from _migration_shape) into SQL with parameters, and the
+-- constraints the new column gets (NOT NULL, check, references, unique),
+-- named after the table.  Returns c with these added and the texts pass 1
+-- kept removed: the steward.migration_columns row (ord cord).
+CREATE FUNCTION steward._migration_column_sql(mig text, rel regclass, c jsonb, cord integer,
+                                              old_names text[], old_types text[],
+                                              new_names text[], new_types text[],
+                                              user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    body jsonb := c->'body';
+    what text := c->>'what';
+    col text;
+    e record;
+BEGIN
+    IF c->>'kind' IN ('pair', 'added') THEN
+        IF body ? 'up' OR c->>'kind' = 'pair' THEN
+            e := steward._migration_expr(rel, coalesce(body->>'up', quote_ident(c->>'old_name')),
+                                         old_names, old_types, c->>'new_type',
+                                         'up expression of ' || what, user_path);
+            c := c || jsonb_build_object('up_sql', e.sql, 'up_params', e.params);
+        END IF;
+        IF body ? 'default' THEN
+            e := steward._migration_expr(rel, body->>'default', '{}', '{}', c->>'new_type',
+                                         'default of ' || what, user_path);
+            c := c || jsonb_build_object('default_sql', e.sql);
+        END IF;
+    END IF;
+    IF c->>'kind' = 'pair' OR (c->>'kind' = 'dropped' AND body ? 'down') THEN
+        e := steward._migration_expr(rel, coalesce(body->>'down', quote_ident(c->>'new_name')),
+                                     new_names, new_types, c->>'old_type',
+                                     'down expression of ' || what, user_path);
+        c := c || jsonb_build_object('down_sql', e.sql, 'down_params', e.params);
+    END IF;
+    IF c->>'kind' IN ('pair', 'added') THEN
+        col := c->>'new_name';
+        IF body ? 'not_null' AND jsonb_typeof(body->'not_null') <> 'boolean' THEN
+            RAISE EXCEPTION '"not_null" of % must be true or false', what
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        -- A changed column stays NOT NULL unless the step says otherwise.
+        IF body ? 'not_null' OR (c->>'old_not_null')::boolean THEN
+            IF coalesce((body->>'not_null')::boolean, true) THEN
+                c := c || jsonb_build_object('not_null', true,
+                             'not_null_name', left(format('%s_%s_not_null', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col), 63));
+            END IF;
+        END IF;
+        IF body ? 'check' THEN
+            e := steward._migration_expr(rel, body->>'check', new_names, new_types,
+                                         'boolean', 'check of ' || what, user_path);
+            c := c || jsonb_build_object('check_sql', e.sql, 'check_params', e.params,
+                                         'check_name', left(format('%s_%s_check', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col), 63));
+        END IF;
+        IF body ? 'references' THEN
+            c := c || steward._migration_references(rel, col, body->'references', what, user_path);
+        END IF;
+        IF body ? 'unique' THEN
+            c := c || steward._migration_unique(rel, col, body->'unique', what, new_names);
+        END IF;
+    END IF;
+    RETURN (c - 'body' - 'what' - 'old_not_null') || jsonb_build_object('migration', mig, 'relid', rel::oid,
+                                                                       'ord', cord);
+END
+$$;
+
+-- A column step (add_column, alter_column, drop_column) of pass 1 of
+-- _migration_start, checked against the other steps on its table (cols,
+-- the column shapes collected so far) and the table's free column names:
+-- a column changed by one step only, no two new columns of one name, and
+-- the columns the migration adds beside the old ones free.  Returns the
+-- column's shape (_migration_column_step) with the step's body and
+-- description kept for pass 2.  Raises 22023 or 42701.
+CREATE FUNCTION steward._migration_column_plan(rel regclass, kind text, body jsonb,
+                                               stepno integer, what text, cols jsonb,
+                                               user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c jsonb;
+BEGIN
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(cols) x
+                WHERE x->>'old_name' = body->>'column' OR x->>'new_name' = body->>'column') THEN
+        RAISE EXCEPTION 'column "%" of relation % is changed by more than one step (%)', body->>'column', rel, what
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give all changes of a column in one alter_column step.';
+    END IF;
+    c := steward._migration_column_step(rel, kind, body, stepno, what, user_path);
+    IF c->>'new_name' IS NOT NULL AND EXISTS (SELECT 1 FROM jsonb_array_elements(cols) x
+                                               WHERE x->>'new_name' = c->>'new_name') THEN
+        RAISE EXCEPTION 'two steps give relation % a column "%" (%)', rel, c->>'new_name', what
+            USING ERRCODE = 'duplicate_column';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel AND NOT a.attisdropped
+                  AND a.attname IN (c->>'expand_new', c->>'switched_old')
+                  AND a.attname IS DISTINCT FROM c->>'old_name') THEN
+        RAISE EXCEPTION 'relation % already has a column the migration needs (%)', rel, what
+            USING ERRCODE = 'duplicate_column',
+                  DETAIL = format('Columns %s and %s must be free.', c->>'expand_new', c->>'switched_old');
+    END IF;
+    -- Keep the step's user texts until pass 2 analyses them.
+    RETURN c || jsonb_build_object('body', body, 'what', what);
+END
+$$;
+
+-- Pass 2 of _migration_start for one table t ({'relid', 'ord', 'cols',
+-- 'new_name'} from pass 1): the old and new shapes, then each column's
+-- expressions and constraints against them (_migration_column_sql).
+-- Returns the steward.migration_tables row and the table's
+-- steward.migration_columns rows, nothing recorded yet.  Raises 42701 when
+-- the new shape would have a column name twice.
+CREATE FUNCTION steward._migration_table_plan(mig text, t jsonb, user_path text,
+                                              OUT table_row jsonb, OUT column_rows jsonb)
+RETURNS record
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rel regclass := (t->>'relid')::oid;
+    cols jsonb := t->'cols';
+    oldshape record;
+    newshape record;
+    c jsonb;
+    cord integer := 0;
+BEGIN
+    oldshape := steward._migration_shape(rel, cols, 'old');
+    newshape := steward._migration_shape(rel, cols, 'new');
+    -- A new-shape name may not be a column the new shape keeps.
+    FOR c IN SELECT x FROM jsonb_array_elements(cols) x WHERE x->>'kind' IN ('added', 'pair', 'renamed') LOOP
+        IF (SELECT count(*) FROM unnest(newshape.names) n WHERE n = c->>'new_name') > 1 THEN
+            RAISE EXCEPTION 'the new shape of relation % would have two columns "%"', rel, c->>'new_name'
+                USING ERRCODE = 'duplicate_column';
+        END IF;
+    END LOOP;
+    column_rows := '[]';
+    FOR c IN SELECT x FROM jsonb_array_elements(cols) x LOOP
+        cord := cord + 1;
+        column_rows := column_rows || steward._migration_column_sql(
+            mig, rel, c, cord, oldshape.names, oldshape.types, newshape.names, newshape.types,
+            user_path);
+    END LOOP;
+    table_row := jsonb_build_object(
+        'migration', mig, 'relid', rel::oid, 'ord', (t->>'ord')::int,
+        'table_name', rel::text, 'relname', (SELECT x.relname FROM pg_class x WHERE x.oid = rel),
+        'new_name', t->>'new_name') || steward._migration_key_of(rel);
+END
+$$;
+
+-- One step of a column migration, checked for its form: an object with
+-- one key, a known kind of step, whose value is an object with the keys
+-- that kind takes, strings where text is expected, and the keys it needs.
+-- Returns the kind and the value (body).  Raises 22023.
+CREATE FUNCTION steward._migration_step(step jsonb, stepno integer, known_steps text[],
+                                        OUT kind text, OUT body jsonb)
+RETURNS record
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    allowed text[];
+    k text;
+BEGIN
+    IF jsonb_typeof(step) <> 'object' OR (SELECT count(*) FROM jsonb_object_keys(step)) <> 1 THEN
+        RAISE EXCEPTION 'step % must be an object with exactly one key, the kind of step', stepno
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Got: %s', step);
+    END IF;
+    kind := (SELECT x FROM jsonb_object_keys(step) x);
+    IF NOT kind = ANY (known_steps) THEN
+        RAISE EXCEPTION 'unknown migration step "%" (step %)', kind, stepno
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = format('Steps are %s.', array_to_string(known_steps, ', '));
+    END IF;
+    body := step->kind;
+    IF jsonb_typeof(body) <> 'object' THEN
+        RAISE EXCEPTION 'step % (%) must be an object', stepno, kind
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    allowed := CASE kind
+        WHEN 'add_column' THEN ARRAY['table', 'column', 'type', 'up', 'default', 'not_null',
+                                     'check', 'references', 'unique']
+        WHEN 'alter_column' THEN ARRAY['table', 'column', 'name', 'type', 'up', 'down',
+                                       'default', 'not_null', 'check', 'references', 'unique']
+        WHEN 'drop_column' THEN ARRAY['table', 'column', 'down']
+        ELSE ARRAY['table', 'name'] END;
+    FOR k IN SELECT x FROM jsonb_object_keys(body) x LOOP
+        IF NOT k = ANY (allowed) THEN
+            RAISE EXCEPTION 'unknown key "%" in step % (%)', k, stepno, kind
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = format('%s takes %s.', kind, array_to_string(allowed, ', '));
+        END IF;
+        IF k IN ('table', 'column', 'name', 'type', 'up', 'down', 'default', 'check')
+           AND jsonb_typeof(body->k) <> 'string' THEN
+            RAISE EXCEPTION '"%" of step % (%) must be a string', k, stepno, kind
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    FOREACH k IN ARRAY CASE kind WHEN 'rename_table' THEN ARRAY['table', 'name']
+                                 WHEN 'add_column' THEN ARRAY['table', 'column', 'type']
+                                 ELSE ARRAY['table', 'column'] END LOOP
+        IF NOT body ? k OR body->>k = '' THEN
+            RAISE EXCEPTION 'step % (%) needs "%"', stepno, kind, k
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- migration_start: checks every step against the tables as they are now
+-- (pass 1: each step's table and column, in the order given; pass 2: the
+-- user's expressions and constraints against the final old and new
+-- shapes), records the migration, then expands the tables under
+-- lock_timeout (steward._migration_expand).  Nothing is recorded or
+-- changed unless every step passes.  Index steps and a relayout make
+-- migrations of their own (indexes.sql, relayout.sql).
+CREATE FUNCTION steward._migration_start(mig text, steps jsonb, user_path text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    known_steps constant text[] := ARRAY['add_column', 'alter_column', 'drop_column', 'rename_table',
+                                         'relayout', 'create_index', 'drop_index'];
+    step jsonb;
+    stepno integer := 0;
+    s record;
+    rel regclass;
+    tkey text;
+    tbls jsonb := '{}';
+    t jsonb;
+    p record;
+    cols jsonb;
+    newname text;
+    what text;
+    table_rows jsonb := '[]';
+    column_rows jsonb := '[]';
+    relids jsonb := '[]';
+BEGIN
+    PERFORM steward._migration_settings();      -- loads the library (settings, trigger)
+    PERFORM steward._migration_check_start(mig, steps);
     -- Index steps (src/migrate/indexes.sql) make a migration of their own.
     IF EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x
                 WHERE jsonb_typeof(x) = 'object' AND x ?| ARRAY['create_index', 'drop_index']) THEN
@@ -3097,56 +3596,11 @@ BEGIN
     -- Pass 1: each step, its table, and the columns it changes.
     FOR step IN SELECT x FROM jsonb_array_elements(steps) x LOOP
         stepno := stepno + 1;
-        IF jsonb_typeof(step) <> 'object' OR (SELECT count(*) FROM jsonb_object_keys(step)) <> 1 THEN
-            RAISE EXCEPTION 'step % must be an object with exactly one key, the kind of step', stepno
-                USING ERRCODE = 'invalid_parameter_value',
-                      DETAIL = format('Got: %s', step);
-        END IF;
-        kind := (SELECT x FROM jsonb_object_keys(step) x);
-        IF NOT kind = ANY (known_steps) THEN
-            RAISE EXCEPTION 'unknown migration step "%" (step %)', kind, stepno
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = format('Steps are %s.', array_to_string(known_steps, ', '));
-        END IF;
-        body := step->kind;
-        IF jsonb_typeof(body) <> 'object' THEN
-            RAISE EXCEPTION 'step % (%) must be an object', stepno, kind
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        allowed := CASE kind
-            WHEN 'add_column' THEN ARRAY['table', 'column', 'type', 'up', 'default', 'not_null',
-                                         'check', 'references', 'unique']
-            WHEN 'alter_column' THEN ARRAY['table', 'column', 'name', 'type', 'up', 'down',
-                                           'default', 'not_null', 'check', 'references', 'unique']
-            WHEN 'drop_column' THEN ARRAY['table', 'column', 'down']
-            ELSE ARRAY['table', 'name'] END;
-        FOR k IN SELECT x FROM jsonb_object_keys(body) x LOOP
-            IF NOT k = ANY (allowed) THEN
-                RAISE EXCEPTION 'unknown key "%" in step % (%)', k, stepno, kind
-                    USING ERRCODE = 'invalid_parameter_value',
-                          HINT = format('%s takes %s.', kind, array_to_string(allowed, ', '));
-            END IF;
-            IF k IN ('table', 'column', 'name', 'type', 'up', 'down', 'default', 'check')
-               AND jsonb_typeof(body->k) <> 'string' THEN
-                RAISE EXCEPTION '"%" of step % (%) must be a string', k, stepno, kind
-                    USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-        END LOOP;
-        FOREACH k IN ARRAY CASE kind WHEN 'rename_table' THEN ARRAY['table', 'name']
-                                     WHEN 'add_column' THEN ARRAY['table', 'column', 'type']
-                                     ELSE ARRAY['table', 'column'] END LOOP
-            IF NOT body ? k OR body->>k = '' THEN
-                RAISE EXCEPTION 'step % (%) needs "%"', stepno, kind, k
-                    USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-        END LOOP;
-
+        s := steward._migration_step(step, stepno, known_steps);
         -- The table, resolved with the caller's search_path.
-        PERFORM set_config('search_path', user_path, true);
-        rel := to_regclass(body->>'table');
-        PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
+        rel := steward._migration_regclass(s.body->>'table', user_path);
         IF rel IS NULL THEN
-            RAISE EXCEPTION 'relation "%" does not exist (step %)', body->>'table', stepno
+            RAISE EXCEPTION 'relation "%" does not exist (step %)', s.body->>'table', stepno
                 USING ERRCODE = 'undefined_table';
         END IF;
         tkey := rel::oid::text;
@@ -3158,14 +3612,14 @@ BEGIN
         END IF;
         t := tbls->tkey;
         cols := t->'cols';
-        what := format('step %s (%s %s)', stepno, kind, rel);
+        what := format('step %s (%s %s)', stepno, s.kind, rel);
 
-        IF kind = 'rename_table' THEN
+        IF s.kind = 'rename_table' THEN
             IF t->>'new_name' IS NOT NULL THEN
                 RAISE EXCEPTION '% renames % a second time', what, rel
                     USING ERRCODE = 'invalid_parameter_value';
             END IF;
-            newname := body->>'name';
+            newname := s.body->>'name';
             IF octet_length(newname) > 63 OR EXISTS (
                     SELECT 1 FROM pg_class x WHERE x.relname = newname
                        AND x.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = rel)) THEN
@@ -3177,256 +3631,17 @@ BEGIN
             CONTINUE;
         END IF;
 
-        col := body->>'column';
-        IF EXISTS (SELECT 1 FROM jsonb_array_elements(cols) x
-                    WHERE x->>'old_name' = col OR x->>'new_name' = col) THEN
-            RAISE EXCEPTION 'column "%" of relation % is changed by more than one step (%)', col, rel, what
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'Give all changes of a column in one alter_column step.';
-        END IF;
-        IF col LIKE '\_steward\_%' THEN
-            RAISE EXCEPTION 'column names starting with "_steward_" are reserved (%)', what
-                USING ERRCODE = 'reserved_name';
-        END IF;
-        SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS typ, a.attnotnull,
-               a.atthasdef, pg_get_expr(d.adbin, d.adrelid) AS def, a.attidentity, a.attgenerated,
-               EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = rel AND i.indisprimary
-                                                  AND a.attnum = ANY (i.indkey)) AS in_pk,
-               EXISTS (SELECT 1 FROM steward.column_rules cr
-                        WHERE cr.relid = rel AND cr.attname = a.attname) AS ruled
-          INTO att
-          FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-         WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
-
-        IF kind = 'add_column' THEN
-            IF att.attnum IS NOT NULL THEN
-                RAISE EXCEPTION 'column "%" of relation % already exists (%)', col, rel, what
-                    USING ERRCODE = 'duplicate_column';
-            END IF;
-            typ := steward._migration_type(body->>'type', user_path);
-            c := jsonb_build_object('kind', 'added', 'step', stepno, 'new_name', col,
-                                    'expand_new', col, 'switched_new', col, 'new_type', typ);
-        ELSE
-            IF att.attnum IS NULL THEN
-                RAISE EXCEPTION 'column "%" of relation % does not exist (%)', col, rel, what
-                    USING ERRCODE = 'undefined_column';
-            END IF;
-            IF att.in_pk OR att.attidentity <> '' OR att.attgenerated <> '' THEN
-                RAISE EXCEPTION 'cannot % column "%" of relation %: it is %', replace(kind, '_column', ''),
-                        col, rel, CASE WHEN att.in_pk THEN 'part of the primary key'
-                                       WHEN att.attidentity <> '' THEN 'an identity column'
-                                       ELSE 'a generated column' END
-                    USING ERRCODE = 'feature_not_supported',
-                          DETAIL = 'Migrations backfill by primary key and copy values between columns.';
-            END IF;
-            IF kind = 'drop_column' THEN
-                IF att.attnotnull AND NOT att.atthasdef AND NOT body ? 'down' THEN
-                    RAISE EXCEPTION 'column "%" of relation % is NOT NULL without a default: % needs "down"',
-                            col, rel, what
-                        USING ERRCODE = 'invalid_parameter_value',
-                              HINT = 'Rows written in the new shape do not have the column; down gives it a value.';
-                END IF;
-                c := jsonb_build_object('kind', 'dropped', 'step', stepno, 'old_name', col,
-                                        'expand_old', col, 'old_type', att.typ,
-                                        'switched_old', left('_steward_old_' || col, 63));
-            ELSE
-                IF NOT (body ?| ARRAY['name', 'type', 'not_null', 'check', 'references', 'unique', 'default']) THEN
-                    RAISE EXCEPTION '% changes nothing', what
-                        USING ERRCODE = 'invalid_parameter_value',
-                              HINT = 'alter_column takes name, type (with up and down), not_null, check, references, unique, default.';
-                END IF;
-                newname := coalesce(body->>'name', col);
-                IF newname <> col AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel
-                                                 AND a.attname = newname AND NOT a.attisdropped) THEN
-                    RAISE EXCEPTION 'column "%" of relation % already exists (%)', newname, rel, what
-                        USING ERRCODE = 'duplicate_column';
-                END IF;
-                IF body ?| ARRAY['type', 'not_null', 'check', 'references', 'unique', 'default', 'up', 'down'] THEN
-                    IF att.ruled AND body ? 'type' THEN
-                        RAISE EXCEPTION 'cannot change the type of column "%" of relation %: pg_steward enforces a rule on it',
-                                col, rel
-                            USING ERRCODE = 'feature_not_supported',
-                                  HINT = 'Remove the rule first (steward.untrack or steward.detach_state_machine).';
-                    END IF;
-                    typ := CASE WHEN body ? 'type' THEN steward._migration_type(body->>'type', user_path)
-                                ELSE att.typ END;
-                    c := jsonb_build_object(
-                        'kind', 'pair', 'step', stepno, 'old_name', col, 'new_name', newname,
-                        'expand_old', col,
-                        'expand_new', CASE WHEN newname <> col THEN newname
-                                           ELSE left('_steward_new_' || col, 63) END,
-                        'switched_old', left('_steward_old_' || col, 63), 'switched_new', newname,
-                        'old_type', att.typ, 'new_type', typ, 'old_default', att.def,
-                        'old_not_null', att.attnotnull,
-                        'default_sql', CASE WHEN NOT body ? 'type' AND NOT body ? 'default'
-                                            THEN att.def END);
-                ELSE
-                    c := jsonb_build_object('kind', 'renamed', 'step', stepno, 'old_name', col,
-                                            'new_name', newname, 'expand_old', col, 'expand_new', col,
-                                            'switched_old', newname, 'switched_new', newname,
-                                            'old_type', att.typ, 'new_type', att.typ);
-                END IF;
-            END IF;
-        END IF;
-        IF c->>'new_name' IS NOT NULL AND EXISTS (SELECT 1 FROM jsonb_array_elements(cols) x
-                                                   WHERE x->>'new_name' = c->>'new_name') THEN
-            RAISE EXCEPTION 'two steps give relation % a column "%" (%)', rel, c->>'new_name', what
-                USING ERRCODE = 'duplicate_column';
-        END IF;
-        IF EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel AND NOT a.attisdropped
-                      AND a.attname IN (c->>'expand_new', c->>'switched_old')
-                      AND a.attname IS DISTINCT FROM c->>'old_name') THEN
-            RAISE EXCEPTION 'relation % already has a column the migration needs (%)', rel, what
-                USING ERRCODE = 'duplicate_column',
-                      DETAIL = format('Columns %s and %s must be free.', c->>'expand_new', c->>'switched_old');
-        END IF;
-        -- Keep the step's user texts until pass 2 analyses them.
-        c := c || jsonb_build_object('body', body, 'what', what);
-        t := jsonb_set(t, '{cols}', cols || c);
+        t := jsonb_set(t, '{cols}', cols || steward._migration_column_plan(
+                                             rel, s.kind, s.body, stepno, what, cols, user_path));
         tbls := jsonb_set(tbls, ARRAY[tkey], t);
     END LOOP;
 
     -- Pass 2: expressions and constraints, against the final shapes.
     FOR t IN SELECT x FROM jsonb_each(tbls) e(k, x) ORDER BY (x->>'ord')::int LOOP
-        rel := (t->>'relid')::oid;
-        cols := t->'cols';
-        oldshape := steward._migration_shape(rel, cols, 'old');
-        newshape := steward._migration_shape(rel, cols, 'new');
-        -- A new-shape name may not be a column the new shape keeps.
-        FOR c IN SELECT x FROM jsonb_array_elements(cols) x WHERE x->>'kind' IN ('added', 'pair', 'renamed') LOOP
-            IF (SELECT count(*) FROM unnest(newshape.names) n WHERE n = c->>'new_name') > 1 THEN
-                RAISE EXCEPTION 'the new shape of relation % would have two columns "%"', rel, c->>'new_name'
-                    USING ERRCODE = 'duplicate_column';
-            END IF;
-        END LOOP;
-        cord := 0;
-        FOR c IN SELECT x FROM jsonb_array_elements(cols) x LOOP
-            cord := cord + 1;
-            body := c->'body';
-            what := c->>'what';
-            IF c->>'kind' IN ('pair', 'added') THEN
-                IF body ? 'up' OR c->>'kind' = 'pair' THEN
-                    e := steward._migration_expr(rel, coalesce(body->>'up', quote_ident(c->>'old_name')),
-                                                 oldshape.names, oldshape.types, c->>'new_type',
-                                                 'up expression of ' || what, user_path);
-                    c := c || jsonb_build_object('up_sql', e.sql, 'up_params', e.params);
-                END IF;
-                IF body ? 'default' THEN
-                    e := steward._migration_expr(rel, body->>'default', '{}', '{}', c->>'new_type',
-                                                 'default of ' || what, user_path);
-                    c := c || jsonb_build_object('default_sql', e.sql);
-                END IF;
-            END IF;
-            IF c->>'kind' = 'pair' OR (c->>'kind' = 'dropped' AND body ? 'down') THEN
-                e := steward._migration_expr(rel, coalesce(body->>'down', quote_ident(c->>'new_name')),
-                                             newshape.names, newshape.types, c->>'old_type',
-                                             'down expression of ' || what, user_path);
-                c := c || jsonb_build_object('down_sql', e.sql, 'down_params', e.params);
-            END IF;
-            IF c->>'kind' IN ('pair', 'added') THEN
-                col := c->>'new_name';
-                IF body ? 'not_null' AND jsonb_typeof(body->'not_null') <> 'boolean' THEN
-                    RAISE EXCEPTION '"not_null" of % must be true or false', what
-                        USING ERRCODE = 'invalid_parameter_value';
-                END IF;
-                -- A changed column stays NOT NULL unless the step says otherwise.
-                IF body ? 'not_null' OR (c->>'old_not_null')::boolean THEN
-                    IF coalesce((body->>'not_null')::boolean, true) THEN
-                        c := c || jsonb_build_object('not_null', true,
-                                     'not_null_name', left(format('%s_%s_not_null', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col), 63));
-                    END IF;
-                END IF;
-                IF body ? 'check' THEN
-                    e := steward._migration_expr(rel, body->>'check', newshape.names, newshape.types,
-                                                 'boolean', 'check of ' || what, user_path);
-                    c := c || jsonb_build_object('check_sql', e.sql, 'check_params', e.params,
-                                                 'check_name', left(format('%s_%s_check', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col), 63));
-                END IF;
-                IF body ? 'references' THEN
-                    ref := body->'references';
-                    IF jsonb_typeof(ref) = 'string' THEN
-                        ref := jsonb_build_object('table', ref);
-                    END IF;
-                    IF jsonb_typeof(ref) <> 'object' OR NOT ref ? 'table'
-                       OR EXISTS (SELECT 1 FROM jsonb_object_keys(ref) x
-                                   WHERE x NOT IN ('table', 'column', 'on_delete')) THEN
-                        RAISE EXCEPTION '"references" of % must be a table name or {"table", "column", "on_delete"}', what
-                            USING ERRCODE = 'invalid_parameter_value';
-                    END IF;
-                    PERFORM set_config('search_path', user_path, true);
-                    refrel := to_regclass(ref->>'table');
-                    PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
-                    IF refrel IS NULL THEN
-                        RAISE EXCEPTION 'referenced relation "%" does not exist (%)', ref->>'table', what
-                            USING ERRCODE = 'undefined_table';
-                    END IF;
-                    other := coalesce(ref->>'column',
-                                      (SELECT a.attname FROM pg_index i
-                                         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-                                        WHERE i.indrelid = refrel AND i.indisprimary AND i.indnkeyatts = 1));
-                    IF other IS NULL OR NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = refrel
-                                                       AND a.attname = other AND a.attnum > 0
-                                                       AND NOT a.attisdropped) THEN
-                        RAISE EXCEPTION 'referenced column of % not found in %', what, refrel
-                            USING ERRCODE = 'undefined_column',
-                                  HINT = 'Name it with "column", or reference a table with a one-column primary key.';
-                    END IF;
-                    IF lower(coalesce(ref->>'on_delete', 'no action')) NOT IN
-                            ('no action', 'restrict', 'cascade', 'set null', 'set default') THEN
-                        RAISE EXCEPTION '"on_delete" of % must be no action, restrict, cascade, set null or set default', what
-                            USING ERRCODE = 'invalid_parameter_value';
-                    END IF;
-                    c := c || jsonb_build_object('fk_table', refrel::oid, 'fk_column', other,
-                                                 'fk_on_delete', upper(coalesce(ref->>'on_delete', 'no action')),
-                                                 'fk_name', left(format('%s_%s_fkey', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col), 63));
-                END IF;
-                IF body ? 'unique' THEN
-                    uniq := body->'unique';
-                    IF jsonb_typeof(uniq) = 'boolean' THEN
-                        uniq := CASE WHEN (uniq)::text::boolean THEN '{"method": "btree"}'::jsonb END;
-                    ELSIF jsonb_typeof(uniq) = 'string' THEN
-                        uniq := jsonb_build_object('method', uniq);
-                    END IF;
-                    IF uniq IS NOT NULL THEN
-                        IF jsonb_typeof(uniq) <> 'object'
-                           OR coalesce(uniq->>'method', 'btree') NOT IN ('btree', 'steward_hash')
-                           OR EXISTS (SELECT 1 FROM jsonb_object_keys(uniq) x WHERE x NOT IN ('method', 'with'))
-                           OR (uniq ? 'with' AND jsonb_typeof(uniq->'with') <> 'array') THEN
-                            RAISE EXCEPTION '"unique" of % must be true, "btree", "steward_hash" or {"method", "with": [columns]}', what
-                                USING ERRCODE = 'invalid_parameter_value';
-                        END IF;
-                        IF EXISTS (SELECT 1 FROM jsonb_array_elements_text(coalesce(uniq->'with', '[]')) w
-                                    WHERE NOT w = ANY (newshape.names) OR w = col) THEN
-                            RAISE EXCEPTION '"with" of % names a column the new shape does not have', what
-                                USING ERRCODE = 'undefined_column';
-                        END IF;
-                        c := c || jsonb_build_object(
-                            'unique_method', coalesce(uniq->>'method', 'btree'),
-                            'unique_with', coalesce(uniq->'with', '[]'),
-                            'unique_name', left(format('%s_%s_%s', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col,
-                                                       CASE WHEN uniq->>'method' = 'steward_hash'
-                                                            THEN 'excl' ELSE 'key' END), 63));
-                    END IF;
-                END IF;
-            END IF;
-            c := (c - 'body' - 'what' - 'old_not_null') || jsonb_build_object('migration', mig, 'relid', rel::oid,
-                                                             'ord', cord);
-            column_rows := column_rows || c;
-        END LOOP;
-        table_rows := table_rows || jsonb_build_object(
-            'migration', mig, 'relid', rel::oid, 'ord', (t->>'ord')::int,
-            'table_name', rel::text, 'relname', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), 'new_name', t->>'new_name',
-            'key_columns', (SELECT array_agg(a.attname ORDER BY k.ord)
-                              FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord),
-                                   pg_attribute a
-                             WHERE i.indrelid = rel AND i.indisprimary
-                               AND a.attrelid = rel AND a.attnum = k.attnum),
-            'key_types', (SELECT array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY k.ord)
-                            FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord),
-                                 pg_attribute a
-                           WHERE i.indrelid = rel AND i.indisprimary
-                             AND a.attrelid = rel AND a.attnum = k.attnum));
-        relids := relids || to_jsonb(rel::oid);
+        p := steward._migration_table_plan(mig, t, user_path);
+        table_rows := table_rows || p.table_row;
+        column_rows := column_rows || p.column_rows;
+        relids := relids || to_jsonb((t->>'relid')::oid);
     END LOOP;
 
     -- Record it, expand under lock_timeout, and open the backfill phase.
@@ -3892,6 +4107,143 @@ BEGIN
 END
 $$;
 
+-- Check 2 of migration_validate on one table t: each row's derived
+-- columns equal up(old) (rows last written in the old shape) or down(new)
+-- (rows last written in the new shape).  Differing rows are counted, and
+-- both sides checksummed per key range (16 buckets of a hash of the key,
+-- as steward.checksum_ranges), in one scan run as the table's owner
+-- (_migration_exec).  Returns the checks "values <table>" and "checksums
+-- <table>" as jsonb objects {check, passed, detail}, none when no column
+-- of the migration derives values.
+CREATE FUNCTION steward._migration_values_check(mig text, t steward.migration_tables)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    results jsonb := '[]';
+    c steward.migration_columns;
+    "check" text;
+    passed boolean;
+    detail text;
+    bads text[];
+    actuals text[];
+    expecteds text[];
+    newcol text;
+    oldcol text;
+    upx text;
+    downx text;
+    keys text;
+    q text;
+    res text[];
+BEGIN
+    bads := '{}'; actuals := '{}'; expecteds := '{}';
+    FOR c IN SELECT * FROM steward.migration_columns x
+              WHERE x.migration = mig AND x.relid = t.relid
+                AND (x.up_sql IS NOT NULL OR x.down_sql IS NOT NULL) ORDER BY x.ord LOOP
+        newcol := NULL; upx := NULL; oldcol := NULL; downx := NULL;
+        IF c.up_sql IS NOT NULL AND c.kind IN ('pair', 'added') THEN
+            newcol := format('%I', (steward._migration_physical(mig, t.relid, 'new', ARRAY[c.new_name::text]))[1]);
+            upx := steward._migration_bind(mig, t.relid, 'old', c.up_sql, c.up_params, c.new_type);
+        END IF;
+        IF c.down_sql IS NOT NULL AND c.kind IN ('pair', 'dropped') THEN
+            oldcol := format('%I', (steward._migration_physical(mig, t.relid, 'old', ARRAY[c.old_name::text]))[1]);
+            downx := steward._migration_bind(mig, t.relid, 'new', c.down_sql, c.down_params, c.old_type);
+        END IF;
+        bads := bads || format('CASE _steward_side WHEN ''o'' THEN %s WHEN ''n'' THEN %s ELSE false END',
+                               CASE WHEN upx IS NULL THEN 'false'
+                                    ELSE format('%s IS DISTINCT FROM (%s)', newcol, upx) END,
+                               CASE WHEN downx IS NULL THEN 'false'
+                                    ELSE format('%s IS DISTINCT FROM (%s)', oldcol, downx) END);
+        actuals := actuals || format('coalesce(CASE _steward_side WHEN ''o'' THEN %s::text WHEN ''n'' THEN %s::text END, chr(30))',
+                                     coalesce(newcol, 'NULL'), coalesce(oldcol, 'NULL'));
+        expecteds := expecteds || format('coalesce(CASE _steward_side WHEN ''o'' THEN (%s)::text WHEN ''n'' THEN (%s)::text END, chr(30))',
+                                         coalesce(upx, 'NULL'), coalesce(downx, 'NULL'));
+    END LOOP;
+    IF cardinality(bads) > 0 THEN
+        SELECT string_agg(format('%I::text', k), ', ' ORDER BY i) INTO keys
+          FROM unnest(t.key_columns) WITH ORDINALITY u(k, i);
+        q := format(
+            'WITH v AS (SELECT (hashtextextended(ARRAY[%1$s]::text, 0) %% 16 + 16) %% 16 AS b, '
+            '                  ARRAY[%1$s]::text AS k, (%2$s) AS bad, '
+            '                  hashtextextended(concat_ws(chr(31), _steward_side, %3$s), 0)::numeric AS ha, '
+            '                  hashtextextended(concat_ws(chr(31), _steward_side, %4$s), 0)::numeric AS he '
+            '             FROM ONLY %5$s WHERE _steward_side IS NOT NULL), '
+            '     g AS (SELECT b, count(*) AS n, count(*) FILTER (WHERE bad) AS nbad, '
+            '                  sum(ha) AS ha, sum(he) AS he, min(k) FILTER (WHERE bad) AS bmin, '
+            '                  max(k) FILTER (WHERE bad) AS bmax '
+            '             FROM v GROUP BY b) '
+            'SELECT sum(n), sum(nbad), count(*), count(*) FILTER (WHERE ha <> he), '
+            '       string_agg(format(''range %%s: %%s rows differ, e.g. keys %%s and %%s'', '
+            '                         b, nbad, bmin, bmax), ''; '' ORDER BY b) '
+            '         FILTER (WHERE nbad > 0 OR ha <> he) '
+            '  FROM g',
+            keys, array_to_string(bads, ' OR '), array_to_string(actuals, ', '),
+            array_to_string(expecteds, ', '), t.relid);
+        res := steward._migration_exec(t.relid, q);
+        "check" := format('values %s', t.relid);
+        passed := coalesce(res[2]::bigint, 0) = 0;
+        detail := CASE WHEN passed
+                       THEN format('%s rows: new columns = up(old), old columns = down(new)',
+                                   coalesce(res[1], '0'))
+                       ELSE format('%s of %s rows differ (%s)', res[2], res[1], res[5]) END;
+        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+        "check" := format('checksums %s', t.relid);
+        passed := coalesce(res[4]::bigint, 0) = 0;
+        detail := CASE WHEN passed
+                       THEN format('%s key ranges: checksums of the derived columns and of up/down agree',
+                                   coalesce(res[3], '0'))
+                       ELSE format('%s of %s key ranges disagree (%s)', res[4], res[3], res[5]) END;
+        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+    END IF;
+    RETURN results;
+END
+$$;
+
+-- Check 3 of migration_validate on one table t: the NOT VALID constraints
+-- the migration added (NOT NULL, check, foreign key) are validated, under
+-- lock_timeout with retries (_migration_locked; VALIDATE CONSTRAINT takes
+-- SHARE UPDATE EXCLUSIVE, so writes go on).  A constraint some row
+-- violates, or a lock not obtained, fails its check with the error's
+-- message instead of raising.  Returns the checks "constraint <name>" as
+-- jsonb objects {check, passed, detail}.
+CREATE FUNCTION steward._migration_constraints_check(mig text, t steward.migration_tables)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    results jsonb := '[]';
+    con record;
+    "check" text;
+    passed boolean;
+    detail text;
+BEGIN
+    FOR con IN SELECT x.conname, x.convalidated FROM pg_constraint x
+                WHERE x.conrelid = t.relid
+                  AND x.conname IN (SELECT unnest(ARRAY[m.not_null_name, m.check_name, m.fk_name])
+                                      FROM steward.migration_columns m
+                                     WHERE m.migration = mig AND m.relid = t.relid)
+                ORDER BY x.conname LOOP
+        "check" := format('constraint %s', con.conname);
+        BEGIN
+            IF NOT con.convalidated THEN
+                PERFORM steward._migration_locked(mig, '_migration_validate_constraint', NULL,
+                    jsonb_build_object('relid', t.relid::oid, 'name', con.conname));
+            END IF;
+            passed := true;
+            detail := 'valid';
+        EXCEPTION WHEN integrity_constraint_violation OR check_violation OR foreign_key_violation
+                       OR not_null_violation OR lock_not_available THEN
+            passed := false;
+            detail := SQLERRM;
+        END;
+        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+    END LOOP;
+    RETURN results;
+END
+$$;
+
 CREATE FUNCTION steward.migration_validate(name text)
 RETURNS TABLE ("check" text, passed boolean, detail text)
 LANGUAGE plpgsql
@@ -3907,25 +4259,18 @@ DECLARE
     first_failure text;
     checked timestamptz := clock_timestamp();
     n bigint;
-    bads text[];
-    actuals text[];
-    expecteds text[];
-    newcol text;
-    oldcol text;
-    upx text;
-    downx text;
-    keys text;
-    q text;
-    res text[];
-    con record;
 BEGIN
     r := steward._migration_get(mig);
     PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled', 'dual_written',
                                                 'switched'], 'validate');
     -- A relayout's checks (src/migrate/relayout.sql); NULL for other migrations.
     results := coalesce(steward._relayout_validate(mig, r), '[]');
+    IF steward._migration_is_index(mig) THEN
+        results := steward._migration_index_validate(mig);
+    END IF;
     FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active
-                AND steward._relayout_step(r.steps) IS NULL ORDER BY x.ord LOOP
+                AND steward._relayout_step(r.steps) IS NULL AND NOT steward._migration_is_index(mig)
+              ORDER BY x.ord LOOP
         -- 1. Every row is written in both shapes.
         n := (steward._migration_exec(t.relid, format(
                  'SELECT count(*) FROM ONLY %s WHERE _steward_side IS NULL', t.relid)))[1]::bigint;
@@ -3935,92 +4280,11 @@ BEGIN
                        ELSE format('%s rows not backfilled yet: CALL steward.migration_backfill(%L)', n, mig) END;
         results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
 
-        -- 2. Each row's derived columns equal up(old) (rows last written in
-        -- the old shape) or down(new) (rows last written in the new shape):
-        -- differing rows counted, and both sides checksummed per key range
-        -- (buckets of a hash of the key, as steward.checksum_ranges).
-        bads := '{}'; actuals := '{}'; expecteds := '{}';
-        FOR c IN SELECT * FROM steward.migration_columns x
-                  WHERE x.migration = mig AND x.relid = t.relid
-                    AND (x.up_sql IS NOT NULL OR x.down_sql IS NOT NULL) ORDER BY x.ord LOOP
-            newcol := NULL; upx := NULL; oldcol := NULL; downx := NULL;
-            IF c.up_sql IS NOT NULL AND c.kind IN ('pair', 'added') THEN
-                newcol := format('%I', (steward._migration_physical(mig, t.relid, 'new', ARRAY[c.new_name::text]))[1]);
-                upx := steward._migration_bind(mig, t.relid, 'old', c.up_sql, c.up_params, c.new_type);
-            END IF;
-            IF c.down_sql IS NOT NULL AND c.kind IN ('pair', 'dropped') THEN
-                oldcol := format('%I', (steward._migration_physical(mig, t.relid, 'old', ARRAY[c.old_name::text]))[1]);
-                downx := steward._migration_bind(mig, t.relid, 'new', c.down_sql, c.down_params, c.old_type);
-            END IF;
-            bads := bads || format('CASE _steward_side WHEN ''o'' THEN %s WHEN ''n'' THEN %s ELSE false END',
-                                   CASE WHEN upx IS NULL THEN 'false'
-                                        ELSE format('%s IS DISTINCT FROM (%s)', newcol, upx) END,
-                                   CASE WHEN downx IS NULL THEN 'false'
-                                        ELSE format('%s IS DISTINCT FROM (%s)', oldcol, downx) END);
-            actuals := actuals || format('coalesce(CASE _steward_side WHEN ''o'' THEN %s::text WHEN ''n'' THEN %s::text END, chr(30))',
-                                         coalesce(newcol, 'NULL'), coalesce(oldcol, 'NULL'));
-            expecteds := expecteds || format('coalesce(CASE _steward_side WHEN ''o'' THEN (%s)::text WHEN ''n'' THEN (%s)::text END, chr(30))',
-                                             coalesce(upx, 'NULL'), coalesce(downx, 'NULL'));
-        END LOOP;
-        IF cardinality(bads) > 0 THEN
-            SELECT string_agg(format('%I::text', k), ', ' ORDER BY i) INTO keys
-              FROM unnest(t.key_columns) WITH ORDINALITY u(k, i);
-            q := format(
-                'WITH v AS (SELECT (hashtextextended(ARRAY[%1$s]::text, 0) %% 16 + 16) %% 16 AS b, '
-                '                  ARRAY[%1$s]::text AS k, (%2$s) AS bad, '
-                '                  hashtextextended(concat_ws(chr(31), _steward_side, %3$s), 0)::numeric AS ha, '
-                '                  hashtextextended(concat_ws(chr(31), _steward_side, %4$s), 0)::numeric AS he '
-                '             FROM ONLY %5$s WHERE _steward_side IS NOT NULL), '
-                '     g AS (SELECT b, count(*) AS n, count(*) FILTER (WHERE bad) AS nbad, '
-                '                  sum(ha) AS ha, sum(he) AS he, min(k) FILTER (WHERE bad) AS bmin, '
-                '                  max(k) FILTER (WHERE bad) AS bmax '
-                '             FROM v GROUP BY b) '
-                'SELECT sum(n), sum(nbad), count(*), count(*) FILTER (WHERE ha <> he), '
-                '       string_agg(format(''range %%s: %%s rows differ, e.g. keys %%s and %%s'', '
-                '                         b, nbad, bmin, bmax), ''; '' ORDER BY b) '
-                '         FILTER (WHERE nbad > 0 OR ha <> he) '
-                '  FROM g',
-                keys, array_to_string(bads, ' OR '), array_to_string(actuals, ', '),
-                array_to_string(expecteds, ', '), t.relid);
-            res := steward._migration_exec(t.relid, q);
-            "check" := format('values %s', t.relid);
-            passed := coalesce(res[2]::bigint, 0) = 0;
-            detail := CASE WHEN passed
-                           THEN format('%s rows: new columns = up(old), old columns = down(new)',
-                                       coalesce(res[1], '0'))
-                           ELSE format('%s of %s rows differ (%s)', res[2], res[1], res[5]) END;
-            results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
-            "check" := format('checksums %s', t.relid);
-            passed := coalesce(res[4]::bigint, 0) = 0;
-            detail := CASE WHEN passed
-                           THEN format('%s key ranges: checksums of the derived columns and of up/down agree',
-                                       coalesce(res[3], '0'))
-                           ELSE format('%s of %s key ranges disagree (%s)', res[4], res[3], res[5]) END;
-            results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
-        END IF;
+        -- 2. Each row's derived columns equal up(old) or down(new).
+        results := results || steward._migration_values_check(mig, t);
 
         -- 3. NOT VALID constraints validate (SHARE UPDATE EXCLUSIVE: writes go on).
-        FOR con IN SELECT x.conname, x.convalidated FROM pg_constraint x
-                    WHERE x.conrelid = t.relid
-                      AND x.conname IN (SELECT unnest(ARRAY[m.not_null_name, m.check_name, m.fk_name])
-                                          FROM steward.migration_columns m
-                                         WHERE m.migration = mig AND m.relid = t.relid)
-                    ORDER BY x.conname LOOP
-            "check" := format('constraint %s', con.conname);
-            BEGIN
-                IF NOT con.convalidated THEN
-                    PERFORM steward._migration_locked(mig, '_migration_validate_constraint', NULL,
-                        jsonb_build_object('relid', t.relid::oid, 'name', con.conname));
-                END IF;
-                passed := true;
-                detail := 'valid';
-            EXCEPTION WHEN integrity_constraint_violation OR check_violation OR foreign_key_violation
-                           OR not_null_violation OR lock_not_available THEN
-                passed := false;
-                detail := SQLERRM;
-            END;
-            results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
-        END LOOP;
+        results := results || steward._migration_constraints_check(mig, t);
 
         -- 4. Unique keys of new columns are built.
         FOR c IN SELECT * FROM steward.migration_columns x
@@ -5421,6 +5685,68 @@ BEGIN
 END
 $$;
 
+-- The objects around a table a relayout cannot move or redirect yet
+-- (triggers, row-level security, a foreign key to itself, materialized
+-- views, functions with SQL-standard bodies) and the ones the cutover
+-- redirects as their owners (views, other tables' foreign keys), which
+-- the caller must own too.  Part of _relayout_check; raises 0A000 or
+-- 42501 for the first one found.
+CREATE FUNCTION steward._relayout_check_dependents(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    other text;
+BEGIN
+    SELECT tgname INTO other FROM pg_trigger WHERE tgrelid = rel AND NOT tgisinternal LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % has trigger "%": a relayout does not move triggers yet', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop the trigger for the migration and recreate it on the new layout after the cutover.';
+    END IF;
+    IF (SELECT relrowsecurity FROM pg_class WHERE oid = rel)
+       OR EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = rel) THEN
+        RAISE EXCEPTION 'relation % has row-level security: a relayout does not move policies yet', rel
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND confrelid = rel AND contype = 'f' LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % references itself (foreign key "%"): not supported by relayout', rel, other
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    -- Objects the cutover redirects run DDL as their owners: the caller
+    -- must own them too; objects it cannot redirect are refused.
+    FOR c IN SELECT DISTINCT v.oid::regclass AS obj, v.relkind, v.relowner
+               FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+               JOIN pg_class v ON v.oid = r.ev_class
+              WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+                AND d.refobjid = rel AND v.oid <> rel
+             UNION
+             SELECT DISTINCT x.conrelid::regclass, 'f'::"char", (SELECT relowner FROM pg_class WHERE oid = x.conrelid)
+               FROM pg_constraint x WHERE x.confrelid = rel AND x.contype = 'f' AND x.conparentid = 0 LOOP
+        IF c.relkind = 'm' THEN
+            RAISE EXCEPTION 'materialized view % depends on relation %', c.obj, rel
+                USING ERRCODE = 'feature_not_supported',
+                      HINT = 'Drop it for the migration and recreate it after the cutover.';
+        END IF;
+        IF NOT pg_has_role(c.relowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of % to re-layout %', c.obj, rel
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = CASE WHEN c.relkind = 'f' THEN 'Its foreign key is moved to the new layout at the cutover.'
+                                    ELSE 'The view is redefined on the new layout at the cutover.' END;
+        END IF;
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+                WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = rel) THEN
+        RAISE EXCEPTION 'a function with a SQL-standard body depends on relation %', rel
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Recreate it after the cutover; bodies given as strings find the table by name and need nothing.';
+    END IF;
+END
+$$;
+
 -- Checks on the table a relayout changes, before anything changes.
 CREATE FUNCTION steward._relayout_check(rel regclass, keycols text[], what text)
 RETURNS void
@@ -5495,50 +5821,7 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'Use a unique key that includes the partition key instead.';
     END IF;
-    SELECT tgname INTO other FROM pg_trigger WHERE tgrelid = rel AND NOT tgisinternal LIMIT 1;
-    IF other IS NOT NULL THEN
-        RAISE EXCEPTION 'relation % has trigger "%": a relayout does not move triggers yet', rel, other
-            USING ERRCODE = 'feature_not_supported',
-                  HINT = 'Drop the trigger for the migration and recreate it on the new layout after the cutover.';
-    END IF;
-    IF (SELECT relrowsecurity FROM pg_class WHERE oid = rel)
-       OR EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = rel) THEN
-        RAISE EXCEPTION 'relation % has row-level security: a relayout does not move policies yet', rel
-            USING ERRCODE = 'feature_not_supported';
-    END IF;
-    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND confrelid = rel AND contype = 'f' LIMIT 1;
-    IF other IS NOT NULL THEN
-        RAISE EXCEPTION 'relation % references itself (foreign key "%"): not supported by relayout', rel, other
-            USING ERRCODE = 'feature_not_supported';
-    END IF;
-    -- Objects the cutover redirects run DDL as their owners: the caller
-    -- must own them too; objects it cannot redirect are refused.
-    FOR c IN SELECT DISTINCT v.oid::regclass AS obj, v.relkind, v.relowner
-               FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
-               JOIN pg_class v ON v.oid = r.ev_class
-              WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
-                AND d.refobjid = rel AND v.oid <> rel
-             UNION
-             SELECT DISTINCT x.conrelid::regclass, 'f'::"char", (SELECT relowner FROM pg_class WHERE oid = x.conrelid)
-               FROM pg_constraint x WHERE x.confrelid = rel AND x.contype = 'f' AND x.conparentid = 0 LOOP
-        IF c.relkind = 'm' THEN
-            RAISE EXCEPTION 'materialized view % depends on relation %', c.obj, rel
-                USING ERRCODE = 'feature_not_supported',
-                      HINT = 'Drop it for the migration and recreate it after the cutover.';
-        END IF;
-        IF NOT pg_has_role(c.relowner, 'USAGE') THEN
-            RAISE EXCEPTION 'must be owner of % to re-layout %', c.obj, rel
-                USING ERRCODE = 'insufficient_privilege',
-                      DETAIL = CASE WHEN c.relkind = 'f' THEN 'Its foreign key is moved to the new layout at the cutover.'
-                                    ELSE 'The view is redefined on the new layout at the cutover.' END;
-        END IF;
-    END LOOP;
-    IF EXISTS (SELECT 1 FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
-                WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = rel) THEN
-        RAISE EXCEPTION 'a function with a SQL-standard body depends on relation %', rel
-            USING ERRCODE = 'feature_not_supported',
-                  HINT = 'Recreate it after the cutover; bodies given as strings find the table by name and need nothing.';
-    END IF;
+    PERFORM steward._relayout_check_dependents(rel);
 END
 $$;
 
@@ -5625,6 +5908,35 @@ BEGIN
 END
 $$;
 
+-- The keys of a relayout step: only those it takes, strings where a name
+-- is expected, and the ones it needs.  Raises 22023.
+CREATE FUNCTION steward._relayout_check_step(body jsonb)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k text;
+BEGIN
+    FOR k IN SELECT jsonb_object_keys(body) LOOP
+        IF NOT k = ANY (ARRAY['table', 'partition_by', 'partitions', 'tablespaces', 'partition_prefix']) THEN
+            RAISE EXCEPTION 'unknown key "%" in step 1 (relayout)', k
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'relayout takes table, partition_by, partitions, tablespaces, partition_prefix.';
+        END IF;
+        IF k IN ('table', 'partition_by', 'partition_prefix') AND jsonb_typeof(body->k) <> 'string' THEN
+            RAISE EXCEPTION '"%" of step 1 (relayout) must be a string', k
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    FOREACH k IN ARRAY ARRAY['table', 'partition_by', 'partitions'] LOOP
+        IF NOT body ? k OR body->>k = '' THEN
+            RAISE EXCEPTION 'step 1 (relayout) needs "%"', k USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+END
+$$;
+
 -- migration_start of a relayout migration (called by _migration_start):
 -- checks, the record, then the new layout and the triggers under lock.
 CREATE FUNCTION steward._relayout_start(mig text, steps jsonb, user_path text)
@@ -5651,25 +5963,8 @@ BEGIN
     IF jsonb_typeof(body) <> 'object' THEN
         RAISE EXCEPTION 'step 1 (relayout) must be an object' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    FOR k IN SELECT jsonb_object_keys(body) LOOP
-        IF NOT k = ANY (ARRAY['table', 'partition_by', 'partitions', 'tablespaces', 'partition_prefix']) THEN
-            RAISE EXCEPTION 'unknown key "%" in step 1 (relayout)', k
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'relayout takes table, partition_by, partitions, tablespaces, partition_prefix.';
-        END IF;
-        IF k IN ('table', 'partition_by', 'partition_prefix') AND jsonb_typeof(body->k) <> 'string' THEN
-            RAISE EXCEPTION '"%" of step 1 (relayout) must be a string', k
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-    END LOOP;
-    FOREACH k IN ARRAY ARRAY['table', 'partition_by', 'partitions'] LOOP
-        IF NOT body ? k OR body->>k = '' THEN
-            RAISE EXCEPTION 'step 1 (relayout) needs "%"', k USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-    END LOOP;
-    PERFORM set_config('search_path', user_path, true);
-    rel := to_regclass(body->>'table');
-    PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
+    PERFORM steward._relayout_check_step(body);
+    rel := steward._migration_regclass(body->>'table', user_path);
     IF rel IS NULL THEN
         RAISE EXCEPTION 'relation "%" does not exist (step 1)', body->>'table'
             USING ERRCODE = 'undefined_table';
@@ -5718,13 +6013,7 @@ BEGIN
         'steps', steps, 'started_by', current_user, 'tables', jsonb_build_array(rel::oid),
         'table_rows', jsonb_build_array(jsonb_build_object(
             'migration', mig, 'relid', rel::oid, 'ord', 1, 'table_name', rel::text,
-            'relname', relname,
-            'key_columns', (SELECT array_agg(a.attname ORDER BY k.ord)
-                              FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
-                             WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum),
-            'key_types', (SELECT array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY k.ord)
-                            FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
-                           WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum))),
+            'relname', relname) || steward._migration_key_of(rel)),
         'column_rows', '[]'::jsonb));
     -- SHARE ROW EXCLUSIVE (what CREATE TRIGGER takes): reads go on.
     PERFORM steward._migration_locked(mig, '_relayout_expand', 'SHARE ROW EXCLUSIVE',
@@ -6731,6 +7020,177 @@ BEGIN
 END
 $$;
 
+-- One index step, checked for its form: create_index or drop_index (other
+-- kinds of step go in a migration of their own), an object with the keys
+-- its kind takes, of the right JSON types, and the keys it needs.  Returns
+-- the kind, the step's value (body) and the step as error messages name it
+-- ("step N (kind)").  Raises 0A000 or 22023.
+CREATE FUNCTION steward._migration_index_step(step jsonb, stepno integer,
+                                              OUT kind text, OUT body jsonb, OUT what text)
+RETURNS record
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    allowed text[];
+    k text;
+BEGIN
+    kind := (SELECT x FROM jsonb_object_keys(step) x);
+    IF kind NOT IN ('create_index', 'drop_index') THEN
+        RAISE EXCEPTION 'step % (%) cannot be combined with index steps in one migration', stepno, kind
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Start one migration for the index steps and another for the other steps.';
+    END IF;
+    body := step->kind;
+    what := format('step %s (%s)', stepno, kind);
+    IF jsonb_typeof(body) <> 'object' THEN
+        RAISE EXCEPTION '% must be an object', what USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    allowed := CASE kind WHEN 'create_index' THEN ARRAY['table', 'name', 'definition', 'method', 'where', 'unique']
+                         ELSE ARRAY['name', 'force'] END;
+    FOR k IN SELECT x FROM jsonb_object_keys(body) x LOOP
+        IF NOT k = ANY (allowed) THEN
+            RAISE EXCEPTION 'unknown key "%" in %', k, what
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = format('%s takes %s.', kind, array_to_string(allowed, ', '));
+        END IF;
+        IF k IN ('table', 'name', 'definition', 'method', 'where') AND jsonb_typeof(body->k) <> 'string'
+           AND NOT (k IN ('where', 'method') AND jsonb_typeof(body->k) = 'null') THEN
+            RAISE EXCEPTION '"%" of % must be a string', k, what
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF k IN ('force', 'unique') AND jsonb_typeof(body->k) <> 'boolean' THEN
+            RAISE EXCEPTION '"%" of % must be true or false', k, what
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    FOREACH k IN ARRAY CASE kind WHEN 'create_index' THEN ARRAY['table', 'name', 'definition']
+                                 ELSE ARRAY['name'] END LOOP
+        IF NOT body ? k OR body->>k = '' THEN
+            RAISE EXCEPTION '% needs "%"', what, k USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- A create_index step checked against the database as it is now: the
+-- table (the caller's search_path), an index name free in its schema and
+-- among the other steps (rows), the owner's CREATE on that schema, the
+-- access method, then the statement itself (_migration_index_check).
+-- Returns the table and the CREATE INDEX CONCURRENTLY statement the
+-- backfill runs as the table's owner.  Raises 42P01, 42P07, 42622, 42501,
+-- 42704, or what _migration_index_check raises.
+CREATE FUNCTION steward._migration_index_create_step(body jsonb, what text, user_path text,
+                                                     rows jsonb,
+                                                     OUT rel regclass, OUT stmt text)
+RETURNS record
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    idx regclass;
+    nsp text;
+    method text;
+BEGIN
+    rel := steward._migration_regclass(body->>'table', user_path);
+    IF rel IS NULL THEN
+        RAISE EXCEPTION 'relation "%" does not exist (%)', body->>'table', what
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    PERFORM steward._migration_check_index_table(rel);
+    nsp := (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.oid = rel);
+    IF octet_length(body->>'name') > 63 THEN
+        RAISE EXCEPTION 'index name "%" is longer than 63 bytes (%)', body->>'name', what
+            USING ERRCODE = 'name_too_long';
+    END IF;
+    idx := steward._migration_index_oid(rel, body->>'name');
+    IF to_regclass(format('%I.%I', nsp, body->>'name')) IS NOT NULL
+       OR EXISTS (SELECT 1 FROM jsonb_array_elements(rows) x
+                   WHERE x->>'index_name' = body->>'name' AND (x->>'relid')::oid = rel) THEN
+        IF idx IS NOT NULL AND NOT (SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = idx) THEN
+            RAISE EXCEPTION 'relation "%" already exists (%)', body->>'name', what
+                USING ERRCODE = 'duplicate_table',
+                      DETAIL = format('%s is an INVALID index, left by a failed or cancelled CREATE INDEX CONCURRENTLY.', idx),
+                      HINT = format('Drop it first: DROP INDEX CONCURRENTLY %s;', idx);
+        END IF;
+        RAISE EXCEPTION 'relation "%" already exists (%)', body->>'name', what
+            USING ERRCODE = 'duplicate_table', HINT = 'Choose another index name.';
+    END IF;
+    IF NOT has_schema_privilege((SELECT c.relowner FROM pg_class c WHERE c.oid = rel),
+                                (SELECT c.relnamespace FROM pg_class c WHERE c.oid = rel), 'CREATE') THEN
+        RAISE EXCEPTION 'the owner of table % may not create objects in schema %', rel, nsp
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The index is built as the table''s owner, in the table''s schema.',
+                  HINT = format('GRANT CREATE ON SCHEMA %I TO %I;', nsp,
+                                (SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = rel));
+    END IF;
+    method := coalesce(body->>'method', 'btree');
+    IF NOT EXISTS (SELECT 1 FROM pg_am a WHERE a.amname = method AND a.amtype = 'i') THEN
+        RAISE EXCEPTION 'index access method "%" does not exist (%)', method, what
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'pg_am lists them: btree, hash, gist, gin, brin, steward_hash, ...';
+    END IF;
+    stmt := format('CREATE %sINDEX CONCURRENTLY %I ON %I.%I USING %I %s%s',
+                   CASE WHEN (body->>'unique')::boolean THEN 'UNIQUE ' ELSE '' END,
+                   body->>'name', nsp, (SELECT c.relname FROM pg_class c WHERE c.oid = rel),
+                   method, body->>'definition',
+                   CASE WHEN body->>'where' IS NOT NULL THEN ' WHERE ' || (body->>'where') ELSE '' END);
+    PERFORM steward._migration_index_check(rel, stmt, body->>'name', method,
+                                           body->>'where' IS NOT NULL);
+END
+$$;
+
+-- A drop_index step checked against the database as it is now: an index
+-- (the caller's search_path) of a table that may be migrated, not of a
+-- partitioned table, backing no constraint, dropped by no other step
+-- (rows).  Returns the step's steward.migration_indexes row with the
+-- index's definition, size and usage statistics at start, which
+-- migration_validate and migration_cleanup compare against.  Raises
+-- 42704, 0A000, 42809, 2BP01 or 22023.
+CREATE FUNCTION steward._migration_index_drop_step(body jsonb, stepno integer, what text,
+                                                   user_path text, rows jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    idx regclass;
+    rel regclass;
+    usage jsonb;
+BEGIN
+    idx := steward._migration_regclass(body->>'name', user_path);
+    IF idx IS NULL THEN
+        RAISE EXCEPTION 'index "%" does not exist (%)', body->>'name', what
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = idx) = 'I' THEN
+        RAISE EXCEPTION 'index % of a partitioned table cannot be dropped concurrently (%)', idx, what
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'PostgreSQL 15 drops indexes concurrently on partitions only.';
+    ELSIF (SELECT c.relkind FROM pg_class c WHERE c.oid = idx) <> 'i' THEN
+        RAISE EXCEPTION '"%" is not an index (%)', idx, what
+            USING ERRCODE = 'wrong_object_type';
+    END IF;
+    rel := (SELECT i.indrelid FROM pg_index i WHERE i.indexrelid = idx);
+    PERFORM steward._migration_check_index_table(rel);
+    PERFORM steward._migration_index_guard_constraints(idx);
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(rows) x
+                WHERE x->>'kind' = 'drop_index' AND x->>'index_name' = (SELECT c.relname FROM pg_class c WHERE c.oid = idx)
+                  AND (x->>'relid')::oid = rel) THEN
+        RAISE EXCEPTION 'index % is dropped by two steps (%)', idx, what
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    usage := steward._migration_index_usage(idx);
+    RETURN jsonb_build_object('step', stepno, 'kind', 'drop_index', 'relid', rel::oid,
+                              'index_name', (SELECT c.relname FROM pg_class c WHERE c.oid = idx),
+                              'definition', pg_get_indexdef(idx),
+                              'force', coalesce((body->>'force')::boolean, false),
+                              'state', 'kept', 'size_bytes', pg_relation_size(idx),
+                              'stats_at_start', usage);
+END
+$$;
+
 -- migration_start of a migration made of index steps (called by
 -- _migration_start once it has checked the name and the steps array).
 CREATE FUNCTION steward._migration_start_indexes(mig text, steps jsonb, user_path text)
@@ -6741,148 +7201,30 @@ AS $$
 DECLARE
     step jsonb;
     stepno integer := 0;
-    kind text;
-    body jsonb;
-    allowed text[];
-    k text;
+    spec record;
+    made record;
     rel regclass;
-    idx regclass;
-    nsp text;
-    method text;
-    stmt text;
     rows jsonb := '[]';
     tbls jsonb := '[]';
     snaps jsonb := '{}';
     r jsonb;
-    usage jsonb;
-    what text;
 BEGIN
     FOR step IN SELECT x FROM jsonb_array_elements(steps) x LOOP
         stepno := stepno + 1;
-        kind := (SELECT x FROM jsonb_object_keys(step) x);
-        IF kind NOT IN ('create_index', 'drop_index') THEN
-            RAISE EXCEPTION 'step % (%) cannot be combined with index steps in one migration', stepno, kind
-                USING ERRCODE = 'feature_not_supported',
-                      HINT = 'Start one migration for the index steps and another for the other steps.';
-        END IF;
-        body := step->kind;
-        what := format('step %s (%s)', stepno, kind);
-        IF jsonb_typeof(body) <> 'object' THEN
-            RAISE EXCEPTION '% must be an object', what USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        allowed := CASE kind WHEN 'create_index' THEN ARRAY['table', 'name', 'definition', 'method', 'where', 'unique']
-                             ELSE ARRAY['name', 'force'] END;
-        FOR k IN SELECT x FROM jsonb_object_keys(body) x LOOP
-            IF NOT k = ANY (allowed) THEN
-                RAISE EXCEPTION 'unknown key "%" in %', k, what
-                    USING ERRCODE = 'invalid_parameter_value',
-                          HINT = format('%s takes %s.', kind, array_to_string(allowed, ', '));
-            END IF;
-            IF k IN ('table', 'name', 'definition', 'method', 'where') AND jsonb_typeof(body->k) <> 'string'
-               AND NOT (k IN ('where', 'method') AND jsonb_typeof(body->k) = 'null') THEN
-                RAISE EXCEPTION '"%" of % must be a string', k, what
-                    USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-            IF k IN ('force', 'unique') AND jsonb_typeof(body->k) <> 'boolean' THEN
-                RAISE EXCEPTION '"%" of % must be true or false', k, what
-                    USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-        END LOOP;
-        FOREACH k IN ARRAY CASE kind WHEN 'create_index' THEN ARRAY['table', 'name', 'definition']
-                                     ELSE ARRAY['name'] END LOOP
-            IF NOT body ? k OR body->>k = '' THEN
-                RAISE EXCEPTION '% needs "%"', what, k USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-        END LOOP;
-
-        IF kind = 'create_index' THEN
-            PERFORM set_config('search_path', user_path, true);
-            rel := to_regclass(body->>'table');
-            PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
-            IF rel IS NULL THEN
-                RAISE EXCEPTION 'relation "%" does not exist (%)', body->>'table', what
-                    USING ERRCODE = 'undefined_table';
-            END IF;
-            PERFORM steward._migration_check_index_table(rel);
-            nsp := (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                     WHERE c.oid = rel);
-            IF octet_length(body->>'name') > 63 THEN
-                RAISE EXCEPTION 'index name "%" is longer than 63 bytes (%)', body->>'name', what
-                    USING ERRCODE = 'name_too_long';
-            END IF;
-            idx := steward._migration_index_oid(rel, body->>'name');
-            IF to_regclass(format('%I.%I', nsp, body->>'name')) IS NOT NULL
-               OR EXISTS (SELECT 1 FROM jsonb_array_elements(rows) x
-                           WHERE x->>'index_name' = body->>'name' AND (x->>'relid')::oid = rel) THEN
-                IF idx IS NOT NULL AND NOT (SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = idx) THEN
-                    RAISE EXCEPTION 'relation "%" already exists (%)', body->>'name', what
-                        USING ERRCODE = 'duplicate_table',
-                              DETAIL = format('%s is an INVALID index, left by a failed or cancelled CREATE INDEX CONCURRENTLY.', idx),
-                              HINT = format('Drop it first: DROP INDEX CONCURRENTLY %s;', idx);
-                END IF;
-                RAISE EXCEPTION 'relation "%" already exists (%)', body->>'name', what
-                    USING ERRCODE = 'duplicate_table', HINT = 'Choose another index name.';
-            END IF;
-            IF NOT has_schema_privilege((SELECT c.relowner FROM pg_class c WHERE c.oid = rel),
-                                        (SELECT c.relnamespace FROM pg_class c WHERE c.oid = rel), 'CREATE') THEN
-                RAISE EXCEPTION 'the owner of table % may not create objects in schema %', rel, nsp
-                    USING ERRCODE = 'insufficient_privilege',
-                          DETAIL = 'The index is built as the table''s owner, in the table''s schema.',
-                          HINT = format('GRANT CREATE ON SCHEMA %I TO %I;', nsp,
-                                        (SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = rel));
-            END IF;
-            method := coalesce(body->>'method', 'btree');
-            IF NOT EXISTS (SELECT 1 FROM pg_am a WHERE a.amname = method AND a.amtype = 'i') THEN
-                RAISE EXCEPTION 'index access method "%" does not exist (%)', method, what
-                    USING ERRCODE = 'undefined_object',
-                          HINT = 'pg_am lists them: btree, hash, gist, gin, brin, steward_hash, ...';
-            END IF;
-            stmt := format('CREATE %sINDEX CONCURRENTLY %I ON %I.%I USING %I %s%s',
-                           CASE WHEN (body->>'unique')::boolean THEN 'UNIQUE ' ELSE '' END,
-                           body->>'name', nsp, (SELECT c.relname FROM pg_class c WHERE c.oid = rel),
-                           method, body->>'definition',
-                           CASE WHEN body->>'where' IS NOT NULL THEN ' WHERE ' || (body->>'where') ELSE '' END);
-            PERFORM steward._migration_index_check(rel, stmt, body->>'name', method,
-                                                   body->>'where' IS NOT NULL);
+        spec := steward._migration_index_step(step, stepno);
+        IF spec.kind = 'create_index' THEN
+            made := steward._migration_index_create_step(spec.body, spec.what, user_path, rows);
+            rel := made.rel;
             IF NOT snaps ? rel::oid::text THEN
                 snaps := snaps || jsonb_build_object(rel::oid::text,
                                                      steward._migration_latency_snapshot(rel));
             END IF;
-            r := jsonb_build_object('step', stepno, 'kind', kind, 'relid', rel::oid,
-                                    'index_name', body->>'name', 'statement', stmt,
+            r := jsonb_build_object('step', stepno, 'kind', spec.kind, 'relid', rel::oid,
+                                    'index_name', spec.body->>'name', 'statement', made.stmt,
                                     'latency', jsonb_build_object('start', snaps->(rel::oid::text)));
         ELSE
-            PERFORM set_config('search_path', user_path, true);
-            idx := to_regclass(body->>'name');
-            PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
-            IF idx IS NULL THEN
-                RAISE EXCEPTION 'index "%" does not exist (%)', body->>'name', what
-                    USING ERRCODE = 'undefined_object';
-            END IF;
-            IF (SELECT c.relkind FROM pg_class c WHERE c.oid = idx) = 'I' THEN
-                RAISE EXCEPTION 'index % of a partitioned table cannot be dropped concurrently (%)', idx, what
-                    USING ERRCODE = 'feature_not_supported',
-                          HINT = 'PostgreSQL 15 drops indexes concurrently on partitions only.';
-            ELSIF (SELECT c.relkind FROM pg_class c WHERE c.oid = idx) <> 'i' THEN
-                RAISE EXCEPTION '"%" is not an index (%)', idx, what
-                    USING ERRCODE = 'wrong_object_type';
-            END IF;
-            rel := (SELECT i.indrelid FROM pg_index i WHERE i.indexrelid = idx);
-            PERFORM steward._migration_check_index_table(rel);
-            PERFORM steward._migration_index_guard_constraints(idx);
-            IF EXISTS (SELECT 1 FROM jsonb_array_elements(rows) x
-                        WHERE x->>'kind' = 'drop_index' AND x->>'index_name' = (SELECT c.relname FROM pg_class c WHERE c.oid = idx)
-                          AND (x->>'relid')::oid = rel) THEN
-                RAISE EXCEPTION 'index % is dropped by two steps (%)', idx, what
-                    USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-            usage := steward._migration_index_usage(idx);
-            r := jsonb_build_object('step', stepno, 'kind', kind, 'relid', rel::oid,
-                                    'index_name', (SELECT c.relname FROM pg_class c WHERE c.oid = idx),
-                                    'definition', pg_get_indexdef(idx),
-                                    'force', coalesce((body->>'force')::boolean, false),
-                                    'state', 'kept', 'size_bytes', pg_relation_size(idx),
-                                    'stats_at_start', usage);
+            r := steward._migration_index_drop_step(spec.body, stepno, spec.what, user_path, rows);
+            rel := (r->>'relid')::oid;
         END IF;
         rows := rows || r;
         IF NOT tbls @> to_jsonb(rel::oid) THEN
@@ -7361,177 +7703,6 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION steward.migration_validate(name text)
-RETURNS TABLE ("check" text, passed boolean, detail text)
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    mig text := name;
-    r steward.migration_runs;
-    t steward.migration_tables;
-    c steward.migration_columns;
-    results jsonb := '[]';
-    all_passed boolean := true;
-    first_failure text;
-    checked timestamptz := clock_timestamp();
-    n bigint;
-    bads text[];
-    actuals text[];
-    expecteds text[];
-    newcol text;
-    oldcol text;
-    upx text;
-    downx text;
-    keys text;
-    q text;
-    res text[];
-    con record;
-BEGIN
-    r := steward._migration_get(mig);
-    PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled', 'dual_written',
-                                                'switched'], 'validate');
-    -- A relayout's checks (src/migrate/relayout.sql); NULL for other migrations.
-    results := coalesce(steward._relayout_validate(mig, r), '[]');
-    IF steward._migration_is_index(mig) THEN
-        results := steward._migration_index_validate(mig);
-    END IF;
-    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active
-                AND steward._relayout_step(r.steps) IS NULL AND NOT steward._migration_is_index(mig)
-              ORDER BY x.ord LOOP
-        -- 1. Every row is written in both shapes.
-        n := (steward._migration_exec(t.relid, format(
-                 'SELECT count(*) FROM ONLY %s WHERE _steward_side IS NULL', t.relid)))[1]::bigint;
-        "check" := format('backfill %s', t.relid);
-        passed := n = 0;
-        detail := CASE WHEN n = 0 THEN 'every row is written in both shapes'
-                       ELSE format('%s rows not backfilled yet: CALL steward.migration_backfill(%L)', n, mig) END;
-        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
-
-        -- 2. Each row's derived columns equal up(old) (rows last written in
-        -- the old shape) or down(new) (rows last written in the new shape):
-        -- differing rows counted, and both sides checksummed per key range
-        -- (buckets of a hash of the key, as steward.checksum_ranges).
-        bads := '{}'; actuals := '{}'; expecteds := '{}';
-        FOR c IN SELECT * FROM steward.migration_columns x
-                  WHERE x.migration = mig AND x.relid = t.relid
-                    AND (x.up_sql IS NOT NULL OR x.down_sql IS NOT NULL) ORDER BY x.ord LOOP
-            newcol := NULL; upx := NULL; oldcol := NULL; downx := NULL;
-            IF c.up_sql IS NOT NULL AND c.kind IN ('pair', 'added') THEN
-                newcol := format('%I', (steward._migration_physical(mig, t.relid, 'new', ARRAY[c.new_name::text]))[1]);
-                upx := steward._migration_bind(mig, t.relid, 'old', c.up_sql, c.up_params, c.new_type);
-            END IF;
-            IF c.down_sql IS NOT NULL AND c.kind IN ('pair', 'dropped') THEN
-                oldcol := format('%I', (steward._migration_physical(mig, t.relid, 'old', ARRAY[c.old_name::text]))[1]);
-                downx := steward._migration_bind(mig, t.relid, 'new', c.down_sql, c.down_params, c.old_type);
-            END IF;
-            bads := bads || format('CASE _steward_side WHEN ''o'' THEN %s WHEN ''n'' THEN %s ELSE false END',
-                                   CASE WHEN upx IS NULL THEN 'false'
-                                        ELSE format('%s IS DISTINCT FROM (%s)', newcol, upx) END,
-                                   CASE WHEN downx IS NULL THEN 'false'
-                                        ELSE format('%s IS DISTINCT FROM (%s)', oldcol, downx) END);
-            actuals := actuals || format('coalesce(CASE _steward_side WHEN ''o'' THEN %s::text WHEN ''n'' THEN %s::text END, chr(30))',
-                                         coalesce(newcol, 'NULL'), coalesce(oldcol, 'NULL'));
-            expecteds := expecteds || format('coalesce(CASE _steward_side WHEN ''o'' THEN (%s)::text WHEN ''n'' THEN (%s)::text END, chr(30))',
-                                             coalesce(upx, 'NULL'), coalesce(downx, 'NULL'));
-        END LOOP;
-        IF cardinality(bads) > 0 THEN
-            SELECT string_agg(format('%I::text', k), ', ' ORDER BY i) INTO keys
-              FROM unnest(t.key_columns) WITH ORDINALITY u(k, i);
-            q := format(
-                'WITH v AS (SELECT (hashtextextended(ARRAY[%1$s]::text, 0) %% 16 + 16) %% 16 AS b, '
-                '                  ARRAY[%1$s]::text AS k, (%2$s) AS bad, '
-                '                  hashtextextended(concat_ws(chr(31), _steward_side, %3$s), 0)::numeric AS ha, '
-                '                  hashtextextended(concat_ws(chr(31), _steward_side, %4$s), 0)::numeric AS he '
-                '             FROM ONLY %5$s WHERE _steward_side IS NOT NULL), '
-                '     g AS (SELECT b, count(*) AS n, count(*) FILTER (WHERE bad) AS nbad, '
-                '                  sum(ha) AS ha, sum(he) AS he, min(k) FILTER (WHERE bad) AS bmin, '
-                '                  max(k) FILTER (WHERE bad) AS bmax '
-                '             FROM v GROUP BY b) '
-                'SELECT sum(n), sum(nbad), count(*), count(*) FILTER (WHERE ha <> he), '
-                '       string_agg(format(''range %%s: %%s rows differ, e.g. keys %%s and %%s'', '
-                '                         b, nbad, bmin, bmax), ''; '' ORDER BY b) '
-                '         FILTER (WHERE nbad > 0 OR ha <> he) '
-                '  FROM g',
-                keys, array_to_string(bads, ' OR '), array_to_string(actuals, ', '),
-                array_to_string(expecteds, ', '), t.relid);
-            res := steward._migration_exec(t.relid, q);
-            "check" := format('values %s', t.relid);
-            passed := coalesce(res[2]::bigint, 0) = 0;
-            detail := CASE WHEN passed
-                           THEN format('%s rows: new columns = up(old), old columns = down(new)',
-                                       coalesce(res[1], '0'))
-                           ELSE format('%s of %s rows differ (%s)', res[2], res[1], res[5]) END;
-            results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
-            "check" := format('checksums %s', t.relid);
-            passed := coalesce(res[4]::bigint, 0) = 0;
-            detail := CASE WHEN passed
-                           THEN format('%s key ranges: checksums of the derived columns and of up/down agree',
-                                       coalesce(res[3], '0'))
-                           ELSE format('%s of %s key ranges disagree (%s)', res[4], res[3], res[5]) END;
-            results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
-        END IF;
-
-        -- 3. NOT VALID constraints validate (SHARE UPDATE EXCLUSIVE: writes go on).
-        FOR con IN SELECT x.conname, x.convalidated FROM pg_constraint x
-                    WHERE x.conrelid = t.relid
-                      AND x.conname IN (SELECT unnest(ARRAY[m.not_null_name, m.check_name, m.fk_name])
-                                          FROM steward.migration_columns m
-                                         WHERE m.migration = mig AND m.relid = t.relid)
-                    ORDER BY x.conname LOOP
-            "check" := format('constraint %s', con.conname);
-            BEGIN
-                IF NOT con.convalidated THEN
-                    PERFORM steward._migration_locked(mig, '_migration_validate_constraint', NULL,
-                        jsonb_build_object('relid', t.relid::oid, 'name', con.conname));
-                END IF;
-                passed := true;
-                detail := 'valid';
-            EXCEPTION WHEN integrity_constraint_violation OR check_violation OR foreign_key_violation
-                           OR not_null_violation OR lock_not_available THEN
-                passed := false;
-                detail := SQLERRM;
-            END;
-            results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
-        END LOOP;
-
-        -- 4. Unique keys of new columns are built.
-        FOR c IN SELECT * FROM steward.migration_columns x
-                  WHERE x.migration = mig AND x.relid = t.relid AND x.unique_method IS NOT NULL
-                  ORDER BY x.ord LOOP
-            "check" := format('unique %s', c.unique_name);
-            passed := EXISTS (SELECT 1 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-                               WHERE i.indrelid = t.relid AND ic.relname = c.unique_name AND i.indisvalid);
-            detail := CASE WHEN passed THEN 'built and valid'
-                           ELSE format('not built yet: CALL steward.migration_backfill(%L) builds it', mig) END;
-            results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
-        END LOOP;
-    END LOOP;
-
-    SELECT bool_and((x->>'passed')::boolean),
-           (array_agg(format('%s: %s', x->>'check', x->>'detail'))
-              FILTER (WHERE NOT (x->>'passed')::boolean))[1]
-      INTO all_passed, first_failure
-      FROM jsonb_array_elements(results) x;
-    all_passed := coalesce(all_passed, true);
-    PERFORM steward._migration_record('validation', mig, jsonb_build_object(
-        'checked_at', checked, 'passed', all_passed, 'results', results));
-    -- Before the backfill ends, validation only reports progress.
-    PERFORM steward._migration_record('update', mig,
-        CASE WHEN r.phase = 'pending_backfill' THEN '{}'::jsonb
-             ELSE jsonb_build_object('failed', NOT all_passed,
-                                     'error', CASE WHEN all_passed THEN NULL
-                                                   ELSE 'validation failed: ' || first_failure END)
-        END ||
-        CASE WHEN all_passed AND r.phase = 'backfilled'
-             THEN jsonb_build_object('phase', 'dual_written', 'validated_at', checked)
-             WHEN NOT all_passed AND r.phase = 'dual_written'
-             THEN jsonb_build_object('phase', 'backfilled')
-             ELSE '{}'::jsonb END);
-    RETURN QUERY SELECT x->>'check', (x->>'passed')::boolean, x->>'detail'
-                   FROM jsonb_array_elements(results) x;
-END
-$$;
 
 CREATE OR REPLACE FUNCTION steward.migration_complete(name text)
 RETURNS void

@@ -286,6 +286,177 @@ BEGIN
 END
 $$;
 
+-- One index step, checked for its form: create_index or drop_index (other
+-- kinds of step go in a migration of their own), an object with the keys
+-- its kind takes, of the right JSON types, and the keys it needs.  Returns
+-- the kind, the step's value (body) and the step as error messages name it
+-- ("step N (kind)").  Raises 0A000 or 22023.
+CREATE FUNCTION steward._migration_index_step(step jsonb, stepno integer,
+                                              OUT kind text, OUT body jsonb, OUT what text)
+RETURNS record
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    allowed text[];
+    k text;
+BEGIN
+    kind := (SELECT x FROM jsonb_object_keys(step) x);
+    IF kind NOT IN ('create_index', 'drop_index') THEN
+        RAISE EXCEPTION 'step % (%) cannot be combined with index steps in one migration', stepno, kind
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Start one migration for the index steps and another for the other steps.';
+    END IF;
+    body := step->kind;
+    what := format('step %s (%s)', stepno, kind);
+    IF jsonb_typeof(body) <> 'object' THEN
+        RAISE EXCEPTION '% must be an object', what USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    allowed := CASE kind WHEN 'create_index' THEN ARRAY['table', 'name', 'definition', 'method', 'where', 'unique']
+                         ELSE ARRAY['name', 'force'] END;
+    FOR k IN SELECT x FROM jsonb_object_keys(body) x LOOP
+        IF NOT k = ANY (allowed) THEN
+            RAISE EXCEPTION 'unknown key "%" in %', k, what
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = format('%s takes %s.', kind, array_to_string(allowed, ', '));
+        END IF;
+        IF k IN ('table', 'name', 'definition', 'method', 'where') AND jsonb_typeof(body->k) <> 'string'
+           AND NOT (k IN ('where', 'method') AND jsonb_typeof(body->k) = 'null') THEN
+            RAISE EXCEPTION '"%" of % must be a string', k, what
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF k IN ('force', 'unique') AND jsonb_typeof(body->k) <> 'boolean' THEN
+            RAISE EXCEPTION '"%" of % must be true or false', k, what
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    FOREACH k IN ARRAY CASE kind WHEN 'create_index' THEN ARRAY['table', 'name', 'definition']
+                                 ELSE ARRAY['name'] END LOOP
+        IF NOT body ? k OR body->>k = '' THEN
+            RAISE EXCEPTION '% needs "%"', what, k USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- A create_index step checked against the database as it is now: the
+-- table (the caller's search_path), an index name free in its schema and
+-- among the other steps (rows), the owner's CREATE on that schema, the
+-- access method, then the statement itself (_migration_index_check).
+-- Returns the table and the CREATE INDEX CONCURRENTLY statement the
+-- backfill runs as the table's owner.  Raises 42P01, 42P07, 42622, 42501,
+-- 42704, or what _migration_index_check raises.
+CREATE FUNCTION steward._migration_index_create_step(body jsonb, what text, user_path text,
+                                                     rows jsonb,
+                                                     OUT rel regclass, OUT stmt text)
+RETURNS record
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    idx regclass;
+    nsp text;
+    method text;
+BEGIN
+    rel := steward._migration_regclass(body->>'table', user_path);
+    IF rel IS NULL THEN
+        RAISE EXCEPTION 'relation "%" does not exist (%)', body->>'table', what
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    PERFORM steward._migration_check_index_table(rel);
+    nsp := (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.oid = rel);
+    IF octet_length(body->>'name') > 63 THEN
+        RAISE EXCEPTION 'index name "%" is longer than 63 bytes (%)', body->>'name', what
+            USING ERRCODE = 'name_too_long';
+    END IF;
+    idx := steward._migration_index_oid(rel, body->>'name');
+    IF to_regclass(format('%I.%I', nsp, body->>'name')) IS NOT NULL
+       OR EXISTS (SELECT 1 FROM jsonb_array_elements(rows) x
+                   WHERE x->>'index_name' = body->>'name' AND (x->>'relid')::oid = rel) THEN
+        IF idx IS NOT NULL AND NOT (SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = idx) THEN
+            RAISE EXCEPTION 'relation "%" already exists (%)', body->>'name', what
+                USING ERRCODE = 'duplicate_table',
+                      DETAIL = format('%s is an INVALID index, left by a failed or cancelled CREATE INDEX CONCURRENTLY.', idx),
+                      HINT = format('Drop it first: DROP INDEX CONCURRENTLY %s;', idx);
+        END IF;
+        RAISE EXCEPTION 'relation "%" already exists (%)', body->>'name', what
+            USING ERRCODE = 'duplicate_table', HINT = 'Choose another index name.';
+    END IF;
+    IF NOT has_schema_privilege((SELECT c.relowner FROM pg_class c WHERE c.oid = rel),
+                                (SELECT c.relnamespace FROM pg_class c WHERE c.oid = rel), 'CREATE') THEN
+        RAISE EXCEPTION 'the owner of table % may not create objects in schema %', rel, nsp
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The index is built as the table''s owner, in the table''s schema.',
+                  HINT = format('GRANT CREATE ON SCHEMA %I TO %I;', nsp,
+                                (SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = rel));
+    END IF;
+    method := coalesce(body->>'method', 'btree');
+    IF NOT EXISTS (SELECT 1 FROM pg_am a WHERE a.amname = method AND a.amtype = 'i') THEN
+        RAISE EXCEPTION 'index access method "%" does not exist (%)', method, what
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'pg_am lists them: btree, hash, gist, gin, brin, steward_hash, ...';
+    END IF;
+    stmt := format('CREATE %sINDEX CONCURRENTLY %I ON %I.%I USING %I %s%s',
+                   CASE WHEN (body->>'unique')::boolean THEN 'UNIQUE ' ELSE '' END,
+                   body->>'name', nsp, (SELECT c.relname FROM pg_class c WHERE c.oid = rel),
+                   method, body->>'definition',
+                   CASE WHEN body->>'where' IS NOT NULL THEN ' WHERE ' || (body->>'where') ELSE '' END);
+    PERFORM steward._migration_index_check(rel, stmt, body->>'name', method,
+                                           body->>'where' IS NOT NULL);
+END
+$$;
+
+-- A drop_index step checked against the database as it is now: an index
+-- (the caller's search_path) of a table that may be migrated, not of a
+-- partitioned table, backing no constraint, dropped by no other step
+-- (rows).  Returns the step's steward.migration_indexes row with the
+-- index's definition, size and usage statistics at start, which
+-- migration_validate and migration_cleanup compare against.  Raises
+-- 42704, 0A000, 42809, 2BP01 or 22023.
+CREATE FUNCTION steward._migration_index_drop_step(body jsonb, stepno integer, what text,
+                                                   user_path text, rows jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    idx regclass;
+    rel regclass;
+    usage jsonb;
+BEGIN
+    idx := steward._migration_regclass(body->>'name', user_path);
+    IF idx IS NULL THEN
+        RAISE EXCEPTION 'index "%" does not exist (%)', body->>'name', what
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = idx) = 'I' THEN
+        RAISE EXCEPTION 'index % of a partitioned table cannot be dropped concurrently (%)', idx, what
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'PostgreSQL 15 drops indexes concurrently on partitions only.';
+    ELSIF (SELECT c.relkind FROM pg_class c WHERE c.oid = idx) <> 'i' THEN
+        RAISE EXCEPTION '"%" is not an index (%)', idx, what
+            USING ERRCODE = 'wrong_object_type';
+    END IF;
+    rel := (SELECT i.indrelid FROM pg_index i WHERE i.indexrelid = idx);
+    PERFORM steward._migration_check_index_table(rel);
+    PERFORM steward._migration_index_guard_constraints(idx);
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(rows) x
+                WHERE x->>'kind' = 'drop_index' AND x->>'index_name' = (SELECT c.relname FROM pg_class c WHERE c.oid = idx)
+                  AND (x->>'relid')::oid = rel) THEN
+        RAISE EXCEPTION 'index % is dropped by two steps (%)', idx, what
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    usage := steward._migration_index_usage(idx);
+    RETURN jsonb_build_object('step', stepno, 'kind', 'drop_index', 'relid', rel::oid,
+                              'index_name', (SELECT c.relname FROM pg_class c WHERE c.oid = idx),
+                              'definition', pg_get_indexdef(idx),
+                              'force', coalesce((body->>'force')::boolean, false),
+                              'state', 'kept', 'size_bytes', pg_relation_size(idx),
+                              'stats_at_start', usage);
+END
+$$;
+
 -- migration_start of a migration made of index steps (called by
 -- _migration_start once it has checked the name and the steps array).
 CREATE FUNCTION steward._migration_start_indexes(mig text, steps jsonb, user_path text)
@@ -296,148 +467,30 @@ AS $$
 DECLARE
     step jsonb;
     stepno integer := 0;
-    kind text;
-    body jsonb;
-    allowed text[];
-    k text;
+    spec record;
+    made record;
     rel regclass;
-    idx regclass;
-    nsp text;
-    method text;
-    stmt text;
     rows jsonb := '[]';
     tbls jsonb := '[]';
     snaps jsonb := '{}';
     r jsonb;
-    usage jsonb;
-    what text;
 BEGIN
     FOR step IN SELECT x FROM jsonb_array_elements(steps) x LOOP
         stepno := stepno + 1;
-        kind := (SELECT x FROM jsonb_object_keys(step) x);
-        IF kind NOT IN ('create_index', 'drop_index') THEN
-            RAISE EXCEPTION 'step % (%) cannot be combined with index steps in one migration', stepno, kind
-                USING ERRCODE = 'feature_not_supported',
-                      HINT = 'Start one migration for the index steps and another for the other steps.';
-        END IF;
-        body := step->kind;
-        what := format('step %s (%s)', stepno, kind);
-        IF jsonb_typeof(body) <> 'object' THEN
-            RAISE EXCEPTION '% must be an object', what USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        allowed := CASE kind WHEN 'create_index' THEN ARRAY['table', 'name', 'definition', 'method', 'where', 'unique']
-                             ELSE ARRAY['name', 'force'] END;
-        FOR k IN SELECT x FROM jsonb_object_keys(body) x LOOP
-            IF NOT k = ANY (allowed) THEN
-                RAISE EXCEPTION 'unknown key "%" in %', k, what
-                    USING ERRCODE = 'invalid_parameter_value',
-                          HINT = format('%s takes %s.', kind, array_to_string(allowed, ', '));
-            END IF;
-            IF k IN ('table', 'name', 'definition', 'method', 'where') AND jsonb_typeof(body->k) <> 'string'
-               AND NOT (k IN ('where', 'method') AND jsonb_typeof(body->k) = 'null') THEN
-                RAISE EXCEPTION '"%" of % must be a string', k, what
-                    USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-            IF k IN ('force', 'unique') AND jsonb_typeof(body->k) <> 'boolean' THEN
-                RAISE EXCEPTION '"%" of % must be true or false', k, what
-                    USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-        END LOOP;
-        FOREACH k IN ARRAY CASE kind WHEN 'create_index' THEN ARRAY['table', 'name', 'definition']
-                                     ELSE ARRAY['name'] END LOOP
-            IF NOT body ? k OR body->>k = '' THEN
-                RAISE EXCEPTION '% needs "%"', what, k USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-        END LOOP;
-
-        IF kind = 'create_index' THEN
-            PERFORM set_config('search_path', user_path, true);
-            rel := to_regclass(body->>'table');
-            PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
-            IF rel IS NULL THEN
-                RAISE EXCEPTION 'relation "%" does not exist (%)', body->>'table', what
-                    USING ERRCODE = 'undefined_table';
-            END IF;
-            PERFORM steward._migration_check_index_table(rel);
-            nsp := (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                     WHERE c.oid = rel);
-            IF octet_length(body->>'name') > 63 THEN
-                RAISE EXCEPTION 'index name "%" is longer than 63 bytes (%)', body->>'name', what
-                    USING ERRCODE = 'name_too_long';
-            END IF;
-            idx := steward._migration_index_oid(rel, body->>'name');
-            IF to_regclass(format('%I.%I', nsp, body->>'name')) IS NOT NULL
-               OR EXISTS (SELECT 1 FROM jsonb_array_elements(rows) x
-                           WHERE x->>'index_name' = body->>'name' AND (x->>'relid')::oid = rel) THEN
-                IF idx IS NOT NULL AND NOT (SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = idx) THEN
-                    RAISE EXCEPTION 'relation "%" already exists (%)', body->>'name', what
-                        USING ERRCODE = 'duplicate_table',
-                              DETAIL = format('%s is an INVALID index, left by a failed or cancelled CREATE INDEX CONCURRENTLY.', idx),
-                              HINT = format('Drop it first: DROP INDEX CONCURRENTLY %s;', idx);
-                END IF;
-                RAISE EXCEPTION 'relation "%" already exists (%)', body->>'name', what
-                    USING ERRCODE = 'duplicate_table', HINT = 'Choose another index name.';
-            END IF;
-            IF NOT has_schema_privilege((SELECT c.relowner FROM pg_class c WHERE c.oid = rel),
-                                        (SELECT c.relnamespace FROM pg_class c WHERE c.oid = rel), 'CREATE') THEN
-                RAISE EXCEPTION 'the owner of table % may not create objects in schema %', rel, nsp
-                    USING ERRCODE = 'insufficient_privilege',
-                          DETAIL = 'The index is built as the table''s owner, in the table''s schema.',
-                          HINT = format('GRANT CREATE ON SCHEMA %I TO %I;', nsp,
-                                        (SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = rel));
-            END IF;
-            method := coalesce(body->>'method', 'btree');
-            IF NOT EXISTS (SELECT 1 FROM pg_am a WHERE a.amname = method AND a.amtype = 'i') THEN
-                RAISE EXCEPTION 'index access method "%" does not exist (%)', method, what
-                    USING ERRCODE = 'undefined_object',
-                          HINT = 'pg_am lists them: btree, hash, gist, gin, brin, steward_hash, ...';
-            END IF;
-            stmt := format('CREATE %sINDEX CONCURRENTLY %I ON %I.%I USING %I %s%s',
-                           CASE WHEN (body->>'unique')::boolean THEN 'UNIQUE ' ELSE '' END,
-                           body->>'name', nsp, (SELECT c.relname FROM pg_class c WHERE c.oid = rel),
-                           method, body->>'definition',
-                           CASE WHEN body->>'where' IS NOT NULL THEN ' WHERE ' || (body->>'where') ELSE '' END);
-            PERFORM steward._migration_index_check(rel, stmt, body->>'name', method,
-                                                   body->>'where' IS NOT NULL);
+        spec := steward._migration_index_step(step, stepno);
+        IF spec.kind = 'create_index' THEN
+            made := steward._migration_index_create_step(spec.body, spec.what, user_path, rows);
+            rel := made.rel;
             IF NOT snaps ? rel::oid::text THEN
                 snaps := snaps || jsonb_build_object(rel::oid::text,
                                                      steward._migration_latency_snapshot(rel));
             END IF;
-            r := jsonb_build_object('step', stepno, 'kind', kind, 'relid', rel::oid,
-                                    'index_name', body->>'name', 'statement', stmt,
+            r := jsonb_build_object('step', stepno, 'kind', spec.kind, 'relid', rel::oid,
+                                    'index_name', spec.body->>'name', 'statement', made.stmt,
                                     'latency', jsonb_build_object('start', snaps->(rel::oid::text)));
         ELSE
-            PERFORM set_config('search_path', user_path, true);
-            idx := to_regclass(body->>'name');
-            PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
-            IF idx IS NULL THEN
-                RAISE EXCEPTION 'index "%" does not exist (%)', body->>'name', what
-                    USING ERRCODE = 'undefined_object';
-            END IF;
-            IF (SELECT c.relkind FROM pg_class c WHERE c.oid = idx) = 'I' THEN
-                RAISE EXCEPTION 'index % of a partitioned table cannot be dropped concurrently (%)', idx, what
-                    USING ERRCODE = 'feature_not_supported',
-                          HINT = 'PostgreSQL 15 drops indexes concurrently on partitions only.';
-            ELSIF (SELECT c.relkind FROM pg_class c WHERE c.oid = idx) <> 'i' THEN
-                RAISE EXCEPTION '"%" is not an index (%)', idx, what
-                    USING ERRCODE = 'wrong_object_type';
-            END IF;
-            rel := (SELECT i.indrelid FROM pg_index i WHERE i.indexrelid = idx);
-            PERFORM steward._migration_check_index_table(rel);
-            PERFORM steward._migration_index_guard_constraints(idx);
-            IF EXISTS (SELECT 1 FROM jsonb_array_elements(rows) x
-                        WHERE x->>'kind' = 'drop_index' AND x->>'index_name' = (SELECT c.relname FROM pg_class c WHERE c.oid = idx)
-                          AND (x->>'relid')::oid = rel) THEN
-                RAISE EXCEPTION 'index % is dropped by two steps (%)', idx, what
-                    USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-            usage := steward._migration_index_usage(idx);
-            r := jsonb_build_object('step', stepno, 'kind', kind, 'relid', rel::oid,
-                                    'index_name', (SELECT c.relname FROM pg_class c WHERE c.oid = idx),
-                                    'definition', pg_get_indexdef(idx),
-                                    'force', coalesce((body->>'force')::boolean, false),
-                                    'state', 'kept', 'size_bytes', pg_relation_size(idx),
-                                    'stats_at_start', usage);
+            r := steward._migration_index_drop_step(spec.body, stepno, spec.what, user_path, rows);
+            rel := (r->>'relid')::oid;
         END IF;
         rows := rows || r;
         IF NOT tbls @> to_jsonb(rel::oid) THEN

@@ -480,45 +480,50 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION steward._migration_start(mig text, steps jsonb, user_path text)
-RETURNS void
+-- A relation named by a user, resolved with the caller's search_path
+-- (user_path) as the name would be in the caller's own SQL; NULL when there
+-- is none.  The function's own search_path is back on return.
+CREATE FUNCTION steward._migration_regclass(relname text, user_path text)
+RETURNS regclass
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    known_steps constant text[] := ARRAY['add_column', 'alter_column', 'drop_column', 'rename_table',
-                                         'relayout', 'create_index', 'drop_index'];
-    step jsonb;
-    stepno integer := 0;
-    kind text;
-    body jsonb;
-    allowed text[];
-    k text;
     rel regclass;
-    tkey text;
-    tbls jsonb := '{}';
-    t jsonb;
-    c jsonb;
-    cols jsonb;
-    col text;
-    att record;
-    newname text;
-    typ text;
-    what text;
-    oldshape record;
-    newshape record;
-    e record;
-    table_rows jsonb := '[]';
-    column_rows jsonb := '[]';
-    relids jsonb := '[]';
-    ord integer;
-    cord integer;
-    other text;
-    ref jsonb;
-    refrel regclass;
-    uniq jsonb;
 BEGIN
-    PERFORM steward._migration_settings();      -- loads the library (settings, trigger)
+    PERFORM set_config('search_path', user_path, true);
+    rel := to_regclass(relname);
+    PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
+    RETURN rel;
+END
+$$;
+
+-- The primary key of rel as the migration catalogs record it: key_columns
+-- (names, in key order) and key_types (format_type of each), as a jsonb
+-- object to merge into a steward.migration_tables row.
+CREATE FUNCTION steward._migration_key_of(rel regclass)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT jsonb_build_object(
+    'key_columns', (SELECT array_agg(a.attname ORDER BY k.ord)
+                      FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
+                     WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum),
+    'key_types', (SELECT array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY k.ord)
+                    FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
+                   WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum))
+$$;
+
+-- The checks migration_start makes before it reads any step: a name that
+-- fits its two schemas ("<name>", "<name>_old") and is not taken, and a
+-- non-empty array of steps.  Raises 22004, 22023, 42710 or 42P06.
+CREATE FUNCTION steward._migration_check_start(mig text, steps jsonb)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
     IF mig IS NULL OR steps IS NULL THEN
         RAISE EXCEPTION 'migration name and steps must not be null'
             USING ERRCODE = 'null_value_not_allowed';
@@ -544,6 +549,450 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'For example: [{"add_column": {"table": "orders", "column": "note", "type": "text"}}]';
     END IF;
+END
+$$;
+
+-- One column step (add_column, alter_column, drop_column) as its shape:
+-- the kind of object {'step', 'kind', ...} pass 1 of _migration_start
+-- collects: 'added', 'dropped', 'pair' (a new column beside the old one,
+-- values copied both ways) or 'renamed'.  Refuses steps on columns that
+-- cannot be migrated (22023, 42701, 42703, 42939, 0A000); NOT NULL,
+-- defaults and the user's expressions are analysed later, in pass 2.
+CREATE FUNCTION steward._migration_column_step(rel regclass, kind text, body jsonb,
+                                               stepno integer, what text, user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col text := body->>'column';
+    att record;
+    newname text;
+    typ text;
+BEGIN
+    IF col LIKE '\_steward\_%' THEN
+        RAISE EXCEPTION 'column names starting with "_steward_" are reserved (%)', what
+            USING ERRCODE = 'reserved_name';
+    END IF;
+    SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS typ, a.attnotnull,
+           a.atthasdef, pg_get_expr(d.adbin, d.adrelid) AS def, a.attidentity, a.attgenerated,
+           EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = rel AND i.indisprimary
+                                              AND a.attnum = ANY (i.indkey)) AS in_pk,
+           EXISTS (SELECT 1 FROM steward.column_rules cr
+                    WHERE cr.relid = rel AND cr.attname = a.attname) AS ruled
+      INTO att
+      FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+     WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+
+    IF kind = 'add_column' THEN
+        IF att.attnum IS NOT NULL THEN
+            RAISE EXCEPTION 'column "%" of relation % already exists (%)', col, rel, what
+                USING ERRCODE = 'duplicate_column';
+        END IF;
+        typ := steward._migration_type(body->>'type', user_path);
+        RETURN jsonb_build_object('kind', 'added', 'step', stepno, 'new_name', col,
+                                  'expand_new', col, 'switched_new', col, 'new_type', typ);
+    END IF;
+    IF att.attnum IS NULL THEN
+        RAISE EXCEPTION 'column "%" of relation % does not exist (%)', col, rel, what
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF att.in_pk OR att.attidentity <> '' OR att.attgenerated <> '' THEN
+        RAISE EXCEPTION 'cannot % column "%" of relation %: it is %', replace(kind, '_column', ''),
+                col, rel, CASE WHEN att.in_pk THEN 'part of the primary key'
+                               WHEN att.attidentity <> '' THEN 'an identity column'
+                               ELSE 'a generated column' END
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Migrations backfill by primary key and copy values between columns.';
+    END IF;
+    IF kind = 'drop_column' THEN
+        IF att.attnotnull AND NOT att.atthasdef AND NOT body ? 'down' THEN
+            RAISE EXCEPTION 'column "%" of relation % is NOT NULL without a default: % needs "down"',
+                    col, rel, what
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Rows written in the new shape do not have the column; down gives it a value.';
+        END IF;
+        RETURN jsonb_build_object('kind', 'dropped', 'step', stepno, 'old_name', col,
+                                  'expand_old', col, 'old_type', att.typ,
+                                  'switched_old', left('_steward_old_' || col, 63));
+    END IF;
+    IF NOT (body ?| ARRAY['name', 'type', 'not_null', 'check', 'references', 'unique', 'default']) THEN
+        RAISE EXCEPTION '% changes nothing', what
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'alter_column takes name, type (with up and down), not_null, check, references, unique, default.';
+    END IF;
+    newname := coalesce(body->>'name', col);
+    IF newname <> col AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel
+                                     AND a.attname = newname AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'column "%" of relation % already exists (%)', newname, rel, what
+            USING ERRCODE = 'duplicate_column';
+    END IF;
+    IF NOT (body ?| ARRAY['type', 'not_null', 'check', 'references', 'unique', 'default', 'up', 'down']) THEN
+        RETURN jsonb_build_object('kind', 'renamed', 'step', stepno, 'old_name', col,
+                                  'new_name', newname, 'expand_old', col, 'expand_new', col,
+                                  'switched_old', newname, 'switched_new', newname,
+                                  'old_type', att.typ, 'new_type', att.typ);
+    END IF;
+    IF att.ruled AND body ? 'type' THEN
+        RAISE EXCEPTION 'cannot change the type of column "%" of relation %: pg_steward enforces a rule on it',
+                col, rel
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Remove the rule first (steward.untrack or steward.detach_state_machine).';
+    END IF;
+    typ := CASE WHEN body ? 'type' THEN steward._migration_type(body->>'type', user_path)
+                ELSE att.typ END;
+    RETURN jsonb_build_object(
+        'kind', 'pair', 'step', stepno, 'old_name', col, 'new_name', newname,
+        'expand_old', col,
+        'expand_new', CASE WHEN newname <> col THEN newname
+                           ELSE left('_steward_new_' || col, 63) END,
+        'switched_old', left('_steward_old_' || col, 63), 'switched_new', newname,
+        'old_type', att.typ, 'new_type', typ, 'old_default', att.def,
+        'old_not_null', att.attnotnull,
+        'default_sql', CASE WHEN NOT body ? 'type' AND NOT body ? 'default'
+                            THEN att.def END);
+END
+$$;
+
+-- The "references" of a column step as the foreign key the migration adds
+-- (NOT VALID, validated by migration_validate): {'fk_table', 'fk_column',
+-- 'fk_on_delete', 'fk_name'}.  ref is a table name or {"table", "column",
+-- "on_delete"}; the column defaults to the referenced table's one-column
+-- primary key.  Raises 22023, 42P01 or 42703.
+CREATE FUNCTION steward._migration_references(rel regclass, col text, ref jsonb, what text,
+                                              user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    refrel regclass;
+    other text;
+BEGIN
+    IF jsonb_typeof(ref) = 'string' THEN
+        ref := jsonb_build_object('table', ref);
+    END IF;
+    IF jsonb_typeof(ref) <> 'object' OR NOT ref ? 'table'
+       OR EXISTS (SELECT 1 FROM jsonb_object_keys(ref) x
+                   WHERE x NOT IN ('table', 'column', 'on_delete')) THEN
+        RAISE EXCEPTION '"references" of % must be a table name or {"table", "column", "on_delete"}', what
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    refrel := steward._migration_regclass(ref->>'table', user_path);
+    IF refrel IS NULL THEN
+        RAISE EXCEPTION 'referenced relation "%" does not exist (%)', ref->>'table', what
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    other := coalesce(ref->>'column',
+                      (SELECT a.attname FROM pg_index i
+                         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                        WHERE i.indrelid = refrel AND i.indisprimary AND i.indnkeyatts = 1));
+    IF other IS NULL OR NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = refrel
+                                       AND a.attname = other AND a.attnum > 0
+                                       AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'referenced column of % not found in %', what, refrel
+            USING ERRCODE = 'undefined_column',
+                  HINT = 'Name it with "column", or reference a table with a one-column primary key.';
+    END IF;
+    IF lower(coalesce(ref->>'on_delete', 'no action')) NOT IN
+            ('no action', 'restrict', 'cascade', 'set null', 'set default') THEN
+        RAISE EXCEPTION '"on_delete" of % must be no action, restrict, cascade, set null or set default', what
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN jsonb_build_object('fk_table', refrel::oid, 'fk_column', other,
+                              'fk_on_delete', upper(coalesce(ref->>'on_delete', 'no action')),
+                              'fk_name', left(format('%s_%s_fkey', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col), 63));
+END
+$$;
+
+-- The "unique" of a column step as the unique key the migration builds
+-- (migration_backfill builds it concurrently): {'unique_method',
+-- 'unique_with', 'unique_name'}, or an empty object for "unique": false.
+-- uniq is true, a method ("btree" or "steward_hash") or {"method", "with":
+-- [other columns of the new shape, new_names]}.  Raises 22023 or 42703.
+CREATE FUNCTION steward._migration_unique(rel regclass, col text, uniq jsonb, what text,
+                                          new_names text[])
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF jsonb_typeof(uniq) = 'boolean' THEN
+        uniq := CASE WHEN (uniq)::text::boolean THEN '{"method": "btree"}'::jsonb END;
+    ELSIF jsonb_typeof(uniq) = 'string' THEN
+        uniq := jsonb_build_object('method', uniq);
+    END IF;
+    IF uniq IS NULL THEN
+        RETURN '{}';
+    END IF;
+    IF jsonb_typeof(uniq) <> 'object'
+       OR coalesce(uniq->>'method', 'btree') NOT IN ('btree', 'steward_hash')
+       OR EXISTS (SELECT 1 FROM jsonb_object_keys(uniq) x WHERE x NOT IN ('method', 'with'))
+       OR (uniq ? 'with' AND jsonb_typeof(uniq->'with') <> 'array') THEN
+        RAISE EXCEPTION '"unique" of % must be true, "btree", "steward_hash" or {"method", "with": [columns]}', what
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements_text(coalesce(uniq->'with', '[]')) w
+                WHERE NOT w = ANY (new_names) OR w = col) THEN
+        RAISE EXCEPTION '"with" of % names a column the new shape does not have', what
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    RETURN jsonb_build_object(
+        'unique_method', coalesce(uniq->>'method', 'btree'),
+        'unique_with', coalesce(uniq->'with', '[]'),
+        'unique_name', left(format('%s_%s_%s', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col,
+                                   CASE WHEN uniq->>'method' = 'steward_hash'
+                                        THEN 'excl' ELSE 'key' END), 63));
+END
+$$;
+
+-- Pass 2 of _migration_start for one column shape c (from
+-- _migration_column_step): the user's up / down / default / check
+-- expressions analysed against the old or new shape (names and types in
+-- view order, from _migration_shape) into SQL with parameters, and the
+-- constraints the new column gets (NOT NULL, check, references, unique),
+-- named after the table.  Returns c with these added and the texts pass 1
+-- kept removed: the steward.migration_columns row (ord cord).
+CREATE FUNCTION steward._migration_column_sql(mig text, rel regclass, c jsonb, cord integer,
+                                              old_names text[], old_types text[],
+                                              new_names text[], new_types text[],
+                                              user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    body jsonb := c->'body';
+    what text := c->>'what';
+    col text;
+    e record;
+BEGIN
+    IF c->>'kind' IN ('pair', 'added') THEN
+        IF body ? 'up' OR c->>'kind' = 'pair' THEN
+            e := steward._migration_expr(rel, coalesce(body->>'up', quote_ident(c->>'old_name')),
+                                         old_names, old_types, c->>'new_type',
+                                         'up expression of ' || what, user_path);
+            c := c || jsonb_build_object('up_sql', e.sql, 'up_params', e.params);
+        END IF;
+        IF body ? 'default' THEN
+            e := steward._migration_expr(rel, body->>'default', '{}', '{}', c->>'new_type',
+                                         'default of ' || what, user_path);
+            c := c || jsonb_build_object('default_sql', e.sql);
+        END IF;
+    END IF;
+    IF c->>'kind' = 'pair' OR (c->>'kind' = 'dropped' AND body ? 'down') THEN
+        e := steward._migration_expr(rel, coalesce(body->>'down', quote_ident(c->>'new_name')),
+                                     new_names, new_types, c->>'old_type',
+                                     'down expression of ' || what, user_path);
+        c := c || jsonb_build_object('down_sql', e.sql, 'down_params', e.params);
+    END IF;
+    IF c->>'kind' IN ('pair', 'added') THEN
+        col := c->>'new_name';
+        IF body ? 'not_null' AND jsonb_typeof(body->'not_null') <> 'boolean' THEN
+            RAISE EXCEPTION '"not_null" of % must be true or false', what
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        -- A changed column stays NOT NULL unless the step says otherwise.
+        IF body ? 'not_null' OR (c->>'old_not_null')::boolean THEN
+            IF coalesce((body->>'not_null')::boolean, true) THEN
+                c := c || jsonb_build_object('not_null', true,
+                             'not_null_name', left(format('%s_%s_not_null', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col), 63));
+            END IF;
+        END IF;
+        IF body ? 'check' THEN
+            e := steward._migration_expr(rel, body->>'check', new_names, new_types,
+                                         'boolean', 'check of ' || what, user_path);
+            c := c || jsonb_build_object('check_sql', e.sql, 'check_params', e.params,
+                                         'check_name', left(format('%s_%s_check', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col), 63));
+        END IF;
+        IF body ? 'references' THEN
+            c := c || steward._migration_references(rel, col, body->'references', what, user_path);
+        END IF;
+        IF body ? 'unique' THEN
+            c := c || steward._migration_unique(rel, col, body->'unique', what, new_names);
+        END IF;
+    END IF;
+    RETURN (c - 'body' - 'what' - 'old_not_null') || jsonb_build_object('migration', mig, 'relid', rel::oid,
+                                                                       'ord', cord);
+END
+$$;
+
+-- A column step (add_column, alter_column, drop_column) of pass 1 of
+-- _migration_start, checked against the other steps on its table (cols,
+-- the column shapes collected so far) and the table's free column names:
+-- a column changed by one step only, no two new columns of one name, and
+-- the columns the migration adds beside the old ones free.  Returns the
+-- column's shape (_migration_column_step) with the step's body and
+-- description kept for pass 2.  Raises 22023 or 42701.
+CREATE FUNCTION steward._migration_column_plan(rel regclass, kind text, body jsonb,
+                                               stepno integer, what text, cols jsonb,
+                                               user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c jsonb;
+BEGIN
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(cols) x
+                WHERE x->>'old_name' = body->>'column' OR x->>'new_name' = body->>'column') THEN
+        RAISE EXCEPTION 'column "%" of relation % is changed by more than one step (%)', body->>'column', rel, what
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give all changes of a column in one alter_column step.';
+    END IF;
+    c := steward._migration_column_step(rel, kind, body, stepno, what, user_path);
+    IF c->>'new_name' IS NOT NULL AND EXISTS (SELECT 1 FROM jsonb_array_elements(cols) x
+                                               WHERE x->>'new_name' = c->>'new_name') THEN
+        RAISE EXCEPTION 'two steps give relation % a column "%" (%)', rel, c->>'new_name', what
+            USING ERRCODE = 'duplicate_column';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel AND NOT a.attisdropped
+                  AND a.attname IN (c->>'expand_new', c->>'switched_old')
+                  AND a.attname IS DISTINCT FROM c->>'old_name') THEN
+        RAISE EXCEPTION 'relation % already has a column the migration needs (%)', rel, what
+            USING ERRCODE = 'duplicate_column',
+                  DETAIL = format('Columns %s and %s must be free.', c->>'expand_new', c->>'switched_old');
+    END IF;
+    -- Keep the step's user texts until pass 2 analyses them.
+    RETURN c || jsonb_build_object('body', body, 'what', what);
+END
+$$;
+
+-- Pass 2 of _migration_start for one table t ({'relid', 'ord', 'cols',
+-- 'new_name'} from pass 1): the old and new shapes, then each column's
+-- expressions and constraints against them (_migration_column_sql).
+-- Returns the steward.migration_tables row and the table's
+-- steward.migration_columns rows, nothing recorded yet.  Raises 42701 when
+-- the new shape would have a column name twice.
+CREATE FUNCTION steward._migration_table_plan(mig text, t jsonb, user_path text,
+                                              OUT table_row jsonb, OUT column_rows jsonb)
+RETURNS record
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rel regclass := (t->>'relid')::oid;
+    cols jsonb := t->'cols';
+    oldshape record;
+    newshape record;
+    c jsonb;
+    cord integer := 0;
+BEGIN
+    oldshape := steward._migration_shape(rel, cols, 'old');
+    newshape := steward._migration_shape(rel, cols, 'new');
+    -- A new-shape name may not be a column the new shape keeps.
+    FOR c IN SELECT x FROM jsonb_array_elements(cols) x WHERE x->>'kind' IN ('added', 'pair', 'renamed') LOOP
+        IF (SELECT count(*) FROM unnest(newshape.names) n WHERE n = c->>'new_name') > 1 THEN
+            RAISE EXCEPTION 'the new shape of relation % would have two columns "%"', rel, c->>'new_name'
+                USING ERRCODE = 'duplicate_column';
+        END IF;
+    END LOOP;
+    column_rows := '[]';
+    FOR c IN SELECT x FROM jsonb_array_elements(cols) x LOOP
+        cord := cord + 1;
+        column_rows := column_rows || steward._migration_column_sql(
+            mig, rel, c, cord, oldshape.names, oldshape.types, newshape.names, newshape.types,
+            user_path);
+    END LOOP;
+    table_row := jsonb_build_object(
+        'migration', mig, 'relid', rel::oid, 'ord', (t->>'ord')::int,
+        'table_name', rel::text, 'relname', (SELECT x.relname FROM pg_class x WHERE x.oid = rel),
+        'new_name', t->>'new_name') || steward._migration_key_of(rel);
+END
+$$;
+
+-- One step of a column migration, checked for its form: an object with
+-- one key, a known kind of step, whose value is an object with the keys
+-- that kind takes, strings where text is expected, and the keys it needs.
+-- Returns the kind and the value (body).  Raises 22023.
+CREATE FUNCTION steward._migration_step(step jsonb, stepno integer, known_steps text[],
+                                        OUT kind text, OUT body jsonb)
+RETURNS record
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    allowed text[];
+    k text;
+BEGIN
+    IF jsonb_typeof(step) <> 'object' OR (SELECT count(*) FROM jsonb_object_keys(step)) <> 1 THEN
+        RAISE EXCEPTION 'step % must be an object with exactly one key, the kind of step', stepno
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Got: %s', step);
+    END IF;
+    kind := (SELECT x FROM jsonb_object_keys(step) x);
+    IF NOT kind = ANY (known_steps) THEN
+        RAISE EXCEPTION 'unknown migration step "%" (step %)', kind, stepno
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = format('Steps are %s.', array_to_string(known_steps, ', '));
+    END IF;
+    body := step->kind;
+    IF jsonb_typeof(body) <> 'object' THEN
+        RAISE EXCEPTION 'step % (%) must be an object', stepno, kind
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    allowed := CASE kind
+        WHEN 'add_column' THEN ARRAY['table', 'column', 'type', 'up', 'default', 'not_null',
+                                     'check', 'references', 'unique']
+        WHEN 'alter_column' THEN ARRAY['table', 'column', 'name', 'type', 'up', 'down',
+                                       'default', 'not_null', 'check', 'references', 'unique']
+        WHEN 'drop_column' THEN ARRAY['table', 'column', 'down']
+        ELSE ARRAY['table', 'name'] END;
+    FOR k IN SELECT x FROM jsonb_object_keys(body) x LOOP
+        IF NOT k = ANY (allowed) THEN
+            RAISE EXCEPTION 'unknown key "%" in step % (%)', k, stepno, kind
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = format('%s takes %s.', kind, array_to_string(allowed, ', '));
+        END IF;
+        IF k IN ('table', 'column', 'name', 'type', 'up', 'down', 'default', 'check')
+           AND jsonb_typeof(body->k) <> 'string' THEN
+            RAISE EXCEPTION '"%" of step % (%) must be a string', k, stepno, kind
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    FOREACH k IN ARRAY CASE kind WHEN 'rename_table' THEN ARRAY['table', 'name']
+                                 WHEN 'add_column' THEN ARRAY['table', 'column', 'type']
+                                 ELSE ARRAY['table', 'column'] END LOOP
+        IF NOT body ? k OR body->>k = '' THEN
+            RAISE EXCEPTION 'step % (%) needs "%"', stepno, kind, k
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- migration_start: checks every step against the tables as they are now
+-- (pass 1: each step's table and column, in the order given; pass 2: the
+-- user's expressions and constraints against the final old and new
+-- shapes), records the migration, then expands the tables under
+-- lock_timeout (steward._migration_expand).  Nothing is recorded or
+-- changed unless every step passes.  Index steps and a relayout make
+-- migrations of their own (indexes.sql, relayout.sql).
+CREATE FUNCTION steward._migration_start(mig text, steps jsonb, user_path text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    known_steps constant text[] := ARRAY['add_column', 'alter_column', 'drop_column', 'rename_table',
+                                         'relayout', 'create_index', 'drop_index'];
+    step jsonb;
+    stepno integer := 0;
+    s record;
+    rel regclass;
+    tkey text;
+    tbls jsonb := '{}';
+    t jsonb;
+    p record;
+    cols jsonb;
+    newname text;
+    what text;
+    table_rows jsonb := '[]';
+    column_rows jsonb := '[]';
+    relids jsonb := '[]';
+BEGIN
+    PERFORM steward._migration_settings();      -- loads the library (settings, trigger)
+    PERFORM steward._migration_check_start(mig, steps);
     -- Index steps (src/migrate/indexes.sql) make a migration of their own.
     IF EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x
                 WHERE jsonb_typeof(x) = 'object' AND x ?| ARRAY['create_index', 'drop_index']) THEN
@@ -565,56 +1014,11 @@ BEGIN
     -- Pass 1: each step, its table, and the columns it changes.
     FOR step IN SELECT x FROM jsonb_array_elements(steps) x LOOP
         stepno := stepno + 1;
-        IF jsonb_typeof(step) <> 'object' OR (SELECT count(*) FROM jsonb_object_keys(step)) <> 1 THEN
-            RAISE EXCEPTION 'step % must be an object with exactly one key, the kind of step', stepno
-                USING ERRCODE = 'invalid_parameter_value',
-                      DETAIL = format('Got: %s', step);
-        END IF;
-        kind := (SELECT x FROM jsonb_object_keys(step) x);
-        IF NOT kind = ANY (known_steps) THEN
-            RAISE EXCEPTION 'unknown migration step "%" (step %)', kind, stepno
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = format('Steps are %s.', array_to_string(known_steps, ', '));
-        END IF;
-        body := step->kind;
-        IF jsonb_typeof(body) <> 'object' THEN
-            RAISE EXCEPTION 'step % (%) must be an object', stepno, kind
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        allowed := CASE kind
-            WHEN 'add_column' THEN ARRAY['table', 'column', 'type', 'up', 'default', 'not_null',
-                                         'check', 'references', 'unique']
-            WHEN 'alter_column' THEN ARRAY['table', 'column', 'name', 'type', 'up', 'down',
-                                           'default', 'not_null', 'check', 'references', 'unique']
-            WHEN 'drop_column' THEN ARRAY['table', 'column', 'down']
-            ELSE ARRAY['table', 'name'] END;
-        FOR k IN SELECT x FROM jsonb_object_keys(body) x LOOP
-            IF NOT k = ANY (allowed) THEN
-                RAISE EXCEPTION 'unknown key "%" in step % (%)', k, stepno, kind
-                    USING ERRCODE = 'invalid_parameter_value',
-                          HINT = format('%s takes %s.', kind, array_to_string(allowed, ', '));
-            END IF;
-            IF k IN ('table', 'column', 'name', 'type', 'up', 'down', 'default', 'check')
-               AND jsonb_typeof(body->k) <> 'string' THEN
-                RAISE EXCEPTION '"%" of step % (%) must be a string', k, stepno, kind
-                    USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-        END LOOP;
-        FOREACH k IN ARRAY CASE kind WHEN 'rename_table' THEN ARRAY['table', 'name']
-                                     WHEN 'add_column' THEN ARRAY['table', 'column', 'type']
-                                     ELSE ARRAY['table', 'column'] END LOOP
-            IF NOT body ? k OR body->>k = '' THEN
-                RAISE EXCEPTION 'step % (%) needs "%"', stepno, kind, k
-                    USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-        END LOOP;
-
+        s := steward._migration_step(step, stepno, known_steps);
         -- The table, resolved with the caller's search_path.
-        PERFORM set_config('search_path', user_path, true);
-        rel := to_regclass(body->>'table');
-        PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
+        rel := steward._migration_regclass(s.body->>'table', user_path);
         IF rel IS NULL THEN
-            RAISE EXCEPTION 'relation "%" does not exist (step %)', body->>'table', stepno
+            RAISE EXCEPTION 'relation "%" does not exist (step %)', s.body->>'table', stepno
                 USING ERRCODE = 'undefined_table';
         END IF;
         tkey := rel::oid::text;
@@ -626,14 +1030,14 @@ BEGIN
         END IF;
         t := tbls->tkey;
         cols := t->'cols';
-        what := format('step %s (%s %s)', stepno, kind, rel);
+        what := format('step %s (%s %s)', stepno, s.kind, rel);
 
-        IF kind = 'rename_table' THEN
+        IF s.kind = 'rename_table' THEN
             IF t->>'new_name' IS NOT NULL THEN
                 RAISE EXCEPTION '% renames % a second time', what, rel
                     USING ERRCODE = 'invalid_parameter_value';
             END IF;
-            newname := body->>'name';
+            newname := s.body->>'name';
             IF octet_length(newname) > 63 OR EXISTS (
                     SELECT 1 FROM pg_class x WHERE x.relname = newname
                        AND x.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = rel)) THEN
@@ -645,256 +1049,17 @@ BEGIN
             CONTINUE;
         END IF;
 
-        col := body->>'column';
-        IF EXISTS (SELECT 1 FROM jsonb_array_elements(cols) x
-                    WHERE x->>'old_name' = col OR x->>'new_name' = col) THEN
-            RAISE EXCEPTION 'column "%" of relation % is changed by more than one step (%)', col, rel, what
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'Give all changes of a column in one alter_column step.';
-        END IF;
-        IF col LIKE '\_steward\_%' THEN
-            RAISE EXCEPTION 'column names starting with "_steward_" are reserved (%)', what
-                USING ERRCODE = 'reserved_name';
-        END IF;
-        SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS typ, a.attnotnull,
-               a.atthasdef, pg_get_expr(d.adbin, d.adrelid) AS def, a.attidentity, a.attgenerated,
-               EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = rel AND i.indisprimary
-                                                  AND a.attnum = ANY (i.indkey)) AS in_pk,
-               EXISTS (SELECT 1 FROM steward.column_rules cr
-                        WHERE cr.relid = rel AND cr.attname = a.attname) AS ruled
-          INTO att
-          FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-         WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
-
-        IF kind = 'add_column' THEN
-            IF att.attnum IS NOT NULL THEN
-                RAISE EXCEPTION 'column "%" of relation % already exists (%)', col, rel, what
-                    USING ERRCODE = 'duplicate_column';
-            END IF;
-            typ := steward._migration_type(body->>'type', user_path);
-            c := jsonb_build_object('kind', 'added', 'step', stepno, 'new_name', col,
-                                    'expand_new', col, 'switched_new', col, 'new_type', typ);
-        ELSE
-            IF att.attnum IS NULL THEN
-                RAISE EXCEPTION 'column "%" of relation % does not exist (%)', col, rel, what
-                    USING ERRCODE = 'undefined_column';
-            END IF;
-            IF att.in_pk OR att.attidentity <> '' OR att.attgenerated <> '' THEN
-                RAISE EXCEPTION 'cannot % column "%" of relation %: it is %', replace(kind, '_column', ''),
-                        col, rel, CASE WHEN att.in_pk THEN 'part of the primary key'
-                                       WHEN att.attidentity <> '' THEN 'an identity column'
-                                       ELSE 'a generated column' END
-                    USING ERRCODE = 'feature_not_supported',
-                          DETAIL = 'Migrations backfill by primary key and copy values between columns.';
-            END IF;
-            IF kind = 'drop_column' THEN
-                IF att.attnotnull AND NOT att.atthasdef AND NOT body ? 'down' THEN
-                    RAISE EXCEPTION 'column "%" of relation % is NOT NULL without a default: % needs "down"',
-                            col, rel, what
-                        USING ERRCODE = 'invalid_parameter_value',
-                              HINT = 'Rows written in the new shape do not have the column; down gives it a value.';
-                END IF;
-                c := jsonb_build_object('kind', 'dropped', 'step', stepno, 'old_name', col,
-                                        'expand_old', col, 'old_type', att.typ,
-                                        'switched_old', left('_steward_old_' || col, 63));
-            ELSE
-                IF NOT (body ?| ARRAY['name', 'type', 'not_null', 'check', 'references', 'unique', 'default']) THEN
-                    RAISE EXCEPTION '% changes nothing', what
-                        USING ERRCODE = 'invalid_parameter_value',
-                              HINT = 'alter_column takes name, type (with up and down), not_null, check, references, unique, default.';
-                END IF;
-                newname := coalesce(body->>'name', col);
-                IF newname <> col AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel
-                                                 AND a.attname = newname AND NOT a.attisdropped) THEN
-                    RAISE EXCEPTION 'column "%" of relation % already exists (%)', newname, rel, what
-                        USING ERRCODE = 'duplicate_column';
-                END IF;
-                IF body ?| ARRAY['type', 'not_null', 'check', 'references', 'unique', 'default', 'up', 'down'] THEN
-                    IF att.ruled AND body ? 'type' THEN
-                        RAISE EXCEPTION 'cannot change the type of column "%" of relation %: pg_steward enforces a rule on it',
-                                col, rel
-                            USING ERRCODE = 'feature_not_supported',
-                                  HINT = 'Remove the rule first (steward.untrack or steward.detach_state_machine).';
-                    END IF;
-                    typ := CASE WHEN body ? 'type' THEN steward._migration_type(body->>'type', user_path)
-                                ELSE att.typ END;
-                    c := jsonb_build_object(
-                        'kind', 'pair', 'step', stepno, 'old_name', col, 'new_name', newname,
-                        'expand_old', col,
-                        'expand_new', CASE WHEN newname <> col THEN newname
-                                           ELSE left('_steward_new_' || col, 63) END,
-                        'switched_old', left('_steward_old_' || col, 63), 'switched_new', newname,
-                        'old_type', att.typ, 'new_type', typ, 'old_default', att.def,
-                        'old_not_null', att.attnotnull,
-                        'default_sql', CASE WHEN NOT body ? 'type' AND NOT body ? 'default'
-                                            THEN att.def END);
-                ELSE
-                    c := jsonb_build_object('kind', 'renamed', 'step', stepno, 'old_name', col,
-                                            'new_name', newname, 'expand_old', col, 'expand_new', col,
-                                            'switched_old', newname, 'switched_new', newname,
-                                            'old_type', att.typ, 'new_type', att.typ);
-                END IF;
-            END IF;
-        END IF;
-        IF c->>'new_name' IS NOT NULL AND EXISTS (SELECT 1 FROM jsonb_array_elements(cols) x
-                                                   WHERE x->>'new_name' = c->>'new_name') THEN
-            RAISE EXCEPTION 'two steps give relation % a column "%" (%)', rel, c->>'new_name', what
-                USING ERRCODE = 'duplicate_column';
-        END IF;
-        IF EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel AND NOT a.attisdropped
-                      AND a.attname IN (c->>'expand_new', c->>'switched_old')
-                      AND a.attname IS DISTINCT FROM c->>'old_name') THEN
-            RAISE EXCEPTION 'relation % already has a column the migration needs (%)', rel, what
-                USING ERRCODE = 'duplicate_column',
-                      DETAIL = format('Columns %s and %s must be free.', c->>'expand_new', c->>'switched_old');
-        END IF;
-        -- Keep the step's user texts until pass 2 analyses them.
-        c := c || jsonb_build_object('body', body, 'what', what);
-        t := jsonb_set(t, '{cols}', cols || c);
+        t := jsonb_set(t, '{cols}', cols || steward._migration_column_plan(
+                                             rel, s.kind, s.body, stepno, what, cols, user_path));
         tbls := jsonb_set(tbls, ARRAY[tkey], t);
     END LOOP;
 
     -- Pass 2: expressions and constraints, against the final shapes.
     FOR t IN SELECT x FROM jsonb_each(tbls) e(k, x) ORDER BY (x->>'ord')::int LOOP
-        rel := (t->>'relid')::oid;
-        cols := t->'cols';
-        oldshape := steward._migration_shape(rel, cols, 'old');
-        newshape := steward._migration_shape(rel, cols, 'new');
-        -- A new-shape name may not be a column the new shape keeps.
-        FOR c IN SELECT x FROM jsonb_array_elements(cols) x WHERE x->>'kind' IN ('added', 'pair', 'renamed') LOOP
-            IF (SELECT count(*) FROM unnest(newshape.names) n WHERE n = c->>'new_name') > 1 THEN
-                RAISE EXCEPTION 'the new shape of relation % would have two columns "%"', rel, c->>'new_name'
-                    USING ERRCODE = 'duplicate_column';
-            END IF;
-        END LOOP;
-        cord := 0;
-        FOR c IN SELECT x FROM jsonb_array_elements(cols) x LOOP
-            cord := cord + 1;
-            body := c->'body';
-            what := c->>'what';
-            IF c->>'kind' IN ('pair', 'added') THEN
-                IF body ? 'up' OR c->>'kind' = 'pair' THEN
-                    e := steward._migration_expr(rel, coalesce(body->>'up', quote_ident(c->>'old_name')),
-                                                 oldshape.names, oldshape.types, c->>'new_type',
-                                                 'up expression of ' || what, user_path);
-                    c := c || jsonb_build_object('up_sql', e.sql, 'up_params', e.params);
-                END IF;
-                IF body ? 'default' THEN
-                    e := steward._migration_expr(rel, body->>'default', '{}', '{}', c->>'new_type',
-                                                 'default of ' || what, user_path);
-                    c := c || jsonb_build_object('default_sql', e.sql);
-                END IF;
-            END IF;
-            IF c->>'kind' = 'pair' OR (c->>'kind' = 'dropped' AND body ? 'down') THEN
-                e := steward._migration_expr(rel, coalesce(body->>'down', quote_ident(c->>'new_name')),
-                                             newshape.names, newshape.types, c->>'old_type',
-                                             'down expression of ' || what, user_path);
-                c := c || jsonb_build_object('down_sql', e.sql, 'down_params', e.params);
-            END IF;
-            IF c->>'kind' IN ('pair', 'added') THEN
-                col := c->>'new_name';
-                IF body ? 'not_null' AND jsonb_typeof(body->'not_null') <> 'boolean' THEN
-                    RAISE EXCEPTION '"not_null" of % must be true or false', what
-                        USING ERRCODE = 'invalid_parameter_value';
-                END IF;
-                -- A changed column stays NOT NULL unless the step says otherwise.
-                IF body ? 'not_null' OR (c->>'old_not_null')::boolean THEN
-                    IF coalesce((body->>'not_null')::boolean, true) THEN
-                        c := c || jsonb_build_object('not_null', true,
-                                     'not_null_name', left(format('%s_%s_not_null', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col), 63));
-                    END IF;
-                END IF;
-                IF body ? 'check' THEN
-                    e := steward._migration_expr(rel, body->>'check', newshape.names, newshape.types,
-                                                 'boolean', 'check of ' || what, user_path);
-                    c := c || jsonb_build_object('check_sql', e.sql, 'check_params', e.params,
-                                                 'check_name', left(format('%s_%s_check', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col), 63));
-                END IF;
-                IF body ? 'references' THEN
-                    ref := body->'references';
-                    IF jsonb_typeof(ref) = 'string' THEN
-                        ref := jsonb_build_object('table', ref);
-                    END IF;
-                    IF jsonb_typeof(ref) <> 'object' OR NOT ref ? 'table'
-                       OR EXISTS (SELECT 1 FROM jsonb_object_keys(ref) x
-                                   WHERE x NOT IN ('table', 'column', 'on_delete')) THEN
-                        RAISE EXCEPTION '"references" of % must be a table name or {"table", "column", "on_delete"}', what
-                            USING ERRCODE = 'invalid_parameter_value';
-                    END IF;
-                    PERFORM set_config('search_path', user_path, true);
-                    refrel := to_regclass(ref->>'table');
-                    PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
-                    IF refrel IS NULL THEN
-                        RAISE EXCEPTION 'referenced relation "%" does not exist (%)', ref->>'table', what
-                            USING ERRCODE = 'undefined_table';
-                    END IF;
-                    other := coalesce(ref->>'column',
-                                      (SELECT a.attname FROM pg_index i
-                                         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-                                        WHERE i.indrelid = refrel AND i.indisprimary AND i.indnkeyatts = 1));
-                    IF other IS NULL OR NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = refrel
-                                                       AND a.attname = other AND a.attnum > 0
-                                                       AND NOT a.attisdropped) THEN
-                        RAISE EXCEPTION 'referenced column of % not found in %', what, refrel
-                            USING ERRCODE = 'undefined_column',
-                                  HINT = 'Name it with "column", or reference a table with a one-column primary key.';
-                    END IF;
-                    IF lower(coalesce(ref->>'on_delete', 'no action')) NOT IN
-                            ('no action', 'restrict', 'cascade', 'set null', 'set default') THEN
-                        RAISE EXCEPTION '"on_delete" of % must be no action, restrict, cascade, set null or set default', what
-                            USING ERRCODE = 'invalid_parameter_value';
-                    END IF;
-                    c := c || jsonb_build_object('fk_table', refrel::oid, 'fk_column', other,
-                                                 'fk_on_delete', upper(coalesce(ref->>'on_delete', 'no action')),
-                                                 'fk_name', left(format('%s_%s_fkey', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col), 63));
-                END IF;
-                IF body ? 'unique' THEN
-                    uniq := body->'unique';
-                    IF jsonb_typeof(uniq) = 'boolean' THEN
-                        uniq := CASE WHEN (uniq)::text::boolean THEN '{"method": "btree"}'::jsonb END;
-                    ELSIF jsonb_typeof(uniq) = 'string' THEN
-                        uniq := jsonb_build_object('method', uniq);
-                    END IF;
-                    IF uniq IS NOT NULL THEN
-                        IF jsonb_typeof(uniq) <> 'object'
-                           OR coalesce(uniq->>'method', 'btree') NOT IN ('btree', 'steward_hash')
-                           OR EXISTS (SELECT 1 FROM jsonb_object_keys(uniq) x WHERE x NOT IN ('method', 'with'))
-                           OR (uniq ? 'with' AND jsonb_typeof(uniq->'with') <> 'array') THEN
-                            RAISE EXCEPTION '"unique" of % must be true, "btree", "steward_hash" or {"method", "with": [columns]}', what
-                                USING ERRCODE = 'invalid_parameter_value';
-                        END IF;
-                        IF EXISTS (SELECT 1 FROM jsonb_array_elements_text(coalesce(uniq->'with', '[]')) w
-                                    WHERE NOT w = ANY (newshape.names) OR w = col) THEN
-                            RAISE EXCEPTION '"with" of % names a column the new shape does not have', what
-                                USING ERRCODE = 'undefined_column';
-                        END IF;
-                        c := c || jsonb_build_object(
-                            'unique_method', coalesce(uniq->>'method', 'btree'),
-                            'unique_with', coalesce(uniq->'with', '[]'),
-                            'unique_name', left(format('%s_%s_%s', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col,
-                                                       CASE WHEN uniq->>'method' = 'steward_hash'
-                                                            THEN 'excl' ELSE 'key' END), 63));
-                    END IF;
-                END IF;
-            END IF;
-            c := (c - 'body' - 'what' - 'old_not_null') || jsonb_build_object('migration', mig, 'relid', rel::oid,
-                                                             'ord', cord);
-            column_rows := column_rows || c;
-        END LOOP;
-        table_rows := table_rows || jsonb_build_object(
-            'migration', mig, 'relid', rel::oid, 'ord', (t->>'ord')::int,
-            'table_name', rel::text, 'relname', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), 'new_name', t->>'new_name',
-            'key_columns', (SELECT array_agg(a.attname ORDER BY k.ord)
-                              FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord),
-                                   pg_attribute a
-                             WHERE i.indrelid = rel AND i.indisprimary
-                               AND a.attrelid = rel AND a.attnum = k.attnum),
-            'key_types', (SELECT array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY k.ord)
-                            FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord),
-                                 pg_attribute a
-                           WHERE i.indrelid = rel AND i.indisprimary
-                             AND a.attrelid = rel AND a.attnum = k.attnum));
-        relids := relids || to_jsonb(rel::oid);
+        p := steward._migration_table_plan(mig, t, user_path);
+        table_rows := table_rows || p.table_row;
+        column_rows := column_rows || p.column_rows;
+        relids := relids || to_jsonb((t->>'relid')::oid);
     END LOOP;
 
     -- Record it, expand under lock_timeout, and open the backfill phase.
@@ -1364,6 +1529,143 @@ BEGIN
 END
 $$;
 
+-- Check 2 of migration_validate on one table t: each row's derived
+-- columns equal up(old) (rows last written in the old shape) or down(new)
+-- (rows last written in the new shape).  Differing rows are counted, and
+-- both sides checksummed per key range (16 buckets of a hash of the key,
+-- as steward.checksum_ranges), in one scan run as the table's owner
+-- (_migration_exec).  Returns the checks "values <table>" and "checksums
+-- <table>" as jsonb objects {check, passed, detail}, none when no column
+-- of the migration derives values.
+CREATE FUNCTION steward._migration_values_check(mig text, t steward.migration_tables)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    results jsonb := '[]';
+    c steward.migration_columns;
+    "check" text;
+    passed boolean;
+    detail text;
+    bads text[];
+    actuals text[];
+    expecteds text[];
+    newcol text;
+    oldcol text;
+    upx text;
+    downx text;
+    keys text;
+    q text;
+    res text[];
+BEGIN
+    bads := '{}'; actuals := '{}'; expecteds := '{}';
+    FOR c IN SELECT * FROM steward.migration_columns x
+              WHERE x.migration = mig AND x.relid = t.relid
+                AND (x.up_sql IS NOT NULL OR x.down_sql IS NOT NULL) ORDER BY x.ord LOOP
+        newcol := NULL; upx := NULL; oldcol := NULL; downx := NULL;
+        IF c.up_sql IS NOT NULL AND c.kind IN ('pair', 'added') THEN
+            newcol := format('%I', (steward._migration_physical(mig, t.relid, 'new', ARRAY[c.new_name::text]))[1]);
+            upx := steward._migration_bind(mig, t.relid, 'old', c.up_sql, c.up_params, c.new_type);
+        END IF;
+        IF c.down_sql IS NOT NULL AND c.kind IN ('pair', 'dropped') THEN
+            oldcol := format('%I', (steward._migration_physical(mig, t.relid, 'old', ARRAY[c.old_name::text]))[1]);
+            downx := steward._migration_bind(mig, t.relid, 'new', c.down_sql, c.down_params, c.old_type);
+        END IF;
+        bads := bads || format('CASE _steward_side WHEN ''o'' THEN %s WHEN ''n'' THEN %s ELSE false END',
+                               CASE WHEN upx IS NULL THEN 'false'
+                                    ELSE format('%s IS DISTINCT FROM (%s)', newcol, upx) END,
+                               CASE WHEN downx IS NULL THEN 'false'
+                                    ELSE format('%s IS DISTINCT FROM (%s)', oldcol, downx) END);
+        actuals := actuals || format('coalesce(CASE _steward_side WHEN ''o'' THEN %s::text WHEN ''n'' THEN %s::text END, chr(30))',
+                                     coalesce(newcol, 'NULL'), coalesce(oldcol, 'NULL'));
+        expecteds := expecteds || format('coalesce(CASE _steward_side WHEN ''o'' THEN (%s)::text WHEN ''n'' THEN (%s)::text END, chr(30))',
+                                         coalesce(upx, 'NULL'), coalesce(downx, 'NULL'));
+    END LOOP;
+    IF cardinality(bads) > 0 THEN
+        SELECT string_agg(format('%I::text', k), ', ' ORDER BY i) INTO keys
+          FROM unnest(t.key_columns) WITH ORDINALITY u(k, i);
+        q := format(
+            'WITH v AS (SELECT (hashtextextended(ARRAY[%1$s]::text, 0) %% 16 + 16) %% 16 AS b, '
+            '                  ARRAY[%1$s]::text AS k, (%2$s) AS bad, '
+            '                  hashtextextended(concat_ws(chr(31), _steward_side, %3$s), 0)::numeric AS ha, '
+            '                  hashtextextended(concat_ws(chr(31), _steward_side, %4$s), 0)::numeric AS he '
+            '             FROM ONLY %5$s WHERE _steward_side IS NOT NULL), '
+            '     g AS (SELECT b, count(*) AS n, count(*) FILTER (WHERE bad) AS nbad, '
+            '                  sum(ha) AS ha, sum(he) AS he, min(k) FILTER (WHERE bad) AS bmin, '
+            '                  max(k) FILTER (WHERE bad) AS bmax '
+            '             FROM v GROUP BY b) '
+            'SELECT sum(n), sum(nbad), count(*), count(*) FILTER (WHERE ha <> he), '
+            '       string_agg(format(''range %%s: %%s rows differ, e.g. keys %%s and %%s'', '
+            '                         b, nbad, bmin, bmax), ''; '' ORDER BY b) '
+            '         FILTER (WHERE nbad > 0 OR ha <> he) '
+            '  FROM g',
+            keys, array_to_string(bads, ' OR '), array_to_string(actuals, ', '),
+            array_to_string(expecteds, ', '), t.relid);
+        res := steward._migration_exec(t.relid, q);
+        "check" := format('values %s', t.relid);
+        passed := coalesce(res[2]::bigint, 0) = 0;
+        detail := CASE WHEN passed
+                       THEN format('%s rows: new columns = up(old), old columns = down(new)',
+                                   coalesce(res[1], '0'))
+                       ELSE format('%s of %s rows differ (%s)', res[2], res[1], res[5]) END;
+        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+        "check" := format('checksums %s', t.relid);
+        passed := coalesce(res[4]::bigint, 0) = 0;
+        detail := CASE WHEN passed
+                       THEN format('%s key ranges: checksums of the derived columns and of up/down agree',
+                                   coalesce(res[3], '0'))
+                       ELSE format('%s of %s key ranges disagree (%s)', res[4], res[3], res[5]) END;
+        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+    END IF;
+    RETURN results;
+END
+$$;
+
+-- Check 3 of migration_validate on one table t: the NOT VALID constraints
+-- the migration added (NOT NULL, check, foreign key) are validated, under
+-- lock_timeout with retries (_migration_locked; VALIDATE CONSTRAINT takes
+-- SHARE UPDATE EXCLUSIVE, so writes go on).  A constraint some row
+-- violates, or a lock not obtained, fails its check with the error's
+-- message instead of raising.  Returns the checks "constraint <name>" as
+-- jsonb objects {check, passed, detail}.
+CREATE FUNCTION steward._migration_constraints_check(mig text, t steward.migration_tables)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    results jsonb := '[]';
+    con record;
+    "check" text;
+    passed boolean;
+    detail text;
+BEGIN
+    FOR con IN SELECT x.conname, x.convalidated FROM pg_constraint x
+                WHERE x.conrelid = t.relid
+                  AND x.conname IN (SELECT unnest(ARRAY[m.not_null_name, m.check_name, m.fk_name])
+                                      FROM steward.migration_columns m
+                                     WHERE m.migration = mig AND m.relid = t.relid)
+                ORDER BY x.conname LOOP
+        "check" := format('constraint %s', con.conname);
+        BEGIN
+            IF NOT con.convalidated THEN
+                PERFORM steward._migration_locked(mig, '_migration_validate_constraint', NULL,
+                    jsonb_build_object('relid', t.relid::oid, 'name', con.conname));
+            END IF;
+            passed := true;
+            detail := 'valid';
+        EXCEPTION WHEN integrity_constraint_violation OR check_violation OR foreign_key_violation
+                       OR not_null_violation OR lock_not_available THEN
+            passed := false;
+            detail := SQLERRM;
+        END;
+        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+    END LOOP;
+    RETURN results;
+END
+$$;
+
 CREATE FUNCTION steward.migration_validate(name text)
 RETURNS TABLE ("check" text, passed boolean, detail text)
 LANGUAGE plpgsql
@@ -1379,17 +1681,6 @@ DECLARE
     first_failure text;
     checked timestamptz := clock_timestamp();
     n bigint;
-    bads text[];
-    actuals text[];
-    expecteds text[];
-    newcol text;
-    oldcol text;
-    upx text;
-    downx text;
-    keys text;
-    q text;
-    res text[];
-    con record;
 BEGIN
     r := steward._migration_get(mig);
     PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled', 'dual_written',
@@ -1411,92 +1702,11 @@ BEGIN
                        ELSE format('%s rows not backfilled yet: CALL steward.migration_backfill(%L)', n, mig) END;
         results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
 
-        -- 2. Each row's derived columns equal up(old) (rows last written in
-        -- the old shape) or down(new) (rows last written in the new shape):
-        -- differing rows counted, and both sides checksummed per key range
-        -- (buckets of a hash of the key, as steward.checksum_ranges).
-        bads := '{}'; actuals := '{}'; expecteds := '{}';
-        FOR c IN SELECT * FROM steward.migration_columns x
-                  WHERE x.migration = mig AND x.relid = t.relid
-                    AND (x.up_sql IS NOT NULL OR x.down_sql IS NOT NULL) ORDER BY x.ord LOOP
-            newcol := NULL; upx := NULL; oldcol := NULL; downx := NULL;
-            IF c.up_sql IS NOT NULL AND c.kind IN ('pair', 'added') THEN
-                newcol := format('%I', (steward._migration_physical(mig, t.relid, 'new', ARRAY[c.new_name::text]))[1]);
-                upx := steward._migration_bind(mig, t.relid, 'old', c.up_sql, c.up_params, c.new_type);
-            END IF;
-            IF c.down_sql IS NOT NULL AND c.kind IN ('pair', 'dropped') THEN
-                oldcol := format('%I', (steward._migration_physical(mig, t.relid, 'old', ARRAY[c.old_name::text]))[1]);
-                downx := steward._migration_bind(mig, t.relid, 'new', c.down_sql, c.down_params, c.old_type);
-            END IF;
-            bads := bads || format('CASE _steward_side WHEN ''o'' THEN %s WHEN ''n'' THEN %s ELSE false END',
-                                   CASE WHEN upx IS NULL THEN 'false'
-                                        ELSE format('%s IS DISTINCT FROM (%s)', newcol, upx) END,
-                                   CASE WHEN downx IS NULL THEN 'false'
-                                        ELSE format('%s IS DISTINCT FROM (%s)', oldcol, downx) END);
-            actuals := actuals || format('coalesce(CASE _steward_side WHEN ''o'' THEN %s::text WHEN ''n'' THEN %s::text END, chr(30))',
-                                         coalesce(newcol, 'NULL'), coalesce(oldcol, 'NULL'));
-            expecteds := expecteds || format('coalesce(CASE _steward_side WHEN ''o'' THEN (%s)::text WHEN ''n'' THEN (%s)::text END, chr(30))',
-                                             coalesce(upx, 'NULL'), coalesce(downx, 'NULL'));
-        END LOOP;
-        IF cardinality(bads) > 0 THEN
-            SELECT string_agg(format('%I::text', k), ', ' ORDER BY i) INTO keys
-              FROM unnest(t.key_columns) WITH ORDINALITY u(k, i);
-            q := format(
-                'WITH v AS (SELECT (hashtextextended(ARRAY[%1$s]::text, 0) %% 16 + 16) %% 16 AS b, '
-                '                  ARRAY[%1$s]::text AS k, (%2$s) AS bad, '
-                '                  hashtextextended(concat_ws(chr(31), _steward_side, %3$s), 0)::numeric AS ha, '
-                '                  hashtextextended(concat_ws(chr(31), _steward_side, %4$s), 0)::numeric AS he '
-                '             FROM ONLY %5$s WHERE _steward_side IS NOT NULL), '
-                '     g AS (SELECT b, count(*) AS n, count(*) FILTER (WHERE bad) AS nbad, '
-                '                  sum(ha) AS ha, sum(he) AS he, min(k) FILTER (WHERE bad) AS bmin, '
-                '                  max(k) FILTER (WHERE bad) AS bmax '
-                '             FROM v GROUP BY b) '
-                'SELECT sum(n), sum(nbad), count(*), count(*) FILTER (WHERE ha <> he), '
-                '       string_agg(format(''range %%s: %%s rows differ, e.g. keys %%s and %%s'', '
-                '                         b, nbad, bmin, bmax), ''; '' ORDER BY b) '
-                '         FILTER (WHERE nbad > 0 OR ha <> he) '
-                '  FROM g',
-                keys, array_to_string(bads, ' OR '), array_to_string(actuals, ', '),
-                array_to_string(expecteds, ', '), t.relid);
-            res := steward._migration_exec(t.relid, q);
-            "check" := format('values %s', t.relid);
-            passed := coalesce(res[2]::bigint, 0) = 0;
-            detail := CASE WHEN passed
-                           THEN format('%s rows: new columns = up(old), old columns = down(new)',
-                                       coalesce(res[1], '0'))
-                           ELSE format('%s of %s rows differ (%s)', res[2], res[1], res[5]) END;
-            results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
-            "check" := format('checksums %s', t.relid);
-            passed := coalesce(res[4]::bigint, 0) = 0;
-            detail := CASE WHEN passed
-                           THEN format('%s key ranges: checksums of the derived columns and of up/down agree',
-                                       coalesce(res[3], '0'))
-                           ELSE format('%s of %s key ranges disagree (%s)', res[4], res[3], res[5]) END;
-            results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
-        END IF;
+        -- 2. Each row's derived columns equal up(old) or down(new).
+        results := results || steward._migration_values_check(mig, t);
 
         -- 3. NOT VALID constraints validate (SHARE UPDATE EXCLUSIVE: writes go on).
-        FOR con IN SELECT x.conname, x.convalidated FROM pg_constraint x
-                    WHERE x.conrelid = t.relid
-                      AND x.conname IN (SELECT unnest(ARRAY[m.not_null_name, m.check_name, m.fk_name])
-                                          FROM steward.migration_columns m
-                                         WHERE m.migration = mig AND m.relid = t.relid)
-                    ORDER BY x.conname LOOP
-            "check" := format('constraint %s', con.conname);
-            BEGIN
-                IF NOT con.convalidated THEN
-                    PERFORM steward._migration_locked(mig, '_migration_validate_constraint', NULL,
-                        jsonb_build_object('relid', t.relid::oid, 'name', con.conname));
-                END IF;
-                passed := true;
-                detail := 'valid';
-            EXCEPTION WHEN integrity_constraint_violation OR check_violation OR foreign_key_violation
-                           OR not_null_violation OR lock_not_available THEN
-                passed := false;
-                detail := SQLERRM;
-            END;
-            results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
-        END LOOP;
+        results := results || steward._migration_constraints_check(mig, t);
 
         -- 4. Unique keys of new columns are built.
         FOR c IN SELECT * FROM steward.migration_columns x

@@ -127,6 +127,68 @@ BEGIN
 END
 $$;
 
+-- The objects around a table a relayout cannot move or redirect yet
+-- (triggers, row-level security, a foreign key to itself, materialized
+-- views, functions with SQL-standard bodies) and the ones the cutover
+-- redirects as their owners (views, other tables' foreign keys), which
+-- the caller must own too.  Part of _relayout_check; raises 0A000 or
+-- 42501 for the first one found.
+CREATE FUNCTION steward._relayout_check_dependents(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    other text;
+BEGIN
+    SELECT tgname INTO other FROM pg_trigger WHERE tgrelid = rel AND NOT tgisinternal LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % has trigger "%": a relayout does not move triggers yet', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop the trigger for the migration and recreate it on the new layout after the cutover.';
+    END IF;
+    IF (SELECT relrowsecurity FROM pg_class WHERE oid = rel)
+       OR EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = rel) THEN
+        RAISE EXCEPTION 'relation % has row-level security: a relayout does not move policies yet', rel
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND confrelid = rel AND contype = 'f' LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % references itself (foreign key "%"): not supported by relayout', rel, other
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    -- Objects the cutover redirects run DDL as their owners: the caller
+    -- must own them too; objects it cannot redirect are refused.
+    FOR c IN SELECT DISTINCT v.oid::regclass AS obj, v.relkind, v.relowner
+               FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+               JOIN pg_class v ON v.oid = r.ev_class
+              WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+                AND d.refobjid = rel AND v.oid <> rel
+             UNION
+             SELECT DISTINCT x.conrelid::regclass, 'f'::"char", (SELECT relowner FROM pg_class WHERE oid = x.conrelid)
+               FROM pg_constraint x WHERE x.confrelid = rel AND x.contype = 'f' AND x.conparentid = 0 LOOP
+        IF c.relkind = 'm' THEN
+            RAISE EXCEPTION 'materialized view % depends on relation %', c.obj, rel
+                USING ERRCODE = 'feature_not_supported',
+                      HINT = 'Drop it for the migration and recreate it after the cutover.';
+        END IF;
+        IF NOT pg_has_role(c.relowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of % to re-layout %', c.obj, rel
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = CASE WHEN c.relkind = 'f' THEN 'Its foreign key is moved to the new layout at the cutover.'
+                                    ELSE 'The view is redefined on the new layout at the cutover.' END;
+        END IF;
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+                WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = rel) THEN
+        RAISE EXCEPTION 'a function with a SQL-standard body depends on relation %', rel
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Recreate it after the cutover; bodies given as strings find the table by name and need nothing.';
+    END IF;
+END
+$$;
+
 -- Checks on the table a relayout changes, before anything changes.
 CREATE FUNCTION steward._relayout_check(rel regclass, keycols text[], what text)
 RETURNS void
@@ -201,50 +263,7 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'Use a unique key that includes the partition key instead.';
     END IF;
-    SELECT tgname INTO other FROM pg_trigger WHERE tgrelid = rel AND NOT tgisinternal LIMIT 1;
-    IF other IS NOT NULL THEN
-        RAISE EXCEPTION 'relation % has trigger "%": a relayout does not move triggers yet', rel, other
-            USING ERRCODE = 'feature_not_supported',
-                  HINT = 'Drop the trigger for the migration and recreate it on the new layout after the cutover.';
-    END IF;
-    IF (SELECT relrowsecurity FROM pg_class WHERE oid = rel)
-       OR EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = rel) THEN
-        RAISE EXCEPTION 'relation % has row-level security: a relayout does not move policies yet', rel
-            USING ERRCODE = 'feature_not_supported';
-    END IF;
-    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND confrelid = rel AND contype = 'f' LIMIT 1;
-    IF other IS NOT NULL THEN
-        RAISE EXCEPTION 'relation % references itself (foreign key "%"): not supported by relayout', rel, other
-            USING ERRCODE = 'feature_not_supported';
-    END IF;
-    -- Objects the cutover redirects run DDL as their owners: the caller
-    -- must own them too; objects it cannot redirect are refused.
-    FOR c IN SELECT DISTINCT v.oid::regclass AS obj, v.relkind, v.relowner
-               FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
-               JOIN pg_class v ON v.oid = r.ev_class
-              WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
-                AND d.refobjid = rel AND v.oid <> rel
-             UNION
-             SELECT DISTINCT x.conrelid::regclass, 'f'::"char", (SELECT relowner FROM pg_class WHERE oid = x.conrelid)
-               FROM pg_constraint x WHERE x.confrelid = rel AND x.contype = 'f' AND x.conparentid = 0 LOOP
-        IF c.relkind = 'm' THEN
-            RAISE EXCEPTION 'materialized view % depends on relation %', c.obj, rel
-                USING ERRCODE = 'feature_not_supported',
-                      HINT = 'Drop it for the migration and recreate it after the cutover.';
-        END IF;
-        IF NOT pg_has_role(c.relowner, 'USAGE') THEN
-            RAISE EXCEPTION 'must be owner of % to re-layout %', c.obj, rel
-                USING ERRCODE = 'insufficient_privilege',
-                      DETAIL = CASE WHEN c.relkind = 'f' THEN 'Its foreign key is moved to the new layout at the cutover.'
-                                    ELSE 'The view is redefined on the new layout at the cutover.' END;
-        END IF;
-    END LOOP;
-    IF EXISTS (SELECT 1 FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
-                WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = rel) THEN
-        RAISE EXCEPTION 'a function with a SQL-standard body depends on relation %', rel
-            USING ERRCODE = 'feature_not_supported',
-                  HINT = 'Recreate it after the cutover; bodies given as strings find the table by name and need nothing.';
-    END IF;
+    PERFORM steward._relayout_check_dependents(rel);
 END
 $$;
 
@@ -331,6 +350,35 @@ BEGIN
 END
 $$;
 
+-- The keys of a relayout step: only those it takes, strings where a name
+-- is expected, and the ones it needs.  Raises 22023.
+CREATE FUNCTION steward._relayout_check_step(body jsonb)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k text;
+BEGIN
+    FOR k IN SELECT jsonb_object_keys(body) LOOP
+        IF NOT k = ANY (ARRAY['table', 'partition_by', 'partitions', 'tablespaces', 'partition_prefix']) THEN
+            RAISE EXCEPTION 'unknown key "%" in step 1 (relayout)', k
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'relayout takes table, partition_by, partitions, tablespaces, partition_prefix.';
+        END IF;
+        IF k IN ('table', 'partition_by', 'partition_prefix') AND jsonb_typeof(body->k) <> 'string' THEN
+            RAISE EXCEPTION '"%" of step 1 (relayout) must be a string', k
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    FOREACH k IN ARRAY ARRAY['table', 'partition_by', 'partitions'] LOOP
+        IF NOT body ? k OR body->>k = '' THEN
+            RAISE EXCEPTION 'step 1 (relayout) needs "%"', k USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+END
+$$;
+
 -- migration_start of a relayout migration (called by _migration_start):
 -- checks, the record, then the new layout and the triggers under lock.
 CREATE FUNCTION steward._relayout_start(mig text, steps jsonb, user_path text)
@@ -357,25 +405,8 @@ BEGIN
     IF jsonb_typeof(body) <> 'object' THEN
         RAISE EXCEPTION 'step 1 (relayout) must be an object' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    FOR k IN SELECT jsonb_object_keys(body) LOOP
-        IF NOT k = ANY (ARRAY['table', 'partition_by', 'partitions', 'tablespaces', 'partition_prefix']) THEN
-            RAISE EXCEPTION 'unknown key "%" in step 1 (relayout)', k
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'relayout takes table, partition_by, partitions, tablespaces, partition_prefix.';
-        END IF;
-        IF k IN ('table', 'partition_by', 'partition_prefix') AND jsonb_typeof(body->k) <> 'string' THEN
-            RAISE EXCEPTION '"%" of step 1 (relayout) must be a string', k
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-    END LOOP;
-    FOREACH k IN ARRAY ARRAY['table', 'partition_by', 'partitions'] LOOP
-        IF NOT body ? k OR body->>k = '' THEN
-            RAISE EXCEPTION 'step 1 (relayout) needs "%"', k USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-    END LOOP;
-    PERFORM set_config('search_path', user_path, true);
-    rel := to_regclass(body->>'table');
-    PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
+    PERFORM steward._relayout_check_step(body);
+    rel := steward._migration_regclass(body->>'table', user_path);
     IF rel IS NULL THEN
         RAISE EXCEPTION 'relation "%" does not exist (step 1)', body->>'table'
             USING ERRCODE = 'undefined_table';
@@ -424,13 +455,7 @@ BEGIN
         'steps', steps, 'started_by', current_user, 'tables', jsonb_build_array(rel::oid),
         'table_rows', jsonb_build_array(jsonb_build_object(
             'migration', mig, 'relid', rel::oid, 'ord', 1, 'table_name', rel::text,
-            'relname', relname,
-            'key_columns', (SELECT array_agg(a.attname ORDER BY k.ord)
-                              FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
-                             WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum),
-            'key_types', (SELECT array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY k.ord)
-                            FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
-                           WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum))),
+            'relname', relname) || steward._migration_key_of(rel)),
         'column_rows', '[]'::jsonb));
     -- SHARE ROW EXCLUSIVE (what CREATE TRIGGER takes): reads go on.
     PERFORM steward._migration_locked(mig, '_relayout_expand', 'SHARE ROW EXCLUSIVE',

@@ -66,47 +66,39 @@ BEGIN
 END
 $$;
 
--- Integrity of one table: what a restore drill or a migration checks.
--- steward.verify() (C, src/ops/verify.c) checks the caller's rights, locks
--- the table and runs this body as the table's owner under
--- SECURITY_RESTRICTED_OPERATION with settings pinned, so casts, operators
--- and index expressions the owner defined never run as the caller (a
--- superuser running a restore drill).  Called directly, the body refuses
--- anyone but the table's owner.
-CREATE FUNCTION steward._verify_rows(tbl regclass)
+-- Refuses anyone but the owner of tbl: the parts of steward.verify() below
+-- evaluate operators, casts and index expressions the owner defined, so
+-- they run only as that owner (steward.verify switches to them,
+-- restricted); fn names the part in the error.  PUBLIC may call it.
+CREATE FUNCTION steward._verify_as_owner(tbl regclass, fn text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles o ON o.oid = c.relowner
+                    WHERE c.oid = tbl AND o.rolname = current_user) THEN
+        RAISE EXCEPTION '% runs only as the owner of %', fn, tbl
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Call steward.verify().';
+    END IF;
+END
+$$;
+
+-- Part of steward.verify(), run as the owner of tbl: one row per unique or
+-- primary key index, checked exactly as the index enforces it: its key
+-- columns or expressions, its predicate, NULLS [NOT] DISTINCT.  An index a
+-- failed CREATE INDEX CONCURRENTLY left INVALID enforces nothing: it is
+-- reported (passed NULL), not checked.
+CREATE FUNCTION steward._verify_unique(tbl regclass)
 RETURNS TABLE ("check" text, passed boolean, detail text)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     n bigint;
-    sum_hash numeric;
     r record;
-    cols text;
-    notnull text;
-    cond text;
-    states text[];
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles o ON o.oid = c.relowner
-                    WHERE c.oid = tbl AND o.rolname = current_user) THEN
-        RAISE EXCEPTION 'steward._verify_rows runs only as the owner of %', tbl
-            USING ERRCODE = 'insufficient_privilege', HINT = 'Call steward.verify().';
-    END IF;
-
-    -- Row count and an order-independent checksum of the rows' text: the
-    -- row type's own output (format %s), never a cast the owner may add.
-    EXECUTE format('SELECT count(*), coalesce(sum(hashtextextended(format(''%%s'', t), 0)::numeric), 0) FROM %s t', tbl)
-        INTO n, sum_hash;
-    "check" := 'row_count'; passed := true; detail := n::text; RETURN NEXT;
-    "check" := 'checksum'; passed := true;
-    detail := to_hex(((sum_hash % 18446744073709551616 + 18446744073709551616)
-                      % 18446744073709551616 - 9223372036854775808)::bigint);
-    RETURN NEXT;
-
-    -- Unique and primary keys, exactly as the index enforces them: its key
-    -- columns or expressions, its predicate, NULLS [NOT] DISTINCT.  An
-    -- index a failed CREATE INDEX CONCURRENTLY left INVALID enforces
-    -- nothing: it is reported, not checked.
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_unique');
     FOR r IN SELECT i.indexrelid::regclass AS idx, i.indisvalid, i.indnullsnotdistinct,
                     (SELECT string_agg('(' || pg_get_indexdef(i.indexrelid, k, true) || ')', ', ' ORDER BY k)
                        FROM generate_series(1, i.indnkeyatts) k) AS keys,
@@ -133,11 +125,24 @@ BEGIN
         detail := CASE WHEN n = 0 THEN 'no duplicates' ELSE format('%s duplicated keys', n) END;
         RETURN NEXT;
     END LOOP;
+END
+$$;
 
-    -- Exclusion constraints, exactly as enforced: the index's columns or
-    -- expressions compared with the constraint's operators, under its
-    -- predicate.  Built-in "=" on both sides groups (one pass); any other
-    -- operator compares pairs of rows (the planner can use the index).
+-- Part of steward.verify(), run as the owner of tbl: one row per exclusion
+-- constraint, checked exactly as enforced: the index's columns or
+-- expressions compared with the constraint's operators, under its
+-- predicate.  Built-in "=" on both sides groups (one pass); any other
+-- operator compares pairs of rows (the planner can use the index).
+CREATE FUNCTION steward._verify_exclusion(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_exclusion');
     FOR r IN SELECT c.conname, i.indexrelid::regclass AS idx, i.indisvalid,
                     coalesce(pg_get_expr(i.indpred, i.indrelid, true), 'true') AS pred,
                     bool_and(o.oprname = '=' AND o.oprleft = o.oprright
@@ -180,11 +185,25 @@ BEGIN
         END IF;
         RETURN NEXT;
     END LOOP;
+END
+$$;
 
-    -- Every foreign key has its parent.
-    -- The parent's key compared with the constraint's own operators
-    -- (conpfeqop); MATCH FULL also refuses partly-NULL keys; a NOT VALID
-    -- key is not enforced for existing rows, so it is not checked.
+-- Part of steward.verify(), run as the owner of tbl: one row per foreign
+-- key of tbl, passed when every row has its parent.  The parent's key is
+-- compared with the constraint's own operators (conpfeqop); MATCH FULL
+-- also refuses partly-NULL keys; a NOT VALID key is not enforced for
+-- existing rows, so it is not checked (passed NULL), nor a parent the
+-- owner may not read.
+CREATE FUNCTION steward._verify_foreign_keys(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_foreign_keys');
     FOR r IN SELECT c.conname, c.confrelid::regclass AS parent, c.convalidated,
                     c.confmatchtype = 'f' AS match_full,
                     string_agg(format('p.%I OPERATOR(%I.%s) t.%I', pa.attname, ns.nspname,
@@ -221,8 +240,24 @@ BEGIN
                        ELSE format('%s rows without a parent in %s', n, r.parent) END;
         RETURN NEXT;
     END LOOP;
+END
+$$;
 
-    -- pg_steward's own rules (on the table or a partitioned ancestor).
+-- Part of steward.verify(), run as the owner of tbl: one row per rule
+-- pg_steward enforces on tbl (its own or a partitioned ancestor's:
+-- versions >= 1, states the machine declares), then one per valid
+-- steward_hash index (consistent with the table).
+CREATE FUNCTION steward._verify_rules(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+    states text[];
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rules');
     FOR r IN SELECT cr.attname, cr.kind, cr.machine
                FROM steward.column_rules cr
               WHERE cr.relid = tbl
@@ -256,6 +291,42 @@ BEGIN
         detail := CASE WHEN n = 0 THEN 'consistent' ELSE format('%s problems (see steward.verify_index)', n) END;
         RETURN NEXT;
     END LOOP;
+END
+$$;
+
+-- Integrity of one table: what a restore drill or a migration checks.
+-- steward.verify() (C, src/ops/verify.c) checks the caller's rights, locks
+-- the table and runs this body as the table's owner under
+-- SECURITY_RESTRICTED_OPERATION with settings pinned, so casts, operators
+-- and index expressions the owner defined never run as the caller (a
+-- superuser running a restore drill).  Called directly, the body refuses
+-- anyone but the table's owner.
+CREATE FUNCTION steward._verify_rows(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    sum_hash numeric;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rows');
+
+    -- Row count and an order-independent checksum of the rows' text: the
+    -- row type's own output (format %s), never a cast the owner may add.
+    EXECUTE format('SELECT count(*), coalesce(sum(hashtextextended(format(''%%s'', t), 0)::numeric), 0) FROM %s t', tbl)
+        INTO n, sum_hash;
+    "check" := 'row_count'; passed := true; detail := n::text; RETURN NEXT;
+    "check" := 'checksum'; passed := true;
+    detail := to_hex(((sum_hash % 18446744073709551616 + 18446744073709551616)
+                      % 18446744073709551616 - 9223372036854775808)::bigint);
+    RETURN NEXT;
+
+    -- The keys, references and pg_steward's rules, each a part of its own.
+    RETURN QUERY SELECT * FROM steward._verify_unique(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_exclusion(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_foreign_keys(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_rules(tbl);
 END
 $$;
 

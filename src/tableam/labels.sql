@@ -11,6 +11,113 @@
 -- database whose schema was restored first, meet without duplicate keys.
 --------------------------------------------------------------------------
 
+-- The checks of a version rule from a label (as steward.track_versions):
+-- the column is bigint, the table's only version column, and no row has a
+-- version below 1.  Raises 42804, 42710 or 23514; the caller holds SHARE
+-- ROW EXCLUSIVE on tbl.
+CREATE FUNCTION steward._apply_label_version(tbl regclass, col name, typ oid)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    other name;
+    n bigint;
+BEGIN
+    IF typ <> 'int8'::regtype THEN
+        RAISE EXCEPTION 'version column "%" of relation "%" must be of type bigint', col, tbl
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    SELECT r.attname INTO other FROM steward.column_rules r
+     WHERE r.relid = tbl AND r.kind = 'version' AND r.attname <> col;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" already tracks versions in column "%"', tbl, other
+            USING ERRCODE = 'duplicate_object', DETAIL = 'A table has at most one version column.';
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %s WHERE %I < 1', tbl, col) INTO n;
+    IF n > 0 THEN
+        RAISE EXCEPTION 'relation "%" has % rows with a version below 1 in column "%"', tbl, n, col
+            USING ERRCODE = 'check_violation';
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._apply_label_version(regclass, name, oid) FROM PUBLIC;
+
+-- The checks of a state rule from a label (as steward.attach_state_machine):
+-- the column's type, the changed_at column, and the label's state machine,
+-- which is created from the label when this database lacks it, must equal
+-- this database's machine of that name otherwise, and must be usable by
+-- caller; every row must hold a state the machine declares.  Raises 42804,
+-- 42710, 42501 or 23514; the caller holds SHARE ROW EXCLUSIVE on tbl.
+CREATE FUNCTION steward._apply_label_state(tbl regclass, col name, typ oid, l jsonb,
+                                           caller regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_machine text := l->>'machine';
+    v_changed name := l->>'changed_at';
+    m record;
+    n bigint;
+BEGIN
+    IF typ NOT IN ('text'::regtype, 'varchar'::regtype) THEN
+        RAISE EXCEPTION 'state column "%" of relation "%" must be of type text or varchar', col, tbl
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    IF v_changed IS NOT NULL AND (v_changed = col OR NOT EXISTS (
+            SELECT 1 FROM pg_attribute a
+             WHERE a.attrelid = tbl AND a.attname = v_changed AND a.attnum > 0
+               AND NOT a.attisdropped AND a.atttypid = 'timestamptz'::regtype)) THEN
+        RAISE EXCEPTION 'changed_at column "%" of relation "%" must be another column of type timestamp with time zone',
+                v_changed, tbl USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    SELECT d.states, d.initial, d.transitions, d.builtin, d.owner, d.usage_roles INTO m
+      FROM steward.machine_definitions d WHERE d.name = v_machine;
+    IF NOT FOUND THEN
+        -- Validated like any new machine, owned by the table's owner
+        -- (a whole-database restore then sets the original owner from
+        -- the machine's row); keeps its original creation time.
+        PERFORM steward._create_state_machine(v_machine,
+                    ARRAY(SELECT jsonb_array_elements_text(l->'states')),
+                    ARRAY(SELECT jsonb_array_elements_text(l->'initial')),
+                    ARRAY(SELECT jsonb_array_elements_text(l->'transitions')),
+                    (SELECT c.relowner FROM pg_class c WHERE c.oid = tbl)::regrole);
+        UPDATE steward.machine_definitions d
+           SET created_at = coalesce((l->>'machine_since')::timestamptz, d.created_at)
+         WHERE d.name = v_machine;
+    ELSIF m.states IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'states'))
+       OR m.initial IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'initial'))
+       OR m.transitions IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'transitions')) THEN
+        RAISE EXCEPTION 'state machine "%" of this database differs from the one attached to column "%" of relation "%"',
+                v_machine, col, tbl
+            USING ERRCODE = 'duplicate_object',
+                  DETAIL = format('Here: states %s, initial %s, transitions %s; the label: states %s, initial %s, transitions %s.',
+                                  m.states, m.initial, m.transitions,
+                                  l->'states', l->'initial', l->'transitions'),
+                  HINT = 'Rename one of the machines, or attach this database''s machine with steward.attach_state_machine.';
+    ELSIF NOT (m.builtin OR EXISTS (
+            SELECT 1 FROM unnest(m.usage_roles || m.owner) g
+             WHERE pg_has_role(caller::oid, g::oid, 'USAGE'))) THEN
+        -- As attach_state_machine: the machine must be the caller's,
+        -- granted to it, or built in (superusers, who restore whole
+        -- databases, may use any).
+        RAISE EXCEPTION 'permission denied for state machine "%"', v_machine
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('It belongs to role "%s".', pg_get_userbyid(m.owner)),
+                  HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
+                                v_machine, pg_get_userbyid(caller::oid));
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text = ANY ($1))', tbl, col, col)
+       INTO n USING (SELECT d.states FROM steward.machine_definitions d WHERE d.name = v_machine);
+    IF n > 0 THEN
+        RAISE EXCEPTION 'column "%" of relation "%" holds % values that machine "%" does not declare',
+                col, tbl, n, v_machine USING ERRCODE = 'check_violation';
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._apply_label_state(regclass, name, oid, jsonb, regrole) FROM PUBLIC;
+
 -- Recreate (or, label NULL, remove) the rule of one column from its label.
 -- Called by the label provider (labels.c) as the owner of the extension's
 -- tables, after core checked that the caller owns the table; caller is the
@@ -31,9 +138,6 @@ DECLARE
     since timestamptz;
     v_machine text;
     v_changed name;
-    m record;
-    other name;
-    n bigint;
 BEGIN
     SELECT a.attname, a.atttypid INTO col, typ
       FROM pg_attribute a
@@ -69,82 +173,16 @@ BEGIN
     since := coalesce((l->>'since')::timestamptz, now());
 
     IF v_kind = 'version' THEN
-        IF typ <> 'int8'::regtype THEN
-            RAISE EXCEPTION 'version column "%" of relation "%" must be of type bigint', col, tbl
-                USING ERRCODE = 'datatype_mismatch';
-        END IF;
-        SELECT r.attname INTO other FROM steward.column_rules r
-         WHERE r.relid = tbl AND r.kind = 'version' AND r.attname <> col;
-        IF other IS NOT NULL THEN
-            RAISE EXCEPTION 'relation "%" already tracks versions in column "%"', tbl, other
-                USING ERRCODE = 'duplicate_object', DETAIL = 'A table has at most one version column.';
-        END IF;
-        EXECUTE format('SELECT count(*) FROM %s WHERE %I < 1', tbl, col) INTO n;
-        IF n > 0 THEN
-            RAISE EXCEPTION 'relation "%" has % rows with a version below 1 in column "%"', tbl, n, col
-                USING ERRCODE = 'check_violation';
-        END IF;
+        PERFORM steward._apply_label_version(tbl, col, typ);
     ELSIF v_kind = 'sequence' THEN
         IF typ NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN
             RAISE EXCEPTION 'sequence column "%" of relation "%" must be of type smallint, integer or bigint',
                     col, tbl USING ERRCODE = 'datatype_mismatch';
         END IF;
     ELSIF v_kind = 'state' THEN
-        IF typ NOT IN ('text'::regtype, 'varchar'::regtype) THEN
-            RAISE EXCEPTION 'state column "%" of relation "%" must be of type text or varchar', col, tbl
-                USING ERRCODE = 'datatype_mismatch';
-        END IF;
         v_machine := l->>'machine';
         v_changed := l->>'changed_at';
-        IF v_changed IS NOT NULL AND (v_changed = col OR NOT EXISTS (
-                SELECT 1 FROM pg_attribute a
-                 WHERE a.attrelid = tbl AND a.attname = v_changed AND a.attnum > 0
-                   AND NOT a.attisdropped AND a.atttypid = 'timestamptz'::regtype)) THEN
-            RAISE EXCEPTION 'changed_at column "%" of relation "%" must be another column of type timestamp with time zone',
-                    v_changed, tbl USING ERRCODE = 'datatype_mismatch';
-        END IF;
-        SELECT d.states, d.initial, d.transitions, d.builtin, d.owner, d.usage_roles INTO m
-          FROM steward.machine_definitions d WHERE d.name = v_machine;
-        IF NOT FOUND THEN
-            -- Validated like any new machine, owned by the table's owner
-            -- (a whole-database restore then sets the original owner from
-            -- the machine's row); keeps its original creation time.
-            PERFORM steward._create_state_machine(v_machine,
-                        ARRAY(SELECT jsonb_array_elements_text(l->'states')),
-                        ARRAY(SELECT jsonb_array_elements_text(l->'initial')),
-                        ARRAY(SELECT jsonb_array_elements_text(l->'transitions')),
-                        (SELECT c.relowner FROM pg_class c WHERE c.oid = tbl)::regrole);
-            UPDATE steward.machine_definitions d
-               SET created_at = coalesce((l->>'machine_since')::timestamptz, d.created_at)
-             WHERE d.name = v_machine;
-        ELSIF m.states IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'states'))
-           OR m.initial IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'initial'))
-           OR m.transitions IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'transitions')) THEN
-            RAISE EXCEPTION 'state machine "%" of this database differs from the one attached to column "%" of relation "%"',
-                    v_machine, col, tbl
-                USING ERRCODE = 'duplicate_object',
-                      DETAIL = format('Here: states %s, initial %s, transitions %s; the label: states %s, initial %s, transitions %s.',
-                                      m.states, m.initial, m.transitions,
-                                      l->'states', l->'initial', l->'transitions'),
-                      HINT = 'Rename one of the machines, or attach this database''s machine with steward.attach_state_machine.';
-        ELSIF NOT (m.builtin OR EXISTS (
-                SELECT 1 FROM unnest(m.usage_roles || m.owner) g
-                 WHERE pg_has_role(caller::oid, g::oid, 'USAGE'))) THEN
-            -- As attach_state_machine: the machine must be the caller's,
-            -- granted to it, or built in (superusers, who restore whole
-            -- databases, may use any).
-            RAISE EXCEPTION 'permission denied for state machine "%"', v_machine
-                USING ERRCODE = 'insufficient_privilege',
-                      DETAIL = format('It belongs to role "%s".', pg_get_userbyid(m.owner)),
-                      HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
-                                    v_machine, pg_get_userbyid(caller::oid));
-        END IF;
-        EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text = ANY ($1))', tbl, col, col)
-           INTO n USING (SELECT d.states FROM steward.machine_definitions d WHERE d.name = v_machine);
-        IF n > 0 THEN
-            RAISE EXCEPTION 'column "%" of relation "%" holds % values that machine "%" does not declare',
-                    col, tbl, n, v_machine USING ERRCODE = 'check_violation';
-        END IF;
+        PERFORM steward._apply_label_state(tbl, col, typ, l, caller);
     ELSE
         RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, tbl
             USING ERRCODE = 'invalid_parameter_value',

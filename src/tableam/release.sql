@@ -27,6 +27,137 @@ SELECT string_agg(CASE WHEN x.attnum = 0
  WHERE i.indexrelid = idx AND x.ord <= i.indnkeyatts
 $$;
 
+-- The exclusion constraint a steward_hash index of tbl backs, as the two
+-- ALTER TABLE subcommands that turn it into a btree one under the same
+-- name: UNIQUE when every key is a plain column in its own collation and
+-- the index is not partial (that is what "=" on every column with NULLs
+-- never conflicting means), else EXCLUDE USING btree with the same
+-- operators, predicate and deferrability.  comment_cmd carries the
+-- constraint's comment over.  All NULL when idx backs no exclusion
+-- constraint (a plain index).  Reads the catalogs only; runs with the
+-- caller's rights, like steward._release_table.
+CREATE FUNCTION steward._release_exclusion(tbl regclass, idx oid, table_qualname text,
+                                           OUT constraint_name name, OUT cmds text[],
+                                           OUT comment_cmd text, OUT action text)
+RETURNS record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    k record;
+    con record;
+    elems text;
+    tail text;
+    stmt text;
+BEGIN
+    SELECT i.indkey, i.indcollation, i.indpred IS NOT NULL AS partial, ic.reltablespace,
+           pg_get_expr(i.indpred, i.indrelid) AS pred
+      INTO r
+      FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+     WHERE i.indexrelid = idx;
+
+    -- UNIQUE can say it when every key is a plain column in its own
+    -- collation.
+    SELECT bool_and(x.attnum <> 0 AND (x.coll = 0 OR x.coll = a.attcollation)) AS plain
+      INTO k
+      FROM unnest(r.indkey::int2[], r.indcollation::oid[]) x(attnum, coll)
+      LEFT JOIN pg_attribute a ON a.attrelid = tbl AND a.attnum = x.attnum;
+
+    SELECT c.oid, c.conname, c.condeferrable, c.condeferred, c.conexclop,
+           obj_description(c.oid, 'pg_constraint') AS comment
+      INTO con
+      FROM pg_constraint c
+     WHERE c.conindid = idx AND c.conrelid = tbl AND c.contype = 'x';
+    IF con.oid IS NULL THEN
+        RETURN;
+    END IF;
+
+    tail := CASE WHEN r.reltablespace <> 0
+                 THEN format(' USING INDEX TABLESPACE %I',
+                             (SELECT t.spcname FROM pg_tablespace t WHERE t.oid = r.reltablespace))
+                 ELSE '' END;
+    IF NOT r.partial AND k.plain THEN
+        -- "=" on every column, NULLs never conflicting: that is UNIQUE.
+        stmt := format('ADD CONSTRAINT %I UNIQUE (%s)%s', con.conname,
+                       (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY x.ord)
+                          FROM unnest(r.indkey::int2[]) WITH ORDINALITY x(attnum, ord)
+                          JOIN pg_attribute a ON a.attrelid = tbl AND a.attnum = x.attnum),
+                       tail);
+    ELSE
+        elems := steward._index_elements(idx, con.conexclop);
+        stmt := format('ADD CONSTRAINT %I EXCLUDE USING btree (%s)%s%s', con.conname, elems, tail,
+                       CASE WHEN r.partial THEN ' WHERE (' || r.pred || ')' ELSE '' END);
+    END IF;
+    stmt := stmt || CASE WHEN con.condeferrable THEN ' DEFERRABLE' ELSE '' END
+                 || CASE WHEN con.condeferred THEN ' INITIALLY DEFERRED' ELSE '' END;
+    constraint_name := con.conname;
+    cmds := ARRAY[format('DROP CONSTRAINT %I', con.conname), stmt];
+    IF con.comment IS NOT NULL THEN
+        comment_cmd := format('COMMENT ON CONSTRAINT %I ON %s IS %L',
+                              con.conname, table_qualname, con.comment);
+    END IF;
+    action := CASE WHEN NOT r.partial AND k.plain THEN 'EXCLUDE USING steward_hash -> UNIQUE (btree)'
+                   ELSE 'EXCLUDE USING steward_hash -> EXCLUDE USING btree' END;
+END
+$$;
+
+-- The CREATE INDEX (btree), ATTACH PARTITION and COMMENT statements that
+-- rebuild a steward_hash index root_idx (root_kind 'i'; 'I', a partitioned
+-- index, with its whole tree of partition indexes) under the same names,
+-- parents first, once the caller has dropped it.  Reads the catalogs only.
+CREATE FUNCTION steward._release_index_tree(root_idx oid, root_kind "char")
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tree record;
+    cols text;
+    later text[] := '{}';
+BEGIN
+    FOR tree IN SELECT t.relid AS idx, t.parentrelid AS parent_idx, t.level,
+                       format('%I.%I', n.nspname, ic.relname) AS qualname, ic.relname,
+                       ic.reltablespace, i.indrelid, tc.relkind AS table_kind,
+                       pg_get_expr(i.indpred, i.indrelid) AS pred,
+                       obj_description(ic.oid, 'pg_class') AS comment
+                  FROM (SELECT p.relid, p.parentrelid, p.level
+                          FROM pg_partition_tree(root_idx) p
+                        UNION ALL   -- empty for an index that is not partitioned
+                        SELECT root_idx, NULL, 0
+                         WHERE root_kind = 'i') t
+                  JOIN pg_class ic ON ic.oid = t.relid
+                  JOIN pg_namespace n ON n.oid = ic.relnamespace
+                  JOIN pg_index i ON i.indexrelid = t.relid
+                  JOIN pg_class tc ON tc.oid = i.indrelid
+                 ORDER BY t.level, ic.relname LOOP
+        cols := steward._index_elements(tree.idx);
+        later := later || format('CREATE INDEX %I ON %s%s USING btree (%s)%s%s',
+                                 tree.relname,
+                                 CASE WHEN tree.table_kind = 'p' THEN 'ONLY ' ELSE '' END,
+                                 tree.indrelid::regclass, cols,
+                                 CASE WHEN tree.reltablespace <> 0
+                                      THEN format(' TABLESPACE %I',
+                                                  (SELECT t.spcname FROM pg_tablespace t
+                                                    WHERE t.oid = tree.reltablespace))
+                                      ELSE '' END,
+                                 CASE WHEN tree.pred IS NOT NULL THEN ' WHERE (' || tree.pred || ')'
+                                      ELSE '' END);
+        IF tree.parent_idx IS NOT NULL THEN
+            later := later || format('ALTER INDEX %s ATTACH PARTITION %s',
+                                     (SELECT format('%I.%I', n.nspname, c.relname)
+                                        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                                       WHERE c.oid = tree.parent_idx),
+                                     tree.qualname);
+        END IF;
+        IF tree.comment IS NOT NULL THEN
+            later := later || format('COMMENT ON INDEX %s IS %L', tree.qualname, tree.comment);
+        END IF;
+    END LOOP;
+    RETURN later;
+END
+$$;
+
 -- The DDL that turns one table into core objects: steward_hash indexes and
 -- EXCLUDE constraints become btree ones with the same names, the table
 -- becomes heap.  Runs as the table's owner (steward.release switches to
@@ -43,14 +174,10 @@ DECLARE
     table_am oid := (SELECT a.oid FROM pg_am a WHERE a.amname = 'steward');
     rel record;
     r record;
-    k record;
     con record;
     tree record;
     alter_cmds text[] := '{}';
     later text[] := '{}';
-    cols text;
-    elems text;
-    tail text;
     stmt text;
 BEGIN
     SELECT c.oid, c.relkind, c.relam, c.relowner,
@@ -62,11 +189,15 @@ BEGIN
         RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege';
     END IF;
 
-    FOR r IN SELECT i.indexrelid, i.indkey, i.indcollation, i.indpred IS NOT NULL AS partial,
-                    ic.relname, ic.relkind, ic.reltablespace,
-                    format('%I.%I', n.nspname, ic.relname) AS qualname,
-                    pg_get_expr(i.indpred, i.indrelid) AS pred,
-                    obj_description(ic.oid, 'pg_class') AS comment
+    -- Each steward_hash index in turn.  An exclusion constraint's index
+    -- turns into a btree constraint of the same name: its subcommands join
+    -- the one ALTER TABLE below (steward._release_exclusion).  A plain
+    -- index is dropped now and built again as btree after that rewrite,
+    -- with its tree of partition indexes (steward._release_index_tree).
+    -- The index of a partition goes only with its partitioned parent, so
+    -- that the tree is rebuilt whole.
+    FOR r IN SELECT i.indexrelid, ic.relname, ic.relkind,
+                    format('%I.%I', n.nspname, ic.relname) AS qualname
                FROM pg_index i
                JOIN pg_class ic ON ic.oid = i.indexrelid
                JOIN pg_namespace n ON n.oid = ic.relnamespace
@@ -84,90 +215,21 @@ BEGIN
                                     tree.parent_table);
         END IF;
 
-        -- UNIQUE can say it when every key is a plain column in its own
-        -- collation.
-        SELECT bool_and(x.attnum <> 0 AND (x.coll = 0 OR x.coll = a.attcollation)) AS plain
-          INTO k
-          FROM unnest(r.indkey::int2[], r.indcollation::oid[]) x(attnum, coll)
-          LEFT JOIN pg_attribute a ON a.attrelid = tbl AND a.attnum = x.attnum;
-
-        SELECT c.oid, c.conname, c.condeferrable, c.condeferred, c.conexclop,
-               obj_description(c.oid, 'pg_constraint') AS comment
-          INTO con
-          FROM pg_constraint c
-         WHERE c.conindid = r.indexrelid AND c.conrelid = tbl AND c.contype = 'x';
-
-        IF con.oid IS NOT NULL THEN
-            tail := CASE WHEN r.reltablespace <> 0
-                         THEN format(' USING INDEX TABLESPACE %I',
-                                     (SELECT t.spcname FROM pg_tablespace t WHERE t.oid = r.reltablespace))
-                         ELSE '' END;
-            IF NOT r.partial AND k.plain THEN
-                -- "=" on every column, NULLs never conflicting: that is UNIQUE.
-                stmt := format('ADD CONSTRAINT %I UNIQUE (%s)%s', con.conname,
-                               (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY x.ord)
-                                  FROM unnest(r.indkey::int2[]) WITH ORDINALITY x(attnum, ord)
-                                  JOIN pg_attribute a ON a.attrelid = tbl AND a.attnum = x.attnum),
-                               tail);
-            ELSE
-                elems := steward._index_elements(r.indexrelid, con.conexclop);
-                stmt := format('ADD CONSTRAINT %I EXCLUDE USING btree (%s)%s%s', con.conname, elems, tail,
-                               CASE WHEN r.partial THEN ' WHERE (' || r.pred || ')' ELSE '' END);
+        SELECT x.constraint_name, x.cmds, x.comment_cmd, x.action INTO con
+          FROM steward._release_exclusion(tbl, r.indexrelid, rel.qualname) x;
+        IF con.constraint_name IS NOT NULL THEN
+            alter_cmds := alter_cmds || con.cmds;
+            IF con.comment_cmd IS NOT NULL THEN
+                later := later || con.comment_cmd;
             END IF;
-            stmt := stmt || CASE WHEN con.condeferrable THEN ' DEFERRABLE' ELSE '' END
-                         || CASE WHEN con.condeferred THEN ' INITIALLY DEFERRED' ELSE '' END;
-            alter_cmds := alter_cmds || format('DROP CONSTRAINT %I', con.conname) || stmt;
-            IF con.comment IS NOT NULL THEN
-                later := later || format('COMMENT ON CONSTRAINT %I ON %s IS %L',
-                                         con.conname, rel.qualname, con.comment);
-            END IF;
-            object_type := 'constraint'; object_name := con.conname;
-            action := CASE WHEN NOT r.partial AND k.plain THEN 'EXCLUDE USING steward_hash -> UNIQUE (btree)'
-                           ELSE 'EXCLUDE USING steward_hash -> EXCLUDE USING btree' END;
+            object_type := 'constraint'; object_name := con.constraint_name; action := con.action;
             RETURN NEXT;
             CONTINUE;
         END IF;
 
         -- A plain index, maybe partitioned: rebuild the whole tree of
         -- partition indexes with the same names, parents first.
-        FOR tree IN SELECT t.relid AS idx, t.parentrelid AS parent_idx, t.level,
-                           format('%I.%I', n.nspname, ic.relname) AS qualname, ic.relname,
-                           ic.reltablespace, i.indrelid, tc.relkind AS table_kind,
-                           pg_get_expr(i.indpred, i.indrelid) AS pred,
-                           obj_description(ic.oid, 'pg_class') AS comment
-                      FROM (SELECT p.relid, p.parentrelid, p.level
-                              FROM pg_partition_tree(r.indexrelid) p
-                            UNION ALL   -- empty for an index that is not partitioned
-                            SELECT r.indexrelid, NULL, 0
-                             WHERE r.relkind = 'i') t
-                      JOIN pg_class ic ON ic.oid = t.relid
-                      JOIN pg_namespace n ON n.oid = ic.relnamespace
-                      JOIN pg_index i ON i.indexrelid = t.relid
-                      JOIN pg_class tc ON tc.oid = i.indrelid
-                     ORDER BY t.level, ic.relname LOOP
-            cols := steward._index_elements(tree.idx);
-            later := later || format('CREATE INDEX %I ON %s%s USING btree (%s)%s%s',
-                                     tree.relname,
-                                     CASE WHEN tree.table_kind = 'p' THEN 'ONLY ' ELSE '' END,
-                                     tree.indrelid::regclass, cols,
-                                     CASE WHEN tree.reltablespace <> 0
-                                          THEN format(' TABLESPACE %I',
-                                                      (SELECT t.spcname FROM pg_tablespace t
-                                                        WHERE t.oid = tree.reltablespace))
-                                          ELSE '' END,
-                                     CASE WHEN tree.pred IS NOT NULL THEN ' WHERE (' || tree.pred || ')'
-                                          ELSE '' END);
-            IF tree.parent_idx IS NOT NULL THEN
-                later := later || format('ALTER INDEX %s ATTACH PARTITION %s',
-                                         (SELECT format('%I.%I', n.nspname, c.relname)
-                                            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                                           WHERE c.oid = tree.parent_idx),
-                                         tree.qualname);
-            END IF;
-            IF tree.comment IS NOT NULL THEN
-                later := later || format('COMMENT ON INDEX %s IS %L', tree.qualname, tree.comment);
-            END IF;
-        END LOOP;
+        later := later || steward._release_index_tree(r.indexrelid, r.relkind);
         EXECUTE format('DROP INDEX %s', r.qualname);
         object_type := 'index'; object_name := r.relname;
         action := CASE WHEN r.relkind = 'I' THEN 'steward_hash -> btree (with its partition indexes)'

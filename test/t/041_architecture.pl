@@ -10,7 +10,10 @@
 #     src/tableam/rulekinds.h, the root src/pg_steward.c wires the rest);
 #   - every subsystem folder's README.md names each of its C, header and SQL
 #     files (a header may go by its .c file's row), and each file its file
-#     table names exists.
+#     table names exists;
+#   - no PL/pgSQL or SQL function body in src/*/*.sql is longer than 100
+#     lines: a longer one is split into named parts (steward._xxx), each
+#     with a comment saying what it does and guarantees.
 # No server is needed: nm reads the library, the sources and SQL scripts
 # are read as text.
 
@@ -151,5 +154,63 @@ for my $dir (grep { -d } glob('src/*'))
 }
 is(join(' ', @unlisted), '', "every subsystem README names each C, header and SQL file of its folder");
 is(join(' ', @stale), '', 'every file a subsystem README\'s file table names exists');
+
+# Function bodies: name => lines, for each CREATE FUNCTION / PROCEDURE of
+# an SQL text whose body is dollar-quoted (AS $$ ... $$, any tag) or
+# SQL-standard (BEGIN ATOMIC ... END).  C functions (AS 'MODULE_PATHNAME',
+# ...) have no body here.  The body is looked for between the header and
+# the next CREATE at the start of a line, so that a C function never lends
+# the body of the function after it.
+sub function_bodies
+{
+	my ($sql) = @_;
+	my @found;
+	my @starts;
+	push @starts, [ $-[0], $1 ]
+	  while $sql =~ /^CREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\s+([\w."]+)\s*\(/gim;
+	for my $i (0 .. $#starts)
+	{
+		my ($from, $name) = @{ $starts[$i] };
+		my $to = $i < $#starts ? $starts[ $i + 1 ][0] : length($sql);
+		my $text = substr($sql, $from, $to - $from);
+		my $body;
+		if ($text =~ /\bAS\s+(\$\w*\$)(.*?)\1/s)
+		{
+			$body = $2;
+		}
+		elsif ($text =~ /\bBEGIN\s+ATOMIC\b(.*?)\bEND\s*;/is)
+		{
+			$body = $1;
+		}
+		next unless defined $body;
+		my $lines = () = $body =~ /\n/g;
+		push @found, [ $name, $lines ];
+	}
+	return @found;
+}
+
+# The parser must see a long body, else the check below proves nothing.
+my $long = "CREATE FUNCTION steward.c_one()\nRETURNS void\nAS 'MODULE_PATHNAME', 'x'\nLANGUAGE C;\n\n"
+  . "CREATE OR REPLACE FUNCTION steward.long_one(a int)\nRETURNS void\nLANGUAGE plpgsql\nAS \$body\$\nBEGIN\n"
+  . ("    PERFORM 1;\n" x 101) . "END\n\$body\$;\n"
+  . "CREATE FUNCTION steward.short_one()\nRETURNS int\nLANGUAGE sql\nBEGIN ATOMIC\n  SELECT 1;\nEND;\n";
+is(join(' ', map { "$_->[0]:$_->[1]" } function_bodies($long)),
+	'steward.long_one:104 steward.short_one:2',
+	'the function-length parser finds dollar-quoted and SQL-standard bodies, and none for C');
+
+my (@too_long, $nbodies);
+for my $file (glob('src/*.sql src/*/*.sql'))
+{
+	open my $fh, '<', $file or die "$file: $!";
+	local $/;
+	my $sql = <$fh>;
+	for my $f (function_bodies($sql))
+	{
+		$nbodies++;
+		push @too_long, "$file: $f->[0] ($f->[1] lines)" if $f->[1] > 100;
+	}
+}
+cmp_ok($nbodies, '>', 100, 'the SQL sources define functions with bodies');
+is(join('; ', @too_long), '', 'no function body in src/*/*.sql is longer than 100 lines');
 
 done_testing();
