@@ -334,6 +334,13 @@ PG_FUNCTION_INFO_V1(steward_governor_decisions);
 PG_FUNCTION_INFO_V1(steward_governor_simulate);
 PG_FUNCTION_INFO_V1(steward_governor_trace);
 
+/*
+ * _PG_init: define the governor's settings (README "Settings").  The
+ * thresholds are PGC_SUSET: a session may not loosen the pacing that
+ * protects everyone else's latency; the sampling window and interval are
+ * PGC_SIGHUP because the one sampler worker reads them for the cluster.
+ * Times are GUC_UNIT_MS.  Raises nothing; called once per process.
+ */
 void
 steward_governor_define_gucs(void)
 {
@@ -402,6 +409,12 @@ steward_governor_lower_priority_on_foreground(StewardGovJob *job)
 		job->nice_on_foreground = true;
 }
 
+/*
+ * Whether jobs are paced now: steward.governor is on and the governor's
+ * shared area exists (preloaded).  Without it a job runs at its own batch
+ * size and rate limit, which is what the README promises when the library
+ * is not preloaded.  No lock: a stale answer only delays one decision.
+ */
 bool
 steward_governor_enabled(void)
 {
@@ -427,6 +440,11 @@ steward_governor_shmem_size(void)
 					mul_size(MaxBackends, sizeof(GovProcCommits)));
 }
 
+/*
+ * shmem_request_hook: reserve the governor's area (the slots and tick ring,
+ * plus one commit ring per backend, sized by MaxBackends) and its LWLock
+ * tranche.  Only while preloading (plumbing/preload.c).
+ */
 void
 steward_governor_request_shmem(void)
 {
@@ -462,6 +480,12 @@ governor_init_area(void *area, bool found, LWLock *lock)
 	}
 }
 
+/*
+ * shmem_startup_hook: create or attach to the governor's area and register
+ * its LWLock with stats/collect.c, so that a failure while collecting
+ * statistics never leaves the lock held.  Errors are ShmemInitStruct's
+ * (FATAL at start when shared memory is short).
+ */
 void
 steward_governor_init_shmem(void)
 {
@@ -733,6 +757,13 @@ gov_pause_ms(const GovState *st, int64 rows, double work_ms, bool *capped)
  * ------------------------------------------------------------------------
  */
 
+/*
+ * Wait sampler, before each round of steward_governor_sample() calls:
+ * remember the pids of the running jobs, so that their own waits are not
+ * counted as the foreground's.  Reads the slots without the lock (a job
+ * starting meanwhile counts as foreground for one round at worst, which
+ * only makes the governor more careful).  Memory: static arrays.
+ */
 void
 steward_governor_round_begin(void)
 {
@@ -1655,6 +1686,13 @@ steward_governor_pace(StewardGovJob *job, int64 rows)
 	}
 }
 
+/*
+ * End a job begun with steward_governor_begin (NULL or already ended: a
+ * no-op, so error paths may call it twice).  Its slot keeps the final
+ * decision and totals among the finished jobs steward.governor shows;
+ * takes the governor's LWLock exclusively for that.  The local job record
+ * is freed for reuse.  Raises nothing.
+ */
 void
 steward_governor_end(StewardGovJob *job)
 {

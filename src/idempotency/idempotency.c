@@ -805,6 +805,20 @@ return_begin_row(FunctionCallInfo fcinfo, const BeginResult *res)
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
+/*
+ * steward.idempotency_begin(scope, key, fingerprint, nowait) -> one row
+ * (outcome, status, response, created_at): 'new' (the caller now holds
+ * the key until its transaction ends), 'replay' (the stored result),
+ * 'mismatch' (another fingerprint), 'in_progress' (an uncommitted or
+ * live holder; with nowait also instead of waiting for one).  Waits, like
+ * INSERT ON CONFLICT, for an uncommitted holder of the same key
+ * (lock_timeout applies).  Raises 22004 for a NULL scope, key or
+ * fingerprint, 22023 for an empty one or a scope or key over the size
+ * limit, 42501 when the scope belongs to another role, 40001 when the key
+ * changed under concurrent requests too often (retry), 55000 while the
+ * database still has 0.1's objects.  The row is written in the caller's
+ * transaction as the extension's table owner (plumbing/as_owner.c).
+ */
 Datum
 steward_idempotency_begin(PG_FUNCTION_ARGS)
 {

@@ -70,6 +70,13 @@
 PGDLLEXPORT void steward_purge_launcher_main(Datum main_arg);
 PGDLLEXPORT void steward_purge_db_main(Datum main_arg);
 
+/*
+ * _PG_init, while preloading: register the purge launcher, a background
+ * worker started once recovery has finished (a standby has nothing to
+ * purge: its keys arrive by WAL) and restarted 10 s after a crash.  The
+ * launcher visits one database at a time, so the purge never holds a
+ * connection slot per database.
+ */
 void
 steward_purge_worker_register(void)
 {
@@ -211,6 +218,13 @@ launcher_pause_ms(void)
 	return (long) steward_idem_purge_interval_s * 1000L;
 }
 
+/*
+ * Main function of the purge launcher (bgw_function_name, so exported):
+ * every steward.idempotency_purge_interval, visit each database that
+ * steward.idempotency_purge_databases selects (launcher_round).  The loop
+ * is the shared one of plumbing/preload.c: SIGHUP rereads the settings,
+ * SIGTERM ends the worker, postmaster death exits.  Never returns.
+ */
 void
 steward_purge_launcher_main(Datum main_arg)
 {

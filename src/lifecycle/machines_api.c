@@ -374,6 +374,19 @@ check_existing_states(Relation rel, const char *colname, const char *machine,
 			 errhint("Update those rows to declared states first.")));
 }
 
+/*
+ * steward.attach_state_machine(tbl, column, machine, changed_at DEFAULT
+ * NULL): make the access method enforce machine on column.  Checks as the
+ * caller that they own tbl and may use the machine (their own, granted to
+ * them, or built in: 42501); takes ShareRowExclusiveLock on tbl, which
+ * conflicts with every writer, so every later write sees the rule (as with
+ * CREATE TRIGGER).  Raises 42804 for a column not text/varchar or a
+ * changed_at not timestamptz, 22023 when changed_at is the state column,
+ * 42710 when the column already has a rule, 23514 when stored values are
+ * not states of the machine (five listed), and refuses a changed_at the
+ * executor derives or checks anything from (tableam/written.c).  The rule
+ * row is written as the owner of the extension's tables.
+ */
 Datum
 steward_attach_state_machine(PG_FUNCTION_ARGS)
 {
@@ -478,6 +491,12 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * steward.detach_state_machine(tbl, column): stop enforcing the column's
+ * state machine; the stored values stay.  The caller must own tbl
+ * (42501); ShareRowExclusiveLock on tbl so that no write is in flight
+ * while the rule goes.  Raises 42704 when the column has no machine.
+ */
 Datum
 steward_detach_state_machine(PG_FUNCTION_ARGS)
 {

@@ -128,6 +128,11 @@ static SCDelta *deltas = NULL;
 static int	ndeltas = 0;
 static int	maxdeltas = 0;
 
+/*
+ * shmem_request_hook: reserve the counts' area, a hash table of
+ * steward.max_tables (table, state column) entries, and its LWLock.
+ * Only while preloading.
+ */
 void
 steward_state_counts_request_shmem(void)
 {
@@ -147,6 +152,11 @@ state_counts_init_area(void *area, bool found, LWLock *lock)
 								 sizeof(SCKey), sizeof(SCEntry));
 }
 
+/*
+ * shmem_startup_hook: create or attach to the counts' area and hash table,
+ * and register the LWLock with stats/collect.c so that a failed
+ * collection never leaves it held.  Errors are ShmemInitStruct's.
+ */
 void
 steward_state_counts_init_shmem(void)
 {
@@ -628,6 +638,17 @@ read_counts(Relation rel, const StateRule *rule, int64 *counts,
 	return true;
 }
 
+/*
+ * Rows of rel per state of rule into counts[STEWARD_MAX_STATES], as this
+ * transaction sees them: the maintained counts plus this backend's own
+ * uncommitted changes, after seeding the counts once with count_fn (a scan
+ * under a registered snapshot) when they are missing, stale (the table
+ * was rewritten, another machine attached) or were invalidated.  Returns
+ * false when the caller must count directly: no shared memory, a
+ * temporary table, a standby, or this transaction wrote rows it could not
+ * count.  The caller holds a lock on rel; takes the counts' LWLock shared
+ * and an entry's spinlock.  Errors are count_fn's.
+ */
 bool
 steward_state_counts_read(Relation rel, const StateRule *rule, int64 *counts,
 						  steward_state_count_fn count_fn, void *arg)

@@ -134,6 +134,17 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 	}
 }
 
+/*
+ * UPDATE rule of every state machine of rel: for each state column that
+ * changes between oldtup and the new row in slot, the new value must be a
+ * declared state and the machine must have the edge (a stored value that
+ * is no state, written under session_replication_role = replica, may go
+ * anywhere).  Fills changes[] (room for rules->nstates) with the moves and
+ * returns how many; nothing is written yet, so that the caller stamps and
+ * counts them only once the update succeeded.  Raises 23514 (counted as an
+ * illegal transition), showing the old state only to a user who may read
+ * the column.  Memory: error texts in CurrentMemoryContext.
+ */
 int
 steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
 							const StewardRules *rules, StateChange *changes)
@@ -203,6 +214,11 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 	return n;
 }
 
+/*
+ * Stamp changed_at (the statement's start time, so one statement gives
+ * every row it moves the same time) in slot for each of the n moves
+ * steward_check_update_states found.  Raises nothing.
+ */
 void
 steward_apply_state_changes(TupleTableSlot *slot, const StateChange *changes, int n)
 {

@@ -63,6 +63,12 @@ static int	migrate_index_window_s = 3600;
 /* The relation a backfill batch of this backend is writing, if any. */
 static Oid	backfill_relid = InvalidOid;
 
+/*
+ * _PG_init: define the migration settings (README "Settings"), all
+ * PGC_USERSET because each migration runs in its caller's session and
+ * only ever paces that session's own DDL; then the relayout's.  Times use
+ * Postgres units (GUC_UNIT_MS, GUC_UNIT_S).
+ */
 void
 steward_migrate_define_gucs(void)
 {
@@ -100,6 +106,12 @@ steward_migrate_define_gucs(void)
 	steward_relayout_define_gucs();
 }
 
+/*
+ * Rule-kind callback (tableam/rulekinds.h): is this backend running a
+ * backfill batch that writes relid?  The access method then keeps row
+ * versions and the dual-write trigger leaves the backfill's own copies
+ * alone.  Backend-local, no lock, raises nothing.
+ */
 bool
 steward_migration_backfilling(Oid relid)
 {

@@ -86,6 +86,11 @@ typedef struct RelayoutPlans
 
 static HTAB *relayout_plans = NULL;
 
+/*
+ * Called by steward_migrate_define_gucs: the relayout's hot-shard limit,
+ * PGC_USERSET because migration_validate reads it in the caller's session
+ * and only decides that session's cutover.
+ */
 void
 steward_relayout_define_gucs(void)
 {
@@ -101,6 +106,13 @@ steward_relayout_define_gucs(void)
 							 NULL, NULL, NULL);
 }
 
+/*
+ * Rule-kind callback (tableam/rulekinds.h): is this backend's apply
+ * statement copying rows into rel, the other layout of a relayout?  Those
+ * rows are stored as sent (versions and states kept), and only in these
+ * relations: a write the owner-chosen apply SQL makes anywhere else meets
+ * that table's rules.  Backend-local, no lock, raises nothing.
+ */
 bool
 steward_relayout_applying(Relation rel)
 {

@@ -179,6 +179,13 @@ steward_clip_len(const char *s, int len, int max_bytes)
 	return pg_mbcliplen(s, len, max_bytes);
 }
 
+/*
+ * Run fn(arg) so that whatever it raises is swallowed and counted instead
+ * of reaching the statement being measured (see collect.h for the full
+ * contract).  Statistics must never fail a user's statement, yet a bug in
+ * them must not go unseen: the first failure of a backend is logged.
+ * Returns false if fn failed.
+ */
 bool
 steward_collect(steward_collect_fn fn, void *arg)
 {

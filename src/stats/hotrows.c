@@ -164,6 +164,12 @@ entry_size(void)
 	return offsetof(HotEntry, slots) + steward_hot_rows_k * sizeof(HotSlot);
 }
 
+/*
+ * _PG_init: define the hot-rows settings.  steward.hot_rows_k sizes the
+ * shared entries, so it is read at server start only; the sampling rate
+ * is PGC_SUSET (it trades a superuser's view of contention for update
+ * cost everywhere).
+ */
 void
 steward_hotrows_define_gucs(void)
 {
@@ -177,6 +183,11 @@ steward_hotrows_define_gucs(void)
 							PGC_SUSET, 0, NULL, NULL, NULL);
 }
 
+/*
+ * shmem_request_hook: reserve the hot-rows area, a hash table of
+ * steward.max_tables entries of steward.hot_rows_k slots each, and its
+ * LWLock.  Only while preloading.
+ */
 void
 steward_hotrows_request_shmem(void)
 {
@@ -199,6 +210,11 @@ hotrows_init_area(void *area, bool found, LWLock *lock)
 								  sizeof(HotKey), entry_size());
 }
 
+/*
+ * shmem_startup_hook: create or attach to the hot-rows area, register its
+ * LWLock with stats/collect.c and its hash table with the structure
+ * bounds steward.collector reports.  Errors are ShmemInitStruct's.
+ */
 void
 steward_hotrows_init_shmem(void)
 {
@@ -772,6 +788,13 @@ steward_hotrows_add_totals(StewardDbTotals *totals, int n)
 	LWLockRelease(hot_shared->lock);
 }
 
+/*
+ * steward.reset(): forget every table's hot rows.  Takes the LWLock
+ * exclusively and bumps the generation, so that sketches backends still
+ * hold locally from before are dropped instead of merged; entries are
+ * emptied, not removed, because a backend may still hold a pointer to
+ * one.  A no-op without shared memory; raises nothing.
+ */
 void
 steward_hotrows_reset(void)
 {

@@ -13,7 +13,11 @@
 #     table names exists;
 #   - no PL/pgSQL or SQL function body in src/*/*.sql is longer than 100
 #     lines: a longer one is split into named parts (steward._xxx), each
-#     with a comment saying what it does and guarantees.
+#     with a comment saying what it does and guarantees;
+#   - every non-static function defined in src/**/*.c is immediately
+#     preceded by a comment block, its contract (arguments, locks, memory,
+#     errors): other files call it, so its guarantees must be written where
+#     they are kept.
 # No server is needed: nm reads the library, the sources and SQL scripts
 # are read as text.
 
@@ -212,5 +216,94 @@ for my $file (glob('src/*.sql src/*/*.sql'))
 }
 cmp_ok($nbodies, '>', 100, 'the SQL sources define functions with bodies');
 is(join('; ', @too_long), '', 'no function body in src/*/*.sql is longer than 100 lines');
+
+# Function definitions of a C file (pgindent layout: the body's "{" alone
+# at the start of a line): [name, static?, commented?, line] for each.  The
+# signature is the run of lines above the "{" back to a line ending a
+# declaration, a block, a comment or a preprocessor line, or a blank one;
+# "commented" means the line just above the signature ends a comment.
+sub c_definitions
+{
+	my ($file) = @_;
+	open my $fh, '<', $file or die "$file: $!";
+	my @l = <$fh>;
+	close $fh;
+	my @defs;
+	for my $i (0 .. $#l)
+	{
+		next unless $l[$i] =~ /^\{/;
+		my $s = $i - 1;
+		$s-- while $s > 0
+		  && $l[ $s - 1 ] !~ /(?:[;{}]|\*\/)\s*$/
+		  && $l[ $s - 1 ] !~ /^\s*(?:#|$)/;
+		my $sig = join('', @l[ $s .. $i - 1 ]);
+		# Initializers ("x[] =\n{") and type bodies are no functions.
+		next if $sig =~ /=\s*$/ || $sig !~ /\(/
+		  || $sig =~ /^\s*(?:typedef|struct|union|enum)\b[^(]*$/;
+		my ($name) = $sig =~ /(\w+)\s*\([^()]*(?:\([^()]*\)[^()]*)*\)\s*$/s
+		  or next;
+		my $static = $sig =~ /^\s*(?:static|pg_attribute_\w+\([^)]*\)\s+static)\b/;
+		my $commented = $s > 0 && $l[ $s - 1 ] =~ /\*\/\s*$/;
+		push @defs, [ $name, $static, $commented, $i ];
+	}
+	return @defs;
+}
+
+# The parser must be able to fail: a file with an exported function
+# without a comment, one with a comment, a static one without, and an
+# initializer.
+{
+	use File::Temp qw(tempfile);
+	my ($tfh, $tname) = tempfile(SUFFIX => '.c', UNLINK => 1);
+	print $tfh <<'C';
+static const int table[] =
+{
+	1, 2
+};
+
+void
+uncommented_export(int a,
+				   int b)
+{
+}
+
+/*
+ * Says what it guarantees.
+ */
+Datum
+commented_export(PG_FUNCTION_ARGS)
+{
+	return (Datum) 0;
+}
+
+static void
+uncommented_static(void)
+{
+}
+C
+	close $tfh;
+	my @d = c_definitions($tname);
+	is(join(' ', map { "$_->[0]:" . ($_->[1] ? 's' : 'x') . ($_->[2] ? 'c' : '-') } @d),
+		'uncommented_export:x- commented_export:xc uncommented_static:s-',
+		'the C definition parser finds exported and static functions and their comments');
+}
+
+my (@uncommented, $nexported);
+my @cfiles;
+{
+	use File::Find;
+	find({ wanted => sub { push @cfiles, $File::Find::name if /\.c$/ }, no_chdir => 1 }, 'src');
+}
+for my $file (sort @cfiles)
+{
+	for my $d (c_definitions($file))
+	{
+		next if $d->[1];
+		$nexported++;
+		push @uncommented, "$file:" . ($d->[3] + 1) . " $d->[0]" unless $d->[2];
+	}
+}
+cmp_ok($nexported, '>', 100, 'the C sources define exported functions');
+is(join('; ', @uncommented), '', 'every exported C function has a comment block right above it');
 
 done_testing();
