@@ -4648,6 +4648,19 @@ SELECT r.name,
   FROM steward.migration_runs r;
 GRANT SELECT ON steward.migrations TO PUBLIC;
 
+-- Issue 19: settings without units in their names; SQL reads times through
+-- steward.setting_value (the health view below).
+-- The value of a pg_steward setting in effect, as a number in its base
+-- unit (pg_settings.unit: ms or s for times), so that SQL never parses the
+-- unit string current_setting() prints; the 0.1 name of a renamed setting
+-- counts while the new name is left at its default (src/plumbing/settings.c).
+CREATE FUNCTION steward.setting_value(name text)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'steward_setting_value'
+LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION steward.setting_value(text) IS
+  'value in effect of a pg_steward setting, as a number in its base unit (ms or s for times), either name of a renamed setting';
+
 -- health gains failed_migrations, metrics the migration series.
 CREATE OR REPLACE VIEW steward.health AS
 WITH w AS (
@@ -4679,8 +4692,8 @@ WITH w AS (
                             THEN 'Infinity'::float8
                             ELSE coalesce(replay_lag_seconds, 0) END)::float8
               FROM steward.replication),
-           current_setting('steward.health_replication_lag_s_warn')::float8,
-           current_setting('steward.health_replication_lag_s_critical')::float8, false,
+           steward.setting_value('steward.health_replication_lag_warn'),
+           steward.setting_value('steward.health_replication_lag_critical'), false,
            'Read-from-leader for RYW, reduce load', 4
     UNION ALL
     -- On a primary: standbys streaming, against steward.expected_standbys
@@ -4709,15 +4722,15 @@ WITH w AS (
     SELECT 'restore_drill_age_s',
            (SELECT extract(epoch FROM now() - max(finished_at))::float8
               FROM steward.restore_drills WHERE result = 'passed'),
-           0.8 * current_setting('steward.drill_max_age')::float8,
-           current_setting('steward.drill_max_age')::float8, false,
+           0.8 * steward.setting_value('steward.drill_max_age'),
+           steward.setting_value('steward.drill_max_age'), false,
            'Run steward-drill; restore drills are part of delivering the database', 8
     UNION ALL
     SELECT 'restore_drill_duration_s',
            (SELECT duration_s::float8 FROM steward.restore_drills
              WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1),
-           0.8 * current_setting('steward.rto_seconds')::float8,
-           current_setting('steward.rto_seconds')::float8, false,
+           0.8 * steward.setting_value('steward.rto'),
+           steward.setting_value('steward.rto'), false,
            'Improve restore throughput, adjust backup schedule', 9
     UNION ALL
     SELECT 'restore_drill_failed',
@@ -4731,8 +4744,8 @@ WITH w AS (
     SELECT 'backup_age_s',
            (SELECT extract(epoch FROM now() - max(backup_time))::float8
               FROM steward.restore_drills WHERE result = 'passed'),
-           0.8 * current_setting('steward.backup_max_age')::float8,
-           current_setting('steward.backup_max_age')::float8, false,
+           0.8 * steward.setting_value('steward.backup_max_age'),
+           steward.setting_value('steward.backup_max_age'), false,
            'Check the backup schedule and the last backup''s log', 12
     UNION ALL
     SELECT 'recovery_point_s',
@@ -4740,8 +4753,8 @@ WITH w AS (
               FROM steward.restore_drills
              WHERE finished_at IS NOT NULL AND target_time IS NOT NULL
              ORDER BY finished_at DESC LIMIT 1),
-           0.8 * current_setting('steward.rpo_seconds')::float8,
-           current_setting('steward.rpo_seconds')::float8, false,
+           0.8 * steward.setting_value('steward.rpo'),
+           steward.setting_value('steward.rpo'), false,
            'Archive WAL more often (archive_timeout) or stream it; check the archive', 13
     UNION ALL
     SELECT 'capacity_runway_days',
@@ -5463,7 +5476,7 @@ UNION ALL SELECT 'steward_statement_errors_total', jsonb_build_object('database'
        (SELECT errors FROM st)::float8, 'counter', 'Failed top-level statements.', 'database'
   FROM db
 UNION ALL SELECT 'steward_statement_slow_calls_total', jsonb_build_object('database', db.name),
-       (SELECT slow_calls FROM st)::float8, 'counter', 'Calls at or above steward.slow_query_ms.',
+       (SELECT slow_calls FROM st)::float8, 'counter', 'Calls at or above steward.slow_query_threshold.',
        'database'
   FROM db
 UNION ALL SELECT 'steward_version_conflicts_total',

@@ -14,10 +14,10 @@ SELECT table_name, string_agg(column_name::text, ', ' ORDER BY ordinal_position)
 -- 50 ms give p50 ~ 10 ms and p99 ~ 50 ms.  The lower bounds are tight (1%
 -- bucket error; a sleep never returns early); the upper bounds allow for
 -- the sleep's own overshoot on a busy machine.
-SET steward.slow_query_ms = 30;
+SET steward.slow_query_threshold = 30;
 SELECT 'SELECT pg_sleep(0.01)' FROM generate_series(1, 90) \gexec
 SELECT 'SELECT pg_sleep(0.05)' FROM generate_series(1, 10) \gexec
-RESET steward.slow_query_ms;
+RESET steward.slow_query_threshold;
 SELECT query, calls, rows,
        p50_ms BETWEEN 10 * 0.99 AND 10 * 1.01 + 5 AS p50_ok,
        p90_ms BETWEEN 10 * 0.99 AND 40 AS p90_ok,

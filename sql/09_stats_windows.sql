@@ -4,7 +4,7 @@
 -- controlled times (steward.take_snapshot(at)).
 \set SHOW_CONTEXT never
 SELECT steward.reset();
-SET steward.slow_query_ms = 30;
+SET steward.slow_query_threshold = 30;
 SET steward.health_p99_ms_warn = 20;
 SET steward.health_p99_ms_critical = 40;
 SET steward.health_min_calls = 10;

@@ -26,3 +26,14 @@ $$;
 -- Users reach the API and views through the schema; what each object allows
 -- is granted object by object below.
 GRANT USAGE ON SCHEMA steward TO PUBLIC;
+
+-- The value of a pg_steward setting in effect, as a number in its base
+-- unit (pg_settings.unit: ms or s for times), so that SQL never parses the
+-- unit string current_setting() prints; the 0.1 name of a renamed setting
+-- counts while the new name is left at its default (src/plumbing/settings.c).
+CREATE FUNCTION steward.setting_value(name text)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'steward_setting_value'
+LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION steward.setting_value(text) IS
+  'value in effect of a pg_steward setting, as a number in its base unit (ms or s for times), either name of a renamed setting';

@@ -66,6 +66,7 @@
 #include "plumbing/preload.h"
 #include "governor/governor.h"
 #include "stats/collect.h"
+#include "stats/waits.h"
 #include "stats/statements.h"
 #include "plumbing/as_owner.h"
 
@@ -301,8 +302,6 @@ static int	gov_window_ms = 5000;
 static int	gov_interval_ms = 1000;
 static int	gov_min_calls = 50;
 static int	gov_nice = 10;
-
-extern int	steward_sample_interval_ms;
 
 static GovShared *gov = NULL;
 
@@ -1308,9 +1307,9 @@ read_signals(GovSignals *sig, TimestampTz now)
 	if (bdelay_calls > 0)
 		sig->base_cpu = bdelay / bdelay_calls;
 	if (wcalls > 0)
-		sig->wal_ms = (double) wwal * steward_sample_interval_ms / wcalls;
+		sig->wal_ms = (double) wwal * steward_sample_interval() / wcalls;
 	if (bcalls > 0)
-		sig->base_wal_ms = (double) bwal * steward_sample_interval_ms / bcalls;
+		sig->base_wal_ms = (double) bwal * steward_sample_interval() / bcalls;
 	pfree(win);
 	pfree(base);
 }

@@ -10,7 +10,7 @@
 # (steward.health_history); the size of the steward tables over time and
 # the projection to the day the data directory's disk is full
 # (steward.capacity_samples, steward.capacity); restore-drill durations
-# against the RTO (steward.restore_drills, steward.rto_seconds); lock
+# against the RTO (steward.restore_drills, steward.rto); lock
 # contention by relation (steward.lock_contention); hot rows
 # (steward.hot_rows).  Each chart has a title, axis labels with units, a
 # one-line reading computed from its data and, in a
@@ -288,7 +288,9 @@ SELECT d.id, d.started_at, d.duration_s::float8 AS duration_s, d.result,
 """
 
 # A setting as a number in its base unit (current_setting() adds units).
-Q_SETTING = "SELECT s.setting::float8 AS v FROM pg_catalog.pg_settings s WHERE s.name = %s"
+# The value in effect (a 0.1 name counts while the new one is left at its
+# default), in the base unit: ms or s.
+Q_SETTING = "SELECT steward.setting_value(%s) AS v"
 
 # Lock waits of this database by relation; waits that are not on a
 # relation (a row lock is a wait for the holder's transaction id) are
@@ -792,7 +794,7 @@ def chart_drills(db):
     c = Chart('restore-drills', 'restore_drills', 'Restore drills: duration against the RTO')
     try:
         rows = db.rows(Q_DRILLS)
-        rto = db.setting('steward.rto_seconds', 1800.0)
+        rto = db.setting('steward.rto', 1800.0)
     except Unavailable as e:
         return c.unavailable(str(e))
     rows.reverse()                                       # oldest first
@@ -808,7 +810,7 @@ def chart_drills(db):
     ax.bar(x, [r['duration_s'] for r in rows],
            color=[COLORS['passed'] if r['result'] == 'passed' else COLORS['failed'] for r in rows])
     ax.axhline(rto, color=COLORS['critical'], linestyle='--', linewidth=1,
-               label='RTO %.0f s (steward.rto_seconds)' % rto)
+               label='RTO %.0f s (steward.rto)' % rto)
     ax.set_xticks(list(x), ['#%d\n%s' % (r['id'], r['started_at'].strftime('%m-%d %H:%M'))
                             for r in rows], fontsize=7)
     from matplotlib.patches import Patch
@@ -837,7 +839,7 @@ def chart_locks(db):
     c = Chart('lock-contention', 'lock_contention', 'Lock contention by relation')
     try:
         rows = db.rows(Q_LOCKS)
-        interval = db.setting('steward.sample_interval_ms', 10.0)
+        interval = db.setting('steward.sample_interval', 10.0)
     except Unavailable as e:
         return c.unavailable(str(e))
     for r in rows:
@@ -847,7 +849,7 @@ def chart_locks(db):
     c.data['points'] = rows
     if not rows:
         return c.empty('No session of this database has been seen waiting for a lock since the '
-                       'server started (sampled every steward.sample_interval_ms).')
+                       'server started (sampled every steward.sample_interval).')
     fig, ax = new_figure(1.0 + 0.3 * len(rows))
     names = [mpl_text(r['relation']) for r in rows][::-1]
     ax.barh(names, [r['wait_s'] for r in rows][::-1], color=COLORS['critical'])

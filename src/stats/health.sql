@@ -37,8 +37,8 @@ WITH w AS (
                             THEN 'Infinity'::float8
                             ELSE coalesce(replay_lag_seconds, 0) END)::float8
               FROM steward.replication),
-           current_setting('steward.health_replication_lag_s_warn')::float8,
-           current_setting('steward.health_replication_lag_s_critical')::float8, false,
+           steward.setting_value('steward.health_replication_lag_warn'),
+           steward.setting_value('steward.health_replication_lag_critical'), false,
            'Read-from-leader for RYW, reduce load', 4
     UNION ALL
     -- On a primary: standbys streaming, against steward.expected_standbys
@@ -67,15 +67,15 @@ WITH w AS (
     SELECT 'restore_drill_age_s',
            (SELECT extract(epoch FROM now() - max(finished_at))::float8
               FROM steward.restore_drills WHERE result = 'passed'),
-           0.8 * current_setting('steward.drill_max_age')::float8,
-           current_setting('steward.drill_max_age')::float8, false,
+           0.8 * steward.setting_value('steward.drill_max_age'),
+           steward.setting_value('steward.drill_max_age'), false,
            'Run steward-drill; restore drills are part of delivering the database', 8
     UNION ALL
     SELECT 'restore_drill_duration_s',
            (SELECT duration_s::float8 FROM steward.restore_drills
              WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1),
-           0.8 * current_setting('steward.rto_seconds')::float8,
-           current_setting('steward.rto_seconds')::float8, false,
+           0.8 * steward.setting_value('steward.rto'),
+           steward.setting_value('steward.rto'), false,
            'Improve restore throughput, adjust backup schedule', 9
     UNION ALL
     SELECT 'restore_drill_failed',
@@ -89,8 +89,8 @@ WITH w AS (
     SELECT 'backup_age_s',
            (SELECT extract(epoch FROM now() - max(backup_time))::float8
               FROM steward.restore_drills WHERE result = 'passed'),
-           0.8 * current_setting('steward.backup_max_age')::float8,
-           current_setting('steward.backup_max_age')::float8, false,
+           0.8 * steward.setting_value('steward.backup_max_age'),
+           steward.setting_value('steward.backup_max_age'), false,
            'Check the backup schedule and the last backup''s log', 12
     UNION ALL
     SELECT 'recovery_point_s',
@@ -98,8 +98,8 @@ WITH w AS (
               FROM steward.restore_drills
              WHERE finished_at IS NOT NULL AND target_time IS NOT NULL
              ORDER BY finished_at DESC LIMIT 1),
-           0.8 * current_setting('steward.rpo_seconds')::float8,
-           current_setting('steward.rpo_seconds')::float8, false,
+           0.8 * steward.setting_value('steward.rpo'),
+           steward.setting_value('steward.rpo'), false,
            'Archive WAL more often (archive_timeout) or stream it; check the archive', 13
     UNION ALL
     SELECT 'capacity_runway_days',

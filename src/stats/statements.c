@@ -102,6 +102,7 @@
 
 #include "pg_steward.h"
 #include "plumbing/preload.h"
+#include "plumbing/settings.h"
 #include "stats/collect.h"
 #include "stats/history.h"
 #include "stats/statements.h"
@@ -174,7 +175,12 @@ static const struct config_enum_entry track_options[] = {
 };
 
 int			steward_max_statements = 1000;
-int			steward_slow_query_ms = 100;
+/* steward.slow_query_threshold, and its 0.1 name steward.slow_query_ms. */
+static int	slow_query_threshold = 100;
+static int	slow_query_ms = 100;
+static StewardRenamedSetting slow_query_setting = {
+	"steward.slow_query_threshold", "steward.slow_query_ms"
+};
 bool		steward_track_statements = true;
 static int	steward_track = STMT_TRACK_TOP;
 static bool steward_track_utility = true;
@@ -596,7 +602,8 @@ count_call(const StmtKey *key, const char *text, int text_len, double ms,
 	entry->total_ms += ms;
 	entry->max_ms = Max(entry->max_ms, ms);
 	entry->hist[b]++;
-	if (ms >= steward_slow_query_ms)
+	if (ms >= (steward_setting_use_old(&slow_query_setting) ? slow_query_ms
+			   : slow_query_threshold))
 		entry->slow_calls++;
 	entry->blks_hit += blks_hit;
 	entry->blks_read += blks_read;
@@ -1689,6 +1696,14 @@ stmt_process_utility(PlannedStmt *pstmt, const char *queryString,
 	}
 }
 
+/* Check hook of the 0.1 name: accepts any value, says it is deprecated. */
+static bool
+check_slow_query_ms(int *newval, void **extra, GucSource source)
+{
+	steward_setting_deprecated("steward.slow_query_ms", "steward.slow_query_threshold", source);
+	return true;
+}
+
 /* From _PG_init: define this part's steward.* settings. */
 void
 steward_statements_define_gucs(void)
@@ -1697,10 +1712,16 @@ steward_statements_define_gucs(void)
 							"Maximum number of statements tracked by steward.statements.",
 							NULL, &steward_max_statements, 1000, 100, 100000,
 							STEWARD_SERVER_START_GUC, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("steward.slow_query_ms",
+	DefineCustomIntVariable("steward.slow_query_threshold",
 							"Duration from which a call counts as slow in steward.statements.",
-							NULL, &steward_slow_query_ms, 100, 0, INT_MAX,
+							NULL, &slow_query_threshold, 100, 0, INT_MAX,
 							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.slow_query_ms",
+							"Deprecated name of steward.slow_query_threshold (in effect while that is left at its default).",
+							NULL, &slow_query_ms, 100, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							check_slow_query_ms, NULL, NULL);
+	steward_setting_renamed(&slow_query_setting);
 	DefineCustomBoolVariable("steward.track_statements",
 							 "Collect per-statement latency statistics.",
 							 NULL, &steward_track_statements, true,

@@ -269,7 +269,7 @@ UNION ALL SELECT 'steward_statement_errors_total', jsonb_build_object('database'
        (SELECT errors FROM st)::float8, 'counter', 'Failed top-level statements.', 'database'
   FROM db
 UNION ALL SELECT 'steward_statement_slow_calls_total', jsonb_build_object('database', db.name),
-       (SELECT slow_calls FROM st)::float8, 'counter', 'Calls at or above steward.slow_query_ms.',
+       (SELECT slow_calls FROM st)::float8, 'counter', 'Calls at or above steward.slow_query_threshold.',
        'database'
   FROM db
 UNION ALL SELECT 'steward_version_conflicts_total',

@@ -3,7 +3,7 @@
  * waits.c
  *	  Wait-event sampling with lock-contention attribution.
  *
- * A background worker wakes every steward.sample_interval_ms, reads the
+ * A background worker wakes every steward.sample_interval, reads the
  * wait_event_info of every process (PGPROC) and counts one sample per
  * (database, wait event, top-level queryid).  Backends publish the queryid
  * of their running top-level statement in a shared array indexed by
@@ -45,6 +45,7 @@
 
 #include "pg_steward.h"
 #include "plumbing/preload.h"
+#include "plumbing/settings.h"
 #include "stats/collect.h"
 #include "stats/history.h"
 #include "stats/waits.h"
@@ -93,7 +94,12 @@ typedef struct WaitsShared
 	pg_atomic_uint64 queryids[FLEXIBLE_ARRAY_MEMBER];	/* per pgprocno */
 } WaitsShared;
 
-int			steward_sample_interval_ms = 10;
+/* steward.sample_interval, and its 0.1 name steward.sample_interval_ms. */
+static int	sample_interval = 10;
+static int	sample_interval_ms = 10;
+static StewardRenamedSetting sample_interval_setting = {
+	"steward.sample_interval", "steward.sample_interval_ms"
+};
 int			steward_max_wait_entries = 5000;
 
 static WaitsShared *waits_shared = NULL;
@@ -117,14 +123,39 @@ total_procs(void)
 	return MaxBackends + NUM_AUXILIARY_PROCS + max_prepared_xacts;
 }
 
+/* Check hook of the 0.1 name: accepts any value, says it is deprecated. */
+static bool
+check_sample_interval_ms(int *newval, void **extra, GucSource source)
+{
+	steward_setting_deprecated("steward.sample_interval_ms", "steward.sample_interval", source);
+	return true;
+}
+
+/*
+ * The wait sampler's period in ms: steward.sample_interval, or its 0.1 name
+ * while only that is set.  No lock, raises nothing.
+ */
+int
+steward_sample_interval(void)
+{
+	return steward_setting_use_old(&sample_interval_setting) ? sample_interval_ms
+		: sample_interval;
+}
+
 /* From _PG_init: define this part's steward.* settings. */
 void
 steward_waits_define_gucs(void)
 {
-	DefineCustomIntVariable("steward.sample_interval_ms",
+	DefineCustomIntVariable("steward.sample_interval",
 							"Interval between wait-event samples.",
-							NULL, &steward_sample_interval_ms, 10, 1, 60000,
+							NULL, &sample_interval, 10, 1, 60000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.sample_interval_ms",
+							"Deprecated name of steward.sample_interval (in effect while that is left at its default).",
+							NULL, &sample_interval_ms, 10, 1, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							check_sample_interval_ms, NULL, NULL);
+	steward_setting_renamed(&sample_interval_setting);
 	DefineCustomIntVariable("steward.max_wait_entries",
 							"Maximum entries kept by steward.waits and by steward.lock_contention.",
 							NULL, &steward_max_wait_entries, 5000, 100, 1000000,
@@ -419,12 +450,12 @@ sampler_round(void)
 static long
 sampler_pause_ms(void)
 {
-	return steward_sample_interval_ms;
+	return steward_sample_interval();
 }
 
 /*
  * The wait sampler's main function (bgw_function_name): samples every
- * steward.sample_interval_ms, then the history and its observer tick.
+ * steward.sample_interval, then the history and its observer tick.
  */
 void
 steward_sampler_main(Datum main_arg)

@@ -30,6 +30,7 @@ typedef struct StewardSamplerObserver
 extern void steward_sampler_observe(const StewardSamplerObserver *observer);
 
 extern void steward_waits_define_gucs(void);
+extern int	steward_sample_interval(void);
 extern void steward_waits_request_shmem(void);
 extern void steward_waits_init_shmem(void);
 extern void steward_waits_set_queryid(uint64 queryid);

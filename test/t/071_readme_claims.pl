@@ -19,13 +19,13 @@
 #     histogram buckets at most 2% wide, statements kept per database, hot-row
 #     keys shown to a non-superuser owner and to nobody else, every health
 #     check with a value driven to warn and to critical by its thresholds;
-#     the drill checks by steward.drill_max_age and steward.rto_seconds;
+#     the drill checks by steward.drill_max_age and steward.rto;
 #     capacity samples older than steward.capacity_window are dropped;
 #   - a standby without shared_preload_libraries replays steward_hash splits;
 #   - logical replication apply reproduces steward rows exactly (versions,
 #     states, sequence values).
 # Part 2 (steward.max_tables = 16, max_statements = 100, hot_rows_k = 2,
-#   max_wait_entries = 100, sample_interval_ms = 1000 by reload):
+#   max_wait_entries = 100, sample_interval = 1s by reload):
 #   the counters hold at most 16 tables, statements at most 100 entries,
 #   hot rows 2 per table (the two most updated), hot_rows_sample = 10 tracks
 #   one update in 10, track_statements = off records nothing new, lock
@@ -363,12 +363,12 @@ my %health_gucs = (
 	buffer_hit_ratio      => [ 'steward.health_buffer_hit',        1, 1 ],
 	version_conflict_rate => [ 'steward.health_conflict_rate',     0, 1 ],
 	capacity_runway_days  => [ 'steward.health_runway_days',       1, 1e6 ],
-	replication_lag_s     => [ 'steward.health_replication_lag_s', 0, 1e9 ],
+	replication_lag_s     => [ 'steward.health_replication_lag',   0, 1e9 ],
 );
 # Values for the checks that need some: a slow call, a version conflict, a
 # capacity sample.
 $node->safe_psql('postgres', q{
-	SET steward.slow_query_ms = 1; SELECT pg_sleep(0.01);
+	SET steward.slow_query_threshold = 1; SELECT pg_sleep(0.01);
 	CREATE TABLE acct (id int PRIMARY KEY, version bigint) USING steward;
 	SELECT steward.track_versions('acct', 'version');
 	INSERT INTO acct VALUES (1, NULL);
@@ -432,19 +432,19 @@ foreach my $case (
 	[ 'steward.drill_max_age',  1000, 'restore_drill_age_s',      'ok' ],
 	[ 'steward.drill_max_age',  120,  'restore_drill_age_s',      'warn' ],
 	[ 'steward.drill_max_age',  90,   'restore_drill_age_s',      'critical' ],
-	[ 'steward.rto_seconds',    100,  'restore_drill_duration_s', 'ok' ],
-	[ 'steward.rto_seconds',    60,   'restore_drill_duration_s', 'warn' ],
-	[ 'steward.rto_seconds',    40,   'restore_drill_duration_s', 'critical' ],
+	[ 'steward.rto',            100,  'restore_drill_duration_s', 'ok' ],
+	[ 'steward.rto',            '1min', 'restore_drill_duration_s', 'warn' ],
+	[ 'steward.rto',            40,   'restore_drill_duration_s', 'critical' ],
 	[ 'steward.backup_max_age', 1000, 'backup_age_s',             'ok' ],
-	[ 'steward.backup_max_age', 240,  'backup_age_s',             'warn' ],
+	[ 'steward.backup_max_age', '4min', 'backup_age_s',           'warn' ],
 	[ 'steward.backup_max_age', 150,  'backup_age_s',             'critical' ],
-	[ 'steward.rpo_seconds',    100,  'recovery_point_s',         'ok' ],
-	[ 'steward.rpo_seconds',    35,   'recovery_point_s',         'warn' ],
-	[ 'steward.rpo_seconds',    20,   'recovery_point_s',         'critical' ])
+	[ 'steward.rpo',            100,  'recovery_point_s',         'ok' ],
+	[ 'steward.rpo',            35,   'recovery_point_s',         'warn' ],
+	[ 'steward.rpo',            '20s', 'recovery_point_s',        'critical' ])
 {
 	my ($guc, $v, $check, $status) = @$case;
 	$covered{$check} = 1;
-	is(health_status("SET $guc = $v;", $check), $status, "$check is $status with $guc = $v");
+	is(health_status("SET $guc = '$v';", $check), $status, "$check is $status with $guc = $v");
 }
 # Standbys expected but none streaming: critical (one of two missing would
 # warn; this server has no standby to stream).
@@ -603,10 +603,10 @@ note "lock_contention: $lc_rows rows, $lc_distinct waiting statements";
 cmp_ok($lc_rows, '<=', 100, "steward.max_wait_entries = 100: lock_contention holds at most 100 entries ($lc_rows)");
 cmp_ok($lc_distinct, '>=', 50, '... and is in use by the waiting statements');
 
-# sample_interval_ms = 1000 (reload): a 1.5 s lock wait gets about 2 samples.
-$small->append_conf('postgresql.conf', 'steward.sample_interval_ms = 1000');
+# sample_interval = 1s (reload): a 1.5 s lock wait gets about 2 samples.
+$small->append_conf('postgresql.conf', "steward.sample_interval = '1s'");
 $small->reload;
-$small->poll_query_until('postgres', "SELECT current_setting('steward.sample_interval_ms') = '1s'");
+$small->poll_query_until('postgres', "SELECT current_setting('steward.sample_interval') = '1s'");
 usleep(1_100_000);    # the sampler picks the new period up after its current sleep
 $small->safe_psql('postgres', 'SELECT steward.reset(); CREATE TABLE lw (id int)');
 my $lw = start_bg($small, 'postgres', 'lw_holder', "BEGIN;\nLOCK TABLE lw;\nSELECT pg_sleep(1.5);\nCOMMIT;\n");
@@ -616,7 +616,7 @@ $small->safe_psql('postgres', 'SELECT count(*) FROM lw');
 finish_bg($lw);
 my $lw_samples = $small->safe_psql('postgres',
 	"SELECT coalesce(sum(samples), 0) FROM steward.waits WHERE event_type = 'Lock'");
-cmp_ok($lw_samples, '>=', 1, "steward.sample_interval_ms = 1000: the lock wait was sampled ($lw_samples)");
+cmp_ok($lw_samples, '>=', 1, "steward.sample_interval = 1s: the lock wait was sampled ($lw_samples)");
 cmp_ok($lw_samples, '<=', 3, '... at most 3 times in 1.5 s (at 10 ms it would be ~150)');
 
 $small->stop;

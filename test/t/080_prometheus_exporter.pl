@@ -28,7 +28,7 @@
 #   - promtool check metrics finds no error; its only lint complaints are
 #     about the exporter's own built-in metrics (pg_stat_database_* counters
 #     without _total, pg_settings_* named after our GUCs such as
-#     steward.slow_query_ms) and about steward_capacity_runway_days, which
+#     steward.slow_query_threshold) and about steward_capacity_runway_days, which
 #     is in days on purpose (issue 15 asks for days, as steward.health's
 #     capacity_runway_days and its thresholds are).
 # Part 3: --auto-discover-databases with a second database with pg_steward

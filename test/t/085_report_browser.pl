@@ -117,10 +117,10 @@ steward.snapshot_interval = 86400
 steward.capacity_sample_interval = 10000000
 steward.health_min_calls = 10
 # The lock holder's half second is not a slow call: only p99 turns bad.
-steward.slow_query_ms = 1000
+steward.slow_query_threshold = '1s'
 steward.health_p99_ms_warn = 12
 steward.health_p99_ms_critical = 25
-steward.rto_seconds = 60
+steward.rto = '1min'
 });
 $node->start;
 $node->safe_psql('postgres', 'CREATE DATABASE shop');
@@ -312,7 +312,7 @@ my $dr = section($facts, 'restore-drills');
 points_match($dr->{data}{points}, rows($node, 'shop',
 	q{SELECT id, duration_s, result, extract(epoch FROM started_at) FROM steward.restore_drills ORDER BY started_at}),
 	[qw(id duration_s result epoch)], 'restore drills');
-is($dr->{data}{rto_s}, 60, 'the RTO line is steward.rto_seconds');
+is($dr->{data}{rto_s}, 60, 'the RTO line is steward.rto');
 like($dr->{reading}, qr/The last drill \(.*\) passed in 41\.0 s, 68% of the 60 s RTO; 1 of 4 drills failed and 1 took longer than the RTO\./,
 	'the drill reading');
 

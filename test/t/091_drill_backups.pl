@@ -202,7 +202,7 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM in_ts'), '1000',
 		'tablespace relocated from pgBackRest too');
 	is($node->safe_psql('postgres', q{
 		SELECT status FROM steward.health WHERE "check" = 'recovery_point_s'}),
-		'ok', 'achieved RPO within steward.rpo_seconds');
+		'ok', 'achieved RPO within steward.rpo');
 	isnt($node->safe_psql('postgres', q{
 		SELECT value FROM steward.health WHERE "check" = 'backup_age_s'}),
 		'', 'health shows the age of the last drilled backup');
