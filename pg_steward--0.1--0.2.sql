@@ -2205,11 +2205,24 @@ SELECT check_name AS check,
        warn AS warn_threshold, critical AS critical_threshold, first_response
   FROM v LEFT JOIN gate USING (check_name) ORDER BY ord, check_name;
 
+-- Issue 19: settings without units in their names; SQL reads times through
+-- steward.setting_value (the health views below).
+-- The value of a pg_steward setting in effect, as a number in its base
+-- unit (pg_settings.unit: ms or s for times), so that SQL never parses the
+-- unit string current_setting() prints; the 0.1 name of a renamed setting
+-- counts while the new name is left at its default (src/plumbing/settings.c).
+CREATE FUNCTION steward.setting_value(name text)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'steward_setting_value'
+LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION steward.setting_value(text) IS
+  'value in effect of a pg_steward setting, as a number in its base unit (ms or s for times), either name of a renamed setting';
+
 -- The windowed checks of steward.health at every snapshot: how health
 -- looked over time (charts, post-mortems).
 CREATE VIEW steward.health_history AS
 WITH w AS (
-    SELECT * FROM steward._history(extract(epoch FROM current_setting('steward.health_window')::interval)::float8)
+    SELECT * FROM steward._history(steward.setting_value('steward.health_window'))
      WHERE NOT is_now
 )
 SELECT w.snapshot_at, w.window_start, c.check_name AS check,
@@ -4648,23 +4661,10 @@ SELECT r.name,
   FROM steward.migration_runs r;
 GRANT SELECT ON steward.migrations TO PUBLIC;
 
--- Issue 19: settings without units in their names; SQL reads times through
--- steward.setting_value (the health view below).
--- The value of a pg_steward setting in effect, as a number in its base
--- unit (pg_settings.unit: ms or s for times), so that SQL never parses the
--- unit string current_setting() prints; the 0.1 name of a renamed setting
--- counts while the new name is left at its default (src/plumbing/settings.c).
-CREATE FUNCTION steward.setting_value(name text)
-RETURNS double precision
-AS 'MODULE_PATHNAME', 'steward_setting_value'
-LANGUAGE C STABLE STRICT;
-COMMENT ON FUNCTION steward.setting_value(text) IS
-  'value in effect of a pg_steward setting, as a number in its base unit (ms or s for times), either name of a renamed setting';
-
 -- health gains failed_migrations, metrics the migration series.
 CREATE OR REPLACE VIEW steward.health AS
 WITH w AS (
-    SELECT * FROM steward._history(extract(epoch FROM current_setting('steward.health_window')::interval)::float8)
+    SELECT * FROM steward._history(steward.setting_value('steward.health_window'))
      WHERE is_now
 ), v AS (
     SELECT 'p99_latency_ms' AS check_name,
@@ -7509,7 +7509,7 @@ DECLARE
     rate double precision;
 BEGIN
     PERFORM steward._migration_settings();
-    window_s := extract(epoch FROM current_setting('steward.migration_index_window')::interval);
+    window_s := steward.setting_value('steward.migration_index_window');
     FOR s IN SELECT * FROM steward.migration_indexes x WHERE x.migration = mig ORDER BY x.step LOOP
         IF s.kind = 'create_index' THEN
             msg := NULL;
@@ -7590,7 +7590,7 @@ DECLARE
     window_s double precision;
 BEGIN
     PERFORM steward._migration_settings();
-    window_s := extract(epoch FROM current_setting('steward.migration_index_window')::interval);
+    window_s := steward.setting_value('steward.migration_index_window');
     FOR s IN SELECT * FROM steward.migration_indexes x
               WHERE x.migration = mig AND x.kind = 'drop_index' AND x.state = 'kept' ORDER BY x.step LOOP
         idx := steward._migration_index_oid(s.relid, s.index_name);

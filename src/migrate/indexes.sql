@@ -762,7 +762,7 @@ DECLARE
     rate double precision;
 BEGIN
     PERFORM steward._migration_settings();
-    window_s := extract(epoch FROM current_setting('steward.migration_index_window')::interval);
+    window_s := steward.setting_value('steward.migration_index_window');
     FOR s IN SELECT * FROM steward.migration_indexes x WHERE x.migration = mig ORDER BY x.step LOOP
         IF s.kind = 'create_index' THEN
             msg := NULL;
@@ -843,7 +843,7 @@ DECLARE
     window_s double precision;
 BEGIN
     PERFORM steward._migration_settings();
-    window_s := extract(epoch FROM current_setting('steward.migration_index_window')::interval);
+    window_s := steward.setting_value('steward.migration_index_window');
     FOR s IN SELECT * FROM steward.migration_indexes x
               WHERE x.migration = mig AND x.kind = 'drop_index' AND x.state = 'kept' ORDER BY x.step LOOP
         idx := steward._migration_index_oid(s.relid, s.index_name);

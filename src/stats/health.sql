@@ -9,7 +9,7 @@
 -- and three updates right after start are no evidence.
 CREATE VIEW steward.health AS
 WITH w AS (
-    SELECT * FROM steward._history(extract(epoch FROM current_setting('steward.health_window')::interval)::float8)
+    SELECT * FROM steward._history(steward.setting_value('steward.health_window'))
      WHERE is_now
 ), v AS (
     SELECT 'p99_latency_ms' AS check_name,
@@ -151,7 +151,7 @@ GRANT SELECT ON steward.health TO pg_read_all_stats;
 -- looked over time (charts, post-mortems).
 CREATE VIEW steward.health_history AS
 WITH w AS (
-    SELECT * FROM steward._history(extract(epoch FROM current_setting('steward.health_window')::interval)::float8)
+    SELECT * FROM steward._history(steward.setting_value('steward.health_window'))
      WHERE NOT is_now
 )
 SELECT w.snapshot_at, w.window_start, c.check_name AS check,

@@ -14,6 +14,9 @@
 #   - no PL/pgSQL or SQL function body in src/*/*.sql is longer than 100
 #     lines: a longer one is split into named parts (steward._xxx), each
 #     with a comment saying what it does and guarantees;
+#   - SQL in src/*/*.sql never parses the unit string a setting with units
+#     shows (current_setting('steward.x')::interval and the like): it
+#     reads the number through steward.setting_value();
 #   - every non-static function defined in src/**/*.c is immediately
 #     preceded by a comment block, its contract (arguments, locks, memory,
 #     errors): other files call it, so its guarantees must be written where
@@ -216,6 +219,20 @@ for my $file (glob('src/*.sql src/*/*.sql'))
 }
 cmp_ok($nbodies, '>', 100, 'the SQL sources define functions with bodies');
 is(join('; ', @too_long), '', 'no function body in src/*/*.sql is longer than 100 lines');
+
+# Settings with units print '5min'; SQL that casts that text breaks as soon
+# as the unit or the value's size changes what SHOW prints.
+my @unit_parsing;
+for my $file (glob('src/*.sql src/*/*.sql'))
+{
+	open my $fh, '<', $file or die "$file: $!";
+	while (<$fh>)
+	{
+		push @unit_parsing, "$file:$.: $1"
+		  if /(current_setting\(\s*'steward\.\w+'\s*(?:,\s*\w+\s*)?\)\s*::\s*interval)/i;
+	}
+}
+is(join('; ', @unit_parsing), '', 'no SQL source casts the text of a steward setting to an interval');
 
 # Function definitions of a C file (pgindent layout: the body's "{" alone
 # at the start of a line): [name, static?, commented?, line] for each.  The
