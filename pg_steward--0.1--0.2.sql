@@ -17,6 +17,20 @@
 COMMENT ON EXTENSION pg_steward IS
   'OLTP discipline in PostgreSQL: row versions, monotonic sequences, state machines and backfills (steward table AM), idempotency keys (steward_hash index), latency/lock/replication/capacity/health views and metrics, verify, restore drills, read-your-writes tokens';
 
+-- Issue 19: settings without units in their names; SQL reads times through
+-- steward.setting_value (every health view and capacity sampling below, so
+-- that no definition in this script reads a deprecated 0.1 name).
+-- The value of a pg_steward setting in effect, as a number in its base
+-- unit (pg_settings.unit: ms or s for times), so that SQL never parses the
+-- unit string current_setting() prints; the 0.1 name of a renamed setting
+-- counts while the new name is left at its default (src/plumbing/settings.c).
+CREATE FUNCTION steward.setting_value(name text)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'steward_setting_value'
+LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION steward.setting_value(text) IS
+  'value in effect of a pg_steward setting, as a number in its base unit (ms or s for times), either name of a renamed setting';
+
 -- steward_hash operator classes for every type core hash indexes (issue 13).
 -- Every type core hash indexes, with core hash's equality semantics: the
 -- support function is the type's own extended hash function, the one core
@@ -177,8 +191,8 @@ CREATE OR REPLACE VIEW steward.health AS
 WITH v AS (
     SELECT 'p99_latency_ms' AS check_name,
            (SELECT max(p99_ms) FROM steward.statements WHERE calls > 0) AS value,
-           current_setting('steward.health_p99_ms_warn')::float8 AS warn,
-           current_setting('steward.health_p99_ms_critical')::float8 AS critical,
+           steward.setting_value('steward.health_p99_warn') AS warn,
+           steward.setting_value('steward.health_p99_critical') AS critical,
            false AS lower_is_worse,
            'Check slow queries and indexes' AS first_response, 1 AS ord
     UNION ALL
@@ -200,8 +214,8 @@ WITH v AS (
                             THEN 'Infinity'::float8
                             ELSE coalesce(replay_lag_seconds, 0) END)::float8
               FROM steward.replication),
-           current_setting('steward.health_replication_lag_s_warn')::float8,
-           current_setting('steward.health_replication_lag_s_critical')::float8, false,
+           steward.setting_value('steward.health_replication_lag_warn'),
+           steward.setting_value('steward.health_replication_lag_critical'), false,
            'Read-from-leader for RYW, reduce load', 4
     UNION ALL
     -- On a primary: standbys streaming, against steward.expected_standbys
@@ -237,8 +251,8 @@ WITH v AS (
     SELECT 'restore_drill_duration_s',
            (SELECT duration_s::float8 FROM steward.restore_drills
              WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1),
-           0.8 * current_setting('steward.rto_seconds')::float8,
-           current_setting('steward.rto_seconds')::float8, false,
+           0.8 * steward.setting_value('steward.rto'),
+           steward.setting_value('steward.rto'), false,
            'Improve restore throughput, adjust backup schedule', 9
     UNION ALL
     SELECT 'restore_drill_failed',
@@ -261,14 +275,14 @@ WITH v AS (
               FROM steward.restore_drills
              WHERE finished_at IS NOT NULL AND target_time IS NOT NULL
              ORDER BY finished_at DESC LIMIT 1),
-           0.8 * current_setting('steward.rpo_seconds')::float8,
-           current_setting('steward.rpo_seconds')::float8, false,
+           0.8 * steward.setting_value('steward.rpo'),
+           steward.setting_value('steward.rpo'), false,
            'Archive WAL more often (archive_timeout) or stream it; check the archive', 13
     UNION ALL
     SELECT 'capacity_runway_days',
            (SELECT days_until_full::float8 FROM steward.capacity WHERE relid IS NULL),
-           current_setting('steward.health_runway_days_warn')::float8,
-           current_setting('steward.health_runway_days_critical')::float8, true,
+           steward.setting_value('steward.health_runway_warn') / 86400,
+           steward.setting_value('steward.health_runway_critical') / 86400, true,
            'Add storage, set retention, archive or partition old data', 11
     UNION ALL
     SELECT 'version_conflict_rate',
@@ -786,7 +800,7 @@ UNION ALL SELECT 'steward_statement_errors_total', jsonb_build_object('database'
        (SELECT errors FROM st)::float8, 'counter', 'Failed top-level statements.', 'database'
   FROM db
 UNION ALL SELECT 'steward_statement_slow_calls_total', jsonb_build_object('database', db.name),
-       (SELECT slow_calls FROM st)::float8, 'counter', 'Calls at or above steward.slow_query_ms.',
+       (SELECT slow_calls FROM st)::float8, 'counter', 'Calls at or above steward.slow_query_threshold.',
        'database'
   FROM db
 UNION ALL SELECT 'steward_version_conflicts_total',
@@ -869,7 +883,7 @@ BEGIN
     IF NOT force AND EXISTS (
         SELECT 1 FROM steward.capacity_samples
          WHERE sampled_at > now() - make_interval(
-                   secs => current_setting('steward.capacity_sample_interval')::float8)) THEN
+                   secs => steward.setting_value('steward.capacity_sample_interval'))) THEN
         RETURN;
     END IF;
     INSERT INTO steward.capacity_samples (relid, writes, bytes)
@@ -881,7 +895,7 @@ BEGIN
      WHERE c.relkind = 'r'
     ON CONFLICT DO NOTHING;
     DELETE FROM steward.capacity_samples
-     WHERE sampled_at < now() - make_interval(secs => current_setting('steward.capacity_window')::float8)
+     WHERE sampled_at < now() - make_interval(secs => steward.setting_value('steward.capacity_window'))
         OR NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = relid);
 END
 $$;
@@ -2081,8 +2095,8 @@ WITH w AS (
 ), v AS (
     SELECT 'p99_latency_ms' AS check_name,
            (SELECT p99_ms FROM w) AS value,
-           current_setting('steward.health_p99_ms_warn')::float8 AS warn,
-           current_setting('steward.health_p99_ms_critical')::float8 AS critical,
+           steward.setting_value('steward.health_p99_warn') AS warn,
+           steward.setting_value('steward.health_p99_critical') AS critical,
            false AS lower_is_worse,
            'Check slow queries and indexes' AS first_response, 1 AS ord
     UNION ALL
@@ -2104,8 +2118,8 @@ WITH w AS (
                             THEN 'Infinity'::float8
                             ELSE coalesce(replay_lag_seconds, 0) END)::float8
               FROM steward.replication),
-           current_setting('steward.health_replication_lag_s_warn')::float8,
-           current_setting('steward.health_replication_lag_s_critical')::float8, false,
+           steward.setting_value('steward.health_replication_lag_warn'),
+           steward.setting_value('steward.health_replication_lag_critical'), false,
            'Read-from-leader for RYW, reduce load', 4
     UNION ALL
     -- On a primary: standbys streaming, against steward.expected_standbys
@@ -2141,8 +2155,8 @@ WITH w AS (
     SELECT 'restore_drill_duration_s',
            (SELECT duration_s::float8 FROM steward.restore_drills
              WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1),
-           0.8 * current_setting('steward.rto_seconds')::float8,
-           current_setting('steward.rto_seconds')::float8, false,
+           0.8 * steward.setting_value('steward.rto'),
+           steward.setting_value('steward.rto'), false,
            'Improve restore throughput, adjust backup schedule', 9
     UNION ALL
     SELECT 'restore_drill_failed',
@@ -2165,14 +2179,14 @@ WITH w AS (
               FROM steward.restore_drills
              WHERE finished_at IS NOT NULL AND target_time IS NOT NULL
              ORDER BY finished_at DESC LIMIT 1),
-           0.8 * current_setting('steward.rpo_seconds')::float8,
-           current_setting('steward.rpo_seconds')::float8, false,
+           0.8 * steward.setting_value('steward.rpo'),
+           steward.setting_value('steward.rpo'), false,
            'Archive WAL more often (archive_timeout) or stream it; check the archive', 13
     UNION ALL
     SELECT 'capacity_runway_days',
            (SELECT days_until_full::float8 FROM steward.capacity WHERE relid IS NULL),
-           current_setting('steward.health_runway_days_warn')::float8,
-           current_setting('steward.health_runway_days_critical')::float8, true,
+           steward.setting_value('steward.health_runway_warn') / 86400,
+           steward.setting_value('steward.health_runway_critical') / 86400, true,
            'Add storage, set retention, archive or partition old data', 11
     UNION ALL
     SELECT 'version_conflict_rate',
@@ -2205,19 +2219,6 @@ SELECT check_name AS check,
        warn AS warn_threshold, critical AS critical_threshold, first_response
   FROM v LEFT JOIN gate USING (check_name) ORDER BY ord, check_name;
 
--- Issue 19: settings without units in their names; SQL reads times through
--- steward.setting_value (the health views below).
--- The value of a pg_steward setting in effect, as a number in its base
--- unit (pg_settings.unit: ms or s for times), so that SQL never parses the
--- unit string current_setting() prints; the 0.1 name of a renamed setting
--- counts while the new name is left at its default (src/plumbing/settings.c).
-CREATE FUNCTION steward.setting_value(name text)
-RETURNS double precision
-AS 'MODULE_PATHNAME', 'steward_setting_value'
-LANGUAGE C STABLE STRICT;
-COMMENT ON FUNCTION steward.setting_value(text) IS
-  'value in effect of a pg_steward setting, as a number in its base unit (ms or s for times), either name of a renamed setting';
-
 -- The windowed checks of steward.health at every snapshot: how health
 -- looked over time (charts, post-mortems).
 CREATE VIEW steward.health_history AS
@@ -2236,8 +2237,8 @@ SELECT w.snapshot_at, w.window_start, c.check_name AS check,
   FROM w CROSS JOIN LATERAL (VALUES
        ('p99_latency_ms', w.p99_ms, w.calls,
         current_setting('steward.health_min_calls')::bigint,
-        current_setting('steward.health_p99_ms_warn')::float8,
-        current_setting('steward.health_p99_ms_critical')::float8),
+        steward.setting_value('steward.health_p99_warn'),
+        steward.setting_value('steward.health_p99_critical')),
        ('slow_call_rate', w.slow_calls::float8 / nullif(w.calls, 0), w.calls,
         current_setting('steward.health_min_calls')::bigint,
         current_setting('steward.health_slow_rate_warn')::float8,
@@ -4669,8 +4670,8 @@ WITH w AS (
 ), v AS (
     SELECT 'p99_latency_ms' AS check_name,
            (SELECT p99_ms FROM w) AS value,
-           current_setting('steward.health_p99_ms_warn')::float8 AS warn,
-           current_setting('steward.health_p99_ms_critical')::float8 AS critical,
+           steward.setting_value('steward.health_p99_warn') AS warn,
+           steward.setting_value('steward.health_p99_critical') AS critical,
            false AS lower_is_worse,
            'Check slow queries and indexes' AS first_response, 1 AS ord
     UNION ALL
@@ -4759,8 +4760,8 @@ WITH w AS (
     UNION ALL
     SELECT 'capacity_runway_days',
            (SELECT days_until_full::float8 FROM steward.capacity WHERE relid IS NULL),
-           current_setting('steward.health_runway_days_warn')::float8,
-           current_setting('steward.health_runway_days_critical')::float8, true,
+           steward.setting_value('steward.health_runway_warn') / 86400,
+           steward.setting_value('steward.health_runway_critical') / 86400, true,
            'Add storage, set retention, archive or partition old data', 11
     UNION ALL
     SELECT 'version_conflict_rate',
@@ -4855,7 +4856,7 @@ UNION ALL SELECT 'steward_statement_errors_total', jsonb_build_object('database'
        (SELECT errors FROM st)::float8, 'counter', 'Failed top-level statements.', 'database'
   FROM db
 UNION ALL SELECT 'steward_statement_slow_calls_total', jsonb_build_object('database', db.name),
-       (SELECT slow_calls FROM st)::float8, 'counter', 'Calls at or above steward.slow_query_ms.',
+       (SELECT slow_calls FROM st)::float8, 'counter', 'Calls at or above steward.slow_query_threshold.',
        'database'
   FROM db
 UNION ALL SELECT 'steward_version_conflicts_total',

@@ -57,9 +57,9 @@ SELECT relid, inserts, updates, deletes, version_conflicts, sequence_rejects, il
 -- 09_stats_windows.)
 SET steward.health_min_updates = 1;
 SELECT "check", status FROM steward.health WHERE "check" IN ('p99_latency_ms', 'version_conflict_rate');
-SET steward.health_p99_ms_warn = 20;
+SET steward.health_p99_warn = '20ms';
 SELECT "check", status FROM steward.health WHERE "check" = 'p99_latency_ms';
-SET steward.health_p99_ms_critical = 30;
+SET steward.health_p99_critical = '30ms';
 SET steward.health_conflict_rate_warn = 0.000001;
 SET steward.health_conflict_rate_critical = 0.000002;
 SELECT "check", status, value > 0 AS positive FROM steward.health

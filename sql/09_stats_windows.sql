@@ -5,8 +5,8 @@
 \set SHOW_CONTEXT never
 SELECT steward.reset();
 SET steward.slow_query_threshold = 30;
-SET steward.health_p99_ms_warn = 20;
-SET steward.health_p99_ms_critical = 40;
+SET steward.health_p99_warn = '20ms';
+SET steward.health_p99_critical = '40ms';
 SET steward.health_min_calls = 10;
 
 -- A baseline ten minutes ago, a bad period (12 calls of 50 ms), a snapshot

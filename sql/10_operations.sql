@@ -94,13 +94,13 @@ RESET steward.replication_factor;
 SELECT "check", value = (SELECT round(days_until_full::numeric, 4) FROM steward.capacity
                           WHERE relid IS NULL) AS value_from_capacity
   FROM steward.health WHERE "check" = 'capacity_runway_days';
-SET steward.health_runway_days_warn = 1e6;
-SET steward.health_runway_days_critical = 0;
+SET steward.health_runway_warn = '1000000d';
+SET steward.health_runway_critical = 0;
 SELECT status FROM steward.health WHERE "check" = 'capacity_runway_days';
-SET steward.health_runway_days_critical = 1e6;
+SET steward.health_runway_critical = '1000000d';
 SELECT status FROM steward.health WHERE "check" = 'capacity_runway_days';
-RESET steward.health_runway_days_warn;
-RESET steward.health_runway_days_critical;
+RESET steward.health_runway_warn;
+RESET steward.health_runway_critical;
 RESET steward.capacity_min_history;
 SELECT steward.set_retention('grow', interval '-1 day');
 SELECT steward.set_retention('grow', NULL);

@@ -96,7 +96,81 @@ SELECT steward.setting_value('steward.rto');
 SELECT name FROM pg_settings
  WHERE name IN ('steward.slow_query_ms', 'steward.sample_interval_ms', 'steward.rto_seconds',
                 'steward.rpo_seconds', 'steward.health_replication_lag_s_warn',
-                'steward.health_replication_lag_s_critical');
+                'steward.health_replication_lag_s_critical', 'steward.health_p99_ms_warn',
+                'steward.health_p99_ms_critical', 'steward.health_runway_days_warn',
+                'steward.health_runway_days_critical');
+
+-- The p99 thresholds take times in ms (a bare number is ms), the runway
+-- thresholds in seconds like the other times (a bare number is seconds,
+-- SHOW picks the largest unit that fits); steward.health compares the
+-- runway in days.
+SELECT name, unit, setting FROM pg_settings
+ WHERE name IN ('steward.health_p99_warn', 'steward.health_p99_critical',
+                'steward.health_runway_warn', 'steward.health_runway_critical',
+                'steward.capacity_sample_interval', 'steward.capacity_window')
+ ORDER BY name;
+SHOW steward.health_p99_warn;
+SHOW steward.health_p99_critical;
+SET steward.health_p99_warn = '150ms';
+SET steward.health_p99_critical = '1.5s';
+SHOW steward.health_p99_critical;
+SET steward.health_p99_warn = 120;              -- ms
+SHOW steward.health_p99_warn;
+SHOW steward.health_runway_warn;
+SHOW steward.health_runway_critical;
+SET steward.health_runway_warn = '14d';
+SET steward.health_runway_critical = 86400;     -- seconds
+SHOW steward.health_runway_critical;
+SELECT steward.setting_value('steward.health_p99_warn'), steward.setting_value('steward.health_p99_critical'),
+       steward.setting_value('steward.health_runway_warn'), steward.setting_value('steward.health_runway_critical');
+SELECT "check", warn_threshold, critical_threshold FROM steward.health
+ WHERE "check" IN ('p99_latency_ms', 'capacity_runway_days') ORDER BY "check";
+SET steward.health_runway_warn = '-1d';
+-- steward.setting_value() has every digit, SHOW six.
+SET steward.health_runway_warn = 1234567;
+SHOW steward.health_runway_warn;
+SELECT steward.setting_value('steward.health_runway_warn');
+RESET ALL;
+
+-- The capacity sampling interval and window take units; shown, as in 0.1,
+-- in seconds, which 0.1's steward._capacity_sample() (called by the purge
+-- worker in a database not yet updated) reads as a number.
+SHOW steward.capacity_sample_interval;
+SHOW steward.capacity_window;
+SET steward.capacity_sample_interval = '10min';
+SET steward.capacity_window = '30d';
+SHOW steward.capacity_sample_interval;
+SHOW steward.capacity_window;
+SELECT steward.setting_value('steward.capacity_sample_interval'), steward.setting_value('steward.capacity_window'),
+       current_setting('steward.capacity_window')::float8 AS as_0_1_reads_it;
+SET steward.capacity_window = 1234567;          -- seconds
+SHOW steward.capacity_window;
+RESET ALL;
+
+-- Their 0.1 names: the p99 ones in ms (units accepted, shown bare), the
+-- runway ones a plain number of days as in 0.1; steward.setting_value()
+-- gives the value in effect in the new name's unit.
+SET steward.health_p99_ms_warn = 300;
+SET steward.health_p99_ms_critical = '2s';
+SHOW steward.health_p99_ms_critical;
+SET steward.health_runway_days_warn = 10;
+SET steward.health_runway_days_critical = 2.5;
+SHOW steward.health_runway_days_warn;
+SET steward.health_runway_days_warn = '10d';
+SELECT steward.setting_value('steward.health_p99_warn'), steward.setting_value('steward.health_p99_ms_critical'),
+       steward.setting_value('steward.health_runway_warn'),
+       steward.setting_value('steward.health_runway_days_critical');
+SELECT "check", warn_threshold, critical_threshold FROM steward.health
+ WHERE "check" IN ('p99_latency_ms', 'capacity_runway_days') ORDER BY "check";
+-- Both set: the new name wins.
+SET steward.health_p99_warn = '100ms';
+SET steward.health_runway_critical = '1d';
+SELECT steward.setting_value('steward.health_p99_ms_warn'), steward.setting_value('steward.health_runway_days_critical');
+SELECT "check", warn_threshold, critical_threshold FROM steward.health
+ WHERE "check" IN ('p99_latency_ms', 'capacity_runway_days') ORDER BY "check";
+RESET ALL;
+SELECT "check", warn_threshold, critical_threshold FROM steward.health
+ WHERE "check" IN ('p99_latency_ms', 'capacity_runway_days') ORDER BY "check";
 
 -- steward.setting_value() reads pg_steward's numeric settings only.
 SELECT steward.setting_value('steward.health_window');

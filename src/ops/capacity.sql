@@ -44,7 +44,7 @@ BEGIN
     IF NOT force AND EXISTS (
         SELECT 1 FROM steward.capacity_samples
          WHERE sampled_at > now() - make_interval(
-                   secs => current_setting('steward.capacity_sample_interval')::float8)) THEN
+                   secs => steward.setting_value('steward.capacity_sample_interval'))) THEN
         RETURN;
     END IF;
     INSERT INTO steward.capacity_samples (relid, writes, bytes)
@@ -56,7 +56,7 @@ BEGIN
      WHERE c.relkind = 'r'
     ON CONFLICT DO NOTHING;
     DELETE FROM steward.capacity_samples
-     WHERE sampled_at < now() - make_interval(secs => current_setting('steward.capacity_window')::float8)
+     WHERE sampled_at < now() - make_interval(secs => steward.setting_value('steward.capacity_window'))
         OR NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = relid);
 END
 $$;

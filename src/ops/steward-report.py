@@ -739,7 +739,7 @@ def chart_capacity(db, now):
                             'recommendation': cap.get('recommendation')}
     if not rows:
         return c.empty('No capacity samples yet: pg_steward\'s worker takes one every '
-                       'steward.capacity_sample_interval (300 s); steward.capacity_sample() takes one now.')
+                       'steward.capacity_sample_interval (5min); steward.capacity_sample() takes one now.')
     projected = growth is not None and growth > 0 and days is not None
     fig, axes = new_figure(3.0, ncols=2 if projected else 1)
     ax = axes[0] if projected else axes

@@ -11,7 +11,9 @@
  * error (or, for a placeholder, silently ignored), so each 0.1 name stays
  * a setting of its own, hidden from SHOW ALL and the sample file: its
  * value takes effect while the new name is left at its default (the new
- * name wins when both are set).  "Left at its default" is read from the
+ * name wins when both are set).  A 0.1 name keeps its 0.1 unit (a bare
+ * number of days for steward.health_runway_days_warn); old_scale turns it
+ * into the new name's base unit.  "Left at its default" is read from the
  * source PostgreSQL keeps with every setting's current value, so SET, SET
  * LOCAL, RESET, function SET clauses and transaction rollback all give the
  * answer they should, without hooks that would have to track them.
@@ -120,9 +122,9 @@ steward_setting_deprecated(const char *old_name, const char *name, GucSource sou
  * pg_steward setting in effect, as a number in its base unit (the one
  * pg_settings.unit names: ms or s for times), so that SQL never parses the
  * unit string SHOW prints.  Either name of a renamed setting gives the
- * value in effect (see steward_setting_use_old).  Raises 22023 for a
- * setting that is not pg_steward's or not a number, 42704 for an unknown
- * one; a setting the caller may not read raises what current_setting()
+ * value in effect (see steward_setting_use_old), in the new name's base
+ * unit, with all its digits.  Raises 22023 for a setting that is not
+ * pg_steward's or not a number, 42704 for an unknown one; a setting the caller may not read raises what current_setting()
  * raises.
  */
 Datum
@@ -131,7 +133,9 @@ steward_setting_value(PG_FUNCTION_ARGS)
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	const char *value;
 	double		result;
+	double		scale = 1;
 	int			flags;
+	struct config_generic *gen;
 
 	if (pg_strncasecmp(name, "steward.", 8) != 0)
 		ereport(ERROR,
@@ -141,18 +145,34 @@ steward_setting_value(PG_FUNCTION_ARGS)
 	for (int i = 0; i < nrenamed; i++)
 		if (pg_strcasecmp(name, renamed[i]->name) == 0 ||
 			pg_strcasecmp(name, renamed[i]->old_name) == 0)
-			name = pstrdup(steward_setting_use_old(renamed[i]) ?
-						   renamed[i]->old_name : renamed[i]->name);
+		{
+			bool		use_old = steward_setting_use_old(renamed[i]);
+
+			name = pstrdup(use_old ? renamed[i]->old_name : renamed[i]->name);
+			if (use_old && renamed[i]->old_scale != 0)
+				scale = renamed[i]->old_scale;
+			break;
+		}
 
 	value = GetConfigOption(name, true, true);
 	if (value == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("unrecognized configuration parameter \"%s\"", name)));
+	/*
+	 * A number setting is read from its variable, in its base unit: SHOW's
+	 * text keeps six digits only ("1.23457e+06s").  Anything else (a
+	 * placeholder of a setting the library does not define) is parsed.
+	 */
+	gen = find_setting(name);
 	flags = GetConfigOptionFlags(name, false);
-	if (!parse_real(value, &result, flags, NULL))
+	if (gen != NULL && gen->vartype == PGC_REAL)
+		result = *((struct config_real *) gen)->variable;
+	else if (gen != NULL && gen->vartype == PGC_INT)
+		result = *((struct config_int *) gen)->variable;
+	else if (!parse_real(value, &result, flags, NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("setting \"%s\" is not a number: \"%s\"", name, value)));
-	PG_RETURN_FLOAT8(result);
+	PG_RETURN_FLOAT8(result * scale);
 }

@@ -21,6 +21,8 @@ typedef struct StewardRenamedSetting
 {
 	const char *name;			/* the 0.2 name */
 	const char *old_name;		/* the 0.1 name, deprecated */
+	double		old_scale;		/* the 0.1 value times this is in the new
+								 * name's base unit (0: the same unit) */
 	struct config_generic *gen; /* found once both are defined */
 	struct config_generic *old_gen;
 } StewardRenamedSetting;

@@ -14,8 +14,8 @@ WITH w AS (
 ), v AS (
     SELECT 'p99_latency_ms' AS check_name,
            (SELECT p99_ms FROM w) AS value,
-           current_setting('steward.health_p99_ms_warn')::float8 AS warn,
-           current_setting('steward.health_p99_ms_critical')::float8 AS critical,
+           steward.setting_value('steward.health_p99_warn') AS warn,
+           steward.setting_value('steward.health_p99_critical') AS critical,
            false AS lower_is_worse,
            'Check slow queries and indexes' AS first_response, 1 AS ord
     UNION ALL
@@ -104,8 +104,8 @@ WITH w AS (
     UNION ALL
     SELECT 'capacity_runway_days',
            (SELECT days_until_full::float8 FROM steward.capacity WHERE relid IS NULL),
-           current_setting('steward.health_runway_days_warn')::float8,
-           current_setting('steward.health_runway_days_critical')::float8, true,
+           steward.setting_value('steward.health_runway_warn') / 86400,
+           steward.setting_value('steward.health_runway_critical') / 86400, true,
            'Add storage, set retention, archive or partition old data', 11
     UNION ALL
     SELECT 'version_conflict_rate',
@@ -165,8 +165,8 @@ SELECT w.snapshot_at, w.window_start, c.check_name AS check,
   FROM w CROSS JOIN LATERAL (VALUES
        ('p99_latency_ms', w.p99_ms, w.calls,
         current_setting('steward.health_min_calls')::bigint,
-        current_setting('steward.health_p99_ms_warn')::float8,
-        current_setting('steward.health_p99_ms_critical')::float8),
+        steward.setting_value('steward.health_p99_warn'),
+        steward.setting_value('steward.health_p99_critical')),
        ('slow_call_rate', w.slow_calls::float8 / nullif(w.calls, 0), w.calls,
         current_setting('steward.health_min_calls')::bigint,
         current_setting('steward.health_slow_rate_warn')::float8,

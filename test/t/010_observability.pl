@@ -485,7 +485,7 @@ like($hout, qr/^replication_lag_s\|ok\|/m,
 $standby->safe_psql('postgres', 'SELECT pg_sleep(0.25)');
 is( $standby->safe_psql(
 		'postgres', q{
-		SET steward.health_p99_ms_warn = 200; SET steward.health_p99_ms_critical = 10000;
+		SET steward.health_p99_warn = '200ms'; SET steward.health_p99_critical = '10s';
 		SET steward.health_min_calls = 1;  -- a handful of calls on the standby
 		-- health's p99 is over the window, from the snapshots' coarse
 		-- histogram: 250 ms within 10.5%; fewer than 100 calls, so the max.

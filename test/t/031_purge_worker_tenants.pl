@@ -38,7 +38,7 @@ $node->append_conf(
 shared_preload_libraries = 'pg_steward'
 steward.idempotency_purge_interval = '1s'
 steward.idempotency_purge_timeout = '2s'
-steward.capacity_sample_interval = 1
+steward.capacity_sample_interval = '1s'
 });
 $node->start;
 

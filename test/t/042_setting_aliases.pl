@@ -10,8 +10,12 @@
 #   - a reload logs once more (the postmaster reads the file again), and the
 #     0.2 name, once set in the file, wins;
 #   - a database still on 0.1's objects (before ALTER EXTENSION UPDATE): its
-#     health view reads the 0.1 names and steward.drill_max_age with
-#     current_setting()::float8, which the bare numbers they show allow.
+#     health view reads the 0.1 names (the p99 thresholds in ms, the runway
+#     ones in days) and steward.drill_max_age with current_setting()::float8,
+#     which the bare numbers they show allow; so does its
+#     steward._capacity_sample() (which the purge worker calls) with
+#     steward.capacity_window and steward.capacity_sample_interval, set
+#     with units.
 
 use strict;
 use warnings;
@@ -28,6 +32,8 @@ steward.rto_seconds = 120
 steward.health_replication_lag_s_warn = 3
 steward.slow_query_ms = 5
 steward.sample_interval_ms = 20
+steward.health_p99_ms_warn = 150
+steward.health_runway_days_critical = 3
 });
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION pg_steward');
@@ -51,6 +57,15 @@ is( $node->safe_psql('postgres', q{
 is( $node->safe_psql('postgres', q{
 		SELECT warn_threshold FROM steward.health WHERE "check" = 'replication_lag_s'}),
 	'3', '... and replication lag against steward.health_replication_lag_s_warn');
+is( $node->safe_psql('postgres', q{
+		SELECT steward.setting_value('steward.health_p99_warn'),
+		       steward.setting_value('steward.health_runway_critical')}),
+	'150|259200', 'steward.health_p99_ms_warn (ms) and steward.health_runway_days_critical (days) are in effect, in ms and s');
+is( $node->safe_psql('postgres', q{
+		SELECT string_agg(format('%s:%s/%s', "check", warn_threshold, critical_threshold), ' ' ORDER BY "check")
+		  FROM steward.health WHERE "check" IN ('p99_latency_ms', 'capacity_runway_days')}),
+	'capacity_runway_days:30/3 p99_latency_ms:150/1000',
+	'... and steward.health judges p99 in ms and the runway in days against them');
 is($node->safe_psql('postgres', 'SHOW steward.rto'), '30min',
 	'SHOW of the 0.2 name shows its own value, left at its default');
 
@@ -61,7 +76,9 @@ is( $node->safe_psql('postgres', q{
 		SELECT sum(slow_calls) FROM steward.statements WHERE query LIKE '%slow_probe%'}),
 	'1', 'the statement collector counts a 20 ms call as slow with steward.slow_query_ms = 5');
 
-for my $name (qw(rto_seconds health_replication_lag_s_warn slow_query_ms sample_interval_ms))
+for my $name (
+	qw(rto_seconds health_replication_lag_s_warn slow_query_ms sample_interval_ms
+	health_p99_ms_warn health_runway_days_critical))
 {
 	is(log_count(qr/LOG:  setting "steward\.$name" is deprecated/), 1,
 		"the postmaster logged once that steward.$name is deprecated");
@@ -116,6 +133,25 @@ is( $node->safe_psql('old', q{
 		 WHERE "check" IN ('restore_drill_age_s', 'restore_drill_duration_s')}),
 	'restore_drill_age_s:172800 restore_drill_duration_s:120',
 	"0.1's health view still reads the thresholds: drill_max_age in seconds, rto_seconds from the file");
+is( $node->safe_psql('old', q{
+		SET steward.health_p99_ms_critical = '2s';
+		SELECT string_agg(format('%s:%s/%s', "check", warn_threshold, critical_threshold), ' ' ORDER BY "check")
+		  FROM steward.health WHERE "check" IN ('p99_latency_ms', 'capacity_runway_days')}),
+	'capacity_runway_days:30/3 p99_latency_ms:150/2000',
+	"... the p99 thresholds in ms (one set with a unit) and the runway in days");
+is( $node->safe_psql('old', q{
+		INSERT INTO steward.capacity_samples (sampled_at, relid, writes, bytes)
+		VALUES (now() - interval '3 days', 'pg_class'::regclass, 0, 8192),
+		       (now() - interval '1 day', 'pg_class'::regclass, 0, 8192);
+		SET steward.capacity_window = '2d';
+		SET steward.capacity_sample_interval = '1h';
+		SELECT steward.capacity_sample();
+		SELECT steward._capacity_sample();
+		SELECT count(*) FILTER (WHERE sampled_at < now() - interval '2 days'),
+		       count(*) FILTER (WHERE sampled_at < now() - interval '12 hours')
+		  FROM steward.capacity_samples}),
+	"\n\n0|1",
+	"0.1's capacity sampling reads steward.capacity_window and capacity_sample_interval set with units");
 
 $node->stop;
 done_testing();

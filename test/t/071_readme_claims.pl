@@ -381,7 +381,7 @@ is( $node->safe_psql('postgres', q{
 		INSERT INTO steward.capacity_samples (sampled_at, relid, writes, bytes)
 		VALUES (now() - interval '2 days', 'acct'::regclass, 0, 8192),
 		       (now() - interval '1 hour', 'acct'::regclass, 0, 8192);
-		SET steward.capacity_window = 86400;
+		SET steward.capacity_window = '1d';
 		SELECT steward.capacity_sample();
 		SELECT count(*) FILTER (WHERE sampled_at < now() - interval '1 day'),
 		       count(*) FILTER (WHERE sampled_at BETWEEN now() - interval '2 hours'

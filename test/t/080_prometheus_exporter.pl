@@ -105,7 +105,7 @@ $node->init;
 $node->append_conf(
 	'postgresql.conf', qq{
 shared_preload_libraries = 'pg_steward'
-steward.capacity_sample_interval = 86400
+steward.capacity_sample_interval = '1d'
 });
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION pg_steward');

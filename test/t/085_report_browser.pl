@@ -118,8 +118,8 @@ steward.capacity_sample_interval = 10000000
 steward.health_min_calls = 10
 # The lock holder's half second is not a slow call: only p99 turns bad.
 steward.slow_query_threshold = '1s'
-steward.health_p99_ms_warn = 12
-steward.health_p99_ms_critical = 25
+steward.health_p99_warn = '12ms'
+steward.health_p99_critical = '25ms'
 steward.rto = '1min'
 });
 $node->start;
