@@ -39,6 +39,7 @@
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/pg_collation_d.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
@@ -46,6 +47,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "storage/proc.h"
 #include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -149,9 +151,7 @@ steward_idempotency_define_gucs(void)
  */
 typedef enum IdemPlan
 {
-	PLAN_SCOPE_OWNER,
 	PLAN_SCOPE_CLAIM,
-	PLAN_LOOK,
 	PLAN_INSERT,
 	PLAN_DELETE_EXPIRED,
 	PLAN_TAKEOVER,
@@ -169,22 +169,13 @@ typedef enum IdemPlan
 static SPIPlanPtr plans[NUM_PLANS];
 
 static const char *const plan_sql[NUM_PLANS] = {
-	[PLAN_SCOPE_OWNER] =
-	"SELECT owner FROM steward.idempotency_scopes WHERE scope = $1",
 	[PLAN_SCOPE_CLAIM] =
 	"INSERT INTO steward.idempotency_scopes (scope, owner) VALUES ($1, $2)"
 	" ON CONFLICT (scope) DO NOTHING RETURNING owner",
-	[PLAN_LOOK] =
-	"SELECT fingerprint, status, response, created_at,"
-	"       expires_at <= now() AS expired,"
-	"       holder_pid, holder_start, coalesce(lease_until <= now(), false), locked_at"
-	"  FROM steward.idempotency_keys WHERE scope = $1 AND key = $2",
 	[PLAN_INSERT] =
 	"INSERT INTO steward.idempotency_keys"
 	"       (scope, key, fingerprint, expires_at, holder_pid, holder_start, lease_until)"
-	" VALUES ($1, $2, $3, now() + coalesce((SELECT s.retention FROM steward.idempotency_scopes s"
-	"                                        WHERE s.scope = $1), $4),"
-	"         $5, $6, now() + $7)"
+	" VALUES ($1, $2, $3, now() + $4, $5, $6, now() + $7)"
 	" ON CONFLICT DO NOTHING RETURNING created_at",
 	[PLAN_DELETE_EXPIRED] =
 	"DELETE FROM steward.idempotency_keys"
@@ -199,8 +190,7 @@ static const char *const plan_sql[NUM_PLANS] = {
 	[PLAN_COMPLETE] =
 	"UPDATE steward.idempotency_keys"
 	"   SET status = $3, response = $4, completed_at = now(),"
-	"       expires_at = now() + coalesce((SELECT s.retention FROM steward.idempotency_scopes s"
-	"                                       WHERE s.scope = $1), $5)"
+	"       expires_at = now() + $5"
 	" WHERE scope = $1 AND key = $2 AND status IS NULL RETURNING 1",
 	[PLAN_RESULT] =
 	"SELECT status = $3 AND response IS NOT DISTINCT FROM $4, status"
@@ -224,17 +214,15 @@ static const char *const plan_sql[NUM_PLANS] = {
 };
 
 static const int plan_nargs[NUM_PLANS] = {
-	[PLAN_SCOPE_OWNER] = 1,[PLAN_SCOPE_CLAIM] = 2,
-	[PLAN_LOOK] = 2,[PLAN_INSERT] = 7,[PLAN_DELETE_EXPIRED] = 2,
+	[PLAN_SCOPE_CLAIM] = 2,
+	[PLAN_INSERT] = 7,[PLAN_DELETE_EXPIRED] = 2,
 	[PLAN_TAKEOVER] = 8,[PLAN_COMPLETE] = 5,[PLAN_RESULT] = 4,[PLAN_PURGE] = 1,
 	[PLAN_SCOPE_CREATE] = 3,[PLAN_SCOPE_SET_OWNER] = 2,[PLAN_SCOPE_SET_RETENTION] = 2,
 	[PLAN_SCOPE_DROP_KEYS] = 1,[PLAN_SCOPE_DROP] = 1,
 };
 
 static const Oid plan_argtypes[NUM_PLANS][8] = {
-	[PLAN_SCOPE_OWNER] = {TEXTOID},
 	[PLAN_SCOPE_CLAIM] = {TEXTOID, REGROLEOID},
-	[PLAN_LOOK] = {TEXTOID, TEXTOID},
 	[PLAN_INSERT] = {TEXTOID, TEXTOID, TEXTOID, INTERVALOID, INT4OID, TIMESTAMPTZOID,
 	INTERVALOID},
 	[PLAN_DELETE_EXPIRED] = {TEXTOID, TEXTOID},
@@ -343,24 +331,176 @@ idem_enter(StewardAsOwner *ctx)
 }
 
 /* ------------------------------------------------------------------------
+ * Direct reads
+ *
+ * Begin and complete read one row by its key.  Through SPI each such
+ * SELECT is a plan, an executor start and end: more than the index probe
+ * itself.  They read it through the index directly instead, under the
+ * snapshot an SPI statement of ours would take at that point (after a
+ * CommandCounterIncrement, so rows this transaction wrote are seen; a new
+ * one per read in READ COMMITTED), with the same locks (AccessShareLock).
+ * ------------------------------------------------------------------------
+ */
+typedef struct DirectRead
+{
+	Relation	heap;
+	Relation	index;
+	Snapshot	snap;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+} DirectRead;
+
+static bool text_equal(Datum a, Datum b);
+static IndexScanDesc key_scan_begin(Relation heap, Relation index, Snapshot snap,
+									int nkeys, const Datum *vals);
+static bool key_scan_next(IndexScanDesc scan, int nkeys, const Datum *vals,
+						  TupleTableSlot *slot);
+
+static void
+direct_read_begin(DirectRead *rd, const char *tablename, const char *indexname,
+				  int nkeys, const Datum *vals)
+{
+	Oid			heapoid = steward_relid(tablename, false);
+
+	rd->heap = table_open(heapoid, AccessShareLock);
+	rd->index = index_open(steward_index_relid(heapoid, indexname), AccessShareLock);
+	CommandCounterIncrement();
+	rd->snap = RegisterSnapshot(GetTransactionSnapshot());
+	rd->slot = table_slot_create(rd->heap, NULL);
+	rd->scan = key_scan_begin(rd->heap, rd->index, rd->snap, nkeys, vals);
+}
+
+/* Attribute number of a column the extension's table must have. */
+static AttrNumber
+direct_attnum(DirectRead *rd, const char *column)
+{
+	AttrNumber	attnum = get_attnum(RelationGetRelid(rd->heap), column);
+
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist", column,
+						RelationGetRelationName(rd->heap)),
+				 errdetail("The extension's SQL objects do not match the pg_steward library."),
+				 errhint("ALTER EXTENSION pg_steward UPDATE")));
+	return attnum;
+}
+
+static void
+direct_read_end(DirectRead *rd)
+{
+	index_endscan(rd->scan);
+	ExecDropSingleTupleTableSlot(rd->slot);
+	UnregisterSnapshot(rd->snap);
+	index_close(rd->index, AccessShareLock);
+	table_close(rd->heap, AccessShareLock);
+}
+
+/* ------------------------------------------------------------------------
  * Scopes and their owners
  * ------------------------------------------------------------------------
  */
 
 /*
- * Owner of a scope, or InvalidOid if the scope does not exist.  Connected
- * to SPI as the table owner.
+ * What begin and complete need of a scope: its owner and the retention of
+ * its keys (its override, else steward.idempotency_retention).
  */
+typedef struct ScopeInfo
+{
+	Oid			owner;
+	Interval	retention;
+} ScopeInfo;
+
+/*
+ * Owner of a scope, or InvalidOid if the scope does not exist; with info,
+ * also its retention.  Read through the scopes' primary key under the
+ * snapshot a statement of ours would take here (direct_read_begin), as
+ * the table owner (the caller is in steward_as_owner_begin).
+ */
+static Oid
+scope_lookup(text *scope, ScopeInfo *info)
+{
+	Datum		val = PointerGetDatum(scope);
+	DirectRead	rd;
+	Oid			owner = InvalidOid;
+	bool		have_retention = false;
+
+	direct_read_begin(&rd, IDEM_SCOPES_TABLE, IDEM_SCOPES_PKEY, 1, &val);
+	if (key_scan_next(rd.scan, 1, &val, rd.slot))
+	{
+		bool		isnull;
+		Datum		d = slot_getattr(rd.slot, direct_attnum(&rd, "owner"), &isnull);
+
+		if (!isnull)
+			owner = DatumGetObjectId(d);
+		d = slot_getattr(rd.slot, direct_attnum(&rd, "retention"), &isnull);
+		if (!isnull && info != NULL)
+		{
+			info->retention = *DatumGetIntervalP(d);
+			have_retention = true;
+		}
+	}
+	direct_read_end(&rd);
+	if (info != NULL)
+	{
+		info->owner = owner;
+		if (!have_retention)
+			info->retention = *DatumGetIntervalP(seconds_interval(steward_idem_retention_s));
+	}
+	return owner;
+}
+
 static Oid
 scope_owner(text *scope)
 {
-	Datum		args[1] = {PointerGetDatum(scope)};
-	bool		isnull;
+	return scope_lookup(scope, NULL);
+}
 
-	run_plan(PLAN_SCOPE_OWNER, args, NULL, false);
-	if (SPI_processed == 0)
-		return InvalidOid;
-	return DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+/*
+ * The scope a begin or complete of this (sub)transaction checked last, so
+ * that the complete of the key a begin just took does not look the scope
+ * up again.  Valid in the same subtransaction only: a rolled-back
+ * subtransaction may have held the claim that made the scope the caller's.
+ * Functions that change scopes forget it.
+ */
+static struct
+{
+	LocalTransactionId lxid;
+	SubTransactionId subxid;
+	Oid			caller;
+	int			retention_s;	/* steward.idempotency_retention then */
+	char		scope[IDEM_MAX_KEY_BYTES + 1];
+	ScopeInfo	info;
+} scope_memo;
+
+static bool
+scope_memo_get(text *scope, Oid caller, ScopeInfo *info)
+{
+	if (scope_memo.lxid != MyProc->lxid || scope_memo.lxid == InvalidLocalTransactionId ||
+		scope_memo.subxid != GetCurrentSubTransactionId() ||
+		scope_memo.caller != caller || scope_memo.retention_s != steward_idem_retention_s ||
+		strlen(scope_memo.scope) != VARSIZE_ANY_EXHDR(scope) ||
+		memcmp(scope_memo.scope, VARDATA_ANY(scope), VARSIZE_ANY_EXHDR(scope)) != 0)
+		return false;
+	*info = scope_memo.info;
+	return true;
+}
+
+static void
+scope_memo_set(text *scope, Oid caller, const ScopeInfo *info)
+{
+	scope_memo.lxid = MyProc->lxid;
+	scope_memo.subxid = GetCurrentSubTransactionId();
+	scope_memo.caller = caller;
+	scope_memo.retention_s = steward_idem_retention_s;
+	text_to_cstring_buffer(scope, scope_memo.scope, sizeof(scope_memo.scope));
+	scope_memo.info = *info;
+}
+
+static void
+scope_memo_forget(void)
+{
+	scope_memo.lxid = InvalidLocalTransactionId;
 }
 
 static void
@@ -387,10 +527,13 @@ scope_denied(text *scope, Oid owner, const char *what)
  * owner.
  */
 static bool
-check_scope(text *scope, Oid caller, bool claim)
+check_scope_info(text *scope, Oid caller, bool claim, ScopeInfo *info)
 {
-	Oid			owner = scope_owner(scope);
+	Oid			owner;
 
+	if (scope_memo_get(scope, caller, info))
+		return true;
+	owner = scope_lookup(scope, info);
 	if (!OidIsValid(owner))
 	{
 		Datum		args[2] = {PointerGetDatum(scope), ObjectIdGetDatum(caller)};
@@ -399,14 +542,24 @@ check_scope(text *scope, Oid caller, bool claim)
 			return false;
 		/* Waits for a concurrent first user of the scope; then it is theirs. */
 		run_plan(PLAN_SCOPE_CLAIM, args, NULL, false);
-		owner = SPI_processed == 1 ? caller : scope_owner(scope);
+		owner = SPI_processed == 1 ? caller : scope_lookup(scope, info);
+		info->owner = owner;
 		if (!OidIsValid(owner))
 			elog(ERROR, "idempotency scope \"%s\" vanished while it was claimed",
 				 text_to_cstring(scope));
 	}
 	if (!has_privs_of_role(caller, owner))
 		scope_denied(scope, owner, "use it");
+	scope_memo_set(scope, caller, info);
 	return true;
+}
+
+static bool
+check_scope(text *scope, Oid caller, bool claim)
+{
+	ScopeInfo	info;
+
+	return check_scope_info(scope, caller, claim, &info);
 }
 
 /* ------------------------------------------------------------------------
@@ -484,10 +637,54 @@ text_equal(Datum a, Datum b)
 }
 
 /*
- * Does a row whose first nkeys text columns equal vals exist uncommitted
- * (inserted or deleted by a transaction still running) in table IDEM_*
- * tablename, found through its index indexname?  AccessShareLock on both
- * for the probe.
+ * Index scan of table heap through index for the rows whose key columns
+ * (the index's first nkeys columns, text) equal vals, under snapshot snap.
+ * Returns the next such row in slot, or false.  The caller holds a lock on
+ * both relations.
+ */
+static IndexScanDesc
+key_scan_begin(Relation heap, Relation index, Snapshot snap, int nkeys, const Datum *vals)
+{
+	ScanKeyData skey[2];
+	IndexScanDesc scan;
+
+	Assert(nkeys >= 1 && nkeys <= 2);
+	/* btree compares under the index's collation; steward_hash ignores it */
+	for (int i = 0; i < nkeys; i++)
+		ScanKeyEntryInitialize(&skey[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
+							   index->rd_indcollation[i], F_TEXTEQ, vals[i]);
+	scan = index_beginscan(heap, index, snap, nkeys, 0);
+	index_rescan(scan, skey, nkeys, NULL, 0);
+	return scan;
+}
+
+static bool
+key_scan_next(IndexScanDesc scan, int nkeys, const Datum *vals, TupleTableSlot *slot)
+{
+	Relation	index = scan->indexRelation;
+
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		match = true;
+
+		/* A hash index returns hash matches: recheck the values. */
+		for (int i = 0; i < nkeys && match; i++)
+		{
+			bool		isnull;
+			Datum		v = slot_getattr(slot, index->rd_index->indkey.values[i], &isnull);
+
+			match = !isnull && text_equal(v, vals[i]);
+		}
+		if (match)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Does a row whose key columns equal vals exist uncommitted (inserted or
+ * deleted by a transaction still running) in table IDEM_* tablename, found
+ * through its index indexname?  AccessShareLock on both for the probe.
  */
 static bool
 row_held_uncommitted(const char *tablename, const char *indexname, int nkeys, const Datum *vals)
@@ -496,33 +693,15 @@ row_held_uncommitted(const char *tablename, const char *indexname, int nkeys, co
 	Relation	heap = table_open(heapoid, AccessShareLock);
 	Relation	index = index_open(steward_index_relid(heapoid, indexname), AccessShareLock);
 	SnapshotData dirty;
-	ScanKeyData skey[2];
 	IndexScanDesc scan;
 	TupleTableSlot *slot = table_slot_create(heap, NULL);
 	bool		held = false;
-	int			i;
 
-	Assert(nkeys >= 1 && nkeys <= 2);
 	InitDirtySnapshot(dirty);
-	/* btree compares under the index's collation; steward_hash ignores it */
-	for (i = 0; i < nkeys; i++)
-		ScanKeyEntryInitialize(&skey[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
-							   index->rd_indcollation[i], F_TEXTEQ, vals[i]);
-	scan = index_beginscan(heap, index, &dirty, nkeys, 0);
-	index_rescan(scan, skey, nkeys, NULL, 0);
-	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	scan = key_scan_begin(heap, index, &dirty, nkeys, vals);
+	while (key_scan_next(scan, nkeys, vals, slot))
 	{
-		bool		match = true;
-
-		/* A hash index returns hash matches: recheck the values. */
-		for (i = 0; i < nkeys && match; i++)
-		{
-			bool		isnull;
-			Datum		v = slot_getattr(slot, i + 1, &isnull);
-
-			match = !isnull && text_equal(v, vals[i]);
-		}
-		if (match && (TransactionIdIsValid(dirty.xmin) || TransactionIdIsValid(dirty.xmax)))
+		if (TransactionIdIsValid(dirty.xmin) || TransactionIdIsValid(dirty.xmax))
 		{
 			held = true;
 			break;
@@ -585,16 +764,84 @@ take_created_at(BeginResult *res, int col)
 		res->created_at = DatumGetTimestampTz(d);
 }
 
-/* PLAN_LOOK's columns */
-#define LOOK_FINGERPRINT	1
-#define LOOK_STATUS			2
-#define LOOK_RESPONSE		3
-#define LOOK_CREATED_AT		4
-#define LOOK_EXPIRED		5
-#define LOOK_HOLDER_PID		6
-#define LOOK_HOLDER_START	7
-#define LOOK_LEASE_OVER		8
-#define LOOK_LOCKED_AT		9
+/* What begin needs of an existing key's row. */
+typedef struct KeyRow
+{
+	char	   *fingerprint;
+	bool		completed;
+	int32		status;
+	Jsonb	   *response;		/* NULL if none; in the caller's context */
+	bool		has_created;
+	TimestampTz created_at;
+	bool		expired;
+	bool		has_holder;		/* holder_pid and holder_start set */
+	int32		holder_pid;
+	TimestampTz holder_start;
+	bool		lease_over;
+	TimestampTz locked_at;
+} KeyRow;
+
+static TimestampTz
+slot_timestamp(TupleTableSlot *slot, DirectRead *rd, const char *column, bool *isnull)
+{
+	Datum		d = slot_getattr(slot, direct_attnum(rd, column), isnull);
+
+	return *isnull ? 0 : DatumGetTimestampTz(d);
+}
+
+/*
+ * The row of (scope, key) visible now, read through the key constraint's
+ * index; false if there is none.  The response is copied into outcxt (it
+ * outlives SPI).
+ */
+static bool
+look_key(Datum scope, Datum key, KeyRow *row, MemoryContext outcxt)
+{
+	Datum		vals[2] = {scope, key};
+	DirectRead	rd;
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	bool		found;
+
+	memset(row, 0, sizeof(KeyRow));
+	direct_read_begin(&rd, IDEM_KEYS_TABLE, IDEM_KEYS_CONSTRAINT, 2, vals);
+	found = key_scan_next(rd.scan, 2, vals, rd.slot);
+	if (found)
+	{
+		TupleTableSlot *slot = rd.slot;
+		bool		isnull;
+		bool		pid_null;
+		bool		start_null;
+		Datum		d;
+		TimestampTz t;
+
+		d = slot_getattr(slot, direct_attnum(&rd, "fingerprint"), &isnull);
+		row->fingerprint = isnull ? pstrdup("") : TextDatumGetCString(d);
+		d = slot_getattr(slot, direct_attnum(&rd, "status"), &isnull);
+		row->completed = !isnull;
+		row->status = isnull ? 0 : DatumGetInt32(d);
+		d = slot_getattr(slot, direct_attnum(&rd, "response"), &isnull);
+		if (!isnull)
+		{
+			MemoryContext old = MemoryContextSwitchTo(outcxt);
+
+			row->response = DatumGetJsonbPCopy(d);
+			MemoryContextSwitchTo(old);
+		}
+		row->created_at = slot_timestamp(slot, &rd, "created_at", &isnull);
+		row->has_created = !isnull;
+		t = slot_timestamp(slot, &rd, "expires_at", &isnull);
+		row->expired = !isnull && t <= now;
+		d = slot_getattr(slot, direct_attnum(&rd, "holder_pid"), &pid_null);
+		row->holder_pid = pid_null ? 0 : DatumGetInt32(d);
+		row->holder_start = slot_timestamp(slot, &rd, "holder_start", &start_null);
+		row->has_holder = !pid_null && !start_null;
+		t = slot_timestamp(slot, &rd, "lease_until", &isnull);
+		row->lease_over = !isnull && t <= now;
+		row->locked_at = slot_timestamp(slot, &rd, "locked_at", &isnull);
+	}
+	direct_read_end(&rd);
+	return found;
+}
 
 /*
  * A key without a result may be taken over when the session that began it
@@ -602,64 +849,49 @@ take_created_at(BeginResult *res, int col)
  * name no holder; the upgrade gave them a lease.
  */
 static bool
-abandoned(HeapTuple row, TupleDesc desc)
+abandoned(const KeyRow *row)
 {
-	bool		pid_null,
-				start_null,
-				isnull;
-	Datum		pid = SPI_getbinval(row, desc, LOOK_HOLDER_PID, &pid_null);
-	Datum		started = SPI_getbinval(row, desc, LOOK_HOLDER_START, &start_null);
-
-	if (DatumGetBool(SPI_getbinval(row, desc, LOOK_LEASE_OVER, &isnull)))
+	if (row->lease_over)
 		return true;
-	if (pid_null || start_null)
+	if (!row->has_holder)
 		return false;
-	return !holder_alive(DatumGetInt32(pid), DatumGetTimestampTz(started));
+	return !holder_alive(row->holder_pid, row->holder_start);
 }
 
-/* Take over an abandoned key: new holder, new lease.  False if we lost. */
+/*
+ * Take over an abandoned key: new holder, new lease, only if the row is
+ * still the version judged abandoned (PLAN_TAKEOVER).  False if we lost.
+ */
 static bool
-take_over(Datum scope, Datum key, HeapTuple row, TupleDesc desc)
+take_over(Datum scope, Datum key, const KeyRow *row)
 {
 	Datum		args[8];
 	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
-	bool		isnull;
 
 	args[0] = scope;
 	args[1] = key;
 	args[2] = Int32GetDatum(MyProcPid);
 	args[3] = TimestampTzGetDatum(MyStartTimestamp);
 	args[4] = lease_interval(&nulls[4]);
-	args[5] = SPI_getbinval(row, desc, LOOK_LOCKED_AT, &isnull);
-	args[6] = SPI_getbinval(row, desc, LOOK_HOLDER_PID, &isnull);
-	if (isnull)
-		nulls[6] = 'n';
-	args[7] = SPI_getbinval(row, desc, LOOK_HOLDER_START, &isnull);
-	if (isnull)
-		nulls[7] = 'n';
+	args[5] = TimestampTzGetDatum(row->locked_at);
+	args[6] = Int32GetDatum(row->holder_pid);
+	args[7] = TimestampTzGetDatum(row->holder_start);
+	if (!row->has_holder)
+		nulls[6] = nulls[7] = 'n';
 	return run_plan(PLAN_TAKEOVER, args, nulls, false) == SPI_OK_UPDATE_RETURNING &&
 		SPI_processed == 1;
 }
 
 /*
- * Decide the outcome from the existing row found by PLAN_LOOK.  Returns
+ * Decide the outcome from the existing row found by look_key.  Returns
  * false if the row expired (it has been deleted) or a takeover lost a race:
  * the caller looks again.
  */
 static bool
-judge_existing_row(Datum *args, const char *fingerprint, BeginResult *res)
+judge_existing_row(Datum *args, const KeyRow *row, const char *fingerprint,
+				   BeginResult *res)
 {
-	HeapTuple	row = SPI_tuptable->vals[0];
-	TupleDesc	desc = SPI_tuptable->tupdesc;
-	bool		isnull;
-	char	   *stored_fp = SPI_getvalue(row, desc, LOOK_FINGERPRINT);
-	Datum		status = SPI_getbinval(row, desc, LOOK_STATUS, &isnull);
-	bool		completed = !isnull;
-	Datum		response;
-	bool		response_null;
-	bool		expired = DatumGetBool(SPI_getbinval(row, desc, LOOK_EXPIRED, &isnull));
-
-	if (expired)
+	if (row->expired)
 	{
 		/* Expired keys count as new: drop the old row and insert afresh. */
 		run_plan(PLAN_DELETE_EXPIRED, args, NULL, false);
@@ -667,25 +899,24 @@ judge_existing_row(Datum *args, const char *fingerprint, BeginResult *res)
 		return false;
 	}
 
-	take_created_at(res, LOOK_CREATED_AT);
-	if (strcmp(stored_fp, fingerprint) != 0)
+	res->has_created = row->has_created;
+	res->created_at = row->created_at;
+	if (strcmp(row->fingerprint, fingerprint) != 0)
 	{
 		res->outcome = IDEM_MISMATCH;
 		return true;
 	}
-	if (completed)
+	if (row->completed)
 	{
 		res->outcome = IDEM_REPLAY;
 		res->has_status = true;
-		res->status = DatumGetInt32(status);
-		response = SPI_getbinval(row, desc, LOOK_RESPONSE, &response_null);
-		res->response = response_null ? NULL :
-			(Jsonb *) SPI_datumTransfer(response, false, -1);
+		res->status = row->status;
+		res->response = row->response;
 		return true;
 	}
-	if (abandoned(row, desc))
+	if (abandoned(row))
 	{
-		if (take_over(args[0], args[1], row, desc))
+		if (take_over(args[0], args[1], row))
 		{
 			res->outcome = IDEM_NEW;
 			take_created_at(res, 1);
@@ -712,6 +943,9 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	bool		expired_seen = false;
 	bool		scope_busy = false;
+	ScopeInfo	info;
+	KeyRow		row;
+	MemoryContext callcxt = CurrentMemoryContext;
 	int			attempt;
 
 	memset(res, 0, sizeof(BeginResult));
@@ -729,16 +963,15 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 		scope_busy = true;
 	}
 	else
-		(void) check_scope(scope, caller, true);
+		(void) check_scope_info(scope, caller, true, &info);
 
 	for (attempt = 0; attempt < IDEM_MAX_ATTEMPTS && !scope_busy; attempt++)
 	{
 		args[0] = PointerGetDatum(scope);
 		args[1] = PointerGetDatum(key);
-		run_plan(PLAN_LOOK, args, NULL, false);
-		if (SPI_processed > 0)
+		if (look_key(args[0], args[1], &row, callcxt))
 		{
-			if (judge_existing_row(args, fingerprint, res))
+			if (judge_existing_row(args, &row, fingerprint, res))
 				break;
 			if (res->outcome == IDEM_EXPIRED)
 				expired_seen = true;
@@ -756,7 +989,7 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 		 * committed, nothing is inserted and the next round sees its row.
 		 */
 		args[2] = PointerGetDatum(fp);
-		args[3] = seconds_interval(steward_idem_retention_s);
+		args[3] = IntervalPGetDatum(&info.retention);
 		args[4] = Int32GetDatum(MyProcPid);
 		args[5] = TimestampTzGetDatum(MyStartTimestamp);
 		args[6] = lease_interval(&nulls[6]);
@@ -868,6 +1101,7 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 	Jsonb	   *response = NULL;
 	StewardAsOwner ctx;
 	Oid			caller;
+	ScopeInfo	info;
 	Datum		args[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 
@@ -888,14 +1122,15 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 
 	caller = idem_enter(&ctx);
 	/* A scope that does not exist holds no keys: "not held" below. */
-	(void) check_scope(scope, caller, false);
+	if (!check_scope_info(scope, caller, false, &info))
+		info.retention = *DatumGetIntervalP(seconds_interval(steward_idem_retention_s));
 	args[0] = PointerGetDatum(scope);
 	args[1] = PointerGetDatum(key);
 	args[2] = Int32GetDatum(status);
 	args[3] = PointerGetDatum(response);
 	if (response == NULL)
 		nulls[3] = 'n';
-	args[4] = seconds_interval(steward_idem_retention_s);
+	args[4] = IntervalPGetDatum(&info.retention);
 	run_plan(PLAN_COMPLETE, args, nulls, false);
 	if (SPI_processed == 0)
 	{
@@ -979,6 +1214,7 @@ steward_create_idempotency_scope(PG_FUNCTION_ARGS)
 	char		nulls[3] = {' ', ' ', ' '};
 
 	args[2] = retention_arg(fcinfo, 2, &nulls[2]);
+	scope_memo_forget();
 	caller = idem_enter(&ctx);
 	owner = PG_ARGISNULL(1) ? caller : PG_GETARG_OID(1);
 	if (!OidIsValid(owner) || GetUserNameFromId(owner, true) == NULL)
@@ -1017,6 +1253,7 @@ steward_alter_idempotency_scope_owner(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the new owner of an idempotency scope must not be null")));
 	owner = PG_GETARG_OID(1);
+	scope_memo_forget();
 	caller = idem_enter(&ctx);
 	(void) require_scope_owner(scope, caller, "change its owner");
 	check_is_member_of_role(caller, owner);
@@ -1041,6 +1278,7 @@ steward_drop_idempotency_scope(PG_FUNCTION_ARGS)
 	Datum		args[1] = {PointerGetDatum(scope)};
 	uint64		n;
 
+	scope_memo_forget();
 	caller = idem_enter(&ctx);
 	(void) require_scope_owner(scope, caller, "drop it");
 	run_plan(PLAN_SCOPE_DROP_KEYS, args, NULL, false);
@@ -1066,12 +1304,14 @@ steward_set_idempotency_retention(PG_FUNCTION_ARGS)
 	char		nulls[2] = {' ', ' '};
 
 	args[1] = retention_arg(fcinfo, 1, &nulls[1]);
+	scope_memo_forget();
 	caller = idem_enter(&ctx);
 	if (check_scope(scope, caller, nulls[1] != 'n'))
 	{
 		args[0] = PointerGetDatum(scope);
 		run_plan(PLAN_SCOPE_SET_RETENTION, args, nulls, false);
 	}
+	scope_memo_forget();		/* it holds the retention before this change */
 	steward_as_owner_end(&ctx);
 	PG_RETURN_VOID();
 }

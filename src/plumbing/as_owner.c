@@ -50,6 +50,7 @@
 #include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -58,23 +59,88 @@
 #include "plumbing/as_owner.h"
 
 /*
+ * Resolved steward.* relations of this backend.  Resolving one reads
+ * pg_extension and pg_depend without a catalog cache (a third of the CPU
+ * of an idempotency_complete); the API functions resolve their tables on
+ * every call.  An entry is dropped when its relation's relcache entry is
+ * invalidated (DROP, ALTER, DROP EXTENSION: the relation goes away and
+ * takes the entry with it), and all of them on a full invalidation.
+ */
+#define RELID_CACHE_SIZE 16
+
+typedef struct RelidCacheEntry
+{
+	NameData	relname;
+	Oid			relid;
+} RelidCacheEntry;
+
+static RelidCacheEntry relid_cache[RELID_CACHE_SIZE];
+static int	relid_cache_used = 0;
+static bool relid_cache_callback_registered = false;
+
+static void
+relid_cache_invalidate(Datum arg, Oid relid)
+{
+	int			kept = 0;
+
+	for (int i = 0; i < relid_cache_used; i++)
+		if (OidIsValid(relid) && relid_cache[i].relid != relid)
+			relid_cache[kept++] = relid_cache[i];
+	relid_cache_used = kept;
+}
+
+static Oid
+relid_cache_lookup(const char *relname)
+{
+	for (int i = 0; i < relid_cache_used; i++)
+		if (strcmp(NameStr(relid_cache[i].relname), relname) == 0)
+			return relid_cache[i].relid;
+	return InvalidOid;
+}
+
+static void
+relid_cache_remember(const char *relname, Oid relid)
+{
+	if (!relid_cache_callback_registered)
+	{
+		CacheRegisterRelcacheCallback(relid_cache_invalidate, (Datum) 0);
+		relid_cache_callback_registered = true;
+	}
+	if (relid_cache_used == RELID_CACHE_SIZE)
+		relid_cache_used = 0;	/* start over: there are fewer tables than slots */
+	strlcpy(NameStr(relid_cache[relid_cache_used].relname), relname, NAMEDATALEN);
+	relid_cache[relid_cache_used].relid = relid;
+	relid_cache_used++;
+}
+
+/*
  * OID of the extension's own relation steward.<relname>: a relation of that
  * name in schema steward that is a member of extension pg_steward
  * (pg_depend), so that a schema "steward" someone made in a database
  * without the extension, or a relation someone added to the schema, is
  * never taken for ours.  Returns InvalidOid if there is none and
- * missing_ok; otherwise raises 42P01.  Takes no lock.
+ * missing_ok; otherwise raises 42P01.  Takes no lock.  Found relations are
+ * remembered for the backend's life until an invalidation of their
+ * relcache entry (see relid_cache); absent ones are looked up every time.
  */
 Oid
 steward_relid(const char *relname, bool missing_ok)
 {
-	Oid			extoid = get_extension_oid(STEWARD_EXTENSION, true);
-	Oid			nspid = OidIsValid(extoid) ? get_namespace_oid(STEWARD_SCHEMA, true) : InvalidOid;
-	Oid			relid = OidIsValid(nspid) ? get_relname_relid(relname, nspid) : InvalidOid;
+	Oid			relid = relid_cache_lookup(relname);
+	Oid			extoid;
+	Oid			nspid;
+
+	if (OidIsValid(relid))
+		return relid;
+	extoid = get_extension_oid(STEWARD_EXTENSION, true);
+	nspid = OidIsValid(extoid) ? get_namespace_oid(STEWARD_SCHEMA, true) : InvalidOid;
+	relid = OidIsValid(nspid) ? get_relname_relid(relname, nspid) : InvalidOid;
 
 	if (OidIsValid(relid) && getExtensionOfObject(RelationRelationId, relid) != extoid)
 		relid = InvalidOid;
-	if (!OidIsValid(relid) && !missing_ok)
+	if (OidIsValid(relid))
+		relid_cache_remember(relname, relid);
+	else if (!missing_ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation \"%s.%s\" of extension %s does not exist",
