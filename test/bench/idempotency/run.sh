@@ -34,6 +34,18 @@
 #   SYNC_COMMIT=on  off: synchronous_commit = off for the whole cluster, so
 #                   the commit flush does not hide the functions' CPU cost
 #                   (issue 18: (a) >= 1.3x, (b) >= 1.5x); ROUNDS_C=0 skips (c)
+#   CHECKPOINT_EACH=0  1: CHECKPOINT before every run of (a) and (b), as
+#                   before 2026-11-29.  0 (default): one CHECKPOINT, then a
+#                   warm-up run of (a) per variant (not counted), so that the
+#                   runs measure the steady state: a CHECKPOINT before an 8 s
+#                   run makes its first write to every index page a full-page
+#                   image, and steward_hash spreads new keys over all its
+#                   bucket pages while this benchmark's new keys ('n-...')
+#                   all sort into a few btree leaves ('r-...' are the loaded
+#                   ones): 14 MB against 1.3 MB of page images per 10000 new
+#                   keys, which measures the key naming, not the CPU per
+#                   request (WAL per request without page images: 588 and
+#                   590 bytes)
 #   PORT=5492       port of the throwaway cluster (Unix socket only)
 #   KEEP=0          1: keep the cluster directory (logs) at exit
 # With the defaults this takes about 8-9 minutes on 2 cores (setup ~30 s,
@@ -55,6 +67,7 @@ CLIENTS=${CLIENTS:-2}
 SYNC_COMMIT=${SYNC_COMMIT:-on}
 PORT=${PORT:-5492}
 KEEP=${KEEP:-0}
+CHECKPOINT_EACH=${CHECKPOINT_EACH:-0}
 
 BENCH=$(cd "$(dirname "$0")" && pwd)
 BASE=/var/tmp/pg_steward-bench-idempotency
@@ -132,13 +145,22 @@ read -r C0_NEW C0_REPLAY C0_MISMATCH C0_INPROG C0_EXPIRED C0_PURGED <<<"$(counte
 
 echo "== (a), (b): $ROUNDS rounds, ${DURATION}s per run"
 t_ab=$SECONDS
+if [ "$CHECKPOINT_EACH" = 0 ] && [ "$ROUNDS" -gt 0 ]; then
+    psql_q -d "$DB" -c "CHECKPOINT"
+    for s in "${VARIANTS[@]}"; do
+        read -r tps n <<<"$(pgbench_run "$s" new.sql "$LOGS/warmup-$s.log" -T "$DURATION")"
+        TX["a $s"]=$(( ${TX["a $s"]} + n ))
+        echo "   warm-up $s: $(fmt "$tps") TPS (not counted)"
+    done
+fi
 for ((r = 0; r < ROUNDS; r++)); do
     line="round $((r + 1))/$ROUNDS:"
     order=("${VARIANTS[$((r % 2))]}" "${VARIANTS[$(((r + 1) % 2))]}")
     for w in a b; do
         [ "$w" = a ] && script=new.sql || script=replay.sql
         for s in "${order[@]}"; do
-            psql_q -d "$DB" -c "VACUUM $s.idempotency_keys" -c "CHECKPOINT"
+            psql_q -d "$DB" -c "VACUUM $s.idempotency_keys"
+            [ "$CHECKPOINT_EACH" = 0 ] || psql_q -d "$DB" -c "CHECKPOINT"
             c0=$(cpu_sample)
             read -r tps n <<<"$(pgbench_run "$s" "$script" "$LOGS/$w-$s-$r.log" -T "$DURATION")"
             c1=$(cpu_sample)
@@ -340,7 +362,7 @@ TOTAL_SECS=$((SECONDS - T_START))
     echo "- variants: pg_steward = steward.idempotency_begin/complete (steward table, EXCLUDE USING steward_hash (scope, key), btree on expires_at); PL/pgSQL = plain.sql (heap table, btree UNIQUE (scope, key), btree on expires_at; INSERT ... ON CONFLICT DO NOTHING RETURNING, else SELECT and classify; complete = UPDATE)"
     echo "- equivalence: equiv.sql ($EQUIV_LINES output lines: new, in_progress, replay, mismatch, scopes, rollback, complete no-op / conflict / not held, argument checks, lock-timeout takeover, retention override, expiry) gives identical output on both variants"
     echo "- data: $NKEYS completed keys per variant (100 scopes), identical; (a) adds new keys, (b) reads"
-    echo "- (a), (b): pgbench -n -M prepared -c $CLIENTS -j $CLIENTS -T $DURATION, scripts new.sql, replay.sql; $ROUNDS rounds, variants interleaved (first variant alternating), VACUUM of the keys table + CHECKPOINT before every run; medians"
+    echo "- (a), (b): pgbench -n -M prepared -c $CLIENTS -j $CLIENTS -T $DURATION, scripts new.sql, replay.sql; $ROUNDS rounds, variants interleaved (first variant alternating), VACUUM of the keys table before every run; $( [ "$CHECKPOINT_EACH" = 0 ] && echo "one CHECKPOINT and a warm-up run of (a) per variant (not counted) before the first, so runs measure the steady state without full-page images" || echo "CHECKPOINT before every run" ); medians"
     echo "- (c): $ROUNDS_C rounds; each inserts $NEXP expired keys (expired.sql) and VACUUMs, then runs purge_begin.sql (begin of a new key, autocommit; pgbench -c $CLIENTS -j $CLIENTS -l in ${CHUNK}s chunks) for ${DURATION_C}s without purge and, with the purge worker switched on, until it has purged all $NEXP keys; the order of the two phases alternates per round. Latencies are per transaction from the pgbench logs, p99 = nearest rank; \"during\" = transactions completed between switching the purge on and the purge counter reaching $NEXP"
     echo "- time: setup ${SETUP_SECS}s, (a)+(b) ${AB_SECS}s, (c) ${C_SECS}s, total ${TOTAL_SECS}s"
     echo "- consistency after the runs: $check (pg_steward's outcome counters match the pgbench transaction counts: $d_new new, $d_replay replay, 0 mismatch / in_progress; every key of (a) completed in both variants; $((C1_PURGED - C0_PURGED)) purged; verify_index clean)"
