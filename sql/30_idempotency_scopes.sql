@@ -132,7 +132,28 @@ RESET ROLE;
 -- Nobody gained anything.
 SELECT rolname, rolsuper FROM pg_roles WHERE rolname LIKE 'scope\_%' ORDER BY 1;
 
-SELECT steward.drop_idempotency_scope(s) FROM unnest(ARRAY['payments', 'b-payments', 'orphan']) s;
+-- A complete reuses the scope its begin checked in the same
+-- subtransaction; never across a rolled-back one, which may have held the
+-- scope's claim, and never past a change of the scope.
+SET ROLE scope_a;
+BEGIN;
+SAVEPOINT first_use;
+SELECT outcome FROM steward.idempotency_begin('memo', 'k1', 'fp');
+ROLLBACK TO first_use;
+SELECT count(*) AS memo_scope_rows FROM steward.idempotency_scope_owners WHERE scope = 'memo';
+SELECT outcome FROM steward.idempotency_begin('memo', 'k2', 'fp');
+SELECT scope, owner FROM steward.idempotency_scope_owners WHERE scope = 'memo';
+SELECT steward.set_idempotency_retention('memo', '7 days');
+SELECT steward.idempotency_complete('memo', 'k2', 200, '{}');
+COMMIT;
+RESET ROLE;
+SELECT expires_at - completed_at AS kept_for
+  FROM steward.idempotency_keys WHERE scope = 'memo' AND key = 'k2';
+SET ROLE scope_b;
+SELECT outcome FROM steward.idempotency_begin('memo', 'k3', 'fp');
+RESET ROLE;
+
+SELECT steward.drop_idempotency_scope(s) FROM unnest(ARRAY['payments', 'b-payments', 'orphan', 'memo']) s;
 REVOKE ALL ON FUNCTION
     steward.idempotency_begin(text, text, text, boolean),
     steward.idempotency_begin_strict(text, text, text, boolean),
