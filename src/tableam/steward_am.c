@@ -495,6 +495,68 @@ count_update(Relation rel, TupleTableSlot *slot, const StateChange *changes,
 	steward_hotrows_count(rel, slot, &((StewardRules *) steward_get_rules(rel))->hot);
 }
 
+/*
+ * The buffer that held the last row an UPDATE replaced: the rows of a bulk
+ * UPDATE come page after page, so the next one is most likely on the same
+ * page, and ReadRecentBuffer pins it without the buffer-mapping lookup
+ * ReadBuffer makes (it checks the buffer still holds that block; if not,
+ * we read it the normal way).  Nothing stays pinned between rows: a pin
+ * would keep the scan from pruning the page.
+ */
+static struct
+{
+	RelFileNode node;
+	BlockNumber block;
+	Buffer		buffer;
+} recent_row_page = {{0, 0, 0}, InvalidBlockNumber, InvalidBuffer};
+
+/*
+ * The row version at *tid of rel, whatever its visibility, as heap_fetch
+ * with SnapshotAny returns it: *buffer pinned (not locked) and the tuple
+ * pointing into it; false (and InvalidBuffer) if the line pointer holds no
+ * tuple.  Same locking as heap_fetch: a share lock while the line pointer
+ * is read.
+ */
+static bool
+fetch_replaced_row(Relation rel, ItemPointer tid, HeapTuple tuple, Buffer *buffer)
+{
+	BlockNumber block = ItemPointerGetBlockNumber(tid);
+	OffsetNumber offnum = ItemPointerGetOffsetNumber(tid);
+	Buffer		buf;
+	Page		page;
+	ItemId		lp;
+
+	if (recent_row_page.block == block &&
+		RelFileNodeEquals(recent_row_page.node, rel->rd_node) &&
+		!RelationUsesLocalBuffers(rel) &&
+		ReadRecentBuffer(rel->rd_node, MAIN_FORKNUM, block, recent_row_page.buffer))
+		buf = recent_row_page.buffer;
+	else
+	{
+		buf = ReadBuffer(rel, block);
+		recent_row_page.node = rel->rd_node;
+		recent_row_page.block = block;
+		recent_row_page.buffer = buf;
+	}
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	if (offnum < FirstOffsetNumber || offnum > PageGetMaxOffsetNumber(page) ||
+		!ItemIdIsNormal(lp = PageGetItemId(page, offnum)))
+	{
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		ReleaseBuffer(buf);
+		*buffer = InvalidBuffer;
+		return false;
+	}
+	tuple->t_self = *tid;
+	tuple->t_data = (HeapTupleHeader) PageGetItem(page, lp);
+	tuple->t_len = ItemIdGetLength(lp);
+	tuple->t_tableOid = RelationGetRelid(rel);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	*buffer = buf;
+	return true;
+}
+
 static int
 apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 				   CommandId cid, Snapshot snapshot, StateChange *changes)
@@ -522,13 +584,8 @@ apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	 * update; visibility is heap_update's business.  If the line pointer is
 	 * gone, heap_update will report it.
 	 */
-	oldtup.t_self = *otid;
-	if (!heap_fetch(rel, SnapshotAny, &oldtup, &buffer, false))
-	{
-		if (BufferIsValid(buffer))
-			ReleaseBuffer(buffer);
+	if (!fetch_replaced_row(rel, otid, &oldtup, &buffer))
 		return 0;
-	}
 	nchanges = check_update_rules(rel, rules, &oldtup, buffer, snapshot, slot,
 								  have_read ? &read : NULL, cid,
 								  &newversion, changes);
