@@ -1687,18 +1687,25 @@ steward_governor_pace(StewardGovJob *job, int64 rows)
 
 /*
  * End a job begun with steward_governor_begin (NULL or already ended: a
- * no-op, so error paths may call it twice).  Its slot keeps the final
- * decision and totals among the finished jobs steward.governor shows;
- * takes the governor's LWLock exclusively for that.  The local job record
- * is freed for reuse.  Raises nothing.
+ * no-op, so error paths may call it twice).  "rows": what the batch handed
+ * out last did, when the caller stops after it without reporting it to
+ * steward_governor_pace (a short last batch: nothing left); 0 otherwise.
+ * Its slot keeps the final decision and totals among the finished jobs
+ * steward.governor shows; takes the governor's LWLock exclusively for
+ * that.  The local job record is freed for reuse.  Raises nothing.
  */
 void
-steward_governor_end(StewardGovJob *job)
+steward_governor_end(StewardGovJob *job, int64 rows)
 {
 	if (job == NULL || !job->in_use)
 		return;
 	if (job->working)
+	{
 		job->work_ended = GetCurrentTimestamp();
+		job->rows_done += Max(rows, 0);
+		if (rows > 0)
+			job->batches++;
+	}
 	job->working = false;
 	release_job(job, GOV_S_FINISHED);
 }
@@ -1783,7 +1790,7 @@ steward_governor_end_sql(PG_FUNCTION_ARGS)
 
 		for (int i = 0; i < GOV_MAX_LOCAL_JOBS; i++)
 			if (local_jobs[i].in_use && local_jobs[i].id == id)
-				steward_governor_end(&local_jobs[i]);
+				steward_governor_end(&local_jobs[i], 0);
 	}
 	PG_RETURN_VOID();
 }

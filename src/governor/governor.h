@@ -47,7 +47,7 @@ extern void steward_governor_tick(void);
 extern StewardGovJob *steward_governor_begin(const char *kind, const char *label, int64 ref,
 											 int max_batch, int max_rows_per_sec);
 extern int	steward_governor_pace(StewardGovJob *job, int64 rows);
-extern void steward_governor_end(StewardGovJob *job);
+extern void steward_governor_end(StewardGovJob *job, int64 rows);
 extern bool steward_governor_enabled(void);
 extern void steward_governor_lower_priority(void);
 extern void steward_governor_lower_priority_on_foreground(StewardGovJob *job);

@@ -402,9 +402,13 @@ steward_purge_db_main(Datum main_arg)
 				break;
 			continue;
 		}
-		if (!run_phase("purging expired idempotency keys", purge_phase, &n, deadline) ||
-			n < purge_batch)
+		if (!run_phase("purging expired idempotency keys", purge_phase, &n, deadline))
+		{
+			n = 0;				/* rolled back */
 			break;
+		}
+		if (n < purge_batch)
+			break;				/* nothing left */
 		/*
 		 * With the governor off, the fixed pause lets concurrent commits
 		 * have the WAL flushes in between.
@@ -416,7 +420,8 @@ steward_purge_db_main(Datum main_arg)
 			ResetLatch(MyLatch);
 		}
 	}
-	steward_governor_end(job);
+	/* n: the last batch's keys, when it stopped the loop unreported */
+	steward_governor_end(job, n);
 
 	/* The same visit keeps steward.capacity's samples current. */
 	(void) run_phase("sampling table sizes for steward.capacity", sample_phase, &n,

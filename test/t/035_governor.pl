@@ -221,6 +221,12 @@ ok( sql("SELECT sum(purged) = $nkeys FROM steward.idempotency_stats") eq 't',
 ok( sql(q{SELECT bool_or(pauses >= 1 AND rows_done > 0) FROM steward.governor_jobs WHERE kind = 'purge'})
 	  eq 't',
 	'governor_jobs shows the purge visit that paused and then purged');
+# The last, short batch of a visit counts too (it ends the visit unpaced).
+ok( poll_until(
+		qq{SELECT sum(rows_done) = $nkeys AND bool_and(finished_at IS NOT NULL)
+		     FROM steward.governor_jobs WHERE kind = 'purge'},
+		30, 'the purge visits to end'),
+	'governor_jobs counts every purged key, the last batch included');
 
 # --- Part 3 -----------------------------------------------------------
 sql(q{UPDATE items SET status = 'a', moves = 0});
