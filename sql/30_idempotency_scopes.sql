@@ -44,6 +44,13 @@ SELECT steward.idempotency_complete('payments', 'k2', 200, '{"forged": true}');
 \echo :LAST_ERROR_SQLSTATE
 -- ... nor change, take or drop the scope, nor read the tables.
 SELECT steward.set_idempotency_retention('payments', '1 minute');
+-- Keys expire at now() + retention: a retention past the last timestamp is
+-- refused when it is set, not by every begin afterwards.
+SELECT steward.set_idempotency_retention('payments', '1000000 years');
+SELECT steward.create_idempotency_scope('too-long', NULL, '100001 years');
+SELECT steward.set_idempotency_retention('payments', '100000 years');
+SELECT outcome FROM steward.idempotency_begin('payments', 'far-future', 'fp');
+SELECT steward.set_idempotency_retention('payments', '1 minute');
 \echo :LAST_ERROR_SQLSTATE
 SELECT steward.alter_idempotency_scope_owner('payments', 'scope_b');
 \echo :LAST_ERROR_SQLSTATE

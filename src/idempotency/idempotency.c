@@ -1162,7 +1162,22 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
  * ------------------------------------------------------------------------
  */
 
-/* A positive retention, or NULL (argument argno). */
+/*
+ * The longest retention: keys expire at now() + retention, and timestamps
+ * end in the year 294276.
+ */
+#define IDEM_MAX_RETENTION_YEARS 100000
+
+static Interval *
+max_retention(void)
+{
+	Interval   *iv = palloc0(sizeof(Interval));
+
+	iv->month = IDEM_MAX_RETENTION_YEARS * MONTHS_PER_YEAR;
+	return iv;
+}
+
+/* A positive retention of at most IDEM_MAX_RETENTION_YEARS, or NULL (argument argno). */
 static Datum
 retention_arg(FunctionCallInfo fcinfo, int argno, char *null)
 {
@@ -1179,6 +1194,15 @@ retention_arg(FunctionCallInfo fcinfo, int argno, char *null)
 				 errmsg("idempotency retention must be positive"),
 				 errdetail("Got %s.", DatumGetCString(DirectFunctionCall1(interval_out,
 																		  IntervalPGetDatum(iv))))));
+	/* Keys expire at now() + retention: that must stay a timestamp. */
+	if (DatumGetBool(DirectFunctionCall2(interval_gt, IntervalPGetDatum(iv),
+										 IntervalPGetDatum(max_retention()))))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("idempotency retention is too long"),
+				 errdetail("Got %s; the longest is %d years.",
+						   DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(iv))),
+						   IDEM_MAX_RETENTION_YEARS)));
 	return IntervalPGetDatum(iv);
 }
 
