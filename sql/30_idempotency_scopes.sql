@@ -44,13 +44,6 @@ SELECT steward.idempotency_complete('payments', 'k2', 200, '{"forged": true}');
 \echo :LAST_ERROR_SQLSTATE
 -- ... nor change, take or drop the scope, nor read the tables.
 SELECT steward.set_idempotency_retention('payments', '1 minute');
--- Keys expire at now() + retention: a retention past the last timestamp is
--- refused when it is set, not by every begin afterwards.
-SELECT steward.set_idempotency_retention('payments', '1000000 years');
-SELECT steward.create_idempotency_scope('too-long', NULL, '100001 years');
-SELECT steward.set_idempotency_retention('payments', '100000 years');
-SELECT outcome FROM steward.idempotency_begin('payments', 'far-future', 'fp');
-SELECT steward.set_idempotency_retention('payments', '1 minute');
 \echo :LAST_ERROR_SQLSTATE
 SELECT steward.alter_idempotency_scope_owner('payments', 'scope_b');
 \echo :LAST_ERROR_SQLSTATE
@@ -156,6 +149,14 @@ COMMIT;
 RESET ROLE;
 SELECT expires_at - completed_at AS kept_for
   FROM steward.idempotency_keys WHERE scope = 'memo' AND key = 'k2';
+-- Keys expire at now() + retention: a retention past the last timestamp is
+-- refused when it is set, not by every begin afterwards.
+SELECT steward.set_idempotency_retention('memo', '1000000 years');
+SELECT steward.create_idempotency_scope('too-long', NULL, '100001 years');
+SELECT steward.set_idempotency_retention('memo', '100000 years');
+SELECT outcome FROM steward.idempotency_begin('memo', 'far-future', 'fp');
+SELECT expires_at > now() + interval '99999 years' AS far
+  FROM steward.idempotency_keys WHERE scope = 'memo' AND key = 'far-future';
 SET ROLE scope_b;
 SELECT outcome FROM steward.idempotency_begin('memo', 'k3', 'fp');
 RESET ROLE;
