@@ -40,6 +40,7 @@
 #   OFF=0           1: also run each job ungoverned once per round
 #   TARGET_RATIO=   steward.governor_target_p99_ratio (empty: the default,
 #                   1.3); the issue's goal allows 1.5
+#   GOVERNOR_WINDOW= steward.governor_window (empty: the default)
 #   PORT=5494       port of the throwaway cluster (Unix socket only)
 #   KEEP=0          1: keep the cluster directory (logs) at exit
 # The machine is shared: each phase is shown with the share of the CPUs
@@ -68,11 +69,13 @@ WATCHER=
 . "$BENCH/../lib.sh"
 
 TARGET_RATIO=${TARGET_RATIO:-}
-TARGET_TEXT="target p99 ratio ${TARGET_RATIO:-1.3}$([ -n "$TARGET_RATIO" ] && echo ' (set)' || echo '')"
+GOVERNOR_WINDOW=${GOVERNOR_WINDOW:-}
+TARGET_TEXT="target p99 ratio ${TARGET_RATIO:-1.3}$([ -n "$TARGET_RATIO" ] && echo ' (set)' || echo '')$([ -n "$GOVERNOR_WINDOW" ] && echo ", window $GOVERNOR_WINDOW (set)" || echo '')"
 SETTINGS="shared_buffers=1GB, max_wal_size=20GB, checkpoint_timeout=1h, autovacuum=off, steward.idempotency_purge_interval=1s (the worker is switched on with steward.idempotency_purge_databases only during the purge phases); everything else default: synchronous_commit=on, the governor's defaults ($TARGET_TEXT, critical 3, window 5 s, interval 1 s), steward.idempotency_purge_batch=1000, run_transition batch_size 1000; C collation"
 bench_start_cluster governor "steward.idempotency_purge_interval = '1s'
 steward.idempotency_purge_databases = 'none'
-$([ -n "$TARGET_RATIO" ] && echo "steward.governor_target_p99_ratio = $TARGET_RATIO")"
+$([ -n "$TARGET_RATIO" ] && echo "steward.governor_target_p99_ratio = $TARGET_RATIO")
+$([ -n "$GOVERNOR_WINDOW" ] && echo "steward.governor_window = '$GOVERNOR_WINDOW'")"
 
 echo "== setup: $BIG rows for run_transition"
 t0=$SECONDS
