@@ -882,13 +882,25 @@ max_replay_lag_ms(void)
 	return lag;
 }
 
-/* Move a slot to the finished ring (lock held exclusively) and free it. */
+/*
+ * Move a slot to the finished ring (lock held exclusively) and free it.  A
+ * purge visit that found nothing to delete is only freed: the worker visits
+ * every database every steward.idempotency_purge_interval, and such visits
+ * would push the jobs worth seeing out of the ring of GOV_FINISHED.
+ */
 static void
 retire_slot(GovSlot *slot, GovSlotState final, TimestampTz now)
 {
 	GovSlot    *f = &gov->finished[gov->finished_next];
 
 	SpinLockAcquire(&slot->mutex);
+	if (final == GOV_S_FINISHED && slot->rows_done == 0 &&
+		strcmp(slot->kind, "purge") == 0)
+	{
+		slot->in_use = false;
+		SpinLockRelease(&slot->mutex);
+		return;
+	}
 	SpinLockAcquire(&f->mutex);
 	f->in_use = true;
 	f->id = slot->id;
