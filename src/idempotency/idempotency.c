@@ -346,6 +346,7 @@ typedef struct DirectRead
 	Relation	heap;
 	Relation	index;
 	Snapshot	snap;
+	bool		registered;		/* snap is ours to unregister */
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
 } DirectRead;
@@ -356,16 +357,26 @@ static IndexScanDesc key_scan_begin(Relation heap, Relation index, Snapshot snap
 static bool key_scan_next(IndexScanDesc scan, int nkeys, const Datum *vals,
 						  TupleTableSlot *slot);
 
+/*
+ * Start reading the rows of steward.<tablename> whose key (the first nkeys
+ * columns of index indexname) equals vals: under snap, or when snap is
+ * NULL the statement snapshot described above.
+ */
 static void
 direct_read_begin(DirectRead *rd, const char *tablename, const char *indexname,
-				  int nkeys, const Datum *vals)
+				  Snapshot snap, int nkeys, const Datum *vals)
 {
 	Oid			heapoid = steward_relid(tablename, false);
 
 	rd->heap = table_open(heapoid, AccessShareLock);
 	rd->index = index_open(steward_index_relid(heapoid, indexname), AccessShareLock);
-	CommandCounterIncrement();
-	rd->snap = RegisterSnapshot(GetTransactionSnapshot());
+	rd->registered = snap == NULL;
+	if (rd->registered)
+	{
+		CommandCounterIncrement();
+		snap = RegisterSnapshot(GetTransactionSnapshot());
+	}
+	rd->snap = snap;
 	rd->slot = table_slot_create(rd->heap, NULL);
 	rd->scan = key_scan_begin(rd->heap, rd->index, rd->snap, nkeys, vals);
 }
@@ -391,7 +402,8 @@ direct_read_end(DirectRead *rd)
 {
 	index_endscan(rd->scan);
 	ExecDropSingleTupleTableSlot(rd->slot);
-	UnregisterSnapshot(rd->snap);
+	if (rd->registered)
+		UnregisterSnapshot(rd->snap);
 	index_close(rd->index, AccessShareLock);
 	table_close(rd->heap, AccessShareLock);
 }
@@ -425,7 +437,7 @@ scope_lookup(text *scope, ScopeInfo *info)
 	Oid			owner = InvalidOid;
 	bool		have_retention = false;
 
-	direct_read_begin(&rd, IDEM_SCOPES_TABLE, IDEM_SCOPES_PKEY, 1, &val);
+	direct_read_begin(&rd, IDEM_SCOPES_TABLE, IDEM_SCOPES_PKEY, NULL, 1, &val);
 	if (key_scan_next(rd.scan, 1, &val, rd.slot))
 	{
 		bool		isnull;
@@ -689,28 +701,15 @@ key_scan_next(IndexScanDesc scan, int nkeys, const Datum *vals, TupleTableSlot *
 static bool
 row_held_uncommitted(const char *tablename, const char *indexname, int nkeys, const Datum *vals)
 {
-	Oid			heapoid = steward_relid(tablename, false);
-	Relation	heap = table_open(heapoid, AccessShareLock);
-	Relation	index = index_open(steward_index_relid(heapoid, indexname), AccessShareLock);
 	SnapshotData dirty;
-	IndexScanDesc scan;
-	TupleTableSlot *slot = table_slot_create(heap, NULL);
+	DirectRead	rd;
 	bool		held = false;
 
 	InitDirtySnapshot(dirty);
-	scan = key_scan_begin(heap, index, &dirty, nkeys, vals);
-	while (key_scan_next(scan, nkeys, vals, slot))
-	{
-		if (TransactionIdIsValid(dirty.xmin) || TransactionIdIsValid(dirty.xmax))
-		{
-			held = true;
-			break;
-		}
-	}
-	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	index_close(index, AccessShareLock);
-	table_close(heap, AccessShareLock);
+	direct_read_begin(&rd, tablename, indexname, &dirty, nkeys, vals);
+	while (!held && key_scan_next(rd.scan, nkeys, vals, rd.slot))
+		held = TransactionIdIsValid(dirty.xmin) || TransactionIdIsValid(dirty.xmax);
+	direct_read_end(&rd);
 	return held;
 }
 
@@ -803,7 +802,7 @@ look_key(Datum scope, Datum key, KeyRow *row, MemoryContext outcxt)
 	bool		found;
 
 	memset(row, 0, sizeof(KeyRow));
-	direct_read_begin(&rd, IDEM_KEYS_TABLE, IDEM_KEYS_CONSTRAINT, 2, vals);
+	direct_read_begin(&rd, IDEM_KEYS_TABLE, IDEM_KEYS_CONSTRAINT, NULL, 2, vals);
 	found = key_scan_next(rd.scan, 2, vals, rd.slot);
 	if (found)
 	{
