@@ -37,11 +37,14 @@
 
 #include "access/genam.h"
 #include "access/relation.h"
+#include "access/sysattr.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_class_d.h"
 #include "catalog/pg_collation_d.h"
 #include "catalog/pg_type_d.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -54,6 +57,7 @@
 #include "utils/datetime.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -304,29 +308,150 @@ required_text(FunctionCallInfo fcinfo, int argno, const char *what, bool limit)
 }
 
 /* ------------------------------------------------------------------------
+ * The extension's two tables, as this backend resolved them
+ *
+ * Every begin and complete needs the OIDs of both tables and of the indexes
+ * it reads through, and a dozen column numbers: resolved each time, that
+ * was some twenty catalog cache lookups per begin + complete.  They change
+ * only through DDL on the tables (ALTER EXTENSION UPDATE, DROP and CREATE
+ * EXTENSION, an index rebuilt or added), which invalidates the tables'
+ * relcache entries (an index's DDL the table's too), and with them this
+ * copy (idem_rels_invalidate); a full invalidation drops it as well.
+ * ------------------------------------------------------------------------
+ */
+typedef enum KeyCol
+{
+	KC_SCOPE,
+	KC_KEY,
+	KC_FINGERPRINT,
+	KC_STATUS,
+	KC_RESPONSE,
+	KC_CREATED_AT,
+	KC_LOCKED_AT,
+	KC_COMPLETED_AT,
+	KC_EXPIRES_AT,
+	KC_HOLDER_PID,
+	KC_HOLDER_START,
+	KC_LEASE_UNTIL,
+	KC_NUM
+} KeyCol;
+
+static const char *const key_col_names[KC_NUM] = {
+	[KC_SCOPE] = "scope",
+	[KC_KEY] = "key",
+	[KC_FINGERPRINT] = "fingerprint",
+	[KC_STATUS] = "status",
+	[KC_RESPONSE] = "response",
+	[KC_CREATED_AT] = "created_at",
+	[KC_LOCKED_AT] = "locked_at",
+	[KC_COMPLETED_AT] = "completed_at",
+	[KC_EXPIRES_AT] = "expires_at",
+	[KC_HOLDER_PID] = "holder_pid",
+	[KC_HOLDER_START] = "holder_start",
+	[KC_LEASE_UNTIL] = "lease_until",
+};
+
+typedef struct IdemRels
+{
+	bool		valid;
+	Oid			keys;
+	Oid			keys_index;		/* IDEM_KEYS_CONSTRAINT's index */
+	Oid			scopes;
+	Oid			scopes_pkey;
+	AttrNumber	kcol[KC_NUM];
+	AttrNumber	scope_owner;
+	AttrNumber	scope_retention;
+} IdemRels;
+
+static IdemRels idem_rels;
+static bool idem_rels_callback_registered = false;
+static uint64 relcache_invals = 0;	/* callbacks seen, of any relation */
+
+static void
+idem_rels_invalidate(Datum arg, Oid relid)
+{
+	relcache_invals++;
+	if (!OidIsValid(relid) || relid == idem_rels.keys || relid == idem_rels.scopes)
+		idem_rels.valid = false;
+}
+
+/* Attribute number of a column the extension's table must have. */
+static AttrNumber
+required_attnum(Oid relid, const char *column)
+{
+	AttrNumber	attnum = get_attnum(relid, column);
+
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist", column,
+						get_rel_name(relid)),
+				 errdetail("The extension's SQL objects do not match the pg_steward library."),
+				 errhint("ALTER EXTENSION pg_steward UPDATE")));
+	return attnum;
+}
+
+/*
+ * The tables, indexes and columns (idem_rels), resolved if needed.
+ * Without the columns 0.2 added, the database still has 0.1's objects,
+ * where scopes have no owners: nothing is done until the extension is
+ * updated (55000).  42P01 without the extension.
+ */
+static const IdemRels *
+idem_rels_get(void)
+{
+	IdemRels	r;
+	uint64		invals_before;
+
+	if (idem_rels.valid)
+		return &idem_rels;
+	if (!idem_rels_callback_registered)
+	{
+		CacheRegisterRelcacheCallback(idem_rels_invalidate, (Datum) 0);
+		idem_rels_callback_registered = true;
+	}
+	invals_before = relcache_invals;
+	r.keys = steward_relid(IDEM_KEYS_TABLE, false);
+	r.scopes = steward_relid(IDEM_SCOPES_TABLE, false);
+	r.scope_owner = get_attnum(r.scopes, "owner");
+	if (r.scope_owner == InvalidAttrNumber ||
+		get_attnum(r.keys, "holder_pid") == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("idempotency scopes of this database have no owners yet"),
+				 errdetail("The extension's SQL objects are older than the pg_steward library."),
+				 errhint("ALTER EXTENSION pg_steward UPDATE")));
+	r.scope_retention = required_attnum(r.scopes, "retention");
+	for (int i = 0; i < KC_NUM; i++)
+		r.kcol[i] = required_attnum(r.keys, key_col_names[i]);
+	r.keys_index = steward_index_relid(r.keys, IDEM_KEYS_CONSTRAINT);
+	r.scopes_pkey = steward_index_relid(r.scopes, IDEM_SCOPES_PKEY);
+
+	/*
+	 * Kept only if no invalidation arrived while it was resolved (the
+	 * lookups above may process invalidation messages): one that did may
+	 * concern what was read before it.  This call uses it either way, as
+	 * it would have used the same lookups done one by one.
+	 */
+	r.valid = relcache_invals == invals_before;
+	idem_rels = r;
+	return &idem_rels;
+}
+
+/* ------------------------------------------------------------------------
  * Entering the extension's tables
  *
  * Every function checks privileges as the caller, then reads and writes
  * the key and scope tables as their owner (src/plumbing/as_owner.c).  The
- * caller's user ID is taken before the switch.  Without the columns 0.2
- * added, the database still has 0.1's objects, where scopes have no
- * owners: nothing is done until the extension is updated.
+ * caller's user ID is taken before the switch.
  * ------------------------------------------------------------------------
  */
 static Oid
 idem_enter(StewardAsOwner *ctx)
 {
 	Oid			caller = GetUserId();
-	Oid			keys = steward_relid(IDEM_KEYS_TABLE, false);
 
-	if (get_attnum(steward_relid(IDEM_SCOPES_TABLE, false), "owner") == InvalidAttrNumber ||
-		get_attnum(keys, "holder_pid") == InvalidAttrNumber)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("idempotency scopes of this database have no owners yet"),
-				 errdetail("The extension's SQL objects are older than the pg_steward library."),
-				 errhint("ALTER EXTENSION pg_steward UPDATE")));
-	steward_as_owner_begin(keys, ctx);
+	steward_as_owner_begin(idem_rels_get()->keys, ctx);
 	return caller;
 }
 
@@ -358,18 +483,16 @@ static bool key_scan_next(IndexScanDesc scan, int nkeys, const Datum *vals,
 						  TupleTableSlot *slot);
 
 /*
- * Start reading the rows of steward.<tablename> whose key (the first nkeys
- * columns of index indexname) equals vals: under snap, or when snap is
+ * Start reading the rows of table heapoid whose key (the first nkeys
+ * columns of its index indexoid) equals vals: under snap, or when snap is
  * NULL the statement snapshot described above.
  */
 static void
-direct_read_begin(DirectRead *rd, const char *tablename, const char *indexname,
-				  Snapshot snap, int nkeys, const Datum *vals)
+direct_read_begin(DirectRead *rd, Oid heapoid, Oid indexoid, Snapshot snap, int nkeys,
+				  const Datum *vals)
 {
-	Oid			heapoid = steward_relid(tablename, false);
-
 	rd->heap = table_open(heapoid, AccessShareLock);
-	rd->index = index_open(steward_index_relid(heapoid, indexname), AccessShareLock);
+	rd->index = index_open(indexoid, AccessShareLock);
 	rd->registered = snap == NULL;
 	if (rd->registered)
 	{
@@ -379,22 +502,6 @@ direct_read_begin(DirectRead *rd, const char *tablename, const char *indexname,
 	rd->snap = snap;
 	rd->slot = table_slot_create(rd->heap, NULL);
 	rd->scan = key_scan_begin(rd->heap, rd->index, rd->snap, nkeys, vals);
-}
-
-/* Attribute number of a column the extension's table must have. */
-static AttrNumber
-direct_attnum(DirectRead *rd, const char *column)
-{
-	AttrNumber	attnum = get_attnum(RelationGetRelid(rd->heap), column);
-
-	if (attnum == InvalidAttrNumber)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("column \"%s\" of relation \"%s\" does not exist", column,
-						RelationGetRelationName(rd->heap)),
-				 errdetail("The extension's SQL objects do not match the pg_steward library."),
-				 errhint("ALTER EXTENSION pg_steward UPDATE")));
-	return attnum;
 }
 
 static void
@@ -437,15 +544,18 @@ scope_lookup(text *scope, ScopeInfo *info)
 	Oid			owner = InvalidOid;
 	bool		have_retention = false;
 
-	direct_read_begin(&rd, IDEM_SCOPES_TABLE, IDEM_SCOPES_PKEY, NULL, 1, &val);
+	const IdemRels *rels = idem_rels_get();
+
+	direct_read_begin(&rd, rels->scopes, rels->scopes_pkey, NULL, 1, &val);
+	rels = idem_rels_get();		/* DDL that committed while we waited for the lock */
 	if (key_scan_next(rd.scan, 1, &val, rd.slot))
 	{
 		bool		isnull;
-		Datum		d = slot_getattr(rd.slot, direct_attnum(&rd, "owner"), &isnull);
+		Datum		d = slot_getattr(rd.slot, rels->scope_owner, &isnull);
 
 		if (!isnull)
 			owner = DatumGetObjectId(d);
-		d = slot_getattr(rd.slot, direct_attnum(&rd, "retention"), &isnull);
+		d = slot_getattr(rd.slot, rels->scope_retention, &isnull);
 		if (!isnull && info != NULL)
 		{
 			info->retention = *DatumGetIntervalP(d);
@@ -699,14 +809,14 @@ key_scan_next(IndexScanDesc scan, int nkeys, const Datum *vals, TupleTableSlot *
  * through its index indexname?  AccessShareLock on both for the probe.
  */
 static bool
-row_held_uncommitted(const char *tablename, const char *indexname, int nkeys, const Datum *vals)
+row_held_uncommitted(Oid heapoid, Oid indexoid, int nkeys, const Datum *vals)
 {
 	SnapshotData dirty;
 	DirectRead	rd;
 	bool		held = false;
 
 	InitDirtySnapshot(dirty);
-	direct_read_begin(&rd, tablename, indexname, &dirty, nkeys, vals);
+	direct_read_begin(&rd, heapoid, indexoid, &dirty, nkeys, vals);
 	while (!held && key_scan_next(rd.scan, nkeys, vals, rd.slot))
 		held = TransactionIdIsValid(dirty.xmin) || TransactionIdIsValid(dirty.xmax);
 	direct_read_end(&rd);
@@ -718,7 +828,9 @@ key_held_uncommitted(Datum scope, Datum key)
 {
 	Datum		vals[2] = {scope, key};
 
-	return row_held_uncommitted(IDEM_KEYS_TABLE, IDEM_KEYS_CONSTRAINT, 2, vals);
+	const IdemRels *rels = idem_rels_get();
+
+	return row_held_uncommitted(rels->keys, rels->keys_index, 2, vals);
 }
 
 /*
@@ -728,7 +840,407 @@ key_held_uncommitted(Datum scope, Datum key)
 static bool
 scope_claim_uncommitted(Datum scope)
 {
-	return row_held_uncommitted(IDEM_SCOPES_TABLE, IDEM_SCOPES_PKEY, 1, &scope);
+	const IdemRels *rels = idem_rels_get();
+
+	return row_held_uncommitted(rels->scopes, rels->scopes_pkey, 1, &scope);
+}
+
+/* ------------------------------------------------------------------------
+ * Direct writes
+ *
+ * The complete's UPDATE, run through SPI, is a plan revalidation, an
+ * executor start and end, a plan tree and an EvalPlanQual state: more
+ * than the row update itself.  complete_direct does what the executor's
+ * UPDATE does for this table, with the same calls underneath: the row is
+ * found through the key constraint's index under the statement snapshot
+ * (direct_read_begin), replaced with table_tuple_update (the steward
+ * table AM: its rules and counters run as for any UPDATE; heap_update:
+ * WAL, TOAST, HOT, waits for concurrent writers with lock_timeout),
+ * index entries are added through ExecInsertIndexTuples (the exclusion
+ * constraint's check included) when the update is not HOT, and a
+ * concurrent update is handled as ExecUpdate does: 40001 under REPEATABLE
+ * READ and SERIALIZABLE, else the row's latest version is locked and
+ * updated if it still matches (EvalPlanQual).
+ *
+ * Only while the table has nothing else the executor would run for a
+ * write -- triggers, row-level security, CHECK constraints, generated
+ * columns: none are the extension's, but a superuser may add them -- and
+ * only for a plain table; otherwise the SPI statement runs, as before.
+ * ------------------------------------------------------------------------
+ */
+typedef struct DirectWrite
+{
+	Relation	heap;
+	Relation	index;			/* the key constraint's index */
+	EState	   *estate;
+	ResultRelInfo *rri;
+} DirectWrite;
+
+/*
+ * Open the keys table for a direct write of kind cmd (RowExclusiveLock,
+ * its indexes too), or return false -- the lock kept, as a statement
+ * would keep it -- if only the executor may write it.
+ */
+static bool
+direct_write_begin(DirectWrite *wr, CmdType cmd)
+{
+	const IdemRels *rels = idem_rels_get();
+	const char *cmdname = cmd == CMD_INSERT ? "INSERT" : "UPDATE";
+	Relation	heap;
+	TupleConstr *constr;
+
+	/* As ExecutorStart: 25006 in a read-only transaction (a standby's). */
+	if (XactReadOnly)
+		PreventCommandIfReadOnly(cmdname);
+	PreventCommandIfParallelMode(cmdname);
+	heap = table_open(rels->keys, RowExclusiveLock);
+	constr = RelationGetDescr(heap)->constr;
+
+	if (heap->rd_rel->relkind != RELKIND_RELATION || heap->trigdesc != NULL ||
+		heap->rd_rel->relrowsecurity ||
+		(constr != NULL && (constr->num_check > 0 || constr->has_generated_stored)))
+	{
+		table_close(heap, NoLock);
+		return false;
+	}
+	/* As CheckValidResultRel: a published table needs a replica identity. */
+	CheckCmdReplicaIdentity(heap, cmd);
+	rels = idem_rels_get();		/* DDL that committed while we waited for the lock */
+	wr->heap = heap;
+	wr->index = index_open(rels->keys_index, RowExclusiveLock);
+	wr->estate = CreateExecutorState();
+	wr->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(wr->rri, heap, 0, NULL, 0);
+	ExecOpenIndices(wr->rri, cmd == CMD_INSERT);
+	return true;
+}
+
+static void
+direct_write_end(DirectWrite *wr)
+{
+	ExecCloseIndices(wr->rri);
+	FreeExecutorState(wr->estate);
+	index_close(wr->index, NoLock);
+	table_close(wr->heap, NoLock);
+}
+
+/* Index entries of a new row version, unless heap_update kept it HOT. */
+static void
+direct_write_index(DirectWrite *wr, TupleTableSlot *slot)
+{
+	/*
+	 * update = false: it only sets a hint for btree's bottom-up deletion,
+	 * which needs the updated columns from a range table we do not have.
+	 */
+	list_free(ExecInsertIndexTuples(wr->rri, slot, wr->estate, false, false, NULL, NIL));
+	ResetPerTupleExprContext(wr->estate);
+}
+
+/* Does the row in slot (its columns deformed) have this key and no result? */
+static bool
+complete_matches(TupleTableSlot *slot, const Datum *vals)
+{
+	const IdemRels *rels = &idem_rels;
+	bool		isnull;
+	Datum		d;
+
+	(void) slot_getattr(slot, rels->kcol[KC_STATUS], &isnull);
+	if (!isnull)
+		return false;
+	d = slot_getattr(slot, rels->kcol[KC_SCOPE], &isnull);
+	if (isnull || !text_equal(d, vals[0]))
+		return false;
+	d = slot_getattr(slot, rels->kcol[KC_KEY], &isnull);
+	return !isnull && text_equal(d, vals[1]);
+}
+
+/*
+ * A row changed by this transaction after our snapshot: by this command,
+ * nothing to do; by a later one (a trigger's), an error, as in ExecUpdate.
+ */
+static void
+check_self_modified(const TM_FailureData *tmfd, CommandId cid)
+{
+	if (tmfd->cmax != cid)
+		ereport(ERROR,
+				(errcode(ERRCODE_TRIGGERED_DATA_CHANGE_VIOLATION),
+				 errmsg("tuple to be updated was already modified by an operation triggered by the current command")));
+}
+
+/*
+ * The complete's update of the row version in oldslot: PLAN_COMPLETE's
+ * SET on a copy of it, written as ExecUpdate writes it (see above).
+ * Returns the number of rows updated, 0 or 1.
+ */
+static int
+complete_update_row(DirectWrite *wr, TupleTableSlot *oldslot, const Datum *vals,
+					const Datum *set, const bool *setnull, Snapshot snap)
+{
+	const IdemRels *rels = &idem_rels;
+	TupleDesc	desc = RelationGetDescr(wr->heap);
+	TupleTableSlot *newslot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+	TupleTableSlot *lockslot = NULL;
+	TupleTableSlot *src = oldslot;
+	CommandId	cid = GetCurrentCommandId(true);
+	ItemPointerData tid = oldslot->tts_tid;
+	static const KeyCol setcols[4] = {KC_STATUS, KC_RESPONSE, KC_COMPLETED_AT, KC_EXPIRES_AT};
+	int			updated = 0;
+
+	for (;;)
+	{
+		TM_FailureData tmfd;
+		LockTupleMode lockmode;
+		bool		update_indexes;
+		TM_Result	result;
+
+		/* The new version: the old one's columns, the completion's SET. */
+		slot_getallattrs(src);
+		ExecClearTuple(newslot);
+		memcpy(newslot->tts_values, src->tts_values, desc->natts * sizeof(Datum));
+		memcpy(newslot->tts_isnull, src->tts_isnull, desc->natts * sizeof(bool));
+		for (int i = 0; i < lengthof(setcols); i++)
+		{
+			newslot->tts_values[rels->kcol[setcols[i]] - 1] = set[i];
+			newslot->tts_isnull[rels->kcol[setcols[i]] - 1] = setnull[i];
+		}
+		ExecStoreVirtualTuple(newslot);
+		ExecMaterializeSlot(newslot);
+		newslot->tts_tableOid = RelationGetRelid(wr->heap);
+
+		result = table_tuple_update(wr->heap, &tid, newslot, cid, snap, InvalidSnapshot,
+									true, &tmfd, &lockmode, &update_indexes);
+		if (result == TM_Ok)
+		{
+			if (update_indexes)
+				direct_write_index(wr, newslot);
+			updated = 1;
+			break;
+		}
+		if (result == TM_SelfModified)
+		{
+			check_self_modified(&tmfd, cid);
+			break;
+		}
+		if (result == TM_Deleted)
+		{
+			if (IsolationUsesXactSnapshot())
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not serialize access due to concurrent delete")));
+			break;
+		}
+		if (result != TM_Updated || IsolationUsesXactSnapshot())
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent update")));
+
+		/*
+		 * READ COMMITTED, a committed concurrent update: lock the row's
+		 * latest version and update that one if it still matches, as
+		 * EvalPlanQual would.
+		 */
+		if (lockslot == NULL)
+			lockslot = table_slot_create(wr->heap, NULL);
+		result = table_tuple_lock(wr->heap, &tid, snap, lockslot, cid, lockmode,
+								  LockWaitBlock, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+		if (result == TM_Deleted)
+			break;
+		if (result == TM_SelfModified)
+		{
+			check_self_modified(&tmfd, cid);
+			break;
+		}
+		if (result != TM_Ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent update")));
+		slot_getallattrs(lockslot);
+		if (!complete_matches(lockslot, vals))
+			break;
+		tid = lockslot->tts_tid;
+		src = lockslot;
+	}
+	if (lockslot != NULL)
+		ExecDropSingleTupleTableSlot(lockslot);
+	ExecDropSingleTupleTableSlot(newslot);
+	return updated;
+}
+
+/*
+ * PLAN_COMPLETE without the executor: set the result of the visible row of
+ * (scope, key) that has none.  Returns the number of rows updated (0 or
+ * 1), or -1 when the table may only be written through SPI (the caller
+ * runs PLAN_COMPLETE then).  The caller is in the owner's context.
+ */
+static int
+complete_direct(Datum scope, Datum key, int32 status, Jsonb *response,
+				const Interval *retention)
+{
+	Datum		vals[2] = {scope, key};
+	Datum		set[4];
+	bool		setnull[4] = {false, response == NULL, false, false};
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	DirectWrite wr;
+	Snapshot	snap;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	int			updated = 0;
+
+	if (!direct_write_begin(&wr, CMD_UPDATE))
+		return -1;
+	set[0] = Int32GetDatum(status);
+	set[1] = PointerGetDatum(response);
+	set[2] = TimestampTzGetDatum(now);
+	set[3] = DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now),
+								 IntervalPGetDatum(retention));
+
+	/* The snapshot and command ID an SPI statement would take here. */
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	snap = GetActiveSnapshot();
+	slot = table_slot_create(wr.heap, NULL);
+	scan = key_scan_begin(wr.heap, wr.index, snap, 2, vals);
+	while (key_scan_next(scan, 2, vals, slot))
+	{
+		slot_getallattrs(slot);
+		if (complete_matches(slot, vals))
+			updated += complete_update_row(&wr, slot, vals, set, setnull, snap);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	PopActiveSnapshot();
+	direct_write_end(&wr);
+	return updated;
+}
+
+/*
+ * In REPEATABLE READ and SERIALIZABLE, ON CONFLICT DO NOTHING raises 40001
+ * if the row it conflicts with is not visible to the transaction's
+ * snapshot and not its own (ExecCheckTIDVisible).
+ */
+static void
+insert_conflict_visible(DirectWrite *wr, ItemPointer tid, Snapshot snap)
+{
+	TupleTableSlot *slot;
+	bool		visible;
+
+	if (!IsolationUsesXactSnapshot())
+		return;
+	slot = table_slot_create(wr->heap, NULL);
+	visible = !table_tuple_fetch_row_version(wr->heap, tid, SnapshotAny, slot) ||
+		table_tuple_satisfies_snapshot(wr->heap, slot, snap);
+	if (!visible)
+	{
+		bool		isnull;
+		TransactionId xmin = DatumGetTransactionId(slot_getsysattr(slot, MinTransactionIdAttributeNumber,
+																	&isnull));
+
+		if (!TransactionIdIsCurrentTransactionId(xmin))
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent update")));
+	}
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+/*
+ * PLAN_INSERT without the executor: insert the row of a new key unless a
+ * row of (scope, key) exists, waiting for an uncommitted one as INSERT ...
+ * ON CONFLICT DO NOTHING does -- with its protocol: a pre-check that
+ * waits for conflicting writers (ExecCheckIndexConstraints), then the row
+ * inserted speculatively under a speculative-insertion lock, its index
+ * entries with the conflict check (a concurrent inserter of the same key
+ * that got there first makes us take the row back and start over), so
+ * that exactly one of them inserts and nobody gets 23505 or 23P01.
+ * Returns 1 if inserted (its created_at in *created), 0 if a row exists,
+ * -1 when the table may only be written through SPI.  Besides the
+ * columns written here, the table must have only the two defaults
+ * (created_at, locked_at: now()), or a column added later would miss its
+ * default: then -1 too.
+ */
+static int
+insert_direct(Datum scope, Datum key, Datum fp, const Interval *retention,
+			  Datum lease, bool lease_null, TimestampTz *created)
+{
+	const IdemRels *rels;
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	DirectWrite wr;
+	TupleDesc	desc;
+	TupleTableSlot *slot;
+	Snapshot	snap;
+	CommandId	cid;
+	int			live = 0;
+	int			inserted = -1;
+
+	if (!direct_write_begin(&wr, CMD_INSERT))
+		return -1;
+	rels = &idem_rels;
+	desc = RelationGetDescr(wr.heap);
+	for (int i = 0; i < desc->natts; i++)
+		live += !TupleDescAttr(desc, i)->attisdropped;
+	if (live != KC_NUM || desc->constr == NULL || desc->constr->num_defval != 2)
+	{
+		direct_write_end(&wr);
+		return -1;
+	}
+
+	slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+	ExecClearTuple(slot);
+	memset(slot->tts_isnull, true, desc->natts * sizeof(bool));
+#define SET_COL(col, value) \
+	(slot->tts_values[rels->kcol[col] - 1] = (value), slot->tts_isnull[rels->kcol[col] - 1] = false)
+	SET_COL(KC_SCOPE, scope);
+	SET_COL(KC_KEY, key);
+	SET_COL(KC_FINGERPRINT, fp);
+	SET_COL(KC_CREATED_AT, TimestampTzGetDatum(now));
+	SET_COL(KC_LOCKED_AT, TimestampTzGetDatum(now));
+	SET_COL(KC_EXPIRES_AT, DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now),
+											   IntervalPGetDatum(retention)));
+	SET_COL(KC_HOLDER_PID, Int32GetDatum(MyProcPid));
+	SET_COL(KC_HOLDER_START, TimestampTzGetDatum(MyStartTimestamp));
+	if (!lease_null)
+		SET_COL(KC_LEASE_UNTIL, DirectFunctionCall2(timestamptz_pl_interval,
+													TimestampTzGetDatum(now), lease));
+#undef SET_COL
+	ExecStoreVirtualTuple(slot);
+	ExecMaterializeSlot(slot);
+	slot->tts_tableOid = RelationGetRelid(wr.heap);
+
+	/* The snapshot and command ID an SPI statement would take here. */
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	snap = GetActiveSnapshot();
+	cid = GetCurrentCommandId(true);
+	while (inserted < 0)
+	{
+		ItemPointerData conflict;
+		uint32		token;
+		bool		spec_conflict = false;
+
+		CHECK_FOR_INTERRUPTS();
+		/* Waits for an uncommitted writer of the key, then looks again. */
+		if (!ExecCheckIndexConstraints(wr.rri, slot, wr.estate, &conflict, NIL))
+		{
+			insert_conflict_visible(&wr, &conflict, snap);
+			inserted = 0;
+			break;
+		}
+		token = SpeculativeInsertionLockAcquire(GetCurrentTransactionId());
+		table_tuple_insert_speculative(wr.heap, slot, cid, 0, NULL, token);
+		list_free(ExecInsertIndexTuples(wr.rri, slot, wr.estate, false, true,
+										&spec_conflict, NIL));
+		table_tuple_complete_speculative(wr.heap, slot, token, !spec_conflict);
+		SpeculativeInsertionLockRelease(GetCurrentTransactionId());
+		ResetPerTupleExprContext(wr.estate);
+		if (!spec_conflict)
+			inserted = 1;
+	}
+	PopActiveSnapshot();
+	ExecDropSingleTupleTableSlot(slot);
+	direct_write_end(&wr);
+	if (inserted == 1)
+		*created = now;
+	return inserted;
 }
 
 /* ------------------------------------------------------------------------
@@ -781,9 +1293,9 @@ typedef struct KeyRow
 } KeyRow;
 
 static TimestampTz
-slot_timestamp(TupleTableSlot *slot, DirectRead *rd, const char *column, bool *isnull)
+slot_timestamp(TupleTableSlot *slot, AttrNumber attnum, bool *isnull)
 {
-	Datum		d = slot_getattr(slot, direct_attnum(rd, column), isnull);
+	Datum		d = slot_getattr(slot, attnum, isnull);
 
 	return *isnull ? 0 : DatumGetTimestampTz(d);
 }
@@ -797,12 +1309,14 @@ static bool
 look_key(Datum scope, Datum key, KeyRow *row, MemoryContext outcxt)
 {
 	Datum		vals[2] = {scope, key};
+	const IdemRels *rels = idem_rels_get();
 	DirectRead	rd;
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	bool		found;
 
 	memset(row, 0, sizeof(KeyRow));
-	direct_read_begin(&rd, IDEM_KEYS_TABLE, IDEM_KEYS_CONSTRAINT, NULL, 2, vals);
+	direct_read_begin(&rd, rels->keys, rels->keys_index, NULL, 2, vals);
+	rels = idem_rels_get();		/* DDL that committed while we waited for the lock */
 	found = key_scan_next(rd.scan, 2, vals, rd.slot);
 	if (found)
 	{
@@ -813,12 +1327,14 @@ look_key(Datum scope, Datum key, KeyRow *row, MemoryContext outcxt)
 		Datum		d;
 		TimestampTz t;
 
-		d = slot_getattr(slot, direct_attnum(&rd, "fingerprint"), &isnull);
+		/* All columns up to the last one read, in one pass over the row. */
+		slot_getallattrs(slot);
+		d = slot_getattr(slot, rels->kcol[KC_FINGERPRINT], &isnull);
 		row->fingerprint = isnull ? pstrdup("") : TextDatumGetCString(d);
-		d = slot_getattr(slot, direct_attnum(&rd, "status"), &isnull);
+		d = slot_getattr(slot, rels->kcol[KC_STATUS], &isnull);
 		row->completed = !isnull;
 		row->status = isnull ? 0 : DatumGetInt32(d);
-		d = slot_getattr(slot, direct_attnum(&rd, "response"), &isnull);
+		d = slot_getattr(slot, rels->kcol[KC_RESPONSE], &isnull);
 		if (!isnull)
 		{
 			MemoryContext old = MemoryContextSwitchTo(outcxt);
@@ -826,17 +1342,17 @@ look_key(Datum scope, Datum key, KeyRow *row, MemoryContext outcxt)
 			row->response = DatumGetJsonbPCopy(d);
 			MemoryContextSwitchTo(old);
 		}
-		row->created_at = slot_timestamp(slot, &rd, "created_at", &isnull);
+		row->created_at = slot_timestamp(slot, rels->kcol[KC_CREATED_AT], &isnull);
 		row->has_created = !isnull;
-		t = slot_timestamp(slot, &rd, "expires_at", &isnull);
+		t = slot_timestamp(slot, rels->kcol[KC_EXPIRES_AT], &isnull);
 		row->expired = !isnull && t <= now;
-		d = slot_getattr(slot, direct_attnum(&rd, "holder_pid"), &pid_null);
+		d = slot_getattr(slot, rels->kcol[KC_HOLDER_PID], &pid_null);
 		row->holder_pid = pid_null ? 0 : DatumGetInt32(d);
-		row->holder_start = slot_timestamp(slot, &rd, "holder_start", &start_null);
+		row->holder_start = slot_timestamp(slot, rels->kcol[KC_HOLDER_START], &start_null);
 		row->has_holder = !pid_null && !start_null;
-		t = slot_timestamp(slot, &rd, "lease_until", &isnull);
+		t = slot_timestamp(slot, rels->kcol[KC_LEASE_UNTIL], &isnull);
 		row->lease_over = !isnull && t <= now;
-		row->locked_at = slot_timestamp(slot, &rd, "locked_at", &isnull);
+		row->locked_at = slot_timestamp(slot, rels->kcol[KC_LOCKED_AT], &isnull);
 	}
 	direct_read_end(&rd);
 	return found;
@@ -946,6 +1462,7 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 	KeyRow		row;
 	MemoryContext callcxt = CurrentMemoryContext;
 	int			attempt;
+	int			inserted;
 
 	memset(res, 0, sizeof(BeginResult));
 	caller = idem_enter(&ctx);
@@ -992,12 +1509,23 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 		args[4] = Int32GetDatum(MyProcPid);
 		args[5] = TimestampTzGetDatum(MyStartTimestamp);
 		args[6] = lease_interval(&nulls[6]);
-		run_plan(PLAN_INSERT, args, nulls, false);
-		if (SPI_processed == 1)
+		inserted = insert_direct(args[0], args[1], args[2], &info.retention,
+								 args[6], nulls[6] == 'n', &res->created_at);
+		if (inserted == 1)
 		{
 			res->outcome = IDEM_NEW;
-			take_created_at(res, 1);
+			res->has_created = true;
 			break;
+		}
+		if (inserted < 0)
+		{
+			run_plan(PLAN_INSERT, args, nulls, false);
+			if (SPI_processed == 1)
+			{
+				res->outcome = IDEM_NEW;
+				take_created_at(res, 1);
+				break;
+			}
 		}
 	}
 	/* Before the key can commit: the key is ours while this session is. */
@@ -1103,6 +1631,7 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 	ScopeInfo	info;
 	Datum		args[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	int			updated;
 
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
@@ -1130,8 +1659,13 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 	if (response == NULL)
 		nulls[3] = 'n';
 	args[4] = IntervalPGetDatum(&info.retention);
-	run_plan(PLAN_COMPLETE, args, nulls, false);
-	if (SPI_processed == 0)
+	updated = complete_direct(args[0], args[1], status, response, &info.retention);
+	if (updated < 0)
+	{
+		run_plan(PLAN_COMPLETE, args, nulls, false);
+		updated = (int) SPI_processed;
+	}
+	if (updated == 0)
 	{
 		bool		isnull;
 

@@ -1,0 +1,69 @@
+-- Issue 18: a new key's insert and the complete's update write the key row
+-- without the executor, unless the keys table has something only the
+-- executor runs (a trigger here: then the SQL statements run, and the
+-- trigger sees them) or a column the library does not know (its default
+-- must be filled).  Both ways give the same outcomes, and both refuse to
+-- write in a read-only transaction (25006, as a standby does).
+\set SHOW_CONTEXT never
+DELETE FROM steward.idempotency_keys WHERE scope = 'direct';
+
+-- The direct way.
+SELECT outcome FROM steward.idempotency_begin('direct', 'd-1', 'fp');
+SELECT steward.idempotency_complete('direct', 'd-1', 201, '{"id": 1}');
+SELECT outcome, status, response FROM steward.idempotency_begin('direct', 'd-1', 'fp');
+SELECT steward.idempotency_complete('direct', 'd-1', 201, '{"id": 1}');   -- same result: no-op
+SELECT steward.idempotency_complete('direct', 'd-1', 500, '{"id": 1}');   -- another: 55000
+SELECT steward.idempotency_complete('direct', 'd-none', 201, NULL);       -- not held: 55000
+
+-- A response stored out of line (TOAST), a lease set by the holder.
+SET steward.idempotency_lock_timeout = '1h';
+SELECT outcome FROM steward.idempotency_begin('direct', 'd-big', 'fp');
+RESET steward.idempotency_lock_timeout;
+SELECT steward.idempotency_complete('direct', 'd-big', 200,
+                                    jsonb_build_object('body', repeat('x', 100000)));
+SELECT outcome, status, length(response->>'body') FROM steward.idempotency_begin('direct', 'd-big', 'fp');
+
+-- Read-only transactions: 25006 for the insert and for the update.
+BEGIN READ ONLY;
+SELECT outcome FROM steward.idempotency_begin('direct', 'd-ro', 'fp');
+ROLLBACK;
+SELECT outcome FROM steward.idempotency_begin('direct', 'd-ro', 'fp');
+BEGIN READ ONLY;
+SELECT steward.idempotency_complete('direct', 'd-ro', 200, NULL);
+ROLLBACK;
+SELECT outcome, status FROM steward.idempotency_begin('direct', 'd-ro', 'fp');
+
+-- A trigger on the keys table: the statements run, the trigger fires.
+CREATE FUNCTION public.direct_note() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE NOTICE '% of key %', TG_OP, NEW.key;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER direct_note BEFORE INSERT OR UPDATE ON steward.idempotency_keys
+    FOR EACH ROW EXECUTE FUNCTION public.direct_note();
+SELECT outcome FROM steward.idempotency_begin('direct', 'd-2', 'fp');
+SELECT steward.idempotency_complete('direct', 'd-2', 202, NULL);
+SELECT outcome, status, response FROM steward.idempotency_begin('direct', 'd-2', 'fp');
+DROP TRIGGER direct_note ON steward.idempotency_keys;
+DROP FUNCTION public.direct_note();
+
+-- A column the library does not know, with a default: the insert runs as
+-- a statement and fills it; the update keeps it.  Rolled back, the direct
+-- way resumes (the cached column numbers follow the table).
+BEGIN;
+ALTER TABLE steward.idempotency_keys ADD COLUMN note text DEFAULT 'filled';
+SELECT outcome FROM steward.idempotency_begin('direct', 'd-3', 'fp');
+SELECT steward.idempotency_complete('direct', 'd-3', 203, NULL);
+SELECT key, status, note FROM steward.idempotency_keys WHERE key = 'd-3';
+ROLLBACK;
+SELECT outcome FROM steward.idempotency_begin('direct', 'd-4', 'fp');
+SELECT steward.idempotency_complete('direct', 'd-4', 204, '{"x": [1, 2]}');
+
+-- Every key as written, whichever way.
+SELECT key, fingerprint, status, left(response::text, 20) AS response, created_at = locked_at AS fresh,
+       completed_at IS NOT NULL AS completed,
+       expires_at > now() + interval '23 hours' AS retained,
+       holder_pid = pg_backend_pid() AS held_here, lease_until IS NULL AS no_lease
+  FROM steward.idempotency_keys WHERE scope = 'direct' ORDER BY key;
+SELECT scope, new, replay, mismatch, in_progress FROM steward.idempotency_stats WHERE scope = 'direct';
+DELETE FROM steward.idempotency_keys WHERE scope = 'direct';
