@@ -31,6 +31,9 @@ heap_attr_pointer(HeapTuple tuple, TupleDesc desc, AttrNumber attnum)
 
 	if (attnum > HeapTupleHeaderGetNatts(tup))
 		return NULL;
+	/* As fastgetattr: without nulls, the offset the descriptor cached. */
+	if (!hasnulls && TupleDescAttr(desc, attnum - 1)->attcacheoff >= 0)
+		return tp + TupleDescAttr(desc, attnum - 1)->attcacheoff;
 	for (int i = 0; i < attnum; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);

@@ -10,14 +10,15 @@
  * Any row updated more than N/k times of N is guaranteed to be in the
  * sketch, and each count overestimates by at most its error bound.
  *
- * Keys are the primary key (or replica identity) values, hashed with
- * datum_image_hash.  A key entering the sketch is stored as the images of
- * its values (a few bytes copied, no function called), and turned into
- * text only when steward.hot_rows is read: a bulk UPDATE, where almost
- * every row is a new key, used to run the types' output functions for
- * every row.  Keys whose images do not fit a slot (long or toasted
- * values, more than HOT_KEY_COLS columns) are formatted right away, as
- * before, and cut to fit on a character boundary.
+ * Keys are the primary key (or replica identity) values, hashed by their
+ * images (datum_image_hash; pass-by-value ones inline).  A key entering
+ * the sketch is stored as the images of its values (a few bytes copied,
+ * no function called), and turned into text only when steward.hot_rows
+ * is read: a bulk UPDATE, where almost every row is a new key, used to
+ * run the types' output functions for every row.  Keys whose images do
+ * not fit a slot (long or toasted values, more than HOT_KEY_COLS columns)
+ * are formatted right away, as before, and cut to fit on a character
+ * boundary.
  * steward.hot_rows_sample (default 1: every update) trades precision for
  * less work on update-heavy tables.
  *
@@ -327,6 +328,41 @@ table_entry(Relation rel, StewardHotKey *rk)
 	return args.entry;
 }
 
+/*
+ * The hash of a pass-by-value key's image, inline: a bigint or integer key
+ * is hashed for every row a bulk UPDATE changes, and datum_image_hash's
+ * hash_bytes call showed in its profile.  The value is narrowed to its
+ * length first, as datum_image_hash does, so equal images hash equally;
+ * then SplitMix64's finalizer spreads it over 64 bits.
+ */
+static inline uint64
+byval_image_hash(Datum value, int len)
+{
+	uint64		x;
+
+	switch (len)
+	{
+		case sizeof(char):
+			x = (uint64) (uint8) DatumGetChar(value);
+			break;
+		case sizeof(int16):
+			x = (uint64) (uint16) DatumGetInt16(value);
+			break;
+		case sizeof(int32):
+			x = (uint64) (uint32) DatumGetInt32(value);
+			break;
+		default:
+			x = (uint64) value;
+			break;
+	}
+	x ^= x >> 30;
+	x *= UINT64CONST(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64CONST(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return x;
+}
+
 static uint64
 key_hash(TupleTableSlot *slot, const StewardHotKey *rk, bool *anynull)
 {
@@ -345,7 +381,8 @@ key_hash(TupleTableSlot *slot, const StewardHotKey *rk, bool *anynull)
 			*anynull = true;
 			return 0;
 		}
-		h = hash_combine64(h, (uint64) datum_image_hash(d, att->attbyval, att->attlen));
+		h = hash_combine64(h, att->attbyval ? byval_image_hash(d, att->attlen) :
+						   (uint64) datum_image_hash(d, false, att->attlen));
 	}
 	return h;
 }
@@ -531,15 +568,6 @@ find_slot(HotEntry *entry, uint64 h)
 	return -1;
 }
 
-static int
-find_local_slot(const LocalSketch *ls, uint64 h)
-{
-	for (int i = 0; i < ls->used; i++)
-		if (ls->slots[i].keyhash == h)
-			return i;
-	return -1;
-}
-
 /* The slot with the smallest count among n (n >= 1). */
 static int
 min_slot(const HotSlot *slots, int n)
@@ -688,7 +716,9 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, StewardHotKey *rk)
 	LocalSketch *ls;
 	uint64		h;
 	bool		anynull;
-	int			i;
+	int			i,
+				min;
+	int64		mincount;
 
 	if (hot_hash == NULL)
 		return;
@@ -710,11 +740,27 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, StewardHotKey *rk)
 	if (anynull)
 		return;
 
-	i = find_local_slot(ls, h);
-	if (i >= 0)
+	/*
+	 * One pass finds the key's slot and, should the key be new to a full
+	 * sketch, the slot with the smallest count (first of equals, as
+	 * min_slot): a bulk UPDATE brings a new key with almost every row.
+	 */
+	min = 0;
+	mincount = PG_INT64_MAX;
+	for (i = 0; i < ls->used; i++)
 	{
-		ls->slots[i].count++;
-		return;
+		HotSlot    *hs = &ls->slots[i];
+
+		if (hs->keyhash == h)
+		{
+			hs->count++;
+			return;
+		}
+		if (hs->count < mincount)
+		{
+			min = i;
+			mincount = hs->count;
+		}
 	}
 	if (ls->used < steward_hot_rows_k)
 	{
@@ -724,7 +770,7 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, StewardHotKey *rk)
 	}
 	else
 	{
-		i = min_slot(ls->slots, ls->used);
+		i = min;
 		ls->slots[i].error = ls->slots[i].count;
 		ls->slots[i].count++;
 	}

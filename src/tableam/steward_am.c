@@ -82,12 +82,13 @@ errrow(const char *key)
  * UPDATE
  *
  * The executor gives us only the TID of the row it read.  The rules compare
- * the new row with the row stored at that TID, which we read here on every
- * call: after a concurrent update, heap_update returns TM_Updated, the
- * executor locks the latest version (tuple_lock), re-evaluates the new row
- * against it (EvalPlanQual) and calls us again with that version's TID, so
- * the check is always made against the row that the update will really
- * replace.  The data of a heap tuple never changes once written, so no
+ * the new row with the row stored at that TID, which we take on every call
+ * from the executor's old-row slot when it holds that TID pinned (UPDATE,
+ * MERGE: writectx.c), else read from the page: after a concurrent update,
+ * heap_update returns TM_Updated, the executor locks the latest version
+ * (tuple_lock), re-evaluates the new row against it (EvalPlanQual) and
+ * calls us again with that version's TID, so the check is always made
+ * against the row that the update will really replace.  The data of a heap tuple never changes once written, so no
  * buffer lock is needed beyond the pin while reading it.
  *
  * One rule also needs the row the statement *read*: a version the client
@@ -101,6 +102,69 @@ errrow(const char *key)
  * same command to the TID it locked consumes the note.
  * ------------------------------------------------------------------------
  */
+
+/*
+ * The buffer that held the last row read by fetch_row_any: the rows of a
+ * bulk UPDATE come page after page, so the next one is most likely on the
+ * same page, and ReadRecentBuffer pins it without the buffer-mapping lookup
+ * ReadBuffer makes (it checks the buffer still holds that block; if not,
+ * we read it the normal way).  Nothing stays pinned between rows: a pin
+ * would keep the scan from pruning the page.
+ */
+static struct
+{
+	RelFileNode node;
+	BlockNumber block;
+	Buffer		buffer;
+} recent_row_page = {{0, 0, 0}, InvalidBlockNumber, InvalidBuffer};
+
+/*
+ * The row version at *tid of rel, whatever its visibility, as heap_fetch
+ * with SnapshotAny returns it (the row an UPDATE replaces when the
+ * executor does not hold it pinned, the version a statement read, the row
+ * a delete removes): *buffer pinned (not locked) and the tuple pointing
+ * into it; false (and InvalidBuffer) if the line pointer holds no tuple.
+ * Same locking as heap_fetch: a share lock while the line pointer is read.
+ */
+static bool
+fetch_row_any(Relation rel, ItemPointer tid, HeapTuple tuple, Buffer *buffer)
+{
+	BlockNumber block = ItemPointerGetBlockNumber(tid);
+	OffsetNumber offnum = ItemPointerGetOffsetNumber(tid);
+	Buffer		buf;
+	Page		page;
+	ItemId		lp;
+
+	if (recent_row_page.block == block &&
+		RelFileNodeEquals(recent_row_page.node, rel->rd_node) &&
+		!RelationUsesLocalBuffers(rel) &&
+		ReadRecentBuffer(rel->rd_node, MAIN_FORKNUM, block, recent_row_page.buffer))
+		buf = recent_row_page.buffer;
+	else
+	{
+		buf = ReadBuffer(rel, block);
+		recent_row_page.node = rel->rd_node;
+		recent_row_page.block = block;
+		recent_row_page.buffer = buf;
+	}
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	if (offnum < FirstOffsetNumber || offnum > PageGetMaxOffsetNumber(page) ||
+		!ItemIdIsNormal(lp = PageGetItemId(page, offnum)))
+	{
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		ReleaseBuffer(buf);
+		*buffer = InvalidBuffer;
+		return false;
+	}
+	tuple->t_self = *tid;
+	tuple->t_data = (HeapTupleHeader) PageGetItem(page, lp);
+	tuple->t_len = ItemIdGetLength(lp);
+	tuple->t_tableOid = RelationGetRelid(rel);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	*buffer = buf;
+	return true;
+}
 
 /* The row version a statement read, when it replaces a later one. */
 typedef struct ReadVersion
@@ -128,14 +192,8 @@ note_read_version(Relation rel, ItemPointer read_tid, ItemPointer locked_tid,
 	read_version.valid = false;
 	if (rules->version_attnum == InvalidAttrNumber)
 		return;
-	tuple.t_self = *read_tid;
-	if (!heap_fetch(rel, SnapshotAny, &tuple, &buffer, false))
-	{
-		/* Pruned away: the rule then judges against the current row only. */
-		if (BufferIsValid(buffer))
-			ReleaseBuffer(buffer);
-		return;
-	}
+	if (!fetch_row_any(rel, read_tid, &tuple, &buffer))
+		return;					/* pruned away: judged against the current row only */
 	d = heap_getattr(&tuple, rules->version_attnum, RelationGetDescr(rel),
 					 &read_version.isnull);
 	read_version.version = read_version.isnull ? 0 : DatumGetInt64(d);
@@ -463,6 +521,8 @@ check_update_rules(Relation rel, const StewardRules *rules, HeapTuple oldtup,
 		*newversion = check_version(rel, oldtup, buffer, snapshot, slot,
 									rules->version_attnum, read, cid);
 	check_sequences(rel, oldtup, slot, rules);
+	if (rules->nstates == 0)
+		return 0;
 	return steward_rule_kinds.check_update_states(rel, oldtup, slot, rules, changes);
 }
 
@@ -473,7 +533,8 @@ set_rule_values(TupleTableSlot *slot, const StewardRules *rules,
 {
 	if (newversion > 0)
 		steward_slot_set_int8(slot, rules->version_attnum, newversion);
-	steward_rule_kinds.apply_state_changes(slot, changes, nchanges);
+	if (nchanges > 0)
+		steward_rule_kinds.apply_state_changes(slot, changes, nchanges);
 }
 
 /*
@@ -495,68 +556,6 @@ count_update(Relation rel, TupleTableSlot *slot, const StateChange *changes,
 	steward_hotrows_count(rel, slot, &((StewardRules *) steward_get_rules(rel))->hot);
 }
 
-/*
- * The buffer that held the last row an UPDATE replaced: the rows of a bulk
- * UPDATE come page after page, so the next one is most likely on the same
- * page, and ReadRecentBuffer pins it without the buffer-mapping lookup
- * ReadBuffer makes (it checks the buffer still holds that block; if not,
- * we read it the normal way).  Nothing stays pinned between rows: a pin
- * would keep the scan from pruning the page.
- */
-static struct
-{
-	RelFileNode node;
-	BlockNumber block;
-	Buffer		buffer;
-} recent_row_page = {{0, 0, 0}, InvalidBlockNumber, InvalidBuffer};
-
-/*
- * The row version at *tid of rel, whatever its visibility, as heap_fetch
- * with SnapshotAny returns it: *buffer pinned (not locked) and the tuple
- * pointing into it; false (and InvalidBuffer) if the line pointer holds no
- * tuple.  Same locking as heap_fetch: a share lock while the line pointer
- * is read.
- */
-static bool
-fetch_replaced_row(Relation rel, ItemPointer tid, HeapTuple tuple, Buffer *buffer)
-{
-	BlockNumber block = ItemPointerGetBlockNumber(tid);
-	OffsetNumber offnum = ItemPointerGetOffsetNumber(tid);
-	Buffer		buf;
-	Page		page;
-	ItemId		lp;
-
-	if (recent_row_page.block == block &&
-		RelFileNodeEquals(recent_row_page.node, rel->rd_node) &&
-		!RelationUsesLocalBuffers(rel) &&
-		ReadRecentBuffer(rel->rd_node, MAIN_FORKNUM, block, recent_row_page.buffer))
-		buf = recent_row_page.buffer;
-	else
-	{
-		buf = ReadBuffer(rel, block);
-		recent_row_page.node = rel->rd_node;
-		recent_row_page.block = block;
-		recent_row_page.buffer = buf;
-	}
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buf);
-	if (offnum < FirstOffsetNumber || offnum > PageGetMaxOffsetNumber(page) ||
-		!ItemIdIsNormal(lp = PageGetItemId(page, offnum)))
-	{
-		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-		ReleaseBuffer(buf);
-		*buffer = InvalidBuffer;
-		return false;
-	}
-	tuple->t_self = *tid;
-	tuple->t_data = (HeapTupleHeader) PageGetItem(page, lp);
-	tuple->t_len = ItemIdGetLength(lp);
-	tuple->t_tableOid = RelationGetRelid(rel);
-	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-	*buffer = buf;
-	return true;
-}
-
 static int
 apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 				   CommandId cid, Snapshot snapshot, StateChange *changes)
@@ -566,6 +565,7 @@ apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	Buffer		buffer;
 	ReadVersion read;
 	bool		have_read;
+	bool		from_slot;
 	int64		newversion;
 	int			nchanges;
 
@@ -580,16 +580,20 @@ apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	have_read = take_read_version(rel, otid, cid, &read);
 
 	/*
-	 * SnapshotAny: the executor already decided this version is the one to
-	 * update; visibility is heap_update's business.  If the line pointer is
-	 * gone, heap_update will report it.
+	 * Any visibility: the executor already decided this version is the one
+	 * to update; visibility is heap_update's business.  An UPDATE or MERGE
+	 * holds the row pinned in its old-row slot (writectx.c), which stays
+	 * so until we return; else we read the page and pin it ourselves.  If
+	 * the line pointer is gone, heap_update will report it.
 	 */
-	if (!fetch_replaced_row(rel, otid, &oldtup, &buffer))
+	from_slot = steward_statement_old_row(rel, cid, otid, &oldtup, &buffer);
+	if (!from_slot && !fetch_row_any(rel, otid, &oldtup, &buffer))
 		return 0;
 	nchanges = check_update_rules(rel, rules, &oldtup, buffer, snapshot, slot,
 								  have_read ? &read : NULL, cid,
 								  &newversion, changes);
-	ReleaseBuffer(buffer);
+	if (!from_slot)
+		ReleaseBuffer(buffer);
 	set_rule_values(slot, rules, newversion, changes, nchanges);
 	return nchanges;
 }
@@ -610,10 +614,12 @@ steward_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 										update_indexes);
 	if (result == TM_Ok)
 	{
+		const StewardRules *rules = steward_get_rules(rel);
+
 		count_update(rel, slot, changes, nchanges, false);
 		/* Rows stored as sent may have changed state unseen. */
-		if (!rules_enforced(rel))
-			steward_rule_kinds.state_counts_unknown(rel, steward_get_rules(rel));
+		if (rules->nstates > 0 && !rules_enforced(rel))
+			steward_rule_kinds.state_counts_unknown(rel, rules);
 	}
 	return result;
 }
@@ -685,13 +691,8 @@ note_moving_row(Relation rel, ItemPointer tid, CommandId cid)
 		moving_cxt = AllocSetContextCreate(TopMemoryContext,
 										   "steward moving row",
 										   ALLOCSET_SMALL_SIZES);
-	tuple.t_self = *tid;
-	if (!heap_fetch(rel, SnapshotAny, &tuple, &buffer, false))
-	{
-		if (BufferIsValid(buffer))
-			ReleaseBuffer(buffer);
+	if (!fetch_row_any(rel, tid, &tuple, &buffer))
 		return;
-	}
 	old = MemoryContextSwitchTo(moving_cxt);
 	moving_row.tuple = heap_copytuple(&tuple);
 	moving_row.desc = CreateTupleDescCopyConstr(RelationGetDescr(rel));
@@ -729,11 +730,11 @@ fetch_copy(Relation rel, ItemPointer tid)
 	Buffer		buffer;
 	HeapTuple	copy = NULL;
 
-	tuple.t_self = *tid;
-	if (heap_fetch(rel, SnapshotAny, &tuple, &buffer, false))
+	if (fetch_row_any(rel, tid, &tuple, &buffer))
+	{
 		copy = heap_copytuple(&tuple);
-	if (BufferIsValid(buffer))
 		ReleaseBuffer(buffer);
+	}
 	return copy;
 }
 

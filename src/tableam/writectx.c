@@ -36,7 +36,9 @@
 
 #include "access/sysattr.h"
 #include "executor/executor.h"
+#include "executor/tuptable.h"
 #include "nodes/bitmapset.h"
+#include "storage/bufmgr.h"
 #include "storage/proc.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -49,6 +51,9 @@ typedef struct WritingStatement
 	LocalTransactionId lxid;
 	CommandId	cid;
 	EState	   *estate;
+	/* the result relation whose old-row slot served the last update */
+	Oid			old_relid;
+	ResultRelInfo *old_rri;		/* in estate's query memory, like this */
 	MemoryContextCallback forget;
 } WritingStatement;
 
@@ -110,14 +115,23 @@ steward_writectx_init(void)
 	ExecutorStart_hook = writectx_executor_start;
 }
 
+/* The statement writing under "cid", or NULL. */
+static WritingStatement *
+writing_statement(CommandId cid)
+{
+	for (WritingStatement *stmt = writing; stmt != NULL; stmt = stmt->next)
+		if (stmt->cid == cid && stmt->lxid == MyProc->lxid)
+			return stmt;
+	return NULL;
+}
+
 /* The executor state of the statement writing under "cid", or NULL. */
 static EState *
 writing_estate(CommandId cid)
 {
-	for (WritingStatement *stmt = writing; stmt != NULL; stmt = stmt->next)
-		if (stmt->cid == cid && stmt->lxid == MyProc->lxid)
-			return stmt->estate;
-	return NULL;
+	WritingStatement *stmt = writing_statement(cid);
+
+	return stmt != NULL ? stmt->estate : NULL;
 }
 
 /*
@@ -198,4 +212,86 @@ steward_statement_writes(Relation rel, CommandId cid, AttrNumber attnum,
 	cache.assigns = *assigns;
 	cache.on_conflict = *on_conflict;
 	cache.valid = true;
+}
+
+/*
+ * Does result relation "rri" hold the row version at "otid" of relation
+ * "relid" in its old-row slot, pinned?  Then point *tuple at it and set
+ * *buffer to the slot's buffer.
+ *
+ * A buffer heap tuple slot with a buffer holds a pin on that buffer and a
+ * tuple pointing into its page, from the moment the tuple is stored until
+ * it is cleared or replaced.  While any backend holds a pin, the page can
+ * be neither pruned nor defragmented (both need a cleanup lock), so a line
+ * pointer that held a tuple when the slot stored it still holds that very
+ * tuple, and its data never changes.  Whatever executor path filled the
+ * slot and however long ago, a pinned slot whose tuple is at "otid" shows
+ * the row stored at "otid" now.
+ */
+static bool
+old_row_from_slot(ResultRelInfo *rri, Oid relid, ItemPointer otid,
+				  HeapTuple tuple, Buffer *buffer)
+{
+	TupleTableSlot *slot = rri->ri_oldTupleSlot;
+	BufferHeapTupleTableSlot *bslot;
+
+	if (slot == NULL || !TTS_IS_BUFFERTUPLE(slot) || TTS_EMPTY(slot) ||
+		slot->tts_tableOid != relid)
+		return false;
+	bslot = (BufferHeapTupleTableSlot *) slot;
+	if (!BufferIsValid(bslot->buffer) || bslot->base.tuple == NULL ||
+		!ItemPointerEquals(&bslot->base.tuple->t_self, otid))
+		return false;
+	*tuple = *bslot->base.tuple;
+	*buffer = bslot->buffer;
+	return true;
+}
+
+/*
+ * The row version at "otid" of "rel" that the statement writing under
+ * "cid" is about to replace, when the executor holds it pinned in the
+ * result relation's old-row slot: an UPDATE or MERGE fetches the row
+ * version it replaces there (ExecModifyTable, ExecMergeMatched, and again
+ * after EvalPlanQual) and keeps it until the new row is stored, because
+ * the new row's unchanged columns point into it.  Returns true with
+ * *tuple pointing into the page of *buffer, pinned by the slot (the
+ * caller takes no pin of its own and must not release it); false when no
+ * such slot holds it (INSERT ... ON CONFLICT DO UPDATE, a BEFORE ROW
+ * trigger that locked a later version, a write outside the executor): the
+ * caller reads the page itself.
+ *
+ * The tuple may be used only until control returns to the executor, which
+ * may then store another row in the slot: the caller, the table AM's
+ * tuple_update, runs no executor code of this statement in between.  Only
+ * slots of the statement's own result relations are looked at, which live
+ * as long as its executor state, and that is exactly as long as the
+ * statement is found here.  Takes no lock; raises nothing.
+ */
+bool
+steward_statement_old_row(Relation rel, CommandId cid, ItemPointer otid,
+						  HeapTuple tuple, Buffer *buffer)
+{
+	WritingStatement *stmt = writing_statement(cid);
+	Oid			relid = RelationGetRelid(rel);
+	ListCell   *lc;
+
+	if (stmt == NULL)
+		return false;
+	/* The rows of a bulk UPDATE all come through one result relation. */
+	if (stmt->old_relid == relid &&
+		old_row_from_slot(stmt->old_rri, relid, otid, tuple, buffer))
+		return true;
+	foreach(lc, stmt->estate->es_opened_result_relations)
+	{
+		ResultRelInfo *rri = (ResultRelInfo *) lfirst(lc);
+
+		if (RelationGetRelid(rri->ri_RelationDesc) == relid &&
+			old_row_from_slot(rri, relid, otid, tuple, buffer))
+		{
+			stmt->old_relid = relid;
+			stmt->old_rri = rri;
+			return true;
+		}
+	}
+	return false;
 }
