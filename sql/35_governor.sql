@@ -17,16 +17,24 @@ SET steward.governor_max_batch = 10000;
 -- No foreground load: nothing to protect, full speed at the job's batch.
 SELECT * FROM steward.governor_trace(ARRAY[NULL, NULL]::float8[]);
 
--- A foreground at its baseline latency: start at a quarter, then additive
--- increase (+0.05 of the time, +10% of the batch per tick) up to full speed.
+-- A foreground at its baseline latency: start at a tenth of the time with
+-- whole batches, then additive increase (+0.05 of the time), one step per
+-- window (5 ticks of 1 s): until a window holds only samples of the new
+-- pace, hold.
 SELECT step, decision, reason, duty, batch_size, rows_per_sec
   FROM steward.governor_trace(array_fill(1.0::float8, ARRAY[17]));
 
--- p99 above the target: multiplicative decrease (time and batch halved);
--- while the window still holds samples from before the decrease (5 ticks
--- of 1 s), hold; then halve again; below target, add again.
+-- p99 above the target: multiplicative decrease of the time (x 0.7; the
+-- batch stays whole); while the window still holds samples from before
+-- the decrease (5 ticks of 1 s), hold; then decrease again; below target,
+-- add again once a window has passed.
 SELECT step, decision, reason, throttled_by, duty, batch_size, rows_per_sec
-  FROM steward.governor_trace(ARRAY[1, 1, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.2, 1.2, 1.0]::float8[]);
+  FROM steward.governor_trace(ARRAY[1, 1, 1, 1, 1, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.2, 1.2, 1.0, 1.0, 1.0, 1.0, 1.0]::float8[]);
+
+-- The foreground goes away: full speed; when it comes back the job
+-- resumes at the pace it had under it, not at full speed.
+SELECT step, decision, reason, duty, batch_size
+  FROM steward.governor_trace(ARRAY[1, 1, 1, 1, 1, 1.5, NULL, NULL, 1, 1]::float8[]);
 
 -- Above the critical ratio: pause entirely, come back at half the pace.
 SELECT step, decision, reason, throttled_by, duty, batch_size, pause_ms

@@ -80,21 +80,21 @@
 #define GOV_PROBE_MIN_S		10		/* longest wait for a baseline: max(this, 3 windows) */
 #define GOV_STALE_S			600		/* a job silent this long no longer counts as working */
 #define GOV_MIN_DUTY		0.02
-#define GOV_START_DUTY		0.25
+#define GOV_START_DUTY		0.1
 #define GOV_DUTY_STEP		0.05
+#define GOV_DECREASE		0.7		/* duty x this over the target (CUBIC's beta, RFC 8312) */
 #define GOV_WAL_MIN_MS		0.05	/* WAL wait per call must grow by this much too */
 #define GOV_CPU_MIN_MS		0.03	/* run-queue wait per statement must grow by this much too */
 #define GOV_MAX_LOCAL_JOBS	8		/* per backend */
 #define GOV_CBUCKETS		200		/* transaction latency: bucket b >= 1 is [1.1^(b-1), 1.1^b) us */
 #define GOV_CGROWTH			1.1
 #define GOV_OWN_RING		512		/* this session's recent statements and commits */
-#define GOV_TICK_PIDS		8		/* foreground sessions remembered per tick */
 
 typedef enum GovDecision
 {
 	GOV_D_FULL,					/* full speed: nothing to protect */
 	GOV_D_INCREASE,
-	GOV_D_HOLD,					/* over target, but the last decrease is still in the window */
+	GOV_D_HOLD,					/* the window still holds samples from before the last change */
 	GOV_D_DECREASE,
 	GOV_D_PAUSE,
 	GOV_NUM_DECISIONS
@@ -146,7 +146,6 @@ typedef struct GovSignals
 	double		cpu;			/* foreground run-queue wait per statement, ms; < 0 unknown */
 	double		base_cpu;
 	double		lag_ms;			/* largest standby replay lag; < 0 none */
-	int			recent_sessions;	/* other client sessions active in the newest tick */
 	double		recent_calls;	/* others' statements in the newest tick, per window */
 	double		recent_commits; /* others' commits in the newest tick, per window */
 	uint64		lock_waits;		/* samples of sessions waiting for this job, since last decision */
@@ -176,7 +175,9 @@ typedef struct GovState
 	GovDecision decision;
 	GovReason	reason;
 	GovReason	throttled_by;	/* what keeps it below full speed; NONE at full speed */
-	TimestampTz last_decrease;
+	TimestampTz last_change;	/* of duty or batch; 0: none yet */
+	double		resume_duty;	/* the pace to come back to when the foreground does */
+	int			resume_batch;
 	TimestampTz probe_started;	/* waiting for a baseline since */
 	int64		counts[GOV_NUM_DECISIONS];
 } GovState;
@@ -190,8 +191,6 @@ typedef struct GovTick
 	double		run_delay_ms;	/* foreground backends' time runnable but not running; < 0 unknown */
 	double		lag_ms;
 	bool		idle;
-	int			sessions;		/* client sessions (not jobs) active during the tick */
-	int			pids[GOV_TICK_PIDS];	/* the first of them */
 	uint64		commits;
 	uint32		chist[GOV_CBUCKETS];
 	uint32		hist[STEWARD_STMT_HIST_BUCKETS];
@@ -575,8 +574,8 @@ gov_init_state(GovState *st, int max_batch, int max_rate)
 	st->max_batch = Max(1, Min(max_batch, gov_max_batch));
 	st->min_batch = Max(1, st->max_batch / 32);
 	st->max_rate = Max(max_rate, 0);
-	st->duty = GOV_START_DUTY;
-	st->batch = Max(st->min_batch, st->max_batch / 4);
+	st->duty = st->resume_duty = GOV_START_DUTY;
+	st->batch = st->resume_batch = st->max_batch;
 	st->throttled_by = GOV_R_NONE;
 }
 
@@ -597,11 +596,41 @@ gov_ratio(const GovSignals *sig, int min_calls)
 	return ratio;
 }
 
+/*
+ * Multiplicative decrease of the job's share of time.  The batch shrinks
+ * only where its size is what hurts (WAL bursts): a smaller batch at the
+ * same rate means more commits, each a WAL flush the foreground's commits
+ * queue behind, and measured here that hurt the foreground's p99 more
+ * than the batch it replaced (test/bench/governor/results-pace.md).
+ */
 static void
-decrease(GovState *st)
+decrease(GovState *st, double factor, bool batch_too)
 {
-	st->duty = Max(GOV_MIN_DUTY, st->duty * 0.5);
-	st->batch = Max(st->min_batch, st->batch / 2);
+	st->duty = Max(GOV_MIN_DUTY, st->duty * factor);
+	if (batch_too)
+		st->batch = Max(st->min_batch, st->batch / 2);
+}
+
+/*
+ * Has the window passed since the last change of pace?  Until it has, the
+ * window still holds samples of the previous pace and says nothing about
+ * the current one (one change per window, as TCP changes its window once
+ * per round trip).
+ */
+static bool
+window_settled(const GovState *st, const GovSettings *set, TimestampTz now)
+{
+	return st->last_change == 0 || (now - st->last_change) / 1000.0 >= set->window_ms;
+}
+
+static void
+hold(GovState *st, GovReason reason)
+{
+	st->decision = GOV_D_HOLD;
+	st->reason = reason;
+	if (reason != GOV_R_NONE)
+		st->throttled_by = reason;
+	st->counts[GOV_D_HOLD]++;
 }
 
 /*
@@ -613,8 +642,7 @@ static void
 gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, TimestampTz now)
 {
 	double		ratio = gov_ratio(sig, set->min_calls);
-	bool		fg = sig->recent_sessions > 0 &&
-		(sig->recent_calls >= set->min_calls || sig->recent_commits >= set->min_calls);
+	bool		fg = sig->recent_calls >= set->min_calls || sig->recent_commits >= set->min_calls;
 	bool		have_base = ratio > 0 && sig->base_ticks >= GOV_BASELINE_TICKS;
 	double		probe_limit_ms = Max(GOV_PROBE_MIN_S * 1000.0, 3 * set->window_ms);
 	bool		latency_known = fg && have_base;
@@ -657,8 +685,9 @@ gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, Timestam
 	{
 		/* Come back at half the pace (once per pause). */
 		if (!st->paused && over != GOV_R_BASELINE)
-			decrease(st);
+			decrease(st, 0.5, false);
 		st->paused = true;
+		st->last_change = now;
 		st->decision = GOV_D_PAUSE;
 		st->reason = st->throttled_by = over;
 		st->counts[GOV_D_PAUSE]++;
@@ -681,21 +710,16 @@ gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, Timestam
 		over = GOV_R_CPU;
 	if (over != GOV_R_NONE)
 	{
-		/*
-		 * A window still holding samples from before the last decrease
-		 * says nothing about its effect: hold until it has passed.
-		 */
-		if (st->last_decrease == 0 ||
-			(now - st->last_decrease) / 1000.0 >= set->window_ms)
+		if (!window_settled(st, set, now))
 		{
-			decrease(st);
-			st->last_decrease = now;
-			st->decision = GOV_D_DECREASE;
+			hold(st, over);
+			return;
 		}
-		else
-			st->decision = GOV_D_HOLD;
+		decrease(st, GOV_DECREASE, over == GOV_R_WAL);
+		st->last_change = now;
+		st->decision = GOV_D_DECREASE;
 		st->reason = st->throttled_by = over;
-		st->counts[st->decision]++;
+		st->counts[GOV_D_DECREASE]++;
 		return;
 	}
 	if (sig->lock_waits > 0)
@@ -708,9 +732,19 @@ gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, Timestam
 		return;
 	}
 
-	/* 3. Nothing to protect: full speed.  Else add. */
+	/*
+	 * 3. Nothing to protect: full speed, remembering the pace the
+	 * foreground allowed.  When the foreground comes back (clients pause,
+	 * sessions come and go), the job resumes at that pace rather than
+	 * probing down from full speed while the foreground pays for it.
+	 */
 	if (!fg)
 	{
+		if (st->decision != GOV_D_FULL && (st->duty < 1.0 || st->batch < st->max_batch))
+		{
+			st->resume_duty = st->duty;
+			st->resume_batch = st->batch;
+		}
 		st->duty = 1.0;
 		st->batch = st->max_batch;
 		st->decision = GOV_D_FULL;
@@ -719,8 +753,25 @@ gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, Timestam
 		st->counts[GOV_D_FULL]++;
 		return;
 	}
+	if (st->decision == GOV_D_FULL && st->reason == GOV_R_NO_FOREGROUND)
+	{
+		/* The foreground is back (or came after the job started). */
+		st->duty = st->resume_duty;
+		st->batch = st->resume_batch;
+		st->last_change = now;
+		hold(st, GOV_R_NONE);
+		return;
+	}
+	if (st->last_change == 0)
+		st->last_change = now;	/* the start pace, judged over a window too */
+	if (!window_settled(st, set, now))
+	{
+		hold(st, GOV_R_NONE);
+		return;
+	}
 	st->duty = Min(1.0, st->duty + GOV_DUTY_STEP);
 	st->batch = Min(st->max_batch, st->batch + Max(1, st->max_batch / 10));
+	st->last_change = now;
 	st->decision = GOV_D_INCREASE;
 	st->reason = latency_known ? GOV_R_NONE : GOV_R_NO_BASELINE;
 	if (st->duty >= 1.0 && st->batch >= st->max_batch)
@@ -940,18 +991,14 @@ static DelaySeen *delay_next = NULL;
 static int	ndelay_prev = 0;
 
 /*
- * The client sessions that ran something during the tick (running now, or
- * changed state since it began), other than governed jobs: is anybody
- * there to protect?  Statements of sessions that have ended are history,
- * not a foreground (a job started right after a burst of short sessions,
- * such as a test suite's, is not slowed down by them).  Reads a snapshot
- * of the backend status array (the sampler's own, cleared first).
+ * The run-queue wait of the client backends other than governed jobs
+ * during the tick.  Reads a snapshot of the backend status array (the
+ * sampler's own, cleared first).
  */
 static void
-count_sessions_guarded(void *arg)
+measure_run_delay_guarded(void *arg)
 {
 	GovTick    *tick = (GovTick *) arg;
-	TimestampTz from = tick->ts - (TimestampTz) (tick->secs * USECS_PER_SEC);
 	int			n;
 
 	int			nprev = 0;
@@ -994,12 +1041,6 @@ count_sessions_guarded(void *arg)
 			delay_next[nprev].ns = delay;
 			nprev++;
 		}
-		if (be->st_state != STATE_RUNNING && be->st_state != STATE_FASTPATH &&
-			be->st_state_start_timestamp < from)
-			continue;
-		if (tick->sessions < GOV_TICK_PIDS)
-			tick->pids[tick->sessions] = be->st_procpid;
-		tick->sessions++;
 	}
 	pgstat_clear_backend_activity_snapshot();
 	{
@@ -1014,14 +1055,10 @@ count_sessions_guarded(void *arg)
 }
 
 static void
-count_sessions(GovTick *tick, TimestampTz now)
+measure_run_delay(GovTick *tick)
 {
-	tick->sessions = 0;
-	if (!steward_collect(count_sessions_guarded, tick))
-	{
-		tick->sessions = GOV_TICK_PIDS;	/* unknown: assume somebody is there */
+	if (!steward_collect(measure_run_delay_guarded, tick))
 		tick->run_delay_ms = -1;
-	}
 }
 
 typedef struct TickArgs
@@ -1129,7 +1166,7 @@ steward_governor_tick(void)
 	}
 	last_ts = now;
 
-	count_sessions(tick, now);
+	measure_run_delay(tick);
 
 	LWLockAcquire(gov->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < GOV_MAX_JOBS; i++)
@@ -1226,15 +1263,10 @@ read_signals(GovSignals *sig, TimestampTz now)
 
 			sig->lag_ms = t->lag_ms;
 			/*
-			 * Sessions of the tick other than this one, still alive now (a
-			 * session that ran just before the tick ended and has exited
-			 * since is no foreground either).  Beyond the pids a tick
-			 * remembers, assume the others live.
+			 * Statements of sessions that have ended since count: clients
+			 * that connect per request (no pooler) are a foreground made of
+			 * sessions that each live a few milliseconds.
 			 */
-			sig->recent_sessions = Max(t->sessions - GOV_TICK_PIDS, 0);
-			for (int p = 0; p < Min(t->sessions, GOV_TICK_PIDS); p++)
-				if (t->pids[p] != MyProcPid && BackendPidGetProc(t->pids[p]) != NULL)
-					sig->recent_sessions++;
 			sig->recent_calls = Max((double) t->calls - count_own(own_stmts, from, t->ts), 0)
 				* per_window;
 			sig->recent_commits = Max((double) t->commits - count_own(own_commits, from, t->ts), 0)
@@ -1294,7 +1326,6 @@ read_signals(GovSignals *sig, TimestampTz now)
 			sig->calls = wcalls;
 			sig->base_ticks = Max(sig->base_ticks, GOV_BASELINE_TICKS);
 			sig->recent_calls = Max(sig->recent_calls, wcalls);
-			sig->recent_sessions = Max(sig->recent_sessions, 1);
 			sig->base_calls = bcalls;
 			sig->base_p99_ms = steward_stmt_percentile_ms(base, bcalls, 0.99);
 			sig->p99_ms = sig->base_p99_ms * gov->sim_p99_ratio;
@@ -1966,7 +1997,8 @@ decision_pair(int d, int r)
 		case GOV_D_INCREASE:
 			return r == GOV_R_NONE || r == GOV_R_NO_BASELINE;
 		case GOV_D_HOLD:
-			return r == GOV_R_P99 || r == GOV_R_WAL || r == GOV_R_CPU || r == GOV_R_LAG;
+			return r == GOV_R_NONE || r == GOV_R_P99 || r == GOV_R_WAL || r == GOV_R_CPU ||
+				r == GOV_R_LAG;
 		case GOV_D_DECREASE:
 			return r == GOV_R_P99 || r == GOV_R_WAL || r == GOV_R_CPU || r == GOV_R_LAG ||
 				r == GOV_R_LOCK_WAITS;
@@ -2136,7 +2168,6 @@ steward_governor_trace(PG_FUNCTION_ARGS)
 		if (i < nc && !cnulls[i])
 			sig.calls = DatumGetInt32(calls[i]);
 		sig.recent_calls = sig.calls;
-		sig.recent_sessions = 1;
 		sig.lag_ms = (i < nl && !lnulls[i]) ? DatumGetFloat8(lags[i]) : -1;
 		sig.lock_waits = (i < nk && !knulls[i]) ? Max(DatumGetInt32(locks[i]), 0) : 0;
 		gov_decide(&st, &sig, &set, t);
