@@ -58,9 +58,11 @@ RESET steward.governor_max_replication_lag;
 
 -- Foreground backends waiting for a CPU: their run-queue wait per
 -- statement, as a ratio of the baseline's (0.1 ms in a trace), above the
--- target and by at least 0.1 ms slows the job down.
+-- target and by at least 0.1 ms slows the job down (once the start pace
+-- has been judged over a window).
 SELECT step, decision, reason, duty, batch_size
-  FROM steward.governor_trace(ARRAY[1, 1, 1]::float8[], cpu_wait_ratio => ARRAY[1, 3, 1.2]);
+  FROM steward.governor_trace(array_fill(1.0::float8, ARRAY[7]),
+                              cpu_wait_ratio => ARRAY[1, 1, 1, 1, 1, 3, 1.2]);
 
 -- Sessions waiting for the job's locks halve its batch, not its time.
 SELECT step, decision, reason, duty, batch_size
@@ -78,7 +80,7 @@ SELECT step, decision, reason
 
 -- The thresholds are settings.
 SET steward.governor_target_p99_ratio = 2;
-SELECT step, decision, reason FROM steward.governor_trace(ARRAY[1.9, 2.1]::float8[]);
+SELECT step, decision, reason FROM steward.governor_trace(ARRAY[1.9, 1.9, 1.9, 1.9, 1.9, 2.1]::float8[]);
 RESET steward.governor_target_p99_ratio;
 -- steward.governor_max_batch caps every job's batch.
 SET steward.governor_max_batch = 300;
