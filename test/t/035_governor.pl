@@ -232,9 +232,10 @@ ok( poll_until(
 # The worker keeps visiting every second and finds nothing: such visits
 # are not listed, so they do not push the visits that purged out of the
 # finished jobs.
+# (A visit running at this moment is listed while it runs.)
 sleep 4;
 is( sql(qq{SELECT count(*) FILTER (WHERE rows_done = 0) || ' ' || sum(rows_done)
-             FROM steward.governor_jobs WHERE kind = 'purge'}),
+             FROM steward.governor_jobs WHERE kind = 'purge' AND finished_at IS NOT NULL}),
 	"0 $nkeys",
 	'purge visits that found nothing are not listed; the ones that purged stay');
 
