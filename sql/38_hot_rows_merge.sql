@@ -53,4 +53,18 @@ UPDATE hm6 SET v = v + 1 WHERE id = 3;
 SELECT key_text, updates, error_bound FROM steward.hot_rows
  WHERE relid = 'hm6'::regclass ORDER BY key_text;
 
-DROP TABLE hm1, hm2, hm3, hm4, hm5, hm6;
+-- A bulk UPDATE of 25 new keys into k = 10 slots: each new key replaces
+-- the first slot with the smallest count (keys 16-20 end at 2, 21-25 at 3,
+-- as a full search of the slots for every key picks them); then hits and
+-- new keys against the merged counts.
+CREATE TABLE hm7 (id int PRIMARY KEY, v int) USING steward;
+INSERT INTO hm7 SELECT g, 0 FROM generate_series(1, 25) g;
+UPDATE hm7 SET v = v + 1;
+SELECT key_text, updates, error_bound FROM steward.hot_rows
+ WHERE relid = 'hm7'::regclass ORDER BY updates DESC, key_text::int;
+UPDATE hm7 SET v = v + 1 WHERE id IN (3, 24);
+UPDATE hm7 SET v = v + 1 WHERE id > 12;
+SELECT key_text, updates, error_bound FROM steward.hot_rows
+ WHERE relid = 'hm7'::regclass ORDER BY updates DESC, key_text::int;
+
+DROP TABLE hm1, hm2, hm3, hm4, hm5, hm6, hm7;

@@ -142,6 +142,9 @@ static uint64 update_counter = 0;
 
 /* This backend's partial sketches, merged into shared memory by flush_all. */
 #define HOT_LOCAL_TABLES 4
+/* A partial sketch's filter: 64 buckets of key hashes (k <= 100 < 256). */
+#define HOT_BUCKETS		64
+#define HOT_BUCKET(h)	((int) ((h) >> 58))
 
 typedef struct LocalSketch
 {
@@ -151,6 +154,12 @@ typedef struct LocalSketch
 	int64		total;
 	int			used;
 	HotSlot    *slots;			/* steward_hot_rows_k of them */
+	/* how many slots hold a key whose hash has these top bits */
+	uint8		buckets[HOT_BUCKETS];
+	/* first_min_slot's place: every count >= min_lo, > before min_from */
+	bool		min_valid;
+	int			min_from;
+	int64		min_lo;
 } LocalSketch;
 
 static LocalSketch local_sketches[HOT_LOCAL_TABLES];
@@ -568,15 +577,21 @@ find_slot(HotEntry *entry, uint64 h)
 	return -1;
 }
 
-/* The slot with the smallest count among n (n >= 1). */
+/* The slot with the smallest count among n (n >= 1), the first of equals. */
 static int
 min_slot(const HotSlot *slots, int n)
 {
 	int			min = 0;
+	int64		mincount = slots[0].count;
 
 	for (int j = 1; j < n; j++)
-		if (slots[j].count < slots[min].count)
+	{
+		if (slots[j].count < mincount)
+		{
 			min = j;
+			mincount = slots[j].count;
+		}
+	}
 	return min;
 }
 
@@ -631,6 +646,8 @@ flush_local(LocalSketch *ls)
 	ls->entry = NULL;
 	ls->total = 0;
 	ls->used = 0;
+	memset(ls->buckets, 0, sizeof(ls->buckets));
+	ls->min_valid = false;
 }
 
 /* Merge every partial sketch of this backend (a no-op when none has counts). */
@@ -682,8 +699,46 @@ local_sketch(Oid relid, HotEntry *entry)
 	free_one->generation = gen;
 	free_one->total = 0;
 	free_one->used = 0;
+	memset(free_one->buckets, 0, sizeof(free_one->buckets));
+	free_one->min_valid = false;
 	local_pending = true;
 	return free_one;
+}
+
+/*
+ * The slot min_slot would pick in a full partial sketch (the first with the
+ * smallest count), which the caller then replaces, raising its count by
+ * one.  Without scanning every slot for every new key: ls->min_lo is at
+ * most every count, and every slot before ls->min_from counts more than
+ * min_lo.  Counts only grow until the sketch is emptied (which clears
+ * min_valid), so both stay true; the first slot from min_from whose count
+ * is min_lo is therefore the first minimum, and when none has it every
+ * count exceeds min_lo and the search starts over one higher.  In a bulk
+ * UPDATE this visits about two slots per new key instead of k.
+ */
+static int
+first_min_slot(LocalSketch *ls)
+{
+	if (!ls->min_valid)
+	{
+		ls->min_from = min_slot(ls->slots, ls->used);
+		ls->min_lo = ls->slots[ls->min_from].count;
+		ls->min_valid = true;
+	}
+	for (;;)
+	{
+		for (int j = ls->min_from; j < ls->used; j++)
+		{
+			if (ls->slots[j].count == ls->min_lo)
+			{
+				/* the caller raises slot j above min_lo */
+				ls->min_from = j + 1;
+				return j;
+			}
+		}
+		ls->min_lo++;
+		ls->min_from = 0;
+	}
 }
 
 /* The key's images into slot dst (or its text when they do not fit). */
@@ -717,8 +772,7 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, StewardHotKey *rk)
 	uint64		h;
 	bool		anynull;
 	int			i,
-				min;
-	int64		mincount;
+				b;
 
 	if (hot_hash == NULL)
 		return;
@@ -741,25 +795,20 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, StewardHotKey *rk)
 		return;
 
 	/*
-	 * One pass finds the key's slot and, should the key be new to a full
-	 * sketch, the slot with the smallest count (first of equals, as
-	 * min_slot): a bulk UPDATE brings a new key with almost every row.
+	 * A key whose bucket holds no slot is not in the sketch: a bulk UPDATE
+	 * brings a new key with almost every row, and most of them skip the
+	 * search.
 	 */
-	min = 0;
-	mincount = PG_INT64_MAX;
-	for (i = 0; i < ls->used; i++)
+	b = HOT_BUCKET(h);
+	if (ls->buckets[b] > 0)
 	{
-		HotSlot    *hs = &ls->slots[i];
-
-		if (hs->keyhash == h)
+		for (i = 0; i < ls->used; i++)
 		{
-			hs->count++;
-			return;
-		}
-		if (hs->count < mincount)
-		{
-			min = i;
-			mincount = hs->count;
+			if (ls->slots[i].keyhash == h)
+			{
+				ls->slots[i].count++;
+				return;
+			}
 		}
 	}
 	if (ls->used < steward_hot_rows_k)
@@ -770,10 +819,12 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, StewardHotKey *rk)
 	}
 	else
 	{
-		i = min;
+		i = first_min_slot(ls);
+		ls->buckets[HOT_BUCKET(ls->slots[i].keyhash)]--;
 		ls->slots[i].error = ls->slots[i].count;
 		ls->slots[i].count++;
 	}
+	ls->buckets[b]++;
 	/* A new key: copy the images of its values, formatted only when read. */
 	ls->slots[i].keyhash = h;
 	fill_key(&ls->slots[i], slot, rk);

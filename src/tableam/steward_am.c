@@ -539,12 +539,13 @@ set_rule_values(TupleTableSlot *slot, const StewardRules *rules,
 
 /*
  * Once heap stored the new row: counters, so EvalPlanQual retries count
- * once.  "moved": the insert half of a cross-partition update, whose old
+ * once.  "rules": rel's, looked up after heap's update (which may have
+ * processed invalidations, opening the TOAST table).  "moved": the insert half of a cross-partition update, whose old
  * row already left steward.state_counts with the delete half.
  */
 static void
-count_update(Relation rel, TupleTableSlot *slot, const StateChange *changes,
-			 int nchanges, bool moved)
+count_update(Relation rel, const StewardRules *rules, TupleTableSlot *slot,
+			 const StateChange *changes, int nchanges, bool moved)
 {
 	if (nchanges > 0)
 	{
@@ -553,7 +554,7 @@ count_update(Relation rel, TupleTableSlot *slot, const StateChange *changes,
 			steward_rule_kinds.state_counts_changes(rel, changes, nchanges);
 	}
 	/* The rules cache is this relation's: hot rows keeps its entry there. */
-	steward_hotrows_count(rel, slot, &((StewardRules *) steward_get_rules(rel))->hot);
+	steward_hotrows_count(rel, slot, &((StewardRules *) rules)->hot);
 }
 
 static int
@@ -616,7 +617,7 @@ steward_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	{
 		const StewardRules *rules = steward_get_rules(rel);
 
-		count_update(rel, slot, changes, nchanges, false);
+		count_update(rel, rules, slot, changes, nchanges, false);
 		/* Rows stored as sent may have changed state unseen. */
 		if (rules->nstates > 0 && !rules_enforced(rel))
 			steward_rule_kinds.state_counts_unknown(rel, rules);
@@ -864,14 +865,16 @@ steward_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 {
 	StateChange changes[STEWARD_MAX_STATE_RULES];
 	int			nchanges;
+	const StewardRules *rules;
 
 	if (rules_enforced(rel) && is_moving_row(rel, cid))
 	{
 		nchanges = apply_move_rules(rel, slot, cid, changes);
 		heap_methods->tuple_insert(rel, slot, cid, options, bistate);
-		count_update(rel, slot, changes, nchanges, true);
+		rules = steward_get_rules(rel);
+		count_update(rel, rules, slot, changes, nchanges, true);
 		/* The row arrives here in its new state (the delete took the old). */
-		steward_rule_kinds.state_counts_row(rel, steward_get_rules(rel), slot, NULL, +1);
+		steward_rule_kinds.state_counts_row(rel, rules, slot, NULL, +1);
 		return;
 	}
 	apply_insert_rules(rel, slot, loaded_by_copy_from(bistate));

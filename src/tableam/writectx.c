@@ -240,7 +240,10 @@ old_row_from_slot(ResultRelInfo *rri, Oid relid, ItemPointer otid,
 		return false;
 	bslot = (BufferHeapTupleTableSlot *) slot;
 	if (!BufferIsValid(bslot->buffer) || bslot->base.tuple == NULL ||
-		!ItemPointerEquals(&bslot->base.tuple->t_self, otid))
+		ItemPointerGetOffsetNumberNoCheck(&bslot->base.tuple->t_self) !=
+		ItemPointerGetOffsetNumberNoCheck(otid) ||
+		ItemPointerGetBlockNumberNoCheck(&bslot->base.tuple->t_self) !=
+		ItemPointerGetBlockNumberNoCheck(otid))
 		return false;
 	*tuple = *bslot->base.tuple;
 	*buffer = bslot->buffer;
