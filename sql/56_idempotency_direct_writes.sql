@@ -59,6 +59,29 @@ ROLLBACK;
 SELECT outcome FROM steward.idempotency_begin('direct', 'd-4', 'fp');
 SELECT steward.idempotency_complete('direct', 'd-4', 204, '{"x": [1, 2]}');
 
+-- The owner's context is entered lazily (search_path pinned only before
+-- the first statement): a caller's search_path that puts its own "="
+-- before pg_catalog's is still never used by the statements that run (the
+-- scope's claim, the lookup of a key that is not held) nor by the direct
+-- paths.
+CREATE SCHEMA direct_evil;
+CREATE FUNCTION direct_evil.texteq(text, text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE NOTICE 'direct_evil.= ran as %', current_user;
+    RETURN $1 OPERATOR(pg_catalog.=) $2;
+END $$;
+CREATE OPERATOR direct_evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = direct_evil.texteq);
+SET search_path = direct_evil, pg_catalog;
+SELECT outcome FROM steward.idempotency_begin('direct-claimed', 'e-1', 'fp');
+SELECT steward.idempotency_complete('direct-claimed', 'e-1', 201, NULL);
+SELECT outcome, status FROM steward.idempotency_begin('direct-claimed', 'e-1', 'fp');
+SELECT outcome FROM steward.idempotency_begin('direct-claimed', 'e-1', 'other');
+SELECT steward.idempotency_complete('direct-claimed', 'e-none', 201, NULL);
+SELECT 'a'::text = 'a'::text AS "the caller's own = is theirs";
+RESET search_path;
+DROP SCHEMA direct_evil CASCADE;
+SELECT steward.drop_idempotency_scope('direct-claimed');
+
 -- Every key as written, whichever way.
 SELECT key, fingerprint, status, left(response::text, 20) AS response, created_at = locked_at AS fresh,
        completed_at IS NOT NULL AS completed,

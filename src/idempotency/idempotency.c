@@ -172,6 +172,15 @@ typedef enum IdemPlan
 
 static SPIPlanPtr plans[NUM_PLANS];
 
+/*
+ * The owner context of the begin, complete or scope function running
+ * (idem_enter), entered lazily: run_plan pins search_path and connects
+ * SPI in it before the first statement.  NULL in the purge functions,
+ * which enter with SPI connected.  Reset by every entry, so a context an
+ * error abandoned is never used.
+ */
+static StewardAsOwner *idem_ctx = NULL;
+
 static const char *const plan_sql[NUM_PLANS] = {
 	[PLAN_SCOPE_CLAIM] =
 	"INSERT INTO steward.idempotency_scopes (scope, owner) VALUES ($1, $2)"
@@ -252,6 +261,8 @@ run_plan(IdemPlan p, Datum *args, const char *nulls, bool read_only)
 {
 	int			rc;
 
+	if (idem_ctx != NULL)
+		steward_as_owner_spi(idem_ctx);
 	if (plans[p] == NULL)
 	{
 		SPIPlanPtr	plan = SPI_prepare(plan_sql[p], plan_nargs[p],
@@ -443,7 +454,14 @@ idem_rels_get(void)
  *
  * Every function checks privileges as the caller, then reads and writes
  * the key and scope tables as their owner (src/plumbing/as_owner.c).  The
- * caller's user ID is taken before the switch.
+ * caller's user ID is taken before the switch.  The owner's context is
+ * entered lazily: the direct reads and writes below resolve no names and
+ * run nobody's code, so search_path is pinned and SPI connected only
+ * before the first SQL statement (run_plan), and before a direct write
+ * would run code others defined (it does not: it leaves such tables to
+ * the statements).  A begin of a new key or a replay, and a complete,
+ * thus skip a GUC nest level and an SPI connection, and the caller's next
+ * statement the search_path recomputation the pin forced.
  * ------------------------------------------------------------------------
  */
 static Oid
@@ -451,8 +469,16 @@ idem_enter(StewardAsOwner *ctx)
 {
 	Oid			caller = GetUserId();
 
-	steward_as_owner_begin(idem_rels_get()->keys, ctx);
+	steward_as_owner_begin_lazy(idem_rels_get()->keys, ctx);
+	idem_ctx = ctx;
 	return caller;
+}
+
+static void
+idem_leave(StewardAsOwner *ctx)
+{
+	idem_ctx = NULL;
+	steward_as_owner_end(ctx);
 }
 
 /* ------------------------------------------------------------------------
@@ -534,7 +560,7 @@ typedef struct ScopeInfo
  * Owner of a scope, or InvalidOid if the scope does not exist; with info,
  * also its retention.  Read through the scopes' primary key under the
  * snapshot a statement of ours would take here (direct_read_begin), as
- * the table owner (the caller is in steward_as_owner_begin).
+ * the table owner (the caller is in idem_enter).
  */
 static Oid
 scope_lookup(text *scope, ScopeInfo *info)
@@ -864,8 +890,9 @@ scope_claim_uncommitted(Datum scope)
  *
  * Only while the table has nothing else the executor would run for a
  * write -- triggers, row-level security, CHECK constraints, generated
- * columns: none are the extension's, but a superuser may add them -- and
- * only for a plain table; otherwise the SPI statement runs, as before.
+ * columns, index expressions or predicates: none are the extension's, but
+ * a superuser may add them -- and only for a plain table; otherwise the
+ * SPI statement runs, as before.
  * ------------------------------------------------------------------------
  */
 typedef struct DirectWrite
@@ -875,6 +902,8 @@ typedef struct DirectWrite
 	EState	   *estate;
 	ResultRelInfo *rri;
 } DirectWrite;
+
+static void direct_write_end(DirectWrite *wr);
 
 /*
  * Open the keys table for a direct write of kind cmd (RowExclusiveLock,
@@ -912,6 +941,22 @@ direct_write_begin(DirectWrite *wr, CmdType cmd)
 	wr->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(wr->rri, heap, 0, NULL, 0);
 	ExecOpenIndices(wr->rri, cmd == CMD_INSERT);
+
+	/*
+	 * An index expression or predicate is code someone defined: it must run
+	 * with search_path pinned, in a statement (the owner's context is
+	 * entered lazily, see idem_enter).
+	 */
+	for (int i = 0; i < wr->rri->ri_NumIndices; i++)
+	{
+		IndexInfo  *ii = wr->rri->ri_IndexRelationInfo[i];
+
+		if (ii->ii_Expressions != NIL || ii->ii_Predicate != NIL)
+		{
+			direct_write_end(wr);
+			return false;
+		}
+	}
 	return true;
 }
 
@@ -1531,7 +1576,7 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 	/* Before the key can commit: the key is ours while this session is. */
 	if (attempt < IDEM_MAX_ATTEMPTS && res->outcome == IDEM_NEW)
 		hold_beacon();
-	steward_as_owner_end(&ctx);
+	idem_leave(&ctx);
 
 	if (attempt >= IDEM_MAX_ATTEMPTS)
 		ereport(ERROR,
@@ -1686,7 +1731,7 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 							   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2))));
 		/* Completing again with the same result is a no-op. */
 	}
-	steward_as_owner_end(&ctx);
+	idem_leave(&ctx);
 	PG_RETURN_VOID();
 }
 
@@ -1787,7 +1832,7 @@ steward_create_idempotency_scope(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("idempotency scope \"%s\" already exists", text_to_cstring(scope)),
 				 errhint("See steward.idempotency_scope_owners for the scopes you may use.")));
-	steward_as_owner_end(&ctx);
+	idem_leave(&ctx);
 	PG_RETURN_VOID();
 }
 
@@ -1817,7 +1862,7 @@ steward_alter_idempotency_scope_owner(PG_FUNCTION_ARGS)
 	args[0] = PointerGetDatum(scope);
 	args[1] = ObjectIdGetDatum(owner);
 	run_plan(PLAN_SCOPE_SET_OWNER, args, NULL, false);
-	steward_as_owner_end(&ctx);
+	idem_leave(&ctx);
 	PG_RETURN_VOID();
 }
 
@@ -1841,7 +1886,7 @@ steward_drop_idempotency_scope(PG_FUNCTION_ARGS)
 	run_plan(PLAN_SCOPE_DROP_KEYS, args, NULL, false);
 	n = SPI_processed;
 	run_plan(PLAN_SCOPE_DROP, args, NULL, false);
-	steward_as_owner_end(&ctx);
+	idem_leave(&ctx);
 	PG_RETURN_INT64((int64) n);
 }
 
@@ -1869,7 +1914,7 @@ steward_set_idempotency_retention(PG_FUNCTION_ARGS)
 		run_plan(PLAN_SCOPE_SET_RETENTION, args, nulls, false);
 	}
 	scope_memo_forget();		/* it holds the retention before this change */
-	steward_as_owner_end(&ctx);
+	idem_leave(&ctx);
 	PG_RETURN_VOID();
 }
 
@@ -1911,6 +1956,7 @@ steward_idem_purge_batch_now(int batch)
 	if (!OidIsValid(relid))
 		return -1;
 	steward_as_owner_begin(relid, &ctx);
+	idem_ctx = NULL;
 	n = purge_one_batch(batch);
 	steward_as_owner_end(&ctx);
 	return n;
@@ -1928,6 +1974,7 @@ steward_idempotency_purge(PG_FUNCTION_ARGS)
 	int64		n;
 
 	steward_as_owner_begin(steward_relid(IDEM_KEYS_TABLE, false), &ctx);
+	idem_ctx = NULL;
 	do
 	{
 		CHECK_FOR_INTERRUPTS();

@@ -169,6 +169,9 @@ steward_index_relid(Oid heaprelid, const char *indexname)
 	return indexoid;
 }
 
+static void become_role(Oid roleid, StewardAsOwner *ctx);
+static void pin_settings(const char *search_path, bool spi, StewardAsOwner *ctx);
+
 /* "a view", "an index", ...: what a relation of this kind is. */
 static const char *
 relkind_phrase(char relkind)
@@ -262,10 +265,25 @@ void
 steward_as_role_begin(Oid roleid, const char *search_path, bool spi,
 					  StewardAsOwner *ctx)
 {
+	become_role(roleid, ctx);
+	pin_settings(search_path, spi, ctx);
+}
+
+static void
+become_role(Oid roleid, StewardAsOwner *ctx)
+{
 	GetUserIdAndSecContext(&ctx->save_userid, &ctx->save_sec_context);
 	SetUserIdAndSecContext(roleid, ctx->save_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+	ctx->save_nestlevel = 0;
+	ctx->spi = false;
+}
+
+/* The GUC nest level, the pinned search_path and (with spi) SPI. */
+static void
+pin_settings(const char *search_path, bool spi, StewardAsOwner *ctx)
+{
 	ctx->save_nestlevel = NewGUCNestLevel();
 	(void) set_config_option("search_path", search_path,
 							 PGC_USERSET, PGC_S_SESSION,
@@ -273,6 +291,42 @@ steward_as_role_begin(Oid roleid, const char *search_path, bool spi,
 	ctx->spi = spi;
 	if (spi && SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+}
+
+/*
+ * Become the owner of the extension's relation relid as
+ * steward_as_owner_begin() does, for callers that often run no statement
+ * at all: they read and write the owner's tables through the table and
+ * index access methods by OID, which resolve no name and run no SQL.  The
+ * GUC nest level, the pinned search_path and SPI -- what statements need
+ * -- are opened by steward_as_owner_spi(), to be called before the first
+ * statement and before anything that may run code others defined (an
+ * index expression, a trigger).  steward_as_owner_end() undoes whatever
+ * was done.  Errors need no cleanup, as for steward_as_owner_begin().
+ */
+void
+steward_as_owner_begin_lazy(Oid relid, StewardAsOwner *ctx)
+{
+	become_role(steward_relation_owner(relid), ctx);
+}
+
+/*
+ * Inside steward_as_owner_begin_lazy() (or any steward_as_*_begin): make
+ * sure the GUC nest level is open, search_path pinned and SPI connected;
+ * a no-op when they are.  SPI_connect() switches to SPI's memory context
+ * until steward_as_owner_end(), as after steward_as_owner_begin().
+ */
+void
+steward_as_owner_spi(StewardAsOwner *ctx)
+{
+	if (ctx->save_nestlevel == 0)
+		pin_settings(STEWARD_PINNED_SEARCH_PATH, true, ctx);
+	else if (!ctx->spi)
+	{
+		ctx->spi = true;
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+	}
 }
 
 /* The owner of relation relid; 42P01 when there is none. */
@@ -337,7 +391,8 @@ steward_as_owner_end(StewardAsOwner *ctx)
 	if (ctx->spi)
 		SPI_finish();
 	/* false: roll back every setting changed inside, not only ours. */
-	AtEOXact_GUC(false, ctx->save_nestlevel);
+	if (ctx->save_nestlevel != 0)	/* 0: a lazy begin that ran no statement */
+		AtEOXact_GUC(false, ctx->save_nestlevel);
 	SetUserIdAndSecContext(ctx->save_userid, ctx->save_sec_context);
 }
 

@@ -21,7 +21,7 @@ typedef struct StewardAsOwner
 {
 	Oid			save_userid;
 	int			save_sec_context;
-	int			save_nestlevel;
+	int			save_nestlevel; /* 0: none opened (yet) */
 	bool		spi;			/* SPI_connect()ed by begin */
 } StewardAsOwner;
 
@@ -50,6 +50,8 @@ extern void steward_check_relation_kind(Relation rel, int kinds, const char *wha
 extern void steward_as_role_begin(Oid roleid, const char *search_path, bool spi,
 								  StewardAsOwner *ctx);
 extern void steward_as_owner_begin(Oid relid, StewardAsOwner *ctx);
+extern void steward_as_owner_begin_lazy(Oid relid, StewardAsOwner *ctx);
+extern void steward_as_owner_spi(StewardAsOwner *ctx);
 extern void steward_as_table_owner_begin(Relation rel, bool spi, StewardAsOwner *ctx);
 extern void steward_as_owner_end(StewardAsOwner *ctx);
 extern void steward_pin_output_settings(void);
