@@ -13,6 +13,7 @@ SET steward.governor_target_p99_ratio = 1.3;
 SET steward.governor_critical_p99_ratio = 3;
 SET steward.governor_max_replication_lag = '10s';
 SET steward.governor_max_batch = 10000;
+SET steward.governor_min_calls = 50;       -- the default (test/regress.conf raises it)
 
 -- No foreground load: nothing to protect, full speed at the job's batch.
 SELECT * FROM steward.governor_trace(ARRAY[NULL, NULL]::float8[]);
