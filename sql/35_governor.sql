@@ -132,6 +132,7 @@ SELECT simulated_until FROM steward.governor;
 SELECT steward.governor_end(:job);
 SELECT steward.governor_simulate(-1, NULL, '1 minute');
 SELECT steward.governor_simulate(2, '-1 s', '1 minute');
+SELECT steward.governor_simulate(2, NULL, '-1 s');          -- 22023; 0 ends a simulation
 RESET steward.governor_min_calls;
 
 -- The decisions are counted in steward.metrics.

@@ -47,6 +47,18 @@ SELECT outcome, status, response FROM steward.idempotency_begin('direct', 'd-2',
 DROP TRIGGER direct_note ON steward.idempotency_keys;
 DROP FUNCTION public.direct_note();
 
+-- A rewrite rule on the keys table: only the statements honour it, so they
+-- run -- and core refuses an INSERT ... ON CONFLICT on a table with INSERT
+-- rules (0A000), as it did before the direct writes; the rule is never
+-- skipped.
+BEGIN;
+CREATE TABLE public.direct_rule_log (scope text, key text);
+CREATE RULE direct_rule AS ON INSERT TO steward.idempotency_keys
+    DO ALSO INSERT INTO public.direct_rule_log VALUES (NEW.scope, NEW.key);
+SELECT outcome FROM steward.idempotency_begin('direct', 'd-rule', 'fp');
+ROLLBACK;
+SELECT count(*) AS keys_left FROM steward.idempotency_keys WHERE key = 'd-rule';
+
 -- A column the library does not know, with a default: the insert runs as
 -- a statement and fills it; the update keeps it.  Rolled back, the direct
 -- way resumes (the cached column numbers follow the table).

@@ -2067,6 +2067,12 @@ steward_governor_simulate(PG_FUNCTION_ARGS)
 	}
 	steward_require_arg(fcinfo, 2, "duration");
 	dur = PG_GETARG_INTERVAL_P(2);
+	if (dur->time + (int64) dur->day * USECS_PER_DAY +
+		(int64) dur->month * 30 * USECS_PER_DAY < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("duration must not be negative"),
+				 errhint("A duration of 0 ends the simulation.")));
 	until = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 													TimestampTzGetDatum(GetCurrentTimestamp()),
 													PointerGetDatum(dur)));

@@ -889,8 +889,8 @@ scope_claim_uncommitted(Datum scope)
  * updated if it still matches (EvalPlanQual).
  *
  * Only while the table has nothing else the executor would run for a
- * write -- triggers, row-level security, CHECK constraints, generated
- * columns, index expressions or predicates: none are the extension's, but
+ * write -- triggers, rewrite rules, row-level security, CHECK constraints,
+ * generated columns, index expressions or predicates: none are the extension's, but
  * a superuser may add them -- and only for a plain table; otherwise the
  * SPI statement runs, as before.
  * ------------------------------------------------------------------------
@@ -926,7 +926,7 @@ direct_write_begin(DirectWrite *wr, CmdType cmd)
 	constr = RelationGetDescr(heap)->constr;
 
 	if (heap->rd_rel->relkind != RELKIND_RELATION || heap->trigdesc != NULL ||
-		heap->rd_rel->relrowsecurity ||
+		heap->rd_rules != NULL || heap->rd_rel->relrowsecurity ||
 		(constr != NULL && (constr->num_check > 0 || constr->has_generated_stored)))
 	{
 		table_close(heap, NoLock);
