@@ -12,7 +12,10 @@
  * column is simply bumped (src/tableam/README.md, "Versions the client
  * assigns").  Postgres already knows which columns a statement assigns (the
  * result relation's updated columns, ExecGetUpdatedCols); this module finds
- * the executor state of the statement that is writing.
+ * the executor state of the statement that is writing.  The same state
+ * also holds the row version an UPDATE or MERGE replaces, pinned in the
+ * result relation's old-row slot, which spares the AM reading the page
+ * again for every row (steward_statement_old_row).
  *
  * Every data-modifying statement gets its own output command id
  * (es_output_cid, which standard_ExecutorStart takes with
