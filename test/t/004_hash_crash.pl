@@ -136,6 +136,8 @@ foreach my $log (glob("$logdir/txn.*"))
 		}
 		else
 		{
+			# (Shown so that a failure says which line it was.)
+			diag("log line of $log that is not a committed transaction: $line") if $other < 5;
 			$other++;
 		}
 	}
