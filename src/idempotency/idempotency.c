@@ -289,6 +289,14 @@ seconds_interval(int seconds)
 	return IntervalPGetDatum(iv);
 }
 
+/* t + iv, as the statements' now() + interval computes it (22008 on overflow). */
+static Datum
+timestamp_plus(TimestampTz t, const Interval *iv)
+{
+	return DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(t),
+							   IntervalPGetDatum(iv));
+}
+
 /* ------------------------------------------------------------------------
  * Argument validation
  * ------------------------------------------------------------------------
@@ -372,6 +380,7 @@ typedef struct IdemRels
 	AttrNumber	kcol[KC_NUM];
 	AttrNumber	scope_owner;
 	AttrNumber	scope_retention;
+	int			keys_live_cols; /* undropped columns of keys; -1: not counted yet */
 } IdemRels;
 
 static IdemRels idem_rels;
@@ -436,6 +445,7 @@ idem_rels_get(void)
 	for (int i = 0; i < KC_NUM; i++)
 		r.kcol[i] = required_attnum(r.keys, key_col_names[i]);
 	r.keys_index = steward_index_relid(r.keys, IDEM_KEYS_CONSTRAINT);
+	r.keys_live_cols = -1;		/* insert_direct counts them from the open table */
 	r.scopes_pkey = steward_index_relid(r.scopes, IDEM_SCOPES_PKEY);
 
 	/*
@@ -906,6 +916,21 @@ typedef struct DirectWrite
 static void direct_write_end(DirectWrite *wr);
 
 /*
+ * The snapshot and command ID an SPI statement would take here, pushed as
+ * the active snapshot (the steward AM and the index AMs read it); the
+ * caller pops it.  After CommandCounterIncrement, so rows this
+ * transaction wrote are seen, and in READ COMMITTED a new snapshot, which
+ * sees what committed while an earlier statement waited.
+ */
+static Snapshot
+push_statement_snapshot(void)
+{
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	return GetActiveSnapshot();
+}
+
+/*
  * Open the keys table for a direct write of kind cmd (RowExclusiveLock,
  * its indexes too), or return false -- the lock kept, as a statement
  * would keep it -- if only the executor may write it.
@@ -1136,13 +1161,9 @@ complete_direct(Datum scope, Datum key, int32 status, Jsonb *response,
 	set[0] = Int32GetDatum(status);
 	set[1] = PointerGetDatum(response);
 	set[2] = TimestampTzGetDatum(now);
-	set[3] = DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now),
-								 IntervalPGetDatum(retention));
+	set[3] = timestamp_plus(now, retention);
 
-	/* The snapshot and command ID an SPI statement would take here. */
-	CommandCounterIncrement();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	snap = GetActiveSnapshot();
+	snap = push_statement_snapshot();
 	slot = table_slot_create(wr.heap, NULL);
 	scan = key_scan_begin(wr.heap, wr.index, snap, 2, vals);
 	while (key_scan_next(scan, 2, vals, slot))
@@ -1214,16 +1235,27 @@ insert_direct(Datum scope, Datum key, Datum fp, const Interval *retention,
 	TupleTableSlot *slot;
 	Snapshot	snap;
 	CommandId	cid;
-	int			live = 0;
 	int			inserted = -1;
 
 	if (!direct_write_begin(&wr, CMD_INSERT))
 		return -1;
 	rels = &idem_rels;
 	desc = RelationGetDescr(wr.heap);
-	for (int i = 0; i < desc->natts; i++)
-		live += !TupleDescAttr(desc, i)->attisdropped;
-	if (live != KC_NUM || desc->constr == NULL || desc->constr->num_defval != 2)
+
+	/*
+	 * Counted once per resolution of idem_rels: a column added or dropped
+	 * invalidates the table's relcache entry, and with it idem_rels, so
+	 * the count always belongs to the descriptor locked here.
+	 */
+	if (rels->keys_live_cols < 0)
+	{
+		int			live = 0;
+
+		for (int i = 0; i < desc->natts; i++)
+			live += !TupleDescAttr(desc, i)->attisdropped;
+		idem_rels.keys_live_cols = live;
+	}
+	if (rels->keys_live_cols != KC_NUM || desc->constr == NULL || desc->constr->num_defval != 2)
 	{
 		direct_write_end(&wr);
 		return -1;
@@ -1239,22 +1271,17 @@ insert_direct(Datum scope, Datum key, Datum fp, const Interval *retention,
 	SET_COL(KC_FINGERPRINT, fp);
 	SET_COL(KC_CREATED_AT, TimestampTzGetDatum(now));
 	SET_COL(KC_LOCKED_AT, TimestampTzGetDatum(now));
-	SET_COL(KC_EXPIRES_AT, DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now),
-											   IntervalPGetDatum(retention)));
+	SET_COL(KC_EXPIRES_AT, timestamp_plus(now, retention));
 	SET_COL(KC_HOLDER_PID, Int32GetDatum(MyProcPid));
 	SET_COL(KC_HOLDER_START, TimestampTzGetDatum(MyStartTimestamp));
 	if (!lease_null)
-		SET_COL(KC_LEASE_UNTIL, DirectFunctionCall2(timestamptz_pl_interval,
-													TimestampTzGetDatum(now), lease));
+		SET_COL(KC_LEASE_UNTIL, timestamp_plus(now, DatumGetIntervalP(lease)));
 #undef SET_COL
 	ExecStoreVirtualTuple(slot);
 	ExecMaterializeSlot(slot);
 	slot->tts_tableOid = RelationGetRelid(wr.heap);
 
-	/* The snapshot and command ID an SPI statement would take here. */
-	CommandCounterIncrement();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	snap = GetActiveSnapshot();
+	snap = push_statement_snapshot();
 	cid = GetCurrentCommandId(true);
 	while (inserted < 0)
 	{
