@@ -93,6 +93,11 @@ my $pgbench = IPC::Run::start(
 		'-c', $nclients,
 		'-j', $nthreads,
 		'-T', 90,
+		# uq's 80-row ON CONFLICT DO NOTHING inserts can deadlock with each
+		# other (each waits for the other's uncommitted duplicate, as with
+		# any unique index); pgbench retries such a transaction instead of
+		# logging it "failed".
+		'--max-tries', 1000,
 		'-f', "$kv_script\@3",
 		'-f', "$uq_script\@2",
 		'-l', "--log-prefix=$logdir/txn",
