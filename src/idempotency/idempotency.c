@@ -43,7 +43,9 @@
 #include "access/xact.h"
 #include "catalog/pg_class_d.h"
 #include "catalog/pg_collation_d.h"
+#include "catalog/pg_trigger_d.h"
 #include "catalog/pg_type_d.h"
+#include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -840,23 +842,27 @@ key_scan_next(IndexScanDesc scan, int nkeys, const Datum *vals, TupleTableSlot *
 }
 
 /*
- * Does a row whose key columns equal vals exist uncommitted (inserted or
- * deleted by a transaction still running) in table IDEM_* tablename, found
- * through its index indexname?  AccessShareLock on both for the probe.
+ * Does a row whose key columns equal vals exist in table heapoid, found
+ * through its index indexoid under a dirty snapshot: when uncommitted_only,
+ * one inserted or deleted by a transaction still running; else any such
+ * row or a committed one not deleted.  AccessShareLock on both for the
+ * probe.
  */
 static bool
-row_held_uncommitted(Oid heapoid, Oid indexoid, int nkeys, const Datum *vals)
+row_present_dirty(Oid heapoid, Oid indexoid, int nkeys, const Datum *vals,
+				  bool uncommitted_only)
 {
 	SnapshotData dirty;
 	DirectRead	rd;
-	bool		held = false;
+	bool		found = false;
 
 	InitDirtySnapshot(dirty);
 	direct_read_begin(&rd, heapoid, indexoid, &dirty, nkeys, vals);
-	while (!held && key_scan_next(rd.scan, nkeys, vals, rd.slot))
-		held = TransactionIdIsValid(dirty.xmin) || TransactionIdIsValid(dirty.xmax);
+	while (!found && key_scan_next(rd.scan, nkeys, vals, rd.slot))
+		found = !uncommitted_only ||
+			TransactionIdIsValid(dirty.xmin) || TransactionIdIsValid(dirty.xmax);
 	direct_read_end(&rd);
-	return held;
+	return found;
 }
 
 static bool
@@ -866,7 +872,22 @@ key_held_uncommitted(Datum scope, Datum key)
 
 	const IdemRels *rels = idem_rels_get();
 
-	return row_held_uncommitted(rels->keys, rels->keys_index, 2, vals);
+	return row_present_dirty(rels->keys, rels->keys_index, 2, vals, true);
+}
+
+/*
+ * Is there a row of (scope, key) that an INSERT ... ON CONFLICT DO NOTHING
+ * of the key would conflict with: committed and not deleted, or written by
+ * a transaction still running (ours included)?
+ */
+static bool
+key_row_present(Datum scope, Datum key)
+{
+	Datum		vals[2] = {scope, key};
+
+	const IdemRels *rels = idem_rels_get();
+
+	return row_present_dirty(rels->keys, rels->keys_index, 2, vals, false);
 }
 
 /*
@@ -878,7 +899,7 @@ scope_claim_uncommitted(Datum scope)
 {
 	const IdemRels *rels = idem_rels_get();
 
-	return row_held_uncommitted(rels->scopes, rels->scopes_pkey, 1, &scope);
+	return row_present_dirty(rels->scopes, rels->scopes_pkey, 1, &scope, true);
 }
 
 /* ------------------------------------------------------------------------
@@ -931,6 +952,24 @@ push_statement_snapshot(void)
 }
 
 /*
+ * The result relation of a write of kind cmd into heap, the keys table
+ * (RowExclusiveLock held): its indexes opened, for an insert with what
+ * the conflict checks of ON CONFLICT need.
+ */
+static void
+direct_write_open(DirectWrite *wr, Relation heap, CmdType cmd)
+{
+	const IdemRels *rels = idem_rels_get();	/* DDL that committed while we waited for the lock */
+
+	wr->heap = heap;
+	wr->index = index_open(rels->keys_index, RowExclusiveLock);
+	wr->estate = CreateExecutorState();
+	wr->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(wr->rri, heap, 0, NULL, 0);
+	ExecOpenIndices(wr->rri, cmd == CMD_INSERT);
+}
+
+/*
  * Open the keys table for a direct write of kind cmd (RowExclusiveLock,
  * its indexes too), or return false -- the lock kept, as a statement
  * would keep it -- if only the executor may write it.
@@ -959,13 +998,7 @@ direct_write_begin(DirectWrite *wr, CmdType cmd)
 	}
 	/* As CheckValidResultRel: a published table needs a replica identity. */
 	CheckCmdReplicaIdentity(heap, cmd);
-	rels = idem_rels_get();		/* DDL that committed while we waited for the lock */
-	wr->heap = heap;
-	wr->index = index_open(rels->keys_index, RowExclusiveLock);
-	wr->estate = CreateExecutorState();
-	wr->rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(wr->rri, heap, 0, NULL, 0);
-	ExecOpenIndices(wr->rri, cmd == CMD_INSERT);
+	direct_write_open(wr, heap, cmd);
 
 	/*
 	 * An index expression or predicate is code someone defined: it must run
@@ -1210,6 +1243,195 @@ insert_conflict_visible(DirectWrite *wr, ItemPointer tid, Snapshot snap)
 }
 
 /*
+ * The row begin inserts for a new key, in a virtual slot of desc (the keys
+ * table's): the columns PLAN_INSERT sets, its defaults (now()) for
+ * created_at and locked_at, every other column NULL.
+ */
+static TupleTableSlot *
+key_row_slot(TupleDesc desc, Datum scope, Datum key, Datum fp,
+			 const Interval *retention, Datum lease, bool lease_null)
+{
+	const IdemRels *rels = &idem_rels;
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+
+	ExecClearTuple(slot);
+	memset(slot->tts_isnull, true, desc->natts * sizeof(bool));
+#define SET_COL(col, value) \
+	(slot->tts_values[rels->kcol[col] - 1] = (value), slot->tts_isnull[rels->kcol[col] - 1] = false)
+	SET_COL(KC_SCOPE, scope);
+	SET_COL(KC_KEY, key);
+	SET_COL(KC_FINGERPRINT, fp);
+	SET_COL(KC_CREATED_AT, TimestampTzGetDatum(now));
+	SET_COL(KC_LOCKED_AT, TimestampTzGetDatum(now));
+	SET_COL(KC_EXPIRES_AT, timestamp_plus(now, retention));
+	SET_COL(KC_HOLDER_PID, Int32GetDatum(MyProcPid));
+	SET_COL(KC_HOLDER_START, TimestampTzGetDatum(MyStartTimestamp));
+	if (!lease_null)
+		SET_COL(KC_LEASE_UNTIL, timestamp_plus(now, DatumGetIntervalP(lease)));
+#undef SET_COL
+	ExecStoreVirtualTuple(slot);
+	ExecMaterializeSlot(slot);
+	return slot;
+}
+
+/*
+ * Is the row version at tid (any visibility) one of (scope, key)?  False
+ * also when it is gone.
+ */
+static bool
+row_of_key(DirectWrite *wr, ItemPointer tid, Datum scope, Datum key)
+{
+	TupleTableSlot *slot = table_slot_create(wr->heap, NULL);
+	Datum		vals[2] = {scope, key};
+	bool		found;
+
+	found = table_tuple_fetch_row_version(wr->heap, tid, SnapshotAny, slot);
+	if (found)
+	{
+		bool		isnull;
+		Datum		d;
+
+		for (int i = 0; i < 2 && found; i++)
+		{
+			d = slot_getattr(slot, idem_rels.kcol[i == 0 ? KC_SCOPE : KC_KEY], &isnull);
+			found = !isnull && text_equal(d, vals[i]);
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	return found;
+}
+
+/*
+ * The unique index or exclusion constraint of the keys table, other than
+ * the key's own, that the row in slot conflicts with (waiting for an
+ * uncommitted conflicting writer, as ON CONFLICT's pre-check does), or
+ * InvalidOid.  wr was opened for an insert.
+ */
+static Oid
+other_conflicting_index(DirectWrite *wr, TupleTableSlot *slot)
+{
+	ResultRelInfo *rri = wr->rri;
+
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+	{
+		Relation	index = rri->ri_IndexRelationDescs[i];
+		IndexInfo  *ii = rri->ri_IndexRelationInfo[i];
+		Oid			indexoid = RelationGetRelid(index);
+		ItemPointerData tid;
+		List	   *only;
+		bool		clear;
+
+		/* Deferrable ones cannot arbitrate: ON CONFLICT raised 55000 already. */
+		if (indexoid == RelationGetRelid(wr->index) ||
+			(!ii->ii_Unique && ii->ii_ExclusionOps == NULL) || !ii->ii_ReadyForInserts ||
+			!index->rd_index->indimmediate)
+			continue;
+		only = list_make1_oid(indexoid);
+		clear = ExecCheckIndexConstraints(rri, slot, wr->estate, &tid, only);
+		list_free(only);
+		ResetPerTupleExprContext(wr->estate);
+		if (!clear)
+			return indexoid;
+	}
+	return InvalidOid;
+}
+
+/*
+ * The row triggers of heap that fire BEFORE event (TRIGGER_TYPE_INSERT or
+ * TRIGGER_TYPE_UPDATE) in this session, as TriggerEnabled decides: their
+ * names, quoted and separated by commas, appended to names; returns how
+ * many.  Only error reports use it: one of them may have skipped a write.
+ */
+static int
+before_row_triggers(Relation heap, int16 event, StringInfo names)
+{
+	TriggerDesc *trig = heap->trigdesc;
+	bool		replica = SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA;
+	int			n = 0;
+
+	for (int i = 0; trig != NULL && i < trig->numtriggers; i++)
+	{
+		Trigger    *t = &trig->triggers[i];
+
+		if (t->tgenabled != TRIGGER_FIRES_ALWAYS &&
+			t->tgenabled != (replica ? TRIGGER_FIRES_ON_REPLICA : TRIGGER_FIRES_ON_ORIGIN))
+			continue;
+		if (!TRIGGER_TYPE_MATCHES(t->tgtype, TRIGGER_TYPE_ROW, TRIGGER_TYPE_BEFORE, event))
+			continue;
+		appendStringInfo(names, "%s\"%s\"", n > 0 ? ", " : "", t->tgname);
+		n++;
+	}
+	return n;
+}
+
+static void report_insert_suppressed(Datum scope, Datum key, Relation heap, Oid index)
+			pg_attribute_noreturn();
+
+/*
+ * 55000: begin's insert of the row of (scope, key) did nothing, and no row
+ * of the key exists, so looking again would find nothing either: something
+ * a superuser added to the keys table (heap) suppresses the insert --
+ * index (a unique index or exclusion constraint on other columns the row
+ * conflicts with) if valid, else one of the BEFORE INSERT row triggers,
+ * if any.  Retrying cannot help, so not 40001.
+ */
+static void
+report_insert_suppressed(Datum scope, Datum key, Relation heap, Oid index)
+{
+	StringInfoData names;
+	int			ntrig;
+
+	initStringInfo(&names);
+	ntrig = before_row_triggers(heap, TRIGGER_TYPE_INSERT, &names);
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("idempotency key \"%s\" in scope \"%s\" cannot be stored",
+					TextDatumGetCString(key), TextDatumGetCString(scope)),
+			 OidIsValid(index) ?
+			 errdetail("Its row conflicts with the row of another key in index \"%s\" of table steward.%s, which is not the key constraint \"%s\".",
+					   get_rel_name(index), IDEM_KEYS_TABLE, IDEM_KEYS_CONSTRAINT) :
+			 ntrig > 0 ?
+			 errdetail_plural("The insert of its row into table steward.%s inserted nothing, and no row of the key exists: BEFORE INSERT trigger %s returned no row.",
+							  "The insert of its row into table steward.%s inserted nothing, and no row of the key exists: one of the BEFORE INSERT triggers %s returned no row.",
+							  ntrig, IDEM_KEYS_TABLE, names.data) :
+			 errdetail("The insert of its row into table steward.%s inserted nothing, and no row of the key exists.",
+					   IDEM_KEYS_TABLE),
+			 OidIsValid(index) ?
+			 errhint("Drop index \"%s\" (or the constraint it belongs to): keys may conflict only on (scope, key).",
+					 get_rel_name(index)) :
+			 ntrig > 0 ?
+			 errhint("Drop the trigger, or let it return the new row for table steward.%s.",
+					 IDEM_KEYS_TABLE) :
+			 errhint("Remove what was added to table steward.%s that skips its inserts.",
+					 IDEM_KEYS_TABLE)));
+}
+
+/*
+ * begin's PLAN_INSERT inserted nothing and no row of (scope, key) exists
+ * (twice: see idempotency_begin_internal): find what suppressed it and
+ * report it.  The statement ran with the table's triggers, rules or
+ * index expressions, in the owner's context with search_path pinned, so
+ * the index checks here may evaluate those expressions as it did.
+ */
+static void insert_suppressed(Datum scope, Datum key, Datum fp, const Interval *retention,
+							  Datum lease, bool lease_null) pg_attribute_noreturn();
+
+static void
+insert_suppressed(Datum scope, Datum key, Datum fp, const Interval *retention,
+				  Datum lease, bool lease_null)
+{
+	DirectWrite wr;
+	TupleTableSlot *slot;
+
+	direct_write_open(&wr, table_open(idem_rels_get()->keys, RowExclusiveLock), CMD_INSERT);
+	slot = key_row_slot(RelationGetDescr(wr.heap), scope, key, fp, retention, lease, lease_null);
+	/* An index expression may read tables: the snapshot a statement would have. */
+	(void) push_statement_snapshot();
+	report_insert_suppressed(scope, key, wr.heap, other_conflicting_index(&wr, slot));
+}
+
+/*
  * PLAN_INSERT without the executor: insert the row of a new key unless a
  * row of (scope, key) exists, waiting for an uncommitted one as INSERT ...
  * ON CONFLICT DO NOTHING does -- with its protocol: a pre-check that
@@ -1218,18 +1440,20 @@ insert_conflict_visible(DirectWrite *wr, ItemPointer tid, Snapshot snap)
  * entries with the conflict check (a concurrent inserter of the same key
  * that got there first makes us take the row back and start over), so
  * that exactly one of them inserts and nobody gets 23505 or 23P01.
- * Returns 1 if inserted (its created_at in *created), 0 if a row exists,
- * -1 when the table may only be written through SPI.  Besides the
- * columns written here, the table must have only the two defaults
+ * Returns 1 if inserted (its created_at in *created), 0 if a row of the
+ * key exists, -1 when the table may only be written through SPI.  Besides
+ * the columns written here, the table must have only the two defaults
  * (created_at, locked_at: now()), or a column added later would miss its
- * default: then -1 too.
+ * default: then -1 too.  A conflict with a row of another key in a
+ * unique index or exclusion constraint a superuser added raises 55000
+ * (report_insert_suppressed), where the statement would do nothing in
+ * every round.
  */
 static int
 insert_direct(Datum scope, Datum key, Datum fp, const Interval *retention,
 			  Datum lease, bool lease_null, TimestampTz *created)
 {
 	const IdemRels *rels;
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	DirectWrite wr;
 	TupleDesc	desc;
 	TupleTableSlot *slot;
@@ -1261,26 +1485,8 @@ insert_direct(Datum scope, Datum key, Datum fp, const Interval *retention,
 		return -1;
 	}
 
-	slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
-	ExecClearTuple(slot);
-	memset(slot->tts_isnull, true, desc->natts * sizeof(bool));
-#define SET_COL(col, value) \
-	(slot->tts_values[rels->kcol[col] - 1] = (value), slot->tts_isnull[rels->kcol[col] - 1] = false)
-	SET_COL(KC_SCOPE, scope);
-	SET_COL(KC_KEY, key);
-	SET_COL(KC_FINGERPRINT, fp);
-	SET_COL(KC_CREATED_AT, TimestampTzGetDatum(now));
-	SET_COL(KC_LOCKED_AT, TimestampTzGetDatum(now));
-	SET_COL(KC_EXPIRES_AT, timestamp_plus(now, retention));
-	SET_COL(KC_HOLDER_PID, Int32GetDatum(MyProcPid));
-	SET_COL(KC_HOLDER_START, TimestampTzGetDatum(MyStartTimestamp));
-	if (!lease_null)
-		SET_COL(KC_LEASE_UNTIL, timestamp_plus(now, DatumGetIntervalP(lease)));
-#undef SET_COL
-	ExecStoreVirtualTuple(slot);
-	ExecMaterializeSlot(slot);
+	slot = key_row_slot(desc, scope, key, fp, retention, lease, lease_null);
 	slot->tts_tableOid = RelationGetRelid(wr.heap);
-
 	snap = push_statement_snapshot();
 	cid = GetCurrentCommandId(true);
 	while (inserted < 0)
@@ -1293,6 +1499,20 @@ insert_direct(Datum scope, Datum key, Datum fp, const Interval *retention,
 		/* Waits for an uncommitted writer of the key, then looks again. */
 		if (!ExecCheckIndexConstraints(wr.rri, slot, wr.estate, &conflict, NIL))
 		{
+			/*
+			 * ON CONFLICT DO NOTHING without a target gives way to a
+			 * conflict in any unique index: one of another key would make
+			 * the caller look for the key, find nothing and insert again,
+			 * round after round.
+			 */
+			if (!row_of_key(&wr, &conflict, scope, key))
+			{
+				Oid			other = other_conflicting_index(&wr, slot);
+
+				/* Else the row went away meanwhile: the next round looks again. */
+				if (OidIsValid(other))
+					report_insert_suppressed(scope, key, wr.heap, other);
+			}
 			insert_conflict_visible(&wr, &conflict, snap);
 			inserted = 0;
 			break;
@@ -1311,7 +1531,7 @@ insert_direct(Datum scope, Datum key, Datum fp, const Interval *retention,
 	ExecDropSingleTupleTableSlot(slot);
 	direct_write_end(&wr);
 	if (inserted == 1)
-		*created = now;
+		*created = GetCurrentTransactionStartTimestamp();
 	return inserted;
 }
 
@@ -1535,6 +1755,7 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 	MemoryContext callcxt = CurrentMemoryContext;
 	int			attempt;
 	int			inserted;
+	int			suppressed = 0;
 
 	memset(res, 0, sizeof(BeginResult));
 	caller = idem_enter(&ctx);
@@ -1598,6 +1819,18 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 				take_created_at(res, 1);
 				break;
 			}
+
+			/*
+			 * Nothing inserted and no row of the key to give way to: a
+			 * trigger, or a unique index on other columns, suppressed the
+			 * insert, and every further round would do the same.  Once
+			 * may also be a concurrent delete of the row that conflicted,
+			 * committed since (the next round then inserts); twice is
+			 * the table (report it).
+			 */
+			if (!key_row_present(args[0], args[1]) && ++suppressed >= 2)
+				insert_suppressed(args[0], args[1], args[2], &info.retention,
+								  args[6], nulls[6] == 'n');
 		}
 	}
 	/* Before the key can commit: the key is ours while this session is. */
@@ -1648,7 +1881,9 @@ return_begin_row(FunctionCallInfo fcinfo, const BeginResult *res)
  * fingerprint, 22023 for an empty one or a scope or key over the size
  * limit, 42501 when the scope belongs to another role, 40001 when the key
  * changed under concurrent requests too often (retry), 55000 while the
- * database still has 0.1's objects.  The row is written in the caller's
+ * database still has 0.1's objects or when something added to the keys
+ * table (a unique index on other columns, a trigger) suppresses the
+ * insert of the key's row.  The row is written in the caller's
  * transaction as the extension's table owner (plumbing/as_owner.c).
  */
 Datum
@@ -1690,6 +1925,59 @@ steward_idempotency_begin_strict(PG_FUNCTION_ARGS)
 /* ------------------------------------------------------------------------
  * complete
  * ------------------------------------------------------------------------
+ */
+/*
+ * complete's update of the row of (scope, key) changed nothing, although
+ * the row read back right after has no result yet.  Under READ COMMITTED
+ * a concurrent complete would have been waited for and seen, under
+ * REPEATABLE READ it would have raised 40001; what remains is a row that
+ * replaced ours (the key expired and was begun again: the caller reports
+ * "not held") or something a superuser added to the keys table that skips
+ * the update: a BEFORE UPDATE row trigger that returned NULL, a policy
+ * under FORCE ROW LEVEL SECURITY.  For those, 55000 naming them (said
+ * before as "already completed with a different result", status
+ * "(null)"); otherwise this returns.
+ */
+static void
+complete_suppressed(Datum scope, Datum key)
+{
+	Relation	heap = table_open(idem_rels_get()->keys, AccessShareLock);
+	StringInfoData names;
+	int			ntrig;
+	bool		forced_rls = heap->rd_rel->relrowsecurity && heap->rd_rel->relforcerowsecurity;
+
+	initStringInfo(&names);
+	ntrig = before_row_triggers(heap, TRIGGER_TYPE_UPDATE, &names);
+	if (ntrig > 0 || forced_rls)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("idempotency key \"%s\" in scope \"%s\" cannot be completed",
+						TextDatumGetCString(key), TextDatumGetCString(scope)),
+				 ntrig > 0 ?
+				 errdetail_plural("The update of its row in table steward.%s changed nothing, and the row still has no result: BEFORE UPDATE trigger %s returned no row.",
+								  "The update of its row in table steward.%s changed nothing, and the row still has no result: one of the BEFORE UPDATE triggers %s returned no row.",
+								  ntrig, IDEM_KEYS_TABLE, names.data) :
+				 errdetail("The update of its row in table steward.%s changed nothing, and the row still has no result: the table's row-level security policies, forced on its owner, hide the row from the update.",
+						   IDEM_KEYS_TABLE),
+				 ntrig > 0 ?
+				 errhint("Drop the trigger, or let it return the new row for table steward.%s.",
+						 IDEM_KEYS_TABLE) :
+				 errhint("ALTER TABLE steward.%s NO FORCE ROW LEVEL SECURITY", IDEM_KEYS_TABLE)));
+	table_close(heap, AccessShareLock);
+}
+
+/*
+ * steward.idempotency_complete(scope, key, status, response): store the
+ * result of a key without one, in the caller's transaction, as the keys
+ * table's owner; completing again with the same result is a no-op.  Waits
+ * for a concurrent writer of the row (lock_timeout applies).  Raises 22004
+ * for a NULL scope, key or status, 22023 for an empty or oversized scope
+ * or key or a response that is not a JSON object, 42501 when the scope
+ * belongs to another role, 55000 when the key is not held (never begun,
+ * rolled back, expired), already has another result, or the update was
+ * skipped by something added to the keys table, 40001 for a concurrent
+ * update under REPEATABLE READ or SERIALIZABLE, 25006 in a read-only
+ * transaction.
  */
 Datum
 steward_idempotency_complete(PG_FUNCTION_ARGS)
@@ -1739,10 +2027,15 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 	}
 	if (updated == 0)
 	{
-		bool		isnull;
+		bool		isnull = true;
 
 		run_plan(PLAN_RESULT, args, nulls, false);
-		if (SPI_processed == 0)
+		if (SPI_processed > 0)
+			(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+		/* A row without a result that the update did not change. */
+		if (SPI_processed > 0 && isnull)
+			complete_suppressed(args[0], args[1]);
+		if (SPI_processed == 0 || isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("idempotency key \"%s\" in scope \"%s\" is not held",
