@@ -11,7 +11,8 @@
  * sketch, and each count overestimates by at most its error bound.
  *
  * Keys are the primary key (or replica identity) values, hashed by their
- * images (datum_image_hash; pass-by-value ones inline).  A key entering
+ * images (datum_image_hash; pass-by-value ones inline, and a key of one
+ * pass-by-value column read once and copied without key_images' loop).  A key entering
  * the sketch is stored as the images of its values (a few bytes copied,
  * no function called), and turned into text only when steward.hot_rows
  * is read: a bulk UPDATE, where almost every row is a new key, used to
@@ -142,9 +143,13 @@ static uint64 update_counter = 0;
 
 /* This backend's partial sketches, merged into shared memory by flush_all. */
 #define HOT_LOCAL_TABLES 4
-/* A partial sketch's filter: 64 buckets of key hashes (k <= 100 < 256). */
-#define HOT_BUCKETS		64
-#define HOT_BUCKET(h)	((int) ((h) >> 58))
+/*
+ * A partial sketch's filter: 256 buckets of key hashes, so that with k = 10
+ * a new key finds its bucket empty 24 times in 25 (a count per bucket:
+ * k <= 100 < 256).
+ */
+#define HOT_BUCKETS		256
+#define HOT_BUCKET(h)	((int) ((h) >> 56))
 
 typedef struct LocalSketch
 {
@@ -759,47 +764,47 @@ fill_key(HotSlot *dst, TupleTableSlot *slot, const StewardHotKey *rk)
 }
 
 /*
- * Count one update of the row in slot, of relation rel whose row key is
- * rk (rk's cache part is updated), in this backend's partial sketch of the
- * table (merged into shared memory by flush_all).  Never raises: the key
- * text and finding the table's entry run under steward_collect().
+ * The partial sketch that counts rel's updates, through rk's cache: the
+ * one found last time as long as it still belongs to the same table, the
+ * same shared entry and the current reset generation (what local_sketch
+ * matches on), else found or claimed again.  NULL when the table has no
+ * entry or the memory cannot be had.
  */
-void
-steward_hotrows_count(Relation rel, TupleTableSlot *slot, StewardHotKey *rk)
+static inline LocalSketch *
+table_sketch(Relation rel, StewardHotKey *rk)
 {
+	LocalSketch *ls = (LocalSketch *) rk->local;
+	uint32		gen = pg_atomic_read_u32(&hot_shared->generation);
 	HotEntry   *entry;
-	LocalSketch *ls;
-	uint64		h;
-	bool		anynull;
-	int			i,
-				b;
 
-	if (hot_hash == NULL)
-		return;
+	if (likely(ls != NULL && rk->entry != NULL && rk->generation == gen &&
+			   ls->relid == RelationGetRelid(rel) && ls->entry == rk->entry &&
+			   ls->generation == gen))
+		return ls;
 	entry = table_entry(rel, rk);
 	if (entry == NULL)
-		return;
+		return NULL;
 	ls = local_sketch(RelationGetRelid(rel), entry);
-	if (ls == NULL)
-		return;
+	rk->local = ls;
+	return ls;
+}
 
-	/* Every update counts in the table's total (health's conflict rate). */
-	ls->total++;
-
-	if (rk->natts == 0)
-		return;
-	if (steward_hot_rows_sample > 1 && (update_counter++ % steward_hot_rows_sample) != 0)
-		return;
-	h = key_hash(slot, rk, &anynull);
-	if (anynull)
-		return;
+/*
+ * Count one update of the key hashed h in ls: bump its slot and return
+ * NULL, or return the slot the new key takes (count and error set), whose
+ * key the caller fills.
+ */
+static inline HotSlot *
+count_key(LocalSketch *ls, uint64 h)
+{
+	int			b = HOT_BUCKET(h);
+	int			i;
 
 	/*
 	 * A key whose bucket holds no slot is not in the sketch: a bulk UPDATE
 	 * brings a new key with almost every row, and most of them skip the
 	 * search.
 	 */
-	b = HOT_BUCKET(h);
 	if (ls->buckets[b] > 0)
 	{
 		for (i = 0; i < ls->used; i++)
@@ -807,7 +812,7 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, StewardHotKey *rk)
 			if (ls->slots[i].keyhash == h)
 			{
 				ls->slots[i].count++;
-				return;
+				return NULL;
 			}
 		}
 	}
@@ -825,9 +830,76 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, StewardHotKey *rk)
 		ls->slots[i].count++;
 	}
 	ls->buckets[b]++;
-	/* A new key: copy the images of its values, formatted only when read. */
 	ls->slots[i].keyhash = h;
-	fill_key(&ls->slots[i], slot, rk);
+	return &ls->slots[i];
+}
+
+/*
+ * Count one update of the row in slot, of relation rel whose row key is
+ * rk (rk's cache part is updated), in this backend's partial sketch of the
+ * table (merged into shared memory by flush_all).  Never raises: the key
+ * text and finding the table's entry run under steward_collect().
+ *
+ * A key of one pass-by-value column (a bigint or integer primary key, the
+ * common case) takes a path of its own: the value is read once, hashed
+ * and, for a new key, stored as the one image key_images would have
+ * written; the hash is key_hash's, so both paths agree on every key.
+ */
+void
+steward_hotrows_count(Relation rel, TupleTableSlot *slot, StewardHotKey *rk)
+{
+	LocalSketch *ls;
+	HotSlot    *dst;
+	uint64		h;
+	bool		anynull;
+
+	if (hot_hash == NULL)
+		return;
+	ls = table_sketch(rel, rk);
+	if (ls == NULL)
+		return;
+
+	/* Every update counts in the table's total (health's conflict rate). */
+	ls->total++;
+
+	if (rk->natts == 0)
+		return;
+	if (steward_hot_rows_sample > 1 && (update_counter++ % steward_hot_rows_sample) != 0)
+		return;
+
+	if (rk->natts == 1)
+	{
+		Form_pg_attribute att = TupleDescAttr(slot->tts_tupleDescriptor,
+											  rk->attnums[0] - 1);
+
+		if (att->attbyval)
+		{
+			bool		isnull;
+			Datum		d = slot_getattr(slot, rk->attnums[0], &isnull);
+			uint16		len16 = sizeof(Datum);
+
+			if (isnull)
+				return;
+			dst = count_key(ls, hash_combine64(0, byval_image_hash(d, att->attlen)));
+			if (dst != NULL)
+			{
+				/* key_images' layout: the length, then the Datum. */
+				dst->ncols = 1;
+				dst->types[0] = att->atttypid;
+				memcpy(dst->key, &len16, sizeof(uint16));
+				memcpy(dst->key + sizeof(uint16), &d, sizeof(Datum));
+			}
+			return;
+		}
+	}
+
+	h = key_hash(slot, rk, &anynull);
+	if (anynull)
+		return;
+	dst = count_key(ls, h);
+	/* A new key: copy the images of its values, formatted only when read. */
+	if (dst != NULL)
+		fill_key(dst, slot, rk);
 }
 
 /* End of a statement: merge what it counted. */

@@ -25,6 +25,7 @@ typedef struct StewardHotKey
 	AttrNumber	attnums[INDEX_MAX_KEYS];
 	void	   *entry;			/* cached shared entry, or NULL */
 	uint32		generation;		/* reset generation the entry was taken in */
+	void	   *local;			/* cached partial sketch (checked), or NULL */
 } StewardHotKey;
 
 extern void steward_hotrows_define_gucs(void);
