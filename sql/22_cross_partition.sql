@@ -83,6 +83,34 @@ UPDATE shipments SET region = 'eu', seq2 = 9 WHERE id = 2;
 \echo :LAST_ERROR_SQLSTATE
 UPDATE shipments SET region = 'us', seq4 = 99 WHERE id = 1;
 \echo :LAST_ERROR_SQLSTATE
+
+-- The errors of a move name the partition the row leaves, the row's key
+-- and the column there, as for an update that stays (issue 18 review: they
+-- named the partition the row enters, with a key it never held), and are
+-- counted there.  shipments_us numbers its columns otherwise: the column
+-- an error points to is mapped back.
+CREATE FUNCTION move_error(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    m text;
+    t text;
+    c text;
+BEGIN
+    EXECUTE stmt;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, t = TABLE_NAME, c = COLUMN_NAME;
+    RETURN format('%s [table %s, column %s]', m, t, c);
+END $$;
+SELECT move_error($$UPDATE shipments SET region = 'eu', seq2 = 9 WHERE id = 2$$);
+SELECT move_error($$UPDATE shipments SET region = 'eu', version = 1 WHERE id = 2$$);
+SELECT move_error($$UPDATE shipments SET region = 'eu', version = 9 WHERE id = 2$$);
+SELECT move_error($$UPDATE shipments SET region = 'eu', version = NULL WHERE id = 2$$);
+SELECT move_error($$UPDATE shipments SET region = 'eu', status = 'shipped' WHERE id = 2$$);
+SELECT move_error($$UPDATE shipments SET region = 'eu', status = 'lost' WHERE id = 2$$);
+-- The same updates staying in the partition: the same names.
+SELECT move_error($$UPDATE shipments SET seq2 = 9 WHERE id = 2$$);
+SELECT move_error($$UPDATE shipments SET version = 1 WHERE id = 2$$);
+SELECT move_error($$UPDATE shipments SET status = 'shipped' WHERE id = 2$$);
 UPDATE shipments SET region = 'eu', seq2 = 10, seq4 = 101 WHERE id = 2
 RETURNING tableoid::regclass AS part, seq2, seq4, version;
 SELECT tableoid::regclass AS part, region, id, status, seq2, seq4, version FROM shipments ORDER BY id;
@@ -97,6 +125,23 @@ DROP TRIGGER drop_row ON shipments_us;
 INSERT INTO shipments (region, id) VALUES ('us', 3) RETURNING status, version;
 SELECT tableoid::regclass AS part, region, id, status, version FROM shipments ORDER BY id;
 
+SELECT relid, version_conflicts, invalid_versions, sequence_rejects, illegal_transitions
+  FROM steward.table_counters() WHERE relid::text ~ '^(accounts|shipments)' ORDER BY relid::text;
+
+-- Two levels of partitions: the leaf the row leaves.
+CREATE TABLE nested (region text NOT NULL, id int NOT NULL, version bigint,
+    PRIMARY KEY (region, id)) PARTITION BY LIST (region);
+CREATE TABLE nested_eu PARTITION OF nested FOR VALUES IN ('eu') PARTITION BY RANGE (id);
+CREATE TABLE nested_eu_low PARTITION OF nested_eu FOR VALUES FROM (0) TO (100) USING steward;
+CREATE TABLE nested_us PARTITION OF nested FOR VALUES IN ('us') USING steward;
+SELECT steward.track_versions('nested', 'version');
+INSERT INTO nested (region, id) VALUES ('eu', 1);
+SELECT move_error($$UPDATE nested SET region = 'us', version = 7 WHERE id = 1$$);
+SELECT move_error($$UPDATE nested_eu SET id = 1, version = 7 WHERE id = 1$$);
+UPDATE nested SET region = 'us' WHERE id = 1 RETURNING tableoid::regclass AS part, version;
+DROP TABLE nested;
+
 DROP TABLE accounts, shipments;
 DROP FUNCTION drop_row();
+DROP FUNCTION move_error(text);
 SELECT steward.drop_state_machine('move_status');

@@ -29,7 +29,8 @@ extern void steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 extern int	steward_check_update_states(Relation rel, HeapTuple oldtup,
 										TupleTableSlot *slot,
 										const StewardRules *rules,
-										StateChange *changes);
+										StateChange *changes,
+										const StewardRowOrigin *origin);
 extern void steward_apply_state_changes(TupleTableSlot *slot,
 										const StateChange *changes, int n);
 extern void steward_count_state_changes(Relation rel,

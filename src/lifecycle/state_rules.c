@@ -71,19 +71,21 @@ state_of(const StateRule *rule, Datum d, bool isnull, char **value)
 	return steward_state_index(rule, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
+/* "attnum": rule's column in rel (which may number it otherwise). */
 static void
-report_undeclared(Relation rel, const StateRule *rule, const char *value, const char *key)
+report_undeclared(Relation rel, AttrNumber attnum, const StateRule *rule,
+				  const char *value, const char *key)
 {
 	steward_count_event(RelationGetRelid(rel), STEWARD_COUNTER_ILLEGAL_TRANSITIONS, 1);
 	ereport(ERROR,
 			(errcode(ERRCODE_CHECK_VIOLATION),
 			 errmsg("%s is not a state of machine \"%s\" (column \"%s\" of relation \"%s\")",
 					strcmp(value, "NULL") == 0 ? "NULL" : quote_literal_cstr(value),
-					rule->machine, column_name(rel, rule->attnum),
+					rule->machine, column_name(rel, attnum),
 					RelationGetRelationName(rel)),
 			 key ? errdetail("Row key: %s.", key) : 0,
 			 errhint("Declared states: %s.", state_list(rule, all_states(rule))),
-			 errtablecol(rel, rule->attnum)));
+			 errtablecol(rel, attnum)));
 }
 
 static void
@@ -115,7 +117,7 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 		int			s = state_of(rule, d, isnull, &value);
 
 		if (s < 0)
-			report_undeclared(rel, rule, value, NULL);
+			report_undeclared(rel, rule->attnum, rule, value, NULL);
 		if (from_copy)
 			continue;
 		if (!(rule->initial & (UINT64CONST(1) << s)))
@@ -142,14 +144,18 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
  * anywhere).  Fills changes[] (room for rules->nstates) with the moves and
  * returns how many; nothing is written yet, so that the caller stamps and
  * counts them only once the update succeeded.  Raises 23514 (counted as an
- * illegal transition), showing the old state only to a user who may read
- * the column.  Memory: error texts in CurrentMemoryContext.
+ * illegal transition) naming origin's relation, row and column (the
+ * partition a moving row leaves: StewardRowOrigin), showing the old state
+ * only to a user who may read the column.  Memory: error texts in
+ * CurrentMemoryContext.
  */
 int
 steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
-							const StewardRules *rules, StateChange *changes)
+							const StewardRules *rules, StateChange *changes,
+							const StewardRowOrigin *origin)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
+	Relation	orel = origin->rel;
 	int			n = 0;
 
 	for (int i = 0; i < rules->nstates; i++)
@@ -165,7 +171,8 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 		int			to = state_of(rule, newd, newnull, &newvalue);
 
 		if (to < 0)
-			report_undeclared(rel, rule, newvalue, steward_row_key_desc(rel, oldtup));
+			report_undeclared(orel, steward_origin_attnum(origin, rule->attnum), rule,
+							  newvalue, steward_origin_key_desc(origin));
 		if (from == to)
 			continue;
 
@@ -175,36 +182,37 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 		 */
 		if (from >= 0 && !(rule->edges[from] & (UINT64CONST(1) << to)))
 		{
-			char	   *key = steward_row_key_desc(rel, oldtup);
+			char	   *key = steward_origin_key_desc(origin);
+			AttrNumber	oattnum = steward_origin_attnum(origin, rule->attnum);
 
-			steward_count_event(RelationGetRelid(rel), STEWARD_COUNTER_ILLEGAL_TRANSITIONS, 1);
+			steward_count_event(RelationGetRelid(orel), STEWARD_COUNTER_ILLEGAL_TRANSITIONS, 1);
 			/* The stored state only for a user who may read the column. */
-			if (!steward_column_readable(rel, rule->attnum))
+			if (!steward_column_readable(orel, oattnum))
 				ereport(ERROR,
 						(errcode(ERRCODE_CHECK_VIOLATION),
 						 key ?
 						 errmsg("illegal state transition to %s for row %s of relation \"%s\"",
-								newvalue, key, RelationGetRelationName(rel)) :
+								newvalue, key, RelationGetRelationName(orel)) :
 						 errmsg("illegal state transition to %s for a row of relation \"%s\"",
-								newvalue, RelationGetRelationName(rel)),
+								newvalue, RelationGetRelationName(orel)),
 						 errdetail("Machine \"%s\" has no edge from the row's current state to %s.",
 								   rule->machine, newvalue),
 						 errhint("steward.state_machines lists the edges of machine \"%s\".",
 								 rule->machine),
-						 errtablecol(rel, rule->attnum)));
+						 errtablecol(orel, oattnum)));
 			ereport(ERROR,
 					(errcode(ERRCODE_CHECK_VIOLATION),
 					 key ?
 					 errmsg("illegal state transition %s -> %s for row %s of relation \"%s\"",
-							oldvalue, newvalue, key, RelationGetRelationName(rel)) :
+							oldvalue, newvalue, key, RelationGetRelationName(orel)) :
 					 errmsg("illegal state transition %s -> %s for a row of relation \"%s\"",
-							oldvalue, newvalue, RelationGetRelationName(rel)),
+							oldvalue, newvalue, RelationGetRelationName(orel)),
 					 errdetail("Machine \"%s\" has no edge %s -> %s.",
 							   rule->machine, oldvalue, newvalue),
 					 rule->edges[from] ?
 					 errhint("Allowed from %s: %s.", oldvalue, state_list(rule, rule->edges[from])) :
 					 errhint("%s is a final state.", oldvalue),
-					 errtablecol(rel, rule->attnum)));
+					 errtablecol(orel, oattnum)));
 		}
 		changes[n].rule = rule;
 		changes[n].from = from;

@@ -86,6 +86,27 @@ append_value(StringInfo buf, TupleDesc desc, HeapTuple tuple, AttrNumber attnum)
 }
 
 /*
+ * Column number in origin->rel of column attnum of the relation a rule
+ * checks (see StewardRowOrigin).  Partitions of one table share their
+ * columns by name, so every checked column has one.
+ */
+AttrNumber
+steward_origin_attnum(const StewardRowOrigin *origin, AttrNumber attnum)
+{
+	if (origin->map == NULL)
+		return attnum;
+	Assert(attnum >= 1 && attnum <= origin->map->maplen);
+	return origin->map->attnums[attnum - 1];
+}
+
+/* steward_row_key_desc of origin's row in its relation. */
+char *
+steward_origin_key_desc(const StewardRowOrigin *origin)
+{
+	return steward_row_key_desc(origin->rel, origin->tuple);
+}
+
+/*
  * "(order_id)=(42)" for tuple of rel by its primary key (else replica
  * identity), for an error's DETAIL; NULL when there is no key or the user
  * may not read its columns (BuildIndexValueDescription's rule).  Opens the

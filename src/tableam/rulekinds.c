@@ -19,7 +19,8 @@ no_check_insert_states(Relation rel, TupleTableSlot *slot, const StewardRules *r
 
 static int
 no_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
-					   const StewardRules *rules, StateChange *changes)
+					   const StewardRules *rules, StateChange *changes,
+					   const StewardRowOrigin *origin)
 {
 	return 0;
 }

@@ -45,11 +45,15 @@ typedef struct StewardRuleKinds
 	/* States: refuse an insert whose state is not initial. */
 	void		(*check_insert_states) (Relation rel, TupleTableSlot *slot,
 										const StewardRules *rules, bool from_copy);
-	/* States: refuse an illegal edge; fill changes, return their number. */
+	/*
+	 * States: refuse an illegal edge, the error naming origin's relation
+	 * and row (StewardRowOrigin); fill changes, return their number.
+	 */
 	int			(*check_update_states) (Relation rel, HeapTuple oldtup,
 										TupleTableSlot *slot,
 										const StewardRules *rules,
-										StateChange *changes);
+										StateChange *changes,
+										const StewardRowOrigin *origin);
 	/* States: write what allowed changes imply (state-change times). */
 	void		(*apply_state_changes) (TupleTableSlot *slot,
 										const StateChange *changes, int n);

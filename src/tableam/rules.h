@@ -10,6 +10,7 @@
 
 #include "postgres.h"
 
+#include "access/attmap.h"
 #include "executor/tuptable.h"
 #include "stats/hotrows.h"
 #include "utils/rel.h"
@@ -79,8 +80,28 @@ steward_rules_empty(const StewardRules *rules)
 		rules->nstates == 0;
 }
 
+/*
+ * The row an update rule judges, as its errors present it: the relation
+ * they name, count against and point to (errtablecol), and the row whose
+ * key they show.  For an UPDATE, the row it replaces in its own relation.
+ * For the insert half of a cross-partition UPDATE, which is checked in the
+ * partition the row enters, the row as it was in the partition it leaves
+ * -- so the error reads as for an update that stays in its partition, not
+ * as the old key in a partition it never was in -- with map giving, for
+ * each column number of the checked partition, the leaving partition's
+ * (NULL: the same numbers).
+ */
+typedef struct StewardRowOrigin
+{
+	Relation	rel;
+	HeapTuple	tuple;
+	const AttrMap *map;
+} StewardRowOrigin;
+
 /* rowkey.c */
 extern char *steward_row_key_desc(Relation rel, HeapTuple tuple);
 extern bool steward_column_readable(Relation rel, AttrNumber attnum);
+extern AttrNumber steward_origin_attnum(const StewardRowOrigin *origin, AttrNumber attnum);
+extern char *steward_origin_key_desc(const StewardRowOrigin *origin);
 
 #endif							/* STEWARD_RULES_H */

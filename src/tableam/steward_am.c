@@ -17,6 +17,7 @@
 #include "postgres.h"
 
 #include "access/heapam.h"
+#include "access/relation.h"
 #include "access/htup_details.h"
 #include "access/tableam.h"
 #include "access/tupconvert.h"
@@ -245,15 +246,23 @@ column_name(Relation rel, AttrNumber attnum)
 }
 
 /*
+ * The rule reports below name the relation, row and column of "origin"
+ * (StewardRowOrigin); "attnum" is the column's number in the relation the
+ * rule checks.
+ */
+
+/*
  * 40001 "stale version".  "read" is the version the statement read when the
  * row changed while the statement ran (check_version); -2 when the row is
  * newer than the statement's snapshot (ON CONFLICT DO UPDATE); else -1.
  */
 static void
-report_stale_version(Relation rel, HeapTuple oldtup, AttrNumber attnum,
+report_stale_version(const StewardRowOrigin *origin, AttrNumber checked_attnum,
 					 int64 supplied, int64 read, int64 current)
 {
-	char	   *key = steward_row_key_desc(rel, oldtup);
+	Relation	rel = origin->rel;
+	AttrNumber	attnum = steward_origin_attnum(origin, checked_attnum);
+	char	   *key = steward_origin_key_desc(origin);
 	const char *col = column_name(rel, attnum);
 
 	/* The stored version only for a user who may read the column. */
@@ -292,10 +301,12 @@ report_stale_version(Relation rel, HeapTuple oldtup, AttrNumber attnum,
 }
 
 static void
-report_version_ahead(Relation rel, HeapTuple oldtup, AttrNumber attnum,
+report_version_ahead(const StewardRowOrigin *origin, AttrNumber checked_attnum,
 					 int64 supplied, int64 current)
 {
-	char	   *key = steward_row_key_desc(rel, oldtup);
+	Relation	rel = origin->rel;
+	AttrNumber	attnum = steward_origin_attnum(origin, checked_attnum);
+	char	   *key = steward_origin_key_desc(origin);
 
 	bool		readable = steward_column_readable(rel, attnum);
 
@@ -317,10 +328,12 @@ report_version_ahead(Relation rel, HeapTuple oldtup, AttrNumber attnum,
 }
 
 static void
-report_null_column(Relation rel, HeapTuple oldtup, AttrNumber attnum,
+report_null_column(const StewardRowOrigin *origin, AttrNumber checked_attnum,
 				   const char *what)
 {
-	char	   *key = steward_row_key_desc(rel, oldtup);
+	Relation	rel = origin->rel;
+	AttrNumber	attnum = steward_origin_attnum(origin, checked_attnum);
+	char	   *key = steward_origin_key_desc(origin);
 
 	ereport(ERROR,
 			(errcode(ERRCODE_NOT_NULL_VIOLATION),
@@ -332,10 +345,12 @@ report_null_column(Relation rel, HeapTuple oldtup, AttrNumber attnum,
 }
 
 static void
-report_out_of_order(Relation rel, HeapTuple oldtup, AttrNumber attnum,
+report_out_of_order(const StewardRowOrigin *origin, AttrNumber checked_attnum,
 					int64 supplied, int64 current)
 {
-	char	   *key = steward_row_key_desc(rel, oldtup);
+	Relation	rel = origin->rel;
+	AttrNumber	attnum = steward_origin_attnum(origin, checked_attnum);
+	char	   *key = steward_origin_key_desc(origin);
 
 	bool		readable = steward_column_readable(rel, attnum);
 
@@ -396,12 +411,12 @@ newer_than_snapshot(HeapTuple tuple, Buffer buffer, Snapshot snapshot)
  * InvalidBuffer) holds "oldtup", which the statement with "snapshot"
  * replaces.  Returns the version to store, or -1 when the slot already
  * holds the right value.  Errors out (after the caller's buffer is released
- * by error cleanup) on a violation.
+ * by error cleanup) on a violation, naming "origin".
  */
 static int64
 check_version(Relation rel, HeapTuple oldtup, Buffer buffer, Snapshot snapshot,
 			  TupleTableSlot *slot, AttrNumber attnum, const ReadVersion *read,
-			  CommandId cid)
+			  CommandId cid, const StewardRowOrigin *origin)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	bool		curnull,
@@ -417,11 +432,11 @@ check_version(Relation rel, HeapTuple oldtup, Buffer buffer, Snapshot snapshot,
 		if (newnull)
 			return 1;
 		if (DatumGetInt64(newd) < 1)
-			report_version_ahead(rel, oldtup, attnum, DatumGetInt64(newd), 0);
+			report_version_ahead(origin, attnum, DatumGetInt64(newd), 0);
 		return -1;
 	}
 	if (newnull)
-		report_null_column(rel, oldtup, attnum, "version");
+		report_null_column(origin, attnum, "version");
 
 	cur = DatumGetInt64(curd);
 	v = DatumGetInt64(newd);
@@ -454,30 +469,30 @@ check_version(Relation rel, HeapTuple oldtup, Buffer buffer, Snapshot snapshot,
 
 			steward_statement_writes(rel, cid, attnum, &assigns, &on_conflict);
 			if (assigns && changed)
-				report_stale_version(rel, oldtup, attnum, v,
+				report_stale_version(origin, attnum, v,
 									 read->isnull ? 0 : read->version, cur);
 			if (assigns && on_conflict &&
 				newer_than_snapshot(oldtup, buffer, snapshot))
-				report_stale_version(rel, oldtup, attnum, v, -2, cur);
+				report_stale_version(origin, attnum, v, -2, cur);
 		}
 	}
 
 	if (v < cur)
-		report_stale_version(rel, oldtup, attnum, v, -1, cur);
+		report_stale_version(origin, attnum, v, -1, cur);
 	if (cur == PG_INT64_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("version of a row of relation \"%s\" is out of range",
-						RelationGetRelationName(rel)),
-				 errtablecol(rel, attnum)));
+						RelationGetRelationName(origin->rel)),
+				 errtablecol(origin->rel, steward_origin_attnum(origin, attnum))));
 	if (v > cur + 1)
-		report_version_ahead(rel, oldtup, attnum, v, cur);
+		report_version_ahead(origin, attnum, v, cur);
 	return (v == cur + 1) ? -1 : cur + 1;
 }
 
 static void
 check_sequences(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
-				const StewardRules *rules)
+				const StewardRules *rules, const StewardRowOrigin *origin)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 
@@ -494,18 +509,20 @@ check_sequences(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
 		if (curnull)
 			continue;
 		if (newnull)
-			report_null_column(rel, oldtup, rule->attnum, "sequence");
+			report_null_column(origin, rule->attnum, "sequence");
 		cur = int_datum_to_int64(curd, rule->typid);
 		v = int_datum_to_int64(newd, rule->typid);
 		if (v < cur)
-			report_out_of_order(rel, oldtup, rule->attnum, v, cur);
+			report_out_of_order(origin, rule->attnum, v, cur);
 	}
 }
 
 /*
  * Check every update rule of "rel" for the new row in "slot" against
  * "oldtup", the row it replaces (in rel's format, in the pinned "buffer" or
- * a copy: InvalidBuffer), "snapshot" and "read" (see check_version).  Errors out on a violation, before anything is written.
+ * a copy: InvalidBuffer), "snapshot" and "read" (see check_version).
+ * Errors out on a violation, before anything is written, naming "origin"
+ * (NULL: rel and oldtup themselves).
  * Returns the number of state changes stored in "changes"; the new version
  * (or -1) goes to *newversion.  The caller applies them to the slot with
  * set_rule_values once it no longer needs "oldtup".
@@ -514,16 +531,21 @@ static int
 check_update_rules(Relation rel, const StewardRules *rules, HeapTuple oldtup,
 				   Buffer buffer, Snapshot snapshot, TupleTableSlot *slot,
 				   const ReadVersion *read, CommandId cid, int64 *newversion,
-				   StateChange *changes)
+				   StateChange *changes, const StewardRowOrigin *origin)
 {
+	StewardRowOrigin self = {rel, oldtup, NULL};
+
+	if (origin == NULL)
+		origin = &self;
 	*newversion = -1;
 	if (rules->version_attnum != InvalidAttrNumber)
 		*newversion = check_version(rel, oldtup, buffer, snapshot, slot,
-									rules->version_attnum, read, cid);
-	check_sequences(rel, oldtup, slot, rules);
+									rules->version_attnum, read, cid, origin);
+	check_sequences(rel, oldtup, slot, rules, origin);
 	if (rules->nstates == 0)
 		return 0;
-	return steward_rule_kinds.check_update_states(rel, oldtup, slot, rules, changes);
+	return steward_rule_kinds.check_update_states(rel, oldtup, slot, rules, changes,
+												  origin);
 }
 
 /* Every rule passed: now change the row. */
@@ -592,7 +614,7 @@ apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 		return 0;
 	nchanges = check_update_rules(rel, rules, &oldtup, buffer, snapshot, slot,
 								  have_read ? &read : NULL, cid,
-								  &newversion, changes);
+								  &newversion, changes, NULL);
 	if (!from_slot)
 		ReleaseBuffer(buffer);
 	set_rule_values(slot, rules, newversion, changes, nchanges);
@@ -651,6 +673,7 @@ typedef struct MovingRow
 	LocalTransactionId lxid;
 	CommandId	cid;
 	Oid			root;			/* topmost partitioned ancestor */
+	Oid			relid;			/* the old partition */
 	TupleDesc	desc;			/* the old partition's row format */
 	HeapTuple	tuple;			/* the row the delete replaced */
 	bool		have_read;
@@ -701,6 +724,7 @@ note_moving_row(Relation rel, ItemPointer tid, CommandId cid)
 	ReleaseBuffer(buffer);
 
 	moving_row.root = partition_root(RelationGetRelid(rel));
+	moving_row.relid = RelationGetRelid(rel);
 	moving_row.lxid = MyProc->lxid;
 	moving_row.cid = cid;
 	moving_row.have_read = take_read_version(rel, tid, cid, &moving_row.read);
@@ -767,7 +791,10 @@ steward_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 
 /*
  * The insert half of a cross-partition UPDATE: the update rules against the
- * row the delete half removed.  Returns the number of state changes.
+ * row the delete half removed.  An error names the partition the row
+ * leaves and the row as it was there (StewardRowOrigin), as for an update
+ * that stays; the executor holds that partition open and locked since it
+ * deleted the row.  Returns the number of state changes.
  */
 static int
 apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
@@ -776,6 +803,7 @@ apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
 	const StewardRules *rules = steward_get_rules(rel);
 	TupleConversionMap *map;
 	HeapTuple	oldtup;
+	StewardRowOrigin origin;
 	int64		newversion;
 	int			nchanges;
 
@@ -786,10 +814,14 @@ apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
 	}
 	map = convert_tuples_by_name(moving_row.desc, RelationGetDescr(rel));
 	oldtup = map ? execute_attr_map_tuple(moving_row.tuple, map) : moving_row.tuple;
+	origin.rel = relation_open(moving_row.relid, NoLock);
+	origin.tuple = moving_row.tuple;
+	origin.map = map ? map->attrMap : NULL;
 	nchanges = check_update_rules(rel, rules, oldtup, InvalidBuffer,
 								  InvalidSnapshot, slot,
 								  moving_row.have_read ? &moving_row.read : NULL,
-								  cid, &newversion, changes);
+								  cid, &newversion, changes, &origin);
+	relation_close(origin.rel, NoLock);
 	set_rule_values(slot, rules, newversion, changes, nchanges);
 	forget_moving_row();
 	return nchanges;
