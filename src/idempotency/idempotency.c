@@ -818,14 +818,30 @@ key_scan_begin(Relation heap, Relation index, Snapshot snap, int nkeys, const Da
 	return scan;
 }
 
+/*
+ * The next row of the scan whose key equals vals, or false.  *indexed (if
+ * not NULL) is set when the index returned any entry at all, visible row
+ * or not (index_getnext_slot, with that count added).
+ */
 static bool
-key_scan_next(IndexScanDesc scan, int nkeys, const Datum *vals, TupleTableSlot *slot)
+key_scan_next_indexed(IndexScanDesc scan, int nkeys, const Datum *vals,
+					  TupleTableSlot *slot, bool *indexed)
 {
 	Relation	index = scan->indexRelation;
 
-	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	for (;;)
 	{
 		bool		match = true;
+
+		if (!scan->xs_heap_continue)
+		{
+			if (index_getnext_tid(scan, ForwardScanDirection) == NULL)
+				break;
+			if (indexed != NULL)
+				*indexed = true;
+		}
+		if (!index_fetch_heap(scan, slot))
+			continue;
 
 		/* A hash index returns hash matches: recheck the values. */
 		for (int i = 0; i < nkeys && match; i++)
@@ -839,6 +855,12 @@ key_scan_next(IndexScanDesc scan, int nkeys, const Datum *vals, TupleTableSlot *
 			return true;
 	}
 	return false;
+}
+
+static bool
+key_scan_next(IndexScanDesc scan, int nkeys, const Datum *vals, TupleTableSlot *slot)
+{
+	return key_scan_next_indexed(scan, nkeys, vals, slot, NULL);
 }
 
 /*
@@ -930,6 +952,7 @@ typedef struct DirectWrite
 {
 	Relation	heap;
 	Relation	index;			/* the key constraint's index */
+	bool		own_index;		/* opened for itself, not one of rri's */
 	EState	   *estate;
 	ResultRelInfo *rri;
 } DirectWrite;
@@ -962,11 +985,18 @@ direct_write_open(DirectWrite *wr, Relation heap, CmdType cmd)
 	const IdemRels *rels = idem_rels_get();	/* DDL that committed while we waited for the lock */
 
 	wr->heap = heap;
-	wr->index = index_open(rels->keys_index, RowExclusiveLock);
 	wr->estate = CreateExecutorState();
 	wr->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(wr->rri, heap, 0, NULL, 0);
 	ExecOpenIndices(wr->rri, cmd == CMD_INSERT);
+	/* The key constraint's index is one of them: not opened twice. */
+	wr->index = NULL;
+	for (int i = 0; i < wr->rri->ri_NumIndices; i++)
+		if (RelationGetRelid(wr->rri->ri_IndexRelationDescs[i]) == rels->keys_index)
+			wr->index = wr->rri->ri_IndexRelationDescs[i];
+	wr->own_index = wr->index == NULL;
+	if (wr->own_index)
+		wr->index = index_open(rels->keys_index, RowExclusiveLock);
 }
 
 /*
@@ -1021,9 +1051,10 @@ direct_write_begin(DirectWrite *wr, CmdType cmd)
 static void
 direct_write_end(DirectWrite *wr)
 {
+	if (wr->own_index)
+		index_close(wr->index, NoLock);
 	ExecCloseIndices(wr->rri);
 	FreeExecutorState(wr->estate);
-	index_close(wr->index, NoLock);
 	table_close(wr->heap, NoLock);
 }
 
@@ -1170,6 +1201,36 @@ complete_update_row(DirectWrite *wr, TupleTableSlot *oldslot, const Datum *vals,
 }
 
 /*
+ * The row the last direct insert wrote, so that the complete of the key
+ * just begun reads it by its TID instead of probing the key index.  Only
+ * a hint: complete_direct uses it only in the same subtransaction (whose
+ * locks keep the table from being truncated or vacuumed away under it)
+ * and the same relfilenode (no TRUNCATE since), and only if the row there
+ * is visible to its snapshot and has the key -- then it is the row the
+ * probe would find, as the exclusion constraint allows one visible row
+ * per key.  Anything else falls back to the probe.
+ */
+static struct
+{
+	LocalTransactionId lxid;
+	SubTransactionId subxid;
+	Oid			relfilenode;
+	ItemPointerData tid;
+} inserted_memo;
+
+static bool
+inserted_memo_get(Relation heap, ItemPointer tid)
+{
+	if (inserted_memo.lxid == InvalidLocalTransactionId ||
+		inserted_memo.lxid != MyProc->lxid ||
+		inserted_memo.subxid != GetCurrentSubTransactionId() ||
+		inserted_memo.relfilenode != heap->rd_node.relNode)
+		return false;
+	*tid = inserted_memo.tid;
+	return true;
+}
+
+/*
  * PLAN_COMPLETE without the executor: set the result of the visible row of
  * (scope, key) that has none.  Returns the number of rows updated (0 or
  * 1), or -1 when the table may only be written through SPI (the caller
@@ -1187,6 +1248,8 @@ complete_direct(Datum scope, Datum key, int32 status, Jsonb *response,
 	Snapshot	snap;
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
+	ItemPointerData tid;
+	bool		hinted = false;
 	int			updated = 0;
 
 	if (!direct_write_begin(&wr, CMD_UPDATE))
@@ -1198,14 +1261,25 @@ complete_direct(Datum scope, Datum key, int32 status, Jsonb *response,
 
 	snap = push_statement_snapshot();
 	slot = table_slot_create(wr.heap, NULL);
-	scan = key_scan_begin(wr.heap, wr.index, snap, 2, vals);
-	while (key_scan_next(scan, 2, vals, slot))
+	if (inserted_memo_get(wr.heap, &tid) &&
+		table_tuple_fetch_row_version(wr.heap, &tid, snap, slot))
 	{
 		slot_getallattrs(slot);
-		if (complete_matches(slot, vals))
-			updated += complete_update_row(&wr, slot, vals, set, setnull, snap);
+		hinted = complete_matches(slot, vals);
 	}
-	index_endscan(scan);
+	if (hinted)
+		updated = complete_update_row(&wr, slot, vals, set, setnull, snap);
+	else
+	{
+		scan = key_scan_begin(wr.heap, wr.index, snap, 2, vals);
+		while (key_scan_next(scan, 2, vals, slot))
+		{
+			slot_getallattrs(slot);
+			if (complete_matches(slot, vals))
+				updated += complete_update_row(&wr, slot, vals, set, setnull, snap);
+		}
+		index_endscan(scan);
+	}
 	ExecDropSingleTupleTableSlot(slot);
 	PopActiveSnapshot();
 	direct_write_end(&wr);
@@ -1447,11 +1521,12 @@ insert_suppressed(Datum scope, Datum key, Datum fp, const Interval *retention,
  * default: then -1 too.  A conflict with a row of another key in a
  * unique index or exclusion constraint a superuser added raises 55000
  * (report_insert_suppressed), where the statement would do nothing in
- * every round.
+ * every round.  precheck false (the caller's probe found no entry of the
+ * key in the index) skips the first round's pre-check.
  */
 static int
 insert_direct(Datum scope, Datum key, Datum fp, const Interval *retention,
-			  Datum lease, bool lease_null, TimestampTz *created)
+			  Datum lease, bool lease_null, bool precheck, TimestampTz *created)
 {
 	const IdemRels *rels;
 	DirectWrite wr;
@@ -1496,8 +1571,16 @@ insert_direct(Datum scope, Datum key, Datum fp, const Interval *retention,
 		bool		spec_conflict = false;
 
 		CHECK_FOR_INTERRUPTS();
-		/* Waits for an uncommitted writer of the key, then looks again. */
-		if (!ExecCheckIndexConstraints(wr.rri, slot, wr.estate, &conflict, NIL))
+
+		/*
+		 * Waits for an uncommitted writer of the key, then looks again.  The
+		 * first round skips it when the caller's probe found no entry of the
+		 * key at all: the pre-check only spares a speculative insertion that
+		 * would conflict; the check after the insertion is what decides (a
+		 * conflict there brings us back here, to the pre-check).
+		 */
+		if (precheck &&
+			!ExecCheckIndexConstraints(wr.rri, slot, wr.estate, &conflict, NIL))
 		{
 			/*
 			 * ON CONFLICT DO NOTHING without a target gives way to a
@@ -1525,7 +1608,14 @@ insert_direct(Datum scope, Datum key, Datum fp, const Interval *retention,
 		SpeculativeInsertionLockRelease(GetCurrentTransactionId());
 		ResetPerTupleExprContext(wr.estate);
 		if (!spec_conflict)
+		{
 			inserted = 1;
+			inserted_memo.lxid = MyProc->lxid;
+			inserted_memo.subxid = GetCurrentSubTransactionId();
+			inserted_memo.relfilenode = wr.heap->rd_node.relNode;
+			inserted_memo.tid = slot->tts_tid;
+		}
+		precheck = true;
 	}
 	PopActiveSnapshot();
 	ExecDropSingleTupleTableSlot(slot);
@@ -1598,7 +1688,7 @@ slot_timestamp(TupleTableSlot *slot, AttrNumber attnum, bool *isnull)
  * outlives SPI).
  */
 static bool
-look_key(Datum scope, Datum key, KeyRow *row, MemoryContext outcxt)
+look_key(Datum scope, Datum key, KeyRow *row, MemoryContext outcxt, bool *indexed)
 {
 	Datum		vals[2] = {scope, key};
 	const IdemRels *rels = idem_rels_get();
@@ -1609,7 +1699,8 @@ look_key(Datum scope, Datum key, KeyRow *row, MemoryContext outcxt)
 	memset(row, 0, sizeof(KeyRow));
 	direct_read_begin(&rd, rels->keys, rels->keys_index, NULL, 2, vals);
 	rels = idem_rels_get();		/* DDL that committed while we waited for the lock */
-	found = key_scan_next(rd.scan, 2, vals, rd.slot);
+	*indexed = false;
+	found = key_scan_next_indexed(rd.scan, 2, vals, rd.slot, indexed);
 	if (found)
 	{
 		TupleTableSlot *slot = rd.slot;
@@ -1755,6 +1846,7 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 	MemoryContext callcxt = CurrentMemoryContext;
 	int			attempt;
 	int			inserted;
+	bool		indexed;
 	int			suppressed = 0;
 
 	memset(res, 0, sizeof(BeginResult));
@@ -1778,7 +1870,7 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 	{
 		args[0] = PointerGetDatum(scope);
 		args[1] = PointerGetDatum(key);
-		if (look_key(args[0], args[1], &row, callcxt))
+		if (look_key(args[0], args[1], &row, callcxt, &indexed))
 		{
 			if (judge_existing_row(args, &row, fingerprint, res))
 				break;
@@ -1787,7 +1879,9 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 			continue;
 		}
 
-		if (nowait && key_held_uncommitted(PointerGetDatum(scope), PointerGetDatum(key)))
+		/* Not even an invisible row of the key was indexed: none to wait for. */
+		if (nowait && indexed &&
+			key_held_uncommitted(PointerGetDatum(scope), PointerGetDatum(key)))
 		{
 			res->outcome = IDEM_IN_PROGRESS;
 			break;
@@ -1803,7 +1897,7 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 		args[5] = TimestampTzGetDatum(MyStartTimestamp);
 		args[6] = lease_interval(&nulls[6]);
 		inserted = insert_direct(args[0], args[1], args[2], &info.retention,
-								 args[6], nulls[6] == 'n', &res->created_at);
+								 args[6], nulls[6] == 'n', indexed, &res->created_at);
 		if (inserted == 1)
 		{
 			res->outcome = IDEM_NEW;
@@ -1859,7 +1953,13 @@ return_begin_row(FunctionCallInfo fcinfo, const BeginResult *res)
 	Datum		values[4];
 	bool		nulls[4] = {0};
 
-	InitMaterializedSRF(fcinfo, 0);
+	/*
+	 * The executor's row type when it passes one (a call in FROM or in the
+	 * select list of a query): building it again from pg_proc costs more
+	 * than the rest of a replay's row.
+	 */
+	InitMaterializedSRF(fcinfo, rsinfo != NULL && IsA(rsinfo, ReturnSetInfo) &&
+						rsinfo->expectedDesc != NULL ? MAT_SRF_USE_EXPECTED_DESC : 0);
 	values[0] = CStringGetTextDatum(outcome_names[res->outcome]);
 	values[1] = Int32GetDatum(res->status);
 	nulls[1] = !res->has_status;
