@@ -121,6 +121,41 @@ SELECT obj_description('payments_request'::regclass, 'pg_class') AS index_commen
        obj_description(oid, 'pg_constraint') AS constraint_comment
   FROM pg_constraint WHERE conname = 'payments_once';
 
+-- Objects that do not use the access methods but would still go with the
+-- extension (found from pg_depend, not from a list of cases): a column of
+-- one of its types, a default and a CHECK calling its functions, an index
+-- over one of its immutable functions, a function whose body calls it,
+-- views over its views, and a temporary steward table.
+-- The reviewer's repro: DROP EXTENSION ... CASCADE dropped column r.
+CREATE TABLE keeps_tracked (id int, r steward.tracked_columns);
+INSERT INTO keeps_tracked
+VALUES (1, ROW('keeps_tracked', 'id', 'version', 'int4', false, NULL, NULL, now())::steward.tracked_columns);
+DROP EXTENSION pg_steward CASCADE;
+SELECT count(*) AS keeps_tracked_columns FROM pg_attribute
+ WHERE attrelid = 'keeps_tracked'::regclass AND attnum > 0;
+DROP TABLE keeps_tracked;
+CREATE TABLE uses_token (id int, tok text DEFAULT steward.write_token(),
+                         CHECK (steward.write_token() IS NOT NULL));
+CREATE INDEX uses_capacity ON uses_token (((steward.capacity_estimate(id, 1, 1, 1, 1, 1)).writes_per_day));
+CREATE FUNCTION calls_token() RETURNS text LANGUAGE sql RETURN steward.write_token();
+CREATE VIEW over_tracked AS SELECT * FROM steward.tracked_columns;
+CREATE VIEW over_over AS SELECT * FROM over_tracked;
+CREATE TEMP TABLE temp_steward (id int) USING steward;
+DROP EXTENSION pg_steward CASCADE;
+DROP SCHEMA steward CASCADE;
+DROP TABLE temp_steward;
+DROP EXTENSION pg_steward CASCADE;
+DROP TABLE uses_token;
+DROP FUNCTION calls_token();
+DROP VIEW over_tracked CASCADE;
+-- One object left: the message agrees with the number.
+CREATE TABLE one_column (id int, r steward.tracked_columns);
+DROP EXTENSION pg_steward CASCADE;
+DROP TABLE one_column;
+-- A function declared to depend on the extension goes with it: asked for.
+CREATE FUNCTION goes_along() RETURNS int LANGUAGE sql RETURN 1;
+ALTER FUNCTION goes_along() DEPENDS ON EXTENSION pg_steward;
+
 -- Now the extension drops, without CASCADE, and the data is all there.
 DROP EXTENSION pg_steward;
 SELECT b.t, b.n = a.n AND b.s = a.s AS same
@@ -138,6 +173,7 @@ INSERT INTO payments VALUES (99, 'r450', 450);
 COMMIT;
 INSERT INTO payments VALUES (2, 'r1', -5);   -- 'r1' again, another account: fine
 SELECT count(*) FROM lookups WHERE k = md5('7')::uuid;
+SELECT count(*) AS goes_along_left FROM pg_proc WHERE proname = 'goes_along';
 -- Reinstalling is possible, and the released tables are plain heap tables.
 CREATE EXTENSION pg_steward;
 DROP EXTENSION pg_steward;

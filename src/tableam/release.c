@@ -3,10 +3,12 @@
  * release.c
  *	  Uninstalling without losing data: steward.release(tbl),
  *	  steward.release_all() and the event trigger that refuses
- *	  DROP EXTENSION pg_steward while user relations depend on it.
+ *	  DROP EXTENSION pg_steward while user objects depend on it.
  *
  * A steward table and a steward_hash index depend on the extension's access
- * methods, so DROP EXTENSION ... CASCADE would drop them with their rows.
+ * methods, so DROP EXTENSION ... CASCADE would drop them with their rows;
+ * so would it a user column of one of its types, a user view over one of
+ * its views, a default or constraint calling one of its functions.
  * The guard is an event trigger on ddl_command_start, which runs before
  * the dependency walk of every command that can drop the extension
  * (DROP EXTENSION, DROP SCHEMA of its schema, DROP OWNED BY its owner,
@@ -297,60 +299,106 @@ steward_release_all(PG_FUNCTION_ARGS)
 }
 
 /*
- * Relations the extension's access methods would take with them: user
- * tables and materialized views using "steward", user indexes using
- * "steward_hash" (an EXCLUDE constraint is named by its constraint); and
- * rules kept on tables switched to another access method, whose security
- * labels would stay behind, naming a provider that no longer exists.
- * Returns how many, and fills "list" with the first GUARD_LIST_MAX.
+ * User objects that dropping the extension would drop or alter: every
+ * object the dependency walk of DROP EXTENSION ... CASCADE would reach
+ * from the extension's members that is neither a member nor a part of one
+ * (an index, constraint, default, column, row type, rule or toast table of
+ * a member, linked by an auto or internal dependency).  Derived from
+ * pg_depend as findDependentObjects walks it: normal, auto, internal and
+ * partition dependents, a column only where the dependency names that
+ * column, and the owner of an internal part (a view with its rule).  So it
+ * covers tables, materialized views and indexes using the access methods,
+ * columns of the extension's types, views over its views, functions,
+ * defaults, constraints and indexes calling its functions or operators.
+ * Parts of an object already listed are not listed (core's NOTICE omits
+ * them too).  Dependencies declared with DEPENDS ON EXTENSION ('x') are
+ * left out: their owner asked for them to go with it.  Also listed: rules
+ * kept on tables switched to another access method, whose security labels
+ * would stay behind naming a provider that no longer exists.
+ *
+ * Returns how many, fills "list" with the first GUARD_LIST_MAX, and sets
+ * *releasable / *others when any of them is a relation (or constraint)
+ * using the access methods or rules steward.release() removes, or any other
+ * object.
  */
 static int
-dependent_relations(Oid extoid, StringInfo list)
+dependent_objects(Oid extoid, StringInfo list, bool *releasable, bool *others)
 {
 	StewardAsOwner ctx;
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(extoid)};
 	int			n;
 
+	*releasable = *others = false;
 	steward_enter_rules_owner(&ctx);
 	if (SPI_execute_with_args(
-							  "WITH members AS (SELECT d.classid, d.objid FROM pg_catalog.pg_depend d "
+							  "WITH RECURSIVE "
+							  "members AS (SELECT d.classid, d.objid, d.objsubid FROM pg_catalog.pg_depend d "
 							  "  WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass "
-							  "    AND d.refobjid OPERATOR(pg_catalog.=) $1 AND d.deptype OPERATOR(pg_catalog.=) 'e'), "
+							  "    AND d.refobjid OPERATOR(pg_catalog.=) $1 AND d.deptype OPERATOR(pg_catalog.=) 'e' "
+							  "  UNION ALL SELECT 'pg_catalog.pg_extension'::pg_catalog.regclass, $1, 0), "
 							  "ams AS (SELECT objid FROM members WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_am'::pg_catalog.regclass), "
-							  "rels AS (SELECT objid FROM members WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass) "
-							  "SELECT CASE WHEN c.relkind IN ('i', 'I') THEN "
-							  "         CASE WHEN con.conname IS NOT NULL "
-							  "              THEN pg_catalog.format('constraint %I of table %s', con.conname, i.indrelid::pg_catalog.regclass) "
-							  "              ELSE pg_catalog.format('index %s on %s', c.oid::pg_catalog.regclass, i.indrelid::pg_catalog.regclass) END "
-							  "       WHEN c.relkind OPERATOR(pg_catalog.=) 'm' "
-							  "         THEN pg_catalog.format('materialized view %s', c.oid::pg_catalog.regclass) "
-							  "       ELSE pg_catalog.format('table %s', c.oid::pg_catalog.regclass) END "
-							  "  FROM pg_catalog.pg_class c "
-							  "  LEFT JOIN pg_catalog.pg_index i ON i.indexrelid OPERATOR(pg_catalog.=) c.oid "
-							  "  LEFT JOIN pg_catalog.pg_constraint con ON con.conindid OPERATOR(pg_catalog.=) c.oid "
-							  "        AND con.contype OPERATOR(pg_catalog.=) 'x' "
-							  " WHERE c.relam IN (SELECT objid FROM ams) "
-							  "   AND c.relkind IN ('r', 'm', 'i', 'I') "
-							  "   AND c.oid NOT IN (SELECT objid FROM rels) "
-							  "   AND (i.indrelid IS NULL OR i.indrelid NOT IN (SELECT objid FROM rels)) "
-							  "   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h "
-							  "                    WHERE h.inhrelid OPERATOR(pg_catalog.=) c.oid "
-							  "                      AND c.relkind OPERATOR(pg_catalog.=) 'i') "
+	/* edges: from a referenced object to what the walk reaches from it */
+							  "edges AS MATERIALIZED ("
+							  "  SELECT refclassid AS sc, refobjid AS so, refobjsubid AS ss, "
+							  "         classid AS dc, objid AS dobj, objsubid AS ds "
+							  "    FROM pg_catalog.pg_depend WHERE deptype IN ('n', 'a', 'i', 'P', 'S') "
+							  "  UNION ALL "
+							  "  SELECT classid, objid, objsubid, refclassid, refobjid, refobjsubid "
+							  "    FROM pg_catalog.pg_depend WHERE deptype OPERATOR(pg_catalog.=) 'i'), "
+							  "gone(c, o, s) AS ("
+							  "  SELECT classid, objid, objsubid FROM members "
+							  "  UNION SELECT e.dc, e.dobj, e.ds FROM gone g JOIN edges e "
+							  "     ON e.sc OPERATOR(pg_catalog.=) g.c AND e.so OPERATOR(pg_catalog.=) g.o "
+							  "    AND (g.s OPERATOR(pg_catalog.=) 0 OR e.ss OPERATOR(pg_catalog.=) g.s)), "
+	/* the members and their parts */
+							  "owned(c, o, s) AS ("
+							  "  SELECT classid, objid, objsubid FROM members "
+							  "  UNION SELECT d.classid, d.objid, d.objsubid FROM owned w JOIN pg_catalog.pg_depend d "
+							  "     ON d.refclassid OPERATOR(pg_catalog.=) w.c AND d.refobjid OPERATOR(pg_catalog.=) w.o "
+							  "    AND d.deptype IN ('a', 'i')), "
+							  "usr AS (SELECT * FROM gone g WHERE NOT EXISTS (SELECT 1 FROM owned w "
+							  "  WHERE w.c OPERATOR(pg_catalog.=) g.c AND w.o OPERATOR(pg_catalog.=) g.o "
+							  "    AND (w.s OPERATOR(pg_catalog.=) 0 OR w.s OPERATOR(pg_catalog.=) g.s))) "
+							  "SELECT pg_catalog.pg_describe_object(u.c, u.o, u.s) COLLATE \"C\", "
+							  "       EXISTS (SELECT 1 FROM pg_catalog.pg_class r "
+							  "                WHERE r.relam IN (SELECT objid FROM ams) AND u.s OPERATOR(pg_catalog.=) 0 "
+							  "                  AND ((u.c OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
+							  "                        AND r.oid OPERATOR(pg_catalog.=) u.o) "
+							  "                    OR (u.c OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass "
+							  "                        AND r.oid OPERATOR(pg_catalog.=) (SELECT conindid FROM pg_catalog.pg_constraint "
+							  "                                          WHERE oid OPERATOR(pg_catalog.=) u.o)))) "
+							  "  FROM usr u "
+							  " WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d JOIN usr p "
+							  "     ON p.c OPERATOR(pg_catalog.=) d.refclassid AND p.o OPERATOR(pg_catalog.=) d.refobjid "
+							  "    AND (p.s OPERATOR(pg_catalog.=) 0 OR p.s OPERATOR(pg_catalog.=) d.refobjsubid) "
+							  "  WHERE d.classid OPERATOR(pg_catalog.=) u.c AND d.objid OPERATOR(pg_catalog.=) u.o "
+							  "    AND d.objsubid OPERATOR(pg_catalog.=) u.s AND d.deptype IN ('a', 'i', 'P', 'S')) "
 							  "UNION "
-							  /* rules left on tables switched to heap: their labels would outlive us */
-							  "SELECT pg_catalog.format('rules of table %s', r.relid) "
+	/* rules left on tables switched to heap: their labels would outlive us */
+							  "SELECT pg_catalog.format('rules of table %s', r.relid) COLLATE \"C\", true "
 							  "  FROM steward.column_rules r "
 							  "  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.relid "
 							  " WHERE c.relam NOT IN (SELECT objid FROM ams) "
-							  "   AND c.oid NOT IN (SELECT objid FROM rels) "
+							  "   AND c.oid NOT IN (SELECT objid FROM members "
+							  "                      WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass) "
 							  " ORDER BY 1",
 							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not list the relations that use pg_steward");
+		elog(ERROR, "could not list the objects that depend on pg_steward");
 	n = (int) SPI_processed;
-	for (int i = 0; i < n && i < GUARD_LIST_MAX; i++)
-		appendStringInfo(list, "%s%s", i > 0 ? ", " : "",
-						 SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i],
+									   SPI_tuptable->tupdesc, 2, &isnull)))
+			*releasable = true;
+		else
+			*others = true;
+		if (i < GUARD_LIST_MAX)
+			appendStringInfo(list, "%s%s", i > 0 ? ", " : "",
+							 SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	}
 	if (n > GUARD_LIST_MAX)
 		appendStringInfo(list, " and %d more", n - GUARD_LIST_MAX);
 	steward_as_owner_end(&ctx);
@@ -451,8 +499,8 @@ command_drops_extension(Node *parsetree, Oid extoid)
 
 /*
  * Event trigger on ddl_command_start (steward_guard_drop): refuse a command
- * that would drop pg_steward while user relations depend on it (2BP01,
- * naming them, with a HINT to release them).  Takes no lock; reads the
+ * that would drop pg_steward while user objects depend on it (2BP01,
+ * naming them, with a HINT to release or drop them).  Takes no lock; reads the
  * catalogs as the extension's owner.
  */
 Datum
@@ -463,6 +511,8 @@ steward_guard_drop(PG_FUNCTION_ARGS)
 	const char *command;
 	StringInfoData list;
 	int			n;
+	bool		releasable;
+	bool		others;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -478,22 +528,34 @@ steward_guard_drop(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 
 	initStringInfo(&list);
-	n = dependent_relations(extoid, &list);
+	n = dependent_objects(extoid, &list, &releasable, &others);
 	if (n == 0)
 		PG_RETURN_VOID();
 
 	ereport(ERROR,
 			(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
 			 strcmp(command, "DROP EXTENSION") == 0 ?
-			 errmsg_plural("cannot drop extension \"%s\" while %d user object depends on it",
-						   "cannot drop extension \"%s\" while %d user objects depend on it",
+			 errmsg_plural("cannot drop extension \"%s\" because %d user object depends on it",
+						   "cannot drop extension \"%s\" because %d user objects depend on it",
 						   n, EXTENSION_NAME, n) :
 			 errmsg_plural("%s would drop extension \"%s\", and %d user object depends on it",
 						   "%s would drop extension \"%s\", and %d user objects depend on it",
 						   n, command, EXTENSION_NAME, n),
-			 errdetail("Dropping it would drop %s, with their data.", list.data),
+			 errdetail_plural("Dropping it would drop or alter this object: %s.",
+							  "Dropping it would drop or alter these objects: %s.",
+							  n, list.data),
+			 !others ?
 			 errhint("Release them first, keeping their data, indexes and constraint names: "
 					 "SELECT * FROM steward.release(tbl) for one table, or "
-					 "SELECT * FROM steward.release_all() for all of them.")));
+					 "SELECT * FROM steward.release_all() for all of them.") :
+			 !releasable ?
+			 errhint_plural("Drop it, or change it so that it no longer uses the extension's "
+							"types, functions, operators or views, first.",
+							"Drop them, or change them so that they no longer use the extension's "
+							"types, functions, operators or views, first.", n) :
+			 errhint("Release the tables and indexes that use its access methods first, "
+					 "keeping their data: SELECT * FROM steward.release_all(); "
+					 "then drop the other objects, or change them so that they no longer use "
+					 "the extension's types, functions, operators or views.")));
 	PG_RETURN_VOID();
 }
