@@ -7822,3 +7822,71 @@ SELECT interval_start, interval_end, queryid, calls,
        total_ms / nullif(calls, 0) AS mean_ms, p50_ms, p95_ms, p99_ms
   FROM steward._top_statement_history();
 GRANT SELECT ON steward.top_statement_history TO PUBLIC;
+
+-- Issue 18 review (trust boundary): the migration catalog writers take the
+-- migration from their name argument only, and _migration_regclass calls
+-- pg_catalog's functions by qualified name under the user's search_path.
+CREATE OR REPLACE FUNCTION steward._migration_record_create(mig text, data jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO steward.migration_runs (name, steps, phase, started_by)
+    VALUES (mig, data->'steps', 'new', data->>'started_by');
+    INSERT INTO steward.migration_tables (migration, relid, ord, table_name, relname, new_name,
+                                          key_columns, key_types)
+    SELECT mig, x.relid, x.ord, x.table_name, x.relname, x.new_name, x.key_columns, x.key_types
+      FROM jsonb_populate_recordset(NULL::steward.migration_tables, data->'table_rows') x;
+    -- The migration is mig, whatever a row says (the caller was checked
+    -- against mig's tables and the tables the rows name, not against
+    -- another migration's).
+    INSERT INTO steward.migration_columns
+    SELECT (jsonb_populate_record(NULL::steward.migration_columns,
+                                  jsonb_build_object('not_null', false) || x
+                                  || jsonb_build_object('migration', mig))).*
+      FROM jsonb_array_elements(data->'column_rows') x;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_record_index(mig text, data jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF data ? 'kind' THEN
+        INSERT INTO steward.migration_indexes
+        SELECT (jsonb_populate_record(NULL::steward.migration_indexes,
+                                      jsonb_build_object('force', false,
+                                                         'state', 'pending', 'invalid_dropped', 0)
+                                      || data || jsonb_build_object('migration', mig))).*;
+        RETURN;
+    END IF;
+    UPDATE steward.migration_indexes i
+       SET (state, build_started_at, build_finished_at, error, size_bytes, latency)
+         = (SELECT p.state, p.build_started_at, p.build_finished_at, p.error, p.size_bytes,
+                   p.latency
+              FROM jsonb_populate_record(i, data - 'migration' - 'step') p),
+           invalid_dropped = i.invalid_dropped + coalesce((data->>'add_invalid_dropped')::integer, 0)
+     WHERE i.migration = mig AND i.step = (data->>'step')::integer;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_regclass(relname text, user_path text)
+RETURNS regclass
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rel regclass;
+BEGIN
+    -- Qualified: under the user's path an unqualified call would find a
+    -- function of that name in a schema listed before pg_catalog.
+    PERFORM pg_catalog.set_config('search_path', user_path, true);
+    rel := pg_catalog.to_regclass(relname);
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    RETURN rel;
+END
+$$;
+

@@ -293,9 +293,16 @@ migration_tables(const char *name, MemoryContext outer)
 	return relids;
 }
 
-/* The table OIDs listed in data->'tables' of a "create" record. */
+/*
+ * Every table a catalog record names: data->'tables', the relid of each of
+ * data->'table_rows' and data->'column_rows', and data->'relid' (an index
+ * step).  Each must be a number (an OID): the writers read them as
+ * regclass, which would also take a name, resolved by a search_path other
+ * than the one this check would use (22P02 here instead).  All qualified:
+ * this runs under the caller's search_path.
+ */
 static List *
-tables_of_create(Jsonb *data, MemoryContext outer)
+tables_of_record(Jsonb *data, MemoryContext outer)
 {
 	Oid			argtypes[1] = {JSONBOID};
 	Datum		args[1] = {JsonbPGetDatum(data)};
@@ -303,10 +310,23 @@ tables_of_create(Jsonb *data, MemoryContext outer)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT pg_catalog.jsonb_array_elements_text("
-							  "$1 OPERATOR(pg_catalog.->) 'tables')::pg_catalog.oid",
-							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the tables of a migration");
+	if (SPI_execute_with_args(
+			"WITH d(j) AS (SELECT $1), "
+			"  a(k, v) AS (SELECT k, CASE WHEN pg_catalog.jsonb_typeof(j OPERATOR(pg_catalog.->) k)"
+			"                                  OPERATOR(pg_catalog.=) 'array'"
+			"                             THEN j OPERATOR(pg_catalog.->) k"
+			"                             ELSE '[]'::pg_catalog.jsonb END"
+			"                FROM d, (VALUES ('tables'), ('table_rows'), ('column_rows')) n(k)) "
+			"SELECT r::pg_catalog.oid FROM ("
+			"  SELECT pg_catalog.jsonb_array_elements_text(v) FROM a WHERE k OPERATOR(pg_catalog.=) 'tables'"
+			"  UNION ALL"
+			"  SELECT e OPERATOR(pg_catalog.->>) 'relid'"
+			"    FROM a, pg_catalog.jsonb_array_elements(v) e WHERE k OPERATOR(pg_catalog.<>) 'tables'"
+			"  UNION ALL"
+			"  SELECT j OPERATOR(pg_catalog.->>) 'relid' FROM d) s(r)"
+			" WHERE r IS NOT NULL",
+			1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the tables of a migration record");
 	relids = spi_oids(outer);
 	SPI_finish();
 	return relids;
@@ -352,18 +372,45 @@ steward_migration_record(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown migration record operation \"%s\"", op)));
 
+	/*
+	 * The caller must own every table the record names (the rows it
+	 * writes carry expressions and statements that later run as the owner
+	 * of their table) and, for a record of an existing migration, every
+	 * table of that migration.  The writers take the migration's name
+	 * from "name" alone, never from data.
+	 */
+	relids = tables_of_record(data, CurrentMemoryContext);
 	if (strcmp(op, "create") == 0)
-		relids = tables_of_create(data, CurrentMemoryContext);
+	{
+		/* Who started it is the caller, whatever data says. */
+		JsonbParseState *state = NULL;
+		JsonbValue	k,
+					v;
+		char	   *who = GetUserNameFromId(GetUserId(), false);
+
+		k.type = jbvString;
+		k.val.string.val = "started_by";
+		k.val.string.len = strlen("started_by");
+		v.type = jbvString;
+		v.val.string.val = who;
+		v.val.string.len = strlen(who);
+		(void) pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+		(void) pushJsonbValue(&state, WJB_KEY, &k);
+		(void) pushJsonbValue(&state, WJB_VALUE, &v);
+		data = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(data),
+												  JsonbPGetDatum(JsonbValueToJsonb(
+													  pushJsonbValue(&state, WJB_END_OBJECT, NULL)))));
+	}
 	else
 	{
 		MemoryContext outer = CurrentMemoryContext;
+		List	   *of_migration;
 
+		/* Concatenated out here: inside, CurrentMemoryContext is SPI's. */
 		steward_as_owner_begin(steward_relid("migration_runs", false), &ctx);
-		relids = migration_tables(name, outer);
+		of_migration = migration_tables(name, outer);
 		steward_as_owner_end(&ctx);
-		/* A relayout adds its new layout: the caller must own it too. */
-		if (strcmp(op, "relayout") == 0)
-			relids = list_concat(relids, tables_of_create(data, outer));
+		relids = list_concat(relids, of_migration);
 	}
 	foreach(lc, relids)
 		steward_check_table_owner(lfirst_oid(lc));

@@ -63,9 +63,9 @@ BEGIN
     IF data ? 'kind' THEN
         INSERT INTO steward.migration_indexes
         SELECT (jsonb_populate_record(NULL::steward.migration_indexes,
-                                      jsonb_build_object('migration', mig, 'force', false,
+                                      jsonb_build_object('force', false,
                                                          'state', 'pending', 'invalid_dropped', 0)
-                                      || data)).*;
+                                      || data || jsonb_build_object('migration', mig))).*;
         RETURN;
     END IF;
     UPDATE steward.migration_indexes i

@@ -204,9 +204,13 @@ BEGIN
                                           key_columns, key_types)
     SELECT mig, x.relid, x.ord, x.table_name, x.relname, x.new_name, x.key_columns, x.key_types
       FROM jsonb_populate_recordset(NULL::steward.migration_tables, data->'table_rows') x;
+    -- The migration is mig, whatever a row says (the caller was checked
+    -- against mig's tables and the tables the rows name, not against
+    -- another migration's).
     INSERT INTO steward.migration_columns
     SELECT (jsonb_populate_record(NULL::steward.migration_columns,
-                                  jsonb_build_object('migration', mig, 'not_null', false) || x)).*
+                                  jsonb_build_object('not_null', false) || x
+                                  || jsonb_build_object('migration', mig))).*
       FROM jsonb_array_elements(data->'column_rows') x;
 END
 $$;
@@ -491,9 +495,11 @@ AS $$
 DECLARE
     rel regclass;
 BEGIN
-    PERFORM set_config('search_path', user_path, true);
-    rel := to_regclass(relname);
-    PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
+    -- Qualified: under the user's path an unqualified call would find a
+    -- function of that name in a schema listed before pg_catalog.
+    PERFORM pg_catalog.set_config('search_path', user_path, true);
+    rel := pg_catalog.to_regclass(relname);
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     RETURN rel;
 END
 $$;
