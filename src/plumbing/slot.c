@@ -53,6 +53,29 @@ heap_attr_pointer(HeapTuple tuple, TupleDesc desc, AttrNumber attnum)
 }
 
 /*
+ * steward_slot_set_int8 when the value cannot be written in place: form a
+ * modified copy of the tuple, which the slot then owns.  Out of line, so
+ * that the common case needs no registers saved.
+ */
+static pg_noinline void
+slot_set_int8_copy(TupleTableSlot *slot, AttrNumber attnum, int64 value)
+{
+	bool		shouldFree;
+	HeapTuple	oldtup;
+	int			col = attnum;
+	Datum		newval = Int64GetDatum(value);
+	bool		newnull = false;
+	HeapTuple	newtup;
+
+	oldtup = ExecFetchSlotHeapTuple(slot, false, &shouldFree);
+	newtup = heap_modify_tuple_by_cols(oldtup, slot->tts_tupleDescriptor,
+									   1, &col, &newval, &newnull);
+	if (shouldFree)
+		heap_freetuple(oldtup);
+	ExecForceStoreHeapTuple(newtup, slot, true);
+}
+
+/*
  * Replace one int8 column of the row in the slot, keeping the slot's type
  * (it must stay a buffer-heap slot for heap's callbacks).  This runs for
  * every versioned write, so the common cases avoid forming a new tuple:
@@ -70,13 +93,6 @@ heap_attr_pointer(HeapTuple tuple, TupleDesc desc, AttrNumber attnum)
 void
 steward_slot_set_int8(TupleTableSlot *slot, AttrNumber attnum, int64 value)
 {
-	bool		shouldFree;
-	HeapTuple	oldtup;
-	int			col = attnum;
-	Datum		newval = Int64GetDatum(value);
-	bool		newnull = false;
-	HeapTuple	newtup;
-
 	if (TTS_IS_BUFFERTUPLE(slot) || TTS_IS_HEAPTUPLE(slot))
 	{
 		HeapTupleTableSlot *hslot = (HeapTupleTableSlot *) slot;
@@ -85,7 +101,7 @@ steward_slot_set_int8(TupleTableSlot *slot, AttrNumber attnum, int64 value)
 		if (hslot->tuple == NULL)
 		{
 			slot_getallattrs(slot);
-			slot->tts_values[attnum - 1] = newval;
+			slot->tts_values[attnum - 1] = Int64GetDatum(value);
 			slot->tts_isnull[attnum - 1] = false;
 			return;
 		}
@@ -96,17 +112,11 @@ steward_slot_set_int8(TupleTableSlot *slot, AttrNumber attnum, int64 value)
 			memcpy(ptr, &value, sizeof(int64));
 			if (attnum <= slot->tts_nvalid)
 			{
-				slot->tts_values[attnum - 1] = newval;
+				slot->tts_values[attnum - 1] = Int64GetDatum(value);
 				slot->tts_isnull[attnum - 1] = false;
 			}
 			return;
 		}
 	}
-
-	oldtup = ExecFetchSlotHeapTuple(slot, false, &shouldFree);
-	newtup = heap_modify_tuple_by_cols(oldtup, slot->tts_tupleDescriptor,
-									   1, &col, &newval, &newnull);
-	if (shouldFree)
-		heap_freetuple(oldtup);
-	ExecForceStoreHeapTuple(newtup, slot, true);
+	slot_set_int8_copy(slot, attnum, value);
 }

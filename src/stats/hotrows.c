@@ -794,7 +794,7 @@ table_sketch(Relation rel, StewardHotKey *rk)
  * NULL, or return the slot the new key takes (count and error set), whose
  * key the caller fills.
  */
-static inline HotSlot *
+static pg_attribute_always_inline HotSlot *
 count_key(LocalSketch *ls, uint64 h)
 {
 	int			b = HOT_BUCKET(h);

@@ -299,17 +299,15 @@ load_rules(Relation rel, MemoryContext cxt)
 }
 
 /*
- * The rules of rel, loaded on first use into rd_amcache (CacheMemoryContext)
- * and kept until a relcache invalidation of rel.  The caller has rel open
- * with at least RowExclusiveLock.
+ * The rules of rel when rd_amcache does not hold them yet (steward_get_rules
+ * in rules.h): loaded into rd_amcache (CacheMemoryContext) and kept until a
+ * relcache invalidation of rel.  The caller has rel open with at least
+ * RowExclusiveLock.  Reads the catalog; raises what that raises.
  */
 const StewardRules *
-steward_get_rules(Relation rel)
+steward_cache_rules(Relation rel)
 {
 	StewardRules *rules;
-
-	if (rel->rd_amcache != NULL)
-		return (const StewardRules *) rel->rd_amcache;
 
 	/*
 	 * Rules change only under a ShareRowExclusiveLock on the table (see

@@ -66,7 +66,20 @@ typedef struct StewardRules
 	StewardHotKey hot;
 } StewardRules;
 
-extern const StewardRules *steward_get_rules(Relation rel);
+extern const StewardRules *steward_cache_rules(Relation rel);
+
+/*
+ * The rules of rel (open with at least RowExclusiveLock), from rd_amcache,
+ * loaded on first use (steward_cache_rules).  Inline: the write paths ask
+ * for every row.
+ */
+static inline const StewardRules *
+steward_get_rules(Relation rel)
+{
+	if (likely(rel->rd_amcache != NULL))
+		return (const StewardRules *) rel->rd_amcache;
+	return steward_cache_rules(rel);
+}
 extern StewardRules *steward_load_rules(Relation rel);
 extern List *steward_rule_written_names(Oid relid);
 

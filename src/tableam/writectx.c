@@ -137,43 +137,26 @@ writing_estate(CommandId cid)
 	return stmt != NULL ? stmt->estate : NULL;
 }
 
-/*
- * What the statement that writes "rel" under command id "cid" does to
- * column "attnum" of "rel": *assigns -- it assigns the column (UPDATE ...
- * SET, ON CONFLICT DO UPDATE SET, a MERGE UPDATE action; for a row routed to
- * another partition, the partitioned table's assigned columns mapped to this
- * partition); *on_conflict -- it is an INSERT ... ON CONFLICT DO UPDATE.
- * When the statement cannot be found, *assigns is true: callers use it to
- * refuse, so an unknown statement is treated the strict way.  A statement
- * with several result relations for "rel" (data-modifying WITH) counts as
- * assigning if any of them does.  The answer is cached for the command, so
- * callers may ask for every row.  Takes no locks.
- */
-void
-steward_statement_writes(Relation rel, CommandId cid, AttrNumber attnum,
-						 bool *assigns, bool *on_conflict)
+/* steward_statement_writes' last answer. */
+static struct
 {
-	static struct
-	{
-		bool		valid;
-		LocalTransactionId lxid;
-		CommandId	cid;
-		Oid			relid;
-		AttrNumber	attnum;
-		bool		assigns;
-		bool		on_conflict;
-	}			cache;
+	bool		valid;
+	LocalTransactionId lxid;
+	CommandId	cid;
+	Oid			relid;
+	AttrNumber	attnum;
+	bool		assigns;
+	bool		on_conflict;
+}			writes_cache;
+
+/* steward_statement_writes when its cache does not hold the answer. */
+static pg_noinline void
+statement_writes_lookup(Relation rel, CommandId cid, AttrNumber attnum,
+						bool *assigns, bool *on_conflict)
+{
 	Oid			relid = RelationGetRelid(rel);
 	EState	   *estate;
 	List	   *lists[2];
-
-	if (cache.valid && cache.lxid == MyProc->lxid && cache.cid == cid &&
-		cache.relid == relid && cache.attnum == attnum)
-	{
-		*assigns = cache.assigns;
-		*on_conflict = cache.on_conflict;
-		return;
-	}
 
 	*assigns = false;
 	*on_conflict = false;
@@ -208,13 +191,41 @@ steward_statement_writes(Relation rel, CommandId cid, AttrNumber attnum,
 			*assigns = true;
 	}
 
-	cache.lxid = MyProc->lxid;
-	cache.cid = cid;
-	cache.relid = relid;
-	cache.attnum = attnum;
-	cache.assigns = *assigns;
-	cache.on_conflict = *on_conflict;
-	cache.valid = true;
+	writes_cache.lxid = MyProc->lxid;
+	writes_cache.cid = cid;
+	writes_cache.relid = relid;
+	writes_cache.attnum = attnum;
+	writes_cache.assigns = *assigns;
+	writes_cache.on_conflict = *on_conflict;
+	writes_cache.valid = true;
+}
+
+/*
+ * What the statement that writes "rel" under command id "cid" does to
+ * column "attnum" of "rel": *assigns -- it assigns the column (UPDATE ...
+ * SET, ON CONFLICT DO UPDATE SET, a MERGE UPDATE action; for a row routed to
+ * another partition, the partitioned table's assigned columns mapped to this
+ * partition); *on_conflict -- it is an INSERT ... ON CONFLICT DO UPDATE.
+ * When the statement cannot be found, *assigns is true: callers use it to
+ * refuse, so an unknown statement is treated the strict way.  A statement
+ * with several result relations for "rel" (data-modifying WITH) counts as
+ * assigning if any of them does.  The answer is cached for the command (the
+ * lookup runs out of line), so callers may ask for every row.  Takes no locks.
+ */
+void
+steward_statement_writes(Relation rel, CommandId cid, AttrNumber attnum,
+						 bool *assigns, bool *on_conflict)
+{
+	if (likely(writes_cache.valid && writes_cache.cid == cid &&
+			   writes_cache.relid == RelationGetRelid(rel) &&
+			   writes_cache.attnum == attnum &&
+			   writes_cache.lxid == MyProc->lxid))
+	{
+		*assigns = writes_cache.assigns;
+		*on_conflict = writes_cache.on_conflict;
+		return;
+	}
+	statement_writes_lookup(rel, cid, attnum, assigns, on_conflict);
 }
 
 /*
@@ -231,9 +242,9 @@ steward_statement_writes(Relation rel, CommandId cid, AttrNumber attnum,
  * slot and however long ago, a pinned slot whose tuple is at "otid" shows
  * the row stored at "otid" now.
  */
-static bool
+static inline bool
 old_row_from_slot(ResultRelInfo *rri, Oid relid, ItemPointer otid,
-				  HeapTuple tuple, Buffer *buffer)
+				  HeapTuple tuple, Buffer *buffer, TupleTableSlot **oldslot)
 {
 	TupleTableSlot *slot = rri->ri_oldTupleSlot;
 	BufferHeapTupleTableSlot *bslot;
@@ -250,7 +261,30 @@ old_row_from_slot(ResultRelInfo *rri, Oid relid, ItemPointer otid,
 		return false;
 	*tuple = *bslot->base.tuple;
 	*buffer = bslot->buffer;
+	*oldslot = slot;
 	return true;
+}
+
+/* The result relations of stmt whose old-row slot holds otid (out of line). */
+static pg_noinline bool
+old_row_search(WritingStatement *stmt, Oid relid, ItemPointer otid,
+			   HeapTuple tuple, Buffer *buffer, TupleTableSlot **oldslot)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->estate->es_opened_result_relations)
+	{
+		ResultRelInfo *rri = (ResultRelInfo *) lfirst(lc);
+
+		if (RelationGetRelid(rri->ri_RelationDesc) == relid &&
+			old_row_from_slot(rri, relid, otid, tuple, buffer, oldslot))
+		{
+			stmt->old_relid = relid;
+			stmt->old_rri = rri;
+			return true;
+		}
+	}
+	return false;
 }
 
 /*
@@ -275,29 +309,17 @@ old_row_from_slot(ResultRelInfo *rri, Oid relid, ItemPointer otid,
  */
 bool
 steward_statement_old_row(Relation rel, CommandId cid, ItemPointer otid,
-						  HeapTuple tuple, Buffer *buffer)
+						  HeapTuple tuple, Buffer *buffer,
+						  TupleTableSlot **oldslot)
 {
 	WritingStatement *stmt = writing_statement(cid);
 	Oid			relid = RelationGetRelid(rel);
-	ListCell   *lc;
 
 	if (stmt == NULL)
 		return false;
 	/* The rows of a bulk UPDATE all come through one result relation. */
-	if (stmt->old_relid == relid &&
-		old_row_from_slot(stmt->old_rri, relid, otid, tuple, buffer))
+	if (likely(stmt->old_relid == relid) &&
+		old_row_from_slot(stmt->old_rri, relid, otid, tuple, buffer, oldslot))
 		return true;
-	foreach(lc, stmt->estate->es_opened_result_relations)
-	{
-		ResultRelInfo *rri = (ResultRelInfo *) lfirst(lc);
-
-		if (RelationGetRelid(rri->ri_RelationDesc) == relid &&
-			old_row_from_slot(rri, relid, otid, tuple, buffer))
-		{
-			stmt->old_relid = relid;
-			stmt->old_rri = rri;
-			return true;
-		}
-	}
-	return false;
+	return old_row_search(stmt, relid, otid, tuple, buffer, oldslot);
 }

@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "access/htup.h"
+#include "executor/tuptable.h"
 #include "storage/buf.h"
 #include "utils/rel.h"
 
@@ -18,6 +19,7 @@ extern void steward_writectx_init(void);
 extern void steward_statement_writes(Relation rel, CommandId cid, AttrNumber attnum,
 									 bool *assigns, bool *on_conflict);
 extern bool steward_statement_old_row(Relation rel, CommandId cid, ItemPointer otid,
-									  HeapTuple tuple, Buffer *buffer);
+									  HeapTuple tuple, Buffer *buffer,
+									  TupleTableSlot **oldslot);
 
 #endif							/* STEWARD_WRITECTX_H */
