@@ -94,6 +94,32 @@ RESET search_path;
 DROP SCHEMA direct_evil CASCADE;
 SELECT steward.drop_idempotency_scope('direct-claimed');
 
+-- A begin reads its scope's row at the TID where this session last found
+-- it, if the row there is still visible and still that scope's: after the
+-- row moved (a new retention), was deleted, or its page was truncated away
+-- by VACUUM, it reads the primary key again.
+SELECT outcome FROM steward.idempotency_begin('hint', 'h-1', 'fp');
+SELECT steward.set_idempotency_retention('hint', '2 days');
+SELECT outcome FROM steward.idempotency_begin('hint', 'h-2', 'fp');
+SELECT key, expires_at > now() + interval '47 hours' AS two_days
+  FROM steward.idempotency_keys WHERE scope = 'hint' ORDER BY key;
+SELECT count(*) AS filler_scopes FROM (
+    SELECT steward.create_idempotency_scope('hint-fill-' || lpad(i::text, 200, '0'))
+      FROM generate_series(1, 200) i) s;
+SELECT outcome FROM steward.idempotency_begin('hint-last', 'h-1', 'fp');
+SELECT (ctid::text::point)[0] AS hinted_block FROM steward.idempotency_scopes
+ WHERE scope = 'hint-last' \gset
+SELECT :hinted_block > 0 AS past_the_first_page;
+SELECT sum(steward.drop_idempotency_scope(scope)) AS keys_dropped FROM steward.idempotency_scopes
+ WHERE scope LIKE 'hint-%';
+VACUUM steward.idempotency_scopes;
+SELECT pg_relation_size('steward.idempotency_scopes') <= :hinted_block * current_setting('block_size')::int
+       AS hinted_page_truncated;
+SELECT outcome FROM steward.idempotency_begin('hint-last', 'h-2', 'fp');
+SELECT scope, owner = current_user::regrole AS mine FROM steward.idempotency_scopes
+ WHERE scope LIKE 'hint%' ORDER BY scope;
+SELECT steward.drop_idempotency_scope('hint-last'), steward.drop_idempotency_scope('hint');
+
 -- Every key as written, whichever way.
 SELECT key, fingerprint, status, left(response::text, 20) AS response, created_at = locked_at AS fresh,
        completed_at IS NOT NULL AS completed,

@@ -51,6 +51,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "storage/lock.h"
@@ -380,6 +381,7 @@ typedef struct IdemRels
 	Oid			scopes;
 	Oid			scopes_pkey;
 	AttrNumber	kcol[KC_NUM];
+	AttrNumber	scope_key;
 	AttrNumber	scope_owner;
 	AttrNumber	scope_retention;
 	int			keys_live_cols; /* undropped columns of keys; -1: not counted yet */
@@ -444,6 +446,7 @@ idem_rels_get(void)
 				 errdetail("The extension's SQL objects are older than the pg_steward library."),
 				 errhint("ALTER EXTENSION pg_steward UPDATE")));
 	r.scope_retention = required_attnum(r.scopes, "retention");
+	r.scope_key = required_attnum(r.scopes, "scope");
 	for (int i = 0; i < KC_NUM; i++)
 		r.kcol[i] = required_attnum(r.keys, key_col_names[i]);
 	r.keys_index = steward_index_relid(r.keys, IDEM_KEYS_CONSTRAINT);
@@ -569,38 +572,128 @@ typedef struct ScopeInfo
 } ScopeInfo;
 
 /*
+ * Where this backend last found each scope's row, so that the next
+ * transaction's check of the scope reads that row by its TID instead of
+ * descending the scopes' primary key.  Only a hint: the row there is used
+ * only if it is visible to the snapshot and has the scope -- then it is
+ * the row the primary key would find, as a snapshot sees one version of
+ * a key at most -- and only if its block is still part of the table
+ * (VACUUM may have truncated it since) and the table has the same
+ * relfilenode; otherwise the index is read and the hint replaced.
+ */
+typedef struct ScopeHint
+{
+	char		scope[IDEM_MAX_KEY_BYTES + 1];	/* hash key */
+	Oid			relfilenode;
+	ItemPointerData tid;
+} ScopeHint;
+
+#define SCOPE_HINTS_MAX 4096	/* then start again from empty */
+
+static HTAB *scope_hints = NULL;
+
+static ScopeHint *
+scope_hint(const char *name, bool create)
+{
+	if (scope_hints != NULL && create && hash_get_num_entries(scope_hints) >= SCOPE_HINTS_MAX)
+	{
+		hash_destroy(scope_hints);
+		scope_hints = NULL;
+	}
+	if (scope_hints == NULL)
+	{
+		HASHCTL		ctl;
+
+		if (!create)
+			return NULL;
+		ctl.keysize = IDEM_MAX_KEY_BYTES + 1;
+		ctl.entrysize = sizeof(ScopeHint);
+		ctl.hcxt = TopMemoryContext;
+		scope_hints = hash_create("pg_steward idempotency scope hints", 64, &ctl,
+								  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	}
+	return hash_search(scope_hints, name, create ? HASH_ENTER : HASH_FIND, NULL);
+}
+
+/* The row of the scope at its hinted TID, into slot; false if none. */
+static bool
+scope_hint_fetch(Relation heap, const char *name, Datum scope, Snapshot snap,
+				 TupleTableSlot *slot)
+{
+	ScopeHint  *hint = scope_hint(name, false);
+	bool		isnull;
+	Datum		d;
+
+	if (hint == NULL || hint->relfilenode != heap->rd_node.relNode ||
+		ItemPointerGetBlockNumber(&hint->tid) >= RelationGetNumberOfBlocks(heap) ||
+		!table_tuple_fetch_row_version(heap, &hint->tid, snap, slot))
+		return false;
+	d = slot_getattr(slot, idem_rels.scope_key, &isnull);
+	return !isnull && text_equal(d, scope);
+}
+
+/*
  * Owner of a scope, or InvalidOid if the scope does not exist; with info,
- * also its retention.  Read through the scopes' primary key under the
- * snapshot a statement of ours would take here (direct_read_begin), as
- * the table owner (the caller is in idem_enter).
+ * also its retention.  Read under the snapshot a statement of ours would
+ * take here (see direct_read_begin), with the locks a SELECT takes, as the
+ * table owner (the caller is in idem_enter): at its hinted TID
+ * (scope_hint_fetch), else through the scopes' primary key.
  */
 static Oid
 scope_lookup(text *scope, ScopeInfo *info)
 {
 	Datum		val = PointerGetDatum(scope);
-	DirectRead	rd;
+	char		name[IDEM_MAX_KEY_BYTES + 1];
+	Relation	heap;
+	Snapshot	snap;
+	TupleTableSlot *slot;
+	bool		found;
 	Oid			owner = InvalidOid;
 	bool		have_retention = false;
 
 	const IdemRels *rels = idem_rels_get();
 
-	direct_read_begin(&rd, rels->scopes, rels->scopes_pkey, NULL, 1, &val);
+	text_to_cstring_buffer(scope, name, sizeof(name));
+	heap = table_open(rels->scopes, AccessShareLock);
 	rels = idem_rels_get();		/* DDL that committed while we waited for the lock */
-	if (key_scan_next(rd.scan, 1, &val, rd.slot))
+	CommandCounterIncrement();
+	snap = RegisterSnapshot(GetTransactionSnapshot());
+	slot = table_slot_create(heap, NULL);
+	found = scope_hint_fetch(heap, name, val, snap, slot);
+	if (!found)
+	{
+		/* As an index scan's executor node: the index locked after the snapshot. */
+		Relation	index = index_open(rels->scopes_pkey, AccessShareLock);
+		IndexScanDesc scan = key_scan_begin(heap, index, snap, 1, &val);
+
+		found = key_scan_next(scan, 1, &val, slot);
+		index_endscan(scan);
+		index_close(index, AccessShareLock);
+		if (found)
+		{
+			ScopeHint  *hint = scope_hint(name, true);
+
+			hint->relfilenode = heap->rd_node.relNode;
+			hint->tid = slot->tts_tid;
+		}
+	}
+	if (found)
 	{
 		bool		isnull;
-		Datum		d = slot_getattr(rd.slot, rels->scope_owner, &isnull);
+		Datum		d = slot_getattr(slot, rels->scope_owner, &isnull);
 
 		if (!isnull)
 			owner = DatumGetObjectId(d);
-		d = slot_getattr(rd.slot, rels->scope_retention, &isnull);
+		d = slot_getattr(slot, rels->scope_retention, &isnull);
 		if (!isnull && info != NULL)
 		{
 			info->retention = *DatumGetIntervalP(d);
 			have_retention = true;
 		}
 	}
-	direct_read_end(&rd);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snap);
+	table_close(heap, AccessShareLock);
 	if (info != NULL)
 	{
 		info->owner = owner;
