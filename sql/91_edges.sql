@@ -143,6 +143,14 @@ CREATE VIEW e_view AS SELECT 1 AS x;
 SELECT * FROM steward.verify('e_view');
 SELECT * FROM steward.checksum_ranges('e_users', 'nope', 4);
 SELECT * FROM steward.checksum_ranges('e_users', 'id', 0);
+-- The core page tools with an OID that names nothing: 42P01 (was XX000).
+SELECT * FROM steward.verify_heap(0);
+SELECT * FROM steward.pgstattuple(0);
+SELECT * FROM steward.pgstattuple_approx(0);
+SELECT * FROM steward.verify_heap(4294967295);
+SELECT * FROM steward.pgstattuple(4294967295);
+SELECT * FROM steward.pgstattuple_approx(4294967295);
+SELECT * FROM steward.verify_heap(NULL);
 
 DROP TABLE e_users, e_items, e_keys, e_subs, e_more, e_dup, e_child, e_child2, e_parent, e_part;
 DROP EXTENSION btree_gist;

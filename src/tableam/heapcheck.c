@@ -51,7 +51,8 @@ PG_FUNCTION_INFO_V1(steward_pgstattuple_approx);
  * Call "symbol" of contrib module "library" with this call's fcinfo, the
  * table in argument 0 presented as heap if it is a steward table.  Takes
  * AccessShareLock on the table (the contrib function takes its own too).
- * Errors of the contrib function (bad arguments, relkind) are its own.
+ * An OID that names no relation raises 42P01.  Errors of the contrib
+ * function (bad arguments, relkind) are its own.
  */
 static Datum
 call_as_heap(FunctionCallInfo fcinfo, const char *library, const char *symbol)
@@ -69,7 +70,12 @@ call_as_heap(FunctionCallInfo fcinfo, const char *library, const char *symbol)
 				 errmsg("table must not be null")));
 
 	fn = load_external_function(library, symbol, true, NULL);
-	rel = relation_open(PG_GETARG_OID(0), AccessShareLock);
+	/* an OID that names nothing (0, a dropped table) is 42P01, not XX000 */
+	rel = try_relation_open(PG_GETARG_OID(0), AccessShareLock);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", PG_GETARG_OID(0))));
 	steward_am = get_table_am_oid(STEWARD_TABLE_AM, false);
 	present = rel->rd_rel->relam == steward_am;
 	saved_routine = rel->rd_tableam;
