@@ -57,6 +57,7 @@ OBJS = \
 	src/tableam/release.o \
 	src/tableam/heapcheck.o \
 	src/tableam/labels.o \
+	src/tableam/storage_guard.o \
 	src/lifecycle/state_rules.o \
 	src/lifecycle/machine_load.o \
 	src/lifecycle/machines_api.o \

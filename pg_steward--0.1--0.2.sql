@@ -7890,3 +7890,18 @@ BEGIN
 END
 $$;
 
+-- trust2 (review 6, findings 3-5): partitions and access methods keep the rules.
+-- Refuse DDL that would leave rows where the rules of a table do not reach
+-- them: a partition that is not a steward table under a partitioned table
+-- with rules (CREATE TABLE ... PARTITION OF, ATTACH PARTITION), SET ACCESS
+-- METHOD away from steward on a table rules reach, and a partition attached
+-- with rows its new ancestors' rules refuse (src/tableam/storage_guard.c).
+CREATE FUNCTION steward._rules_on_storage_ddl()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'steward_rules_on_storage_ddl'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._rules_on_storage_ddl() FROM PUBLIC;
+
+CREATE EVENT TRIGGER steward_rules_storage ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    EXECUTE FUNCTION steward._rules_on_storage_ddl();

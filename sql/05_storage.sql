@@ -53,6 +53,8 @@ SELECT amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.oid = 'con
 SELECT steward.track_versions('conv', 'v');
 UPDATE conv SET v = v WHERE id <= 500;
 SELECT sum(v) FROM conv;
+ALTER TABLE conv SET ACCESS METHOD heap;        -- refused while a rule applies
+SELECT steward.untrack('conv', 'v');
 ALTER TABLE conv SET ACCESS METHOD heap;
 ALTER TABLE conv SET ACCESS METHOD steward;
 SELECT count(*), sum(v) FROM conv;

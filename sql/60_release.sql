@@ -49,10 +49,13 @@ ALTER INDEX events_1_payload_idx RENAME TO events_1_by_payload;
 INSERT INTO events SELECT 1 + g % 2, g, 'p' || g FROM generate_series(1, 60) g;
 
 -- A table switched to heap keeps its rule (not enforced): its label would
--- outlive the extension.
+-- outlive the extension.  (The switch is refused now; event triggers off
+-- stand for a table switched before that.)
 CREATE TABLE switched (id int, version bigint) USING steward;
 SELECT steward.track_versions('switched', 'version');
+SET session_replication_role = replica;
 ALTER TABLE switched SET ACCESS METHOD heap;
+RESET session_replication_role;
 
 CREATE MATERIALIZED VIEW order_totals USING steward AS
     SELECT status, count(*) AS n FROM orders GROUP BY status;

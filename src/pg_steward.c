@@ -115,6 +115,7 @@ static const StewardRuleKinds states_kind = {
 	.state_counts_changes = steward_state_counts_changes,
 	.state_counts_unknown = steward_state_counts_unknown,
 	.load_state_machine = steward_load_state_machine,
+	.check_stored_states = steward_check_stored_states,
 };
 
 static const StewardRuleKinds migrations_kind = {

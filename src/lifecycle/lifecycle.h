@@ -24,6 +24,9 @@ extern int	steward_state_index(const StateRule *rule, const char *name, int len)
 extern bool steward_load_state_machine(Snapshot snapshot, const char *machine,
 									   StateRule *rule);
 
+/* machines_api.c */
+extern void steward_check_stored_states(Relation rel, const StateRule *rule);
+
 extern void steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 										const StewardRules *rules, bool from_copy);
 extern int	steward_check_update_states(Relation rel, HeapTuple oldtup,

@@ -375,6 +375,26 @@ check_existing_states(Relation rel, const char *colname, const char *machine,
 }
 
 /*
+ * The same check for a rule that already exists, on a table it starts to
+ * reach (a partition attached under a table with a machine; see
+ * tableam/storage_guard.c).  rel is open and locked by the caller; raises
+ * 23514 naming up to five offending values.
+ */
+void
+steward_check_stored_states(Relation rel, const StateRule *rule)
+{
+	Datum	   *names = palloc(sizeof(Datum) * Max(rule->nstates, 1));
+	ArrayType  *states;
+
+	for (int i = 0; i < rule->nstates; i++)
+		names[i] = CStringGetTextDatum(rule->names[i]);
+	states = construct_array(names, rule->nstates, TEXTOID, -1, false, TYPALIGN_INT);
+	check_existing_states(rel,
+						  NameStr(TupleDescAttr(RelationGetDescr(rel), rule->attnum - 1)->attname),
+						  rule->machine, PointerGetDatum(states));
+}
+
+/*
  * steward.attach_state_machine(tbl, column, machine, changed_at DEFAULT
  * NULL): make the access method enforce machine on column.  Checks as the
  * caller that they own tbl and may use the machine (their own, granted to

@@ -107,13 +107,24 @@ release_relation(Oid relid, ReturnSetInfo *rsinfo)
 	steward_as_owner_end(&ctx);
 }
 
+/* A row of the result that drop_rules() holds back (see there). */
+typedef struct DroppedRule
+{
+	Oid			relid;
+	const char *type;
+	char	   *name;
+	char	   *action;
+} DroppedRule;
+
 /*
  * Delete the rules, state checks and retention settings of the released
  * relations, as the owner of the extension's tables (the callers own the
- * relations, not those tables).
+ * relations, not those tables).  Runs before the relations switch to heap,
+ * which the DDL guard refuses while rules reach a table
+ * (storage_guard.c); returns the result rows, reported after the switch.
  */
-static void
-drop_rules(List *relids, ReturnSetInfo *rsinfo)
+static List *
+drop_rules(List *relids)
 {
 	static const struct
 	{
@@ -138,6 +149,8 @@ drop_rules(List *relids, ReturnSetInfo *rsinfo)
 	ListCell   *lc;
 	Oid			argtypes[1] = {OIDARRAYOID};
 	Datum		args[1];
+	List	   *dropped = NIL;
+	MemoryContext caller_cxt = CurrentMemoryContext;
 
 	elems = palloc(sizeof(Datum) * Max(list_length(relids), 1));
 	foreach(lc, relids)
@@ -156,14 +169,19 @@ drop_rules(List *relids, ReturnSetInfo *rsinfo)
 			HeapTuple	tup = SPI_tuptable->vals[i];
 			TupleDesc	desc = SPI_tuptable->tupdesc;
 			bool		isnull;
+			MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
+			DroppedRule *row = palloc(sizeof(DroppedRule));
 
-			put_action(rsinfo,
-					   DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull)),
-					   deletes[d].type, SPI_getvalue(tup, desc, 2),
-					   SPI_getvalue(tup, desc, 3));
+			row->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+			row->type = deletes[d].type;
+			row->name = pstrdup(SPI_getvalue(tup, desc, 2));
+			row->action = pstrdup(SPI_getvalue(tup, desc, 3));
+			dropped = lappend(dropped, row);
+			MemoryContextSwitchTo(spi_cxt);
 		}
 	}
 	steward_as_owner_end(&ctx);
+	return dropped;
 }
 
 /*
@@ -175,14 +193,21 @@ release_relations(FunctionCallInfo fcinfo, List *relids)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ListCell   *lc;
+	List	   *dropped;
 
 	foreach(lc, relids)
 		steward_check_table_owner(lfirst_oid(lc));
 
 	InitMaterializedSRF(fcinfo, 0);
+	dropped = drop_rules(relids);
 	foreach(lc, relids)
 		release_relation(lfirst_oid(lc), rsinfo);
-	drop_rules(relids, rsinfo);
+	foreach(lc, dropped)
+	{
+		DroppedRule *row = (DroppedRule *) lfirst(lc);
+
+		put_action(rsinfo, row->relid, row->type, row->name, row->action);
+	}
 }
 
 static void

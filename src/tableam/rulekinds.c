@@ -52,6 +52,11 @@ no_load_state_machine(Snapshot snapshot, const char *machine, StateRule *rule)
 	return false;
 }
 
+static void
+no_check_stored_states(Relation rel, const StateRule *rule)
+{
+}
+
 static bool
 no_migration_backfilling(Oid relid)
 {
@@ -73,6 +78,7 @@ StewardRuleKinds steward_rule_kinds = {
 	.state_counts_changes = no_count_state_changes,
 	.state_counts_unknown = no_state_counts_unknown,
 	.load_state_machine = no_load_state_machine,
+	.check_stored_states = no_check_stored_states,
 	.migration_backfilling = no_migration_backfilling,
 	.relayout_applying = no_relayout_applying,
 };
@@ -92,6 +98,7 @@ steward_rule_kinds_register(const StewardRuleKinds *k)
 	REGISTER_KIND(state_counts_changes);
 	REGISTER_KIND(state_counts_unknown);
 	REGISTER_KIND(load_state_machine);
+	REGISTER_KIND(check_stored_states);
 	REGISTER_KIND(migration_backfilling);
 	REGISTER_KIND(relayout_applying);
 }

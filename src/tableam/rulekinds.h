@@ -77,6 +77,12 @@ typedef struct StewardRuleKinds
 	 */
 	bool		(*load_state_machine) (Snapshot snapshot, const char *machine,
 									   StateRule *rule);
+	/*
+	 * States: refuse (23514) when stored rows of rel hold values that are
+	 * not states of rule, as attaching the machine would.  Called by DDL
+	 * (storage_guard.c) outside the write paths; reads rel as its owner.
+	 */
+	void		(*check_stored_states) (Relation rel, const StateRule *rule);
 
 	/* Migrations: this backend runs a backfill batch on relid. */
 	bool		(*migration_backfilling) (Oid relid);

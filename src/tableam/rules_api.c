@@ -87,6 +87,8 @@ steward_open_table_to_configure(Oid relid)
 						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 													RelationGetRelationName(rel)),
 						 STEWARD_TABLE_AM)));
+	if (relkind == RELKIND_PARTITIONED_TABLE)
+		steward_check_partitions_use_steward(rel);
 	return rel;
 }
 
@@ -214,12 +216,13 @@ existing_version_column(Oid relid)
 }
 
 /*
- * Refuse to start tracking versions when stored rows hold versions below 1.
- * The table is read as its owner (restricted), never as the extension's
- * owner.
+ * Refuse (23514) to start tracking versions when stored rows hold versions
+ * below 1; also used when a version rule starts to reach a partition that
+ * is attached (storage_guard.c).  The table is read as its owner
+ * (restricted), never as the extension's owner; rel is open and locked.
  */
-static void
-check_existing_versions(Relation rel, const char *colname)
+void
+steward_check_existing_versions(Relation rel, const char *colname)
 {
 	char	   *qualname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 													  RelationGetRelationName(rel));
@@ -308,7 +311,7 @@ track_column(FunctionCallInfo fcinfo, RuleKind kind)
 						 errmsg("relation \"%s\" already tracks versions in column \"%s\"",
 								RelationGetRelationName(rel), other),
 						 errdetail("A table has at most one version column.")));
-			check_existing_versions(rel, colname);
+			steward_check_existing_versions(rel, colname);
 		}
 		insert_rule(relid, colname, kind);
 	}

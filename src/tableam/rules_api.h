@@ -24,5 +24,9 @@ extern uint64 steward_delete_column_rules(Oid relid, const char *colname, const 
 extern int	steward_exec_for_column(const char *sql, Oid relid, const char *colname,
 							bool read_only);
 extern char *steward_existing_rule(Oid relid, const char *colname);
+extern void steward_check_existing_versions(Relation rel, const char *colname);
+
+/* storage_guard.c */
+extern void steward_check_partitions_use_steward(Relation rel);
 
 #endif							/* STEWARD_RULES_API_H */

@@ -1,0 +1,411 @@
+/*-------------------------------------------------------------------------
+ *
+ * storage_guard.c
+ *	  Keeps DDL from putting rows where the rules of a table do not reach.
+ *
+ * Only the steward access method enforces rules.  Three DDL paths would
+ * otherwise store rows under a table's rules without them:
+ *
+ *	* a partition that is not a steward table under a partitioned table
+ *	  with rules (CREATE TABLE … PARTITION OF … USING heap, or without USING
+ *	  while default_table_access_method is heap; ATTACH PARTITION of a heap
+ *	  table or of a partitioned tree with heap leaves): refused, 0A000;
+ *	* ALTER TABLE … SET ACCESS METHOD away from steward on a table that
+ *	  rules reach (its own or a partitioned ancestor's): refused, 0A000 —
+ *	  switching back could not tell which rows were written meanwhile;
+ *	* ATTACH PARTITION of a steward table whose stored rows the new
+ *	  ancestors' rules refuse (a version below 1, a value the machine does
+ *	  not declare): refused with the errors track_versions and
+ *	  attach_state_machine raise on existing rows (23514).
+ *
+ * The checks run in the ddl_command_end event trigger
+ * steward_rules_storage (tableam.sql) on the commands the event trigger
+ * machinery collected, whose subcommands tell ATTACH PARTITION and SET
+ * ACCESS METHOD apart (as src/test/modules/test_ddl_deparse reads them).
+ * The command has run by then, so catalogs show the new state; an error
+ * rolls it back.  Foreign-table partitions are left alone: the rules there
+ * are the remote table's (README, "A partition to another node").
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/partition.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_type_d.h"
+#include "commands/defrem.h"
+#include "commands/event_trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "nodes/parsenodes.h"
+#include "tcop/deparse_utility.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "pg_steward.h"
+#include "plumbing/as_owner.h"
+#include "tableam/rulekinds.h"
+#include "tableam/rules.h"
+#include "tableam/rules_api.h"
+
+PG_FUNCTION_INFO_V1(steward_rules_on_storage_ddl);
+
+/* What the DDL did to the relation being checked, for the HINT. */
+typedef enum StorageDdl
+{
+	DDL_CREATE_PARTITION,
+	DDL_ATTACH_PARTITION,
+	DDL_SET_ACCESS_METHOD,
+	DDL_CONFIGURE				/* a rule added to a partitioned table */
+} StorageDdl;
+
+/* One rule that reaches a relation, and the relation carrying it. */
+typedef struct ReachingRule
+{
+	Oid			holder;
+	char	   *holder_name;	/* regclass output, qualified as needed */
+	char	   *attname;
+	char	   *kind;
+} ReachingRule;
+
+/*
+ * The first rule (the relation's own first, then its nearest ancestor's)
+ * stored for relid or a partitioned ancestor; false if there is none.
+ * Reads steward.column_rules as the owner of the extension's tables.
+ */
+static bool
+rule_reaching(Oid relid, ReachingRule *found)
+{
+	List	   *relids = list_make1_oid(relid);
+	Datum	   *elems;
+	int			n = 0;
+	ListCell   *lc;
+	Oid			argtypes[1] = {OIDARRAYOID};
+	Datum		args[1];
+	StewardAsOwner ctx;
+	bool		any = false;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+
+	if (get_rel_relispartition(relid))
+		relids = list_concat(relids, get_partition_ancestors(relid));
+	elems = palloc(sizeof(Datum) * list_length(relids));
+	foreach(lc, relids)
+		elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
+	args[0] = PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid),
+											  true, TYPALIGN_INT));
+
+	/*
+	 * Not read-only: a fresh snapshot, so that a rule committed while this
+	 * DDL waited for its lock is seen (see
+	 * steward_check_partitions_use_steward for the other side).
+	 */
+	steward_enter_rules_owner(&ctx);
+	if (SPI_execute_with_args("SELECT r.relid::pg_catalog.oid, r.relid::pg_catalog.text,"
+							  "       r.attname::pg_catalog.text, r.kind"
+							  "  FROM steward.column_rules r"
+							  " WHERE r.relid::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"
+							  " ORDER BY pg_catalog.array_position($1, r.relid::pg_catalog.oid),"
+							  "          r.attname LIMIT 1",
+							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.column_rules");
+	if (SPI_processed > 0)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		/* The strings outlive SPI_finish(). */
+		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
+
+		found->holder = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+		found->holder_name = pstrdup(SPI_getvalue(tup, desc, 2));
+		found->attname = pstrdup(SPI_getvalue(tup, desc, 3));
+		found->kind = pstrdup(SPI_getvalue(tup, desc, 4));
+		MemoryContextSwitchTo(spi_cxt);
+		any = true;
+	}
+	steward_as_owner_end(&ctx);
+	return any;
+}
+
+static char *
+qualified_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/*
+ * Refuse when relid is an ordinary table that rules reach and that does not
+ * use the steward access method.  Other relation kinds pass: partitioned
+ * tables store nothing, foreign tables are another server's.
+ */
+static void
+check_leaf_storage(Oid relid, StorageDdl ddl)
+{
+	HeapTuple	tup;
+	Form_pg_class form;
+	Oid			relam;
+	char		relkind;
+	ReachingRule rule;
+	char	   *amname;
+	char	   *relname;
+	char	   *detail;
+
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		return;
+	form = (Form_pg_class) GETSTRUCT(tup);
+	relam = form->relam;
+	relkind = form->relkind;
+	ReleaseSysCache(tup);
+	if (relkind != RELKIND_RELATION ||
+		relam == get_table_am_oid(STEWARD_TABLE_AM, false))
+		return;
+	if (!rule_reaching(relid, &rule))
+		return;
+
+	amname = get_am_name(relam);
+	relname = get_rel_name(relid);
+	detail = psprintf("The %s rule on column \"%s\" of relation \"%s\" applies to it, and only access method \"%s\" enforces rules.",
+					  rule.kind, rule.attname, get_rel_name(rule.holder), STEWARD_TABLE_AM);
+
+	if (ddl == DDL_SET_ACCESS_METHOD)
+	{
+		char	   *hint;
+
+		if (rule.holder != relid)
+			hint = psprintf("Detach it from the partitioned table first: ALTER TABLE %s DETACH PARTITION %s;",
+							qualified_name(get_partition_parent(relid, false)),
+							qualified_name(relid));
+		else if (strcmp(rule.kind, "state") == 0)
+			hint = psprintf("Detach the machine first with SELECT steward.detach_state_machine(%s, %s), or release the table with SELECT * FROM steward.release(%s).",
+							quote_literal_cstr(rule.holder_name), quote_literal_cstr(rule.attname),
+							quote_literal_cstr(rule.holder_name));
+		else
+			hint = psprintf("Remove the rule first with SELECT steward.untrack(%s, %s), or release the table with SELECT * FROM steward.release(%s).",
+							quote_literal_cstr(rule.holder_name), quote_literal_cstr(rule.attname),
+							quote_literal_cstr(rule.holder_name));
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot change the access method of relation \"%s\" to \"%s\" while rules apply to it",
+						relname, amname),
+				 errdetail_internal("%s", detail),
+				 errhint("%s", hint)));
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("partition \"%s\" uses access method \"%s\", not \"%s\"",
+					relname, amname, STEWARD_TABLE_AM),
+			 errdetail_internal("%s", detail),
+			 ddl == DDL_CREATE_PARTITION ?
+			 errhint("Create the partition USING %s (or SET default_table_access_method = %s).",
+					 STEWARD_TABLE_AM, STEWARD_TABLE_AM) :
+			 errhint("Convert it first: ALTER TABLE %s SET ACCESS METHOD %s;",
+					 qualified_name(relid), STEWARD_TABLE_AM)));
+}
+
+/* check_leaf_storage for relid and every partition below it. */
+static void
+check_tree_storage(Oid relid, StorageDdl ddl)
+{
+	List	   *relids = find_all_inheritors(relid, NoLock, NULL);
+	ListCell   *lc;
+
+	foreach(lc, relids)
+		check_leaf_storage(lfirst_oid(lc), ddl);
+	list_free(relids);
+}
+
+/*
+ * A partitioned table that is given a rule must store every row in steward
+ * partitions.  rel is open with ShareRowExclusiveLock, which keeps
+ * partitions from being created or attached meanwhile; AccessShareLock on
+ * every partition waits for a SET ACCESS METHOD in progress and makes a
+ * later one wait for this transaction, whose rule its check then sees.
+ * Raises 42809 naming the first partition that is not a steward table.
+ */
+void
+steward_check_partitions_use_steward(Relation rel)
+{
+	List	   *relids = find_all_inheritors(RelationGetRelid(rel), AccessShareLock, NULL);
+	ListCell   *lc;
+	Oid			steward_am = get_table_am_oid(STEWARD_TABLE_AM, false);
+
+	foreach(lc, relids)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+		bool		other_am;
+
+		if (!HeapTupleIsValid(tup))
+			continue;
+		other_am = ((Form_pg_class) GETSTRUCT(tup))->relkind == RELKIND_RELATION &&
+			((Form_pg_class) GETSTRUCT(tup))->relam != steward_am;
+		ReleaseSysCache(tup);
+		if (other_am)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("partition \"%s\" of relation \"%s\" does not use access method \"%s\"",
+							get_rel_name(relid), RelationGetRelationName(rel), STEWARD_TABLE_AM),
+					 errdetail("Only access method \"%s\" enforces rules.", STEWARD_TABLE_AM),
+					 errhint("Convert it first: ALTER TABLE %s SET ACCESS METHOD %s;",
+							 qualified_name(relid), STEWARD_TABLE_AM)));
+	}
+	list_free(relids);
+}
+
+/*
+ * A partition (tree) attached under parent: every leaf must be a steward
+ * table, and its stored rows must satisfy every rule that now reaches it,
+ * checked as track_versions and attach_state_machine check them (as the
+ * leaf's owner; the DDL holds AccessExclusiveLock on the attached tree).
+ * Sequences take any stored value.
+ */
+static void
+check_attached(Oid parent, Oid attached)
+{
+	ReachingRule rule;
+	List	   *relids;
+	ListCell   *lc;
+
+	if (!OidIsValid(attached) || !rule_reaching(parent, &rule))
+		return;
+	check_tree_storage(attached, DDL_ATTACH_PARTITION);
+
+	relids = find_all_inheritors(attached, NoLock, NULL);
+	foreach(lc, relids)
+	{
+		Relation	rel;
+		StewardRules *rules;
+
+		if (get_rel_relkind(lfirst_oid(lc)) != RELKIND_RELATION)
+			continue;
+		rel = table_open(lfirst_oid(lc), NoLock);
+		rules = steward_load_rules(rel);
+		if (rules->version_attnum != InvalidAttrNumber)
+			steward_check_existing_versions(rel,
+											NameStr(TupleDescAttr(RelationGetDescr(rel),
+																  rules->version_attnum - 1)->attname));
+		for (int i = 0; i < rules->nstates; i++)
+			steward_rule_kinds.check_stored_states(rel, &rules->states[i]);
+		/* Its rows entered states without being counted. */
+		if (rules->nstates > 0)
+			steward_rule_kinds.state_counts_unknown(rel, rules);
+		pfree(rules);
+		table_close(rel, NoLock);
+	}
+	list_free(relids);
+}
+
+/*
+ * The table an ATTACH PARTITION subcommand attached.  PostgreSQL 15 does not
+ * report it in the subcommand's address (later releases do), so it is
+ * looked up from the statement's name for it, as the command looked it up
+ * moments ago in this session; the command holds AccessExclusiveLock on it.
+ */
+static Oid
+attached_relid(CollectedATSubcmd *sub, AlterTableCmd *atc)
+{
+	PartitionCmd *pcmd = (PartitionCmd *) atc->def;
+
+	if (sub->address.classId == RelationRelationId && OidIsValid(sub->address.objectId))
+		return sub->address.objectId;
+	if (pcmd == NULL || !IsA(pcmd, PartitionCmd) || pcmd->name == NULL)
+		return InvalidOid;
+	return RangeVarGetRelid(pcmd->name, NoLock, true);
+}
+
+/* One collected CREATE TABLE or ALTER TABLE command. */
+static void
+check_command(CollectedCommand *cmd)
+{
+	ListCell   *lc;
+
+	switch (cmd->type)
+	{
+		case SCT_Simple:
+			if (cmd->parsetree && IsA(cmd->parsetree, CreateStmt) &&
+				((CreateStmt *) cmd->parsetree)->partbound != NULL &&
+				cmd->d.simple.address.classId == RelationRelationId)
+				check_tree_storage(cmd->d.simple.address.objectId, DDL_CREATE_PARTITION);
+			break;
+		case SCT_AlterTable:
+			if (cmd->d.alterTable.classId != RelationRelationId)
+				break;
+			foreach(lc, cmd->d.alterTable.subcmds)
+			{
+				CollectedATSubcmd *sub = (CollectedATSubcmd *) lfirst(lc);
+				AlterTableCmd *atc = (AlterTableCmd *) sub->parsetree;
+
+				if (atc == NULL || !IsA(atc, AlterTableCmd))
+					continue;
+				if (atc->subtype == AT_AttachPartition &&
+					get_rel_relkind(cmd->d.alterTable.objectId) == RELKIND_PARTITIONED_TABLE)
+					check_attached(cmd->d.alterTable.objectId, attached_relid(sub, atc));
+				else if (atc->subtype == AT_SetAccessMethod)
+					check_leaf_storage(cmd->d.alterTable.objectId, DDL_SET_ACCESS_METHOD);
+			}
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * steward._rules_on_storage_ddl(): the ddl_command_end event trigger for
+ * CREATE TABLE and ALTER TABLE (steward_rules_storage).  Reads the commands
+ * the statement collected and refuses, rolling the statement back, any
+ * that leaves rows where rules do not reach them (see the file header):
+ * 0A000 for storage other than steward, 23514 for attached rows the rules
+ * refuse.  Locks: those the DDL took.
+ */
+Datum
+steward_rules_on_storage_ddl(PG_FUNCTION_ARGS)
+{
+	List	   *cmds = NIL;
+	ListCell   *lc;
+	StewardAsOwner ctx;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward._rules_on_storage_ddl() must be called as an event trigger")));
+
+	/*
+	 * The collected commands live in the event trigger's memory; their
+	 * pointers stay valid until the trigger returns.  Nothing to do when
+	 * no table has rules.
+	 */
+	steward_enter_rules_owner(&ctx);
+	if (SPI_execute("SELECT c.command FROM pg_catalog.pg_event_trigger_ddl_commands() c"
+					" WHERE EXISTS (SELECT 1 FROM steward.column_rules)",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the collected commands");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		MemoryContext spi_cxt;
+
+		if (isnull)
+			continue;
+		spi_cxt = MemoryContextSwitchTo(caller_cxt);
+		cmds = lappend(cmds, DatumGetPointer(d));
+		MemoryContextSwitchTo(spi_cxt);
+	}
+	steward_as_owner_end(&ctx);
+
+	foreach(lc, cmds)
+		check_command((CollectedCommand *) lfirst(lc));
+	list_free(cmds);
+	PG_RETURN_VOID();
+}
