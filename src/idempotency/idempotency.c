@@ -1718,6 +1718,64 @@ insert_direct(Datum scope, Datum key, Datum fp, const Interval *retention,
 	return inserted;
 }
 
+/*
+ * The statements of begin and complete that change an existing key row,
+ * which something added to the keys table may skip.
+ */
+typedef enum SkippedWrite
+{
+	SKIPPED_COMPLETE,			/* complete's UPDATE (PLAN_COMPLETE) */
+	SKIPPED_TAKEOVER,			/* begin's takeover of an abandoned key */
+	SKIPPED_EXPIRED_DELETE,		/* begin's delete of an expired key */
+} SkippedWrite;
+
+/*
+ * A statement of kind what changed nothing although the row of (scope,
+ * key) it was to change is still there as it was -- no concurrent writer
+ * explains that: under READ COMMITTED the statement waited for it and the
+ * row read afterwards shows its change, under REPEATABLE READ it raised
+ * 40001 -- so something a superuser added to the keys table skipped it: a
+ * BEFORE row trigger that returned NULL, a policy under FORCE ROW LEVEL
+ * SECURITY.  If the table has one, 55000 naming it: begin would look and
+ * write again, 8 times, and end in 40001 ("retry"), complete said
+ * "already completed with a different result" with a status "(null)".
+ * Otherwise this returns and the caller goes on as before.
+ */
+static void
+write_skipped(Datum scope, Datum key, SkippedWrite what)
+{
+	Relation	heap = table_open(idem_rels_get()->keys, AccessShareLock);
+	const char *stmt = what == SKIPPED_EXPIRED_DELETE ? "DELETE" : "UPDATE";
+	StringInfoData names;
+	int			ntrig;
+	bool		forced_rls = heap->rd_rel->relrowsecurity && heap->rd_rel->relforcerowsecurity;
+	char	   *k = TextDatumGetCString(key);
+	char	   *sc = TextDatumGetCString(scope);
+
+	initStringInfo(&names);
+	ntrig = before_row_triggers(heap, what == SKIPPED_EXPIRED_DELETE ?
+								TRIGGER_TYPE_DELETE : TRIGGER_TYPE_UPDATE, &names);
+	if (ntrig > 0 || forced_rls)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 what == SKIPPED_COMPLETE ?
+				 errmsg("idempotency key \"%s\" in scope \"%s\" cannot be completed", k, sc) :
+				 what == SKIPPED_TAKEOVER ?
+				 errmsg("abandoned idempotency key \"%s\" in scope \"%s\" cannot be taken over", k, sc) :
+				 errmsg("expired idempotency key \"%s\" in scope \"%s\" cannot be deleted", k, sc),
+				 ntrig > 0 ?
+				 errdetail_plural("The %s of its row in table steward.%s changed nothing, and the row is as it was: BEFORE %s trigger %s returned no row.",
+								  "The %s of its row in table steward.%s changed nothing, and the row is as it was: one of the BEFORE %s triggers %s returned no row.",
+								  ntrig, stmt, IDEM_KEYS_TABLE, stmt, names.data) :
+				 errdetail("The %s of its row in table steward.%s changed nothing, and the row is as it was: the table's row-level security policies, forced on its owner, hide the row from it.",
+						   stmt, IDEM_KEYS_TABLE),
+				 ntrig > 0 ?
+				 errhint("Drop the trigger, or let it return a row for table steward.%s.",
+						 IDEM_KEYS_TABLE) :
+				 errhint("ALTER TABLE steward.%s NO FORCE ROW LEVEL SECURITY", IDEM_KEYS_TABLE)));
+	table_close(heap, AccessShareLock);
+}
+
 /* ------------------------------------------------------------------------
  * begin
  * ------------------------------------------------------------------------
@@ -1765,6 +1823,7 @@ typedef struct KeyRow
 	TimestampTz holder_start;
 	bool		lease_over;
 	TimestampTz locked_at;
+	ItemPointerData tid;		/* the row version found */
 } KeyRow;
 
 static TimestampTz
@@ -1803,6 +1862,7 @@ look_key(Datum scope, Datum key, KeyRow *row, MemoryContext outcxt, bool *indexe
 		Datum		d;
 		TimestampTz t;
 
+		row->tid = slot->tts_tid;
 		/* All columns up to the last one read, in one pass over the row. */
 		slot_getallattrs(slot);
 		d = slot_getattr(slot, rels->kcol[KC_FINGERPRINT], &isnull);
@@ -1874,9 +1934,25 @@ take_over(Datum scope, Datum key, const KeyRow *row)
 }
 
 /*
+ * After a statement that was to change row changed nothing: is the same
+ * row version still the one visible?  Then nothing concurrent explains it
+ * (write_skipped).
+ */
+static bool
+row_unchanged(Datum *args, const KeyRow *row)
+{
+	KeyRow		again;
+	bool		indexed;
+
+	return look_key(args[0], args[1], &again, CurrentMemoryContext, &indexed) &&
+		ItemPointerEquals(&again.tid, (ItemPointer) &row->tid);
+}
+
+/*
  * Decide the outcome from the existing row found by look_key.  Returns
  * false if the row expired (it has been deleted) or a takeover lost a race:
- * the caller looks again.
+ * the caller looks again.  55000 when something added to the keys table
+ * skips the delete or the takeover (write_skipped).
  */
 static bool
 judge_existing_row(Datum *args, const KeyRow *row, const char *fingerprint,
@@ -1886,6 +1962,8 @@ judge_existing_row(Datum *args, const KeyRow *row, const char *fingerprint,
 	{
 		/* Expired keys count as new: drop the old row and insert afresh. */
 		run_plan(PLAN_DELETE_EXPIRED, args, NULL, false);
+		if (SPI_processed == 0 && row_unchanged(args, row))
+			write_skipped(args[0], args[1], SKIPPED_EXPIRED_DELETE);
 		res->outcome = IDEM_EXPIRED;
 		return false;
 	}
@@ -1913,6 +1991,8 @@ judge_existing_row(Datum *args, const KeyRow *row, const char *fingerprint,
 			take_created_at(res, 1);
 			return true;
 		}
+		if (row_unchanged(args, row))
+			write_skipped(args[0], args[1], SKIPPED_TAKEOVER);
 		return false;
 	}
 	res->outcome = IDEM_IN_PROGRESS;
@@ -2120,46 +2200,6 @@ steward_idempotency_begin_strict(PG_FUNCTION_ARGS)
  * ------------------------------------------------------------------------
  */
 /*
- * complete's update of the row of (scope, key) changed nothing, although
- * the row read back right after has no result yet.  Under READ COMMITTED
- * a concurrent complete would have been waited for and seen, under
- * REPEATABLE READ it would have raised 40001; what remains is a row that
- * replaced ours (the key expired and was begun again: the caller reports
- * "not held") or something a superuser added to the keys table that skips
- * the update: a BEFORE UPDATE row trigger that returned NULL, a policy
- * under FORCE ROW LEVEL SECURITY.  For those, 55000 naming them (said
- * before as "already completed with a different result", status
- * "(null)"); otherwise this returns.
- */
-static void
-complete_suppressed(Datum scope, Datum key)
-{
-	Relation	heap = table_open(idem_rels_get()->keys, AccessShareLock);
-	StringInfoData names;
-	int			ntrig;
-	bool		forced_rls = heap->rd_rel->relrowsecurity && heap->rd_rel->relforcerowsecurity;
-
-	initStringInfo(&names);
-	ntrig = before_row_triggers(heap, TRIGGER_TYPE_UPDATE, &names);
-	if (ntrig > 0 || forced_rls)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("idempotency key \"%s\" in scope \"%s\" cannot be completed",
-						TextDatumGetCString(key), TextDatumGetCString(scope)),
-				 ntrig > 0 ?
-				 errdetail_plural("The update of its row in table steward.%s changed nothing, and the row still has no result: BEFORE UPDATE trigger %s returned no row.",
-								  "The update of its row in table steward.%s changed nothing, and the row still has no result: one of the BEFORE UPDATE triggers %s returned no row.",
-								  ntrig, IDEM_KEYS_TABLE, names.data) :
-				 errdetail("The update of its row in table steward.%s changed nothing, and the row still has no result: the table's row-level security policies, forced on its owner, hide the row from the update.",
-						   IDEM_KEYS_TABLE),
-				 ntrig > 0 ?
-				 errhint("Drop the trigger, or let it return the new row for table steward.%s.",
-						 IDEM_KEYS_TABLE) :
-				 errhint("ALTER TABLE steward.%s NO FORCE ROW LEVEL SECURITY", IDEM_KEYS_TABLE)));
-	table_close(heap, AccessShareLock);
-}
-
-/*
  * steward.idempotency_complete(scope, key, status, response): store the
  * result of a key without one, in the caller's transaction, as the keys
  * table's owner; completing again with the same result is a no-op.  Waits
@@ -2227,7 +2267,7 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 			(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 		/* A row without a result that the update did not change. */
 		if (SPI_processed > 0 && isnull)
-			complete_suppressed(args[0], args[1]);
+			write_skipped(args[0], args[1], SKIPPED_COMPLETE);
 		if (SPI_processed == 0 || isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
