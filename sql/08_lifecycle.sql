@@ -72,8 +72,13 @@ UPDATE orders SET status = 'shipped', note = 'tracking 42' WHERE order_id = 1;
 UPDATE orders SET status = 'delivered' WHERE order_id = 1;
 UPDATE orders SET status = 'refunded' WHERE order_id = 1;
 UPDATE orders SET status = 'nowhere' WHERE order_id = 2;
--- Keeping the state is always allowed and does not touch changed_at.
+-- Keeping the state is always allowed and does not touch changed_at;
+-- writing changed_at is refused unless it writes the stored time back.
 UPDATE orders SET status_changed_at = '2020-01-01' WHERE order_id = 2;
+UPDATE orders SET status_changed_at = '2020-01-01', status = 'shipped' WHERE order_id = 2;
+SELECT status_changed_at AS before_orm FROM orders WHERE order_id = 1 \gset
+UPDATE orders SET status_changed_at = status_changed_at, note = 'orm' WHERE order_id = 1
+RETURNING status_changed_at = :'before_orm' AS kept;
 UPDATE orders SET note = 'same state', status = 'new' WHERE order_id = 2
 RETURNING status, status_changed_at;
 -- ON CONFLICT DO UPDATE and MERGE are UPDATEs too.

@@ -97,6 +97,40 @@ set_changed_at(TupleTableSlot *slot, const StateRule *rule)
 }
 
 /*
+ * changed_at is pg_steward's to write: an UPDATE may leave it as stored
+ * (or write the stored value back, as ORMs do), never set another time
+ * (the AM stamps it when the state changes).  Raises 428C9, as core does
+ * for a write to a GENERATED ALWAYS column.
+ */
+static void
+check_changed_at_kept(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
+					  const StateRule *rule, const StewardRowOrigin *origin)
+{
+	bool		oldnull,
+				newnull;
+	Datum		oldd,
+				newd;
+	AttrNumber	oattnum;
+
+	if (rule->changed_at == InvalidAttrNumber)
+		return;
+	oldd = heap_getattr(oldtup, rule->changed_at, RelationGetDescr(rel), &oldnull);
+	newd = slot_getattr(slot, rule->changed_at, &newnull);
+	if (oldnull == newnull && (oldnull || DatumGetTimestampTz(oldd) == DatumGetTimestampTz(newd)))
+		return;
+	oattnum = steward_origin_attnum(origin, rule->changed_at);
+	ereport(ERROR,
+			(errcode(ERRCODE_GENERATED_ALWAYS),
+			 errmsg("column \"%s\" of relation \"%s\" is set by pg_steward",
+					column_name(origin->rel, oattnum), RelationGetRelationName(origin->rel)),
+			 errdetail("It holds when the state in column \"%s\" last changed (machine \"%s\"); an UPDATE may keep it, not change it.",
+					   column_name(origin->rel, steward_origin_attnum(origin, rule->attnum)),
+					   rule->machine),
+			 errhint("Leave the column out of the UPDATE, or detach the machine and attach it again without changed_at_column to write it yourself."),
+			 errtablecol(origin->rel, oattnum)));
+}
+
+/*
  * INSERT rule of every state machine of "rel" for the new row in "slot":
  * the state must be declared, and initial unless "from_copy" (a row COPY
  * FROM loads, see steward_am.c); stamps changed_at.  Raises 23514.
@@ -173,6 +207,7 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 		if (to < 0)
 			report_undeclared(orel, steward_origin_attnum(origin, rule->attnum), rule,
 							  newvalue, steward_origin_key_desc(origin));
+		check_changed_at_kept(rel, oldtup, slot, rule, origin);
 		if (from == to)
 			continue;
 
