@@ -105,7 +105,9 @@ steward_slot_set_int8(TupleTableSlot *slot, AttrNumber attnum, int64 value)
 			slot->tts_isnull[attnum - 1] = false;
 			return;
 		}
-		ExecMaterializeSlot(slot);
+		/* A slot owning its tuple is materialized: no call needed. */
+		if (!TTS_SHOULDFREE(slot))
+			ExecMaterializeSlot(slot);
 		ptr = heap_attr_pointer(hslot->tuple, slot->tts_tupleDescriptor, attnum);
 		if (ptr != NULL)
 		{

@@ -354,21 +354,16 @@ byval_image_hash(Datum value, int len)
 {
 	uint64		x;
 
-	switch (len)
-	{
-		case sizeof(char):
-			x = (uint64) (uint8) DatumGetChar(value);
-			break;
-		case sizeof(int16):
-			x = (uint64) (uint16) DatumGetInt16(value);
-			break;
-		case sizeof(int32):
-			x = (uint64) (uint32) DatumGetInt32(value);
-			break;
-		default:
-			x = (uint64) value;
-			break;
-	}
+	if (likely(len == sizeof(int64)))
+		x = (uint64) value;		/* bigint, the common key: first */
+	else if (len == sizeof(int32))
+		x = (uint64) (uint32) DatumGetInt32(value);
+	else if (len == sizeof(int16))
+		x = (uint64) (uint16) DatumGetInt16(value);
+	else if (len == sizeof(char))
+		x = (uint64) (uint8) DatumGetChar(value);
+	else
+		x = (uint64) value;
 	x ^= x >> 30;
 	x *= UINT64CONST(0xbf58476d1ce4e5b9);
 	x ^= x >> 27;
@@ -721,7 +716,7 @@ local_sketch(Oid relid, HotEntry *entry)
  * count exceeds min_lo and the search starts over one higher.  In a bulk
  * UPDATE this visits about two slots per new key instead of k.
  */
-static int
+static pg_attribute_always_inline int
 first_min_slot(LocalSketch *ls)
 {
 	if (!ls->min_valid)
