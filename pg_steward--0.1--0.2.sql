@@ -7905,3 +7905,32 @@ REVOKE ALL ON FUNCTION steward._rules_on_storage_ddl() FROM PUBLIC;
 CREATE EVENT TRIGGER steward_rules_storage ON ddl_command_end
     WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
     EXECUTE FUNCTION steward._rules_on_storage_ddl();
+
+-- tracked_columns: a partitioned table's rule is enforced only while every
+-- partition that stores rows is a steward table.
+CREATE OR REPLACE VIEW steward.tracked_columns AS
+SELECT r.relid,
+       r.attname                AS column_name,
+       r.kind,
+       a.atttypid::regtype     AS data_type,
+       -- A partitioned table's rule is enforced when every partition that
+       -- stores rows is a steward table (foreign tables are another
+       -- server's; the DDL guard, storage_guard.c, keeps it so).
+       CASE WHEN c.relkind = 'p'
+            THEN NOT EXISTS (SELECT 1
+                               FROM pg_catalog.pg_partition_tree(c.oid) t
+                               JOIN pg_catalog.pg_class pc ON pc.oid = t.relid
+                               LEFT JOIN pg_catalog.pg_am pa ON pa.oid = pc.relam
+                              WHERE pc.relkind = 'r'
+                                AND pa.amname IS DISTINCT FROM 'steward')
+            ELSE am.amname = 'steward' END AS enforced,
+       r.machine,
+       r.changed_at             AS changed_at_column,
+       r.created_at             AS tracked_since
+  FROM steward.column_rules r
+  JOIN pg_catalog.pg_class c ON c.oid = r.relid
+  LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
+  LEFT JOIN pg_catalog.pg_attribute a
+         ON a.attrelid = r.relid AND a.attname = r.attname AND NOT a.attisdropped
+ -- pg_steward's own rule (steward.migration_runs.phase) is not the user's.
+ WHERE c.relnamespace <> 'steward'::pg_catalog.regnamespace;

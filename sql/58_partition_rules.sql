@@ -113,6 +113,9 @@ SELECT steward.track_versions('hp', 'v');
 \echo :LAST_ERROR_SQLSTATE
 SELECT steward.attach_state_machine('hp', 'v', 'os58');
 \echo :LAST_ERROR_SQLSTATE
+-- ... and so is the same rule as a security label (the declarative API).
+SECURITY LABEL FOR steward ON COLUMN hp.v IS '{"v": 1, "kind": "version"}';
+\echo :LAST_ERROR_SQLSTATE
 -- A partitioned table without rules takes any partition.
 CREATE TABLE hp2 PARTITION OF hp FOR VALUES IN (2) USING heap;
 -- Foreign-table partitions stay allowed (the remote table's rules apply);
@@ -150,6 +153,13 @@ ALTER TABLE pv DETACH PARTITION pv5;
 ALTER TABLE pv5 SET ACCESS METHOD heap;
 SELECT relid, column_name, kind, enforced FROM steward.tracked_columns
  WHERE relid IN ('po'::regclass, 'pv'::regclass, 'ord'::regclass) ORDER BY 1, 2;
+-- A heap partition made without the guard (before it existed; here with
+-- event triggers off) shows as a rule not enforced.
+SET session_replication_role = replica;
+CREATE TABLE pv8 PARTITION OF pv FOR VALUES IN (8) USING heap;
+RESET session_replication_role;
+SELECT column_name, enforced FROM steward.tracked_columns WHERE relid = 'pv'::regclass ORDER BY 1;
+DROP TABLE pv8;
 
 -- steward.release still switches a table with rules to heap in one call.
 SELECT relid, object_type, object_name, action FROM steward.release('ord') ORDER BY 1, 2, 3;

@@ -37,6 +37,7 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
@@ -204,6 +205,20 @@ steward_object_relabel(const ObjectAddress *object, const char *seclabel)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the pg_steward objects of this database are older than its library"),
 				 errhint("ALTER EXTENSION pg_steward UPDATE")));
+
+	/*
+	 * As track_versions and attach_state_machine: a partitioned table takes
+	 * a rule only while every partition is a steward table.  Core holds
+	 * ShareUpdateExclusiveLock on it, which keeps partitions from being
+	 * created or attached meanwhile.
+	 */
+	if (seclabel != NULL && get_rel_relkind(object->objectId) == RELKIND_PARTITIONED_TABLE)
+	{
+		Relation	rel = relation_open(object->objectId, NoLock);
+
+		steward_check_partitions_use_steward(rel);
+		relation_close(rel, NoLock);
+	}
 
 	args[0] = ObjectIdGetDatum(object->objectId);
 	args[1] = Int16GetDatum((int16) object->objectSubId);

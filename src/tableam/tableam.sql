@@ -69,7 +69,17 @@ SELECT r.relid,
        r.attname                AS column_name,
        r.kind,
        a.atttypid::regtype     AS data_type,
-       (c.relkind = 'p' OR am.amname = 'steward') AS enforced,
+       -- A partitioned table's rule is enforced when every partition that
+       -- stores rows is a steward table (foreign tables are another
+       -- server's; the DDL guard, storage_guard.c, keeps it so).
+       CASE WHEN c.relkind = 'p'
+            THEN NOT EXISTS (SELECT 1
+                               FROM pg_catalog.pg_partition_tree(c.oid) t
+                               JOIN pg_catalog.pg_class pc ON pc.oid = t.relid
+                               LEFT JOIN pg_catalog.pg_am pa ON pa.oid = pc.relam
+                              WHERE pc.relkind = 'r'
+                                AND pa.amname IS DISTINCT FROM 'steward')
+            ELSE am.amname = 'steward' END AS enforced,
        r.machine,
        r.changed_at             AS changed_at_column,
        r.created_at             AS tracked_since
