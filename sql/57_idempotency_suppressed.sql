@@ -173,6 +173,22 @@ ROLLBACK;
 SELECT steward.idempotency_complete('suppress', 'c-1', 200, NULL);
 SELECT outcome, status FROM steward.idempotency_begin('suppress', 'c-1', 'fp');
 
+-- The scopes table: a BEFORE INSERT trigger that returns NULL skips the
+-- claim of a scope's first use (begin, set_idempotency_retention) and its
+-- creation: 55000 naming it (the claim raised XX000 "vanished", the
+-- creation 42710 "already exists").
+BEGIN;
+CREATE TRIGGER suppress_skip BEFORE INSERT ON steward.idempotency_scopes
+    FOR EACH ROW EXECUTE FUNCTION public.suppress_skip();
+SELECT outcome FROM steward.idempotency_begin('suppress-new', 'n-1', 'fp');
+\echo :LAST_ERROR_SQLSTATE
+SELECT steward.set_idempotency_retention('suppress-new', '1 hour');
+SELECT steward.create_idempotency_scope('suppress-new', NULL, NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT steward.create_idempotency_scope('suppress', NULL, NULL);
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+
 -- What stays: a-1, x-1, c-1 (the counters count the begins of
 -- rolled-back transactions too).
 SELECT count(*) AS keys_left FROM steward.idempotency_keys WHERE scope LIKE 'suppress%';

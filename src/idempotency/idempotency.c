@@ -771,6 +771,8 @@ scope_denied(text *scope, Oid owner, const char *what)
 			 errhint("Use a scope of your own, or have a superuser or the owner run steward.alter_idempotency_scope_owner().")));
 }
 
+static void scope_insert_suppressed(text *scope);
+
 /*
  * May the caller use keys of this scope?  A scope nobody has used yet
  * becomes the caller's when claim is set (in the caller's transaction: a
@@ -798,8 +800,15 @@ check_scope_info(text *scope, Oid caller, bool claim, ScopeInfo *info)
 		owner = SPI_processed == 1 ? caller : scope_lookup(scope, info);
 		info->owner = owner;
 		if (!OidIsValid(owner))
-			elog(ERROR, "idempotency scope \"%s\" vanished while it was claimed",
-				 text_to_cstring(scope));
+		{
+			/* A trigger skipped the claim, or the scope was dropped since. */
+			scope_insert_suppressed(scope);
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("idempotency scope \"%s\" was dropped while it was claimed",
+							text_to_cstring(scope)),
+					 errhint("Retry the request.")));
+		}
 	}
 	if (!has_privs_of_role(caller, owner))
 		scope_denied(scope, owner, "use it");
@@ -1532,46 +1541,74 @@ before_row_triggers(Relation heap, int16 event, StringInfo names)
 	return n;
 }
 
-static void report_insert_suppressed(Datum scope, Datum key, Relation heap, Oid index)
-			pg_attribute_noreturn();
+static void report_insert_suppressed(const char *object, const char *rowof, Relation heap,
+									 Oid index) pg_attribute_noreturn();
 
 /*
- * 55000: begin's insert of the row of (scope, key) did nothing, and no row
- * of the key exists, so looking again would find nothing either: something
- * a superuser added to the keys table (heap) suppresses the insert --
- * index (a unique index or exclusion constraint on other columns the row
- * conflicts with) if valid, else one of the BEFORE INSERT row triggers,
- * if any.  Retrying cannot help, so not 40001.
+ * 55000: the insert of the row of object (the key or the scope, rowof
+ * "key" or "scope") into heap (the keys or the scopes table) did nothing,
+ * and no row of it exists, so looking again would find nothing either:
+ * something a superuser added to the table suppresses the insert --
+ * index (a unique index or exclusion constraint of the keys table on
+ * other columns the row conflicts with) if valid, else one of the BEFORE
+ * INSERT row triggers, if any.  Retrying cannot help, so not 40001.
  */
 static void
-report_insert_suppressed(Datum scope, Datum key, Relation heap, Oid index)
+report_insert_suppressed(const char *object, const char *rowof, Relation heap, Oid index)
 {
 	StringInfoData names;
 	int			ntrig;
+	const char *table = RelationGetRelationName(heap);
 
 	initStringInfo(&names);
 	ntrig = before_row_triggers(heap, TRIGGER_TYPE_INSERT, &names);
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("idempotency key \"%s\" in scope \"%s\" cannot be stored",
-					TextDatumGetCString(key), TextDatumGetCString(scope)),
+			 errmsg("%s cannot be stored", object),
 			 OidIsValid(index) ?
 			 errdetail("Its row conflicts with the row of another key in index \"%s\" of table steward.%s, which is not the key constraint \"%s\".",
 					   get_rel_name(index), IDEM_KEYS_TABLE, IDEM_KEYS_CONSTRAINT) :
 			 ntrig > 0 ?
-			 errdetail_plural("The insert of its row into table steward.%s inserted nothing, and no row of the key exists: BEFORE INSERT trigger %s returned no row.",
-							  "The insert of its row into table steward.%s inserted nothing, and no row of the key exists: one of the BEFORE INSERT triggers %s returned no row.",
-							  ntrig, IDEM_KEYS_TABLE, names.data) :
-			 errdetail("The insert of its row into table steward.%s inserted nothing, and no row of the key exists.",
-					   IDEM_KEYS_TABLE),
+			 errdetail_plural("The insert of its row into table steward.%s inserted nothing, and no row of the %s exists: BEFORE INSERT trigger %s returned no row.",
+							  "The insert of its row into table steward.%s inserted nothing, and no row of the %s exists: one of the BEFORE INSERT triggers %s returned no row.",
+							  ntrig, table, rowof, names.data) :
+			 errdetail("The insert of its row into table steward.%s inserted nothing, and no row of the %s exists.",
+					   table, rowof),
 			 OidIsValid(index) ?
 			 errhint("Drop index \"%s\" (or the constraint it belongs to): keys may conflict only on (scope, key).",
 					 get_rel_name(index)) :
 			 ntrig > 0 ?
 			 errhint("Drop the trigger, or let it return the new row for table steward.%s.",
-					 IDEM_KEYS_TABLE) :
+					 table) :
 			 errhint("Remove what was added to table steward.%s that skips its inserts.",
-					 IDEM_KEYS_TABLE)));
+					 table)));
+}
+
+/* "idempotency key "k" in scope "s"", the object of a key's errors. */
+static char *
+key_object(Datum scope, Datum key)
+{
+	return psprintf("idempotency key \"%s\" in scope \"%s\"",
+					TextDatumGetCString(key), TextDatumGetCString(scope));
+}
+
+/*
+ * The claim or creation of a scope inserted nothing and no row of the
+ * scope is visible: if the scopes table has BEFORE INSERT row triggers,
+ * one of them skipped it (report_insert_suppressed).  Otherwise this
+ * returns: the scope that conflicted was dropped since.
+ */
+static void
+scope_insert_suppressed(text *scope)
+{
+	Relation	heap = table_open(idem_rels_get()->scopes, AccessShareLock);
+	StringInfoData names;
+
+	initStringInfo(&names);
+	if (before_row_triggers(heap, TRIGGER_TYPE_INSERT, &names) > 0)
+		report_insert_suppressed(psprintf("idempotency scope \"%s\"", text_to_cstring(scope)),
+								 "scope", heap, InvalidOid);
+	table_close(heap, AccessShareLock);
 }
 
 /*
@@ -1595,7 +1632,8 @@ insert_suppressed(Datum scope, Datum key, Datum fp, const Interval *retention,
 	slot = key_row_slot(RelationGetDescr(wr.heap), scope, key, fp, retention, lease, lease_null);
 	/* An index expression may read tables: the snapshot a statement would have. */
 	(void) push_statement_snapshot();
-	report_insert_suppressed(scope, key, wr.heap, other_conflicting_index(&wr, slot));
+	report_insert_suppressed(key_object(scope, key), "key", wr.heap,
+							 other_conflicting_index(&wr, slot));
 }
 
 /*
@@ -1687,7 +1725,7 @@ insert_direct(Datum scope, Datum key, Datum fp, const Interval *retention,
 
 				/* Else the row went away meanwhile: the next round looks again. */
 				if (OidIsValid(other))
-					report_insert_suppressed(scope, key, wr.heap, other);
+					report_insert_suppressed(key_object(scope, key), "key", wr.heap, other);
 			}
 			insert_conflict_visible(&wr, &conflict, snap);
 			inserted = 0;
@@ -2380,6 +2418,8 @@ steward_create_idempotency_scope(PG_FUNCTION_ARGS)
 	args[0] = PointerGetDatum(scope);
 	args[1] = ObjectIdGetDatum(owner);
 	run_plan(PLAN_SCOPE_CREATE, args, nulls, false);
+	if (SPI_processed == 0 && !OidIsValid(scope_owner(scope)))
+		scope_insert_suppressed(scope);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
