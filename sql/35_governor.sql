@@ -83,6 +83,17 @@ SELECT step, decision, reason
 SET steward.governor_target_p99_ratio = 2;
 SELECT step, decision, reason FROM steward.governor_trace(ARRAY[1.9, 1.9, 1.9, 1.9, 1.9, 2.1]::float8[]);
 RESET steward.governor_target_p99_ratio;
+-- A critical ratio below the target counts as the target (the settings
+-- are applied one at a time, so neither can refuse the other): SHOW says
+-- what was set, steward.governor what is in force, and a ratio between
+-- them pauses.
+SET steward.governor_target_p99_ratio = 5;
+SET steward.governor_critical_p99_ratio = 2;
+SHOW steward.governor_critical_p99_ratio;
+SELECT target_p99_ratio, critical_p99_ratio FROM steward.governor;
+SELECT step, decision, reason FROM steward.governor_trace(ARRAY[4, 6]::float8[]);
+RESET steward.governor_target_p99_ratio;
+SET steward.governor_critical_p99_ratio = 3;
 -- steward.governor_max_batch caps every job's batch.
 SET steward.governor_max_batch = 300;
 SELECT step, decision, batch_size FROM steward.governor_trace(ARRAY[NULL]::float8[], max_batch => 1000);
@@ -116,6 +127,12 @@ SELECT steward.governor_pace(NULL, 1);
 SELECT steward.governor_begin(NULL);
 SELECT steward.governor_begin('backfill', 'x', 0);
 SELECT steward.governor_begin('backfill', 'x', 10, 0);
+-- A kind is one governor_jobs knows; rows a batch moved are never negative.
+SELECT steward.governor_begin('', 'x', 100);
+SELECT steward.governor_begin('bogus', 'x', 100);
+SELECT steward.governor_begin('relayout', 'x', 100) AS job \gset
+SELECT steward.governor_pace(:job, -100);
+SELECT steward.governor_end(:job);
 
 -- A drill: every job sees the p99 at 5 times its baseline and pauses
 -- (governor_pace sleeps one interval and answers 0: commit and call again).
@@ -133,6 +150,11 @@ SELECT steward.governor_end(:job);
 SELECT steward.governor_simulate(-1, NULL, '1 minute');
 SELECT steward.governor_simulate(2, '-1 s', '1 minute');
 SELECT steward.governor_simulate(2, NULL, '-1 s');          -- 22023; 0 ends a simulation
+-- Intervals too long to be a drill (they overflowed into "negative").
+SELECT steward.governor_simulate(2, '1s', '1000000 years');
+SELECT steward.governor_simulate(2, '1000000 years', '1s');
+SELECT steward.governor_simulate(2, '1s', '101 years');
+SELECT steward.governor_simulate(2, '1s', '178956970 years');
 RESET steward.governor_min_calls;
 
 -- The decisions are counted in steward.metrics.
@@ -146,9 +168,21 @@ SELECT metric, type FROM steward.metrics WHERE metric = 'steward_governor_jobs';
 -- Who may do what: anyone paces jobs of their own session and reads the
 -- views; only superusers (or who is granted it) run a drill.
 CREATE ROLE governor_stranger;
+SELECT steward.governor_begin('backfill', 'public.secret_table', 100, NULL, 7) AS job \gset
 SET ROLE governor_stranger;
 SELECT steward.governor_begin('backfill', 'stranger') > 0 AS began;
 SELECT count(*) >= 0 AS readable FROM steward.governor_jobs;
+-- Another role's job: kind and progress, not its label or ref (as
+-- pg_stat_activity hides another role's query); its own job in full.
+SELECT kind, label, ref FROM steward.governor_jobs WHERE job_id = :job;
+SELECT kind, label FROM steward.governor_jobs WHERE label = 'stranger' AND finished_at IS NULL;
+RESET ROLE;
+GRANT pg_read_all_stats TO governor_stranger;
+SET ROLE governor_stranger;
+SELECT kind, label, ref FROM steward.governor_jobs WHERE job_id = :job;
+RESET ROLE;
+SELECT steward.governor_end(:job);
+SET ROLE governor_stranger;
 SELECT enabled FROM steward.governor;
 SELECT steward.governor_simulate(5);
 SET steward.governor = off;

@@ -41,6 +41,7 @@
 #include <sys/resource.h>
 
 #include "access/xact.h"
+#include "catalog/pg_authid.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -54,6 +55,7 @@
 #include "storage/procarray.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
@@ -223,6 +225,7 @@ typedef struct GovSlot
 	char		kind[32];
 	char		label[64];
 	int64		ref;
+	Oid			userid;			/* who began it: who else may see label and ref */
 	TimestampTz started_at;
 	TimestampTz stmt_start;		/* of the client statement that began it; 0 for workers */
 	/* written by the job */
@@ -1562,6 +1565,7 @@ steward_governor_begin(const char *kind, const char *label, int64 ref,
 			memcpy(slot->kind, job->kind, sizeof(slot->kind));
 			memcpy(slot->label, job->label, sizeof(slot->label));
 			slot->ref = ref;
+			slot->userid = GetUserId();
 			slot->started_at = now;
 			slot->stmt_start = stmt;
 			slot->state = GOV_S_PAUSING;
@@ -1772,9 +1776,27 @@ job_by_id(int64 id)
 }
 
 /*
+ * The kinds of job governor_jobs shows (README "Views, metrics, drills"):
+ * the extension's own (purge, transition, backfill for migrations,
+ * relayout) and "backfill" for a job of the user's.  A fixed list, so that
+ * the column can be grouped and filtered on.
+ */
+static bool
+job_kind_known(const char *kind)
+{
+	static const char *const kinds[] = {"backfill", "transition", "relayout", "purge"};
+
+	for (int i = 0; i < lengthof(kinds); i++)
+		if (strcmp(kind, kinds[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
  * steward.governor_begin(kind, label, max_batch, max_rows_per_sec, ref):
  * register a job of this session; returns its id.  No locks.
- * Errors: 22023 bad sizes, 22004 null kind, 54000 more than 8 jobs.
+ * Errors: 22023 an unknown kind (job_kind_known) or bad sizes, 22004 null
+ * kind, 54000 more than 8 jobs.
  */
 Datum
 steward_governor_begin_sql(PG_FUNCTION_ARGS)
@@ -1790,6 +1812,12 @@ steward_governor_begin_sql(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("kind must not be null")));
 	kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (!job_kind_known(kind))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" is not a kind of governed job", kind),
+				 errhint("Use one of backfill, transition, relayout or purge; a job of your own "
+						 "that moves rows is a backfill, and its label says which.")));
 	label = PG_ARGISNULL(1) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	max_batch = PG_ARGISNULL(2) ? 1000 : PG_GETARG_INT32(2);
 	max_rate = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT32(3);
@@ -1811,7 +1839,7 @@ steward_governor_begin_sql(PG_FUNCTION_ARGS)
  * the job to wait: commit, then call again with rows = 0.  Sleeps at most
  * steward.governor_interval per call, so a caller that commits in between
  * holds no snapshot across a long pause.  Errors: 42704 not a job of this
- * session.
+ * session, 22023 negative rows.
  */
 Datum
 steward_governor_pace_sql(PG_FUNCTION_ARGS)
@@ -1819,8 +1847,14 @@ steward_governor_pace_sql(PG_FUNCTION_ARGS)
 	StewardGovJob *job;
 
 	steward_require_arg(fcinfo, 0, "job");
+	if (!PG_ARGISNULL(1) && PG_GETARG_INT64(1) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("rows must not be negative"),
+				 errdetail("Got " INT64_FORMAT ".", PG_GETARG_INT64(1)),
+				 errhint("Pass the rows the last batch moved, or 0 on the first call and after a pause.")));
 	job = job_by_id(PG_GETARG_INT64(0));
-	PG_RETURN_INT32(steward_governor_pace(job, PG_ARGISNULL(1) ? 0 : Max(PG_GETARG_INT64(1), 0)));
+	PG_RETURN_INT32(steward_governor_pace(job, PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1)));
 }
 
 /* steward.governor_end(job): the job is over; a job that is not running is ignored. */
@@ -1852,11 +1886,20 @@ put_job(Tuplestorestate *ts, TupleDesc desc, const GovSlot *s)
 	bool		done = s->state == GOV_S_FINISHED || s->state == GOV_S_GONE;
 	double		ratio = gov_ratio(&s->sig, gov_min_calls);
 
+	/*
+	 * The label (a table's name, a database's) and ref only to the roles
+	 * pg_stat_activity shows a session's query to: members of the role that
+	 * began the job, and pg_read_all_stats.
+	 */
+	bool		visible = has_privs_of_role(GetUserId(), s->userid) ||
+		has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+
 	values[i++] = Int64GetDatum(s->id);
 	values[i++] = CStringGetTextDatum(s->kind);
-	values[i++] = CStringGetTextDatum(s->label);
+	values[i] = CStringGetTextDatum(s->label);
+	nulls[i++] = !visible;
 	values[i] = Int64GetDatum(s->ref);
-	nulls[i++] = s->ref == 0;
+	nulls[i++] = s->ref == 0 || !visible;
 	values[i++] = Int32GetDatum(s->pid);
 	values[i] = ObjectIdGetDatum(s->dbid);
 	nulls[i++] = !OidIsValid(s->dbid);
@@ -2031,6 +2074,38 @@ steward_governor_decisions(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* The longest replication_lag or duration governor_simulate accepts. */
+#define GOV_SIM_MAX_YEARS 100
+
+/*
+ * An interval argument of governor_simulate ("what") in microseconds (a
+ * month as 30 days), computed in double so that no interval overflows it:
+ * 22023 when negative or longer than GOV_SIM_MAX_YEARS (until = now +
+ * duration must stay a timestamp).
+ */
+static double
+simulate_interval_us(const Interval *iv, const char *what)
+{
+	double		us = (double) iv->time + (double) iv->day * USECS_PER_DAY +
+		(double) iv->month * DAYS_PER_MONTH * USECS_PER_DAY;
+
+	if (us < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be negative", what),
+				 strcmp(what, "duration") == 0 ?
+				 errhint("A duration of 0 ends the simulation.") : 0));
+	if (us > (double) GOV_SIM_MAX_YEARS * MONTHS_PER_YEAR * DAYS_PER_MONTH * USECS_PER_DAY)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s is too long", what),
+				 errdetail("Got %s; the longest is %d years.",
+						   DatumGetCString(DirectFunctionCall1(interval_out,
+															   IntervalPGetDatum(iv))),
+						   GOV_SIM_MAX_YEARS)));
+	return us;
+}
+
 /*
  * steward.governor_simulate(p99_ratio, replication_lag, duration): for
  * duration, every governed job sees the foreground's p99 at p99_ratio
@@ -2054,25 +2129,11 @@ steward_governor_simulate(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("p99_ratio must be between 0 and 1000000")));
 	if (!PG_ARGISNULL(1))
-	{
-		Interval   *lag = PG_GETARG_INTERVAL_P(1);
-		int64		us = lag->time + (int64) lag->day * USECS_PER_DAY +
-			(int64) lag->month * 30 * USECS_PER_DAY;
-
-		if (us < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("replication_lag must not be negative")));
-		lag_ms = us / 1000.0;
-	}
+		lag_ms = simulate_interval_us(PG_GETARG_INTERVAL_P(1), "replication_lag") / 1000.0;
 	steward_require_arg(fcinfo, 2, "duration");
 	dur = PG_GETARG_INTERVAL_P(2);
-	if (dur->time + (int64) dur->day * USECS_PER_DAY +
-		(int64) dur->month * 30 * USECS_PER_DAY < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("duration must not be negative"),
-				 errhint("A duration of 0 ends the simulation.")));
+	(void) simulate_interval_us(dur, "duration");
+	/* cannot overflow: now + 100 years */
 	until = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 													TimestampTzGetDatum(GetCurrentTimestamp()),
 													PointerGetDatum(dur)));
