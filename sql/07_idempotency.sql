@@ -68,6 +68,15 @@ SELECT steward.idempotency_complete('s', 'k', NULL, '{}');
 SELECT steward.idempotency_complete('s', 'k', 200, '[1, 2]');
 \echo :LAST_ERROR_SQLSTATE
 SELECT steward.idempotency_complete('s', 'k', 200, '"text"');
+-- The status is the response's HTTP status: 100 to 599 (-5 was stored).
+SELECT outcome FROM steward.idempotency_begin('s', 'k3', 'fp');
+SELECT steward.idempotency_complete('s', 'k3', -5, '{}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT steward.idempotency_complete('s', 'k3', 99, '{}');
+SELECT steward.idempotency_complete('s', 'k3', 600, '{}');
+SELECT steward.idempotency_complete('s', 'k3', 99999999, '{}');
+SELECT steward.idempotency_complete('s', 'k3', 100, '{}');
+SELECT status FROM steward.idempotency_keys WHERE scope = 's' AND key = 'k3';
 
 -- A key committed without a result is in progress while the session that
 -- began it lives, whatever steward.idempotency_lock_timeout another session

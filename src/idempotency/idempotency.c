@@ -2243,7 +2243,8 @@ steward_idempotency_begin_strict(PG_FUNCTION_ARGS)
  * table's owner; completing again with the same result is a no-op.  Waits
  * for a concurrent writer of the row (lock_timeout applies).  Raises 22004
  * for a NULL scope, key or status, 22023 for an empty or oversized scope
- * or key or a response that is not a JSON object, 42501 when the scope
+ * or key, a status outside 100..599 (HTTP's) or a response that is not a
+ * JSON object, 42501 when the scope
  * belongs to another role, 55000 when the key is not held (never begun,
  * rolled back, expired), already has another result, or the update was
  * skipped by something added to the keys table, 40001 for a concurrent
@@ -2269,6 +2270,14 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("idempotency status must not be null")));
 	status = PG_GETARG_INT32(2);
+	/* the response's HTTP status (RFC 9110: three digits, 100 to 599) */
+	if (status < 100 || status > 599)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("idempotency status must be an HTTP status code between 100 and 599"),
+				 errdetail("Got %d.", status),
+				 errhint("Store the status the response was sent with, for example 201; "
+						 "a request that must not be replayed is rolled back instead.")));
 	if (!PG_ARGISNULL(3))
 	{
 		response = PG_GETARG_JSONB_P(3);
