@@ -143,6 +143,9 @@ SELECT steward.replica_caught_up('1/0/1/2');
 SELECT steward.replica_caught_up('');
 CALL steward.wait_for_token('1/zz', 20);
 \echo :LAST_ERROR_SQLSTATE
+-- A long one is quoted in part (100 kB were echoed whole).
+SELECT steward.replica_caught_up(repeat('1/', 50000));
+SELECT steward.replica_caught_up(repeat('é', 100));
 \set VERBOSITY default
 
 DROP TABLE items, ord, ord_copy;

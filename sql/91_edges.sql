@@ -143,6 +143,9 @@ CREATE VIEW e_view AS SELECT 1 AS x;
 SELECT * FROM steward.verify('e_view');
 SELECT * FROM steward.checksum_ranges('e_users', 'nope', 4);
 SELECT * FROM steward.checksum_ranges('e_users', 'id', 0);
+-- A system column is not a key (it said column "ctid" does not exist).
+SELECT * FROM steward.checksum_ranges('e_users', 'ctid', 4);
+SELECT * FROM steward.checksum_ranges('e_users', 'xmin', 4);
 -- The core page tools with an OID that names nothing: 42P01 (was XX000).
 SELECT * FROM steward.verify_heap(0);
 SELECT * FROM steward.pgstattuple(0);

@@ -539,11 +539,16 @@ steward_transition_prepare(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(4) && PG_GETARG_INT32(4) < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("batch_size must be at least 1")));
+				 errmsg("batch_size must be at least 1"),
+				 errdetail("Got %d.", PG_GETARG_INT32(4)),
+				 errhint("Leave it out for the default, 1000 rows per batch.")));
 	if (!PG_ARGISNULL(5) && PG_GETARG_INT32(5) < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("max_rows_per_sec must be at least 1")));
+				 errmsg("max_rows_per_sec must be at least 1"),
+				 errdetail("Got %d.", PG_GETARG_INT32(5)),
+				 errhint("Leave it out (NULL) for no limit: the governor still paces the run "
+						 "on the foreground's latency; to stop a run, cancel it.")));
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 

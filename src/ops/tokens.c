@@ -43,6 +43,7 @@
 #include "access/xlogrecovery.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "pgstat.h"
@@ -219,6 +220,9 @@ report_token(const Token *token, TokenState state, const char *why)
 			 errhint("The write was lost in a failover, or the token comes from another cluster; waiting will not help. Read from the current primary and repeat the write if it is still wanted.")));
 }
 
+/* The longest part of a malformed token its error message quotes. */
+#define TOKEN_SHOWN_MAX 40
+
 /* "TLI/LSN", or a bare LSN (a 0.1 token). */
 static Token
 parse_token(const char *text)
@@ -244,10 +248,18 @@ parse_token(const char *text)
 	if (!bad)
 		token.lsn = pg_lsn_in_internal(text, &bad);
 	if (bad)
+	{
+		/* A token is at most 28 bytes: quote no more than a little over that. */
+		int			len = strlen(token.text);
+		int			shown = pg_mbcliplen(token.text, len, TOKEN_SHOWN_MAX);
+
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid read-your-writes token: \"%s\"", token.text),
+				 errmsg("invalid read-your-writes token: \"%.*s%s\"",
+						shown, token.text, shown < len ? "..." : ""),
+				 shown < len ? errdetail("It has %d bytes.", len) : 0,
 				 errhint("Tokens are what steward.write_token() returns: the timeline and the LSN, as in '1/0/3000148'.")));
+	}
 	return token;
 }
 

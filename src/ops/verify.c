@@ -27,6 +27,7 @@
 #include "postgres.h"
 
 #include "access/relation.h"
+#include "catalog/heap.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -168,7 +169,8 @@ steward_verify(PG_FUNCTION_ARGS)
 /*
  * steward.checksum_ranges(tbl, key_col, buckets): rows and checksum per
  * hash bucket of key_col, computed as the table's owner.  AccessShareLock.
- * Errors: 22004 NULL, 22023 buckets, 42703 column, 42P01, 42809, 42501.
+ * Errors: 22004 NULL, 22023 buckets, 42703 column, 0A000 system column,
+ * 42P01, 42809, 42501.
  */
 Datum
 steward_checksum_ranges(PG_FUNCTION_ARGS)
@@ -182,6 +184,14 @@ steward_checksum_ranges(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("arguments must not be null")));
 	rel = open_for_full_read(PG_GETARG_OID(0), "steward.checksum_ranges()");
+	/* ctid, xmin, ...: not the same in two copies of a table */
+	if (SystemAttributeByName(NameStr(*PG_GETARG_NAME(1))) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("system column \"%s\" cannot be the key of checksum ranges",
+						NameStr(*PG_GETARG_NAME(1))),
+				 errdetail("A system column differs between two copies of the same rows."),
+				 errhint("Use a column of the table that identifies a row, such as the primary key.")));
 	args[0] = PG_GETARG_DATUM(0);
 	args[1] = PG_GETARG_DATUM(1);
 	args[2] = PG_GETARG_DATUM(2);

@@ -29,6 +29,8 @@
 #include "storage/bufmgr.h"
 #include "storage/proc.h"
 #include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -327,6 +329,35 @@ report_version_ahead(const StewardRowOrigin *origin, AttrNumber checked_attnum,
 			 errtablecol(rel, attnum)));
 }
 
+/*
+ * The row's version is the largest bigint: no next version exists.  22003
+ * with the row's key (for who may read it) and a way out.
+ */
+static void
+report_version_exhausted(const StewardRowOrigin *origin, AttrNumber checked_attnum)
+{
+	Relation	rel = origin->rel;
+	AttrNumber	attnum = steward_origin_attnum(origin, checked_attnum);
+	char	   *key = steward_origin_key_desc(origin);
+	const char *col = column_name(rel, attnum);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 key ?
+			 errmsg("version of row %s of relation \"%s\" is out of range",
+					key, RelationGetRelationName(rel)) :
+			 errmsg("version of a row of relation \"%s\" is out of range",
+					RelationGetRelationName(rel)),
+			 errdetail("Column \"%s\" of the row is at the largest bigint, so the row has no next version.",
+					   col),
+			 errhint("Delete the row and insert it again with a smaller version, or stop tracking the column: "
+					 "SELECT steward.untrack('%s', '%s');",
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												RelationGetRelationName(rel)),
+					 col),
+			 errtablecol(rel, attnum)));
+}
+
 static void
 report_null_column(const StewardRowOrigin *origin, AttrNumber checked_attnum,
 				   const char *what)
@@ -500,11 +531,7 @@ check_version(Relation rel, HeapTuple oldtup, TupleTableSlot *oldslot,
 	if (v < cur)
 		report_stale_version(origin, attnum, v, -1, cur);
 	if (cur == PG_INT64_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("version of a row of relation \"%s\" is out of range",
-						RelationGetRelationName(origin->rel)),
-				 errtablecol(origin->rel, steward_origin_attnum(origin, attnum))));
+		report_version_exhausted(origin, attnum);
 	if (v > cur + 1)
 		report_version_ahead(origin, attnum, v, cur);
 	return (v == cur + 1) ? -1 : cur + 1;
