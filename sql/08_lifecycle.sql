@@ -138,6 +138,9 @@ CALL steward.run_transition('accounts', 'pending_backfill', 'backfilled',
 SELECT state, passed, violations FROM steward.validate('accounts');
 SELECT rows_done, rows_remaining, batches, retries, status
   FROM steward.transition_progress WHERE relid = 'accounts'::regclass;
+-- Its governor job names the table schema-qualified, as backfills do.
+SELECT kind, label, ref = (SELECT max(id) FROM steward.transition_runs) AS its_run
+  FROM steward.governor_jobs WHERE kind = 'transition' ORDER BY job_id DESC LIMIT 1;
 -- Re-running is idempotent: nothing left to move.
 CALL steward.run_transition('accounts', 'pending_backfill', 'backfilled', 'balance = legacy_balance');
 SELECT lifecycle, count(*) FROM accounts GROUP BY 1;

@@ -453,6 +453,7 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     prep pg_catalog.record;
+    label pg_catalog.text;
 BEGIN
     -- Rows moved to their own state would match again forever.
     IF from_state OPERATOR(pg_catalog.=) to_state THEN
@@ -464,6 +465,13 @@ BEGIN
                                         batch_size, max_rows_per_sec);
     COMMIT;
 
+    -- The governor job's label: the table schema-qualified whatever the
+    -- caller's search_path, as backfills'.
+    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) INTO label
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+     WHERE c.oid OPERATOR(pg_catalog.=) tbl;
+
     -- With a primary key each batch starts after the last key moved
     -- (keyset: a composite key as a row comparison); without one every
     -- batch restarts in ctid order and one pass is enough
@@ -471,7 +479,7 @@ BEGIN
     CALL steward._run_batches('_transition_run_batch', '_transition_run_status',
         pg_catalog.jsonb_build_object('run_id', prep.run_id, 'set_sql', set_sql,
                                       'keyset', prep.key_columns OPERATOR(pg_catalog.<>) 'ctid',
-                                      'kind', 'transition', 'label', tbl::pg_catalog.text,
+                                      'kind', 'transition', 'label', label,
                                       'ref', prep.run_id),
         batch_size, max_rows_per_sec);
 
