@@ -5,6 +5,7 @@
  *	  steward.run_transition().
  *
  *	  steward.set_state_check(tbl, state, check_sql)
+ *	  steward._validate_state_check(machine, state, check_sql) (labels)
  *	  steward.validate(tbl)
  *	  steward._transition_prepare(tbl, from, to, set_sql)   (run_transition)
  *	  steward._transition_batch(run, set_sql, batch_size, after_key)
@@ -58,6 +59,7 @@
 #include "tableam/rules_api.h"
 
 PG_FUNCTION_INFO_V1(steward_set_state_check);
+PG_FUNCTION_INFO_V1(steward_validate_state_check);
 PG_FUNCTION_INFO_V1(steward_validate);
 PG_FUNCTION_INFO_V1(steward_transition_prepare);
 PG_FUNCTION_INFO_V1(steward_transition_progress);
@@ -254,15 +256,52 @@ steward_set_state_check(PG_FUNCTION_ARGS)
 	}
 	else
 	{
+		/*
+		 * Update, else insert (the table's lock keeps others out): not
+		 * INSERT ... ON CONFLICT, whose insert attempt would meet the merge
+		 * trigger of state_checks (labels.sql), which refuses a different
+		 * check for an existing (table, state) from a restore.
+		 */
 		args[2] = PointerGetDatum(PG_GETARG_TEXT_PP(2));
-		if (SPI_execute_with_args("INSERT INTO steward.state_checks (relid, state, check_sql)"
-								  " VALUES ($1, $2, $3) ON CONFLICT (relid, state)"
-								  " DO UPDATE SET check_sql = excluded.check_sql",
+		if (SPI_execute_with_args("UPDATE steward.state_checks SET check_sql = $3"
+								  " WHERE relid = $1 AND state = $2",
+								  3, argtypes, args, nulls, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not write steward.state_checks");
+		if (SPI_processed == 0 &&
+			SPI_execute_with_args("INSERT INTO steward.state_checks (relid, state, check_sql)"
+								  " VALUES ($1, $2, $3)",
 								  3, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not write steward.state_checks");
 	}
 	steward_as_owner_end(&ctx);
 	relation_close(rel, NoLock);
+	PG_RETURN_VOID();
+}
+
+/*
+ * steward._validate_state_check(machine, state, check_sql): the checks
+ * set_state_check makes of a check, for a check that a security label
+ * brings (steward._apply_label_checks, labels.sql): check_sql parses as
+ * exactly one SELECT (it is parsed, never run) and the state is one that
+ * machine declares.  Raises 22023 or a syntax error (42601).  Called as
+ * the owner of the extension's tables; takes no lock.
+ */
+Datum
+steward_validate_state_check(PG_FUNCTION_ARGS)
+{
+	char	   *machine;
+	char	   *state;
+
+	steward_require_arg(fcinfo, 0, "machine");
+	steward_require_arg(fcinfo, 1, "state");
+	steward_require_arg(fcinfo, 2, "check_sql");
+	machine = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	state = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	check_check_sql(text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	check_edge(machine, state, state);
+	SPI_finish();
 	PG_RETURN_VOID();
 }
 

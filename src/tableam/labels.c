@@ -22,11 +22,24 @@
  *   column_rules for every change whatever its origin (API, restore, DDL
  *   event triggers, hand edits), rewrites the label of that column from
  *   its row: a JSON object with the rule, its creation time and, for a
- *   state machine, the machine's definition.
+ *   state machine, the machine's definition and the table's state checks
+ *   (steward.state_checks, keyed by state).
+ * - steward_state_checks_changed(), the AFTER ROW trigger of state_checks,
+ *   rewrites the label of the table's state column the same way, so a
+ *   check travels with the column whose states it names.  The checks go
+ *   into the state column's label rather than one on the table because
+ *   a check exists only while that column has a machine (set_state_check
+ *   requires one and validates the state against it): pg_dump writes a
+ *   table's own label before its columns', so a table label would be
+ *   restored before the machine it needs, and one label restores the rule
+ *   and its checks together, atomically.
  * - The provider hook (SECURITY LABEL FOR steward ON COLUMN ...: a
  *   restore, or a user) hands the label to steward._apply_rule_label(),
  *   which validates it like the API functions do and creates the rule (and
- *   the machine if this database lacks it).
+ *   the machine if this database lacks it); for a state column it then
+ *   makes the table's checks those of the label, each validated as
+ *   set_state_check validates it (parsed, never run: nothing the table's
+ *   owner wrote runs while a label is applied).
  *
  * The provider must be registered in the session that runs SECURITY LABEL:
  * _PG_init registers it, and the event trigger steward_load_label_provider
@@ -38,6 +51,7 @@
 #include "postgres.h"
 
 #include "access/relation.h"
+#include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
@@ -45,6 +59,7 @@
 #include "catalog/pg_type_d.h"
 #include "commands/event_trigger.h"
 #include "commands/seclabel.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "nodes/makefuncs.h"
@@ -60,6 +75,7 @@
 #include "tableam/rules_api.h"
 
 PG_FUNCTION_INFO_V1(steward_load_label_provider);
+PG_FUNCTION_INFO_V1(steward_state_checks_changed);
 
 #define STEWARD_LABEL_PROVIDER "steward"
 
@@ -117,7 +133,11 @@ rule_label(Oid relid, const char *attname)
 							  "  'machine', r.machine, 'changed_at', r.changed_at,"
 							  "  'states', m.states, 'initial', m.initial, 'transitions', m.transitions,"
 							  "  'machine_since', pg_catalog.to_char(m.created_at AT TIME ZONE 'UTC',"
-							  "                                      'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+							  "                                      'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+							  "  'checks', CASE WHEN r.kind OPERATOR(pg_catalog.=) 'state' THEN"
+							  "    (SELECT pg_catalog.jsonb_object_agg(c.state, c.check_sql)"
+							  "       FROM steward.state_checks c"
+							  "      WHERE c.relid::pg_catalog.oid OPERATOR(pg_catalog.=) $1) END"
 							  "))::pg_catalog.text"
 							  "  FROM steward.column_rules r"
 							  "  LEFT JOIN steward.machine_definitions m"
@@ -234,4 +254,78 @@ steward_object_relabel(const ObjectAddress *object, const char *seclabel)
 							  4, applyargs, args, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not apply a pg_steward label");
 	steward_as_owner_end(&ctx);
+}
+
+/*
+ * Sync the label of every state column of "relid" (there is at most one)
+ * with its rule and the table's state checks.  Does nothing for a table
+ * without a state machine or one that no longer exists.
+ */
+static void
+sync_state_labels(Oid relid)
+{
+	StewardAsOwner ctx;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(relid)};
+	List	   *columns = NIL;
+	ListCell   *lc;
+
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		return;
+	steward_as_owner_begin(steward_relid(STEWARD_RULES_TABLE, false), &ctx);
+	if (SPI_execute_with_args("SELECT r.attname::pg_catalog.text FROM steward.column_rules r"
+							  " WHERE r.relid::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
+							  "   AND r.kind OPERATOR(pg_catalog.=) 'state'",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.column_rules");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
+
+		/* The list outlives SPI_finish(). */
+		columns = lappend(columns, pstrdup(name));
+		MemoryContextSwitchTo(spi_cxt);
+	}
+	steward_as_owner_end(&ctx);
+	foreach(lc, columns)
+		steward_sync_rule_label(relid, (const char *) lfirst(lc));
+}
+
+static void
+check_row_changed(TriggerData *trigdata, HeapTuple tuple)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tuple,
+								 steward_catalog_attnum(trigdata->tg_relation, "relid"),
+								 RelationGetDescr(trigdata->tg_relation), &isnull);
+
+	if (!isnull)
+		sync_state_labels(DatumGetObjectId(d));
+}
+
+/*
+ * AFTER ROW trigger on steward.state_checks: every change of a check,
+ * whatever its origin (set_state_check, a label, pg_restore's rows, a hand
+ * edit, the removal of the state rule), rewrites the label of the table's
+ * state column, which carries the checks in dumps.
+ */
+Datum
+steward_state_checks_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward_state_checks_changed must be an AFTER ROW trigger")));
+
+	if (trigdata->tg_trigtuple)
+		check_row_changed(trigdata, trigdata->tg_trigtuple);
+	if (trigdata->tg_newtuple)
+		check_row_changed(trigdata, trigdata->tg_newtuple);
+	return PointerGetDatum(NULL);
 }

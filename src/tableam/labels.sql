@@ -4,6 +4,7 @@
 -- Every rule of steward.column_rules is mirrored as a security label of
 -- provider "steward" on its column, which pg_dump writes with the table in
 -- every dump that contains it (-t, -n, --schema-only, whole database).
+-- A state column's label also carries the table's state checks.
 -- Restoring the label (SECURITY LABEL FOR steward ...) recreates the rule
 -- through the provider registered by the library.  Whole-database dumps
 -- also carry the rules as data of column_rules; inserting a rule that is
@@ -118,6 +119,56 @@ END
 $$;
 REVOKE ALL ON FUNCTION steward._apply_label_state(regclass, name, oid, jsonb, regrole) FROM PUBLIC;
 
+-- The checks set_state_check makes of a check (C, src/lifecycle/
+-- transitions.c): check_sql parses as exactly one SELECT (parsed, never
+-- run) and machine declares the state.  Raises 22023 or 42601.
+CREATE FUNCTION steward._validate_state_check(machine text, state text, check_sql text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_validate_state_check'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._validate_state_check(text, text, text) FROM PUBLIC;
+
+-- The state checks of a table from its state column's label ("checks":
+-- {state: check_sql}; absent: none): afterwards the table has exactly
+-- those, each validated as set_state_check validates it.  Nothing the
+-- table's owner wrote runs here (validate() runs the checks, as the
+-- owner).  Raises 22023 or 42601; the caller holds SHARE ROW EXCLUSIVE on
+-- tbl and runs as the owner of the extension's tables.
+CREATE FUNCTION steward._apply_label_checks(tbl regclass, col name, machine text, checks jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+BEGIN
+    IF checks IS NOT NULL AND (jsonb_typeof(checks) <> 'object' OR EXISTS (
+            SELECT 1 FROM jsonb_each(checks) e WHERE jsonb_typeof(e.value) <> 'string')) THEN
+        RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, tbl
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = '"checks" must be a JSON object mapping states to check queries.',
+                  HINT = 'Use steward.set_state_check.';
+    END IF;
+    FOR c IN SELECT e.key AS state, e.value AS check_sql
+               FROM jsonb_each_text(coalesce(checks, '{}')) e ORDER BY e.key LOOP
+        PERFORM steward._validate_state_check(machine, c.state, c.check_sql);
+    END LOOP;
+    DELETE FROM steward.state_checks s
+     WHERE s.relid = tbl AND NOT coalesce(checks ? s.state, false);
+    FOR c IN SELECT e.key AS state, e.value AS check_sql
+               FROM jsonb_each_text(coalesce(checks, '{}')) e ORDER BY e.key LOOP
+        UPDATE steward.state_checks s SET check_sql = c.check_sql
+         WHERE s.relid = tbl AND s.state = c.state AND s.check_sql <> c.check_sql;
+        IF NOT EXISTS (SELECT 1 FROM steward.state_checks s
+                        WHERE s.relid = tbl AND s.state = c.state) THEN
+            INSERT INTO steward.state_checks (relid, state, check_sql)
+            VALUES (tbl, c.state, c.check_sql);
+        END IF;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._apply_label_checks(regclass, name, text, jsonb) FROM PUBLIC;
+
 -- Recreate (or, label NULL, remove) the rule of one column from its label.
 -- Called by the label provider (labels.c) as the owner of the extension's
 -- tables, after core checked that the caller owns the table; caller is the
@@ -202,6 +253,10 @@ BEGIN
     IF v_kind = 'version' OR v_changed IS NOT NULL THEN
         PERFORM steward._check_written_columns(tbl);
     END IF;
+    -- A state column's label carries the table's state checks.
+    IF v_kind = 'state' THEN
+        PERFORM steward._apply_label_checks(tbl, col, v_machine, l->'checks');
+    END IF;
 END
 $$;
 REVOKE ALL ON FUNCTION steward._apply_rule_label(regclass, smallint, text, regrole) FROM PUBLIC;
@@ -275,6 +330,73 @@ REVOKE ALL ON FUNCTION steward._machine_definitions_merge() FROM PUBLIC;
 CREATE TRIGGER machine_definitions_merge
     BEFORE INSERT ON steward.machine_definitions
     FOR EACH ROW EXECUTE FUNCTION steward._machine_definitions_merge();
+
+-- And for state checks: a whole-database restore meets each check twice
+-- (the state column's label, then the rows of state_checks); the same
+-- check again is a no-op, a different one for the same (table, state) an
+-- error that says so.  (set_state_check updates an existing check rather
+-- than inserting.)
+CREATE FUNCTION steward._state_checks_merge()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cur text;
+BEGIN
+    SELECT s.check_sql INTO cur
+      FROM steward.state_checks s WHERE s.relid = NEW.relid AND s.state = NEW.state;
+    IF NOT FOUND THEN
+        RETURN NEW;
+    END IF;
+    IF cur = NEW.check_sql THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'relation "%" already has a different check for state "%"', NEW.relid, NEW.state
+        USING ERRCODE = 'unique_violation',
+              DETAIL = format('Existing: %s; new: %s.', cur, NEW.check_sql),
+              HINT = 'Replace it with steward.set_state_check.';
+END
+$$;
+REVOKE ALL ON FUNCTION steward._state_checks_merge() FROM PUBLIC;
+CREATE TRIGGER state_checks_merge
+    BEFORE INSERT ON steward.state_checks
+    FOR EACH ROW EXECUTE FUNCTION steward._state_checks_merge();
+
+-- Every change of a check rewrites the label of the table's state column
+-- (labels.c), which carries the checks in dumps.
+CREATE FUNCTION steward._state_checks_changed()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'steward_state_checks_changed'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._state_checks_changed() FROM PUBLIC;
+CREATE TRIGGER state_checks_changed
+    AFTER INSERT OR UPDATE OR DELETE ON steward.state_checks
+    FOR EACH ROW EXECUTE FUNCTION steward._state_checks_changed();
+
+-- A table's checks name states of its machine: they go when the table
+-- loses its state rule, on every path (detach_state_machine, a label set
+-- to NULL or to another kind, DROP COLUMN, DROP TABLE, release), so no
+-- check outlives the machine it was validated against and none is left
+-- for a table that no longer exists.
+CREATE FUNCTION steward._column_rules_drop_checks()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF OLD.kind = 'state' AND NOT EXISTS (
+            SELECT 1 FROM steward.column_rules r
+             WHERE r.relid = OLD.relid AND r.kind = 'state') THEN
+        DELETE FROM steward.state_checks s WHERE s.relid = OLD.relid;
+    END IF;
+    RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._column_rules_drop_checks() FROM PUBLIC;
+CREATE TRIGGER column_rules_drop_checks
+    AFTER UPDATE OR DELETE ON steward.column_rules
+    FOR EACH ROW EXECUTE FUNCTION steward._column_rules_drop_checks();
 
 -- SECURITY LABEL FOR steward needs the provider registered in the session,
 -- that is the library loaded; a restore may label a partitioned table

@@ -133,12 +133,13 @@ drop_rules(List *relids)
 		const char *action;
 	}			deletes[] =
 	{
-		{"DELETE FROM steward.column_rules WHERE relid::pg_catalog.oid "
-			"OPERATOR(pg_catalog.=) ANY ($1) RETURNING relid::pg_catalog.oid, "
-			"attname::pg_catalog.text, kind || ' rule dropped'", "rule", NULL},
+		/* Checks first: deleting a state rule deletes its table's checks. */
 		{"DELETE FROM steward.state_checks WHERE relid::pg_catalog.oid "
 			"OPERATOR(pg_catalog.=) ANY ($1) RETURNING relid::pg_catalog.oid, "
 			"state, 'state check dropped'", "state check", NULL},
+		{"DELETE FROM steward.column_rules WHERE relid::pg_catalog.oid "
+			"OPERATOR(pg_catalog.=) ANY ($1) RETURNING relid::pg_catalog.oid, "
+			"attname::pg_catalog.text, kind || ' rule dropped'", "rule", NULL},
 		{"DELETE FROM steward.table_retention WHERE relid::pg_catalog.oid "
 			"OPERATOR(pg_catalog.=) ANY ($1) RETURNING relid::pg_catalog.oid, "
 			"retention::pg_catalog.text, 'retention setting dropped'", "retention", NULL},

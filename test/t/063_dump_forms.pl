@@ -6,7 +6,10 @@
 # --data-only, and the whole database -- the restored tables must track
 # the same columns (same kinds, machines, changed_at columns, creation
 # times) and enforce them: the issue's stale version and illegal
-# paid -> created must fail.  A second cluster does not preload
+# paid -> created must fail.  The state checks (steward.set_state_check)
+# travel in the label of their table's state column: each form must bring
+# back the same checks, once, and validate() must run them (a row the
+# check refuses is reported).  A second cluster does not preload
 # pg_steward, so a restore session starts without the library: the label
 # provider is loaded by the extension's event trigger on SECURITY LABEL,
 # also when a partitioned table's label comes before any steward table.
@@ -66,6 +69,15 @@ $node->safe_psql(
 	SELECT steward.attach_state_machine('app."Stock Items"', 'Life Cycle', 'data_lifecycle');
 	INSERT INTO app."Stock Items" (sku) VALUES ('a'), ('b');
 	UPDATE app."Stock Items" SET "Life Cycle" = 'pending_backfill' WHERE sku = 'a';
+
+	-- State checks, on both state columns (names unqualified: checks run
+	-- with the table's schema on their search_path).
+	SELECT steward.set_state_check('orders', 'paid',
+	    'SELECT count(*) FROM orders WHERE status = ''paid'' AND user_id > 9');
+	SELECT steward.set_state_check('orders', 'shipped',
+	    $$SELECT count(*) FROM orders WHERE status = 'shipped' AND event_no < 2$$);
+	SELECT steward.set_state_check('app."Stock Items"', 'pending_backfill',
+	    'SELECT count(*) FROM "Stock Items" WHERE "Row Version" IS NULL');
 });
 
 my $rules_sql = q{
@@ -78,6 +90,11 @@ my $machines_sql = q{
 	SELECT name || '|' || states::text || '|' || initial::text || '|' ||
 	       transitions::text || '|' || CASE WHEN builtin THEN 'built in' ELSE created_at::text END
 	  FROM steward.state_machines ORDER BY 1};
+my $checks_sql = q{
+	SELECT relid::text || '|' || state || '|' || check_sql
+	  FROM steward.state_checks ORDER BY 1};
+my $validate_sql = q{
+	SELECT state || '|' || passed || '|' || violations FROM steward.validate('orders')};
 my %data_sql = (
 	orders => 'SELECT order_id, status, event_no, version, state_since IS NOT NULL FROM orders ORDER BY 1',
 	events => 'SELECT tableoid::regclass, part, id, seq, version FROM events ORDER BY 2, 3',
@@ -85,6 +102,11 @@ my %data_sql = (
 
 my $src_rules = $node->safe_psql('src', $rules_sql);
 my $src_machines = $node->safe_psql('src', $machines_sql);
+my $src_checks = $node->safe_psql('src', $checks_sql);
+my $src_validate = $node->safe_psql('src', $validate_sql);
+is(scalar(split /\n/, $src_checks), 3, 'the source has three state checks');
+is($src_validate, "paid|true|0\nshipped|true|0", 'the source passes its checks');
+my @orders_checks = grep { /^orders\|/ } split /\n/, $src_checks;
 my %src_data = map { $_ => $node->safe_psql('src', $data_sql{$_}) } keys %data_sql;
 is(scalar(split /\n/, $src_rules), 7, 'the source tracks seven columns');
 like($src_rules, qr/^orders\|status\|state\|order_status\|state_since\|/m,
@@ -107,6 +129,12 @@ sub check_enforced
 	is($node->safe_psql($db,
 			'SELECT status, version, state_since IS NOT NULL FROM orders WHERE order_id = 1'),
 		'paid|2|t', "$form: a legal update bumps the version and stamps changed_at");
+	# The restored checks run: a paid order the "paid" check refuses.
+	is($node->safe_psql($db, $validate_sql), $src_validate,
+		"$form: validate() runs the restored checks with the source's results");
+	$node->safe_psql($db, 'UPDATE orders SET user_id = 42 WHERE order_id = 2');
+	is($node->safe_psql($db, $validate_sql), "paid|false|1\nshipped|true|0",
+		"$form: the restored \"paid\" check reports the row it refuses");
 }
 
 sub fresh_db
@@ -139,6 +167,9 @@ my $dir = $node->basedir;
 dump_to("$dir/t.sql", '-t', 'orders');
 like(slurp_file("$dir/t.sql"), qr/SECURITY LABEL FOR steward ON COLUMN public\.orders\.version/,
 	'the -t dump carries the version rule as a label');
+like(slurp_file("$dir/t.sql"),
+	qr/SECURITY LABEL FOR steward ON COLUMN public\.orders\.status IS '[^\n]*"checks": \{"paid": /,
+	'the -t dump carries the state checks in the state column\'s label');
 fresh_db('dst_t');
 my ($rc, $err) = restore_plain('dst_t', "$dir/t.sql");
 is($rc, 0, 'pg_dump -t restores');
@@ -150,6 +181,8 @@ is((grep { /^order_status\|/ } split /\n/, $node->safe_psql('dst_t', $machines_s
 	(grep { /^order_status\|/ } split /\n/, $src_machines)[0],
 	'-t: the machine was created with its definition and creation time');
 is($node->safe_psql('dst_t', $data_sql{orders}), $src_data{orders}, '-t: the rows are identical');
+is($node->safe_psql('dst_t', $checks_sql), join("\n", @orders_checks),
+	'-t: the table\'s state checks came with it');
 check_enforced('dst_t', 'pg_dump -t');
 
 # 2. pg_dump -n public: the partitioned table's label comes first.  The
@@ -168,6 +201,8 @@ is($node->safe_psql('dst_n', $data_sql{events}), $src_data{events}, '-n: partiti
 ($rc, my $out, $err) = $node->psql('dst_n',
 	"\\set VERBOSITY sqlstate\nUPDATE events SET seq = 1 WHERE id = 9");
 like($err, qr/40001/, '-n: the parent\'s sequence rule holds in its partitions');
+is($node->safe_psql('dst_n', $checks_sql), join("\n", @orders_checks),
+	'-n public: the state checks of its tables came with them');
 check_enforced('dst_n', 'pg_dump -n');
 
 # The same dump into a server that does not preload pg_steward: the first
@@ -202,6 +237,8 @@ $bare->stop;
 # keys, and the data restore runs under the rules.
 dump_to("$dir/schema.sql", '--schema-only');
 dump_to("$dir/data.sql", '--data-only');
+like(slurp_file("$dir/data.sql"), qr/COPY steward\.state_checks/,
+	'the data-only dump carries the state checks table too');
 like(slurp_file("$dir/data.sql"), qr/COPY steward\.column_rules/,
 	'the data-only dump carries the rules table too');
 $node->safe_psql('postgres', 'CREATE DATABASE dst_s');
@@ -209,12 +246,14 @@ $node->safe_psql('postgres', 'CREATE DATABASE dst_s');
 is($rc, 0, '--schema-only restores');
 is($err, '', '--schema-only restores without messages');
 is($node->safe_psql('dst_s', $rules_sql), $src_rules, '--schema-only: every rule is there');
+is($node->safe_psql('dst_s', $checks_sql), $src_checks, '--schema-only: every state check is there');
 is($node->safe_psql('dst_s', 'SELECT count(*) FROM orders'), '0', '--schema-only: no rows yet');
 ($rc, $err) = restore_plain('dst_s', "$dir/data.sql");
 is($rc, 0, '--data-only into the prepared database restores');
 is($err, '', '--data-only restores without messages (no duplicate keys)');
 is($node->safe_psql('dst_s', $rules_sql), $src_rules, 'schema + data: the rules, once');
 is($node->safe_psql('dst_s', $machines_sql), $src_machines, 'schema + data: the machines, once');
+is($node->safe_psql('dst_s', $checks_sql), $src_checks, 'schema + data: the state checks, once');
 is($node->safe_psql('dst_s', $data_sql{$_}), $src_data{$_}, "schema + data: $_ identical")
   foreach sort keys %data_sql;
 check_enforced('dst_s', 'schema-only + data-only');
@@ -227,6 +266,7 @@ $node->command_checks_all(
 	0, [qr/^$/], [qr/^$/], 'whole database: pg_restore without messages');
 is($node->safe_psql('dst_all', $rules_sql), $src_rules, 'whole database: the same rules');
 is($node->safe_psql('dst_all', $machines_sql), $src_machines, 'whole database: the same machines');
+is($node->safe_psql('dst_all', $checks_sql), $src_checks, 'whole database: the same state checks, once');
 is($node->safe_psql('dst_all', $data_sql{$_}), $src_data{$_}, "whole database: $_ identical")
   foreach sort keys %data_sql;
 is($node->safe_psql('dst_all',
