@@ -118,6 +118,23 @@ SELECT pg_relation_size('steward.idempotency_scopes') <= :hinted_block * current
 SELECT outcome FROM steward.idempotency_begin('hint-last', 'h-2', 'fp');
 SELECT scope, owner = current_user::regrole AS mine FROM steward.idempotency_scopes
  WHERE scope LIKE 'hint%' ORDER BY scope;
+
+-- A complete whose update is not HOT (the scope's retention changed since
+-- the begin, so expires_at, which an index covers, changes) opens the
+-- indexes only then and adds the new version's entries: the key is found
+-- again through its index (a replay), and the expiry index finds it.
+BEGIN;
+SELECT outcome FROM steward.idempotency_begin('hint', 'h-3', 'fp');
+SELECT steward.set_idempotency_retention('hint', '3 days');
+SELECT steward.idempotency_complete('hint', 'h-3', 201, '{"id": 3}');
+COMMIT;
+SELECT outcome, status, response FROM steward.idempotency_begin('hint', 'h-3', 'fp');
+SELECT expires_at > now() + interval '71 hours' AS three_days
+  FROM steward.idempotency_keys WHERE scope = 'hint' AND key = 'h-3';
+SET enable_seqscan = off;
+SELECT count(*) AS by_expiry FROM steward.idempotency_keys
+ WHERE expires_at > now() + interval '71 hours' AND scope = 'hint';
+RESET enable_seqscan;
 SELECT steward.drop_idempotency_scope('hint-last'), steward.drop_idempotency_scope('hint');
 
 -- Every key as written, whichever way.

@@ -385,6 +385,8 @@ typedef struct IdemRels
 	AttrNumber	scope_owner;
 	AttrNumber	scope_retention;
 	int			keys_live_cols; /* undropped columns of keys; -1: not counted yet */
+	int			keys_plain_indexes; /* 1: no index expression or predicate on
+									 * keys; 0: some; -1: not looked yet */
 } IdemRels;
 
 static IdemRels idem_rels;
@@ -451,6 +453,7 @@ idem_rels_get(void)
 		r.kcol[i] = required_attnum(r.keys, key_col_names[i]);
 	r.keys_index = steward_index_relid(r.keys, IDEM_KEYS_CONSTRAINT);
 	r.keys_live_cols = -1;		/* insert_direct counts them from the open table */
+	r.keys_plain_indexes = -1;	/* direct_write_begin looks at the open indexes */
 	r.scopes_pkey = steward_index_relid(r.scopes, IDEM_SCOPES_PKEY);
 
 	/*
@@ -1107,7 +1110,7 @@ direct_write_open(DirectWrite *wr, Relation heap, CmdType cmd)
  * would keep it -- if only the executor may write it.
  */
 static bool
-direct_write_begin(DirectWrite *wr, CmdType cmd)
+direct_write_begin(DirectWrite *wr, CmdType cmd, bool defer_indexes)
 {
 	const IdemRels *rels = idem_rels_get();
 	const char *cmdname = cmd == CMD_INSERT ? "INSERT" : "UPDATE";
@@ -1130,6 +1133,26 @@ direct_write_begin(DirectWrite *wr, CmdType cmd)
 	}
 	/* As CheckValidResultRel: a published table needs a replica identity. */
 	CheckCmdReplicaIdentity(heap, cmd);
+
+	/*
+	 * The indexes may wait until a row needs entries (a HOT update needs
+	 * none) once they are known to have no expression or predicate.  That
+	 * knowledge rides on idem_rels, which any index added, dropped or
+	 * changed on the table invalidates (its relcache entry); this
+	 * transaction's own DDL too, when its command ends.  Nothing changes
+	 * them between here and direct_write_indexes:
+	 * our RowExclusiveLock keeps out CREATE and DROP INDEX, and an index
+	 * built concurrently waits for us before it takes entries.
+	 */
+	if (defer_indexes && idem_rels_get()->keys_plain_indexes == 1)
+	{
+		wr->heap = heap;
+		wr->rri = NULL;
+		wr->estate = NULL;
+		wr->index = NULL;
+		wr->own_index = false;
+		return true;
+	}
 	direct_write_open(wr, heap, cmd);
 
 	/*
@@ -1137,12 +1160,14 @@ direct_write_begin(DirectWrite *wr, CmdType cmd)
 	 * with search_path pinned, in a statement (the owner's context is
 	 * entered lazily, see idem_enter).
 	 */
+	idem_rels.keys_plain_indexes = 1;
 	for (int i = 0; i < wr->rri->ri_NumIndices; i++)
 	{
 		IndexInfo  *ii = wr->rri->ri_IndexRelationInfo[i];
 
 		if (ii->ii_Expressions != NIL || ii->ii_Predicate != NIL)
 		{
+			idem_rels.keys_plain_indexes = 0;
 			direct_write_end(wr);
 			return false;
 		}
@@ -1150,13 +1175,24 @@ direct_write_begin(DirectWrite *wr, CmdType cmd)
 	return true;
 }
 
+/* The indexes of a write whose direct_write_begin deferred them, opened. */
+static void
+direct_write_indexes(DirectWrite *wr)
+{
+	if (wr->rri == NULL)
+		direct_write_open(wr, wr->heap, CMD_UPDATE);
+}
+
 static void
 direct_write_end(DirectWrite *wr)
 {
-	if (wr->own_index)
-		index_close(wr->index, NoLock);
-	ExecCloseIndices(wr->rri);
-	FreeExecutorState(wr->estate);
+	if (wr->rri != NULL)
+	{
+		if (wr->own_index)
+			index_close(wr->index, NoLock);
+		ExecCloseIndices(wr->rri);
+		FreeExecutorState(wr->estate);
+	}
 	table_close(wr->heap, NoLock);
 }
 
@@ -1168,6 +1204,7 @@ direct_write_index(DirectWrite *wr, TupleTableSlot *slot)
 	 * update = false: it only sets a hint for btree's bottom-up deletion,
 	 * which needs the updated columns from a range table we do not have.
 	 */
+	direct_write_indexes(wr);
 	list_free(ExecInsertIndexTuples(wr->rri, slot, wr->estate, false, false, NULL, NIL));
 	ResetPerTupleExprContext(wr->estate);
 }
@@ -1354,7 +1391,7 @@ complete_direct(Datum scope, Datum key, int32 status, Jsonb *response,
 	bool		hinted = false;
 	int			updated = 0;
 
-	if (!direct_write_begin(&wr, CMD_UPDATE))
+	if (!direct_write_begin(&wr, CMD_UPDATE, true))
 		return -1;
 	set[0] = Int32GetDatum(status);
 	set[1] = PointerGetDatum(response);
@@ -1373,6 +1410,7 @@ complete_direct(Datum scope, Datum key, int32 status, Jsonb *response,
 		updated = complete_update_row(&wr, slot, vals, set, setnull, snap);
 	else
 	{
+		direct_write_indexes(&wr);
 		scan = key_scan_begin(wr.heap, wr.index, snap, 2, vals);
 		while (key_scan_next(scan, 2, vals, slot))
 		{
@@ -1667,7 +1705,7 @@ insert_direct(Datum scope, Datum key, Datum fp, const Interval *retention,
 	CommandId	cid;
 	int			inserted = -1;
 
-	if (!direct_write_begin(&wr, CMD_INSERT))
+	if (!direct_write_begin(&wr, CMD_INSERT, false))
 		return -1;
 	rels = &idem_rels;
 	desc = RelationGetDescr(wr.heap);
