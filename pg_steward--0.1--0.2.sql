@@ -8201,3 +8201,75 @@ REVOKE ALL ON FUNCTION steward._column_rules_drop_checks() FROM PUBLIC;
 CREATE TRIGGER column_rules_drop_checks
     AFTER UPDATE OR DELETE ON steward.column_rules
     FOR EACH ROW EXECUTE FUNCTION steward._column_rules_drop_checks();
+
+-- Review 6 item 11: migration_backfill's batch_size / max_rows_per_sec
+-- errors say which, what was got and what to do (as run_transition's).
+-- The sizes a backfill was called with (NULL: the default): 22023 naming
+-- the bad one, with a HINT.  Shared by column and relayout migrations.
+CREATE FUNCTION steward._backfill_check_sizes(batch_size integer, max_rows_per_sec integer)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF batch_size < 1 THEN
+        RAISE EXCEPTION 'batch_size must be at least 1'
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Got %s.', batch_size),
+                  HINT = 'Leave it out (NULL) for steward.migration_batch_size.';
+    END IF;
+    IF max_rows_per_sec < 1 THEN
+        RAISE EXCEPTION 'max_rows_per_sec must be at least 1'
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Got %s.', max_rows_per_sec),
+                  HINT = 'Leave it out (NULL) for no limit: the governor still paces the backfill on the foreground''s latency; to stop it, cancel it.';
+    END IF;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION steward._migration_backfill_begin(mig text, batch_size integer,
+                                                  max_rows_per_sec integer)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r steward.migration_runs;
+    todo bigint;
+BEGIN
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled'], 'backfill');
+    PERFORM steward._backfill_check_sizes(batch_size, max_rows_per_sec);
+    SELECT sum(steward._migration_unfilled(mig, t.relid)) INTO todo
+      FROM steward.migration_tables t WHERE t.migration = mig AND t.active;
+    PERFORM steward._migration_record('update', mig,
+        CASE WHEN r.phase = 'backfilled' THEN '{"phase": "pending_backfill"}'::jsonb ELSE '{}'::jsonb END ||
+        jsonb_build_object(
+            'backfill_started_at', coalesce(r.backfill_started_at, clock_timestamp()),
+            'rows_total', r.rows_backfilled + todo, 'backfill_pid', pg_backend_pid(),
+            'backfill_run_at', clock_timestamp(),
+            'backfill_status', 'running', 'failed', false, 'error', NULL));
+    RETURN coalesce(batch_size, (steward._migration_settings()).batch_size);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_backfill_begin(mig text, batch_size integer,
+                                                 max_rows_per_sec integer)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r steward.migration_runs := steward._migration_get(mig);
+BEGIN
+    PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled'], 'backfill');
+    PERFORM steward._backfill_check_sizes(batch_size, max_rows_per_sec);
+    PERFORM steward._migration_record('update', mig,
+        CASE WHEN r.phase = 'backfilled' THEN '{"phase": "pending_backfill"}'::jsonb ELSE '{}'::jsonb END ||
+        jsonb_build_object(
+            'backfill_started_at', coalesce(r.backfill_started_at, clock_timestamp()),
+            'rows_total', r.rows_backfilled + steward._relayout_missing(mig),
+            'backfill_pid', pg_backend_pid(), 'backfill_run_at', clock_timestamp(),
+            'backfill_status', 'running', 'failed', false, 'error', NULL));
+    RETURN coalesce(batch_size, (steward._migration_settings()).batch_size);
+END
+$$;

@@ -100,6 +100,9 @@ RESET search_path;
 SELECT "check", passed, detail FROM steward.migration_validate('orders_cents');
 SELECT phase, result, failed FROM steward.migrations WHERE name = 'orders_cents';
 
+-- Bad sizes: which one, what was got, what to do.
+CALL steward.migration_backfill('orders_cents', 0);
+CALL steward.migration_backfill('orders_cents', 50, 0);
 CALL steward.migration_backfill('orders_cents', 50);
 SELECT phase, rows_backfilled, rows_total, batches, backfill_status FROM steward.migrations
  WHERE name = 'orders_cents';

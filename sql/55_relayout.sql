@@ -119,6 +119,7 @@ SET ROLE rl_owner;
 SELECT order_id, user_id, status, total_amount, version FROM rl_orders_relayout_new ORDER BY order_id;
 TRUNCATE rl_orders_relayout_new;
 -- Backfill, then validation with the distribution.
+CALL steward.migration_backfill('rl_by_user', 500, -1);
 CALL steward.migration_backfill('rl_by_user', 500);
 SELECT phase, rows_backfilled, rows_total, batches > 3 AS several_batches FROM steward.migrations WHERE name = 'rl_by_user';
 SELECT backfill_lag_rows, backfill_status, failures FROM steward.relayouts WHERE name = 'rl_by_user';

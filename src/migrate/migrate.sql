@@ -1369,6 +1369,27 @@ $$;
 
 -- Start (or resume) a backfill: checks, rows to do, progress record.
 -- Returns the batch size.
+-- The sizes a backfill was called with (NULL: the default): 22023 naming
+-- the bad one, with a HINT.  Shared by column and relayout migrations.
+CREATE FUNCTION steward._backfill_check_sizes(batch_size integer, max_rows_per_sec integer)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF batch_size < 1 THEN
+        RAISE EXCEPTION 'batch_size must be at least 1'
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Got %s.', batch_size),
+                  HINT = 'Leave it out (NULL) for steward.migration_batch_size.';
+    END IF;
+    IF max_rows_per_sec < 1 THEN
+        RAISE EXCEPTION 'max_rows_per_sec must be at least 1'
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Got %s.', max_rows_per_sec),
+                  HINT = 'Leave it out (NULL) for no limit: the governor still paces the backfill on the foreground''s latency; to stop it, cancel it.';
+    END IF;
+END
+$$;
+
 CREATE FUNCTION steward._migration_backfill_begin(mig text, batch_size integer,
                                                   max_rows_per_sec integer)
 RETURNS integer
@@ -1381,10 +1402,7 @@ DECLARE
 BEGIN
     r := steward._migration_get(mig);
     PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled'], 'backfill');
-    IF batch_size < 1 OR max_rows_per_sec < 1 THEN
-        RAISE EXCEPTION 'batch_size and max_rows_per_sec must be at least 1'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM steward._backfill_check_sizes(batch_size, max_rows_per_sec);
     SELECT sum(steward._migration_unfilled(mig, t.relid)) INTO todo
       FROM steward.migration_tables t WHERE t.migration = mig AND t.active;
     PERFORM steward._migration_record('update', mig,

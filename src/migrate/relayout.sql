@@ -723,10 +723,7 @@ DECLARE
     r steward.migration_runs := steward._migration_get(mig);
 BEGIN
     PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled'], 'backfill');
-    IF batch_size < 1 OR max_rows_per_sec < 1 THEN
-        RAISE EXCEPTION 'batch_size and max_rows_per_sec must be at least 1'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM steward._backfill_check_sizes(batch_size, max_rows_per_sec);
     PERFORM steward._migration_record('update', mig,
         CASE WHEN r.phase = 'backfilled' THEN '{"phase": "pending_backfill"}'::jsonb ELSE '{}'::jsonb END ||
         jsonb_build_object(
