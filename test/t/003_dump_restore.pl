@@ -8,7 +8,9 @@
 # the rows, versions and rules must be identical and the rules must be
 # enforced on the right columns.  (The rules also travel as security labels
 # on their columns, which restore them first; test/t/063_dump_forms.pl
-# covers that and the partial dump forms.)
+# covers that and the partial dump forms.)  State checks travel the same
+# way (the state column's label, and steward.state_checks): they must come
+# back once and run.
 
 use strict;
 use warnings;
@@ -72,6 +74,22 @@ $node->safe_psql(
 	  SELECT 1 + g % 2, g, g * 10, 'p' || g FROM generate_series(1, 40) g;
 	UPDATE events SET seq = seq + 1, payload = payload || '+' WHERE id % 3 = 0;
 	UPDATE events SET seq = seq + 1 WHERE id % 5 = 0;
+
+	-- A state machine on a column whose attnum shrinks in the restore, with
+	-- state checks: the checks travel in the column's label and as rows of
+	-- steward.state_checks, and come back once.
+	SELECT steward.create_state_machine('ticket_status', ARRAY['open', 'closed'],
+	    ARRAY['open'], ARRAY['open->closed']);
+	CREATE TABLE tickets (id int PRIMARY KEY, junk text, status text NOT NULL DEFAULT 'open',
+	                      closed_by text) USING steward;
+	ALTER TABLE tickets DROP COLUMN junk;
+	SELECT steward.attach_state_machine('tickets', 'status', 'ticket_status');
+	INSERT INTO tickets (id) SELECT g FROM generate_series(1, 6) g;
+	UPDATE tickets SET status = 'closed', closed_by = 'ann' WHERE id <= 3;
+	SELECT steward.set_state_check('tickets', 'closed',
+	    'SELECT count(*) FROM tickets WHERE status = ''closed'' AND closed_by IS NULL');
+	SELECT steward.set_state_check('tickets', 'open',
+	    'SELECT count(*) FROM tickets WHERE status = ''open'' AND closed_by IS NOT NULL');
 });
 
 # What must come back identical.  Explicit column lists: the restored
@@ -84,6 +102,8 @@ my %queries = (
 	  'SELECT tableoid::regclass, part, id, seq, version, payload FROM events ORDER BY part, id',
 	rules => q{SELECT relid::text, column_name, kind
 	             FROM steward.tracked_columns ORDER BY 1, 2},
+	checks => q{SELECT relid::text, state, check_sql FROM steward.state_checks ORDER BY 1, 2},
+	check_results => q{SELECT state, passed, violations FROM steward.validate('tickets')},
 	rule_details => q{SELECT relid::text, column_name, data_type, enforced,
 	                         tracked_since
 	                    FROM steward.tracked_columns ORDER BY 1, 2},
@@ -113,7 +133,8 @@ is( $src{rules},
 	  . "events|seq|sequence\n"
 	  . "events|version|version\n"
 	  . "orders|seq|sequence\n"
-	  . "orders|version|version",
+	  . "orders|version|version\n"
+	  . "tickets|status|state",
 	'source tracks the expected columns');
 
 my $dumpfile = $node->basedir . '/src.dump';
@@ -142,7 +163,7 @@ is( $node->safe_psql(
 		           FROM pg_class c JOIN pg_am am ON am.oid = c.relam
 		          WHERE c.relnamespace IN ('public'::regnamespace, 'app'::regnamespace)
 		            AND c.relkind = 'r'}),
-	'app."Stock Items":steward,events_1:steward,events_2:steward,orders:steward',
+	'app."Stock Items":steward,events_1:steward,events_2:steward,orders:steward,tickets:steward',
 	'restored tables use the steward access method');
 
 # The point of storing rules by name: the tracked columns moved.
@@ -242,6 +263,12 @@ is( $node->safe_psql(
 		           FROM steward.table_counters() ORDER BY 1}),
 	"app.\"Stock Items\"|1|0|1\nevents_1|1|0|0\nevents_2|1|0|1\norders|1|2|1",
 	'dst counts its refused writes per table');
+
+# The restored state checks run on the restored table: a row the "open"
+# check refuses is reported.
+$node->safe_psql('dst', q{UPDATE tickets SET closed_by = 'bob' WHERE id = 5});
+is($node->safe_psql('dst', $queries{check_results}), "closed|t|0\nopen|f|1",
+	'the restored state checks report a row they refuse');
 
 # The source database is untouched by all of this.
 is($node->safe_psql('src', $queries{orders}), $src{orders},

@@ -42,6 +42,10 @@ $node->safe_psql(
 	INSERT INTO docs (id, body) SELECT g, 'body ' || g FROM generate_series(1, 20) g;
 	UPDATE docs SET status = 'published' WHERE id <= 5;
 	UPDATE docs SET body = body || '!' WHERE id % 2 = 0;
+	-- A state check: carried by the label of docs.status, and as a row of
+	-- steward.state_checks in whole-database dumps (restored once).
+	SELECT steward.set_state_check('docs', 'published',
+	    'SELECT count(*) FROM docs WHERE status = ''published'' AND published_at IS NULL');
 
 	-- Partitions with different column numbers and their own CHECK.
 	CREATE TABLE acct (region text NOT NULL, id int NOT NULL, balance int NOT NULL DEFAULT 0,
@@ -63,6 +67,8 @@ my $query = q{
 	SELECT string_agg(format('%s.%s:%s', relid, column_name, kind), ',' ORDER BY relid::text, column_name) FROM steward.tracked_columns;
 	SELECT string_agg(polname, ',' ORDER BY polname) FROM pg_policy;
 	SELECT count(*) FROM docs WHERE status = 'published' AND published_at IS NOT NULL;
+	SELECT string_agg(format('%s:%s:%s', relid, state, check_sql), ',' ORDER BY relid::text, state) FROM steward.state_checks;
+	SELECT string_agg(format('%s:%s:%s', state, passed, violations), ',') FROM steward.validate('docs');
 };
 my $expected = $node->safe_psql('src', $query);
 
@@ -106,6 +112,21 @@ $node->command_ok(
 is( $node->safe_psql('one', 'SELECT count(*), sum(version) FROM acct'),
 	$node->safe_psql('src', 'SELECT count(*), sum(version) FROM acct'),
 	'single-table restore: the same rows and versions');
+
+# docs alone, RLS policies and the view's check option included: its state
+# check comes with it (the label of docs.status) and runs.
+$node->command_ok([ 'pg_dump', '-t', 'docs', '-t', 'short_docs', '-d', $node->connstr('src'),
+		'-f', "$dir/docs.sql" ], 'dump of docs and its view');
+$node->command_ok(
+	[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('one'), '-f', "$dir/docs.sql" ],
+	'it restores');
+is( $node->safe_psql('one',
+		q{SELECT state || ':' || check_sql FROM steward.state_checks WHERE relid = 'docs'::regclass}),
+	q{published:SELECT count(*) FROM docs WHERE status = 'published' AND published_at IS NULL},
+	'single-table restore: the state check is back');
+is( $node->safe_psql('one',
+		q{SELECT state || ':' || passed || ':' || violations FROM steward.validate('docs')}),
+	'published:true:0', 'and validate() runs it');
 
 $node->stop;
 done_testing();

@@ -275,6 +275,25 @@ is($node->safe_psql('dst_all',
 	'7', 'whole database: one label per rule');
 check_enforced('dst_all', 'whole database');
 
+# 5. The same archive restored section by section (pg_restore --section):
+# the labels come with pre-data, the extension's rows with data.
+$node->safe_psql('postgres', 'CREATE DATABASE dst_sec');
+foreach my $section (qw(pre-data data post-data))
+{
+	$node->command_checks_all(
+		[ 'pg_restore', '--exit-on-error', "--section=$section",
+			'-d', $node->connstr('dst_sec'), "$dir/all.dump" ],
+		0, [qr/^$/], [qr/^$/], "--section=$section: pg_restore without messages");
+	is($node->safe_psql('dst_sec', $checks_sql), $src_checks,
+		"--section=$section: the state checks are there, once")
+	  if $section eq 'pre-data' || $section eq 'post-data';
+}
+is($node->safe_psql('dst_sec', $rules_sql), $src_rules, '--section: the same rules');
+is($node->safe_psql('dst_sec', $machines_sql), $src_machines, '--section: the same machines');
+is($node->safe_psql('dst_sec', $data_sql{$_}), $src_data{$_}, "--section: $_ identical")
+  foreach sort keys %data_sql;
+check_enforced('dst_sec', '--section');
+
 # A machine of the same name but another definition is not silently
 # swapped in: the label is refused, saying why.
 fresh_db('dst_conflict');
@@ -329,6 +348,19 @@ is($node->safe_psql('old',
 		q{SELECT objsubid || ' ' || (label::jsonb->>'kind') FROM pg_seclabel
 		   WHERE provider = 'steward' AND objoid = 'accounts'::regclass}),
 	'2 version', 'a database created with 0.1 and updated has its labels');
+# ... and a state column's label carries the checks 0.1 stored.
+$node->safe_psql('postgres', 'CREATE DATABASE old_checks');
+$node->safe_psql('old_checks', q{
+	CREATE EXTENSION pg_steward VERSION '0.1';
+	CREATE TABLE jobs (id int PRIMARY KEY, phase text NOT NULL DEFAULT 'new') USING steward;
+	SELECT steward.attach_state_machine('jobs', 'phase', 'data_lifecycle');
+	SELECT steward.set_state_check('jobs', 'backfilled', 'SELECT 0');
+	ALTER EXTENSION pg_steward UPDATE;
+});
+is($node->safe_psql('old_checks',
+		q{SELECT (label::jsonb->'checks')::text FROM pg_seclabel
+		   WHERE provider = 'steward' AND objoid = 'jobs'::regclass}),
+	'{"backfilled": "SELECT 0"}', 'a 0.1 database\'s state checks are in its labels after the update');
 
 $node->stop;
 done_testing();
