@@ -59,7 +59,6 @@
 #include "catalog/pg_type_d.h"
 #include "commands/event_trigger.h"
 #include "commands/seclabel.h"
-#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "nodes/makefuncs.h"
@@ -294,12 +293,11 @@ sync_state_labels(Oid relid)
 }
 
 static void
-check_row_changed(TriggerData *trigdata, HeapTuple tuple)
+check_row_changed(Relation catalog, HeapTuple tuple)
 {
 	bool		isnull;
-	Datum		d = heap_getattr(tuple,
-								 steward_catalog_attnum(trigdata->tg_relation, "relid"),
-								 RelationGetDescr(trigdata->tg_relation), &isnull);
+	Datum		d = heap_getattr(tuple, steward_catalog_attnum(catalog, "relid"),
+								 RelationGetDescr(catalog), &isnull);
 
 	if (!isnull)
 		sync_state_labels(DatumGetObjectId(d));
@@ -314,18 +312,6 @@ check_row_changed(TriggerData *trigdata, HeapTuple tuple)
 Datum
 steward_state_checks_changed(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("steward_state_checks_changed must be an AFTER ROW trigger")));
-
-	if (trigdata->tg_trigtuple)
-		check_row_changed(trigdata, trigdata->tg_trigtuple);
-	if (trigdata->tg_newtuple)
-		check_row_changed(trigdata, trigdata->tg_newtuple);
+	steward_catalog_row_trigger(fcinfo, "steward_state_checks_changed", check_row_changed);
 	return PointerGetDatum(NULL);
 }

@@ -416,32 +416,54 @@ invalidate_rules_of(Oid relid)
 }
 
 static Oid
-rule_tuple_relid(TriggerData *trigdata, HeapTuple tuple)
+rule_tuple_relid(Relation catalog, HeapTuple tuple)
 {
 	bool		isnull;
-	Datum		d = heap_getattr(tuple,
-								 steward_catalog_attnum(trigdata->tg_relation, "relid"),
-								 RelationGetDescr(trigdata->tg_relation), &isnull);
+	Datum		d = heap_getattr(tuple, steward_catalog_attnum(catalog, "relid"),
+								 RelationGetDescr(catalog), &isnull);
 
 	return isnull ? InvalidOid : DatumGetObjectId(d);
 }
 
 /* A changed rule row: invalidate the caches, rewrite the column's label. */
 static void
-rule_row_changed(TriggerData *trigdata, HeapTuple tuple)
+rule_row_changed(Relation catalog, HeapTuple tuple)
 {
-	Oid			relid = rule_tuple_relid(trigdata, tuple);
+	Oid			relid = rule_tuple_relid(catalog, tuple);
 	bool		isnull;
 	Datum		attname;
 
 	if (!OidIsValid(relid))
 		return;
 	invalidate_rules_of(relid);
-	attname = heap_getattr(tuple,
-						   steward_catalog_attnum(trigdata->tg_relation, "attname"),
-						   RelationGetDescr(trigdata->tg_relation), &isnull);
+	attname = heap_getattr(tuple, steward_catalog_attnum(catalog, "attname"),
+						   RelationGetDescr(catalog), &isnull);
 	if (!isnull)
 		steward_sync_rule_label(relid, NameStr(*DatumGetName(attname)));
+}
+
+/*
+ * The body of an AFTER ROW trigger on one of the extension's catalog
+ * tables: checks the trigger protocol (39P01 otherwise, naming "name") and
+ * calls fn for the old row and the new row, whichever exist.
+ */
+void
+steward_catalog_row_trigger(FunctionCallInfo fcinfo, const char *name,
+							StewardCatalogRowFn fn)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s must be an AFTER ROW trigger", name)));
+
+	if (trigdata->tg_trigtuple)
+		fn(trigdata->tg_relation, trigdata->tg_trigtuple);
+	if (trigdata->tg_newtuple)
+		fn(trigdata->tg_relation, trigdata->tg_newtuple);
 }
 
 /*
@@ -453,18 +475,6 @@ rule_row_changed(TriggerData *trigdata, HeapTuple tuple)
 Datum
 steward_column_rules_changed(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("steward_column_rules_changed must be an AFTER ROW trigger")));
-
-	if (trigdata->tg_trigtuple)
-		rule_row_changed(trigdata, trigdata->tg_trigtuple);
-	if (trigdata->tg_newtuple)
-		rule_row_changed(trigdata, trigdata->tg_newtuple);
+	steward_catalog_row_trigger(fcinfo, "steward_column_rules_changed", rule_row_changed);
 	return PointerGetDatum(NULL);
 }

@@ -14,6 +14,7 @@
 
 #include "catalog/pg_attribute.h"
 #include "plumbing/as_owner.h"
+#include "access/htup.h"
 #include "fmgr.h"
 #include "utils/rel.h"
 
@@ -28,5 +29,10 @@ extern void steward_check_existing_versions(Relation rel, const char *colname);
 
 /* storage_guard.c */
 extern void steward_check_partitions_use_steward(Relation rel);
+
+/* Called for each row an AFTER ROW trigger of a catalog table sees. */
+typedef void (*StewardCatalogRowFn) (Relation catalog, HeapTuple tuple);
+extern void steward_catalog_row_trigger(FunctionCallInfo fcinfo, const char *name,
+										StewardCatalogRowFn fn);
 
 #endif							/* STEWARD_RULES_API_H */
