@@ -182,7 +182,10 @@ SET ROLE governor_stranger;
 SELECT kind, label, ref FROM steward.governor_jobs WHERE job_id = :job;
 RESET ROLE;
 SELECT steward.governor_end(:job);
+REVOKE pg_read_all_stats FROM governor_stranger;
 SET ROLE governor_stranger;
+-- Finished, it stays hidden.
+SELECT kind, label, ref, state FROM steward.governor_jobs WHERE job_id = :job;
 SELECT enabled FROM steward.governor;
 SELECT steward.governor_simulate(5);
 SET steward.governor = off;

@@ -151,6 +151,13 @@ DROP EXTENSION pg_steward CASCADE;
 DROP TABLE uses_token;
 DROP FUNCTION calls_token();
 DROP VIEW over_tracked CASCADE;
+-- A migration in progress: its trigger calls the extension; the HINT
+-- says to complete or roll it back.
+CREATE TABLE mig_heap (id int PRIMARY KEY, a int);
+SELECT steward.migration_start('mig_heap_a', '[{"alter_column": {"table": "mig_heap", "column": "a", "type": "bigint"}}]') IS NOT NULL AS started;
+DROP EXTENSION pg_steward CASCADE;
+SELECT steward.migration_rollback('mig_heap_a') IS NOT NULL AS rolled_back;
+DROP TABLE mig_heap;
 -- One object left: the message agrees with the number.
 CREATE TABLE one_column (id int, r steward.tracked_columns);
 DROP EXTENSION pg_steward CASCADE;

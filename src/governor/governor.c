@@ -963,6 +963,7 @@ retire_slot(GovSlot *slot, GovSlotState final, TimestampTz now)
 	memcpy(f->kind, slot->kind, sizeof(f->kind));
 	memcpy(f->label, slot->label, sizeof(f->label));
 	f->ref = slot->ref;
+	f->userid = slot->userid;
 	f->started_at = slot->started_at;
 	f->state = final;
 	f->work_ended = slot->work_ended;

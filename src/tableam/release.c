@@ -343,19 +343,20 @@ steward_release_all(PG_FUNCTION_ARGS)
  * would stay behind naming a provider that no longer exists.
  *
  * Returns how many, fills "list" with the first GUARD_LIST_MAX, and sets
- * *releasable / *others when any of them is a relation (or constraint)
- * using the access methods or rules steward.release() removes, or any other
- * object.
+ * *releasable / *migrating / *others when any of them is a relation (or
+ * constraint) using the access methods or rules steward.release() removes,
+ * the dual-write trigger of a migration in progress, or any other object.
  */
 static int
-dependent_objects(Oid extoid, StringInfo list, bool *releasable, bool *others)
+dependent_objects(Oid extoid, StringInfo list, bool *releasable, bool *migrating,
+				  bool *others)
 {
 	StewardAsOwner ctx;
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(extoid)};
 	int			n;
 
-	*releasable = *others = false;
+	*releasable = *migrating = *others = false;
 	steward_enter_rules_owner(&ctx);
 	if (SPI_execute_with_args(
 							  "WITH RECURSIVE "
@@ -387,22 +388,32 @@ dependent_objects(Oid extoid, StringInfo list, bool *releasable, bool *others)
 							  "  WHERE w.c OPERATOR(pg_catalog.=) g.c AND w.o OPERATOR(pg_catalog.=) g.o "
 							  "    AND (w.s OPERATOR(pg_catalog.=) 0 OR w.s OPERATOR(pg_catalog.=) g.s))) "
 							  "SELECT pg_catalog.pg_describe_object(u.c, u.o, u.s) COLLATE \"C\", "
-							  "       EXISTS (SELECT 1 FROM pg_catalog.pg_class r "
+							  "       CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_class r "
 							  "                WHERE r.relam IN (SELECT objid FROM ams) AND u.s OPERATOR(pg_catalog.=) 0 "
 							  "                  AND ((u.c OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
 							  "                        AND r.oid OPERATOR(pg_catalog.=) u.o) "
 							  "                    OR (u.c OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass "
 							  "                        AND r.oid OPERATOR(pg_catalog.=) (SELECT conindid FROM pg_catalog.pg_constraint "
-							  "                                          WHERE oid OPERATOR(pg_catalog.=) u.o)))) "
+							  "                                          WHERE oid OPERATOR(pg_catalog.=) u.o)))) THEN 'r' "
+	/* a migration's dual-write trigger (to_regproc: 0.1 has none) */
+							  "            WHEN u.c OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass "
+							  "             AND EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t "
+							  "                          WHERE t.oid OPERATOR(pg_catalog.=) u.o AND t.tgfoid OPERATOR(pg_catalog.=) "
+							  "                                pg_catalog.to_regproc('steward._migration_trigger')) THEN 'm' "
+							  "            ELSE 'o' END "
 							  "  FROM usr u "
 							  " WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d JOIN usr p "
 							  "     ON p.c OPERATOR(pg_catalog.=) d.refclassid AND p.o OPERATOR(pg_catalog.=) d.refobjid "
 							  "    AND (p.s OPERATOR(pg_catalog.=) 0 OR p.s OPERATOR(pg_catalog.=) d.refobjsubid) "
 							  "  WHERE d.classid OPERATOR(pg_catalog.=) u.c AND d.objid OPERATOR(pg_catalog.=) u.o "
 							  "    AND d.objsubid OPERATOR(pg_catalog.=) u.s AND d.deptype IN ('a', 'i', 'P', 'S')) "
+	/* a column of a relation that goes whole (an identity's, say) */
+							  "   AND NOT (u.s OPERATOR(pg_catalog.<>) 0 AND EXISTS (SELECT 1 FROM usr w "
+							  "     WHERE w.c OPERATOR(pg_catalog.=) u.c AND w.o OPERATOR(pg_catalog.=) u.o "
+							  "       AND w.s OPERATOR(pg_catalog.=) 0)) "
 							  "UNION "
 	/* rules left on tables switched to heap: their labels would outlive us */
-							  "SELECT pg_catalog.format('rules of table %s', r.relid) COLLATE \"C\", true "
+							  "SELECT pg_catalog.format('rules of table %s', r.relid) COLLATE \"C\", 'r' "
 							  "  FROM steward.column_rules r "
 							  "  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.relid "
 							  " WHERE c.relam NOT IN (SELECT objid FROM ams) "
@@ -414,11 +425,12 @@ dependent_objects(Oid extoid, StringInfo list, bool *releasable, bool *others)
 	n = (int) SPI_processed;
 	for (int i = 0; i < n; i++)
 	{
-		bool		isnull;
+		char	   *kind = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
 
-		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i],
-									   SPI_tuptable->tupdesc, 2, &isnull)))
+		if (kind[0] == 'r')
 			*releasable = true;
+		else if (kind[0] == 'm')
+			*migrating = true;
 		else
 			*others = true;
 		if (i < GUARD_LIST_MAX)
@@ -538,7 +550,9 @@ steward_guard_drop(PG_FUNCTION_ARGS)
 	StringInfoData list;
 	int			n;
 	bool		releasable;
+	bool		migrating;
 	bool		others;
+	StringInfoData hint;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -554,9 +568,40 @@ steward_guard_drop(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 
 	initStringInfo(&list);
-	n = dependent_objects(extoid, &list, &releasable, &others);
+	n = dependent_objects(extoid, &list, &releasable, &migrating, &others);
 	if (n == 0)
 		PG_RETURN_VOID();
+
+	/* What to do first, for each kind of object listed. */
+	initStringInfo(&hint);
+	if (releasable && !migrating && !others)
+		appendStringInfoString(&hint,
+							   "Release them first, keeping their data, indexes and constraint names: "
+							   "SELECT * FROM steward.release(tbl) for one table, or "
+							   "SELECT * FROM steward.release_all() for all of them.");
+	else
+	{
+		if (releasable)
+			appendStringInfoString(&hint,
+								   "Release the tables and indexes that use its access methods, "
+								   "keeping their data: SELECT * FROM steward.release_all(). ");
+		if (migrating)
+			appendStringInfoString(&hint,
+								   "Complete or roll back the migrations in progress "
+								   "(SELECT name, phase FROM steward.migrations). ");
+		if (others)
+			appendStringInfoString(&hint,
+								   releasable || migrating ?
+								   "Drop the other objects, or change them so that they no longer use "
+								   "the extension's types, functions, operators or views." :
+								   n == 1 ?
+								   "Drop it, or change it so that it no longer uses the extension's "
+								   "types, functions, operators or views, first." :
+								   "Drop them, or change them so that they no longer use the extension's "
+								   "types, functions, operators or views, first.");
+	}
+	while (hint.len > 0 && hint.data[hint.len - 1] == ' ')
+		hint.data[--hint.len] = '\0';
 
 	ereport(ERROR,
 			(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
@@ -570,18 +615,6 @@ steward_guard_drop(PG_FUNCTION_ARGS)
 			 errdetail_plural("Dropping it would drop or alter this object: %s.",
 							  "Dropping it would drop or alter these objects: %s.",
 							  n, list.data),
-			 !others ?
-			 errhint("Release them first, keeping their data, indexes and constraint names: "
-					 "SELECT * FROM steward.release(tbl) for one table, or "
-					 "SELECT * FROM steward.release_all() for all of them.") :
-			 !releasable ?
-			 errhint_plural("Drop it, or change it so that it no longer uses the extension's "
-							"types, functions, operators or views, first.",
-							"Drop them, or change them so that they no longer use the extension's "
-							"types, functions, operators or views, first.", n) :
-			 errhint("Release the tables and indexes that use its access methods first, "
-					 "keeping their data: SELECT * FROM steward.release_all(); "
-					 "then drop the other objects, or change them so that they no longer use "
-					 "the extension's types, functions, operators or views.")));
+			 errhint("%s", hint.data)));
 	PG_RETURN_VOID();
 }
