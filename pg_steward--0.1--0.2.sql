@@ -7902,8 +7902,9 @@ AS 'MODULE_PATHNAME', 'steward_rules_on_storage_ddl'
 LANGUAGE C;
 REVOKE ALL ON FUNCTION steward._rules_on_storage_ddl() FROM PUBLIC;
 
+-- CREATE SCHEMA: its CREATE TABLE elements may make partitions.
 CREATE EVENT TRIGGER steward_rules_storage ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE SCHEMA')
     EXECUTE FUNCTION steward._rules_on_storage_ddl();
 
 -- tracked_columns: a partitioned table's rule is enforced only while every

@@ -82,11 +82,33 @@ ALTER TABLE pv ATTACH PARTITION pv4 FOR VALUES IN (4);
 UPDATE pv SET v = -3 WHERE k = 4 AND id = 150;
 \echo :LAST_ERROR_SQLSTATE
 
+-- The attached rows are read as the partition's owner: code its owner
+-- wrote (here a forced row-security policy) never runs as anyone else.
+CREATE ROLE regress_p58_owner;
+CREATE FUNCTION p58_who() RETURNS bool LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE NOTICE 'policy runs as %', current_user;
+    RETURN true;
+END
+$$;
+CREATE TABLE pv9 (k int NOT NULL, id int NOT NULL, v bigint, seq int) USING steward;
+INSERT INTO pv9 VALUES (9, 1, 0);
+ALTER TABLE pv9 ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY p58 ON pv9 USING (p58_who());
+ALTER TABLE pv9 OWNER TO regress_p58_owner;
+ALTER TABLE pv ATTACH PARTITION pv9 FOR VALUES IN (9);
+DROP TABLE pv9;
+DROP FUNCTION p58_who();
+DROP ROLE regress_p58_owner;
+
 -- Finding 4: heap partitions under a table with rules.
 CREATE TABLE pv5 PARTITION OF pv FOR VALUES IN (5) USING heap;
 \echo :LAST_ERROR_SQLSTATE
 SET default_table_access_method = heap;
 CREATE TABLE pv5 PARTITION OF pv FOR VALUES IN (5);          -- the default AM
+\echo :LAST_ERROR_SQLSTATE
+RESET default_table_access_method;
+CREATE SCHEMA s58 CREATE TABLE pv5 PARTITION OF public.pv FOR VALUES IN (5) USING heap;
 \echo :LAST_ERROR_SQLSTATE
 SET default_table_access_method = steward;
 CREATE TABLE pv5 PARTITION OF pv FOR VALUES IN (5);          -- fine
@@ -97,6 +119,16 @@ ALTER TABLE pv ATTACH PARTITION pv6 FOR VALUES IN (6);
 -- ... also deep below the table with the rules, created or attached.
 CREATE TABLE pv4c PARTITION OF pv4 FOR VALUES FROM (200) TO (300) USING heap;
 \echo :LAST_ERROR_SQLSTATE
+-- Attaching below a sub-partition: the grandparent's rules apply.
+CREATE TABLE pv4d (k int NOT NULL, id int NOT NULL, v bigint, seq int) USING heap;
+ALTER TABLE pv4 ATTACH PARTITION pv4d FOR VALUES FROM (300) TO (400);
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE pv4d SET ACCESS METHOD steward;
+INSERT INTO pv4d VALUES (4, 300, 0);
+ALTER TABLE pv4 ATTACH PARTITION pv4d FOR VALUES FROM (300) TO (400);
+\echo :LAST_ERROR_SQLSTATE
+UPDATE pv4d SET v = 1;
+ALTER TABLE pv4 ATTACH PARTITION pv4d FOR VALUES FROM (300) TO (400);
 CREATE TABLE pv7 (k int NOT NULL, id int NOT NULL, v bigint, seq int) PARTITION BY RANGE (id);
 CREATE TABLE pv7a PARTITION OF pv7 FOR VALUES FROM (0) TO (100) USING heap;   -- no rule yet
 ALTER TABLE pv ATTACH PARTITION pv7 FOR VALUES IN (7);

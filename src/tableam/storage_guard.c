@@ -19,7 +19,9 @@
  *	  attach_state_machine raise on existing rows (23514).
  *
  * The checks run in the ddl_command_end event trigger
- * steward_rules_storage (tableam.sql) on the commands the event trigger
+ * steward_rules_storage (tableam.sql; CREATE TABLE, ALTER TABLE, and CREATE
+ * SCHEMA, whose CREATE TABLE elements are collected as commands of their
+ * own) on the commands the event trigger
  * machinery collected, whose subcommands tell ATTACH PARTITION and SET
  * ACCESS METHOD apart (as src/test/modules/test_ddl_deparse reads them).
  * The command has run by then, so catalogs show the new state; an error
@@ -62,8 +64,7 @@ typedef enum StorageDdl
 {
 	DDL_CREATE_PARTITION,
 	DDL_ATTACH_PARTITION,
-	DDL_SET_ACCESS_METHOD,
-	DDL_CONFIGURE				/* a rule added to a partitioned table */
+	DDL_SET_ACCESS_METHOD
 } StorageDdl;
 
 /* One rule that reaches a relation, and the relation carrying it. */
@@ -361,7 +362,7 @@ check_command(CollectedCommand *cmd)
 
 /*
  * steward._rules_on_storage_ddl(): the ddl_command_end event trigger for
- * CREATE TABLE and ALTER TABLE (steward_rules_storage).  Reads the commands
+ * CREATE TABLE, ALTER TABLE and CREATE SCHEMA (steward_rules_storage).  Reads the commands
  * the statement collected and refuses, rolling the statement back, any
  * that leaves rows where rules do not reach them (see the file header):
  * 0A000 for storage other than steward, 23514 for attached rows the rules
