@@ -91,6 +91,28 @@ RESET search_path;
 SELECT * FROM mig_trust_log;
 SELECT phase FROM steward.migrations WHERE name = 'mig_trust_path';
 
+-- track_versions and attach_state_machine read the catalogs (views on the
+-- table) under the caller's search_path too: an operator "=" on oid in a
+-- schema listed first must not run either.
+SET ROLE mig_trust_stranger;
+CREATE FUNCTION public.mig_trust_oideq(oid, oid) RETURNS boolean LANGUAGE sql
+    AS $$ INSERT INTO public.mig_trust_log VALUES (current_user, 'oid ='); SELECT $1 OPERATOR(pg_catalog.=) $2 $$;
+CREATE OPERATOR public.= (LEFTARG = oid, RIGHTARG = oid, FUNCTION = public.mig_trust_oideq);
+CREATE OPERATOR public.<> (LEFTARG = oid, RIGHTARG = oid, FUNCTION = public.mig_trust_oideq);
+RESET ROLE;
+CREATE TABLE public.mig_trust_v (id bigint PRIMARY KEY, v bigint NOT NULL, status text NOT NULL) USING steward;
+CREATE VIEW public.mig_trust_vw AS SELECT * FROM public.mig_trust_v;
+SET search_path = public, pg_catalog;
+SELECT steward.track_versions('mig_trust_v', 'v');
+SELECT steward.attach_state_machine('mig_trust_v', 'status', 'data_lifecycle');
+RESET search_path;
+SELECT * FROM mig_trust_log;
+DROP VIEW mig_trust_vw;
+DROP TABLE mig_trust_v;
+DROP OPERATOR public.= (oid, oid);
+DROP OPERATOR public.<> (oid, oid);
+DROP FUNCTION public.mig_trust_oideq(oid, oid);
+
 SELECT steward.migration_rollback('mig_trust_path');
 SELECT steward.migration_rollback('mig_trust');
 DROP TABLE mig_trust_s, mig_trust_t, mig_trust_mine, mig_trust_log;

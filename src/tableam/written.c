@@ -333,9 +333,16 @@ views_on(Oid base)
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(base)};
 	List	   *views = NIL;
+	MemoryContext outer = CurrentMemoryContext;
+	StewardAsOwner ctx;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	/*
+	 * As the current user, but with search_path pinned: this runs inside
+	 * track_versions / attach_state_machine under the caller's path, where
+	 * an operator "=" of a schema listed before pg_catalog would run with
+	 * the caller's rights (a reviewer's way to superuser).
+	 */
+	steward_as_role_begin(GetUserId(), STEWARD_PINNED_SEARCH_PATH, true, &ctx);
 	if (SPI_execute_with_args("SELECT DISTINCT r.ev_class FROM pg_catalog.pg_depend d"
 							  " JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid"
 							  " JOIN pg_catalog.pg_class c ON c.oid = r.ev_class"
@@ -348,12 +355,15 @@ views_on(Oid base)
 	{
 		bool		isnull;
 
-		views = lappend_oid(views,
-							DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-														   SPI_tuptable->tupdesc, 1,
-														   &isnull)));
+		Oid			view = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														  SPI_tuptable->tupdesc, 1,
+														  &isnull));
+		MemoryContext old = MemoryContextSwitchTo(outer);
+
+		views = lappend_oid(views, view);
+		MemoryContextSwitchTo(old);
 	}
-	SPI_finish();
+	steward_as_owner_end(&ctx);
 	return views;
 }
 
