@@ -238,6 +238,13 @@ steward_object_relabel(const ObjectAddress *object, const char *seclabel)
 		steward_check_partitions_use_steward(rel);
 		relation_close(rel, NoLock);
 	}
+	else if (seclabel != NULL && get_rel_relkind(object->objectId) == RELKIND_RELATION)
+	{
+		Relation	rel = relation_open(object->objectId, NoLock);
+
+		steward_check_no_inheritance_children(rel);
+		relation_close(rel, NoLock);
+	}
 
 	args[0] = ObjectIdGetDatum(object->objectId);
 	args[1] = Int16GetDatum((int16) object->objectSubId);

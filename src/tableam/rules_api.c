@@ -89,6 +89,8 @@ steward_open_table_to_configure(Oid relid)
 						 STEWARD_TABLE_AM)));
 	if (relkind == RELKIND_PARTITIONED_TABLE)
 		steward_check_partitions_use_steward(rel);
+	else
+		steward_check_no_inheritance_children(rel);
 	return rel;
 }
 

@@ -29,6 +29,7 @@ extern void steward_check_existing_versions(Relation rel, const char *colname);
 
 /* storage_guard.c */
 extern void steward_check_partitions_use_steward(Relation rel);
+extern void steward_check_no_inheritance_children(Relation rel);
 
 /* Called for each row an AFTER ROW trigger of a catalog table sees. */
 typedef void (*StewardCatalogRowFn) (Relation catalog, HeapTuple tuple);

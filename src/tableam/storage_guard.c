@@ -3,7 +3,7 @@
  * storage_guard.c
  *	  Keeps DDL from putting rows where the rules of a table do not reach.
  *
- * Only the steward access method enforces rules.  Three DDL paths would
+ * Only the steward access method enforces rules.  Four DDL paths would
  * otherwise store rows under a table's rules without them:
  *
  *	* a partition that is not a steward table under a partitioned table
@@ -13,6 +13,10 @@
  *	* ALTER TABLE … SET ACCESS METHOD away from steward on a table that
  *	  rules reach (its own or a partitioned ancestor's): refused, 0A000 —
  *	  switching back could not tell which rows were written meanwhile;
+ *	* an inheritance child (INHERITS, ALTER TABLE … INHERIT) of a table
+ *	  with rules, and a rule on a table with inheritance children: an UPDATE
+ *	  of the parent reaches the children's rows, which the parent's rules
+ *	  do not check: refused, 0A000 (partitions are the way to split it);
  *	* ATTACH PARTITION of a steward table whose stored rows the new
  *	  ancestors' rules refuse (a version below 1, a value the machine does
  *	  not declare): refused with the errors track_versions and
@@ -32,6 +36,7 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
@@ -47,6 +52,7 @@
 #include "tcop/deparse_utility.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -324,6 +330,70 @@ attached_relid(CollectedATSubcmd *sub, AlterTableCmd *atc)
 	return RangeVarGetRelid(pcmd->name, NoLock, true);
 }
 
+/*
+ * Refuse an inheritance child (INHERITS, ALTER TABLE ... INHERIT) of a
+ * table that rules reach: an UPDATE of the parent reaches the child's rows,
+ * which its own rules (none) would let through, and partitions are how a
+ * table with rules is split.  0A000.
+ */
+static void
+check_inheritance_parents(Oid child)
+{
+	Relation	inh = table_open(InheritsRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	List	   *parents = NIL;
+	ListCell   *lc;
+
+	ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(child));
+	scan = systable_beginscan(inh, InheritsRelidSeqnoIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		parents = lappend_oid(parents, ((Form_pg_inherits) GETSTRUCT(tup))->inhparent);
+	systable_endscan(scan);
+	table_close(inh, AccessShareLock);
+
+	foreach(lc, parents)
+	{
+		ReachingRule rule;
+
+		if (get_rel_relkind(lfirst_oid(lc)) == RELKIND_PARTITIONED_TABLE ||
+			!rule_reaching(lfirst_oid(lc), &rule))
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("table \"%s\" cannot inherit from \"%s\", which has pg_steward rules",
+						get_rel_name(child), get_rel_name(lfirst_oid(lc))),
+				 errdetail("An UPDATE of \"%s\" would reach the child's rows, where its %s rule on column \"%s\" does not apply.",
+						   rule.holder_name, rule.kind, rule.attname),
+				 errhint("Use a partitioned table with steward partitions instead.")));
+	}
+	list_free(parents);
+}
+
+/*
+ * A table about to carry a rule must have no inheritance children (see
+ * check_inheritance_parents); partitions are checked by
+ * steward_check_partitions_use_steward.  0A000.
+ */
+void
+steward_check_no_inheritance_children(Relation rel)
+{
+	List	   *children;
+
+	if (rel->rd_rel->relkind != RELKIND_RELATION || !rel->rd_rel->relhassubclass)
+		return;
+	children = find_inheritance_children(RelationGetRelid(rel), AccessShareLock);
+	if (children != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("table \"%s\" has inheritance child \"%s\"",
+						RelationGetRelationName(rel), get_rel_name(linitial_oid(children))),
+				 errdetail("An UPDATE of the table would reach the children's rows, where its rules do not apply."),
+				 errhint("Use a partitioned table with steward partitions instead, or ALTER TABLE ... NO INHERIT the children first.")));
+}
+
 /* One collected CREATE TABLE or ALTER TABLE command. */
 static void
 check_command(CollectedCommand *cmd)
@@ -337,6 +407,10 @@ check_command(CollectedCommand *cmd)
 				((CreateStmt *) cmd->parsetree)->partbound != NULL &&
 				cmd->d.simple.address.classId == RelationRelationId)
 				check_tree_storage(cmd->d.simple.address.objectId, DDL_CREATE_PARTITION);
+			else if (cmd->parsetree && IsA(cmd->parsetree, CreateStmt) &&
+					 ((CreateStmt *) cmd->parsetree)->inhRelations != NIL &&
+					 cmd->d.simple.address.classId == RelationRelationId)
+				check_inheritance_parents(cmd->d.simple.address.objectId);
 			break;
 		case SCT_AlterTable:
 			if (cmd->d.alterTable.classId != RelationRelationId)
@@ -353,6 +427,8 @@ check_command(CollectedCommand *cmd)
 					check_attached(cmd->d.alterTable.objectId, attached_relid(sub, atc));
 				else if (atc->subtype == AT_SetAccessMethod)
 					check_leaf_storage(cmd->d.alterTable.objectId, DDL_SET_ACCESS_METHOD);
+				else if (atc->subtype == AT_AddInherit)
+					check_inheritance_parents(cmd->d.alterTable.objectId);
 			}
 			break;
 		default:
