@@ -245,25 +245,6 @@ steward_migration_start(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* The first column of SPI's result as a list of OIDs, allocated in "outer". */
-static List *
-spi_oids(MemoryContext outer)
-{
-	List	   *oids = NIL;
-	bool		isnull;
-
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		Oid			oid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-														 SPI_tuptable->tupdesc, 1, &isnull));
-		MemoryContext old = MemoryContextSwitchTo(outer);
-
-		oids = lappend_oid(oids, oid);
-		MemoryContextSwitchTo(old);
-	}
-	return oids;
-}
-
 /* The tables of an active migration; 42704 if it does not exist, 55000 if it is over. */
 static List *
 migration_tables(const char *name, MemoryContext outer)
@@ -284,7 +265,7 @@ migration_tables(const char *name, MemoryContext outer)
 							  " WHERE migration = $1 AND active ORDER BY ord",
 							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_tables");
-	relids = spi_oids(outer);
+	relids = steward_spi_oids(outer);
 	/* Finished (or all its tables dropped): nothing may change its record. */
 	if (relids == NIL)
 		ereport(ERROR,
@@ -327,7 +308,7 @@ tables_of_record(Jsonb *data, MemoryContext outer)
 			" WHERE r IS NOT NULL",
 			1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the tables of a migration record");
-	relids = spi_oids(outer);
+	relids = steward_spi_oids(outer);
 	SPI_finish();
 	return relids;
 }

@@ -458,3 +458,26 @@ steward_check_table_owner(Oid relid)
 		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(get_rel_relkind(relid)),
 					   get_rel_name(relid));
 }
+
+/*
+ * The first column of the last SPI result, as a list of OIDs allocated in
+ * "outer" (a context that outlives SPI_finish, such as the caller's before
+ * it connected).  Raises nothing; NULLs are read as InvalidOid.
+ */
+List *
+steward_spi_oids(MemoryContext outer)
+{
+	List	   *oids = NIL;
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			oid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														 SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContext old = MemoryContextSwitchTo(outer);
+
+		oids = lappend_oid(oids, oid);
+		MemoryContextSwitchTo(old);
+	}
+	return oids;
+}

@@ -54,6 +54,7 @@ extern void steward_as_owner_begin_lazy(Oid relid, StewardAsOwner *ctx);
 extern void steward_as_owner_spi(StewardAsOwner *ctx);
 extern void steward_as_table_owner_begin(Relation rel, bool spi, StewardAsOwner *ctx);
 extern void steward_as_owner_end(StewardAsOwner *ctx);
+extern List *steward_spi_oids(MemoryContext outer);
 extern void steward_pin_output_settings(void);
 extern void steward_pin_settings(const char *const settings[][2], int n);
 

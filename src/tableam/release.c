@@ -294,18 +294,8 @@ user_relations(void)
 					" ORDER BY (SELECT pg_catalog.count(*) FROM pg_catalog.pg_partition_ancestors(k.oid)), k.oid",
 					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not list the relations that use pg_steward");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-														   SPI_tuptable->tupdesc, 1,
-														   &isnull));
-		/* The list outlives SPI_finish(). */
-		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
-
-		relids = lappend_oid(relids, relid);
-		MemoryContextSwitchTo(spi_cxt);
-	}
+	/* The list outlives SPI_finish(). */
+	relids = steward_spi_oids(caller_cxt);
 	steward_as_owner_end(&ctx);
 	return relids;
 }

@@ -332,7 +332,7 @@ views_on(Oid base)
 {
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(base)};
-	List	   *views = NIL;
+	List	   *views;
 	MemoryContext outer = CurrentMemoryContext;
 	StewardAsOwner ctx;
 
@@ -351,18 +351,7 @@ views_on(Oid base)
 							  "   AND d.refobjid = $1 AND r.ev_class <> $1 AND c.relkind = 'v'",
 							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the views of relation %u", base);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-
-		Oid			view = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-														  SPI_tuptable->tupdesc, 1,
-														  &isnull));
-		MemoryContext old = MemoryContextSwitchTo(outer);
-
-		views = lappend_oid(views, view);
-		MemoryContextSwitchTo(old);
-	}
+	views = steward_spi_oids(outer);
 	steward_as_owner_end(&ctx);
 	return views;
 }
