@@ -206,7 +206,10 @@ like($stderr, qr/statement timeout/, 'the second backfill is cancelled midway');
 my $partial = $node->safe_psql('postgres',
 	q{SELECT rows_backfilled || '/' || rows_total || ' ' || backfill_status
 	    FROM steward.migrations WHERE name = 'orders_currency'});
-like($partial, qr{^[1-9]\d*/\d+ cancelled$}, "midway: $partial");
+# cancelled when the timeout lands in a batch or a pause (recorded by the
+# job), interrupted when it lands on the COMMIT between two batches, where
+# PL/pgSQL cannot catch it (src/lifecycle/README.md); never still running.
+like($partial, qr{^[1-9]\d*/\d+ (cancelled|interrupted)$}, "midway: $partial");
 $node->safe_psql('postgres', q{SELECT steward.migration_rollback('orders_currency')});
 is($node->safe_psql('postgres', $checksum_sql), $before,
 	'rolled back midway: row count and checksum equal');
