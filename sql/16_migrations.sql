@@ -222,7 +222,10 @@ SELECT steward.migration_start('midway', $$[
 SET statement_timeout = '300ms';
 CALL steward.migration_backfill('midway', 1, 10);    -- cancelled after a few batches
 RESET statement_timeout;
-SELECT backfill_status, rows_backfilled BETWEEN 1 AND 29 AS partly FROM steward.migrations
+-- cancelled, or interrupted when the cancel lands on a COMMIT between batches
+-- (src/lifecycle/README.md)
+SELECT backfill_status IN ('cancelled', 'interrupted') AS stopped,
+       rows_backfilled BETWEEN 1 AND 29 AS partly FROM steward.migrations
  WHERE name = 'midway';
 SELECT steward.migration_rollback('midway');
 SELECT * FROM events_checksum;
