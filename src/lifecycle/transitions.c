@@ -284,13 +284,15 @@ steward_set_state_check(PG_FUNCTION_ARGS)
  * brings (steward._apply_label_checks, labels.sql): check_sql parses as
  * exactly one SELECT (it is parsed, never run) and the state is one that
  * machine declares.  Raises 22023 or a syntax error (42601).  Called as
- * the owner of the extension's tables; takes no lock.
+ * the owner of the extension's tables; takes no lock.  Reads the machine
+ * with search_path pinned (steward_as_role_begin, the same role).
  */
 Datum
 steward_validate_state_check(PG_FUNCTION_ARGS)
 {
 	char	   *machine;
 	char	   *state;
+	StewardAsOwner ctx;
 
 	steward_require_arg(fcinfo, 0, "machine");
 	steward_require_arg(fcinfo, 1, "state");
@@ -298,10 +300,15 @@ steward_validate_state_check(PG_FUNCTION_ARGS)
 	machine = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	state = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	check_check_sql(text_to_cstring(PG_GETARG_TEXT_PP(2)));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+
+	/*
+	 * check_edge's operators (=, ||, = ANY) must be pg_catalog's whoever
+	 * calls this and under whatever search_path: the same role, path
+	 * pinned.
+	 */
+	steward_as_role_begin(GetUserId(), STEWARD_PINNED_SEARCH_PATH, true, &ctx);
 	check_edge(machine, state, state);
-	SPI_finish();
+	steward_as_owner_end(&ctx);
 	PG_RETURN_VOID();
 }
 

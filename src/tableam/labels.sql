@@ -35,7 +35,13 @@ BEGIN
         RAISE EXCEPTION 'relation "%" already tracks versions in column "%"', tbl, other
             USING ERRCODE = 'duplicate_object', DETAIL = 'A table has at most one version column.';
     END IF;
-    EXECUTE format('SELECT count(*) FROM %s WHERE %I < 1', tbl, col) INTO n;
+    -- The rows are read as the table's owner (steward._migration_exec:
+    -- restricted, search_path pinned), never as the extension's owner that
+    -- runs this function: planning and scanning the table evaluates code
+    -- its owner wrote (index expressions and predicates, folded by the
+    -- planner; policies).
+    n := (steward._migration_exec(tbl, format(
+            'SELECT pg_catalog.count(*) FROM %s WHERE %I OPERATOR(pg_catalog.<) 1', tbl, col)))[1]::bigint;
     IF n > 0 THEN
         RAISE EXCEPTION 'relation "%" has % rows with a version below 1 in column "%"', tbl, n, col
             USING ERRCODE = 'check_violation';
@@ -109,8 +115,12 @@ BEGIN
                   HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
                                 v_machine, pg_get_userbyid(caller::oid));
     END IF;
-    EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text = ANY ($1))', tbl, col, col)
-       INTO n USING (SELECT d.states FROM steward.machine_definitions d WHERE d.name = v_machine);
+    -- As the table's owner, as in _apply_label_version.
+    n := (steward._migration_exec(tbl, format(
+            'SELECT pg_catalog.count(*) FROM %s WHERE %I IS NULL'
+            ' OR NOT (%I::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]))',
+            tbl, col, col),
+            ARRAY[(SELECT d.states FROM steward.machine_definitions d WHERE d.name = v_machine)::text]))[1]::bigint;
     IF n > 0 THEN
         RAISE EXCEPTION 'column "%" of relation "%" holds % values that machine "%" does not declare',
                 col, tbl, n, v_machine USING ERRCODE = 'check_violation';
