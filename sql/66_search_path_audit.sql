@@ -9,7 +9,8 @@
 -- pg_catalog.  Every shadow records who ran it in spa_log; the test ends
 -- with an empty spa_log.
 \set SHOW_CONTEXT never
-CREATE ROLE spa_owner;
+CREATE ROLE spa_owner LOGIN;
+SELECT current_user AS spa_super \gset
 CREATE SCHEMA spa AUTHORIZATION spa_owner;
 CREATE SCHEMA spa_evil AUTHORIZATION spa_owner;
 CREATE TABLE public.spa_log (who text, what text);
@@ -129,13 +130,17 @@ SELECT "check", passed FROM steward.verify('spa.t2');
 -- A column migration, its backfill (procedure) and its end.
 SELECT steward.migration_start('spa_mig', '[{"add_column": {"table": "t2",
         "column": "note", "type": "text", "up": "upper(status)"}}]');
+INSERT INTO spa.t2 (id) VALUES (6);
 CALL steward.migration_backfill('spa_mig', 2);
 SELECT "check", passed FROM steward.migration_validate('spa_mig');
 SELECT steward.migration_complete('spa_mig');
 SELECT steward.migration_cleanup('spa_mig');
--- An index migration: the build worker starts with the role's settings
--- (below), and pins search_path before its first transaction.
+-- An index migration: the build worker logs in as the session's user and
+-- starts with that role's settings (here a hostile search_path), and pins
+-- search_path before its first transaction.
 ALTER ROLE spa_owner SET search_path = spa_evil, pg_catalog, spa;
+\c - spa_owner
+SHOW search_path;
 SELECT steward.migration_start('spa_ix', '[{"create_index": {"table": "t2",
         "name": "t2_live", "definition": "(id)", "where": "status <> ''draft''"}}]');
 CALL steward.migration_backfill('spa_ix');
@@ -144,14 +149,27 @@ SELECT phase, result FROM steward.migrations WHERE name OPERATOR(pg_catalog.=) '
 SELECT "check", passed FROM steward.migration_validate('spa_ix') WHERE "check" LIKE 'index %';
 SELECT steward.migration_complete('spa_ix');
 SELECT steward.migration_cleanup('spa_ix');
+-- A relayout and its backfill (another procedure).
+CREATE TABLE spa.t4 (id bigint PRIMARY KEY, n integer NOT NULL DEFAULT 0) USING steward;
+INSERT INTO spa.t4 (id) SELECT g FROM pg_catalog.generate_series(1, 6) g;
+SELECT steward.migration_start('spa_rl', '[{"relayout": {"table": "t4",
+        "partition_by": "HASH (id)", "partitions": 2}}]');
+UPDATE spa.t4 SET n = 1;
+CALL steward.migration_backfill('spa_rl', 4);
+SELECT "check", passed FROM steward.migration_validate('spa_rl');
+SELECT steward.migration_complete('spa_rl');
+SELECT steward.migration_cleanup('spa_rl');
 -- The event triggers (SECURITY DEFINER, pinned) on the owner's DDL.
 ALTER TABLE spa.t2 RENAME COLUMN changed TO changed_at;
 ALTER TABLE spa.t2 ADD COLUMN extra integer;
+ALTER TABLE spa.t2 DROP COLUMN extra;
 SELECT steward.detach_state_machine('spa.t2', 'status');
 SELECT steward.untrack('spa.t2', 'v');
 SELECT steward.drop_state_machine('spa_m');
-RESET search_path;
-RESET ROLE;
+SELECT steward.set_retention('spa.t2', NULL);
+SELECT object_type, action FROM steward.release('spa.t2');
+DROP TABLE spa.t4;
+\c - :spa_super
 SELECT * FROM spa_log;
 
 -- 3. Code the table's owner wrote runs as the owner, also when a superuser
@@ -181,6 +199,7 @@ SELECT state, passed, violations FROM steward.validate('spa.t3');
 CALL steward.run_transition('spa.t3', 'draft', 'live', NULL, 3);
 SELECT "check", passed FROM steward.verify('spa.t3');
 SELECT count(*) AS ranges FROM steward.checksum_ranges('spa.t3', 'id', 2);
+SELECT state, rows FROM steward.state_counts WHERE relid OPERATOR(pg_catalog.=) 'spa.t3'::regclass;
 -- The label path's check of a state (revoked from PUBLIC; a superuser
 -- calling it directly still gets pg_catalog's operators).
 SELECT steward._validate_state_check('spa_m3', 'live', 'SELECT 0');
