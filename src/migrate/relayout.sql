@@ -765,15 +765,23 @@ DECLARE
     size pg_catalog.int4;
     t pg_catalog.record;
     resume pg_catalog.text[];
+    label pg_catalog.text;
 BEGIN
     size := steward._relayout_backfill_begin(mig, batch_size, max_rows_per_sec);
     COMMIT;
     t := steward._relayout_tables(mig);
     SELECT x.last_key INTO resume FROM steward.migration_tables x
      WHERE x.migration OPERATOR(pg_catalog.=) mig AND x.ord OPERATOR(pg_catalog.=) 1;
+    -- The governor job's label names the table schema-qualified whatever
+    -- the caller's search_path (this procedure cannot pin one), as
+    -- run_transition's and column backfills' do.
+    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) INTO label
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+     WHERE c.oid OPERATOR(pg_catalog.=) t.old_rel;
     CALL steward._run_batches('_relayout_batch', '_migration_batch_status',
         pg_catalog.jsonb_build_object('name', mig, 'relid', t.old_rel::pg_catalog.oid,
-                                      'table', t.old_rel::pg_catalog.text, 'keyset', true,
+                                      'table', label, 'keyset', true,
                                       'first', steward._relayout_batch_sql(mig, false),
                                       'next', steward._relayout_batch_sql(mig, true)),
         size, max_rows_per_sec, resume);

@@ -55,11 +55,46 @@ steward_data_dir_space(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The longest retention set_retention accepts: what steward.capacity_estimate
+ * takes as retention_days (a month counts 30 days, as interval comparison
+ * counts it).  Longer is a typo, not a policy, and no retention (NULL)
+ * already says "kept forever".
+ */
+#define STEWARD_MAX_RETENTION_DAYS 36500
+
+/* 22023 unless 0 < retention <= STEWARD_MAX_RETENTION_DAYS, naming the range. */
+static void
+check_retention(Datum retention)
+{
+	Interval   *zero = palloc0(sizeof(Interval));
+	Interval   *longest = palloc0(sizeof(Interval));
+	bool		positive;
+
+	longest->day = STEWARD_MAX_RETENTION_DAYS;
+	positive = DatumGetBool(DirectFunctionCall2(interval_gt, retention,
+												IntervalPGetDatum(zero)));
+	if (!positive ||
+		DatumGetBool(DirectFunctionCall2(interval_gt, retention,
+										 IntervalPGetDatum(longest))))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 positive ?
+				 errmsg("retention must be at most %d days, got %s",
+						STEWARD_MAX_RETENTION_DAYS,
+						DatumGetCString(DirectFunctionCall1(interval_out, retention))) :
+				 errmsg("retention must be positive, got %s",
+						DatumGetCString(DirectFunctionCall1(interval_out, retention))),
+				 errhint("A retention is more than 0 and at most %d days (100 years); "
+						 "NULL removes it.", STEWARD_MAX_RETENTION_DAYS)));
+}
+
+/*
  * steward.set_retention(tbl, retention): how long rows of a table are kept,
  * for steward.capacity; NULL removes it.  The current user (as SET ROLE
  * leaves it, pg_class_ownercheck semantics) must own the table, which must
  * be a table.  Writes steward.table_retention as its owner.  Takes
- * AccessShareLock on the table.  Errors: 22004, 42P01, 42809, 42501, 22023.
+ * AccessShareLock on the table.  Errors: 22004, 42P01, 42809, 42501, 22023
+ * (not positive, or longer than STEWARD_MAX_RETENTION_DAYS).
  */
 Datum
 steward_set_retention(PG_FUNCTION_ARGS)
@@ -76,17 +111,7 @@ steward_set_retention(PG_FUNCTION_ARGS)
 	rel = steward_open_user_relation(relid, AccessShareLock, STEWARD_KINDS_TABLES,
 									 "steward.set_retention()");
 	if (!PG_ARGISNULL(1))
-	{
-		Interval   *zero = palloc0(sizeof(Interval));
-
-		if (DatumGetBool(DirectFunctionCall2(interval_le, PG_GETARG_DATUM(1),
-											 IntervalPGetDatum(zero))))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("retention must be positive, got %s",
-							DatumGetCString(DirectFunctionCall1(interval_out,
-																PG_GETARG_DATUM(1))))));
-	}
+		check_retention(PG_GETARG_DATUM(1));
 
 	args[0] = ObjectIdGetDatum(relid);
 	args[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);

@@ -240,8 +240,16 @@ steward_object_relabel(const ObjectAddress *object, const char *seclabel)
 	}
 	else if (seclabel != NULL && get_rel_relkind(object->objectId) == RELKIND_RELATION)
 	{
-		Relation	rel = relation_open(object->objectId, NoLock);
+		Relation	rel;
 
+		/*
+		 * A rule on a table of another access method would be silently
+		 * unenforced: refused, so that a restore with
+		 * --no-table-access-method (tables come back as heap) reports
+		 * each rule it could not keep.  Removing a label stays allowed.
+		 */
+		steward_check_rule_storage(object->objectId);
+		rel = relation_open(object->objectId, NoLock);
 		steward_check_no_inheritance_children(rel);
 		relation_close(rel, NoLock);
 	}

@@ -325,7 +325,15 @@ steward_release_all(PG_FUNCTION_ARGS)
  * column, and the owner of an internal part (a view with its rule).  So it
  * covers tables, materialized views and indexes using the access methods,
  * columns of the extension's types, views over its views, functions,
- * defaults, constraints and indexes calling its functions or operators.
+ * defaults, constraints and indexes calling its functions or operators,
+ * casts, transforms, event triggers and foreign-data wrappers using its
+ * functions, operator families and classes for steward_hash, and the
+ * entries of publications, statistics objects, rules and owned sequences
+ * attached to its tables.  A part of a member is an internal dependent,
+ * or an auto dependent of a kind the extension's script creates as a part
+ * (a constraint, default, index, policy, operator-family entry, or a
+ * trigger running one of its functions); every other auto dependent is a
+ * user's object that would go with the extension.
  * Parts of an object already listed are not listed (core's NOTICE omits
  * them too).  Dependencies declared with DEPENDS ON EXTENSION ('x') are
  * left out: their owner asked for them to go with it.  Also listed: rules
@@ -368,12 +376,35 @@ dependent_objects(Oid extoid, StringInfo list, bool *releasable, bool *migrating
 							  "  UNION SELECT e.dc, e.dobj, e.ds FROM gone g JOIN edges e "
 							  "     ON e.sc OPERATOR(pg_catalog.=) g.c AND e.so OPERATOR(pg_catalog.=) g.o "
 							  "    AND (g.s OPERATOR(pg_catalog.=) 0 OR e.ss OPERATOR(pg_catalog.=) g.s)), "
-	/* the members and their parts */
+	/*
+	 * the members and their parts: internal parts, and auto dependents
+	 * only of the kinds the extension's script creates as parts of its
+	 * objects; any other auto dependent is a user's (an operator family or
+	 * class for steward_hash, a publication's table, a statistics object,
+	 * a rule, a sequence owned by one of its columns, a trigger running a
+	 * user's function).  Indexes, constraints and policies a superuser
+	 * adds to the extension's own tables cannot be told from its own: they
+	 * count as its parts.
+	 */
 							  "owned(c, o, s) AS ("
 							  "  SELECT classid, objid, objsubid FROM members "
 							  "  UNION SELECT d.classid, d.objid, d.objsubid FROM owned w JOIN pg_catalog.pg_depend d "
 							  "     ON d.refclassid OPERATOR(pg_catalog.=) w.c AND d.refobjid OPERATOR(pg_catalog.=) w.o "
-							  "    AND d.deptype IN ('a', 'i')), "
+							  "    AND (d.deptype OPERATOR(pg_catalog.=) 'i' "
+							  "      OR (d.deptype OPERATOR(pg_catalog.=) 'a' AND ("
+							  "           d.classid IN ('pg_catalog.pg_constraint'::pg_catalog.regclass, "
+							  "                         'pg_catalog.pg_attrdef'::pg_catalog.regclass, "
+							  "                         'pg_catalog.pg_policy'::pg_catalog.regclass, "
+							  "                         'pg_catalog.pg_amop'::pg_catalog.regclass, "
+							  "                         'pg_catalog.pg_amproc'::pg_catalog.regclass) "
+							  "        OR (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
+							  "            AND EXISTS (SELECT 1 FROM pg_catalog.pg_class i "
+							  "                         WHERE i.oid OPERATOR(pg_catalog.=) d.objid AND i.relkind IN ('i', 'I'))) "
+							  "        OR (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass "
+							  "            AND EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t JOIN members f "
+							  "                          ON f.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass "
+							  "                         AND f.objid OPERATOR(pg_catalog.=) t.tgfoid "
+							  "                       WHERE t.oid OPERATOR(pg_catalog.=) d.objid)))))), "
 							  "usr AS (SELECT * FROM gone g WHERE NOT EXISTS (SELECT 1 FROM owned w "
 							  "  WHERE w.c OPERATOR(pg_catalog.=) g.c AND w.o OPERATOR(pg_catalog.=) g.o "
 							  "    AND (w.s OPERATOR(pg_catalog.=) 0 OR w.s OPERATOR(pg_catalog.=) g.s))) "

@@ -62,6 +62,45 @@ rule_kind_name(RuleKind kind)
 }
 
 /*
+ * A table (relkind r) takes a rule only while it uses the steward access
+ * method, the one that enforces rules: 42809 otherwise, with the ALTER
+ * TABLE that converts it.  Every way a rule arrives checks this: the API
+ * functions, a security label (labels.c; a restore with
+ * --no-table-access-method creates the table as heap first) and a row
+ * written into steward.column_rules (a whole-database restore's data, a
+ * hand edit).  Partitioned tables are checked partition by partition
+ * (steward_check_partitions_use_steward); no lock is taken here.
+ */
+void
+steward_check_rule_storage(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Form_pg_class form;
+	char	   *nspname;
+	char	   *relname;
+
+	if (!HeapTupleIsValid(tup))
+		return;
+	form = (Form_pg_class) GETSTRUCT(tup);
+	if (form->relkind != RELKIND_RELATION ||
+		form->relam == get_table_am_oid(STEWARD_TABLE_AM, false))
+	{
+		ReleaseSysCache(tup);
+		return;
+	}
+	nspname = get_namespace_name(form->relnamespace);
+	relname = pstrdup(NameStr(form->relname));
+	ReleaseSysCache(tup);
+	ereport(ERROR,
+			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+			 errmsg("relation \"%s\" does not use access method \"%s\"",
+					relname, STEWARD_TABLE_AM),
+			 errdetail("Only access method \"%s\" enforces rules.", STEWARD_TABLE_AM),
+			 errhint("Convert it first: ALTER TABLE %s SET ACCESS METHOD %s;",
+					 quote_qualified_identifier(nspname, relname), STEWARD_TABLE_AM)));
+}
+
+/*
  * Open the table to configure, after checking that the caller owns it.  The
  * lock conflicts with every writer, so no write is in flight while the rules
  * change and every later write sees the new rules (as with CREATE TRIGGER).
@@ -77,16 +116,7 @@ steward_open_table_to_configure(Oid relid)
 									 "a column rule");
 	relkind = rel->rd_rel->relkind;
 
-	if (relkind == RELKIND_RELATION &&
-		rel->rd_rel->relam != get_table_am_oid(STEWARD_TABLE_AM, false))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("relation \"%s\" does not use access method \"%s\"",
-						RelationGetRelationName(rel), STEWARD_TABLE_AM),
-				 errhint("Convert it first: ALTER TABLE %s SET ACCESS METHOD %s;",
-						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-													RelationGetRelationName(rel)),
-						 STEWARD_TABLE_AM)));
+	steward_check_rule_storage(RelationGetRelid(rel));
 	if (relkind == RELKIND_PARTITIONED_TABLE)
 		steward_check_partitions_use_steward(rel);
 	else
@@ -472,11 +502,45 @@ steward_catalog_row_trigger(FunctionCallInfo fcinfo, const char *name,
  * AFTER ROW trigger on steward.column_rules.  Fires for the API functions,
  * for the rows pg_restore loads, and for hand edits alike, so every path
  * that changes a rule reaches the caches of all backends and the column's
- * security label (labels.c), which carries the rule in dumps.
+ * security label (labels.c), which carries the rule in dumps.  A row that
+ * puts a rule on a table not using the steward access method is refused
+ * (42809, steward_check_rule_storage).
  */
 Datum
 steward_column_rules_changed(PG_FUNCTION_ARGS)
 {
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	/*
+	 * A new rule, or one moved to another table, must reach a steward
+	 * table, or it would be silently unenforced (steward_check_rule_storage).
+	 * Rules already there stay editable.
+	 */
+	if (CALLED_AS_TRIGGER(fcinfo))
+	{
+		HeapTuple	written = NULL;
+
+		if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+			written = trigdata->tg_trigtuple;
+		else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
+				 rule_tuple_relid(trigdata->tg_relation, trigdata->tg_trigtuple) !=
+				 rule_tuple_relid(trigdata->tg_relation, trigdata->tg_newtuple))
+			written = trigdata->tg_newtuple;
+		if (written != NULL)
+		{
+			Oid			relid = rule_tuple_relid(trigdata->tg_relation, written);
+
+			if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+			{
+				Relation	rel = relation_open(relid, AccessShareLock);
+
+				steward_check_partitions_use_steward(rel);
+				relation_close(rel, NoLock);
+			}
+			else if (OidIsValid(relid))
+				steward_check_rule_storage(relid);
+		}
+	}
 	steward_catalog_row_trigger(fcinfo, "steward_column_rules_changed", rule_row_changed);
 	return PointerGetDatum(NULL);
 }

@@ -19,6 +19,7 @@
 #include "utils/rel.h"
 
 extern Relation steward_open_table_to_configure(Oid relid);
+extern void steward_check_rule_storage(Oid relid);
 extern Form_pg_attribute steward_lookup_column(Relation rel, const char *colname);
 extern void steward_enter_rules_owner(StewardAsOwner *ctx);
 extern uint64 steward_delete_column_rules(Oid relid, const char *colname, const char *kind);
