@@ -105,6 +105,31 @@ SELECT relid, attname, kind, machine FROM steward.column_rules
  WHERE relid = 'spa.lab'::regclass ORDER BY attname;
 SELECT * FROM spa_log;
 
+-- The event trigger that checks later DDL against the columns the access
+-- method sets (steward._rules_on_written_ddl, SECURITY DEFINER) reads each
+-- table of the tree as its owner: loading a partition key folds its
+-- expressions, here the owner's guard.
+SET ROLE spa_owner;
+CREATE TABLE spa.pk (id bigint NOT NULL, v bigint NOT NULL DEFAULT 1)
+    PARTITION BY RANGE ((id + spa.guard(0)));
+CREATE TABLE spa.pk1 PARTITION OF spa.pk FOR VALUES FROM (0) TO (100) USING steward;
+SELECT steward.track_versions('spa.pk', 'v');
+RESET ROLE;
+\c
+SET ROLE spa_owner;
+SET search_path = spa_evil, pg_catalog, spa;
+ALTER TABLE spa.pk ADD COLUMN note text;
+RESET ROLE;
+\c
+SET ROLE spa_owner;
+SECURITY LABEL FOR steward ON COLUMN spa.pk.v IS '{"v": 1, "kind": "version"}';
+RESET ROLE;
+\c
+-- A superuser configuring the owner's table: the same check, as the owner.
+SELECT steward.untrack('spa.pk', 'v');
+SELECT steward.track_versions('spa.pk', 'v');
+DROP TABLE spa.pk;
+
 -- 2. Entry points that switch to the owner of the extension's tables (C,
 -- steward_as_owner_begin: search_path pinned) and the procedures that
 -- cannot pin it (a SET clause forbids COMMIT: every name qualified by

@@ -491,10 +491,21 @@ check_written_walk(Oid relid, bool configuring, List **views_seen)
 	foreach(lc, tree)
 	{
 		Relation	r = open_to_check(lfirst_oid(lc), configuring);
+		StewardAsOwner ctx;
 
 		if (r == NULL)
 			continue;
+
+		/*
+		 * As the relation's owner (restricted, search_path pinned), never
+		 * as the caller nor as the extension's owner that runs the event
+		 * trigger: loading the partition key folds its expressions
+		 * (eval_const_expressions), so an immutable function of the
+		 * owner's with constant arguments runs here.
+		 */
+		steward_as_table_owner_begin(r, false, &ctx);
 		check_relation(r, configuring);
+		steward_as_owner_end(&ctx);
 		relation_close(r, NoLock);
 	}
 }
@@ -505,7 +516,8 @@ check_written_walk(Oid relid, bool configuring, List **views_seen)
  * change the definition first; every relation of the tree is read, with
  * AccessShareLock) rather than after DDL (only relations the command
  * locked are read; see the file header).  Raises 0A000 naming the
- * generated column, constraint, partition key, policy or view.
+ * generated column, constraint, partition key, policy or view.  Each
+ * relation of the tree is read as its owner (check_written_walk).
  */
 void
 steward_check_written_columns(Oid relid, bool configuring)
