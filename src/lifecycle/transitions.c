@@ -812,6 +812,14 @@ steward_transition_batch(PG_FUNCTION_ARGS)
 	qualname = qualified_name(rel);
 	col = quote_identifier(run.column);
 
+	/*
+	 * From here on as the table's owner: the key's input function is the
+	 * owner's code too (domain_in runs the CHECK constraints of a domain
+	 * the owner made the key's type).
+	 */
+	steward_as_table_owner_begin(rel, true, &ctx);
+	force_key_order_plan();
+
 	args[0] = CStringGetTextDatum(run.from);
 	args[1] = Int32GetDatum(batch_size);
 	args[2] = CStringGetTextDatum(run.to);
@@ -875,8 +883,6 @@ steward_transition_batch(PG_FUNCTION_ARGS)
 					 ret.data,
 					 ki.natts > 0 ? " ORDER BY " : "", desc.data);
 
-	steward_as_table_owner_begin(rel, true, &ctx);
-	force_key_order_plan();
 	if (SPI_execute_with_args(sql.data, nargs, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not move a batch of \"%s\"", RelationGetRelationName(rel));
 	if (SPI_processed == 1)
