@@ -8419,3 +8419,82 @@ BEGIN
     COMMIT;
 END
 $$;
+
+-- issue 18: backfill batches lock FOR NO KEY UPDATE, as an UPDATE of non-key
+-- columns does, so foreign-key checks (FOR KEY SHARE) neither wait for a
+-- batch nor make it skip a row.
+CREATE OR REPLACE FUNCTION steward._migration_batch_sql(mig text, tbl regclass, after boolean)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    sets text;
+    keys text;
+    keyvals text;
+    bkeys text;
+    desc_keys text;
+    cond text := '';
+BEGIN
+    SELECT * INTO t FROM steward.migration_tables x WHERE x.migration = mig AND x.relid = tbl;
+    SELECT string_agg(format('%I = %s', c.expand_new,
+                             steward._migration_bind(mig, tbl, 'old', c.up_sql, c.up_params, c.new_type)),
+                      ', ' ORDER BY c.ord)
+      INTO sets
+      FROM steward.migration_columns c
+     WHERE c.migration = mig AND c.relid = tbl AND c.kind IN ('pair', 'added') AND c.up_sql IS NOT NULL;
+    SELECT string_agg(format('%I', k), ', ' ORDER BY i),
+           string_agg(format('%I AS _steward_k%s', k, i), ', ' ORDER BY i),
+           string_agg(format('_steward_k%s::text', i), ', ' ORDER BY i),
+           string_agg(format('_steward_k%s DESC', i), ', ' ORDER BY i),
+           string_agg(format('($1::text[])[%s]::%s', i, ty), ', ' ORDER BY i)
+      INTO keys, bkeys, keyvals, desc_keys, cond
+      FROM unnest(t.key_columns, t.key_types) WITH ORDINALITY u(k, ty, i);
+    RETURN format(
+        'WITH b AS (SELECT ctid AS _steward_ctid, %s FROM ONLY %s WHERE _steward_side IS NULL %s '
+        '           ORDER BY %s LIMIT $2::integer FOR NO KEY UPDATE SKIP LOCKED), '
+        '     u AS (UPDATE ONLY %s SET %s_steward_side = ''o'' FROM b '
+        '            WHERE %s.ctid = b._steward_ctid RETURNING 1) '
+        'SELECT (SELECT count(*) FROM u), (SELECT ARRAY[%s] FROM b ORDER BY %s LIMIT 1)',
+        bkeys, tbl,
+        CASE WHEN after THEN format('AND (%s) > (%s)', keys, cond) ELSE '' END,
+        keys, tbl, coalesce(sets || ', ', ''), tbl, keyvals, desc_keys);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_batch_sql(mig text, after boolean)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    cols text;
+    keys text;
+    skeys text;
+    nkeys text;
+    keyvals text;
+    desc_keys text;
+    cond text;
+BEGIN
+    cols := (SELECT string_agg(format('%I', c), ', ' ORDER BY i)
+               FROM unnest(steward._relayout_columns(t.old_rel)) WITH ORDINALITY u(c, i));
+    SELECT string_agg(format('%I', k), ', ' ORDER BY i),
+           string_agg(format('s.%I', k), ', ' ORDER BY i),
+           string_agg(format('n.%I', k), ', ' ORDER BY i),
+           string_agg(format('format(''%%s'', %I)', k), ', ' ORDER BY i),
+           string_agg(format('%I DESC', k), ', ' ORDER BY i),
+           string_agg(format('($1::text[])[%s]::%s', i, ty), ', ' ORDER BY i)
+      INTO keys, skeys, nkeys, keyvals, desc_keys, cond
+      FROM unnest(t.key_columns, t.key_types) WITH ORDINALITY u(k, ty, i);
+    RETURN format(
+        'WITH b AS (SELECT %1$s FROM %2$s s WHERE %3$s NOT EXISTS (SELECT 1 FROM %4$s n WHERE ROW(%5$s) = ROW(%6$s)) '
+        '           ORDER BY %7$s LIMIT $2::integer FOR NO KEY UPDATE OF s SKIP LOCKED), '
+        '     i AS (INSERT INTO %4$s (%1$s) OVERRIDING SYSTEM VALUE SELECT %1$s FROM b ON CONFLICT DO NOTHING RETURNING 1) '
+        'SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM i), (SELECT ARRAY[%8$s] FROM b ORDER BY %9$s LIMIT 1)',
+        cols, t.old_rel,
+        CASE WHEN after THEN format('ROW(%s) > ROW(%s) AND', skeys, cond) ELSE '' END,
+        t.new_rel, nkeys, skeys, keys, keyvals, desc_keys);
+END
+$$;

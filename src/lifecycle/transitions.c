@@ -27,6 +27,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/sysattr.h"
 #include "catalog/pg_type.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
@@ -112,10 +113,12 @@ check_check_sql(const char *sql)
  * set_sql is spliced into "UPDATE t SET <state> = $3, <set_sql>", so it
  * must parse as nothing but a SET list: one UPDATE, no WHERE, FROM,
  * RETURNING or WITH, and it may not assign the state column itself.
+ * Returns the names of the columns it assigns.
  */
-static void
+static List *
 check_set_sql(const char *set_sql, const char *statecol)
 {
+	List	   *targets = NIL;
 	char	   *probe = psprintf("UPDATE steward_probe SET %s", set_sql);
 	List	   *stmts = parse_user_sql(probe, "set_sql");
 	UpdateStmt *upd;
@@ -140,7 +143,41 @@ check_set_sql(const char *set_sql, const char *statecol)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("set_sql must not assign the state column \"%s\"", statecol),
 					 errhint("run_transition sets it to the target state.")));
+		targets = lappend(targets, target->name);
 	}
+	return targets;
+}
+
+/*
+ * The row lock a batch takes before it updates its rows.  FOR NO KEY
+ * UPDATE, as PostgreSQL's own UPDATE of non-key columns takes: it does not
+ * conflict with FOR KEY SHARE, so the foreign-key checks of OLTP inserts
+ * referencing a row never wait for a batch, and a batch never skips a row
+ * that is merely referenced by an open transaction.  FOR UPDATE when the
+ * update writes a key column (one of a unique index foreign keys may
+ * reference: the state column or a column set_sql assigns), since
+ * heap_update then needs the stronger lock and would wait for those
+ * holders instead of skipping their rows.
+ */
+static const char *
+batch_row_lock(Relation rel, const char *statecol, List *set_columns)
+{
+	Bitmapset  *keys = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_KEY);
+	List	   *written = lappend(list_copy(set_columns), (char *) statecol);
+	const char *lock = "FOR NO KEY UPDATE";
+	ListCell   *lc;
+
+	foreach(lc, written)
+	{
+		AttrNumber	attnum = get_attnum(RelationGetRelid(rel), (const char *) lfirst(lc));
+
+		if (attnum != InvalidAttrNumber &&
+			bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber, keys))
+			lock = "FOR UPDATE";
+	}
+	list_free(written);
+	bms_free(keys);
+	return lock;
 }
 
 /*
@@ -782,6 +819,7 @@ steward_transition_batch(PG_FUNCTION_ARGS)
 	bool		nulls[2] = {0};
 	char	   *lastkey_text = NULL;
 	int64		moved = 0;
+	List	   *set_columns = NIL;
 
 	steward_require_arg(fcinfo, 0, "run_id");
 	run_id = PG_GETARG_INT64(0);
@@ -805,7 +843,7 @@ steward_transition_batch(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(1))
 	{
 		set_sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
-		check_set_sql(set_sql, run.column);
+		set_columns = check_set_sql(set_sql, run.column);
 	}
 	key_info(rel, &ki);
 	keyset = ki.natts > 0 && !PG_ARGISNULL(3);
@@ -863,22 +901,23 @@ steward_transition_batch(PG_FUNCTION_ARGS)
 	}
 
 	/*
-	 * Lock a batch in key order, skipping rows other transactions hold, and
-	 * move it; return the largest key moved (one row, none if nothing
-	 * moved) with the batch's row count.  tableoid makes the join safe on
-	 * partitioned tables, whose ctids repeat.  Every name is qualified and
-	 * search_path is pinned.
+	 * Lock a batch in key order, skipping rows other transactions hold
+	 * (batch_row_lock: in a mode foreign-key checks pass), and move it;
+	 * return the largest key moved (one row, none if nothing moved) with
+	 * the batch's row count.  tableoid makes the join safe on partitioned
+	 * tables, whose ctids repeat.  Every name is qualified and search_path
+	 * is pinned.
 	 */
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "WITH batch AS (SELECT tableoid, ctid FROM %s WHERE %s = $1%s"
-					 " ORDER BY %s LIMIT $2 FOR UPDATE SKIP LOCKED),"
+					 " ORDER BY %s LIMIT $2 %s SKIP LOCKED),"
 					 " moved AS (UPDATE %s t SET %s = $3%s%s FROM batch"
 					 " WHERE t.tableoid = batch.tableoid AND t.ctid = batch.ctid"
 					 " RETURNING 1 AS one%s)"
 					 " SELECT pg_catalog.count(*) OVER (), * FROM moved%s%s LIMIT 1",
 					 qualname, col, cond.data,
-					 ki.list, qualname, col,
+					 ki.list, batch_row_lock(rel, run.column, set_columns), qualname, col,
 					 set_sql ? ", " : "", set_sql ? set_sql : "",
 					 ret.data,
 					 ki.natts > 0 ? " ORDER BY " : "", desc.data);

@@ -1316,7 +1316,11 @@ END
 $$;
 
 -- The batch statements of a table: first (from the start) and next (after
--- the key in $1).
+-- the key in $1).  The rows are locked FOR NO KEY UPDATE, as PostgreSQL's
+-- own UPDATE of non-key columns locks them (the batch writes only new
+-- columns, which no unique index covers before the backfill ends): the
+-- foreign-key checks of OLTP inserts (FOR KEY SHARE) never wait for a
+-- batch, and a batch never skips a row that is merely referenced.
 CREATE FUNCTION steward._migration_batch_sql(mig text, tbl regclass, after boolean)
 RETURNS text
 LANGUAGE plpgsql STABLE
@@ -1347,7 +1351,7 @@ BEGIN
       FROM unnest(t.key_columns, t.key_types) WITH ORDINALITY u(k, ty, i);
     RETURN format(
         'WITH b AS (SELECT ctid AS _steward_ctid, %s FROM ONLY %s WHERE _steward_side IS NULL %s '
-        '           ORDER BY %s LIMIT $2::integer FOR UPDATE SKIP LOCKED), '
+        '           ORDER BY %s LIMIT $2::integer FOR NO KEY UPDATE SKIP LOCKED), '
         '     u AS (UPDATE ONLY %s SET %s_steward_side = ''o'' FROM b '
         '            WHERE %s.ctid = b._steward_ctid RETURNING 1) '
         'SELECT (SELECT count(*) FROM u), (SELECT ARRAY[%s] FROM b ORDER BY %s LIMIT 1)',

@@ -628,11 +628,12 @@ $$;
 --------------------------------------------------------------------------
 
 -- The batch statement: the next rows of the old layout in key order that
--- the new one lacks, locked FOR UPDATE (a concurrent DELETE waits for the
--- batch, so a deleted row is never copied back; rows others hold -- and
--- so their uncommitted upserts into the new layout -- are skipped and
--- taken by a later pass: the batch never waits for a writer that waits
--- for it), copied with ON CONFLICT DO NOTHING
+-- the new one lacks, locked FOR NO KEY UPDATE (a concurrent DELETE or
+-- UPDATE waits for the batch, so a deleted row is never copied back; rows
+-- others hold -- and so their uncommitted upserts into the new layout --
+-- are skipped and taken by a later pass: the batch never waits for a
+-- writer that waits for it; foreign-key checks, FOR KEY SHARE, neither
+-- wait for the batch nor make it skip a row), copied with ON CONFLICT DO NOTHING
 -- (a row the apply trigger wrote meanwhile wins).  Returns rows taken,
 -- rows inserted, last key.
 CREATE FUNCTION steward._relayout_batch_sql(mig text, after boolean)
@@ -662,7 +663,7 @@ BEGIN
       FROM unnest(t.key_columns, t.key_types) WITH ORDINALITY u(k, ty, i);
     RETURN format(
         'WITH b AS (SELECT %1$s FROM %2$s s WHERE %3$s NOT EXISTS (SELECT 1 FROM %4$s n WHERE ROW(%5$s) = ROW(%6$s)) '
-        '           ORDER BY %7$s LIMIT $2::integer FOR UPDATE OF s SKIP LOCKED), '
+        '           ORDER BY %7$s LIMIT $2::integer FOR NO KEY UPDATE OF s SKIP LOCKED), '
         '     i AS (INSERT INTO %4$s (%1$s) OVERRIDING SYSTEM VALUE SELECT %1$s FROM b ON CONFLICT DO NOTHING RETURNING 1) '
         'SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM i), (SELECT ARRAY[%8$s] FROM b ORDER BY %9$s LIMIT 1)',
         cols, t.old_rel,
