@@ -130,6 +130,29 @@ SELECT steward.untrack('spa.pk', 'v');
 SELECT steward.track_versions('spa.pk', 'v');
 DROP TABLE spa.pk;
 
+-- The PL/pgSQL that cannot pin its search_path (procedures that COMMIT)
+-- names every operator as OPERATOR(pg_catalog.x), every function and cast
+-- type with its schema: what is left of their source once comments,
+-- literals, qualified names and RAISE options are taken out holds no
+-- operator, no unqualified call (but COALESCE-like constructs) and no
+-- unqualified cast.
+WITH src AS (
+  SELECT p.oid::regprocedure AS proc,
+         regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(p.prosrc,
+             '--[^\n]*', ' ', 'g'),
+             '''([^'']|'''')*''', ' ''x'' ', 'g'),
+             'OPERATOR\(pg_catalog\.[^)]+\)', ' ', 'g'),
+             '(pg_catalog|steward)\.[a-z_0-9]+', ' q ', 'g'),
+             '(ERRCODE|HINT|DETAIL|MESSAGE)\s*=', ' ', 'g') AS body
+    FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+   WHERE p.pronamespace = 'steward'::regnamespace AND l.lanname = 'plpgsql'
+     AND NOT coalesce(p.proconfig, '{}') @> ARRAY['search_path=pg_catalog, pg_temp']
+)
+SELECT proc, m[1] AS unqualified
+  FROM src, regexp_matches(body, '(:=|::\s*(?!q\M)[a-z_]+|::|[=<>+*/%|^~!@#&-]+|[a-z_][a-z_0-9]*\()', 'gi') m
+ WHERE upper(m[1]) NOT IN (':=', '::', 'COALESCE(', 'LEAST(', 'GREATEST(', 'NULLIF(')
+ ORDER BY 1, 2;
+
 -- 2. Entry points that switch to the owner of the extension's tables (C,
 -- steward_as_owner_begin: search_path pinned) and the procedures that
 -- cannot pin it (a SET clause forbids COMMIT: every name qualified by
