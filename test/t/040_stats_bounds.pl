@@ -142,21 +142,29 @@ is($node->safe_psql('postgres', q{
 # ---------------------------------------------------------------- part 3
 # The statements come from a file, each sent as one multi-statement string.
 my $dir = PostgreSQL::Test::Utils::tempdir;
+# The first statement waits for an advisory lock the test holds until the
+# table is full (a fixed sleep ended first on a loaded machine, and the
+# finished statements were evicted by the filling).
+my $gate = $node->background_psql('postgres');
+$gate->query_safe('SELECT pg_advisory_lock(4242)');
 append_to_file("$dir/secret.sql",
-	"SELECT pg_sleep(2), 'SSN 123-45-6789' AS secret \\; SELECT 'card 4111111111111111' AS c2;\n");
+	"SELECT pg_advisory_lock(4242), 'SSN 123-45-6789' AS secret \\; SELECT 'card 4111111111111111' AS c2;\n");
 my $secret = IPC::Run::start(
 	[ 'psql', '-X', '-At', '-d', $node->connstr('postgres'), '-f', "$dir/secret.sql" ],
 	'<', \undef, '>', "$dir/secret.out", '2>', "$dir/secret.err",
 	IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-# Fill the table with other statements while the sleep runs.
+# Fill the table with other statements while it waits.
 $node->poll_query_until('postgres',
-	"SELECT count(*) > 0 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(2)%'");
+	"SELECT count(*) > 0 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_advisory_lock(4242)%' AND wait_event_type = 'Lock'")
+  or die 'the multi-statement string does not wait';
 for my $round (1 .. 3)
 {
 	my $sql = '';
 	$sql .= 'SELECT ' . join(', ', (2) x $_) . " AS round$round;\n" for 1 .. 60;
 	$node->psql('postgres', $sql);
 }
+$gate->query_safe('SELECT pg_advisory_unlock(4242)');
+$gate->quit;
 $secret->finish;
 is(slurp_file("$dir/secret.out"), "|SSN 123-45-6789\ncard 4111111111111111\n",
 	'the statements themselves returned their rows');
@@ -167,7 +175,7 @@ is($node->safe_psql('postgres', q{
 is($node->safe_psql('postgres', q{
 	SELECT string_agg(query, ' | ' ORDER BY query) FROM steward.statements
 	 WHERE query LIKE '%secret%' OR query LIKE '%AS c2%'}),
-	'SELECT $1 AS c2 | SELECT pg_sleep($1), $2 AS secret',
+	'SELECT $1 AS c2 | SELECT pg_advisory_lock($1), $2 AS secret',
 	'each statement stored as its own part, constants replaced');
 
 # ---------------------------------------------------------------- part 4

@@ -159,27 +159,36 @@ $node->safe_psql(
 	       (now(), 'acct'::regclass, 100, 10000000000 + 100000000);
 });
 
-# Lock waits of up to 3 s: a SELECT waits for a table lock, an
-# UPDATE of a plain table for a row lock (a wait for the holder's
-# transaction, on no relation).
+# Lock waits: a SELECT waits for a table lock, an UPDATE of a plain table
+# for a row lock (a wait for the holder's transaction, on no relation).
+# The holder keeps its locks until both waits have been sampled and then
+# commits (a fixed sleep could end before a loaded machine started the
+# waiters).
 $node->safe_psql('postgres', 'CREATE TABLE plain_rows (id int PRIMARY KEY, n int); INSERT INTO plain_rows VALUES (1, 0);');
-my $holder = IPC::Run::start(
-	[ 'psql', '-X', '-d', $node->connstr('postgres'), '-c',
-	  'BEGIN; LOCK TABLE acct; UPDATE plain_rows SET n = n + 1; SELECT pg_sleep(3); COMMIT;' ],
-	'>', \my $hout, '2>', \my $herr);
+my $holder = $node->background_psql('postgres');
+$holder->query_safe('BEGIN');
+$holder->query_safe('LOCK TABLE acct');
+$holder->query_safe('UPDATE plain_rows SET n = n + 1');
 # (each step waits for the previous one: a loaded machine starts psql late)
-$node->poll_query_until('postgres',
-	q{SELECT count(*) = 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE 'BEGIN; LOCK TABLE acct%'})
-  or die 'the lock holder did not start';
 my $row_waiter = IPC::Run::start(
 	[ 'psql', '-X', '-d', $node->connstr('postgres'), '-c', 'UPDATE plain_rows SET n = n + 1' ],
 	'>', \my $wout, '2>', \my $werr);
 $node->poll_query_until('postgres',
 	q{SELECT count(*) = 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE plain_rows%'})
   or die 'the row-lock waiter did not wait';
-$node->safe_psql('postgres', 'SELECT count(*) FROM acct');
-$holder->finish;
+my $acct_waiter = IPC::Run::start(
+	[ 'psql', '-X', '-d', $node->connstr('postgres'), '-c', 'SELECT count(*) FROM acct' ],
+	'>', \my $aout, '2>', \my $aerr);
+$node->poll_query_until('postgres', q{
+	SELECT count(DISTINCT locktype) = 2 FROM steward.lock_contention
+	 WHERE samples > 0
+	   AND (relation = 'acct'::regclass AND locktype = 'relation'
+	        OR relation IS NULL AND locktype = 'transactionid')})
+  or die 'the two lock waits were not sampled';
+$holder->query_safe('COMMIT');
+$holder->quit;
 $row_waiter->finish;
+$acct_waiter->finish;
 my $lock_s = $node->safe_psql('postgres',
 	q{SELECT sum(samples) * 0.01 FROM steward.lock_contention
 	   WHERE relation = 'acct'::regclass AND locktype = 'relation'});
