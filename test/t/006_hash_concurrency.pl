@@ -179,14 +179,15 @@ my $main = start_pgbench(
 	"$script{insert}\@4", "$script{lookup_index}\@3",
 	"$script{lookup_bitmap}\@3", "$script{delete}\@2");
 my $main_out = check_pgbench($main, 'main', 1000);
-check_pgbench($vac, 'vacuum', 4);
+# (8 runs on a quiet machine; a loaded one runs fewer, slower VACUUMs)
+check_pgbench($vac, 'vacuum', 2);
 $verifier->finish;
 my $vout = slurp_file("$logdir/verifier.out");
 my $verr = slurp_file("$logdir/verifier.err");
 my ($vruns) = $vout =~ /^runs: (\d+)$/m;
 $vout =~ s/^runs: \d+\n//m;
 note "verify_index loop ran " . ($vruns // 0) . " times during the run";
-cmp_ok($vruns // 0, '>=', 3, 'verify_index ran during the run');
+cmp_ok($vruns // 0, '>=', 2, 'verify_index ran during the run');
 is($vout, '', 'verify_index reported no problem during the run');
 is($verr, '', 'verify_index raised no error or warning during the run');
 # Per-script counts: every kind of transaction ran.

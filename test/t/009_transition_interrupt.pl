@@ -141,6 +141,10 @@ my $consistency_sql = q{
 	       coalesce(min(id) FILTER (WHERE lifecycle = 'pending_backfill'), 0)
 	  FROM accounts};
 
+# Parts 1 and 2 stop a throttled run midway: at 5000 rows/s it lasts 40 s,
+# so a loaded machine that is slow between "5000 rows done" and the stop
+# still stops it midway.  Part 3's run (10000 rows/s, 20 s) must outlast
+# 300 single-row updates with 10 ms pauses (about 4 s).
 my $fwd_sql =
   q{CALL steward.run_transition('accounts', 'pending_backfill', 'backfilled', }
   . q{'balance = legacy, moved_by = ''run''', 1000, %s)};
@@ -153,7 +157,7 @@ my $back_sql =
 ############################################################################
 
 my $r0  = last_run_id();
-my $bg  = start_bg([ '-c', sprintf($fwd_sql, 20000) ]);
+my $bg  = start_bg([ '-c', sprintf($fwd_sql, 5000) ]);
 my $run = wait_for_run($r0, 5000);
 my $pid = $node->safe_psql('postgres',
 	"SELECT pid FROM steward.transition_runs WHERE id = $run");
@@ -227,7 +231,7 @@ is(run_info($run)->{status}, 'interrupted',
 ############################################################################
 
 $r0  = last_run_id();
-$bg  = start_bg([ '-c', sprintf($back_sql, 20000) ]);
+$bg  = start_bg([ '-c', sprintf($back_sql, 5000) ]);
 $run = wait_for_run($r0, 5000);
 cmp_ok(run_info($run)->{rows_done}, '<', $nrows,
 	'throttled rollback run is still in progress at the stop');
@@ -298,7 +302,7 @@ isnt(run_info($run)->{status}, 'finished', 'crashed run is still not finished');
 $node->safe_psql('postgres', 'UPDATE accounts SET moved_by = NULL; VACUUM accounts');
 
 $r0  = last_run_id();
-$bg  = start_bg([ '-c', sprintf($fwd_sql, 20000) ]);
+$bg  = start_bg([ '-c', sprintf($fwd_sql, 10000) ]);
 $run = wait_for_run($r0, 1);
 
 # Half of the updates hit random rows, half hit rows at or just past the

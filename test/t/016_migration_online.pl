@@ -248,7 +248,11 @@ while (time < $until)
 	usleep(20_000);
 }
 diag(sprintf("%d updates while the migration retried: longest %.0f ms", $n, $max * 1000));
-cmp_ok($max, '<', 0.2 + 0.5, 'the table\'s traffic waited less than the lock timeout (+ scheduling slack)');
+# The bound is the lock timeout plus slack for a loaded machine (a stall of
+# a second or two in any one UPDATE is scheduling, not a lock wait); a
+# migration that waited for its locks without the timeout would hold the
+# traffic until the holder commits, after this loop.
+cmp_ok($max, '<', 0.2 + 2.5, 'the table\'s traffic waited less than the lock timeout (+ scheduling slack)');
 is($node->safe_psql('postgres',
 		q{SELECT count(*) FROM steward.migrations WHERE name = 'blocked'}),
 	'0', 'nothing recorded while the locks are not granted');

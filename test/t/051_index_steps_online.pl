@@ -100,6 +100,27 @@ sub finish_pgbench
 
 sub max_id { $node->safe_psql('postgres', 'SELECT max(order_id) FROM orders') }
 
+# Scans of orders_status_idx as the statistics show them now.
+sub status_scans
+{
+	return $node->safe_psql('postgres',
+		q{SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelid = 'orders_status_idx'::regclass});
+}
+
+# Run status.sql (scans of orders_status_idx) and wait until its scans are
+# in the statistics: pgbench's sessions flush them as they exit, which a
+# loaded machine may do later than any fixed sleep.
+sub scan_status_idx
+{
+	my $scans = status_scans();
+	my $run = start_pgbench('status.sql', 1, 2);
+	finish_pgbench($run);
+	$node->poll_query_until('postgres', qq{
+		SELECT idx_scan > $scans FROM pg_stat_user_indexes
+		 WHERE indexrelid = 'orders_status_idx'::regclass})
+	  or die 'the scans of orders_status_idx did not reach the statistics';
+}
+
 # 1. create_index while pgbench runs: before window, build, after window.
 $node->safe_psql('postgres', q{
 	SELECT steward.migration_start('orders_by_user', $$[
@@ -200,9 +221,7 @@ $node->safe_psql('postgres', q{
 	SELECT steward.migration_start('drop_status', '[{"drop_index": {"name": "orders_status_idx"}}]');
 	CALL steward.migration_backfill('drop_status');
 });
-my $status_bench = start_pgbench('status.sql', 1, 2);
-finish_pgbench($status_bench);
-$node->safe_psql('postgres', q{SELECT pg_sleep(1.5)});     # statistics flushed
+scan_status_idx();
 $out = $node->safe_psql('postgres', q{
 	SELECT "check" || ' | ' || passed FROM steward.migration_validate('drop_status');
 });
@@ -215,9 +234,7 @@ $node->safe_psql('postgres', q{SELECT steward.migration_rollback('drop_status')}
 	SELECT steward.migration_complete('drop_status3');
 });
 is($rc, 0, 'an index not scanned since the start passes validation');
-my $status_bench3 = start_pgbench('status.sql', 1, 2);
-finish_pgbench($status_bench3);
-$node->safe_psql('postgres', q{SELECT pg_sleep(1.5)});
+scan_status_idx();
 ($rc, $out, $err) = $node->psql('postgres', q{
 	SET steward.migration_index_window = 0;
 	SELECT steward.migration_cleanup('drop_status3');
@@ -233,9 +250,16 @@ $node->safe_psql('postgres', q{
 	SELECT steward.migration_start('drop_note', '[{"drop_index": {"name": "orders_note_idx"}}]');
 	CALL steward.migration_backfill('drop_note');
 });
-sleep(2);
-my $cost = $node->safe_psql('postgres', q{
-	SELECT detail FROM steward.migration_validate('drop_note') WHERE "check" = 'write cost orders_note_idx'});
+# pgbench's sessions flush their write counts about once a second: wait
+# (bounded) until validation sees some.
+my $cost = '';
+my $cost_until = time + $PostgreSQL::Test::Utils::timeout_default;
+do
+{
+	sleep(1);
+	$cost = $node->safe_psql('postgres', q{
+		SELECT detail FROM steward.migration_validate('drop_note') WHERE "check" = 'write cost orders_note_idx'});
+} until ($cost =~ /about [1-9][\d.]* index-entry|about 0\.\d*[1-9]/ || time > $cost_until);
 diag($cost);
 like($cost, qr/dropping it saves [\d.]+ [kMG]?B of index and about ([\d.]+) index-entry writes per second/,
 	'validation reports the write cost');

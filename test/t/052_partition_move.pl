@@ -87,7 +87,7 @@ my ($bench_out, $bench_err) = ('', '');
 # serialization failure (40001) that the application must retry, as for
 # any REPEATABLE READ work; pgbench retries them (seen in CI: 1 of 131870).
 my $bench = IPC::Run::start(
-	[ 'pgbench', '-n', '-c', '2', '-T', '12', '--max-tries=10', '-f', "$dir/app.sql", '-h', $a->host, '-p', $a->port, 'postgres' ],
+	[ 'pgbench', '-n', '-c', '2', '-T', '20', '--max-tries=10', '-f', "$dir/app.sql", '-h', $a->host, '-p', $a->port, 'postgres' ],
 	'>', \$bench_out, '2>', \$bench_err);
 sleep(2);
 
@@ -126,10 +126,11 @@ $a->safe_psql('postgres', "CREATE SUBSCRIPTION back_us CONNECTION '" . $b->conns
 	  . "' PUBLICATION back_us WITH (create_slot = false, slot_name = 'back_us', copy_data = false)");
 
 # Writes through A now land on B, checked by B's rules.
+# (polled: pgbench runs 20 s, long past the cutover even on a loaded machine)
 my $before = $b->safe_psql('postgres', q{SELECT sum(version) FROM orders_us});
-sleep(3);
-my $after = $b->safe_psql('postgres', q{SELECT sum(version) FROM orders_us});
-ok($after > $before, "updates through A's parent reach B's copy (versions $before -> $after)");
+ok($b->poll_query_until('postgres', "SELECT sum(version) > $before FROM orders_us"),
+	"updates through A's parent reach B's copy (versions $before -> "
+	  . $b->safe_psql('postgres', q{SELECT sum(version) FROM orders_us}) . ')');
 $a->safe_psql('postgres', q{UPDATE orders SET version = version + 1 WHERE region = 'us' AND id = 1});
 my ($rc, $out, $err) = $a->psql('postgres', q{UPDATE orders SET version = 1 WHERE region = 'us' AND id = 1});
 like($err, qr/stale version/, "B's rules refuse a stale version written through A");
