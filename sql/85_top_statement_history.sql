@@ -16,11 +16,12 @@ SELECT steward.take_snapshot(now() - interval '10 min') IS NOT NULL AS second_pe
 -- Each interval holds that interval's calls; a statement new since the
 -- previous snapshot starts from zero (that snapshot kept every statement
 -- there was).  Percentiles within the coarse histogram's 10.5%, plus the
--- sleep's overshoot on a loaded machine (40 ms allowed).
+-- sleep's overshoot on a loaded machine (40 ms allowed; p99 of 2 to 5
+-- calls is their slowest, which one stall can lift: 150 ms).
 SELECT s.query, row_number() OVER (PARTITION BY h.queryid ORDER BY h.interval_end) AS n,
        h.interval_start IS NOT NULL AS has_start, h.calls,
        h.p50_ms BETWEEN d * 0.895 AND d * 1.105 + 40 AS p50_about_right,
-       h.p99_ms BETWEEN d * 0.895 AND d * 1.105 + 40 AS p99_about_right,
+       h.p99_ms BETWEEN d * 0.895 AND d * 1.105 + 150 AS p99_about_right,
        h.mean_ms >= d AS mean_at_least_the_sleep
   FROM steward.top_statement_history h
   JOIN (VALUES ('SELECT pg_sleep($1) AS a', 20), ('SELECT pg_sleep($1)::text AS b', 50)) v(q, d) ON true
