@@ -288,17 +288,37 @@ parse_type(const char *type_name, Oid *typid, int32 *typmod)
 	parseTypeString(type_name, typid, typmod, false);
 }
 
+/*
+ * The elements of a one-dimensional text[] argument (argno, described as
+ * "what" in errors) as C strings; an empty array gives none.  These
+ * functions are callable by anyone, so every malformed input is a user
+ * error: 22004 for a null array or a null element, 22023 for a
+ * multi-dimensional array.
+ */
 static char **
-text_array_to_cstrings(ArrayType *arr, int *n)
+text_array_arg(FunctionCallInfo fcinfo, int argno, const char *what, int *n)
 {
+	ArrayType  *arr;
 	Datum	   *elems;
 	bool	   *nulls;
 	char	  **out;
 
+	steward_require_arg(fcinfo, argno, what);
+	arr = PG_GETARG_ARRAYTYPE_P(argno);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a one-dimensional array", what)));
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, n);
 	out = palloc(sizeof(char *) * Max(*n, 1));
 	for (int i = 0; i < *n; i++)
-		out[i] = nulls[i] ? NULL : TextDatumGetCString(elems[i]);
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not contain null elements", what)));
+		out[i] = TextDatumGetCString(elems[i]);
+	}
 	return out;
 }
 
@@ -377,28 +397,23 @@ steward_migration_expr(PG_FUNCTION_ARGS)
 	WhatContext wc;
 	ErrorContextCallback cb;
 
-	for (int i = 1; i <= 2; i++)
-		if (PG_ARGISNULL(i))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("expression and shape must not be null")));
+	steward_require_arg(fcinfo, 1, "expression");
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	refs.what = PG_ARGISNULL(5) ? "expression" : text_to_cstring(PG_GETARG_TEXT_PP(5));
-	refs.names = text_array_to_cstrings(PG_GETARG_ARRAYTYPE_P(2), &refs.ncand);
-	typenames = text_array_to_cstrings(PG_GETARG_ARRAYTYPE_P(3), &ntypes);
+	refs.names = text_array_arg(fcinfo, 2, "shape column names", &refs.ncand);
+	typenames = text_array_arg(fcinfo, 3, "shape column types", &ntypes);
 	if (ntypes != refs.ncand)
-		elog(ERROR, "names and types differ in length");
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("shape column names and types differ in length"),
+				 errdetail("%d names, %d types.", refs.ncand, ntypes)));
 	refs.types = palloc(sizeof(Oid) * Max(ntypes, 1));
 	refs.typmods = palloc(sizeof(int32) * Max(ntypes, 1));
 	refs.used = palloc(sizeof(int) * Max(ntypes, 1));
 	for (int i = 0; i < ntypes; i++)
-	{
-		if (refs.names[i] == NULL || typenames[i] == NULL)
-			elog(ERROR, "shape column without name or type");
 		parse_type(typenames[i], &refs.types[i], &refs.typmods[i]);
-	}
 	if (!PG_ARGISNULL(4))
 		parse_type(text_to_cstring(PG_GETARG_TEXT_PP(4)), &target, &targetmod);
 
@@ -493,6 +508,7 @@ steward_migration_sql(PG_FUNCTION_ARGS)
 	char	   *sql;
 	char	  **physical;
 	int			n;
+	int			nparams;
 	AttrNumber *attnums;
 	Oid			target = InvalidOid;
 	int32		targetmod = -1;
@@ -501,23 +517,29 @@ steward_migration_sql(PG_FUNCTION_ARGS)
 	char	   *result;
 	int			nest;
 
-	for (int i = 0; i <= 3; i++)
-		if (PG_ARGISNULL(i))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("arguments must not be null")));
+	steward_require_arg(fcinfo, 0, "table");
+	steward_require_arg(fcinfo, 1, "expression");
 	relid = PG_GETARG_OID(0);
 	sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	physical = text_array_to_cstrings(PG_GETARG_ARRAYTYPE_P(3), &n);
-	if (ARR_DIMS(PG_GETARG_ARRAYTYPE_P(2))[0] != n && n > 0)
-		elog(ERROR, "params and physical differ in length");
+	(void) text_array_arg(fcinfo, 2, "parameters", &nparams);
+	physical = text_array_arg(fcinfo, 3, "physical columns", &n);
+	if (nparams != n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("parameters and physical columns differ in length"),
+				 errdetail("%d parameters, %d physical columns.", nparams, n)));
 	if (!PG_ARGISNULL(4))
 		parse_type(text_to_cstring(PG_GETARG_TEXT_PP(4)), &target, &targetmod);
 
-	rel = relation_open(relid, AccessShareLock);
+	/* Any OID may come in: a missing relation is the caller's error. */
+	rel = try_relation_open(relid, AccessShareLock);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
 	attnums = palloc(sizeof(AttrNumber) * Max(n, 1));
 	for (int k = 0; k < n; k++)
-		attnums[k] = physical[k] ? get_attnum(relid, physical[k]) : InvalidAttrNumber;
+		attnums[k] = get_attnum(relid, physical[k]);
 	expr = bind_expr(rel, sql, n, attnums, target, targetmod, "migration expression");
 
 	nest = NewGUCNestLevel();

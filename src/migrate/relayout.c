@@ -188,6 +188,7 @@ steward_relayout_exec(PG_FUNCTION_ARGS)
 	MemoryContext outer = CurrentMemoryContext;
 
 	steward_require_arg(fcinfo, 0, "table");
+	steward_require_arg(fcinfo, 1, "statement");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	targets = apply_targets_of(PG_GETARG_OID(0), InvalidOid, outer);
