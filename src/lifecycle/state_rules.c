@@ -3,8 +3,8 @@
  * state_rules.c
  *	  Enforce lifecycle state machines on the steward AM's write paths.
  *
- * INSERT must start a row in an initial state (COPY may load any declared
- * state, so restores reproduce tables); UPDATE must keep the state or
+ * INSERT must start a row in an initial state (COPY by the table's owner
+ * may load any declared state, so restores reproduce tables); UPDATE must keep the state or
  * follow a declared edge.  Like the version rule, the UPDATE check compares
  * against the row at the TID being replaced, so it holds on the
  * EvalPlanQual path: of two sessions racing paid->shipped and
@@ -133,7 +133,8 @@ check_changed_at_kept(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
 /*
  * INSERT rule of every state machine of "rel" for the new row in "slot":
  * the state must be declared, and initial unless "from_copy" (a row COPY
- * FROM loads, see steward_am.c); stamps changed_at.  Raises 23514.
+ * FROM loads as the table's owner: a restore, see copy_restores in
+ * steward_am.c); stamps changed_at unless "from_copy".  Raises 23514.
  */
 void
 steward_check_insert_states(Relation rel, TupleTableSlot *slot,
@@ -163,7 +164,7 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 							RelationGetRelationName(rel), quote_literal_cstr(value)),
 					 errdetail("Machine \"%s\" starts rows in: %s.",
 							   rule->machine, state_list(rule, rule->initial)),
-					 errhint("Insert the row in an initial state and move it with UPDATE; COPY may load any declared state."),
+					 errhint("Insert the row in an initial state and move it with UPDATE; COPY by the table's owner (a restore) may load any declared state."),
 					 errtablecol(rel, rule->attnum)));
 		}
 		set_changed_at(slot, rule);

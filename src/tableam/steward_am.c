@@ -29,6 +29,8 @@
 #include "storage/bufmgr.h"
 #include "storage/proc.h"
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -945,6 +947,22 @@ loaded_by_copy_from(BulkInsertState bistate)
 	return bistate != NULL;
 }
 
+/*
+ * May this COPY FROM load rows in any declared state, with changed_at as
+ * sent?  Only a restore may, and restores run as the table's owner or a
+ * superuser: a role that only has INSERT (an application) copies rows as
+ * it would insert them, starting in an initial state with changed_at
+ * stamped, or it could write any state, and with DELETE walk a row back
+ * through its machine.  The owner of "rel" itself (for a partition COPY
+ * routes to: the partition's owner), as the current user: the role a
+ * SECURITY DEFINER function runs as, the owner's choice.
+ */
+static bool
+copy_restores(Relation rel)
+{
+	return has_privs_of_role(GetUserId(), rel->rd_rel->relowner);
+}
+
 static void
 steward_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 					 int options, BulkInsertState bistate)
@@ -963,7 +981,7 @@ steward_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 		steward_rule_kinds.state_counts_row(rel, rules, slot, NULL, +1);
 		return;
 	}
-	apply_insert_rules(rel, slot, loaded_by_copy_from(bistate));
+	apply_insert_rules(rel, slot, loaded_by_copy_from(bistate) && copy_restores(rel));
 	heap_methods->tuple_insert(rel, slot, cid, options, bistate);
 	steward_rule_kinds.state_counts_row(rel, steward_get_rules(rel), slot, NULL, +1);
 }
@@ -994,9 +1012,10 @@ steward_multi_insert(Relation rel, TupleTableSlot **slots, int ntuples,
 {
 	/* multi_insert is COPY FROM's path (see loaded_by_copy_from). */
 	const StewardRules *rules;
+	bool		restores = rules_enforced(rel) && copy_restores(rel);
 
 	for (int i = 0; i < ntuples; i++)
-		apply_insert_rules(rel, slots[i], true);
+		apply_insert_rules(rel, slots[i], restores);
 	heap_methods->multi_insert(rel, slots, ntuples, cid, options, bistate);
 	rules = steward_get_rules(rel);
 	for (int i = 0; i < ntuples; i++)
