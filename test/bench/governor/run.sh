@@ -37,6 +37,13 @@
 #   DURATION_W=10   seconds of OLTP without the job
 #   CHUNK=2         pgbench chunk length, seconds
 #   CLIENTS=2       pgbench clients (and threads)
+#   LOAD=           empty: the foreground runs closed-loop (each client
+#                   sends its next transaction as soon as the last one
+#                   ends: the CPUs are saturated); a fraction such as 0.5:
+#                   open-loop at that fraction of the TPS the same script
+#                   reaches closed-loop (measured once at setup, 5 s), with
+#                   pgbench --rate, whose latencies count from each
+#                   transaction's scheduled start (no coordinated omission)
 #   OFF=0           1: also run each job ungoverned once per round
 #   TARGET_RATIO=   steward.governor_target_p99_ratio (empty: the default,
 #                   1.3); the issue's goal allows 1.5
@@ -53,6 +60,7 @@ BIG=${BIG:-1000000}
 DURATION_W=${DURATION_W:-10}
 CHUNK=${CHUNK:-2}
 CLIENTS=${CLIENTS:-2}
+LOAD=${LOAD:-}
 OFF=${OFF:-0}
 JOBS=${JOBS:-P T M}
 SOLO_ONLY=${SOLO_ONLY:-0}
@@ -96,10 +104,27 @@ P_SQL=$BENCH/../idempotency/purge_begin.sql
 T_SQL=$BENCH/../lifecycle/oltp.sql
 M_SQL=$BENCH/../migrate/oltp.sql
 EXPIRED_SQL=$BENCH/../idempotency/expired.sql
+FG_TEXT="closed-loop: each of the $CLIENTS clients sends its next transaction as soon as the last one ends, so the foreground alone keeps the CPUs busy"
+
+# Open-loop rates per script (LOAD): LOAD x the closed-loop TPS.
+declare -A RATE_OF
+measure_rates() {
+    local script tps
+    [ -n "$LOAD" ] || return 0
+    for script in "$@"; do
+        tps=$(PGOPTIONS="-c search_path=steward,public" "$PGBIN/pgbench" -n -M prepared \
+                -c "$CLIENTS" -j "$CLIENTS" -D big="$BIG" -D rows="$BIG" -T 5 -f "$script" "$DB" 2>&1 |
+              sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
+        [ -n "$tps" ] || die "could not measure the closed-loop TPS of $script"
+        RATE_OF[$script]=$(awk -v t="$tps" -v l="$LOAD" 'BEGIN {printf "%.0f", t * l}')
+        echo "   $(basename "$(dirname "$script")")/$(basename "$script"): closed-loop $tps TPS, open-loop rate ${RATE_OF[$script]} TPS"
+    done
+}
 
 pgbench_chunk() {   # pgbench_chunk SCRIPT LOGPREFIX
     if ! PGOPTIONS="-c search_path=steward,public" "$PGBIN/pgbench" -n -M prepared \
             -c "$CLIENTS" -j "$CLIENTS" -D big="$BIG" -D rows="$BIG" \
+            ${LOAD:+-R "${RATE_OF[$1]}"} \
             -T "$CHUNK" -l --log-prefix="$2" -f "$1" "$DB" >"$2.out" 2>&1; then
         cat "$2.out" >&2
         die "pgbench $1 failed"
@@ -107,6 +132,15 @@ pgbench_chunk() {   # pgbench_chunk SCRIPT LOGPREFIX
     grep -qE 'number of failed transactions: [1-9]' "$2.out" && { cat "$2.out" >&2; die "failed transactions in $1"; }
     return 0
 }
+
+if [ -n "$LOAD" ]; then
+    echo "== open-loop rates (LOAD=$LOAD)"
+    scripts=()
+    for j in $JOBS; do case $j in P*) scripts+=("$P_SQL") ;; T) scripts+=("$T_SQL") ;; M) scripts+=("$M_SQL") ;; esac; done
+    measure_rates $(printf '%s\n' "${scripts[@]}" | sort -u)
+    FG_TEXT="open-loop (pgbench --rate, latency from each transaction's scheduled start) at $LOAD x the TPS the script reaches closed-loop with $CLIENTS clients:"
+    for sc in "${!RATE_OF[@]}"; do FG_TEXT+=" $(basename "$(dirname "$sc")")/$(basename "$sc") ${RATE_OF[$sc]} TPS;"; done
+fi
 
 # OLTP in chunks until the file $2 exists, or (no $2) for DURATION_W s
 run_chunks() {   # run_chunks SCRIPT UNTIL PREFIX
@@ -407,6 +441,7 @@ TOTAL_SECS=$((SECONDS - T_START))
     echo "- server: $PG_VERSION"
     echo "- CPUs: $NCPU; a shared machine: other workers' builds, tests and benchmarks ran meanwhile (see the CPU share other processes took and the load average per phase). Noise applies: treat single ratios as ±20%."
     echo "- settings: $SETTINGS"
+    echo "- foreground: $FG_TEXT"
     echo "- (P): each round inserts $NEXP expired keys (expired.sql), then purge_begin.sql (begin of a new key, autocommit) with pgbench -c $CLIENTS -j $CLIENTS -M prepared in ${CHUNK}s chunks with -l: ${DURATION_W}s without the purge, and with the purge worker switched on until it has purged all $NEXP keys"
     echo "- (T): big.items, USING steward, $BIG rows, machine job (pending <-> done), PRIMARY KEY (id); CALL steward.run_transition('big.items', from, to) (batch_size 1000, no max_rows_per_sec; the direction alternates) while oltp.sql (UPDATE big.items SET hits = hits + 1 WHERE id = random) runs; ${DURATION_W}s of oltp.sql without it"
     echo "- (M): orders USING steward, $BIG rows (../migrate/setup.sql); steward.migration_start (total_amount numeric -> total_cents bigint), CALL steward.migration_backfill at default settings while ../migrate/oltp.sql (read and update one random order) runs; rolled back after each run"
