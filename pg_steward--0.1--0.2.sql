@@ -8498,3 +8498,127 @@ BEGIN
         t.new_rel, nkeys, skeys, keys, keyvals, desc_keys);
 END
 $$;
+
+-- fixmig (review F2, F3): schema names that need quoting.  _relayout_start
+-- compares schemas by OID, not by a regnamespace cast of the raw name;
+-- _migration_build_unique no longer quotes regnamespace output twice.
+CREATE OR REPLACE FUNCTION steward._relayout_start(mig text, steps jsonb, user_path text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    body jsonb := steward._relayout_step(steps);
+    what text := 'step 1 (relayout)';
+    rel regclass;
+    k text;
+    spec record;
+    relname name;
+    nsp name;
+    -- The schema by OID: its name is not a regnamespace literal (quoting).
+    nspoid oid;
+    prefix text;
+    parts jsonb;
+BEGIN
+    IF jsonb_array_length(steps) <> 1 THEN
+        RAISE EXCEPTION 'a relayout must be the only step of its migration'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Change columns in a migration of their own, before or after the relayout.';
+    END IF;
+    IF jsonb_typeof(body) <> 'object' THEN
+        RAISE EXCEPTION 'step 1 (relayout) must be an object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM steward._relayout_check_step(body);
+    rel := steward._migration_regclass(body->>'table', user_path);
+    IF rel IS NULL THEN
+        RAISE EXCEPTION 'relation "%" does not exist (step 1)', body->>'table'
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    what := format('step 1 (relayout %s)', rel);
+    spec := steward._relayout_partition_by(body->>'partition_by');
+    PERFORM steward._relayout_check(rel, spec.columns, what);
+    SELECT c.relname, n.nspname, n.oid INTO relname, nsp, nspoid
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel;
+    prefix := coalesce(body->>'partition_prefix', relname);
+    SELECT coalesce(jsonb_agg(to_jsonb(p)), '[]') INTO parts
+      FROM steward._relayout_partitions(body, spec.strategy, prefix, what) p;
+    -- Without a prefix, names default to the table's; a table partitioned
+    -- already holds those, so the first of <table>_v2, _v3, ... whose
+    -- names are all free is taken instead.
+    IF body->>'partition_prefix' IS NULL THEN
+        FOR i IN 2..99 LOOP
+            EXIT WHEN NOT EXISTS (SELECT 1 FROM jsonb_array_elements(parts) x, pg_class c
+                                   WHERE c.relname = x->>'name' AND c.relnamespace = nspoid);
+            prefix := left(relname, 50) || '_v' || i;
+            SELECT coalesce(jsonb_agg(to_jsonb(p)), '[]') INTO parts
+              FROM steward._relayout_partitions(body, spec.strategy, prefix, what) p;
+        END LOOP;
+    END IF;
+    -- Every name the migration will use must be free.
+    FOR k IN SELECT x->>'name' FROM jsonb_array_elements(parts) x
+             UNION ALL SELECT left(relname, 50) || '_relayout_new'
+             UNION ALL SELECT left(relname, 50) || '_relayout_old' LOOP
+        IF octet_length(k) > 63 OR EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = k
+                                              AND c.relnamespace = nspoid) THEN
+            RAISE EXCEPTION 'relation "%.%" already exists or the name is too long (%)', nsp, k, what
+                USING ERRCODE = 'duplicate_table',
+                      HINT = 'Name the partitions with "partition_prefix" or "name".';
+        END IF;
+    END LOOP;
+    IF (SELECT count(DISTINCT x->>'name') FROM jsonb_array_elements(parts) x) <> jsonb_array_length(parts) THEN
+        RAISE EXCEPTION 'two partitions of % have the same name', what USING ERRCODE = 'duplicate_table';
+    END IF;
+    FOR k IN SELECT DISTINCT x->>'tablespace' FROM jsonb_array_elements(parts) x WHERE x->>'tablespace' IS NOT NULL LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_tablespace WHERE spcname = k) THEN
+            RAISE EXCEPTION 'tablespace "%" does not exist (%)', k, what USING ERRCODE = 'undefined_object';
+        END IF;
+    END LOOP;
+
+    PERFORM steward._migration_create(mig, jsonb_build_object(
+        'steps', steps, 'started_by', current_user, 'tables', jsonb_build_array(rel::oid),
+        'table_rows', jsonb_build_array(jsonb_build_object(
+            'migration', mig, 'relid', rel::oid, 'ord', 1, 'table_name', rel::text,
+            'relname', relname) || steward._migration_key_of(rel)),
+        'column_rows', '[]'::jsonb));
+    -- SHARE ROW EXCLUSIVE (what CREATE TRIGGER takes): reads go on.
+    PERFORM steward._migration_locked(mig, '_relayout_expand', 'SHARE ROW EXCLUSIVE',
+        jsonb_build_object('strategy', spec.strategy, 'columns', to_jsonb(spec.columns),
+                           'partitions', parts));
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_build_unique(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c steward.migration_columns;
+    cols text;
+BEGIN
+    FOR c IN SELECT * FROM steward.migration_columns x
+              WHERE x.migration = mig AND x.unique_method IS NOT NULL
+                AND x.relid IN (SELECT t.relid FROM steward.migration_tables t
+                                 WHERE t.migration = mig AND t.active)
+              ORDER BY x.relid::oid, x.ord LOOP
+        -- regnamespace output is quoted already: %s, not %I.
+        CONTINUE WHEN to_regclass(format('%s.%I', (SELECT relnamespace::regnamespace FROM pg_class
+                                                    WHERE oid = c.relid), c.unique_name)) IS NOT NULL;
+        SELECT string_agg(format('%I', p), ', ' ORDER BY i) INTO cols
+          FROM unnest(steward._migration_physical(mig, c.relid, 'new',
+                                                  c.unique_with || c.new_name::text))
+               WITH ORDINALITY u(p, i);
+        IF c.unique_method = 'btree' THEN
+            PERFORM steward._migration_exec(c.relid, format('CREATE UNIQUE INDEX %I ON %s (%s)',
+                                                            c.unique_name, c.relid, cols));
+        ELSE
+            PERFORM steward._migration_exec(c.relid, format(
+                'ALTER TABLE %s ADD CONSTRAINT %I EXCLUDE USING steward_hash (%s)', c.relid,
+                c.unique_name, (SELECT string_agg(x || ' WITH =', ', ')
+                                  FROM regexp_split_to_table(cols, ', ') x)));
+        END IF;
+    END LOOP;
+END
+$$;

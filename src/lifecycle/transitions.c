@@ -594,6 +594,28 @@ count_in_state(Relation rel, const char *column, const char *value)
  * AccessShareLock.  Errors: 42501, 42P01, 42809, 22023 (bad edge, set_sql
  * or sizes), 55000 (no machine attached).
  */
+/*
+ * Refuse a table with a rule on UPDATE: each batch is an UPDATE inside
+ * WITH, where the rewriter refuses DO ALSO, DO INSTEAD NOTHING, conditional
+ * and multi-statement rules (0A000), and a DO INSTEAD rule would move
+ * something else than the batch.  Checked before the run is recorded, so
+ * the refusal leaves no run behind.  Caller holds a lock on rel.
+ */
+static void
+check_no_update_rules(Relation rel)
+{
+	if (rel->rd_rules == NULL)
+		return;
+	for (int i = 0; i < rel->rd_rules->numLocks; i++)
+		if (rel->rd_rules->rules[i]->event == CMD_UPDATE)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("steward.run_transition() does not support relation \"%s\", which has a rule on UPDATE",
+							RelationGetRelationName(rel)),
+					 errdetail("The rule would rewrite the UPDATE statements that move the batches."),
+					 errhint("Drop the rule (pg_rules lists it), or move the rows with UPDATE statements of your own.")));
+}
+
 Datum
 steward_transition_prepare(PG_FUNCTION_ARGS)
 {
@@ -638,6 +660,7 @@ steward_transition_prepare(PG_FUNCTION_ARGS)
 	steward_check_table_owner(relid);
 	rel = steward_open_user_relation(relid, AccessShareLock, STEWARD_KINDS_TABLES,
 									 "steward.run_transition()");
+	check_no_update_rules(rel);
 	keys = key_columns(rel, &keytype);
 
 	steward_enter_rules_owner(&ctx);

@@ -1522,7 +1522,8 @@ BEGIN
                 AND x.relid IN (SELECT t.relid FROM steward.migration_tables t
                                  WHERE t.migration = mig AND t.active)
               ORDER BY x.relid::oid, x.ord LOOP
-        CONTINUE WHEN to_regclass(format('%I.%I', (SELECT relnamespace::regnamespace::text FROM pg_class
+        -- regnamespace output is quoted already: %s, not %I.
+        CONTINUE WHEN to_regclass(format('%s.%I', (SELECT relnamespace::regnamespace FROM pg_class
                                                     WHERE oid = c.relid), c.unique_name)) IS NOT NULL;
         SELECT string_agg(format('%I', p), ', ' ORDER BY i) INTO cols
           FROM unnest(steward._migration_physical(mig, c.relid, 'new',

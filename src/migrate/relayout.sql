@@ -394,6 +394,8 @@ DECLARE
     spec record;
     relname name;
     nsp name;
+    -- The schema by OID: its name is not a regnamespace literal (quoting).
+    nspoid oid;
     prefix text;
     parts jsonb;
 BEGIN
@@ -414,7 +416,7 @@ BEGIN
     what := format('step 1 (relayout %s)', rel);
     spec := steward._relayout_partition_by(body->>'partition_by');
     PERFORM steward._relayout_check(rel, spec.columns, what);
-    SELECT c.relname, n.nspname INTO relname, nsp
+    SELECT c.relname, n.nspname, n.oid INTO relname, nsp, nspoid
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel;
     prefix := coalesce(body->>'partition_prefix', relname);
     SELECT coalesce(jsonb_agg(to_jsonb(p)), '[]') INTO parts
@@ -425,7 +427,7 @@ BEGIN
     IF body->>'partition_prefix' IS NULL THEN
         FOR i IN 2..99 LOOP
             EXIT WHEN NOT EXISTS (SELECT 1 FROM jsonb_array_elements(parts) x, pg_class c
-                                   WHERE c.relname = x->>'name' AND c.relnamespace = nsp::regnamespace);
+                                   WHERE c.relname = x->>'name' AND c.relnamespace = nspoid);
             prefix := left(relname, 50) || '_v' || i;
             SELECT coalesce(jsonb_agg(to_jsonb(p)), '[]') INTO parts
               FROM steward._relayout_partitions(body, spec.strategy, prefix, what) p;
@@ -436,7 +438,7 @@ BEGIN
              UNION ALL SELECT left(relname, 50) || '_relayout_new'
              UNION ALL SELECT left(relname, 50) || '_relayout_old' LOOP
         IF octet_length(k) > 63 OR EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = k
-                                              AND c.relnamespace = nsp::regnamespace) THEN
+                                              AND c.relnamespace = nspoid) THEN
             RAISE EXCEPTION 'relation "%.%" already exists or the name is too long (%)', nsp, k, what
                 USING ERRCODE = 'duplicate_table',
                       HINT = 'Name the partitions with "partition_prefix" or "name".';
