@@ -142,7 +142,8 @@ databases_to_visit(void)
 /*
  * Start a worker for one database and wait until it exits, but never more
  * than twice steward.idempotency_purge_timeout (plus a grace second; a
- * visit's own phases end within twice the timeout): a
+ * visit's own phases end within twice the timeout of the worker's process
+ * start, connection included): a
  * worker that overstays is terminated, so that no database delays the
  * others for longer.
  */
@@ -349,6 +350,8 @@ void
 steward_purge_db_main(Datum main_arg)
 {
 	Oid			dboid = DatumGetObjectId(main_arg);
+	TimestampTz start;
+	TimestampTz now;
 	TimestampTz deadline;
 	char		timeout[32];
 	int64		n = 0;
@@ -362,7 +365,17 @@ steward_purge_db_main(Datum main_arg)
 
 	snprintf(timeout, sizeof(timeout), "%d", steward_idem_purge_timeout_ms);
 	SetConfigOption("lock_timeout", timeout, PGC_SUSET, PGC_S_OVERRIDE);
-	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), steward_idem_purge_timeout_ms);
+	/*
+	 * The budget counts from the process start, not from here: connecting
+	 * takes a while on a loaded machine, and the launcher's deadline
+	 * (purge_database) leaves a worker only a second beyond its two phases.
+	 */
+	start = MyStartTimestamp;
+	now = GetCurrentTimestamp();
+	/* (a start stamp that is not this process's own: count from now) */
+	if (start <= 0 || start > now || TimestampDifferenceExceeds(start, now, 60 * 1000))
+		start = now;
+	deadline = TimestampTzPlusMilliseconds(start, steward_idem_purge_timeout_ms);
 
 	if (!run_phase("looking for pg_steward", become_owner_phase, &installed, deadline) ||
 		!installed)
@@ -423,10 +436,16 @@ steward_purge_db_main(Datum main_arg)
 	/* n: the last batch's keys, when it stopped the loop unreported */
 	steward_governor_end(job, n);
 
-	/* The same visit keeps steward.capacity's samples current. */
-	(void) run_phase("sampling table sizes for steward.capacity", sample_phase, &n,
-					 TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-												 steward_idem_purge_timeout_ms));
+	/*
+	 * The same visit keeps steward.capacity's samples current, within the
+	 * timeout again but never past twice the timeout since the start (a
+	 * purge cancelled at its deadline aborts before this phase begins).
+	 */
+	deadline = Min(TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+											   steward_idem_purge_timeout_ms),
+				   TimestampTzPlusMilliseconds(start,
+											   2 * (int64) steward_idem_purge_timeout_ms));
+	(void) run_phase("sampling table sizes for steward.capacity", sample_phase, &n, deadline);
 
 	pgstat_report_activity(STATE_IDLE, NULL);
 	proc_exit(0);
