@@ -35,9 +35,11 @@
 #include "access/relation.h"
 #include "access/tableam.h"
 #include "catalog/pg_am_d.h"
+#include "catalog/pg_class.h"
 #include "commands/defrem.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -51,11 +53,15 @@ PG_FUNCTION_INFO_V1(steward_pgstattuple_approx);
  * Call "symbol" of contrib module "library" with this call's fcinfo, the
  * table in argument 0 presented as heap if it is a steward table.  Takes
  * AccessShareLock on the table (the contrib function takes its own too).
- * An OID that names no relation raises 42P01.  Errors of the contrib
- * function (bad arguments, relkind) are its own.
+ * An OID that names no relation raises 42P01.  With tables_only, anything
+ * but a table, materialized view or TOAST table raises 42809 here (the
+ * contrib function would say 0A000, or read an index of an access method
+ * it does not know); otherwise errors of the contrib function (bad
+ * arguments, relkind) are its own.
  */
 static Datum
-call_as_heap(FunctionCallInfo fcinfo, const char *library, const char *symbol)
+call_as_heap(FunctionCallInfo fcinfo, const char *library, const char *symbol,
+			 bool tables_only)
 {
 	PGFunction	fn;
 	Relation	rel;
@@ -76,6 +82,26 @@ call_as_heap(FunctionCallInfo fcinfo, const char *library, const char *symbol)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", PG_GETARG_OID(0))));
+	if (tables_only && rel->rd_rel->relkind != RELKIND_RELATION &&
+		rel->rd_rel->relkind != RELKIND_MATVIEW &&
+		rel->rd_rel->relkind != RELKIND_TOASTVALUE)
+	{
+		char		kind = rel->rd_rel->relkind;
+
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table, materialized view or TOAST table",
+						RelationGetRelationName(rel)),
+				 kind == RELKIND_PARTITIONED_TABLE ?
+				 errhint("A partitioned table has no rows of its own: call it for each partition "
+						 "(pg_partition_tree() lists them).") :
+				 kind == RELKIND_INDEX || kind == RELKIND_PARTITIONED_INDEX ?
+				 errhint("For an index use steward.hash_index_stats() (steward_hash) or "
+						 "pgstattuple's pgstatindex() (btree).") :
+				 kind == RELKIND_SEQUENCE ?
+				 errhint("Use pgstattuple's own pgstattuple() for a sequence.") :
+				 errhint("It has no storage; call it for the tables it reads.")));
+	}
 	steward_am = get_table_am_oid(STEWARD_TABLE_AM, false);
 	present = rel->rd_rel->relam == steward_am;
 	saved_routine = rel->rd_tableam;
@@ -114,19 +140,19 @@ call_as_heap(FunctionCallInfo fcinfo, const char *library, const char *symbol)
 Datum
 steward_verify_heap(PG_FUNCTION_ARGS)
 {
-	return call_as_heap(fcinfo, "$libdir/amcheck", "verify_heapam");
+	return call_as_heap(fcinfo, "$libdir/amcheck", "verify_heapam", false);
 }
 
 /* steward.pgstattuple(tbl regclass): pgstattuple's pgstattuple(regclass). */
 Datum
 steward_pgstattuple(PG_FUNCTION_ARGS)
 {
-	return call_as_heap(fcinfo, "$libdir/pgstattuple", "pgstattuplebyid_v1_5");
+	return call_as_heap(fcinfo, "$libdir/pgstattuple", "pgstattuplebyid_v1_5", true);
 }
 
 /* steward.pgstattuple_approx(tbl regclass): pgstattuple_approx(regclass). */
 Datum
 steward_pgstattuple_approx(PG_FUNCTION_ARGS)
 {
-	return call_as_heap(fcinfo, "$libdir/pgstattuple", "pgstattuple_approx_v1_5");
+	return call_as_heap(fcinfo, "$libdir/pgstattuple", "pgstattuple_approx_v1_5", true);
 }

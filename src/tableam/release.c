@@ -24,7 +24,11 @@
  * index becomes a btree index of the same name, each EXCLUDE USING
  * steward_hash constraint becomes UNIQUE (or EXCLUDE USING btree when it
  * has a predicate or expressions) with the same name, and the table's
- * rules are deleted.  The DDL is steward._release_table (SQL), run as the
+ * rules are deleted.  Where a key type has no btree comparison with the
+ * same "=" (xid, a composite with an xid field), a one-column index or
+ * constraint becomes core hash instead; with several columns there is no
+ * core equivalent and the release refuses before changing anything
+ * (release_method).  The DDL is steward._release_table (SQL), run as the
  * table's owner under SECURITY_RESTRICTED_OPERATION (plumbing/as_owner.c),
  * because the rewrite evaluates index expressions and predicates the owner
  * wrote.
@@ -33,12 +37,19 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/hash.h"
+#include "access/nbtree.h"
+#include "access/relation.h"
+#include "access/table.h"
 #include "catalog/dependency.h"
+#include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type_d.h"
+#include "commands/defrem.h"
 #include "commands/event_trigger.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -50,7 +61,9 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
@@ -59,6 +72,7 @@
 PG_FUNCTION_INFO_V1(steward_release);
 PG_FUNCTION_INFO_V1(steward_release_all);
 PG_FUNCTION_INFO_V1(steward_guard_drop);
+PG_FUNCTION_INFO_V1(steward_release_method);
 
 #define EXTENSION_NAME "pg_steward"
 
@@ -186,6 +200,139 @@ drop_rules(List *relids)
 }
 
 /*
+ * The "=" of an operator family for one input type, or InvalidOid.
+ */
+static Oid
+family_equality(Oid opfamily, Oid opintype, int16 strategy)
+{
+	if (!OidIsValid(opfamily))
+		return InvalidOid;
+	return get_opfamily_member(opfamily, opintype, opintype, strategy);
+}
+
+/*
+ * The core access method ("btree" or "hash") that can replace the
+ * steward_hash index "idxrel" with the same meaning of "=", or an error
+ * (0A000) naming the index and the column type, before anything changed.
+ *
+ * btree when every key type has a btree comparison (the type cache checks
+ * each field of a composite and the element of an array) whose "=" is the
+ * operator the steward_hash index uses; else core hash when the index has
+ * one key column (core hash takes no more) whose type has a hash function
+ * with that same "="; else nothing.  The caller holds a lock on the index.
+ */
+static const char *
+release_method(Relation idxrel)
+{
+	int			nkeys = IndexRelationGetNumberOfKeyAttributes(idxrel);
+	Oid		   *exclops = NULL;
+	Oid		   *exclprocs;
+	uint16	   *exclstrats;
+	bool		btree_ok = true;
+	bool		hash_ok = (nkeys == 1);
+	int			bad = -1;
+	Oid			constraint;
+
+	if (idxrel->rd_index->indisexclusion)
+		RelationGetExclusionInfo(idxrel, &exclops, &exclprocs, &exclstrats);
+
+	for (int i = 0; i < nkeys; i++)
+	{
+		Oid			typid = getBaseType(TupleDescAttr(RelationGetDescr(idxrel), i)->atttypid);
+		Oid			stewop;
+		TypeCacheEntry *tc;
+		bool		b;
+		bool		h;
+
+		/* The "=" the steward_hash index means: the constraint's, else the opclass's. */
+		stewop = exclops ? exclops[i] :
+			family_equality(idxrel->rd_opfamily[i], idxrel->rd_opcintype[i], 1);
+		tc = lookup_type_cache(typid, TYPECACHE_CMP_PROC | TYPECACHE_BTREE_OPFAMILY |
+							   TYPECACHE_HASH_PROC | TYPECACHE_HASH_OPFAMILY);
+		b = OidIsValid(stewop) && OidIsValid(tc->cmp_proc) &&
+			family_equality(tc->btree_opf, tc->btree_opintype, BTEqualStrategyNumber) == stewop;
+		h = OidIsValid(stewop) && OidIsValid(tc->hash_proc) &&
+			family_equality(tc->hash_opf, tc->hash_opintype, HTEqualStrategyNumber) == stewop;
+		if (!b && bad < 0)
+			bad = i;
+		btree_ok = btree_ok && b;
+		hash_ok = hash_ok && h;
+	}
+	if (btree_ok)
+		return "btree";
+	if (hash_ok)
+		return "hash";
+	constraint = get_index_constraint(RelationGetRelid(idxrel));
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("index \"%s\" of \"%s\" has no core replacement",
+					RelationGetRelationName(idxrel),
+					get_rel_name(idxrel->rd_index->indrelid)),
+			 nkeys > 1 ?
+			 errdetail("Its column \"%s\" of type %s has no btree comparison with the same \"=\", "
+					   "and core hash indexes take a single column.",
+					   NameStr(TupleDescAttr(RelationGetDescr(idxrel), bad)->attname),
+					   format_type_be(TupleDescAttr(RelationGetDescr(idxrel), bad)->atttypid)) :
+			 errdetail("Type %s of its column \"%s\" has neither a btree comparison nor a hash function "
+					   "with the same \"=\".",
+					   format_type_be(TupleDescAttr(RelationGetDescr(idxrel), bad)->atttypid),
+					   NameStr(TupleDescAttr(RelationGetDescr(idxrel), bad)->attname)),
+			 OidIsValid(constraint) ?
+			 errhint("Drop constraint \"%s\" (ALTER TABLE ... DROP CONSTRAINT) before releasing "
+					 "the table, or keep the extension installed; nothing was changed.",
+					 get_constraint_name(constraint)) :
+			 errhint("Drop the index before releasing the table, or keep the extension "
+					 "installed; nothing was changed.")));
+	return NULL;				/* keep the compiler quiet */
+}
+
+/*
+ * Check, before anything changes, that every steward_hash index of the
+ * relations has a core replacement (release_method errors otherwise).
+ * Takes AccessExclusiveLock on each relation, as the release's ALTER TABLE
+ * will, so that no lock is upgraded later.
+ */
+static void
+check_replacements(List *relids)
+{
+	Oid			hash_am = get_index_am_oid("steward_hash", false);
+	ListCell   *lc;
+
+	foreach(lc, relids)
+	{
+		Relation	rel = table_open(lfirst_oid(lc), AccessExclusiveLock);
+		List	   *indexes = RelationGetIndexList(rel);
+		ListCell   *ic;
+
+		foreach(ic, indexes)
+		{
+			Relation	idxrel = index_open(lfirst_oid(ic), AccessShareLock);
+
+			if (idxrel->rd_rel->relam == hash_am)
+				(void) release_method(idxrel);
+			index_close(idxrel, AccessShareLock);
+		}
+		list_free(indexes);
+		table_close(rel, NoLock);
+	}
+}
+
+/*
+ * steward._release_method(idx regclass): "btree" or "hash", the core access
+ * method steward._release_table rebuilds the steward_hash index idx with;
+ * 0A000 when neither keeps its meaning.  Takes AccessShareLock on idx.
+ */
+Datum
+steward_release_method(PG_FUNCTION_ARGS)
+{
+	Relation	idxrel = index_open(PG_GETARG_OID(0), AccessShareLock);
+	const char *method = release_method(idxrel);
+
+	index_close(idxrel, AccessShareLock);
+	PG_RETURN_TEXT_P(cstring_to_text(method));
+}
+
+/*
  * Release "relids" in list order, after checking that the caller owns every
  * one of them, and return what was done as the function's result set.
  */
@@ -198,6 +345,8 @@ release_relations(FunctionCallInfo fcinfo, List *relids)
 
 	foreach(lc, relids)
 		steward_check_table_owner(lfirst_oid(lc));
+	/* All replacements decided before anything changes. */
+	check_replacements(relids);
 
 	InitMaterializedSRF(fcinfo, 0);
 	dropped = drop_rules(relids);

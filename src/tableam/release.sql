@@ -27,12 +27,22 @@ SELECT string_agg(CASE WHEN x.attnum = 0
  WHERE i.indexrelid = idx AND x.ord <= i.indnkeyatts
 $$;
 
+-- The core access method, btree or hash, that replaces the steward_hash
+-- index idx with the same "=" for its key types (btree when every key type
+-- has a btree comparison, hash for one key column with a hash function);
+-- 0A000 naming the index and type when neither does.  release.c.
+CREATE FUNCTION steward._release_method(idx regclass)
+RETURNS text
+AS 'MODULE_PATHNAME', 'steward_release_method'
+LANGUAGE C STRICT STABLE;
+
 -- The exclusion constraint a steward_hash index of tbl backs, as the two
--- ALTER TABLE subcommands that turn it into a btree one under the same
--- name: UNIQUE when every key is a plain column in its own collation and
--- the index is not partial (that is what "=" on every column with NULLs
--- never conflicting means), else EXCLUDE USING btree with the same
--- operators, predicate and deferrability.  comment_cmd carries the
+-- ALTER TABLE subcommands that turn it into a core one under the same
+-- name: UNIQUE when btree can replace it (steward._release_method), every
+-- key is a plain column in its own collation and the index is not partial
+-- (that is what "=" on every column with NULLs never conflicting means),
+-- else EXCLUDE USING btree or hash with the same operators, predicate and
+-- deferrability.  comment_cmd carries the
 -- constraint's comment over.  All NULL when idx backs no exclusion
 -- constraint (a plain index).  Reads the catalogs only; runs with the
 -- caller's rights, like steward._release_table.
@@ -50,6 +60,7 @@ DECLARE
     elems text;
     tail text;
     stmt text;
+    method text;
 BEGIN
     SELECT i.indkey, i.indcollation, i.indpred IS NOT NULL AS partial, ic.reltablespace,
            pg_get_expr(i.indpred, i.indrelid) AS pred
@@ -72,12 +83,13 @@ BEGIN
     IF con.oid IS NULL THEN
         RETURN;
     END IF;
+    method := steward._release_method(idx::regclass);
 
     tail := CASE WHEN r.reltablespace <> 0
                  THEN format(' USING INDEX TABLESPACE %I',
                              (SELECT t.spcname FROM pg_tablespace t WHERE t.oid = r.reltablespace))
                  ELSE '' END;
-    IF NOT r.partial AND k.plain THEN
+    IF method = 'btree' AND NOT r.partial AND k.plain THEN
         -- "=" on every column, NULLs never conflicting: that is UNIQUE.
         stmt := format('ADD CONSTRAINT %I UNIQUE (%s)%s', con.conname,
                        (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY x.ord)
@@ -86,7 +98,7 @@ BEGIN
                        tail);
     ELSE
         elems := steward._index_elements(idx, con.conexclop);
-        stmt := format('ADD CONSTRAINT %I EXCLUDE USING btree (%s)%s%s', con.conname, elems, tail,
+        stmt := format('ADD CONSTRAINT %I EXCLUDE USING %s (%s)%s%s', con.conname, method, elems, tail,
                        CASE WHEN r.partial THEN ' WHERE (' || r.pred || ')' ELSE '' END);
     END IF;
     stmt := stmt || CASE WHEN con.condeferrable THEN ' DEFERRABLE' ELSE '' END
@@ -97,12 +109,13 @@ BEGIN
         comment_cmd := format('COMMENT ON CONSTRAINT %I ON %s IS %L',
                               con.conname, table_qualname, con.comment);
     END IF;
-    action := CASE WHEN NOT r.partial AND k.plain THEN 'EXCLUDE USING steward_hash -> UNIQUE (btree)'
-                   ELSE 'EXCLUDE USING steward_hash -> EXCLUDE USING btree' END;
+    action := CASE WHEN method = 'btree' AND NOT r.partial AND k.plain
+                   THEN 'EXCLUDE USING steward_hash -> UNIQUE (btree)'
+                   ELSE 'EXCLUDE USING steward_hash -> EXCLUDE USING ' || method END;
 END
 $$;
 
--- The CREATE INDEX (btree), ATTACH PARTITION and COMMENT statements that
+-- The CREATE INDEX (btree or hash, steward._release_method), ATTACH PARTITION and COMMENT statements that
 -- rebuild a steward_hash index root_idx (root_kind 'i'; 'I', a partitioned
 -- index, with its whole tree of partition indexes) under the same names,
 -- parents first, once the caller has dropped it.  Reads the catalogs only.
@@ -115,6 +128,7 @@ DECLARE
     tree record;
     cols text;
     later text[] := '{}';
+    method text := steward._release_method(root_idx::regclass);
 BEGIN
     FOR tree IN SELECT t.relid AS idx, t.parentrelid AS parent_idx, t.level,
                        format('%I.%I', n.nspname, ic.relname) AS qualname, ic.relname,
@@ -132,10 +146,10 @@ BEGIN
                   JOIN pg_class tc ON tc.oid = i.indrelid
                  ORDER BY t.level, ic.relname LOOP
         cols := steward._index_elements(tree.idx);
-        later := later || format('CREATE INDEX %I ON %s%s USING btree (%s)%s%s',
+        later := later || format('CREATE INDEX %I ON %s%s USING %s (%s)%s%s',
                                  tree.relname,
                                  CASE WHEN tree.table_kind = 'p' THEN 'ONLY ' ELSE '' END,
-                                 tree.indrelid::regclass, cols,
+                                 tree.indrelid::regclass, method, cols,
                                  CASE WHEN tree.reltablespace <> 0
                                       THEN format(' TABLESPACE %I',
                                                   (SELECT t.spcname FROM pg_tablespace t
@@ -159,7 +173,7 @@ END
 $$;
 
 -- The DDL that turns one table into core objects: steward_hash indexes and
--- EXCLUDE constraints become btree ones with the same names, the table
+-- EXCLUDE constraints become btree (or hash) ones with the same names, the table
 -- becomes heap.  Runs as the table's owner (steward.release switches to
 -- them, restricted), so it is SECURITY INVOKER and checks ownership itself;
 -- PUBLIC may call it because it can do nothing the caller could not do
@@ -230,10 +244,10 @@ BEGIN
         -- A plain index, maybe partitioned: rebuild the whole tree of
         -- partition indexes with the same names, parents first.
         later := later || steward._release_index_tree(r.indexrelid, r.relkind);
-        EXECUTE format('DROP INDEX %s', r.qualname);
         object_type := 'index'; object_name := r.relname;
-        action := CASE WHEN r.relkind = 'I' THEN 'steward_hash -> btree (with its partition indexes)'
-                       ELSE 'steward_hash -> btree' END;
+        action := 'steward_hash -> ' || steward._release_method(r.indexrelid::regclass)
+                  || CASE WHEN r.relkind = 'I' THEN ' (with its partition indexes)' ELSE '' END;
+        EXECUTE format('DROP INDEX %s', r.qualname);
         RETURN NEXT;
     END LOOP;
 
