@@ -47,6 +47,10 @@ SELECT steward._migration_record(NULL, 'm', '{}');
 SELECT steward._migration_record('create', NULL, '{}');
 SELECT steward._migration_record('create', 'm', NULL);
 SELECT steward._migration_record('nonsense', 'm', '{}');
+-- a record naming no table would let any role take a migration's name
+SELECT steward._migration_record('create', 'rf_squat', '{}');
+SELECT steward._migration_record('create', 'rf_squat', '{"tables": "x"}');
+SELECT steward._migration_record('update', 'rf_squat', '{}');
 -- _relayout_partition_by
 SELECT steward._relayout_partition_by(NULL);
 SELECT steward._relayout_partition_by('');
@@ -171,3 +175,17 @@ DROP RULE rf_nothing ON rf_rules;
 CALL steward.run_transition('rf_rules', 'new', 'pending_backfill');
 SELECT status, count(*) FROM rf_rules GROUP BY 1;
 DROP TABLE rf_rules, rf_audit;
+
+-- Statements SPI cannot run, given to _migration_exec by the table's owner:
+-- 0A000, not an internal error.
+SET client_min_messages = warning;
+CREATE TABLE rf_exec (id int) USING steward;
+RESET client_min_messages;
+\set VERBOSITY sqlstate
+SELECT steward._migration_exec('rf_exec'::regclass, 'COMMIT');
+SELECT steward._migration_exec('rf_exec'::regclass, 'COPY public.rf_exec TO STDOUT');
+\set VERBOSITY terse
+SELECT steward._migration_exec('rf_exec'::regclass, 'COMMIT');
+SELECT steward._migration_exec('rf_exec'::regclass, 'SELECT $1::int + 1', '{41}');
+\set VERBOSITY default
+DROP TABLE rf_exec;

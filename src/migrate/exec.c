@@ -171,8 +171,20 @@ steward_migration_exec(PG_FUNCTION_ARGS)
 		backfill_relid = relid;
 	PG_TRY();
 	{
-		if (SPI_execute_with_args(sql, nargs, argtypes, args, nulls, false, 0) < 0)
-			elog(ERROR, "could not run migration statement: %s", sql);
+		int			rc = SPI_execute_with_args(sql, nargs, argtypes, args, nulls, false, 0);
+
+		/*
+		 * A negative code is a statement SPI cannot run (COPY to or from
+		 * the client, COMMIT, ROLLBACK): the caller's text, so the
+		 * caller's error, not an internal one.
+		 */
+		if (rc < 0)
+			ereport(ERROR,
+					(errcode(rc == SPI_ERROR_ARGUMENT ? ERRCODE_INVALID_PARAMETER_VALUE
+							 : ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot run this statement as a migration statement: %s",
+							SPI_result_code_string(rc)),
+					 errdetail("Statement: %s", sql)));
 	}
 	PG_FINALLY();
 	{
@@ -361,8 +373,18 @@ steward_migration_record(PG_FUNCTION_ARGS)
 	 * from "name" alone, never from data.
 	 */
 	relids = tables_of_record(data, CurrentMemoryContext);
+
+	/*
+	 * Owning the tables is the whole privilege check: a new record naming
+	 * none would let any role take a migration's name.
+	 */
+	if (strcmp(op, "create") == 0 && relids == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a new migration record must name its tables")));
 	if (strcmp(op, "create") == 0)
 	{
+
 		/* Who started it is the caller, whatever data says. */
 		JsonbParseState *state = NULL;
 		JsonbValue	k,

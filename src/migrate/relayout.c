@@ -288,6 +288,7 @@ steward_relayout_trigger(PG_FUNCTION_ARGS)
 	Datum		args[2];
 	StewardAsOwner ctx;
 	List	   *saved;
+	int			rc;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
@@ -354,9 +355,13 @@ steward_relayout_trigger(PG_FUNCTION_ARGS)
 	{
 		if (*planp == NULL)
 			*planp = prepare_kept(sql, nargs, rowtype);
-		if (SPI_execute_plan(*planp, args, NULL, false, 0) < 0)
-			elog(ERROR, "could not apply a change to the other layout of relation \"%s\"",
-				 RelationGetRelationName(rel));
+		rc = SPI_execute_plan(*planp, args, NULL, false, 0);
+		/* The statement is the trigger's argument: whoever wrote it erred. */
+		if (rc < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("could not apply a change to the other layout of relation \"%s\": %s",
+							RelationGetRelationName(rel), SPI_result_code_string(rc))));
 	}
 	PG_FINALLY();
 	{
