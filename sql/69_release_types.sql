@@ -184,6 +184,18 @@ SELECT steward.pgstattuple_approx('fp');
 SELECT steward.pgstattuple('fp_x');
 \echo :LAST_ERROR_SQLSTATE
 
+-- release_all() decides every table's replacements first: one table
+-- without a core equivalent leaves all of them as they were, rules too.
+CREATE TABLE fall (id int, x xid, b int, version bigint,
+    CONSTRAINT fall_once EXCLUDE USING steward_hash (x WITH =, b WITH =)) USING steward;
+SELECT steward.track_versions('fall', 'version');
+SELECT count(*) FROM steward.release_all();
+\echo :LAST_ERROR_SQLSTATE
+SELECT c.relname, a.amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam
+ WHERE c.relname IN ('hx', 'hx_once', 'fall', 'fall_once') ORDER BY 1;
+SELECT count(*) AS rules_kept FROM steward.column_rules WHERE relid = 'fall'::regclass;
+ALTER TABLE fall DROP CONSTRAINT fall_once;
+
 -- With everything released, the extension drops.
 SELECT count(*) FROM steward.release_all();
 DROP EXTENSION pg_steward;
