@@ -49,6 +49,7 @@ SELECT steward._migration_record('create', 'm', NULL);
 SELECT steward._migration_record('nonsense', 'm', '{}');
 -- a record naming no table would let any role take a migration's name
 SELECT steward._migration_record('create', 'rf_squat', '{}');
+SELECT steward._migration_record('create', 'rf_squat', '{"steps": []}');
 SELECT steward._migration_record('create', 'rf_squat', '{"tables": "x"}');
 SELECT steward._migration_record('update', 'rf_squat', '{}');
 -- _relayout_partition_by
