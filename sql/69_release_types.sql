@@ -14,6 +14,12 @@ RESET client_min_messages;
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 
+-- The internal helper on what is no index: 42809, never an internal error.
+\set VERBOSITY terse
+SELECT steward._release_method(0);
+SELECT steward._release_method('pg_class'::regclass);
+\set VERBOSITY default
+
 -- Indexes and constraints of a table, with their access methods.
 CREATE FUNCTION defs(tbl regclass)
 RETURNS TABLE (name name, def text)

@@ -57,6 +57,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -320,13 +321,26 @@ check_replacements(List *relids)
 /*
  * steward._release_method(idx regclass): "btree" or "hash", the core access
  * method steward._release_table rebuilds the steward_hash index idx with;
- * 0A000 when neither keeps its meaning.  Takes AccessShareLock on idx.
+ * 0A000 when neither keeps its meaning, 42809 when idx is no index (or
+ * no relation).  Takes AccessShareLock on idx.
  */
 Datum
 steward_release_method(PG_FUNCTION_ARGS)
 {
-	Relation	idxrel = index_open(PG_GETARG_OID(0), AccessShareLock);
-	const char *method = release_method(idxrel);
+	Oid			idx = PG_GETARG_OID(0);
+	Relation	idxrel;
+	const char *method;
+	char		relkind;
+
+	/* Locked before it is looked at: no OID that turns to nothing (XX000). */
+	LockRelationOid(idx, AccessShareLock);
+	relkind = get_rel_relkind(idx);
+	if (relkind != RELKIND_INDEX && relkind != RELKIND_PARTITIONED_INDEX)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("relation with OID %u is not an index", idx)));
+	idxrel = index_open(idx, NoLock);
+	method = release_method(idxrel);
 
 	index_close(idxrel, AccessShareLock);
 	PG_RETURN_TEXT_P(cstring_to_text(method));
