@@ -37,6 +37,15 @@ SELECT step, decision, reason, throttled_by, duty, batch_size, rows_per_sec
 SELECT step, decision, reason, duty, batch_size
   FROM steward.governor_trace(ARRAY[1, 1, 1, 1, 1, 1.5, NULL, NULL, 1, 1]::float8[]);
 
+-- The job starts with no foreground (full speed); the foreground that
+-- arrives has no baseline yet, so the job pauses to measure one; it then
+-- goes on at the pace it would have had under a foreground (a tenth of
+-- the time), not at full speed (which an open-loop foreground paid for
+-- with queued clients: test/bench/governor/results-open-loop.md).
+SELECT step, decision, reason, duty, batch_size
+  FROM steward.governor_trace(ARRAY[NULL, NULL, NULL, 1, 1]::float8[],
+                              foreground_calls => ARRAY[0, 1000, 1000, 1000, 1000]);
+
 -- Above the critical ratio: pause entirely, come back at half the pace.
 SELECT step, decision, reason, throttled_by, duty, batch_size, pause_ms
   FROM steward.governor_trace(ARRAY[1, 1, 4, 4, 1, 1, NULL]::float8[]);

@@ -666,6 +666,20 @@ gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, Timestam
 	if (have_base || !fg)
 		st->probe_started = 0;
 
+	/*
+	 * The foreground is back after full speed: the pace it allowed before
+	 * comes back first, whatever is decided next.  The first decision under
+	 * a returning foreground is often a pause to measure a baseline; a job
+	 * that left that pause still at full speed held there for a window
+	 * (one change per window) while an open-loop foreground's clients
+	 * queued up: p99 66x (test/bench/governor/results-open-loop.md).
+	 */
+	if (fg && st->decision == GOV_D_FULL && st->reason == GOV_R_NO_FOREGROUND)
+	{
+		st->duty = st->resume_duty;
+		st->batch = st->resume_batch;
+	}
+
 	/* 1. Pause entirely. */
 	if (set->max_lag_ms > 0 && sig->lag_ms >= set->max_lag_ms)
 		over = GOV_R_LAG_CRITICAL;
