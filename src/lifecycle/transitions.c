@@ -587,14 +587,6 @@ count_in_state(Relation rel, const char *column, const char *value)
 }
 
 /*
- * steward._transition_prepare(tbl, from, to, set_sql, batch_size,
- * max_rows_per_sec): check everything, count the rows to move (as the
- * table's owner), open a progress row; returns (run_id, state_column,
- * key_columns, key_type).  The caller must own the table; takes
- * AccessShareLock.  Errors: 42501, 42P01, 42809, 22023 (bad edge, set_sql
- * or sizes), 55000 (no machine attached).
- */
-/*
  * Refuse a table with a rule on UPDATE: each batch is an UPDATE inside
  * WITH, where the rewriter refuses DO ALSO, DO INSTEAD NOTHING, conditional
  * and multi-statement rules (0A000), and a DO INSTEAD rule would move
@@ -616,6 +608,14 @@ check_no_update_rules(Relation rel)
 					 errhint("Drop the rule (pg_rules lists it), or move the rows with UPDATE statements of your own.")));
 }
 
+/*
+ * steward._transition_prepare(tbl, from, to, set_sql, batch_size,
+ * max_rows_per_sec): check everything, count the rows to move (as the
+ * table's owner), open a progress row; returns (run_id, state_column,
+ * key_columns, key_type).  The caller must own the table; takes
+ * AccessShareLock.  Errors: 42501, 42P01, 42809, 22023 (bad edge, set_sql
+ * or sizes), 55000 (no machine attached), 0A000 (a rule on UPDATE).
+ */
 Datum
 steward_transition_prepare(PG_FUNCTION_ARGS)
 {
