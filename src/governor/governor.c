@@ -772,9 +772,10 @@ gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, Timestam
 	}
 	if (st->decision == GOV_D_FULL && st->reason == GOV_R_NO_FOREGROUND)
 	{
-		/* The foreground is back (or came after the job started). */
-		st->duty = st->resume_duty;
-		st->batch = st->resume_batch;
+		/*
+		 * The foreground is back (or came after the job started): hold at
+		 * the pace restored at the top, for a window of its own.
+		 */
 		st->last_change = now;
 		hold(st, GOV_R_NONE);
 		return;
