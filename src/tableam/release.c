@@ -45,6 +45,7 @@
 #include "catalog/dependency.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_inherits.h"
@@ -52,6 +53,7 @@
 #include "commands/defrem.h"
 #include "commands/event_trigger.h"
 #include "commands/extension.h"
+#include "commands/tablespace.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
@@ -288,8 +290,64 @@ release_method(Relation idxrel)
 }
 
 /*
+ * 42501 for check_build_rights: "role" may not create the replacement of
+ * idxrel (of rel) in the "kind" ("schema" or "tablespace") "where".
+ */
+static void
+refuse_build(Relation rel, Relation idxrel, const char *role, const char *kind,
+			 const char *where)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("cannot release \"%s\": role \"%s\" may not create indexes in %s \"%s\"",
+					RelationGetRelationName(rel), role, kind, where),
+			 errdetail("Releasing rebuilds index \"%s\" as a core index in %s \"%s\" as role \"%s\", "
+					   "the table's owner, which lacks CREATE on that %s.  Nothing was changed.",
+					   RelationGetRelationName(idxrel), kind, where, role, kind),
+			 errhint("GRANT CREATE ON %s %s TO %s; release the table, then revoke it again.",
+					 strcmp(kind, "schema") == 0 ? "SCHEMA" : "TABLESPACE",
+					 quote_identifier(where), quote_identifier(role))));
+}
+
+/*
+ * The role that builds the core replacement of the steward_hash index
+ * idxrel must be allowed to create an index where it goes, as CREATE INDEX
+ * and ALTER TABLE ... ADD CONSTRAINT check (CREATE on the table's schema,
+ * and on the index's tablespace): otherwise the release would fail half
+ * way with core's bare "permission denied for schema".  That role is the
+ * owner of the table whose index tree idxrel belongs to (a partition
+ * index is rebuilt with its topmost parent, as that table's owner:
+ * release_relation runs steward._release_table as each table's owner);
+ * 42501 naming the role, the schema or tablespace and the GRANT.
+ */
+static void
+check_build_rights(Relation rel, Relation idxrel, List *relids)
+{
+	List	   *ancestors = get_partition_ancestors(RelationGetRelid(idxrel));
+	Oid			top = ancestors == NIL ? RelationGetRelid(rel) :
+		IndexGetRelation(llast_oid(ancestors), false);
+	Oid			builder;
+	Oid			nsp = RelationGetNamespace(rel);
+	Oid			spc = idxrel->rd_rel->reltablespace;
+	const char *role;
+
+	list_free(ancestors);
+	/* Not released with its parent: steward._release_table refuses it. */
+	if (!list_member_oid(relids, top))
+		return;
+	builder = steward_relation_owner(top);
+	role = GetUserNameFromId(builder, false);
+	if (pg_namespace_aclcheck(nsp, builder, ACL_CREATE) != ACLCHECK_OK)
+		refuse_build(rel, idxrel, role, "schema", get_namespace_name(nsp));
+	if (OidIsValid(spc) && spc != MyDatabaseTableSpace &&
+		pg_tablespace_aclcheck(spc, builder, ACL_CREATE) != ACLCHECK_OK)
+		refuse_build(rel, idxrel, role, "tablespace", get_tablespace_name(spc));
+}
+
+/*
  * Check, before anything changes, that every steward_hash index of the
- * relations has a core replacement (release_method errors otherwise).
+ * relations has a core replacement (release_method errors otherwise) and
+ * that its owner may build it (check_build_rights).
  * Takes AccessExclusiveLock on each relation, as the release's ALTER TABLE
  * will, so that no lock is upgraded later.
  */
@@ -310,7 +368,10 @@ check_replacements(List *relids)
 			Relation	idxrel = index_open(lfirst_oid(ic), AccessShareLock);
 
 			if (idxrel->rd_rel->relam == hash_am)
+			{
 				(void) release_method(idxrel);
+				check_build_rights(rel, idxrel, relids);
+			}
 			index_close(idxrel, AccessShareLock);
 		}
 		list_free(indexes);
