@@ -39,6 +39,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "parser/parse_func.h"
 #include "parser/parser.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -609,12 +610,41 @@ check_no_update_rules(Relation rel)
 }
 
 /*
+ * Refuse to prepare a run for pg_steward 0.1's steward.run_transition
+ * (the database's SQL objects not yet updated, which
+ * steward._transition_batch's absence tells): that procedure moves the
+ * batches itself, as the caller - so a superuser or a member of the
+ * owner's role would run the owner's triggers, defaults and index
+ * expressions with its own rights - and with names the caller's
+ * search_path resolves.  0.2's runs every batch through
+ * steward._transition_batch, as the table's owner, with search_path
+ * pinned.  55000 asking for ALTER EXTENSION pg_steward UPDATE.
+ */
+static void
+check_not_01_run_transition(void)
+{
+	Oid			argtypes[4] = {INT8OID, TEXTOID, INT4OID, TEXTOID};
+
+	if (!OidIsValid(LookupFuncName(list_make2(makeString(STEWARD_SCHEMA),
+											  makeString("_transition_batch")),
+								   4, argtypes, true)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("steward.run_transition() of pg_steward 0.1 cannot run with this library"),
+				 errdetail("The extension's SQL objects are older than the pg_steward library: "
+						   "0.1's run_transition moves the rows as the caller and under the "
+						   "caller's search_path; nothing was moved."),
+				 errhint("ALTER EXTENSION pg_steward UPDATE")));
+}
+
+/*
  * steward._transition_prepare(tbl, from, to, set_sql, batch_size,
  * max_rows_per_sec): check everything, count the rows to move (as the
  * table's owner), open a progress row; returns (run_id, state_column,
  * key_columns, key_type).  The caller must own the table; takes
  * AccessShareLock.  Errors: 42501, 42P01, 42809, 22023 (bad edge, set_sql
- * or sizes), 55000 (no machine attached), 0A000 (a rule on UPDATE).
+ * or sizes), 55000 (no machine attached, or 0.1's run_transition:
+ * check_not_01_run_transition), 0A000 (a rule on UPDATE).
  */
 Datum
 steward_transition_prepare(PG_FUNCTION_ARGS)
@@ -656,6 +686,7 @@ steward_transition_prepare(PG_FUNCTION_ARGS)
 						 "on the foreground's latency; to stop a run, cancel it.")));
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	check_not_01_run_transition();
 
 	steward_check_table_owner(relid);
 	rel = steward_open_user_relation(relid, AccessShareLock, STEWARD_KINDS_TABLES,
