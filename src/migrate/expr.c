@@ -46,12 +46,14 @@
 #include "parser/parse_relation.h"
 #include "parser/parse_type.h"
 #include "parser/parser.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
+#include "utils/syscache.h"
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
@@ -494,12 +496,36 @@ steward_migrate_compile(Relation rel, const char *sql, int nparams,
 }
 
 /*
+ * The caller of an internal helper ("fn") that opens the relation relid
+ * must own it, or be a member of its owner's role, as the migration API
+ * requires of whoever runs a migration (steward_check_table_owner, with a
+ * HINT): 42501, or 42P01 when relid names no relation.  Takes no lock.
+ */
+static void
+check_migration_owner(Oid relid, const char *fn)
+{
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of relation %s", get_rel_name(relid)),
+				 errhint("%s is internal to the migrations of a table, which only its owner "
+						 "(or a member of the owner's role) runs: steward.migration_start().",
+						 fn)));
+}
+
+/*
  * steward._migration_sql(tbl regclass, expr text, params text[],
  *                        physical text[], target text) -> text
  *
  * SQL over the table's physical columns for a canonical expression whose
  * parameters stand for the columns named physical[k] now; coerced to
- * "target" (shown as an explicit cast) when given.  Takes AccessShareLock.
+ * "target" (shown as an explicit cast) when given.  The caller must own
+ * tbl (42501, check_migration_owner), as whoever runs its migrations does.
+ * Takes AccessShareLock.
  */
 Datum
 steward_migration_sql(PG_FUNCTION_ARGS)
@@ -531,7 +557,11 @@ steward_migration_sql(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(4))
 		parse_type(text_to_cstring(PG_GETARG_TEXT_PP(4)), &target, &targetmod);
 
-	/* Any OID may come in: a missing relation is the caller's error. */
+	/*
+	 * Any OID may come in: a missing relation is the caller's error, and
+	 * so is someone else's table (checked before it is locked).
+	 */
+	check_migration_owner(relid, "steward._migration_sql");
 	rel = try_relation_open(relid, AccessShareLock);
 	if (rel == NULL)
 		ereport(ERROR,

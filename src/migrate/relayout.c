@@ -189,6 +189,8 @@ steward_relayout_exec(PG_FUNCTION_ARGS)
 
 	steward_require_arg(fcinfo, 0, "table");
 	steward_require_arg(fcinfo, 1, "statement");
+	/* Someone else's table is refused before anything is read about it. */
+	steward_check_table_owner(PG_GETARG_OID(0));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	targets = apply_targets_of(PG_GETARG_OID(0), InvalidOid, outer);
