@@ -25,8 +25,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use StewardTest;
 use IPC::Run;
-use Time::HiRes qw(time usleep);
+use Time::HiRes qw(time);
 
 my $t0 = time;
 
@@ -57,19 +58,6 @@ max_connections = 30
 log_statement = 'none'
 });
 $node->start;
-
-# Poll a query until it returns 't', for at most $secs seconds.
-sub poll_until
-{
-	my ($db, $query, $secs) = @_;
-	my $deadline = time + $secs;
-	while (time < $deadline)
-	{
-		return 1 if $node->safe_psql($db, $query) eq 't';
-		usleep(100_000);
-	}
-	return 0;
-}
 
 $node->safe_psql('postgres', 'CREATE DATABASE shop');
 $node->safe_psql('postgres', 'CREATE DATABASE db2');
@@ -166,7 +154,7 @@ my $pgbench     = IPC::Run::start(
 	'2>', $pgb_errfile);
 
 ok( poll_until(
-		'shop',
+		$node, 'shop',
 		"SELECT count(*) >= 100 FROM pgb_business WHERE run = $run", 30),
 	'pgbench is committing keys');
 
@@ -215,20 +203,20 @@ is( $locker->query_safe(
 # The purge runs while pgbench keeps going.
 my $t_purge = time;
 ok( poll_until(
-		'shop',
+		$node, 'shop',
 		q{SELECT count(*) = 0 FROM steward.idempotency_keys
 		   WHERE scope = 'short' AND key <> 'locked'}, 30),
 	"all $nshort short-lived keys were purged");
 note sprintf('purge of the short keys done %.1f s after the last wave, %.1f s into pgbench',
 	time - $t_purge, time - $t_pgbench);
 ok($pgbench->pumpable, 'pgbench was still running while the worker purged');
-ok(poll_until('db2', q{SELECT count(*) = 0 FROM steward.idempotency_keys}, 30),
+ok(poll_until($node, 'db2', q{SELECT count(*) = 0 FROM steward.idempotency_keys}, 30),
 	"the $ndb2 short keys of the second database were purged");
 
 # Once "locked" has expired, later expired keys must still be purged: the
 # worker skips the locked row instead of waiting for it.
 ok( poll_until(
-		'shop',
+		$node, 'shop',
 		q{SELECT expires_at <= now() FROM steward.idempotency_keys
 		   WHERE scope = 'short' AND key = 'locked'}, 30),
 	'the locked key has expired');
@@ -239,7 +227,7 @@ $node->safe_psql(
 	       LATERAL steward.idempotency_begin('short', 'late-' || g, 'fp');
 });
 ok( poll_until(
-		'shop',
+		$node, 'shop',
 		q{SELECT count(*) = 0 FROM steward.idempotency_keys
 		   WHERE scope = 'short' AND key LIKE 'late-%'}, 30),
 	"$nlate keys expiring after the locked one were purged past it");
@@ -252,7 +240,7 @@ is( $node->safe_psql(
 $locker->query_safe('COMMIT');
 $locker->quit;
 ok( poll_until(
-		'shop',
+		$node, 'shop',
 		q{SELECT count(*) = 0 FROM steward.idempotency_keys WHERE scope = 'short'}, 30),
 	'the key is purged once the lock is released');
 

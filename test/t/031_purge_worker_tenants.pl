@@ -29,7 +29,8 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(time usleep);
+use StewardTest;
+use Time::HiRes qw(time);
 
 my $node = PostgreSQL::Test::Cluster->new('purge_tenants');
 $node->init;
@@ -41,18 +42,6 @@ steward.idempotency_purge_timeout = '2s'
 steward.capacity_sample_interval = '1s'
 });
 $node->start;
-
-sub poll_until
-{
-	my ($db, $query, $secs) = @_;
-	my $deadline = time + $secs;
-	while (time < $deadline)
-	{
-		return 1 if $node->safe_psql($db, $query) eq 't';
-		usleep(100_000);
-	}
-	return 0;
-}
 
 # The stalling databases come first in pg_database, so the launcher visits
 # them before "shop".
@@ -181,7 +170,7 @@ for my $wave (1 .. 3)
 		       steward.idempotency_begin('wave$wave', 'k' || g, 'fp');
 	});
 	ok( poll_until(
-			'shop',
+			$node, 'shop',
 			"SELECT count(*) = 0 FROM steward.idempotency_keys WHERE scope = 'wave$wave'",
 			30),
 		"shop: wave $wave of expired keys purged while two databases are locked");
@@ -223,7 +212,7 @@ $node->safe_psql('shop', q{
 	SET steward.idempotency_retention = '1s';
 	SELECT count(*) FROM steward.idempotency_begin('who', 'k', 'fp');
 });
-ok(poll_until('shop', 'SELECT count(*) > 0 FROM public.who', 30),
+ok(poll_until($node, 'shop', 'SELECT count(*) > 0 FROM public.who', 30),
 	'the owner\'s trigger saw the purge');
 is($node->safe_psql('shop', 'SELECT DISTINCT session_user_name || \'/\' || current_user_name FROM public.who'),
 	'steward_admin/steward_admin',
@@ -233,9 +222,9 @@ $stuck_lock->query_safe('COMMIT');
 $tenant_lock->query_safe('COMMIT');
 $stuck_lock->quit;
 $tenant_lock->quit;
-ok( poll_until('stuck', 'SELECT count(*) = 0 FROM steward.idempotency_keys', 30),
+ok( poll_until($node, 'stuck', 'SELECT count(*) = 0 FROM steward.idempotency_keys', 30),
 	'stuck: purged once the lock is gone');
-ok( poll_until('tenant_ext',
+ok( poll_until($node, 'tenant_ext',
 		q{SELECT count(*) > 0 FROM steward.capacity_samples
 		   WHERE relid = 'public.mine'::regclass}, 30),
 	'tenant_ext: sampled once the tenant\'s lock is gone');

@@ -23,7 +23,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(time usleep);
+use StewardTest;
 
 my $node = PostgreSQL::Test::Cluster->new('worker_path');
 $node->init;
@@ -34,19 +34,6 @@ steward.idempotency_purge_interval = '1s'
 steward.capacity_sample_interval = '1s'
 });
 $node->start;
-
-# Poll a query until it returns 't', for at most $secs seconds.
-sub poll_until
-{
-	my ($db, $query, $secs) = @_;
-	my $deadline = time + $secs;
-	while (time < $deadline)
-	{
-		return 1 if $node->safe_psql($db, $query) eq 't';
-		usleep(200_000);
-	}
-	return 0;
-}
 
 $node->safe_psql('postgres', q{
 	CREATE ROLE dbo LOGIN;
@@ -108,15 +95,15 @@ $node->safe_psql('tenant', $pin . q{
 	       LATERAL steward.idempotency_begin('spa', 'k-' || g, 'fp');
 });
 ok( poll_until(
-		'tenant',
+		$node, 'tenant',
 		$pin . q{SELECT NOT EXISTS (SELECT 1 FROM steward.idempotency_keys WHERE scope = 'spa')},
-		60),
+		60, 200),
 	'the purge worker deleted the expired keys of the database');
 ok( poll_until(
-		'tenant',
+		$node, 'tenant',
 		$pin . q{SELECT EXISTS (SELECT 1 FROM steward.capacity_samples
 		                         WHERE relid = 'public.orders'::regclass)},
-		60),
+		60, 200),
 	'the purge worker took a capacity sample of the database');
 is($node->safe_psql('tenant', $ran_q), '',
 	"no shadow of the database owner's ran in the purge worker");
