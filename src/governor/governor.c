@@ -303,6 +303,7 @@ static int	gov_max_batch = 10000;
 static int	gov_window_ms = 5000;
 static int	gov_interval_ms = 1000;
 static int	gov_min_calls = 50;
+int			steward_batch_lock_timeout_ms = 10;
 static int	gov_nice = 10;
 
 static GovShared *gov = NULL;
@@ -380,6 +381,11 @@ steward_governor_define_gucs(void)
 							"Foreground statements a window must hold for its p99 to count; fewer means no foreground load.",
 							NULL, &gov_min_calls, 50, 1, INT_MAX,
 							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.batch_lock_timeout",
+							"How long a batch of run_transition or of a backfill waits for a row another transaction holds before it skips that transaction's rows.",
+							"0: never wait (each batch locks its rows first, skipping held ones). Keep it well below deadlock_timeout, so that the batch, not the other transaction, gives way.",
+							&steward_batch_lock_timeout_ms, 10, 0, 60000,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
 }
 
 /*

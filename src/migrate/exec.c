@@ -168,7 +168,11 @@ steward_migration_exec(PG_FUNCTION_ARGS)
 	steward_as_role_begin(owner, STEWARD_PINNED_SEARCH_PATH, true, &user);
 	steward_pin_output_settings();
 	if (backfill)
+	{
+		/* Batches read the key in order whatever the statistics say. */
+		steward_pin_key_order_plan();
 		backfill_relid = relid;
+	}
 	PG_TRY();
 	{
 		int			rc = SPI_execute_with_args(sql, nargs, argtypes, args, nulls, false, 0);

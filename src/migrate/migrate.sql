@@ -1285,10 +1285,13 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     res text[];
+    tbl regclass := (job->>'relid')::oid::regclass;
+    after text := CASE WHEN last_key IS NULL THEN 'first' ELSE 'next' END;
 BEGIN
-    res := steward._migration_exec((job->>'relid')::oid::regclass,
-                                   CASE WHEN last_key IS NULL THEN job->>'first' ELSE job->>'next' END,
-                                   ARRAY[last_key::text, batch_size::text], true);
+    res := steward._migration_range_batch(job, last_key, batch_size);
+    IF res IS NULL THEN
+        res := steward._migration_exec(tbl, job->>after, ARRAY[last_key::text, batch_size::text], true);
+    END IF;
     moved := res[1]::bigint;
     next_key := res[2]::text[];
     PERFORM steward._migration_record('update', job->>'name', jsonb_build_object(
@@ -1300,6 +1303,46 @@ BEGIN
 END
 $$;
 
+-- The range form of a backfill batch (as steward._transition_batch's):
+-- the key of the batch_size-th unfilled row after last_key, then one
+-- UPDATE of the unfilled rows up to it, which writes no row lock record
+-- of its own and reads each row once.  It waits for rows other
+-- transactions hold at most steward.batch_lock_timeout; on that timeout
+-- the batch is rolled back (a subtransaction) and NULL is returned for the
+-- skip-locked form to do it, as also when fewer than batch_size rows are
+-- left or the setting is 0.  Returns {moved, last key}.
+CREATE FUNCTION steward._migration_range_batch(job jsonb, last_key text[], batch_size integer)
+RETURNS text[]
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tbl regclass := (job->>'relid')::oid::regclass;
+    after text := CASE WHEN last_key IS NULL THEN 'first' ELSE 'next' END;
+    wait text := current_setting('steward.batch_lock_timeout');
+    saved text := current_setting('lock_timeout');
+    upper text[];
+    res text[];
+BEGIN
+    IF wait = '0' OR job->>('end_' || after) IS NULL THEN
+        RETURN NULL;
+    END IF;
+    upper := (steward._migration_exec(tbl, job->>('end_' || after),
+                                      ARRAY[last_key::text, batch_size::text], true))[1]::text[];
+    IF upper IS NULL THEN
+        RETURN NULL;
+    END IF;
+    BEGIN
+        PERFORM set_config('lock_timeout', wait, true);
+        res := steward._migration_exec(tbl, job->>('range_' || after),
+                                       ARRAY[last_key::text, batch_size::text, upper::text], true);
+        PERFORM set_config('lock_timeout', saved, true);
+    EXCEPTION WHEN lock_not_available THEN
+        RETURN NULL;
+    END;
+    RETURN ARRAY[res[1], upper::text];
+END
+$$;
 CREATE FUNCTION steward._migration_batch_status(job jsonb, status text, retries integer,
                                                 error text)
 RETURNS void
@@ -1358,6 +1401,50 @@ BEGIN
         bkeys, tbl,
         CASE WHEN after THEN format('AND (%s) > (%s)', keys, cond) ELSE '' END,
         keys, tbl, coalesce(sets || ', ', ''), tbl, keyvals, desc_keys);
+END
+$$;
+
+-- The range form's statements of a table (steward._migration_range_batch),
+-- first (from the start) or next (after the key in $1): "end" finds the
+-- key of the $2-th unfilled row (its columns' texts, a text[]), "range"
+-- fills the unfilled rows after $1 up to that key ($3) and counts them.
+-- The key range is the only condition an index can serve.
+CREATE FUNCTION steward._migration_range_sql(mig text, tbl regclass, after boolean, part text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    sets text;
+    keys text;
+    keyvals text;
+    lower text := '';
+    upper text;
+BEGIN
+    SELECT * INTO t FROM steward.migration_tables x WHERE x.migration = mig AND x.relid = tbl;
+    SELECT string_agg(format('%I = %s', c.expand_new,
+                             steward._migration_bind(mig, tbl, 'old', c.up_sql, c.up_params, c.new_type)),
+                      ', ' ORDER BY c.ord)
+      INTO sets
+      FROM steward.migration_columns c
+     WHERE c.migration = mig AND c.relid = tbl AND c.kind IN ('pair', 'added') AND c.up_sql IS NOT NULL;
+    SELECT string_agg(format('%I', k), ', ' ORDER BY i),
+           string_agg(format('%I::text', k), ', ' ORDER BY i),
+           string_agg(format('($1::text[])[%s]::%s', i, ty), ', ' ORDER BY i),
+           string_agg(format('($3::text[])[%s]::%s', i, ty), ', ' ORDER BY i)
+      INTO keys, keyvals, lower, upper
+      FROM unnest(t.key_columns, t.key_types) WITH ORDINALITY u(k, ty, i);
+    lower := CASE WHEN after THEN format(' AND (%s) > (%s)', keys, lower) ELSE '' END;
+    IF part = 'end' THEN
+        RETURN format('SELECT ARRAY[%s] FROM ONLY %s WHERE _steward_side IS NULL%s '
+                      'ORDER BY %s OFFSET $2::integer - 1 LIMIT 1',
+                      keyvals, tbl, lower, keys);
+    END IF;
+    RETURN format('WITH u AS (UPDATE ONLY %s SET %s_steward_side = ''o'' '
+                  '            WHERE _steward_side IS NULL%s AND (%s) <= (%s) RETURNING 1) '
+                  'SELECT count(*) FROM u',
+                  tbl, coalesce(sets || ', ', ''), lower, keys, upper);
 END
 $$;
 
@@ -1428,7 +1515,11 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT jsonb_build_object('name', mig, 'relid', tbl::oid, 'table', tbl::text, 'keyset', true,
                               'first', steward._migration_batch_sql(mig, tbl, false),
-                              'next', steward._migration_batch_sql(mig, tbl, true))
+                              'next', steward._migration_batch_sql(mig, tbl, true),
+                              'end_first', steward._migration_range_sql(mig, tbl, false, 'end'),
+                              'end_next', steward._migration_range_sql(mig, tbl, true, 'end'),
+                              'range_first', steward._migration_range_sql(mig, tbl, false, 'range'),
+                              'range_next', steward._migration_range_sql(mig, tbl, true, 'range'))
 $$;
 
 -- End a backfill: unique keys, then backfilled if no row is left.

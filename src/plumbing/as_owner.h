@@ -56,6 +56,7 @@ extern void steward_as_table_owner_begin(Relation rel, bool spi, StewardAsOwner 
 extern void steward_as_owner_end(StewardAsOwner *ctx);
 extern List *steward_spi_oids(MemoryContext outer);
 extern void steward_pin_output_settings(void);
+extern void steward_pin_key_order_plan(void);
 extern void steward_pin_settings(const char *const settings[][2], int n);
 
 #endif							/* STEWARD_AS_OWNER_H */

@@ -48,6 +48,9 @@
 #   TARGET_RATIO=   steward.governor_target_p99_ratio (empty: the default,
 #                   1.3); the issue's goal allows 1.5
 #   GOVERNOR_WINDOW= steward.governor_window (empty: the default)
+#   EXTRA_CONF=     more postgresql.conf lines, e.g.
+#                   "steward.batch_lock_timeout = 0" (batches lock first,
+#                   SKIP LOCKED: 0.2's first form) to compare batch forms
 #   PORT=5494       port of the throwaway cluster (Unix socket only)
 #   KEEP=0          1: keep the cluster directory (logs) at exit
 # The machine is shared: each phase is shown with the share of the CPUs
@@ -78,12 +81,14 @@ WATCHER=
 
 TARGET_RATIO=${TARGET_RATIO:-}
 GOVERNOR_WINDOW=${GOVERNOR_WINDOW:-}
+EXTRA_CONF=${EXTRA_CONF:-}
 TARGET_TEXT="target p99 ratio ${TARGET_RATIO:-1.3}$([ -n "$TARGET_RATIO" ] && echo ' (set)' || echo '')$([ -n "$GOVERNOR_WINDOW" ] && echo ", window $GOVERNOR_WINDOW (set)" || echo '')"
-SETTINGS="shared_buffers=1GB, max_wal_size=20GB, checkpoint_timeout=1h, autovacuum=off, steward.idempotency_purge_interval=1s (the worker is switched on with steward.idempotency_purge_databases only during the purge phases); everything else default: synchronous_commit=on, the governor's defaults ($TARGET_TEXT, critical 3, window 5 s, interval 1 s), steward.idempotency_purge_batch=1000, run_transition batch_size 1000; C collation"
+SETTINGS="shared_buffers=1GB, max_wal_size=20GB, checkpoint_timeout=1h, autovacuum=off, steward.idempotency_purge_interval=1s (the worker is switched on with steward.idempotency_purge_databases only during the purge phases); everything else default: synchronous_commit=on, the governor's defaults ($TARGET_TEXT, critical 3, window 5 s, interval 1 s), steward.idempotency_purge_batch=1000, run_transition batch_size 1000; C collation$([ -n "$EXTRA_CONF" ] && echo "; also set: $EXTRA_CONF")"
 bench_start_cluster governor "steward.idempotency_purge_interval = '1s'
 steward.idempotency_purge_databases = 'none'
 $([ -n "$TARGET_RATIO" ] && echo "steward.governor_target_p99_ratio = $TARGET_RATIO")
-$([ -n "$GOVERNOR_WINDOW" ] && echo "steward.governor_window = '$GOVERNOR_WINDOW'")"
+$([ -n "$GOVERNOR_WINDOW" ] && echo "steward.governor_window = '$GOVERNOR_WINDOW'")
+$EXTRA_CONF"
 
 echo "== setup: $BIG rows for run_transition"
 t0=$SECONDS
