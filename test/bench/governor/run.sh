@@ -83,7 +83,7 @@ TARGET_RATIO=${TARGET_RATIO:-}
 GOVERNOR_WINDOW=${GOVERNOR_WINDOW:-}
 EXTRA_CONF=${EXTRA_CONF:-}
 TARGET_TEXT="target p99 ratio ${TARGET_RATIO:-1.3}$([ -n "$TARGET_RATIO" ] && echo ' (set)' || echo '')$([ -n "$GOVERNOR_WINDOW" ] && echo ", window $GOVERNOR_WINDOW (set)" || echo '')"
-SETTINGS="shared_buffers=1GB, max_wal_size=20GB, checkpoint_timeout=1h, autovacuum=off, steward.idempotency_purge_interval=1s (the worker is switched on with steward.idempotency_purge_databases only during the purge phases); everything else default: synchronous_commit=on, the governor's defaults ($TARGET_TEXT, critical 3, window 5 s, interval 1 s), steward.idempotency_purge_batch=1000, run_transition batch_size 1000; C collation$([ -n "$EXTRA_CONF" ] && echo "; also set: $EXTRA_CONF")"
+SETTINGS="shared_buffers=1GB, max_wal_size=20GB, checkpoint_timeout=1h, autovacuum=off, steward.idempotency_purge_interval=1s (the worker is switched on with steward.idempotency_purge_databases only during the purge phases); everything else default: synchronous_commit=on, the governor's defaults ($TARGET_TEXT, critical 3, window 5 s, interval 1 s), steward.idempotency_purge_batch=1000, run_transition batch_size 1000; C collation$([ -n "$EXTRA_CONF" ] && echo "; also set: $EXTRA_CONF" || true)"
 bench_start_cluster governor "steward.idempotency_purge_interval = '1s'
 steward.idempotency_purge_databases = 'none'
 $([ -n "$TARGET_RATIO" ] && echo "steward.governor_target_p99_ratio = $TARGET_RATIO")
@@ -362,7 +362,7 @@ one_job() {
     read -r n1 tps1 p50_1 p95_1 p99_1 mean1 max1 <<<"$D_STATS"
     read -r gjobs ginc gdec gpause gduty <<<"$D_GOV"
     rate=$(awk -v n="$([ "$job" = P ] && echo "$NEXP" || echo "$BIG")" -v s="$D_SECS" 'BEGIN {printf "%.0f", n / s}')
-    LOAD=$(uptime | sed 's/.*load average: //')
+    LOADAVG=$(uptime | sed 's/.*load average: //')
     q=$(ratio "$p99_1" "$p99_0")
     record "$job $mode p99 without" "$p99_0"
     record "$job $mode p99 during" "$p99_1"
@@ -373,9 +373,9 @@ one_job() {
     record "$job $mode tps during" "$tps1"
     record "$job $mode rate" "$rate"
     record "$job $mode p50 ratio" "$(ratio "$p50_1" "$p50_0")"
-    row="| $r | $mode | $first | $n0 / $n1 | $tps0 / $tps1 | $p50_0 / $p50_1 | $p95_0 / $p95_1 | $p99_0 / $p99_1 | $q | $max0 / $max1 | $D_SECS | $rate | $gjobs / $ginc / $gdec / $gpause / $gduty | $W_FG% / $D_FG% | $LOAD |"
+    row="| $r | $mode | $first | $n0 / $n1 | $tps0 / $tps1 | $p50_0 / $p50_1 | $p95_0 / $p95_1 | $p99_0 / $p99_1 | $q | $max0 / $max1 | $D_SECS | $rate | $gjobs / $ginc / $gdec / $gpause / $gduty | $W_FG% / $D_FG% | $LOADAVG |"
     case $job in P) ROWS_P+=("$row") ;; T) ROWS_T+=("$row") ;; M) ROWS_M+=("$row") ;; esac
-    echo "round $r $job ($mode, first $first): p99 without ${p99_0} ms ($tps0 tps), during ${p99_1} ms ($tps1 tps): ratio $q; job ${D_SECS}s = $rate/s; governor jobs/inc/dec/pause/min duty: $D_GOV; CPU taken by others $W_FG% / $D_FG%; load $LOAD"
+    echo "round $r $job ($mode, first $first): p99 without ${p99_0} ms ($tps0 tps), during ${p99_1} ms ($tps1 tps): ratio $q; job ${D_SECS}s = $rate/s; governor jobs/inc/dec/pause/min duty: $D_GOV; CPU taken by others $W_FG% / $D_FG%; load $LOADAVG"
 }
 
 echo "== $ROUNDS rounds"
