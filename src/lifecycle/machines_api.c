@@ -329,7 +329,8 @@ steward_revoke_state_machine(PG_FUNCTION_ARGS)
 /*
  * Refuse to attach while stored rows hold values the machine does not
  * declare.  The table is read as its owner (restricted), never as the
- * extension's owner.
+ * extension's owner, with a snapshot taken after the caller's lock
+ * (steward_read_rows_after_lock).
  */
 static void
 check_existing_states(Relation rel, const char *colname, const char *machine,
@@ -349,7 +350,7 @@ check_existing_states(Relation rel, const char *colname, const char *machine,
 	StewardAsOwner ctx;
 
 	steward_as_table_owner_begin(rel, true, &ctx);
-	if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (steward_read_rows_after_lock(sql, 1, argtypes, args) != SPI_OK_SELECT)
 		elog(ERROR, "could not scan relation \"%s\"", RelationGetRelationName(rel));
 	if (SPI_processed == 0)
 	{

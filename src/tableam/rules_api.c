@@ -36,6 +36,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "pg_steward.h"
@@ -248,10 +249,38 @@ existing_version_column(Oid relid)
 }
 
 /*
+ * Run sql, a SELECT of the stored rows a new rule must accept, with a
+ * snapshot taken now.  The caller holds a lock on the table that keeps
+ * writers out, and may have waited for it: the statement's snapshot (READ
+ * COMMITTED) or the transaction's (REPEATABLE READ) can predate the lock
+ * and miss rows that writers committed meanwhile, which would then stand
+ * under the rule unchecked.  Core's ALTER TABLE ... VALIDATE CONSTRAINT
+ * reads with GetLatestSnapshot() for the same reason.  Returns SPI's
+ * result code; the caller is connected to SPI.
+ */
+int
+steward_read_rows_after_lock(const char *sql, int nargs, Oid *argtypes, Datum *args)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+	Snapshot	snapshot;
+	int			rc;
+
+	if (plan == NULL)
+		elog(ERROR, "could not prepare a check of stored rows: %s",
+			 SPI_result_code_string(SPI_result));
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	rc = SPI_execute_snapshot(plan, args, NULL, snapshot, InvalidSnapshot, false, false, 0);
+	UnregisterSnapshot(snapshot);
+	SPI_freeplan(plan);
+	return rc;
+}
+
+/*
  * Refuse (23514) to start tracking versions when stored rows hold versions
  * below 1; also used when a version rule starts to reach a partition that
  * is attached (storage_guard.c).  The table is read as its owner
- * (restricted), never as the extension's owner; rel is open and locked.
+ * (restricted), never as the extension's owner, with a snapshot taken
+ * after the lock (steward_read_rows_after_lock); rel is open and locked.
  */
 void
 steward_check_existing_versions(Relation rel, const char *colname)
@@ -265,7 +294,7 @@ steward_check_existing_versions(Relation rel, const char *colname)
 	StewardAsOwner ctx;
 
 	steward_as_table_owner_begin(rel, true, &ctx);
-	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+	if (steward_read_rows_after_lock(sql, 0, NULL, NULL) != SPI_OK_SELECT)
 		elog(ERROR, "could not scan relation \"%s\"", RelationGetRelationName(rel));
 	bad = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 									  SPI_tuptable->tupdesc, 1, &isnull));

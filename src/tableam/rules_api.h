@@ -26,6 +26,8 @@ extern uint64 steward_delete_column_rules(Oid relid, const char *colname, const 
 extern int	steward_exec_for_column(const char *sql, Oid relid, const char *colname,
 							bool read_only);
 extern char *steward_existing_rule(Oid relid, const char *colname);
+extern int	steward_read_rows_after_lock(const char *sql, int nargs, Oid *argtypes,
+										 Datum *args);
 extern void steward_check_existing_versions(Relation rel, const char *colname);
 
 /* storage_guard.c */
