@@ -8972,3 +8972,89 @@ AS $$
                               'range_first', steward._migration_range_sql(mig, tbl, false, 'range'),
                               'range_next', steward._migration_range_sql(mig, tbl, true, 'range'))
 $$;
+
+-- lead: steward.verify() of a partitioned table checks each partition's pages,
+-- exclusion constraints and steward_hash indexes too (review8 #15).
+-- Part of steward.verify(), run as the owner of tbl: one row per valid
+-- steward_hash index of tbl (consistent with the table).
+CREATE FUNCTION steward._verify_hash_indexes(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_hash_indexes');
+    FOR r IN SELECT i.indexrelid::regclass AS idx
+               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+               JOIN pg_am am ON am.oid = c.relam
+              WHERE i.indrelid = tbl AND am.amname = 'steward_hash' AND i.indisvalid
+                AND c.relkind = 'i' LOOP
+        SELECT count(*) INTO n FROM steward.verify_index(r.idx);
+        "check" := format('index %s', r.idx); passed := n = 0;
+        detail := CASE WHEN n = 0 THEN 'consistent' ELSE format('%s problems (see steward.verify_index)', n) END;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+-- Part of steward.verify() of a partitioned table, run as the owner of
+-- one of its leaf partitions: what the checks of the partitioned table
+-- cannot see, because it lives only on the partition - its exclusion
+-- constraints (PostgreSQL 15 has none on partitioned tables: an
+-- idempotency key of a partitioned table is one per partition) and its
+-- steward_hash indexes (those of a partitioned index are the partitions').
+-- The keys, references and rules of the partitioned table are checked
+-- over all its rows by the parts above.
+CREATE FUNCTION steward._verify_partition(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_partition');
+    RETURN QUERY SELECT * FROM steward._verify_exclusion(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._verify_rules(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+    states text[];
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rules');
+    FOR r IN SELECT cr.attname, cr.kind, cr.machine
+               FROM steward.column_rules cr
+              WHERE cr.relid = tbl
+                 OR cr.relid IN (SELECT relid FROM pg_partition_ancestors(tbl))
+              ORDER BY cr.kind, cr.attname LOOP
+        IF r.kind = 'version' THEN
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I < 1', tbl, r.attname) INTO n;
+            "check" := format('versions %I', r.attname); passed := n = 0;
+            detail := CASE WHEN n = 0 THEN 'all versions >= 1' ELSE format('%s rows with a version below 1', n) END;
+            RETURN NEXT;
+        ELSIF r.kind = 'state' THEN
+            -- The public view: this body runs as the table owner.
+            SELECT m.states INTO states FROM steward.state_machines m WHERE m.name = r.machine;
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text = ANY ($1))',
+                           tbl, r.attname, r.attname) INTO n USING states;
+            "check" := format('states %I', r.attname); passed := n = 0;
+            detail := CASE WHEN n = 0 THEN format('all rows in states of %s', r.machine)
+                           ELSE format('%s rows in states %s does not declare', n, r.machine) END;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+
+    RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
+END
+$$;
+COMMENT ON FUNCTION steward.verify(regclass) IS
+  'heap pages (amcheck), row count, checksum, unique/exclusion/foreign keys, versions, states and steward_hash indexes of a table (of a partitioned table: and of each partition)';

@@ -27,6 +27,8 @@
 #include "postgres.h"
 
 #include "access/relation.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/namespace.h"
 #include "catalog/heap.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
@@ -121,9 +123,59 @@ rows_as_owner(ReturnSetInfo *rsinfo, Relation rel, const char *sql,
 }
 
 /*
+ * The checks of one leaf partition of a partitioned table verify() was
+ * called on, each named "partition <name>: <check>": its heap pages as the
+ * caller (amcheck), then, unless they are damaged, what lives only on the
+ * partition (steward._verify_partition: exclusion constraints,
+ * steward_hash indexes) as the partition's owner, who may not be the
+ * partitioned table's.  A foreign table has no pages here: one row says
+ * it is not checked.  The caller holds AccessShareLock on the partition.
+ */
+static void
+verify_leaf(ReturnSetInfo *rsinfo, Oid leaf)
+{
+	Relation	rel = relation_open(leaf, NoLock);
+	Oid			argtypes[2] = {REGCLASSOID, TEXTOID};
+	Datum		args[2];
+	char	   *label = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												   RelationGetRelationName(rel));
+	const char *heap_sql = "SELECT pg_catalog.format('partition %s: %s', $2, \"check\"), passed, detail"
+		" FROM steward._verify_heap_check($1)";
+	bool		heap_damaged;
+
+	args[0] = ObjectIdGetDatum(leaf);
+	args[1] = CStringGetTextDatum(label);
+	if (rel->rd_rel->relkind == RELKIND_FOREIGN_TABLE)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, true, false};
+
+		values[0] = CStringGetTextDatum(psprintf("partition %s: heap", label));
+		values[2] = CStringGetTextDatum("not checked: a foreign table (its rows are counted with the partitioned table's)");
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		relation_close(rel, NoLock);
+		return;
+	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(heap_sql, 2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not run \"%s\"", heap_sql);
+	heap_damaged = spi_rows_to_result(rsinfo, heap_sql, 2);
+	SPI_finish();
+	if (!heap_damaged)
+		rows_as_owner(rsinfo, rel,
+					  "SELECT pg_catalog.format('partition %s: %s', $2, \"check\"), passed, detail"
+					  " FROM steward._verify_partition($1)",
+					  2, argtypes, args);
+	relation_close(rel, NoLock);
+}
+
+/*
  * steward.verify(tbl): heap pages (as the caller, amcheck), then row
  * count, checksum, keys, rules and steward_hash indexes of a table, checked
- * as its owner.  AccessShareLock on the table
+ * as its owner; of a partitioned table, then each leaf partition's pages,
+ * exclusion constraints and steward_hash indexes (verify_leaf).
+ * AccessShareLock on the table and its partitions
  * (verify_index takes ShareRowExclusiveLock on it for the index checks).
  * Errors: 22004 NULL, 42P01, 42809, 42501.
  */
@@ -162,6 +214,25 @@ steward_verify(PG_FUNCTION_ARGS)
 		rows_as_owner(rsinfo, rel,
 					  "SELECT \"check\", passed, detail FROM steward._verify_rows($1)",
 					  1, argtypes, args);
+
+	/*
+	 * A partitioned table has no pages and no exclusion constraints or
+	 * steward_hash indexes of its own: its partitions have them.
+	 */
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+	{
+		List	   *tree = find_all_inheritors(RelationGetRelid(rel), AccessShareLock, NULL);
+		ListCell   *lc;
+
+		foreach(lc, tree)
+		{
+			Oid			part = lfirst_oid(lc);
+			char		kind = get_rel_relkind(part);
+
+			if (kind == RELKIND_RELATION || kind == RELKIND_FOREIGN_TABLE)
+				verify_leaf(rsinfo, part);
+		}
+	}
 	relation_close(rel, AccessShareLock);
 	return (Datum) 0;
 }
