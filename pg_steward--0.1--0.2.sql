@@ -9058,3 +9058,198 @@ END
 $$;
 COMMENT ON FUNCTION steward.verify(regclass) IS
   'heap pages (amcheck), row count, checksum, unique/exclusion/foreign keys, versions, states and steward_hash indexes of a table (of a partitioned table: and of each partition)';
+
+-- relayout-parts (review8 #16, #28, #9, #18, #22, #2): TRUNCATE guarded on every partition of
+-- both layouts (and on partitions created during the relayout); ATTACH / DETACH PARTITION
+-- on a layout and DROP TABLE of a layout's partition refused while a relayout runs;
+-- start checks every partition; state checks and retention carried to the new layout.
+CREATE FUNCTION steward._relayout_tree(layout regclass)
+RETURNS SETOF regclass
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT x.relid FROM (SELECT layout AS relid, 0 AS level
+                         UNION SELECT y.relid, y.level FROM pg_partition_tree(layout) y) x
+     ORDER BY x.level, x.relid::text
+$$;
+
+CREATE FUNCTION steward._relayout_guard_truncate(mig text, layout regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    part regclass;
+BEGIN
+    FOR part IN SELECT x FROM steward._relayout_tree(layout) x
+                 WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = x
+                                      AND g.tgname = 'zz_steward_relayout_truncate') LOOP
+        PERFORM steward._migration_exec(part, format(
+            'CREATE TRIGGER zz_steward_relayout_truncate BEFORE TRUNCATE ON %s '
+            'FOR EACH STATEMENT EXECUTE FUNCTION steward._relayout_truncate_guard(%L)', part, mig));
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION steward._relayout_unguard(layout regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    part regclass;
+BEGIN
+    PERFORM steward._migration_exec(layout, format('DROP TRIGGER IF EXISTS zz_steward_relayout ON %s', layout));
+    FOR part IN SELECT x FROM steward._relayout_tree(layout) x
+                 WHERE EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = x
+                                  AND g.tgname = 'zz_steward_relayout_truncate') LOOP
+        PERFORM steward._migration_exec(part, format('DROP TRIGGER zz_steward_relayout_truncate ON %s', part));
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION steward._relayout_on_create_partition()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+BEGIN
+    IF to_regclass('steward.migration_tables') IS NULL
+       OR NOT EXISTS (SELECT 1 FROM steward.migration_tables t WHERE t.active AND t.ord = 2) THEN
+        RETURN;
+    END IF;
+    FOR c IN SELECT DISTINCT d.objid::regclass AS part, t.migration
+               FROM pg_event_trigger_ddl_commands() d
+               JOIN pg_class k ON k.oid = d.objid AND k.relispartition
+               JOIN steward.migration_tables t ON t.active
+                AND t.relid IN (SELECT a.relid FROM pg_partition_ancestors(d.objid) a WHERE a.relid <> d.objid)
+               JOIN steward.migration_runs r ON r.name = t.migration AND steward._relayout_step(r.steps) IS NOT NULL
+              WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.command_tag = 'CREATE TABLE' LOOP
+        PERFORM steward._relayout_guard_truncate(c.migration, c.part);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._relayout_on_create_partition() FROM PUBLIC;
+CREATE EVENT TRIGGER steward_relayout_partitions ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'CREATE SCHEMA')
+    EXECUTE FUNCTION steward._relayout_on_create_partition();
+
+CREATE FUNCTION steward._relayout_guard_ddl()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'steward_relayout_guard_ddl'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._relayout_guard_ddl() FROM PUBLIC;
+CREATE EVENT TRIGGER steward_relayout_guard ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP FOREIGN TABLE')
+    EXECUTE FUNCTION steward._relayout_guard_ddl();
+ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;
+
+CREATE OR REPLACE FUNCTION steward._relayout_expand(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    nsp text := (SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = t.old_rel);
+    newname text := left(t.relname, 50) || '_relayout_new';
+    newrel regclass;
+    layout regclass;
+    p jsonb;
+    c record;
+BEGIN
+    PERFORM steward._migration_exec(t.old_rel, format(
+        'CREATE TABLE %s.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED '
+        'INCLUDING IDENTITY INCLUDING INDEXES INCLUDING STATISTICS INCLUDING STORAGE '
+        'INCLUDING COMMENTS INCLUDING COMPRESSION) PARTITION BY %s (%s)',
+        nsp, newname, t.old_rel, upper(arg->>'strategy'),
+        (SELECT string_agg(format('%I', x), ', ') FROM jsonb_array_elements_text(arg->'columns') x)));
+    newrel := format('%s.%I', nsp, newname)::regclass;
+    FOR p IN SELECT x FROM jsonb_array_elements(arg->'partitions') x LOOP
+        PERFORM steward._migration_exec(t.old_rel, format(
+            'CREATE TABLE %s.%I PARTITION OF %s %s USING steward%s', nsp, p->>'name', newrel,
+            p->>'bound', CASE WHEN p->>'tablespace' IS NOT NULL
+                              THEN format(' TABLESPACE %I', p->>'tablespace') ELSE '' END));
+    END LOOP;
+    PERFORM steward._relayout_check_coverage(t.old_rel, newrel);
+    PERFORM steward._migration_record('relayout', mig, jsonb_build_object(
+        'tables', jsonb_build_array(newrel::oid),
+        'table_rows', jsonb_build_array(jsonb_build_object(
+            'relid', newrel::oid, 'ord', 2, 'table_name', newrel::text, 'relname', newname,
+            'key_columns', t.key_columns, 'key_types', t.key_types))));
+    -- Foreign keys to other tables (the new layout is empty: no scan).
+    FOR c IN SELECT x.conname, pg_get_constraintdef(x.oid) AS def FROM pg_constraint x
+              WHERE x.conrelid = t.old_rel AND x.contype = 'f' AND x.conparentid = 0 ORDER BY x.conname LOOP
+        PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s ADD CONSTRAINT %I %s',
+                                                          newrel, c.conname, c.def));
+    END LOOP;
+    -- The same rules: versions, sequences, state machines.
+    FOR c IN SELECT r.attname, r.kind, r.machine, r.changed_at FROM steward.column_rules r
+              WHERE r.relid = t.old_rel ORDER BY r.attname LOOP
+        IF c.kind = 'version' THEN
+            PERFORM steward.track_versions(newrel, c.attname);
+        ELSIF c.kind = 'sequence' THEN
+            PERFORM steward.track_sequence(newrel, c.attname);
+        ELSE
+            PERFORM steward.attach_state_machine(newrel, c.attname, c.machine, c.changed_at);
+        END IF;
+    END LOOP;
+    PERFORM steward._relayout_grants(t.old_rel, newrel);
+    IF obj_description(t.old_rel, 'pg_class') IS NOT NULL THEN
+        PERFORM steward._migration_exec(t.old_rel, format('COMMENT ON TABLE %s IS %L', newrel,
+                                                          obj_description(t.old_rel, 'pg_class')));
+    END IF;
+    PERFORM steward._relayout_set_trigger(t.old_rel, newrel, t.key_columns);
+    PERFORM steward._relayout_set_trigger(newrel, t.old_rel, t.key_columns);
+    FOREACH layout IN ARRAY ARRAY[t.old_rel, newrel] LOOP
+        PERFORM steward._relayout_guard_truncate(mig, layout);
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_undo(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    con record;
+BEGIN
+    IF (arg->>'switched')::boolean THEN
+        PERFORM steward._relayout_switch(mig, '{"direction": "back"}');
+        -- The foreign keys were valid on the old layout: validated again
+        -- here (a scan of each referencing table, under the rollback's
+        -- locks) rather than left NOT VALID.
+        FOR con IN SELECT x.conrelid::regclass AS rel, x.conname FROM pg_constraint x
+                    WHERE x.confrelid = t.old_rel AND x.contype = 'f' AND x.conparentid = 0
+                      AND NOT x.convalidated ORDER BY 1, 2 LOOP
+            PERFORM steward._migration_exec(con.rel, format('ALTER TABLE %s VALIDATE CONSTRAINT %I',
+                                                            con.rel, con.conname));
+        END LOOP;
+    END IF;
+    PERFORM steward._relayout_unguard(t.old_rel);
+    IF t.new_rel IS NOT NULL THEN
+        -- Released first, so that the drop is not taken for an accident.
+        PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.new_rel::oid));
+        PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.new_rel));
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_contract(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+BEGIN
+    PERFORM steward._relayout_unguard(t.new_rel);
+    PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.old_rel::oid));
+    PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.old_rel));
+END
+$$;

@@ -8,6 +8,7 @@
  *	  steward._relayout_trigger()			AFTER ROW trigger, both tables
  *	  steward._relayout_exec(tbl, sql, args)	_migration_exec in apply mode
  *	  steward._relayout_partition_by(text)	strategy and key columns
+ *	  steward._relayout_guard_ddl()		event trigger: partition DDL refused
  *
  * While a relayout runs, the old and the new layout of a table each carry
  * an AFTER INSERT OR UPDATE OR DELETE row trigger that applies the change
@@ -39,8 +40,10 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -62,6 +65,7 @@
 PG_FUNCTION_INFO_V1(steward_relayout_trigger);
 PG_FUNCTION_INFO_V1(steward_relayout_exec);
 PG_FUNCTION_INFO_V1(steward_relayout_partition_by);
+PG_FUNCTION_INFO_V1(steward_relayout_guard_ddl);
 
 /*
  * Apply mode: the relations an apply statement running in this backend
@@ -461,4 +465,178 @@ steward_relayout_partition_by(PG_FUNCTION_ARGS)
 	values[1] = PointerGetDatum(construct_md_array(names, NULL, 1, dims, lbs, TEXTOID, -1,
 												   false, TYPALIGN_INT));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * The active relayout migration that has relid -- or, with
+ * below_only, a partition ancestor of relid -- as a layout: its name
+ * (palloc'd in the caller's context), the layout in *layout; NULL when
+ * there is none.  Read as the catalog's owner: the owner of a partition
+ * may be another role than the owner of the table it belongs to, whom the
+ * catalog's row security would hide the migration from.
+ */
+static char *
+relayout_of(Oid relid, bool below_only, Oid *layout)
+{
+	Oid			catalog = steward_relid("migration_tables", true);
+	Oid			argtypes[2] = {OIDOID, BOOLOID};
+	Datum		args[2] = {ObjectIdGetDatum(relid), BoolGetDatum(below_only)};
+	StewardAsOwner ctx;
+	MemoryContext outer = CurrentMemoryContext;
+	char	   *result = NULL;
+
+	if (!OidIsValid(catalog) || !OidIsValid(relid))
+		return NULL;
+	steward_as_owner_begin(catalog, &ctx);
+	if (SPI_execute_with_args(
+			"SELECT t.migration, t.relid::pg_catalog.oid"
+			"  FROM steward.migration_tables t"
+			"  JOIN steward.migration_runs r ON r.name OPERATOR(pg_catalog.=) t.migration"
+			" WHERE t.active AND (r.steps OPERATOR(pg_catalog.->) 0"
+			"                     OPERATOR(pg_catalog.->) 'relayout') IS NOT NULL"
+			"   AND ((t.relid OPERATOR(pg_catalog.=) $1 AND NOT $2)"
+			"        OR t.relid IN (SELECT x.relid FROM pg_catalog.pg_partition_ancestors($1) x"
+			"                        WHERE x.relid OPERATOR(pg_catalog.<>) $1))"
+			" ORDER BY t.ord LIMIT 1",
+			2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.migration_tables");
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+
+		*layout = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+												 2, &isnull));
+		result = MemoryContextStrdup(outer, SPI_getvalue(SPI_tuptable->vals[0],
+														 SPI_tuptable->tupdesc, 1));
+	}
+	steward_as_owner_end(&ctx);
+	return result;
+}
+
+/* The schema-qualified name of a relation, for messages. */
+static char *
+qualified_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+#define GUARD_HINT "Complete and clean up the migration, or roll it back, first " \
+	"(SELECT name, phase FROM steward.relayouts)."
+
+/*
+ * ALTER TABLE parent ATTACH / DETACH PARTITION part: refused when parent
+ * is (or belongs to) a layout, or part is a layout, of a relayout.
+ */
+static void
+guard_partition_cmd(AlterTableStmt *stmt, AlterTableCmd *cmd)
+{
+	PartitionCmd *pc = (PartitionCmd *) cmd->def;
+	Oid			parent = RangeVarGetRelid(stmt->relation, NoLock, true);
+	Oid			part = pc != NULL ? RangeVarGetRelid(pc->name, NoLock, true) : InvalidOid;
+	Oid			layout = InvalidOid;
+	char	   *mig;
+	bool		attach = cmd->subtype == AT_AttachPartition;
+
+	mig = relayout_of(parent, false, &layout);
+	if (mig != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 attach ?
+				 errmsg("cannot attach a partition to %s while migration \"%s\" re-layouts %s",
+						qualified_name(parent), mig, qualified_name(layout)) :
+				 errmsg("cannot detach a partition from %s while migration \"%s\" re-layouts %s",
+						qualified_name(parent), mig, qualified_name(layout)),
+				 attach ?
+				 errdetail("The attached rows would be in one layout only: the other layout's "
+						   "cleanup or a rollback would lose them.") :
+				 errdetail("The detached rows would stay in the other layout: a rollback "
+						   "would bring them back, and the layouts would differ."),
+				 errhint(attach ? GUARD_HINT " CREATE TABLE ... PARTITION OF adds an empty "
+						 "partition meanwhile." : GUARD_HINT)));
+	if (attach && OidIsValid(part) && (mig = relayout_of(part, false, &layout)) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("cannot attach %s as a partition while migration \"%s\" re-layouts it",
+						qualified_name(part), mig),
+				 errdetail("The migration renames and then drops one of the table's layouts, "
+						   "and the partition with it."),
+				 errhint(GUARD_HINT)));
+}
+
+/*
+ * DROP TABLE of a partition of a layout: refused (the layout itself may
+ * be dropped: the migration then fails, see _migrations_on_sql_drop).
+ */
+static void
+guard_drop(DropStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->objects)
+	{
+		RangeVar   *rv = makeRangeVarFromNameList((List *) lfirst(lc));
+		Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+		Oid			layout = InvalidOid;
+		char	   *mig;
+
+		if (!OidIsValid(relid) || !get_rel_relispartition(relid))
+			continue;
+		mig = relayout_of(relid, true, &layout);
+		if (mig != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_IN_USE),
+					 errmsg("cannot drop partition %s of %s while migration \"%s\" re-layouts it",
+							qualified_name(relid), qualified_name(layout), mig),
+					 errdetail("Its rows would stay in the other layout: a rollback would "
+							   "bring them back, and the layouts would differ."),
+					 errhint("Delete its rows instead, or complete and clean up the migration, "
+							 "or roll it back, first.")));
+	}
+}
+
+/*
+ * steward._relayout_guard_ddl(): event trigger on ddl_command_start
+ * (steward_relayout_guard, ALTER TABLE and DROP TABLE).  While a relayout
+ * keeps two layouts of a table equal, refuses (55006, naming the
+ * migration, HINT finish or roll it back) what would change one layout's
+ * rows without the apply trigger: ATTACH PARTITION to or DETACH PARTITION
+ * from either layout (or a partition of one), ATTACH PARTITION of a layout
+ * elsewhere, DROP TABLE of a partition of a layout.  TRUNCATE fires no
+ * event trigger: the statement trigger zz_steward_relayout_truncate on
+ * every table of both layouts refuses it.  Names are resolved from the
+ * parse tree without a lock; reads the catalog as its owner.
+ */
+Datum
+steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
+{
+	Node	   *parsetree;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward._relayout_guard_ddl() must be called as an event trigger")));
+	parsetree = ((EventTriggerData *) fcinfo->context)->parsetree;
+
+	if (IsA(parsetree, AlterTableStmt) &&
+		((AlterTableStmt *) parsetree)->objtype == OBJECT_TABLE)
+	{
+		AlterTableStmt *stmt = (AlterTableStmt *) parsetree;
+		ListCell   *lc;
+
+		foreach(lc, stmt->cmds)
+		{
+			AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+			if (IsA(cmd, AlterTableCmd) &&
+				(cmd->subtype == AT_AttachPartition || cmd->subtype == AT_DetachPartition ||
+				 cmd->subtype == AT_DetachPartitionFinalize))
+				guard_partition_cmd(stmt, cmd);
+		}
+	}
+	else if (IsA(parsetree, DropStmt) &&
+			 (((DropStmt *) parsetree)->removeType == OBJECT_TABLE ||
+			  ((DropStmt *) parsetree)->removeType == OBJECT_FOREIGN_TABLE))
+		guard_drop((DropStmt *) parsetree);
+	PG_RETURN_VOID();
 }

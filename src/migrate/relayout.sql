@@ -538,6 +538,107 @@ BEGIN
 END
 $$;
 
+-- A layout and its partitions at every level, parents first
+-- (pg_partition_tree() of a table that is not partitioned is empty).
+CREATE FUNCTION steward._relayout_tree(layout regclass)
+RETURNS SETOF regclass
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT x.relid FROM (SELECT layout AS relid, 0 AS level
+                         UNION SELECT y.relid, y.level FROM pg_partition_tree(layout) y) x
+     ORDER BY x.level, x.relid::text
+$$;
+
+-- The TRUNCATE guard on layout and on each of its partitions (statement
+-- triggers are not inherited: a partition's TRUNCATE fires its own only),
+-- as the owner of each.  Partitions created later get it from the event
+-- trigger steward_relayout_partitions.
+CREATE FUNCTION steward._relayout_guard_truncate(mig text, layout regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    part regclass;
+BEGIN
+    FOR part IN SELECT x FROM steward._relayout_tree(layout) x
+                 WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = x
+                                      AND g.tgname = 'zz_steward_relayout_truncate') LOOP
+        PERFORM steward._migration_exec(part, format(
+            'CREATE TRIGGER zz_steward_relayout_truncate BEFORE TRUNCATE ON %s '
+            'FOR EACH STATEMENT EXECUTE FUNCTION steward._relayout_truncate_guard(%L)', part, mig));
+    END LOOP;
+END
+$$;
+
+-- The guards and apply trigger off the layout that stays (cleanup,
+-- rollback): the row trigger of a partitioned table goes with its
+-- partitions' clones, the TRUNCATE guard is dropped table by table.
+CREATE FUNCTION steward._relayout_unguard(layout regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    part regclass;
+BEGIN
+    PERFORM steward._migration_exec(layout, format('DROP TRIGGER IF EXISTS zz_steward_relayout ON %s', layout));
+    FOR part IN SELECT x FROM steward._relayout_tree(layout) x
+                 WHERE EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = x
+                                  AND g.tgname = 'zz_steward_relayout_truncate') LOOP
+        PERFORM steward._migration_exec(part, format('DROP TRIGGER zz_steward_relayout_truncate ON %s', part));
+    END LOOP;
+END
+$$;
+
+-- A partition created (CREATE TABLE ... PARTITION OF, at any level) under
+-- a layout of an active relayout gets the TRUNCATE guard: it is empty, and
+-- the apply trigger (a row trigger, cloned onto it by PostgreSQL) keeps
+-- the other layout written from then on.  SECURITY DEFINER to read the
+-- catalog whoever owns the partition; the trigger is created as the
+-- partition's owner.
+CREATE FUNCTION steward._relayout_on_create_partition()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+BEGIN
+    IF to_regclass('steward.migration_tables') IS NULL
+       OR NOT EXISTS (SELECT 1 FROM steward.migration_tables t WHERE t.active AND t.ord = 2) THEN
+        RETURN;
+    END IF;
+    FOR c IN SELECT DISTINCT d.objid::regclass AS part, t.migration
+               FROM pg_event_trigger_ddl_commands() d
+               JOIN pg_class k ON k.oid = d.objid AND k.relispartition
+               JOIN steward.migration_tables t ON t.active
+                AND t.relid IN (SELECT a.relid FROM pg_partition_ancestors(d.objid) a WHERE a.relid <> d.objid)
+               JOIN steward.migration_runs r ON r.name = t.migration AND steward._relayout_step(r.steps) IS NOT NULL
+              WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.command_tag = 'CREATE TABLE' LOOP
+        PERFORM steward._relayout_guard_truncate(c.migration, c.part);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._relayout_on_create_partition() FROM PUBLIC;
+CREATE EVENT TRIGGER steward_relayout_partitions ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'CREATE SCHEMA')
+    EXECUTE FUNCTION steward._relayout_on_create_partition();
+
+-- ATTACH / DETACH PARTITION on a layout and DROP TABLE of a partition of
+-- one, refused while the relayout runs (relayout.c).
+CREATE FUNCTION steward._relayout_guard_ddl()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'steward_relayout_guard_ddl'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._relayout_guard_ddl() FROM PUBLIC;
+CREATE EVENT TRIGGER steward_relayout_guard ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP FOREIGN TABLE')
+    EXECUTE FUNCTION steward._relayout_guard_ddl();
+ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;
+
 -- GRANT on tgt what src grants (its owner excepted).
 CREATE FUNCTION steward._relayout_grants(src regclass, tgt regclass)
 RETURNS void
@@ -618,9 +719,7 @@ BEGIN
     PERFORM steward._relayout_set_trigger(t.old_rel, newrel, t.key_columns);
     PERFORM steward._relayout_set_trigger(newrel, t.old_rel, t.key_columns);
     FOREACH layout IN ARRAY ARRAY[t.old_rel, newrel] LOOP
-        PERFORM steward._migration_exec(t.old_rel, format(
-            'CREATE TRIGGER zz_steward_relayout_truncate BEFORE TRUNCATE ON %s '
-            'FOR EACH STATEMENT EXECUTE FUNCTION steward._relayout_truncate_guard(%L)', layout, mig));
+        PERFORM steward._relayout_guard_truncate(mig, layout);
     END LOOP;
 END
 $$;
@@ -1111,9 +1210,7 @@ BEGIN
                                                             con.rel, con.conname));
         END LOOP;
     END IF;
-    PERFORM steward._migration_exec(t.old_rel, format('DROP TRIGGER IF EXISTS zz_steward_relayout ON %s', t.old_rel));
-    PERFORM steward._migration_exec(t.old_rel, format('DROP TRIGGER IF EXISTS zz_steward_relayout_truncate ON %s',
-                                                      t.old_rel));
+    PERFORM steward._relayout_unguard(t.old_rel);
     IF t.new_rel IS NOT NULL THEN
         -- Released first, so that the drop is not taken for an accident.
         PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.new_rel::oid));
@@ -1131,9 +1228,7 @@ AS $$
 DECLARE
     t record := steward._relayout_tables(mig);
 BEGIN
-    PERFORM steward._migration_exec(t.new_rel, format('DROP TRIGGER IF EXISTS zz_steward_relayout ON %s', t.new_rel));
-    PERFORM steward._migration_exec(t.new_rel, format('DROP TRIGGER IF EXISTS zz_steward_relayout_truncate ON %s',
-                                                      t.new_rel));
+    PERFORM steward._relayout_unguard(t.new_rel);
     PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.old_rel::oid));
     PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.old_rel));
 END
