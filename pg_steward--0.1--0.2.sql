@@ -9253,3 +9253,291 @@ BEGIN
     PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.old_rel));
 END
 $$;
+
+-- review8 #27, #21 (guarantees2): a state column must have a deterministic
+-- collation (attach_state_machine, labels, ALTER TABLE; 0A000), stored
+-- states are compared byte for byte (attach's check, labels, verify), and
+-- create_state_machine refuses arrays that are not one-dimensional (22023).
+-- Refuses (0A000) a state column with a nondeterministic collation, for
+-- the paths written in SQL: a rule from a label, ALTER TABLE of a state
+-- column (attach_state_machine checks in C).
+CREATE FUNCTION steward._check_state_collation(tbl regclass, col name)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_check_state_collation_sql'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._check_state_collation(regclass, name) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION steward._rules_on_alter_table()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cmd record;
+    bad record;
+    relname name;
+BEGIN
+    FOR cmd IN SELECT DISTINCT objid, objsubid
+                 FROM pg_catalog.pg_event_trigger_ddl_commands()
+                WHERE classid = 'pg_catalog.pg_class'::regclass LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT 1 FROM steward.column_rules
+                                   WHERE relid::oid = cmd.objid);
+        -- RENAME COLUMN reports the renamed column as the subobject; a rule
+        -- whose name vanished from the table follows it.
+        IF cmd.objsubid > 0 THEN
+            UPDATE steward.column_rules r
+               SET attname = a.attname
+              FROM pg_catalog.pg_attribute a
+             WHERE r.relid::oid = cmd.objid
+               AND a.attrelid = cmd.objid
+               AND a.attnum = cmd.objsubid
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute x
+                                WHERE x.attrelid = cmd.objid
+                                  AND x.attname = r.attname
+                                  AND NOT x.attisdropped);
+            UPDATE steward.column_rules r
+               SET changed_at = a.attname
+              FROM pg_catalog.pg_attribute a
+             WHERE r.relid::oid = cmd.objid
+               AND r.changed_at IS NOT NULL
+               AND a.attrelid = cmd.objid
+               AND a.attnum = cmd.objsubid
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute x
+                                WHERE x.attrelid = cmd.objid
+                                  AND x.attname = r.changed_at
+                                  AND NOT x.attisdropped);
+        END IF;
+        relname := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = cmd.objid);
+        FOR bad IN
+            SELECT r.attname, r.kind, a.atttypid::regtype AS typ
+              FROM steward.column_rules r
+              JOIN pg_catalog.pg_attribute a
+                ON a.attrelid = r.relid AND a.attname = r.attname
+                   AND NOT a.attisdropped
+             WHERE r.relid::oid = cmd.objid
+               AND ((r.kind = 'version' AND a.atttypid <> 'pg_catalog.int8'::regtype)
+                 OR (r.kind = 'sequence' AND a.atttypid NOT IN
+                       ('pg_catalog.int2'::regtype, 'pg_catalog.int4'::regtype,
+                        'pg_catalog.int8'::regtype))
+                 OR (r.kind = 'state' AND a.atttypid NOT IN
+                       ('pg_catalog.text'::regtype, 'pg_catalog.varchar'::regtype)))
+        LOOP
+            RAISE EXCEPTION 'column "%" of relation "%" is tracked as a % and cannot become type %',
+                    bad.attname, relname, bad.kind, bad.typ
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = CASE WHEN bad.kind = 'state'
+                                  THEN pg_catalog.format('Call steward.detach_state_machine(%L, %L) first.',
+                                                         cmd.objid::regclass::text, bad.attname)
+                                  ELSE pg_catalog.format('Call steward.untrack(%L, %L) first.',
+                                                         cmd.objid::regclass::text, bad.attname)
+                             END;
+        END LOOP;
+        -- A state column keeps a deterministic collation, under which SQL
+        -- compares states byte for byte, as the access method does.
+        PERFORM steward._check_state_collation(cmd.objid::regclass, r.attname)
+           FROM steward.column_rules r
+          WHERE r.relid::oid = cmd.objid AND r.kind = 'state';
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._apply_label_state(tbl regclass, col name, typ oid, l jsonb,
+                                           caller regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_machine text := l->>'machine';
+    v_changed name := l->>'changed_at';
+    m record;
+    n bigint;
+BEGIN
+    IF typ NOT IN ('text'::regtype, 'varchar'::regtype) THEN
+        RAISE EXCEPTION 'state column "%" of relation "%" must be of type text or varchar', col, tbl
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    PERFORM steward._check_state_collation(tbl, col);
+    IF v_changed IS NOT NULL AND (v_changed = col OR NOT EXISTS (
+            SELECT 1 FROM pg_attribute a
+             WHERE a.attrelid = tbl AND a.attname = v_changed AND a.attnum > 0
+               AND NOT a.attisdropped AND a.atttypid = 'timestamptz'::regtype)) THEN
+        RAISE EXCEPTION 'changed_at column "%" of relation "%" must be another column of type timestamp with time zone',
+                v_changed, tbl USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    SELECT d.states, d.initial, d.transitions, d.builtin, d.owner, d.usage_roles INTO m
+      FROM steward.machine_definitions d WHERE d.name = v_machine;
+    IF NOT FOUND THEN
+        -- Validated like any new machine, owned by the table's owner
+        -- (a whole-database restore then sets the original owner from
+        -- the machine's row); keeps its original creation time.
+        PERFORM steward._create_state_machine(v_machine,
+                    ARRAY(SELECT jsonb_array_elements_text(l->'states')),
+                    ARRAY(SELECT jsonb_array_elements_text(l->'initial')),
+                    ARRAY(SELECT jsonb_array_elements_text(l->'transitions')),
+                    (SELECT c.relowner FROM pg_class c WHERE c.oid = tbl)::regrole);
+        UPDATE steward.machine_definitions d
+           SET created_at = coalesce((l->>'machine_since')::timestamptz, d.created_at)
+         WHERE d.name = v_machine;
+    ELSIF m.states IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'states'))
+       OR m.initial IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'initial'))
+       OR m.transitions IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'transitions')) THEN
+        RAISE EXCEPTION 'state machine "%" of this database differs from the one attached to column "%" of relation "%"',
+                v_machine, col, tbl
+            USING ERRCODE = 'duplicate_object',
+                  DETAIL = format('Here: states %s, initial %s, transitions %s; the label: states %s, initial %s, transitions %s.',
+                                  m.states, m.initial, m.transitions,
+                                  l->'states', l->'initial', l->'transitions'),
+                  HINT = 'Rename one of the machines, or attach this database''s machine with steward.attach_state_machine.';
+    ELSIF NOT (m.builtin OR EXISTS (
+            SELECT 1 FROM unnest(m.usage_roles || m.owner) g
+             WHERE pg_has_role(caller::oid, g::oid, 'USAGE'))) THEN
+        -- As attach_state_machine: the machine must be the caller's,
+        -- granted to it, or built in (superusers, who restore whole
+        -- databases, may use any).
+        RAISE EXCEPTION 'permission denied for state machine "%"', v_machine
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('It belongs to role "%s".', pg_get_userbyid(m.owner)),
+                  HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
+                                v_machine, pg_get_userbyid(caller::oid));
+    END IF;
+    -- As the table's owner, as in _apply_label_version.
+    n := (steward._migration_exec(tbl, format(
+            'SELECT pg_catalog.count(*) FROM %s WHERE %I IS NULL'
+            ' OR NOT (%I::pg_catalog.text COLLATE pg_catalog."C" OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]))',
+            tbl, col, col),
+            ARRAY[(SELECT d.states FROM steward.machine_definitions d WHERE d.name = v_machine)::text]))[1]::bigint;
+    IF n > 0 THEN
+        RAISE EXCEPTION 'column "%" of relation "%" holds % values that machine "%" does not declare',
+                col, tbl, n, v_machine USING ERRCODE = 'check_violation';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._verify_rules(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+    states text[];
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rules');
+    FOR r IN SELECT cr.attname, cr.kind, cr.machine
+               FROM steward.column_rules cr
+              WHERE cr.relid = tbl
+                 OR cr.relid IN (SELECT relid FROM pg_partition_ancestors(tbl))
+              ORDER BY cr.kind, cr.attname LOOP
+        IF r.kind = 'version' THEN
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I < 1', tbl, r.attname) INTO n;
+            "check" := format('versions %I', r.attname); passed := n = 0;
+            detail := CASE WHEN n = 0 THEN 'all versions >= 1' ELSE format('%s rows with a version below 1', n) END;
+            RETURN NEXT;
+        ELSIF r.kind = 'state' THEN
+            -- The public view: this body runs as the table owner.
+            SELECT m.states INTO states FROM steward.state_machines m WHERE m.name = r.machine;
+            -- Byte for byte, as the access method compares states.
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text COLLATE "C" = ANY ($1))',
+                           tbl, r.attname, r.attname) INTO n USING states;
+            "check" := format('states %I', r.attname); passed := n = 0;
+            detail := CASE WHEN n = 0 THEN format('all rows in states of %s', r.machine)
+                           ELSE format('%s rows in states %s does not declare', n, r.machine) END;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+
+    RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._create_state_machine(name text, states text[], initial text[],
+                                              transitions text[], owner regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    edge text;
+    from_state text;
+    to_state text;
+BEGIN
+    IF name IS NULL OR name = '' THEN
+        RAISE EXCEPTION 'state machine name must not be null or empty'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Lists: a 2-D array would be stored as given and written into the
+    -- rule labels as nested lists that no restore accepts.
+    IF array_ndims(states) > 1 OR array_ndims(initial) > 1 OR array_ndims(transitions) > 1 THEN
+        RAISE EXCEPTION 'states, initial and transitions of machine "%" must be one-dimensional arrays', name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Write them as lists: ARRAY[''a'', ''b''] or ''{a,b}'', not ''{{a},{b}}''.';
+    END IF;
+    IF states IS NULL OR cardinality(states) = 0 THEN
+        RAISE EXCEPTION 'state machine "%" needs at least one state', name
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF cardinality(states) > 64 THEN
+        RAISE EXCEPTION 'state machine "%" has % states; the limit is 64', name, cardinality(states)
+            USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(states) s WHERE s IS NULL OR s = '' OR octet_length(s) > 63
+                                                 OR s LIKE '%->%') THEN
+        RAISE EXCEPTION 'state names must be non-empty, at most 63 bytes and not contain "->"'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF (SELECT count(DISTINCT s) FROM unnest(states) s) <> cardinality(states) THEN
+        RAISE EXCEPTION 'state machine "%" declares a state twice', name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Duplicates: %s.',
+                      (SELECT string_agg(s, ', ') FROM (SELECT s FROM unnest(states) s
+                                                          GROUP BY s HAVING count(*) > 1) d));
+    END IF;
+    IF initial IS NULL OR cardinality(initial) = 0 THEN
+        RAISE EXCEPTION 'state machine "%" needs at least one initial state', name
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(initial) i WHERE i IS NULL OR NOT i = ANY (states)) THEN
+        RAISE EXCEPTION 'initial states of machine "%" must be declared states', name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Undeclared: %s.',
+                      (SELECT string_agg(coalesce(i, 'NULL'), ', ') FROM unnest(initial) i
+                        WHERE i IS NULL OR NOT i = ANY (states)));
+    END IF;
+    IF transitions IS NULL THEN
+        RAISE EXCEPTION 'transitions of machine "%" must not be null (use an empty array)', name
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF (SELECT count(DISTINCT t) FROM unnest(transitions) t) <> cardinality(transitions) THEN
+        RAISE EXCEPTION 'state machine "%" declares a transition twice', name
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOREACH edge IN ARRAY transitions LOOP
+        IF edge IS NULL OR edge NOT LIKE '%->%' THEN
+            RAISE EXCEPTION 'transition "%" of machine "%" must be written ''from->to''',
+                    coalesce(edge, 'NULL'), name
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        from_state := split_part(edge, '->', 1);
+        to_state := substr(edge, length(from_state) + 3);
+        IF NOT from_state = ANY (states) OR NOT to_state = ANY (states) THEN
+            RAISE EXCEPTION 'transition "%" of machine "%" uses an undeclared state', edge, name
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = format('Declared states: %s.', array_to_string(states, ', '));
+        END IF;
+        IF from_state = to_state THEN
+            RAISE EXCEPTION 'transition "%" of machine "%" goes nowhere', edge, name
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'Keeping the state is always allowed.';
+        END IF;
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM steward.machine_definitions m WHERE m.name = _create_state_machine.name) THEN
+        RAISE EXCEPTION 'state machine "%" already exists', name
+            USING ERRCODE = 'duplicate_object';
+    END IF;
+    INSERT INTO steward.machine_definitions (name, states, initial, transitions, owner)
+    VALUES (name, states, initial, transitions, owner);
+END
+$$;

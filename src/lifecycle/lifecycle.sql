@@ -61,6 +61,13 @@ BEGIN
         RAISE EXCEPTION 'state machine name must not be null or empty'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- Lists: a 2-D array would be stored as given and written into the
+    -- rule labels as nested lists that no restore accepts.
+    IF array_ndims(states) > 1 OR array_ndims(initial) > 1 OR array_ndims(transitions) > 1 THEN
+        RAISE EXCEPTION 'states, initial and transitions of machine "%" must be one-dimensional arrays', name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Write them as lists: ARRAY[''a'', ''b''] or ''{a,b}'', not ''{{a},{b}}''.';
+    END IF;
     IF states IS NULL OR cardinality(states) = 0 THEN
         RAISE EXCEPTION 'state machine "%" needs at least one state', name
             USING ERRCODE = 'invalid_parameter_value';
@@ -195,6 +202,15 @@ AS 'MODULE_PATHNAME', 'steward_attach_state_machine'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.attach_state_machine(regclass, name, text, name) IS
   'enforce a state machine on a text column of a steward table (table owner; the machine must be yours, granted to you, or built in)';
+
+-- Refuses (0A000) a state column with a nondeterministic collation, for
+-- the paths written in SQL: a rule from a label, ALTER TABLE of a state
+-- column (attach_state_machine checks in C).
+CREATE FUNCTION steward._check_state_collation(tbl regclass, col name)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_check_state_collation_sql'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._check_state_collation(regclass, name) FROM PUBLIC;
 
 CREATE FUNCTION steward.detach_state_machine(tbl regclass, col name)
 RETURNS void

@@ -38,6 +38,7 @@ PG_FUNCTION_INFO_V1(steward_drop_state_machine);
 PG_FUNCTION_INFO_V1(steward_alter_state_machine_owner);
 PG_FUNCTION_INFO_V1(steward_grant_state_machine);
 PG_FUNCTION_INFO_V1(steward_revoke_state_machine);
+PG_FUNCTION_INFO_V1(steward_check_state_collation_sql);
 
 /* ------------------------------------------------------------------------
  * Owners and grants
@@ -327,6 +328,54 @@ steward_revoke_state_machine(PG_FUNCTION_ARGS)
 }
 
 /*
+ * A state column's collation must be deterministic.  The access method
+ * compares states byte for byte; under a nondeterministic collation
+ * (case-insensitive, say) SQL would take 'Paid' for the state 'paid' in
+ * every check, count and batch that compares the column, while the access
+ * method refuses it: two definitions of a state.  Under a deterministic
+ * collation, equal means byte-equal, so both agree.  Raises 0A000.
+ */
+static void
+check_state_collation(Oid relid, const char *colname)
+{
+	AttrNumber	attnum = get_attnum(relid, colname);
+	Oid			typid;
+	int32		typmod;
+	Oid			collid;
+	char	   *relname;
+
+	if (attnum == InvalidAttrNumber)
+		return;
+	get_atttypetypmodcoll(relid, attnum, &typid, &typmod, &collid);
+	if (!OidIsValid(collid) || get_collation_isdeterministic(collid))
+		return;
+	relname = get_rel_name(relid);
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("state column \"%s\" of relation \"%s\" uses nondeterministic collation \"%s\"",
+					colname, relname, get_collation_name(collid)),
+			 errdetail("pg_steward compares states byte for byte; under this collation, values that differ from a state in case or accents would count as that state in queries."),
+			 errhint("Give the column a deterministic collation: ALTER TABLE %s ALTER COLUMN %s TYPE %s COLLATE \"default\";",
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), relname),
+					 quote_identifier(colname), format_type_with_typemod(typid, typmod))));
+}
+
+/*
+ * steward._check_state_collation(tbl, col): check_state_collation for the
+ * SQL paths that give a column a state rule or change a state column (a
+ * label, steward._apply_label_state; ALTER TABLE,
+ * steward._rules_on_alter_table).  Takes no lock; raises 0A000.
+ */
+Datum
+steward_check_state_collation_sql(PG_FUNCTION_ARGS)
+{
+	steward_require_arg(fcinfo, 0, "table");
+	steward_require_arg(fcinfo, 1, "column name");
+	check_state_collation(PG_GETARG_OID(0), NameStr(*PG_GETARG_NAME(1)));
+	PG_RETURN_VOID();
+}
+
+/*
  * Refuse to attach while stored rows hold values the machine does not
  * declare.  The table is read as its owner (restricted), never as the
  * extension's owner, with a snapshot taken after the caller's lock
@@ -339,9 +388,11 @@ check_existing_states(Relation rel, const char *colname, const char *machine,
 	char	   *qualname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 													  RelationGetRelationName(rel));
 	const char *col = quote_identifier(colname);
-	char	   *sql = psprintf("SELECT coalesce(pg_catalog.quote_literal(%s::pg_catalog.text), 'NULL'),"
+	/* Byte for byte, as the access method compares (check_state_collation). */
+	char	   *sql = psprintf("SELECT coalesce(pg_catalog.quote_literal(%s::pg_catalog.text COLLATE pg_catalog.\"C\"), 'NULL'),"
 							   "       pg_catalog.count(*)"
-							   "  FROM %s WHERE %s IS NULL OR NOT (%s::pg_catalog.text = ANY ($1))"
+							   "  FROM %s WHERE %s IS NULL"
+							   "    OR NOT (%s::pg_catalog.text COLLATE pg_catalog.\"C\" = ANY ($1))"
 							   " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5",
 							   col, qualname, col, col);
 	Oid			argtypes[1] = {TEXTARRAYOID};
@@ -402,7 +453,8 @@ steward_check_stored_states(Relation rel, const StateRule *rule)
  * them, or built in: 42501); takes ShareRowExclusiveLock on tbl, which
  * conflicts with every writer, so every later write sees the rule (as with
  * CREATE TRIGGER).  Raises 42804 for a column not text/varchar or a
- * changed_at not timestamptz, 22023 when changed_at is the state column,
+ * changed_at not timestamptz, 0A000 for a column with a nondeterministic
+ * collation, 22023 when changed_at is the state column,
  * 42710 when the column already has a rule, 23514 when stored values are
  * not states of the machine (five listed), and refuses a changed_at the
  * executor derives or checks anything from (tableam/written.c).  The rule
@@ -447,6 +499,7 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
 				 errmsg("state column \"%s\" of relation \"%s\" must be of type text or varchar",
 						colname, RelationGetRelationName(rel)),
 				 errdetail("Column \"%s\" is of type %s.", colname, format_type_be(att->atttypid))));
+	check_state_collation(relid, colname);
 	if (changed_at != NULL)
 	{
 		Form_pg_attribute catt = steward_lookup_column(rel, changed_at);

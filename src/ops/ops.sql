@@ -271,7 +271,8 @@ BEGIN
         ELSIF r.kind = 'state' THEN
             -- The public view: this body runs as the table owner.
             SELECT m.states INTO states FROM steward.state_machines m WHERE m.name = r.machine;
-            EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text = ANY ($1))',
+            -- Byte for byte, as the access method compares states.
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text COLLATE "C" = ANY ($1))',
                            tbl, r.attname, r.attname) INTO n USING states;
             "check" := format('states %I', r.attname); passed := n = 0;
             detail := CASE WHEN n = 0 THEN format('all rows in states of %s', r.machine)

@@ -72,6 +72,7 @@ BEGIN
         RAISE EXCEPTION 'state column "%" of relation "%" must be of type text or varchar', col, tbl
             USING ERRCODE = 'datatype_mismatch';
     END IF;
+    PERFORM steward._check_state_collation(tbl, col);
     IF v_changed IS NOT NULL AND (v_changed = col OR NOT EXISTS (
             SELECT 1 FROM pg_attribute a
              WHERE a.attrelid = tbl AND a.attname = v_changed AND a.attnum > 0
@@ -118,7 +119,7 @@ BEGIN
     -- As the table's owner, as in _apply_label_version.
     n := (steward._migration_exec(tbl, format(
             'SELECT pg_catalog.count(*) FROM %s WHERE %I IS NULL'
-            ' OR NOT (%I::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]))',
+            ' OR NOT (%I::pg_catalog.text COLLATE pg_catalog."C" OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]))',
             tbl, col, col),
             ARRAY[(SELECT d.states FROM steward.machine_definitions d WHERE d.name = v_machine)::text]))[1]::bigint;
     IF n > 0 THEN

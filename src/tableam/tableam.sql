@@ -193,6 +193,11 @@ BEGIN
                                                          cmd.objid::regclass::text, bad.attname)
                              END;
         END LOOP;
+        -- A state column keeps a deterministic collation, under which SQL
+        -- compares states byte for byte, as the access method does.
+        PERFORM steward._check_state_collation(cmd.objid::regclass, r.attname)
+           FROM steward.column_rules r
+          WHERE r.relid::oid = cmd.objid AND r.kind = 'state';
     END LOOP;
 END
 $$;
