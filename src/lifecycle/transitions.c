@@ -202,15 +202,19 @@ spi_value_upper(HeapTuple tuple, TupleDesc desc, int fnumber)
 	return copy;
 }
 
-/* The state rule of a table: (column, machine), or an error. */
+/*
+ * The state rule of a table, its own or a partitioned ancestor's (which
+ * the write path enforces on it too): (column, machine), or an error.
+ */
 static void
 state_column_of(Relation rel, char **column, char **machine)
 {
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(RelationGetRelid(rel))};
 
-	if (SPI_execute_with_args("SELECT attname::text, machine FROM steward.column_rules"
-							  " WHERE relid = $1 AND kind = 'state' ORDER BY attname",
+	if (SPI_execute_with_args("SELECT DISTINCT attname::text, machine FROM steward.column_rules"
+							  " WHERE (relid = $1 OR relid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors($1::pg_catalog.regclass) a))"
+							  " AND kind = 'state' ORDER BY 1",
 							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.column_rules");
 	if (SPI_processed == 0)
