@@ -83,7 +83,9 @@ UPDATE pv SET v = -3 WHERE k = 4 AND id = 150;
 \echo :LAST_ERROR_SQLSTATE
 
 -- The attached rows are read as the partition's owner: code its owner
--- wrote (here a forced row-security policy) never runs as anyone else.
+-- wrote never runs as anyone else.  A forced row-security policy would
+-- hide rows from that owner, so the ATTACH is refused (55000) before it
+-- runs (75_force_rls).
 CREATE ROLE regress_p58_owner;
 CREATE FUNCTION p58_who() RETURNS bool LANGUAGE plpgsql AS $$
 BEGIN

@@ -2596,6 +2596,8 @@ steward_idem_purge_batch_now(int batch)
 	if (!OidIsValid(relid))
 		return -1;
 	steward_as_owner_begin(relid, &ctx);
+	/* A purge deletes every expired key or fails (42501), never a subset. */
+	steward_pin_all_rows();
 	idem_ctx = NULL;
 	n = purge_one_batch(batch);
 	steward_as_owner_end(&ctx);
@@ -2614,6 +2616,7 @@ steward_idempotency_purge(PG_FUNCTION_ARGS)
 	int64		n;
 
 	steward_as_owner_begin(steward_relid(IDEM_KEYS_TABLE, false), &ctx);
+	steward_pin_all_rows();
 	idem_ctx = NULL;
 	do
 	{

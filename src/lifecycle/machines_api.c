@@ -400,7 +400,10 @@ check_existing_states(Relation rel, const char *colname, const char *machine,
 	StringInfoData offenders;
 	StewardAsOwner ctx;
 
+	/* A rule on stored rows holds for every row or is refused. */
+	steward_require_owner_sees_all_rows(RelationGetRelid(rel), "the check of stored states");
 	steward_as_table_owner_begin(rel, true, &ctx);
+	steward_pin_all_rows();
 	if (steward_read_rows_after_lock(sql, 1, argtypes, args) != SPI_OK_SELECT)
 		elog(ERROR, "could not scan relation \"%s\"", RelationGetRelationName(rel));
 	if (SPI_processed == 0)

@@ -387,6 +387,7 @@ run_check(Relation rel, const char *sql)
 								quote_identifier(get_namespace_name(RelationGetNamespace(rel))));
 
 	steward_as_role_begin(rel->rd_rel->relowner, path, false, &ctx);
+	steward_pin_all_rows();
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT || SPI_processed != 1 ||
 		SPI_tuptable->tupdesc->natts != 1)
 		ereport(ERROR,
@@ -435,6 +436,8 @@ steward_validate(PG_FUNCTION_ARGS)
 	steward_check_table_owner(relid);
 	rel = steward_open_user_relation(relid, AccessShareLock, STEWARD_KINDS_TABLES,
 									 "steward.validate()");
+	/* A check that saw some rows only would pass on rows it never saw. */
+	steward_require_owner_sees_all_rows(RelationGetRelid(rel), "steward.validate()");
 	InitMaterializedSRF(fcinfo, 0);
 
 	/* 1. Read the checks (as the extension owner). */
@@ -585,7 +588,9 @@ count_in_state(Relation rel, const char *column, const char *value)
 	bool		isnull;
 	int64		total;
 
+	steward_require_owner_sees_all_rows(RelationGetRelid(rel), "steward.run_transition()");
 	steward_as_table_owner_begin(rel, true, &ctx);
+	steward_pin_all_rows();
 	if (SPI_execute_with_args(psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s = $1",
 									   qualified_name(rel), quote_identifier(column)),
 							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
@@ -1114,8 +1119,11 @@ steward_transition_batch(PG_FUNCTION_ARGS)
 	 * owner's code too (domain_in runs the CHECK constraints of a domain
 	 * the owner made the key's type).
 	 */
+	/* A batch that saw some rows only would end the run with rows left. */
+	steward_require_owner_sees_all_rows(RelationGetRelid(rel), "steward.run_transition()");
 	steward_as_table_owner_begin(rel, true, &ctx);
 	steward_pin_key_order_plan();
+	steward_pin_all_rows();
 
 	args[0] = CStringGetTextDatum(run.from);
 	args[1] = Int32GetDatum(batch_size);
@@ -1280,6 +1288,7 @@ seed_count(Relation rel, const StateRule *rule, Snapshot snap, int64 *counts, vo
 	const char *column = NameStr(TupleDescAttr(RelationGetDescr(rel), rule->attnum - 1)->attname);
 
 	steward_as_table_owner_begin(rel, true, &ctx);
+	steward_pin_all_rows();
 	plan = SPI_prepare(psprintf("SELECT %s::pg_catalog.text, pg_catalog.count(*) FROM ONLY %s"
 								" GROUP BY 1",
 								quote_identifier(column), qualified_name(rel)), 0, NULL);
@@ -1356,7 +1365,7 @@ maintained_state_counts(Relation rel, const char *column, StateCount **out, int 
 			continue;
 		leaf = relation_open(lfirst_oid(lc), AccessShareLock);
 		if (leaf->rd_rel->relkind != RELKIND_RELATION || leaf->rd_rel->relam != steward_am ||
-			leaf->rd_rel->relforcerowsecurity)
+			!steward_owner_sees_all_rows(RelationGetRelid(leaf)))
 		{
 			relation_close(leaf, AccessShareLock);
 			return false;
@@ -1483,7 +1492,20 @@ steward_state_counts(PG_FUNCTION_ARGS)
 			relation_close(rel, AccessShareLock);
 			continue;
 		}
+
+		/*
+		 * Counted as the owner: a table whose policies hide rows from its
+		 * owner is left out, as one the caller may not count in full is
+		 * (a count of the rows a policy shows would be wrong; an error
+		 * would hide every other table's counts).
+		 */
+		if (!steward_owner_sees_all_rows(RelationGetRelid(rel)))
+		{
+			relation_close(rel, AccessShareLock);
+			continue;
+		}
 		steward_as_table_owner_begin(rel, true, &ctx);
+		steward_pin_all_rows();
 		if (SPI_execute(psprintf("SELECT %s::pg_catalog.text, pg_catalog.count(*) FROM %s"
 								 " GROUP BY 1 ORDER BY 1",
 								 quote_identifier(column), qualified_name(rel)),

@@ -164,9 +164,12 @@ steward_migration_exec(PG_FUNCTION_ARGS)
 
 	steward_check_table_owner(relid);
 	owner = steward_relation_owner(relid);
+	/* Backfills, checks and rollbacks read and write every row, or none. */
+	steward_require_owner_sees_all_rows(relid, "a migration");
 
 	steward_as_role_begin(owner, STEWARD_PINNED_SEARCH_PATH, true, &user);
 	steward_pin_output_settings();
+	steward_pin_all_rows();
 	if (backfill)
 	{
 		/* Batches read the key in order whatever the statistics say. */

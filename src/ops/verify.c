@@ -50,7 +50,9 @@ PG_FUNCTION_INFO_V1(steward_checksum_ranges);
 /*
  * Open the table for a read of every row by "what": it must exist (42P01)
  * and be a table or materialized view (42809), the caller needs SELECT on
- * it and must not be restricted by row security on it (42501).
+ * it and must not be restricted by row security on it (42501); the
+ * table's owner, as whom the rows are read, must see every row (55000,
+ * steward_require_owner_sees_all_rows: FORCE ROW LEVEL SECURITY).
  * AccessShareLock.
  */
 static Relation
@@ -63,6 +65,8 @@ open_for_full_read(Oid relid, const char *what)
 	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(rel->rd_rel->relkind),
 					   RelationGetRelationName(rel));
+	/* First: for the owner itself, the table's FORCE is what to change. */
+	steward_require_owner_sees_all_rows(RelationGetRelid(rel), what);
 	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -116,6 +120,7 @@ rows_as_owner(ReturnSetInfo *rsinfo, Relation rel, const char *sql,
 
 	steward_as_table_owner_begin(rel, true, &ctx);
 	steward_pin_output_settings();
+	steward_pin_all_rows();
 	if (SPI_execute_with_args(sql, nargs, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not run \"%s\"", sql);
 	(void) spi_rows_to_result(rsinfo, sql, 0);

@@ -49,10 +49,12 @@
 #include "miscadmin.h"
 #include "storage/lock.h"
 #include "utils/acl.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/syscache.h"
 
 #include "pg_steward.h"
@@ -441,6 +443,79 @@ steward_pin_key_order_plan(void)
 	};
 
 	steward_pin_settings(settings, lengthof(settings));
+}
+
+/*
+ * Inside a steward_as_*_begin context whose statements must read or write
+ * every row of the tables they name (scans that check a rule on stored
+ * rows, counts, backfills, migration statements): row_security = off in
+ * the context's GUC nest level, as pg_dump sets it.  A statement that row
+ * security would filter for the role then fails with PostgreSQL's 42501
+ * ("query would be affected by row-level security policy") instead of
+ * seeing the subset of rows the policies show: a table whose policies
+ * apply to its owner (FORCE ROW LEVEL SECURITY), or another role's table
+ * with policies that the owner's code reads.  Nothing is bypassed: the
+ * role keeps its rights and no more.  Never used where the statements read
+ * the extension's tables as a table owner (their policies show each owner
+ * its own rows).  steward_as_owner_end() rolls it back.  Entry points
+ * check the table itself first with steward_require_owner_sees_all_rows(),
+ * whose error says what to do; this is the net for everything else.
+ */
+void
+steward_pin_all_rows(void)
+{
+	static const char *const settings[][2] = {
+		{"row_security", "off"},
+	};
+
+	steward_pin_settings(settings, lengthof(settings));
+}
+
+/*
+ * Does row-level security leave every row of relation relid visible to its
+ * owner?  false when the relation has row security, its policies apply to
+ * its owner (FORCE ROW LEVEL SECURITY) and the owner has no BYPASSRLS (nor
+ * superuser).  A statement naming a table checks that table's policies
+ * only, not those of its partitions or inheritance children.  Reads the
+ * catalog cache; takes no lock (callers that run statements next must not
+ * take a weaker lock before the statement's own); 42P01 if relid names
+ * nothing.
+ */
+bool
+steward_owner_sees_all_rows(Oid relid)
+{
+	return check_enable_rls(relid, steward_relation_owner(relid), true) != RLS_ENABLED;
+}
+
+/*
+ * Refuse (55000) work "what" (a function name, or a noun such as "the
+ * check of its stored versions") that must read every row of relation
+ * relid as its owner when its row security hides rows from its owner
+ * (steward_owner_sees_all_rows): pg_steward never acts on the subset of
+ * rows a policy shows, and never reads them with anyone else's rights.
+ * 55000, not 42501: no privilege of the caller is missing (a superuser
+ * gets the same refusal, since the work runs as the owner); the table's
+ * FORCE ROW LEVEL SECURITY is the state to change.  Takes no lock.
+ */
+void
+steward_require_owner_sees_all_rows(Oid relid, const char *what)
+{
+	Oid			owner;
+	char	   *name;
+	char	   *nsp;
+
+	if (steward_owner_sees_all_rows(relid))
+		return;
+	owner = steward_relation_owner(relid);
+	name = get_rel_name(relid);
+	nsp = get_namespace_name(get_rel_namespace(relid));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("row-level security hides rows of table \"%s\" from its owner", name),
+			 errdetail("The table's policies apply to its owner, role \"%s\" (FORCE ROW LEVEL SECURITY), as whom %s reads every row of the table; pg_steward does not act on the rows a policy shows only.",
+					   GetUserNameFromId(owner, false), what),
+			 errhint("Run ALTER TABLE %s NO FORCE ROW LEVEL SECURITY for the duration and FORCE it again afterwards, or give role \"%s\" the BYPASSRLS attribute.",
+					 quote_qualified_identifier(nsp, name), GetUserNameFromId(owner, false))));
 }
 
 /*

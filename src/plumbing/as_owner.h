@@ -58,5 +58,8 @@ extern List *steward_spi_oids(MemoryContext outer);
 extern void steward_pin_output_settings(void);
 extern void steward_pin_key_order_plan(void);
 extern void steward_pin_settings(const char *const settings[][2], int n);
+extern void steward_pin_all_rows(void);
+extern bool steward_owner_sees_all_rows(Oid relid);
+extern void steward_require_owner_sees_all_rows(Oid relid, const char *what);
 
 #endif							/* STEWARD_AS_OWNER_H */

@@ -293,7 +293,10 @@ steward_check_existing_versions(Relation rel, const char *colname)
 	int64		bad;
 	StewardAsOwner ctx;
 
+	/* A rule on stored rows holds for every row or is refused. */
+	steward_require_owner_sees_all_rows(RelationGetRelid(rel), "the check of stored versions");
 	steward_as_table_owner_begin(rel, true, &ctx);
+	steward_pin_all_rows();
 	if (steward_read_rows_after_lock(sql, 0, NULL, NULL) != SPI_OK_SELECT)
 		elog(ERROR, "could not scan relation \"%s\"", RelationGetRelationName(rel));
 	bad = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
