@@ -118,6 +118,16 @@ RESET ROLE;
 ALTER TABLE rls.pp ATTACH PARTITION rls.pp2 FOR VALUES FROM (100) TO (200);
 SELECT count(*) FROM pg_inherits WHERE inhrelid = 'rls.pp2'::regclass;
 
+-- verify() of a partitioned table reads each leaf as that leaf's owner.
+SET ROLE rls_owner;
+INSERT INTO rls.pp VALUES (1, 't1', 1);
+ALTER TABLE rls.pp1 ENABLE ROW LEVEL SECURITY;
+ALTER TABLE rls.pp1 FORCE ROW LEVEL SECURITY;
+SELECT count(*) FROM steward.verify('rls.pp');
+ALTER TABLE rls.pp1 NO FORCE ROW LEVEL SECURITY;
+SELECT bool_and(passed) FROM steward.verify('rls.pp');
+RESET ROLE;
+
 -- 4. validate(): refused, never "passed" on rows it did not see.
 SET ROLE rls_owner;
 CREATE TABLE rls.fx (id int PRIMARY KEY, tenant text, status text NOT NULL DEFAULT 'a') USING steward;

@@ -167,6 +167,8 @@ verify_leaf(ReturnSetInfo *rsinfo, Oid leaf)
 		elog(ERROR, "could not run \"%s\"", heap_sql);
 	heap_damaged = spi_rows_to_result(rsinfo, heap_sql, 2);
 	SPI_finish();
+	/* Read as its owner too, so its own policies must show that owner every row. */
+	steward_require_owner_sees_all_rows(leaf, "steward.verify()");
 	if (!heap_damaged)
 		rows_as_owner(rsinfo, rel,
 					  "SELECT pg_catalog.format('partition %s: %s', $2, \"check\"), passed, detail"
