@@ -9541,3 +9541,638 @@ BEGIN
     VALUES (name, states, initial, transitions, owner);
 END
 $$;
+
+-- colmig (review8 #29, #20, #1, #24): column migrations refuse tables in an
+-- inheritance hierarchy at start (validate fails and complete/cleanup refuse
+-- one that joined since) and alter_column steps whose old column has
+-- constraints the step does not name, or a key other tables reference;
+-- the constraints a step names get free names.
+
+-- What ties rel to other tables by inheritance, as the end of a sentence
+-- ("table x inherits from it", "it inherits from y", "it is a partition
+-- of z"); NULL when nothing does.  A column migration handles only the
+-- table's own rows (its trigger fires for them, its backfill and
+-- validation read ONLY the table) while ALTER TABLE ADD, RENAME and DROP
+-- COLUMN recurse to children: start refuses such a table, validate fails
+-- and complete and cleanup refuse one that joined a hierarchy since.
+CREATE FUNCTION steward._migration_inheritance(rel regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(
+        (SELECT format('table %s inherits from it', i.inhrelid::regclass)
+           FROM pg_inherits i WHERE i.inhparent = rel ORDER BY i.inhrelid LIMIT 1),
+        (SELECT format(CASE WHEN c.relispartition THEN 'it is a partition of %s'
+                            ELSE 'it inherits from %s' END, i.inhparent::regclass)
+           FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+          WHERE i.inhrelid = rel ORDER BY i.inhseqno LIMIT 1))
+$$;
+
+-- 55000 when a table of migration mig has joined an inheritance hierarchy
+-- since start (steward._migration_inheritance): complete's renames and
+-- cleanup's drops would reach tables whose rows the migration never wrote.
+CREATE FUNCTION steward._migration_require_alone(mig text, action text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    other text;
+BEGIN
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        other := steward._migration_inheritance(t.relid);
+        IF other IS NOT NULL THEN
+            RAISE EXCEPTION 'cannot % migration "%": relation % joined an inheritance hierarchy (%)',
+                    action, mig, t.relid, other
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'The migration wrote and filled only the table''s own rows; its column '
+                               'changes would reach the other tables of the hierarchy.',
+                      HINT = format('Detach them (ALTER TABLE ... NO INHERIT, DETACH PARTITION), or roll '
+                                    'the migration back with steward.migration_rollback(%L).', mig);
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- The name of a constraint or index the migration gives a new column: base
+-- (cut to 63 characters), or base followed by the first number that makes
+-- it free, when the table has a constraint or its schema a relation of
+-- that name (the old column's own, when the column keeps its name).
+CREATE FUNCTION steward._migration_free_name(rel regclass, base text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT x.n
+      FROM generate_series(0, 10000) i,
+           LATERAL (SELECT CASE WHEN i = 0 THEN left(base, 63)
+                                ELSE left(base, 63 - length(i::text)) || i END AS n) x
+     WHERE NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = rel AND k.conname = x.n)
+       AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = x.n
+                          AND c.relnamespace = (SELECT r.relnamespace FROM pg_class r WHERE r.oid = rel))
+     ORDER BY i LIMIT 1
+$$;
+
+-- The checks of an alter_column step that writes a new column for column
+-- col (attnum) of rel: cleanup drops the old column and whatever depends
+-- on it, so a key other tables reference cannot move (2BP01), and the
+-- column's own check, foreign key, unique and exclusion constraints and
+-- unique indexes must be given to the new column by the step ("check",
+-- "references", "unique", including "unique": false) or dropped first by
+-- the owner (2BP01 naming them): never dropped silently.
+CREATE FUNCTION steward._migration_column_kept(rel regclass, col text, attnum smallint, kind text,
+                                               body jsonb, what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    lost text;
+BEGIN
+    SELECT string_agg(format('foreign key %I of %s', k.conname, k.conrelid::regclass), ', '
+                      ORDER BY k.conname)
+      INTO lost
+      FROM pg_constraint k
+     WHERE k.contype = 'f' AND k.confrelid = rel AND attnum = ANY (k.confkey);
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % column "%" of relation %: it is referenced by %',
+                replace(kind, '_column', ''), col, rel, lost
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The migration writes a new column and drops the old one at cleanup; it does not move a referenced key.',
+                  HINT = 'Drop those foreign keys first and add them to the new column after the switch, or change the column with ALTER TABLE.';
+    END IF;
+    SELECT string_agg(x.what, ', ' ORDER BY x.what) INTO lost
+      FROM (SELECT format('%s constraint %I',
+                          CASE k.contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key'
+                                         WHEN 'u' THEN 'unique' ELSE 'exclusion' END, k.conname) AS what
+              FROM pg_constraint k
+             WHERE k.conrelid = rel AND k.contype IN ('c', 'f', 'u', 'x')
+               AND attnum = ANY (k.conkey)
+               AND NOT (k.contype = 'c' AND body ? 'check')
+               AND NOT (k.contype = 'f' AND body ? 'references')
+               AND NOT (k.contype IN ('u', 'x') AND body ? 'unique')
+            UNION ALL
+            SELECT format('unique index %I', ic.relname)
+              FROM pg_depend d
+              JOIN pg_index i ON i.indexrelid = d.objid
+              JOIN pg_class ic ON ic.oid = i.indexrelid
+             WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = rel AND d.refobjsubid = attnum
+               AND i.indisunique AND NOT body ? 'unique'
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
+                                                              AND k.conrelid = rel)) x;
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION '% would drop the % of column "%" of relation % at cleanup', what, lost, col, rel
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'alter_column gives the new column only the constraints its step names; the old column goes at cleanup with its own.',
+                  HINT = 'Name them in the step ("check", "references", "unique", over the new shape), or drop them first (ALTER TABLE ... DROP CONSTRAINT) if the new column should not have them.';
+    END IF;
+END
+$$;
+
+-- Checks on a table a migration wants to change (before anything changes).
+CREATE OR REPLACE FUNCTION steward._migration_check_table(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    kind "char";
+    other text;
+BEGIN
+    SELECT relkind INTO kind FROM pg_class WHERE oid = rel;
+    IF kind = 'p' THEN
+        RAISE EXCEPTION 'migrations of partitioned tables are not supported: %', rel
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Change its columns with ALTER TABLE on the partitioned table (a partition cannot have columns of its own).';
+    ELSIF kind <> 'r' THEN
+        RAISE EXCEPTION '"%" is not a table', rel USING ERRCODE = 'wrong_object_type';
+    END IF;
+    -- ALTER TABLE's column changes reach the whole hierarchy, the
+    -- migration's trigger, backfill and validation only this table's rows.
+    other := steward._migration_inheritance(rel);
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot migrate relation %: %', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'A column migration writes, fills and checks only the table''s own rows, '
+                           'while adding, renaming and dropping its columns reaches every table of the '
+                           'hierarchy: their values would be lost at cleanup.',
+                  HINT = CASE WHEN (SELECT relispartition FROM pg_class WHERE oid = rel)
+                              THEN 'Change a partition''s columns with ALTER TABLE on its partitioned table.'
+                              ELSE 'Change the columns of an inheritance hierarchy with ALTER TABLE, or detach '
+                                   'the tables (ALTER TABLE ... NO INHERIT) and migrate each on its own.' END;
+    END IF;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', rel
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the owner of a table may migrate it.';
+    END IF;
+    IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table %', rel
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = rel AND indisprimary) THEN
+        RAISE EXCEPTION 'relation % has no primary key', rel
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'A migration backfills rows in primary-key order, in resumable batches.',
+                  HINT = 'Add a primary key first.';
+    END IF;
+    SELECT t.migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % is being changed by migration "%"', rel, other
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND attname LIKE '\_steward\_%'
+                                            AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'relation % has columns named "_steward_..." (left over by a migration?)', rel
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Column names starting with "_steward_" are reserved for migrations.';
+    END IF;
+END
+$$;
+
+-- One column step (add_column, alter_column, drop_column) as its shape:
+-- the kind of object {'step', 'kind', ...} pass 1 of _migration_start
+-- collects: 'added', 'dropped', 'pair' (a new column beside the old one,
+-- values copied both ways) or 'renamed'.  Refuses steps on columns that
+-- cannot be migrated (22023, 42701, 42703, 42939, 0A000); NOT NULL,
+-- defaults and the user's expressions are analysed later, in pass 2.
+CREATE OR REPLACE FUNCTION steward._migration_column_step(rel regclass, kind text, body jsonb,
+                                               stepno integer, what text, user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col text := body->>'column';
+    att record;
+    newname text;
+    typ text;
+BEGIN
+    IF col LIKE '\_steward\_%' THEN
+        RAISE EXCEPTION 'column names starting with "_steward_" are reserved (%)', what
+            USING ERRCODE = 'reserved_name';
+    END IF;
+    SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS typ, a.attnotnull,
+           a.atthasdef, pg_get_expr(d.adbin, d.adrelid) AS def, a.attidentity, a.attgenerated,
+           EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = rel AND i.indisprimary
+                                              AND a.attnum = ANY (i.indkey)) AS in_pk,
+           EXISTS (SELECT 1 FROM steward.column_rules cr
+                    WHERE cr.relid = rel AND cr.attname = a.attname) AS ruled
+      INTO att
+      FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+     WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+
+    IF kind = 'add_column' THEN
+        IF att.attnum IS NOT NULL THEN
+            RAISE EXCEPTION 'column "%" of relation % already exists (%)', col, rel, what
+                USING ERRCODE = 'duplicate_column';
+        END IF;
+        typ := steward._migration_type(body->>'type', user_path);
+        RETURN jsonb_build_object('kind', 'added', 'step', stepno, 'new_name', col,
+                                  'expand_new', col, 'switched_new', col, 'new_type', typ);
+    END IF;
+    IF att.attnum IS NULL THEN
+        RAISE EXCEPTION 'column "%" of relation % does not exist (%)', col, rel, what
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF att.in_pk OR att.attidentity <> '' OR att.attgenerated <> '' THEN
+        RAISE EXCEPTION 'cannot % column "%" of relation %: it is %', replace(kind, '_column', ''),
+                col, rel, CASE WHEN att.in_pk THEN 'part of the primary key'
+                               WHEN att.attidentity <> '' THEN 'an identity column'
+                               ELSE 'a generated column' END
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Migrations backfill by primary key and copy values between columns.';
+    END IF;
+    IF kind = 'drop_column' THEN
+        IF att.attnotnull AND NOT att.atthasdef AND NOT body ? 'down' THEN
+            RAISE EXCEPTION 'column "%" of relation % is NOT NULL without a default: % needs "down"',
+                    col, rel, what
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Rows written in the new shape do not have the column; down gives it a value.';
+        END IF;
+        RETURN jsonb_build_object('kind', 'dropped', 'step', stepno, 'old_name', col,
+                                  'expand_old', col, 'old_type', att.typ,
+                                  'switched_old', left('_steward_old_' || col, 63));
+    END IF;
+    IF NOT (body ?| ARRAY['name', 'type', 'not_null', 'check', 'references', 'unique', 'default']) THEN
+        RAISE EXCEPTION '% changes nothing', what
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'alter_column takes name, type (with up and down), not_null, check, references, unique, default.';
+    END IF;
+    newname := coalesce(body->>'name', col);
+    IF newname <> col AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel
+                                     AND a.attname = newname AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'column "%" of relation % already exists (%)', newname, rel, what
+            USING ERRCODE = 'duplicate_column';
+    END IF;
+    IF NOT (body ?| ARRAY['type', 'not_null', 'check', 'references', 'unique', 'default', 'up', 'down']) THEN
+        RETURN jsonb_build_object('kind', 'renamed', 'step', stepno, 'old_name', col,
+                                  'new_name', newname, 'expand_old', col, 'expand_new', col,
+                                  'switched_old', newname, 'switched_new', newname,
+                                  'old_type', att.typ, 'new_type', att.typ);
+    END IF;
+    IF att.ruled AND body ? 'type' THEN
+        RAISE EXCEPTION 'cannot change the type of column "%" of relation %: pg_steward enforces a rule on it',
+                col, rel
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Remove the rule first (steward.untrack or steward.detach_state_machine).';
+    END IF;
+    PERFORM steward._migration_column_kept(rel, col, att.attnum, kind, body, what);
+    typ := CASE WHEN body ? 'type' THEN steward._migration_type(body->>'type', user_path)
+                ELSE att.typ END;
+    RETURN jsonb_build_object(
+        'kind', 'pair', 'step', stepno, 'old_name', col, 'new_name', newname,
+        'expand_old', col,
+        'expand_new', CASE WHEN newname <> col THEN newname
+                           ELSE left('_steward_new_' || col, 63) END,
+        'switched_old', left('_steward_old_' || col, 63), 'switched_new', newname,
+        'old_type', att.typ, 'new_type', typ, 'old_default', att.def,
+        'old_not_null', att.attnotnull,
+        'default_sql', CASE WHEN NOT body ? 'type' AND NOT body ? 'default'
+                            THEN att.def END);
+END
+$$;
+
+-- The "references" of a column step as the foreign key the migration adds
+-- (NOT VALID, validated by migration_validate): {'fk_table', 'fk_column',
+-- 'fk_on_delete', 'fk_name'}.  ref is a table name or {"table", "column",
+-- "on_delete"}; the column defaults to the referenced table's one-column
+-- primary key.  Raises 22023, 42P01 or 42703.
+CREATE OR REPLACE FUNCTION steward._migration_references(rel regclass, col text, ref jsonb, what text,
+                                              user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    refrel regclass;
+    other text;
+BEGIN
+    IF jsonb_typeof(ref) = 'string' THEN
+        ref := jsonb_build_object('table', ref);
+    END IF;
+    IF jsonb_typeof(ref) <> 'object' OR NOT ref ? 'table'
+       OR EXISTS (SELECT 1 FROM jsonb_object_keys(ref) x
+                   WHERE x NOT IN ('table', 'column', 'on_delete')) THEN
+        RAISE EXCEPTION '"references" of % must be a table name or {"table", "column", "on_delete"}', what
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    refrel := steward._migration_regclass(ref->>'table', user_path);
+    IF refrel IS NULL THEN
+        RAISE EXCEPTION 'referenced relation "%" does not exist (%)', ref->>'table', what
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    other := coalesce(ref->>'column',
+                      (SELECT a.attname FROM pg_index i
+                         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                        WHERE i.indrelid = refrel AND i.indisprimary AND i.indnkeyatts = 1));
+    IF other IS NULL OR NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = refrel
+                                       AND a.attname = other AND a.attnum > 0
+                                       AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'referenced column of % not found in %', what, refrel
+            USING ERRCODE = 'undefined_column',
+                  HINT = 'Name it with "column", or reference a table with a one-column primary key.';
+    END IF;
+    IF lower(coalesce(ref->>'on_delete', 'no action')) NOT IN
+            ('no action', 'restrict', 'cascade', 'set null', 'set default') THEN
+        RAISE EXCEPTION '"on_delete" of % must be no action, restrict, cascade, set null or set default', what
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN jsonb_build_object('fk_table', refrel::oid, 'fk_column', other,
+                              'fk_on_delete', upper(coalesce(ref->>'on_delete', 'no action')),
+                              'fk_name', steward._migration_free_name(rel, format('%s_%s_fkey', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
+END
+$$;
+
+-- The "unique" of a column step as the unique key the migration builds
+-- (migration_backfill builds it concurrently): {'unique_method',
+-- 'unique_with', 'unique_name'}, or an empty object for "unique": false.
+-- uniq is true, a method ("btree" or "steward_hash") or {"method", "with":
+-- [other columns of the new shape, new_names]}.  Raises 22023 or 42703.
+CREATE OR REPLACE FUNCTION steward._migration_unique(rel regclass, col text, uniq jsonb, what text,
+                                          new_names text[])
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF jsonb_typeof(uniq) = 'boolean' THEN
+        uniq := CASE WHEN (uniq)::text::boolean THEN '{"method": "btree"}'::jsonb END;
+    ELSIF jsonb_typeof(uniq) = 'string' THEN
+        uniq := jsonb_build_object('method', uniq);
+    END IF;
+    IF uniq IS NULL THEN
+        RETURN '{}';
+    END IF;
+    IF jsonb_typeof(uniq) <> 'object'
+       OR coalesce(uniq->>'method', 'btree') NOT IN ('btree', 'steward_hash')
+       OR EXISTS (SELECT 1 FROM jsonb_object_keys(uniq) x WHERE x NOT IN ('method', 'with'))
+       OR (uniq ? 'with' AND jsonb_typeof(uniq->'with') <> 'array') THEN
+        RAISE EXCEPTION '"unique" of % must be true, "btree", "steward_hash" or {"method", "with": [columns]}', what
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements_text(coalesce(uniq->'with', '[]')) w
+                WHERE NOT w = ANY (new_names) OR w = col) THEN
+        RAISE EXCEPTION '"with" of % names a column the new shape does not have', what
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    RETURN jsonb_build_object(
+        'unique_method', coalesce(uniq->>'method', 'btree'),
+        'unique_with', coalesce(uniq->'with', '[]'),
+        'unique_name', steward._migration_free_name(rel, format('%s_%s_%s', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col,
+                                   CASE WHEN uniq->>'method' = 'steward_hash'
+                                        THEN 'excl' ELSE 'key' END)));
+END
+$$;
+
+-- Pass 2 of _migration_start for one column shape c (from
+-- _migration_column_step): the user's up / down / default / check
+-- expressions analysed against the old or new shape (names and types in
+-- view order, from _migration_shape) into SQL with parameters, and the
+-- constraints the new column gets (NOT NULL, check, references, unique),
+-- named after the table.  Returns c with these added and the texts pass 1
+-- kept removed: the steward.migration_columns row (ord cord).
+CREATE OR REPLACE FUNCTION steward._migration_column_sql(mig text, rel regclass, c jsonb, cord integer,
+                                              old_names text[], old_types text[],
+                                              new_names text[], new_types text[],
+                                              user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    body jsonb := c->'body';
+    what text := c->>'what';
+    col text;
+    e record;
+BEGIN
+    IF c->>'kind' IN ('pair', 'added') THEN
+        IF body ? 'up' OR c->>'kind' = 'pair' THEN
+            e := steward._migration_expr(rel, coalesce(body->>'up', quote_ident(c->>'old_name')),
+                                         old_names, old_types, c->>'new_type',
+                                         'up expression of ' || what, user_path);
+            c := c || jsonb_build_object('up_sql', e.sql, 'up_params', e.params);
+        END IF;
+        IF body ? 'default' THEN
+            e := steward._migration_expr(rel, body->>'default', '{}', '{}', c->>'new_type',
+                                         'default of ' || what, user_path);
+            c := c || jsonb_build_object('default_sql', e.sql);
+        END IF;
+    END IF;
+    IF c->>'kind' = 'pair' OR (c->>'kind' = 'dropped' AND body ? 'down') THEN
+        e := steward._migration_expr(rel, coalesce(body->>'down', quote_ident(c->>'new_name')),
+                                     new_names, new_types, c->>'old_type',
+                                     'down expression of ' || what, user_path);
+        c := c || jsonb_build_object('down_sql', e.sql, 'down_params', e.params);
+    END IF;
+    IF c->>'kind' IN ('pair', 'added') THEN
+        col := c->>'new_name';
+        IF body ? 'not_null' AND jsonb_typeof(body->'not_null') <> 'boolean' THEN
+            RAISE EXCEPTION '"not_null" of % must be true or false', what
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        -- A changed column stays NOT NULL unless the step says otherwise.
+        IF body ? 'not_null' OR (c->>'old_not_null')::boolean THEN
+            IF coalesce((body->>'not_null')::boolean, true) THEN
+                c := c || jsonb_build_object('not_null', true,
+                             'not_null_name', steward._migration_free_name(rel, format('%s_%s_not_null', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
+            END IF;
+        END IF;
+        IF body ? 'check' THEN
+            e := steward._migration_expr(rel, body->>'check', new_names, new_types,
+                                         'boolean', 'check of ' || what, user_path);
+            c := c || jsonb_build_object('check_sql', e.sql, 'check_params', e.params,
+                                         'check_name', steward._migration_free_name(rel, format('%s_%s_check', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
+        END IF;
+        IF body ? 'references' THEN
+            c := c || steward._migration_references(rel, col, body->'references', what, user_path);
+        END IF;
+        IF body ? 'unique' THEN
+            c := c || steward._migration_unique(rel, col, body->'unique', what, new_names);
+        END IF;
+    END IF;
+    RETURN (c - 'body' - 'what' - 'old_not_null') || jsonb_build_object('migration', mig, 'relid', rel::oid,
+                                                                       'ord', cord);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward.migration_validate(name text)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := name;
+    r steward.migration_runs;
+    t steward.migration_tables;
+    c steward.migration_columns;
+    results jsonb := '[]';
+    all_passed boolean := true;
+    first_failure text;
+    checked timestamptz := clock_timestamp();
+    n bigint;
+BEGIN
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled', 'dual_written',
+                                                'switched'], 'validate');
+    -- A relayout's checks (src/migrate/relayout.sql); NULL for other migrations.
+    results := coalesce(steward._relayout_validate(mig, r), '[]');
+    IF steward._migration_is_index(mig) THEN
+        results := steward._migration_index_validate(mig);
+    END IF;
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active
+                AND steward._relayout_step(r.steps) IS NULL AND NOT steward._migration_is_index(mig)
+              ORDER BY x.ord LOOP
+        -- 1. Every row is written in both shapes.
+        n := (steward._migration_exec(t.relid, format(
+                 'SELECT count(*) FROM ONLY %s WHERE _steward_side IS NULL', t.relid)))[1]::bigint;
+        "check" := format('backfill %s', t.relid);
+        passed := n = 0;
+        detail := CASE WHEN n = 0 THEN 'every row is written in both shapes'
+                       ELSE format('%s rows not backfilled yet: CALL steward.migration_backfill(%L)', n, mig) END;
+        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+
+        -- A table that joined an inheritance hierarchy since start (a row
+        -- only then): the other tables' rows were never written in both
+        -- shapes, and complete and cleanup would change their columns.
+        detail := steward._migration_inheritance(t.relid);
+        IF detail IS NOT NULL THEN
+            results := results || jsonb_build_object('check', format('inheritance %s', t.relid),
+                'passed', false,
+                'detail', format('%s: its rows are not migrated; detach it (ALTER TABLE ... NO INHERIT) '
+                                 'or roll the migration back', detail));
+        END IF;
+
+        -- 2. Each row's derived columns equal up(old) or down(new).
+        results := results || steward._migration_values_check(mig, t);
+
+        -- 3. NOT VALID constraints validate (SHARE UPDATE EXCLUSIVE: writes go on).
+        results := results || steward._migration_constraints_check(mig, t);
+
+        -- 4. Unique keys of new columns are built.
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid AND x.unique_method IS NOT NULL
+                  ORDER BY x.ord LOOP
+            "check" := format('unique %s', c.unique_name);
+            passed := EXISTS (SELECT 1 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                               WHERE i.indrelid = t.relid AND ic.relname = c.unique_name AND i.indisvalid);
+            detail := CASE WHEN passed THEN 'built and valid'
+                           ELSE format('not built yet: CALL steward.migration_backfill(%L) builds it', mig) END;
+            results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+        END LOOP;
+    END LOOP;
+
+    SELECT bool_and((x->>'passed')::boolean),
+           (array_agg(format('%s: %s', x->>'check', x->>'detail'))
+              FILTER (WHERE NOT (x->>'passed')::boolean))[1]
+      INTO all_passed, first_failure
+      FROM jsonb_array_elements(results) x;
+    all_passed := coalesce(all_passed, true);
+    PERFORM steward._migration_record('validation', mig, jsonb_build_object(
+        'checked_at', checked, 'passed', all_passed, 'results', results));
+    -- Before the backfill ends, validation only reports progress.
+    PERFORM steward._migration_record('update', mig,
+        CASE WHEN r.phase = 'pending_backfill' THEN '{}'::jsonb
+             ELSE jsonb_build_object('failed', NOT all_passed,
+                                     'error', CASE WHEN all_passed THEN NULL
+                                                   ELSE 'validation failed: ' || first_failure END)
+        END ||
+        CASE WHEN all_passed AND r.phase = 'backfilled'
+             THEN jsonb_build_object('phase', 'dual_written', 'validated_at', checked)
+             WHEN NOT all_passed AND r.phase = 'dual_written'
+             THEN jsonb_build_object('phase', 'backfilled')
+             ELSE '{}'::jsonb END);
+    RETURN QUERY SELECT x->>'check', (x->>'passed')::boolean, x->>'detail'
+                   FROM jsonb_array_elements(results) x;
+END
+$$;
+
+-- Switch (inside migration_complete, all tables locked): the new shape
+-- becomes the table's, under its final names; the old shape's columns stay
+-- under reserved names, written by the trigger, for a rollback.
+CREATE OR REPLACE FUNCTION steward._migration_switch(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    c steward.migration_columns;
+BEGIN
+    PERFORM steward._migration_require_alone(mig, 'complete');
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord LOOP
+            IF c.kind IN ('pair', 'dropped', 'renamed') THEN
+                PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME COLUMN %I TO %I',
+                                                                t.relid, c.expand_old, c.switched_old));
+            END IF;
+            IF c.kind = 'pair' THEN
+                IF c.expand_new <> c.switched_new THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s RENAME COLUMN %I TO %I', t.relid, c.expand_new, c.switched_new));
+                END IF;
+                -- Defaults follow the shapes: the new column's onto the
+                -- table, the old column's onto the old view.
+                IF c.old_default IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', t.relid, c.switched_old));
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER VIEW %I.%I ALTER COLUMN %I SET DEFAULT %s', mig || '_old', t.relname,
+                        c.old_name, c.old_default));
+                END IF;
+                IF c.default_sql IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', t.relid, c.switched_new,
+                        steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', c.new_type)));
+                END IF;
+            END IF;
+            IF c.not_null THEN
+                -- Instant: the validated CHECK (col IS NOT NULL) proves it.
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', t.relid, c.switched_new));
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s DROP CONSTRAINT %I', t.relid, c.not_null_name));
+            END IF;
+            IF c.unique_method = 'btree' THEN
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s ADD CONSTRAINT %I UNIQUE USING INDEX %I', t.relid,
+                    c.unique_name, c.unique_name));
+            END IF;
+        END LOOP;
+        IF t.new_name IS NOT NULL THEN
+            PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME TO %I',
+                                                            t.relid, t.new_name));
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- Contract (inside migration_cleanup): the old shape goes.
+CREATE OR REPLACE FUNCTION steward._migration_contract(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    c steward.migration_columns;
+BEGIN
+    PERFORM steward._migration_require_alone(mig, 'clean up');
+    PERFORM steward._migration_drop_views(mig);
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_exec(t.relid, format('DROP TRIGGER zz_steward_migration ON %s', t.relid));
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid AND x.kind IN ('pair', 'dropped')
+                  ORDER BY x.ord LOOP
+            PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN %I',
+                                                            t.relid, c.switched_old));
+        END LOOP;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN _steward_side', t.relid));
+    END LOOP;
+END
+$$;

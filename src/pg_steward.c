@@ -148,6 +148,7 @@ _PG_init(void)
 
 	/* The steward AM works without preloading: its hook is always needed. */
 	steward_writectx_init();
+	steward_migrate_install_hooks();
 	steward_rule_kinds_register(&states_kind);
 	steward_rule_kinds_register(&migrations_kind);
 

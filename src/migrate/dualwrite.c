@@ -19,7 +19,11 @@
  *   UPDATE that changes only old-shape columns -> old; only new-shape
  *     columns -> new; neither -> the row's marker (NULL -> old), so an
  *     unrelated update never converts a row through a lossy round trip;
- *     both -> as for INSERT.
+ *     both -> as for INSERT.  In a row the backfill has not filled yet
+ *     (its new shape reads as NULL): an UPDATE that leaves a column
+ *     computed with up NULL is refused (check_unfilled_write); one that
+ *     sets such a column is new, the other such columns first getting
+ *     up(row); any other -> old, since there is no new shape to map from.
  *   INSERT -> the first migration schema on the session's search_path
  *     ("<migration>" -> new, "<migration>_old" -> old), which is how
  *     applications choose a shape; else, before the switch, new if a new
@@ -39,6 +43,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/sysattr.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -57,6 +62,7 @@
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
 #include "migrate/migrate.h"
+#include "tableam/rules.h"
 
 PG_FUNCTION_INFO_V1(steward_migration_trigger);
 
@@ -79,6 +85,7 @@ typedef struct MigCol
 	Expr	   *down;			/* new shape -> old_att, or NULL */
 	char	   *up_what;
 	char	   *down_what;
+	char	   *label;			/* "<table>.<new-shape name>", for errors */
 } MigCol;
 
 typedef struct MigEntry
@@ -284,6 +291,7 @@ build_entry(MigEntry *entry, Relation rel)
 			col->kind = ct->kind;
 			col->old_att = attnum_of(rel, ct->old_phys);
 			col->new_att = attnum_of(rel, ct->new_phys);
+			col->label = ct->label;
 			col->up_what = psprintf("up expression of %s in migration \"%s\"", ct->label, name);
 			col->down_what = psprintf("down expression of %s in migration \"%s\"", ct->label, name);
 			if (ct->up_sql && col->new_att)
@@ -420,6 +428,117 @@ expr_context(void *arg)
 }
 
 /*
+ * Is the row an UPDATE changes one the backfill has not filled (marker
+ * NULL)?  Its new shape reads as NULL until then.  An UPDATE that leaves
+ * a column the migration computes with up NULL in such a row is refused
+ * (55000): it may have computed that NULL from the NULL it read
+ * ("cents = cents + 7"), and taken for an unchanged column it would be
+ * replaced by up(old), reporting success for a write that never
+ * happened.  *derived_set: the UPDATE sets such a column (to a value).
+ */
+static bool
+check_unfilled_write(TriggerData *td, MigEntry *entry, bool *derived_set)
+{
+	Relation	rel = td->tg_relation;
+	TupleDesc	desc = RelationGetDescr(rel);
+	bool		isnull;
+	char	   *key;
+
+	*derived_set = false;
+	(void) heap_getattr(td->tg_trigtuple, entry->marker, desc, &isnull);
+	if (!isnull)
+		return false;
+	for (int i = 0; i < entry->ncols && td->tg_updatedcols != NULL; i++)
+	{
+		MigCol	   *c = &entry->cols[i];
+
+		if (c->up == NULL || c->new_att == InvalidAttrNumber ||
+			!bms_is_member(c->new_att - FirstLowInvalidHeapAttributeNumber, td->tg_updatedcols))
+			continue;
+		if (att_set(desc, td->tg_newtuple, c->new_att))
+		{
+			*derived_set = true;
+			continue;
+		}
+		key = steward_row_key_desc(rel, td->tg_trigtuple);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot set %s to NULL in a row that migration \"%s\" has not backfilled yet",
+						c->label, entry->name),
+				 errdetail("Row key: %s. Until the backfill fills the row, its new columns read as NULL, "
+						   "so the value may have been computed from that NULL.", key ? key : "unknown"),
+				 errhint("Backfill first: CALL steward.migration_backfill('%s'); or write the row in the old shape.",
+						 entry->name)));
+	}
+	return true;
+}
+
+/*
+ * tup with the other shape's columns computed, as the table's owner, from
+ * the shape side it is written in ('o': new columns := up, 'n': old
+ * columns := down), except the columns in keep (attribute numbers offset
+ * by FirstLowInvalidHeapAttributeNumber, as tg_updatedcols); with marker,
+ * the marker set to side.
+ */
+static HeapTuple
+compute_shape(MigEntry *entry, MigExec *ex, TupleDesc desc, HeapTuple tup, char side,
+			  const Bitmapset *keep, bool marker)
+{
+	int			nrepl = 0;
+	int		   *replcols = palloc(sizeof(int) * (entry->ncols + 1));
+	Datum	   *replvalues = palloc(sizeof(Datum) * (entry->ncols + 1));
+	bool	   *replnulls = palloc(sizeof(bool) * (entry->ncols + 1));
+	StewardAsOwner user;
+	ErrorContextCallback cb;
+
+	ExecStoreHeapTuple(tup, ex->slot, false);
+	ex->econtext->ecxt_scantuple = ex->slot;
+	steward_as_role_begin(entry->owner, STEWARD_PINNED_SEARCH_PATH, false, &user);
+	cb.callback = expr_context;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+	for (int i = 0; i < entry->ncols; i++)
+	{
+		MigCol	   *c = &entry->cols[i];
+		ExprState  *state = NULL;
+		AttrNumber	att = InvalidAttrNumber;
+
+		if (side == 'o' && (c->kind == MIG_PAIR || c->kind == MIG_ADDED) && ex->up[i])
+		{
+			state = ex->up[i];
+			att = c->new_att;
+			cb.arg = c->up_what;
+		}
+		else if (side == 'n' && (c->kind == MIG_PAIR || c->kind == MIG_DROPPED) && ex->down[i])
+		{
+			state = ex->down[i];
+			att = c->old_att;
+			cb.arg = c->down_what;
+		}
+		if (state == NULL ||
+			bms_is_member(att - FirstLowInvalidHeapAttributeNumber, keep))
+			continue;
+		replcols[nrepl] = att;
+		replvalues[nrepl] = ExecEvalExprSwitchContext(state, ex->econtext, &replnulls[nrepl]);
+		nrepl++;
+	}
+	error_context_stack = cb.previous;
+	steward_as_owner_end(&user);
+
+	if (marker)
+	{
+		replcols[nrepl] = entry->marker;
+		replvalues[nrepl] = CharGetDatum(side);
+		replnulls[nrepl] = false;
+		nrepl++;
+	}
+	tup = heap_modify_tuple_by_cols(tup, desc, nrepl, replcols, replvalues, replnulls);
+	ExecClearTuple(ex->slot);
+	ResetExprContext(ex->econtext);
+	return tup;
+}
+
+/*
  * steward._migration_trigger(): see the file header.  Returns the row with
  * the other shape's columns and the marker filled in.  Errors raised by up
  * or down abort the write, as a failing CHECK would.
@@ -436,12 +555,7 @@ steward_migration_trigger(PG_FUNCTION_ARGS)
 	MigExec    *ex;
 	char		side;
 	char		session;
-	int			nrepl = 0;
-	int		   *replcols;
-	Datum	   *replvalues;
-	bool	   *replnulls;
-	StewardAsOwner user;
-	ErrorContextCallback cb;
+	bool		unfilled = false;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || TRIGGER_FIRED_BY_DELETE(td->tg_event) ||
@@ -498,6 +612,9 @@ steward_migration_trigger(PG_FUNCTION_ARGS)
 	{
 		bool		old_changed = false;
 		bool		new_changed = false;
+		bool		derived_set;
+
+		unfilled = check_unfilled_write(td, entry, &derived_set);
 
 		for (int i = 0; i < entry->ncols; i++)
 		{
@@ -508,7 +625,9 @@ steward_migration_trigger(PG_FUNCTION_ARGS)
 			if (c->kind == MIG_PAIR || c->kind == MIG_ADDED)
 				new_changed |= att_changed(desc, oldtup, newtup, c->new_att);
 		}
-		if (old_changed && !new_changed)
+		if (unfilled && !derived_set)
+			side = 'o';			/* no new shape to map from yet */
+		else if (old_changed && !new_changed)
 			side = 'o';
 		else if (new_changed && !old_changed)
 			side = 'n';
@@ -525,51 +644,13 @@ steward_migration_trigger(PG_FUNCTION_ARGS)
 	if (side != 'o' && side != 'n')
 		side = 'o';
 
-	/* Compute the other shape from this one, as the table's owner. */
+	/*
+	 * Compute the other shape from this one, as the table's owner.  A row
+	 * not filled yet written in the new shape first gets what the backfill
+	 * would have given the new columns the UPDATE did not set.
+	 */
 	ex = get_exec(fcinfo, rel, entry);
-	replcols = palloc(sizeof(int) * (entry->ncols + 1));
-	replvalues = palloc(sizeof(Datum) * (entry->ncols + 1));
-	replnulls = palloc(sizeof(bool) * (entry->ncols + 1));
-	ExecStoreHeapTuple(newtup, ex->slot, false);
-	ex->econtext->ecxt_scantuple = ex->slot;
-
-	steward_as_role_begin(entry->owner, STEWARD_PINNED_SEARCH_PATH, false, &user);
-	cb.callback = expr_context;
-	cb.previous = error_context_stack;
-	error_context_stack = &cb;
-	for (int i = 0; i < entry->ncols; i++)
-	{
-		MigCol	   *c = &entry->cols[i];
-		ExprState  *state = NULL;
-		AttrNumber	att = InvalidAttrNumber;
-
-		if (side == 'o' && (c->kind == MIG_PAIR || c->kind == MIG_ADDED) && ex->up[i])
-		{
-			state = ex->up[i];
-			att = c->new_att;
-			cb.arg = c->up_what;
-		}
-		else if (side == 'n' && (c->kind == MIG_PAIR || c->kind == MIG_DROPPED) && ex->down[i])
-		{
-			state = ex->down[i];
-			att = c->old_att;
-			cb.arg = c->down_what;
-		}
-		if (state == NULL)
-			continue;
-		replcols[nrepl] = att;
-		replvalues[nrepl] = ExecEvalExprSwitchContext(state, ex->econtext, &replnulls[nrepl]);
-		nrepl++;
-	}
-	error_context_stack = cb.previous;
-	steward_as_owner_end(&user);
-
-	replcols[nrepl] = entry->marker;
-	replvalues[nrepl] = CharGetDatum(side);
-	replnulls[nrepl] = false;
-	nrepl++;
-	newtup = heap_modify_tuple_by_cols(newtup, desc, nrepl, replcols, replvalues, replnulls);
-	ExecClearTuple(ex->slot);
-	ResetExprContext(ex->econtext);
-	return PointerGetDatum(newtup);
+	if (unfilled && side == 'n')
+		newtup = compute_shape(entry, ex, desc, newtup, 'o', td->tg_updatedcols, false);
+	return PointerGetDatum(compute_shape(entry, ex, desc, newtup, side, NULL, true));
 }

@@ -28,8 +28,11 @@
 #include <limits.h>
 
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -62,6 +65,66 @@ static int	migrate_index_window_s = 3600;
 
 /* The relation a backfill batch of this backend is writing, if any. */
 static Oid	backfill_relid = InvalidOid;
+
+static ExecutorStart_hook_type prev_executor_start = NULL;
+
+/*
+ * ExecutorStart hook: in a backfill batch, the users' triggers on the
+ * table being backfilled do not fire.  The batch writes only the columns
+ * the migration derives, as ALTER TABLE's rewrite of a column would, so a
+ * "last modified" trigger must not restamp every row, an audit trigger
+ * must not log every row, and a trigger written for the application's
+ * search_path must not fail the backfill.  What does fire: internal
+ * triggers (foreign-key checks of the new column, deferred unique
+ * checks) and pg_steward's own (the dual-write trigger, which leaves a
+ * batch's rows alone).  Only this statement's executor copy of the
+ * trigger descriptor is changed (as ALTER TABLE DISABLE TRIGGER USER
+ * would, for this statement alone): other sessions and this session's
+ * other statements fire every trigger.  session_replication_role =
+ * replica would also skip the foreign-key checks and make the steward AM
+ * store rows without its rules (and forget its state counts).
+ */
+static void
+migrate_executor_start(QueryDesc *queryDesc, int eflags)
+{
+	ListCell   *lc;
+	Oid			steward_nsp;
+
+	if (prev_executor_start)
+		prev_executor_start(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+
+	if (!OidIsValid(backfill_relid) || queryDesc->estate == NULL)
+		return;
+	steward_nsp = get_namespace_oid("steward", false);
+	foreach(lc, queryDesc->estate->es_opened_result_relations)
+	{
+		ResultRelInfo *rri = (ResultRelInfo *) lfirst(lc);
+		TriggerDesc *trigdesc = rri->ri_TrigDesc;
+
+		if (trigdesc == NULL || RelationGetRelid(rri->ri_RelationDesc) != backfill_relid)
+			continue;
+		for (int i = 0; i < trigdesc->numtriggers; i++)
+		{
+			Trigger    *t = &trigdesc->triggers[i];
+
+			if (!t->tgisinternal && get_func_namespace(t->tgfoid) != steward_nsp)
+				t->tgenabled = TRIGGER_DISABLED;
+		}
+	}
+}
+
+/*
+ * From _PG_init, in every backend that loads the library (column
+ * migrations work without preloading): the backfill's ExecutorStart hook.
+ */
+void
+steward_migrate_install_hooks(void)
+{
+	prev_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = migrate_executor_start;
+}
 
 /*
  * _PG_init: define the migration settings (README "Settings"), all

@@ -20,6 +20,12 @@
 /* migrate/exec.c */
 extern void steward_migrate_define_gucs(void);
 
+/*
+ * From _PG_init, every time the library is loaded: the ExecutorStart hook
+ * that keeps users' triggers from firing in backfill batches.
+ */
+extern void steward_migrate_install_hooks(void);
+
 
 /*
  * True while this backend runs a backfill batch on relid: the dual-write

@@ -558,6 +558,63 @@ BEGIN
 END
 $$;
 
+-- The checks of an alter_column step that writes a new column for column
+-- col (attnum) of rel: cleanup drops the old column and whatever depends
+-- on it, so a key other tables reference cannot move (2BP01), and the
+-- column's own check, foreign key, unique and exclusion constraints and
+-- unique indexes must be given to the new column by the step ("check",
+-- "references", "unique", including "unique": false) or dropped first by
+-- the owner (2BP01 naming them): never dropped silently.
+CREATE FUNCTION steward._migration_column_kept(rel regclass, col text, attnum smallint, kind text,
+                                               body jsonb, what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    lost text;
+BEGIN
+    SELECT string_agg(format('foreign key %I of %s', k.conname, k.conrelid::regclass), ', '
+                      ORDER BY k.conname)
+      INTO lost
+      FROM pg_constraint k
+     WHERE k.contype = 'f' AND k.confrelid = rel AND attnum = ANY (k.confkey);
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % column "%" of relation %: it is referenced by %',
+                replace(kind, '_column', ''), col, rel, lost
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The migration writes a new column and drops the old one at cleanup; it does not move a referenced key.',
+                  HINT = 'Drop those foreign keys first and add them to the new column after the switch, or change the column with ALTER TABLE.';
+    END IF;
+    SELECT string_agg(x.what, ', ' ORDER BY x.what) INTO lost
+      FROM (SELECT format('%s constraint %I',
+                          CASE k.contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key'
+                                         WHEN 'u' THEN 'unique' ELSE 'exclusion' END, k.conname) AS what
+              FROM pg_constraint k
+             WHERE k.conrelid = rel AND k.contype IN ('c', 'f', 'u', 'x')
+               AND attnum = ANY (k.conkey)
+               AND NOT (k.contype = 'c' AND body ? 'check')
+               AND NOT (k.contype = 'f' AND body ? 'references')
+               AND NOT (k.contype IN ('u', 'x') AND body ? 'unique')
+            UNION ALL
+            SELECT format('unique index %I', ic.relname)
+              FROM pg_depend d
+              JOIN pg_index i ON i.indexrelid = d.objid
+              JOIN pg_class ic ON ic.oid = i.indexrelid
+             WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = rel AND d.refobjsubid = attnum
+               AND i.indisunique AND NOT body ? 'unique'
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
+                                                              AND k.conrelid = rel)) x;
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION '% would drop the % of column "%" of relation % at cleanup', what, lost, col, rel
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'alter_column gives the new column only the constraints its step names; the old column goes at cleanup with its own.',
+                  HINT = 'Name them in the step ("check", "references", "unique", over the new shape), or drop them first (ALTER TABLE ... DROP CONSTRAINT) if the new column should not have them.';
+    END IF;
+END
+$$;
+
 -- One column step (add_column, alter_column, drop_column) as its shape:
 -- the kind of object {'step', 'kind', ...} pass 1 of _migration_start
 -- collects: 'added', 'dropped', 'pair' (a new column beside the old one,
@@ -645,6 +702,7 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'Remove the rule first (steward.untrack or steward.detach_state_machine).';
     END IF;
+    PERFORM steward._migration_column_kept(rel, col, att.attnum, kind, body, what);
     typ := CASE WHEN body ? 'type' THEN steward._migration_type(body->>'type', user_path)
                 ELSE att.typ END;
     RETURN jsonb_build_object(
@@ -658,6 +716,25 @@ BEGIN
         'default_sql', CASE WHEN NOT body ? 'type' AND NOT body ? 'default'
                             THEN att.def END);
 END
+$$;
+
+-- The name of a constraint or index the migration gives a new column: base
+-- (cut to 63 characters), or base followed by the first number that makes
+-- it free, when the table has a constraint or its schema a relation of
+-- that name (the old column's own, when the column keeps its name).
+CREATE FUNCTION steward._migration_free_name(rel regclass, base text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT x.n
+      FROM generate_series(0, 10000) i,
+           LATERAL (SELECT CASE WHEN i = 0 THEN left(base, 63)
+                                ELSE left(base, 63 - length(i::text)) || i END AS n) x
+     WHERE NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = rel AND k.conname = x.n)
+       AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = x.n
+                          AND c.relnamespace = (SELECT r.relnamespace FROM pg_class r WHERE r.oid = rel))
+     ORDER BY i LIMIT 1
 $$;
 
 -- The "references" of a column step as the foreign key the migration adds
@@ -707,7 +784,7 @@ BEGIN
     END IF;
     RETURN jsonb_build_object('fk_table', refrel::oid, 'fk_column', other,
                               'fk_on_delete', upper(coalesce(ref->>'on_delete', 'no action')),
-                              'fk_name', left(format('%s_%s_fkey', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col), 63));
+                              'fk_name', steward._migration_free_name(rel, format('%s_%s_fkey', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
 END
 $$;
 
@@ -746,9 +823,9 @@ BEGIN
     RETURN jsonb_build_object(
         'unique_method', coalesce(uniq->>'method', 'btree'),
         'unique_with', coalesce(uniq->'with', '[]'),
-        'unique_name', left(format('%s_%s_%s', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col,
+        'unique_name', steward._migration_free_name(rel, format('%s_%s_%s', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col,
                                    CASE WHEN uniq->>'method' = 'steward_hash'
-                                        THEN 'excl' ELSE 'key' END), 63));
+                                        THEN 'excl' ELSE 'key' END)));
 END
 $$;
 
@@ -802,14 +879,14 @@ BEGIN
         IF body ? 'not_null' OR (c->>'old_not_null')::boolean THEN
             IF coalesce((body->>'not_null')::boolean, true) THEN
                 c := c || jsonb_build_object('not_null', true,
-                             'not_null_name', left(format('%s_%s_not_null', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col), 63));
+                             'not_null_name', steward._migration_free_name(rel, format('%s_%s_not_null', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
             END IF;
         END IF;
         IF body ? 'check' THEN
             e := steward._migration_expr(rel, body->>'check', new_names, new_types,
                                          'boolean', 'check of ' || what, user_path);
             c := c || jsonb_build_object('check_sql', e.sql, 'check_params', e.params,
-                                         'check_name', left(format('%s_%s_check', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col), 63));
+                                         'check_name', steward._migration_free_name(rel, format('%s_%s_check', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
         END IF;
         IF body ? 'references' THEN
             c := c || steward._migration_references(rel, col, body->'references', what, user_path);
@@ -1078,6 +1155,54 @@ BEGIN
 END
 $$;
 
+-- What ties rel to other tables by inheritance, as the end of a sentence
+-- ("table x inherits from it", "it inherits from y", "it is a partition
+-- of z"); NULL when nothing does.  A column migration handles only the
+-- table's own rows (its trigger fires for them, its backfill and
+-- validation read ONLY the table) while ALTER TABLE ADD, RENAME and DROP
+-- COLUMN recurse to children: start refuses such a table, validate fails
+-- and complete and cleanup refuse one that joined a hierarchy since.
+CREATE FUNCTION steward._migration_inheritance(rel regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(
+        (SELECT format('table %s inherits from it', i.inhrelid::regclass)
+           FROM pg_inherits i WHERE i.inhparent = rel ORDER BY i.inhrelid LIMIT 1),
+        (SELECT format(CASE WHEN c.relispartition THEN 'it is a partition of %s'
+                            ELSE 'it inherits from %s' END, i.inhparent::regclass)
+           FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+          WHERE i.inhrelid = rel ORDER BY i.inhseqno LIMIT 1))
+$$;
+
+-- 55000 when a table of migration mig has joined an inheritance hierarchy
+-- since start (steward._migration_inheritance): complete's renames and
+-- cleanup's drops would reach tables whose rows the migration never wrote.
+CREATE FUNCTION steward._migration_require_alone(mig text, action text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    other text;
+BEGIN
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        other := steward._migration_inheritance(t.relid);
+        IF other IS NOT NULL THEN
+            RAISE EXCEPTION 'cannot % migration "%": relation % joined an inheritance hierarchy (%)',
+                    action, mig, t.relid, other
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'The migration wrote and filled only the table''s own rows; its column '
+                               'changes would reach the other tables of the hierarchy.',
+                      HINT = format('Detach them (ALTER TABLE ... NO INHERIT, DETACH PARTITION), or roll '
+                                    'the migration back with steward.migration_rollback(%L).', mig);
+        END IF;
+    END LOOP;
+END
+$$;
+
 -- Checks on a table a migration wants to change (before anything changes).
 CREATE FUNCTION steward._migration_check_table(rel regclass)
 RETURNS void
@@ -1092,9 +1217,23 @@ BEGIN
     IF kind = 'p' THEN
         RAISE EXCEPTION 'migrations of partitioned tables are not supported: %', rel
             USING ERRCODE = 'feature_not_supported',
-                  HINT = 'Migrate its partitions one by one.';
+                  HINT = 'Change its columns with ALTER TABLE on the partitioned table (a partition cannot have columns of its own).';
     ELSIF kind <> 'r' THEN
         RAISE EXCEPTION '"%" is not a table', rel USING ERRCODE = 'wrong_object_type';
+    END IF;
+    -- ALTER TABLE's column changes reach the whole hierarchy, the
+    -- migration's trigger, backfill and validation only this table's rows.
+    other := steward._migration_inheritance(rel);
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot migrate relation %: %', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'A column migration writes, fills and checks only the table''s own rows, '
+                           'while adding, renaming and dropping its columns reaches every table of the '
+                           'hierarchy: their values would be lost at cleanup.',
+                  HINT = CASE WHEN (SELECT relispartition FROM pg_class WHERE oid = rel)
+                              THEN 'Change a partition''s columns with ALTER TABLE on its partitioned table.'
+                              ELSE 'Change the columns of an inheritance hierarchy with ALTER TABLE, or detach '
+                                   'the tables (ALTER TABLE ... NO INHERIT) and migrate each on its own.' END;
     END IF;
     IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
         RAISE EXCEPTION 'must be owner of table %', rel
@@ -1822,6 +1961,17 @@ BEGIN
                        ELSE format('%s rows not backfilled yet: CALL steward.migration_backfill(%L)', n, mig) END;
         results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
 
+        -- A table that joined an inheritance hierarchy since start (a row
+        -- only then): the other tables' rows were never written in both
+        -- shapes, and complete and cleanup would change their columns.
+        detail := steward._migration_inheritance(t.relid);
+        IF detail IS NOT NULL THEN
+            results := results || jsonb_build_object('check', format('inheritance %s', t.relid),
+                'passed', false,
+                'detail', format('%s: its rows are not migrated; detach it (ALTER TABLE ... NO INHERIT) '
+                                 'or roll the migration back', detail));
+        END IF;
+
         -- 2. Each row's derived columns equal up(old) or down(new).
         results := results || steward._migration_values_check(mig, t);
 
@@ -1885,6 +2035,7 @@ DECLARE
     t steward.migration_tables;
     c steward.migration_columns;
 BEGIN
+    PERFORM steward._migration_require_alone(mig, 'complete');
     FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
         FOR c IN SELECT * FROM steward.migration_columns x
                   WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord LOOP
@@ -2001,6 +2152,7 @@ DECLARE
     t steward.migration_tables;
     c steward.migration_columns;
 BEGIN
+    PERFORM steward._migration_require_alone(mig, 'clean up');
     PERFORM steward._migration_drop_views(mig);
     FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
         PERFORM steward._migration_exec(t.relid, format('DROP TRIGGER zz_steward_migration ON %s', t.relid));

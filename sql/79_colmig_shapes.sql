@@ -1,0 +1,116 @@
+-- Column migrations and the shape of a table around the changed column
+-- (review8 #29, #20): a table in an inheritance hierarchy is refused at
+-- start (the migration writes, fills and checks only the table's own
+-- rows, while its column changes reach every table of the hierarchy), and
+-- validate, complete and cleanup refuse one that joined a hierarchy since;
+-- an alter_column whose old column carries constraints the step does not
+-- give the new column, or a key other tables reference, is refused at
+-- start instead of losing them at cleanup.
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pg_steward;
+RESET client_min_messages;
+
+-- 1. Inheritance: parent with a child (the review's reproduction).
+CREATE TABLE ij (id int PRIMARY KEY, price numeric) USING steward;
+CREATE TABLE ij_child (extra text) INHERITS (ij);
+INSERT INTO ij VALUES (1, 1.5);
+INSERT INTO ij_child VALUES (2, 2.5, 'x');
+SELECT steward.migration_start('ij_m', '[{"alter_column": {"table": "ij", "column": "price", "name": "cents", "type": "bigint", "up": "(price*100)::bigint", "down": "cents/100.0"}}]');
+-- other step kinds too, and nothing was changed
+SELECT steward.migration_start('ij_m', '[{"add_column": {"table": "ij", "column": "note", "type": "text"}}]');
+SELECT steward.migration_start('ij_m', '[{"drop_column": {"table": "ij", "column": "price"}}]');
+SELECT attname FROM pg_attribute WHERE attrelid = 'ij_child'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum;
+-- the child itself (the review's variant: its column is inherited)
+CREATE TABLE ipar (id int, price numeric);
+CREATE TABLE ichild (PRIMARY KEY (id)) INHERITS (ipar);
+INSERT INTO ichild VALUES (1, 3.5);
+SELECT steward.migration_start('ic_m', '[{"alter_column": {"table": "ichild", "column": "price", "name": "cents", "type": "bigint", "up": "(price*100)::bigint", "down": "cents/100.0"}}]');
+-- several children, one of them a grandchild's parent
+CREATE TABLE many (id int PRIMARY KEY, a int);
+CREATE TABLE many_c1 () INHERITS (many);
+CREATE TABLE many_c2 () INHERITS (many);
+CREATE TABLE many_g () INHERITS (many_c2);
+SELECT steward.migration_start('many_m', '[{"add_column": {"table": "many", "column": "b", "type": "int", "up": "a"}}]');
+SELECT steward.migration_start('many_m', '[{"add_column": {"table": "many_c2", "column": "b", "type": "int", "up": "a"}}]');
+SELECT count(*) FROM steward.migrations WHERE name IN ('ij_m', 'ic_m', 'many_m');
+
+-- 2. Partitions and partitioned tables.
+CREATE TABLE pt (id int, k int, v int, PRIMARY KEY (id, k)) PARTITION BY LIST (k);
+CREATE TABLE pt1 PARTITION OF pt FOR VALUES IN (1);
+SELECT steward.migration_start('pt_m', '[{"add_column": {"table": "pt", "column": "w", "type": "int"}}]');
+SELECT steward.migration_start('pt_m', '[{"alter_column": {"table": "pt1", "column": "v", "type": "bigint"}}]');
+
+-- 3. A child that joins after start: validate fails, complete and cleanup
+-- refuse, the child's values stay; detaching it lets the migration go on.
+CREATE TABLE lj (id int PRIMARY KEY, price numeric) USING steward;
+INSERT INTO lj VALUES (1, 1.5), (2, 2.5);
+SELECT steward.migration_start('lj_m', '[{"alter_column": {"table": "lj", "column": "price", "name": "cents", "type": "bigint", "up": "(price*100)::bigint", "down": "cents/100.0"}}]');
+CALL steward.migration_backfill('lj_m');
+CREATE TABLE lj_late () INHERITS (lj);
+INSERT INTO lj_late (id, price) VALUES (3, 3.5);
+SELECT * FROM steward.migration_validate('lj_m') ORDER BY 1;
+SELECT phase, failed FROM steward.migrations WHERE name = 'lj_m';
+SELECT steward.migration_complete('lj_m');
+ALTER TABLE lj_late NO INHERIT lj;
+SELECT bool_and(passed) FROM steward.migration_validate('lj_m');
+SELECT steward.migration_complete('lj_m');
+-- a child created between complete and cleanup
+CREATE TABLE lj_later () INHERITS (lj);
+INSERT INTO lj_later (id, cents, _steward_old_price) VALUES (4, 450, 4.5);
+SELECT steward.migration_cleanup('lj_m');
+SELECT * FROM lj_later;
+ALTER TABLE lj_later NO INHERIT lj;
+SELECT steward.migration_cleanup('lj_m');
+SELECT * FROM lj ORDER BY id;
+SELECT id, price, cents FROM lj_late;
+SELECT id, cents, _steward_old_price FROM lj_later;
+
+-- 4. alter_column and the old column's constraints (the review's
+-- reproduction): refused, naming each constraint, nothing changed.
+CREATE TABLE par (id int PRIMARY KEY) USING steward;
+INSERT INTO par VALUES (1), (2);
+CREATE TABLE chi (id int PRIMARY KEY, par_id int REFERENCES par(id) ON DELETE CASCADE,
+                  qty int CHECK (qty > 0), email text UNIQUE, tag text) USING steward;
+INSERT INTO chi VALUES (1, 1, 5, 'a@x', 't');
+SELECT steward.migration_start('chi_m', '[{"alter_column": {"table": "chi", "column": "par_id", "type": "bigint"}}]');
+SELECT steward.migration_start('chi_m', '[{"alter_column": {"table": "chi", "column": "qty", "type": "bigint"}}]');
+SELECT steward.migration_start('chi_m', '[{"alter_column": {"table": "chi", "column": "email", "type": "varchar(200)"}}]');
+-- not only type changes: any alter_column that writes a new column
+SELECT steward.migration_start('chi_m', '[{"alter_column": {"table": "chi", "column": "qty", "name": "quantity", "not_null": true}}]');
+-- a unique index that is not a constraint, a multi-column check, an exclusion constraint
+CREATE UNIQUE INDEX chi_tag_lower ON chi (lower(tag));
+CREATE UNIQUE INDEX chi_tag ON chi (tag);
+ALTER TABLE chi ADD CONSTRAINT chi_tag_qty CHECK (tag <> '' OR qty > 1);
+SELECT steward.migration_start('chi_m', '[{"alter_column": {"table": "chi", "column": "tag", "type": "varchar(20)"}}]');
+-- a key other tables reference cannot move, even with "unique"
+CREATE TABLE other_ref (id int PRIMARY KEY, email text REFERENCES chi(email));
+SELECT steward.migration_start('chi_m', '[{"alter_column": {"table": "chi", "column": "email", "type": "varchar(200)", "unique": true}}]');
+DROP TABLE other_ref;
+SELECT count(*) FROM steward.migrations WHERE name = 'chi_m';
+-- A rename keeps the column and its constraints: accepted.
+SELECT steward.migration_start('chi_r', '[{"alter_column": {"table": "chi", "column": "qty", "name": "quantity"}}]');
+SELECT steward.migration_rollback('chi_r');
+
+-- 5. The step names them: they are carried over, validated, and enforced
+-- after cleanup.
+DROP INDEX chi_tag_lower, chi_tag;
+ALTER TABLE chi DROP CONSTRAINT chi_tag_qty;
+SELECT steward.migration_start('chi_m', '[{"alter_column": {"table": "chi", "column": "par_id", "type": "bigint", "references": {"table": "par", "on_delete": "cascade"}}},
+                                          {"alter_column": {"table": "chi", "column": "qty", "type": "bigint", "check": "qty > 0"}},
+                                          {"alter_column": {"table": "chi", "column": "email", "type": "varchar(200)", "unique": true}}]');
+CALL steward.migration_backfill('chi_m');
+SELECT * FROM steward.migration_validate('chi_m') ORDER BY 1;
+SELECT steward.migration_complete('chi_m');
+SELECT steward.migration_cleanup('chi_m');
+SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'chi'::regclass ORDER BY conname;
+INSERT INTO chi (id, par_id, qty, email) VALUES (2, 99, 5, 'b@x');
+INSERT INTO chi (id, par_id, qty, email) VALUES (2, 1, -5, 'b@x');
+INSERT INTO chi (id, par_id, qty, email) VALUES (2, 1, 5, 'a@x');
+DELETE FROM par WHERE id = 1;
+SELECT count(*) FROM chi;
+-- "unique": false says the new column goes without it: accepted.
+CREATE TABLE chu (id int PRIMARY KEY, code int UNIQUE);
+SELECT steward.migration_start('chu_m', '[{"alter_column": {"table": "chu", "column": "code", "type": "bigint", "unique": false}}]');
+SELECT steward.migration_rollback('chu_m');
+DROP TABLE ij, ij_child, ipar, ichild, many, many_c1, many_c2, many_g, pt, lj, lj_late, lj_later, chi, par, chu CASCADE;
