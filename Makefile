@@ -86,6 +86,7 @@ OBJS = \
 	src/ops/tokens.o \
 	src/ops/capacity.o \
 	src/ops/verify.o \
+	src/ops/roles.o \
 	src/migrate/expr.o \
 	src/migrate/exec.o \
 	src/migrate/dualwrite.o \

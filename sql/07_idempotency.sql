@@ -156,6 +156,8 @@ SELECT outcome, status FROM steward.idempotency_begin('app', 'k', 'fp');
 RESET ROLE;
 REVOKE ALL ON FUNCTION steward.idempotency_begin(text, text, text, boolean),
                        steward.idempotency_complete(text, text, integer, jsonb) FROM idem_app;
+-- Its scope first (DROP ROLE refuses an owner: 82_role_objects).
+REASSIGN OWNED BY idem_app TO CURRENT_USER;
 DROP ROLE idem_app;
 
 -- The keys table is a steward table guarded by a steward_hash exclusion constraint.

@@ -111,13 +111,17 @@ SELECT outcome FROM steward.idempotency_begin('refunds', 'r1', 'fp');
 RESET ROLE;
 
 -- A scope whose owner was dropped is usable by superusers only, who can
--- give it to someone.
+-- give it to someone.  DROP ROLE refuses the owner of a scope in this
+-- database (82_role_objects); one dropped from another database leaves
+-- its OID here, simulated by writing an OID no role has.
 CREATE ROLE scope_gone;
 GRANT EXECUTE ON FUNCTION steward.idempotency_begin(text, text, text, boolean) TO scope_gone;
 SET ROLE scope_gone;
 SELECT outcome FROM steward.idempotency_begin('orphan', 'k', 'fp');
 RESET ROLE;
 REVOKE EXECUTE ON FUNCTION steward.idempotency_begin(text, text, text, boolean) FROM scope_gone;
+DROP ROLE scope_gone;
+UPDATE steward.idempotency_scopes SET owner = '4000000000'::regrole WHERE scope = 'orphan';
 DROP ROLE scope_gone;
 SET ROLE scope_b;
 SELECT outcome FROM steward.idempotency_begin('orphan', 'k', 'fp');

@@ -32,6 +32,7 @@
 #include "tableam/rulekinds.h"
 #include "tableam/writectx.h"
 #include "migrate/migrate.h"
+#include "ops/roles.h"
 
 PG_MODULE_MAGIC;
 
@@ -149,6 +150,8 @@ _PG_init(void)
 	/* The steward AM works without preloading: its hook is always needed. */
 	steward_writectx_init();
 	steward_migrate_install_hooks();
+	/* DROP ROLE of a role that owns scopes or machines: in every session. */
+	steward_roles_install_hook();
 	steward_rule_kinds_register(&states_kind);
 	steward_rule_kinds_register(&migrations_kind);
 

@@ -431,3 +431,78 @@ AS 'MODULE_PATHNAME', 'steward_checksum_ranges'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.checksum_ranges(regclass, name, integer) IS
   'row count and checksum per hash bucket of a key column, to compare two copies of a table';
+
+--------------------------------------------------------------------------
+-- Roles that own pg_steward objects (review8 #10; src/ops/roles.c).
+-- Idempotency scopes and state machines name their owner, and a machine
+-- its grantees, by OID: core keeps no shared dependency for them.  The
+-- library's utility hook calls these as the owner of the extension's
+-- tables, in the database where the statement runs, so that DROP ROLE,
+-- REASSIGN OWNED and DROP OWNED treat them as core treats its own objects.
+--------------------------------------------------------------------------
+
+-- What roles own or may use here, one line each, worded as DROP ROLE's
+-- DETAIL words core's objects.
+CREATE FUNCTION steward._role_objects(roles oid[])
+RETURNS SETOF text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY
+    SELECT x.d FROM (
+        SELECT 1 AS o, format('owner of idempotency scope %s', s.scope) AS d
+          FROM steward.idempotency_scopes s WHERE s.owner::oid = ANY (roles)
+        UNION ALL
+        SELECT 2, format('owner of state machine %s', m.name)
+          FROM steward.machine_definitions m WHERE m.owner::oid = ANY (roles)
+        UNION ALL
+        SELECT 3, format('privileges for state machine %s', m.name)
+          FROM steward.machine_definitions m WHERE m.usage_roles::oid[] && roles) x
+     ORDER BY x.o, x.d;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._role_objects(oid[]) FROM PUBLIC;
+
+-- REASSIGN OWNED BY roles TO new_owner, after core's part (which checked
+-- that the caller has the privileges of every role involved).
+CREATE FUNCTION steward._reassign_owned(roles oid[], new_owner oid)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE steward.idempotency_scopes s SET owner = new_owner::regrole
+     WHERE s.owner::oid = ANY (roles);
+    UPDATE steward.machine_definitions m SET owner = new_owner::regrole
+     WHERE m.owner::oid = ANY (roles);
+END
+$$;
+REVOKE ALL ON FUNCTION steward._reassign_owned(oid[], oid) FROM PUBLIC;
+
+-- DROP OWNED BY roles, after core's part (which checked the caller's
+-- privileges and dropped the roles' tables, and with them their rules):
+-- the roles' machine grants go, their scopes go with their keys, their
+-- machines go unless still attached to another role's table (2BP01, from
+-- steward._drop_state_machine).
+CREATE FUNCTION steward._drop_owned(roles oid[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m text;
+BEGIN
+    UPDATE steward.machine_definitions d
+       SET usage_roles = ARRAY(SELECT g FROM unnest(d.usage_roles) g WHERE NOT g::oid = ANY (roles))
+     WHERE d.usage_roles::oid[] && roles;
+    DELETE FROM steward.idempotency_keys k USING steward.idempotency_scopes s
+     WHERE k.scope = s.scope AND s.owner::oid = ANY (roles);
+    DELETE FROM steward.idempotency_scopes s WHERE s.owner::oid = ANY (roles);
+    FOR m IN SELECT d.name FROM steward.machine_definitions d
+              WHERE d.owner::oid = ANY (roles) ORDER BY d.name LOOP
+        PERFORM steward._drop_state_machine(m);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._drop_owned(oid[]) FROM PUBLIC;

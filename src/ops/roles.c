@@ -1,0 +1,215 @@
+/*-------------------------------------------------------------------------
+ *
+ * roles.c
+ *	  DROP ROLE, REASSIGN OWNED and DROP OWNED for the roles that own
+ *	  pg_steward objects: idempotency scopes and state machines (and the
+ *	  roles a machine is granted to).
+ *
+ * Those objects name their roles by OID (regrole columns), not as shared
+ * dependencies: pg_shdepend takes only objects that core can describe
+ * and reassign (an unknown class makes DROP ROLE fail with an internal
+ * error), and event triggers do not fire for roles.  So a utility hook
+ * does what pg_shdepend does for core objects, in the database where the
+ * statement runs:
+ *
+ *	* DROP ROLE is refused (2BP01, listing the objects as core lists its
+ *	  own) while a role owns or may use such objects here; otherwise the
+ *	  OID would dangle, and a dump would restore it as whichever role gets
+ *	  that OID in the new cluster (regrole input takes any number);
+ *	* REASSIGN OWNED gives them to the new owner, after core's part
+ *	  (which checks the caller's privileges on both roles);
+ *	* DROP OWNED revokes the grants and drops the scopes (with their keys)
+ *	  and the machines, after core's part (which checks the caller's
+ *	  privileges and drops the roles' tables, and with them their rules);
+ *	  a machine still attached to another role's table is refused (2BP01),
+ *	  as steward.drop_state_machine refuses it.
+ *
+ * The work is SQL (steward._role_objects, _reassign_owned, _drop_owned in
+ * ops.sql), run as the owner of the extension's tables with search_path
+ * pinned.  Objects in other databases are out of reach (core counts its
+ * own there from the shared pg_shdepend): run REASSIGN OWNED / DROP OWNED
+ * in each database, as core's documentation asks for its own objects.
+ * The hook is installed by every process that loads the library;
+ * shared_preload_libraries loads it in every session.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type_d.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+
+#include "pg_steward.h"
+#include "plumbing/as_owner.h"
+#include "ops/roles.h"
+
+static ProcessUtility_hook_type prev_process_utility = NULL;
+
+/*
+ * Become the owner of the extension's tables (SPI connected) when this
+ * database has pg_steward with its 0.2 objects; false otherwise (no
+ * extension here, or 0.1's objects before ALTER EXTENSION UPDATE, whose
+ * scopes and machines have no owners).
+ */
+static bool
+enter_catalog_owner(StewardAsOwner *ctx)
+{
+	Oid			scopes;
+	bool		isnull;
+	bool		ready;
+
+	if (!OidIsValid(MyDatabaseId) || !IsTransactionState() ||
+		!OidIsValid(get_extension_oid("pg_steward", true)))
+		return false;
+	scopes = steward_relid("idempotency_scopes", true);
+	if (!OidIsValid(scopes))
+		return false;
+	steward_as_owner_begin(scopes, ctx);
+	if (SPI_execute("SELECT pg_catalog.to_regprocedure('steward._role_objects(oid[])') IS NOT NULL",
+					true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up steward._role_objects");
+	ready = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (!ready)
+		steward_as_owner_end(ctx);
+	return ready;
+}
+
+static Datum
+oid_array(List *roles)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(roles), 1));
+	int			n = 0;
+	ListCell   *lc;
+
+	foreach(lc, roles)
+		elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
+	return PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
+}
+
+/* DROP ROLE: refuse a role that owns or may use objects here (2BP01). */
+static void
+check_drop_role(DropRoleStmt *stmt)
+{
+	StewardAsOwner ctx;
+	ListCell   *lc;
+
+	if (!enter_catalog_owner(&ctx))
+		return;
+	foreach(lc, stmt->roles)
+	{
+		RoleSpec   *spec = lfirst(lc);
+		Oid			roleid;
+		Oid			argtypes[1] = {OIDARRAYOID};
+		Datum		args[1];
+		StringInfoData detail;
+
+		/* Core refuses CURRENT_USER and the like, and reports unknown roles. */
+		if (spec->roletype != ROLESPEC_CSTRING)
+			continue;
+		roleid = get_role_oid(spec->rolename, true);
+		if (!OidIsValid(roleid))
+			continue;
+		args[0] = oid_array(list_make1_oid(roleid));
+		if (SPI_execute_with_args("SELECT d FROM steward._role_objects($1) d",
+								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the objects of role \"%s\"", spec->rolename);
+		if (SPI_processed == 0)
+			continue;
+		initStringInfo(&detail);
+		for (uint64 i = 0; i < SPI_processed; i++)
+			appendStringInfo(&detail, "%s%s", i > 0 ? "\n" : "",
+							 SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("role \"%s\" cannot be dropped because some objects depend on it",
+						spec->rolename),
+				 errdetail_internal("%s", detail.data),
+				 errhint("Give them to another role first (REASSIGN OWNED BY %s TO ..., or steward.alter_idempotency_scope_owner and steward.alter_state_machine_owner), or drop them (DROP OWNED BY %s), in each database that has them.",
+						 quote_identifier(spec->rolename), quote_identifier(spec->rolename))));
+	}
+	steward_as_owner_end(&ctx);
+}
+
+/* The OIDs of a statement's role list; core has resolved them already. */
+static List *
+role_oids(List *specs)
+{
+	List	   *oids = NIL;
+	ListCell   *lc;
+
+	foreach(lc, specs)
+		oids = lappend_oid(oids, get_rolespec_oid(lfirst(lc), false));
+	return oids;
+}
+
+/* REASSIGN OWNED / DROP OWNED, after core's part succeeded. */
+static void
+follow_owned(Node *parsetree)
+{
+	StewardAsOwner ctx;
+	Oid			argtypes[2] = {OIDARRAYOID, OIDOID};
+	Datum		args[2];
+	int			rc;
+
+	if (!enter_catalog_owner(&ctx))
+		return;
+	if (IsA(parsetree, ReassignOwnedStmt))
+	{
+		ReassignOwnedStmt *stmt = (ReassignOwnedStmt *) parsetree;
+
+		args[0] = oid_array(role_oids(stmt->roles));
+		args[1] = ObjectIdGetDatum(get_rolespec_oid(stmt->newrole, false));
+		rc = SPI_execute_with_args("SELECT steward._reassign_owned($1, $2)",
+								   2, argtypes, args, NULL, false, 0);
+	}
+	else
+	{
+		args[0] = oid_array(role_oids(((DropOwnedStmt *) parsetree)->roles));
+		rc = SPI_execute_with_args("SELECT steward._drop_owned($1)",
+								   1, argtypes, args, NULL, false, 0);
+	}
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not update the objects of the roles");
+	steward_as_owner_end(&ctx);
+}
+
+static void
+roles_process_utility(PlannedStmt *pstmt, const char *queryString,
+					  bool readOnlyTree, ProcessUtilityContext context,
+					  ParamListInfo params, QueryEnvironment *queryEnv,
+					  DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+
+	if (IsA(parsetree, DropRoleStmt))
+		check_drop_role((DropRoleStmt *) parsetree);
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context,
+							 params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+	if (IsA(parsetree, ReassignOwnedStmt) || IsA(parsetree, DropOwnedStmt))
+		follow_owned(parsetree);
+}
+
+/*
+ * From _PG_init, in every process that loads the library: chain the
+ * utility hook that keeps DROP ROLE, REASSIGN OWNED and DROP OWNED in
+ * step with the roles pg_steward's objects name (see the file header).
+ */
+void
+steward_roles_install_hook(void)
+{
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = roles_process_utility;
+}
