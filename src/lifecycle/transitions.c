@@ -971,7 +971,13 @@ move_batch_by_range(const KeyInfo *ki, BatchBounds *b, int64 *moved, char **last
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcontext);
 		CurrentResourceOwner = oldowner;
-		done = true;
+
+		/*
+		 * Every row of the range left the state meanwhile: moving none would
+		 * end the pass (a batch of none is the end), so the skip-locked
+		 * form goes on from the same key instead.
+		 */
+		done = *moved > 0;
 	}
 	PG_CATCH();
 	{
@@ -989,6 +995,8 @@ move_batch_by_range(const KeyInfo *ki, BatchBounds *b, int64 *moved, char **last
 		*lastkey_text = NULL;
 	}
 	PG_END_TRY();
+	if (!done)
+		*lastkey_text = NULL;
 	return done;
 }
 

@@ -1449,7 +1449,7 @@ $$;
 -- transactions hold at most steward.batch_lock_timeout; on that timeout
 -- the batch is rolled back (a subtransaction) and NULL is returned for the
 -- skip-locked form to do it, as also when fewer than batch_size rows are
--- left or the setting is 0.  Returns {moved, last key}.
+-- left, when it filled none, or the setting is 0.  Returns {moved, last key}.
 CREATE FUNCTION steward._migration_range_batch(job jsonb, last_key text[], batch_size integer)
 RETURNS text[]
 LANGUAGE plpgsql
@@ -1479,6 +1479,11 @@ BEGIN
     EXCEPTION WHEN lock_not_available THEN
         RETURN NULL;
     END;
+    -- None filled (the rows of the range were filled meanwhile): a batch
+    -- of none would end the pass; the skip-locked form goes on instead.
+    IF res[1]::bigint = 0 THEN
+        RETURN NULL;
+    END IF;
     RETURN ARRAY[res[1], upper::text];
 END
 $$;
