@@ -83,6 +83,14 @@ RESET ROLE;
 SELECT steward.track_versions('rls.fr', 'version');
 SELECT steward.attach_state_machine('rls.fr', 'status', 'rls_m');
 SELECT count(*) FROM steward.column_rules WHERE relid = 'rls.fr'::regclass;
+-- So does a caller with BYPASSRLS (a member of the owner's role): its
+-- attribute is not lent to the owner's scan.
+CREATE ROLE rls_bypass BYPASSRLS IN ROLE rls_owner;
+SET ROLE rls_bypass;
+SELECT count(*) AS bypass_sees FROM rls.fr;
+SELECT steward.track_versions('rls.fr', 'version');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
 -- Not forced: the owner sees every row, and the bad rows are found.
 SET ROLE rls_owner;
 ALTER TABLE rls.fr NO FORCE ROW LEVEL SECURITY;
@@ -226,5 +234,6 @@ DROP SCHEMA rls CASCADE;
 SELECT steward.drop_state_machine('rls_m');
 RESET ROLE;
 SELECT format('REVOKE CREATE ON DATABASE %I FROM rls_owner', current_database()) \gexec
+DROP ROLE rls_bypass;
 DROP ROLE rls_owner;
 DROP ROLE rls_other;
