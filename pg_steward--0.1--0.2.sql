@@ -9064,10 +9064,9 @@ $$;
 COMMENT ON FUNCTION steward.verify(regclass) IS
   'heap pages (amcheck), row count, checksum, unique/exclusion/foreign keys, versions, states and steward_hash indexes of a table (of a partitioned table: and of each partition)';
 
--- relayout-parts (review8 #16, #28, #9, #18, #22, #2): TRUNCATE guarded on every partition of
--- both layouts (and on partitions created during the relayout); ATTACH / DETACH PARTITION
--- on a layout and DROP TABLE of a layout's partition refused while a relayout runs;
--- start checks every partition; state checks and retention carried to the new layout.
+-- relayout-parts (review8 #16, #28, #9): TRUNCATE guarded on every partition of both
+-- layouts (and on partitions created during the relayout); ATTACH / DETACH PARTITION
+-- on a layout and DROP TABLE of a layout's partition refused while a relayout runs.
 CREATE FUNCTION steward._relayout_tree(layout regclass)
 RETURNS SETOF regclass
 LANGUAGE sql STABLE
@@ -10256,3 +10255,261 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION steward._drop_owned(oid[]) FROM PUBLIC;
+
+-- relayout-parts 2 (review8 #18, #22, #2): migration_start checks every partition of a
+-- partitioned table (own triggers, policies, constraints, unique indexes, referencing
+-- foreign keys, views, rules, state checks); state checks and retention carried to the new layout.
+CREATE FUNCTION steward._relayout_check_partitions(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    part regclass;
+    other text;
+    what text;
+    hint text;
+    lost text[] := '{}';
+BEGIN
+    FOR part IN SELECT x FROM steward._relayout_tree(rel) x WHERE x <> rel LOOP
+        what := NULL;
+        -- Triggers of its own (a clone of the table's has tgparentid set).
+        SELECT format('its own trigger "%s"', tgname) INTO what FROM pg_trigger
+         WHERE tgrelid = part AND NOT tgisinternal AND tgparentid = 0 ORDER BY tgname LIMIT 1;
+        hint := 'Drop it for the migration, and recreate it on the table or its new partitions after the cutover.';
+        IF what IS NULL AND ((SELECT relrowsecurity FROM pg_class WHERE oid = part)
+                             OR EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = part)) THEN
+            what := 'row-level security';
+            hint := 'Disable it for the migration, and enable it on the new partitions after the cutover.';
+        END IF;
+        -- Constraints of its own: CHECK not inherited from the table,
+        -- foreign keys, unique, primary and exclusion keys not attached to
+        -- the table's.
+        IF what IS NULL THEN
+            SELECT format('its own %s constraint "%s"', CASE contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key'
+                                                             WHEN 'x' THEN 'exclusion' WHEN 'u' THEN 'unique'
+                                                             ELSE 'primary key' END, conname)
+              INTO what FROM pg_constraint
+             WHERE conrelid = part AND ((contype = 'c' AND coninhcount = 0)
+                                        OR (contype IN ('f', 'u', 'p', 'x') AND conparentid = 0))
+             ORDER BY conname LIMIT 1;
+            hint := 'Declare it on the table (a unique key including the partition key), or drop it first if it is not needed: '
+                    'the new partitions get the table''s constraints only.';
+        END IF;
+        IF what IS NULL THEN
+            SELECT format('its own unique index "%s"', ic.relname) INTO what
+              FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+             WHERE i.indrelid = part AND i.indisunique
+               AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+             ORDER BY ic.relname LIMIT 1;
+        END IF;
+        -- Other tables' foreign keys to it (not the clones of a key to the table).
+        IF what IS NULL THEN
+            SELECT format('a foreign key referencing it ("%s" of %s)', conname, conrelid::regclass) INTO what
+              FROM pg_constraint WHERE confrelid = part AND contype = 'f' AND conparentid = 0
+             ORDER BY conname LIMIT 1;
+            hint := 'Reference the table instead, or drop the foreign key for the migration.';
+        END IF;
+        IF what IS NULL THEN
+            SELECT format('a %s depending on it (%s)', CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END,
+                          v.oid::regclass) INTO what
+              FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = part AND v.oid <> part
+             ORDER BY 1 LIMIT 1;
+            hint := 'Define it on the table, or drop it for the migration and recreate it after the cutover.';
+        END IF;
+        IF what IS NULL AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                                       AND d.refclassid = 'pg_class'::regclass AND d.refobjid = part) THEN
+            what := 'a function with a SQL-standard body depending on it';
+            hint := 'Recreate it after the cutover; bodies given as strings find tables by name and need nothing.';
+        END IF;
+        -- pg_steward's own rules and checks on the partition alone.
+        IF what IS NULL THEN
+            SELECT format('its own %s rule on column "%s"', CASE r.kind WHEN 'state' THEN 'state machine' ELSE r.kind END,
+                          r.attname),
+                   CASE r.kind WHEN 'state' THEN format('Attach it to the table instead, or remove it: steward.detach_state_machine(%L, %L).',
+                                                        part::text, r.attname)
+                               ELSE format('Declare it on the table instead, or remove it: steward.untrack(%L, %L).',
+                                           part::text, r.attname) END
+              INTO what, hint
+              FROM steward.column_rules r WHERE r.relid = part ORDER BY r.attname LIMIT 1;
+        END IF;
+        IF what IS NULL THEN
+            SELECT format('its own state check for state "%s"', c.state),
+                   format('Set it on the table instead, or remove it: steward.set_state_check(%L, %L, NULL).',
+                          part::text, c.state)
+              INTO what, hint
+              FROM steward.state_checks c WHERE c.relid = part ORDER BY c.state LIMIT 1;
+        END IF;
+        IF what IS NOT NULL THEN
+            RAISE EXCEPTION 'partition % of % has %: a relayout cannot carry it to the new partitions',
+                    part, rel, what
+                USING ERRCODE = 'feature_not_supported', HINT = hint;
+        END IF;
+        lost := lost || ARRAY(SELECT format('index %s', i.indexrelid::regclass) FROM pg_index i
+                               WHERE i.indrelid = part
+                                 AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+                               ORDER BY 1)
+                     || ARRAY(SELECT format('retention of %s', part) FROM steward.table_retention t
+                               WHERE t.relid = part);
+    END LOOP;
+    IF cardinality(lost) > 0 THEN
+        RAISE NOTICE 'the new layout of % will not have what single partitions have on their own: %',
+                rel, array_to_string(lost, ', ')
+            USING HINT = 'Create them on the table or on its new partitions after the start if they are still needed.';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_check(rel regclass, keycols text[], what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    pk text[];
+    other text;
+    missing text[];
+BEGIN
+    IF (SELECT relkind FROM pg_class WHERE oid = rel) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table (%)', rel, what USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', rel
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the owner of a table may migrate it.';
+    END IF;
+    IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table %', rel
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF (SELECT relispartition FROM pg_class WHERE oid = rel) THEN
+        RAISE EXCEPTION 'relation % is a partition (%)', rel, what
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Re-layout the partitioned table it belongs to.';
+    END IF;
+    SELECT array_agg(a.attname::text ORDER BY k.ord) INTO pk
+      FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
+     WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum;
+    IF pk IS NULL THEN
+        RAISE EXCEPTION 'relation % has no primary key (%)', rel, what
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Both layouts are written keyed by the primary key, and the backfill copies rows in its order.',
+                  HINT = 'Add a primary key first.';
+    END IF;
+    FOREACH other IN ARRAY keycols LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND attname = other
+                                                    AND attnum > 0 AND NOT attisdropped) THEN
+            RAISE EXCEPTION 'column "%" of relation % does not exist (%)', other, rel, what
+                USING ERRCODE = 'undefined_column';
+        END IF;
+    END LOOP;
+    -- A partitioned table's unique keys must include the partition key.
+    FOR c IN SELECT ic.relname, i.indisprimary,
+                    ARRAY(SELECT a.attname::text FROM unnest(i.indkey) k(attnum)
+                            JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum) AS cols
+               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+              WHERE i.indrelid = rel AND i.indisunique ORDER BY i.indisprimary DESC, ic.relname LOOP
+        missing := ARRAY(SELECT k FROM unnest(keycols) k WHERE NOT k = ANY (c.cols));
+        IF cardinality(missing) > 0 THEN
+            RAISE EXCEPTION '% of relation % does not include the partition key column "%" (%)',
+                    CASE WHEN c.indisprimary THEN 'the primary key' ELSE format('unique index "%s"', c.relname) END,
+                    rel, missing[1], what
+                USING ERRCODE = 'invalid_table_definition',
+                      DETAIL = 'PostgreSQL enforces a unique key of a partitioned table only when it includes every partition key column.',
+                      HINT = format('Make it (%s) first, or partition by columns of the key (%s).',
+                                    array_to_string(c.cols || missing, ', '), array_to_string(c.cols, ', '));
+        END IF;
+    END LOOP;
+    SELECT migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % is being changed by migration "%"', rel, other
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
+    END IF;
+    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND contype = 'x' LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % has exclusion constraint "%", which a partitioned table cannot have', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Use a unique key that includes the partition key instead.';
+    END IF;
+    PERFORM steward._relayout_check_dependents(rel);
+    PERFORM steward._relayout_check_partitions(rel);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_expand(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    nsp text := (SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = t.old_rel);
+    newname text := left(t.relname, 50) || '_relayout_new';
+    newrel regclass;
+    layout regclass;
+    p jsonb;
+    c record;
+BEGIN
+    PERFORM steward._migration_exec(t.old_rel, format(
+        'CREATE TABLE %s.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED '
+        'INCLUDING IDENTITY INCLUDING INDEXES INCLUDING STATISTICS INCLUDING STORAGE '
+        'INCLUDING COMMENTS INCLUDING COMPRESSION) PARTITION BY %s (%s)',
+        nsp, newname, t.old_rel, upper(arg->>'strategy'),
+        (SELECT string_agg(format('%I', x), ', ') FROM jsonb_array_elements_text(arg->'columns') x)));
+    newrel := format('%s.%I', nsp, newname)::regclass;
+    FOR p IN SELECT x FROM jsonb_array_elements(arg->'partitions') x LOOP
+        PERFORM steward._migration_exec(t.old_rel, format(
+            'CREATE TABLE %s.%I PARTITION OF %s %s USING steward%s', nsp, p->>'name', newrel,
+            p->>'bound', CASE WHEN p->>'tablespace' IS NOT NULL
+                              THEN format(' TABLESPACE %I', p->>'tablespace') ELSE '' END));
+    END LOOP;
+    PERFORM steward._relayout_check_coverage(t.old_rel, newrel);
+    PERFORM steward._migration_record('relayout', mig, jsonb_build_object(
+        'tables', jsonb_build_array(newrel::oid),
+        'table_rows', jsonb_build_array(jsonb_build_object(
+            'relid', newrel::oid, 'ord', 2, 'table_name', newrel::text, 'relname', newname,
+            'key_columns', t.key_columns, 'key_types', t.key_types))));
+    -- Foreign keys to other tables (the new layout is empty: no scan).
+    FOR c IN SELECT x.conname, pg_get_constraintdef(x.oid) AS def FROM pg_constraint x
+              WHERE x.conrelid = t.old_rel AND x.contype = 'f' AND x.conparentid = 0 ORDER BY x.conname LOOP
+        PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s ADD CONSTRAINT %I %s',
+                                                          newrel, c.conname, c.def));
+    END LOOP;
+    -- The same rules: versions, sequences, state machines.
+    FOR c IN SELECT r.attname, r.kind, r.machine, r.changed_at FROM steward.column_rules r
+              WHERE r.relid = t.old_rel ORDER BY r.attname LOOP
+        IF c.kind = 'version' THEN
+            PERFORM steward.track_versions(newrel, c.attname);
+        ELSIF c.kind = 'sequence' THEN
+            PERFORM steward.track_sequence(newrel, c.attname);
+        ELSE
+            PERFORM steward.attach_state_machine(newrel, c.attname, c.machine, c.changed_at);
+        END IF;
+    END LOOP;
+    -- validate()'s state checks and the retention setting (capacity)
+    -- follow the table too; their SQL names the table, which is the new
+    -- layout after the cutover.
+    FOR c IN SELECT s.state, s.check_sql FROM steward.state_checks s
+              WHERE s.relid = t.old_rel ORDER BY s.state LOOP
+        PERFORM steward.set_state_check(newrel, c.state, c.check_sql);
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM steward.table_retention r WHERE r.relid = t.old_rel) THEN
+        PERFORM steward.set_retention(newrel, (SELECT r.retention FROM steward.table_retention r
+                                                WHERE r.relid = t.old_rel));
+    END IF;
+    PERFORM steward._relayout_grants(t.old_rel, newrel);
+    IF obj_description(t.old_rel, 'pg_class') IS NOT NULL THEN
+        PERFORM steward._migration_exec(t.old_rel, format('COMMENT ON TABLE %s IS %L', newrel,
+                                                          obj_description(t.old_rel, 'pg_class')));
+    END IF;
+    PERFORM steward._relayout_set_trigger(t.old_rel, newrel, t.key_columns);
+    PERFORM steward._relayout_set_trigger(newrel, t.old_rel, t.key_columns);
+    FOREACH layout IN ARRAY ARRAY[t.old_rel, newrel] LOOP
+        PERFORM steward._relayout_guard_truncate(mig, layout);
+    END LOOP;
+END
+$$;

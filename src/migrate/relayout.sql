@@ -189,6 +189,117 @@ BEGIN
 END
 $$;
 
+-- The partitions of a partitioned table a relayout changes (review8 #18,
+-- #22, #2): a relayout gives the new layout's partitions what the table
+-- itself has, so what a single partition has on its own would be lost
+-- silently -- a guarantee (constraint, unique or exclusion key, rule,
+-- state check), or a trigger, policy, view or foreign key that would keep
+-- using the old partition (or block its drop at cleanup).  Refused with
+-- 0A000 naming the first one; what only costs speed (a partition's own
+-- plain index, its retention setting) is reported with a NOTICE.
+CREATE FUNCTION steward._relayout_check_partitions(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    part regclass;
+    other text;
+    what text;
+    hint text;
+    lost text[] := '{}';
+BEGIN
+    FOR part IN SELECT x FROM steward._relayout_tree(rel) x WHERE x <> rel LOOP
+        what := NULL;
+        -- Triggers of its own (a clone of the table's has tgparentid set).
+        SELECT format('its own trigger "%s"', tgname) INTO what FROM pg_trigger
+         WHERE tgrelid = part AND NOT tgisinternal AND tgparentid = 0 ORDER BY tgname LIMIT 1;
+        hint := 'Drop it for the migration, and recreate it on the table or its new partitions after the cutover.';
+        IF what IS NULL AND ((SELECT relrowsecurity FROM pg_class WHERE oid = part)
+                             OR EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = part)) THEN
+            what := 'row-level security';
+            hint := 'Disable it for the migration, and enable it on the new partitions after the cutover.';
+        END IF;
+        -- Constraints of its own: CHECK not inherited from the table,
+        -- foreign keys, unique, primary and exclusion keys not attached to
+        -- the table's.
+        IF what IS NULL THEN
+            SELECT format('its own %s constraint "%s"', CASE contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key'
+                                                             WHEN 'x' THEN 'exclusion' WHEN 'u' THEN 'unique'
+                                                             ELSE 'primary key' END, conname)
+              INTO what FROM pg_constraint
+             WHERE conrelid = part AND ((contype = 'c' AND coninhcount = 0)
+                                        OR (contype IN ('f', 'u', 'p', 'x') AND conparentid = 0))
+             ORDER BY conname LIMIT 1;
+            hint := 'Declare it on the table (a unique key including the partition key), or drop it first if it is not needed: '
+                    'the new partitions get the table''s constraints only.';
+        END IF;
+        IF what IS NULL THEN
+            SELECT format('its own unique index "%s"', ic.relname) INTO what
+              FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+             WHERE i.indrelid = part AND i.indisunique
+               AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+             ORDER BY ic.relname LIMIT 1;
+        END IF;
+        -- Other tables' foreign keys to it (not the clones of a key to the table).
+        IF what IS NULL THEN
+            SELECT format('a foreign key referencing it ("%s" of %s)', conname, conrelid::regclass) INTO what
+              FROM pg_constraint WHERE confrelid = part AND contype = 'f' AND conparentid = 0
+             ORDER BY conname LIMIT 1;
+            hint := 'Reference the table instead, or drop the foreign key for the migration.';
+        END IF;
+        IF what IS NULL THEN
+            SELECT format('a %s depending on it (%s)', CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END,
+                          v.oid::regclass) INTO what
+              FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = part AND v.oid <> part
+             ORDER BY 1 LIMIT 1;
+            hint := 'Define it on the table, or drop it for the migration and recreate it after the cutover.';
+        END IF;
+        IF what IS NULL AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                                       AND d.refclassid = 'pg_class'::regclass AND d.refobjid = part) THEN
+            what := 'a function with a SQL-standard body depending on it';
+            hint := 'Recreate it after the cutover; bodies given as strings find tables by name and need nothing.';
+        END IF;
+        -- pg_steward's own rules and checks on the partition alone.
+        IF what IS NULL THEN
+            SELECT format('its own %s rule on column "%s"', CASE r.kind WHEN 'state' THEN 'state machine' ELSE r.kind END,
+                          r.attname),
+                   CASE r.kind WHEN 'state' THEN format('Attach it to the table instead, or remove it: steward.detach_state_machine(%L, %L).',
+                                                        part::text, r.attname)
+                               ELSE format('Declare it on the table instead, or remove it: steward.untrack(%L, %L).',
+                                           part::text, r.attname) END
+              INTO what, hint
+              FROM steward.column_rules r WHERE r.relid = part ORDER BY r.attname LIMIT 1;
+        END IF;
+        IF what IS NULL THEN
+            SELECT format('its own state check for state "%s"', c.state),
+                   format('Set it on the table instead, or remove it: steward.set_state_check(%L, %L, NULL).',
+                          part::text, c.state)
+              INTO what, hint
+              FROM steward.state_checks c WHERE c.relid = part ORDER BY c.state LIMIT 1;
+        END IF;
+        IF what IS NOT NULL THEN
+            RAISE EXCEPTION 'partition % of % has %: a relayout cannot carry it to the new partitions',
+                    part, rel, what
+                USING ERRCODE = 'feature_not_supported', HINT = hint;
+        END IF;
+        lost := lost || ARRAY(SELECT format('index %s', i.indexrelid::regclass) FROM pg_index i
+                               WHERE i.indrelid = part
+                                 AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+                               ORDER BY 1)
+                     || ARRAY(SELECT format('retention of %s', part) FROM steward.table_retention t
+                               WHERE t.relid = part);
+    END LOOP;
+    IF cardinality(lost) > 0 THEN
+        RAISE NOTICE 'the new layout of % will not have what single partitions have on their own: %',
+                rel, array_to_string(lost, ', ')
+            USING HINT = 'Create them on the table or on its new partitions after the start if they are still needed.';
+    END IF;
+END
+$$;
+
 -- Checks on the table a relayout changes, before anything changes.
 CREATE FUNCTION steward._relayout_check(rel regclass, keycols text[], what text)
 RETURNS void
@@ -264,6 +375,7 @@ BEGIN
                   HINT = 'Use a unique key that includes the partition key instead.';
     END IF;
     PERFORM steward._relayout_check_dependents(rel);
+    PERFORM steward._relayout_check_partitions(rel);
 END
 $$;
 
@@ -711,6 +823,17 @@ BEGIN
             PERFORM steward.attach_state_machine(newrel, c.attname, c.machine, c.changed_at);
         END IF;
     END LOOP;
+    -- validate()'s state checks and the retention setting (capacity)
+    -- follow the table too; their SQL names the table, which is the new
+    -- layout after the cutover.
+    FOR c IN SELECT s.state, s.check_sql FROM steward.state_checks s
+              WHERE s.relid = t.old_rel ORDER BY s.state LOOP
+        PERFORM steward.set_state_check(newrel, c.state, c.check_sql);
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM steward.table_retention r WHERE r.relid = t.old_rel) THEN
+        PERFORM steward.set_retention(newrel, (SELECT r.retention FROM steward.table_retention r
+                                                WHERE r.relid = t.old_rel));
+    END IF;
     PERFORM steward._relayout_grants(t.old_rel, newrel);
     IF obj_description(t.old_rel, 'pg_class') IS NOT NULL THEN
         PERFORM steward._migration_exec(t.old_rel, format('COMMENT ON TABLE %s IS %L', newrel,
