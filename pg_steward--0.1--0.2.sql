@@ -10513,3 +10513,230 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- colmig 2 (review8 #24, #20): column migrations refuse tables with rules on
+-- UPDATE (they would rewrite the backfill) and columns that own a sequence
+-- (cleanup would drop it); a type change keeps the column's default.
+
+-- Checks on a table a migration wants to change (before anything changes).
+CREATE OR REPLACE FUNCTION steward._migration_check_table(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    kind "char";
+    other text;
+BEGIN
+    SELECT relkind INTO kind FROM pg_class WHERE oid = rel;
+    IF kind = 'p' THEN
+        RAISE EXCEPTION 'migrations of partitioned tables are not supported: %', rel
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Change its columns with ALTER TABLE on the partitioned table (a partition cannot have columns of its own).';
+    ELSIF kind <> 'r' THEN
+        RAISE EXCEPTION '"%" is not a table', rel USING ERRCODE = 'wrong_object_type';
+    END IF;
+    -- ALTER TABLE's column changes reach the whole hierarchy, the
+    -- migration's trigger, backfill and validation only this table's rows.
+    other := steward._migration_inheritance(rel);
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot migrate relation %: %', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'A column migration writes, fills and checks only the table''s own rows, '
+                           'while adding, renaming and dropping its columns reaches every table of the '
+                           'hierarchy: their values would be lost at cleanup.',
+                  HINT = CASE WHEN (SELECT relispartition FROM pg_class WHERE oid = rel)
+                              THEN 'Change a partition''s columns with ALTER TABLE on its partitioned table.'
+                              ELSE 'Change the columns of an inheritance hierarchy with ALTER TABLE, or detach '
+                                   'the tables (ALTER TABLE ... NO INHERIT) and migrate each on its own.' END;
+    END IF;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', rel
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the owner of a table may migrate it.';
+    END IF;
+    IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table %', rel
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    -- The backfill is an UPDATE of every row: users' triggers do not fire
+    -- for it (exec.c), but the rewriter would apply their rules.
+    SELECT string_agg(quote_ident(r.rulename), ', ' ORDER BY r.rulename) INTO other
+      FROM pg_rewrite r WHERE r.ev_class = rel AND r.ev_type = '2' AND r.ev_enabled <> 'D';
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot migrate relation %: it has rules on UPDATE (%)', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'The backfill updates every row in batches; a rule would rewrite those UPDATEs (run its actions for every batch, or replace them).',
+                  HINT = 'Drop the rules before the migration (a trigger does the same and does not fire for the backfill).';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = rel AND indisprimary) THEN
+        RAISE EXCEPTION 'relation % has no primary key', rel
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'A migration backfills rows in primary-key order, in resumable batches.',
+                  HINT = 'Add a primary key first.';
+    END IF;
+    SELECT t.migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % is being changed by migration "%"', rel, other
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND attname LIKE '\_steward\_%'
+                                            AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'relation % has columns named "_steward_..." (left over by a migration?)', rel
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Column names starting with "_steward_" are reserved for migrations.';
+    END IF;
+END
+$$;
+
+-- The checks of an alter_column step that writes a new column for column
+-- col (attnum) of rel: cleanup drops the old column and whatever depends
+-- on it, so a key other tables reference cannot move and a sequence it
+-- owns would go (2BP01), and the
+-- column's own check, foreign key, unique and exclusion constraints and
+-- unique indexes must be given to the new column by the step ("check",
+-- "references", "unique", including "unique": false) or dropped first by
+-- the owner (2BP01 naming them): never dropped silently.
+CREATE OR REPLACE FUNCTION steward._migration_column_kept(rel regclass, col text, attnum smallint, kind text,
+                                               body jsonb, what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    lost text;
+BEGIN
+    SELECT string_agg(format('foreign key %I of %s', k.conname, k.conrelid::regclass), ', '
+                      ORDER BY k.conname)
+      INTO lost
+      FROM pg_constraint k
+     WHERE k.contype = 'f' AND k.confrelid = rel AND attnum = ANY (k.confkey);
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % column "%" of relation %: it is referenced by %',
+                replace(kind, '_column', ''), col, rel, lost
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The migration writes a new column and drops the old one at cleanup; it does not move a referenced key.',
+                  HINT = 'Drop those foreign keys first and add them to the new column after the switch, or change the column with ALTER TABLE.';
+    END IF;
+    SELECT string_agg(d.objid::regclass::text, ', ' ORDER BY d.objid) INTO lost
+      FROM pg_depend d JOIN pg_class q ON q.oid = d.objid AND q.relkind = 'S'
+     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+       AND d.refobjid = rel AND d.refobjsubid = attnum AND d.deptype = 'a';
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % column "%" of relation %: it owns sequence %',
+                replace(kind, '_column', ''), col, rel, lost
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The migration drops the old column at cleanup, and with it the sequences it owns.',
+                  HINT = 'Detach it first (ALTER SEQUENCE ... OWNED BY NONE) and attach it to the new column after the switch.';
+    END IF;
+    SELECT string_agg(x.what, ', ' ORDER BY x.what) INTO lost
+      FROM (SELECT format('%s constraint %I',
+                          CASE k.contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key'
+                                         WHEN 'u' THEN 'unique' ELSE 'exclusion' END, k.conname) AS what
+              FROM pg_constraint k
+             WHERE k.conrelid = rel AND k.contype IN ('c', 'f', 'u', 'x')
+               AND attnum = ANY (k.conkey)
+               AND NOT (k.contype = 'c' AND body ? 'check')
+               AND NOT (k.contype = 'f' AND body ? 'references')
+               AND NOT (k.contype IN ('u', 'x') AND body ? 'unique')
+            UNION ALL
+            SELECT format('unique index %I', ic.relname)
+              FROM pg_depend d
+              JOIN pg_index i ON i.indexrelid = d.objid
+              JOIN pg_class ic ON ic.oid = i.indexrelid
+             WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = rel AND d.refobjsubid = attnum
+               AND i.indisunique AND NOT body ? 'unique'
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
+                                                              AND k.conrelid = rel)) x;
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION '% would drop the % of column "%" of relation % at cleanup', what, lost, col, rel
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'alter_column gives the new column only the constraints its step names; the old column goes at cleanup with its own.',
+                  HINT = 'Name them in the step ("check", "references", "unique", over the new shape), or drop them first (ALTER TABLE ... DROP CONSTRAINT) if the new column should not have them.';
+    END IF;
+END
+$$;
+
+-- Pass 2 of _migration_start for one column shape c (from
+-- _migration_column_step): the user's up / down / default / check
+-- expressions analysed against the old or new shape (names and types in
+-- view order, from _migration_shape) into SQL with parameters, and the
+-- constraints the new column gets (NOT NULL, check, references, unique),
+-- named after the table.  Returns c with these added and the texts pass 1
+-- kept removed: the steward.migration_columns row (ord cord).
+CREATE OR REPLACE FUNCTION steward._migration_column_sql(mig text, rel regclass, c jsonb, cord integer,
+                                              old_names text[], old_types text[],
+                                              new_names text[], new_types text[],
+                                              user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    body jsonb := c->'body';
+    what text := c->>'what';
+    col text;
+    e record;
+BEGIN
+    IF c->>'kind' IN ('pair', 'added') THEN
+        IF body ? 'up' OR c->>'kind' = 'pair' THEN
+            e := steward._migration_expr(rel, coalesce(body->>'up', quote_ident(c->>'old_name')),
+                                         old_names, old_types, c->>'new_type',
+                                         'up expression of ' || what, user_path);
+            c := c || jsonb_build_object('up_sql', e.sql, 'up_params', e.params);
+        END IF;
+        IF body ? 'default' THEN
+            e := steward._migration_expr(rel, body->>'default', '{}', '{}', c->>'new_type',
+                                         'default of ' || what, user_path);
+            c := c || jsonb_build_object('default_sql', e.sql);
+        ELSIF c->>'kind' = 'pair' AND c->>'default_sql' IS NULL AND c->>'old_default' IS NOT NULL THEN
+            -- A type change keeps the column's default, for the new type.
+            BEGIN
+                e := steward._migration_expr(rel, c->>'old_default', '{}', '{}', c->>'new_type',
+                                             format('the default of column "%s" (%s)', c->>'old_name', what),
+                                             user_path);
+            EXCEPTION WHEN datatype_mismatch THEN
+                RAISE EXCEPTION '%', SQLERRM USING ERRCODE = 'datatype_mismatch',
+                    HINT = 'Give the step the new column''s "default" (or "default": "NULL" for none).';
+            END;
+            c := c || jsonb_build_object('default_sql', e.sql);
+        END IF;
+    END IF;
+    IF c->>'kind' = 'pair' OR (c->>'kind' = 'dropped' AND body ? 'down') THEN
+        e := steward._migration_expr(rel, coalesce(body->>'down', quote_ident(c->>'new_name')),
+                                     new_names, new_types, c->>'old_type',
+                                     'down expression of ' || what, user_path);
+        c := c || jsonb_build_object('down_sql', e.sql, 'down_params', e.params);
+    END IF;
+    IF c->>'kind' IN ('pair', 'added') THEN
+        col := c->>'new_name';
+        IF body ? 'not_null' AND jsonb_typeof(body->'not_null') <> 'boolean' THEN
+            RAISE EXCEPTION '"not_null" of % must be true or false', what
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        -- A changed column stays NOT NULL unless the step says otherwise.
+        IF body ? 'not_null' OR (c->>'old_not_null')::boolean THEN
+            IF coalesce((body->>'not_null')::boolean, true) THEN
+                c := c || jsonb_build_object('not_null', true,
+                             'not_null_name', steward._migration_free_name(rel, format('%s_%s_not_null', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
+            END IF;
+        END IF;
+        IF body ? 'check' THEN
+            e := steward._migration_expr(rel, body->>'check', new_names, new_types,
+                                         'boolean', 'check of ' || what, user_path);
+            c := c || jsonb_build_object('check_sql', e.sql, 'check_params', e.params,
+                                         'check_name', steward._migration_free_name(rel, format('%s_%s_check', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
+        END IF;
+        IF body ? 'references' THEN
+            c := c || steward._migration_references(rel, col, body->'references', what, user_path);
+        END IF;
+        IF body ? 'unique' THEN
+            c := c || steward._migration_unique(rel, col, body->'unique', what, new_names);
+        END IF;
+    END IF;
+    RETURN (c - 'body' - 'what' - 'old_not_null') || jsonb_build_object('migration', mig, 'relid', rel::oid,
+                                                                       'ord', cord);
+END
+$$;

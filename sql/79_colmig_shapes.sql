@@ -113,4 +113,23 @@ SELECT count(*) FROM chi;
 CREATE TABLE chu (id int PRIMARY KEY, code int UNIQUE);
 SELECT steward.migration_start('chu_m', '[{"alter_column": {"table": "chu", "column": "code", "type": "bigint", "unique": false}}]');
 SELECT steward.migration_rollback('chu_m');
+-- 6. The column's default is kept through a type change (before, the new
+-- column had none); one that does not fit the new type needs "default".
+CREATE TABLE dfl (id int PRIMARY KEY, qty int NOT NULL DEFAULT 1, tag text DEFAULT 'x') USING steward;
+INSERT INTO dfl (id) VALUES (1);
+SELECT steward.migration_start('dfl_m', '[{"alter_column": {"table": "dfl", "column": "qty", "type": "bigint"}}]');
+INSERT INTO dfl_m.dfl (id) VALUES (2);
+CALL steward.migration_backfill('dfl_m');
+SELECT bool_and(passed) FROM steward.migration_validate('dfl_m');
+SELECT steward.migration_complete('dfl_m');
+SELECT steward.migration_cleanup('dfl_m');
+INSERT INTO dfl (id) VALUES (3);
+SELECT id, qty, pg_typeof(qty) FROM dfl ORDER BY id;
+SELECT steward.migration_start('dfl_t', '[{"alter_column": {"table": "dfl", "column": "tag", "type": "int", "up": "length(tag)", "down": "tag::text"}}]');
+SELECT steward.migration_start('dfl_t', '[{"alter_column": {"table": "dfl", "column": "tag", "type": "int", "up": "length(tag)", "down": "tag::text", "default": "NULL"}}]');
+SELECT steward.migration_rollback('dfl_t');
+-- A column that owns a sequence would lose it at cleanup.
+CREATE TABLE sq (id int PRIMARY KEY, n serial);
+SELECT steward.migration_start('sq_m', '[{"alter_column": {"table": "sq", "column": "n", "type": "bigint"}}]');
+DROP TABLE dfl, sq;
 DROP TABLE ij, ij_child, ipar, ichild, many, many_c1, many_c2, many_g, pt, lj, lj_late, lj_later, chi, par, chu CASCADE;

@@ -79,6 +79,14 @@ SELECT at, count(*) FROM ua_app.aud GROUP BY at ORDER BY at;
 SELECT steward.migration_complete('ua_m');
 SELECT steward.migration_cleanup('ua_m');
 
+-- Rules on UPDATE would rewrite the backfill's UPDATEs: refused at start,
+-- accepted once disabled.
+CREATE RULE ua_log AS ON UPDATE TO ua DO ALSO INSERT INTO ua_app.aud VALUES (new.id, 'rule');
+SELECT steward.migration_start('ua_r', '[{"add_column": {"table": "ua", "column": "c", "type": "int", "up": "a"}}]');
+ALTER TABLE ua DISABLE RULE ua_log;
+SELECT steward.migration_start('ua_r', '[{"add_column": {"table": "ua", "column": "c", "type": "int", "up": "a"}}]');
+SELECT steward.migration_rollback('ua_r');
+
 -- 3. Foreign-key checks still run in the backfill: a new column's
 -- reference whose up gives a missing key fails the batch, as before.
 CREATE TABLE fkp (id int PRIMARY KEY);

@@ -560,7 +560,8 @@ $$;
 
 -- The checks of an alter_column step that writes a new column for column
 -- col (attnum) of rel: cleanup drops the old column and whatever depends
--- on it, so a key other tables reference cannot move (2BP01), and the
+-- on it, so a key other tables reference cannot move and a sequence it
+-- owns would go (2BP01), and the
 -- column's own check, foreign key, unique and exclusion constraints and
 -- unique indexes must be given to the new column by the step ("check",
 -- "references", "unique", including "unique": false) or dropped first by
@@ -585,6 +586,17 @@ BEGIN
             USING ERRCODE = 'dependent_objects_still_exist',
                   DETAIL = 'The migration writes a new column and drops the old one at cleanup; it does not move a referenced key.',
                   HINT = 'Drop those foreign keys first and add them to the new column after the switch, or change the column with ALTER TABLE.';
+    END IF;
+    SELECT string_agg(d.objid::regclass::text, ', ' ORDER BY d.objid) INTO lost
+      FROM pg_depend d JOIN pg_class q ON q.oid = d.objid AND q.relkind = 'S'
+     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+       AND d.refobjid = rel AND d.refobjsubid = attnum AND d.deptype = 'a';
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % column "%" of relation %: it owns sequence %',
+                replace(kind, '_column', ''), col, rel, lost
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The migration drops the old column at cleanup, and with it the sequences it owns.',
+                  HINT = 'Detach it first (ALTER SEQUENCE ... OWNED BY NONE) and attach it to the new column after the switch.';
     END IF;
     SELECT string_agg(x.what, ', ' ORDER BY x.what) INTO lost
       FROM (SELECT format('%s constraint %I',
@@ -860,6 +872,17 @@ BEGIN
         IF body ? 'default' THEN
             e := steward._migration_expr(rel, body->>'default', '{}', '{}', c->>'new_type',
                                          'default of ' || what, user_path);
+            c := c || jsonb_build_object('default_sql', e.sql);
+        ELSIF c->>'kind' = 'pair' AND c->>'default_sql' IS NULL AND c->>'old_default' IS NOT NULL THEN
+            -- A type change keeps the column's default, for the new type.
+            BEGIN
+                e := steward._migration_expr(rel, c->>'old_default', '{}', '{}', c->>'new_type',
+                                             format('the default of column "%s" (%s)', c->>'old_name', what),
+                                             user_path);
+            EXCEPTION WHEN datatype_mismatch THEN
+                RAISE EXCEPTION '%', SQLERRM USING ERRCODE = 'datatype_mismatch',
+                    HINT = 'Give the step the new column''s "default" (or "default": "NULL" for none).';
+            END;
             c := c || jsonb_build_object('default_sql', e.sql);
         END IF;
     END IF;
@@ -1243,6 +1266,16 @@ BEGIN
     IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
         RAISE EXCEPTION 'cannot migrate pg_steward''s own table %', rel
             USING ERRCODE = 'feature_not_supported';
+    END IF;
+    -- The backfill is an UPDATE of every row: users' triggers do not fire
+    -- for it (exec.c), but the rewriter would apply their rules.
+    SELECT string_agg(quote_ident(r.rulename), ', ' ORDER BY r.rulename) INTO other
+      FROM pg_rewrite r WHERE r.ev_class = rel AND r.ev_type = '2' AND r.ev_enabled <> 'D';
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot migrate relation %: it has rules on UPDATE (%)', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'The backfill updates every row in batches; a rule would rewrite those UPDATEs (run its actions for every batch, or replace them).',
+                  HINT = 'Drop the rules before the migration (a trigger does the same and does not fire for the backfill).';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = rel AND indisprimary) THEN
         RAISE EXCEPTION 'relation % has no primary key', rel
