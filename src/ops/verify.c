@@ -20,7 +20,10 @@
  *
  * The caller needs SELECT on the table, and no row security may hide rows
  * from it: the body reads every row as the owner, so counts, checksums and
- * key ranges would otherwise describe rows the caller cannot see.
+ * key ranges would otherwise describe rows the caller cannot see.  Nor
+ * from the owner (FORCE ROW LEVEL SECURITY): the body would describe the
+ * rows the policies show only, so such a table is refused (55000) whoever
+ * calls, and the body runs with row_security = off.
  *
  *-------------------------------------------------------------------------
  */
