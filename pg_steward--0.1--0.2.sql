@@ -10740,3 +10740,429 @@ BEGIN
                                                                        'ord', cord);
 END
 $$;
+
+-- colmig 3 (review8 #20): alter_column carries the column's one CHECK over it
+-- alone, its one simple foreign key and its one single-column UNIQUE
+-- constraint over to the new column; cleanup gives them their names back.
+
+-- The constraints of column col (colnum) of rel that an alter_column step
+-- writing a new column carries over to it when the step does not give
+-- its own, as keys to add to the step (body): "check", the column's one
+-- CHECK over it alone (and'ed with the step's "check", if any; not when the
+-- column is renamed: the text names it), "references", its one simple
+-- foreign key (one column, MATCH SIMPLE, ON UPDATE NO ACTION, not
+-- deferrable), "unique", its one single-column UNIQUE constraint (not
+-- deferrable, nulls distinct).  The new column's constraints are added NOT
+-- VALID and validated like the step's own; what cannot be carried is
+-- refused by _migration_column_kept.
+CREATE FUNCTION steward._migration_column_carried(rel regclass, col text, colnum smallint,
+                                                  newname text, body jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    carried jsonb := '{}';
+    k record;
+BEGIN
+    IF newname = col AND (SELECT count(*) FROM pg_constraint y
+                           WHERE y.conrelid = rel AND y.contype = 'c' AND colnum = ANY (y.conkey)) = 1 THEN
+        SELECT x.conname, pg_get_expr(x.conbin, x.conrelid) AS expr INTO k
+          FROM pg_constraint x
+         WHERE x.conrelid = rel AND x.contype = 'c' AND x.conkey = ARRAY[colnum];
+        IF k.expr IS NOT NULL THEN
+            carried := jsonb_build_object('carried_check', k.conname, 'check',
+                CASE WHEN body ? 'check' THEN format('%s AND (%s)', k.expr, body->>'check') ELSE k.expr END);
+        END IF;
+    END IF;
+    IF NOT body ? 'references' AND (SELECT count(*) FROM pg_constraint y
+                                     WHERE y.conrelid = rel AND y.contype = 'f' AND colnum = ANY (y.conkey)) = 1 THEN
+        SELECT x.confrelid::regclass::text AS tbl, a.attname::text AS refcol,
+               CASE x.confdeltype WHEN 'a' THEN 'no action' WHEN 'r' THEN 'restrict' WHEN 'c' THEN 'cascade'
+                                  WHEN 'n' THEN 'set null' ELSE 'set default' END AS on_delete
+          INTO k
+          FROM pg_constraint x JOIN pg_attribute a ON a.attrelid = x.confrelid AND a.attnum = x.confkey[1]
+         WHERE x.conrelid = rel AND x.contype = 'f' AND x.conkey = ARRAY[colnum]
+           AND x.confupdtype = 'a' AND x.confmatchtype = 's' AND NOT x.condeferrable
+           AND x.confdelsetcols IS NULL;
+        IF k.tbl IS NOT NULL THEN
+            carried := carried || jsonb_build_object('references', jsonb_build_object(
+                'table', k.tbl, 'column', k.refcol, 'on_delete', k.on_delete));
+        END IF;
+    END IF;
+    IF NOT body ? 'unique'
+       AND (SELECT count(*) FROM pg_constraint y
+             WHERE y.conrelid = rel AND y.contype IN ('u', 'x') AND colnum = ANY (y.conkey)) = 1
+       AND EXISTS (SELECT 1 FROM pg_constraint x JOIN pg_index i ON i.indexrelid = x.conindid
+                    WHERE x.conrelid = rel AND x.contype = 'u' AND x.conkey = ARRAY[colnum]
+                      AND NOT x.condeferrable AND NOT i.indnullsnotdistinct) THEN
+        carried := carried || '{"unique": true}';
+    END IF;
+    RETURN carried;
+END
+$$;
+
+-- After cleanup dropped the old columns: a constraint the migration gave a
+-- changed column under a numbered name (steward._migration_free_name:
+-- the old column had one of that name) takes the plain name back, so the
+-- application sees the names it knew (in unique_violation errors, say).
+CREATE FUNCTION steward._migration_settle_names(mig text, t steward.migration_tables)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n record;
+BEGIN
+    FOR n IN SELECT x.name, left(x.base, 63) AS base
+               FROM steward.migration_columns c,
+                    LATERAL (VALUES (c.fk_name, format('%s_%s_fkey', t.relname, c.new_name)),
+                                    (c.check_name, format('%s_%s_check', t.relname, c.new_name)),
+                                    (c.unique_name, format('%s_%s_%s', t.relname, c.new_name,
+                                                           CASE WHEN c.unique_method = 'steward_hash'
+                                                                THEN 'excl' ELSE 'key' END))) x(name, base)
+              WHERE c.migration = mig AND c.relid = t.relid AND c.kind = 'pair' AND x.name IS NOT NULL LOOP
+        CONTINUE WHEN n.name = n.base
+            OR NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = t.relid AND k.conname = n.name)
+            OR steward._migration_free_name(t.relid, n.base) <> n.base;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I',
+                                                        t.relid, n.name, n.base));
+    END LOOP;
+END
+$$;
+
+-- The checks of an alter_column step that writes a new column for column
+-- col (attnum) of rel: cleanup drops the old column and whatever depends
+-- on it, so a key other tables reference cannot move and a sequence it
+-- owns would go (2BP01), and the column's own check, foreign key, unique
+-- and exclusion constraints and unique indexes must be given to the new
+-- column by the step (body: the user's "check", "references", "unique",
+-- including "unique": false, and what _migration_column_carried carries)
+-- or dropped first by the owner (2BP01 naming them): never dropped
+-- silently.
+CREATE OR REPLACE FUNCTION steward._migration_column_kept(rel regclass, col text, attnum smallint, kind text,
+                                               body jsonb, what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    lost text;
+BEGIN
+    SELECT string_agg(format('foreign key %I of %s', k.conname, k.conrelid::regclass), ', '
+                      ORDER BY k.conname)
+      INTO lost
+      FROM pg_constraint k
+     WHERE k.contype = 'f' AND k.confrelid = rel AND attnum = ANY (k.confkey);
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % column "%" of relation %: it is referenced by %',
+                replace(kind, '_column', ''), col, rel, lost
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The migration writes a new column and drops the old one at cleanup; it does not move a referenced key.',
+                  HINT = 'Drop those foreign keys first and add them to the new column after the switch, or change the column with ALTER TABLE.';
+    END IF;
+    SELECT string_agg(d.objid::regclass::text, ', ' ORDER BY d.objid) INTO lost
+      FROM pg_depend d JOIN pg_class q ON q.oid = d.objid AND q.relkind = 'S'
+     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+       AND d.refobjid = rel AND d.refobjsubid = attnum AND d.deptype = 'a';
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % column "%" of relation %: it owns sequence %',
+                replace(kind, '_column', ''), col, rel, lost
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The migration drops the old column at cleanup, and with it the sequences it owns.',
+                  HINT = 'Detach it first (ALTER SEQUENCE ... OWNED BY NONE) and attach it to the new column after the switch.';
+    END IF;
+    SELECT string_agg(x.what, ', ' ORDER BY x.what) INTO lost
+      FROM (SELECT format('%s constraint %I',
+                          CASE k.contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key'
+                                         WHEN 'u' THEN 'unique' ELSE 'exclusion' END, k.conname) AS what
+              FROM pg_constraint k
+             WHERE k.conrelid = rel AND k.contype IN ('c', 'f', 'u', 'x')
+               AND attnum = ANY (k.conkey)
+               AND NOT (k.contype = 'c' AND body ? 'check')
+               AND NOT (k.contype = 'f' AND body ? 'references')
+               AND NOT (k.contype IN ('u', 'x') AND body ? 'unique')
+            UNION ALL
+            SELECT format('unique index %I', ic.relname)
+              FROM pg_depend d
+              JOIN pg_index i ON i.indexrelid = d.objid
+              JOIN pg_class ic ON ic.oid = i.indexrelid
+             WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = rel AND d.refobjsubid = attnum
+               AND i.indisunique AND NOT body ? 'unique'
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
+                                                              AND k.conrelid = rel)) x;
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION '% would drop the % of column "%" of relation % at cleanup', what, lost, col, rel
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The new column gets the constraints its step names, the column''s one CHECK over it alone, its one simple foreign key and its one single-column UNIQUE constraint; the old column goes at cleanup with the others.',
+                  HINT = 'Name them in the step ("check", "references", "unique", over the new shape), or drop them first (ALTER TABLE ... DROP CONSTRAINT) if the new column should not have them.';
+    END IF;
+END
+$$;
+
+-- One column step (add_column, alter_column, drop_column) as its shape:
+-- the kind of object {'step', 'kind', ...} pass 1 of _migration_start
+-- collects: 'added', 'dropped', 'pair' (a new column beside the old one,
+-- values copied both ways) or 'renamed'.  Refuses steps on columns that
+-- cannot be migrated (22023, 42701, 42703, 42939, 0A000); NOT NULL,
+-- defaults and the user's expressions are analysed later, in pass 2.
+CREATE OR REPLACE FUNCTION steward._migration_column_step(rel regclass, kind text, body jsonb,
+                                               stepno integer, what text, user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col text := body->>'column';
+    att record;
+    newname text;
+    typ text;
+    carried jsonb;
+BEGIN
+    IF col LIKE '\_steward\_%' THEN
+        RAISE EXCEPTION 'column names starting with "_steward_" are reserved (%)', what
+            USING ERRCODE = 'reserved_name';
+    END IF;
+    SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS typ, a.attnotnull,
+           a.atthasdef, pg_get_expr(d.adbin, d.adrelid) AS def, a.attidentity, a.attgenerated,
+           EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = rel AND i.indisprimary
+                                              AND a.attnum = ANY (i.indkey)) AS in_pk,
+           EXISTS (SELECT 1 FROM steward.column_rules cr
+                    WHERE cr.relid = rel AND cr.attname = a.attname) AS ruled
+      INTO att
+      FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+     WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+
+    IF kind = 'add_column' THEN
+        IF att.attnum IS NOT NULL THEN
+            RAISE EXCEPTION 'column "%" of relation % already exists (%)', col, rel, what
+                USING ERRCODE = 'duplicate_column';
+        END IF;
+        typ := steward._migration_type(body->>'type', user_path);
+        RETURN jsonb_build_object('kind', 'added', 'step', stepno, 'new_name', col,
+                                  'expand_new', col, 'switched_new', col, 'new_type', typ);
+    END IF;
+    IF att.attnum IS NULL THEN
+        RAISE EXCEPTION 'column "%" of relation % does not exist (%)', col, rel, what
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF att.in_pk OR att.attidentity <> '' OR att.attgenerated <> '' THEN
+        RAISE EXCEPTION 'cannot % column "%" of relation %: it is %', replace(kind, '_column', ''),
+                col, rel, CASE WHEN att.in_pk THEN 'part of the primary key'
+                               WHEN att.attidentity <> '' THEN 'an identity column'
+                               ELSE 'a generated column' END
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Migrations backfill by primary key and copy values between columns.';
+    END IF;
+    IF kind = 'drop_column' THEN
+        IF att.attnotnull AND NOT att.atthasdef AND NOT body ? 'down' THEN
+            RAISE EXCEPTION 'column "%" of relation % is NOT NULL without a default: % needs "down"',
+                    col, rel, what
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Rows written in the new shape do not have the column; down gives it a value.';
+        END IF;
+        RETURN jsonb_build_object('kind', 'dropped', 'step', stepno, 'old_name', col,
+                                  'expand_old', col, 'old_type', att.typ,
+                                  'switched_old', left('_steward_old_' || col, 63));
+    END IF;
+    IF NOT (body ?| ARRAY['name', 'type', 'not_null', 'check', 'references', 'unique', 'default']) THEN
+        RAISE EXCEPTION '% changes nothing', what
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'alter_column takes name, type (with up and down), not_null, check, references, unique, default.';
+    END IF;
+    newname := coalesce(body->>'name', col);
+    IF newname <> col AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel
+                                     AND a.attname = newname AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'column "%" of relation % already exists (%)', newname, rel, what
+            USING ERRCODE = 'duplicate_column';
+    END IF;
+    IF NOT (body ?| ARRAY['type', 'not_null', 'check', 'references', 'unique', 'default', 'up', 'down']) THEN
+        RETURN jsonb_build_object('kind', 'renamed', 'step', stepno, 'old_name', col,
+                                  'new_name', newname, 'expand_old', col, 'expand_new', col,
+                                  'switched_old', newname, 'switched_new', newname,
+                                  'old_type', att.typ, 'new_type', att.typ);
+    END IF;
+    IF att.ruled AND body ? 'type' THEN
+        RAISE EXCEPTION 'cannot change the type of column "%" of relation %: pg_steward enforces a rule on it',
+                col, rel
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Remove the rule first (steward.untrack or steward.detach_state_machine).';
+    END IF;
+    carried := steward._migration_column_carried(rel, col, att.attnum, newname, body);
+    PERFORM steward._migration_column_kept(rel, col, att.attnum, kind, body || carried, what);
+    typ := CASE WHEN body ? 'type' THEN steward._migration_type(body->>'type', user_path)
+                ELSE att.typ END;
+    RETURN jsonb_build_object(
+        'kind', 'pair', 'step', stepno, 'old_name', col, 'new_name', newname,
+        'expand_old', col,
+        'expand_new', CASE WHEN newname <> col THEN newname
+                           ELSE left('_steward_new_' || col, 63) END,
+        'switched_old', left('_steward_old_' || col, 63), 'switched_new', newname,
+        'old_type', att.typ, 'new_type', typ, 'old_default', att.def,
+        'old_not_null', att.attnotnull,
+        'default_sql', CASE WHEN NOT body ? 'type' AND NOT body ? 'default'
+                            THEN att.def END,
+        'carried', carried);
+END
+$$;
+
+-- A column step (add_column, alter_column, drop_column) of pass 1 of
+-- _migration_start, checked against the other steps on its table (cols,
+-- the column shapes collected so far) and the table's free column names:
+-- a column changed by one step only, no two new columns of one name, and
+-- the columns the migration adds beside the old ones free.  Returns the
+-- column's shape (_migration_column_step) with the step's body and
+-- description kept for pass 2.  Raises 22023 or 42701.
+CREATE OR REPLACE FUNCTION steward._migration_column_plan(rel regclass, kind text, body jsonb,
+                                               stepno integer, what text, cols jsonb,
+                                               user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c jsonb;
+BEGIN
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(cols) x
+                WHERE x->>'old_name' = body->>'column' OR x->>'new_name' = body->>'column') THEN
+        RAISE EXCEPTION 'column "%" of relation % is changed by more than one step (%)', body->>'column', rel, what
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give all changes of a column in one alter_column step.';
+    END IF;
+    c := steward._migration_column_step(rel, kind, body, stepno, what, user_path);
+    IF c->>'new_name' IS NOT NULL AND EXISTS (SELECT 1 FROM jsonb_array_elements(cols) x
+                                               WHERE x->>'new_name' = c->>'new_name') THEN
+        RAISE EXCEPTION 'two steps give relation % a column "%" (%)', rel, c->>'new_name', what
+            USING ERRCODE = 'duplicate_column';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel AND NOT a.attisdropped
+                  AND a.attname IN (c->>'expand_new', c->>'switched_old')
+                  AND a.attname IS DISTINCT FROM c->>'old_name') THEN
+        RAISE EXCEPTION 'relation % already has a column the migration needs (%)', rel, what
+            USING ERRCODE = 'duplicate_column',
+                  DETAIL = format('Columns %s and %s must be free.', c->>'expand_new', c->>'switched_old');
+    END IF;
+    -- Keep the step's user texts until pass 2 analyses them.
+    RETURN (c - 'carried') || jsonb_build_object('body', body || coalesce(c->'carried', '{}'),
+                                                 'what', what);
+END
+$$;
+
+-- Pass 2 of _migration_start for one column shape c (from
+-- _migration_column_step): the user's up / down / default / check
+-- expressions analysed against the old or new shape (names and types in
+-- view order, from _migration_shape) into SQL with parameters, and the
+-- constraints the new column gets (NOT NULL, check, references, unique),
+-- named after the table.  Returns c with these added and the texts pass 1
+-- kept removed: the steward.migration_columns row (ord cord).
+CREATE OR REPLACE FUNCTION steward._migration_column_sql(mig text, rel regclass, c jsonb, cord integer,
+                                              old_names text[], old_types text[],
+                                              new_names text[], new_types text[],
+                                              user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    body jsonb := c->'body';
+    what text := c->>'what';
+    col text;
+    e record;
+BEGIN
+    IF c->>'kind' IN ('pair', 'added') THEN
+        IF body ? 'up' OR c->>'kind' = 'pair' THEN
+            e := steward._migration_expr(rel, coalesce(body->>'up', quote_ident(c->>'old_name')),
+                                         old_names, old_types, c->>'new_type',
+                                         'up expression of ' || what, user_path);
+            c := c || jsonb_build_object('up_sql', e.sql, 'up_params', e.params);
+        END IF;
+        IF body ? 'default' THEN
+            e := steward._migration_expr(rel, body->>'default', '{}', '{}', c->>'new_type',
+                                         'default of ' || what, user_path);
+            c := c || jsonb_build_object('default_sql', e.sql);
+        ELSIF c->>'kind' = 'pair' AND c->>'default_sql' IS NULL AND c->>'old_default' IS NOT NULL THEN
+            -- A type change keeps the column's default, for the new type.
+            BEGIN
+                e := steward._migration_expr(rel, c->>'old_default', '{}', '{}', c->>'new_type',
+                                             format('the default of column "%s" (%s)', c->>'old_name', what),
+                                             user_path);
+            EXCEPTION WHEN datatype_mismatch THEN
+                RAISE EXCEPTION '%', SQLERRM USING ERRCODE = 'datatype_mismatch',
+                    HINT = 'Give the step the new column''s "default" (or "default": "NULL" for none).';
+            END;
+            c := c || jsonb_build_object('default_sql', e.sql);
+        END IF;
+    END IF;
+    IF c->>'kind' = 'pair' OR (c->>'kind' = 'dropped' AND body ? 'down') THEN
+        e := steward._migration_expr(rel, coalesce(body->>'down', quote_ident(c->>'new_name')),
+                                     new_names, new_types, c->>'old_type',
+                                     'down expression of ' || what, user_path);
+        c := c || jsonb_build_object('down_sql', e.sql, 'down_params', e.params);
+    END IF;
+    IF c->>'kind' IN ('pair', 'added') THEN
+        col := c->>'new_name';
+        IF body ? 'not_null' AND jsonb_typeof(body->'not_null') <> 'boolean' THEN
+            RAISE EXCEPTION '"not_null" of % must be true or false', what
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        -- A changed column stays NOT NULL unless the step says otherwise.
+        IF body ? 'not_null' OR (c->>'old_not_null')::boolean THEN
+            IF coalesce((body->>'not_null')::boolean, true) THEN
+                c := c || jsonb_build_object('not_null', true,
+                             'not_null_name', steward._migration_free_name(rel, format('%s_%s_not_null', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
+            END IF;
+        END IF;
+        IF body ? 'check' THEN
+            BEGIN
+                e := steward._migration_expr(rel, body->>'check', new_names, new_types,
+                                             'boolean', 'check of ' || what, user_path);
+            EXCEPTION WHEN OTHERS THEN
+                IF NOT body ? 'carried_check' THEN
+                    RAISE;
+                END IF;
+                RAISE EXCEPTION 'check constraint % of column "%" does not fit the new column (%): %',
+                        body->>'carried_check', c->>'old_name', what, SQLERRM
+                    USING ERRCODE = 'dependent_objects_still_exist',
+                          HINT = 'Give the step a "check" over the new shape, or drop the constraint first (ALTER TABLE ... DROP CONSTRAINT).';
+            END;
+            c := c || jsonb_build_object('check_sql', e.sql, 'check_params', e.params,
+                                         'check_name', steward._migration_free_name(rel, format('%s_%s_check', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
+        END IF;
+        IF body ? 'references' THEN
+            c := c || steward._migration_references(rel, col, body->'references', what, user_path);
+        END IF;
+        IF body ? 'unique' THEN
+            c := c || steward._migration_unique(rel, col, body->'unique', what, new_names);
+        END IF;
+    END IF;
+    RETURN (c - 'body' - 'what' - 'old_not_null') || jsonb_build_object('migration', mig, 'relid', rel::oid,
+                                                                       'ord', cord);
+END
+$$;
+
+-- Contract (inside migration_cleanup): the old shape goes.
+CREATE OR REPLACE FUNCTION steward._migration_contract(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    c steward.migration_columns;
+BEGIN
+    PERFORM steward._migration_require_alone(mig, 'clean up');
+    PERFORM steward._migration_drop_views(mig);
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_exec(t.relid, format('DROP TRIGGER zz_steward_migration ON %s', t.relid));
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid AND x.kind IN ('pair', 'dropped')
+                  ORDER BY x.ord LOOP
+            PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN %I',
+                                                            t.relid, c.switched_old));
+        END LOOP;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN _steward_side', t.relid));
+        PERFORM steward._migration_settle_names(mig, t);
+    END LOOP;
+END
+$$;

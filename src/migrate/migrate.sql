@@ -558,14 +558,72 @@ BEGIN
 END
 $$;
 
+-- The constraints of column col (colnum) of rel that an alter_column step
+-- writing a new column carries over to it when the step does not give
+-- its own, as keys to add to the step (body): "check", the column's one
+-- CHECK over it alone (and'ed with the step's "check", if any; not when the
+-- column is renamed: the text names it), "references", its one simple
+-- foreign key (one column, MATCH SIMPLE, ON UPDATE NO ACTION, not
+-- deferrable), "unique", its one single-column UNIQUE constraint (not
+-- deferrable, nulls distinct).  The new column's constraints are added NOT
+-- VALID and validated like the step's own; what cannot be carried is
+-- refused by _migration_column_kept.
+CREATE FUNCTION steward._migration_column_carried(rel regclass, col text, colnum smallint,
+                                                  newname text, body jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    carried jsonb := '{}';
+    k record;
+BEGIN
+    IF newname = col AND (SELECT count(*) FROM pg_constraint y
+                           WHERE y.conrelid = rel AND y.contype = 'c' AND colnum = ANY (y.conkey)) = 1 THEN
+        SELECT x.conname, pg_get_expr(x.conbin, x.conrelid) AS expr INTO k
+          FROM pg_constraint x
+         WHERE x.conrelid = rel AND x.contype = 'c' AND x.conkey = ARRAY[colnum];
+        IF k.expr IS NOT NULL THEN
+            carried := jsonb_build_object('carried_check', k.conname, 'check',
+                CASE WHEN body ? 'check' THEN format('%s AND (%s)', k.expr, body->>'check') ELSE k.expr END);
+        END IF;
+    END IF;
+    IF NOT body ? 'references' AND (SELECT count(*) FROM pg_constraint y
+                                     WHERE y.conrelid = rel AND y.contype = 'f' AND colnum = ANY (y.conkey)) = 1 THEN
+        SELECT x.confrelid::regclass::text AS tbl, a.attname::text AS refcol,
+               CASE x.confdeltype WHEN 'a' THEN 'no action' WHEN 'r' THEN 'restrict' WHEN 'c' THEN 'cascade'
+                                  WHEN 'n' THEN 'set null' ELSE 'set default' END AS on_delete
+          INTO k
+          FROM pg_constraint x JOIN pg_attribute a ON a.attrelid = x.confrelid AND a.attnum = x.confkey[1]
+         WHERE x.conrelid = rel AND x.contype = 'f' AND x.conkey = ARRAY[colnum]
+           AND x.confupdtype = 'a' AND x.confmatchtype = 's' AND NOT x.condeferrable
+           AND x.confdelsetcols IS NULL;
+        IF k.tbl IS NOT NULL THEN
+            carried := carried || jsonb_build_object('references', jsonb_build_object(
+                'table', k.tbl, 'column', k.refcol, 'on_delete', k.on_delete));
+        END IF;
+    END IF;
+    IF NOT body ? 'unique'
+       AND (SELECT count(*) FROM pg_constraint y
+             WHERE y.conrelid = rel AND y.contype IN ('u', 'x') AND colnum = ANY (y.conkey)) = 1
+       AND EXISTS (SELECT 1 FROM pg_constraint x JOIN pg_index i ON i.indexrelid = x.conindid
+                    WHERE x.conrelid = rel AND x.contype = 'u' AND x.conkey = ARRAY[colnum]
+                      AND NOT x.condeferrable AND NOT i.indnullsnotdistinct) THEN
+        carried := carried || '{"unique": true}';
+    END IF;
+    RETURN carried;
+END
+$$;
+
 -- The checks of an alter_column step that writes a new column for column
 -- col (attnum) of rel: cleanup drops the old column and whatever depends
 -- on it, so a key other tables reference cannot move and a sequence it
--- owns would go (2BP01), and the
--- column's own check, foreign key, unique and exclusion constraints and
--- unique indexes must be given to the new column by the step ("check",
--- "references", "unique", including "unique": false) or dropped first by
--- the owner (2BP01 naming them): never dropped silently.
+-- owns would go (2BP01), and the column's own check, foreign key, unique
+-- and exclusion constraints and unique indexes must be given to the new
+-- column by the step (body: the user's "check", "references", "unique",
+-- including "unique": false, and what _migration_column_carried carries)
+-- or dropped first by the owner (2BP01 naming them): never dropped
+-- silently.
 CREATE FUNCTION steward._migration_column_kept(rel regclass, col text, attnum smallint, kind text,
                                                body jsonb, what text)
 RETURNS void
@@ -621,7 +679,7 @@ BEGIN
     IF lost IS NOT NULL THEN
         RAISE EXCEPTION '% would drop the % of column "%" of relation % at cleanup', what, lost, col, rel
             USING ERRCODE = 'dependent_objects_still_exist',
-                  DETAIL = 'alter_column gives the new column only the constraints its step names; the old column goes at cleanup with its own.',
+                  DETAIL = 'The new column gets the constraints its step names, the column''s one CHECK over it alone, its one simple foreign key and its one single-column UNIQUE constraint; the old column goes at cleanup with the others.',
                   HINT = 'Name them in the step ("check", "references", "unique", over the new shape), or drop them first (ALTER TABLE ... DROP CONSTRAINT) if the new column should not have them.';
     END IF;
 END
@@ -644,6 +702,7 @@ DECLARE
     att record;
     newname text;
     typ text;
+    carried jsonb;
 BEGIN
     IF col LIKE '\_steward\_%' THEN
         RAISE EXCEPTION 'column names starting with "_steward_" are reserved (%)', what
@@ -714,7 +773,8 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'Remove the rule first (steward.untrack or steward.detach_state_machine).';
     END IF;
-    PERFORM steward._migration_column_kept(rel, col, att.attnum, kind, body, what);
+    carried := steward._migration_column_carried(rel, col, att.attnum, newname, body);
+    PERFORM steward._migration_column_kept(rel, col, att.attnum, kind, body || carried, what);
     typ := CASE WHEN body ? 'type' THEN steward._migration_type(body->>'type', user_path)
                 ELSE att.typ END;
     RETURN jsonb_build_object(
@@ -726,7 +786,8 @@ BEGIN
         'old_type', att.typ, 'new_type', typ, 'old_default', att.def,
         'old_not_null', att.attnotnull,
         'default_sql', CASE WHEN NOT body ? 'type' AND NOT body ? 'default'
-                            THEN att.def END);
+                            THEN att.def END,
+        'carried', carried);
 END
 $$;
 
@@ -906,8 +967,18 @@ BEGIN
             END IF;
         END IF;
         IF body ? 'check' THEN
-            e := steward._migration_expr(rel, body->>'check', new_names, new_types,
-                                         'boolean', 'check of ' || what, user_path);
+            BEGIN
+                e := steward._migration_expr(rel, body->>'check', new_names, new_types,
+                                             'boolean', 'check of ' || what, user_path);
+            EXCEPTION WHEN OTHERS THEN
+                IF NOT body ? 'carried_check' THEN
+                    RAISE;
+                END IF;
+                RAISE EXCEPTION 'check constraint % of column "%" does not fit the new column (%): %',
+                        body->>'carried_check', c->>'old_name', what, SQLERRM
+                    USING ERRCODE = 'dependent_objects_still_exist',
+                          HINT = 'Give the step a "check" over the new shape, or drop the constraint first (ALTER TABLE ... DROP CONSTRAINT).';
+            END;
             c := c || jsonb_build_object('check_sql', e.sql, 'check_params', e.params,
                                          'check_name', steward._migration_free_name(rel, format('%s_%s_check', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
         END IF;
@@ -960,7 +1031,8 @@ BEGIN
                   DETAIL = format('Columns %s and %s must be free.', c->>'expand_new', c->>'switched_old');
     END IF;
     -- Keep the step's user texts until pass 2 analyses them.
-    RETURN c || jsonb_build_object('body', body, 'what', what);
+    RETURN (c - 'carried') || jsonb_build_object('body', body || coalesce(c->'carried', '{}'),
+                                                 'what', what);
 END
 $$;
 
@@ -2180,6 +2252,35 @@ BEGIN
 END
 $$;
 
+-- After cleanup dropped the old columns: a constraint the migration gave a
+-- changed column under a numbered name (steward._migration_free_name:
+-- the old column had one of that name) takes the plain name back, so the
+-- application sees the names it knew (in unique_violation errors, say).
+CREATE FUNCTION steward._migration_settle_names(mig text, t steward.migration_tables)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n record;
+BEGIN
+    FOR n IN SELECT x.name, left(x.base, 63) AS base
+               FROM steward.migration_columns c,
+                    LATERAL (VALUES (c.fk_name, format('%s_%s_fkey', t.relname, c.new_name)),
+                                    (c.check_name, format('%s_%s_check', t.relname, c.new_name)),
+                                    (c.unique_name, format('%s_%s_%s', t.relname, c.new_name,
+                                                           CASE WHEN c.unique_method = 'steward_hash'
+                                                                THEN 'excl' ELSE 'key' END))) x(name, base)
+              WHERE c.migration = mig AND c.relid = t.relid AND c.kind = 'pair' AND x.name IS NOT NULL LOOP
+        CONTINUE WHEN n.name = n.base
+            OR NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = t.relid AND k.conname = n.name)
+            OR steward._migration_free_name(t.relid, n.base) <> n.base;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I',
+                                                        t.relid, n.name, n.base));
+    END LOOP;
+END
+$$;
+
 -- Contract (inside migration_cleanup): the old shape goes.
 CREATE FUNCTION steward._migration_contract(mig text, arg jsonb)
 RETURNS void
@@ -2201,6 +2302,7 @@ BEGIN
                                                             t.relid, c.switched_old));
         END LOOP;
         PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN _steward_side', t.relid));
+        PERFORM steward._migration_settle_names(mig, t);
     END LOOP;
 END
 $$;
