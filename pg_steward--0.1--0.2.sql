@@ -11166,3 +11166,132 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- relayout-parts 3 (review8 #2): migration_validate of a relayout fails while the rules,
+-- state checks or retention of the two layouts differ.
+CREATE FUNCTION steward._relayout_rules_diff(old_rel regclass, new_rel regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT string_agg(format('%s only on %s', y.what, y.rel), '; ' ORDER BY y.rel, y.what)
+      FROM (SELECT x.what, min(x.rel) AS rel
+              FROM (SELECT format('%s rule on column "%s"%s', cr.kind, cr.attname,
+                                  coalesce(format(' (machine %s%s)', cr.machine,
+                                                  coalesce(', changed_at ' || cr.changed_at, '')), '')) AS what,
+                           cr.relid::text AS rel
+                      FROM steward.column_rules cr WHERE cr.relid IN (old_rel, new_rel)
+                    UNION ALL
+                    SELECT format('state check for state "%s" (%s)', c.state, c.check_sql), c.relid::text
+                      FROM steward.state_checks c WHERE c.relid IN (old_rel, new_rel)
+                    UNION ALL
+                    SELECT format('retention %s', x.retention), x.relid::text
+                      FROM steward.table_retention x WHERE x.relid IN (old_rel, new_rel)) x
+             GROUP BY x.what HAVING count(*) = 1) y
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_validate(mig text, r steward.migration_runs)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    results jsonb := '[]';
+    res text[];
+    d record;
+    limit_share double precision := current_setting('steward.relayout_max_partition_share')::double precision;
+    worst record;
+    total_writes bigint;
+    hot text;
+    con record;
+    ok boolean;
+    msg text;
+BEGIN
+    IF steward._relayout_step(r.steps) IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- One or two partitions cannot be balanced below half: left at its
+    -- default, the limit is at least twice a fair share (2/N), so only a
+    -- real skew fails.  A value the user set is taken as it is.
+    IF (SELECT source FROM pg_settings WHERE name = 'steward.relayout_max_partition_share') = 'default' THEN
+        limit_share := greatest(limit_share,
+                                least(1.0, 2.0 / greatest(1, (SELECT count(*) FROM steward._relayout_distribution(mig)))));
+    END IF;
+    res := steward._migration_exec(t.old_rel, steward._relayout_compare_sql(mig));
+    results := results || jsonb_build_object('check', format('backfill %s', t.new_rel),
+        'passed', res[3]::bigint = 0,
+        'detail', CASE WHEN res[3]::bigint = 0 THEN format('every row of %s is in %s', t.old_rel, t.new_rel)
+                       ELSE format('%s rows of %s are not in %s yet: CALL steward.migration_backfill(%L)',
+                                   res[3], t.old_rel, t.new_rel, mig) END);
+    results := results || jsonb_build_object('check', format('rows %s', t.new_rel),
+        'passed', res[1] = res[2] AND res[4]::bigint = 0,
+        'detail', format('%s rows in %s, %s in %s, %s only in %s', res[1], t.old_rel, res[2], t.new_rel,
+                         res[4], t.new_rel));
+    results := results || jsonb_build_object('check', format('values %s', t.new_rel),
+        'passed', res[5]::bigint = 0,
+        'detail', format('%s rows with the same key differ', res[5]));
+    results := results || jsonb_build_object('check', format('checksums %s', t.new_rel),
+        'passed', res[7]::bigint = 0,
+        'detail', CASE WHEN res[7]::bigint = 0
+                       THEN format('%s key ranges: counts and checksums of both layouts agree', res[6])
+                       ELSE format('%s of %s key ranges disagree (%s)', res[7], res[6], res[8]) END);
+
+    -- pg_steward's rules, state checks and retention: start copied them to
+    -- the new layout; one changed on one layout since would be lost by the
+    -- cleanup or by a rollback.
+    msg := steward._relayout_rules_diff(t.old_rel, t.new_rel);
+    results := results || jsonb_build_object('check', format('rules %s', t.new_rel),
+        'passed', msg IS NULL,
+        'detail', coalesce(msg || ': set it on both layouts, or remove it from both',
+                           'both layouts have the same rules, state checks and retention'));
+
+    -- Distribution over the new partitions: the hot-shard check.
+    SELECT sum(x.writes) INTO total_writes FROM steward._relayout_distribution(mig) x;
+    FOR d IN SELECT * FROM steward._relayout_distribution(mig) LOOP
+        ok := coalesce(d.row_share, 0) <= limit_share
+              AND (total_writes < 100 OR coalesce(d.write_share, 0) <= limit_share);
+        results := results || jsonb_build_object('check', format('partition %s', d.partition),
+            'passed', ok,
+            'detail', format('%s rows (%s%%), %s writes (%s/s, %s%%)', d.rows,
+                             round(coalesce(d.row_share, 0)::numeric * 100, 1), d.writes,
+                             round(d.writes_per_sec::numeric, 1),
+                             round(coalesce(d.write_share, 0)::numeric * 100, 1)));
+    END LOOP;
+    SELECT x.partition, greatest(coalesce(x.row_share, 0),
+                                 CASE WHEN total_writes >= 100 THEN coalesce(x.write_share, 0) ELSE 0 END) AS share
+      INTO worst FROM steward._relayout_distribution(mig) x ORDER BY 2 DESC LIMIT 1;
+    SELECT string_agg(format('%s (%s updates, at least %s certain)', h.key_text, h.updates,
+                             h.updates - h.error_bound), ', ' ORDER BY h.updates DESC) INTO hot
+      FROM (SELECT * FROM steward.hot_rows h WHERE h.relid IN (t.old_rel, t.new_rel)
+                OR h.relid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = t.new_rel)
+             ORDER BY h.updates DESC LIMIT 5) h;
+    msg := format('largest partition %s takes %s%% of rows or writes (limit steward.relayout_max_partition_share = %s%%)',
+                  worst.partition, round(coalesce(worst.share, 0)::numeric * 100, 1),
+                  round(limit_share::numeric * 100, 1))
+           || coalesce('; hottest keys: ' || hot, '');
+    results := results || jsonb_build_object('check', format('distribution %s', t.new_rel),
+        'passed', coalesce(worst.share, 0) <= limit_share, 'detail', msg);
+
+    -- After the cutover: foreign keys moved to the new layout (NOT VALID)
+    -- are validated (SHARE UPDATE EXCLUSIVE on the referencing table).
+    IF r.phase = 'switched' THEN
+        FOR con IN SELECT x.conrelid::regclass AS rel, x.conname FROM pg_constraint x
+                    WHERE x.confrelid = t.new_rel AND x.contype = 'f' AND x.conparentid = 0
+                    ORDER BY 1, 2 LOOP
+            BEGIN
+                PERFORM steward._migration_locked(mig, '_migration_validate_constraint', NULL,
+                    jsonb_build_object('relid', con.rel::oid, 'name', con.conname));
+                ok := true;
+                msg := 'valid';
+            EXCEPTION WHEN foreign_key_violation OR lock_not_available THEN
+                ok := false;
+                msg := SQLERRM;
+            END;
+            results := results || jsonb_build_object('check', format('constraint %s on %s', con.conname, con.rel),
+                                                     'passed', ok, 'detail', msg);
+        END LOOP;
+    END IF;
+    RETURN results;
+END
+$$;

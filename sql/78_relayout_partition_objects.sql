@@ -105,6 +105,14 @@ SELECT state, passed, violations FROM steward.validate('sc');
 SELECT relid, retention FROM steward.table_retention WHERE relid = 'sc'::regclass;
 SELECT steward.migration_start('sc_rl2', '[{"relayout": {"table": "sc", "partition_by": "HASH (id)", "partitions": 2}}]');
 CALL steward.migration_backfill('sc_rl2');
+-- a rule or setting changed on one layout since the start fails validation
+SELECT steward.set_retention('sc', '60 days');
+SELECT steward.detach_state_machine('sc', 'status');
+SELECT "check", passed, detail FROM steward.migration_validate('sc_rl2') WHERE NOT passed;
+SELECT steward.migration_complete('sc_rl2');
+SELECT steward.attach_state_machine('sc', 'status', 'data_lifecycle');
+SELECT steward.set_state_check('sc', 'new', 'select count(*) from sc where note is null and status = ''new''');
+SELECT steward.set_retention('sc_relayout_new', '60 days');
 SELECT "check", passed FROM steward.migration_validate('sc_rl2') WHERE NOT passed;
 SELECT steward.migration_complete('sc_rl2');
 SELECT steward.migration_cleanup('sc_rl2');

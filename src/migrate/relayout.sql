@@ -1093,6 +1093,30 @@ BEGIN
 END
 $$;
 
+-- What pg_steward's rules, state checks and retention of one layout have
+-- that the other's lack, as "<what> only on <layout>; ..."; NULL when
+-- they agree.
+CREATE FUNCTION steward._relayout_rules_diff(old_rel regclass, new_rel regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT string_agg(format('%s only on %s', y.what, y.rel), '; ' ORDER BY y.rel, y.what)
+      FROM (SELECT x.what, min(x.rel) AS rel
+              FROM (SELECT format('%s rule on column "%s"%s', cr.kind, cr.attname,
+                                  coalesce(format(' (machine %s%s)', cr.machine,
+                                                  coalesce(', changed_at ' || cr.changed_at, '')), '')) AS what,
+                           cr.relid::text AS rel
+                      FROM steward.column_rules cr WHERE cr.relid IN (old_rel, new_rel)
+                    UNION ALL
+                    SELECT format('state check for state "%s" (%s)', c.state, c.check_sql), c.relid::text
+                      FROM steward.state_checks c WHERE c.relid IN (old_rel, new_rel)
+                    UNION ALL
+                    SELECT format('retention %s', x.retention), x.relid::text
+                      FROM steward.table_retention x WHERE x.relid IN (old_rel, new_rel)) x
+             GROUP BY x.what HAVING count(*) = 1) y
+$$;
+
 -- migration_validate of a relayout: results as (check, passed, detail).
 -- NULL when the migration is not a relayout.
 CREATE FUNCTION steward._relayout_validate(mig text, r steward.migration_runs)
@@ -1141,6 +1165,15 @@ BEGIN
         'detail', CASE WHEN res[7]::bigint = 0
                        THEN format('%s key ranges: counts and checksums of both layouts agree', res[6])
                        ELSE format('%s of %s key ranges disagree (%s)', res[7], res[6], res[8]) END);
+
+    -- pg_steward's rules, state checks and retention: start copied them to
+    -- the new layout; one changed on one layout since would be lost by the
+    -- cleanup or by a rollback.
+    msg := steward._relayout_rules_diff(t.old_rel, t.new_rel);
+    results := results || jsonb_build_object('check', format('rules %s', t.new_rel),
+        'passed', msg IS NULL,
+        'detail', coalesce(msg || ': set it on both layouts, or remove it from both',
+                           'both layouts have the same rules, state checks and retention'));
 
     -- Distribution over the new partitions: the hot-shard check.
     SELECT sum(x.writes) INTO total_writes FROM steward._relayout_distribution(mig) x;
