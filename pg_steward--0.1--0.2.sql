@@ -11295,3 +11295,92 @@ BEGIN
     RETURN results;
 END
 $$;
+
+-- colmig 4 (review8 #20): alter_column names, in a NOTICE at start, each other
+-- index on the column that cleanup drops, with the concurrent build that keeps it.
+
+-- The checks of an alter_column step that writes a new column for column
+-- col (attnum) of rel: cleanup drops the old column and whatever depends
+-- on it, so a key other tables reference cannot move and a sequence it
+-- owns would go (2BP01), and the column's own check, foreign key, unique
+-- and exclusion constraints and unique indexes must be given to the new
+-- column by the step (body: the user's "check", "references", "unique",
+-- including "unique": false, and what _migration_column_carried carries)
+-- or dropped first by the owner (2BP01 naming them): never dropped
+-- silently.  Other indexes on the column: a NOTICE each, with the
+-- concurrent build that keeps them.
+CREATE OR REPLACE FUNCTION steward._migration_column_kept(rel regclass, col text, attnum smallint, kind text,
+                                               body jsonb, what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    lost text;
+BEGIN
+    SELECT string_agg(format('foreign key %I of %s', k.conname, k.conrelid::regclass), ', '
+                      ORDER BY k.conname)
+      INTO lost
+      FROM pg_constraint k
+     WHERE k.contype = 'f' AND k.confrelid = rel AND attnum = ANY (k.confkey);
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % column "%" of relation %: it is referenced by %',
+                replace(kind, '_column', ''), col, rel, lost
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The migration writes a new column and drops the old one at cleanup; it does not move a referenced key.',
+                  HINT = 'Drop those foreign keys first and add them to the new column after the switch, or change the column with ALTER TABLE.';
+    END IF;
+    SELECT string_agg(d.objid::regclass::text, ', ' ORDER BY d.objid) INTO lost
+      FROM pg_depend d JOIN pg_class q ON q.oid = d.objid AND q.relkind = 'S'
+     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+       AND d.refobjid = rel AND d.refobjsubid = attnum AND d.deptype = 'a';
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % column "%" of relation %: it owns sequence %',
+                replace(kind, '_column', ''), col, rel, lost
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The migration drops the old column at cleanup, and with it the sequences it owns.',
+                  HINT = 'Detach it first (ALTER SEQUENCE ... OWNED BY NONE) and attach it to the new column after the switch.';
+    END IF;
+    SELECT string_agg(x.what, ', ' ORDER BY x.what) INTO lost
+      FROM (SELECT format('%s constraint %I',
+                          CASE k.contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key'
+                                         WHEN 'u' THEN 'unique' ELSE 'exclusion' END, k.conname) AS what
+              FROM pg_constraint k
+             WHERE k.conrelid = rel AND k.contype IN ('c', 'f', 'u', 'x')
+               AND attnum = ANY (k.conkey)
+               AND NOT (k.contype = 'c' AND body ? 'check')
+               AND NOT (k.contype = 'f' AND body ? 'references')
+               AND NOT (k.contype IN ('u', 'x') AND body ? 'unique')
+            UNION ALL
+            SELECT format('unique index %I', ic.relname)
+              FROM pg_depend d
+              JOIN pg_index i ON i.indexrelid = d.objid
+              JOIN pg_class ic ON ic.oid = i.indexrelid
+             WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = rel AND d.refobjsubid = attnum
+               AND i.indisunique AND NOT body ? 'unique'
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
+                                                              AND k.conrelid = rel)) x;
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION '% would drop the % of column "%" of relation % at cleanup', what, lost, col, rel
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The new column gets the constraints its step names, the column''s one CHECK over it alone, its one simple foreign key and its one single-column UNIQUE constraint; the old column goes at cleanup with the others.',
+                  HINT = 'Name them in the step ("check", "references", "unique", over the new shape), or drop them first (ALTER TABLE ... DROP CONSTRAINT) if the new column should not have them.';
+    END IF;
+    -- Other indexes are not copied (a plain build would block writes):
+    -- the owner can build them on the new column concurrently meanwhile.
+    FOR lost IN SELECT ic.relname
+                  FROM pg_depend d
+                  JOIN pg_index i ON i.indexrelid = d.objid
+                  JOIN pg_class ic ON ic.oid = i.indexrelid
+                 WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+                   AND d.refobjid = rel AND d.refobjsubid = attnum AND NOT i.indisunique
+                 ORDER BY ic.relname LOOP
+        RAISE NOTICE 'index % on column "%" of relation % is not copied to the new column: cleanup drops it',
+                quote_ident(lost), col, rel
+            USING HINT = format('Build it over the new column %I of %s with CREATE INDEX CONCURRENTLY before complete (it follows the column through the switch).',
+                                CASE WHEN coalesce(body->>'name', col) <> col THEN body->>'name'
+                                          ELSE left('_steward_new_' || col, 63) END, rel);
+    END LOOP;
+END
+$$;

@@ -143,6 +143,17 @@ SELECT id, qty, pg_typeof(qty) FROM dfl ORDER BY id;
 SELECT steward.migration_start('dfl_t', '[{"alter_column": {"table": "dfl", "column": "tag", "type": "int", "up": "length(tag)", "down": "tag::text"}}]');
 SELECT steward.migration_start('dfl_t', '[{"alter_column": {"table": "dfl", "column": "tag", "type": "int", "up": "length(tag)", "down": "tag::text", "default": "NULL"}}]');
 SELECT steward.migration_rollback('dfl_t');
+-- Other indexes on the column are not copied: a NOTICE names each with the
+-- concurrent build that keeps it (it follows the column through the switch).
+CREATE INDEX dfl_tag ON dfl (tag);
+CREATE INDEX dfl_tag_id ON dfl (id, lower(tag));
+SELECT steward.migration_start('dfl_i', '[{"alter_column": {"table": "dfl", "column": "tag", "type": "varchar(10)"}}]');
+CREATE INDEX CONCURRENTLY dfl_tag_new ON dfl (_steward_new_tag);
+CALL steward.migration_backfill('dfl_i');
+SELECT bool_and(passed) FROM steward.migration_validate('dfl_i');
+SELECT steward.migration_complete('dfl_i');
+SELECT steward.migration_cleanup('dfl_i');
+SELECT indexrelid::regclass, pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = 'dfl'::regclass ORDER BY 1;
 -- A column that owns a sequence would lose it at cleanup.
 CREATE TABLE sq (id int PRIMARY KEY, n serial);
 SELECT steward.migration_start('sq_m', '[{"alter_column": {"table": "sq", "column": "n", "type": "bigint"}}]');

@@ -623,7 +623,8 @@ $$;
 -- column by the step (body: the user's "check", "references", "unique",
 -- including "unique": false, and what _migration_column_carried carries)
 -- or dropped first by the owner (2BP01 naming them): never dropped
--- silently.
+-- silently.  Other indexes on the column: a NOTICE each, with the
+-- concurrent build that keeps them.
 CREATE FUNCTION steward._migration_column_kept(rel regclass, col text, attnum smallint, kind text,
                                                body jsonb, what text)
 RETURNS void
@@ -682,6 +683,21 @@ BEGIN
                   DETAIL = 'The new column gets the constraints its step names, the column''s one CHECK over it alone, its one simple foreign key and its one single-column UNIQUE constraint; the old column goes at cleanup with the others.',
                   HINT = 'Name them in the step ("check", "references", "unique", over the new shape), or drop them first (ALTER TABLE ... DROP CONSTRAINT) if the new column should not have them.';
     END IF;
+    -- Other indexes are not copied (a plain build would block writes):
+    -- the owner can build them on the new column concurrently meanwhile.
+    FOR lost IN SELECT ic.relname
+                  FROM pg_depend d
+                  JOIN pg_index i ON i.indexrelid = d.objid
+                  JOIN pg_class ic ON ic.oid = i.indexrelid
+                 WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+                   AND d.refobjid = rel AND d.refobjsubid = attnum AND NOT i.indisunique
+                 ORDER BY ic.relname LOOP
+        RAISE NOTICE 'index % on column "%" of relation % is not copied to the new column: cleanup drops it',
+                quote_ident(lost), col, rel
+            USING HINT = format('Build it over the new column %I of %s with CREATE INDEX CONCURRENTLY before complete (it follows the column through the switch).',
+                                CASE WHEN coalesce(body->>'name', col) <> col THEN body->>'name'
+                                          ELSE left('_steward_new_' || col, 63) END, rel);
+    END LOOP;
 END
 $$;
 
