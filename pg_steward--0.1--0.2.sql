@@ -11384,3 +11384,173 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- review8 #3/#4/#5 (relayout-dump): relayout triggers name the other layout
+-- (a dump restores them in a database where OIDs differ); the TRUNCATE
+-- guard and migration_forget for a table restored without its migration's
+-- record.
+-- (Re)create the apply trigger on src that writes tgt.
+CREATE OR REPLACE FUNCTION steward._relayout_set_trigger(src regclass, tgt regclass, keys name[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s record := steward._relayout_apply_sql(src, tgt, keys);
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = src AND tgname = 'zz_steward_relayout') THEN
+        PERFORM steward._migration_exec(src, format('DROP TRIGGER zz_steward_relayout ON %s', src));
+    END IF;
+    PERFORM steward._migration_exec(src, format(
+        'CREATE TRIGGER zz_steward_relayout AFTER INSERT OR UPDATE OR DELETE ON %s '
+        'FOR EACH ROW EXECUTE FUNCTION steward._relayout_trigger(%L, %L, %L, %L)', src, s.ins, s.upd, s.del,
+        tgt::text));
+END
+$$;
+
+-- TRUNCATE fires no row trigger: refused on both layouts while a relayout
+-- keeps them equal.
+CREATE OR REPLACE FUNCTION steward._relayout_truncate_guard()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'cannot truncate %.% while migration "%" re-layouts it', TG_TABLE_SCHEMA, TG_TABLE_NAME,
+            TG_ARGV[0]
+        USING ERRCODE = 'object_in_use',
+              HINT = format('Delete the rows instead, or finish or roll back the migration first '
+                            '(steward.migration_forget(%L) if the table came without its record).',
+                            format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME));
+END
+$$;
+
+-- A table restored without its migration's record (pg_dump -t / -n, or a
+-- restore that could not write steward's catalog) keeps what the
+-- migration put on it: its triggers (a relayout's TRUNCATE guard on each
+-- partition too), the marker column, NOT VALID
+-- constraints, the views of the two shapes.  migration_forget removes
+-- them, as the table's owner, so that the table is an ordinary one again;
+-- the columns and tables the migration added stay (they hold data).  A table of an
+-- active migration is refused: migration_rollback ends that one.
+CREATE FUNCTION steward.migration_forget(tbl regclass)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET row_security = on
+AS $$
+DECLARE
+    mig text;
+    tg record;
+    c record;
+    rel name;
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT x.relname INTO rel FROM pg_class x WHERE x.oid = tbl;
+    IF NOT pg_has_role((SELECT x.relowner FROM pg_class x WHERE x.oid = tbl), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT t.migration INTO mig FROM steward.migration_tables t
+     WHERE t.active AND (t.relid = tbl OR t.relid IN (SELECT a.relid FROM pg_partition_ancestors(tbl) a));
+    IF mig IS NOT NULL THEN
+        RAISE EXCEPTION 'table % belongs to active migration "%"', tbl, mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('steward.migration_rollback(%L) ends it and removes what it added.', mig);
+    END IF;
+    FOR tg IN SELECT t.tgname, t.tgfoid, t.tgrelid::regclass AS rel,
+                     split_part(encode(t.tgargs, 'escape'), '\000', 1) AS mig,
+                     split_part(encode(t.tgargs, 'escape'), '\000', 4) AS target
+                FROM pg_trigger t
+               WHERE (t.tgrelid = tbl OR t.tgrelid IN (SELECT x.relid FROM pg_partition_tree(tbl) x))
+                 AND t.tgparentid = 0
+                 AND t.tgfoid IN ('steward._relayout_trigger()'::regprocedure,
+                                  'steward._relayout_truncate_guard()'::regprocedure,
+                                  'steward._migration_trigger()'::regprocedure)
+               ORDER BY t.tgrelid <> tbl, t.tgrelid::regclass::text, t.tgname LOOP
+        PERFORM steward._migration_exec(tg.rel, format('DROP TRIGGER %I ON %s', tg.tgname, tg.rel));
+        RETURN NEXT format('dropped trigger %s', tg.tgname) ||
+            CASE WHEN tg.rel <> tbl THEN format(' on partition %s', tg.rel) ELSE '' END ||
+            CASE WHEN tg.tgfoid = 'steward._relayout_trigger()'::regprocedure AND tg.target <> ''
+                 THEN format(' (the other layout, %s, stays)', tg.target) ELSE '' END;
+        -- A column migration's views of the table (whole-database
+        -- restores bring them), and their schemas once empty.
+        IF tg.tgfoid = 'steward._migration_trigger()'::regprocedure THEN
+            FOR c IN SELECT DISTINCT format('%I.%I', n.nspname, v.relname) AS view, n.nspname
+                       FROM pg_rewrite r
+                       JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                       JOIN pg_class v ON v.oid = r.ev_class
+                       JOIN pg_namespace n ON n.oid = v.relnamespace
+                      WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = tbl AND v.relkind = 'v'
+                        AND n.nspname IN (tg.mig, tg.mig || '_old')
+                      ORDER BY n.nspname LOOP
+                PERFORM steward._migration_exec(tbl, format('DROP VIEW %s', c.view));
+                RETURN NEXT format('dropped view %s', c.view);
+            END LOOP;
+            FOR c IN SELECT n.oid, n.nspname FROM pg_namespace n
+                      WHERE n.nspname IN (tg.mig, tg.mig || '_old')
+                        AND pg_has_role(n.nspowner, 'USAGE')
+                        AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                                         WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = n.oid)
+                      ORDER BY n.nspname LOOP
+                PERFORM steward._migration_exec(tbl, format('DROP SCHEMA %I', c.nspname));
+                RETURN NEXT format('dropped schema %s', c.nspname);
+            END LOOP;
+        END IF;
+    END LOOP;
+    -- The NOT VALID constraints a column migration adds, by the names
+    -- migration_start gives them; validated ones are the table's own now.
+    FOR c IN SELECT x.conname FROM pg_constraint x
+              WHERE x.conrelid = tbl AND NOT x.convalidated AND x.contype IN ('c', 'f')
+                AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl
+                               AND a.attname = '_steward_side' AND NOT a.attisdropped)
+                AND (x.conname ~ ('^' || regexp_replace(rel, '([^[:alnum:]_])', '\\\1', 'g')
+                                  || '_.+_(not_null|check|fkey)[0-9]*$'))
+              ORDER BY x.conname LOOP
+        PERFORM steward._migration_exec(tbl, format('ALTER TABLE %s DROP CONSTRAINT %I', tbl, c.conname));
+        RETURN NEXT format('dropped NOT VALID constraint %s', c.conname);
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = '_steward_side'
+                  AND NOT a.attisdropped) THEN
+        PERFORM steward._migration_exec(tbl, format('ALTER TABLE %s DROP COLUMN _steward_side', tbl));
+        RETURN NEXT 'dropped column _steward_side';
+    END IF;
+    FOR c IN SELECT a.attname FROM pg_attribute a
+              WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
+                AND a.attname LIKE '\_steward\_%' ORDER BY a.attnum LOOP
+        RETURN NEXT format('kept column %s (drop or rename it if the migration made it)', c.attname);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION steward.migration_forget(regclass) IS
+  'remove the triggers, marker column and NOT VALID constraints a migration left on a table restored without its record';
+
+-- review8 #6 (relayout-dump): the owner of a database (any role without
+-- BYPASSRLS) can pg_dump --enable-row-security it: every configuration
+-- table and sequence is readable, rows other owners' only through row
+-- security.
+-- Readable by the roles with a scope owner's privileges, for their scopes
+-- and keys only: so that such a role can pg_dump (--enable-row-security)
+-- the database it owns without seeing other owners' keys.
+GRANT SELECT ON steward.idempotency_scopes, steward.idempotency_keys TO PUBLIC;
+ALTER TABLE steward.idempotency_scopes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY scope_owners ON steward.idempotency_scopes FOR SELECT TO PUBLIC
+    USING (pg_catalog.pg_has_role(owner, 'USAGE'));
+ALTER TABLE steward.idempotency_keys ENABLE ROW LEVEL SECURITY;
+CREATE POLICY scope_owners ON steward.idempotency_keys FOR SELECT TO PUBLIC
+    USING (EXISTS (SELECT 1 FROM steward.idempotency_scopes s
+                    WHERE s.scope OPERATOR(pg_catalog.=) idempotency_keys.scope
+                      AND pg_catalog.pg_has_role(s.owner, 'USAGE')));
+-- Readable (steward.state_machines shows every column of it): pg_dump
+-- reads the table itself.
+GRANT SELECT ON steward.machine_definitions TO PUBLIC;
+-- The database's owner reads its drills too (pg_dump --enable-row-security
+-- by the owner of the database); the sequence shows only how many.
+GRANT SELECT ON steward.restore_drills, steward.restore_drills_id_seq TO PUBLIC;
+ALTER TABLE steward.restore_drills ENABLE ROW LEVEL SECURITY;
+CREATE POLICY database_owner ON steward.restore_drills FOR SELECT TO PUBLIC
+    USING (pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
+           OR pg_catalog.pg_has_role((SELECT d.datdba FROM pg_catalog.pg_database d
+                                       WHERE d.datname OPERATOR(pg_catalog.=)
+                                             pg_catalog.current_database()), 'USAGE'));

@@ -42,7 +42,9 @@ SELECT outcome FROM steward.idempotency_begin_strict('payments', 'k1', 'other re
 -- ... cannot complete scope_a's pending key with a forged response ...
 SELECT steward.idempotency_complete('payments', 'k2', 200, '{"forged": true}');
 \echo :LAST_ERROR_SQLSTATE
--- ... nor change, take or drop the scope, nor read the tables.
+-- ... nor change, take or drop the scope, nor read its rows in the tables
+-- (readable for pg_dump --enable-row-security: row security shows a role
+-- the scopes whose owner's privileges it has, and their keys).
 SELECT steward.set_idempotency_retention('payments', '1 minute');
 \echo :LAST_ERROR_SQLSTATE
 SELECT steward.alter_idempotency_scope_owner('payments', 'scope_b');
@@ -51,10 +53,12 @@ SELECT steward.drop_idempotency_scope('payments');
 \echo :LAST_ERROR_SQLSTATE
 SELECT steward.create_idempotency_scope('payments');
 \echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS keys_b_reads FROM steward.idempotency_keys;
+SELECT count(*) AS scopes_b_reads FROM steward.idempotency_scopes;
+SET row_security = off;
 SELECT count(*) FROM steward.idempotency_keys;
 \echo :LAST_ERROR_SQLSTATE
-SELECT count(*) FROM steward.idempotency_scopes;
-\echo :LAST_ERROR_SQLSTATE
+RESET row_security;
 SELECT count(*) AS scopes_b_sees FROM steward.idempotency_scope_owners;
 -- Nor give itself a scope in scope_a's name.
 SELECT steward.create_idempotency_scope('orders', 'scope_a');
@@ -65,6 +69,7 @@ RESET ROLE;
 
 -- scope_a's keys are as it left them.
 SET ROLE scope_a;
+SELECT scope, key, status FROM steward.idempotency_keys ORDER BY key;
 SELECT outcome, status, response FROM steward.idempotency_begin('payments', 'k1', 'POST /charges 10');
 SELECT outcome, status, response FROM steward.idempotency_begin('payments', 'k2', 'POST /charges 20', true);
 SELECT outcome FROM steward.idempotency_begin('b-payments', 'k1', 'fp');

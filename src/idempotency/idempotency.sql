@@ -40,6 +40,18 @@ CREATE TABLE steward.idempotency_scopes (
 );
 SELECT pg_catalog.pg_extension_config_dump('steward.idempotency_scopes', '');
 REVOKE ALL ON steward.idempotency_scopes FROM PUBLIC;
+-- Readable by the roles with a scope owner's privileges, for their scopes
+-- and keys only: so that such a role can pg_dump (--enable-row-security)
+-- the database it owns without seeing other owners' keys.
+GRANT SELECT ON steward.idempotency_scopes, steward.idempotency_keys TO PUBLIC;
+ALTER TABLE steward.idempotency_scopes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY scope_owners ON steward.idempotency_scopes FOR SELECT TO PUBLIC
+    USING (pg_catalog.pg_has_role(owner, 'USAGE'));
+ALTER TABLE steward.idempotency_keys ENABLE ROW LEVEL SECURITY;
+CREATE POLICY scope_owners ON steward.idempotency_keys FOR SELECT TO PUBLIC
+    USING (EXISTS (SELECT 1 FROM steward.idempotency_scopes s
+                    WHERE s.scope OPERATOR(pg_catalog.=) idempotency_keys.scope
+                      AND pg_catalog.pg_has_role(s.owner, 'USAGE')));
 
 CREATE FUNCTION steward.idempotency_begin(scope text, key text, fingerprint text,
                                           nowait boolean DEFAULT false)

@@ -18,6 +18,9 @@ CREATE TABLE steward.machine_definitions (
 -- Built-in machines come with the extension; only user machines are dumped.
 SELECT pg_catalog.pg_extension_config_dump('steward.machine_definitions', 'WHERE NOT builtin');
 REVOKE ALL ON steward.machine_definitions FROM PUBLIC;
+-- Readable (steward.state_machines shows every column of it): pg_dump
+-- reads the table itself.
+GRANT SELECT ON steward.machine_definitions TO PUBLIC;
 
 -- The guide's data lifecycle, with the rollback edges its migration plan
 -- implies (switched -> dual_written, dual_written -> backfilled,

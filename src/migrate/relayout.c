@@ -56,6 +56,7 @@
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/regproc.h"
 #include "utils/rel.h"
 
 #include "pg_steward.h"
@@ -89,6 +90,12 @@ typedef struct RelayoutPlans
 } RelayoutPlans;
 
 static HTAB *relayout_plans = NULL;
+
+/* What a trigger call found in the catalog, kept for its statement. */
+typedef struct RelayoutCheck
+{
+	List	   *targets;		/* apply targets; NIL: no relayout has the table */
+} RelayoutCheck;
 
 /*
  * Called by steward_migrate_define_gucs: the relayout's hot-shard limit,
@@ -127,35 +134,48 @@ steward_relayout_applying(Relation rel)
  * The other active layout of the relayout migration that has rel (or an
  * ancestor of rel: the trigger of a partitioned layout fires on its
  * partitions) as one layout, with its partitions, allocated in "outer";
- * NIL when there is none.  want, if valid, must be that
- * layout.  Read with SPI (connected by the caller) as the current user:
- * the catalog's row security shows a migration to the owners of its
- * tables, which the caller is.
+ * NIL when there is none.  want, if valid, must be that layout (else NIL,
+ * with *migration set).  *migration (if not NULL) is set to the name of
+ * that relayout migration, NULL when the catalog has none for relid: the
+ * table came without its record (a partial dump, or a restore that could
+ * not write steward's catalog).  Read with SPI (connected by the caller)
+ * as the current user with row_security on, whatever the session says
+ * (pg_dump's scripts set it off, which would make the catalog's policy an
+ * error for a non-superuser owner): the catalog's row security shows a
+ * migration to the owners of its tables, which the caller is.
  */
 static List *
-apply_targets_of(Oid relid, Oid want, MemoryContext outer)
+apply_targets_of(Oid relid, Oid want, MemoryContext outer, char **migration)
 {
-	Oid			argtypes[2] = {OIDOID, OIDOID};
-	Datum		args[2] = {ObjectIdGetDatum(relid), ObjectIdGetDatum(want)};
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(relid)};
 	bool		isnull;
 	Oid			target;
 	MemoryContext old;
 	List	   *result;
+	int			nest = NewGUCNestLevel();
 
+	(void) set_config_option("row_security", "on", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	if (SPI_execute_with_args(
-			"SELECT b.relid::pg_catalog.oid"
+			"SELECT b.relid::pg_catalog.oid, a.migration"
 			"  FROM steward.migration_tables a"
 			"  JOIN steward.migration_tables b ON b.migration OPERATOR(pg_catalog.=) a.migration"
 			" WHERE a.active AND b.active AND a.relid OPERATOR(pg_catalog.<>) b.relid"
 			"   AND (a.relid OPERATOR(pg_catalog.=) $1"
-			"        OR a.relid IN (SELECT x.relid FROM pg_catalog.pg_partition_ancestors($1) x))"
-			"   AND ($2 OPERATOR(pg_catalog.=) 0 OR b.relid OPERATOR(pg_catalog.=) $2)",
-			2, argtypes, args, NULL, true, 2) != SPI_OK_SELECT)
+			"        OR a.relid IN (SELECT x.relid FROM pg_catalog.pg_partition_ancestors($1) x))",
+			1, argtypes, args, NULL, true, 2) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_tables");
+	AtEOXact_GUC(true, nest);
+	if (migration)
+		*migration = SPI_processed == 0 ? NULL :
+			MemoryContextStrdup(outer, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
 	if (SPI_processed != 1)
 		return NIL;
 	target = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
 											&isnull));
+	if (OidIsValid(want) && target != want)
+		return NIL;
 	old = MemoryContextSwitchTo(outer);
 	result = find_all_inheritors(target, NoLock, NULL);
 	MemoryContextSwitchTo(old);
@@ -163,13 +183,37 @@ apply_targets_of(Oid relid, Oid want, MemoryContext outer)
 }
 
 static void
-not_a_layout(Oid relid)
+not_a_layout(Oid relid, const char *migration)
 {
+	const char *name = get_rel_name(relid) ? get_rel_name(relid) : "?";
+
+	if (migration != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the relayout trigger of relation \"%s\" does not write the other layout of migration \"%s\"",
+						name, migration),
+				 errhint("A layout was renamed or replaced: steward.migration_rollback('%s') "
+						 "(or migration_complete) recreates the triggers.", migration)));
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("relation \"%s\" is not a layout of an active relayout migration",
-					get_rel_name(relid) ? get_rel_name(relid) : "?"),
+			 errmsg("relation \"%s\" is not a layout of an active relayout migration", name),
 			 errhint("steward.relayouts lists the relayouts.")));
+}
+
+/*
+ * The other layout a relayout trigger's last argument names: its
+ * schema-qualified name (as start and the cutover write it, so that a dump
+ * restored in another database, where OIDs differ, names the same table),
+ * or an OID (triggers made before names were used).  InvalidOid when no
+ * such relation exists.
+ */
+static Oid
+trigger_target(const char *arg)
+{
+	if (arg[0] != '\0' && strspn(arg, "0123456789") == strlen(arg))
+		return DatumGetObjectId(DirectFunctionCall1(oidin, CStringGetDatum(arg)));
+	return RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(arg)),
+							NoLock, true);
 }
 
 /*
@@ -197,10 +241,10 @@ steward_relayout_exec(PG_FUNCTION_ARGS)
 	steward_check_table_owner(PG_GETARG_OID(0));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	targets = apply_targets_of(PG_GETARG_OID(0), InvalidOid, outer);
+	targets = apply_targets_of(PG_GETARG_OID(0), InvalidOid, outer, NULL);
 	SPI_finish();
 	if (targets == NIL)
-		not_a_layout(PG_GETARG_OID(0));
+		not_a_layout(PG_GETARG_OID(0), NULL);
 
 	apply_targets = targets;
 	PG_TRY();
@@ -268,16 +312,19 @@ plans_for(Trigger *trigger, Oid rowtype)
 
 /*
  * steward._relayout_trigger() -- AFTER INSERT OR UPDATE OR DELETE FOR EACH
- * ROW, arguments (insert_sql, update_sql, delete_sql, target): target is
- * the OID of the other layout, which must be the other active layout of
- * the relation's relayout migration (checked once per statement: 55000
- * otherwise), the only relation the statements write in apply mode;
- * insert_sql takes the
- * new row as $1, update_sql the old row as $1 and the new one as $2,
- * delete_sql the old row as $1, each of the trigger relation's rowtype.
- * Runs the statement as the relation's owner (restricted, pinned
- * search_path) in apply mode.  Does nothing for a change that is itself an
- * applied one.
+ * ROW, arguments (insert_sql, update_sql, delete_sql, target): target
+ * names the other layout (schema-qualified; an OID in triggers made before
+ * names were used), which must be the other active layout of the
+ * relation's relayout migration (checked once per statement: 55000 with
+ * a HINT naming migration_rollback otherwise), the only relation the
+ * statements write in apply mode; insert_sql takes the new row as $1,
+ * update_sql the old row as $1 and the new one as $2, delete_sql the old
+ * row as $1, each of the trigger relation's rowtype.  Runs the statement
+ * as the relation's owner (restricted, pinned search_path) in apply mode.
+ * Does nothing for a change that is itself an applied one, while a
+ * restore loads data (check_function_bodies off), and -- with a WARNING
+ * naming steward.migration_forget -- when no relayout in the catalog has
+ * the relation (it came without its record).
  */
 Datum
 steward_relayout_trigger(PG_FUNCTION_ARGS)
@@ -293,6 +340,7 @@ steward_relayout_trigger(PG_FUNCTION_ARGS)
 	int			nargs;
 	Datum		args[2];
 	StewardAsOwner ctx;
+	RelayoutCheck *check;
 	List	   *saved;
 	int			rc;
 
@@ -309,6 +357,15 @@ steward_relayout_trigger(PG_FUNCTION_ARGS)
 	rel = trigdata->tg_relation;
 	/* A change that is itself applied from the other layout. */
 	if (steward_relayout_applying(rel))
+		return PointerGetDatum(NULL);
+	/*
+	 * A restore loading data (pg_dump's scripts, plain or through
+	 * pg_restore, set check_function_bodies off, as nothing else does):
+	 * the dump brings both layouts' rows, and steward's catalog perhaps
+	 * only later, so applying would copy a row into a layout whose own
+	 * COPY then collides with it.  Nothing is applied.
+	 */
+	if (!check_function_bodies)
 		return PointerGetDatum(NULL);
 
 	desc = RelationGetDescr(rel);
@@ -344,19 +401,41 @@ steward_relayout_trigger(PG_FUNCTION_ARGS)
 
 	steward_as_table_owner_begin(rel, true, &ctx);
 	/* Checked once per statement (the targets live as long as the query). */
-	if (fcinfo->flinfo->fn_extra == NULL)
+	check = (RelayoutCheck *) fcinfo->flinfo->fn_extra;
+	if (check == NULL)
 	{
-		Oid			want = DatumGetObjectId(DirectFunctionCall1(oidin,
-																CStringGetDatum(trigger->tgargs[3])));
-		List	   *targets = apply_targets_of(RelationGetRelid(rel), want,
-											   fcinfo->flinfo->fn_mcxt);
+		char	   *migration;
+		Oid			want = trigger_target(trigger->tgargs[3]);
 
-		if (targets == NIL || !OidIsValid(want))
-			not_a_layout(RelationGetRelid(rel));
-		fcinfo->flinfo->fn_extra = targets;
+		check = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RelayoutCheck));
+		check->targets = apply_targets_of(RelationGetRelid(rel), want, fcinfo->flinfo->fn_mcxt,
+										  &migration);
+		if (migration != NULL && (check->targets == NIL || !OidIsValid(want)))
+			not_a_layout(RelationGetRelid(rel), migration);
+		fcinfo->flinfo->fn_extra = check;
+		if (check->targets == NIL)
+			/*
+			 * No relayout in the catalog has this table: it came without
+			 * its migration's record.  The writes go on (nothing keeps a
+			 * copy that no migration will use); the WARNING names the way
+			 * out.
+			 */
+			ereport(WARNING,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("no active relayout migration has relation \"%s\"; its relayout trigger applies nothing",
+							RelationGetRelationName(rel)),
+					 errdetail("The table came without its migration's record (a partial dump, or a restore "
+							   "that could not write steward's catalog)."),
+					 errhint("steward.migration_forget('%s') removes what the migration left on it.",
+							 RelationGetRelationName(rel))));
+	}
+	if (check->targets == NIL)
+	{
+		steward_as_owner_end(&ctx);
+		return PointerGetDatum(NULL);
 	}
 	saved = apply_targets;
-	apply_targets = (List *) fcinfo->flinfo->fn_extra;
+	apply_targets = check->targets;
 	PG_TRY();
 	{
 		if (*planp == NULL)

@@ -631,7 +631,7 @@ BEGIN
     PERFORM steward._migration_exec(src, format(
         'CREATE TRIGGER zz_steward_relayout AFTER INSERT OR UPDATE OR DELETE ON %s '
         'FOR EACH ROW EXECUTE FUNCTION steward._relayout_trigger(%L, %L, %L, %L)', src, s.ins, s.upd, s.del,
-        tgt::oid));
+        tgt::text));
 END
 $$;
 
@@ -646,7 +646,9 @@ BEGIN
     RAISE EXCEPTION 'cannot truncate %.% while migration "%" re-layouts it', TG_TABLE_SCHEMA, TG_TABLE_NAME,
             TG_ARGV[0]
         USING ERRCODE = 'object_in_use',
-              HINT = 'Delete the rows instead, or finish or roll back the migration first.';
+              HINT = format('Delete the rows instead, or finish or roll back the migration first '
+                            '(steward.migration_forget(%L) if the table came without its record).',
+                            format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME));
 END
 $$;
 
@@ -1427,3 +1429,104 @@ SELECT r.name,
   JOIN steward.migrations m ON m.name = r.name
  WHERE steward._relayout_step(r.steps) IS NOT NULL;
 GRANT SELECT ON steward.relayouts TO PUBLIC;
+
+-- A table restored without its migration's record (pg_dump -t / -n, or a
+-- restore that could not write steward's catalog) keeps what the
+-- migration put on it: its triggers (a relayout's TRUNCATE guard on each
+-- partition too), the marker column, NOT VALID
+-- constraints, the views of the two shapes.  migration_forget removes
+-- them, as the table's owner, so that the table is an ordinary one again;
+-- the columns and tables the migration added stay (they hold data).  A table of an
+-- active migration is refused: migration_rollback ends that one.
+CREATE FUNCTION steward.migration_forget(tbl regclass)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET row_security = on
+AS $$
+DECLARE
+    mig text;
+    tg record;
+    c record;
+    rel name;
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT x.relname INTO rel FROM pg_class x WHERE x.oid = tbl;
+    IF NOT pg_has_role((SELECT x.relowner FROM pg_class x WHERE x.oid = tbl), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT t.migration INTO mig FROM steward.migration_tables t
+     WHERE t.active AND (t.relid = tbl OR t.relid IN (SELECT a.relid FROM pg_partition_ancestors(tbl) a));
+    IF mig IS NOT NULL THEN
+        RAISE EXCEPTION 'table % belongs to active migration "%"', tbl, mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('steward.migration_rollback(%L) ends it and removes what it added.', mig);
+    END IF;
+    FOR tg IN SELECT t.tgname, t.tgfoid, t.tgrelid::regclass AS rel,
+                     split_part(encode(t.tgargs, 'escape'), '\000', 1) AS mig,
+                     split_part(encode(t.tgargs, 'escape'), '\000', 4) AS target
+                FROM pg_trigger t
+               WHERE (t.tgrelid = tbl OR t.tgrelid IN (SELECT x.relid FROM pg_partition_tree(tbl) x))
+                 AND t.tgparentid = 0
+                 AND t.tgfoid IN ('steward._relayout_trigger()'::regprocedure,
+                                  'steward._relayout_truncate_guard()'::regprocedure,
+                                  'steward._migration_trigger()'::regprocedure)
+               ORDER BY t.tgrelid <> tbl, t.tgrelid::regclass::text, t.tgname LOOP
+        PERFORM steward._migration_exec(tg.rel, format('DROP TRIGGER %I ON %s', tg.tgname, tg.rel));
+        RETURN NEXT format('dropped trigger %s', tg.tgname) ||
+            CASE WHEN tg.rel <> tbl THEN format(' on partition %s', tg.rel) ELSE '' END ||
+            CASE WHEN tg.tgfoid = 'steward._relayout_trigger()'::regprocedure AND tg.target <> ''
+                 THEN format(' (the other layout, %s, stays)', tg.target) ELSE '' END;
+        -- A column migration's views of the table (whole-database
+        -- restores bring them), and their schemas once empty.
+        IF tg.tgfoid = 'steward._migration_trigger()'::regprocedure THEN
+            FOR c IN SELECT DISTINCT format('%I.%I', n.nspname, v.relname) AS view, n.nspname
+                       FROM pg_rewrite r
+                       JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                       JOIN pg_class v ON v.oid = r.ev_class
+                       JOIN pg_namespace n ON n.oid = v.relnamespace
+                      WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = tbl AND v.relkind = 'v'
+                        AND n.nspname IN (tg.mig, tg.mig || '_old')
+                      ORDER BY n.nspname LOOP
+                PERFORM steward._migration_exec(tbl, format('DROP VIEW %s', c.view));
+                RETURN NEXT format('dropped view %s', c.view);
+            END LOOP;
+            FOR c IN SELECT n.oid, n.nspname FROM pg_namespace n
+                      WHERE n.nspname IN (tg.mig, tg.mig || '_old')
+                        AND pg_has_role(n.nspowner, 'USAGE')
+                        AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                                         WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = n.oid)
+                      ORDER BY n.nspname LOOP
+                PERFORM steward._migration_exec(tbl, format('DROP SCHEMA %I', c.nspname));
+                RETURN NEXT format('dropped schema %s', c.nspname);
+            END LOOP;
+        END IF;
+    END LOOP;
+    -- The NOT VALID constraints a column migration adds, by the names
+    -- migration_start gives them; validated ones are the table's own now.
+    FOR c IN SELECT x.conname FROM pg_constraint x
+              WHERE x.conrelid = tbl AND NOT x.convalidated AND x.contype IN ('c', 'f')
+                AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl
+                               AND a.attname = '_steward_side' AND NOT a.attisdropped)
+                AND (x.conname ~ ('^' || regexp_replace(rel, '([^[:alnum:]_])', '\\\1', 'g')
+                                  || '_.+_(not_null|check|fkey)[0-9]*$'))
+              ORDER BY x.conname LOOP
+        PERFORM steward._migration_exec(tbl, format('ALTER TABLE %s DROP CONSTRAINT %I', tbl, c.conname));
+        RETURN NEXT format('dropped NOT VALID constraint %s', c.conname);
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = '_steward_side'
+                  AND NOT a.attisdropped) THEN
+        PERFORM steward._migration_exec(tbl, format('ALTER TABLE %s DROP COLUMN _steward_side', tbl));
+        RETURN NEXT 'dropped column _steward_side';
+    END IF;
+    FOR c IN SELECT a.attname FROM pg_attribute a
+              WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
+                AND a.attname LIKE '\_steward\_%' ORDER BY a.attnum LOOP
+        RETURN NEXT format('kept column %s (drop or rename it if the migration made it)', c.attname);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION steward.migration_forget(regclass) IS
+  'remove the triggers, marker column and NOT VALID constraints a migration left on a table restored without its record';

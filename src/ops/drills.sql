@@ -26,4 +26,13 @@ SELECT pg_catalog.pg_extension_config_dump('steward.restore_drills', '');
 SELECT pg_catalog.pg_extension_config_dump('steward.restore_drills_id_seq', '');
 REVOKE ALL ON steward.restore_drills FROM PUBLIC;
 GRANT SELECT ON steward.restore_drills TO pg_read_all_stats;
+-- The database's owner reads its drills too (pg_dump --enable-row-security
+-- by the owner of the database); the sequence shows only how many.
+GRANT SELECT ON steward.restore_drills, steward.restore_drills_id_seq TO PUBLIC;
+ALTER TABLE steward.restore_drills ENABLE ROW LEVEL SECURITY;
+CREATE POLICY database_owner ON steward.restore_drills FOR SELECT TO PUBLIC
+    USING (pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
+           OR pg_catalog.pg_has_role((SELECT d.datdba FROM pg_catalog.pg_database d
+                                       WHERE d.datname OPERATOR(pg_catalog.=)
+                                             pg_catalog.current_database()), 'USAGE'));
 
