@@ -11554,3 +11554,124 @@ CREATE POLICY database_owner ON steward.restore_drills FOR SELECT TO PUBLIC
            OR pg_catalog.pg_has_role((SELECT d.datdba FROM pg_catalog.pg_database d
                                        WHERE d.datname OPERATOR(pg_catalog.=)
                                              pg_catalog.current_database()), 'USAGE'));
+
+-- relayout-parts 4 (review8 #16): the cutover puts the TRUNCATE guard on every table of both
+-- layouts again (a partition attached by an ALTER TABLE racing the start lacked it).
+CREATE FUNCTION steward._relayout_retrigger(mig text, forward boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+BEGIN
+    IF forward THEN
+        PERFORM steward._relayout_guard_truncate(mig, t.old_rel);
+        PERFORM steward._relayout_guard_truncate(mig, t.new_rel);
+    END IF;
+    PERFORM steward._relayout_set_trigger(t.old_rel, t.new_rel, t.key_columns);
+    PERFORM steward._relayout_set_trigger(t.new_rel, t.old_rel, t.key_columns);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_switch(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    forward boolean := arg->>'direction' = 'forward';
+    src regclass := CASE WHEN forward THEN t.old_rel ELSE t.new_rel END;
+    dst regclass := CASE WHEN forward THEN t.new_rel ELSE t.old_rel END;
+    views jsonb;
+    fks jsonb;
+    v jsonb;
+    c record;
+    s_src regclass;
+    s_dst regclass;
+    seqname name;
+    dstname name;
+    i integer;
+BEGIN
+    SELECT coalesce(jsonb_agg(jsonb_build_object('oid', x.oid, 'def', x.def, 'opts', x.opts)), '[]') INTO views
+      FROM (SELECT DISTINCT vc.oid, pg_get_viewdef(vc.oid) AS def,
+                   array_to_string(vc.reloptions, ', ') AS opts
+              FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
+              JOIN pg_class vc ON vc.oid = rw.ev_class
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = src AND vc.oid <> src AND vc.relkind = 'v') x;
+    SELECT coalesce(jsonb_agg(jsonb_build_object('rel', x.conrelid, 'name', x.conname,
+                                                 'def', pg_get_constraintdef(x.oid),
+                                                 'partitioned', (SELECT relkind = 'p' FROM pg_class WHERE oid = x.conrelid))
+                              ORDER BY x.conrelid, x.conname), '[]') INTO fks
+      FROM pg_constraint x WHERE x.confrelid = src AND x.contype = 'f' AND x.conparentid = 0;
+
+    IF forward THEN
+        PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel,
+                                                          left(t.relname, 50) || '_relayout_old'));
+        PERFORM steward._migration_exec(t.new_rel, format('ALTER TABLE %s RENAME TO %I', t.new_rel, t.relname));
+    ELSE
+        PERFORM steward._migration_exec(t.new_rel, format('ALTER TABLE %s RENAME TO %I', t.new_rel,
+                                                          left(t.relname, 50) || '_relayout_new'));
+        PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel, t.relname));
+    END IF;
+
+    PERFORM steward._relayout_retrigger(mig, forward);
+    -- Index (and constraint) names follow the table's name: each index of
+    -- one layout trades names with its twin of the same definition.
+    i := 0;
+    FOR c IN SELECT si.relname AS src_name, di.relname AS dst_name, di.oid AS dst_oid, si.oid AS src_oid
+               FROM pg_index s JOIN pg_class si ON si.oid = s.indexrelid,
+                    LATERAL (SELECT d.indexrelid FROM pg_index d
+                              WHERE d.indrelid = dst AND d.indisunique = s.indisunique
+                                AND d.indisprimary = s.indisprimary
+                                AND regexp_replace(pg_get_indexdef(d.indexrelid), '^.* USING ', '')
+                                    = regexp_replace(pg_get_indexdef(s.indexrelid), '^.* USING ', '')
+                              ORDER BY d.indexrelid LIMIT 1) m
+                    JOIN pg_class di ON di.oid = m.indexrelid
+              WHERE s.indrelid = src ORDER BY si.relname LOOP
+        i := i + 1;
+        PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I',
+                                                    c.src_oid::regclass, '_steward_swap_' || i));
+        PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I', c.dst_oid::regclass, c.src_name));
+        PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I', c.src_oid::regclass, c.dst_name));
+    END LOOP;
+
+    FOR v IN SELECT x FROM jsonb_array_elements(fks) x LOOP
+        PERFORM steward._migration_exec((v->>'rel')::oid::regclass, format('ALTER TABLE %s DROP CONSTRAINT %I',
+                                        (v->>'rel')::oid::regclass, v->>'name'));
+        PERFORM steward._migration_exec((v->>'rel')::oid::regclass, format('ALTER TABLE %s ADD CONSTRAINT %I %s%s',
+                                        (v->>'rel')::oid::regclass, v->>'name', v->>'def',
+                                        CASE WHEN (v->>'partitioned')::boolean THEN '' ELSE ' NOT VALID' END));
+    END LOOP;
+    FOR v IN SELECT x FROM jsonb_array_elements(views) x LOOP
+        PERFORM steward._migration_exec((v->>'oid')::oid::regclass, format('CREATE OR REPLACE VIEW %s%s AS %s',
+                                        (v->>'oid')::oid::regclass,
+                                        CASE WHEN v->>'opts' <> '' THEN format(' WITH (%s)', v->>'opts') ELSE '' END,
+                                        rtrim(v->>'def', ';')));
+    END LOOP;
+
+    -- Sequences: an identity continues where the other layout's stopped;
+    -- a sequence owned by a column (serial) moves to the table's name.
+    FOR c IN SELECT a.attname, a.attidentity FROM pg_attribute a
+              WHERE a.attrelid = src AND a.attnum > 0 AND NOT a.attisdropped LOOP
+        s_src := pg_get_serial_sequence(src::text, c.attname)::regclass;
+        s_dst := pg_get_serial_sequence(dst::text, c.attname)::regclass;
+        IF s_src IS NOT NULL AND s_dst IS NOT NULL AND s_src <> s_dst THEN
+            PERFORM steward._migration_exec(src, format(
+                'SELECT pg_catalog.setval(%L, s.last_value, s.is_called) FROM %s s', s_dst, s_src));
+            -- ... and the two trade names, as the indexes do.
+            seqname := (SELECT relname FROM pg_class WHERE oid = s_src);
+            dstname := (SELECT relname FROM pg_class WHERE oid = s_dst);
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s RENAME TO _steward_swap_seq', s_src));
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s RENAME TO %I', s_dst, seqname));
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s RENAME TO %I', s_src, dstname));
+        ELSIF s_src IS NOT NULL AND s_dst IS NULL AND c.attidentity = '' THEN
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s OWNED BY %s.%I',
+                                                        s_src, dst, c.attname));
+        END IF;
+    END LOOP;
+    PERFORM steward._relayout_grants(src, dst);
+END
+$$;

@@ -1231,6 +1231,29 @@ $$;
 -- complete (cutover), rollback, cleanup
 --------------------------------------------------------------------------
 
+-- The triggers after the renames of a cutover (forward) or of its undo:
+-- the apply statements name the tables, so both are rebuilt for the new
+-- names.  Forward, the TRUNCATE guard goes on every table of both layouts
+-- once more: a partition attached to the old layout by an ALTER TABLE that
+-- passed steward_relayout_guard before start committed, and then waited
+-- for start's lock, has none (its rows were backfilled like any other).
+CREATE FUNCTION steward._relayout_retrigger(mig text, forward boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+BEGIN
+    IF forward THEN
+        PERFORM steward._relayout_guard_truncate(mig, t.old_rel);
+        PERFORM steward._relayout_guard_truncate(mig, t.new_rel);
+    END IF;
+    PERFORM steward._relayout_set_trigger(t.old_rel, t.new_rel, t.key_columns);
+    PERFORM steward._relayout_set_trigger(t.new_rel, t.old_rel, t.key_columns);
+END
+$$;
+
 -- The cutover (inside migration_complete, both layouts locked ACCESS
 -- EXCLUSIVE under lock_timeout): the table's name moves to the other
 -- layout, and what pointed at the table by OID follows it -- views are
@@ -1284,9 +1307,7 @@ BEGIN
         PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel, t.relname));
     END IF;
 
-    -- The apply statements name the tables: rebuilt for the new names.
-    PERFORM steward._relayout_set_trigger(t.old_rel, t.new_rel, t.key_columns);
-    PERFORM steward._relayout_set_trigger(t.new_rel, t.old_rel, t.key_columns);
+    PERFORM steward._relayout_retrigger(mig, forward);
     -- Index (and constraint) names follow the table's name: each index of
     -- one layout trades names with its twin of the same definition.
     i := 0;
