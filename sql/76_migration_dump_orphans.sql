@@ -88,7 +88,15 @@ SELECT id, amt, cents FROM mdo_inv ORDER BY id;
 SELECT count(*) FROM pg_trigger WHERE tgrelid IN ('mdo_ro'::regclass, 'mdo_ro_relayout_new'::regclass,
                                                   'mdo_inv'::regclass);
 
+-- Restore drills are readable by the database's owner (a superuser here) and
+-- pg_read_all_stats only: another role sees none of them, without error.
 RESET ROLE;
+INSERT INTO steward.restore_drills (host, result) VALUES ('mdo-host', 'passed');
+SET ROLE mdo_owner;
+SELECT count(*) AS drills_seen FROM steward.restore_drills WHERE host = 'mdo-host';
+RESET ROLE;
+SELECT count(*) AS drills_seen_by_superuser FROM steward.restore_drills WHERE host = 'mdo-host';
+DELETE FROM steward.restore_drills WHERE host = 'mdo-host';
 DROP TABLE mdo_ro, mdo_ro_relayout_new, mdo_inv;
 DELETE FROM steward.migration_runs WHERE name IN ('mdo_rl', 'mdo_cents');
 REVOKE CREATE ON SCHEMA public FROM mdo_owner;
