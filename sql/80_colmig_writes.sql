@@ -13,7 +13,7 @@ RESET client_min_messages;
 -- the new shape reads NULL there, so cents + 7 is NULL, which the trigger
 -- took for "not written" and replaced by up(amt), reporting UPDATE 1.
 CREATE TABLE inv (id int PRIMARY KEY, amt numeric(12,2) NOT NULL, note text) USING steward;
-INSERT INTO inv SELECT g, g * 1.25, 'n' || g FROM generate_series(1, 7) g;
+INSERT INTO inv SELECT g, g * 1.25, 'n' || g FROM generate_series(1, 8) g;
 SELECT steward.migration_start('cents', '[{"alter_column": {"table": "inv", "column": "amt", "name": "cents", "type": "bigint", "up": "(amt*100)::bigint", "down": "cents/100.0"}},
                                           {"add_column": {"table": "inv", "column": "twice", "type": "numeric", "up": "amt * 2"}},
                                           {"add_column": {"table": "inv", "column": "free", "type": "int"}}]');
@@ -38,6 +38,8 @@ SET search_path = cents, public;
 UPDATE inv SET note = 'y' WHERE id = 2 RETURNING cents, twice, note;
 RESET search_path;
 UPDATE inv SET amt = amt + 1 WHERE id = 4 RETURNING amt, cents;
+-- a client that writes back every column it read, through the table
+UPDATE inv SET amt = 9.99, cents = cents, twice = twice WHERE id = 8 RETURNING amt, cents, twice;
 UPDATE cents_old.inv SET amt = amt + 1 WHERE id = 3 RETURNING amt;
 -- A filled row takes relative updates in the new shape.
 CALL steward.migration_backfill('cents');

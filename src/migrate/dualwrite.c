@@ -429,15 +429,17 @@ expr_context(void *arg)
 
 /*
  * Is the row an UPDATE changes one the backfill has not filled (marker
- * NULL)?  Its new shape reads as NULL until then.  An UPDATE that leaves
- * a column the migration computes with up NULL in such a row is refused
- * (55000): it may have computed that NULL from the NULL it read
- * ("cents = cents + 7"), and taken for an unchanged column it would be
- * replaced by up(old), reporting success for a write that never
- * happened.  *derived_set: the UPDATE sets such a column (to a value).
+ * NULL)?  Its new shape reads as NULL until then.  An UPDATE that sets
+ * a column the migration computes with up to NULL in such a row, and
+ * changes no old-shape column (old_changed: then it is an old-shape
+ * write, up fills the column), is refused (55000): it may have computed
+ * that NULL from the NULL it read ("cents = cents + 7"), and taken for an
+ * unchanged column it would be replaced by up(old), reporting success
+ * for a write that never happened.  *derived_set: the UPDATE sets such a
+ * column to a value.
  */
 static bool
-check_unfilled_write(TriggerData *td, MigEntry *entry, bool *derived_set)
+check_unfilled_write(TriggerData *td, MigEntry *entry, bool old_changed, bool *derived_set)
 {
 	Relation	rel = td->tg_relation;
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -460,6 +462,8 @@ check_unfilled_write(TriggerData *td, MigEntry *entry, bool *derived_set)
 			*derived_set = true;
 			continue;
 		}
+		if (old_changed)
+			continue;			/* an old-shape write: up fills it */
 		key = steward_row_key_desc(rel, td->tg_trigtuple);
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -624,7 +628,6 @@ steward_migration_trigger(PG_FUNCTION_ARGS)
 		bool		new_changed = false;
 		bool		derived_set;
 
-		unfilled = check_unfilled_write(td, entry, &derived_set);
 
 		for (int i = 0; i < entry->ncols; i++)
 		{
@@ -635,6 +638,7 @@ steward_migration_trigger(PG_FUNCTION_ARGS)
 			if (c->kind == MIG_PAIR || c->kind == MIG_ADDED)
 				new_changed |= att_changed(desc, oldtup, newtup, c->new_att);
 		}
+		unfilled = check_unfilled_write(td, entry, old_changed, &derived_set);
 		if (unfilled && !derived_set)
 			side = 'o';			/* no new shape to map from yet */
 		else if (old_changed && !new_changed)
