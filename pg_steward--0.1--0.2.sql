@@ -11675,3 +11675,27 @@ BEGIN
     PERFORM steward._relayout_grants(src, dst);
 END
 $$;
+
+-- review8 #4 (relayout-dump): "migration does not exist" names migration_forget for a
+-- table restored without its migration's record.
+CREATE OR REPLACE FUNCTION steward._migration_get(mig text)
+RETURNS steward.migration_runs
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r steward.migration_runs;
+BEGIN
+    IF mig IS NULL THEN
+        RAISE EXCEPTION 'migration name must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO r FROM steward.migration_runs m WHERE m.name = mig;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'migration "%" does not exist', mig
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'steward.migrations lists the migrations; steward.migration_forget(table) cleans up '
+                         'a table restored without its migration''s record.';
+    END IF;
+    RETURN r;
+END
+$$;

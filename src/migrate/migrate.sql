@@ -372,7 +372,8 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'migration "%" does not exist', mig
             USING ERRCODE = 'undefined_object',
-                  HINT = 'steward.migrations lists the migrations.';
+                  HINT = 'steward.migrations lists the migrations; steward.migration_forget(table) cleans up '
+                         'a table restored without its migration''s record.';
     END IF;
     RETURN r;
 END
