@@ -287,6 +287,16 @@ SELECT d.id, d.started_at, d.duration_s::float8 AS duration_s, d.result,
  LIMIT 30
 """
 
+# Whether this role sees the drills: row security shows them to the
+# database's owner and to pg_read_all_stats only (anyone else reads an
+# empty table, which must not read as "no drill yet").
+Q_DRILLS_VISIBLE = """
+SELECT pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
+       OR pg_catalog.pg_has_role(d.datdba, 'USAGE') AS sees
+  FROM pg_catalog.pg_database d
+ WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
+"""
+
 # A setting as a number in its base unit (current_setting() adds units).
 # The value in effect (a 0.1 name counts while the new one is left at its
 # default), in the base unit: ms or s.
@@ -793,6 +803,10 @@ def chart_capacity(db, now):
 def chart_drills(db):
     c = Chart('restore-drills', 'restore_drills', 'Restore drills: duration against the RTO')
     try:
+        if not db.rows(Q_DRILLS_VISIBLE)[0]['sees']:
+            raise Unavailable('permission denied: the restore drills of a database are shown to its '
+                              'owner and to pg_read_all_stats; this role needs pg_monitor or '
+                              'pg_read_all_stats (GRANT pg_monitor TO %s)' % db.role())
         rows = db.rows(Q_DRILLS)
         rto = db.setting('steward.rto', 1800.0)
     except Unavailable as e:
