@@ -97,6 +97,18 @@ SELECT count(*) AS drills_seen FROM steward.restore_drills WHERE host = 'mdo-hos
 RESET ROLE;
 SELECT count(*) AS drills_seen_by_superuser FROM steward.restore_drills WHERE host = 'mdo-host';
 DELETE FROM steward.restore_drills WHERE host = 'mdo-host';
+
+-- migration_forget on a table no column migration left its trigger on
+-- drops nothing of the user's: not a column the user named _steward_side,
+-- not the user's own online NOT NULL (a NOT VALID check named like a
+-- migration's).  (It dropped both, and the column's values.)
+CREATE TABLE mdo_uf (id int PRIMARY KEY, v int, _steward_side "char") USING steward;
+INSERT INTO mdo_uf VALUES (1, -1, 'x');
+ALTER TABLE mdo_uf ADD CONSTRAINT mdo_uf_v_not_null CHECK (v IS NOT NULL) NOT VALID;
+SELECT * FROM steward.migration_forget('mdo_uf');
+SELECT _steward_side, (SELECT count(*) FROM pg_constraint WHERE conname = 'mdo_uf_v_not_null') AS kept
+  FROM mdo_uf;
+DROP TABLE mdo_uf;
 DROP TABLE mdo_ro, mdo_ro_relayout_new, mdo_inv;
 DELETE FROM steward.migration_runs WHERE name IN ('mdo_rl', 'mdo_cents');
 REVOKE CREATE ON SCHEMA public FROM mdo_owner;

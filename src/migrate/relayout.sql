@@ -1470,6 +1470,7 @@ DECLARE
     tg record;
     c record;
     rel name;
+    column_migration boolean := false;
 BEGIN
     IF tbl IS NULL THEN
         RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -1503,6 +1504,7 @@ BEGIN
         -- A column migration's views of the table (whole-database
         -- restores bring them), and their schemas once empty.
         IF tg.tgfoid = 'steward._migration_trigger()'::regprocedure THEN
+            column_migration := true;
             FOR c IN SELECT DISTINCT format('%I.%I', n.nspname, v.relname) AS view, n.nspname
                        FROM pg_rewrite r
                        JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
@@ -1527,8 +1529,11 @@ BEGIN
     END LOOP;
     -- The NOT VALID constraints a column migration adds, by the names
     -- migration_start gives them; validated ones are the table's own now.
+    -- Only where a column migration's trigger was found: on any other
+    -- table such names and a "_steward_side" column are the user's.
     FOR c IN SELECT x.conname FROM pg_constraint x
-              WHERE x.conrelid = tbl AND NOT x.convalidated AND x.contype IN ('c', 'f')
+              WHERE column_migration
+                AND x.conrelid = tbl AND NOT x.convalidated AND x.contype IN ('c', 'f')
                 AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl
                                AND a.attname = '_steward_side' AND NOT a.attisdropped)
                 AND (x.conname ~ ('^' || regexp_replace(rel, '([^[:alnum:]_])', '\\\1', 'g')
@@ -1537,7 +1542,7 @@ BEGIN
         PERFORM steward._migration_exec(tbl, format('ALTER TABLE %s DROP CONSTRAINT %I', tbl, c.conname));
         RETURN NEXT format('dropped NOT VALID constraint %s', c.conname);
     END LOOP;
-    IF EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = '_steward_side'
+    IF column_migration AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = '_steward_side'
                   AND NOT a.attisdropped) THEN
         PERFORM steward._migration_exec(tbl, format('ALTER TABLE %s DROP COLUMN _steward_side', tbl));
         RETURN NEXT 'dropped column _steward_side';
