@@ -64,7 +64,6 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
-#include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -1126,16 +1125,17 @@ direct_write_begin(DirectWrite *wr, CmdType cmd, bool defer_indexes)
 	constr = RelationGetDescr(heap)->constr;
 
 	/*
-	 * Row security counts only where it applies to the keys' owner, as whom
-	 * this writes: 0.2's own policies (each scope owner reads its scopes'
-	 * keys, for pg_dump) apply to other roles, and with them every begin
-	 * took the statements' path (and in REPEATABLE READ core's 40001 for a
-	 * suppressing index instead of our 55000).
+	 * Row security counts only where it can apply to the keys' owner, as
+	 * whom this writes: when it is forced on the table (the relcache's
+	 * flags, no catalog lookup on this path).  0.2's own policies (each
+	 * scope owner reads its scopes' keys, for pg_dump) apply to other
+	 * roles; with them every begin took the statements' path (and in
+	 * REPEATABLE READ core's 40001 for a suppressing index instead of our
+	 * 55000).
 	 */
 	if (heap->rd_rel->relkind != RELKIND_RELATION || heap->trigdesc != NULL ||
 		heap->rd_rules != NULL ||
-		(heap->rd_rel->relrowsecurity &&
-		 check_enable_rls(RelationGetRelid(heap), InvalidOid, true) == RLS_ENABLED) ||
+		(heap->rd_rel->relrowsecurity && heap->rd_rel->relforcerowsecurity) ||
 		(constr != NULL && (constr->num_check > 0 || constr->has_generated_stored)))
 	{
 		table_close(heap, NoLock);
