@@ -460,6 +460,14 @@ LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT steward._transition_progress((job->>'run_id')::bigint, 0, retries, status) $$;
 
+-- First statement of the procedures that COMMIT between batches: a CALL
+-- that may not commit (inside BEGIN ... COMMIT, from a function) is
+-- refused up front with 25001 and a HINT, not at the first COMMIT.
+CREATE FUNCTION steward._require_own_transactions(procedure text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_require_own_transactions'
+LANGUAGE C VOLATILE;
+
 CREATE PROCEDURE steward.run_transition(tbl regclass, from_state text, to_state text,
                                         set_sql text DEFAULT NULL,
                                         batch_size integer DEFAULT 1000,
@@ -474,6 +482,7 @@ DECLARE
     prep pg_catalog.record;
     label pg_catalog.text;
 BEGIN
+    PERFORM steward._require_own_transactions('steward.run_transition');
     -- Rows moved to their own state would match again forever.
     IF from_state OPERATOR(pg_catalog.=) to_state THEN
         RAISE EXCEPTION 'run_transition: from and to are the same state "%"', from_state

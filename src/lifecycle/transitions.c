@@ -11,6 +11,7 @@
  *	  steward._transition_batch(run, set_sql, batch_size, after_key)
  *	  steward._transition_progress(run, rows, retries, status)
  *	  steward._state_counts()                                (state_counts)
+ *	  steward._require_own_transactions(procedure)  (procedures that COMMIT)
  *
  * run_transition itself is a PL/pgSQL procedure (it must COMMIT between
  * batches, which a routine with a SET clause may not); it runs as the
@@ -71,6 +72,7 @@ PG_FUNCTION_INFO_V1(steward_transition_prepare);
 PG_FUNCTION_INFO_V1(steward_transition_progress);
 PG_FUNCTION_INFO_V1(steward_transition_batch);
 PG_FUNCTION_INFO_V1(steward_state_counts);
+PG_FUNCTION_INFO_V1(steward_require_own_transactions);
 
 static void
 parse_error_context(void *arg)
@@ -1536,4 +1538,36 @@ steward_state_counts(PG_FUNCTION_ARGS)
 		relation_close(rel, AccessShareLock);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * steward._require_own_transactions(procedure text) -- called first by the
+ * procedures that COMMIT between batches (run_transition,
+ * migration_backfill): refuses, before anything is done, a CALL that
+ * may not commit, with core's SQLSTATE for commands that must run in
+ * their own transactions (25001, as PreventInTransactionBlock: VACUUM,
+ * CREATE INDEX CONCURRENTLY) and a HINT, instead of the "invalid
+ * transaction termination" the first COMMIT would raise.  A CALL inside
+ * BEGIN ... COMMIT (psql with AUTOCOMMIT off included) or from a function
+ * runs atomically: the procedure's SPI connection says so.  Takes no lock.
+ */
+Datum
+steward_require_own_transactions(PG_FUNCTION_ARGS)
+{
+	const char *procedure = PG_ARGISNULL(0) ? "this procedure" : text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	if (SPI_inside_nonatomic_context())
+		PG_RETURN_VOID();
+	if (IsTransactionBlock())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("%s cannot run inside a transaction block", procedure),
+				 errdetail("It commits after every batch, so that a long run holds no locks and no snapshot."),
+				 errhint("CALL it on its own, outside BEGIN ... COMMIT (in psql with AUTOCOMMIT on).")));
+	ereport(ERROR,
+			(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+			 errmsg("%s cannot be executed from a function", procedure),
+			 errdetail("It commits after every batch, so that a long run holds no locks and no snapshot."),
+			 errhint("CALL it as a statement of its own, or from a procedure without SET clause or SECURITY DEFINER that is itself CALLed that way.")));
+	PG_RETURN_VOID();			/* not reached */
 }

@@ -596,8 +596,8 @@ steward_migration_trigger(PG_FUNCTION_ARGS)
 						RelationGetRelationName(rel)),
 				 errhint("If the table came without its migration's record (a partial dump, or a "
 						 "restore that could not write steward's catalog), "
-						 "steward.migration_forget('%s') removes what the migration left on it.",
-						 RelationGetRelationName(rel))));
+						 "steward.migration_forget(%s) removes what the migration left on the table.",
+						 steward_migration_forget_target(rel, td->tg_trigger))));
 		return PointerGetDatum(newtup);
 	}
 

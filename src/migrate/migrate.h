@@ -16,6 +16,7 @@
 
 #include "nodes/primnodes.h"
 #include "utils/rel.h"
+#include "utils/reltrigger.h"
 
 /* migrate/exec.c */
 extern void steward_migrate_define_gucs(void);
@@ -49,6 +50,13 @@ extern void steward_relayout_define_gucs(void);
  * change was made on enforced the rules.
  */
 extern bool steward_relayout_applying(Relation rel);
+/*
+ * The argument for steward.migration_forget (a quoted, schema-qualified
+ * name) in the WARNING of a migration trigger that fires on rel without a
+ * record: the table the trigger was created on, rel's ancestor when it
+ * fires on a partition.
+ */
+extern char *steward_migration_forget_target(Relation rel, const Trigger *trigger);
 
 /* migrate/expr.c */
 extern Expr *steward_migrate_compile(Relation rel, const char *sql,

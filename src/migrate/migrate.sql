@@ -1448,9 +1448,11 @@ DECLARE
     first regclass;
     stmt text;
     nsp text;
+    made text[];
 BEGIN
     FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
         first := coalesce(first, t.relid);
+        made := '{}';
         FOR c IN SELECT * FROM steward.migration_columns x
                   WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord LOOP
             IF c.kind IN ('pair', 'added') THEN
@@ -1466,13 +1468,22 @@ BEGIN
                         steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', c.new_type)));
                 END IF;
                 PERFORM steward._migration_add_constraints(mig, t.relid, c);
+                made := made || ARRAY[CASE WHEN c.not_null THEN c.not_null_name END,
+                                      CASE WHEN c.check_sql IS NOT NULL THEN c.check_name END,
+                                      CASE WHEN c.fk_table IS NOT NULL THEN c.fk_name END]::text[];
             END IF;
         END LOOP;
         PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s ADD COLUMN _steward_side "char"',
                                                         t.relid));
+        -- The trigger's arguments: the migration, then the NOT VALID
+        -- constraints it added, which a table restored without its record
+        -- still names (migration_forget drops those and no other).
         PERFORM steward._migration_exec(t.relid, format(
             'CREATE TRIGGER zz_steward_migration BEFORE INSERT OR UPDATE ON %s '
-            'FOR EACH ROW EXECUTE FUNCTION steward._migration_trigger(%L)', t.relid, mig));
+            'FOR EACH ROW EXECUTE FUNCTION steward._migration_trigger(%s)', t.relid,
+            array_to_string(ARRAY(SELECT quote_literal(a)
+                                    FROM unnest(mig || array_remove(made, NULL)) WITH ORDINALITY u(a, i)
+                                   ORDER BY i), ', ')));
     END LOOP;
 
     PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig));
@@ -1838,6 +1849,7 @@ DECLARE
     tbl pg_catalog.regclass;
     resume pg_catalog.text[];
 BEGIN
+    PERFORM steward._require_own_transactions('steward.migration_backfill');
     IF steward._relayout_step((steward._migration_get(mig)).steps) IS NOT NULL THEN
         CALL steward._relayout_backfill(mig, batch_size, max_rows_per_sec);
         RETURN;

@@ -39,9 +39,14 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "commands/trigger.h"
@@ -52,6 +57,7 @@
 #include "parser/parser.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
@@ -128,6 +134,55 @@ bool
 steward_relayout_applying(Relation rel)
 {
 	return apply_targets != NIL && list_member_oid(apply_targets, RelationGetRelid(rel));
+}
+
+/*
+ * The argument to give steward.migration_forget for a migration's row
+ * trigger firing on rel without a record, as a SQL literal of the
+ * schema-qualified name (palloc'd): the relation the trigger was created
+ * on.  On a partition the trigger is a clone of its table's (same name),
+ * and forget works from that table (a partition is refused there), so
+ * the nearest ancestor whose trigger of that name is no clone is named.
+ * Reads pg_inherits and pg_trigger; takes no lock; raises nothing of its
+ * own.
+ */
+char *
+steward_migration_forget_target(Relation rel, const Trigger *trigger)
+{
+	Oid			target = RelationGetRelid(rel);
+
+	if (trigger->tgisclone)
+	{
+		List	   *ancestors = get_partition_ancestors(target);
+		Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
+		ListCell   *lc;
+
+		foreach(lc, ancestors)
+		{
+			Oid			ancestor = lfirst_oid(lc);
+			ScanKeyData key[2];
+			SysScanDesc scan;
+			HeapTuple	tup;
+			bool		done = false;
+
+			ScanKeyInit(&key[0], Anum_pg_trigger_tgrelid, BTEqualStrategyNumber,
+						F_OIDEQ, ObjectIdGetDatum(ancestor));
+			ScanKeyInit(&key[1], Anum_pg_trigger_tgname, BTEqualStrategyNumber,
+						F_NAMEEQ, CStringGetDatum(trigger->tgname));
+			scan = systable_beginscan(tgrel, TriggerRelidNameIndexId, true, NULL, 2, key);
+			if (HeapTupleIsValid(tup = systable_getnext(scan)))
+			{
+				target = ancestor;
+				done = !OidIsValid(((Form_pg_trigger) GETSTRUCT(tup))->tgparentid);
+			}
+			systable_endscan(scan);
+			if (done)
+				break;
+		}
+		table_close(tgrel, AccessShareLock);
+	}
+	return quote_literal_cstr(quote_qualified_identifier(get_namespace_name(get_rel_namespace(target)),
+														 get_rel_name(target)));
 }
 
 /*
@@ -426,8 +481,8 @@ steward_relayout_trigger(PG_FUNCTION_ARGS)
 							RelationGetRelationName(rel)),
 					 errdetail("The table came without its migration's record (a partial dump, or a restore "
 							   "that could not write steward's catalog)."),
-					 errhint("steward.migration_forget('%s') removes what the migration left on it.",
-							 RelationGetRelationName(rel))));
+					 errhint("steward.migration_forget(%s) removes what the migration left on the table.",
+							 steward_migration_forget_target(rel, trigger))));
 	}
 	if (check->targets == NIL)
 	{

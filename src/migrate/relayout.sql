@@ -636,7 +636,9 @@ END
 $$;
 
 -- TRUNCATE fires no row trigger: refused on both layouts while a relayout
--- keeps them equal.
+-- keeps them equal.  The HINT names the table that carries the relayout's
+-- row trigger (a partition's guard is its own, but forget works from the
+-- table).
 CREATE FUNCTION steward._relayout_truncate_guard()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -648,7 +650,13 @@ BEGIN
         USING ERRCODE = 'object_in_use',
               HINT = format('Delete the rows instead, or finish or roll back the migration first '
                             '(steward.migration_forget(%L) if the table came without its record).',
-                            format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME));
+                            coalesce((SELECT t.tgrelid::regclass::text
+                                        FROM pg_partition_ancestors(TG_RELID) WITH ORDINALITY a(relid, lvl)
+                                        JOIN pg_trigger t ON t.tgrelid = a.relid
+                                       WHERE t.tgparentid = 0
+                                         AND t.tgfoid = 'steward._relayout_trigger()'::regprocedure
+                                       ORDER BY a.lvl DESC LIMIT 1),
+                                     format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME)));
 END
 $$;
 
@@ -1451,6 +1459,42 @@ SELECT r.name,
  WHERE steward._relayout_step(r.steps) IS NOT NULL;
 GRANT SELECT ON steward.relayouts TO PUBLIC;
 
+-- A column migration's views of a table restored without its record
+-- (whole-database restores bring them), in the schemas mig and mig_old,
+-- and those schemas once empty; for steward.migration_forget, which runs
+-- as the caller (steward._migration_exec requires the caller to own tbl).
+-- Returns what it dropped.
+CREATE FUNCTION steward._migration_forget_views(tbl regclass, mig text)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN SELECT DISTINCT format('%I.%I', n.nspname, v.relname) AS view, n.nspname
+               FROM pg_rewrite r
+               JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+               JOIN pg_class v ON v.oid = r.ev_class
+               JOIN pg_namespace n ON n.oid = v.relnamespace
+              WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = tbl AND v.relkind = 'v'
+                AND n.nspname IN (mig, mig || '_old')
+              ORDER BY n.nspname LOOP
+        PERFORM steward._migration_exec(tbl, format('DROP VIEW %s', c.view));
+        RETURN NEXT format('dropped view %s', c.view);
+    END LOOP;
+    FOR c IN SELECT n.oid, n.nspname FROM pg_namespace n
+              WHERE n.nspname IN (mig, mig || '_old')
+                AND pg_has_role(n.nspowner, 'USAGE')
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                                 WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = n.oid)
+              ORDER BY n.nspname LOOP
+        PERFORM steward._migration_exec(tbl, format('DROP SCHEMA %I', c.nspname));
+        RETURN NEXT format('dropped schema %s', c.nspname);
+    END LOOP;
+END
+$$;
+
 -- A table restored without its migration's record (pg_dump -t / -n, or a
 -- restore that could not write steward's catalog) keeps what the
 -- migration put on it: its triggers (a relayout's TRUNCATE guard on each
@@ -1458,7 +1502,9 @@ GRANT SELECT ON steward.relayouts TO PUBLIC;
 -- constraints, the views of the two shapes.  migration_forget removes
 -- them, as the table's owner, so that the table is an ordinary one again;
 -- the columns and tables the migration added stay (they hold data).  A table of an
--- active migration is refused: migration_rollback ends that one.
+-- active migration is refused: migration_rollback ends that one.  So is a
+-- partition whose row triggers are its table's: forget works on the table
+-- (and its whole partition tree).
 CREATE FUNCTION steward.migration_forget(tbl regclass)
 RETURNS SETOF text
 LANGUAGE plpgsql
@@ -1470,7 +1516,9 @@ DECLARE
     tg record;
     c record;
     rel name;
+    root regclass;
     column_migration boolean := false;
+    made bytea;
 BEGIN
     IF tbl IS NULL THEN
         RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -1486,7 +1534,20 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = format('steward.migration_rollback(%L) ends it and removes what it added.', mig);
     END IF;
-    FOR tg IN SELECT t.tgname, t.tgfoid, t.tgrelid::regclass AS rel,
+    SELECT t.tgrelid::regclass INTO root
+      FROM pg_partition_ancestors(tbl) WITH ORDINALITY a(relid, lvl)
+      JOIN pg_trigger t ON t.tgrelid = a.relid
+     WHERE a.relid <> tbl AND t.tgparentid = 0
+       AND t.tgfoid IN ('steward._relayout_trigger()'::regprocedure,
+                        'steward._migration_trigger()'::regprocedure)
+     ORDER BY a.lvl DESC LIMIT 1;
+    IF root IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % is a partition of %, which carries the migration''s triggers', tbl, root
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = format('steward.migration_forget(%L) removes what the migration left on the whole table.',
+                                root::text);
+    END IF;
+    FOR tg IN SELECT t.tgname, t.tgfoid, t.tgrelid::regclass AS rel, t.tgnargs, t.tgargs,
                      split_part(encode(t.tgargs, 'escape'), '\000', 1) AS mig,
                      split_part(encode(t.tgargs, 'escape'), '\000', 4) AS target
                 FROM pg_trigger t
@@ -1501,34 +1562,18 @@ BEGIN
             CASE WHEN tg.rel <> tbl THEN format(' on partition %s', tg.rel) ELSE '' END ||
             CASE WHEN tg.tgfoid = 'steward._relayout_trigger()'::regprocedure AND tg.target <> ''
                  THEN format(' (the other layout, %s, stays)', tg.target) ELSE '' END;
-        -- A column migration's views of the table (whole-database
-        -- restores bring them), and their schemas once empty.
         IF tg.tgfoid = 'steward._migration_trigger()'::regprocedure THEN
             column_migration := true;
-            FOR c IN SELECT DISTINCT format('%I.%I', n.nspname, v.relname) AS view, n.nspname
-                       FROM pg_rewrite r
-                       JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
-                       JOIN pg_class v ON v.oid = r.ev_class
-                       JOIN pg_namespace n ON n.oid = v.relnamespace
-                      WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = tbl AND v.relkind = 'v'
-                        AND n.nspname IN (tg.mig, tg.mig || '_old')
-                      ORDER BY n.nspname LOOP
-                PERFORM steward._migration_exec(tbl, format('DROP VIEW %s', c.view));
-                RETURN NEXT format('dropped view %s', c.view);
-            END LOOP;
-            FOR c IN SELECT n.oid, n.nspname FROM pg_namespace n
-                      WHERE n.nspname IN (tg.mig, tg.mig || '_old')
-                        AND pg_has_role(n.nspowner, 'USAGE')
-                        AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                                         WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = n.oid)
-                      ORDER BY n.nspname LOOP
-                PERFORM steward._migration_exec(tbl, format('DROP SCHEMA %I', c.nspname));
-                RETURN NEXT format('dropped schema %s', c.nspname);
-            END LOOP;
+            -- After the migration's name the trigger names the NOT VALID
+            -- constraints the migration added: "\0name1\0name2\0".
+            made := CASE WHEN tg.tgnargs > 1
+                         THEN substring(tg.tgargs FROM position('\x00'::bytea IN tg.tgargs)) END;
+            RETURN QUERY SELECT * FROM steward._migration_forget_views(tbl, tg.mig);
         END IF;
     END LOOP;
-    -- The NOT VALID constraints a column migration adds, by the names
-    -- migration_start gives them; validated ones are the table's own now.
+    -- The NOT VALID constraints the column migration added: those its
+    -- trigger names (a trigger made before it named them: by the names
+    -- migration_start gives them); validated ones are the table's own now.
     -- Only where a column migration's trigger was found: on any other
     -- table such names and a "_steward_side" column are the user's.
     FOR c IN SELECT x.conname FROM pg_constraint x
@@ -1536,8 +1581,11 @@ BEGIN
                 AND x.conrelid = tbl AND NOT x.convalidated AND x.contype IN ('c', 'f')
                 AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl
                                AND a.attname = '_steward_side' AND NOT a.attisdropped)
-                AND (x.conname ~ ('^' || regexp_replace(rel, '([^[:alnum:]_])', '\\\1', 'g')
-                                  || '_.+_(not_null|check|fkey)[0-9]*$'))
+                AND CASE WHEN made IS NOT NULL
+                         THEN position('\x00'::bytea || convert_to(x.conname::text, getdatabaseencoding())
+                                       || '\x00'::bytea IN made) > 0
+                         ELSE x.conname ~ ('^' || regexp_replace(rel, '([^[:alnum:]_])', '\\\1', 'g')
+                                           || '_.+_(not_null|check|fkey)[0-9]*$') END
               ORDER BY x.conname LOOP
         PERFORM steward._migration_exec(tbl, format('ALTER TABLE %s DROP CONSTRAINT %I', tbl, c.conname));
         RETURN NEXT format('dropped NOT VALID constraint %s', c.conname);

@@ -130,7 +130,7 @@ is(as('alice', 'r_super', q{SELECT status FROM steward.idempotency_keys WHERE ke
 	'superuser restore: alice\'s key came with it');
 my ($prc, $pout, $perr) = $node->psql('r_super', q{INSERT INTO bt VALUES (3, 3)},
 	extra_params => [ '-U', 'bob' ]);
-like($perr, qr/WARNING:  no active migration changes relation "bt".*\n.*steward\.migration_forget\('bt'\)/,
+like($perr, qr/WARNING:  no active migration changes relation "bt".*\n.*steward\.migration_forget\('(?:public\.)?bt'\)/,
 	'superuser restore: bob\'s table came without its record; the HINT names migration_forget');
 as('bob', 'r_super', q{SELECT steward.migration_forget('bt')});
 ($prc, $pout, $perr) = $node->psql('r_super', q{INSERT INTO bt VALUES (3, 3)},
@@ -156,11 +156,11 @@ for my $t ('ro', 'ro_new', 'inv')
 ($prc, $pout, $perr) = $node->psql('r_alice', q{INSERT INTO ro VALUES (51, 'r')},
 	extra_params => [ '-U', 'alice' ]);
 is($prc, 0, 'alice\'s restore: the orphan relayout\'s table takes writes');
-like($perr, qr/no active relayout migration has relation "ro".*\n.*\n.*steward\.migration_forget\('ro'\)/,
+like($perr, qr/no active relayout migration has relation "ro".*\n.*\n.*steward\.migration_forget\('public\.ro'\)/,
 	'... with a WARNING whose HINT names migration_forget');
 ($prc, $pout, $perr) = $node->psql('r_alice', q{INSERT INTO inv (amt) VALUES (3)},
 	extra_params => [ '-U', 'alice' ]);
-like($perr, qr/steward\.migration_forget\('inv'\).*\n.*violates check constraint "inv_cents_not_null"/s,
+like($perr, qr/steward\.migration_forget\('public\.inv'\).*\n.*violates check constraint "inv_cents_not_null"/s,
 	'alice\'s restore: the orphan column migration names migration_forget before its constraint refuses the row');
 is(as('alice', 'r_alice', q{
 	SELECT string_agg(f, '; ') FROM (
