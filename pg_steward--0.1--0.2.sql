@@ -12019,3 +12019,46 @@ END
 $$;
 COMMENT ON FUNCTION steward.migration_forget(regclass) IS
   'remove the triggers, marker column and NOT VALID constraints a migration left on a table restored without its record';
+
+-- recheck8 N3 (leftovers2): a dropped table takes its retention setting, capacity samples,
+-- validation and transition runs with it; rows already left behind by dropped tables go.
+CREATE FUNCTION steward._tables_on_sql_drop()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    dropped oid[];
+BEGIN
+    IF to_regclass('steward.table_retention') IS NULL THEN
+        RETURN;     -- the extension itself is being dropped
+    END IF;
+    SELECT array_agg(d.objid) INTO dropped
+      FROM pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0;
+    IF dropped IS NULL THEN
+        RETURN;
+    END IF;
+    DELETE FROM steward.table_retention r WHERE r.relid::oid = ANY (dropped);
+    DELETE FROM steward.capacity_samples s WHERE s.relid = ANY (dropped);
+    -- Only where rows are: a DELETE's plan is checked against every
+    -- publication of the table (validation_runs' replica identity is FULL).
+    IF EXISTS (SELECT 1 FROM steward.validation_runs v WHERE v.relid::oid = ANY (dropped)) THEN
+        DELETE FROM steward.validation_runs v WHERE v.relid::oid = ANY (dropped);
+    END IF;
+    DELETE FROM steward.transition_runs t WHERE t.relid::oid = ANY (dropped);
+END
+$$;
+REVOKE ALL ON FUNCTION steward._tables_on_sql_drop() FROM PUBLIC;
+CREATE EVENT TRIGGER steward_tables_sql_drop ON sql_drop
+    EXECUTE FUNCTION steward._tables_on_sql_drop();
+ALTER TABLE steward.validation_runs REPLICA IDENTITY FULL;
+DELETE FROM steward.table_retention r
+ WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) r.relid::pg_catalog.oid);
+DELETE FROM steward.capacity_samples s
+ WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) s.relid);
+DELETE FROM steward.validation_runs v
+ WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) v.relid::pg_catalog.oid);
+DELETE FROM steward.transition_runs t
+ WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) t.relid::pg_catalog.oid);

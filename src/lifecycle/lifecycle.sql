@@ -250,6 +250,9 @@ CREATE TABLE steward.validation_runs (
     checked_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 CREATE INDEX validation_runs_relid ON steward.validation_runs (relid, checked_at);
+-- No key: a dropped table's runs are deleted (steward._tables_on_sql_drop),
+-- which a FOR ALL TABLES publication allows only with a replica identity.
+ALTER TABLE steward.validation_runs REPLICA IDENTITY FULL;
 REVOKE ALL ON steward.validation_runs FROM PUBLIC;
 GRANT SELECT ON steward.validation_runs TO PUBLIC;
 ALTER TABLE steward.validation_runs ENABLE ROW LEVEL SECURITY;

@@ -25,6 +25,47 @@ SELECT pg_catalog.pg_extension_config_dump('steward.table_retention', '');
 REVOKE ALL ON steward.table_retention FROM PUBLIC;
 GRANT SELECT ON steward.table_retention TO PUBLIC;
 
+-- A dropped table takes its rows in the tables keyed by its OID that no
+-- other drop handling covers (column_rules and state_checks:
+-- steward._rules_on_sql_drop; the migration catalog:
+-- steward._migrations_on_sql_drop): its retention setting, capacity
+-- samples, validation and transition runs.  A row left behind would name
+-- a bare OID, which pg_dump writes as a number and a restored cluster (or
+-- this one, once OIDs wrap around) binds to whatever relation gets it:
+-- another table's retention, another owner's history made visible to
+-- the new table's owner by the tables' row security.
+CREATE FUNCTION steward._tables_on_sql_drop()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    dropped oid[];
+BEGIN
+    IF to_regclass('steward.table_retention') IS NULL THEN
+        RETURN;     -- the extension itself is being dropped
+    END IF;
+    SELECT array_agg(d.objid) INTO dropped
+      FROM pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0;
+    IF dropped IS NULL THEN
+        RETURN;
+    END IF;
+    DELETE FROM steward.table_retention r WHERE r.relid::oid = ANY (dropped);
+    DELETE FROM steward.capacity_samples s WHERE s.relid = ANY (dropped);
+    -- Only where rows are: a DELETE's plan is checked against every
+    -- publication of the table (validation_runs' replica identity is FULL).
+    IF EXISTS (SELECT 1 FROM steward.validation_runs v WHERE v.relid::oid = ANY (dropped)) THEN
+        DELETE FROM steward.validation_runs v WHERE v.relid::oid = ANY (dropped);
+    END IF;
+    DELETE FROM steward.transition_runs t WHERE t.relid::oid = ANY (dropped);
+END
+$$;
+REVOKE ALL ON FUNCTION steward._tables_on_sql_drop() FROM PUBLIC;
+CREATE EVENT TRIGGER steward_tables_sql_drop ON sql_drop
+    EXECUTE FUNCTION steward._tables_on_sql_drop();
+
 CREATE FUNCTION steward._capacity_sample(force boolean DEFAULT false)
 RETURNS void
 LANGUAGE plpgsql

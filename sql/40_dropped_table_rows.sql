@@ -1,0 +1,58 @@
+-- recheck8 N3: a dropped table leaves no row keyed by its OID in
+-- steward's tables: its retention setting (plain DROP TABLE, and the old
+-- layout a relayout's cleanup drops), capacity samples, validation and
+-- transition runs.  A row left behind named a bare OID, dumped as a
+-- number and bound, in a restored cluster, to whatever relation got it.
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pg_steward;
+RESET client_min_messages;
+
+CREATE TABLE dtr_plain (id int PRIMARY KEY, s text NOT NULL DEFAULT 'new') USING steward;
+SELECT steward.create_state_machine('dtr_m', ARRAY['new', 'paid'], ARRAY['new'], ARRAY['new->paid']);
+SELECT steward.attach_state_machine('dtr_plain', 's', 'dtr_m');
+INSERT INTO dtr_plain (id) SELECT g FROM generate_series(1, 3) g;
+SELECT steward.set_retention('dtr_plain', '30 days');
+SELECT steward.set_state_check('dtr_plain', 'paid', 'SELECT 0');
+SELECT count(*) FROM steward.validate('dtr_plain');
+CALL steward.run_transition('dtr_plain', 'new', 'paid');
+SELECT steward.capacity_sample();
+CREATE TEMP TABLE dtr_oid AS SELECT 'dtr_plain'::regclass::oid AS relid;
+SELECT (SELECT count(*) FROM steward.table_retention r, dtr_oid o WHERE r.relid = o.relid) AS retention,
+       (SELECT count(*) FROM steward.capacity_samples s, dtr_oid o WHERE s.relid = o.relid) > 0 AS samples,
+       (SELECT count(*) FROM steward.validation_runs v, dtr_oid o WHERE v.relid = o.relid) AS validations,
+       (SELECT count(*) FROM steward.transition_runs t, dtr_oid o WHERE t.relid = o.relid) AS transitions;
+DROP TABLE dtr_plain;
+SELECT (SELECT count(*) FROM steward.table_retention r, dtr_oid o WHERE r.relid = o.relid) AS retention,
+       (SELECT count(*) FROM steward.capacity_samples s, dtr_oid o WHERE s.relid = o.relid) AS samples,
+       (SELECT count(*) FROM steward.validation_runs v, dtr_oid o WHERE v.relid = o.relid) AS validations,
+       (SELECT count(*) FROM steward.transition_runs t, dtr_oid o WHERE t.relid = o.relid) AS transitions;
+SELECT steward.drop_state_machine('dtr_m');
+
+-- A relayout: complete carries the retention to the new layout; cleanup
+-- drops the old layout, and its row with it.
+CREATE TABLE dtr_rl (id int PRIMARY KEY, v int) USING steward;
+INSERT INTO dtr_rl SELECT g, g FROM generate_series(1, 10) g;
+SELECT steward.set_retention('dtr_rl', '90 days');
+SELECT steward.migration_start('dtr_rl_m',
+    '[{"relayout": {"table": "dtr_rl", "partition_by": "HASH (id)", "partitions": 2}}]');
+CALL steward.migration_backfill('dtr_rl_m');
+SELECT bool_and(passed) FROM steward.migration_validate('dtr_rl_m');
+SELECT steward.migration_complete('dtr_rl_m');
+SELECT relid, retention FROM steward.table_retention WHERE relid::text LIKE 'dtr_rl%' ORDER BY 1::text;
+SELECT steward.migration_cleanup('dtr_rl_m');
+-- Only the live table's row: no bare OID.
+SELECT relid, retention FROM steward.table_retention ORDER BY 1::text;
+SELECT count(*) AS dangling FROM steward.table_retention r
+ WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = r.relid);
+
+-- DROP SCHEMA ... CASCADE drops the rows of every table in it.
+CREATE SCHEMA dtr_s;
+CREATE TABLE dtr_s.t (id int PRIMARY KEY) USING steward;
+SELECT steward.set_retention('dtr_s.t', '1 day');
+DROP SCHEMA dtr_s CASCADE;
+SELECT count(*) AS dangling FROM steward.table_retention r
+ WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = r.relid);
+
+DROP TABLE dtr_rl;
+DELETE FROM steward.migration_runs WHERE name = 'dtr_rl_m';
