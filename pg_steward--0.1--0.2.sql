@@ -12062,3 +12062,374 @@ DELETE FROM steward.validation_runs v
  WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) v.relid::pg_catalog.oid);
 DELETE FROM steward.transition_runs t
  WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) t.relid::pg_catalog.oid);
+
+-- recheck8 N4, review8 #23 (replica): the migrations' own triggers fire under
+-- session_replication_role = replica (ENABLE ALWAYS: a subscriber's apply worker
+-- keeps both layouts or shapes written), and complete, cleanup and a rollback after
+-- complete re-check under their lock that no write reached one layout or shape only.
+-- (0.1 had no migrations: no trigger of one in progress to change here.)
+
+-- (Re)create the apply trigger on src that writes tgt.
+CREATE OR REPLACE FUNCTION steward._relayout_set_trigger(src regclass, tgt regclass, keys name[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s record := steward._relayout_apply_sql(src, tgt, keys);
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = src AND tgname = 'zz_steward_relayout') THEN
+        PERFORM steward._migration_exec(src, format('DROP TRIGGER zz_steward_relayout ON %s', src));
+    END IF;
+    PERFORM steward._migration_exec(src, format(
+        'CREATE TRIGGER zz_steward_relayout AFTER INSERT OR UPDATE OR DELETE ON %s '
+        'FOR EACH ROW EXECUTE FUNCTION steward._relayout_trigger(%L, %L, %L, %L)', src, s.ins, s.upd, s.del,
+        tgt::text));
+    -- ALWAYS: a logical-replication subscriber's apply worker writes under
+    -- session_replication_role = replica, and its writes must reach both
+    -- layouts too (recheck8 N4).  Recurses to the partitions; partitions
+    -- created later clone it as it is.
+    PERFORM steward._migration_exec(src, format('ALTER TABLE %s ENABLE ALWAYS TRIGGER zz_steward_relayout', src));
+END
+$$;
+
+-- The TRUNCATE guard on layout and on each of its partitions (statement
+-- triggers are not inherited: a partition's TRUNCATE fires its own only),
+-- as the owner of each.  Partitions created later get it from the event
+-- trigger steward_relayout_partitions.
+CREATE OR REPLACE FUNCTION steward._relayout_guard_truncate(mig text, layout regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    part regclass;
+BEGIN
+    FOR part IN SELECT x FROM steward._relayout_tree(layout) x
+                 WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = x
+                                      AND g.tgname = 'zz_steward_relayout_truncate') LOOP
+        PERFORM steward._migration_exec(part, format(
+            'CREATE TRIGGER zz_steward_relayout_truncate BEFORE TRUNCATE ON %s '
+            'FOR EACH STATEMENT EXECUTE FUNCTION steward._relayout_truncate_guard(%L)', part, mig));
+        -- ALWAYS: a TRUNCATE a subscriber's apply worker replays (under
+        -- session_replication_role = replica) would empty one layout only.
+        PERFORM steward._migration_exec(part, format(
+            'ALTER TABLE ONLY %s ENABLE ALWAYS TRIGGER zz_steward_relayout_truncate', part));
+    END LOOP;
+END
+$$;
+
+-- A relayout's part of _migration_recheck (under the step's ACCESS
+-- EXCLUSIVE locks): both layouts counted in one snapshot.  The layout a
+-- step drops must not hold more rows than the one it keeps (cleanup drops
+-- the old one, a rollback after complete the new one), so one of the two
+-- always stays possible; the cutover needs them equal.  A count, not the
+-- validation's comparison: the locks are held meanwhile.  55000 naming
+-- both counts and the way out.
+CREATE FUNCTION steward._relayout_recheck(mig text, action text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    lt record := steward._relayout_tables(mig);
+    res text[];
+    n_old bigint;
+    n_new bigint;
+    lost boolean;
+BEGIN
+    res := steward._migration_exec(lt.old_rel, format(
+        'SELECT (SELECT count(*) FROM %s), (SELECT count(*) FROM %s)', lt.old_rel, lt.new_rel));
+    n_old := res[1]::bigint;
+    n_new := res[2]::bigint;
+    lost := CASE action WHEN 'complete' THEN n_old <> n_new
+                        WHEN 'clean up' THEN n_old > n_new
+                        ELSE n_new > n_old END;
+    IF lost THEN
+        RAISE EXCEPTION 'cannot % migration "%": relation % holds % rows, relation % holds %',
+                action, mig, lt.old_rel, n_old, lt.new_rel, n_new
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Writes since the last validation reached one layout only (an INSERT with '
+                           'check_function_bodies = off, or a write while the relayout trigger was '
+                           'disabled): ' || CASE action
+                               WHEN 'complete' THEN 'the table would lose them at the cutover.'
+                               WHEN 'clean up' THEN format('dropping %s would lose them.', lt.old_rel)
+                               ELSE format('dropping %s would lose them.', lt.new_rel) END,
+                  HINT = CASE action
+                      WHEN 'complete' THEN format(
+                          'Run SELECT * FROM steward.migration_validate(%L) (it names the rows), '
+                          'CALL steward.migration_backfill(%L) (it copies the rows the new layout lacks), '
+                          'and validate again.', mig, mig)
+                      WHEN 'clean up' THEN format(
+                          'SELECT * FROM steward.migration_validate(%L) names the rows; write them to %s too, '
+                          'or roll back: SELECT steward.migration_rollback(%L);', mig, lt.new_rel, mig)
+                      ELSE format(
+                          'SELECT * FROM steward.migration_validate(%L) names the rows; write them to %s too, '
+                          'or keep the new layout: SELECT steward.migration_cleanup(%L);', mig, lt.old_rel, mig) END;
+    END IF;
+END
+$$;
+
+-- Expand (inside migration_start, all tables locked): new and shadow
+-- columns, NOT VALID constraints, the marker column, the dual-write
+-- trigger, the two schemas of views.
+CREATE OR REPLACE FUNCTION steward._migration_expand(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    c steward.migration_columns;
+    first regclass;
+    stmt text;
+    nsp text;
+    made text[];
+BEGIN
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        first := coalesce(first, t.relid);
+        made := '{}';
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord LOOP
+            IF c.kind IN ('pair', 'added') THEN
+                PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s ADD COLUMN %I %s',
+                                                                t.relid, c.expand_new, c.new_type));
+                -- An added column's default is the table's (old inserts
+                -- need it too); a changed column's default lives on the
+                -- new view until the switch, so that the trigger can tell
+                -- which shape an INSERT was written in.
+                IF c.kind = 'added' AND c.default_sql IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', t.relid, c.expand_new,
+                        steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', c.new_type)));
+                END IF;
+                PERFORM steward._migration_add_constraints(mig, t.relid, c);
+                made := made || ARRAY[CASE WHEN c.not_null THEN c.not_null_name END,
+                                      CASE WHEN c.check_sql IS NOT NULL THEN c.check_name END,
+                                      CASE WHEN c.fk_table IS NOT NULL THEN c.fk_name END]::text[];
+            END IF;
+        END LOOP;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s ADD COLUMN _steward_side "char"',
+                                                        t.relid));
+        -- The trigger's arguments: the migration, then the NOT VALID
+        -- constraints it added, which a table restored without its record
+        -- still names (migration_forget drops those and no other).
+        PERFORM steward._migration_exec(t.relid, format(
+            'CREATE TRIGGER zz_steward_migration BEFORE INSERT OR UPDATE ON %s '
+            'FOR EACH ROW EXECUTE FUNCTION steward._migration_trigger(%s)', t.relid,
+            array_to_string(ARRAY(SELECT quote_literal(a)
+                                    FROM unnest(mig || array_remove(made, NULL)) WITH ORDINALITY u(a, i)
+                                   ORDER BY i), ', ')));
+        -- ALWAYS: a logical-replication subscriber's apply worker writes
+        -- under session_replication_role = replica; its writes need both
+        -- shapes too (recheck8 N4).
+        PERFORM steward._migration_exec(t.relid, format(
+            'ALTER TABLE %s ENABLE ALWAYS TRIGGER zz_steward_migration', t.relid));
+    END LOOP;
+
+    PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig));
+    PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig || '_old'));
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_exec(t.relid, steward._migration_view_sql(mig, t.relid, 'new'));
+        PERFORM steward._migration_exec(t.relid, steward._migration_view_sql(mig, t.relid, 'old'));
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid AND x.kind = 'pair'
+                    AND x.default_sql IS NOT NULL LOOP
+            PERFORM steward._migration_exec(t.relid, format(
+                'ALTER VIEW %I.%I ALTER COLUMN %I SET DEFAULT %s', mig,
+                coalesce(t.new_name, t.relname), c.new_name,
+                steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', c.new_type)));
+        END LOOP;
+        FOREACH nsp IN ARRAY ARRAY[mig, mig || '_old'] LOOP
+            FOR stmt IN SELECT steward._migration_grants(t.relid, nsp,
+                            CASE WHEN nsp = mig THEN coalesce(t.new_name, t.relname) ELSE t.relname END) LOOP
+                PERFORM steward._migration_exec(t.relid, stmt);
+            END LOOP;
+        END LOOP;
+    END LOOP;
+END
+$$;
+
+-- Re-checked under the locks of complete, cleanup and a rollback after
+-- complete (recheck8 N4), before they change anything: a validation is a
+-- snapshot, and a write that skipped the migration's triggers since then
+-- (an INSERT into a layout with check_function_bodies = off, a write while
+-- a trigger was disabled) reached one layout or shape only, which the step
+-- would lose.  Only cheap checks, as the tables are locked ACCESS
+-- EXCLUSIVE: each trigger is present and ENABLE ALWAYS (the catalog); a
+-- relayout's layouts hold as many rows (one count of each, in one
+-- snapshot, _relayout_recheck); every row of a column
+-- migration is written in both shapes (no NULL marker).  arg->>'action'
+-- is 'complete', 'clean up' or 'roll back'.  55000 with a DETAIL and a
+-- HINT naming the next step.
+CREATE FUNCTION steward._migration_recheck(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    action text := arg->>'action';
+    r steward.migration_runs := steward._migration_get(mig);
+    relayout boolean := steward._relayout_step(r.steps) IS NOT NULL;
+    lt record;
+    t steward.migration_tables;
+    rel regclass;
+    tg name;
+    state "char";
+    n bigint;
+    how text;
+BEGIN
+    IF relayout THEN
+        lt := steward._relayout_tables(mig);
+        tg := 'zz_steward_relayout';
+        FOR rel IN SELECT x FROM steward._relayout_tree(lt.old_rel) x
+                   UNION ALL SELECT x FROM steward._relayout_tree(lt.new_rel) x LOOP
+            state := (SELECT g.tgenabled FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = tg);
+            EXIT WHEN state IS DISTINCT FROM 'A';
+        END LOOP;
+    ELSE
+        tg := 'zz_steward_migration';
+        FOR rel IN SELECT x.relid FROM steward.migration_tables x
+                    WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+            state := (SELECT g.tgenabled FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = tg);
+            EXIT WHEN state IS DISTINCT FROM 'A';
+        END LOOP;
+    END IF;
+    IF state IS DISTINCT FROM 'A' THEN
+        how := CASE state WHEN 'D' THEN 'is disabled'
+                          WHEN 'O' THEN 'does not fire under session_replication_role = replica'
+                          WHEN 'R' THEN 'fires only under session_replication_role = replica'
+                          ELSE 'is missing' END;
+        RAISE EXCEPTION 'cannot % migration "%": trigger % of relation % %', action, mig, tg, rel, how
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Writes that skipped it since the last validation reached only one '
+                           || CASE WHEN relayout THEN 'layout' ELSE 'shape' END
+                           || ', and the step would lose them.',
+                  HINT = CASE WHEN state IS NULL
+                              THEN format('SELECT * FROM steward.migration_validate(%L) names the rows that differ.', mig)
+                              ELSE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I; then '
+                                          'SELECT * FROM steward.migration_validate(%L) names the rows that differ.',
+                                          rel, tg, mig) END;
+    END IF;
+
+    IF relayout THEN
+        PERFORM steward._relayout_recheck(mig, action);
+        RETURN;
+    END IF;
+
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        n := steward._migration_unfilled(mig, t.relid);
+        IF n > 0 THEN
+            RAISE EXCEPTION 'cannot % migration "%": % rows of % are written in one shape only', action, mig, n, t.relid
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('They were written since the %s without the migration''s trigger '
+                                      '(its marker column _steward_side is NULL), and the step would lose '
+                                      'what they hold in the other shape.',
+                                      CASE WHEN action = 'complete' THEN 'last validation' ELSE 'switch' END),
+                      HINT = CASE WHEN action = 'complete' THEN format(
+                                 'Run SELECT * FROM steward.migration_validate(%L), '
+                                 'CALL steward.migration_backfill(%L) (it fills them from the old shape), '
+                                 'and validate again.', mig, mig)
+                             ELSE format(
+                                 'SELECT * FROM ONLY %s WHERE _steward_side IS NULL lists them: set their columns '
+                                 'of both shapes and _steward_side (''n'' or ''o'', the shape they were written in), '
+                                 'then try again.', t.relid) END;
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward.migration_complete(name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := name;
+    r steward.migration_runs;
+BEGIN
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, ARRAY['backfilled', 'dual_written'], 'complete');
+    IF r.phase <> 'dual_written' OR NOT coalesce(r.last_validation_passed, false) THEN
+        RAISE EXCEPTION 'migration "%" has not passed validation', mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = CASE WHEN r.last_validated_at IS NULL THEN 'It was never validated.'
+                                ELSE format('The last validation failed: %s', r.error) END,
+                  HINT = format('Run SELECT * FROM steward.migration_validate(%L); and fix what it reports.', mig);
+    END IF;
+    IF NOT steward._migration_is_index(mig) THEN       -- index steps switch nothing
+        -- Under the same locks (kept by the transaction) as the switch.
+        PERFORM steward._migration_locked(mig, '_migration_recheck', 'ACCESS EXCLUSIVE',
+                                          '{"action": "complete"}');
+        PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                    THEN '_migration_switch' ELSE '_relayout_switch' END,
+                                          'ACCESS EXCLUSIVE', '{"direction": "forward"}');
+    END IF;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'switched', 'switched_at', clock_timestamp()));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward.migration_cleanup(name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := name;
+    r steward.migration_runs;
+BEGIN
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, ARRAY['switched'], 'clean up');
+    IF steward._migration_is_index(mig) THEN
+        PERFORM steward._migration_index_cleanup(mig);
+    ELSE
+        PERFORM steward._migration_locked(mig, '_migration_recheck', 'ACCESS EXCLUSIVE',
+                                          '{"action": "clean up"}');
+        PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                    THEN '_migration_contract' ELSE '_relayout_contract' END,
+                                          'ACCESS EXCLUSIVE');
+    END IF;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'validated', 'status', 'cleaned_up', 'cleaned_up_at', clock_timestamp(),
+        'release', true));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward.migration_rollback(name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := name;
+    r steward.migration_runs;
+    phases constant text[] := ARRAY['pending_backfill', 'backfilled', 'dual_written', 'switched'];
+    i integer;
+BEGIN
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, phases, 'roll back');
+    IF steward._migration_is_index(mig) THEN
+        PERFORM steward._migration_index_rollback(mig);
+    ELSE
+        -- Before complete the old layout or shape is the one the application
+        -- writes, and the new one is dropped: nothing to re-check.
+        IF r.phase = 'switched' THEN
+            PERFORM steward._migration_locked(mig, '_migration_recheck', 'ACCESS EXCLUSIVE',
+                                              '{"action": "roll back"}');
+        END IF;
+        PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                    THEN '_migration_undo' ELSE '_relayout_undo' END,
+                                          'ACCESS EXCLUSIVE',
+                                          jsonb_build_object('switched', r.phase = 'switched'));
+    END IF;
+    -- Back along the machine's rollback edges to pending_backfill.
+    FOR i IN REVERSE array_position(phases, r.phase) - 1 .. 1 LOOP
+        PERFORM steward._migration_record('update', mig, jsonb_build_object('phase', phases[i]));
+    END LOOP;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'status', 'rolled_back', 'rolled_back_at', clock_timestamp(), 'release', true,
+        'backfill_status', CASE WHEN r.backfill_status = 'running' THEN 'cancelled'
+                                ELSE r.backfill_status END));
+END
+$$;

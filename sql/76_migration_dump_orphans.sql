@@ -25,7 +25,7 @@ SELECT steward.migration_start('mdo_rl',
     '[{"relayout": {"table": "mdo_ro", "partition_by": "HASH (id)", "partitions": 2}}]');
 -- The trigger names the other layout, schema-qualified.
 SELECT tgrelid::regclass, split_part(encode(tgargs, 'escape'), '\000', 4) AS other_layout
-  FROM pg_trigger WHERE tgname = 'zz_steward_relayout' AND tgparentid = 0 ORDER BY 1::text;
+  FROM pg_trigger WHERE tgname = 'zz_steward_relayout' AND tgparentid = 0 ORDER BY tgrelid::regclass::text;
 
 -- The owner's writes apply whatever the session's row_security says
 -- (pg_dump's scripts set it off; the catalog's policy then would refuse

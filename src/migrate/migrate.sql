@@ -1484,6 +1484,11 @@ BEGIN
             array_to_string(ARRAY(SELECT quote_literal(a)
                                     FROM unnest(mig || array_remove(made, NULL)) WITH ORDINALITY u(a, i)
                                    ORDER BY i), ', ')));
+        -- ALWAYS: a logical-replication subscriber's apply worker writes
+        -- under session_replication_role = replica; its writes need both
+        -- shapes too (recheck8 N4).
+        PERFORM steward._migration_exec(t.relid, format(
+            'ALTER TABLE %s ENABLE ALWAYS TRIGGER zz_steward_migration', t.relid));
     END LOOP;
 
     PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig));
@@ -2223,6 +2228,95 @@ BEGIN
 END
 $$;
 
+-- Re-checked under the locks of complete, cleanup and a rollback after
+-- complete (recheck8 N4), before they change anything: a validation is a
+-- snapshot, and a write that skipped the migration's triggers since then
+-- (an INSERT into a layout with check_function_bodies = off, a write while
+-- a trigger was disabled) reached one layout or shape only, which the step
+-- would lose.  Only cheap checks, as the tables are locked ACCESS
+-- EXCLUSIVE: each trigger is present and ENABLE ALWAYS (the catalog); a
+-- relayout's layouts hold as many rows (one count of each, in one
+-- snapshot, _relayout_recheck); every row of a column
+-- migration is written in both shapes (no NULL marker).  arg->>'action'
+-- is 'complete', 'clean up' or 'roll back'.  55000 with a DETAIL and a
+-- HINT naming the next step.
+CREATE FUNCTION steward._migration_recheck(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    action text := arg->>'action';
+    r steward.migration_runs := steward._migration_get(mig);
+    relayout boolean := steward._relayout_step(r.steps) IS NOT NULL;
+    lt record;
+    t steward.migration_tables;
+    rel regclass;
+    tg name;
+    state "char";
+    n bigint;
+    how text;
+BEGIN
+    IF relayout THEN
+        lt := steward._relayout_tables(mig);
+        tg := 'zz_steward_relayout';
+        FOR rel IN SELECT x FROM steward._relayout_tree(lt.old_rel) x
+                   UNION ALL SELECT x FROM steward._relayout_tree(lt.new_rel) x LOOP
+            state := (SELECT g.tgenabled FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = tg);
+            EXIT WHEN state IS DISTINCT FROM 'A';
+        END LOOP;
+    ELSE
+        tg := 'zz_steward_migration';
+        FOR rel IN SELECT x.relid FROM steward.migration_tables x
+                    WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+            state := (SELECT g.tgenabled FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = tg);
+            EXIT WHEN state IS DISTINCT FROM 'A';
+        END LOOP;
+    END IF;
+    IF state IS DISTINCT FROM 'A' THEN
+        how := CASE state WHEN 'D' THEN 'is disabled'
+                          WHEN 'O' THEN 'does not fire under session_replication_role = replica'
+                          WHEN 'R' THEN 'fires only under session_replication_role = replica'
+                          ELSE 'is missing' END;
+        RAISE EXCEPTION 'cannot % migration "%": trigger % of relation % %', action, mig, tg, rel, how
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Writes that skipped it since the last validation reached only one '
+                           || CASE WHEN relayout THEN 'layout' ELSE 'shape' END
+                           || ', and the step would lose them.',
+                  HINT = CASE WHEN state IS NULL
+                              THEN format('SELECT * FROM steward.migration_validate(%L) names the rows that differ.', mig)
+                              ELSE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I; then '
+                                          'SELECT * FROM steward.migration_validate(%L) names the rows that differ.',
+                                          rel, tg, mig) END;
+    END IF;
+
+    IF relayout THEN
+        PERFORM steward._relayout_recheck(mig, action);
+        RETURN;
+    END IF;
+
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        n := steward._migration_unfilled(mig, t.relid);
+        IF n > 0 THEN
+            RAISE EXCEPTION 'cannot % migration "%": % rows of % are written in one shape only', action, mig, n, t.relid
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('They were written since the %s without the migration''s trigger '
+                                      '(its marker column _steward_side is NULL), and the step would lose '
+                                      'what they hold in the other shape.',
+                                      CASE WHEN action = 'complete' THEN 'last validation' ELSE 'switch' END),
+                      HINT = CASE WHEN action = 'complete' THEN format(
+                                 'Run SELECT * FROM steward.migration_validate(%L), '
+                                 'CALL steward.migration_backfill(%L) (it fills them from the old shape), '
+                                 'and validate again.', mig, mig)
+                             ELSE format(
+                                 'SELECT * FROM ONLY %s WHERE _steward_side IS NULL lists them: set their columns '
+                                 'of both shapes and _steward_side (''n'' or ''o'', the shape they were written in), '
+                                 'then try again.', t.relid) END;
+        END IF;
+    END LOOP;
+END
+$$;
+
 CREATE FUNCTION steward.migration_complete(name text)
 RETURNS void
 LANGUAGE plpgsql
@@ -2242,6 +2336,9 @@ BEGIN
                   HINT = format('Run SELECT * FROM steward.migration_validate(%L); and fix what it reports.', mig);
     END IF;
     IF NOT steward._migration_is_index(mig) THEN       -- index steps switch nothing
+        -- Under the same locks (kept by the transaction) as the switch.
+        PERFORM steward._migration_locked(mig, '_migration_recheck', 'ACCESS EXCLUSIVE',
+                                          '{"action": "complete"}');
         PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
                                                     THEN '_migration_switch' ELSE '_relayout_switch' END,
                                           'ACCESS EXCLUSIVE', '{"direction": "forward"}');
@@ -2350,6 +2447,8 @@ BEGIN
     IF steward._migration_is_index(mig) THEN
         PERFORM steward._migration_index_cleanup(mig);
     ELSE
+        PERFORM steward._migration_locked(mig, '_migration_recheck', 'ACCESS EXCLUSIVE',
+                                          '{"action": "clean up"}');
         PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
                                                     THEN '_migration_contract' ELSE '_relayout_contract' END,
                                           'ACCESS EXCLUSIVE');
@@ -2423,6 +2522,12 @@ BEGIN
     IF steward._migration_is_index(mig) THEN
         PERFORM steward._migration_index_rollback(mig);
     ELSE
+        -- Before complete the old layout or shape is the one the application
+        -- writes, and the new one is dropped: nothing to re-check.
+        IF r.phase = 'switched' THEN
+            PERFORM steward._migration_locked(mig, '_migration_recheck', 'ACCESS EXCLUSIVE',
+                                              '{"action": "roll back"}');
+        END IF;
         PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
                                                     THEN '_migration_undo' ELSE '_relayout_undo' END,
                                           'ACCESS EXCLUSIVE',

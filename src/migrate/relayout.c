@@ -376,8 +376,8 @@ plans_for(Trigger *trigger, Oid rowtype)
  * update_sql the old row as $1 and the new one as $2, delete_sql the old
  * row as $1, each of the trigger relation's rowtype.  Runs the statement
  * as the relation's owner (restricted, pinned search_path) in apply mode.
- * Does nothing for a change that is itself an applied one, while a
- * restore loads data (check_function_bodies off), and -- with a WARNING
+ * Does nothing for a change that is itself an applied one, for an INSERT
+ * while a restore loads data (check_function_bodies off), and -- with a WARNING
  * naming steward.migration_forget -- when no relayout in the catalog has
  * the relation (it came without its record).
  */
@@ -415,12 +415,17 @@ steward_relayout_trigger(PG_FUNCTION_ARGS)
 		return PointerGetDatum(NULL);
 	/*
 	 * A restore loading data (pg_dump's scripts, plain or through
-	 * pg_restore, set check_function_bodies off, as nothing else does):
-	 * the dump brings both layouts' rows, and steward's catalog perhaps
-	 * only later, so applying would copy a row into a layout whose own
-	 * COPY then collides with it.  Nothing is applied.
+	 * pg_restore, set check_function_bodies off): the dump brings both
+	 * layouts' rows, and steward's catalog perhaps only later, so applying
+	 * would copy a row into a layout whose own COPY then collides with it.
+	 * A restore only inserts, so only an INSERT is not applied: an UPDATE
+	 * or DELETE in such a session is applied as any other (recheck8 N4).
+	 * An application's INSERT skipped here reaches one layout only; the
+	 * layouts' row counts, compared again under the lock of complete,
+	 * cleanup and a rollback after complete (_migration_recheck), then
+	 * differ and the step refuses instead of losing it.
 	 */
-	if (!check_function_bodies)
+	if (!check_function_bodies && TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 		return PointerGetDatum(NULL);
 
 	desc = RelationGetDescr(rel);

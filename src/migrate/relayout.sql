@@ -632,6 +632,11 @@ BEGIN
         'CREATE TRIGGER zz_steward_relayout AFTER INSERT OR UPDATE OR DELETE ON %s '
         'FOR EACH ROW EXECUTE FUNCTION steward._relayout_trigger(%L, %L, %L, %L)', src, s.ins, s.upd, s.del,
         tgt::text));
+    -- ALWAYS: a logical-replication subscriber's apply worker writes under
+    -- session_replication_role = replica, and its writes must reach both
+    -- layouts too (recheck8 N4).  Recurses to the partitions; partitions
+    -- created later clone it as it is.
+    PERFORM steward._migration_exec(src, format('ALTER TABLE %s ENABLE ALWAYS TRIGGER zz_steward_relayout', src));
 END
 $$;
 
@@ -690,6 +695,10 @@ BEGIN
         PERFORM steward._migration_exec(part, format(
             'CREATE TRIGGER zz_steward_relayout_truncate BEFORE TRUNCATE ON %s '
             'FOR EACH STATEMENT EXECUTE FUNCTION steward._relayout_truncate_guard(%L)', part, mig));
+        -- ALWAYS: a TRUNCATE a subscriber's apply worker replays (under
+        -- session_replication_role = replica) would empty one layout only.
+        PERFORM steward._migration_exec(part, format(
+            'ALTER TABLE ONLY %s ENABLE ALWAYS TRIGGER zz_steward_relayout_truncate', part));
     END LOOP;
 END
 $$;
@@ -1238,6 +1247,57 @@ $$;
 --------------------------------------------------------------------------
 -- complete (cutover), rollback, cleanup
 --------------------------------------------------------------------------
+
+-- A relayout's part of _migration_recheck (under the step's ACCESS
+-- EXCLUSIVE locks): both layouts counted in one snapshot.  The layout a
+-- step drops must not hold more rows than the one it keeps (cleanup drops
+-- the old one, a rollback after complete the new one), so one of the two
+-- always stays possible; the cutover needs them equal.  A count, not the
+-- validation's comparison: the locks are held meanwhile.  55000 naming
+-- both counts and the way out.
+CREATE FUNCTION steward._relayout_recheck(mig text, action text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    lt record := steward._relayout_tables(mig);
+    res text[];
+    n_old bigint;
+    n_new bigint;
+    lost boolean;
+BEGIN
+    res := steward._migration_exec(lt.old_rel, format(
+        'SELECT (SELECT count(*) FROM %s), (SELECT count(*) FROM %s)', lt.old_rel, lt.new_rel));
+    n_old := res[1]::bigint;
+    n_new := res[2]::bigint;
+    lost := CASE action WHEN 'complete' THEN n_old <> n_new
+                        WHEN 'clean up' THEN n_old > n_new
+                        ELSE n_new > n_old END;
+    IF lost THEN
+        RAISE EXCEPTION 'cannot % migration "%": relation % holds % rows, relation % holds %',
+                action, mig, lt.old_rel, n_old, lt.new_rel, n_new
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Writes since the last validation reached one layout only (an INSERT with '
+                           'check_function_bodies = off, or a write while the relayout trigger was '
+                           'disabled): ' || CASE action
+                               WHEN 'complete' THEN 'the table would lose them at the cutover.'
+                               WHEN 'clean up' THEN format('dropping %s would lose them.', lt.old_rel)
+                               ELSE format('dropping %s would lose them.', lt.new_rel) END,
+                  HINT = CASE action
+                      WHEN 'complete' THEN format(
+                          'Run SELECT * FROM steward.migration_validate(%L) (it names the rows), '
+                          'CALL steward.migration_backfill(%L) (it copies the rows the new layout lacks), '
+                          'and validate again.', mig, mig)
+                      WHEN 'clean up' THEN format(
+                          'SELECT * FROM steward.migration_validate(%L) names the rows; write them to %s too, '
+                          'or roll back: SELECT steward.migration_rollback(%L);', mig, lt.new_rel, mig)
+                      ELSE format(
+                          'SELECT * FROM steward.migration_validate(%L) names the rows; write them to %s too, '
+                          'or keep the new layout: SELECT steward.migration_cleanup(%L);', mig, lt.old_rel, mig) END;
+    END IF;
+END
+$$;
 
 -- The triggers after the renames of a cutover (forward) or of its undo:
 -- the apply statements name the tables, so both are rebuilt for the new
