@@ -12433,3 +12433,834 @@ BEGIN
                                 ELSE r.backfill_status END));
 END
 $$;
+
+--------------------------------------------------------------------------
+-- review8 #13, #12, #14 (carry): a relayout carries publication membership
+-- (column list, row filter), replica identity, storage parameters,
+-- statistics targets, n_distinct and extended statistics to the new layout
+-- at the cutover, and NOT VALID checks at start; it refuses at start what it
+-- cannot carry: publications that would publish both layouts, objects bound
+-- to the table's row type (and at complete, cleanup, rollback those made
+-- since), NOT VALID foreign keys, NO INHERIT checks.
+--------------------------------------------------------------------------
+
+CREATE FUNCTION steward._relayout_rowtype_users(rel regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT string_agg(x.obj, ', ' ORDER BY x.obj)
+      FROM (SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid) AS obj
+              FROM pg_type t JOIN pg_depend d ON d.refclassid = 'pg_type'::regclass
+                                              AND d.refobjid IN (t.oid, t.typarray)
+             WHERE t.typrelid = rel AND d.deptype = 'n') x
+$$;
+
+CREATE FUNCTION steward._relayout_check_rowtype(rel regclass, when_ text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    users text := steward._relayout_rowtype_users(rel);
+BEGIN
+    IF users IS NULL THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION 'objects use the row type of relation %, which a relayout cannot move: %', rel, users
+        USING ERRCODE = CASE WHEN when_ = 'start' THEN 'feature_not_supported' ELSE 'dependent_objects_still_exist' END,
+              DETAIL = format('They are bound to the row type of %s, not to its name: %s drops that table, and the drop would need CASCADE, which drops them too (columns with their data).',
+                              rel, CASE WHEN when_ = 'rollback' THEN 'the rollback' ELSE 'the cleanup' END),
+              HINT = 'Drop them for the migration and create them again after the cutover, or change such columns to another type first (for example jsonb: ALTER TABLE ... ALTER COLUMN ... TYPE jsonb USING to_jsonb(...)).';
+END
+$$;
+
+CREATE FUNCTION steward._relayout_check_publications(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+BEGIN
+    FOR p IN SELECT x.pubname, x.puballtables, x.pubviaroot, x.pubowner,
+                    EXISTS (SELECT 1 FROM pg_publication_namespace n
+                             WHERE n.pnpubid = x.oid
+                               AND n.pnnspid = (SELECT relnamespace FROM pg_class WHERE oid = rel)) AS by_schema,
+                    EXISTS (SELECT 1 FROM pg_publication_rel r
+                             WHERE r.prpubid = x.oid AND r.prrelid = rel) AS by_name
+               FROM pg_publication x ORDER BY x.pubname LOOP
+        IF p.puballtables OR p.by_schema THEN
+            RAISE EXCEPTION 'relation % is published by publication "%" (%), which would publish its new layout too',
+                    rel, p.pubname, CASE WHEN p.puballtables THEN 'FOR ALL TABLES' ELSE 'FOR TABLES IN SCHEMA' END
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = 'Both layouts are written while the relayout runs: its subscribers would receive every change twice, the second time for a table they do not have.',
+                      HINT = 'Publish the tables by name instead (CREATE PUBLICATION ... FOR TABLE ... WITH (publish_via_partition_root = true)): the cutover moves the table''s membership to the new layout.';
+        END IF;
+        CONTINUE WHEN NOT p.by_name;
+        IF NOT p.pubviaroot THEN
+            RAISE EXCEPTION 'publication "%" publishes relation % without publish_via_partition_root', p.pubname, rel
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = 'The new layout is partitioned: its changes would be published under the names of its partitions, which the subscribers do not have, and no longer under the table''s.',
+                      HINT = format('ALTER PUBLICATION %I SET (publish_via_partition_root = true) first.', p.pubname);
+        END IF;
+        IF NOT pg_has_role(p.pubowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of publication % to re-layout %', quote_ident(p.pubname), rel
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = 'The cutover moves the table''s membership in the publication to the new layout.';
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION steward._relayout_partition_losses(rel regclass, part regclass)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN ARRAY(SELECT format('index %s', i.indexrelid::regclass) FROM pg_index i
+                  WHERE i.indrelid = part
+                    AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+                  ORDER BY 1)
+        || ARRAY(SELECT format('retention of %s', part) FROM steward.table_retention t
+                  WHERE t.relid = part)
+        || ARRAY(SELECT format('storage parameters of %s (%s)', part, array_to_string(c.reloptions, ', '))
+                   FROM pg_class c WHERE c.oid = part AND c.reloptions IS NOT NULL
+                    AND steward._relayout_storage_options(rel) IS NULL)
+        || ARRAY(SELECT format('replica identity %s of %s',
+                               CASE c.relreplident WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING'
+                                                   WHEN 'd' THEN 'DEFAULT' ELSE 'USING INDEX' END, part)
+                   FROM pg_class c WHERE c.oid = part
+                    AND c.relreplident <> (SELECT relreplident FROM pg_class WHERE oid = rel));
+END
+$$;
+
+CREATE FUNCTION steward._relayout_not_valid_checks(old_rel regclass, newrel regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    res text[];
+BEGIN
+    FOR c IN SELECT x.conname, pg_get_expr(x.conbin, x.conrelid) AS expr FROM pg_constraint x
+              WHERE x.conrelid = old_rel AND x.contype = 'c' AND NOT x.convalidated ORDER BY x.conname LOOP
+        res := steward._migration_exec(old_rel, format('SELECT count(*) FROM %s WHERE NOT coalesce(%s, true)',
+                                                       old_rel, c.expr));
+        IF res[1]::bigint > 0 THEN
+            RAISE EXCEPTION 'NOT VALID check constraint "%" of relation % does not hold for % of its rows',
+                    c.conname, old_rel, res[1]
+                USING ERRCODE = 'check_violation',
+                      DETAIL = 'A constraint checks every row written to the new layout, so the backfill would fail on them.',
+                      HINT = format('Correct or delete those rows (WHERE NOT (%s)) and validate it (ALTER TABLE %s VALIDATE CONSTRAINT %I), or drop it for the migration.',
+                                    c.expr, old_rel, c.conname);
+        END IF;
+        PERFORM steward._migration_exec(old_rel, format('ALTER TABLE %s DROP CONSTRAINT %I', newrel, c.conname));
+        PERFORM steward._migration_exec(old_rel, format('ALTER TABLE %s ADD CONSTRAINT %I CHECK (%s) NOT VALID',
+                                                        newrel, c.conname, c.expr));
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION steward._relayout_carry(src regclass, dst regclass, forward boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    part regclass;
+    opts text;
+    ident "char";
+    twin regclass;
+BEGIN
+    PERFORM steward._relayout_move_publications(src, dst);
+    PERFORM steward._relayout_swap_statistics(src, dst, forward);
+    IF NOT forward THEN
+        RETURN;
+    END IF;
+
+    -- Storage parameters, on each partition.
+    opts := steward._relayout_storage_options(src);
+    IF opts IS NOT NULL THEN
+        FOR part IN SELECT x.relid FROM pg_partition_tree(dst) x WHERE x.isleaf ORDER BY x.relid::text LOOP
+            PERFORM steward._migration_exec(part, format('ALTER TABLE %s SET (%s)', part, opts));
+        END LOOP;
+    END IF;
+
+    -- Replica identity: what UPDATE and DELETE publish of the old row.
+    ident := (SELECT relreplident FROM pg_class WHERE oid = src);
+    IF ident = 'i' THEN
+        SELECT m.indexrelid INTO twin
+          FROM pg_index s,
+               LATERAL (SELECT d.indexrelid FROM pg_index d
+                         WHERE d.indrelid = dst AND d.indisunique
+                           AND regexp_replace(pg_get_indexdef(d.indexrelid), '^.* USING ', '')
+                               = regexp_replace(pg_get_indexdef(s.indexrelid), '^.* USING ', '')
+                         ORDER BY d.indexrelid LIMIT 1) m
+         WHERE s.indrelid = src AND s.indisreplident;
+    END IF;
+    IF ident <> 'd' THEN
+        FOR part IN SELECT x.relid FROM pg_partition_tree(dst) x ORDER BY x.level, x.relid::text LOOP
+            IF ident = 'i' THEN
+                CONTINUE WHEN twin IS NULL;
+                PERFORM steward._migration_exec(part, format('ALTER TABLE %s REPLICA IDENTITY USING INDEX %I', part,
+                    (SELECT ic.relname FROM pg_partition_tree(twin) x JOIN pg_index i ON i.indexrelid = x.relid
+                       JOIN pg_class ic ON ic.oid = i.indexrelid
+                      WHERE i.indrelid = part)));
+            ELSE
+                PERFORM steward._migration_exec(part, format('ALTER TABLE %s REPLICA IDENTITY %s', part,
+                                                             CASE ident WHEN 'f' THEN 'FULL' ELSE 'NOTHING' END));
+            END IF;
+        END LOOP;
+    END IF;
+
+    -- Per-column statistics targets (ALTER TABLE recurses to the
+    -- partitions) and n_distinct (set on each).
+    FOR c IN SELECT a.attname, a.attstattarget,
+                    (SELECT string_agg(format('%I = %L', split_part(o, '=', 1), substr(o, strpos(o, '=') + 1)), ', ')
+                       FROM unnest(a.attoptions) o
+                      WHERE split_part(o, '=', 1) IN ('n_distinct', 'n_distinct_inherited')) AS opts
+               FROM pg_attribute a WHERE a.attrelid = src AND a.attnum > 0 AND NOT a.attisdropped
+              ORDER BY a.attnum LOOP
+        IF c.attstattarget >= 0 THEN
+            PERFORM steward._migration_exec(dst, format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS %s',
+                                                        dst, c.attname, c.attstattarget));
+        END IF;
+        IF c.opts IS NOT NULL THEN
+            FOR part IN SELECT x.relid FROM pg_partition_tree(dst) x ORDER BY x.level, x.relid::text LOOP
+                PERFORM steward._migration_exec(part, format('ALTER TABLE ONLY %s ALTER COLUMN %I SET (%s)',
+                                                             part, c.attname, c.opts));
+            END LOOP;
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION steward._relayout_move_publications(src regclass, dst regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+BEGIN
+    PERFORM steward._relayout_check_publications(src);
+    FOR c IN SELECT x.pubname,
+                    (SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum)
+                       FROM pg_attribute a WHERE a.attrelid = src AND a.attnum = ANY (r.prattrs::int2[])) AS cols,
+                    pg_get_expr(r.prqual, r.prrelid) AS qual
+               FROM pg_publication_rel r JOIN pg_publication x ON x.oid = r.prpubid
+              WHERE r.prrelid = src ORDER BY x.pubname LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_publication_rel r JOIN pg_publication x ON x.oid = r.prpubid
+                        WHERE r.prrelid = dst AND x.pubname = c.pubname) THEN
+            EXECUTE format('ALTER PUBLICATION %I ADD TABLE %s%s%s', c.pubname, dst,
+                           coalesce(' (' || c.cols || ')', ''), coalesce(' WHERE (' || c.qual || ')', ''));
+        END IF;
+        EXECUTE format('ALTER PUBLICATION %I DROP TABLE %s', c.pubname, src);
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION steward._relayout_swap_statistics(src regclass, dst regclass, forward boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    i integer := 0;
+BEGIN
+    -- Extended statistics created on the table since start get a twin.
+    IF forward THEN
+        FOR c IN SELECT s.oid, s.stxnamespace::regnamespace AS nsp, pg_get_statisticsobjdef_columns(s.oid) AS cols,
+                        (SELECT string_agg(CASE k WHEN 'd' THEN 'ndistinct' WHEN 'f' THEN 'dependencies' ELSE 'mcv' END,
+                                           ', ' ORDER BY k)
+                           FROM unnest(s.stxkind) k WHERE k <> 'e') AS kinds
+                   FROM pg_statistic_ext s
+                  WHERE s.stxrelid = src
+                    AND (SELECT count(*) FROM pg_statistic_ext o
+                          WHERE o.stxrelid = src AND o.stxkind::text = s.stxkind::text
+                            AND pg_get_statisticsobjdef_columns(o.oid) = pg_get_statisticsobjdef_columns(s.oid))
+                        > (SELECT count(*) FROM pg_statistic_ext o
+                            WHERE o.stxrelid = dst AND o.stxkind::text = s.stxkind::text
+                              AND pg_get_statisticsobjdef_columns(o.oid) = pg_get_statisticsobjdef_columns(s.oid))
+                  ORDER BY s.oid LOOP
+            i := i + 1;
+            PERFORM steward._migration_exec(src, format('CREATE STATISTICS %s.%I%s ON %s FROM %s', c.nsp,
+                                                        '_steward_stat_' || i,
+                                                        coalesce(' (' || c.kinds || ')', ''), c.cols, dst));
+        END LOOP;
+    END IF;
+    i := 0;
+    FOR c IN SELECT s.oid AS src_oid, s.stxname AS src_name, d.oid AS dst_oid, d.stxname AS dst_name, s.stxstattarget
+               FROM (SELECT x.oid, x.stxname, x.stxstattarget,
+                            x.stxkind::text || pg_get_statisticsobjdef_columns(x.oid) AS def,
+                            row_number() OVER (PARTITION BY x.stxkind::text, pg_get_statisticsobjdef_columns(x.oid)
+                                               ORDER BY x.oid) AS n
+                       FROM pg_statistic_ext x WHERE x.stxrelid = src) s
+               JOIN (SELECT x.oid, x.stxname,
+                            x.stxkind::text || pg_get_statisticsobjdef_columns(x.oid) AS def,
+                            row_number() OVER (PARTITION BY x.stxkind::text, pg_get_statisticsobjdef_columns(x.oid)
+                                               ORDER BY x.oid) AS n
+                       FROM pg_statistic_ext x WHERE x.stxrelid = dst) d ON d.def = s.def AND d.n = s.n
+              ORDER BY s.stxname LOOP
+        i := i + 1;
+        PERFORM steward._migration_exec(src, format('ALTER STATISTICS %s RENAME TO %I',
+                                                    steward._relayout_stat_name(c.src_oid), '_steward_swap_stat_' || i));
+        PERFORM steward._migration_exec(src, format('ALTER STATISTICS %s RENAME TO %I',
+                                                    steward._relayout_stat_name(c.dst_oid), c.src_name));
+        PERFORM steward._migration_exec(src, format('ALTER STATISTICS %s RENAME TO %I',
+                                                    steward._relayout_stat_name(c.src_oid), c.dst_name));
+        IF forward AND c.stxstattarget >= 0 THEN
+            PERFORM steward._migration_exec(src, format('ALTER STATISTICS %s SET STATISTICS %s',
+                                                        steward._relayout_stat_name(c.dst_oid), c.stxstattarget));
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION steward._relayout_storage_options(rel regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH leaves AS (SELECT x.relid FROM pg_partition_tree(rel) x WHERE x.isleaf
+                    UNION SELECT rel WHERE (SELECT relkind FROM pg_class WHERE oid = rel) = 'r'),
+         opts AS (SELECT l.relid,
+                         (SELECT string_agg(y.o, ', ' ORDER BY y.o)
+                            FROM (SELECT format('%I = %L', split_part(o, '=', 1), substr(o, strpos(o, '=') + 1)) AS o
+                                    FROM pg_class r, unnest(r.reloptions) o WHERE r.oid = l.relid
+                                  UNION ALL
+                                  SELECT format('toast.%I = %L', split_part(o, '=', 1), substr(o, strpos(o, '=') + 1))
+                                    FROM pg_class r JOIN pg_class t ON t.oid = r.reltoastrelid, unnest(t.reloptions) o
+                                   WHERE r.oid = l.relid) y) AS list
+                    FROM leaves l)
+    SELECT CASE WHEN count(DISTINCT coalesce(o.list, '')) = 1 THEN max(o.list) END FROM opts o
+$$;
+
+CREATE FUNCTION steward._relayout_stat_name(stat oid)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('%I.%I', n.nspname, s.stxname)
+      FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace WHERE s.oid = stat
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_grants(src regclass, tgt regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    stmt text;
+BEGIN
+    FOR stmt IN SELECT format('GRANT %s ON %s TO %s%s', a.privilege_type, tgt,
+                              CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END,
+                              CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+                  FROM pg_class c, aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
+                 WHERE c.oid = src AND a.grantee <> c.relowner
+                UNION ALL
+                SELECT format('GRANT %s (%I) ON %s TO %s%s', a.privilege_type, att.attname, tgt,
+                              CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END,
+                              CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+                  FROM pg_class c JOIN pg_attribute att ON att.attrelid = c.oid AND att.attnum > 0
+                                                       AND NOT att.attisdropped,
+                       aclexplode(att.attacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
+                 WHERE c.oid = src AND a.grantee <> c.relowner LOOP
+        PERFORM steward._migration_exec(src, stmt);
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_check_dependents(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    other text;
+BEGIN
+    SELECT tgname INTO other FROM pg_trigger WHERE tgrelid = rel AND NOT tgisinternal LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % has trigger "%": a relayout does not move triggers yet', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop the trigger for the migration and recreate it on the new layout after the cutover.';
+    END IF;
+    IF (SELECT relrowsecurity FROM pg_class WHERE oid = rel)
+       OR EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = rel) THEN
+        RAISE EXCEPTION 'relation % has row-level security: a relayout does not move policies yet', rel
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND confrelid = rel AND contype = 'f' LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % references itself (foreign key "%"): not supported by relayout', rel, other
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    -- Objects the cutover redirects run DDL as their owners: the caller
+    -- must own them too; objects it cannot redirect are refused.
+    FOR c IN SELECT DISTINCT v.oid::regclass AS obj, v.relkind, v.relowner
+               FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+               JOIN pg_class v ON v.oid = r.ev_class
+              WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+                AND d.refobjid = rel AND v.oid <> rel
+             UNION
+             SELECT DISTINCT x.conrelid::regclass, 'f'::"char", (SELECT relowner FROM pg_class WHERE oid = x.conrelid)
+               FROM pg_constraint x WHERE x.confrelid = rel AND x.contype = 'f' AND x.conparentid = 0 LOOP
+        IF c.relkind = 'm' THEN
+            RAISE EXCEPTION 'materialized view % depends on relation %', c.obj, rel
+                USING ERRCODE = 'feature_not_supported',
+                      HINT = 'Drop it for the migration and recreate it after the cutover.';
+        END IF;
+        IF NOT pg_has_role(c.relowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of % to re-layout %', c.obj, rel
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = CASE WHEN c.relkind = 'f' THEN 'Its foreign key is moved to the new layout at the cutover.'
+                                    ELSE 'The view is redefined on the new layout at the cutover.' END;
+        END IF;
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+                WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = rel) THEN
+        RAISE EXCEPTION 'a function with a SQL-standard body depends on relation %', rel
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Recreate it after the cutover; bodies given as strings find the table by name and need nothing.';
+    END IF;
+    PERFORM steward._relayout_check_rowtype(rel, 'start');
+    PERFORM steward._relayout_check_publications(rel);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_check_partitions(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    part regclass;
+    other text;
+    what text;
+    hint text;
+    lost text[] := '{}';
+BEGIN
+    FOR part IN SELECT x FROM steward._relayout_tree(rel) x WHERE x <> rel LOOP
+        what := NULL;
+        -- Triggers of its own (a clone of the table's has tgparentid set).
+        SELECT format('its own trigger "%s"', tgname) INTO what FROM pg_trigger
+         WHERE tgrelid = part AND NOT tgisinternal AND tgparentid = 0 ORDER BY tgname LIMIT 1;
+        hint := 'Drop it for the migration, and recreate it on the table or its new partitions after the cutover.';
+        IF what IS NULL AND ((SELECT relrowsecurity FROM pg_class WHERE oid = part)
+                             OR EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = part)) THEN
+            what := 'row-level security';
+            hint := 'Disable it for the migration, and enable it on the new partitions after the cutover.';
+        END IF;
+        -- Constraints of its own: CHECK not inherited from the table,
+        -- foreign keys, unique, primary and exclusion keys not attached to
+        -- the table's.
+        IF what IS NULL THEN
+            SELECT format('its own %s constraint "%s"', CASE contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key'
+                                                             WHEN 'x' THEN 'exclusion' WHEN 'u' THEN 'unique'
+                                                             ELSE 'primary key' END, conname)
+              INTO what FROM pg_constraint
+             WHERE conrelid = part AND ((contype = 'c' AND coninhcount = 0)
+                                        OR (contype IN ('f', 'u', 'p', 'x') AND conparentid = 0))
+             ORDER BY conname LIMIT 1;
+            hint := 'Declare it on the table (a unique key including the partition key), or drop it first if it is not needed: '
+                    'the new partitions get the table''s constraints only.';
+        END IF;
+        IF what IS NULL THEN
+            SELECT format('its own unique index "%s"', ic.relname) INTO what
+              FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+             WHERE i.indrelid = part AND i.indisunique
+               AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+             ORDER BY ic.relname LIMIT 1;
+        END IF;
+        -- Other tables' foreign keys to it (not the clones of a key to the table).
+        IF what IS NULL THEN
+            SELECT format('a foreign key referencing it ("%s" of %s)', conname, conrelid::regclass) INTO what
+              FROM pg_constraint WHERE confrelid = part AND contype = 'f' AND conparentid = 0
+             ORDER BY conname LIMIT 1;
+            hint := 'Reference the table instead, or drop the foreign key for the migration.';
+        END IF;
+        IF what IS NULL THEN
+            SELECT format('a %s depending on it (%s)', CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END,
+                          v.oid::regclass) INTO what
+              FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = part AND v.oid <> part
+             ORDER BY 1 LIMIT 1;
+            hint := 'Define it on the table, or drop it for the migration and recreate it after the cutover.';
+        END IF;
+        IF what IS NULL AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                                       AND d.refclassid = 'pg_class'::regclass AND d.refobjid = part) THEN
+            what := 'a function with a SQL-standard body depending on it';
+            hint := 'Recreate it after the cutover; bodies given as strings find tables by name and need nothing.';
+        END IF;
+        -- A publication naming the partition (review8 #13) would lose it.
+        IF what IS NULL THEN
+            SELECT format('its own membership in publication "%s"', x.pubname),
+                   format('Publish the table itself instead (ALTER PUBLICATION %I DROP TABLE %s, ADD TABLE %s, with publish_via_partition_root = true).',
+                          x.pubname, part, rel) INTO what, hint
+              FROM pg_publication_rel r JOIN pg_publication x ON x.oid = r.prpubid WHERE r.prrelid = part
+             ORDER BY x.pubname LIMIT 1;
+        END IF;
+        -- pg_steward's own rules and checks on the partition alone.
+        IF what IS NULL THEN
+            SELECT format('its own %s rule on column "%s"', CASE r.kind WHEN 'state' THEN 'state machine' ELSE r.kind END,
+                          r.attname),
+                   CASE r.kind WHEN 'state' THEN format('Attach it to the table instead, or remove it: steward.detach_state_machine(%L, %L).',
+                                                        part::text, r.attname)
+                               ELSE format('Declare it on the table instead, or remove it: steward.untrack(%L, %L).',
+                                           part::text, r.attname) END
+              INTO what, hint
+              FROM steward.column_rules r WHERE r.relid = part ORDER BY r.attname LIMIT 1;
+        END IF;
+        IF what IS NULL THEN
+            SELECT format('its own state check for state "%s"', c.state),
+                   format('Set it on the table instead, or remove it: steward.set_state_check(%L, %L, NULL).',
+                          part::text, c.state)
+              INTO what, hint
+              FROM steward.state_checks c WHERE c.relid = part ORDER BY c.state LIMIT 1;
+        END IF;
+        IF what IS NOT NULL THEN
+            RAISE EXCEPTION 'partition % of % has %: a relayout cannot carry it to the new partitions',
+                    part, rel, what
+                USING ERRCODE = 'feature_not_supported', HINT = hint;
+        END IF;
+        lost := lost || steward._relayout_partition_losses(rel, part);
+    END LOOP;
+    IF cardinality(lost) > 0 THEN
+        RAISE NOTICE 'the new layout of % will not have what single partitions have on their own: %',
+                rel, array_to_string(lost, ', ')
+            USING HINT = 'Create them on the table or on its new partitions after the start if they are still needed.';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_check(rel regclass, keycols text[], what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    pk text[];
+    other text;
+    missing text[];
+BEGIN
+    IF (SELECT relkind FROM pg_class WHERE oid = rel) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table (%)', rel, what USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', rel
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the owner of a table may migrate it.';
+    END IF;
+    IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table %', rel
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF (SELECT relispartition FROM pg_class WHERE oid = rel) THEN
+        RAISE EXCEPTION 'relation % is a partition (%)', rel, what
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Re-layout the partitioned table it belongs to.';
+    END IF;
+    SELECT array_agg(a.attname::text ORDER BY k.ord) INTO pk
+      FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
+     WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum;
+    IF pk IS NULL THEN
+        RAISE EXCEPTION 'relation % has no primary key (%)', rel, what
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Both layouts are written keyed by the primary key, and the backfill copies rows in its order.',
+                  HINT = 'Add a primary key first.';
+    END IF;
+    FOREACH other IN ARRAY keycols LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND attname = other
+                                                    AND attnum > 0 AND NOT attisdropped) THEN
+            RAISE EXCEPTION 'column "%" of relation % does not exist (%)', other, rel, what
+                USING ERRCODE = 'undefined_column';
+        END IF;
+    END LOOP;
+    -- A partitioned table's unique keys must include the partition key.
+    FOR c IN SELECT ic.relname, i.indisprimary,
+                    ARRAY(SELECT a.attname::text FROM unnest(i.indkey) k(attnum)
+                            JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum) AS cols
+               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+              WHERE i.indrelid = rel AND i.indisunique ORDER BY i.indisprimary DESC, ic.relname LOOP
+        missing := ARRAY(SELECT k FROM unnest(keycols) k WHERE NOT k = ANY (c.cols));
+        IF cardinality(missing) > 0 THEN
+            RAISE EXCEPTION '% of relation % does not include the partition key column "%" (%)',
+                    CASE WHEN c.indisprimary THEN 'the primary key' ELSE format('unique index "%s"', c.relname) END,
+                    rel, missing[1], what
+                USING ERRCODE = 'invalid_table_definition',
+                      DETAIL = 'PostgreSQL enforces a unique key of a partitioned table only when it includes every partition key column.',
+                      HINT = format('Make it (%s) first, or partition by columns of the key (%s).',
+                                    array_to_string(c.cols || missing, ', '), array_to_string(c.cols, ', '));
+        END IF;
+    END LOOP;
+    SELECT migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % is being changed by migration "%"', rel, other
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
+    END IF;
+    -- What a partitioned table cannot have (review8 #14): refused here
+    -- rather than by core naming the internal new layout.
+    SELECT conname INTO other FROM pg_constraint
+     WHERE conrelid = rel AND contype = 'f' AND NOT convalidated ORDER BY conname LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'foreign key "%" of relation % is NOT VALID, which a partitioned table cannot have (%)',
+                other, rel, what
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'PostgreSQL 15 adds a foreign key to a partitioned table only validated: the rows that break it would fail the backfill.',
+                  HINT = format('Validate it first (ALTER TABLE %s VALIDATE CONSTRAINT %I), or drop it for the migration and add it again after the cutover.',
+                                rel, other);
+    END IF;
+    SELECT conname INTO other FROM pg_constraint
+     WHERE conrelid = rel AND contype = 'c' AND connoinherit ORDER BY conname LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'check constraint "%" of relation % is NO INHERIT, which a partitioned table cannot have (%)',
+                other, rel, what
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop it and add it again without NO INHERIT first, or drop it for the migration and add it again after the cutover.';
+    END IF;
+    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND contype = 'x' LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % has exclusion constraint "%", which a partitioned table cannot have', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Use a unique key that includes the partition key instead.';
+    END IF;
+    PERFORM steward._relayout_check_dependents(rel);
+    PERFORM steward._relayout_check_partitions(rel);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_expand(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    nsp text := (SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = t.old_rel);
+    newname text := left(t.relname, 50) || '_relayout_new';
+    newrel regclass;
+    layout regclass;
+    p jsonb;
+    c record;
+BEGIN
+    PERFORM steward._migration_exec(t.old_rel, format(
+        'CREATE TABLE %s.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED '
+        'INCLUDING IDENTITY INCLUDING INDEXES INCLUDING STATISTICS INCLUDING STORAGE '
+        'INCLUDING COMMENTS INCLUDING COMPRESSION) PARTITION BY %s (%s)',
+        nsp, newname, t.old_rel, upper(arg->>'strategy'),
+        (SELECT string_agg(format('%I', x), ', ') FROM jsonb_array_elements_text(arg->'columns') x)));
+    newrel := format('%s.%I', nsp, newname)::regclass;
+    FOR p IN SELECT x FROM jsonb_array_elements(arg->'partitions') x LOOP
+        PERFORM steward._migration_exec(t.old_rel, format(
+            'CREATE TABLE %s.%I PARTITION OF %s %s USING steward%s', nsp, p->>'name', newrel,
+            p->>'bound', CASE WHEN p->>'tablespace' IS NOT NULL
+                              THEN format(' TABLESPACE %I', p->>'tablespace') ELSE '' END));
+    END LOOP;
+    PERFORM steward._relayout_check_coverage(t.old_rel, newrel);
+    PERFORM steward._relayout_not_valid_checks(t.old_rel, newrel);
+    PERFORM steward._migration_record('relayout', mig, jsonb_build_object(
+        'tables', jsonb_build_array(newrel::oid),
+        'table_rows', jsonb_build_array(jsonb_build_object(
+            'relid', newrel::oid, 'ord', 2, 'table_name', newrel::text, 'relname', newname,
+            'key_columns', t.key_columns, 'key_types', t.key_types))));
+    -- Foreign keys to other tables (the new layout is empty: no scan).
+    FOR c IN SELECT x.conname, pg_get_constraintdef(x.oid) AS def FROM pg_constraint x
+              WHERE x.conrelid = t.old_rel AND x.contype = 'f' AND x.conparentid = 0 ORDER BY x.conname LOOP
+        PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s ADD CONSTRAINT %I %s',
+                                                          newrel, c.conname, c.def));
+    END LOOP;
+    -- The same rules: versions, sequences, state machines.
+    FOR c IN SELECT r.attname, r.kind, r.machine, r.changed_at FROM steward.column_rules r
+              WHERE r.relid = t.old_rel ORDER BY r.attname LOOP
+        IF c.kind = 'version' THEN
+            PERFORM steward.track_versions(newrel, c.attname);
+        ELSIF c.kind = 'sequence' THEN
+            PERFORM steward.track_sequence(newrel, c.attname);
+        ELSE
+            PERFORM steward.attach_state_machine(newrel, c.attname, c.machine, c.changed_at);
+        END IF;
+    END LOOP;
+    -- validate()'s state checks and the retention setting (capacity)
+    -- follow the table too; their SQL names the table, which is the new
+    -- layout after the cutover.
+    FOR c IN SELECT s.state, s.check_sql FROM steward.state_checks s
+              WHERE s.relid = t.old_rel ORDER BY s.state LOOP
+        PERFORM steward.set_state_check(newrel, c.state, c.check_sql);
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM steward.table_retention r WHERE r.relid = t.old_rel) THEN
+        PERFORM steward.set_retention(newrel, (SELECT r.retention FROM steward.table_retention r
+                                                WHERE r.relid = t.old_rel));
+    END IF;
+    PERFORM steward._relayout_grants(t.old_rel, newrel);
+    IF obj_description(t.old_rel, 'pg_class') IS NOT NULL THEN
+        PERFORM steward._migration_exec(t.old_rel, format('COMMENT ON TABLE %s IS %L', newrel,
+                                                          obj_description(t.old_rel, 'pg_class')));
+    END IF;
+    PERFORM steward._relayout_set_trigger(t.old_rel, newrel, t.key_columns);
+    PERFORM steward._relayout_set_trigger(newrel, t.old_rel, t.key_columns);
+    FOREACH layout IN ARRAY ARRAY[t.old_rel, newrel] LOOP
+        PERFORM steward._relayout_guard_truncate(mig, layout);
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_switch(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    forward boolean := arg->>'direction' = 'forward';
+    src regclass := CASE WHEN forward THEN t.old_rel ELSE t.new_rel END;
+    dst regclass := CASE WHEN forward THEN t.new_rel ELSE t.old_rel END;
+    views jsonb;
+    fks jsonb;
+    v jsonb;
+    c record;
+    s_src regclass;
+    s_dst regclass;
+    seqname name;
+    dstname name;
+    i integer;
+BEGIN
+    SELECT coalesce(jsonb_agg(jsonb_build_object('oid', x.oid, 'def', x.def, 'opts', x.opts)), '[]') INTO views
+      FROM (SELECT DISTINCT vc.oid, pg_get_viewdef(vc.oid) AS def,
+                   array_to_string(vc.reloptions, ', ') AS opts
+              FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
+              JOIN pg_class vc ON vc.oid = rw.ev_class
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = src AND vc.oid <> src AND vc.relkind = 'v') x;
+    SELECT coalesce(jsonb_agg(jsonb_build_object('rel', x.conrelid, 'name', x.conname,
+                                                 'def', pg_get_constraintdef(x.oid),
+                                                 'partitioned', (SELECT relkind = 'p' FROM pg_class WHERE oid = x.conrelid))
+                              ORDER BY x.conrelid, x.conname), '[]') INTO fks
+      FROM pg_constraint x WHERE x.confrelid = src AND x.contype = 'f' AND x.conparentid = 0;
+
+    -- Objects bound to the row type of the layout that loses the name
+    -- (created since start, or since complete for a rollback).
+    PERFORM steward._relayout_check_rowtype(src, CASE WHEN forward THEN 'complete' ELSE 'rollback' END);
+    IF forward THEN
+        PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel,
+                                                          left(t.relname, 50) || '_relayout_old'));
+        PERFORM steward._migration_exec(t.new_rel, format('ALTER TABLE %s RENAME TO %I', t.new_rel, t.relname));
+    ELSE
+        PERFORM steward._migration_exec(t.new_rel, format('ALTER TABLE %s RENAME TO %I', t.new_rel,
+                                                          left(t.relname, 50) || '_relayout_new'));
+        PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel, t.relname));
+    END IF;
+
+    PERFORM steward._relayout_retrigger(mig, forward);
+    -- Index (and constraint) names follow the table's name: each index of
+    -- one layout trades names with its twin of the same definition.
+    i := 0;
+    FOR c IN SELECT si.relname AS src_name, di.relname AS dst_name, di.oid AS dst_oid, si.oid AS src_oid
+               FROM pg_index s JOIN pg_class si ON si.oid = s.indexrelid,
+                    LATERAL (SELECT d.indexrelid FROM pg_index d
+                              WHERE d.indrelid = dst AND d.indisunique = s.indisunique
+                                AND d.indisprimary = s.indisprimary
+                                AND regexp_replace(pg_get_indexdef(d.indexrelid), '^.* USING ', '')
+                                    = regexp_replace(pg_get_indexdef(s.indexrelid), '^.* USING ', '')
+                              ORDER BY d.indexrelid LIMIT 1) m
+                    JOIN pg_class di ON di.oid = m.indexrelid
+              WHERE s.indrelid = src ORDER BY si.relname LOOP
+        i := i + 1;
+        PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I',
+                                                    c.src_oid::regclass, '_steward_swap_' || i));
+        PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I', c.dst_oid::regclass, c.src_name));
+        PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I', c.src_oid::regclass, c.dst_name));
+    END LOOP;
+
+    FOR v IN SELECT x FROM jsonb_array_elements(fks) x LOOP
+        PERFORM steward._migration_exec((v->>'rel')::oid::regclass, format('ALTER TABLE %s DROP CONSTRAINT %I',
+                                        (v->>'rel')::oid::regclass, v->>'name'));
+        PERFORM steward._migration_exec((v->>'rel')::oid::regclass, format('ALTER TABLE %s ADD CONSTRAINT %I %s%s',
+                                        (v->>'rel')::oid::regclass, v->>'name', v->>'def',
+                                        CASE WHEN (v->>'partitioned')::boolean THEN '' ELSE ' NOT VALID' END));
+    END LOOP;
+    FOR v IN SELECT x FROM jsonb_array_elements(views) x LOOP
+        PERFORM steward._migration_exec((v->>'oid')::oid::regclass, format('CREATE OR REPLACE VIEW %s%s AS %s',
+                                        (v->>'oid')::oid::regclass,
+                                        CASE WHEN v->>'opts' <> '' THEN format(' WITH (%s)', v->>'opts') ELSE '' END,
+                                        rtrim(v->>'def', ';')));
+    END LOOP;
+
+    -- Sequences: an identity continues where the other layout's stopped;
+    -- a sequence owned by a column (serial) moves to the table's name.
+    FOR c IN SELECT a.attname, a.attidentity FROM pg_attribute a
+              WHERE a.attrelid = src AND a.attnum > 0 AND NOT a.attisdropped LOOP
+        s_src := pg_get_serial_sequence(src::text, c.attname)::regclass;
+        s_dst := pg_get_serial_sequence(dst::text, c.attname)::regclass;
+        IF s_src IS NOT NULL AND s_dst IS NOT NULL AND s_src <> s_dst THEN
+            PERFORM steward._migration_exec(src, format(
+                'SELECT pg_catalog.setval(%L, s.last_value, s.is_called) FROM %s s', s_dst, s_src));
+            -- ... and the two trade names, as the indexes do.
+            seqname := (SELECT relname FROM pg_class WHERE oid = s_src);
+            dstname := (SELECT relname FROM pg_class WHERE oid = s_dst);
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s RENAME TO _steward_swap_seq', s_src));
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s RENAME TO %I', s_dst, seqname));
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s RENAME TO %I', s_src, dstname));
+        ELSIF s_src IS NOT NULL AND s_dst IS NULL AND c.attidentity = '' THEN
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s OWNED BY %s.%I',
+                                                        s_src, dst, c.attname));
+        END IF;
+    END LOOP;
+    PERFORM steward._relayout_grants(src, dst);
+    PERFORM steward._relayout_carry(src, dst, forward);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_undo(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    con record;
+BEGIN
+    IF (arg->>'switched')::boolean THEN
+        PERFORM steward._relayout_switch(mig, '{"direction": "back"}');
+        -- The foreign keys were valid on the old layout: validated again
+        -- here (a scan of each referencing table, under the rollback's
+        -- locks) rather than left NOT VALID.
+        FOR con IN SELECT x.conrelid::regclass AS rel, x.conname FROM pg_constraint x
+                    WHERE x.confrelid = t.old_rel AND x.contype = 'f' AND x.conparentid = 0
+                      AND NOT x.convalidated ORDER BY 1, 2 LOOP
+            PERFORM steward._migration_exec(con.rel, format('ALTER TABLE %s VALIDATE CONSTRAINT %I',
+                                                            con.rel, con.conname));
+        END LOOP;
+    END IF;
+    PERFORM steward._relayout_unguard(t.old_rel);
+    IF t.new_rel IS NOT NULL THEN
+        PERFORM steward._relayout_check_rowtype(t.new_rel, 'rollback');
+        -- Released first, so that the drop is not taken for an accident.
+        PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.new_rel::oid));
+        PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.new_rel));
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_contract(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+BEGIN
+    PERFORM steward._relayout_check_rowtype(t.old_rel, 'cleanup');
+    PERFORM steward._relayout_unguard(t.new_rel);
+    PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.old_rel::oid));
+    PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.old_rel));
+END
+$$;

@@ -48,7 +48,7 @@ RESET client_min_messages;
 DROP EXTENSION pg_steward CASCADE;
 SELECT pubname, count(*) AS tables FROM pg_publication_tables
  WHERE schemaname = 'steward' AND pubname <> 'pub_all' GROUP BY 1 ORDER BY 1;
-DROP PUBLICATION pub_tables, pub_schema;
+DROP PUBLICATION pub_tables, pub_schema, pub_all;
 
 CREATE STATISTICS my_stats (dependencies) ON relid, retention FROM steward.table_retention;
 DROP EXTENSION pg_steward CASCADE;

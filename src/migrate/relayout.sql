@@ -127,6 +127,94 @@ BEGIN
 END
 $$;
 
+-- The objects that use rel's row type or its array type (review8 #12):
+-- functions taking or returning it, columns of other tables, composite
+-- types, views selecting whole rows.  They are bound to the type by OID,
+-- so the cutover, which gives the table's name to the other layout, leaves
+-- them on the layout that goes; its drop would need CASCADE, which drops
+-- user columns with their data.  NULL if there is none.
+CREATE FUNCTION steward._relayout_rowtype_users(rel regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT string_agg(x.obj, ', ' ORDER BY x.obj)
+      FROM (SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid) AS obj
+              FROM pg_type t JOIN pg_depend d ON d.refclassid = 'pg_type'::regclass
+                                              AND d.refobjid IN (t.oid, t.typarray)
+             WHERE t.typrelid = rel AND d.deptype = 'n') x
+$$;
+
+-- Raises what _relayout_rowtype_users finds on layout rel: 0A000 at start
+-- (when_ = 'start'), 2BP01 before the cutover renames it ('complete') or
+-- a cleanup or rollback drops it ('cleanup', 'rollback'): objects created
+-- since.
+CREATE FUNCTION steward._relayout_check_rowtype(rel regclass, when_ text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    users text := steward._relayout_rowtype_users(rel);
+BEGIN
+    IF users IS NULL THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION 'objects use the row type of relation %, which a relayout cannot move: %', rel, users
+        USING ERRCODE = CASE WHEN when_ = 'start' THEN 'feature_not_supported' ELSE 'dependent_objects_still_exist' END,
+              DETAIL = format('They are bound to the row type of %s, not to its name: %s drops that table, and the drop would need CASCADE, which drops them too (columns with their data).',
+                              rel, CASE WHEN when_ = 'rollback' THEN 'the rollback' ELSE 'the cleanup' END),
+              HINT = 'Drop them for the migration and create them again after the cutover, or change such columns to another type first (for example jsonb: ALTER TABLE ... ALTER COLUMN ... TYPE jsonb USING to_jsonb(...)).';
+END
+$$;
+
+-- The publications of rel (review8 #13).  The cutover moves an explicit
+-- membership (with its column list and row filter) to the other layout:
+-- ALTER PUBLICATION needs the publication's owner, so the caller must be a
+-- member of it (42501).  Refused (0A000): a publication that would also
+-- publish the other layout (FOR ALL TABLES, FOR TABLES IN SCHEMA: its
+-- subscribers would receive every change twice, once for a table they do
+-- not have), and one without publish_via_partition_root (the new layout's
+-- changes would be published under its partitions' names, which the
+-- subscribers do not have, and the table's would stop).
+CREATE FUNCTION steward._relayout_check_publications(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+BEGIN
+    FOR p IN SELECT x.pubname, x.puballtables, x.pubviaroot, x.pubowner,
+                    EXISTS (SELECT 1 FROM pg_publication_namespace n
+                             WHERE n.pnpubid = x.oid
+                               AND n.pnnspid = (SELECT relnamespace FROM pg_class WHERE oid = rel)) AS by_schema,
+                    EXISTS (SELECT 1 FROM pg_publication_rel r
+                             WHERE r.prpubid = x.oid AND r.prrelid = rel) AS by_name
+               FROM pg_publication x ORDER BY x.pubname LOOP
+        IF p.puballtables OR p.by_schema THEN
+            RAISE EXCEPTION 'relation % is published by publication "%" (%), which would publish its new layout too',
+                    rel, p.pubname, CASE WHEN p.puballtables THEN 'FOR ALL TABLES' ELSE 'FOR TABLES IN SCHEMA' END
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = 'Both layouts are written while the relayout runs: its subscribers would receive every change twice, the second time for a table they do not have.',
+                      HINT = 'Publish the tables by name instead (CREATE PUBLICATION ... FOR TABLE ... WITH (publish_via_partition_root = true)): the cutover moves the table''s membership to the new layout.';
+        END IF;
+        CONTINUE WHEN NOT p.by_name;
+        IF NOT p.pubviaroot THEN
+            RAISE EXCEPTION 'publication "%" publishes relation % without publish_via_partition_root', p.pubname, rel
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = 'The new layout is partitioned: its changes would be published under the names of its partitions, which the subscribers do not have, and no longer under the table''s.',
+                      HINT = format('ALTER PUBLICATION %I SET (publish_via_partition_root = true) first.', p.pubname);
+        END IF;
+        IF NOT pg_has_role(p.pubowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of publication % to re-layout %', quote_ident(p.pubname), rel
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = 'The cutover moves the table''s membership in the publication to the new layout.';
+        END IF;
+    END LOOP;
+END
+$$;
+
 -- The objects around a table a relayout cannot move or redirect yet
 -- (triggers, row-level security, a foreign key to itself, materialized
 -- views, functions with SQL-standard bodies) and the ones the cutover
@@ -186,6 +274,8 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'Recreate it after the cutover; bodies given as strings find the table by name and need nothing.';
     END IF;
+    PERFORM steward._relayout_check_rowtype(rel, 'start');
+    PERFORM steward._relayout_check_publications(rel);
 END
 $$;
 
@@ -262,6 +352,14 @@ BEGIN
             what := 'a function with a SQL-standard body depending on it';
             hint := 'Recreate it after the cutover; bodies given as strings find tables by name and need nothing.';
         END IF;
+        -- A publication naming the partition (review8 #13) would lose it.
+        IF what IS NULL THEN
+            SELECT format('its own membership in publication "%s"', x.pubname),
+                   format('Publish the table itself instead (ALTER PUBLICATION %I DROP TABLE %s, ADD TABLE %s, with publish_via_partition_root = true).',
+                          x.pubname, part, rel) INTO what, hint
+              FROM pg_publication_rel r JOIN pg_publication x ON x.oid = r.prpubid WHERE r.prrelid = part
+             ORDER BY x.pubname LIMIT 1;
+        END IF;
         -- pg_steward's own rules and checks on the partition alone.
         IF what IS NULL THEN
             SELECT format('its own %s rule on column "%s"', CASE r.kind WHEN 'state' THEN 'state machine' ELSE r.kind END,
@@ -285,18 +383,41 @@ BEGIN
                     part, rel, what
                 USING ERRCODE = 'feature_not_supported', HINT = hint;
         END IF;
-        lost := lost || ARRAY(SELECT format('index %s', i.indexrelid::regclass) FROM pg_index i
-                               WHERE i.indrelid = part
-                                 AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
-                               ORDER BY 1)
-                     || ARRAY(SELECT format('retention of %s', part) FROM steward.table_retention t
-                               WHERE t.relid = part);
+        lost := lost || steward._relayout_partition_losses(rel, part);
     END LOOP;
     IF cardinality(lost) > 0 THEN
         RAISE NOTICE 'the new layout of % will not have what single partitions have on their own: %',
                 rel, array_to_string(lost, ', ')
             USING HINT = 'Create them on the table or on its new partitions after the start if they are still needed.';
     END IF;
+END
+$$;
+
+-- What partition part of rel has on its own that costs speed or a
+-- setting if lost: its own plain indexes, its retention, its storage
+-- parameters (unless all partitions have the same: _relayout_carry moves
+-- those) and a replica identity other than the table's.  Reported by
+-- _relayout_check_partitions.
+CREATE FUNCTION steward._relayout_partition_losses(rel regclass, part regclass)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN ARRAY(SELECT format('index %s', i.indexrelid::regclass) FROM pg_index i
+                  WHERE i.indrelid = part
+                    AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+                  ORDER BY 1)
+        || ARRAY(SELECT format('retention of %s', part) FROM steward.table_retention t
+                  WHERE t.relid = part)
+        || ARRAY(SELECT format('storage parameters of %s (%s)', part, array_to_string(c.reloptions, ', '))
+                   FROM pg_class c WHERE c.oid = part AND c.reloptions IS NOT NULL
+                    AND steward._relayout_storage_options(rel) IS NULL)
+        || ARRAY(SELECT format('replica identity %s of %s',
+                               CASE c.relreplident WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING'
+                                                   WHEN 'd' THEN 'DEFAULT' ELSE 'USING INDEX' END, part)
+                   FROM pg_class c WHERE c.oid = part
+                    AND c.relreplident <> (SELECT relreplident FROM pg_class WHERE oid = rel));
 END
 $$;
 
@@ -367,6 +488,26 @@ BEGIN
         RAISE EXCEPTION 'relation % is being changed by migration "%"', rel, other
             USING ERRCODE = 'object_in_use',
                   HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
+    END IF;
+    -- What a partitioned table cannot have (review8 #14): refused here
+    -- rather than by core naming the internal new layout.
+    SELECT conname INTO other FROM pg_constraint
+     WHERE conrelid = rel AND contype = 'f' AND NOT convalidated ORDER BY conname LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'foreign key "%" of relation % is NOT VALID, which a partitioned table cannot have (%)',
+                other, rel, what
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'PostgreSQL 15 adds a foreign key to a partitioned table only validated: the rows that break it would fail the backfill.',
+                  HINT = format('Validate it first (ALTER TABLE %s VALIDATE CONSTRAINT %I), or drop it for the migration and add it again after the cutover.',
+                                rel, other);
+    END IF;
+    SELECT conname INTO other FROM pg_constraint
+     WHERE conrelid = rel AND contype = 'c' AND connoinherit ORDER BY conname LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'check constraint "%" of relation % is NO INHERIT, which a partitioned table cannot have (%)',
+                other, rel, what
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop it and add it again without NO INHERIT first, or drop it for the migration and add it again after the cutover.';
     END IF;
     SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND contype = 'x' LIMIT 1;
     IF other IS NOT NULL THEN
@@ -616,6 +757,41 @@ BEGIN
 END
 $$;
 
+-- NOT VALID checks of the table (review8 #14).  LIKE copies a CHECK
+-- constraint validated, and a NOT VALID one still checks every row
+-- written, so the rows the old layout holds that break it would fail the
+-- backfill (and their updates the apply): refused here with their count
+-- (23514, one scan as the owner, under start's lock, so no write slips
+-- between).  Without such rows the new layout gets the constraint NOT
+-- VALID as well, as the table had it.
+CREATE FUNCTION steward._relayout_not_valid_checks(old_rel regclass, newrel regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    res text[];
+BEGIN
+    FOR c IN SELECT x.conname, pg_get_expr(x.conbin, x.conrelid) AS expr FROM pg_constraint x
+              WHERE x.conrelid = old_rel AND x.contype = 'c' AND NOT x.convalidated ORDER BY x.conname LOOP
+        res := steward._migration_exec(old_rel, format('SELECT count(*) FROM %s WHERE NOT coalesce(%s, true)',
+                                                       old_rel, c.expr));
+        IF res[1]::bigint > 0 THEN
+            RAISE EXCEPTION 'NOT VALID check constraint "%" of relation % does not hold for % of its rows',
+                    c.conname, old_rel, res[1]
+                USING ERRCODE = 'check_violation',
+                      DETAIL = 'A constraint checks every row written to the new layout, so the backfill would fail on them.',
+                      HINT = format('Correct or delete those rows (WHERE NOT (%s)) and validate it (ALTER TABLE %s VALIDATE CONSTRAINT %I), or drop it for the migration.',
+                                    c.expr, old_rel, c.conname);
+        END IF;
+        PERFORM steward._migration_exec(old_rel, format('ALTER TABLE %s DROP CONSTRAINT %I', newrel, c.conname));
+        PERFORM steward._migration_exec(old_rel, format('ALTER TABLE %s ADD CONSTRAINT %I CHECK (%s) NOT VALID',
+                                                        newrel, c.conname, c.expr));
+    END LOOP;
+END
+$$;
+
 -- (Re)create the apply trigger on src that writes tgt.
 CREATE FUNCTION steward._relayout_set_trigger(src regclass, tgt regclass, keys name[])
 RETURNS void
@@ -770,7 +946,8 @@ CREATE EVENT TRIGGER steward_relayout_guard ON ddl_command_start
     EXECUTE FUNCTION steward._relayout_guard_ddl();
 ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;
 
--- GRANT on tgt what src grants (its owner excepted).
+-- GRANT on tgt what src grants (its owner excepted), on the table and
+-- column by column (review8 #8).
 CREATE FUNCTION steward._relayout_grants(src regclass, tgt regclass)
 RETURNS void
 LANGUAGE plpgsql
@@ -783,6 +960,14 @@ BEGIN
                               CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END,
                               CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
                   FROM pg_class c, aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
+                 WHERE c.oid = src AND a.grantee <> c.relowner
+                UNION ALL
+                SELECT format('GRANT %s (%I) ON %s TO %s%s', a.privilege_type, att.attname, tgt,
+                              CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END,
+                              CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+                  FROM pg_class c JOIN pg_attribute att ON att.attrelid = c.oid AND att.attnum > 0
+                                                       AND NOT att.attisdropped,
+                       aclexplode(att.attacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
                  WHERE c.oid = src AND a.grantee <> c.relowner LOOP
         PERFORM steward._migration_exec(src, stmt);
     END LOOP;
@@ -820,6 +1005,7 @@ BEGIN
                               THEN format(' TABLESPACE %I', p->>'tablespace') ELSE '' END));
     END LOOP;
     PERFORM steward._relayout_check_coverage(t.old_rel, newrel);
+    PERFORM steward._relayout_not_valid_checks(t.old_rel, newrel);
     PERFORM steward._migration_record('relayout', mig, jsonb_build_object(
         'tables', jsonb_build_array(newrel::oid),
         'table_rows', jsonb_build_array(jsonb_build_object(
@@ -1322,6 +1508,216 @@ BEGIN
 END
 $$;
 
+-- What the table has besides rows, columns, constraints and indexes, moved
+-- to the layout that takes its name by the cutover (review8 #13), after
+-- the renames: dst is the table now.
+--  * Publications naming it: the membership, with its column list and row
+--    filter, moves from src to dst (both directions), as the caller (a
+--    member of the publication's owner: _relayout_check_publications).
+--  * Extended statistics: LIKE made a twin of each on the new layout
+--    (same kinds, same columns); twins trade names, as indexes do (both
+--    directions).  Forward, one made on the table after start gets a twin
+--    here, and each twin the statistics target.
+--  * Forward only (the old layout keeps its own for a rollback): storage
+--    parameters (toast.* included) on each partition of the new layout (a
+--    partitioned table takes none), replica identity on it and each
+--    partition (USING INDEX: the twin of the index, and its partitions),
+--    per-column statistics targets and n_distinct.
+-- What partitions of a partitioned table have on their own was reported
+-- at start (_relayout_check_partitions).
+CREATE FUNCTION steward._relayout_carry(src regclass, dst regclass, forward boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    part regclass;
+    opts text;
+    ident "char";
+    twin regclass;
+BEGIN
+    PERFORM steward._relayout_move_publications(src, dst);
+    PERFORM steward._relayout_swap_statistics(src, dst, forward);
+    IF NOT forward THEN
+        RETURN;
+    END IF;
+
+    -- Storage parameters, on each partition.
+    opts := steward._relayout_storage_options(src);
+    IF opts IS NOT NULL THEN
+        FOR part IN SELECT x.relid FROM pg_partition_tree(dst) x WHERE x.isleaf ORDER BY x.relid::text LOOP
+            PERFORM steward._migration_exec(part, format('ALTER TABLE %s SET (%s)', part, opts));
+        END LOOP;
+    END IF;
+
+    -- Replica identity: what UPDATE and DELETE publish of the old row.
+    ident := (SELECT relreplident FROM pg_class WHERE oid = src);
+    IF ident = 'i' THEN
+        SELECT m.indexrelid INTO twin
+          FROM pg_index s,
+               LATERAL (SELECT d.indexrelid FROM pg_index d
+                         WHERE d.indrelid = dst AND d.indisunique
+                           AND regexp_replace(pg_get_indexdef(d.indexrelid), '^.* USING ', '')
+                               = regexp_replace(pg_get_indexdef(s.indexrelid), '^.* USING ', '')
+                         ORDER BY d.indexrelid LIMIT 1) m
+         WHERE s.indrelid = src AND s.indisreplident;
+    END IF;
+    IF ident <> 'd' THEN
+        FOR part IN SELECT x.relid FROM pg_partition_tree(dst) x ORDER BY x.level, x.relid::text LOOP
+            IF ident = 'i' THEN
+                CONTINUE WHEN twin IS NULL;
+                PERFORM steward._migration_exec(part, format('ALTER TABLE %s REPLICA IDENTITY USING INDEX %I', part,
+                    (SELECT ic.relname FROM pg_partition_tree(twin) x JOIN pg_index i ON i.indexrelid = x.relid
+                       JOIN pg_class ic ON ic.oid = i.indexrelid
+                      WHERE i.indrelid = part)));
+            ELSE
+                PERFORM steward._migration_exec(part, format('ALTER TABLE %s REPLICA IDENTITY %s', part,
+                                                             CASE ident WHEN 'f' THEN 'FULL' ELSE 'NOTHING' END));
+            END IF;
+        END LOOP;
+    END IF;
+
+    -- Per-column statistics targets (ALTER TABLE recurses to the
+    -- partitions) and n_distinct (set on each).
+    FOR c IN SELECT a.attname, a.attstattarget,
+                    (SELECT string_agg(format('%I = %L', split_part(o, '=', 1), substr(o, strpos(o, '=') + 1)), ', ')
+                       FROM unnest(a.attoptions) o
+                      WHERE split_part(o, '=', 1) IN ('n_distinct', 'n_distinct_inherited')) AS opts
+               FROM pg_attribute a WHERE a.attrelid = src AND a.attnum > 0 AND NOT a.attisdropped
+              ORDER BY a.attnum LOOP
+        IF c.attstattarget >= 0 THEN
+            PERFORM steward._migration_exec(dst, format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS %s',
+                                                        dst, c.attname, c.attstattarget));
+        END IF;
+        IF c.opts IS NOT NULL THEN
+            FOR part IN SELECT x.relid FROM pg_partition_tree(dst) x ORDER BY x.level, x.relid::text LOOP
+                PERFORM steward._migration_exec(part, format('ALTER TABLE ONLY %s ALTER COLUMN %I SET (%s)',
+                                                             part, c.attname, c.opts));
+            END LOOP;
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- The publications naming src name dst instead, with the same column list
+-- and row filter (_relayout_carry).
+CREATE FUNCTION steward._relayout_move_publications(src regclass, dst regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+BEGIN
+    PERFORM steward._relayout_check_publications(src);
+    FOR c IN SELECT x.pubname,
+                    (SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum)
+                       FROM pg_attribute a WHERE a.attrelid = src AND a.attnum = ANY (r.prattrs::int2[])) AS cols,
+                    pg_get_expr(r.prqual, r.prrelid) AS qual
+               FROM pg_publication_rel r JOIN pg_publication x ON x.oid = r.prpubid
+              WHERE r.prrelid = src ORDER BY x.pubname LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_publication_rel r JOIN pg_publication x ON x.oid = r.prpubid
+                        WHERE r.prrelid = dst AND x.pubname = c.pubname) THEN
+            EXECUTE format('ALTER PUBLICATION %I ADD TABLE %s%s%s', c.pubname, dst,
+                           coalesce(' (' || c.cols || ')', ''), coalesce(' WHERE (' || c.qual || ')', ''));
+        END IF;
+        EXECUTE format('ALTER PUBLICATION %I DROP TABLE %s', c.pubname, src);
+    END LOOP;
+END
+$$;
+
+-- Extended statistics trade names with their twins (_relayout_carry).
+CREATE FUNCTION steward._relayout_swap_statistics(src regclass, dst regclass, forward boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    i integer := 0;
+BEGIN
+    -- Extended statistics created on the table since start get a twin.
+    IF forward THEN
+        FOR c IN SELECT s.oid, s.stxnamespace::regnamespace AS nsp, pg_get_statisticsobjdef_columns(s.oid) AS cols,
+                        (SELECT string_agg(CASE k WHEN 'd' THEN 'ndistinct' WHEN 'f' THEN 'dependencies' ELSE 'mcv' END,
+                                           ', ' ORDER BY k)
+                           FROM unnest(s.stxkind) k WHERE k <> 'e') AS kinds
+                   FROM pg_statistic_ext s
+                  WHERE s.stxrelid = src
+                    AND (SELECT count(*) FROM pg_statistic_ext o
+                          WHERE o.stxrelid = src AND o.stxkind::text = s.stxkind::text
+                            AND pg_get_statisticsobjdef_columns(o.oid) = pg_get_statisticsobjdef_columns(s.oid))
+                        > (SELECT count(*) FROM pg_statistic_ext o
+                            WHERE o.stxrelid = dst AND o.stxkind::text = s.stxkind::text
+                              AND pg_get_statisticsobjdef_columns(o.oid) = pg_get_statisticsobjdef_columns(s.oid))
+                  ORDER BY s.oid LOOP
+            i := i + 1;
+            PERFORM steward._migration_exec(src, format('CREATE STATISTICS %s.%I%s ON %s FROM %s', c.nsp,
+                                                        '_steward_stat_' || i,
+                                                        coalesce(' (' || c.kinds || ')', ''), c.cols, dst));
+        END LOOP;
+    END IF;
+    i := 0;
+    FOR c IN SELECT s.oid AS src_oid, s.stxname AS src_name, d.oid AS dst_oid, d.stxname AS dst_name, s.stxstattarget
+               FROM (SELECT x.oid, x.stxname, x.stxstattarget,
+                            x.stxkind::text || pg_get_statisticsobjdef_columns(x.oid) AS def,
+                            row_number() OVER (PARTITION BY x.stxkind::text, pg_get_statisticsobjdef_columns(x.oid)
+                                               ORDER BY x.oid) AS n
+                       FROM pg_statistic_ext x WHERE x.stxrelid = src) s
+               JOIN (SELECT x.oid, x.stxname,
+                            x.stxkind::text || pg_get_statisticsobjdef_columns(x.oid) AS def,
+                            row_number() OVER (PARTITION BY x.stxkind::text, pg_get_statisticsobjdef_columns(x.oid)
+                                               ORDER BY x.oid) AS n
+                       FROM pg_statistic_ext x WHERE x.stxrelid = dst) d ON d.def = s.def AND d.n = s.n
+              ORDER BY s.stxname LOOP
+        i := i + 1;
+        PERFORM steward._migration_exec(src, format('ALTER STATISTICS %s RENAME TO %I',
+                                                    steward._relayout_stat_name(c.src_oid), '_steward_swap_stat_' || i));
+        PERFORM steward._migration_exec(src, format('ALTER STATISTICS %s RENAME TO %I',
+                                                    steward._relayout_stat_name(c.dst_oid), c.src_name));
+        PERFORM steward._migration_exec(src, format('ALTER STATISTICS %s RENAME TO %I',
+                                                    steward._relayout_stat_name(c.src_oid), c.dst_name));
+        IF forward AND c.stxstattarget >= 0 THEN
+            PERFORM steward._migration_exec(src, format('ALTER STATISTICS %s SET STATISTICS %s',
+                                                        steward._relayout_stat_name(c.dst_oid), c.stxstattarget));
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- The storage parameters of a table as the list ALTER TABLE ... SET
+-- takes (toast.*: its toast table's), NULL if none.  A partitioned table
+-- takes none itself: its partitions', when they all have the same.
+CREATE FUNCTION steward._relayout_storage_options(rel regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH leaves AS (SELECT x.relid FROM pg_partition_tree(rel) x WHERE x.isleaf
+                    UNION SELECT rel WHERE (SELECT relkind FROM pg_class WHERE oid = rel) = 'r'),
+         opts AS (SELECT l.relid,
+                         (SELECT string_agg(y.o, ', ' ORDER BY y.o)
+                            FROM (SELECT format('%I = %L', split_part(o, '=', 1), substr(o, strpos(o, '=') + 1)) AS o
+                                    FROM pg_class r, unnest(r.reloptions) o WHERE r.oid = l.relid
+                                  UNION ALL
+                                  SELECT format('toast.%I = %L', split_part(o, '=', 1), substr(o, strpos(o, '=') + 1))
+                                    FROM pg_class r JOIN pg_class t ON t.oid = r.reltoastrelid, unnest(t.reloptions) o
+                                   WHERE r.oid = l.relid) y) AS list
+                    FROM leaves l)
+    SELECT CASE WHEN count(DISTINCT coalesce(o.list, '')) = 1 THEN max(o.list) END FROM opts o
+$$;
+
+-- A statistics object's schema-qualified name, quoted.
+CREATE FUNCTION steward._relayout_stat_name(stat oid)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('%I.%I', n.nspname, s.stxname)
+      FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace WHERE s.oid = stat
+$$;
+
 -- The cutover (inside migration_complete, both layouts locked ACCESS
 -- EXCLUSIVE under lock_timeout): the table's name moves to the other
 -- layout, and what pointed at the table by OID follows it -- views are
@@ -1365,6 +1761,9 @@ BEGIN
                               ORDER BY x.conrelid, x.conname), '[]') INTO fks
       FROM pg_constraint x WHERE x.confrelid = src AND x.contype = 'f' AND x.conparentid = 0;
 
+    -- Objects bound to the row type of the layout that loses the name
+    -- (created since start, or since complete for a rollback).
+    PERFORM steward._relayout_check_rowtype(src, CASE WHEN forward THEN 'complete' ELSE 'rollback' END);
     IF forward THEN
         PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel,
                                                           left(t.relname, 50) || '_relayout_old'));
@@ -1431,6 +1830,7 @@ BEGIN
         END IF;
     END LOOP;
     PERFORM steward._relayout_grants(src, dst);
+    PERFORM steward._relayout_carry(src, dst, forward);
 END
 $$;
 
@@ -1459,6 +1859,7 @@ BEGIN
     END IF;
     PERFORM steward._relayout_unguard(t.old_rel);
     IF t.new_rel IS NOT NULL THEN
+        PERFORM steward._relayout_check_rowtype(t.new_rel, 'rollback');
         -- Released first, so that the drop is not taken for an accident.
         PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.new_rel::oid));
         PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.new_rel));
@@ -1475,6 +1876,7 @@ AS $$
 DECLARE
     t record := steward._relayout_tables(mig);
 BEGIN
+    PERFORM steward._relayout_check_rowtype(t.old_rel, 'cleanup');
     PERFORM steward._relayout_unguard(t.new_rel);
     PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.old_rel::oid));
     PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.old_rel));
