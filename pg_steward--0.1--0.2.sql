@@ -13264,3 +13264,79 @@ BEGIN
     PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.old_rel));
 END
 $$;
+
+-- duplicate D14 (leftovers2): the backfill statements of a column migration, skip-locked
+-- and range forms, are built from one helper's lists.
+CREATE FUNCTION steward._migration_batch_lists(mig text, tbl regclass,
+                                               OUT sets text, OUT keys text, OUT key_texts text,
+                                               OUT aliased text, OUT aliased_texts text,
+                                               OUT aliased_desc text, OUT after_key text,
+                                               OUT until_key text)
+RETURNS record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+BEGIN
+    SELECT * INTO t FROM steward.migration_tables x WHERE x.migration = mig AND x.relid = tbl;
+    SELECT string_agg(format('%I = %s', c.expand_new,
+                             steward._migration_bind(mig, tbl, 'old', c.up_sql, c.up_params, c.new_type)),
+                      ', ' ORDER BY c.ord)
+      INTO sets
+      FROM steward.migration_columns c
+     WHERE c.migration = mig AND c.relid = tbl AND c.kind IN ('pair', 'added') AND c.up_sql IS NOT NULL;
+    SELECT string_agg(format('%I', k), ', ' ORDER BY i),
+           string_agg(format('%I::text', k), ', ' ORDER BY i),
+           string_agg(format('%I AS _steward_k%s', k, i), ', ' ORDER BY i),
+           string_agg(format('_steward_k%s::text', i), ', ' ORDER BY i),
+           string_agg(format('_steward_k%s DESC', i), ', ' ORDER BY i),
+           string_agg(format('($1::text[])[%s]::%s', i, ty), ', ' ORDER BY i),
+           string_agg(format('($3::text[])[%s]::%s', i, ty), ', ' ORDER BY i)
+      INTO keys, key_texts, aliased, aliased_texts, aliased_desc, after_key, until_key
+      FROM unnest(t.key_columns, t.key_types) WITH ORDINALITY u(k, ty, i);
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._migration_batch_sql(mig text, tbl regclass, after boolean)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    l record;
+BEGIN
+    SELECT * INTO l FROM steward._migration_batch_lists(mig, tbl);
+    RETURN format(
+        'WITH b AS (SELECT ctid AS _steward_ctid, %s FROM ONLY %s WHERE _steward_side IS NULL %s '
+        '           ORDER BY %s LIMIT $2::integer FOR NO KEY UPDATE SKIP LOCKED), '
+        '     u AS (UPDATE ONLY %s SET %s_steward_side = ''o'' FROM b '
+        '            WHERE %s.ctid = b._steward_ctid RETURNING 1) '
+        'SELECT (SELECT count(*) FROM u), (SELECT ARRAY[%s] FROM b ORDER BY %s LIMIT 1)',
+        l.aliased, tbl,
+        CASE WHEN after THEN format('AND (%s) > (%s)', l.keys, l.after_key) ELSE '' END,
+        l.keys, tbl, coalesce(l.sets || ', ', ''), tbl, l.aliased_texts, l.aliased_desc);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_range_sql(mig text, tbl regclass, after boolean, part text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    l record;
+    lower text;
+BEGIN
+    SELECT * INTO l FROM steward._migration_batch_lists(mig, tbl);
+    lower := CASE WHEN after THEN format(' AND (%s) > (%s)', l.keys, l.after_key) ELSE '' END;
+    IF part = 'end' THEN
+        RETURN format('SELECT ARRAY[%s] FROM ONLY %s WHERE _steward_side IS NULL%s '
+                      'ORDER BY %s OFFSET $2::integer - 1 LIMIT 1',
+                      l.key_texts, tbl, lower, l.keys);
+    END IF;
+    RETURN format('WITH u AS (UPDATE ONLY %s SET %s_steward_side = ''o'' '
+                  '            WHERE _steward_side IS NULL%s AND (%s) <= (%s) RETURNING 1) '
+                  'SELECT count(*) FROM u',
+                  tbl, coalesce(l.sets || ', ', ''), lower, l.keys, l.until_key);
+END
+$$;
