@@ -78,7 +78,7 @@
 #define GOV_RING			64		/* recent ticks */
 #define GOV_IDLE_RING		32		/* recent idle ticks: the baseline */
 #define GOV_BASELINE_MAX_AGE_S	60	/* idle ticks older than this are not a baseline */
-#define GOV_BASELINE_TICKS	3		/* idle ticks a baseline needs */
+#define GOV_BASELINE_TICKS	3		/* idle ticks a baseline needs, at least (see baseline_ticks()) */
 #define GOV_PROBE_MIN_S		10		/* longest wait for a baseline: max(this, 3 windows) */
 #define GOV_STALE_S			600		/* a job silent this long no longer counts as working */
 #define GOV_MIN_DUTY		0.02
@@ -138,6 +138,7 @@ typedef struct GovSignals
 	double		p99_ms;
 	double		base_calls;		/* in the baseline's idle ticks */
 	int			base_ticks;		/* idle ticks in the baseline */
+	int			base_ticks_recent;	/* of those, taken in the last half of its age limit */
 	double		base_p99_ms;
 	double		commits;		/* foreground transactions committed in the window */
 	double		commit_p99_ms;
@@ -440,6 +441,45 @@ current_settings(GovSettings *s)
 	s->interval_ms = gov_interval_ms;
 }
 
+/*
+ * Idle ticks a baseline needs: a window's worth (and at least
+ * GOV_BASELINE_TICKS), so that the baseline's p99 is taken over as much
+ * traffic as the window's it is compared with.  A p99 over fewer requests
+ * lands lower, by chance, as often as not, and a job that started together
+ * with its foreground (3 idle ticks against a 5-s window) read the
+ * difference as its own doing: 8-10 decreases where a job with a longer
+ * baseline made 1-3 (test/bench/governor/results-batch-forms.md).  Capped
+ * by what the idle ring and the baseline's age limit can hold.
+ */
+static int
+baseline_ticks(double window_ms, double interval_ms)
+{
+	int			want = (int) ceil(window_ms / Max(interval_ms, 1.0));
+	int			most = Min(GOV_IDLE_RING / 2,
+						   (int) (GOV_BASELINE_MAX_AGE_S * 1000.0 / Max(interval_ms, 1.0) / 2));
+
+	return Max(GOV_BASELINE_TICKS, Min(want, most));
+}
+
+/*
+ * Does the tick carry a foreground (the same test as for the newest tick
+ * in read_signals: governor_min_calls statements or commits per window)?
+ * Only such idle ticks are a baseline.  A tick with a handful of
+ * statements (a maintenance session's VACUUM, a monitoring query) says
+ * nothing about the latency of the traffic a job meets later: a job that
+ * started with its foreground took a baseline of 0.25 ms from the few
+ * statements of the minute before, met a foreground whose p99 was 0.45 ms
+ * without it, and slowed down to the floor for minutes.
+ */
+static bool
+tick_has_foreground(const GovTick *t)
+{
+	double		per_window = gov_window_ms / 1000.0 / Max(t->secs, 0.001);
+
+	return t->calls * per_window >= gov_min_calls ||
+		t->commits * per_window >= gov_min_calls;
+}
+
 static Size
 steward_governor_shmem_size(void)
 {
@@ -652,7 +692,19 @@ gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, Timestam
 {
 	double		ratio = gov_ratio(sig, set->min_calls);
 	bool		fg = sig->recent_calls >= set->min_calls || sig->recent_commits >= set->min_calls;
-	bool		have_base = ratio > 0 && sig->base_ticks >= GOV_BASELINE_TICKS;
+	int			need = baseline_ticks(set->window_ms, set->interval_ms);
+	bool		measuring = st->paused && st->reason == GOV_R_BASELINE;
+
+	/*
+	 * A job that pauses to measure a baseline goes on only with a baseline
+	 * that will last: a window's worth of ticks from the last half minute.
+	 * Resuming as soon as one new idle tick made up the number spread the
+	 * idle ticks out, and each one that aged out later stopped the job
+	 * again for the three ticks one more idle tick takes (its own tick and
+	 * the next are never idle): a pause every few seconds.
+	 */
+	bool		have_base = ratio > 0 &&
+		(measuring ? sig->base_ticks_recent : sig->base_ticks) >= need;
 	double		probe_limit_ms = Max(GOV_PROBE_MIN_S * 1000.0, 3 * set->window_ms);
 	bool		latency_known = fg && have_base;
 	GovReason	over = GOV_R_NONE;
@@ -1225,7 +1277,7 @@ steward_governor_tick(void)
 	memcpy(&gov->ring[gov->ring_next], tick, sizeof(GovTick));
 	gov->ring_next = (gov->ring_next + 1) % GOV_RING;
 	gov->ring_count = Min(gov->ring_count + 1, GOV_RING);
-	if (idle && (tick->calls > 0 || tick->commits > 0))
+	if (idle && tick_has_foreground(tick))
 	{
 		memcpy(&gov->idle[gov->idle_next], tick, sizeof(GovTick));
 		gov->idle_next = (gov->idle_next + 1) % GOV_IDLE_RING;
@@ -1317,6 +1369,8 @@ read_signals(GovSignals *sig, TimestampTz now)
 		if (t->ts <= bstart)
 			break;
 		sig->base_ticks++;
+		if (t->ts > now - (TimestampTz) GOV_BASELINE_MAX_AGE_S * USECS_PER_SEC / 2)
+			sig->base_ticks_recent++;
 		bcalls += t->calls;
 		bwal += t->wal_samples;
 		if (t->run_delay_ms >= 0)
@@ -1349,7 +1403,8 @@ read_signals(GovSignals *sig, TimestampTz now)
 			wcommits = bcommits = 0;
 			wdelay_calls = bdelay_calls = 0;
 			sig->calls = wcalls;
-			sig->base_ticks = Max(sig->base_ticks, GOV_BASELINE_TICKS);
+			sig->base_ticks = Max(sig->base_ticks, baseline_ticks(gov_window_ms, gov_interval_ms));
+			sig->base_ticks_recent = sig->base_ticks;
 			sig->recent_calls = Max(sig->recent_calls, wcalls);
 			sig->base_calls = bcalls;
 			sig->base_p99_ms = steward_stmt_percentile_ms(base, bcalls, 0.99);
@@ -1642,6 +1697,12 @@ maybe_decide(StewardGovJob *job, TimestampTz now)
 		job->lock_seen = lock_now;
 	}
 	gov_decide(&job->st, &sig, &set, now);
+	/* For benchmarks and support: each decision with what it rested on. */
+	elog(DEBUG2, "governor: %s (%s) duty %.3f batch %d; p99 %.3f / base %.3f ms (%d idle ticks), commit p99 %.3f / %.3f ms, wal %.3f / %.3f ms, cpu %.3f / %.3f ms, lock waits " UINT64_FORMAT,
+		 decision_names[job->st.decision], reason_names[job->st.reason],
+		 job->st.duty, job->st.batch, sig.p99_ms, sig.base_p99_ms, sig.base_ticks,
+		 sig.commit_p99_ms, sig.base_commit_p99_ms, sig.wal_ms, sig.base_wal_ms,
+		 sig.cpu, sig.base_cpu, sig.lock_waits);
 	if (job->nice_on_foreground && job->st.reason != GOV_R_NO_FOREGROUND &&
 		job->st.reason != GOV_R_DISABLED)
 	{
@@ -2247,7 +2308,7 @@ steward_governor_trace(PG_FUNCTION_ARGS)
 		sig.cpu = (i < nu && !unulls[i]) ? 0.1 * DatumGetFloat8(cpus[i]) : -1;
 		sig.base_cpu = sig.cpu >= 0 ? 0.1 : -1;
 		sig.base_calls = 1000;
-		sig.base_ticks = GOV_BASELINE_TICKS;
+		sig.base_ticks = sig.base_ticks_recent = baseline_ticks(set.window_ms, set.interval_ms);
 		sig.base_p99_ms = 1.0;
 		if (i < nr && !rnulls[i])
 		{

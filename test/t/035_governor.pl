@@ -254,6 +254,20 @@ append_to_file($fast, "SELECT 1;\n");
 append_to_file($slow, "SELECT pg_sleep(0.05);\n");
 # A foreground of fast statements, measured while no job runs: the baseline.
 my $pgb = start_bg('pgbench', '-n', '-c', '1', '-T', '60', '-f', $fast, $node->connstr('postgres'));
+# Only ticks that carry a foreground (governor_min_calls per window) are a
+# baseline: with the bar out of reach, the idle ticks of those thousands
+# of statements a second add nothing to it (0.2's first cut took any tick
+# with a statement, so a VACUUM's few statements could be the baseline).
+$node->append_conf('postgresql.conf', "steward.governor_min_calls = 100000000");
+$node->reload;
+sleep 1;
+my $base_before = sql(q{SELECT coalesce(baseline_calls, 0) FROM steward.governor});
+sleep 3;
+my $base_after = sql(q{SELECT coalesce(baseline_calls, 0) FROM steward.governor});
+ok($base_after <= $base_before,
+	"ticks below governor_min_calls are no baseline ($base_before, then $base_after calls)");
+$node->append_conf('postgresql.conf', "steward.governor_min_calls = 100");
+$node->reload;
 ok( poll_until(q{SELECT baseline_calls > 1000 FROM steward.governor}, 30, 'a baseline'),
 	'a baseline was measured while no job ran');
 $run = start_psql("CALL steward.run_transition('items', 'a', 'b', NULL, 200)");

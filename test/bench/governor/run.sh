@@ -51,6 +51,8 @@
 #   EXTRA_CONF=     more postgresql.conf lines, e.g.
 #                   "steward.batch_lock_timeout = 0" (batches lock first,
 #                   SKIP LOCKED: 0.2's first form) to compare batch forms
+#   JOB_DEBUG=      1: log each governor decision of the jobs run under
+#                   OLTP (with its signals) to logs/<phase>-call.log (KEEP=1)
 #   PORT=5494       port of the throwaway cluster (Unix socket only)
 #   KEEP=0          1: keep the cluster directory (logs) at exit
 # The machine is shared: each phase is shown with the share of the CPUs
@@ -234,7 +236,7 @@ during_call() {
     job0=$(last_job)
     rm -f "$done_file"
     c0=$(cpu_sample); t0=$(now)
-    ( psql_q -d "$DB" -c "$2" >"$LOGS/$1-call.out" && now >"$done_file.tmp" && mv "$done_file.tmp" "$done_file" ) &
+    ( PGOPTIONS="${JOB_DEBUG:+-c client_min_messages=debug2}" psql_q -d "$DB" -c "$2" >"$LOGS/$1-call.out" 2>"$LOGS/$1-call.log" && now >"$done_file.tmp" && mv "$done_file.tmp" "$done_file" ) &
     BG=$!
     run_chunks "$3" "$done_file" "$p"
     wait "$BG" || die "$2 failed"
