@@ -13340,3 +13340,455 @@ BEGIN
                   tbl, coalesce(l.sets || ', ', ''), lower, l.keys, l.until_key);
 END
 $$;
+
+--------------------------------------------------------------------------
+-- review8 #8, #26, #11 (carry): a column migration gives the new column
+-- what the old one grants column by column, and the views of both shapes
+-- what the table's columns grant (with USAGE on their schemas); objects
+-- bound to a column it drops (views, generated columns, triggers) are
+-- refused at start, ones made since at cleanup or rollback (2BP01), never
+-- core's CASCADE hint; a step that changes nothing is refused at start.
+--------------------------------------------------------------------------
+
+CREATE FUNCTION steward._migration_check_noop(rel regclass, col text, newname text, old_type text,
+                                              new_type text, body jsonb, what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF newname <> col OR body ?| ARRAY['not_null', 'check', 'references', 'unique', 'default', 'up', 'down'] THEN
+        RETURN;
+    END IF;
+    IF NOT body ? 'type' THEN
+        RAISE EXCEPTION '% changes nothing', what
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Column "%s" of relation %s already has that name.', col, rel),
+                  HINT = 'Give the column another name, or leave the step out.';
+    ELSIF new_type = old_type THEN
+        RAISE EXCEPTION '% changes nothing', what
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Column "%s" of relation %s is of type %s already.', col, rel, new_type),
+                  HINT = 'Give another type, or leave the step out.';
+    END IF;
+END
+$$;
+
+CREATE FUNCTION steward._migration_column_users(rel regclass, col text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT string_agg(x.obj, ', ' ORDER BY x.obj)
+      FROM (SELECT DISTINCT
+                   CASE WHEN d.classid = 'pg_attrdef'::regclass
+                        THEN format('generated column %I of %s', g.attname, rel)
+                        WHEN d.classid = 'pg_rewrite'::regclass
+                        THEN format('%s %s', CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END,
+                                    v.oid::regclass)
+                        ELSE pg_describe_object(d.classid, d.objid, d.objsubid) END AS obj
+              FROM pg_attribute a
+              JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = rel
+                              AND d.refobjsubid = a.attnum AND d.deptype = 'n'
+              LEFT JOIN pg_attrdef ad ON d.classid = 'pg_attrdef'::regclass AND ad.oid = d.objid
+              LEFT JOIN pg_attribute g ON g.attrelid = rel AND g.attnum = ad.adnum
+              LEFT JOIN pg_rewrite rw ON d.classid = 'pg_rewrite'::regclass AND rw.oid = d.objid
+              LEFT JOIN pg_class v ON v.oid = rw.ev_class
+             WHERE a.attrelid = rel AND a.attname = col AND NOT a.attisdropped
+               AND d.classid <> 'pg_constraint'::regclass) x
+$$;
+
+CREATE FUNCTION steward._migration_check_column_users(rel regclass, col text, later text, when_ text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    users text := steward._migration_column_users(rel, col);
+BEGIN
+    IF users IS NULL THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION 'objects use column "%" of relation %, which the migration drops at %: %',
+            col, rel, CASE WHEN when_ = 'rollback' THEN 'rollback' ELSE 'cleanup' END, users
+        USING ERRCODE = 'dependent_objects_still_exist',
+              DETAIL = CASE WHEN when_ = 'start'
+                            THEN format('They are bound to the column, not to its name: after complete they would use %I, and its drop would need CASCADE, which drops them too.', later)
+                            ELSE 'Its drop would need CASCADE, which drops them too.' END,
+              HINT = CASE WHEN when_ = 'start'
+                          THEN 'Drop them for the migration and create them again over the new shape after complete (ALTER TABLE ... ALTER COLUMN ... DROP EXPRESSION keeps a generated column''s values as a plain column).'
+                          ELSE 'Drop them (or redefine them without the column) first.' END;
+END
+$$;
+
+CREATE FUNCTION steward._migration_column_grants(mig text, rel regclass)
+RETURNS SETOF text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('GRANT %s (%I) ON %s TO %s%s', a.privilege_type, c.expand_new, rel,
+                  CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END,
+                  CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+      FROM steward.migration_columns c
+      JOIN pg_attribute att ON att.attrelid = rel AND att.attname = c.expand_old AND NOT att.attisdropped
+      CROSS JOIN LATERAL aclexplode(att.attacl) a
+      LEFT JOIN pg_roles r ON r.oid = a.grantee
+     WHERE c.migration = mig AND c.relid = rel AND c.kind = 'pair'
+       AND a.grantee <> (SELECT relowner FROM pg_class WHERE oid = rel)
+     ORDER BY c.ord, a.grantee, a.privilege_type
+$$;
+
+CREATE FUNCTION steward._migration_view_column_grants(mig text, tbl regclass, shape text)
+RETURNS SETOF text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    cols jsonb;
+    s record;
+    nsp text := CASE WHEN shape = 'new' THEN mig ELSE mig || '_old' END;
+    obj text;
+BEGIN
+    SELECT * INTO t FROM steward.migration_tables x WHERE x.migration = mig AND x.relid = tbl;
+    obj := CASE WHEN shape = 'new' THEN coalesce(t.new_name, t.relname) ELSE t.relname END;
+    SELECT coalesce(jsonb_agg(to_jsonb(c)), '[]') INTO cols
+      FROM steward.migration_columns c WHERE c.migration = mig AND c.relid = tbl;
+    s := steward._migration_shape(tbl, cols, shape);
+    RETURN QUERY
+        WITH g AS (SELECT u.nm, u.i, a.privilege_type, a.grantee,
+                          CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END AS who
+                     FROM unnest(s.sources, s.names) WITH ORDINALITY u(src, nm, i)
+                     JOIN pg_attribute att ON att.attrelid = tbl AND att.attname = u.src
+                     CROSS JOIN LATERAL aclexplode(att.attacl) a
+                     LEFT JOIN pg_roles r ON r.oid = a.grantee
+                    WHERE a.grantee <> (SELECT relowner FROM pg_class WHERE oid = tbl)
+                      AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE'))
+        SELECT x.stmt FROM (
+            SELECT format('GRANT %s (%I) ON %I.%I TO %s', g.privilege_type, g.nm, nsp, obj, g.who) AS stmt,
+                   1 AS o, g.grantee, g.i, g.privilege_type FROM g
+            UNION ALL
+            SELECT DISTINCT format('GRANT USAGE ON SCHEMA %I TO %s', nsp, g.who), 2, g.grantee, 0, '' FROM g) x
+         ORDER BY x.o, x.grantee, x.i, x.privilege_type;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_column_step(rel regclass, kind text, body jsonb,
+                                               stepno integer, what text, user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col text := body->>'column';
+    att record;
+    newname text;
+    typ text;
+    carried jsonb;
+BEGIN
+    IF col LIKE '\_steward\_%' THEN
+        RAISE EXCEPTION 'column names starting with "_steward_" are reserved (%)', what
+            USING ERRCODE = 'reserved_name';
+    END IF;
+    SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS typ, a.attnotnull,
+           a.atthasdef, pg_get_expr(d.adbin, d.adrelid) AS def, a.attidentity, a.attgenerated,
+           EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = rel AND i.indisprimary
+                                              AND a.attnum = ANY (i.indkey)) AS in_pk,
+           EXISTS (SELECT 1 FROM steward.column_rules cr
+                    WHERE cr.relid = rel AND cr.attname = a.attname) AS ruled
+      INTO att
+      FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+     WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+
+    IF kind = 'add_column' THEN
+        IF att.attnum IS NOT NULL THEN
+            RAISE EXCEPTION 'column "%" of relation % already exists (%)', col, rel, what
+                USING ERRCODE = 'duplicate_column';
+        END IF;
+        typ := steward._migration_type(body->>'type', user_path);
+        RETURN jsonb_build_object('kind', 'added', 'step', stepno, 'new_name', col,
+                                  'expand_new', col, 'switched_new', col, 'new_type', typ);
+    END IF;
+    IF att.attnum IS NULL THEN
+        RAISE EXCEPTION 'column "%" of relation % does not exist (%)', col, rel, what
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF att.in_pk OR att.attidentity <> '' OR att.attgenerated <> '' THEN
+        RAISE EXCEPTION 'cannot % column "%" of relation %: it is %', replace(kind, '_column', ''),
+                col, rel, CASE WHEN att.in_pk THEN 'part of the primary key'
+                               WHEN att.attidentity <> '' THEN 'an identity column'
+                               ELSE 'a generated column' END
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Migrations backfill by primary key and copy values between columns.';
+    END IF;
+    IF kind = 'drop_column' THEN
+        IF att.attnotnull AND NOT att.atthasdef AND NOT body ? 'down' THEN
+            RAISE EXCEPTION 'column "%" of relation % is NOT NULL without a default: % needs "down"',
+                    col, rel, what
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Rows written in the new shape do not have the column; down gives it a value.';
+        END IF;
+        PERFORM steward._migration_check_column_users(rel, col, left('_steward_old_' || col, 63), 'start');
+        RETURN jsonb_build_object('kind', 'dropped', 'step', stepno, 'old_name', col,
+                                  'expand_old', col, 'old_type', att.typ,
+                                  'switched_old', left('_steward_old_' || col, 63));
+    END IF;
+    IF NOT (body ?| ARRAY['name', 'type', 'not_null', 'check', 'references', 'unique', 'default']) THEN
+        RAISE EXCEPTION '% changes nothing', what
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'alter_column takes name, type (with up and down), not_null, check, references, unique, default.';
+    END IF;
+    newname := coalesce(body->>'name', col);
+    typ := CASE WHEN body ? 'type' THEN steward._migration_type(body->>'type', user_path)
+                ELSE att.typ END;
+    PERFORM steward._migration_check_noop(rel, col, newname, att.typ, typ, body, what);
+    IF newname <> col AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel
+                                     AND a.attname = newname AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'column "%" of relation % already exists (%)', newname, rel, what
+            USING ERRCODE = 'duplicate_column';
+    END IF;
+    IF NOT (body ?| ARRAY['type', 'not_null', 'check', 'references', 'unique', 'default', 'up', 'down']) THEN
+        RETURN jsonb_build_object('kind', 'renamed', 'step', stepno, 'old_name', col,
+                                  'new_name', newname, 'expand_old', col, 'expand_new', col,
+                                  'switched_old', newname, 'switched_new', newname,
+                                  'old_type', att.typ, 'new_type', att.typ);
+    END IF;
+    IF att.ruled AND body ? 'type' THEN
+        RAISE EXCEPTION 'cannot change the type of column "%" of relation %: pg_steward enforces a rule on it',
+                col, rel
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Remove the rule first (steward.untrack or steward.detach_state_machine).';
+    END IF;
+    carried := steward._migration_column_carried(rel, col, att.attnum, newname, body);
+    PERFORM steward._migration_column_kept(rel, col, att.attnum, kind, body || carried, what);
+    PERFORM steward._migration_check_column_users(rel, col, left('_steward_old_' || col, 63), 'start');
+    RETURN jsonb_build_object(
+        'kind', 'pair', 'step', stepno, 'old_name', col, 'new_name', newname,
+        'expand_old', col,
+        'expand_new', CASE WHEN newname <> col THEN newname
+                           ELSE left('_steward_new_' || col, 63) END,
+        'switched_old', left('_steward_old_' || col, 63), 'switched_new', newname,
+        'old_type', att.typ, 'new_type', typ, 'old_default', att.def,
+        'old_not_null', att.attnotnull,
+        'default_sql', CASE WHEN NOT body ? 'type' AND NOT body ? 'default'
+                            THEN att.def END,
+        'carried', carried);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_expand(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    c steward.migration_columns;
+    first regclass;
+    stmt text;
+    nsp text;
+    made text[];
+BEGIN
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        first := coalesce(first, t.relid);
+        made := '{}';
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord LOOP
+            IF c.kind IN ('pair', 'added') THEN
+                PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s ADD COLUMN %I %s',
+                                                                t.relid, c.expand_new, c.new_type));
+                -- An added column's default is the table's (old inserts
+                -- need it too); a changed column's default lives on the
+                -- new view until the switch, so that the trigger can tell
+                -- which shape an INSERT was written in.
+                IF c.kind = 'added' AND c.default_sql IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', t.relid, c.expand_new,
+                        steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', c.new_type)));
+                END IF;
+                PERFORM steward._migration_add_constraints(mig, t.relid, c);
+                made := made || ARRAY[CASE WHEN c.not_null THEN c.not_null_name END,
+                                      CASE WHEN c.check_sql IS NOT NULL THEN c.check_name END,
+                                      CASE WHEN c.fk_table IS NOT NULL THEN c.fk_name END]::text[];
+            END IF;
+        END LOOP;
+        FOR stmt IN SELECT steward._migration_column_grants(mig, t.relid) LOOP
+            PERFORM steward._migration_exec(t.relid, stmt);
+        END LOOP;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s ADD COLUMN _steward_side "char"',
+                                                        t.relid));
+        -- The trigger's arguments: the migration, then the NOT VALID
+        -- constraints it added, which a table restored without its record
+        -- still names (migration_forget drops those and no other).
+        PERFORM steward._migration_exec(t.relid, format(
+            'CREATE TRIGGER zz_steward_migration BEFORE INSERT OR UPDATE ON %s '
+            'FOR EACH ROW EXECUTE FUNCTION steward._migration_trigger(%s)', t.relid,
+            array_to_string(ARRAY(SELECT quote_literal(a)
+                                    FROM unnest(mig || array_remove(made, NULL)) WITH ORDINALITY u(a, i)
+                                   ORDER BY i), ', ')));
+        -- ALWAYS: a logical-replication subscriber's apply worker writes
+        -- under session_replication_role = replica; its writes need both
+        -- shapes too (recheck8 N4).
+        PERFORM steward._migration_exec(t.relid, format(
+            'ALTER TABLE %s ENABLE ALWAYS TRIGGER zz_steward_migration', t.relid));
+    END LOOP;
+
+    PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig));
+    PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig || '_old'));
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_exec(t.relid, steward._migration_view_sql(mig, t.relid, 'new'));
+        PERFORM steward._migration_exec(t.relid, steward._migration_view_sql(mig, t.relid, 'old'));
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid AND x.kind = 'pair'
+                    AND x.default_sql IS NOT NULL LOOP
+            PERFORM steward._migration_exec(t.relid, format(
+                'ALTER VIEW %I.%I ALTER COLUMN %I SET DEFAULT %s', mig,
+                coalesce(t.new_name, t.relname), c.new_name,
+                steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', c.new_type)));
+        END LOOP;
+        FOREACH nsp IN ARRAY ARRAY[mig, mig || '_old'] LOOP
+            FOR stmt IN SELECT steward._migration_grants(t.relid, nsp,
+                            CASE WHEN nsp = mig THEN coalesce(t.new_name, t.relname) ELSE t.relname END)
+                        UNION ALL
+                        SELECT steward._migration_view_column_grants(mig, t.relid,
+                            CASE WHEN nsp = mig THEN 'new' ELSE 'old' END) LOOP
+                PERFORM steward._migration_exec(t.relid, stmt);
+            END LOOP;
+        END LOOP;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_switch(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    c steward.migration_columns;
+    stmt text;
+BEGIN
+    PERFORM steward._migration_require_alone(mig, 'complete');
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        -- Column privileges granted since start reach the new columns too.
+        FOR stmt IN SELECT steward._migration_column_grants(mig, t.relid) LOOP
+            PERFORM steward._migration_exec(t.relid, stmt);
+        END LOOP;
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord LOOP
+            IF c.kind IN ('pair', 'dropped', 'renamed') THEN
+                PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME COLUMN %I TO %I',
+                                                                t.relid, c.expand_old, c.switched_old));
+            END IF;
+            IF c.kind = 'pair' THEN
+                IF c.expand_new <> c.switched_new THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s RENAME COLUMN %I TO %I', t.relid, c.expand_new, c.switched_new));
+                END IF;
+                -- Defaults follow the shapes: the new column's onto the
+                -- table, the old column's onto the old view.
+                IF c.old_default IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', t.relid, c.switched_old));
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER VIEW %I.%I ALTER COLUMN %I SET DEFAULT %s', mig || '_old', t.relname,
+                        c.old_name, c.old_default));
+                END IF;
+                IF c.default_sql IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', t.relid, c.switched_new,
+                        steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', c.new_type)));
+                END IF;
+            END IF;
+            IF c.not_null THEN
+                -- Instant: the validated CHECK (col IS NOT NULL) proves it.
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', t.relid, c.switched_new));
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s DROP CONSTRAINT %I', t.relid, c.not_null_name));
+            END IF;
+            IF c.unique_method = 'btree' THEN
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s ADD CONSTRAINT %I UNIQUE USING INDEX %I', t.relid,
+                    c.unique_name, c.unique_name));
+            END IF;
+        END LOOP;
+        IF t.new_name IS NOT NULL THEN
+            PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME TO %I',
+                                                            t.relid, t.new_name));
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_contract(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    c steward.migration_columns;
+BEGIN
+    PERFORM steward._migration_require_alone(mig, 'clean up');
+    PERFORM steward._migration_drop_views(mig);
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_exec(t.relid, format('DROP TRIGGER zz_steward_migration ON %s', t.relid));
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid AND x.kind IN ('pair', 'dropped')
+                  ORDER BY x.ord LOOP
+            PERFORM steward._migration_check_column_users(t.relid, c.switched_old, NULL, 'cleanup');
+            PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN %I',
+                                                            t.relid, c.switched_old));
+        END LOOP;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN _steward_side', t.relid));
+        PERFORM steward._migration_settle_names(mig, t);
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_undo(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    switched boolean := (arg->>'switched')::boolean;
+    t steward.migration_tables;
+    c steward.migration_columns;
+BEGIN
+    PERFORM steward._migration_drop_views(mig);
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_exec(t.relid, format('DROP TRIGGER IF EXISTS zz_steward_migration ON %s',
+                                                        t.relid));
+        IF switched AND t.new_name IS NOT NULL THEN
+            PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME TO %I',
+                                                            t.relid, t.relname));
+        END IF;
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord DESC LOOP
+            IF c.kind IN ('pair', 'added') THEN
+                PERFORM steward._migration_check_column_users(t.relid,
+                    CASE WHEN switched THEN c.switched_new ELSE c.expand_new END, NULL, 'rollback');
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s DROP COLUMN IF EXISTS %I', t.relid,
+                    CASE WHEN switched THEN c.switched_new ELSE c.expand_new END));
+            END IF;
+            IF switched AND c.kind IN ('pair', 'dropped', 'renamed') THEN
+                PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME COLUMN %I TO %I',
+                                                                t.relid, c.switched_old, c.old_name));
+            END IF;
+            IF switched AND c.kind = 'pair' THEN
+                IF c.old_default IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', t.relid, c.old_name,
+                        c.old_default));
+                END IF;
+            END IF;
+        END LOOP;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN IF EXISTS _steward_side',
+                                                        t.relid));
+    END LOOP;
+END
+$$;

@@ -702,6 +702,90 @@ BEGIN
 END
 $$;
 
+-- What uses column col of rel other than its constraints and indexes
+-- (review8 #26): views, generated columns, triggers (WHEN, UPDATE OF),
+-- policies, ... bound to the column itself, not to its name.  NULL if
+-- nothing does.
+CREATE FUNCTION steward._migration_column_users(rel regclass, col text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT string_agg(x.obj, ', ' ORDER BY x.obj)
+      FROM (SELECT DISTINCT
+                   CASE WHEN d.classid = 'pg_attrdef'::regclass
+                        THEN format('generated column %I of %s', g.attname, rel)
+                        WHEN d.classid = 'pg_rewrite'::regclass
+                        THEN format('%s %s', CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END,
+                                    v.oid::regclass)
+                        ELSE pg_describe_object(d.classid, d.objid, d.objsubid) END AS obj
+              FROM pg_attribute a
+              JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = rel
+                              AND d.refobjsubid = a.attnum AND d.deptype = 'n'
+              LEFT JOIN pg_attrdef ad ON d.classid = 'pg_attrdef'::regclass AND ad.oid = d.objid
+              LEFT JOIN pg_attribute g ON g.attrelid = rel AND g.attnum = ad.adnum
+              LEFT JOIN pg_rewrite rw ON d.classid = 'pg_rewrite'::regclass AND rw.oid = d.objid
+              LEFT JOIN pg_class v ON v.oid = rw.ev_class
+             WHERE a.attrelid = rel AND a.attname = col AND NOT a.attisdropped
+               AND d.classid <> 'pg_constraint'::regclass) x
+$$;
+
+-- Raises what _migration_column_users finds on column col of rel, which
+-- the migration drops (at cleanup, or at a rollback for a new column):
+-- those objects would keep it from being dropped but by CASCADE, which
+-- drops them too.  2BP01 at start (when_ = 'start', later = the name the
+-- column has after complete) and before the drop ('cleanup', 'rollback':
+-- made since).
+CREATE FUNCTION steward._migration_check_column_users(rel regclass, col text, later text, when_ text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    users text := steward._migration_column_users(rel, col);
+BEGIN
+    IF users IS NULL THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION 'objects use column "%" of relation %, which the migration drops at %: %',
+            col, rel, CASE WHEN when_ = 'rollback' THEN 'rollback' ELSE 'cleanup' END, users
+        USING ERRCODE = 'dependent_objects_still_exist',
+              DETAIL = CASE WHEN when_ = 'start'
+                            THEN format('They are bound to the column, not to its name: after complete they would use %I, and its drop would need CASCADE, which drops them too.', later)
+                            ELSE 'Its drop would need CASCADE, which drops them too.' END,
+              HINT = CASE WHEN when_ = 'start'
+                          THEN 'Drop them for the migration and create them again over the new shape after complete (ALTER TABLE ... ALTER COLUMN ... DROP EXPRESSION keeps a generated column''s values as a plain column).'
+                          ELSE 'Drop them (or redefine them without the column) first.' END;
+END
+$$;
+
+-- An alter_column step that changes nothing but passes the first check
+-- (review8 #11): a rename to the column's own name (it would fail only at
+-- complete), or the column's own type and nothing else.  Raises 22023.
+CREATE FUNCTION steward._migration_check_noop(rel regclass, col text, newname text, old_type text,
+                                              new_type text, body jsonb, what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF newname <> col OR body ?| ARRAY['not_null', 'check', 'references', 'unique', 'default', 'up', 'down'] THEN
+        RETURN;
+    END IF;
+    IF NOT body ? 'type' THEN
+        RAISE EXCEPTION '% changes nothing', what
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Column "%s" of relation %s already has that name.', col, rel),
+                  HINT = 'Give the column another name, or leave the step out.';
+    ELSIF new_type = old_type THEN
+        RAISE EXCEPTION '% changes nothing', what
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Column "%s" of relation %s is of type %s already.', col, rel, new_type),
+                  HINT = 'Give another type, or leave the step out.';
+    END IF;
+END
+$$;
+
 -- One column step (add_column, alter_column, drop_column) as its shape:
 -- the kind of object {'step', 'kind', ...} pass 1 of _migration_start
 -- collects: 'added', 'dropped', 'pair' (a new column beside the old one,
@@ -763,6 +847,7 @@ BEGIN
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'Rows written in the new shape do not have the column; down gives it a value.';
         END IF;
+        PERFORM steward._migration_check_column_users(rel, col, left('_steward_old_' || col, 63), 'start');
         RETURN jsonb_build_object('kind', 'dropped', 'step', stepno, 'old_name', col,
                                   'expand_old', col, 'old_type', att.typ,
                                   'switched_old', left('_steward_old_' || col, 63));
@@ -773,6 +858,9 @@ BEGIN
                   HINT = 'alter_column takes name, type (with up and down), not_null, check, references, unique, default.';
     END IF;
     newname := coalesce(body->>'name', col);
+    typ := CASE WHEN body ? 'type' THEN steward._migration_type(body->>'type', user_path)
+                ELSE att.typ END;
+    PERFORM steward._migration_check_noop(rel, col, newname, att.typ, typ, body, what);
     IF newname <> col AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel
                                      AND a.attname = newname AND NOT a.attisdropped) THEN
         RAISE EXCEPTION 'column "%" of relation % already exists (%)', newname, rel, what
@@ -792,8 +880,7 @@ BEGIN
     END IF;
     carried := steward._migration_column_carried(rel, col, att.attnum, newname, body);
     PERFORM steward._migration_column_kept(rel, col, att.attnum, kind, body || carried, what);
-    typ := CASE WHEN body ? 'type' THEN steward._migration_type(body->>'type', user_path)
-                ELSE att.typ END;
+    PERFORM steward._migration_check_column_users(rel, col, left('_steward_old_' || col, 63), 'start');
     RETURN jsonb_build_object(
         'kind', 'pair', 'step', stepno, 'old_name', col, 'new_name', newname,
         'expand_old', col,
@@ -1406,6 +1493,67 @@ AS $$
      WHERE c.oid = rel AND a.grantee <> c.relowner
 $$;
 
+-- Column privileges (review8 #8): a role granted some columns only
+-- (GRANT SELECT (a, b) ON t) keeps them through a migration.  The GRANTs
+-- that give the new column of each changed column of rel what the old
+-- column grants (grant options kept; its owner excepted), by the names of
+-- before the switch.  Run at start and again at complete (grants made
+-- meanwhile); the old column's go with it at cleanup.
+CREATE FUNCTION steward._migration_column_grants(mig text, rel regclass)
+RETURNS SETOF text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('GRANT %s (%I) ON %s TO %s%s', a.privilege_type, c.expand_new, rel,
+                  CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END,
+                  CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+      FROM steward.migration_columns c
+      JOIN pg_attribute att ON att.attrelid = rel AND att.attname = c.expand_old AND NOT att.attisdropped
+      CROSS JOIN LATERAL aclexplode(att.attacl) a
+      LEFT JOIN pg_roles r ON r.oid = a.grantee
+     WHERE c.migration = mig AND c.relid = rel AND c.kind = 'pair'
+       AND a.grantee <> (SELECT relowner FROM pg_class WHERE oid = rel)
+     ORDER BY c.ord, a.grantee, a.privilege_type
+$$;
+
+-- The GRANTs on the view of one shape (_migration_view_sql) of what the
+-- table's columns it shows grant to roles column by column (security
+-- invoker: they need both), and USAGE on its schema to those roles.
+CREATE FUNCTION steward._migration_view_column_grants(mig text, tbl regclass, shape text)
+RETURNS SETOF text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    cols jsonb;
+    s record;
+    nsp text := CASE WHEN shape = 'new' THEN mig ELSE mig || '_old' END;
+    obj text;
+BEGIN
+    SELECT * INTO t FROM steward.migration_tables x WHERE x.migration = mig AND x.relid = tbl;
+    obj := CASE WHEN shape = 'new' THEN coalesce(t.new_name, t.relname) ELSE t.relname END;
+    SELECT coalesce(jsonb_agg(to_jsonb(c)), '[]') INTO cols
+      FROM steward.migration_columns c WHERE c.migration = mig AND c.relid = tbl;
+    s := steward._migration_shape(tbl, cols, shape);
+    RETURN QUERY
+        WITH g AS (SELECT u.nm, u.i, a.privilege_type, a.grantee,
+                          CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END AS who
+                     FROM unnest(s.sources, s.names) WITH ORDINALITY u(src, nm, i)
+                     JOIN pg_attribute att ON att.attrelid = tbl AND att.attname = u.src
+                     CROSS JOIN LATERAL aclexplode(att.attacl) a
+                     LEFT JOIN pg_roles r ON r.oid = a.grantee
+                    WHERE a.grantee <> (SELECT relowner FROM pg_class WHERE oid = tbl)
+                      AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE'))
+        SELECT x.stmt FROM (
+            SELECT format('GRANT %s (%I) ON %I.%I TO %s', g.privilege_type, g.nm, nsp, obj, g.who) AS stmt,
+                   1 AS o, g.grantee, g.i, g.privilege_type FROM g
+            UNION ALL
+            SELECT DISTINCT format('GRANT USAGE ON SCHEMA %I TO %s', nsp, g.who), 2, g.grantee, 0, '' FROM g) x
+         ORDER BY x.o, x.grantee, x.i, x.privilege_type;
+END
+$$;
+
 -- The view of one shape of a table: "new" in schema <mig>, "old" in
 -- <mig>_old.  Plain column references only, so both are automatically
 -- updatable; security_invoker, so the table's privileges and row security
@@ -1473,6 +1621,9 @@ BEGIN
                                       CASE WHEN c.fk_table IS NOT NULL THEN c.fk_name END]::text[];
             END IF;
         END LOOP;
+        FOR stmt IN SELECT steward._migration_column_grants(mig, t.relid) LOOP
+            PERFORM steward._migration_exec(t.relid, stmt);
+        END LOOP;
         PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s ADD COLUMN _steward_side "char"',
                                                         t.relid));
         -- The trigger's arguments: the migration, then the NOT VALID
@@ -1506,7 +1657,10 @@ BEGIN
         END LOOP;
         FOREACH nsp IN ARRAY ARRAY[mig, mig || '_old'] LOOP
             FOR stmt IN SELECT steward._migration_grants(t.relid, nsp,
-                            CASE WHEN nsp = mig THEN coalesce(t.new_name, t.relname) ELSE t.relname END) LOOP
+                            CASE WHEN nsp = mig THEN coalesce(t.new_name, t.relname) ELSE t.relname END)
+                        UNION ALL
+                        SELECT steward._migration_view_column_grants(mig, t.relid,
+                            CASE WHEN nsp = mig THEN 'new' ELSE 'old' END) LOOP
                 PERFORM steward._migration_exec(t.relid, stmt);
             END LOOP;
         END LOOP;
@@ -2180,9 +2334,14 @@ AS $$
 DECLARE
     t steward.migration_tables;
     c steward.migration_columns;
+    stmt text;
 BEGIN
     PERFORM steward._migration_require_alone(mig, 'complete');
     FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        -- Column privileges granted since start reach the new columns too.
+        FOR stmt IN SELECT steward._migration_column_grants(mig, t.relid) LOOP
+            PERFORM steward._migration_exec(t.relid, stmt);
+        END LOOP;
         FOR c IN SELECT * FROM steward.migration_columns x
                   WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord LOOP
             IF c.kind IN ('pair', 'dropped', 'renamed') THEN
@@ -2426,6 +2585,7 @@ BEGIN
         FOR c IN SELECT * FROM steward.migration_columns x
                   WHERE x.migration = mig AND x.relid = t.relid AND x.kind IN ('pair', 'dropped')
                   ORDER BY x.ord LOOP
+            PERFORM steward._migration_check_column_users(t.relid, c.switched_old, NULL, 'cleanup');
             PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN %I',
                                                             t.relid, c.switched_old));
         END LOOP;
@@ -2486,6 +2646,8 @@ BEGIN
         FOR c IN SELECT * FROM steward.migration_columns x
                   WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord DESC LOOP
             IF c.kind IN ('pair', 'added') THEN
+                PERFORM steward._migration_check_column_users(t.relid,
+                    CASE WHEN switched THEN c.switched_new ELSE c.expand_new END, NULL, 'rollback');
                 PERFORM steward._migration_exec(t.relid, format(
                     'ALTER TABLE %s DROP COLUMN IF EXISTS %I', t.relid,
                     CASE WHEN switched THEN c.switched_new ELSE c.expand_new END));
