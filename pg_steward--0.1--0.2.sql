@@ -12138,6 +12138,11 @@ DECLARE
     n_new bigint;
     lost boolean;
 BEGIN
+    -- A layout dropped meanwhile failed the migration (_migrations_on_sql_drop):
+    -- nothing to count.
+    IF (SELECT count(*) FROM steward.migration_tables t WHERE t.migration = mig AND t.active) < 2 THEN
+        RETURN;
+    END IF;
     res := steward._migration_exec(lt.old_rel, format(
         'SELECT (SELECT count(*) FROM %s), (SELECT count(*) FROM %s)', lt.old_rel, lt.new_rel));
     n_old := res[1]::bigint;
@@ -12271,7 +12276,6 @@ DECLARE
     action text := arg->>'action';
     r steward.migration_runs := steward._migration_get(mig);
     relayout boolean := steward._relayout_step(r.steps) IS NOT NULL;
-    lt record;
     t steward.migration_tables;
     rel regclass;
     tg name;
@@ -12280,10 +12284,9 @@ DECLARE
     how text;
 BEGIN
     IF relayout THEN
-        lt := steward._relayout_tables(mig);
         tg := 'zz_steward_relayout';
-        FOR rel IN SELECT x FROM steward._relayout_tree(lt.old_rel) x
-                   UNION ALL SELECT x FROM steward._relayout_tree(lt.new_rel) x LOOP
+        FOR rel IN SELECT x FROM steward.migration_tables m, steward._relayout_tree(m.relid) x
+                    WHERE m.migration = mig AND m.active ORDER BY m.ord LOOP
             state := (SELECT g.tgenabled FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = tg);
             EXIT WHEN state IS DISTINCT FROM 'A';
         END LOOP;

@@ -2410,7 +2410,6 @@ DECLARE
     action text := arg->>'action';
     r steward.migration_runs := steward._migration_get(mig);
     relayout boolean := steward._relayout_step(r.steps) IS NOT NULL;
-    lt record;
     t steward.migration_tables;
     rel regclass;
     tg name;
@@ -2419,10 +2418,9 @@ DECLARE
     how text;
 BEGIN
     IF relayout THEN
-        lt := steward._relayout_tables(mig);
         tg := 'zz_steward_relayout';
-        FOR rel IN SELECT x FROM steward._relayout_tree(lt.old_rel) x
-                   UNION ALL SELECT x FROM steward._relayout_tree(lt.new_rel) x LOOP
+        FOR rel IN SELECT x FROM steward.migration_tables m, steward._relayout_tree(m.relid) x
+                    WHERE m.migration = mig AND m.active ORDER BY m.ord LOOP
             state := (SELECT g.tgenabled FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = tg);
             EXIT WHEN state IS DISTINCT FROM 'A';
         END LOOP;

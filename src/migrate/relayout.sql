@@ -1453,6 +1453,11 @@ DECLARE
     n_new bigint;
     lost boolean;
 BEGIN
+    -- A layout dropped meanwhile failed the migration (_migrations_on_sql_drop):
+    -- nothing to count.
+    IF (SELECT count(*) FROM steward.migration_tables t WHERE t.migration = mig AND t.active) < 2 THEN
+        RETURN;
+    END IF;
     res := steward._migration_exec(lt.old_rel, format(
         'SELECT (SELECT count(*) FROM %s), (SELECT count(*) FROM %s)', lt.old_rel, lt.new_rel));
     n_old := res[1]::bigint;
