@@ -185,5 +185,46 @@ UPDATE cm6 SET _steward_old_amt = cents / 100.0, _steward_side = 'n' WHERE _stew
 SELECT steward.migration_rollback('cm6_m');
 SELECT id, amt FROM cm6 ORDER BY id;
 
-DROP TABLE cr3, pr, cr4, cr6, cr7, cm5, rp2, cm6;
+-- 7. check_function_bodies = off on a partitioned relayout (COPY and a
+-- partition move too) and on a column migration, whose trigger computes
+-- the other shape whatever the setting.
+CREATE TABLE pq (id int PRIMARY KEY, v int) PARTITION BY RANGE (id);
+CREATE TABLE pq1 PARTITION OF pq FOR VALUES FROM (0) TO (100) USING steward;
+CREATE TABLE pq2 PARTITION OF pq FOR VALUES FROM (100) TO (200) USING steward;
+INSERT INTO pq SELECT g, g FROM generate_series(1, 4) g;
+SELECT steward.migration_start('pq_rl', '[{"relayout": {"table": "pq", "partition_by": "HASH (id)", "partitions": 2}}]');
+CALL steward.migration_backfill('pq_rl');
+SET check_function_bodies = off;
+UPDATE pq SET v = 42 WHERE id = 1; DELETE FROM pq WHERE id = 2;
+UPDATE pq SET id = 103 WHERE id = 3;                  -- a partition move: DELETE + INSERT
+COPY pq FROM stdin;
+150	150
+\.
+TRUNCATE pq1;
+RESET check_function_bodies;
+SELECT rows_of('pq') AS old_layout, rows_of('pq_relayout_new') AS new_layout;
+SELECT validated('pq_rl');
+SELECT steward.migration_complete('pq_rl');
+CALL steward.migration_backfill('pq_rl');
+SELECT validated('pq_rl');
+SELECT steward.migration_complete('pq_rl');
+SELECT steward.migration_cleanup('pq_rl');
+SELECT rows_of('pq') AS after_cleanup;
+
+CREATE TABLE cm8 (id int PRIMARY KEY, amt numeric(12,2)) USING steward;
+INSERT INTO cm8 SELECT g, g FROM generate_series(1, 3) g;
+SELECT steward.migration_start('cm8_m', '[{"alter_column": {"table": "cm8", "column": "amt", "name": "cents", "type": "bigint", "up": "(amt*100)::bigint", "down": "cents/100.0"}}]');
+CALL steward.migration_backfill('cm8_m');
+SET check_function_bodies = off;
+UPDATE cm8 SET amt = 42 WHERE id = 1; INSERT INTO cm8 (id, amt) VALUES (9, 9);
+RESET check_function_bodies;
+SELECT validated('cm8_m');
+SELECT steward.migration_complete('cm8_m');
+SET check_function_bodies = off;
+UPDATE cm8 SET cents = 7700 WHERE id = 2;
+RESET check_function_bodies;
+SELECT steward.migration_rollback('cm8_m');
+SELECT id, amt FROM cm8 ORDER BY id;
+
+DROP TABLE cr3, pr, cr4, cr6, cr7, cm5, rp2, cm6, pq, cm8;
 DROP FUNCTION rows_of(regclass), relayout_of(text, int), validated(text);
