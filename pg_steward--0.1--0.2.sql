@@ -13795,3 +13795,317 @@ BEGIN
     END LOOP;
 END
 $$;
+
+--------------------------------------------------------------------------
+-- review8 #13 (carry, follow-up): a rule on the table is refused at a
+-- relayout's start (it would stay on the old layout); complete checks
+-- publications made since start, a rollback after the cutover does not.
+--------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION steward._relayout_check_dependents(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    other text;
+BEGIN
+    SELECT tgname INTO other FROM pg_trigger WHERE tgrelid = rel AND NOT tgisinternal LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % has trigger "%": a relayout does not move triggers yet', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop the trigger for the migration and recreate it on the new layout after the cutover.';
+    END IF;
+    IF (SELECT relrowsecurity FROM pg_class WHERE oid = rel)
+       OR EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = rel) THEN
+        RAISE EXCEPTION 'relation % has row-level security: a relayout does not move policies yet', rel
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    -- Rules stay on the old layout: after the cutover they would rewrite
+    -- the apply's writes to it, and none the application's.
+    SELECT rulename INTO other FROM pg_rewrite WHERE ev_class = rel AND rulename <> '_RETURN'
+     ORDER BY rulename LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % has rule "%": a relayout does not move rules', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop the rule for the migration and create it again on the table after the cutover.';
+    END IF;
+    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND confrelid = rel AND contype = 'f' LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % references itself (foreign key "%"): not supported by relayout', rel, other
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    -- Objects the cutover redirects run DDL as their owners: the caller
+    -- must own them too; objects it cannot redirect are refused.
+    FOR c IN SELECT DISTINCT v.oid::regclass AS obj, v.relkind, v.relowner
+               FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+               JOIN pg_class v ON v.oid = r.ev_class
+              WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+                AND d.refobjid = rel AND v.oid <> rel
+             UNION
+             SELECT DISTINCT x.conrelid::regclass, 'f'::"char", (SELECT relowner FROM pg_class WHERE oid = x.conrelid)
+               FROM pg_constraint x WHERE x.confrelid = rel AND x.contype = 'f' AND x.conparentid = 0 LOOP
+        IF c.relkind = 'm' THEN
+            RAISE EXCEPTION 'materialized view % depends on relation %', c.obj, rel
+                USING ERRCODE = 'feature_not_supported',
+                      HINT = 'Drop it for the migration and recreate it after the cutover.';
+        END IF;
+        IF NOT pg_has_role(c.relowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of % to re-layout %', c.obj, rel
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = CASE WHEN c.relkind = 'f' THEN 'Its foreign key is moved to the new layout at the cutover.'
+                                    ELSE 'The view is redefined on the new layout at the cutover.' END;
+        END IF;
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+                WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = rel) THEN
+        RAISE EXCEPTION 'a function with a SQL-standard body depends on relation %', rel
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Recreate it after the cutover; bodies given as strings find the table by name and need nothing.';
+    END IF;
+    PERFORM steward._relayout_check_rowtype(rel, 'start');
+    PERFORM steward._relayout_check_publications(rel);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_carry(src regclass, dst regclass, forward boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    part regclass;
+    opts text;
+    ident "char";
+    twin regclass;
+BEGIN
+    PERFORM steward._relayout_move_publications(src, dst);
+    PERFORM steward._relayout_swap_statistics(src, dst, forward);
+    IF NOT forward THEN
+        RETURN;
+    END IF;
+
+    -- Storage parameters, on each partition.
+    opts := steward._relayout_storage_options(src);
+    IF opts IS NOT NULL THEN
+        FOR part IN SELECT x.relid FROM pg_partition_tree(dst) x WHERE x.isleaf ORDER BY x.relid::text LOOP
+            PERFORM steward._migration_exec(part, format('ALTER TABLE %s SET (%s)', part, opts));
+        END LOOP;
+    END IF;
+
+    -- Replica identity: what UPDATE and DELETE publish of the old row.
+    ident := (SELECT relreplident FROM pg_class WHERE oid = src);
+    IF ident = 'i' THEN
+        SELECT m.indexrelid INTO twin
+          FROM pg_index s,
+               LATERAL (SELECT d.indexrelid FROM pg_index d
+                         WHERE d.indrelid = dst AND d.indisunique
+                           AND regexp_replace(pg_get_indexdef(d.indexrelid), '^.* USING ', '')
+                               = regexp_replace(pg_get_indexdef(s.indexrelid), '^.* USING ', '')
+                         ORDER BY d.indexrelid LIMIT 1) m
+         WHERE s.indrelid = src AND s.indisreplident;
+    END IF;
+    IF ident <> 'd' THEN
+        FOR part IN SELECT x.relid FROM pg_partition_tree(dst) x ORDER BY x.level, x.relid::text LOOP
+            IF ident = 'i' THEN
+                CONTINUE WHEN twin IS NULL;
+                PERFORM steward._migration_exec(part, format('ALTER TABLE %s REPLICA IDENTITY USING INDEX %I', part,
+                    (SELECT ic.relname FROM pg_partition_tree(twin) x JOIN pg_index i ON i.indexrelid = x.relid
+                       JOIN pg_class ic ON ic.oid = i.indexrelid
+                      WHERE i.indrelid = part)));
+            ELSE
+                PERFORM steward._migration_exec(part, format('ALTER TABLE %s REPLICA IDENTITY %s', part,
+                                                             CASE ident WHEN 'f' THEN 'FULL' ELSE 'NOTHING' END));
+            END IF;
+        END LOOP;
+    END IF;
+
+    -- Per-column statistics targets (ALTER TABLE recurses to the
+    -- partitions) and n_distinct (set on each).
+    FOR c IN SELECT a.attname, a.attstattarget,
+                    (SELECT string_agg(format('%I = %L', split_part(o, '=', 1), substr(o, strpos(o, '=') + 1)), ', ')
+                       FROM unnest(a.attoptions) o
+                      WHERE split_part(o, '=', 1) IN ('n_distinct', 'n_distinct_inherited')) AS opts
+               FROM pg_attribute a WHERE a.attrelid = src AND a.attnum > 0 AND NOT a.attisdropped
+              ORDER BY a.attnum LOOP
+        IF c.attstattarget >= 0 THEN
+            PERFORM steward._migration_exec(dst, format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS %s',
+                                                        dst, c.attname, c.attstattarget));
+        END IF;
+        IF c.opts IS NOT NULL THEN
+            FOR part IN SELECT x.relid FROM pg_partition_tree(dst) x ORDER BY x.level, x.relid::text LOOP
+                PERFORM steward._migration_exec(part, format('ALTER TABLE ONLY %s ALTER COLUMN %I SET (%s)',
+                                                             part, c.attname, c.opts));
+            END LOOP;
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_move_publications(src regclass, dst regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN SELECT x.pubname,
+                    (SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum)
+                       FROM pg_attribute a WHERE a.attrelid = src AND a.attnum = ANY (r.prattrs::int2[])) AS cols,
+                    pg_get_expr(r.prqual, r.prrelid) AS qual
+               FROM pg_publication_rel r JOIN pg_publication x ON x.oid = r.prpubid
+              WHERE r.prrelid = src ORDER BY x.pubname LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_publication_rel r JOIN pg_publication x ON x.oid = r.prpubid
+                        WHERE r.prrelid = dst AND x.pubname = c.pubname) THEN
+            EXECUTE format('ALTER PUBLICATION %I ADD TABLE %s%s%s', c.pubname, dst,
+                           coalesce(' (' || c.cols || ')', ''), coalesce(' WHERE (' || c.qual || ')', ''));
+        END IF;
+        EXECUTE format('ALTER PUBLICATION %I DROP TABLE %s', c.pubname, src);
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_switch(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    forward boolean := arg->>'direction' = 'forward';
+    src regclass := CASE WHEN forward THEN t.old_rel ELSE t.new_rel END;
+    dst regclass := CASE WHEN forward THEN t.new_rel ELSE t.old_rel END;
+    views jsonb;
+    fks jsonb;
+    v jsonb;
+    c record;
+    s_src regclass;
+    s_dst regclass;
+    seqname name;
+    dstname name;
+    i integer;
+BEGIN
+    SELECT coalesce(jsonb_agg(jsonb_build_object('oid', x.oid, 'def', x.def, 'opts', x.opts)), '[]') INTO views
+      FROM (SELECT DISTINCT vc.oid, pg_get_viewdef(vc.oid) AS def,
+                   array_to_string(vc.reloptions, ', ') AS opts
+              FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
+              JOIN pg_class vc ON vc.oid = rw.ev_class
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = src AND vc.oid <> src AND vc.relkind = 'v') x;
+    SELECT coalesce(jsonb_agg(jsonb_build_object('rel', x.conrelid, 'name', x.conname,
+                                                 'def', pg_get_constraintdef(x.oid),
+                                                 'partitioned', (SELECT relkind = 'p' FROM pg_class WHERE oid = x.conrelid))
+                              ORDER BY x.conrelid, x.conname), '[]') INTO fks
+      FROM pg_constraint x WHERE x.confrelid = src AND x.contype = 'f' AND x.conparentid = 0;
+
+    -- Made since start (since complete, for a rollback): objects bound to
+    -- the row type of the layout that loses the name; forward, publications.
+    PERFORM steward._relayout_check_rowtype(src, CASE WHEN forward THEN 'complete' ELSE 'rollback' END);
+    PERFORM steward._relayout_check_publications(src) WHERE forward;
+    IF forward THEN
+        PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel,
+                                                          left(t.relname, 50) || '_relayout_old'));
+        PERFORM steward._migration_exec(t.new_rel, format('ALTER TABLE %s RENAME TO %I', t.new_rel, t.relname));
+    ELSE
+        PERFORM steward._migration_exec(t.new_rel, format('ALTER TABLE %s RENAME TO %I', t.new_rel,
+                                                          left(t.relname, 50) || '_relayout_new'));
+        PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel, t.relname));
+    END IF;
+    PERFORM steward._relayout_retrigger(mig, forward);
+    -- Index (and constraint) names follow the table's name: each index of
+    -- one layout trades names with its twin of the same definition.
+    i := 0;
+    FOR c IN SELECT si.relname AS src_name, di.relname AS dst_name, di.oid AS dst_oid, si.oid AS src_oid
+               FROM pg_index s JOIN pg_class si ON si.oid = s.indexrelid,
+                    LATERAL (SELECT d.indexrelid FROM pg_index d
+                              WHERE d.indrelid = dst AND d.indisunique = s.indisunique
+                                AND d.indisprimary = s.indisprimary
+                                AND regexp_replace(pg_get_indexdef(d.indexrelid), '^.* USING ', '')
+                                    = regexp_replace(pg_get_indexdef(s.indexrelid), '^.* USING ', '')
+                              ORDER BY d.indexrelid LIMIT 1) m
+                    JOIN pg_class di ON di.oid = m.indexrelid
+              WHERE s.indrelid = src ORDER BY si.relname LOOP
+        i := i + 1;
+        PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I',
+                                                    c.src_oid::regclass, '_steward_swap_' || i));
+        PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I', c.dst_oid::regclass, c.src_name));
+        PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I', c.src_oid::regclass, c.dst_name));
+    END LOOP;
+
+    FOR v IN SELECT x FROM jsonb_array_elements(fks) x LOOP
+        PERFORM steward._migration_exec((v->>'rel')::oid::regclass, format('ALTER TABLE %s DROP CONSTRAINT %I',
+                                        (v->>'rel')::oid::regclass, v->>'name'));
+        PERFORM steward._migration_exec((v->>'rel')::oid::regclass, format('ALTER TABLE %s ADD CONSTRAINT %I %s%s',
+                                        (v->>'rel')::oid::regclass, v->>'name', v->>'def',
+                                        CASE WHEN (v->>'partitioned')::boolean THEN '' ELSE ' NOT VALID' END));
+    END LOOP;
+    FOR v IN SELECT x FROM jsonb_array_elements(views) x LOOP
+        PERFORM steward._migration_exec((v->>'oid')::oid::regclass, format('CREATE OR REPLACE VIEW %s%s AS %s',
+                                        (v->>'oid')::oid::regclass,
+                                        CASE WHEN v->>'opts' <> '' THEN format(' WITH (%s)', v->>'opts') ELSE '' END,
+                                        rtrim(v->>'def', ';')));
+    END LOOP;
+
+    -- Sequences: an identity continues where the other layout's stopped;
+    -- a sequence owned by a column (serial) moves to the table's name.
+    FOR c IN SELECT a.attname, a.attidentity FROM pg_attribute a
+              WHERE a.attrelid = src AND a.attnum > 0 AND NOT a.attisdropped LOOP
+        s_src := pg_get_serial_sequence(src::text, c.attname)::regclass;
+        s_dst := pg_get_serial_sequence(dst::text, c.attname)::regclass;
+        IF s_src IS NOT NULL AND s_dst IS NOT NULL AND s_src <> s_dst THEN
+            PERFORM steward._migration_exec(src, format(
+                'SELECT pg_catalog.setval(%L, s.last_value, s.is_called) FROM %s s', s_dst, s_src));
+            -- ... and the two trade names, as the indexes do.
+            seqname := (SELECT relname FROM pg_class WHERE oid = s_src);
+            dstname := (SELECT relname FROM pg_class WHERE oid = s_dst);
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s RENAME TO _steward_swap_seq', s_src));
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s RENAME TO %I', s_dst, seqname));
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s RENAME TO %I', s_src, dstname));
+        ELSIF s_src IS NOT NULL AND s_dst IS NULL AND c.attidentity = '' THEN
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s OWNED BY %s.%I',
+                                                        s_src, dst, c.attname));
+        END IF;
+    END LOOP;
+    PERFORM steward._relayout_grants(src, dst);
+    PERFORM steward._relayout_carry(src, dst, forward);
+END
+$$;
+
+-- review8 #26 (carry, follow-up): start names the extended statistics over
+-- a column a migration drops (they go with it at cleanup).
+
+CREATE OR REPLACE FUNCTION steward._migration_check_column_users(rel regclass, col text, later text, when_ text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    users text := steward._migration_column_users(rel, col);
+    stat text;
+BEGIN
+    -- Extended statistics over the column go with it (as its indexes).
+    FOR stat IN SELECT DISTINCT pg_describe_object(d.classid, d.objid, 0)
+                  FROM pg_depend d JOIN pg_attribute a ON a.attrelid = rel AND a.attname = col
+                 WHERE when_ = 'start' AND d.classid = 'pg_statistic_ext'::regclass
+                   AND d.refclassid = 'pg_class'::regclass AND d.refobjid = rel
+                   AND d.refobjsubid = a.attnum ORDER BY 1 LOOP
+        RAISE NOTICE '% on column "%" of relation % is not copied to the new shape: cleanup drops it', stat, col, rel
+            USING HINT = 'Create it again over the new shape''s columns after complete (CREATE STATISTICS).';
+    END LOOP;
+    IF users IS NULL THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION 'objects use column "%" of relation %, which the migration drops at %: %',
+            col, rel, CASE WHEN when_ = 'rollback' THEN 'rollback' ELSE 'cleanup' END, users
+        USING ERRCODE = 'dependent_objects_still_exist',
+              DETAIL = CASE WHEN when_ = 'start'
+                            THEN format('They are bound to the column, not to its name: after complete they would use %I, and its drop would need CASCADE, which drops them too.', later)
+                            ELSE 'Its drop would need CASCADE, which drops them too.' END,
+              HINT = CASE WHEN when_ = 'start'
+                          THEN 'Drop them for the migration and create them again over the new shape after complete (ALTER TABLE ... ALTER COLUMN ... DROP EXPRESSION keeps a generated column''s values as a plain column).'
+                          ELSE 'Drop them (or redefine them without the column) first.' END;
+END
+$$;

@@ -25,6 +25,7 @@ ALTER TABLE rc ALTER COLUMN v SET STATISTICS 500;
 ALTER TABLE rc ALTER COLUMN v SET (n_distinct = 7);
 CREATE STATISTICS rc_st ON id, v FROM rc;
 ALTER STATISTICS rc_st SET STATISTICS 300;
+GRANT SELECT (id, v) ON rc TO rc_other;
 
 -- The settings of a table and its partitions, as one line each.
 CREATE FUNCTION rc_settings(prefix text) RETURNS TABLE (rel text, reloptions text[], replident "char",
@@ -54,6 +55,12 @@ SELECT prrelid::regclass FROM pg_publication_rel r JOIN pg_publication p ON p.oi
 SELECT * FROM rc_settings('rc');
 SELECT * FROM rc_stats();
 SELECT indrelid::regclass, indexrelid::regclass FROM pg_index WHERE indisreplident AND indrelid::regclass::text LIKE 'rc%' ORDER BY 1::text;
+-- column privileges follow the table
+RESET ROLE;
+SET ROLE rc_other;
+SELECT id, v FROM rc WHERE id = 1;
+RESET ROLE;
+SET ROLE rc_owner;
 
 -- a rollback after the cutover gives the membership back to the old layout
 SELECT steward.migration_rollback('rc_rl');
@@ -165,9 +172,36 @@ ALTER TABLE rt5 ADD CONSTRAINT rt5_r_fk FOREIGN KEY (r) REFERENCES rt4 NOT VALID
 SELECT steward.migration_start('rt5_rl', '[{"relayout": {"table": "rt5", "partition_by": "HASH (id)", "partitions": 2}}]');
 CREATE TABLE rt3 (id int PRIMARY KEY, v int CHECK (v > 0) NO INHERIT) USING steward;
 SELECT steward.migration_start('rt3_rl', '[{"relayout": {"table": "rt3", "partition_by": "HASH (id)", "partitions": 2}}]');
+-- a rule on the table would stay on the old layout
+ALTER TABLE rt3 DROP CONSTRAINT rt3_v_check;
+CREATE RULE rt3_log AS ON INSERT TO rt3 DO ALSO NOTIFY rt3_inserted;
+SELECT steward.migration_start('rt3_rl', '[{"relayout": {"table": "rt3", "partition_by": "HASH (id)", "partitions": 2}}]');
+
+-- a FOR ALL TABLES publication made during a relayout: complete refuses
+-- (as start would), a rollback after the cutover does not
+CREATE TABLE rp (id int PRIMARY KEY) USING steward;
+INSERT INTO rp VALUES (1);
+SELECT steward.migration_start('rp_rl', '[{"relayout": {"table": "rp", "partition_by": "HASH (id)", "partitions": 2}}]');
+CALL steward.migration_backfill('rp_rl');
+SELECT count(*) FILTER (WHERE NOT passed) AS failed FROM steward.migration_validate('rp_rl');
+RESET ROLE;
+CREATE PUBLICATION rp_all FOR ALL TABLES;
+SET ROLE rc_owner;
+SELECT steward.migration_complete('rp_rl');
+RESET ROLE;
+DROP PUBLICATION rp_all;
+SET ROLE rc_owner;
+SELECT steward.migration_complete('rp_rl');
+RESET ROLE;
+CREATE PUBLICATION rp_all FOR ALL TABLES;
+SET ROLE rc_owner;
+SELECT steward.migration_rollback('rp_rl');
+SELECT relname FROM pg_class WHERE relname LIKE 'rp%' AND relkind IN ('r', 'p') ORDER BY 1;
+RESET ROLE;
+DROP PUBLICATION rp_all;
 
 RESET ROLE;
-DROP TABLE rc, rt1, rt1_hist, rt3, rt5, rt4 CASCADE;
+DROP TABLE rc, rt1, rt1_hist, rt3, rt5, rt4, rp CASCADE;
 DROP PUBLICATION rc_pub;
 DROP FUNCTION rc_settings(text), rc_stats();
 REVOKE CREATE ON SCHEMA public FROM rc_owner;

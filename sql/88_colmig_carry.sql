@@ -74,6 +74,8 @@ SELECT count(*) FROM steward.migrations WHERE name = 'gn_m';
 DROP VIEW gn_v;
 DROP TRIGGER gn_t ON gn;
 ALTER TABLE gn ALTER COLUMN tax DROP EXPRESSION;
+-- extended statistics over the column: named in a NOTICE, dropped at cleanup
+CREATE STATISTICS gn_st ON id, amt FROM gn;
 SELECT steward.migration_start('gn_m', '[{"alter_column": {"table": "gn", "column": "amt", "name": "cents", "type": "bigint", "up": "(amt*100)::bigint", "down": "cents/100.0"}}]');
 -- a view made meanwhile over the old column: cleanup refuses it
 CREATE VIEW gn_v AS SELECT id, amt FROM gn;
@@ -89,6 +91,7 @@ SELECT steward.migration_rollback('gn_m');
 DROP VIEW gn_c;
 SELECT steward.migration_cleanup('gn_m');
 SELECT id, cents, tax FROM gn ORDER BY id;
+SELECT count(*) FROM pg_statistic_ext WHERE stxname = 'gn_st';
 
 -- (#11) a step that changes nothing
 CREATE TABLE mn (id int PRIMARY KEY, a int) USING steward;

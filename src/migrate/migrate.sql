@@ -735,7 +735,8 @@ $$;
 -- those objects would keep it from being dropped but by CASCADE, which
 -- drops them too.  2BP01 at start (when_ = 'start', later = the name the
 -- column has after complete) and before the drop ('cleanup', 'rollback':
--- made since).
+-- made since).  At start, a NOTICE names each extended statistics object
+-- over the column, which cleanup drops with it.
 CREATE FUNCTION steward._migration_check_column_users(rel regclass, col text, later text, when_ text)
 RETURNS void
 LANGUAGE plpgsql STABLE
@@ -743,7 +744,17 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     users text := steward._migration_column_users(rel, col);
+    stat text;
 BEGIN
+    -- Extended statistics over the column go with it (as its indexes).
+    FOR stat IN SELECT DISTINCT pg_describe_object(d.classid, d.objid, 0)
+                  FROM pg_depend d JOIN pg_attribute a ON a.attrelid = rel AND a.attname = col
+                 WHERE when_ = 'start' AND d.classid = 'pg_statistic_ext'::regclass
+                   AND d.refclassid = 'pg_class'::regclass AND d.refobjid = rel
+                   AND d.refobjsubid = a.attnum ORDER BY 1 LOOP
+        RAISE NOTICE '% on column "%" of relation % is not copied to the new shape: cleanup drops it', stat, col, rel
+            USING HINT = 'Create it again over the new shape''s columns after complete (CREATE STATISTICS).';
+    END LOOP;
     IF users IS NULL THEN
         RETURN;
     END IF;

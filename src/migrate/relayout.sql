@@ -241,6 +241,15 @@ BEGIN
         RAISE EXCEPTION 'relation % has row-level security: a relayout does not move policies yet', rel
             USING ERRCODE = 'feature_not_supported';
     END IF;
+    -- Rules stay on the old layout: after the cutover they would rewrite
+    -- the apply's writes to it, and none the application's.
+    SELECT rulename INTO other FROM pg_rewrite WHERE ev_class = rel AND rulename <> '_RETURN'
+     ORDER BY rulename LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % has rule "%": a relayout does not move rules', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop the rule for the migration and create it again on the table after the cutover.';
+    END IF;
     SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND confrelid = rel AND contype = 'f' LIMIT 1;
     IF other IS NOT NULL THEN
         RAISE EXCEPTION 'relation % references itself (foreign key "%"): not supported by relayout', rel, other
@@ -1615,7 +1624,6 @@ AS $$
 DECLARE
     c record;
 BEGIN
-    PERFORM steward._relayout_check_publications(src);
     FOR c IN SELECT x.pubname,
                     (SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum)
                        FROM pg_attribute a WHERE a.attrelid = src AND a.attnum = ANY (r.prattrs::int2[])) AS cols,
@@ -1766,9 +1774,10 @@ BEGIN
                               ORDER BY x.conrelid, x.conname), '[]') INTO fks
       FROM pg_constraint x WHERE x.confrelid = src AND x.contype = 'f' AND x.conparentid = 0;
 
-    -- Objects bound to the row type of the layout that loses the name
-    -- (created since start, or since complete for a rollback).
+    -- Made since start (since complete, for a rollback): objects bound to
+    -- the row type of the layout that loses the name; forward, publications.
     PERFORM steward._relayout_check_rowtype(src, CASE WHEN forward THEN 'complete' ELSE 'rollback' END);
+    PERFORM steward._relayout_check_publications(src) WHERE forward;
     IF forward THEN
         PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel,
                                                           left(t.relname, 50) || '_relayout_old'));
@@ -1778,7 +1787,6 @@ BEGIN
                                                           left(t.relname, 50) || '_relayout_new'));
         PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel, t.relname));
     END IF;
-
     PERFORM steward._relayout_retrigger(mig, forward);
     -- Index (and constraint) names follow the table's name: each index of
     -- one layout trades names with its twin of the same definition.
