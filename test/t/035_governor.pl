@@ -253,7 +253,10 @@ my $slow = $node->basedir . '/slow.sql';
 append_to_file($fast, "SELECT 1;\n");
 append_to_file($slow, "SELECT pg_sleep(0.05);\n");
 # A foreground of fast statements, measured while no job runs: the baseline.
-my $pgb = start_bg('pgbench', '-n', '-c', '1', '-T', '60', '-f', $fast, $node->connstr('postgres'));
+# At 200 statements a second, the rate of the slow foreground below: a
+# baseline measured under another load is no baseline (the job would
+# measure a new one instead of pausing).
+my $pgb = start_bg('pgbench', '-n', '-c', '1', '-R', '200', '-T', '60', '-f', $fast, $node->connstr('postgres'));
 # Only ticks that carry a foreground (governor_min_calls per window) are a
 # baseline: with the bar out of reach, the idle ticks of those thousands
 # of statements a second add nothing to it (0.2's first cut took any tick
