@@ -903,6 +903,42 @@ $$;
 -- text instead of pg_lsn), so a token for a write this server does not have
 -- on its timeline history is never reported as caught up.  The 0.1 entry
 -- points (pg_lsn) stay in the library for databases not yet updated.
+-- review9 F7 (privs): a user object that calls one of them (a column
+-- default, a view, a CHECK, a function with an SQL-standard body) would
+-- stop this update at the DROPs below with core's "Use DROP ... CASCADE"
+-- hint, which would drop the user's object.  Name them first, and say
+-- what to do instead.
+DO $$
+DECLARE
+    users text;
+    n integer;
+BEGIN
+    SELECT pg_catalog.string_agg(u.what, ', ' ORDER BY u.what), pg_catalog.count(*)
+      INTO users, n
+      FROM (SELECT DISTINCT pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid) AS what
+              FROM pg_catalog.pg_depend d
+             WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+               AND d.refobjid IN ('steward.write_token()'::pg_catalog.regprocedure,
+                                  'steward.wait_for_token(pg_lsn, integer)'::pg_catalog.regprocedure,
+                                  'steward.replica_caught_up(pg_lsn)'::pg_catalog.regprocedure)
+               AND d.deptype OPERATOR(pg_catalog.=) 'n'
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
+                                WHERE e.classid OPERATOR(pg_catalog.=) d.classid
+                                  AND e.objid OPERATOR(pg_catalog.=) d.objid
+                                  AND e.deptype OPERATOR(pg_catalog.=) 'e')) u;
+    IF n > 0 THEN
+        RAISE EXCEPTION 'cannot update extension pg_steward: % user object(s) call 0.1''s read-your-writes token functions', n
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = pg_catalog.format('0.2''s tokens are text (''TLI/LSN''): steward.write_token() returns text, '
+                                             'and steward.wait_for_token(pg_lsn, integer) and steward.replica_caught_up(pg_lsn) '
+                                             'become wait_for_token(text, integer) and replica_caught_up(text); the pg_lsn '
+                                             'versions are dropped. Used by: %s.', users),
+                  HINT = 'Remove those uses first (ALTER TABLE ... ALTER COLUMN ... DROP DEFAULT, drop or redefine the view, '
+                         'constraint or function), run ALTER EXTENSION pg_steward UPDATE again, then recreate them '
+                         'with 0.2''s text tokens. Do not use DROP EXTENSION or CASCADE: they would drop your objects.';
+    END IF;
+END
+$$;
 DROP FUNCTION steward.write_token();
 DROP PROCEDURE steward.wait_for_token(pg_lsn, integer);
 DROP FUNCTION steward.replica_caught_up(pg_lsn);

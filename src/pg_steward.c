@@ -30,6 +30,7 @@
 #include "stats/hotrows.h"
 #include "tableam/labels.h"
 #include "tableam/rulekinds.h"
+#include "tableam/rules_api.h"
 #include "tableam/writectx.h"
 #include "migrate/migrate.h"
 #include "ops/roles.h"
@@ -152,6 +153,8 @@ _PG_init(void)
 	steward_migrate_install_hooks();
 	/* DROP ROLE of a role that owns scopes or machines: in every session. */
 	steward_roles_install_hook();
+	/* DROP EXTENSION in a database still at 0.1's SQL: no event trigger. */
+	steward_release_install_hook();
 	steward_rule_kinds_register(&states_kind);
 	steward_rule_kinds_register(&migrations_kind);
 

@@ -18,6 +18,11 @@
  * and only in backends that happen to have loaded the library.  Only
  * superusers can drop this extension (superuser = true) or disable the
  * trigger, so a table owner cannot get around it.
+ * The trigger comes with 0.2's SQL: a database still at 0.1's objects (new
+ * library, before ALTER EXTENSION UPDATE) has none, so the library's
+ * utility hook runs the same guard there, before core's ProcessUtility
+ * (in every session under shared_preload_libraries, which the upgrade
+ * steps ask for).
  *
  * Releasing turns a table into core objects: the table becomes heap (the
  * format is heap's already, so this is a plain rewrite), each steward_hash
@@ -42,6 +47,7 @@
 #include "access/nbtree.h"
 #include "access/relation.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
@@ -60,6 +66,7 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "storage/lmgr.h"
+#include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -81,6 +88,8 @@ PG_FUNCTION_INFO_V1(steward_release_method);
 
 /* Relations whose names the guard's DETAIL lists before "and N more". */
 #define GUARD_LIST_MAX 10
+
+static ProcessUtility_hook_type prev_process_utility = NULL;
 
 static void
 put_action(ReturnSetInfo *rsinfo, Oid relid, const char *type,
@@ -781,15 +790,15 @@ command_drops_extension(Node *parsetree, Oid extoid)
 }
 
 /*
- * Event trigger on ddl_command_start (steward_guard_drop): refuse a command
- * that would drop pg_steward while user objects depend on it (2BP01,
- * naming them, with a HINT to release or drop them).  Takes no lock; reads the
- * catalogs as the extension's owner.
+ * Refuse "parsetree" (2BP01, naming the user objects, with a HINT to
+ * release or drop them) when it would drop pg_steward while user objects
+ * depend on it.  "old_sql" is set when the database still has 0.1's
+ * objects, which have no steward.release(): the HINT then asks for the
+ * update first.
  */
-Datum
-steward_guard_drop(PG_FUNCTION_ARGS)
+static void
+guard_drop_command(Node *parsetree, bool old_sql)
 {
-	EventTriggerData *trigdata;
 	Oid			extoid;
 	const char *command;
 	StringInfoData list;
@@ -799,28 +808,30 @@ steward_guard_drop(PG_FUNCTION_ARGS)
 	bool		others;
 	StringInfoData hint;
 
-	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("steward_guard_drop must be called as an event trigger")));
-	trigdata = (EventTriggerData *) fcinfo->context;
-
 	extoid = get_extension_oid(EXTENSION_NAME, true);
 	if (!OidIsValid(extoid))
-		PG_RETURN_VOID();
-	command = command_drops_extension(trigdata->parsetree, extoid);
+		return;
+	command = command_drops_extension(parsetree, extoid);
 	if (command == NULL)
-		PG_RETURN_VOID();
+		return;
 
 	initStringInfo(&list);
 	n = dependent_objects(extoid, &list, &releasable, &migrating, &others);
 	if (n == 0)
-		PG_RETURN_VOID();
+		return;
 
 	/* What to do first, for each kind of object listed. */
 	initStringInfo(&hint);
+	if (releasable && old_sql)
+		appendStringInfoString(&hint,
+							   "This database still has pg_steward 0.1's objects, which cannot release "
+							   "tables: run ALTER EXTENSION pg_steward UPDATE first, then ");
 	if (releasable && !migrating && !others)
 		appendStringInfoString(&hint,
+							   old_sql ?
+							   "release them, keeping their data, indexes and constraint names: "
+							   "SELECT * FROM steward.release(tbl) for one table, or "
+							   "SELECT * FROM steward.release_all() for all of them." :
 							   "Release them first, keeping their data, indexes and constraint names: "
 							   "SELECT * FROM steward.release(tbl) for one table, or "
 							   "SELECT * FROM steward.release_all() for all of them.");
@@ -828,6 +839,9 @@ steward_guard_drop(PG_FUNCTION_ARGS)
 	{
 		if (releasable)
 			appendStringInfoString(&hint,
+								   old_sql ?
+								   "release the tables and indexes that use its access methods, "
+								   "keeping their data: SELECT * FROM steward.release_all(). " :
 								   "Release the tables and indexes that use its access methods, "
 								   "keeping their data: SELECT * FROM steward.release_all(). ");
 		if (migrating)
@@ -861,5 +875,67 @@ steward_guard_drop(PG_FUNCTION_ARGS)
 							  "Dropping it would drop or alter these objects: %s.",
 							  n, list.data),
 			 errhint("%s", hint.data)));
+}
+
+/*
+ * Event trigger on ddl_command_start (steward_guard_drop): refuse a command
+ * that would drop pg_steward while user objects depend on it (2BP01,
+ * naming them, with a HINT to release or drop them).  Takes no lock; reads the
+ * catalogs as the extension's owner.
+ */
+Datum
+steward_guard_drop(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward_guard_drop must be called as an event trigger")));
+	guard_drop_command(((EventTriggerData *) fcinfo->context)->parsetree, false);
 	PG_RETURN_VOID();
+}
+
+/*
+ * The same guard from the utility hook, for databases whose SQL objects
+ * predate the event trigger (0.1's, before ALTER EXTENSION UPDATE: the
+ * library is new, the trigger comes with the update).  Where the trigger
+ * exists it decides (a superuser may have disabled it on purpose).  Only
+ * the drop commands are looked at; everything else costs one node tag test.
+ */
+static void
+release_process_utility(PlannedStmt *pstmt, const char *queryString,
+						bool readOnlyTree, ProcessUtilityContext context,
+						ParamListInfo params, QueryEnvironment *queryEnv,
+						DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+
+	if (((IsA(parsetree, DropStmt) &&
+		  (((DropStmt *) parsetree)->removeType == OBJECT_EXTENSION ||
+		   ((DropStmt *) parsetree)->removeType == OBJECT_SCHEMA ||
+		   ((DropStmt *) parsetree)->removeType == OBJECT_ACCESS_METHOD)) ||
+		 IsA(parsetree, DropOwnedStmt)) &&
+		IsTransactionState() && OidIsValid(MyDatabaseId) &&
+		OidIsValid(get_extension_oid(EXTENSION_NAME, true)) &&
+		!OidIsValid(get_event_trigger_oid("steward_guard_drop", true)))
+		guard_drop_command(parsetree, true);
+
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context,
+							 params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
+/*
+ * From _PG_init, in every process that loads the library: chain the
+ * utility hook that guards DROP EXTENSION pg_steward (and the commands
+ * that drop it with its schema, owner or access methods) in databases
+ * that have no steward_guard_drop event trigger, i.e. 0.1's objects.
+ */
+void
+steward_release_install_hook(void)
+{
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = release_process_utility;
 }

@@ -30,6 +30,9 @@ extern int	steward_read_rows_after_lock(const char *sql, int nargs, Oid *argtype
 										 Datum *args);
 extern void steward_check_existing_versions(Relation rel, const char *colname);
 
+/* release.c */
+extern void steward_release_install_hook(void);
+
 /* storage_guard.c */
 extern void steward_check_partitions_use_steward(Relation rel);
 extern void steward_check_no_inheritance_children(Relation rel);
