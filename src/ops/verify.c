@@ -29,8 +29,11 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/relation.h"
+#include "catalog/pg_constraint.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_operator.h"
 #include "catalog/namespace.h"
 #include "catalog/heap.h"
 #include "catalog/pg_type_d.h"
@@ -38,17 +41,23 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
+#include "utils/syscache.h"
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
 
 PG_FUNCTION_INFO_V1(steward_verify);
 PG_FUNCTION_INFO_V1(steward_checksum_ranges);
+PG_FUNCTION_INFO_V1(steward_verify_fk_orphans);
+
+/* Rows of the referencing table fetched per switch to the referenced table's owner. */
+#define FK_PROBE_BATCH 1000
 
 /*
  * Open the table for a read of every row by "what": it must exist (42P01)
@@ -283,4 +292,162 @@ steward_checksum_ranges(PG_FUNCTION_ARGS)
 				  3, argtypes, args);
 	relation_close(rel, AccessShareLock);
 	return (Datum) 0;
+}
+
+/* "schema.name" of a relation, quoted, with ONLY unless it is partitioned. */
+static char *
+fk_relation_sql(Oid relid)
+{
+	return psprintf("%s%s",
+					get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
+					quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+											   get_rel_name(relid)));
+}
+
+/*
+ * steward._verify_fk_orphans(con oid): the number of rows of the
+ * referencing table of foreign key "con" whose key has no NULL part and
+ * no row in the referenced table, for steward._verify_foreign_keys when
+ * the two tables have different owners.  Each table is read as its own
+ * owner, as core's referential-integrity checks do: the rows of the
+ * referencing table as the current user (who must own it: 42501), the
+ * referenced key as the referenced table's owner, restricted, search_path
+ * pinned, row security not applied (SECURITY_NOFORCE_RLS, as core's
+ * lookups), through a statement prepared and planned as that owner - so
+ * the index expressions, predicates and policies the referenced table's
+ * owner defined never run with the referencing owner's rights, nor the
+ * other way round.  The current user must also have SELECT on the
+ * referenced table (42501).  AccessShareLock on the referenced table.
+ * Errors: 42704 no such foreign key, 42501.
+ */
+Datum
+steward_verify_fk_orphans(PG_FUNCTION_ARGS)
+{
+	Oid			conoid = PG_GETARG_OID(0);
+	HeapTuple	tup;
+	Form_pg_constraint con;
+	int			nkeys;
+	AttrNumber	fkattnums[INDEX_MAX_KEYS];
+	AttrNumber	pkattnums[INDEX_MAX_KEYS];
+	Oid			pfeqop[INDEX_MAX_KEYS];
+	Oid			ppeqop[INDEX_MAX_KEYS];
+	Oid			ffeqop[INDEX_MAX_KEYS];
+	Oid			argtypes[INDEX_MAX_KEYS];
+	Datum		values[INDEX_MAX_KEYS];
+	char		nulls[INDEX_MAX_KEYS];
+	Oid			fkrel;
+	Oid			pkrel;
+	Oid			pkowner;
+	StringInfoData fksql;
+	StringInfoData pksql;
+	Portal		portal;
+	SPIPlanPtr	plan = NULL;
+	int64		orphans = 0;
+
+	tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(conoid));
+	if (!HeapTupleIsValid(tup) || ((Form_pg_constraint) GETSTRUCT(tup))->contype != CONSTRAINT_FOREIGN)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("foreign key constraint with OID %u does not exist", conoid)));
+	con = (Form_pg_constraint) GETSTRUCT(tup);
+	fkrel = con->conrelid;
+	pkrel = con->confrelid;
+	DeconstructFkConstraintRow(tup, &nkeys, fkattnums, pkattnums,
+							   pfeqop, ppeqop, ffeqop, NULL, NULL);
+	ReleaseSysCache(tup);
+
+	if (!pg_class_ownercheck(fkrel, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("steward._verify_fk_orphans runs only as the owner of %s",
+						get_rel_name(fkrel)),
+				 errhint("Call steward.verify().")));
+	if (pg_class_aclcheck(pkrel, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(pkrel));
+	LockRelationOid(pkrel, AccessShareLock);
+	pkowner = steward_relation_owner(pkrel);
+
+	/* The referencing rows with a whole key, and the lookup of one key. */
+	initStringInfo(&fksql);
+	initStringInfo(&pksql);
+	appendStringInfoString(&fksql, "SELECT ");
+	for (int i = 0; i < nkeys; i++)
+	{
+		const char *fkcol = quote_identifier(get_attname(fkrel, fkattnums[i], false));
+		HeapTuple	optup = SearchSysCache1(OPEROID, ObjectIdGetDatum(pfeqop[i]));
+		Form_pg_operator op;
+
+		if (!HeapTupleIsValid(optup))
+			elog(ERROR, "cache lookup failed for operator %u", pfeqop[i]);
+		op = (Form_pg_operator) GETSTRUCT(optup);
+		appendStringInfo(&fksql, "%st.%s", i > 0 ? ", " : "", fkcol);
+		appendStringInfo(&pksql, " %s p.%s OPERATOR(%s.%s) $%d", i > 0 ? "AND" : "WHERE",
+						 quote_identifier(get_attname(pkrel, pkattnums[i], false)),
+						 quote_identifier(get_namespace_name(op->oprnamespace)),
+						 NameStr(op->oprname), i + 1);
+		ReleaseSysCache(optup);
+		argtypes[i] = get_atttype(fkrel, fkattnums[i]);
+	}
+	appendStringInfo(&fksql, " FROM %s t WHERE", fk_relation_sql(fkrel));
+	for (int i = 0; i < nkeys; i++)
+		appendStringInfo(&fksql, "%s t.%s IS NOT NULL", i > 0 ? " AND" : "",
+						 quote_identifier(get_attname(fkrel, fkattnums[i], false)));
+	pksql.data = psprintf("SELECT 1 FROM %s p%s", fk_relation_sql(pkrel), pksql.data);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* Read as the current user: the referencing table's owner. */
+	portal = SPI_cursor_open_with_args(NULL, fksql.data, 0, NULL, NULL, NULL, true, 0);
+	for (;;)
+	{
+		SPITupleTable *rows;
+		uint64		nrows;
+		StewardAsOwner ctx;
+		Oid			userid;
+		int			sec_context;
+
+		SPI_cursor_fetch(portal, true, FK_PROBE_BATCH);
+		rows = SPI_tuptable;
+		nrows = SPI_processed;
+		if (nrows == 0)
+			break;
+
+		/* Each key looked up as the referenced table's owner. */
+		steward_as_role_begin(pkowner, STEWARD_PINNED_SEARCH_PATH, true, &ctx);
+		GetUserIdAndSecContext(&userid, &sec_context);
+		SetUserIdAndSecContext(userid, sec_context | SECURITY_NOFORCE_RLS);
+		steward_pin_all_rows();
+		if (plan == NULL)
+		{
+			plan = SPI_prepare(pksql.data, nkeys, argtypes);
+			if (plan == NULL)
+				elog(ERROR, "could not prepare \"%s\": %s", pksql.data,
+					 SPI_result_code_string(SPI_result));
+			if (SPI_keepplan(plan) != 0)
+				elog(ERROR, "SPI_keepplan failed");
+		}
+		for (uint64 r = 0; r < nrows; r++)
+		{
+			for (int i = 0; i < nkeys; i++)
+			{
+				bool		isnull;
+
+				values[i] = SPI_getbinval(rows->vals[r], rows->tupdesc, i + 1, &isnull);
+				nulls[i] = isnull ? 'n' : ' ';
+			}
+			if (SPI_execute_plan(plan, values, nulls, true, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not run \"%s\"", pksql.data);
+			if (SPI_processed == 0)
+				orphans++;
+			SPI_freetuptable(SPI_tuptable);
+			CHECK_FOR_INTERRUPTS();
+		}
+		steward_as_owner_end(&ctx);
+		SPI_freetuptable(rows);
+	}
+	SPI_cursor_close(portal);
+	if (plan != NULL)
+		SPI_freeplan(plan);
+	SPI_finish();
+	PG_RETURN_INT64(orphans);
 }
