@@ -1,8 +1,11 @@
--- recheck8 N3: a dropped table leaves no row keyed by its OID in
--- steward's tables: its retention setting (plain DROP TABLE, and the old
--- layout a relayout's cleanup drops), capacity samples, validation and
--- transition runs.  A row left behind named a bare OID, dumped as a
--- number and bound, in a restored cluster, to whatever relation got it.
+-- recheck8 N3, review8 #17: a dropped table leaves no row keyed by its
+-- OID in steward's tables: its retention setting (plain DROP TABLE, and
+-- the old layout a relayout's cleanup drops), capacity samples,
+-- validation and transition runs go; the migration catalog keeps the
+-- table's name at start with relid NULL (its column rows go).  A row
+-- left behind named a bare OID, dumped as a number and bound, in a
+-- restored cluster, to whatever relation got it.  A column migration
+-- whose table is dropped (CASCADE) leaves no empty schemas behind.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -54,5 +57,32 @@ DROP SCHEMA dtr_s CASCADE;
 SELECT count(*) AS dangling FROM steward.table_retention r
  WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = r.relid);
 
+-- The relayout's record: the old layout's row keeps its name, no OID.
+SELECT ord, relid, table_name, active FROM steward.migration_tables
+ WHERE migration = 'dtr_rl_m' ORDER BY ord;
+SELECT name, tables, result FROM steward.migrations WHERE name = 'dtr_rl_m';
+
+-- A column migration whose table is dropped.
+CREATE TABLE dtr_cm (id int PRIMARY KEY, a int) USING steward;
+SELECT steward.migration_start('dtr_cm_m', '[{"add_column": {"table": "dtr_cm", "column": "b",
+    "type": "int", "up": "a * 2"}}]');
+SELECT nspname FROM pg_namespace WHERE nspname LIKE 'dtr_cm_m%' ORDER BY 1;
+DROP TABLE dtr_cm CASCADE;
+SELECT name, tables, result FROM steward.migrations WHERE name = 'dtr_cm_m';
+SELECT ord, relid, table_name, active FROM steward.migration_tables WHERE migration = 'dtr_cm_m';
+SELECT count(*) AS column_rows FROM steward.migration_columns WHERE migration = 'dtr_cm_m';
+SELECT count(*) AS schemas_left FROM pg_namespace WHERE nspname LIKE 'dtr_cm_m%';
+
+-- An index migration's table dropped.
+CREATE TABLE dtr_ix (id int PRIMARY KEY, a int) USING steward;
+SELECT steward.migration_start('dtr_ix_m', '[{"create_index": {"table": "dtr_ix", "name": "dtr_ix_a", "definition": "(a)"}}]');
+DROP TABLE dtr_ix;
+SELECT relid, index_name FROM steward.migration_indexes WHERE migration = 'dtr_ix_m';
+SELECT count(*) AS dangling FROM steward.migration_tables t
+ WHERE t.relid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.relid);
+
 DROP TABLE dtr_rl;
-DELETE FROM steward.migration_runs WHERE name = 'dtr_rl_m';
+SELECT ord, relid, table_name, active FROM steward.migration_tables WHERE migration = 'dtr_rl_m' ORDER BY ord;
+DELETE FROM steward.migration_tables WHERE migration IN ('dtr_rl_m', 'dtr_cm_m', 'dtr_ix_m');
+DELETE FROM steward.migration_indexes WHERE migration = 'dtr_ix_m';
+DELETE FROM steward.migration_runs WHERE name IN ('dtr_rl_m', 'dtr_cm_m', 'dtr_ix_m');

@@ -41,6 +41,25 @@ SELECT * FROM steward.migration_forget('lo2_pr');
 INSERT INTO lo2_pr VALUES (9, 'us', 9);
 SELECT count(*) FROM lo2_pr;
 
+-- review8 #17: validate's hottest keys name each key once (its writes are
+-- counted on both layouts), ranked by the part of the count that is certain.
+CREATE TABLE lo2_hk (id int PRIMARY KEY, v int) USING steward;
+INSERT INTO lo2_hk SELECT g, 0 FROM generate_series(1, 4) g;
+SELECT steward.migration_start('lo2_hk_m',
+    '[{"relayout": {"table": "lo2_hk", "partition_by": "HASH (id)", "partitions": 2}}]');
+CALL steward.migration_backfill('lo2_hk_m');
+UPDATE lo2_hk SET v = v + 1 WHERE id = 1;
+UPDATE lo2_hk SET v = v + 1 WHERE id = 1;
+UPDATE lo2_hk SET v = v + 1 WHERE id = 1;
+UPDATE lo2_hk SET v = v + 1 WHERE id = 2;
+-- Both layouts count the key (the apply writes the copy) ...
+SELECT h.key_text, count(*) AS relations FROM steward.hot_rows h
+ WHERE h.relid::text LIKE 'lo2_hk%' GROUP BY 1 ORDER BY 1;
+-- ... and validate names it once.
+SELECT regexp_replace(detail, '^.*hottest keys: ', '') AS hottest
+  FROM steward.migration_validate('lo2_hk_m') WHERE "check" LIKE 'distribution%';
+SELECT steward.migration_rollback('lo2_hk_m');
+
 -- N6: an alter_column migration's table, its record gone, carrying the
 -- user's own online NOT NULL on another column.
 CREATE TABLE lo2_inv (id int PRIMARY KEY, note text, amt numeric(12,2) NOT NULL) USING steward;
@@ -92,10 +111,10 @@ SELECT s, count(*) FROM lo2_tr GROUP BY s;
 
 SELECT steward.migration_rollback('lo2_tx_m');
 DROP FUNCTION lo2_fill();
-DROP TABLE lo2_pr, lo2_pr_relayout_new, lo2_inv, lo2_tx, lo2_tr;
+DROP TABLE lo2_pr, lo2_pr_relayout_new, lo2_inv, lo2_tx, lo2_tr, lo2_hk;
 SELECT steward.drop_state_machine('lo2_m');
 RESET ROLE;
-DELETE FROM steward.migration_runs WHERE name IN ('lo2_rl', 'lo2_cents', 'lo2_tx_m');
+DELETE FROM steward.migration_runs WHERE name IN ('lo2_rl', 'lo2_cents', 'lo2_tx_m', 'lo2_hk_m');
 REVOKE CREATE ON SCHEMA public FROM lo2_owner;
 REVOKE CREATE ON DATABASE regression FROM lo2_owner;
 DROP ROLE lo2_owner;

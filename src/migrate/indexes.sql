@@ -9,7 +9,7 @@ CREATE TABLE steward.migration_indexes (
     migration       text     NOT NULL,
     step            integer  NOT NULL,
     kind            text     NOT NULL CHECK (kind IN ('create_index', 'drop_index')),
-    relid           regclass NOT NULL,
+    relid           regclass,               -- NULL once the table is dropped
     index_name      name     NOT NULL,      -- unqualified, in the table's schema
     statement       text,                   -- create_index: the checked CREATE INDEX CONCURRENTLY
     definition      text,                   -- drop_index: pg_get_indexdef at start, to rebuild it

@@ -53,7 +53,7 @@ GRANT SELECT ON steward.migration_runs TO PUBLIC;
 -- rolled back: one active migration per table.
 CREATE TABLE steward.migration_tables (
     migration    text     NOT NULL,
-    relid        regclass NOT NULL,
+    relid        regclass,              -- NULL once the table is dropped
     ord          integer  NOT NULL,
     table_name   text     NOT NULL,     -- as it was named at start
     relname      name     NOT NULL,     -- unqualified name at start (old-shape view)
@@ -63,7 +63,7 @@ CREATE TABLE steward.migration_tables (
     last_key     text[],                -- backfill checkpoint
     rows_done    bigint   NOT NULL DEFAULT 0,
     active       boolean  NOT NULL DEFAULT true,
-    PRIMARY KEY (migration, relid)
+    PRIMARY KEY (migration, ord)
 );
 CREATE UNIQUE INDEX migration_tables_one_active ON steward.migration_tables (relid) WHERE active;
 SELECT pg_catalog.pg_extension_config_dump('steward.migration_tables', '');
@@ -2719,6 +2719,28 @@ $$;
 COMMENT ON FUNCTION steward.migration_rollback(text) IS
   'undo a migration at any point before cleanup: the table and its data are as the old application expects';
 
+-- The schemas <mig> and <mig>_old of a column migration whose tables are
+-- gone, when nothing is left in them (a DROP TABLE ... CASCADE dropped
+-- their views); for steward._migrations_on_sql_drop.
+CREATE FUNCTION steward._migration_drop_empty_schemas(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    nsp name;
+BEGIN
+    FOR nsp IN SELECT n.nspname FROM pg_namespace n
+                WHERE n.nspname IN (mig, mig || '_old')
+                  AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                                   WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = n.oid)
+                ORDER BY n.nspname LOOP
+        EXECUTE format('DROP SCHEMA %I', nsp);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migration_drop_empty_schemas(text) FROM PUBLIC;
+
 -- A table dropped while a migration changes it leaves the migration: its
 -- entry is released (its OID may be reused), the migration is marked
 -- failed (roll back what is left) or, with no table left, dropped.
@@ -2750,7 +2772,26 @@ BEGIN
                                            WHERE t.migration = m.migration AND t.active)
                              THEN r.status ELSE 'dropped' END
          WHERE r.name = m.migration;
+        -- A column migration left with no table: its schemas of views
+        -- (emptied by the drop's CASCADE) go too.
+        PERFORM steward._migration_drop_empty_schemas(m.migration)
+           FROM steward.migration_runs r
+          WHERE r.name = m.migration AND r.status = 'dropped'
+            AND steward._relayout_step(r.steps) IS NULL AND NOT steward._migration_is_index(r.name);
     END LOOP;
+    -- No row keeps the OID of a dropped table (pg_dump writes it as a
+    -- number, which a restored cluster binds to whatever relation gets
+    -- it): a migration's table keeps its name at start, the columns it
+    -- changed on that table go (the steps stay in migration_runs).
+    UPDATE steward.migration_tables t SET relid = NULL
+      FROM pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0 AND d.objid = t.relid::oid;
+    UPDATE steward.migration_indexes i SET relid = NULL
+      FROM pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0 AND d.objid = i.relid::oid;
+    DELETE FROM steward.migration_columns c
+     USING pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0 AND d.objid = c.relid::oid;
 END
 $$;
 REVOKE ALL ON FUNCTION steward._migrations_on_sql_drop() FROM PUBLIC;

@@ -1331,6 +1331,26 @@ AS $$
              GROUP BY x.what HAVING count(*) = 1) y
 $$;
 
+-- The five hottest keys of a relayout's table, for the distribution
+-- check: a key's writes are counted on both layouts (the apply writes the
+-- copy), so each key is listed once, with its larger count, ranked by the
+-- part that is certain (steward.hot_rows' updates less its error bound).
+CREATE FUNCTION steward._relayout_hot_keys(old_rel regclass, new_rel regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT string_agg(format('%s (%s updates, at least %s certain)', h.key_text, h.updates, h.certain),
+                      ', ' ORDER BY h.certain DESC, h.updates DESC)
+      FROM (SELECT * FROM (SELECT DISTINCT ON (x.key_text) x.key_text, x.updates,
+                                  x.updates - x.error_bound AS certain
+                             FROM steward.hot_rows x
+                            WHERE x.relid IN (old_rel, new_rel)
+                               OR x.relid IN (SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = new_rel)
+                            ORDER BY x.key_text, x.updates - x.error_bound DESC, x.updates DESC) k
+             ORDER BY k.certain DESC, k.updates DESC LIMIT 5) h
+$$;
+
 -- migration_validate of a relayout: results as (check, passed, detail).
 -- NULL when the migration is not a relayout.
 CREATE FUNCTION steward._relayout_validate(mig text, r steward.migration_runs)
@@ -1404,11 +1424,7 @@ BEGIN
     SELECT x.partition, greatest(coalesce(x.row_share, 0),
                                  CASE WHEN total_writes >= 100 THEN coalesce(x.write_share, 0) ELSE 0 END) AS share
       INTO worst FROM steward._relayout_distribution(mig) x ORDER BY 2 DESC LIMIT 1;
-    SELECT string_agg(format('%s (%s updates, at least %s certain)', h.key_text, h.updates,
-                             h.updates - h.error_bound), ', ' ORDER BY h.updates DESC) INTO hot
-      FROM (SELECT * FROM steward.hot_rows h WHERE h.relid IN (t.old_rel, t.new_rel)
-                OR h.relid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = t.new_rel)
-             ORDER BY h.updates DESC LIMIT 5) h;
+    hot := steward._relayout_hot_keys(t.old_rel, t.new_rel);
     msg := format('largest partition %s takes %s%% of rows or writes (limit steward.relayout_max_partition_share = %s%%)',
                   worst.partition, round(coalesce(worst.share, 0)::numeric * 100, 1),
                   round(limit_share::numeric * 100, 1))
