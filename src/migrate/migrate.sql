@@ -2400,18 +2400,24 @@ BEGIN
 END
 $$;
 
--- Re-checked under the locks of complete, cleanup and a rollback after
--- complete (recheck8 N4), before they change anything: a validation is a
--- snapshot, and a write that skipped the migration's triggers since then
--- (an INSERT into a layout with check_function_bodies = off, a write while
--- a trigger was disabled) reached one layout or shape only, which the step
--- would lose.  Only cheap checks, as the tables are locked ACCESS
--- EXCLUSIVE: each trigger is present and ENABLE ALWAYS (the catalog); a
--- relayout's layouts hold as many rows (one count of each, in one
--- snapshot, _relayout_recheck); every row of a column
--- migration is written in both shapes (no NULL marker).  arg->>'action'
--- is 'complete', 'clean up' or 'roll back'.  55000 with a DETAIL and a
--- HINT naming the next step.
+-- What complete, cleanup and a rollback after complete re-check instead
+-- of trusting the last validation (recheck8 N4): a write that skipped the
+-- migration's triggers since then (an INSERT into a relayout's layout
+-- with check_function_bodies = off, a write while a trigger was disabled)
+-- reached one layout or shape only, which the step would lose.
+-- arg->>'action' is 'complete', 'clean up' or 'roll back'.
+-- Without arg->>'locked' (called before the step takes its locks, so
+-- nobody waits for it): a relayout's layouts counted (_relayout_recheck),
+-- a column migration's rows without marker counted (validation required
+-- none, and every write through the trigger sets it) -- one scan each.
+-- With it (called through _migration_locked, ACCESS EXCLUSIVE, just
+-- before the step): only catalog reads, so the lock is held no longer
+-- than before: each trigger present and ENABLE ALWAYS; for complete, the
+-- migration still validated (a skipped INSERT recorded since, in its
+-- writer's transaction, which the lock waited for, moved it back to
+-- backfilled: _relayout_skipped); for cleanup and rollback, a relayout
+-- marked failed since (such an INSERT after complete) counted again under
+-- the lock.  55000 with a DETAIL and a HINT naming the next step.
 CREATE FUNCTION steward._migration_recheck(mig text, arg jsonb)
 RETURNS void
 LANGUAGE plpgsql
@@ -2419,36 +2425,55 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     action text := arg->>'action';
+    locked boolean := coalesce((arg->>'locked')::boolean, false);
     r steward.migration_runs := steward._migration_get(mig);
     relayout boolean := steward._relayout_step(r.steps) IS NOT NULL;
     t steward.migration_tables;
     rel regclass;
-    tg name;
+    tg name := CASE WHEN relayout THEN 'zz_steward_relayout' ELSE 'zz_steward_migration' END;
     state "char";
     n bigint;
-    how text;
 BEGIN
-    IF relayout THEN
-        tg := 'zz_steward_relayout';
-        FOR rel IN SELECT x FROM steward.migration_tables m, steward._relayout_tree(m.relid) x
-                    WHERE m.migration = mig AND m.active ORDER BY m.ord LOOP
-            state := (SELECT g.tgenabled FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = tg);
-            EXIT WHEN state IS DISTINCT FROM 'A';
+    IF NOT locked THEN
+        IF relayout THEN
+            PERFORM steward._relayout_recheck(mig, action);
+            RETURN;
+        END IF;
+        FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+            n := steward._migration_unfilled(mig, t.relid);
+            IF n > 0 THEN
+                RAISE EXCEPTION 'cannot % migration "%": % rows of % are written in one shape only',
+                        action, mig, n, t.relid
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          DETAIL = format('They were written since the %s without the migration''s trigger '
+                                          '(its marker column _steward_side is NULL), and the step would lose '
+                                          'what they hold in the other shape.',
+                                          CASE WHEN action = 'complete' THEN 'last validation' ELSE 'switch' END),
+                          HINT = CASE WHEN action = 'complete' THEN format(
+                                     'Run SELECT * FROM steward.migration_validate(%L), '
+                                     'CALL steward.migration_backfill(%L) (it fills them from the old shape), '
+                                     'and validate again.', mig, mig)
+                                 ELSE format(
+                                     'SELECT * FROM ONLY %s WHERE _steward_side IS NULL lists them: set their '
+                                     'columns of both shapes and _steward_side (''n'' or ''o'', the shape they '
+                                     'were written in), then try again.', t.relid) END;
+            END IF;
         END LOOP;
-    ELSE
-        tg := 'zz_steward_migration';
-        FOR rel IN SELECT x.relid FROM steward.migration_tables x
-                    WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
-            state := (SELECT g.tgenabled FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = tg);
-            EXIT WHEN state IS DISTINCT FROM 'A';
-        END LOOP;
+        RETURN;
     END IF;
-    IF state IS DISTINCT FROM 'A' THEN
-        how := CASE state WHEN 'D' THEN 'is disabled'
-                          WHEN 'O' THEN 'does not fire under session_replication_role = replica'
-                          WHEN 'R' THEN 'fires only under session_replication_role = replica'
-                          ELSE 'is missing' END;
-        RAISE EXCEPTION 'cannot % migration "%": trigger % of relation % %', action, mig, tg, rel, how
+
+    FOR rel IN SELECT x FROM steward.migration_tables m, steward._relayout_tree(m.relid) x
+                WHERE m.migration = mig AND m.active AND relayout
+               UNION ALL
+               SELECT m.relid FROM steward.migration_tables m
+                WHERE m.migration = mig AND m.active AND NOT relayout LOOP
+        state := (SELECT g.tgenabled FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = tg);
+        CONTINUE WHEN state = 'A';
+        RAISE EXCEPTION 'cannot % migration "%": trigger % of relation % %', action, mig, tg, rel,
+                CASE state WHEN 'D' THEN 'is disabled'
+                           WHEN 'O' THEN 'does not fire under session_replication_role = replica'
+                           WHEN 'R' THEN 'fires only under session_replication_role = replica'
+                           ELSE 'is missing' END
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = 'Writes that skipped it since the last validation reached only one '
                            || CASE WHEN relayout THEN 'layout' ELSE 'shape' END
@@ -2458,32 +2483,16 @@ BEGIN
                               ELSE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I; then '
                                           'SELECT * FROM steward.migration_validate(%L) names the rows that differ.',
                                           rel, tg, mig) END;
-    END IF;
-
-    IF relayout THEN
-        PERFORM steward._relayout_recheck(mig, action);
-        RETURN;
-    END IF;
-
-    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
-        n := steward._migration_unfilled(mig, t.relid);
-        IF n > 0 THEN
-            RAISE EXCEPTION 'cannot % migration "%": % rows of % are written in one shape only', action, mig, n, t.relid
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = format('They were written since the %s without the migration''s trigger '
-                                      '(its marker column _steward_side is NULL), and the step would lose '
-                                      'what they hold in the other shape.',
-                                      CASE WHEN action = 'complete' THEN 'last validation' ELSE 'switch' END),
-                      HINT = CASE WHEN action = 'complete' THEN format(
-                                 'Run SELECT * FROM steward.migration_validate(%L), '
-                                 'CALL steward.migration_backfill(%L) (it fills them from the old shape), '
-                                 'and validate again.', mig, mig)
-                             ELSE format(
-                                 'SELECT * FROM ONLY %s WHERE _steward_side IS NULL lists them: set their columns '
-                                 'of both shapes and _steward_side (''n'' or ''o'', the shape they were written in), '
-                                 'then try again.', t.relid) END;
-        END IF;
     END LOOP;
+    IF action = 'complete' AND r.phase <> 'dual_written' THEN
+        RAISE EXCEPTION 'migration "%" has not passed validation', mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = r.error,
+                  HINT = format('Run SELECT * FROM steward.migration_validate(%L); and fix what it reports.', mig);
+    END IF;
+    IF relayout AND action <> 'complete' AND r.failed THEN
+        PERFORM steward._relayout_recheck(mig, action);
+    END IF;
 END
 $$;
 
@@ -2502,13 +2511,16 @@ BEGIN
         RAISE EXCEPTION 'migration "%" has not passed validation', mig
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = CASE WHEN r.last_validated_at IS NULL THEN 'It was never validated.'
+                                WHEN r.last_validation_passed THEN format('It passed, but %s.', r.error)
                                 ELSE format('The last validation failed: %s', r.error) END,
                   HINT = format('Run SELECT * FROM steward.migration_validate(%L); and fix what it reports.', mig);
     END IF;
     IF NOT steward._migration_is_index(mig) THEN       -- index steps switch nothing
-        -- Under the same locks (kept by the transaction) as the switch.
+        -- Counted without locks, then re-checked under the same locks
+        -- (kept by the transaction) as the switch.
+        PERFORM steward._migration_recheck(mig, '{"action": "complete"}');
         PERFORM steward._migration_locked(mig, '_migration_recheck', 'ACCESS EXCLUSIVE',
-                                          '{"action": "complete"}');
+                                          '{"action": "complete", "locked": true}');
         PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
                                                     THEN '_migration_switch' ELSE '_relayout_switch' END,
                                           'ACCESS EXCLUSIVE', '{"direction": "forward"}');
@@ -2618,8 +2630,9 @@ BEGIN
     IF steward._migration_is_index(mig) THEN
         PERFORM steward._migration_index_cleanup(mig);
     ELSE
+        PERFORM steward._migration_recheck(mig, '{"action": "clean up"}');
         PERFORM steward._migration_locked(mig, '_migration_recheck', 'ACCESS EXCLUSIVE',
-                                          '{"action": "clean up"}');
+                                          '{"action": "clean up", "locked": true}');
         PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
                                                     THEN '_migration_contract' ELSE '_relayout_contract' END,
                                           'ACCESS EXCLUSIVE');
@@ -2698,8 +2711,9 @@ BEGIN
         -- Before complete the old layout or shape is the one the application
         -- writes, and the new one is dropped: nothing to re-check.
         IF r.phase = 'switched' THEN
+            PERFORM steward._migration_recheck(mig, '{"action": "roll back"}');
             PERFORM steward._migration_locked(mig, '_migration_recheck', 'ACCESS EXCLUSIVE',
-                                              '{"action": "roll back"}');
+                                              '{"action": "roll back", "locked": true}');
         END IF;
         PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
                                                     THEN '_migration_undo' ELSE '_relayout_undo' END,

@@ -101,6 +101,8 @@ static HTAB *relayout_plans = NULL;
 typedef struct RelayoutCheck
 {
 	List	   *targets;		/* apply targets; NIL: no relayout has the table */
+	char	   *migration;		/* its relayout migration, if targets */
+	bool		skip_recorded;	/* a skipped INSERT of this statement is recorded */
 } RelayoutCheck;
 
 /*
@@ -366,6 +368,79 @@ plans_for(Trigger *trigger, Oid rowtype)
 }
 
 /*
+ * The catalog's answer for this trigger call, looked up once per
+ * statement (kept in fn_extra; the targets live as long as the query).
+ * The caller runs as the table's owner (steward_as_table_owner_begin).
+ * A layout the catalog's relayout does not name as the other one is an
+ * error (not_a_layout); a table no relayout has gets a WARNING naming
+ * steward.migration_forget, unless quiet (a restore loading data, whose
+ * catalog may come later).
+ */
+static RelayoutCheck *
+statement_check(FunctionCallInfo fcinfo, Relation rel, Trigger *trigger, bool quiet)
+{
+	RelayoutCheck *check = (RelayoutCheck *) fcinfo->flinfo->fn_extra;
+	Oid			want;
+
+	if (check != NULL)
+		return check;
+	want = trigger_target(trigger->tgargs[3]);
+	check = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RelayoutCheck));
+	check->targets = apply_targets_of(RelationGetRelid(rel), want, fcinfo->flinfo->fn_mcxt,
+									  &check->migration);
+	if (!quiet && check->migration != NULL && (check->targets == NIL || !OidIsValid(want)))
+		not_a_layout(RelationGetRelid(rel), check->migration);
+	fcinfo->flinfo->fn_extra = check;
+	if (check->targets == NIL && !quiet)
+		/*
+		 * No relayout in the catalog has this table: it came without its
+		 * migration's record.  The writes go on (nothing keeps a copy that
+		 * no migration will use); the WARNING names the way out.
+		 */
+		ereport(WARNING,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no active relayout migration has relation \"%s\"; its relayout trigger applies nothing",
+						RelationGetRelationName(rel)),
+				 errdetail("The table came without its migration's record (a partial dump, or a restore "
+						   "that could not write steward's catalog)."),
+				 errhint("steward.migration_forget(%s) removes what the migration left on the table.",
+						 steward_migration_forget_target(rel, trigger))));
+	return check;
+}
+
+/*
+ * An INSERT not applied (check_function_bodies off) into a layout of an
+ * active relayout: steward._relayout_skipped records it on the migration,
+ * once per statement and in the writer's transaction, so that complete
+ * (the last validation no longer counts), cleanup and a rollback after
+ * complete (which then count both layouts) see it under their locks.
+ * Nothing is recorded for a table no relayout in the catalog has (a
+ * restore that loads the catalog later).  Runs as the table's owner;
+ * _relayout_skipped writes the catalog through _migration_record.
+ */
+static void
+record_skipped_insert(FunctionCallInfo fcinfo, Relation rel, Trigger *trigger)
+{
+	StewardAsOwner ctx;
+	RelayoutCheck *check;
+	Oid			argtypes[2] = {TEXTOID, OIDOID};
+	Datum		args[2];
+
+	steward_as_table_owner_begin(rel, true, &ctx);
+	check = statement_check(fcinfo, rel, trigger, true);
+	if (check->targets != NIL && !check->skip_recorded)
+	{
+		args[0] = CStringGetTextDatum(check->migration);
+		args[1] = ObjectIdGetDatum(RelationGetRelid(rel));
+		if (SPI_execute_with_args("SELECT steward._relayout_skipped($1, $2::pg_catalog.regclass)",
+								  2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not record a skipped insert");
+		check->skip_recorded = true;
+	}
+	steward_as_owner_end(&ctx);
+}
+
+/*
  * steward._relayout_trigger() -- AFTER INSERT OR UPDATE OR DELETE FOR EACH
  * ROW, arguments (insert_sql, update_sql, delete_sql, target): target
  * names the other layout (schema-qualified; an OID in triggers made before
@@ -420,13 +495,16 @@ steward_relayout_trigger(PG_FUNCTION_ARGS)
 	 * would copy a row into a layout whose own COPY then collides with it.
 	 * A restore only inserts, so only an INSERT is not applied: an UPDATE
 	 * or DELETE in such a session is applied as any other (recheck8 N4).
-	 * An application's INSERT skipped here reaches one layout only; the
-	 * layouts' row counts, compared again under the lock of complete,
-	 * cleanup and a rollback after complete (_migration_recheck), then
-	 * differ and the step refuses instead of losing it.
+	 * An application's INSERT skipped here reaches one layout only: it is
+	 * recorded on the migration (record_skipped_insert), which complete,
+	 * cleanup and a rollback after complete re-read under their locks
+	 * (_migration_recheck) instead of losing it.
 	 */
 	if (!check_function_bodies && TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		record_skipped_insert(fcinfo, rel, trigger);
 		return PointerGetDatum(NULL);
+	}
 
 	desc = RelationGetDescr(rel);
 	rowtype = rel->rd_rel->reltype;
@@ -460,35 +538,7 @@ steward_relayout_trigger(PG_FUNCTION_ARGS)
 				 errmsg("steward._relayout_trigger() fires on INSERT, UPDATE and DELETE only")));
 
 	steward_as_table_owner_begin(rel, true, &ctx);
-	/* Checked once per statement (the targets live as long as the query). */
-	check = (RelayoutCheck *) fcinfo->flinfo->fn_extra;
-	if (check == NULL)
-	{
-		char	   *migration;
-		Oid			want = trigger_target(trigger->tgargs[3]);
-
-		check = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RelayoutCheck));
-		check->targets = apply_targets_of(RelationGetRelid(rel), want, fcinfo->flinfo->fn_mcxt,
-										  &migration);
-		if (migration != NULL && (check->targets == NIL || !OidIsValid(want)))
-			not_a_layout(RelationGetRelid(rel), migration);
-		fcinfo->flinfo->fn_extra = check;
-		if (check->targets == NIL)
-			/*
-			 * No relayout in the catalog has this table: it came without
-			 * its migration's record.  The writes go on (nothing keeps a
-			 * copy that no migration will use); the WARNING names the way
-			 * out.
-			 */
-			ereport(WARNING,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("no active relayout migration has relation \"%s\"; its relayout trigger applies nothing",
-							RelationGetRelationName(rel)),
-					 errdetail("The table came without its migration's record (a partial dump, or a restore "
-							   "that could not write steward's catalog)."),
-					 errhint("steward.migration_forget(%s) removes what the migration left on the table.",
-							 steward_migration_forget_target(rel, trigger))));
-	}
+	check = statement_check(fcinfo, rel, trigger, false);
 	if (check->targets == NIL)
 	{
 		steward_as_owner_end(&ctx);

@@ -1459,13 +1459,13 @@ $$;
 -- complete (cutover), rollback, cleanup
 --------------------------------------------------------------------------
 
--- A relayout's part of _migration_recheck (under the step's ACCESS
--- EXCLUSIVE locks): both layouts counted in one snapshot.  The layout a
+-- A relayout's part of _migration_recheck (before the step takes its
+-- locks; under them too when a skipped INSERT was recorded since
+-- complete): both layouts counted in one snapshot.  The layout a
 -- step drops must not hold more rows than the one it keeps (cleanup drops
 -- the old one, a rollback after complete the new one), so one of the two
 -- always stays possible; the cutover needs them equal.  A count, not the
--- validation's comparison: the locks are held meanwhile.  55000 naming
--- both counts and the way out.
+-- validation's comparison.  55000 naming both counts and the way out.
 CREATE FUNCTION steward._relayout_recheck(mig text, action text)
 RETURNS void
 LANGUAGE plpgsql
@@ -1512,6 +1512,34 @@ BEGIN
                           'SELECT * FROM steward.migration_validate(%L) names the rows; write them to %s too, '
                           'or keep the new layout: SELECT steward.migration_cleanup(%L);', mig, lt.old_rel, mig) END;
     END IF;
+END
+$$;
+
+-- An INSERT into layout that the relayout trigger did not apply
+-- (check_function_bodies off: a restore's, or an application's),
+-- recorded by the trigger in the writer's transaction (relayout.c,
+-- record_skipped_insert), once per statement: the last validation no
+-- longer holds.  Before complete the migration goes back to backfilled
+-- (validate, then backfill copies the row); after complete it is marked
+-- failed, so that cleanup and a rollback count both layouts under their
+-- locks (_migration_recheck).  row_security on: restores turn it off, and
+-- the catalog's policy shows the migration to the table's owner.
+CREATE FUNCTION steward._relayout_skipped(mig text, layout regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET row_security = on
+AS $$
+DECLARE
+    r steward.migration_runs := steward._migration_get(mig);
+    msg text := format('an INSERT into %s with check_function_bodies = off reached that layout only '
+                       'after the last validation', layout);
+BEGIN
+    IF r.status <> 'active' OR r.phase NOT IN ('dual_written', 'switched') OR r.error = msg THEN
+        RETURN;
+    END IF;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object('failed', true, 'error', msg)
+        || CASE WHEN r.phase = 'dual_written' THEN '{"phase": "backfilled"}'::jsonb ELSE '{}' END);
 END
 $$;
 
