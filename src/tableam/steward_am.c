@@ -819,6 +819,46 @@ fetch_copy(Relation rel, ItemPointer tid)
 	return copy;
 }
 
+/*
+ * The delete half of a cross-partition UPDATE whose row goes to a
+ * foreign-table partition: no insert of ours follows (the foreign data
+ * wrapper stores the row on the other side, where an insert takes any
+ * version and any initial state), so the move is judged here, as an UPDATE
+ * of rel, before the row leaves: the update rules against the row at tid,
+ * with the new row from the executor's slot (writectx.c), whose version and
+ * changed_at are then set in that very slot, which the executor routes to
+ * the foreign partition once the delete is done.  Errors name rel and the
+ * row's key there, as for a row that stays.  Returns whether the row goes
+ * to a foreign partition, with the state changes to count once the delete
+ * succeeded.
+ */
+static bool
+judge_move_to_foreign(Relation rel, ItemPointer tid, CommandId cid,
+					  StateChange *changes, int *nchanges)
+{
+	const StewardRules *rules = steward_get_rules(rel);
+	Oid			dest;
+	TupleTableSlot *newslot = steward_statement_foreign_move(rel, cid, tid, &dest);
+	HeapTupleData oldtup;
+	Buffer		buffer;
+	ReadVersion read;
+	bool		have_read;
+	int64		newversion;
+
+	if (newslot == NULL)
+		return false;
+	have_read = take_read_version(rel, tid, cid, &read);
+	if (!fetch_row_any(rel, tid, &oldtup, &buffer))
+		return true;			/* gone: heap's delete reports it */
+	*nchanges = check_update_rules(rel, rules, &oldtup, NULL, buffer,
+								   InvalidSnapshot, newslot,
+								   have_read ? &read : NULL, cid, &newversion,
+								   changes, NULL);
+	set_rule_values(newslot, rules, newversion, changes, *nchanges);
+	ReleaseBuffer(buffer);
+	return true;
+}
+
 static TM_Result
 steward_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 					 Snapshot snapshot, Snapshot crosscheck, bool wait,
@@ -827,9 +867,13 @@ steward_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 	TM_Result	result;
 	const StewardRules *rules = steward_get_rules(rel);
 	HeapTuple	old = NULL;
+	StateChange changes[STEWARD_MAX_STATE_RULES];
+	int			nchanges = 0;
 
 	forget_moving_row();
-	if (changingPart && rules_enforced(rel))
+	if (changingPart && rules_enforced(rel) &&
+		(steward_rules_empty(rules) ||
+		 !judge_move_to_foreign(rel, tid, cid, changes, &nchanges)))
 		note_moving_row(rel, tid, cid);
 	/* The state the row leaves with, for steward.state_counts. */
 	if (rules->nstates > 0)
@@ -838,8 +882,13 @@ steward_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 										wait, tmfd, changingPart);
 	if (result != TM_Ok)
 		forget_moving_row();
-	else if (old != NULL)
-		steward_rule_kinds.state_counts_row(rel, rules, NULL, old, -1);
+	else
+	{
+		if (old != NULL)
+			steward_rule_kinds.state_counts_row(rel, rules, NULL, old, -1);
+		if (nchanges > 0)
+			steward_rule_kinds.count_state_changes(rel, changes, nchanges);
+	}
 	if (old != NULL)
 		heap_freetuple(old);
 	return result;

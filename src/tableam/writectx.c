@@ -37,13 +37,20 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "access/sysattr.h"
+#include "access/tupconvert.h"
+#include "catalog/partition.h"
+#include "catalog/pg_class_d.h"
+#include "catalog/pg_inherits.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "nodes/bitmapset.h"
 #include "storage/bufmgr.h"
 #include "storage/proc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/partcache.h"
 #include "utils/rel.h"
 
 #include "tableam/writectx.h"
@@ -57,6 +64,7 @@ typedef struct WritingStatement
 	/* the result relation whose old-row slot served the last update */
 	Oid			old_relid;
 	ResultRelInfo *old_rri;		/* in estate's query memory, like this */
+	struct ForeignLeaves *foreign;	/* steward_statement_foreign_move's */
 	MemoryContextCallback forget;
 } WritingStatement;
 
@@ -322,4 +330,200 @@ steward_statement_old_row(Relation rel, CommandId cid, ItemPointer otid,
 		old_row_from_slot(stmt->old_rri, relid, otid, tuple, buffer, oldslot))
 		return true;
 	return old_row_search(stmt, relid, otid, tuple, buffer, oldslot);
+}
+
+/*
+ * The foreign-table partitions under one routing root, with what it takes to
+ * tell whether a row belongs to one: the partition constraint (which
+ * includes every ancestor's, so a row routed from the root lands in the
+ * partition exactly when it satisfies it), a slot in the partition's format
+ * and the map into it from the last partition a row left.  Built once per
+ * statement and root, in the statement's query memory.
+ */
+typedef struct ForeignLeaf
+{
+	Oid			relid;
+	ExprState  *qual;
+	TupleTableSlot *slot;
+	Oid			from;			/* source partition of "map" */
+	TupleConversionMap *map;	/* from "from"'s format, NULL: same */
+} ForeignLeaf;
+
+typedef struct ForeignLeaves
+{
+	Oid			root;
+	int			n;
+	ForeignLeaf *leaves;
+} ForeignLeaves;
+
+static ForeignLeaves *
+foreign_leaves(EState *estate, Oid root)
+{
+	MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
+	ForeignLeaves *fl = palloc0(sizeof(ForeignLeaves));
+	List	   *all = find_all_inheritors(root, NoLock, NULL);
+	ListCell   *lc;
+
+	fl->root = root;
+	fl->leaves = palloc0(sizeof(ForeignLeaf) * list_length(all));
+	foreach(lc, all)
+	{
+		Oid			relid = lfirst_oid(lc);
+		Relation	leaf;
+		ForeignLeaf *f;
+
+		if (get_rel_relkind(relid) != RELKIND_FOREIGN_TABLE)
+			continue;
+		/* The lock routing would take when the row goes there. */
+		leaf = try_relation_open(relid, RowExclusiveLock);
+		if (leaf == NULL)
+			continue;
+		f = &fl->leaves[fl->n++];
+		f->relid = relid;
+		f->qual = ExecPrepareCheck(RelationGetPartitionQual(leaf), estate);
+		f->slot = ExecInitExtraTupleSlot(estate,
+										 CreateTupleDescCopy(RelationGetDescr(leaf)),
+										 &TTSOpsVirtual);
+		relation_close(leaf, NoLock);
+	}
+	MemoryContextSwitchTo(old);
+	return fl;
+}
+
+/* The result relation of stmt for relid whose old-row slot holds otid. */
+static ResultRelInfo *
+moving_result_rel(WritingStatement *stmt, Oid relid, ItemPointer otid,
+				  bool *ambiguous)
+{
+	ListCell   *lc;
+	ResultRelInfo *only = NULL;
+	int			n = 0;
+
+	*ambiguous = false;
+	foreach(lc, stmt->estate->es_opened_result_relations)
+	{
+		ResultRelInfo *rri = (ResultRelInfo *) lfirst(lc);
+		HeapTupleData tuple;
+		Buffer		buffer;
+		TupleTableSlot *oldslot;
+
+		if (RelationGetRelid(rri->ri_RelationDesc) != relid ||
+			rri->ri_RootResultRelInfo == NULL ||
+			rri->ri_newTupleSlot == NULL || TTS_EMPTY(rri->ri_newTupleSlot))
+			continue;
+		if (old_row_from_slot(rri, relid, otid, &tuple, &buffer, &oldslot))
+			return rri;
+		only = rri;
+		n++;
+	}
+	/*
+	 * A BEFORE ROW trigger that locked a later version than the old-row slot
+	 * holds: the one result relation moving a row of relid.
+	 */
+	if (n > 1)
+		*ambiguous = true;
+	return n == 1 ? only : NULL;
+}
+
+/*
+ * Does the row at "otid" of partition "rel", which the statement writing
+ * under "cid" is moving to another partition (the delete half of a
+ * cross-partition UPDATE or MERGE, tuple_delete with changingPart), go to a
+ * foreign-table partition?  Then return the executor's slot holding the
+ * row's new version in rel's format (the result relation's new-row slot,
+ * which the executor converts and routes once the delete is done, so values
+ * set in it are the values inserted) and set *dest to that partition; else
+ * return NULL: the row goes to a local partition, whose insert half the
+ * access method judges (src/tableam/README.md, "Cross-partition UPDATE"),
+ * or no foreign partition exists under the root the statement routes from.
+ * The destination is found as routing finds it: the row satisfies the
+ * partition constraint of exactly the partition it is routed to.  When the
+ * root has foreign partitions but the statement's new row cannot be
+ * identified (a write outside the executor, or several result relations
+ * moving rows of rel in one statement), raises 0A000 rather than let a
+ * row leave unjudged.  Opens the foreign partitions with RowExclusiveLock,
+ * the lock routing takes; the list is built once per statement.
+ */
+TupleTableSlot *
+steward_statement_foreign_move(Relation rel, CommandId cid, ItemPointer otid,
+							   Oid *dest)
+{
+	WritingStatement *stmt = writing_statement(cid);
+	Oid			relid = RelationGetRelid(rel);
+	ResultRelInfo *rri = NULL;
+	bool		ambiguous = false;
+	Oid			root;
+	ForeignLeaves *fl;
+	TupleTableSlot *newslot;
+	ExprContext *econtext;
+
+	*dest = InvalidOid;
+	if (stmt != NULL)
+		rri = moving_result_rel(stmt, relid, otid, &ambiguous);
+	if (rri != NULL)
+		root = RelationGetRelid(rri->ri_RootResultRelInfo->ri_RelationDesc);
+	else
+	{
+		List	   *ancestors = get_partition_ancestors(relid);
+
+		root = ancestors != NIL ? llast_oid(ancestors) : InvalidOid;
+		list_free(ancestors);
+		if (!OidIsValid(root))
+			return NULL;
+	}
+	if (stmt != NULL && stmt->foreign != NULL && stmt->foreign->root == root)
+		fl = stmt->foreign;
+	else if (stmt != NULL)
+		fl = stmt->foreign = foreign_leaves(stmt->estate, root);
+	else
+	{
+		List	   *all = find_all_inheritors(root, NoLock, NULL);
+		ListCell   *lc;
+		bool		any = false;
+
+		foreach(lc, all)
+			any |= get_rel_relkind(lfirst_oid(lc)) == RELKIND_FOREIGN_TABLE;
+		list_free(all);
+		if (!any)
+			return NULL;
+		fl = NULL;
+	}
+	if (fl != NULL && fl->n == 0)
+		return NULL;
+	if (rri == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot move a row of relation \"%s\" to another partition here",
+						RelationGetRelationName(rel)),
+				 errdetail("Rules of pg_steward apply to the row, and a partition of \"%s\" is a foreign table, where they cannot check the move%s.",
+						   get_rel_name(root),
+						   ambiguous ? "; the statement moves rows of the partition through more than one result relation" : ""),
+				 errhint("Move the row with one UPDATE of the partitioned table.")));
+
+	newslot = rri->ri_newTupleSlot;
+	econtext = GetPerTupleExprContext(stmt->estate);
+	for (int i = 0; i < fl->n; i++)
+	{
+		ForeignLeaf *f = &fl->leaves[i];
+		TupleTableSlot *test = newslot;
+
+		if (f->from != relid)
+		{
+			MemoryContext old = MemoryContextSwitchTo(stmt->estate->es_query_cxt);
+
+			f->map = convert_tuples_by_name(RelationGetDescr(rel),
+											f->slot->tts_tupleDescriptor);
+			f->from = relid;
+			MemoryContextSwitchTo(old);
+		}
+		if (f->map != NULL)
+			test = execute_attr_map_slot(f->map->attrMap, newslot, f->slot);
+		econtext->ecxt_scantuple = test;
+		if (ExecCheck(f->qual, econtext))
+		{
+			*dest = f->relid;
+			return newslot;
+		}
+	}
+	return NULL;
 }
