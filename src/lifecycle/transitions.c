@@ -40,6 +40,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_func.h"
 #include "parser/parser.h"
@@ -116,31 +117,76 @@ check_check_sql(const char *sql)
 				 errhint("Write a query that returns the number of violating rows, e.g. SELECT count(*) FROM t WHERE state = 'backfilled' AND derived IS NULL.")));
 }
 
-/*
- * set_sql is spliced into "UPDATE t SET <state> = $3, <set_sql>", so it
- * must parse as nothing but a SET list: one UPDATE, no WHERE, FROM,
- * RETURNING or WITH, and it may not assign the state column itself.
- * Returns the names of the columns it assigns.
- */
-static List *
-check_set_sql(const char *set_sql, const char *statecol)
+/* Does a raw expression tree contain a parameter reference ($n)? */
+static bool
+has_param_ref(Node *node, void *context)
 {
-	List	   *targets = NIL;
-	char	   *probe = psprintf("UPDATE steward_probe SET %s", set_sql);
+	if (node == NULL)
+		return false;
+	if (IsA(node, ParamRef))
+		return true;
+	return raw_expression_tree_walker(node, has_param_ref, context);
+}
+
+/* The UPDATE "probe" parses as, if it is one UPDATE with a bare SET list. */
+static UpdateStmt *
+parse_set_probe(const char *probe)
+{
 	List	   *stmts = parse_user_sql(probe, "set_sql");
 	UpdateStmt *upd;
-	ListCell   *lc;
 
 	if (list_length(stmts) != 1 || !IsA(linitial_node(RawStmt, stmts)->stmt, UpdateStmt))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("set_sql must be a SET list such as \"col = expr, col2 = expr2\"")));
 	upd = (UpdateStmt *) linitial_node(RawStmt, stmts)->stmt;
-	if (upd->whereClause || upd->fromClause || upd->returningList || upd->withClause)
+	if (upd->fromClause || upd->returningList || upd->withClause)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("set_sql must be a SET list such as \"col = expr, col2 = expr2\""),
 				 errdetail("WHERE, FROM, RETURNING and WITH clauses are not allowed.")));
+	return upd;
+}
+
+/*
+ * set_sql is spliced into "UPDATE t SET <state> = $3, <set_sql>\n WHERE
+ * <the batch's conditions>", so it must parse as nothing but a SET list
+ * there: the probe puts it in the same position, before a WHERE clause of
+ * our own, and the parse tree must be one UPDATE whose WHERE is ours, with
+ * no FROM, RETURNING or WITH.  A trailing "--" comment ends at the newline
+ * that follows set_sql in both; anything that would swallow or replace
+ * our WHERE (an unterminated comment, quote or dollar quote, a semicolon
+ * and another statement, a WHERE, FROM or RETURNING of its own) fails
+ * here with 22023 or the parser's 42601.  Parameter references ($n) are
+ * refused: they would read the batch's own parameters.  set_sql may not
+ * assign the state column.  Returns the names of the columns it assigns.
+ */
+static List *
+check_set_sql(const char *set_sql, const char *statecol)
+{
+	List	   *targets = NIL;
+	UpdateStmt *upd;
+	ListCell   *lc;
+
+	/* set_sql alone: a WHERE of its own is refused by name. */
+	upd = parse_set_probe(psprintf("UPDATE steward_probe SET %s", set_sql));
+	if (upd->whereClause != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("set_sql must be a SET list such as \"col = expr, col2 = expr2\""),
+				 errdetail("WHERE, FROM, RETURNING and WITH clauses are not allowed.")));
+	/* set_sql where the batch puts it: the WHERE that follows is ours. */
+	upd = parse_set_probe(psprintf("UPDATE steward_probe SET %s\n WHERE true", set_sql));
+	if (upd->whereClause == NULL || !IsA(upd->whereClause, A_Const))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("set_sql must be a SET list such as \"col = expr, col2 = expr2\""),
+				 errdetail("WHERE, FROM, RETURNING and WITH clauses are not allowed.")));
+	if (raw_expression_tree_walker((Node *) upd->targetList, has_param_ref, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("set_sql must not use parameters ($n)"),
+				 errhint("Write values as literals.")));
 	foreach(lc, upd->targetList)
 	{
 		ResTarget  *target = lfirst_node(ResTarget, lc);
@@ -954,9 +1000,10 @@ move_batch_by_range(const KeyInfo *ki, BatchBounds *b, int64 *moved, char **last
 	 * planner off an index of the state column, which stale statistics can
 	 * make look selective (every batch would read every row in the state).
 	 */
-	appendStringInfo(&sql, "UPDATE %s t SET %s = $3%s%s WHERE %s IS NOT DISTINCT FROM $1%s%s",
+	appendStringInfo(&sql, "UPDATE %s t SET %s = $3%s%s%s WHERE %s IS NOT DISTINCT FROM $1%s%s",
 					 b->qualname, b->col,
 					 b->set_sql ? ", " : "", b->set_sql ? b->set_sql : "",
+					 b->set_sql ? "\n" : "",
 					 b->col, b->lower, upper.data);
 
 	BeginInternalSubTransaction(NULL);
@@ -1032,13 +1079,14 @@ move_batch_skip_locked(Relation rel, const char *statecol, List *set_columns,
 	appendStringInfo(&sql,
 					 "WITH batch AS (SELECT tableoid, ctid FROM %s WHERE %s = $1%s"
 					 " ORDER BY %s LIMIT $2 %s SKIP LOCKED),"
-					 " moved AS (UPDATE %s t SET %s = $3%s%s FROM batch"
+					 " moved AS (UPDATE %s t SET %s = $3%s%s%s FROM batch"
 					 " WHERE t.tableoid = batch.tableoid AND t.ctid = batch.ctid"
 					 " RETURNING 1 AS one%s)"
 					 " SELECT pg_catalog.count(*) OVER (), * FROM moved%s%s LIMIT 1",
 					 b->qualname, b->col, b->lower,
 					 ki->list, batch_row_lock(rel, statecol, set_columns), b->qualname, b->col,
 					 b->set_sql ? ", " : "", b->set_sql ? b->set_sql : "",
+					 b->set_sql ? "\n" : "",
 					 ret.data,
 					 ki->natts > 0 ? " ORDER BY " : "", desc.data);
 
