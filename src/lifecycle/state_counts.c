@@ -37,8 +37,11 @@
  *   next read: rows written under session_replication_role = replica
  *   (the rules are not applied, a value may be no state at all), a
  *   prepared transaction (PREPARE TRANSACTION: its deltas cannot wait for
- *   COMMIT PREPARED in this backend), a state value the machine does not
- *   declare.
+ *   COMMIT PREPARED, which may run in another backend or after a restart),
+ *   a state value the machine does not declare.  While a prepared
+ *   transaction that wrote a table is pending (it holds its write lock
+ *   until COMMIT / ROLLBACK PREPARED), reads of that table count directly
+ *   and cache nothing: a cached seed would lack its changes for good.
  *
  * Not maintained, always counted: temporary tables (ON COMMIT DELETE ROWS
  * empties them after pre-commit), hot standbys (replay runs no AM code),
@@ -58,12 +61,14 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/twophase.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_class.h"
 #include "common/hashfn.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
+#include "storage/lock.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
@@ -96,6 +101,7 @@ typedef struct SCEntry
 	bool		dirty;			/* a commit that could not be counted came */
 	bool		seeding;		/* a reader is counting it */
 	int			committing;		/* transactions between pre-commit and commit */
+	int			preparing;		/* transactions between pre-prepare and prepared */
 	uint32		sig;			/* the machine's states */
 	TransactionId relxmin;		/* of the table's pg_class row */
 	int64		counts[STEWARD_MAX_STATES];
@@ -115,6 +121,7 @@ typedef struct SCDelta
 	uint32		sig;
 	bool		unknown;		/* something was written that cannot be counted */
 	bool		applied;		/* added to entry at pre-commit */
+	bool		preparing;		/* counted in entry->preparing */
 	SCEntry    *entry;
 	int64		d[STEWARD_MAX_STATES];
 } SCDelta;
@@ -341,6 +348,14 @@ release_deltas(bool undo)
 		SCDelta    *d = &deltas[i];
 		SCEntry    *e = d->entry;
 
+		if (d->preparing)
+		{
+			/* PREPARE TRANSACTION failed after pre-prepare. */
+			SpinLockAcquire(&e->mutex);
+			e->preparing--;
+			SpinLockRelease(&e->mutex);
+			continue;
+		}
 		if (!d->applied)
 			continue;
 		/* Entries are never removed while a transaction is committing into them. */
@@ -354,23 +369,70 @@ release_deltas(bool undo)
 	ndeltas = 0;
 }
 
-/* A prepared transaction's deltas: the tables are seeded again instead. */
+/*
+ * Pre-prepare: a prepared transaction's deltas cannot wait for COMMIT
+ * PREPARED, which may come from another backend or after a restart, and no
+ * extension code runs there.  So its tables' counts become invalid, and
+ * stay uncached for as long as it is prepared: a seed while it is pending
+ * would count the rows without its changes and be cached as exact, and its
+ * commit would never be added (seed() counts directly instead while a
+ * prepared transaction holds a write lock on the table).  Until the
+ * transaction is prepared (its locks moved to the prepared transaction's
+ * entry in the lock table, XACT_EVENT_PREPARE) the entry counts it in
+ * "preparing", which seeders wait for like "committing".  The entry is made
+ * here when missing, so that the count covers tables nobody read yet.
+ */
 static void
-forget_deltas_prepared(void)
+deltas_preparing(void)
 {
-	LWLockAcquire(sc_shared->lock, LW_SHARED);
+	LWLockAcquire(sc_shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < ndeltas; i++)
 	{
-		SCEntry    *e = find_entry(deltas[i].relid, deltas[i].attnum);
+		SCKey		key;
+		bool		found;
+		SCEntry    *e;
 
+		memset(&key, 0, sizeof(key));
+		key.dbid = MyDatabaseId;
+		key.relid = deltas[i].relid;
+		key.attnum = deltas[i].attnum;
+		e = steward_hash_enter_bounded(sc_hash, &key, steward_max_tables, &found);
 		if (e == NULL)
+			continue;			/* not maintained: every read counts */
+		if (!found)
+		{
+			SpinLockInit(&e->mutex);
+			e->seeding = false;
+			e->committing = 0;
+			e->preparing = 0;
+		}
+		SpinLockAcquire(&e->mutex);
+		e->valid = false;
+		e->dirty = true;
+		e->preparing++;
+		SpinLockRelease(&e->mutex);
+		deltas[i].entry = e;
+		deltas[i].preparing = true;
+	}
+	LWLockRelease(sc_shared->lock);
+}
+
+/* Prepared: its locks now keep seeders from caching (seed()). */
+static void
+deltas_prepared(void)
+{
+	for (int i = 0; i < ndeltas; i++)
+	{
+		SCEntry    *e = deltas[i].entry;
+
+		if (!deltas[i].preparing)
 			continue;
 		SpinLockAcquire(&e->mutex);
+		e->preparing--;
 		e->valid = false;
 		e->dirty = true;
 		SpinLockRelease(&e->mutex);
 	}
-	LWLockRelease(sc_shared->lock);
 	ndeltas = 0;
 }
 
@@ -391,7 +453,10 @@ sc_xact_callback(XactEvent event, void *arg)
 			release_deltas(true);
 			break;
 		case XACT_EVENT_PRE_PREPARE:
-			forget_deltas_prepared();
+			deltas_preparing();
+			break;
+		case XACT_EVENT_PREPARE:
+			deltas_prepared();
 			break;
 		default:
 			break;
@@ -503,6 +568,29 @@ evict_dropped(void)
 	return any;
 }
 
+/* Does a prepared transaction hold a write lock on relid? */
+static bool
+prepared_writer(Oid relid)
+{
+	LOCKTAG		tag;
+	VirtualTransactionId *vxids;
+	int			n;
+	bool		any = false;
+
+	SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
+	/* ShareLock conflicts with every lock a write takes. */
+	vxids = GetLockConflicts(&tag, ShareLock, &n);
+	for (int i = 0; i < n && !any; i++)
+	{
+		bool		more = false;
+
+		if (TransactionIdIsValid(TwoPhaseGetXidByVirtualXID(vxids[i], &more)) || more)
+			any = true;
+	}
+	pfree(vxids);
+	return any;
+}
+
 /*
  * Seed the entry of (rel, rule): wait until nobody is committing into it,
  * zero it and take a snapshot under the exclusive lock, count the rows
@@ -545,9 +633,26 @@ seed(Relation rel, const StateRule *rule, uint32 sig, TransactionId xmin,
 			e->valid = false;
 			e->seeding = false;
 			e->committing = 0;
+			e->preparing = 0;
 		}
 		SpinLockAcquire(&e->mutex);
-		busy = e->seeding || e->committing > 0;
+		busy = e->seeding || e->committing > 0 || e->preparing > 0;
+		SpinLockRelease(&e->mutex);
+		/*
+		 * A prepared transaction that wrote the table: its changes are not
+		 * in the snapshot and will never be added to the counts, so the
+		 * counts may not be cached until it is gone.  It holds its write
+		 * lock until COMMIT / ROLLBACK PREPARED, also across a restart.
+		 * Checked under the exclusive lock, before the snapshot: one that
+		 * prepares later passed pre-prepare after this (dirty, below).
+		 */
+		if (!busy && prepared_writer(RelationGetRelid(rel)))
+		{
+			LWLockRelease(sc_shared->lock);
+			return false;
+		}
+		SpinLockAcquire(&e->mutex);
+		busy = e->seeding || e->committing > 0 || e->preparing > 0;
 		if (!busy)
 		{
 			e->seeding = true;

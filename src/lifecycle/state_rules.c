@@ -18,6 +18,7 @@
 #include "access/xact.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
@@ -88,12 +89,22 @@ report_undeclared(Relation rel, AttrNumber attnum, const StateRule *rule,
 			 errtablecol(rel, attnum)));
 }
 
+/*
+ * The statement's start time, rounded to the column's precision as core's
+ * coercion to timestamptz(p) would (a value the type cannot hold would
+ * differ from every value a client can write back: 428C9 on the row it read).
+ */
 static void
 set_changed_at(TupleTableSlot *slot, const StateRule *rule)
 {
 	if (rule->changed_at != InvalidAttrNumber)
-		steward_slot_set_int8(slot, rule->changed_at,
-							  (int64) GetCurrentStatementStartTimestamp());
+	{
+		Timestamp	now = (Timestamp) GetCurrentStatementStartTimestamp();
+
+		if (rule->changed_at_typmod >= 0)
+			AdjustTimestampForTypmod(&now, rule->changed_at_typmod);
+		steward_slot_set_int8(slot, rule->changed_at, (int64) now);
+	}
 }
 
 /*

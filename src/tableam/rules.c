@@ -132,7 +132,10 @@ add_state_rule(Relation rel, RulesBuild *build, AttrNumber attnum, Oid typid,
 		AttrNumber	c = get_attnum(RelationGetRelid(rel), changed_at);
 
 		if (c > 0 && TupleDescAttr(RelationGetDescr(rel), c - 1)->atttypid == TIMESTAMPTZOID)
+		{
 			rule->changed_at = c;
+			rule->changed_at_typmod = TupleDescAttr(RelationGetDescr(rel), c - 1)->atttypmod;
+		}
 	}
 	/* The machine's definition is lifecycle's (rulekinds.h). */
 	snapshot = rules_snapshot();

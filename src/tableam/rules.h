@@ -41,6 +41,7 @@ typedef struct StateRule
 {
 	AttrNumber	attnum;
 	AttrNumber	changed_at;		/* timestamptz column, or InvalidAttrNumber */
+	int32		changed_at_typmod;	/* its precision, as atttypmod (-1: none) */
 	int			nstates;
 	uint64		initial;		/* bit i: state i is an initial state */
 	uint64		edges[STEWARD_MAX_STATES];

@@ -24,6 +24,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type_d.h"
 #include "commands/defrem.h"
 #include "commands/trigger.h"
@@ -311,6 +312,39 @@ steward_check_existing_versions(Relation rel, const char *colname)
 						 qualname, quote_identifier(colname), quote_identifier(colname))));
 }
 
+/*
+ * A BEFORE UPDATE row trigger may assign the version column (the legacy
+ * "NEW.version := OLD.version + 1" that track_versions replaces): the AM
+ * judges the row after BEFORE triggers, so such a trigger turns every stale
+ * version a client sends into the next one, and the stale check never
+ * fires.  Which columns a trigger function assigns cannot be told from the
+ * catalogs, so track_versions warns about every such trigger of the table.
+ */
+static void
+warn_before_update_triggers(Relation rel, const char *colname)
+{
+	TriggerDesc *trigdesc = rel->trigdesc;
+
+	if (trigdesc == NULL)
+		return;
+	for (int i = 0; i < trigdesc->numtriggers; i++)
+	{
+		Trigger    *t = &trigdesc->triggers[i];
+
+		if (t->tgisinternal || t->tgenabled == TRIGGER_DISABLED ||
+			!TRIGGER_FOR_ROW(t->tgtype) || !TRIGGER_FOR_BEFORE(t->tgtype) ||
+			!TRIGGER_FOR_UPDATE(t->tgtype))
+			continue;
+		ereport(WARNING,
+				(errmsg("trigger \"%s\" on relation \"%s\" runs before pg_steward checks the version of an UPDATE",
+						t->tgname, RelationGetRelationName(rel)),
+				 errdetail("A BEFORE UPDATE trigger that assigns column \"%s\" replaces the version the client sent, so a stale version is no longer refused.",
+						   colname),
+				 errhint("Drop the trigger's assignment of \"%s\" (pg_steward sets the version) or the trigger.",
+						 colname)));
+	}
+}
+
 static void
 insert_rule(Oid relid, const char *colname, RuleKind kind)
 {
@@ -378,6 +412,8 @@ track_column(FunctionCallInfo fcinfo, RuleKind kind)
 			steward_check_existing_versions(rel, colname);
 		}
 		insert_rule(relid, colname, kind);
+		if (kind == RULE_VERSION)
+			warn_before_update_triggers(rel, colname);
 	}
 
 	steward_as_owner_end(&ctx);

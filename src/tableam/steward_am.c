@@ -488,10 +488,23 @@ check_version(Relation rel, HeapTuple oldtup, TupleTableSlot *oldslot,
 			report_version_ahead(origin, attnum, DatumGetInt64(newd), 0);
 		return -1;
 	}
+	cur = DatumGetInt64(curd);
+	if (cur < 1)
+	{
+		/*
+		 * A stored version below 1 (replica apply, or a rewrite before
+		 * ALTER … TYPE … USING was refused) is no version: the row starts
+		 * afresh like one stored without a version.  Judged against it,
+		 * cur + 1 would never reach 1 and the value carried over would be
+		 * stored again and again, accepting every stale write.
+		 */
+		if (newnull || DatumGetInt64(newd) < 1)
+			return 1;
+		return -1;
+	}
 	if (newnull)
 		report_null_column(origin, attnum, "version");
 
-	cur = DatumGetInt64(curd);
 	v = DatumGetInt64(newd);
 
 	/*

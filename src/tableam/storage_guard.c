@@ -82,6 +82,24 @@ typedef struct ReachingRule
 	char	   *kind;
 } ReachingRule;
 
+/* relid and its partitioned ancestors, nearest first, as an oid[] Datum. */
+static Datum
+self_and_ancestors(Oid relid)
+{
+	List	   *relids = list_make1_oid(relid);
+	Datum	   *elems;
+	int			n = 0;
+	ListCell   *lc;
+
+	if (get_rel_relispartition(relid))
+		relids = list_concat(relids, get_partition_ancestors(relid));
+	elems = palloc(sizeof(Datum) * list_length(relids));
+	foreach(lc, relids)
+		elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
+	return PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid),
+										   true, TYPALIGN_INT));
+}
+
 /*
  * The first rule (the relation's own first, then its nearest ancestor's)
  * stored for relid or a partitioned ancestor; false if there is none.
@@ -90,23 +108,13 @@ typedef struct ReachingRule
 static bool
 rule_reaching(Oid relid, ReachingRule *found)
 {
-	List	   *relids = list_make1_oid(relid);
-	Datum	   *elems;
-	int			n = 0;
-	ListCell   *lc;
 	Oid			argtypes[1] = {OIDARRAYOID};
 	Datum		args[1];
 	StewardAsOwner ctx;
 	bool		any = false;
 	MemoryContext caller_cxt = CurrentMemoryContext;
 
-	if (get_rel_relispartition(relid))
-		relids = list_concat(relids, get_partition_ancestors(relid));
-	elems = palloc(sizeof(Datum) * list_length(relids));
-	foreach(lc, relids)
-		elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
-	args[0] = PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid),
-											  true, TYPALIGN_INT));
+	args[0] = self_and_ancestors(relid);
 
 	/*
 	 * Not read-only: a fresh snapshot, so that a rule committed while this
@@ -394,6 +402,68 @@ steward_check_no_inheritance_children(Relation rel)
 				 errhint("Use a partitioned table with steward partitions instead, or ALTER TABLE ... NO INHERIT the children first.")));
 }
 
+/*
+ * ALTER TABLE … ALTER COLUMN … TYPE … USING on a column a rule of relid or
+ * of a partitioned ancestor checks (a version, sequence or state column, or
+ * a machine's changed_at): the rewrite stores every row with the USING
+ * expression's value, past the rules (a table rewrite writes a new
+ * relation, which has none), so a shipped order could become "created" or
+ * a version -5, and the rules would still say enforced.  Refused, 0A000.
+ * A type change without USING keeps every value (assignment coercion, and
+ * the rules refuse types they cannot check), so it stays allowed.
+ */
+static void
+check_retype_using(Oid relid, const char *column)
+{
+	Oid			argtypes[2] = {OIDARRAYOID, TEXTOID};
+	Datum		args[2];
+	StewardAsOwner ctx;
+	char	   *holder = NULL;
+	char	   *kind = NULL;
+	char	   *statecol = NULL;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+
+	args[0] = self_and_ancestors(relid);
+	args[1] = CStringGetTextDatum(column);
+	steward_enter_rules_owner(&ctx);
+	if (SPI_execute_with_args("SELECT r.relid::pg_catalog.text, r.attname::pg_catalog.text,"
+							  "       CASE WHEN r.attname OPERATOR(pg_catalog.=) $2::pg_catalog.name"
+							  "            THEN r.kind ELSE 'changed_at' END"
+							  "  FROM steward.column_rules r"
+							  " WHERE r.relid::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"
+							  "   AND (r.attname OPERATOR(pg_catalog.=) $2::pg_catalog.name"
+							  "        OR r.changed_at OPERATOR(pg_catalog.=) $2::pg_catalog.name)"
+							  " ORDER BY pg_catalog.array_position($1, r.relid::pg_catalog.oid) LIMIT 1",
+							  2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.column_rules");
+	if (SPI_processed > 0)
+	{
+		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		holder = pstrdup(SPI_getvalue(tup, desc, 1));
+		statecol = pstrdup(SPI_getvalue(tup, desc, 2));
+		kind = pstrdup(SPI_getvalue(tup, desc, 3));
+		MemoryContextSwitchTo(spi_cxt);
+	}
+	steward_as_owner_end(&ctx);
+	if (holder == NULL)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("cannot rewrite column \"%s\" of relation \"%s\" with USING: pg_steward's rules check it",
+					column, get_rel_name(relid)),
+			 strcmp(kind, "changed_at") == 0 ?
+			 errdetail("ALTER COLUMN ... TYPE ... USING stores every row with the expression's value, which no rule checks (the changed_at column of the state machine of column \"%s\" of %s).",
+					   statecol, holder) :
+			 errdetail("ALTER COLUMN ... TYPE ... USING stores every row with the expression's value, which no rule checks (the %s rule of %s).",
+					   kind, holder),
+			 errhint(strcmp(kind, "state") == 0 || strcmp(kind, "changed_at") == 0 ?
+					 "Leave out USING, or call steward.detach_state_machine first and attach the machine again afterwards (which checks the stored rows)." :
+					 "Leave out USING, or call steward.untrack first and track the column again afterwards (which checks the stored rows).")));
+}
+
 /* One collected CREATE TABLE or ALTER TABLE command. */
 static void
 check_command(CollectedCommand *cmd)
@@ -429,6 +499,10 @@ check_command(CollectedCommand *cmd)
 					check_leaf_storage(cmd->d.alterTable.objectId, DDL_SET_ACCESS_METHOD);
 				else if (atc->subtype == AT_AddInherit)
 					check_inheritance_parents(cmd->d.alterTable.objectId);
+				else if (atc->subtype == AT_AlterColumnType && atc->name != NULL &&
+						 atc->def != NULL && IsA(atc->def, ColumnDef) &&
+						 ((ColumnDef *) atc->def)->raw_default != NULL)
+					check_retype_using(cmd->d.alterTable.objectId, atc->name);
 			}
 			break;
 		default:
