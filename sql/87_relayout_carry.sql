@@ -176,6 +176,15 @@ SELECT steward.migration_start('rt3_rl', '[{"relayout": {"table": "rt3", "partit
 ALTER TABLE rt3 DROP CONSTRAINT rt3_v_check;
 CREATE RULE rt3_log AS ON INSERT TO rt3 DO ALSO NOTIFY rt3_inserted;
 SELECT steward.migration_start('rt3_rl', '[{"relayout": {"table": "rt3", "partition_by": "HASH (id)", "partitions": 2}}]');
+-- ... and one on a partition would stay on the old partition
+DROP RULE rt3_log ON rt3;
+SELECT steward.migration_start('rt3_rl', '[{"relayout": {"table": "rt3", "partition_by": "HASH (id)", "partitions": 2}}]');
+CALL steward.migration_backfill('rt3_rl');
+SELECT count(*) FILTER (WHERE NOT passed) AS failed FROM steward.migration_validate('rt3_rl');
+SELECT steward.migration_complete('rt3_rl');
+SELECT steward.migration_cleanup('rt3_rl');
+CREATE RULE rt3_p0_log AS ON INSERT TO rt3_p0 DO ALSO NOTIFY rt3_inserted;
+SELECT steward.migration_start('rt3_rl2', '[{"relayout": {"table": "rt3", "partition_by": "HASH (id)", "partitions": 3}}]');
 
 -- a FOR ALL TABLES publication made during a relayout: complete refuses
 -- (as start would), a rollback after the cutover does not

@@ -310,9 +310,9 @@ DECLARE
 BEGIN
     FOR part IN SELECT x FROM steward._relayout_tree(rel) x WHERE x <> rel LOOP
         what := NULL;
-        -- Triggers of its own (a clone of the table's has tgparentid set).
-        SELECT format('its own trigger "%s"', tgname) INTO what FROM pg_trigger
-         WHERE tgrelid = part AND NOT tgisinternal AND tgparentid = 0 ORDER BY tgname LIMIT 1;
+        -- Triggers (a clone of the table's has tgparentid set) and rules of its own.
+        SELECT y.x INTO what FROM (SELECT format('its own trigger "%s"', tgname) FROM pg_trigger WHERE tgrelid = part AND NOT tgisinternal AND tgparentid = 0
+                                   UNION ALL SELECT format('its own rule "%s"', rulename) FROM pg_rewrite WHERE ev_class = part AND rulename <> '_RETURN') y(x) ORDER BY 1 LIMIT 1;
         hint := 'Drop it for the migration, and recreate it on the table or its new partitions after the cutover.';
         IF what IS NULL AND ((SELECT relrowsecurity FROM pg_class WHERE oid = part)
                              OR EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = part)) THEN
