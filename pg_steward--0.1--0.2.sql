@@ -14596,3 +14596,63 @@ BEGIN
     END IF;
 END
 $$;
+
+-- review8 #13 (carry, follow-up 3): extended statistics made on the table
+-- during a relayout get exactly the twins they lack (two alike made two
+-- twins for one missing, one left on the table after cleanup).
+
+CREATE OR REPLACE FUNCTION steward._relayout_swap_statistics(src regclass, dst regclass, forward boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    i integer := 0;
+BEGIN
+    -- Extended statistics created on the table since start get a twin.
+    IF forward THEN
+        FOR c IN SELECT s.oid, s.stxnamespace::regnamespace AS nsp, pg_get_statisticsobjdef_columns(s.oid) AS cols,
+                        (SELECT string_agg(CASE k WHEN 'd' THEN 'ndistinct' WHEN 'f' THEN 'dependencies' ELSE 'mcv' END,
+                                           ', ' ORDER BY k)
+                           FROM unnest(s.stxkind) k WHERE k <> 'e') AS kinds
+                   FROM (SELECT x.*, row_number() OVER (PARTITION BY x.stxkind::text,
+                                                        pg_get_statisticsobjdef_columns(x.oid) ORDER BY x.oid) AS n
+                           FROM pg_statistic_ext x WHERE x.stxrelid = src) s
+                  WHERE s.n > (SELECT count(*) FROM pg_statistic_ext o
+                                WHERE o.stxrelid = dst AND o.stxkind::text = s.stxkind::text
+                                  AND pg_get_statisticsobjdef_columns(o.oid) = pg_get_statisticsobjdef_columns(s.oid))
+                  ORDER BY s.oid LOOP
+            i := i + 1;
+            PERFORM steward._migration_exec(src, format('CREATE STATISTICS %s.%I%s ON %s FROM %s', c.nsp,
+                                                        '_steward_stat_' || i,
+                                                        coalesce(' (' || c.kinds || ')', ''), c.cols, dst));
+        END LOOP;
+    END IF;
+    i := 0;
+    FOR c IN SELECT s.oid AS src_oid, s.stxname AS src_name, d.oid AS dst_oid, d.stxname AS dst_name, s.stxstattarget
+               FROM (SELECT x.oid, x.stxname, x.stxstattarget,
+                            x.stxkind::text || pg_get_statisticsobjdef_columns(x.oid) AS def,
+                            row_number() OVER (PARTITION BY x.stxkind::text, pg_get_statisticsobjdef_columns(x.oid)
+                                               ORDER BY x.oid) AS n
+                       FROM pg_statistic_ext x WHERE x.stxrelid = src) s
+               JOIN (SELECT x.oid, x.stxname,
+                            x.stxkind::text || pg_get_statisticsobjdef_columns(x.oid) AS def,
+                            row_number() OVER (PARTITION BY x.stxkind::text, pg_get_statisticsobjdef_columns(x.oid)
+                                               ORDER BY x.oid) AS n
+                       FROM pg_statistic_ext x WHERE x.stxrelid = dst) d ON d.def = s.def AND d.n = s.n
+              ORDER BY s.stxname LOOP
+        i := i + 1;
+        PERFORM steward._migration_exec(src, format('ALTER STATISTICS %s RENAME TO %I',
+                                                    steward._relayout_stat_name(c.src_oid), '_steward_swap_stat_' || i));
+        PERFORM steward._migration_exec(src, format('ALTER STATISTICS %s RENAME TO %I',
+                                                    steward._relayout_stat_name(c.dst_oid), c.src_name));
+        PERFORM steward._migration_exec(src, format('ALTER STATISTICS %s RENAME TO %I',
+                                                    steward._relayout_stat_name(c.src_oid), c.dst_name));
+        IF forward AND c.stxstattarget >= 0 THEN
+            PERFORM steward._migration_exec(src, format('ALTER STATISTICS %s SET STATISTICS %s',
+                                                        steward._relayout_stat_name(c.dst_oid), c.stxstattarget));
+        END IF;
+    END LOOP;
+END
+$$;

@@ -186,6 +186,20 @@ SELECT steward.migration_cleanup('rt3_rl');
 CREATE RULE rt3_p0_log AS ON INSERT TO rt3_p0 DO ALSO NOTIFY rt3_inserted;
 SELECT steward.migration_start('rt3_rl2', '[{"relayout": {"table": "rt3", "partition_by": "HASH (id)", "partitions": 3}}]');
 
+-- extended statistics over expressions, two alike, made before and during
+-- the relayout: each keeps its name, none is left over
+CREATE TABLE se (id int PRIMARY KEY, v int, w text) USING steward;
+CREATE STATISTICS se_e1 ON (lower(w)) FROM se;
+SELECT steward.migration_start('se_rl', '[{"relayout": {"table": "se", "partition_by": "HASH (id)", "partitions": 2}}]');
+CREATE STATISTICS se_e2 ON (lower(w)) FROM se;
+CREATE STATISTICS se_e3 (ndistinct) ON (lower(w)), v FROM se;
+CREATE STATISTICS se_e4 ON (v + 1), (lower(w)) FROM se;
+CALL steward.migration_backfill('se_rl');
+SELECT count(*) FILTER (WHERE NOT passed) AS failed FROM steward.migration_validate('se_rl');
+SELECT steward.migration_complete('se_rl');
+SELECT steward.migration_cleanup('se_rl');
+SELECT stxname, pg_get_statisticsobjdef(oid) FROM pg_statistic_ext WHERE stxrelid = 'se'::regclass ORDER BY 1;
+
 -- a FOR ALL TABLES publication made during a relayout: complete refuses
 -- (as start would), a rollback after the cutover does not
 CREATE TABLE rp (id int PRIMARY KEY) USING steward;
@@ -210,7 +224,7 @@ RESET ROLE;
 DROP PUBLICATION rp_all;
 
 RESET ROLE;
-DROP TABLE rc, rt1, rt1_hist, rt3, rt5, rt4, rp CASCADE;
+DROP TABLE rc, rt1, rt1_hist, rt3, rt5, rt4, rp, se CASCADE;
 DROP PUBLICATION rc_pub;
 DROP FUNCTION rc_settings(text), rc_stats();
 REVOKE CREATE ON SCHEMA public FROM rc_owner;

@@ -1700,14 +1700,12 @@ BEGIN
                         (SELECT string_agg(CASE k WHEN 'd' THEN 'ndistinct' WHEN 'f' THEN 'dependencies' ELSE 'mcv' END,
                                            ', ' ORDER BY k)
                            FROM unnest(s.stxkind) k WHERE k <> 'e') AS kinds
-                   FROM pg_statistic_ext s
-                  WHERE s.stxrelid = src
-                    AND (SELECT count(*) FROM pg_statistic_ext o
-                          WHERE o.stxrelid = src AND o.stxkind::text = s.stxkind::text
-                            AND pg_get_statisticsobjdef_columns(o.oid) = pg_get_statisticsobjdef_columns(s.oid))
-                        > (SELECT count(*) FROM pg_statistic_ext o
-                            WHERE o.stxrelid = dst AND o.stxkind::text = s.stxkind::text
-                              AND pg_get_statisticsobjdef_columns(o.oid) = pg_get_statisticsobjdef_columns(s.oid))
+                   FROM (SELECT x.*, row_number() OVER (PARTITION BY x.stxkind::text,
+                                                        pg_get_statisticsobjdef_columns(x.oid) ORDER BY x.oid) AS n
+                           FROM pg_statistic_ext x WHERE x.stxrelid = src) s
+                  WHERE s.n > (SELECT count(*) FROM pg_statistic_ext o
+                                WHERE o.stxrelid = dst AND o.stxkind::text = s.stxkind::text
+                                  AND pg_get_statisticsobjdef_columns(o.oid) = pg_get_statisticsobjdef_columns(s.oid))
                   ORDER BY s.oid LOOP
             i := i + 1;
             PERFORM steward._migration_exec(src, format('CREATE STATISTICS %s.%I%s ON %s FROM %s', c.nsp,
