@@ -14656,3 +14656,23 @@ BEGIN
     END LOOP;
 END
 $$;
+-- review9 F17 (drillsec): each drill's whole log in steward.restore_drill_log, readable by
+-- pg_read_all_stats only; restore_drills.details keeps what the database's owner may read.
+-- The whole log of each drill (review9 F17).  restore_drills.details holds
+-- what the owner of the database the drill is recorded in may read: the
+-- drill's own lines and those of that database's tables, other databases'
+-- tables only as counts (one tenant's database must not tell the names,
+-- row counts and failures of another's tables).  Every line, other
+-- databases' tables too, is here, for pg_read_all_stats.
+CREATE TABLE steward.restore_drill_log (
+    drill_id bigint PRIMARY KEY,   -- restore_drills.id
+    details  text NOT NULL
+);
+SELECT pg_catalog.pg_extension_config_dump('steward.restore_drill_log', '');
+REVOKE ALL ON steward.restore_drill_log FROM PUBLIC;
+-- Readable by every role, so that a database owner's pg_dump
+-- --enable-row-security dumps the database; its rows only by pg_read_all_stats.
+GRANT SELECT ON steward.restore_drill_log TO PUBLIC;
+ALTER TABLE steward.restore_drill_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY all_stats_readers ON steward.restore_drill_log FOR SELECT TO PUBLIC
+    USING (pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE'));

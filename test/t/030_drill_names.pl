@@ -146,10 +146,19 @@ is($rp,       't',      'the drill row has a recovery point');
 cmp_ok($len, '>', 20000, 'the log is longer than the old 20,000-byte cut');
 my $details = tenant_psql("SELECT details FROM steward.restore_drills WHERE id = $id");
 like($details, qr/\Adrill $id: backing up the server/, 'the stored log starts at its beginning');
+# The whole log (every database's tables) is in restore_drill_log; details
+# holds the tenant's own database's lines (review9 F17).
+my $log = tenant_psql("SELECT details FROM steward.restore_drill_log WHERE drill_id = $id");
+like($log, qr/\Adrill $id: backing up the server/, 'the whole log is stored too');
 for my $line (grep { /^(ok|FAIL|skipped): / } split /\n/, $out)
 {
-	next if index($details, $line) >= 0;
+	next if index($log, $line) >= 0;
 	fail("stored log lacks: $line");
+}
+for my $line (grep { /^(ok|FAIL|skipped): \Q$db\E\./ } split /\n/, $out)
+{
+	next if index($details, $line) >= 0;
+	fail("details lack a line of the tenant's database: $line");
 }
 unlike($details, qr/^FAIL/m, 'no failure in the log');
 like($details, qr/^ok: \Q$db\E\."Sales Ü"\."my orders" verified \(\d+ rows\)$/m,

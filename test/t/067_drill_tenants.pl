@@ -1,4 +1,4 @@
-# Restore drills on a cluster of tenants (review9 F25).
+# Restore drills on a cluster of tenants (review9 F25, F17).
 #
 # F25: a tenant's steward table with FORCE ROW LEVEL SECURITY (the
 # README's multi-tenant pattern) made every drill fail ("verify() failed
@@ -7,6 +7,13 @@
 # verifies every row there, says so, leaves the source as it was, and
 # reports the checksum comparison with the source as not made (the source
 # refuses it too): the drill passes.
+#
+# F17: the owner of the database a drill is recorded in read the lines of
+# every database's tables in restore_drills.details (other tenants' table
+# names, row counts, failures).  Now details holds that database's lines
+# and other databases only as counts; the whole log is in
+# steward.restore_drill_log, whose rows only pg_read_all_stats reads.  The
+# tenant can still dump its database with --enable-row-security.
 
 use strict;
 use warnings;
@@ -75,5 +82,43 @@ like($out, qr/^ok: tenant_db\.tenant_plain checksum ranges match the source$/m,
 is($node->safe_psql('tenant_db',
 		q{SELECT relforcerowsecurity FROM pg_class WHERE oid = 'tenant_orders'::regclass}),
 	't', 'the source table still forces its row security');
+
+# F17
+like($out, qr/^ok: other\.secret_payroll verified \(7 rows\)$/m,
+	'the other database is verified (the operator sees every line)');
+my $id = $node->safe_psql('tenant_db', 'SELECT max(id) FROM steward.restore_drills');
+my $tenant_details = $node->safe_psql('tenant_db',
+	"SET ROLE tenant; SELECT result || E'\\n' || details FROM steward.restore_drills WHERE id = $id");
+like($tenant_details, qr/\Apassed\n/, "the tenant reads its database's drill");
+like($tenant_details, qr/^ok: tenant_db\.tenant_plain verified \(5 rows\)$/m,
+	"the tenant reads its own tables' lines");
+unlike($tenant_details, qr/secret_payroll/, "the tenant does not read the other database's table names");
+like($tenant_details,
+	qr/^database other: \d+ steward tables checked, 0 failed \(its lines are in steward\.restore_drill_log/m,
+	'the other database appears as counts only');
+is($node->safe_psql('tenant_db', 'SET ROLE tenant; SELECT count(*) FROM steward.restore_drill_log'),
+	'0', 'the tenant reads no row of the whole log');
+like($node->safe_psql('tenant_db',
+		"SET ROLE stats; SELECT details FROM steward.restore_drill_log WHERE drill_id = $id"),
+	qr/^ok: other\.secret_payroll verified \(7 rows\)$/m,
+	'pg_read_all_stats reads the whole log');
+my $log = $node->safe_psql('tenant_db',
+	"SELECT details FROM steward.restore_drill_log WHERE drill_id = $id");
+for my $line (grep { /^(ok|FAIL|skipped|not compared|row security): / } split /\n/, $out)
+{
+	next if index($log, $line) >= 0;
+	fail("the whole log lacks: $line");
+}
+
+my ($dump_out, $dump_err) = ('', '');
+IPC::Run::run(
+	[
+		'pg_dump', '--enable-row-security', '-h', $node->host, '-p', $node->port,
+		'-U', 'tenant', '-d', 'tenant_db'
+	],
+	'<', \undef, '>', \$dump_out, '2>', \$dump_err);
+is($? >> 8, 0, 'the tenant dumps its database with --enable-row-security')
+  or diag($dump_err);
+unlike($dump_out, qr/secret_payroll/, 'its dump holds nothing of the other database');
 
 done_testing();
