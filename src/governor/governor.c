@@ -82,7 +82,7 @@
 #define GOV_LOAD_FACTOR		2.0		/* a baseline is of another load beyond this factor */
 #define GOV_BASELINE_TICKS	3		/* idle ticks a baseline needs, at least (see baseline_ticks()) */
 #define GOV_PROBE_MIN_S		10		/* longest wait for a baseline: max(this, 3 windows) */
-#define GOV_STALE_S			600		/* a job silent this long no longer counts as working */
+#define GOV_STALE_S			600		/* a job silent this long is shown as "stale" */
 #define GOV_MIN_DUTY		0.02
 #define GOV_START_DUTY		0.1
 #define GOV_DUTY_STEP		0.05
@@ -247,8 +247,10 @@ typedef struct GovSlot
 	int64		rows_done;
 	int64		batches;
 	GovSignals	sig;			/* at the last decision */
+	int			pgprocno;		/* of the job's process */
 	/* written by the sampler */
 	pg_atomic_uint64 lock_wait_samples;
+	pg_atomic_uint64 busy_seen_at;	/* TimestampTz: last seen working and busy */
 } GovSlot;
 
 typedef struct GovShared
@@ -525,11 +527,13 @@ governor_init_area(void *area, bool found, LWLock *lock)
 		{
 			SpinLockInit(&gov->slots[i].mutex);
 			pg_atomic_init_u64(&gov->slots[i].lock_wait_samples, 0);
+			pg_atomic_init_u64(&gov->slots[i].busy_seen_at, 0);
 		}
 		for (int i = 0; i < GOV_FINISHED; i++)
 		{
 			SpinLockInit(&gov->finished[i].mutex);
 			pg_atomic_init_u64(&gov->finished[i].lock_wait_samples, 0);
+			pg_atomic_init_u64(&gov->finished[i].busy_seen_at, 0);
 		}
 	}
 }
@@ -950,6 +954,45 @@ gov_pause_ms(const GovState *st, int64 rows, double work_ms, bool *capped)
  */
 
 /*
+ * Is the process of a job that says it works doing something: running,
+ * or waiting for I/O, a lock, a buffer, another process — not for its
+ * client, a timer or an extension's latch?  A tick is idle only when no
+ * job was seen so (see steward_governor_tick): any role may register a
+ * job through the SQL API, and a job held "working" by a governor_pace()
+ * that is never followed by work kept every tick of the cluster from
+ * being idle, and so every job from measuring a baseline (review9 F15).
+ * A batch shorter than steward.sample_interval may go unseen; a job at
+ * its pace works many of them per tick, and one seen is enough.
+ * Unlocked reads of the process's wait event, as pg_stat_activity's.
+ */
+static bool
+job_process_busy(const GovSlot *slot)
+{
+	PGPROC	   *proc;
+	uint32		info;
+
+	if (slot->pgprocno < 0 || slot->pgprocno >= (int) ProcGlobal->allProcCount)
+		return false;
+	proc = &ProcGlobal->allProcs[slot->pgprocno];
+	if (proc->pid != slot->pid)
+		return false;
+	info = *((volatile uint32 *) &proc->wait_event_info);
+	if (info == 0)
+		return true;
+	switch (info & 0xFF000000)
+	{
+		case PG_WAIT_CLIENT:
+			return info != WAIT_EVENT_CLIENT_READ;
+		case PG_WAIT_TIMEOUT:
+		case PG_WAIT_EXTENSION:
+		case PG_WAIT_ACTIVITY:
+			return false;
+		default:
+			return true;
+	}
+}
+
+/*
  * Wait sampler, before each round of steward_governor_sample() calls:
  * remember the pids of the running jobs, so that their own waits are not
  * counted as the foreground's.  Reads the slots without the lock (a job
@@ -959,13 +1002,26 @@ gov_pause_ms(const GovState *st, int64 rows, double work_ms, bool *capped)
 void
 steward_governor_round_begin(void)
 {
+	TimestampTz now = 0;
+
 	round_npids = 0;
 	if (gov == NULL)
 		return;
 	/* Unlocked reads: at worst a job's own samples count as foreground once. */
 	for (int i = 0; i < GOV_MAX_JOBS; i++)
-		if (gov->slots[i].in_use)
-			round_pids[round_npids++] = gov->slots[i].pid;
+	{
+		GovSlot    *slot = &gov->slots[i];
+
+		if (!slot->in_use)
+			continue;
+		round_pids[round_npids++] = slot->pid;
+		if (slot->state == GOV_S_WORKING && job_process_busy(slot))
+		{
+			if (now == 0)
+				now = GetCurrentTimestamp();
+			pg_atomic_write_u64(&slot->busy_seen_at, (uint64) now);
+		}
+	}
 }
 
 static bool
@@ -1315,9 +1371,7 @@ steward_governor_tick(void)
 	for (int i = 0; i < GOV_MAX_JOBS; i++)
 	{
 		GovSlot    *slot = &gov->slots[i];
-		GovSlotState state;
-		TimestampTz ended;
-		TimestampTz last_pace;
+		TimestampTz busy;
 
 		if (!slot->in_use)
 			continue;
@@ -1326,17 +1380,15 @@ steward_governor_tick(void)
 			retire_slot(slot, GOV_S_GONE, now);
 			continue;
 		}
-		SpinLockAcquire(&slot->mutex);
-		state = slot->state;
-		ended = slot->work_ended;
-		last_pace = slot->last_pace;
-		SpinLockRelease(&slot->mutex);
+
 		/*
-		 * Working now, or in this tick or the one before.  A job silent for
-		 * GOV_STALE_S (a caller that never ended it) no longer counts.
+		 * Seen working in this tick or the one before (a batch's WAL
+		 * flushes and dirty buffers outlive it).  Seen, not said: the
+		 * slot's state is whatever the caller's last governor_pace() left
+		 * (job_process_busy()).
 		 */
-		if ((state == GOV_S_WORKING && now - last_pace < (TimestampTz) GOV_STALE_S * USECS_PER_SEC) ||
-			now - ended < (TimestampTz) 2 * gov_interval_ms * 1000)
+		busy = (TimestampTz) pg_atomic_read_u64(&slot->busy_seen_at);
+		if (busy != 0 && now - busy < (TimestampTz) 2 * gov_interval_ms * 1000)
 			idle = false;
 	}
 	tick->idle = idle;
@@ -1729,6 +1781,7 @@ steward_governor_begin(const char *kind, const char *label, int64 ref,
 			slot->in_use = true;
 			slot->id = job->id;
 			slot->pid = MyProcPid;
+			slot->pgprocno = MyProc->pgprocno;
 			slot->dbid = MyDatabaseId;
 			memcpy(slot->kind, job->kind, sizeof(slot->kind));
 			memcpy(slot->label, job->label, sizeof(slot->label));
@@ -1747,6 +1800,7 @@ steward_governor_begin(const char *kind, const char *label, int64 ref,
 			slot->batches = 0;
 			memset(&slot->sig, 0, sizeof(GovSignals));
 			pg_atomic_write_u64(&slot->lock_wait_samples, 0);
+			pg_atomic_write_u64(&slot->busy_seen_at, 0);
 			SpinLockRelease(&slot->mutex);
 			job->slot = i;
 			break;

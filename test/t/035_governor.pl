@@ -252,6 +252,19 @@ my $fast = $node->basedir . '/fast.sql';
 my $slow = $node->basedir . '/slow.sql';
 append_to_file($fast, "SELECT 1;\n");
 append_to_file($slow, "SELECT pg_sleep(0.05);\n");
+# A job that says it works but does nothing (any role may register one):
+# its first pace, with no foreground, hands it a whole batch, and then it
+# sleeps.  Ticks are idle when no job is seen working, not when none says
+# so: before, this one kept every tick of the cluster from being idle and
+# the baseline below was never measured (review9 F15).
+my $idle_job = start_psql(
+	q{SELECT steward.governor_pace(steward.governor_begin('backfill', 'says it works'), 0) > 0,
+	         pg_sleep(60)});
+ok( poll_until(
+		q{SELECT EXISTS (SELECT 1 FROM steward.governor_jobs
+		                  WHERE label = 'says it works' AND state = 'working')},
+		30, 'the idle job to be working'),
+	'a job holds the working state without working');
 # A foreground of fast statements, measured while no job runs: the baseline.
 # At 200 statements a second, the rate of the slow foreground below: a
 # baseline measured under another load is no baseline (the job would
@@ -272,7 +285,14 @@ ok($base_after <= $base_before,
 $node->append_conf('postgresql.conf', "steward.governor_min_calls = 100");
 $node->reload;
 ok( poll_until(q{SELECT baseline_calls > 1000 FROM steward.governor}, 30, 'a baseline'),
-	'a baseline was measured while no job ran');
+	'a baseline was measured while no job ran (one said it worked)');
+$idle_job->{h}->kill_kill;
+# Only the critical ratio acts: a decrease on a loaded machine's noise,
+# three in a row, would make the job measure its baseline afresh, and a
+# foreground that turned slow meanwhile (for its own reasons, as here)
+# would rightly become the new normal.
+sql(q{ALTER SYSTEM SET steward.governor_target_p99_ratio = 2.9});
+$node->reload;
 $run = start_psql("CALL steward.run_transition('items', 'a', 'b', NULL, 200)");
 ok( poll_until(
 		q{SELECT EXISTS (SELECT 1 FROM steward.transition_progress
