@@ -14676,3 +14676,179 @@ GRANT SELECT ON steward.restore_drill_log TO PUBLIC;
 ALTER TABLE steward.restore_drill_log ENABLE ROW LEVEL SECURITY;
 CREATE POLICY all_stats_readers ON steward.restore_drill_log FOR SELECT TO PUBLIC
     USING (pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE'));
+
+--------------------------------------------------------------------------
+-- review9 F5 (privs): capacity sampling, steward.capacity and (through its
+-- runway) steward.health size each steward table only if no other session
+-- holds a conflicting lock on it (steward._relation_sizes: conditional
+-- locks), and leave out a table dropped meanwhile: one session idling after
+-- LOCK TABLE no longer stalls them, and a concurrent DROP TABLE no longer
+-- fails a sample with 23502.
+--------------------------------------------------------------------------
+-- A table's sizes if no other session holds a conflicting lock on it
+-- (NULLs otherwise), no row if it was dropped (C: conditional locks).
+CREATE FUNCTION steward._relation_sizes(rel oid, OUT table_bytes bigint, OUT total_bytes bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'steward_relation_sizes'
+LANGUAGE C VOLATILE ROWS 1;
+-- Only steward.capacity (pg_read_all_stats) and the samples read it.
+REVOKE ALL ON FUNCTION steward._relation_sizes(oid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward._relation_sizes(oid) TO pg_read_all_stats;
+
+CREATE OR REPLACE FUNCTION steward._capacity_sample(force boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    busy text[];
+BEGIN
+    IF pg_is_in_recovery() THEN
+        IF force THEN
+            RAISE EXCEPTION 'capacity samples are taken on the primary'
+                USING ERRCODE = 'read_only_sql_transaction',
+                      DETAIL = 'This server is a standby; it receives the primary''s samples through replication.',
+                      HINT = 'Call steward.capacity_sample() on the primary; steward.capacity answers here from the replicated samples.';
+        END IF;
+        RETURN;
+    END IF;
+    IF NOT force AND EXISTS (
+        SELECT 1 FROM steward.capacity_samples
+         WHERE sampled_at > now() - make_interval(
+                   secs => steward.setting_value('steward.capacity_sample_interval'))) THEN
+        RETURN;
+    END IF;
+    -- Sizes only of tables nobody holds a conflicting lock on, and that
+    -- still exist (steward._relation_sizes): a table locked by another
+    -- session or dropped meanwhile is left out of this sample, not waited
+    -- for and not recorded without a size.
+    WITH sized AS MATERIALIZED (
+        SELECT c.oid, z.total_bytes
+          FROM (SELECT c.oid FROM pg_class c
+                  JOIN pg_am a ON a.oid = c.relam AND a.amname = 'steward'
+                 WHERE c.relkind = 'r' OFFSET 0) c
+         CROSS JOIN LATERAL steward._relation_sizes(c.oid) z),
+    ins AS (
+        INSERT INTO steward.capacity_samples (relid, writes, bytes)
+        SELECT z.oid, coalesce(s.n_tup_ins + s.n_tup_upd + s.n_tup_del, 0), z.total_bytes
+          FROM sized z
+          LEFT JOIN pg_stat_user_tables s ON s.relid = z.oid
+         WHERE z.total_bytes IS NOT NULL
+        ON CONFLICT DO NOTHING)
+    SELECT array_agg(z.oid::regclass::text ORDER BY z.oid::regclass::text) INTO busy
+      FROM sized z WHERE z.total_bytes IS NULL;
+    IF force AND busy IS NOT NULL THEN
+        RAISE NOTICE 'capacity sample left out % table(s) that other sessions hold locks on',
+                     cardinality(busy)
+            USING DETAIL = format('Left out: %s.', array_to_string(busy, ', ')),
+                  HINT = 'The next sample measures them once the locks are released; pg_locks shows who holds them.';
+    END IF;
+    DELETE FROM steward.capacity_samples
+     WHERE sampled_at < now() - make_interval(secs => steward.setting_value('steward.capacity_window'))
+        OR NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = relid);
+END
+$$;
+CREATE OR REPLACE VIEW steward.capacity AS
+-- Writes are counted like a Prometheus rate(): between consecutive samples,
+-- a counter that went down was reset (a restart after a crash, a stats
+-- reset) and counts from zero, so a reset never yields a negative rate.
+-- Growth is the least-squares slope of the table's size over the samples,
+-- shown with its r² and only once the samples span
+-- steward.capacity_min_history (a few minutes of bytes do not make a
+-- plan); writes/s and growth/day come from the same samples.
+WITH s AS (
+    SELECT relid, sampled_at, writes, bytes,
+           lag(writes) OVER (PARTITION BY relid ORDER BY sampled_at) AS prev_writes
+      FROM steward.capacity_samples),
+ends AS (
+    SELECT relid, min(sampled_at) AS t0, max(sampled_at) AS t1,
+           sum(CASE WHEN prev_writes IS NULL THEN 0
+                    WHEN writes >= prev_writes THEN writes - prev_writes
+                    ELSE writes END) AS writes,
+           regr_slope(bytes, extract(epoch FROM sampled_at)) * 86400 AS slope_per_day,
+           regr_r2(bytes, extract(epoch FROM sampled_at)) AS r2
+      FROM s GROUP BY relid),
+env AS (
+    SELECT (SELECT free_bytes FROM steward._data_dir_space()) AS free_bytes,
+           (SELECT setting::bigint * 8192 FROM pg_settings WHERE name = 'shared_buffers') AS sb_bytes,
+           (SELECT setting::float8 FROM pg_settings
+             WHERE name = 'steward.capacity_min_history') AS min_history_s,
+           -- copies of the data: this server and its physical standbys;
+           -- logical subscribers hold what they subscribe to, not a copy
+           CASE WHEN current_setting('steward.replication_factor')::float8 >= 1
+                THEN current_setting('steward.replication_factor')::float8::int
+                ELSE 1 + (SELECT count(*)::int FROM pg_stat_replication r
+                           WHERE r.state = 'streaming'
+                             AND NOT EXISTS (SELECT 1 FROM pg_replication_slots sl
+                                              WHERE sl.active_pid = r.pid
+                                                AND sl.slot_type = 'logical'))
+           END AS copies,
+           -- (a subscription's table-sync slots come and go: not counted)
+           (SELECT count(*)::int FROM pg_replication_slots
+             WHERE slot_type = 'logical' AND slot_name !~ '^pg_[0-9]+_sync_')
+               AS logical_subscribers),
+t AS (
+    SELECT c.oid::regclass AS relid,
+           CASE WHEN e.t1 > e.t0 THEN e.writes / extract(epoch FROM e.t1 - e.t0) END
+               AS writes_per_sec,
+           -- a row's bytes include its TOAST data; indexes are the overhead
+           z.table_bytes::numeric / nullif(greatest(c.reltuples, 0), 0)::numeric AS avg_row_bytes,
+           z.total_bytes::numeric / nullif(z.table_bytes, 0) AS index_overhead,
+           r.retention,
+           CASE WHEN extract(epoch FROM e.t1 - e.t0) >= env.min_history_s
+                THEN e.slope_per_day END AS growth_bytes_per_day,
+           z.total_bytes,
+           e.t1 - e.t0 AS history,
+           CASE WHEN extract(epoch FROM e.t1 - e.t0) >= env.min_history_s THEN e.r2 END AS r2
+      FROM (SELECT c.oid, c.reltuples FROM pg_class c
+              JOIN pg_am a ON a.oid = c.relam AND a.amname = 'steward'
+             WHERE c.relkind = 'r' AND c.relnamespace <> 'steward'::regnamespace
+            OFFSET 0) c
+      -- sizes without waiting for a lock another session holds (NULL
+      -- then); a table dropped since this query's snapshot is left out
+      CROSS JOIN LATERAL steward._relation_sizes(c.oid) z
+      CROSS JOIN env
+      LEFT JOIN ends e ON e.relid = c.oid
+      LEFT JOIN steward.table_retention r ON r.relid = c.oid),
+rows AS (
+    SELECT relid, writes_per_sec, avg_row_bytes, index_overhead, retention,
+           growth_bytes_per_day, total_bytes, history, r2 FROM t
+    UNION ALL
+    SELECT NULL, sum(writes_per_sec), sum(total_bytes)::numeric / nullif(sum(total_bytes / nullif(avg_row_bytes, 0)), 0),
+           sum(total_bytes)::numeric / nullif(sum(total_bytes / nullif(index_overhead, 0)), 0),
+           NULL, sum(growth_bytes_per_day), sum(total_bytes), min(history), NULL
+      FROM t)
+SELECT r.relid,
+       round(r.writes_per_sec::numeric, 3) AS writes_per_sec,
+       round(r.avg_row_bytes, 1) AS avg_row_bytes,
+       round(r.index_overhead, 2) AS index_overhead,
+       env.copies AS replication_factor,
+       r.retention,
+       round(r.growth_bytes_per_day::numeric) AS growth_bytes_per_day,
+       CASE WHEN r.growth_bytes_per_day > 0
+            THEN round((env.free_bytes / r.growth_bytes_per_day)::numeric, 1) END AS days_until_full,
+       r.total_bytes,
+       round(r.total_bytes::numeric / env.sb_bytes, 3) AS size_vs_shared_buffers,
+       CASE
+           WHEN r.growth_bytes_per_day > 0 AND env.free_bytes / r.growth_bytes_per_day < 30 THEN
+               format('the disk fills in %s days at this rate: add storage%s',
+                      round((env.free_bytes / r.growth_bytes_per_day)::numeric),
+                      CASE WHEN r.relid IS NOT NULL AND r.retention IS NULL
+                           THEN ', or set a retention with steward.set_retention()' ELSE '' END)
+           WHEN r.relid IS NOT NULL AND r.total_bytes IS NULL THEN
+               'not measured now: another session holds a lock on the table (pg_locks); read again later'
+           WHEN r.history IS NULL OR r.history = interval '0' THEN
+               'not enough samples yet to measure growth (steward.capacity_sample())'
+           WHEN extract(epoch FROM r.history) < env.min_history_s THEN
+               format('insufficient history: %s min of %s',
+                      floor(extract(epoch FROM r.history) / 60), ceil(env.min_history_s / 60))
+           WHEN r.total_bytes > env.sb_bytes THEN
+               'larger than shared_buffers: make sure its hot part fits in memory'
+           ELSE 'ok'
+       END AS recommendation,
+       r.history,
+       round(r.r2::numeric, 3) AS growth_r2,
+       env.logical_subscribers
+  FROM rows r, env;
+

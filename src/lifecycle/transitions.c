@@ -1472,12 +1472,43 @@ maintained_state_counts(Relation rel, const char *column, StateCount **out, int 
 }
 
 /*
+ * NOTICE naming the tables state_counts left out because another session
+ * held a lock on them: the reader learns why a table is missing (the
+ * caller may count each of them, so their names are its to see).
+ */
+static void
+report_busy_tables(List *busy)
+{
+	StringInfoData names;
+	ListCell   *lc;
+
+	if (busy == NIL)
+		return;
+	initStringInfo(&names);
+	foreach(lc, busy)
+	{
+		char	   *name = get_rel_name(lfirst_oid(lc));
+
+		appendStringInfo(&names, "%s%s", names.len > 0 ? ", " : "",
+						 name ? quote_identifier(name) : "?");
+	}
+	ereport(NOTICE,
+			(errmsg_plural("state counts of %d table left out: another session holds a lock on it",
+						   "state counts of %d tables left out: other sessions hold locks on them",
+						   list_length(busy), list_length(busy)),
+			 errdetail("Left out: %s.", names.data),
+			 errhint("Read steward.state_counts again once the lock is released; pg_locks shows who holds it.")));
+}
+
+/*
  * steward._state_counts(): (relid, column_name, state, rows) for every
  * table with a state machine attached that the caller may read in full
  * (may_count_states).  Relations that are no longer tables (a table turned
  * into a view by a "_RETURN" rule keeps its OID and its rules) are skipped.
  * Rows are counted as each table's owner, restricted; AccessShareLock on
- * each table in turn.
+ * each table in turn (its partitions, TOAST and indexes too), taken only
+ * if free: a table another session holds a conflicting lock on is left
+ * out (NOTICE naming it) rather than waited for.
  */
 Datum
 steward_state_counts(PG_FUNCTION_ARGS)
@@ -1486,6 +1517,8 @@ steward_state_counts(PG_FUNCTION_ARGS)
 	StewardAsOwner ctx;
 	List	   *relids = NIL;
 	List	   *columns = NIL;
+	List	   *locked = NIL;
+	List	   *busy = NIL;
 	ListCell   *lr,
 			   *lcol;
 
@@ -1523,13 +1556,27 @@ steward_state_counts(PG_FUNCTION_ARGS)
 		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)) ||
 			!may_count_states(relid, column))
 			continue;
-		rel = try_relation_open(relid, AccessShareLock);
-		if (rel == NULL)
-			continue;
-		if (rel->rd_rel->relkind != RELKIND_RELATION &&
-			rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+		/*
+		 * Without waiting: one session holding a table's lock (ALTER
+		 * TABLE, LOCK TABLE, VACUUM FULL) must not stall every table's
+		 * counts.  Such a table is left out, and named in a NOTICE.
+		 */
+		switch (steward_lock_relation_tree_if_free(relid, &locked))
 		{
-			relation_close(rel, AccessShareLock);
+			case STEWARD_TREE_GONE:
+				continue;
+			case STEWARD_TREE_BUSY:
+				busy = lappend_oid(busy, relid);
+				continue;
+		}
+		rel = try_relation_open(relid, NoLock);
+		if (rel == NULL ||
+			(rel->rd_rel->relkind != RELKIND_RELATION &&
+			 rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE))
+		{
+			if (rel != NULL)
+				relation_close(rel, NoLock);
+			steward_unlock_relations(&locked);
 			continue;
 		}
 		namestrcpy(&colname, column);
@@ -1547,7 +1594,8 @@ steward_state_counts(PG_FUNCTION_ARGS)
 				values[3] = Int64GetDatum(maintained[i].rows);
 				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 			}
-			relation_close(rel, AccessShareLock);
+			relation_close(rel, NoLock);
+			steward_unlock_relations(&locked);
 			continue;
 		}
 
@@ -1559,7 +1607,8 @@ steward_state_counts(PG_FUNCTION_ARGS)
 		 */
 		if (!steward_owner_sees_all_rows(RelationGetRelid(rel)))
 		{
-			relation_close(rel, AccessShareLock);
+			relation_close(rel, NoLock);
+			steward_unlock_relations(&locked);
 			continue;
 		}
 		steward_as_table_owner_begin(rel, true, &ctx);
@@ -1583,8 +1632,10 @@ steward_state_counts(PG_FUNCTION_ARGS)
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 		steward_as_owner_end(&ctx);
-		relation_close(rel, AccessShareLock);
+		relation_close(rel, NoLock);
+		steward_unlock_relations(&locked);
 	}
+	report_busy_tables(busy);
 	return (Datum) 0;
 }
 

@@ -21,6 +21,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
 #include "pg_steward.h"
@@ -28,6 +29,7 @@
 
 PG_FUNCTION_INFO_V1(steward_data_dir_space);
 PG_FUNCTION_INFO_V1(steward_set_retention);
+PG_FUNCTION_INFO_V1(steward_relation_sizes);
 
 /* steward._data_dir_space(): (free_bytes, total_bytes) of DataDir's filesystem. */
 Datum
@@ -129,4 +131,48 @@ steward_set_retention(PG_FUNCTION_ARGS)
 	steward_as_owner_end(&ctx);
 	relation_close(rel, AccessShareLock);
 	PG_RETURN_VOID();
+}
+
+/*
+ * steward._relation_sizes(rel oid): (table_bytes, total_bytes) of a table
+ * as pg_table_size and pg_total_relation_size give them, measured only if
+ * no other session holds a conflicting lock on it, its TOAST table, their
+ * indexes or (partitioned) its partitions: (NULL, NULL) then.  No row at
+ * all when the relation no longer exists (dropped since the caller's
+ * catalog snapshot), so that a sample never records a NULL size and a
+ * concurrent DROP TABLE never fails it.  steward.capacity and capacity
+ * samples read every steward table: one session idling after LOCK TABLE
+ * or ALTER TABLE on one of them must not stall them.  The locks are
+ * released before returning.  Needs no privilege beyond the size
+ * functions' own (PUBLIC in core).
+ */
+Datum
+steward_relation_sizes(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			relid;
+	List	   *locked;
+	Datum		values[2];
+	bool		nulls[2] = {true, true};
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0))
+		return (Datum) 0;
+	relid = PG_GETARG_OID(0);
+	switch (steward_lock_relation_tree_if_free(relid, &locked))
+	{
+		case STEWARD_TREE_GONE:
+			return (Datum) 0;
+		case STEWARD_TREE_LOCKED:
+			/* Our locks keep everything the size functions open in place. */
+			values[0] = DirectFunctionCall1(pg_table_size, ObjectIdGetDatum(relid));
+			values[1] = DirectFunctionCall1(pg_total_relation_size, ObjectIdGetDatum(relid));
+			nulls[0] = nulls[1] = false;
+			steward_unlock_relations(&locked);
+			break;
+		default:
+			break;
+	}
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	return (Datum) 0;
 }

@@ -66,12 +66,24 @@ REVOKE ALL ON FUNCTION steward._tables_on_sql_drop() FROM PUBLIC;
 CREATE EVENT TRIGGER steward_tables_sql_drop ON sql_drop
     EXECUTE FUNCTION steward._tables_on_sql_drop();
 
+-- A table's sizes if no other session holds a conflicting lock on it
+-- (NULLs otherwise), no row if it was dropped (C: conditional locks).
+CREATE FUNCTION steward._relation_sizes(rel oid, OUT table_bytes bigint, OUT total_bytes bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'steward_relation_sizes'
+LANGUAGE C VOLATILE ROWS 1;
+-- Only steward.capacity (pg_read_all_stats) and the samples read it.
+REVOKE ALL ON FUNCTION steward._relation_sizes(oid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward._relation_sizes(oid) TO pg_read_all_stats;
+
 CREATE FUNCTION steward._capacity_sample(force boolean DEFAULT false)
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    busy text[];
 BEGIN
     IF pg_is_in_recovery() THEN
         IF force THEN
@@ -88,14 +100,31 @@ BEGIN
                    secs => steward.setting_value('steward.capacity_sample_interval'))) THEN
         RETURN;
     END IF;
-    INSERT INTO steward.capacity_samples (relid, writes, bytes)
-    SELECT c.oid, coalesce(s.n_tup_ins + s.n_tup_upd + s.n_tup_del, 0),
-           pg_total_relation_size(c.oid)
-      FROM pg_class c
-      JOIN pg_am a ON a.oid = c.relam AND a.amname = 'steward'
-      LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
-     WHERE c.relkind = 'r'
-    ON CONFLICT DO NOTHING;
+    -- Sizes only of tables nobody holds a conflicting lock on, and that
+    -- still exist (steward._relation_sizes): a table locked by another
+    -- session or dropped meanwhile is left out of this sample, not waited
+    -- for and not recorded without a size.
+    WITH sized AS MATERIALIZED (
+        SELECT c.oid, z.total_bytes
+          FROM (SELECT c.oid FROM pg_class c
+                  JOIN pg_am a ON a.oid = c.relam AND a.amname = 'steward'
+                 WHERE c.relkind = 'r' OFFSET 0) c
+         CROSS JOIN LATERAL steward._relation_sizes(c.oid) z),
+    ins AS (
+        INSERT INTO steward.capacity_samples (relid, writes, bytes)
+        SELECT z.oid, coalesce(s.n_tup_ins + s.n_tup_upd + s.n_tup_del, 0), z.total_bytes
+          FROM sized z
+          LEFT JOIN pg_stat_user_tables s ON s.relid = z.oid
+         WHERE z.total_bytes IS NOT NULL
+        ON CONFLICT DO NOTHING)
+    SELECT array_agg(z.oid::regclass::text ORDER BY z.oid::regclass::text) INTO busy
+      FROM sized z WHERE z.total_bytes IS NULL;
+    IF force AND busy IS NOT NULL THEN
+        RAISE NOTICE 'capacity sample left out % table(s) that other sessions hold locks on',
+                     cardinality(busy)
+            USING DETAIL = format('Left out: %s.', array_to_string(busy, ', ')),
+                  HINT = 'The next sample measures them once the locks are released; pg_locks shows who holds them.';
+    END IF;
     DELETE FROM steward.capacity_samples
      WHERE sampled_at < now() - make_interval(secs => steward.setting_value('steward.capacity_window'))
         OR NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = relid);
@@ -176,20 +205,24 @@ t AS (
            CASE WHEN e.t1 > e.t0 THEN e.writes / extract(epoch FROM e.t1 - e.t0) END
                AS writes_per_sec,
            -- a row's bytes include its TOAST data; indexes are the overhead
-           pg_table_size(c.oid)::numeric / nullif(greatest(c.reltuples, 0), 0)::numeric AS avg_row_bytes,
-           pg_total_relation_size(c.oid)::numeric / nullif(pg_table_size(c.oid), 0) AS index_overhead,
+           z.table_bytes::numeric / nullif(greatest(c.reltuples, 0), 0)::numeric AS avg_row_bytes,
+           z.total_bytes::numeric / nullif(z.table_bytes, 0) AS index_overhead,
            r.retention,
            CASE WHEN extract(epoch FROM e.t1 - e.t0) >= env.min_history_s
                 THEN e.slope_per_day END AS growth_bytes_per_day,
-           pg_total_relation_size(c.oid) AS total_bytes,
+           z.total_bytes,
            e.t1 - e.t0 AS history,
            CASE WHEN extract(epoch FROM e.t1 - e.t0) >= env.min_history_s THEN e.r2 END AS r2
-      FROM pg_class c
-      JOIN pg_am a ON a.oid = c.relam AND a.amname = 'steward'
+      FROM (SELECT c.oid, c.reltuples FROM pg_class c
+              JOIN pg_am a ON a.oid = c.relam AND a.amname = 'steward'
+             WHERE c.relkind = 'r' AND c.relnamespace <> 'steward'::regnamespace
+            OFFSET 0) c
+      -- sizes without waiting for a lock another session holds (NULL
+      -- then); a table dropped since this query's snapshot is left out
+      CROSS JOIN LATERAL steward._relation_sizes(c.oid) z
       CROSS JOIN env
       LEFT JOIN ends e ON e.relid = c.oid
-      LEFT JOIN steward.table_retention r ON r.relid = c.oid
-     WHERE c.relkind = 'r' AND c.relnamespace <> 'steward'::regnamespace),
+      LEFT JOIN steward.table_retention r ON r.relid = c.oid),
 rows AS (
     SELECT relid, writes_per_sec, avg_row_bytes, index_overhead, retention,
            growth_bytes_per_day, total_bytes, history, r2 FROM t
@@ -215,6 +248,8 @@ SELECT r.relid,
                       round((env.free_bytes / r.growth_bytes_per_day)::numeric),
                       CASE WHEN r.relid IS NOT NULL AND r.retention IS NULL
                            THEN ', or set a retention with steward.set_retention()' ELSE '' END)
+           WHEN r.relid IS NOT NULL AND r.total_bytes IS NULL THEN
+               'not measured now: another session holds a lock on the table (pg_locks); read again later'
            WHEN r.history IS NULL OR r.history = interval '0' THEN
                'not enough samples yet to measure growth (steward.capacity_sample())'
            WHEN extract(epoch FROM r.history) < env.min_history_s THEN

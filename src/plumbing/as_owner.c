@@ -43,10 +43,12 @@
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -256,6 +258,111 @@ steward_open_user_relation(Oid relid, LOCKMODE lockmode, int kinds, const char *
 				 errmsg("relation with OID %u does not exist", relid)));
 	steward_check_relation_kind(rel, kinds, what);
 	return rel;
+}
+
+/* Lock "relid" if nobody holds a conflicting lock; remember it in *locked. */
+static bool
+lock_one_if_free(Oid relid, List **locked)
+{
+	if (!ConditionalLockRelationOid(relid, AccessShareLock))
+		return false;
+	*locked = lappend_oid(*locked, relid);
+	return true;
+}
+
+/* Lock the indexes of an open relation if free (see below). */
+static bool
+lock_indexes_if_free(Relation rel, List **locked)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+
+	foreach(lc, indexes)
+		if (!lock_one_if_free(lfirst_oid(lc), locked))
+			return false;
+	return true;
+}
+
+/*
+ * AccessShareLock, without waiting, on relation "relid" and what reading
+ * or sizing it opens: its TOAST table, their indexes and, for a
+ * partitioned table, every partition below it and theirs.  For readers
+ * that serve many tables at once (steward.state_counts, steward.capacity,
+ * capacity samples): one session idling after LOCK TABLE, ALTER TABLE,
+ * TRUNCATE or REINDEX on one table must not stall them for every table.
+ * Returns STEWARD_TREE_LOCKED with the locks held and listed in *locked
+ * (release them with steward_unlock_relations), or STEWARD_TREE_BUSY
+ * (another session holds a conflicting lock) or STEWARD_TREE_GONE (the
+ * relation was dropped meanwhile) with none held.  Raises nothing.
+ */
+int
+steward_lock_relation_tree_if_free(Oid relid, List **locked)
+{
+	List	   *rels;
+	ListCell   *lc;
+
+	*locked = NIL;
+	if (!lock_one_if_free(relid, locked))
+		return STEWARD_TREE_BUSY;
+	/* Locked: the catalogs are current (ConditionalLockRelationOid). */
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+	{
+		steward_unlock_relations(locked);
+		return STEWARD_TREE_GONE;
+	}
+	rels = list_make1_oid(relid);
+	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+		rels = find_all_inheritors(relid, NoLock, NULL);
+	foreach(lc, rels)
+	{
+		Oid			part = lfirst_oid(lc);
+		Relation	rel;
+		bool		free;
+
+		if (part != relid && !lock_one_if_free(part, locked))
+		{
+			steward_unlock_relations(locked);
+			return STEWARD_TREE_BUSY;
+		}
+		/* A partition detached and dropped meanwhile: not ours to read. */
+		rel = try_relation_open(part, NoLock);
+		if (rel == NULL)
+			continue;
+		free = lock_indexes_if_free(rel, locked);
+		if (free && OidIsValid(rel->rd_rel->reltoastrelid))
+		{
+			Relation	toast;
+
+			free = lock_one_if_free(rel->rd_rel->reltoastrelid, locked);
+			if (free && (toast = try_relation_open(rel->rd_rel->reltoastrelid, NoLock)) != NULL)
+			{
+				free = lock_indexes_if_free(toast, locked);
+				relation_close(toast, NoLock);
+			}
+		}
+		relation_close(rel, NoLock);
+		if (!free)
+		{
+			steward_unlock_relations(locked);
+			return STEWARD_TREE_BUSY;
+		}
+	}
+	return STEWARD_TREE_LOCKED;
+}
+
+/*
+ * Release the AccessShareLocks steward_lock_relation_tree_if_free() took
+ * (the list is freed and set to NIL).
+ */
+void
+steward_unlock_relations(List **locked)
+{
+	ListCell   *lc;
+
+	foreach(lc, *locked)
+		UnlockRelationOid(lfirst_oid(lc), AccessShareLock);
+	list_free(*locked);
+	*locked = NIL;
 }
 
 /*

@@ -47,6 +47,13 @@ extern Relation steward_open_user_relation(Oid relid, LOCKMODE lockmode, int kin
 										   const char *what);
 extern void steward_check_relation_kind(Relation rel, int kinds, const char *what);
 
+/* steward_lock_relation_tree_if_free() */
+#define STEWARD_TREE_LOCKED	0
+#define STEWARD_TREE_BUSY	1
+#define STEWARD_TREE_GONE	2
+extern int	steward_lock_relation_tree_if_free(Oid relid, List **locked);
+extern void steward_unlock_relations(List **locked);
+
 extern void steward_as_role_begin(Oid roleid, const char *search_path, bool spi,
 								  StewardAsOwner *ctx);
 extern void steward_as_owner_begin(Oid relid, StewardAsOwner *ctx);
