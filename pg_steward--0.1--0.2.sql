@@ -14852,3 +14852,21 @@ SELECT r.relid,
        env.logical_subscribers
   FROM rows r, env;
 
+--------------------------------------------------------------------------
+-- review9 F6 (privs): steward._transition_running is C run as the caller
+-- (no longer SECURITY DEFINER): it answers only for a backend
+-- pg_stat_activity would show the caller, or one recorded in a run the
+-- caller may read.
+--------------------------------------------------------------------------
+-- Is the session that started a run still executing that CALL?  Its pid
+-- must be running a statement that began before the run did: a session
+-- that was cancelled, failed or went on to other statements is not.  C,
+-- as the caller: true only for a backend pg_stat_activity would show it,
+-- or one recorded in a run its row security lets it read (review9 F6).
+CREATE OR REPLACE FUNCTION steward._transition_running(pid integer, started_at timestamptz)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'steward_transition_running'
+LANGUAGE C STRICT STABLE;
+REVOKE ALL ON FUNCTION steward._transition_running(integer, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward._transition_running(integer, timestamptz) TO PUBLIC;
+

@@ -525,17 +525,13 @@ COMMENT ON PROCEDURE steward.run_transition(regclass, text, text, text, integer,
 
 -- Is the session that started a run still executing that CALL?  Its pid
 -- must be running a statement that began before the run did: a session
--- that was cancelled, failed or went on to other statements is not.  A
--- boolean about one pid, computed with full view of pg_stat_activity.
+-- that was cancelled, failed or went on to other statements is not.  C,
+-- as the caller: true only for a backend pg_stat_activity would show it,
+-- or one recorded in a run its row security lets it read (review9 F6).
 CREATE FUNCTION steward._transition_running(pid integer, started_at timestamptz)
 RETURNS boolean
-LANGUAGE sql STABLE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
-                    WHERE a.pid = $1 AND a.state = 'active' AND a.query_start <= $2)
-$$;
+AS 'MODULE_PATHNAME', 'steward_transition_running'
+LANGUAGE C STRICT STABLE;
 REVOKE ALL ON FUNCTION steward._transition_running(integer, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION steward._transition_running(integer, timestamptz) TO PUBLIC;
 

@@ -32,6 +32,7 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_inherits.h"
 #include "commands/defrem.h"
@@ -45,6 +46,7 @@
 #include "parser/parse_func.h"
 #include "parser/parser.h"
 #include "utils/acl.h"
+#include "utils/backend_status.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -67,6 +69,7 @@
 #include "tableam/rules_api.h"
 
 PG_FUNCTION_INFO_V1(steward_set_state_check);
+PG_FUNCTION_INFO_V1(steward_transition_running);
 PG_FUNCTION_INFO_V1(steward_validate_state_check);
 PG_FUNCTION_INFO_V1(steward_validate);
 PG_FUNCTION_INFO_V1(steward_transition_prepare);
@@ -1669,4 +1672,77 @@ steward_require_own_transactions(PG_FUNCTION_ARGS)
 			 errdetail("It commits after every batch, so that a long run holds no locks and no snapshot."),
 			 errhint("CALL it as a statement of its own, or from a procedure without SET clause or SECURITY DEFINER that is itself CALLed that way.")));
 	PG_RETURN_VOID();			/* not reached */
+}
+
+/*
+ * May the current user learn whether backend "pid" (logged in as
+ * "backend_user") runs the statement that started a run at "started_at"?
+ * What pg_stat_activity would show it (pg_read_all_stats, or the
+ * privileges of the backend's role), or a transition or migration backfill
+ * run recorded with that pid and start that its row security lets it read
+ * (the runs of its tables: transition_progress and migrations show their
+ * status).  The catalogs are read through SPI as the caller, so their
+ * policies decide; names and operators are qualified.
+ */
+static bool
+may_see_run_backend(int pid, Datum started_at, Oid backend_user)
+{
+	Oid			userid = GetUserId();
+	Oid			argtypes[2] = {INT4OID, TIMESTAMPTZOID};
+	Datum		args[2] = {Int32GetDatum(pid), started_at};
+	bool		isnull;
+	bool		seen;
+
+	if (has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS) ||
+		has_privs_of_role(userid, backend_user))
+		return true;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(OidIsValid(steward_relid("migration_runs", true)) ?
+							  "SELECT EXISTS (SELECT 1 FROM steward.transition_runs r "
+							  "  WHERE r.pid OPERATOR(pg_catalog.=) $1 "
+							  "    AND r.started_at OPERATOR(pg_catalog.=) $2) "
+							  "OR EXISTS (SELECT 1 FROM steward.migration_runs m "
+							  "  WHERE m.backfill_pid OPERATOR(pg_catalog.=) $1 "
+							  "    AND m.backfill_run_at OPERATOR(pg_catalog.=) $2)" :
+							  "SELECT EXISTS (SELECT 1 FROM steward.transition_runs r "
+							  "  WHERE r.pid OPERATOR(pg_catalog.=) $1 "
+							  "    AND r.started_at OPERATOR(pg_catalog.=) $2)",
+							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.transition_runs");
+	seen = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return seen && !isnull;
+}
+
+/*
+ * steward._transition_running(pid, started_at): is the session that
+ * started a run at started_at still executing that CALL, i.e. is backend
+ * pid running a statement that began no later?  A session that was
+ * cancelled, failed or went on to other statements is not.  Answers true
+ * only where the caller may see it (may_see_run_backend): false for any
+ * other backend, as pg_stat_activity shows no state or query start of a
+ * session the caller may not see (review9 F6: a SECURITY DEFINER version
+ * told any role every backend's activity).  Takes no lock.
+ */
+Datum
+steward_transition_running(PG_FUNCTION_ARGS)
+{
+	int			pid = PG_GETARG_INT32(0);
+	TimestampTz started_at = PG_GETARG_TIMESTAMPTZ(1);
+	int			n = pgstat_fetch_stat_numbackends();
+
+	for (int i = 1; i <= n; i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		PgBackendStatus *be = local ? &local->backendStatus : NULL;
+
+		if (be == NULL || be->st_procpid != pid)
+			continue;
+		if (be->st_state != STATE_RUNNING || be->st_activity_start_timestamp == 0 ||
+			be->st_activity_start_timestamp > started_at)
+			PG_RETURN_BOOL(false);
+		PG_RETURN_BOOL(may_see_run_backend(pid, PG_GETARG_DATUM(1), be->st_userid));
+	}
+	PG_RETURN_BOOL(false);
 }

@@ -23,6 +23,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_authid.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -30,9 +31,11 @@
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/rls.h"
 #include "utils/syscache.h"
 
 #include "pg_steward.h"
@@ -395,13 +398,40 @@ steward_count_transition(Oid relid, const char *from, const char *to)
 	(void) steward_collect(count_transition, &key);
 }
 
-/* steward.transition_counters(): (relid, from_state, to_state, transitions). */
+/*
+ * May the current user see table relid's transition counts?  They are
+ * per-state business events (orders paid, refunded): shown to roles that
+ * may read the table (SELECT, no row security applying to them: a tenant
+ * must not count another tenant's refunds), and to pg_read_all_stats,
+ * the monitoring role, as core shows it every table's activity counts.
+ */
+static bool
+may_see_transitions(Oid relid, Oid userid, bool see_all)
+{
+	bool		missing = false;
+
+	if (see_all)
+		return true;
+	if (pg_class_aclcheck_ext(relid, userid, ACL_SELECT, &missing) != ACLCHECK_OK || missing)
+		return false;
+	return check_enable_rls(relid, InvalidOid, true) != RLS_ENABLED;
+}
+
+/*
+ * steward.transition_counters(): (relid, from_state, to_state, transitions)
+ * for this database's tables the caller may see (may_see_transitions).
+ * The entries are copied under the counters' lock, checked after it.
+ */
 Datum
 steward_transition_counters(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			userid = GetUserId();
+	bool		see_all = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS);
 	HASH_SEQ_STATUS status;
 	TransitionEntry *entry;
+	List	   *copies = NIL;
+	ListCell   *lc;
 
 	/* Without shared_preload_libraries: no rows (steward.collector says why). */
 	InitMaterializedSRF(fcinfo, 0);
@@ -411,20 +441,33 @@ steward_transition_counters(PG_FUNCTION_ARGS)
 	hash_seq_init(&status, transition_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
 	{
+		TransitionEntry *copy;
+
+		if (entry->key.dbid != MyDatabaseId)
+			continue;
+		copy = palloc(sizeof(TransitionEntry));
+		copy->key = entry->key;
+		pg_atomic_init_u64(&copy->count, pg_atomic_read_u64(&entry->count));
+		copies = lappend(copies, copy);
+	}
+	LWLockRelease(counter_shared->lock);
+
+	foreach(lc, copies)
+	{
+		TransitionEntry *copy = lfirst(lc);
 		Datum		values[4];
 		bool		nulls[4] = {0};
 
-		if (entry->key.dbid != MyDatabaseId ||
-			!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->key.relid)))
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(copy->key.relid)) ||
+			!may_see_transitions(copy->key.relid, userid, see_all))
 			continue;
-		values[0] = ObjectIdGetDatum(entry->key.relid);
-		values[1] = CStringGetTextDatum(entry->key.from);
-		nulls[1] = entry->key.from[0] == '\0';
-		values[2] = CStringGetTextDatum(entry->key.to);
-		values[3] = Int64GetDatum((int64) pg_atomic_read_u64(&entry->count));
+		values[0] = ObjectIdGetDatum(copy->key.relid);
+		values[1] = CStringGetTextDatum(copy->key.from);
+		nulls[1] = copy->key.from[0] == '\0';
+		values[2] = CStringGetTextDatum(copy->key.to);
+		values[3] = Int64GetDatum((int64) pg_atomic_read_u64(&copy->count));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	LWLockRelease(counter_shared->lock);
 	return (Datum) 0;
 }
 

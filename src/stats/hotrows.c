@@ -50,9 +50,13 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "access/xact.h"
-#include "catalog/pg_authid.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_index.h"
 #include "common/hashfn.h"
 #include "executor/executor.h"
 #include "fmgr.h"
@@ -66,10 +70,12 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/syscache.h"
 #include "catalog/pg_type.h"
 
@@ -985,16 +991,67 @@ steward_hotrows_reset(void)
 }
 
 /*
+ * May "userid" read the key values of table relid?  The rule of core's
+ * BuildIndexValueDescription (and of pg_steward's error messages,
+ * tableam/rowkey.c): no row security applying to it, and SELECT on the
+ * table or on every column of its row key (primary key, else replica
+ * identity index, as hot rows chose it).  pg_read_all_stats alone is not
+ * enough: core never shows table data to it (pg_stats hides the values of
+ * columns it may not SELECT).  Reads the catalogs only: no lock on the
+ * table.
+ */
+static bool
+may_read_key(Oid relid, Oid userid)
+{
+	Relation	pg_index;
+	SysScanDesc scan;
+	ScanKeyData skey;
+	HeapTuple	tup;
+	int2vector *key = NULL;
+	bool		ok = true;
+
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		return false;
+	if (pg_class_aclcheck(relid, userid, ACL_SELECT) == ACLCHECK_OK)
+		return true;
+
+	/* The key's columns, as steward_hotrows_count's caller picks them. */
+	pg_index = table_open(IndexRelationId, AccessShareLock);
+	ScanKeyInit(&skey, Anum_pg_index_indrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(pg_index, IndexIndrelidIndexId, true, NULL, 1, &skey);
+	while ((tup = systable_getnext(scan)) != NULL)
+	{
+		Form_pg_index idx = (Form_pg_index) GETSTRUCT(tup);
+
+		if (idx->indisprimary || (idx->indisreplident && key == NULL))
+		{
+			ok = true;
+			for (int i = 0; i < idx->indnkeyatts && ok; i++)
+				ok = idx->indkey.values[i] > 0 &&
+					pg_attribute_aclcheck(relid, idx->indkey.values[i], userid,
+										  ACL_SELECT) == ACLCHECK_OK;
+			key = &idx->indkey;
+			if (idx->indisprimary)
+				break;
+		}
+	}
+	systable_endscan(scan);
+	table_close(pg_index, AccessShareLock);
+	return key != NULL && ok;
+}
+
+/*
  * steward._hot_rows(): (relid, key_text, updates, error_bound) for tables
- * of this database; key_text only for the table's owner and members of
- * pg_read_all_stats.
+ * of this database; key_text only for roles that may read the key's
+ * values (may_read_key: SELECT on the table or its key columns, no row
+ * security), NULL for the others, pg_read_all_stats included.
  */
 Datum
 steward_hot_rows(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			userid = GetUserId();
-	bool		see_all = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS);
 	HASH_SEQ_STATUS status;
 	HotEntry   *entry;
 	List	   *rows = NIL;
@@ -1032,7 +1089,7 @@ steward_hot_rows(PG_FUNCTION_ARGS)
 	foreach(lc, rows)
 	{
 		HotRow	   *row = lfirst(lc);
-		bool		show = see_all || pg_class_ownercheck(row->relid, userid);
+		bool		show = may_read_key(row->relid, userid);
 
 		for (int i = 0; i < row->used; i++)
 		{

@@ -175,7 +175,13 @@ static const struct config_enum_entry track_options[] = {
 };
 
 int			steward_max_statements = 1000;
-/* steward.slow_query_threshold, and its 0.1 name steward.slow_query_ms. */
+/*
+ * steward.slow_query_threshold, and its 0.1 name steward.slow_query_ms.
+ * Superuser-only (PGC_SUSET, as core's log_min_duration_statement): the
+ * slow calls it counts are shared statistics behind steward.health and
+ * the slow-call alerts, which a role setting 0 in its own session could
+ * otherwise inflate (review9 F26).
+ */
 static int	slow_query_threshold = 100;
 static int	slow_query_ms = 100;
 static StewardRenamedSetting slow_query_setting = {
@@ -1715,11 +1721,11 @@ steward_statements_define_gucs(void)
 	DefineCustomIntVariable("steward.slow_query_threshold",
 							"Duration from which a call counts as slow in steward.statements.",
 							NULL, &slow_query_threshold, 100, 0, INT_MAX,
-							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("steward.slow_query_ms",
 							"Deprecated name of steward.slow_query_threshold (in effect while that is left at its default).",
 							NULL, &slow_query_ms, 100, 0, INT_MAX,
-							PGC_USERSET, GUC_UNIT_MS | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							PGC_SUSET, GUC_UNIT_MS | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							check_slow_query_ms, NULL, NULL);
 	steward_setting_renamed(&slow_query_setting);
 	DefineCustomBoolVariable("steward.track_statements",

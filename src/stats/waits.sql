@@ -42,7 +42,8 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'steward_hot_rows'
 LANGUAGE C STRICT VOLATILE;
 
--- key_text is shown only to the table's owner and pg_read_all_stats.
+-- key_text is shown only to roles that may read the key columns (SELECT on
+-- the table or on them, no row security applying): C, steward_hot_rows.
 CREATE VIEW steward.hot_rows AS
 SELECT relid::regclass AS relid, key_text, updates, error_bound
   FROM steward._hot_rows()

@@ -338,14 +338,15 @@ is( $node->safe_psql('postgres', q{
 		 WHERE s.query = 'SELECT $1 FROM pg_class LIMIT $2'}),
 	'other:2,postgres:3', 'the same statement in two databases is counted per database');
 
-# Hot-row keys: shown to the table's owner (not a superuser), hidden from others.
+# Hot-row keys: shown to roles that may read them (the table's owner, not a
+# superuser; a role with SELECT), hidden from others, pg_read_all_stats
+# included (review9 F3).
 $node->safe_psql('postgres', q{
 	SET ROLE app_owner;
 	CREATE TABLE hot_owned (id int PRIMARY KEY, n int NOT NULL) USING steward;
 	INSERT INTO hot_owned SELECT g, 0 FROM generate_series(1, 5) g;
 	UPDATE hot_owned SET n = n + 1 WHERE id = 3;
 	UPDATE hot_owned SET n = n + 1 WHERE id = 3;
-	GRANT SELECT ON hot_owned TO plain_user;
 	RESET ROLE;
 });
 is( $node->safe_psql('postgres',
@@ -356,6 +357,15 @@ is( $node->safe_psql('postgres',
 		"SELECT count(*), count(key_text) FROM steward.hot_rows WHERE relid = 'hot_owned'::regclass",
 		extra_params => [ '-U', 'plain_user' ]),
 	'1|0', 'another role sees the hot row but not its key');
+is( $node->safe_psql('postgres',
+		"SELECT count(*), count(key_text) FROM steward.hot_rows WHERE relid = 'hot_owned'::regclass",
+		extra_params => [ '-U', 'stats_reader' ]),
+	'1|0', 'pg_read_all_stats sees the hot row but not its key');
+$node->safe_psql('postgres', 'GRANT SELECT ON hot_owned TO plain_user');
+is( $node->safe_psql('postgres',
+		"SELECT count(*), count(key_text) FROM steward.hot_rows WHERE relid = 'hot_owned'::regclass",
+		extra_params => [ '-U', 'plain_user' ]),
+	'1|1', 'with SELECT on the table the key is shown');
 
 # Health: every check goes to warn and to critical by its thresholds (per
 # session); lower_is_worse checks are compared the other way.  The windowed
