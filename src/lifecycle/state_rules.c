@@ -16,6 +16,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "executor/tuptable.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -142,6 +143,21 @@ check_changed_at_kept(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
 }
 
 /*
+ * The key of the new row in "slot" for an error's DETAIL, or NULL
+ * (steward_row_key_desc's rule: only for a role that may read it).  Error
+ * paths only: materialises the slot and opens the key's index.  COPY FROM
+ * checks its rows when it flushes a batch, so its "line N" context names
+ * where the batch ended: the key is what finds the row (review9 F19).
+ */
+static char *
+new_row_key(Relation rel, TupleTableSlot *slot)
+{
+	bool		shouldFree;
+
+	return steward_row_key_desc(rel, ExecFetchSlotHeapTuple(slot, false, &shouldFree));
+}
+
+/*
  * INSERT rule of every state machine of "rel" for the new row in "slot":
  * the state must be declared, and initial unless "from_copy" (a row COPY
  * FROM loads as the table's owner: a restore, see copy_restores in
@@ -163,16 +179,21 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 		int			s = state_of(rule, d, isnull, &value);
 
 		if (s < 0)
-			report_undeclared(rel, rule->attnum, rule, value, NULL);
+			report_undeclared(rel, rule->attnum, rule, value, new_row_key(rel, slot));
 		if (from_copy)
 			continue;
 		if (!(rule->initial & (UINT64CONST(1) << s)))
 		{
+			char	   *key = new_row_key(rel, slot);
+
 			steward_count_event(RelationGetRelid(rel), STEWARD_COUNTER_ILLEGAL_TRANSITIONS, 1);
 			ereport(ERROR,
 					(errcode(ERRCODE_CHECK_VIOLATION),
 					 errmsg("new row of relation \"%s\" cannot start in state %s",
 							RelationGetRelationName(rel), quote_literal_cstr(value)),
+					 key ?
+					 errdetail("Machine \"%s\" starts rows in: %s. Row key: %s.",
+							   rule->machine, state_list(rule, rule->initial), key) :
 					 errdetail("Machine \"%s\" starts rows in: %s.",
 							   rule->machine, state_list(rule, rule->initial)),
 					 errhint("Insert the row in an initial state and move it with UPDATE; COPY by the table's owner (a restore) may load any declared state."),

@@ -65,16 +65,21 @@
 #include <math.h>
 #include <sys/stat.h>
 
+#include "access/genam.h"
 #include "access/parallel.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_control.h"
+#include "catalog/pg_database.h"
 #include "common/controldata_utils.h"
 #include "common/hashfn.h"
 #include "executor/executor.h"
 #include "executor/instrument.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "optimizer/planner.h"
 #include "parser/analyze.h"
@@ -2133,6 +2138,117 @@ steward_stmt_bucket_of_ms(double ms)
 	return bucket_of(ms * 1000.0);
 }
 
+/* A database's encoding (see query_text_datum). */
+typedef struct DbEncoding
+{
+	Oid			dbid;
+	int			encoding;
+} DbEncoding;
+
+/*
+ * Every database's encoding, read from pg_database before the statements'
+ * lock is taken (no catalog access happens under it).
+ */
+static List *
+database_encodings(void)
+{
+	List	   *list = NIL;
+	Relation	rel = table_open(DatabaseRelationId, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	HeapTuple	tup;
+
+	while ((tup = systable_getnext(scan)) != NULL)
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+		DbEncoding *e = palloc(sizeof(DbEncoding));
+
+		e->dbid = db->oid;
+		e->encoding = db->encoding;
+		list = lappend(list, e);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return list;
+}
+
+/* The encoding of database dbid in the list, -1 if it is not there (dropped). */
+static int
+encoding_of(List *encodings, Oid dbid)
+{
+	ListCell   *lc;
+
+	foreach(lc, encodings)
+	{
+		DbEncoding *e = lfirst(lc);
+
+		if (e->dbid == dbid)
+			return e->encoding;
+	}
+	return -1;
+}
+
+/* May a text of a database in "encoding" be shown here as it is stored? */
+static bool
+text_as_stored(int encoding)
+{
+	return encoding == GetDatabaseEncoding() ||
+		(encoding != -1 && GetDatabaseEncoding() == PG_SQL_ASCII);
+}
+
+/*
+ * The text of a statement recorded in a database in encoding "from" (-1:
+ * unknown, the database was dropped), in this database's encoding, or NULL
+ * (*isnull) when it cannot be shown as valid text here.  Texts are kept as
+ * their database wrote them; one of another encoding (a LATIN1 database's
+ * text read in a UTF8 one) is converted, as pg_stat_statements converts
+ * its texts, but without raising: a text that does not convert completely,
+ * from a database dropped since or one without a conversion, is shown only
+ * if its bytes are valid here as they are.  Never returns invalidly
+ * encoded text (every text function would fail on it with 22021).  Reads
+ * the catalogs (the conversion): call it without the statements' lock.
+ */
+static Datum
+query_text_datum(int from, const char *query, int len, bool *isnull)
+{
+	int			to = GetDatabaseEncoding();
+
+	*isnull = false;
+	if (text_as_stored(from))
+		return PointerGetDatum(cstring_to_text_with_len(query, len));
+	if (from != -1 && from != PG_SQL_ASCII)
+	{
+		Oid			proc = FindDefaultConversionProc(from, to);
+
+		if (OidIsValid(proc))
+		{
+			int			size = len * MAX_CONVERSION_GROWTH + 1;
+			unsigned char *out = palloc(size);
+			int			done;
+
+			done = pg_do_encoding_conversion_buf(proc, from, to,
+												 (unsigned char *) query, len,
+												 out, size, true);
+			if (done == len && pg_verifymbstr((char *) out, strlen((char *) out), true))
+				return PointerGetDatum(cstring_to_text((char *) out));
+			pfree(out);
+		}
+	}
+	if (pg_verifymbstr(query, len, true))
+		return PointerGetDatum(cstring_to_text_with_len(query, len));
+	*isnull = true;
+	return (Datum) 0;
+}
+
+/* A row whose text is converted after the lock is released. */
+typedef struct DeferredRow
+{
+	Datum		values[19];
+	bool		nulls[19];
+	int			text_col;
+	int			encoding;
+	char	   *query;
+} DeferredRow;
+
 /*
  * Rows of steward._statements(): 18 columns for the 0.1 definition
  * (steward_statements), 19 with toplevel (steward_statements_v2).
@@ -2146,11 +2262,15 @@ statements_srf(FunctionCallInfo fcinfo, int ncols)
 	HASH_SEQ_STATUS status;
 	StmtEntry  *entry;
 	StmtEntry  *copy = palloc(sizeof(StmtEntry));
+	List	   *encodings;
+	List	   *deferred = NIL;
+	ListCell   *lc;
 
 	/* Without shared_preload_libraries: no rows (steward.collector says why). */
 	InitMaterializedSRF(fcinfo, 0);
 	if (stmt_hash == NULL)
 		return (Datum) 0;
+	encodings = database_encodings();
 	LWLockAcquire(stmt_shared->lock, LW_SHARED);
 	hash_seq_init(&status, stmt_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
@@ -2158,6 +2278,7 @@ statements_srf(FunctionCallInfo fcinfo, int ncols)
 		Datum		values[19];
 		bool		nulls[19] = {0};
 		int			i = 0;
+		int			text_col = -1;
 
 		if (is_evicted_entry(entry))
 			continue;
@@ -2170,7 +2291,15 @@ statements_srf(FunctionCallInfo fcinfo, int ncols)
 		values[i++] = ObjectIdGetDatum(copy->key.userid);
 		values[i++] = ObjectIdGetDatum(copy->key.dbid);
 		values[i++] = Int64GetDatum((int64) copy->key.queryid);
-		if (see_all || copy->key.userid == userid)
+		if ((see_all || copy->key.userid == userid) &&
+			!text_as_stored(encoding_of(encodings, copy->key.dbid)))
+		{
+			/* Converted below, without the lock: the slot stays for now. */
+			text_col = i;
+			nulls[i] = true;
+			values[i++] = (Datum) 0;
+		}
+		else if (see_all || copy->key.userid == userid)
 			values[i++] = CStringGetTextDatum(copy->query);
 		else
 		{
@@ -2193,10 +2322,32 @@ statements_srf(FunctionCallInfo fcinfo, int ncols)
 		values[i++] = Int64GetDatum(copy->blks_read);
 		if (ncols > 18)
 			values[i++] = BoolGetDatum(copy->key.toplevel);
+		if (text_col >= 0)
+		{
+			DeferredRow *d = palloc(sizeof(DeferredRow));
+
+			memcpy(d->values, values, sizeof(values));
+			memcpy(d->nulls, nulls, sizeof(nulls));
+			d->text_col = text_col;
+			d->encoding = encoding_of(encodings, copy->key.dbid);
+			d->query = pstrdup(copy->query);
+			deferred = lappend(deferred, d);
+			continue;
+		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	LWLockRelease(stmt_shared->lock);
 	pfree(copy);
+
+	/* Texts of databases in another encoding (review9 F18). */
+	foreach(lc, deferred)
+	{
+		DeferredRow *d = lfirst(lc);
+
+		d->values[d->text_col] = query_text_datum(d->encoding, d->query, strlen(d->query),
+												  &d->nulls[d->text_col]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, d->values, d->nulls);
+	}
 	return (Datum) 0;
 }
 

@@ -1068,6 +1068,24 @@ steward_tuple_complete_speculative(Relation rel, TupleTableSlot *slot,
 		steward_rule_kinds.state_counts_row(rel, steward_get_rules(rel), slot, NULL, +1);
 }
 
+/* Where in COPY FROM's batch the row a rule refuses is (errcontext). */
+typedef struct CopyBatchPos
+{
+	int			row;
+	int			nrows;
+} CopyBatchPos;
+
+static void
+copy_batch_context(void *arg)
+{
+	CopyBatchPos *pos = (CopyBatchPos *) arg;
+
+	if (pos->nrows > 1)
+		errcontext("row %d of a batch of %d rows that COPY FROM checks together; "
+				   "the line COPY names is where the batch ended",
+				   pos->row, pos->nrows);
+}
+
 static void
 steward_multi_insert(Relation rel, TupleTableSlot **slots, int ntuples,
 					 CommandId cid, int options, BulkInsertState bistate)
@@ -1075,9 +1093,25 @@ steward_multi_insert(Relation rel, TupleTableSlot **slots, int ntuples,
 	/* multi_insert is COPY FROM's path (see loaded_by_copy_from). */
 	const StewardRules *rules;
 	bool		restores = rules_enforced(rel) && copy_restores(rel);
+	CopyBatchPos pos = {0, ntuples};
+	ErrorContextCallback callback;
 
+	/*
+	 * COPY FROM buffers rows and hands them over when its buffer is full
+	 * or the input ends, so its own context then shows the line of the
+	 * batch's end, not of the row refused: say which row of the batch it
+	 * is (the error's DETAIL names its key when the role may read it).
+	 */
+	callback.callback = copy_batch_context;
+	callback.arg = &pos;
+	callback.previous = error_context_stack;
+	error_context_stack = &callback;
 	for (int i = 0; i < ntuples; i++)
+	{
+		pos.row = i + 1;
 		apply_insert_rules(rel, slots[i], restores);
+	}
+	error_context_stack = callback.previous;
 	heap_methods->multi_insert(rel, slots, ntuples, cid, options, bistate);
 	rules = steward_get_rules(rel);
 	for (int i = 0; i < ntuples; i++)
