@@ -14870,3 +14870,14 @@ LANGUAGE C STRICT STABLE;
 REVOKE ALL ON FUNCTION steward._transition_running(integer, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION steward._transition_running(integer, timestamptz) TO PUBLIC;
 
+
+-- review8 #17 (leftovers2): a migration whose tables were all dropped (status dropped) is
+-- shown to the role that started it.
+ALTER POLICY table_owners ON steward.migration_runs
+    USING (EXISTS (SELECT 1 FROM steward.migration_tables t
+                    WHERE t.migration OPERATOR(pg_catalog.=) name)
+           OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
+           OR (status OPERATOR(pg_catalog.=) 'dropped'
+               AND EXISTS (SELECT 1 FROM pg_catalog.pg_roles o
+                            WHERE o.rolname OPERATOR(pg_catalog.=) started_by
+                              AND pg_catalog.pg_has_role(o.oid, 'USAGE'))));

@@ -62,12 +62,21 @@ SELECT ord, relid, table_name, active FROM steward.migration_tables
  WHERE migration = 'dtr_rl_m' ORDER BY ord;
 SELECT name, tables, result FROM steward.migrations WHERE name = 'dtr_rl_m';
 
--- A column migration whose table is dropped.
+-- A column migration whose table is dropped, by its owner.
+CREATE ROLE dtr_owner;
+GRANT CREATE ON SCHEMA public TO dtr_owner;
+GRANT CREATE ON DATABASE regression TO dtr_owner;
+SET ROLE dtr_owner;
 CREATE TABLE dtr_cm (id int PRIMARY KEY, a int) USING steward;
 SELECT steward.migration_start('dtr_cm_m', '[{"add_column": {"table": "dtr_cm", "column": "b",
     "type": "int", "up": "a * 2"}}]');
 SELECT nspname FROM pg_namespace WHERE nspname LIKE 'dtr_cm_m%' ORDER BY 1;
 DROP TABLE dtr_cm CASCADE;
+-- The owner still sees the record (it started the migration), and a
+-- rollback says why it cannot run.
+SELECT name, phase, result FROM steward.migrations WHERE name = 'dtr_cm_m';
+SELECT steward.migration_rollback('dtr_cm_m');
+RESET ROLE;
 SELECT name, tables, result FROM steward.migrations WHERE name = 'dtr_cm_m';
 SELECT ord, relid, table_name, active FROM steward.migration_tables WHERE migration = 'dtr_cm_m';
 SELECT count(*) AS column_rows FROM steward.migration_columns WHERE migration = 'dtr_cm_m';
@@ -86,3 +95,6 @@ SELECT ord, relid, table_name, active FROM steward.migration_tables WHERE migrat
 DELETE FROM steward.migration_tables WHERE migration IN ('dtr_rl_m', 'dtr_cm_m', 'dtr_ix_m');
 DELETE FROM steward.migration_indexes WHERE migration = 'dtr_ix_m';
 DELETE FROM steward.migration_runs WHERE name IN ('dtr_rl_m', 'dtr_cm_m', 'dtr_ix_m');
+REVOKE CREATE ON SCHEMA public FROM dtr_owner;
+REVOKE CREATE ON DATABASE regression FROM dtr_owner;
+DROP ROLE dtr_owner;

@@ -125,10 +125,16 @@ CREATE POLICY table_owners ON steward.migration_columns FOR SELECT TO PUBLIC
                                     WHERE c.oid OPERATOR(pg_catalog.=) relid), 'USAGE')
            OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE'));
 ALTER TABLE steward.migration_runs ENABLE ROW LEVEL SECURITY;
+-- A migration whose tables were all dropped (status dropped) has no owner
+-- left to show it to: the role that started it sees it.
 CREATE POLICY table_owners ON steward.migration_runs FOR SELECT TO PUBLIC
     USING (EXISTS (SELECT 1 FROM steward.migration_tables t
                     WHERE t.migration OPERATOR(pg_catalog.=) name)
-           OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE'));
+           OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
+           OR (status OPERATOR(pg_catalog.=) 'dropped'
+               AND EXISTS (SELECT 1 FROM pg_catalog.pg_roles o
+                            WHERE o.rolname OPERATOR(pg_catalog.=) started_by
+                              AND pg_catalog.pg_has_role(o.oid, 'USAGE'))));
 
 CREATE TABLE steward.migration_validations (
     migration  text        NOT NULL,
