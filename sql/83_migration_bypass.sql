@@ -201,6 +201,7 @@ COPY pq FROM stdin;
 150	150
 \.
 TRUNCATE pq1;
+INSERT INTO pq VALUES (4, 44) ON CONFLICT (id) DO UPDATE SET v = excluded.v;   -- its UPDATE is applied
 RESET check_function_bodies;
 SELECT rows_of('pq') AS old_layout, rows_of('pq_relayout_new') AS new_layout;
 SELECT validated('pqb_rl');

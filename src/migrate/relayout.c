@@ -102,6 +102,8 @@ typedef struct RelayoutCheck
 {
 	List	   *targets;		/* apply targets; NIL: no relayout has the table */
 	char	   *migration;		/* its relayout migration, if targets */
+	Oid			want;			/* the other layout the trigger names */
+	bool		reported;		/* not_a_layout / the WARNING done */
 	bool		skip_recorded;	/* a skipped INSERT of this statement is recorded */
 } RelayoutCheck;
 
@@ -380,18 +382,22 @@ static RelayoutCheck *
 statement_check(FunctionCallInfo fcinfo, Relation rel, Trigger *trigger, bool quiet)
 {
 	RelayoutCheck *check = (RelayoutCheck *) fcinfo->flinfo->fn_extra;
-	Oid			want;
 
-	if (check != NULL)
+	if (check == NULL)
+	{
+		check = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RelayoutCheck));
+		check->want = trigger_target(trigger->tgargs[3]);
+		check->targets = apply_targets_of(RelationGetRelid(rel), check->want,
+										  fcinfo->flinfo->fn_mcxt, &check->migration);
+		fcinfo->flinfo->fn_extra = check;
+	}
+	/* An upsert's skipped INSERT looked quietly; its UPDATE reports. */
+	if (quiet || check->reported)
 		return check;
-	want = trigger_target(trigger->tgargs[3]);
-	check = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RelayoutCheck));
-	check->targets = apply_targets_of(RelationGetRelid(rel), want, fcinfo->flinfo->fn_mcxt,
-									  &check->migration);
-	if (!quiet && check->migration != NULL && (check->targets == NIL || !OidIsValid(want)))
+	check->reported = true;
+	if (check->migration != NULL && (check->targets == NIL || !OidIsValid(check->want)))
 		not_a_layout(RelationGetRelid(rel), check->migration);
-	fcinfo->flinfo->fn_extra = check;
-	if (check->targets == NIL && !quiet)
+	if (check->targets == NIL)
 		/*
 		 * No relayout in the catalog has this table: it came without its
 		 * migration's record.  The writes go on (nothing keeps a copy that
