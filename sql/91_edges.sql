@@ -116,7 +116,8 @@ CREATE TABLE e_dup (id int, v int) USING steward;
 INSERT INTO e_dup VALUES (1, 1), (2, 1);
 CREATE UNIQUE INDEX CONCURRENTLY e_dup_v ON e_dup (v);
 SELECT "check", passed, detail FROM steward.verify('e_dup') WHERE "check" LIKE 'unique%';
--- Foreign keys: MATCH FULL refuses partly-NULL keys; NOT VALID keys are not checked.
+-- Foreign keys: MATCH FULL takes a key of all NULLs as no reference (it
+-- refuses only partly-NULL ones); NOT VALID keys are not checked.
 CREATE TABLE e_parent (a int, b int, PRIMARY KEY (a, b)) USING steward;
 INSERT INTO e_parent VALUES (1, 1);
 CREATE TABLE e_child (id int, a int, b int,
