@@ -65,13 +65,26 @@ PG_FUNCTION_INFO_V1(steward_verify_fk_orphans);
  * it and must not be restricted by row security on it (42501); the
  * table's owner, as whom the rows are read, must see every row (55000,
  * steward_require_owner_sees_all_rows: FORCE ROW LEVEL SECURITY).
- * AccessShareLock.
+ * AccessShareLock, taken after the privilege check.
  */
 static Relation
 open_for_full_read(Oid relid, const char *what)
 {
 	Relation	rel;
 
+	/*
+	 * The privilege first, as core's RangeVarGetRelidExtended callbacks do:
+	 * a role that may not read the table does not queue for its lock (and
+	 * delay a DROP or ALTER behind it).  Again once locked: it may have
+	 * been revoked meanwhile.
+	 */
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(get_rel_relkind(relid)),
+					   get_rel_name(relid));
 	rel = steward_open_user_relation(relid, AccessShareLock,
 									 STEWARD_KINDS_TABLES | STEWARD_KIND_MATVIEW, what);
 	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
