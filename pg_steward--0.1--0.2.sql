@@ -14881,3 +14881,42 @@ ALTER POLICY table_owners ON steward.migration_runs
                AND EXISTS (SELECT 1 FROM pg_catalog.pg_roles o
                             WHERE o.rolname OPERATOR(pg_catalog.=) started_by
                               AND pg_catalog.pg_has_role(o.oid, 'USAGE'))));
+
+-- review9 F13 (verifysec): verify() reports a steward_hash index a failed
+-- CREATE INDEX CONCURRENTLY left INVALID as not checked (verify_index and
+-- hash_index_stats refuse such an index, 55000).
+-- Part of steward.verify(), run as the owner of tbl: one row per
+-- steward_hash index of tbl, consistent with the table; an index a failed
+-- or cancelled CREATE INDEX CONCURRENTLY left INVALID is not used by
+-- queries and may lack rows or pages: it is reported (passed NULL), not
+-- checked, as by _verify_unique.
+CREATE OR REPLACE FUNCTION steward._verify_hash_indexes(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_hash_indexes');
+    FOR r IN SELECT i.indexrelid::regclass AS idx, i.indisvalid
+               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+               JOIN pg_am am ON am.oid = c.relam
+              WHERE i.indrelid = tbl AND am.amname = 'steward_hash'
+                AND c.relkind = 'i'
+              ORDER BY i.indexrelid LOOP
+        "check" := format('index %s', r.idx);
+        IF NOT r.indisvalid THEN
+            passed := NULL;
+            detail := 'not checked: the index is INVALID (a failed or cancelled CREATE INDEX CONCURRENTLY); REINDEX or drop it';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        SELECT count(*) INTO n FROM steward.verify_index(r.idx);
+        passed := n = 0;
+        detail := CASE WHEN n = 0 THEN 'consistent' ELSE format('%s problems (see steward.verify_index)', n) END;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;

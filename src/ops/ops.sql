@@ -286,7 +286,7 @@ LANGUAGE C STRICT VOLATILE;
 
 -- Part of steward.verify(), run as the owner of tbl: one row per rule
 -- pg_steward enforces on tbl (its own or a partitioned ancestor's:
--- versions >= 1, states the machine declares), then one per valid
+-- versions >= 1, states the machine declares), then one per
 -- steward_hash index (consistent with the table).
 CREATE FUNCTION steward._verify_rules(tbl regclass)
 RETURNS TABLE ("check" text, passed boolean, detail text)
@@ -326,8 +326,11 @@ BEGIN
 END
 $$;
 
--- Part of steward.verify(), run as the owner of tbl: one row per valid
--- steward_hash index of tbl (consistent with the table).
+-- Part of steward.verify(), run as the owner of tbl: one row per
+-- steward_hash index of tbl, consistent with the table; an index a failed
+-- or cancelled CREATE INDEX CONCURRENTLY left INVALID is not used by
+-- queries and may lack rows or pages: it is reported (passed NULL), not
+-- checked, as by _verify_unique.
 CREATE FUNCTION steward._verify_hash_indexes(tbl regclass)
 RETURNS TABLE ("check" text, passed boolean, detail text)
 LANGUAGE plpgsql
@@ -338,13 +341,21 @@ DECLARE
     r record;
 BEGIN
     PERFORM steward._verify_as_owner(tbl, 'steward._verify_hash_indexes');
-    FOR r IN SELECT i.indexrelid::regclass AS idx
+    FOR r IN SELECT i.indexrelid::regclass AS idx, i.indisvalid
                FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
                JOIN pg_am am ON am.oid = c.relam
-              WHERE i.indrelid = tbl AND am.amname = 'steward_hash' AND i.indisvalid
-                AND c.relkind = 'i' LOOP
+              WHERE i.indrelid = tbl AND am.amname = 'steward_hash'
+                AND c.relkind = 'i'
+              ORDER BY i.indexrelid LOOP
+        "check" := format('index %s', r.idx);
+        IF NOT r.indisvalid THEN
+            passed := NULL;
+            detail := 'not checked: the index is INVALID (a failed or cancelled CREATE INDEX CONCURRENTLY); REINDEX or drop it';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
         SELECT count(*) INTO n FROM steward.verify_index(r.idx);
-        "check" := format('index %s', r.idx); passed := n = 0;
+        passed := n = 0;
         detail := CASE WHEN n = 0 THEN 'consistent' ELSE format('%s problems (see steward.verify_index)', n) END;
         RETURN NEXT;
     END LOOP;

@@ -422,7 +422,8 @@ index_table(Oid indexoid)
 /*
  * Lock the table, then the index, as amcheck does; both must still exist
  * and still belong together, and the index must be a steward_hash index
- * with storage (a partitioned index has none: its partitions' indexes do).
+ * with storage (a partitioned index has none: its partitions' indexes do)
+ * and valid (55000 otherwise).
  */
 static void
 open_table_and_index(Oid indexoid, Oid heapoid, LOCKMODE heaplock,
@@ -450,6 +451,25 @@ open_table_and_index(Oid indexoid, Oid heapoid, LOCKMODE heaplock,
 				 errmsg("\"%s\" is a partitioned index", RelationGetRelationName(*index)),
 				 errdetail("A partitioned index has no storage of its own."),
 				 errhint("Check the indexes of its partitions.")));
+
+	/*
+	 * As amcheck's index_checkable(): an index a failed or cancelled CREATE
+	 * INDEX CONCURRENTLY (or REINDEX CONCURRENTLY) left behind, or one
+	 * still being built, may have no pages yet (not ready) or miss the rows
+	 * written before it became ready.  Queries do not use it; its state is
+	 * not damage, so it is refused, not reported as corrupt.
+	 */
+	if (!(*index)->rd_index->indisvalid)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot check index \"%s\"", RelationGetRelationName(*index)),
+				 errdetail("The index is not valid%s: a CREATE INDEX CONCURRENTLY or REINDEX CONCURRENTLY failed, was cancelled or is still running; queries do not use it.",
+						   (*index)->rd_index->indisready ? "" : " nor ready for writes"),
+				 errhint("Wait for a build still running; else run REINDEX INDEX %s to build it, or DROP INDEX %s.",
+						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(*index)),
+													RelationGetRelationName(*index)),
+						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(*index)),
+													RelationGetRelationName(*index)))));
 }
 
 /*
