@@ -108,7 +108,33 @@ INSERT INTO vfo_alice.c2 VALUES (3, 1, NULL), (4, 2, 2);
 ALTER TABLE vfo_alice.c2 ENABLE TRIGGER ALL;
 SELECT "check", passed, detail FROM steward.verify('vfo_alice.c2') WHERE "check" LIKE 'foreign%';
 
+-- run_transition on a table with a DEFERRABLE INITIALLY DEFERRED foreign
+-- key (review9 F9): before, every batch failed with 42501 "cannot fire
+-- deferred trigger within security-restricted operation"; now the batch
+-- makes the table's deferrable constraints IMMEDIATE inside its own
+-- transaction, so their checks run at the end of the batch's statement,
+-- as the owner.
+SELECT steward.create_state_machine('vfo_jobs', ARRAY['created', 'paid'], ARRAY['created'],
+                                    ARRAY['created->paid']);
+SET ROLE vfo_alice;
+CREATE TABLE vfo_alice.cust (id int PRIMARY KEY);
+INSERT INTO vfo_alice.cust VALUES (1), (2);
+CREATE TABLE vfo_alice.ord (id int PRIMARY KEY, st text NOT NULL DEFAULT 'created',
+                            cust_id int REFERENCES vfo_alice.cust DEFERRABLE INITIALLY DEFERRED)
+    USING steward;
+RESET ROLE;
+SELECT steward.attach_state_machine('vfo_alice.ord', 'st', 'vfo_jobs');
+SET ROLE vfo_alice;
+INSERT INTO vfo_alice.ord (id, cust_id) SELECT g, 1 FROM generate_series(1, 5) g;
+CALL steward.run_transition('vfo_alice.ord', 'created', 'paid', 'cust_id = 2', 2);
+SELECT st, cust_id, count(*) FROM vfo_alice.ord GROUP BY 1, 2 ORDER BY 1, 2;
+-- A batch that breaks the key fails with the key's own error, and moves nothing.
+INSERT INTO vfo_alice.ord (id, cust_id) VALUES (6, 1), (7, 1);
+CALL steward.run_transition('vfo_alice.ord', 'created', 'paid', 'cust_id = 9', 2);
+SELECT st, cust_id, count(*) FROM vfo_alice.ord GROUP BY 1, 2 ORDER BY 1, 2;
+RESET ROLE;
 DROP SCHEMA vfo_alice CASCADE;
 DROP SCHEMA vfo_bob CASCADE;
+SELECT steward.drop_state_machine('vfo_jobs');
 DROP ROLE vfo_alice;
 DROP ROLE vfo_bob;

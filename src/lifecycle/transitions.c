@@ -1108,6 +1108,47 @@ move_batch_skip_locked(Relation rel, const char *statecol, List *set_columns,
 }
 
 /*
+ * Inside the batch's as-owner context (SPI connected): SET CONSTRAINTS ...
+ * IMMEDIATE for the deferrable constraints of rel and its partitions
+ * (foreign keys, constraint triggers).  Their checks of the batch's rows
+ * then run at the end of the batch's statement, inside the restricted
+ * operation and as the owner; deferred, they would wait for the COMMIT,
+ * which runs as the caller, so PostgreSQL refuses to queue them there
+ * (42501 "cannot fire deferred trigger within security-restricted
+ * operation").  run_transition commits between batches, so the batch is
+ * its own transaction and the mode ends with it.  Called directly in a
+ * longer transaction, checks of these constraints the caller queued
+ * earlier run now too, as the owner: their code is the owner's (or
+ * core's), never another table owner's.  A violation fails the batch with
+ * the constraint's own error, as at COMMIT.
+ */
+static void
+batch_constraints_immediate(Relation rel)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	bool		isnull;
+	Datum		list;
+
+	args[0] = ObjectIdGetDatum(RelationGetRelid(rel));
+	if (SPI_execute_with_args("SELECT pg_catalog.string_agg(DISTINCT pg_catalog.format('%I.%I', n.nspname, c.conname), ', ')"
+							  "  FROM pg_catalog.pg_trigger t"
+							  "  JOIN pg_catalog.pg_constraint c ON c.oid OPERATOR(pg_catalog.=) t.tgconstraint"
+							  "  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.connamespace"
+							  " WHERE (t.tgrelid OPERATOR(pg_catalog.=) $1"
+							  "        OR t.tgrelid IN (SELECT relid FROM pg_catalog.pg_partition_tree($1)))"
+							  "   AND c.conrelid OPERATOR(pg_catalog.=) t.tgrelid AND c.condeferrable",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the deferrable constraints of \"%s\"", RelationGetRelationName(rel));
+	list = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return;
+	if (SPI_execute(psprintf("SET CONSTRAINTS %s IMMEDIATE", TextDatumGetCString(list)),
+					false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not make the constraints of \"%s\" immediate", RelationGetRelationName(rel));
+}
+
+/*
  * steward._transition_batch(run_id, set_sql, batch_size, after_key):
  * move one batch of run_id's rows, in key order, skipping locked rows, as
  * the table's owner (restricted, search_path pinned): the owner's
@@ -1185,6 +1226,7 @@ steward_transition_batch(PG_FUNCTION_ARGS)
 	steward_as_table_owner_begin(rel, true, &ctx);
 	steward_pin_key_order_plan();
 	steward_pin_all_rows();
+	batch_constraints_immediate(rel);
 
 	args[0] = CStringGetTextDatum(run.from);
 	args[1] = Int32GetDatum(batch_size);
