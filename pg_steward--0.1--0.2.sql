@@ -14920,3 +14920,13 @@ BEGIN
     END LOOP;
 END
 $$;
+
+
+-- review9 F10: steward_rules_storage also sees CREATE TRIGGER, to warn about
+-- a BEFORE UPDATE row trigger on a table with a version rule (it may assign
+-- the version and so defeat the stale check).  Event trigger tags cannot
+-- be altered: made again with the new list.
+DROP EVENT TRIGGER steward_rules_storage;
+CREATE EVENT TRIGGER steward_rules_storage ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE SCHEMA', 'CREATE TRIGGER')
+    EXECUTE FUNCTION steward._rules_on_storage_ddl();

@@ -130,5 +130,13 @@ SELECT steward.track_versions('lg', 'version');
 DROP TRIGGER lg_bump ON lg;
 SELECT steward.untrack('lg', 'version');
 SELECT steward.track_versions('lg', 'version');
+-- ... and so does CREATE TRIGGER on a table a version rule reaches.
+CREATE TRIGGER lg_bump BEFORE UPDATE ON lg FOR EACH ROW EXECUTE FUNCTION lg_bump();
+CREATE TRIGGER lg_after AFTER UPDATE ON lg FOR EACH ROW EXECUTE FUNCTION lg_bump();
+CREATE TABLE lgp (id int, version bigint) PARTITION BY RANGE (id);
+CREATE TABLE lgp1 PARTITION OF lgp FOR VALUES FROM (0) TO (10) USING steward;
+SELECT steward.track_versions('lgp', 'version');
+CREATE TRIGGER lgp1_bump BEFORE INSERT OR UPDATE ON lgp1 FOR EACH ROW EXECUTE FUNCTION lg_bump();
+DROP TABLE lgp;
 DROP TABLE lg;
 DROP FUNCTION lg_bump();

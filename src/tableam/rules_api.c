@@ -335,14 +335,27 @@ warn_before_update_triggers(Relation rel, const char *colname)
 			!TRIGGER_FOR_ROW(t->tgtype) || !TRIGGER_FOR_BEFORE(t->tgtype) ||
 			!TRIGGER_FOR_UPDATE(t->tgtype))
 			continue;
-		ereport(WARNING,
-				(errmsg("trigger \"%s\" on relation \"%s\" runs before pg_steward checks the version of an UPDATE",
-						t->tgname, RelationGetRelationName(rel)),
-				 errdetail("A BEFORE UPDATE trigger that assigns column \"%s\" replaces the version the client sent, so a stale version is no longer refused.",
-						   colname),
-				 errhint("Drop the trigger's assignment of \"%s\" (pg_steward sets the version) or the trigger.",
-						 colname)));
+		steward_warn_version_trigger(t->tgname, RelationGetRelationName(rel), colname);
 	}
+}
+
+/*
+ * The WARNING for BEFORE UPDATE row trigger "tgname" on "relname", whose
+ * version column "colname" it may assign: from track_versions and from
+ * CREATE TRIGGER on a table a version rule reaches (storage_guard.c).
+ * Raises nothing else.
+ */
+void
+steward_warn_version_trigger(const char *tgname, const char *relname,
+							 const char *colname)
+{
+	ereport(WARNING,
+			(errmsg("trigger \"%s\" on relation \"%s\" runs before pg_steward checks the version of an UPDATE",
+					tgname, relname),
+			 errdetail("A BEFORE UPDATE trigger that assigns column \"%s\" replaces the version the client sent, so a stale version is no longer refused.",
+					   colname),
+			 errhint("Drop the trigger's assignment of \"%s\" (pg_steward sets the version) or the trigger.",
+					 colname)));
 }
 
 static void

@@ -29,6 +29,8 @@ extern char *steward_existing_rule(Oid relid, const char *colname);
 extern int	steward_read_rows_after_lock(const char *sql, int nargs, Oid *argtypes,
 										 Datum *args);
 extern void steward_check_existing_versions(Relation rel, const char *colname);
+extern void steward_warn_version_trigger(const char *tgname, const char *relname,
+										 const char *colname);
 
 /* release.c */
 extern void steward_release_install_hook(void);

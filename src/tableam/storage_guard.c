@@ -25,7 +25,8 @@
  * The checks run in the ddl_command_end event trigger
  * steward_rules_storage (tableam.sql; CREATE TABLE, ALTER TABLE, and CREATE
  * SCHEMA, whose CREATE TABLE elements are collected as commands of their
- * own) on the commands the event trigger
+ * own; and CREATE TRIGGER, for the warning about BEFORE UPDATE triggers on a
+ * table with a version rule) on the commands the event trigger
  * machinery collected, whose subcommands tell ATTACH PARTITION and SET
  * ACCESS METHOD apart (as src/test/modules/test_ddl_deparse reads them).
  * The command has run by then, so catalogs show the new state; an error
@@ -43,6 +44,7 @@
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type_d.h"
 #include "commands/defrem.h"
 #include "commands/event_trigger.h"
@@ -464,6 +466,51 @@ check_retype_using(Oid relid, const char *column)
 					 "Leave out USING, or call steward.untrack first and track the column again afterwards (which checks the stored rows).")));
 }
 
+/*
+ * CREATE TRIGGER … BEFORE UPDATE … FOR EACH ROW on a table a version rule
+ * reaches (its own or a partitioned ancestor's): the trigger runs before
+ * the access method judges the row, and one that assigns the version
+ * column defeats the stale check (README "Optimistic versions").  Which
+ * columns a trigger function assigns cannot be told, so it warns.
+ */
+static void
+check_trigger(CreateTrigStmt *stmt)
+{
+	Oid			relid;
+	Oid			argtypes[1] = {OIDARRAYOID};
+	Datum		args[1];
+	StewardAsOwner ctx;
+	char	   *colname = NULL;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+
+	if (!stmt->row || stmt->timing != TRIGGER_TYPE_BEFORE ||
+		(stmt->events & TRIGGER_TYPE_UPDATE) == 0 || stmt->relation == NULL)
+		return;
+	/* Our own (src/migrate: zz_steward_migration) never assign it. */
+	if (strncmp(stmt->trigname, "zz_steward_", strlen("zz_steward_")) == 0)
+		return;
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (!OidIsValid(relid))
+		return;
+	args[0] = self_and_ancestors(relid);
+	steward_enter_rules_owner(&ctx);
+	if (SPI_execute_with_args("SELECT r.attname::pg_catalog.text FROM steward.column_rules r"
+							  " WHERE r.relid::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"
+							  "   AND r.kind OPERATOR(pg_catalog.=) 'version' LIMIT 1",
+							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.column_rules");
+	if (SPI_processed > 0)
+	{
+		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
+
+		colname = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+		MemoryContextSwitchTo(spi_cxt);
+	}
+	steward_as_owner_end(&ctx);
+	if (colname != NULL)
+		steward_warn_version_trigger(stmt->trigname, get_rel_name(relid), colname);
+}
+
 /* One collected CREATE TABLE or ALTER TABLE command. */
 static void
 check_command(CollectedCommand *cmd)
@@ -481,6 +528,8 @@ check_command(CollectedCommand *cmd)
 					 ((CreateStmt *) cmd->parsetree)->inhRelations != NIL &&
 					 cmd->d.simple.address.classId == RelationRelationId)
 				check_inheritance_parents(cmd->d.simple.address.objectId);
+			else if (cmd->parsetree && IsA(cmd->parsetree, CreateTrigStmt))
+				check_trigger((CreateTrigStmt *) cmd->parsetree);
 			break;
 		case SCT_AlterTable:
 			if (cmd->d.alterTable.classId != RelationRelationId)
