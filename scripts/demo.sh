@@ -4,62 +4,120 @@
 # walkthrough (examples/orders_walkthrough.sql), which shows every
 # capability on the orders schema; then run a restore drill and write the
 # steward-report page of charts, whose path it prints last.  Run as root;
-# safe to run again (the previous demo cluster is replaced).  Exits non-zero if any step fails,
-# including a statement the walkthrough expects pg_steward to refuse that
-# is not refused.  test/t/014_demo.pl runs the same walkthrough.
+# safe to run again (a demo cluster an earlier run kept is stopped and
+# replaced).  Exits non-zero if any step fails, including a statement the
+# walkthrough expects pg_steward to refuse that is not refused.
+# test/t/014_demo.pl runs the same walkthrough.
 #
-# Environment: PG_CONFIG (default Debian's PostgreSQL 15), PGSTEWARD_DEMO_DIR
-# (default /var/tmp/pg_steward-demo), PGSTEWARD_DEMO_PORT (default 5477).
+# The cluster is stopped at the end (its data removed, the report kept)
+# unless you ask to keep it: `bash scripts/demo.sh --keep` (or
+# PGSTEWARD_DEMO_KEEP=1).  It is reachable by the postgres OS user only:
+# it listens on no TCP port, only on a unix socket in its own directory
+# (mode 0700, owned by postgres), with peer authentication.
+#
+# Environment: PG_CONFIG (default Debian's PostgreSQL 15),
+# PGSTEWARD_DEMO_PORT (default 5477), PGSTEWARD_DEMO_KEEP,
+# PGSTEWARD_DEMO_PARENT (default /var/tmp: where the demo's directory is
+# made, and where an earlier run's is looked for).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+KEEP=${PGSTEWARD_DEMO_KEEP:-0}
+case "${1:-}" in
+    --keep) KEEP=1 ;;
+    "") ;;
+    *) echo "usage: bash scripts/demo.sh [--keep]" >&2; exit 2 ;;
+esac
+if [ "$(id -u)" -ne 0 ]; then
+    echo "demo.sh: run as root (it installs packages and runs PostgreSQL as postgres)" >&2
+    exit 1
+fi
 
 export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 scripts/setup.sh
 
 BIN=$("$PG_CONFIG" --bindir)
-DEMO=${PGSTEWARD_DEMO_DIR:-/var/tmp/pg_steward-demo}
 PORT=${PGSTEWARD_DEMO_PORT:-5477}
+PARENT=${PGSTEWARD_DEMO_PARENT:-/var/tmp}
 
-as_pg() { su postgres -s /bin/bash -c "$*"; }
+# pg_as DIR COMMAND [ARG...]: run COMMAND as postgres in DIR.  The command
+# and its arguments travel as an argument vector, never spliced into a
+# shell string, whatever the paths hold.
+pg_as() { su postgres -s /bin/bash -c 'cd -- "$1" && shift && exec "$@"' -- pg_as "$@"; }
 
-if [ -f "$DEMO/data/postmaster.pid" ]; then
-    as_pg "$BIN/pg_ctl -D $DEMO/data -m fast -w stop" >/dev/null 2>&1 || true
-fi
-rm -rf "$DEMO"
-mkdir -p "$DEMO"
+# A demo directory of an earlier run: a directory (not a symlink) that the
+# postgres user owns, under a name this script gives (the fixed name of
+# older versions too).  Anything else under such a name in $PARENT is
+# another user's and left alone.  Its cluster is stopped and the
+# directory removed, both as postgres.
+for old in "$PARENT/pg_steward-demo" "$PARENT"/pg_steward-demo.*; do
+    [ -d "$old" ] && [ ! -L "$old" ] && [ "$(stat -c %U -- "$old")" = postgres ] || continue
+    if [ -f "$old/data/postmaster.pid" ]; then
+        pg_as "$PARENT" "$BIN/pg_ctl" -D "$old/data" -m fast -w stop >/dev/null 2>&1 || true
+    fi
+    pg_as "$PARENT" rm -rf -- "$old" || echo "demo.sh: could not remove $old; left as it is" >&2
+done
+
+# A fresh directory nobody else can have prepared (mktemp), then given to
+# postgres: mode 0700, so only postgres (and root) reach the socket in it.
+DEMO=$(mktemp -d "$PARENT/pg_steward-demo.XXXXXX")
 chown postgres:postgres "$DEMO"
+chmod 700 "$DEMO"
 
-echo "== starting a throwaway cluster in $DEMO (port $PORT)"
-as_pg "$BIN/initdb -D $DEMO/data -A trust -E UTF8 --no-locale" >/dev/null
-cat >> "$DEMO/data/postgresql.conf" <<CONF
+stop_demo() {
+    if [ -f "$DEMO/data/postmaster.pid" ]; then
+        pg_as "$DEMO" "$BIN/pg_ctl" -D "$DEMO/data" -m fast -w stop >/dev/null 2>&1 || true
+    fi
+}
+# On a failure the cluster is stopped too (unless kept); its directory
+# stays for the server log.
+trap '[ "$KEEP" = 1 ] || stop_demo' EXIT
+
+echo "== starting a throwaway cluster in $DEMO (unix socket only, port $PORT)"
+pg_as "$DEMO" "$BIN/initdb" -D "$DEMO/data" --auth-local=peer --auth-host=scram-sha-256 \
+    -E UTF8 --no-locale >/dev/null
+# Written as postgres: root writes nothing into the directory postgres owns.
+pg_as "$DEMO" tee -a "$DEMO/data/postgresql.conf" >/dev/null <<CONF
 port = $PORT
-unix_socket_directories = '$DEMO'
 listen_addresses = ''
+unix_socket_directories = '$DEMO'
+unix_socket_permissions = 0700
 shared_preload_libraries = 'pg_steward'
 CONF
-as_pg "$BIN/pg_ctl -D $DEMO/data -l $DEMO/server.log -w start" >/dev/null
+pg_as "$DEMO" "$BIN/pg_ctl" -D "$DEMO/data" -l "$DEMO/server.log" -w start >/dev/null
 
-PSQL="$BIN/psql -X -h $DEMO -p $PORT -U postgres"
-as_pg "$PSQL -q -c 'CREATE DATABASE shop'"
-as_pg "$PSQL -d shop -q -c 'CREATE EXTENSION pg_steward'"
+PSQL=("$BIN/psql" -X -h "$DEMO" -p "$PORT" -U postgres)
+pg_as "$DEMO" "${PSQL[@]}" -q -c 'CREATE DATABASE shop'
+pg_as "$DEMO" "${PSQL[@]}" -d shop -q -c 'CREATE EXTENSION pg_steward'
 # Fed on stdin: the postgres user may not be able to read the checkout.
-as_pg "$PSQL -d shop -v ON_ERROR_STOP=1 -f -" < examples/orders_walkthrough.sql 2>&1
+pg_as "$DEMO" "${PSQL[@]}" -d shop -v ON_ERROR_STOP=1 -f - < examples/orders_walkthrough.sql 2>&1
 
 echo
 echo "== a restore drill: back the cluster up, restore it on a free port, verify every steward table"
-as_pg "cd $DEMO && $BIN/steward-drill -h $DEMO -p $PORT -d shop --workdir $DEMO"
+pg_as "$DEMO" "$BIN/steward-drill" -h "$DEMO" -p "$PORT" -d shop --workdir "$DEMO"
 # A snapshot and a capacity sample now, so the history the report charts
 # holds the walkthrough (the worker takes them every minute / 5 minutes).
-as_pg "$PSQL -d shop -q -c 'SELECT steward.take_snapshot()' -c 'SELECT steward.capacity_sample()'" >/dev/null
+pg_as "$DEMO" "${PSQL[@]}" -d shop -q -c 'SELECT steward.take_snapshot()' \
+    -c 'SELECT steward.capacity_sample()' >/dev/null
 echo "== the report: steward-report charts statements, health, capacity, drills, lock waits and hot rows"
-as_pg "$BIN/steward-report -h $DEMO -p $PORT -d shop -o $DEMO/report.html"
+pg_as "$DEMO" "$BIN/steward-report" -h "$DEMO" -p "$PORT" -d shop -o "$DEMO/report.html"
 
-cat <<MSG
+if [ "$KEEP" = 1 ]; then
+    cat <<MSG
 
-== The demo cluster keeps running so you can look around:
-   su postgres -c "$PSQL -d shop"
+== The demo cluster keeps running (--keep) so you can look around, as root:
+   su postgres -c '$BIN/psql -X -h $DEMO -p $PORT -d shop'
 == Stop it with:
-   su postgres -c "$BIN/pg_ctl -D $DEMO/data stop"
-== The report (one self-contained HTML file; open it in a browser):
+   su postgres -c '$BIN/pg_ctl -D $DEMO/data stop'
+   (or run the demo again: it replaces it)
+MSG
+else
+    stop_demo
+    pg_as "$DEMO" rm -rf -- "$DEMO/data"
+    echo
+    echo "== The demo cluster is stopped and its data removed (bash scripts/demo.sh --keep leaves it running)."
+fi
+cat <<MSG
+== The report (one self-contained HTML file; open it in a browser, as root):
    $DEMO/report.html
 MSG

@@ -10,14 +10,17 @@ cd "$(dirname "$0")/.."
 export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 scripts/setup.sh
 
-WORK=/var/tmp/pg_steward-test
-rm -rf "$WORK"
-mkdir -p "$WORK"
+# A fresh directory nobody else can have prepared (mktemp, mode 0700),
+# given to postgres and removed at the end; paths reach the postgres
+# shell as arguments, never spliced into its command string.
+WORK=$(mktemp -d /var/tmp/pg_steward-test.XXXXXX)
+trap 'rm -rf -- "$WORK"' EXIT
 rsync -a --exclude .git --exclude 'test/out' ./ "$WORK/"
 chown -R postgres:postgres "$WORK"
 
 status=0
-su postgres -s /bin/bash -c "cd '$WORK' && PG_CONFIG='$PG_CONFIG' test/run.sh" || status=$?
+su postgres -s /bin/bash -c 'cd -- "$1" && PG_CONFIG=$2 exec test/run.sh' -- test.sh "$WORK" "$PG_CONFIG" ||
+    status=$?
 
 # Keep the outputs next to the checkout for inspection.
 rm -rf test/out

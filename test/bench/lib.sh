@@ -78,10 +78,24 @@ waits() {
 }
 
 as_pg() { runuser -u postgres -- "$@"; }
+# ours DIR: DIR is a directory a run of ours left (not a symlink, owned by
+# postgres): only then is a leftover cluster in it stopped.  Anything else
+# under our name in /var/tmp is another user's: a postmaster.pid there
+# could name any process.
+ours() { [ -d "$1" ] && [ ! -L "$1" ] && [ "$(stat -c %U -- "$1")" = postgres ]; }
+# fresh_base DIR: remove a leftover DIR and create it anew, mode 0700 and
+# owned by postgres.  mkdir without -p fails if the name exists again
+# (another user re-created it, say as a symlink, after the rm): then
+# nothing is chowned and the run stops.
+fresh_base() {
+    rm -rf -- "$1"
+    mkdir -m 700 -- "$1" || die "$1 exists again after removing it: someone else's; remove it and retry"
+    chown postgres: -- "$1"
+}
 psql_q() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 stop_cluster() {
-    if [ -f "$DATA/postmaster.pid" ]; then
+    if ours "$BASE" && [ -f "$DATA/postmaster.pid" ]; then
         as_pg "$PGBIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null || true
     fi
 }
@@ -114,10 +128,10 @@ bench_start_cluster() {
 
     # A leftover from an interrupted run: that directory is ours.
     stop_cluster
-    rm -rf "$BASE"
+    fresh_base "$BASE"
     trap bench_cleanup EXIT
     trap 'exit 130' INT TERM
-    mkdir -p "$DATA" "$SOCK" "$LOGS"
+    mkdir "$DATA" "$SOCK" "$LOGS"
     chown -R postgres: "$BASE"
     chmod 700 "$DATA"
 
@@ -168,7 +182,7 @@ side_psql() {   # side_psql NAME args...
 side_cleanup() {
     local rc=$? n
     for n in "${!SIDE_BASE[@]}"; do
-        [ -f "${SIDE_BASE[$n]}/data/postmaster.pid" ] &&
+        ours "${SIDE_BASE[$n]}" && [ -f "${SIDE_BASE[$n]}/data/postmaster.pid" ] &&
             as_pg "${SIDE_BIN[$n]}/pg_ctl" -D "${SIDE_BASE[$n]}/data" -m fast -w stop >/dev/null 2>&1 || true
         [ "$KEEP" = 1 ] || rm -rf "${SIDE_BASE[$n]}"
     done
@@ -178,7 +192,7 @@ side_start() {   # side_start NAME: initdb, settings from stdin, start, CREATE D
     local n=$1 base=${SIDE_BASE[$1]}
     trap side_cleanup EXIT
     trap 'exit 130' INT TERM
-    rm -rf "$base"; mkdir -p "$base/data" "$base/sock"; chown -R postgres: "$base"; chmod 700 "$base/data"
+    fresh_base "$base"; mkdir "$base/data" "$base/sock"; chown -R postgres: "$base"; chmod 700 "$base/data"
     as_pg "${SIDE_BIN[$n]}/initdb" -D "$base/data" -A trust -E UTF8 --no-locale >/dev/null
     {
         cat

@@ -71,8 +71,20 @@ PG_CONFIG=${PG_CONFIG:-pg_config}
 SRCDIR=${SRCDIR:-$WORK/src}
 
 if [ "$(id -u)" = 0 ]; then
-    mkdir -p "$WORK" "$SRCDIR"
-    chown postgres: "$WORK" "$SRCDIR"
+    # The directories are kept between runs (the source is a cache), under
+    # names anyone could create in /var/tmp first: root creates one that
+    # is missing (mkdir without -p: it fails if the name appeared
+    # meanwhile) and uses one that exists only if it is a real directory
+    # postgres owns, never chown'ing through a symlink another user made.
+    for d in "$WORK" "$SRCDIR"; do
+        if [ ! -e "$d" ] && [ ! -L "$d" ]; then
+            mkdir -m 700 -- "$d" && chown postgres: -- "$d" || exit 2
+        fi
+        if [ -L "$d" ] || [ ! -d "$d" ] || [ "$(stat -c %U -- "$d")" != postgres ]; then
+            echo "core-regress.sh: $d is not a directory owned by postgres; remove it or choose another with --workdir/--srcdir" >&2
+            exit 2
+        fi
+    done
     install -o postgres -m 755 "$0" "$WORK/core-regress.sh"
     exec su postgres -s /bin/bash -c "$(printf '%q ' env PG_CONFIG="$PG_CONFIG" \
         "$WORK/core-regress.sh" --mode "$MODE" --workdir "$WORK" --srcdir "$SRCDIR" \

@@ -323,4 +323,47 @@ for my $file (sort @cfiles)
 cmp_ok($nexported, '>', 100, 'the C sources define exported functions');
 is(join('; ', @uncommented), '', 'every exported C function has a comment block right above it');
 
+# Root-run scripts (review9 F12): a path never spliced into a command
+# string another user's shell runs (su -c "... $path ..."; arguments go as
+# "$1"... after -c '...', or printf %q quotes them); the README's demo and
+# test scripts make their work directories with mktemp, not under a fixed
+# /var/tmp name another local user can create first (as a symlink root's
+# chown follows); the demo cluster trusts no one (peer authentication, a
+# socket only postgres reaches) and is stopped at the end unless kept.
+{
+	my @root_scripts = (glob('scripts/*.sh'), glob('test/bench/*.sh'),
+		glob('test/bench/*/*.sh'), glob('test/compat/*.sh'));
+	my @spliced;
+	for my $file (@root_scripts)
+	{
+		open my $fh, '<', $file or die "$file: $!";
+		while (my $line = <$fh>)
+		{
+			next if $line =~ /^\s*#/;
+			push @spliced, "$file:$.: $line"
+			  if $line =~ /\b(?:su|runuser)\b[^#]*\s-c\s+"(?!\$\(printf '%q )[^"]*\$/;
+		}
+		close $fh;
+	}
+	is(join('', @spliced), '', 'root-run scripts splice no path into an su -c command string');
+	my @fixed;
+	for my $file (glob('scripts/*.sh'))
+	{
+		open my $fh, '<', $file or die "$file: $!";
+		while (my $line = <$fh>)
+		{
+			push @fixed, "$file:$.: $line" if $line =~ m{^\s*\w+=(?:\$\{\w+:-)?/var/tmp/};
+		}
+		close $fh;
+	}
+	is(join('', @fixed), '', 'scripts/ make their /var/tmp work directories with mktemp');
+	my $demo = do { local $/; open my $fh, '<', 'scripts/demo.sh' or die "scripts/demo.sh: $!"; <$fh> };
+	unlike($demo, qr/-A\s+trust|--auth(?:-local)?=trust/, 'the demo cluster trusts no local user');
+	like($demo, qr/--auth-local=peer/, 'the demo cluster authenticates local users by peer');
+	like($demo, qr/^unix_socket_permissions = 0700$/m, 'its socket is for postgres only');
+	like($demo, qr/^DEMO=\$\(mktemp -d /m, 'its directory is made by mktemp');
+	like($demo, qr/--keep\).*KEEP=1/s, 'it is kept running only on request');
+	like($demo, qr/^\s+stop_demo$/m, 'otherwise it is stopped at the end');
+}
+
 done_testing();

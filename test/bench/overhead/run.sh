@@ -13,23 +13,28 @@ ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-15}
 SCALE=${SCALE:-10}
 BIN=/usr/lib/postgresql/15/bin
-BASE=/var/tmp/pg_steward-bench-overhead
-as_pg() { su postgres -s /bin/bash -c "$*"; }
+# A fresh directory (mktemp: nobody else can have prepared it), given to
+# postgres with mode 0700: the clusters' sockets in it (trust
+# authentication) are reachable by postgres and root only.
+BASE=$(mktemp -d /var/tmp/pg_steward-bench-overhead.XXXXXX)
+chown postgres "$BASE"
+chmod 700 "$BASE"
+# as_pg COMMAND [ARG...]: as postgres, in $BASE, arguments as a vector.
+as_pg() { su postgres -s /bin/bash -c 'cd -- "$1" && shift && exec "$@"' -- as_pg "$BASE" "$@"; }
 
 cleanup() {
     for c in on off; do
-        [ -f "$BASE/$c/postmaster.pid" ] && as_pg "$BIN/pg_ctl -D $BASE/$c -m immediate -w stop" >/dev/null 2>&1 || true
+        [ -f "$BASE/$c/postmaster.pid" ] && as_pg "$BIN/pg_ctl" -D "$BASE/$c" -m immediate -w stop >/dev/null 2>&1 || true
     done
-    rm -rf "$BASE"
+    rm -rf -- "$BASE"
 }
 trap cleanup EXIT
-cleanup
-mkdir -p "$BASE" && chown postgres "$BASE"
 
 declare -A PORT=([on]=5494 [off]=5495)
 for c in on off; do
-    as_pg "$BIN/initdb -D $BASE/$c -A trust --no-locale -E UTF8" >/dev/null
-    cat >> "$BASE/$c/postgresql.conf" <<CONF
+    as_pg "$BIN/initdb" -D "$BASE/$c" -A trust --no-locale -E UTF8 >/dev/null
+    {
+        cat <<CONF
 port = ${PORT[$c]}
 unix_socket_directories = '$BASE'
 listen_addresses = ''
@@ -38,17 +43,18 @@ max_wal_size = 10GB
 checkpoint_timeout = 1h
 autovacuum = off
 CONF
-    [ "$c" = on ] && echo "shared_preload_libraries = 'pg_steward'" >> "$BASE/$c/postgresql.conf"
-    as_pg "$BIN/pg_ctl -D $BASE/$c -l $BASE/$c.log -w start" >/dev/null
-    as_pg "$BIN/psql -X -q -h $BASE -p ${PORT[$c]} -d postgres -c 'CREATE EXTENSION pg_steward'"
-    as_pg "$BIN/pgbench -q -i -s $SCALE -h $BASE -p ${PORT[$c]} postgres" >/dev/null 2>&1
+        [ "$c" = off ] || echo "shared_preload_libraries = 'pg_steward'"
+    } | as_pg tee -a "$BASE/$c/postgresql.conf" >/dev/null
+    as_pg "$BIN/pg_ctl" -D "$BASE/$c" -l "$BASE/$c.log" -w start >/dev/null
+    as_pg "$BIN/psql" -X -q -h "$BASE" -p "${PORT[$c]}" -d postgres -c 'CREATE EXTENSION pg_steward'
+    as_pg "$BIN/pgbench" -q -i -s "$SCALE" -h "$BASE" -p "${PORT[$c]}" postgres >/dev/null 2>&1
 done
 
 run() {    # run CLUSTER MODE -> TPS
-    local c=$1 mode=$2 flags=""
-    [ "$mode" = select ] && flags="-S"
-    as_pg "$BIN/psql -X -q -h $BASE -p ${PORT[$c]} -d postgres -c 'VACUUM' -c 'CHECKPOINT'"
-    as_pg "$BIN/pgbench -n $flags -M prepared -c 2 -j 2 -T $DURATION -h $BASE -p ${PORT[$c]} postgres" 2>/dev/null \
+    local c=$1 mode=$2 flags=()
+    [ "$mode" != select ] || flags=(-S)
+    as_pg "$BIN/psql" -X -q -h "$BASE" -p "${PORT[$c]}" -d postgres -c 'VACUUM' -c 'CHECKPOINT'
+    as_pg "$BIN/pgbench" -n "${flags[@]}" -M prepared -c 2 -j 2 -T "$DURATION" -h "$BASE" -p "${PORT[$c]}" postgres 2>/dev/null \
         | sed -nE 's/^tps = ([0-9.]+) .*/\1/p'
 }
 
