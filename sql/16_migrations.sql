@@ -116,9 +116,14 @@ SELECT phase, result, last_validation_passed FROM steward.migrations WHERE name 
 
 -- A row changed behind the trigger's back fails validation, and complete
 -- refuses until it is fixed.
+-- (The migration's DDL guard refuses to disable its trigger; a superuser
+-- can go around the guard.)
+ALTER TABLE orders DISABLE TRIGGER zz_steward_migration;
+ALTER EVENT TRIGGER steward_relayout_guard DISABLE;
 ALTER TABLE orders DISABLE TRIGGER zz_steward_migration;
 UPDATE orders SET total_cents = 1 WHERE order_id = 10;
 ALTER TABLE orders ENABLE ALWAYS TRIGGER zz_steward_migration;   -- as the migration made it
+ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;
 SELECT "check", passed FROM steward.migration_validate('orders_cents');
 SELECT phase, result, error FROM steward.migrations WHERE name = 'orders_cents';
 SELECT status, value, first_response FROM steward.health WHERE "check" = 'failed_migrations';

@@ -207,17 +207,27 @@ SELECT steward.migration_cleanup('plain_m') IS NOT NULL AS cleaned_up;
 SELECT count(price_cents) FROM rls.plain;
 RESET ROLE;
 
--- 9. Relayout (refused up front for a table with row security): FORCE
--- turned on mid-way stops its backfill and its rollback; writes go on
--- (the trigger writes the other layout, which has no row security).
+-- 9. Relayout (refused up front for a table with row security): row
+-- security turned on mid-way is refused by the DDL guard (one layout
+-- only); turned on anyway (a superuser going around the guard), FORCE
+-- stops its backfill and its rollback; writes go on (the trigger writes
+-- the other layout, which has no row security).
 SET ROLE rls_owner;
 CREATE TABLE rls.rl (id int PRIMARY KEY, tenant text NOT NULL) USING steward;
 INSERT INTO rls.rl SELECT g, 't' || (g % 3) FROM generate_series(1, 6) g;
 SELECT steward.migration_start('rl_m', '[{"relayout": {"table": "rls.rl",
     "partition_by": "HASH (id)", "partitions": 2}}]') IS NOT NULL AS started;
 ALTER TABLE rls.rl ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON rls.rl USING (tenant = 't1');
+RESET ROLE;
+ALTER EVENT TRIGGER steward_relayout_guard DISABLE;
+SET ROLE rls_owner;
+ALTER TABLE rls.rl ENABLE ROW LEVEL SECURITY;
 ALTER TABLE rls.rl FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant ON rls.rl USING (tenant = 't1');
+RESET ROLE;
+ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;
+SET ROLE rls_owner;
 CALL steward.migration_backfill('rl_m');
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO rls.rl VALUES (7, 't1');

@@ -103,7 +103,13 @@ CALL steward.migration_backfill('pq_rl');
 SELECT "check", passed FROM steward.migration_validate('pq_rl') WHERE NOT passed;
 -- a partition that lacks the guard (attached by an ALTER TABLE racing the
 -- start) gets it at the cutover
+-- (dropped by a superuser going around the DDL guard, which refuses it)
 DROP TRIGGER zz_steward_relayout_truncate ON pq2;
+RESET ROLE;
+ALTER EVENT TRIGGER steward_relayout_guard DISABLE;
+DROP TRIGGER zz_steward_relayout_truncate ON pq2;
+ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;
+SET ROLE rp_owner;
 SELECT steward.migration_complete('pq_rl');
 TRUNCATE pq_relayout_old;
 TRUNCATE pq1b;

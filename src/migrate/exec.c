@@ -66,6 +66,9 @@ static int	migrate_index_window_s = 3600;
 /* The relation a backfill batch of this backend is writing, if any. */
 static Oid	backfill_relid = InvalidOid;
 
+/* Statements of _migration_exec running in this backend (nested calls). */
+static int	own_sql_depth = 0;
+
 static ExecutorStart_hook_type prev_executor_start = NULL;
 
 /*
@@ -182,6 +185,17 @@ steward_migration_backfilling(Oid relid)
 }
 
 /*
+ * True while this backend runs a statement of steward._migration_exec: the
+ * migration's own DDL, which the DDL guard (relayout.c) lets pass.  An
+ * error resets it (PG_FINALLY).  Backend-local, no lock, raises nothing.
+ */
+bool
+steward_migration_running_own_sql(void)
+{
+	return own_sql_depth > 0;
+}
+
+/*
  * steward._migration_exec(tbl regclass, sql text, args text[] DEFAULT NULL,
  *                         backfill boolean DEFAULT false) -> text[]
  *
@@ -239,6 +253,7 @@ steward_migration_exec(PG_FUNCTION_ARGS)
 		steward_pin_key_order_plan();
 		backfill_relid = relid;
 	}
+	own_sql_depth++;
 	PG_TRY();
 	{
 		int			rc = SPI_execute_with_args(sql, nargs, argtypes, args, nulls, false, 0);
@@ -259,6 +274,7 @@ steward_migration_exec(PG_FUNCTION_ARGS)
 	PG_FINALLY();
 	{
 		backfill_relid = InvalidOid;
+		own_sql_depth--;
 	}
 	PG_END_TRY();
 

@@ -36,6 +36,12 @@ extern void steward_migrate_install_hooks(void);
  */
 extern bool steward_migration_backfilling(Oid relid);
 
+/*
+ * True while this backend runs a statement of steward._migration_exec (a
+ * migration's own DDL, which the DDL guard lets pass).
+ */
+extern bool steward_migration_running_own_sql(void);
+
 /* migrate/exec.c: steward._migration_exec, also called by _relayout_exec */
 extern Datum steward_migration_exec(PG_FUNCTION_ARGS);
 

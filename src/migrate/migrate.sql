@@ -2440,6 +2440,14 @@ DECLARE
     state "char";
     n bigint;
 BEGIN
+    IF relayout THEN
+        -- A layout dropped or changed around the DDL guard: complete
+        -- refuses naming it; cleanup and rollback keep the layout left.
+        PERFORM steward._relayout_require_layouts(mig, action) WHERE action = 'complete';
+        IF NOT (SELECT a.old_alive AND a.new_alive FROM steward._relayout_alive(mig) a) THEN
+            RETURN;
+        END IF;
+    END IF;
     IF NOT locked THEN
         IF relayout THEN
             PERFORM steward._relayout_recheck(mig, action);

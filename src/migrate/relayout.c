@@ -8,7 +8,8 @@
  *	  steward._relayout_trigger()			AFTER ROW trigger, both tables
  *	  steward._relayout_exec(tbl, sql, args)	_migration_exec in apply mode
  *	  steward._relayout_partition_by(text)	strategy and key columns
- *	  steward._relayout_guard_ddl()		event trigger: partition DDL refused
+ *	  steward._relayout_guard_ddl()		event trigger: DDL that would change one
+ *										layout (or shape) of a migration refused
  *
  * While a relayout runs, the old and the new layout of a table each carry
  * an AFTER INSERT OR UPDATE OR DELETE row trigger that applies the change
@@ -41,10 +42,12 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/sysattr.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
+#include "catalog/pg_constraint.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
@@ -53,6 +56,8 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
 #include "utils/array.h"
@@ -103,6 +108,7 @@ typedef struct RelayoutCheck
 	List	   *targets;		/* apply targets; NIL: no relayout has the table */
 	char	   *migration;		/* its relayout migration, if targets */
 	Oid			want;			/* the other layout the trigger names */
+	bool		gone;			/* the migration's other layout was dropped */
 	bool		reported;		/* not_a_layout / the WARNING done */
 	bool		skip_recorded;	/* a skipped INSERT of this statement is recorded */
 } RelayoutCheck;
@@ -197,14 +203,17 @@ steward_migration_forget_target(Relation rel, const Trigger *trigger)
  * with *migration set).  *migration (if not NULL) is set to the name of
  * that relayout migration, NULL when the catalog has none for relid: the
  * table came without its record (a partial dump, or a restore that could
- * not write steward's catalog).  Read with SPI (connected by the caller)
+ * not write steward's catalog).  *gone (if not NULL) is set when the
+ * migration is there but its other layout was dropped (NIL then: its row
+ * is inactive, or hidden by the catalog's row security, which shows only
+ * rows of existing tables).  Read with SPI (connected by the caller)
  * as the current user with row_security on, whatever the session says
  * (pg_dump's scripts set it off, which would make the catalog's policy an
  * error for a non-superuser owner): the catalog's row security shows a
  * migration to the owners of its tables, which the caller is.
  */
 static List *
-apply_targets_of(Oid relid, Oid want, MemoryContext outer, char **migration)
+apply_targets_of(Oid relid, Oid want, MemoryContext outer, char **migration, bool *gone)
 {
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(relid)};
@@ -217,19 +226,27 @@ apply_targets_of(Oid relid, Oid want, MemoryContext outer, char **migration)
 	(void) set_config_option("row_security", "on", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	if (SPI_execute_with_args(
-			"SELECT b.relid::pg_catalog.oid, a.migration"
+			"SELECT b.relid::pg_catalog.oid, a.migration, coalesce(b.active, false)"
 			"  FROM steward.migration_tables a"
-			"  JOIN steward.migration_tables b ON b.migration OPERATOR(pg_catalog.=) a.migration"
-			" WHERE a.active AND b.active AND a.relid OPERATOR(pg_catalog.<>) b.relid"
+			"  JOIN steward.migration_runs r ON r.name OPERATOR(pg_catalog.=) a.migration"
+			"  LEFT JOIN steward.migration_tables b ON b.migration OPERATOR(pg_catalog.=) a.migration"
+			"       AND a.relid OPERATOR(pg_catalog.<>) b.relid"
+			" WHERE a.active AND (r.steps OPERATOR(pg_catalog.->) 0"
+			"                     OPERATOR(pg_catalog.->) 'relayout') IS NOT NULL"
 			"   AND (a.relid OPERATOR(pg_catalog.=) $1"
-			"        OR a.relid IN (SELECT x.relid FROM pg_catalog.pg_partition_ancestors($1) x))",
+			"        OR a.relid IN (SELECT x.relid FROM pg_catalog.pg_partition_ancestors($1) x))"
+			" ORDER BY 3 DESC",
 			1, argtypes, args, NULL, true, 2) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_tables");
 	AtEOXact_GUC(true, nest);
 	if (migration)
 		*migration = SPI_processed == 0 ? NULL :
 			MemoryContextStrdup(outer, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
-	if (SPI_processed != 1)
+	if (gone)
+		*gone = SPI_processed == 1 &&
+			!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	if (SPI_processed != 1 ||
+		!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)))
 		return NIL;
 	target = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
 											&isnull));
@@ -300,7 +317,7 @@ steward_relayout_exec(PG_FUNCTION_ARGS)
 	steward_check_table_owner(PG_GETARG_OID(0));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	targets = apply_targets_of(PG_GETARG_OID(0), InvalidOid, outer, NULL);
+	targets = apply_targets_of(PG_GETARG_OID(0), InvalidOid, outer, NULL, NULL);
 	SPI_finish();
 	if (targets == NIL)
 		not_a_layout(PG_GETARG_OID(0), NULL);
@@ -374,7 +391,8 @@ plans_for(Trigger *trigger, Oid rowtype)
  * statement (kept in fn_extra; the targets live as long as the query).
  * The caller runs as the table's owner (steward_as_table_owner_begin).
  * A layout the catalog's relayout does not name as the other one is an
- * error (not_a_layout); a table no relayout has gets a WARNING naming
+ * error (not_a_layout); a table whose other layout was dropped gets a
+ * WARNING naming the rollback, a table no relayout has one naming
  * steward.migration_forget, unless quiet (a restore loading data, whose
  * catalog may come later).
  */
@@ -388,16 +406,28 @@ statement_check(FunctionCallInfo fcinfo, Relation rel, Trigger *trigger, bool qu
 		check = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RelayoutCheck));
 		check->want = trigger_target(trigger->tgargs[3]);
 		check->targets = apply_targets_of(RelationGetRelid(rel), check->want,
-										  fcinfo->flinfo->fn_mcxt, &check->migration);
+										  fcinfo->flinfo->fn_mcxt, &check->migration, &check->gone);
 		fcinfo->flinfo->fn_extra = check;
 	}
 	/* An upsert's skipped INSERT looked quietly; its UPDATE reports. */
 	if (quiet || check->reported)
 		return check;
 	check->reported = true;
-	if (check->migration != NULL && (check->targets == NIL || !OidIsValid(check->want)))
+	if (check->gone)
+		/*
+		 * The other layout was dropped (a superuser went around the DDL
+		 * guard): the writes go on, there is nothing to copy to.
+		 */
+		ereport(WARNING,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the other layout of relation \"%s\" in migration \"%s\" was dropped; "
+						"its relayout trigger applies nothing",
+						RelationGetRelationName(rel), check->migration),
+				 errhint("steward.migration_rollback('%s') (or migration_cleanup after "
+						 "complete) ends the migration and removes the trigger.", check->migration)));
+	else if (check->migration != NULL && (check->targets == NIL || !OidIsValid(check->want)))
 		not_a_layout(RelationGetRelid(rel), check->migration);
-	if (check->targets == NIL)
+	else if (check->targets == NIL)
 		/*
 		 * No relayout in the catalog has this table: it came without its
 		 * migration's record.  The writes go on (nothing keeps a copy that
@@ -662,50 +692,105 @@ steward_relayout_partition_by(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
+
 /*
- * The active relayout migration that has relid -- or, with
- * below_only, a partition ancestor of relid -- as a layout: its name
- * (palloc'd in the caller's context), the layout in *layout; NULL when
- * there is none.  Read as the catalog's owner: the owner of a partition
- * may be another role than the owner of the table it belongs to, whom the
- * catalog's row security would hide the migration from.
+ * The active migration that changes a relation, as the DDL guard sees it.
+ * Index steps change no table's definition: they are left out.
  */
-static char *
-relayout_of(Oid relid, bool below_only, Oid *layout)
+typedef struct GuardedBy
+{
+	char	   *name;			/* the migration; NULL when none */
+	Oid			table;			/* its layout, or its table (column migration) */
+	bool		relayout;
+	char	   *phase;
+	List	   *columns;		/* column migration: names its columns have or take */
+	List	   *constraints;	/* column migration: names of the constraints it adds */
+} GuardedBy;
+
+/* The elements of a text[] datum as a List of C strings. */
+static List *
+text_array_list(Datum array)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	List	   *result = NIL;
+
+	deconstruct_array(DatumGetArrayTypeP(array), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+		if (!nulls[i])
+			result = lappend(result, TextDatumGetCString(elems[i]));
+	return result;
+}
+
+/*
+ * The active migration that has relid as a table or layout or -- unless
+ * below_only -- that has relid itself, or that has a partition ancestor
+ * of relid (m->name NULL when none); relayouts only with
+ * relayouts_only.  Read as the catalog's owner: the owner of a partition
+ * may be another role than the owner of the table it belongs to, whom the
+ * catalog's row security would hide the migration from.  Result palloc'd
+ * in the caller's context.
+ */
+static void
+guarded_by(Oid relid, bool below_only, bool relayouts_only, GuardedBy *m)
 {
 	Oid			catalog = steward_relid("migration_tables", true);
-	Oid			argtypes[2] = {OIDOID, BOOLOID};
-	Datum		args[2] = {ObjectIdGetDatum(relid), BoolGetDatum(below_only)};
+	Oid			argtypes[3] = {OIDOID, BOOLOID, BOOLOID};
+	Datum		args[3] = {ObjectIdGetDatum(relid), BoolGetDatum(below_only),
+	BoolGetDatum(relayouts_only)};
 	StewardAsOwner ctx;
 	MemoryContext outer = CurrentMemoryContext;
-	char	   *result = NULL;
 
-	if (!OidIsValid(catalog) || !OidIsValid(relid))
-		return NULL;
+	memset(m, 0, sizeof(*m));
+	if (!OidIsValid(catalog) || !OidIsValid(steward_relid("migration_columns", true)) ||
+		!OidIsValid(relid))
+		return;
 	steward_as_owner_begin(catalog, &ctx);
 	if (SPI_execute_with_args(
-			"SELECT t.migration, t.relid::pg_catalog.oid"
+			"SELECT t.migration, t.relid::pg_catalog.oid, x.relayout, r.phase,"
+			"       ARRAY(SELECT DISTINCT n.n FROM steward.migration_columns c,"
+			"                    LATERAL pg_catalog.unnest(ARRAY[c.old_name, c.new_name, c.expand_old,"
+			"                                                    c.expand_new, c.switched_old,"
+			"                                                    c.switched_new]) n(n)"
+			"              WHERE c.migration OPERATOR(pg_catalog.=) t.migration"
+			"                AND c.relid OPERATOR(pg_catalog.=) t.relid AND n.n IS NOT NULL)::pg_catalog.text[],"
+			"       ARRAY(SELECT DISTINCT n.n FROM steward.migration_columns c,"
+			"                    LATERAL pg_catalog.unnest(ARRAY[c.not_null_name, c.check_name, c.fk_name,"
+			"                                                    c.unique_name]) n(n)"
+			"              WHERE c.migration OPERATOR(pg_catalog.=) t.migration"
+			"                AND c.relid OPERATOR(pg_catalog.=) t.relid AND n.n IS NOT NULL)::pg_catalog.text[]"
 			"  FROM steward.migration_tables t"
-			"  JOIN steward.migration_runs r ON r.name OPERATOR(pg_catalog.=) t.migration"
-			" WHERE t.active AND (r.steps OPERATOR(pg_catalog.->) 0"
-			"                     OPERATOR(pg_catalog.->) 'relayout') IS NOT NULL"
+			"  JOIN steward.migration_runs r ON r.name OPERATOR(pg_catalog.=) t.migration,"
+			"       LATERAL (SELECT (r.steps OPERATOR(pg_catalog.->) 0"
+			"                        OPERATOR(pg_catalog.->) 'relayout') IS NOT NULL AS relayout) x"
+			" WHERE t.active AND r.status OPERATOR(pg_catalog.=) 'active'"
+			"   AND NOT coalesce(r.steps OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.?|)"
+			"                    ARRAY['create_index', 'drop_index'], false)"
+			"   AND (x.relayout OR NOT $3)"
 			"   AND ((t.relid OPERATOR(pg_catalog.=) $1 AND NOT $2)"
-			"        OR t.relid IN (SELECT x.relid FROM pg_catalog.pg_partition_ancestors($1) x"
-			"                        WHERE x.relid OPERATOR(pg_catalog.<>) $1))"
+			"        OR t.relid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors($1) a"
+			"                        WHERE a.relid OPERATOR(pg_catalog.<>) $1))"
 			" ORDER BY t.ord LIMIT 1",
-			2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+			3, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_tables");
 	if (SPI_processed == 1)
 	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
+		MemoryContext old = MemoryContextSwitchTo(outer);
 
-		*layout = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-												 2, &isnull));
-		result = MemoryContextStrdup(outer, SPI_getvalue(SPI_tuptable->vals[0],
-														 SPI_tuptable->tupdesc, 1));
+		m->name = SPI_getvalue(tup, desc, 1);
+		m->table = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
+		m->relayout = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+		m->phase = SPI_getvalue(tup, desc, 4);
+		m->columns = text_array_list(SPI_getbinval(tup, desc, 5, &isnull));
+		m->constraints = text_array_list(SPI_getbinval(tup, desc, 6, &isnull));
+		MemoryContextSwitchTo(old);
 	}
 	steward_as_owner_end(&ctx);
-	return result;
 }
 
 /* The schema-qualified name of a relation, for messages. */
@@ -729,19 +814,18 @@ guard_partition_cmd(AlterTableStmt *stmt, AlterTableCmd *cmd)
 	PartitionCmd *pc = (PartitionCmd *) cmd->def;
 	Oid			parent = RangeVarGetRelid(stmt->relation, NoLock, true);
 	Oid			part = pc != NULL ? RangeVarGetRelid(pc->name, NoLock, true) : InvalidOid;
-	Oid			layout = InvalidOid;
-	char	   *mig;
+	GuardedBy	m;
 	bool		attach = cmd->subtype == AT_AttachPartition;
 
-	mig = relayout_of(parent, false, &layout);
-	if (mig != NULL)
+	guarded_by(parent, false, true, &m);
+	if (m.name != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
 				 attach ?
 				 errmsg("cannot attach a partition to %s while migration \"%s\" re-layouts %s",
-						qualified_name(parent), mig, qualified_name(layout)) :
+						qualified_name(parent), m.name, qualified_name(m.table)) :
 				 errmsg("cannot detach a partition from %s while migration \"%s\" re-layouts %s",
-						qualified_name(parent), mig, qualified_name(layout)),
+						qualified_name(parent), m.name, qualified_name(m.table)),
 				 attach ?
 				 errdetail("The attached rows would be in one layout only: the other layout's "
 						   "cleanup or a rollback would lose them.") :
@@ -749,22 +833,451 @@ guard_partition_cmd(AlterTableStmt *stmt, AlterTableCmd *cmd)
 						   "would bring them back, and the layouts would differ."),
 				 errhint(attach ? GUARD_HINT " CREATE TABLE ... PARTITION OF adds an empty "
 						 "partition meanwhile." : GUARD_HINT)));
-	if (attach && OidIsValid(part) && (mig = relayout_of(part, false, &layout)) != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_IN_USE),
-				 errmsg("cannot attach %s as a partition while migration \"%s\" re-layouts it",
-						qualified_name(part), mig),
-				 errdetail("The migration renames and then drops one of the table's layouts, "
-						   "and the partition with it."),
-				 errhint(GUARD_HINT)));
+	if (attach && OidIsValid(part))
+	{
+		guarded_by(part, false, true, &m);
+		if (m.name != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_IN_USE),
+					 errmsg("cannot attach %s as a partition while migration \"%s\" re-layouts it",
+							qualified_name(part), m.name),
+					 errdetail("The migration renames and then drops one of the table's layouts, "
+							   "and the partition with it."),
+					 errhint(GUARD_HINT)));
+	}
 }
 
 /*
- * DROP TABLE of a partition of a layout: refused (the layout itself may
- * be dropped: the migration then fails, see _migrations_on_sql_drop).
+ * What to do next, for the HINT of a refused statement: finish the
+ * migration (cleanup after complete) or roll it back.
+ */
+static char *
+guard_next_step(const GuardedBy *m)
+{
+	const char *q = quote_literal_cstr(m->name);
+
+	if (m->phase != NULL && strcmp(m->phase, "switched") == 0)
+		return psprintf("Clean the migration up first (SELECT steward.migration_cleanup(%s);), "
+						"or roll it back (SELECT steward.migration_rollback(%s);).", q, q);
+	return psprintf("Complete and clean up the migration first, or roll it back "
+					"(SELECT steward.migration_rollback(%s);).", q);
+}
+
+/*
+ * Refuse (55006) what would change relid, a table, layout or partition of
+ * one under migration m: what names the statement ("add a column to"),
+ * detail why it is refused (NULL: the migration kind's usual reason).
  */
 static void
-guard_drop(DropStmt *stmt)
+guard_refuse(const GuardedBy *m, Oid relid, const char *what, const char *detail,
+			 const char *extra_hint)
+{
+	char	   *hint = guard_next_step(m);
+
+	if (extra_hint != NULL)
+		hint = psprintf("%s %s", hint, extra_hint);
+	if (detail == NULL)
+		detail = m->relayout ?
+			"Both layouts of the table keep the same columns, constraints, triggers and rules "
+			"until the migration ends: the change would reach one layout only, and the cleanup "
+			"or a rollback would drop it with that layout." :
+			"The migration fixed the table's columns, the shapes' views and the dual-write "
+			"trigger at start: the change would reach one shape only, or be dropped with the "
+			"old columns at cleanup.";
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_IN_USE),
+			 relid == m->table ?
+			 errmsg("cannot %s %s while migration \"%s\" %s it", what, qualified_name(relid),
+					m->name, m->relayout ? "re-layouts" : "changes") :
+			 errmsg("cannot %s %s while migration \"%s\" %s %s", what, qualified_name(relid),
+					m->name, m->relayout ? "re-layouts" : "changes", qualified_name(m->table)),
+			 errdetail_internal("%s", detail),
+			 errhint("%s", hint)));
+}
+
+/* True when name is one of the column names of the list. */
+static bool
+name_in(const char *name, List *names)
+{
+	ListCell   *lc;
+
+	if (name == NULL)
+		return false;
+	foreach(lc, names)
+		if (strcmp(name, (char *) lfirst(lc)) == 0)
+			return true;
+	return false;
+}
+
+/* raw_expression_tree_walker callback: the last name of each ColumnRef. */
+static bool
+collect_column_refs(Node *node, List **names)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, ColumnRef))
+	{
+		Node	   *last = llast(((ColumnRef *) node)->fields);
+
+		if (IsA(last, String))
+			*names = lappend(*names, strVal(last));
+		return false;
+	}
+	return raw_expression_tree_walker(node, collect_column_refs, (void *) names);
+}
+
+/* The column names index elements (name or expression) mention. */
+static List *
+index_elem_columns(List *elems)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	foreach(lc, elems)
+	{
+		Node	   *n = lfirst(lc);
+
+		if (IsA(n, List))		/* an exclusion element: (IndexElem, operator) */
+			n = linitial((List *) n);
+		if (IsA(n, IndexElem))
+		{
+			IndexElem  *e = (IndexElem *) n;
+
+			if (e->name != NULL)
+				names = lappend(names, e->name);
+			else
+				collect_column_refs(e->expr, &names);
+		}
+		else if (IsA(n, String))
+			names = lappend(names, strVal(n));
+	}
+	return names;
+}
+
+/* The column names a constraint definition of ALTER TABLE ADD mentions. */
+static List *
+constraint_columns(Constraint *con)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	collect_column_refs(con->raw_expr, &names);
+	collect_column_refs(con->where_clause, &names);
+	names = list_concat(names, index_elem_columns(con->keys));
+	names = list_concat(names, index_elem_columns(con->including));
+	names = list_concat(names, index_elem_columns(con->exclusions));
+	foreach(lc, con->fk_attrs)
+		names = lappend(names, strVal(lfirst(lc)));
+	return names;
+}
+
+/* True when any of names is a column of the column migration m. */
+static bool
+any_migrated(const GuardedBy *m, List *names)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+		if (name_in((char *) lfirst(lc), m->columns) ||
+			strcmp((char *) lfirst(lc), "_steward_side") == 0)
+			return true;
+	return false;
+}
+
+/*
+ * True when the existing constraint conname of relid is column migration
+ * m's own or covers one of its columns.
+ */
+static bool
+constraint_migrated(const GuardedBy *m, Oid relid, const char *conname)
+{
+	Oid			conoid;
+	Bitmapset  *attnos;
+	int			i = -1;
+
+	if (name_in(conname, m->constraints))
+		return true;
+	attnos = get_relation_constraint_attnos(relid, conname, true, &conoid);
+	while ((i = bms_next_member(attnos, i)) >= 0)
+	{
+		AttrNumber	attno = i + FirstLowInvalidHeapAttributeNumber;
+		char	   *att = attno > 0 ? get_attname(relid, attno, true) : NULL;
+
+		if (att != NULL && (name_in(att, m->columns) || strcmp(att, "_steward_side") == 0))
+			return true;
+	}
+	return false;
+}
+
+/* A trigger the migration made (the apply, dual-write and TRUNCATE guards). */
+static bool
+migration_trigger(const char *tgname)
+{
+	return tgname == NULL || strncmp(tgname, "zz_steward_", 11) == 0;
+}
+
+#define TRIGGER_DETAIL "The migration's triggers keep both layouts (or both shapes) of the " \
+	"table written: without one, writes would reach one of them only."
+
+/*
+ * One subcommand of ALTER TABLE rel (a table, layout or partition of one
+ * under migration m).  Relayouts: only what changes neither layout's
+ * definition passes (storage, statistics and planner settings, VALIDATE,
+ * replica identity, ENABLE/DISABLE of triggers not the migration's).
+ * Column migrations: what touches the migrated columns or the migration's
+ * constraints and triggers is refused, the rest passes.
+ */
+static void
+guard_alter_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
+{
+	switch (cmd->subtype)
+	{
+		case AT_SetStatistics:
+		case AT_SetOptions:
+		case AT_ResetOptions:
+		case AT_SetStorage:
+		case AT_SetCompression:
+		case AT_ClusterOn:
+		case AT_DropCluster:
+		case AT_SetRelOptions:
+		case AT_ResetRelOptions:
+		case AT_ReplaceRelOptions:
+		case AT_SetTableSpace:
+		case AT_ValidateConstraint:
+		case AT_ReplicaIdentity:
+		case AT_GenericOptions:
+		case AT_AlterColumnGenericOptions:
+		case AT_DisableRowSecurity:
+		case AT_NoForceRowSecurity:
+			return;
+		case AT_EnableTrig:
+		case AT_EnableAlwaysTrig:
+		case AT_EnableTrigAll:
+		case AT_EnableTrigUser:
+			return;				/* complete, cleanup and rollback check the state */
+		case AT_EnableReplicaTrig:
+		case AT_DisableTrig:
+		case AT_DisableTrigAll:
+		case AT_DisableTrigUser:
+			if (migration_trigger(cmd->name))
+				guard_refuse(m, rel, cmd->name == NULL ? "disable all triggers of"
+							 : psprintf("disable trigger %s of", quote_identifier(cmd->name)),
+							 TRIGGER_DETAIL, "DISABLE TRIGGER name disables a trigger of your "
+							 "own meanwhile.");
+			return;
+		case AT_AttachPartition:
+		case AT_DetachPartition:
+		case AT_DetachPartitionFinalize:
+			return;				/* guard_partition_cmd */
+		case AT_AddColumn:
+			guard_refuse(m, rel, "add a column to", NULL, NULL);
+			break;
+		case AT_DropColumn:
+			guard_refuse(m, rel, "drop a column of", NULL, NULL);
+			break;
+		case AT_AlterColumnType:
+			guard_refuse(m, rel, "change the type of a column of", NULL, NULL);
+			break;
+		case AT_AddInherit:
+		case AT_DropInherit:
+		case AT_AddOf:
+		case AT_DropOf:
+			guard_refuse(m, rel, "change the inheritance of", NULL, NULL);
+			break;
+		case AT_ChangeOwner:
+			guard_refuse(m, rel, "change the owner of", m->relayout ?
+						 "The apply trigger of each layout writes the other one as the "
+						 "layout's owner: both layouts (and their partitions) must keep "
+						 "the same owner until the migration ends." :
+						 "The migration's views, schemas and trigger belong to the table's "
+						 "owner and run as that role until the migration ends.", NULL);
+			break;
+		default:
+			break;
+	}
+
+	if (m->relayout)
+	{
+		switch (cmd->subtype)
+		{
+			case AT_AddConstraint:
+			case AT_AddIndexConstraint:
+				guard_refuse(m, rel, "add a constraint to", NULL, NULL);
+				break;
+			case AT_DropConstraint:
+				guard_refuse(m, rel, "drop a constraint of", NULL, NULL);
+				break;
+			case AT_ColumnDefault:
+			case AT_CookedColumnDefault:
+				guard_refuse(m, rel, "change a column default of", NULL, NULL);
+				break;
+			case AT_SetNotNull:
+			case AT_DropNotNull:
+			case AT_CheckNotNull:
+				guard_refuse(m, rel, "change NOT NULL of a column of", NULL, NULL);
+				break;
+			case AT_EnableRowSecurity:
+			case AT_ForceRowSecurity:
+				guard_refuse(m, rel, "turn on row-level security of",
+							 "Row security on one layout only would be lost at the cutover or "
+							 "the rollback; a relayout does not carry it.", NULL);
+				break;
+			default:
+				guard_refuse(m, rel, "alter", NULL, NULL);
+				break;
+		}
+		return;
+	}
+
+	switch (cmd->subtype)
+	{
+		case AT_ColumnDefault:
+		case AT_CookedColumnDefault:
+		case AT_DropNotNull:
+		case AT_SetNotNull:
+		case AT_CheckNotNull:
+		case AT_AddIdentity:
+		case AT_SetIdentity:
+		case AT_DropIdentity:
+		case AT_DropExpression:
+			if (cmd->name != NULL && any_migrated(m, list_make1(cmd->name)))
+				guard_refuse(m, rel, psprintf("change column %s of", quote_identifier(cmd->name)),
+							 NULL, NULL);
+			break;
+		case AT_AddConstraint:
+			if (IsA(cmd->def, Constraint) && any_migrated(m, constraint_columns((Constraint *) cmd->def)))
+				guard_refuse(m, rel, "constrain a migrated column of",
+							 "The migration gives the new columns their constraints at start "
+							 "and drops the old columns at cleanup: a constraint added now "
+							 "would hold for one shape only, or vanish with the old column.",
+							 "Add it to the new column after the cleanup.");
+			break;
+		case AT_DropConstraint:
+		case AT_AlterConstraint:
+			if (cmd->name != NULL && constraint_migrated(m, rel, cmd->name))
+				guard_refuse(m, rel, psprintf("%s constraint %s of",
+											  cmd->subtype == AT_DropConstraint ? "drop" : "alter",
+											  quote_identifier(cmd->name)),
+							 "It covers a column of the migration, which carries it to the "
+							 "new column: the change would reach one shape only.", NULL);
+			break;
+		default:
+			break;
+	}
+}
+
+/* The relation a statement names, InvalidOid when it does not exist. */
+static Oid
+named_relation(RangeVar *rv)
+{
+	return rv != NULL ? RangeVarGetRelid(rv, NoLock, true) : InvalidOid;
+}
+
+/*
+ * ALTER TABLE: each subcommand, and ATTACH / DETACH PARTITION (these only
+ * with partitions_only).
+ */
+static void
+guard_alter_table(AlterTableStmt *stmt, bool partitions_only)
+{
+	Oid			rel = named_relation(stmt->relation);
+	GuardedBy	m;
+	ListCell   *lc;
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+		if (IsA(cmd, AlterTableCmd) &&
+			(cmd->subtype == AT_AttachPartition || cmd->subtype == AT_DetachPartition ||
+			 cmd->subtype == AT_DetachPartitionFinalize))
+			guard_partition_cmd(stmt, cmd);
+	}
+	if (partitions_only)
+		return;
+	guarded_by(rel, false, false, &m);
+	if (m.name == NULL)
+		return;
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+		if (IsA(cmd, AlterTableCmd))
+			guard_alter_cmd(&m, rel, cmd);
+	}
+}
+
+#define NAME_DETAIL "The migration gives the table's name to the new layout at complete (and " \
+	"back at a rollback), keeping the schema: the application's table would end up elsewhere."
+
+/* ALTER TABLE ... RENAME [COLUMN | CONSTRAINT], ALTER TRIGGER ... RENAME. */
+static void
+guard_rename(RenameStmt *stmt)
+{
+	Oid			rel;
+	GuardedBy	m;
+
+	if (stmt->renameType != OBJECT_TABLE && stmt->renameType != OBJECT_COLUMN &&
+		stmt->renameType != OBJECT_TABCONSTRAINT && stmt->renameType != OBJECT_TRIGGER)
+		return;
+	if (stmt->renameType == OBJECT_COLUMN && stmt->relationType != OBJECT_TABLE &&
+		stmt->relationType != OBJECT_FOREIGN_TABLE)
+		return;
+	rel = named_relation(stmt->relation);
+	guarded_by(rel, false, false, &m);
+	if (m.name == NULL)
+		return;
+	switch (stmt->renameType)
+	{
+		case OBJECT_TABLE:
+			/* A partition of a layout keeps its place whatever its name. */
+			if (rel == m.table)
+				guard_refuse(&m, rel, "rename",
+							 m.relayout ? NAME_DETAIL :
+							 "The migration's views and steps name the table as it was at start.",
+							 NULL);
+			break;
+		case OBJECT_COLUMN:
+			guard_refuse(&m, rel, "rename a column of", NULL, NULL);
+			break;
+		case OBJECT_TABCONSTRAINT:
+			if (m.relayout || constraint_migrated(&m, rel, stmt->subname))
+				guard_refuse(&m, rel, "rename a constraint of", NULL, NULL);
+			break;
+		default:
+			if (migration_trigger(stmt->subname))
+				guard_refuse(&m, rel, psprintf("rename trigger %s of", quote_identifier(stmt->subname)),
+							 TRIGGER_DETAIL, NULL);
+			break;
+	}
+}
+
+/* ALTER TABLE ... SET SCHEMA of a layout or a migration's table. */
+static void
+guard_set_schema(AlterObjectSchemaStmt *stmt)
+{
+	Oid			rel;
+	GuardedBy	m;
+
+	if (stmt->objectType != OBJECT_TABLE)
+		return;
+	rel = named_relation(stmt->relation);
+	guarded_by(rel, false, false, &m);
+	if (m.name != NULL && rel == m.table)
+		guard_refuse(&m, rel, "move", m.relayout ? NAME_DETAIL :
+					 "The migration's views and steps name the table as it was at start.",
+					 NULL);
+}
+
+/*
+ * DROP TABLE of a layout (the rows would be left in the other one, under
+ * an internal name, by a migration that can then only be rolled back) or
+ * of a partition of one (only these with partitions_only).  A column
+ * migration's table may be dropped (with CASCADE, for the shapes' views):
+ * the migration ends as dropped.
+ */
+static void
+guard_drop(DropStmt *stmt, bool partitions_only)
 {
 	ListCell   *lc;
 
@@ -772,17 +1285,28 @@ guard_drop(DropStmt *stmt)
 	{
 		RangeVar   *rv = makeRangeVarFromNameList((List *) lfirst(lc));
 		Oid			relid = RangeVarGetRelid(rv, NoLock, true);
-		Oid			layout = InvalidOid;
-		char	   *mig;
+		GuardedBy	m;
 
-		if (!OidIsValid(relid) || !get_rel_relispartition(relid))
+		if (!OidIsValid(relid))
 			continue;
-		mig = relayout_of(relid, true, &layout);
-		if (mig != NULL)
+		if (!get_rel_relispartition(relid))
+		{
+			if (partitions_only)
+				continue;
+			guarded_by(relid, false, true, &m);
+			if (m.name != NULL && relid == m.table)
+				guard_refuse(&m, relid, "drop",
+							 "The table's rows would be left in the other layout only, under "
+							 "an internal name.",
+							 "The rollback drops the new layout, the cleanup the old one.");
+			continue;
+		}
+		guarded_by(relid, true, true, &m);
+		if (m.name != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_IN_USE),
 					 errmsg("cannot drop partition %s of %s while migration \"%s\" re-layouts it",
-							qualified_name(relid), qualified_name(layout), mig),
+							qualified_name(relid), qualified_name(m.table), m.name),
 					 errdetail("Its rows would stay in the other layout: a rollback would "
 							   "bring them back, and the layouts would differ."),
 					 errhint("Delete its rows instead, or complete and clean up the migration, "
@@ -790,17 +1314,157 @@ guard_drop(DropStmt *stmt)
 	}
 }
 
+/* DROP TRIGGER of one of the migration's triggers. */
+static void
+guard_drop_trigger(DropStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->objects)
+	{
+		List	   *names = (List *) lfirst(lc);
+		char	   *tgname;
+		Oid			rel;
+		GuardedBy	m;
+
+		if (list_length(names) < 2)
+			continue;
+		tgname = strVal(llast(names));
+		if (!migration_trigger(tgname))
+			continue;
+		rel = named_relation(makeRangeVarFromNameList(list_truncate(list_copy(names),
+																	list_length(names) - 1)));
+		guarded_by(rel, false, false, &m);
+		if (m.name != NULL)
+			guard_refuse(&m, rel, psprintf("drop trigger %s of", quote_identifier(tgname)),
+						 TRIGGER_DETAIL, NULL);
+	}
+}
+
+/*
+ * CREATE TABLE ... INHERITS (a layout, a partition of one, or a column
+ * migration's table): the child's rows would be read through one layout
+ * only (or never migrated), and the child would keep the old layout from
+ * being dropped.  PARTITION OF a layout passes: the partition is empty and
+ * gets the apply trigger (and the TRUNCATE guard) like its siblings.
+ */
+static void
+guard_inherits(CreateStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (stmt->partbound != NULL)
+		return;
+	foreach(lc, stmt->inhRelations)
+	{
+		Oid			parent = named_relation((RangeVar *) lfirst(lc));
+		GuardedBy	m;
+
+		guarded_by(parent, false, false, &m);
+		if (m.name != NULL)
+			guard_refuse(&m, parent, "create a table that inherits from",
+						 m.relayout ?
+						 "The child's rows would be read through one layout only, and the "
+						 "child would keep the old layout from being dropped at cleanup." :
+						 "The child's rows would not be migrated, and complete and cleanup "
+						 "would change its columns.",
+						 "CREATE TABLE ... (LIKE parent) copies the definition without "
+						 "inheriting.");
+	}
+}
+
+/*
+ * CREATE TRIGGER, CREATE RULE, CREATE POLICY on a layout or a partition
+ * of one: on one layout only, it would fire on the writes the apply
+ * copies from the other one (as the owner, search_path pinned) and be
+ * dropped with its layout.  Column migrations take them (both shapes are
+ * the same table).
+ */
+static void
+guard_create_on(RangeVar *rv, const char *what)
+{
+	Oid			rel = named_relation(rv);
+	GuardedBy	m;
+
+	guarded_by(rel, false, true, &m);
+	if (m.name != NULL)
+		guard_refuse(&m, rel, what,
+					 "It would be on one layout only: it would act on the writes the apply "
+					 "trigger copies from the other layout (as the owner, with search_path = "
+					 "pg_catalog), and be dropped with its layout at cleanup or rollback.",
+					 NULL);
+}
+
+/*
+ * CREATE UNIQUE INDEX (or an exclusion or primary key index) on a layout
+ * or a partition of one, or over a column of a column migration: the
+ * guarantee would hold on one layout or shape only.  Plain indexes pass:
+ * they cost the other layout nothing and only speed (one on the layout
+ * that goes is dropped with it).
+ */
+static void
+guard_index(IndexStmt *stmt)
+{
+	Oid			rel;
+	GuardedBy	m;
+
+	if (!stmt->unique && !stmt->primary && stmt->excludeOpNames == NIL)
+		return;
+	rel = named_relation(stmt->relation);
+	guarded_by(rel, false, false, &m);
+	if (m.name == NULL)
+		return;
+	if (m.relayout)
+		guard_refuse(&m, rel, "create a unique or exclusion index on", NULL,
+					 "A plain index may be created meanwhile.");
+	else
+	{
+		List	   *names = index_elem_columns(stmt->indexParams);
+
+		collect_column_refs(stmt->whereClause, &names);
+		if (any_migrated(&m, names))
+			guard_refuse(&m, rel, "create a unique or exclusion index over a migrated column of",
+						 "The migration drops the old columns at cleanup: the guarantee would "
+						 "vanish with them, or hold for one shape only.",
+						 "Give the step its own \"unique\" key, or create the index on the new "
+						 "column after the cleanup.");
+	}
+}
+
 /*
  * steward._relayout_guard_ddl(): event trigger on ddl_command_start
- * (steward_relayout_guard, ALTER TABLE and DROP TABLE).  While a relayout
- * keeps two layouts of a table equal, refuses (55006, naming the
- * migration, HINT finish or roll it back) what would change one layout's
- * rows without the apply trigger: ATTACH PARTITION to or DETACH PARTITION
- * from either layout (or a partition of one), ATTACH PARTITION of a layout
- * elsewhere, DROP TABLE of a partition of a layout.  TRUNCATE fires no
- * event trigger: the statement trigger zz_steward_relayout_truncate on
- * every table of both layouts refuses it.  Names are resolved from the
- * parse tree without a lock; reads the catalog as its owner.
+ * (steward_relayout_guard).  While a migration changes a table -- a
+ * relayout keeping two layouts equal, or a column migration keeping two
+ * shapes -- refuses (55006, naming the migration, HINT complete and clean
+ * up, or roll back, first) the DDL that would change one layout or shape
+ * only, make the migration lose rows, or leave it unable to finish:
+ *
+ *	relayouts (either layout, or a partition of one): ALTER TABLE but for
+ *	storage, statistics and planner settings, VALIDATE CONSTRAINT, replica
+ *	identity; RENAME and SET SCHEMA of a layout (a partition may be
+ *	renamed or moved); DROP TABLE of a layout or partition; ATTACH /
+ *	DETACH PARTITION; CREATE TABLE ... INHERITS; CREATE TRIGGER, RULE,
+ *	POLICY; CREATE UNIQUE (or exclusion) INDEX.  CREATE TABLE ...
+ *	PARTITION OF and plain indexes pass.
+ *	column migrations (the table, or a partition of it): ADD, DROP, RENAME,
+ *	ALTER TYPE of any column; defaults, NOT NULL, identity of a migrated
+ *	column; constraints and unique indexes over one, and changes to the
+ *	constraints the migration carries; RENAME and SET SCHEMA of the table;
+ *	OWNER TO; INHERITS.  DROP TABLE passes: the migration ends as dropped.
+ *	both: DROP, RENAME, DISABLE (or ENABLE REPLICA) of the migration's own
+ *	triggers (zz_steward_*).
+ *
+ * TRUNCATE fires no event trigger: the statement trigger
+ * zz_steward_relayout_truncate on every table of both layouts refuses it.
+ * The migration's own statements (steward._migration_exec) pass, and a
+ * restore (check_function_bodies off) meets only the partition checks.
+ * Names are resolved from the parse tree without a lock; reads the catalog
+ * as its owner.  So a statement that passed before migration_start
+ * committed and then waited for start's lock goes through: validate's
+ * "layouts" check names the columns that then differ.  A superuser can
+ * still go around the guard (ALTER EVENT TRIGGER ... DISABLE, DROP SCHEMA
+ * ... CASCADE): migration_validate then reports the layouts' differences,
+ * and rollback and cleanup finish without a layout that is gone.
  */
 Datum
 steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
@@ -812,26 +1476,64 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("steward._relayout_guard_ddl() must be called as an event trigger")));
 	parsetree = ((EventTriggerData *) fcinfo->context)->parsetree;
+	if (steward_migration_running_own_sql())
+		PG_RETURN_VOID();
 
-	if (IsA(parsetree, AlterTableStmt) &&
-		((AlterTableStmt *) parsetree)->objtype == OBJECT_TABLE)
+	/*
+	 * A restore (pg_dump's scripts, plain or through pg_restore, set
+	 * check_function_bodies off, as nothing else does) rebuilds both
+	 * layouts or shapes as the dump has them, constraints, indexes and the
+	 * migration's triggers after the catalog's rows: only partitions are
+	 * still guarded, as before it.
+	 */
+	if (!check_function_bodies)
 	{
-		AlterTableStmt *stmt = (AlterTableStmt *) parsetree;
-		ListCell   *lc;
-
-		foreach(lc, stmt->cmds)
-		{
-			AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
-
-			if (IsA(cmd, AlterTableCmd) &&
-				(cmd->subtype == AT_AttachPartition || cmd->subtype == AT_DetachPartition ||
-				 cmd->subtype == AT_DetachPartitionFinalize))
-				guard_partition_cmd(stmt, cmd);
-		}
+		if (IsA(parsetree, AlterTableStmt))
+			guard_alter_table((AlterTableStmt *) parsetree, true);
+		else if (IsA(parsetree, DropStmt) &&
+				 (((DropStmt *) parsetree)->removeType == OBJECT_TABLE ||
+				  ((DropStmt *) parsetree)->removeType == OBJECT_FOREIGN_TABLE))
+			guard_drop((DropStmt *) parsetree, true);
+		PG_RETURN_VOID();
 	}
-	else if (IsA(parsetree, DropStmt) &&
-			 (((DropStmt *) parsetree)->removeType == OBJECT_TABLE ||
-			  ((DropStmt *) parsetree)->removeType == OBJECT_FOREIGN_TABLE))
-		guard_drop((DropStmt *) parsetree);
+
+	switch (nodeTag(parsetree))
+	{
+		case T_AlterTableStmt:
+			if (((AlterTableStmt *) parsetree)->objtype == OBJECT_TABLE ||
+				((AlterTableStmt *) parsetree)->objtype == OBJECT_FOREIGN_TABLE)
+				guard_alter_table((AlterTableStmt *) parsetree, false);
+			break;
+		case T_RenameStmt:
+			guard_rename((RenameStmt *) parsetree);
+			break;
+		case T_AlterObjectSchemaStmt:
+			guard_set_schema((AlterObjectSchemaStmt *) parsetree);
+			break;
+		case T_DropStmt:
+			if (((DropStmt *) parsetree)->removeType == OBJECT_TABLE ||
+				((DropStmt *) parsetree)->removeType == OBJECT_FOREIGN_TABLE)
+				guard_drop((DropStmt *) parsetree, false);
+			else if (((DropStmt *) parsetree)->removeType == OBJECT_TRIGGER)
+				guard_drop_trigger((DropStmt *) parsetree);
+			break;
+		case T_CreateStmt:
+			guard_inherits((CreateStmt *) parsetree);
+			break;
+		case T_CreateTrigStmt:
+			guard_create_on(((CreateTrigStmt *) parsetree)->relation, "create a trigger on");
+			break;
+		case T_RuleStmt:
+			guard_create_on(((RuleStmt *) parsetree)->relation, "create a rule on");
+			break;
+		case T_CreatePolicyStmt:
+			guard_create_on(((CreatePolicyStmt *) parsetree)->table, "create a policy on");
+			break;
+		case T_IndexStmt:
+			guard_index((IndexStmt *) parsetree);
+			break;
+		default:
+			break;
+	}
 	PG_RETURN_VOID();
 }

@@ -71,10 +71,122 @@ RETURNS record
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT o.relid, n.relid, o.relname, o.key_columns, o.key_types
-      FROM steward.migration_tables o
-      LEFT JOIN steward.migration_tables n ON n.migration = o.migration AND n.ord = 2
-     WHERE o.migration = mig AND o.ord = 1
+    -- Either row may be missing: the catalog's row security hides the row
+    -- of a layout that was dropped from the owner (relayout_alive).
+    SELECT o.relid, n.relid, coalesce(o.relname, n.relname), coalesce(o.key_columns, n.key_columns),
+           coalesce(o.key_types, n.key_types)
+      FROM (SELECT 1) x
+      LEFT JOIN steward.migration_tables o ON o.migration = mig AND o.ord = 1
+      LEFT JOIN steward.migration_tables n ON n.migration = mig AND n.ord = 2
+     WHERE o.relid IS NOT NULL OR n.relid IS NOT NULL
+$$;
+
+-- Whether each layout of a relayout is still there (not released, not
+-- dropped around the DDL guard).
+CREATE FUNCTION steward._relayout_alive(mig text, OUT old_alive boolean, OUT new_alive boolean)
+RETURNS record
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(bool_or(t.active AND c.oid IS NOT NULL) FILTER (WHERE t.ord = 1), false),
+           coalesce(bool_or(t.active AND c.oid IS NOT NULL) FILTER (WHERE t.ord = 2), false)
+      FROM steward.migration_tables t LEFT JOIN pg_class c ON c.oid = t.relid
+     WHERE t.migration = mig
+$$;
+
+-- What keeps a relayout from its next step, both NULL when nothing does:
+-- a layout dropped, or layouts whose columns differ -- only a superuser
+-- going around the DDL guard (steward_relayout_guard), or DROP SCHEMA /
+-- DROP OWNED, gets there.  problem says what, hint what to do: rollback
+-- and cleanup finish without the layout that is gone.
+CREATE FUNCTION steward._relayout_layouts_problem(mig text, OUT problem text, OUT hint text)
+RETURNS record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    o steward.migration_tables;
+    n steward.migration_tables;
+    r steward.migration_runs := steward._migration_get(mig);
+    switched boolean := r.phase = 'switched';
+    alive record := steward._relayout_alive(mig);
+BEGIN
+    IF steward._relayout_step(r.steps) IS NULL THEN
+        RETURN;     -- not a relayout: ord 1, 2 are two tables of a column migration
+    END IF;
+    -- The row of a dropped layout is hidden from the owner (row security):
+    -- names come from the layout that is left and from the step.
+    SELECT * INTO o FROM steward.migration_tables t WHERE t.migration = mig AND t.ord = 1;
+    SELECT * INTO n FROM steward.migration_tables t WHERE t.migration = mig AND t.ord = 2;
+    IF switched AND NOT alive.old_alive THEN
+        problem := format('the old layout of %s was dropped after the cutover', n.relid);
+        hint := format('The migration cannot roll back any more: clean it up (SELECT steward.migration_cleanup(%L);).',
+                       mig);
+    ELSIF switched AND NOT alive.new_alive THEN
+        problem := format('table %s (the new layout since the cutover) was dropped', r.steps->0->'relayout'->>'table');
+        hint := format('Roll the migration back (SELECT steward.migration_rollback(%L);) to get the table back '
+                       'as it was before the migration, or clean it up (SELECT steward.migration_cleanup(%L);): '
+                       'the old layout %s then stays, with its rows, for you to drop.', mig, mig, o.relid);
+    ELSIF NOT alive.old_alive THEN
+        problem := format('table %s (the old layout) was dropped', r.steps->0->'relayout'->>'table');
+        hint := format('Roll the migration back (SELECT steward.migration_rollback(%L);): the new layout %s then '
+                       'stays, with its rows, for you to drop.', mig, n.relid);
+    ELSIF NOT alive.new_alive THEN
+        problem := format('the new layout of %s was dropped', o.relid);
+        hint := format('Roll the migration back (SELECT steward.migration_rollback(%L);): it leaves %s as it was.',
+                       mig, o.relid);
+    ELSE
+        SELECT string_agg(CASE WHEN y.attname IS NULL THEN format('column %I only on %s', x.attname, o.relid)
+                               WHEN x.attname IS NULL THEN format('column %I only on %s', y.attname, n.relid)
+                               ELSE format('column %I is %s on %s and %s on %s', x.attname, x.typ, o.relid,
+                                           y.typ, n.relid) END,
+                          '; ' ORDER BY coalesce(x.attname, y.attname))
+          INTO problem
+          FROM (SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS typ FROM pg_attribute a
+                 WHERE a.attrelid = o.relid AND a.attnum > 0 AND NOT a.attisdropped) x
+          FULL JOIN (SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS typ FROM pg_attribute a
+                      WHERE a.attrelid = n.relid AND a.attnum > 0 AND NOT a.attisdropped) y
+            ON y.attname = x.attname
+         WHERE x.typ IS DISTINCT FROM y.typ;
+        IF problem IS NOT NULL THEN
+            problem := 'the layouts'' columns differ: ' || problem;
+            hint := CASE WHEN switched
+                         THEN format('Change them back on one layout, or roll the migration back '
+                                     '(SELECT steward.migration_rollback(%L);).', mig)
+                         ELSE format('Change them back on one layout, or roll the migration back '
+                                     '(SELECT steward.migration_rollback(%L);) and start it again.', mig) END;
+        END IF;
+    END IF;
+END
+$$;
+
+-- The layouts' problem as validate's failed "layouts" row (a jsonb
+-- array), NULL when there is none.
+CREATE FUNCTION steward._relayout_layouts_failed(mig text)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_build_array(jsonb_build_object('check', 'layouts', 'passed', false,
+                                                'detail', p.problem || '. ' || p.hint))
+      FROM steward._relayout_layouts_problem(mig) p WHERE p.problem IS NOT NULL
+$$;
+
+-- The layouts' problem as an error (55000) of step action ('backfill',
+-- 'complete', 'roll back').
+CREATE FUNCTION steward._relayout_require_layouts(mig text, action text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record := steward._relayout_layouts_problem(mig);
+BEGIN
+    IF p.problem IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % migration "%": %', action, mig, p.problem
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = p.hint;
+    END IF;
+END
 $$;
 
 -- Columns a copy writes: every column but dropped and generated ones.
@@ -943,15 +1055,20 @@ CREATE EVENT TRIGGER steward_relayout_partitions ON ddl_command_end
     WHEN TAG IN ('CREATE TABLE', 'CREATE SCHEMA')
     EXECUTE FUNCTION steward._relayout_on_create_partition();
 
--- ATTACH / DETACH PARTITION on a layout and DROP TABLE of a partition of
--- one, refused while the relayout runs (relayout.c).
+-- DDL that would change one layout of a relayout, or one shape of a
+-- column migration, only -- or leave the migration unable to finish --
+-- refused while the migration runs (relayout.c: columns, constraints,
+-- triggers, rules, policies, unique indexes, renames, SET SCHEMA,
+-- INHERITS, ATTACH / DETACH PARTITION, DROP TABLE of a layout or of a
+-- partition of one).
 CREATE FUNCTION steward._relayout_guard_ddl()
 RETURNS event_trigger
 AS 'MODULE_PATHNAME', 'steward_relayout_guard_ddl'
 LANGUAGE C;
 REVOKE ALL ON FUNCTION steward._relayout_guard_ddl() FROM PUBLIC;
 CREATE EVENT TRIGGER steward_relayout_guard ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP FOREIGN TABLE')
+    WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP FOREIGN TABLE', 'CREATE TABLE', 'CREATE INDEX',
+                 'CREATE TRIGGER', 'ALTER TRIGGER', 'DROP TRIGGER', 'CREATE RULE', 'CREATE POLICY')
     EXECUTE FUNCTION steward._relayout_guard_ddl();
 ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;
 
@@ -1162,6 +1279,7 @@ DECLARE
     r steward.migration_runs := steward._migration_get(mig);
 BEGIN
     PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled'], 'backfill');
+    PERFORM steward._relayout_require_layouts(mig, 'backfill');
     PERFORM steward._backfill_check_sizes(batch_size, max_rows_per_sec);
     PERFORM steward._migration_record('update', mig,
         CASE WHEN r.phase = 'backfilled' THEN '{"phase": "pending_backfill"}'::jsonb ELSE '{}'::jsonb END ||
@@ -1371,8 +1489,8 @@ DECLARE
     ok boolean;
     msg text;
 BEGIN
-    IF steward._relayout_step(r.steps) IS NULL THEN
-        RETURN NULL;
+    IF steward._relayout_step(r.steps) IS NULL OR steward._relayout_layouts_failed(mig) IS NOT NULL THEN
+        RETURN steward._relayout_layouts_failed(mig);   -- NULL (not a relayout), or a layout dropped or changed
     END IF;
     -- One or two partitions cannot be balanced below half: left at its
     -- default, the limit is at least twice a fair share (2/N), so only a
@@ -1890,7 +2008,10 @@ END
 $$;
 
 -- Rollback (inside migration_rollback): back to the old layout, the new
--- one dropped.
+-- one dropped.  A layout dropped around the DDL guard is skipped: without
+-- the new one the old one is the table again (under its name, if the
+-- cutover had given that to the new one); without the old one after the
+-- cutover there is nothing to go back to (cleanup finishes then).
 CREATE FUNCTION steward._relayout_undo(mig text, arg jsonb)
 RETURNS void
 LANGUAGE plpgsql
@@ -1898,9 +2019,18 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     t record := steward._relayout_tables(mig);
+    alive record := steward._relayout_alive(mig);
     con record;
 BEGIN
-    IF (arg->>'switched')::boolean THEN
+    IF (arg->>'switched')::boolean AND NOT alive.old_alive THEN
+        PERFORM steward._relayout_require_layouts(mig, 'roll back');
+    END IF;
+    IF NOT alive.new_alive THEN
+        t.new_rel := NULL;
+        IF (arg->>'switched')::boolean THEN
+            PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel, t.relname));
+        END IF;
+    ELSIF (arg->>'switched')::boolean THEN
         PERFORM steward._relayout_switch(mig, '{"direction": "back"}');
         -- The foreign keys were valid on the old layout: validated again
         -- here (a scan of each referencing table, under the rollback's
@@ -1912,7 +2042,18 @@ BEGIN
                                                             con.rel, con.conname));
         END LOOP;
     END IF;
-    PERFORM steward._relayout_unguard(t.old_rel);
+    IF alive.old_alive THEN
+        PERFORM steward._relayout_unguard(t.old_rel);
+    ELSIF t.new_rel IS NOT NULL THEN
+        -- The only copy of the rows left: kept (the record needs a table
+        -- of its own to end on, too).
+        PERFORM steward._relayout_unguard(t.new_rel);
+        RAISE NOTICE 'table % (the old layout of migration "%") was dropped: the new layout % stays, with its rows',
+                     (SELECT r.steps->0->'relayout'->>'table' FROM steward.migration_runs r WHERE r.name = mig),
+                     mig, t.new_rel
+            USING HINT = format('Drop it (DROP TABLE %s;) or rename it yourself.', t.new_rel);
+        RETURN;
+    END IF;
     IF t.new_rel IS NOT NULL THEN
         PERFORM steward._relayout_check_rowtype(t.new_rel, 'rollback');
         -- Released first, so that the drop is not taken for an accident.
@@ -1922,7 +2063,8 @@ BEGIN
 END
 $$;
 
--- Cleanup (inside migration_cleanup): the old layout goes.
+-- Cleanup (inside migration_cleanup): the old layout goes.  A layout
+-- dropped around the DDL guard is skipped.
 CREATE FUNCTION steward._relayout_contract(mig text, arg jsonb)
 RETURNS void
 LANGUAGE plpgsql
@@ -1930,11 +2072,23 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     t record := steward._relayout_tables(mig);
+    alive record := steward._relayout_alive(mig);
 BEGIN
-    PERFORM steward._relayout_check_rowtype(t.old_rel, 'cleanup');
+    IF NOT alive.new_alive THEN
+        -- The only copy of the rows left: kept (the record needs a table
+        -- of its own to end on, too).
+        PERFORM steward._relayout_unguard(t.old_rel);
+        RAISE NOTICE 'table % (the new layout of migration "%") was dropped: the old layout % stays, with its rows',
+                     t.relname, mig, t.old_rel
+            USING HINT = format('Drop it (DROP TABLE %s;) or rename it yourself.', t.old_rel);
+        RETURN;
+    END IF;
+    PERFORM steward._relayout_check_rowtype(t.old_rel, 'cleanup') WHERE alive.old_alive;
     PERFORM steward._relayout_unguard(t.new_rel);
-    PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.old_rel::oid));
-    PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.old_rel));
+    IF alive.old_alive THEN
+        PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.old_rel::oid));
+        PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.old_rel));
+    END IF;
 END
 $$;
 
