@@ -13,7 +13,7 @@ scripts/setup.sh
 # A fresh directory nobody else can have prepared (mktemp, mode 0700),
 # given to postgres and removed at the end; paths reach the postgres
 # shell as arguments, never spliced into its command string.
-WORK=$(mktemp -d /var/tmp/pg_steward-test.XXXXXX)
+WORK=$(mktemp -d /var/tmp/pgst.XXXXXX)
 trap 'rm -rf -- "$WORK"' EXIT
 rsync -a --exclude .git --exclude 'test/out' ./ "$WORK/"
 chown -R postgres:postgres "$WORK"
