@@ -120,8 +120,12 @@ sub last_drill
 		SELECT (SELECT count(*) FROM steward.restore_drills), id,
 		       finished_at IS NOT NULL, duration_s > 0, recovery_point, tables, result
 		  FROM steward.restore_drills ORDER BY id DESC LIMIT 1});
+	# The whole log (every database's lines) is in restore_drill_log, for
+	# pg_read_all_stats; details keeps the recording database's only.
 	$d{details} = $node->safe_psql('postgres',
-		'SELECT details FROM steward.restore_drills ORDER BY id DESC LIMIT 1');
+		'SELECT l.details FROM steward.restore_drills d
+		   JOIN steward.restore_drill_log l ON l.drill_id = d.id
+		  ORDER BY d.id DESC LIMIT 1');
 	return \%d;
 }
 
