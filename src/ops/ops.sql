@@ -201,6 +201,15 @@ $$;
 -- up as its owner (steward._verify_fk_orphans, C), as core's RI checks
 -- do; so is a parent whose policies apply to its owner (FORCE ROW LEVEL
 -- SECURITY), which the lookup, like core's, does not apply.
+-- A key referencing a partitioned table has, besides its own row, one
+-- pg_constraint row per partition of that table, with the same
+-- referencing table and the key's row as parent (conparentid): those
+-- hold the partitions' action triggers and are part of the key, checked
+-- once, against the whole partitioned table (before, each was checked
+-- against its partition alone, and every row was "without a parent" in
+-- the partitions it is not in).  A key of a partition, inherited from
+-- its partitioned table (its parent row's table is another), is the
+-- partition's own: verify() of the partition checks it.
 CREATE FUNCTION steward._verify_foreign_keys(tbl regclass)
 RETURNS TABLE ("check" text, passed boolean, detail text)
 LANGUAGE plpgsql
@@ -231,6 +240,8 @@ BEGIN
                JOIN pg_operator o ON o.oid = k.op
                JOIN pg_namespace ns ON ns.oid = o.oprnamespace
               WHERE c.conrelid = tbl AND c.contype = 'f'
+                AND NOT EXISTS (SELECT 1 FROM pg_constraint pk
+                                 WHERE pk.oid = c.conparentid AND pk.conrelid = c.conrelid)
               GROUP BY c.oid, c.conname, c.confrelid, c.convalidated, c.confmatchtype,
                        pc.relowner, pc.relnamespace, pc.relforcerowsecurity, pc.relkind,
                        tc.relowner, tc.relkind
