@@ -51,6 +51,7 @@
 #include "replication/walsender_private.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lock.h"
 #include "storage/lwlock.h"
 #include "storage/procarray.h"
 #include "storage/shmem.h"
@@ -954,19 +955,56 @@ gov_pause_ms(const GovState *st, int64 rows, double work_ms, bool *capped)
  */
 
 /*
- * Is the process of a job that says it works doing something: running,
- * or waiting for I/O, a lock, a buffer, another process — not for its
- * client, a timer or an extension's latch?  A tick is idle only when no
- * job was seen so (see steward_governor_tick): any role may register a
- * job through the SQL API, and a job held "working" by a governor_pace()
- * that is never followed by work kept every tick of the cluster from
- * being idle, and so every job from measuring a baseline (review9 F15).
- * A batch shorter than steward.sample_interval may go unseen; a job at
- * its pace works many of them per tick, and one seen is enough.
- * Unlocked reads of the process's wait event, as pg_stat_activity's.
+ * Is a job's lock wait part of its work?  Waits for the locks a batch of
+ * row writes takes (its table, the relation's extension, a page, a tuple,
+ * a row's writer, a speculative insertion) are, while younger than one
+ * steward.governor_window: the foreground holds such locks for a
+ * transaction, and a job waiting on it is a job at work.  Advisory,
+ * object and user locks are not a batch's, nor is a wait older than a
+ * window: a role holding a lock its own job waits for (any role may
+ * register a job) would otherwise keep the cluster's ticks from ever
+ * being idle (recheck9 of review9 F15).  The lock tag's type is in the
+ * wait event; PGPROC.waitStart (PostgreSQL 14+, pg_locks.waitstart) is 0
+ * until the wait passed the loop's first sleep, and 0 counts as young.
  */
 static bool
-job_process_busy(const GovSlot *slot)
+job_lock_wait_counts(PGPROC *proc, uint32 info, TimestampTz now)
+{
+	TimestampTz start;
+
+	switch ((LockTagType) (info & 0xFFFF))
+	{
+		case LOCKTAG_RELATION:
+		case LOCKTAG_RELATION_EXTEND:
+		case LOCKTAG_PAGE:
+		case LOCKTAG_TUPLE:
+		case LOCKTAG_TRANSACTION:
+		case LOCKTAG_SPECULATIVE_TOKEN:
+			break;
+		default:
+			return false;
+	}
+	start = (TimestampTz) pg_atomic_read_u64(&proc->waitStart);
+	return start == 0 ||
+		!TimestampDifferenceExceeds(start, now, gov_window_ms);
+}
+
+/*
+ * Is the process of a job that says it works doing something: running,
+ * or waiting for I/O, a buffer, another process or a lock its batch
+ * needs (job_lock_wait_counts) — not for its client, a timer, an
+ * extension's latch or a lock held against it for longer than a window?
+ * A tick is idle only when no job was seen so (see steward_governor_tick):
+ * any role may register a job through the SQL API, and a job held
+ * "working" by a governor_pace() that is never followed by work kept
+ * every tick of the cluster from being idle, and so every job from
+ * measuring a baseline (review9 F15).  A batch shorter than
+ * steward.sample_interval may go unseen; a job at its pace works many of
+ * them per tick, and one seen is enough.  Unlocked reads of the process's
+ * wait event and wait start, as pg_stat_activity's and pg_locks'.
+ */
+static bool
+job_process_busy(const GovSlot *slot, TimestampTz now)
 {
 	PGPROC	   *proc;
 	uint32		info;
@@ -983,6 +1021,8 @@ job_process_busy(const GovSlot *slot)
 	{
 		case PG_WAIT_CLIENT:
 			return info != WAIT_EVENT_CLIENT_READ;
+		case PG_WAIT_LOCK:
+			return job_lock_wait_counts(proc, info, now);
 		case PG_WAIT_TIMEOUT:
 		case PG_WAIT_EXTENSION:
 		case PG_WAIT_ACTIVITY:
@@ -1002,7 +1042,7 @@ job_process_busy(const GovSlot *slot)
 void
 steward_governor_round_begin(void)
 {
-	TimestampTz now = 0;
+	TimestampTz now = GetCurrentTimestamp();
 
 	round_npids = 0;
 	if (gov == NULL)
@@ -1015,12 +1055,8 @@ steward_governor_round_begin(void)
 		if (!slot->in_use)
 			continue;
 		round_pids[round_npids++] = slot->pid;
-		if (slot->state == GOV_S_WORKING && job_process_busy(slot))
-		{
-			if (now == 0)
-				now = GetCurrentTimestamp();
+		if (slot->state == GOV_S_WORKING && job_process_busy(slot, now))
 			pg_atomic_write_u64(&slot->busy_seen_at, (uint64) now);
-		}
 	}
 }
 

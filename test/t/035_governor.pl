@@ -265,6 +265,36 @@ ok( poll_until(
 		                  WHERE label = 'says it works' AND state = 'working')},
 		30, 'the idle job to be working'),
 	'a job holds the working state without working');
+# Two more, each waiting for a lock a session of its own role holds: an
+# advisory lock (never a batch's lock) and its table's lock, held for
+# longer than a window.  A lock wait counted as work before, so a role
+# with two sessions kept every tick from being idle just the same
+# (recheck9 of review9 F15).  Each job's second statement is analysed
+# (and its lock taken) only after the first one ran.
+sql(q{CREATE TABLE held (id int)});
+my $holder = start_psql(
+	q{BEGIN; SELECT pg_advisory_xact_lock(4242); LOCK TABLE held; SELECT pg_sleep(60); COMMIT});
+ok( poll_until(
+		q{SELECT count(*) = 2 FROM pg_locks
+		   WHERE granted AND (locktype = 'advisory' AND objid = 4242
+		                      OR locktype = 'relation' AND relation = 'held'::regclass
+		                         AND mode = 'AccessExclusiveLock')},
+		30, 'the locks to be held'),
+	'a session holds an advisory lock and a table lock');
+my @lock_jobs = (
+	start_psql(
+		q{SELECT steward.governor_pace(steward.governor_begin('backfill', 'waits for an advisory lock'), 0) > 0;
+		  SELECT pg_advisory_lock(4242)}),
+	start_psql(
+		q{SELECT steward.governor_pace(steward.governor_begin('backfill', 'waits for its table'), 0) > 0;
+		  SELECT count(*) FROM held}));
+ok( poll_until(
+		q{SELECT count(*) = 2 FROM steward.governor_jobs j
+		    JOIN pg_stat_activity a ON a.pid = j.pid
+		   WHERE j.label IN ('waits for an advisory lock', 'waits for its table')
+		     AND j.state = 'working' AND a.wait_event_type = 'Lock'},
+		30, 'the two jobs to wait for their locks'),
+	'two jobs hold the working state while waiting for locks held against them');
 # A foreground of fast statements, measured while no job runs: the baseline.
 # At 200 statements a second, the rate of the slow foreground below: a
 # baseline measured under another load is no baseline (the job would
@@ -287,6 +317,10 @@ $node->reload;
 ok( poll_until(q{SELECT baseline_calls > 1000 FROM steward.governor}, 30, 'a baseline'),
 	'a baseline was measured while no job ran (one said it worked)');
 $idle_job->{h}->kill_kill;
+$_->{h}->kill_kill for ($holder, @lock_jobs);
+sql(q{SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+       WHERE pid <> pg_backend_pid()
+         AND (query LIKE '%4242%' OR query LIKE '%FROM held%' OR query LIKE '%says it works%')});
 # Only the critical ratio acts: a decrease on a loaded machine's noise,
 # three in a row, would make the job measure its baseline afresh, and a
 # foreground that turned slow meanwhile (for its own reasons, as here)
