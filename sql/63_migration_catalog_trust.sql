@@ -53,8 +53,9 @@ CALL steward.migration_backfill('mig_trust');
 INSERT INTO mig_trust_t (id, amt) VALUES (2, 2.5);
 SELECT * FROM mig_trust_log;
 
--- A record the caller may write (its own table) says who started it as
--- the caller, whatever data says.
+-- A record of the caller's own table, written directly: refused too
+-- (42501, only the migration functions write the catalog, sql/92), so
+-- nothing says someone else started it.
 SET ROLE mig_trust_stranger;
 SELECT steward._migration_record('create', 'mig_trust_own', jsonb_build_object(
     'steps', '[]'::jsonb, 'started_by', 'postgres',
@@ -62,7 +63,7 @@ SELECT steward._migration_record('create', 'mig_trust_own', jsonb_build_object(
     'table_rows', jsonb_build_array(jsonb_build_object(
         'relid', 'public.mig_trust_mine'::regclass::oid, 'ord', 1, 'table_name', 'mig_trust_mine',
         'relname', 'mig_trust_mine', 'key_columns', '{id}'::name[], 'key_types', '{bigint}'::text[]))));
--- An index step of its own migration that names another role's table.
+-- An index step that names another role's table.
 \set VERBOSITY terse
 SELECT steward._migration_record('index', 'mig_trust_own', jsonb_build_object(
     'step', 1, 'kind', 'create_index', 'relid', 'public.mig_trust_t'::regclass::oid,

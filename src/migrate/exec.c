@@ -28,8 +28,11 @@
 #include <limits.h>
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
@@ -37,6 +40,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -69,7 +73,19 @@ static Oid	backfill_relid = InvalidOid;
 /* Statements of _migration_exec running in this backend (nested calls). */
 static int	own_sql_depth = 0;
 
+/*
+ * pg_steward's own PL/pgSQL functions running in this backend (nested
+ * calls), counted by the function manager hook below; the local
+ * transaction in which the library was loaded without preloading (the
+ * functions already running then were not counted).
+ */
+static int	steward_code_depth = 0;
+static LocalTransactionId loaded_in_lxid = InvalidLocalTransactionId;
+static Oid	steward_nsp_cache = InvalidOid;
+
 static ExecutorStart_hook_type prev_executor_start = NULL;
+static needs_fmgr_hook_type prev_needs_fmgr_hook = NULL;
+static fmgr_hook_type prev_fmgr_hook = NULL;
 
 /*
  * ExecutorStart hook: in a backfill batch, the users' triggers on the
@@ -118,15 +134,111 @@ migrate_executor_start(QueryDesc *queryDesc, int eflags)
 	}
 }
 
+/* Syscache callback: the steward schema may have been dropped or made again. */
+static void
+forget_steward_nsp(Datum arg, int cacheid, uint32 hashvalue)
+{
+	steward_nsp_cache = InvalidOid;
+}
+
+/*
+ * True when fn_oid is one of pg_steward's own PL/pgSQL functions (schema
+ * steward, neither C nor SQL: SQL functions would no longer be inlined).
+ * Two syscache look-ups, no lock, raises nothing.
+ */
+static bool
+steward_code(Oid fn_oid)
+{
+	HeapTuple	tup;
+	bool		result = false;
+
+	if (!IsTransactionState())
+		return false;
+	if (!OidIsValid(steward_nsp_cache))
+		steward_nsp_cache = get_namespace_oid("steward", true);
+	if (!OidIsValid(steward_nsp_cache))
+		return false;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(tup);
+
+		result = proc->pronamespace == steward_nsp_cache &&
+			proc->prolang != ClanguageId && proc->prolang != INTERNALlanguageId &&
+			proc->prolang != SQLlanguageId;
+		ReleaseSysCache(tup);
+	}
+	return result;
+}
+
+/*
+ * needs_fmgr_hook: pg_steward's PL/pgSQL functions go through
+ * fmgr_security_definer, which calls migrate_fmgr_hook around them.
+ */
+static bool
+migrate_needs_fmgr_hook(Oid fn_oid)
+{
+	if (prev_needs_fmgr_hook && prev_needs_fmgr_hook(fn_oid))
+		return true;
+	return steward_code(fn_oid);
+}
+
+/*
+ * fmgr_hook: counts pg_steward's PL/pgSQL functions running in this
+ * backend (steward_code_depth), so that _migration_exec can tell its
+ * callers from a direct call (steward_migrate_called_from_own_code).  An error
+ * unwinds through FHET_ABORT.
+ */
+static void
+migrate_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
+{
+	if (prev_fmgr_hook)
+		prev_fmgr_hook(event, flinfo, private);
+	if (!steward_code(flinfo->fn_oid))
+		return;
+	if (event == FHET_START)
+		steward_code_depth++;
+	else if (steward_code_depth > 0)
+		steward_code_depth--;
+}
+
+/*
+ * True when the SQL-callable C function running now was called by
+ * pg_steward's own PL/pgSQL code, not directly by a statement (or a
+ * function) of the session's, and not from within a statement that
+ * _migration_exec runs (where the table owner's triggers, defaults and
+ * functions run).  In a backend that loaded the library without
+ * preloading, the transaction that loaded it counts as pg_steward's (its
+ * calls were not counted yet).
+ */
+bool
+steward_migrate_called_from_own_code(void)
+{
+	if (own_sql_depth > 0)
+		return false;
+	if (steward_code_depth > 0)
+		return true;
+	return loaded_in_lxid != InvalidLocalTransactionId && MyProc != NULL &&
+		MyProc->lxid == loaded_in_lxid;
+}
+
 /*
  * From _PG_init, in every backend that loads the library (column
- * migrations work without preloading): the backfill's ExecutorStart hook.
+ * migrations work without preloading): the backfill's ExecutorStart hook
+ * and the function manager hooks that count pg_steward's own code.
  */
 void
 steward_migrate_install_hooks(void)
 {
 	prev_executor_start = ExecutorStart_hook;
 	ExecutorStart_hook = migrate_executor_start;
+	prev_needs_fmgr_hook = needs_fmgr_hook;
+	needs_fmgr_hook = migrate_needs_fmgr_hook;
+	prev_fmgr_hook = fmgr_hook;
+	fmgr_hook = migrate_fmgr_hook;
+	CacheRegisterSyscacheCallback(NAMESPACEOID, forget_steward_nsp, (Datum) 0);
+	if (!process_shared_preload_libraries_in_progress && IsTransactionState() && MyProc != NULL)
+		loaded_in_lxid = MyProc->lxid;
 }
 
 /*
@@ -185,6 +297,20 @@ steward_migration_backfilling(Oid relid)
 }
 
 /*
+ * Refuse (42501) a direct call of an internal function for what only
+ * pg_steward's own code may ask of it (steward_migrate_called_from_own_code).
+ */
+void
+steward_migrate_refuse_direct_call(const char *fn, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("%s runs %s only for pg_steward's migration functions", fn, what),
+			 errdetail("It was called directly, or from a statement a migration runs."),
+			 errhint("Use steward.migration_backfill and the other migration functions.")));
+}
+
+/*
  * True while this backend runs a statement of steward._migration_exec: the
  * migration's own DDL, which the DDL guard (relayout.c) lets pass.  An
  * error resets it (PG_FINALLY).  Backend-local, no lock, raises nothing.
@@ -204,6 +330,11 @@ steward_migration_running_own_sql(void)
  * as text parameters $1..$n.  Returns the first row as text (NULL when
  * there is none).  With backfill, writes to tbl by this statement bypass
  * the dual-write trigger and keep row versions (steward_migration_backfilling).
+ * Only a call from pg_steward's own PL/pgSQL functions makes the statement
+ * the migration's own, which the DDL guard lets pass, and may ask for
+ * backfill (42501 otherwise): called directly (PUBLIC may execute it, as
+ * the migration functions run as their caller), the statement runs as the
+ * owner would run it, under the guard.
  * Locks: whatever the statement takes, under the caller's lock_timeout.
  */
 Datum
@@ -217,6 +348,7 @@ steward_migration_exec(PG_FUNCTION_ARGS)
 	Oid		   *argtypes = NULL;
 	char	   *nulls = NULL;
 	bool		backfill = !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
+	bool		own;
 	Oid			owner;
 	StewardAsOwner user;
 	ArrayType  *result = NULL;
@@ -240,6 +372,9 @@ steward_migration_exec(PG_FUNCTION_ARGS)
 	}
 
 	steward_check_table_owner(relid);
+	own = steward_migrate_called_from_own_code();
+	if (backfill && !own)
+		steward_migrate_refuse_direct_call("steward._migration_exec", "a backfill statement");
 	owner = steward_relation_owner(relid);
 	/* Backfills, checks and rollbacks read and write every row, or none. */
 	steward_require_owner_sees_all_rows(relid, "a migration");
@@ -253,7 +388,8 @@ steward_migration_exec(PG_FUNCTION_ARGS)
 		steward_pin_key_order_plan();
 		backfill_relid = relid;
 	}
-	own_sql_depth++;
+	if (own)
+		own_sql_depth++;
 	PG_TRY();
 	{
 		int			rc = SPI_execute_with_args(sql, nargs, argtypes, args, nulls, false, 0);
@@ -274,7 +410,8 @@ steward_migration_exec(PG_FUNCTION_ARGS)
 	PG_FINALLY();
 	{
 		backfill_relid = InvalidOid;
-		own_sql_depth--;
+		if (own)
+			own_sql_depth--;
 	}
 	PG_END_TRY();
 
@@ -420,7 +557,8 @@ tables_of_record(Jsonb *data, MemoryContext outer)
  * "relayout" (the new layout's table of a relayout step, listed in
  * data->'tables' like a "create" record's tables) or "index" (a step of
  * steward.migration_indexes, by migration and step).  The
- * caller must own every table of the migration (42501); the write itself,
+ * caller must own every table of the migration, and be pg_steward's own
+ * PL/pgSQL code (42501 both); the write itself,
  * steward._migration_record_<op>(name, data), runs as the catalog's owner.
  * A phase change invalidates the tables' relcache entries, so every
  * backend's dual-write trigger re-reads the migration.
@@ -503,6 +641,16 @@ steward_migration_record(PG_FUNCTION_ARGS)
 	}
 	foreach(lc, relids)
 		steward_check_table_owner(lfirst_oid(lc));
+
+	/*
+	 * Even its owner changes a migration only through the migration
+	 * functions: a record marked released, rolled back or switched by hand
+	 * would turn the DDL guard off, or make the next step act on a state
+	 * the tables are not in.
+	 */
+	if (!steward_migrate_called_from_own_code())
+		steward_migrate_refuse_direct_call("steward._migration_record",
+										   "catalog writes");
 
 	steward_as_owner_begin(steward_relid("migration_runs", false), &ctx);
 	args[0] = CStringGetTextDatum(name);

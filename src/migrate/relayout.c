@@ -301,7 +301,8 @@ trigger_target(const char *arg)
  * for the other layout of tbl's relayout migration: rows the statement
  * writes to that layout are stored as sent and fire no relayout trigger.
  * Used by the backfill batches, which copy rows from one layout to the
- * other.  55000 when tbl is not a layout of an active relayout.
+ * other.  55000 when tbl is not a layout of an active relayout; 42501
+ * when not called by pg_steward's own PL/pgSQL functions.
  */
 Datum
 steward_relayout_exec(PG_FUNCTION_ARGS)
@@ -321,6 +322,8 @@ steward_relayout_exec(PG_FUNCTION_ARGS)
 	SPI_finish();
 	if (targets == NIL)
 		not_a_layout(PG_GETARG_OID(0), NULL);
+	if (!steward_migrate_called_from_own_code())
+		steward_migrate_refuse_direct_call("steward._relayout_exec", "statements in apply mode");
 
 	apply_targets = targets;
 	PG_TRY();
@@ -1456,7 +1459,8 @@ guard_index(IndexStmt *stmt)
  *
  * TRUNCATE fires no event trigger: the statement trigger
  * zz_steward_relayout_truncate on every table of both layouts refuses it.
- * The migration's own statements (steward._migration_exec) pass, and a
+ * The migration's own statements (steward._migration_exec called by
+ * pg_steward's own code, not directly) pass, and a
  * restore (check_function_bodies off) meets only the partition checks.
  * Names are resolved from the parse tree without a lock; reads the catalog
  * as its owner.  So a statement that passed before migration_start
