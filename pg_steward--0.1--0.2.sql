@@ -15448,3 +15448,112 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Batches commit without waiting for their WAL flush unless
+-- steward.batch_synchronous_commit is on; the job's last transaction has a
+-- transaction id, so its commit flushes everything before it (issue 18).
+CREATE OR REPLACE PROCEDURE steward._run_batches(batch_fn text, status_fn text, job jsonb,
+                                      batch_size integer, max_rows_per_sec integer,
+                                      resume_key text[] DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included.  The batches themselves run in the job's functions.
+AS $$
+DECLARE
+    keyset pg_catalog.bool := COALESCE((job OPERATOR(pg_catalog.->>) 'keyset')::pg_catalog.bool,
+                                                  false);
+    batch_stmt pg_catalog.text := pg_catalog.format('SELECT * FROM steward.%I($1, $2, $3, $4)', batch_fn);
+    status_stmt pg_catalog.text := pg_catalog.format('SELECT steward.%I($1, $2, $3, $4)', status_fn);
+    moved pg_catalog.int8 := 0;
+    pass_moved pg_catalog.int8;
+    from_start pg_catalog.bool;
+    last_key pg_catalog.text[];
+    batch_key pg_catalog.text[];
+    retries pg_catalog.int4;
+    backoff pg_catalog.float8;
+    gov pg_catalog.int8;
+    size pg_catalog.int4;
+BEGIN
+    gov := steward.governor_begin(
+        COALESCE(job OPERATOR(pg_catalog.->>) 'kind', 'backfill'),
+        COALESCE(job OPERATOR(pg_catalog.->>) 'label',
+                 pg_catalog.concat_ws(' ', job OPERATOR(pg_catalog.->>) 'name',
+                                      job OPERATOR(pg_catalog.->>) 'table')),
+        batch_size, max_rows_per_sec, (job OPERATOR(pg_catalog.->>) 'ref')::pg_catalog.int8);
+    last_key := CASE WHEN keyset THEN resume_key END;
+    LOOP
+        pass_moved := 0;
+        from_start := last_key IS NULL;
+        LOOP
+            -- Ask the governor for the next batch: it sleeps at most one
+            -- slice per call, and 0 means the pause goes on; the COMMIT in
+            -- between holds no snapshot across a long pause.
+            LOOP
+                BEGIN
+                    size := steward.governor_pace(gov, moved);
+                EXCEPTION WHEN query_canceled THEN
+                    PERFORM steward.governor_end(gov);
+                    EXECUTE status_stmt USING job, 'cancelled', 0, SQLERRM;
+                    COMMIT;
+                    RAISE;
+                END;
+                moved := 0;
+                EXIT WHEN size OPERATOR(pg_catalog.>) 0;
+                COMMIT;
+            END LOOP;
+            retries := 0;
+            backoff := 0.01;
+            LOOP
+                BEGIN
+                    -- No wait for the batch's WAL flush (README: the governor;
+                    -- steward.batch_synchronous_commit).  In this block: a
+                    -- failed batch's status commits as the session says.
+                    IF NOT pg_catalog.current_setting('steward.batch_synchronous_commit')::pg_catalog.bool THEN
+                        PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+                    END IF;
+                    EXECUTE batch_stmt INTO moved, batch_key
+                        USING job, last_key, size, retries;
+                    EXIT;
+                EXCEPTION
+                    WHEN serialization_failure OR deadlock_detected THEN
+                        retries := retries OPERATOR(pg_catalog.+) 1;
+                        IF retries OPERATOR(pg_catalog.>) 10 THEN
+                            PERFORM steward.governor_end(gov);
+                            EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                            COMMIT;
+                            RAISE;
+                        END IF;
+                        PERFORM pg_catalog.pg_sleep(backoff OPERATOR(pg_catalog.*)
+                                                    (0.5::pg_catalog.float8 OPERATOR(pg_catalog.+) pg_catalog.random()));
+                        backoff := LEAST(backoff OPERATOR(pg_catalog.*) 2::pg_catalog.float8,
+                                         2::pg_catalog.float8);
+                    WHEN query_canceled THEN
+                        PERFORM steward.governor_end(gov);
+                        EXECUTE status_stmt USING job, 'cancelled', retries, SQLERRM;
+                        COMMIT;
+                        RAISE;
+                    WHEN OTHERS THEN
+                        PERFORM steward.governor_end(gov);
+                        EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                        COMMIT;
+                        RAISE;
+                END;
+            END LOOP;
+            COMMIT;
+            EXIT WHEN moved OPERATOR(pg_catalog.=) 0;
+            pass_moved := pass_moved OPERATOR(pg_catalog.+) moved;
+            IF keyset THEN
+                last_key := batch_key;
+            END IF;
+        END LOOP;
+        EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start);
+        last_key := NULL;
+    END LOOP;
+    -- The transaction the caller commits next has a transaction id, so
+    -- its commit (at the session's synchronous_commit) flushes, and waits
+    -- for synchronous standbys, up to it: every batch before it included.
+    PERFORM pg_catalog.txid_current();
+    PERFORM steward.governor_end(gov);
+END
+$$;

@@ -315,6 +315,7 @@ static int	gov_window_ms = 5000;
 static int	gov_interval_ms = 1000;
 static int	gov_min_calls = 50;
 int			steward_batch_lock_timeout_ms = 10;
+static bool gov_batch_synchronous_commit = false;
 static int	gov_nice = 10;
 
 static GovShared *gov = NULL;
@@ -397,6 +398,12 @@ steward_governor_define_gucs(void)
 							"0: never wait (each batch locks its rows first, skipping held ones). Keep it well below deadlock_timeout, so that the batch, not the other transaction, gives way.",
 							&steward_batch_lock_timeout_ms, 10, 0, 60000,
 							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	/* Read by steward._run_batches (SQL), which sets synchronous_commit. */
+	DefineCustomBoolVariable("steward.batch_synchronous_commit",
+							 "Whether the batches of run_transition and of the backfills wait for their WAL flush at commit.",
+							 "off: each batch commits with synchronous_commit = off; the job's last transaction commits with the session's setting, so everything is durable when the CALL returns.",
+							 &gov_batch_synchronous_commit, false,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 }
 
 /*

@@ -394,6 +394,12 @@ BEGIN
             backoff := 0.01;
             LOOP
                 BEGIN
+                    -- No wait for the batch's WAL flush (README: the governor;
+                    -- steward.batch_synchronous_commit).  In this block: a
+                    -- failed batch's status commits as the session says.
+                    IF NOT pg_catalog.current_setting('steward.batch_synchronous_commit')::pg_catalog.bool THEN
+                        PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+                    END IF;
                     EXECUTE batch_stmt INTO moved, batch_key
                         USING job, last_key, size, retries;
                     EXIT;
@@ -432,6 +438,10 @@ BEGIN
         EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start);
         last_key := NULL;
     END LOOP;
+    -- The transaction the caller commits next has a transaction id, so
+    -- its commit (at the session's synchronous_commit) flushes, and waits
+    -- for synchronous standbys, up to it: every batch before it included.
+    PERFORM pg_catalog.txid_current();
     PERFORM steward.governor_end(gov);
 END
 $$;
