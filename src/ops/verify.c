@@ -318,6 +318,65 @@ fk_relation_sql(Oid relid)
 }
 
 /*
+ * Read foreign key "conoid" from the syscache: its two tables and its
+ * columns and operators.  No such foreign key (any more): 42704.
+ */
+static void
+fk_read_constraint(Oid conoid, Oid *fkrel, Oid *pkrel, int *nkeys,
+				   AttrNumber *fkattnums, AttrNumber *pkattnums, Oid *pfeqop)
+{
+	HeapTuple	tup;
+	Form_pg_constraint con;
+	Oid			ppeqop[INDEX_MAX_KEYS];
+	Oid			ffeqop[INDEX_MAX_KEYS];
+
+	tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(conoid));
+	if (!HeapTupleIsValid(tup) || ((Form_pg_constraint) GETSTRUCT(tup))->contype != CONSTRAINT_FOREIGN)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("foreign key constraint with OID %u does not exist", conoid)));
+	con = (Form_pg_constraint) GETSTRUCT(tup);
+	*fkrel = con->conrelid;
+	*pkrel = con->confrelid;
+	DeconstructFkConstraintRow(tup, nkeys, fkattnums, pkattnums,
+							   pfeqop, ppeqop, ffeqop, NULL, NULL);
+	ReleaseSysCache(tup);
+}
+
+/*
+ * The caller must own the referencing table and may read the referenced
+ * one (42501).  Both exist: the caller read the foreign key in this
+ * catalog snapshot, or holds their locks.
+ */
+static void
+fk_check_privileges(Oid fkrel, Oid pkrel)
+{
+	if (!pg_class_ownercheck(fkrel, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("steward._verify_fk_orphans runs only as the owner of %s",
+						get_rel_name(fkrel)),
+				 errhint("Call steward.verify().")));
+	if (pg_class_aclcheck(pkrel, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(pkrel));
+}
+
+/* The name of column "attnum" of a locked table, quoted; 42703 if missing. */
+static const char *
+fk_column(Oid relid, AttrNumber attnum)
+{
+	char	   *name = get_attname(relid, attnum, true);
+
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column %d of relation %s does not exist",
+						attnum, get_rel_name(relid)),
+				 errhint("Run steward.verify() again.")));
+	return quote_identifier(name);
+}
+
+/*
  * steward._verify_fk_orphans(con oid): the number of rows of the
  * referencing table of foreign key "con" whose key has no NULL part and
  * no row in the referenced table, for steward._verify_foreign_keys when
@@ -330,26 +389,26 @@ fk_relation_sql(Oid relid)
  * the index expressions, predicates and policies the referenced table's
  * owner defined never run with the referencing owner's rights, nor the
  * other way round.  The current user must also have SELECT on the
- * referenced table (42501).  AccessShareLock on the referenced table.
- * Errors: 42704 no such foreign key, 42501.
+ * referenced table (42501).  AccessShareLock on the referencing table,
+ * then on the referenced one, both after the privilege checks.
+ * Errors: 42704 no such foreign key (also: dropped while we waited for a
+ * lock), 42501.
  */
 Datum
 steward_verify_fk_orphans(PG_FUNCTION_ARGS)
 {
 	Oid			conoid = PG_GETARG_OID(0);
-	HeapTuple	tup;
-	Form_pg_constraint con;
 	int			nkeys;
 	AttrNumber	fkattnums[INDEX_MAX_KEYS];
 	AttrNumber	pkattnums[INDEX_MAX_KEYS];
 	Oid			pfeqop[INDEX_MAX_KEYS];
-	Oid			ppeqop[INDEX_MAX_KEYS];
-	Oid			ffeqop[INDEX_MAX_KEYS];
 	Oid			argtypes[INDEX_MAX_KEYS];
 	Datum		values[INDEX_MAX_KEYS];
 	char		nulls[INDEX_MAX_KEYS];
 	Oid			fkrel;
 	Oid			pkrel;
+	Oid			locked_fkrel;
+	Oid			locked_pkrel;
 	Oid			pkowner;
 	StringInfoData fksql;
 	StringInfoData pksql;
@@ -357,27 +416,27 @@ steward_verify_fk_orphans(PG_FUNCTION_ARGS)
 	SPIPlanPtr	plan = NULL;
 	int64		orphans = 0;
 
-	tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(conoid));
-	if (!HeapTupleIsValid(tup) || ((Form_pg_constraint) GETSTRUCT(tup))->contype != CONSTRAINT_FOREIGN)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("foreign key constraint with OID %u does not exist", conoid)));
-	con = (Form_pg_constraint) GETSTRUCT(tup);
-	fkrel = con->conrelid;
-	pkrel = con->confrelid;
-	DeconstructFkConstraintRow(tup, &nkeys, fkattnums, pkattnums,
-							   pfeqop, ppeqop, ffeqop, NULL, NULL);
-	ReleaseSysCache(tup);
-
-	if (!pg_class_ownercheck(fkrel, GetUserId()))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("steward._verify_fk_orphans runs only as the owner of %s",
-						get_rel_name(fkrel)),
-				 errhint("Call steward.verify().")));
-	if (pg_class_aclcheck(pkrel, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(pkrel));
+	/*
+	 * The privileges first, so a role that may not run this never queues
+	 * for a lock; then both tables locked, the referencing one first, as
+	 * steward.verify() (which holds it already), core's RI checks and the
+	 * DDL that drops or adds a foreign key (DROP TABLE, ALTER TABLE ... DROP
+	 * CONSTRAINT) take them.  Without the referencing table's lock a DROP
+	 * TABLE of it committed while we waited for the referenced one left
+	 * us reading its columns from the catalog: XX000.  Then the key again,
+	 * as it is now: dropped meanwhile it is gone (42704), and the owner or
+	 * the grants may have changed.
+	 */
+	fk_read_constraint(conoid, &fkrel, &pkrel, &nkeys, fkattnums, pkattnums, pfeqop);
+	fk_check_privileges(fkrel, pkrel);
+	LockRelationOid(fkrel, AccessShareLock);
 	LockRelationOid(pkrel, AccessShareLock);
+	locked_fkrel = fkrel;
+	locked_pkrel = pkrel;
+	fk_read_constraint(conoid, &fkrel, &pkrel, &nkeys, fkattnums, pkattnums, pfeqop);
+	if (fkrel != locked_fkrel || pkrel != locked_pkrel)
+		elog(ERROR, "foreign key %u changed its tables", conoid);
+	fk_check_privileges(fkrel, pkrel);
 	pkowner = steward_relation_owner(pkrel);
 
 	/* The referencing rows with a whole key, and the lookup of one key. */
@@ -386,7 +445,7 @@ steward_verify_fk_orphans(PG_FUNCTION_ARGS)
 	appendStringInfoString(&fksql, "SELECT ");
 	for (int i = 0; i < nkeys; i++)
 	{
-		const char *fkcol = quote_identifier(get_attname(fkrel, fkattnums[i], false));
+		const char *fkcol = fk_column(fkrel, fkattnums[i]);
 		HeapTuple	optup = SearchSysCache1(OPEROID, ObjectIdGetDatum(pfeqop[i]));
 		Form_pg_operator op;
 
@@ -395,7 +454,7 @@ steward_verify_fk_orphans(PG_FUNCTION_ARGS)
 		op = (Form_pg_operator) GETSTRUCT(optup);
 		appendStringInfo(&fksql, "%st.%s", i > 0 ? ", " : "", fkcol);
 		appendStringInfo(&pksql, " %s p.%s OPERATOR(%s.%s) $%d", i > 0 ? "AND" : "WHERE",
-						 quote_identifier(get_attname(pkrel, pkattnums[i], false)),
+						 fk_column(pkrel, pkattnums[i]),
 						 quote_identifier(get_namespace_name(op->oprnamespace)),
 						 NameStr(op->oprname), i + 1);
 		ReleaseSysCache(optup);
@@ -404,7 +463,7 @@ steward_verify_fk_orphans(PG_FUNCTION_ARGS)
 	appendStringInfo(&fksql, " FROM %s t WHERE", fk_relation_sql(fkrel));
 	for (int i = 0; i < nkeys; i++)
 		appendStringInfo(&fksql, "%s t.%s IS NOT NULL", i > 0 ? " AND" : "",
-						 quote_identifier(get_attname(fkrel, fkattnums[i], false)));
+						 fk_column(fkrel, fkattnums[i]));
 	pksql.data = psprintf("SELECT 1 FROM %s p%s", fk_relation_sql(pkrel), pksql.data);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
