@@ -15557,3 +15557,488 @@ BEGIN
     PERFORM steward.governor_end(gov);
 END
 $$;
+
+-- pubcols (F10): a column migration of a published table gives each
+-- publication that names it without a column list one, of the shape its
+-- subscribers have (old from start, new from complete; none again after
+-- cleanup or rollback), recorded in migration_tables.publications, and
+-- refuses at start publications that cannot take one.  The publication
+-- reads are shared with a relayout's (_publications_of).
+ALTER TABLE steward.migration_tables ADD COLUMN publications name[];
+
+CREATE FUNCTION steward._publications_of(rel regclass,
+                                         OUT pubname name, OUT pubowner oid, OUT pubviaroot boolean,
+                                         OUT all_tables boolean, OUT by_schema boolean,
+                                         OUT by_name boolean, OUT has_schemas boolean,
+                                         OUT changes_rows boolean, OUT cols text[], OUT qual text)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT x.pubname, x.pubowner, x.pubviaroot, x.puballtables, s.by_schema, r.oid IS NOT NULL,
+           EXISTS (SELECT 1 FROM pg_publication_namespace n WHERE n.pnpubid = x.oid),
+           x.pubupdate OR x.pubdelete,
+           (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a
+             WHERE a.attrelid = rel AND a.attnum = ANY (r.prattrs::int2[])),
+           pg_get_expr(r.prqual, r.prrelid)
+      FROM pg_publication x
+      LEFT JOIN pg_publication_rel r ON r.prpubid = x.oid AND r.prrelid = rel
+      CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM pg_publication_namespace n
+                                          WHERE n.pnpubid = x.oid
+                                            AND n.pnnspid = (SELECT c.relnamespace FROM pg_class c
+                                                              WHERE c.oid = rel))) s(by_schema)
+     WHERE x.puballtables OR r.oid IS NOT NULL OR s.by_schema
+     ORDER BY x.pubname
+$$;
+
+CREATE FUNCTION steward._publication_add_sql(pub name, rel regclass, cols text[], qual text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('ALTER PUBLICATION %I ADD TABLE %s%s%s', pub, rel,
+                  coalesce(' (' || (SELECT string_agg(quote_ident(c), ', ' ORDER BY i)
+                                      FROM unnest(cols) WITH ORDINALITY u(c, i)) || ')', ''),
+                  coalesce(' WHERE (' || qual || ')', ''))
+$$;
+
+CREATE FUNCTION steward._migration_check_publications(mig text, rel regclass)
+RETURNS name[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    ident "char" := (SELECT c.relreplident FROM pg_class c WHERE c.oid = rel);
+    col text;
+    pinned name[] := '{}';
+BEGIN
+    -- A column of the replica identity index the migration replaces.
+    SELECT a.attname INTO col
+      FROM pg_index i
+      JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = ANY (i.indkey)
+      JOIN steward.migration_columns c ON c.migration = mig AND c.relid = rel AND c.old_name = a.attname
+                                      AND c.kind IN ('pair', 'dropped')
+     WHERE i.indrelid = rel AND i.indisreplident AND ident = 'i'
+     ORDER BY a.attnum LIMIT 1;
+    FOR p IN SELECT * FROM steward._publications_of(rel) LOOP
+        IF p.all_tables OR p.by_schema THEN
+            RAISE EXCEPTION 'relation % is published by publication "%" (%), which would publish migration "%"''s columns too',
+                    rel, p.pubname, CASE WHEN p.all_tables THEN 'FOR ALL TABLES' ELSE 'FOR TABLES IN SCHEMA' END, mig
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'A migration adds columns to the table (_steward_side, the new shape''s, the old shape''s '
+                               'under reserved names after complete): a subscriber whose table lacks a published column '
+                               'stops applying changes. Such a publication publishes every column and takes no column list.',
+                      HINT = 'Publish the table by name instead (CREATE PUBLICATION ... FOR TABLE ...): a migration '
+                             'gives it a column list of the shape the subscribers have.';
+        END IF;
+        CONTINUE WHEN p.cols IS NOT NULL;
+        IF p.has_schemas THEN
+            RAISE EXCEPTION 'publication "%" publishes relation % without a column list and cannot take one', p.pubname, rel
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('Migration "%s" adds columns to the table, which its subscribers lack; PostgreSQL 15 '
+                                      'takes no column list in a publication with FOR TABLES IN SCHEMA elements.', mig),
+                      HINT = format('Publish the table from a publication of tables only (ALTER PUBLICATION %I DROP TABLE %s; '
+                                    'CREATE PUBLICATION ... FOR TABLE %s).', p.pubname, rel, rel);
+        END IF;
+        IF p.changes_rows AND ident = 'f' THEN
+            RAISE EXCEPTION 'publication "%" publishes updates or deletes of relation %, which has REPLICA IDENTITY FULL',
+                    p.pubname, rel
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('Migration "%s" gives the table a column list in the publication, so that its '
+                                      'subscribers do not receive the migration''s columns, and PostgreSQL 15 refuses '
+                                      'UPDATE and DELETE of a table with REPLICA IDENTITY FULL published with a column list.', mig),
+                      HINT = format('ALTER TABLE %s REPLICA IDENTITY DEFAULT (its primary key) for the migration, and set '
+                                    'it back after the cleanup or rollback.', rel);
+        END IF;
+        IF p.changes_rows AND col IS NOT NULL THEN
+            RAISE EXCEPTION 'the replica identity of relation % covers column "%", which migration "%" replaces',
+                    rel, col, mig
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('From complete publication "%s" publishes the new shape''s columns, without that one: '
+                                      'UPDATE and DELETE of the table would fail, for a column list must cover the '
+                                      'replica identity.', p.pubname),
+                      HINT = format('ALTER TABLE %s REPLICA IDENTITY DEFAULT (or USING INDEX of an index without '
+                                    'column %I) first.', rel, col);
+        END IF;
+        IF NOT pg_has_role(p.pubowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of publication % to migrate %', quote_ident(p.pubname), rel
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = 'The migration gives the table a column list in the publication at start, complete, '
+                               'cleanup and rollback, so that its subscribers receive the columns they have.';
+        END IF;
+        pinned := pinned || p.pubname;
+    END LOOP;
+    RETURN pinned;
+END
+$$;
+
+CREATE FUNCTION steward._migration_published(mig text, rel regclass, shape text, switched boolean)
+RETURNS text[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT ARRAY(SELECT a.attname::text FROM pg_attribute a
+                  WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+                    AND a.attname <> '_steward_side'
+                    AND NOT EXISTS (SELECT 1 FROM steward.migration_columns c
+                                     WHERE c.migration = mig AND c.relid = rel
+                                       AND a.attname = CASE
+                                           WHEN shape = 'old' AND c.kind IN ('pair', 'added')
+                                               THEN CASE WHEN switched THEN c.switched_new ELSE c.expand_new END
+                                           WHEN shape = 'new' AND c.kind IN ('pair', 'dropped')
+                                               THEN CASE WHEN switched THEN c.switched_old ELSE c.expand_old END END)
+                  ORDER BY a.attnum)
+$$;
+
+CREATE FUNCTION steward._migration_publish(mig text, rel regclass, shape text, switched boolean,
+                                           final boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    recorded name[];
+    added name[] := '{}';
+    p record;
+    want text[];
+BEGIN
+    SELECT coalesce(t.publications, '{}') INTO recorded
+      FROM steward.migration_tables t WHERE t.migration = mig AND t.relid = rel;
+    FOR p IN SELECT * FROM steward._publications_of(rel) x
+              WHERE x.by_name AND (x.cols IS NULL OR x.pubname = ANY (recorded)) LOOP
+        IF NOT p.pubname = ANY (recorded) THEN
+            added := added || p.pubname;
+        END IF;
+        want := CASE WHEN NOT final THEN steward._migration_published(mig, rel, shape, switched) END;
+        CONTINUE WHEN want IS NOT DISTINCT FROM p.cols;
+        EXECUTE format('ALTER PUBLICATION %I DROP TABLE %s', p.pubname, rel);
+        EXECUTE steward._publication_add_sql(p.pubname, rel, want, p.qual);
+    END LOOP;
+    IF added <> '{}' AND NOT final THEN
+        PERFORM steward._migration_record('update', mig, jsonb_build_object(
+            'table', rel::oid, 'publications', recorded || added));
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_record_update(mig text, data jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Fields present in data replace the stored ones; name, steps and
+    -- started_at never change.
+    UPDATE steward.migration_runs r
+       SET (phase, status, failed, error, expanded_at, backfill_started_at, backfilled_at,
+            validated_at, switched_at, cleaned_up_at, rolled_back_at, rows_total,
+            last_batch_at, backfill_pid, backfill_run_at, backfill_status)
+         = (SELECT p.phase, p.status, p.failed, p.error, p.expanded_at, p.backfill_started_at,
+                   p.backfilled_at, p.validated_at, p.switched_at, p.cleaned_up_at,
+                   p.rolled_back_at, p.rows_total, p.last_batch_at, p.backfill_pid,
+                   p.backfill_run_at, p.backfill_status
+              FROM jsonb_populate_record(r, data) p),
+           rows_backfilled = r.rows_backfilled + coalesce((data->>'add_rows')::bigint, 0),
+           batches = r.batches + coalesce((data->>'add_batches')::bigint, 0),
+           batch_retries = r.batch_retries + coalesce((data->>'add_retries')::integer, 0),
+           failures = r.failures + CASE WHEN (data->>'failed')::boolean AND NOT r.failed
+                                        THEN 1 ELSE 0 END
+     WHERE r.name = mig;
+    IF data ? 'table' THEN
+        UPDATE steward.migration_tables t
+           SET last_key = CASE WHEN data ? 'last_key'
+                               THEN ARRAY(SELECT jsonb_array_elements_text(data->'last_key'))
+                               ELSE t.last_key END,
+               rows_done = t.rows_done + coalesce((data->>'add_rows')::bigint, 0),
+               publications = CASE WHEN data ? 'publications'
+                                   THEN ARRAY(SELECT jsonb_array_elements_text(data->'publications'))::name[]
+                                   ELSE t.publications END
+         WHERE t.migration = mig AND t.relid = (data->>'table')::oid;
+    END IF;
+    IF (data->>'release')::boolean THEN
+        UPDATE steward.migration_tables t SET active = false WHERE t.migration = mig;
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_expand(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    c steward.migration_columns;
+    first regclass;
+    stmt text;
+    nsp text;
+    made text[];
+BEGIN
+    -- Publications naming the tables, checked before anything changes.
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_record('update', mig, jsonb_build_object(
+            'table', t.relid::oid, 'publications', steward._migration_check_publications(mig, t.relid)));
+    END LOOP;
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        first := coalesce(first, t.relid);
+        made := '{}';
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord LOOP
+            IF c.kind IN ('pair', 'added') THEN
+                PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s ADD COLUMN %I %s',
+                                                                t.relid, c.expand_new, c.new_type));
+                -- An added column's default is the table's (old inserts
+                -- need it too); a changed column's default lives on the
+                -- new view until the switch, so that the trigger can tell
+                -- which shape an INSERT was written in.
+                IF c.kind = 'added' AND c.default_sql IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', t.relid, c.expand_new,
+                        steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', c.new_type)));
+                END IF;
+                PERFORM steward._migration_add_constraints(mig, t.relid, c);
+                made := made || ARRAY[CASE WHEN c.not_null THEN c.not_null_name END,
+                                      CASE WHEN c.check_sql IS NOT NULL THEN c.check_name END,
+                                      CASE WHEN c.fk_table IS NOT NULL THEN c.fk_name END]::text[];
+            END IF;
+        END LOOP;
+        FOR stmt IN SELECT steward._migration_column_grants(mig, t.relid) LOOP
+            PERFORM steward._migration_exec(t.relid, stmt);
+        END LOOP;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s ADD COLUMN _steward_side "char"',
+                                                        t.relid));
+        -- The trigger's arguments: the migration, then the NOT VALID
+        -- constraints it added, which a table restored without its record
+        -- still names (migration_forget drops those and no other).
+        PERFORM steward._migration_exec(t.relid, format(
+            'CREATE TRIGGER zz_steward_migration BEFORE INSERT OR UPDATE ON %s '
+            'FOR EACH ROW EXECUTE FUNCTION steward._migration_trigger(%s)', t.relid,
+            array_to_string(ARRAY(SELECT quote_literal(a)
+                                    FROM unnest(mig || array_remove(made, NULL)) WITH ORDINALITY u(a, i)
+                                   ORDER BY i), ', ')));
+        -- ALWAYS: a logical-replication subscriber's apply worker writes
+        -- under session_replication_role = replica; its writes need both
+        -- shapes too (recheck8 N4).
+        PERFORM steward._migration_exec(t.relid, format(
+            'ALTER TABLE %s ENABLE ALWAYS TRIGGER zz_steward_migration', t.relid));
+        -- Subscribers keep receiving the old shape's columns only.
+        PERFORM steward._migration_publish(mig, t.relid, 'old', false, false);
+    END LOOP;
+
+    PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig));
+    PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig || '_old'));
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_exec(t.relid, steward._migration_view_sql(mig, t.relid, 'new'));
+        PERFORM steward._migration_exec(t.relid, steward._migration_view_sql(mig, t.relid, 'old'));
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid AND x.kind = 'pair'
+                    AND x.default_sql IS NOT NULL LOOP
+            PERFORM steward._migration_exec(t.relid, format(
+                'ALTER VIEW %I.%I ALTER COLUMN %I SET DEFAULT %s', mig,
+                coalesce(t.new_name, t.relname), c.new_name,
+                steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', c.new_type)));
+        END LOOP;
+        FOREACH nsp IN ARRAY ARRAY[mig, mig || '_old'] LOOP
+            FOR stmt IN SELECT steward._migration_grants(t.relid, nsp,
+                            CASE WHEN nsp = mig THEN coalesce(t.new_name, t.relname) ELSE t.relname END)
+                        UNION ALL
+                        SELECT steward._migration_view_column_grants(mig, t.relid,
+                            CASE WHEN nsp = mig THEN 'new' ELSE 'old' END) LOOP
+                PERFORM steward._migration_exec(t.relid, stmt);
+            END LOOP;
+        END LOOP;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_switch(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    c steward.migration_columns;
+    stmt text;
+BEGIN
+    PERFORM steward._migration_require_alone(mig, 'complete');
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        -- Column privileges granted since start reach the new columns too.
+        FOR stmt IN SELECT steward._migration_column_grants(mig, t.relid) LOOP
+            PERFORM steward._migration_exec(t.relid, stmt);
+        END LOOP;
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord LOOP
+            IF c.kind IN ('pair', 'dropped', 'renamed') THEN
+                PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME COLUMN %I TO %I',
+                                                                t.relid, c.expand_old, c.switched_old));
+            END IF;
+            IF c.kind = 'pair' THEN
+                IF c.expand_new <> c.switched_new THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s RENAME COLUMN %I TO %I', t.relid, c.expand_new, c.switched_new));
+                END IF;
+                -- Defaults follow the shapes: the new column's onto the
+                -- table, the old column's onto the old view.
+                IF c.old_default IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', t.relid, c.switched_old));
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER VIEW %I.%I ALTER COLUMN %I SET DEFAULT %s', mig || '_old', t.relname,
+                        c.old_name, c.old_default));
+                END IF;
+                IF c.default_sql IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', t.relid, c.switched_new,
+                        steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', c.new_type)));
+                END IF;
+            END IF;
+            IF c.not_null THEN
+                -- Instant: the validated CHECK (col IS NOT NULL) proves it.
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', t.relid, c.switched_new));
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s DROP CONSTRAINT %I', t.relid, c.not_null_name));
+            END IF;
+            IF c.unique_method = 'btree' THEN
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s ADD CONSTRAINT %I UNIQUE USING INDEX %I', t.relid,
+                    c.unique_name, c.unique_name));
+            END IF;
+        END LOOP;
+        IF t.new_name IS NOT NULL THEN
+            PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME TO %I',
+                                                            t.relid, t.new_name));
+        END IF;
+        -- Subscribers receive the new shape's columns from now on.
+        PERFORM steward._migration_publish(mig, t.relid, 'new', true, false);
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_contract(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    c steward.migration_columns;
+BEGIN
+    PERFORM steward._migration_require_alone(mig, 'clean up');
+    PERFORM steward._migration_drop_views(mig);
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_exec(t.relid, format('DROP TRIGGER zz_steward_migration ON %s', t.relid));
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid AND x.kind IN ('pair', 'dropped')
+                  ORDER BY x.ord LOOP
+            PERFORM steward._migration_check_column_users(t.relid, c.switched_old, NULL, 'cleanup');
+            PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN %I',
+                                                            t.relid, c.switched_old));
+        END LOOP;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN _steward_side', t.relid));
+        PERFORM steward._migration_settle_names(mig, t);
+        PERFORM steward._migration_publish(mig, t.relid, 'new', true, true);
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_undo(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    switched boolean := (arg->>'switched')::boolean;
+    t steward.migration_tables;
+    c steward.migration_columns;
+BEGIN
+    PERFORM steward._migration_drop_views(mig);
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        -- The old shape's columns published again before the new ones go
+        -- (a column list keeps its columns from being dropped).
+        PERFORM steward._migration_publish(mig, t.relid, 'old', switched, false);
+        PERFORM steward._migration_exec(t.relid, format('DROP TRIGGER IF EXISTS zz_steward_migration ON %s',
+                                                        t.relid));
+        IF switched AND t.new_name IS NOT NULL THEN
+            PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME TO %I',
+                                                            t.relid, t.relname));
+        END IF;
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord DESC LOOP
+            IF c.kind IN ('pair', 'added') THEN
+                PERFORM steward._migration_check_column_users(t.relid,
+                    CASE WHEN switched THEN c.switched_new ELSE c.expand_new END, NULL, 'rollback');
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s DROP COLUMN IF EXISTS %I', t.relid,
+                    CASE WHEN switched THEN c.switched_new ELSE c.expand_new END));
+            END IF;
+            IF switched AND c.kind IN ('pair', 'dropped', 'renamed') THEN
+                PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME COLUMN %I TO %I',
+                                                                t.relid, c.switched_old, c.old_name));
+            END IF;
+            IF switched AND c.kind = 'pair' THEN
+                IF c.old_default IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', t.relid, c.old_name,
+                        c.old_default));
+                END IF;
+            END IF;
+        END LOOP;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN IF EXISTS _steward_side',
+                                                        t.relid));
+        PERFORM steward._migration_publish(mig, t.relid, 'old', false, true);
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_check_publications(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+BEGIN
+    FOR p IN SELECT * FROM steward._publications_of(rel) LOOP
+        IF p.all_tables OR p.by_schema THEN
+            RAISE EXCEPTION 'relation % is published by publication "%" (%), which would publish its new layout too',
+                    rel, p.pubname, CASE WHEN p.all_tables THEN 'FOR ALL TABLES' ELSE 'FOR TABLES IN SCHEMA' END
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = 'Both layouts are written while the relayout runs: its subscribers would receive every change twice, the second time for a table they do not have.',
+                      HINT = 'Publish the tables by name instead (CREATE PUBLICATION ... FOR TABLE ... WITH (publish_via_partition_root = true)): the cutover moves the table''s membership to the new layout.';
+        END IF;
+        CONTINUE WHEN NOT p.by_name;
+        IF NOT p.pubviaroot THEN
+            RAISE EXCEPTION 'publication "%" publishes relation % without publish_via_partition_root', p.pubname, rel
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = 'The new layout is partitioned: its changes would be published under the names of its partitions, which the subscribers do not have, and no longer under the table''s.',
+                      HINT = format('ALTER PUBLICATION %I SET (publish_via_partition_root = true) first.', p.pubname);
+        END IF;
+        IF NOT pg_has_role(p.pubowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of publication % to re-layout %', quote_ident(p.pubname), rel
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = 'The cutover moves the table''s membership in the publication to the new layout.';
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_move_publications(src regclass, dst regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN SELECT * FROM steward._publications_of(src) x WHERE x.by_name LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_publication_rel r JOIN pg_publication x ON x.oid = r.prpubid
+                        WHERE r.prrelid = dst AND x.pubname = c.pubname) THEN
+            EXECUTE steward._publication_add_sql(c.pubname, dst, c.cols, c.qual);
+        END IF;
+        EXECUTE format('ALTER PUBLICATION %I DROP TABLE %s', c.pubname, src);
+    END LOOP;
+END
+$$;

@@ -161,12 +161,12 @@ SELECT steward.migration_start('rt4_rl', '[{"relayout": {"table": "rt4", "partit
 SELECT to_regclass('rt4_relayout_new');
 UPDATE rt4 SET v = 5 WHERE id = 1;
 SELECT steward.migration_start('rt4_rl', '[{"relayout": {"table": "rt4", "partition_by": "HASH (id)", "partitions": 2}}]');
-SELECT conrelid::regclass, convalidated FROM pg_constraint WHERE conname = 'rt4_v_chk' ORDER BY 1::text;
+SELECT conrelid::regclass, convalidated FROM pg_constraint WHERE conname = 'rt4_v_chk' ORDER BY conrelid::oid;
 CALL steward.migration_backfill('rt4_rl');
 SELECT count(*) FILTER (WHERE NOT passed) AS failed FROM steward.migration_validate('rt4_rl');
 SELECT steward.migration_complete('rt4_rl');
 SELECT steward.migration_cleanup('rt4_rl');
-SELECT conrelid::regclass, convalidated FROM pg_constraint WHERE conname = 'rt4_v_chk' ORDER BY 1::text;
+SELECT conrelid::regclass, convalidated FROM pg_constraint WHERE conname = 'rt4_v_chk' ORDER BY conrelid::oid;
 CREATE TABLE rt5 (id int PRIMARY KEY, r int) USING steward;
 ALTER TABLE rt5 ADD CONSTRAINT rt5_r_fk FOREIGN KEY (r) REFERENCES rt4 NOT VALID;
 SELECT steward.migration_start('rt5_rl', '[{"relayout": {"table": "rt5", "partition_by": "HASH (id)", "partitions": 2}}]');

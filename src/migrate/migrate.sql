@@ -63,6 +63,9 @@ CREATE TABLE steward.migration_tables (
     last_key     text[],                -- backfill checkpoint
     rows_done    bigint   NOT NULL DEFAULT 0,
     active       boolean  NOT NULL DEFAULT true,
+    -- Column migrations (F10): the publications that named the table
+    -- without a column list, which have one until the end (_migration_publish).
+    publications name[],
     PRIMARY KEY (migration, ord)
 );
 CREATE UNIQUE INDEX migration_tables_one_active ON steward.migration_tables (relid) WHERE active;
@@ -250,7 +253,10 @@ BEGIN
            SET last_key = CASE WHEN data ? 'last_key'
                                THEN ARRAY(SELECT jsonb_array_elements_text(data->'last_key'))
                                ELSE t.last_key END,
-               rows_done = t.rows_done + coalesce((data->>'add_rows')::bigint, 0)
+               rows_done = t.rows_done + coalesce((data->>'add_rows')::bigint, 0),
+               publications = CASE WHEN data ? 'publications'
+                                   THEN ARRAY(SELECT jsonb_array_elements_text(data->'publications'))::name[]
+                                   ELSE t.publications END
          WHERE t.migration = mig AND t.relid = (data->>'table')::oid;
     END IF;
     IF (data->>'release')::boolean THEN
@@ -1615,6 +1621,11 @@ DECLARE
     nsp text;
     made text[];
 BEGIN
+    -- Publications naming the tables, checked before anything changes.
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_record('update', mig, jsonb_build_object(
+            'table', t.relid::oid, 'publications', steward._migration_check_publications(mig, t.relid)));
+    END LOOP;
     FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
         first := coalesce(first, t.relid);
         made := '{}';
@@ -1657,6 +1668,8 @@ BEGIN
         -- shapes too (recheck8 N4).
         PERFORM steward._migration_exec(t.relid, format(
             'ALTER TABLE %s ENABLE ALWAYS TRIGGER zz_steward_migration', t.relid));
+        -- Subscribers keep receiving the old shape's columns only.
+        PERFORM steward._migration_publish(mig, t.relid, 'old', false, false);
     END LOOP;
 
     PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig));
@@ -1707,6 +1720,206 @@ BEGIN
         PERFORM steward._migration_exec(rel, format(
             'ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%I) REFERENCES %s (%I) ON DELETE %s NOT VALID',
             rel, c.fk_name, c.expand_new, c.fk_table, c.fk_column, c.fk_on_delete));
+    END IF;
+END
+$$;
+
+-- The publications that publish rel, one row each (by name): all_tables
+-- (FOR ALL TABLES), by_schema (FOR TABLES IN SCHEMA of rel's schema),
+-- by_name (rel listed: cols its column list, NULL for none, qual its row
+-- filter), has_schemas (any FOR TABLES IN SCHEMA element: PostgreSQL 15
+-- then takes no column list), changes_rows (it publishes UPDATE or
+-- DELETE: a column list must then cover the replica identity, and
+-- REPLICA IDENTITY FULL takes none).  Read by a relayout (relayout.sql)
+-- and a column migration (F10).
+CREATE FUNCTION steward._publications_of(rel regclass,
+                                         OUT pubname name, OUT pubowner oid, OUT pubviaroot boolean,
+                                         OUT all_tables boolean, OUT by_schema boolean,
+                                         OUT by_name boolean, OUT has_schemas boolean,
+                                         OUT changes_rows boolean, OUT cols text[], OUT qual text)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT x.pubname, x.pubowner, x.pubviaroot, x.puballtables, s.by_schema, r.oid IS NOT NULL,
+           EXISTS (SELECT 1 FROM pg_publication_namespace n WHERE n.pnpubid = x.oid),
+           x.pubupdate OR x.pubdelete,
+           (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a
+             WHERE a.attrelid = rel AND a.attnum = ANY (r.prattrs::int2[])),
+           pg_get_expr(r.prqual, r.prrelid)
+      FROM pg_publication x
+      LEFT JOIN pg_publication_rel r ON r.prpubid = x.oid AND r.prrelid = rel
+      CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM pg_publication_namespace n
+                                          WHERE n.pnpubid = x.oid
+                                            AND n.pnnspid = (SELECT c.relnamespace FROM pg_class c
+                                                              WHERE c.oid = rel))) s(by_schema)
+     WHERE x.puballtables OR r.oid IS NOT NULL OR s.by_schema
+     ORDER BY x.pubname
+$$;
+
+-- ALTER PUBLICATION pub ADD TABLE rel with column list cols (NULL: none)
+-- and row filter qual (NULL: none).
+CREATE FUNCTION steward._publication_add_sql(pub name, rel regclass, cols text[], qual text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('ALTER PUBLICATION %I ADD TABLE %s%s%s', pub, rel,
+                  coalesce(' (' || (SELECT string_agg(quote_ident(c), ', ' ORDER BY i)
+                                      FROM unnest(cols) WITH ORDINALITY u(c, i)) || ')', ''),
+                  coalesce(' WHERE (' || qual || ')', ''))
+$$;
+
+-- The publications of a column migration's table rel (F10), checked
+-- before _migration_expand changes it.  The migration adds columns
+-- (_steward_side, the new shape's; the old shape's stay, renamed, until
+-- cleanup), and a native subscriber whose table lacks a published column
+-- stops applying ("is missing replicated column"): so a publication
+-- naming the table without a column list gets one, of the shape its
+-- subscribers have, at each step (_migration_publish).  A column list
+-- or row filter over a column the migration replaces or drops was
+-- refused already (_migration_check_column_users: it depends on the
+-- column); one over other columns is left as it is.  Refused (55000):
+-- FOR ALL TABLES and FOR TABLES IN SCHEMA (every column published, no
+-- column list possible); a publication naming the table without a column
+-- list that PostgreSQL 15 would not let take one (it has FOR TABLES IN
+-- SCHEMA elements; it publishes UPDATE or DELETE of a table with REPLICA
+-- IDENTITY FULL); a replica identity index over a column the migration
+-- replaces, when UPDATE or DELETE is published (the new shape's list
+-- would not cover it: the publisher's UPDATEs would fail).  42501 unless
+-- the caller is a member of each such publication's owner (ALTER
+-- PUBLICATION).  Returns the publications to record
+-- (migration_tables.publications).
+CREATE FUNCTION steward._migration_check_publications(mig text, rel regclass)
+RETURNS name[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    ident "char" := (SELECT c.relreplident FROM pg_class c WHERE c.oid = rel);
+    col text;
+    pinned name[] := '{}';
+BEGIN
+    -- A column of the replica identity index the migration replaces.
+    SELECT a.attname INTO col
+      FROM pg_index i
+      JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = ANY (i.indkey)
+      JOIN steward.migration_columns c ON c.migration = mig AND c.relid = rel AND c.old_name = a.attname
+                                      AND c.kind IN ('pair', 'dropped')
+     WHERE i.indrelid = rel AND i.indisreplident AND ident = 'i'
+     ORDER BY a.attnum LIMIT 1;
+    FOR p IN SELECT * FROM steward._publications_of(rel) LOOP
+        IF p.all_tables OR p.by_schema THEN
+            RAISE EXCEPTION 'relation % is published by publication "%" (%), which would publish migration "%"''s columns too',
+                    rel, p.pubname, CASE WHEN p.all_tables THEN 'FOR ALL TABLES' ELSE 'FOR TABLES IN SCHEMA' END, mig
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'A migration adds columns to the table (_steward_side, the new shape''s, the old shape''s '
+                               'under reserved names after complete): a subscriber whose table lacks a published column '
+                               'stops applying changes. Such a publication publishes every column and takes no column list.',
+                      HINT = 'Publish the table by name instead (CREATE PUBLICATION ... FOR TABLE ...): a migration '
+                             'gives it a column list of the shape the subscribers have.';
+        END IF;
+        CONTINUE WHEN p.cols IS NOT NULL;
+        IF p.has_schemas THEN
+            RAISE EXCEPTION 'publication "%" publishes relation % without a column list and cannot take one', p.pubname, rel
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('Migration "%s" adds columns to the table, which its subscribers lack; PostgreSQL 15 '
+                                      'takes no column list in a publication with FOR TABLES IN SCHEMA elements.', mig),
+                      HINT = format('Publish the table from a publication of tables only (ALTER PUBLICATION %I DROP TABLE %s; '
+                                    'CREATE PUBLICATION ... FOR TABLE %s).', p.pubname, rel, rel);
+        END IF;
+        IF p.changes_rows AND ident = 'f' THEN
+            RAISE EXCEPTION 'publication "%" publishes updates or deletes of relation %, which has REPLICA IDENTITY FULL',
+                    p.pubname, rel
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('Migration "%s" gives the table a column list in the publication, so that its '
+                                      'subscribers do not receive the migration''s columns, and PostgreSQL 15 refuses '
+                                      'UPDATE and DELETE of a table with REPLICA IDENTITY FULL published with a column list.', mig),
+                      HINT = format('ALTER TABLE %s REPLICA IDENTITY DEFAULT (its primary key) for the migration, and set '
+                                    'it back after the cleanup or rollback.', rel);
+        END IF;
+        IF p.changes_rows AND col IS NOT NULL THEN
+            RAISE EXCEPTION 'the replica identity of relation % covers column "%", which migration "%" replaces',
+                    rel, col, mig
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('From complete publication "%s" publishes the new shape''s columns, without that one: '
+                                      'UPDATE and DELETE of the table would fail, for a column list must cover the '
+                                      'replica identity.', p.pubname),
+                      HINT = format('ALTER TABLE %s REPLICA IDENTITY DEFAULT (or USING INDEX of an index without '
+                                    'column %I) first.', rel, col);
+        END IF;
+        IF NOT pg_has_role(p.pubowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of publication % to migrate %', quote_ident(p.pubname), rel
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = 'The migration gives the table a column list in the publication at start, complete, '
+                               'cleanup and rollback, so that its subscribers receive the columns they have.';
+        END IF;
+        pinned := pinned || p.pubname;
+    END LOOP;
+    RETURN pinned;
+END
+$$;
+
+-- The columns of one shape ('old', 'new') of a column migration's table
+-- rel as its physical columns hold them now (switched: after complete's
+-- renames), for a publication's column list (F10): never _steward_side,
+-- a column of the other shape only, or a generated one (never published).
+CREATE FUNCTION steward._migration_published(mig text, rel regclass, shape text, switched boolean)
+RETURNS text[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT ARRAY(SELECT a.attname::text FROM pg_attribute a
+                  WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+                    AND a.attname <> '_steward_side'
+                    AND NOT EXISTS (SELECT 1 FROM steward.migration_columns c
+                                     WHERE c.migration = mig AND c.relid = rel
+                                       AND a.attname = CASE
+                                           WHEN shape = 'old' AND c.kind IN ('pair', 'added')
+                                               THEN CASE WHEN switched THEN c.switched_new ELSE c.expand_new END
+                                           WHEN shape = 'new' AND c.kind IN ('pair', 'dropped')
+                                               THEN CASE WHEN switched THEN c.switched_old ELSE c.expand_old END END)
+                  ORDER BY a.attnum)
+$$;
+
+-- Each publication that named rel, a column migration's table, without
+-- a column list (recorded at start by _migration_check_publications, or
+-- found now: one that named it since) publishes the columns of one shape
+-- (F10): 'old' from start to complete and before a rollback's DDL, 'new'
+-- from complete (switched: after its renames).  Its subscribers never
+-- receive _steward_side or a column of the other shape.  final (after the
+-- cleanup's or a rollback's DDL): no column list again.  ALTER
+-- PUBLICATION ... DROP TABLE, ADD TABLE with the row filter kept, only
+-- where the list changes, as the caller (a member of the publication's
+-- owner, checked at start: else ALTER PUBLICATION's own 42501).
+CREATE FUNCTION steward._migration_publish(mig text, rel regclass, shape text, switched boolean,
+                                           final boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    recorded name[];
+    added name[] := '{}';
+    p record;
+    want text[];
+BEGIN
+    SELECT coalesce(t.publications, '{}') INTO recorded
+      FROM steward.migration_tables t WHERE t.migration = mig AND t.relid = rel;
+    FOR p IN SELECT * FROM steward._publications_of(rel) x
+              WHERE x.by_name AND (x.cols IS NULL OR x.pubname = ANY (recorded)) LOOP
+        IF NOT p.pubname = ANY (recorded) THEN
+            added := added || p.pubname;
+        END IF;
+        want := CASE WHEN NOT final THEN steward._migration_published(mig, rel, shape, switched) END;
+        CONTINUE WHEN want IS NOT DISTINCT FROM p.cols;
+        EXECUTE format('ALTER PUBLICATION %I DROP TABLE %s', p.pubname, rel);
+        EXECUTE steward._publication_add_sql(p.pubname, rel, want, p.qual);
+    END LOOP;
+    IF added <> '{}' AND NOT final THEN
+        PERFORM steward._migration_record('update', mig, jsonb_build_object(
+            'table', rel::oid, 'publications', recorded || added));
     END IF;
 END
 $$;
@@ -2402,6 +2615,8 @@ BEGIN
             PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME TO %I',
                                                             t.relid, t.new_name));
         END IF;
+        -- Subscribers receive the new shape's columns from now on.
+        PERFORM steward._migration_publish(mig, t.relid, 'new', true, false);
     END LOOP;
 END
 $$;
@@ -2626,6 +2841,7 @@ BEGIN
         END LOOP;
         PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN _steward_side', t.relid));
         PERFORM steward._migration_settle_names(mig, t);
+        PERFORM steward._migration_publish(mig, t.relid, 'new', true, true);
     END LOOP;
 END
 $$;
@@ -2673,6 +2889,9 @@ DECLARE
 BEGIN
     PERFORM steward._migration_drop_views(mig);
     FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        -- The old shape's columns published again before the new ones go
+        -- (a column list keeps its columns from being dropped).
+        PERFORM steward._migration_publish(mig, t.relid, 'old', switched, false);
         PERFORM steward._migration_exec(t.relid, format('DROP TRIGGER IF EXISTS zz_steward_migration ON %s',
                                                         t.relid));
         IF switched AND t.new_name IS NOT NULL THEN
@@ -2702,6 +2921,7 @@ BEGIN
         END LOOP;
         PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN IF EXISTS _steward_side',
                                                         t.relid));
+        PERFORM steward._migration_publish(mig, t.relid, 'old', false, true);
     END LOOP;
 END
 $$;

@@ -297,16 +297,10 @@ AS $$
 DECLARE
     p record;
 BEGIN
-    FOR p IN SELECT x.pubname, x.puballtables, x.pubviaroot, x.pubowner,
-                    EXISTS (SELECT 1 FROM pg_publication_namespace n
-                             WHERE n.pnpubid = x.oid
-                               AND n.pnnspid = (SELECT relnamespace FROM pg_class WHERE oid = rel)) AS by_schema,
-                    EXISTS (SELECT 1 FROM pg_publication_rel r
-                             WHERE r.prpubid = x.oid AND r.prrelid = rel) AS by_name
-               FROM pg_publication x ORDER BY x.pubname LOOP
-        IF p.puballtables OR p.by_schema THEN
+    FOR p IN SELECT * FROM steward._publications_of(rel) LOOP
+        IF p.all_tables OR p.by_schema THEN
             RAISE EXCEPTION 'relation % is published by publication "%" (%), which would publish its new layout too',
-                    rel, p.pubname, CASE WHEN p.puballtables THEN 'FOR ALL TABLES' ELSE 'FOR TABLES IN SCHEMA' END
+                    rel, p.pubname, CASE WHEN p.all_tables THEN 'FOR ALL TABLES' ELSE 'FOR TABLES IN SCHEMA' END
                 USING ERRCODE = 'feature_not_supported',
                       DETAIL = 'Both layouts are written while the relayout runs: its subscribers would receive every change twice, the second time for a table they do not have.',
                       HINT = 'Publish the tables by name instead (CREATE PUBLICATION ... FOR TABLE ... WITH (publish_via_partition_root = true)): the cutover moves the table''s membership to the new layout.';
@@ -1786,16 +1780,10 @@ AS $$
 DECLARE
     c record;
 BEGIN
-    FOR c IN SELECT x.pubname,
-                    (SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum)
-                       FROM pg_attribute a WHERE a.attrelid = src AND a.attnum = ANY (r.prattrs::int2[])) AS cols,
-                    pg_get_expr(r.prqual, r.prrelid) AS qual
-               FROM pg_publication_rel r JOIN pg_publication x ON x.oid = r.prpubid
-              WHERE r.prrelid = src ORDER BY x.pubname LOOP
+    FOR c IN SELECT * FROM steward._publications_of(src) x WHERE x.by_name LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_publication_rel r JOIN pg_publication x ON x.oid = r.prpubid
                         WHERE r.prrelid = dst AND x.pubname = c.pubname) THEN
-            EXECUTE format('ALTER PUBLICATION %I ADD TABLE %s%s%s', c.pubname, dst,
-                           coalesce(' (' || c.cols || ')', ''), coalesce(' WHERE (' || c.qual || ')', ''));
+            EXECUTE steward._publication_add_sql(c.pubname, dst, c.cols, c.qual);
         END IF;
         EXECUTE format('ALTER PUBLICATION %I DROP TABLE %s', c.pubname, src);
     END LOOP;
