@@ -16042,3 +16042,117 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- guard3 (codereview F1, F3): the migration DDL guard also sees the other
+-- keywords a statement may name a table under (ALTER INDEX tbl RENAME TO,
+-- ALTER VIEW | MATERIALIZED VIEW tbl RENAME COLUMN, ALTER TYPE tbl RENAME
+-- ATTRIBUTE, ALTER FOREIGN TABLE, CREATE FOREIGN TABLE ... INHERITS) and
+-- judges the relation the name resolves to (src/migrate/relayout.c).
+-- Event trigger tags cannot be altered: made again with the new list.
+DROP EVENT TRIGGER steward_relayout_guard;
+CREATE EVENT TRIGGER steward_relayout_guard ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP FOREIGN TABLE', 'CREATE TABLE', 'CREATE INDEX',
+                 'CREATE TRIGGER', 'ALTER TRIGGER', 'DROP TRIGGER', 'CREATE RULE', 'CREATE POLICY',
+                 'ALTER INDEX', 'ALTER VIEW', 'ALTER MATERIALIZED VIEW', 'ALTER SEQUENCE', 'ALTER TYPE',
+                 'ALTER FOREIGN TABLE', 'CREATE FOREIGN TABLE')
+    EXECUTE FUNCTION steward._relayout_guard_ddl();
+ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;
+
+-- guard3 (codereview F2): complete checks that the migration's trigger
+-- still runs the migration's function (CREATE OR REPLACE TRIGGER keeps the
+-- name and ENABLE ALWAYS).
+CREATE OR REPLACE FUNCTION steward._migration_recheck(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    action text := arg->>'action';
+    locked boolean := coalesce((arg->>'locked')::boolean, false);
+    r steward.migration_runs := steward._migration_get(mig);
+    relayout boolean := steward._relayout_step(r.steps) IS NOT NULL;
+    t steward.migration_tables;
+    rel regclass;
+    tg name := CASE WHEN relayout THEN 'zz_steward_relayout' ELSE 'zz_steward_migration' END;
+    fn regprocedure := CASE WHEN relayout THEN 'steward._relayout_trigger()'::regprocedure
+                            ELSE 'steward._migration_trigger()'::regprocedure END;
+    state "char";
+    n bigint;
+BEGIN
+    IF relayout THEN
+        -- A layout dropped or changed around the DDL guard: complete
+        -- refuses naming it; cleanup and rollback keep the layout left.
+        PERFORM steward._relayout_require_layouts(mig, action) WHERE action = 'complete';
+        IF NOT (SELECT a.old_alive AND a.new_alive FROM steward._relayout_alive(mig) a) THEN
+            RETURN;
+        END IF;
+    END IF;
+    IF NOT locked THEN
+        IF relayout THEN
+            PERFORM steward._relayout_recheck(mig, action);
+            RETURN;
+        END IF;
+        FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+            n := steward._migration_unfilled(mig, t.relid);
+            IF n > 0 THEN
+                RAISE EXCEPTION 'cannot % migration "%": % rows of % are written in one shape only',
+                        action, mig, n, t.relid
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          DETAIL = format('They were written since the %s without the migration''s trigger '
+                                          '(its marker column _steward_side is NULL), and the step would lose '
+                                          'what they hold in the other shape.',
+                                          CASE WHEN action = 'complete' THEN 'last validation' ELSE 'switch' END),
+                          HINT = CASE WHEN action = 'complete' THEN format(
+                                     'Run SELECT * FROM steward.migration_validate(%L), '
+                                     'CALL steward.migration_backfill(%L) (it fills them from the old shape), '
+                                     'and validate again.', mig, mig)
+                                 ELSE format(
+                                     'SELECT * FROM ONLY %s WHERE _steward_side IS NULL lists them: set their '
+                                     'columns of both shapes and _steward_side (''n'' or ''o'', the shape they '
+                                     'were written in), then try again.', t.relid) END;
+            END IF;
+        END LOOP;
+        RETURN;
+    END IF;
+
+    FOR rel IN SELECT x FROM steward.migration_tables m, steward._relayout_tree(m.relid) x
+                WHERE m.migration = mig AND m.active AND relayout
+               UNION ALL
+               SELECT m.relid FROM steward.migration_tables m
+                WHERE m.migration = mig AND m.active AND NOT relayout LOOP
+        -- For complete the trigger must also still be the migration's:
+        -- CREATE OR REPLACE TRIGGER (refused by the DDL guard, not around
+        -- it) keeps the name and ENABLE ALWAYS with another function.
+        -- Rollback and cleanup drop it whatever it runs.
+        state := (SELECT CASE WHEN g.tgfoid = fn OR action <> 'complete' THEN g.tgenabled ELSE 'F' END
+                    FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = tg);
+        CONTINUE WHEN state = 'A';
+        RAISE EXCEPTION 'cannot % migration "%": trigger % of relation % %', action, mig, tg, rel,
+                CASE state WHEN 'D' THEN 'is disabled'
+                           WHEN 'O' THEN 'does not fire under session_replication_role = replica'
+                           WHEN 'R' THEN 'fires only under session_replication_role = replica'
+                           WHEN 'F' THEN 'was replaced by one that runs another function'
+                           ELSE 'is missing' END
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Writes that skipped it since the last validation reached only one '
+                           || CASE WHEN relayout THEN 'layout' ELSE 'shape' END
+                           || ', and the step would lose them.',
+                  HINT = CASE WHEN state IS NULL
+                              THEN format('SELECT * FROM steward.migration_validate(%L) names the rows that differ.', mig)
+                              WHEN state = 'F'
+                              THEN format('SELECT steward.migration_rollback(%L); ends the migration and drops it.', mig)
+                              ELSE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I; then '
+                                          'SELECT * FROM steward.migration_validate(%L) names the rows that differ.',
+                                          rel, tg, mig) END;
+    END LOOP;
+    IF action = 'complete' AND r.phase <> 'dual_written' THEN
+        RAISE EXCEPTION 'migration "%" has not passed validation', mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = r.error,
+                  HINT = format('Run SELECT * FROM steward.migration_validate(%L); and fix what it reports.', mig);
+    END IF;
+    IF relayout AND action <> 'complete' AND r.failed THEN
+        PERFORM steward._relayout_recheck(mig, action);
+    END IF;
+END
+$$;

@@ -2652,6 +2652,8 @@ DECLARE
     t steward.migration_tables;
     rel regclass;
     tg name := CASE WHEN relayout THEN 'zz_steward_relayout' ELSE 'zz_steward_migration' END;
+    fn regprocedure := CASE WHEN relayout THEN 'steward._relayout_trigger()'::regprocedure
+                            ELSE 'steward._migration_trigger()'::regprocedure END;
     state "char";
     n bigint;
 BEGIN
@@ -2696,12 +2698,18 @@ BEGIN
                UNION ALL
                SELECT m.relid FROM steward.migration_tables m
                 WHERE m.migration = mig AND m.active AND NOT relayout LOOP
-        state := (SELECT g.tgenabled FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = tg);
+        -- For complete the trigger must also still be the migration's:
+        -- CREATE OR REPLACE TRIGGER (refused by the DDL guard, not around
+        -- it) keeps the name and ENABLE ALWAYS with another function.
+        -- Rollback and cleanup drop it whatever it runs.
+        state := (SELECT CASE WHEN g.tgfoid = fn OR action <> 'complete' THEN g.tgenabled ELSE 'F' END
+                    FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = tg);
         CONTINUE WHEN state = 'A';
         RAISE EXCEPTION 'cannot % migration "%": trigger % of relation % %', action, mig, tg, rel,
                 CASE state WHEN 'D' THEN 'is disabled'
                            WHEN 'O' THEN 'does not fire under session_replication_role = replica'
                            WHEN 'R' THEN 'fires only under session_replication_role = replica'
+                           WHEN 'F' THEN 'was replaced by one that runs another function'
                            ELSE 'is missing' END
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = 'Writes that skipped it since the last validation reached only one '
@@ -2709,6 +2717,8 @@ BEGIN
                            || ', and the step would lose them.',
                   HINT = CASE WHEN state IS NULL
                               THEN format('SELECT * FROM steward.migration_validate(%L) names the rows that differ.', mig)
+                              WHEN state = 'F'
+                              THEN format('SELECT steward.migration_rollback(%L); ends the migration and drops it.', mig)
                               ELSE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I; then '
                                           'SELECT * FROM steward.migration_validate(%L) names the rows that differ.',
                                           rel, tg, mig) END;

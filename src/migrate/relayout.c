@@ -1213,18 +1213,39 @@ guard_alter_table(AlterTableStmt *stmt, bool partitions_only)
 #define NAME_DETAIL "The migration gives the table's name to the new layout at complete (and " \
 	"back at a rollback), keeping the schema: the application's table would end up elsewhere."
 
-/* ALTER TABLE ... RENAME [COLUMN | CONSTRAINT], ALTER TRIGGER ... RENAME. */
+/*
+ * The object types under which a statement may name a relation: ALTER
+ * TABLE, INDEX, VIEW, MATERIALIZED VIEW, FOREIGN TABLE, SEQUENCE.  Core
+ * accepts some of them on a table whatever the spelling says (ALTER INDEX
+ * tbl RENAME TO, "for compatibility"): the guard judges the relation the
+ * name resolves to, never the keyword.
+ */
+static bool
+relation_object(ObjectType type)
+{
+	return type == OBJECT_TABLE || type == OBJECT_INDEX || type == OBJECT_VIEW ||
+		type == OBJECT_MATVIEW || type == OBJECT_FOREIGN_TABLE || type == OBJECT_SEQUENCE;
+}
+
+/*
+ * RENAME of a relation, of one of its columns, constraints or triggers,
+ * however spelled: ALTER TABLE | INDEX | VIEW | MATERIALIZED VIEW | FOREIGN
+ * TABLE | SEQUENCE name RENAME TO (RenameRelation), ALTER TABLE | VIEW |
+ * MATERIALIZED VIEW | FOREIGN TABLE name RENAME COLUMN and ALTER TYPE name
+ * RENAME ATTRIBUTE (renameatt: a table's row type names the table, and
+ * core never compares the keyword with the relation's kind), ALTER TABLE
+ * ... RENAME CONSTRAINT, ALTER TRIGGER ... RENAME.  Each resolves the name
+ * as a relation, as core does; the relation decides.
+ */
 static void
 guard_rename(RenameStmt *stmt)
 {
 	Oid			rel;
 	GuardedBy	m;
 
-	if (stmt->renameType != OBJECT_TABLE && stmt->renameType != OBJECT_COLUMN &&
-		stmt->renameType != OBJECT_TABCONSTRAINT && stmt->renameType != OBJECT_TRIGGER)
-		return;
-	if (stmt->renameType == OBJECT_COLUMN && stmt->relationType != OBJECT_TABLE &&
-		stmt->relationType != OBJECT_FOREIGN_TABLE)
+	if (!relation_object(stmt->renameType) && stmt->renameType != OBJECT_COLUMN &&
+		stmt->renameType != OBJECT_ATTRIBUTE && stmt->renameType != OBJECT_TABCONSTRAINT &&
+		stmt->renameType != OBJECT_TRIGGER)
 		return;
 	rel = named_relation(stmt->relation);
 	guarded_by(rel, false, false, &m);
@@ -1232,7 +1253,20 @@ guard_rename(RenameStmt *stmt)
 		return;
 	switch (stmt->renameType)
 	{
-		case OBJECT_TABLE:
+		case OBJECT_COLUMN:
+		case OBJECT_ATTRIBUTE:
+			guard_refuse(&m, rel, "rename a column of", NULL, NULL);
+			break;
+		case OBJECT_TABCONSTRAINT:
+			if (m.relayout || constraint_migrated(&m, rel, stmt->subname))
+				guard_refuse(&m, rel, "rename a constraint of", NULL, NULL);
+			break;
+		case OBJECT_TRIGGER:
+			if (migration_trigger(stmt->subname))
+				guard_refuse(&m, rel, psprintf("rename trigger %s of", quote_identifier(stmt->subname)),
+							 TRIGGER_DETAIL, NULL);
+			break;
+		default:
 			/* A partition of a layout keeps its place whatever its name. */
 			if (rel == m.table)
 				guard_refuse(&m, rel, "rename",
@@ -1240,29 +1274,17 @@ guard_rename(RenameStmt *stmt)
 							 "The migration's views and steps name the table as it was at start.",
 							 NULL);
 			break;
-		case OBJECT_COLUMN:
-			guard_refuse(&m, rel, "rename a column of", NULL, NULL);
-			break;
-		case OBJECT_TABCONSTRAINT:
-			if (m.relayout || constraint_migrated(&m, rel, stmt->subname))
-				guard_refuse(&m, rel, "rename a constraint of", NULL, NULL);
-			break;
-		default:
-			if (migration_trigger(stmt->subname))
-				guard_refuse(&m, rel, psprintf("rename trigger %s of", quote_identifier(stmt->subname)),
-							 TRIGGER_DETAIL, NULL);
-			break;
 	}
 }
 
-/* ALTER TABLE ... SET SCHEMA of a layout or a migration's table. */
+/* ALTER TABLE (or another relation keyword) ... SET SCHEMA of a layout or a migration's table. */
 static void
 guard_set_schema(AlterObjectSchemaStmt *stmt)
 {
 	Oid			rel;
 	GuardedBy	m;
 
-	if (stmt->objectType != OBJECT_TABLE)
+	if (!relation_object(stmt->objectType))
 		return;
 	rel = named_relation(stmt->relation);
 	guarded_by(rel, false, false, &m);
@@ -1399,6 +1421,65 @@ guard_create_on(RangeVar *rv, const char *what)
 }
 
 /*
+ * CREATE [OR REPLACE] TRIGGER: on a layout or a partition of one refused
+ * (guard_create_on).  A trigger named like the migration's own
+ * (zz_steward_*) on a table a migration changes, of any kind: OR REPLACE
+ * swaps the migration's trigger for the statement's (DROP TRIGGER is
+ * refused), and on a partitioned table it replaces the trigger of that
+ * name on every partition too, so the table and each partition below it
+ * are looked at.  Making those triggers is the extension's business.
+ */
+static void
+guard_create_trigger(CreateTrigStmt *stmt)
+{
+	Oid			rel = named_relation(stmt->relation);
+
+	if (OidIsValid(rel) && migration_trigger(stmt->trigname))
+	{
+		List	   *rels = list_make1_oid(rel);
+		ListCell   *lc;
+
+		if (get_rel_relkind(rel) == RELKIND_PARTITIONED_TABLE)
+			rels = find_all_inheritors(rel, NoLock, NULL);
+		foreach(lc, rels)
+		{
+			GuardedBy	m;
+
+			guarded_by(lfirst_oid(lc), false, false, &m);
+			if (m.name != NULL)
+				guard_refuse(&m, lfirst_oid(lc),
+							 psprintf("create trigger %s on", quote_identifier(stmt->trigname)),
+							 TRIGGER_DETAIL, "Give your trigger another name.");
+		}
+	}
+	guard_create_on(stmt->relation, "create a trigger on");
+}
+
+/*
+ * ALTER TRIGGER zz_steward_* ON tbl DEPENDS ON EXTENSION: DROP EXTENSION
+ * would then drop the migration's trigger, which DROP TRIGGER may not.
+ */
+static void
+guard_trigger_depends(AlterObjectDependsStmt *stmt)
+{
+	Oid			rel;
+	GuardedBy	m;
+	char	   *tgname;
+
+	if (stmt->objectType != OBJECT_TRIGGER || stmt->remove || stmt->object == NULL ||
+		!IsA(stmt->object, List) || list_length((List *) stmt->object) < 1)
+		return;
+	tgname = strVal(llast((List *) stmt->object));
+	if (!migration_trigger(tgname))
+		return;
+	rel = named_relation(stmt->relation);
+	guarded_by(rel, false, false, &m);
+	if (m.name != NULL)
+		guard_refuse(&m, rel, psprintf("let DROP EXTENSION drop trigger %s of", quote_identifier(tgname)),
+					 TRIGGER_DETAIL, NULL);
+}
+
+/*
  * CREATE UNIQUE INDEX (or an exclusion or primary key index) on a layout
  * or a partition of one, or over a column of a column migration: the
  * guarantee would hold on one layout or shape only.  Plain indexes pass:
@@ -1424,6 +1505,8 @@ guard_index(IndexStmt *stmt)
 	{
 		List	   *names = index_elem_columns(stmt->indexParams);
 
+		/* INCLUDE columns too: DROP COLUMN at cleanup drops the index. */
+		names = list_concat(names, index_elem_columns(stmt->indexIncludingParams));
 		collect_column_refs(stmt->whereClause, &names);
 		if (any_migrated(&m, names))
 			guard_refuse(&m, rel, "create a unique or exclusion index over a migrated column of",
@@ -1454,8 +1537,16 @@ guard_index(IndexStmt *stmt)
  *	column; constraints and unique indexes over one, and changes to the
  *	constraints the migration carries; RENAME and SET SCHEMA of the table;
  *	OWNER TO; INHERITS.  DROP TABLE passes: the migration ends as dropped.
- *	both: DROP, RENAME, DISABLE (or ENABLE REPLICA) of the migration's own
- *	triggers (zz_steward_*).
+ *	both: DROP, RENAME, DISABLE (or ENABLE REPLICA), DEPENDS ON EXTENSION
+ *	of the migration's own triggers (zz_steward_*), and CREATE [OR
+ *	REPLACE] TRIGGER of a trigger so named.
+ *
+ * Statements are judged by the relation their name resolves to, whatever
+ * keyword names it: ALTER INDEX tbl RENAME TO is a rename of the table,
+ * ALTER VIEW | MATERIALIZED VIEW | FOREIGN TABLE tbl RENAME COLUMN and
+ * ALTER TYPE tbl RENAME ATTRIBUTE rename a column of it, ALTER FOREIGN
+ * TABLE and CREATE FOREIGN TABLE ... INHERITS are ALTER TABLE and CREATE
+ * TABLE ... INHERITS (the event trigger's tags list all these keywords).
  *
  * TRUNCATE fires no event trigger: the statement trigger
  * zz_steward_relayout_truncate on every table of both layouts refuses it.
@@ -1504,9 +1595,8 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 	switch (nodeTag(parsetree))
 	{
 		case T_AlterTableStmt:
-			if (((AlterTableStmt *) parsetree)->objtype == OBJECT_TABLE ||
-				((AlterTableStmt *) parsetree)->objtype == OBJECT_FOREIGN_TABLE)
-				guard_alter_table((AlterTableStmt *) parsetree, false);
+			/* ALTER TABLE, ALTER FOREIGN TABLE, ...: the relation decides. */
+			guard_alter_table((AlterTableStmt *) parsetree, false);
 			break;
 		case T_RenameStmt:
 			guard_rename((RenameStmt *) parsetree);
@@ -1524,8 +1614,14 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 		case T_CreateStmt:
 			guard_inherits((CreateStmt *) parsetree);
 			break;
+		case T_CreateForeignTableStmt:
+			guard_inherits(&((CreateForeignTableStmt *) parsetree)->base);
+			break;
 		case T_CreateTrigStmt:
-			guard_create_on(((CreateTrigStmt *) parsetree)->relation, "create a trigger on");
+			guard_create_trigger((CreateTrigStmt *) parsetree);
+			break;
+		case T_AlterObjectDependsStmt:
+			guard_trigger_depends((AlterObjectDependsStmt *) parsetree);
 			break;
 		case T_RuleStmt:
 			guard_create_on(((RuleStmt *) parsetree)->relation, "create a rule on");
