@@ -84,22 +84,49 @@ typedef struct ReachingRule
 	char	   *kind;
 } ReachingRule;
 
-/* relid and its partitioned ancestors, nearest first, as an oid[] Datum. */
+/* relids as an oid[] Datum, in their order. */
 static Datum
-self_and_ancestors(Oid relid)
+oid_array(List *relids)
 {
-	List	   *relids = list_make1_oid(relid);
-	Datum	   *elems;
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(relids), 1));
 	int			n = 0;
 	ListCell   *lc;
 
-	if (get_rel_relispartition(relid))
-		relids = list_concat(relids, get_partition_ancestors(relid));
-	elems = palloc(sizeof(Datum) * list_length(relids));
 	foreach(lc, relids)
 		elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
 	return PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid),
 										   true, TYPALIGN_INT));
+}
+
+/* relid and its partitioned ancestors, nearest first. */
+static List *
+self_and_ancestor_list(Oid relid)
+{
+	List	   *relids = list_make1_oid(relid);
+
+	if (get_rel_relispartition(relid))
+		relids = list_concat(relids, get_partition_ancestors(relid));
+	return relids;
+}
+
+/* relid and its partitioned ancestors, nearest first, as an oid[] Datum. */
+static Datum
+self_and_ancestors(Oid relid)
+{
+	return oid_array(self_and_ancestor_list(relid));
+}
+
+/*
+ * Every inheritor of relid, at any depth (partitions and inheritance
+ * children), relid itself left out.  Not locked here: called for a DDL
+ * that recursed to them, which holds their locks.
+ */
+static List *
+inheritors(Oid relid)
+{
+	if (!has_subclass(relid))
+		return NIL;
+	return list_delete_first(find_all_inheritors(relid, NoLock, NULL));
 }
 
 /*
@@ -405,14 +432,18 @@ steward_check_no_inheritance_children(Relation rel)
 }
 
 /*
- * ALTER TABLE … ALTER COLUMN … TYPE … USING on a column a rule of relid or
- * of a partitioned ancestor checks (a version, sequence or state column, or
- * a machine's changed_at): the rewrite stores every row with the USING
- * expression's value, past the rules (a table rewrite writes a new
- * relation, which has none), so a shipped order could become "created" or
- * a version -5, and the rules would still say enforced.  Refused, 0A000.
- * A type change without USING keeps every value (assignment coercion, and
- * the rules refuse types they cannot check), so it stays allowed.
+ * ALTER TABLE … ALTER COLUMN … TYPE … USING on a column a rule checks (a
+ * version, sequence or state column, or a machine's changed_at) of relid,
+ * of a partitioned ancestor, or of any inheritor of relid (a partition or
+ * inheritance child at any depth: the statement recurses to them and
+ * rewrites their rows too, and core refuses it on a partition alone): the
+ * rewrite stores every row with the USING expression's value, past the
+ * rules (a table rewrite writes a new relation, which has none), so a
+ * shipped order could become "created" or a version -5, and the rules
+ * would still say enforced.  Refused, 0A000, naming the nearest rule (the
+ * table's own, then its ancestors', then its inheritors').  A type change
+ * without USING keeps every value (assignment coercion, and the rules
+ * refuse types they cannot check), so it stays allowed.
  */
 static void
 check_retype_using(Oid relid, const char *column)
@@ -425,7 +456,7 @@ check_retype_using(Oid relid, const char *column)
 	char	   *statecol = NULL;
 	MemoryContext caller_cxt = CurrentMemoryContext;
 
-	args[0] = self_and_ancestors(relid);
+	args[0] = oid_array(list_concat(self_and_ancestor_list(relid), inheritors(relid)));
 	args[1] = CStringGetTextDatum(column);
 	steward_enter_rules_owner(&ctx);
 	if (SPI_execute_with_args("SELECT r.relid::pg_catalog.text, r.attname::pg_catalog.text,"
@@ -468,47 +499,102 @@ check_retype_using(Oid relid, const char *column)
 
 /*
  * CREATE TRIGGER … BEFORE UPDATE … FOR EACH ROW on a table a version rule
- * reaches (its own or a partitioned ancestor's): the trigger runs before
- * the access method judges the row, and one that assigns the version
- * column defeats the stale check (README "Optimistic versions").  Which
- * columns a trigger function assigns cannot be told, so it warns.
+ * reaches (its own or a partitioned ancestor's), or on a partitioned table
+ * with a partition that has a version rule of its own (the trigger is
+ * cloned onto every partition): the trigger runs before the access method
+ * judges the row, and one that assigns the version column defeats the
+ * stale check (README "Optimistic versions").  Which columns a trigger
+ * function assigns cannot be told, so it warns: once for the table, and
+ * once for each partition with a rule of its own.  The trigger is the one
+ * the command created (its object address), read from pg_trigger, never
+ * the statement's table name looked up again (search_path or a temporary
+ * table of that name could make it another).
  */
 static void
-check_trigger(CreateTrigStmt *stmt)
+check_trigger(const ObjectAddress *address)
 {
-	Oid			relid;
+	Relation	tgrel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			relid = InvalidOid;
+	int16		tgtype = 0;
+	char	   *tgname = NULL;
+	List	   *up;
+	List	   *down = NIL;
 	Oid			argtypes[1] = {OIDARRAYOID};
 	Datum		args[1];
 	StewardAsOwner ctx;
-	char	   *colname = NULL;
+	List	   *holders = NIL;
+	List	   *colnames = NIL;
+	bool		warned_self = false;
+	ListCell   *lh;
+	ListCell   *lcol;
 	MemoryContext caller_cxt = CurrentMemoryContext;
 
-	if (!stmt->row || stmt->timing != TRIGGER_TYPE_BEFORE ||
-		(stmt->events & TRIGGER_TYPE_UPDATE) == 0 || stmt->relation == NULL)
+	if (address->classId != TriggerRelationId)
+		return;
+	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(address->objectId));
+	scan = systable_beginscan(tgrel, TriggerOidIndexId, true, NULL, 1, &key);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_trigger trig = (Form_pg_trigger) GETSTRUCT(tup);
+
+		relid = trig->tgrelid;
+		tgtype = trig->tgtype;
+		tgname = pstrdup(NameStr(trig->tgname));
+	}
+	systable_endscan(scan);
+	table_close(tgrel, AccessShareLock);
+
+	if (!OidIsValid(relid) || !TRIGGER_FOR_ROW(tgtype) ||
+		!TRIGGER_FOR_BEFORE(tgtype) || !TRIGGER_FOR_UPDATE(tgtype))
 		return;
 	/* Our own (src/migrate: zz_steward_migration) never assign it. */
-	if (strncmp(stmt->trigname, "zz_steward_", strlen("zz_steward_")) == 0)
+	if (strncmp(tgname, "zz_steward_", strlen("zz_steward_")) == 0)
 		return;
-	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
-	if (!OidIsValid(relid))
-		return;
-	args[0] = self_and_ancestors(relid);
+	up = self_and_ancestor_list(relid);
+	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+		down = inheritors(relid);
+	args[0] = oid_array(list_concat_copy(up, down));
 	steward_enter_rules_owner(&ctx);
-	if (SPI_execute_with_args("SELECT r.attname::pg_catalog.text FROM steward.column_rules r"
+	if (SPI_execute_with_args("SELECT r.relid::pg_catalog.oid, r.attname::pg_catalog.text"
+							  "  FROM steward.column_rules r"
 							  " WHERE r.relid::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"
-							  "   AND r.kind OPERATOR(pg_catalog.=) 'version' LIMIT 1",
-							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+							  "   AND r.kind OPERATOR(pg_catalog.=) 'version'"
+							  " ORDER BY pg_catalog.array_position($1, r.relid::pg_catalog.oid),"
+							  "          r.attname",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.column_rules");
-	if (SPI_processed > 0)
+	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
+		bool		isnull;
 
-		colname = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+		holders = lappend_oid(holders,
+							  DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															 SPI_tuptable->tupdesc, 1, &isnull)));
+		colnames = lappend(colnames, pstrdup(SPI_getvalue(SPI_tuptable->vals[i],
+														  SPI_tuptable->tupdesc, 2)));
 		MemoryContextSwitchTo(spi_cxt);
 	}
 	steward_as_owner_end(&ctx);
-	if (colname != NULL)
-		steward_warn_version_trigger(stmt->trigname, get_rel_name(relid), colname);
+	forboth(lh, holders, lcol, colnames)
+	{
+		Oid			holder = lfirst_oid(lh);
+
+		if (list_member_oid(up, holder))
+		{
+			/* The table's own rule or an ancestor's: one warning for it. */
+			if (!warned_self)
+				steward_warn_version_trigger(tgname, get_rel_name(relid), lfirst(lcol));
+			warned_self = true;
+		}
+		else
+			steward_warn_version_trigger(tgname, get_rel_name(holder), lfirst(lcol));
+	}
 }
 
 /* One collected CREATE TABLE or ALTER TABLE command. */
@@ -529,7 +615,7 @@ check_command(CollectedCommand *cmd)
 					 cmd->d.simple.address.classId == RelationRelationId)
 				check_inheritance_parents(cmd->d.simple.address.objectId);
 			else if (cmd->parsetree && IsA(cmd->parsetree, CreateTrigStmt))
-				check_trigger((CreateTrigStmt *) cmd->parsetree);
+				check_trigger(&cmd->d.simple.address);
 			break;
 		case SCT_AlterTable:
 			if (cmd->d.alterTable.classId != RelationRelationId)
