@@ -39,7 +39,7 @@ $$;
 CREATE FUNCTION rc_stats() RETURNS TABLE (rel regclass, name name, target integer, kinds "char"[])
 LANGUAGE sql AS $$
     SELECT stxrelid::regclass, stxname, stxstattarget, stxkind FROM pg_statistic_ext
-     WHERE stxrelid::regclass::text LIKE 'rc%' ORDER BY 2, 1::text
+     WHERE stxrelid::regclass::text LIKE 'rc%' ORDER BY 2, stxrelid::regclass::text
 $$;
 
 SELECT steward.migration_start('rc_rl', '[{"relayout": {"table": "rc", "partition_by": "HASH (id)", "partitions": 2}}]');
@@ -54,7 +54,7 @@ SELECT pubname, tablename, attnames, rowfilter FROM pg_publication_tables WHERE 
 SELECT prrelid::regclass FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid WHERE p.pubname = 'rc_pub';
 SELECT * FROM rc_settings('rc');
 SELECT * FROM rc_stats();
-SELECT indrelid::regclass, indexrelid::regclass FROM pg_index WHERE indisreplident AND indrelid::regclass::text LIKE 'rc%' ORDER BY 1::text;
+SELECT indrelid::regclass, indexrelid::regclass FROM pg_index WHERE indisreplident AND indrelid::regclass::text LIKE 'rc%' ORDER BY indrelid::regclass::text;
 -- column privileges follow the table
 RESET ROLE;
 SET ROLE rc_other;
@@ -149,7 +149,7 @@ SELECT steward.migration_rollback('rt1_rl');
 SELECT steward.migration_cleanup('rt1_rl');
 SELECT * FROM rt1_one();
 DROP FUNCTION rt1_one();
-SELECT r FROM rt1_hist ORDER BY 1::text;
+SELECT r FROM rt1_hist ORDER BY r::text;
 
 -- (#14) a NOT VALID check: refused with the count of rows that break it,
 -- else carried NOT VALID; a NOT VALID foreign key and a NO INHERIT check
