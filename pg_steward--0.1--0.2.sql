@@ -16156,3 +16156,291 @@ BEGIN
     END IF;
 END
 $$;
+
+-- verifyparts (review N2's kind, F21's kind): verify() and
+-- checksum_ranges() of a partitioned table whose partitions have
+-- different owners read each leaf partition on its own, as its owner
+-- (src/ops/verify.c adds counts and checksums up); a foreign key to such
+-- a table looks its keys up partition by partition, each as its owner.
+-- Part of steward.verify(), run as the owner of tbl: one row per foreign
+-- key of tbl, passed when every row has its parent.  The parent's key is
+-- compared with the constraint's own operators (conpfeqop); MATCH FULL
+-- also refuses partly-NULL keys; a NOT VALID key is not enforced for
+-- existing rows, so it is not checked (passed NULL), nor a parent the
+-- owner may not read, nor one whose owner may not read it (its schema's
+-- USAGE or SELECT revoked).  A parent with the same owner is joined in
+-- one statement; a parent another role owns is never named in a
+-- statement run here: planning it would run its owner's index
+-- expressions and policies with this owner's rights.  Its keys are looked
+-- up as its owner (steward._verify_fk_orphans, C), as core's RI checks
+-- do; so is a parent whose policies apply to its owner (FORCE ROW LEVEL
+-- SECURITY), which the lookup, like core's, does not apply.  So is a
+-- partitioned parent any of whose partitions another role owns: each
+-- partition is looked up as its own owner, never planned as the owner of
+-- the partitioned table.
+-- A key referencing a partitioned table has, besides its own row, one
+-- pg_constraint row per partition of that table, with the same
+-- referencing table and the key's row as parent (conparentid): those
+-- hold the partitions' action triggers and are part of the key, checked
+-- once, against the whole partitioned table (before, each was checked
+-- against its partition alone, and every row was "without a parent" in
+-- the partitions it is not in).  A key of a partition, inherited from
+-- its partitioned table (its parent row's table is another), is the
+-- partition's own: verify() of the partition checks it.
+CREATE OR REPLACE FUNCTION steward._verify_foreign_keys(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_foreign_keys');
+    FOR r IN SELECT c.oid AS con, c.conname, c.confrelid::regclass AS parent, c.convalidated,
+                    c.confmatchtype = 'f' AS match_full,
+                    pc.relowner AS parent_owner, pc.relnamespace::regnamespace AS parent_nsp,
+                    pc.relowner = tc.relowner AND NOT pc.relforcerowsecurity
+                    AND NOT EXISTS (SELECT 1 FROM pg_partition_tree(c.confrelid) pt
+                                      JOIN pg_class x ON x.oid = pt.relid
+                                     WHERE x.relowner <> pc.relowner) AS joinable,
+                    (SELECT min(format('%s, the owner of its partition %s', x.relowner::regrole, x.oid::regclass))
+                       FROM pg_partition_tree(c.confrelid) pt JOIN pg_class x ON x.oid = pt.relid
+                      WHERE pt.isleaf AND x.relowner <> pc.relowner
+                        AND (NOT has_schema_privilege(x.relowner, x.relnamespace, 'USAGE')
+                             OR NOT has_table_privilege(x.relowner, x.oid, 'SELECT'))) AS blind_part_owner,
+                    CASE WHEN tc.relkind = 'p' THEN '' ELSE 'ONLY ' END AS t_only,
+                    CASE WHEN pc.relkind = 'p' THEN '' ELSE 'ONLY ' END AS p_only,
+                    string_agg(format('p.%I OPERATOR(%I.%s) t.%I', pa.attname, ns.nspname,
+                                      o.oprname, ca.attname), ' AND ') AS cond,
+                    string_agg(format('t.%I IS NOT NULL', ca.attname), ' AND ') AS nn,
+                    string_agg(format('t.%I IS NULL', ca.attname), ' OR ') AS anynull,
+                    string_agg(format('t.%I IS NULL', ca.attname), ' AND ') AS allnull
+               FROM pg_constraint c
+               JOIN pg_class tc ON tc.oid = c.conrelid
+               JOIN pg_class pc ON pc.oid = c.confrelid
+               CROSS JOIN LATERAL unnest(c.conkey, c.confkey, c.conpfeqop) k(child, par, op)
+               JOIN pg_attribute ca ON ca.attrelid = c.conrelid AND ca.attnum = k.child
+               JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = k.par
+               JOIN pg_operator o ON o.oid = k.op
+               JOIN pg_namespace ns ON ns.oid = o.oprnamespace
+              WHERE c.conrelid = tbl AND c.contype = 'f'
+                AND NOT EXISTS (SELECT 1 FROM pg_constraint pk
+                                 WHERE pk.oid = c.conparentid AND pk.conrelid = c.conrelid)
+              GROUP BY c.oid, c.conname, c.confrelid, c.convalidated, c.confmatchtype,
+                       pc.relowner, pc.relnamespace, pc.relforcerowsecurity, pc.relkind,
+                       tc.relowner, tc.relkind
+              ORDER BY c.conname LOOP
+        "check" := format('foreign key %s', r.conname);
+        IF NOT r.convalidated THEN
+            passed := NULL;
+            detail := 'not checked: NOT VALID (not enforced for existing rows; VALIDATE CONSTRAINT checks them)';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF NOT has_table_privilege(r.parent, 'SELECT') THEN
+            passed := NULL;
+            detail := format('not checked: the owner of %s may not read %s', tbl, r.parent);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF NOT has_schema_privilege(r.parent_owner, r.parent_nsp, 'USAGE')
+           OR NOT has_table_privilege(r.parent_owner, r.parent, 'SELECT') THEN
+            passed := NULL;
+            detail := format('not checked: %s, the owner of %s, may not read it (USAGE on schema %s or SELECT revoked)',
+                             r.parent_owner::regrole, r.parent, r.parent_nsp);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF r.blind_part_owner IS NOT NULL THEN
+            passed := NULL;
+            detail := format('not checked: %s, may not read it (USAGE on its schema or SELECT revoked)',
+                             r.blind_part_owner);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF r.joinable THEN
+            EXECUTE format('SELECT count(*) FROM %s%s t WHERE %s AND NOT EXISTS (SELECT 1 FROM %s%s p WHERE %s)',
+                           r.t_only, tbl, r.nn, r.p_only, r.parent, r.cond) INTO n;
+        ELSE
+            n := steward._verify_fk_orphans(r.con);
+        END IF;
+        IF r.match_full THEN
+            -- Partly NULL: refused; all NULL: needs no parent.
+            EXECUTE format('SELECT %s + count(*) FROM %s%s t WHERE (%s) AND NOT (%s)',
+                           n, r.t_only, tbl, r.anynull, r.allnull) INTO n;
+        END IF;
+        passed := n = 0;
+        detail := CASE WHEN n = 0 THEN format('every row has its %s', r.parent)
+                       ELSE format('%s rows without a parent in %s', n, r.parent) END;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+-- The text a row of tbl is hashed as in checksums: the row type's own
+-- output (format %s), never a cast the owner may add.  For a partition
+-- read on its own for its partitioned table root (steward.verify() and
+-- steward.checksum_ranges() of a tree whose partitions have different
+-- owners) the row is built with root's columns in root's order, so it
+-- prints exactly as the row of root would (a partition may order its
+-- columns otherwise, or have dropped ones).
+CREATE FUNCTION steward._row_text_expr(tbl regclass, root regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN tbl = root THEN 'format(''%s'', t)'
+                ELSE (SELECT 'format(''%s'', ROW(' || coalesce(string_agg(format('t.%I', a.attname), ', '
+                                                                           ORDER BY a.attnum), '') || '))'
+                        FROM pg_attribute a
+                       WHERE a.attrelid = root AND a.attnum > 0 AND NOT a.attisdropped) END
+$$;
+
+-- Refuses a root that is neither tbl nor one of its partitioned
+-- ancestors (22023): the parts below read tbl alone with root's row type.
+CREATE FUNCTION steward._require_part_of(tbl regclass, root regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF tbl IS DISTINCT FROM root
+       AND NOT EXISTS (SELECT 1 FROM pg_partition_ancestors(tbl) a WHERE a.relid = root) THEN
+        RAISE EXCEPTION '% is not a partition of %', tbl, root
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+
+-- The body of steward._verify_rows(tbl), and, with root a partitioned
+-- ancestor of tbl, the part of steward.verify(root) run as the owner of
+-- its leaf partition tbl when the partitions of root have different
+-- owners (src/ops/verify.c): tbl's rows alone, counted and hashed as rows
+-- of root (steward.verify() adds the partitions' counts and checksums up),
+-- and every key, reference and rule on tbl, those it has from root
+-- included.  Refuses anyone but tbl's owner.
+CREATE FUNCTION steward._verify_rows(tbl regclass, root regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    sum_hash numeric;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rows');
+    PERFORM steward._require_part_of(tbl, root);
+
+    -- Row count and an order-independent checksum of the rows' text.
+    EXECUTE format('SELECT count(*), coalesce(sum(hashtextextended(%s, 0)::numeric), 0) FROM %s%s t',
+                   steward._row_text_expr(tbl, root), CASE WHEN tbl = root THEN '' ELSE 'ONLY ' END, tbl)
+        INTO n, sum_hash;
+    "check" := 'row_count'; passed := true; detail := n::text; RETURN NEXT;
+    "check" := 'checksum'; passed := true;
+    detail := to_hex(((sum_hash % 18446744073709551616 + 18446744073709551616)
+                      % 18446744073709551616 - 9223372036854775808)::bigint);
+    RETURN NEXT;
+
+    -- The keys, references and pg_steward's rules, each a part of its own.
+    RETURN QUERY SELECT * FROM steward._verify_unique(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_exclusion(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_foreign_keys(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_rules(tbl);
+END
+$$;
+
+-- Integrity of one table: what a restore drill or a migration checks.
+-- steward.verify() (C, src/ops/verify.c) checks the caller's rights, locks
+-- the table and runs this body as the table's owner under
+-- SECURITY_RESTRICTED_OPERATION with settings pinned, so casts, operators
+-- and index expressions the owner defined never run as the caller (a
+-- superuser running a restore drill).  Called directly, the body refuses
+-- anyone but the table's owner.
+CREATE OR REPLACE FUNCTION steward._verify_rows(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rows');
+    RETURN QUERY SELECT * FROM steward._verify_rows(tbl, tbl);
+END
+$$;
+
+-- The body of steward._checksum_ranges_rows(tbl, ...), and, with root a
+-- partitioned ancestor of tbl, the part of steward.checksum_ranges(root)
+-- run as the owner of its leaf partition tbl when the partitions of root
+-- have different owners (src/ops/verify.c adds the partitions' buckets
+-- up): tbl's rows alone, hashed as rows of root.  typed: min_key and
+-- max_key are in the key type's order (else the smallest and largest
+-- key text, byte order), so the partitions' bounds can be merged alike;
+-- NULL when the bucket has no key but NULL (the one-table form prints
+-- '', as format('%s', NULL) does).
+CREATE FUNCTION steward._checksum_ranges_rows(tbl regclass, root regclass, key_col name, buckets integer)
+RETURNS TABLE (bucket integer, rows bigint, checksum text, min_key text, max_key text, typed boolean)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    scan text;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles o ON o.oid = c.relowner
+                    WHERE c.oid = tbl AND o.rolname = current_user) THEN
+        RAISE EXCEPTION 'steward._checksum_ranges_rows runs only as the owner of %', tbl
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Call steward.checksum_ranges().';
+    END IF;
+    PERFORM steward._require_part_of(tbl, root);
+    IF buckets IS NULL OR buckets < 1 OR buckets > 100000 THEN
+        RAISE EXCEPTION 'buckets must be between 1 and 100000, got %', buckets
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = tbl AND attname = key_col
+                                              AND attnum > 0 AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', key_col, tbl
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    scan := format('%s AS h FROM %s%s t) s GROUP BY b ORDER BY b',
+                   'hashtextextended(' || steward._row_text_expr(tbl, root) || ', 0)::numeric',
+                   CASE WHEN tbl = root THEN '' ELSE 'ONLY ' END, tbl);
+    -- min_key/max_key in the key type's own order where it has min() and
+    -- max() (numbers, text, dates, enums, ...); types without them (uuid,
+    -- bool, bytea, ...) show the smallest and largest key text.
+    BEGIN
+        RETURN QUERY EXECUTE format(
+            'SELECT b::int, count(*), '
+            '       to_hex(((sum(h) %% 18446744073709551616 + 18446744073709551616) %% 18446744073709551616'
+            '               - 9223372036854775808)::bigint), '
+            '       CASE WHEN count(k) > 0 THEN format(''%%s'', min(k)) END, '
+            '       CASE WHEN count(k) > 0 THEN format(''%%s'', max(k)) END, true '
+            '  FROM (SELECT (hashtextextended(format(''%%s'', %I), 0) %% $1 + $1) %% $1 AS b, %I AS k, %s',
+            key_col, key_col, scan) USING buckets;
+    EXCEPTION WHEN undefined_function THEN
+        RETURN QUERY EXECUTE format(
+            'SELECT b::int, count(*), '
+            '       to_hex(((sum(h) %% 18446744073709551616 + 18446744073709551616) %% 18446744073709551616'
+            '               - 9223372036854775808)::bigint), '
+            '       min(k COLLATE "C"), max(k COLLATE "C"), false '
+            '  FROM (SELECT (hashtextextended(format(''%%s'', %I), 0) %% $1 + $1) %% $1 AS b, '
+            '               format(''%%s'', %I) AS k, %s',
+            key_col, key_col, scan) USING buckets;
+    END;
+END
+$$;
+
+-- Count and checksum per key bucket, to compare two copies range by range.
+-- Buckets are a hash of the key, so both copies bucket every key alike
+-- whatever their row counts.  Keys and rows are hashed as their types'
+-- own output (format %s), never through a cast the owner may add.
+-- steward.checksum_ranges() (C) runs this body as the table's owner,
+-- restricted, with the output settings pinned.
+CREATE OR REPLACE FUNCTION steward._checksum_ranges_rows(tbl regclass, key_col name, buckets integer)
+RETURNS TABLE (bucket integer, rows bigint, checksum text, min_key text, max_key text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY SELECT r.bucket, r.rows, r.checksum, coalesce(r.min_key, ''), coalesce(r.max_key, '')
+                   FROM steward._checksum_ranges_rows(tbl, tbl, key_col, buckets) r;
+END
+$$;

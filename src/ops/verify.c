@@ -48,6 +48,7 @@
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
@@ -153,16 +154,122 @@ rows_as_owner(ReturnSetInfo *rsinfo, Relation rel, const char *sql,
 }
 
 /*
- * The checks of one leaf partition of a partitioned table verify() was
- * called on, each named "partition <name>: <check>": its heap pages as the
- * caller (amcheck), then, unless they are damaged, what lives only on the
- * partition (steward._verify_partition: exclusion constraints,
- * steward_hash indexes) as the partition's owner, who may not be the
- * partitioned table's.  A foreign table has no pages here: one row says
- * it is not checked.  The caller holds AccessShareLock on the partition.
+ * Does any relation of partition tree "tree" (find_all_inheritors: the
+ * root first) have another owner than the root?  Then no statement may
+ * name the root as its owner: planning it loads every partition's index
+ * expressions, predicates and partition keys, and folds the code in them
+ * (the other owners' code) with the root owner's rights.  Each partition
+ * is read on its own, as its owner, instead.
+ */
+static bool
+tree_has_other_owners(List *tree)
+{
+	Oid			owner = steward_relation_owner(linitial_oid(tree));
+	ListCell   *lc;
+
+	foreach(lc, tree)
+		if (steward_relation_owner(lfirst_oid(lc)) != owner)
+			return true;
+	return false;
+}
+
+/*
+ * A checksum the SQL bodies print, to_hex(sum mod 2^64 - 2^63), back to the
+ * sum of the row hashes modulo 2^64, so that checksums of parts add up;
+ * and back to text.
+ */
+static uint64
+checksum_sum(const char *hex)
+{
+	return strtoull(hex, NULL, 16) ^ (UINT64CONST(1) << 63);
+}
+
+static char *
+checksum_text(uint64 sum)
+{
+	return psprintf("%llx", (unsigned long long) (sum ^ (UINT64CONST(1) << 63)));
+}
+
+/*
+ * What verify() of a partitioned table whose partitions have different
+ * owners adds up over its leaf partitions: rows, the checksum (the sum of
+ * the row hashes modulo 2^64, so partitions add up to the whole table's),
+ * and the first partition whose rows could not be read (damaged pages).
+ */
+typedef struct TreeTotals
+{
+	int64		rows;
+	uint64		checksum;
+	const char *unread;
+} TreeTotals;
+
+/*
+ * The checks of leaf partition rel (label: its qualified name) as its
+ * owner, restricted, settings pinned, each row named "partition <label>:
+ * <check>".  root invalid: what lives only on the partition
+ * (steward._verify_partition: exclusion constraints, steward_hash
+ * indexes), the partitioned table's own checks having read all rows.
+ * root valid (partitions with different owners): everything on the
+ * partition and its rows hashed as rows of root (steward._verify_rows(leaf,
+ * root)), its row count and checksum added to totals instead of returned.
  */
 static void
-verify_leaf(ReturnSetInfo *rsinfo, Oid leaf)
+leaf_checks_as_owner(ReturnSetInfo *rsinfo, Relation rel, const char *label,
+					 Oid root, TreeTotals *totals)
+{
+	Oid			argtypes[2] = {REGCLASSOID, REGCLASSOID};
+	Datum		args[2];
+	const char *sql = OidIsValid(root)
+		? "SELECT \"check\", passed, detail FROM steward._verify_rows($1, $2)"
+		: "SELECT \"check\", passed, detail FROM steward._verify_partition($1)";
+	StewardAsOwner ctx;
+
+	args[0] = ObjectIdGetDatum(RelationGetRelid(rel));
+	args[1] = ObjectIdGetDatum(root);
+	steward_as_table_owner_begin(rel, true, &ctx);
+	steward_pin_output_settings();
+	steward_pin_all_rows();
+	if (SPI_execute_with_args(sql, OidIsValid(root) ? 2 : 1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not run \"%s\"", sql);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *check = SPI_getvalue(tup, desc, 1);
+		char	   *detail = SPI_getvalue(tup, desc, 3);
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		if (OidIsValid(root) && strcmp(check, "row_count") == 0)
+		{
+			totals->rows += strtoll(detail, NULL, 10);
+			continue;
+		}
+		if (OidIsValid(root) && strcmp(check, "checksum") == 0)
+		{
+			totals->checksum += checksum_sum(detail);
+			continue;
+		}
+		values[0] = CStringGetTextDatum(psprintf("partition %s: %s", label, check));
+		values[1] = SPI_getbinval(tup, desc, 2, &nulls[1]);
+		values[2] = SPI_getbinval(tup, desc, 3, &nulls[2]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	steward_as_owner_end(&ctx);
+}
+
+/*
+ * The checks of one leaf partition of a partitioned table verify() was
+ * called on, each named "partition <name>: <check>": its heap pages as the
+ * caller (amcheck), then, unless they are damaged, the checks of
+ * leaf_checks_as_owner() as the partition's owner, who may not be the
+ * partitioned table's (root, totals: see there).  A foreign table has no
+ * pages here: one row says it is not checked; with root valid its rows
+ * are still read, as its owner.  The caller holds AccessShareLock on the
+ * partition.
+ */
+static void
+verify_leaf(ReturnSetInfo *rsinfo, Oid leaf, Oid root, TreeTotals *totals)
 {
 	Relation	rel = relation_open(leaf, NoLock);
 	Oid			argtypes[2] = {REGCLASSOID, TEXTOID};
@@ -171,7 +278,7 @@ verify_leaf(ReturnSetInfo *rsinfo, Oid leaf)
 												   RelationGetRelationName(rel));
 	const char *heap_sql = "SELECT pg_catalog.format('partition %s: %s', $2, \"check\"), passed, detail"
 		" FROM steward._verify_heap_check($1)";
-	bool		heap_damaged;
+	bool		heap_damaged = false;
 
 	args[0] = ObjectIdGetDatum(leaf);
 	args[1] = CStringGetTextDatum(label);
@@ -181,35 +288,61 @@ verify_leaf(ReturnSetInfo *rsinfo, Oid leaf)
 		bool		nulls[3] = {false, true, false};
 
 		values[0] = CStringGetTextDatum(psprintf("partition %s: heap", label));
-		values[2] = CStringGetTextDatum("not checked: a foreign table (its rows are counted with the partitioned table's)");
+		values[2] = CStringGetTextDatum(OidIsValid(root)
+										? "not checked: a foreign table (its rows are counted with the partitioned table's, as its owner)"
+										: "not checked: a foreign table (its rows are counted with the partitioned table's)");
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		relation_close(rel, NoLock);
-		return;
+		if (!OidIsValid(root))
+		{
+			relation_close(rel, NoLock);
+			return;
+		}
 	}
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args(heap_sql, 2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not run \"%s\"", heap_sql);
-	heap_damaged = spi_rows_to_result(rsinfo, heap_sql, 2);
-	SPI_finish();
+	else
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute_with_args(heap_sql, 2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not run \"%s\"", heap_sql);
+		heap_damaged = spi_rows_to_result(rsinfo, heap_sql, 2);
+		SPI_finish();
+	}
 	/* Read as its owner too, so its own policies must show that owner every row. */
 	steward_require_owner_sees_all_rows(leaf, "steward.verify()");
 	if (!heap_damaged)
-		rows_as_owner(rsinfo, rel,
-					  "SELECT pg_catalog.format('partition %s: %s', $2, \"check\"), passed, detail"
-					  " FROM steward._verify_partition($1)",
-					  2, argtypes, args);
+		leaf_checks_as_owner(rsinfo, rel, label, root, totals);
+	else if (totals->unread == NULL)
+		totals->unread = label;
 	relation_close(rel, NoLock);
+}
+
+/* One row of verify()'s result. */
+static void
+put_check(ReturnSetInfo *rsinfo, const char *check, bool passed_null, bool passed,
+		  const char *detail)
+{
+	Datum		values[3];
+	bool		nulls[3] = {false, passed_null, false};
+
+	values[0] = CStringGetTextDatum(check);
+	values[1] = BoolGetDatum(passed);
+	values[2] = CStringGetTextDatum(detail);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
 /*
  * steward.verify(tbl): heap pages (as the caller, amcheck), then row
  * count, checksum, keys, rules and steward_hash indexes of a table, checked
  * as its owner; of a partitioned table, then each leaf partition's pages,
- * exclusion constraints and steward_hash indexes (verify_leaf).
+ * exclusion constraints and steward_hash indexes (verify_leaf).  A
+ * partitioned table whose partitions (at any level) have different owners
+ * is never read as a whole: each leaf partition is checked entirely as its
+ * owner (its keys, references and rules, those it has from the
+ * partitioned table included), and the row count and checksum are the
+ * sums of the partitions' (the same as reading the whole table gives).
  * AccessShareLock on the table and its partitions
  * (verify_index takes ShareRowExclusiveLock on it for the index checks).
- * Errors: 22004 NULL, 42P01, 42809, 42501.
+ * Errors: 22004 NULL, 42P01, 42809, 42501, 55000.
  */
 Datum
 steward_verify(PG_FUNCTION_ARGS)
@@ -220,6 +353,8 @@ steward_verify(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo;
 	bool		heap_damaged;
 	const char *heap_sql = "SELECT \"check\", passed, detail FROM steward._verify_heap_check($1)";
+	List	   *tree = NIL;
+	bool		by_partition = false;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -242,7 +377,12 @@ steward_verify(PG_FUNCTION_ARGS)
 	heap_damaged = spi_rows_to_result(rsinfo, heap_sql, 2);
 	SPI_finish();
 
-	if (!heap_damaged)
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+	{
+		tree = find_all_inheritors(RelationGetRelid(rel), AccessShareLock, NULL);
+		by_partition = tree_has_other_owners(tree);
+	}
+	if (!heap_damaged && !by_partition)
 		rows_as_owner(rsinfo, rel,
 					  "SELECT \"check\", passed, detail FROM steward._verify_rows($1)",
 					  1, argtypes, args);
@@ -251,9 +391,9 @@ steward_verify(PG_FUNCTION_ARGS)
 	 * A partitioned table has no pages and no exclusion constraints or
 	 * steward_hash indexes of its own: its partitions have them.
 	 */
-	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+	if (tree != NIL)
 	{
-		List	   *tree = find_all_inheritors(RelationGetRelid(rel), AccessShareLock, NULL);
+		TreeTotals	totals = {0, 0, NULL};
 		ListCell   *lc;
 
 		foreach(lc, tree)
@@ -262,7 +402,21 @@ steward_verify(PG_FUNCTION_ARGS)
 			char		kind = get_rel_relkind(part);
 
 			if (kind == RELKIND_RELATION || kind == RELKIND_FOREIGN_TABLE)
-				verify_leaf(rsinfo, part);
+				verify_leaf(rsinfo, part, by_partition ? RelationGetRelid(rel) : InvalidOid,
+							&totals);
+		}
+		if (by_partition && totals.unread != NULL)
+		{
+			char	   *why = psprintf("not checked: the pages of partition %s are damaged (its heap row), its rows were not read",
+									   totals.unread);
+
+			put_check(rsinfo, "row_count", true, false, why);
+			put_check(rsinfo, "checksum", true, false, why);
+		}
+		else if (by_partition)
+		{
+			put_check(rsinfo, "row_count", false, true, psprintf(INT64_FORMAT, totals.rows));
+			put_check(rsinfo, "checksum", false, true, checksum_text(totals.checksum));
 		}
 	}
 	relation_close(rel, AccessShareLock);
@@ -270,10 +424,196 @@ steward_verify(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Key bounds of one bucket of checksum_ranges() of a partitioned table read
+ * partition by partition (merge_ranges): the partitions' smallest and
+ * largest keys merged in the key type's order.
+ */
+typedef struct KeyOrder
+{
+	bool		typed;			/* the partitions gave bounds in the type's order */
+	Oid			type;			/* a type without domains the text is read back as */
+	Oid			typinput;
+	Oid			typioparam;
+	Oid			collation;
+	FmgrInfo   *cmp;			/* its default btree comparison, or NULL: text order */
+} KeyOrder;
+
+/*
+ * Is key text a before key text b in "order"?  In the type's order through
+ * its default btree operator class (only a superuser defines one) after
+ * reading both back with the input function of the key's type without
+ * domains (a superuser's C function, enum_in or array_in of such types:
+ * no code a table owner defined, no domain CHECK); else byte order, as
+ * min(... COLLATE "C").
+ */
+static bool
+key_before(KeyOrder *order, const char *a, const char *b)
+{
+	if (order->typed && order->cmp != NULL)
+	{
+		Datum		da = OidInputFunctionCall(order->typinput, (char *) a, order->typioparam, -1);
+		Datum		db = OidInputFunctionCall(order->typinput, (char *) b, order->typioparam, -1);
+
+		return DatumGetInt32(FunctionCall2Coll(order->cmp, order->collation, da, db)) < 0;
+	}
+	return strcmp(a, b) < 0;
+}
+
+/*
+ * The type key text of a column of type keytype is read back as for
+ * key_before(): the type without domains, for arrays the array of its
+ * element without domains; InvalidOid for composite types (their input
+ * reads their columns' domains) and anything with no array type.
+ */
+static Oid
+key_order_type(Oid keytype)
+{
+	Oid			base = getBaseType(keytype);
+	Oid			elem = get_element_type(base);
+
+	if (OidIsValid(elem))
+	{
+		elem = getBaseType(elem);
+		return type_is_rowtype(elem) ? InvalidOid : get_array_type(elem);
+	}
+	return type_is_rowtype(base) ? InvalidOid : base;
+}
+
+/*
+ * checksum_ranges() of partitioned table rel (locked with its tree) whose
+ * partitions have different owners: each leaf partition's buckets as its
+ * owner (steward._checksum_ranges_rows(leaf, root, ...): its rows hashed
+ * as rows of rel), added up per bucket (rows, checksums modulo 2^64) with
+ * the key bounds merged (key_before) as rel's owner; the result is what
+ * reading rel as a whole gives.  Errors: as steward._checksum_ranges_rows.
+ */
+static void
+merge_ranges(ReturnSetInfo *rsinfo, Relation rel, List *tree, Name key_col, int32 buckets)
+{
+	Oid			root = RelationGetRelid(rel);
+	AttrNumber	attnum = get_attnum(root, NameStr(*key_col));
+	int64	   *rows;
+	uint64	   *sums;
+	List	  **lows;
+	List	  **highs;
+	bool	   *seen;
+	KeyOrder	order;
+	Oid			keytype;
+	int32		keytypmod;
+	MemoryContext outer = CurrentMemoryContext;
+	Oid			argtypes[4] = {REGCLASSOID, REGCLASSOID, NAMEOID, INT4OID};
+	Datum		args[4];
+	const char *sql = "SELECT bucket, rows, checksum, min_key, max_key, typed"
+		"  FROM steward._checksum_ranges_rows($1, $2, $3, $4)";
+	ListCell   *lc;
+	StewardAsOwner ctx;
+
+	if (buckets < 1 || buckets > 100000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("buckets must be between 1 and 100000, got %d", buckets)));
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						NameStr(*key_col), RelationGetRelationName(rel))));
+	rows = palloc0(sizeof(int64) * buckets);
+	sums = palloc0(sizeof(uint64) * buckets);
+	lows = palloc0(sizeof(List *) * buckets);
+	highs = palloc0(sizeof(List *) * buckets);
+	seen = palloc0(sizeof(bool) * buckets);
+	memset(&order, 0, sizeof(order));
+	get_atttypetypmodcoll(root, attnum, &keytype, &keytypmod, &order.collation);
+	order.type = key_order_type(keytype);
+	args[1] = ObjectIdGetDatum(root);
+	args[2] = NameGetDatum(key_col);
+	args[3] = Int32GetDatum(buckets);
+
+	foreach(lc, tree)
+	{
+		Oid			part = lfirst_oid(lc);
+		char		kind = get_rel_relkind(part);
+		Relation	prel;
+
+		if (kind != RELKIND_RELATION && kind != RELKIND_FOREIGN_TABLE)
+			continue;
+		prel = relation_open(part, NoLock);
+		steward_require_owner_sees_all_rows(part, "steward.checksum_ranges()");
+		args[0] = ObjectIdGetDatum(part);
+		steward_as_table_owner_begin(prel, true, &ctx);
+		steward_pin_output_settings();
+		steward_pin_all_rows();
+		if (SPI_execute_with_args(sql, 4, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not run \"%s\"", sql);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			int			b = atoi(SPI_getvalue(tup, desc, 1));
+			char	   *lo = SPI_getvalue(tup, desc, 4);
+			char	   *hi = SPI_getvalue(tup, desc, 5);
+			MemoryContext spi = MemoryContextSwitchTo(outer);
+
+			if (b < 0 || b >= buckets)
+				elog(ERROR, "bucket %d out of range", b);
+			seen[b] = true;
+			rows[b] += strtoll(SPI_getvalue(tup, desc, 2), NULL, 10);
+			sums[b] += checksum_sum(SPI_getvalue(tup, desc, 3));
+			order.typed = strcmp(SPI_getvalue(tup, desc, 6), "t") == 0;
+			/* Merged below, as rel's owner, outside SPI's memory. */
+			if (lo != NULL)
+				lows[b] = lappend(lows[b], pstrdup(lo));
+			if (hi != NULL)
+				highs[b] = lappend(highs[b], pstrdup(hi));
+			MemoryContextSwitchTo(spi);
+		}
+		steward_as_owner_end(&ctx);
+		relation_close(prel, NoLock);
+	}
+
+	/* The bounds in the key type's order, as rel's owner (key_before). */
+	steward_as_table_owner_begin(rel, false, &ctx);
+	if (order.typed && OidIsValid(order.type))
+	{
+		TypeCacheEntry *tce = lookup_type_cache(order.type, TYPECACHE_CMP_PROC_FINFO);
+
+		if (OidIsValid(tce->cmp_proc_finfo.fn_oid))
+			order.cmp = &tce->cmp_proc_finfo;
+		getTypeInputInfo(order.type, &order.typinput, &order.typioparam);
+	}
+	for (int b = 0; b < buckets; b++)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {false, false, false, false, false};
+		const char *lo = "";
+		const char *hi = "";
+		ListCell   *k;
+
+		if (!seen[b])
+			continue;
+		foreach(k, lows[b])
+			if (k == list_head(lows[b]) || key_before(&order, lfirst(k), lo))
+				lo = lfirst(k);
+		foreach(k, highs[b])
+			if (k == list_head(highs[b]) || key_before(&order, hi, lfirst(k)))
+				hi = lfirst(k);
+		values[0] = Int32GetDatum(b);
+		values[1] = Int64GetDatum(rows[b]);
+		values[2] = CStringGetTextDatum(checksum_text(sums[b]));
+		values[3] = CStringGetTextDatum(lo);
+		values[4] = CStringGetTextDatum(hi);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	steward_as_owner_end(&ctx);
+}
+
+/*
  * steward.checksum_ranges(tbl, key_col, buckets): rows and checksum per
- * hash bucket of key_col, computed as the table's owner.  AccessShareLock.
- * Errors: 22004 NULL, 22023 buckets, 42703 column, 0A000 system column,
- * 42P01, 42809, 42501.
+ * hash bucket of key_col, computed as the table's owner; of a partitioned
+ * table whose partitions have different owners, partition by partition,
+ * each as its owner (merge_ranges).  AccessShareLock on the table (and
+ * its partitions).  Errors: 22004 NULL, 22023 buckets, 42703 column,
+ * 0A000 system column, 42P01, 42809, 42501, 55000.
  */
 Datum
 steward_checksum_ranges(PG_FUNCTION_ARGS)
@@ -281,6 +621,7 @@ steward_checksum_ranges(PG_FUNCTION_ARGS)
 	Relation	rel;
 	Oid			argtypes[3] = {REGCLASSOID, NAMEOID, INT4OID};
 	Datum		args[3];
+	List	   *tree = NIL;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
@@ -299,10 +640,16 @@ steward_checksum_ranges(PG_FUNCTION_ARGS)
 	args[1] = PG_GETARG_DATUM(1);
 	args[2] = PG_GETARG_DATUM(2);
 	InitMaterializedSRF(fcinfo, 0);
-	rows_as_owner((ReturnSetInfo *) fcinfo->resultinfo, rel,
-				  "SELECT bucket, rows, checksum, min_key, max_key"
-				  "  FROM steward._checksum_ranges_rows($1, $2, $3)",
-				  3, argtypes, args);
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+		tree = find_all_inheritors(RelationGetRelid(rel), AccessShareLock, NULL);
+	if (tree != NIL && tree_has_other_owners(tree))
+		merge_ranges((ReturnSetInfo *) fcinfo->resultinfo, rel, tree,
+					 PG_GETARG_NAME(1), PG_GETARG_INT32(2));
+	else
+		rows_as_owner((ReturnSetInfo *) fcinfo->resultinfo, rel,
+					  "SELECT bucket, rows, checksum, min_key, max_key"
+					  "  FROM steward._checksum_ranges_rows($1, $2, $3)",
+					  3, argtypes, args);
 	relation_close(rel, AccessShareLock);
 	return (Datum) 0;
 }
@@ -389,8 +736,11 @@ fk_column(Oid relid, AttrNumber attnum)
  * the index expressions, predicates and policies the referenced table's
  * owner defined never run with the referencing owner's rights, nor the
  * other way round.  The current user must also have SELECT on the
- * referenced table (42501).  AccessShareLock on the referencing table,
- * then on the referenced one, both after the privilege checks.
+ * referenced table (42501).  A referenced partitioned table any of whose
+ * partitions (at any level) another role owns is never planned as a
+ * whole: each key is looked up in its leaf partitions, each as its owner,
+ * until found.  AccessShareLock on the referencing table, then on the
+ * referenced one (and its partitions), both after the privilege checks.
  * Errors: 42704 no such foreign key (also: dropped while we waited for a
  * lock), 42501.
  */
@@ -409,11 +759,13 @@ steward_verify_fk_orphans(PG_FUNCTION_ARGS)
 	Oid			pkrel;
 	Oid			locked_fkrel;
 	Oid			locked_pkrel;
-	Oid			pkowner;
+	List	   *targets;
+	int			ntargets;
 	StringInfoData fksql;
 	StringInfoData pksql;
+	char	   *pkcond;
 	Portal		portal;
-	SPIPlanPtr	plan = NULL;
+	SPIPlanPtr *plans;
 	int64		orphans = 0;
 
 	/*
@@ -437,7 +789,22 @@ steward_verify_fk_orphans(PG_FUNCTION_ARGS)
 	if (fkrel != locked_fkrel || pkrel != locked_pkrel)
 		elog(ERROR, "foreign key %u changed its tables", conoid);
 	fk_check_privileges(fkrel, pkrel);
-	pkowner = steward_relation_owner(pkrel);
+	targets = list_make1_oid(pkrel);
+	if (get_rel_relkind(pkrel) == RELKIND_PARTITIONED_TABLE)
+	{
+		List	   *tree = find_all_inheritors(pkrel, AccessShareLock, NULL);
+		ListCell   *lc;
+
+		if (tree_has_other_owners(tree))
+		{
+			targets = NIL;
+			foreach(lc, tree)
+				if (get_rel_relkind(lfirst_oid(lc)) == RELKIND_RELATION)
+					targets = lappend_oid(targets, lfirst_oid(lc));
+		}
+	}
+	ntargets = list_length(targets);
+	plans = palloc0(sizeof(SPIPlanPtr) * Max(ntargets, 1));
 
 	/* The referencing rows with a whole key, and the lookup of one key. */
 	initStringInfo(&fksql);
@@ -464,7 +831,7 @@ steward_verify_fk_orphans(PG_FUNCTION_ARGS)
 	for (int i = 0; i < nkeys; i++)
 		appendStringInfo(&fksql, "%s t.%s IS NOT NULL", i > 0 ? " AND" : "",
 						 fk_column(fkrel, fkattnums[i]));
-	pksql.data = psprintf("SELECT 1 FROM %s p%s", fk_relation_sql(pkrel), pksql.data);
+	pkcond = pksql.data;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -477,6 +844,7 @@ steward_verify_fk_orphans(PG_FUNCTION_ARGS)
 		StewardAsOwner ctx;
 		Oid			userid;
 		int			sec_context;
+		bool	   *found;
 
 		SPI_cursor_fetch(portal, true, FK_PROBE_BATCH);
 		rows = SPI_tuptable;
@@ -484,42 +852,58 @@ steward_verify_fk_orphans(PG_FUNCTION_ARGS)
 		if (nrows == 0)
 			break;
 
-		/* Each key looked up as the referenced table's owner. */
-		steward_as_role_begin(pkowner, STEWARD_PINNED_SEARCH_PATH, true, &ctx);
-		GetUserIdAndSecContext(&userid, &sec_context);
-		SetUserIdAndSecContext(userid, sec_context | SECURITY_NOFORCE_RLS);
-		steward_pin_all_rows();
-		if (plan == NULL)
+		/* Each key looked up as the owner of each table it may be in. */
+		found = palloc0(sizeof(bool) * nrows);
+		for (int t = 0; t < ntargets; t++)
 		{
-			plan = SPI_prepare(pksql.data, nkeys, argtypes);
-			if (plan == NULL)
-				elog(ERROR, "could not prepare \"%s\": %s", pksql.data,
-					 SPI_result_code_string(SPI_result));
-			if (SPI_keepplan(plan) != 0)
-				elog(ERROR, "SPI_keepplan failed");
+			Oid			target = list_nth_oid(targets, t);
+
+			steward_as_role_begin(steward_relation_owner(target), STEWARD_PINNED_SEARCH_PATH,
+								  true, &ctx);
+			GetUserIdAndSecContext(&userid, &sec_context);
+			SetUserIdAndSecContext(userid, sec_context | SECURITY_NOFORCE_RLS);
+			steward_pin_all_rows();
+			if (plans[t] == NULL)
+			{
+				char	   *sql = psprintf("SELECT 1 FROM %s p%s", fk_relation_sql(target), pkcond);
+
+				plans[t] = SPI_prepare(sql, nkeys, argtypes);
+				if (plans[t] == NULL)
+					elog(ERROR, "could not prepare \"%s\": %s", sql,
+						 SPI_result_code_string(SPI_result));
+				if (SPI_keepplan(plans[t]) != 0)
+					elog(ERROR, "SPI_keepplan failed");
+			}
+			for (uint64 r = 0; r < nrows; r++)
+			{
+				if (found[r])
+					continue;
+				for (int i = 0; i < nkeys; i++)
+				{
+					bool		isnull;
+
+					values[i] = SPI_getbinval(rows->vals[r], rows->tupdesc, i + 1, &isnull);
+					nulls[i] = isnull ? 'n' : ' ';
+				}
+				if (SPI_execute_plan(plans[t], values, nulls, true, 1) != SPI_OK_SELECT)
+					elog(ERROR, "could not run the lookup in %s", get_rel_name(target));
+				if (SPI_processed > 0)
+					found[r] = true;
+				SPI_freetuptable(SPI_tuptable);
+				CHECK_FOR_INTERRUPTS();
+			}
+			steward_as_owner_end(&ctx);
 		}
 		for (uint64 r = 0; r < nrows; r++)
-		{
-			for (int i = 0; i < nkeys; i++)
-			{
-				bool		isnull;
-
-				values[i] = SPI_getbinval(rows->vals[r], rows->tupdesc, i + 1, &isnull);
-				nulls[i] = isnull ? 'n' : ' ';
-			}
-			if (SPI_execute_plan(plan, values, nulls, true, 1) != SPI_OK_SELECT)
-				elog(ERROR, "could not run \"%s\"", pksql.data);
-			if (SPI_processed == 0)
+			if (!found[r])
 				orphans++;
-			SPI_freetuptable(SPI_tuptable);
-			CHECK_FOR_INTERRUPTS();
-		}
-		steward_as_owner_end(&ctx);
+		pfree(found);
 		SPI_freetuptable(rows);
 	}
 	SPI_cursor_close(portal);
-	if (plan != NULL)
-		SPI_freeplan(plan);
+	for (int t = 0; t < ntargets; t++)
+		if (plans[t] != NULL)
+			SPI_freeplan(plans[t]);
 	SPI_finish();
 	PG_RETURN_INT64(orphans);
 }
