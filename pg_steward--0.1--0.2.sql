@@ -16444,3 +16444,16 @@ BEGIN
                    FROM steward._checksum_ranges_rows(tbl, tbl, key_col, buckets) r;
 END
 $$;
+
+-- A migration record written by anything but the migration functions (a
+-- restore's COPY) is marked: the DDL guard lets a restore rebuild its
+-- tables whatever check_function_bodies says (guard2 item 2).
+ALTER TABLE steward.migration_runs ADD COLUMN restored boolean NOT NULL DEFAULT false;
+CREATE FUNCTION steward._migration_runs_mark()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'steward_migration_runs_mark'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._migration_runs_mark() FROM PUBLIC;
+CREATE TRIGGER migration_runs_restored BEFORE INSERT OR UPDATE ON steward.migration_runs
+    FOR EACH ROW EXECUTE FUNCTION steward._migration_runs_mark();
+ALTER TABLE steward.migration_runs ENABLE ALWAYS TRIGGER migration_runs_restored;

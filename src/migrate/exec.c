@@ -35,6 +35,7 @@
 #include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -60,6 +61,7 @@ PG_FUNCTION_INFO_V1(steward_migration_start);
 PG_FUNCTION_INFO_V1(steward_migration_exec);
 PG_FUNCTION_INFO_V1(steward_migration_record);
 PG_FUNCTION_INFO_V1(steward_migration_settings);
+PG_FUNCTION_INFO_V1(steward_migration_runs_mark);
 
 /* Settings (README "Settings"). */
 static int	migrate_lock_timeout_ms = 500;
@@ -687,4 +689,37 @@ steward_migration_settings(PG_FUNCTION_ARGS)
 	values[1] = Int32GetDatum(migrate_lock_retries);
 	values[2] = Int32GetDatum(migrate_batch_size);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * steward._migration_runs_mark(): BEFORE INSERT OR UPDATE row trigger
+ * migration_runs_restored on steward.migration_runs.  Sets the row's
+ * "restored" to whether pg_steward's own code is not the writer
+ * (steward_migrate_called_from_own_code): a restore's COPY marks the
+ * record, so the DDL guard lets the restore's post-data DDL rebuild the
+ * tables; the migration's next step (_migration_record) clears it.  No
+ * lock, no catalog read but the column's number.
+ */
+Datum
+steward_migration_runs_mark(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	HeapTuple	tuple;
+	int			attnum;
+	Datum		value;
+	bool		isnull = false;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward._migration_runs_mark() must be called as a BEFORE row trigger")));
+	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple
+		: trigdata->tg_trigtuple;
+	attnum = SPI_fnumber(trigdata->tg_relation->rd_att, "restored");
+	if (attnum <= 0)
+		return PointerGetDatum(tuple);
+	value = BoolGetDatum(!steward_migrate_called_from_own_code());
+	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, trigdata->tg_relation->rd_att,
+													 1, &attnum, &value, &isnull));
 }

@@ -37,7 +37,12 @@ CREATE TABLE steward.migration_runs (
     backfill_run_at        timestamptz,         -- start of the latest backfill call
     backfill_status        text,
     last_validated_at      timestamptz,
-    last_validation_passed boolean
+    last_validation_passed boolean,
+    -- written by something else than the migration functions (a
+    -- restore's COPY, a superuser's INSERT or UPDATE) since their last
+    -- write: the DDL guard lets a restore rebuild the tables (set by the
+    -- trigger migration_runs_restored, below)
+    restored               boolean NOT NULL DEFAULT false
 ) USING steward;
 SELECT steward.attach_state_machine('steward.migration_runs', 'phase', 'data_lifecycle',
                                     'phase_changed_at');
@@ -48,6 +53,22 @@ SELECT pg_catalog.pg_extension_config_dump('steward.column_rules',
 SELECT pg_catalog.pg_extension_config_dump('steward.migration_runs', '');
 REVOKE ALL ON steward.migration_runs FROM PUBLIC;
 GRANT SELECT ON steward.migration_runs TO PUBLIC;
+
+-- Marks a record written by anything but pg_steward's migration functions
+-- (restored = true), or clears the mark when they write it: a restore
+-- loads the record (data) before it rebuilds the tables' constraints,
+-- indexes and triggers (post-data), which the DDL guard must then let
+-- pass whatever the session's settings; the migration's next step clears
+-- it.  ENABLE ALWAYS: a restore with session_replication_role = replica
+-- marks it too.
+CREATE FUNCTION steward._migration_runs_mark()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'steward_migration_runs_mark'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._migration_runs_mark() FROM PUBLIC;
+CREATE TRIGGER migration_runs_restored BEFORE INSERT OR UPDATE ON steward.migration_runs
+    FOR EACH ROW EXECUTE FUNCTION steward._migration_runs_mark();
+ALTER TABLE steward.migration_runs ENABLE ALWAYS TRIGGER migration_runs_restored;
 
 -- The tables a migration changes.  "active" until it is cleaned up or
 -- rolled back: one active migration per table.

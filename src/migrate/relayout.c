@@ -731,15 +731,18 @@ text_array_list(Datum array)
  * The active migration that has relid as a table or layout or -- unless
  * below_only -- that has relid itself, or that has a partition ancestor
  * of relid (m->name NULL when none); relayouts only with
- * relayouts_only.  Read as the catalog's owner: the owner of a partition
+ * relayouts_only.  A migration whose record a restore wrote (restored,
+ * see steward._migration_runs_mark) counts for partition_check only:
+ * the restore rebuilds both layouts or shapes as the dump has them.  Read as the catalog's owner: the owner of a partition
  * may be another role than the owner of the table it belongs to, whom the
  * catalog's row security would hide the migration from.  Result palloc'd
  * in the caller's context.
  */
 static void
-guarded_by(Oid relid, bool below_only, bool relayouts_only, GuardedBy *m)
+guarded_by(Oid relid, bool below_only, bool relayouts_only, bool partition_check, GuardedBy *m)
 {
 	Oid			catalog = steward_relid("migration_tables", true);
+	Oid			runs = steward_relid("migration_runs", true);
 	Oid			argtypes[3] = {OIDOID, BOOLOID, BOOLOID};
 	Datum		args[3] = {ObjectIdGetDatum(relid), BoolGetDatum(below_only),
 	BoolGetDatum(relayouts_only)};
@@ -748,10 +751,10 @@ guarded_by(Oid relid, bool below_only, bool relayouts_only, GuardedBy *m)
 
 	memset(m, 0, sizeof(*m));
 	if (!OidIsValid(catalog) || !OidIsValid(steward_relid("migration_columns", true)) ||
-		!OidIsValid(relid))
+		!OidIsValid(runs) || !OidIsValid(relid))
 		return;
 	steward_as_owner_begin(catalog, &ctx);
-	if (SPI_execute_with_args(
+	if (SPI_execute_with_args(psprintf(
 			"SELECT t.migration, t.relid::pg_catalog.oid, x.relayout, r.phase,"
 			"       ARRAY(SELECT DISTINCT n.n FROM steward.migration_columns c,"
 			"                    LATERAL pg_catalog.unnest(ARRAY[c.old_name, c.new_name, c.expand_old,"
@@ -768,7 +771,7 @@ guarded_by(Oid relid, bool below_only, bool relayouts_only, GuardedBy *m)
 			"  JOIN steward.migration_runs r ON r.name OPERATOR(pg_catalog.=) t.migration,"
 			"       LATERAL (SELECT (r.steps OPERATOR(pg_catalog.->) 0"
 			"                        OPERATOR(pg_catalog.->) 'relayout') IS NOT NULL AS relayout) x"
-			" WHERE t.active AND r.status OPERATOR(pg_catalog.=) 'active'"
+			" WHERE t.active AND r.status OPERATOR(pg_catalog.=) 'active' AND NOT %s"
 			"   AND NOT coalesce(r.steps OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.?|)"
 			"                    ARRAY['create_index', 'drop_index'], false)"
 			"   AND (x.relayout OR NOT $3)"
@@ -776,6 +779,8 @@ guarded_by(Oid relid, bool below_only, bool relayouts_only, GuardedBy *m)
 			"        OR t.relid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors($1) a"
 			"                        WHERE a.relid OPERATOR(pg_catalog.<>) $1))"
 			" ORDER BY t.ord LIMIT 1",
+			partition_check || get_attnum(runs, "restored") == InvalidAttrNumber ?
+			"false" : "r.restored"),
 			3, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_tables");
 	if (SPI_processed == 1)
@@ -820,7 +825,7 @@ guard_partition_cmd(AlterTableStmt *stmt, AlterTableCmd *cmd)
 	GuardedBy	m;
 	bool		attach = cmd->subtype == AT_AttachPartition;
 
-	guarded_by(parent, false, true, &m);
+	guarded_by(parent, false, true, true, &m);
 	if (m.name != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
@@ -838,7 +843,7 @@ guard_partition_cmd(AlterTableStmt *stmt, AlterTableCmd *cmd)
 						 "partition meanwhile." : GUARD_HINT)));
 	if (attach && OidIsValid(part))
 	{
-		guarded_by(part, false, true, &m);
+		guarded_by(part, false, true, true, &m);
 		if (m.name != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_IN_USE),
@@ -1176,12 +1181,9 @@ named_relation(RangeVar *rv)
 	return rv != NULL ? RangeVarGetRelid(rv, NoLock, true) : InvalidOid;
 }
 
-/*
- * ALTER TABLE: each subcommand, and ATTACH / DETACH PARTITION (these only
- * with partitions_only).
- */
+/* ALTER TABLE: each subcommand, and ATTACH / DETACH PARTITION. */
 static void
-guard_alter_table(AlterTableStmt *stmt, bool partitions_only)
+guard_alter_table(AlterTableStmt *stmt)
 {
 	Oid			rel = named_relation(stmt->relation);
 	GuardedBy	m;
@@ -1196,9 +1198,7 @@ guard_alter_table(AlterTableStmt *stmt, bool partitions_only)
 			 cmd->subtype == AT_DetachPartitionFinalize))
 			guard_partition_cmd(stmt, cmd);
 	}
-	if (partitions_only)
-		return;
-	guarded_by(rel, false, false, &m);
+	guarded_by(rel, false, false, false, &m);
 	if (m.name == NULL)
 		return;
 	foreach(lc, stmt->cmds)
@@ -1248,7 +1248,7 @@ guard_rename(RenameStmt *stmt)
 		stmt->renameType != OBJECT_TRIGGER)
 		return;
 	rel = named_relation(stmt->relation);
-	guarded_by(rel, false, false, &m);
+	guarded_by(rel, false, false, false, &m);
 	if (m.name == NULL)
 		return;
 	switch (stmt->renameType)
@@ -1287,7 +1287,7 @@ guard_set_schema(AlterObjectSchemaStmt *stmt)
 	if (!relation_object(stmt->objectType))
 		return;
 	rel = named_relation(stmt->relation);
-	guarded_by(rel, false, false, &m);
+	guarded_by(rel, false, false, false, &m);
 	if (m.name != NULL && rel == m.table)
 		guard_refuse(&m, rel, "move", m.relayout ? NAME_DETAIL :
 					 "The migration's views and steps name the table as it was at start.",
@@ -1297,12 +1297,12 @@ guard_set_schema(AlterObjectSchemaStmt *stmt)
 /*
  * DROP TABLE of a layout (the rows would be left in the other one, under
  * an internal name, by a migration that can then only be rolled back) or
- * of a partition of one (only these with partitions_only).  A column
+ * of a partition of one.  A column
  * migration's table may be dropped (with CASCADE, for the shapes' views):
  * the migration ends as dropped.
  */
 static void
-guard_drop(DropStmt *stmt, bool partitions_only)
+guard_drop(DropStmt *stmt)
 {
 	ListCell   *lc;
 
@@ -1316,9 +1316,7 @@ guard_drop(DropStmt *stmt, bool partitions_only)
 			continue;
 		if (!get_rel_relispartition(relid))
 		{
-			if (partitions_only)
-				continue;
-			guarded_by(relid, false, true, &m);
+			guarded_by(relid, false, true, false, &m);
 			if (m.name != NULL && relid == m.table)
 				guard_refuse(&m, relid, "drop",
 							 "The table's rows would be left in the other layout only, under "
@@ -1326,7 +1324,7 @@ guard_drop(DropStmt *stmt, bool partitions_only)
 							 "The rollback drops the new layout, the cleanup the old one.");
 			continue;
 		}
-		guarded_by(relid, true, true, &m);
+		guarded_by(relid, true, true, true, &m);
 		if (m.name != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_IN_USE),
@@ -1359,7 +1357,7 @@ guard_drop_trigger(DropStmt *stmt)
 			continue;
 		rel = named_relation(makeRangeVarFromNameList(list_truncate(list_copy(names),
 																	list_length(names) - 1)));
-		guarded_by(rel, false, false, &m);
+		guarded_by(rel, false, false, false, &m);
 		if (m.name != NULL)
 			guard_refuse(&m, rel, psprintf("drop trigger %s of", quote_identifier(tgname)),
 						 TRIGGER_DETAIL, NULL);
@@ -1385,7 +1383,7 @@ guard_inherits(CreateStmt *stmt)
 		Oid			parent = named_relation((RangeVar *) lfirst(lc));
 		GuardedBy	m;
 
-		guarded_by(parent, false, false, &m);
+		guarded_by(parent, false, false, false, &m);
 		if (m.name != NULL)
 			guard_refuse(&m, parent, "create a table that inherits from",
 						 m.relayout ?
@@ -1411,7 +1409,7 @@ guard_create_on(RangeVar *rv, const char *what)
 	Oid			rel = named_relation(rv);
 	GuardedBy	m;
 
-	guarded_by(rel, false, true, &m);
+	guarded_by(rel, false, true, false, &m);
 	if (m.name != NULL)
 		guard_refuse(&m, rel, what,
 					 "It would be on one layout only: it would act on the writes the apply "
@@ -1445,7 +1443,7 @@ guard_create_trigger(CreateTrigStmt *stmt)
 		{
 			GuardedBy	m;
 
-			guarded_by(lfirst_oid(lc), false, false, &m);
+			guarded_by(lfirst_oid(lc), false, false, false, &m);
 			if (m.name != NULL)
 				guard_refuse(&m, lfirst_oid(lc),
 							 psprintf("create trigger %s on", quote_identifier(stmt->trigname)),
@@ -1473,7 +1471,7 @@ guard_trigger_depends(AlterObjectDependsStmt *stmt)
 	if (!migration_trigger(tgname))
 		return;
 	rel = named_relation(stmt->relation);
-	guarded_by(rel, false, false, &m);
+	guarded_by(rel, false, false, false, &m);
 	if (m.name != NULL)
 		guard_refuse(&m, rel, psprintf("let DROP EXTENSION drop trigger %s of", quote_identifier(tgname)),
 					 TRIGGER_DETAIL, NULL);
@@ -1495,7 +1493,7 @@ guard_index(IndexStmt *stmt)
 	if (!stmt->unique && !stmt->primary && stmt->excludeOpNames == NIL)
 		return;
 	rel = named_relation(stmt->relation);
-	guarded_by(rel, false, false, &m);
+	guarded_by(rel, false, false, false, &m);
 	if (m.name == NULL)
 		return;
 	if (m.relayout)
@@ -1551,8 +1549,9 @@ guard_index(IndexStmt *stmt)
  * TRUNCATE fires no event trigger: the statement trigger
  * zz_steward_relayout_truncate on every table of both layouts refuses it.
  * The migration's own statements (steward._migration_exec called by
- * pg_steward's own code, not directly) pass, and a
- * restore (check_function_bodies off) meets only the partition checks.
+ * pg_steward's own code, not directly) pass, and the tables of a
+ * migration whose record a restore loaded (migration_runs.restored)
+ * meet only the partition checks until its next step.
  * Names are resolved from the parse tree without a lock; reads the catalog
  * as its owner.  So a statement that passed before migration_start
  * committed and then waited for start's lock goes through: validate's
@@ -1574,29 +1573,25 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 	if (steward_migration_running_own_sql())
 		PG_RETURN_VOID();
 
-	/*
-	 * A restore (pg_dump's scripts, plain or through pg_restore, set
-	 * check_function_bodies off, as nothing else does) rebuilds both
-	 * layouts or shapes as the dump has them, constraints, indexes and the
-	 * migration's triggers after the catalog's rows: only partitions are
-	 * still guarded, as before it.
-	 */
-	if (!check_function_bodies)
-	{
-		if (IsA(parsetree, AlterTableStmt))
-			guard_alter_table((AlterTableStmt *) parsetree, true);
-		else if (IsA(parsetree, DropStmt) &&
-				 (((DropStmt *) parsetree)->removeType == OBJECT_TABLE ||
-				  ((DropStmt *) parsetree)->removeType == OBJECT_FOREIGN_TABLE))
-			guard_drop((DropStmt *) parsetree, true);
+	/* pg_upgrade's schema restore: the catalog's rows come with the files. */
+	if (IsBinaryUpgrade)
 		PG_RETURN_VOID();
-	}
+
+	/*
+	 * A restore rebuilds both layouts or shapes as the dump has them,
+	 * constraints, indexes and the migration's triggers after the
+	 * catalog's rows: a record it loaded is marked restored (by who wrote
+	 * it, not by the session's settings: check_function_bodies, which
+	 * pg_dump's scripts set off, any session may set), and its
+	 * migration's tables meet only the partition checks until its next
+	 * step (guarded_by).
+	 */
 
 	switch (nodeTag(parsetree))
 	{
 		case T_AlterTableStmt:
 			/* ALTER TABLE, ALTER FOREIGN TABLE, ...: the relation decides. */
-			guard_alter_table((AlterTableStmt *) parsetree, false);
+			guard_alter_table((AlterTableStmt *) parsetree);
 			break;
 		case T_RenameStmt:
 			guard_rename((RenameStmt *) parsetree);
@@ -1607,7 +1602,7 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 		case T_DropStmt:
 			if (((DropStmt *) parsetree)->removeType == OBJECT_TABLE ||
 				((DropStmt *) parsetree)->removeType == OBJECT_FOREIGN_TABLE)
-				guard_drop((DropStmt *) parsetree, false);
+				guard_drop((DropStmt *) parsetree);
 			else if (((DropStmt *) parsetree)->removeType == OBJECT_TRIGGER)
 				guard_drop_trigger((DropStmt *) parsetree);
 			break;
