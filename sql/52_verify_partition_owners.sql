@@ -114,6 +114,29 @@ SET ROLE vpo_bob;
 SELECT * FROM steward._verify_rows('vpo.o_b3', 'vpo.c');
 RESET ROLE;
 
+-- A partitioned partition another role owns: its partition key, with
+-- vpo_bob's code the key's loading folds, is never loaded as vpo_alice
+-- (her leaf partition under it is read on its own, as her).
+SET ROLE vpo_alice;
+CREATE TABLE vpo.q (id int, k int) PARTITION BY LIST (k);
+CREATE TABLE vpo.q1 PARTITION OF vpo.q FOR VALUES IN (1) USING steward;
+RESET ROLE;
+SET ROLE vpo_bob;
+CREATE FUNCTION vpo.kint(int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS
+  $$ BEGIN PERFORM vpo.note('q2 partition key'); RETURN $1; END $$;
+CREATE TABLE vpo.q2 (id int, k int) PARTITION BY LIST ((k + vpo.kint(0)));
+RESET ROLE;
+ALTER TABLE vpo.q ATTACH PARTITION vpo.q2 FOR VALUES IN (2);
+CREATE TABLE vpo.q2a (id int, k int) USING steward;
+ALTER TABLE vpo.q2a OWNER TO vpo_alice;
+ALTER TABLE vpo.q2 ATTACH PARTITION vpo.q2a FOR VALUES IN (2);
+INSERT INTO vpo.q VALUES (1, 1), (2, 2);
+TRUNCATE vpo.seen;
+\c
+SELECT "check", passed, detail FROM steward.verify('vpo.q') ORDER BY 1;
+SELECT * FROM steward.checksum_ranges('vpo.q', 'id', 2);
+SELECT DISTINCT who, what FROM vpo.seen;
+
 -- Once every partition has one owner, the table is read whole again
 -- (one row per key of the partitioned table).
 ALTER TABLE vpo.o_b3 OWNER TO vpo_alice;
