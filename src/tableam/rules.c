@@ -251,8 +251,12 @@ load_row_key(Relation rel, StewardRules *rules)
 	index_close(index, AccessShareLock);
 }
 
+/*
+ * The rules of rel, allocated in cxt; with_key: also the row key
+ * (load_row_key), which opens the key index.
+ */
 static StewardRules *
-load_rules(Relation rel, MemoryContext cxt)
+load_rules(Relation rel, MemoryContext cxt, bool with_key)
 {
 	/* Too big for the stack; freed with the caller's memory context. */
 	RulesBuild *b = palloc0(sizeof(RulesBuild));
@@ -296,7 +300,10 @@ load_rules(Relation rel, MemoryContext cxt)
 	memcpy(rules->sequences, b->sequences,
 		   b->nsequences * sizeof(SequenceRule));
 	memcpy(rules->states, b->states, b->nstates * sizeof(StateRule));
-	load_row_key(rel, rules);
+	if (with_key)
+		load_row_key(rel, rules);
+	else
+		rules->hot.natts = 0;
 	pfree(b);
 	return rules;
 }
@@ -317,7 +324,7 @@ steward_cache_rules(Relation rel)
 	 * rules_api.c), which conflicts with the RowExclusiveLock every writer
 	 * holds, so what we load stays valid for the rest of this statement.
 	 */
-	rules = load_rules(rel, CacheMemoryContext);
+	rules = load_rules(rel, CacheMemoryContext, true);
 	rel->rd_amcache = rules;
 	return rules;
 }
@@ -377,11 +384,18 @@ steward_rule_written_names(Oid relid)
 /*
  * The rules that apply to "rel" (its own and its partition ancestors'), read
  * afresh into the current memory context, for any relation kind (a
- * partitioned table has no rd_amcache of ours).  Same locking as
- * steward_get_rules.
+ * partitioned table has no rd_amcache of ours), for the DDL checks
+ * (written.c, storage_guard.c).  Without the row key (hot.natts 0), which
+ * only the write paths' hot-rows sketch uses: loading it opens the key
+ * index, and the event triggers must lock no relation their command did
+ * not -- pg_restore -j deadlocked when the check after ALTER TABLE ...
+ * ENABLE TRIGGER on a partitioned table waited for a partition's primary
+ * key that ALTER INDEX ... ATTACH PARTITION held, while the attach waited
+ * for the partitioned table (isolation spec ddl_check_locks).  Opens no
+ * relation but the rules table; rel must be open.
  */
 StewardRules *
 steward_load_rules(Relation rel)
 {
-	return load_rules(rel, CurrentMemoryContext);
+	return load_rules(rel, CurrentMemoryContext, false);
 }

@@ -70,29 +70,14 @@ $node->command_ok(
 	[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('r_plain'),
 	  '-f', "$dir/all.sql" ],
 	'plain restore: no statement refused');
-# Two pg_restore workers can deadlock on a partitioned table's locks (one
-# attaching an index partition, the other creating a trigger on the
-# partitioned layout and enabling it; seen once under load, 2026-11-30):
-# that is not a refusal, so such a run is done again once.
-my ($rc, $rout, $rerr) = (0, '', '');
-for my $attempt (1 .. 2)
-{
-	($rc, $rout, $rerr) = run_restore_once($node, "$dir/all.dump");
-	last if $rc == 0 || $rerr !~ /deadlock detected/ || $attempt == 2;
-	note "pg_restore deadlocked, restoring again: $rerr";
-	$node->safe_psql('postgres', 'DROP DATABASE r_custom; CREATE DATABASE r_custom;');
-}
-is($rc, 0, 'custom restore with two jobs: no statement refused') or diag $rerr;
-
-sub run_restore_once
-{
-	my ($n, $file) = @_;
-	my ($out, $err) = ('', '');
-	my $ok = IPC::Run::run(
-		[ 'pg_restore', '-j', '2', '--exit-on-error', '-d', $n->connstr('r_custom'), $file ],
-		'>', \$out, '2>', \$err);
-	return ($ok ? 0 : 1, $out, $err);
-}
+# Two jobs: one attaches a partition's index while the other creates and
+# enables the migration's trigger on the partitioned old layout; the event
+# triggers' checks lock nothing the commands did not (pg_restore deadlocked
+# here once: isolation spec ddl_check_locks).
+$node->command_ok(
+	[ 'pg_restore', '-j', '2', '--exit-on-error', '-d', $node->connstr('r_custom'),
+	  "$dir/all.dump" ],
+	'custom restore with two jobs: no statement refused');
 
 for my $db ('r_plain', 'r_custom')
 {
