@@ -16457,3 +16457,27 @@ REVOKE ALL ON FUNCTION steward._migration_runs_mark() FROM PUBLIC;
 CREATE TRIGGER migration_runs_restored BEFORE INSERT OR UPDATE ON steward.migration_runs
     FOR EACH ROW EXECUTE FUNCTION steward._migration_runs_mark();
 ALTER TABLE steward.migration_runs ENABLE ALWAYS TRIGGER migration_runs_restored;
+
+-- pg_steward's counters of a table (conflicts, rejects, illegal
+-- transitions) only to roles that may read it or pg_read_all_stats, as
+-- transition_counts: steward.table_counters() leaves other tables out (C),
+-- table_stats shows NULL for them (review9 F23 follow-up).
+CREATE OR REPLACE VIEW steward.table_stats AS
+SELECT s.relid::regclass AS relid,
+       s.n_tup_ins AS inserts,
+       s.n_tup_upd AS updates,
+       s.n_tup_del AS deletes,
+       CASE WHEN v.visible THEN coalesce(c.version_conflicts, 0) END AS version_conflicts,
+       CASE WHEN v.visible THEN coalesce(c.sequence_rejects, 0) END AS sequence_rejects,
+       CASE WHEN v.visible THEN coalesce(c.illegal_transitions, 0) END AS illegal_transitions,
+       round(io.heap_blks_hit::numeric / nullif(io.heap_blks_hit + io.heap_blks_read, 0), 4)
+           AS heap_hit_ratio
+  FROM pg_catalog.pg_stat_user_tables s
+  JOIN pg_catalog.pg_class cl ON cl.oid = s.relid
+  JOIN pg_catalog.pg_am am ON am.oid = cl.relam AND am.amname = 'steward'
+  CROSS JOIN LATERAL (
+      SELECT pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
+             OR (pg_catalog.has_table_privilege(s.relid, 'SELECT')
+                 AND NOT pg_catalog.row_security_active(s.relid)) AS visible) v
+  LEFT JOIN steward.table_counters() c ON c.relid = s.relid
+  LEFT JOIN pg_catalog.pg_statio_user_tables io ON io.relid = s.relid;

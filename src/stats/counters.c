@@ -399,14 +399,16 @@ steward_count_transition(Oid relid, const char *from, const char *to)
 }
 
 /*
- * May the current user see table relid's transition counts?  They are
- * per-state business events (orders paid, refunded): shown to roles that
- * may read the table (SELECT, no row security applying to them: a tenant
- * must not count another tenant's refunds), and to pg_read_all_stats,
- * the monitoring role, as core shows it every table's activity counts.
+ * May the current user see table relid's transition counts and counters?
+ * They are business events (orders paid, refunded; illegal transitions,
+ * stale versions tried): shown to roles that may read the table (SELECT,
+ * no row security applying to them: a tenant must not count another
+ * tenant's refunds), and to pg_read_all_stats, the monitoring role, as
+ * core shows it every table's activity counts.  steward.table_stats
+ * applies the same rule in SQL to its counter columns.
  */
 static bool
-may_see_transitions(Oid relid, Oid userid, bool see_all)
+may_see_counts(Oid relid, Oid userid, bool see_all)
 {
 	bool		missing = false;
 
@@ -419,7 +421,7 @@ may_see_transitions(Oid relid, Oid userid, bool see_all)
 
 /*
  * steward.transition_counters(): (relid, from_state, to_state, transitions)
- * for this database's tables the caller may see (may_see_transitions).
+ * for this database's tables the caller may see (may_see_counts).
  * The entries are copied under the counters' lock, checked after it.
  */
 Datum
@@ -459,7 +461,7 @@ steward_transition_counters(PG_FUNCTION_ARGS)
 		bool		nulls[4] = {0};
 
 		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(copy->key.relid)) ||
-			!may_see_transitions(copy->key.relid, userid, see_all))
+			!may_see_counts(copy->key.relid, userid, see_all))
 			continue;
 		values[0] = ObjectIdGetDatum(copy->key.relid);
 		values[1] = CStringGetTextDatum(copy->key.from);
@@ -514,14 +516,22 @@ steward_counters_reset(void)
 
 /*
  * steward.table_counters(): one row per table of the current database that
- * has counted an event.
+ * has counted an event and that the caller may see (may_see_counts: the
+ * rows of other tables are left out, as transition_counters leaves them).
+ * The entries are copied under the counters' lock, checked after it.
  */
 Datum
 steward_table_counters(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			userid = GetUserId();
+	bool		see_all = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS);
 	HASH_SEQ_STATUS status;
 	CounterEntry *entry;
+	List	   *relids = NIL;
+	List	   *counts = NIL;
+	ListCell   *lr;
+	ListCell   *lc;
 
 	/* Without shared_preload_libraries: no rows (steward.collector says why). */
 	InitMaterializedSRF(fcinfo, 0);
@@ -532,20 +542,32 @@ steward_table_counters(PG_FUNCTION_ARGS)
 	hash_seq_init(&status, counter_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
 	{
-		Datum		values[1 + STEWARD_NUM_COUNTERS];
-		bool		nulls[1 + STEWARD_NUM_COUNTERS] = {0};
+		int64	   *copy;
 
 		if (entry->key.dbid != MyDatabaseId)
 			continue;
-		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->key.relid)))
-			continue;
-
-		values[0] = ObjectIdGetDatum(entry->key.relid);
+		copy = palloc(sizeof(int64) * STEWARD_NUM_COUNTERS);
 		for (int i = 0; i < STEWARD_NUM_COUNTERS; i++)
-			values[1 + i] = Int64GetDatum((int64) pg_atomic_read_u64(&entry->counts[i]));
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			copy[i] = (int64) pg_atomic_read_u64(&entry->counts[i]);
+		relids = lappend_oid(relids, entry->key.relid);
+		counts = lappend(counts, copy);
 	}
 	LWLockRelease(counter_shared->lock);
 
+	forboth(lr, relids, lc, counts)
+	{
+		Oid			relid = lfirst_oid(lr);
+		int64	   *copy = lfirst(lc);
+		Datum		values[1 + STEWARD_NUM_COUNTERS];
+		bool		nulls[1 + STEWARD_NUM_COUNTERS] = {0};
+
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)) ||
+			!may_see_counts(relid, userid, see_all))
+			continue;
+		values[0] = ObjectIdGetDatum(relid);
+		for (int i = 0; i < STEWARD_NUM_COUNTERS; i++)
+			values[1 + i] = Int64GetDatum(copy[i]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
 	return (Datum) 0;
 }

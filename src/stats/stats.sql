@@ -131,19 +131,30 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.latency_histogram(bigint) IS
   'latency histogram buckets of a statement (NULL: all top-level statements of this database, evicted ones included)';
 
+-- The activity counts are core's (pg_stat_user_tables shows them to
+-- everyone); pg_steward's counters (conflicts, rejects, illegal
+-- transitions: business events) are NULL where the caller may not see
+-- them, by the rule of steward.table_counters(), which leaves such tables
+-- out: SELECT on the table and no row security applying, or
+-- pg_read_all_stats (as pg_stat_statements shows its counts but not other
+-- users' query text).
 CREATE VIEW steward.table_stats AS
 SELECT s.relid::regclass AS relid,
        s.n_tup_ins AS inserts,
        s.n_tup_upd AS updates,
        s.n_tup_del AS deletes,
-       coalesce(c.version_conflicts, 0) AS version_conflicts,
-       coalesce(c.sequence_rejects, 0) AS sequence_rejects,
-       coalesce(c.illegal_transitions, 0) AS illegal_transitions,
+       CASE WHEN v.visible THEN coalesce(c.version_conflicts, 0) END AS version_conflicts,
+       CASE WHEN v.visible THEN coalesce(c.sequence_rejects, 0) END AS sequence_rejects,
+       CASE WHEN v.visible THEN coalesce(c.illegal_transitions, 0) END AS illegal_transitions,
        round(io.heap_blks_hit::numeric / nullif(io.heap_blks_hit + io.heap_blks_read, 0), 4)
            AS heap_hit_ratio
   FROM pg_catalog.pg_stat_user_tables s
   JOIN pg_catalog.pg_class cl ON cl.oid = s.relid
   JOIN pg_catalog.pg_am am ON am.oid = cl.relam AND am.amname = 'steward'
+  CROSS JOIN LATERAL (
+      SELECT pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
+             OR (pg_catalog.has_table_privilege(s.relid, 'SELECT')
+                 AND NOT pg_catalog.row_security_active(s.relid)) AS visible) v
   LEFT JOIN steward.table_counters() c ON c.relid = s.relid
   LEFT JOIN pg_catalog.pg_statio_user_tables io ON io.relid = s.relid;
 GRANT SELECT ON steward.table_stats TO PUBLIC;
