@@ -16458,6 +16458,21 @@ CREATE TRIGGER migration_runs_restored BEFORE INSERT OR UPDATE ON steward.migrat
     FOR EACH ROW EXECUTE FUNCTION steward._migration_runs_mark();
 ALTER TABLE steward.migration_runs ENABLE ALWAYS TRIGGER migration_runs_restored;
 
+-- Every event trigger ENABLE ALWAYS: under session_replication_role =
+-- replica those left ENABLE ORIGIN did not fire, letting DDL past the
+-- rules' checks and leaving rows of dropped tables behind (review N1).
+ALTER EVENT TRIGGER steward_rules_sql_drop ENABLE ALWAYS;
+ALTER EVENT TRIGGER steward_rules_alter_table ENABLE ALWAYS;
+ALTER EVENT TRIGGER steward_rules_written ENABLE ALWAYS;
+ALTER EVENT TRIGGER steward_rules_storage ENABLE ALWAYS;
+ALTER EVENT TRIGGER steward_migrations_drop ENABLE ALWAYS;
+ALTER EVENT TRIGGER steward_relayout_partitions ENABLE ALWAYS;
+ALTER EVENT TRIGGER steward_tables_sql_drop ENABLE ALWAYS;
+-- Their writes to steward.column_rules fire its row triggers under replica
+-- too (the state checks of a dropped table, labels, caches).
+ALTER FUNCTION steward._rules_on_sql_drop() SET session_replication_role = origin;
+ALTER FUNCTION steward._rules_on_alter_table() SET session_replication_role = origin;
+
 -- pg_steward's counters of a table (conflicts, rejects, illegal
 -- transitions) only to roles that may read it or pg_read_all_stats, as
 -- transition_counts: steward.table_counters() leaves other tables out (C),
@@ -16481,3 +16496,10 @@ SELECT s.relid::regclass AS relid,
                  AND NOT pg_catalog.row_security_active(s.relid)) AS visible) v
   LEFT JOIN steward.table_counters() c ON c.relid = s.relid
   LEFT JOIN pg_catalog.pg_statio_user_tables io ON io.relid = s.relid;
+
+-- The merge triggers of the catalogs a restore meets twice (labels, then
+-- the configuration data) ENABLE ALWAYS: a dump loaded under
+-- session_replication_role = replica failed with a duplicate key.
+ALTER TABLE steward.column_rules ENABLE ALWAYS TRIGGER column_rules_merge;
+ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_merge;
+ALTER TABLE steward.state_checks ENABLE ALWAYS TRIGGER state_checks_merge;

@@ -3076,6 +3076,7 @@ $$;
 REVOKE ALL ON FUNCTION steward._migrations_on_sql_drop() FROM PUBLIC;
 CREATE EVENT TRIGGER steward_migrations_drop ON sql_drop
     EXECUTE FUNCTION steward._migrations_on_sql_drop();
+ALTER EVENT TRIGGER steward_migrations_drop ENABLE ALWAYS;
 
 -- security_invoker: the caller's row security on the catalog applies.
 CREATE VIEW steward.migrations WITH (security_invoker = true) AS

@@ -1048,6 +1048,7 @@ REVOKE ALL ON FUNCTION steward._relayout_on_create_partition() FROM PUBLIC;
 CREATE EVENT TRIGGER steward_relayout_partitions ON ddl_command_end
     WHEN TAG IN ('CREATE TABLE', 'CREATE SCHEMA')
     EXECUTE FUNCTION steward._relayout_on_create_partition();
+ALTER EVENT TRIGGER steward_relayout_partitions ENABLE ALWAYS;
 
 -- DDL that would change one layout of a relayout, or one shape of a
 -- column migration, only -- or leave the migration unable to finish --

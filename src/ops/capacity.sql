@@ -65,6 +65,7 @@ $$;
 REVOKE ALL ON FUNCTION steward._tables_on_sql_drop() FROM PUBLIC;
 CREATE EVENT TRIGGER steward_tables_sql_drop ON sql_drop
     EXECUTE FUNCTION steward._tables_on_sql_drop();
+ALTER EVENT TRIGGER steward_tables_sql_drop ENABLE ALWAYS;
 
 -- A table's sizes if no other session holds a conflicting lock on it
 -- (NULLs otherwise), no row if it was dropped (C: conditional locks).

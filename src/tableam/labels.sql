@@ -275,7 +275,9 @@ REVOKE ALL ON FUNCTION steward._apply_rule_label(regclass, smallint, text, regro
 -- Inserting a rule that exists already (a whole-database restore after the
 -- labels recreated it, a data-only restore into a database prepared with
 -- the schema) is a no-op; inserting a different rule for the same column
--- is an error that says so, not a bare duplicate key.
+-- is an error that says so, not a bare duplicate key.  The merge triggers
+-- are ENABLE ALWAYS: a dump loaded under session_replication_role =
+-- replica (a common way to load one) meets the rows twice too.
 CREATE FUNCTION steward._column_rules_merge()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -304,6 +306,7 @@ REVOKE ALL ON FUNCTION steward._column_rules_merge() FROM PUBLIC;
 CREATE TRIGGER column_rules_merge
     BEFORE INSERT ON steward.column_rules
     FOR EACH ROW EXECUTE FUNCTION steward._column_rules_merge();
+ALTER TABLE steward.column_rules ENABLE ALWAYS TRIGGER column_rules_merge;
 
 -- The same for machines: the label of an attached column carries its
 -- machine, so a restore may meet the machine twice.
@@ -341,6 +344,7 @@ REVOKE ALL ON FUNCTION steward._machine_definitions_merge() FROM PUBLIC;
 CREATE TRIGGER machine_definitions_merge
     BEFORE INSERT ON steward.machine_definitions
     FOR EACH ROW EXECUTE FUNCTION steward._machine_definitions_merge();
+ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_merge;
 
 -- And for state checks: a whole-database restore meets each check twice
 -- (the state column's label, then the rows of state_checks); the same
@@ -373,6 +377,7 @@ REVOKE ALL ON FUNCTION steward._state_checks_merge() FROM PUBLIC;
 CREATE TRIGGER state_checks_merge
     BEFORE INSERT ON steward.state_checks
     FOR EACH ROW EXECUTE FUNCTION steward._state_checks_merge();
+ALTER TABLE steward.state_checks ENABLE ALWAYS TRIGGER state_checks_merge;
 
 -- Every change of a check rewrites the label of the table's state column
 -- (labels.c), which carries the checks in dumps.

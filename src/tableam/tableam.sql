@@ -95,11 +95,17 @@ GRANT SELECT ON steward.tracked_columns TO PUBLIC;
 -- Keep the rules consistent with DDL: dropping a table or a tracked column
 -- drops its rules; renaming a tracked column renames the rule; changing the
 -- type of a tracked column to one the rule cannot check is refused.
+-- session_replication_role = origin: the triggers of steward.column_rules
+-- (caches, labels, the state checks of a rule that goes) follow these
+-- writes also when the DDL runs under replica (the event triggers are
+-- ENABLE ALWAYS, the catalog's row triggers not: a subscriber's apply
+-- must not run them on rows that name another cluster's OIDs).
 CREATE FUNCTION steward._rules_on_sql_drop()
 RETURNS event_trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET session_replication_role = origin
 AS $$
 BEGIN
     IF pg_catalog.to_regclass('steward.column_rules') IS NULL THEN
@@ -132,6 +138,7 @@ RETURNS event_trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET session_replication_role = origin
 AS $$
 DECLARE
     cmd record;
@@ -202,11 +209,19 @@ BEGIN
 END
 $$;
 
+-- Every event trigger of pg_steward is ENABLE ALWAYS: it also fires under
+-- session_replication_role = replica (a superuser's, or a role's granted
+-- SET on it), where one left ENABLE ORIGIN would let DDL past the checks
+-- and leave rows of dropped tables behind.  A logical-replication apply
+-- worker runs DDL of no one (native replication carries no DDL), and
+-- pg_restore --disable-triggers disables table triggers with ALTER TABLE.
 CREATE EVENT TRIGGER steward_rules_sql_drop ON sql_drop
     EXECUTE FUNCTION steward._rules_on_sql_drop();
+ALTER EVENT TRIGGER steward_rules_sql_drop ENABLE ALWAYS;
 CREATE EVENT TRIGGER steward_rules_alter_table ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE')
     EXECUTE FUNCTION steward._rules_on_alter_table();
+ALTER EVENT TRIGGER steward_rules_alter_table ENABLE ALWAYS;
 
 REVOKE ALL ON FUNCTION steward._rules_on_sql_drop() FROM PUBLIC;
 REVOKE ALL ON FUNCTION steward._rules_on_alter_table() FROM PUBLIC;
@@ -258,6 +273,7 @@ CREATE EVENT TRIGGER steward_rules_written ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'CREATE POLICY', 'ALTER POLICY',
                  'CREATE VIEW', 'ALTER VIEW')
     EXECUTE FUNCTION steward._rules_on_written_ddl();
+ALTER EVENT TRIGGER steward_rules_written ENABLE ALWAYS;
 
 -- Refuse DDL that would leave rows where the rules of a table do not reach
 -- them: a partition that is not a steward table under a partitioned table
@@ -276,3 +292,4 @@ REVOKE ALL ON FUNCTION steward._rules_on_storage_ddl() FROM PUBLIC;
 CREATE EVENT TRIGGER steward_rules_storage ON ddl_command_end
     WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE SCHEMA', 'CREATE TRIGGER')
     EXECUTE FUNCTION steward._rules_on_storage_ddl();
+ALTER EVENT TRIGGER steward_rules_storage ENABLE ALWAYS;

@@ -67,7 +67,8 @@ detail AS (
       FROM described d JOIN pg_catalog.pg_constraint k ON k.conrelid = d.objid
      WHERE d.classid = 'pg_catalog.pg_class'::regclass
     UNION ALL
-    SELECT d.what, 'trigger ' || t.tgname, pg_catalog.pg_get_triggerdef(t.oid)
+    SELECT d.what, 'trigger ' || t.tgname,
+           pg_catalog.pg_get_triggerdef(t.oid) || ' ' || t.tgenabled::text
       FROM described d JOIN pg_catalog.pg_trigger t ON t.tgrelid = d.objid
      WHERE d.classid = 'pg_catalog.pg_class'::regclass AND NOT t.tgisinternal
     UNION ALL
