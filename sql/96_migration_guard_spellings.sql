@@ -3,10 +3,10 @@
 -- tbl RENAME TO renames the table, ALTER VIEW | MATERIALIZED VIEW | FOREIGN
 -- TABLE tbl RENAME COLUMN and ALTER TYPE tbl RENAME ATTRIBUTE rename one of
 -- its columns (core accepts all of these on a table), CREATE FOREIGN TABLE
--- ... INHERITS is CREATE TABLE ... INHERITS; and a unique index's INCLUDE
--- columns are columns it covers.  Each was refused under ALTER TABLE /
--- CREATE TABLE only; now each is refused (55006) the same way, and the
--- table's writes keep working.
+-- ... INHERITS and ALTER TABLE child INHERIT are CREATE TABLE ... INHERITS;
+-- and a unique index's INCLUDE columns are columns it covers.  Each was
+-- refused under ALTER TABLE / CREATE TABLE only; now each is refused
+-- (55006) the same way, and the table's writes keep working.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -27,6 +27,9 @@ SELECT steward.migration_start('gs_t_rl', '[{"relayout": {"table": "gs_t", "part
 CREATE FOREIGN TABLE gs_ft (w int) INHERITS (gs_t) SERVER gs_srv;
 \echo :LAST_ERROR_SQLSTATE
 CREATE FOREIGN TABLE gs_ft (w int) INHERITS (gs_t_relayout_new) SERVER gs_srv;
+\echo :LAST_ERROR_SQLSTATE
+CREATE TABLE gs_kid (id int NOT NULL, v int);
+ALTER TABLE gs_kid INHERIT gs_t;
 \echo :LAST_ERROR_SQLSTATE
 ALTER INDEX gs_t RENAME TO gs_t_x;
 \echo :LAST_ERROR_SQLSTATE
@@ -87,6 +90,9 @@ CREATE UNIQUE INDEX gs_c_id_inc ON gs_c (id) INCLUDE (a2);
 \echo :LAST_ERROR_SQLSTATE
 CREATE FOREIGN TABLE gs_cft () INHERITS (gs_c) SERVER gs_srv;
 \echo :LAST_ERROR_SQLSTATE
+CREATE TABLE gs_ckid (id int NOT NULL, a int, b int, a2 bigint, _steward_side "char");
+ALTER TABLE gs_ckid INHERIT gs_c;
+\echo :LAST_ERROR_SQLSTATE
 ALTER VIEW gs_c RENAME COLUMN a TO a_z;
 \echo :LAST_ERROR_SQLSTATE
 ALTER MATERIALIZED VIEW gs_c RENAME COLUMN b TO b_z;
@@ -109,7 +115,19 @@ SELECT steward.migration_cleanup('gs_c_m');
 SELECT id, a2, b FROM gs_c WHERE id IN (1, 100) ORDER BY id;
 SELECT indexrelid::regclass FROM pg_index WHERE indrelid = 'gs_c'::regclass ORDER BY 1;
 
-DROP TABLE gs_t2, gs_c, gs_other CASCADE;
+-- 3. A relayout of a table in a plain inheritance hierarchy is refused at
+-- start: the new layout (partitioned) cannot join it, and ALTER TABLE on
+-- the parent would reach the old layout only.
+CREATE TABLE gs_ip (id int PRIMARY KEY, v int);
+CREATE TABLE gs_ic (w int) INHERITS (gs_ip);
+ALTER TABLE gs_ic ADD PRIMARY KEY (id);
+SELECT steward.migration_start('gs_ip_rl', '[{"relayout": {"table": "gs_ip", "partition_by": "HASH (id)", "partitions": 2}}]');
+\echo :LAST_ERROR_SQLSTATE
+SELECT steward.migration_start('gs_ic_rl', '[{"relayout": {"table": "gs_ic", "partition_by": "HASH (id)", "partitions": 2}}]');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM pg_class WHERE relname LIKE 'gs_i%_relayout_new';
+
+DROP TABLE gs_t2, gs_c, gs_other, gs_kid, gs_ckid, gs_ip CASCADE;
 RESET ROLE;
 DROP SERVER gs_srv;
 DROP FOREIGN DATA WRAPPER gs_fdw;

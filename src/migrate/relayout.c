@@ -1181,6 +1181,8 @@ named_relation(RangeVar *rv)
 	return rv != NULL ? RangeVarGetRelid(rv, NoLock, true) : InvalidOid;
 }
 
+static void guard_inherit_from(RangeVar *rv, const char *what);
+
 /* ALTER TABLE: each subcommand, and ATTACH / DETACH PARTITION. */
 static void
 guard_alter_table(AlterTableStmt *stmt)
@@ -1197,6 +1199,15 @@ guard_alter_table(AlterTableStmt *stmt)
 			(cmd->subtype == AT_AttachPartition || cmd->subtype == AT_DetachPartition ||
 			 cmd->subtype == AT_DetachPartitionFinalize))
 			guard_partition_cmd(stmt, cmd);
+	}
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+		/* ALTER TABLE child INHERIT parent: CREATE TABLE ... INHERITS by another name. */
+		if (IsA(cmd, AlterTableCmd) && cmd->subtype == AT_AddInherit && cmd->def != NULL &&
+			IsA(cmd->def, RangeVar))
+			guard_inherit_from((RangeVar *) cmd->def, "make a table inherit from");
 	}
 	guarded_by(rel, false, false, false, &m);
 	if (m.name == NULL)
@@ -1365,12 +1376,30 @@ guard_drop_trigger(DropStmt *stmt)
 }
 
 /*
- * CREATE TABLE ... INHERITS (a layout, a partition of one, or a column
- * migration's table): the child's rows would be read through one layout
- * only (or never migrated), and the child would keep the old layout from
- * being dropped.  PARTITION OF a layout passes: the partition is empty and
+ * CREATE TABLE ... INHERITS, or ALTER TABLE child INHERIT, naming a
+ * layout, a partition of one, or a column migration's table: the child's
+ * rows would be read through one layout only (or never migrated), and the
+ * child would keep the old layout from being dropped.  PARTITION OF a layout passes: the partition is empty and
  * gets the apply trigger (and the TRUNCATE guard) like its siblings.
  */
+static void
+guard_inherit_from(RangeVar *rv, const char *what)
+{
+	Oid			parent = named_relation(rv);
+	GuardedBy	m;
+
+	guarded_by(parent, false, false, false, &m);
+	if (m.name != NULL)
+		guard_refuse(&m, parent, what,
+					 m.relayout ?
+					 "The child's rows would be read through one layout only, and the "
+					 "child would keep the old layout from being dropped at cleanup." :
+					 "The child's rows would not be migrated, and complete and cleanup "
+					 "would change its columns.",
+					 "CREATE TABLE ... (LIKE parent) copies the definition without "
+					 "inheriting.");
+}
+
 static void
 guard_inherits(CreateStmt *stmt)
 {
@@ -1379,21 +1408,7 @@ guard_inherits(CreateStmt *stmt)
 	if (stmt->partbound != NULL)
 		return;
 	foreach(lc, stmt->inhRelations)
-	{
-		Oid			parent = named_relation((RangeVar *) lfirst(lc));
-		GuardedBy	m;
-
-		guarded_by(parent, false, false, false, &m);
-		if (m.name != NULL)
-			guard_refuse(&m, parent, "create a table that inherits from",
-						 m.relayout ?
-						 "The child's rows would be read through one layout only, and the "
-						 "child would keep the old layout from being dropped at cleanup." :
-						 "The child's rows would not be migrated, and complete and cleanup "
-						 "would change its columns.",
-						 "CREATE TABLE ... (LIKE parent) copies the definition without "
-						 "inheriting.");
-	}
+		guard_inherit_from((RangeVar *) lfirst(lc), "create a table that inherits from");
 }
 
 /*
