@@ -16610,3 +16610,263 @@ BEGIN
     PERFORM steward._relayout_check_partitions(rel);
 END
 $$;
+
+-- verifyparts: verify() and checksum_ranges() of a table with inheritance
+-- children read ONLY it (its keys do not cover the children's rows, and a
+-- child another role owns was planned as the table's owner).
+-- How the checks below name tbl in a statement: a partitioned table with
+-- its partitions, any other table ONLY itself.  Its keys cover no
+-- inheritance child, whose rows are another table's (verified on its own,
+-- as its owner: planning a child another role owns as tbl's owner would
+-- run that role's index expressions with tbl's owner's rights).
+CREATE FUNCTION steward._relation_scan(tbl regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN c.relkind = 'p' THEN '' ELSE 'ONLY ' END || tbl::text
+      FROM pg_class c WHERE c.oid = tbl
+$$;
+
+-- Part of steward.verify(), run as the owner of tbl: one row per unique or
+-- primary key index, checked exactly as the index enforces it: its key
+-- columns or expressions, its predicate, NULLS [NOT] DISTINCT.  An index a
+-- failed CREATE INDEX CONCURRENTLY left INVALID enforces nothing: it is
+-- reported (passed NULL), not checked.
+CREATE OR REPLACE FUNCTION steward._verify_unique(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_unique');
+    FOR r IN SELECT i.indexrelid::regclass AS idx, i.indisvalid, i.indnullsnotdistinct,
+                    (SELECT string_agg('(' || pg_get_indexdef(i.indexrelid, k, true) || ')', ', ' ORDER BY k)
+                       FROM generate_series(1, i.indnkeyatts) k) AS keys,
+                    (SELECT string_agg('(' || pg_get_indexdef(i.indexrelid, k, true) || ') IS NOT NULL', ' AND ')
+                       FROM generate_series(1, i.indnkeyatts) k) AS nn,
+                    coalesce(pg_get_expr(i.indpred, i.indrelid, true), 'true') AS pred
+               FROM pg_index i
+              WHERE i.indrelid = tbl AND i.indisunique
+                AND NOT EXISTS (SELECT 1 FROM pg_constraint c
+                                 WHERE c.conindid = i.indexrelid AND c.contype = 'x')
+              ORDER BY i.indexrelid LOOP
+        "check" := format('unique %s', r.idx);
+        IF NOT r.indisvalid THEN
+            passed := NULL;
+            detail := 'not checked: the index is INVALID (a failed CREATE INDEX CONCURRENTLY) and enforces nothing; drop it and build it again';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE (%s)%s GROUP BY %s HAVING count(*) > 1) d',
+                       steward._relation_scan(tbl), r.pred,
+                       CASE WHEN r.indnullsnotdistinct THEN '' ELSE ' AND ' || r.nn END,
+                       r.keys) INTO n;
+        passed := n = 0;
+        detail := CASE WHEN n = 0 THEN 'no duplicates' ELSE format('%s duplicated keys', n) END;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+-- Part of steward.verify(), run as the owner of tbl: one row per exclusion
+-- constraint, checked exactly as enforced: the index's columns or
+-- expressions compared with the constraint's operators, under its
+-- predicate.  Built-in "=" on both sides groups (one pass); any other
+-- operator compares pairs of rows (the planner can use the index).
+CREATE OR REPLACE FUNCTION steward._verify_exclusion(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_exclusion');
+    FOR r IN SELECT c.conname, i.indexrelid::regclass AS idx, i.indisvalid,
+                    coalesce(pg_get_expr(i.indpred, i.indrelid, true), 'true') AS pred,
+                    bool_and(o.oprname = '=' AND o.oprleft = o.oprright
+                             AND o.oprnamespace = 'pg_catalog'::regnamespace) AS builtin_eq,
+                    string_agg('(' || pg_get_indexdef(i.indexrelid, k.ord::int, true) || ')', ', '
+                               ORDER BY k.ord) AS keys,
+                    string_agg('(' || pg_get_indexdef(i.indexrelid, k.ord::int, true) || ') IS NOT NULL',
+                               ' AND ') AS nn,
+                    string_agg(format('(%s) AS k%s', pg_get_indexdef(i.indexrelid, k.ord::int, true), k.ord),
+                               ', ' ORDER BY k.ord) AS key_cols,
+                    string_agg(format('a.k%s OPERATOR(%I.%s) b.k%s', k.ord, ns.nspname, o.oprname, k.ord),
+                               ' AND ' ORDER BY k.ord) AS pair_cond
+               FROM pg_constraint c
+               JOIN pg_index i ON i.indexrelid = c.conindid
+               CROSS JOIN LATERAL unnest(c.conexclop) WITH ORDINALITY k(op, ord)
+               JOIN pg_operator o ON o.oid = k.op
+               JOIN pg_namespace ns ON ns.oid = o.oprnamespace
+              WHERE c.conrelid = tbl AND c.contype = 'x'
+              GROUP BY c.conname, i.indexrelid, i.indisvalid, i.indpred, i.indrelid
+              ORDER BY c.conname LOOP
+        "check" := format('exclusion %s', r.conname);
+        IF NOT r.indisvalid THEN
+            passed := NULL;
+            detail := 'not checked: its index is INVALID and enforces nothing';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF r.builtin_eq THEN
+            EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE (%s) AND %s GROUP BY %s HAVING count(*) > 1) d',
+                           steward._relation_scan(tbl), r.pred, r.nn, r.keys) INTO n;
+            passed := n = 0;
+            detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE format('%s conflicting keys', n) END;
+        ELSE
+            EXECUTE format('SELECT count(*) FROM (SELECT ctid AS tid, %2$s FROM %1$s WHERE (%3$s)) a, '
+                           '(SELECT ctid AS tid, %2$s FROM %1$s WHERE (%3$s)) b '
+                           'WHERE a.tid OPERATOR(pg_catalog.<) b.tid AND %4$s',
+                           steward._relation_scan(tbl), r.key_cols, r.pred, r.pair_cond) INTO n;
+            passed := n = 0;
+            detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE format('%s conflicting pairs of rows', n) END;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+-- Part of steward.verify(), run as the owner of tbl: one row per rule
+-- pg_steward enforces on tbl (its own or a partitioned ancestor's:
+-- versions >= 1, states the machine declares), then one per
+-- steward_hash index (consistent with the table).
+CREATE OR REPLACE FUNCTION steward._verify_rules(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+    states text[];
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rules');
+    FOR r IN SELECT cr.attname, cr.kind, cr.machine
+               FROM steward.column_rules cr
+              WHERE cr.relid = tbl
+                 OR cr.relid IN (SELECT relid FROM pg_partition_ancestors(tbl))
+              ORDER BY cr.kind, cr.attname LOOP
+        IF r.kind = 'version' THEN
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I < 1', steward._relation_scan(tbl), r.attname) INTO n;
+            "check" := format('versions %I', r.attname); passed := n = 0;
+            detail := CASE WHEN n = 0 THEN 'all versions >= 1' ELSE format('%s rows with a version below 1', n) END;
+            RETURN NEXT;
+        ELSIF r.kind = 'state' THEN
+            -- The public view: this body runs as the table owner.
+            SELECT m.states INTO states FROM steward.state_machines m WHERE m.name = r.machine;
+            -- Byte for byte, as the access method compares states.
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text COLLATE "C" = ANY ($1))',
+                           steward._relation_scan(tbl), r.attname, r.attname) INTO n USING states;
+            "check" := format('states %I', r.attname); passed := n = 0;
+            detail := CASE WHEN n = 0 THEN format('all rows in states of %s', r.machine)
+                           ELSE format('%s rows in states %s does not declare', n, r.machine) END;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+
+    RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
+END
+$$;
+
+-- The body of steward._verify_rows(tbl), and, with root a partitioned
+-- ancestor of tbl, the part of steward.verify(root) run as the owner of
+-- its leaf partition tbl when the partitions of root have different
+-- owners (src/ops/verify.c): tbl's rows alone, counted and hashed as rows
+-- of root (steward.verify() adds the partitions' counts and checksums up),
+-- and every key, reference and rule on tbl, those it has from root
+-- included.  Refuses anyone but tbl's owner.
+CREATE OR REPLACE FUNCTION steward._verify_rows(tbl regclass, root regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    sum_hash numeric;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rows');
+    PERFORM steward._require_part_of(tbl, root);
+
+    -- Row count and an order-independent checksum of the rows' text.
+    EXECUTE format('SELECT count(*), coalesce(sum(hashtextextended(%s, 0)::numeric), 0) FROM %s t',
+                   steward._row_text_expr(tbl, root), steward._relation_scan(tbl))
+        INTO n, sum_hash;
+    "check" := 'row_count'; passed := true; detail := n::text; RETURN NEXT;
+    "check" := 'checksum'; passed := true;
+    detail := to_hex(((sum_hash % 18446744073709551616 + 18446744073709551616)
+                      % 18446744073709551616 - 9223372036854775808)::bigint);
+    RETURN NEXT;
+
+    -- The keys, references and pg_steward's rules, each a part of its own.
+    RETURN QUERY SELECT * FROM steward._verify_unique(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_exclusion(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_foreign_keys(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_rules(tbl);
+END
+$$;
+
+-- The body of steward._checksum_ranges_rows(tbl, ...), and, with root a
+-- partitioned ancestor of tbl, the part of steward.checksum_ranges(root)
+-- run as the owner of its leaf partition tbl when the partitions of root
+-- have different owners (src/ops/verify.c adds the partitions' buckets
+-- up): tbl's rows alone, hashed as rows of root.  typed: min_key and
+-- max_key are in the key type's order (else the smallest and largest
+-- key text, byte order), so the partitions' bounds can be merged alike;
+-- NULL when the bucket has no key but NULL (the one-table form prints
+-- '', as format('%s', NULL) does).
+CREATE OR REPLACE FUNCTION steward._checksum_ranges_rows(tbl regclass, root regclass, key_col name, buckets integer)
+RETURNS TABLE (bucket integer, rows bigint, checksum text, min_key text, max_key text, typed boolean)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    scan text;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles o ON o.oid = c.relowner
+                    WHERE c.oid = tbl AND o.rolname = current_user) THEN
+        RAISE EXCEPTION 'steward._checksum_ranges_rows runs only as the owner of %', tbl
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Call steward.checksum_ranges().';
+    END IF;
+    PERFORM steward._require_part_of(tbl, root);
+    IF buckets IS NULL OR buckets < 1 OR buckets > 100000 THEN
+        RAISE EXCEPTION 'buckets must be between 1 and 100000, got %', buckets
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = tbl AND attname = key_col
+                                              AND attnum > 0 AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', key_col, tbl
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    scan := format('%s AS h FROM %s t) s GROUP BY b ORDER BY b',
+                   'hashtextextended(' || steward._row_text_expr(tbl, root) || ', 0)::numeric',
+                   steward._relation_scan(tbl));
+    -- min_key/max_key in the key type's own order where it has min() and
+    -- max() (numbers, text, dates, enums, ...); types without them (uuid,
+    -- bool, bytea, ...) show the smallest and largest key text.
+    BEGIN
+        RETURN QUERY EXECUTE format(
+            'SELECT b::int, count(*), '
+            '       to_hex(((sum(h) %% 18446744073709551616 + 18446744073709551616) %% 18446744073709551616'
+            '               - 9223372036854775808)::bigint), '
+            '       CASE WHEN count(k) > 0 THEN format(''%%s'', min(k)) END, '
+            '       CASE WHEN count(k) > 0 THEN format(''%%s'', max(k)) END, true '
+            '  FROM (SELECT (hashtextextended(format(''%%s'', %I), 0) %% $1 + $1) %% $1 AS b, %I AS k, %s',
+            key_col, key_col, scan) USING buckets;
+    EXCEPTION WHEN undefined_function THEN
+        RETURN QUERY EXECUTE format(
+            'SELECT b::int, count(*), '
+            '       to_hex(((sum(h) %% 18446744073709551616 + 18446744073709551616) %% 18446744073709551616'
+            '               - 9223372036854775808)::bigint), '
+            '       min(k COLLATE "C"), max(k COLLATE "C"), false '
+            '  FROM (SELECT (hashtextextended(format(''%%s'', %I), 0) %% $1 + $1) %% $1 AS b, '
+            '               format(''%%s'', %I) AS k, %s',
+            key_col, key_col, scan) USING buckets;
+    END;
+END
+$$;

@@ -137,6 +137,26 @@ SELECT "check", passed, detail FROM steward.verify('vpo.q') ORDER BY 1;
 SELECT * FROM steward.checksum_ranges('vpo.q', 'id', 2);
 SELECT DISTINCT who, what FROM vpo.seen;
 
+-- Inheritance: a table's checks read ONLY it.  Its keys do not cover its
+-- children's rows (before, a child's row with a key of the parent's was
+-- a "duplicated key" of the parent), and a child another role owns was
+-- planned as the parent's owner, running its owner's index expression.
+SET ROLE vpo_alice;
+CREATE TABLE vpo.ip (id int PRIMARY KEY, v text) USING steward;
+INSERT INTO vpo.ip VALUES (1, 'a'), (2, 'b');
+RESET ROLE;
+CREATE TABLE vpo.ic (extra int) INHERITS (vpo.ip);
+ALTER TABLE vpo.ic OWNER TO vpo_bob;
+SET ROLE vpo_bob;
+CREATE INDEX ic_x ON vpo.ic ((v || vpo.konst('ic index')));
+INSERT INTO vpo.ic VALUES (1, 'dup', 0);
+RESET ROLE;
+TRUNCATE vpo.seen;
+\c
+SELECT "check", passed, detail FROM steward.verify('vpo.ip') ORDER BY 1;
+SELECT * FROM steward.checksum_ranges('vpo.ip', 'id', 2);
+SELECT DISTINCT who, what FROM vpo.seen;
+
 -- Once every partition has one owner, the table is read whole again
 -- (one row per key of the partitioned table).
 ALTER TABLE vpo.o_b3 OWNER TO vpo_alice;

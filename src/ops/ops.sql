@@ -118,7 +118,7 @@ BEGIN
             CONTINUE;
         END IF;
         EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE (%s)%s GROUP BY %s HAVING count(*) > 1) d',
-                       tbl, r.pred,
+                       steward._relation_scan(tbl), r.pred,
                        CASE WHEN r.indnullsnotdistinct THEN '' ELSE ' AND ' || r.nn END,
                        r.keys) INTO n;
         passed := n = 0;
@@ -172,14 +172,14 @@ BEGIN
         END IF;
         IF r.builtin_eq THEN
             EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE (%s) AND %s GROUP BY %s HAVING count(*) > 1) d',
-                           tbl, r.pred, r.nn, r.keys) INTO n;
+                           steward._relation_scan(tbl), r.pred, r.nn, r.keys) INTO n;
             passed := n = 0;
             detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE format('%s conflicting keys', n) END;
         ELSE
             EXECUTE format('SELECT count(*) FROM (SELECT ctid AS tid, %2$s FROM %1$s WHERE (%3$s)) a, '
                            '(SELECT ctid AS tid, %2$s FROM %1$s WHERE (%3$s)) b '
                            'WHERE a.tid OPERATOR(pg_catalog.<) b.tid AND %4$s',
-                           tbl, r.key_cols, r.pred, r.pair_cond) INTO n;
+                           steward._relation_scan(tbl), r.key_cols, r.pred, r.pair_cond) INTO n;
             passed := n = 0;
             detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE format('%s conflicting pairs of rows', n) END;
         END IF;
@@ -334,7 +334,7 @@ BEGIN
                  OR cr.relid IN (SELECT relid FROM pg_partition_ancestors(tbl))
               ORDER BY cr.kind, cr.attname LOOP
         IF r.kind = 'version' THEN
-            EXECUTE format('SELECT count(*) FROM %s WHERE %I < 1', tbl, r.attname) INTO n;
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I < 1', steward._relation_scan(tbl), r.attname) INTO n;
             "check" := format('versions %I', r.attname); passed := n = 0;
             detail := CASE WHEN n = 0 THEN 'all versions >= 1' ELSE format('%s rows with a version below 1', n) END;
             RETURN NEXT;
@@ -343,7 +343,7 @@ BEGIN
             SELECT m.states INTO states FROM steward.state_machines m WHERE m.name = r.machine;
             -- Byte for byte, as the access method compares states.
             EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text COLLATE "C" = ANY ($1))',
-                           tbl, r.attname, r.attname) INTO n USING states;
+                           steward._relation_scan(tbl), r.attname, r.attname) INTO n USING states;
             "check" := format('states %I', r.attname); passed := n = 0;
             detail := CASE WHEN n = 0 THEN format('all rows in states of %s', r.machine)
                            ELSE format('%s rows in states %s does not declare', n, r.machine) END;
@@ -430,6 +430,20 @@ AS $$
                        WHERE a.attrelid = root AND a.attnum > 0 AND NOT a.attisdropped) END
 $$;
 
+-- How the checks below name tbl in a statement: a partitioned table with
+-- its partitions, any other table ONLY itself.  Its keys cover no
+-- inheritance child, whose rows are another table's (verified on its own,
+-- as its owner: planning a child another role owns as tbl's owner would
+-- run that role's index expressions with tbl's owner's rights).
+CREATE FUNCTION steward._relation_scan(tbl regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN c.relkind = 'p' THEN '' ELSE 'ONLY ' END || tbl::text
+      FROM pg_class c WHERE c.oid = tbl
+$$;
+
 -- Refuses a root that is neither tbl nor one of its partitioned
 -- ancestors (22023): the parts below read tbl alone with root's row type.
 CREATE FUNCTION steward._require_part_of(tbl regclass, root regclass)
@@ -484,8 +498,8 @@ BEGIN
     PERFORM steward._require_part_of(tbl, root);
 
     -- Row count and an order-independent checksum of the rows' text.
-    EXECUTE format('SELECT count(*), coalesce(sum(hashtextextended(%s, 0)::numeric), 0) FROM %s%s t',
-                   steward._row_text_expr(tbl, root), CASE WHEN tbl = root THEN '' ELSE 'ONLY ' END, tbl)
+    EXECUTE format('SELECT count(*), coalesce(sum(hashtextextended(%s, 0)::numeric), 0) FROM %s t',
+                   steward._row_text_expr(tbl, root), steward._relation_scan(tbl))
         INTO n, sum_hash;
     "check" := 'row_count'; passed := true; detail := n::text; RETURN NEXT;
     "check" := 'checksum'; passed := true;
@@ -557,9 +571,9 @@ BEGIN
         RAISE EXCEPTION 'column "%" of relation "%" does not exist', key_col, tbl
             USING ERRCODE = 'undefined_column';
     END IF;
-    scan := format('%s AS h FROM %s%s t) s GROUP BY b ORDER BY b',
+    scan := format('%s AS h FROM %s t) s GROUP BY b ORDER BY b',
                    'hashtextextended(' || steward._row_text_expr(tbl, root) || ', 0)::numeric',
-                   CASE WHEN tbl = root THEN '' ELSE 'ONLY ' END, tbl);
+                   steward._relation_scan(tbl));
     -- min_key/max_key in the key type's own order where it has min() and
     -- max() (numbers, text, dates, enums, ...); types without them (uuid,
     -- bool, bytea, ...) show the smallest and largest key text.
