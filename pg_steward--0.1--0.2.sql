@@ -16870,3 +16870,16 @@ BEGIN
     END;
 END
 $$;
+
+-- guard3: ALTER SCHEMA ... RENAME of a schema holding a relayout's layout
+-- (every write would fail: the apply triggers name the other layout
+-- schema-qualified) or of a column migration's shape schema is refused:
+-- the guard also sees ALTER SCHEMA.  Made again with the new tag list.
+DROP EVENT TRIGGER steward_relayout_guard;
+CREATE EVENT TRIGGER steward_relayout_guard ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP FOREIGN TABLE', 'CREATE TABLE', 'CREATE INDEX',
+                 'CREATE TRIGGER', 'ALTER TRIGGER', 'DROP TRIGGER', 'CREATE RULE', 'CREATE POLICY',
+                 'ALTER INDEX', 'ALTER VIEW', 'ALTER MATERIALIZED VIEW', 'ALTER SEQUENCE', 'ALTER TYPE',
+                 'ALTER FOREIGN TABLE', 'CREATE FOREIGN TABLE', 'ALTER SCHEMA')
+    EXECUTE FUNCTION steward._relayout_guard_ddl();
+ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;

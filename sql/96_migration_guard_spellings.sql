@@ -127,6 +127,43 @@ SELECT steward.migration_start('gs_ic_rl', '[{"relayout": {"table": "gs_ic", "pa
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM pg_class WHERE relname LIKE 'gs_i%_relayout_new';
 
+-- 4. ALTER SCHEMA ... RENAME: of a schema holding a relayout's layouts
+-- (the apply triggers name the other layout schema-qualified: every
+-- write would fail) or of a column migration's shape schema (cleanup
+-- drops it by name): refused.  The schema of a column migration's table,
+-- or any other, may be renamed.
+CREATE SCHEMA gs_sx;
+CREATE TABLE gs_sx.r (id int PRIMARY KEY, v int) USING steward;
+INSERT INTO gs_sx.r SELECT g, g FROM generate_series(1, 5) g;
+CREATE SCHEMA gs_cx;
+CREATE TABLE gs_cx.c (id int PRIMARY KEY, a int) USING steward;
+INSERT INTO gs_cx.c SELECT g, g FROM generate_series(1, 5) g;
+SELECT steward.migration_start('gs_sx_rl', '[{"relayout": {"table": "gs_sx.r", "partition_by": "HASH (id)", "partitions": 2}}]');
+SELECT steward.migration_start('gs_cx_m', '[{"alter_column": {"table": "gs_cx.c", "column": "a", "name": "a2", "type": "bigint"}}]');
+ALTER SCHEMA gs_sx RENAME TO gs_sy;
+\echo :LAST_ERROR_SQLSTATE
+ALTER SCHEMA gs_cx_m RENAME TO gs_cx_shape;
+\echo :LAST_ERROR_SQLSTATE
+ALTER SCHEMA gs_cx_m_old RENAME TO gs_cx_shape;
+\echo :LAST_ERROR_SQLSTATE
+ALTER SCHEMA gs_cx RENAME TO gs_cy;
+CREATE SCHEMA gs_free;
+ALTER SCHEMA gs_free RENAME TO gs_free2;
+INSERT INTO gs_sx.r VALUES (100, 100);
+INSERT INTO gs_cy.c (id, a) VALUES (100, 100);
+CALL steward.migration_backfill('gs_sx_rl');
+CALL steward.migration_backfill('gs_cx_m');
+SELECT bool_and(passed) FROM steward.migration_validate('gs_sx_rl');
+SELECT bool_and(passed) FROM steward.migration_validate('gs_cx_m');
+SELECT steward.migration_complete('gs_sx_rl'), steward.migration_complete('gs_cx_m');
+ALTER SCHEMA gs_sx RENAME TO gs_sy;
+\echo :LAST_ERROR_SQLSTATE
+SELECT steward.migration_cleanup('gs_sx_rl'), steward.migration_cleanup('gs_cx_m');
+SELECT count(*), sum(v) FROM gs_sx.r;
+SELECT id, a2 FROM gs_cy.c WHERE id IN (1, 100) ORDER BY id;
+ALTER SCHEMA gs_sx RENAME TO gs_sy;
+DROP SCHEMA gs_sy, gs_cy, gs_free2 CASCADE;
+
 DROP TABLE gs_t2, gs_c, gs_other, gs_kid, gs_ckid, gs_ip CASCADE;
 RESET ROLE;
 DROP SERVER gs_srv;

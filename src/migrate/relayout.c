@@ -1238,6 +1238,8 @@ relation_object(ObjectType type)
 		type == OBJECT_MATVIEW || type == OBJECT_FOREIGN_TABLE || type == OBJECT_SEQUENCE;
 }
 
+static void guard_rename_schema(const char *nspname);
+
 /*
  * RENAME of a relation, of one of its columns, constraints or triggers,
  * however spelled: ALTER TABLE | INDEX | VIEW | MATERIALIZED VIEW | FOREIGN
@@ -1254,6 +1256,11 @@ guard_rename(RenameStmt *stmt)
 	Oid			rel;
 	GuardedBy	m;
 
+	if (stmt->renameType == OBJECT_SCHEMA)
+	{
+		guard_rename_schema(stmt->subname);
+		return;
+	}
 	if (!relation_object(stmt->renameType) && stmt->renameType != OBJECT_COLUMN &&
 		stmt->renameType != OBJECT_ATTRIBUTE && stmt->renameType != OBJECT_TABCONSTRAINT &&
 		stmt->renameType != OBJECT_TRIGGER)
@@ -1285,6 +1292,84 @@ guard_rename(RenameStmt *stmt)
 							 "The migration's views and steps name the table as it was at start.",
 							 NULL);
 			break;
+	}
+}
+
+/*
+ * ALTER SCHEMA ... RENAME of a schema that holds a layout of a relayout
+ * (the apply triggers name the other layout schema-qualified: every
+ * write would fail) or that is one of a column migration's shape schemas
+ * (named after the migration; cleanup drops them by name and would find
+ * the shapes' views, over the old columns, in the renamed one).  The
+ * schema's name decides, as it is what changes.
+ */
+static void
+guard_rename_schema(const char *nspname)
+{
+	Oid			nsp = get_namespace_oid(nspname, true);
+	Oid			catalog = steward_relid("migration_tables", true);
+	Oid			argtypes[2] = {OIDOID, TEXTOID};
+	Datum		args[2];
+	StewardAsOwner ctx;
+	MemoryContext outer = CurrentMemoryContext;
+	List	   *rels = NIL;
+	ListCell   *lc;
+
+	if (!OidIsValid(nsp) || !OidIsValid(catalog) || !OidIsValid(steward_relid("migration_runs", true)))
+		return;
+	args[0] = ObjectIdGetDatum(nsp);
+	args[1] = CStringGetTextDatum(nspname);
+	steward_as_owner_begin(catalog, &ctx);
+	if (SPI_execute_with_args(
+			"SELECT t.relid::pg_catalog.oid, t.migration OPERATOR(pg_catalog.=) $2"
+			"       OR t.migration OPERATOR(pg_catalog.||) '_old' OPERATOR(pg_catalog.=) $2"
+			"  FROM steward.migration_tables t"
+			"  JOIN steward.migration_runs r ON r.name OPERATOR(pg_catalog.=) t.migration"
+			"  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.relid"
+			" WHERE t.active AND r.status OPERATOR(pg_catalog.=) 'active'"
+			"   AND ((r.steps OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->) 'relayout' IS NOT NULL"
+			"         AND c.relnamespace OPERATOR(pg_catalog.=) $1)"
+			"        OR t.migration OPERATOR(pg_catalog.=) $2"
+			"        OR t.migration OPERATOR(pg_catalog.||) '_old' OPERATOR(pg_catalog.=) $2)"
+			" ORDER BY t.migration, t.ord",
+			2, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.migration_tables");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 1, &isnull));
+		bool		shape = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i],
+													   SPI_tuptable->tupdesc, 2, &isnull));
+		MemoryContext old = MemoryContextSwitchTo(outer);
+
+		rels = lappend_oid(rels, shape ? relid : InvalidOid);
+		rels = lappend_oid(rels, relid);
+		MemoryContextSwitchTo(old);
+	}
+	steward_as_owner_end(&ctx);
+	for (lc = list_head(rels); lc != NULL; lc = lnext(rels, lnext(rels, lc)))
+	{
+		bool		shape = OidIsValid(lfirst_oid(lc));
+		Oid			relid = lfirst_oid(lnext(rels, lc));
+		GuardedBy	m;
+
+		guarded_by(relid, false, false, false, &m);
+		if (m.name == NULL)
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 shape ?
+				 errmsg("cannot rename schema %s while migration \"%s\" keeps the views of a shape of %s in it",
+						quote_identifier(nspname), m.name, qualified_name(relid)) :
+				 errmsg("cannot rename schema %s while migration \"%s\" re-layouts %s in it",
+						quote_identifier(nspname), m.name, qualified_name(relid)),
+				 shape ?
+				 errdetail("The migration names its shapes' schemas after itself: cleanup and "
+						   "rollback drop them by that name.") :
+				 errdetail("The apply trigger of each layout writes the other one by its "
+						   "schema-qualified name: every write to the table would fail."),
+				 errhint("%s", guard_next_step(&m))));
 	}
 }
 
@@ -1550,6 +1635,8 @@ guard_index(IndexStmt *stmt)
  *	column; constraints and unique indexes over one, and changes to the
  *	constraints the migration carries; RENAME and SET SCHEMA of the table;
  *	OWNER TO; INHERITS.  DROP TABLE passes: the migration ends as dropped.
+ *	ALTER SCHEMA ... RENAME of a schema holding a layout, or of a column
+ *	migration's shape schemas.
  *	both: DROP, RENAME, DISABLE (or ENABLE REPLICA), DEPENDS ON EXTENSION
  *	of the migration's own triggers (zz_steward_*), and CREATE [OR
  *	REPLACE] TRIGGER of a trigger so named.
