@@ -66,6 +66,22 @@ SELECT attname FROM pg_attribute WHERE attrelid = 'go_c'::regclass AND attnum > 
 -- after the migration a zz_steward_ trigger name is the owner's to use
 CREATE TRIGGER zz_steward_other BEFORE INSERT ON go_c FOR EACH ROW EXECUTE FUNCTION go_noop();
 
+-- A partitioned table: the name is looked for on it and every partition
+-- below it (OR REPLACE on a partitioned table replaces the trigger of that
+-- name on its partitions too).  The new layout of a relayout is refused;
+-- a partitioned table no migration changes takes the name.
+CREATE TABLE go_r (id int PRIMARY KEY, v int) USING steward;
+SELECT steward.migration_start('go_r_rl', '[{"relayout": {"table": "go_r", "partition_by": "HASH (id)", "partitions": 2}}]');
+CREATE OR REPLACE TRIGGER zz_steward_relayout AFTER INSERT ON go_r_relayout_new
+    FOR EACH ROW EXECUTE FUNCTION go_noop();
+\echo :LAST_ERROR_SQLSTATE
+CREATE TABLE go_p (id int, v int) PARTITION BY RANGE (id);
+CREATE TABLE go_p1 PARTITION OF go_p FOR VALUES FROM (0) TO (10);
+CREATE OR REPLACE TRIGGER zz_steward_relayout AFTER INSERT ON go_p
+    FOR EACH ROW EXECUTE FUNCTION go_noop();
+SELECT tgrelid::regclass, tgname FROM pg_trigger WHERE tgrelid IN ('go_p'::regclass, 'go_p1'::regclass) ORDER BY 1;
+SELECT steward.migration_rollback('go_r_rl');
+DROP TABLE go_r, go_p;
 DROP TABLE go_c;
 DROP FUNCTION go_noop();
 RESET ROLE;
