@@ -16875,11 +16875,16 @@ $$;
 -- (every write would fail: the apply triggers name the other layout
 -- schema-qualified) or of a column migration's shape schema is refused:
 -- the guard also sees ALTER SCHEMA.  Made again with the new tag list.
+
+-- guard2 item 3: index migrations are guarded too; DROP INDEX of the index
+-- a create_index or drop_index step names is refused (relayout.c).
 DROP EVENT TRIGGER steward_relayout_guard;
 CREATE EVENT TRIGGER steward_relayout_guard ON ddl_command_start
     WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP FOREIGN TABLE', 'CREATE TABLE', 'CREATE INDEX',
                  'CREATE TRIGGER', 'ALTER TRIGGER', 'DROP TRIGGER', 'CREATE RULE', 'CREATE POLICY',
                  'ALTER INDEX', 'ALTER VIEW', 'ALTER MATERIALIZED VIEW', 'ALTER SEQUENCE', 'ALTER TYPE',
                  'ALTER FOREIGN TABLE', 'CREATE FOREIGN TABLE', 'ALTER SCHEMA')
+
+                 'ALTER FOREIGN TABLE', 'CREATE FOREIGN TABLE', 'ALTER SCHEMA', 'DROP INDEX')
     EXECUTE FUNCTION steward._relayout_guard_ddl();
 ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;

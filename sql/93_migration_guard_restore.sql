@@ -13,6 +13,7 @@ RESET client_min_messages;
 CREATE ROLE gq_owner;
 GRANT CREATE ON SCHEMA public TO gq_owner;
 SELECT format('GRANT CREATE ON DATABASE %I TO gq_owner', current_database()) \gexec
+CREATE SCHEMA gq_s AUTHORIZATION gq_owner;
 SET ROLE gq_owner;
 CREATE TABLE gq (id int PRIMARY KEY, amt numeric NOT NULL, note text) USING steward;
 INSERT INTO gq SELECT g, g, 'n' FROM generate_series(1, 10) g;
@@ -70,9 +71,59 @@ SELECT bool_and(passed) AS valid FROM steward.migration_validate('gq_rl');
 SELECT steward.migration_rollback('gq_rl');
 SELECT steward.migration_rollback('gq_m');
 
+-- 3. Index migrations (create_index, drop_index) are guarded too: DDL
+-- that drops or renames the index a step builds or will drop, renames or
+-- moves the table, or drops, retypes or renames a column the index covers
+-- (its build statement names them) is refused (55006); the rest passes.
+CREATE TABLE gx (id int PRIMARY KEY, a int, b int, c text) USING steward;
+CREATE INDEX gx_b ON gx (b);
+INSERT INTO gx SELECT g, g, g, 'c' FROM generate_series(1, 10) g;
+SELECT steward.migration_start('gx_m', '[{"create_index": {"table": "gx", "name": "gx_a", "definition": "(a)", "where": "c IS NOT NULL"}},
+                                         {"drop_index": {"name": "gx_b", "force": true}}]');
+-- before the build
+ALTER TABLE gx DROP COLUMN a;
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE gx RENAME COLUMN c TO cc;
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE gx RENAME TO gx2;
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE gx SET SCHEMA gq_s;
+\echo :LAST_ERROR_SQLSTATE
+DROP INDEX gx_b;
+\echo :LAST_ERROR_SQLSTATE
+ALTER INDEX gx_b RENAME TO gx_b2;
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE gx ALTER COLUMN b TYPE bigint;
+\echo :LAST_ERROR_SQLSTATE
+CALL steward.migration_backfill('gx_m');
+SELECT indexrelid::regclass, indisvalid FROM pg_index WHERE indrelid = 'gx'::regclass ORDER BY indexrelid::regclass::text;
+-- after the build: the built index itself
+DROP INDEX gx_a;
+\echo :LAST_ERROR_SQLSTATE
+ALTER INDEX gx_a RENAME TO gx_a2;
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE gx ALTER COLUMN c TYPE varchar(10);
+\echo :LAST_ERROR_SQLSTATE
+-- what leaves the steps' indexes alone passes
+ALTER TABLE gx ADD COLUMN d int;
+ALTER TABLE gx RENAME COLUMN d TO dd;
+ALTER TABLE gx DROP COLUMN dd;
+ALTER INDEX gx_a SET (fillfactor = 80);
+CREATE INDEX gx_id ON gx (id, b);
+DROP INDEX gx_id;
+SELECT "check", passed FROM steward.migration_validate('gx_m') WHERE NOT passed;
+SELECT steward.migration_complete('gx_m');
+SELECT steward.migration_cleanup('gx_m');
+SELECT indexrelid::regclass FROM pg_index WHERE indrelid = 'gx'::regclass ORDER BY indexrelid::regclass::text;
+-- after the cleanup everything passes again
+ALTER INDEX gx_a RENAME TO gx_a2;
+ALTER TABLE gx DROP COLUMN c;
+SELECT indexrelid::regclass FROM pg_index WHERE indrelid = 'gx'::regclass ORDER BY indexrelid::regclass::text;
+
 RESET ROLE;
-DROP TABLE gq, gq_r, gq_p;
+DROP TABLE gq, gq_r, gq_p, gx;
 REVOKE CREATE ON SCHEMA public FROM gq_owner;
 SELECT format('REVOKE CREATE ON DATABASE %I FROM gq_owner', current_database()) \gexec
+DROP SCHEMA gq_s;
 DROP OWNED BY gq_owner;
 DROP ROLE gq_owner;

@@ -69,6 +69,7 @@
 #include "utils/syscache.h"
 
 #include "pg_steward.h"
+#include "migrate/migrate.h"
 #include "plumbing/as_owner.h"
 #include "plumbing/preload.h"
 
@@ -77,6 +78,9 @@ PG_FUNCTION_INFO_V1(steward_migration_index_run);
 PG_FUNCTION_INFO_V1(steward_migration_index_build);
 
 PGDLLEXPORT void steward_index_worker_main(Datum main_arg);
+
+/* True in an index worker's process: its one statement is the migration's. */
+static bool in_index_worker = false;
 
 #define INDEX_JOB_TEXT 2048
 
@@ -470,6 +474,7 @@ steward_index_worker_main(Datum main_arg)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pg_steward index worker: the caller is gone")));
 	job = dsm_segment_address(seg);
+	in_index_worker = true;
 	BackgroundWorkerInitializeConnectionByOid(job->dbid, job->login, 0);
 	pgstat_report_appname("pg_steward index build");
 
@@ -550,4 +555,16 @@ steward_index_worker_main(Datum main_arg)
 	PG_END_TRY();
 	dsm_detach(seg);
 	proc_exit(0);
+}
+
+/*
+ * True in the process of an index worker (steward_index_worker_main),
+ * whose only statement is the migration's own CREATE or DROP INDEX
+ * CONCURRENTLY, checked before it runs: the DDL guard lets it pass.
+ * Process-local, no lock, raises nothing.
+ */
+bool
+steward_migration_index_worker(void)
+{
+	return in_index_worker;
 }

@@ -42,6 +42,7 @@ extern bool steward_migration_backfilling(Oid relid);
  */
 extern bool steward_migration_running_own_sql(void);
 extern bool steward_migrate_called_from_own_code(void);
+extern bool steward_migration_index_worker(void);
 extern void steward_migrate_refuse_direct_call(const char *fn, const char *what);
 
 /* migrate/exec.c: steward._migration_exec, also called by _relayout_exec */

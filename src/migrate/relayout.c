@@ -45,6 +45,8 @@
 #include "access/sysattr.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
+#include "optimizer/optimizer.h"
+#include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_constraint.h"
@@ -1183,6 +1185,233 @@ named_relation(RangeVar *rv)
 
 static void guard_inherit_from(RangeVar *rv, const char *what);
 
+/*
+ * A step of an active index migration (create_index or drop_index) on a
+ * table, as the DDL guard sees it: the migration names its index by name
+ * (in the table's schema) and its build statement names the table and
+ * the columns.
+ */
+typedef struct IndexStep
+{
+	char	   *migration;
+	char	   *phase;
+	bool		create;			/* create_index, else drop_index */
+	char	   *index_name;
+	char	   *statement;		/* create_index: the CREATE INDEX CONCURRENTLY */
+} IndexStep;
+
+/*
+ * The steps of active index migrations on relid not done yet (pending,
+ * building, built; a drop_index step's index is kept until the cleanup),
+ * read as the catalog's owner; a migration whose record
+ * a restore loaded does not count (guarded_by).  Result palloc'd in the
+ * caller's context.
+ */
+static List *
+index_steps_on(Oid relid)
+{
+	Oid			catalog = steward_relid("migration_indexes", true);
+	Oid			runs = steward_relid("migration_runs", true);
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(relid)};
+	StewardAsOwner ctx;
+	MemoryContext outer = CurrentMemoryContext;
+	List	   *result = NIL;
+
+	if (!OidIsValid(catalog) || !OidIsValid(runs) || !OidIsValid(relid))
+		return NIL;
+	steward_as_owner_begin(catalog, &ctx);
+	if (SPI_execute_with_args(psprintf(
+			"SELECT i.migration, r.phase, i.kind OPERATOR(pg_catalog.=) 'create_index',"
+			"       i.index_name::pg_catalog.text, i.statement"
+			"  FROM steward.migration_indexes i"
+			"  JOIN steward.migration_runs r ON r.name OPERATOR(pg_catalog.=) i.migration"
+			" WHERE i.relid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass"
+			"   AND r.status OPERATOR(pg_catalog.=) 'active' AND NOT %s"
+			"   AND i.state OPERATOR(pg_catalog.=) ANY (ARRAY['pending', 'building', 'built', 'kept'])"
+			"   AND EXISTS (SELECT 1 FROM steward.migration_tables t"
+			"                WHERE t.migration OPERATOR(pg_catalog.=) i.migration"
+			"                  AND t.relid OPERATOR(pg_catalog.=) i.relid AND t.active)"
+			" ORDER BY i.migration, i.step",
+			get_attnum(runs, "restored") == InvalidAttrNumber ? "false" : "r.restored"),
+			1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.migration_indexes");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		MemoryContext old = MemoryContextSwitchTo(outer);
+		IndexStep  *step = palloc0(sizeof(IndexStep));
+
+		step->migration = SPI_getvalue(tup, desc, 1);
+		step->phase = SPI_getvalue(tup, desc, 2);
+		step->create = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+		step->index_name = SPI_getvalue(tup, desc, 4);
+		step->statement = SPI_getvalue(tup, desc, 5);
+		result = lappend(result, step);
+		MemoryContextSwitchTo(old);
+	}
+	steward_as_owner_end(&ctx);
+	return result;
+}
+
+/*
+ * The column names step's index covers (keys, INCLUDE, expressions,
+ * predicate): from the index when it exists, else from the build
+ * statement.
+ */
+static List *
+index_step_columns(Oid relid, const IndexStep *step)
+{
+	Oid			idx = get_relname_relid(step->index_name, get_rel_namespace(relid));
+	List	   *names = NIL;
+
+	if (OidIsValid(idx) && IndexGetRelation(idx, true) == relid)
+	{
+		Relation	irel = index_open(idx, AccessShareLock);
+		Bitmapset  *atts = NULL;
+		int			i = -1;
+
+		for (int k = 0; k < irel->rd_index->indnatts; k++)
+			if (irel->rd_index->indkey.values[k] != 0)
+				atts = bms_add_member(atts, irel->rd_index->indkey.values[k] -
+									  FirstLowInvalidHeapAttributeNumber);
+		pull_varattnos((Node *) RelationGetIndexExpressions(irel), 1, &atts);
+		pull_varattnos((Node *) RelationGetIndexPredicate(irel), 1, &atts);
+		index_close(irel, AccessShareLock);
+		while ((i = bms_next_member(atts, i)) >= 0)
+		{
+			AttrNumber	attno = i + FirstLowInvalidHeapAttributeNumber;
+			char	   *att = attno > 0 ? get_attname(relid, attno, true) : NULL;
+
+			if (att != NULL)
+				names = lappend(names, att);
+		}
+		return names;
+	}
+	if (step->create && step->statement != NULL)
+	{
+		List	   *raw = raw_parser(step->statement, RAW_PARSE_DEFAULT);
+
+		if (list_length(raw) == 1 && IsA(((RawStmt *) linitial(raw))->stmt, IndexStmt))
+		{
+			IndexStmt  *is = (IndexStmt *) ((RawStmt *) linitial(raw))->stmt;
+
+			names = index_elem_columns(is->indexParams);
+			names = list_concat(names, index_elem_columns(is->indexIncludingParams));
+			collect_column_refs(is->whereClause, &names);
+		}
+	}
+	return names;
+}
+
+/*
+ * Refuse (55006) statement what on relid (the table of step, or step's
+ * index) while the index migration runs.
+ */
+static void
+index_step_refuse(const IndexStep *step, Oid relid, const char *what)
+{
+	const char *q = quote_literal_cstr(step->migration);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_IN_USE),
+			 errmsg("cannot %s %s while migration \"%s\" %s index %s", what,
+					qualified_name(relid), step->migration,
+					step->create ? "creates" : "drops", quote_identifier(step->index_name)),
+			 errdetail_internal("%s", step->create ?
+								"The migration finds the index by its name in the table's schema, "
+								"and builds it with the statement it checked at start: the "
+								"build, validation, cleanup or rollback would fail or act on "
+								"another index." :
+								"The migration watches the index's use until its cleanup drops it "
+								"by its name in the table's schema; a rollback keeps it."),
+			 step->create ?
+			 errhint("Clean the migration up once it validated (SELECT steward.migration_cleanup(%s);), "
+					 "or roll it back (SELECT steward.migration_rollback(%s);), first.", q, q) :
+			 errhint("Clean the migration up (SELECT steward.migration_cleanup(%s);), which drops "
+					 "the index, or roll it back (SELECT steward.migration_rollback(%s);), first.",
+					 q, q)));
+}
+
+/*
+ * DDL on relid, a table under index migrations (what and shown, the
+ * relation it names: the statement for messages): refused when it renames or moves the table (table_too),
+ * drops, retypes or renames a column the index covers (column), or names
+ * the index itself (index_name: DROP, RENAME, a constraint USING INDEX).
+ */
+static void
+guard_index_steps(Oid relid, Oid shown, bool table_too, const char *column,
+				  const char *index_name, const char *what)
+{
+	ListCell   *lc;
+
+	if (steward_migration_index_worker() || !OidIsValid(relid))
+		return;
+	foreach(lc, index_steps_on(relid))
+	{
+		IndexStep  *step = (IndexStep *) lfirst(lc);
+
+		if (table_too ||
+			(index_name != NULL && strcmp(index_name, step->index_name) == 0) ||
+			(column != NULL && name_in(column, index_step_columns(relid, step))))
+			index_step_refuse(step, shown, what);
+	}
+}
+
+/* DDL naming idx, an index: the index steps of its table that name it. */
+static void
+guard_index_object(Oid idx, const char *what)
+{
+	Oid			tbl;
+
+	if (!OidIsValid(idx) || (get_rel_relkind(idx) != RELKIND_INDEX &&
+							 get_rel_relkind(idx) != RELKIND_PARTITIONED_INDEX))
+		return;
+	tbl = IndexGetRelation(idx, true);
+	if (OidIsValid(tbl))
+		guard_index_steps(tbl, idx, false, NULL, get_rel_name(idx), what);
+}
+
+/* DROP INDEX of an index an active index migration creates or drops. */
+static void
+guard_drop_index(DropStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->objects)
+		guard_index_object(RangeVarGetRelid(makeRangeVarFromNameList((List *) lfirst(lc)),
+											NoLock, true), "drop index");
+}
+
+/* ALTER TABLE of a table under index migrations: columns and USING INDEX. */
+static void
+guard_alter_index_steps(Oid rel, AlterTableStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (!OidIsValid(rel))
+		return;
+	if (get_rel_relkind(rel) == RELKIND_INDEX || get_rel_relkind(rel) == RELKIND_PARTITIONED_INDEX)
+		return;					/* ALTER INDEX ... SET (...), SET TABLESPACE: the index stays */
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+		if (!IsA(cmd, AlterTableCmd))
+			continue;
+		if (cmd->subtype == AT_DropColumn)
+			guard_index_steps(rel, rel, false, cmd->name, NULL, "drop a column of");
+		else if (cmd->subtype == AT_AlterColumnType)
+			guard_index_steps(rel, rel, false, cmd->name, NULL, "change the type of a column of");
+		else if (cmd->subtype == AT_AddIndexConstraint && cmd->def != NULL &&
+				 IsA(cmd->def, Constraint) && ((Constraint *) cmd->def)->indexname != NULL)
+			guard_index_steps(rel, rel, false, NULL, ((Constraint *) cmd->def)->indexname,
+							  "turn an index into a constraint of");
+	}
+}
+
 /* ALTER TABLE: each subcommand, and ATTACH / DETACH PARTITION. */
 static void
 guard_alter_table(AlterTableStmt *stmt)
@@ -1209,6 +1438,7 @@ guard_alter_table(AlterTableStmt *stmt)
 			IsA(cmd->def, RangeVar))
 			guard_inherit_from((RangeVar *) cmd->def, "make a table inherit from");
 	}
+	guard_alter_index_steps(rel, stmt);
 	guarded_by(rel, false, false, false, &m);
 	if (m.name == NULL)
 		return;
@@ -1266,6 +1496,13 @@ guard_rename(RenameStmt *stmt)
 		stmt->renameType != OBJECT_TRIGGER)
 		return;
 	rel = named_relation(stmt->relation);
+	if (relation_object(stmt->renameType))
+	{
+		guard_index_object(rel, "rename index");
+		guard_index_steps(rel, rel, true, NULL, NULL, "rename");
+	}
+	else if (stmt->renameType == OBJECT_COLUMN || stmt->renameType == OBJECT_ATTRIBUTE)
+		guard_index_steps(rel, rel, false, stmt->subname, NULL, "rename a column of");
 	guarded_by(rel, false, false, false, &m);
 	if (m.name == NULL)
 		return;
@@ -1383,6 +1620,7 @@ guard_set_schema(AlterObjectSchemaStmt *stmt)
 	if (!relation_object(stmt->objectType))
 		return;
 	rel = named_relation(stmt->relation);
+	guard_index_steps(rel, rel, true, NULL, NULL, "move");
 	guarded_by(rel, false, false, false, &m);
 	if (m.name != NULL && rel == m.table)
 		guard_refuse(&m, rel, "move", m.relayout ? NAME_DETAIL :
@@ -1640,6 +1878,10 @@ guard_index(IndexStmt *stmt)
  *	both: DROP, RENAME, DISABLE (or ENABLE REPLICA), DEPENDS ON EXTENSION
  *	of the migration's own triggers (zz_steward_*), and CREATE [OR
  *	REPLACE] TRIGGER of a trigger so named.
+ *	index migrations (create_index, drop_index), until the cleanup: DROP
+ *	INDEX and RENAME of a step's index; RENAME and SET SCHEMA of the
+ *	table; DROP, RENAME, ALTER TYPE of a column the index covers
+ *	(guard_index_steps).  The index worker's statements pass.
  *
  * Statements are judged by the relation their name resolves to, whatever
  * keyword names it: ALTER INDEX tbl RENAME TO is a rename of the table,
@@ -1707,6 +1949,8 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 				guard_drop((DropStmt *) parsetree);
 			else if (((DropStmt *) parsetree)->removeType == OBJECT_TRIGGER)
 				guard_drop_trigger((DropStmt *) parsetree);
+			else if (((DropStmt *) parsetree)->removeType == OBJECT_INDEX)
+				guard_drop_index((DropStmt *) parsetree);
 			break;
 		case T_CreateStmt:
 			guard_inherits((CreateStmt *) parsetree);
