@@ -538,7 +538,7 @@ own_unknown(Oid relid, AttrNumber attnum)
 
 /*
  * Make room: remove the entries of this database's dropped tables that
- * nobody is committing into or seeding.  Lock held exclusively.  Returns
+ * nobody is committing into, preparing or seeding.  Lock held exclusively.  Returns
  * whether any went.
  */
 static bool
@@ -556,8 +556,15 @@ evict_dropped(void)
 		if (e->key.dbid != MyDatabaseId ||
 			SearchSysCacheExists1(RELOID, ObjectIdGetDatum(e->key.relid)))
 			continue;
+		/*
+		 * A transaction between pre-prepare and prepared holds a pointer to
+		 * the entry (deltas_preparing) and decrements "preparing" in it
+		 * once prepared; the table it made is visible to nobody else yet,
+		 * so it looks dropped from here.  Before, such an entry was freed
+		 * under it (codereview F10).
+		 */
 		SpinLockAcquire(&e->mutex);
-		idle = e->committing == 0 && !e->seeding;
+		idle = e->committing == 0 && e->preparing == 0 && !e->seeding;
 		SpinLockRelease(&e->mutex);
 		if (idle)
 		{
