@@ -998,10 +998,13 @@ steward_hotrows_reset(void)
  * identity index, as hot rows chose it).  pg_read_all_stats alone is not
  * enough: core never shows table data to it (pg_stats hides the values of
  * columns it may not SELECT).  Reads the catalogs only: no lock on the
- * table.
+ * table, which may therefore have been dropped since the caller saw it
+ * (opening pg_index accepts invalidations): then *missing is set and the
+ * answer is false, never an error (before: 42P01 for the whole query,
+ * codereview F6).
  */
 static bool
-may_read_key(Oid relid, Oid userid)
+may_read_key(Oid relid, Oid userid, bool *missing)
 {
 	Relation	pg_index;
 	SysScanDesc scan;
@@ -1010,10 +1013,13 @@ may_read_key(Oid relid, Oid userid)
 	int2vector *key = NULL;
 	bool		ok = true;
 
+	*missing = false;
 	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
 		return false;
-	if (pg_class_aclcheck(relid, userid, ACL_SELECT) == ACLCHECK_OK)
+	if (pg_class_aclcheck_ext(relid, userid, ACL_SELECT, missing) == ACLCHECK_OK)
 		return true;
+	if (*missing)
+		return false;
 
 	/* The key's columns, as steward_hotrows_count's caller picks them. */
 	pg_index = table_open(IndexRelationId, AccessShareLock);
@@ -1029,8 +1035,9 @@ may_read_key(Oid relid, Oid userid)
 			ok = true;
 			for (int i = 0; i < idx->indnkeyatts && ok; i++)
 				ok = idx->indkey.values[i] > 0 &&
-					pg_attribute_aclcheck(relid, idx->indkey.values[i], userid,
-										  ACL_SELECT) == ACLCHECK_OK;
+					pg_attribute_aclcheck_ext(relid, idx->indkey.values[i], userid,
+											  ACL_SELECT, missing) == ACLCHECK_OK &&
+					!*missing;
 			key = &idx->indkey;
 			if (idx->indisprimary)
 				break;
@@ -1038,6 +1045,12 @@ may_read_key(Oid relid, Oid userid)
 	}
 	systable_endscan(scan);
 	table_close(pg_index, AccessShareLock);
+	/* Dropped while we waited for pg_index: its row goes too. */
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+	{
+		*missing = true;
+		return false;
+	}
 	return key != NULL && ok;
 }
 
@@ -1089,7 +1102,11 @@ steward_hot_rows(PG_FUNCTION_ARGS)
 	foreach(lc, rows)
 	{
 		HotRow	   *row = lfirst(lc);
-		bool		show = may_read_key(row->relid, userid);
+		bool		missing;
+		bool		show = may_read_key(row->relid, userid, &missing);
+
+		if (missing)
+			continue;			/* dropped since the hash was read */
 
 		for (int i = 0; i < row->used; i++)
 		{
