@@ -366,4 +366,16 @@ is(join('; ', @uncommented), '', 'every exported C function has a comment block 
 	like($demo, qr/^\s+stop_demo$/m, 'otherwise it is stopped at the end');
 }
 
+# Python bytecode is the output of whoever imported a script (the tests run
+# the installed steward-report as a program, which writes none): never part
+# of the sources, and .gitignore keeps __pycache__/ and *.pyc out
+# (codereview F11: a CPython 3.11 cache of steward-report was committed).
+{
+	use File::Find;
+	my @bytecode;
+	find({ wanted => sub { push @bytecode, $File::Find::name if m{(?:^|/)__pycache__$|\.py[co]$} },
+		   no_chdir => 1 }, grep { -d } 'src', 'scripts', 'test/t');
+	is(join(' ', sort @bytecode), '', 'no Python bytecode in the sources');
+}
+
 done_testing();
