@@ -17,6 +17,10 @@
  * runs as the caller is verify()'s first check, amcheck's verify_heapam on
  * the pages (steward._verify_heap_check): it evaluates nothing the owner
  * wrote, and EXECUTE on steward.verify_heap is the caller's privilege.
+ * A partitioned table whose partitions have different owners is never
+ * read whole as one of them: each leaf partition is read as its own
+ * owner and the counts, checksums and buckets are added up here
+ * (tree_has_other_owners, leaf_checks_as_owner, merge_ranges).
  *
  * The caller needs SELECT on the table, and no row security may hide rows
  * from it: the body reads every row as the owner, so counts, checksums and
@@ -258,64 +262,6 @@ leaf_checks_as_owner(ReturnSetInfo *rsinfo, Relation rel, const char *label,
 	steward_as_owner_end(&ctx);
 }
 
-/*
- * The checks of one leaf partition of a partitioned table verify() was
- * called on, each named "partition <name>: <check>": its heap pages as the
- * caller (amcheck), then, unless they are damaged, the checks of
- * leaf_checks_as_owner() as the partition's owner, who may not be the
- * partitioned table's (root, totals: see there).  A foreign table has no
- * pages here: one row says it is not checked; with root valid its rows
- * are still read, as its owner.  The caller holds AccessShareLock on the
- * partition.
- */
-static void
-verify_leaf(ReturnSetInfo *rsinfo, Oid leaf, Oid root, TreeTotals *totals)
-{
-	Relation	rel = relation_open(leaf, NoLock);
-	Oid			argtypes[2] = {REGCLASSOID, TEXTOID};
-	Datum		args[2];
-	char	   *label = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-												   RelationGetRelationName(rel));
-	const char *heap_sql = "SELECT pg_catalog.format('partition %s: %s', $2, \"check\"), passed, detail"
-		" FROM steward._verify_heap_check($1)";
-	bool		heap_damaged = false;
-
-	args[0] = ObjectIdGetDatum(leaf);
-	args[1] = CStringGetTextDatum(label);
-	if (rel->rd_rel->relkind == RELKIND_FOREIGN_TABLE)
-	{
-		Datum		values[3];
-		bool		nulls[3] = {false, true, false};
-
-		values[0] = CStringGetTextDatum(psprintf("partition %s: heap", label));
-		values[2] = CStringGetTextDatum(OidIsValid(root)
-										? "not checked: a foreign table (its rows are counted with the partitioned table's, as its owner)"
-										: "not checked: a foreign table (its rows are counted with the partitioned table's)");
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		if (!OidIsValid(root))
-		{
-			relation_close(rel, NoLock);
-			return;
-		}
-	}
-	else
-	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		if (SPI_execute_with_args(heap_sql, 2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not run \"%s\"", heap_sql);
-		heap_damaged = spi_rows_to_result(rsinfo, heap_sql, 2);
-		SPI_finish();
-	}
-	/* Read as its owner too, so its own policies must show that owner every row. */
-	steward_require_owner_sees_all_rows(leaf, "steward.verify()");
-	if (!heap_damaged)
-		leaf_checks_as_owner(rsinfo, rel, label, root, totals);
-	else if (totals->unread == NULL)
-		totals->unread = label;
-	relation_close(rel, NoLock);
-}
-
 /* One row of verify()'s result. */
 static void
 put_check(ReturnSetInfo *rsinfo, const char *check, bool passed_null, bool passed,
@@ -331,15 +277,126 @@ put_check(ReturnSetInfo *rsinfo, const char *check, bool passed_null, bool passe
 }
 
 /*
+ * The heap pages of one leaf partition of a partitioned table verify() was
+ * called on, as the caller (amcheck), in a row named "partition <label>:
+ * heap"; true if they are damaged.  A foreign table has no pages here:
+ * its row says it is not checked (by_partition: its rows are still read,
+ * as its owner).  The caller holds AccessShareLock on the partition.
+ */
+static bool
+leaf_heap_check(ReturnSetInfo *rsinfo, Oid leaf, const char *label, bool by_partition)
+{
+	Oid			argtypes[2] = {REGCLASSOID, TEXTOID};
+	Datum		args[2];
+	const char *heap_sql = "SELECT pg_catalog.format('partition %s: %s', $2, \"check\"), passed, detail"
+		" FROM steward._verify_heap_check($1)";
+	bool		damaged;
+
+	if (get_rel_relkind(leaf) == RELKIND_FOREIGN_TABLE)
+	{
+		put_check(rsinfo, psprintf("partition %s: heap", label), true, false,
+				  by_partition
+				  ? "not checked: a foreign table (its rows are counted with the partitioned table's, as its owner)"
+				  : "not checked: a foreign table (its rows are counted with the partitioned table's)");
+		return false;
+	}
+	args[0] = ObjectIdGetDatum(leaf);
+	args[1] = CStringGetTextDatum(label);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(heap_sql, 2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not run \"%s\"", heap_sql);
+	damaged = spi_rows_to_result(rsinfo, heap_sql, 2);
+	SPI_finish();
+	return damaged;
+}
+
+/*
+ * The partitions of partitioned table rel (tree: find_all_inheritors, all
+ * locked), each leaf's checks named "partition <name>: <check>".  First
+ * every leaf's heap pages (leaf_heap_check).  Then, unless they are
+ * damaged, the leaf's checks as its owner (leaf_checks_as_owner), who may
+ * not be rel's.  by_partition (rel's partitions have different owners,
+ * or one of them has damaged pages): rel was not read whole, so each leaf
+ * is checked entirely and rel's row count and checksum are the leaves'
+ * added up, or say which partition's rows could not be read; else only
+ * what lives on the leaf alone (a foreign table: nothing), rel's own
+ * checks having read all its rows as its owner first.
+ */
+static void
+verify_partitions(ReturnSetInfo *rsinfo, Relation rel, List *tree, bool by_partition)
+{
+	int			n = list_length(tree);
+	char	  **labels = palloc0(sizeof(char *) * n);
+	bool	   *damaged = palloc0(sizeof(bool) * n);
+	TreeTotals	totals = {0, 0, NULL};
+
+	for (int i = 0; i < n; i++)
+	{
+		Oid			part = list_nth_oid(tree, i);
+		char		kind = get_rel_relkind(part);
+
+		if (kind != RELKIND_RELATION && kind != RELKIND_FOREIGN_TABLE)
+			continue;
+		labels[i] = quote_qualified_identifier(get_namespace_name(get_rel_namespace(part)),
+											   get_rel_name(part));
+		damaged[i] = leaf_heap_check(rsinfo, part, labels[i], by_partition);
+		if (damaged[i] && totals.unread == NULL)
+			totals.unread = labels[i];
+	}
+	/* A damaged page is never read (as for a table): rel is not read whole. */
+	by_partition |= totals.unread != NULL;
+	if (!by_partition)
+	{
+		Oid			argtypes[1] = {REGCLASSOID};
+		Datum		args[1] = {ObjectIdGetDatum(RelationGetRelid(rel))};
+
+		rows_as_owner(rsinfo, rel,
+					  "SELECT \"check\", passed, detail FROM steward._verify_rows($1)",
+					  1, argtypes, args);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		Oid			part = list_nth_oid(tree, i);
+		Relation	prel;
+
+		if (labels[i] == NULL || damaged[i] ||
+			(!by_partition && get_rel_relkind(part) == RELKIND_FOREIGN_TABLE))
+			continue;
+		prel = relation_open(part, NoLock);
+		/* Read as its owner too, so its own policies must show that owner every row. */
+		steward_require_owner_sees_all_rows(part, "steward.verify()");
+		leaf_checks_as_owner(rsinfo, prel, labels[i],
+							 by_partition ? RelationGetRelid(rel) : InvalidOid, &totals);
+		relation_close(prel, NoLock);
+	}
+	if (by_partition && totals.unread != NULL)
+	{
+		char	   *why = psprintf("not checked: the pages of partition %s are damaged (its heap row), its rows were not read",
+								   totals.unread);
+
+		put_check(rsinfo, "row_count", true, false, why);
+		put_check(rsinfo, "checksum", true, false, why);
+	}
+	else if (by_partition)
+	{
+		put_check(rsinfo, "row_count", false, true, psprintf(INT64_FORMAT, totals.rows));
+		put_check(rsinfo, "checksum", false, true, checksum_text(totals.checksum));
+	}
+}
+
+/*
  * steward.verify(tbl): heap pages (as the caller, amcheck), then row
  * count, checksum, keys, rules and steward_hash indexes of a table, checked
- * as its owner; of a partitioned table, then each leaf partition's pages,
- * exclusion constraints and steward_hash indexes (verify_leaf).  A
- * partitioned table whose partitions (at any level) have different owners
- * is never read as a whole: each leaf partition is checked entirely as its
- * owner (its keys, references and rules, those it has from the
- * partitioned table included), and the row count and checksum are the
- * sums of the partitions' (the same as reading the whole table gives).
+ * as its owner; of a partitioned table, each leaf partition's pages
+ * first, then its rows and keys as its owner, then each leaf partition's
+ * exclusion constraints and steward_hash indexes (verify_partitions).  A
+ * partitioned table whose partitions (at any level) have different owners,
+ * or one of whose partitions has damaged pages, is never read as a whole:
+ * each leaf partition is checked entirely as its owner (its keys,
+ * references and rules, those it has from the partitioned table
+ * included), and the row count and checksum are the sums of the
+ * partitions' (the same as reading the whole table gives).
  * AccessShareLock on the table and its partitions
  * (verify_index takes ShareRowExclusiveLock on it for the index checks).
  * Errors: 22004 NULL, 42P01, 42809, 42501, 55000.
@@ -353,8 +410,6 @@ steward_verify(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo;
 	bool		heap_damaged;
 	const char *heap_sql = "SELECT \"check\", passed, detail FROM steward._verify_heap_check($1)";
-	List	   *tree = NIL;
-	bool		by_partition = false;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -377,48 +432,20 @@ steward_verify(PG_FUNCTION_ARGS)
 	heap_damaged = spi_rows_to_result(rsinfo, heap_sql, 2);
 	SPI_finish();
 
+	/*
+	 * A partitioned table has no pages, exclusion constraints or
+	 * steward_hash indexes of its own: its partitions have them.
+	 */
 	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
 	{
-		tree = find_all_inheritors(RelationGetRelid(rel), AccessShareLock, NULL);
-		by_partition = tree_has_other_owners(tree);
+		List	   *tree = find_all_inheritors(RelationGetRelid(rel), AccessShareLock, NULL);
+
+		verify_partitions(rsinfo, rel, tree, tree_has_other_owners(tree));
 	}
-	if (!heap_damaged && !by_partition)
+	else if (!heap_damaged)
 		rows_as_owner(rsinfo, rel,
 					  "SELECT \"check\", passed, detail FROM steward._verify_rows($1)",
 					  1, argtypes, args);
-
-	/*
-	 * A partitioned table has no pages and no exclusion constraints or
-	 * steward_hash indexes of its own: its partitions have them.
-	 */
-	if (tree != NIL)
-	{
-		TreeTotals	totals = {0, 0, NULL};
-		ListCell   *lc;
-
-		foreach(lc, tree)
-		{
-			Oid			part = lfirst_oid(lc);
-			char		kind = get_rel_relkind(part);
-
-			if (kind == RELKIND_RELATION || kind == RELKIND_FOREIGN_TABLE)
-				verify_leaf(rsinfo, part, by_partition ? RelationGetRelid(rel) : InvalidOid,
-							&totals);
-		}
-		if (by_partition && totals.unread != NULL)
-		{
-			char	   *why = psprintf("not checked: the pages of partition %s are damaged (its heap row), its rows were not read",
-									   totals.unread);
-
-			put_check(rsinfo, "row_count", true, false, why);
-			put_check(rsinfo, "checksum", true, false, why);
-		}
-		else if (by_partition)
-		{
-			put_check(rsinfo, "row_count", false, true, psprintf(INT64_FORMAT, totals.rows));
-			put_check(rsinfo, "checksum", false, true, checksum_text(totals.checksum));
-		}
-	}
 	relation_close(rel, AccessShareLock);
 	return (Datum) 0;
 }

@@ -15,6 +15,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use StewardTest;
 
 my $osuser = getpwuid($>);
 my $node = PostgreSQL::Test::Cluster->new('verify_heap');
@@ -85,25 +86,14 @@ is($node->safe_psql('postgres', q{SELECT count(*) FROM steward.verify_heap('heal
 # impossible.  Nothing but the checks reads that page afterwards: damage
 # to line pointers or lengths would make page pruning overwrite memory
 # beyond the page, which is why operators need these checks at all.
-my $path = $node->safe_psql('postgres', q{SELECT pg_relation_filepath('damaged')});
-$node->safe_psql('postgres', 'CHECKPOINT');
-$node->stop;
-
-my $file = $node->data_dir . '/' . $path;
-open(my $fh, '+<', $file) or die "open $file: $!";
-binmode $fh;
-my $page;
-sysread($fh, $page, 8192) == 8192 or die "short read of $file";
-my ($lp1, $lp2) = unpack('V V', substr($page, 24, 8));
-my ($off1, $off2) = ($lp1 & 0x7fff, $lp2 & 0x7fff);
-note "tuples 1 and 2 at $off1 and $off2";
-substr($page, $off1, 4) = pack('V', 0xfffffff0);    # t_xmin
-substr($page, $off2 + 22, 1) = pack('C', 3);         # t_hoff
-sysseek($fh, 0, 0);
-syswrite($fh, $page, 8192) == 8192 or die "short write of $file";
-close($fh);
-
-$node->start;
+damage_first_page(
+	$node, 'damaged',
+	sub {
+		my ($page, $off1, $off2) = @_;
+		note "tuples 1 and 2 at $off1 and $off2";
+		substr($$page, $off1, 4) = pack('V', 0xfffffff0);    # t_xmin
+		substr($$page, $off2 + 22, 1) = pack('C', 3);         # t_hoff
+	});
 
 my $problems = $node->safe_psql('postgres',
 	q{SELECT blkno || ':' || offnum || ' ' || msg FROM steward.verify_heap('damaged') ORDER BY offnum});

@@ -7,7 +7,7 @@ use warnings;
 use Exporter 'import';
 use Time::HiRes qw(time usleep);
 
-our @EXPORT = qw(poll_until);
+our @EXPORT = qw(poll_until damage_first_page);
 
 # poll_until($node, $db, $query, $secs [, $interval_ms]): run $query in
 # database $db of $node until it returns 't', for at most $secs seconds,
@@ -26,6 +26,37 @@ sub poll_until
 		usleep(($interval_ms // 100) * 1000);
 	}
 	return 0;
+}
+
+# damage_first_page($node, $relation, $edit): overwrite bytes of the
+# first page of $relation (database postgres) on disk, the server stopped
+# after a checkpoint and started again after.  $edit->(\$page, @offsets)
+# changes the 8 kB page in place; @offsets are the byte offsets of its
+# tuples (line pointers 1, 2, ...).
+sub damage_first_page
+{
+	my ($node, $relation, $edit) = @_;
+	my $path = $node->safe_psql('postgres', qq{SELECT pg_relation_filepath('$relation')});
+
+	$node->safe_psql('postgres', 'CHECKPOINT');
+	$node->stop;
+	my $file = $node->data_dir . '/' . $path;
+	open(my $fh, '+<', $file) or die "open $file: $!";
+	binmode $fh;
+	my $page;
+	sysread($fh, $page, 8192) == 8192 or die "short read of $file";
+	my @offsets;
+	# line pointers from the end of the page header to pd_lower
+	for (my $lp = 24; $lp < unpack('v', substr($page, 12, 2)); $lp += 4)
+	{
+		push @offsets, unpack('V', substr($page, $lp, 4)) & 0x7fff;
+	}
+	$edit->(\$page, @offsets);
+	sysseek($fh, 0, 0);
+	syswrite($fh, $page, 8192) == 8192 or die "short write of $file";
+	close($fh);
+	$node->start;
+	return;
 }
 
 1;
