@@ -41,6 +41,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -61,6 +62,7 @@ PG_FUNCTION_INFO_V1(steward_migration_start);
 PG_FUNCTION_INFO_V1(steward_migration_exec);
 PG_FUNCTION_INFO_V1(steward_migration_record);
 PG_FUNCTION_INFO_V1(steward_migration_settings);
+PG_FUNCTION_INFO_V1(steward_migration_lock_related);
 PG_FUNCTION_INFO_V1(steward_migration_runs_mark);
 
 /* Settings (README "Settings"). */
@@ -668,6 +670,43 @@ steward_migration_record(PG_FUNCTION_ARGS)
 		foreach(lc, relids)
 			CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
 	PG_RETURN_VOID();
+}
+
+/*
+ * steward._migration_lock_related(tbl regclass, rel regclass) -> boolean
+ *
+ * Take ACCESS EXCLUSIVE on rel, a view on tbl or a table whose foreign
+ * key references tbl (steward._migration_lock_plan chose it), for
+ * steward._migration_locked: before tbl itself, in the order a statement
+ * through the view (or writing the referencing table) takes them, so that
+ * a step never holds tbl while it queues behind such statements.  The
+ * caller must own tbl (42501), and only pg_steward's own code may call it
+ * (42501).  No recursion into the view's relations, no privilege check on
+ * rel: the step redefines or drops rel as part of the migration of tbl,
+ * whose owner could lock tbl itself, which blocks rel's users as long.
+ * False (and no lock kept) when rel was dropped meanwhile.
+ * Locks: ACCESS EXCLUSIVE on rel, under the caller's lock_timeout.
+ */
+Datum
+steward_migration_lock_related(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	Oid			related;
+
+	steward_require_arg(fcinfo, 0, "table");
+	steward_require_arg(fcinfo, 1, "relation");
+	relid = PG_GETARG_OID(0);
+	related = PG_GETARG_OID(1);
+	steward_check_table_owner(relid);
+	if (!steward_migrate_called_from_own_code())
+		steward_migrate_refuse_direct_call("steward._migration_lock_related", "a lock");
+	LockRelationOid(related, AccessExclusiveLock);
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(related)))
+	{
+		UnlockRelationOid(related, AccessExclusiveLock);
+		PG_RETURN_BOOL(false);
+	}
+	PG_RETURN_BOOL(true);
 }
 
 /*

@@ -338,13 +338,95 @@ AS $$
                                   target)
 $$;
 
+CREATE FUNCTION steward._migration_lock_related(tbl regclass, rel regclass)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'steward_migration_lock_related'
+LANGUAGE C VOLATILE;
+
+-- The relations steward._migration_locked locks before it runs a phase
+-- function fn(mig, arg) with lockmode on the migration's tables, in the
+-- order application statements lock them (review10 F1): a statement
+-- through a view locks the view before the relations under it, and one
+-- writing a table whose foreign key references the migration's table
+-- (INSERT ... SELECT, the key check) locks that table first.  So: the
+-- referencing tables (ord 1; only for a relayout's cutover either way,
+-- which re-adds their foreign keys), then the views on the tables the
+-- step redefines or drops (ord 2; a column migration's shape views in the
+-- schemas <mig> and <mig>_old, a relayout's cutover every view on a
+-- layout), a view that selects from another of them first, then the
+-- tables (ord 3), each in OID order.  base: the migration's table the
+-- relation belongs to.  Views and referencing tables only with ACCESS
+-- EXCLUSIVE (the mode their DDL takes); catalog reads only, no lock.
+CREATE FUNCTION steward._migration_lock_plan(mig text, fn text, lockmode text, arg jsonb)
+RETURNS TABLE (ord integer, base regclass, rel regclass)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    is_relayout boolean := steward._relayout_step((steward._migration_get(mig)).steps) IS NOT NULL;
+BEGIN
+    RETURN QUERY
+    WITH RECURSIVE
+    tabs AS (SELECT t.relid FROM steward.migration_tables t WHERE t.migration = mig AND t.active),
+    kind AS (SELECT is_relayout AS relayout),
+    related AS (
+        SELECT lockmode = 'ACCESS EXCLUSIVE' AS views,
+               lockmode = 'ACCESS EXCLUSIVE' AND k.relayout
+               AND (fn = '_relayout_switch'
+                    OR (fn = '_relayout_undo' AND coalesce((arg->>'switched')::boolean, false))
+                    OR (fn = '_migration_recheck' AND arg->>'action' IN ('complete', 'roll back')))
+                   AS cutover,
+               k.relayout
+          FROM kind k),
+    fks AS (
+        SELECT DISTINCT ON (x.conrelid) x.confrelid AS base, x.conrelid AS rel
+          FROM pg_constraint x, related
+         WHERE related.cutover AND x.contype = 'f' AND x.conparentid = 0
+           AND x.confrelid IN (SELECT t1.relid FROM tabs t1) AND x.conrelid NOT IN (SELECT t2.relid FROM tabs t2)
+         ORDER BY x.conrelid, x.confrelid),
+    views AS (
+        SELECT DISTINCT ON (vc.oid) d.refobjid AS base, vc.oid AS rel
+          FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
+          JOIN pg_class vc ON vc.oid = rw.ev_class
+          JOIN pg_namespace n ON n.oid = vc.relnamespace, related
+         WHERE related.views AND (related.cutover OR (NOT related.relayout AND n.nspname IN (mig, mig || '_old')))
+           AND d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+           AND d.refobjid IN (SELECT t3.relid FROM tabs t3) AND vc.relkind = 'v' AND vc.oid <> d.refobjid
+         ORDER BY vc.oid, d.refobjid),
+    -- (v, w): view v selects from view w, both in views.
+    edges AS (
+        SELECT DISTINCT rw.ev_class AS v, d.refobjid AS w
+          FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
+         WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+           AND rw.ev_class IN (SELECT w1.rel FROM views w1) AND d.refobjid IN (SELECT w2.rel FROM views w2)
+           AND rw.ev_class <> d.refobjid),
+    depth (v, n) AS (
+        SELECT w0.rel, 0 FROM views w0
+        UNION ALL
+        SELECT e.v, depth.n + 1 FROM depth JOIN edges e ON e.w = depth.v WHERE depth.n < 32)
+    SELECT x.ord, x.base::regclass, x.rel::regclass
+      FROM (SELECT 1 AS ord, 0 AS n, f.base::oid, f.rel::oid FROM fks f
+            UNION ALL
+            SELECT 2, d.n, v.base, v.rel
+              FROM views v JOIN (SELECT depth.v, max(depth.n) AS n FROM depth GROUP BY depth.v) d
+                ON d.v = v.rel
+            UNION ALL
+            SELECT 3, 0, t.relid::oid, t.relid::oid FROM tabs t WHERE lockmode IS NOT NULL) x
+     ORDER BY x.ord, x.n DESC, x.rel;
+END
+$$;
+
 -- Run a phase function steward.<fn>(mig, arg) of a migration under
 -- steward.migration_lock_timeout, after taking lockmode (if any) on every
--- table of the migration, in OID order.  A lock not granted in time rolls
--- the attempt back (releasing whatever it held), sleeps with exponential
--- backoff and jitter, and tries again, up to steward.migration_lock_retries
--- times: the table's traffic never queues behind a migration for longer
--- than the lock timeout.
+-- table of the migration, and before them ACCESS EXCLUSIVE on the views
+-- and referencing tables the step changes (steward._migration_lock_plan:
+-- in the order statements through them lock them, review10 F1), all
+-- within one steward.migration_lock_timeout per attempt.  A lock not
+-- granted in time rolls the attempt back (releasing whatever it held),
+-- sleeps with exponential backoff and jitter, and tries again, up to
+-- steward.migration_lock_retries times: the table's traffic never queues
+-- behind a migration for longer than the lock timeout.  55P03 at the end,
+-- naming the relation and the sessions that held it at the last attempt.
 CREATE FUNCTION steward._migration_locked(mig text, fn text, lockmode text,
                                           arg jsonb DEFAULT NULL)
 RETURNS void
@@ -355,32 +437,69 @@ DECLARE
     s record;
     attempt integer := 0;
     backoff double precision := 0.05;
-    rel regclass;
+    l record;
+    cur regclass;
+    began timestamptz;
+    left_ms double precision;
+    holders text;
+    pids text;
     saved text := current_setting('lock_timeout');
 BEGIN
     SELECT * INTO s FROM steward._migration_settings();
     LOOP
         attempt := attempt + 1;
         BEGIN
-            PERFORM set_config('lock_timeout', s.lock_timeout_ms || 'ms', true);
+            began := clock_timestamp();
             IF lockmode IS NOT NULL THEN
-                FOR rel IN SELECT t.relid FROM steward.migration_tables t
-                            WHERE t.migration = mig AND t.active ORDER BY t.relid::oid LOOP
-                    PERFORM steward._migration_exec(rel, format('LOCK TABLE ONLY %s IN %s MODE',
-                                                                rel, lockmode));
+                FOR l IN SELECT * FROM steward._migration_lock_plan(mig, fn, lockmode, arg) LOOP
+                    cur := l.rel;
+                    -- One budget for all of them: a session queued behind
+                    -- the first waits no longer than the timeout either.
+                    left_ms := s.lock_timeout_ms - 1000 * extract(epoch FROM clock_timestamp() - began);
+                    IF left_ms < 1 THEN
+                        RAISE EXCEPTION 'canceling statement due to lock timeout'
+                            USING ERRCODE = 'lock_not_available';
+                    END IF;
+                    PERFORM set_config('lock_timeout', ceil(left_ms)::bigint || 'ms', true);
+                    IF l.ord = 3 THEN
+                        PERFORM steward._migration_exec(l.rel, format('LOCK TABLE ONLY %s IN %s MODE',
+                                                                      l.rel, lockmode));
+                    ELSE
+                        PERFORM steward._migration_lock_related(l.base, l.rel);
+                    END IF;
                 END LOOP;
             END IF;
+            cur := NULL;
+            PERFORM set_config('lock_timeout', s.lock_timeout_ms || 'ms', true);
             EXECUTE format('SELECT steward.%I($1, $2)', fn) USING mig, arg;
             PERFORM set_config('lock_timeout', saved, true);
             RETURN;
         EXCEPTION WHEN lock_not_available THEN
             IF attempt >= s.lock_retries THEN
+                -- Who held the relation waited for, right after the timeout.
+                SELECT string_agg(format('%s (%s)', k.pid, k.mode), ', ' ORDER BY k.pid, k.mode),
+                       string_agg(DISTINCT k.pid::text, ', ') INTO holders, pids
+                  FROM pg_locks k
+                 WHERE cur IS NOT NULL AND k.locktype = 'relation' AND k.granted
+                   AND k.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+                   AND k.relation = cur AND k.pid <> pg_backend_pid();
                 RAISE EXCEPTION 'migration "%" could not take its locks in % attempts of % ms',
                         mig, attempt, s.lock_timeout_ms
                     USING ERRCODE = 'lock_not_available',
-                          DETAIL = format('Last attempt: %s', SQLERRM),
-                          HINT = 'A long transaction holds a table of the migration (see pg_stat_activity); '
-                                 'end it or try again later, or raise steward.migration_lock_retries.';
+                          DETAIL = CASE WHEN cur IS NULL THEN format('Last attempt: %s', SQLERRM)
+                                        ELSE format('Last attempt: %s, waiting for %s %s%s.', SQLERRM,
+                                                    CASE (SELECT c.relkind FROM pg_class c WHERE c.oid = cur)
+                                                         WHEN 'v' THEN 'view' ELSE 'table' END, cur,
+                                                    CASE WHEN holders IS NULL THEN ''
+                                                         ELSE ', held by pids ' || holders END) END,
+                          HINT = CASE WHEN holders IS NOT NULL
+                                      THEN format('Sessions %s (pg_stat_activity) use %s without a pause of %s ms; '
+                                                  'let them finish, end them, or try again when they are quieter, '
+                                                  'or raise steward.migration_lock_retries.',
+                                                  pids, cur, s.lock_timeout_ms)
+                                      ELSE 'A transaction holds a table of the migration (see pg_stat_activity '
+                                           'and pg_locks); let it finish or end it and try again, or raise '
+                                           'steward.migration_lock_retries.' END;
             END IF;
         END;
         PERFORM pg_sleep(backoff * (0.5 + random()));
