@@ -17058,3 +17058,25 @@ BEGIN
     END LOOP;
 END
 $$;
+-- miga (review10 F2): the column backfill's UPDATE aliases its target (t):
+-- a table named b met the batch CTE b (42712).
+CREATE OR REPLACE FUNCTION steward._migration_batch_sql(mig text, tbl regclass, after boolean)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    l record;
+BEGIN
+    SELECT * INTO l FROM steward._migration_batch_lists(mig, tbl);
+    RETURN format(
+        'WITH b AS (SELECT ctid AS _steward_ctid, %s FROM ONLY %s WHERE _steward_side IS NULL %s '
+        '           ORDER BY %s LIMIT $2::integer FOR NO KEY UPDATE SKIP LOCKED), '
+        '     u AS (UPDATE ONLY %s AS t SET %s_steward_side = ''o'' FROM b '
+        '            WHERE t.ctid = b._steward_ctid RETURNING 1) '
+        'SELECT (SELECT count(*) FROM u), (SELECT ARRAY[%s] FROM b ORDER BY %s LIMIT 1)',
+        l.aliased, tbl,
+        CASE WHEN after THEN format('AND (%s) > (%s)', l.keys, l.after_key) ELSE '' END,
+        l.keys, tbl, coalesce(l.sets || ', ', ''), l.aliased_texts, l.aliased_desc);
+END
+$$;

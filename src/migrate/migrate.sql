@@ -2207,6 +2207,8 @@ $$;
 -- columns, which no unique index covers before the backfill ends): the
 -- foreign-key checks of OLTP inserts (FOR KEY SHARE) never wait for a
 -- batch, and a batch never skips a row that is merely referenced.
+-- Every FROM item of the UPDATE has an alias of its own (t, b): a table's
+-- name is its alias otherwise, and a table named b met the CTE (42712).
 CREATE FUNCTION steward._migration_batch_sql(mig text, tbl regclass, after boolean)
 RETURNS text
 LANGUAGE plpgsql STABLE
@@ -2219,12 +2221,12 @@ BEGIN
     RETURN format(
         'WITH b AS (SELECT ctid AS _steward_ctid, %s FROM ONLY %s WHERE _steward_side IS NULL %s '
         '           ORDER BY %s LIMIT $2::integer FOR NO KEY UPDATE SKIP LOCKED), '
-        '     u AS (UPDATE ONLY %s SET %s_steward_side = ''o'' FROM b '
-        '            WHERE %s.ctid = b._steward_ctid RETURNING 1) '
+        '     u AS (UPDATE ONLY %s AS t SET %s_steward_side = ''o'' FROM b '
+        '            WHERE t.ctid = b._steward_ctid RETURNING 1) '
         'SELECT (SELECT count(*) FROM u), (SELECT ARRAY[%s] FROM b ORDER BY %s LIMIT 1)',
         l.aliased, tbl,
         CASE WHEN after THEN format('AND (%s) > (%s)', l.keys, l.after_key) ELSE '' END,
-        l.keys, tbl, coalesce(l.sets || ', ', ''), tbl, l.aliased_texts, l.aliased_desc);
+        l.keys, tbl, coalesce(l.sets || ', ', ''), l.aliased_texts, l.aliased_desc);
 END
 $$;
 
