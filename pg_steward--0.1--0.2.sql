@@ -17080,3 +17080,1076 @@ BEGIN
         l.keys, tbl, coalesce(l.sets || ', ', ''), l.aliased_texts, l.aliased_desc);
 END
 $$;
+
+-- review10 F4, F5, F7, F9-F13 (migc): a backfill failing on a row names it and
+-- the next step; governor_end(job, outcome) and failed/cancelled jobs in
+-- governor_jobs; a cancelled index build reads failed; write cost counts this
+-- session's pending statistics; unique layout names; earlier migrations follow
+-- a relayout; cleanup HINTs; NOTICEs for heap sources and column-only grants.
+CREATE FUNCTION steward.governor_end(job bigint, outcome text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_governor_end_sql'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.governor_end(bigint, text) IS
+  'the job is over: finished, failed or cancelled';
+CREATE OR REPLACE PROCEDURE steward._run_batches(batch_fn text, status_fn text, job jsonb,
+                                      batch_size integer, max_rows_per_sec integer,
+                                      resume_key text[] DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included.  The batches themselves run in the job's functions.
+AS $$
+DECLARE
+    keyset pg_catalog.bool := COALESCE((job OPERATOR(pg_catalog.->>) 'keyset')::pg_catalog.bool,
+                                                  false);
+    batch_stmt pg_catalog.text := pg_catalog.format('SELECT * FROM steward.%I($1, $2, $3, $4)', batch_fn);
+    status_stmt pg_catalog.text := pg_catalog.format('SELECT steward.%I($1, $2, $3, $4)', status_fn);
+    moved pg_catalog.int8 := 0;
+    pass_moved pg_catalog.int8;
+    from_start pg_catalog.bool;
+    last_key pg_catalog.text[];
+    batch_key pg_catalog.text[];
+    retries pg_catalog.int4;
+    backoff pg_catalog.float8;
+    gov pg_catalog.int8;
+    size pg_catalog.int4;
+BEGIN
+    gov := steward.governor_begin(
+        COALESCE(job OPERATOR(pg_catalog.->>) 'kind', 'backfill'),
+        COALESCE(job OPERATOR(pg_catalog.->>) 'label',
+                 pg_catalog.concat_ws(' ', job OPERATOR(pg_catalog.->>) 'name',
+                                      job OPERATOR(pg_catalog.->>) 'table')),
+        batch_size, max_rows_per_sec, (job OPERATOR(pg_catalog.->>) 'ref')::pg_catalog.int8);
+    last_key := CASE WHEN keyset THEN resume_key END;
+    LOOP
+        pass_moved := 0;
+        from_start := last_key IS NULL;
+        LOOP
+            -- Ask the governor for the next batch: it sleeps at most one
+            -- slice per call, and 0 means the pause goes on; the COMMIT in
+            -- between holds no snapshot across a long pause.
+            LOOP
+                BEGIN
+                    size := steward.governor_pace(gov, moved);
+                EXCEPTION WHEN query_canceled THEN
+                    PERFORM steward.governor_end(gov, 'cancelled');
+                    EXECUTE status_stmt USING job, 'cancelled', 0, SQLERRM;
+                    COMMIT;
+                    RAISE;
+                END;
+                moved := 0;
+                EXIT WHEN size OPERATOR(pg_catalog.>) 0;
+                COMMIT;
+            END LOOP;
+            retries := 0;
+            backoff := 0.01;
+            LOOP
+                BEGIN
+                    -- No wait for the batch's WAL flush (README: the governor;
+                    -- steward.batch_synchronous_commit).  In this block: a
+                    -- failed batch's status commits as the session says.
+                    IF NOT pg_catalog.current_setting('steward.batch_synchronous_commit')::pg_catalog.bool THEN
+                        PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+                    END IF;
+                    EXECUTE batch_stmt INTO moved, batch_key
+                        USING job, last_key, size, retries;
+                    EXIT;
+                EXCEPTION
+                    WHEN serialization_failure OR deadlock_detected THEN
+                        retries := retries OPERATOR(pg_catalog.+) 1;
+                        IF retries OPERATOR(pg_catalog.>) 10 THEN
+                            PERFORM steward.governor_end(gov, 'failed');
+                            EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                            COMMIT;
+                            RAISE;
+                        END IF;
+                        PERFORM pg_catalog.pg_sleep(backoff OPERATOR(pg_catalog.*)
+                                                    (0.5::pg_catalog.float8 OPERATOR(pg_catalog.+) pg_catalog.random()));
+                        backoff := LEAST(backoff OPERATOR(pg_catalog.*) 2::pg_catalog.float8,
+                                         2::pg_catalog.float8);
+                    WHEN query_canceled THEN
+                        PERFORM steward.governor_end(gov, 'cancelled');
+                        EXECUTE status_stmt USING job, 'cancelled', retries, SQLERRM;
+                        COMMIT;
+                        RAISE;
+                    WHEN OTHERS THEN
+                        PERFORM steward.governor_end(gov, 'failed');
+                        EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                        COMMIT;
+                        RAISE;
+                END;
+            END LOOP;
+            COMMIT;
+            EXIT WHEN moved OPERATOR(pg_catalog.=) 0;
+            pass_moved := pass_moved OPERATOR(pg_catalog.+) moved;
+            IF keyset THEN
+                last_key := batch_key;
+            END IF;
+        END LOOP;
+        EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start);
+        last_key := NULL;
+    END LOOP;
+    -- The transaction the caller commits next has a transaction id, so
+    -- its commit (at the session's synchronous_commit) flushes, and waits
+    -- for synchronous standbys, up to it: every batch before it included.
+    PERFORM pg_catalog.txid_current();
+    PERFORM steward.governor_end(gov);
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._migration_batch(job jsonb, last_key text[], batch_size integer,
+                                         retries integer, OUT moved bigint, OUT next_key text[])
+RETURNS record
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    res text[];
+    tbl regclass := (job->>'relid')::oid::regclass;
+    after text := CASE WHEN last_key IS NULL THEN 'first' ELSE 'next' END;
+BEGIN
+    BEGIN
+        res := steward._migration_range_batch(job, last_key, batch_size);
+        IF res IS NULL THEN
+            res := steward._migration_exec(tbl, job->>after, ARRAY[last_key::text, batch_size::text], true);
+        END IF;
+    EXCEPTION
+        WHEN serialization_failure OR deadlock_detected OR lock_not_available THEN
+            RAISE;
+        WHEN OTHERS THEN
+            -- A row the step cannot map (22012, 23514...): named, with
+            -- the next step (review10 F4).
+            PERFORM steward._migration_batch_failed(job, last_key, batch_size);
+            RAISE;
+    END;
+    moved := res[1]::bigint;
+    next_key := res[2]::text[];
+    PERFORM steward._migration_record('update', job->>'name', jsonb_build_object(
+        'add_rows', moved, 'add_batches', CASE WHEN moved > 0 THEN 1 ELSE 0 END,
+        'add_retries', retries, 'last_batch_at', clock_timestamp(),
+        'table', job->>'relid') ||
+        CASE WHEN moved > 0 THEN jsonb_build_object('last_key', to_jsonb(next_key))
+             ELSE '{}'::jsonb END);
+END
+$$;
+CREATE FUNCTION steward._migration_batch_failed(job jsonb, last_key text[], batch_size integer)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := job->>'name';
+    tbl regclass := (job->>'relid')::oid::regclass;
+    l record;
+    t steward.migration_tables;
+    keys text[];
+    k text[];
+    one text;
+    saved text := current_setting('lock_timeout');
+    code text;
+    msg text;
+    detail text;
+    keytext text;
+BEGIN
+    SELECT * INTO l FROM steward._migration_batch_lists(mig, tbl);
+    SELECT * INTO t FROM steward.migration_tables x WHERE x.migration = mig AND x.relid = tbl;
+    keys := steward._migration_exec(tbl, format(
+        'SELECT ARRAY(SELECT ARRAY[%s]::text FROM ONLY %s WHERE _steward_side IS NULL%s ORDER BY %s LIMIT $2::integer)',
+        l.key_texts, tbl, CASE WHEN last_key IS NULL THEN '' ELSE format(' AND (%s) > (%s)', l.keys, l.after_key) END,
+        l.keys), ARRAY[last_key::text, batch_size::text], true);
+    keys := keys[1]::text[];
+    one := format('UPDATE ONLY %s SET %s_steward_side = ''o'' WHERE _steward_side IS NULL AND (%s) = (%s)',
+                  tbl, coalesce(l.sets || ', ', ''), l.keys, l.until_key);
+    FOREACH keytext IN ARRAY coalesce(keys, '{}') LOOP
+        k := keytext::text[];
+        BEGIN
+            PERFORM set_config('lock_timeout', '100ms', true);
+            PERFORM steward._migration_exec(tbl, one, ARRAY[NULL, NULL, k::text], true);
+            PERFORM set_config('lock_timeout', saved, true);
+        EXCEPTION
+            WHEN lock_not_available OR serialization_failure OR deadlock_detected THEN
+                PERFORM set_config('lock_timeout', saved, true);
+            WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+                PERFORM set_config('lock_timeout', saved, true);
+                RAISE EXCEPTION 'cannot backfill row (%)=(%) of %: %',
+                    (SELECT string_agg(format('%I', c), ', ' ORDER BY i)
+                       FROM unnest(t.key_columns) WITH ORDINALITY u(c, i)),
+                    array_to_string(k, ', '), tbl, msg
+                    USING ERRCODE = code,
+                          DETAIL = concat_ws(' ', nullif(detail, ''),
+                                             format('Migration "%s" computes the new columns of each row of %s from its "up" expressions (and checks their constraints).', mig, tbl)),
+                          HINT = format('Fix that row (an UPDATE of it in the old shape computes its new columns again) and run CALL steward.migration_backfill(%L) again, '
+                                        'or roll back (SELECT steward.migration_rollback(%L);) and start with an "up" that handles it.', mig, mig);
+        END;
+    END LOOP;
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._migration_column_sql(mig text, rel regclass, c jsonb, cord integer,
+                                              old_names text[], old_types text[],
+                                              new_names text[], new_types text[],
+                                              user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    body jsonb := c->'body';
+    what text := c->>'what';
+    col text;
+    e record;
+    nulls numeric;
+BEGIN
+    IF c->>'kind' IN ('pair', 'added') THEN
+        IF body ? 'up' OR c->>'kind' = 'pair' THEN
+            e := steward._migration_expr(rel, coalesce(body->>'up', quote_ident(c->>'old_name')),
+                                         old_names, old_types, c->>'new_type',
+                                         'up expression of ' || what, user_path);
+            c := c || jsonb_build_object('up_sql', e.sql, 'up_params', e.params);
+        END IF;
+        IF body ? 'default' THEN
+            e := steward._migration_expr(rel, body->>'default', '{}', '{}', c->>'new_type',
+                                         'default of ' || what, user_path);
+            c := c || jsonb_build_object('default_sql', e.sql);
+        ELSIF c->>'kind' = 'pair' AND c->>'default_sql' IS NULL AND c->>'old_default' IS NOT NULL THEN
+            -- A type change keeps the column's default, for the new type.
+            BEGIN
+                e := steward._migration_expr(rel, c->>'old_default', '{}', '{}', c->>'new_type',
+                                             format('the default of column "%s" (%s)', c->>'old_name', what),
+                                             user_path);
+            EXCEPTION WHEN datatype_mismatch THEN
+                RAISE EXCEPTION '%', SQLERRM USING ERRCODE = 'datatype_mismatch',
+                    HINT = 'Give the step the new column''s "default" (or "default": "NULL" for none).';
+            END;
+            c := c || jsonb_build_object('default_sql', e.sql);
+        END IF;
+    END IF;
+    IF c->>'kind' = 'pair' OR (c->>'kind' = 'dropped' AND body ? 'down') THEN
+        e := steward._migration_expr(rel, coalesce(body->>'down', quote_ident(c->>'new_name')),
+                                     new_names, new_types, c->>'old_type',
+                                     'down expression of ' || what, user_path);
+        c := c || jsonb_build_object('down_sql', e.sql, 'down_params', e.params);
+    END IF;
+    IF c->>'kind' IN ('pair', 'added') THEN
+        col := c->>'new_name';
+        IF body ? 'not_null' AND jsonb_typeof(body->'not_null') <> 'boolean' THEN
+            RAISE EXCEPTION '"not_null" of % must be true or false', what
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        -- A changed column stays NOT NULL unless the step says otherwise.
+        IF body ? 'not_null' OR (c->>'old_not_null')::boolean THEN
+            IF coalesce((body->>'not_null')::boolean, true) THEN
+                c := c || jsonb_build_object('not_null', true,
+                             'not_null_name', steward._migration_free_name(rel, format('%s_%s_not_null', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
+            END IF;
+        END IF;
+        -- NULLs the default "up" would carry into a NOT NULL column
+        -- (review10 F4): the statistics' estimate, no scan at start.
+        IF (c->>'not_null')::boolean AND c->>'kind' = 'pair' AND NOT body ? 'up'
+           AND NOT (c->>'old_not_null')::boolean THEN
+            SELECT round(s.null_frac * greatest(x.reltuples, 0)) INTO nulls
+              FROM pg_class x JOIN pg_namespace n ON n.oid = x.relnamespace
+              JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = x.relname
+                              AND s.attname = c->>'old_name' AND NOT s.inherited
+             WHERE x.oid = rel;
+            IF nulls > 0 THEN
+                RAISE WARNING 'the statistics of % estimate % rows with column "%" NULL, which "not_null" of % refuses',
+                              rel, nulls, c->>'old_name', what
+                    USING DETAIL = 'The backfill fails on the first such row, and old-shape writes of NULL fail meanwhile (23514).',
+                          HINT = format('Roll back (SELECT steward.migration_rollback(%L);) and give an "up" that maps NULL (coalesce), or fix the rows first.', mig);
+            END IF;
+        END IF;
+        IF body ? 'check' THEN
+            BEGIN
+                e := steward._migration_expr(rel, body->>'check', new_names, new_types,
+                                             'boolean', 'check of ' || what, user_path);
+            EXCEPTION WHEN OTHERS THEN
+                IF NOT body ? 'carried_check' THEN
+                    RAISE;
+                END IF;
+                RAISE EXCEPTION 'check constraint % of column "%" does not fit the new column (%): %',
+                        body->>'carried_check', c->>'old_name', what, SQLERRM
+                    USING ERRCODE = 'dependent_objects_still_exist',
+                          HINT = 'Give the step a "check" over the new shape, or drop the constraint first (ALTER TABLE ... DROP CONSTRAINT).';
+            END;
+            c := c || jsonb_build_object('check_sql', e.sql, 'check_params', e.params,
+                                         'check_name', steward._migration_free_name(rel, format('%s_%s_check', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
+        END IF;
+        IF body ? 'references' THEN
+            c := c || steward._migration_references(rel, col, body->'references', what, user_path);
+        END IF;
+        IF body ? 'unique' THEN
+            c := c || steward._migration_unique(rel, col, body->'unique', what, new_names);
+        END IF;
+    END IF;
+    RETURN (c - 'body' - 'what' - 'old_not_null') || jsonb_build_object('migration', mig, 'relid', rel::oid,
+                                                                       'ord', cord);
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._migration_expand(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    c steward.migration_columns;
+    first regclass;
+    stmt text;
+    nsp text;
+    made text[];
+BEGIN
+    -- Publications naming the tables, checked before anything changes.
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_record('update', mig, jsonb_build_object(
+            'table', t.relid::oid, 'publications', steward._migration_check_publications(mig, t.relid)));
+    END LOOP;
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        first := coalesce(first, t.relid);
+        made := '{}';
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord LOOP
+            IF c.kind IN ('pair', 'added') THEN
+                PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s ADD COLUMN %I %s',
+                                                                t.relid, c.expand_new, c.new_type));
+                -- An added column's default is the table's (old inserts
+                -- need it too); a changed column's default lives on the
+                -- new view until the switch, so that the trigger can tell
+                -- which shape an INSERT was written in.
+                IF c.kind = 'added' AND c.default_sql IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', t.relid, c.expand_new,
+                        steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', c.new_type)));
+                END IF;
+                PERFORM steward._migration_add_constraints(mig, t.relid, c);
+                made := made || ARRAY[CASE WHEN c.not_null THEN c.not_null_name END,
+                                      CASE WHEN c.check_sql IS NOT NULL THEN c.check_name END,
+                                      CASE WHEN c.fk_table IS NOT NULL THEN c.fk_name END]::text[];
+            END IF;
+        END LOOP;
+        FOR stmt IN SELECT steward._migration_column_grants(mig, t.relid) LOOP
+            PERFORM steward._migration_exec(t.relid, stmt);
+        END LOOP;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s ADD COLUMN _steward_side "char"',
+                                                        t.relid));
+        -- The trigger's arguments: the migration, then the NOT VALID
+        -- constraints it added, which a table restored without its record
+        -- still names (migration_forget drops those and no other).
+        PERFORM steward._migration_exec(t.relid, format(
+            'CREATE TRIGGER zz_steward_migration BEFORE INSERT OR UPDATE ON %s '
+            'FOR EACH ROW EXECUTE FUNCTION steward._migration_trigger(%s)', t.relid,
+            array_to_string(ARRAY(SELECT quote_literal(a)
+                                    FROM unnest(mig || array_remove(made, NULL)) WITH ORDINALITY u(a, i)
+                                   ORDER BY i), ', ')));
+        -- ALWAYS: a logical-replication subscriber's apply worker writes
+        -- under session_replication_role = replica; its writes need both
+        -- shapes too (recheck8 N4).
+        PERFORM steward._migration_exec(t.relid, format(
+            'ALTER TABLE %s ENABLE ALWAYS TRIGGER zz_steward_migration', t.relid));
+        -- Subscribers keep receiving the old shape's columns only.
+        PERFORM steward._migration_publish(mig, t.relid, 'old', false, false);
+    END LOOP;
+
+    PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig));
+    PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig || '_old'));
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_exec(t.relid, steward._migration_view_sql(mig, t.relid, 'new'));
+        PERFORM steward._migration_exec(t.relid, steward._migration_view_sql(mig, t.relid, 'old'));
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid AND x.kind = 'pair'
+                    AND x.default_sql IS NOT NULL LOOP
+            PERFORM steward._migration_exec(t.relid, format(
+                'ALTER VIEW %I.%I ALTER COLUMN %I SET DEFAULT %s', mig,
+                coalesce(t.new_name, t.relname), c.new_name,
+                steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', c.new_type)));
+        END LOOP;
+        FOREACH nsp IN ARRAY ARRAY[mig, mig || '_old'] LOOP
+            FOR stmt IN SELECT steward._migration_grants(t.relid, nsp,
+                            CASE WHEN nsp = mig THEN coalesce(t.new_name, t.relname) ELSE t.relname END)
+                        UNION ALL
+                        SELECT steward._migration_view_column_grants(mig, t.relid,
+                            CASE WHEN nsp = mig THEN 'new' ELSE 'old' END) LOOP
+                PERFORM steward._migration_exec(t.relid, stmt);
+            END LOOP;
+        END LOOP;
+        -- Roles with column privileges only cannot use the views (review10
+        -- F11): a security_invoker view's query reads every column.
+        SELECT string_agg(DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END, ', ')
+          INTO stmt
+          FROM pg_attribute att CROSS JOIN LATERAL aclexplode(att.attacl) a
+          LEFT JOIN pg_roles r ON r.oid = a.grantee
+         WHERE att.attrelid = t.relid AND att.attnum > 0 AND NOT att.attisdropped
+           AND a.grantee <> (SELECT relowner FROM pg_class WHERE oid = t.relid)
+           AND NOT EXISTS (SELECT 1 FROM pg_class pc, aclexplode(pc.relacl) x
+                            WHERE pc.oid = t.relid AND x.grantee = a.grantee AND x.privilege_type = 'SELECT');
+        IF stmt IS NOT NULL THEN
+            RAISE NOTICE 'role(s) % have column privileges on % but not SELECT on the table: they cannot use the views of migration "%"',
+                         stmt, t.relid, mig
+                USING DETAIL = 'The views select every column of the table, and PostgreSQL checks each against the role using a security_invoker view.',
+                      HINT = 'Such roles keep using the table itself: the old shape until complete, the new one after it.';
+        END IF;
+    END LOOP;
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._migration_index_usage(idx regclass)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_build_object('at', clock_timestamp(),
+                              'idx_scan', coalesce(pg_stat_get_numscans(idx), 0)
+                                          + coalesce(pg_stat_get_xact_numscans(idx), 0),
+                              'entries_written', coalesce(pg_stat_get_tuples_inserted(i.indrelid)
+                                                          + pg_stat_get_tuples_updated(i.indrelid)
+                                                          - pg_stat_get_tuples_hot_updated(i.indrelid), 0)
+                                                 + coalesce(pg_stat_get_xact_tuples_inserted(i.indrelid)
+                                                            + pg_stat_get_xact_tuples_updated(i.indrelid)
+                                                            - pg_stat_get_xact_tuples_hot_updated(i.indrelid), 0))
+      FROM pg_index i WHERE i.indexrelid = idx
+$$;
+CREATE OR REPLACE FUNCTION steward._migration_index_drop_invalid(mig text, stepno integer)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s steward.migration_indexes;
+    idx regclass;
+    idxname text;
+    err text;
+BEGIN
+    SELECT * INTO s FROM steward.migration_indexes x WHERE x.migration = mig AND x.step = stepno;
+    idx := steward._migration_index_oid(s.relid, s.index_name);
+    IF steward._migration_index_building(s.relid) THEN
+        RETURN NULL;
+    END IF;
+    -- A build cancelled (statement_timeout, Ctrl-C) or whose session
+    -- ended records nothing after it (review10 F5): it is "building" no
+    -- more.  The callers call this only when no backfill of the migration
+    -- runs (validate) or from the backfill itself before its next build.
+    IF s.state = 'building' THEN
+        PERFORM steward._migration_record('index', mig, jsonb_build_object(
+            'step', stepno, 'state', 'failed',
+            'error', format('build of index %s was interrupted (cancelled, or its session ended) before it finished',
+                            s.index_name)));
+    END IF;
+    IF idx IS NULL OR (SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = idx) THEN
+        RETURN NULL;
+    END IF;
+    idxname := idx::text;
+    err := steward._migration_index_run(s.relid, idx, format('DROP INDEX CONCURRENTLY %s', idxname));
+    IF err IS NOT NULL THEN
+        RETURN format('INVALID index %s left by a failed build could not be dropped: %s', idxname, err);
+    END IF;
+    PERFORM steward._migration_record('index', mig, jsonb_build_object(
+        'step', stepno, 'add_invalid_dropped', 1));
+    RAISE NOTICE 'dropped INVALID index % left by a failed or cancelled build (migration "%", step %)',
+        idxname, mig, stepno;
+    RETURN format('INVALID index %s left by a failed or cancelled build was dropped', idxname);
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._migration_index_validate(mig text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r steward.migration_runs := steward._migration_get(mig);
+    s steward.migration_indexes;
+    results jsonb := '[]';
+    idx regclass;
+    ok boolean;
+    msg text;
+    rep record;
+    now_usage jsonb;
+    secs double precision;
+    window_s double precision;
+    scans bigint;
+    rate double precision;
+BEGIN
+    PERFORM steward._migration_settings();
+    window_s := steward.setting_value('steward.migration_index_window');
+    FOR s IN SELECT * FROM steward.migration_indexes x WHERE x.migration = mig ORDER BY x.step LOOP
+        IF s.kind = 'create_index' THEN
+            msg := NULL;
+            IF s.state <> 'built' AND NOT (r.backfill_status = 'running'
+                                           AND steward._transition_running(r.backfill_pid, r.backfill_run_at)) THEN
+                msg := steward._migration_index_drop_invalid(mig, s.step);
+                -- Its state and error as that left them (an interrupted build).
+                SELECT * INTO s FROM steward.migration_indexes x WHERE x.migration = mig AND x.step = s.step;
+            END IF;
+            idx := steward._migration_index_oid(s.relid, s.index_name);
+            ok := idx IS NOT NULL AND s.state = 'built'
+                  AND (SELECT i.indisvalid AND i.indisready FROM pg_index i WHERE i.indexrelid = idx);
+            results := results || jsonb_build_object('check', format('index %s', s.index_name), 'passed', ok,
+                'detail', CASE WHEN ok THEN format('built concurrently and valid, %s', pg_size_pretty(pg_relation_size(idx)))
+                               WHEN s.state = 'building' AND steward._migration_index_building(s.relid)
+                               THEN 'being built now'
+                               ELSE concat_ws('; ', coalesce(s.error, format('not built: CALL steward.migration_backfill(%L)', mig)), msg) END);
+            IF ok THEN
+                rep := steward._migration_latency_report(s.latency, steward._migration_latency_snapshot(s.relid));
+                results := results || jsonb_build_object('check', format('latency %s', s.relid),
+                    'passed', rep.verdict <> 'regressed',
+                    'detail', format('%s: %s', rep.verdict, rep.detail));
+            END IF;
+        ELSE
+            idx := steward._migration_index_oid(s.relid, s.index_name);
+            IF idx IS NULL THEN
+                results := results || jsonb_build_object('check', format('unused %s', s.index_name),
+                    'passed', false, 'detail', format('index %s no longer exists', s.index_name));
+                CONTINUE;
+            END IF;
+            BEGIN
+                PERFORM steward._migration_index_guard_constraints(idx);
+                ok := true; msg := 'backs no constraint';
+            EXCEPTION WHEN dependent_objects_still_exist THEN
+                ok := false; msg := SQLERRM;
+            END;
+            results := results || jsonb_build_object('check', format('constraints %s', s.index_name),
+                                                     'passed', ok, 'detail', msg);
+            now_usage := steward._migration_index_usage(idx);
+            secs := extract(epoch FROM (now_usage->>'at')::timestamptz - (s.stats_at_start->>'at')::timestamptz);
+            scans := (now_usage->>'idx_scan')::bigint - (s.stats_at_start->>'idx_scan')::bigint;
+            ok := s.force OR scans = 0;
+            results := results || jsonb_build_object('check', format('unused %s', s.index_name), 'passed', ok,
+                'detail', CASE WHEN scans > 0
+                               THEN format('scanned %s times in the %s s since the migration started%s', scans, round(secs::numeric),
+                                           CASE WHEN s.force THEN ' (force: dropped anyway)' ELSE '' END)
+                               ELSE format('not scanned in the %s s since the migration started%s', round(secs::numeric),
+                                           CASE WHEN secs < window_s AND NOT s.force
+                                                THEN format('; cleanup drops it once it has gone unused for steward.migration_index_window (%s s)', window_s)
+                                                ELSE '' END) END);
+            rate := ((now_usage->>'entries_written')::bigint - (s.stats_at_start->>'entries_written')::bigint)
+                    / greatest(secs, 1);
+            results := results || jsonb_build_object('check', format('write cost %s', s.index_name), 'passed', true,
+                'detail', format('dropping it saves %s of index and %s, with their WAL and vacuum work',
+                                 pg_size_pretty(pg_relation_size(idx)),
+                                 CASE WHEN secs < 1 THEN 'the index-entry writes of the table (rate not measured yet: validate again later)'
+                                      ELSE format('about %s index-entry writes per second (inserts + non-HOT updates of %s, '
+                                                  'each adding an entry to every index of the table, over the %s s since the start)',
+                                                  round(rate::numeric, 1), s.relid, round(secs::numeric)) END));
+        END IF;
+    END LOOP;
+    RETURN results;
+END
+$$;
+CREATE FUNCTION steward._relayout_layout_name(relname name, rel oid, side text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN octet_length(relname) <= 50 THEN relname || '_relayout_' || side
+                ELSE (SELECT left(relname, n) FROM generate_series(40, 1, -1) n
+                       WHERE octet_length(left(relname, n)) <= 40 LIMIT 1)
+                     || '_' || rel || '_relayout_' || side END
+$$;
+CREATE OR REPLACE FUNCTION steward._migration_record_relayout(mig text, data jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO steward.migration_tables (migration, relid, ord, table_name, relname, new_name,
+                                          key_columns, key_types)
+    SELECT mig, x.relid, x.ord, x.table_name, x.relname, x.new_name, x.key_columns, x.key_types
+      FROM jsonb_populate_recordset(NULL::steward.migration_tables,
+                                    coalesce(data->'table_rows', '[]')) x;
+    IF data ? 'release_relid' THEN
+        UPDATE steward.migration_tables t SET active = false
+         WHERE t.migration = mig AND t.relid = (data->>'release_relid')::oid;
+    END IF;
+    -- The old layout goes at cleanup after the cutover: the table's earlier
+    -- migrations follow it to the new layout, whose owner sees them
+    -- (review10 F10); other migrations of the table are over by now.
+    IF (data->>'repoint')::boolean THEN
+        UPDATE steward.migration_tables o SET relid = n.relid
+          FROM steward.migration_tables n
+         WHERE n.migration = mig AND n.active AND n.relid IS NOT NULL
+           AND o.migration <> mig AND NOT o.active AND o.relid = (data->>'release_relid')::oid;
+        UPDATE steward.migration_columns o SET relid = n.relid
+          FROM steward.migration_tables n
+         WHERE n.migration = mig AND n.active AND n.relid IS NOT NULL
+           AND o.migration <> mig AND o.relid = (data->>'release_relid')::oid;
+        UPDATE steward.migration_indexes o SET relid = n.relid
+          FROM steward.migration_tables n
+         WHERE n.migration = mig AND n.active AND n.relid IS NOT NULL
+           AND o.migration <> mig AND o.relid = (data->>'release_relid')::oid;
+    END IF;
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._relayout_start(mig text, steps jsonb, user_path text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    body jsonb := steward._relayout_step(steps);
+    what text := 'step 1 (relayout)';
+    rel regclass;
+    k text;
+    spec record;
+    relname name;
+    nsp name;
+    -- The schema by OID: its name is not a regnamespace literal (quoting).
+    nspoid oid;
+    prefix text;
+    parts jsonb;
+BEGIN
+    IF jsonb_array_length(steps) <> 1 THEN
+        RAISE EXCEPTION 'a relayout must be the only step of its migration'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Change columns in a migration of their own, before or after the relayout.';
+    END IF;
+    IF jsonb_typeof(body) <> 'object' THEN
+        RAISE EXCEPTION 'step 1 (relayout) must be an object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM steward._relayout_check_step(body);
+    rel := steward._migration_regclass(body->>'table', user_path);
+    IF rel IS NULL THEN
+        RAISE EXCEPTION 'relation "%" does not exist (step 1)', body->>'table'
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    what := format('step 1 (relayout %s)', rel);
+    spec := steward._relayout_partition_by(body->>'partition_by');
+    PERFORM steward._relayout_check(rel, spec.columns, what);
+    SELECT c.relname, n.nspname, n.oid INTO relname, nsp, nspoid
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel;
+    prefix := coalesce(body->>'partition_prefix', relname);
+    SELECT coalesce(jsonb_agg(to_jsonb(p)), '[]') INTO parts
+      FROM steward._relayout_partitions(body, spec.strategy, prefix, what) p;
+    -- Without a prefix, names default to the table's; a table partitioned
+    -- already holds those, so the first of <table>_v2, _v3, ... whose
+    -- names are all free is taken instead.
+    IF body->>'partition_prefix' IS NULL THEN
+        FOR i IN 2..99 LOOP
+            EXIT WHEN NOT EXISTS (SELECT 1 FROM jsonb_array_elements(parts) x, pg_class c
+                                   WHERE c.relname = x->>'name' AND c.relnamespace = nspoid);
+            prefix := left(relname, 50) || '_v' || i;
+            SELECT coalesce(jsonb_agg(to_jsonb(p)), '[]') INTO parts
+              FROM steward._relayout_partitions(body, spec.strategy, prefix, what) p;
+        END LOOP;
+    END IF;
+    -- Every name the migration will use must be free.
+    FOR k IN SELECT x->>'name' FROM jsonb_array_elements(parts) x
+             UNION ALL SELECT steward._relayout_layout_name(relname, rel, 'new')
+             UNION ALL SELECT steward._relayout_layout_name(relname, rel, 'old') LOOP
+        IF octet_length(k) > 63 OR EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = k
+                                              AND c.relnamespace = nspoid) THEN
+            RAISE EXCEPTION 'relation "%.%" already exists or the name is too long (%)', nsp, k, what
+                USING ERRCODE = 'duplicate_table',
+                      HINT = CASE WHEN k IN (steward._relayout_layout_name(relname, rel, 'new'),
+                                             steward._relayout_layout_name(relname, rel, 'old'))
+                                  THEN format('The relayout names the table''s other layout %I: rename or drop the relation holding that name first.', k)
+                                  ELSE 'Name the partitions with "partition_prefix" or "name".' END;
+        END IF;
+    END LOOP;
+    IF (SELECT count(DISTINCT x->>'name') FROM jsonb_array_elements(parts) x) <> jsonb_array_length(parts) THEN
+        RAISE EXCEPTION 'two partitions of % have the same name', what USING ERRCODE = 'duplicate_table';
+    END IF;
+    FOR k IN SELECT DISTINCT x->>'tablespace' FROM jsonb_array_elements(parts) x WHERE x->>'tablespace' IS NOT NULL LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_tablespace WHERE spcname = k) THEN
+            RAISE EXCEPTION 'tablespace "%" does not exist (%)', k, what USING ERRCODE = 'undefined_object';
+        END IF;
+    END LOOP;
+
+    -- The new partitions are pg_steward's (review10 F13): said when rows
+    -- of the table are stored by another access method now.
+    SELECT string_agg(DISTINCT a.amname, ', ') INTO k
+      FROM steward._relayout_tree(rel) x JOIN pg_class c ON c.oid = x::oid JOIN pg_am a ON a.oid = c.relam
+     WHERE c.relkind = 'r' AND a.amname <> 'steward';
+    IF k IS NOT NULL THEN
+        RAISE NOTICE 'relayout of % moves its rows from access method % to partitions USING steward', rel, k
+            USING DETAIL = 'After the cutover the table is pg_steward''s: DROP EXTENSION refuses it until steward.release() gives it back to heap.';
+    END IF;
+
+    PERFORM steward._migration_create(mig, jsonb_build_object(
+        'steps', steps, 'started_by', current_user, 'tables', jsonb_build_array(rel::oid),
+        'table_rows', jsonb_build_array(jsonb_build_object(
+            'migration', mig, 'relid', rel::oid, 'ord', 1, 'table_name', rel::text,
+            'relname', relname) || steward._migration_key_of(rel)),
+        'column_rows', '[]'::jsonb));
+    -- SHARE ROW EXCLUSIVE (what CREATE TRIGGER takes): reads go on.
+    PERFORM steward._migration_locked(mig, '_relayout_expand', 'SHARE ROW EXCLUSIVE',
+        jsonb_build_object('strategy', spec.strategy, 'columns', to_jsonb(spec.columns),
+                           'partitions', parts));
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._relayout_check_dependents(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    other text;
+BEGIN
+    SELECT tgname INTO other FROM pg_trigger WHERE tgrelid = rel AND NOT tgisinternal LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % has trigger "%": a relayout does not move triggers yet', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop the trigger for the migration and create it again on the table after steward.migration_cleanup (CREATE TRIGGER is refused until then): writes between start and cleanup run without it.';
+    END IF;
+    IF (SELECT relrowsecurity FROM pg_class WHERE oid = rel)
+       OR EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = rel) THEN
+        RAISE EXCEPTION 'relation % has row-level security: a relayout does not move policies yet', rel
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    -- Rules stay on the old layout: after the cutover they would rewrite
+    -- the apply's writes to it, and none the application's.
+    SELECT rulename INTO other FROM pg_rewrite WHERE ev_class = rel AND rulename <> '_RETURN'
+     ORDER BY rulename LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % has rule "%": a relayout does not move rules', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop the rule for the migration and create it again on the table after steward.migration_cleanup (CREATE RULE is refused until then): writes between start and cleanup run without it.';
+    END IF;
+    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND confrelid = rel AND contype = 'f' LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % references itself (foreign key "%"): not supported by relayout', rel, other
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    -- Objects the cutover redirects run DDL as their owners: the caller
+    -- must own them too; objects it cannot redirect are refused.
+    FOR c IN SELECT DISTINCT v.oid::regclass AS obj, v.relkind, v.relowner
+               FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+               JOIN pg_class v ON v.oid = r.ev_class
+              WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+                AND d.refobjid = rel AND v.oid <> rel
+             UNION
+             SELECT DISTINCT x.conrelid::regclass, 'f'::"char", (SELECT relowner FROM pg_class WHERE oid = x.conrelid)
+               FROM pg_constraint x WHERE x.confrelid = rel AND x.contype = 'f' AND x.conparentid = 0 LOOP
+        IF c.relkind = 'm' THEN
+            RAISE EXCEPTION 'materialized view % depends on relation %', c.obj, rel
+                USING ERRCODE = 'feature_not_supported',
+                      HINT = 'Drop it for the migration and recreate it after the cutover.';
+        END IF;
+        IF NOT pg_has_role(c.relowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of % to re-layout %', c.obj, rel
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = CASE WHEN c.relkind = 'f' THEN 'Its foreign key is moved to the new layout at the cutover.'
+                                    ELSE 'The view is redefined on the new layout at the cutover.' END;
+        END IF;
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+                WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = rel) THEN
+        RAISE EXCEPTION 'a function with a SQL-standard body depends on relation %', rel
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Recreate it after the cutover; bodies given as strings find the table by name and need nothing.';
+    END IF;
+    PERFORM steward._relayout_check_rowtype(rel, 'start');
+    PERFORM steward._relayout_check_publications(rel);
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._relayout_check_partitions(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    part regclass;
+    other text;
+    what text;
+    hint text;
+    lost text[] := '{}';
+BEGIN
+    FOR part IN SELECT x FROM steward._relayout_tree(rel) x WHERE x <> rel LOOP
+        what := NULL;
+        -- Triggers (a clone of the table's has tgparentid set) and rules of its own.
+        SELECT y.x INTO what FROM (SELECT format('its own trigger "%s"', tgname) FROM pg_trigger WHERE tgrelid = part AND NOT tgisinternal AND tgparentid = 0
+                                   UNION ALL SELECT format('its own rule "%s"', rulename) FROM pg_rewrite WHERE ev_class = part AND rulename <> '_RETURN') y(x) ORDER BY 1 LIMIT 1;
+        hint := 'Drop it for the migration, and recreate it on the table or its new partitions after steward.migration_cleanup (refused until then): writes between start and cleanup run without it.';
+        IF what IS NULL AND ((SELECT relrowsecurity FROM pg_class WHERE oid = part)
+                             OR EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = part)) THEN
+            what := 'row-level security';
+            hint := 'Disable it for the migration, and enable it on the new partitions after steward.migration_cleanup (refused until then).';
+        END IF;
+        -- Constraints of its own: CHECK not inherited from the table,
+        -- foreign keys, unique, primary and exclusion keys not attached to
+        -- the table's.
+        IF what IS NULL THEN
+            SELECT format('its own %s constraint "%s"', CASE contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key'
+                                                             WHEN 'x' THEN 'exclusion' WHEN 'u' THEN 'unique'
+                                                             ELSE 'primary key' END, conname)
+              INTO what FROM pg_constraint
+             WHERE conrelid = part AND ((contype = 'c' AND coninhcount = 0)
+                                        OR (contype IN ('f', 'u', 'p', 'x') AND conparentid = 0))
+             ORDER BY conname LIMIT 1;
+            hint := 'Declare it on the table (a unique key including the partition key), or drop it first if it is not needed: '
+                    'the new partitions get the table''s constraints only.';
+        END IF;
+        IF what IS NULL THEN
+            SELECT format('its own unique index "%s"', ic.relname) INTO what
+              FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+             WHERE i.indrelid = part AND i.indisunique
+               AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+             ORDER BY ic.relname LIMIT 1;
+        END IF;
+        -- Other tables' foreign keys to it (not the clones of a key to the table).
+        IF what IS NULL THEN
+            SELECT format('a foreign key referencing it ("%s" of %s)', conname, conrelid::regclass) INTO what
+              FROM pg_constraint WHERE confrelid = part AND contype = 'f' AND conparentid = 0
+             ORDER BY conname LIMIT 1;
+            hint := 'Reference the table instead, or drop the foreign key for the migration.';
+        END IF;
+        IF what IS NULL THEN
+            SELECT format('a %s depending on it (%s)', CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END,
+                          v.oid::regclass) INTO what
+              FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = part AND v.oid <> part
+             ORDER BY 1 LIMIT 1;
+            hint := 'Define it on the table, or drop it for the migration and recreate it after the cutover.';
+        END IF;
+        IF what IS NULL AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                                       AND d.refclassid = 'pg_class'::regclass AND d.refobjid = part) THEN
+            what := 'a function with a SQL-standard body depending on it';
+            hint := 'Recreate it after the cutover; bodies given as strings find tables by name and need nothing.';
+        END IF;
+        -- A publication naming the partition (review8 #13) would lose it.
+        IF what IS NULL THEN
+            SELECT format('its own membership in publication "%s"', x.pubname),
+                   format('Publish the table itself instead (ALTER PUBLICATION %I DROP TABLE %s, ADD TABLE %s, with publish_via_partition_root = true).',
+                          x.pubname, part, rel) INTO what, hint
+              FROM pg_publication_rel r JOIN pg_publication x ON x.oid = r.prpubid WHERE r.prrelid = part
+             ORDER BY x.pubname LIMIT 1;
+        END IF;
+        -- pg_steward's own rules and checks on the partition alone.
+        IF what IS NULL THEN
+            SELECT format('its own %s rule on column "%s"', CASE r.kind WHEN 'state' THEN 'state machine' ELSE r.kind END,
+                          r.attname),
+                   CASE r.kind WHEN 'state' THEN format('Attach it to the table instead, or remove it: steward.detach_state_machine(%L, %L).',
+                                                        part::text, r.attname)
+                               ELSE format('Declare it on the table instead, or remove it: steward.untrack(%L, %L).',
+                                           part::text, r.attname) END
+              INTO what, hint
+              FROM steward.column_rules r WHERE r.relid = part ORDER BY r.attname LIMIT 1;
+        END IF;
+        IF what IS NULL THEN
+            SELECT format('its own state check for state "%s"', c.state),
+                   format('Set it on the table instead, or remove it: steward.set_state_check(%L, %L, NULL).',
+                          part::text, c.state)
+              INTO what, hint
+              FROM steward.state_checks c WHERE c.relid = part ORDER BY c.state LIMIT 1;
+        END IF;
+        IF what IS NOT NULL THEN
+            RAISE EXCEPTION 'partition % of % has %: a relayout cannot carry it to the new partitions',
+                    part, rel, what
+                USING ERRCODE = 'feature_not_supported', HINT = hint;
+        END IF;
+        lost := lost || steward._relayout_partition_losses(rel, part);
+    END LOOP;
+    IF cardinality(lost) > 0 THEN
+        RAISE NOTICE 'the new layout of % will not have what single partitions have on their own: %',
+                rel, array_to_string(lost, ', ')
+            USING HINT = 'Create them on the table or on its new partitions after the start if they are still needed.';
+    END IF;
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._relayout_expand(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    nsp text := (SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = t.old_rel);
+    newname text := steward._relayout_layout_name(t.relname, t.old_rel, 'new');
+    newrel regclass;
+    layout regclass;
+    p jsonb;
+    c record;
+BEGIN
+    PERFORM steward._migration_exec(t.old_rel, format(
+        'CREATE TABLE %s.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED '
+        'INCLUDING IDENTITY INCLUDING INDEXES INCLUDING STATISTICS INCLUDING STORAGE '
+        'INCLUDING COMMENTS INCLUDING COMPRESSION) PARTITION BY %s (%s)',
+        nsp, newname, t.old_rel, upper(arg->>'strategy'),
+        (SELECT string_agg(format('%I', x), ', ') FROM jsonb_array_elements_text(arg->'columns') x)));
+    newrel := format('%s.%I', nsp, newname)::regclass;
+    FOR p IN SELECT x FROM jsonb_array_elements(arg->'partitions') x LOOP
+        PERFORM steward._migration_exec(t.old_rel, format(
+            'CREATE TABLE %s.%I PARTITION OF %s %s USING steward%s', nsp, p->>'name', newrel,
+            p->>'bound', CASE WHEN p->>'tablespace' IS NOT NULL
+                              THEN format(' TABLESPACE %I', p->>'tablespace') ELSE '' END));
+    END LOOP;
+    PERFORM steward._relayout_check_coverage(t.old_rel, newrel);
+    PERFORM steward._relayout_not_valid_checks(t.old_rel, newrel);
+    PERFORM steward._migration_record('relayout', mig, jsonb_build_object(
+        'tables', jsonb_build_array(newrel::oid),
+        'table_rows', jsonb_build_array(jsonb_build_object(
+            'relid', newrel::oid, 'ord', 2, 'table_name', newrel::text, 'relname', newname,
+            'key_columns', t.key_columns, 'key_types', t.key_types))));
+    -- Foreign keys to other tables (the new layout is empty: no scan).
+    FOR c IN SELECT x.conname, pg_get_constraintdef(x.oid) AS def FROM pg_constraint x
+              WHERE x.conrelid = t.old_rel AND x.contype = 'f' AND x.conparentid = 0 ORDER BY x.conname LOOP
+        PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s ADD CONSTRAINT %I %s',
+                                                          newrel, c.conname, c.def));
+    END LOOP;
+    -- The same rules: versions, sequences, state machines.
+    FOR c IN SELECT r.attname, r.kind, r.machine, r.changed_at FROM steward.column_rules r
+              WHERE r.relid = t.old_rel ORDER BY r.attname LOOP
+        IF c.kind = 'version' THEN
+            PERFORM steward.track_versions(newrel, c.attname);
+        ELSIF c.kind = 'sequence' THEN
+            PERFORM steward.track_sequence(newrel, c.attname);
+        ELSE
+            PERFORM steward.attach_state_machine(newrel, c.attname, c.machine, c.changed_at);
+        END IF;
+    END LOOP;
+    -- validate()'s state checks and the retention setting (capacity)
+    -- follow the table too; their SQL names the table, which is the new
+    -- layout after the cutover.
+    FOR c IN SELECT s.state, s.check_sql FROM steward.state_checks s
+              WHERE s.relid = t.old_rel ORDER BY s.state LOOP
+        PERFORM steward.set_state_check(newrel, c.state, c.check_sql);
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM steward.table_retention r WHERE r.relid = t.old_rel) THEN
+        PERFORM steward.set_retention(newrel, (SELECT r.retention FROM steward.table_retention r
+                                                WHERE r.relid = t.old_rel));
+    END IF;
+    PERFORM steward._relayout_grants(t.old_rel, newrel);
+    IF obj_description(t.old_rel, 'pg_class') IS NOT NULL THEN
+        PERFORM steward._migration_exec(t.old_rel, format('COMMENT ON TABLE %s IS %L', newrel,
+                                                          obj_description(t.old_rel, 'pg_class')));
+    END IF;
+    PERFORM steward._relayout_set_trigger(t.old_rel, newrel, t.key_columns);
+    PERFORM steward._relayout_set_trigger(newrel, t.old_rel, t.key_columns);
+    FOREACH layout IN ARRAY ARRAY[t.old_rel, newrel] LOOP
+        PERFORM steward._relayout_guard_truncate(mig, layout);
+    END LOOP;
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._relayout_switch(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    forward boolean := arg->>'direction' = 'forward';
+    src regclass := CASE WHEN forward THEN t.old_rel ELSE t.new_rel END;
+    dst regclass := CASE WHEN forward THEN t.new_rel ELSE t.old_rel END;
+    views jsonb;
+    fks jsonb;
+    v jsonb;
+    c record;
+    s_src regclass;
+    s_dst regclass;
+    seqname name;
+    dstname name;
+    i integer;
+BEGIN
+    SELECT coalesce(jsonb_agg(jsonb_build_object('oid', x.oid, 'def', x.def, 'opts', x.opts)), '[]') INTO views
+      FROM (SELECT DISTINCT vc.oid, pg_get_viewdef(vc.oid) AS def,
+                   array_to_string(vc.reloptions, ', ') AS opts
+              FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
+              JOIN pg_class vc ON vc.oid = rw.ev_class
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = src AND vc.oid <> src AND vc.relkind = 'v') x;
+    SELECT coalesce(jsonb_agg(jsonb_build_object('rel', x.conrelid, 'name', x.conname,
+                                                 'def', pg_get_constraintdef(x.oid),
+                                                 'partitioned', (SELECT relkind = 'p' FROM pg_class WHERE oid = x.conrelid))
+                              ORDER BY x.conrelid, x.conname), '[]') INTO fks
+      FROM pg_constraint x WHERE x.confrelid = src AND x.contype = 'f' AND x.conparentid = 0;
+
+    -- Made since start (since complete, for a rollback): objects bound to
+    -- the row type of the layout that loses the name; forward, publications.
+    PERFORM steward._relayout_check_rowtype(src, CASE WHEN forward THEN 'complete' ELSE 'rollback' END);
+    PERFORM steward._relayout_check_publications(src) WHERE forward;
+    IF forward THEN
+        PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel,
+                                                          steward._relayout_layout_name(t.relname, t.old_rel, 'old')));
+        PERFORM steward._migration_exec(t.new_rel, format('ALTER TABLE %s RENAME TO %I', t.new_rel, t.relname));
+    ELSE
+        PERFORM steward._migration_exec(t.new_rel, format('ALTER TABLE %s RENAME TO %I', t.new_rel,
+                                                          steward._relayout_layout_name(t.relname, t.old_rel, 'new')));
+        PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel, t.relname));
+    END IF;
+    PERFORM steward._relayout_retrigger(mig, forward);
+    -- Index (and constraint) names follow the table's name: each index of
+    -- one layout trades names with its twin of the same definition.
+    i := 0;
+    FOR c IN SELECT si.relname AS src_name, di.relname AS dst_name, di.oid AS dst_oid, si.oid AS src_oid
+               FROM pg_index s JOIN pg_class si ON si.oid = s.indexrelid,
+                    LATERAL (SELECT d.indexrelid FROM pg_index d
+                              WHERE d.indrelid = dst AND d.indisunique = s.indisunique
+                                AND d.indisprimary = s.indisprimary
+                                AND regexp_replace(pg_get_indexdef(d.indexrelid), '^.* USING ', '')
+                                    = regexp_replace(pg_get_indexdef(s.indexrelid), '^.* USING ', '')
+                              ORDER BY d.indexrelid LIMIT 1) m
+                    JOIN pg_class di ON di.oid = m.indexrelid
+              WHERE s.indrelid = src ORDER BY si.relname LOOP
+        i := i + 1;
+        PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I',
+                                                    c.src_oid::regclass, '_steward_swap_' || i));
+        PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I', c.dst_oid::regclass, c.src_name));
+        PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I', c.src_oid::regclass, c.dst_name));
+    END LOOP;
+
+    FOR v IN SELECT x FROM jsonb_array_elements(fks) x LOOP
+        PERFORM steward._migration_exec((v->>'rel')::oid::regclass, format('ALTER TABLE %s DROP CONSTRAINT %I',
+                                        (v->>'rel')::oid::regclass, v->>'name'));
+        PERFORM steward._migration_exec((v->>'rel')::oid::regclass, format('ALTER TABLE %s ADD CONSTRAINT %I %s%s',
+                                        (v->>'rel')::oid::regclass, v->>'name', v->>'def',
+                                        CASE WHEN (v->>'partitioned')::boolean THEN '' ELSE ' NOT VALID' END));
+    END LOOP;
+    FOR v IN SELECT x FROM jsonb_array_elements(views) x LOOP
+        PERFORM steward._migration_exec((v->>'oid')::oid::regclass, format('CREATE OR REPLACE VIEW %s%s AS %s',
+                                        (v->>'oid')::oid::regclass,
+                                        CASE WHEN v->>'opts' <> '' THEN format(' WITH (%s)', v->>'opts') ELSE '' END,
+                                        rtrim(v->>'def', ';')));
+    END LOOP;
+
+    -- Sequences: an identity continues where the other layout's stopped;
+    -- a sequence owned by a column (serial) moves to the table's name.
+    FOR c IN SELECT a.attname, a.attidentity FROM pg_attribute a
+              WHERE a.attrelid = src AND a.attnum > 0 AND NOT a.attisdropped LOOP
+        s_src := pg_get_serial_sequence(src::text, c.attname)::regclass;
+        s_dst := pg_get_serial_sequence(dst::text, c.attname)::regclass;
+        IF s_src IS NOT NULL AND s_dst IS NOT NULL AND s_src <> s_dst THEN
+            PERFORM steward._migration_exec(src, format(
+                'SELECT pg_catalog.setval(%L, s.last_value, s.is_called) FROM %s s', s_dst, s_src));
+            -- ... and the two trade names, as the indexes do.
+            seqname := (SELECT relname FROM pg_class WHERE oid = s_src);
+            dstname := (SELECT relname FROM pg_class WHERE oid = s_dst);
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s RENAME TO _steward_swap_seq', s_src));
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s RENAME TO %I', s_dst, seqname));
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s RENAME TO %I', s_src, dstname));
+        ELSIF s_src IS NOT NULL AND s_dst IS NULL AND c.attidentity = '' THEN
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s OWNED BY %s.%I',
+                                                        s_src, dst, c.attname));
+        END IF;
+    END LOOP;
+    PERFORM steward._relayout_grants(src, dst);
+    PERFORM steward._relayout_carry(src, dst, forward);
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._relayout_contract(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    alive record := steward._relayout_alive(mig);
+BEGIN
+    IF NOT alive.new_alive THEN
+        -- The only copy of the rows left: kept (the record needs a table
+        -- of its own to end on, too).
+        PERFORM steward._relayout_unguard(t.old_rel);
+        RAISE NOTICE 'table % (the new layout of migration "%") was dropped: the old layout % stays, with its rows',
+                     t.relname, mig, t.old_rel
+            USING HINT = format('Drop it (DROP TABLE %s;) or rename it yourself.', t.old_rel);
+        RETURN;
+    END IF;
+    PERFORM steward._relayout_check_rowtype(t.old_rel, 'cleanup') WHERE alive.old_alive;
+    PERFORM steward._relayout_unguard(t.new_rel);
+    IF alive.old_alive THEN
+        PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.old_rel::oid,
+                                                                              'repoint', true));
+        PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.old_rel));
+    END IF;
+END
+$$;

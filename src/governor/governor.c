@@ -219,10 +219,13 @@ typedef enum GovSlotState
 	GOV_S_PAUSING,				/* sleeping in a pace call, or told to wait */
 	GOV_S_PAUSED,				/* paused entirely */
 	GOV_S_FINISHED,
-	GOV_S_GONE					/* its process ended without finishing */
+	GOV_S_GONE,					/* its process ended without finishing */
+	GOV_S_FAILED,				/* ended by an error (governor_end(job, 'failed')) */
+	GOV_S_CANCELLED				/* ended by a cancel (governor_end(job, 'cancelled')) */
 } GovSlotState;
 
-static const char *const state_names[] = {"working", "pausing", "paused", "finished", "gone"};
+static const char *const state_names[] = {"working", "pausing", "paused", "finished", "gone",
+"failed", "cancelled"};
 
 typedef struct GovSlot
 {
@@ -2003,6 +2006,23 @@ steward_governor_pace(StewardGovJob *job, int64 rows)
 	}
 }
 
+/* steward_governor_end, its slot kept in state final (finished, failed, cancelled). */
+static void
+governor_end_as(StewardGovJob *job, int64 rows, GovSlotState final)
+{
+	if (job == NULL || !job->in_use)
+		return;
+	if (job->working)
+	{
+		job->work_ended = GetCurrentTimestamp();
+		job->rows_done += Max(rows, 0);
+		if (rows > 0)
+			job->batches++;
+	}
+	job->working = false;
+	release_job(job, final);
+}
+
 /*
  * End a job begun with steward_governor_begin (NULL or already ended: a
  * no-op, so error paths may call it twice).  "rows": what the batch handed
@@ -2015,17 +2035,7 @@ steward_governor_pace(StewardGovJob *job, int64 rows)
 void
 steward_governor_end(StewardGovJob *job, int64 rows)
 {
-	if (job == NULL || !job->in_use)
-		return;
-	if (job->working)
-	{
-		job->work_ended = GetCurrentTimestamp();
-		job->rows_done += Max(rows, 0);
-		if (rows > 0)
-			job->batches++;
-	}
-	job->working = false;
-	release_job(job, GOV_S_FINISHED);
+	governor_end_as(job, rows, GOV_S_FINISHED);
 }
 
 /* ------------------------------------------------------------------------
@@ -2128,17 +2138,37 @@ steward_governor_pace_sql(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(steward_governor_pace(job, PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1)));
 }
 
-/* steward.governor_end(job): the job is over; a job that is not running is ignored. */
+/*
+ * steward.governor_end(job [, outcome]): the job is over; a job that is
+ * not running is ignored.  outcome ('finished', 'failed' or 'cancelled';
+ * 22023 else) is the state steward.governor_jobs shows it in.
+ */
 Datum
 steward_governor_end_sql(PG_FUNCTION_ARGS)
 {
+	GovSlotState final = GOV_S_FINISHED;
+
+	if (PG_NARGS() > 1 && !PG_ARGISNULL(1))
+	{
+		char	   *outcome = text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+		if (strcmp(outcome, "failed") == 0)
+			final = GOV_S_FAILED;
+		else if (strcmp(outcome, "cancelled") == 0)
+			final = GOV_S_CANCELLED;
+		else if (strcmp(outcome, "finished") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown job outcome \"%s\"", outcome),
+					 errhint("Pass 'finished', 'failed' or 'cancelled'.")));
+	}
 	if (!PG_ARGISNULL(0))
 	{
 		int64		id = PG_GETARG_INT64(0);
 
 		for (int i = 0; i < GOV_MAX_LOCAL_JOBS; i++)
 			if (local_jobs[i].in_use && local_jobs[i].id == id)
-				steward_governor_end(&local_jobs[i], 0);
+				governor_end_as(&local_jobs[i], 0, final);
 	}
 	PG_RETURN_VOID();
 }
@@ -2154,7 +2184,7 @@ put_job(Tuplestorestate *ts, TupleDesc desc, const GovSlot *s)
 	Datum		values[25];
 	bool		nulls[25] = {0};
 	int			i = 0;
-	bool		done = s->state == GOV_S_FINISHED || s->state == GOV_S_GONE;
+	bool		done = s->state >= GOV_S_FINISHED;
 	double		ratio = gov_ratio(&s->sig, gov_min_calls);
 
 	/*

@@ -34,6 +34,15 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.governor_end(bigint) IS
   'the job is over';
 
+-- The same, saying how it ended: 'finished', 'failed' or 'cancelled'
+-- (the state steward.governor_jobs keeps for it).
+CREATE FUNCTION steward.governor_end(job bigint, outcome text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_governor_end_sql'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.governor_end(bigint, text) IS
+  'the job is over: finished, failed or cancelled';
+
 CREATE FUNCTION steward._governor_jobs(
     OUT job_id bigint, OUT kind text, OUT label text, OUT ref bigint, OUT pid integer,
     OUT dbid oid, OUT state text, OUT batch_size integer, OUT max_batch integer,

@@ -381,7 +381,7 @@ BEGIN
                 BEGIN
                     size := steward.governor_pace(gov, moved);
                 EXCEPTION WHEN query_canceled THEN
-                    PERFORM steward.governor_end(gov);
+                    PERFORM steward.governor_end(gov, 'cancelled');
                     EXECUTE status_stmt USING job, 'cancelled', 0, SQLERRM;
                     COMMIT;
                     RAISE;
@@ -407,7 +407,7 @@ BEGIN
                     WHEN serialization_failure OR deadlock_detected THEN
                         retries := retries OPERATOR(pg_catalog.+) 1;
                         IF retries OPERATOR(pg_catalog.>) 10 THEN
-                            PERFORM steward.governor_end(gov);
+                            PERFORM steward.governor_end(gov, 'failed');
                             EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
                             COMMIT;
                             RAISE;
@@ -417,12 +417,12 @@ BEGIN
                         backoff := LEAST(backoff OPERATOR(pg_catalog.*) 2::pg_catalog.float8,
                                          2::pg_catalog.float8);
                     WHEN query_canceled THEN
-                        PERFORM steward.governor_end(gov);
+                        PERFORM steward.governor_end(gov, 'cancelled');
                         EXECUTE status_stmt USING job, 'cancelled', retries, SQLERRM;
                         COMMIT;
                         RAISE;
                     WHEN OTHERS THEN
-                        PERFORM steward.governor_end(gov);
+                        PERFORM steward.governor_end(gov, 'failed');
                         EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
                         COMMIT;
                         RAISE;

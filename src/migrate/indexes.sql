@@ -230,17 +230,25 @@ END
 $$;
 
 -- Scans of an index and index-entry writes of its table now (inserts and
--- non-HOT updates each add an entry to every index of the table).
+-- non-HOT updates each add an entry to every index of the table): the
+-- shared counters plus this session's not flushed yet (the xact
+-- functions: its transaction's and earlier ones' pending counts), so
+-- that writes made just before the start are not counted as made after
+-- it once they are flushed (review10 F9).
 CREATE FUNCTION steward._migration_index_usage(idx regclass)
 RETURNS jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT jsonb_build_object('at', clock_timestamp(),
-                              'idx_scan', coalesce(pg_stat_get_numscans(idx), 0),
+                              'idx_scan', coalesce(pg_stat_get_numscans(idx), 0)
+                                          + coalesce(pg_stat_get_xact_numscans(idx), 0),
                               'entries_written', coalesce(pg_stat_get_tuples_inserted(i.indrelid)
                                                           + pg_stat_get_tuples_updated(i.indrelid)
-                                                          - pg_stat_get_tuples_hot_updated(i.indrelid), 0))
+                                                          - pg_stat_get_tuples_hot_updated(i.indrelid), 0)
+                                                 + coalesce(pg_stat_get_xact_tuples_inserted(i.indrelid)
+                                                            + pg_stat_get_xact_tuples_updated(i.indrelid)
+                                                            - pg_stat_get_xact_tuples_hot_updated(i.indrelid), 0))
       FROM pg_index i WHERE i.indexrelid = idx
 $$;
 
@@ -582,8 +590,20 @@ DECLARE
 BEGIN
     SELECT * INTO s FROM steward.migration_indexes x WHERE x.migration = mig AND x.step = stepno;
     idx := steward._migration_index_oid(s.relid, s.index_name);
-    IF idx IS NULL OR (SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = idx)
-       OR steward._migration_index_building(s.relid) THEN
+    IF steward._migration_index_building(s.relid) THEN
+        RETURN NULL;
+    END IF;
+    -- A build cancelled (statement_timeout, Ctrl-C) or whose session
+    -- ended records nothing after it (review10 F5): it is "building" no
+    -- more.  The callers call this only when no backfill of the migration
+    -- runs (validate) or from the backfill itself before its next build.
+    IF s.state = 'building' THEN
+        PERFORM steward._migration_record('index', mig, jsonb_build_object(
+            'step', stepno, 'state', 'failed',
+            'error', format('build of index %s was interrupted (cancelled, or its session ended) before it finished',
+                            s.index_name)));
+    END IF;
+    IF idx IS NULL OR (SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = idx) THEN
         RETURN NULL;
     END IF;
     idxname := idx::text;
@@ -769,6 +789,8 @@ BEGIN
             IF s.state <> 'built' AND NOT (r.backfill_status = 'running'
                                            AND steward._transition_running(r.backfill_pid, r.backfill_run_at)) THEN
                 msg := steward._migration_index_drop_invalid(mig, s.step);
+                -- Its state and error as that left them (an interrupted build).
+                SELECT * INTO s FROM steward.migration_indexes x WHERE x.migration = mig AND x.step = s.step;
             END IF;
             idx := steward._migration_index_oid(s.relid, s.index_name);
             ok := idx IS NOT NULL AND s.state = 'built'

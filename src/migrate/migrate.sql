@@ -1189,6 +1189,7 @@ DECLARE
     what text := c->>'what';
     col text;
     e record;
+    nulls numeric;
 BEGIN
     IF c->>'kind' IN ('pair', 'added') THEN
         IF body ? 'up' OR c->>'kind' = 'pair' THEN
@@ -1231,6 +1232,22 @@ BEGIN
             IF coalesce((body->>'not_null')::boolean, true) THEN
                 c := c || jsonb_build_object('not_null', true,
                              'not_null_name', steward._migration_free_name(rel, format('%s_%s_not_null', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
+            END IF;
+        END IF;
+        -- NULLs the default "up" would carry into a NOT NULL column
+        -- (review10 F4): the statistics' estimate, no scan at start.
+        IF (c->>'not_null')::boolean AND c->>'kind' = 'pair' AND NOT body ? 'up'
+           AND NOT (c->>'old_not_null')::boolean THEN
+            SELECT round(s.null_frac * greatest(x.reltuples, 0)) INTO nulls
+              FROM pg_class x JOIN pg_namespace n ON n.oid = x.relnamespace
+              JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = x.relname
+                              AND s.attname = c->>'old_name' AND NOT s.inherited
+             WHERE x.oid = rel;
+            IF nulls > 0 THEN
+                RAISE WARNING 'the statistics of % estimate % rows with column "%" NULL, which "not_null" of % refuses',
+                              rel, nulls, c->>'old_name', what
+                    USING DETAIL = 'The backfill fails on the first such row, and old-shape writes of NULL fail meanwhile (23514).',
+                          HINT = format('Roll back (SELECT steward.migration_rollback(%L);) and give an "up" that maps NULL (coalesce), or fix the rows first.', mig);
             END IF;
         END IF;
         IF body ? 'check' THEN
@@ -1834,6 +1851,22 @@ BEGIN
                 PERFORM steward._migration_exec(t.relid, stmt);
             END LOOP;
         END LOOP;
+        -- Roles with column privileges only cannot use the views (review10
+        -- F11): a security_invoker view's query reads every column.
+        SELECT string_agg(DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END, ', ')
+          INTO stmt
+          FROM pg_attribute att CROSS JOIN LATERAL aclexplode(att.attacl) a
+          LEFT JOIN pg_roles r ON r.oid = a.grantee
+         WHERE att.attrelid = t.relid AND att.attnum > 0 AND NOT att.attisdropped
+           AND a.grantee <> (SELECT relowner FROM pg_class WHERE oid = t.relid)
+           AND NOT EXISTS (SELECT 1 FROM pg_class pc, aclexplode(pc.relacl) x
+                            WHERE pc.oid = t.relid AND x.grantee = a.grantee AND x.privilege_type = 'SELECT');
+        IF stmt IS NOT NULL THEN
+            RAISE NOTICE 'role(s) % have column privileges on % but not SELECT on the table: they cannot use the views of migration "%"',
+                         stmt, t.relid, mig
+                USING DETAIL = 'The views select every column of the table, and PostgreSQL checks each against the role using a security_invoker view.',
+                      HINT = 'Such roles keep using the table itself: the old shape until complete, the new one after it.';
+        END IF;
     END LOOP;
 END
 $$;
@@ -2089,10 +2122,20 @@ DECLARE
     tbl regclass := (job->>'relid')::oid::regclass;
     after text := CASE WHEN last_key IS NULL THEN 'first' ELSE 'next' END;
 BEGIN
-    res := steward._migration_range_batch(job, last_key, batch_size);
-    IF res IS NULL THEN
-        res := steward._migration_exec(tbl, job->>after, ARRAY[last_key::text, batch_size::text], true);
-    END IF;
+    BEGIN
+        res := steward._migration_range_batch(job, last_key, batch_size);
+        IF res IS NULL THEN
+            res := steward._migration_exec(tbl, job->>after, ARRAY[last_key::text, batch_size::text], true);
+        END IF;
+    EXCEPTION
+        WHEN serialization_failure OR deadlock_detected OR lock_not_available THEN
+            RAISE;
+        WHEN OTHERS THEN
+            -- A row the step cannot map (22012, 23514...): named, with
+            -- the next step (review10 F4).
+            PERFORM steward._migration_batch_failed(job, last_key, batch_size);
+            RAISE;
+    END;
     moved := res[1]::bigint;
     next_key := res[2]::text[];
     PERFORM steward._migration_record('update', job->>'name', jsonb_build_object(
@@ -2101,6 +2144,67 @@ BEGIN
         'table', job->>'relid') ||
         CASE WHEN moved > 0 THEN jsonb_build_object('last_key', to_jsonb(next_key))
              ELSE '{}'::jsonb END);
+END
+$$;
+
+-- A backfill batch failed on some row: find the first of the batch's rows
+-- (unfilled, after last_key in key order, at most batch_size) whose
+-- own update fails, and raise its error naming the migration, the table,
+-- the row's key and the next step (the caller's batch, and every row
+-- updated here, are rolled back with it).  Rows other transactions hold
+-- are passed over.  Returns when no single row fails (the caller then
+-- raises the batch's own error).
+CREATE FUNCTION steward._migration_batch_failed(job jsonb, last_key text[], batch_size integer)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := job->>'name';
+    tbl regclass := (job->>'relid')::oid::regclass;
+    l record;
+    t steward.migration_tables;
+    keys text[];
+    k text[];
+    one text;
+    saved text := current_setting('lock_timeout');
+    code text;
+    msg text;
+    detail text;
+    keytext text;
+BEGIN
+    SELECT * INTO l FROM steward._migration_batch_lists(mig, tbl);
+    SELECT * INTO t FROM steward.migration_tables x WHERE x.migration = mig AND x.relid = tbl;
+    keys := steward._migration_exec(tbl, format(
+        'SELECT ARRAY(SELECT ARRAY[%s]::text FROM ONLY %s WHERE _steward_side IS NULL%s ORDER BY %s LIMIT $2::integer)',
+        l.key_texts, tbl, CASE WHEN last_key IS NULL THEN '' ELSE format(' AND (%s) > (%s)', l.keys, l.after_key) END,
+        l.keys), ARRAY[last_key::text, batch_size::text], true);
+    keys := keys[1]::text[];
+    one := format('UPDATE ONLY %s SET %s_steward_side = ''o'' WHERE _steward_side IS NULL AND (%s) = (%s)',
+                  tbl, coalesce(l.sets || ', ', ''), l.keys, l.until_key);
+    FOREACH keytext IN ARRAY coalesce(keys, '{}') LOOP
+        k := keytext::text[];
+        BEGIN
+            PERFORM set_config('lock_timeout', '100ms', true);
+            PERFORM steward._migration_exec(tbl, one, ARRAY[NULL, NULL, k::text], true);
+            PERFORM set_config('lock_timeout', saved, true);
+        EXCEPTION
+            WHEN lock_not_available OR serialization_failure OR deadlock_detected THEN
+                PERFORM set_config('lock_timeout', saved, true);
+            WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+                PERFORM set_config('lock_timeout', saved, true);
+                RAISE EXCEPTION 'cannot backfill row (%)=(%) of %: %',
+                    (SELECT string_agg(format('%I', c), ', ' ORDER BY i)
+                       FROM unnest(t.key_columns) WITH ORDINALITY u(c, i)),
+                    array_to_string(k, ', '), tbl, msg
+                    USING ERRCODE = code,
+                          DETAIL = concat_ws(' ', nullif(detail, ''),
+                                             format('Migration "%s" computes the new columns of each row of %s from its "up" expressions (and checks their constraints).', mig, tbl)),
+                          HINT = format('Fix that row (an UPDATE of it in the old shape computes its new columns again) and run CALL steward.migration_backfill(%L) again, '
+                                        'or roll back (SELECT steward.migration_rollback(%L);) and start with an "up" that handles it.', mig, mig);
+        END;
+    END LOOP;
 END
 $$;
 

@@ -49,9 +49,42 @@ BEGIN
         UPDATE steward.migration_tables t SET active = false
          WHERE t.migration = mig AND t.relid = (data->>'release_relid')::oid;
     END IF;
+    -- The old layout goes at cleanup after the cutover: the table's earlier
+    -- migrations follow it to the new layout, whose owner sees them
+    -- (review10 F10); other migrations of the table are over by now.
+    IF (data->>'repoint')::boolean THEN
+        UPDATE steward.migration_tables o SET relid = n.relid
+          FROM steward.migration_tables n
+         WHERE n.migration = mig AND n.active AND n.relid IS NOT NULL
+           AND o.migration <> mig AND NOT o.active AND o.relid = (data->>'release_relid')::oid;
+        UPDATE steward.migration_columns o SET relid = n.relid
+          FROM steward.migration_tables n
+         WHERE n.migration = mig AND n.active AND n.relid IS NOT NULL
+           AND o.migration <> mig AND o.relid = (data->>'release_relid')::oid;
+        UPDATE steward.migration_indexes o SET relid = n.relid
+          FROM steward.migration_tables n
+         WHERE n.migration = mig AND n.active AND n.relid IS NOT NULL
+           AND o.migration <> mig AND o.relid = (data->>'release_relid')::oid;
+    END IF;
 END
 $$;
 REVOKE ALL ON FUNCTION steward._migration_record_relayout(text, jsonb) FROM PUBLIC;
+
+-- The name of a layout while it is not the table ("new" before the
+-- cutover, "old" after): <table>_relayout_<side>, or for a table whose
+-- name is longer than 50 bytes its first 40 bytes (whole characters), its
+-- OID and _relayout_<side>, so that tables sharing a long prefix do not
+-- collide (review10 F7).  rel is the table's OID at start (the old layout).
+CREATE FUNCTION steward._relayout_layout_name(relname name, rel oid, side text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN octet_length(relname) <= 50 THEN relname || '_relayout_' || side
+                ELSE (SELECT left(relname, n) FROM generate_series(40, 1, -1) n
+                       WHERE octet_length(left(relname, n)) <= 40 LIMIT 1)
+                     || '_' || rel || '_relayout_' || side END
+$$;
 
 -- The relayout step of a migration's steps, or NULL.
 CREATE FUNCTION steward._relayout_step(steps jsonb)
@@ -340,7 +373,7 @@ BEGIN
     IF other IS NOT NULL THEN
         RAISE EXCEPTION 'relation % has trigger "%": a relayout does not move triggers yet', rel, other
             USING ERRCODE = 'feature_not_supported',
-                  HINT = 'Drop the trigger for the migration and recreate it on the new layout after the cutover.';
+                  HINT = 'Drop the trigger for the migration and create it again on the table after steward.migration_cleanup (CREATE TRIGGER is refused until then): writes between start and cleanup run without it.';
     END IF;
     IF (SELECT relrowsecurity FROM pg_class WHERE oid = rel)
        OR EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = rel) THEN
@@ -354,7 +387,7 @@ BEGIN
     IF other IS NOT NULL THEN
         RAISE EXCEPTION 'relation % has rule "%": a relayout does not move rules', rel, other
             USING ERRCODE = 'feature_not_supported',
-                  HINT = 'Drop the rule for the migration and create it again on the table after the cutover.';
+                  HINT = 'Drop the rule for the migration and create it again on the table after steward.migration_cleanup (CREATE RULE is refused until then): writes between start and cleanup run without it.';
     END IF;
     SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND confrelid = rel AND contype = 'f' LIMIT 1;
     IF other IS NOT NULL THEN
@@ -419,11 +452,11 @@ BEGIN
         -- Triggers (a clone of the table's has tgparentid set) and rules of its own.
         SELECT y.x INTO what FROM (SELECT format('its own trigger "%s"', tgname) FROM pg_trigger WHERE tgrelid = part AND NOT tgisinternal AND tgparentid = 0
                                    UNION ALL SELECT format('its own rule "%s"', rulename) FROM pg_rewrite WHERE ev_class = part AND rulename <> '_RETURN') y(x) ORDER BY 1 LIMIT 1;
-        hint := 'Drop it for the migration, and recreate it on the table or its new partitions after the cutover.';
+        hint := 'Drop it for the migration, and recreate it on the table or its new partitions after steward.migration_cleanup (refused until then): writes between start and cleanup run without it.';
         IF what IS NULL AND ((SELECT relrowsecurity FROM pg_class WHERE oid = part)
                              OR EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = part)) THEN
             what := 'row-level security';
-            hint := 'Disable it for the migration, and enable it on the new partitions after the cutover.';
+            hint := 'Disable it for the migration, and enable it on the new partitions after steward.migration_cleanup (refused until then).';
         END IF;
         -- Constraints of its own: CHECK not inherited from the table,
         -- foreign keys, unique, primary and exclusion keys not attached to
@@ -809,13 +842,16 @@ BEGIN
     END IF;
     -- Every name the migration will use must be free.
     FOR k IN SELECT x->>'name' FROM jsonb_array_elements(parts) x
-             UNION ALL SELECT left(relname, 50) || '_relayout_new'
-             UNION ALL SELECT left(relname, 50) || '_relayout_old' LOOP
+             UNION ALL SELECT steward._relayout_layout_name(relname, rel, 'new')
+             UNION ALL SELECT steward._relayout_layout_name(relname, rel, 'old') LOOP
         IF octet_length(k) > 63 OR EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = k
                                               AND c.relnamespace = nspoid) THEN
             RAISE EXCEPTION 'relation "%.%" already exists or the name is too long (%)', nsp, k, what
                 USING ERRCODE = 'duplicate_table',
-                      HINT = 'Name the partitions with "partition_prefix" or "name".';
+                      HINT = CASE WHEN k IN (steward._relayout_layout_name(relname, rel, 'new'),
+                                             steward._relayout_layout_name(relname, rel, 'old'))
+                                  THEN format('The relayout names the table''s other layout %I: rename or drop the relation holding that name first.', k)
+                                  ELSE 'Name the partitions with "partition_prefix" or "name".' END;
         END IF;
     END LOOP;
     IF (SELECT count(DISTINCT x->>'name') FROM jsonb_array_elements(parts) x) <> jsonb_array_length(parts) THEN
@@ -826,6 +862,16 @@ BEGIN
             RAISE EXCEPTION 'tablespace "%" does not exist (%)', k, what USING ERRCODE = 'undefined_object';
         END IF;
     END LOOP;
+
+    -- The new partitions are pg_steward's (review10 F13): said when rows
+    -- of the table are stored by another access method now.
+    SELECT string_agg(DISTINCT a.amname, ', ') INTO k
+      FROM steward._relayout_tree(rel) x JOIN pg_class c ON c.oid = x::oid JOIN pg_am a ON a.oid = c.relam
+     WHERE c.relkind = 'r' AND a.amname <> 'steward';
+    IF k IS NOT NULL THEN
+        RAISE NOTICE 'relayout of % moves its rows from access method % to partitions USING steward', rel, k
+            USING DETAIL = 'After the cutover the table is pg_steward''s: DROP EXTENSION refuses it until steward.release() gives it back to heap.';
+    END IF;
 
     PERFORM steward._migration_create(mig, jsonb_build_object(
         'steps', steps, 'started_by', current_user, 'tables', jsonb_build_array(rel::oid),
@@ -1119,7 +1165,7 @@ AS $$
 DECLARE
     t record := steward._relayout_tables(mig);
     nsp text := (SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = t.old_rel);
-    newname text := left(t.relname, 50) || '_relayout_new';
+    newname text := steward._relayout_layout_name(t.relname, t.old_rel, 'new');
     newrel regclass;
     layout regclass;
     p jsonb;
@@ -1942,11 +1988,11 @@ BEGIN
     PERFORM steward._relayout_check_publications(src) WHERE forward;
     IF forward THEN
         PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel,
-                                                          left(t.relname, 50) || '_relayout_old'));
+                                                          steward._relayout_layout_name(t.relname, t.old_rel, 'old')));
         PERFORM steward._migration_exec(t.new_rel, format('ALTER TABLE %s RENAME TO %I', t.new_rel, t.relname));
     ELSE
         PERFORM steward._migration_exec(t.new_rel, format('ALTER TABLE %s RENAME TO %I', t.new_rel,
-                                                          left(t.relname, 50) || '_relayout_new'));
+                                                          steward._relayout_layout_name(t.relname, t.old_rel, 'new')));
         PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel, t.relname));
     END IF;
     PERFORM steward._relayout_retrigger(mig, forward);
@@ -2088,7 +2134,8 @@ BEGIN
     PERFORM steward._relayout_check_rowtype(t.old_rel, 'cleanup') WHERE alive.old_alive;
     PERFORM steward._relayout_unguard(t.new_rel);
     IF alive.old_alive THEN
-        PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.old_rel::oid));
+        PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.old_rel::oid,
+                                                                              'repoint', true));
         PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.old_rel));
     END IF;
 END

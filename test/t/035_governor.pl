@@ -394,7 +394,7 @@ sql(q{SELECT pg_cancel_backend(pid) FROM steward.governor_jobs
      WHERE kind = 'transition' AND finished_at IS NULL});
 finish_bg($lockrun);
 ok( poll_until(
-		q{SELECT state IN ('finished', 'gone') FROM steward.governor_jobs
+		q{SELECT state IN ('cancelled', 'gone') FROM steward.governor_jobs
 		   WHERE kind = 'transition' ORDER BY job_id DESC LIMIT 1},
 		10, 'the cancelled run to leave'),
 	'a cancelled run is no longer a running job');
