@@ -18153,3 +18153,35 @@ BEGIN
     END IF;
 END
 $$;
+-- miga (review10 F3): the backfill assigns each up expression uncast (assignment
+-- coercion, as ALTER TABLE ... TYPE): varchar(n)/char(n)/bit(n) were cut or padded.
+CREATE OR REPLACE FUNCTION steward._migration_batch_lists(mig text, tbl regclass,
+                                               OUT sets text, OUT keys text, OUT key_texts text,
+                                               OUT aliased text, OUT aliased_texts text,
+                                               OUT aliased_desc text, OUT after_key text,
+                                               OUT until_key text)
+RETURNS record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+BEGIN
+    SELECT * INTO t FROM steward.migration_tables x WHERE x.migration = mig AND x.relid = tbl;
+    SELECT string_agg(format('%I = (%s)', c.expand_new,
+                             steward._migration_bind(mig, tbl, 'old', c.up_sql, c.up_params, NULL)),
+                      ', ' ORDER BY c.ord)
+      INTO sets
+      FROM steward.migration_columns c
+     WHERE c.migration = mig AND c.relid = tbl AND c.kind IN ('pair', 'added') AND c.up_sql IS NOT NULL;
+    SELECT string_agg(format('%I', k), ', ' ORDER BY i),
+           string_agg(format('%I::text', k), ', ' ORDER BY i),
+           string_agg(format('%I AS _steward_k%s', k, i), ', ' ORDER BY i),
+           string_agg(format('_steward_k%s::text', i), ', ' ORDER BY i),
+           string_agg(format('_steward_k%s DESC', i), ', ' ORDER BY i),
+           string_agg(format('($1::text[])[%s]::%s', i, ty), ', ' ORDER BY i),
+           string_agg(format('($3::text[])[%s]::%s', i, ty), ', ' ORDER BY i)
+      INTO keys, key_texts, aliased, aliased_texts, aliased_desc, after_key, until_key
+      FROM unnest(t.key_columns, t.key_types) WITH ORDINALITY u(k, ty, i);
+END
+$$;

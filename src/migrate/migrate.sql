@@ -2271,7 +2271,11 @@ $$;
 -- The lists the backfill statements of one table of a column migration
 -- are made of (steward._migration_batch_sql, _migration_range_sql): the
 -- SET list computing the new shape from the old (NULL when nothing is
--- computed), the key columns ("k1, k2") and their texts, the same aliased
+-- computed; each up expression is assigned to its column uncast, so it
+-- is coerced as ALTER TABLE ... TYPE and the dual-write trigger coerce,
+-- by the assignment rules: a value too long for varchar(n), char(n) or
+-- bit(n) fails with 22001/22026 instead of being cut or padded as an
+-- explicit cast would), the key columns ("k1, k2") and their texts, the same aliased
 -- in a CTE ("k1 AS _steward_k1", their texts, descending), and the key
 -- given in $1 and in $3 (text[]) cast to the key's types.
 CREATE FUNCTION steward._migration_batch_lists(mig text, tbl regclass,
@@ -2287,8 +2291,8 @@ DECLARE
     t steward.migration_tables;
 BEGIN
     SELECT * INTO t FROM steward.migration_tables x WHERE x.migration = mig AND x.relid = tbl;
-    SELECT string_agg(format('%I = %s', c.expand_new,
-                             steward._migration_bind(mig, tbl, 'old', c.up_sql, c.up_params, c.new_type)),
+    SELECT string_agg(format('%I = (%s)', c.expand_new,
+                             steward._migration_bind(mig, tbl, 'old', c.up_sql, c.up_params, NULL)),
                       ', ' ORDER BY c.ord)
       INTO sets
       FROM steward.migration_columns c
