@@ -18185,3 +18185,16 @@ BEGIN
       FROM unnest(t.key_columns, t.key_types) WITH ORDINALITY u(k, ty, i);
 END
 $$;
+
+
+-- guard2 item 4: CREATE VIEW / MATERIALIZED VIEW and ALTER PUBLICATION on
+-- a table under migration are judged too (relayout.c).
+DROP EVENT TRIGGER steward_relayout_guard;
+CREATE EVENT TRIGGER steward_relayout_guard ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP FOREIGN TABLE', 'CREATE TABLE', 'CREATE INDEX',
+                 'CREATE TRIGGER', 'ALTER TRIGGER', 'DROP TRIGGER', 'CREATE RULE', 'CREATE POLICY',
+                 'ALTER INDEX', 'ALTER VIEW', 'ALTER MATERIALIZED VIEW', 'ALTER SEQUENCE', 'ALTER TYPE',
+                 'ALTER FOREIGN TABLE', 'CREATE FOREIGN TABLE', 'ALTER SCHEMA', 'DROP INDEX',
+                 'CREATE VIEW', 'CREATE MATERIALIZED VIEW', 'ALTER PUBLICATION')
+    EXECUTE FUNCTION steward._relayout_guard_ddl();
+ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;

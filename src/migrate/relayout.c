@@ -62,6 +62,7 @@
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -710,6 +711,7 @@ typedef struct GuardedBy
 	char	   *phase;
 	List	   *columns;		/* column migration: names its columns have or take */
 	List	   *constraints;	/* column migration: names of the constraints it adds */
+	int			ord;			/* relayout: 1 the application's layout, 2 the new one */
 } GuardedBy;
 
 /* The elements of a text[] datum as a List of C strings. */
@@ -768,7 +770,8 @@ guarded_by(Oid relid, bool below_only, bool relayouts_only, bool partition_check
 			"                    LATERAL pg_catalog.unnest(ARRAY[c.not_null_name, c.check_name, c.fk_name,"
 			"                                                    c.unique_name]) n(n)"
 			"              WHERE c.migration OPERATOR(pg_catalog.=) t.migration"
-			"                AND c.relid OPERATOR(pg_catalog.=) t.relid AND n.n IS NOT NULL)::pg_catalog.text[]"
+			"                AND c.relid OPERATOR(pg_catalog.=) t.relid AND n.n IS NOT NULL)::pg_catalog.text[],"
+			"       t.ord::pg_catalog.int4"
 			"  FROM steward.migration_tables t"
 			"  JOIN steward.migration_runs r ON r.name OPERATOR(pg_catalog.=) t.migration,"
 			"       LATERAL (SELECT (r.steps OPERATOR(pg_catalog.->) 0"
@@ -798,6 +801,7 @@ guarded_by(Oid relid, bool below_only, bool relayouts_only, bool partition_check
 		m->phase = SPI_getvalue(tup, desc, 4);
 		m->columns = text_array_list(SPI_getbinval(tup, desc, 5, &isnull));
 		m->constraints = text_array_list(SPI_getbinval(tup, desc, 6, &isnull));
+		m->ord = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
 		MemoryContextSwitchTo(old);
 	}
 	steward_as_owner_end(&ctx);
@@ -1815,6 +1819,167 @@ guard_trigger_depends(AlterObjectDependsStmt *stmt)
 					 TRIGGER_DETAIL, NULL);
 }
 
+/* The relations and column names a raw query names (CREATE VIEW). */
+typedef struct QueryRefs
+{
+	List	   *rels;			/* RangeVar */
+	List	   *cols;			/* last name of each column reference */
+	bool		star;			/* a * or t.* */
+} QueryRefs;
+
+/* raw_expression_tree_walker callback collecting QueryRefs. */
+static bool
+collect_query_refs(Node *node, QueryRefs *refs)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeVar))
+	{
+		refs->rels = lappend(refs->rels, node);
+		return false;
+	}
+	if (IsA(node, ColumnRef))
+	{
+		Node	   *last = llast(((ColumnRef *) node)->fields);
+
+		if (IsA(last, A_Star))
+			refs->star = true;
+		else if (IsA(last, String))
+			refs->cols = lappend(refs->cols, strVal(last));
+		return false;
+	}
+	return raw_expression_tree_walker(node, collect_query_refs, (void *) refs);
+}
+
+/*
+ * query_tree_walker callback (QTW_EXAMINE_RTES_BEFORE) for an analysed
+ * query: each relation's range table entry, its columns read
+ * (selectedCols; a whole-row reference counts as *).
+ */
+static bool
+collect_query_rtes(Node *node, QueryRefs *refs)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+		int			i = -1;
+
+		if (rte->rtekind != RTE_RELATION)
+			return false;
+		refs->rels = lappend(refs->rels, rte);
+		while ((i = bms_next_member(rte->selectedCols, i)) >= 0)
+		{
+			AttrNumber	attno = i + FirstLowInvalidHeapAttributeNumber;
+			char	   *att = attno > 0 ? get_attname(rte->relid, attno, true) : NULL;
+
+			if (attno == InvalidAttrNumber)
+				refs->star = true;
+			else if (att != NULL)
+				refs->cols = lappend(refs->cols, att);
+		}
+		return false;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, collect_query_rtes, (void *) refs,
+								 QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, collect_query_rtes, (void *) refs);
+}
+
+/*
+ * CREATE [MATERIALIZED] VIEW whose query reads a table under migration:
+ * refused when the migration could not carry it.  Relayouts: a view on
+ * the new layout (a rollback drops that layout, and could not), or on the
+ * application's layout by a role that does not own the table (the
+ * cutover redirects the table's views to the new layout as the caller of
+ * complete, who must own them, as migration_start checks).  Column
+ * migrations: a view over a migrated column, or over every column (*):
+ * after complete it would read the old shape's column under its old
+ * name, and cleanup or a rollback could not drop that column while the
+ * view uses it (migration_start refuses such views too).  Names are
+ * matched as written: a column of another table with a migrated
+ * column's name counts.
+ */
+static void
+guard_view_query(Node *query, const char *what)
+{
+	QueryRefs	refs = {NIL, NIL, false};
+	ListCell   *lc;
+	List	   *relids = NIL;
+
+	/* CREATE MATERIALIZED VIEW's query is analysed already: its range table. */
+	if (IsA(query, Query))
+		query_tree_walker((Query *) query, collect_query_rtes, (void *) &refs,
+						  QTW_EXAMINE_RTES_BEFORE);
+	else
+		collect_query_refs(query, &refs);
+	foreach(lc, refs.rels)
+		relids = lappend_oid(relids, IsA(lfirst(lc), RangeVar) ?
+							 named_relation((RangeVar *) lfirst(lc)) :
+							 ((RangeTblEntry *) lfirst(lc))->relid);
+	foreach(lc, relids)
+	{
+		Oid			rel = lfirst_oid(lc);
+		GuardedBy	m;
+
+		guarded_by(rel, false, false, false, &m);
+		if (m.name == NULL)
+			continue;
+		if (m.relayout && m.ord == 2)
+			guard_refuse(&m, rel, psprintf("%s on", what),
+						 "The new layout is the migration's until complete gives it the table's "
+						 "name: a rollback drops it, and could not with a view on it.",
+						 "Create the view on the table: complete redirects the table's views "
+						 "to the new layout.");
+		else if (m.relayout && !has_privs_of_role(GetUserId(), steward_relation_owner(m.table)))
+			guard_refuse(&m, rel, psprintf("%s owned by another role than the owner of", what),
+						 "Complete redirects the table's views to the new layout as its caller, "
+						 "who must own them (the table's owner does).",
+						 "Let the table's owner create it, or create it after the cleanup.");
+		else if (!m.relayout && (refs.star || any_migrated(&m, refs.cols)))
+			guard_refuse(&m, rel, psprintf("%s over a migrated column of", what),
+						 "After complete the view would read the old shape's column under its "
+						 "old name, and the cleanup or a rollback could not drop that column "
+						 "while the view uses it.",
+						 "Name only columns the migration leaves alone, or create the view "
+						 "after the cleanup.");
+	}
+}
+
+/*
+ * ALTER PUBLICATION ... ADD | SET TABLE of the new layout of a relayout
+ * (or a partition of it): subscribers would get changes of an internal
+ * table; complete moves the application's table's memberships to the new
+ * layout itself, so adding the table (the application's layout) passes.
+ * Column migrations carry a published table's column lists themselves.
+ */
+static void
+guard_alter_publication(AlterPublicationStmt *stmt)
+{
+	ListCell   *lc;
+
+	/* complete's own moves (_relayout_move_publications) run as its caller */
+	if (stmt->action == AP_DropObjects || steward_migrate_called_from_own_code())
+		return;
+	foreach(lc, stmt->pubobjects)
+	{
+		PublicationObjSpec *obj = (PublicationObjSpec *) lfirst(lc);
+		GuardedBy	m;
+		Oid			rel;
+
+		if (obj->pubobjtype != PUBLICATIONOBJ_TABLE || obj->pubtable == NULL)
+			continue;
+		rel = named_relation(obj->pubtable->relation);
+		guarded_by(rel, false, true, false, &m);
+		if (m.name != NULL && m.ord == 2)
+			guard_refuse(&m, rel, "publish",
+						 "The new layout is the migration's until complete gives it the table's "
+						 "name; complete moves the table's publications to it.",
+						 "Add the table itself to the publication.");
+	}
+}
+
 /*
  * CREATE UNIQUE INDEX (or an exclusion or primary key index) on a layout
  * or a partition of one, or over a column of a column migration: the
@@ -1882,6 +2047,12 @@ guard_index(IndexStmt *stmt)
  *	INDEX and RENAME of a step's index; RENAME and SET SCHEMA of the
  *	table; DROP, RENAME, ALTER TYPE of a column the index covers
  *	(guard_index_steps).  The index worker's statements pass.
+ *	views, publications: CREATE [MATERIALIZED] VIEW on a new layout, on a
+ *	layout by another role, or over a column migration's migrated column;
+ *	ALTER PUBLICATION ADD | SET of a new layout (guard_view_query,
+ *	guard_alter_publication).  CREATE STATISTICS passes: a relayout gives
+ *	the statistics objects of the table a twin at the cutover, a column
+ *	migration drops those over the old column at cleanup, as start notes.
  *
  * Statements are judged by the relation their name resolves to, whatever
  * keyword names it: ALTER INDEX tbl RENAME TO is a rename of the table,
@@ -1972,6 +2143,17 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 			break;
 		case T_IndexStmt:
 			guard_index((IndexStmt *) parsetree);
+			break;
+		case T_ViewStmt:
+			guard_view_query(((ViewStmt *) parsetree)->query, "create a view");
+			break;
+		case T_CreateTableAsStmt:
+			if (((CreateTableAsStmt *) parsetree)->objtype == OBJECT_MATVIEW)
+				guard_view_query(((CreateTableAsStmt *) parsetree)->query,
+								 "create a materialized view");
+			break;
+		case T_AlterPublicationStmt:
+			guard_alter_publication((AlterPublicationStmt *) parsetree);
 			break;
 		default:
 			break;
