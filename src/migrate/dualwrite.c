@@ -86,6 +86,7 @@ typedef struct MigCol
 	char	   *up_what;
 	char	   *down_what;
 	char	   *label;			/* "<table>.<new-shape name>", for errors */
+	bool		not_null;		/* the step's "not_null": up may not give NULL */
 } MigCol;
 
 typedef struct MigEntry
@@ -178,6 +179,7 @@ typedef struct ColText
 	char	   *down_sql;
 	char	  **down_phys;
 	int			down_n;
+	bool		not_null;
 } ColText;
 
 static AttrNumber
@@ -237,7 +239,8 @@ build_entry(MigEntry *entry, Relation rel)
 			"       CASE WHEN r.phase = 'switched' THEN c.switched_new ELSE c.expand_new END,"
 			"       c.up_sql, steward._migration_physical(r.name, t.relid, 'old', c.up_params),"
 			"       c.down_sql, steward._migration_physical(r.name, t.relid, 'new', c.down_params),"
-			"       pg_catalog.format('%s.%s', t.relid, coalesce(c.new_name, c.old_name))"
+			"       pg_catalog.format('%s.%s', t.relid, coalesce(c.new_name, c.old_name)),"
+			"       c.not_null"
 			"  FROM steward.migration_tables t"
 			"  JOIN steward.migration_runs r ON r.name = t.migration"
 			"  LEFT JOIN steward.migration_columns c"
@@ -267,6 +270,7 @@ build_entry(MigEntry *entry, Relation rel)
 		ct->down_sql = spi_text(r, 8);
 		ct->down_phys = spi_names(r, 9, &ct->down_n);
 		ct->label = spi_text(r, 10);
+		ct->not_null = spi_text(r, 11) != NULL && strcmp(spi_text(r, 11), "t") == 0;
 		cols = lappend(cols, ct);
 	}
 	steward_as_owner_end(&ctx);
@@ -292,6 +296,7 @@ build_entry(MigEntry *entry, Relation rel)
 			col->old_att = attnum_of(rel, ct->old_phys);
 			col->new_att = attnum_of(rel, ct->new_phys);
 			col->label = ct->label;
+			col->not_null = ct->not_null;
 			col->up_what = psprintf("up expression of %s in migration \"%s\"", ct->label, name);
 			col->down_what = psprintf("down expression of %s in migration \"%s\"", ct->label, name);
 			if (ct->up_sql && col->new_att)
@@ -524,6 +529,20 @@ compute_shape(MigEntry *entry, MigExec *ex, TupleDesc desc, HeapTuple tup, char 
 			continue;
 		replcols[nrepl] = att;
 		replvalues[nrepl] = ExecEvalExprSwitchContext(state, ex->econtext, &replnulls[nrepl]);
+
+		/*
+		 * The new column's NOT VALID check would refuse the row too, naming
+		 * only its constraint (review10 F4): say which migration's step and
+		 * what to do.
+		 */
+		if (side == 'o' && c->not_null && replnulls[nrepl])
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("the up expression of %s gives NULL for this row, and migration \"%s\" makes it NOT NULL",
+							c->label, entry->name),
+					 errdetail("A write in the old shape gets the new column from up; the step's \"not_null\" refuses NULL there."),
+					 errhint("Write a value up maps to a non-NULL one, or roll the migration back (SELECT steward.migration_rollback(%s);).",
+							 quote_literal_cstr(entry->name))));
 		nrepl++;
 	}
 	error_context_stack = cb.previous;
