@@ -167,11 +167,24 @@ check_column_type(Relation rel, Form_pg_attribute att, RuleKind kind)
 				 errhint("Order events by a per-entity sequence number, not by timestamps.")));
 }
 
-/* Write steward.column_rules as its owner (see plumbing/as_owner.c). */
+/*
+ * Write steward.column_rules (and state_checks) as its owner (see
+ * plumbing/as_owner.c), with session_replication_role = origin: the row
+ * triggers of the rules catalogs are ENABLE ORIGIN (a subscriber's apply of
+ * catalog rows naming another cluster's OIDs must not run them), yet a
+ * change made here under replica must still invalidate every backend's
+ * cached rules, rewrite the column's label, drop a detached machine's
+ * checks and check the table's storage.  Set in C with PGC_SUSET, as
+ * PostgreSQL's RI code sets its GUCs: allowed whatever the caller's
+ * rights; steward_as_owner_end() rolls it back.
+ */
 void
 steward_enter_rules_owner(StewardAsOwner *ctx)
 {
 	steward_as_owner_begin(steward_relid(STEWARD_RULES_TABLE, false), ctx);
+	(void) set_config_option("session_replication_role", "origin",
+							 PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 }
 
 /*
