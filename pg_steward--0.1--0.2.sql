@@ -15449,8 +15449,8 @@ BEGIN
 END
 $$;
 
--- Batches commit without waiting for their WAL flush unless
--- steward.batch_synchronous_commit is on; the job's last transaction has a
+-- Batches commit without waiting for their WAL flush when
+-- steward.batch_synchronous_commit is off; the job's last transaction has a
 -- transaction id, so its commit flushes everything before it (issue 18).
 CREATE OR REPLACE PROCEDURE steward._run_batches(batch_fn text, status_fn text, job jsonb,
                                       batch_size integer, max_rows_per_sec integer,
@@ -15506,9 +15506,9 @@ BEGIN
             backoff := 0.01;
             LOOP
                 BEGIN
-                    -- No wait for the batch's WAL flush (README: the governor;
-                    -- steward.batch_synchronous_commit).  In this block: a
-                    -- failed batch's status commits as the session says.
+                    -- steward.batch_synchronous_commit = off: no wait for the
+                    -- batch's WAL flush (README: the governor).  In this block:
+                    -- a failed batch's status commits as the session says.
                     IF NOT pg_catalog.current_setting('steward.batch_synchronous_commit')::pg_catalog.bool THEN
                         PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
                     END IF;
@@ -17146,9 +17146,9 @@ BEGIN
             backoff := 0.01;
             LOOP
                 BEGIN
-                    -- No wait for the batch's WAL flush (README: the governor;
-                    -- steward.batch_synchronous_commit).  In this block: a
-                    -- failed batch's status commits as the session says.
+                    -- steward.batch_synchronous_commit = off: no wait for the
+                    -- batch's WAL flush (README: the governor).  In this block:
+                    -- a failed batch's status commits as the session says.
                     IF NOT pg_catalog.current_setting('steward.batch_synchronous_commit')::pg_catalog.bool THEN
                         PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
                     END IF;

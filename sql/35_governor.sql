@@ -210,28 +210,30 @@ SET steward.governor = off;
 RESET ROLE;
 DROP ROLE governor_stranger;
 
--- A batch's commit does not wait for its WAL flush
--- (steward.batch_synchronous_commit off, the default): the batches see
--- synchronous_commit = off, and the session's own setting is back after
+-- A batch commits at the session's synchronous_commit
+-- (steward.batch_synchronous_commit on, the default); off, its commit does
+-- not wait for its WAL flush, and the session's own setting is back after
 -- the CALL (the last transaction commits with it, flushing the rest).
 SELECT steward.create_state_machine('sc_flow', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a->b', 'b->a']);
 CREATE TABLE sc_items (id int PRIMARY KEY, status text NOT NULL, note text) USING steward;
 INSERT INTO sc_items (id, status) SELECT g, 'a' FROM generate_series(1, 5) g;
 SELECT steward.attach_state_machine('sc_items', 'status', 'sc_flow');
 SET synchronous_commit = local;
+SET steward.batch_synchronous_commit = off;
 CALL steward.run_transition('sc_items', 'a', 'b', $$note = current_setting('synchronous_commit')$$, 2);
 SELECT status, note, count(*) FROM sc_items GROUP BY 1, 2;
 SHOW synchronous_commit;
 -- On: the batches commit as the session says.
-SET steward.batch_synchronous_commit = on;
+RESET steward.batch_synchronous_commit;
 CALL steward.run_transition('sc_items', 'b', 'a', $$note = current_setting('synchronous_commit')$$, 2);
 SELECT status, note, count(*) FROM sc_items GROUP BY 1, 2;
 -- A batch that fails takes the setting with it: the session's own is back.
-RESET steward.batch_synchronous_commit;
+SET steward.batch_synchronous_commit = off;
 CALL steward.run_transition('sc_items', 'a', 'b', $$note = (1 / (id - 3))::text$$, 2);
 SHOW synchronous_commit;
 SELECT status, count(*) FROM sc_items GROUP BY 1 ORDER BY 1;
 SELECT status, rows_done FROM steward.transition_progress
  WHERE relid = 'sc_items'::regclass ORDER BY id DESC LIMIT 1;
 RESET synchronous_commit;
+RESET steward.batch_synchronous_commit;
 DROP TABLE sc_items;

@@ -318,7 +318,7 @@ static int	gov_window_ms = 5000;
 static int	gov_interval_ms = 1000;
 static int	gov_min_calls = 50;
 int			steward_batch_lock_timeout_ms = 10;
-static bool gov_batch_synchronous_commit = false;
+static bool gov_batch_synchronous_commit = true;
 static int	gov_nice = 10;
 
 static GovShared *gov = NULL;
@@ -403,9 +403,9 @@ steward_governor_define_gucs(void)
 							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	/* Read by steward._run_batches (SQL), which sets synchronous_commit. */
 	DefineCustomBoolVariable("steward.batch_synchronous_commit",
-							 "Whether the batches of run_transition and of the backfills wait for their WAL flush at commit.",
-							 "off: each batch commits with synchronous_commit = off; the job's last transaction commits with the session's setting, so everything is durable when the CALL returns.",
-							 &gov_batch_synchronous_commit, false,
+							 "Whether the batches of run_transition and of the backfills commit at the session's synchronous_commit.",
+							 "off: each batch commits with synchronous_commit = off (a crash may undo batches other sessions saw committed); the job's last transaction commits with the session's setting, so everything is durable when the CALL returns.",
+							 &gov_batch_synchronous_commit, true,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 }
 

@@ -394,9 +394,9 @@ BEGIN
             backoff := 0.01;
             LOOP
                 BEGIN
-                    -- No wait for the batch's WAL flush (README: the governor;
-                    -- steward.batch_synchronous_commit).  In this block: a
-                    -- failed batch's status commits as the session says.
+                    -- steward.batch_synchronous_commit = off: no wait for the
+                    -- batch's WAL flush (README: the governor).  In this block:
+                    -- a failed batch's status commits as the session says.
                     IF NOT pg_catalog.current_setting('steward.batch_synchronous_commit')::pg_catalog.bool THEN
                         PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
                     END IF;

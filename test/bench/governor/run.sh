@@ -45,10 +45,10 @@
 #                   pgbench --rate, whose latencies count from each
 #                   transaction's scheduled start (no coordinated omission)
 #   OFF=0           1: also run each job ungoverned once per round
-#   SYNC=0          1: also run each job governed with
-#                   steward.batch_synchronous_commit = on (each batch waits
-#                   for its WAL flush, as before 0.2's issue 18 work) once
-#                   per round, beside the default (mode "sync")
+#   ASYNC=0         1: also run each job governed with
+#                   steward.batch_synchronous_commit = off (batches do not
+#                   wait for their WAL flush) once per round, beside the
+#                   default (mode "async")
 #   TARGET_RATIO=   steward.governor_target_p99_ratio (empty: the default,
 #                   1.3); the issue's goal allows 1.5
 #   GOVERNOR_WINDOW= steward.governor_window (empty: the default)
@@ -71,7 +71,7 @@ CHUNK=${CHUNK:-2}
 CLIENTS=${CLIENTS:-2}
 LOAD=${LOAD:-}
 OFF=${OFF:-0}
-SYNC=${SYNC:-0}
+ASYNC=${ASYNC:-0}
 JOBS=${JOBS:-P T M}
 SOLO_ONLY=${SOLO_ONLY:-0}
 PORT=${PORT:-5494}
@@ -170,9 +170,9 @@ run_chunks() {   # run_chunks SCRIPT UNTIL PREFIX
     done
 }
 
-set_governor() {   # set_governor on|off|sync (sync: on, batches wait for their flush)
-    local sync=off gov=$1
-    [ "$1" = sync ] && sync=on gov=on
+set_governor() {   # set_governor on|off|async (async: on, batches do not wait for their flush)
+    local sync=on gov=$1
+    [ "$1" = async ] && sync=off gov=on
     psql_q -d "$DB" -c "ALTER SYSTEM SET steward.governor = $gov" \
                     -c "ALTER SYSTEM SET steward.batch_synchronous_commit = $sync" \
                     -c "SELECT pg_reload_conf()" >/dev/null
@@ -397,7 +397,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
         [ "$SOLO_ONLY" = 1 ] && continue
         one_job "$job" "$r" "$first" on
         [ "$OFF" = 1 ] && one_job "$job" "$r" "$first" off
-        [ "$SYNC" = 1 ] && [ "$job" != P ] && one_job "$job" "$r" "$first" sync
+        [ "$ASYNC" = 1 ] && [ "$job" != P ] && one_job "$job" "$r" "$first" async
     done
     for job in $JOBS; do
         case $job in
@@ -426,7 +426,7 @@ what_of() {   # what_of JOB: "description|unit"
     esac
 }
 for job in $JOBS; do
-    for mode in on sync off; do
+    for mode in on async off; do
         [ -n "${SAMPLES["$job $mode p99 without"]:-}" ] || continue
         IFS='|' read -r what unit <<<"$(what_of "$job")"
         p0=$(med "$job $mode p99 without") p1=$(med "$job $mode p99 during") q=$(ratio "$p1" "$p0")
