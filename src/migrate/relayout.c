@@ -51,6 +51,7 @@
 #include "catalog/partition.h"
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_rewrite.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
@@ -72,6 +73,7 @@
 #include "utils/memutils.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
@@ -1033,6 +1035,25 @@ migration_trigger(const char *tgname)
 #define TRIGGER_DETAIL "The migration's triggers keep both layouts (or both shapes) of the " \
 	"table written: without one, writes would reach one of them only."
 
+#define UPDATE_RULE_DETAIL "The backfill writes every row of the table with UPDATE, which " \
+	"the rule would rewrite (migration_start refuses a table with rules on UPDATE)."
+
+/* Is rulename a rule ON UPDATE of relid? */
+static bool
+is_update_rule(Oid relid, const char *rulename)
+{
+	HeapTuple	tup = SearchSysCache2(RULERELNAME, ObjectIdGetDatum(relid),
+									  PointerGetDatum(rulename));
+	bool		result = false;
+
+	if (HeapTupleIsValid(tup))
+	{
+		result = ((Form_pg_rewrite) GETSTRUCT(tup))->ev_type == '0' + CMD_UPDATE;
+		ReleaseSysCache(tup);
+	}
+	return result;
+}
+
 /*
  * One subcommand of ALTER TABLE rel (a table, layout or partition of one
  * under migration m).  Relayouts: only what changes neither layout's
@@ -1157,6 +1178,13 @@ guard_alter_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
 			if (cmd->name != NULL && any_migrated(m, list_make1(cmd->name)))
 				guard_refuse(m, rel, psprintf("change column %s of", quote_identifier(cmd->name)),
 							 NULL, NULL);
+			break;
+		case AT_EnableRule:
+		case AT_EnableAlwaysRule:
+		case AT_EnableReplicaRule:
+			if (is_update_rule(rel, cmd->name))
+				guard_refuse(m, rel, psprintf("enable rule %s on UPDATE of", quote_identifier(cmd->name)),
+							 UPDATE_RULE_DETAIL, "Enable the rule after the cleanup.");
 			break;
 		case AT_AddConstraint:
 			if (IsA(cmd->def, Constraint) && any_migrated(m, constraint_columns((Constraint *) cmd->def)))
@@ -1761,6 +1789,26 @@ guard_create_on(RangeVar *rv, const char *what)
 }
 
 /*
+ * CREATE RULE: on a layout (guard_create_on), or ON UPDATE on a column
+ * migration's table, whose backfill would meet it (review10 F6).
+ */
+static void
+guard_create_rule(RuleStmt *stmt)
+{
+	Oid			rel;
+	GuardedBy	m;
+
+	guard_create_on(stmt->relation, "create a rule on");
+	if (stmt->event != CMD_UPDATE)
+		return;
+	rel = named_relation(stmt->relation);
+	guarded_by(rel, false, false, false, &m);
+	if (m.name != NULL && !m.relayout)
+		guard_refuse(&m, rel, "create a rule on UPDATE on", UPDATE_RULE_DETAIL,
+					 "Create the rule after the cleanup.");
+}
+
+/*
  * CREATE [OR REPLACE] TRIGGER: on a layout or a partition of one refused
  * (guard_create_on).  A trigger named like the migration's own
  * (zz_steward_*) on a table a migration changes, of any kind: OR REPLACE
@@ -2136,7 +2184,7 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 			guard_trigger_depends((AlterObjectDependsStmt *) parsetree);
 			break;
 		case T_RuleStmt:
-			guard_create_on(((RuleStmt *) parsetree)->relation, "create a rule on");
+			guard_create_rule((RuleStmt *) parsetree);
 			break;
 		case T_CreatePolicyStmt:
 			guard_create_on(((CreatePolicyStmt *) parsetree)->table, "create a policy on");
