@@ -26,7 +26,7 @@
  * steward_rules_storage (tableam.sql; CREATE TABLE, ALTER TABLE, and CREATE
  * SCHEMA, whose CREATE TABLE elements are collected as commands of their
  * own; and CREATE TRIGGER, for the warning about BEFORE UPDATE triggers on a
- * table with a version rule) on the commands the event trigger
+ * table with a version rule, which ATTACH PARTITION gives too) on the commands the event trigger
  * machinery collected, whose subcommands tell ATTACH PARTITION and SET
  * ACCESS METHOD apart (as src/test/modules/test_ddl_deparse reads them).
  * The command has run by then, so catalogs show the new state; an error
@@ -48,6 +48,7 @@
 #include "catalog/pg_type_d.h"
 #include "commands/defrem.h"
 #include "commands/event_trigger.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "nodes/parsenodes.h"
@@ -131,19 +132,21 @@ inheritors(Oid relid)
 
 /*
  * The first rule (the relation's own first, then its nearest ancestor's)
- * stored for relid or a partitioned ancestor; false if there is none.
- * Reads steward.column_rules as the owner of the extension's tables.
+ * stored for relid or a partitioned ancestor, of kind kind (NULL: any);
+ * false if there is none.  Reads steward.column_rules as the owner of the
+ * extension's tables.
  */
 static bool
-rule_reaching(Oid relid, ReachingRule *found)
+rule_reaching(Oid relid, const char *kind, ReachingRule *found)
 {
-	Oid			argtypes[1] = {OIDARRAYOID};
-	Datum		args[1];
+	Oid			argtypes[2] = {OIDARRAYOID, TEXTOID};
+	Datum		args[2];
 	StewardAsOwner ctx;
 	bool		any = false;
 	MemoryContext caller_cxt = CurrentMemoryContext;
 
 	args[0] = self_and_ancestors(relid);
+	args[1] = kind != NULL ? CStringGetTextDatum(kind) : (Datum) 0;
 
 	/*
 	 * Not read-only: a fresh snapshot, so that a rule committed while this
@@ -155,9 +158,10 @@ rule_reaching(Oid relid, ReachingRule *found)
 							  "       r.attname::pg_catalog.text, r.kind"
 							  "  FROM steward.column_rules r"
 							  " WHERE r.relid::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"
+							  "   AND ($2 IS NULL OR r.kind::pg_catalog.text OPERATOR(pg_catalog.=) $2)"
 							  " ORDER BY pg_catalog.array_position($1, r.relid::pg_catalog.oid),"
 							  "          r.attname LIMIT 1",
-							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+							  2, argtypes, args, kind != NULL ? "  " : " n", false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.column_rules");
 	if (SPI_processed > 0)
 	{
@@ -212,7 +216,7 @@ check_leaf_storage(Oid relid, StorageDdl ddl)
 	if (relkind != RELKIND_RELATION ||
 		relam == get_table_am_oid(STEWARD_TABLE_AM, false))
 		return;
-	if (!rule_reaching(relid, &rule))
+	if (!rule_reaching(relid, NULL, &rule))
 		return;
 
 	amname = get_am_name(relam);
@@ -320,7 +324,7 @@ check_attached(Oid parent, Oid attached)
 	List	   *relids;
 	ListCell   *lc;
 
-	if (!OidIsValid(attached) || !rule_reaching(parent, &rule))
+	if (!OidIsValid(attached) || !rule_reaching(parent, NULL, &rule))
 		return;
 	check_tree_storage(attached, DDL_ATTACH_PARTITION);
 
@@ -344,6 +348,50 @@ check_attached(Oid parent, Oid attached)
 		if (rules->nstates > 0)
 			steward_rule_kinds.state_counts_unknown(rel, rules);
 		pfree(rules);
+		table_close(rel, NoLock);
+	}
+	list_free(relids);
+}
+
+/*
+ * ATTACH PARTITION of a table (or tree) under parent, which a version rule
+ * now reaches (parent's own or a partitioned ancestor's): each BEFORE
+ * UPDATE row trigger the attached tables had of their own runs before
+ * the access method judges the row, as one CREATE TRIGGER would have
+ * made (check_trigger), so it warns the same way, once per trigger.
+ * Clones are left out: one of a trigger of the new ancestors was warned
+ * about at its CREATE TRIGGER, one of a trigger of the attached tree is
+ * warned about on the table that has the trigger.  So are internal,
+ * disabled and pg_steward's own (zz_steward_*) triggers.  The command
+ * holds AccessExclusiveLock on the attached tables.
+ */
+static void
+check_attached_triggers(Oid parent, Oid attached)
+{
+	ReachingRule rule;
+	List	   *relids;
+	ListCell   *lc;
+
+	if (!OidIsValid(attached) || !rule_reaching(parent, "version", &rule))
+		return;
+
+	relids = find_all_inheritors(attached, NoLock, NULL);
+	foreach(lc, relids)
+	{
+		Relation	rel = table_open(lfirst_oid(lc), NoLock);
+		TriggerDesc *trigdesc = rel->trigdesc;
+
+		for (int i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
+		{
+			Trigger    *t = &trigdesc->triggers[i];
+
+			if (t->tgisinternal || t->tgisclone || t->tgenabled == TRIGGER_DISABLED ||
+				!TRIGGER_FOR_ROW(t->tgtype) || !TRIGGER_FOR_BEFORE(t->tgtype) ||
+				!TRIGGER_FOR_UPDATE(t->tgtype) ||
+				strncmp(t->tgname, "zz_steward_", strlen("zz_steward_")) == 0)
+				continue;
+			steward_warn_version_trigger(t->tgname, RelationGetRelationName(rel), rule.attname);
+		}
 		table_close(rel, NoLock);
 	}
 	list_free(relids);
@@ -396,7 +444,7 @@ check_inheritance_parents(Oid child)
 		ReachingRule rule;
 
 		if (get_rel_relkind(lfirst_oid(lc)) == RELKIND_PARTITIONED_TABLE ||
-			!rule_reaching(lfirst_oid(lc), &rule))
+			!rule_reaching(lfirst_oid(lc), NULL, &rule))
 			continue;
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -629,7 +677,12 @@ check_command(CollectedCommand *cmd)
 					continue;
 				if (atc->subtype == AT_AttachPartition &&
 					get_rel_relkind(cmd->d.alterTable.objectId) == RELKIND_PARTITIONED_TABLE)
-					check_attached(cmd->d.alterTable.objectId, attached_relid(sub, atc));
+				{
+					Oid			attached = attached_relid(sub, atc);
+
+					check_attached(cmd->d.alterTable.objectId, attached);
+					check_attached_triggers(cmd->d.alterTable.objectId, attached);
+				}
 				else if (atc->subtype == AT_SetAccessMethod)
 					check_leaf_storage(cmd->d.alterTable.objectId, DDL_SET_ACCESS_METHOD);
 				else if (atc->subtype == AT_AddInherit)
