@@ -14934,12 +14934,8 @@ CREATE EVENT TRIGGER steward_rules_storage ON ddl_command_end
 -- layoutddl (recheck8 N7, N2, N5; review8 #7): the migration DDL guard also
 -- covers CREATE TABLE ... INHERITS, indexes, triggers, rules and policies
 -- (src/migrate/relayout.c).
-DROP EVENT TRIGGER steward_relayout_guard;
-CREATE EVENT TRIGGER steward_relayout_guard ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP FOREIGN TABLE', 'CREATE TABLE', 'CREATE INDEX',
-                 'CREATE TRIGGER', 'ALTER TRIGGER', 'DROP TRIGGER', 'CREATE RULE', 'CREATE POLICY')
-    EXECUTE FUNCTION steward._relayout_guard_ddl();
-ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;
+-- (steward_relayout_guard is made again once, with its final tag list, at
+-- the end of this script.)
 
 -- layoutddl (recheck8 N7): a layout dropped around the DDL guard -- validate
 -- reports it as a failed row, backfill and complete refuse naming it, and
@@ -16049,14 +16045,8 @@ $$;
 -- ATTRIBUTE, ALTER FOREIGN TABLE, CREATE FOREIGN TABLE ... INHERITS) and
 -- judges the relation the name resolves to (src/migrate/relayout.c).
 -- Event trigger tags cannot be altered: made again with the new list.
-DROP EVENT TRIGGER steward_relayout_guard;
-CREATE EVENT TRIGGER steward_relayout_guard ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP FOREIGN TABLE', 'CREATE TABLE', 'CREATE INDEX',
-                 'CREATE TRIGGER', 'ALTER TRIGGER', 'DROP TRIGGER', 'CREATE RULE', 'CREATE POLICY',
-                 'ALTER INDEX', 'ALTER VIEW', 'ALTER MATERIALIZED VIEW', 'ALTER SEQUENCE', 'ALTER TYPE',
-                 'ALTER FOREIGN TABLE', 'CREATE FOREIGN TABLE')
-    EXECUTE FUNCTION steward._relayout_guard_ddl();
-ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;
+-- (steward_relayout_guard is made again once, with its final tag list, at
+-- the end of this script.)
 
 -- guard3 (codereview F2): complete checks that the migration's trigger
 -- still runs the migration's function (CREATE OR REPLACE TRIGGER keeps the
@@ -16878,14 +16868,8 @@ $$;
 
 -- guard2 item 3: index migrations are guarded too; DROP INDEX of the index
 -- a create_index or drop_index step names is refused (relayout.c).
-DROP EVENT TRIGGER steward_relayout_guard;
-CREATE EVENT TRIGGER steward_relayout_guard ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP FOREIGN TABLE', 'CREATE TABLE', 'CREATE INDEX',
-                 'CREATE TRIGGER', 'ALTER TRIGGER', 'DROP TRIGGER', 'CREATE RULE', 'CREATE POLICY',
-                 'ALTER INDEX', 'ALTER VIEW', 'ALTER MATERIALIZED VIEW', 'ALTER SEQUENCE', 'ALTER TYPE',
-                 'ALTER FOREIGN TABLE', 'CREATE FOREIGN TABLE', 'ALTER SCHEMA', 'DROP INDEX')
-    EXECUTE FUNCTION steward._relayout_guard_ddl();
-ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;
+-- (steward_relayout_guard is made again once, with its final tag list, at
+-- the end of this script.)
 
 -- review10 F1: a migration step locks the views and referencing tables it changes before the
 -- tables (the order statements through them take), within one lock timeout per attempt.
@@ -18189,12 +18173,19 @@ $$;
 
 -- guard2 item 4: CREATE VIEW / MATERIALIZED VIEW and ALTER PUBLICATION on
 -- a table under migration are judged too (relayout.c).
+-- guard4: the migration DDL guard also sees CREATE OR REPLACE VIEW, DROP
+-- VIEW and DROP SCHEMA (a column migration's shape views and schemas,
+-- src/migrate/relayout.c).  Event trigger tags cannot be altered: the
+-- guard's event trigger is made again here, once, with its final tag list
+-- (layoutddl, guard3, guard2 and guard4 added tags; keep this the only
+-- remake, at the end).
 DROP EVENT TRIGGER steward_relayout_guard;
 CREATE EVENT TRIGGER steward_relayout_guard ON ddl_command_start
     WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP FOREIGN TABLE', 'CREATE TABLE', 'CREATE INDEX',
                  'CREATE TRIGGER', 'ALTER TRIGGER', 'DROP TRIGGER', 'CREATE RULE', 'CREATE POLICY',
                  'ALTER INDEX', 'ALTER VIEW', 'ALTER MATERIALIZED VIEW', 'ALTER SEQUENCE', 'ALTER TYPE',
                  'ALTER FOREIGN TABLE', 'CREATE FOREIGN TABLE', 'ALTER SCHEMA', 'DROP INDEX',
-                 'CREATE VIEW', 'CREATE MATERIALIZED VIEW', 'ALTER PUBLICATION')
+                 'CREATE VIEW', 'CREATE MATERIALIZED VIEW', 'ALTER PUBLICATION',
+                 'DROP VIEW', 'DROP SCHEMA')
     EXECUTE FUNCTION steward._relayout_guard_ddl();
 ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;

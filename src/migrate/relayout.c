@@ -50,6 +50,7 @@
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_constraint.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_trigger.h"
@@ -1032,6 +1033,89 @@ migration_trigger(const char *tgname)
 	return tgname == NULL || strncmp(tgname, "zz_steward_", 11) == 0;
 }
 
+/*
+ * ALTER TABLE tbl REPLICA IDENTITY of a column migration's table (m): a
+ * publication that publishes its updates or deletes under the column
+ * list the migration pins (one shape's columns, from start until cleanup
+ * or rollback: _migration_publish; one that names the table without a
+ * list gets one at the next step) must cover the replica identity, or
+ * PostgreSQL 15 refuses every UPDATE and DELETE of the table on the
+ * publisher ("cannot update table ... column list ... does not cover the
+ * replica identity").  Refused: FULL (no column list covers it, start
+ * refuses it too), and USING INDEX or DEFAULT (the primary key) over a
+ * column one shape's list leaves out (_steward_side, a new column before
+ * complete or after it, the old one); NOTHING passes (updates then fail
+ * whatever the migration).
+ */
+static void
+guard_replica_identity(const GuardedBy *m, Oid rel, ReplicaIdentityStmt *ri)
+{
+	Oid			catalog = steward_relid("migration_tables", true);
+	Oid			argtypes[4] = {TEXTOID, OIDOID, CHAROID, OIDOID};
+	Datum		args[4];
+	StewardAsOwner ctx;
+	MemoryContext outer = CurrentMemoryContext;
+	char	   *pub = NULL;
+
+	if (ri == NULL || !IsA(ri, ReplicaIdentityStmt) || ri->identity_type == REPLICA_IDENTITY_NOTHING ||
+		!OidIsValid(catalog) || get_attnum(catalog, "publications") == InvalidAttrNumber)
+		return;
+	args[0] = CStringGetTextDatum(m->name);
+	args[1] = ObjectIdGetDatum(rel);
+	args[2] = CharGetDatum(ri->identity_type);
+	args[3] = ObjectIdGetDatum(ri->identity_type == REPLICA_IDENTITY_INDEX && ri->name != NULL ?
+							   get_relname_relid(ri->name, get_rel_namespace(rel)) : InvalidOid);
+	steward_as_owner_begin(catalog, &ctx);
+	if (SPI_execute_with_args(
+			"SELECT p.pubname::pg_catalog.text"
+			"  FROM steward.migration_tables t"
+			"  JOIN pg_catalog.pg_publication_rel pr ON pr.prrelid OPERATOR(pg_catalog.=) t.relid::pg_catalog.oid"
+			"  JOIN pg_catalog.pg_publication p ON p.oid OPERATOR(pg_catalog.=) pr.prpubid"
+			" WHERE t.migration OPERATOR(pg_catalog.=) $1 AND t.relid::pg_catalog.oid OPERATOR(pg_catalog.=) $2"
+			"   AND (p.pubupdate OR p.pubdelete)"
+			"   AND (pr.prattrs IS NULL OR p.pubname OPERATOR(pg_catalog.=) ANY (t.publications))"
+			"   AND ($3 OPERATOR(pg_catalog.=) 'f'"
+			"        OR EXISTS (SELECT 1 FROM pg_catalog.pg_index i"
+			"                     JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid"
+			"                                      AND a.attnum OPERATOR(pg_catalog.=) ANY (i.indkey)"
+			"                    WHERE i.indrelid OPERATOR(pg_catalog.=) $2"
+			"                      AND (i.indexrelid OPERATOR(pg_catalog.=) $4"
+			"                           OR ($3 OPERATOR(pg_catalog.=) 'd' AND i.indisprimary))"
+			"                      AND (a.attname OPERATOR(pg_catalog.=) '_steward_side'"
+			"                           OR EXISTS (SELECT 1 FROM steward.migration_columns c"
+			"                                       WHERE c.migration OPERATOR(pg_catalog.=) t.migration"
+			"                                         AND c.relid OPERATOR(pg_catalog.=) t.relid"
+			"                                         AND ((c.kind OPERATOR(pg_catalog.=) ANY (ARRAY['pair', 'added'])"
+			"                                               AND a.attname OPERATOR(pg_catalog.=) ANY (ARRAY[c.expand_new, c.switched_new]))"
+			"                                              OR (c.kind OPERATOR(pg_catalog.=) ANY (ARRAY['pair', 'dropped'])"
+			"                                               AND a.attname OPERATOR(pg_catalog.=) ANY (ARRAY[c.expand_old, c.switched_old])))))))"
+			" ORDER BY 1 LIMIT 1",
+			4, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.migration_tables");
+	if (SPI_processed == 1)
+	{
+		MemoryContext old = MemoryContextSwitchTo(outer);
+
+		pub = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		MemoryContextSwitchTo(old);
+	}
+	steward_as_owner_end(&ctx);
+	if (pub == NULL)
+		return;
+	guard_refuse(m, rel, "change the replica identity of",
+				 ri->identity_type == REPLICA_IDENTITY_FULL ?
+				 psprintf("Publication \"%s\" publishes the table's updates or deletes with the column "
+						  "list of one shape, which the migration keeps until cleanup or rollback, "
+						  "and PostgreSQL 15 refuses UPDATE and DELETE of a table with REPLICA "
+						  "IDENTITY FULL published with a column list.", pub) :
+				 psprintf("Publication \"%s\" publishes the table's updates or deletes with the column "
+						  "list of one shape, which the migration keeps until cleanup or rollback, "
+						  "and the %s covers a column one shape's list leaves out: UPDATE and DELETE "
+						  "would fail, for a column list must cover the replica identity.", pub,
+						  ri->identity_type == REPLICA_IDENTITY_DEFAULT ? "primary key" : "index"),
+				 "An index over columns both shapes have may be the replica identity meanwhile.");
+}
+
 #define TRIGGER_DETAIL "The migration's triggers keep both layouts (or both shapes) of the " \
 	"table written: without one, writes would reach one of them only."
 
@@ -1079,7 +1163,6 @@ guard_alter_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
 		case AT_ReplaceRelOptions:
 		case AT_SetTableSpace:
 		case AT_ValidateConstraint:
-		case AT_ReplicaIdentity:
 		case AT_GenericOptions:
 		case AT_AlterColumnGenericOptions:
 		case AT_DisableRowSecurity:
@@ -1104,6 +1187,10 @@ guard_alter_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
 		case AT_DetachPartition:
 		case AT_DetachPartitionFinalize:
 			return;				/* guard_partition_cmd */
+		case AT_ReplicaIdentity:
+			if (!m->relayout && rel == m->table)
+				guard_replica_identity(m, rel, (ReplicaIdentityStmt *) cmd->def);
+			return;
 		case AT_AddColumn:
 			guard_refuse(m, rel, "add a column to", NULL, NULL);
 			break;
@@ -1218,6 +1305,84 @@ named_relation(RangeVar *rv)
 static void guard_inherit_from(RangeVar *rv, const char *what);
 
 /*
+ * The active column migration whose shape view relid is -- the view it
+ * made at start, <mig>.<the table's new name> or <mig>_old.<the table's
+ * name>; others a user put in those schemas are not -- as guarded_by sees
+ * it (m->name NULL when none).  Read as the catalog's owner.
+ */
+static void
+shape_view_of(Oid relid, GuardedBy *m)
+{
+	Oid			catalog = steward_relid("migration_tables", true);
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		args[2];
+	StewardAsOwner ctx;
+	Oid			table = InvalidOid;
+
+	memset(m, 0, sizeof(*m));
+	if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_VIEW || !OidIsValid(catalog) ||
+		!OidIsValid(steward_relid("migration_runs", true)))
+		return;
+	args[0] = CStringGetTextDatum(get_namespace_name(get_rel_namespace(relid)));
+	args[1] = CStringGetTextDatum(get_rel_name(relid));
+	steward_as_owner_begin(catalog, &ctx);
+	if (SPI_execute_with_args(
+			"SELECT t.relid::pg_catalog.oid"
+			"  FROM steward.migration_tables t"
+			"  JOIN steward.migration_runs r ON r.name OPERATOR(pg_catalog.=) t.migration"
+			" WHERE t.active AND r.status OPERATOR(pg_catalog.=) 'active'"
+			"   AND ((t.migration OPERATOR(pg_catalog.=) $1"
+			"         AND COALESCE(t.new_name, t.relname)::pg_catalog.text OPERATOR(pg_catalog.=) $2)"
+			"        OR (t.migration OPERATOR(pg_catalog.||) '_old' OPERATOR(pg_catalog.=) $1"
+			"            AND t.relname::pg_catalog.text OPERATOR(pg_catalog.=) $2))"
+			" ORDER BY t.migration, t.ord LIMIT 1",
+			2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.migration_tables");
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+
+		table = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+											   &isnull));
+	}
+	steward_as_owner_end(&ctx);
+	if (OidIsValid(table))
+		guarded_by(table, false, false, false, m);
+}
+
+/*
+ * RENAME, SET SCHEMA, CREATE OR REPLACE, DROP of a column migration's
+ * shape view (what: the statement, "rename view"): refused.  Complete
+ * moves the old columns' defaults onto <mig>_old's view, cleanup and
+ * rollback drop both views (and their schemas) by name, and the old and
+ * new versions of the application write through them.
+ */
+static void
+guard_shape_view(Oid relid, const char *what)
+{
+	GuardedBy	m;
+
+	shape_view_of(relid, &m);
+	if (m.name != NULL)
+		guard_refuse(&m, relid, what,
+					 "The migration made the views of the table's shapes at start and finds them by "
+					 "name: complete moves the old columns' defaults onto the old shape's view, "
+					 "cleanup and rollback drop both views and their schemas, and a view under "
+					 "another name or definition would keep the columns they drop (or write "
+					 "others); the application's old and new versions write through them.",
+					 NULL);
+}
+
+/* CREATE OR REPLACE VIEW of a column migration's shape view. */
+static void
+guard_replace_view(ViewStmt *stmt)
+{
+	if (stmt->replace)
+		guard_shape_view(named_relation(stmt->view), "replace view");
+}
+
+
+/*
  * A step of an active index migration (create_index or drop_index) on a
  * table, as the DDL guard sees it: the migration names its index by name
  * (in the table's schema) and its build statement names the table and
@@ -1289,6 +1454,36 @@ index_steps_on(Oid relid)
 }
 
 /*
+ * The names of the columns of relid that index idx covers (keys, INCLUDE,
+ * expressions, predicate).
+ */
+static List *
+index_columns(Oid idx, Oid relid)
+{
+	Relation	irel = index_open(idx, AccessShareLock);
+	Bitmapset  *atts = NULL;
+	List	   *names = NIL;
+	int			i = -1;
+
+	for (int k = 0; k < irel->rd_index->indnatts; k++)
+		if (irel->rd_index->indkey.values[k] != 0)
+			atts = bms_add_member(atts, irel->rd_index->indkey.values[k] -
+								  FirstLowInvalidHeapAttributeNumber);
+	pull_varattnos((Node *) RelationGetIndexExpressions(irel), 1, &atts);
+	pull_varattnos((Node *) RelationGetIndexPredicate(irel), 1, &atts);
+	index_close(irel, AccessShareLock);
+	while ((i = bms_next_member(atts, i)) >= 0)
+	{
+		AttrNumber	attno = i + FirstLowInvalidHeapAttributeNumber;
+		char	   *att = attno > 0 ? get_attname(relid, attno, true) : NULL;
+
+		if (att != NULL)
+			names = lappend(names, att);
+	}
+	return names;
+}
+
+/*
  * The column names step's index covers (keys, INCLUDE, expressions,
  * predicate): from the index when it exists, else from the build
  * statement.
@@ -1300,28 +1495,7 @@ index_step_columns(Oid relid, const IndexStep *step)
 	List	   *names = NIL;
 
 	if (OidIsValid(idx) && IndexGetRelation(idx, true) == relid)
-	{
-		Relation	irel = index_open(idx, AccessShareLock);
-		Bitmapset  *atts = NULL;
-		int			i = -1;
-
-		for (int k = 0; k < irel->rd_index->indnatts; k++)
-			if (irel->rd_index->indkey.values[k] != 0)
-				atts = bms_add_member(atts, irel->rd_index->indkey.values[k] -
-									  FirstLowInvalidHeapAttributeNumber);
-		pull_varattnos((Node *) RelationGetIndexExpressions(irel), 1, &atts);
-		pull_varattnos((Node *) RelationGetIndexPredicate(irel), 1, &atts);
-		index_close(irel, AccessShareLock);
-		while ((i = bms_next_member(atts, i)) >= 0)
-		{
-			AttrNumber	attno = i + FirstLowInvalidHeapAttributeNumber;
-			char	   *att = attno > 0 ? get_attname(relid, attno, true) : NULL;
-
-			if (att != NULL)
-				names = lappend(names, att);
-		}
-		return names;
-	}
+		return index_columns(idx, relid);
 	if (step->create && step->statement != NULL)
 	{
 		List	   *raw = raw_parser(step->statement, RAW_PARSE_DEFAULT);
@@ -1406,15 +1580,18 @@ guard_index_object(Oid idx, const char *what)
 		guard_index_steps(tbl, idx, false, NULL, get_rel_name(idx), what);
 }
 
-/* DROP INDEX of an index an active index migration creates or drops. */
+/*
+ * DROP INDEX (guard_index_object: an index an active index migration
+ * creates or drops) or DROP VIEW (guard_shape_view: a column migration's
+ * shape view): guard, what, for each relation named that exists.
+ */
 static void
-guard_drop_index(DropStmt *stmt)
+guard_drop_each(DropStmt *stmt, void (*guard) (Oid relid, const char *what), const char *what)
 {
 	ListCell   *lc;
 
 	foreach(lc, stmt->objects)
-		guard_index_object(RangeVarGetRelid(makeRangeVarFromNameList((List *) lfirst(lc)),
-											NoLock, true), "drop index");
+		guard(RangeVarGetRelid(makeRangeVarFromNameList((List *) lfirst(lc)), NoLock, true), what);
 }
 
 /* ALTER TABLE of a table under index migrations: columns and USING INDEX. */
@@ -1500,7 +1677,7 @@ relation_object(ObjectType type)
 		type == OBJECT_MATVIEW || type == OBJECT_FOREIGN_TABLE || type == OBJECT_SEQUENCE;
 }
 
-static void guard_rename_schema(const char *nspname);
+static void guard_schema(const char *nspname, bool drop);
 
 /*
  * RENAME of a relation, of one of its columns, constraints or triggers,
@@ -1520,7 +1697,7 @@ guard_rename(RenameStmt *stmt)
 
 	if (stmt->renameType == OBJECT_SCHEMA)
 	{
-		guard_rename_schema(stmt->subname);
+		guard_schema(stmt->subname, false);
 		return;
 	}
 	if (!relation_object(stmt->renameType) && stmt->renameType != OBJECT_COLUMN &&
@@ -1530,6 +1707,7 @@ guard_rename(RenameStmt *stmt)
 	rel = named_relation(stmt->relation);
 	if (relation_object(stmt->renameType))
 	{
+		guard_shape_view(rel, "rename view");
 		guard_index_object(rel, "rename index");
 		guard_index_steps(rel, rel, true, NULL, NULL, "rename");
 	}
@@ -1569,16 +1747,20 @@ guard_rename(RenameStmt *stmt)
  * (the apply triggers name the other layout schema-qualified: every
  * write would fail) or that is one of a column migration's shape schemas
  * (named after the migration; cleanup drops them by name and would find
- * the shapes' views, over the old columns, in the renamed one).  The
- * schema's name decides, as it is what changes.
+ * the shapes' views, over the old columns, in the renamed one); with
+ * drop, DROP SCHEMA of a shape schema (CASCADE would drop the shape's
+ * views: complete then fails on the old one's defaults, the application
+ * loses the views it writes through).  The schema's name decides, as it
+ * is what changes.  DROP SCHEMA ... CASCADE of a schema holding a layout
+ * is left to the superuser (see steward_relayout_guard_ddl).
  */
 static void
-guard_rename_schema(const char *nspname)
+guard_schema(const char *nspname, bool drop)
 {
 	Oid			nsp = get_namespace_oid(nspname, true);
 	Oid			catalog = steward_relid("migration_tables", true);
-	Oid			argtypes[2] = {OIDOID, TEXTOID};
-	Datum		args[2];
+	Oid			argtypes[3] = {OIDOID, TEXTOID, BOOLOID};
+	Datum		args[3];
 	StewardAsOwner ctx;
 	MemoryContext outer = CurrentMemoryContext;
 	List	   *rels = NIL;
@@ -1588,6 +1770,7 @@ guard_rename_schema(const char *nspname)
 		return;
 	args[0] = ObjectIdGetDatum(nsp);
 	args[1] = CStringGetTextDatum(nspname);
+	args[2] = BoolGetDatum(drop);
 	steward_as_owner_begin(catalog, &ctx);
 	if (SPI_execute_with_args(
 			"SELECT t.relid::pg_catalog.oid, t.migration OPERATOR(pg_catalog.=) $2"
@@ -1597,11 +1780,11 @@ guard_rename_schema(const char *nspname)
 			"  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.relid"
 			" WHERE t.active AND r.status OPERATOR(pg_catalog.=) 'active'"
 			"   AND ((r.steps OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->) 'relayout' IS NOT NULL"
-			"         AND c.relnamespace OPERATOR(pg_catalog.=) $1)"
+			"         AND c.relnamespace OPERATOR(pg_catalog.=) $1 AND NOT $3)"
 			"        OR t.migration OPERATOR(pg_catalog.=) $2"
 			"        OR t.migration OPERATOR(pg_catalog.||) '_old' OPERATOR(pg_catalog.=) $2)"
 			" ORDER BY t.migration, t.ord",
-			2, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			3, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_tables");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -1629,10 +1812,15 @@ guard_rename_schema(const char *nspname)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
 				 shape ?
-				 errmsg("cannot rename schema %s while migration \"%s\" keeps the views of a shape of %s in it",
-						quote_identifier(nspname), m.name, qualified_name(relid)) :
+				 errmsg("cannot %s schema %s while migration \"%s\" keeps the views of a shape of %s in it",
+						drop ? "drop" : "rename", quote_identifier(nspname), m.name,
+						qualified_name(relid)) :
 				 errmsg("cannot rename schema %s while migration \"%s\" re-layouts %s in it",
 						quote_identifier(nspname), m.name, qualified_name(relid)),
+				 shape && drop ?
+				 errdetail("The schema holds the view of a shape the application writes through; "
+						   "complete moves the old columns' defaults onto the old shape's view, "
+						   "and cleanup and rollback drop the views and schemas themselves.") :
 				 shape ?
 				 errdetail("The migration names its shapes' schemas after itself: cleanup and "
 						   "rollback drop them by that name.") :
@@ -1652,6 +1840,7 @@ guard_set_schema(AlterObjectSchemaStmt *stmt)
 	if (!relation_object(stmt->objectType))
 		return;
 	rel = named_relation(stmt->relation);
+	guard_shape_view(rel, "move view");
 	guard_index_steps(rel, rel, true, NULL, NULL, "move");
 	guarded_by(rel, false, false, false, &m);
 	if (m.name != NULL && rel == m.table)
@@ -1844,8 +2033,58 @@ guard_create_trigger(CreateTrigStmt *stmt)
 }
 
 /*
+ * ALTER INDEX idx DEPENDS ON EXTENSION: DROP EXTENSION would then drop
+ * the index, past DROP INDEX's guard: one of an index step (the migration
+ * finds it by name), a unique (or exclusion, or primary key) index of a
+ * layout or a partition of one (the guarantee would be left on the other
+ * layout only), or one over a migrated column of a column migration's
+ * table, or the one it builds (complete turns it into the new column's
+ * constraint; the guarantee would hold for one shape only).
+ */
+static void
+guard_index_depends(AlterObjectDependsStmt *stmt)
+{
+	Oid			idx = named_relation(stmt->relation);
+	Oid			tbl;
+	HeapTuple	tup;
+	bool		unique;
+	GuardedBy	m;
+	char	   *what;
+
+	if (!OidIsValid(idx) || (get_rel_relkind(idx) != RELKIND_INDEX &&
+							 get_rel_relkind(idx) != RELKIND_PARTITIONED_INDEX))
+		return;
+	what = psprintf("let DROP EXTENSION drop index %s of", quote_identifier(get_rel_name(idx)));
+	guard_index_object(idx, "let DROP EXTENSION drop index");
+	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(idx));
+	if (!HeapTupleIsValid(tup))
+		return;
+	tbl = ((Form_pg_index) GETSTRUCT(tup))->indrelid;
+	unique = ((Form_pg_index) GETSTRUCT(tup))->indisunique ||
+		((Form_pg_index) GETSTRUCT(tup))->indisexclusion ||
+		((Form_pg_index) GETSTRUCT(tup))->indisprimary;
+	ReleaseSysCache(tup);
+	if (!unique)
+		return;
+	guarded_by(tbl, false, false, false, &m);
+	if (m.name == NULL)
+		return;
+	if (m.relayout)
+		guard_refuse(&m, tbl, what,
+					 "DROP EXTENSION would drop it on one layout only: the guarantee would hold "
+					 "for the other layout alone, and go or stay with that layout at the "
+					 "cleanup or rollback.", NULL);
+	else if (name_in(get_rel_name(idx), m.constraints) || any_migrated(&m, index_columns(idx, tbl)))
+		guard_refuse(&m, tbl, what,
+					 "It covers a column of the migration, which carries its guarantee to the "
+					 "new column (or builds the new column's from it): DROP EXTENSION would "
+					 "drop it for one shape only.", NULL);
+}
+
+/*
  * ALTER TRIGGER zz_steward_* ON tbl DEPENDS ON EXTENSION: DROP EXTENSION
  * would then drop the migration's trigger, which DROP TRIGGER may not.
+ * ALTER INDEX ... DEPENDS ON EXTENSION: guard_index_depends.
  */
 static void
 guard_trigger_depends(AlterObjectDependsStmt *stmt)
@@ -1854,6 +2093,11 @@ guard_trigger_depends(AlterObjectDependsStmt *stmt)
 	GuardedBy	m;
 	char	   *tgname;
 
+	if (stmt->objectType == OBJECT_INDEX && !stmt->remove)
+	{
+		guard_index_depends(stmt);
+		return;
+	}
 	if (stmt->objectType != OBJECT_TRIGGER || stmt->remove || stmt->object == NULL ||
 		!IsA(stmt->object, List) || list_length((List *) stmt->object) < 1)
 		return;
@@ -2079,20 +2323,26 @@ guard_index(IndexStmt *stmt)
  *	identity; RENAME and SET SCHEMA of a layout (a partition may be
  *	renamed or moved); DROP TABLE of a layout or partition; ATTACH /
  *	DETACH PARTITION; CREATE TABLE ... INHERITS; CREATE TRIGGER, RULE,
- *	POLICY; CREATE UNIQUE (or exclusion) INDEX.  CREATE TABLE ...
- *	PARTITION OF and plain indexes pass.
+ *	POLICY; CREATE UNIQUE (or exclusion) INDEX, ALTER INDEX ... DEPENDS
+ *	ON EXTENSION of one.  CREATE TABLE ... PARTITION OF and plain indexes
+ *	pass.
  *	column migrations (the table, or a partition of it): ADD, DROP, RENAME,
  *	ALTER TYPE of any column; defaults, NOT NULL, identity of a migrated
  *	column; constraints and unique indexes over one, and changes to the
- *	constraints the migration carries; RENAME and SET SCHEMA of the table;
- *	OWNER TO; INHERITS.  DROP TABLE passes: the migration ends as dropped.
- *	ALTER SCHEMA ... RENAME of a schema holding a layout, or of a column
- *	migration's shape schemas.
+ *	constraints the migration carries (and DEPENDS ON EXTENSION of a
+ *	unique index over one); RENAME and SET SCHEMA of the table; OWNER TO;
+ *	INHERITS; REPLICA IDENTITY that the column list the migration pins on
+ *	a publication would not cover.  DROP TABLE passes: the migration ends
+ *	as dropped.  RENAME, SET SCHEMA, CREATE OR REPLACE and DROP VIEW of
+ *	the shapes' views.
+ *	ALTER SCHEMA ... RENAME of a schema holding a layout, or RENAME and
+ *	DROP SCHEMA of a column migration's shape schemas.
  *	both: DROP, RENAME, DISABLE (or ENABLE REPLICA), DEPENDS ON EXTENSION
  *	of the migration's own triggers (zz_steward_*), and CREATE [OR
  *	REPLACE] TRIGGER of a trigger so named.
  *	index migrations (create_index, drop_index), until the cleanup: DROP
- *	INDEX and RENAME of a step's index; RENAME and SET SCHEMA of the
+ *	INDEX, RENAME and DEPENDS ON EXTENSION of a step's index; RENAME and
+ *	SET SCHEMA of the
  *	table; DROP, RENAME, ALTER TYPE of a column the index covers
  *	(guard_index_steps).  The index worker's statements pass.
  *	views, publications: CREATE [MATERIALIZED] VIEW on a new layout, on a
@@ -2169,7 +2419,16 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 			else if (((DropStmt *) parsetree)->removeType == OBJECT_TRIGGER)
 				guard_drop_trigger((DropStmt *) parsetree);
 			else if (((DropStmt *) parsetree)->removeType == OBJECT_INDEX)
-				guard_drop_index((DropStmt *) parsetree);
+				guard_drop_each((DropStmt *) parsetree, guard_index_object, "drop index");
+			else if (((DropStmt *) parsetree)->removeType == OBJECT_VIEW)
+				guard_drop_each((DropStmt *) parsetree, guard_shape_view, "drop view");
+			else if (((DropStmt *) parsetree)->removeType == OBJECT_SCHEMA)
+			{
+				ListCell   *lc;
+
+				foreach(lc, ((DropStmt *) parsetree)->objects)
+					guard_schema(strVal(lfirst(lc)), true);
+			}
 			break;
 		case T_CreateStmt:
 			guard_inherits((CreateStmt *) parsetree);
@@ -2193,6 +2452,7 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 			guard_index((IndexStmt *) parsetree);
 			break;
 		case T_ViewStmt:
+			guard_replace_view((ViewStmt *) parsetree);
 			guard_view_query(((ViewStmt *) parsetree)->query, "create a view");
 			break;
 		case T_CreateTableAsStmt:

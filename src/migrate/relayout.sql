@@ -1115,15 +1115,19 @@ LANGUAGE C;
 REVOKE ALL ON FUNCTION steward._relayout_guard_ddl() FROM PUBLIC;
 -- The tags: every keyword under which a statement may name a table (ALTER
 -- INDEX tbl RENAME TO, ALTER VIEW tbl RENAME COLUMN, ALTER TYPE tbl
--- RENAME ATTRIBUTE act on the table), and ALTER SCHEMA (RENAME renames
--- the layouts in it); the C function judges the relation the name
--- resolves to, not the keyword.
+-- RENAME ATTRIBUTE act on the table), ALTER SCHEMA (RENAME renames
+-- the layouts in it), CREATE [MATERIALIZED] VIEW (what it selects from;
+-- OR REPLACE of a column migration's shape view), ALTER PUBLICATION,
+-- DROP VIEW and DROP SCHEMA (a column migration's shape views and
+-- schemas); the C function judges the relation the name resolves to,
+-- not the keyword.
 CREATE EVENT TRIGGER steward_relayout_guard ON ddl_command_start
     WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP FOREIGN TABLE', 'CREATE TABLE', 'CREATE INDEX',
                  'CREATE TRIGGER', 'ALTER TRIGGER', 'DROP TRIGGER', 'CREATE RULE', 'CREATE POLICY',
                  'ALTER INDEX', 'ALTER VIEW', 'ALTER MATERIALIZED VIEW', 'ALTER SEQUENCE', 'ALTER TYPE',
                  'ALTER FOREIGN TABLE', 'CREATE FOREIGN TABLE', 'ALTER SCHEMA', 'DROP INDEX',
-                 'CREATE VIEW', 'CREATE MATERIALIZED VIEW', 'ALTER PUBLICATION')
+                 'CREATE VIEW', 'CREATE MATERIALIZED VIEW', 'ALTER PUBLICATION',
+                 'DROP VIEW', 'DROP SCHEMA')
     EXECUTE FUNCTION steward._relayout_guard_ddl();
 ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;
 
