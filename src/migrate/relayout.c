@@ -57,6 +57,8 @@
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "commands/trigger.h"
+#include "storage/lmgr.h"
+#include "commands/tablecmds.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -742,8 +744,10 @@ text_array_list(Datum array)
  * see steward._migration_runs_mark) counts for partition_check only:
  * the restore rebuilds both layouts or shapes as the dump has them.  Read as the catalog's owner: the owner of a partition
  * may be another role than the owner of the table it belongs to, whom the
- * catalog's row security would hide the migration from.  Result palloc'd
- * in the caller's context.
+ * catalog's row security would hide the migration from.  Read in a new
+ * snapshot (read_only false): after lock_named_first waited for a
+ * migration_start, its commit is seen.  Result palloc'd in the caller's
+ * context.
  */
 static void
 guarded_by(Oid relid, bool below_only, bool relayouts_only, bool partition_check, GuardedBy *m)
@@ -789,7 +793,7 @@ guarded_by(Oid relid, bool below_only, bool relayouts_only, bool partition_check
 			" ORDER BY t.ord LIMIT 1",
 			partition_check || get_attnum(runs, "restored") == InvalidAttrNumber ?
 			"false" : "r.restored"),
-			3, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+			3, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_tables");
 	if (SPI_processed == 1)
 	{
@@ -1431,7 +1435,7 @@ index_steps_on(Oid relid)
 			"                  AND t.relid OPERATOR(pg_catalog.=) i.relid AND t.active)"
 			" ORDER BY i.migration, i.step",
 			get_attnum(runs, "restored") == InvalidAttrNumber ? "false" : "r.restored"),
-			1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_indexes");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -2311,6 +2315,72 @@ guard_index(IndexStmt *stmt)
 }
 
 /*
+ * Take, before the catalog is read, the lock the statement takes first on
+ * the relation it names, in the same mode (no lock upgrade), when the
+ * caller owns it (a role that may not change the table must not queue a
+ * lock on it: core checks first too).  A migration_start holding ACCESS
+ * EXCLUSIVE on the table until it commits then makes the statement wait
+ * here, and guarded_by's read after the wait (a new snapshot) sees the
+ * migration; the other way round, start waits for the statement's
+ * transaction.  Before, a statement that passed the guard while start was
+ * uncommitted went through after start's commit.  Under REPEATABLE READ
+ * or SERIALIZABLE the transaction's snapshot cannot see start's commit:
+ * validate's "layouts" check names the columns that then differ.
+ */
+static void
+lock_named_first(Node *parsetree)
+{
+	List	   *rels = NIL;
+	LOCKMODE	mode = AccessExclusiveLock;
+	ListCell   *lc;
+
+	switch (nodeTag(parsetree))
+	{
+		case T_AlterTableStmt:
+			rels = list_make1_oid(named_relation(((AlterTableStmt *) parsetree)->relation));
+			mode = AlterTableGetLockLevel(((AlterTableStmt *) parsetree)->cmds);
+			break;
+		case T_RenameStmt:
+			{
+				RenameStmt *stmt = (RenameStmt *) parsetree;
+
+				if (relation_object(stmt->renameType) || stmt->renameType == OBJECT_COLUMN ||
+					stmt->renameType == OBJECT_ATTRIBUTE ||
+					stmt->renameType == OBJECT_TABCONSTRAINT || stmt->renameType == OBJECT_TRIGGER)
+					rels = list_make1_oid(named_relation(stmt->relation));
+				break;
+			}
+		case T_AlterObjectSchemaStmt:
+			if (relation_object(((AlterObjectSchemaStmt *) parsetree)->objectType))
+				rels = list_make1_oid(named_relation(((AlterObjectSchemaStmt *) parsetree)->relation));
+			break;
+		case T_DropStmt:
+			if (((DropStmt *) parsetree)->removeType == OBJECT_TABLE)
+				foreach(lc, ((DropStmt *) parsetree)->objects)
+					rels = lappend_oid(rels, RangeVarGetRelid(makeRangeVarFromNameList((List *) lfirst(lc)),
+															  NoLock, true));
+			break;
+		case T_CreateTrigStmt:
+			rels = list_make1_oid(named_relation(((CreateTrigStmt *) parsetree)->relation));
+			mode = ShareRowExclusiveLock;
+			break;
+		case T_IndexStmt:
+			rels = list_make1_oid(named_relation(((IndexStmt *) parsetree)->relation));
+			mode = ((IndexStmt *) parsetree)->concurrent ? ShareUpdateExclusiveLock : ShareLock;
+			break;
+		default:
+			return;
+	}
+	foreach(lc, rels)
+	{
+		Oid			rel = lfirst_oid(lc);
+
+		if (OidIsValid(rel) && pg_class_ownercheck(rel, GetUserId()))
+			LockRelationOid(rel, mode);
+	}
+}
+
+/*
  * steward._relayout_guard_ddl(): event trigger on ddl_command_start
  * (steward_relayout_guard).  While a migration changes a table -- a
  * relayout keeping two layouts equal, or a column migration keeping two
@@ -2365,10 +2435,12 @@ guard_index(IndexStmt *stmt)
  * pg_steward's own code, not directly) pass, and the tables of a
  * migration whose record a restore loaded (migration_runs.restored)
  * meet only the partition checks until its next step.
- * Names are resolved from the parse tree without a lock; reads the catalog
- * as its owner.  So a statement that passed before migration_start
- * committed and then waited for start's lock goes through: validate's
- * "layouts" check names the columns that then differ.  A superuser can
+ * Names are resolved from the parse tree; the statement's lock on the
+ * table it names is taken first (lock_named_first), then the catalog is
+ * read as its owner in a new snapshot: a statement that arrives while
+ * migration_start is uncommitted waits for it and is judged with its
+ * record (under REPEATABLE READ it is not seen: validate's "layouts"
+ * check names the columns that then differ).  A superuser can
  * still go around the guard (ALTER EVENT TRIGGER ... DISABLE, DROP SCHEMA
  * ... CASCADE): migration_validate then reports the layouts' differences,
  * and rollback and cleanup finish without a layout that is gone.
@@ -2389,6 +2461,7 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 	/* pg_upgrade's schema restore: the catalog's rows come with the files. */
 	if (IsBinaryUpgrade)
 		PG_RETURN_VOID();
+	lock_named_first(parsetree);
 
 	/*
 	 * A restore rebuilds both layouts or shapes as the dump has them,
