@@ -1,7 +1,8 @@
 -- review10 F5: a create_index build cancelled by statement_timeout left
--- steward.migration_indexes.state = 'building' forever (also after the
--- next validate dropped its INVALID index); now the next validate (or
--- backfill) records the step failed, with the reason, and drops the index.
+-- its INVALID index (maintained by every write) until the next validate,
+-- backfill or rollback, and steward.migration_indexes.state = 'building'
+-- forever; now the build's worker drops the index at once, and the next
+-- validate (or backfill) records the step failed, with the reason.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -13,15 +14,18 @@ SELECT steward.migration_start('bci_idx', $$[{"create_index": {"table": "bci", "
 SET statement_timeout = '400ms';
 CALL steward.migration_backfill('bci_idx');
 RESET statement_timeout;
--- The terminated worker goes away on its own.
+-- The cancelled worker drops the INVALID index by itself, and goes away.
 DO $$
 BEGIN
-    FOR i IN 1..200 LOOP
-        EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_progress_create_index WHERE relid = 'bci'::regclass);
+    FOR i IN 1..300 LOOP
+        PERFORM pg_stat_clear_snapshot();
+        EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_progress_create_index WHERE relid = 'bci'::regclass)
+              AND NOT EXISTS (SELECT 1 FROM pg_class WHERE relname = 'bci_a_b');
         PERFORM pg_sleep(0.05);
     END LOOP;
 END
 $$;
+SELECT count(*) AS index_left FROM pg_class WHERE relname = 'bci_a_b';
 SELECT state FROM steward.migration_indexes WHERE migration = 'bci_idx';
 SELECT "check", passed, detail FROM steward.migration_validate('bci_idx') WHERE "check" LIKE 'index %';
 SELECT state, error, invalid_dropped FROM steward.migration_indexes WHERE migration = 'bci_idx';

@@ -20,9 +20,11 @@
  * CONCURRENTLY on the expected table, and runs it through ProcessUtility
  * as a top-level command, as exec_simple_query would.  The caller waits
  * for the worker; if the caller is cancelled (statement_timeout, Ctrl-C)
- * the worker is terminated, which cancels the build the way a cancelled
- * CREATE INDEX CONCURRENTLY is cancelled: an INVALID index stays, which
- * the migration finds and drops at its next step.
+ * or exits, the worker's statement is cancelled the way a cancelled
+ * CREATE INDEX CONCURRENTLY is: an INVALID index stays, which the worker
+ * then drops concurrently itself (a worker stopped before, by a crash or
+ * a shutdown, leaves it to the migration's next step, which finds and
+ * drops it).
  *
  * A concurrent build waits for every transaction with an older snapshot
  * (WaitForOlderSnapshots), the caller's included: the build therefore
@@ -278,10 +280,21 @@ steward_migration_index_check(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * The caller was cancelled or is exiting: the worker's statement is
+ * cancelled (SIGINT, as pg_cancel_backend does), after which a build's
+ * worker drops the INVALID index it leaves; a worker not started yet is
+ * terminated.
+ */
 static void
 terminate_worker(int code, Datum arg)
 {
-	TerminateBackgroundWorker((BackgroundWorkerHandle *) DatumGetPointer(arg));
+	BackgroundWorkerHandle *handle = (BackgroundWorkerHandle *) DatumGetPointer(arg);
+	pid_t		pid;
+
+	if (GetBackgroundWorkerPid(handle, &pid) == BGWH_STARTED && kill(pid, SIGINT) == 0)
+		return;
+	TerminateBackgroundWorker(handle);
 }
 
 /*
@@ -455,6 +468,100 @@ steward_migration_index_build(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* The index a CREATE INDEX run by this worker names (empty: none). */
+static char built_index[NAMEDATALEN];
+
+/*
+ * Worker: parse sql (one CREATE or DROP INDEX CONCURRENTLY on job->relid,
+ * checked again) and run it as a top-level command in transactions of its
+ * own, through a portal named portal_name.
+ */
+static void
+run_statement(IndexJob *job, const char *sql, const char *portal_name)
+{
+	RawStmt    *raw;
+	PlannedStmt *pstmt;
+	MemoryContext stmtcxt;
+	Portal		portal;
+	DestReceiver *receiver;
+	QueryCompletion qc;
+
+	StartTransactionCommand();
+	pgstat_report_activity(STATE_RUNNING, sql);
+
+	/*
+	 * The parse tree outlives the transactions the statement commits
+	 * (exec_simple_query keeps it in MessageContext for that reason).
+	 */
+	stmtcxt = AllocSetContextCreate(TopMemoryContext, "pg_steward index statement",
+									ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(stmtcxt);
+	if (get_rel_relkind(job->relid) != RELKIND_RELATION ||
+		!has_privs_of_role(job->login, job->owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("the index statement's table changed owner or is gone")));
+	raw = parse_index_statement(sql, job->relid);
+	pstmt = makeNode(PlannedStmt);
+	pstmt->commandType = CMD_UTILITY;
+	pstmt->canSetTag = true;
+	pstmt->utilityStmt = raw->stmt;
+	pstmt->stmt_location = raw->stmt_location;
+	pstmt->stmt_len = raw->stmt_len;
+	if (IsA(raw->stmt, IndexStmt) && ((IndexStmt *) raw->stmt)->idxname != NULL)
+		strlcpy(built_index, ((IndexStmt *) raw->stmt)->idxname, NAMEDATALEN);
+	job->started = true;
+
+	/*
+	 * Through a portal, as exec_simple_query runs it: the portal holds the
+	 * snapshot the statement pops and re-creates it when the statement
+	 * needs one after its own commits (event triggers).
+	 */
+	portal = CreatePortal(portal_name, true, true);
+	portal->visible = false;
+	PortalDefineQuery(portal, NULL, sql, CreateCommandTag(raw->stmt),
+					  list_make1(pstmt), NULL);
+	PortalStart(portal, NULL, 0, InvalidSnapshot);
+	receiver = CreateDestReceiver(DestNone);
+	InitializeQueryCompletion(&qc);
+	(void) PortalRun(portal, FETCH_ALL, true, true, receiver, receiver, &qc);
+	receiver->rDestroy(receiver);
+	PortalDrop(portal, false);
+	CommitTransactionCommand();
+}
+
+/*
+ * Worker, after its build was cancelled: drop concurrently the INVALID
+ * index of that name on the table, if the build left one.  An error
+ * (the table gone meanwhile) ends the worker as any error does.
+ */
+static void
+drop_cancelled_build(IndexJob *job)
+{
+	char	   *sql = NULL;
+	char		name[NAMEDATALEN];
+	Oid			nsp;
+	Oid			idx;
+
+	strlcpy(name, built_index, NAMEDATALEN);
+	StartTransactionCommand();
+	nsp = get_rel_namespace(job->relid);
+	idx = OidIsValid(nsp) ? get_relname_relid(built_index, nsp) : InvalidOid;
+	if (OidIsValid(idx) && get_rel_relkind(idx) == RELKIND_INDEX &&
+		IndexGetRelation(idx, true) == job->relid && !get_index_isvalid(idx))
+		sql = MemoryContextStrdup(TopMemoryContext,
+								  psprintf("DROP INDEX CONCURRENTLY %s",
+										   quote_qualified_identifier(get_namespace_name(nsp),
+																	  built_index)));
+	CommitTransactionCommand();
+	if (sql != NULL)
+	{
+		run_statement(job, sql, "pg_steward index drop");
+		ereport(LOG,
+				(errmsg("dropped INVALID index \"%s\" left by a cancelled build", name)));
+	}
+}
+
 /*
  * Background worker: run the statement of an IndexJob (DSM handle in
  * main_arg) as a top-level command, as the table's owner.
@@ -465,6 +572,7 @@ steward_index_worker_main(Datum main_arg)
 	dsm_segment *seg;
 	IndexJob   *job;
 	MemoryContext cxt;
+	volatile bool cancelled = false;
 
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
@@ -490,55 +598,8 @@ steward_index_worker_main(Datum main_arg)
 
 	PG_TRY();
 	{
-		RawStmt    *raw;
-		PlannedStmt *pstmt;
-		MemoryContext stmtcxt;
-		Portal		portal;
-		DestReceiver *receiver;
-		QueryCompletion qc;
-
-		StartTransactionCommand();
-		pgstat_report_activity(STATE_RUNNING, job->sql);
-
-		/*
-		 * The parse tree outlives the transactions the statement commits
-		 * (exec_simple_query keeps it in MessageContext for that reason).
-		 */
-		stmtcxt = AllocSetContextCreate(TopMemoryContext, "pg_steward index statement",
-										ALLOCSET_DEFAULT_SIZES);
-		MemoryContextSwitchTo(stmtcxt);
-		if (get_rel_relkind(job->relid) != RELKIND_RELATION ||
-			!has_privs_of_role(job->login, job->owner))
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("the index statement's table changed owner or is gone")));
-		raw = parse_index_statement(job->sql, job->relid);
-		pstmt = makeNode(PlannedStmt);
-		pstmt->commandType = CMD_UTILITY;
-		pstmt->canSetTag = true;
-		pstmt->utilityStmt = raw->stmt;
-		pstmt->stmt_location = raw->stmt_location;
-		pstmt->stmt_len = raw->stmt_len;
-		job->started = true;
-
-		/*
-		 * Through a portal, as exec_simple_query runs it: the portal holds
-		 * the snapshot the statement pops and re-creates it when the
-		 * statement needs one after its own commits (event triggers).
-		 */
-		portal = CreatePortal("pg_steward index", true, true);
-		portal->visible = false;
-		PortalDefineQuery(portal, NULL, job->sql, CreateCommandTag(raw->stmt),
-						  list_make1(pstmt), NULL);
-		PortalStart(portal, NULL, 0, InvalidSnapshot);
-		receiver = CreateDestReceiver(DestNone);
-		InitializeQueryCompletion(&qc);
-		(void) PortalRun(portal, FETCH_ALL, true, true, receiver, receiver, &qc);
-		receiver->rDestroy(receiver);
-		PortalDrop(portal, false);
-		CommitTransactionCommand();
+		run_statement(job, job->sql, "pg_steward index");
 		job->finished = true;
-		pgstat_report_activity(STATE_IDLE, NULL);
 	}
 	PG_CATCH();
 	{
@@ -550,9 +611,25 @@ steward_index_worker_main(Datum main_arg)
 		strlcpy(job->message, edata->message ? edata->message : "", INDEX_JOB_TEXT);
 		strlcpy(job->detail, edata->detail ? edata->detail : "", INDEX_JOB_TEXT);
 		/* Logged and the worker exits (an error is FATAL in a worker). */
-		PG_RE_THROW();
+		if (edata->sqlerrcode != ERRCODE_QUERY_CANCELED || built_index[0] == '\0')
+			PG_RE_THROW();
+
+		/*
+		 * A build cancelled by its caller (review10 F5): logged, and the
+		 * INVALID index it leaves is dropped here at once.
+		 */
+		HOLD_INTERRUPTS();
+		EmitErrorReport();
+		AbortOutOfAnyTransaction();
+		FlushErrorState();
+		QueryCancelPending = false;
+		RESUME_INTERRUPTS();
+		cancelled = true;
 	}
 	PG_END_TRY();
+	if (cancelled)
+		drop_cancelled_build(job);
+	pgstat_report_activity(STATE_IDLE, NULL);
 	dsm_detach(seg);
 	proc_exit(0);
 }
