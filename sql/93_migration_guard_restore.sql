@@ -120,6 +120,38 @@ ALTER INDEX gx_a RENAME TO gx_a2;
 ALTER TABLE gx DROP COLUMN c;
 SELECT indexrelid::regclass FROM pg_index WHERE indrelid = 'gx'::regclass ORDER BY indexrelid::regclass::text;
 
+-- 5. DROP TABLE ... CASCADE of a column migration's tables (the guard
+-- lets it pass: the user drops the table on purpose) ends the migration
+-- as dropped once no table is left, and leaves nothing of it: no shape
+-- schemas or views, no trigger, no column rows, no table OIDs.
+CREATE TABLE gd1 (id int PRIMARY KEY, amt numeric NOT NULL) USING steward;
+CREATE TABLE gd2 (id int PRIMARY KEY, x int) USING steward;
+INSERT INTO gd1 SELECT g, g FROM generate_series(1, 5) g;
+INSERT INTO gd2 SELECT g, g FROM generate_series(1, 5) g;
+SELECT steward.migration_start('gd_m', '[{"alter_column": {"table": "gd1", "column": "amt", "type": "bigint",
+        "up": "round(amt)", "down": "amt::numeric", "check": "amt > 0"}},
+        {"add_column": {"table": "gd2", "column": "y", "type": "int", "up": "x"}}]');
+SET client_min_messages = warning;
+DROP TABLE gd1 CASCADE;
+RESET client_min_messages;
+-- one table left: the migration goes on with it
+SELECT status FROM steward.migration_runs WHERE name = 'gd_m';
+SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname IN ('gd_m', 'gd_m_old') ORDER BY n.nspname, 1;
+SET client_min_messages = warning;
+DROP TABLE gd2 CASCADE;
+RESET client_min_messages;
+RESET ROLE;
+SELECT status, error FROM steward.migration_runs WHERE name = 'gd_m';
+SELECT ord, relid, table_name, active FROM steward.migration_tables WHERE migration = 'gd_m' ORDER BY ord;
+SELECT count(*) AS column_rows FROM steward.migration_columns WHERE migration = 'gd_m';
+SELECT count(*) AS schemas FROM pg_namespace WHERE nspname IN ('gd_m', 'gd_m_old');
+SELECT count(*) AS triggers FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+ WHERE c.relname IN ('gd1', 'gd2');
+SELECT count(*) AS owned_objects FROM pg_class WHERE relowner = 'gq_owner'::regrole
+   AND relname LIKE 'gd%';
+SET ROLE gq_owner;
+
 RESET ROLE;
 DROP TABLE gq, gq_r, gq_p, gx;
 REVOKE CREATE ON SCHEMA public FROM gq_owner;
