@@ -18189,3 +18189,204 @@ CREATE EVENT TRIGGER steward_relayout_guard ON ddl_command_start
                  'DROP VIEW', 'DROP SCHEMA')
     EXECUTE FUNCTION steward._relayout_guard_ddl();
 ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;
+
+-- miga (review10 F8): a key an alter_column restates keeps its name after the
+-- cleanup (unique_final), or takes the step's "unique": {"name"}.
+ALTER TABLE steward.migration_columns ADD COLUMN unique_final name;
+CREATE FUNCTION steward._migration_unique_kept(rel regclass, c jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    keyname name;
+    nkeys bigint;
+BEGIN
+    IF c->>'kind' <> 'pair' OR c->>'unique_name' IS NULL OR c->>'unique_final' IS NOT NULL THEN
+        RETURN c;
+    END IF;
+    SELECT min(x.conname), count(*) INTO keyname, nkeys
+      FROM pg_constraint x
+      JOIN pg_class i ON i.oid = x.conindid
+      JOIN pg_am am ON am.oid = i.relam
+     WHERE x.conrelid = rel AND x.contype IN ('u', 'x')
+       AND am.amname = CASE WHEN c->>'unique_method' = 'steward_hash' THEN 'steward_hash' ELSE 'btree' END
+       AND (x.contype = 'u') = (c->>'unique_method' = 'btree')
+       AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
+             WHERE a.attrelid = rel AND a.attnum = ANY (x.conkey))
+           = (SELECT array_agg(n ORDER BY n) FROM (
+                SELECT c->>'old_name' AS n
+                UNION SELECT jsonb_array_elements_text(c->'unique_with')) w);
+    IF nkeys = 1 THEN
+        c := c || jsonb_build_object('unique_final', keyname,
+                                     'unique_name', steward._migration_free_name(rel, keyname));
+    END IF;
+    RETURN c;
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._migration_unique(rel regclass, col text, uniq jsonb, what text,
+                                          new_names text[])
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF jsonb_typeof(uniq) = 'boolean' THEN
+        uniq := CASE WHEN (uniq)::text::boolean THEN '{"method": "btree"}'::jsonb END;
+    ELSIF jsonb_typeof(uniq) = 'string' THEN
+        uniq := jsonb_build_object('method', uniq);
+    END IF;
+    IF uniq IS NULL THEN
+        RETURN '{}';
+    END IF;
+    IF jsonb_typeof(uniq) <> 'object'
+       OR coalesce(uniq->>'method', 'btree') NOT IN ('btree', 'steward_hash')
+       OR EXISTS (SELECT 1 FROM jsonb_object_keys(uniq) x WHERE x NOT IN ('method', 'with', 'name'))
+       OR (uniq ? 'with' AND jsonb_typeof(uniq->'with') <> 'array')
+       OR (uniq ? 'name' AND (jsonb_typeof(uniq->'name') <> 'string' OR uniq->>'name' = ''
+                              OR octet_length(uniq->>'name') > 63)) THEN
+        RAISE EXCEPTION '"unique" of % must be true, "btree", "steward_hash" or {"method", "with": [columns], "name"}', what
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = '"name" is the constraint''s name after the cleanup (63 bytes at most); by default the name of the key the step restates.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements_text(coalesce(uniq->'with', '[]')) w
+                WHERE NOT w = ANY (new_names) OR w = col) THEN
+        RAISE EXCEPTION '"with" of % names a column the new shape does not have', what
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    RETURN jsonb_build_object(
+        'unique_method', coalesce(uniq->>'method', 'btree'),
+        'unique_with', coalesce(uniq->'with', '[]'),
+        'unique_final', uniq->>'name',
+        'unique_name', steward._migration_free_name(rel, coalesce(uniq->>'name', format('%s_%s_%s', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col,
+                                   CASE WHEN uniq->>'method' = 'steward_hash'
+                                        THEN 'excl' ELSE 'key' END))));
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._migration_column_sql(mig text, rel regclass, c jsonb, cord integer,
+                                              old_names text[], old_types text[],
+                                              new_names text[], new_types text[],
+                                              user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    body jsonb := c->'body';
+    what text := c->>'what';
+    col text;
+    e record;
+    nulls numeric;
+BEGIN
+    IF c->>'kind' IN ('pair', 'added') THEN
+        IF body ? 'up' OR c->>'kind' = 'pair' THEN
+            e := steward._migration_expr(rel, coalesce(body->>'up', quote_ident(c->>'old_name')),
+                                         old_names, old_types, c->>'new_type',
+                                         'up expression of ' || what, user_path);
+            c := c || jsonb_build_object('up_sql', e.sql, 'up_params', e.params);
+        END IF;
+        IF body ? 'default' THEN
+            e := steward._migration_expr(rel, body->>'default', '{}', '{}', c->>'new_type',
+                                         'default of ' || what, user_path);
+            c := c || jsonb_build_object('default_sql', e.sql);
+        ELSIF c->>'kind' = 'pair' AND c->>'default_sql' IS NULL AND c->>'old_default' IS NOT NULL THEN
+            -- A type change keeps the column's default, for the new type.
+            BEGIN
+                e := steward._migration_expr(rel, c->>'old_default', '{}', '{}', c->>'new_type',
+                                             format('the default of column "%s" (%s)', c->>'old_name', what),
+                                             user_path);
+            EXCEPTION WHEN datatype_mismatch THEN
+                RAISE EXCEPTION '%', SQLERRM USING ERRCODE = 'datatype_mismatch',
+                    HINT = 'Give the step the new column''s "default" (or "default": "NULL" for none).';
+            END;
+            c := c || jsonb_build_object('default_sql', e.sql);
+        END IF;
+    END IF;
+    IF c->>'kind' = 'pair' OR (c->>'kind' = 'dropped' AND body ? 'down') THEN
+        e := steward._migration_expr(rel, coalesce(body->>'down', quote_ident(c->>'new_name')),
+                                     new_names, new_types, c->>'old_type',
+                                     'down expression of ' || what, user_path);
+        c := c || jsonb_build_object('down_sql', e.sql, 'down_params', e.params);
+    END IF;
+    IF c->>'kind' IN ('pair', 'added') THEN
+        col := c->>'new_name';
+        IF body ? 'not_null' AND jsonb_typeof(body->'not_null') <> 'boolean' THEN
+            RAISE EXCEPTION '"not_null" of % must be true or false', what
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        -- A changed column stays NOT NULL unless the step says otherwise.
+        IF body ? 'not_null' OR (c->>'old_not_null')::boolean THEN
+            IF coalesce((body->>'not_null')::boolean, true) THEN
+                c := c || jsonb_build_object('not_null', true,
+                             'not_null_name', steward._migration_free_name(rel, format('%s_%s_not_null', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
+            END IF;
+        END IF;
+        -- NULLs the default "up" would carry into a NOT NULL column
+        -- (review10 F4): the statistics' estimate, no scan at start.
+        IF (c->>'not_null')::boolean AND c->>'kind' = 'pair' AND NOT body ? 'up'
+           AND NOT (c->>'old_not_null')::boolean THEN
+            SELECT round(s.null_frac * greatest(x.reltuples, 0)) INTO nulls
+              FROM pg_class x JOIN pg_namespace n ON n.oid = x.relnamespace
+              JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = x.relname
+                              AND s.attname = c->>'old_name' AND NOT s.inherited
+             WHERE x.oid = rel;
+            IF nulls > 0 THEN
+                RAISE WARNING 'the statistics of % estimate % rows with column "%" NULL, which "not_null" of % refuses',
+                              rel, nulls, c->>'old_name', what
+                    USING DETAIL = 'The backfill fails on the first such row, and old-shape writes of NULL fail meanwhile (23514).',
+                          HINT = format('Roll back (SELECT steward.migration_rollback(%L);) and give an "up" that maps NULL (coalesce), or fix the rows first.', mig);
+            END IF;
+        END IF;
+        IF body ? 'check' THEN
+            BEGIN
+                e := steward._migration_expr(rel, body->>'check', new_names, new_types,
+                                             'boolean', 'check of ' || what, user_path);
+            EXCEPTION WHEN OTHERS THEN
+                IF NOT body ? 'carried_check' THEN
+                    RAISE;
+                END IF;
+                RAISE EXCEPTION 'check constraint % of column "%" does not fit the new column (%): %',
+                        body->>'carried_check', c->>'old_name', what, SQLERRM
+                    USING ERRCODE = 'dependent_objects_still_exist',
+                          HINT = 'Give the step a "check" over the new shape, or drop the constraint first (ALTER TABLE ... DROP CONSTRAINT).';
+            END;
+            c := c || jsonb_build_object('check_sql', e.sql, 'check_params', e.params,
+                                         'check_name', steward._migration_free_name(rel, format('%s_%s_check', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
+        END IF;
+        IF body ? 'references' THEN
+            c := c || steward._migration_references(rel, col, body->'references', what, user_path);
+        END IF;
+        IF body ? 'unique' THEN
+            c := c || steward._migration_unique(rel, col, body->'unique', what, new_names);
+            c := steward._migration_unique_kept(rel, c);
+        END IF;
+    END IF;
+    RETURN (c - 'body' - 'what' - 'old_not_null') || jsonb_build_object('migration', mig, 'relid', rel::oid,
+                                                                       'ord', cord);
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._migration_settle_names(mig text, t steward.migration_tables)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n record;
+BEGIN
+    FOR n IN SELECT x.name, left(x.base, 63) AS base
+               FROM steward.migration_columns c,
+                    LATERAL (VALUES (c.fk_name, format('%s_%s_fkey', t.relname, c.new_name)),
+                                    (c.check_name, format('%s_%s_check', t.relname, c.new_name)),
+                                    (c.unique_name, coalesce(c.unique_final::text,
+                                                    format('%s_%s_%s', t.relname, c.new_name,
+                                                           CASE WHEN c.unique_method = 'steward_hash'
+                                                                THEN 'excl' ELSE 'key' END)))) x(name, base)
+              WHERE c.migration = mig AND c.relid = t.relid AND c.kind = 'pair' AND x.name IS NOT NULL LOOP
+        CONTINUE WHEN n.name = n.base
+            OR NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = t.relid AND k.conname = n.name)
+            OR steward._migration_free_name(t.relid, n.base) <> n.base;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I',
+                                                        t.relid, n.name, n.base));
+    END LOOP;
+END
+$$;

@@ -130,6 +130,7 @@ CREATE TABLE steward.migration_columns (
     unique_method text,
     unique_with   text[],
     unique_name   name,
+    unique_final  name,
     PRIMARY KEY (migration, relid, ord)
 );
 SELECT pg_catalog.pg_extension_config_dump('steward.migration_columns', '');
@@ -1130,9 +1131,11 @@ $$;
 
 -- The "unique" of a column step as the unique key the migration builds
 -- (migration_backfill builds it concurrently): {'unique_method',
--- 'unique_with', 'unique_name'}, or an empty object for "unique": false.
--- uniq is true, a method ("btree" or "steward_hash") or {"method", "with":
--- [other columns of the new shape, new_names]}.  Raises 22023 or 42703.
+-- 'unique_with', 'unique_name', 'unique_final'}, or an empty object for
+-- "unique": false.  uniq is true, a method ("btree" or "steward_hash") or
+-- {"method", "with": [other columns of the new shape, new_names], "name":
+-- the constraint's name after the cleanup (unique_final; until then a
+-- free name made from it)}.  Raises 22023 or 42703.
 CREATE FUNCTION steward._migration_unique(rel regclass, col text, uniq jsonb, what text,
                                           new_names text[])
 RETURNS jsonb
@@ -1150,10 +1153,13 @@ BEGIN
     END IF;
     IF jsonb_typeof(uniq) <> 'object'
        OR coalesce(uniq->>'method', 'btree') NOT IN ('btree', 'steward_hash')
-       OR EXISTS (SELECT 1 FROM jsonb_object_keys(uniq) x WHERE x NOT IN ('method', 'with'))
-       OR (uniq ? 'with' AND jsonb_typeof(uniq->'with') <> 'array') THEN
-        RAISE EXCEPTION '"unique" of % must be true, "btree", "steward_hash" or {"method", "with": [columns]}', what
-            USING ERRCODE = 'invalid_parameter_value';
+       OR EXISTS (SELECT 1 FROM jsonb_object_keys(uniq) x WHERE x NOT IN ('method', 'with', 'name'))
+       OR (uniq ? 'with' AND jsonb_typeof(uniq->'with') <> 'array')
+       OR (uniq ? 'name' AND (jsonb_typeof(uniq->'name') <> 'string' OR uniq->>'name' = ''
+                              OR octet_length(uniq->>'name') > 63)) THEN
+        RAISE EXCEPTION '"unique" of % must be true, "btree", "steward_hash" or {"method", "with": [columns], "name"}', what
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = '"name" is the constraint''s name after the cleanup (63 bytes at most); by default the name of the key the step restates.';
     END IF;
     IF EXISTS (SELECT 1 FROM jsonb_array_elements_text(coalesce(uniq->'with', '[]')) w
                 WHERE NOT w = ANY (new_names) OR w = col) THEN
@@ -1163,9 +1169,48 @@ BEGIN
     RETURN jsonb_build_object(
         'unique_method', coalesce(uniq->>'method', 'btree'),
         'unique_with', coalesce(uniq->'with', '[]'),
-        'unique_name', steward._migration_free_name(rel, format('%s_%s_%s', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col,
+        'unique_final', uniq->>'name',
+        'unique_name', steward._migration_free_name(rel, coalesce(uniq->>'name', format('%s_%s_%s', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col,
                                    CASE WHEN uniq->>'method' = 'steward_hash'
-                                        THEN 'excl' ELSE 'key' END)));
+                                        THEN 'excl' ELSE 'key' END))));
+END
+$$;
+
+-- A key an alter_column step restates keeps its name after the cleanup
+-- (review10 F8: ON CONFLICT ON CONSTRAINT names it): c (a column row from
+-- _migration_unique) with unique_final the name of the one unique or
+-- exclusion constraint of the same method over the old column and the
+-- "with" columns, and unique_name a free name made from it, unless the
+-- step's "name" chose one.
+CREATE FUNCTION steward._migration_unique_kept(rel regclass, c jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    keyname name;
+    nkeys bigint;
+BEGIN
+    IF c->>'kind' <> 'pair' OR c->>'unique_name' IS NULL OR c->>'unique_final' IS NOT NULL THEN
+        RETURN c;
+    END IF;
+    SELECT min(x.conname), count(*) INTO keyname, nkeys
+      FROM pg_constraint x
+      JOIN pg_class i ON i.oid = x.conindid
+      JOIN pg_am am ON am.oid = i.relam
+     WHERE x.conrelid = rel AND x.contype IN ('u', 'x')
+       AND am.amname = CASE WHEN c->>'unique_method' = 'steward_hash' THEN 'steward_hash' ELSE 'btree' END
+       AND (x.contype = 'u') = (c->>'unique_method' = 'btree')
+       AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
+             WHERE a.attrelid = rel AND a.attnum = ANY (x.conkey))
+           = (SELECT array_agg(n ORDER BY n) FROM (
+                SELECT c->>'old_name' AS n
+                UNION SELECT jsonb_array_elements_text(c->'unique_with')) w);
+    IF nkeys = 1 THEN
+        c := c || jsonb_build_object('unique_final', keyname,
+                                     'unique_name', steward._migration_free_name(rel, keyname));
+    END IF;
+    RETURN c;
 END
 $$;
 
@@ -1271,6 +1316,7 @@ BEGIN
         END IF;
         IF body ? 'unique' THEN
             c := c || steward._migration_unique(rel, col, body->'unique', what, new_names);
+            c := steward._migration_unique_kept(rel, c);
         END IF;
     END IF;
     RETURN (c - 'body' - 'what' - 'old_not_null') || jsonb_build_object('migration', mig, 'relid', rel::oid,
@@ -3065,9 +3111,10 @@ BEGIN
                FROM steward.migration_columns c,
                     LATERAL (VALUES (c.fk_name, format('%s_%s_fkey', t.relname, c.new_name)),
                                     (c.check_name, format('%s_%s_check', t.relname, c.new_name)),
-                                    (c.unique_name, format('%s_%s_%s', t.relname, c.new_name,
+                                    (c.unique_name, coalesce(c.unique_final::text,
+                                                    format('%s_%s_%s', t.relname, c.new_name,
                                                            CASE WHEN c.unique_method = 'steward_hash'
-                                                                THEN 'excl' ELSE 'key' END))) x(name, base)
+                                                                THEN 'excl' ELSE 'key' END)))) x(name, base)
               WHERE c.migration = mig AND c.relid = t.relid AND c.kind = 'pair' AND x.name IS NOT NULL LOOP
         CONTINUE WHEN n.name = n.base
             OR NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = t.relid AND k.conname = n.name)
