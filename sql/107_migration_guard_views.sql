@@ -109,6 +109,7 @@ CALL steward.migration_backfill('g7cm');
 \set VERBOSITY terse
 ALTER INDEX g7c_a_key DEPENDS ON EXTENSION plpgsql;
 SELECT unique_name AS g7c_new_key FROM steward.migration_columns WHERE migration = 'g7cm' \gset
+\set VERBOSITY sqlstate
 ALTER INDEX :"g7c_new_key" DEPENDS ON EXTENSION plpgsql;
 \set VERBOSITY default
 ALTER INDEX g7c_c_key DEPENDS ON EXTENSION plpgsql;
