@@ -149,3 +149,22 @@ DELETE FROM steward.migration_tables WHERE migration IN (SELECT name FROM gone);
 DELETE FROM steward.migration_indexes WHERE migration IN (SELECT name FROM gone);
 DELETE FROM steward.migration_runs WHERE name IN (SELECT name FROM gone);
 DROP TABLE gone;
+
+-- Defaults too: a column default of the step is the column's, coerced as
+-- ALTER TABLE ... SET DEFAULT coerces it (assignment): an insert that
+-- takes a default too long for varchar(3) fails (22001) instead of
+-- storing it cut, through the table (added column) or the new shape.
+CREATE TABLE asd (id int PRIMARY KEY, note text) USING steward;
+INSERT INTO asd VALUES (1, 'a');
+SELECT steward.migration_start('asd_m', $$[{"add_column": {"table": "asd", "column": "w", "type": "varchar(3)", "default": "'toolong'::text"}},
+                                          {"alter_column": {"table": "asd", "column": "note", "type": "varchar(3)", "default": "'toolong'::text"}}]$$);
+INSERT INTO asd (id, note) VALUES (2, 'b');
+INSERT INTO asd_m.asd (id) VALUES (3);
+INSERT INTO asd_m.asd (id, note, w) VALUES (4, 'd', 'ok');
+SELECT id, note, w FROM asd ORDER BY id;
+SELECT steward.migration_rollback('asd_m');
+DROP TABLE asd;
+DELETE FROM steward.migration_validations WHERE migration = 'asd_m';
+DELETE FROM steward.migration_columns WHERE migration = 'asd_m';
+DELETE FROM steward.migration_tables WHERE migration = 'asd_m';
+DELETE FROM steward.migration_runs WHERE name = 'asd_m';

@@ -1844,7 +1844,7 @@ BEGIN
                 IF c.kind = 'added' AND c.default_sql IS NOT NULL THEN
                     PERFORM steward._migration_exec(t.relid, format(
                         'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', t.relid, c.expand_new,
-                        steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', c.new_type)));
+                        steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', NULL)));
                 END IF;
                 PERFORM steward._migration_add_constraints(mig, t.relid, c);
                 made := made || ARRAY[CASE WHEN c.not_null THEN c.not_null_name END,
@@ -1886,7 +1886,7 @@ BEGIN
             PERFORM steward._migration_exec(t.relid, format(
                 'ALTER VIEW %I.%I ALTER COLUMN %I SET DEFAULT %s', mig,
                 coalesce(t.new_name, t.relname), c.new_name,
-                steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', c.new_type)));
+                steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', NULL)));
         END LOOP;
         FOREACH nsp IN ARRAY ARRAY[mig, mig || '_old'] LOOP
             FOR stmt IN SELECT steward._migration_grants(t.relid, nsp,
@@ -2891,7 +2891,7 @@ BEGIN
                 IF c.default_sql IS NOT NULL THEN
                     PERFORM steward._migration_exec(t.relid, format(
                         'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', t.relid, c.switched_new,
-                        steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', c.new_type)));
+                        steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', NULL)));
                 END IF;
             END IF;
             IF c.not_null THEN
