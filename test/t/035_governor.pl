@@ -299,7 +299,10 @@ ok( poll_until(
 # At 200 statements a second, the rate of the slow foreground below: a
 # baseline measured under another load is no baseline (the job would
 # measure a new one instead of pausing).
-my $pgb = start_bg('pgbench', '-n', '-c', '1', '-R', '200', '-T', '60', '-f', $fast, $node->connstr('postgres'));
+# Four clients: one alone fell short of 200 a second on a loaded CI
+# machine, and the slower foreground's load then was more than twice the
+# baseline's: the job measured a new baseline instead of pausing.
+my $pgb = start_bg('pgbench', '-n', '-c', '4', '-j', '2', '-R', '200', '-T', '60', '-f', $fast, $node->connstr('postgres'));
 # Only ticks that carry a foreground (governor_min_calls per window) are a
 # baseline: with the bar out of reach, the idle ticks of those thousands
 # of statements a second add nothing to it (0.2's first cut took any tick
@@ -334,7 +337,7 @@ ok( poll_until(
 		30, 'the run to start'),
 	'the run started next to the fast foreground');
 # The foreground's statements become a thousand times slower: 50 ms, by
-# ten clients (200 calls a second, above governor_min_calls).  On a loaded
+# twenty clients (200 calls a second, above governor_min_calls).  On a loaded
 # machine the baseline p99 of SELECT 1 is a few ms of scheduling; 5 ms
 # sleeps were then not three times slower.
 # The pause is counted (a poll of the job's state may come after the
@@ -345,7 +348,9 @@ my $critical_pauses = q{SELECT coalesce(sum(value), 0) FROM steward.metrics
                            AND labels = '{"decision": "pause", "reason": "p99_critical"}'};
 my $crit0 = sql($critical_pauses);
 $pgb->{h}->kill_kill;
-$pgb = start_bg('pgbench', '-n', '-c', '10', '-T', '60', '-f', $slow, $node->connstr('postgres'));
+# The same schedule, 200 a second (twenty clients can keep it with 50-ms
+# statements): the same load as the baseline's, a thousand times slower.
+$pgb = start_bg('pgbench', '-n', '-c', '20', '-j', '2', '-R', '200', '-T', '60', '-f', $slow, $node->connstr('postgres'));
 ok( poll_until(
 		qq{SELECT ($critical_pauses) > $crit0
 		      AND EXISTS (SELECT 1 FROM steward.governor_jobs
