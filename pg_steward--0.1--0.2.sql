@@ -18561,3 +18561,93 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- ALTER TABLE checks the rules of the whole tree below the table it names
+-- (partitions, inheritance children): a type change or a column rename
+-- through a parent reached a partition's rules unchecked (recheck10 N1).
+CREATE OR REPLACE FUNCTION steward._rules_on_alter_table()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET session_replication_role = origin
+AS $$
+DECLARE
+    cmd record;
+    bad record;
+    tree oid[];
+    newname name;
+BEGIN
+    FOR cmd IN SELECT DISTINCT objid, objsubid
+                 FROM pg_catalog.pg_event_trigger_ddl_commands()
+                WHERE classid = 'pg_catalog.pg_class'::regclass LOOP
+        -- ALTER TABLE recurses to partitions and inheritance children but
+        -- reports the named table only: the rules of the whole tree below
+        -- it are checked (a type change through a partitioned parent
+        -- dropped a partition's version rule silently; recheck10 N1).
+        tree := ARRAY(WITH RECURSIVE t(oid) AS (
+                          SELECT cmd.objid
+                          UNION
+                          SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN t ON i.inhparent = t.oid)
+                      SELECT t.oid FROM t);
+        CONTINUE WHEN NOT EXISTS (SELECT 1 FROM steward.column_rules
+                                   WHERE relid::oid = ANY (tree));
+        -- RENAME COLUMN reports the renamed column as the subobject; a rule
+        -- whose name vanished from its table follows it (in the children
+        -- the column has the same new name).
+        IF cmd.objsubid > 0 THEN
+            newname := (SELECT a.attname FROM pg_catalog.pg_attribute a
+                         WHERE a.attrelid = cmd.objid AND a.attnum = cmd.objsubid);
+            UPDATE steward.column_rules r
+               SET attname = newname
+             WHERE r.relid::oid = ANY (tree)
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute x
+                                WHERE x.attrelid = r.relid AND x.attname = r.attname
+                                  AND NOT x.attisdropped)
+               AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute x
+                            WHERE x.attrelid = r.relid AND x.attname = newname
+                              AND NOT x.attisdropped);
+            UPDATE steward.column_rules r
+               SET changed_at = newname
+             WHERE r.relid::oid = ANY (tree)
+               AND r.changed_at IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute x
+                                WHERE x.attrelid = r.relid AND x.attname = r.changed_at
+                                  AND NOT x.attisdropped)
+               AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute x
+                            WHERE x.attrelid = r.relid AND x.attname = newname
+                              AND NOT x.attisdropped);
+        END IF;
+        FOR bad IN
+            SELECT r.relid::oid AS rel, c.relname, r.attname, r.kind, a.atttypid::regtype AS typ
+              FROM steward.column_rules r
+              JOIN pg_catalog.pg_class c ON c.oid = r.relid
+              JOIN pg_catalog.pg_attribute a
+                ON a.attrelid = r.relid AND a.attname = r.attname
+                   AND NOT a.attisdropped
+             WHERE r.relid::oid = ANY (tree)
+               AND ((r.kind = 'version' AND a.atttypid <> 'pg_catalog.int8'::regtype)
+                 OR (r.kind = 'sequence' AND a.atttypid NOT IN
+                       ('pg_catalog.int2'::regtype, 'pg_catalog.int4'::regtype,
+                        'pg_catalog.int8'::regtype))
+                 OR (r.kind = 'state' AND a.atttypid NOT IN
+                       ('pg_catalog.text'::regtype, 'pg_catalog.varchar'::regtype)))
+        LOOP
+            RAISE EXCEPTION 'column "%" of relation "%" is tracked as a % and cannot become type %',
+                    bad.attname, bad.relname, bad.kind, bad.typ
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = CASE WHEN bad.kind = 'state'
+                                  THEN pg_catalog.format('Call steward.detach_state_machine(%L, %L) first.',
+                                                         bad.rel::regclass::text, bad.attname)
+                                  ELSE pg_catalog.format('Call steward.untrack(%L, %L) first.',
+                                                         bad.rel::regclass::text, bad.attname)
+                             END;
+        END LOOP;
+        -- A state column keeps a deterministic collation, under which SQL
+        -- compares states byte for byte, as the access method does.
+        PERFORM steward._check_state_collation(r.relid, r.attname)
+           FROM steward.column_rules r
+          WHERE r.relid::oid = ANY (tree) AND r.kind = 'state';
+    END LOOP;
+END
+$$;

@@ -143,46 +143,57 @@ AS $$
 DECLARE
     cmd record;
     bad record;
-    relname name;
+    tree oid[];
+    newname name;
 BEGIN
     FOR cmd IN SELECT DISTINCT objid, objsubid
                  FROM pg_catalog.pg_event_trigger_ddl_commands()
                 WHERE classid = 'pg_catalog.pg_class'::regclass LOOP
+        -- ALTER TABLE recurses to partitions and inheritance children but
+        -- reports the named table only: the rules of the whole tree below
+        -- it are checked (a type change through a partitioned parent
+        -- dropped a partition's version rule silently; recheck10 N1).
+        tree := ARRAY(WITH RECURSIVE t(oid) AS (
+                          SELECT cmd.objid
+                          UNION
+                          SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN t ON i.inhparent = t.oid)
+                      SELECT t.oid FROM t);
         CONTINUE WHEN NOT EXISTS (SELECT 1 FROM steward.column_rules
-                                   WHERE relid::oid = cmd.objid);
+                                   WHERE relid::oid = ANY (tree));
         -- RENAME COLUMN reports the renamed column as the subobject; a rule
-        -- whose name vanished from the table follows it.
+        -- whose name vanished from its table follows it (in the children
+        -- the column has the same new name).
         IF cmd.objsubid > 0 THEN
+            newname := (SELECT a.attname FROM pg_catalog.pg_attribute a
+                         WHERE a.attrelid = cmd.objid AND a.attnum = cmd.objsubid);
             UPDATE steward.column_rules r
-               SET attname = a.attname
-              FROM pg_catalog.pg_attribute a
-             WHERE r.relid::oid = cmd.objid
-               AND a.attrelid = cmd.objid
-               AND a.attnum = cmd.objsubid
+               SET attname = newname
+             WHERE r.relid::oid = ANY (tree)
                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute x
-                                WHERE x.attrelid = cmd.objid
-                                  AND x.attname = r.attname
-                                  AND NOT x.attisdropped);
+                                WHERE x.attrelid = r.relid AND x.attname = r.attname
+                                  AND NOT x.attisdropped)
+               AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute x
+                            WHERE x.attrelid = r.relid AND x.attname = newname
+                              AND NOT x.attisdropped);
             UPDATE steward.column_rules r
-               SET changed_at = a.attname
-              FROM pg_catalog.pg_attribute a
-             WHERE r.relid::oid = cmd.objid
+               SET changed_at = newname
+             WHERE r.relid::oid = ANY (tree)
                AND r.changed_at IS NOT NULL
-               AND a.attrelid = cmd.objid
-               AND a.attnum = cmd.objsubid
                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute x
-                                WHERE x.attrelid = cmd.objid
-                                  AND x.attname = r.changed_at
-                                  AND NOT x.attisdropped);
+                                WHERE x.attrelid = r.relid AND x.attname = r.changed_at
+                                  AND NOT x.attisdropped)
+               AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute x
+                            WHERE x.attrelid = r.relid AND x.attname = newname
+                              AND NOT x.attisdropped);
         END IF;
-        relname := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = cmd.objid);
         FOR bad IN
-            SELECT r.attname, r.kind, a.atttypid::regtype AS typ
+            SELECT r.relid::oid AS rel, c.relname, r.attname, r.kind, a.atttypid::regtype AS typ
               FROM steward.column_rules r
+              JOIN pg_catalog.pg_class c ON c.oid = r.relid
               JOIN pg_catalog.pg_attribute a
                 ON a.attrelid = r.relid AND a.attname = r.attname
                    AND NOT a.attisdropped
-             WHERE r.relid::oid = cmd.objid
+             WHERE r.relid::oid = ANY (tree)
                AND ((r.kind = 'version' AND a.atttypid <> 'pg_catalog.int8'::regtype)
                  OR (r.kind = 'sequence' AND a.atttypid NOT IN
                        ('pg_catalog.int2'::regtype, 'pg_catalog.int4'::regtype,
@@ -191,20 +202,20 @@ BEGIN
                        ('pg_catalog.text'::regtype, 'pg_catalog.varchar'::regtype)))
         LOOP
             RAISE EXCEPTION 'column "%" of relation "%" is tracked as a % and cannot become type %',
-                    bad.attname, relname, bad.kind, bad.typ
+                    bad.attname, bad.relname, bad.kind, bad.typ
                 USING ERRCODE = 'datatype_mismatch',
                       HINT = CASE WHEN bad.kind = 'state'
                                   THEN pg_catalog.format('Call steward.detach_state_machine(%L, %L) first.',
-                                                         cmd.objid::regclass::text, bad.attname)
+                                                         bad.rel::regclass::text, bad.attname)
                                   ELSE pg_catalog.format('Call steward.untrack(%L, %L) first.',
-                                                         cmd.objid::regclass::text, bad.attname)
+                                                         bad.rel::regclass::text, bad.attname)
                              END;
         END LOOP;
         -- A state column keeps a deterministic collation, under which SQL
         -- compares states byte for byte, as the access method does.
-        PERFORM steward._check_state_collation(cmd.objid::regclass, r.attname)
+        PERFORM steward._check_state_collation(r.relid, r.attname)
            FROM steward.column_rules r
-          WHERE r.relid::oid = cmd.objid AND r.kind = 'state';
+          WHERE r.relid::oid = ANY (tree) AND r.kind = 'state';
     END LOOP;
 END
 $$;
