@@ -19,11 +19,30 @@ SET steward.governor_min_calls = 50;       -- the default (test/regress.conf rai
 SELECT * FROM steward.governor_trace(ARRAY[NULL, NULL]::float8[]);
 
 -- A foreground at its baseline latency: start at a tenth of the time with
--- whole batches, then additive increase (+0.05 of the time), one step per
--- window (5 ticks of 1 s): until a window holds only samples of the new
--- pace, hold.
+-- whole batches, then slow start (the time doubles), one step per window
+-- (5 ticks of 1 s): until a window holds only samples of the new pace,
+-- hold.
 SELECT step, decision, reason, duty, batch_size, rows_per_sec
   FROM steward.governor_trace(array_fill(1.0::float8, ARRAY[17]));
+
+-- Slow start ends once the p99 ratio has used half the room below the
+-- target (1.3: above 1.15), before any decrease: from then on the job adds
+-- 0.05 of the time per window, even when the ratio falls back.
+SELECT step, decision, reason, duty
+  FROM steward.governor_trace(ARRAY[1, 1, 1, 1, 1, 1.2, 1.2, 1.2, 1.2, 1.2, 1, 1, 1, 1, 1, 1]::float8[])
+ WHERE decision <> 'hold';
+
+-- After a decrease the job never doubles again (additive increase only).
+SELECT step, decision, reason, duty
+  FROM steward.governor_trace(ARRAY[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]::float8[])
+ WHERE decision <> 'hold';
+
+-- steward.governor_slow_start = off: additive increase from the start.
+SET steward.governor_slow_start = off;
+SELECT step, decision, reason, duty
+  FROM steward.governor_trace(array_fill(1.0::float8, ARRAY[11]))
+ WHERE decision <> 'hold';
+RESET steward.governor_slow_start;
 
 -- p99 above the target: multiplicative decrease of the time (x 0.7; the
 -- batch stays whole); while the window still holds samples from before

@@ -169,6 +169,7 @@ typedef struct GovSettings
 	int			min_calls;
 	double		window_ms;
 	double		interval_ms;
+	bool		slow_start;
 } GovSettings;
 
 /* The control state of one job: all gov_decide() reads and writes. */
@@ -190,6 +191,7 @@ typedef struct GovState
 	int			decreases_in_row;	/* latency decreases with no increase between */
 	TimestampTz rebase_since;	/* the baseline holds only ticks from then on; 0: any */
 	bool		rebasing;		/* pausing until it has enough of them */
+	bool		slow_start;		/* doubling until the foreground first reacts */
 	int64		counts[GOV_NUM_DECISIONS];
 } GovState;
 
@@ -319,6 +321,7 @@ static int	gov_interval_ms = 1000;
 static int	gov_min_calls = 50;
 int			steward_batch_lock_timeout_ms = 10;
 static bool gov_batch_synchronous_commit = true;
+static bool gov_slow_start = true;
 static int	gov_nice = 10;
 
 static GovShared *gov = NULL;
@@ -392,6 +395,10 @@ steward_governor_define_gucs(void)
 							"Where the CPUs are all busy, the kernel then runs the foreground's backends first.",
 							&gov_nice, 10, 0, 19,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("steward.governor_slow_start",
+							 "Whether a job under a foreground doubles its share of time each window until the foreground's latency rises.",
+							 "off: it adds a twentieth of the time per window from the start (additive increase only).",
+							 &gov_slow_start, true, PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("steward.governor_min_calls",
 							"Foreground statements a window must hold for its p99 to count; fewer means no foreground load.",
 							NULL, &gov_min_calls, 50, 1, INT_MAX,
@@ -459,6 +466,7 @@ current_settings(GovSettings *s)
 	s->min_calls = gov_min_calls;
 	s->window_ms = gov_window_ms;
 	s->interval_ms = gov_interval_ms;
+	s->slow_start = gov_slow_start;
 }
 
 /*
@@ -648,6 +656,7 @@ gov_init_state(GovState *st, int max_batch, int max_rate)
 	st->duty = st->resume_duty = GOV_START_DUTY;
 	st->batch = st->resume_batch = st->max_batch;
 	st->throttled_by = GOV_R_NONE;
+	st->slow_start = true;
 }
 
 /*
@@ -694,9 +703,34 @@ baseline_matches_load(const GovSignals *sig)
 static void
 decrease(GovState *st, double factor, bool batch_too)
 {
+	st->slow_start = false;
 	st->duty = Max(GOV_MIN_DUTY, st->duty * factor);
 	if (batch_too)
 		st->batch = Max(st->min_batch, st->batch / 2);
+}
+
+/*
+ * The duty after an increase.  A job starts in slow start (RFC 5681,
+ * 3.1): it doubles its share of time each window, from a tenth to all of
+ * it in four windows, where adding a twentieth per window took the whole
+ * of a 30-s job to reach a quarter (test/bench/governor, run_transition
+ * at a p99 ratio of 0.95 and 12.7k rows/s).  Slow start ends for good at
+ * the first decrease or pause for cause (decrease()), and, before any,
+ * once the window's p99 ratio has used half the room below the target
+ * (HyStart's delay-based exit, Ha and Rhee 2011: leave slow start when
+ * the delay grows, before the loss that would otherwise end it): from
+ * there on the job adds GOV_DUTY_STEP per window.  Without a latency
+ * signal (ratio 0: no baseline yet) it only adds.
+ */
+static double
+next_duty(GovState *st, const GovSettings *set, double ratio)
+{
+	if (st->slow_start && set->slow_start && ratio > 0 &&
+		ratio <= 1.0 + (set->target - 1.0) / 2)
+		return Min(1.0, st->duty * 2);
+	if (ratio > 0)
+		st->slow_start = false;
+	return Min(1.0, st->duty + GOV_DUTY_STEP);
 }
 
 /*
@@ -925,7 +959,7 @@ gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, Timestam
 		hold(st, GOV_R_NONE);
 		return;
 	}
-	st->duty = Min(1.0, st->duty + GOV_DUTY_STEP);
+	st->duty = next_duty(st, set, latency_known ? ratio : 0);
 	st->batch = Min(st->max_batch, st->batch + Max(1, st->max_batch / 10));
 	st->decreases_in_row = 0;
 	st->last_change = now;

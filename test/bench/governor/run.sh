@@ -49,6 +49,10 @@
 #                   steward.batch_synchronous_commit = off (batches do not
 #                   wait for their WAL flush) once per round, beside the
 #                   default (mode "async")
+#   ADDITIVE=0      1: also run each job governed with
+#                   steward.governor_slow_start = off (additive increase
+#                   from the start) once per round, beside the default
+#                   (mode "additive")
 #   TARGET_RATIO=   steward.governor_target_p99_ratio (empty: the default,
 #                   1.3); the issue's goal allows 1.5
 #   GOVERNOR_WINDOW= steward.governor_window (empty: the default)
@@ -72,6 +76,7 @@ CLIENTS=${CLIENTS:-2}
 LOAD=${LOAD:-}
 OFF=${OFF:-0}
 ASYNC=${ASYNC:-0}
+ADDITIVE=${ADDITIVE:-0}
 JOBS=${JOBS:-P T M}
 SOLO_ONLY=${SOLO_ONLY:-0}
 PORT=${PORT:-5494}
@@ -170,11 +175,13 @@ run_chunks() {   # run_chunks SCRIPT UNTIL PREFIX
     done
 }
 
-set_governor() {   # set_governor on|off|async (async: on, batches do not wait for their flush)
-    local sync=on gov=$1
+set_governor() {   # set_governor on|off|async|additive (async: on, batches do not wait for their flush; additive: on, no slow start)
+    local sync=on gov=$1 slow=on
     [ "$1" = async ] && sync=off gov=on
+    [ "$1" = additive ] && slow=off gov=on
     psql_q -d "$DB" -c "ALTER SYSTEM SET steward.governor = $gov" \
                     -c "ALTER SYSTEM SET steward.batch_synchronous_commit = $sync" \
+                    -c "ALTER SYSTEM SET steward.governor_slow_start = $slow" \
                     -c "SELECT pg_reload_conf()" >/dev/null
 }
 set_purge() {   # set_purge bench|none
@@ -359,7 +366,15 @@ one_job() {
     fi
     local script
     case $job in P) script=$P_SQL ;; T) script=$T_SQL ;; M) script=$M_SQL ;; esac
-    run_w() { phase_without "$script" "$name-without"; }
+    # (M): the migration is started (dual writes on) without its backfill
+    # too: the job's cost is what the backfill adds to a foreground that
+    # already pays the dual-write trigger (its own cost: ../migrate).
+    run_w() {
+        [ "$job" = M ] && migration_start
+        phase_without "$script" "$name-without"
+        [ "$job" = M ] && migration_undo
+        return 0
+    }
     run_d() {
         case $job in
         P) phase_purge "$name-during" ;;
@@ -398,6 +413,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
         one_job "$job" "$r" "$first" on
         [ "$OFF" = 1 ] && one_job "$job" "$r" "$first" off
         [ "$ASYNC" = 1 ] && [ "$job" != P ] && one_job "$job" "$r" "$first" async
+        [ "$ADDITIVE" = 1 ] && one_job "$job" "$r" "$first" additive
     done
     for job in $JOBS; do
         case $job in
@@ -426,7 +442,7 @@ what_of() {   # what_of JOB: "description|unit"
     esac
 }
 for job in $JOBS; do
-    for mode in on async off; do
+    for mode in on additive async off; do
         [ -n "${SAMPLES["$job $mode p99 without"]:-}" ] || continue
         IFS='|' read -r what unit <<<"$(what_of "$job")"
         p0=$(med "$job $mode p99 without") p1=$(med "$job $mode p99 during") q=$(ratio "$p1" "$p0")
@@ -461,7 +477,7 @@ TOTAL_SECS=$((SECONDS - T_START))
     echo "- foreground: $FG_TEXT"
     echo "- (P): each round inserts $NEXP expired keys (expired.sql), then purge_begin.sql (begin of a new key, autocommit) with pgbench -c $CLIENTS -j $CLIENTS -M prepared in ${CHUNK}s chunks with -l: ${DURATION_W}s without the purge, and with the purge worker switched on until it has purged all $NEXP keys"
     echo "- (T): big.items, USING steward, $BIG rows, machine job (pending <-> done), PRIMARY KEY (id); CALL steward.run_transition('big.items', from, to) (batch_size 1000, no max_rows_per_sec; the direction alternates) while oltp.sql (UPDATE big.items SET hits = hits + 1 WHERE id = random) runs; ${DURATION_W}s of oltp.sql without it"
-    echo "- (M): orders USING steward, $BIG rows (../migrate/setup.sql); steward.migration_start (total_amount numeric -> total_cents bigint), CALL steward.migration_backfill at default settings while ../migrate/oltp.sql (read and update one random order) runs; rolled back after each run"
+    echo "- (M): orders USING steward, $BIG rows (../migrate/setup.sql); steward.migration_start (total_amount numeric -> total_cents bigint), CALL steward.migration_backfill at default settings while ../migrate/oltp.sql (read and update one random order) runs; rolled back after each run; without: the same migration started (dual writes on), no backfill"
     echo "- solo: the same jobs with no foreground at all (full speed expected); run_transition once analyzed, then once with stale statistics"
     echo "- phases: the order of without/during alternates per round; p50/p99 = nearest rank over the transactions completed in the phase (during: between the job's start and end); ratio = during / without; rate = rows / job seconds"
     echo "- time: setup ${SETUP_SECS}s, rounds ${R_SECS}s, total ${TOTAL_SECS}s"
