@@ -44,6 +44,7 @@
 #include "plumbing/preload.h"
 #include "stats/collect.h"
 #include "stats/history.h"
+#include "stats/statements.h"
 
 #define HISTORY_AREA "pg_steward history"	/* and its LWLock tranche */
 /* Databases a snapshot keeps; more are counted as dropped. */
@@ -166,12 +167,18 @@ steward_totals_for(StewardDbTotals *totals, int *n, int max, Oid dbid)
 	return &totals[(*n)++];
 }
 
-/* Gather the sums of every database (or only dbid) into snap. */
+/*
+ * Gather the sums of every database (or only dbid) into snap; with fine
+ * (and dbid), dbid's histogram in the statements' buckets too (zeroed
+ * here).
+ */
 static void
-gather(StatsSnapshot *snap, Oid dbid)
+gather(StatsSnapshot *snap, Oid dbid, uint64 *fine)
 {
 	snap->ndbs = 0;
-	steward_statements_add_totals(snap->dbs, &snap->ndbs, HISTORY_DBS, dbid);
+	if (fine)
+		memset(fine, 0, sizeof(uint64) * STEWARD_STMT_HIST_BUCKETS);
+	steward_statements_add_totals(snap->dbs, &snap->ndbs, HISTORY_DBS, dbid, fine);
 	if (OidIsValid(dbid))
 		(void) steward_totals_for(snap->dbs, &snap->ndbs, HISTORY_DBS, dbid);
 	steward_counters_add_totals(snap->dbs, snap->ndbs);
@@ -182,7 +189,7 @@ gather(StatsSnapshot *snap, Oid dbid)
 static void
 take_snapshot(StatsSnapshot *snap, TimestampTz ts)
 {
-	gather(snap, InvalidOid);
+	gather(snap, InvalidOid, NULL);
 	steward_statements_top(snap->stmts, &snap->nstmts, HISTORY_STMTS);
 	snap->ts = ts;
 	LWLockAcquire(history->lock, LW_EXCLUSIVE);
@@ -283,14 +290,27 @@ db_record(const StatsSnapshot *snap, Oid dbid)
 	return NULL;
 }
 
+/* A percentile of a window: refined by the live histogram when there is one. */
+static double
+window_percentile(const uint32 *coarse, int64 calls, const uint64 *fine, double p)
+{
+	if (fine != NULL)
+		return steward_window_percentile_ms(coarse, calls, fine, p);
+	return steward_coarse_percentile_ms(coarse, calls, p);
+}
+
 /*
  * One row of steward._history(): the sums of "later" minus those of
  * "earlier" (NULL: since start).  A counter that went down was reset:
- * then everything since the reset.
+ * then everything since the reset.  Percentiles are upper bounds (see
+ * steward_coarse_percentile_ms); with fine, the histogram in the
+ * statements' buckets "later" was taken from (the window ending now),
+ * refined by it.
  */
 static void
 put_delta(Tuplestorestate *ts, TupleDesc desc, TimestampTz at, TimestampTz from,
-		  const StewardDbTotals *later, const StewardDbTotals *earlier, bool is_now)
+		  const StewardDbTotals *later, const StewardDbTotals *earlier, bool is_now,
+		  const uint64 *fine)
 {
 	static const StewardDbTotals zero;
 	StewardDbTotals d;
@@ -321,9 +341,9 @@ put_delta(Tuplestorestate *ts, TupleDesc desc, TimestampTz at, TimestampTz from,
 	values[3] = Int64GetDatum(d.errors);
 	values[4] = Int64GetDatum(d.slow_calls);
 	values[5] = Float8GetDatum(d.total_ms);
-	values[6] = Float8GetDatum(steward_coarse_percentile_ms(d.hist, d.calls, 0.50));
-	values[7] = Float8GetDatum(steward_coarse_percentile_ms(d.hist, d.calls, 0.95));
-	values[8] = Float8GetDatum(steward_coarse_percentile_ms(d.hist, d.calls, 0.99));
+	values[6] = Float8GetDatum(window_percentile(d.hist, d.calls, fine, 0.50));
+	values[7] = Float8GetDatum(window_percentile(d.hist, d.calls, fine, 0.95));
+	values[8] = Float8GetDatum(window_percentile(d.hist, d.calls, fine, 0.99));
 	for (int i = 6; i <= 8; i++)
 		nulls[i] = (d.calls == 0);
 	values[9] = Int64GetDatum(d.updates);
@@ -348,6 +368,7 @@ steward_history(PG_FUNCTION_ARGS)
 	double		window_s = by_interval ? 0 : PG_GETARG_FLOAT8(0);
 	StatsSnapshot   *snaps;
 	StatsSnapshot   *now;
+	uint64	   *fine;
 	int			count;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -370,7 +391,8 @@ steward_history(PG_FUNCTION_ARGS)
 	LWLockRelease(history->lock);
 
 	now = palloc(sizeof(StatsSnapshot));
-	gather(now, MyDatabaseId);
+	fine = palloc(sizeof(uint64) * STEWARD_STMT_HIST_BUCKETS);
+	gather(now, MyDatabaseId, fine);
 	now->ts = GetCurrentTimestamp();
 
 	for (int k = 0; k <= count; k++)
@@ -395,7 +417,7 @@ steward_history(PG_FUNCTION_ARGS)
 				  base >= 0 ? snaps[base].ts : 0,
 				  db_record(at, MyDatabaseId),
 				  base >= 0 ? db_record(&snaps[base], MyDatabaseId) : NULL,
-				  k == count);
+				  k == count, k == count ? fine : NULL);
 	}
 	return (Datum) 0;
 }

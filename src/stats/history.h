@@ -15,8 +15,9 @@
 
 /*
  * Snapshots keep a coarse latency histogram: one bucket per 10 buckets of
- * the statements' histogram (each 1.02^10 = 1.22 wide, so a percentile is
- * off by at most 10.5%), enough to tell a threshold from another.
+ * the statements' histogram (each 1.02^10 = 1.22 wide; a percentile is
+ * reported as its bucket's upper bound: never below the true value, at
+ * most 22% above it), enough to tell a threshold from another.
  */
 #define STEWARD_COARSE_FACTOR	10
 #define STEWARD_COARSE_BUCKETS	110
@@ -55,15 +56,23 @@ typedef struct StewardStmtTotals
 extern StewardDbTotals *steward_totals_for(StewardDbTotals *totals, int *n, int max, Oid dbid);
 
 /* Add each module's sums to the records of the databases (InvalidOid: all). */
-extern void steward_statements_add_totals(StewardDbTotals *totals, int *n, int max, Oid dbid);
+extern void steward_statements_add_totals(StewardDbTotals *totals, int *n, int max, Oid dbid,
+										  uint64 *fine);
 extern void steward_counters_add_totals(StewardDbTotals *totals, int n);
 extern void steward_hotrows_add_totals(StewardDbTotals *totals, int n);
 
 /* The max statements with the most total time, into top[0 .. *n). */
 extern void steward_statements_top(StewardStmtTotals *top, int *n, int max);
 
-/* Percentile (ms) of a coarse histogram holding "calls" values. */
+/* Percentile (ms) of a coarse histogram holding "calls" values: an upper bound. */
 extern double steward_coarse_percentile_ms(const uint32 *hist, int64 calls, double p);
+
+/*
+ * The same of a window ending now, refined with the live histogram in the
+ * statements' buckets (fine) its coarse counts were taken from.
+ */
+extern double steward_window_percentile_ms(const uint32 *coarse, int64 calls,
+										   const uint64 *fine, double p);
 
 extern void steward_history_define_gucs(void);
 extern void steward_history_request_shmem(void);

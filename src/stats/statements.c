@@ -338,19 +338,25 @@ percentile_ms(const uint32 *hist, int64 calls, double max_ms, double p)
 	return max_ms;
 }
 
-/* A coarse bucket (STEWARD_COARSE_FACTOR fine ones): its geometric midpoint. */
+/*
+ * The value reported for a coarse bucket (STEWARD_COARSE_FACTOR fine ones):
+ * its upper bound, not its middle.  A coarse bucket is 22% wide; its
+ * geometric middle is within 10.5% of any value in it but may lie below
+ * every one of them (120 calls of 205-210 ms read 190.8 ms), and a
+ * percentile judged against a threshold (steward.health) must never read
+ * under it while the true percentile is over it.  The upper bound is never
+ * below the true percentile and at most one bucket (22%) above it.
+ */
 static double
 coarse_value_ms(int c)
 {
-	double		lower = bucket_lower_us(c * STEWARD_COARSE_FACTOR);
-	double		upper = bucket_upper_us(c * STEWARD_COARSE_FACTOR + STEWARD_COARSE_FACTOR - 1);
-
-	return sqrt(Max(lower, 0.5) * upper) / 1000.0;
+	return bucket_upper_us(c * STEWARD_COARSE_FACTOR + STEWARD_COARSE_FACTOR - 1) / 1000.0;
 }
 
 /*
  * Percentile p (0..1) in ms of a coarse histogram holding calls values: the
- * middle of the bucket the rank falls in.  Pure computation.
+ * upper bound of the bucket the rank falls in (see coarse_value_ms).  Pure
+ * computation.
  */
 double
 steward_coarse_percentile_ms(const uint32 *hist, int64 calls, double p)
@@ -363,6 +369,51 @@ steward_coarse_percentile_ms(const uint32 *hist, int64 calls, double p)
 		seen += hist[c];
 		if (seen >= rank)
 			return coarse_value_ms(c);
+	}
+	return coarse_value_ms(STEWARD_COARSE_BUCKETS - 1);
+}
+
+/*
+ * Percentile p (0..1) in ms of a window ending now: coarse holds the
+ * window's calls (the live sums minus an earlier snapshot's), fine the
+ * live sums in the statements' buckets, from which the window's coarse
+ * counts were taken.  The window's count in each fine bucket is unknown
+ * but at most the live count there, so the k-th smallest of the window's
+ * values in coarse bucket c is at most where it would be if they all sat
+ * as high as the live counts allow: walking down from the top of c until
+ * the live counts hold the (n - k + 1) values from the k-th up.  The upper
+ * bound of that fine bucket is returned: never below the true percentile,
+ * within one fine bucket (2%) of it when the window holds the live values
+ * of c (no snapshot before it, or all of c's calls recent), never worse
+ * than coarse_value_ms.  (Interpolating instead would be closer on
+ * average, but could read under a threshold the true value is over.)
+ */
+double
+steward_window_percentile_ms(const uint32 *coarse, int64 calls, const uint64 *fine, double p)
+{
+	int64		rank = Max((int64) ceil(p * calls), 1);
+	int64		seen = 0;
+
+	for (int c = 0; c < STEWARD_COARSE_BUCKETS; c++)
+	{
+		int64		from_top;
+		uint64		live = 0;
+
+		if (seen + coarse[c] < rank)
+		{
+			seen += coarse[c];
+			continue;
+		}
+		/* rank is the (rank - seen)-th of coarse[c]: so many from the top. */
+		from_top = (int64) coarse[c] - (rank - seen) + 1;
+		for (int b = c * STEWARD_COARSE_FACTOR + STEWARD_COARSE_FACTOR - 1;
+			 b >= c * STEWARD_COARSE_FACTOR; b--)
+		{
+			live += fine[b];
+			if ((int64) live >= from_top)
+				return bucket_upper_us(b) / 1000.0;
+		}
+		return coarse_value_ms(c);
 	}
 	return coarse_value_ms(STEWARD_COARSE_BUCKETS - 1);
 }
@@ -1913,7 +1964,7 @@ steward_statements_reset(void)
  */
 static void
 add_entry_sums(StmtEntry *entry, int64 *calls, int64 *errors, int64 *slow_calls,
-			   double *total_ms, uint32 *coarse, uint32 *hist)
+			   double *total_ms, uint32 *coarse, uint32 *hist, uint64 *fine)
 {
 	SpinLockAcquire(&entry->mutex);
 	*calls += entry->calls;
@@ -1926,14 +1977,21 @@ add_entry_sums(StmtEntry *entry, int64 *calls, int64 *errors, int64 *slow_calls,
 	SpinLockRelease(&entry->mutex);
 	for (int b = 0; b < STMT_HIST_BUCKETS; b++)
 		coarse[b / STEWARD_COARSE_FACTOR] += hist[b];
+	if (fine)
+		for (int b = 0; b < STMT_HIST_BUCKETS; b++)
+			fine[b] += hist[b];
 }
 
 /*
  * Add the sums of the top-level statements (evicted ones included) of
- * every database, or only of dbid, to their records (history.c).
+ * every database, or only of dbid, to their records (history.c).  With
+ * fine (only with a valid dbid), also dbid's histogram in the statements'
+ * buckets (STEWARD_STMT_HIST_BUCKETS), from the same copies as the coarse
+ * one.
  */
 void
-steward_statements_add_totals(StewardDbTotals *totals, int *n, int max, Oid dbid)
+steward_statements_add_totals(StewardDbTotals *totals, int *n, int max, Oid dbid,
+							  uint64 *fine)
 {
 	HASH_SEQ_STATUS status;
 	StmtEntry  *entry;
@@ -1954,7 +2012,7 @@ steward_statements_add_totals(StewardDbTotals *totals, int *n, int max, Oid dbid
 		if (t == NULL)
 			continue;
 		add_entry_sums(entry, &t->calls, &t->errors, &t->slow_calls, &t->total_ms,
-					   t->hist, hist);
+					   t->hist, hist, OidIsValid(dbid) ? fine : NULL);
 	}
 	LWLockRelease(stmt_shared->lock);
 	pfree(hist);
@@ -2074,7 +2132,7 @@ steward_statements_top(StewardStmtTotals *top, int *n, int max)
 				t = &top[i];
 		if (t == NULL)
 			continue;
-		add_entry_sums(entry, &t->calls, NULL, NULL, &t->total_ms, t->hist, hist);
+		add_entry_sums(entry, &t->calls, NULL, NULL, &t->total_ms, t->hist, hist, NULL);
 	}
 	LWLockRelease(stmt_shared->lock);
 	pfree(hist);

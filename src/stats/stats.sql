@@ -94,7 +94,8 @@ COMMENT ON FUNCTION steward.take_snapshot(timestamptz) IS
 REVOKE ALL ON FUNCTION steward.take_snapshot(timestamptz) FROM PUBLIC;
 
 -- Per interval between snapshots, for charts: calls, errors, latency
--- percentiles (coarse histogram: within 10.5%), steward-table updates and
+-- percentiles (coarse histogram: the upper bound of the bucket, never
+-- below the true value, at most 22% above), steward-table updates and
 -- version conflicts of this database.
 CREATE VIEW steward.statement_history AS
 SELECT window_start AS interval_start, snapshot_at AS interval_end,
@@ -107,8 +108,9 @@ GRANT SELECT ON steward.statement_history TO PUBLIC;
 
 -- Per snapshot interval and top statement -- the 16 top-level statements
 -- of the cluster with the most total time, kept by both snapshots of the
--- interval -- its calls and latency percentiles (coarse histogram: within
--- 10.5%), for charts of one statement's latency over time (steward-report).
+-- interval -- its calls and latency percentiles (coarse histogram: upper
+-- bounds, at most 22% above), for charts of one statement's latency over
+-- time (steward-report).
 CREATE FUNCTION steward._top_statement_history(
     OUT interval_start timestamptz, OUT interval_end timestamptz, OUT queryid bigint,
     OUT calls bigint, OUT total_ms double precision,
