@@ -18542,3 +18542,230 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- A column migration's start locks its tables before it plans (recheck10
+-- N12): an ALTER TABLE in flight when start began left a stale plan.
+CREATE OR REPLACE FUNCTION steward._migration_lock_plan(mig text, fn text, lockmode text, arg jsonb)
+RETURNS TABLE (ord integer, base regclass, rel regclass)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    is_relayout boolean;
+BEGIN
+    -- A column migration's start locks its tables before it plans (and
+    -- records) anything: the tables pass 0 found, in OID order.
+    IF fn = '_migration_plan' THEN
+        RETURN QUERY SELECT 3, x.relid, x.relid
+                       FROM (SELECT DISTINCT (e #>> '{}')::oid::regclass AS relid
+                               FROM jsonb_array_elements(arg->'relids') e) x
+                      WHERE lockmode IS NOT NULL
+                      ORDER BY x.relid::oid;
+        RETURN;
+    END IF;
+    is_relayout := steward._relayout_step((steward._migration_get(mig)).steps) IS NOT NULL;
+    RETURN QUERY
+    WITH RECURSIVE
+    tabs AS (SELECT t.relid FROM steward.migration_tables t WHERE t.migration = mig AND t.active),
+    kind AS (SELECT is_relayout AS relayout),
+    related AS (
+        SELECT lockmode = 'ACCESS EXCLUSIVE' AS views,
+               lockmode = 'ACCESS EXCLUSIVE' AND k.relayout
+               AND (fn = '_relayout_switch'
+                    OR (fn = '_relayout_undo' AND coalesce((arg->>'switched')::boolean, false))
+                    OR (fn = '_migration_recheck' AND arg->>'action' IN ('complete', 'roll back')))
+                   AS cutover,
+               k.relayout
+          FROM kind k),
+    fks AS (
+        SELECT DISTINCT ON (x.conrelid) x.confrelid AS base, x.conrelid AS rel
+          FROM pg_constraint x, related
+         WHERE related.cutover AND x.contype = 'f' AND x.conparentid = 0
+           AND x.confrelid IN (SELECT t1.relid FROM tabs t1) AND x.conrelid NOT IN (SELECT t2.relid FROM tabs t2)
+         ORDER BY x.conrelid, x.confrelid),
+    views AS (
+        SELECT DISTINCT ON (vc.oid) d.refobjid AS base, vc.oid AS rel
+          FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
+          JOIN pg_class vc ON vc.oid = rw.ev_class
+          JOIN pg_namespace n ON n.oid = vc.relnamespace, related
+         WHERE related.views AND (related.cutover OR (NOT related.relayout AND n.nspname IN (mig, mig || '_old')))
+           AND d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+           AND d.refobjid IN (SELECT t3.relid FROM tabs t3) AND vc.relkind = 'v' AND vc.oid <> d.refobjid
+         ORDER BY vc.oid, d.refobjid),
+    -- (v, w): view v selects from view w, both in views.
+    edges AS (
+        SELECT DISTINCT rw.ev_class AS v, d.refobjid AS w
+          FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
+         WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+           AND rw.ev_class IN (SELECT w1.rel FROM views w1) AND d.refobjid IN (SELECT w2.rel FROM views w2)
+           AND rw.ev_class <> d.refobjid),
+    depth (v, n) AS (
+        SELECT w0.rel, 0 FROM views w0
+        UNION ALL
+        SELECT e.v, depth.n + 1 FROM depth JOIN edges e ON e.w = depth.v WHERE depth.n < 32)
+    SELECT x.ord, x.base::regclass, x.rel::regclass
+      FROM (SELECT 1 AS ord, 0 AS n, f.base::oid, f.rel::oid FROM fks f
+            UNION ALL
+            SELECT 2, d.n, v.base, v.rel
+              FROM views v JOIN (SELECT depth.v, max(depth.n) AS n FROM depth GROUP BY depth.v) d
+                ON d.v = v.rel
+            UNION ALL
+            SELECT 3, 0, t.relid::oid, t.relid::oid FROM tabs t WHERE lockmode IS NOT NULL) x
+     ORDER BY x.ord, x.n DESC, x.rel;
+END
+$$;
+CREATE FUNCTION steward._migration_step_table(step jsonb, stepno integer, user_path text,
+                                              after_lock boolean,
+                                              OUT kind text, OUT body jsonb, OUT rel regclass)
+RETURNS record
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s record := steward._migration_step(step, stepno, ARRAY['add_column', 'alter_column', 'drop_column',
+                                                            'rename_table', 'relayout', 'create_index',
+                                                            'drop_index']);
+BEGIN
+    kind := s.kind;
+    body := s.body;
+    rel := steward._migration_regclass(body->>'table', user_path);
+    IF rel IS NULL AND after_lock THEN
+        RAISE EXCEPTION 'relation "%" does not exist (step %)', body->>'table', stepno
+            USING ERRCODE = 'undefined_table',
+                  DETAIL = 'It was renamed or dropped while migration_start waited for its lock.';
+    ELSIF rel IS NULL THEN
+        RAISE EXCEPTION 'relation "%" does not exist (step %)', body->>'table', stepno
+            USING ERRCODE = 'undefined_table';
+    END IF;
+END
+$$;
+CREATE FUNCTION steward._migration_plan(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    steps jsonb := arg->'steps';
+    user_path text := arg->>'user_path';
+    step jsonb;
+    stepno integer := 0;
+    s record;
+    rel regclass;
+    tkey text;
+    tbls jsonb := '{}';
+    t jsonb;
+    p record;
+    cols jsonb;
+    newname text;
+    what text;
+    table_rows jsonb := '[]';
+    column_rows jsonb := '[]';
+    relids jsonb := '[]';
+BEGIN
+    -- Pass 1: each step, its table, and the columns it changes.
+    FOR step IN SELECT x FROM jsonb_array_elements(steps) x LOOP
+        stepno := stepno + 1;
+        s := steward._migration_step_table(step, stepno, user_path, true);
+        rel := s.rel;
+        IF NOT (arg->'relids') @> to_jsonb(rel::oid) THEN
+            RAISE EXCEPTION 'relation "%" changed while migration "%" waited for its lock (step %)',
+                    s.body->>'table', mig, stepno
+                USING ERRCODE = 'serialization_failure',
+                      DETAIL = 'Its name now finds another table than the one the migration locked.',
+                      HINT = 'Run steward.migration_start again.';
+        END IF;
+        tkey := rel::oid::text;
+        IF NOT tbls ? tkey THEN
+            PERFORM steward._migration_check_table(rel);
+            tbls := tbls || jsonb_build_object(tkey, jsonb_build_object(
+                'relid', rel::oid, 'ord', (SELECT count(*) FROM jsonb_object_keys(tbls)) + 1,
+                'cols', '[]'::jsonb, 'new_name', NULL));
+        END IF;
+        t := tbls->tkey;
+        cols := t->'cols';
+        what := format('step %s (%s %s)', stepno, s.kind, rel);
+
+        IF s.kind = 'rename_table' THEN
+            IF t->>'new_name' IS NOT NULL THEN
+                RAISE EXCEPTION '% renames % a second time', what, rel
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            newname := s.body->>'name';
+            IF octet_length(newname) > 63 OR EXISTS (
+                    SELECT 1 FROM pg_class x WHERE x.relname = newname
+                       AND x.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = rel)) THEN
+                RAISE EXCEPTION 'relation "%" already exists (%)', newname, what
+                    USING ERRCODE = 'duplicate_table';
+            END IF;
+            t := jsonb_set(t, '{new_name}', to_jsonb(newname));
+            tbls := jsonb_set(tbls, ARRAY[tkey], t);
+            CONTINUE;
+        END IF;
+
+        t := jsonb_set(t, '{cols}', cols || steward._migration_column_plan(
+                                             rel, s.kind, s.body, stepno, what, cols, user_path));
+        tbls := jsonb_set(tbls, ARRAY[tkey], t);
+    END LOOP;
+
+    -- Pass 2: expressions and constraints, against the final shapes.
+    FOR t IN SELECT x FROM jsonb_each(tbls) e(k, x) ORDER BY (x->>'ord')::int LOOP
+        p := steward._migration_table_plan(mig, t, user_path);
+        table_rows := table_rows || p.table_row;
+        column_rows := column_rows || p.column_rows;
+        relids := relids || to_jsonb((t->>'relid')::oid);
+    END LOOP;
+
+    PERFORM steward._migration_create(mig, jsonb_build_object(
+        'steps', steps, 'started_by', current_user, 'tables', relids,
+        'table_rows', table_rows, 'column_rows', column_rows));
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._migration_start(mig text, steps jsonb, user_path text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    step jsonb;
+    stepno integer := 0;
+    rel regclass;
+    relids jsonb := '[]';
+BEGIN
+    PERFORM steward._migration_settings();      -- loads the library (settings, trigger)
+    PERFORM steward._migration_check_start(mig, steps);
+    -- Index steps (src/migrate/indexes.sql) make a migration of their own.
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x
+                WHERE jsonb_typeof(x) = 'object' AND x ?| ARRAY['create_index', 'drop_index']) THEN
+        PERFORM steward._migration_start_indexes(mig, steps, user_path);
+        RETURN;
+    END IF;
+
+    -- A relayout is a migration of its own (src/migrate/relayout.sql).
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x WHERE jsonb_typeof(x) = 'object' AND x ? 'relayout') THEN
+        IF steward._relayout_step(steps) IS NULL THEN
+            RAISE EXCEPTION 'a relayout must be the only step of its migration'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Change columns in a migration of their own, before or after the relayout.';
+        END IF;
+        PERFORM steward._relayout_start(mig, steps, user_path);
+        RETURN;
+    END IF;
+
+    -- Pass 0: each step's form and its table, before any lock.
+    FOR step IN SELECT x FROM jsonb_array_elements(steps) x LOOP
+        stepno := stepno + 1;
+        rel := (steward._migration_step_table(step, stepno, user_path, false)).rel;
+        IF NOT relids @> to_jsonb(rel::oid) THEN
+            PERFORM steward._migration_check_table(rel);
+            relids := relids || to_jsonb(rel::oid);
+        END IF;
+    END LOOP;
+
+    -- Lock, then plan and record; expand under the same locks.
+    PERFORM steward._migration_locked(mig, '_migration_plan', 'ACCESS EXCLUSIVE', jsonb_build_object(
+        'relids', relids, 'steps', steps, 'user_path', user_path));
+    PERFORM steward._migration_locked(mig, '_migration_expand', 'ACCESS EXCLUSIVE');
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
+END
+$$;

@@ -364,8 +364,19 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    is_relayout boolean := steward._relayout_step((steward._migration_get(mig)).steps) IS NOT NULL;
+    is_relayout boolean;
 BEGIN
+    -- A column migration's start locks its tables before it plans (and
+    -- records) anything: the tables pass 0 found, in OID order.
+    IF fn = '_migration_plan' THEN
+        RETURN QUERY SELECT 3, x.relid, x.relid
+                       FROM (SELECT DISTINCT (e #>> '{}')::oid::regclass AS relid
+                               FROM jsonb_array_elements(arg->'relids') e) x
+                      WHERE lockmode IS NOT NULL
+                      ORDER BY x.relid::oid;
+        RETURN;
+    END IF;
+    is_relayout := steward._relayout_step((steward._migration_get(mig)).steps) IS NOT NULL;
     RETURN QUERY
     WITH RECURSIVE
     tabs AS (SELECT t.relid FROM steward.migration_tables t WHERE t.migration = mig AND t.active),
@@ -1469,34 +1480,56 @@ BEGIN
 END
 $$;
 
--- migration_start: checks every step against the tables as they are now
--- (pass 1: each step's table and column, in the order given; pass 2: the
--- user's expressions and constraints against the final old and new
--- shapes), records the migration, then expands the tables under
--- lock_timeout (steward._migration_expand).  Nothing is recorded or
--- changed unless every step passes.  Index steps and a relayout make
--- migrations of their own (indexes.sql, relayout.sql).
+-- Step stepno of a column migration checked for its form (kind, body:
+-- steward._migration_step) and its table (rel), resolved with the
+-- caller's search_path; 42P01 if there is none (after_lock: the name
+-- resolved before migration_start waited for its lock).
+CREATE FUNCTION steward._migration_step_table(step jsonb, stepno integer, user_path text,
+                                              after_lock boolean,
+                                              OUT kind text, OUT body jsonb, OUT rel regclass)
+RETURNS record
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s record := steward._migration_step(step, stepno, ARRAY['add_column', 'alter_column', 'drop_column',
+                                                            'rename_table', 'relayout', 'create_index',
+                                                            'drop_index']);
+BEGIN
+    kind := s.kind;
+    body := s.body;
+    rel := steward._migration_regclass(body->>'table', user_path);
+    IF rel IS NULL AND after_lock THEN
+        RAISE EXCEPTION 'relation "%" does not exist (step %)', body->>'table', stepno
+            USING ERRCODE = 'undefined_table',
+                  DETAIL = 'It was renamed or dropped while migration_start waited for its lock.';
+    ELSIF rel IS NULL THEN
+        RAISE EXCEPTION 'relation "%" does not exist (step %)', body->>'table', stepno
+            USING ERRCODE = 'undefined_table';
+    END IF;
+END
+$$;
+
+-- migration_start: checks the form of every step and finds its table
+-- (pass 0), takes ACCESS EXCLUSIVE on those tables (with the
+-- migration_lock_timeout retries), and only then checks every step
+-- against the tables as they are under the lock and records the
+-- migration (steward._migration_plan), so that an ALTER TABLE still in
+-- flight when start began (recheck10 N12: a rename or a type change of a
+-- column the steps name) is seen by the plan instead of leaving a stale
+-- one; then it expands the tables (steward._migration_expand, the locks
+-- are held already).  Nothing is recorded or changed unless every step
+-- passes.  Index steps and a relayout make migrations of their own
+-- (indexes.sql, relayout.sql).
 CREATE FUNCTION steward._migration_start(mig text, steps jsonb, user_path text)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    known_steps constant text[] := ARRAY['add_column', 'alter_column', 'drop_column', 'rename_table',
-                                         'relayout', 'create_index', 'drop_index'];
     step jsonb;
     stepno integer := 0;
-    s record;
     rel regclass;
-    tkey text;
-    tbls jsonb := '{}';
-    t jsonb;
-    p record;
-    cols jsonb;
-    newname text;
-    what text;
-    table_rows jsonb := '[]';
-    column_rows jsonb := '[]';
     relids jsonb := '[]';
 BEGIN
     PERFORM steward._migration_settings();      -- loads the library (settings, trigger)
@@ -1519,15 +1552,67 @@ BEGIN
         RETURN;
     END IF;
 
+    -- Pass 0: each step's form and its table, before any lock.
+    FOR step IN SELECT x FROM jsonb_array_elements(steps) x LOOP
+        stepno := stepno + 1;
+        rel := (steward._migration_step_table(step, stepno, user_path, false)).rel;
+        IF NOT relids @> to_jsonb(rel::oid) THEN
+            PERFORM steward._migration_check_table(rel);
+            relids := relids || to_jsonb(rel::oid);
+        END IF;
+    END LOOP;
+
+    -- Lock, then plan and record; expand under the same locks.
+    PERFORM steward._migration_locked(mig, '_migration_plan', 'ACCESS EXCLUSIVE', jsonb_build_object(
+        'relids', relids, 'steps', steps, 'user_path', user_path));
+    PERFORM steward._migration_locked(mig, '_migration_expand', 'ACCESS EXCLUSIVE');
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
+END
+$$;
+
+-- The plan of a column migration (called by _migration_start through
+-- steward._migration_locked, with ACCESS EXCLUSIVE on arg->'relids', the
+-- tables pass 0 found): pass 1 checks each step, its table and the
+-- columns it changes, in the order given; pass 2 the user's expressions
+-- and constraints against the final old and new shapes; then the
+-- migration is recorded.  A step whose name now finds another table than
+-- the one locked (renamed, or dropped and made again while start waited)
+-- is refused with 40001: start runs again from the beginning.
+CREATE FUNCTION steward._migration_plan(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    steps jsonb := arg->'steps';
+    user_path text := arg->>'user_path';
+    step jsonb;
+    stepno integer := 0;
+    s record;
+    rel regclass;
+    tkey text;
+    tbls jsonb := '{}';
+    t jsonb;
+    p record;
+    cols jsonb;
+    newname text;
+    what text;
+    table_rows jsonb := '[]';
+    column_rows jsonb := '[]';
+    relids jsonb := '[]';
+BEGIN
     -- Pass 1: each step, its table, and the columns it changes.
     FOR step IN SELECT x FROM jsonb_array_elements(steps) x LOOP
         stepno := stepno + 1;
-        s := steward._migration_step(step, stepno, known_steps);
-        -- The table, resolved with the caller's search_path.
-        rel := steward._migration_regclass(s.body->>'table', user_path);
-        IF rel IS NULL THEN
-            RAISE EXCEPTION 'relation "%" does not exist (step %)', s.body->>'table', stepno
-                USING ERRCODE = 'undefined_table';
+        s := steward._migration_step_table(step, stepno, user_path, true);
+        rel := s.rel;
+        IF NOT (arg->'relids') @> to_jsonb(rel::oid) THEN
+            RAISE EXCEPTION 'relation "%" changed while migration "%" waited for its lock (step %)',
+                    s.body->>'table', mig, stepno
+                USING ERRCODE = 'serialization_failure',
+                      DETAIL = 'Its name now finds another table than the one the migration locked.',
+                      HINT = 'Run steward.migration_start again.';
         END IF;
         tkey := rel::oid::text;
         IF NOT tbls ? tkey THEN
@@ -1570,13 +1655,9 @@ BEGIN
         relids := relids || to_jsonb((t->>'relid')::oid);
     END LOOP;
 
-    -- Record it, expand under lock_timeout, and open the backfill phase.
     PERFORM steward._migration_create(mig, jsonb_build_object(
         'steps', steps, 'started_by', current_user, 'tables', relids,
         'table_rows', table_rows, 'column_rows', column_rows));
-    PERFORM steward._migration_locked(mig, '_migration_expand', 'ACCESS EXCLUSIVE');
-    PERFORM steward._migration_record('update', mig, jsonb_build_object(
-        'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
 END
 $$;
 
