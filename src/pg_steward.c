@@ -176,6 +176,7 @@ _PG_init(void)
 	steward_sampler_observe(&governor_observer);
 	steward_statements_observe_toplevel(steward_governor_own_statement);
 	steward_state_counts_install_hooks();
+	steward_counters_install_hooks();
 	steward_hotrows_install_hooks();
 	steward_sampler_register();
 }

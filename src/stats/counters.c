@@ -19,10 +19,26 @@
  * Counters are incremented while the lock is held (shared), so an entry
  * cannot be evicted under an increment.
  *
+ * Transitions are counted when their transaction commits, as
+ * steward.state_counts counts rows: an update that rolls back (a 40001 or
+ * deadlock retry, a handler's error after the UPDATE, ROLLBACK) moved no
+ * row.  Each backend keeps its transitions per subtransaction level (a
+ * rolled-back savepoint drops its own); pre-commit makes sure their edges
+ * exist (that may evict, read the catalog, allocate); the commit callback,
+ * after the commit record, only adds to edges it finds (if one was evicted
+ * in between, to its table's "(other)" edge, else the event is dropped).
+ * A prepared transaction's transitions wait in shared memory, labelled
+ * with its xid, until a reader of the counts finds it committed (added)
+ * or rolled back (dropped): PostgreSQL runs no extension code at COMMIT
+ * PREPARED.  When those slots are full they are counted at PREPARE.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/transam.h"
+#include "access/twophase.h"
+#include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -30,6 +46,7 @@
 #include "port/atomics.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
+#include "storage/procarray.h"
 #include "storage/shmem.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -58,13 +75,6 @@ typedef struct CounterEntry
 	pg_atomic_uint64 counts[STEWARD_NUM_COUNTERS];
 } CounterEntry;
 
-typedef struct CounterShared
-{
-	LWLock	   *lock;			/* protects the hash table's membership */
-	pg_atomic_uint64 dropped_events;	/* events lost because the hash was
-										 * full */
-} CounterShared;
-
 /* Per (table, from, to) state transition counts. */
 typedef struct TransitionKey
 {
@@ -73,6 +83,32 @@ typedef struct TransitionKey
 	char		from[NAMEDATALEN];
 	char		to[NAMEDATALEN];
 } TransitionKey;
+
+/* Transitions of a prepared transaction, waiting for its outcome. */
+typedef struct PreparedTransition
+{
+	TransactionId xid;			/* Invalid: a free slot */
+	TransitionKey key;
+	uint64		count;
+} PreparedTransition;
+
+typedef struct CounterShared
+{
+	LWLock	   *lock;			/* protects the hash tables' membership and
+								 * the prepared slots */
+	pg_atomic_uint64 dropped_events;	/* events lost because the hash was
+										 * full */
+	int			nprepared;		/* slots in prepared[] */
+	PreparedTransition prepared[FLEXIBLE_ARRAY_MEMBER];
+} CounterShared;
+
+/* This backend's transitions not committed yet, per subtransaction level. */
+typedef struct PendingTransition
+{
+	TransitionKey key;
+	int			nest;
+	uint64		count;
+} PendingTransition;
 
 typedef struct TransitionEntry
 {
@@ -90,10 +126,28 @@ static CounterShared *counter_shared = NULL;
 static HTAB *counter_hash = NULL;
 static HTAB *transition_hash = NULL;
 
+static PendingTransition *pending = NULL;
+static int	npending = 0;
+static int	maxpending = 0;
+
 static int
 max_transitions(void)
 {
 	return steward_max_tables * TRANSITIONS_PER_TABLE;
+}
+
+/* Slots for the transitions of prepared transactions: 16 edges each. */
+static int
+max_prepared_transitions(void)
+{
+	return max_prepared_xacts * TRANSITIONS_PER_TABLE;
+}
+
+static Size
+counter_shared_size(void)
+{
+	return add_size(offsetof(CounterShared, prepared),
+					mul_size(max_prepared_transitions(), sizeof(PreparedTransition)));
 }
 
 PG_FUNCTION_INFO_V1(steward_table_counters);
@@ -118,7 +172,7 @@ steward_counters_define_gucs(void)
 static Size
 counters_shmem_size(void)
 {
-	return add_size(add_size(MAXALIGN(sizeof(CounterShared)),
+	return add_size(add_size(MAXALIGN(counter_shared_size()),
 							 hash_estimate_size(steward_max_tables, sizeof(CounterEntry))),
 					hash_estimate_size(steward_max_tables * TRANSITIONS_PER_TABLE,
 									   sizeof(TransitionEntry)));
@@ -142,6 +196,9 @@ counters_init_area(void *area, bool found, LWLock *lock)
 	{
 		counter_shared->lock = lock;
 		pg_atomic_init_u64(&counter_shared->dropped_events, 0);
+		counter_shared->nprepared = max_prepared_transitions();
+		for (int i = 0; i < counter_shared->nprepared; i++)
+			counter_shared->prepared[i].xid = InvalidTransactionId;
 	}
 	counter_hash = steward_shmem_hash("pg_steward counter hash", steward_max_tables,
 									  sizeof(CounterKey), sizeof(CounterEntry));
@@ -156,7 +213,7 @@ counters_init_area(void *area, bool found, LWLock *lock)
 void
 steward_counters_init_shmem(void)
 {
-	(void) steward_shmem_init(COUNTERS_AREA, sizeof(CounterShared), true,
+	(void) steward_shmem_init(COUNTERS_AREA, counter_shared_size(), true,
 							  counters_init_area);
 	steward_collect_register_lock(counter_shared->lock);
 	steward_struct_register(STEWARD_STRUCT_TABLE_COUNTERS, counter_hash, steward_max_tables);
@@ -328,10 +385,18 @@ evict_transitions(TransitionEntry **all)
 	steward_struct_evicted(STEWARD_STRUCT_TRANSITIONS, evicted);
 }
 
+typedef struct TransitionArgs
+{
+	const TransitionKey *key;
+	uint64		n;
+} TransitionArgs;
+
+/* Add n to an edge, making it (and room for it) if needed. */
 static void
 count_transition(void *arg)
 {
-	TransitionKey *key = (TransitionKey *) arg;
+	TransitionArgs *a = (TransitionArgs *) arg;
+	const TransitionKey *key = a->key;
 	TransitionEntry *entry;
 	TransitionEntry **all = NULL;
 	bool		found;
@@ -340,7 +405,7 @@ count_transition(void *arg)
 	entry = hash_search(transition_hash, key, HASH_FIND, NULL);
 	if (entry != NULL)
 	{
-		pg_atomic_fetch_add_u64(&entry->count, 1);
+		pg_atomic_fetch_add_u64(&entry->count, a->n);
 		LWLockRelease(counter_shared->lock);
 		return;
 	}
@@ -367,21 +432,62 @@ count_transition(void *arg)
 	{
 		if (!found)
 			pg_atomic_init_u64(&entry->count, 0);
-		pg_atomic_fetch_add_u64(&entry->count, 1);
+		pg_atomic_fetch_add_u64(&entry->count, a->n);
 	}
-	else
+	else if (a->n > 0)
 	{
-		pg_atomic_fetch_add_u64(&counter_shared->dropped_events, 1);
-		steward_struct_dropped(STEWARD_STRUCT_TRANSITIONS, 1);
+		pg_atomic_fetch_add_u64(&counter_shared->dropped_events, a->n);
+		steward_struct_dropped(STEWARD_STRUCT_TRANSITIONS, a->n);
 	}
 	LWLockRelease(counter_shared->lock);
 	if (all)
 		pfree(all);
 }
 
+/* Add n to an edge now; never raises. */
+static void
+add_transitions(const TransitionKey *key, uint64 n)
+{
+	TransitionArgs args;
+
+	args.key = key;
+	args.n = n;
+	(void) steward_collect(count_transition, &args);
+}
+
+/* Remember one transition of this transaction (subtransaction level). */
+static void
+add_pending(void *arg)
+{
+	const TransitionKey *key = (const TransitionKey *) arg;
+	int			nest = GetCurrentTransactionNestLevel();
+
+	for (int i = npending - 1; i >= 0 && pending[i].nest == nest; i--)
+		if (memcmp(&pending[i].key, key, sizeof(TransitionKey)) == 0)
+		{
+			pending[i].count++;
+			return;
+		}
+	if (npending == maxpending)
+	{
+		int			newmax = Max(16, maxpending * 2);
+
+		if (pending == NULL)
+			pending = MemoryContextAlloc(TopMemoryContext, newmax * sizeof(PendingTransition));
+		else
+			pending = repalloc(pending, newmax * sizeof(PendingTransition));
+		maxpending = newmax;
+	}
+	pending[npending].key = *key;
+	pending[npending].nest = nest;
+	pending[npending].count = 1;
+	npending++;
+}
+
 /*
- * Count one from -> to transition of a table's state machine.  Never
- * raises (through steward_collect); nothing without shared memory.
+ * Count one from -> to transition of a table's state machine, once the
+ * transaction commits.  Never raises (through steward_collect); nothing
+ * without shared memory.
  */
 void
 steward_count_transition(Oid relid, const char *from, const char *to)
@@ -395,7 +501,174 @@ steward_count_transition(Oid relid, const char *from, const char *to)
 	key.relid = relid;
 	strlcpy(key.from, from, NAMEDATALEN);
 	strlcpy(key.to, to, NAMEDATALEN);
-	(void) steward_collect(count_transition, &key);
+	(void) steward_collect(add_pending, &key);
+}
+
+/*
+ * Commit: add this transaction's transitions to their edges, made at
+ * pre-commit; an edge evicted since goes to its table's "(other)" edge,
+ * else the event is dropped.  No allocation, no catalog: it cannot fail.
+ */
+static void
+flush_pending(void)
+{
+	LWLockAcquire(counter_shared->lock, LW_SHARED);
+	for (int i = 0; i < npending; i++)
+	{
+		TransitionEntry *entry = hash_search(transition_hash, &pending[i].key, HASH_FIND, NULL);
+
+		if (entry == NULL)
+		{
+			TransitionKey other;
+
+			memset(&other, 0, sizeof(other));
+			other.dbid = pending[i].key.dbid;
+			other.relid = pending[i].key.relid;
+			strlcpy(other.from, TRANSITION_OTHER, NAMEDATALEN);
+			strlcpy(other.to, TRANSITION_OTHER, NAMEDATALEN);
+			entry = hash_search(transition_hash, &other, HASH_FIND, NULL);
+		}
+		if (entry != NULL)
+			pg_atomic_fetch_add_u64(&entry->count, pending[i].count);
+		else
+		{
+			pg_atomic_fetch_add_u64(&counter_shared->dropped_events, pending[i].count);
+			steward_struct_dropped(STEWARD_STRUCT_TRANSITIONS, pending[i].count);
+		}
+	}
+	LWLockRelease(counter_shared->lock);
+	npending = 0;
+}
+
+/*
+ * Pre-prepare: park this transaction's transitions in shared slots under
+ * its xid (resolve_prepared counts them once it committed); what does not
+ * fit is counted now.
+ */
+static void
+park_pending(void *arg)
+{
+	TransactionId xid = GetTopTransactionIdIfAny();
+	int			left = 0;
+	int			slot = 0;
+
+	LWLockAcquire(counter_shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < npending; i++)
+	{
+		while (slot < counter_shared->nprepared &&
+			   TransactionIdIsValid(counter_shared->prepared[slot].xid))
+			slot++;
+		if (!TransactionIdIsValid(xid) || slot >= counter_shared->nprepared)
+		{
+			pending[left++] = pending[i];
+			continue;
+		}
+		counter_shared->prepared[slot].xid = xid;
+		counter_shared->prepared[slot].key = pending[i].key;
+		counter_shared->prepared[slot].count = pending[i].count;
+	}
+	LWLockRelease(counter_shared->lock);
+	for (int i = 0; i < left; i++)
+		add_transitions(&pending[i].key, pending[i].count);
+	npending = 0;
+}
+
+static void
+counters_xact_callback(XactEvent event, void *arg)
+{
+	if (transition_hash == NULL || npending == 0)
+		return;
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+			/* Make the edges (count 0) while that may still allocate. */
+			for (int i = 0; i < npending; i++)
+				add_transitions(&pending[i].key, 0);
+			break;
+		case XACT_EVENT_COMMIT:
+			flush_pending();
+			break;
+		case XACT_EVENT_PRE_PREPARE:
+			(void) steward_collect(park_pending, NULL);
+			npending = 0;
+			break;
+		default:
+			/* Abort, prepare (parked already), parallel events. */
+			npending = 0;
+			break;
+	}
+}
+
+static void
+counters_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						  SubTransactionId parentSubid, void *arg)
+{
+	int			nest = GetCurrentTransactionNestLevel();
+
+	if (transition_hash == NULL || npending == 0)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		int			kept = 0;
+
+		for (int i = 0; i < npending; i++)
+			if (pending[i].nest < nest)
+				pending[kept++] = pending[i];
+		npending = kept;
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		for (int i = 0; i < npending; i++)
+			if (pending[i].nest >= nest)
+				pending[i].nest = nest - 1;
+	}
+}
+
+/* _PG_init, while preloading: every backend inherits the callbacks. */
+void
+steward_counters_install_hooks(void)
+{
+	RegisterXactCallback(counters_xact_callback, NULL);
+	RegisterSubXactCallback(counters_subxact_callback, NULL);
+}
+
+/*
+ * Count the transitions of prepared transactions that have ended since:
+ * committed ones are added, rolled-back ones forgotten.  The outcomes are
+ * looked up outside the lock (TransactionIdIsInProgress takes
+ * ProcArrayLock); a slot is freed by whoever finds it still holding the
+ * xid it looked up.
+ */
+static void
+resolve_prepared(void)
+{
+	int			n = counter_shared->nprepared;
+	TransactionId *xids;
+
+	if (n == 0)
+		return;
+	xids = palloc(n * sizeof(TransactionId));
+	LWLockAcquire(counter_shared->lock, LW_SHARED);
+	for (int i = 0; i < n; i++)
+		xids[i] = counter_shared->prepared[i].xid;
+	LWLockRelease(counter_shared->lock);
+	for (int i = 0; i < n; i++)
+	{
+		PreparedTransition done;
+		bool		committed;
+
+		if (!TransactionIdIsValid(xids[i]) || TransactionIdIsInProgress(xids[i]))
+			continue;
+		committed = TransactionIdDidCommit(xids[i]);
+		LWLockAcquire(counter_shared->lock, LW_EXCLUSIVE);
+		done = counter_shared->prepared[i];
+		if (done.xid == xids[i])
+			counter_shared->prepared[i].xid = InvalidTransactionId;
+		LWLockRelease(counter_shared->lock);
+		if (done.xid == xids[i] && committed)
+			add_transitions(&done.key, done.count);
+	}
+	pfree(xids);
 }
 
 /*
@@ -439,6 +712,7 @@ steward_transition_counters(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (counter_hash == NULL)
 		return (Datum) 0;
+	resolve_prepared();
 	LWLockAcquire(counter_shared->lock, LW_SHARED);
 	hash_seq_init(&status, transition_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
@@ -511,6 +785,9 @@ steward_counters_reset(void)
 	while ((entry = hash_seq_search(&status)) != NULL)
 		hash_search(transition_hash, entry, HASH_REMOVE, NULL);
 	pg_atomic_write_u64(&counter_shared->dropped_events, 0);
+	/* Transitions of still-prepared transactions happened before, too. */
+	for (int i = 0; i < counter_shared->nprepared; i++)
+		counter_shared->prepared[i].xid = InvalidTransactionId;
 	LWLockRelease(counter_shared->lock);
 }
 

@@ -28,7 +28,13 @@ extern void steward_count_event(Oid relid, StewardCounter counter, uint64 n);
 
 extern void steward_counters_reset(void);
 
-/* Count one state change from -> to ("" when the old value was no state). */
+/*
+ * Count one state change from -> to ("" when the old value was no state)
+ * if the transaction commits.
+ */
 extern void steward_count_transition(Oid relid, const char *from, const char *to);
+
+/* _PG_init: the transaction callbacks that count transitions at commit. */
+extern void steward_counters_install_hooks(void);
 
 #endif							/* STEWARD_COUNTERS_H */
