@@ -1531,6 +1531,7 @@ DECLARE
     stepno integer := 0;
     rel regclass;
     relids jsonb := '[]';
+    owner regrole;
 BEGIN
     PERFORM steward._migration_settings();      -- loads the library (settings, trigger)
     PERFORM steward._migration_check_start(mig, steps);
@@ -1561,6 +1562,18 @@ BEGIN
             relids := relids || to_jsonb(rel::oid);
         END IF;
     END LOOP;
+
+    -- The shapes' schemas are made as the first table's owner
+    -- (_migration_expand), who needs CREATE on the database (recheck10 N6).
+    owner := (SELECT c.relowner::regrole FROM pg_class c WHERE c.oid = (relids->>0)::oid);
+    IF NOT has_database_privilege(owner::oid, current_database(), 'CREATE') THEN
+        RAISE EXCEPTION 'role % cannot create the schemas of migration "%"', owner, mig
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('A column migration creates the schemas %I and %I (the views of the new and old shapes) as the owner of %s, which needs CREATE on database %I.',
+                                  mig, mig || '_old', (relids->>0)::oid::regclass, current_database()),
+                  HINT = format('GRANT CREATE ON DATABASE %I TO %s (as the database''s owner or a superuser), then start the migration again.',
+                                current_database(), owner);
+    END IF;
 
     -- Lock, then plan and record; expand under the same locks.
     PERFORM steward._migration_locked(mig, '_migration_plan', 'ACCESS EXCLUSIVE', jsonb_build_object(
