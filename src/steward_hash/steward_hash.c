@@ -216,7 +216,13 @@ steward_hash_handler(PG_FUNCTION_ARGS)
 	amroutine->amsearchnulls = false;
 	amroutine->amstorage = false;
 	amroutine->amclusterable = false;
-	amroutine->ampredlocks = false;
+	/*
+	 * Scans predicate-lock the primary page of each bucket they read and
+	 * inserts check it (README.md, "Predicate locks"), so the executor does
+	 * not lock the whole index under SERIALIZABLE.
+	 */
+	amroutine->ampredlocks = true;
+	/* No parallel scan: the am*parallel* callbacks below are NULL. */
 	amroutine->amcanparallel = false;
 	amroutine->amcaninclude = false;
 	amroutine->amusemaintenanceworkmem = true;

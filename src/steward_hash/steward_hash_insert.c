@@ -13,6 +13,7 @@
 
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/predicate.h"
 #include "utils/rel.h"
 
 #include "steward_hash/steward_hash.h"
@@ -76,6 +77,15 @@ steward_hash_insert_entry(Relation index, uint64 hash, ItemPointer tid)
 		UnlockReleaseBuffer(primary);
 		steward_hash_finish_split(index, bucket);
 	}
+
+	/*
+	 * A serializable transaction that scanned this bucket holds a predicate
+	 * lock on its primary page (steward_hash_scan.c; a split copied it to
+	 * the new bucket's page): the new entry is a rw-conflict with it.
+	 * Checked while the primary page is locked, as core hash does, so no
+	 * scan of the bucket falls between the check and the entry.
+	 */
+	CheckForSerializableConflictIn(index, NULL, BufferGetBlockNumber(primary));
 
 	/* First page of the chain with room; the primary stays locked. */
 	cur = primary;

@@ -23,6 +23,15 @@
  * and unused line pointers, so every visible row comes back once.  The cost
  * estimate keeps the planner away from this unless it is forced.
  *
+ * Under SERIALIZABLE a scan predicate-locks the primary page of each bucket
+ * it reads (ampredlocks), as core hash does: an insert checks the primary
+ * page of its bucket for such locks (steward_hash_insert.c) and a split
+ * copies them to the new bucket (steward_hash_split.c).  The lock is taken
+ * while the primary page is still locked, so no insert into the bucket and
+ * no split of it can fall between the read and the lock.  A partial-key
+ * scan reads the table instead and locks the whole table, as a sequential
+ * scan does: the rows it may return include some the index does not hold.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -39,6 +48,7 @@
 #include "miscadmin.h"
 #include "nodes/tidbitmap.h"
 #include "storage/bufmgr.h"
+#include "storage/predicate.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -148,11 +158,13 @@ steward_hash_collect_bucket(Relation index, uint32 bucket, uint64 hash, bool mat
  * from an interrupted split (after a crash) is read together with its
  * partner, old bucket first: entries only move old -> new, atomically, so
  * reading in that order cannot miss one (it may see one twice; the caller
- * removes duplicates).
+ * removes duplicates).  Every primary page read is predicate-locked for
+ * snapshot (nothing unless it is a serializable transaction's) while its
+ * buffer lock is held; see the file header.
  */
 static void
-collect_hash(Relation index, uint64 hash, ItemPointerData **tids, int *ntids,
-			 int *maxtids)
+collect_hash(Relation index, uint64 hash, Snapshot snapshot,
+			 ItemPointerData **tids, int *ntids, int *maxtids)
 {
 	bool		refresh = false;
 
@@ -178,6 +190,7 @@ collect_hash(Relation index, uint64 hash, ItemPointerData **tids, int *ntids,
 		}
 		if (!(opaque->flags & STEWARD_HASH_SPLIT_TARGET))
 		{
+			PredicateLockPage(index, blkno, snapshot);
 			walk_chain(index, buf, hash, false, tids, ntids, maxtids);
 			return;
 		}
@@ -188,6 +201,7 @@ collect_hash(Relation index, uint64 hash, ItemPointerData **tids, int *ntids,
 
 		partnerbuf = ReadBuffer(index, steward_hash_bucket_block(meta, partner));
 		LockBuffer(partnerbuf, BUFFER_LOCK_SHARE);
+		PredicateLockPage(index, BufferGetBlockNumber(partnerbuf), snapshot);
 		walk_chain(index, partnerbuf, hash, false, tids, ntids, maxtids);
 
 		buf = ReadBuffer(index, blkno);
@@ -200,6 +214,7 @@ collect_hash(Relation index, uint64 hash, ItemPointerData **tids, int *ntids,
 			refresh = true;
 			continue;
 		}
+		PredicateLockPage(index, blkno, snapshot);
 		walk_chain(index, buf, hash, false, tids, ntids, maxtids);
 		return;
 	}
@@ -329,7 +344,10 @@ collect(IndexScanDesc scan)
 		int			col = key->sk_attno - 1;
 		uint64		h;
 
-		/* "col = NULL" matches nothing. */
+		/*
+		 * "col = NULL" matches nothing, whatever anyone inserts: nothing to
+		 * read, nothing to predicate-lock (nor below for a = x AND a = y).
+		 */
 		if (key->sk_flags & SK_ISNULL)
 			return;
 		h = scankey_hash(index, key);
@@ -351,7 +369,8 @@ collect(IndexScanDesc scan)
 
 		for (int col = 1; col < natts; col++)
 			hash = hash_combine64(hash, colhash[col]);
-		collect_hash(index, hash, &so->tids, &so->ntids, &so->maxtids);
+		collect_hash(index, hash, scan->xs_snapshot, &so->tids, &so->ntids,
+					 &so->maxtids);
 	}
 	else
 	{
@@ -359,6 +378,13 @@ collect(IndexScanDesc scan)
 		Relation	heap = open_indexed_table(index);
 
 		so->whole_table = true;
+
+		/*
+		 * Every row of the table may be returned, rows with a NULL key
+		 * (not in the index) included: lock the table, as a sequential
+		 * scan does, so that any insert into it conflicts.
+		 */
+		PredicateLockRelation(heap, scan->xs_snapshot);
 		so->nblocks = RelationGetNumberOfBlocks(heap);
 		so->blkno = InvalidBlockNumber;
 		so->maxoff = so->offnum = InvalidOffsetNumber;

@@ -22,6 +22,7 @@
 
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/predicate.h"
 #include "utils/rel.h"
 
 #include "steward_hash/steward_hash.h"
@@ -140,6 +141,18 @@ move_entries(Relation index, Buffer oldprimary, Buffer newprimary,
 	GenericXLogState *state;
 	Page		oldpage;
 	Page		newpage;
+
+	/*
+	 * Serializable transactions that read the old bucket hold predicate
+	 * locks on its primary page; some of the keys they looked up now belong
+	 * to the new bucket, where later inserts check the new primary page.
+	 * Copy the locks there first (as core hash's _hash_splitbucket does),
+	 * while both pages are locked, so no insert into the new bucket can
+	 * come before them.  Finishing an interrupted split copies them again:
+	 * a prepared transaction's locks survive a restart.
+	 */
+	PredicateLockPageSplit(index, BufferGetBlockNumber(oldprimary),
+						   BufferGetBlockNumber(newprimary));
 
 	/* The new chain may already hold entries (finishing after a crash). */
 	while (StewardHashPageGetOpaque(BufferGetPage(tail))->next != InvalidBlockNumber)
