@@ -124,7 +124,10 @@ ALTER TABLE cr7 DISABLE TRIGGER zz_steward_relayout;
 ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;
 UPDATE cr7 SET v = 42 WHERE id = 1;
 SELECT steward.migration_complete('cr7_rl');
+ALTER TABLE cr7 ENABLE TRIGGER zz_steward_relayout;       -- the guard refuses ENABLE [ORIGIN] (recheck10 N9)
+ALTER EVENT TRIGGER steward_relayout_guard DISABLE;
 ALTER TABLE cr7 ENABLE TRIGGER zz_steward_relayout;       -- origin only: still refused
+ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;
 SELECT steward.migration_complete('cr7_rl');
 ALTER TABLE cr7 ENABLE ALWAYS TRIGGER zz_steward_relayout;
 SELECT steward.migration_rollback('cr7_rl');

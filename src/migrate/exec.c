@@ -38,6 +38,8 @@
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
+#include "optimizer/planner.h"
+#include "tcop/utility.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -78,6 +80,27 @@ static Oid	backfill_relid = InvalidOid;
 static int	own_sql_depth = 0;
 
 /*
+ * While a statement of _migration_exec runs (own_sql_depth > 0): how
+ * deep the backend is in statements under it -- each executor run or
+ * finish, plan and utility statement counts one (own_nest) -- and how deep
+ * it was when the innermost one began (own_sql_nest).  Its DDL is at
+ * own_sql_nest + 1; DDL deeper down runs in user code the statement
+ * evaluates (an up expression in a backfill batch, a check in VALIDATE
+ * CONSTRAINT, a trigger), which the DDL guard judges (recheck10 N2).
+ * Not counted when no such statement runs.
+ */
+static int	own_nest = 0;
+static int	own_sql_nest = 0;
+
+/*
+ * own_nest when each running pg_steward PL/pgSQL function began
+ * (steward_code_nest[i] for the function at steward_code_depth i + 1);
+ * entries beyond the array's size are not kept (taken as untrusted).
+ */
+#define STEWARD_CODE_NEST_MAX 64
+static int	steward_code_nest[STEWARD_CODE_NEST_MAX];
+
+/*
  * pg_steward's own PL/pgSQL functions running in this backend (nested
  * calls), counted by the function manager hook below; the local
  * transaction in which the library was loaded without preloading (the
@@ -88,6 +111,10 @@ static LocalTransactionId loaded_in_lxid = InvalidLocalTransactionId;
 static Oid	steward_nsp_cache = InvalidOid;
 
 static ExecutorStart_hook_type prev_executor_start = NULL;
+static ExecutorRun_hook_type prev_executor_run = NULL;
+static ExecutorFinish_hook_type prev_executor_finish = NULL;
+static ProcessUtility_hook_type prev_process_utility = NULL;
+static planner_hook_type prev_planner = NULL;
 static needs_fmgr_hook_type prev_needs_fmgr_hook = NULL;
 static fmgr_hook_type prev_fmgr_hook = NULL;
 
@@ -136,6 +163,106 @@ migrate_executor_start(QueryDesc *queryDesc, int eflags)
 				t->tgenabled = TRIGGER_DISABLED;
 		}
 	}
+}
+
+/*
+ * Executor, planner and utility hooks: count own_nest while a statement
+ * of _migration_exec runs (nothing otherwise: one test of an int).
+ */
+static void
+migrate_executor_run(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
+					 bool execute_once)
+{
+	bool		counted = own_sql_depth > 0;
+
+	if (counted)
+		own_nest++;
+	PG_TRY();
+	{
+		if (prev_executor_run)
+			prev_executor_run(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	}
+	PG_FINALLY();
+	{
+		if (counted)
+			own_nest--;
+	}
+	PG_END_TRY();
+}
+
+static void
+migrate_executor_finish(QueryDesc *queryDesc)
+{
+	bool		counted = own_sql_depth > 0;
+
+	if (counted)
+		own_nest++;
+	PG_TRY();
+	{
+		if (prev_executor_finish)
+			prev_executor_finish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_FINALLY();
+	{
+		if (counted)
+			own_nest--;
+	}
+	PG_END_TRY();
+}
+
+static PlannedStmt *
+migrate_planner(Query *parse, const char *query_string, int cursorOptions,
+				ParamListInfo boundParams)
+{
+	bool		counted = own_sql_depth > 0;
+	PlannedStmt *result;
+
+	if (counted)
+		own_nest++;
+	PG_TRY();
+	{
+		if (prev_planner)
+			result = prev_planner(parse, query_string, cursorOptions, boundParams);
+		else
+			result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	}
+	PG_FINALLY();
+	{
+		if (counted)
+			own_nest--;
+	}
+	PG_END_TRY();
+	return result;
+}
+
+static void
+migrate_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+						ProcessUtilityContext context, ParamListInfo params,
+						QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	bool		counted = own_sql_depth > 0;
+
+	if (counted)
+		own_nest++;
+	PG_TRY();
+	{
+		if (prev_process_utility)
+			prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
+								 queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+									queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		if (counted)
+			own_nest--;
+	}
+	PG_END_TRY();
 }
 
 /* Syscache callback: the steward schema may have been dropped or made again. */
@@ -201,7 +328,11 @@ migrate_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 	if (!steward_code(flinfo->fn_oid))
 		return;
 	if (event == FHET_START)
+	{
+		if (steward_code_depth < STEWARD_CODE_NEST_MAX)
+			steward_code_nest[steward_code_depth] = own_nest;
 		steward_code_depth++;
+	}
 	else if (steward_code_depth > 0)
 		steward_code_depth--;
 }
@@ -236,6 +367,14 @@ steward_migrate_install_hooks(void)
 {
 	prev_executor_start = ExecutorStart_hook;
 	ExecutorStart_hook = migrate_executor_start;
+	prev_executor_run = ExecutorRun_hook;
+	ExecutorRun_hook = migrate_executor_run;
+	prev_executor_finish = ExecutorFinish_hook;
+	ExecutorFinish_hook = migrate_executor_finish;
+	prev_planner = planner_hook;
+	planner_hook = migrate_planner;
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = migrate_process_utility;
 	prev_needs_fmgr_hook = needs_fmgr_hook;
 	needs_fmgr_hook = migrate_needs_fmgr_hook;
 	prev_fmgr_hook = fmgr_hook;
@@ -315,14 +454,30 @@ steward_migrate_refuse_direct_call(const char *fn, const char *what)
 }
 
 /*
- * True while this backend runs a statement of steward._migration_exec: the
- * migration's own DDL, which the DDL guard (relayout.c) lets pass.  An
- * error resets it (PG_FINALLY).  Backend-local, no lock, raises nothing.
+ * True when the DDL statement about to run is the migration's own, which
+ * the DDL guard (relayout.c) lets pass: a statement of
+ * steward._migration_exec called by pg_steward's own code (own_sql_nest +
+ * 1), or DDL issued by pg_steward's own PL/pgSQL code that began inside
+ * such a statement (its event triggers: a partition the statement
+ * creates under a layout gets the TRUNCATE guard).  DDL in user code such
+ * a statement evaluates -- an up expression in a backfill batch or a
+ * validation scan, a check during VALIDATE CONSTRAINT, a trigger -- is
+ * not (recheck10 N2).  An error resets the counts (PG_FINALLY, fmgr
+ * FHET_ABORT).  Backend-local, no lock, raises nothing.
  */
 bool
 steward_migration_running_own_sql(void)
 {
-	return own_sql_depth > 0;
+	int			code_nest;
+
+	if (own_sql_depth <= 0)
+		return false;
+	if (own_nest == own_sql_nest + 1)
+		return true;
+	if (steward_code_depth <= 0 || steward_code_depth > STEWARD_CODE_NEST_MAX)
+		return false;
+	code_nest = steward_code_nest[steward_code_depth - 1];
+	return code_nest > own_sql_nest;
 }
 
 /*
@@ -353,6 +508,7 @@ steward_migration_exec(PG_FUNCTION_ARGS)
 	char	   *nulls = NULL;
 	bool		backfill = !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
 	bool		own;
+	int			saved_sql_nest = 0;
 	Oid			owner;
 	StewardAsOwner user;
 	ArrayType  *result = NULL;
@@ -393,7 +549,11 @@ steward_migration_exec(PG_FUNCTION_ARGS)
 		backfill_relid = relid;
 	}
 	if (own)
+	{
+		saved_sql_nest = own_sql_nest;
+		own_sql_nest = own_nest;
 		own_sql_depth++;
+	}
 	PG_TRY();
 	{
 		int			rc = SPI_execute_with_args(sql, nargs, argtypes, args, nulls, false, 0);
@@ -415,7 +575,10 @@ steward_migration_exec(PG_FUNCTION_ARGS)
 	{
 		backfill_relid = InvalidOid;
 		if (own)
+		{
 			own_sql_depth--;
+			own_sql_nest = saved_sql_nest;
+		}
 	}
 	PG_END_TRY();
 

@@ -44,6 +44,7 @@
 #include "access/htup_details.h"
 #include "access/sysattr.h"
 #include "access/table.h"
+#include "catalog/dependency.h"
 #include "catalog/indexing.h"
 #include "optimizer/optimizer.h"
 #include "catalog/index.h"
@@ -1172,11 +1173,27 @@ guard_alter_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
 		case AT_DisableRowSecurity:
 		case AT_NoForceRowSecurity:
 			return;
-		case AT_EnableTrig:
 		case AT_EnableAlwaysTrig:
+			return;				/* what the migration's triggers are */
+		case AT_EnableTrig:
 		case AT_EnableTrigAll:
 		case AT_EnableTrigUser:
-			return;				/* complete, cleanup and rollback check the state */
+
+			/*
+			 * ENABLE [ORIGIN] turns the migration's ENABLE ALWAYS triggers
+			 * into ORIGIN ones, which writes under session_replication_role
+			 * = replica (a subscriber's apply) skip (recheck10 N9).
+			 */
+			if (migration_trigger(cmd->name))
+				guard_refuse(m, rel, cmd->name == NULL ? "enable all triggers of"
+							 : psprintf("enable trigger %s of", quote_identifier(cmd->name)),
+							 "ENABLE TRIGGER makes a trigger fire on origin writes only; the "
+							 "migration's triggers are ENABLE ALWAYS, so that writes in "
+							 "session_replication_role = replica (a subscriber's apply) reach "
+							 "both layouts (or both shapes) too.",
+							 cmd->name == NULL ? "ENABLE TRIGGER name enables a trigger of your own "
+							 "meanwhile." : "ENABLE ALWAYS TRIGGER keeps it firing everywhere.");
+			return;
 		case AT_EnableReplicaTrig:
 		case AT_DisableTrig:
 		case AT_DisableTrigAll:
@@ -2037,18 +2054,19 @@ guard_create_trigger(CreateTrigStmt *stmt)
 }
 
 /*
- * ALTER INDEX idx DEPENDS ON EXTENSION: DROP EXTENSION would then drop
- * the index, past DROP INDEX's guard: one of an index step (the migration
- * finds it by name), a unique (or exclusion, or primary key) index of a
- * layout or a partition of one (the guarantee would be left on the other
- * layout only), or one over a migrated column of a column migration's
- * table, or the one it builds (complete turns it into the new column's
- * constraint; the guarantee would hold for one shape only).
+ * DROP INDEX idx (drop), or ALTER INDEX idx DEPENDS ON EXTENSION, after
+ * which DROP EXTENSION would drop it past DROP INDEX's guard, of a unique
+ * (or exclusion, or primary key) index of a layout or a partition of one
+ * (the guarantee would be left on the other layout only, and validate
+ * compares columns, not indexes: codereview F4), or one over a migrated
+ * column of a column migration's table, or the one it builds (complete
+ * turns it into the new column's constraint; the guarantee would hold
+ * for one shape only).  An index a constraint owns, or one attached to a
+ * partitioned index, is left to core, which refuses to drop it alone.
  */
 static void
-guard_index_depends(AlterObjectDependsStmt *stmt)
+guard_unique_index(Oid idx, bool drop)
 {
-	Oid			idx = named_relation(stmt->relation);
 	Oid			tbl;
 	HeapTuple	tup;
 	bool		unique;
@@ -2058,8 +2076,8 @@ guard_index_depends(AlterObjectDependsStmt *stmt)
 	if (!OidIsValid(idx) || (get_rel_relkind(idx) != RELKIND_INDEX &&
 							 get_rel_relkind(idx) != RELKIND_PARTITIONED_INDEX))
 		return;
-	what = psprintf("let DROP EXTENSION drop index %s of", quote_identifier(get_rel_name(idx)));
-	guard_index_object(idx, "let DROP EXTENSION drop index");
+	if (drop && (OidIsValid(get_index_constraint(idx)) || get_rel_relispartition(idx)))
+		return;
 	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(idx));
 	if (!HeapTupleIsValid(tup))
 		return;
@@ -2073,16 +2091,46 @@ guard_index_depends(AlterObjectDependsStmt *stmt)
 	guarded_by(tbl, false, false, false, &m);
 	if (m.name == NULL)
 		return;
+	what = drop ? psprintf("drop unique index %s of", quote_identifier(get_rel_name(idx))) :
+		psprintf("let DROP EXTENSION drop index %s of", quote_identifier(get_rel_name(idx)));
 	if (m.relayout)
-		guard_refuse(&m, tbl, what,
+		guard_refuse(&m, tbl, what, drop ?
+					 "It would be gone from one layout only: the guarantee would hold for the "
+					 "other layout alone, and go or stay with that layout at the cleanup or "
+					 "rollback." :
 					 "DROP EXTENSION would drop it on one layout only: the guarantee would hold "
 					 "for the other layout alone, and go or stay with that layout at the "
-					 "cleanup or rollback.", NULL);
+					 "cleanup or rollback.",
+					 drop ? "Drop it after the cleanup." : NULL);
 	else if (name_in(get_rel_name(idx), m.constraints) || any_migrated(&m, index_columns(idx, tbl)))
-		guard_refuse(&m, tbl, what,
+		guard_refuse(&m, tbl, what, drop ?
+					 "It covers a column of the migration, which carries its guarantee to the "
+					 "new column (or builds the new column's from it): the guarantee would be "
+					 "gone for one shape only." :
 					 "It covers a column of the migration, which carries its guarantee to the "
 					 "new column (or builds the new column's from it): DROP EXTENSION would "
-					 "drop it for one shape only.", NULL);
+					 "drop it for one shape only.",
+					 drop ? "Drop it after the cleanup." : NULL);
+}
+
+/* ALTER INDEX idx DEPENDS ON EXTENSION: an index step's index, or guard_unique_index. */
+static void
+guard_index_depends(AlterObjectDependsStmt *stmt)
+{
+	Oid			idx = named_relation(stmt->relation);
+
+	if (!OidIsValid(idx) || (get_rel_relkind(idx) != RELKIND_INDEX &&
+							 get_rel_relkind(idx) != RELKIND_PARTITIONED_INDEX))
+		return;
+	guard_index_object(idx, "let DROP EXTENSION drop index");
+	guard_unique_index(idx, false);
+}
+
+/* DROP INDEX of a unique index (guard_unique_index). */
+static void
+guard_drop_unique_index(Oid idx, const char *what)
+{
+	guard_unique_index(idx, true);
 }
 
 /*
@@ -2323,7 +2371,14 @@ guard_index(IndexStmt *stmt)
  * here, and guarded_by's read after the wait (a new snapshot) sees the
  * migration; the other way round, start waits for the statement's
  * transaction.  Before, a statement that passed the guard while start was
- * uncommitted went through after start's commit.  Under REPEATABLE READ
+ * uncommitted went through after start's commit.  The statements: ALTER
+ * TABLE, RENAME, SET SCHEMA, DROP TABLE, CREATE TRIGGER, CREATE INDEX,
+ * DROP INDEX (its table), CREATE RULE, CREATE POLICY, CREATE [FOREIGN]
+ * TABLE ... INHERITS (each parent), ALTER PUBLICATION ... ADD | SET (each
+ * table) and CREATE VIEW (each relation its query names, ACCESS SHARE
+ * whoever the caller is, as its parse analysis; recheck10 N11); CREATE
+ * MATERIALIZED VIEW's query was analysed, and its relations locked,
+ * before the guard runs.  Under REPEATABLE READ
  * or SERIALIZABLE the transaction's snapshot cannot see start's commit:
  * validate's "layouts" check names the columns that then differ.
  */
@@ -2359,6 +2414,21 @@ lock_named_first(Node *parsetree)
 				foreach(lc, ((DropStmt *) parsetree)->objects)
 					rels = lappend_oid(rels, RangeVarGetRelid(makeRangeVarFromNameList((List *) lfirst(lc)),
 															  NoLock, true));
+			else if (((DropStmt *) parsetree)->removeType == OBJECT_INDEX)
+			{
+				/* DROP INDEX locks the index's table first (RemoveRelations). */
+				foreach(lc, ((DropStmt *) parsetree)->objects)
+				{
+					Oid			idx = RangeVarGetRelid(makeRangeVarFromNameList((List *) lfirst(lc)),
+													   NoLock, true);
+
+					if (OidIsValid(idx) && (get_rel_relkind(idx) == RELKIND_INDEX ||
+											get_rel_relkind(idx) == RELKIND_PARTITIONED_INDEX))
+						rels = lappend_oid(rels, IndexGetRelation(idx, true));
+				}
+				if (((DropStmt *) parsetree)->concurrent)
+					mode = ShareUpdateExclusiveLock;
+			}
 			break;
 		case T_CreateTrigStmt:
 			rels = list_make1_oid(named_relation(((CreateTrigStmt *) parsetree)->relation));
@@ -2368,6 +2438,57 @@ lock_named_first(Node *parsetree)
 			rels = list_make1_oid(named_relation(((IndexStmt *) parsetree)->relation));
 			mode = ((IndexStmt *) parsetree)->concurrent ? ShareUpdateExclusiveLock : ShareLock;
 			break;
+		case T_RuleStmt:
+			rels = list_make1_oid(named_relation(((RuleStmt *) parsetree)->relation));
+			break;
+		case T_CreatePolicyStmt:
+			rels = list_make1_oid(named_relation(((CreatePolicyStmt *) parsetree)->table));
+			break;
+		case T_CreateStmt:
+		case T_CreateForeignTableStmt:
+			{
+				CreateStmt *stmt = (CreateStmt *) parsetree;	/* a CreateForeignTableStmt begins with one */
+
+				/* DefineRelation: each parent of INHERITS (PARTITION OF passes the guard). */
+				if (stmt->partbound != NULL)
+					return;
+				foreach(lc, stmt->inhRelations)
+					rels = lappend_oid(rels, named_relation((RangeVar *) lfirst(lc)));
+				mode = ShareUpdateExclusiveLock;
+				break;
+			}
+		case T_AlterPublicationStmt:
+			if (((AlterPublicationStmt *) parsetree)->action == AP_DropObjects)
+				return;
+			foreach(lc, ((AlterPublicationStmt *) parsetree)->pubobjects)
+			{
+				PublicationObjSpec *obj = (PublicationObjSpec *) lfirst(lc);
+
+				if (obj->pubobjtype == PUBLICATIONOBJ_TABLE && obj->pubtable != NULL)
+					rels = lappend_oid(rels, named_relation(obj->pubtable->relation));
+			}
+			mode = ShareUpdateExclusiveLock;
+			break;
+		case T_ViewStmt:
+			{
+				QueryRefs	refs = {NIL, NIL, false};
+
+				/*
+				 * Parse analysis of the view's query takes ACCESS SHARE on
+				 * every relation it reads, whoever runs it (and the guard
+				 * judges views by other roles too): the same lock, for
+				 * anyone.
+				 */
+				collect_query_refs(((ViewStmt *) parsetree)->query, &refs);
+				foreach(lc, refs.rels)
+				{
+					Oid			rel = named_relation((RangeVar *) lfirst(lc));
+
+					if (OidIsValid(rel))
+						LockRelationOid(rel, AccessShareLock);
+				}
+				return;
+			}
 		default:
 			return;
 	}
@@ -2393,23 +2514,25 @@ lock_named_first(Node *parsetree)
  *	identity; RENAME and SET SCHEMA of a layout (a partition may be
  *	renamed or moved); DROP TABLE of a layout or partition; ATTACH /
  *	DETACH PARTITION; CREATE TABLE ... INHERITS; CREATE TRIGGER, RULE,
- *	POLICY; CREATE UNIQUE (or exclusion) INDEX, ALTER INDEX ... DEPENDS
- *	ON EXTENSION of one.  CREATE TABLE ... PARTITION OF and plain indexes
- *	pass.
+ *	POLICY; CREATE UNIQUE (or exclusion) INDEX, DROP INDEX and ALTER INDEX
+ *	... DEPENDS ON EXTENSION of one (codereview F4: validate compares the
+ *	layouts' columns, not their indexes).  CREATE TABLE ... PARTITION OF
+ *	and plain indexes pass.
  *	column migrations (the table, or a partition of it): ADD, DROP, RENAME,
  *	ALTER TYPE of any column; defaults, NOT NULL, identity of a migrated
  *	column; constraints and unique indexes over one, and changes to the
- *	constraints the migration carries (and DEPENDS ON EXTENSION of a
- *	unique index over one); RENAME and SET SCHEMA of the table; OWNER TO;
+ *	constraints the migration carries (and DROP INDEX or DEPENDS ON
+ *	EXTENSION of a unique index over one, or of the one it builds); RENAME and SET SCHEMA of the table; OWNER TO;
  *	INHERITS; REPLICA IDENTITY that the column list the migration pins on
  *	a publication would not cover.  DROP TABLE passes: the migration ends
  *	as dropped.  RENAME, SET SCHEMA, CREATE OR REPLACE and DROP VIEW of
  *	the shapes' views.
  *	ALTER SCHEMA ... RENAME of a schema holding a layout, or RENAME and
  *	DROP SCHEMA of a column migration's shape schemas.
- *	both: DROP, RENAME, DISABLE (or ENABLE REPLICA), DEPENDS ON EXTENSION
- *	of the migration's own triggers (zz_steward_*), and CREATE [OR
- *	REPLACE] TRIGGER of a trigger so named.
+ *	both: DROP, RENAME, DISABLE, ENABLE [ORIGIN] or ENABLE REPLICA (only
+ *	ENABLE ALWAYS keeps them firing for a subscriber's apply, recheck10
+ *	N9), DEPENDS ON EXTENSION of the migration's own triggers
+ *	(zz_steward_*), and CREATE [OR REPLACE] TRIGGER of a trigger so named.
  *	index migrations (create_index, drop_index), until the cleanup: DROP
  *	INDEX, RENAME and DEPENDS ON EXTENSION of a step's index; RENAME and
  *	SET SCHEMA of the
@@ -2432,7 +2555,9 @@ lock_named_first(Node *parsetree)
  * TRUNCATE fires no event trigger: the statement trigger
  * zz_steward_relayout_truncate on every table of both layouts refuses it.
  * The migration's own statements (steward._migration_exec called by
- * pg_steward's own code, not directly) pass, and the tables of a
+ * pg_steward's own code, not directly; not DDL that user code run by such
+ * a statement issues, as an up expression in a backfill batch:
+ * steward_migration_running_own_sql) pass, and the tables of a
  * migration whose record a restore loaded (migration_runs.restored)
  * meet only the partition checks until its next step.
  * Names are resolved from the parse tree; the statement's lock on the
@@ -2492,7 +2617,10 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 			else if (((DropStmt *) parsetree)->removeType == OBJECT_TRIGGER)
 				guard_drop_trigger((DropStmt *) parsetree);
 			else if (((DropStmt *) parsetree)->removeType == OBJECT_INDEX)
+			{
 				guard_drop_each((DropStmt *) parsetree, guard_index_object, "drop index");
+				guard_drop_each((DropStmt *) parsetree, guard_drop_unique_index, "drop index");
+			}
 			else if (((DropStmt *) parsetree)->removeType == OBJECT_VIEW)
 				guard_drop_each((DropStmt *) parsetree, guard_shape_view, "drop view");
 			else if (((DropStmt *) parsetree)->removeType == OBJECT_SCHEMA)

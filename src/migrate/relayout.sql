@@ -375,10 +375,20 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'Drop the trigger for the migration and create it again on the table after steward.migration_cleanup (CREATE TRIGGER is refused until then): writes between start and cleanup run without it.';
     END IF;
-    IF (SELECT relrowsecurity FROM pg_class WHERE oid = rel)
-       OR EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = rel) THEN
-        RAISE EXCEPTION 'relation % has row-level security: a relayout does not move policies yet', rel
-            USING ERRCODE = 'feature_not_supported';
+    -- Row-level security, or policies alone (ENABLE ROW LEVEL SECURITY
+    -- and CREATE POLICY are refused until the cleanup, recheck10 N8).
+    IF (SELECT relrowsecurity FROM pg_class WHERE oid = rel) THEN
+        RAISE EXCEPTION 'relation % has row-level security enabled: a relayout does not move it or its policies yet', rel
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'The new layout would take the table''s place at the cutover without them.',
+                  HINT = format('To re-layout it, disable row-level security (ALTER TABLE %s DISABLE ROW LEVEL SECURITY) and drop its policies, and recreate them after steward.migration_cleanup (refused until then): meanwhile every role granted privileges on the table reads and writes all its rows.', rel);
+    END IF;
+    SELECT polname INTO other FROM pg_policy WHERE polrelid = rel ORDER BY polname LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % has policy "%": a relayout does not move policies yet', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Row-level security is disabled on the table, so its policies restrict nothing now; the new layout would take the table''s place at the cutover without them.',
+                  HINT = 'Drop the policies for the migration and create them again on the table after steward.migration_cleanup (CREATE POLICY is refused until then).';
     END IF;
     -- Rules stay on the old layout: after the cutover they would rewrite
     -- the apply's writes to it, and none the application's.

@@ -110,12 +110,6 @@ self_and_ancestor_list(Oid relid)
 	return relids;
 }
 
-/* relid and its partitioned ancestors, nearest first, as an oid[] Datum. */
-static Datum
-self_and_ancestors(Oid relid)
-{
-	return oid_array(self_and_ancestor_list(relid));
-}
 
 /*
  * Every inheritor of relid, at any depth (partitions and inheritance
@@ -131,13 +125,12 @@ inheritors(Oid relid)
 }
 
 /*
- * The first rule (the relation's own first, then its nearest ancestor's)
- * stored for relid or a partitioned ancestor, of kind kind (NULL: any);
- * false if there is none.  Reads steward.column_rules as the owner of the
- * extension's tables.
+ * The first rule stored for one of relids (in their order), of kind kind
+ * (NULL: any); false if there is none.  Reads steward.column_rules as the
+ * owner of the extension's tables.
  */
 static bool
-rule_reaching(Oid relid, const char *kind, ReachingRule *found)
+rule_on(List *relids, const char *kind, ReachingRule *found)
 {
 	Oid			argtypes[2] = {OIDARRAYOID, TEXTOID};
 	Datum		args[2];
@@ -145,7 +138,7 @@ rule_reaching(Oid relid, const char *kind, ReachingRule *found)
 	bool		any = false;
 	MemoryContext caller_cxt = CurrentMemoryContext;
 
-	args[0] = self_and_ancestors(relid);
+	args[0] = oid_array(relids);
 	args[1] = kind != NULL ? CStringGetTextDatum(kind) : (Datum) 0;
 
 	/*
@@ -180,6 +173,17 @@ rule_reaching(Oid relid, const char *kind, ReachingRule *found)
 	}
 	steward_as_owner_end(&ctx);
 	return any;
+}
+
+/*
+ * The first rule (the relation's own first, then its nearest ancestor's)
+ * stored for relid or a partitioned ancestor, of kind kind (NULL: any);
+ * false if there is none.
+ */
+static bool
+rule_reaching(Oid relid, const char *kind, ReachingRule *found)
+{
+	return rule_on(self_and_ancestor_list(relid), kind, found);
 }
 
 static char *
@@ -354,43 +358,114 @@ check_attached(Oid parent, Oid attached)
 }
 
 /*
- * ATTACH PARTITION of a table (or tree) under parent, which a version rule
- * now reaches (parent's own or a partitioned ancestor's): each BEFORE
- * UPDATE row trigger the attached tables had of their own runs before
- * the access method judges the row, as one CREATE TRIGGER would have
- * made (check_trigger), so it warns the same way, once per trigger.
- * Clones are left out: one of a trigger of the new ancestors was warned
- * about at its CREATE TRIGGER, one of a trigger of the attached tree is
- * warned about on the table that has the trigger.  So are internal,
- * disabled and pg_steward's own (zz_steward_*) triggers.  The command
+ * True when trigger tgoid is a clone of a trigger of a table outside
+ * tree (the tables of an attached partition tree): PostgreSQL cloned
+ * it from a new ancestor's trigger at ATTACH.
+ */
+static bool
+cloned_from_outside(Oid tgoid, List *tree)
+{
+	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	bool		result = false;
+
+	for (int hops = 0; OidIsValid(tgoid) && hops < 100; hops++)
+	{
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tup;
+		Oid			relid = InvalidOid;
+
+		ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(tgoid));
+		scan = systable_beginscan(tgrel, TriggerOidIndexId, true, NULL, 1, &key);
+		tgoid = InvalidOid;
+		if (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			relid = ((Form_pg_trigger) GETSTRUCT(tup))->tgrelid;
+			tgoid = ((Form_pg_trigger) GETSTRUCT(tup))->tgparentid;
+		}
+		systable_endscan(scan);
+		if (OidIsValid(relid) && !list_member_oid(tree, relid))
+		{
+			result = true;
+			break;
+		}
+	}
+	table_close(tgrel, AccessShareLock);
+	return result;
+}
+
+/*
+ * ATTACH PARTITION of a table (or tree) under parent.  A BEFORE UPDATE row
+ * trigger runs before the access method judges the row, so a table a
+ * version rule reaches warns, once per trigger, as CREATE TRIGGER on it
+ * would (check_trigger), about:
+ *	- each trigger the attached tables had of their own, when a version
+ *	  rule now reaches them from above (parent's own or a partitioned
+ *	  ancestor's), since they may have had none before;
+ *	- each trigger of the new ancestors PostgreSQL cloned onto an attached
+ *	  table that a version rule of the attached tree reaches (its own or an
+ *	  attached ancestor's): warned about at its CREATE TRIGGER only if a
+ *	  rule reached the ancestor then (recheck10 N4).
+ * Other clones (of a trigger of the attached tree, warned about on the
+ * table that has it; of an ancestor's, with only the ancestors' rule,
+ * warned about at its CREATE TRIGGER), internal, disabled and
+ * pg_steward's own (zz_steward_*) triggers are left out.  The command
  * holds AccessExclusiveLock on the attached tables.
  */
 static void
 check_attached_triggers(Oid parent, Oid attached)
 {
 	ReachingRule rule;
+	bool		from_above;
 	List	   *relids;
 	ListCell   *lc;
 
-	if (!OidIsValid(attached) || !rule_reaching(parent, "version", &rule))
+	if (!OidIsValid(attached))
 		return;
+	from_above = rule_reaching(parent, "version", &rule);
 
 	relids = find_all_inheritors(attached, NoLock, NULL);
 	foreach(lc, relids)
 	{
 		Relation	rel = table_open(lfirst_oid(lc), NoLock);
 		TriggerDesc *trigdesc = rel->trigdesc;
+		List	   *within = NIL;
+		ReachingRule own;
+		bool		own_checked = false;
+		bool		has_own = false;
+		ListCell   *la;
 
 		for (int i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
 		{
 			Trigger    *t = &trigdesc->triggers[i];
 
-			if (t->tgisinternal || t->tgisclone || t->tgenabled == TRIGGER_DISABLED ||
+			if (t->tgisinternal || t->tgenabled == TRIGGER_DISABLED ||
 				!TRIGGER_FOR_ROW(t->tgtype) || !TRIGGER_FOR_BEFORE(t->tgtype) ||
 				!TRIGGER_FOR_UPDATE(t->tgtype) ||
 				strncmp(t->tgname, "zz_steward_", strlen("zz_steward_")) == 0)
 				continue;
-			steward_warn_version_trigger(t->tgname, RelationGetRelationName(rel), rule.attname);
+			if (!t->tgisclone)
+			{
+				if (from_above)
+					steward_warn_version_trigger(t->tgname, RelationGetRelationName(rel),
+												 rule.attname);
+				continue;
+			}
+			if (!own_checked)
+			{
+				/* rel and its ancestors up to the attached table. */
+				foreach(la, self_and_ancestor_list(RelationGetRelid(rel)))
+				{
+					within = lappend_oid(within, lfirst_oid(la));
+					if (lfirst_oid(la) == attached)
+						break;
+				}
+				has_own = rule_on(within, "version", &own);
+				own_checked = true;
+			}
+			if (has_own && cloned_from_outside(t->tgoid, relids))
+				steward_warn_version_trigger(t->tgname, RelationGetRelationName(rel), own.attname);
 		}
 		table_close(rel, NoLock);
 	}
