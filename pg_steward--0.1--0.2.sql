@@ -18913,3 +18913,31 @@ BEGIN
     PERFORM steward._relayout_check_publications(rel);
 END
 $$;
+
+-- idem R11-7 (review11): drop_idempotency_scope and DROP OWNED BY wait for
+-- the transactions that began keys in a scope (scope locks, taken in C),
+-- so no key outlives its scope; DROP OWNED drops the scopes from C.
+-- DROP OWNED BY roles, after core's part (which checked the caller's
+-- privileges and dropped the roles' tables, and with them their rules):
+-- the roles' machine grants go, their machines go unless still attached
+-- to another role's table (2BP01, from steward._drop_state_machine).
+-- Their scopes go with their keys before this runs, from C
+-- (src/ops/roles.c): each scope once the transactions that began keys in
+-- it have ended (src/idempotency/README.md, "Scope locks").
+CREATE OR REPLACE FUNCTION steward._drop_owned(roles oid[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m text;
+BEGIN
+    UPDATE steward.machine_definitions d
+       SET usage_roles = ARRAY(SELECT g FROM unnest(d.usage_roles) g WHERE NOT g::oid = ANY (roles))
+     WHERE d.usage_roles::oid[] && roles;
+    FOR m IN SELECT d.name FROM steward.machine_definitions d
+              WHERE d.owner::oid = ANY (roles) ORDER BY d.name LOOP
+        PERFORM steward._drop_state_machine(m);
+    END LOOP;
+END
+$$;

@@ -45,6 +45,7 @@
 #include "catalog/pg_collation_d.h"
 #include "catalog/pg_trigger_d.h"
 #include "catalog/pg_type_d.h"
+#include "common/hashfn.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
@@ -170,6 +171,7 @@ typedef enum IdemPlan
 	PLAN_SCOPE_SET_RETENTION,
 	PLAN_SCOPE_DROP_KEYS,
 	PLAN_SCOPE_DROP,
+	PLAN_SCOPE_KEYS_LEFT,
 	NUM_PLANS
 } IdemPlan;
 
@@ -227,6 +229,8 @@ static const char *const plan_sql[NUM_PLANS] = {
 	"DELETE FROM steward.idempotency_keys WHERE scope = $1",
 	[PLAN_SCOPE_DROP] =
 	"DELETE FROM steward.idempotency_scopes WHERE scope = $1",
+	[PLAN_SCOPE_KEYS_LEFT] =
+	"SELECT 1 FROM steward.idempotency_keys WHERE scope = $1 LIMIT 1",
 };
 
 static const int plan_nargs[NUM_PLANS] = {
@@ -234,7 +238,7 @@ static const int plan_nargs[NUM_PLANS] = {
 	[PLAN_INSERT] = 7,[PLAN_DELETE_EXPIRED] = 2,
 	[PLAN_TAKEOVER] = 8,[PLAN_COMPLETE] = 5,[PLAN_RESULT] = 4,[PLAN_PURGE] = 1,
 	[PLAN_SCOPE_CREATE] = 3,[PLAN_SCOPE_SET_OWNER] = 2,[PLAN_SCOPE_SET_RETENTION] = 2,
-	[PLAN_SCOPE_DROP_KEYS] = 1,[PLAN_SCOPE_DROP] = 1,
+	[PLAN_SCOPE_DROP_KEYS] = 1,[PLAN_SCOPE_DROP] = 1,[PLAN_SCOPE_KEYS_LEFT] = 1,
 };
 
 static const Oid plan_argtypes[NUM_PLANS][8] = {
@@ -252,6 +256,7 @@ static const Oid plan_argtypes[NUM_PLANS][8] = {
 	[PLAN_SCOPE_SET_RETENTION] = {TEXTOID, INTERVALOID},
 	[PLAN_SCOPE_DROP_KEYS] = {TEXTOID},
 	[PLAN_SCOPE_DROP] = {TEXTOID},
+	[PLAN_SCOPE_KEYS_LEFT] = {TEXTOID},
 };
 
 /*
@@ -259,11 +264,9 @@ static const Oid plan_argtypes[NUM_PLANS][8] = {
  * COMMITTED that gives each one a fresh snapshot, so a lookup after waiting
  * for a holder sees the row the holder committed.
  */
-static int
-run_plan(IdemPlan p, Datum *args, const char *nulls, bool read_only)
+static void
+prepare_plan(IdemPlan p)
 {
-	int			rc;
-
 	if (idem_ctx != NULL)
 		steward_as_owner_spi(idem_ctx);
 	if (plans[p] == NULL)
@@ -277,7 +280,28 @@ run_plan(IdemPlan p, Datum *args, const char *nulls, bool read_only)
 		SPI_keepplan(plan);
 		plans[p] = plan;
 	}
+}
+
+static int
+run_plan(IdemPlan p, Datum *args, const char *nulls, bool read_only)
+{
+	int			rc;
+
+	prepare_plan(p);
 	rc = SPI_execute_plan(plans[p], args, nulls, read_only, 0);
+	if (rc < 0)
+		elog(ERROR, "idempotency statement failed: %s", SPI_result_code_string(rc));
+	return rc;
+}
+
+/* A read-only statement under snapshot snap (no NULL arguments). */
+static int
+run_plan_snapshot(IdemPlan p, Datum *args, Snapshot snap)
+{
+	int			rc;
+
+	prepare_plan(p);
+	rc = SPI_execute_snapshot(plans[p], args, NULL, snap, InvalidSnapshot, true, false, 0);
 	if (rc < 0)
 		elog(ERROR, "idempotency statement failed: %s", SPI_result_code_string(rc));
 	return rc;
@@ -643,7 +667,7 @@ scope_hint_fetch(Relation heap, const char *name, Datum scope, Snapshot snap,
  * (scope_hint_fetch), else through the scopes' primary key.
  */
 static Oid
-scope_lookup(text *scope, ScopeInfo *info)
+scope_lookup(text *scope, ScopeInfo *info, ItemPointer tid)
 {
 	Datum		val = PointerGetDatum(scope);
 	char		name[IDEM_MAX_KEY_BYTES + 1];
@@ -680,6 +704,8 @@ scope_lookup(text *scope, ScopeInfo *info)
 			hint->tid = slot->tts_tid;
 		}
 	}
+	if (found && tid != NULL)
+		*tid = slot->tts_tid;
 	if (found)
 	{
 		bool		isnull;
@@ -709,7 +735,96 @@ scope_lookup(text *scope, ScopeInfo *info)
 static Oid
 scope_owner(text *scope)
 {
-	return scope_lookup(scope, NULL);
+	return scope_lookup(scope, NULL, NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * Scope locks
+ *
+ * No key may outlive its scope (review11 R11-7): a key begun in a scope
+ * that a concurrent transaction drops must either be deleted with it or
+ * not be written at all; otherwise it stays behind without a scope, and
+ * whoever claims the name next is served the old tenant's responses.  So
+ * a begin holds, until its transaction ends, a ShareLock on a lock tag
+ * of the scope -- an advisory tag (database, 64-bit hash of the name,
+ * field4 = 4: SQL's advisory-lock functions use 1 and 2, holders' beacons
+ * 3) -- taken before it looks at the scope, and everything that removes
+ * a scope (drop_idempotency_scope, DROP OWNED BY its owner) takes an
+ * ExclusiveLock on it first.  A drop thus waits for the transactions that
+ * began keys in the scope and then, in READ COMMITTED, deletes what they
+ * committed (its statements take snapshots after the wait); a begin that
+ * waited for a drop finds the scope gone and claims it afresh.  Under
+ * REPEATABLE READ a snapshot older than the other side's commit cannot
+ * see it: the drop then finds keys it could not delete, the begin a scope
+ * that is no longer there, and either raises 40001.  Complete takes no
+ * lock: it writes only a row that exists, and the drop's DELETE waits for
+ * that row's writer (or, in a snapshot older than the drop, complete's
+ * update finds the row deleted: 40001).  A hash collision between two
+ * names only makes a drop wait for begins of the other scope.
+ * ------------------------------------------------------------------------
+ */
+#define IDEM_SCOPE_LOCK_FIELD4 4
+
+static void
+scope_lock_tag(LOCKTAG *tag, const char *name, int len)
+{
+	uint64		h = hash_bytes_extended((const unsigned char *) name, len, 0);
+
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h,
+						 IDEM_SCOPE_LOCK_FIELD4);
+}
+
+/*
+ * Lock the scope for the rest of the transaction: ShareLock to begin keys
+ * in it, ExclusiveLock to drop it.  Waits (lock_timeout applies) unless
+ * nowait; then returns false if the lock is not available at once.
+ */
+static bool
+scope_lock(const char *name, int len, LOCKMODE mode, bool nowait)
+{
+	LOCKTAG		tag;
+
+	scope_lock_tag(&tag, name, len);
+	return LockAcquire(&tag, mode, false, nowait) != LOCKACQUIRE_NOT_AVAIL;
+}
+
+static bool
+scope_lock_text(text *scope, LOCKMODE mode, bool nowait)
+{
+	return scope_lock(VARDATA_ANY(scope), VARSIZE_ANY_EXHDR(scope), mode, nowait);
+}
+
+/*
+ * REPEATABLE READ: is the scope row version at tid, which the transaction
+ * snapshot sees, still the current one?  Not if a transaction that
+ * committed after the snapshot was taken dropped the scope (or changed
+ * its row): a begin must not act on that old view.
+ */
+static void
+scope_row_check_current(text *scope, ItemPointer tid)
+{
+	Relation	heap;
+	Snapshot	snap;
+	TupleTableSlot *slot;
+	bool		current;
+
+	if (!IsolationUsesXactSnapshot())
+		return;
+	heap = table_open(idem_rels_get()->scopes, AccessShareLock);
+	CommandCounterIncrement();
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	slot = table_slot_create(heap, NULL);
+	current = table_tuple_fetch_row_version(heap, tid, snap, slot);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snap);
+	table_close(heap, AccessShareLock);
+	if (!current)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to a concurrent change of idempotency scope \"%s\"",
+						text_to_cstring(scope)),
+				 errdetail("The scope was dropped or changed by a transaction that committed after this transaction's snapshot was taken."),
+				 errhint("Retry the transaction.")));
 }
 
 /*
@@ -788,11 +903,14 @@ static bool
 check_scope_info(text *scope, Oid caller, bool claim, ScopeInfo *info)
 {
 	Oid			owner;
+	ItemPointerData tid;
 
 	if (scope_memo_get(scope, caller, info))
 		return true;
-	owner = scope_lookup(scope, info);
-	if (!OidIsValid(owner))
+	owner = scope_lookup(scope, info, &tid);
+	if (OidIsValid(owner))
+		scope_row_check_current(scope, &tid);
+	else
 	{
 		Datum		args[2] = {PointerGetDatum(scope), ObjectIdGetDatum(caller)};
 
@@ -800,7 +918,7 @@ check_scope_info(text *scope, Oid caller, bool claim, ScopeInfo *info)
 			return false;
 		/* Waits for a concurrent first user of the scope; then it is theirs. */
 		run_plan(PLAN_SCOPE_CLAIM, args, NULL, false);
-		owner = SPI_processed == 1 ? caller : scope_lookup(scope, info);
+		owner = SPI_processed == 1 ? caller : scope_lookup(scope, info, NULL);
 		info->owner = owner;
 		if (!OidIsValid(owner))
 		{
@@ -2112,12 +2230,18 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 	caller = idem_enter(&ctx);
 
 	/*
+	 * The scope's lock, before the scope is looked at, until the
+	 * transaction ends: a drop of the scope waits for this transaction,
+	 * and this one for a drop in progress ("Scope locks").  A no-wait
+	 * request does not wait for the drop either: it is in progress.
+	 *
 	 * The first use of a scope by a transaction still running: claiming the
 	 * scope would wait for it.  A no-wait request never waits: the scope's
 	 * first request is in progress, so is this one.
 	 */
-	if (nowait && !OidIsValid(scope_owner(scope)) &&
-		scope_claim_uncommitted(PointerGetDatum(scope)))
+	if (!scope_lock_text(scope, ShareLock, nowait) ||
+		(nowait && !OidIsValid(scope_owner(scope)) &&
+		 scope_claim_uncommitted(PointerGetDatum(scope))))
 	{
 		res->outcome = IDEM_IN_PROGRESS;
 		scope_busy = true;
@@ -2517,9 +2641,43 @@ steward_alter_idempotency_scope_owner(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Delete the scope's keys and then the scope, holding its ExclusiveLock
+ * ("Scope locks"), in the owner's context.  Returns the number of keys
+ * deleted.  Under REPEATABLE READ, a key the transaction snapshot does
+ * not see (committed after it was taken) could not be deleted: 40001
+ * rather than a key left without its scope.
+ */
+static uint64
+drop_scope_locked(text *scope)
+{
+	Datum		args[1] = {PointerGetDatum(scope)};
+	uint64		n;
+
+	run_plan(PLAN_SCOPE_DROP_KEYS, args, NULL, false);
+	n = SPI_processed;
+	run_plan(PLAN_SCOPE_DROP, args, NULL, false);
+	if (IsolationUsesXactSnapshot())
+	{
+		/* PLAN_SCOPE_KEYS_LEFT under a snapshot of now. */
+		CommandCounterIncrement();
+		run_plan_snapshot(PLAN_SCOPE_KEYS_LEFT, args, GetLatestSnapshot());
+		if (SPI_processed > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to a concurrent begin in idempotency scope \"%s\"",
+							text_to_cstring(scope)),
+					 errdetail("A key of the scope was committed after this transaction's snapshot was taken, so the drop cannot delete it."),
+					 errhint("Retry the transaction.")));
+	}
+	return n;
+}
+
+/*
  * steward.drop_idempotency_scope(scope): the owner removes a scope and
- * every key in it (waiting for transactions that hold one).  Returns the
- * number of keys removed.
+ * every key in it, after waiting for the transactions that began keys in
+ * it (and making begins wait: "Scope locks").  Returns the number of keys
+ * removed.  40001 under REPEATABLE READ when a key committed after the
+ * snapshot.
  */
 Datum
 steward_drop_idempotency_scope(PG_FUNCTION_ARGS)
@@ -2527,17 +2685,67 @@ steward_drop_idempotency_scope(PG_FUNCTION_ARGS)
 	text	   *scope = required_text(fcinfo, 0, "scope", true);
 	StewardAsOwner ctx;
 	Oid			caller;
-	Datum		args[1] = {PointerGetDatum(scope)};
 	uint64		n;
 
 	scope_memo_forget();
 	caller = idem_enter(&ctx);
+	/*
+	 * Privileges first, so that nobody else queues for the lock (as DROP
+	 * TABLE checks ownership before it locks); again once it is held: the
+	 * scope may have changed hands or been dropped while we waited.
+	 */
 	(void) require_scope_owner(scope, caller, "drop it");
-	run_plan(PLAN_SCOPE_DROP_KEYS, args, NULL, false);
-	n = SPI_processed;
-	run_plan(PLAN_SCOPE_DROP, args, NULL, false);
+	(void) scope_lock_text(scope, ExclusiveLock, false);
+	(void) require_scope_owner(scope, caller, "drop it");
+	n = drop_scope_locked(scope);
 	idem_leave(&ctx);
 	PG_RETURN_INT64((int64) n);
+}
+
+/*
+ * DROP OWNED BY roles (src/ops/roles.c, connected to SPI as the owner of
+ * the extension's tables): drop the scopes the roles own here, with their
+ * keys, each as drop_idempotency_scope does.  The scopes are taken in
+ * name order (two such drops lock alike); a scope that changed hands
+ * while its lock was awaited is left alone.  roles is an oid[].
+ */
+void
+steward_idem_drop_owned_scopes(Datum roles)
+{
+	Oid			argtypes[1] = {OIDARRAYOID};
+	Datum		args[1] = {roles};
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	scope_memo_forget();
+	idem_ctx = NULL;
+	if (SPI_execute_with_args("SELECT scope FROM steward.idempotency_scopes"
+							  " WHERE owner::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"
+							  " ORDER BY scope COLLATE \"C\"",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the idempotency scopes of the roles");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+
+		names = lappend(names, DatumGetTextPCopy(d));
+	}
+	foreach(lc, names)
+	{
+		text	   *scope = lfirst(lc);
+		Datum		owner_args[2] = {PointerGetDatum(scope), roles};
+		Oid			owner_types[2] = {TEXTOID, OIDARRAYOID};
+
+		(void) scope_lock_text(scope, ExclusiveLock, false);
+		if (SPI_execute_with_args("SELECT 1 FROM steward.idempotency_scopes"
+								  " WHERE scope OPERATOR(pg_catalog.=) $1"
+								  "   AND owner::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($2)",
+								  2, owner_types, owner_args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read idempotency scope \"%s\"", text_to_cstring(scope));
+		if (SPI_processed > 0)
+			(void) drop_scope_locked(scope);
+	}
 }
 
 /*

@@ -28,6 +28,9 @@ extern char *steward_idem_purge_databases;
 
 extern void steward_idempotency_define_gucs(void);
 
+/* DROP OWNED BY: drop the roles' scopes with their keys (idempotency.c). */
+extern void steward_idem_drop_owned_scopes(Datum roles);
+
 /* Purge expired keys in committed or uncommitted batches (idempotency.c). */
 extern int64 steward_idem_purge_batch_now(int batch);
 

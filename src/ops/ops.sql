@@ -656,9 +656,11 @@ REVOKE ALL ON FUNCTION steward._reassign_owned(oid[], oid) FROM PUBLIC;
 
 -- DROP OWNED BY roles, after core's part (which checked the caller's
 -- privileges and dropped the roles' tables, and with them their rules):
--- the roles' machine grants go, their scopes go with their keys, their
--- machines go unless still attached to another role's table (2BP01, from
--- steward._drop_state_machine).
+-- the roles' machine grants go, their machines go unless still attached
+-- to another role's table (2BP01, from steward._drop_state_machine).
+-- Their scopes go with their keys before this runs, from C
+-- (src/ops/roles.c): each scope once the transactions that began keys in
+-- it have ended (src/idempotency/README.md, "Scope locks").
 CREATE FUNCTION steward._drop_owned(roles oid[])
 RETURNS void
 LANGUAGE plpgsql
@@ -670,9 +672,6 @@ BEGIN
     UPDATE steward.machine_definitions d
        SET usage_roles = ARRAY(SELECT g FROM unnest(d.usage_roles) g WHERE NOT g::oid = ANY (roles))
      WHERE d.usage_roles::oid[] && roles;
-    DELETE FROM steward.idempotency_keys k USING steward.idempotency_scopes s
-     WHERE k.scope = s.scope AND s.owner::oid = ANY (roles);
-    DELETE FROM steward.idempotency_scopes s WHERE s.owner::oid = ANY (roles);
     FOR m IN SELECT d.name FROM steward.machine_definitions d
               WHERE d.owner::oid = ANY (roles) ORDER BY d.name LOOP
         PERFORM steward._drop_state_machine(m);

@@ -18,7 +18,9 @@
  *	  that OID in the new cluster (regrole input takes any number);
  *	* REASSIGN OWNED gives them to the new owner, after core's part
  *	  (which checks the caller's privileges on both roles);
- *	* DROP OWNED revokes the grants and drops the scopes (with their keys)
+ *	* DROP OWNED revokes the grants and drops the scopes (with their keys,
+ *	  each once the transactions that began keys in it have ended, as
+ *	  steward.drop_idempotency_scope does: src/idempotency/README.md)
  *	  and the machines, after core's part (which checks the caller's
  *	  privileges and drops the roles' tables, and with them their rules);
  *	  a machine still attached to another role's table is refused (2BP01),
@@ -51,6 +53,7 @@
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
 #include "ops/roles.h"
+#include "idempotency/idempotency.h"
 
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
@@ -174,6 +177,8 @@ follow_owned(Node *parsetree)
 	else
 	{
 		args[0] = oid_array(role_oids(((DropOwnedStmt *) parsetree)->roles));
+		/* Each scope after the transactions using it (src/idempotency). */
+		steward_idem_drop_owned_scopes(args[0]);
 		rc = SPI_execute_with_args("SELECT steward._drop_owned($1)",
 								   1, argtypes, args, NULL, false, 0);
 	}
