@@ -18941,3 +18941,36 @@ BEGIN
     END LOOP;
 END
 $$;
+
+--------------------------------------------------------------------------
+-- review11 R11-2: lock waits in seconds, each sample weighted by the
+-- steward.sample_interval in effect when it was taken (src/stats/waits.sql):
+-- the exported counter was samples times the interval of now, rescaled
+-- whole by a reload.  _lock_contention gains wait_seconds; the view is
+-- switched to the new function first, and the library keeps 0.1's entry
+-- point.
+--------------------------------------------------------------------------
+CREATE FUNCTION steward._lock_contention_new(OUT dbid oid, OUT relid oid, OUT locktype text,
+                                         OUT lock_mode text, OUT waiting_queryid bigint,
+                                         OUT blocking_queryid bigint, OUT waiting_pid integer,
+                                         OUT blocking_pid integer, OUT samples bigint,
+                                         OUT wait_seconds double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'steward_lock_contention_v2'
+LANGUAGE C STRICT VOLATILE;
+CREATE OR REPLACE VIEW steward.lock_contention AS
+SELECT CASE WHEN l.dbid = d.oid THEN l.relid::regclass END AS relation,
+       l.locktype, l.lock_mode, l.waiting_queryid, l.blocking_queryid,
+       l.waiting_pid, l.blocking_pid, l.samples, l.dbid, l.wait_seconds
+  FROM steward._lock_contention_new() l
+  LEFT JOIN pg_catalog.pg_database d ON d.datname = current_database();
+DROP FUNCTION steward._lock_contention();
+ALTER FUNCTION steward._lock_contention_new() RENAME TO _lock_contention;
+CREATE OR REPLACE VIEW steward.lock_contention AS
+SELECT CASE WHEN l.dbid = d.oid THEN l.relid::regclass END AS relation,
+       l.locktype, l.lock_mode, l.waiting_queryid, l.blocking_queryid,
+       l.waiting_pid, l.blocking_pid, l.samples, l.dbid, l.wait_seconds
+  FROM steward._lock_contention() l
+  LEFT JOIN pg_catalog.pg_database d ON d.datname = current_database();
+REVOKE ALL ON FUNCTION steward._lock_contention() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward._lock_contention() TO pg_read_all_stats;

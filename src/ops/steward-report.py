@@ -307,7 +307,8 @@ Q_SETTING = "SELECT steward.setting_value(%s) AS v"
 # named by their lock type.
 Q_LOCKS = """
 SELECT COALESCE(l.relation::text, '(' || l.locktype || ')') AS relation,
-       pg_catalog.sum(l.samples)::bigint AS samples
+       pg_catalog.sum(l.samples)::bigint AS samples,
+       pg_catalog.sum(l.wait_seconds)::float8 AS wait_s
   FROM steward.lock_contention l
   JOIN pg_catalog.pg_database d ON d.oid = l.dbid
  WHERE d.datname = pg_catalog.current_database()
@@ -856,8 +857,6 @@ def chart_locks(db):
         interval = db.setting('steward.sample_interval', 10.0)
     except Unavailable as e:
         return c.unavailable(str(e))
-    for r in rows:
-        r['wait_s'] = r['samples'] * interval / 1000.0
     c.data['units'] = {'x': 's', 'y': 'relation'}
     c.data['sample_interval_ms'] = interval
     c.data['points'] = rows

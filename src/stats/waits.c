@@ -81,6 +81,7 @@ typedef struct LockEntry
 {
 	LockKey		key;
 	uint64		samples;
+	double		wait_s;			/* each sample's steward.sample_interval, summed */
 	int			waiting_pid;	/* last seen */
 	int			blocking_pid;
 } LockEntry;
@@ -116,6 +117,7 @@ PGDLLEXPORT void steward_sampler_main(Datum main_arg);
 
 PG_FUNCTION_INFO_V1(steward_waits);
 PG_FUNCTION_INFO_V1(steward_lock_contention);
+PG_FUNCTION_INFO_V1(steward_lock_contention_v2);
 
 static int
 total_procs(void)
@@ -351,8 +353,15 @@ count_wait(Oid dbid, uint32 info, uint64 queryid)
 	entry->samples++;
 }
 
+/*
+ * Count a sample of proc's lock wait, standing for interval_s seconds of
+ * waiting: the sampling interval in effect when it was taken.  Summing
+ * those (not samples times the interval of now) keeps the waited time a
+ * counter when steward.sample_interval is changed: a reload changes only
+ * what later samples add.
+ */
 static void
-count_lock_wait(PGPROC *proc, uint64 queryid)
+count_lock_wait(PGPROC *proc, uint64 queryid, double interval_s)
 {
 	LOCK	   *lock = proc->waitLock;
 	LockKey		key;
@@ -389,8 +398,12 @@ count_lock_wait(PGPROC *proc, uint64 queryid)
 	if (entry == NULL)
 		return;
 	if (!found)
+	{
 		entry->samples = 0;
+		entry->wait_s = 0;
+	}
 	entry->samples++;
+	entry->wait_s += interval_s;
 	entry->waiting_pid = proc->pid;
 	entry->blocking_pid = blocker;
 }
@@ -399,6 +412,7 @@ static void
 sample_once(MemoryContext cxt)
 {
 	int			n = Min((int) ProcGlobal->allProcCount, waits_shared->nprocs);
+	double		interval_s = steward_sample_interval() / 1000.0;
 
 	if (observer.round_begin)
 		observer.round_begin();
@@ -425,7 +439,7 @@ sample_once(MemoryContext cxt)
 		{
 			MemoryContext old = MemoryContextSwitchTo(cxt);
 
-			count_lock_wait(proc, queryid);
+			count_lock_wait(proc, queryid, interval_s);
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(cxt);
 		}
@@ -550,11 +564,13 @@ locktag_name(int type)
 }
 
 /*
- * steward._lock_contention(): (dbid, relid, locktype, mode, waiting_queryid,
- * blocking_queryid, waiting_pid, blocking_pid, samples).
+ * Rows of steward._lock_contention(): (dbid, relid, locktype, mode,
+ * waiting_queryid, blocking_queryid, waiting_pid, blocking_pid, samples),
+ * and with 10 columns wait_seconds (steward_lock_contention_v2; 0.1's
+ * definition calls steward_lock_contention, with 9).
  */
-Datum
-steward_lock_contention(PG_FUNCTION_ARGS)
+static Datum
+lock_contention_srf(FunctionCallInfo fcinfo, int ncols)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	HASH_SEQ_STATUS status;
@@ -568,8 +584,8 @@ steward_lock_contention(PG_FUNCTION_ARGS)
 	hash_seq_init(&status, lock_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
 	{
-		Datum		values[9];
-		bool		nulls[9] = {0};
+		Datum		values[10];
+		bool		nulls[10] = {0};
 
 		values[0] = ObjectIdGetDatum(entry->key.dbid);
 		values[1] = ObjectIdGetDatum(entry->key.relid);
@@ -584,8 +600,27 @@ steward_lock_contention(PG_FUNCTION_ARGS)
 		values[7] = Int32GetDatum(entry->blocking_pid);
 		nulls[7] = entry->blocking_pid == 0;
 		values[8] = Int64GetDatum((int64) entry->samples);
+		values[9] = Float8GetDatum(entry->wait_s);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	LWLockRelease(waits_shared->lock);
 	return (Datum) 0;
+}
+
+/* steward._lock_contention() of 0.1: 9 columns, no wait_seconds. */
+Datum
+steward_lock_contention(PG_FUNCTION_ARGS)
+{
+	return lock_contention_srf(fcinfo, 9);
+}
+
+/*
+ * steward._lock_contention(): one row per (database, relation, lock type,
+ * mode, waiting and blocking statement) sampled waiting, with its samples
+ * and the seconds they stand for.
+ */
+Datum
+steward_lock_contention_v2(PG_FUNCTION_ARGS)
+{
+	return lock_contention_srf(fcinfo, 10);
 }

@@ -16,18 +16,22 @@ SELECT event_type, event, queryid, samples,
   FROM steward._waits();
 GRANT SELECT ON steward.waits TO PUBLIC;
 
+-- wait_seconds: each sample counts the steward.sample_interval in effect
+-- when it was taken, so the sum is a counter a reload does not rescale
+-- (samples times the interval of now would be).
 CREATE FUNCTION steward._lock_contention(OUT dbid oid, OUT relid oid, OUT locktype text,
                                          OUT lock_mode text, OUT waiting_queryid bigint,
                                          OUT blocking_queryid bigint, OUT waiting_pid integer,
-                                         OUT blocking_pid integer, OUT samples bigint)
+                                         OUT blocking_pid integer, OUT samples bigint,
+                                         OUT wait_seconds double precision)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'steward_lock_contention'
+AS 'MODULE_PATHNAME', 'steward_lock_contention_v2'
 LANGUAGE C STRICT VOLATILE;
 
 CREATE VIEW steward.lock_contention AS
 SELECT CASE WHEN l.dbid = d.oid THEN l.relid::regclass END AS relation,
        l.locktype, l.lock_mode, l.waiting_queryid, l.blocking_queryid,
-       l.waiting_pid, l.blocking_pid, l.samples, l.dbid
+       l.waiting_pid, l.blocking_pid, l.samples, l.dbid, l.wait_seconds
   FROM steward._lock_contention() l
   LEFT JOIN pg_catalog.pg_database d ON d.datname = current_database();
 GRANT SELECT ON steward.lock_contention TO pg_read_all_stats;

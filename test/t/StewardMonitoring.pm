@@ -9,7 +9,7 @@ use warnings;
 use Exporter 'import';
 use File::Basename qw(dirname);
 
-our @EXPORT = qw(monitoring_file find_bin exporter_families);
+our @EXPORT = qw(monitoring_file find_bin exporter_families exporter_query);
 
 # Path of a file in examples/monitoring.
 sub monitoring_file
@@ -63,6 +63,29 @@ sub exporter_families
 		}
 	}
 	return \%fam;
+}
+
+# The SQL of one namespace's "query: |" block in a postgres_exporter
+# queries file, as the exporter runs it.
+sub exporter_query
+{
+	my ($path, $namespace) = @_;
+	my ($cur, $in, $sql) = (undef, 0, '');
+	open(my $fh, '<', $path) or die "$path: $!";
+	while (<$fh>)
+	{
+		if (/^([a-z_]+):\s*$/) { $cur = $1; $in = 0; next; }
+		next unless defined $cur && $cur eq $namespace;
+		if (/^  query:\s*\|\s*$/) { $in = 1; next; }
+		if ($in)
+		{
+			last unless /^    / || /^\s*$/;
+			$sql .= substr($_, 4) if length($_) > 4;
+		}
+	}
+	close $fh;
+	die "no query of $namespace in $path" if $sql eq '';
+	return $sql;
 }
 
 1;
