@@ -879,42 +879,376 @@ guard_next_step(const GuardedBy *m)
 	const char *q = quote_literal_cstr(m->name);
 
 	if (m->phase != NULL && strcmp(m->phase, "switched") == 0)
-		return psprintf("Clean the migration up first (SELECT steward.migration_cleanup(%s);), "
-						"or roll it back (SELECT steward.migration_rollback(%s);).", q, q);
-	return psprintf("Complete and clean up the migration first, or roll it back "
-					"(SELECT steward.migration_rollback(%s);).", q);
+		return psprintf(_("Clean the migration up first (SELECT steward.migration_cleanup(%s);), "
+						  "or roll it back (SELECT steward.migration_rollback(%s);)."), q, q);
+	return psprintf(_("Complete and clean up the migration first, or roll it back "
+					  "(SELECT steward.migration_rollback(%s);)."), q);
 }
 
 /*
+ * The message of a refused statement as whole sentences (PostgreSQL's
+ * message style: translatable, never assembled from fragments; codereview
+ * F15): one per kind of migration, each for the relation the migration
+ * changes itself ("... re-layouts it") and for another one -- a partition
+ * of a layout, a shape's view -- naming the table last.  Arguments: the
+ * name the statement gives within the relation (a trigger, constraint,
+ * column, rule, index), when the message has one, then the relation, the
+ * migration and its table.  NULL where the case cannot arise (another of
+ * the four is used).
+ */
+typedef struct GuardMsg
+{
+	const char *relayout_it;
+	const char *relayout_other;
+	const char *change_it;
+	const char *change_other;
+} GuardMsg;
+
+static const GuardMsg GM_replica_identity = {
+	NULL,
+	NULL,
+	gettext_noop("cannot change the replica identity of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot change the replica identity of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_enable_all_triggers = {
+	gettext_noop("cannot enable all triggers of %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot enable all triggers of %s while migration \"%s\" re-layouts %s"),
+	gettext_noop("cannot enable all triggers of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot enable all triggers of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_enable_trigger = {
+	gettext_noop("cannot enable trigger %s of %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot enable trigger %s of %s while migration \"%s\" re-layouts %s"),
+	gettext_noop("cannot enable trigger %s of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot enable trigger %s of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_disable_all_triggers = {
+	gettext_noop("cannot disable all triggers of %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot disable all triggers of %s while migration \"%s\" re-layouts %s"),
+	gettext_noop("cannot disable all triggers of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot disable all triggers of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_disable_trigger = {
+	gettext_noop("cannot disable trigger %s of %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot disable trigger %s of %s while migration \"%s\" re-layouts %s"),
+	gettext_noop("cannot disable trigger %s of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot disable trigger %s of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_add_column = {
+	gettext_noop("cannot add a column to %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot add a column to %s while migration \"%s\" re-layouts %s"),
+	gettext_noop("cannot add a column to %s while migration \"%s\" changes it"),
+	gettext_noop("cannot add a column to %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_drop_column = {
+	gettext_noop("cannot drop a column of %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot drop a column of %s while migration \"%s\" re-layouts %s"),
+	gettext_noop("cannot drop a column of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot drop a column of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_retype_column = {
+	gettext_noop("cannot change the type of a column of %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot change the type of a column of %s while migration \"%s\" re-layouts %s"),
+	gettext_noop("cannot change the type of a column of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot change the type of a column of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_inheritance = {
+	gettext_noop("cannot change the inheritance of %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot change the inheritance of %s while migration \"%s\" re-layouts %s"),
+	gettext_noop("cannot change the inheritance of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot change the inheritance of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_owner = {
+	gettext_noop("cannot change the owner of %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot change the owner of %s while migration \"%s\" re-layouts %s"),
+	gettext_noop("cannot change the owner of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot change the owner of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_add_constraint = {
+	gettext_noop("cannot add a constraint to %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot add a constraint to %s while migration \"%s\" re-layouts %s"),
+	NULL,
+	NULL};
+
+static const GuardMsg GM_drop_a_constraint = {
+	gettext_noop("cannot drop a constraint of %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot drop a constraint of %s while migration \"%s\" re-layouts %s"),
+	NULL,
+	NULL};
+
+static const GuardMsg GM_column_default = {
+	gettext_noop("cannot change a column default of %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot change a column default of %s while migration \"%s\" re-layouts %s"),
+	NULL,
+	NULL};
+
+static const GuardMsg GM_not_null = {
+	gettext_noop("cannot change NOT NULL of a column of %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot change NOT NULL of a column of %s while migration \"%s\" re-layouts %s"),
+	NULL,
+	NULL};
+
+static const GuardMsg GM_row_security = {
+	gettext_noop("cannot turn on row-level security of %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot turn on row-level security of %s while migration \"%s\" re-layouts %s"),
+	NULL,
+	NULL};
+
+static const GuardMsg GM_alter = {
+	gettext_noop("cannot alter %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot alter %s while migration \"%s\" re-layouts %s"),
+	NULL,
+	NULL};
+
+static const GuardMsg GM_change_column = {
+	NULL,
+	NULL,
+	gettext_noop("cannot change column %s of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot change column %s of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_enable_update_rule = {
+	NULL,
+	NULL,
+	gettext_noop("cannot enable rule %s on UPDATE of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot enable rule %s on UPDATE of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_constrain_migrated = {
+	NULL,
+	NULL,
+	gettext_noop("cannot constrain a migrated column of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot constrain a migrated column of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_drop_constraint = {
+	NULL,
+	NULL,
+	gettext_noop("cannot drop constraint %s of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot drop constraint %s of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_alter_constraint = {
+	NULL,
+	NULL,
+	gettext_noop("cannot alter constraint %s of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot alter constraint %s of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_rename_view = {
+	NULL,
+	NULL,
+	gettext_noop("cannot rename view %s while migration \"%s\" changes it"),
+	gettext_noop("cannot rename view %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_move_view = {
+	NULL,
+	NULL,
+	gettext_noop("cannot move view %s while migration \"%s\" changes it"),
+	gettext_noop("cannot move view %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_replace_view = {
+	NULL,
+	NULL,
+	gettext_noop("cannot replace view %s while migration \"%s\" changes it"),
+	gettext_noop("cannot replace view %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_drop_view = {
+	NULL,
+	NULL,
+	gettext_noop("cannot drop view %s while migration \"%s\" changes it"),
+	gettext_noop("cannot drop view %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_rename_column = {
+	gettext_noop("cannot rename a column of %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot rename a column of %s while migration \"%s\" re-layouts %s"),
+	gettext_noop("cannot rename a column of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot rename a column of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_rename_constraint = {
+	gettext_noop("cannot rename a constraint of %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot rename a constraint of %s while migration \"%s\" re-layouts %s"),
+	gettext_noop("cannot rename a constraint of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot rename a constraint of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_rename_trigger = {
+	gettext_noop("cannot rename trigger %s of %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot rename trigger %s of %s while migration \"%s\" re-layouts %s"),
+	gettext_noop("cannot rename trigger %s of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot rename trigger %s of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_rename = {
+	gettext_noop("cannot rename %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot rename %s while migration \"%s\" re-layouts %s"),
+	gettext_noop("cannot rename %s while migration \"%s\" changes it"),
+	gettext_noop("cannot rename %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_move = {
+	gettext_noop("cannot move %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot move %s while migration \"%s\" re-layouts %s"),
+	gettext_noop("cannot move %s while migration \"%s\" changes it"),
+	gettext_noop("cannot move %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_drop = {
+	gettext_noop("cannot drop %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot drop %s while migration \"%s\" re-layouts %s"),
+	NULL,
+	NULL};
+
+static const GuardMsg GM_drop_trigger = {
+	gettext_noop("cannot drop trigger %s of %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot drop trigger %s of %s while migration \"%s\" re-layouts %s"),
+	gettext_noop("cannot drop trigger %s of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot drop trigger %s of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_inherit_from = {
+	gettext_noop("cannot make a table inherit from %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot make a table inherit from %s while migration \"%s\" re-layouts %s"),
+	gettext_noop("cannot make a table inherit from %s while migration \"%s\" changes it"),
+	gettext_noop("cannot make a table inherit from %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_create_inheriting = {
+	gettext_noop("cannot create a table that inherits from %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot create a table that inherits from %s while migration \"%s\" re-layouts %s"),
+	gettext_noop("cannot create a table that inherits from %s while migration \"%s\" changes it"),
+	gettext_noop("cannot create a table that inherits from %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_create_rule = {
+	gettext_noop("cannot create a rule on %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot create a rule on %s while migration \"%s\" re-layouts %s"),
+	NULL,
+	NULL};
+
+static const GuardMsg GM_create_policy = {
+	gettext_noop("cannot create a policy on %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot create a policy on %s while migration \"%s\" re-layouts %s"),
+	NULL,
+	NULL};
+
+static const GuardMsg GM_create_trigger = {
+	gettext_noop("cannot create a trigger on %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot create a trigger on %s while migration \"%s\" re-layouts %s"),
+	NULL,
+	NULL};
+
+static const GuardMsg GM_create_update_rule = {
+	NULL,
+	NULL,
+	gettext_noop("cannot create a rule on UPDATE on %s while migration \"%s\" changes it"),
+	gettext_noop("cannot create a rule on UPDATE on %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_create_own_trigger = {
+	gettext_noop("cannot create trigger %s on %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot create trigger %s on %s while migration \"%s\" re-layouts %s"),
+	gettext_noop("cannot create trigger %s on %s while migration \"%s\" changes it"),
+	gettext_noop("cannot create trigger %s on %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_drop_unique_index = {
+	gettext_noop("cannot drop unique index %s of %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot drop unique index %s of %s while migration \"%s\" re-layouts %s"),
+	gettext_noop("cannot drop unique index %s of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot drop unique index %s of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_index_depends = {
+	gettext_noop("cannot let DROP EXTENSION drop index %s of %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot let DROP EXTENSION drop index %s of %s while migration \"%s\" re-layouts %s"),
+	gettext_noop("cannot let DROP EXTENSION drop index %s of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot let DROP EXTENSION drop index %s of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_trigger_depends = {
+	gettext_noop("cannot let DROP EXTENSION drop trigger %s of %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot let DROP EXTENSION drop trigger %s of %s while migration \"%s\" re-layouts %s"),
+	gettext_noop("cannot let DROP EXTENSION drop trigger %s of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot let DROP EXTENSION drop trigger %s of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_view_on_new_layout = {
+	gettext_noop("cannot create a view on %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot create a view on %s while migration \"%s\" re-layouts %s"),
+	NULL,
+	NULL};
+
+static const GuardMsg GM_matview_on_new_layout = {
+	gettext_noop("cannot create a materialized view on %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot create a materialized view on %s while migration \"%s\" re-layouts %s"),
+	NULL,
+	NULL};
+
+static const GuardMsg GM_view_other_owner = {
+	gettext_noop("cannot create a view owned by another role than the owner of %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot create a view owned by another role than the owner of %s while migration \"%s\" re-layouts %s"),
+	NULL,
+	NULL};
+
+static const GuardMsg GM_matview_other_owner = {
+	gettext_noop("cannot create a materialized view owned by another role than the owner of %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot create a materialized view owned by another role than the owner of %s while migration \"%s\" re-layouts %s"),
+	NULL,
+	NULL};
+
+static const GuardMsg GM_view_migrated = {
+	NULL,
+	NULL,
+	gettext_noop("cannot create a view over a migrated column of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot create a view over a migrated column of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_matview_migrated = {
+	NULL,
+	NULL,
+	gettext_noop("cannot create a materialized view over a migrated column of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot create a materialized view over a migrated column of %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_publish = {
+	gettext_noop("cannot publish %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot publish %s while migration \"%s\" re-layouts %s"),
+	NULL,
+	NULL};
+
+static const GuardMsg GM_unique_index = {
+	gettext_noop("cannot create a unique or exclusion index on %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot create a unique or exclusion index on %s while migration \"%s\" re-layouts %s"),
+	NULL,
+	NULL};
+
+static const GuardMsg GM_unique_index_migrated = {
+	NULL,
+	NULL,
+	gettext_noop("cannot create a unique or exclusion index over a migrated column of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot create a unique or exclusion index over a migrated column of %s while migration \"%s\" changes %s")};
+
+/*
  * Refuse (55006) what would change relid, a table, layout or partition of
- * one under migration m: what names the statement ("add a column to"),
- * detail why it is refused (NULL: the migration kind's usual reason).
+ * one under migration m: msg names the statement (name, its object's
+ * name, when msg has one), detail says why (NULL: the migration kind's
+ * usual reason), extra_hint what else to do; detail and extra_hint are
+ * gettext_noop-marked sentences (or translated already).
  */
 static void
-guard_refuse(const GuardedBy *m, Oid relid, const char *what, const char *detail,
-			 const char *extra_hint)
+guard_refuse(const GuardedBy *m, Oid relid, const GuardMsg *msg, const char *name,
+			 const char *detail, const char *extra_hint)
 {
-	char	   *hint = guard_next_step(m);
+	bool		it = relid == m->table;
+	const char *fmt = m->relayout ? (it ? msg->relayout_it : msg->relayout_other) :
+		(it ? msg->change_it : msg->change_other);
+	char	   *rel = qualified_name(relid);
+	char	   *table = qualified_name(m->table);
 
-	if (extra_hint != NULL)
-		hint = psprintf("%s %s", hint, extra_hint);
+	/* A case the table leaves out: the other form of the kind, then any. */
+	if (fmt == NULL)
+		fmt = m->relayout ? (it ? msg->relayout_other : msg->relayout_it) :
+			(it ? msg->change_other : msg->change_it);
+	if (fmt == NULL)
+		fmt = m->relayout ? msg->change_other : msg->relayout_other;
 	if (detail == NULL)
 		detail = m->relayout ?
-			"Both layouts of the table keep the same columns, constraints, triggers and rules "
-			"until the migration ends: the change would reach one layout only, and the cleanup "
-			"or a rollback would drop it with that layout." :
-			"The migration fixed the table's columns, the shapes' views and the dual-write "
-			"trigger at start: the change would reach one shape only, or be dropped with the "
-			"old columns at cleanup.";
+			gettext_noop("Both layouts of the table keep the same columns, constraints, triggers "
+						 "and rules until the migration ends: the change would reach one layout "
+						 "only, and the cleanup or a rollback would drop it with that layout.") :
+			gettext_noop("The migration fixed the table's columns, the shapes' views and the "
+						 "dual-write trigger at start: the change would reach one shape only, or "
+						 "be dropped with the old columns at cleanup.");
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_IN_USE),
-			 relid == m->table ?
-			 errmsg("cannot %s %s while migration \"%s\" %s it", what, qualified_name(relid),
-					m->name, m->relayout ? "re-layouts" : "changes") :
-			 errmsg("cannot %s %s while migration \"%s\" %s %s", what, qualified_name(relid),
-					m->name, m->relayout ? "re-layouts" : "changes", qualified_name(m->table)),
-			 errdetail_internal("%s", detail),
-			 errhint("%s", hint)));
+			 name != NULL ? errmsg(fmt, name, rel, m->name, table) :
+			 errmsg(fmt, rel, m->name, table),
+			 errdetail("%s", _(detail)),
+			 extra_hint != NULL ?
+			 errhint("%s %s", guard_next_step(m), _(extra_hint)) :
+			 errhint("%s", guard_next_step(m))));
 }
 
 /* True when name is one of the column names of the list. */
@@ -1107,25 +1441,31 @@ guard_replica_identity(const GuardedBy *m, Oid rel, ReplicaIdentityStmt *ri)
 	steward_as_owner_end(&ctx);
 	if (pub == NULL)
 		return;
-	guard_refuse(m, rel, "change the replica identity of",
+	guard_refuse(m, rel, &GM_replica_identity, NULL,
 				 ri->identity_type == REPLICA_IDENTITY_FULL ?
-				 psprintf("Publication \"%s\" publishes the table's updates or deletes with the column "
-						  "list of one shape, which the migration keeps until cleanup or rollback, "
-						  "and PostgreSQL 15 refuses UPDATE and DELETE of a table with REPLICA "
-						  "IDENTITY FULL published with a column list.", pub) :
-				 psprintf("Publication \"%s\" publishes the table's updates or deletes with the column "
-						  "list of one shape, which the migration keeps until cleanup or rollback, "
-						  "and the %s covers a column one shape's list leaves out: UPDATE and DELETE "
-						  "would fail, for a column list must cover the replica identity.", pub,
-						  ri->identity_type == REPLICA_IDENTITY_DEFAULT ? "primary key" : "index"),
-				 "An index over columns both shapes have may be the replica identity meanwhile.");
+				 psprintf(_("Publication \"%s\" publishes the table's updates or deletes with the column "
+							"list of one shape, which the migration keeps until cleanup or rollback, "
+							"and PostgreSQL 15 refuses UPDATE and DELETE of a table with REPLICA "
+							"IDENTITY FULL published with a column list."), pub) :
+				 ri->identity_type == REPLICA_IDENTITY_DEFAULT ?
+				 psprintf(_("Publication \"%s\" publishes the table's updates or deletes with the column "
+							"list of one shape, which the migration keeps until cleanup or rollback, "
+							"and the primary key covers a column one shape's list leaves out: UPDATE "
+							"and DELETE would fail, for a column list must cover the replica "
+							"identity."), pub) :
+				 psprintf(_("Publication \"%s\" publishes the table's updates or deletes with the column "
+							"list of one shape, which the migration keeps until cleanup or rollback, "
+							"and the index covers a column one shape's list leaves out: UPDATE and "
+							"DELETE would fail, for a column list must cover the replica identity."),
+						  pub),
+				 gettext_noop("An index over columns both shapes have may be the replica identity meanwhile."));
 }
 
-#define TRIGGER_DETAIL "The migration's triggers keep both layouts (or both shapes) of the " \
-	"table written: without one, writes would reach one of them only."
+#define TRIGGER_DETAIL gettext_noop("The migration's triggers keep both layouts (or both shapes) " \
+	"of the table written: without one, writes would reach one of them only.")
 
-#define UPDATE_RULE_DETAIL "The backfill writes every row of the table with UPDATE, which " \
-	"the rule would rewrite (migration_start refuses a table with rules on UPDATE)."
+#define UPDATE_RULE_DETAIL gettext_noop("The backfill writes every row of the table with UPDATE, " \
+	"which the rule would rewrite (migration_start refuses a table with rules on UPDATE).")
 
 /* Is rulename a rule ON UPDATE of relid? */
 static bool
@@ -1185,24 +1525,25 @@ guard_alter_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
 			 * = replica (a subscriber's apply) skip (recheck10 N9).
 			 */
 			if (migration_trigger(cmd->name))
-				guard_refuse(m, rel, cmd->name == NULL ? "enable all triggers of"
-							 : psprintf("enable trigger %s of", quote_identifier(cmd->name)),
-							 "ENABLE TRIGGER makes a trigger fire on origin writes only; the "
+				guard_refuse(m, rel, cmd->name == NULL ? &GM_enable_all_triggers : &GM_enable_trigger,
+							 cmd->name == NULL ? NULL : quote_identifier(cmd->name),
+							 gettext_noop("ENABLE TRIGGER makes a trigger fire on origin writes only; the "
 							 "migration's triggers are ENABLE ALWAYS, so that writes in "
 							 "session_replication_role = replica (a subscriber's apply) reach "
-							 "both layouts (or both shapes) too.",
-							 cmd->name == NULL ? "ENABLE TRIGGER name enables a trigger of your own "
-							 "meanwhile." : "ENABLE ALWAYS TRIGGER keeps it firing everywhere.");
+							 "both layouts (or both shapes) too."),
+							 cmd->name == NULL ?
+							 gettext_noop("ENABLE TRIGGER name enables a trigger of your own meanwhile.") :
+							 gettext_noop("ENABLE ALWAYS TRIGGER keeps it firing everywhere."));
 			return;
 		case AT_EnableReplicaTrig:
 		case AT_DisableTrig:
 		case AT_DisableTrigAll:
 		case AT_DisableTrigUser:
 			if (migration_trigger(cmd->name))
-				guard_refuse(m, rel, cmd->name == NULL ? "disable all triggers of"
-							 : psprintf("disable trigger %s of", quote_identifier(cmd->name)),
-							 TRIGGER_DETAIL, "DISABLE TRIGGER name disables a trigger of your "
-							 "own meanwhile.");
+				guard_refuse(m, rel, cmd->name == NULL ? &GM_disable_all_triggers : &GM_disable_trigger,
+							 cmd->name == NULL ? NULL : quote_identifier(cmd->name),
+							 TRIGGER_DETAIL, gettext_noop("DISABLE TRIGGER name disables a trigger "
+														  "of your own meanwhile."));
 			return;
 		case AT_AttachPartition:
 		case AT_DetachPartition:
@@ -1213,27 +1554,28 @@ guard_alter_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
 				guard_replica_identity(m, rel, (ReplicaIdentityStmt *) cmd->def);
 			return;
 		case AT_AddColumn:
-			guard_refuse(m, rel, "add a column to", NULL, NULL);
+			guard_refuse(m, rel, &GM_add_column, NULL, NULL, NULL);
 			break;
 		case AT_DropColumn:
-			guard_refuse(m, rel, "drop a column of", NULL, NULL);
+			guard_refuse(m, rel, &GM_drop_column, NULL, NULL, NULL);
 			break;
 		case AT_AlterColumnType:
-			guard_refuse(m, rel, "change the type of a column of", NULL, NULL);
+			guard_refuse(m, rel, &GM_retype_column, NULL, NULL, NULL);
 			break;
 		case AT_AddInherit:
 		case AT_DropInherit:
 		case AT_AddOf:
 		case AT_DropOf:
-			guard_refuse(m, rel, "change the inheritance of", NULL, NULL);
+			guard_refuse(m, rel, &GM_inheritance, NULL, NULL, NULL);
 			break;
 		case AT_ChangeOwner:
-			guard_refuse(m, rel, "change the owner of", m->relayout ?
-						 "The apply trigger of each layout writes the other one as the "
-						 "layout's owner: both layouts (and their partitions) must keep "
-						 "the same owner until the migration ends." :
-						 "The migration's views, schemas and trigger belong to the table's "
-						 "owner and run as that role until the migration ends.", NULL);
+			guard_refuse(m, rel, &GM_owner, NULL, m->relayout ?
+						 gettext_noop("The apply trigger of each layout writes the other one as "
+									  "the layout's owner: both layouts (and their partitions) "
+									  "must keep the same owner until the migration ends.") :
+						 gettext_noop("The migration's views, schemas and trigger belong to the "
+									  "table's owner and run as that role until the migration "
+									  "ends."), NULL);
 			break;
 		default:
 			break;
@@ -1245,28 +1587,29 @@ guard_alter_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
 		{
 			case AT_AddConstraint:
 			case AT_AddIndexConstraint:
-				guard_refuse(m, rel, "add a constraint to", NULL, NULL);
+				guard_refuse(m, rel, &GM_add_constraint, NULL, NULL, NULL);
 				break;
 			case AT_DropConstraint:
-				guard_refuse(m, rel, "drop a constraint of", NULL, NULL);
+				guard_refuse(m, rel, &GM_drop_a_constraint, NULL, NULL, NULL);
 				break;
 			case AT_ColumnDefault:
 			case AT_CookedColumnDefault:
-				guard_refuse(m, rel, "change a column default of", NULL, NULL);
+				guard_refuse(m, rel, &GM_column_default, NULL, NULL, NULL);
 				break;
 			case AT_SetNotNull:
 			case AT_DropNotNull:
 			case AT_CheckNotNull:
-				guard_refuse(m, rel, "change NOT NULL of a column of", NULL, NULL);
+				guard_refuse(m, rel, &GM_not_null, NULL, NULL, NULL);
 				break;
 			case AT_EnableRowSecurity:
 			case AT_ForceRowSecurity:
-				guard_refuse(m, rel, "turn on row-level security of",
-							 "Row security on one layout only would be lost at the cutover or "
-							 "the rollback; a relayout does not carry it.", NULL);
+				guard_refuse(m, rel, &GM_row_security, NULL,
+							 gettext_noop("Row security on one layout only would be lost at the "
+										  "cutover or the rollback; a relayout does not carry it."),
+							 NULL);
 				break;
 			default:
-				guard_refuse(m, rel, "alter", NULL, NULL);
+				guard_refuse(m, rel, &GM_alter, NULL, NULL, NULL);
 				break;
 		}
 		return;
@@ -1284,32 +1627,32 @@ guard_alter_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
 		case AT_DropIdentity:
 		case AT_DropExpression:
 			if (cmd->name != NULL && any_migrated(m, list_make1(cmd->name)))
-				guard_refuse(m, rel, psprintf("change column %s of", quote_identifier(cmd->name)),
-							 NULL, NULL);
+				guard_refuse(m, rel, &GM_change_column, quote_identifier(cmd->name), NULL, NULL);
 			break;
 		case AT_EnableRule:
 		case AT_EnableAlwaysRule:
 		case AT_EnableReplicaRule:
 			if (is_update_rule(rel, cmd->name))
-				guard_refuse(m, rel, psprintf("enable rule %s on UPDATE of", quote_identifier(cmd->name)),
-							 UPDATE_RULE_DETAIL, "Enable the rule after the cleanup.");
+				guard_refuse(m, rel, &GM_enable_update_rule, quote_identifier(cmd->name),
+							 UPDATE_RULE_DETAIL, gettext_noop("Enable the rule after the cleanup."));
 			break;
 		case AT_AddConstraint:
 			if (IsA(cmd->def, Constraint) && any_migrated(m, constraint_columns((Constraint *) cmd->def)))
-				guard_refuse(m, rel, "constrain a migrated column of",
-							 "The migration gives the new columns their constraints at start "
-							 "and drops the old columns at cleanup: a constraint added now "
-							 "would hold for one shape only, or vanish with the old column.",
-							 "Add it to the new column after the cleanup.");
+				guard_refuse(m, rel, &GM_constrain_migrated, NULL,
+							 gettext_noop("The migration gives the new columns their constraints "
+										  "at start and drops the old columns at cleanup: a "
+										  "constraint added now would hold for one shape only, or "
+										  "vanish with the old column."),
+							 gettext_noop("Add it to the new column after the cleanup."));
 			break;
 		case AT_DropConstraint:
 		case AT_AlterConstraint:
 			if (cmd->name != NULL && constraint_migrated(m, rel, cmd->name))
-				guard_refuse(m, rel, psprintf("%s constraint %s of",
-											  cmd->subtype == AT_DropConstraint ? "drop" : "alter",
-											  quote_identifier(cmd->name)),
-							 "It covers a column of the migration, which carries it to the "
-							 "new column: the change would reach one shape only.", NULL);
+				guard_refuse(m, rel, cmd->subtype == AT_DropConstraint ?
+							 &GM_drop_constraint : &GM_alter_constraint, quote_identifier(cmd->name),
+							 gettext_noop("It covers a column of the migration, which carries it "
+										  "to the new column: the change would reach one shape "
+										  "only."), NULL);
 			break;
 		default:
 			break;
@@ -1323,7 +1666,7 @@ named_relation(RangeVar *rv)
 	return rv != NULL ? RangeVarGetRelid(rv, NoLock, true) : InvalidOid;
 }
 
-static void guard_inherit_from(RangeVar *rv, const char *what);
+static void guard_inherit_from(RangeVar *rv, const GuardMsg *what);
 
 /*
  * The active column migration whose shape view relid is -- the view it
@@ -1379,18 +1722,19 @@ shape_view_of(Oid relid, GuardedBy *m)
  * new versions of the application write through them.
  */
 static void
-guard_shape_view(Oid relid, const char *what)
+guard_shape_view(Oid relid, const GuardMsg *what)
 {
 	GuardedBy	m;
 
 	shape_view_of(relid, &m);
 	if (m.name != NULL)
-		guard_refuse(&m, relid, what,
-					 "The migration made the views of the table's shapes at start and finds them by "
-					 "name: complete moves the old columns' defaults onto the old shape's view, "
-					 "cleanup and rollback drop both views and their schemas, and a view under "
-					 "another name or definition would keep the columns they drop (or write "
-					 "others); the application's old and new versions write through them.",
+		guard_refuse(&m, relid, what, NULL,
+					 gettext_noop("The migration made the views of the table's shapes at start and "
+								  "finds them by name: complete moves the old columns' defaults "
+								  "onto the old shape's view, cleanup and rollback drop both views "
+								  "and their schemas, and a view under another name or definition "
+								  "would keep the columns they drop (or write others); the "
+								  "application's old and new versions write through them."),
 					 NULL);
 }
 
@@ -1399,7 +1743,7 @@ static void
 guard_replace_view(ViewStmt *stmt)
 {
 	if (stmt->replace)
-		guard_shape_view(named_relation(stmt->view), "replace view");
+		guard_shape_view(named_relation(stmt->view), &GM_replace_view);
 }
 
 
@@ -1534,26 +1878,64 @@ index_step_columns(Oid relid, const IndexStep *step)
 }
 
 /*
- * Refuse (55006) statement what on relid (the table of step, or step's
+ * The message of a statement refused while an index migration runs, whole
+ * sentences (as GuardMsg): while it creates its index, while it drops it.
+ * Arguments: the relation, the migration, the index.
+ */
+typedef struct IndexStepMsg
+{
+	const char *creates;
+	const char *drops;
+} IndexStepMsg;
+
+static const IndexStepMsg IM_drop_index = {
+	gettext_noop("cannot drop index %s while migration \"%s\" creates index %s"),
+	gettext_noop("cannot drop index %s while migration \"%s\" drops index %s")};
+static const IndexStepMsg IM_rename_index = {
+	gettext_noop("cannot rename index %s while migration \"%s\" creates index %s"),
+	gettext_noop("cannot rename index %s while migration \"%s\" drops index %s")};
+static const IndexStepMsg IM_index_depends = {
+	gettext_noop("cannot let DROP EXTENSION drop index %s while migration \"%s\" creates index %s"),
+	gettext_noop("cannot let DROP EXTENSION drop index %s while migration \"%s\" drops index %s")};
+static const IndexStepMsg IM_rename = {
+	gettext_noop("cannot rename %s while migration \"%s\" creates index %s"),
+	gettext_noop("cannot rename %s while migration \"%s\" drops index %s")};
+static const IndexStepMsg IM_move = {
+	gettext_noop("cannot move %s while migration \"%s\" creates index %s"),
+	gettext_noop("cannot move %s while migration \"%s\" drops index %s")};
+static const IndexStepMsg IM_rename_column = {
+	gettext_noop("cannot rename a column of %s while migration \"%s\" creates index %s"),
+	gettext_noop("cannot rename a column of %s while migration \"%s\" drops index %s")};
+static const IndexStepMsg IM_drop_column = {
+	gettext_noop("cannot drop a column of %s while migration \"%s\" creates index %s"),
+	gettext_noop("cannot drop a column of %s while migration \"%s\" drops index %s")};
+static const IndexStepMsg IM_retype_column = {
+	gettext_noop("cannot change the type of a column of %s while migration \"%s\" creates index %s"),
+	gettext_noop("cannot change the type of a column of %s while migration \"%s\" drops index %s")};
+static const IndexStepMsg IM_index_constraint = {
+	gettext_noop("cannot turn an index into a constraint of %s while migration \"%s\" creates index %s"),
+	gettext_noop("cannot turn an index into a constraint of %s while migration \"%s\" drops index %s")};
+
+/*
+ * Refuse (55006) statement msg on relid (the table of step, or step's
  * index) while the index migration runs.
  */
 static void
-index_step_refuse(const IndexStep *step, Oid relid, const char *what)
+index_step_refuse(const IndexStep *step, Oid relid, const IndexStepMsg *msg)
 {
 	const char *q = quote_literal_cstr(step->migration);
 
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_IN_USE),
-			 errmsg("cannot %s %s while migration \"%s\" %s index %s", what,
-					qualified_name(relid), step->migration,
-					step->create ? "creates" : "drops", quote_identifier(step->index_name)),
-			 errdetail_internal("%s", step->create ?
-								"The migration finds the index by its name in the table's schema, "
-								"and builds it with the statement it checked at start: the "
-								"build, validation, cleanup or rollback would fail or act on "
-								"another index." :
-								"The migration watches the index's use until its cleanup drops it "
-								"by its name in the table's schema; a rollback keeps it."),
+			 errmsg(step->create ? msg->creates : msg->drops, qualified_name(relid),
+					step->migration, quote_identifier(step->index_name)),
+			 step->create ?
+			 errdetail("The migration finds the index by its name in the table's schema, "
+					   "and builds it with the statement it checked at start: the "
+					   "build, validation, cleanup or rollback would fail or act on "
+					   "another index.") :
+			 errdetail("The migration watches the index's use until its cleanup drops it "
+					   "by its name in the table's schema; a rollback keeps it."),
 			 step->create ?
 			 errhint("Clean the migration up once it validated (SELECT steward.migration_cleanup(%s);), "
 					 "or roll it back (SELECT steward.migration_rollback(%s);), first.", q, q) :
@@ -1570,7 +1952,7 @@ index_step_refuse(const IndexStep *step, Oid relid, const char *what)
  */
 static void
 guard_index_steps(Oid relid, Oid shown, bool table_too, const char *column,
-				  const char *index_name, const char *what)
+				  const char *index_name, const IndexStepMsg *what)
 {
 	ListCell   *lc;
 
@@ -1589,7 +1971,7 @@ guard_index_steps(Oid relid, Oid shown, bool table_too, const char *column,
 
 /* DDL naming idx, an index: the index steps of its table that name it. */
 static void
-guard_index_object(Oid idx, const char *what)
+guard_index_object(Oid idx, const IndexStepMsg *what)
 {
 	Oid			tbl;
 
@@ -1602,17 +1984,23 @@ guard_index_object(Oid idx, const char *what)
 }
 
 /*
- * DROP INDEX (guard_index_object: an index an active index migration
- * creates or drops) or DROP VIEW (guard_shape_view: a column migration's
- * shape view): guard, what, for each relation named that exists.
+ * DROP INDEX (guard_drop_index) or DROP VIEW (guard_drop_view): guard for
+ * each relation named that exists.
  */
 static void
-guard_drop_each(DropStmt *stmt, void (*guard) (Oid relid, const char *what), const char *what)
+guard_drop_each(DropStmt *stmt, void (*guard) (Oid relid))
 {
 	ListCell   *lc;
 
 	foreach(lc, stmt->objects)
-		guard(RangeVarGetRelid(makeRangeVarFromNameList((List *) lfirst(lc)), NoLock, true), what);
+		guard(RangeVarGetRelid(makeRangeVarFromNameList((List *) lfirst(lc)), NoLock, true));
+}
+
+/* DROP VIEW of a column migration's shape view (guard_shape_view). */
+static void
+guard_drop_view(Oid relid)
+{
+	guard_shape_view(relid, &GM_drop_view);
 }
 
 /* ALTER TABLE of a table under index migrations: columns and USING INDEX. */
@@ -1632,13 +2020,13 @@ guard_alter_index_steps(Oid rel, AlterTableStmt *stmt)
 		if (!IsA(cmd, AlterTableCmd))
 			continue;
 		if (cmd->subtype == AT_DropColumn)
-			guard_index_steps(rel, rel, false, cmd->name, NULL, "drop a column of");
+			guard_index_steps(rel, rel, false, cmd->name, NULL, &IM_drop_column);
 		else if (cmd->subtype == AT_AlterColumnType)
-			guard_index_steps(rel, rel, false, cmd->name, NULL, "change the type of a column of");
+			guard_index_steps(rel, rel, false, cmd->name, NULL, &IM_retype_column);
 		else if (cmd->subtype == AT_AddIndexConstraint && cmd->def != NULL &&
 				 IsA(cmd->def, Constraint) && ((Constraint *) cmd->def)->indexname != NULL)
 			guard_index_steps(rel, rel, false, NULL, ((Constraint *) cmd->def)->indexname,
-							  "turn an index into a constraint of");
+							  &IM_index_constraint);
 	}
 }
 
@@ -1666,7 +2054,7 @@ guard_alter_table(AlterTableStmt *stmt)
 		/* ALTER TABLE child INHERIT parent: CREATE TABLE ... INHERITS by another name. */
 		if (IsA(cmd, AlterTableCmd) && cmd->subtype == AT_AddInherit && cmd->def != NULL &&
 			IsA(cmd->def, RangeVar))
-			guard_inherit_from((RangeVar *) cmd->def, "make a table inherit from");
+			guard_inherit_from((RangeVar *) cmd->def, &GM_inherit_from);
 	}
 	guard_alter_index_steps(rel, stmt);
 	guarded_by(rel, false, false, false, &m);
@@ -1681,8 +2069,12 @@ guard_alter_table(AlterTableStmt *stmt)
 	}
 }
 
-#define NAME_DETAIL "The migration gives the table's name to the new layout at complete (and " \
-	"back at a rollback), keeping the schema: the application's table would end up elsewhere."
+#define NAME_DETAIL gettext_noop("The migration gives the table's name to the new layout at " \
+	"complete (and back at a rollback), keeping the schema: the application's table would end " \
+	"up elsewhere.")
+
+#define TABLE_NAME_DETAIL gettext_noop("The migration's views and steps name the table as it " \
+	"was at start.")
 
 /*
  * The object types under which a statement may name a relation: ALTER
@@ -1728,12 +2120,12 @@ guard_rename(RenameStmt *stmt)
 	rel = named_relation(stmt->relation);
 	if (relation_object(stmt->renameType))
 	{
-		guard_shape_view(rel, "rename view");
-		guard_index_object(rel, "rename index");
-		guard_index_steps(rel, rel, true, NULL, NULL, "rename");
+		guard_shape_view(rel, &GM_rename_view);
+		guard_index_object(rel, &IM_rename_index);
+		guard_index_steps(rel, rel, true, NULL, NULL, &IM_rename);
 	}
 	else if (stmt->renameType == OBJECT_COLUMN || stmt->renameType == OBJECT_ATTRIBUTE)
-		guard_index_steps(rel, rel, false, stmt->subname, NULL, "rename a column of");
+		guard_index_steps(rel, rel, false, stmt->subname, NULL, &IM_rename_column);
 	guarded_by(rel, false, false, false, &m);
 	if (m.name == NULL)
 		return;
@@ -1741,23 +2133,21 @@ guard_rename(RenameStmt *stmt)
 	{
 		case OBJECT_COLUMN:
 		case OBJECT_ATTRIBUTE:
-			guard_refuse(&m, rel, "rename a column of", NULL, NULL);
+			guard_refuse(&m, rel, &GM_rename_column, NULL, NULL, NULL);
 			break;
 		case OBJECT_TABCONSTRAINT:
 			if (m.relayout || constraint_migrated(&m, rel, stmt->subname))
-				guard_refuse(&m, rel, "rename a constraint of", NULL, NULL);
+				guard_refuse(&m, rel, &GM_rename_constraint, NULL, NULL, NULL);
 			break;
 		case OBJECT_TRIGGER:
 			if (migration_trigger(stmt->subname))
-				guard_refuse(&m, rel, psprintf("rename trigger %s of", quote_identifier(stmt->subname)),
+				guard_refuse(&m, rel, &GM_rename_trigger, quote_identifier(stmt->subname),
 							 TRIGGER_DETAIL, NULL);
 			break;
 		default:
 			/* A partition of a layout keeps its place whatever its name. */
 			if (rel == m.table)
-				guard_refuse(&m, rel, "rename",
-							 m.relayout ? NAME_DETAIL :
-							 "The migration's views and steps name the table as it was at start.",
+				guard_refuse(&m, rel, &GM_rename, NULL, m.relayout ? NAME_DETAIL : TABLE_NAME_DETAIL,
 							 NULL);
 			break;
 	}
@@ -1832,10 +2222,12 @@ guard_schema(const char *nspname, bool drop)
 			continue;
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
+				 shape && drop ?
+				 errmsg("cannot drop schema %s while migration \"%s\" keeps the views of a shape of %s in it",
+						quote_identifier(nspname), m.name, qualified_name(relid)) :
 				 shape ?
-				 errmsg("cannot %s schema %s while migration \"%s\" keeps the views of a shape of %s in it",
-						drop ? "drop" : "rename", quote_identifier(nspname), m.name,
-						qualified_name(relid)) :
+				 errmsg("cannot rename schema %s while migration \"%s\" keeps the views of a shape of %s in it",
+						quote_identifier(nspname), m.name, qualified_name(relid)) :
 				 errmsg("cannot rename schema %s while migration \"%s\" re-layouts %s in it",
 						quote_identifier(nspname), m.name, qualified_name(relid)),
 				 shape && drop ?
@@ -1861,13 +2253,11 @@ guard_set_schema(AlterObjectSchemaStmt *stmt)
 	if (!relation_object(stmt->objectType))
 		return;
 	rel = named_relation(stmt->relation);
-	guard_shape_view(rel, "move view");
-	guard_index_steps(rel, rel, true, NULL, NULL, "move");
+	guard_shape_view(rel, &GM_move_view);
+	guard_index_steps(rel, rel, true, NULL, NULL, &IM_move);
 	guarded_by(rel, false, false, false, &m);
 	if (m.name != NULL && rel == m.table)
-		guard_refuse(&m, rel, "move", m.relayout ? NAME_DETAIL :
-					 "The migration's views and steps name the table as it was at start.",
-					 NULL);
+		guard_refuse(&m, rel, &GM_move, NULL, m.relayout ? NAME_DETAIL : TABLE_NAME_DETAIL, NULL);
 }
 
 /*
@@ -1894,10 +2284,10 @@ guard_drop(DropStmt *stmt)
 		{
 			guarded_by(relid, false, true, false, &m);
 			if (m.name != NULL && relid == m.table)
-				guard_refuse(&m, relid, "drop",
-							 "The table's rows would be left in the other layout only, under "
-							 "an internal name.",
-							 "The rollback drops the new layout, the cleanup the old one.");
+				guard_refuse(&m, relid, &GM_drop, NULL,
+							 gettext_noop("The table's rows would be left in the other layout "
+										  "only, under an internal name."),
+							 gettext_noop("The rollback drops the new layout, the cleanup the old one."));
 			continue;
 		}
 		guarded_by(relid, true, true, true, &m);
@@ -1935,8 +2325,7 @@ guard_drop_trigger(DropStmt *stmt)
 																	list_length(names) - 1)));
 		guarded_by(rel, false, false, false, &m);
 		if (m.name != NULL)
-			guard_refuse(&m, rel, psprintf("drop trigger %s of", quote_identifier(tgname)),
-						 TRIGGER_DETAIL, NULL);
+			guard_refuse(&m, rel, &GM_drop_trigger, quote_identifier(tgname), TRIGGER_DETAIL, NULL);
 	}
 }
 
@@ -1948,21 +2337,22 @@ guard_drop_trigger(DropStmt *stmt)
  * gets the apply trigger (and the TRUNCATE guard) like its siblings.
  */
 static void
-guard_inherit_from(RangeVar *rv, const char *what)
+guard_inherit_from(RangeVar *rv, const GuardMsg *what)
 {
 	Oid			parent = named_relation(rv);
 	GuardedBy	m;
 
 	guarded_by(parent, false, false, false, &m);
 	if (m.name != NULL)
-		guard_refuse(&m, parent, what,
+		guard_refuse(&m, parent, what, NULL,
 					 m.relayout ?
-					 "The child's rows would be read through one layout only, and the "
-					 "child would keep the old layout from being dropped at cleanup." :
-					 "The child's rows would not be migrated, and complete and cleanup "
-					 "would change its columns.",
-					 "CREATE TABLE ... (LIKE parent) copies the definition without "
-					 "inheriting.");
+					 gettext_noop("The child's rows would be read through one layout only, and "
+								  "the child would keep the old layout from being dropped at "
+								  "cleanup.") :
+					 gettext_noop("The child's rows would not be migrated, and complete and "
+								  "cleanup would change its columns."),
+					 gettext_noop("CREATE TABLE ... (LIKE parent) copies the definition without "
+								  "inheriting."));
 }
 
 static void
@@ -1973,7 +2363,7 @@ guard_inherits(CreateStmt *stmt)
 	if (stmt->partbound != NULL)
 		return;
 	foreach(lc, stmt->inhRelations)
-		guard_inherit_from((RangeVar *) lfirst(lc), "create a table that inherits from");
+		guard_inherit_from((RangeVar *) lfirst(lc), &GM_create_inheriting);
 }
 
 /*
@@ -1984,17 +2374,18 @@ guard_inherits(CreateStmt *stmt)
  * the same table).
  */
 static void
-guard_create_on(RangeVar *rv, const char *what)
+guard_create_on(RangeVar *rv, const GuardMsg *what)
 {
 	Oid			rel = named_relation(rv);
 	GuardedBy	m;
 
 	guarded_by(rel, false, true, false, &m);
 	if (m.name != NULL)
-		guard_refuse(&m, rel, what,
-					 "It would be on one layout only: it would act on the writes the apply "
-					 "trigger copies from the other layout (as the owner, with search_path = "
-					 "pg_catalog), and be dropped with its layout at cleanup or rollback.",
+		guard_refuse(&m, rel, what, NULL,
+					 gettext_noop("It would be on one layout only: it would act on the writes the "
+								  "apply trigger copies from the other layout (as the owner, with "
+								  "search_path = pg_catalog), and be dropped with its layout at "
+								  "cleanup or rollback."),
 					 NULL);
 }
 
@@ -2008,14 +2399,14 @@ guard_create_rule(RuleStmt *stmt)
 	Oid			rel;
 	GuardedBy	m;
 
-	guard_create_on(stmt->relation, "create a rule on");
+	guard_create_on(stmt->relation, &GM_create_rule);
 	if (stmt->event != CMD_UPDATE)
 		return;
 	rel = named_relation(stmt->relation);
 	guarded_by(rel, false, false, false, &m);
 	if (m.name != NULL && !m.relayout)
-		guard_refuse(&m, rel, "create a rule on UPDATE on", UPDATE_RULE_DETAIL,
-					 "Create the rule after the cleanup.");
+		guard_refuse(&m, rel, &GM_create_update_rule, NULL, UPDATE_RULE_DETAIL,
+					 gettext_noop("Create the rule after the cleanup."));
 }
 
 /*
@@ -2045,12 +2436,12 @@ guard_create_trigger(CreateTrigStmt *stmt)
 
 			guarded_by(lfirst_oid(lc), false, false, false, &m);
 			if (m.name != NULL)
-				guard_refuse(&m, lfirst_oid(lc),
-							 psprintf("create trigger %s on", quote_identifier(stmt->trigname)),
-							 TRIGGER_DETAIL, "Give your trigger another name.");
+				guard_refuse(&m, lfirst_oid(lc), &GM_create_own_trigger,
+							 quote_identifier(stmt->trigname), TRIGGER_DETAIL,
+							 gettext_noop("Give your trigger another name."));
 		}
 	}
-	guard_create_on(stmt->relation, "create a trigger on");
+	guard_create_on(stmt->relation, &GM_create_trigger);
 }
 
 /*
@@ -2071,7 +2462,7 @@ guard_unique_index(Oid idx, bool drop)
 	HeapTuple	tup;
 	bool		unique;
 	GuardedBy	m;
-	char	   *what;
+	const GuardMsg *what;
 
 	if (!OidIsValid(idx) || (get_rel_relkind(idx) != RELKIND_INDEX &&
 							 get_rel_relkind(idx) != RELKIND_PARTITIONED_INDEX))
@@ -2091,26 +2482,25 @@ guard_unique_index(Oid idx, bool drop)
 	guarded_by(tbl, false, false, false, &m);
 	if (m.name == NULL)
 		return;
-	what = drop ? psprintf("drop unique index %s of", quote_identifier(get_rel_name(idx))) :
-		psprintf("let DROP EXTENSION drop index %s of", quote_identifier(get_rel_name(idx)));
+	what = drop ? &GM_drop_unique_index : &GM_index_depends;
 	if (m.relayout)
-		guard_refuse(&m, tbl, what, drop ?
-					 "It would be gone from one layout only: the guarantee would hold for the "
-					 "other layout alone, and go or stay with that layout at the cleanup or "
-					 "rollback." :
-					 "DROP EXTENSION would drop it on one layout only: the guarantee would hold "
-					 "for the other layout alone, and go or stay with that layout at the "
-					 "cleanup or rollback.",
-					 drop ? "Drop it after the cleanup." : NULL);
+		guard_refuse(&m, tbl, what, quote_identifier(get_rel_name(idx)), drop ?
+					 gettext_noop("It would be gone from one layout only: the guarantee would "
+								  "hold for the other layout alone, and go or stay with that "
+								  "layout at the cleanup or rollback.") :
+					 gettext_noop("DROP EXTENSION would drop it on one layout only: the guarantee "
+								  "would hold for the other layout alone, and go or stay with "
+								  "that layout at the cleanup or rollback."),
+					 drop ? gettext_noop("Drop it after the cleanup.") : NULL);
 	else if (name_in(get_rel_name(idx), m.constraints) || any_migrated(&m, index_columns(idx, tbl)))
-		guard_refuse(&m, tbl, what, drop ?
-					 "It covers a column of the migration, which carries its guarantee to the "
-					 "new column (or builds the new column's from it): the guarantee would be "
-					 "gone for one shape only." :
-					 "It covers a column of the migration, which carries its guarantee to the "
-					 "new column (or builds the new column's from it): DROP EXTENSION would "
-					 "drop it for one shape only.",
-					 drop ? "Drop it after the cleanup." : NULL);
+		guard_refuse(&m, tbl, what, quote_identifier(get_rel_name(idx)), drop ?
+					 gettext_noop("It covers a column of the migration, which carries its "
+								  "guarantee to the new column (or builds the new column's from "
+								  "it): the guarantee would be gone for one shape only.") :
+					 gettext_noop("It covers a column of the migration, which carries its "
+								  "guarantee to the new column (or builds the new column's from "
+								  "it): DROP EXTENSION would drop it for one shape only."),
+					 drop ? gettext_noop("Drop it after the cleanup.") : NULL);
 }
 
 /* ALTER INDEX idx DEPENDS ON EXTENSION: an index step's index, or guard_unique_index. */
@@ -2122,14 +2512,18 @@ guard_index_depends(AlterObjectDependsStmt *stmt)
 	if (!OidIsValid(idx) || (get_rel_relkind(idx) != RELKIND_INDEX &&
 							 get_rel_relkind(idx) != RELKIND_PARTITIONED_INDEX))
 		return;
-	guard_index_object(idx, "let DROP EXTENSION drop index");
+	guard_index_object(idx, &IM_index_depends);
 	guard_unique_index(idx, false);
 }
 
-/* DROP INDEX of a unique index (guard_unique_index). */
+/*
+ * DROP INDEX: of an index an active index migration creates or drops
+ * (guard_index_object), of a unique index (guard_unique_index).
+ */
 static void
-guard_drop_unique_index(Oid idx, const char *what)
+guard_drop_index(Oid idx)
 {
+	guard_index_object(idx, &IM_drop_index);
 	guard_unique_index(idx, true);
 }
 
@@ -2159,8 +2553,7 @@ guard_trigger_depends(AlterObjectDependsStmt *stmt)
 	rel = named_relation(stmt->relation);
 	guarded_by(rel, false, false, false, &m);
 	if (m.name != NULL)
-		guard_refuse(&m, rel, psprintf("let DROP EXTENSION drop trigger %s of", quote_identifier(tgname)),
-					 TRIGGER_DETAIL, NULL);
+		guard_refuse(&m, rel, &GM_trigger_depends, quote_identifier(tgname), TRIGGER_DETAIL, NULL);
 }
 
 /* The relations and column names a raw query names (CREATE VIEW). */
@@ -2246,7 +2639,7 @@ collect_query_rtes(Node *node, QueryRefs *refs)
  * column's name counts.
  */
 static void
-guard_view_query(Node *query, const char *what)
+guard_view_query(Node *query, bool matview)
 {
 	QueryRefs	refs = {NIL, NIL, false};
 	ListCell   *lc;
@@ -2271,23 +2664,25 @@ guard_view_query(Node *query, const char *what)
 		if (m.name == NULL)
 			continue;
 		if (m.relayout && m.ord == 2)
-			guard_refuse(&m, rel, psprintf("%s on", what),
-						 "The new layout is the migration's until complete gives it the table's "
-						 "name: a rollback drops it, and could not with a view on it.",
-						 "Create the view on the table: complete redirects the table's views "
-						 "to the new layout.");
+			guard_refuse(&m, rel, matview ? &GM_matview_on_new_layout : &GM_view_on_new_layout, NULL,
+						 gettext_noop("The new layout is the migration's until complete gives it "
+									  "the table's name: a rollback drops it, and could not with a "
+									  "view on it."),
+						 gettext_noop("Create the view on the table: complete redirects the "
+									  "table's views to the new layout."));
 		else if (m.relayout && !has_privs_of_role(GetUserId(), steward_relation_owner(m.table)))
-			guard_refuse(&m, rel, psprintf("%s owned by another role than the owner of", what),
-						 "Complete redirects the table's views to the new layout as its caller, "
-						 "who must own them (the table's owner does).",
-						 "Let the table's owner create it, or create it after the cleanup.");
+			guard_refuse(&m, rel, matview ? &GM_matview_other_owner : &GM_view_other_owner, NULL,
+						 gettext_noop("Complete redirects the table's views to the new layout as "
+									  "its caller, who must own them (the table's owner does)."),
+						 gettext_noop("Let the table's owner create it, or create it after the "
+									  "cleanup."));
 		else if (!m.relayout && (refs.star || any_migrated(&m, refs.cols)))
-			guard_refuse(&m, rel, psprintf("%s over a migrated column of", what),
-						 "After complete the view would read the old shape's column under its "
-						 "old name, and the cleanup or a rollback could not drop that column "
-						 "while the view uses it.",
-						 "Name only columns the migration leaves alone, or create the view "
-						 "after the cleanup.");
+			guard_refuse(&m, rel, matview ? &GM_matview_migrated : &GM_view_migrated, NULL,
+						 gettext_noop("After complete the view would read the old shape's column "
+									  "under its old name, and the cleanup or a rollback could not "
+									  "drop that column while the view uses it."),
+						 gettext_noop("Name only columns the migration leaves alone, or create "
+									  "the view after the cleanup."));
 	}
 }
 
@@ -2317,10 +2712,11 @@ guard_alter_publication(AlterPublicationStmt *stmt)
 		rel = named_relation(obj->pubtable->relation);
 		guarded_by(rel, false, true, false, &m);
 		if (m.name != NULL && m.ord == 2)
-			guard_refuse(&m, rel, "publish",
-						 "The new layout is the migration's until complete gives it the table's "
-						 "name; complete moves the table's publications to it.",
-						 "Add the table itself to the publication.");
+			guard_refuse(&m, rel, &GM_publish, NULL,
+						 gettext_noop("The new layout is the migration's until complete gives it "
+									  "the table's name; complete moves the table's publications "
+									  "to it."),
+						 gettext_noop("Add the table itself to the publication."));
 	}
 }
 
@@ -2344,8 +2740,8 @@ guard_index(IndexStmt *stmt)
 	if (m.name == NULL)
 		return;
 	if (m.relayout)
-		guard_refuse(&m, rel, "create a unique or exclusion index on", NULL,
-					 "A plain index may be created meanwhile.");
+		guard_refuse(&m, rel, &GM_unique_index, NULL, NULL,
+					 gettext_noop("A plain index may be created meanwhile."));
 	else
 	{
 		List	   *names = index_elem_columns(stmt->indexParams);
@@ -2354,11 +2750,12 @@ guard_index(IndexStmt *stmt)
 		names = list_concat(names, index_elem_columns(stmt->indexIncludingParams));
 		collect_column_refs(stmt->whereClause, &names);
 		if (any_migrated(&m, names))
-			guard_refuse(&m, rel, "create a unique or exclusion index over a migrated column of",
-						 "The migration drops the old columns at cleanup: the guarantee would "
-						 "vanish with them, or hold for one shape only.",
-						 "Give the step its own \"unique\" key, or create the index on the new "
-						 "column after the cleanup.");
+			guard_refuse(&m, rel, &GM_unique_index_migrated, NULL,
+						 gettext_noop("The migration drops the old columns at cleanup: the "
+									  "guarantee would vanish with them, or hold for one shape "
+									  "only."),
+						 gettext_noop("Give the step its own \"unique\" key, or create the index "
+									  "on the new column after the cleanup."));
 	}
 }
 
@@ -2618,11 +3015,10 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 				guard_drop_trigger((DropStmt *) parsetree);
 			else if (((DropStmt *) parsetree)->removeType == OBJECT_INDEX)
 			{
-				guard_drop_each((DropStmt *) parsetree, guard_index_object, "drop index");
-				guard_drop_each((DropStmt *) parsetree, guard_drop_unique_index, "drop index");
+				guard_drop_each((DropStmt *) parsetree, guard_drop_index);
 			}
 			else if (((DropStmt *) parsetree)->removeType == OBJECT_VIEW)
-				guard_drop_each((DropStmt *) parsetree, guard_shape_view, "drop view");
+				guard_drop_each((DropStmt *) parsetree, guard_drop_view);
 			else if (((DropStmt *) parsetree)->removeType == OBJECT_SCHEMA)
 			{
 				ListCell   *lc;
@@ -2647,19 +3043,18 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 			guard_create_rule((RuleStmt *) parsetree);
 			break;
 		case T_CreatePolicyStmt:
-			guard_create_on(((CreatePolicyStmt *) parsetree)->table, "create a policy on");
+			guard_create_on(((CreatePolicyStmt *) parsetree)->table, &GM_create_policy);
 			break;
 		case T_IndexStmt:
 			guard_index((IndexStmt *) parsetree);
 			break;
 		case T_ViewStmt:
 			guard_replace_view((ViewStmt *) parsetree);
-			guard_view_query(((ViewStmt *) parsetree)->query, "create a view");
+			guard_view_query(((ViewStmt *) parsetree)->query, false);
 			break;
 		case T_CreateTableAsStmt:
 			if (((CreateTableAsStmt *) parsetree)->objtype == OBJECT_MATVIEW)
-				guard_view_query(((CreateTableAsStmt *) parsetree)->query,
-								 "create a materialized view");
+				guard_view_query(((CreateTableAsStmt *) parsetree)->query, true);
 			break;
 		case T_AlterPublicationStmt:
 			guard_alter_publication((AlterPublicationStmt *) parsetree);
