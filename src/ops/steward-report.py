@@ -302,8 +302,8 @@ SELECT pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
 # default), in the base unit: ms or s.
 Q_SETTING = "SELECT steward.setting_value(%s) AS v"
 
-# Lock waits of this database by relation; waits that are not on a
-# relation (a row lock is a wait for the holder's transaction id) are
+# Lock waits of this database by relation (a row lock, a wait for the
+# holder's transaction id, on the row's table); waits on no relation are
 # named by their lock type.
 Q_LOCKS = """
 SELECT COALESCE(l.relation::text, '(' || l.locktype || ')') AS relation,

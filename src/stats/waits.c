@@ -10,7 +10,8 @@
  * pgprocno (statements.c sets it), so no backend status snapshot is needed.
  * For a backend waiting on a heavyweight lock, the worker also records what
  * it waits for (relation, mode) and who blocks it (pg_blocking_pids), with
- * the blocker's queryid.
+ * the blocker's queryid.  A row lock is a wait for the holder's
+ * transaction: its relation is that of the tuple lock the waiter holds.
  *
  * Memory is fixed: steward.max_wait_entries entries per table, all
  * preallocated (collect.c).  When a table is full, the sampler evicts its
@@ -70,7 +71,7 @@ typedef struct WaitEntry
 typedef struct LockKey
 {
 	Oid			dbid;
-	Oid			relid;			/* InvalidOid: not a relation lock (row, xid) */
+	Oid			relid;			/* InvalidOid: no relation (a row lock's: its table) */
 	int			locktag_type;
 	int			mode;
 	uint64		waiting_queryid;
@@ -354,6 +355,48 @@ count_wait(Oid dbid, uint32 info, uint64 queryid)
 }
 
 /*
+ * The relation of a tuple lock proc holds, or InvalidOid.  A backend that
+ * finds a row locked takes the row's tuple lock, then waits for the
+ * holder's transaction (heap_update, heap_delete, heap_lock_tuple): its
+ * wait is on a transactionid, which names no relation, while the granted
+ * tuple lock (as pg_locks shows it) names the row's table.  Tuple locks
+ * are held only around such a wait, so the one found is the row's.  A
+ * transactionid wait without one (a unique-index insert waiting for the
+ * inserter of the same key) has no relation to attribute.  Takes each
+ * lock-manager partition lock in turn, shared (after the sampler's lock,
+ * as pg_blocking_pids does).
+ */
+static Oid
+held_tuple_lock_relation(PGPROC *proc)
+{
+	Oid			relid = InvalidOid;
+
+	for (int i = 0; i < NUM_LOCK_PARTITIONS && !OidIsValid(relid); i++)
+	{
+		LWLock	   *partition = LockHashPartitionLockByIndex(i);
+		SHM_QUEUE  *head = &proc->myProcLocks[i];
+		PROCLOCK   *pl;
+
+		LWLockAcquire(partition, LW_SHARED);
+		pl = (PROCLOCK *) SHMQueueNext(head, head, offsetof(PROCLOCK, procLink));
+		while (pl != NULL)
+		{
+			const LOCKTAG *tag = &pl->tag.myLock->tag;
+
+			if (pl->holdMask != 0 && tag->locktag_type == LOCKTAG_TUPLE &&
+				tag->locktag_field1 == proc->databaseId)
+			{
+				relid = tag->locktag_field2;
+				break;
+			}
+			pl = (PROCLOCK *) SHMQueueNext(head, &pl->procLink, offsetof(PROCLOCK, procLink));
+		}
+		LWLockRelease(partition);
+	}
+	return relid;
+}
+
+/*
  * Count a sample of proc's lock wait, standing for interval_s seconds of
  * waiting: the sampling interval in effect when it was taken.  Summing
  * those (not samples times the interval of now) keeps the waited time a
@@ -387,6 +430,8 @@ count_lock_wait(PGPROC *proc, uint64 queryid, double interval_s)
 		lock->tag.locktag_type == LOCKTAG_PAGE ||
 		lock->tag.locktag_type == LOCKTAG_RELATION_EXTEND)
 		key.relid = lock->tag.locktag_field2;
+	else if (lock->tag.locktag_type == LOCKTAG_TRANSACTION)
+		key.relid = held_tuple_lock_relation(proc);
 	blocker = first_blocker(proc->pid);
 	if (observer.blocked_by)
 		observer.blocked_by(blocker);

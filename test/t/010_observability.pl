@@ -355,11 +355,11 @@ is( $node->safe_psql(
 	'relation wait: relation, mode, blocker pid, queryids as in pg_stat_activity');
 is( $node->safe_psql(
 		'postgres', qq{
-		SELECT relation IS NULL, locktype, lock_mode, blocking_pid,
+		SELECT relation, locktype, lock_mode, blocking_pid,
 		       coalesce(waiting_queryid, 0), coalesce(blocking_queryid, 0)
 		  FROM steward.lock_contention WHERE waiting_pid = $rpid}),
-	"t|transactionid|ShareLock|$hpid|$rqid|$hqid",
-	'row wait: transactionid lock, mode, blocker pid, queryids as in pg_stat_activity');
+	"obs_row|transactionid|ShareLock|$hpid|$rqid|$hqid",
+	'row wait: the row\'s table (from the tuple lock the waiter holds), transactionid lock, mode, blocker pid, queryids as in pg_stat_activity');
 is( $node->safe_psql(
 		'postgres', qq{
 		SELECT count(*), bool_and(samples > 0), bool_and(dbid = (SELECT oid FROM pg_database

@@ -160,7 +160,7 @@ $node->safe_psql(
 });
 
 # Lock waits: a SELECT waits for a table lock, an UPDATE of a plain table
-# for a row lock (a wait for the holder's transaction, on no relation).
+# for a row lock (a wait for the holder's transaction, attributed to the row's table).
 # The holder keeps its locks until both waits have been sampled and then
 # commits (a fixed sleep could end before a loaded machine started the
 # waiters).
@@ -183,19 +183,19 @@ $node->poll_query_until('postgres', q{
 	SELECT count(DISTINCT locktype) = 2 FROM steward.lock_contention
 	 WHERE samples > 0
 	   AND (relation = 'acct'::regclass AND locktype = 'relation'
-	        OR relation IS NULL AND locktype = 'transactionid')})
+	        OR relation = 'plain_rows'::regclass AND locktype = 'transactionid')})
   or die 'the two lock waits were not sampled';
 $holder->query_safe('COMMIT');
 $holder->quit;
 $row_waiter->finish;
 $acct_waiter->finish;
 my $lock_s = $node->safe_psql('postgres',
-	q{SELECT sum(samples) * 0.01 FROM steward.lock_contention
+	q{SELECT sum(wait_seconds) FROM steward.lock_contention
 	   WHERE relation = 'acct'::regclass AND locktype = 'relation'});
 cmp_ok($lock_s, '>', 0, "the wait for acct's lock was sampled ($lock_s s)");
 my $row_s = $node->safe_psql('postgres',
-	q{SELECT sum(samples) * 0.01 FROM steward.lock_contention
-	   WHERE relation IS NULL AND locktype = 'transactionid'});
+	q{SELECT sum(wait_seconds) FROM steward.lock_contention
+	   WHERE relation = 'plain_rows'::regclass AND locktype = 'transactionid'});
 cmp_ok($row_s, '>', 0, "the wait for the row lock was sampled ($row_s s)");
 
 my $host = $node->host;
@@ -248,8 +248,8 @@ compare_with_view('postgres', \%m);
 
 is_num(value(\%m, 'steward_lock_wait_seconds_total', datname => 'postgres', relation => 'public.acct',
 		locktype => 'relation'), $lock_s, "lock wait seconds on public.acct: $lock_s");
-is_num(value(\%m, 'steward_lock_wait_seconds_total', datname => 'postgres', relation => '',
-		locktype => 'transactionid'), $row_s, "lock wait seconds on a transaction (a row lock): $row_s");
+is_num(value(\%m, 'steward_lock_wait_seconds_total', datname => 'postgres', relation => 'public.plain_rows',
+		locktype => 'transactionid'), $row_s, "lock wait seconds for a row of public.plain_rows (a transactionid wait): $row_s");
 
 # Health.
 my %h = (

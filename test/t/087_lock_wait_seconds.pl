@@ -5,7 +5,8 @@
 # is a counter: a reload of the interval changes what later samples add,
 # never the total so far.  It used to be sum(samples) times the interval
 # of now: a reload from 10 ms to 100 ms multiplied the whole history by 10
-# (and lowering it looked like a counter reset).
+# (and lowering it looked like a counter reset).  And the row-lock waits
+# are attributed to the row's table (R11-12).
 use strict;
 use warnings;
 
@@ -97,6 +98,17 @@ cmp_ok(abs($e4 - $e3), '<', 1e-6, "a reload back to 10 ms never lowers it ($e4 s
 is($node->safe_psql('postgres', q{
 	SELECT abs(sum(wait_seconds) - } . $e4 . q{) < 1e-6 FROM steward.lock_contention}),
 	't', 'steward.lock_contention.wait_seconds sums to the exported total');
+
+# Row-lock contention is attributed to the row's table (review11 R11-12):
+# the first waiter for a row waits on the holder's transactionid, which
+# names no relation, while holding the row's tuple lock, which does.  It
+# used to read relation NULL (the exporter's relation="").
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(DISTINCT coalesce(relation::text, '(none)') || ' ' || locktype, ', ')
+	  FROM steward.lock_contention}),
+	'hot transactionid', 'the row-lock waits are on table hot, lock type transactionid');
+is($node->safe_psql('postgres', "SELECT string_agg(DISTINCT relation || ' ' || locktype, ', ') FROM ($query) q"),
+	'public.hot transactionid', 'the exporter labels them relation="public.hot"');
 
 $node->stop;
 done_testing();
