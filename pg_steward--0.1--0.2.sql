@@ -18974,3 +18974,265 @@ SELECT CASE WHEN l.dbid = d.oid THEN l.relid::regclass END AS relation,
   LEFT JOIN pg_catalog.pg_database d ON d.datname = current_database();
 REVOKE ALL ON FUNCTION steward._lock_contention() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION steward._lock_contention() TO pg_read_all_stats;
+
+-- A foreign key or view the relayout cutover cannot move as its caller is
+-- refused before any change (recheck10 N10); an object over a view of a
+-- column migration's shapes is named by cleanup and rollback (N7).
+CREATE FUNCTION steward._relayout_check_movers(mig text, src regclass, fks jsonb, views jsonb,
+                                               forward boolean)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    o record;
+BEGIN
+    FOR o IN SELECT x.rel, x.name, c.relowner::regrole AS owner, c.relkind
+               FROM (SELECT (f->>'rel')::oid::regclass AS rel, f->>'name' AS name
+                       FROM jsonb_array_elements(fks) f
+                     UNION ALL
+                     SELECT (w->>'oid')::oid::regclass, NULL FROM jsonb_array_elements(views) w) x
+               JOIN pg_class c ON c.oid = x.rel
+              WHERE NOT pg_has_role(c.relowner, 'USAGE')
+              ORDER BY x.name IS NULL, x.rel::oid LOOP
+        RAISE EXCEPTION 'must be owner of % % to % migration "%"',
+                CASE WHEN o.relkind = 'v' THEN 'view' ELSE 'table' END, o.rel,
+                CASE WHEN forward THEN 'complete' ELSE 'roll back' END, mig
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = CASE WHEN o.name IS NOT NULL
+                                THEN format('Its foreign key %I references %s; the cutover moves it to the other layout as its owner, %s, whose privileges %s does not have.',
+                                            o.name, src, o.owner, current_user)
+                                ELSE format('It selects from %s; the cutover redefines it on the other layout as its owner, %s, whose privileges %s does not have.',
+                                            src, o.owner, current_user) END,
+                  HINT = format('Run it as a role with the privileges of %s, or let %s drop the %s (%s) and make it again after the cleanup%s.',
+                                o.owner, o.owner,
+                                CASE WHEN o.name IS NOT NULL THEN 'key' ELSE 'view' END,
+                                CASE WHEN o.name IS NOT NULL
+                                     THEN format('ALTER TABLE %s DROP CONSTRAINT %I', o.rel, o.name)
+                                     ELSE format('DROP VIEW %s', o.rel) END,
+                                CASE WHEN forward THEN format('; or roll the migration back (SELECT steward.migration_rollback(%L);)', mig)
+                                     ELSE '' END);
+    END LOOP;
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._relayout_switch(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    forward boolean := arg->>'direction' = 'forward';
+    src regclass := CASE WHEN forward THEN t.old_rel ELSE t.new_rel END;
+    dst regclass := CASE WHEN forward THEN t.new_rel ELSE t.old_rel END;
+    views jsonb;
+    fks jsonb;
+    v jsonb;
+    c record;
+    s_src regclass;
+    s_dst regclass;
+    seqname name;
+    dstname name;
+    i integer;
+BEGIN
+    SELECT coalesce(jsonb_agg(jsonb_build_object('oid', x.oid, 'def', x.def, 'opts', x.opts)), '[]') INTO views
+      FROM (SELECT DISTINCT vc.oid, pg_get_viewdef(vc.oid) AS def,
+                   array_to_string(vc.reloptions, ', ') AS opts
+              FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
+              JOIN pg_class vc ON vc.oid = rw.ev_class
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = src AND vc.oid <> src AND vc.relkind = 'v') x;
+    SELECT coalesce(jsonb_agg(jsonb_build_object('rel', x.conrelid, 'name', x.conname,
+                                                 'def', pg_get_constraintdef(x.oid),
+                                                 'partitioned', (SELECT relkind = 'p' FROM pg_class WHERE oid = x.conrelid))
+                              ORDER BY x.conrelid, x.conname), '[]') INTO fks
+      FROM pg_constraint x WHERE x.confrelid = src AND x.contype = 'f' AND x.conparentid = 0;
+    PERFORM steward._relayout_check_movers(mig, src, fks, views, forward);
+
+    -- Made since start (since complete, for a rollback): objects bound to
+    -- the row type of the layout that loses the name; forward, publications.
+    PERFORM steward._relayout_check_rowtype(src, CASE WHEN forward THEN 'complete' ELSE 'rollback' END);
+    PERFORM steward._relayout_check_publications(src) WHERE forward;
+    IF forward THEN
+        PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel,
+                                                          steward._relayout_layout_name(t.relname, t.old_rel, 'old')));
+        PERFORM steward._migration_exec(t.new_rel, format('ALTER TABLE %s RENAME TO %I', t.new_rel, t.relname));
+    ELSE
+        PERFORM steward._migration_exec(t.new_rel, format('ALTER TABLE %s RENAME TO %I', t.new_rel,
+                                                          steward._relayout_layout_name(t.relname, t.old_rel, 'new')));
+        PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel, t.relname));
+    END IF;
+    PERFORM steward._relayout_retrigger(mig, forward);
+    -- Index (and constraint) names follow the table's name: each index of
+    -- one layout trades names with its twin of the same definition.
+    i := 0;
+    FOR c IN SELECT si.relname AS src_name, di.relname AS dst_name, di.oid AS dst_oid, si.oid AS src_oid
+               FROM pg_index s JOIN pg_class si ON si.oid = s.indexrelid,
+                    LATERAL (SELECT d.indexrelid FROM pg_index d
+                              WHERE d.indrelid = dst AND d.indisunique = s.indisunique
+                                AND d.indisprimary = s.indisprimary
+                                AND regexp_replace(pg_get_indexdef(d.indexrelid), '^.* USING ', '')
+                                    = regexp_replace(pg_get_indexdef(s.indexrelid), '^.* USING ', '')
+                              ORDER BY d.indexrelid LIMIT 1) m
+                    JOIN pg_class di ON di.oid = m.indexrelid
+              WHERE s.indrelid = src ORDER BY si.relname LOOP
+        i := i + 1;
+        PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I',
+                                                    c.src_oid::regclass, '_steward_swap_' || i));
+        PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I', c.dst_oid::regclass, c.src_name));
+        PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I', c.src_oid::regclass, c.dst_name));
+    END LOOP;
+    FOR v IN SELECT x FROM jsonb_array_elements(fks) x LOOP
+        PERFORM steward._migration_exec((v->>'rel')::oid::regclass, format('ALTER TABLE %s DROP CONSTRAINT %I',
+                                        (v->>'rel')::oid::regclass, v->>'name'));
+        PERFORM steward._migration_exec((v->>'rel')::oid::regclass, format('ALTER TABLE %s ADD CONSTRAINT %I %s%s',
+                                        (v->>'rel')::oid::regclass, v->>'name', v->>'def',
+                                        CASE WHEN (v->>'partitioned')::boolean THEN '' ELSE ' NOT VALID' END));
+    END LOOP;
+    FOR v IN SELECT x FROM jsonb_array_elements(views) x LOOP
+        PERFORM steward._migration_exec((v->>'oid')::oid::regclass, format('CREATE OR REPLACE VIEW %s%s AS %s',
+                                        (v->>'oid')::oid::regclass,
+                                        CASE WHEN v->>'opts' <> '' THEN format(' WITH (%s)', v->>'opts') ELSE '' END,
+                                        rtrim(v->>'def', ';')));
+    END LOOP;
+
+    -- Sequences: an identity continues where the other layout's stopped;
+    -- a sequence owned by a column (serial) moves to the table's name.
+    FOR c IN SELECT a.attname, a.attidentity FROM pg_attribute a
+              WHERE a.attrelid = src AND a.attnum > 0 AND NOT a.attisdropped LOOP
+        s_src := pg_get_serial_sequence(src::text, c.attname)::regclass;
+        s_dst := pg_get_serial_sequence(dst::text, c.attname)::regclass;
+        IF s_src IS NOT NULL AND s_dst IS NOT NULL AND s_src <> s_dst THEN
+            PERFORM steward._migration_exec(src, format(
+                'SELECT pg_catalog.setval(%L, s.last_value, s.is_called) FROM %s s', s_dst, s_src));
+            -- ... and the two trade names, as the indexes do.
+            seqname := (SELECT relname FROM pg_class WHERE oid = s_src);
+            dstname := (SELECT relname FROM pg_class WHERE oid = s_dst);
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s RENAME TO _steward_swap_seq', s_src));
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s RENAME TO %I', s_dst, seqname));
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s RENAME TO %I', s_src, dstname));
+        ELSIF s_src IS NOT NULL AND s_dst IS NULL AND c.attidentity = '' THEN
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s OWNED BY %s.%I',
+                                                        s_src, dst, c.attname));
+        END IF;
+    END LOOP;
+    PERFORM steward._relayout_grants(src, dst);
+    PERFORM steward._relayout_carry(src, dst, forward);
+END
+$$;
+CREATE FUNCTION steward._migration_check_view_users(mig text, action text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    users text;
+    first_user text;
+    base regclass;
+BEGIN
+    SELECT string_agg(x.what || ' (on ' || x.shape::regclass::text || ')', ', ' ORDER BY x.what),
+           min(x.what), min(x.base::text)
+      INTO users, first_user, base
+      FROM (SELECT DISTINCT
+                   CASE WHEN d.classid = 'pg_rewrite'::regclass
+                        THEN format('%s %s', CASE uc.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END,
+                                    uc.oid::regclass)
+                        ELSE pg_describe_object(d.classid, d.objid, d.objsubid) END AS what,
+                   sv.oid AS shape,
+                   (SELECT t.relid FROM steward.migration_tables t
+                     WHERE t.migration = mig AND t.active ORDER BY t.ord LIMIT 1) AS base
+              FROM pg_class sv
+              JOIN pg_namespace n ON n.oid = sv.relnamespace
+              JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = sv.oid
+              LEFT JOIN pg_rewrite rw ON d.classid = 'pg_rewrite'::regclass AND rw.oid = d.objid
+              LEFT JOIN pg_class uc ON uc.oid = rw.ev_class
+             WHERE n.nspname IN (mig, mig || '_old') AND sv.relkind = 'v'
+               AND d.deptype = 'n' AND coalesce(uc.oid <> sv.oid, true)
+               AND NOT (d.classid = 'pg_class'::regclass AND d.objid = sv.oid)) x;
+    IF users IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % migration "%": % uses a view of its shapes', action, mig, first_user
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = format('The %s drops the views of the shapes in schemas %I and %I, which would need CASCADE: %s.',
+                                  CASE WHEN action = 'roll back' THEN 'rollback' ELSE 'cleanup' END,
+                                  mig, mig || '_old', users),
+                  HINT = format('Drop them (make them again over the table %s afterwards), then run SELECT steward.migration_%s(%L); again.',
+                                base, CASE WHEN action = 'roll back' THEN 'rollback' ELSE 'cleanup' END, mig);
+    END IF;
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._migration_contract(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    c steward.migration_columns;
+BEGIN
+    PERFORM steward._migration_require_alone(mig, 'clean up');
+    PERFORM steward._migration_check_view_users(mig, 'clean up');
+    PERFORM steward._migration_drop_views(mig);
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_exec(t.relid, format('DROP TRIGGER zz_steward_migration ON %s', t.relid));
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid AND x.kind IN ('pair', 'dropped')
+                  ORDER BY x.ord LOOP
+            PERFORM steward._migration_check_column_users(t.relid, c.switched_old, NULL, 'cleanup');
+            PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN %I',
+                                                            t.relid, c.switched_old));
+        END LOOP;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN _steward_side', t.relid));
+        PERFORM steward._migration_settle_names(mig, t);
+        PERFORM steward._migration_publish(mig, t.relid, 'new', true, true);
+    END LOOP;
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._migration_undo(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    switched boolean := (arg->>'switched')::boolean;
+    t steward.migration_tables;
+    c steward.migration_columns;
+BEGIN
+    PERFORM steward._migration_check_view_users(mig, 'roll back');
+    PERFORM steward._migration_drop_views(mig);
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        -- The old shape's columns published again before the new ones go
+        -- (a column list keeps its columns from being dropped).
+        PERFORM steward._migration_publish(mig, t.relid, 'old', switched, false);
+        PERFORM steward._migration_exec(t.relid, format('DROP TRIGGER IF EXISTS zz_steward_migration ON %s',
+                                                        t.relid));
+        IF switched AND t.new_name IS NOT NULL THEN
+            PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME TO %I',
+                                                            t.relid, t.relname));
+        END IF;
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord DESC LOOP
+            IF c.kind IN ('pair', 'added') THEN
+                PERFORM steward._migration_check_column_users(t.relid,
+                    CASE WHEN switched THEN c.switched_new ELSE c.expand_new END, NULL, 'rollback');
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s DROP COLUMN IF EXISTS %I', t.relid,
+                    CASE WHEN switched THEN c.switched_new ELSE c.expand_new END));
+            END IF;
+            IF switched AND c.kind IN ('pair', 'dropped', 'renamed') THEN
+                PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME COLUMN %I TO %I',
+                                                                t.relid, c.switched_old, c.old_name));
+            END IF;
+            IF switched AND c.kind = 'pair' THEN
+                IF c.old_default IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', t.relid, c.old_name,
+                        c.old_default));
+                END IF;
+            END IF;
+        END LOOP;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN IF EXISTS _steward_side',
+                                                        t.relid));
+        PERFORM steward._migration_publish(mig, t.relid, 'old', false, true);
+    END LOOP;
+END
+$$;

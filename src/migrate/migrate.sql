@@ -3161,6 +3161,52 @@ $$;
 COMMENT ON FUNCTION steward.migration_complete(text) IS
   'switch: the new shape becomes the table''s; the old shape stays (schema <name>_old, dual writes) until cleanup';
 
+-- Objects made since start over a view of the shapes (<mig>.<table>,
+-- <mig>_old.<table>): a user's view selecting from one, say (recheck10
+-- N7).  The drop of the shapes' views (cleanup, rollback: action) would
+-- need CASCADE: refused first with 2BP01 naming each object and the view
+-- it uses, and the next step.
+CREATE FUNCTION steward._migration_check_view_users(mig text, action text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    users text;
+    first_user text;
+    base regclass;
+BEGIN
+    SELECT string_agg(x.what || ' (on ' || x.shape::regclass::text || ')', ', ' ORDER BY x.what),
+           min(x.what), min(x.base::text)
+      INTO users, first_user, base
+      FROM (SELECT DISTINCT
+                   CASE WHEN d.classid = 'pg_rewrite'::regclass
+                        THEN format('%s %s', CASE uc.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END,
+                                    uc.oid::regclass)
+                        ELSE pg_describe_object(d.classid, d.objid, d.objsubid) END AS what,
+                   sv.oid AS shape,
+                   (SELECT t.relid FROM steward.migration_tables t
+                     WHERE t.migration = mig AND t.active ORDER BY t.ord LIMIT 1) AS base
+              FROM pg_class sv
+              JOIN pg_namespace n ON n.oid = sv.relnamespace
+              JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = sv.oid
+              LEFT JOIN pg_rewrite rw ON d.classid = 'pg_rewrite'::regclass AND rw.oid = d.objid
+              LEFT JOIN pg_class uc ON uc.oid = rw.ev_class
+             WHERE n.nspname IN (mig, mig || '_old') AND sv.relkind = 'v'
+               AND d.deptype = 'n' AND coalesce(uc.oid <> sv.oid, true)
+               AND NOT (d.classid = 'pg_class'::regclass AND d.objid = sv.oid)) x;
+    IF users IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % migration "%": % uses a view of its shapes', action, mig, first_user
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = format('The %s drops the views of the shapes in schemas %I and %I, which would need CASCADE: %s.',
+                                  CASE WHEN action = 'roll back' THEN 'rollback' ELSE 'cleanup' END,
+                                  mig, mig || '_old', users),
+                  HINT = format('Drop them (make them again over the table %s afterwards), then run SELECT steward.migration_%s(%L); again.',
+                                base, CASE WHEN action = 'roll back' THEN 'rollback' ELSE 'cleanup' END, mig);
+    END IF;
+END
+$$;
+
 -- Drop the schemas of a migration with the views it created (RESTRICT:
 -- whatever else someone put there stays, with a warning).
 CREATE FUNCTION steward._migration_drop_views(mig text)
@@ -3230,6 +3276,7 @@ DECLARE
     c steward.migration_columns;
 BEGIN
     PERFORM steward._migration_require_alone(mig, 'clean up');
+    PERFORM steward._migration_check_view_users(mig, 'clean up');
     PERFORM steward._migration_drop_views(mig);
     FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
         PERFORM steward._migration_exec(t.relid, format('DROP TRIGGER zz_steward_migration ON %s', t.relid));
@@ -3288,6 +3335,7 @@ DECLARE
     t steward.migration_tables;
     c steward.migration_columns;
 BEGIN
+    PERFORM steward._migration_check_view_users(mig, 'roll back');
     PERFORM steward._migration_drop_views(mig);
     FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
         -- The old shape's columns published again before the new ones go

@@ -1198,6 +1198,18 @@ static const GuardMsg GM_publish = {
 	NULL,
 	NULL};
 
+static const GuardMsg GM_foreign_key_layout = {
+	gettext_noop("cannot add a foreign key to %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot add a foreign key to %s while migration \"%s\" re-layouts %s"),
+	NULL,
+	NULL};
+
+static const GuardMsg GM_foreign_key_other_owner = {
+	gettext_noop("cannot add a foreign key from another role's table to %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot add a foreign key from another role's table to %s while migration \"%s\" re-layouts %s"),
+	NULL,
+	NULL};
+
 static const GuardMsg GM_unique_index = {
 	gettext_noop("cannot create a unique or exclusion index on %s while migration \"%s\" re-layouts it"),
 	gettext_noop("cannot create a unique or exclusion index on %s while migration \"%s\" re-layouts %s"),
@@ -2687,6 +2699,68 @@ guard_view_query(Node *query, bool matview)
 }
 
 /*
+ * A foreign key that CREATE TABLE or ALTER TABLE (ADD CONSTRAINT, ADD
+ * COLUMN ... REFERENCES) adds from a table owned by owner (InvalidOid:
+ * the table the statement names does not exist) to a relayout's table
+ * (recheck10 N10).  The cutover (complete, a rollback after it) moves the
+ * keys to the application's layout to the other one as its caller, who
+ * must own the referencing table (migration_start checks the keys there
+ * then): a key from a table whose owner the table's owner cannot act as
+ * is refused, as is one to the other layout or to a partition of either
+ * (nothing moves those; a rollback or the cleanup drops that layout, and
+ * could not with a key on it).  elts: CREATE TABLE's table elements or
+ * ALTER TABLE's subcommands.
+ */
+static void
+guard_references(List *elts, Oid owner)
+{
+	ListCell   *lc;
+
+	foreach(lc, elts)
+	{
+		Node	   *elt = (Node *) lfirst(lc);
+		List	   *cons = NIL;
+		ListCell   *lc2;
+
+		if (IsA(elt, AlterTableCmd))
+			elt = ((AlterTableCmd *) elt)->def;
+		if (elt == NULL)
+			continue;
+		if (IsA(elt, ColumnDef))
+			cons = ((ColumnDef *) elt)->constraints;
+		else if (IsA(elt, Constraint))
+			cons = list_make1(elt);
+		foreach(lc2, cons)
+		{
+			Constraint *con = (Constraint *) lfirst(lc2);
+			Oid			rel;
+			GuardedBy	m;
+			bool		switched;
+
+			if (!IsA(con, Constraint) || con->contype != CONSTR_FOREIGN || !OidIsValid(owner))
+				continue;
+			rel = named_relation(con->pktable);
+			guarded_by(rel, false, true, false, &m);
+			if (m.name == NULL)
+				continue;
+			switched = m.phase != NULL && strcmp(m.phase, "switched") == 0;
+			if (rel != m.table || m.ord != (switched ? 2 : 1))
+				guard_refuse(&m, rel, &GM_foreign_key_layout, NULL,
+							 gettext_noop("The cutover moves only the foreign keys to the table itself; "
+										  "a rollback or the cleanup drops the other layout, and could "
+										  "not with a key on it."),
+							 gettext_noop("Reference the table itself, or add the key after the cleanup."));
+			if (!has_privs_of_role(steward_relation_owner(m.table), owner))
+				guard_refuse(&m, rel, &GM_foreign_key_other_owner, NULL,
+							 gettext_noop("The cutover moves the table's foreign keys to the other layout "
+										  "as the caller of complete (or of a rollback), who must own the "
+										  "referencing table: the table's owner cannot act as this one's."),
+							 gettext_noop("Let the table's owner create the key, or add it after the cleanup."));
+		}
+	}
+}
+
+/*
  * ALTER PUBLICATION ... ADD | SET TABLE of the new layout of a relayout
  * (or a partition of it): subscribers would get changes of an internal
  * table; complete moves the application's table's memberships to the new
@@ -3000,6 +3074,12 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 		case T_AlterTableStmt:
 			/* ALTER TABLE, ALTER FOREIGN TABLE, ...: the relation decides. */
 			guard_alter_table((AlterTableStmt *) parsetree);
+			{
+				Oid			rel = named_relation(((AlterTableStmt *) parsetree)->relation);
+
+				guard_references(((AlterTableStmt *) parsetree)->cmds,
+								 OidIsValid(rel) ? steward_relation_owner(rel) : InvalidOid);
+			}
 			break;
 		case T_RenameStmt:
 			guard_rename((RenameStmt *) parsetree);
@@ -3029,6 +3109,7 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 			break;
 		case T_CreateStmt:
 			guard_inherits((CreateStmt *) parsetree);
+			guard_references(((CreateStmt *) parsetree)->tableElts, GetUserId());
 			break;
 		case T_CreateForeignTableStmt:
 			guard_inherits(&((CreateForeignTableStmt *) parsetree)->base);

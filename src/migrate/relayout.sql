@@ -1954,6 +1954,50 @@ AS $$
       FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace WHERE s.oid = stat
 $$;
 
+-- The cutover drops and adds the foreign keys to src (fks) and redefines
+-- its views (views) as their owners, as the caller (_migration_exec): a
+-- key or view whose owner the caller cannot act as (made or given away
+-- since start, recheck10 N10) is refused here, before any change, with
+-- 42501 naming it and the next steps, instead of failing halfway through
+-- with a bare "must be owner of table".
+CREATE FUNCTION steward._relayout_check_movers(mig text, src regclass, fks jsonb, views jsonb,
+                                               forward boolean)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    o record;
+BEGIN
+    FOR o IN SELECT x.rel, x.name, c.relowner::regrole AS owner, c.relkind
+               FROM (SELECT (f->>'rel')::oid::regclass AS rel, f->>'name' AS name
+                       FROM jsonb_array_elements(fks) f
+                     UNION ALL
+                     SELECT (w->>'oid')::oid::regclass, NULL FROM jsonb_array_elements(views) w) x
+               JOIN pg_class c ON c.oid = x.rel
+              WHERE NOT pg_has_role(c.relowner, 'USAGE')
+              ORDER BY x.name IS NULL, x.rel::oid LOOP
+        RAISE EXCEPTION 'must be owner of % % to % migration "%"',
+                CASE WHEN o.relkind = 'v' THEN 'view' ELSE 'table' END, o.rel,
+                CASE WHEN forward THEN 'complete' ELSE 'roll back' END, mig
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = CASE WHEN o.name IS NOT NULL
+                                THEN format('Its foreign key %I references %s; the cutover moves it to the other layout as its owner, %s, whose privileges %s does not have.',
+                                            o.name, src, o.owner, current_user)
+                                ELSE format('It selects from %s; the cutover redefines it on the other layout as its owner, %s, whose privileges %s does not have.',
+                                            src, o.owner, current_user) END,
+                  HINT = format('Run it as a role with the privileges of %s, or let %s drop the %s (%s) and make it again after the cleanup%s.',
+                                o.owner, o.owner,
+                                CASE WHEN o.name IS NOT NULL THEN 'key' ELSE 'view' END,
+                                CASE WHEN o.name IS NOT NULL
+                                     THEN format('ALTER TABLE %s DROP CONSTRAINT %I', o.rel, o.name)
+                                     ELSE format('DROP VIEW %s', o.rel) END,
+                                CASE WHEN forward THEN format('; or roll the migration back (SELECT steward.migration_rollback(%L);)', mig)
+                                     ELSE '' END);
+    END LOOP;
+END
+$$;
+
 -- The cutover (inside migration_complete, both layouts locked ACCESS
 -- EXCLUSIVE under lock_timeout): the table's name moves to the other
 -- layout, and what pointed at the table by OID follows it -- views are
@@ -1996,6 +2040,7 @@ BEGIN
                                                  'partitioned', (SELECT relkind = 'p' FROM pg_class WHERE oid = x.conrelid))
                               ORDER BY x.conrelid, x.conname), '[]') INTO fks
       FROM pg_constraint x WHERE x.confrelid = src AND x.contype = 'f' AND x.conparentid = 0;
+    PERFORM steward._relayout_check_movers(mig, src, fks, views, forward);
 
     -- Made since start (since complete, for a rollback): objects bound to
     -- the row type of the layout that loses the name; forward, publications.
@@ -2030,7 +2075,6 @@ BEGIN
         PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I', c.dst_oid::regclass, c.src_name));
         PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I', c.src_oid::regclass, c.dst_name));
     END LOOP;
-
     FOR v IN SELECT x FROM jsonb_array_elements(fks) x LOOP
         PERFORM steward._migration_exec((v->>'rel')::oid::regclass, format('ALTER TABLE %s DROP CONSTRAINT %I',
                                         (v->>'rel')::oid::regclass, v->>'name'));
