@@ -1,4 +1,5 @@
--- recheck10 N6: a column migration makes its shapes' schemas as the
+-- recheck10 N6 and N5: what a column migration needs and drops, said up
+-- front.  N6: a column migration makes its shapes' schemas as the
 -- table's owner, who needs CREATE on the database: start says so first
 -- (42501 naming the role, with the GRANT to run), instead of failing
 -- inside its expand with "permission denied for database".
@@ -36,6 +37,36 @@ RESET ROLE;
 SELECT format('REVOKE CREATE ON DATABASE %I FROM cp_alice', current_database()) \gexec
 DROP TABLE cp_al;
 REVOKE CREATE ON SCHEMA public FROM cp_alice;
+
+-- recheck10 N5: a plain index over a column the cleanup drops, created
+-- after start, is said to go with it (a NOTICE at CREATE INDEX, as start
+-- says of the ones it finds), with the build over the new column that
+-- keeps it; indexes over other columns, or the new one, pass silently.
+CREATE TABLE cp_ci (id int PRIMARY KEY, a int, b int) USING steward;
+INSERT INTO cp_ci SELECT g, g, g FROM generate_series(1, 10) g;
+CREATE INDEX cp_ci_pre ON cp_ci (a);
+SELECT steward.migration_start('cp_ci_m', $$[{"alter_column": {"table": "cp_ci", "column": "a", "name": "a2", "type": "bigint"}}]$$);
+CREATE INDEX cp_ci_inc ON cp_ci (id) INCLUDE (a);
+CREATE INDEX cp_ci_expr ON cp_ci ((a + 1));
+CREATE INDEX cp_ci_part ON cp_ci (b) WHERE a > 0;
+CREATE INDEX ON cp_ci USING hash (a);
+CREATE INDEX cp_ci_b ON cp_ci (b);
+CREATE INDEX cp_ci_a2 ON cp_ci (a2);
+CALL steward.migration_backfill('cp_ci_m');
+SELECT count(*) FILTER (WHERE NOT passed) AS failed FROM steward.migration_validate('cp_ci_m');
+SELECT steward.migration_complete('cp_ci_m');
+-- after complete the old column is _steward_old_a, the new one a2
+CREATE INDEX cp_ci_late ON cp_ci (a2, b);
+SELECT steward.migration_cleanup('cp_ci_m');
+SELECT indexrelid::regclass AS index, pg_get_indexdef(indexrelid) LIKE '%a2%' AS on_new
+  FROM pg_index WHERE indrelid = 'cp_ci'::regclass ORDER BY indexrelid::regclass::text;
+DROP TABLE cp_ci;
+-- a drop_column's column: the index goes with it (no new column to build on)
+CREATE TABLE cp_cd (id int PRIMARY KEY, a int, b int) USING steward;
+SELECT steward.migration_start('cp_cd_m', $$[{"drop_column": {"table": "cp_cd", "column": "b"}}]$$);
+CREATE INDEX cp_cd_b ON cp_cd (b);
+SELECT steward.migration_rollback('cp_cd_m');
+DROP TABLE cp_cd;
 
 -- The suite's later tests count the migrations: leave no record behind.
 CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name LIKE 'cp\_%';

@@ -718,6 +718,8 @@ typedef struct GuardedBy
 	List	   *columns;		/* column migration: names its columns have or take */
 	List	   *constraints;	/* column migration: names of the constraints it adds */
 	int			ord;			/* relayout: 1 the application's layout, 2 the new one */
+	List	   *dropped;		/* column migration: the columns cleanup drops, as now named */
+	List	   *dropped_new;	/* ... and the new column of each ("" for a drop_column) */
 } GuardedBy;
 
 /* The elements of a text[] datum as a List of C strings. */
@@ -779,7 +781,21 @@ guarded_by(Oid relid, bool below_only, bool relayouts_only, bool partition_check
 			"                                                    c.unique_name]) n(n)"
 			"              WHERE c.migration OPERATOR(pg_catalog.=) t.migration"
 			"                AND c.relid OPERATOR(pg_catalog.=) t.relid AND n.n IS NOT NULL)::pg_catalog.text[],"
-			"       t.ord::pg_catalog.int4"
+			"       t.ord::pg_catalog.int4,"
+			"       ARRAY(SELECT CASE WHEN r.phase OPERATOR(pg_catalog.=) 'switched' THEN c.switched_old"
+			"                         ELSE c.expand_old END"
+			"               FROM steward.migration_columns c"
+			"              WHERE c.migration OPERATOR(pg_catalog.=) t.migration"
+			"                AND c.relid OPERATOR(pg_catalog.=) t.relid"
+			"                AND c.kind OPERATOR(pg_catalog.=) ANY (ARRAY['pair', 'dropped'])"
+			"              ORDER BY c.ord)::pg_catalog.text[],"
+			"       ARRAY(SELECT coalesce(CASE WHEN r.phase OPERATOR(pg_catalog.=) 'switched'"
+			"                                             THEN c.switched_new ELSE c.expand_new END, '')"
+			"               FROM steward.migration_columns c"
+			"              WHERE c.migration OPERATOR(pg_catalog.=) t.migration"
+			"                AND c.relid OPERATOR(pg_catalog.=) t.relid"
+			"                AND c.kind OPERATOR(pg_catalog.=) ANY (ARRAY['pair', 'dropped'])"
+			"              ORDER BY c.ord)::pg_catalog.text[]"
 			"  FROM steward.migration_tables t"
 			"  JOIN steward.migration_runs r ON r.name OPERATOR(pg_catalog.=) t.migration,"
 			"       LATERAL (SELECT (r.steps OPERATOR(pg_catalog.->) 0"
@@ -810,6 +826,8 @@ guarded_by(Oid relid, bool below_only, bool relayouts_only, bool partition_check
 		m->columns = text_array_list(SPI_getbinval(tup, desc, 5, &isnull));
 		m->constraints = text_array_list(SPI_getbinval(tup, desc, 6, &isnull));
 		m->ord = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
+		m->dropped = text_array_list(SPI_getbinval(tup, desc, 8, &isnull));
+		m->dropped_new = text_array_list(SPI_getbinval(tup, desc, 9, &isnull));
 		MemoryContextSwitchTo(old);
 	}
 	steward_as_owner_end(&ctx);
@@ -2795,6 +2813,43 @@ guard_alter_publication(AlterPublicationStmt *stmt)
 }
 
 /*
+ * A plain index over a column that column migration m drops at cleanup
+ * (the old column of an alter_column that writes a new one, a
+ * drop_column's) goes with that column (recheck10 N5): a NOTICE says so
+ * when it is created, as migration_start says it of the indexes there
+ * already, with the concurrent build over the new column that keeps it.
+ * Columns, expressions, INCLUDE and WHERE count.
+ */
+static void
+notice_dropped_index(const GuardedBy *m, Oid rel, IndexStmt *stmt)
+{
+	List	   *names = index_elem_columns(stmt->indexParams);
+	ListCell   *lc;
+	ListCell   *lc2;
+
+	names = list_concat(names, index_elem_columns(stmt->indexIncludingParams));
+	collect_column_refs(stmt->whereClause, &names);
+	forboth(lc, m->dropped, lc2, m->dropped_new)
+	{
+		char	   *col = (char *) lfirst(lc);
+		char	   *newcol = (char *) lfirst(lc2);
+
+		if (!name_in(col, names))
+			continue;
+		ereport(NOTICE,
+				(errmsg("index %s over column \"%s\" of %s goes at the cleanup of migration \"%s\"",
+						stmt->idxname != NULL ? quote_identifier(stmt->idxname) : "(unnamed)",
+						col, qualified_name(rel), m->name),
+				 errdetail("The cleanup drops the column, and every index over it with it."),
+				 newcol[0] != '\0' ?
+				 errhint("Build it over the new column %s with CREATE INDEX CONCURRENTLY before "
+						 "complete: that one follows the column through the switch.",
+						 quote_identifier(newcol)) : 0));
+		return;
+	}
+}
+
+/*
  * CREATE UNIQUE INDEX (or an exclusion or primary key index) on a layout
  * or a partition of one, or over a column of a column migration: the
  * guarantee would hold on one layout or shape only.  Plain indexes pass:
@@ -2807,12 +2862,16 @@ guard_index(IndexStmt *stmt)
 	Oid			rel;
 	GuardedBy	m;
 
-	if (!stmt->unique && !stmt->primary && stmt->excludeOpNames == NIL)
-		return;
 	rel = named_relation(stmt->relation);
 	guarded_by(rel, false, false, false, &m);
 	if (m.name == NULL)
 		return;
+	if (!stmt->unique && !stmt->primary && stmt->excludeOpNames == NIL)
+	{
+		if (!m.relayout)
+			notice_dropped_index(&m, rel, stmt);
+		return;
+	}
 	if (m.relayout)
 		guard_refuse(&m, rel, &GM_unique_index, NULL, NULL,
 					 gettext_noop("A plain index may be created meanwhile."));
