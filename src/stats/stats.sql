@@ -300,16 +300,24 @@ UNION ALL SELECT 'steward_illegal_transitions_total',
 UNION ALL SELECT 'steward_state_transitions_total',
        jsonb_build_object('database', db.name, 'table', edges.name, 'from', edges.from_state,
                           'to', edges.to_state),
-       edges.transitions::float8, 'counter', 'State changes made.', 'database'
+       edges.transitions::float8, 'counter', 'State changes committed.', 'database'
   FROM edges, db
 UNION ALL SELECT 'steward_idempotency_requests_total',
        jsonb_build_object('database', db.name, 'scope', c.scope, 'outcome', o.outcome),
-       o.n::float8, 'counter', 'Idempotency key outcomes.', 'database'
+       o.n::float8, 'counter', 'Idempotency begins by outcome (the outcomes add up to the requests).', 'database'
   FROM steward.idempotency_counters() c,
        LATERAL (VALUES ('new', c.new), ('replay', c.replay), ('mismatch', c.mismatch),
-                       ('in_progress', c.in_progress), ('expired', c.expired),
-                       ('purged', c.purged)) o(outcome, n),
+                       ('in_progress', c.in_progress)) o(outcome, n),
        db
+UNION ALL SELECT 'steward_idempotency_expired_keys_total',
+       jsonb_build_object('database', db.name, 'scope', c.scope),
+       c.expired::float8, 'counter',
+       'Idempotency begins that found their key expired (each also a request by its outcome, usually new).', 'database'
+  FROM steward.idempotency_counters() c, db
+UNION ALL SELECT 'steward_idempotency_keys_purged_total',
+       jsonb_build_object('database', db.name, 'scope', c.scope),
+       c.purged::float8, 'counter', 'Expired idempotency keys deleted by the purge.', 'database'
+  FROM steward.idempotency_counters() c, db
 UNION ALL SELECT 'steward_buffer_hit_ratio', jsonb_build_object('database', datname),
        hit_ratio::float8, 'gauge', 'Shared buffer hit ratio.', 'database'
   FROM steward.database_hit_ratio
