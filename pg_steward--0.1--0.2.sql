@@ -19398,3 +19398,15 @@ UNION ALL SELECT 'steward_governor_decisions_total',
 UNION ALL SELECT 'steward_governor_jobs', '{}',
        (SELECT count(*) FROM steward._governor_jobs() j WHERE j.finished_at IS NULL)::float8,
        'gauge', 'Background jobs paced by the governor now.', 'cluster';
+
+-- idem R11-1 (review11): the purge keeps an expired key in progress whose
+-- holder lives; it asks this function whether the holder does.
+
+-- Does the session that began a key (its process ID and start time) still
+-- hold it?  The purge keeps expired keys in progress whose holder lives
+-- (src/idempotency/README.md, "Purge").  Not for applications.
+CREATE FUNCTION steward._idempotency_holder_alive(pid integer, started timestamptz)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'steward_idempotency_holder_alive'
+LANGUAGE C STRICT VOLATILE;
+REVOKE ALL ON FUNCTION steward._idempotency_holder_alive(integer, timestamptz) FROM PUBLIC;

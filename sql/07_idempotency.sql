@@ -129,7 +129,8 @@ RESET steward.idempotency_retention;
 -- Expired keys count as new, whatever they held.
 UPDATE steward.idempotency_keys SET expires_at = now() - interval '1 s' WHERE key IN ('req-1', 'req-3');
 SELECT outcome, status FROM steward.idempotency_begin('acct-1', 'req-1', 'a brand new request');
--- The purge removes expired keys only.
+-- The purge removes expired keys only, and of those not acct-2's req-1:
+-- in progress, and its holder (this session) lives (sql/111).
 SELECT count(*) AS expired_left FROM steward.idempotency_keys WHERE expires_at <= now();
 SELECT steward.idempotency_purge();
 SELECT steward.idempotency_purge();

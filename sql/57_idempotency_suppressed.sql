@@ -147,7 +147,8 @@ ROLLBACK;
 SELECT outcome FROM steward.idempotency_begin('suppress', 'a-1', 'fp');
 SELECT outcome FROM steward.idempotency_begin('suppress', 'x-1', 'fp');
 UPDATE steward.idempotency_keys SET lease_until = now() - interval '1 s' WHERE key = 'a-1';
-UPDATE steward.idempotency_keys SET expires_at = now() - interval '1 s' WHERE key = 'x-1';
+-- (x-1 abandoned too: an expired key whose holder lives stays in progress.)
+UPDATE steward.idempotency_keys SET expires_at = now() - interval '1 s', holder_pid = 0 WHERE key = 'x-1';
 BEGIN;
 CREATE TRIGGER suppress_skip BEFORE UPDATE OR DELETE ON steward.idempotency_keys
     FOR EACH ROW EXECUTE FUNCTION public.suppress_skip();

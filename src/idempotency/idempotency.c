@@ -80,6 +80,7 @@ PG_FUNCTION_INFO_V1(steward_create_idempotency_scope);
 PG_FUNCTION_INFO_V1(steward_alter_idempotency_scope_owner);
 PG_FUNCTION_INFO_V1(steward_drop_idempotency_scope);
 PG_FUNCTION_INFO_V1(steward_set_idempotency_retention);
+PG_FUNCTION_INFO_V1(steward_idempotency_holder_alive);
 
 int			steward_idem_retention_s = 86400;
 int			steward_idem_lock_timeout_s = 0;
@@ -166,6 +167,7 @@ typedef enum IdemPlan
 	PLAN_COMPLETE,
 	PLAN_RESULT,
 	PLAN_PURGE,
+	PLAN_PURGE_V01,
 	PLAN_SCOPE_CREATE,
 	PLAN_SCOPE_SET_OWNER,
 	PLAN_SCOPE_SET_RETENTION,
@@ -213,7 +215,17 @@ static const char *const plan_sql[NUM_PLANS] = {
 	[PLAN_RESULT] =
 	"SELECT status = $3 AND response IS NOT DISTINCT FROM $4, status"
 	"  FROM steward.idempotency_keys WHERE scope = $1 AND key = $2",
+	/* Not a key in progress whose holder lives and whose lease lasts. */
 	[PLAN_PURGE] =
+	"DELETE FROM steward.idempotency_keys WHERE ctid = ANY (ARRAY("
+	"  SELECT ctid FROM steward.idempotency_keys WHERE expires_at <= now()"
+	"   AND NOT (status IS NULL AND holder_pid IS NOT NULL AND holder_start IS NOT NULL"
+	"            AND (lease_until IS NULL OR lease_until > now())"
+	"            AND steward._idempotency_holder_alive(holder_pid, holder_start))"
+	"   ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED))"
+	" RETURNING scope",
+	/* 0.1's keys, before ALTER EXTENSION UPDATE: no holders. */
+	[PLAN_PURGE_V01] =
 	"DELETE FROM steward.idempotency_keys WHERE ctid = ANY (ARRAY("
 	"  SELECT ctid FROM steward.idempotency_keys WHERE expires_at <= now()"
 	"   ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED))"
@@ -236,7 +248,7 @@ static const char *const plan_sql[NUM_PLANS] = {
 static const int plan_nargs[NUM_PLANS] = {
 	[PLAN_SCOPE_CLAIM] = 2,
 	[PLAN_INSERT] = 7,[PLAN_DELETE_EXPIRED] = 2,
-	[PLAN_TAKEOVER] = 8,[PLAN_COMPLETE] = 5,[PLAN_RESULT] = 4,[PLAN_PURGE] = 1,
+	[PLAN_TAKEOVER] = 8,[PLAN_COMPLETE] = 5,[PLAN_RESULT] = 4,[PLAN_PURGE] = 1,[PLAN_PURGE_V01] = 1,
 	[PLAN_SCOPE_CREATE] = 3,[PLAN_SCOPE_SET_OWNER] = 2,[PLAN_SCOPE_SET_RETENTION] = 2,
 	[PLAN_SCOPE_DROP_KEYS] = 1,[PLAN_SCOPE_DROP] = 1,[PLAN_SCOPE_KEYS_LEFT] = 1,
 };
@@ -251,6 +263,7 @@ static const Oid plan_argtypes[NUM_PLANS][8] = {
 	[PLAN_COMPLETE] = {TEXTOID, TEXTOID, INT4OID, JSONBOID, INTERVALOID},
 	[PLAN_RESULT] = {TEXTOID, TEXTOID, INT4OID, JSONBOID},
 	[PLAN_PURGE] = {INT4OID},
+	[PLAN_PURGE_V01] = {INT4OID},
 	[PLAN_SCOPE_CREATE] = {TEXTOID, REGROLEOID, INTERVALOID},
 	[PLAN_SCOPE_SET_OWNER] = {TEXTOID, REGROLEOID},
 	[PLAN_SCOPE_SET_RETENTION] = {TEXTOID, INTERVALOID},
@@ -993,6 +1006,18 @@ holder_alive(int32 pid, TimestampTz started)
 		return true;
 	LockRelease(&tag, ShareLock, false);
 	return false;
+}
+
+/*
+ * steward._idempotency_holder_alive(pid, started): does the session that
+ * began a key (its process ID and start time) still hold it?  For the
+ * purge's statement, which must not delete a key in progress whose holder
+ * lives (review11 R11-1).  Not granted to PUBLIC.
+ */
+Datum
+steward_idempotency_holder_alive(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(holder_alive(PG_GETARG_INT32(0), PG_GETARG_TIMESTAMPTZ(1)));
 }
 
 /* This session's lease on the keys it begins (NULL: none). */
@@ -2114,6 +2139,18 @@ abandoned(const KeyRow *row)
 }
 
 /*
+ * A key in progress whose holder lives (and whose lease, if any, lasts)
+ * stays the holder's even past its expiry (review11 R11-1): expiry ends
+ * the replay window of a result, not a request still running.  A key
+ * without a result that names no holder expires as before.
+ */
+static bool
+held_alive(const KeyRow *row)
+{
+	return !row->completed && row->has_holder && !abandoned(row);
+}
+
+/*
  * Take over an abandoned key: new holder, new lease, only if the row is
  * still the version judged abandoned (PLAN_TAKEOVER).  False if we lost.
  */
@@ -2162,7 +2199,7 @@ static bool
 judge_existing_row(Datum *args, const KeyRow *row, const char *fingerprint,
 				   BeginResult *res)
 {
-	if (row->expired)
+	if (row->expired && !held_alive(row))
 	{
 		/* Expired keys count as new: drop the old row and insert afresh. */
 		run_plan(PLAN_DELETE_EXPIRED, args, NULL, false);
@@ -2537,6 +2574,7 @@ retention_arg(FunctionCallInfo fcinfo, int argno, char *null)
 	if (PG_ARGISNULL(argno))
 		return (Datum) 0;
 	iv = PG_GETARG_INTERVAL_P(argno);
+
 	if (!DatumGetBool(DirectFunctionCall2(interval_gt, IntervalPGetDatum(iv),
 										  IntervalPGetDatum(palloc0(sizeof(Interval))))))
 		ereport(ERROR,
@@ -2791,8 +2829,10 @@ purge_one_batch(int batch)
 {
 	Datum		args[1] = {Int32GetDatum(batch)};
 	uint64		n;
+	bool		holders = get_attnum(steward_relid(IDEM_KEYS_TABLE, false),
+									 "holder_pid") != InvalidAttrNumber;
 
-	run_plan(PLAN_PURGE, args, NULL, false);
+	run_plan(holders ? PLAN_PURGE : PLAN_PURGE_V01, args, NULL, false);
 	n = SPI_processed;
 	for (uint64 i = 0; i < n; i++)
 	{

@@ -84,6 +84,15 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.idempotency_purge() IS
   'delete expired idempotency keys now; returns how many';
 
+-- Does the session that began a key (its process ID and start time) still
+-- hold it?  The purge keeps expired keys in progress whose holder lives
+-- (src/idempotency/README.md, "Purge").  Not for applications.
+CREATE FUNCTION steward._idempotency_holder_alive(pid integer, started timestamptz)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'steward_idempotency_holder_alive'
+LANGUAGE C STRICT VOLATILE;
+REVOKE ALL ON FUNCTION steward._idempotency_holder_alive(integer, timestamptz) FROM PUBLIC;
+
 CREATE FUNCTION steward.set_idempotency_retention(scope text, retention interval)
 RETURNS void
 AS 'MODULE_PATHNAME', 'steward_set_idempotency_retention'
