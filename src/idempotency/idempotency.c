@@ -2575,6 +2575,24 @@ retention_arg(FunctionCallInfo fcinfo, int argno, char *null)
 		return (Datum) 0;
 	iv = PG_GETARG_INTERVAL_P(argno);
 
+	/*
+	 * Keys expire at now() + retention, months and days added on the
+	 * calendar (a month 28 to 31 days, a day 23 to 25 hours across a DST
+	 * change), but intervals compare as 30-day months and 24-hour days: a
+	 * retention with fields of both signs, like '-1 mon 31 days', compares
+	 * as positive while it is zero or negative on some dates, so every
+	 * retry would be new (review11 R11-11).  Every field must be zero or
+	 * positive; then the sum is positive on every date exactly when it
+	 * compares as positive.
+	 */
+	if ((iv->month < 0 || iv->day < 0 || iv->time < 0) &&
+		(iv->month > 0 || iv->day > 0 || iv->time > 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("idempotency retention must not mix positive and negative fields"),
+				 errdetail("Got %s: keys expire at now() + retention, with months and days added on the calendar, so it is not positive on every date.",
+						   DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(iv)))),
+				 errhint("Give the retention in positive fields only, for example '1 day' or '36 hours'.")));
 	if (!DatumGetBool(DirectFunctionCall2(interval_gt, IntervalPGetDatum(iv),
 										  IntervalPGetDatum(palloc0(sizeof(Interval))))))
 		ereport(ERROR,
