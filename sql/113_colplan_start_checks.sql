@@ -68,6 +68,27 @@ CREATE INDEX cp_cd_b ON cp_cd (b);
 SELECT steward.migration_rollback('cp_cd_m');
 DROP TABLE cp_cd;
 
+-- recheck10 N12: a column migration plans in its own snapshot, which
+-- under REPEATABLE READ (or SERIALIZABLE) is the transaction's: it would
+-- not see an ALTER TABLE committed while start waited for its locks.
+-- Refused there (a relayout reads the table under its lock: it starts).
+CREATE TABLE cp_rr (id int PRIMARY KEY, a int) USING steward;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT steward.migration_start('cp_rr_m', $$[{"alter_column": {"table": "cp_rr", "column": "a", "type": "bigint"}}]$$);
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT steward.migration_start('cp_rr_m', $$[{"add_column": {"table": "cp_rr", "column": "b", "type": "int"}}]$$);
+ROLLBACK;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT steward.migration_start('cp_rr_re', $$[{"relayout": {"table": "cp_rr", "partition_by": "HASH (id)", "partitions": 2}}]$$);
+ROLLBACK;
+BEGIN;
+SELECT steward.migration_start('cp_rr_m', $$[{"alter_column": {"table": "cp_rr", "column": "a", "type": "bigint"}}]$$);
+SELECT phase FROM steward.migration_runs WHERE name = 'cp_rr_m';
+ROLLBACK;
+DROP TABLE cp_rr;
+
 -- The suite's later tests count the migrations: leave no record behind.
 CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name LIKE 'cp\_%';
 DELETE FROM steward.migration_validations WHERE migration IN (SELECT name FROM gone);
