@@ -922,7 +922,11 @@ check_scope_info(text *scope, Oid caller, bool claim, ScopeInfo *info)
 		return true;
 	owner = scope_lookup(scope, info, &tid);
 	if (OidIsValid(owner))
-		scope_row_check_current(scope, &tid);
+	{
+		/* Only the callers that may claim (begin) would act on a stale view. */
+		if (claim)
+			scope_row_check_current(scope, &tid);
+	}
 	else
 	{
 		Datum		args[2] = {PointerGetDatum(scope), ObjectIdGetDatum(caller)};
