@@ -19487,3 +19487,8 @@ BEGIN
         'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
 END
 $$;
+
+-- review11 R11-4: steward.reset() says what it clears: every statistic of
+-- the whole cluster, the snapshot history included (src/stats/health.sql).
+COMMENT ON FUNCTION steward.reset() IS
+  'clear every pg_steward statistic of the whole cluster (all databases): statements, waits, lock contention, hot rows, counters and the snapshot history';

@@ -184,6 +184,6 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'steward_reset'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.reset() IS
-  'clear statement statistics and all pg_steward counters';
+  'clear every pg_steward statistic of the whole cluster (all databases): statements, waits, lock contention, hot rows, counters and the snapshot history';
 REVOKE ALL ON FUNCTION steward.reset() FROM PUBLIC;
 
