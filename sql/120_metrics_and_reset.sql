@@ -78,4 +78,38 @@ SELECT obj_description('steward.reset()'::regprocedure, 'pg_proc') AS reset_says
 DROP TABLE rs_orders;
 SELECT steward.drop_state_machine('rs_flow');
 DROP DATABASE reset_other;
+
+-- steward.track = all counts nested statements at any depth (review11
+-- R11-3): from 16 levels on they used to be dropped (counted in
+-- steward.collector's dropped), 15 of 40 counted.
+CREATE FUNCTION rs_recsql(n int) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE r int;
+BEGIN
+    IF n = 0 THEN RETURN 0; END IF;
+    EXECUTE 'SELECT rs_recsql($1)' INTO r USING n - 1;
+    RETURN r;
+END $$;
+SET steward.track = 'all';
+SELECT steward.reset();
+SELECT dropped AS dropped_before FROM steward.collector WHERE structure = 'statements' \gset
+SELECT rs_recsql(40);
+SELECT sum(calls) AS nested_calls FROM steward.statements
+ WHERE NOT toplevel AND query = 'SELECT rs_recsql($1)';
+SELECT dropped - :dropped_before AS dropped FROM steward.collector WHERE structure = 'statements';
+-- An error 30 levels down fails every statement in flight above it.
+SELECT steward.reset();
+CREATE FUNCTION rs_fail(n int) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE r int;
+BEGIN
+    IF n = 0 THEN RETURN 1 / 0; END IF;
+    EXECUTE 'SELECT rs_fail($1)' INTO r USING n - 1;
+    RETURN r;
+END $$;
+\set VERBOSITY terse
+SELECT rs_fail(30);
+\set VERBOSITY default
+SELECT sum(calls) AS calls, sum(errors) AS errors FROM steward.statements
+ WHERE NOT toplevel AND query = 'SELECT rs_fail($1)';
+RESET steward.track;
+DROP FUNCTION rs_recsql(int), rs_fail(int);
 SELECT steward.reset();

@@ -127,10 +127,12 @@ StaticAssertDecl(STMT_HIST_BUCKETS == STEWARD_STMT_HIST_BUCKETS,
 /* The per-database entry that keeps the counts of evicted statements. */
 #define STMT_EVICTED_QUERYID UINT64CONST(0)
 
-/* Nesting levels whose statements are tracked for errors (track = all). */
-#define STMT_MAX_SLOTS		16
-/* Executor runs started at top level and not ended yet (open cursors). */
-#define STMT_MAX_OPEN		16
+/*
+ * Slots (one per nesting level) and open executor runs are kept in arrays
+ * that start at this size and grow on demand, at statement start (under
+ * steward_collect), so track = all counts statements at any depth.
+ */
+#define STMT_INITIAL_SLOTS	16
 
 typedef struct StmtKey
 {
@@ -233,7 +235,8 @@ typedef struct StmtSlot
 	char	   *text;			/* STMT_TEXT_BYTES, in TopMemoryContext */
 } StmtSlot;
 
-static StmtSlot slots[STMT_MAX_SLOTS];
+static StmtSlot *slots = NULL;
+static int	nslots = 0;
 
 /* The last top-level statement of an implicit transaction, awaiting commit. */
 static struct
@@ -257,8 +260,9 @@ typedef struct OpenRun
 	SubTransactionId subid;
 } OpenRun;
 
-static OpenRun open_runs[STMT_MAX_OPEN];
+static OpenRun *open_runs = NULL;
 static int	nopen_runs = 0;
+static int	maxopen_runs = 0;
 
 /* A top-level BEGIN/START TRANSACTION was run in this transaction. */
 static bool explicit_block = false;
@@ -1035,7 +1039,7 @@ ensure_buffers(void)
 static void
 slot_clear(int slot)
 {
-	if (slot >= 0 && slot < STMT_MAX_SLOTS)
+	if (slot >= 0 && slot < nslots)
 		slots[slot].active = false;
 }
 
@@ -1063,8 +1067,22 @@ slot_begin(int slot, const StmtKey *key, bool last, const char *text, int text_l
 
 	if (slot == 0)
 		flush_pending();
-	if (slot < 0 || slot >= STMT_MAX_SLOTS)
+	if (slot < 0)
 		return;
+	if (slot >= nslots)
+	{
+		/* A deeper level than seen so far: no pointer into slots is kept. */
+		int			n = Max(STMT_INITIAL_SLOTS, Max(slot + 1, nslots * 2));
+
+		if (slots == NULL)
+			slots = MemoryContextAllocZero(TopMemoryContext, n * sizeof(StmtSlot));
+		else
+		{
+			slots = repalloc(slots, n * sizeof(StmtSlot));
+			memset(&slots[nslots], 0, (n - nslots) * sizeof(StmtSlot));
+		}
+		nslots = n;
+	}
 	s = &slots[slot];
 	if (!(s->active && memcmp(&s->key, key, sizeof(StmtKey)) == 0))
 	{
@@ -1117,7 +1135,7 @@ statement_end(int slot, const StmtKey *key, double ms, uint64 rows,
 			  int64 blks_hit, int64 blks_read, const char *src, int loc, int len,
 			  bool commit_follows)
 {
-	StmtSlot   *s = (slot >= 0 && slot < STMT_MAX_SLOTS) ? &slots[slot] : NULL;
+	StmtSlot   *s = (slot >= 0 && slot < nslots) ? &slots[slot] : NULL;
 	const char *text = NULL;
 	int			text_len = 0;
 
@@ -1167,7 +1185,8 @@ statement_end(int slot, const StmtKey *key, double ms, uint64 rows,
 static bool
 commit_follows_top(int slot, const StmtKey *key)
 {
-	return slot == 0 && slots[0].active && memcmp(&slots[0].key, key, sizeof(StmtKey)) == 0 &&
+	return slot == 0 && nslots > 0 && slots[0].active &&
+		memcmp(&slots[0].key, key, sizeof(StmtKey)) == 0 &&
 		slots[0].last_in_string && !explicit_block && !IsAbortedTransactionBlockState();
 }
 
@@ -1178,7 +1197,7 @@ commit_follows_top(int slot, const StmtKey *key)
 static void
 statements_failed(int level)
 {
-	for (int i = (level == 0 ? 0 : level + 1); i < STMT_MAX_SLOTS; i++)
+	for (int i = (level == 0 ? 0 : level + 1); i < nslots; i++)
 	{
 		StmtSlot   *s = &slots[i];
 
@@ -1218,7 +1237,7 @@ stmt_xact_callback(XactEvent event, void *arg)
 			if (stmt_hash == NULL || nesting_level > 0)
 				break;
 			flush_pending();
-			for (int i = 0; i < STMT_MAX_SLOTS; i++)
+			for (int i = 0; i < nslots; i++)
 				slots[i].active = false;
 			nopen_runs = 0;
 			explicit_block = explicit_after_end;
@@ -1355,7 +1374,7 @@ begin_statement(BeginArgs *args)
 static inline bool
 in_flight(int slot, const StmtKey *key)
 {
-	return slot < STMT_MAX_SLOTS && slots[slot].active &&
+	return slot < nslots && slots[slot].active &&
 		memcmp(&slots[slot].key, key, sizeof(StmtKey)) == 0;
 }
 
@@ -1420,10 +1439,16 @@ collect_start(void *arg)
 			run = &open_runs[i];
 	if (run == NULL)
 	{
-		if (nopen_runs == STMT_MAX_OPEN)
+		if (nopen_runs == maxopen_runs)
 		{
-			steward_struct_dropped(STEWARD_STRUCT_STATEMENTS, 1);
-			return;
+			int			n = Max(STMT_INITIAL_SLOTS, maxopen_runs * 2);
+
+			/* Entries are copied out, never pointed to across calls. */
+			if (open_runs == NULL)
+				open_runs = MemoryContextAlloc(TopMemoryContext, n * sizeof(OpenRun));
+			else
+				open_runs = repalloc(open_runs, n * sizeof(OpenRun));
+			maxopen_runs = n;
 		}
 		run = &open_runs[nopen_runs++];
 	}
