@@ -18068,8 +18068,9 @@ $$;
 -- VIEW and DROP SCHEMA (a column migration's shape views and schemas,
 -- src/migrate/relayout.c).  Event trigger tags cannot be altered: the
 -- guard's event trigger is made again here, once, with its final tag list
--- (layoutddl, guard3, guard2 and guard4 added tags; keep this the only
--- remake, at the end).
+-- (layoutddl, guard3, guard2 and guard4 added tags, leftovers CREATE
+-- PUBLICATION: FOR ALL TABLES / FOR TABLES IN SCHEMA while a column
+-- migration runs; keep this the only remake).
 DROP EVENT TRIGGER steward_relayout_guard;
 CREATE EVENT TRIGGER steward_relayout_guard ON ddl_command_start
     WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP FOREIGN TABLE', 'CREATE TABLE', 'CREATE INDEX',
@@ -18077,7 +18078,7 @@ CREATE EVENT TRIGGER steward_relayout_guard ON ddl_command_start
                  'ALTER INDEX', 'ALTER VIEW', 'ALTER MATERIALIZED VIEW', 'ALTER SEQUENCE', 'ALTER TYPE',
                  'ALTER FOREIGN TABLE', 'CREATE FOREIGN TABLE', 'ALTER SCHEMA', 'DROP INDEX',
                  'CREATE VIEW', 'CREATE MATERIALIZED VIEW', 'ALTER PUBLICATION',
-                 'DROP VIEW', 'DROP SCHEMA')
+                 'DROP VIEW', 'DROP SCHEMA', 'CREATE PUBLICATION')
     EXECUTE FUNCTION steward._relayout_guard_ddl();
 ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;
 

@@ -52,6 +52,7 @@
 #include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/syscache.h"
 #include "parser/parse_func.h"
 #include "nodes/makefuncs.h"
@@ -93,19 +94,26 @@ static int	own_nest = 0;
 static int	own_sql_nest = 0;
 
 /*
- * own_nest when each running pg_steward PL/pgSQL function began
- * (steward_code_nest[i] for the function at steward_code_depth i + 1);
- * entries beyond the array's size are not kept (taken as untrusted).
- */
-#define STEWARD_CODE_NEST_MAX 64
-static int	steward_code_nest[STEWARD_CODE_NEST_MAX];
-
-/*
  * pg_steward's own PL/pgSQL functions running in this backend (nested
- * calls), counted by the function manager hook below; the local
+ * calls), counted by the function manager hook below: the stack of their
+ * OIDs and own_nest when each began (steward_code_stack[i] for the
+ * function at steward_code_depth i + 1), grown in TopMemoryContext at
+ * FHET_START.  FHET_END and FHET_ABORT pop the top entry when it is the
+ * function that ends, with no catalog look-up (none is safe while an
+ * error unwinds, and the function's pg_proc row may be gone or changed
+ * by then: a function that dropped itself stayed counted, and the whole
+ * session then passed for pg_steward's own code).  Also the local
  * transaction in which the library was loaded without preloading (the
  * functions already running then were not counted).
  */
+typedef struct StewardFrame
+{
+	Oid			fn_oid;
+	int			nest;
+} StewardFrame;
+
+static StewardFrame *steward_code_stack = NULL;
+static int	steward_code_stack_size = 0;
 static int	steward_code_depth = 0;
 static LocalTransactionId loaded_in_lxid = InvalidLocalTransactionId;
 static Oid	steward_nsp_cache = InvalidOid;
@@ -316,24 +324,38 @@ migrate_needs_fmgr_hook(Oid fn_oid)
 
 /*
  * fmgr_hook: counts pg_steward's PL/pgSQL functions running in this
- * backend (steward_code_depth), so that _migration_exec can tell its
- * callers from a direct call (steward_migrate_called_from_own_code).  An error
- * unwinds through FHET_ABORT.
+ * backend (steward_code_stack), so that _migration_exec can tell its
+ * callers from a direct call (steward_migrate_called_from_own_code).  Only
+ * FHET_START looks the function up; FHET_END and FHET_ABORT (an error
+ * unwinding, inner frames first) pop the top entry when it is this
+ * function's.  Functions pass here only when needs_fmgr_hook said so,
+ * for us or for a hook before us: a function that is not on top was
+ * never pushed.
  */
 static void
 migrate_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 {
 	if (prev_fmgr_hook)
 		prev_fmgr_hook(event, flinfo, private);
-	if (!steward_code(flinfo->fn_oid))
-		return;
 	if (event == FHET_START)
 	{
-		if (steward_code_depth < STEWARD_CODE_NEST_MAX)
-			steward_code_nest[steward_code_depth] = own_nest;
+		if (!steward_code(flinfo->fn_oid))
+			return;
+		if (steward_code_depth >= steward_code_stack_size)
+		{
+			int			size = Max(16, steward_code_stack_size * 2);
+
+			steward_code_stack = steward_code_stack == NULL ?
+				MemoryContextAlloc(TopMemoryContext, size * sizeof(StewardFrame)) :
+				repalloc(steward_code_stack, size * sizeof(StewardFrame));
+			steward_code_stack_size = size;
+		}
+		steward_code_stack[steward_code_depth].fn_oid = flinfo->fn_oid;
+		steward_code_stack[steward_code_depth].nest = own_nest;
 		steward_code_depth++;
 	}
-	else if (steward_code_depth > 0)
+	else if (steward_code_depth > 0 &&
+			 steward_code_stack[steward_code_depth - 1].fn_oid == flinfo->fn_oid)
 		steward_code_depth--;
 }
 
@@ -474,9 +496,9 @@ steward_migration_running_own_sql(void)
 		return false;
 	if (own_nest == own_sql_nest + 1)
 		return true;
-	if (steward_code_depth <= 0 || steward_code_depth > STEWARD_CODE_NEST_MAX)
+	if (steward_code_depth <= 0)
 		return false;
-	code_nest = steward_code_nest[steward_code_depth - 1];
+	code_nest = steward_code_stack[steward_code_depth - 1].nest;
 	return code_nest > own_sql_nest;
 }
 

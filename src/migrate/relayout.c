@@ -56,6 +56,7 @@
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "commands/event_trigger.h"
 #include "commands/trigger.h"
 #include "storage/lmgr.h"
@@ -1072,6 +1073,24 @@ static const GuardMsg GM_drop_view = {
 	gettext_noop("cannot drop view %s while migration \"%s\" changes it"),
 	gettext_noop("cannot drop view %s while migration \"%s\" changes %s")};
 
+static const GuardMsg GM_view_owner = {
+	NULL,
+	NULL,
+	gettext_noop("cannot change the owner of view %s while migration \"%s\" changes it"),
+	gettext_noop("cannot change the owner of view %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_view_security_invoker = {
+	NULL,
+	NULL,
+	gettext_noop("cannot turn off security_invoker of view %s while migration \"%s\" changes it"),
+	gettext_noop("cannot turn off security_invoker of view %s while migration \"%s\" changes %s")};
+
+static const GuardMsg GM_view_default = {
+	NULL,
+	NULL,
+	gettext_noop("cannot change the default of column %s of view %s while migration \"%s\" changes it"),
+	gettext_noop("cannot change the default of column %s of view %s while migration \"%s\" changes %s")};
+
 static const GuardMsg GM_rename_column = {
 	gettext_noop("cannot rename a column of %s while migration \"%s\" re-layouts it"),
 	gettext_noop("cannot rename a column of %s while migration \"%s\" re-layouts %s"),
@@ -1768,6 +1787,97 @@ guard_shape_view(Oid relid, const GuardMsg *what)
 					 NULL);
 }
 
+/* The owner of relation relid (InvalidOid when it is gone). */
+static Oid
+rel_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner = InvalidOid;
+
+	if (HeapTupleIsValid(tup))
+	{
+		owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+		ReleaseSysCache(tup);
+	}
+	return owner;
+}
+
+/* True when options (DefElems of ALTER VIEW ... SET | RESET) turn security_invoker off. */
+static bool
+turns_off_security_invoker(List *options, bool reset)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		if (IsA(def, DefElem) && def->defnamespace == NULL &&
+			strcmp(def->defname, "security_invoker") == 0 && (reset || !defGetBoolean(def)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * ALTER VIEW (or TABLE) of a column migration's shape view: OWNER TO,
+ * RESET (security_invoker) or SET (security_invoker = false), and SET or
+ * DROP DEFAULT of a column the migration changes, are refused.  A view
+ * owned by another role than the table's: the table's owner, as whom the
+ * migration and the application's grants work, lost its rights on it
+ * (every write through it failed 42501, complete failed setting the old
+ * default on it).  Without security_invoker the view read the table with
+ * its owner's rights: the table's row security no longer applied to whoever
+ * used it.  The migrated columns' defaults mark a shape: a new-shape
+ * INSERT that leaves the new column NULL through a view without its
+ * default was taken for an old-shape write (the old default, converted);
+ * after complete an old-shape INSERT through <mig>_old's view without the
+ * old default took the new one.  Other subcommands (a default of a column
+ * the migration leaves alone, check_option, security_barrier) pass.
+ */
+static void
+guard_shape_view_alter(Oid rel, AlterTableStmt *stmt)
+{
+	GuardedBy	m;
+	ListCell   *lc;
+
+	shape_view_of(rel, &m);
+	if (m.name == NULL)
+		return;
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+		if (!IsA(cmd, AlterTableCmd))
+			continue;
+		if (cmd->subtype == AT_ChangeOwner &&
+			get_rolespec_oid(cmd->newowner, false) != rel_owner(rel))
+			guard_refuse(&m, rel, &GM_view_owner, NULL,
+						 gettext_noop("The views of the table's shapes belong to the table's owner: the "
+									  "migration sets the old columns' defaults on them at complete "
+									  "and drops them at cleanup or rollback as that role, and the "
+									  "grants the application writes through are that role's."), NULL);
+		else if ((cmd->subtype == AT_ResetRelOptions || cmd->subtype == AT_SetRelOptions ||
+				  cmd->subtype == AT_ReplaceRelOptions) && cmd->def != NULL && IsA(cmd->def, List) &&
+				 turns_off_security_invoker((List *) cmd->def, cmd->subtype == AT_ResetRelOptions))
+			guard_refuse(&m, rel, &GM_view_security_invoker, NULL,
+						 gettext_noop("The views of the table's shapes are security_invoker, so that the "
+									  "table's privileges and row security apply to whoever uses them; "
+									  "without it they read and write the table with its owner's rights."),
+						 NULL);
+		else if ((cmd->subtype == AT_ColumnDefault || cmd->subtype == AT_CookedColumnDefault) &&
+				 cmd->name != NULL && any_migrated(&m, list_make1(cmd->name)))
+			guard_refuse(&m, rel, &GM_view_default, quote_identifier(cmd->name),
+						 gettext_noop("A migrated column's default on the views tells the dual-write "
+									  "trigger which shape an INSERT was written in (the new column's "
+									  "on the new shape's view until complete, the old column's on the "
+									  "old shape's view after it): without it, a row is taken for the "
+									  "other shape's and gets that shape's default."),
+						 gettext_noop("Give the column its new default in the migration's step, or with "
+									  "ALTER TABLE after the cleanup."));
+	}
+}
+
 /* CREATE OR REPLACE VIEW of a column migration's shape view. */
 static void
 guard_replace_view(ViewStmt *stmt)
@@ -2087,6 +2197,7 @@ guard_alter_table(AlterTableStmt *stmt)
 			guard_inherit_from((RangeVar *) cmd->def, &GM_inherit_from);
 	}
 	guard_alter_index_steps(rel, stmt);
+	guard_shape_view_alter(rel, stmt);
 	guarded_by(rel, false, false, false, &m);
 	if (m.name == NULL)
 		return;
@@ -2120,7 +2231,15 @@ relation_object(ObjectType type)
 		type == OBJECT_MATVIEW || type == OBJECT_FOREIGN_TABLE || type == OBJECT_SEQUENCE;
 }
 
-static void guard_schema(const char *nspname, bool drop);
+/* What a statement does to a schema, for guard_schema. */
+typedef enum SchemaAction
+{
+	SCHEMA_RENAME,
+	SCHEMA_DROP,
+	SCHEMA_OWNER
+} SchemaAction;
+
+static void guard_schema(const char *nspname, SchemaAction action);
 
 /*
  * RENAME of a relation, of one of its columns, constraints or triggers,
@@ -2140,7 +2259,7 @@ guard_rename(RenameStmt *stmt)
 
 	if (stmt->renameType == OBJECT_SCHEMA)
 	{
-		guard_schema(stmt->subname, false);
+		guard_schema(stmt->subname, SCHEMA_RENAME);
 		return;
 	}
 	if (!relation_object(stmt->renameType) && stmt->renameType != OBJECT_COLUMN &&
@@ -2193,11 +2312,19 @@ guard_rename(RenameStmt *stmt)
  * views: complete then fails on the old one's defaults, the application
  * loses the views it writes through).  The schema's name decides, as it
  * is what changes.  DROP SCHEMA ... CASCADE of a schema holding a layout
- * is left to the superuser (see steward_relayout_guard_ddl).
+ * is left to the superuser (see steward_relayout_guard_ddl).  With
+ * SCHEMA_OWNER, ALTER SCHEMA ... OWNER TO of a shape schema: the
+ * migration works in it as the table's owner (the views are created in
+ * it, and rollback and cleanup drop it), and another owner's schema
+ * denied that role USAGE: every read and write through the views, and
+ * the rollback, failed 42501.
  */
 static void
-guard_schema(const char *nspname, bool drop)
+guard_schema(const char *nspname, SchemaAction action)
 {
+	bool		drop = action == SCHEMA_DROP;
+	bool		owner = action == SCHEMA_OWNER;
+
 	Oid			nsp = get_namespace_oid(nspname, true);
 	Oid			catalog = steward_relid("migration_tables", true);
 	Oid			argtypes[3] = {OIDOID, TEXTOID, BOOLOID};
@@ -2211,7 +2338,7 @@ guard_schema(const char *nspname, bool drop)
 		return;
 	args[0] = ObjectIdGetDatum(nsp);
 	args[1] = CStringGetTextDatum(nspname);
-	args[2] = BoolGetDatum(drop);
+	args[2] = BoolGetDatum(action != SCHEMA_RENAME);
 	steward_as_owner_begin(catalog, &ctx);
 	if (SPI_execute_with_args(
 			"SELECT t.relid::pg_catalog.oid, t.migration OPERATOR(pg_catalog.=) $2"
@@ -2248,8 +2375,17 @@ guard_schema(const char *nspname, bool drop)
 		GuardedBy	m;
 
 		guarded_by(relid, false, false, false, &m);
-		if (m.name == NULL)
+		if (m.name == NULL || (owner && (!shape || m.relayout)))
 			continue;
+		if (owner)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_IN_USE),
+					 errmsg("cannot change the owner of schema %s while migration \"%s\" keeps the views of a shape of %s in it",
+							quote_identifier(nspname), m.name, qualified_name(relid)),
+					 errdetail("The migration works in its shapes' schemas as the table's owner: the "
+							   "views the application reads and writes through need USAGE on the "
+							   "schema, and cleanup and rollback drop it."),
+					 errhint("%s", guard_next_step(&m))));
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
 				 shape && drop ?
@@ -2779,11 +2915,130 @@ guard_references(List *elts, Oid owner)
 }
 
 /*
+ * The first active column migration (in name order) with a table that
+ * is in schema nsp, or has a partition there -- any when nsp is
+ * InvalidOid (FOR ALL TABLES) -- as guarded_by sees it (m->name NULL when
+ * none).  Read as the catalog's owner.
+ */
+static void
+column_migration_in_schema(Oid nsp, GuardedBy *m)
+{
+	Oid			catalog = steward_relid("migration_tables", true);
+	Oid			runs = steward_relid("migration_runs", true);
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(nsp)};
+	StewardAsOwner ctx;
+	Oid			table = InvalidOid;
+
+	memset(m, 0, sizeof(*m));
+	if (!OidIsValid(catalog) || !OidIsValid(runs))
+		return;
+	steward_as_owner_begin(catalog, &ctx);
+	/* As guarded_by: no relayout, no index steps, no record a restore loaded. */
+	if (SPI_execute_with_args(psprintf(
+			"SELECT t.relid::pg_catalog.oid"
+			"  FROM steward.migration_tables t"
+			"  JOIN steward.migration_runs r ON r.name OPERATOR(pg_catalog.=) t.migration"
+			" WHERE t.active AND r.status OPERATOR(pg_catalog.=) 'active' AND NOT %s"
+			"   AND NOT coalesce(r.steps OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.?|)"
+			"                    ARRAY['create_index', 'drop_index', 'relayout'], false)"
+			"   AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c"
+			"                WHERE (c.oid OPERATOR(pg_catalog.=) t.relid"
+			"                       OR c.oid IN (SELECT p.relid FROM pg_catalog.pg_partition_tree(t.relid) p))"
+			"                  AND ($1 OPERATOR(pg_catalog.=) 0"
+			"                       OR c.relnamespace OPERATOR(pg_catalog.=) $1))"
+			" ORDER BY t.migration, t.ord LIMIT 1",
+			get_attnum(runs, "restored") == InvalidAttrNumber ? "false" : "r.restored"),
+			1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.migration_tables");
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+
+		table = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+											   &isnull));
+	}
+	steward_as_owner_end(&ctx);
+	if (OidIsValid(table))
+		guarded_by(table, false, false, false, m);
+}
+
+/* Refuse (55006) publishing schema nsp (InvalidOid: all tables) in pubname. */
+static void
+refuse_publish_schema(Oid nsp, const char *pubname)
+{
+	GuardedBy	m;
+
+	column_migration_in_schema(nsp, &m);
+	if (m.name == NULL)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_IN_USE),
+			 OidIsValid(nsp) ?
+			 errmsg("cannot publish the tables in schema %s in publication %s while migration \"%s\" changes %s",
+					quote_identifier(get_namespace_name(nsp)), quote_identifier(pubname), m.name,
+					qualified_name(m.table)) :
+			 errmsg("cannot publish all tables in publication %s while migration \"%s\" changes %s",
+					quote_identifier(pubname), m.name, qualified_name(m.table)),
+			 errdetail("The migration adds columns to the table (_steward_side, the new shape's, the old "
+					   "shape's under reserved names after complete) and pins a column list of one shape on "
+					   "each publication that names the table; a publication of whole schemas publishes "
+					   "every column and takes no column list, and a subscriber whose table lacks a "
+					   "published column stops applying changes."),
+			 errhint("%s Meanwhile publish the table by name, with the columns of the shape its "
+					 "subscribers have (ALTER PUBLICATION %s ADD TABLE %s (column, ...)).",
+					 guard_next_step(&m), quote_identifier(pubname), qualified_name(m.table))));
+}
+
+/* ADD | SET TABLES IN SCHEMA (or CURRENT_SCHEMA): refuse_publish_schema. */
+static void
+guard_publish_schema(PublicationObjSpec *obj, const char *pubname)
+{
+	Oid			nsp;
+
+	if (obj->pubobjtype == PUBLICATIONOBJ_TABLES_IN_CUR_SCHEMA)
+	{
+		List	   *search_path = fetch_search_path(false);
+
+		if (search_path == NIL)
+			return;				/* core refuses: no schema has been selected */
+		nsp = linitial_oid(search_path);
+	}
+	else
+		nsp = obj->name != NULL ? get_namespace_oid(obj->name, true) : InvalidOid;
+	if (OidIsValid(nsp))
+		refuse_publish_schema(nsp, pubname);
+}
+
+/* CREATE PUBLICATION ... FOR ALL TABLES | FOR TABLES IN SCHEMA. */
+static void
+guard_create_publication(CreatePublicationStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (stmt->for_all_tables)
+		refuse_publish_schema(InvalidOid, stmt->pubname);
+	foreach(lc, stmt->pubobjects)
+	{
+		PublicationObjSpec *obj = (PublicationObjSpec *) lfirst(lc);
+
+		if (obj->pubobjtype == PUBLICATIONOBJ_TABLES_IN_SCHEMA ||
+			obj->pubobjtype == PUBLICATIONOBJ_TABLES_IN_CUR_SCHEMA)
+			guard_publish_schema(obj, stmt->pubname);
+	}
+}
+
+/*
  * ALTER PUBLICATION ... ADD | SET TABLE of the new layout of a relayout
  * (or a partition of it): subscribers would get changes of an internal
  * table; complete moves the application's table's memberships to the new
  * layout itself, so adding the table (the application's layout) passes.
- * Column migrations carry a published table's column lists themselves.
+ * Column migrations carry a published table's column lists themselves,
+ * but a publication of whole schemas takes no column list: ADD | SET
+ * TABLES IN SCHEMA of a schema holding a table under a column migration
+ * (or a partition of one) is refused (guard_publish_schema), as CREATE
+ * PUBLICATION ... FOR TABLES IN SCHEMA and FOR ALL TABLES are
+ * (guard_create_publication).
  */
 static void
 guard_alter_publication(AlterPublicationStmt *stmt)
@@ -2799,6 +3054,9 @@ guard_alter_publication(AlterPublicationStmt *stmt)
 		GuardedBy	m;
 		Oid			rel;
 
+		if (obj->pubobjtype == PUBLICATIONOBJ_TABLES_IN_SCHEMA ||
+			obj->pubobjtype == PUBLICATIONOBJ_TABLES_IN_CUR_SCHEMA)
+			guard_publish_schema(obj, stmt->pubname);
 		if (obj->pubobjtype != PUBLICATIONOBJ_TABLE || obj->pubtable == NULL)
 			continue;
 		rel = named_relation(obj->pubtable->relation);
@@ -3056,9 +3314,10 @@ lock_named_first(Node *parsetree)
  *	INHERITS; REPLICA IDENTITY that the column list the migration pins on
  *	a publication would not cover.  DROP TABLE passes: the migration ends
  *	as dropped.  RENAME, SET SCHEMA, CREATE OR REPLACE and DROP VIEW of
- *	the shapes' views.
- *	ALTER SCHEMA ... RENAME of a schema holding a layout, or RENAME and
- *	DROP SCHEMA of a column migration's shape schemas.
+ *	the shapes' views, and their OWNER TO, RESET (security_invoker) and
+ *	the defaults of their migrated columns (guard_shape_view_alter).
+ *	ALTER SCHEMA ... RENAME of a schema holding a layout, or RENAME,
+ *	OWNER TO and DROP SCHEMA of a column migration's shape schemas.
  *	both: DROP, RENAME, DISABLE, ENABLE [ORIGIN] or ENABLE REPLICA (only
  *	ENABLE ALWAYS keeps them firing for a subscriber's apply, recheck10
  *	N9), DEPENDS ON EXTENSION of the migration's own triggers
@@ -3071,7 +3330,9 @@ lock_named_first(Node *parsetree)
  *	views, publications: CREATE [MATERIALIZED] VIEW on a new layout, on a
  *	layout by another role, or over a column migration's migrated column;
  *	ALTER PUBLICATION ADD | SET of a new layout (guard_view_query,
- *	guard_alter_publication).  CREATE STATISTICS passes: a relayout gives
+ *	guard_alter_publication); ADD | SET TABLES IN SCHEMA, CREATE
+ *	PUBLICATION ... FOR TABLES IN SCHEMA | FOR ALL TABLES while a column
+ *	migration has a table there (guard_publish_schema).  CREATE STATISTICS passes: a relayout gives
  *	the statistics objects of the table a twin at the cutover, a column
  *	migration drops those over the old column at cleanup, as start notes.
  *
@@ -3163,7 +3424,7 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 				ListCell   *lc;
 
 				foreach(lc, ((DropStmt *) parsetree)->objects)
-					guard_schema(strVal(lfirst(lc)), true);
+					guard_schema(strVal(lfirst(lc)), SCHEMA_DROP);
 			}
 			break;
 		case T_CreateStmt:
@@ -3198,6 +3459,13 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 			break;
 		case T_AlterPublicationStmt:
 			guard_alter_publication((AlterPublicationStmt *) parsetree);
+			break;
+		case T_CreatePublicationStmt:
+			guard_create_publication((CreatePublicationStmt *) parsetree);
+			break;
+		case T_AlterOwnerStmt:
+			if (((AlterOwnerStmt *) parsetree)->objectType == OBJECT_SCHEMA)
+				guard_schema(strVal(((AlterOwnerStmt *) parsetree)->object), SCHEMA_OWNER);
 			break;
 		default:
 			break;

@@ -1129,7 +1129,8 @@ REVOKE ALL ON FUNCTION steward._relayout_guard_ddl() FROM PUBLIC;
 -- the layouts in it), CREATE [MATERIALIZED] VIEW (what it selects from;
 -- OR REPLACE of a column migration's shape view), ALTER PUBLICATION,
 -- DROP VIEW and DROP SCHEMA (a column migration's shape views and
--- schemas); the C function judges the relation the name resolves to,
+-- schemas), CREATE PUBLICATION (FOR ALL TABLES, FOR TABLES IN SCHEMA of
+-- a column migration's table); the C function judges the relation the name resolves to,
 -- not the keyword.
 CREATE EVENT TRIGGER steward_relayout_guard ON ddl_command_start
     WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP FOREIGN TABLE', 'CREATE TABLE', 'CREATE INDEX',
@@ -1137,7 +1138,7 @@ CREATE EVENT TRIGGER steward_relayout_guard ON ddl_command_start
                  'ALTER INDEX', 'ALTER VIEW', 'ALTER MATERIALIZED VIEW', 'ALTER SEQUENCE', 'ALTER TYPE',
                  'ALTER FOREIGN TABLE', 'CREATE FOREIGN TABLE', 'ALTER SCHEMA', 'DROP INDEX',
                  'CREATE VIEW', 'CREATE MATERIALIZED VIEW', 'ALTER PUBLICATION',
-                 'DROP VIEW', 'DROP SCHEMA')
+                 'DROP VIEW', 'DROP SCHEMA', 'CREATE PUBLICATION')
     EXECUTE FUNCTION steward._relayout_guard_ddl();
 ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;
 
