@@ -19493,3 +19493,8 @@ $$;
 -- the whole cluster, the snapshot history included (src/stats/health.sql).
 COMMENT ON FUNCTION steward.reset() IS
   'clear every pg_steward statistic of the whole cluster (all databases): statements, waits, lock contention, hot rows, counters and the snapshot history';
+
+-- review11 R11-6: steward.capacity.avg_row_bytes says what it is, bytes on
+-- disk per row, bloat included (src/ops/capacity.sql).
+COMMENT ON COLUMN steward.capacity.avg_row_bytes IS
+  'bytes on disk per row: the table''s size (heap and TOAST, free space and dead rows included) over pg_class.reltuples (the estimate of the last VACUUM or ANALYZE); above the width of a row''s data by the table''s bloat';

@@ -112,4 +112,21 @@ SELECT sum(calls) AS calls, sum(errors) AS errors FROM steward.statements
  WHERE NOT toplevel AND query = 'SELECT rs_fail($1)';
 RESET steward.track;
 DROP FUNCTION rs_recsql(int), rs_fail(int);
+
+-- steward.capacity.avg_row_bytes is bytes on disk per row, as its comment
+-- and README say (review11 R11-6; README called it the row width): the
+-- table's size over reltuples, bloat included -- after deleting 9 rows of
+-- 10 all over the table, several times the width of a row's data.
+CREATE TABLE rs_churn (id int PRIMARY KEY, pad text) USING steward;
+INSERT INTO rs_churn SELECT g, repeat('x', 20) FROM generate_series(1, 2000) g;
+DELETE FROM rs_churn WHERE id % 10 <> 0;
+VACUUM ANALYZE rs_churn;
+SELECT c.avg_row_bytes = round(pg_table_size('rs_churn')::numeric / k.reltuples::numeric, 1) AS table_bytes_per_reltuple,
+       c.avg_row_bytes > 5 * (SELECT avg(pg_column_size(r.*)) FROM rs_churn r) AS bloat_included
+  FROM steward.capacity c, pg_class k
+ WHERE c.relid = 'rs_churn'::regclass AND k.oid = 'rs_churn'::regclass;
+SELECT col_description('steward.capacity'::regclass,
+                       (SELECT attnum FROM pg_attribute WHERE attrelid = 'steward.capacity'::regclass
+                           AND attname = 'avg_row_bytes')) AS avg_row_bytes_is;
+DROP TABLE rs_churn;
 SELECT steward.reset();

@@ -205,7 +205,10 @@ t AS (
     SELECT c.oid::regclass AS relid,
            CASE WHEN e.t1 > e.t0 THEN e.writes / extract(epoch FROM e.t1 - e.t0) END
                AS writes_per_sec,
-           -- a row's bytes include its TOAST data; indexes are the overhead
+           -- bytes on disk per row, not the width of a row's data: the
+           -- table's size (TOAST, free space and dead rows included) over
+           -- reltuples, so what a row costs as the table is kept; indexes
+           -- are the overhead
            z.table_bytes::numeric / nullif(greatest(c.reltuples, 0), 0)::numeric AS avg_row_bytes,
            z.total_bytes::numeric / nullif(z.table_bytes, 0) AS index_overhead,
            r.retention,
@@ -265,6 +268,8 @@ SELECT r.relid,
        env.logical_subscribers
   FROM rows r, env;
 GRANT SELECT ON steward.capacity TO pg_read_all_stats;
+COMMENT ON COLUMN steward.capacity.avg_row_bytes IS
+  'bytes on disk per row: the table''s size (heap and TOAST, free space and dead rows included) over pg_class.reltuples (the estimate of the last VACUUM or ANALYZE); above the width of a row''s data by the table''s bloat';
 
 
 -- The guide's capacity math: writes/day from peak writes, times row size,
