@@ -82,7 +82,8 @@ typedef struct LockEntry
 {
 	LockKey		key;
 	uint64		samples;
-	double		wait_s;			/* each sample's steward.sample_interval, summed */
+	uint64		wait_us;		/* each sample's steward.sample_interval, summed
+								 * (integer: exact, so the counter only grows) */
 	int			waiting_pid;	/* last seen */
 	int			blocking_pid;
 } LockEntry;
@@ -397,14 +398,14 @@ held_tuple_lock_relation(PGPROC *proc)
 }
 
 /*
- * Count a sample of proc's lock wait, standing for interval_s seconds of
+ * Count a sample of proc's lock wait, standing for interval_us of
  * waiting: the sampling interval in effect when it was taken.  Summing
  * those (not samples times the interval of now) keeps the waited time a
  * counter when steward.sample_interval is changed: a reload changes only
  * what later samples add.
  */
 static void
-count_lock_wait(PGPROC *proc, uint64 queryid, double interval_s)
+count_lock_wait(PGPROC *proc, uint64 queryid, uint64 interval_us)
 {
 	LOCK	   *lock = proc->waitLock;
 	LockKey		key;
@@ -445,10 +446,10 @@ count_lock_wait(PGPROC *proc, uint64 queryid, double interval_s)
 	if (!found)
 	{
 		entry->samples = 0;
-		entry->wait_s = 0;
+		entry->wait_us = 0;
 	}
 	entry->samples++;
-	entry->wait_s += interval_s;
+	entry->wait_us += interval_us;
 	entry->waiting_pid = proc->pid;
 	entry->blocking_pid = blocker;
 }
@@ -457,7 +458,7 @@ static void
 sample_once(MemoryContext cxt)
 {
 	int			n = Min((int) ProcGlobal->allProcCount, waits_shared->nprocs);
-	double		interval_s = steward_sample_interval() / 1000.0;
+	uint64		interval_us = (uint64) steward_sample_interval() * 1000;
 
 	if (observer.round_begin)
 		observer.round_begin();
@@ -484,7 +485,7 @@ sample_once(MemoryContext cxt)
 		{
 			MemoryContext old = MemoryContextSwitchTo(cxt);
 
-			count_lock_wait(proc, queryid, interval_s);
+			count_lock_wait(proc, queryid, interval_us);
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(cxt);
 		}
@@ -645,7 +646,7 @@ lock_contention_srf(FunctionCallInfo fcinfo, int ncols)
 		values[7] = Int32GetDatum(entry->blocking_pid);
 		nulls[7] = entry->blocking_pid == 0;
 		values[8] = Int64GetDatum((int64) entry->samples);
-		values[9] = Float8GetDatum(entry->wait_s);
+		values[9] = Float8GetDatum((double) entry->wait_us / 1000000.0);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	LWLockRelease(waits_shared->lock);
