@@ -37,6 +37,13 @@ SELECT step, decision, reason, duty
   FROM steward.governor_trace(ARRAY[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]::float8[])
  WHERE decision <> 'hold';
 
+-- Sessions that waited for the job's locks end slow start as well (its
+-- batch halves; afterwards it adds 0.05 of the time per window).
+SELECT step, decision, reason, duty, batch_size
+  FROM steward.governor_trace(array_fill(1.0::float8, ARRAY[16]), NULL,
+                              ARRAY[0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+ WHERE decision <> 'hold';
+
 -- steward.governor_slow_start = off: additive increase from the start.
 SET steward.governor_slow_start = off;
 SELECT step, decision, reason, duty

@@ -715,8 +715,9 @@ decrease(GovState *st, double factor, bool batch_too)
  * it in four windows, where adding a twentieth per window took the whole
  * of a 30-s job to reach a quarter (test/bench/governor, run_transition
  * at a p99 ratio of 0.95 and 12.7k rows/s).  Slow start ends for good at
- * the first decrease or pause for cause (decrease()), and, before any,
- * once the window's p99 ratio has used half the room below the target
+ * the first decrease or pause for cause (decrease(), and the halving for
+ * lock waits), and, before any, once the window's p99 ratio has used half
+ * the room below the target
  * (HyStart's delay-based exit, Ha and Rhee 2011: leave slow start when
  * the delay grows, before the loss that would otherwise end it): from
  * there on the job adds GOV_DUTY_STEP per window.  Without a latency
@@ -913,7 +914,11 @@ gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, Timestam
 	}
 	if (sig->lock_waits > 0)
 	{
-		/* Sessions wait for rows the job holds: shorter batches hold them shorter. */
+		/*
+		 * Sessions wait for rows the job holds: shorter batches hold them
+		 * shorter.  A slowdown like any other: slow start ends here too.
+		 */
+		st->slow_start = false;
 		st->batch = Max(st->min_batch, st->batch / 2);
 		st->decision = GOV_D_DECREASE;
 		st->reason = st->throttled_by = GOV_R_LOCK_WAITS;
