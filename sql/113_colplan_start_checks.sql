@@ -71,7 +71,8 @@ DROP TABLE cp_cd;
 -- recheck10 N12: a column migration plans in its own snapshot, which
 -- under REPEATABLE READ (or SERIALIZABLE) is the transaction's: it would
 -- not see an ALTER TABLE committed while start waited for its locks.
--- Refused there (a relayout reads the table under its lock: it starts).
+-- Refused there, a relayout too (its checks and apply trigger read the
+-- table with SQL; isolation colplan2_relayout_rr).
 CREATE TABLE cp_rr (id int PRIMARY KEY, a int) USING steward;
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT steward.migration_start('cp_rr_m', $$[{"alter_column": {"table": "cp_rr", "column": "a", "type": "bigint"}}]$$);

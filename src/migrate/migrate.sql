@@ -1542,6 +1542,24 @@ BEGIN
         RETURN;
     END IF;
 
+    -- The plan reads the tables' definitions with SQL, which under
+    -- REPEATABLE READ or SERIALIZABLE sees the transaction's snapshot: an
+    -- ALTER TABLE committed after it (while start waited for its locks,
+    -- say) would leave a plan that does not fit the table (recheck10 N12).
+    -- A relayout's too: its checks and its apply trigger's column lists
+    -- are read with SQL, so a column renamed after the snapshot left a
+    -- trigger naming the old column and every write failed 42703.
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION '% cannot start in a % transaction',
+                CASE WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x
+                                   WHERE jsonb_typeof(x) = 'object' AND x ? 'relayout')
+                     THEN 'a relayout' ELSE 'a column migration' END,
+                upper(current_setting('transaction_isolation'))
+            USING ERRCODE = 'invalid_transaction_state',
+                  DETAIL = 'Its plan reads the tables'' definitions in the transaction''s snapshot, which does not see an ALTER TABLE committed since.',
+                  HINT = 'Start it on its own (autocommit) or in a READ COMMITTED transaction.';
+    END IF;
+
     -- A relayout is a migration of its own (src/migrate/relayout.sql).
     IF EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x WHERE jsonb_typeof(x) = 'object' AND x ? 'relayout') THEN
         IF steward._relayout_step(steps) IS NULL THEN
@@ -1551,17 +1569,6 @@ BEGIN
         END IF;
         PERFORM steward._relayout_start(mig, steps, user_path);
         RETURN;
-    END IF;
-
-    -- The plan reads the tables' definitions with SQL, which under
-    -- REPEATABLE READ or SERIALIZABLE sees the transaction's snapshot: an
-    -- ALTER TABLE committed after it (while start waited for its locks,
-    -- say) would leave a plan that does not fit the table (recheck10 N12).
-    IF current_setting('transaction_isolation') <> 'read committed' THEN
-        RAISE EXCEPTION 'a column migration cannot start in a % transaction', upper(current_setting('transaction_isolation'))
-            USING ERRCODE = 'invalid_transaction_state',
-                  DETAIL = 'Its plan reads the tables'' definitions in the transaction''s snapshot, which does not see an ALTER TABLE committed since.',
-                  HINT = 'Start it on its own (autocommit) or in a READ COMMITTED transaction.';
     END IF;
 
     -- Pass 0: each step's form and its table, before any lock.
