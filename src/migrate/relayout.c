@@ -1247,6 +1247,12 @@ static const GuardMsg GM_foreign_key_other_owner = {
 	NULL,
 	NULL};
 
+static const GuardMsg GM_foreign_key_dropped = {
+	NULL,
+	NULL,
+	gettext_noop("cannot add a foreign key referencing column \"%s\" of %s while migration \"%s\" changes it"),
+	gettext_noop("cannot add a foreign key referencing column \"%s\" of %s while migration \"%s\" changes %s")};
+
 static const GuardMsg GM_unique_index = {
 	gettext_noop("cannot create a unique or exclusion index on %s while migration \"%s\" re-layouts it"),
 	gettext_noop("cannot create a unique or exclusion index on %s while migration \"%s\" re-layouts %s"),
@@ -2865,6 +2871,62 @@ guard_view_query(Node *query, bool matview)
  * could not with a key on it).  elts: CREATE TABLE's table elements or
  * ALTER TABLE's subcommands.
  */
+/*
+ * A foreign key (con) to rel referencing a column that a column migration
+ * drops at cleanup (the old column of an alter_column that writes a new
+ * one, a drop_column's), which keeps its unique index until then: the
+ * cleanup's DROP COLUMN would fail on the key (a raw 2BP01 whose HINT said
+ * CASCADE), so the key is refused when it is made, with the new column to
+ * reference instead.  No column list: the primary key's columns.
+ */
+static void
+guard_references_dropped(Oid rel, Constraint *con)
+{
+	GuardedBy	m;
+	List	   *names = NIL;
+	ListCell   *lc;
+	ListCell   *lc2;
+
+	guarded_by(rel, false, false, false, &m);
+	if (m.name == NULL || m.relayout || m.dropped == NIL)
+		return;
+	if (con->pk_attrs != NIL)
+	{
+		foreach(lc, con->pk_attrs)
+			names = lappend(names, strVal(lfirst(lc)));
+	}
+	else
+	{
+		Oid			pkoid;
+		Bitmapset  *pk = get_primary_key_attnos(rel, false, &pkoid);
+		int			i = -1;
+
+		while ((i = bms_next_member(pk, i)) >= 0)
+		{
+			char	   *att = get_attname(rel, i + FirstLowInvalidHeapAttributeNumber, true);
+
+			if (att != NULL)
+				names = lappend(names, att);
+		}
+	}
+	forboth(lc, m.dropped, lc2, m.dropped_new)
+	{
+		char	   *col = (char *) lfirst(lc);
+		char	   *newcol = (char *) lfirst(lc2);
+
+		if (!name_in(col, names))
+			continue;
+		guard_refuse(&m, rel, &GM_foreign_key_dropped, col,
+					 gettext_noop("The cleanup drops that column with its unique index, and could not "
+								  "with a foreign key referencing it."),
+					 newcol[0] != '\0' ?
+					 psprintf(_("Or reference the new column %s once it has a unique index (the "
+								"step's \"unique\": true, built by the backfill)."),
+							  quote_identifier(newcol)) :
+					 gettext_noop("Or reference another column: the migration drops this one."));
+	}
+}
+
 static void
 guard_references(List *elts, Oid owner)
 {
@@ -2891,9 +2953,12 @@ guard_references(List *elts, Oid owner)
 			GuardedBy	m;
 			bool		switched;
 
-			if (!IsA(con, Constraint) || con->contype != CONSTR_FOREIGN || !OidIsValid(owner))
+			if (!IsA(con, Constraint) || con->contype != CONSTR_FOREIGN)
 				continue;
 			rel = named_relation(con->pktable);
+			guard_references_dropped(rel, con);
+			if (!OidIsValid(owner))
+				continue;
 			guarded_by(rel, false, true, false, &m);
 			if (m.name == NULL)
 				continue;
