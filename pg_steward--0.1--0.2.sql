@@ -19581,3 +19581,69 @@ BEGIN
         'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
 END
 $$;
+
+-- leftovers 4: a relayout's cleanup validates the foreign keys that the
+-- cutover re-added NOT VALID to the new layout (a cleanup right after
+-- complete left them NOT VALID for good).
+-- Cleanup of a relayout: the foreign keys that the cutover re-added NOT
+-- VALID to the new layout are validated first (migration_validate does it
+-- after complete, but cleanup did not require that: a cleanup right after
+-- complete left every key to the table NOT VALID for good).  Before the
+-- cleanup's locks, one key at a time under the migration lock timeout
+-- (SHARE UPDATE EXCLUSIVE on the referencing table, as migration_validate).
+-- A key whose rows do not hold (one made NOT VALID by hand since) stays
+-- NOT VALID, with a WARNING naming it.
+CREATE FUNCTION steward._relayout_validate_keys(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    con record;
+BEGIN
+    IF t.new_rel IS NULL OR NOT (SELECT a.new_alive FROM steward._relayout_alive(mig) a) THEN
+        RETURN;
+    END IF;
+    FOR con IN SELECT x.conrelid::regclass AS rel, x.conname FROM pg_constraint x
+                WHERE x.confrelid = t.new_rel AND x.contype = 'f' AND x.conparentid = 0
+                  AND NOT x.convalidated ORDER BY 1, 2 LOOP
+        BEGIN
+            PERFORM steward._migration_locked(mig, '_migration_validate_constraint', NULL,
+                jsonb_build_object('relid', con.rel::oid, 'name', con.conname));
+        EXCEPTION WHEN foreign_key_violation THEN
+            RAISE WARNING 'foreign key "%" of relation % stays NOT VALID: %', con.conname, con.rel, SQLERRM
+                USING HINT = format('Correct the rows and run ALTER TABLE %s VALIDATE CONSTRAINT %I;',
+                                    con.rel, con.conname);
+        END;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward.migration_cleanup(name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := name;
+    r steward.migration_runs;
+BEGIN
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, ARRAY['switched'], 'clean up');
+    IF steward._migration_is_index(mig) THEN
+        PERFORM steward._migration_index_cleanup(mig);
+    ELSE
+        PERFORM steward._migration_recheck(mig, '{"action": "clean up"}');
+        PERFORM steward._relayout_validate_keys(mig) WHERE steward._relayout_step(r.steps) IS NOT NULL;
+        PERFORM steward._migration_locked(mig, '_migration_recheck', 'ACCESS EXCLUSIVE',
+                                          '{"action": "clean up", "locked": true}');
+        PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                    THEN '_migration_contract' ELSE '_relayout_contract' END,
+                                          'ACCESS EXCLUSIVE');
+    END IF;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'validated', 'status', 'cleaned_up', 'cleaned_up_at', clock_timestamp(),
+        'release', true));
+END
+$$;

@@ -3327,6 +3327,7 @@ BEGIN
         PERFORM steward._migration_index_cleanup(mig);
     ELSE
         PERFORM steward._migration_recheck(mig, '{"action": "clean up"}');
+        PERFORM steward._relayout_validate_keys(mig) WHERE steward._relayout_step(r.steps) IS NOT NULL;
         PERFORM steward._migration_locked(mig, '_migration_recheck', 'ACCESS EXCLUSIVE',
                                           '{"action": "clean up", "locked": true}');
         PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL

@@ -2171,6 +2171,41 @@ BEGIN
 END
 $$;
 
+-- Cleanup of a relayout: the foreign keys that the cutover re-added NOT
+-- VALID to the new layout are validated first (migration_validate does it
+-- after complete, but cleanup did not require that: a cleanup right after
+-- complete left every key to the table NOT VALID for good).  Before the
+-- cleanup's locks, one key at a time under the migration lock timeout
+-- (SHARE UPDATE EXCLUSIVE on the referencing table, as migration_validate).
+-- A key whose rows do not hold (one made NOT VALID by hand since) stays
+-- NOT VALID, with a WARNING naming it.
+CREATE FUNCTION steward._relayout_validate_keys(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    con record;
+BEGIN
+    IF t.new_rel IS NULL OR NOT (SELECT a.new_alive FROM steward._relayout_alive(mig) a) THEN
+        RETURN;
+    END IF;
+    FOR con IN SELECT x.conrelid::regclass AS rel, x.conname FROM pg_constraint x
+                WHERE x.confrelid = t.new_rel AND x.contype = 'f' AND x.conparentid = 0
+                  AND NOT x.convalidated ORDER BY 1, 2 LOOP
+        BEGIN
+            PERFORM steward._migration_locked(mig, '_migration_validate_constraint', NULL,
+                jsonb_build_object('relid', con.rel::oid, 'name', con.conname));
+        EXCEPTION WHEN foreign_key_violation THEN
+            RAISE WARNING 'foreign key "%" of relation % stays NOT VALID: %', con.conname, con.rel, SQLERRM
+                USING HINT = format('Correct the rows and run ALTER TABLE %s VALIDATE CONSTRAINT %I;',
+                                    con.rel, con.conname);
+        END;
+    END LOOP;
+END
+$$;
+
 -- Cleanup (inside migration_cleanup): the old layout goes.  A layout
 -- dropped around the DDL guard is skipped.
 CREATE FUNCTION steward._relayout_contract(mig text, arg jsonb)
