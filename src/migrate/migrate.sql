@@ -1532,6 +1532,7 @@ DECLARE
     rel regclass;
     relids jsonb := '[]';
     owner regrole;
+    others text;
 BEGIN
     PERFORM steward._migration_settings();      -- loads the library (settings, trigger)
     PERFORM steward._migration_check_start(mig, steps);
@@ -1591,6 +1592,22 @@ BEGIN
                                   mig, mig || '_old', (relids->>0)::oid::regclass, current_database()),
                   HINT = format('GRANT CREATE ON DATABASE %I TO %s (as the database''s owner or a superuser), then start the migration again.',
                                 current_database(), owner);
+    END IF;
+    -- Each table's views are made as its owner in those schemas, where
+    -- only the first table's owner (and roles with its rights) can create
+    -- (review12 R12-10): tables of other owners are refused.
+    SELECT string_agg(format('%s (owner %s)', c.oid::regclass, c.relowner::regrole), ', ' ORDER BY j.ord)
+      INTO others
+      FROM jsonb_array_elements_text(relids) WITH ORDINALITY j(relid, ord)
+      JOIN pg_class c ON c.oid = j.relid::oid
+     WHERE NOT pg_has_role(c.relowner, owner, 'USAGE');
+    IF others IS NOT NULL THEN
+        RAISE EXCEPTION 'column migration "%" changes tables of more than one owner', mig
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = format('The schemas %I and %I are created as %s (the owner of %s), and each table''s views in them as the table''s owner, who cannot create there: %s.',
+                                  mig, mig || '_old', owner, (relids->>0)::oid::regclass, others),
+                  HINT = format('Migrate the tables of each owner in a migration of their own, or give them one owner first (ALTER TABLE ... OWNER TO %s).',
+                                owner);
     END IF;
 
     -- Lock, then plan and record; expand under the same locks.
@@ -3181,9 +3198,12 @@ COMMENT ON FUNCTION steward.migration_complete(text) IS
 
 -- Objects made since start over a view of the shapes (<mig>.<table>,
 -- <mig>_old.<table>): a user's view selecting from one, say (recheck10
--- N7).  The drop of the shapes' views (cleanup, rollback: action) would
--- need CASCADE: refused first with 2BP01 naming each object and the view
--- it uses, and the next step.
+-- N7), or an object bound to a view's row type or its array type (a
+-- function RETURNS SETOF <mig>.<table>, a column or an argument of that
+-- type: review12 R12-3) -- every pg_depend dependent.  The drop of the
+-- shapes' views (cleanup, rollback: action) would need CASCADE: refused
+-- first with 2BP01 naming each object and the view it uses, and the next
+-- step.
 CREATE FUNCTION steward._migration_check_view_users(mig text, action text)
 RETURNS void
 LANGUAGE plpgsql STABLE
@@ -3192,35 +3212,47 @@ AS $$
 DECLARE
     users text;
     first_user text;
+    first_rowtype boolean;
+    rowtype boolean;
     base regclass;
 BEGIN
-    SELECT string_agg(x.what || ' (on ' || x.shape::regclass::text || ')', ', ' ORDER BY x.what),
-           min(x.what), min(x.base::text)
-      INTO users, first_user, base
-      FROM (SELECT DISTINCT
-                   CASE WHEN d.classid = 'pg_rewrite'::regclass
+    SELECT string_agg(x.what || CASE WHEN x.rowtype THEN ' (on the row type of ' ELSE ' (on ' END
+                      || x.shape::regclass::text || ')', ', ' ORDER BY x.what, x.shape::regclass::text),
+           (array_agg(x.what ORDER BY x.what))[1], (array_agg(x.rowtype ORDER BY x.what, x.rowtype))[1],
+           bool_or(x.rowtype),
+           (SELECT t.relid FROM steward.migration_tables t
+             WHERE t.migration = mig AND t.active ORDER BY t.ord LIMIT 1)
+      INTO users, first_user, first_rowtype, rowtype, base
+      FROM (SELECT CASE WHEN d.classid = 'pg_rewrite'::regclass
                         THEN format('%s %s', CASE uc.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END,
                                     uc.oid::regclass)
-                        ELSE pg_describe_object(d.classid, d.objid, d.objsubid) END AS what,
+                        ELSE pg_describe_object(d.classid, d.objid,
+                                                CASE WHEN dc.relkind IN ('v', 'm') THEN 0 ELSE d.objsubid END) END AS what,
                    sv.oid AS shape,
-                   (SELECT t.relid FROM steward.migration_tables t
-                     WHERE t.migration = mig AND t.active ORDER BY t.ord LIMIT 1) AS base
+                   bool_and(d.refclassid = 'pg_type'::regclass) AS rowtype
               FROM pg_class sv
               JOIN pg_namespace n ON n.oid = sv.relnamespace
-              JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = sv.oid
+              JOIN pg_type ty ON ty.oid = sv.reltype
+              JOIN pg_depend d ON (d.refclassid = 'pg_class'::regclass AND d.refobjid = sv.oid)
+                               OR (d.refclassid = 'pg_type'::regclass AND d.refobjid IN (ty.oid, ty.typarray))
               LEFT JOIN pg_rewrite rw ON d.classid = 'pg_rewrite'::regclass AND rw.oid = d.objid
               LEFT JOIN pg_class uc ON uc.oid = rw.ev_class
+              LEFT JOIN pg_class dc ON d.classid = 'pg_class'::regclass AND dc.oid = d.objid
              WHERE n.nspname IN (mig, mig || '_old') AND sv.relkind = 'v'
                AND d.deptype = 'n' AND coalesce(uc.oid <> sv.oid, true)
-               AND NOT (d.classid = 'pg_class'::regclass AND d.objid = sv.oid)) x;
+               AND NOT (d.classid = 'pg_class'::regclass AND d.objid = sv.oid)
+             GROUP BY 1, 2) x;
     IF users IS NOT NULL THEN
-        RAISE EXCEPTION 'cannot % migration "%": % uses a view of its shapes', action, mig, first_user
+        RAISE EXCEPTION 'cannot % migration "%": % uses %', action, mig, first_user,
+                        CASE WHEN first_rowtype THEN 'the row type of a view of its shapes' ELSE 'a view of its shapes' END
             USING ERRCODE = 'dependent_objects_still_exist',
                   DETAIL = format('The %s drops the views of the shapes in schemas %I and %I, which would need CASCADE: %s.',
                                   CASE WHEN action = 'roll back' THEN 'rollback' ELSE 'cleanup' END,
                                   mig, mig || '_old', users),
-                  HINT = format('Drop them (make them again over the table %s afterwards), then run SELECT steward.migration_%s(%L); again.',
-                                base, CASE WHEN action = 'roll back' THEN 'rollback' ELSE 'cleanup' END, mig);
+                  HINT = format('Drop them (make them again over the table %s afterwards)%s, then run SELECT steward.migration_%s(%L); again.',
+                                base,
+                                CASE WHEN rowtype THEN ' or change a column of that type to another type (for example jsonb: ALTER TABLE ... ALTER COLUMN ... TYPE jsonb USING to_jsonb(...))' ELSE '' END,
+                                CASE WHEN action = 'roll back' THEN 'rollback' ELSE 'cleanup' END, mig);
     END IF;
 END
 $$;
