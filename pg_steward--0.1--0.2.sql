@@ -19801,3 +19801,21 @@ BEGIN
     END IF;
 END
 $$;
+
+-- idem2 R12-7 (review12): REASSIGN OWNED BY gives the roles' scopes away
+-- from C, each once the transactions using it have ended (scope locks).
+-- REASSIGN OWNED BY roles TO new_owner, after core's part (which checked
+-- that the caller has the privileges of every role involved): the roles'
+-- machines go to new_owner.  Their scopes are given away before this
+-- runs, from C (src/ops/roles.c): each scope once the transactions using
+-- it have ended (src/idempotency/README.md, "Scope locks").
+CREATE OR REPLACE FUNCTION steward._reassign_owned(roles oid[], new_owner oid)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE steward.machine_definitions m SET owner = new_owner::regrole
+     WHERE m.owner::oid = ANY (roles);
+END
+$$;

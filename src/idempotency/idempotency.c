@@ -769,11 +769,15 @@ scope_owner(text *scope)
  * waited for a drop finds the scope gone and claims it afresh.  Under
  * REPEATABLE READ a snapshot older than the other side's commit cannot
  * see it: the drop then finds keys it could not delete, the begin a scope
- * that is no longer there, and either raises 40001.  Complete takes no
- * lock: it writes only a row that exists, and the drop's DELETE waits for
- * that row's writer (or, in a snapshot older than the drop, complete's
- * update finds the row deleted: 40001).  A hash collision between two
- * names only makes a drop wait for begins of the other scope.
+ * that is no longer there, and either raises 40001.  A complete takes the
+ * ShareLock too, and the owner changes (alter_idempotency_scope_owner,
+ * REASSIGN OWNED BY) the ExclusiveLock: a transaction that used the scope
+ * under its old owner ends before the owner changes, so it never reads or
+ * completes the new owner's keys (review12 R12-7); the privilege check
+ * of a begin or complete comes after its lock.  (For the drop, complete
+ * needs no lock: it writes only a row that exists, and the drop's DELETE
+ * waits for that row's writer.)  A hash collision between two names only
+ * makes a drop or an owner change wait for users of the other scope.
  * ------------------------------------------------------------------------
  */
 #define IDEM_SCOPE_LOCK_FIELD4 4
@@ -918,8 +922,22 @@ check_scope_info(text *scope, Oid caller, bool claim, ScopeInfo *info)
 	Oid			owner;
 	ItemPointerData tid;
 
+	/*
+	 * A REVOKE of a membership (or of SUPERUSER) committed since this
+	 * transaction's last check is seen here, as a table's next lock sees it.
+	 */
+	AcceptInvalidationMessages();
 	if (scope_memo_get(scope, caller, info))
+	{
+		/*
+		 * The owner cannot have changed: this transaction holds the scope's
+		 * lock, which an owner change takes exclusively ("Scope locks").
+		 * The caller's privileges may have: checked at every call.
+		 */
+		if (!has_privs_of_role(caller, info->owner))
+			scope_denied(scope, info->owner, "use it");
 		return true;
+	}
 	owner = scope_lookup(scope, info, &tid);
 	if (OidIsValid(owner))
 	{
@@ -2502,6 +2520,14 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 	}
 
 	caller = idem_enter(&ctx);
+
+	/*
+	 * The scope's lock, as begin takes it, before the scope is checked: an
+	 * owner change or a drop waits for this transaction, and this one for
+	 * an owner change or drop in progress, after which the check sees who
+	 * owns the scope now ("Scope locks").
+	 */
+	(void) scope_lock_text(scope, ShareLock, false);
 	/* A scope that does not exist holds no keys: "not held" below. */
 	if (!check_scope_info(scope, caller, false, &info))
 		info.retention = *DatumGetIntervalP(seconds_interval(steward_idem_retention_s));
@@ -2691,8 +2717,16 @@ steward_alter_idempotency_scope_owner(PG_FUNCTION_ARGS)
 	owner = PG_GETARG_OID(1);
 	scope_memo_forget();
 	caller = idem_enter(&ctx);
+	/*
+	 * As drop does: privileges first, then the scope's ExclusiveLock, which
+	 * waits for the transactions that use the scope (its old owner's must
+	 * not go on using it under the new owner: review12 R12-7), then the
+	 * privileges again -- the scope may have changed hands meanwhile.
+	 */
 	(void) require_scope_owner(scope, caller, "change its owner");
 	check_is_member_of_role(caller, owner);
+	(void) scope_lock_text(scope, ExclusiveLock, false);
+	(void) require_scope_owner(scope, caller, "change its owner");
 	args[0] = PointerGetDatum(scope);
 	args[1] = ObjectIdGetDatum(owner);
 	run_plan(PLAN_SCOPE_SET_OWNER, args, NULL, false);
@@ -2763,14 +2797,14 @@ steward_drop_idempotency_scope(PG_FUNCTION_ARGS)
 }
 
 /*
- * DROP OWNED BY roles (src/ops/roles.c, connected to SPI as the owner of
- * the extension's tables): drop the scopes the roles own here, with their
- * keys, each as drop_idempotency_scope does.  The scopes are taken in
- * name order (two such drops lock alike); a scope that changed hands
- * while its lock was awaited is left alone.  roles is an oid[].
+ * The scopes the roles (an oid[]) own here, in name order (two walks over
+ * them lock alike), each locked exclusively ("Scope locks"): after the
+ * transactions using it have ended, fn(scope, arg) runs if the roles still
+ * own it; a scope that changed hands while its lock was awaited is left
+ * alone.  Connected to SPI as the owner of the extension's tables.
  */
-void
-steward_idem_drop_owned_scopes(Datum roles)
+static void
+owned_scopes_locked(Datum roles, void (*fn) (text *scope, Datum arg), Datum arg)
 {
 	Oid			argtypes[1] = {OIDARRAYOID};
 	Datum		args[1] = {roles};
@@ -2804,8 +2838,47 @@ steward_idem_drop_owned_scopes(Datum roles)
 								  2, owner_types, owner_args, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read idempotency scope \"%s\"", text_to_cstring(scope));
 		if (SPI_processed > 0)
-			(void) drop_scope_locked(scope);
+			fn(scope, arg);
 	}
+}
+
+static void
+drop_owned_scope(text *scope, Datum arg)
+{
+	(void) drop_scope_locked(scope);
+}
+
+/*
+ * DROP OWNED BY roles (src/ops/roles.c): drop the scopes the roles own
+ * here, with their keys, each as drop_idempotency_scope does.  roles is
+ * an oid[].
+ */
+void
+steward_idem_drop_owned_scopes(Datum roles)
+{
+	owned_scopes_locked(roles, drop_owned_scope, (Datum) 0);
+}
+
+static void
+reassign_owned_scope(text *scope, Datum new_owner)
+{
+	Datum		args[2] = {PointerGetDatum(scope), new_owner};
+
+	run_plan(PLAN_SCOPE_SET_OWNER, args, NULL, false);
+}
+
+/*
+ * REASSIGN OWNED BY roles TO new_owner (src/ops/roles.c, after core's
+ * part, which checked the caller's privileges on every role): give the
+ * scopes the roles own here to new_owner, each as
+ * alter_idempotency_scope_owner does -- once the transactions using it
+ * have ended, so that none of them goes on using it under the new owner
+ * (review12 R12-7).  roles is an oid[].
+ */
+void
+steward_idem_reassign_owned_scopes(Datum roles, Oid new_owner)
+{
+	owned_scopes_locked(roles, reassign_owned_scope, ObjectIdGetDatum(new_owner));
 }
 
 /*

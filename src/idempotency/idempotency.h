@@ -31,6 +31,9 @@ extern void steward_idempotency_define_gucs(void);
 /* DROP OWNED BY: drop the roles' scopes with their keys (idempotency.c). */
 extern void steward_idem_drop_owned_scopes(Datum roles);
 
+/* REASSIGN OWNED BY: give the roles' scopes away (idempotency.c). */
+extern void steward_idem_reassign_owned_scopes(Datum roles, Oid new_owner);
+
 /* Purge expired keys in committed or uncommitted batches (idempotency.c). */
 extern int64 steward_idem_purge_batch_now(int batch);
 

@@ -17,7 +17,9 @@
  *	  OID would dangle, and a dump would restore it as whichever role gets
  *	  that OID in the new cluster (regrole input takes any number);
  *	* REASSIGN OWNED gives them to the new owner, after core's part
- *	  (which checks the caller's privileges on both roles);
+ *	  (which checks the caller's privileges on both roles); each scope
+ *	  once the transactions using it have ended, as
+ *	  steward.alter_idempotency_scope_owner does;
  *	* DROP OWNED revokes the grants and drops the scopes (with their keys,
  *	  each once the transactions that began keys in it have ended, as
  *	  steward.drop_idempotency_scope does: src/idempotency/README.md)
@@ -171,6 +173,8 @@ follow_owned(Node *parsetree)
 
 		args[0] = oid_array(role_oids(stmt->roles));
 		args[1] = ObjectIdGetDatum(get_rolespec_oid(stmt->newrole, false));
+		/* Each scope after the transactions using it (src/idempotency). */
+		steward_idem_reassign_owned_scopes(args[0], DatumGetObjectId(args[1]));
 		rc = SPI_execute_with_args("SELECT steward._reassign_owned($1, $2)",
 								   2, argtypes, args, NULL, false, 0);
 	}
