@@ -19819,3 +19819,150 @@ BEGIN
      WHERE m.owner::oid = ANY (roles);
 END
 $$;
+
+-- leftovers 3: migration_forget drops the column lists a column migration
+-- pinned on the publications naming the table (recognised by the shapes'
+-- views), which stayed behind.
+-- The column lists a column migration pinned on the publications naming
+-- tbl, a table left without its record (_migration_publish: the columns
+-- of the shape its subscribers have, old until complete, new after),
+-- recognised by the shapes' views while they are there: a list that is
+-- exactly the table's columns one of the views reads (generated ones
+-- aside, which are never published) is the migration's, and the
+-- publication names the table without a column list again, row filter
+-- kept, as after a cleanup or a rollback.  Called before the views go;
+-- runs as the caller, who must be a member of the publication's owner
+-- (else the list is reported, kept).  Returns what it did.
+CREATE FUNCTION steward._migration_forget_publications(tbl regclass, mig text)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+BEGIN
+    FOR p IN SELECT x.* FROM steward._publications_of(tbl) x
+              WHERE x.by_name AND x.cols IS NOT NULL
+                AND x.cols IN (SELECT ARRAY(SELECT a.attname::text FROM pg_attribute a
+                                             WHERE a.attrelid = tbl AND a.attnum > 0 AND a.attgenerated = ''
+                                               AND a.attnum IN (SELECT d.refobjsubid
+                                                                  FROM pg_rewrite r
+                                                                  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass
+                                                                                  AND d.objid = r.oid
+                                                                 WHERE r.ev_class = v.oid
+                                                                   AND d.refclassid = 'pg_class'::regclass
+                                                                   AND d.refobjid = tbl)
+                                             ORDER BY a.attnum)
+                                 FROM pg_class v JOIN pg_namespace n ON n.oid = v.relnamespace
+                                WHERE v.relkind = 'v' AND n.nspname IN (mig, mig || '_old'))
+              ORDER BY x.pubname LOOP
+        IF NOT pg_has_role(p.pubowner, 'USAGE') THEN
+            RETURN NEXT format('kept column list of publication %s (only a member of its owner can drop it)',
+                               quote_ident(p.pubname));
+            CONTINUE;
+        END IF;
+        EXECUTE format('ALTER PUBLICATION %I DROP TABLE %s', p.pubname, tbl);
+        EXECUTE steward._publication_add_sql(p.pubname, tbl, NULL, p.qual);
+        RETURN NEXT format('dropped column list of publication %s', quote_ident(p.pubname));
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward.migration_forget(tbl regclass)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET row_security = on
+AS $$
+DECLARE
+    mig text;
+    tg record;
+    c record;
+    rel name;
+    root regclass;
+    column_migration boolean := false;
+    made bytea;
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT x.relname INTO rel FROM pg_class x WHERE x.oid = tbl;
+    IF NOT pg_has_role((SELECT x.relowner FROM pg_class x WHERE x.oid = tbl), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT t.migration INTO mig FROM steward.migration_tables t
+     WHERE t.active AND (t.relid = tbl OR t.relid IN (SELECT a.relid FROM pg_partition_ancestors(tbl) a));
+    IF mig IS NOT NULL THEN
+        RAISE EXCEPTION 'table % belongs to active migration "%"', tbl, mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('steward.migration_rollback(%L) ends it and removes what it added.', mig);
+    END IF;
+    SELECT t.tgrelid::regclass INTO root
+      FROM pg_partition_ancestors(tbl) WITH ORDINALITY a(relid, lvl)
+      JOIN pg_trigger t ON t.tgrelid = a.relid
+     WHERE a.relid <> tbl AND t.tgparentid = 0
+       AND t.tgfoid IN ('steward._relayout_trigger()'::regprocedure,
+                        'steward._migration_trigger()'::regprocedure)
+     ORDER BY a.lvl DESC LIMIT 1;
+    IF root IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % is a partition of %, which carries the migration''s triggers', tbl, root
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = format('steward.migration_forget(%L) removes what the migration left on the whole table.',
+                                root::text);
+    END IF;
+    FOR tg IN SELECT t.tgname, t.tgfoid, t.tgrelid::regclass AS rel, t.tgnargs, t.tgargs,
+                     split_part(encode(t.tgargs, 'escape'), '\000', 1) AS mig,
+                     split_part(encode(t.tgargs, 'escape'), '\000', 4) AS target
+                FROM pg_trigger t
+               WHERE (t.tgrelid = tbl OR t.tgrelid IN (SELECT x.relid FROM pg_partition_tree(tbl) x))
+                 AND t.tgparentid = 0
+                 AND t.tgfoid IN ('steward._relayout_trigger()'::regprocedure,
+                                  'steward._relayout_truncate_guard()'::regprocedure,
+                                  'steward._migration_trigger()'::regprocedure)
+               ORDER BY t.tgrelid <> tbl, t.tgrelid::regclass::text, t.tgname LOOP
+        PERFORM steward._migration_exec(tg.rel, format('DROP TRIGGER %I ON %s', tg.tgname, tg.rel));
+        RETURN NEXT format('dropped trigger %s', tg.tgname) ||
+            CASE WHEN tg.rel <> tbl THEN format(' on partition %s', tg.rel) ELSE '' END ||
+            CASE WHEN tg.tgfoid = 'steward._relayout_trigger()'::regprocedure AND tg.target <> ''
+                 THEN format(' (the other layout, %s, stays)', tg.target) ELSE '' END;
+        IF tg.tgfoid = 'steward._migration_trigger()'::regprocedure THEN
+            column_migration := true;
+            -- After the migration's name the trigger names the NOT VALID
+            -- constraints the migration added: "\0name1\0name2\0".
+            made := CASE WHEN tg.tgnargs > 1
+                         THEN substring(tg.tgargs FROM position('\x00'::bytea IN tg.tgargs)) END;
+            RETURN QUERY SELECT * FROM steward._migration_forget_publications(tbl, tg.mig);
+            RETURN QUERY SELECT * FROM steward._migration_forget_views(tbl, tg.mig);
+        END IF;
+    END LOOP;
+    -- The NOT VALID constraints the column migration added: those its
+    -- trigger names (a trigger made before it named them: by the names
+    -- migration_start gives them); validated ones are the table's own now.
+    -- Only where a column migration's trigger was found: on any other
+    -- table such names and a "_steward_side" column are the user's.
+    FOR c IN SELECT x.conname FROM pg_constraint x
+              WHERE column_migration
+                AND x.conrelid = tbl AND NOT x.convalidated AND x.contype IN ('c', 'f')
+                AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl
+                               AND a.attname = '_steward_side' AND NOT a.attisdropped)
+                AND CASE WHEN made IS NOT NULL
+                         THEN position('\x00'::bytea || convert_to(x.conname::text, getdatabaseencoding())
+                                       || '\x00'::bytea IN made) > 0
+                         ELSE x.conname ~ ('^' || regexp_replace(rel, '([^[:alnum:]_])', '\\\1', 'g')
+                                           || '_.+_(not_null|check|fkey)[0-9]*$') END
+              ORDER BY x.conname LOOP
+        PERFORM steward._migration_exec(tbl, format('ALTER TABLE %s DROP CONSTRAINT %I', tbl, c.conname));
+        RETURN NEXT format('dropped NOT VALID constraint %s', c.conname);
+    END LOOP;
+    IF column_migration AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = '_steward_side'
+                  AND NOT a.attisdropped) THEN
+        PERFORM steward._migration_exec(tbl, format('ALTER TABLE %s DROP COLUMN _steward_side', tbl));
+        RETURN NEXT 'dropped column _steward_side';
+    END IF;
+    FOR c IN SELECT a.attname FROM pg_attribute a
+              WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
+                AND a.attname LIKE '\_steward\_%' ORDER BY a.attnum LOOP
+        RETURN NEXT format('kept column %s (drop or rename it if the migration made it)', c.attname);
+    END LOOP;
+END
+$$;

@@ -2310,11 +2310,57 @@ BEGIN
 END
 $$;
 
+-- The column lists a column migration pinned on the publications naming
+-- tbl, a table left without its record (_migration_publish: the columns
+-- of the shape its subscribers have, old until complete, new after),
+-- recognised by the shapes' views while they are there: a list that is
+-- exactly the table's columns one of the views reads (generated ones
+-- aside, which are never published) is the migration's, and the
+-- publication names the table without a column list again, row filter
+-- kept, as after a cleanup or a rollback.  Called before the views go;
+-- runs as the caller, who must be a member of the publication's owner
+-- (else the list is reported, kept).  Returns what it did.
+CREATE FUNCTION steward._migration_forget_publications(tbl regclass, mig text)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+BEGIN
+    FOR p IN SELECT x.* FROM steward._publications_of(tbl) x
+              WHERE x.by_name AND x.cols IS NOT NULL
+                AND x.cols IN (SELECT ARRAY(SELECT a.attname::text FROM pg_attribute a
+                                             WHERE a.attrelid = tbl AND a.attnum > 0 AND a.attgenerated = ''
+                                               AND a.attnum IN (SELECT d.refobjsubid
+                                                                  FROM pg_rewrite r
+                                                                  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass
+                                                                                  AND d.objid = r.oid
+                                                                 WHERE r.ev_class = v.oid
+                                                                   AND d.refclassid = 'pg_class'::regclass
+                                                                   AND d.refobjid = tbl)
+                                             ORDER BY a.attnum)
+                                 FROM pg_class v JOIN pg_namespace n ON n.oid = v.relnamespace
+                                WHERE v.relkind = 'v' AND n.nspname IN (mig, mig || '_old'))
+              ORDER BY x.pubname LOOP
+        IF NOT pg_has_role(p.pubowner, 'USAGE') THEN
+            RETURN NEXT format('kept column list of publication %s (only a member of its owner can drop it)',
+                               quote_ident(p.pubname));
+            CONTINUE;
+        END IF;
+        EXECUTE format('ALTER PUBLICATION %I DROP TABLE %s', p.pubname, tbl);
+        EXECUTE steward._publication_add_sql(p.pubname, tbl, NULL, p.qual);
+        RETURN NEXT format('dropped column list of publication %s', quote_ident(p.pubname));
+    END LOOP;
+END
+$$;
+
 -- A table restored without its migration's record (pg_dump -t / -n, or a
 -- restore that could not write steward's catalog) keeps what the
 -- migration put on it: its triggers (a relayout's TRUNCATE guard on each
 -- partition too), the marker column, NOT VALID
--- constraints, the views of the two shapes.  migration_forget removes
+-- constraints, the views of the two shapes, the column lists it pinned
+-- on publications.  migration_forget removes
 -- them, as the table's owner, so that the table is an ordinary one again;
 -- the columns and tables the migration added stay (they hold data).  A table of an
 -- active migration is refused: migration_rollback ends that one.  So is a
@@ -2383,6 +2429,7 @@ BEGIN
             -- constraints the migration added: "\0name1\0name2\0".
             made := CASE WHEN tg.tgnargs > 1
                          THEN substring(tg.tgargs FROM position('\x00'::bytea IN tg.tgargs)) END;
+            RETURN QUERY SELECT * FROM steward._migration_forget_publications(tbl, tg.mig);
             RETURN QUERY SELECT * FROM steward._migration_forget_views(tbl, tg.mig);
         END IF;
     END LOOP;
