@@ -3050,9 +3050,9 @@ refuse_publish_schema(Oid nsp, const char *pubname)
 					   "each publication that names the table; a publication of whole schemas publishes "
 					   "every column and takes no column list, and a subscriber whose table lacks a "
 					   "published column stops applying changes."),
-			 errhint("%s Meanwhile publish the table by name, with the columns of the shape its "
-					 "subscribers have (ALTER PUBLICATION %s ADD TABLE %s (column, ...)).",
-					 guard_next_step(&m), quote_identifier(pubname), qualified_name(m.table))));
+			 errhint("%s A publication that names the table (FOR TABLE %s) gets from the migration the "
+					 "column list of the shape its subscribers have.",
+					 guard_next_step(&m), qualified_name(m.table))));
 }
 
 /* ADD | SET TABLES IN SCHEMA (or CURRENT_SCHEMA): refuse_publish_schema. */
