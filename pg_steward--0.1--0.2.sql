@@ -19966,3 +19966,19 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- idem2 R12-11 (review12): scopes whose owner no longer exists, and their
+-- keys, are left out of dumps (src/idempotency/idempotency.sql).
+-- Dumped without the scopes whose owner no longer exists (a role dropped
+-- from another database leaves its OID here), and without their keys
+-- (below): regrole writes such an owner as a bare number, which a restore
+-- would give to whichever role has that OID there (review12 R12-11).
+SELECT pg_catalog.pg_extension_config_dump('steward.idempotency_scopes',
+    'WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles r'
+    ' WHERE r.oid OPERATOR(pg_catalog.=) idempotency_scopes.owner::pg_catalog.oid)');
+-- Dumped with the scopes that are (see idempotency_scopes): no key
+-- without its scope's row, whose owner exists, in a dump.
+SELECT pg_catalog.pg_extension_config_dump('steward.idempotency_keys',
+    'WHERE EXISTS (SELECT 1 FROM steward.idempotency_scopes s, pg_catalog.pg_roles r'
+    ' WHERE s.scope OPERATOR(pg_catalog.=) idempotency_keys.scope'
+    ' AND r.oid OPERATOR(pg_catalog.=) s.owner::pg_catalog.oid)');
