@@ -19982,3 +19982,117 @@ SELECT pg_catalog.pg_extension_config_dump('steward.idempotency_keys',
     'WHERE EXISTS (SELECT 1 FROM steward.idempotency_scopes s, pg_catalog.pg_roles r'
     ' WHERE s.scope OPERATOR(pg_catalog.=) idempotency_keys.scope'
     ' AND r.oid OPERATOR(pg_catalog.=) s.owner::pg_catalog.oid)');
+-- colplan2 (recheck10 N7 follow-up): an object made over a view of a column
+-- migration's shapes is refused when it is made (src/migrate/migrate.sql).
+CREATE FUNCTION steward._migration_guard_shape_users()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    u record;
+BEGIN
+    IF to_regclass('steward.migration_tables') IS NULL
+       OR NOT EXISTS (SELECT 1 FROM steward.migration_tables t
+                        JOIN steward.migration_runs r ON r.name = t.migration
+                       WHERE t.active AND r.status = 'active' AND NOT r.restored
+                         AND NOT coalesce((r.steps -> 0) ?| ARRAY['relayout', 'create_index', 'drop_index'],
+                                          false)) THEN
+        RETURN;
+    END IF;
+    SELECT pg_describe_object(c.classid, c.objid, 0) AS what, sv.oid::regclass AS shape,
+           t.migration, t.relid AS tbl
+      INTO u
+      FROM pg_event_trigger_ddl_commands() c
+      JOIN pg_depend d ON d.deptype = 'n'
+       AND ((d.classid = c.classid AND d.objid = c.objid)
+            OR (c.classid = 'pg_class'::regclass AND d.classid = 'pg_rewrite'::regclass
+                AND d.objid IN (SELECT rw.oid FROM pg_rewrite rw WHERE rw.ev_class = c.objid))
+            -- a composite type's attributes are its pg_class row's
+            OR (c.classid = 'pg_type'::regclass AND d.classid = 'pg_class'::regclass
+                AND d.objid = (SELECT ty.typrelid FROM pg_type ty WHERE ty.oid = c.objid)))
+      JOIN pg_class sv ON sv.relkind = 'v'
+       AND ((d.refclassid = 'pg_class'::regclass AND d.refobjid = sv.oid)
+            OR (d.refclassid = 'pg_type'::regclass
+                AND d.refobjid IN (sv.reltype, (SELECT ty.typarray FROM pg_type ty WHERE ty.oid = sv.reltype))))
+      JOIN pg_namespace n ON n.oid = sv.relnamespace
+      JOIN steward.migration_tables t ON t.active
+       AND ((n.nspname = t.migration AND sv.relname = coalesce(t.new_name, t.relname))
+            OR (n.nspname = t.migration || '_old' AND sv.relname = t.relname))
+      JOIN steward.migration_runs r ON r.name = t.migration AND r.status = 'active' AND NOT r.restored
+     WHERE NOT (c.classid = 'pg_class'::regclass AND c.objid = sv.oid)
+     ORDER BY t.migration, sv.oid
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '% would use view %, a shape of migration "%"', u.what, u.shape, u.migration
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = format('The cleanup and a rollback drop the views of the shapes of %s, and could not while another object uses one.',
+                                  u.tbl),
+                  HINT = format('Make it over the table %s instead, after SELECT steward.migration_cleanup(%L); (the table then has the new shape).',
+                                u.tbl, u.migration);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migration_guard_shape_users() FROM PUBLIC;
+CREATE EVENT TRIGGER steward_migration_shape_users ON ddl_command_end
+    WHEN TAG IN ('CREATE VIEW', 'CREATE MATERIALIZED VIEW', 'CREATE FUNCTION', 'CREATE PROCEDURE',
+                 'CREATE RULE', 'CREATE POLICY', 'ALTER POLICY', 'CREATE TABLE', 'ALTER TABLE',
+                 'CREATE TYPE', 'ALTER TYPE', 'CREATE DOMAIN')
+    EXECUTE FUNCTION steward._migration_guard_shape_users();
+ALTER EVENT TRIGGER steward_migration_shape_users ENABLE ALWAYS;
+
+-- colplan2: the backstop names a rule on a table as a rule (it called it
+-- a view of that table).
+CREATE OR REPLACE FUNCTION steward._migration_check_view_users(mig text, action text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    users text;
+    first_user text;
+    first_rowtype boolean;
+    rowtype boolean;
+    base regclass;
+BEGIN
+    SELECT string_agg(x.what || CASE WHEN x.rowtype THEN ' (on the row type of ' ELSE ' (on ' END
+                      || x.shape::regclass::text || ')', ', ' ORDER BY x.what, x.shape::regclass::text),
+           (array_agg(x.what ORDER BY x.what))[1], (array_agg(x.rowtype ORDER BY x.what, x.rowtype))[1],
+           bool_or(x.rowtype),
+           (SELECT t.relid FROM steward.migration_tables t
+             WHERE t.migration = mig AND t.active ORDER BY t.ord LIMIT 1)
+      INTO users, first_user, first_rowtype, rowtype, base
+      FROM (SELECT CASE WHEN d.classid = 'pg_rewrite'::regclass AND rw.rulename = '_RETURN'
+                        THEN format('%s %s', CASE uc.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END,
+                                    uc.oid::regclass)
+                        ELSE pg_describe_object(d.classid, d.objid,
+                                                CASE WHEN dc.relkind IN ('v', 'm') THEN 0 ELSE d.objsubid END) END AS what,
+                   sv.oid AS shape,
+                   bool_and(d.refclassid = 'pg_type'::regclass) AS rowtype
+              FROM pg_class sv
+              JOIN pg_namespace n ON n.oid = sv.relnamespace
+              JOIN pg_type ty ON ty.oid = sv.reltype
+              JOIN pg_depend d ON (d.refclassid = 'pg_class'::regclass AND d.refobjid = sv.oid)
+                               OR (d.refclassid = 'pg_type'::regclass AND d.refobjid IN (ty.oid, ty.typarray))
+              LEFT JOIN pg_rewrite rw ON d.classid = 'pg_rewrite'::regclass AND rw.oid = d.objid
+              LEFT JOIN pg_class uc ON uc.oid = rw.ev_class
+              LEFT JOIN pg_class dc ON d.classid = 'pg_class'::regclass AND dc.oid = d.objid
+             WHERE n.nspname IN (mig, mig || '_old') AND sv.relkind = 'v'
+               AND d.deptype = 'n' AND coalesce(uc.oid <> sv.oid, true)
+               AND NOT (d.classid = 'pg_class'::regclass AND d.objid = sv.oid)
+             GROUP BY 1, 2) x;
+    IF users IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % migration "%": % uses %', action, mig, first_user,
+                        CASE WHEN first_rowtype THEN 'the row type of a view of its shapes' ELSE 'a view of its shapes' END
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = format('The %s drops the views of the shapes in schemas %I and %I, which would need CASCADE: %s.',
+                                  CASE WHEN action = 'roll back' THEN 'rollback' ELSE 'cleanup' END,
+                                  mig, mig || '_old', users),
+                  HINT = format('Drop them (make them again over the table %s afterwards)%s, then run SELECT steward.migration_%s(%L); again.',
+                                base,
+                                CASE WHEN rowtype THEN ' or change a column of that type to another type (for example jsonb: ALTER TABLE ... ALTER COLUMN ... TYPE jsonb USING to_jsonb(...))' ELSE '' END,
+                                CASE WHEN action = 'roll back' THEN 'rollback' ELSE 'cleanup' END, mig);
+    END IF;
+END
+$$;

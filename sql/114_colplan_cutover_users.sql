@@ -66,12 +66,16 @@ SET ROLE cp_owner;
 DROP TABLE cp_pa;
 RESET ROLE;
 
--- N7: a view over a view of the shapes, made after start.
+-- N7: a view over a view of the shapes, made after start (the guard
+-- refuses that now, sql/124: a superuser goes around it here, and cleanup
+-- and rollback still refuse).
 CREATE TABLE cp_sv (id int PRIMARY KEY, a int) USING steward;
 INSERT INTO cp_sv SELECT g, g FROM generate_series(1, 10) g;
 SELECT steward.migration_start('cp_sv_m', $$[{"alter_column": {"table": "cp_sv", "column": "a", "name": "a2", "type": "bigint"}}]$$);
+ALTER EVENT TRIGGER steward_migration_shape_users DISABLE;
 CREATE VIEW cp_sv_user AS SELECT id, a FROM cp_sv_m_old.cp_sv;
 CREATE VIEW cp_sv_new AS SELECT id, a2 FROM cp_sv_m.cp_sv;
+ALTER EVENT TRIGGER steward_migration_shape_users ENABLE ALWAYS;
 CALL steward.migration_backfill('cp_sv_m');
 SELECT count(*) FILTER (WHERE NOT passed) AS failed FROM steward.migration_validate('cp_sv_m');
 SELECT steward.migration_complete('cp_sv_m');

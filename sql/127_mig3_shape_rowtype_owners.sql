@@ -15,11 +15,15 @@ RESET client_min_messages;
 CREATE TABLE m3_acct (id int PRIMARY KEY, name text, bal numeric) USING steward;
 INSERT INTO m3_acct SELECT g, 'n' || g, g FROM generate_series(1, 20) g;
 SELECT steward.migration_start('m3_acct_m', $$[{"alter_column": {"table": "m3_acct", "column": "name", "name": "label"}}]$$);
+-- The guard refuses these when they are made (sql/124): a superuser goes
+-- around it here, and rollback and cleanup still refuse.
+ALTER EVENT TRIGGER steward_migration_shape_users DISABLE;
 CREATE FUNCTION public.m3_f() RETURNS SETOF m3_acct_m.m3_acct LANGUAGE sql AS 'SELECT * FROM m3_acct_m.m3_acct';
 CREATE TABLE m3_keep (id int, snap m3_acct_m_old.m3_acct[]);
 INSERT INTO m3_keep SELECT 1, array_agg(a) FROM m3_acct_m_old.m3_acct a WHERE id <= 2;
 CREATE FUNCTION public.m3_g(r m3_acct_m_old.m3_acct) RETURNS int LANGUAGE sql AS 'SELECT r.id';
 CREATE VIEW m3_whole AS SELECT a FROM m3_acct_m.m3_acct a;
+ALTER EVENT TRIGGER steward_migration_shape_users ENABLE ALWAYS;
 SELECT steward.migration_rollback('m3_acct_m');
 \echo :LAST_ERROR_SQLSTATE
 -- nothing changed: the migration, its views and the objects are there

@@ -3223,7 +3223,7 @@ BEGIN
            (SELECT t.relid FROM steward.migration_tables t
              WHERE t.migration = mig AND t.active ORDER BY t.ord LIMIT 1)
       INTO users, first_user, first_rowtype, rowtype, base
-      FROM (SELECT CASE WHEN d.classid = 'pg_rewrite'::regclass
+      FROM (SELECT CASE WHEN d.classid = 'pg_rewrite'::regclass AND rw.rulename = '_RETURN'
                         THEN format('%s %s', CASE uc.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END,
                                     uc.oid::regclass)
                         ELSE pg_describe_object(d.classid, d.objid,
@@ -3256,6 +3256,75 @@ BEGIN
     END IF;
 END
 $$;
+
+-- An object made over a view of a column migration's shapes (a view or
+-- materialized view selecting from <mig>.<table> or <mig>_old.<table>, a
+-- rule, a policy, a SQL function with a BEGIN ATOMIC body, a column, type
+-- or function of its row type or its array) is refused when the statement that made it
+-- ends (55006): cleanup and rollback drop those views, and could not
+-- with it (recheck10 N7 follow-up; _migration_check_view_users stays the
+-- backstop for an object the guard did not see).  Judged on what
+-- PostgreSQL recorded in pg_depend for the statement's objects, not on
+-- the statement's text, so every spelling is caught.  SECURITY DEFINER
+-- to read the migrations' records whoever runs the statement; it calls
+-- no user code.  A restored record (pg_dump) is left to its next step.
+CREATE FUNCTION steward._migration_guard_shape_users()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    u record;
+BEGIN
+    IF to_regclass('steward.migration_tables') IS NULL
+       OR NOT EXISTS (SELECT 1 FROM steward.migration_tables t
+                        JOIN steward.migration_runs r ON r.name = t.migration
+                       WHERE t.active AND r.status = 'active' AND NOT r.restored
+                         AND NOT coalesce((r.steps -> 0) ?| ARRAY['relayout', 'create_index', 'drop_index'],
+                                          false)) THEN
+        RETURN;
+    END IF;
+    SELECT pg_describe_object(c.classid, c.objid, 0) AS what, sv.oid::regclass AS shape,
+           t.migration, t.relid AS tbl
+      INTO u
+      FROM pg_event_trigger_ddl_commands() c
+      JOIN pg_depend d ON d.deptype = 'n'
+       AND ((d.classid = c.classid AND d.objid = c.objid)
+            OR (c.classid = 'pg_class'::regclass AND d.classid = 'pg_rewrite'::regclass
+                AND d.objid IN (SELECT rw.oid FROM pg_rewrite rw WHERE rw.ev_class = c.objid))
+            -- a composite type's attributes are its pg_class row's
+            OR (c.classid = 'pg_type'::regclass AND d.classid = 'pg_class'::regclass
+                AND d.objid = (SELECT ty.typrelid FROM pg_type ty WHERE ty.oid = c.objid)))
+      JOIN pg_class sv ON sv.relkind = 'v'
+       AND ((d.refclassid = 'pg_class'::regclass AND d.refobjid = sv.oid)
+            OR (d.refclassid = 'pg_type'::regclass
+                AND d.refobjid IN (sv.reltype, (SELECT ty.typarray FROM pg_type ty WHERE ty.oid = sv.reltype))))
+      JOIN pg_namespace n ON n.oid = sv.relnamespace
+      JOIN steward.migration_tables t ON t.active
+       AND ((n.nspname = t.migration AND sv.relname = coalesce(t.new_name, t.relname))
+            OR (n.nspname = t.migration || '_old' AND sv.relname = t.relname))
+      JOIN steward.migration_runs r ON r.name = t.migration AND r.status = 'active' AND NOT r.restored
+     WHERE NOT (c.classid = 'pg_class'::regclass AND c.objid = sv.oid)
+     ORDER BY t.migration, sv.oid
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '% would use view %, a shape of migration "%"', u.what, u.shape, u.migration
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = format('The cleanup and a rollback drop the views of the shapes of %s, and could not while another object uses one.',
+                                  u.tbl),
+                  HINT = format('Make it over the table %s instead, after SELECT steward.migration_cleanup(%L); (the table then has the new shape).',
+                                u.tbl, u.migration);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migration_guard_shape_users() FROM PUBLIC;
+CREATE EVENT TRIGGER steward_migration_shape_users ON ddl_command_end
+    WHEN TAG IN ('CREATE VIEW', 'CREATE MATERIALIZED VIEW', 'CREATE FUNCTION', 'CREATE PROCEDURE',
+                 'CREATE RULE', 'CREATE POLICY', 'ALTER POLICY', 'CREATE TABLE', 'ALTER TABLE',
+                 'CREATE TYPE', 'ALTER TYPE', 'CREATE DOMAIN')
+    EXECUTE FUNCTION steward._migration_guard_shape_users();
+ALTER EVENT TRIGGER steward_migration_shape_users ENABLE ALWAYS;
 
 -- Drop the schemas of a migration with the views it created (RESTRICT:
 -- whatever else someone put there stays, with a warning).
