@@ -28,9 +28,14 @@
  * after the commit record, only adds to edges it finds (if one was evicted
  * in between, to its table's "(other)" edge, else the event is dropped).
  * A prepared transaction's transitions wait in shared memory, labelled
- * with its xid, until a reader of the counts finds it committed (added)
- * or rolled back (dropped): PostgreSQL runs no extension code at COMMIT
- * PREPARED.  When those slots are full they are counted at PREPARE.
+ * with its xid, until a reader of the counts, or the next PREPARE, finds
+ * it committed (added) or rolled back (forgotten): PostgreSQL runs no
+ * extension code at COMMIT PREPARED.  So the slots hold only transactions
+ * still prepared, or ended since the last reader or PREPARE.  Transitions
+ * that find no free slot even then are dropped (counted in
+ * steward.collector), never counted before their transaction commits.
+ * The slots are shared memory only: a transaction prepared before a
+ * restart and committed after it is not counted.
  *
  *-------------------------------------------------------------------------
  */
@@ -540,10 +545,13 @@ flush_pending(void)
 	npending = 0;
 }
 
+static void resolve_prepared(void);
+
 /*
  * Pre-prepare: park this transaction's transitions in shared slots under
- * its xid (resolve_prepared counts them once it committed); what does not
- * fit is counted now.
+ * its xid (resolve_prepared counts them once it committed), after freeing
+ * the slots of prepared transactions that have ended; what still does not
+ * fit is dropped (counted as dropped), not counted before the commit.
  */
 static void
 park_pending(void *arg)
@@ -552,6 +560,7 @@ park_pending(void *arg)
 	int			left = 0;
 	int			slot = 0;
 
+	resolve_prepared();
 	LWLockAcquire(counter_shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < npending; i++)
 	{
@@ -569,7 +578,10 @@ park_pending(void *arg)
 	}
 	LWLockRelease(counter_shared->lock);
 	for (int i = 0; i < left; i++)
-		add_transitions(&pending[i].key, pending[i].count);
+	{
+		pg_atomic_fetch_add_u64(&counter_shared->dropped_events, pending[i].count);
+		steward_struct_dropped(STEWARD_STRUCT_TRANSITIONS, pending[i].count);
+	}
 	npending = 0;
 }
 
