@@ -16,6 +16,10 @@
  * Memory is fixed: steward.max_wait_entries entries per table, all
  * preallocated (collect.c).  When a table is full, the sampler evicts its
  * 5% least sampled entries (counted in steward.collector) to make room.
+ * An evicted lock-contention entry's samples and seconds are added to the
+ * "evicted" entry of its database, relation and lock type (mode NoLock, no
+ * statements), which is never evicted itself: the waited seconds per
+ * relation and lock type (the exporter's counter) never go down.
  *
  *-------------------------------------------------------------------------
  */
@@ -238,29 +242,86 @@ samples_cmp(const void *a, const void *b)
 }
 
 /*
- * Make room in a full table: evict its least sampled entries.  Sampler
- * only, lock held exclusively; evict_array has room for every entry.
+ * A lock-contention entry that keeps the samples and seconds of the
+ * evicted entries of its (database, relation, lock type): mode NoLock,
+ * which no wait has, and no statements.
  */
+static inline bool
+is_evicted_lock_entry(const LockEntry *entry)
+{
+	return entry->key.mode == NoLock;
+}
+
+/* The evicted-entries key of key's (database, relation, lock type). */
 static void
+evicted_lock_key(LockKey *into, const LockKey *key)
+{
+	memset(into, 0, sizeof(LockKey));
+	into->dbid = key->dbid;
+	into->relid = key->relid;
+	into->locktag_type = key->locktag_type;
+	into->mode = NoLock;
+}
+
+/*
+ * Make room in a full table: evict its least sampled entries.  Sampler
+ * only, lock held exclusively; evict_array has room for every entry.  In
+ * the lock-contention table, the evicted-entries entries are not evicted,
+ * and each victim's samples and seconds are added to the one of its
+ * relation and lock type (so their sum never goes down).  Returns the
+ * number evicted.
+ */
+static int
 evict_samples(HTAB *hash, size_t offset, StewardStruct s)
 {
 	HASH_SEQ_STATUS status;
 	void	   *entry;
 	int			n = 0;
 	int			nvictims;
+	bool		locks = (hash == lock_hash);
 
 	if (evict_array == NULL)
-		return;
+		return 0;
 	hash_seq_init(&status, hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
-		if (n < steward_max_wait_entries)
+		if (n < steward_max_wait_entries &&
+			!(locks && is_evicted_lock_entry((LockEntry *) entry)))
 			evict_array[n++] = entry;
+	if (n == 0)
+		return 0;
 	samples_offset = offset;
 	qsort(evict_array, n, sizeof(void *), samples_cmp);
 	nvictims = Max(1, n * WAITS_EVICT_PERCENT / 100);
 	for (int i = 0; i < nvictims && i < n; i++)
+	{
+		LockEntry	victim;
+		LockKey		key;
+		LockEntry  *keep;
+		bool		found;
+
+		if (locks)
+			memcpy(&victim, evict_array[i], sizeof(LockEntry));
+		/* Remove first: its element is then free for the evicted entry. */
 		hash_search(hash, evict_array[i], HASH_REMOVE, NULL);
+		if (!locks)
+			continue;
+		evicted_lock_key(&key, &victim.key);
+		keep = hash_search(lock_hash, &key, HASH_ENTER_NULL, &found);
+		if (keep == NULL)
+			continue;			/* cannot happen: an element was just freed */
+		if (!found)
+		{
+			keep->samples = 0;
+			keep->wait_us = 0;
+			keep->waiting_pid = 0;
+			keep->blocking_pid = 0;
+		}
+		keep->samples += victim.samples;
+		keep->wait_us += victim.wait_us;
+	}
+	nvictims = Min(nvictims, n);
 	steward_struct_evicted(s, nvictims);
+	return nvictims;
 }
 
 /* Enter key, evicting if the table is full; NULL (counted) if still no room. */
@@ -274,6 +335,18 @@ enter_sample(HTAB *hash, const void *key, size_t offset, StewardStruct s, bool *
 	{
 		evict_samples(hash, offset, s);
 		entry = steward_hash_enter_bounded(hash, key, steward_max_wait_entries, found);
+	}
+	/*
+	 * A lock-contention table full of evicted-entries entries: the sample
+	 * goes to the one of its relation and lock type, if there is one.
+	 */
+	if (entry == NULL && hash == lock_hash)
+	{
+		LockKey		ekey;
+
+		evicted_lock_key(&ekey, (const LockKey *) key);
+		entry = hash_search(lock_hash, &ekey, HASH_FIND, NULL);
+		*found = true;
 	}
 	if (entry == NULL)
 	{
@@ -450,8 +523,11 @@ count_lock_wait(PGPROC *proc, uint64 queryid, uint64 interval_us)
 	}
 	entry->samples++;
 	entry->wait_us += interval_us;
-	entry->waiting_pid = proc->pid;
-	entry->blocking_pid = blocker;
+	if (!is_evicted_lock_entry(entry))
+	{
+		entry->waiting_pid = proc->pid;
+		entry->blocking_pid = blocker;
+	}
 }
 
 static void
@@ -637,12 +713,15 @@ lock_contention_srf(FunctionCallInfo fcinfo, int ncols)
 		values[1] = ObjectIdGetDatum(entry->key.relid);
 		nulls[1] = !OidIsValid(entry->key.relid);
 		values[2] = CStringGetTextDatum(locktag_name(entry->key.locktag_type));
+		/* The evicted entries of a relation and lock type: no mode, no pid. */
 		values[3] = CStringGetTextDatum(GetLockmodeName(DEFAULT_LOCKMETHOD, entry->key.mode));
+		nulls[3] = is_evicted_lock_entry(entry);
 		values[4] = Int64GetDatum((int64) entry->key.waiting_queryid);
 		nulls[4] = entry->key.waiting_queryid == 0;
 		values[5] = Int64GetDatum((int64) entry->key.blocking_queryid);
 		nulls[5] = entry->key.blocking_queryid == 0;
 		values[6] = Int32GetDatum(entry->waiting_pid);
+		nulls[6] = entry->waiting_pid == 0;
 		values[7] = Int32GetDatum(entry->blocking_pid);
 		nulls[7] = entry->blocking_pid == 0;
 		values[8] = Int64GetDatum((int64) entry->samples);

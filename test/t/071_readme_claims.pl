@@ -607,11 +607,40 @@ $small->poll_query_until('postgres',
 # Statement n has n constant quals: 130 different query ids.
 my $waiters = "SET lock_timeout = '100ms';\n"
   . join('', map { 'UPDATE mw SET v = v + 1 WHERE id = 1' . (' AND 1 = 1' x $_) . ";\n" } 1 .. 130);
+# Meanwhile the example exporter's steward_lock_wait_seconds_total (its
+# query: the seconds per relation and lock type) is read every few ms: a
+# counter, it never goes down, though entries are evicted from the full
+# table (their seconds go to the relation's evicted-entries row).
 my ($mw_out, $mw_err) = ('', '');
-IPC::Run::run([ 'psql', '-X', '-At', '-d', $small->connstr('postgres') ],
-	'<', \$waiters, '>', \$mw_out, '2>', \$mw_err);
+my $mw_file = "$logdir/mw_waiters.sql";
+append_to_file($mw_file, $waiters);
+my $mw_run = IPC::Run::start(
+	[ 'psql', '-X', '-At', '-d', $small->connstr('postgres') . ' application_name=mw_waiters',
+	  '-f', $mw_file ],
+	'<', \undef, '>', \$mw_out, '2>', \$mw_err);
+$small->poll_query_until('postgres',
+	"SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'mw_waiters')");
+my $exported = q{SELECT coalesce(sum(l.wait_seconds), 0),
+	EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'mw_waiters')
+	FROM steward.lock_contention l WHERE l.relation = 'mw'::regclass AND l.locktype = 'transactionid'};
+my $mw_poll = $small->background_psql('postgres');
+my ($mw_prev, $mw_reads, $mw_busy, @mw_drops) = (0, 0, 't');
+while ($mw_busy eq 't')
+{
+	$mw_run->pump_nb;
+	(my $v, $mw_busy) = split /\|/, $mw_poll->query_safe($exported);
+	push @mw_drops, "$mw_prev -> $v" if $v < $mw_prev - 1e-9;
+	$mw_prev = $v;
+	$mw_reads++;
+	usleep(5_000);
+}
+$mw_run->finish;
+$mw_poll->quit;
 my $timeouts = () = $mw_err =~ /canceling statement due to lock timeout/g;
 is($timeouts, 130, 'all 130 statements waited for the row lock until lock_timeout');
+note "exported lock-wait seconds read $mw_reads times, last $mw_prev";
+is(join(', ', @mw_drops), '',
+	'the exported lock-wait seconds of mw never decrease while entries are evicted');
 $small->safe_psql('postgres',
 	"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'mw_holder'");
 finish_bg($mw);
@@ -620,6 +649,17 @@ my ($lc_rows, $lc_distinct) = split /\|/, $small->safe_psql('postgres',
 note "lock_contention: $lc_rows rows, $lc_distinct waiting statements";
 cmp_ok($lc_rows, '<=', 100, "steward.max_wait_entries = 100: lock_contention holds at most 100 entries ($lc_rows)");
 cmp_ok($lc_distinct, '>=', 50, '... and is in use by the waiting statements');
+my ($ev_rows, $ev_mode, $ev_pid, $ev_samples, $all_samples) = split /\|/, $small->safe_psql('postgres', q{
+	SELECT count(*) FILTER (WHERE waiting_queryid IS NULL AND lock_mode IS NULL),
+	       count(*) FILTER (WHERE lock_mode IS NULL), count(*) FILTER (WHERE waiting_pid IS NULL),
+	       sum(samples) FILTER (WHERE lock_mode IS NULL), sum(samples)
+	  FROM steward.lock_contention WHERE relation = 'mw'::regclass});
+is("$ev_rows|$ev_mode|$ev_pid", '1|1|1',
+	'one row of mw (no mode, statement or pid) keeps the samples of its evicted entries');
+cmp_ok($ev_samples, '>', 0, "... $ev_samples of its $all_samples samples");
+cmp_ok($small->safe_psql('postgres',
+		"SELECT evictions FROM steward.collector WHERE structure = 'lock_contention'"),
+	'>', 0, '... evicted from the full table');
 
 # sample_interval = 1s (reload): a lock wait of a few seconds gets about
 # one sample a second (at 10 ms it would get hundreds).
