@@ -46,12 +46,16 @@
  * 2.9e9 us (48 minutes); longer calls land in the last bucket (and max_ms
  * stays exact).
  *
- * Memory: steward.max_statements entries, preallocated.  When full, the 5%
- * least used entries (usage: calls and errors, decayed at every eviction;
- * new entries start at the mean so a running statement is not evicted
- * first) are evicted and their counts and histogram are added to one
- * "evicted statements" entry per database, so the totals exported to
- * Prometheus never decrease.
+ * Memory: steward.max_statements entries, preallocated.  When full, the
+ * least used statements (usage: calls and errors, decayed at every
+ * eviction; new entries start at the mean so a running statement is not
+ * evicted first) are evicted until 5% of the entries are free, and their
+ * counts and histogram are added to one "evicted statements" entry per
+ * database, so the totals exported to Prometheus never decrease.  A
+ * statement (database, queryid) goes with all its entries (every user,
+ * top level or nested), its usage their sum: the per-statement sums the
+ * example exporter exports then never decrease either -- the statement's
+ * series ends, and starts again from zero if it comes back.
  *
  * Locking: one LWLock guards the hash table's membership (shared to find
  * an entry and update it, exclusive to create or evict); each entry's
@@ -274,6 +278,15 @@ static bool top_execute_last = false;
 
 /* Preallocated for evictions, which run under the exclusive lock. */
 static StmtEntry **evict_array = NULL;
+
+/* A statement's entries in evict_array (sorted by statement) and usage. */
+typedef struct StmtGroup
+{
+	int			first;
+	int			n;
+	double		usage;
+} StmtGroup;
+static StmtGroup *evict_groups = NULL;
 
 static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
 static planner_hook_type prev_planner = NULL;
@@ -499,11 +512,23 @@ is_evicted_entry(const StmtEntry *entry)
 	return entry->key.queryid == STMT_EVICTED_QUERYID;
 }
 
+/* Order of entries by statement: database, then queryid. */
 static int
-usage_cmp(const void *a, const void *b)
+statement_cmp(const void *a, const void *b)
 {
-	double		ua = (*(StmtEntry *const *) a)->usage;
-	double		ub = (*(StmtEntry *const *) b)->usage;
+	const StmtKey *ka = &(*(StmtEntry *const *) a)->key;
+	const StmtKey *kb = &(*(StmtEntry *const *) b)->key;
+
+	if (ka->dbid != kb->dbid)
+		return (ka->dbid > kb->dbid) - (ka->dbid < kb->dbid);
+	return (ka->queryid > kb->queryid) - (ka->queryid < kb->queryid);
+}
+
+static int
+group_usage_cmp(const void *a, const void *b)
+{
+	double		ua = ((const StmtGroup *) a)->usage;
+	double		ub = ((const StmtGroup *) b)->usage;
 
 	return (ua > ub) - (ua < ub);
 }
@@ -536,9 +561,12 @@ init_entry(StmtEntry *entry, const char *text, int text_len)
 }
 
 /*
- * Evict the least used STMT_EVICT_PERCENT of the entries, keeping their
- * counts in their database's evicted-statements entry.  Caller holds the
- * lock exclusively; allocates nothing (evict_array is preallocated).
+ * Evict the least used statements until STMT_EVICT_PERCENT of the entries
+ * are free, each with all its entries (every user, top level or nested:
+ * what the exporter sums per statement then never loses one of its parts),
+ * keeping their counts in their database's evicted-statements entry.
+ * Caller holds the lock exclusively; allocates nothing (evict_array and
+ * evict_groups are preallocated).
  */
 static void
 evict_entries(void)
@@ -547,7 +575,9 @@ evict_entries(void)
 	StmtEntry  *entry;
 	StmtEntry	victim;
 	int			n = 0;
+	int			ngroups = 0;
 	int			nvictims;
+	int			evicted = 0;
 	double		usage_sum = 0;
 
 	hash_seq_init(&status, stmt_hash);
@@ -562,35 +592,52 @@ evict_entries(void)
 	}
 	if (n == 0)
 		return;
-	qsort(evict_array, n, sizeof(StmtEntry *), usage_cmp);
 	stmt_shared->mean_usage = usage_sum / n;
-	nvictims = Max(1, n * STMT_EVICT_PERCENT / 100);
-	for (int i = 0; i < nvictims; i++)
+	qsort(evict_array, n, sizeof(StmtEntry *), statement_cmp);
+	for (int i = 0; i < n; i++)
 	{
-		StmtKey		key;
-		StmtEntry  *keep;
-		bool		found;
-
-		/* Remove first: its element is then free for the evicted entry. */
-		memcpy(&victim, evict_array[i], sizeof(StmtEntry));
-		hash_search(stmt_hash, &victim.key, HASH_REMOVE, NULL);
-
-		memset(&key, 0, sizeof(key));
-		key.dbid = victim.key.dbid;
-		key.queryid = STMT_EVICTED_QUERYID;
-		key.toplevel = victim.key.toplevel;
-		keep = hash_search(stmt_hash, &key, HASH_ENTER_NULL, &found);
-		if (keep == NULL)
-			continue;
-		if (!found)
+		if (i == 0 || statement_cmp(&evict_array[i - 1], &evict_array[i]) != 0)
 		{
-			init_entry(keep, "", 0);
-			keep->usage = 0;
+			evict_groups[ngroups].first = i;
+			evict_groups[ngroups].n = 0;
+			evict_groups[ngroups].usage = 0;
+			ngroups++;
 		}
-		add_counts(keep, &victim);
-		keep->evicted++;
+		evict_groups[ngroups - 1].n++;
+		evict_groups[ngroups - 1].usage += evict_array[i]->usage;
 	}
-	steward_struct_evicted(STEWARD_STRUCT_STATEMENTS, nvictims);
+	qsort(evict_groups, ngroups, sizeof(StmtGroup), group_usage_cmp);
+	nvictims = Max(1, n * STMT_EVICT_PERCENT / 100);
+	for (int g = 0; g < ngroups && evicted < nvictims; g++)
+	{
+		for (int i = evict_groups[g].first; i < evict_groups[g].first + evict_groups[g].n; i++)
+		{
+			StmtKey		key;
+			StmtEntry  *keep;
+			bool		found;
+
+			/* Remove first: its element is then free for the evicted entry. */
+			memcpy(&victim, evict_array[i], sizeof(StmtEntry));
+			hash_search(stmt_hash, &victim.key, HASH_REMOVE, NULL);
+			evicted++;
+
+			memset(&key, 0, sizeof(key));
+			key.dbid = victim.key.dbid;
+			key.queryid = STMT_EVICTED_QUERYID;
+			key.toplevel = victim.key.toplevel;
+			keep = hash_search(stmt_hash, &key, HASH_ENTER_NULL, &found);
+			if (keep == NULL)
+				continue;
+			if (!found)
+			{
+				init_entry(keep, "", 0);
+				keep->usage = 0;
+			}
+			add_counts(keep, &victim);
+			keep->evicted++;
+		}
+	}
+	steward_struct_evicted(STEWARD_STRUCT_STATEMENTS, evicted);
 }
 
 /*
@@ -1031,8 +1078,12 @@ static void
 ensure_buffers(void)
 {
 	if (evict_array == NULL)
+	{
+		evict_groups = MemoryContextAllocZero(TopMemoryContext,
+											  steward_max_statements * sizeof(StmtGroup));
 		evict_array = MemoryContextAllocZero(TopMemoryContext,
 											 steward_max_statements * sizeof(StmtEntry *));
+	}
 }
 
 /* The statement of a slot is over: no error can be blamed on it any more. */

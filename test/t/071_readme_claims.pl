@@ -562,6 +562,22 @@ my $nstmts = $small->safe_psql('postgres', 'SELECT count(*) FROM steward.stateme
 cmp_ok($nstmts, '<=', 100, "steward.max_statements = 100: $nstmts statements kept");
 cmp_ok($nstmts, '>=', 50, '... and the table is in use');
 
+# A statement of two users (300 calls and 1) outlives 150 other statements
+# whole: eviction takes a statement with all its entries, so what the
+# example exporter sums per statement (steward_top_statement_*) never
+# loses one user's part (it went 301 -> 300: a counter reset).
+$small->safe_psql('postgres', q{
+	CREATE ROLE ev_app2; GRANT pg_read_all_stats TO ev_app2;
+	SET ROLE ev_app2; SELECT count(*) FROM pg_class WHERE relpages >= 5; RESET ROLE;}
+	  . "\n" . join('', map { "SELECT count(*) FROM pg_class WHERE relpages >= 5;\n" } 1 .. 300));
+my $ev_sql = q{SELECT sum(calls), count(*) FROM steward.statements
+	WHERE query = 'SELECT count(*) FROM pg_class WHERE relpages >= $1'};
+is($small->safe_psql('postgres', $ev_sql), '301|2', 'the statement of two users: 301 calls');
+$small->safe_psql('postgres',
+	join('', map { 'SELECT 1' . (' + 1' x $_) . ";\n" } 1 .. 150));
+is($small->safe_psql('postgres', $ev_sql), '301|2',
+	'... still 301 in two entries after 150 other statements were evicted');
+
 # hot_rows_k = 2: five keys with 5, 4, 3, 2, 1 updates; the two hottest kept.
 $small->safe_psql('postgres', q{
 	CREATE TABLE h (id int PRIMARY KEY, n int NOT NULL) USING steward;
