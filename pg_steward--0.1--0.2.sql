@@ -20096,3 +20096,58 @@ BEGIN
     END IF;
 END
 $$;
+
+-- colplan2: a foreign key referencing a column the migration drops stops
+-- start (drop_column), cleanup and rollback with 2BP01 naming it.
+CREATE OR REPLACE FUNCTION steward._migration_check_column_users(rel regclass, col text, later text, when_ text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    users text := steward._migration_column_users(rel, col);
+    stat text;
+    fks text;
+BEGIN
+    -- Foreign keys referencing the column (its unique index stays until
+    -- the drop): a drop_column's at start; at cleanup or a rollback, one
+    -- made since around the guard, or to the new column a rollback drops.
+    SELECT string_agg(format('foreign key %I of %s', k.conname, k.conrelid::regclass), ', '
+                      ORDER BY k.conname)
+      INTO fks
+      FROM pg_constraint k JOIN pg_attribute a ON a.attrelid = rel AND a.attname = col
+     WHERE k.contype = 'f' AND k.confrelid = rel AND a.attnum = ANY (k.confkey);
+    IF fks IS NOT NULL THEN
+        RAISE EXCEPTION 'column "%" of relation %, which the migration drops at %, is referenced by %',
+                col, rel, CASE WHEN when_ = 'rollback' THEN 'rollback' ELSE 'cleanup' END, fks
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = CASE WHEN when_ = 'start'
+                                THEN 'The migration drops the column at cleanup; it does not move a referenced key.'
+                                ELSE 'Its drop would need CASCADE, which drops them too.' END,
+                  HINT = CASE WHEN when_ = 'start'
+                              THEN 'Drop those foreign keys first, or keep the column.'
+                              ELSE 'Drop those foreign keys (make them again over a column that stays), then run it again.' END;
+    END IF;
+    -- Extended statistics over the column go with it (as its indexes).
+    FOR stat IN SELECT DISTINCT pg_describe_object(d.classid, d.objid, 0)
+                  FROM pg_depend d JOIN pg_attribute a ON a.attrelid = rel AND a.attname = col
+                 WHERE when_ = 'start' AND d.classid = 'pg_statistic_ext'::regclass
+                   AND d.refclassid = 'pg_class'::regclass AND d.refobjid = rel
+                   AND d.refobjsubid = a.attnum ORDER BY 1 LOOP
+        RAISE NOTICE '% on column "%" of relation % is not copied to the new shape: cleanup drops it', stat, col, rel
+            USING HINT = 'Create it again over the new shape''s columns after complete (CREATE STATISTICS).';
+    END LOOP;
+    IF users IS NULL THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION 'objects use column "%" of relation %, which the migration drops at %: %',
+            col, rel, CASE WHEN when_ = 'rollback' THEN 'rollback' ELSE 'cleanup' END, users
+        USING ERRCODE = 'dependent_objects_still_exist',
+              DETAIL = CASE WHEN when_ = 'start'
+                            THEN format('They are bound to the column, not to its name: after complete they would use %I, and its drop would need CASCADE, which drops them too.', later)
+                            ELSE 'Its drop would need CASCADE, which drops them too.' END,
+              HINT = CASE WHEN when_ = 'start'
+                          THEN 'Drop them for the migration and create them again over the new shape after complete (ALTER TABLE ... ALTER COLUMN ... DROP EXPRESSION keeps a generated column''s values as a plain column).'
+                          ELSE 'Drop them (or redefine them without the column) first.' END;
+END
+$$;

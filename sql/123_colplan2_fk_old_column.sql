@@ -5,6 +5,7 @@
 -- cleanup's DROP COLUMN then failed with a raw 2BP01 whose HINT said
 -- CASCADE.  The DDL guard now refuses such a key (55006) when it is made,
 -- naming the column and the migration, with the new column to reference.
+-- Start, cleanup and rollback refuse (2BP01) keys to a column they drop.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -46,6 +47,38 @@ SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
 -- After the cleanup, a key to the migrated column is the user's business.
 ALTER TABLE cp2_fc ADD FOREIGN KEY (pa) REFERENCES cp2_fp (a2);
 DROP TABLE cp2_fc, cp2_fp;
+
+-- The backstop (2BP01 naming each key, before anything is dropped): a
+-- drop_column's column referenced at start (start went on, and cleanup
+-- failed raw); a key to the new column, which a rollback drops; a key to
+-- the old column made around the guard (a superuser), at cleanup.
+CREATE TABLE cp2_dp (id int PRIMARY KEY, a int UNIQUE, b int UNIQUE) USING steward;
+INSERT INTO cp2_dp SELECT g, g, g FROM generate_series(1, 5) g;
+CREATE TABLE cp2_dc (id int PRIMARY KEY, pb int REFERENCES cp2_dp (b));
+SELECT steward.migration_start('cp2_dp_m', $$[{"drop_column": {"table": "cp2_dp", "column": "b"}}]$$);
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS records FROM steward.migration_runs WHERE name = 'cp2_dp_m';
+DROP TABLE cp2_dc;
+SELECT steward.migration_start('cp2_dp_m', $$[{"alter_column": {"table": "cp2_dp", "column": "a", "name": "a2", "type": "bigint", "unique": true}}]$$);
+CALL steward.migration_backfill('cp2_dp_m');
+CREATE TABLE cp2_dc (id int PRIMARY KEY, pa2 bigint REFERENCES cp2_dp (a2));
+SELECT steward.migration_rollback('cp2_dp_m');
+\echo :LAST_ERROR_SQLSTATE
+SELECT status FROM steward.migration_runs WHERE name = 'cp2_dp_m';
+DROP TABLE cp2_dc;
+SELECT count(*) FILTER (WHERE NOT passed) AS failed FROM steward.migration_validate('cp2_dp_m');
+SELECT steward.migration_complete('cp2_dp_m');
+ALTER EVENT TRIGGER steward_relayout_guard DISABLE;
+CREATE TABLE cp2_dc (id int PRIMARY KEY, pa int REFERENCES cp2_dp (_steward_old_a));
+ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;
+SELECT steward.migration_cleanup('cp2_dp_m');
+\echo :LAST_ERROR_SQLSTATE
+SELECT status FROM steward.migration_runs WHERE name = 'cp2_dp_m';
+DROP TABLE cp2_dc;
+SELECT steward.migration_cleanup('cp2_dp_m');
+SELECT attname FROM pg_attribute WHERE attrelid = 'cp2_dp'::regclass AND attnum > 0 AND NOT attisdropped
+ ORDER BY attnum;
+DROP TABLE cp2_dp;
 
 -- The suite's later tests count the migrations: leave no record behind.
 CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name LIKE 'cp2\_%';

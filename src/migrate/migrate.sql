@@ -909,7 +909,27 @@ AS $$
 DECLARE
     users text := steward._migration_column_users(rel, col);
     stat text;
+    fks text;
 BEGIN
+    -- Foreign keys referencing the column (its unique index stays until
+    -- the drop): a drop_column's at start; at cleanup or a rollback, one
+    -- made since around the guard, or to the new column a rollback drops.
+    SELECT string_agg(format('foreign key %I of %s', k.conname, k.conrelid::regclass), ', '
+                      ORDER BY k.conname)
+      INTO fks
+      FROM pg_constraint k JOIN pg_attribute a ON a.attrelid = rel AND a.attname = col
+     WHERE k.contype = 'f' AND k.confrelid = rel AND a.attnum = ANY (k.confkey);
+    IF fks IS NOT NULL THEN
+        RAISE EXCEPTION 'column "%" of relation %, which the migration drops at %, is referenced by %',
+                col, rel, CASE WHEN when_ = 'rollback' THEN 'rollback' ELSE 'cleanup' END, fks
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = CASE WHEN when_ = 'start'
+                                THEN 'The migration drops the column at cleanup; it does not move a referenced key.'
+                                ELSE 'Its drop would need CASCADE, which drops them too.' END,
+                  HINT = CASE WHEN when_ = 'start'
+                              THEN 'Drop those foreign keys first, or keep the column.'
+                              ELSE 'Drop those foreign keys (make them again over a column that stays), then run it again.' END;
+    END IF;
     -- Extended statistics over the column go with it (as its indexes).
     FOR stat IN SELECT DISTINCT pg_describe_object(d.classid, d.objid, 0)
                   FROM pg_depend d JOIN pg_attribute a ON a.attrelid = rel AND a.attname = col
