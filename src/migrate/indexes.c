@@ -95,6 +95,7 @@ typedef struct IndexJob
 	Oid			relid;			/* the table */
 	bool		started;		/* the worker reached the statement */
 	bool		finished;		/* ... and it committed */
+	bool		abandoned;		/* the caller was cancelled or exited: undo a build */
 	int			sqlerrcode;		/* 0: no error */
 	char		message[INDEX_JOB_TEXT];
 	char		detail[INDEX_JOB_TEXT];
@@ -280,21 +281,32 @@ steward_migration_index_check(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* What terminate_worker needs: on run_in_worker's stack, live while it runs. */
+typedef struct WorkerCall
+{
+	BackgroundWorkerHandle *handle;
+	IndexJob   *job;
+} WorkerCall;
+
 /*
- * The caller was cancelled or is exiting: the worker's statement is
- * cancelled (SIGINT, as pg_cancel_backend does), after which a build's
- * worker drops the INVALID index it leaves; a worker not started yet is
- * terminated.
+ * The caller was cancelled or is exiting: the job is marked abandoned and
+ * the worker's statement is cancelled (SIGINT, as pg_cancel_backend does),
+ * after which a build's worker drops the INVALID index it leaves; a worker
+ * not started yet is terminated.  The mark covers a cancel the statement
+ * no longer sees (it was finishing): the worker then drops the index it
+ * built, which the caller's record does not know as built.
  */
 static void
 terminate_worker(int code, Datum arg)
 {
-	BackgroundWorkerHandle *handle = (BackgroundWorkerHandle *) DatumGetPointer(arg);
+	WorkerCall *call = (WorkerCall *) DatumGetPointer(arg);
 	pid_t		pid;
 
-	if (GetBackgroundWorkerPid(handle, &pid) == BGWH_STARTED && kill(pid, SIGINT) == 0)
+	call->job->abandoned = true;
+	pg_memory_barrier();
+	if (GetBackgroundWorkerPid(call->handle, &pid) == BGWH_STARTED && kill(pid, SIGINT) == 0)
 		return;
-	TerminateBackgroundWorker(handle);
+	TerminateBackgroundWorker(call->handle);
 }
 
 /*
@@ -314,6 +326,7 @@ run_in_worker(Oid relid, const char *sql)
 	pid_t		pid;
 	char	   *result = NULL;
 	Oid			owner = steward_relation_owner(relid);
+	WorkerCall	call;
 
 	seg = dsm_create(offsetof(IndexJob, sql) + len + 1, 0);
 	job = dsm_segment_address(seg);
@@ -340,13 +353,15 @@ run_in_worker(Oid relid, const char *sql)
 	 * Cancelled or terminated (FATAL too): so is the statement; a build
 	 * leaves an INVALID index, which the migration's next step drops.
 	 */
-	PG_ENSURE_ERROR_CLEANUP(terminate_worker, PointerGetDatum(handle));
+	call.handle = handle;
+	call.job = job;
+	PG_ENSURE_ERROR_CLEANUP(terminate_worker, PointerGetDatum(&call));
 	{
 		status = WaitForBackgroundWorkerStartup(handle, &pid);
 		if (status == BGWH_STARTED)
 			status = WaitForBackgroundWorkerShutdown(handle);
 	}
-	PG_END_ENSURE_ERROR_CLEANUP(terminate_worker, PointerGetDatum(handle));
+	PG_END_ENSURE_ERROR_CLEANUP(terminate_worker, PointerGetDatum(&call));
 
 	if (status == BGWH_POSTMASTER_DIED)
 		ereport(FATAL,
@@ -532,11 +547,12 @@ run_statement(IndexJob *job, const char *sql, const char *portal_name)
 
 /*
  * Worker, after its build was cancelled: drop concurrently the INVALID
- * index of that name on the table, if the build left one.  An error
- * (the table gone meanwhile) ends the worker as any error does.
+ * index of that name on the table, if the build left one (valid_too: a
+ * build that finished for a caller that had gone, valid or not).  An
+ * error (the table gone meanwhile) ends the worker as any error does.
  */
 static void
-drop_cancelled_build(IndexJob *job)
+drop_cancelled_build(IndexJob *job, bool valid_too)
 {
 	char	   *sql = NULL;
 	char		name[NAMEDATALEN];
@@ -548,7 +564,7 @@ drop_cancelled_build(IndexJob *job)
 	nsp = get_rel_namespace(job->relid);
 	idx = OidIsValid(nsp) ? get_relname_relid(built_index, nsp) : InvalidOid;
 	if (OidIsValid(idx) && get_rel_relkind(idx) == RELKIND_INDEX &&
-		IndexGetRelation(idx, true) == job->relid && !get_index_isvalid(idx))
+		IndexGetRelation(idx, true) == job->relid && (valid_too || !get_index_isvalid(idx)))
 		sql = MemoryContextStrdup(TopMemoryContext,
 								  psprintf("DROP INDEX CONCURRENTLY %s",
 										   quote_qualified_identifier(get_namespace_name(nsp),
@@ -557,8 +573,12 @@ drop_cancelled_build(IndexJob *job)
 	if (sql != NULL)
 	{
 		run_statement(job, sql, "pg_steward index drop");
-		ereport(LOG,
-				(errmsg("dropped INVALID index \"%s\" left by a cancelled build", name)));
+		if (valid_too)
+			ereport(LOG,
+					(errmsg("dropped index \"%s\": its build finished after its caller was cancelled", name)));
+		else
+			ereport(LOG,
+					(errmsg("dropped INVALID index \"%s\" left by a cancelled build", name)));
 	}
 }
 
@@ -573,6 +593,7 @@ steward_index_worker_main(Datum main_arg)
 	IndexJob   *job;
 	MemoryContext cxt;
 	volatile bool cancelled = false;
+	bool		undo_finished = false;
 
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
@@ -627,8 +648,17 @@ steward_index_worker_main(Datum main_arg)
 		cancelled = true;
 	}
 	PG_END_TRY();
-	if (cancelled)
-		drop_cancelled_build(job);
+
+	/*
+	 * A build that finished after its caller had gone (the cancel reached
+	 * the statement too late, or not at all: CI saw regress 105 leave a
+	 * valid index the migration then took for someone else's): undone too.
+	 */
+	pg_memory_barrier();
+	if (!cancelled && job->abandoned && built_index[0] != '\0')
+		undo_finished = true;
+	if (cancelled || undo_finished)
+		drop_cancelled_build(job, undo_finished);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	dsm_detach(seg);
 	proc_exit(0);
