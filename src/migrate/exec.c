@@ -173,29 +173,70 @@ migrate_executor_start(QueryDesc *queryDesc, int eflags)
 	}
 }
 
+/* The next executor-run, executor-finish, planner and utility hooks. */
+static void
+next_executor_run(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
+				  bool execute_once)
+{
+	if (prev_executor_run)
+		prev_executor_run(queryDesc, direction, count, execute_once);
+	else
+		standard_ExecutorRun(queryDesc, direction, count, execute_once);
+}
+
+static void
+next_executor_finish(QueryDesc *queryDesc)
+{
+	if (prev_executor_finish)
+		prev_executor_finish(queryDesc);
+	else
+		standard_ExecutorFinish(queryDesc);
+}
+
+static PlannedStmt *
+next_planner(Query *parse, const char *query_string, int cursorOptions,
+			 ParamListInfo boundParams)
+{
+	if (prev_planner)
+		return prev_planner(parse, query_string, cursorOptions, boundParams);
+	return standard_planner(parse, query_string, cursorOptions, boundParams);
+}
+
+static void
+next_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+					 ProcessUtilityContext context, ParamListInfo params,
+					 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
+							 queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+}
+
 /*
  * Executor, planner and utility hooks: count own_nest while a statement
- * of _migration_exec runs (nothing otherwise: one test of an int).
+ * of _migration_exec runs.  Otherwise they only test an int and call the
+ * next hook: no PG_TRY (a sigsetjmp) on every statement of the cluster.
  */
 static void
 migrate_executor_run(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 					 bool execute_once)
 {
-	bool		counted = own_sql_depth > 0;
-
-	if (counted)
-		own_nest++;
+	if (own_sql_depth == 0)
+	{
+		next_executor_run(queryDesc, direction, count, execute_once);
+		return;
+	}
+	own_nest++;
 	PG_TRY();
 	{
-		if (prev_executor_run)
-			prev_executor_run(queryDesc, direction, count, execute_once);
-		else
-			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+		next_executor_run(queryDesc, direction, count, execute_once);
 	}
 	PG_FINALLY();
 	{
-		if (counted)
-			own_nest--;
+		own_nest--;
 	}
 	PG_END_TRY();
 }
@@ -203,21 +244,19 @@ migrate_executor_run(QueryDesc *queryDesc, ScanDirection direction, uint64 count
 static void
 migrate_executor_finish(QueryDesc *queryDesc)
 {
-	bool		counted = own_sql_depth > 0;
-
-	if (counted)
-		own_nest++;
+	if (own_sql_depth == 0)
+	{
+		next_executor_finish(queryDesc);
+		return;
+	}
+	own_nest++;
 	PG_TRY();
 	{
-		if (prev_executor_finish)
-			prev_executor_finish(queryDesc);
-		else
-			standard_ExecutorFinish(queryDesc);
+		next_executor_finish(queryDesc);
 	}
 	PG_FINALLY();
 	{
-		if (counted)
-			own_nest--;
+		own_nest--;
 	}
 	PG_END_TRY();
 }
@@ -226,22 +265,18 @@ static PlannedStmt *
 migrate_planner(Query *parse, const char *query_string, int cursorOptions,
 				ParamListInfo boundParams)
 {
-	bool		counted = own_sql_depth > 0;
 	PlannedStmt *result;
 
-	if (counted)
-		own_nest++;
+	if (own_sql_depth == 0)
+		return next_planner(parse, query_string, cursorOptions, boundParams);
+	own_nest++;
 	PG_TRY();
 	{
-		if (prev_planner)
-			result = prev_planner(parse, query_string, cursorOptions, boundParams);
-		else
-			result = standard_planner(parse, query_string, cursorOptions, boundParams);
+		result = next_planner(parse, query_string, cursorOptions, boundParams);
 	}
 	PG_FINALLY();
 	{
-		if (counted)
-			own_nest--;
+		own_nest--;
 	}
 	PG_END_TRY();
 	return result;
@@ -252,23 +287,21 @@ migrate_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOn
 						ProcessUtilityContext context, ParamListInfo params,
 						QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
-	bool		counted = own_sql_depth > 0;
-
-	if (counted)
-		own_nest++;
+	if (own_sql_depth == 0)
+	{
+		next_process_utility(pstmt, queryString, readOnlyTree, context, params,
+							 queryEnv, dest, qc);
+		return;
+	}
+	own_nest++;
 	PG_TRY();
 	{
-		if (prev_process_utility)
-			prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
-								 queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-									queryEnv, dest, qc);
+		next_process_utility(pstmt, queryString, readOnlyTree, context, params,
+							 queryEnv, dest, qc);
 	}
 	PG_FINALLY();
 	{
-		if (counted)
-			own_nest--;
+		own_nest--;
 	}
 	PG_END_TRY();
 }
