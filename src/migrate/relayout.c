@@ -834,6 +834,36 @@ guarded_by(Oid relid, bool below_only, bool relayouts_only, bool partition_check
 	steward_as_owner_end(&ctx);
 }
 
+/*
+ * The active migration of the table that sql finds -- its first column, an
+ * OID, in its first row; none when it returns no row -- as guarded_by sees
+ * it (m->name NULL when none).  sql reads steward.migration_tables (given
+ * as catalog) as the catalog's owner, with nargs parameters of argtypes;
+ * read_only false reads in a new snapshot, as guarded_by does.
+ */
+static void
+guarded_by_table_of(Oid catalog, const char *sql, int nargs, Oid *argtypes, Datum *args,
+					bool read_only, GuardedBy *m)
+{
+	StewardAsOwner ctx;
+	Oid			table = InvalidOid;
+
+	memset(m, 0, sizeof(*m));
+	steward_as_owner_begin(catalog, &ctx);
+	if (SPI_execute_with_args(sql, nargs, argtypes, args, NULL, read_only, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.migration_tables");
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+
+		table = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+											   &isnull));
+	}
+	steward_as_owner_end(&ctx);
+	if (OidIsValid(table))
+		guarded_by(table, false, false, false, m);
+}
+
 /* The schema-qualified name of a relation, for messages. */
 static char *
 qualified_name(Oid relid)
@@ -1735,8 +1765,6 @@ shape_view_of(Oid relid, GuardedBy *m)
 	Oid			catalog = steward_relid("migration_tables", true);
 	Oid			argtypes[2] = {TEXTOID, TEXTOID};
 	Datum		args[2];
-	StewardAsOwner ctx;
-	Oid			table = InvalidOid;
 
 	memset(m, 0, sizeof(*m));
 	if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_VIEW || !OidIsValid(catalog) ||
@@ -1744,29 +1772,17 @@ shape_view_of(Oid relid, GuardedBy *m)
 		return;
 	args[0] = CStringGetTextDatum(get_namespace_name(get_rel_namespace(relid)));
 	args[1] = CStringGetTextDatum(get_rel_name(relid));
-	steward_as_owner_begin(catalog, &ctx);
-	if (SPI_execute_with_args(
-			"SELECT t.relid::pg_catalog.oid"
-			"  FROM steward.migration_tables t"
-			"  JOIN steward.migration_runs r ON r.name OPERATOR(pg_catalog.=) t.migration"
-			" WHERE t.active AND r.status OPERATOR(pg_catalog.=) 'active'"
-			"   AND ((t.migration OPERATOR(pg_catalog.=) $1"
-			"         AND COALESCE(t.new_name, t.relname)::pg_catalog.text OPERATOR(pg_catalog.=) $2)"
-			"        OR (t.migration OPERATOR(pg_catalog.||) '_old' OPERATOR(pg_catalog.=) $1"
-			"            AND t.relname::pg_catalog.text OPERATOR(pg_catalog.=) $2))"
-			" ORDER BY t.migration, t.ord LIMIT 1",
-			2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read steward.migration_tables");
-	if (SPI_processed == 1)
-	{
-		bool		isnull;
-
-		table = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
-											   &isnull));
-	}
-	steward_as_owner_end(&ctx);
-	if (OidIsValid(table))
-		guarded_by(table, false, false, false, m);
+	guarded_by_table_of(catalog,
+						"SELECT t.relid::pg_catalog.oid"
+						"  FROM steward.migration_tables t"
+						"  JOIN steward.migration_runs r ON r.name OPERATOR(pg_catalog.=) t.migration"
+						" WHERE t.active AND r.status OPERATOR(pg_catalog.=) 'active'"
+						"   AND ((t.migration OPERATOR(pg_catalog.=) $1"
+						"         AND COALESCE(t.new_name, t.relname)::pg_catalog.text OPERATOR(pg_catalog.=) $2)"
+						"        OR (t.migration OPERATOR(pg_catalog.||) '_old' OPERATOR(pg_catalog.=) $1"
+						"            AND t.relname::pg_catalog.text OPERATOR(pg_catalog.=) $2))"
+						" ORDER BY t.migration, t.ord LIMIT 1",
+						2, argtypes, args, true, m);
 }
 
 /*
@@ -2992,40 +3008,26 @@ column_migration_in_schema(Oid nsp, GuardedBy *m)
 	Oid			runs = steward_relid("migration_runs", true);
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(nsp)};
-	StewardAsOwner ctx;
-	Oid			table = InvalidOid;
 
 	memset(m, 0, sizeof(*m));
 	if (!OidIsValid(catalog) || !OidIsValid(runs))
 		return;
-	steward_as_owner_begin(catalog, &ctx);
 	/* As guarded_by: no relayout, no index steps, no record a restore loaded. */
-	if (SPI_execute_with_args(psprintf(
-			"SELECT t.relid::pg_catalog.oid"
-			"  FROM steward.migration_tables t"
-			"  JOIN steward.migration_runs r ON r.name OPERATOR(pg_catalog.=) t.migration"
-			" WHERE t.active AND r.status OPERATOR(pg_catalog.=) 'active' AND NOT %s"
-			"   AND NOT coalesce(r.steps OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.?|)"
-			"                    ARRAY['create_index', 'drop_index', 'relayout'], false)"
-			"   AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c"
-			"                WHERE (c.oid OPERATOR(pg_catalog.=) t.relid"
-			"                       OR c.oid IN (SELECT p.relid FROM pg_catalog.pg_partition_tree(t.relid) p))"
-			"                  AND ($1 OPERATOR(pg_catalog.=) 0"
-			"                       OR c.relnamespace OPERATOR(pg_catalog.=) $1))"
-			" ORDER BY t.migration, t.ord LIMIT 1",
-			get_attnum(runs, "restored") == InvalidAttrNumber ? "false" : "r.restored"),
-			1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read steward.migration_tables");
-	if (SPI_processed == 1)
-	{
-		bool		isnull;
-
-		table = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
-											   &isnull));
-	}
-	steward_as_owner_end(&ctx);
-	if (OidIsValid(table))
-		guarded_by(table, false, false, false, m);
+	guarded_by_table_of(catalog, psprintf(
+						"SELECT t.relid::pg_catalog.oid"
+						"  FROM steward.migration_tables t"
+						"  JOIN steward.migration_runs r ON r.name OPERATOR(pg_catalog.=) t.migration"
+						" WHERE t.active AND r.status OPERATOR(pg_catalog.=) 'active' AND NOT %s"
+						"   AND NOT coalesce(r.steps OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.?|)"
+						"                    ARRAY['create_index', 'drop_index', 'relayout'], false)"
+						"   AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c"
+						"                WHERE (c.oid OPERATOR(pg_catalog.=) t.relid"
+						"                       OR c.oid IN (SELECT p.relid FROM pg_catalog.pg_partition_tree(t.relid) p))"
+						"                  AND ($1 OPERATOR(pg_catalog.=) 0"
+						"                       OR c.relnamespace OPERATOR(pg_catalog.=) $1))"
+						" ORDER BY t.migration, t.ord LIMIT 1",
+						get_attnum(runs, "restored") == InvalidAttrNumber ? "false" : "r.restored"),
+						1, argtypes, args, false, m);
 }
 
 /* Refuse (55006) publishing schema nsp (InvalidOid: all tables) in pubname. */
