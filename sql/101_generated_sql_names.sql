@@ -78,9 +78,4 @@ DROP SCHEMA gs CASCADE;
 DROP TABLE public.b;
 -- The suite's later tests count the migrations: leave no record behind.
 CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name LIKE 'gs\_%' OR name IN ('pub_b', 're_b', 're_excluded');
-DELETE FROM steward.migration_validations WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_columns WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_tables WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_indexes WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_runs WHERE name IN (SELECT name FROM gone);
-DROP TABLE gone;
+\i test/sql/drop_migration_records.sql

@@ -127,9 +127,4 @@ SELECT count(*) FROM pg_depend WHERE classid = 'pg_class'::regclass AND deptype 
 DROP TABLE g7i;
 -- The suite's later tests (16) count the migrations: leave no record behind.
 CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name IN ('g7m', 'g7rm', 'g7lm', 'g7cm', 'g7im');
-DELETE FROM steward.migration_validations WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_columns WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_tables WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_indexes WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_runs WHERE name IN (SELECT name FROM gone);
-DROP TABLE gone;
+\i test/sql/drop_migration_records.sql

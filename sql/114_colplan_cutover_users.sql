@@ -97,12 +97,7 @@ DROP TABLE cp_sv;
 
 -- The suite's later tests count the migrations: leave no record behind.
 CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name LIKE 'cp\_%';
-DELETE FROM steward.migration_validations WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_columns WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_tables WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_indexes WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_runs WHERE name IN (SELECT name FROM gone);
-DROP TABLE gone;
+\i test/sql/drop_migration_records.sql
 REVOKE CREATE ON SCHEMA public FROM cp_owner, cp_other;
 DROP ROLE cp_owner;
 DROP ROLE cp_other;

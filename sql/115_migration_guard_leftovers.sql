@@ -143,10 +143,5 @@ DROP TABLE gl_t;
 DROP FUNCTION gl_bump(), gl_evil(int), gl_evil_t(int);
 -- The suite's later tests count the migrations: leave no record behind.
 CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name IN ('gl_c_m', 'gl_t_rl', 'gl_c4_m', 'gl_c4_n', 'gl_rs_m');
-DELETE FROM steward.migration_validations WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_columns WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_tables WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_indexes WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_runs WHERE name IN (SELECT name FROM gone);
-DROP TABLE gone;
+\i test/sql/drop_migration_records.sql
 SELECT count(*) FROM steward.migration_runs WHERE name LIKE 'gl\_%';

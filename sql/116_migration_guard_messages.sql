@@ -47,10 +47,5 @@ SELECT steward.migration_rollback('gm_i_m');
 DROP TABLE gm_c, gm_t, gm_i, gm_parent;
 -- The suite's later tests count the migrations: leave no record behind.
 CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name IN ('gm_c_m', 'gm_t_rl', 'gm_i_m');
-DELETE FROM steward.migration_validations WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_columns WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_tables WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_indexes WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_runs WHERE name IN (SELECT name FROM gone);
-DROP TABLE gone;
+\i test/sql/drop_migration_records.sql
 SELECT count(*) FROM steward.migration_runs WHERE name LIKE 'gm\_%';

@@ -113,11 +113,7 @@ SELECT count(*) FROM pg_namespace WHERE nspname IN ('sv121d', 'sv121d_old', 'sv1
 
 -- Leave no migration records (16_migrations counts them).
 CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name IN ('sv121m', 'sv121d');
-DELETE FROM steward.migration_validations WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_columns WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_tables WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_indexes WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_runs WHERE name IN (SELECT name FROM gone);
+\i test/sql/drop_migration_records.sql
 REVOKE CREATE ON DATABASE :"DBNAME" FROM sv121_app;
 DROP ROLE sv121_app;
 DROP ROLE sv121_reader;

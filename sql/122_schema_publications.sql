@@ -115,8 +115,4 @@ DROP PUBLICATION sp122_t, sp122_u, sp122_empty, sp122_s2;
 DROP SCHEMA sp122, sp122_other CASCADE;
 -- Leave no migration records (16_migrations counts them).
 CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name IN ('sp122m', 'sp122f', 'sp122g');
-DELETE FROM steward.migration_validations WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_columns WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_tables WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_indexes WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_runs WHERE name IN (SELECT name FROM gone);
+\i test/sql/drop_migration_records.sql

@@ -75,9 +75,4 @@ DROP TABLE cp2_sv, cp2_log;
 
 -- The suite's later tests count the migrations: leave no record behind.
 CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name LIKE 'cp2\_%';
-DELETE FROM steward.migration_validations WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_columns WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_tables WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_indexes WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_runs WHERE name IN (SELECT name FROM gone);
-DROP TABLE gone;
+\i test/sql/drop_migration_records.sql

@@ -87,9 +87,4 @@ DROP ROLE m3_app2;
 
 -- The suite's later tests count the migrations: leave no record behind.
 CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name LIKE 'm3\_%';
-DELETE FROM steward.migration_validations WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_columns WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_tables WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_indexes WHERE migration IN (SELECT name FROM gone);
-DELETE FROM steward.migration_runs WHERE name IN (SELECT name FROM gone);
-DROP TABLE gone;
+\i test/sql/drop_migration_records.sql
