@@ -42,8 +42,10 @@ SELECT steward.migration_start('pc_m', $$[
 -- the old shape's columns (not the generated one, never published)
 SELECT * FROM pc_pubs ORDER BY 1;
 SELECT publications FROM steward.migration_tables WHERE migration = 'pc_m';
--- a publication made since without a column list: given one at the next step
+-- a publication made since without a column list: given one when its
+-- statement ends (sql/129), and moved along at the next steps
 CREATE PUBLICATION pc_late FOR TABLE pc;
+SELECT * FROM pc_pubs WHERE pubname = 'pc_late';
 CALL steward.migration_backfill('pc_m');
 SELECT count(*) FILTER (WHERE NOT passed) AS failed FROM steward.migration_validate('pc_m');
 SELECT steward.migration_complete('pc_m');

@@ -3346,6 +3346,56 @@ CREATE EVENT TRIGGER steward_migration_shape_users ON ddl_command_end
     EXECUTE FUNCTION steward._migration_guard_shape_users();
 ALTER EVENT TRIGGER steward_migration_shape_users ENABLE ALWAYS;
 
+-- A publication given a column migration's table by name without a
+-- column list while the migration runs (ALTER PUBLICATION ... ADD | SET
+-- TABLE, CREATE PUBLICATION ... FOR TABLE) gets the column list of the
+-- shape the migration publishes now (the old one until complete, the new
+-- one after it) when its statement ends, and is recorded for the next
+-- steps, as start did for those that named the table then: else it
+-- published _steward_side and the other shape's columns until the next
+-- step, and a subscriber lacking them stopped applying.  Refused as at
+-- start (_migration_check_publications) when it cannot take one.  Only
+-- the publications the statement gave the table
+-- (pg_event_trigger_ddl_commands: the publication for CREATE, its
+-- pg_publication_rel rows for ALTER); not once the step's DDL dropped
+-- _steward_side (cleanup and rollback unpin as they end).  Runs as the
+-- caller, who owns the publication and the table (ALTER PUBLICATION
+-- checks both), so sees the migration's records.
+CREATE FUNCTION steward._migration_pin_publications()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+BEGIN
+    IF to_regclass('steward.migration_tables') IS NULL THEN
+        RETURN;
+    END IF;
+    FOR t IN SELECT DISTINCT m.migration, m.relid, r.phase = 'switched' AS switched
+               FROM pg_event_trigger_ddl_commands() c
+               JOIN pg_publication_rel pr
+                 ON (c.classid = 'pg_publication'::regclass AND pr.prpubid = c.objid)
+                 OR (c.classid = 'pg_publication_rel'::regclass AND pr.oid = c.objid)
+               JOIN steward.migration_tables m ON m.active AND m.relid = pr.prrelid
+               JOIN steward.migration_runs r ON r.name = m.migration AND r.status = 'active' AND NOT r.restored
+              WHERE pr.prattrs IS NULL
+                AND NOT coalesce((r.steps -> 0) ?| ARRAY['relayout', 'create_index', 'drop_index'], false)
+                AND EXISTS (SELECT 1 FROM pg_attribute a
+                             WHERE a.attrelid = m.relid AND a.attname = '_steward_side' AND NOT a.attisdropped)
+              ORDER BY 1, 2 LOOP
+        PERFORM steward._migration_check_publications(t.migration, t.relid);
+        PERFORM steward._migration_publish(t.migration, t.relid, CASE WHEN t.switched THEN 'new' ELSE 'old' END,
+                                           t.switched, false);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migration_pin_publications() FROM PUBLIC;
+CREATE EVENT TRIGGER steward_migration_publications ON ddl_command_end
+    WHEN TAG IN ('CREATE PUBLICATION', 'ALTER PUBLICATION')
+    EXECUTE FUNCTION steward._migration_pin_publications();
+ALTER EVENT TRIGGER steward_migration_publications ENABLE ALWAYS;
+
 -- Drop the schemas of a migration with the views it created (RESTRICT:
 -- whatever else someone put there stays, with a warning).
 CREATE FUNCTION steward._migration_drop_views(mig text)
