@@ -20203,3 +20203,157 @@ CREATE EVENT TRIGGER steward_migration_publications ON ddl_command_end
     WHEN TAG IN ('CREATE PUBLICATION', 'ALTER PUBLICATION')
     EXECUTE FUNCTION steward._migration_pin_publications();
 ALTER EVENT TRIGGER steward_migration_publications ENABLE ALWAYS;
+
+-- mig4: the shapes' schemas of a column migration that still changes a
+-- table are not dropped by DROP OWNED BY ... CASCADE (sql_drop refuses), and
+-- complete stops with 55000 when they are gone (src/migrate/migrate.sql).
+CREATE FUNCTION steward._migration_own_ddl()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'steward_migration_own_ddl'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION steward._migration_check_shapes(mig text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    gone text;
+    tbl regclass;
+BEGIN
+    SELECT format('%I.%I', v.nsp, v.rel), t.relid INTO gone, tbl
+      FROM steward.migration_tables t
+     CROSS JOIN LATERAL (VALUES (mig, coalesce(t.new_name, t.relname)), (mig || '_old', t.relname)) v(nsp, rel)
+     WHERE t.migration = mig AND t.active
+       AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                        WHERE n.nspname = v.nsp AND c.relname = v.rel AND c.relkind = 'v')
+     ORDER BY t.ord, v.nsp LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'cannot complete migration "%": view %, a shape of table %, is gone', mig, gone, tbl
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('Schemas %I and %I hold the views of the new and old shapes; complete changes them, '
+                                  'and the new version of the application reads and writes through them. They were '
+                                  'dropped around the migration''s guard (DROP OWNED BY ... CASCADE, DROP SCHEMA ... CASCADE).',
+                                  mig, mig || '_old'),
+                  HINT = format('Roll it back (SELECT steward.migration_rollback(%L);) and start a new migration.', mig);
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migrations_on_sql_drop()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m record;
+BEGIN
+    IF to_regclass('steward.migration_tables') IS NULL THEN
+        RETURN;     -- the extension itself is being dropped
+    END IF;
+    FOR m IN SELECT t.migration, t.relid::oid AS relid, t.table_name
+               FROM steward.migration_tables t
+               JOIN pg_event_trigger_dropped_objects() d
+                 ON d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0
+                AND d.objid = t.relid::oid
+              WHERE t.active LOOP
+        UPDATE steward.migration_tables t SET active = false
+         WHERE t.migration = m.migration AND t.relid::oid = m.relid;
+        UPDATE steward.migration_runs r
+           SET failures = r.failures + CASE WHEN r.failed THEN 0 ELSE 1 END,
+               failed = true,
+               error = format('table %s was dropped during the migration', m.table_name),
+               status = CASE WHEN EXISTS (SELECT 1 FROM steward.migration_tables t
+                                           WHERE t.migration = m.migration AND t.active)
+                             THEN r.status ELSE 'dropped' END
+         WHERE r.name = m.migration;
+        -- A column migration left with no table: its schemas of views
+        -- (emptied by the drop's CASCADE) go too.
+        PERFORM steward._migration_drop_empty_schemas(m.migration)
+           FROM steward.migration_runs r
+          WHERE r.name = m.migration AND r.status = 'dropped'
+            AND steward._relayout_step(r.steps) IS NULL AND NOT steward._migration_is_index(r.name);
+    END LOOP;
+    -- No row keeps the OID of a dropped table (pg_dump writes it as a
+    -- number, which a restored cluster binds to whatever relation gets
+    -- it): a migration's table keeps its name at start, the columns it
+    -- changed on that table go (the steps stay in migration_runs).
+    UPDATE steward.migration_tables t SET relid = NULL
+      FROM pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0 AND d.objid = t.relid::oid;
+    UPDATE steward.migration_indexes i SET relid = NULL
+      FROM pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0 AND d.objid = i.relid::oid;
+    DELETE FROM steward.migration_columns c
+     USING pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0 AND d.objid = c.relid::oid;
+    -- The schemas of a column migration's shapes go with the migration
+    -- (its cleanup or rollback, the drop of its last table), not while
+    -- it still changes a table: DROP OWNED BY ... CASCADE of the role
+    -- that owns them (the first table's owner, in a migration of tables
+    -- of two owners) or DROP SCHEMA ... CASCADE would take the other
+    -- tables' views, which complete changes and the new version reads
+    -- through (mig4).
+    SELECT r.name AS migration, d.object_identity AS nsp,
+           (SELECT t.relid FROM steward.migration_tables t
+             WHERE t.migration = r.name AND t.active ORDER BY t.ord LIMIT 1) AS tbl
+      INTO m
+      FROM pg_event_trigger_dropped_objects() d
+      JOIN steward.migration_runs r
+        ON d.object_identity IN (quote_ident(r.name), quote_ident(r.name || '_old'))
+     WHERE d.classid = 'pg_catalog.pg_namespace'::regclass
+       AND r.status = 'active' AND NOT r.restored
+       AND steward._relayout_step(r.steps) IS NULL AND NOT steward._migration_is_index(r.name)
+       AND EXISTS (SELECT 1 FROM steward.migration_tables t WHERE t.migration = r.name AND t.active)
+     ORDER BY 1, 2 LIMIT 1;
+    IF FOUND AND NOT steward._migration_own_ddl() THEN
+        RAISE EXCEPTION 'cannot drop schema %, which holds the views of the shapes of migration "%"', m.nsp, m.migration
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = format('The migration still changes table %s: complete changes those views, and the new '
+                                  'version of the application reads and writes through them.', m.tbl),
+                  HINT = format('Roll the migration back (SELECT steward.migration_rollback(%L);), or complete and clean '
+                                'it up, then run the statement again.', m.migration);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migrations_on_sql_drop() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION steward.migration_complete(name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := name;
+    r steward.migration_runs;
+BEGIN
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, ARRAY['backfilled', 'dual_written'], 'complete');
+    IF r.phase <> 'dual_written' OR NOT coalesce(r.last_validation_passed, false) THEN
+        RAISE EXCEPTION 'migration "%" has not passed validation', mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = CASE WHEN r.last_validated_at IS NULL THEN 'It was never validated.'
+                                WHEN r.last_validation_passed THEN format('It passed, but %s.', r.error)
+                                ELSE format('The last validation failed: %s', r.error) END,
+                  HINT = format('Run SELECT * FROM steward.migration_validate(%L); and fix what it reports.', mig);
+    END IF;
+    IF NOT steward._migration_is_index(mig) THEN       -- index steps switch nothing
+        IF steward._relayout_step(r.steps) IS NULL THEN
+            PERFORM steward._migration_check_shapes(mig);
+        END IF;
+        -- Counted without locks, then re-checked under the same locks
+        -- (kept by the transaction) as the switch.
+        PERFORM steward._migration_recheck(mig, '{"action": "complete"}');
+        PERFORM steward._migration_locked(mig, '_migration_recheck', 'ACCESS EXCLUSIVE',
+                                          '{"action": "complete", "locked": true}');
+        PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                    THEN '_migration_switch' ELSE '_relayout_switch' END,
+                                          'ACCESS EXCLUSIVE', '{"direction": "forward"}');
+    END IF;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'switched', 'switched_at', clock_timestamp()));
+END
+$$;
+COMMENT ON FUNCTION steward.migration_complete(text) IS
+  'switch: the new shape becomes the table''s; the old shape stays (schema <name>_old, dual writes) until cleanup';

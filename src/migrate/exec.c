@@ -67,6 +67,7 @@ PG_FUNCTION_INFO_V1(steward_migration_record);
 PG_FUNCTION_INFO_V1(steward_migration_settings);
 PG_FUNCTION_INFO_V1(steward_migration_lock_related);
 PG_FUNCTION_INFO_V1(steward_migration_runs_mark);
+PG_FUNCTION_INFO_V1(steward_migration_own_ddl);
 
 /* Settings (README "Settings"). */
 static int	migrate_lock_timeout_ms = 500;
@@ -979,4 +980,18 @@ steward_migration_runs_mark(PG_FUNCTION_ARGS)
 	value = BoolGetDatum(!steward_migrate_called_from_own_code());
 	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, trigdata->tg_relation->rd_att,
 													 1, &attnum, &value, &isnull));
+}
+
+/*
+ * steward._migration_own_ddl() -> boolean: whether the DDL statement
+ * running now is the migration's own (steward_migration_running_own_sql),
+ * for pg_steward's event triggers, which let the migration's own drops
+ * pass (_migrations_on_sql_drop: the shapes' schemas go with cleanup and
+ * rollback, not with a user's DROP OWNED BY ... CASCADE).  Backend-local,
+ * no lock, raises nothing.
+ */
+Datum
+steward_migration_own_ddl(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(steward_migration_running_own_sql());
 }

@@ -70,6 +70,14 @@ CREATE TRIGGER migration_runs_restored BEFORE INSERT OR UPDATE ON steward.migrat
     FOR EACH ROW EXECUTE FUNCTION steward._migration_runs_mark();
 ALTER TABLE steward.migration_runs ENABLE ALWAYS TRIGGER migration_runs_restored;
 
+-- Whether the DDL statement running now is the migration's own (a
+-- statement of _migration_exec called by pg_steward's code, or an event
+-- trigger it fires): for the event triggers (exec.c).
+CREATE FUNCTION steward._migration_own_ddl()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'steward_migration_own_ddl'
+LANGUAGE C VOLATILE;
+
 -- The tables a migration changes.  "active" until it is cleaned up or
 -- rolled back: one active migration per table.
 CREATE TABLE steward.migration_tables (
@@ -3200,6 +3208,9 @@ BEGIN
                   HINT = format('Run SELECT * FROM steward.migration_validate(%L); and fix what it reports.', mig);
     END IF;
     IF NOT steward._migration_is_index(mig) THEN       -- index steps switch nothing
+        IF steward._relayout_step(r.steps) IS NULL THEN
+            PERFORM steward._migration_check_shapes(mig);
+        END IF;
         -- Counted without locks, then re-checked under the same locks
         -- (kept by the transaction) as the switch.
         PERFORM steward._migration_recheck(mig, '{"action": "complete"}');
@@ -3273,6 +3284,40 @@ BEGIN
                                 base,
                                 CASE WHEN rowtype THEN ' or change a column of that type to another type (for example jsonb: ALTER TABLE ... ALTER COLUMN ... TYPE jsonb USING to_jsonb(...))' ELSE '' END,
                                 CASE WHEN action = 'roll back' THEN 'rollback' ELSE 'cleanup' END, mig);
+    END IF;
+END
+$$;
+
+-- The views of a column migration's shapes, which complete changes
+-- (the old column's default moves onto <mig>_old's view) and the new
+-- version reads through: one gone (DROP OWNED BY ... CASCADE or DROP
+-- SCHEMA ... CASCADE around the guard) stops complete (55000) before
+-- any change, with the rollback, which needs none of them, as the way
+-- out (mig4).  A relayout or index migration has none.
+CREATE FUNCTION steward._migration_check_shapes(mig text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    gone text;
+    tbl regclass;
+BEGIN
+    SELECT format('%I.%I', v.nsp, v.rel), t.relid INTO gone, tbl
+      FROM steward.migration_tables t
+     CROSS JOIN LATERAL (VALUES (mig, coalesce(t.new_name, t.relname)), (mig || '_old', t.relname)) v(nsp, rel)
+     WHERE t.migration = mig AND t.active
+       AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                        WHERE n.nspname = v.nsp AND c.relname = v.rel AND c.relkind = 'v')
+     ORDER BY t.ord, v.nsp LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'cannot complete migration "%": view %, a shape of table %, is gone', mig, gone, tbl
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('Schemas %I and %I hold the views of the new and old shapes; complete changes them, '
+                                  'and the new version of the application reads and writes through them. They were '
+                                  'dropped around the migration''s guard (DROP OWNED BY ... CASCADE, DROP SCHEMA ... CASCADE).',
+                                  mig, mig || '_old'),
+                  HINT = format('Roll it back (SELECT steward.migration_rollback(%L);) and start a new migration.', mig);
     END IF;
 END
 $$;
@@ -3679,6 +3724,33 @@ BEGIN
     DELETE FROM steward.migration_columns c
      USING pg_event_trigger_dropped_objects() d
      WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0 AND d.objid = c.relid::oid;
+    -- The schemas of a column migration's shapes go with the migration
+    -- (its cleanup or rollback, the drop of its last table), not while
+    -- it still changes a table: DROP OWNED BY ... CASCADE of the role
+    -- that owns them (the first table's owner, in a migration of tables
+    -- of two owners) or DROP SCHEMA ... CASCADE would take the other
+    -- tables' views, which complete changes and the new version reads
+    -- through (mig4).
+    SELECT r.name AS migration, d.object_identity AS nsp,
+           (SELECT t.relid FROM steward.migration_tables t
+             WHERE t.migration = r.name AND t.active ORDER BY t.ord LIMIT 1) AS tbl
+      INTO m
+      FROM pg_event_trigger_dropped_objects() d
+      JOIN steward.migration_runs r
+        ON d.object_identity IN (quote_ident(r.name), quote_ident(r.name || '_old'))
+     WHERE d.classid = 'pg_catalog.pg_namespace'::regclass
+       AND r.status = 'active' AND NOT r.restored
+       AND steward._relayout_step(r.steps) IS NULL AND NOT steward._migration_is_index(r.name)
+       AND EXISTS (SELECT 1 FROM steward.migration_tables t WHERE t.migration = r.name AND t.active)
+     ORDER BY 1, 2 LIMIT 1;
+    IF FOUND AND NOT steward._migration_own_ddl() THEN
+        RAISE EXCEPTION 'cannot drop schema %, which holds the views of the shapes of migration "%"', m.nsp, m.migration
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = format('The migration still changes table %s: complete changes those views, and the new '
+                                  'version of the application reads and writes through them.', m.tbl),
+                  HINT = format('Roll the migration back (SELECT steward.migration_rollback(%L);), or complete and clean '
+                                'it up, then run the statement again.', m.migration);
+    END IF;
 END
 $$;
 REVOKE ALL ON FUNCTION steward._migrations_on_sql_drop() FROM PUBLIC;

@@ -1,0 +1,71 @@
+-- Column migrations whose tables have two owners:
+-- * DROP OWNED BY ... CASCADE of the role owning the shapes' schemas (the
+--   first table's owner) while the migration still changes another
+--   owner's table is refused (55006): it dropped the schemas with the
+--   other table's views, and complete then failed raw (3F000).  Views
+--   gone around the guard stop complete with 55000; rollback works.
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pg_steward;
+RESET client_min_messages;
+
+CREATE ROLE m4o_own1;
+GRANT CREATE ON SCHEMA public TO m4o_own1;
+SELECT format('GRANT CREATE ON DATABASE %I TO m4o_own1', current_database()) \gexec
+SET ROLE m4o_own1;
+CREATE TABLE m4o_t1 (id int PRIMARY KEY, a int) USING steward;
+RESET ROLE;
+CREATE TABLE m4o_t2 (id int PRIMARY KEY, a int DEFAULT 5) USING steward;
+INSERT INTO m4o_t1 VALUES (1, 1);
+INSERT INTO m4o_t2 VALUES (1, 1);
+SELECT steward.migration_start('m4o_m', $$[{"alter_column": {"table": "m4o_t1", "column": "a", "name": "a1"}},
+    {"alter_column": {"table": "m4o_t2", "column": "a", "name": "a2", "type": "bigint"}}]$$);
+SELECT nspname, nspowner::regrole FROM pg_namespace WHERE nspname LIKE 'm4o\_m%' ORDER BY 1;
+DROP OWNED BY m4o_own1 CASCADE;
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+-- nothing dropped
+SELECT nspname, nspowner::regrole FROM pg_namespace WHERE nspname LIKE 'm4o\_m%' ORDER BY 1;
+SELECT to_regclass('m4o_t1') AS t1, to_regclass('m4o_m.m4o_t2') AS new_view, to_regclass('m4o_m_old.m4o_t2') AS old_view;
+SELECT migration, relid, active FROM steward.migration_tables WHERE migration = 'm4o_m' ORDER BY ord;
+CALL steward.migration_backfill('m4o_m');
+SELECT count(*) FILTER (WHERE NOT passed) AS failed FROM steward.migration_validate('m4o_m');
+-- the views dropped around the guard (both event triggers off): complete
+-- refuses before any change (55000), rollback works
+ALTER EVENT TRIGGER steward_relayout_guard DISABLE;
+ALTER EVENT TRIGGER steward_migrations_drop DISABLE;
+SET client_min_messages = warning;
+DROP SCHEMA m4o_m_old CASCADE;
+RESET client_min_messages;
+ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;
+ALTER EVENT TRIGGER steward_migrations_drop ENABLE ALWAYS;
+SELECT steward.migration_complete('m4o_m');
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT phase FROM steward.migrations WHERE name = 'm4o_m';
+SELECT attname FROM pg_attribute WHERE attrelid = 'm4o_t2'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum;
+SET client_min_messages = warning;
+SELECT steward.migration_rollback('m4o_m');
+RESET client_min_messages;
+SELECT phase, result FROM steward.migrations WHERE name = 'm4o_m';
+SELECT attname, pg_get_expr(d.adbin, d.adrelid) AS "default"
+  FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+ WHERE a.attrelid = 'm4o_t2'::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum;
+SELECT count(*) AS schemas FROM pg_namespace WHERE nspname LIKE 'm4o\_m%';
+-- once the migration ended, the drop passes; so does one that drops
+-- every table of a migration (it ends as dropped, its schemas go)
+SET ROLE m4o_own1;
+CREATE TABLE m4o_t3 (id int PRIMARY KEY, a int) USING steward;
+SELECT steward.migration_start('m4o_m2', $$[{"alter_column": {"table": "m4o_t3", "column": "a", "name": "a3"}}]$$);
+RESET ROLE;
+DROP OWNED BY m4o_own1 CASCADE;
+SELECT to_regclass('m4o_t1') AS t1, to_regclass('m4o_t3') AS t3;
+SELECT name, result FROM steward.migrations WHERE name LIKE 'm4o\_%' ORDER BY 1;
+SELECT count(*) AS schemas FROM pg_namespace WHERE nspname LIKE 'm4o\_m%';
+
+DROP TABLE m4o_t2;
+SELECT format('REVOKE CREATE ON DATABASE %I FROM m4o_own1', current_database()) \gexec
+REVOKE CREATE ON SCHEMA public FROM m4o_own1;
+DROP ROLE m4o_own1;
+
+-- The suite's later tests count the migrations: leave no record behind.
+CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name LIKE 'm4o\_%';
+\i test/sql/drop_migration_records.sql
