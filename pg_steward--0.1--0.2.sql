@@ -20357,3 +20357,33 @@ END
 $$;
 COMMENT ON FUNCTION steward.migration_complete(text) IS
   'switch: the new shape becomes the table''s; the old shape stays (schema <name>_old, dual writes) until cleanup';
+
+-- A valid index left by a build cancelled as it finished: the refusal says so.
+CREATE OR REPLACE FUNCTION steward._migration_index_prepare(mig text, stepno integer)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s steward.migration_indexes;
+    idx regclass;
+BEGIN
+    SELECT * INTO s FROM steward.migration_indexes x WHERE x.migration = mig AND x.step = stepno;
+    PERFORM steward._migration_index_drop_invalid(mig, stepno);
+    idx := steward._migration_index_oid(s.relid, s.index_name);
+    IF idx IS NOT NULL AND s.state = 'built' THEN
+        RETURN false;
+    END IF;
+    IF idx IS NOT NULL THEN
+        RAISE EXCEPTION 'index % exists but was not built by migration "%"', idx, mig
+            USING ERRCODE = 'duplicate_table',
+                  DETAIL = 'Someone created it meanwhile, or a build of this step that was cancelled just as it finished left it.',
+                  HINT = 'Compare its definition with the step''s (\d), then drop it and run the backfill again, or roll the migration back.';
+    END IF;
+    PERFORM steward._migration_record('index', mig, jsonb_build_object(
+        'step', stepno, 'state', 'building', 'build_started_at', clock_timestamp(), 'error', NULL,
+        'latency', s.latency || jsonb_build_object('build_start',
+                                                   steward._migration_latency_snapshot(s.relid))));
+    RETURN true;
+END
+$$;

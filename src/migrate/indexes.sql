@@ -639,7 +639,8 @@ BEGIN
     IF idx IS NOT NULL THEN
         RAISE EXCEPTION 'index % exists but was not built by migration "%"', idx, mig
             USING ERRCODE = 'duplicate_table',
-                  HINT = 'Someone created it meanwhile: drop it, or roll the migration back.';
+                  DETAIL = 'Someone created it meanwhile, or a build of this step that was cancelled just as it finished left it.',
+                  HINT = 'Compare its definition with the step''s (\d), then drop it and run the backfill again, or roll the migration back.';
     END IF;
     PERFORM steward._migration_record('index', mig, jsonb_build_object(
         'step', stepno, 'state', 'building', 'build_started_at', clock_timestamp(), 'error', NULL,
