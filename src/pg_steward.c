@@ -78,8 +78,9 @@ steward_shmem_startup(void)
 
 /*
  * steward.reset(): statements, waits, hot rows, table and transition
- * counters, idempotency counters, the statistics history and the
- * governor's decision counters start again from zero.  Here because it
+ * counters, idempotency counters, the statistics history, the
+ * governor's decision counters and the structures' evictions and dropped
+ * events start again from zero.  Here because it
  * reaches every subsystem.  Each part takes its own lock in turn; without
  * shared_preload_libraries each part does nothing.
  */
@@ -93,6 +94,7 @@ steward_reset(PG_FUNCTION_ARGS)
 	steward_idem_stats_reset();
 	steward_history_reset();
 	steward_governor_reset();
+	steward_structs_reset();
 	PG_RETURN_VOID();
 }
 

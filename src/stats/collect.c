@@ -135,6 +135,25 @@ steward_struct_evicted(StewardStruct s, uint64 n)
 }
 
 /*
+ * steward.reset(): the structures' evictions and dropped events start
+ * again from zero with the statistics they count, as
+ * pg_stat_statements_reset() zeroes pg_stat_statements_info.dealloc.
+ * The swallowed collection failures are kept: they count errors of the
+ * collector, not statistics.  Atomic, no lock.
+ */
+void
+steward_structs_reset(void)
+{
+	if (collect_shared == NULL)
+		return;
+	for (int i = 0; i < STEWARD_NUM_STRUCTS; i++)
+	{
+		pg_atomic_write_u64(&collect_shared->evictions[i], 0);
+		pg_atomic_write_u64(&collect_shared->dropped[i], 0);
+	}
+}
+
+/*
  * Count n events structure s dropped for lack of room.  Atomic, no lock;
  * nothing without shared memory.
  */

@@ -54,6 +54,7 @@ extern void steward_collect_register_lock(LWLock *lock);
 extern void steward_struct_register(StewardStruct s, HTAB *hash, int max_entries);
 extern void steward_struct_evicted(StewardStruct s, uint64 n);
 extern void steward_struct_dropped(StewardStruct s, uint64 n);
+extern void steward_structs_reset(void);
 
 /*
  * Enter key into a shared hash table created with ShmemInitHash(init =

@@ -169,6 +169,8 @@ typedef struct StmtShared
 {
 	LWLock	   *lock;
 	double		mean_usage;		/* usage given to new entries */
+	/* Times entries were removed (evictions, reset); changed under the lock. */
+	pg_atomic_uint64 removals;
 } StmtShared;
 
 typedef enum StmtTrack
@@ -237,10 +239,21 @@ typedef struct StmtSlot
 	StmtKey		key;
 	int			text_len;		/* -1: no text */
 	char	   *text;			/* STMT_TEXT_BYTES, in TopMemoryContext */
+	bool		seen;			/* its entry existed when removals was seen */
+	uint64		seen_removals;
 } StmtSlot;
 
 static StmtSlot *slots = NULL;
 static int	nslots = 0;
+
+/*
+ * The last entry_exists() that found its entry, for the slot_begin() that
+ * follows it: a statement whose entry was seen, and no entry removed
+ * since, needs no text to be counted.
+ */
+static bool exists_seen = false;
+static StmtKey exists_seen_key;
+static uint64 exists_seen_removals;
 
 /* The last top-level statement of an implicit transaction, awaiting commit. */
 static struct
@@ -471,6 +484,7 @@ statements_init_area(void *area, bool found, LWLock *lock)
 	{
 		stmt_shared->lock = lock;
 		stmt_shared->mean_usage = 1.0;
+		pg_atomic_init_u64(&stmt_shared->removals, 0);
 	}
 	stmt_hash = steward_shmem_hash("pg_steward statement hash", steward_max_statements,
 								   sizeof(StmtKey), sizeof(StmtEntry));
@@ -637,6 +651,7 @@ evict_entries(void)
 			keep->evicted++;
 		}
 	}
+	pg_atomic_fetch_add_u64(&stmt_shared->removals, 1);
 	steward_struct_evicted(STEWARD_STRUCT_STATEMENTS, evicted);
 }
 
@@ -686,7 +701,12 @@ entry_exists(const StmtKey *key)
 
 	LWLockAcquire(stmt_shared->lock, LW_SHARED);
 	exists = hash_search(stmt_hash, key, HASH_FIND, NULL) != NULL;
+	/* Removals happen under the exclusive lock: this count goes with it. */
+	exists_seen_removals = pg_atomic_read_u64(&stmt_shared->removals);
 	LWLockRelease(stmt_shared->lock);
+	exists_seen = exists;
+	if (exists)
+		exists_seen_key = *key;
 	return exists;
 }
 
@@ -1140,7 +1160,10 @@ slot_begin(int slot, const StmtKey *key, bool last, const char *text, int text_l
 		s->active = true;
 		s->key = *key;
 		s->text_len = -1;
+		s->seen = exists_seen && memcmp(&exists_seen_key, key, sizeof(StmtKey)) == 0;
+		s->seen_removals = exists_seen_removals;
 	}
+	exists_seen = false;
 	s->last_in_string = last;
 	if (text != NULL)
 	{
@@ -1174,6 +1197,36 @@ remake_entry(void *arg)
 	(void) count_call(a->key, text, text_len, a->ms, a->rows, a->blks_hit, a->blks_read);
 }
 
+typedef struct KeepTextArgs
+{
+	StmtSlot   *s;
+	const char *src;
+	int			loc;
+	int			len;
+} KeepTextArgs;
+
+/*
+ * The statement in slot s ends awaiting its commit, without a text: if
+ * its entry is gone (evicted, or steward.reset() ran), keep its
+ * normalized text in the slot, so the commit callback, which cannot lex,
+ * makes the entry again (under a guard: lexes).
+ */
+static void
+keep_text(void *arg)
+{
+	KeepTextArgs *a = (KeepTextArgs *) arg;
+	int			text_len;
+	char	   *text;
+
+	if (entry_exists(&a->s->key))
+		return;
+	text = normalized_text(a->src, a->loc, a->len, NULL, &text_len);
+	if (a->s->text == NULL)
+		a->s->text = MemoryContextAlloc(TopMemoryContext, STMT_TEXT_BYTES);
+	a->s->text_len = Min(text_len, STMT_TEXT_BYTES - 1);
+	memcpy(a->s->text, text, a->s->text_len);
+}
+
 /*
  * A statement ended successfully.  src/loc/len locate its text (to create
  * an entry evicted since it started), or src is NULL.  The last top-level
@@ -1192,6 +1245,20 @@ statement_end(int slot, const StmtKey *key, double ms, uint64 rows,
 
 	if (s != NULL && s->active && memcmp(&s->key, key, sizeof(StmtKey)) == 0)
 	{
+		/*
+		 * Counted at commit: without a text, and unless its entry was seen
+		 * with no entry removed since, make sure the entry exists or its
+		 * text is kept (steward.reset() removes the entry of the very
+		 * statement that calls it).
+		 */
+		if (slot == 0 && commit_follows && s->text_len < 0 && src != NULL &&
+			!(s->seen && pg_atomic_read_u64(&stmt_shared->removals) == s->seen_removals) &&
+			IsTransactionState())
+		{
+			KeepTextArgs args = {s, src, loc, len};
+
+			(void) steward_collect(keep_text, &args);
+		}
 		if (s->text_len >= 0)
 		{
 			text = s->text;
@@ -2028,6 +2095,7 @@ steward_statements_reset(void)
 	while ((entry = hash_seq_search(&status)) != NULL)
 		hash_search(stmt_hash, &entry->key, HASH_REMOVE, NULL);
 	stmt_shared->mean_usage = 1.0;
+	pg_atomic_fetch_add_u64(&stmt_shared->removals, 1);
 	LWLockRelease(stmt_shared->lock);
 	pending.valid = false;
 }

@@ -1,0 +1,93 @@
+# steward.reset() leaves a clean slate, as pg_stat_statements_reset()
+# does (closing33, "left alone" 4).
+#
+# Part 1: a named prepared statement (extended protocol, pgbench -M
+#   prepared) of a session that lives across the reset is counted after
+#   it.  Its executions start without looking their entry up (the parse
+#   was earlier) and, as the last statement of an implicit transaction,
+#   are counted at commit, where no text can be made: each one used to be
+#   dropped, for as long as the session lived, once the reset (or an
+#   eviction) had removed its entry.  Now the executions before and after
+#   the reset add up to all of them, and none is dropped.
+# Part 2: the reset zeroes the structures' evictions and dropped events
+#   (pg_stat_statements_reset() zeroes pg_stat_statements_info.dealloc),
+#   in steward.collector and in the exporter's counters.
+
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+
+my $node = PostgreSQL::Test::Cluster->new('stats_reset_prepared');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'pg_steward'
+steward.max_statements = 100
+});
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION pg_steward');
+my $dir = PostgreSQL::Test::Utils::tempdir;
+
+# ---------------------------------------------------------------- part 1
+my $runs = 8;
+append_to_file("$dir/probe.sql", "SELECT 42 AS probe75;\n\\sleep 400 ms\n");
+my ($out, $err) = ('', '');
+my $bench = IPC::Run::start(
+	[ 'pgbench', '-n', '-M', 'prepared', '-c', '1', '-t', $runs,
+	  '-h', $node->host, '-p', $node->port, '-f', "$dir/probe.sql", 'postgres' ],
+	'<', \undef, '>', \$out, '2>', \$err,
+	IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+$node->poll_query_until('postgres', q{
+	SELECT coalesce(sum(calls), 0) >= 2 FROM steward.statements
+	 WHERE query LIKE '%probe75%'})
+  or die 'the probe is not counted';
+# The count before the reset is read in the reset's own statement.
+my $before = $node->safe_psql('postgres', q{
+	WITH b AS MATERIALIZED (
+	    SELECT coalesce(sum(calls), 0) AS calls FROM steward.statements
+	     WHERE query LIKE '%probe75%')
+	SELECT calls FROM b, LATERAL (SELECT steward.reset()) r});
+cmp_ok($before, '<', $runs, 'the reset came while the session was running');
+$bench->finish;
+like($out, qr/number of transactions actually processed: $runs\/$runs/,
+	"pgbench ran $runs executions");
+my $after = $node->safe_psql('postgres', q{
+	SELECT coalesce(sum(calls), 0) FROM steward.statements
+	 WHERE query LIKE '%probe75%'});
+is($before + $after, $runs,
+	'executions before and after the reset add up to all of them');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(query, ' | ') FROM steward.statements
+	 WHERE query LIKE '%probe75%'}),
+	'SELECT $1 AS probe75', 'its entry is made again with its normalized text');
+is($node->safe_psql('postgres', q{
+	SELECT dropped FROM steward.collector WHERE structure = 'statements'}),
+	'0', 'no statement was dropped');
+
+# ---------------------------------------------------------------- part 2
+# 300 distinct statements (1 to 300 columns) in a table of 100 evict.
+my $sql = '';
+$sql .= 'SELECT ' . join(', ', (2) x $_) . ";\n" for 1 .. 300;
+$node->safe_psql('postgres', $sql);
+is($node->safe_psql('postgres', q{
+	SELECT evictions > 0 FROM steward.collector WHERE structure = 'statements'}),
+	't', 'statements were evicted');
+$node->safe_psql('postgres', 'SELECT steward.reset()');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(structure || ' ' || evictions || ' ' || dropped, ', ')
+	  FROM steward.collector WHERE evictions <> 0 OR dropped <> 0}),
+	'', 'after the reset no structure shows evictions or dropped events');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM steward.metrics
+	 WHERE metric IN ('steward_collector_evictions_total', 'steward_collector_dropped_total')
+	   AND value <> 0}),
+	'0', 'nor do the exporter counters');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(calls || ' ' || errors, ', ') FROM steward.statements
+	 WHERE query = 'SELECT steward.reset()'}),
+	'1 0', 'the reset is the first call of its own new entry');
+
+done_testing();
