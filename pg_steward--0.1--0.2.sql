@@ -20387,3 +20387,110 @@ BEGIN
     RETURN true;
 END
 $$;
+
+-- mig4: an index migration's start refuses REPEATABLE READ and SERIALIZABLE
+-- too (25000), as column migrations and relayouts do.
+CREATE OR REPLACE FUNCTION steward._migration_start(mig text, steps jsonb, user_path text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    step jsonb;
+    stepno integer := 0;
+    rel regclass;
+    relids jsonb := '[]';
+    owner regrole;
+    others text;
+BEGIN
+    PERFORM steward._migration_settings();      -- loads the library (settings, trigger)
+    PERFORM steward._migration_check_start(mig, steps);
+    -- The plan reads the tables' definitions with SQL, which under
+    -- REPEATABLE READ or SERIALIZABLE sees the transaction's snapshot: an
+    -- ALTER TABLE committed after it (while start waited for its locks,
+    -- say) would leave a plan that does not fit the table (recheck10 N12).
+    -- A relayout's too: its checks and its apply trigger's column lists
+    -- are read with SQL, so a column renamed after the snapshot left a
+    -- trigger naming the old column and every write failed 42703.  And
+    -- index steps': they read the table's and index's catalog rows with
+    -- SQL (a table renamed since was seen under its old name in the
+    -- CREATE INDEX statement, an index made again under its name was not
+    -- found in pg_index: mig4).
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION '% cannot start in a % transaction',
+                CASE WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x
+                                   WHERE jsonb_typeof(x) = 'object' AND x ?| ARRAY['create_index', 'drop_index'])
+                     THEN 'an index migration'
+                     WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x
+                                   WHERE jsonb_typeof(x) = 'object' AND x ? 'relayout')
+                     THEN 'a relayout' ELSE 'a column migration' END,
+                upper(current_setting('transaction_isolation'))
+            USING ERRCODE = 'invalid_transaction_state',
+                  DETAIL = 'Its plan reads the tables'' definitions in the transaction''s snapshot, which does not see an ALTER TABLE committed since.',
+                  HINT = 'Start it on its own (autocommit) or in a READ COMMITTED transaction.';
+    END IF;
+
+    -- Index steps (src/migrate/indexes.sql) make a migration of their own.
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x
+                WHERE jsonb_typeof(x) = 'object' AND x ?| ARRAY['create_index', 'drop_index']) THEN
+        PERFORM steward._migration_start_indexes(mig, steps, user_path);
+        RETURN;
+    END IF;
+
+    -- A relayout is a migration of its own (src/migrate/relayout.sql).
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x WHERE jsonb_typeof(x) = 'object' AND x ? 'relayout') THEN
+        IF steward._relayout_step(steps) IS NULL THEN
+            RAISE EXCEPTION 'a relayout must be the only step of its migration'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Change columns in a migration of their own, before or after the relayout.';
+        END IF;
+        PERFORM steward._relayout_start(mig, steps, user_path);
+        RETURN;
+    END IF;
+
+    -- Pass 0: each step's form and its table, before any lock.
+    FOR step IN SELECT x FROM jsonb_array_elements(steps) x LOOP
+        stepno := stepno + 1;
+        rel := (steward._migration_step_table(step, stepno, user_path, false)).rel;
+        IF NOT relids @> to_jsonb(rel::oid) THEN
+            PERFORM steward._migration_check_table(rel);
+            relids := relids || to_jsonb(rel::oid);
+        END IF;
+    END LOOP;
+
+    -- The shapes' schemas are made as the first table's owner
+    -- (_migration_expand), who needs CREATE on the database (recheck10 N6).
+    owner := (SELECT c.relowner::regrole FROM pg_class c WHERE c.oid = (relids->>0)::oid);
+    IF NOT has_database_privilege(owner::oid, current_database(), 'CREATE') THEN
+        RAISE EXCEPTION 'role % cannot create the schemas of migration "%"', owner, mig
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('A column migration creates the schemas %I and %I (the views of the new and old shapes) as the owner of %s, which needs CREATE on database %I.',
+                                  mig, mig || '_old', (relids->>0)::oid::regclass, current_database()),
+                  HINT = format('GRANT CREATE ON DATABASE %I TO %s (as the database''s owner or a superuser), then start the migration again.',
+                                current_database(), owner);
+    END IF;
+    -- Each table's views are made as its owner in those schemas, where
+    -- only the first table's owner (and roles with its rights) can create
+    -- (review12 R12-10): tables of other owners are refused.
+    SELECT string_agg(format('%s (owner %s)', c.oid::regclass, c.relowner::regrole), ', ' ORDER BY j.ord)
+      INTO others
+      FROM jsonb_array_elements_text(relids) WITH ORDINALITY j(relid, ord)
+      JOIN pg_class c ON c.oid = j.relid::oid
+     WHERE NOT pg_has_role(c.relowner, owner, 'USAGE');
+    IF others IS NOT NULL THEN
+        RAISE EXCEPTION 'column migration "%" changes tables of more than one owner', mig
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = format('The schemas %I and %I are created as %s (the owner of %s), and each table''s views in them as the table''s owner, who cannot create there: %s.',
+                                  mig, mig || '_old', owner, (relids->>0)::oid::regclass, others),
+                  HINT = format('Migrate the tables of each owner in a migration of their own, or give them one owner first (ALTER TABLE ... OWNER TO %s).',
+                                owner);
+    END IF;
+
+    -- Lock, then plan and record; expand under the same locks.
+    PERFORM steward._migration_locked(mig, '_migration_plan', 'ACCESS EXCLUSIVE', jsonb_build_object(
+        'relids', relids, 'steps', steps, 'user_path', user_path));
+    PERFORM steward._migration_locked(mig, '_migration_expand', 'ACCESS EXCLUSIVE');
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
+END
+$$;

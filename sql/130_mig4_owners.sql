@@ -1,9 +1,13 @@
--- Column migrations whose tables have two owners:
+-- Column migrations whose tables have two owners, and index migrations:
 -- * DROP OWNED BY ... CASCADE of the role owning the shapes' schemas (the
 --   first table's owner) while the migration still changes another
 --   owner's table is refused (55006): it dropped the schemas with the
 --   other table's views, and complete then failed raw (3F000).  Views
 --   gone around the guard stop complete with 55000; rollback works.
+-- * An index migration (create_index, drop_index) refuses to start in a
+--   REPEATABLE READ or SERIALIZABLE transaction (25000), as the others
+--   do: it reads the catalog with SQL, in the transaction's snapshot
+--   (isolation mig4_index_rr shows what it missed).
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -65,6 +69,26 @@ DROP TABLE m4o_t2;
 SELECT format('REVOKE CREATE ON DATABASE %I FROM m4o_own1', current_database()) \gexec
 REVOKE CREATE ON SCHEMA public FROM m4o_own1;
 DROP ROLE m4o_own1;
+
+-- index migrations under REPEATABLE READ / SERIALIZABLE: 25000, nothing recorded
+CREATE TABLE m4o_ix (id int PRIMARY KEY, b int) USING steward;
+CREATE INDEX m4o_ix_b ON m4o_ix (b);
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT steward.migration_start('m4o_ix_c', '[{"create_index": {"table": "m4o_ix", "name": "m4o_ix_b2", "definition": "(b, id)"}}]');
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT steward.migration_start('m4o_ix_d', '[{"drop_index": {"name": "m4o_ix_b"}}]');
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+SELECT count(*) AS records FROM steward.migration_runs WHERE name LIKE 'm4o\_ix%';
+-- READ COMMITTED starts
+BEGIN;
+SELECT steward.migration_start('m4o_ix_d', '[{"drop_index": {"name": "m4o_ix_b"}}]');
+COMMIT;
+SELECT name, phase FROM steward.migrations WHERE name LIKE 'm4o\_ix%';
+SELECT steward.migration_rollback('m4o_ix_d');
+DROP TABLE m4o_ix;
 
 -- The suite's later tests count the migrations: leave no record behind.
 CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name LIKE 'm4o\_%';

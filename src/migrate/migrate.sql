@@ -1564,29 +1564,36 @@ DECLARE
 BEGIN
     PERFORM steward._migration_settings();      -- loads the library (settings, trigger)
     PERFORM steward._migration_check_start(mig, steps);
-    -- Index steps (src/migrate/indexes.sql) make a migration of their own.
-    IF EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x
-                WHERE jsonb_typeof(x) = 'object' AND x ?| ARRAY['create_index', 'drop_index']) THEN
-        PERFORM steward._migration_start_indexes(mig, steps, user_path);
-        RETURN;
-    END IF;
-
     -- The plan reads the tables' definitions with SQL, which under
     -- REPEATABLE READ or SERIALIZABLE sees the transaction's snapshot: an
     -- ALTER TABLE committed after it (while start waited for its locks,
     -- say) would leave a plan that does not fit the table (recheck10 N12).
     -- A relayout's too: its checks and its apply trigger's column lists
     -- are read with SQL, so a column renamed after the snapshot left a
-    -- trigger naming the old column and every write failed 42703.
+    -- trigger naming the old column and every write failed 42703.  And
+    -- index steps': they read the table's and index's catalog rows with
+    -- SQL (a table renamed since was seen under its old name in the
+    -- CREATE INDEX statement, an index made again under its name was not
+    -- found in pg_index: mig4).
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION '% cannot start in a % transaction',
                 CASE WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x
+                                   WHERE jsonb_typeof(x) = 'object' AND x ?| ARRAY['create_index', 'drop_index'])
+                     THEN 'an index migration'
+                     WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x
                                    WHERE jsonb_typeof(x) = 'object' AND x ? 'relayout')
                      THEN 'a relayout' ELSE 'a column migration' END,
                 upper(current_setting('transaction_isolation'))
             USING ERRCODE = 'invalid_transaction_state',
                   DETAIL = 'Its plan reads the tables'' definitions in the transaction''s snapshot, which does not see an ALTER TABLE committed since.',
                   HINT = 'Start it on its own (autocommit) or in a READ COMMITTED transaction.';
+    END IF;
+
+    -- Index steps (src/migrate/indexes.sql) make a migration of their own.
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x
+                WHERE jsonb_typeof(x) = 'object' AND x ?| ARRAY['create_index', 'drop_index']) THEN
+        PERFORM steward._migration_start_indexes(mig, steps, user_path);
+        RETURN;
     END IF;
 
     -- A relayout is a migration of its own (src/migrate/relayout.sql).
