@@ -20494,3 +20494,299 @@ BEGIN
         'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
 END
 $$;
+
+-- mig4: a column migration's owner checks run again under its locks, and a
+-- lock whose table changed owner while it waited is taken again.
+CREATE FUNCTION steward._migration_check_owners(mig text, relids jsonb)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    owner regrole;
+    others text;
+BEGIN
+    -- The shapes' schemas are made as the first table's owner
+    -- (_migration_expand), who needs CREATE on the database (recheck10 N6).
+    owner := (SELECT c.relowner::regrole FROM pg_class c WHERE c.oid = (relids->>0)::oid);
+    IF NOT has_database_privilege(owner::oid, current_database(), 'CREATE') THEN
+        RAISE EXCEPTION 'role % cannot create the schemas of migration "%"', owner, mig
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('A column migration creates the schemas %I and %I (the views of the new and old shapes) as the owner of %s, which needs CREATE on database %I.',
+                                  mig, mig || '_old', (relids->>0)::oid::regclass, current_database()),
+                  HINT = format('GRANT CREATE ON DATABASE %I TO %s (as the database''s owner or a superuser), then start the migration again.',
+                                current_database(), owner);
+    END IF;
+    -- Each table's views are made as its owner in those schemas, where
+    -- only the first table's owner (and roles with its rights) can create
+    -- (review12 R12-10): tables of other owners are refused.
+    SELECT string_agg(format('%s (owner %s)', c.oid::regclass, c.relowner::regrole), ', ' ORDER BY j.ord)
+      INTO others
+      FROM jsonb_array_elements_text(relids) WITH ORDINALITY j(relid, ord)
+      JOIN pg_class c ON c.oid = j.relid::oid
+     WHERE NOT pg_has_role(c.relowner, owner, 'USAGE');
+    IF others IS NOT NULL THEN
+        RAISE EXCEPTION 'column migration "%" changes tables of more than one owner', mig
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = format('The schemas %I and %I are created as %s (the owner of %s), and each table''s views in them as the table''s owner, who cannot create there: %s.',
+                                  mig, mig || '_old', owner, (relids->>0)::oid::regclass, others),
+                  HINT = format('Migrate the tables of each owner in a migration of their own, or give them one owner first (ALTER TABLE ... OWNER TO %s).',
+                                owner);
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_start(mig text, steps jsonb, user_path text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    step jsonb;
+    stepno integer := 0;
+    rel regclass;
+    relids jsonb := '[]';
+BEGIN
+    PERFORM steward._migration_settings();      -- loads the library (settings, trigger)
+    PERFORM steward._migration_check_start(mig, steps);
+    -- The plan reads the tables' definitions with SQL, which under
+    -- REPEATABLE READ or SERIALIZABLE sees the transaction's snapshot: an
+    -- ALTER TABLE committed after it (while start waited for its locks,
+    -- say) would leave a plan that does not fit the table (recheck10 N12).
+    -- A relayout's too: its checks and its apply trigger's column lists
+    -- are read with SQL, so a column renamed after the snapshot left a
+    -- trigger naming the old column and every write failed 42703.  And
+    -- index steps': they read the table's and index's catalog rows with
+    -- SQL (a table renamed since was seen under its old name in the
+    -- CREATE INDEX statement, an index made again under its name was not
+    -- found in pg_index: mig4).
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION '% cannot start in a % transaction',
+                CASE WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x
+                                   WHERE jsonb_typeof(x) = 'object' AND x ?| ARRAY['create_index', 'drop_index'])
+                     THEN 'an index migration'
+                     WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x
+                                   WHERE jsonb_typeof(x) = 'object' AND x ? 'relayout')
+                     THEN 'a relayout' ELSE 'a column migration' END,
+                upper(current_setting('transaction_isolation'))
+            USING ERRCODE = 'invalid_transaction_state',
+                  DETAIL = 'Its plan reads the tables'' definitions in the transaction''s snapshot, which does not see an ALTER TABLE committed since.',
+                  HINT = 'Start it on its own (autocommit) or in a READ COMMITTED transaction.';
+    END IF;
+
+    -- Index steps (src/migrate/indexes.sql) make a migration of their own.
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x
+                WHERE jsonb_typeof(x) = 'object' AND x ?| ARRAY['create_index', 'drop_index']) THEN
+        PERFORM steward._migration_start_indexes(mig, steps, user_path);
+        RETURN;
+    END IF;
+
+    -- A relayout is a migration of its own (src/migrate/relayout.sql).
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x WHERE jsonb_typeof(x) = 'object' AND x ? 'relayout') THEN
+        IF steward._relayout_step(steps) IS NULL THEN
+            RAISE EXCEPTION 'a relayout must be the only step of its migration'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Change columns in a migration of their own, before or after the relayout.';
+        END IF;
+        PERFORM steward._relayout_start(mig, steps, user_path);
+        RETURN;
+    END IF;
+
+    -- Pass 0: each step's form and its table, before any lock.
+    FOR step IN SELECT x FROM jsonb_array_elements(steps) x LOOP
+        stepno := stepno + 1;
+        rel := (steward._migration_step_table(step, stepno, user_path, false)).rel;
+        IF NOT relids @> to_jsonb(rel::oid) THEN
+            PERFORM steward._migration_check_table(rel);
+            relids := relids || to_jsonb(rel::oid);
+        END IF;
+    END LOOP;
+
+    -- The owners, before the locks (refused before anyone waits), and
+    -- again under them (_migration_plan).
+    PERFORM steward._migration_check_owners(mig, relids);
+
+    -- Lock, then plan and record; expand under the same locks.
+    PERFORM steward._migration_locked(mig, '_migration_plan', 'ACCESS EXCLUSIVE', jsonb_build_object(
+        'relids', relids, 'steps', steps, 'user_path', user_path));
+    PERFORM steward._migration_locked(mig, '_migration_expand', 'ACCESS EXCLUSIVE');
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_plan(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    steps jsonb := arg->'steps';
+    user_path text := arg->>'user_path';
+    step jsonb;
+    stepno integer := 0;
+    s record;
+    rel regclass;
+    tkey text;
+    tbls jsonb := '{}';
+    t jsonb;
+    p record;
+    cols jsonb;
+    newname text;
+    what text;
+    table_rows jsonb := '[]';
+    column_rows jsonb := '[]';
+    relids jsonb := '[]';
+BEGIN
+    PERFORM steward._migration_check_owners(mig, arg->'relids');
+    -- Pass 1: each step, its table, and the columns it changes.
+    FOR step IN SELECT x FROM jsonb_array_elements(steps) x LOOP
+        stepno := stepno + 1;
+        s := steward._migration_step_table(step, stepno, user_path, true);
+        rel := s.rel;
+        IF NOT (arg->'relids') @> to_jsonb(rel::oid) THEN
+            RAISE EXCEPTION 'relation "%" changed while migration "%" waited for its lock (step %)',
+                    s.body->>'table', mig, stepno
+                USING ERRCODE = 'serialization_failure',
+                      DETAIL = 'Its name now finds another table than the one the migration locked.',
+                      HINT = 'Run steward.migration_start again.';
+        END IF;
+        tkey := rel::oid::text;
+        IF NOT tbls ? tkey THEN
+            PERFORM steward._migration_check_table(rel);
+            tbls := tbls || jsonb_build_object(tkey, jsonb_build_object(
+                'relid', rel::oid, 'ord', (SELECT count(*) FROM jsonb_object_keys(tbls)) + 1,
+                'cols', '[]'::jsonb, 'new_name', NULL));
+        END IF;
+        t := tbls->tkey;
+        cols := t->'cols';
+        what := format('step %s (%s %s)', stepno, s.kind, rel);
+
+        IF s.kind = 'rename_table' THEN
+            IF t->>'new_name' IS NOT NULL THEN
+                RAISE EXCEPTION '% renames % a second time', what, rel
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            newname := s.body->>'name';
+            IF octet_length(newname) > 63 OR EXISTS (
+                    SELECT 1 FROM pg_class x WHERE x.relname = newname
+                       AND x.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = rel)) THEN
+                RAISE EXCEPTION 'relation "%" already exists (%)', newname, what
+                    USING ERRCODE = 'duplicate_table';
+            END IF;
+            t := jsonb_set(t, '{new_name}', to_jsonb(newname));
+            tbls := jsonb_set(tbls, ARRAY[tkey], t);
+            CONTINUE;
+        END IF;
+
+        t := jsonb_set(t, '{cols}', cols || steward._migration_column_plan(
+                                             rel, s.kind, s.body, stepno, what, cols, user_path));
+        tbls := jsonb_set(tbls, ARRAY[tkey], t);
+    END LOOP;
+
+    -- Pass 2: expressions and constraints, against the final shapes.
+    FOR t IN SELECT x FROM jsonb_each(tbls) e(k, x) ORDER BY (x->>'ord')::int LOOP
+        p := steward._migration_table_plan(mig, t, user_path);
+        table_rows := table_rows || p.table_row;
+        column_rows := column_rows || p.column_rows;
+        relids := relids || to_jsonb((t->>'relid')::oid);
+    END LOOP;
+
+    PERFORM steward._migration_create(mig, jsonb_build_object(
+        'steps', steps, 'started_by', current_user, 'tables', relids,
+        'table_rows', table_rows, 'column_rows', column_rows));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_locked(mig text, fn text, lockmode text,
+                                          arg jsonb DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s record;
+    attempt integer := 0;
+    backoff double precision := 0.05;
+    l record;
+    cur regclass;
+    began timestamptz;
+    left_ms double precision;
+    holders text;
+    pids text;
+    saved text := current_setting('lock_timeout');
+    cur_owner oid;
+BEGIN
+    SELECT * INTO s FROM steward._migration_settings();
+    LOOP
+        attempt := attempt + 1;
+        BEGIN
+            began := clock_timestamp();
+            IF lockmode IS NOT NULL THEN
+                FOR l IN SELECT * FROM steward._migration_lock_plan(mig, fn, lockmode, arg) LOOP
+                    cur := l.rel;
+                    cur_owner := (SELECT c.relowner FROM pg_class c WHERE c.oid = l.rel);
+                    -- One budget for all of them: a session queued behind
+                    -- the first waits no longer than the timeout either.
+                    left_ms := s.lock_timeout_ms - 1000 * extract(epoch FROM clock_timestamp() - began);
+                    IF left_ms < 1 THEN
+                        RAISE EXCEPTION 'canceling statement due to lock timeout'
+                            USING ERRCODE = 'lock_not_available';
+                    END IF;
+                    PERFORM set_config('lock_timeout', ceil(left_ms)::bigint || 'ms', true);
+                    IF l.ord = 3 THEN
+                        PERFORM steward._migration_exec(l.rel, format('LOCK TABLE ONLY %s IN %s MODE',
+                                                                      l.rel, lockmode));
+                    ELSE
+                        PERFORM steward._migration_lock_related(l.base, l.rel);
+                    END IF;
+                END LOOP;
+            END IF;
+            cur := NULL;
+            PERFORM set_config('lock_timeout', s.lock_timeout_ms || 'ms', true);
+            EXECUTE format('SELECT steward.%I($1, $2)', fn) USING mig, arg;
+            PERFORM set_config('lock_timeout', saved, true);
+            RETURN;
+        EXCEPTION WHEN lock_not_available THEN
+            IF attempt >= s.lock_retries THEN
+                -- Who held the relation waited for, right after the timeout.
+                SELECT string_agg(format('%s (%s)', k.pid, k.mode), ', ' ORDER BY k.pid, k.mode),
+                       string_agg(DISTINCT k.pid::text, ', ') INTO holders, pids
+                  FROM pg_locks k
+                 WHERE cur IS NOT NULL AND k.locktype = 'relation' AND k.granted
+                   AND k.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+                   AND k.relation = cur AND k.pid <> pg_backend_pid();
+                RAISE EXCEPTION 'migration "%" could not take its locks in % attempts of % ms',
+                        mig, attempt, s.lock_timeout_ms
+                    USING ERRCODE = 'lock_not_available',
+                          DETAIL = CASE WHEN cur IS NULL THEN format('Last attempt: %s', SQLERRM)
+                                        ELSE format('Last attempt: %s, waiting for %s %s%s.', SQLERRM,
+                                                    CASE (SELECT c.relkind FROM pg_class c WHERE c.oid = cur)
+                                                         WHEN 'v' THEN 'view' ELSE 'table' END, cur,
+                                                    CASE WHEN holders IS NULL THEN ''
+                                                         ELSE ', held by pids ' || holders END) END,
+                          HINT = CASE WHEN holders IS NOT NULL
+                                      THEN format('Sessions %s (pg_stat_activity) use %s without a pause of %s ms; '
+                                                  'let them finish, end them, or try again when they are quieter, '
+                                                  'or raise steward.migration_lock_retries.',
+                                                  pids, cur, s.lock_timeout_ms)
+                                      ELSE 'A transaction holds a table of the migration (see pg_stat_activity '
+                                           'and pg_locks); let it finish or end it and try again, or raise '
+                                           'steward.migration_lock_retries.' END;
+            END IF;
+        WHEN insufficient_privilege THEN
+            -- LOCK TABLE runs as the table's owner, read before it waited:
+            -- an OWNER TO committed meanwhile makes its re-check after the
+            -- wait fail (mig4).  The next attempt locks as the new owner
+            -- (or refuses a caller who no longer owns the table).
+            IF cur IS NULL OR attempt >= s.lock_retries
+               OR cur_owner IS NOT DISTINCT FROM (SELECT c.relowner FROM pg_class c WHERE c.oid = cur) THEN
+                RAISE;
+            END IF;
+        END;
+        PERFORM pg_sleep(backoff * (0.5 + random()));
+        backoff := least(backoff * 2, 5.0);
+    END LOOP;
+END
+$$;
+

@@ -464,6 +464,7 @@ DECLARE
     holders text;
     pids text;
     saved text := current_setting('lock_timeout');
+    cur_owner oid;
 BEGIN
     SELECT * INTO s FROM steward._migration_settings();
     LOOP
@@ -473,6 +474,7 @@ BEGIN
             IF lockmode IS NOT NULL THEN
                 FOR l IN SELECT * FROM steward._migration_lock_plan(mig, fn, lockmode, arg) LOOP
                     cur := l.rel;
+                    cur_owner := (SELECT c.relowner FROM pg_class c WHERE c.oid = l.rel);
                     -- One budget for all of them: a session queued behind
                     -- the first waits no longer than the timeout either.
                     left_ms := s.lock_timeout_ms - 1000 * extract(epoch FROM clock_timestamp() - began);
@@ -520,6 +522,15 @@ BEGIN
                                       ELSE 'A transaction holds a table of the migration (see pg_stat_activity '
                                            'and pg_locks); let it finish or end it and try again, or raise '
                                            'steward.migration_lock_retries.' END;
+            END IF;
+        WHEN insufficient_privilege THEN
+            -- LOCK TABLE runs as the table's owner, read before it waited:
+            -- an OWNER TO committed meanwhile makes its re-check after the
+            -- wait fail (mig4).  The next attempt locks as the new owner
+            -- (or refuses a caller who no longer owns the table).
+            IF cur IS NULL OR attempt >= s.lock_retries
+               OR cur_owner IS NOT DISTINCT FROM (SELECT c.relowner FROM pg_class c WHERE c.oid = cur) THEN
+                RAISE;
             END IF;
         END;
         PERFORM pg_sleep(backoff * (0.5 + random()));
@@ -1538,6 +1549,53 @@ BEGIN
 END
 $$;
 
+-- The owners of a column migration's tables (relids, in step order):
+-- the shapes' schemas are made as the first table's owner, who needs
+-- CREATE on the database (42501, recheck10 N6), and each table's views in
+-- them as the table's owner, who must have the first owner's rights
+-- (0A000, review12 R12-10).  Called by _migration_start before the locks
+-- and by _migration_plan under them: an ALTER TABLE ... OWNER TO that
+-- committed while start waited for its locks made the CREATE SCHEMA or
+-- CREATE VIEW fail with a raw 42501 (mig4).
+CREATE FUNCTION steward._migration_check_owners(mig text, relids jsonb)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    owner regrole;
+    others text;
+BEGIN
+    -- The shapes' schemas are made as the first table's owner
+    -- (_migration_expand), who needs CREATE on the database (recheck10 N6).
+    owner := (SELECT c.relowner::regrole FROM pg_class c WHERE c.oid = (relids->>0)::oid);
+    IF NOT has_database_privilege(owner::oid, current_database(), 'CREATE') THEN
+        RAISE EXCEPTION 'role % cannot create the schemas of migration "%"', owner, mig
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('A column migration creates the schemas %I and %I (the views of the new and old shapes) as the owner of %s, which needs CREATE on database %I.',
+                                  mig, mig || '_old', (relids->>0)::oid::regclass, current_database()),
+                  HINT = format('GRANT CREATE ON DATABASE %I TO %s (as the database''s owner or a superuser), then start the migration again.',
+                                current_database(), owner);
+    END IF;
+    -- Each table's views are made as its owner in those schemas, where
+    -- only the first table's owner (and roles with its rights) can create
+    -- (review12 R12-10): tables of other owners are refused.
+    SELECT string_agg(format('%s (owner %s)', c.oid::regclass, c.relowner::regrole), ', ' ORDER BY j.ord)
+      INTO others
+      FROM jsonb_array_elements_text(relids) WITH ORDINALITY j(relid, ord)
+      JOIN pg_class c ON c.oid = j.relid::oid
+     WHERE NOT pg_has_role(c.relowner, owner, 'USAGE');
+    IF others IS NOT NULL THEN
+        RAISE EXCEPTION 'column migration "%" changes tables of more than one owner', mig
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = format('The schemas %I and %I are created as %s (the owner of %s), and each table''s views in them as the table''s owner, who cannot create there: %s.',
+                                  mig, mig || '_old', owner, (relids->>0)::oid::regclass, others),
+                  HINT = format('Migrate the tables of each owner in a migration of their own, or give them one owner first (ALTER TABLE ... OWNER TO %s).',
+                                owner);
+    END IF;
+END
+$$;
+
 -- migration_start: checks the form of every step and finds its table
 -- (pass 0), takes ACCESS EXCLUSIVE on those tables (with the
 -- migration_lock_timeout retries), and only then checks every step
@@ -1559,8 +1617,6 @@ DECLARE
     stepno integer := 0;
     rel regclass;
     relids jsonb := '[]';
-    owner regrole;
-    others text;
 BEGIN
     PERFORM steward._migration_settings();      -- loads the library (settings, trigger)
     PERFORM steward._migration_check_start(mig, steps);
@@ -1617,33 +1673,9 @@ BEGIN
         END IF;
     END LOOP;
 
-    -- The shapes' schemas are made as the first table's owner
-    -- (_migration_expand), who needs CREATE on the database (recheck10 N6).
-    owner := (SELECT c.relowner::regrole FROM pg_class c WHERE c.oid = (relids->>0)::oid);
-    IF NOT has_database_privilege(owner::oid, current_database(), 'CREATE') THEN
-        RAISE EXCEPTION 'role % cannot create the schemas of migration "%"', owner, mig
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('A column migration creates the schemas %I and %I (the views of the new and old shapes) as the owner of %s, which needs CREATE on database %I.',
-                                  mig, mig || '_old', (relids->>0)::oid::regclass, current_database()),
-                  HINT = format('GRANT CREATE ON DATABASE %I TO %s (as the database''s owner or a superuser), then start the migration again.',
-                                current_database(), owner);
-    END IF;
-    -- Each table's views are made as its owner in those schemas, where
-    -- only the first table's owner (and roles with its rights) can create
-    -- (review12 R12-10): tables of other owners are refused.
-    SELECT string_agg(format('%s (owner %s)', c.oid::regclass, c.relowner::regrole), ', ' ORDER BY j.ord)
-      INTO others
-      FROM jsonb_array_elements_text(relids) WITH ORDINALITY j(relid, ord)
-      JOIN pg_class c ON c.oid = j.relid::oid
-     WHERE NOT pg_has_role(c.relowner, owner, 'USAGE');
-    IF others IS NOT NULL THEN
-        RAISE EXCEPTION 'column migration "%" changes tables of more than one owner', mig
-            USING ERRCODE = 'feature_not_supported',
-                  DETAIL = format('The schemas %I and %I are created as %s (the owner of %s), and each table''s views in them as the table''s owner, who cannot create there: %s.',
-                                  mig, mig || '_old', owner, (relids->>0)::oid::regclass, others),
-                  HINT = format('Migrate the tables of each owner in a migration of their own, or give them one owner first (ALTER TABLE ... OWNER TO %s).',
-                                owner);
-    END IF;
+    -- The owners, before the locks (refused before anyone waits), and
+    -- again under them (_migration_plan).
+    PERFORM steward._migration_check_owners(mig, relids);
 
     -- Lock, then plan and record; expand under the same locks.
     PERFORM steward._migration_locked(mig, '_migration_plan', 'ACCESS EXCLUSIVE', jsonb_build_object(
@@ -1685,6 +1717,7 @@ DECLARE
     column_rows jsonb := '[]';
     relids jsonb := '[]';
 BEGIN
+    PERFORM steward._migration_check_owners(mig, arg->'relids');
     -- Pass 1: each step, its table, and the columns it changes.
     FOR step IN SELECT x FROM jsonb_array_elements(steps) x LOOP
         stepno := stepno + 1;
