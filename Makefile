@@ -61,6 +61,7 @@ OBJS = \
 	src/lifecycle/state_rules.o \
 	src/lifecycle/machine_load.o \
 	src/lifecycle/machines_api.o \
+	src/lifecycle/machine_roles.o \
 	src/lifecycle/transitions.o \
 	src/lifecycle/state_counts.o \
 	src/stats/collect.o \

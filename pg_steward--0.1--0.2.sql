@@ -20790,3 +20790,26 @@ BEGIN
 END
 $$;
 
+-- machines R12-11 (review12): the machines' owners and grantees are
+-- recorded in pg_shdepend, and machines naming a role that no longer
+-- exists are left out of dumps (src/lifecycle/lifecycle.sql,
+-- src/lifecycle/machine_roles.c).
+SELECT pg_catalog.pg_extension_config_dump('steward.machine_definitions',
+    'WHERE NOT builtin'
+    ' AND EXISTS (SELECT 1 FROM pg_catalog.pg_roles r'
+    ' WHERE r.oid OPERATOR(pg_catalog.=) machine_definitions.owner::pg_catalog.oid)'
+    ' AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(machine_definitions.usage_roles) g'
+    ' WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r'
+    ' WHERE r.oid OPERATOR(pg_catalog.=) g::pg_catalog.oid))');
+CREATE FUNCTION steward._machine_definitions_roles()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'steward_machine_definitions_roles'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._machine_definitions_roles() FROM PUBLIC;
+CREATE TRIGGER machine_definitions_roles
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON steward.machine_definitions
+    FOR EACH STATEMENT EXECUTE FUNCTION steward._machine_definitions_roles();
+ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_roles;
+-- Record the roles of the machines this database has (an UPDATE of no
+-- row fires the statement trigger).
+UPDATE steward.machine_definitions SET name = name WHERE false;

@@ -24,6 +24,9 @@ extern int	steward_state_index(const StateRule *rule, const char *name, int len)
 extern bool steward_load_state_machine(Snapshot snapshot, const char *machine,
 									   StateRule *rule);
 
+/* machine_roles.c: the machines' roles in pg_shdepend (see its header) */
+extern void steward_machine_roles_forget(Datum roles);
+
 /* machines_api.c */
 extern void steward_check_stored_states(Relation rel, const StateRule *rule);
 

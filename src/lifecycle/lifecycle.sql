@@ -15,8 +15,20 @@ CREATE TABLE steward.machine_definitions (
     owner       regrole NOT NULL DEFAULT pg_catalog.quote_ident(CURRENT_USER)::regrole,
     usage_roles regrole[] NOT NULL DEFAULT '{}'
 );
--- Built-in machines come with the extension; only user machines are dumped.
-SELECT pg_catalog.pg_extension_config_dump('steward.machine_definitions', 'WHERE NOT builtin');
+-- Built-in machines come with the extension; only user machines are
+-- dumped, and only those whose owner and grantees exist: regrole writes a
+-- role that no longer exists (dropped before its machines were recorded
+-- in pg_shdepend, see below) as a bare number, which a restore would give
+-- to whichever role has that OID there (review12 R12-11).  An attached
+-- machine left out comes back with its table's label, for the table's
+-- owner (src/tableam/labels.sql).
+SELECT pg_catalog.pg_extension_config_dump('steward.machine_definitions',
+    'WHERE NOT builtin'
+    ' AND EXISTS (SELECT 1 FROM pg_catalog.pg_roles r'
+    ' WHERE r.oid OPERATOR(pg_catalog.=) machine_definitions.owner::pg_catalog.oid)'
+    ' AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(machine_definitions.usage_roles) g'
+    ' WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r'
+    ' WHERE r.oid OPERATOR(pg_catalog.=) g::pg_catalog.oid))');
 REVOKE ALL ON steward.machine_definitions FROM PUBLIC;
 -- Readable (steward.state_machines shows every column of it): pg_dump
 -- reads the table itself.
@@ -35,6 +47,20 @@ VALUES ('data_lifecycle',
               'backfilled->pending_backfill'],
         true,
         (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_steward')::regrole);
+
+-- The machines' owners and grantees, recorded in pg_shdepend after every
+-- write (src/lifecycle/machine_roles.c): DROP ROLE in any database of the
+-- cluster is refused while a machine here names the role, as for core's
+-- objects (review12 R12-11).
+CREATE FUNCTION steward._machine_definitions_roles()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'steward_machine_definitions_roles'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._machine_definitions_roles() FROM PUBLIC;
+CREATE TRIGGER machine_definitions_roles
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON steward.machine_definitions
+    FOR EACH STATEMENT EXECUTE FUNCTION steward._machine_definitions_roles();
+ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_roles;
 
 CREATE VIEW steward.state_machines AS
 SELECT m.name, m.states, m.initial, m.transitions, m.builtin,

@@ -126,9 +126,12 @@ read_machine(const char *machine, MachineInfo *info, bool owners)
 	}
 }
 
-/* Has the caller the privileges of one of the machine's grantees? */
+/*
+ * Is role one of the machine's grantees (privs false), or has it the
+ * privileges of one (privs true)?
+ */
 static bool
-granted_to(Oid caller, ArrayType *usage_roles)
+granted_to(Oid role, ArrayType *usage_roles, bool privs)
 {
 	Datum	   *roles;
 	int			n;
@@ -136,7 +139,8 @@ granted_to(Oid caller, ArrayType *usage_roles)
 	deconstruct_array(usage_roles, REGROLEOID, sizeof(Oid), true, TYPALIGN_INT,
 					  &roles, NULL, &n);
 	for (int i = 0; i < n; i++)
-		if (has_privs_of_role(caller, DatumGetObjectId(roles[i])))
+		if (privs ? has_privs_of_role(role, DatumGetObjectId(roles[i])) :
+			DatumGetObjectId(roles[i]) == role)
 			return true;
 	return false;
 }
@@ -171,7 +175,7 @@ require_machine_usage(const char *machine, const MachineInfo *info, Oid caller)
 	char	   *owner_name;
 
 	if (info->builtin || has_privs_of_role(caller, info->owner) ||
-		granted_to(caller, info->usage_roles))
+		granted_to(caller, info->usage_roles, true))
 		return;
 	owner_name = GetUserNameFromId(info->owner, true);
 	ereport(ERROR,
@@ -254,37 +258,42 @@ update_machine(const char *sql, const char *machine, Oid role)
 		elog(ERROR, "could not update steward.machine_definitions");
 }
 
-static Oid
-role_arg(FunctionCallInfo fcinfo, int argno, const char *what)
+/* 42704 for a role that does not exist. */
+static void
+require_role(Oid role)
 {
-	Oid			role;
-
-	steward_require_arg(fcinfo, argno, what);
-	role = PG_GETARG_OID(argno);
 	if (GetUserNameFromId(role, true) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("role with OID %u does not exist", role)));
-	return role;
 }
 
 /*
  * Change one machine as its owner: $1 = the machine's name, $2 = the role
  * argument.  With new_owner, the caller must also be a member of that role,
- * as ALTER ... OWNER TO requires (superusers need neither).
+ * as ALTER ... OWNER TO requires (superusers need neither).  The role must
+ * exist, except that a revoke takes back a grant to a role dropped (from
+ * another database, before roles were recorded in pg_shdepend) by its
+ * OID: such a grant keeps the machine out of dumps (lifecycle.sql).
  */
 static void
 change_machine(FunctionCallInfo fcinfo, const char *role_what, bool new_owner,
-			   const char *sql)
+			   bool revoke, const char *sql)
 {
 	char	   *machine = machine_name_arg(fcinfo);
-	Oid			role = role_arg(fcinfo, 1, role_what);
+	Oid			role;
 	StewardAsOwner ctx;
 	Oid			caller;
 	MachineInfo info;
 
+	steward_require_arg(fcinfo, 1, role_what);
+	role = PG_GETARG_OID(1);
+	if (!revoke)
+		require_role(role);
 	caller = enter_machines_owner(&ctx);
 	read_machine(machine, &info, true);
+	if (revoke && !granted_to(role, info.usage_roles, false))
+		require_role(role);
 	require_machine_owner(machine, &info, caller);
 	if (new_owner)
 		check_is_member_of_role(caller, role);
@@ -296,7 +305,7 @@ change_machine(FunctionCallInfo fcinfo, const char *role_what, bool new_owner,
 Datum
 steward_alter_state_machine_owner(PG_FUNCTION_ARGS)
 {
-	change_machine(fcinfo, "new owner", true,
+	change_machine(fcinfo, "new owner", true, false,
 				   "UPDATE steward.machine_definitions SET owner = $2 WHERE name = $1");
 	PG_RETURN_VOID();
 }
@@ -305,7 +314,7 @@ steward_alter_state_machine_owner(PG_FUNCTION_ARGS)
 Datum
 steward_grant_state_machine(PG_FUNCTION_ARGS)
 {
-	change_machine(fcinfo, "grantee", false,
+	change_machine(fcinfo, "grantee", false, false,
 				   "UPDATE steward.machine_definitions"
 				   "   SET usage_roles = usage_roles || $2"
 				   " WHERE name = $1 AND NOT $2 = ANY (usage_roles)");
@@ -320,7 +329,7 @@ steward_grant_state_machine(PG_FUNCTION_ARGS)
 Datum
 steward_revoke_state_machine(PG_FUNCTION_ARGS)
 {
-	change_machine(fcinfo, "grantee", false,
+	change_machine(fcinfo, "grantee", false, true,
 				   "UPDATE steward.machine_definitions"
 				   "   SET usage_roles = array_remove(usage_roles, $2)"
 				   " WHERE name = $1");

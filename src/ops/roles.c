@@ -6,9 +6,10 @@
  *	  roles a machine is granted to).
  *
  * Those objects name their roles by OID (regrole columns), not as shared
- * dependencies: pg_shdepend takes only objects that core can describe
- * and reassign (an unknown class makes DROP ROLE fail with an internal
- * error), and event triggers do not fire for roles.  So a utility hook
+ * dependencies of their own: pg_shdepend takes only objects that core can
+ * describe and reassign (an unknown class makes DROP ROLE fail with an
+ * internal error; machines borrow a column privilege's form, below), and
+ * event triggers do not fire for roles.  So a utility hook
  * does what pg_shdepend does for core objects, in the database where the
  * statement runs:
  *
@@ -33,6 +34,12 @@
  * pinned.  Objects in other databases are out of reach (core counts its
  * own there from the shared pg_shdepend): run REASSIGN OWNED / DROP OWNED
  * in each database, as core's documentation asks for its own objects.
+ * State machines also record their roles in pg_shdepend, as column
+ * privileges on steward.machine_definitions, so that DROP ROLE in another
+ * database refuses them (src/lifecycle/machine_roles.c); DROP OWNED
+ * forgets the roles' rows before core's part, which would otherwise try
+ * to revoke those privileges, and the trigger that records them writes
+ * what is left after ours.
  * The hook is installed by every process that loads the library;
  * shared_preload_libraries loads it in every session.
  *
@@ -56,6 +63,7 @@
 #include "plumbing/as_owner.h"
 #include "ops/roles.h"
 #include "idempotency/idempotency.h"
+#include "lifecycle/lifecycle.h"
 
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
@@ -156,6 +164,21 @@ role_oids(List *specs)
 	return oids;
 }
 
+/*
+ * DROP OWNED, before core's part: the roles' rows of state machines in
+ * pg_shdepend (src/lifecycle/machine_roles.c) are ours to follow, after
+ * core's part, in follow_owned; core would take them for privileges on
+ * steward.machine_definitions.
+ */
+static void
+forget_machine_roles(DropOwnedStmt *stmt)
+{
+	if (!OidIsValid(MyDatabaseId) || !IsTransactionState() ||
+		!OidIsValid(get_extension_oid("pg_steward", true)))
+		return;
+	steward_machine_roles_forget(oid_array(role_oids(stmt->roles)));
+}
+
 /* REASSIGN OWNED / DROP OWNED, after core's part succeeded. */
 static void
 follow_owned(Node *parsetree)
@@ -201,6 +224,8 @@ roles_process_utility(PlannedStmt *pstmt, const char *queryString,
 
 	if (IsA(parsetree, DropRoleStmt))
 		check_drop_role((DropRoleStmt *) parsetree);
+	if (IsA(parsetree, DropOwnedStmt))
+		forget_machine_roles((DropOwnedStmt *) parsetree);
 	if (prev_process_utility)
 		prev_process_utility(pstmt, queryString, readOnlyTree, context,
 							 params, queryEnv, dest, qc);

@@ -1,0 +1,278 @@
+/*-------------------------------------------------------------------------
+ *
+ * machine_roles.c
+ *	  The roles a state machine names (its owner and its grantees), recorded
+ *	  in pg_shdepend so that DROP ROLE in any database of the cluster is
+ *	  refused while a machine here names the role.
+ *
+ * steward.machine_definitions stores roles as OIDs (regrole).  The utility
+ * hook of src/ops/roles.c keeps DROP ROLE, REASSIGN OWNED and DROP OWNED
+ * in step with them, but only in the database where the statement runs:
+ * a role dropped from another database left its OID behind, which pg_dump
+ * wrote as a bare number and a restore gave to whichever role had that
+ * OID there (review12 R12-11).  Core avoids this for its own objects with
+ * the shared catalog pg_shdepend, which DROP ROLE reads for every
+ * database.  So the machines' roles go there too, as core records a
+ * column privilege:
+ *
+ *	(dbid, pg_class, machine_definitions, attnum of "owner" or
+ *	 "usage_roles") -> (pg_authid, role), deptype 'a' (privileges)
+ *
+ * one row per machine and role; built-in machines (owned by the
+ * extension's owner, who owns the extension anyway) have none.  Why not a
+ * class of our own: core describes every row of the current database by
+ * its class (DROP ROLE, DROP OWNED), and an unknown class is an internal
+ * error.  Why 'a' and not 'o': for an owner row, DROP OWNED would drop and
+ * REASSIGN OWNED would give away the table itself; for 'a' rows REASSIGN
+ * OWNED does nothing and DROP OWNED revokes the role's privileges on the
+ * table (none), and without the library's hook DROP ROLE here says
+ * "privileges for column owner of table steward.machine_definitions".
+ * With the hook, DROP ROLE here is refused first with the machines named,
+ * and DROP OWNED forgets the roles' rows before core's part
+ * (steward_machine_roles_forget).
+ *
+ * The rows follow the table: a statement-level trigger on every write to
+ * machine_definitions (create, drop, owner changes, grants, restores,
+ * REASSIGN / DROP OWNED) rewrites this database's rows from the table.
+ * Writers are serialised by a lock on the catalog (an object lock no core
+ * code takes), and the table is read with a fresh snapshot once it is
+ * held, so two transactions never delete the same row and the last one
+ * writes what both committed.  Each role is locked as core locks a role
+ * it records a dependency on, so a concurrent DROP ROLE either waits for
+ * us and then sees the row, or has committed and the role is skipped.  A
+ * role that no longer exists (dropped before these rows existed) is
+ * skipped: its machines are left out of dumps (lifecycle.sql).
+ *
+ * What does not carry the rows: pg_upgrade (pg_shdepend is rebuilt from
+ * the dumped schema); the next write to the catalog records them again.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/catalog.h"
+#include "catalog/dependency.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_shdepend.h"
+#include "catalog/pg_type_d.h"
+#include "commands/trigger.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/array.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "pg_steward.h"
+#include "lifecycle/lifecycle.h"
+#include "plumbing/as_owner.h"
+
+PG_FUNCTION_INFO_V1(steward_machine_definitions_roles);
+
+/* The catalog and the attnums its rows are recorded under. */
+typedef struct MachineColumns
+{
+	Oid			relid;
+	AttrNumber	owner;
+	AttrNumber	usage_roles;
+	AttrNumber	builtin;
+} MachineColumns;
+
+/* false for 0.1's catalog (no owners: nothing to record). */
+static bool
+machine_columns(MachineColumns *cols)
+{
+	cols->relid = steward_relid(STEWARD_MACHINES_TABLE, true);
+	if (!OidIsValid(cols->relid))
+		return false;
+	cols->owner = get_attnum(cols->relid, "owner");
+	cols->usage_roles = get_attnum(cols->relid, "usage_roles");
+	cols->builtin = get_attnum(cols->relid, "builtin");
+	return cols->owner != InvalidAttrNumber &&
+		cols->usage_roles != InvalidAttrNumber &&
+		cols->builtin != InvalidAttrNumber;
+}
+
+/* Held to the end of the transaction by every writer of the rows. */
+static void
+lock_machine_roles(const MachineColumns *cols)
+{
+	LockDatabaseObject(RelationRelationId, cols->relid, 0, ExclusiveLock);
+}
+
+/*
+ * Delete this database's rows of the machines (all roles when roles is
+ * NIL).
+ */
+static void
+delete_rows(Relation sdep, const MachineColumns *cols, List *roles)
+{
+	ScanKeyData key[3];
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	ScanKeyInit(&key[0], Anum_pg_shdepend_dbid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(MyDatabaseId));
+	ScanKeyInit(&key[1], Anum_pg_shdepend_classid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RelationRelationId));
+	ScanKeyInit(&key[2], Anum_pg_shdepend_objid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(cols->relid));
+	scan = systable_beginscan(sdep, SharedDependDependerIndexId, true, NULL, 3, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_shdepend row = (Form_pg_shdepend) GETSTRUCT(tup);
+
+		if (row->refclassid != AuthIdRelationId ||
+			row->deptype != SHARED_DEPENDENCY_ACL ||
+			(row->objsubid != cols->owner && row->objsubid != cols->usage_roles))
+			continue;
+		if (roles != NIL && !list_member_oid(roles, row->refobjid))
+			continue;
+		CatalogTupleDelete(sdep, &tup->t_self);
+	}
+	systable_endscan(scan);
+}
+
+/* One row: the machine's column attnum names roleid, if it still exists. */
+static void
+insert_row(Relation sdep, const MachineColumns *cols, AttrNumber attnum, Oid roleid)
+{
+	Datum		values[Natts_pg_shdepend];
+	bool		nulls[Natts_pg_shdepend] = {0};
+	HeapTuple	tup;
+
+	if (!OidIsValid(roleid) || IsPinnedObject(AuthIdRelationId, roleid))
+		return;
+	/* As core's shdepLockAndCheckObject: DROP ROLE locks the role first. */
+	LockSharedObject(AuthIdRelationId, roleid, 0, AccessShareLock);
+	if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(roleid)))
+		return;
+	values[Anum_pg_shdepend_dbid - 1] = ObjectIdGetDatum(MyDatabaseId);
+	values[Anum_pg_shdepend_classid - 1] = ObjectIdGetDatum(RelationRelationId);
+	values[Anum_pg_shdepend_objid - 1] = ObjectIdGetDatum(cols->relid);
+	values[Anum_pg_shdepend_objsubid - 1] = Int32GetDatum(attnum);
+	values[Anum_pg_shdepend_refclassid - 1] = ObjectIdGetDatum(AuthIdRelationId);
+	values[Anum_pg_shdepend_refobjid - 1] = ObjectIdGetDatum(roleid);
+	values[Anum_pg_shdepend_deptype - 1] = CharGetDatum(SHARED_DEPENDENCY_ACL);
+	tup = heap_form_tuple(RelationGetDescr(sdep), values, nulls);
+	CatalogTupleInsert(sdep, tup);
+	heap_freetuple(tup);
+}
+
+/* Rewrite this database's rows from machine_definitions as committed now. */
+static void
+record_machine_roles(const MachineColumns *cols)
+{
+	Relation	machines;
+	Relation	sdep;
+	Snapshot	snapshot;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+
+	lock_machine_roles(cols);
+	/* Our own writes, and everything committed before the lock was ours. */
+	CommandCounterIncrement();
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	machines = table_open(cols->relid, AccessShareLock);
+	sdep = table_open(SharedDependRelationId, RowExclusiveLock);
+	delete_rows(sdep, cols, NIL);
+	slot = table_slot_create(machines, NULL);
+	scan = table_beginscan(machines, snapshot, 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		d;
+
+		d = slot_getattr(slot, cols->builtin, &isnull);
+		if (!isnull && DatumGetBool(d))
+			continue;
+		d = slot_getattr(slot, cols->owner, &isnull);
+		if (!isnull)
+			insert_row(sdep, cols, cols->owner, DatumGetObjectId(d));
+		d = slot_getattr(slot, cols->usage_roles, &isnull);
+		if (!isnull)
+		{
+			Datum	   *roles;
+			bool	   *rnulls;
+			int			n;
+
+			deconstruct_array(DatumGetArrayTypeP(d), REGROLEOID, sizeof(Oid), true,
+							  TYPALIGN_INT, &roles, &rnulls, &n);
+			for (int i = 0; i < n; i++)
+				if (!rnulls[i])
+					insert_row(sdep, cols, cols->usage_roles, DatumGetObjectId(roles[i]));
+		}
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(sdep, RowExclusiveLock);
+	table_close(machines, AccessShareLock);
+	UnregisterSnapshot(snapshot);
+	/* Visible to the rest of the statement (DROP ROLE later in it). */
+	CommandCounterIncrement();
+}
+
+/*
+ * steward._machine_definitions_roles(): the AFTER ... FOR EACH STATEMENT
+ * trigger of steward.machine_definitions (INSERT, UPDATE, DELETE,
+ * TRUNCATE; enabled ALWAYS, so restores in replica mode record too).
+ * Rewrites this database's pg_shdepend rows of the machines' roles (see
+ * the file header).  Refused (39P01) when called otherwise or on another
+ * table.
+ */
+Datum
+steward_machine_definitions_roles(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	MachineColumns cols;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) ||
+		!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!machine_columns(&cols) ||
+		RelationGetRelid(trigdata->tg_relation) != cols.relid)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward._machine_definitions_roles() must be an AFTER ... FOR EACH STATEMENT trigger of steward.machine_definitions")));
+	record_machine_roles(&cols);
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * DROP OWNED BY roles (src/ops/roles.c), before core's part: forget the
+ * roles' rows in this database, which core would otherwise treat as
+ * privileges on machine_definitions and try to revoke (a WARNING for a
+ * caller who cannot).  The hook then drops the roles' machines and grants
+ * after core's part, and the trigger records what is left; an error on
+ * the way rolls the deletion back with the rest.  Roles is an oid[].
+ */
+void
+steward_machine_roles_forget(Datum roles)
+{
+	MachineColumns cols;
+	Relation	sdep;
+	Datum	   *elems;
+	int			n;
+	List	   *list = NIL;
+
+	if (!machine_columns(&cols))
+		return;
+	deconstruct_array(DatumGetArrayTypeP(roles), OIDOID, sizeof(Oid), true,
+					  TYPALIGN_INT, &elems, NULL, &n);
+	for (int i = 0; i < n; i++)
+		list = lappend_oid(list, DatumGetObjectId(elems[i]));
+	if (list == NIL)
+		return;
+	lock_machine_roles(&cols);
+	sdep = table_open(SharedDependRelationId, RowExclusiveLock);
+	delete_rows(sdep, &cols, list);
+	table_close(sdep, RowExclusiveLock);
+	CommandCounterIncrement();
+}
