@@ -88,6 +88,7 @@
 #include "optimizer/planner.h"
 #include "parser/analyze.h"
 #include "parser/parser.h"
+#include "parser/parsetree.h"
 #include "parser/scanner.h"
 #include "parser/scansup.h"
 #include "pgstat.h"
@@ -1632,10 +1633,66 @@ stmt_executor_start(QueryDesc *queryDesc, int eflags)
 	}
 }
 
+/*
+ * The one table a statement writes, for the wait sampler
+ * (steward_waits_set_target): a wait on another transaction that holds no
+ * tuple lock (a unique or exclusion check finding the same key inserted
+ * by a transaction in progress, a speculative insertion's wait, a deferred
+ * unique check at the statement's end) is a wait on a row of the table
+ * being written.  Its result relations (the root of a partitioned or
+ * inherited target with its members), when they are one table; InvalidOid
+ * when the statement writes several (data-modifying WITH) or locks rows of
+ * another table (FOR UPDATE in a subquery: following a row's update chain
+ * waits without a tuple lock too), or writes nothing.
+ */
+static Oid
+statement_target(PlannedStmt *ps)
+{
+	Oid			first = InvalidOid;
+	Oid			root = InvalidOid;
+	bool		several = false;
+	ListCell   *lc;
+
+	if (ps->resultRelations == NIL)
+		return InvalidOid;
+	foreach(lc, ps->resultRelations)
+	{
+		RangeTblEntry *rte = rt_fetch(lfirst_int(lc), ps->rtable);
+
+		if (!OidIsValid(first))
+			first = rte->relid;
+		else if (rte->relid != first)
+			several = true;
+		if (rte->inh && rte->relid != root)
+		{
+			if (OidIsValid(root))
+				return InvalidOid;
+			root = rte->relid;
+		}
+	}
+	if (several)
+	{
+		if (ps->hasModifyingCTE || !OidIsValid(root))
+			return InvalidOid;
+		first = root;
+	}
+	foreach(lc, ps->rowMarks)
+	{
+		PlanRowMark *rm = (PlanRowMark *) lfirst(lc);
+
+		if (RowMarkRequiresRowShareLock(rm->markType) &&
+			rt_fetch(rm->rti, ps->rtable)->relid != first)
+			return InvalidOid;
+	}
+	return first;
+}
+
 static void
 stmt_executor_run(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 				  bool execute_once)
 {
+	Oid			outer_target = steward_waits_set_target(statement_target(queryDesc->plannedstmt));
+
 	nesting_level++;
 	PG_TRY();
 	{
@@ -1647,6 +1704,7 @@ stmt_executor_run(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	PG_FINALLY();
 	{
 		nesting_level--;
+		(void) steward_waits_set_target(outer_target);
 	}
 	PG_END_TRY();
 }
@@ -1654,6 +1712,8 @@ stmt_executor_run(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 static void
 stmt_executor_finish(QueryDesc *queryDesc)
 {
+	Oid			outer_target = steward_waits_set_target(statement_target(queryDesc->plannedstmt));
+
 	nesting_level++;
 	PG_TRY();
 	{
@@ -1665,6 +1725,7 @@ stmt_executor_finish(QueryDesc *queryDesc)
 	PG_FINALLY();
 	{
 		nesting_level--;
+		(void) steward_waits_set_target(outer_target);
 	}
 	PG_END_TRY();
 }
@@ -1806,6 +1867,7 @@ stmt_process_utility(PlannedStmt *pstmt, const char *queryString,
 	UtilityArgs args;
 	instr_time	start;
 	BufferUsage bufusage_start = pgBufferUsage;
+	Oid			outer_target;
 
 	args.slot = -1;
 	if (steward_track_utility && !prepared && queryString != NULL && tracking_on())
@@ -1847,6 +1909,8 @@ stmt_process_utility(PlannedStmt *pstmt, const char *queryString,
 	INSTR_TIME_SET_CURRENT(start);
 	if (raise_level)
 		nesting_level++;
+	/* A utility statement writes no table the wait sampler could name. */
+	outer_target = steward_waits_set_target(InvalidOid);
 	PG_TRY();
 	{
 		if (prev_process_utility)
@@ -1860,6 +1924,7 @@ stmt_process_utility(PlannedStmt *pstmt, const char *queryString,
 	{
 		if (raise_level)
 			nesting_level--;
+		(void) steward_waits_set_target(outer_target);
 		in_top_execute = save_in_execute;
 		top_execute_last = save_execute_last;
 	}

@@ -99,7 +99,12 @@ typedef struct WaitsShared
 	uint64		dropped;		/* samples that did not fit */
 	int			nprocs;
 	pg_atomic_uint64 queryids[FLEXIBLE_ARRAY_MEMBER];	/* per pgprocno */
+	/* then pg_atomic_uint32 targets[nprocs]: see steward_waits_set_target */
 } WaitsShared;
+
+/* The targets array after queryids; this backend's last published target. */
+static pg_atomic_uint32 *targets = NULL;
+static Oid	my_target = InvalidOid;
 
 /* steward.sample_interval, and its 0.1 name steward.sample_interval_ms. */
 static int	sample_interval = 10;
@@ -129,6 +134,15 @@ static int
 total_procs(void)
 {
 	return MaxBackends + NUM_AUXILIARY_PROCS + max_prepared_xacts;
+}
+
+/* The struct with its per-process queryids and targets (not the hashes). */
+static Size
+waits_area_size(void)
+{
+	return add_size(add_size(offsetof(WaitsShared, queryids),
+							 mul_size(total_procs(), sizeof(pg_atomic_uint64))),
+					mul_size(total_procs(), sizeof(pg_atomic_uint32)));
 }
 
 /* Check hook of the 0.1 name: accepts any value, says it is deprecated. */
@@ -177,8 +191,7 @@ steward_waits_define_gucs(void)
 void
 steward_waits_request_shmem(void)
 {
-	Size		size = add_size(offsetof(WaitsShared, queryids),
-								mul_size(total_procs(), sizeof(pg_atomic_uint64)));
+	Size		size = waits_area_size();
 
 	size = add_size(size, hash_estimate_size(steward_max_wait_entries, sizeof(WaitEntry)));
 	size = add_size(size, hash_estimate_size(steward_max_wait_entries, sizeof(LockEntry)));
@@ -191,6 +204,7 @@ waits_init_area(void *area, bool found, LWLock *lock)
 	int			n = total_procs();
 
 	waits_shared = (WaitsShared *) area;
+	targets = (pg_atomic_uint32 *) &waits_shared->queryids[n];
 	if (!found)
 	{
 		waits_shared->lock = lock;
@@ -198,7 +212,10 @@ waits_init_area(void *area, bool found, LWLock *lock)
 		waits_shared->dropped = 0;
 		waits_shared->nprocs = n;
 		for (int i = 0; i < n; i++)
+		{
 			pg_atomic_init_u64(&waits_shared->queryids[i], 0);
+			pg_atomic_init_u32(&targets[i], InvalidOid);
+		}
 	}
 	wait_hash = steward_shmem_hash("pg_steward wait hash", steward_max_wait_entries,
 								   sizeof(WaitKey), sizeof(WaitEntry));
@@ -213,9 +230,7 @@ waits_init_area(void *area, bool found, LWLock *lock)
 void
 steward_waits_init_shmem(void)
 {
-	(void) steward_shmem_init(WAITS_AREA,
-							  offsetof(WaitsShared, queryids) + total_procs() * sizeof(pg_atomic_uint64),
-							  true, waits_init_area);
+	(void) steward_shmem_init(WAITS_AREA, waits_area_size(), true, waits_init_area);
 	steward_struct_register(STEWARD_STRUCT_WAITS, wait_hash, steward_max_wait_entries);
 	steward_struct_register(STEWARD_STRUCT_LOCK_CONTENTION, lock_hash, steward_max_wait_entries);
 }
@@ -364,6 +379,34 @@ steward_waits_set_queryid(uint64 queryid)
 		pg_atomic_write_u64(&waits_shared->queryids[MyProc->pgprocno], queryid);
 }
 
+/*
+ * Called by statements.c around each executor run and utility statement:
+ * the one table the innermost statement this backend runs writes, or
+ * InvalidOid (see count_lock_wait).  Returns the target it replaces, for
+ * the caller to put back.  Stores only a change.
+ */
+Oid
+steward_waits_set_target(Oid relid)
+{
+	Oid			prev = my_target;
+
+	if (relid != my_target && targets != NULL && MyProc != NULL &&
+		MyProc->pgprocno < waits_shared->nprocs)
+	{
+		pg_atomic_write_u32(&targets[MyProc->pgprocno], relid);
+		my_target = relid;
+	}
+	return prev;
+}
+
+static Oid
+target_of_proc(PGPROC *proc)
+{
+	if (proc == NULL || proc->pgprocno >= waits_shared->nprocs)
+		return InvalidOid;
+	return pg_atomic_read_u32(&targets[proc->pgprocno]);
+}
+
 static uint64
 queryid_of_proc(PGPROC *proc)
 {
@@ -435,8 +478,10 @@ count_wait(Oid dbid, uint32 info, uint64 queryid)
  * wait is on a transactionid, which names no relation, while the granted
  * tuple lock (as pg_locks shows it) names the row's table.  Tuple locks
  * are held only around such a wait, so the one found is the row's.  A
- * transactionid wait without one (a unique-index insert waiting for the
- * inserter of the same key) has no relation to attribute.  Takes each
+ * transactionid wait without one (a unique or exclusion check waiting for
+ * the inserter of the same key) is attributed by count_lock_wait to the
+ * table the waiting statement writes, as its backend published it
+ * (steward_waits_set_target).  Takes each
  * lock-manager partition lock in turn, shared (after the sampler's lock,
  * as pg_blocking_pids does).
  */
@@ -505,7 +550,11 @@ count_lock_wait(PGPROC *proc, uint64 queryid, uint64 interval_us)
 		lock->tag.locktag_type == LOCKTAG_RELATION_EXTEND)
 		key.relid = lock->tag.locktag_field2;
 	else if (lock->tag.locktag_type == LOCKTAG_TRANSACTION)
+	{
 		key.relid = held_tuple_lock_relation(proc);
+		if (!OidIsValid(key.relid))
+			key.relid = target_of_proc(proc);
+	}
 	blocker = first_blocker(proc->pid);
 	if (observer.blocked_by)
 		observer.blocked_by(blocker);

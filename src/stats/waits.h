@@ -34,6 +34,7 @@ extern int	steward_sample_interval(void);
 extern void steward_waits_request_shmem(void);
 extern void steward_waits_init_shmem(void);
 extern void steward_waits_set_queryid(uint64 queryid);
+extern Oid	steward_waits_set_target(Oid relid);
 extern void steward_sampler_register(void);
 extern void steward_waits_reset(void);
 
