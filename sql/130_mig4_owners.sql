@@ -1,4 +1,5 @@
--- Column migrations whose tables have two owners, and index migrations:
+-- Column migrations whose tables have two owners, index migrations, and
+-- DDL of pg_steward's own functions run by the owner's code:
 -- * DROP OWNED BY ... CASCADE of the role owning the shapes' schemas (the
 --   first table's owner) while the migration still changes another
 --   owner's table is refused (55006): it dropped the schemas with the
@@ -8,6 +9,11 @@
 --   REPEATABLE READ or SERIALIZABLE transaction (25000), as the others
 --   do: it reads the catalog with SQL, in the transaction's snapshot
 --   (isolation mig4_index_rr shows what it missed).
+-- * DDL that one of pg_steward's functions (steward.release) runs when
+--   the owner's code inside a migration's statement (an up expression in
+--   a backfill batch) calls it is judged by the DDL guard like any other
+--   (55006): it passed as the migration's own, and dropped a constraint
+--   another migration carries, which the guard refuses at top level.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -89,6 +95,28 @@ COMMIT;
 SELECT name, phase FROM steward.migrations WHERE name LIKE 'm4o\_ix%';
 SELECT steward.migration_rollback('m4o_ix_d');
 DROP TABLE m4o_ix;
+
+-- steward.release() from an up expression, against another migration's table
+CREATE TABLE m4o_r2 (id int PRIMARY KEY, k int, CONSTRAINT m4o_r2_k_once EXCLUDE USING steward_hash (k WITH =)) USING steward;
+INSERT INTO m4o_r2 SELECT g, g FROM generate_series(1, 3) g;
+SELECT steward.migration_start('m4o_rb', $$[{"alter_column": {"table": "m4o_r2", "column": "k", "type": "bigint", "unique": "steward_hash"}}]$$);
+-- at top level: refused
+SELECT * FROM steward.release('m4o_r2');
+\echo :LAST_ERROR_SQLSTATE
+CREATE TABLE m4o_r1 (id int PRIMARY KEY, a int) USING steward;
+INSERT INTO m4o_r1 SELECT g, g FROM generate_series(1, 3) g;
+CREATE FUNCTION m4o_release(x int) RETURNS int LANGUAGE plpgsql
+    AS $f$ BEGIN PERFORM * FROM steward.release('public.m4o_r2'); RETURN x; END $f$;
+SELECT steward.migration_start('m4o_ra', $$[{"alter_column": {"table": "m4o_r1", "column": "a", "type": "bigint", "up": "public.m4o_release(a)"}}]$$);
+-- in a backfill batch: refused the same way
+CALL steward.migration_backfill('m4o_ra');
+\echo :LAST_ERROR_SQLSTATE
+SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'm4o_r2'::regclass ORDER BY 1;
+SELECT a.amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.oid = 'm4o_r2'::regclass;
+SELECT steward.migration_rollback('m4o_ra');
+SELECT steward.migration_rollback('m4o_rb');
+DROP TABLE m4o_r1, m4o_r2;
+DROP FUNCTION m4o_release(int);
 
 -- The suite's later tests count the migrations: leave no record behind.
 CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name LIKE 'm4o\_%';

@@ -111,6 +111,7 @@ typedef struct StewardFrame
 {
 	Oid			fn_oid;
 	int			nest;
+	bool		event_trigger;	/* returns event_trigger: only fired, never called */
 } StewardFrame;
 
 static StewardFrame *steward_code_stack = NULL;
@@ -369,11 +370,12 @@ forget_steward_nsp(Datum arg, int cacheid, uint32 hashvalue)
 
 /*
  * True when fn_oid is one of pg_steward's own PL/pgSQL functions (schema
- * steward, neither C nor SQL: SQL functions would no longer be inlined).
- * Two syscache look-ups, no lock, raises nothing.
+ * steward, neither C nor SQL: SQL functions would no longer be inlined);
+ * *event_trigger (when not NULL) then says whether it is an event trigger
+ * function.  Two syscache look-ups, no lock, raises nothing.
  */
 static bool
-steward_code(Oid fn_oid)
+steward_code_kind(Oid fn_oid, bool *event_trigger)
 {
 	HeapTuple	tup;
 	bool		result = false;
@@ -392,9 +394,17 @@ steward_code(Oid fn_oid)
 		result = proc->pronamespace == steward_nsp_cache &&
 			proc->prolang != ClanguageId && proc->prolang != INTERNALlanguageId &&
 			proc->prolang != SQLlanguageId;
+		if (event_trigger != NULL)
+			*event_trigger = proc->prorettype == EVENT_TRIGGEROID;
 		ReleaseSysCache(tup);
 	}
 	return result;
+}
+
+static bool
+steward_code(Oid fn_oid)
+{
+	return steward_code_kind(fn_oid, NULL);
 }
 
 /*
@@ -426,7 +436,9 @@ migrate_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 		prev_fmgr_hook(event, flinfo, private);
 	if (event == FHET_START)
 	{
-		if (!steward_code(flinfo->fn_oid))
+		bool		event_trigger = false;
+
+		if (!steward_code_kind(flinfo->fn_oid, &event_trigger))
 			return;
 		if (steward_code_depth >= steward_code_stack_size)
 		{
@@ -439,6 +451,7 @@ migrate_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 		}
 		steward_code_stack[steward_code_depth].fn_oid = flinfo->fn_oid;
 		steward_code_stack[steward_code_depth].nest = own_nest;
+		steward_code_stack[steward_code_depth].event_trigger = event_trigger;
 		steward_code_depth++;
 	}
 	else if (steward_code_depth > 0 &&
@@ -566,27 +579,39 @@ steward_migrate_refuse_direct_call(const char *fn, const char *what)
  * True when the DDL statement about to run is the migration's own, which
  * the DDL guard (relayout.c) lets pass: a statement of
  * steward._migration_exec called by pg_steward's own code (own_sql_nest +
- * 1), or DDL issued by pg_steward's own PL/pgSQL code that began inside
- * such a statement (its event triggers: a partition the statement
+ * 1), or DDL issued by pg_steward's own PL/pgSQL code that an event
+ * trigger fired by such a statement runs (a partition the statement
  * creates under a layout gets the TRUNCATE guard).  DDL in user code such
  * a statement evaluates -- an up expression in a backfill batch or a
  * validation scan, a check during VALIDATE CONSTRAINT, a trigger -- is
- * not (recheck10 N2).  An error resets the counts (PG_FINALLY, fmgr
+ * not (recheck10 N2), nor is DDL of pg_steward's functions that user code
+ * calls there (mig4).  An error resets the counts (PG_FINALLY, fmgr
  * FHET_ABORT).  Backend-local, no lock, raises nothing.
  */
 bool
 steward_migration_running_own_sql(void)
 {
-	int			code_nest;
+	int			outer = -1;
 
 	if (own_sql_depth <= 0)
 		return false;
 	if (own_nest == own_sql_nest + 1)
 		return true;
-	if (steward_code_depth <= 0)
-		return false;
-	code_nest = steward_code_stack[steward_code_depth - 1].nest;
-	return code_nest > own_sql_nest;
+
+	/*
+	 * The outermost of pg_steward's functions that began below the
+	 * statement must be an event trigger the statement itself fired (at
+	 * own_sql_nest + 1; an event trigger function is never called, only
+	 * fired): one of pg_steward's functions the owner's code called there
+	 * -- an up expression calling steward.release(), whose ALTER TABLE
+	 * the guard refuses at top level -- runs the owner's DDL, judged like
+	 * any other (mig4).  DDL is at least two levels below the statement
+	 * when user code issues it, so an event trigger it fires is deeper.
+	 */
+	for (int i = steward_code_depth - 1; i >= 0 && steward_code_stack[i].nest > own_sql_nest; i--)
+		outer = i;
+	return outer >= 0 && steward_code_stack[outer].event_trigger &&
+		steward_code_stack[outer].nest == own_sql_nest + 1;
 }
 
 /*
