@@ -20813,3 +20813,10 @@ ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definition
 -- Record the roles of the machines this database has (an UPDATE of no
 -- row fires the statement trigger).
 UPDATE steward.machine_definitions SET name = name WHERE false;
+
+-- machines: the lock of steward._machine_definitions_roles taken before
+-- the statement locks any row (src/lifecycle/machine_roles.c).
+CREATE TRIGGER machine_definitions_roles_lock
+    BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON steward.machine_definitions
+    FOR EACH STATEMENT EXECUTE FUNCTION steward._machine_definitions_roles();
+ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_roles_lock;

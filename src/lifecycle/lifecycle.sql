@@ -61,6 +61,11 @@ CREATE TRIGGER machine_definitions_roles
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON steward.machine_definitions
     FOR EACH STATEMENT EXECUTE FUNCTION steward._machine_definitions_roles();
 ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_roles;
+-- The same function's lock, taken before the statement locks any row.
+CREATE TRIGGER machine_definitions_roles_lock
+    BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON steward.machine_definitions
+    FOR EACH STATEMENT EXECUTE FUNCTION steward._machine_definitions_roles();
+ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_roles_lock;
 
 CREATE VIEW steward.state_machines AS
 SELECT m.name, m.states, m.initial, m.transitions, m.builtin,

@@ -37,7 +37,11 @@
  * Writers are serialised by a lock on the catalog (an object lock no core
  * code takes), and the table is read with a fresh snapshot once it is
  * held, so two transactions never delete the same row and the last one
- * writes what both committed.  Each role is locked as core locks a role
+ * writes what both committed.  The same function, as a BEFORE statement
+ * trigger, takes the lock before the statement locks any row: taken after
+ * (in the AFTER trigger only), a transaction holding it that went on to
+ * change a machine another writer had just changed (and was waiting for
+ * the lock) would deadlock with it.  Each role is locked as core locks a role
  * it records a dependency on, so a concurrent DROP ROLE either waits for
  * us and then sees the row, or has committed and the role is skipped.  A
  * role that no longer exists (dropped before these rows existed) is
@@ -220,12 +224,12 @@ record_machine_roles(const MachineColumns *cols)
 }
 
 /*
- * steward._machine_definitions_roles(): the AFTER ... FOR EACH STATEMENT
- * trigger of steward.machine_definitions (INSERT, UPDATE, DELETE,
- * TRUNCATE; enabled ALWAYS, so restores in replica mode record too).
- * Rewrites this database's pg_shdepend rows of the machines' roles (see
- * the file header).  Refused (39P01) when called otherwise or on another
- * table.
+ * steward._machine_definitions_roles(): the BEFORE and AFTER ... FOR EACH
+ * STATEMENT triggers of steward.machine_definitions (INSERT, UPDATE,
+ * DELETE, TRUNCATE; enabled ALWAYS, so restores in replica mode record
+ * too).  Before: takes the lock; after: rewrites this database's
+ * pg_shdepend rows of the machines' roles (see the file header).  Refused
+ * (39P01) when called otherwise or on another table.
  */
 Datum
 steward_machine_definitions_roles(PG_FUNCTION_ARGS)
@@ -235,13 +239,15 @@ steward_machine_definitions_roles(PG_FUNCTION_ARGS)
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
 		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) ||
-		!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
 		!machine_columns(&cols) ||
 		RelationGetRelid(trigdata->tg_relation) != cols.relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("steward._machine_definitions_roles() must be an AFTER ... FOR EACH STATEMENT trigger of steward.machine_definitions")));
-	record_machine_roles(&cols);
+				 errmsg("steward._machine_definitions_roles() must be a FOR EACH STATEMENT trigger of steward.machine_definitions")));
+	if (TRIGGER_FIRED_BEFORE(trigdata->tg_event))
+		lock_machine_roles(&cols);
+	else
+		record_machine_roles(&cols);
 	return PointerGetDatum(NULL);
 }
 
