@@ -20820,3 +20820,87 @@ CREATE TRIGGER machine_definitions_roles_lock
     BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON steward.machine_definitions
     FOR EACH STATEMENT EXECUTE FUNCTION steward._machine_definitions_roles();
 ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_roles_lock;
+
+-- mig4: cleanup and rollback name the functions with a string body that
+-- name a schema of the shapes (NOTICE).
+CREATE FUNCTION steward._migration_notice_text_users(mig text, action text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    f record;
+    esc text := regexp_replace(mig, '([^[:alnum:]_])', '\\\1', 'g');   -- as a regular expression
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure AS fn
+               FROM pg_proc p
+              WHERE p.prosqlbody IS NULL
+                AND p.prolang NOT IN (SELECT l.oid FROM pg_language l WHERE l.lanname IN ('c', 'internal'))
+                AND p.pronamespace <> 'steward'::regnamespace
+                AND (p.prosrc ~* ('(^|[^[:alnum:]_$"])"?' || esc || '(_old)?"?[[:space:]]*\.')
+                     OR EXISTS (SELECT 1 FROM unnest(p.proconfig) c
+                                 WHERE c ~* ('^search_path=(.*[, ])?"?' || esc || '(_old)?"?(,|[[:space:]]|$)')))
+              ORDER BY 1 LOOP
+        RAISE NOTICE 'function % names schema "%" or "%" of migration "%", whose views the % drops',
+                f.fn, mig, mig || '_old', mig, CASE WHEN action = 'roll back' THEN 'rollback' ELSE 'cleanup' END
+            USING DETAIL = 'Its body is a string, for which PostgreSQL records no dependency: it is not refused, '
+                           'and fails when it uses those views afterwards.',
+                  HINT = 'Make it use the table instead (after the cleanup the table has the new shape), or give '
+                         'it a BEGIN ATOMIC body, whose dependencies are checked.';
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_check_view_users(mig text, action text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    users text;
+    first_user text;
+    first_rowtype boolean;
+    rowtype boolean;
+    base regclass;
+BEGIN
+    PERFORM steward._migration_notice_text_users(mig, action);
+    SELECT string_agg(x.what || CASE WHEN x.rowtype THEN ' (on the row type of ' ELSE ' (on ' END
+                      || x.shape::regclass::text || ')', ', ' ORDER BY x.what, x.shape::regclass::text),
+           (array_agg(x.what ORDER BY x.what))[1], (array_agg(x.rowtype ORDER BY x.what, x.rowtype))[1],
+           bool_or(x.rowtype),
+           (SELECT t.relid FROM steward.migration_tables t
+             WHERE t.migration = mig AND t.active ORDER BY t.ord LIMIT 1)
+      INTO users, first_user, first_rowtype, rowtype, base
+      FROM (SELECT CASE WHEN d.classid = 'pg_rewrite'::regclass AND rw.rulename = '_RETURN'
+                        THEN format('%s %s', CASE uc.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END,
+                                    uc.oid::regclass)
+                        ELSE pg_describe_object(d.classid, d.objid,
+                                                CASE WHEN dc.relkind IN ('v', 'm') THEN 0 ELSE d.objsubid END) END AS what,
+                   sv.oid AS shape,
+                   bool_and(d.refclassid = 'pg_type'::regclass) AS rowtype
+              FROM pg_class sv
+              JOIN pg_namespace n ON n.oid = sv.relnamespace
+              JOIN pg_type ty ON ty.oid = sv.reltype
+              JOIN pg_depend d ON (d.refclassid = 'pg_class'::regclass AND d.refobjid = sv.oid)
+                               OR (d.refclassid = 'pg_type'::regclass AND d.refobjid IN (ty.oid, ty.typarray))
+              LEFT JOIN pg_rewrite rw ON d.classid = 'pg_rewrite'::regclass AND rw.oid = d.objid
+              LEFT JOIN pg_class uc ON uc.oid = rw.ev_class
+              LEFT JOIN pg_class dc ON d.classid = 'pg_class'::regclass AND dc.oid = d.objid
+             WHERE n.nspname IN (mig, mig || '_old') AND sv.relkind = 'v'
+               AND d.deptype = 'n' AND coalesce(uc.oid <> sv.oid, true)
+               AND NOT (d.classid = 'pg_class'::regclass AND d.objid = sv.oid)
+             GROUP BY 1, 2) x;
+    IF users IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % migration "%": % uses %', action, mig, first_user,
+                        CASE WHEN first_rowtype THEN 'the row type of a view of its shapes' ELSE 'a view of its shapes' END
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = format('The %s drops the views of the shapes in schemas %I and %I, which would need CASCADE: %s.',
+                                  CASE WHEN action = 'roll back' THEN 'rollback' ELSE 'cleanup' END,
+                                  mig, mig || '_old', users),
+                  HINT = format('Drop them (make them again over the table %s afterwards)%s, then run SELECT steward.migration_%s(%L); again.',
+                                base,
+                                CASE WHEN rowtype THEN ' or change a column of that type to another type (for example jsonb: ALTER TABLE ... ALTER COLUMN ... TYPE jsonb USING to_jsonb(...))' ELSE '' END,
+                                CASE WHEN action = 'roll back' THEN 'rollback' ELSE 'cleanup' END, mig);
+    END IF;
+END
+$$;

@@ -1,5 +1,6 @@
--- Column migrations whose tables have two owners, index migrations, and
--- DDL of pg_steward's own functions run by the owner's code:
+-- Column migrations whose tables have two owners, index migrations, DDL
+-- of pg_steward's own functions run by the owner's code, and functions
+-- with a string body over a shape's view:
 -- * DROP OWNED BY ... CASCADE of the role owning the shapes' schemas (the
 --   first table's owner) while the migration still changes another
 --   owner's table is refused (55006): it dropped the schemas with the
@@ -14,6 +15,9 @@
 --   a backfill batch) calls it is judged by the DDL guard like any other
 --   (55006): it passed as the migration's own, and dropped a constraint
 --   another migration carries, which the guard refuses at top level.
+-- * A function with a string body that names a shape's schema records no
+--   dependency, so nothing refuses it: cleanup and rollback name each in
+--   a NOTICE (they were silent; it failed when run afterwards).
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -117,6 +121,29 @@ SELECT steward.migration_rollback('m4o_ra');
 SELECT steward.migration_rollback('m4o_rb');
 DROP TABLE m4o_r1, m4o_r2;
 DROP FUNCTION m4o_release(int);
+
+-- functions with a string body over the shapes: named by rollback and cleanup
+CREATE TABLE m4o_tx1 (id int PRIMARY KEY, a int) USING steward;
+INSERT INTO m4o_tx1 VALUES (1, 1);
+SELECT steward.migration_start('m4o_tx', $$[{"alter_column": {"table": "m4o_tx1", "column": "a", "name": "a2"}}]$$);
+CREATE FUNCTION m4o_tx_sql() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM m4o_tx.m4o_tx1';
+CREATE FUNCTION m4o_tx_quoted() RETURNS bigint LANGUAGE plpgsql
+    AS $f$ BEGIN RETURN (SELECT count(*) FROM "m4o_tx_old" . m4o_tx1); END $f$;
+CREATE FUNCTION m4o_tx_path() RETURNS bigint LANGUAGE sql SET search_path = m4o_tx, public
+    AS 'SELECT count(*) FROM m4o_tx1';
+-- not these: another schema whose name starts the same, the table itself
+CREATE FUNCTION m4o_tx_other() RETURNS text LANGUAGE sql AS $f$SELECT 'm4o_txy.m4o_tx1, xm4o_tx.t'$f$;
+CREATE FUNCTION m4o_tx_table() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM public.m4o_tx1';
+SELECT m4o_tx_sql(), m4o_tx_quoted(), m4o_tx_path();
+SELECT steward.migration_rollback('m4o_tx');
+SELECT steward.migration_start('m4o_tx2', $$[{"alter_column": {"table": "m4o_tx1", "column": "a", "name": "a2"}}]$$);
+CREATE FUNCTION m4o_tx2_sql() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM M4O_TX2.m4o_tx1';
+CALL steward.migration_backfill('m4o_tx2');
+SELECT count(*) FILTER (WHERE NOT passed) AS failed FROM steward.migration_validate('m4o_tx2');
+SELECT steward.migration_complete('m4o_tx2');
+SELECT steward.migration_cleanup('m4o_tx2');
+DROP FUNCTION m4o_tx_sql(), m4o_tx_quoted(), m4o_tx_path(), m4o_tx_other(), m4o_tx_table(), m4o_tx2_sql();
+DROP TABLE m4o_tx1;
 
 -- The suite's later tests count the migrations: leave no record behind.
 CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name LIKE 'm4o\_%';

@@ -3267,6 +3267,42 @@ $$;
 COMMENT ON FUNCTION steward.migration_complete(text) IS
   'switch: the new shape becomes the table''s; the old shape stays (schema <name>_old, dual writes) until cleanup';
 
+-- Functions with a string body (not BEGIN ATOMIC) that name a schema of
+-- a column migration's shapes (<mig>.x, <mig>_old.x, quoted or not) or
+-- put it on their search_path: PostgreSQL records no dependency for
+-- them, so the DDL guard cannot refuse them when they are made and the
+-- drop of the views does not stop on them; they fail when they run
+-- afterwards.  The cleanup and the rollback (action) name each in a
+-- NOTICE, before they drop the views (mig4).  Read from the body's text:
+-- a name built at run time (format, EXECUTE) is not seen.
+CREATE FUNCTION steward._migration_notice_text_users(mig text, action text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    f record;
+    esc text := regexp_replace(mig, '([^[:alnum:]_])', '\\\1', 'g');   -- as a regular expression
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure AS fn
+               FROM pg_proc p
+              WHERE p.prosqlbody IS NULL
+                AND p.prolang NOT IN (SELECT l.oid FROM pg_language l WHERE l.lanname IN ('c', 'internal'))
+                AND p.pronamespace <> 'steward'::regnamespace
+                AND (p.prosrc ~* ('(^|[^[:alnum:]_$"])"?' || esc || '(_old)?"?[[:space:]]*\.')
+                     OR EXISTS (SELECT 1 FROM unnest(p.proconfig) c
+                                 WHERE c ~* ('^search_path=(.*[, ])?"?' || esc || '(_old)?"?(,|[[:space:]]|$)')))
+              ORDER BY 1 LOOP
+        RAISE NOTICE 'function % names schema "%" or "%" of migration "%", whose views the % drops',
+                f.fn, mig, mig || '_old', mig, CASE WHEN action = 'roll back' THEN 'rollback' ELSE 'cleanup' END
+            USING DETAIL = 'Its body is a string, for which PostgreSQL records no dependency: it is not refused, '
+                           'and fails when it uses those views afterwards.',
+                  HINT = 'Make it use the table instead (after the cleanup the table has the new shape), or give '
+                         'it a BEGIN ATOMIC body, whose dependencies are checked.';
+    END LOOP;
+END
+$$;
+
 -- Objects made since start over a view of the shapes (<mig>.<table>,
 -- <mig>_old.<table>): a user's view selecting from one, say (recheck10
 -- N7), or an object bound to a view's row type or its array type (a
@@ -3287,6 +3323,7 @@ DECLARE
     rowtype boolean;
     base regclass;
 BEGIN
+    PERFORM steward._migration_notice_text_users(mig, action);
     SELECT string_agg(x.what || CASE WHEN x.rowtype THEN ' (on the row type of ' ELSE ' (on ' END
                       || x.shape::regclass::text || ')', ', ' ORDER BY x.what, x.shape::regclass::text),
            (array_agg(x.what ORDER BY x.what))[1], (array_agg(x.rowtype ORDER BY x.what, x.rowtype))[1],
