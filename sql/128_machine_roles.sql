@@ -78,11 +78,17 @@ SELECT name, owner::oid IN (SELECT oid FROM pg_roles) AS owner_exists,
        (SELECT count(*) FROM unnest(usage_roles) g WHERE g::oid IN (SELECT oid FROM pg_roles)) AS grantees_exist
   FROM steward.machine_definitions WHERE name LIKE 'm128\_%' ORDER BY 1;
 
--- ... and is skipped by the next write (no error, no row) ...
+-- ... and is skipped by the next write (no error, no row), which leaves
+-- the rows that stay as they are (not rewritten: same xmin) ...
+CREATE TEMP TABLE m128_before AS
+SELECT xmin::text AS x FROM pg_shdepend WHERE refobjid = 'm128_new'::regrole;
 SET ROLE m128_new;
 SELECT steward.create_state_machine('m128_c', ARRAY['new', 'done'], ARRAY['new'], ARRAY['new->done']);
 RESET ROLE;
 :shdeps;
+SELECT (SELECT count(*) FROM m128_before) AS before,
+       (SELECT count(*) FROM pg_shdepend d WHERE d.refobjid = 'm128_new'::regrole
+           AND d.xmin::text IN (SELECT x FROM m128_before)) AS kept;
 
 -- ... and those machines are not dumped: pg_dump would write the OID as a
 -- number.  What pg_dump copies of a configuration table: the rows its

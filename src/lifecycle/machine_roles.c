@@ -33,7 +33,9 @@
  *
  * The rows follow the table: a statement-level trigger on every write to
  * machine_definitions (create, drop, owner changes, grants, restores,
- * REASSIGN / DROP OWNED) rewrites this database's rows from the table.
+ * REASSIGN / DROP OWNED) makes this database's rows match the table:
+ * rows no machine wants are deleted, missing ones added, the others left
+ * as they are (no churn in the shared catalog per write).
  * Writers are serialised by a lock on the catalog (an object lock no core
  * code takes), and the table is read with a fresh snapshot once it is
  * held, so two transactions never delete the same row and the last one
@@ -111,12 +113,54 @@ lock_machine_roles(const MachineColumns *cols)
 	LockDatabaseObject(RelationRelationId, cols->relid, 0, ExclusiveLock);
 }
 
+/* A row wanted: the machine's column attnum names role. */
+typedef struct RoleRef
+{
+	int32		attnum;
+	Oid			role;
+	bool		present;		/* a row for it exists */
+} RoleRef;
+
+static int
+roleref_cmp(const void *a, const void *b)
+{
+	const RoleRef *x = a;
+	const RoleRef *y = b;
+
+	if (x->attnum != y->attnum)
+		return x->attnum < y->attnum ? -1 : 1;
+	if (x->role != y->role)
+		return x->role < y->role ? -1 : 1;
+	return 0;
+}
+
+/* Mark an entry equal to key and not yet present (wanted sorted); false if none. */
+static bool
+claim_wanted(RoleRef *wanted, int nwanted, const RoleRef *key)
+{
+	RoleRef    *hit = bsearch(key, wanted, nwanted, sizeof(RoleRef), roleref_cmp);
+
+	if (hit == NULL)
+		return false;
+	while (hit > wanted && roleref_cmp(hit - 1, key) == 0)
+		hit--;
+	for (; hit < wanted + nwanted && roleref_cmp(hit, key) == 0; hit++)
+		if (!hit->present)
+		{
+			hit->present = true;
+			return true;
+		}
+	return false;
+}
+
 /*
- * Delete this database's rows of the machines (all roles when roles is
- * NIL).
+ * Delete this database's rows of the machines: those of roles (a List of
+ * OIDs), or with roles NIL those not in wanted (sorted; the rows kept are
+ * marked present there, one per entry).
  */
 static void
-delete_rows(Relation sdep, const MachineColumns *cols, List *roles)
+delete_rows(Relation sdep, const MachineColumns *cols, List *roles,
+			RoleRef *wanted, int nwanted)
 {
 	ScanKeyData key[3];
 	SysScanDesc scan;
@@ -132,12 +176,14 @@ delete_rows(Relation sdep, const MachineColumns *cols, List *roles)
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Form_pg_shdepend row = (Form_pg_shdepend) GETSTRUCT(tup);
+		RoleRef		ref = {row->objsubid, row->refobjid, false};
 
 		if (row->refclassid != AuthIdRelationId ||
 			row->deptype != SHARED_DEPENDENCY_ACL ||
 			(row->objsubid != cols->owner && row->objsubid != cols->usage_roles))
 			continue;
-		if (roles != NIL && !list_member_oid(roles, row->refobjid))
+		if (roles != NIL ? !list_member_oid(roles, row->refobjid) :
+			claim_wanted(wanted, nwanted, &ref))
 			continue;
 		CatalogTupleDelete(sdep, &tup->t_self);
 	}
@@ -152,8 +198,6 @@ insert_row(Relation sdep, const MachineColumns *cols, AttrNumber attnum, Oid rol
 	bool		nulls[Natts_pg_shdepend] = {0};
 	HeapTuple	tup;
 
-	if (!OidIsValid(roleid) || IsPinnedObject(AuthIdRelationId, roleid))
-		return;
 	/* As core's shdepLockAndCheckObject: DROP ROLE locks the role first. */
 	LockSharedObject(AuthIdRelationId, roleid, 0, AccessShareLock);
 	if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(roleid)))
@@ -170,7 +214,28 @@ insert_row(Relation sdep, const MachineColumns *cols, AttrNumber attnum, Oid rol
 	heap_freetuple(tup);
 }
 
-/* Rewrite this database's rows from machine_definitions as committed now. */
+/* Add (attnum, role) to the wanted rows, growing the array. */
+static void
+want(RoleRef **wanted, int *n, int *size, int32 attnum, Oid role)
+{
+	if (!OidIsValid(role) || IsPinnedObject(AuthIdRelationId, role))
+		return;
+	if (*n == *size)
+	{
+		*size *= 2;
+		*wanted = repalloc(*wanted, sizeof(RoleRef) * *size);
+	}
+	(*wanted)[*n].attnum = attnum;
+	(*wanted)[*n].role = role;
+	(*wanted)[*n].present = false;
+	(*n)++;
+}
+
+/*
+ * Make this database's rows match machine_definitions as committed now:
+ * rows no machine wants go, missing ones are added (a row that stays is
+ * not rewritten, and its role is not locked again).
+ */
 static void
 record_machine_roles(const MachineColumns *cols)
 {
@@ -179,14 +244,15 @@ record_machine_roles(const MachineColumns *cols)
 	Snapshot	snapshot;
 	TableScanDesc scan;
 	TupleTableSlot *slot;
+	int			size = 16;
+	int			n = 0;
+	RoleRef    *wanted = palloc(sizeof(RoleRef) * size);
 
 	lock_machine_roles(cols);
 	/* Our own writes, and everything committed before the lock was ours. */
 	CommandCounterIncrement();
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	machines = table_open(cols->relid, AccessShareLock);
-	sdep = table_open(SharedDependRelationId, RowExclusiveLock);
-	delete_rows(sdep, cols, NIL);
 	slot = table_slot_create(machines, NULL);
 	scan = table_beginscan(machines, snapshot, 0, NULL);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
@@ -199,26 +265,34 @@ record_machine_roles(const MachineColumns *cols)
 			continue;
 		d = slot_getattr(slot, cols->owner, &isnull);
 		if (!isnull)
-			insert_row(sdep, cols, cols->owner, DatumGetObjectId(d));
+			want(&wanted, &n, &size, cols->owner, DatumGetObjectId(d));
 		d = slot_getattr(slot, cols->usage_roles, &isnull);
 		if (!isnull)
 		{
 			Datum	   *roles;
 			bool	   *rnulls;
-			int			n;
+			int			nroles;
 
 			deconstruct_array(DatumGetArrayTypeP(d), REGROLEOID, sizeof(Oid), true,
-							  TYPALIGN_INT, &roles, &rnulls, &n);
-			for (int i = 0; i < n; i++)
+							  TYPALIGN_INT, &roles, &rnulls, &nroles);
+			for (int i = 0; i < nroles; i++)
 				if (!rnulls[i])
-					insert_row(sdep, cols, cols->usage_roles, DatumGetObjectId(roles[i]));
+					want(&wanted, &n, &size, cols->usage_roles, DatumGetObjectId(roles[i]));
 		}
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
-	table_close(sdep, RowExclusiveLock);
 	table_close(machines, AccessShareLock);
 	UnregisterSnapshot(snapshot);
+
+	qsort(wanted, n, sizeof(RoleRef), roleref_cmp);
+	sdep = table_open(SharedDependRelationId, RowExclusiveLock);
+	delete_rows(sdep, cols, NIL, wanted, n);
+	for (int i = 0; i < n; i++)
+		if (!wanted[i].present)
+			insert_row(sdep, cols, wanted[i].attnum, wanted[i].role);
+	table_close(sdep, RowExclusiveLock);
+	pfree(wanted);
 	/* Visible to the rest of the statement (DROP ROLE later in it). */
 	CommandCounterIncrement();
 }
@@ -278,7 +352,7 @@ steward_machine_roles_forget(Datum roles)
 		return;
 	lock_machine_roles(&cols);
 	sdep = table_open(SharedDependRelationId, RowExclusiveLock);
-	delete_rows(sdep, &cols, list);
+	delete_rows(sdep, &cols, list, NULL, 0);
 	table_close(sdep, RowExclusiveLock);
 	CommandCounterIncrement();
 }
