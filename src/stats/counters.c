@@ -103,6 +103,8 @@ typedef struct CounterShared
 								 * the prepared slots */
 	pg_atomic_uint64 dropped_events;	/* events lost because the hash was
 										 * full */
+	/* version conflicts of evicted (dropped) tables, per database */
+	StewardRetired retired[STEWARD_RETIRED_DBS];
 	int			nprepared;		/* slots in prepared[] */
 	PreparedTransition prepared[FLEXIBLE_ARRAY_MEMBER];
 } CounterShared;
@@ -201,6 +203,7 @@ counters_init_area(void *area, bool found, LWLock *lock)
 	{
 		counter_shared->lock = lock;
 		pg_atomic_init_u64(&counter_shared->dropped_events, 0);
+		memset(counter_shared->retired, 0, sizeof(counter_shared->retired));
 		counter_shared->nprepared = max_prepared_transitions();
 		for (int i = 0; i < counter_shared->nprepared; i++)
 			counter_shared->prepared[i].xid = InvalidTransactionId;
@@ -242,6 +245,9 @@ evict_dropped_tables(void)
 		if (entry->key.dbid == MyDatabaseId &&
 			!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->key.relid)))
 		{
+			/* Its database's sum of conflicts (history) keeps them. */
+			steward_retired_add(counter_shared->retired, entry->key.dbid,
+								(int64) pg_atomic_read_u64(&entry->counts[STEWARD_COUNTER_VERSION_CONFLICTS]));
 			hash_search(counter_hash, &entry->key, HASH_REMOVE, NULL);
 			n++;
 		}
@@ -777,6 +783,8 @@ steward_counters_add_totals(StewardDbTotals *totals, int n)
 				totals[i].version_conflicts +=
 					pg_atomic_read_u64(&entry->counts[STEWARD_COUNTER_VERSION_CONFLICTS]);
 	}
+	for (int i = 0; i < n; i++)
+		totals[i].version_conflicts += steward_retired_of(counter_shared->retired, totals[i].dbid);
 	LWLockRelease(counter_shared->lock);
 }
 
@@ -797,6 +805,7 @@ steward_counters_reset(void)
 	while ((entry = hash_seq_search(&status)) != NULL)
 		hash_search(transition_hash, entry, HASH_REMOVE, NULL);
 	pg_atomic_write_u64(&counter_shared->dropped_events, 0);
+	memset(counter_shared->retired, 0, sizeof(counter_shared->retired));
 	/* Transitions of still-prepared transactions happened before, too. */
 	for (int i = 0; i < counter_shared->nprepared; i++)
 		counter_shared->prepared[i].xid = InvalidTransactionId;

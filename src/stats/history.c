@@ -151,6 +151,45 @@ steward_history_request_shmem(void)
 }
 
 /*
+ * Add n to dbid's retired sum in retired[STEWARD_RETIRED_DBS] (taking a
+ * free slot); nothing if every slot is another database's.  Caller holds
+ * the structure's lock exclusively.
+ */
+void
+steward_retired_add(StewardRetired *retired, Oid dbid, int64 n)
+{
+	StewardRetired *free_slot = NULL;
+
+	if (n == 0)
+		return;
+	for (int i = 0; i < STEWARD_RETIRED_DBS; i++)
+	{
+		if (retired[i].dbid == dbid)
+		{
+			retired[i].sum += n;
+			return;
+		}
+		if (free_slot == NULL && !OidIsValid(retired[i].dbid))
+			free_slot = &retired[i];
+	}
+	if (free_slot != NULL)
+	{
+		free_slot->dbid = dbid;
+		free_slot->sum = n;
+	}
+}
+
+/* dbid's retired sum (0 if none).  Caller holds the structure's lock. */
+int64
+steward_retired_of(const StewardRetired *retired, Oid dbid)
+{
+	for (int i = 0; i < STEWARD_RETIRED_DBS; i++)
+		if (retired[i].dbid == dbid)
+			return retired[i].sum;
+	return 0;
+}
+
+/*
  * The entry of database dbid among the n totals (at most max), added
  * zeroed if missing; NULL when full.  Local memory only.
  */

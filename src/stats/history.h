@@ -55,6 +55,25 @@ typedef struct StewardStmtTotals
  */
 extern StewardDbTotals *steward_totals_for(StewardDbTotals *totals, int *n, int max, Oid dbid);
 
+/*
+ * The sums a structure's entries took with them when they left it (a
+ * hot-rows entry taken over, the counters of a dropped table evicted),
+ * per database, so that a database's sums only go down at
+ * steward.reset(): history reads a sum that went down as a reset.  Kept
+ * by the structure under its own lock (exclusive to add, shared to read
+ * with the entries: a snapshot never counts an entry twice, nor misses
+ * it).  A database beyond STEWARD_RETIRED_DBS keeps none.
+ */
+#define STEWARD_RETIRED_DBS 64
+typedef struct StewardRetired
+{
+	Oid			dbid;			/* InvalidOid: free */
+	int64		sum;
+} StewardRetired;
+
+extern void steward_retired_add(StewardRetired *retired, Oid dbid, int64 n);
+extern int64 steward_retired_of(const StewardRetired *retired, Oid dbid);
+
 /* Add each module's sums to the records of the databases (InvalidOid: all). */
 extern void steward_statements_add_totals(StewardDbTotals *totals, int *n, int max, Oid dbid,
 										  uint64 *fine);

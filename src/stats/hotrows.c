@@ -137,6 +137,8 @@ typedef struct HotShared
 {
 	LWLock	   *lock;
 	pg_atomic_uint32 generation;	/* bumped by reset: cached pointers die */
+	/* updates of tables whose entry was taken over, per database */
+	StewardRetired retired[STEWARD_RETIRED_DBS];
 } HotShared;
 
 int			steward_hot_rows_k = 10;
@@ -226,6 +228,7 @@ hotrows_init_area(void *area, bool found, LWLock *lock)
 	{
 		hot_shared->lock = lock;
 		pg_atomic_init_u32(&hot_shared->generation, 1);
+		memset(hot_shared->retired, 0, sizeof(hot_shared->retired));
 	}
 	hot_hash = steward_shmem_hash("pg_steward hot rows hash", steward_max_tables,
 								  sizeof(HotKey), entry_size());
@@ -311,11 +314,18 @@ find_entry(void *arg)
 		entry = eviction_victim();
 		if (entry != NULL && hash_update_hash_key(hot_hash, entry, &key))
 		{
+			HotKey		old_owner;
+			int64		old_total;
+
 			SpinLockAcquire(&entry->mutex);
+			old_owner = entry->owner;
+			old_total = entry->total;
 			entry->owner = key;
 			entry->total = 0;
 			entry->used = 0;
 			SpinLockRelease(&entry->mutex);
+			/* Its database's sum of updates (history) keeps them. */
+			steward_retired_add(hot_shared->retired, old_owner.dbid, old_total);
 			steward_struct_evicted(STEWARD_STRUCT_HOT_ROWS, 1);
 		}
 		else
@@ -955,6 +965,8 @@ steward_hotrows_add_totals(StewardDbTotals *totals, int n)
 			if (totals[i].dbid == entry->key.dbid)
 				totals[i].updates += total;
 	}
+	for (int i = 0; i < n; i++)
+		totals[i].updates += steward_retired_of(hot_shared->retired, totals[i].dbid);
 	LWLockRelease(hot_shared->lock);
 }
 
@@ -987,6 +999,7 @@ steward_hotrows_reset(void)
 		entry->total = 0;
 		SpinLockRelease(&entry->mutex);
 	}
+	memset(hot_shared->retired, 0, sizeof(hot_shared->retired));
 	LWLockRelease(hot_shared->lock);
 }
 

@@ -12,6 +12,15 @@
 # Part 2: the reset zeroes the structures' evictions and dropped events
 #   (pg_stat_statements_reset() zeroes pg_stat_statements_info.dealloc),
 #   in steward.collector and in the exporter's counters.
+# Part 3: a database's sums of steward-table updates and version conflicts,
+#   which the history and steward.health's windows difference, never go
+#   down but at a reset: a hot-rows entry taken over by another table (the
+#   structure is full, steward.max_tables) and the counters of a dropped
+#   table evicted for a new one keep their counts in their database's sums.
+#   They used to leave with the entry: the sum went down, the history took
+#   it for a reset and gave the interval every update and conflict since
+#   the start (78 updates and 16 conflicts for 3 and 1), which dilutes the
+#   window's version-conflict rate.
 
 use strict;
 use warnings;
@@ -26,6 +35,7 @@ $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'pg_steward'
 steward.max_statements = 100
+steward.max_tables = 16
 });
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION pg_steward');
@@ -89,5 +99,48 @@ is($node->safe_psql('postgres', q{
 	SELECT string_agg(calls || ' ' || errors, ', ') FROM steward.statements
 	 WHERE query = 'SELECT steward.reset()'}),
 	'1 0', 'the reset is the first call of its own new entry');
+
+# ---------------------------------------------------------------- part 3
+# 16 steward tables fill hot_rows and table_counters (16 entries each):
+# 5 updates and one version conflict each.
+$node->safe_psql('postgres', q{
+	SELECT steward.reset();
+	DO $$ BEGIN FOR i IN 1 .. 16 LOOP
+	    EXECUTE format('CREATE TABLE r%s (id int PRIMARY KEY, ver bigint, v int) USING steward', i);
+	    PERFORM steward.track_versions(format('r%s', i)::regclass, 'ver');
+	    EXECUTE format('INSERT INTO r%s VALUES (1, NULL, 0)', i);
+	    FOR j IN 1 .. 5 LOOP
+	        EXECUTE format('UPDATE r%s SET v = v + 1 WHERE id = 1', i);
+	    END LOOP;
+	    BEGIN
+	        EXECUTE format('UPDATE r%s SET v = v + 1, ver = 0 WHERE id = 1', i);
+	    EXCEPTION WHEN serialization_failure THEN NULL;
+	    END;
+	END LOOP; END $$;
+	SELECT steward.take_snapshot();
+});
+# r1 goes; r17 takes its entries: 3 updates and one conflict.
+$node->safe_psql('postgres', q{
+	DROP TABLE r1;
+	CREATE TABLE r17 (id int PRIMARY KEY, ver bigint, v int) USING steward;
+	SELECT steward.track_versions('r17', 'ver');
+	INSERT INTO r17 VALUES (1, NULL, 0);
+	UPDATE r17 SET v = v + 1 WHERE id = 1;
+	UPDATE r17 SET v = v + 1 WHERE id = 1;
+	UPDATE r17 SET v = v + 1 WHERE id = 1;
+	DO $$ BEGIN
+	    UPDATE r17 SET v = v + 1, ver = 0 WHERE id = 1;
+	EXCEPTION WHEN serialization_failure THEN NULL;
+	END $$;
+	SELECT steward.take_snapshot();
+});
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(evictions::text, ' ' ORDER BY structure) FROM steward.collector
+	 WHERE structure IN ('hot_rows', 'table_counters')}),
+	'1 1', 'r17 took over the entries of r1 in hot_rows and table_counters');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(updates || ' ' || version_conflicts, ', ' ORDER BY interval_end)
+	  FROM steward.statement_history}),
+	'80 16, 3 1', 'the interval holds its own 3 updates and 1 conflict, not the sums since start');
 
 done_testing();
