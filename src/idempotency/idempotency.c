@@ -909,6 +909,125 @@ scope_denied(text *scope, Oid owner, const char *what)
 static void scope_insert_suppressed(text *scope);
 
 /*
+ * Delete the scope's keys and, with drop, the scope's row; returns the
+ * number of keys deleted.  Connected to SPI as the table owner.  Under
+ * REPEATABLE READ the DELETE cannot see a key committed after the
+ * transaction snapshot was taken: a snapshot of now is then checked for
+ * keys of the scope left, and 40001 raised rather than a key that
+ * outlives its scope (drop) or goes to its new owner (claim).
+ */
+static uint64
+delete_scope_keys(text *scope, bool drop)
+{
+	Datum		args[1] = {PointerGetDatum(scope)};
+	uint64		n;
+
+	run_plan(PLAN_SCOPE_DROP_KEYS, args, NULL, false);
+	n = SPI_processed;
+	if (drop)
+		run_plan(PLAN_SCOPE_DROP, args, NULL, false);
+	if (!IsolationUsesXactSnapshot())
+		return n;
+	CommandCounterIncrement();
+	run_plan_snapshot(PLAN_SCOPE_KEYS_LEFT, args, GetLatestSnapshot());
+	if (SPI_processed == 0)
+		return n;
+	if (drop)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to a concurrent begin in idempotency scope \"%s\"",
+						text_to_cstring(scope)),
+				 errdetail("A key of the scope was committed after this transaction's snapshot was taken, so the drop cannot delete it."),
+				 errhint("Retry the transaction.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg("could not serialize access due to keys written concurrently in idempotency scope \"%s\"",
+					text_to_cstring(scope)),
+			 errdetail("A key of the scope, which had no owner, was committed after this transaction's snapshot was taken, so creating the scope cannot delete it."),
+			 errhint("Retry the transaction.")));
+}
+
+/*
+ * The keys of a scope whose row this transaction has just inserted -- a
+ * claim (begin, set_idempotency_retention) or create_idempotency_scope --
+ * are deleted before the transaction writes any key of its own; returns
+ * how many.  Connected to SPI as the table owner.
+ *
+ * Keys under a name that has no scope row belong to nobody: our code
+ * writes a key only in a scope whose row it sees or has just inserted, and
+ * a drop deletes the keys with the row.  A partial restore leaves them
+ * (pg_restore -t idempotency_keys, or --data-only of that table, into a
+ * database whose scopes lack the row), so does a superuser's DELETE from
+ * idempotency_scopes, and builds before review11 R11-7 left the keys a
+ * begin racing a drop committed.  Adopted, they would be served to the
+ * scope's new owner as replays of another tenant's responses.
+ *
+ * Why the deletion is complete:
+ *
+ * - Concurrent claimers are serialized by the scopes' primary key: a
+ *   second claim's INSERT ... ON CONFLICT waits for the first one's
+ *   transaction.  If that commits, the second finds its row (and nothing
+ *   to delete: the deletes committed with the row); if it rolls back, its
+ *   deletes are undone with its row, the second's insert succeeds and it
+ *   deletes them again.  The keys go exactly when the row comes.
+ * - While our row is uncommitted nobody else writes a key of the scope
+ *   through us: a begin sees no row, so it claims and waits for ours.  A
+ *   complete writes only a row that exists: if it updated a leftover key
+ *   first, the DELETE waits for it and (READ COMMITTED) deletes the new
+ *   version, which has the same scope; one that comes after the DELETE
+ *   waits for our transaction and then finds no row ("not held").
+ * - No begin of the old scope can still be running: the row goes away
+ *   only through a drop (drop_idempotency_scope, DROP OWNED BY), which
+ *   takes the scope's ExclusiveLock, so it waits for every begin and
+ *   complete that saw the row, deletes what they committed, and makes
+ *   later ones wait and then find no row ("Scope locks").  Only a
+ *   superuser's DELETE of the row bypasses that lock: a begin that read
+ *   the row just before it may commit its key after our DELETE (our
+ *   ShareLock does not conflict with its own), and that key stays with
+ *   the new owner -- as do keys a superuser or a restore writes into an
+ *   existing scope, or commits only after our DELETE: a READ COMMITTED
+ *   statement cannot see a write still in progress, and waiting for every
+ *   writer of the table is not ours to do.
+ * - Visibility: in READ COMMITTED the DELETE takes its snapshot after our
+ *   row was inserted, so it sees every key committed before.  Under
+ *   REPEATABLE READ the transaction snapshot may be older than a key's
+ *   commit (a restore that committed after it was taken): then the check
+ *   under a snapshot of now finds it and raises 40001, as a drop does.
+ *
+ * No lock is taken here: a begin's claim holds the scope's ShareLock
+ * already, and create_idempotency_scope and set_idempotency_retention
+ * need none (they write no key; the scope's row is what a concurrent
+ * claimer waits for).  Lock order stays scope lock, then rows.
+ *
+ * Cost: the keys' only index on scope is the (scope, key) hash, which a
+ * scope alone cannot use, so the DELETE reads the whole keys table --
+ * once per scope's claim, never in a scope that exists.
+ */
+static uint64
+delete_leftover_keys(text *scope)
+{
+	return delete_scope_keys(scope, false);
+}
+
+/*
+ * Say that n keys left without a scope row were deleted when the scope's
+ * row was created for owner: LOG from a claim (a begin answers its caller
+ * with its outcome only), NOTICE from create_idempotency_scope.
+ */
+static void
+report_leftover_keys(int elevel, text *scope, Oid owner, uint64 n)
+{
+	char	   *owner_name = GetUserNameFromId(owner, true);
+
+	ereport(elevel,
+			(errmsg_plural("deleted %llu idempotency key of scope \"%s\" that had no scope row",
+						   "deleted %llu idempotency keys of scope \"%s\" that had no scope row",
+						   n, (unsigned long long) n, text_to_cstring(scope)),
+			 errdetail("The scope was created for role \"%s\".  Keys without their scope's row in steward.idempotency_scopes (left by a restore of steward.idempotency_keys alone, or a manual delete of the row) belong to nobody: they are not served to the new owner.",
+					   owner_name ? owner_name : "?")));
+}
+
+/*
  * May the caller use keys of this scope?  A scope nobody has used yet
  * becomes the caller's when claim is set (in the caller's transaction: a
  * rollback gives it up again).  Returns false if the scope does not exist
@@ -953,7 +1072,18 @@ check_scope_info(text *scope, Oid caller, bool claim, ScopeInfo *info)
 			return false;
 		/* Waits for a concurrent first user of the scope; then it is theirs. */
 		run_plan(PLAN_SCOPE_CLAIM, args, NULL, false);
-		owner = SPI_processed == 1 ? caller : scope_lookup(scope, info, NULL);
+		if (SPI_processed == 1)
+		{
+			uint64		n;
+
+			owner = caller;
+			/* Keys nobody owned: not the claimer's (hot path: LOG only). */
+			n = delete_leftover_keys(scope);
+			if (n > 0)
+				report_leftover_keys(LOG, scope, caller, n);
+		}
+		else
+			owner = scope_lookup(scope, info, NULL);
 		info->owner = owner;
 		if (!OidIsValid(owner))
 		{
@@ -2672,6 +2802,7 @@ steward_create_idempotency_scope(PG_FUNCTION_ARGS)
 	Oid			owner;
 	Datum		args[3];
 	char		nulls[3] = {' ', ' ', ' '};
+	uint64		n;
 
 	args[2] = retention_arg(fcinfo, 2, &nulls[2]);
 	scope_memo_forget();
@@ -2692,6 +2823,10 @@ steward_create_idempotency_scope(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("idempotency scope \"%s\" already exists", text_to_cstring(scope)),
 				 errhint("See steward.idempotency_scope_owners for the scopes you may use.")));
+	/* Keys nobody owned: not the new owner's; the DBA hears of them. */
+	n = delete_leftover_keys(scope);
+	if (n > 0)
+		report_leftover_keys(NOTICE, scope, owner, n);
 	idem_leave(&ctx);
 	PG_RETURN_VOID();
 }
@@ -2744,26 +2879,7 @@ steward_alter_idempotency_scope_owner(PG_FUNCTION_ARGS)
 static uint64
 drop_scope_locked(text *scope)
 {
-	Datum		args[1] = {PointerGetDatum(scope)};
-	uint64		n;
-
-	run_plan(PLAN_SCOPE_DROP_KEYS, args, NULL, false);
-	n = SPI_processed;
-	run_plan(PLAN_SCOPE_DROP, args, NULL, false);
-	if (IsolationUsesXactSnapshot())
-	{
-		/* PLAN_SCOPE_KEYS_LEFT under a snapshot of now. */
-		CommandCounterIncrement();
-		run_plan_snapshot(PLAN_SCOPE_KEYS_LEFT, args, GetLatestSnapshot());
-		if (SPI_processed > 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not serialize access due to a concurrent begin in idempotency scope \"%s\"",
-							text_to_cstring(scope)),
-					 errdetail("A key of the scope was committed after this transaction's snapshot was taken, so the drop cannot delete it."),
-					 errhint("Retry the transaction.")));
-	}
-	return n;
+	return delete_scope_keys(scope, true);
 }
 
 /*
