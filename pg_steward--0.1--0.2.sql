@@ -20904,3 +20904,51 @@ BEGIN
     END IF;
 END
 $$;
+
+-- mig4: the pin of a publication says which column list to give when the
+-- caller may not record it.
+CREATE OR REPLACE FUNCTION steward._migration_pin_publications()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+    cols text;
+BEGIN
+    IF to_regclass('steward.migration_tables') IS NULL THEN
+        RETURN;
+    END IF;
+    FOR t IN SELECT DISTINCT m.migration, m.relid, r.phase = 'switched' AS switched
+               FROM pg_event_trigger_ddl_commands() c
+               JOIN pg_publication_rel pr
+                 ON (c.classid = 'pg_publication'::regclass AND pr.prpubid = c.objid)
+                 OR (c.classid = 'pg_publication_rel'::regclass AND pr.oid = c.objid)
+               JOIN steward.migration_tables m ON m.active AND m.relid = pr.prrelid
+               JOIN steward.migration_runs r ON r.name = m.migration AND r.status = 'active' AND NOT r.restored
+              WHERE pr.prattrs IS NULL
+                AND NOT coalesce((r.steps -> 0) ?| ARRAY['relayout', 'create_index', 'drop_index'], false)
+                AND EXISTS (SELECT 1 FROM pg_attribute a
+                             WHERE a.attrelid = m.relid AND a.attname = '_steward_side' AND NOT a.attisdropped)
+              ORDER BY 1, 2 LOOP
+        cols := array_to_string(ARRAY(SELECT quote_ident(c) FROM unnest(steward._migration_published(
+                    t.migration, t.relid, CASE WHEN t.switched THEN 'new' ELSE 'old' END, t.switched)) c), ', ');
+        BEGIN
+            PERFORM steward._migration_check_publications(t.migration, t.relid);
+            PERFORM steward._migration_publish(t.migration, t.relid, CASE WHEN t.switched THEN 'new' ELSE 'old' END,
+                                               t.switched, false);
+        EXCEPTION WHEN insufficient_privilege THEN
+            -- Another table of the migration, or another publication of
+            -- this one, belongs to a role the caller is not a member of.
+            RAISE EXCEPTION 'cannot give relation % the column list of migration "%" in its publications: %',
+                    t.relid, t.migration, SQLERRM
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = 'Published without a column list, it would send the migration''s columns too; the '
+                               'migration gives it the list of the shape its subscribers have and records it, which '
+                               'takes a role owning every table of the migration and every such publication.',
+                      HINT = format('Publish it with that column list yourself: ... TABLE %s (%s).', t.relid, cols);
+        END;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migration_pin_publications() FROM PUBLIC;

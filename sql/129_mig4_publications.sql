@@ -103,6 +103,44 @@ SELECT * FROM m4p_pubs ORDER BY 1;
 SELECT steward.migration_rollback('m4p_r');
 DROP PUBLICATION m4p_h;
 
+-- tables of two owners (q2 a member of q1): the pin records the
+-- publication for the whole migration, which only a role owning every
+-- table may do; another gets 42501 with the column list to give
+RESET ROLE;
+CREATE ROLE m4p_q1;
+CREATE ROLE m4p_q2 IN ROLE m4p_q1;
+GRANT CREATE ON SCHEMA public TO m4p_q1, m4p_q2;
+SELECT format('GRANT CREATE ON DATABASE %I TO m4p_q1', current_database()) \gexec
+SET ROLE m4p_q1;
+CREATE TABLE m4p_u1 (id int PRIMARY KEY, a int) USING steward;
+SET ROLE m4p_q2;
+CREATE TABLE m4p_u2 (id int PRIMARY KEY, a int) USING steward;
+RESET ROLE;
+SELECT steward.migration_start('m4p_u', $$[{"alter_column": {"table": "m4p_u1", "column": "a", "name": "a1"}},
+    {"alter_column": {"table": "m4p_u2", "column": "a", "name": "a2"}}]$$);
+SET ROLE m4p_q1;
+CREATE PUBLICATION m4p_q1p FOR TABLE m4p_u1;
+\echo :LAST_ERROR_SQLSTATE
+CREATE PUBLICATION m4p_q1p FOR TABLE m4p_u1 (id, a);
+SET ROLE m4p_q2;
+CREATE PUBLICATION m4p_q2p FOR TABLE m4p_u2;
+RESET ROLE;
+SELECT x.pubname, r.prrelid::regclass AS "table", r.prattrs IS NULL AS no_list, t.attnames
+  FROM pg_publication_rel r JOIN pg_publication x ON x.oid = r.prpubid
+  JOIN pg_publication_tables t ON t.pubname = x.pubname
+ WHERE x.pubname LIKE 'm4p\_q_p' ORDER BY 1;
+SELECT steward.migration_rollback('m4p_u');
+SELECT x.pubname, r.prrelid::regclass AS "table", r.prattrs IS NULL AS no_list, t.attnames
+  FROM pg_publication_rel r JOIN pg_publication x ON x.oid = r.prpubid
+  JOIN pg_publication_tables t ON t.pubname = x.pubname
+ WHERE x.pubname LIKE 'm4p\_q_p' ORDER BY 1;
+DROP PUBLICATION m4p_q1p, m4p_q2p;
+DROP TABLE m4p_u1, m4p_u2;
+SELECT format('REVOKE CREATE ON DATABASE %I FROM m4p_q1', current_database()) \gexec
+REVOKE CREATE ON SCHEMA public FROM m4p_q1, m4p_q2;
+DROP ROLE m4p_q2;
+DROP ROLE m4p_q1;
+
 RESET ROLE;
 DROP VIEW m4p_pubs;
 DROP TABLE m4p;

@@ -3490,6 +3490,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     t record;
+    cols text;
 BEGIN
     IF to_regclass('steward.migration_tables') IS NULL THEN
         RETURN;
@@ -3506,9 +3507,23 @@ BEGIN
                 AND EXISTS (SELECT 1 FROM pg_attribute a
                              WHERE a.attrelid = m.relid AND a.attname = '_steward_side' AND NOT a.attisdropped)
               ORDER BY 1, 2 LOOP
-        PERFORM steward._migration_check_publications(t.migration, t.relid);
-        PERFORM steward._migration_publish(t.migration, t.relid, CASE WHEN t.switched THEN 'new' ELSE 'old' END,
-                                           t.switched, false);
+        cols := array_to_string(ARRAY(SELECT quote_ident(c) FROM unnest(steward._migration_published(
+                    t.migration, t.relid, CASE WHEN t.switched THEN 'new' ELSE 'old' END, t.switched)) c), ', ');
+        BEGIN
+            PERFORM steward._migration_check_publications(t.migration, t.relid);
+            PERFORM steward._migration_publish(t.migration, t.relid, CASE WHEN t.switched THEN 'new' ELSE 'old' END,
+                                               t.switched, false);
+        EXCEPTION WHEN insufficient_privilege THEN
+            -- Another table of the migration, or another publication of
+            -- this one, belongs to a role the caller is not a member of.
+            RAISE EXCEPTION 'cannot give relation % the column list of migration "%" in its publications: %',
+                    t.relid, t.migration, SQLERRM
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = 'Published without a column list, it would send the migration''s columns too; the '
+                               'migration gives it the list of the shape its subscribers have and records it, which '
+                               'takes a role owning every table of the migration and every such publication.',
+                      HINT = format('Publish it with that column list yourself: ... TABLE %s (%s).', t.relid, cols);
+        END;
     END LOOP;
 END
 $$;
