@@ -4,7 +4,8 @@
 -- executor has no trigger to lock the row for (it wrote one Heap/LOCK
 -- WAL record per backfilled row, a fifth of a backfill's WAL).  Counted
 -- with pg_walinspect over the table's own blocks; the table has room on
--- every page, so heap_update needs no lock of its own either.
+-- every page, so heap_update needs no lock of its own either.  Then:
+-- the batches' full-page images are compressed.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -56,10 +57,65 @@ SELECT id, a, a2, touched FROM brl_heap WHERE id <= 4 ORDER BY id;
 SELECT id, a, a2, touched FROM brl_steward WHERE id <= 4 ORDER BY id;
 SELECT steward.migration_rollback('brl_m');
 
-DROP TABLE brl_heap, brl_steward;
+-- steward.batch_wal_compression (on by default): the full-page images a
+-- batch writes after a checkpoint are compressed although the session's
+-- wal_compression is off; off: they are not.  Backfills and run_transition.
+-- Full-page images of rel's blocks since an LSN: all, and compressed
+-- (autovacuum is off on the tables: its images follow the session's setting).
+CREATE FUNCTION brl_fpis(rel regclass, since pg_lsn, OUT fpis bigint, OUT compressed bigint)
+LANGUAGE sql AS $$
+    SELECT count(*), count(*) FILTER (WHERE block_ref LIKE '%compression saved%')
+    FROM pg_get_wal_records_info(since, pg_current_wal_flush_lsn())
+    WHERE block_ref LIKE '%/' || pg_relation_filenode(rel) || ' %(FPW)%'
+$$;
+CREATE TABLE brl_c (id int PRIMARY KEY, a int) WITH (autovacuum_enabled = off);
+CREATE TABLE brl_u (id int PRIMARY KEY, a int) WITH (autovacuum_enabled = off);
+INSERT INTO brl_c SELECT g, g FROM generate_series(1, 2000) g;
+INSERT INTO brl_u SELECT g, g FROM generate_series(1, 2000) g;
+SELECT steward.migration_start('brl_c', $$[{"add_column": {"table": "brl_c", "column": "a2", "type": "int", "up": "a * 2"}}]$$);
+SELECT steward.migration_start('brl_u', $$[{"add_column": {"table": "brl_u", "column": "a2", "type": "int", "up": "a * 2"}}]$$);
+SET wal_compression = off;
+SHOW steward.batch_wal_compression;
+CHECKPOINT;
+SELECT pg_current_wal_insert_lsn() AS since \gset
+CALL steward.migration_backfill('brl_c', 500);
+SELECT fpis > 0 AS some, fpis = compressed AS all_compressed FROM brl_fpis('brl_c', :'since');
+SET steward.batch_wal_compression = off;
+CHECKPOINT;
+SELECT pg_current_wal_insert_lsn() AS since \gset
+CALL steward.migration_backfill('brl_u', 500);
+SELECT fpis > 0 AS some, compressed AS compressed FROM brl_fpis('brl_u', :'since');
+RESET steward.batch_wal_compression;
+SHOW wal_compression;
+SELECT steward.migration_rollback('brl_c');
+SELECT steward.migration_rollback('brl_u');
+
+SET steward.governor_min_calls = 1000000000;   -- no foreground load here
+SELECT steward.create_state_machine('brl_ab', ARRAY['a', 'b'], ARRAY['a', 'b'], ARRAY['a->b', 'b->a']);
+CREATE TABLE brl_t (id int PRIMARY KEY, status text NOT NULL) USING steward WITH (autovacuum_enabled = off);
+INSERT INTO brl_t SELECT g, 'a' FROM generate_series(1, 2000) g;
+SELECT steward.attach_state_machine('brl_t', 'status', 'brl_ab');
+CHECKPOINT;
+SELECT pg_current_wal_insert_lsn() AS since \gset
+CALL steward.run_transition('brl_t', 'a', 'b', NULL, 500);
+SELECT fpis > 0 AS some, fpis = compressed AS all_compressed FROM brl_fpis('brl_t', :'since');
+SET steward.batch_wal_compression = off;
+CHECKPOINT;
+SELECT pg_current_wal_insert_lsn() AS since \gset
+CALL steward.run_transition('brl_t', 'b', 'a', NULL, 500);
+SELECT fpis > 0 AS some, compressed AS compressed FROM brl_fpis('brl_t', :'since');
+RESET steward.batch_wal_compression;
+RESET steward.governor_min_calls;
+SELECT count(*) FILTER (WHERE status = 'a') AS back_in_a FROM brl_t;
+
+DROP TABLE brl_heap, brl_steward, brl_c, brl_u;
+SELECT steward.detach_state_machine('brl_t', 'status');
+DROP TABLE brl_t;
+SELECT steward.drop_state_machine('brl_ab');
+DROP FUNCTION brl_fpis(regclass, pg_lsn);
 DROP FUNCTION brl_records(regclass, pg_lsn);
 DROP FUNCTION brl_stamp();
 DROP EXTENSION pg_walinspect;
 -- The suite's later tests count the migrations: leave no record behind.
-CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name IN ('brl_m');
+CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name IN ('brl_m', 'brl_c', 'brl_u');
 \i test/sql/drop_migration_records.sql

@@ -27,6 +27,7 @@ extern void steward_governor_define_gucs(void);
 
 /* steward.batch_lock_timeout, ms (0: batches never wait for row locks) */
 extern int	steward_batch_lock_timeout_ms;
+extern void steward_governor_pin_batch_wal_compression(void);
 extern void steward_governor_request_shmem(void);
 extern void steward_governor_init_shmem(void);
 extern void steward_governor_reset(void);

@@ -1225,6 +1225,7 @@ steward_transition_batch(PG_FUNCTION_ARGS)
 	steward_require_owner_sees_all_rows(RelationGetRelid(rel), "steward.run_transition()");
 	steward_as_table_owner_begin(rel, true, &ctx);
 	steward_pin_key_order_plan();
+	steward_governor_pin_batch_wal_compression();
 	steward_pin_all_rows();
 	batch_constraints_immediate(rel);
 

@@ -59,6 +59,7 @@
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
+#include "governor/governor.h"
 #include "migrate/migrate.h"
 
 PG_FUNCTION_INFO_V1(steward_migration_start);
@@ -680,6 +681,7 @@ steward_migration_exec(PG_FUNCTION_ARGS)
 	{
 		/* Batches read the key in order whatever the statistics say. */
 		steward_pin_key_order_plan();
+		steward_governor_pin_batch_wal_compression();
 		backfill_relid = relid;
 	}
 	if (own)
