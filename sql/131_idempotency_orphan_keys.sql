@@ -89,6 +89,18 @@ SELECT outcome, status, response FROM steward.idempotency_begin('i131_manual', '
 RESET ROLE;
 SELECT * FROM pg_temp.keys('i131_manual');
 
+-- 5. Nobody completes a key of a scope without its row, not even its
+-- pending one: 55000 (not held), the key unchanged.
+SELECT pg_temp.orphans('i131_complete');
+SET ROLE i131_tenant;
+SELECT steward.idempotency_complete('i131_complete', 'k2', 200, '{"forged": true}');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT steward.idempotency_complete('i131_complete', 'k2', 200, '{"forged": true}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pg_temp.keys('i131_complete');
+DELETE FROM steward.idempotency_keys WHERE scope = 'i131_complete';
+
 -- The other scope's key is untouched.
 SELECT * FROM pg_temp.keys('i131_other');
 SELECT outcome, status, response FROM steward.idempotency_begin('i131_other', 'k1', 'POST /charges 10');

@@ -971,11 +971,9 @@ delete_scope_keys(text *scope, bool drop)
  *   deletes are undone with its row, the second's insert succeeds and it
  *   deletes them again.  The keys go exactly when the row comes.
  * - While our row is uncommitted nobody else writes a key of the scope
- *   through us: a begin sees no row, so it claims and waits for ours.  A
- *   complete writes only a row that exists: if it updated a leftover key
- *   first, the DELETE waits for it and (READ COMMITTED) deletes the new
- *   version, which has the same scope; one that comes after the DELETE
- *   waits for our transaction and then finds no row ("not held").
+ *   through us: a begin sees no row, so it claims and waits for ours; a
+ *   complete sees no row either and refuses ("not held"): it never
+ *   touches a key of a scope without its row.
  * - No begin of the old scope can still be running: the row goes away
  *   only through a drop (drop_idempotency_scope, DROP OWNED BY), which
  *   takes the scope's ExclusiveLock, so it waits for every begin and
@@ -2598,6 +2596,20 @@ steward_idempotency_begin_strict(PG_FUNCTION_ARGS)
  * complete
  * ------------------------------------------------------------------------
  */
+/* 55000: complete found no key of (scope, key) without a result to store. */
+static void key_not_held(text *scope, text *key) pg_attribute_noreturn();
+
+static void
+key_not_held(text *scope, text *key)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("idempotency key \"%s\" in scope \"%s\" is not held",
+					text_to_cstring(key), text_to_cstring(scope)),
+			 errdetail("No key was begun and committed, or begun in this transaction; it may have expired."),
+			 errhint("Call steward.idempotency_begin() first.")));
+}
+
 /*
  * steward.idempotency_complete(scope, key, status, response): store the
  * result of a key without one, in the caller's transaction, as the keys
@@ -2658,9 +2670,14 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 	 * owns the scope now ("Scope locks").
 	 */
 	(void) scope_lock_text(scope, ShareLock, false);
-	/* A scope that does not exist holds no keys: "not held" below. */
+
+	/*
+	 * A scope that does not exist holds no keys of anyone's: a key left
+	 * under its name without its row belongs to nobody (the scope's next
+	 * claim deletes it: delete_leftover_keys), so nobody completes it.
+	 */
 	if (!check_scope_info(scope, caller, false, &info))
-		info.retention = *DatumGetIntervalP(seconds_interval(steward_idem_retention_s));
+		key_not_held(scope, key);
 	args[0] = PointerGetDatum(scope);
 	args[1] = PointerGetDatum(key);
 	args[2] = Int32GetDatum(status);
@@ -2685,12 +2702,7 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 		if (SPI_processed > 0 && isnull)
 			write_skipped(args[0], args[1], SKIPPED_COMPLETE);
 		if (SPI_processed == 0 || isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("idempotency key \"%s\" in scope \"%s\" is not held",
-							text_to_cstring(key), text_to_cstring(scope)),
-					 errdetail("No key was begun and committed, or begun in this transaction; it may have expired."),
-					 errhint("Call steward.idempotency_begin() first.")));
+			key_not_held(scope, key);
 		if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
