@@ -12,8 +12,10 @@
  */
 #include "postgres.h"
 
+#include "common/hashfn.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "port/atomics.h"
 #include "storage/ipc.h"
@@ -85,12 +87,34 @@ steward_idem_stats_init_shmem(void)
 	(void) steward_shmem_init(IDEM_AREA, sizeof(IdemShared), true, idem_stats_init_area);
 }
 
+/*
+ * The key of a scope: its name when it fits in IDEM_SCOPE_BYTES - 1
+ * bytes; else its first characters (cut on a character boundary, so the
+ * name stays valid text in the database's encoding), "...#" and 8 hex
+ * digits of a hash of the whole name.  Cutting at 63 bytes merged the
+ * counts of two scopes with the same first 63 bytes under a name that is
+ * neither, and could end the name in the middle of a character: the
+ * Prometheus label was invalid UTF-8 and steward.metrics failed (22021)
+ * for a client in another encoding.
+ */
 static void
 make_key(IdemKey *key, const char *scope)
 {
+	size_t		len = strlen(scope);
+
 	memset(key, 0, sizeof(IdemKey));
 	key->dbid = MyDatabaseId;
-	strlcpy(key->scope, scope, IDEM_SCOPE_BYTES);
+	if (len < IDEM_SCOPE_BYTES)
+		memcpy(key->scope, scope, len);
+	else
+	{
+		/* "...#" and 8 hex digits after the prefix, a NUL at the end */
+		int			prefix = pg_mbcliplen(scope, (int) len, IDEM_SCOPE_BYTES - 1 - 12);
+
+		memcpy(key->scope, scope, prefix);
+		snprintf(key->scope + prefix, IDEM_SCOPE_BYTES - prefix, "...#%08x",
+				 (unsigned int) hash_bytes((const unsigned char *) scope, (int) len));
+	}
 }
 
 /* Scopes beyond IDEM_MAX_SCOPES are counted under "(other)". */
