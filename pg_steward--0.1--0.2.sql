@@ -20952,3 +20952,21 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION steward._migration_pin_publications() FROM PUBLIC;
+-- machines: the dump conditions of machine_definitions, idempotency_scopes
+-- and idempotency_keys judge a role by what regrole writes (a name), not
+-- by the dump's snapshot of pg_roles, which still shows a role dropped
+-- after the snapshot was taken (src/lifecycle/lifecycle.sql,
+-- src/idempotency/idempotency.sql).
+SELECT pg_catalog.pg_extension_config_dump('steward.machine_definitions',
+    'WHERE NOT builtin'
+    ' AND machine_definitions.owner::pg_catalog.text'
+    ' OPERATOR(pg_catalog.<>) machine_definitions.owner::pg_catalog.oid::pg_catalog.text'
+    ' AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(machine_definitions.usage_roles) g'
+    ' WHERE g::pg_catalog.text OPERATOR(pg_catalog.=) g::pg_catalog.oid::pg_catalog.text)');
+SELECT pg_catalog.pg_extension_config_dump('steward.idempotency_keys',
+    'WHERE EXISTS (SELECT 1 FROM steward.idempotency_scopes s'
+    ' WHERE s.scope OPERATOR(pg_catalog.=) idempotency_keys.scope'
+    ' AND s.owner::pg_catalog.text OPERATOR(pg_catalog.<>) s.owner::pg_catalog.oid::pg_catalog.text)');
+SELECT pg_catalog.pg_extension_config_dump('steward.idempotency_scopes',
+    'WHERE idempotency_scopes.owner::pg_catalog.text'
+    ' OPERATOR(pg_catalog.<>) idempotency_scopes.owner::pg_catalog.oid::pg_catalog.text');

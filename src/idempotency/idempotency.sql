@@ -29,9 +29,9 @@ CREATE INDEX idempotency_keys_expiry ON steward.idempotency_keys (expires_at);
 -- Dumped with the scopes that are (see idempotency_scopes below): no key
 -- without its scope's row, whose owner exists, in a dump.
 SELECT pg_catalog.pg_extension_config_dump('steward.idempotency_keys',
-    'WHERE EXISTS (SELECT 1 FROM steward.idempotency_scopes s, pg_catalog.pg_roles r'
+    'WHERE EXISTS (SELECT 1 FROM steward.idempotency_scopes s'
     ' WHERE s.scope OPERATOR(pg_catalog.=) idempotency_keys.scope'
-    ' AND r.oid OPERATOR(pg_catalog.=) s.owner::pg_catalog.oid)');
+    ' AND s.owner::pg_catalog.text OPERATOR(pg_catalog.<>) s.owner::pg_catalog.oid::pg_catalog.text)');
 REVOKE ALL ON steward.idempotency_keys FROM PUBLIC;
 
 -- Every scope that holds keys has a row: its owner (the role that first
@@ -47,9 +47,12 @@ CREATE TABLE steward.idempotency_scopes (
 -- from another database leaves its OID here), and without their keys
 -- (below): regrole writes such an owner as a bare number, which a restore
 -- would give to whichever role has that OID there (review12 R12-11).
+-- The test is regrole's own output (a name, not the OID's digits): the
+-- dump's snapshot of pg_roles still shows a role dropped after it was
+-- taken, whose OID regrole would write all the same.
 SELECT pg_catalog.pg_extension_config_dump('steward.idempotency_scopes',
-    'WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles r'
-    ' WHERE r.oid OPERATOR(pg_catalog.=) idempotency_scopes.owner::pg_catalog.oid)');
+    'WHERE idempotency_scopes.owner::pg_catalog.text'
+    ' OPERATOR(pg_catalog.<>) idempotency_scopes.owner::pg_catalog.oid::pg_catalog.text');
 REVOKE ALL ON steward.idempotency_scopes FROM PUBLIC;
 -- Readable by the roles with a scope owner's privileges, for their scopes
 -- and keys only: so that such a role can pg_dump (--enable-row-security)

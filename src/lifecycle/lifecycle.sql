@@ -16,19 +16,21 @@ CREATE TABLE steward.machine_definitions (
     usage_roles regrole[] NOT NULL DEFAULT '{}'
 );
 -- Built-in machines come with the extension; only user machines are
--- dumped, and only those whose owner and grantees exist: regrole writes a
--- role that no longer exists (dropped before its machines were recorded
--- in pg_shdepend, see below) as a bare number, which a restore would give
--- to whichever role has that OID there (review12 R12-11).  An attached
--- machine left out comes back with its table's label, for the table's
--- owner (src/tableam/labels.sql).
+-- dumped, and only those whose owner and grantees are written as role
+-- names: regrole writes a role that no longer exists (dropped before its
+-- machines were recorded in pg_shdepend, see below, or while the dump
+-- runs, after its snapshot) as a bare number, which a restore would give
+-- to whichever role has that OID there (review12 R12-11).  The test is
+-- regrole's own output, not the snapshot's pg_roles, which still shows a
+-- role dropped after the snapshot.  An attached machine left out comes
+-- back with its table's label, for the table's owner
+-- (src/tableam/labels.sql).
 SELECT pg_catalog.pg_extension_config_dump('steward.machine_definitions',
     'WHERE NOT builtin'
-    ' AND EXISTS (SELECT 1 FROM pg_catalog.pg_roles r'
-    ' WHERE r.oid OPERATOR(pg_catalog.=) machine_definitions.owner::pg_catalog.oid)'
+    ' AND machine_definitions.owner::pg_catalog.text'
+    ' OPERATOR(pg_catalog.<>) machine_definitions.owner::pg_catalog.oid::pg_catalog.text'
     ' AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(machine_definitions.usage_roles) g'
-    ' WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r'
-    ' WHERE r.oid OPERATOR(pg_catalog.=) g::pg_catalog.oid))');
+    ' WHERE g::pg_catalog.text OPERATOR(pg_catalog.=) g::pg_catalog.oid::pg_catalog.text)');
 REVOKE ALL ON steward.machine_definitions FROM PUBLIC;
 -- Readable (steward.state_machines shows every column of it): pg_dump
 -- reads the table itself.

@@ -96,6 +96,38 @@ $old->safe_psql('src2', q{
 my $dir = PostgreSQL::Test::Utils::tempdir;
 $old->command_ok([ 'pg_dump', '-Fc', '-d', $old->connstr('src'), '-f', "$dir/src.dump" ], 'dump src');
 $old->command_ok([ 'pg_dump', '-Fc', '-d', $old->connstr('src2'), '-f', "$dir/src2.dump" ], 'dump src2');
+
+# A role dropped while the dump runs: the dump's snapshot still shows the
+# machine as race88's (given away and the role dropped after it was
+# taken), but the role's name is gone when the row is written, so regrole
+# writes the bare OID.  The dump condition must judge a role by what
+# will be written, not by the snapshot's pg_roles.  The same for an
+# idempotency scope (review12 R12-11's dump conditions) and its keys.
+$old->safe_psql('postgres', q{CREATE ROLE race88; CREATE DATABASE src3;});
+$old->safe_psql('src3', q{
+	CREATE EXTENSION pg_steward;
+	SELECT steward.create_state_machine('race', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a->b']);
+	SELECT steward.alter_state_machine_owner('race', 'race88');
+	SELECT steward.create_state_machine('race_grant', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a->b']);
+	SELECT steward.grant_state_machine('race_grant', 'race88');
+	SELECT steward.create_idempotency_scope('race_scope', 'race88');
+	SELECT outcome FROM steward.idempotency_begin('race_scope', 'race_key', 'fp');
+	SELECT steward.idempotency_complete('race_scope', 'race_key', 200, '{"secret": "race"}');
+});
+my $race_oid = $old->safe_psql('postgres', q{SELECT 'race88'::regrole::oid});
+my $snapshotter = $old->background_psql('src3');
+$snapshotter->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ');
+my $snapshot = $snapshotter->query_safe('SELECT pg_export_snapshot()');
+$old->safe_psql('src3', q{REASSIGN OWNED BY race88 TO own88; DROP OWNED BY race88;});
+$old->safe_psql('postgres', q{DROP ROLE race88});
+$old->command_ok(
+	[ 'pg_dump', '--snapshot', $snapshot, '-d', $old->connstr('src3'), '-f', "$dir/src3.sql" ],
+	'dump src3 in a snapshot taken before race88 was dropped');
+$snapshotter->quit;
+my $src3 = slurp_file("$dir/src3.sql");
+unlike($src3, qr/\b$race_oid\b/, 'the dump does not hold the dropped role\'s OID');
+unlike($src3, qr/^race(_grant)?\t/m, '... nor the machines that named it in the dump\'s snapshot');
+unlike($src3, qr/race_scope|race_key|"secret"/, '... nor the idempotency scope it owned there, nor its key');
 $old->stop;
 
 my $new = PostgreSQL::Test::Cluster->new('roles_new');
