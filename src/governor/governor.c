@@ -757,6 +757,16 @@ decrease(GovState *st, double factor, bool batch_too)
 }
 
 /*
+ * The p99 ratio above which slow start ends: half the room below the
+ * target used (see next_duty).
+ */
+static double
+hystart_threshold(const GovSettings *set)
+{
+	return 1.0 + (set->target - 1.0) / 2;
+}
+
+/*
  * The duty after an increase.  A job starts in slow start (RFC 5681,
  * 3.1): it doubles its share of time each window, from a tenth to all of
  * it in four windows, where adding a twentieth per window took the whole
@@ -764,7 +774,7 @@ decrease(GovState *st, double factor, bool batch_too)
  * at a p99 ratio of 0.95 and 12.7k rows/s).  Slow start ends for good at
  * the first decrease or pause for cause (decrease(), and the halving for
  * lock waits), and, before any, once the window's p99 ratio has used half
- * the room below the target
+ * the room below the target at any tick (gov_decide)
  * (HyStart's delay-based exit, Ha and Rhee 2011: leave slow start when
  * the delay grows, before the loss that would otherwise end it): from
  * there on the job adds GOV_DUTY_STEP per window.  Without a latency
@@ -774,7 +784,7 @@ static double
 next_duty(GovState *st, const GovSettings *set, double ratio)
 {
 	if (st->slow_start && set->slow_start && ratio > 0 &&
-		ratio <= 1.0 + (set->target - 1.0) / 2)
+		ratio <= hystart_threshold(set))
 		return Min(1.0, st->duty * 2);
 	if (ratio > 0)
 		st->slow_start = false;
@@ -846,6 +856,16 @@ gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, Timestam
 			have_base = false;
 	}
 	latency_known = fg && have_base;
+
+	/*
+	 * HyStart's exit is judged at every tick, not only when a window has
+	 * settled: a foreground hurt for a few ticks in the middle of a window
+	 * (the job held there, then doubled at the window's end once the
+	 * ratio had come back) ended slow start later than one hurt mildly
+	 * for the whole window (review13 R13-7).
+	 */
+	if (latency_known && ratio > hystart_threshold(set))
+		st->slow_start = false;
 
 	if (!set->enabled)
 	{
