@@ -233,7 +233,18 @@ build_entry(MigEntry *entry, Relation rel)
 
 	old = MemoryContextSwitchTo(entry->cxt);
 	steward_as_owner_begin(steward_relid("migration_runs", false), &ctx);
-	if (SPI_execute_with_args(
+
+	/*
+	 * In a snapshot taken now, not the writer's (review13 R13-12): the
+	 * write's lock on the table waited for migration_start (or a phase
+	 * change) to commit, but a REPEATABLE READ / SERIALIZABLE writer's
+	 * snapshot can predate it; read there, the migration is missing and
+	 * the row would be written in one shape, which the backfill then
+	 * overwrites.  The table's columns come from the relcache, which is
+	 * current: the catalog read must be too.  The entry is cached past
+	 * this transaction, so it must not depend on its snapshot anyway.
+	 */
+	if (steward_spi_read_latest(
 			"SELECT r.name, r.phase = 'switched', c.kind,"
 			"       CASE WHEN r.phase = 'switched' THEN c.switched_old ELSE c.expand_old END,"
 			"       CASE WHEN r.phase = 'switched' THEN c.switched_new ELSE c.expand_new END,"
@@ -246,7 +257,7 @@ build_entry(MigEntry *entry, Relation rel)
 			"  LEFT JOIN steward.migration_columns c"
 			"         ON c.migration = t.migration AND c.relid = t.relid"
 			" WHERE t.relid = $1 AND t.active ORDER BY c.ord",
-			1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			1, argtypes, args, NULL, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the migration catalog");
 	/* SPI_getvalue allocates in the current context: make it ours. */
 	MemoryContextSwitchTo(entry->cxt);

@@ -235,7 +235,8 @@ apply_targets_of(Oid relid, Oid want, MemoryContext outer, char **migration, boo
 
 	(void) set_config_option("row_security", "on", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	if (SPI_execute_with_args(
+	/* In a snapshot taken now, as the dual-write trigger (dualwrite.c). */
+	if (steward_spi_read_latest(
 			"SELECT b.relid::pg_catalog.oid, a.migration, coalesce(b.active, false)"
 			"  FROM steward.migration_tables a"
 			"  JOIN steward.migration_runs r ON r.name OPERATOR(pg_catalog.=) a.migration"

@@ -38,6 +38,7 @@
 
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
@@ -57,6 +58,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "pg_steward.h"
@@ -689,4 +691,37 @@ steward_spi_oids(MemoryContext outer)
 		MemoryContextSwitchTo(old);
 	}
 	return oids;
+}
+
+/*
+ * Run sql, a read of pg_steward's own catalog that decides a guarantee or
+ * a privilege (which migration changes a table, who owns a scope, who may
+ * use a machine, which rules a table has), with a snapshot taken now, as
+ * core reads its catalogs (a catalog snapshot), never the transaction's:
+ * under REPEATABLE READ / SERIALIZABLE that snapshot can predate a record
+ * committed before this statement could lock what it acts on (a
+ * migration_start, an owner change, a revoke), which the statement would
+ * then act without (review13 R13-12, R13-6).  The snapshot's command ID
+ * is the current one: the transaction's own writes are seen.  In parallel
+ * mode no new snapshot may be taken: the statement's own is used (nothing
+ * that calls this runs there but reads of a relation no other transaction
+ * can have touched).  Read-only; the caller is connected to SPI.  Returns
+ * SPI's result code.
+ */
+int
+steward_spi_read_latest(const char *sql, int nargs, Oid *argtypes, Datum *args,
+						const char *nulls, long tcount)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+	Snapshot	snapshot;
+	int			rc;
+
+	if (plan == NULL)
+		elog(ERROR, "could not prepare a read of pg_steward's catalog: %s",
+			 SPI_result_code_string(SPI_result));
+	snapshot = RegisterSnapshot(IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot());
+	rc = SPI_execute_snapshot(plan, args, nulls, snapshot, InvalidSnapshot, true, false, tcount);
+	UnregisterSnapshot(snapshot);
+	SPI_freeplan(plan);
+	return rc;
 }

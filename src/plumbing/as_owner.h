@@ -62,6 +62,8 @@ extern void steward_as_owner_spi(StewardAsOwner *ctx);
 extern void steward_as_table_owner_begin(Relation rel, bool spi, StewardAsOwner *ctx);
 extern void steward_as_owner_end(StewardAsOwner *ctx);
 extern List *steward_spi_oids(MemoryContext outer);
+extern int	steward_spi_read_latest(const char *sql, int nargs, Oid *argtypes, Datum *args,
+									const char *nulls, long tcount);
 extern void steward_pin_output_settings(void);
 extern void steward_pin_key_order_plan(void);
 extern void steward_pin_settings(const char *const settings[][2], int n);
