@@ -609,6 +609,7 @@ typedef struct ScopeInfo
 {
 	Oid			owner;
 	Interval	retention;
+	bool		claimed;		/* this call inserted the scope's row */
 } ScopeInfo;
 
 /*
@@ -948,10 +949,13 @@ delete_scope_keys(text *scope, bool drop)
 }
 
 /*
- * The keys of a scope whose row this transaction has just inserted -- a
- * claim (begin, set_idempotency_retention) or create_idempotency_scope --
- * are deleted before the transaction writes any key of its own; returns
- * how many.  Connected to SPI as the table owner.
+ * The keys of a scope whose row this transaction has just inserted by an
+ * explicit creation -- create_idempotency_scope, or the claim of a name
+ * by set_idempotency_retention -- are deleted before the transaction
+ * writes any key of its own; returns how many.  Connected to SPI as the
+ * table owner.  A begin's claim does not call this: it reads the whole
+ * keys table (below), and any role with EXECUTE on begin could make it do
+ * so once per name it invents.
  *
  * Keys under a name that has no scope row belong to nobody: our code
  * writes a key only in a scope whose row it sees or has just inserted, and
@@ -992,14 +996,14 @@ delete_scope_keys(text *scope, bool drop)
  *   commit (a restore that committed after it was taken): then the check
  *   under a snapshot of now finds it and raises 40001, as a drop does.
  *
- * No lock is taken here: a begin's claim holds the scope's ShareLock
- * already, and create_idempotency_scope and set_idempotency_retention
- * need none (they write no key; the scope's row is what a concurrent
- * claimer waits for).  Lock order stays scope lock, then rows.
+ * No lock is taken here: create_idempotency_scope and
+ * set_idempotency_retention need none (they write no key; the scope's row
+ * is what a concurrent claimer waits for).  Lock order stays scope lock,
+ * then rows.
  *
  * Cost: the keys' only index on scope is the (scope, key) hash, which a
  * scope alone cannot use, so the DELETE reads the whole keys table --
- * once per scope's claim, never in a scope that exists.
+ * once per explicit creation, never in a begin.
  */
 static uint64
 delete_leftover_keys(text *scope)
@@ -1009,8 +1013,8 @@ delete_leftover_keys(text *scope)
 
 /*
  * Say that n keys left without a scope row were deleted when the scope's
- * row was created for owner: LOG from a claim (a begin answers its caller
- * with its outcome only), NOTICE from create_idempotency_scope.
+ * row was created for owner (create_idempotency_scope,
+ * set_idempotency_retention), at elevel.
  */
 static void
 report_leftover_keys(int elevel, text *scope, Oid owner, uint64 n)
@@ -1046,6 +1050,7 @@ check_scope_info(text *scope, Oid caller, bool claim, ScopeInfo *info)
 	AcceptInvalidationMessages();
 	if (scope_memo_get(scope, caller, info))
 	{
+		info->claimed = false;
 		/*
 		 * The owner cannot have changed: this transaction holds the scope's
 		 * lock, which an owner change takes exclusively ("Scope locks").
@@ -1056,6 +1061,7 @@ check_scope_info(text *scope, Oid caller, bool claim, ScopeInfo *info)
 		return true;
 	}
 	owner = scope_lookup(scope, info, &tid);
+	info->claimed = false;
 	if (OidIsValid(owner))
 	{
 		/* Only the callers that may claim (begin) would act on a stale view. */
@@ -1072,13 +1078,14 @@ check_scope_info(text *scope, Oid caller, bool claim, ScopeInfo *info)
 		run_plan(PLAN_SCOPE_CLAIM, args, NULL, false);
 		if (SPI_processed == 1)
 		{
-			uint64		n;
-
+			/*
+			 * Keys left under the name without a row are not deleted here:
+			 * that reads the whole keys table, and a begin is the hot path
+			 * any caller can reach with an invented name (only the explicit
+			 * creations do it: delete_leftover_keys).
+			 */
 			owner = caller;
-			/* Keys nobody owned: not the claimer's (hot path: LOG only). */
-			n = delete_leftover_keys(scope);
-			if (n > 0)
-				report_leftover_keys(LOG, scope, caller, n);
+			info->claimed = true;
 		}
 		else
 			owner = scope_lookup(scope, info, NULL);
@@ -1098,14 +1105,6 @@ check_scope_info(text *scope, Oid caller, bool claim, ScopeInfo *info)
 		scope_denied(scope, owner, "use it");
 	scope_memo_set(scope, caller, info);
 	return true;
-}
-
-static bool
-check_scope(text *scope, Oid caller, bool claim)
-{
-	ScopeInfo	info;
-
-	return check_scope_info(scope, caller, claim, &info);
 }
 
 /* ------------------------------------------------------------------------
@@ -2673,8 +2672,9 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 
 	/*
 	 * A scope that does not exist holds no keys of anyone's: a key left
-	 * under its name without its row belongs to nobody (the scope's next
-	 * claim deletes it: delete_leftover_keys), so nobody completes it.
+	 * under its name without its row belongs to nobody (an explicit
+	 * creation of the scope deletes it: delete_leftover_keys), so nobody
+	 * completes it.
 	 */
 	if (!check_scope_info(scope, caller, false, &info))
 		key_not_held(scope, key);
@@ -3012,8 +3012,10 @@ steward_idem_reassign_owned_scopes(Datum roles, Oid new_owner)
 /*
  * steward.set_idempotency_retention(scope, retention): override
  * steward.idempotency_retention for one scope (NULL removes the override).
- * Like a begin, it claims a scope nobody has used; otherwise the caller
- * needs the privileges of the scope's owner.
+ * Like a begin, it claims a scope nobody has used, and then, as
+ * create_idempotency_scope, deletes the keys left under its name (with a
+ * NOTICE: delete_leftover_keys); otherwise the caller needs the
+ * privileges of the scope's owner.
  */
 Datum
 steward_set_idempotency_retention(PG_FUNCTION_ARGS)
@@ -3023,12 +3025,21 @@ steward_set_idempotency_retention(PG_FUNCTION_ARGS)
 	Oid			caller;
 	Datum		args[2];
 	char		nulls[2] = {' ', ' '};
+	ScopeInfo	info;
 
 	args[1] = retention_arg(fcinfo, 1, &nulls[1]);
 	scope_memo_forget();
 	caller = idem_enter(&ctx);
-	if (check_scope(scope, caller, nulls[1] != 'n'))
+	if (check_scope_info(scope, caller, nulls[1] != 'n', &info))
 	{
+		/* A claim here is a DBA's creation of the scope, as create's. */
+		if (info.claimed)
+		{
+			uint64		n = delete_leftover_keys(scope);
+
+			if (n > 0)
+				report_leftover_keys(NOTICE, scope, caller, n);
+		}
 		args[0] = PointerGetDatum(scope);
 		run_plan(PLAN_SCOPE_SET_RETENTION, args, nulls, false);
 	}

@@ -1,11 +1,11 @@
 # A partial restore leaves idempotency keys without their scope's row:
 # pg_restore --data-only -t idempotency_keys of a whole-database dump into
 # a database whose steward.idempotency_scopes lacks the scope.  Such keys
-# belong to nobody.  The role that then claims the scope's name (its first
-# begin, or create_idempotency_scope) must get `new`, never the old
-# tenant's stored response as a `replay`; the keys are deleted when the
-# scope's row is created (a NOTICE from create_idempotency_scope, a LOG
-# line from begin).
+# belong to nobody.  The role that then creates the scope
+# (create_idempotency_scope, or set_idempotency_retention on the name) must
+# get `new` from its begins, never the old tenant's stored response as a
+# `replay`; the keys are deleted when the scope's row is created, with a
+# NOTICE.
 
 use strict;
 use warnings;
@@ -45,7 +45,7 @@ my $begin = q{
 	SELECT outcome || ' ' || coalesce(status::text, '-') || ' ' || coalesce(response::text, '-')
 	  FROM steward.idempotency_begin('payments', 'k1', 'POST /charges 10')};
 
-for my $how ('begin', 'create')
+for my $how ('create', 'retention')
 {
 	my $db = "dst_$how";
 	$node->safe_psql('postgres', "CREATE DATABASE $db");
@@ -53,7 +53,8 @@ for my $how ('begin', 'create')
 		CREATE EXTENSION pg_steward;
 		GRANT EXECUTE ON FUNCTION
 		    steward.idempotency_begin(text, text, text, boolean),
-		    steward.create_idempotency_scope(text, regrole, interval)
+		    steward.create_idempotency_scope(text, regrole, interval),
+		    steward.set_idempotency_retention(text, interval)
 		  TO tenant_new;
 	});
 	$node->command_ok(
@@ -66,15 +67,15 @@ for my $how ('begin', 'create')
 		'payments/k1:false,payments/k2:false',
 		"$how: the restored keys have no scope row");
 
-	if ($how eq 'create')
 	{
-		my ($rc, $out, $err) = $node->psql($db, q{
-			SET client_min_messages = notice;
-			SET ROLE tenant_new;
-			SELECT steward.create_idempotency_scope('payments')});
-		is($rc, 0, 'create_idempotency_scope succeeds');
+		my ($rc, $out, $err) = $node->psql($db,
+			"SET client_min_messages = notice; SET ROLE tenant_new; "
+			. ($how eq 'create'
+				? "SELECT steward.create_idempotency_scope('payments')"
+				: "SELECT steward.set_idempotency_retention('payments', '1 day')"));
+		is($rc, 0, "$how: the scope's creation succeeds");
 		like($err, qr/NOTICE:  deleted 2 idempotency keys of scope "payments" that had no scope row/,
-			'... and says it deleted the two leftover keys');
+			"$how: ... and says it deleted the two leftover keys");
 	}
 	is($node->safe_psql($db, $begin), 'new - -',
 		"$how: tenant_new's first begin of k1 is new, not tenant_old's replay");
@@ -89,10 +90,6 @@ for my $how ('begin', 'create')
 		'k1:tenant_new:-,k2:tenant_new:-',
 		"$how: only tenant_new's keys are left, without the old response");
 }
-
-my $log = slurp_file($node->logfile);
-like($log, qr/LOG:  deleted 2 idempotency keys of scope "payments" that had no scope row/,
-	'the claim by begin logged the deleted keys');
 
 $node->stop;
 done_testing();
