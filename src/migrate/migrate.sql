@@ -3427,8 +3427,12 @@ BEGIN
                                           false)) THEN
         RETURN;
     END IF;
-    SELECT pg_describe_object(c.classid, c.objid, 0) AS what, sv.oid::regclass AS shape,
-           t.migration, t.relid AS tbl
+    SELECT CASE WHEN d.classid IN ('pg_attrdef'::regclass, 'pg_constraint'::regclass, 'pg_trigger'::regclass)
+                     OR (c.classid = 'pg_class'::regclass AND d.classid = 'pg_class'::regclass
+                         AND d.objid <> c.objid)
+                THEN pg_describe_object(d.classid, d.objid, 0)
+                ELSE pg_describe_object(c.classid, c.objid, 0) END AS what,
+           sv.oid::regclass AS shape, t.migration, t.relid AS tbl
       INTO u
       FROM pg_event_trigger_ddl_commands() c
       JOIN pg_depend d ON d.deptype = 'n'
@@ -3437,7 +3441,21 @@ BEGIN
                 AND d.objid IN (SELECT rw.oid FROM pg_rewrite rw WHERE rw.ev_class = c.objid))
             -- a composite type's attributes are its pg_class row's
             OR (c.classid = 'pg_type'::regclass AND d.classid = 'pg_class'::regclass
-                AND d.objid = (SELECT ty.typrelid FROM pg_type ty WHERE ty.oid = c.objid)))
+                AND d.objid = (SELECT ty.typrelid FROM pg_type ty WHERE ty.oid = c.objid))
+            -- a table's defaults (generated columns too), constraints,
+            -- triggers and indexes, whose expressions depend on the
+            -- type, not the table (review13 R13-4)
+            OR (c.classid = 'pg_class'::regclass AND d.classid = 'pg_attrdef'::regclass
+                AND d.objid IN (SELECT ad.oid FROM pg_attrdef ad WHERE ad.adrelid = c.objid))
+            OR (c.classid = 'pg_class'::regclass AND d.classid = 'pg_constraint'::regclass
+                AND d.objid IN (SELECT co.oid FROM pg_constraint co WHERE co.conrelid = c.objid))
+            OR (c.classid = 'pg_class'::regclass AND d.classid = 'pg_trigger'::regclass
+                AND d.objid IN (SELECT tg.oid FROM pg_trigger tg WHERE tg.tgrelid = c.objid))
+            OR (c.classid = 'pg_class'::regclass AND d.classid = 'pg_class'::regclass
+                AND d.objid IN (SELECT ix.indexrelid FROM pg_index ix WHERE ix.indrelid = c.objid))
+            -- a domain's constraints
+            OR (c.classid = 'pg_type'::regclass AND d.classid = 'pg_constraint'::regclass
+                AND d.objid IN (SELECT co.oid FROM pg_constraint co WHERE co.contypid = c.objid)))
       JOIN pg_class sv ON sv.relkind = 'v'
        AND ((d.refclassid = 'pg_class'::regclass AND d.refobjid = sv.oid)
             OR (d.refclassid = 'pg_type'::regclass
@@ -3464,7 +3482,8 @@ REVOKE ALL ON FUNCTION steward._migration_guard_shape_users() FROM PUBLIC;
 CREATE EVENT TRIGGER steward_migration_shape_users ON ddl_command_end
     WHEN TAG IN ('CREATE VIEW', 'CREATE MATERIALIZED VIEW', 'CREATE FUNCTION', 'CREATE PROCEDURE',
                  'CREATE RULE', 'CREATE POLICY', 'ALTER POLICY', 'CREATE TABLE', 'ALTER TABLE',
-                 'CREATE TYPE', 'ALTER TYPE', 'CREATE DOMAIN')
+                 'CREATE TYPE', 'ALTER TYPE', 'CREATE DOMAIN', 'CREATE INDEX', 'CREATE TRIGGER',
+                 'ALTER DOMAIN')
     EXECUTE FUNCTION steward._migration_guard_shape_users();
 ALTER EVENT TRIGGER steward_migration_shape_users ENABLE ALWAYS;
 
