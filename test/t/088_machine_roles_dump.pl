@@ -210,5 +210,22 @@ like($stderr, qr/role "solo88" does not exist/, '... naming the role');
 is($new->safe_psql('dst2', q{SELECT count(*) FROM steward.machine_definitions WHERE name = 'solo'}), '0',
 	'... and nobody gets the machine');
 
+# Without the library in the session (no shared_preload_libraries, and
+# DROP ROLE fires no event trigger that would load it), nothing of ours
+# runs at DROP ROLE in the machine's own database: core refuses it from
+# the rows alone, naming them as it names any column privilege.
+$new->safe_psql('postgres', 'CREATE ROLE nohook88');
+$new->safe_psql('dst', q{
+	SELECT steward.create_state_machine('nohook', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a->b']);
+	SELECT steward.alter_state_machine_owner('nohook', 'nohook88');
+});
+$new->append_conf('postgresql.conf', "shared_preload_libraries = ''");
+$new->restart;
+($rc, $out, $err) = $new->psql('dst', 'DROP ROLE nohook88');
+like($err, qr/role "nohook88" cannot be dropped because some objects depend on it\nDETAIL:  privileges for column owner of table steward.machine_definitions/,
+	'without the library loaded, DROP ROLE of a machine\'s owner is refused by core');
+is($new->safe_psql('dst', q{SELECT owner FROM steward.machine_definitions WHERE name = 'nohook'}), 'nohook88',
+	'... and the machine keeps its owner');
+
 $new->stop;
 done_testing();
