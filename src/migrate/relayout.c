@@ -247,7 +247,7 @@ apply_targets_of(Oid relid, Oid want, MemoryContext outer, char **migration, boo
 			"   AND (a.relid OPERATOR(pg_catalog.=) $1"
 			"        OR a.relid IN (SELECT x.relid FROM pg_catalog.pg_partition_ancestors($1) x))"
 			" ORDER BY 3 DESC",
-			1, argtypes, args, NULL, true, 2) != SPI_OK_SELECT)
+			1, argtypes, args, NULL, 2) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_tables");
 	AtEOXact_GUC(true, nest);
 	if (migration)
