@@ -256,6 +256,20 @@ static bool exists_seen = false;
 static StmtKey exists_seen_key;
 static uint64 exists_seen_removals;
 
+/*
+ * Statements this backend counted lately (by queryid, direct-mapped), with
+ * the removal count under which each entry was last found: the executions
+ * of a prepared statement start without a lookup, and this spares them
+ * one at their end (seen in slot_begin) while no entry was removed since.
+ */
+#define SEEN_CACHE_SIZE 64
+static struct
+{
+	bool		valid;
+	StmtKey		key;
+	uint64		removals;
+} seen_cache[SEEN_CACHE_SIZE];
+
 /* The last top-level statement of an implicit transaction, awaiting commit. */
 static struct
 {
@@ -742,6 +756,10 @@ count_call(const StmtKey *key, const char *text, int text_len, double ms,
 	entry->blks_hit += blks_hit;
 	entry->blks_read += blks_read;
 	SpinLockRelease(&entry->mutex);
+	seen_cache[key->queryid % SEEN_CACHE_SIZE].valid = true;
+	seen_cache[key->queryid % SEEN_CACHE_SIZE].key = *key;
+	seen_cache[key->queryid % SEEN_CACHE_SIZE].removals =
+		pg_atomic_read_u64(&stmt_shared->removals);
 	LWLockRelease(stmt_shared->lock);
 	/* The governor tells this session's own statements from the foreground's. */
 	if (key->toplevel && toplevel_observer)
@@ -1163,6 +1181,12 @@ slot_begin(int slot, const StmtKey *key, bool last, const char *text, int text_l
 		s->text_len = -1;
 		s->seen = exists_seen && memcmp(&exists_seen_key, key, sizeof(StmtKey)) == 0;
 		s->seen_removals = exists_seen_removals;
+		if (!s->seen && seen_cache[key->queryid % SEEN_CACHE_SIZE].valid &&
+			memcmp(&seen_cache[key->queryid % SEEN_CACHE_SIZE].key, key, sizeof(StmtKey)) == 0)
+		{
+			s->seen = true;
+			s->seen_removals = seen_cache[key->queryid % SEEN_CACHE_SIZE].removals;
+		}
 	}
 	exists_seen = false;
 	s->last_in_string = last;
