@@ -106,7 +106,10 @@ machine_columns(MachineColumns *cols)
 		cols->builtin != InvalidAttrNumber;
 }
 
-/* Held to the end of the transaction by every writer of the rows. */
+/*
+ * ExclusiveLock on the object (pg_class, machine_definitions), held to the
+ * end of the transaction by every writer of the rows.
+ */
 static void
 lock_machine_roles(const MachineColumns *cols)
 {
@@ -301,9 +304,11 @@ record_machine_roles(const MachineColumns *cols)
  * steward._machine_definitions_roles(): the BEFORE and AFTER ... FOR EACH
  * STATEMENT triggers of steward.machine_definitions (INSERT, UPDATE,
  * DELETE, TRUNCATE; enabled ALWAYS, so restores in replica mode record
- * too).  Before: takes the lock; after: rewrites this database's
- * pg_shdepend rows of the machines' roles (see the file header).  Refused
- * (39P01) when called otherwise or on another table.
+ * too).  Before: takes the lock (ExclusiveLock on the object (pg_class,
+ * machine_definitions), to the end of the transaction); after: makes this
+ * database's pg_shdepend rows of the machines' roles match the table,
+ * taking AccessShareLock on each role it adds a row for (see the file
+ * header).  Refused (39P01) when called otherwise or on another table.
  */
 Datum
 steward_machine_definitions_roles(PG_FUNCTION_ARGS)
