@@ -6,7 +6,8 @@
 # never the total so far.  It used to be sum(samples) times the interval
 # of now: a reload from 10 ms to 100 ms multiplied the whole history by 10
 # (and lowering it looked like a counter reset).  And the row-lock waits
-# are attributed to the row's table (R11-12).
+# are attributed to the row's table (R11-12).  Dropping a table ends its
+# series, without adding its seconds to another one (review13 R13-3).
 use strict;
 use warnings;
 
@@ -43,15 +44,17 @@ sub samples
 	return $node->safe_psql('postgres', 'SELECT coalesce(sum(samples), 0) FROM steward.lock_contention') + 0;
 }
 
-# One row-lock wait of about $secs seconds.
+# One row-lock wait of about $secs seconds (on row 500 of $table, hot by
+# default).
 sub row_lock_wait
 {
-	my ($secs) = @_;
+	my ($secs, $table) = @_;
+	$table //= 'hot';
 	my $holder = $node->background_psql('postgres');
 	$holder->query_safe('BEGIN');
-	$holder->query_safe('UPDATE hot SET n = n + 1 WHERE id = 500');
+	$holder->query_safe("UPDATE $table SET n = n + 1 WHERE id = 500");
 	my $waiter = IPC::Run::start(
-		[ 'psql', '-X', '-d', $node->connstr('postgres'), '-c', 'UPDATE hot SET n = n + 1 WHERE id = 500' ],
+		[ 'psql', '-X', '-d', $node->connstr('postgres'), '-c', "UPDATE $table SET n = n + 1 WHERE id = 500" ],
 		'>', \my $out, '2>', \my $err);
 	$node->poll_query_until('postgres',
 		q{SELECT count(*) = 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'})
@@ -109,6 +112,27 @@ is($node->safe_psql('postgres', q{
 	'hot transactionid', 'the row-lock waits are on table hot, lock type transactionid');
 is($node->safe_psql('postgres', "SELECT string_agg(DISTINCT relation || ' ' || locktype, ', ') FROM ($query) q"),
 	'public.hot transactionid', 'the exporter labels them relation="public.hot"');
+
+# Dropping a table ends its series (review13 R13-3): its rows stay in
+# steward.lock_contention under its OID, which the exporter used to label
+# relation="" -- at DROP TABLE its whole history jumped into that series
+# (or started it), which rate() reads as waiting in the last scrape
+# interval: a false StewardLockContentionCritical.  The other series are
+# unchanged.
+$node->safe_psql('postgres', 'CREATE TABLE hot2 (id int PRIMARY KEY, n int); INSERT INTO hot2 VALUES (500, 0)');
+row_lock_wait(1, 'hot2');
+my $others = "SELECT string_agg(relation || ' ' || locktype || ' ' || seconds_total, ', ' ORDER BY relation, locktype)
+	FROM ($query) q WHERE relation IN ('', 'public.hot')";
+my $before = $node->safe_psql('postgres', $others);
+cmp_ok($node->safe_psql('postgres', "SELECT sum(seconds_total) FROM ($query) q WHERE relation = 'public.hot2'"),
+	'>', 0.2, 'the waits on hot2 are exported as relation="public.hot2"');
+$node->safe_psql('postgres', 'DROP TABLE hot2');
+cmp_ok($node->safe_psql('postgres', "SELECT count(*) FROM steward.lock_contention WHERE relation IS NOT NULL
+	AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = relation)"),
+	'>', 0, 'the dropped table\'s rows are still in steward.lock_contention');
+is($node->safe_psql('postgres', "SELECT count(*) FROM ($query) q WHERE relation IN ('', 'public.hot2')"), '0',
+	'after DROP TABLE hot2 the exporter has no series of hot2 and none with relation=""');
+is($node->safe_psql('postgres', $others), $before, '... and the series of hot is unchanged');
 
 $node->stop;
 done_testing();
