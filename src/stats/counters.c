@@ -11,7 +11,11 @@
  * Both tables have a fixed size (collect.c).  Table counters are never
  * evicted while their table exists (each series must only grow): entries
  * of dropped tables make room, and an event that still does not fit is
- * counted as dropped.  Transition counters of a table can be many (a
+ * added to its database's "other tables" counts (the row of relid NULL of
+ * steward.table_counters(), for pg_read_all_stats; in the database's
+ * version conflicts for health) and counted as dropped in
+ * steward.collector: one role with steward.max_tables tables used to take
+ * every entry, and every other table's events were lost.  Transition counters of a table can be many (a
  * 64-state machine has 4032 edges): when full, the least counted 5% of
  * the edges are evicted and their counts added to their table's
  * "(other)" edge, which is only evicted with its table.
@@ -97,6 +101,13 @@ typedef struct PreparedTransition
 	uint64		count;
 } PreparedTransition;
 
+/* Events of a database's tables that found no entry (the table full). */
+typedef struct OtherTables
+{
+	Oid			dbid;			/* InvalidOid: free */
+	uint64		counts[STEWARD_NUM_COUNTERS];
+} OtherTables;
+
 typedef struct CounterShared
 {
 	LWLock	   *lock;			/* protects the hash tables' membership and
@@ -105,6 +116,8 @@ typedef struct CounterShared
 										 * full */
 	/* version conflicts of evicted (dropped) tables, per database */
 	StewardRetired retired[STEWARD_RETIRED_DBS];
+	/* per database (as many as retired[]): written under the exclusive lock */
+	OtherTables other_tables[STEWARD_RETIRED_DBS];
 	int			nprepared;		/* slots in prepared[] */
 	PreparedTransition prepared[FLEXIBLE_ARRAY_MEMBER];
 } CounterShared;
@@ -204,6 +217,7 @@ counters_init_area(void *area, bool found, LWLock *lock)
 		counter_shared->lock = lock;
 		pg_atomic_init_u64(&counter_shared->dropped_events, 0);
 		memset(counter_shared->retired, 0, sizeof(counter_shared->retired));
+		memset(counter_shared->other_tables, 0, sizeof(counter_shared->other_tables));
 		counter_shared->nprepared = max_prepared_transitions();
 		for (int i = 0; i < counter_shared->nprepared; i++)
 			counter_shared->prepared[i].xid = InvalidTransactionId;
@@ -255,6 +269,45 @@ evict_dropped_tables(void)
 	steward_struct_evicted(STEWARD_STRUCT_TABLE_COUNTERS, n);
 }
 
+/*
+ * Add n to counter of dbid's other tables, taking a free slot; false when
+ * every slot is another database's.  Caller holds the lock exclusively.
+ */
+static bool
+other_tables_add(Oid dbid, StewardCounter counter, uint64 n)
+{
+	OtherTables *free_slot = NULL;
+
+	for (int i = 0; i < STEWARD_RETIRED_DBS; i++)
+	{
+		OtherTables *o = &counter_shared->other_tables[i];
+
+		if (o->dbid == dbid)
+		{
+			o->counts[counter] += n;
+			return true;
+		}
+		if (free_slot == NULL && !OidIsValid(o->dbid))
+			free_slot = o;
+	}
+	if (free_slot == NULL)
+		return false;
+	free_slot->dbid = dbid;
+	memset(free_slot->counts, 0, sizeof(free_slot->counts));
+	free_slot->counts[counter] = n;
+	return true;
+}
+
+/* dbid's other tables, or NULL.  Caller holds the lock. */
+static const OtherTables *
+other_tables_of(Oid dbid)
+{
+	for (int i = 0; i < STEWARD_RETIRED_DBS; i++)
+		if (counter_shared->other_tables[i].dbid == dbid)
+			return &counter_shared->other_tables[i];
+	return NULL;
+}
+
 typedef struct EventArgs
 {
 	Oid			relid;
@@ -299,6 +352,13 @@ count_event(void *arg)
 	}
 	else
 	{
+		/*
+		 * No entry for this table: its database's other tables keep the
+		 * event (the database's sums stay whole); still counted as dropped,
+		 * which is how steward.collector shows that some table's events
+		 * are not in its own row.
+		 */
+		(void) other_tables_add(MyDatabaseId, a->counter, a->n);
 		pg_atomic_fetch_add_u64(&counter_shared->dropped_events, a->n);
 		steward_struct_dropped(STEWARD_STRUCT_TABLE_COUNTERS, a->n);
 	}
@@ -784,7 +844,13 @@ steward_counters_add_totals(StewardDbTotals *totals, int n)
 					pg_atomic_read_u64(&entry->counts[STEWARD_COUNTER_VERSION_CONFLICTS]);
 	}
 	for (int i = 0; i < n; i++)
+	{
+		const OtherTables *o = other_tables_of(totals[i].dbid);
+
 		totals[i].version_conflicts += steward_retired_of(counter_shared->retired, totals[i].dbid);
+		if (o != NULL)
+			totals[i].version_conflicts += o->counts[STEWARD_COUNTER_VERSION_CONFLICTS];
+	}
 	LWLockRelease(counter_shared->lock);
 }
 
@@ -806,6 +872,7 @@ steward_counters_reset(void)
 		hash_search(transition_hash, entry, HASH_REMOVE, NULL);
 	pg_atomic_write_u64(&counter_shared->dropped_events, 0);
 	memset(counter_shared->retired, 0, sizeof(counter_shared->retired));
+	memset(counter_shared->other_tables, 0, sizeof(counter_shared->other_tables));
 	/* Transitions of still-prepared transactions happened before, too. */
 	for (int i = 0; i < counter_shared->nprepared; i++)
 		counter_shared->prepared[i].xid = InvalidTransactionId;
@@ -815,8 +882,10 @@ steward_counters_reset(void)
 /*
  * steward.table_counters(): one row per table of the current database that
  * has counted an event and that the caller may see (may_see_counts: the
- * rows of other tables are left out, as transition_counters leaves them).
- * The entries are copied under the counters' lock, checked after it.
+ * rows of other tables are left out, as transition_counters leaves them),
+ * and, for pg_read_all_stats, a row of relid NULL with the events of the
+ * tables that found no entry (steward.max_tables full), if any.  The
+ * entries are copied under the counters' lock, checked after it.
  */
 Datum
 steward_table_counters(PG_FUNCTION_ARGS)
@@ -830,6 +899,8 @@ steward_table_counters(PG_FUNCTION_ARGS)
 	List	   *counts = NIL;
 	ListCell   *lr;
 	ListCell   *lc;
+	OtherTables other = {0};
+	bool		have_other = false;
 
 	/* Without shared_preload_libraries: no rows (steward.collector says why). */
 	InitMaterializedSRF(fcinfo, 0);
@@ -837,6 +908,11 @@ steward_table_counters(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 
 	LWLockAcquire(counter_shared->lock, LW_SHARED);
+	if (see_all && other_tables_of(MyDatabaseId) != NULL)
+	{
+		other = *other_tables_of(MyDatabaseId);
+		have_other = true;
+	}
 	hash_seq_init(&status, counter_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
 	{
@@ -865,6 +941,17 @@ steward_table_counters(PG_FUNCTION_ARGS)
 		values[0] = ObjectIdGetDatum(relid);
 		for (int i = 0; i < STEWARD_NUM_COUNTERS; i++)
 			values[1 + i] = Int64GetDatum(copy[i]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	if (have_other)
+	{
+		Datum		values[1 + STEWARD_NUM_COUNTERS];
+		bool		nulls[1 + STEWARD_NUM_COUNTERS] = {0};
+
+		values[0] = (Datum) 0;
+		nulls[0] = true;
+		for (int i = 0; i < STEWARD_NUM_COUNTERS; i++)
+			values[1 + i] = Int64GetDatum((int64) other.counts[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
