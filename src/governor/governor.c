@@ -91,6 +91,8 @@
 #define GOV_WAL_MIN_MS		0.05	/* WAL wait per call must grow by this much too */
 #define GOV_CPU_MIN_MS		0.03	/* run-queue wait per statement must grow by this much too */
 #define GOV_MAX_LOCAL_JOBS	8		/* per backend */
+#define GOV_ROLE_MAX_JOBS	(GOV_MAX_JOBS / 4)	/* listed jobs of one role begun
+												 * with steward.governor_begin() */
 #define GOV_CBUCKETS		200		/* transaction latency: bucket b >= 1 is [1.1^(b-1), 1.1^b) us */
 #define GOV_CGROWTH			1.1
 #define GOV_OWN_RING		512		/* this session's recent statements and commits */
@@ -1876,15 +1878,21 @@ client_statement_start(void)
 /*
  * Register a job (see governor.h).  Jobs this backend began in an earlier
  * client statement and never ended (the statement failed or forgot) are
- * ended first.
+ * ended first.  limit_role (steward.governor_begin(), callable by anyone):
+ * a role other than a superuser may hold at most GOV_ROLE_MAX_JOBS of the
+ * GOV_MAX_JOBS listed slots, else 53400; any role used to fill all of
+ * them from 8 idle sessions, and every other job then ran unlisted and
+ * blind to the sessions waiting for its row locks (review13 R13-10).
  */
-StewardGovJob *
-steward_governor_begin(const char *kind, const char *label, int64 ref,
-					   int max_batch, int max_rows_per_sec)
+static StewardGovJob *
+begin_job(const char *kind, const char *label, int64 ref,
+		  int max_batch, int max_rows_per_sec, bool limit_role)
 {
 	StewardGovJob *job = NULL;
 	TimestampTz stmt = client_statement_start();
 	TimestampTz now = GetCurrentTimestamp();
+	Oid			userid = GetUserId();
+	int			role_jobs = 0;
 
 	if (!callbacks_registered)
 	{
@@ -1919,9 +1927,30 @@ steward_governor_begin(const char *kind, const char *label, int64 ref,
 	job->last_pace = now;
 	job->work_ended = now;
 
+	if (gov != NULL && limit_role && superuser_arg(userid))
+		limit_role = false;
 	if (gov != NULL)
 	{
 		LWLockAcquire(gov->lock, LW_EXCLUSIVE);
+		if (limit_role)
+		{
+			for (int i = 0; i < GOV_MAX_JOBS; i++)
+				if (gov->slots[i].in_use && gov->slots[i].userid == userid)
+					role_jobs++;
+			if (role_jobs >= GOV_ROLE_MAX_JOBS)
+			{
+				LWLockRelease(gov->lock);
+				job->in_use = false;
+				ereport(ERROR,
+						(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+						 errmsg("role \"%s\" already runs %d governed jobs, the most one role may run at once",
+								GetUserNameFromId(userid, false), role_jobs),
+						 errdetail("The governor lists %d jobs of all roles; one role may hold a quarter of them.",
+								   GOV_MAX_JOBS),
+						 errhint("End finished jobs with steward.governor_end(), or end the sessions that "
+								 "began them (steward.governor_jobs shows their pids).")));
+			}
+		}
 		job->id = gov->next_job_id++;
 		for (int i = 0; i < GOV_MAX_JOBS; i++)
 		{
@@ -1966,6 +1995,14 @@ steward_governor_begin(const char *kind, const char *label, int64 ref,
 		job->id = ++local_id;
 	}
 	return job;
+}
+
+/* Register a job of the extension's own C code (see governor.h). */
+StewardGovJob *
+steward_governor_begin(const char *kind, const char *label, int64 ref,
+					   int max_batch, int max_rows_per_sec)
+{
+	return begin_job(kind, label, ref, max_batch, max_rows_per_sec, false);
 }
 
 /* Decide if a new tick has arrived since the last decision (or at the start). */
@@ -2183,7 +2220,8 @@ job_kind_known(const char *kind)
  * steward.governor_begin(kind, label, max_batch, max_rows_per_sec, ref):
  * register a job of this session; returns its id.  No locks.
  * Errors: 22023 an unknown kind (job_kind_known) or bad sizes, 22004 null
- * kind, 54000 more than 8 jobs.
+ * kind, 54000 more than 8 jobs, 53400 a role (not a superuser) holding
+ * a quarter of the listed slots already (begin_job).
  */
 Datum
 steward_governor_begin_sql(PG_FUNCTION_ARGS)
@@ -2217,7 +2255,7 @@ steward_governor_begin_sql(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_rows_per_sec must be at least 1")));
-	PG_RETURN_INT64(steward_governor_begin(kind, label, ref, max_batch, max_rate)->id);
+	PG_RETURN_INT64(begin_job(kind, label, ref, max_batch, max_rate, true)->id);
 }
 
 /*
