@@ -108,6 +108,23 @@ RESET steward.batch_wal_compression;
 RESET steward.governor_min_calls;
 SELECT count(*) FILTER (WHERE status = 'a') AS back_in_a FROM brl_t;
 
+-- The purge of expired idempotency keys too (steward.idempotency_purge
+-- here; the purge worker's batches the same way): its deletes' full-page
+-- images, counted for this transaction's records only.
+INSERT INTO steward.idempotency_scopes (scope, owner) VALUES ('brl_scope', current_user::regrole);
+INSERT INTO steward.idempotency_keys (scope, key, fingerprint, expires_at)
+SELECT 'brl_scope', 'k' || g, 'f', now() - interval '1 day' FROM generate_series(1, 2000) g;
+CHECKPOINT;
+SELECT pg_current_wal_insert_lsn() AS since \gset
+BEGIN;
+SELECT pg_current_xact_id()::xid AS purge_xid \gset
+SELECT steward.idempotency_purge() >= 2000 AS purged;
+COMMIT;
+SELECT count(*) > 0 AS some, count(*) FILTER (WHERE block_ref NOT LIKE '%compression saved%') AS uncompressed
+  FROM pg_get_wal_records_info(:'since', pg_current_wal_flush_lsn())
+ WHERE xid = :'purge_xid' AND block_ref LIKE '%(FPW)%';
+DELETE FROM steward.idempotency_scopes WHERE scope = 'brl_scope';
+
 DROP TABLE brl_heap, brl_steward, brl_c, brl_u;
 SELECT steward.detach_state_machine('brl_t', 'status');
 DROP TABLE brl_t;

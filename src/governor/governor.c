@@ -430,16 +430,16 @@ steward_governor_define_gucs(void)
 							 &gov_batch_synchronous_commit, true,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("steward.batch_wal_compression",
-							 "Whether the batches of run_transition and of the backfills compress the full-page images they write to WAL.",
+							 "Whether the batches of run_transition, of the backfills and of the idempotency purge compress the full-page images they write to WAL.",
 							 "on: in a session with wal_compression = off, each batch writes its full-page images compressed with " BATCH_WAL_COMPRESSION ", as wal_compression would; a session that compresses them already keeps its method.",
 							 &gov_batch_wal_compression, true,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 }
 
 /*
- * In a batch of run_transition or of a backfill, inside the GUC nest
- * level its caller opened (steward_as_role_begin(), rolled back by
- * steward_as_owner_end()): wal_compression = BATCH_WAL_COMPRESSION when
+ * In a batch of run_transition, of a backfill or of the idempotency
+ * purge, inside the GUC nest level its caller opened
+ * (steward_as_role_begin(), rolled back by steward_as_owner_end()): wal_compression = BATCH_WAL_COMPRESSION when
  * steward.batch_wal_compression is on and the session compresses
  * nothing.  Raises nothing.  Why: the first change of a page after a
  * checkpoint writes the whole page to WAL, and a batch changes every page

@@ -69,6 +69,7 @@
 #include "utils/timestamp.h"
 
 #include "pg_steward.h"
+#include "governor/governor.h"
 #include "plumbing/as_owner.h"
 #include "idempotency/idempotency.h"
 
@@ -3090,6 +3091,7 @@ steward_idem_purge_batch_now(int batch)
 	steward_as_owner_begin(relid, &ctx);
 	/* A purge deletes every expired key or fails (42501), never a subset. */
 	steward_pin_all_rows();
+	steward_governor_pin_batch_wal_compression();
 	idem_ctx = NULL;
 	n = purge_one_batch(batch);
 	steward_as_owner_end(&ctx);
@@ -3109,6 +3111,7 @@ steward_idempotency_purge(PG_FUNCTION_ARGS)
 
 	steward_as_owner_begin(steward_relid(IDEM_KEYS_TABLE, false), &ctx);
 	steward_pin_all_rows();
+	steward_governor_pin_batch_wal_compression();
 	idem_ctx = NULL;
 	do
 	{
