@@ -563,6 +563,9 @@ is( $small->safe_psql('postgres', q{
 		SELECT count(*), sum(version_conflicts) FROM steward.table_counters() WHERE relid IS NULL}),
 	'1|4', '... the 4 others in the row of other tables');
 is( $small->safe_psql('postgres', q{
+		SELECT version_conflicts FROM steward._history(1e9) WHERE is_now}),
+	'20', '... and in the database\'s sums (history, health\'s version-conflict rate): all 20');
+is( $small->safe_psql('postgres', q{
 		SELECT dropped FROM steward.collector WHERE structure = 'table_counters'}),
 	'4', '... counted as dropped in steward.collector');
 $small->safe_psql('postgres', 'CREATE ROLE tc_reader; GRANT SELECT ON c1, c20 TO tc_reader');
