@@ -53,4 +53,19 @@ SELECT query, calls, rows FROM here_statements WHERE query LIKE '%plus';
 SELECT structure, dropped FROM steward.collector WHERE dropped <> 0;
 DEALLOCATE q;
 
+-- Its failures after the reset are counted too: an error is counted in
+-- the abort callback, which cannot make a text, so each one was dropped.
+-- With a custom plan (10 / 0 fails while planning) and a generic one (it
+-- fails while running).
+PREPARE d(int) AS SELECT 10 / $1 AS tenth;
+EXECUTE d(1);
+SELECT steward.reset();
+EXECUTE d(0);
+SET plan_cache_mode = force_generic_plan;
+EXECUTE d(0);
+RESET plan_cache_mode;
+SELECT query, calls, errors FROM here_statements WHERE query LIKE '%tenth';
+SELECT structure, dropped FROM steward.collector WHERE dropped <> 0;
+DEALLOCATE d;
+
 DROP VIEW here_statements;

@@ -1244,12 +1244,44 @@ keep_text(void *arg)
 	char	   *text;
 
 	if (entry_exists(&a->s->key))
+	{
+		a->s->seen = true;
+		a->s->seen_removals = exists_seen_removals;
 		return;
+	}
 	text = normalized_text(a->src, a->loc, a->len, NULL, &text_len);
 	if (a->s->text == NULL)
 		a->s->text = MemoryContextAlloc(TopMemoryContext, STMT_TEXT_BYTES);
 	a->s->text_len = Min(text_len, STMT_TEXT_BYTES - 1);
 	memcpy(a->s->text, text, a->s->text_len);
+}
+
+/*
+ * The statement in slot started without its entry being looked up (a
+ * prepared statement: it was parsed earlier), or entries were removed
+ * since it was last seen: if its entry is gone, keep its text now, so
+ * that a failure can make the entry again in the abort callback, which
+ * cannot lex (its executions failing after a reset or an eviction were
+ * dropped).  Nothing to do while the entry is known and no entry was
+ * removed since.
+ */
+static void
+check_started_entry(int slot, const char *src, int loc, int len)
+{
+	StmtSlot   *s;
+	KeepTextArgs args;
+
+	if (slot < 0 || slot >= nslots || src == NULL || !IsTransactionState())
+		return;
+	s = &slots[slot];
+	if (!s->active || s->text_len >= 0 ||
+		(s->seen && pg_atomic_read_u64(&stmt_shared->removals) == s->seen_removals))
+		return;
+	args.s = s;
+	args.src = src;
+	args.loc = loc;
+	args.len = len;
+	(void) steward_collect(keep_text, &args);
 }
 
 /*
@@ -1541,6 +1573,7 @@ stmt_planner(Query *parse, const char *query_string, int cursorOptions,
 			args.last = in_top_execute ? top_execute_last :
 				last_in_string(query_string, parse->stmt_location, parse->stmt_len);
 			begin_statement(&args);
+			check_started_entry(slot, query_string, parse->stmt_location, parse->stmt_len);
 		}
 	}
 
@@ -1632,6 +1665,8 @@ stmt_executor_start(QueryDesc *queryDesc, int eflags)
 			begin.last = in_top_execute ? top_execute_last :
 				last_in_string(queryDesc->sourceText, ps->stmt_location, ps->stmt_len);
 			begin_statement(&begin);
+			check_started_entry(args.slot, queryDesc->sourceText, ps->stmt_location,
+								ps->stmt_len);
 		}
 	}
 
