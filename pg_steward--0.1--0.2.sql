@@ -21050,3 +21050,81 @@ CREATE EVENT TRIGGER steward_migration_shape_users ON ddl_command_end
                  'ALTER DOMAIN')
     EXECUTE FUNCTION steward._migration_guard_shape_users();
 ALTER EVENT TRIGGER steward_migration_shape_users ENABLE ALWAYS;
+
+-- review13 R13-6: the shape-users guard's check runs in a snapshot taken
+-- after the statement's lock (a C event trigger calls it, STABLE), not in
+-- a REPEATABLE READ transaction's older snapshot.
+CREATE FUNCTION steward._migration_check_shape_users()
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    u record;
+BEGIN
+    IF to_regclass('steward.migration_tables') IS NULL
+       OR NOT EXISTS (SELECT 1 FROM steward.migration_tables t
+                        JOIN steward.migration_runs r ON r.name = t.migration
+                       WHERE t.active AND r.status = 'active' AND NOT r.restored
+                         AND NOT coalesce((r.steps -> 0) ?| ARRAY['relayout', 'create_index', 'drop_index'],
+                                          false)) THEN
+        RETURN;
+    END IF;
+    SELECT CASE WHEN d.classid IN ('pg_attrdef'::regclass, 'pg_constraint'::regclass, 'pg_trigger'::regclass)
+                     OR (c.classid = 'pg_class'::regclass AND d.classid = 'pg_class'::regclass
+                         AND d.objid <> c.objid)
+                THEN pg_describe_object(d.classid, d.objid, 0)
+                ELSE pg_describe_object(c.classid, c.objid, 0) END AS what,
+           sv.oid::regclass AS shape, t.migration, t.relid AS tbl
+      INTO u
+      FROM pg_event_trigger_ddl_commands() c
+      JOIN pg_depend d ON d.deptype = 'n'
+       AND ((d.classid = c.classid AND d.objid = c.objid)
+            OR (c.classid = 'pg_class'::regclass AND d.classid = 'pg_rewrite'::regclass
+                AND d.objid IN (SELECT rw.oid FROM pg_rewrite rw WHERE rw.ev_class = c.objid))
+            -- a composite type's attributes are its pg_class row's
+            OR (c.classid = 'pg_type'::regclass AND d.classid = 'pg_class'::regclass
+                AND d.objid = (SELECT ty.typrelid FROM pg_type ty WHERE ty.oid = c.objid))
+            -- a table's defaults (generated columns too), constraints,
+            -- triggers and indexes, whose expressions depend on the
+            -- type, not the table (review13 R13-4)
+            OR (c.classid = 'pg_class'::regclass AND d.classid = 'pg_attrdef'::regclass
+                AND d.objid IN (SELECT ad.oid FROM pg_attrdef ad WHERE ad.adrelid = c.objid))
+            OR (c.classid = 'pg_class'::regclass AND d.classid = 'pg_constraint'::regclass
+                AND d.objid IN (SELECT co.oid FROM pg_constraint co WHERE co.conrelid = c.objid))
+            OR (c.classid = 'pg_class'::regclass AND d.classid = 'pg_trigger'::regclass
+                AND d.objid IN (SELECT tg.oid FROM pg_trigger tg WHERE tg.tgrelid = c.objid))
+            OR (c.classid = 'pg_class'::regclass AND d.classid = 'pg_class'::regclass
+                AND d.objid IN (SELECT ix.indexrelid FROM pg_index ix WHERE ix.indrelid = c.objid))
+            -- a domain's constraints
+            OR (c.classid = 'pg_type'::regclass AND d.classid = 'pg_constraint'::regclass
+                AND d.objid IN (SELECT co.oid FROM pg_constraint co WHERE co.contypid = c.objid)))
+      JOIN pg_class sv ON sv.relkind = 'v'
+       AND ((d.refclassid = 'pg_class'::regclass AND d.refobjid = sv.oid)
+            OR (d.refclassid = 'pg_type'::regclass
+                AND d.refobjid IN (sv.reltype, (SELECT ty.typarray FROM pg_type ty WHERE ty.oid = sv.reltype))))
+      JOIN pg_namespace n ON n.oid = sv.relnamespace
+      JOIN steward.migration_tables t ON t.active
+       AND ((n.nspname = t.migration AND sv.relname = coalesce(t.new_name, t.relname))
+            OR (n.nspname = t.migration || '_old' AND sv.relname = t.relname))
+      JOIN steward.migration_runs r ON r.name = t.migration AND r.status = 'active' AND NOT r.restored
+     WHERE NOT (c.classid = 'pg_class'::regclass AND c.objid = sv.oid)
+     ORDER BY t.migration, sv.oid
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '% would use view %, a shape of migration "%"', u.what, u.shape, u.migration
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = format('The cleanup and a rollback drop the views of the shapes of %s, and could not while another object uses one.',
+                                  u.tbl),
+                  HINT = format('Make it over the table %s instead, after SELECT steward.migration_cleanup(%L); (the table then has the new shape).',
+                                u.tbl, u.migration);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migration_check_shape_users() FROM PUBLIC;
+CREATE OR REPLACE FUNCTION steward._migration_guard_shape_users()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'steward_migration_guard_shape_users'
+LANGUAGE C;

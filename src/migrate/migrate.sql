@@ -3410,9 +3410,14 @@ $$;
 -- the statement's text, so every spelling is caught.  SECURITY DEFINER
 -- to read the migrations' records whoever runs the statement; it calls
 -- no user code.  A restored record (pg_dump) is left to its next step.
-CREATE FUNCTION steward._migration_guard_shape_users()
-RETURNS event_trigger
+-- The event trigger is C (relayout.c): it runs this STABLE check in a
+-- snapshot taken after the statement's lock, whose statements then read
+-- the migrations' records there, not in a REPEATABLE READ transaction's
+-- older snapshot (review13 R13-6).
+CREATE FUNCTION steward._migration_check_shape_users()
+RETURNS void
 LANGUAGE plpgsql
+STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -3478,6 +3483,11 @@ BEGIN
     END IF;
 END
 $$;
+REVOKE ALL ON FUNCTION steward._migration_check_shape_users() FROM PUBLIC;
+CREATE FUNCTION steward._migration_guard_shape_users()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'steward_migration_guard_shape_users'
+LANGUAGE C;
 REVOKE ALL ON FUNCTION steward._migration_guard_shape_users() FROM PUBLIC;
 CREATE EVENT TRIGGER steward_migration_shape_users ON ddl_command_end
     WHEN TAG IN ('CREATE VIEW', 'CREATE MATERIALIZED VIEW', 'CREATE FUNCTION', 'CREATE PROCEDURE',

@@ -44,6 +44,7 @@
 #include "access/htup_details.h"
 #include "access/sysattr.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/indexing.h"
 #include "optimizer/optimizer.h"
@@ -67,6 +68,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
+#include "parser/parse_func.h"
 #include "parser/parser.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -78,6 +80,7 @@
 #include "utils/memutils.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "pg_steward.h"
@@ -87,6 +90,7 @@
 PG_FUNCTION_INFO_V1(steward_relayout_trigger);
 PG_FUNCTION_INFO_V1(steward_relayout_exec);
 PG_FUNCTION_INFO_V1(steward_relayout_partition_by);
+PG_FUNCTION_INFO_V1(steward_migration_guard_shape_users);
 PG_FUNCTION_INFO_V1(steward_relayout_guard_ddl);
 
 /*
@@ -749,9 +753,11 @@ text_array_list(Datum array)
  * see steward._migration_runs_mark) counts for partition_check only:
  * the restore rebuilds both layouts or shapes as the dump has them.  Read as the catalog's owner: the owner of a partition
  * may be another role than the owner of the table it belongs to, whom the
- * catalog's row security would hide the migration from.  Read in a new
- * snapshot (read_only false): after lock_named_first waited for a
- * migration_start, its commit is seen.  Result palloc'd in the caller's
+ * catalog's row security would hide the migration from.  Read in a
+ * snapshot taken now (steward_spi_read_latest), never the transaction's:
+ * after lock_named_first waited for a migration_start, its commit is
+ * seen, also by a REPEATABLE READ transaction whose snapshot predates it
+ * (review13 R13-6), as core's own catalog lookups see it.  Result palloc'd in the caller's
  * context.
  */
 static void
@@ -770,7 +776,7 @@ guarded_by(Oid relid, bool below_only, bool relayouts_only, bool partition_check
 		!OidIsValid(runs) || !OidIsValid(relid))
 		return;
 	steward_as_owner_begin(catalog, &ctx);
-	if (SPI_execute_with_args(psprintf(
+	if (steward_spi_read_latest(psprintf(
 			"SELECT t.migration, t.relid::pg_catalog.oid, x.relayout, r.phase,"
 			"       ARRAY(SELECT DISTINCT n.n FROM steward.migration_columns c,"
 			"                    LATERAL pg_catalog.unnest(ARRAY[c.old_name, c.new_name, c.expand_old,"
@@ -812,7 +818,7 @@ guarded_by(Oid relid, bool below_only, bool relayouts_only, bool partition_check
 			" ORDER BY t.ord LIMIT 1",
 			partition_check || get_attnum(runs, "restored") == InvalidAttrNumber ?
 			"false" : "r.restored"),
-			3, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+			3, argtypes, args, NULL, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_tables");
 	if (SPI_processed == 1)
 	{
@@ -839,19 +845,19 @@ guarded_by(Oid relid, bool below_only, bool relayouts_only, bool partition_check
  * The active migration of the table that sql finds -- its first column, an
  * OID, in its first row; none when it returns no row -- as guarded_by sees
  * it (m->name NULL when none).  sql reads steward.migration_tables (given
- * as catalog) as the catalog's owner, with nargs parameters of argtypes;
- * read_only false reads in a new snapshot, as guarded_by does.
+ * as catalog) as the catalog's owner, with nargs parameters of argtypes,
+ * in a snapshot taken now, as guarded_by does.
  */
 static void
 guarded_by_table_of(Oid catalog, const char *sql, int nargs, Oid *argtypes, Datum *args,
-					bool read_only, GuardedBy *m)
+					GuardedBy *m)
 {
 	StewardAsOwner ctx;
 	Oid			table = InvalidOid;
 
 	memset(m, 0, sizeof(*m));
 	steward_as_owner_begin(catalog, &ctx);
-	if (SPI_execute_with_args(sql, nargs, argtypes, args, NULL, read_only, 1) != SPI_OK_SELECT)
+	if (steward_spi_read_latest(sql, nargs, argtypes, args, NULL, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_tables");
 	if (SPI_processed == 1)
 	{
@@ -1783,7 +1789,7 @@ shape_view_of(Oid relid, GuardedBy *m)
 						"        OR (t.migration OPERATOR(pg_catalog.||) '_old' OPERATOR(pg_catalog.=) $1"
 						"            AND t.relname::pg_catalog.text OPERATOR(pg_catalog.=) $2))"
 						" ORDER BY t.migration, t.ord LIMIT 1",
-						2, argtypes, args, true, m);
+						2, argtypes, args, m);
 }
 
 /*
@@ -1946,7 +1952,7 @@ index_steps_on(Oid relid)
 	if (!OidIsValid(catalog) || !OidIsValid(runs) || !OidIsValid(relid))
 		return NIL;
 	steward_as_owner_begin(catalog, &ctx);
-	if (SPI_execute_with_args(psprintf(
+	if (steward_spi_read_latest(psprintf(
 			"SELECT i.migration, r.phase, i.kind OPERATOR(pg_catalog.=) 'create_index',"
 			"       i.index_name::pg_catalog.text, i.statement"
 			"  FROM steward.migration_indexes i"
@@ -1959,7 +1965,7 @@ index_steps_on(Oid relid)
 			"                  AND t.relid OPERATOR(pg_catalog.=) i.relid AND t.active)"
 			" ORDER BY i.migration, i.step",
 			get_attnum(runs, "restored") == InvalidAttrNumber ? "false" : "r.restored"),
-			1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+			1, argtypes, args, NULL, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_indexes");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -2363,7 +2369,7 @@ guard_schema(const char *nspname, SchemaAction action)
 	args[1] = CStringGetTextDatum(nspname);
 	args[2] = BoolGetDatum(action != SCHEMA_RENAME);
 	steward_as_owner_begin(catalog, &ctx);
-	if (SPI_execute_with_args(
+	if (steward_spi_read_latest(
 			"SELECT t.relid::pg_catalog.oid, t.migration OPERATOR(pg_catalog.=) $2"
 			"       OR t.migration OPERATOR(pg_catalog.||) '_old' OPERATOR(pg_catalog.=) $2"
 			"  FROM steward.migration_tables t"
@@ -2375,7 +2381,7 @@ guard_schema(const char *nspname, SchemaAction action)
 			"        OR t.migration OPERATOR(pg_catalog.=) $2"
 			"        OR t.migration OPERATOR(pg_catalog.||) '_old' OPERATOR(pg_catalog.=) $2)"
 			" ORDER BY t.migration, t.ord",
-			3, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			3, argtypes, args, NULL, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_tables");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -3028,7 +3034,7 @@ column_migration_in_schema(Oid nsp, GuardedBy *m)
 						"                       OR c.relnamespace OPERATOR(pg_catalog.=) $1))"
 						" ORDER BY t.migration, t.ord LIMIT 1",
 						get_attnum(runs, "restored") == InvalidAttrNumber ? "false" : "r.restored"),
-						1, argtypes, args, false, m);
+						1, argtypes, args, m);
 }
 
 /* Refuse (55006) publishing schema nsp (InvalidOid: all tables) in pubname. */
@@ -3421,10 +3427,11 @@ lock_named_first(Node *parsetree)
  * meet only the partition checks until its next step.
  * Names are resolved from the parse tree; the statement's lock on the
  * table it names is taken first (lock_named_first), then the catalog is
- * read as its owner in a new snapshot: a statement that arrives while
- * migration_start is uncommitted waits for it and is judged with its
- * record (under REPEATABLE READ it is not seen: validate's "layouts"
- * check names the columns that then differ).  A superuser can
+ * read as its owner in a snapshot taken now (steward_spi_read_latest):
+ * a statement that arrives while migration_start is uncommitted waits
+ * for it and is judged with its record, whatever the isolation level
+ * (a REPEATABLE READ transaction's own snapshot would not show it,
+ * review13 R13-6).  A superuser can
  * still go around the guard (ALTER EVENT TRIGGER ... DISABLE, DROP SCHEMA
  * ... CASCADE): migration_validate then reports the layouts' differences,
  * and rollback and cleanup finish without a layout that is gone.
@@ -3538,5 +3545,43 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 		default:
 			break;
 	}
+	PG_RETURN_VOID();
+}
+
+/*
+ * steward._migration_guard_shape_users(): event trigger on ddl_command_end
+ * (steward_migration_shape_users).  Runs the check,
+ * steward._migration_check_shape_users() (migrate.sql: 55006 for an object
+ * the statement made over a view of an active column migration's shapes),
+ * in a snapshot taken now, after a command counter increment that shows
+ * the statement's own objects: the check is STABLE, so its statements read
+ * in that snapshot.  An event trigger in PL/pgSQL read in the transaction's
+ * snapshot, which under REPEATABLE READ / SERIALIZABLE can predate the
+ * migration_start the statement's lock waited for (review13 R13-6).  The
+ * check is called directly (no EXECUTE check: it is the extension's, and
+ * SECURITY DEFINER); nothing when it does not exist (a library newer than
+ * the installed SQL).
+ */
+Datum
+steward_migration_guard_shape_users(PG_FUNCTION_ARGS)
+{
+	Oid			fn;
+	FmgrInfo	flinfo;
+	LOCAL_FCINFO(call, 0);
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward._migration_guard_shape_users() must be called as an event trigger")));
+	fn = LookupFuncName(list_make2(makeString(STEWARD_SCHEMA), makeString("_migration_check_shape_users")),
+						0, NULL, true);
+	if (!OidIsValid(fn))
+		PG_RETURN_VOID();
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetLatestSnapshot());
+	fmgr_info(fn, &flinfo);
+	InitFunctionCallInfoData(*call, &flinfo, 0, InvalidOid, NULL, NULL);
+	(void) FunctionCallInvoke(call);
+	PopActiveSnapshot();
 	PG_RETURN_VOID();
 }
