@@ -275,18 +275,7 @@ existing_version_column(Oid relid)
 int
 steward_read_rows_after_lock(const char *sql, int nargs, Oid *argtypes, Datum *args)
 {
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-	Snapshot	snapshot;
-	int			rc;
-
-	if (plan == NULL)
-		elog(ERROR, "could not prepare a check of stored rows: %s",
-			 SPI_result_code_string(SPI_result));
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	rc = SPI_execute_snapshot(plan, args, NULL, snapshot, InvalidSnapshot, false, false, 0);
-	UnregisterSnapshot(snapshot);
-	SPI_freeplan(plan);
-	return rc;
+	return steward_spi_read_latest(sql, nargs, argtypes, args, NULL, 0);
 }
 
 /*

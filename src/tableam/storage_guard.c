@@ -142,19 +142,21 @@ rule_on(List *relids, const char *kind, ReachingRule *found)
 	args[1] = kind != NULL ? CStringGetTextDatum(kind) : (Datum) 0;
 
 	/*
-	 * Not read-only: a fresh snapshot, so that a rule committed while this
-	 * DDL waited for its lock is seen (see
-	 * steward_check_partitions_use_steward for the other side).
+	 * In a snapshot taken now, so that a rule committed while this DDL
+	 * waited for its lock is seen (see steward_check_partitions_use_steward
+	 * for the other side), also by a REPEATABLE READ transaction whose own
+	 * snapshot predates the rule (review13 R13-11): as the rest of this
+	 * file's reads of steward.column_rules.
 	 */
 	steward_enter_rules_owner(&ctx);
-	if (SPI_execute_with_args("SELECT r.relid::pg_catalog.oid, r.relid::pg_catalog.text,"
-							  "       r.attname::pg_catalog.text, r.kind"
-							  "  FROM steward.column_rules r"
-							  " WHERE r.relid::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"
-							  "   AND ($2 IS NULL OR r.kind::pg_catalog.text OPERATOR(pg_catalog.=) $2)"
-							  " ORDER BY pg_catalog.array_position($1, r.relid::pg_catalog.oid),"
-							  "          r.attname LIMIT 1",
-							  2, argtypes, args, kind != NULL ? "  " : " n", false, 1) != SPI_OK_SELECT)
+	if (steward_spi_read_latest("SELECT r.relid::pg_catalog.oid, r.relid::pg_catalog.text,"
+							    "       r.attname::pg_catalog.text, r.kind"
+							    "  FROM steward.column_rules r"
+							    " WHERE r.relid::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"
+							    "   AND ($2 IS NULL OR r.kind::pg_catalog.text OPERATOR(pg_catalog.=) $2)"
+							    " ORDER BY pg_catalog.array_position($1, r.relid::pg_catalog.oid),"
+							    "          r.attname LIMIT 1",
+							    2, argtypes, args, kind != NULL ? "  " : " n", 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.column_rules");
 	if (SPI_processed > 0)
 	{
@@ -582,15 +584,15 @@ check_retype_using(Oid relid, const char *column)
 	args[0] = oid_array(list_concat(self_and_ancestor_list(relid), inheritors(relid)));
 	args[1] = CStringGetTextDatum(column);
 	steward_enter_rules_owner(&ctx);
-	if (SPI_execute_with_args("SELECT r.relid::pg_catalog.text, r.attname::pg_catalog.text,"
-							  "       CASE WHEN r.attname OPERATOR(pg_catalog.=) $2::pg_catalog.name"
-							  "            THEN r.kind ELSE 'changed_at' END"
-							  "  FROM steward.column_rules r"
-							  " WHERE r.relid::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"
-							  "   AND (r.attname OPERATOR(pg_catalog.=) $2::pg_catalog.name"
-							  "        OR r.changed_at OPERATOR(pg_catalog.=) $2::pg_catalog.name)"
-							  " ORDER BY pg_catalog.array_position($1, r.relid::pg_catalog.oid) LIMIT 1",
-							  2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+	if (steward_spi_read_latest("SELECT r.relid::pg_catalog.text, r.attname::pg_catalog.text,"
+							    "       CASE WHEN r.attname OPERATOR(pg_catalog.=) $2::pg_catalog.name"
+							    "            THEN r.kind ELSE 'changed_at' END"
+							    "  FROM steward.column_rules r"
+							    " WHERE r.relid::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"
+							    "   AND (r.attname OPERATOR(pg_catalog.=) $2::pg_catalog.name"
+							    "        OR r.changed_at OPERATOR(pg_catalog.=) $2::pg_catalog.name)"
+							    " ORDER BY pg_catalog.array_position($1, r.relid::pg_catalog.oid) LIMIT 1",
+							    2, argtypes, args, NULL, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.column_rules");
 	if (SPI_processed > 0)
 	{
@@ -683,13 +685,13 @@ check_trigger(const ObjectAddress *address)
 		down = inheritors(relid);
 	args[0] = oid_array(list_concat_copy(up, down));
 	steward_enter_rules_owner(&ctx);
-	if (SPI_execute_with_args("SELECT r.relid::pg_catalog.oid, r.attname::pg_catalog.text"
-							  "  FROM steward.column_rules r"
-							  " WHERE r.relid::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"
-							  "   AND r.kind OPERATOR(pg_catalog.=) 'version'"
-							  " ORDER BY pg_catalog.array_position($1, r.relid::pg_catalog.oid),"
-							  "          r.attname",
-							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (steward_spi_read_latest("SELECT r.relid::pg_catalog.oid, r.attname::pg_catalog.text"
+							    "  FROM steward.column_rules r"
+							    " WHERE r.relid::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"
+							    "   AND r.kind OPERATOR(pg_catalog.=) 'version'"
+							    " ORDER BY pg_catalog.array_position($1, r.relid::pg_catalog.oid),"
+							    "          r.attname",
+							    1, argtypes, args, NULL, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.column_rules");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
