@@ -27,10 +27,16 @@
 
 #include <limits.h>
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_rewrite.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
@@ -48,6 +54,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/jsonb.h"
@@ -814,8 +821,10 @@ migration_tables(const char *name, MemoryContext outer)
 
 /*
  * Every table a catalog record names: data->'tables', the relid of each of
- * data->'table_rows' and data->'column_rows', and data->'relid' (an index
- * step).  Each must be a number (an OID): the writers read them as
+ * data->'table_rows' and data->'column_rows', data->'relid' (an index
+ * step) and data->'release_relid' (a relayout's release, whose repoint
+ * moves the other migrations' rows of that table onto the migration's:
+ * unchecked, it moved another tenant's records, review13 R13-9).  Each must be a number (an OID): the writers read them as
  * regclass, which would also take a name, resolved by a search_path other
  * than the one this check would use (22P02 here instead).  All qualified:
  * this runs under the caller's search_path.
@@ -842,7 +851,9 @@ tables_of_record(Jsonb *data, MemoryContext outer)
 			"  SELECT e OPERATOR(pg_catalog.->>) 'relid'"
 			"    FROM a, pg_catalog.jsonb_array_elements(v) e WHERE k OPERATOR(pg_catalog.<>) 'tables'"
 			"  UNION ALL"
-			"  SELECT j OPERATOR(pg_catalog.->>) 'relid' FROM d) s(r)"
+			"  SELECT j OPERATOR(pg_catalog.->>) 'relid' FROM d"
+			"  UNION ALL"
+			"  SELECT j OPERATOR(pg_catalog.->>) 'release_relid' FROM d) s(r)"
 			" WHERE r IS NOT NULL",
 			1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the tables of a migration record");
@@ -972,6 +983,72 @@ steward_migration_record(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Is rel one of the relations steward._migration_lock_plan may give for
+ * tbl: a table with a foreign key referencing tbl, or a view one of whose
+ * rules depends on tbl?  Read with the catalog snapshot (the state of now,
+ * not of the transaction's snapshot), before any lock on rel.  No lock,
+ * raises nothing but catalog read errors.
+ */
+static bool
+relation_related_to(Oid relid, Oid related)
+{
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key[3];
+	HeapTuple	tup;
+	bool		found = false;
+	List	   *rules = NIL;
+	ListCell   *lc;
+
+	/* A foreign key of rel referencing tbl. */
+	catalog = table_open(ConstraintRelationId, AccessShareLock);
+	ScanKeyInit(&key[0], Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(related));
+	scan = systable_beginscan(catalog, ConstraintRelidTypidNameIndexId, true, NULL, 1, key);
+	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
+
+		found = con->contype == CONSTRAINT_FOREIGN && con->confrelid == relid;
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	if (found || get_rel_relkind(related) != RELKIND_VIEW)
+		return found;
+
+	/* A rule of the view rel that depends on tbl. */
+	catalog = table_open(RewriteRelationId, AccessShareLock);
+	ScanKeyInit(&key[0], Anum_pg_rewrite_ev_class, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(related));
+	scan = systable_beginscan(catalog, RewriteRelRulenameIndexId, true, NULL, 1, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		rules = lappend_oid(rules, ((Form_pg_rewrite) GETSTRUCT(tup))->oid);
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+
+	catalog = table_open(DependRelationId, AccessShareLock);
+	foreach(lc, rules)
+	{
+		ScanKeyInit(&key[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(RewriteRelationId));
+		ScanKeyInit(&key[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(lfirst_oid(lc)));
+		scan = systable_beginscan(catalog, DependDependerIndexId, true, NULL, 2, key);
+		while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+
+			found = dep->refclassid == RelationRelationId && dep->refobjid == relid;
+		}
+		systable_endscan(scan);
+		if (found)
+			break;
+	}
+	table_close(catalog, AccessShareLock);
+	return found;
+}
+
+/*
  * steward._migration_lock_related(tbl regclass, rel regclass) -> boolean
  *
  * Take ACCESS EXCLUSIVE on rel, a view on tbl or a table whose foreign
@@ -979,11 +1056,15 @@ steward_migration_record(PG_FUNCTION_ARGS)
  * steward._migration_locked: before tbl itself, in the order a statement
  * through the view (or writing the referencing table) takes them, so that
  * a step never holds tbl while it queues behind such statements.  The
- * caller must own tbl (42501), and only pg_steward's own code may call it
- * (42501).  No recursion into the view's relations, no privilege check on
- * rel: the step redefines or drops rel as part of the migration of tbl,
- * whose owner could lock tbl itself, which blocks rel's users as long.
- * False (and no lock kept) when rel was dropped meanwhile.
+ * caller must own tbl (42501), rel must be such a view or table now
+ * (42501: any other relation -- a shared catalog such as pg_authid, where
+ * the lock stopped every login of the cluster, another tenant's table --
+ * is refused before it is locked, review13 R13-8), and only pg_steward's
+ * own code may call it (42501).  No recursion into the view's relations,
+ * no privilege check on rel: the step redefines or drops rel as part of
+ * the migration of tbl, whose owner could lock tbl itself, which blocks
+ * rel's users as long.  False (and no lock kept) when rel was dropped
+ * meanwhile.
  * Locks: ACCESS EXCLUSIVE on rel, under the caller's lock_timeout.
  */
 Datum
@@ -997,6 +1078,14 @@ steward_migration_lock_related(PG_FUNCTION_ARGS)
 	relid = PG_GETARG_OID(0);
 	related = PG_GETARG_OID(1);
 	steward_check_table_owner(relid);
+	if (!relation_related_to(relid, related))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("steward._migration_lock_related locks only a view on %s or a table whose foreign key references it",
+						DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(relid)))),
+				 errdetail("%s is neither.",
+						   DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(related)))),
+				 errhint("Use steward.migration_backfill and the other migration functions.")));
 	if (!steward_migrate_called_from_own_code())
 		steward_migrate_refuse_direct_call("steward._migration_lock_related", "a lock");
 	LockRelationOid(related, AccessExclusiveLock);
