@@ -64,6 +64,7 @@
 #include "pg_steward.h"
 #include "governor/governor.h"
 #include "lifecycle/lifecycle.h"
+#include "migrate/migrate.h"
 #include "plumbing/as_owner.h"
 #include "tableam/rules.h"
 #include "tableam/rules_api.h"
@@ -1171,6 +1172,7 @@ steward_transition_batch(PG_FUNCTION_ARGS)
 	StewardAsOwner ctx;
 	KeyInfo		ki;
 	char	   *set_sql = NULL;
+	int			owner_depth;
 	int32		batch_size;
 	const char *qualname;
 	const char *col;
@@ -1276,10 +1278,24 @@ steward_transition_batch(PG_FUNCTION_ARGS)
 	 * transaction's row lock (0: never waits), or there are fewer rows left
 	 * than a batch, lock and skip instead.
 	 */
-	if (ki.natts == 0 || steward_batch_lock_timeout_ms == 0 ||
-		!move_batch_by_range(&ki, &bounds, &moved, &lastkey_text))
-		move_batch_skip_locked(rel, run.column, set_columns, &ki, &bounds,
-							   &moved, &lastkey_text);
+	/*
+	 * The batch runs the owner's code (set_sql, the table's triggers,
+	 * defaults and checks): none of pg_steward's internal functions it
+	 * calls acts as pg_steward's own (review13 R13-8).
+	 */
+	owner_depth = steward_owner_code_enter();
+	PG_TRY();
+	{
+		if (ki.natts == 0 || steward_batch_lock_timeout_ms == 0 ||
+			!move_batch_by_range(&ki, &bounds, &moved, &lastkey_text))
+			move_batch_skip_locked(rel, run.column, set_columns, &ki, &bounds,
+								   &moved, &lastkey_text);
+	}
+	PG_FINALLY();
+	{
+		steward_owner_code_leave(owner_depth);
+	}
+	PG_END_TRY();
 	steward_as_owner_end(&ctx);
 	values[0] = Int64GetDatum(moved);
 	if (lastkey_text)

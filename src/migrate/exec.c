@@ -117,15 +117,26 @@ static int	own_sql_nest = 0;
  */
 typedef struct StewardFrame
 {
-	Oid			fn_oid;
+	Oid			fn_oid;			/* InvalidOid: a C function of pg_steward's */
 	int			nest;
 	bool		event_trigger;	/* returns event_trigger: only fired, never called */
+	bool		trusted;		/* pg_steward's own code (see own_context) */
+	int			barrier;		/* owner_code_depth when it began */
 } StewardFrame;
+
+/*
+ * Owner-defined code that pg_steward's C functions run (run_transition's
+ * SET list and the triggers, defaults and checks its batches fire) now
+ * running in this backend: a barrier between the pg_steward functions
+ * that began below it and whatever that code calls (review13 R13-8).
+ */
+static int	owner_code_depth = 0;
 
 static StewardFrame *steward_code_stack = NULL;
 static int	steward_code_stack_size = 0;
 static int	steward_code_depth = 0;
 static LocalTransactionId loaded_in_lxid = InvalidLocalTransactionId;
+static bool loaded_in_function = false;
 static Oid	steward_nsp_cache = InvalidOid;
 
 static ExecutorStart_hook_type prev_executor_start = NULL;
@@ -380,10 +391,11 @@ forget_steward_nsp(Datum arg, int cacheid, uint32 hashvalue)
  * True when fn_oid is one of pg_steward's own PL/pgSQL functions (schema
  * steward, neither C nor SQL: SQL functions would no longer be inlined);
  * *event_trigger (when not NULL) then says whether it is an event trigger
- * function.  Two syscache look-ups, no lock, raises nothing.
+ * function, *internal whether it is an internal one (name beginning with
+ * an underscore) rather than an entry point of the documented API.  Two syscache look-ups, no lock, raises nothing.
  */
 static bool
-steward_code_kind(Oid fn_oid, bool *event_trigger)
+steward_code_kind(Oid fn_oid, bool *event_trigger, bool *internal)
 {
 	HeapTuple	tup;
 	bool		result = false;
@@ -404,6 +416,8 @@ steward_code_kind(Oid fn_oid, bool *event_trigger)
 			proc->prolang != SQLlanguageId;
 		if (event_trigger != NULL)
 			*event_trigger = proc->prorettype == EVENT_TRIGGEROID;
+		if (internal != NULL)
+			*internal = NameStr(proc->proname)[0] == '_';
 		ReleaseSysCache(tup);
 	}
 	return result;
@@ -412,7 +426,7 @@ steward_code_kind(Oid fn_oid, bool *event_trigger)
 static bool
 steward_code(Oid fn_oid)
 {
-	return steward_code_kind(fn_oid, NULL);
+	return steward_code_kind(fn_oid, NULL, NULL);
 }
 
 /*
@@ -438,6 +452,66 @@ migrate_needs_fmgr_hook(Oid fn_oid)
  * never pushed.
  */
 static void
+push_frame(Oid fn_oid, bool event_trigger, bool trusted)
+{
+	if (steward_code_depth >= steward_code_stack_size)
+	{
+		int			size = Max(16, steward_code_stack_size * 2);
+
+		steward_code_stack = steward_code_stack == NULL ?
+			MemoryContextAlloc(TopMemoryContext, size * sizeof(StewardFrame)) :
+			repalloc(steward_code_stack, size * sizeof(StewardFrame));
+		steward_code_stack_size = size;
+	}
+	steward_code_stack[steward_code_depth].fn_oid = fn_oid;
+	steward_code_stack[steward_code_depth].nest = own_nest;
+	steward_code_stack[steward_code_depth].event_trigger = event_trigger;
+	steward_code_stack[steward_code_depth].trusted = trusted;
+	steward_code_stack[steward_code_depth].barrier = owner_code_depth;
+	steward_code_depth++;
+}
+
+/*
+ * Is the code running now pg_steward's own (not counting statements of
+ * _migration_exec, see steward_migrate_called_from_own_code)?  The
+ * innermost of pg_steward's functions running must be trusted and no
+ * owner-defined code must have begun above it.  A function is trusted
+ * when it is an entry point of the documented API or an event trigger
+ * (which do their own checks for whoever calls them), or when it began
+ * where the code running was pg_steward's own, or for a superuser (who
+ * may write the catalog anyway; the owner's code runs as the owner): an
+ * internal function (steward._...) called directly, or by the owner's
+ * code that a pg_steward statement runs, is not (review13 R13-8).  In a backend that
+ * loaded the library without preloading, within a function (those
+ * running then were not counted), with none of pg_steward's functions
+ * counted and under some function (something on the error context
+ * stack, not a statement's direct call): for a function beginning, yes
+ * (one a procedure calls after its COMMIT included); for a C function
+ * called, in the transaction that loaded the library only.
+ */
+static bool
+own_context_for(bool function_begins)
+{
+	if (steward_code_depth > 0)
+	{
+		StewardFrame *top = &steward_code_stack[steward_code_depth - 1];
+
+		return top->trusted && top->barrier == owner_code_depth;
+	}
+	if (!loaded_in_function || owner_code_depth != 0 || error_context_stack == NULL)
+		return false;
+	return function_begins ||
+		(loaded_in_lxid != InvalidLocalTransactionId && MyProc != NULL &&
+		 MyProc->lxid == loaded_in_lxid);
+}
+
+static bool
+own_context(void)
+{
+	return own_context_for(false);
+}
+
+static void
 migrate_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 {
 	if (prev_fmgr_hook)
@@ -445,22 +519,12 @@ migrate_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 	if (event == FHET_START)
 	{
 		bool		event_trigger = false;
+		bool		internal = true;
 
-		if (!steward_code_kind(flinfo->fn_oid, &event_trigger))
+		if (!steward_code_kind(flinfo->fn_oid, &event_trigger, &internal))
 			return;
-		if (steward_code_depth >= steward_code_stack_size)
-		{
-			int			size = Max(16, steward_code_stack_size * 2);
-
-			steward_code_stack = steward_code_stack == NULL ?
-				MemoryContextAlloc(TopMemoryContext, size * sizeof(StewardFrame)) :
-				repalloc(steward_code_stack, size * sizeof(StewardFrame));
-			steward_code_stack_size = size;
-		}
-		steward_code_stack[steward_code_depth].fn_oid = flinfo->fn_oid;
-		steward_code_stack[steward_code_depth].nest = own_nest;
-		steward_code_stack[steward_code_depth].event_trigger = event_trigger;
-		steward_code_depth++;
+		push_frame(flinfo->fn_oid, event_trigger,
+				   event_trigger || !internal || own_context_for(true) || superuser());
 	}
 	else if (steward_code_depth > 0 &&
 			 steward_code_stack[steward_code_depth - 1].fn_oid == flinfo->fn_oid)
@@ -481,10 +545,51 @@ steward_migrate_called_from_own_code(void)
 {
 	if (own_sql_depth > 0)
 		return false;
-	if (steward_code_depth > 0)
-		return true;
-	return loaded_in_lxid != InvalidLocalTransactionId && MyProc != NULL &&
-		MyProc->lxid == loaded_in_lxid;
+	return own_context();
+}
+
+/*
+ * A C function of pg_steward's about to call its PL/pgSQL functions
+ * (through SPI or the function manager) counts as pg_steward's own code
+ * for them: trusted when it is an entry point or a trigger core fires,
+ * else as trusted as the code that called it.  Returns the depth to give
+ * steward_own_code_leave, which the caller calls also on error
+ * (PG_FINALLY).  Backend-local, no lock.
+ */
+int
+steward_own_code_enter(bool entry_point)
+{
+	int			depth = steward_code_depth;
+
+	push_frame(InvalidOid, false, entry_point || own_context_for(true));
+	return depth;
+}
+
+/* End what steward_own_code_enter began (depth: what it returned). */
+void
+steward_own_code_leave(int depth)
+{
+	if (steward_code_depth > depth)
+		steward_code_depth = depth;
+}
+
+/*
+ * Owner-defined code (run_transition's SET list, and what its batch
+ * statement fires) is about to run: nothing it calls is pg_steward's own
+ * code until one of pg_steward's entry points begins again.  Returns the
+ * depth to give steward_owner_code_leave (also on error, PG_FINALLY).
+ */
+int
+steward_owner_code_enter(void)
+{
+	return owner_code_depth++;
+}
+
+/* End what steward_owner_code_enter began (depth: what it returned). */
+void
+steward_owner_code_leave(int depth)
+{
+	owner_code_depth = depth;
 }
 
 /*
@@ -511,7 +616,18 @@ steward_migrate_install_hooks(void)
 	fmgr_hook = migrate_fmgr_hook;
 	CacheRegisterSyscacheCallback(NAMESPACEOID, forget_steward_nsp, (Datum) 0);
 	if (!process_shared_preload_libraries_in_progress && IsTransactionState() && MyProc != NULL)
+	{
 		loaded_in_lxid = MyProc->lxid;
+
+		/*
+		 * Loaded by a statement's own call of a C function (nothing on the
+		 * error context stack, as at the top level) rather than within a
+		 * function: no uncounted function of pg_steward's is running
+		 * (review13 R13-8: a session's first statement calling an internal
+		 * function directly passed for pg_steward's).
+		 */
+		loaded_in_function = error_context_stack != NULL;
+	}
 }
 
 /*
@@ -772,6 +888,8 @@ steward_migration_start(PG_FUNCTION_ARGS)
 	Oid			argtypes[3] = {TEXTOID, JSONBOID, TEXTOID};
 	Oid			fn;
 	FmgrInfo	flinfo;
+	int			depth;
+
 	LOCAL_FCINFO(call, 3);
 
 	/* A direct call: no "SQL statement" context line in the caller's errors. */
@@ -786,7 +904,16 @@ steward_migration_start(PG_FUNCTION_ARGS)
 	}
 	call->args[2].isnull = false;
 	call->args[2].value = CStringGetTextDatum(path);
-	(void) FunctionCallInvoke(call);
+	depth = steward_own_code_enter(true);
+	PG_TRY();
+	{
+		(void) FunctionCallInvoke(call);
+	}
+	PG_FINALLY();
+	{
+		steward_own_code_leave(depth);
+	}
+	PG_END_TRY();
 	PG_RETURN_VOID();
 }
 

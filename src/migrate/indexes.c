@@ -447,6 +447,7 @@ steward_migration_index_build(PG_FUNCTION_ARGS)
 	Oid			argtypes[3] = {TEXTOID, INT4OID, TEXTOID};
 	Datum		args[3];
 	char		nulls[3] = {' ', ' ', ' '};
+	int			depth;
 
 	steward_require_arg(fcinfo, 0, "migration name");
 	steward_require_arg(fcinfo, 1, "step");
@@ -474,9 +475,19 @@ steward_migration_index_build(PG_FUNCTION_ARGS)
 	args[1] = Int32GetDatum(step);
 	args[2] = result ? CStringGetTextDatum(result) : (Datum) 0;
 	nulls[2] = result ? ' ' : 'n';
-	if (SPI_execute_with_args("SELECT steward._migration_index_built($1, $2, $3)",
-							  3, argtypes, args, nulls, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not record the index build");
+	/* As much pg_steward's own code as its caller (review13 R13-8). */
+	depth = steward_own_code_enter(false);
+	PG_TRY();
+	{
+		if (SPI_execute_with_args("SELECT steward._migration_index_built($1, $2, $3)",
+								  3, argtypes, args, nulls, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not record the index build");
+	}
+	PG_FINALLY();
+	{
+		steward_own_code_leave(depth);
+	}
+	PG_END_TRY();
 	SPI_finish();
 	pfree(mig);
 	pfree(sql);

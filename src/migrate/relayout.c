@@ -484,11 +484,23 @@ record_skipped_insert(FunctionCallInfo fcinfo, Relation rel, Trigger *trigger)
 	check = statement_check(fcinfo, rel, trigger, true);
 	if (check->targets != NIL && !check->skip_recorded)
 	{
+		int			depth;
+
 		args[0] = CStringGetTextDatum(check->migration);
 		args[1] = ObjectIdGetDatum(RelationGetRelid(rel));
-		if (SPI_execute_with_args("SELECT steward._relayout_skipped($1, $2::pg_catalog.regclass)",
-								  2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not record a skipped insert");
+		/* A trigger core fires: pg_steward's own code for what it calls. */
+		depth = steward_own_code_enter(true);
+		PG_TRY();
+		{
+			if (SPI_execute_with_args("SELECT steward._relayout_skipped($1, $2::pg_catalog.regclass)",
+									  2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+				elog(ERROR, "could not record a skipped insert");
+		}
+		PG_FINALLY();
+		{
+			steward_own_code_leave(depth);
+		}
+		PG_END_TRY();
 		check->skip_recorded = true;
 	}
 	steward_as_owner_end(&ctx);
