@@ -21128,3 +21128,9 @@ CREATE OR REPLACE FUNCTION steward._migration_guard_shape_users()
 RETURNS event_trigger
 AS 'MODULE_PATHNAME', 'steward_migration_guard_shape_users'
 LANGUAGE C;
+-- idem4: claims of idempotency scopes (src/idempotency/README.md "Keys
+-- without a scope").  The rows and keys already there keep claim NULL,
+-- one claim for both; rows inserted from now on get a new one.
+ALTER TABLE steward.idempotency_keys ADD COLUMN claim uuid;
+ALTER TABLE steward.idempotency_scopes ADD COLUMN claim uuid;
+ALTER TABLE steward.idempotency_scopes ALTER COLUMN claim SET DEFAULT pg_catalog.gen_random_uuid();

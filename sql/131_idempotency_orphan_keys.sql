@@ -6,8 +6,9 @@
 -- them as replays: the transaction that inserts the scope's row deletes
 -- them first, with a NOTICE.  Keys of other scopes are left alone.
 -- A begin's claim does not delete them (it would read the whole keys
--- table: regress 140): cases 1 and 4 show what it then serves (OPEN,
--- src/idempotency/README.md "Keys without a scope").
+-- table: regress 140); its new scope row has a new claim, which the
+-- leftovers do not carry, so begin deletes each one it meets and replays
+-- none (cases 1 and 4, src/idempotency/README.md "Keys without a scope").
 \set SHOW_CONTEXT never
 CREATE ROLE i131_tenant;
 GRANT EXECUTE ON FUNCTION
@@ -35,12 +36,13 @@ SELECT steward.create_idempotency_scope('i131_other');
 SELECT outcome FROM steward.idempotency_begin('i131_other', 'k1', 'POST /charges 10');
 SELECT steward.idempotency_complete('i131_other', 'k1', 201, '{"mine": true}');
 
--- 1. begin claims the name (OPEN: the old tenant's keys are adopted).
+-- 1. begin claims the name: new, not the old tenant's replay.
 SELECT pg_temp.orphans('i131_begin');
 SELECT count(*) AS scope_rows FROM steward.idempotency_scopes WHERE scope = 'i131_begin';
 SET ROLE i131_tenant;
 SELECT outcome, status, response FROM steward.idempotency_begin('i131_begin', 'k1', 'POST /charges 10');
--- The pending key is adopted too.
+-- The pending key is not the scope's either: new, not in_progress nor a
+-- takeover of it.
 SELECT outcome, status, response FROM steward.idempotency_begin('i131_begin', 'k2', 'POST /charges 20');
 SELECT steward.idempotency_complete('i131_begin', 'k1', 201, '{"secret": "new tenant"}');
 SELECT outcome, status, response FROM steward.idempotency_begin('i131_begin', 'k1', 'POST /charges 10');
@@ -83,7 +85,7 @@ RESET ROLE;
 SELECT * FROM pg_temp.keys('i131_retention');
 
 -- 4. A superuser deletes a scope's row by hand, keys left behind: the next
--- claim by a begin, by another role (OPEN: adopts them, as in case 1).
+-- claim by a begin, by another role, starts empty.
 SELECT steward.create_idempotency_scope('i131_manual');
 SELECT outcome FROM steward.idempotency_begin('i131_manual', 'k1', 'POST /charges 10');
 SELECT steward.idempotency_complete('i131_manual', 'k1', 201, '{"secret": "superuser"}');

@@ -41,6 +41,72 @@ SELECT outcome, status, response FROM steward.idempotency_begin('i140_ret', 'k1'
 RESET ROLE;
 SELECT key, status, response FROM steward.idempotency_keys WHERE scope = 'i140_ret';
 
+-- Claims.  Every scope row gets its own claim; the keys begin writes
+-- carry it.
+SELECT count(DISTINCT claim) AS claims, count(*) FILTER (WHERE claim IS NULL) AS null_claims
+  FROM steward.idempotency_scopes WHERE scope LIKE 'i140\_acct\_%';
+SELECT count(*) AS keys_of_their_claim
+  FROM steward.idempotency_keys k JOIN steward.idempotency_scopes s USING (scope)
+ WHERE k.scope LIKE 'i140\_acct\_%' AND k.claim = s.claim;
+
+-- A begin claiming a name under which keys of other claims are left (a
+-- restore of the keys table alone: another database's claim, or NULL from
+-- before the claims) gets new for each, in one index probe: the key of
+-- another claim is deleted and written afresh, never replayed nor in
+-- progress; no sequential scan of the keys.
+INSERT INTO steward.idempotency_keys (scope, key, fingerprint, status, response, expires_at, claim)
+VALUES ('i140_acct_9', 'k1', 'fp', 201, '{"secret": "old tenant"}', now() + interval '1 day',
+        'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'),
+       ('i140_acct_9', 'k2', 'fp', NULL, NULL, now() + interval '1 day', NULL);
+BEGIN;
+SELECT pg_temp.keys_seq_scans() AS seq_before \gset
+SET LOCAL ROLE i140_tenant;
+SELECT outcome, status, response FROM steward.idempotency_begin('i140_acct_9', 'k1', 'fp');
+SELECT outcome, status, response FROM steward.idempotency_begin('i140_acct_9', 'k2', 'fp');
+SELECT steward.idempotency_complete('i140_acct_9', 'k1', 200, '{"mine": true}');
+SELECT outcome, status, response FROM steward.idempotency_begin('i140_acct_9', 'k1', 'fp');
+RESET ROLE;
+SELECT pg_temp.keys_seq_scans() - :seq_before AS seq_scans_of_keys;
+COMMIT;
+SELECT k.key, k.status, k.response, k.claim = s.claim AS scope_claim
+  FROM steward.idempotency_keys k JOIN steward.idempotency_scopes s USING (scope)
+ WHERE k.scope = 'i140_acct_9' ORDER BY k.key;
+
+-- A key of another claim in a scope that exists (written there by a
+-- restore) is not the scope's: complete refuses it (55000, not held, the
+-- key unchanged), even its pending one; begin then replaces it.
+INSERT INTO steward.idempotency_keys (scope, key, fingerprint, status, response, expires_at, claim)
+VALUES ('i140_acct_2', 'k7', 'fp', NULL, NULL, now() + interval '1 day',
+        'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'),
+       ('i140_acct_2', 'k8', 'fp', 201, '{"secret": "old tenant"}', now() + interval '1 day', NULL);
+SET ROLE i140_tenant;
+SELECT steward.idempotency_complete('i140_acct_2', 'k7', 200, '{"forged": true}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT steward.idempotency_complete('i140_acct_2', 'k8', 201, '{"secret": "old tenant"}');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT key, status, response FROM steward.idempotency_keys WHERE scope = 'i140_acct_2' AND key IN ('k7', 'k8')
+ ORDER BY key;
+SET ROLE i140_tenant;
+SELECT outcome, status, response FROM steward.idempotency_begin('i140_acct_2', 'k8', 'fp');
+SELECT steward.idempotency_complete('i140_acct_2', 'k8', 202, '{"mine": true}');
+RESET ROLE;
+SELECT k.key, k.status, k.response, k.claim = s.claim AS scope_claim
+  FROM steward.idempotency_keys k JOIN steward.idempotency_scopes s USING (scope)
+ WHERE k.scope = 'i140_acct_2' AND k.key IN ('k7', 'k8') ORDER BY k.key;
+
+-- Rows from before the claims (NULL scope claim, NULL key claims: the
+-- 0.1 -> 0.2 upgrade) are one claim: replayed and completed as before.
+UPDATE steward.idempotency_scopes SET claim = NULL WHERE scope = 'i140_acct_3';
+UPDATE steward.idempotency_keys SET claim = NULL WHERE scope = 'i140_acct_3';
+SET ROLE i140_tenant;
+SELECT outcome FROM steward.idempotency_begin('i140_acct_3', 'k1', 'fp');
+SELECT steward.idempotency_complete('i140_acct_3', 'k1', 200, '{"old": true}');
+SELECT outcome, status, response FROM steward.idempotency_begin('i140_acct_3', 'k1', 'fp');
+SELECT outcome FROM steward.idempotency_begin('i140_acct_3', 'k2', 'fp');
+RESET ROLE;
+SELECT key, status, claim FROM steward.idempotency_keys WHERE scope = 'i140_acct_3' ORDER BY key;
+
 SELECT steward.drop_idempotency_scope(scope) FROM steward.idempotency_scopes
  WHERE scope LIKE 'i140\_%' ORDER BY scope;
 REVOKE ALL ON FUNCTION

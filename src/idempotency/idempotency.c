@@ -67,6 +67,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "utils/uuid.h"
 
 #include "pg_steward.h"
 #include "governor/governor.h"
@@ -164,6 +165,7 @@ typedef enum IdemPlan
 	PLAN_SCOPE_CLAIM,
 	PLAN_INSERT,
 	PLAN_DELETE_EXPIRED,
+	PLAN_DELETE_LEFTOVER,
 	PLAN_TAKEOVER,
 	PLAN_COMPLETE,
 	PLAN_RESULT,
@@ -192,30 +194,37 @@ static StewardAsOwner *idem_ctx = NULL;
 static const char *const plan_sql[NUM_PLANS] = {
 	[PLAN_SCOPE_CLAIM] =
 	"INSERT INTO steward.idempotency_scopes (scope, owner) VALUES ($1, $2)"
-	" ON CONFLICT (scope) DO NOTHING RETURNING owner",
+	" ON CONFLICT (scope) DO NOTHING RETURNING claim",
 	[PLAN_INSERT] =
 	"INSERT INTO steward.idempotency_keys"
-	"       (scope, key, fingerprint, expires_at, holder_pid, holder_start, lease_until)"
-	" VALUES ($1, $2, $3, now() + $4, $5, $6, now() + $7)"
+	"       (scope, key, fingerprint, expires_at, holder_pid, holder_start, lease_until, claim)"
+	" VALUES ($1, $2, $3, now() + $4, $5, $6, now() + $7, $8)"
 	" ON CONFLICT DO NOTHING RETURNING created_at",
 	[PLAN_DELETE_EXPIRED] =
 	"DELETE FROM steward.idempotency_keys"
 	" WHERE scope = $1 AND key = $2 AND expires_at <= now()",
+	/* A key another claim of the scope's name left (KeyClaim). */
+	[PLAN_DELETE_LEFTOVER] =
+	"DELETE FROM steward.idempotency_keys"
+	" WHERE scope = $1 AND key = $2 AND claim IS DISTINCT FROM $3",
 	/* Only the row version judged abandoned: a concurrent taker wins alone. */
 	[PLAN_TAKEOVER] =
 	"UPDATE steward.idempotency_keys"
 	"   SET locked_at = now(), holder_pid = $3, holder_start = $4, lease_until = now() + $5"
 	" WHERE scope = $1 AND key = $2 AND status IS NULL AND locked_at = $6"
 	"   AND holder_pid IS NOT DISTINCT FROM $7 AND holder_start IS NOT DISTINCT FROM $8"
+	"   AND claim IS NOT DISTINCT FROM $9"
 	" RETURNING created_at",
 	[PLAN_COMPLETE] =
 	"UPDATE steward.idempotency_keys"
 	"   SET status = $3, response = $4, completed_at = now(),"
 	"       expires_at = now() + $5"
-	" WHERE scope = $1 AND key = $2 AND status IS NULL RETURNING 1",
+	" WHERE scope = $1 AND key = $2 AND status IS NULL AND claim IS NOT DISTINCT FROM $6"
+	" RETURNING 1",
 	[PLAN_RESULT] =
 	"SELECT status = $3 AND response IS NOT DISTINCT FROM $4, status"
-	"  FROM steward.idempotency_keys WHERE scope = $1 AND key = $2",
+	"  FROM steward.idempotency_keys"
+	" WHERE scope = $1 AND key = $2 AND claim IS NOT DISTINCT FROM $6",
 	/* Not a key in progress whose holder lives and whose lease lasts. */
 	[PLAN_PURGE] =
 	"DELETE FROM steward.idempotency_keys WHERE ctid = ANY (ARRAY("
@@ -248,21 +257,22 @@ static const char *const plan_sql[NUM_PLANS] = {
 
 static const int plan_nargs[NUM_PLANS] = {
 	[PLAN_SCOPE_CLAIM] = 2,
-	[PLAN_INSERT] = 7,[PLAN_DELETE_EXPIRED] = 2,
-	[PLAN_TAKEOVER] = 8,[PLAN_COMPLETE] = 5,[PLAN_RESULT] = 4,[PLAN_PURGE] = 1,[PLAN_PURGE_V01] = 1,
+	[PLAN_INSERT] = 8,[PLAN_DELETE_EXPIRED] = 2,[PLAN_DELETE_LEFTOVER] = 3,
+	[PLAN_TAKEOVER] = 9,[PLAN_COMPLETE] = 6,[PLAN_RESULT] = 6,[PLAN_PURGE] = 1,[PLAN_PURGE_V01] = 1,
 	[PLAN_SCOPE_CREATE] = 3,[PLAN_SCOPE_SET_OWNER] = 2,[PLAN_SCOPE_SET_RETENTION] = 2,
 	[PLAN_SCOPE_DROP_KEYS] = 1,[PLAN_SCOPE_DROP] = 1,[PLAN_SCOPE_KEYS_LEFT] = 1,
 };
 
-static const Oid plan_argtypes[NUM_PLANS][8] = {
+static const Oid plan_argtypes[NUM_PLANS][9] = {
 	[PLAN_SCOPE_CLAIM] = {TEXTOID, REGROLEOID},
 	[PLAN_INSERT] = {TEXTOID, TEXTOID, TEXTOID, INTERVALOID, INT4OID, TIMESTAMPTZOID,
-	INTERVALOID},
+	INTERVALOID, UUIDOID},
 	[PLAN_DELETE_EXPIRED] = {TEXTOID, TEXTOID},
+	[PLAN_DELETE_LEFTOVER] = {TEXTOID, TEXTOID, UUIDOID},
 	[PLAN_TAKEOVER] = {TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, INTERVALOID,
-	TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID},
-	[PLAN_COMPLETE] = {TEXTOID, TEXTOID, INT4OID, JSONBOID, INTERVALOID},
-	[PLAN_RESULT] = {TEXTOID, TEXTOID, INT4OID, JSONBOID},
+	TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID, UUIDOID},
+	[PLAN_COMPLETE] = {TEXTOID, TEXTOID, INT4OID, JSONBOID, INTERVALOID, UUIDOID},
+	[PLAN_RESULT] = {TEXTOID, TEXTOID, INT4OID, JSONBOID, INTERVALOID, UUIDOID},
 	[PLAN_PURGE] = {INT4OID},
 	[PLAN_PURGE_V01] = {INT4OID},
 	[PLAN_SCOPE_CREATE] = {TEXTOID, REGROLEOID, INTERVALOID},
@@ -393,6 +403,7 @@ typedef enum KeyCol
 	KC_HOLDER_PID,
 	KC_HOLDER_START,
 	KC_LEASE_UNTIL,
+	KC_CLAIM,
 	KC_NUM
 } KeyCol;
 
@@ -409,6 +420,7 @@ static const char *const key_col_names[KC_NUM] = {
 	[KC_HOLDER_PID] = "holder_pid",
 	[KC_HOLDER_START] = "holder_start",
 	[KC_LEASE_UNTIL] = "lease_until",
+	[KC_CLAIM] = "claim",
 };
 
 typedef struct IdemRels
@@ -422,6 +434,7 @@ typedef struct IdemRels
 	AttrNumber	scope_key;
 	AttrNumber	scope_owner;
 	AttrNumber	scope_retention;
+	AttrNumber	scope_claim;
 	int			keys_live_cols; /* undropped columns of keys; -1: not counted yet */
 	int			keys_plain_indexes; /* 1: no index expression or predicate on
 									 * keys; 0: some; -1: not looked yet */
@@ -487,6 +500,7 @@ idem_rels_get(void)
 				 errhint("ALTER EXTENSION pg_steward UPDATE")));
 	r.scope_retention = required_attnum(r.scopes, "retention");
 	r.scope_key = required_attnum(r.scopes, "scope");
+	r.scope_claim = required_attnum(r.scopes, "claim");
 	for (int i = 0; i < KC_NUM; i++)
 		r.kcol[i] = required_attnum(r.keys, key_col_names[i]);
 	r.keys_index = steward_index_relid(r.keys, IDEM_KEYS_CONSTRAINT);
@@ -606,12 +620,57 @@ direct_read_end(DirectRead *rd)
  * What begin and complete need of a scope: its owner and the retention of
  * its keys (its override, else steward.idempotency_retention).
  */
+typedef struct KeyClaim
+{
+	bool		isnull;			/* a row from before the claims (0.2 upgrade) */
+	pg_uuid_t	uuid;
+} KeyClaim;
+
 typedef struct ScopeInfo
 {
 	Oid			owner;
 	Interval	retention;
+	KeyClaim	claim;			/* the scope row's claim, stamped on its keys */
 	bool		claimed;		/* this call inserted the scope's row */
 } ScopeInfo;
+
+/*
+ * Claims.  Each scope row has a claim identity (its column claim, a random
+ * UUID given when the row is inserted; NULL for the rows the 0.1 -> 0.2
+ * upgrade made), and begin stamps it on every key it writes.  A key whose
+ * claim IS DISTINCT FROM its scope row's is not the scope's: another claim
+ * of the same name left it (a restore of the keys table alone, a manual
+ * DELETE of the scope's row; src/idempotency/README.md "Keys without a
+ * scope").  Begin deletes such a key when it meets it, as an expired one,
+ * and never replays it; complete does not see it.  This costs begin
+ * nothing more than a 16-byte column: it only compares the claim of the
+ * one row it reads anyway.
+ */
+static void
+claim_from_datum(KeyClaim *claim, Datum d, bool isnull)
+{
+	claim->isnull = isnull;
+	if (isnull)
+		memset(&claim->uuid, 0, sizeof(pg_uuid_t));
+	else
+		memcpy(&claim->uuid, DatumGetUUIDP(d), sizeof(pg_uuid_t));
+}
+
+static bool
+claim_equal(const KeyClaim *a, const KeyClaim *b)
+{
+	if (a->isnull || b->isnull)
+		return a->isnull == b->isnull;
+	return memcmp(&a->uuid, &b->uuid, sizeof(pg_uuid_t)) == 0;
+}
+
+/* The claim as a statement's parameter (uuid, NULL: 'n' in *null). */
+static Datum
+claim_arg(const KeyClaim *claim, char *null)
+{
+	*null = claim->isnull ? 'n' : ' ';
+	return claim->isnull ? (Datum) 0 : UUIDPGetDatum(&claim->uuid);
+}
 
 /*
  * Where this backend last found each scope's row, so that the next
@@ -734,6 +793,11 @@ scope_lookup(text *scope, ScopeInfo *info, ItemPointer tid)
 			info->retention = *DatumGetIntervalP(d);
 			have_retention = true;
 		}
+		if (info != NULL)
+		{
+			d = slot_getattr(slot, rels->scope_claim, &isnull);
+			claim_from_datum(&info->claim, d, isnull);
+		}
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	UnregisterSnapshot(snap);
@@ -741,6 +805,8 @@ scope_lookup(text *scope, ScopeInfo *info, ItemPointer tid)
 	if (info != NULL)
 	{
 		info->owner = owner;
+		if (!found)
+			claim_from_datum(&info->claim, (Datum) 0, true);
 		if (!have_retention)
 			info->retention = *DatumGetIntervalP(seconds_interval(steward_idem_retention_s));
 	}
@@ -1079,14 +1145,20 @@ check_scope_info(text *scope, Oid caller, bool claim, ScopeInfo *info)
 		run_plan(PLAN_SCOPE_CLAIM, args, NULL, false);
 		if (SPI_processed == 1)
 		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
 			/*
 			 * Keys left under the name without a row are not deleted here:
 			 * that reads the whole keys table, and a begin is the hot path
 			 * any caller can reach with an invented name (only the explicit
-			 * creations do it: delete_leftover_keys).
+			 * creations do it: delete_leftover_keys).  The row's new claim
+			 * makes them another claim's: begin deletes each one it meets,
+			 * complete does not see them ("Claims").
 			 */
 			owner = caller;
 			info->claimed = true;
+			claim_from_datum(&info->claim, d, isnull);
 		}
 		else
 			owner = scope_lookup(scope, info, NULL);
@@ -1514,14 +1586,20 @@ direct_write_index(DirectWrite *wr, TupleTableSlot *slot)
 
 /* Does the row in slot (its columns deformed) have this key and no result? */
 static bool
-complete_matches(TupleTableSlot *slot, const Datum *vals)
+complete_matches(TupleTableSlot *slot, const Datum *vals, const KeyClaim *claim)
 {
 	const IdemRels *rels = &idem_rels;
 	bool		isnull;
 	Datum		d;
+	KeyClaim	row_claim;
 
 	(void) slot_getattr(slot, rels->kcol[KC_STATUS], &isnull);
 	if (!isnull)
+		return false;
+	/* Another claim's key is not the scope's ("Claims"). */
+	d = slot_getattr(slot, rels->kcol[KC_CLAIM], &isnull);
+	claim_from_datum(&row_claim, d, isnull);
+	if (!claim_equal(&row_claim, claim))
 		return false;
 	d = slot_getattr(slot, rels->kcol[KC_SCOPE], &isnull);
 	if (isnull || !text_equal(d, vals[0]))
@@ -1550,7 +1628,8 @@ check_self_modified(const TM_FailureData *tmfd, CommandId cid)
  */
 static int
 complete_update_row(DirectWrite *wr, TupleTableSlot *oldslot, const Datum *vals,
-					const Datum *set, const bool *setnull, Snapshot snap)
+					const KeyClaim *claim, const Datum *set, const bool *setnull,
+					Snapshot snap)
 {
 	const IdemRels *rels = &idem_rels;
 	TupleDesc	desc = RelationGetDescr(wr->heap);
@@ -1631,7 +1710,7 @@ complete_update_row(DirectWrite *wr, TupleTableSlot *oldslot, const Datum *vals,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 					 errmsg("could not serialize access due to concurrent update")));
 		slot_getallattrs(lockslot);
-		if (!complete_matches(lockslot, vals))
+		if (!complete_matches(lockslot, vals, claim))
 			break;
 		tid = lockslot->tts_tid;
 		src = lockslot;
@@ -1680,7 +1759,7 @@ inserted_memo_get(Relation heap, ItemPointer tid)
  */
 static int
 complete_direct(Datum scope, Datum key, int32 status, Jsonb *response,
-				const Interval *retention)
+				const Interval *retention, const KeyClaim *claim)
 {
 	Datum		vals[2] = {scope, key};
 	Datum		set[4];
@@ -1707,10 +1786,10 @@ complete_direct(Datum scope, Datum key, int32 status, Jsonb *response,
 		table_tuple_fetch_row_version(wr.heap, &tid, snap, slot))
 	{
 		slot_getallattrs(slot);
-		hinted = complete_matches(slot, vals);
+		hinted = complete_matches(slot, vals, claim);
 	}
 	if (hinted)
-		updated = complete_update_row(&wr, slot, vals, set, setnull, snap);
+		updated = complete_update_row(&wr, slot, vals, claim, set, setnull, snap);
 	else
 	{
 		direct_write_indexes(&wr);
@@ -1718,8 +1797,8 @@ complete_direct(Datum scope, Datum key, int32 status, Jsonb *response,
 		while (key_scan_next(scan, 2, vals, slot))
 		{
 			slot_getallattrs(slot);
-			if (complete_matches(slot, vals))
-				updated += complete_update_row(&wr, slot, vals, set, setnull, snap);
+			if (complete_matches(slot, vals, claim))
+				updated += complete_update_row(&wr, slot, vals, claim, set, setnull, snap);
 		}
 		index_endscan(scan);
 	}
@@ -1766,7 +1845,8 @@ insert_conflict_visible(DirectWrite *wr, ItemPointer tid, Snapshot snap)
  */
 static TupleTableSlot *
 key_row_slot(TupleDesc desc, Datum scope, Datum key, Datum fp,
-			 const Interval *retention, Datum lease, bool lease_null)
+			 const Interval *retention, Datum lease, bool lease_null,
+			 const KeyClaim *claim)
 {
 	const IdemRels *rels = &idem_rels;
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
@@ -1786,6 +1866,8 @@ key_row_slot(TupleDesc desc, Datum scope, Datum key, Datum fp,
 	SET_COL(KC_HOLDER_START, TimestampTzGetDatum(MyStartTimestamp));
 	if (!lease_null)
 		SET_COL(KC_LEASE_UNTIL, timestamp_plus(now, DatumGetIntervalP(lease)));
+	if (!claim->isnull)
+		SET_COL(KC_CLAIM, UUIDPGetDatum(&claim->uuid));
 #undef SET_COL
 	ExecStoreVirtualTuple(slot);
 	ExecMaterializeSlot(slot);
@@ -1960,17 +2042,18 @@ scope_insert_suppressed(text *scope)
  * the index checks here may evaluate those expressions as it did.
  */
 static void insert_suppressed(Datum scope, Datum key, Datum fp, const Interval *retention,
-							  Datum lease, bool lease_null) pg_attribute_noreturn();
+							  Datum lease, bool lease_null, const KeyClaim *claim) pg_attribute_noreturn();
 
 static void
 insert_suppressed(Datum scope, Datum key, Datum fp, const Interval *retention,
-				  Datum lease, bool lease_null)
+				  Datum lease, bool lease_null, const KeyClaim *claim)
 {
 	DirectWrite wr;
 	TupleTableSlot *slot;
 
 	direct_write_open(&wr, table_open(idem_rels_get()->keys, RowExclusiveLock), CMD_INSERT);
-	slot = key_row_slot(RelationGetDescr(wr.heap), scope, key, fp, retention, lease, lease_null);
+	slot = key_row_slot(RelationGetDescr(wr.heap), scope, key, fp, retention, lease, lease_null,
+						claim);
 	/* An index expression may read tables: the snapshot a statement would have. */
 	(void) push_statement_snapshot();
 	report_insert_suppressed(key_object(scope, key), "key", wr.heap,
@@ -1998,7 +2081,8 @@ insert_suppressed(Datum scope, Datum key, Datum fp, const Interval *retention,
  */
 static int
 insert_direct(Datum scope, Datum key, Datum fp, const Interval *retention,
-			  Datum lease, bool lease_null, bool precheck, TimestampTz *created)
+			  Datum lease, bool lease_null, const KeyClaim *claim, bool precheck,
+			  TimestampTz *created)
 {
 	const IdemRels *rels;
 	DirectWrite wr;
@@ -2032,7 +2116,7 @@ insert_direct(Datum scope, Datum key, Datum fp, const Interval *retention,
 		return -1;
 	}
 
-	slot = key_row_slot(desc, scope, key, fp, retention, lease, lease_null);
+	slot = key_row_slot(desc, scope, key, fp, retention, lease, lease_null, claim);
 	slot->tts_tableOid = RelationGetRelid(wr.heap);
 	snap = push_statement_snapshot();
 	cid = GetCurrentCommandId(true);
@@ -2106,6 +2190,7 @@ typedef enum SkippedWrite
 	SKIPPED_COMPLETE,			/* complete's UPDATE (PLAN_COMPLETE) */
 	SKIPPED_TAKEOVER,			/* begin's takeover of an abandoned key */
 	SKIPPED_EXPIRED_DELETE,		/* begin's delete of an expired key */
+	SKIPPED_LEFTOVER_DELETE,	/* begin's delete of another claim's key */
 } SkippedWrite;
 
 /*
@@ -2124,7 +2209,8 @@ static void
 write_skipped(Datum scope, Datum key, SkippedWrite what)
 {
 	Relation	heap = table_open(idem_rels_get()->keys, AccessShareLock);
-	const char *stmt = what == SKIPPED_EXPIRED_DELETE ? "DELETE" : "UPDATE";
+	bool		del = what == SKIPPED_EXPIRED_DELETE || what == SKIPPED_LEFTOVER_DELETE;
+	const char *stmt = del ? "DELETE" : "UPDATE";
 	StringInfoData names;
 	int			ntrig;
 	bool		forced_rls = heap->rd_rel->relrowsecurity && heap->rd_rel->relforcerowsecurity;
@@ -2132,8 +2218,7 @@ write_skipped(Datum scope, Datum key, SkippedWrite what)
 	char	   *sc = TextDatumGetCString(scope);
 
 	initStringInfo(&names);
-	ntrig = before_row_triggers(heap, what == SKIPPED_EXPIRED_DELETE ?
-								TRIGGER_TYPE_DELETE : TRIGGER_TYPE_UPDATE, &names);
+	ntrig = before_row_triggers(heap, del ? TRIGGER_TYPE_DELETE : TRIGGER_TYPE_UPDATE, &names);
 	if (ntrig > 0 || forced_rls)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -2141,6 +2226,8 @@ write_skipped(Datum scope, Datum key, SkippedWrite what)
 				 errmsg("idempotency key \"%s\" in scope \"%s\" cannot be completed", k, sc) :
 				 what == SKIPPED_TAKEOVER ?
 				 errmsg("abandoned idempotency key \"%s\" in scope \"%s\" cannot be taken over", k, sc) :
+				 what == SKIPPED_LEFTOVER_DELETE ?
+				 errmsg("idempotency key \"%s\" left in scope \"%s\" by another claim of the scope cannot be deleted", k, sc) :
 				 errmsg("expired idempotency key \"%s\" in scope \"%s\" cannot be deleted", k, sc),
 				 ntrig > 0 ?
 				 errdetail_plural("The %s of its row in table steward.%s changed nothing, and the row is as it was: BEFORE %s trigger %s returned no row.",
@@ -2202,6 +2289,7 @@ typedef struct KeyRow
 	TimestampTz holder_start;
 	bool		lease_over;
 	TimestampTz locked_at;
+	KeyClaim	claim;
 	ItemPointerData tid;		/* the row version found */
 } KeyRow;
 
@@ -2268,6 +2356,8 @@ look_key(Datum scope, Datum key, KeyRow *row, MemoryContext outcxt, bool *indexe
 		t = slot_timestamp(slot, rels->kcol[KC_LEASE_UNTIL], &isnull);
 		row->lease_over = !isnull && t <= now;
 		row->locked_at = slot_timestamp(slot, rels->kcol[KC_LOCKED_AT], &isnull);
+		d = slot_getattr(slot, rels->kcol[KC_CLAIM], &isnull);
+		claim_from_datum(&row->claim, d, isnull);
 	}
 	direct_read_end(&rd);
 	return found;
@@ -2307,8 +2397,8 @@ held_alive(const KeyRow *row)
 static bool
 take_over(Datum scope, Datum key, const KeyRow *row)
 {
-	Datum		args[8];
-	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Datum		args[9];
+	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
 	args[0] = scope;
 	args[1] = key;
@@ -2320,6 +2410,7 @@ take_over(Datum scope, Datum key, const KeyRow *row)
 	args[7] = TimestampTzGetDatum(row->holder_start);
 	if (!row->has_holder)
 		nulls[6] = nulls[7] = 'n';
+	args[8] = claim_arg(&row->claim, &nulls[8]);
 	return run_plan(PLAN_TAKEOVER, args, nulls, false) == SPI_OK_UPDATE_RETURNING &&
 		SPI_processed == 1;
 }
@@ -2346,9 +2437,27 @@ row_unchanged(Datum *args, const KeyRow *row)
  * skips the delete or the takeover (write_skipped).
  */
 static bool
-judge_existing_row(Datum *args, const KeyRow *row, const char *fingerprint,
-				   BeginResult *res)
+judge_existing_row(Datum *args, const KeyRow *row, const KeyClaim *claim,
+				   const char *fingerprint, BeginResult *res)
 {
+	if (!claim_equal(&row->claim, claim))
+	{
+		/*
+		 * Another claim's key ("Claims"): nobody's, never replayed.  Dropped
+		 * as an expired one is, whatever its state, and the key inserted
+		 * afresh.
+		 */
+		Datum		dargs[3];
+		char		dnulls[3] = {' ', ' ', ' '};
+
+		dargs[0] = args[0];
+		dargs[1] = args[1];
+		dargs[2] = claim_arg(claim, &dnulls[2]);
+		run_plan(PLAN_DELETE_LEFTOVER, dargs, dnulls, false);
+		if (SPI_processed == 0 && row_unchanged(args, row))
+			write_skipped(args[0], args[1], SKIPPED_LEFTOVER_DELETE);
+		return false;
+	}
 	if (row->expired && !held_alive(row))
 	{
 		/* Expired keys count as new: drop the old row and insert afresh. */
@@ -2401,8 +2510,8 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 	char	   *scope_str = text_to_cstring(scope);
 	StewardAsOwner ctx;
 	Oid			caller;
-	Datum		args[7];
-	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Datum		args[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	bool		expired_seen = false;
 	bool		scope_busy = false;
 	ScopeInfo	info;
@@ -2442,7 +2551,7 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 		args[1] = PointerGetDatum(key);
 		if (look_key(args[0], args[1], &row, callcxt, &indexed))
 		{
-			if (judge_existing_row(args, &row, fingerprint, res))
+			if (judge_existing_row(args, &row, &info.claim, fingerprint, res))
 				break;
 			if (res->outcome == IDEM_EXPIRED)
 				expired_seen = true;
@@ -2466,8 +2575,10 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 		args[4] = Int32GetDatum(MyProcPid);
 		args[5] = TimestampTzGetDatum(MyStartTimestamp);
 		args[6] = lease_interval(&nulls[6]);
+		args[7] = claim_arg(&info.claim, &nulls[7]);
 		inserted = insert_direct(args[0], args[1], args[2], &info.retention,
-								 args[6], nulls[6] == 'n', indexed, &res->created_at);
+								 args[6], nulls[6] == 'n', &info.claim, indexed,
+								 &res->created_at);
 		if (inserted == 1)
 		{
 			res->outcome = IDEM_NEW;
@@ -2494,7 +2605,7 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 			 */
 			if (!key_row_present(args[0], args[1]) && ++suppressed >= 2)
 				insert_suppressed(args[0], args[1], args[2], &info.retention,
-								  args[6], nulls[6] == 'n');
+								  args[6], nulls[6] == 'n', &info.claim);
 		}
 	}
 	/* Before the key can commit: the key is ours while this session is. */
@@ -2634,8 +2745,8 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 	StewardAsOwner ctx;
 	Oid			caller;
 	ScopeInfo	info;
-	Datum		args[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	Datum		args[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	int			updated;
 
 	if (PG_ARGISNULL(2))
@@ -2686,7 +2797,9 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 	if (response == NULL)
 		nulls[3] = 'n';
 	args[4] = IntervalPGetDatum(&info.retention);
-	updated = complete_direct(args[0], args[1], status, response, &info.retention);
+	args[5] = claim_arg(&info.claim, &nulls[5]);
+	updated = complete_direct(args[0], args[1], status, response, &info.retention,
+							  &info.claim);
 	if (updated < 0)
 	{
 		run_plan(PLAN_COMPLETE, args, nulls, false);

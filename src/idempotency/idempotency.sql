@@ -22,6 +22,11 @@ CREATE TABLE steward.idempotency_keys (
     holder_pid   integer,
     holder_start timestamptz,
     lease_until  timestamptz,
+    -- The claim of its scope's row that begin wrote the key under: a key
+    -- whose claim IS DISTINCT FROM its scope row's was left by another
+    -- claim of the name (a restore of this table alone) and is nobody's
+    -- (src/idempotency/README.md "Keys without a scope").
+    claim        uuid,
     CONSTRAINT idempotency_keys_once
         EXCLUDE USING steward_hash (scope WITH =, key WITH =)
 ) USING steward;
@@ -41,7 +46,10 @@ REVOKE ALL ON steward.idempotency_keys FROM PUBLIC;
 CREATE TABLE steward.idempotency_scopes (
     scope     text PRIMARY KEY,
     retention interval CHECK (retention > interval '0'),
-    owner     regrole NOT NULL DEFAULT pg_catalog.quote_ident(CURRENT_USER)::regrole
+    owner     regrole NOT NULL DEFAULT pg_catalog.quote_ident(CURRENT_USER)::regrole,
+    -- This row's claim of the name, stamped on the keys begin writes (NULL
+    -- for rows from before the claims, as their keys' are).
+    claim     uuid DEFAULT pg_catalog.gen_random_uuid()
 );
 -- Dumped without the scopes whose owner no longer exists (a role dropped
 -- from another database leaves its OID here), and without their keys
