@@ -736,12 +736,14 @@ scope_hint_fetch(Relation heap, const char *name, Datum scope, Snapshot snap,
 /*
  * Owner of a scope, or InvalidOid if the scope does not exist; with info,
  * also its retention.  Read under the snapshot a statement of ours would
- * take here (see direct_read_begin), with the locks a SELECT takes, as the
- * table owner (the caller is in idem_enter): at its hinted TID
- * (scope_hint_fetch), else through the scopes' primary key.
+ * take here (see direct_read_begin), or with latest a snapshot taken now
+ * (GetLatestSnapshot: what a catalog lookup sees, whatever the isolation
+ * level), with the locks a SELECT takes, as the table owner (the caller
+ * is in idem_enter): at its hinted TID (scope_hint_fetch), else through
+ * the scopes' primary key.
  */
 static Oid
-scope_lookup(text *scope, ScopeInfo *info, ItemPointer tid)
+scope_lookup_in(text *scope, ScopeInfo *info, ItemPointer tid, bool latest)
 {
 	Datum		val = PointerGetDatum(scope);
 	char		name[IDEM_MAX_KEY_BYTES + 1];
@@ -758,7 +760,7 @@ scope_lookup(text *scope, ScopeInfo *info, ItemPointer tid)
 	heap = table_open(rels->scopes, AccessShareLock);
 	rels = idem_rels_get();		/* DDL that committed while we waited for the lock */
 	CommandCounterIncrement();
-	snap = RegisterSnapshot(GetTransactionSnapshot());
+	snap = RegisterSnapshot(latest ? GetLatestSnapshot() : GetTransactionSnapshot());
 	slot = table_slot_create(heap, NULL);
 	found = scope_hint_fetch(heap, name, val, snap, slot);
 	if (!found)
@@ -811,6 +813,12 @@ scope_lookup(text *scope, ScopeInfo *info, ItemPointer tid)
 			info->retention = *DatumGetIntervalP(seconds_interval(steward_idem_retention_s));
 	}
 	return owner;
+}
+
+static Oid
+scope_lookup(text *scope, ScopeInfo *info, ItemPointer tid)
+{
+	return scope_lookup_in(scope, info, tid, false);
 }
 
 static Oid
@@ -1134,6 +1142,29 @@ check_scope_info(text *scope, Oid caller, bool claim, ScopeInfo *info)
 		/* Only the callers that may claim (begin) would act on a stale view. */
 		if (claim)
 			scope_row_check_current(scope, &tid);
+		else if (IsolationUsesXactSnapshot())
+		{
+			/*
+			 * A complete's privilege check is against the owner now, as
+			 * core's checks read the catalog now (review13 R13-1): under
+			 * REPEATABLE READ the snapshot's owner may have given the scope
+			 * away since (alter_idempotency_scope_owner waited only for the
+			 * transactions holding the scope's lock, and this one took it
+			 * after), and the old owner would store a response the new
+			 * owner's clients are served.  A scope dropped since: 40001,
+			 * as a begin's check gives.  Retention changes pass.
+			 */
+			Oid			now = scope_lookup_in(scope, NULL, NULL, true);
+
+			if (!OidIsValid(now))
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not serialize access due to a concurrent change of idempotency scope \"%s\"",
+								text_to_cstring(scope)),
+						 errdetail("The scope was dropped by a transaction that committed after this transaction's snapshot was taken."),
+						 errhint("Retry the transaction.")));
+			owner = info->owner = now;
+		}
 	}
 	else
 	{
