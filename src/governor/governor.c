@@ -1842,6 +1842,46 @@ steward_governor_install_hooks(void)
 	RegisterXactCallback(gov_xact_callback, NULL);
 }
 
+/*
+ * Is the session of slot's job waiting for its client (idle, or idle in
+ * transaction)?  Unlocked read of its wait event, as job_process_busy.
+ */
+static bool
+slot_session_idle(const GovSlot *slot)
+{
+	PGPROC	   *proc;
+
+	if (slot->pgprocno < 0 || slot->pgprocno >= (int) ProcGlobal->allProcCount)
+		return false;
+	proc = &ProcGlobal->allProcs[slot->pgprocno];
+	return proc->pid == slot->pid && slot->pid != MyProcPid &&
+		*((volatile uint32 *) &proc->wait_event_info) == WAIT_EVENT_CLIENT_READ;
+}
+
+/*
+ * With every listed slot taken: the slot of the job paced longest ago whose
+ * session waits for its client, or -1.  Its job goes on, paced, unlisted
+ * (copy_to_slot, release_job and maybe_decide check the slot's id): the
+ * slots used to stay with idle sessions (8 jobs each), and the jobs begun
+ * meanwhile ran unlisted and blind to the sessions waiting for their row
+ * locks (review13 R13-10).  Caller holds the governor's lock exclusively.
+ */
+static int
+idle_slot_to_take(void)
+{
+	int			best = -1;
+
+	for (int i = 0; i < GOV_MAX_JOBS; i++)
+	{
+		GovSlot    *slot = &gov->slots[i];
+
+		if (slot->in_use && slot_session_idle(slot) &&
+			(best < 0 || slot->last_pace < gov->slots[best].last_pace))
+			best = i;
+	}
+	return best;
+}
+
 static void
 release_job(StewardGovJob *job, GovSlotState final)
 {
@@ -1893,6 +1933,7 @@ begin_job(const char *kind, const char *label, int64 ref,
 	TimestampTz now = GetCurrentTimestamp();
 	Oid			userid = GetUserId();
 	int			role_jobs = 0;
+	int			take = -1;
 
 	if (!callbacks_registered)
 	{
@@ -1952,12 +1993,15 @@ begin_job(const char *kind, const char *label, int64 ref,
 			}
 		}
 		job->id = gov->next_job_id++;
-		for (int i = 0; i < GOV_MAX_JOBS; i++)
+		for (int i = 0; i < GOV_MAX_JOBS && take < 0; i++)
+			if (!gov->slots[i].in_use)
+				take = i;
+		if (take < 0)
+			take = idle_slot_to_take();
+		if (take >= 0)
 		{
-			GovSlot    *slot = &gov->slots[i];
+			GovSlot    *slot = &gov->slots[take];
 
-			if (slot->in_use)
-				continue;
 			SpinLockAcquire(&slot->mutex);
 			slot->in_use = true;
 			slot->id = job->id;
@@ -1983,8 +2027,7 @@ begin_job(const char *kind, const char *label, int64 ref,
 			pg_atomic_write_u64(&slot->lock_wait_samples, 0);
 			pg_atomic_write_u64(&slot->busy_seen_at, 0);
 			SpinLockRelease(&slot->mutex);
-			job->slot = i;
-			break;
+			job->slot = take;
 		}
 		LWLockRelease(gov->lock);
 	}
@@ -2026,7 +2069,16 @@ maybe_decide(StewardGovJob *job, TimestampTz now)
 		if (job->started && sig.tick == job->last_tick)
 			return;
 		if (job->slot >= 0)
-			lock_now = pg_atomic_read_u64(&gov->slots[job->slot].lock_wait_samples);
+		{
+			GovSlot    *slot = &gov->slots[job->slot];
+
+			/* Its slot may have been taken while the session was idle. */
+			lock_now = job->lock_seen;
+			SpinLockAcquire(&slot->mutex);
+			if (slot->in_use && slot->id == job->id)
+				lock_now = pg_atomic_read_u64(&slot->lock_wait_samples);
+			SpinLockRelease(&slot->mutex);
+		}
 		sig.lock_waits = lock_now - job->lock_seen;
 		job->lock_seen = lock_now;
 	}
