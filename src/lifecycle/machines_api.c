@@ -28,6 +28,7 @@
 
 #include "pg_steward.h"
 #include "lifecycle/lifecycle.h"
+#include "plumbing/as_owner.h"
 #include "tableam/rules.h"
 #include "tableam/rules_api.h"
 
@@ -91,7 +92,10 @@ typedef struct MachineInfo
 /*
  * Read a machine (connected to SPI); 42704 if there is none.  With 0.1's
  * catalog (owners false) only its states: there, as in 0.1, machines have
- * no owners and are usable by all.
+ * no owners and are usable by all.  Read in a snapshot taken now, never the
+ * transaction's, as core's privilege checks read the catalog: a REPEATABLE
+ * READ transaction whose snapshot predates a revoke (or an owner change)
+ * would otherwise still attach the machine (review13 R13-14).
  */
 static void
 read_machine(const char *machine, MachineInfo *info, bool owners)
@@ -102,11 +106,11 @@ read_machine(const char *machine, MachineInfo *info, bool owners)
 	TupleDesc	desc;
 	bool		isnull;
 
-	if (SPI_execute_with_args(owners ?
-							  "SELECT states, builtin, owner, usage_roles"
-							  "  FROM steward.machine_definitions WHERE name = $1" :
-							  "SELECT states, true FROM steward.machine_definitions WHERE name = $1",
-							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+	if (steward_spi_read_latest(owners ?
+								"SELECT states, builtin, owner, usage_roles"
+								"  FROM steward.machine_definitions WHERE name = $1" :
+								"SELECT states, true FROM steward.machine_definitions WHERE name = $1",
+								1, argtypes, args, NULL, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.machine_definitions");
 	if (SPI_processed == 0)
 		ereport(ERROR,
