@@ -14,6 +14,8 @@
 --   (steward._migration_switch: a column migration switched without
 --   validation) no longer passes for pg_steward's code: its statements
 --   are judged by the guard and its catalog writes refused.
+-- * (R13-15) index statements of migrations run in at most
+--   steward.max_index_workers background workers at once (53000).
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -96,7 +98,28 @@ SELECT steward.migration_complete('to_r3m');
 SELECT steward.migration_cleanup('to_r3m');
 RESET ROLE;
 
-DROP TABLE to_sm1, to_ref, to_cg, to_r3;
+-- R13-15: index statements of migrations take at most
+-- steward.max_index_workers background workers of the cluster (53000
+-- beyond): any table owner took every max_worker_processes slot with
+-- them.  The setting is a superuser's.
+CREATE TABLE to_wk (id int PRIMARY KEY, c1 int, c2 int);
+CREATE INDEX to_wk_c1 ON to_wk (c1);
+CREATE INDEX to_wk_c2 ON to_wk (c2);
+ALTER TABLE to_wk OWNER TO to_app1;
+SHOW steward.max_index_workers;
+SET steward.max_index_workers = 0;
+SET ROLE to_app1;
+SET steward.max_index_workers = 5;
+SELECT steward._migration_index_run('to_wk', 'to_wk_c1', 'DROP INDEX CONCURRENTLY public.to_wk_c1');
+RESET ROLE;
+RESET steward.max_index_workers;
+SET ROLE to_app1;
+SELECT steward._migration_index_run('to_wk', 'to_wk_c1', 'DROP INDEX CONCURRENTLY public.to_wk_c1') IS NULL AS committed;
+RESET ROLE;
+SELECT relname FROM pg_class WHERE relname IN ('to_wk_c1', 'to_wk_c2') ORDER BY 1;
+SELECT count(*) AS slots_held FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 5;
+
+DROP TABLE to_sm1, to_ref, to_cg, to_r3, to_wk;
 DROP FUNCTION public.to_forge2(), public.to_mark(), public.to_mark_trg();
 SELECT steward.drop_state_machine('to_m1');
 REVOKE CREATE ON SCHEMA public FROM to_app1, to_app2;

@@ -670,6 +670,7 @@ steward_migrate_define_gucs(void)
 							2000, 1, 1000000,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+	steward_index_define_gucs();
 	steward_relayout_define_gucs();
 }
 

@@ -84,6 +84,68 @@ PGDLLEXPORT void steward_index_worker_main(Datum main_arg);
 /* True in an index worker's process: its one statement is the migration's. */
 static bool in_index_worker = false;
 
+/*
+ * steward.max_index_workers: index statements of migrations running in
+ * background workers at once, in the whole cluster (review13 R13-15: any
+ * table owner held every max_worker_processes slot with them, so parallel
+ * queries, logical replication's apply and other tenants' builds got no
+ * worker).  Each running one holds one of that many session locks.
+ */
+static int	max_index_workers = 2;
+
+/*
+ * Define steward.max_index_workers (from steward_migrate_define_gucs, at
+ * _PG_init).
+ */
+void
+steward_index_define_gucs(void)
+{
+	DefineCustomIntVariable("steward.max_index_workers",
+							"Index statements of migrations running in background workers at once, in the cluster.",
+							"Each takes a max_worker_processes slot while it runs; one more is refused (53000).",
+							&max_index_workers,
+							2, 0, 1024,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+}
+
+/* The lock of index worker slot i: an advisory tag no SQL function makes. */
+static void
+index_slot_tag(LOCKTAG *tag, int i)
+{
+	SET_LOCKTAG_ADVISORY(*tag, InvalidOid, 0x53544557, (uint32) i, 5);
+}
+
+/*
+ * Take a free index worker slot (a session lock, not waited for: the
+ * caller's statement would queue behind other roles' builds) and return
+ * its number; 53000 when steward.max_index_workers are running.
+ */
+static int
+take_index_slot(void)
+{
+	LOCKTAG		tag;
+
+	for (int i = 0; i < max_index_workers; i++)
+	{
+		LockAcquireResult r;
+
+		index_slot_tag(&tag, i);
+		r = LockAcquire(&tag, ExclusiveLock, true, true);
+		if (r == LOCKACQUIRE_OK)
+			return i;
+		if (r == LOCKACQUIRE_ALREADY_HELD)
+			LockRelease(&tag, ExclusiveLock, true);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+			 errmsg("every index worker of pg_steward is busy"),
+			 errdetail("steward.max_index_workers (%d) index statements of migrations run in background workers at once.",
+					   max_index_workers),
+			 errhint("Try again when one has finished, or let a superuser raise steward.max_index_workers (each takes a max_worker_processes slot).")));
+	return -1;					/* not reached */
+}
+
 #define INDEX_JOB_TEXT 2048
 
 /* Shared between the caller and the worker (a DSM segment). */
@@ -311,11 +373,37 @@ terminate_worker(int code, Datum arg)
 
 /*
  * Run sql in a background worker as the owner of relid and wait for it.
- * Returns NULL when it committed, else "message (SQLSTATE): detail".  Errors: 53000 when no worker slot is free; a
+ * Returns NULL when it committed, else "message (SQLSTATE): detail".  Errors: 53000 when no worker slot is free
+ * (steward.max_index_workers running, or max_worker_processes taken); a
  * cancel of this backend terminates the worker and is re-thrown.
  */
+static char *run_in_worker_slot(Oid relid, const char *sql, Oid owner);
+
 static char *
 run_in_worker(Oid relid, const char *sql)
+{
+	char	   *result = NULL;
+	Oid			owner = steward_relation_owner(relid);
+	int			slot;
+	LOCKTAG		tag;
+
+	slot = take_index_slot();
+	index_slot_tag(&tag, slot);
+	PG_TRY();
+	{
+		result = run_in_worker_slot(relid, sql, owner);
+	}
+	PG_FINALLY();
+	{
+		LockRelease(&tag, ExclusiveLock, true);
+	}
+	PG_END_TRY();
+	return result;
+}
+
+/* run_in_worker with an index worker slot taken. */
+static char *
+run_in_worker_slot(Oid relid, const char *sql, Oid owner)
 {
 	Size		len = strlen(sql);
 	dsm_segment *seg;
@@ -325,7 +413,6 @@ run_in_worker(Oid relid, const char *sql)
 	BgwHandleStatus status;
 	pid_t		pid;
 	char	   *result = NULL;
-	Oid			owner = steward_relation_owner(relid);
 	WorkerCall	call;
 
 	seg = dsm_create(offsetof(IndexJob, sql) + len + 1, 0);
