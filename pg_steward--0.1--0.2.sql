@@ -21134,3 +21134,43 @@ LANGUAGE C;
 ALTER TABLE steward.idempotency_keys ADD COLUMN claim uuid;
 ALTER TABLE steward.idempotency_scopes ADD COLUMN claim uuid;
 ALTER TABLE steward.idempotency_scopes ALTER COLUMN claim SET DEFAULT pg_catalog.gen_random_uuid();
+
+-- review13 R13-5: complete, cleanup and rollback refuse REPEATABLE READ /
+-- SERIALIZABLE (25000), as start does.
+CREATE OR REPLACE FUNCTION steward._migration_require(r steward.migration_runs, phases text[], action text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF r.status <> 'active' THEN
+        RAISE EXCEPTION 'cannot % migration "%": it is %', action, r.name, replace(r.status, '_', ' ')
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF NOT r.phase = ANY (phases) THEN
+        RAISE EXCEPTION 'cannot % migration "%" in phase %', action, r.name, r.phase
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = CASE r.phase
+                      WHEN 'pending_backfill' THEN format('Backfill first: CALL steward.migration_backfill(%L);', r.name)
+                      WHEN 'backfilled' THEN format('Validate first: SELECT * FROM steward.migration_validate(%L);', r.name)
+                      WHEN 'dual_written' THEN format('Complete it first: SELECT steward.migration_complete(%L);', r.name)
+                      WHEN 'switched' THEN format('It is complete: clean it up with steward.migration_cleanup(%L) or roll it back.', r.name)
+                      ELSE NULL END;
+    END IF;
+    -- Complete, cleanup and rollback read the tables' catalog with SQL
+    -- (grants made meanwhile, which complete copies to the new columns;
+    -- publications; dependents of what they drop): under REPEATABLE READ
+    -- or SERIALIZABLE in the transaction's snapshot, which misses what
+    -- committed since, as start's plan would (review13 R13-5: a column
+    -- grant made after the snapshot was lost at the switch).  Refused as
+    -- start is.  (Checked last: the lines above keep their numbers.)
+    IF action IN ('complete', 'clean up', 'roll back')
+       AND current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'cannot % migration "%" in a % transaction', action, r.name,
+                upper(current_setting('transaction_isolation'))
+            USING ERRCODE = 'invalid_transaction_state',
+                  DETAIL = 'It reads the tables'' definitions and grants in the transaction''s snapshot, which does not see what committed since.',
+                  HINT = 'Run it on its own (autocommit) or in a READ COMMITTED transaction.';
+    END IF;
+END
+$$;

@@ -608,6 +608,21 @@ BEGIN
                       WHEN 'switched' THEN format('It is complete: clean it up with steward.migration_cleanup(%L) or roll it back.', r.name)
                       ELSE NULL END;
     END IF;
+    -- Complete, cleanup and rollback read the tables' catalog with SQL
+    -- (grants made meanwhile, which complete copies to the new columns;
+    -- publications; dependents of what they drop): under REPEATABLE READ
+    -- or SERIALIZABLE in the transaction's snapshot, which misses what
+    -- committed since, as start's plan would (review13 R13-5: a column
+    -- grant made after the snapshot was lost at the switch).  Refused as
+    -- start is.  (Checked last: the lines above keep their numbers.)
+    IF action IN ('complete', 'clean up', 'roll back')
+       AND current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'cannot % migration "%" in a % transaction', action, r.name,
+                upper(current_setting('transaction_isolation'))
+            USING ERRCODE = 'invalid_transaction_state',
+                  DETAIL = 'It reads the tables'' definitions and grants in the transaction''s snapshot, which does not see what committed since.',
+                  HINT = 'Run it on its own (autocommit) or in a READ COMMITTED transaction.';
+    END IF;
 END
 $$;
 
