@@ -41,6 +41,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_class_d.h"
 #include "catalog/pg_collation_d.h"
 #include "catalog/pg_trigger_d.h"
@@ -66,6 +67,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
@@ -982,6 +984,25 @@ scope_denied(text *scope, Oid owner, const char *what)
 			 errhint("Use a scope of your own, or have a superuser or the owner run steward.alter_idempotency_scope_owner().")));
 }
 
+/*
+ * Before a scope's row names role as its owner: lock the role as core
+ * does before it records an owner dependency (AccessShareLock on the
+ * pg_authid object, which DROP ROLE takes exclusively), and check that it
+ * still exists once the lock is held (review13 R13-13).  A DROP ROLE then
+ * waits for this transaction and, reading the scopes afresh after its own
+ * lock (src/ops/roles.c), sees the claim and refuses (2BP01) instead of
+ * leaving a scope owned by a dropped role.
+ */
+static void
+lock_scope_owner_role(Oid role)
+{
+	LockSharedObject(AuthIdRelationId, role, 0, AccessShareLock);
+	if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(role)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("role with OID %u does not exist", role)));
+}
+
 static void scope_insert_suppressed(text *scope);
 
 /*
@@ -1173,6 +1194,7 @@ check_scope_info(text *scope, Oid caller, bool claim, ScopeInfo *info)
 		if (!claim)
 			return false;
 		/* Waits for a concurrent first user of the scope; then it is theirs. */
+		lock_scope_owner_role(caller);
 		run_plan(PLAN_SCOPE_CLAIM, args, NULL, false);
 		if (SPI_processed == 1)
 		{
@@ -2970,6 +2992,7 @@ steward_create_idempotency_scope(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("role with OID %u does not exist", owner)));
 	check_is_member_of_role(caller, owner);
+	lock_scope_owner_role(owner);
 	args[0] = PointerGetDatum(scope);
 	args[1] = ObjectIdGetDatum(owner);
 	run_plan(PLAN_SCOPE_CREATE, args, nulls, false);
@@ -3019,6 +3042,7 @@ steward_alter_idempotency_scope_owner(PG_FUNCTION_ARGS)
 	check_is_member_of_role(caller, owner);
 	(void) scope_lock_text(scope, ExclusiveLock, false);
 	(void) require_scope_owner(scope, caller, "change its owner");
+	lock_scope_owner_role(owner);
 	args[0] = PointerGetDatum(scope);
 	args[1] = ObjectIdGetDatum(owner);
 	run_plan(PLAN_SCOPE_SET_OWNER, args, NULL, false);

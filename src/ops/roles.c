@@ -48,12 +48,14 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_type_d.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "storage/lmgr.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -132,8 +134,17 @@ check_drop_role(DropRoleStmt *stmt)
 		if (!OidIsValid(roleid))
 			continue;
 		args[0] = oid_array(list_make1_oid(roleid));
-		if (SPI_execute_with_args("SELECT d FROM steward._role_objects($1) d",
-								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+
+		/*
+		 * The role's lock first, as DropRole takes it (same mode, same
+		 * order), then the objects in a snapshot taken after it: a claim
+		 * of a scope holds the role's lock until it commits, and one that
+		 * committed after a REPEATABLE READ snapshot is seen too
+		 * (review13 R13-13).
+		 */
+		LockSharedObject(AuthIdRelationId, roleid, 0, AccessExclusiveLock);
+		if (steward_spi_read_latest("SELECT d FROM steward._role_objects($1) d",
+									1, argtypes, args, NULL, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read the objects of role \"%s\"", spec->rolename);
 		if (SPI_processed == 0)
 			continue;
