@@ -439,7 +439,8 @@ steward_governor_define_gucs(void)
 /*
  * In a batch of run_transition, of a backfill or of the idempotency
  * purge, inside the GUC nest level its caller opened
- * (steward_as_role_begin(), rolled back by steward_as_owner_end()): wal_compression = BATCH_WAL_COMPRESSION when
+ * (steward_as_role_begin(), rolled back by steward_as_owner_end()):
+ * wal_compression = BATCH_WAL_COMPRESSION when
  * steward.batch_wal_compression is on and the session compresses
  * nothing.  Raises nothing.  Why: the first change of a page after a
  * checkpoint writes the whole page to WAL, and a batch changes every page

@@ -116,6 +116,7 @@ check_drop_role(DropRoleStmt *stmt)
 {
 	StewardAsOwner ctx;
 	ListCell   *lc;
+	Oid			caller = GetUserId();	/* before we act as the catalog's owner */
 
 	if (!enter_catalog_owner(&ctx))
 		return;
@@ -132,6 +133,15 @@ check_drop_role(DropRoleStmt *stmt)
 			continue;
 		roleid = get_role_oid(spec->rolename, true);
 		if (!OidIsValid(roleid))
+			continue;
+
+		/*
+		 * Only for a caller core lets drop the role (its checks, repeated
+		 * here): anyone else must not queue for the role's lock, holding
+		 * up every statement that needs it, before core refuses them.
+		 */
+		if (!has_createrole_privilege(caller) ||
+			(superuser_arg(roleid) && !superuser_arg(caller)))
 			continue;
 		args[0] = oid_array(list_make1_oid(roleid));
 
@@ -184,10 +194,18 @@ role_oids(List *specs)
 static void
 forget_machine_roles(DropOwnedStmt *stmt)
 {
+	List	   *roles;
+	ListCell   *lc;
+
 	if (!OidIsValid(MyDatabaseId) || !IsTransactionState() ||
 		!OidIsValid(get_extension_oid("pg_steward", true)))
 		return;
-	steward_machine_roles_forget(oid_array(role_oids(stmt->roles)));
+	roles = role_oids(stmt->roles);
+	/* Core refuses a role whose privileges the caller lacks: no lock first. */
+	foreach(lc, roles)
+		if (!has_privs_of_role(GetUserId(), lfirst_oid(lc)))
+			return;
+	steward_machine_roles_forget(oid_array(roles));
 }
 
 /* REASSIGN OWNED / DROP OWNED, after core's part succeeded. */
