@@ -702,7 +702,9 @@ steward_spi_oids(MemoryContext outer)
  * committed before this statement could lock what it acts on (a
  * migration_start, an owner change, a revoke), which the statement would
  * then act without (review13 R13-12, R13-6).  The snapshot's command ID
- * is the current one: the transaction's own writes are seen.  In parallel
+ * is the current one and the read is read-only (no command counter
+ * increment): the transaction's writes of earlier commands are seen, not
+ * those of the command running now.  The plan is made for each call.  In parallel
  * mode no new snapshot may be taken: the statement's own is used (nothing
  * that calls this runs there but reads of a relation no other transaction
  * can have touched).  Read-only; the caller is connected to SPI.  Returns
