@@ -93,17 +93,7 @@ SELECT (SELECT count(*) FROM m128_before) AS before,
 -- ... and those machines are not dumped: pg_dump would write the OID as a
 -- number.  What pg_dump copies of a configuration table: the rows its
 -- dump condition selects, under pg_dump's empty search_path.
-CREATE FUNCTION pg_temp.dumped(tab regclass, what text) RETURNS SETOF text
-LANGUAGE plpgsql SET search_path = '' AS $$
-DECLARE
-    cond text;
-BEGIN
-    SELECT u.cond INTO STRICT cond
-      FROM pg_catalog.pg_extension e, unnest(e.extconfig, e.extcondition) u(rel, cond)
-     WHERE e.extname = 'pg_steward' AND u.rel = tab;
-    RETURN QUERY EXECUTE format('SELECT %s FROM ONLY %s %s ORDER BY 1', what, tab, cond);
-END
-$$;
+\i test/sql/dumped_rows.sql
 SELECT * FROM pg_temp.dumped('steward.machine_definitions', 'name || '' '' || owner::text || '' '' || usage_roles::text') d
  WHERE d LIKE 'm128\_%';
 
