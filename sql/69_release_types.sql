@@ -18,6 +18,16 @@ RESET client_min_messages;
 \set VERBOSITY terse
 SELECT steward._release_method(0);
 SELECT steward._release_method('pg_class'::regclass);
+-- A role that does not own the index: 42501 (checked before the lock).
+CREATE TABLE fown (id int, k text);
+CREATE INDEX fown_k ON fown USING steward_hash (k);
+CREATE ROLE steward_release_nobody;
+SET ROLE steward_release_nobody;
+SELECT steward._release_method('fown_k'::regclass);
+RESET ROLE;
+SELECT steward._release_method('fown_k'::regclass);
+DROP TABLE fown;
+DROP ROLE steward_release_nobody;
 \set VERBOSITY default
 
 -- Indexes and constraints of a table, with their access methods.

@@ -388,11 +388,27 @@ check_replacements(List *relids)
 	}
 }
 
+/* 42809 unless idx names an index (or a partitioned index) now. */
+static void
+check_is_index(Oid idx)
+{
+	char		relkind = get_rel_relkind(idx);
+
+	if (relkind != RELKIND_INDEX && relkind != RELKIND_PARTITIONED_INDEX)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("relation with OID %u is not an index", idx)));
+}
+
 /*
  * steward._release_method(idx regclass): "btree" or "hash", the core access
  * method steward._release_table rebuilds the steward_hash index idx with;
  * 0A000 when neither keeps its meaning, 42809 when idx is no index (or
- * no relation).  Takes AccessShareLock on idx.
+ * no relation), 42501 unless the current user owns idx (so its table: the
+ * release functions that call it run as that owner).  Takes
+ * AccessShareLock on idx, only after the ownership check: a role that may
+ * not release the table cannot queue a lock on its index (one held until
+ * its transaction ends would stall the owner's DROP INDEX and REINDEX).
  */
 Datum
 steward_release_method(PG_FUNCTION_ARGS)
@@ -400,15 +416,13 @@ steward_release_method(PG_FUNCTION_ARGS)
 	Oid			idx = PG_GETARG_OID(0);
 	Relation	idxrel;
 	const char *method;
-	char		relkind;
 
-	/* Locked before it is looked at: no OID that turns to nothing (XX000). */
+	check_is_index(idx);
+	steward_check_table_owner(idx);
 	LockRelationOid(idx, AccessShareLock);
-	relkind = get_rel_relkind(idx);
-	if (relkind != RELKIND_INDEX && relkind != RELKIND_PARTITIONED_INDEX)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("relation with OID %u is not an index", idx)));
+	/* Checked again under the lock: no OID that turned to nothing (XX000). */
+	check_is_index(idx);
+	steward_check_table_owner(idx);
 	idxrel = index_open(idx, NoLock);
 	method = release_method(idxrel);
 
