@@ -817,17 +817,31 @@ hold(GovState *st, GovReason reason)
 }
 
 /*
- * One decision, made when a new tick has arrived (so each rests on new
- * measurements).  Order: what pauses, then what slows down, then full
- * speed or additive increase.
+ * What one decision reads from the signals, worked out before anything
+ * else is decided (gov_view).
+ */
+typedef struct GovView
+{
+	double		ratio;			/* foreground p99 over its baseline; 0: none */
+	bool		fg;				/* is there foreground load to protect? */
+	bool		have_base;		/* a baseline this decision may rely on */
+	bool		latency_known;	/* fg and have_base: the ratio means something */
+} GovView;
+
+/*
+ * Reads the signals into *v, and ends a rebasing or slow start the signals
+ * call for.  Both are judged at every tick, before the decision proper and
+ * whether or not the governor is enabled, so that a job switched on again
+ * starts from what it has seen meanwhile.
  */
 static void
-gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, TimestampTz now)
+gov_view(GovState *st, const GovSignals *sig, const GovSettings *set, GovView *v)
 {
-	double		ratio = gov_ratio(sig, set->min_calls);
-	bool		fg = sig->recent_calls >= set->min_calls || sig->recent_commits >= set->min_calls;
 	int			need = baseline_ticks(set->window_ms, set->interval_ms);
 	bool		measuring = st->paused && st->reason == GOV_R_BASELINE;
+
+	v->ratio = gov_ratio(sig, set->min_calls);
+	v->fg = sig->recent_calls >= set->min_calls || sig->recent_commits >= set->min_calls;
 
 	/*
 	 * A job that pauses to measure a baseline goes on only with a baseline
@@ -837,28 +851,24 @@ gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, Timestam
 	 * again for the three ticks one more idle tick takes (its own tick and
 	 * the next are never idle): a pause every few seconds.
 	 */
-	bool		have_base = ratio > 0 &&
+	v->have_base = v->ratio > 0 &&
 		(measuring ? sig->base_ticks_recent : sig->base_ticks) >= need &&
 		baseline_matches_load(sig);
 
-	double		probe_limit_ms = Max(GOV_PROBE_MIN_S * 1000.0, 3 * set->window_ms);
-	bool		latency_known;
-	GovReason	over = GOV_R_NONE;
-
 	/*
-	 * A baseline called into question (see the decreases below) is measured
-	 * again, from ticks after that moment only (read_signals() was given
-	 * rebase_since and counts no older ones, also afterwards: the old
-	 * ticks would pull the new baseline back to what was in question).
+	 * A baseline called into question (see the decreases in gov_slow_down)
+	 * is measured again, from ticks after that moment only (read_signals()
+	 * was given rebase_since and counts no older ones, also afterwards: the
+	 * old ticks would pull the new baseline back to what was in question).
 	 */
 	if (st->rebasing)
 	{
-		if (have_base || !fg)
+		if (v->have_base || !v->fg)
 			st->rebasing = false;
 		else
-			have_base = false;
+			v->have_base = false;
 	}
-	latency_known = fg && have_base;
+	v->latency_known = v->fg && v->have_base;
 
 	/*
 	 * HyStart's exit is judged at every tick, not only when a window has
@@ -867,42 +877,25 @@ gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, Timestam
 	 * ratio had come back) ended slow start later than one hurt mildly
 	 * for the whole window (review13 R13-7).
 	 */
-	if (latency_known && ratio > hystart_threshold(set))
+	if (v->latency_known && v->ratio > hystart_threshold(set))
 		st->slow_start = false;
+}
 
-	if (!set->enabled)
-	{
-		st->paused = false;
-		st->duty = 1.0;
-		st->batch = st->max_batch;
-		st->decision = GOV_D_FULL;
-		st->reason = GOV_R_DISABLED;
-		st->throttled_by = GOV_R_NONE;
-		st->counts[GOV_D_FULL]++;
-		return;
-	}
+/*
+ * Step 1 of a decision: pause entirely when replication lag is critical,
+ * when a baseline must be measured, or when the foreground's p99 is past
+ * the critical ratio.  Returns true if it paused (the decision is made).
+ */
+static bool
+gov_pause(GovState *st, const GovSignals *sig, const GovSettings *set,
+		  const GovView *v, TimestampTz now)
+{
+	double		probe_limit_ms = Max(GOV_PROBE_MIN_S * 1000.0, 3 * set->window_ms);
+	GovReason	over = GOV_R_NONE;
 
-	if (have_base || !fg)
-		st->probe_started = 0;
-
-	/*
-	 * The foreground is back after full speed: the pace it allowed before
-	 * comes back first, whatever is decided next.  The first decision under
-	 * a returning foreground is often a pause to measure a baseline; a job
-	 * that left that pause still at full speed held there for a window
-	 * (one change per window) while an open-loop foreground's clients
-	 * queued up: p99 66x (test/bench/governor/results-open-loop.md).
-	 */
-	if (fg && st->decision == GOV_D_FULL && st->reason == GOV_R_NO_FOREGROUND)
-	{
-		st->duty = st->resume_duty;
-		st->batch = st->resume_batch;
-	}
-
-	/* 1. Pause entirely. */
 	if (set->max_lag_ms > 0 && sig->lag_ms >= set->max_lag_ms)
 		over = GOV_R_LAG_CRITICAL;
-	else if (fg && !have_base)
+	else if (v->fg && !v->have_base)
 	{
 		/*
 		 * Foreground load but no idle baseline (none yet, or only older
@@ -915,32 +908,42 @@ gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, Timestam
 		if ((now - st->probe_started) / 1000.0 < probe_limit_ms)
 			over = GOV_R_BASELINE;
 	}
-	else if (latency_known && ratio >= set->critical)
+	else if (v->latency_known && v->ratio >= set->critical)
 		over = GOV_R_P99_CRITICAL;
-	if (over != GOV_R_NONE)
-	{
-		/* Come back at half the pace (once per pause). */
-		if (!st->paused && over != GOV_R_BASELINE)
-			decrease(st, 0.5, false);
-		st->paused = true;
-		st->last_change = now;
-		st->decision = GOV_D_PAUSE;
-		st->reason = st->throttled_by = over;
-		st->counts[GOV_D_PAUSE]++;
-		return;
-	}
-	st->paused = false;
+	if (over == GOV_R_NONE)
+		return false;
 
-	/* 2. Slow down. */
+	/* Come back at half the pace (once per pause). */
+	if (!st->paused && over != GOV_R_BASELINE)
+		decrease(st, 0.5, false);
+	st->paused = true;
+	st->last_change = now;
+	st->decision = GOV_D_PAUSE;
+	st->reason = st->throttled_by = over;
+	st->counts[GOV_D_PAUSE]++;
+	return true;
+}
+
+/*
+ * Step 2 of a decision: slow down when lag, p99, WAL or CPU time is over
+ * its target (once per window), or halve the batch when sessions wait for
+ * the job's row locks.  Returns true if it decided (slowed down or held).
+ */
+static bool
+gov_slow_down(GovState *st, const GovSignals *sig, const GovSettings *set,
+			  const GovView *v, TimestampTz now)
+{
+	GovReason	over = GOV_R_NONE;
+
 	if (set->max_lag_ms > 0 && sig->lag_ms >= set->max_lag_ms / 2)
 		over = GOV_R_LAG;
-	else if (latency_known && ratio > set->target)
+	else if (v->latency_known && v->ratio > set->target)
 		over = GOV_R_P99;
-	else if (latency_known && sig->wal_ms >= 0 && sig->base_wal_ms >= 0 &&
+	else if (v->latency_known && sig->wal_ms >= 0 && sig->base_wal_ms >= 0 &&
 			 sig->wal_ms > sig->base_wal_ms * set->target &&
 			 sig->wal_ms - sig->base_wal_ms > GOV_WAL_MIN_MS)
 		over = GOV_R_WAL;
-	else if (latency_known && sig->cpu >= 0 && sig->base_cpu >= 0 &&
+	else if (v->latency_known && sig->cpu >= 0 && sig->base_cpu >= 0 &&
 			 sig->cpu > sig->base_cpu * set->target &&
 			 sig->cpu - sig->base_cpu > GOV_CPU_MIN_MS)
 		over = GOV_R_CPU;
@@ -951,7 +954,7 @@ gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, Timestam
 		if (!window_settled(st, set, now))
 		{
 			hold(st, over);
-			return;
+			return true;
 		}
 		decrease(st, GOV_DECREASE, over == GOV_R_WAL);
 
@@ -980,7 +983,7 @@ gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, Timestam
 		st->decision = GOV_D_DECREASE;
 		st->reason = st->throttled_by = over;
 		st->counts[GOV_D_DECREASE]++;
-		return;
+		return true;
 	}
 	if (sig->lock_waits > 0)
 	{
@@ -993,16 +996,25 @@ gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, Timestam
 		st->decision = GOV_D_DECREASE;
 		st->reason = st->throttled_by = GOV_R_LOCK_WAITS;
 		st->counts[GOV_D_DECREASE]++;
-		return;
+		return true;
 	}
+	return false;
+}
 
+/*
+ * Step 3 of a decision, nothing to protect from: full speed without a
+ * foreground, else hold or increase (once per window).
+ */
+static void
+gov_speed_up(GovState *st, const GovSettings *set, const GovView *v, TimestampTz now)
+{
 	/*
-	 * 3. Nothing to protect: full speed, remembering the pace the
-	 * foreground allowed.  When the foreground comes back (clients pause,
-	 * sessions come and go), the job resumes at that pace rather than
-	 * probing down from full speed while the foreground pays for it.
+	 * No foreground: full speed, remembering the pace the foreground
+	 * allowed.  When the foreground comes back (clients pause, sessions
+	 * come and go), the job resumes at that pace rather than probing down
+	 * from full speed while the foreground pays for it.
 	 */
-	if (!fg)
+	if (!v->fg)
 	{
 		if (st->decision != GOV_D_FULL && (st->duty < 1.0 || st->batch < st->max_batch))
 		{
@@ -1021,7 +1033,7 @@ gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, Timestam
 	{
 		/*
 		 * The foreground is back (or came after the job started): hold at
-		 * the pace restored at the top, for a window of its own.
+		 * the pace restored in gov_decide, for a window of its own.
 		 */
 		st->last_change = now;
 		hold(st, GOV_R_NONE);
@@ -1034,15 +1046,65 @@ gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, Timestam
 		hold(st, GOV_R_NONE);
 		return;
 	}
-	st->duty = next_duty(st, set, latency_known ? ratio : 0);
+	st->duty = next_duty(st, set, v->latency_known ? v->ratio : 0);
 	st->batch = Min(st->max_batch, st->batch + Max(1, st->max_batch / 10));
 	st->decreases_in_row = 0;
 	st->last_change = now;
 	st->decision = GOV_D_INCREASE;
-	st->reason = latency_known ? GOV_R_NONE : GOV_R_NO_BASELINE;
+	st->reason = v->latency_known ? GOV_R_NONE : GOV_R_NO_BASELINE;
 	if (st->duty >= 1.0 && st->batch >= st->max_batch)
 		st->throttled_by = GOV_R_NONE;
 	st->counts[GOV_D_INCREASE]++;
+}
+
+/*
+ * One decision, made when a new tick has arrived (so each rests on new
+ * measurements).  Order: what pauses (gov_pause), then what slows down
+ * (gov_slow_down), then full speed or additive increase (gov_speed_up):
+ * the first step that decides ends it.
+ */
+static void
+gov_decide(GovState *st, const GovSignals *sig, const GovSettings *set, TimestampTz now)
+{
+	GovView		v;
+
+	gov_view(st, sig, set, &v);
+
+	if (!set->enabled)
+	{
+		st->paused = false;
+		st->duty = 1.0;
+		st->batch = st->max_batch;
+		st->decision = GOV_D_FULL;
+		st->reason = GOV_R_DISABLED;
+		st->throttled_by = GOV_R_NONE;
+		st->counts[GOV_D_FULL]++;
+		return;
+	}
+
+	if (v.have_base || !v.fg)
+		st->probe_started = 0;
+
+	/*
+	 * The foreground is back after full speed: the pace it allowed before
+	 * comes back first, whatever is decided next.  The first decision under
+	 * a returning foreground is often a pause to measure a baseline; a job
+	 * that left that pause still at full speed held there for a window
+	 * (one change per window) while an open-loop foreground's clients
+	 * queued up: p99 66x (test/bench/governor/results-open-loop.md).
+	 */
+	if (v.fg && st->decision == GOV_D_FULL && st->reason == GOV_R_NO_FOREGROUND)
+	{
+		st->duty = st->resume_duty;
+		st->batch = st->resume_batch;
+	}
+
+	if (gov_pause(st, sig, set, &v, now))
+		return;
+	st->paused = false;
+	if (gov_slow_down(st, sig, set, &v, now))
+		return;
+	gov_speed_up(st, set, &v, now);
 }
 
 /*
