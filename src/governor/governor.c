@@ -1979,25 +1979,15 @@ client_statement_start(void)
 }
 
 /*
- * Register a job (see governor.h).  Jobs this backend began in an earlier
- * client statement and never ended (the statement failed or forgot) are
- * ended first.  limit_role (steward.governor_begin(), callable by anyone):
- * a role other than a superuser may hold at most GOV_ROLE_MAX_JOBS of the
- * GOV_MAX_JOBS listed slots, else 53400; any role used to fill all of
- * them from 8 idle sessions, and every other job then ran unlisted and
- * blind to the sessions waiting for its row locks (review13 R13-10).
+ * A free entry of this backend's job list, for a job begun by the client
+ * statement that started at stmt (0: not a client backend).  Jobs begun in
+ * an earlier client statement and never ended (the statement failed or
+ * forgot) are ended first, so that they neither hold entries nor stay
+ * listed.  Raises 54000 when all GOV_MAX_LOCAL_JOBS are in use.
  */
 static StewardGovJob *
-begin_job(const char *kind, const char *label, int64 ref,
-		  int max_batch, int max_rows_per_sec, bool limit_role)
+free_local_job(TimestampTz stmt)
 {
-	StewardGovJob *job = NULL;
-	TimestampTz stmt = client_statement_start();
-	TimestampTz now = GetCurrentTimestamp();
-	Oid			userid = GetUserId();
-	int			role_jobs = 0;
-	int			take = -1;
-
 	if (!callbacks_registered)
 	{
 		before_shmem_exit(gov_before_exit, (Datum) 0);
@@ -2011,15 +2001,104 @@ begin_job(const char *kind, const char *label, int64 ref,
 			gov->slots[j->slot].stmt_start != stmt)
 			release_job(j, GOV_S_GONE);
 	}
-	for (int i = 0; i < GOV_MAX_LOCAL_JOBS && job == NULL; i++)
+	for (int i = 0; i < GOV_MAX_LOCAL_JOBS; i++)
 		if (!local_jobs[i].in_use)
-			job = &local_jobs[i];
-	if (job == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("a session may run at most %d governed jobs at once", GOV_MAX_LOCAL_JOBS),
-				 errhint("End finished jobs with steward.governor_end().")));
+			return &local_jobs[i];
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("a session may run at most %d governed jobs at once", GOV_MAX_LOCAL_JOBS),
+			 errhint("End finished jobs with steward.governor_end().")));
+	return NULL;				/* keep compiler quiet */
+}
 
+/*
+ * Refuses a job of userid's once the role holds GOV_ROLE_MAX_JOBS listed
+ * slots: any role used to fill all of them from 8 idle sessions, and every
+ * other job then ran unlisted (review13 R13-10).  Caller holds the
+ * governor's lock exclusively; on refusal it is released, job's entry
+ * freed, and 53400 raised.
+ */
+static void
+check_role_limit(StewardGovJob *job, Oid userid)
+{
+	int			role_jobs = 0;
+
+	for (int i = 0; i < GOV_MAX_JOBS; i++)
+		if (gov->slots[i].in_use && gov->slots[i].userid == userid)
+			role_jobs++;
+	if (role_jobs < GOV_ROLE_MAX_JOBS)
+		return;
+	LWLockRelease(gov->lock);
+	job->in_use = false;
+	ereport(ERROR,
+			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+			 errmsg("role \"%s\" already runs %d governed jobs, the most one role may run at once",
+					GetUserNameFromId(userid, false), role_jobs),
+			 errdetail("The governor lists %d jobs of all roles; one role may hold a quarter of them.",
+					   GOV_MAX_JOBS),
+			 errhint("End finished jobs with steward.governor_end(), or end the sessions that "
+					 "began them (steward.governor_jobs shows their pids).")));
+}
+
+/*
+ * Lists job in slot "take" of the shared area, with every field reset (the
+ * slot may be one taken from an idle session's job: idle_slot_to_take).
+ * Caller holds the governor's lock exclusively; the slot's spinlock is
+ * taken here for readers that hold only the slot's.
+ */
+static void
+fill_slot(int take, StewardGovJob *job, TimestampTz stmt, TimestampTz now)
+{
+	GovSlot    *slot = &gov->slots[take];
+
+	SpinLockAcquire(&slot->mutex);
+	slot->in_use = true;
+	slot->id = job->id;
+	slot->pid = MyProcPid;
+	slot->pgprocno = MyProc->pgprocno;
+	slot->dbid = MyDatabaseId;
+	memcpy(slot->kind, job->kind, sizeof(slot->kind));
+	memcpy(slot->label, job->label, sizeof(slot->label));
+	slot->ref = job->ref;
+	slot->userid = GetUserId();
+	slot->started_at = now;
+	slot->stmt_start = stmt;
+	slot->state = GOV_S_PAUSING;
+	slot->work_ended = now;
+	slot->last_pace = now;
+	slot->last_decision_at = 0;
+	slot->finished_at = 0;
+	slot->st = job->st;
+	slot->rate = 0;
+	slot->rows_done = 0;
+	slot->batches = 0;
+	memset(&slot->sig, 0, sizeof(GovSignals));
+	pg_atomic_write_u64(&slot->lock_wait_samples, 0);
+	pg_atomic_write_u64(&slot->busy_seen_at, 0);
+	SpinLockRelease(&slot->mutex);
+	job->slot = take;
+}
+
+/*
+ * Register a job (see governor.h): a local entry (free_local_job), then an
+ * id and, when one is free or can be taken from an idle session's job, a
+ * listed slot under the governor's exclusive lock.  A job with no slot
+ * goes on, paced, unlisted.  limit_role (steward.governor_begin(),
+ * callable by anyone): a role other than a superuser may hold at most
+ * GOV_ROLE_MAX_JOBS of the GOV_MAX_JOBS listed slots, else 53400
+ * (check_role_limit).
+ */
+static StewardGovJob *
+begin_job(const char *kind, const char *label, int64 ref,
+		  int max_batch, int max_rows_per_sec, bool limit_role)
+{
+	StewardGovJob *job;
+	TimestampTz stmt = client_statement_start();
+	TimestampTz now = GetCurrentTimestamp();
+	Oid			userid = GetUserId();
+	int			take = -1;
+
+	job = free_local_job(stmt);
 	memset(job, 0, sizeof(StewardGovJob));
 	job->in_use = true;
 	job->slot = -1;
@@ -2031,75 +2110,27 @@ begin_job(const char *kind, const char *label, int64 ref,
 	job->last_pace = now;
 	job->work_ended = now;
 
-	if (gov != NULL && limit_role && superuser_arg(userid))
-		limit_role = false;
-	if (gov != NULL)
-	{
-		LWLockAcquire(gov->lock, LW_EXCLUSIVE);
-		if (limit_role)
-		{
-			for (int i = 0; i < GOV_MAX_JOBS; i++)
-				if (gov->slots[i].in_use && gov->slots[i].userid == userid)
-					role_jobs++;
-			if (role_jobs >= GOV_ROLE_MAX_JOBS)
-			{
-				LWLockRelease(gov->lock);
-				job->in_use = false;
-				ereport(ERROR,
-						(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-						 errmsg("role \"%s\" already runs %d governed jobs, the most one role may run at once",
-								GetUserNameFromId(userid, false), role_jobs),
-						 errdetail("The governor lists %d jobs of all roles; one role may hold a quarter of them.",
-								   GOV_MAX_JOBS),
-						 errhint("End finished jobs with steward.governor_end(), or end the sessions that "
-								 "began them (steward.governor_jobs shows their pids).")));
-			}
-		}
-		job->id = gov->next_job_id++;
-		for (int i = 0; i < GOV_MAX_JOBS && take < 0; i++)
-			if (!gov->slots[i].in_use)
-				take = i;
-		if (take < 0)
-			take = idle_slot_to_take();
-		if (take >= 0)
-		{
-			GovSlot    *slot = &gov->slots[take];
-
-			SpinLockAcquire(&slot->mutex);
-			slot->in_use = true;
-			slot->id = job->id;
-			slot->pid = MyProcPid;
-			slot->pgprocno = MyProc->pgprocno;
-			slot->dbid = MyDatabaseId;
-			memcpy(slot->kind, job->kind, sizeof(slot->kind));
-			memcpy(slot->label, job->label, sizeof(slot->label));
-			slot->ref = ref;
-			slot->userid = GetUserId();
-			slot->started_at = now;
-			slot->stmt_start = stmt;
-			slot->state = GOV_S_PAUSING;
-			slot->work_ended = now;
-			slot->last_pace = now;
-			slot->last_decision_at = 0;
-			slot->finished_at = 0;
-			slot->st = job->st;
-			slot->rate = 0;
-			slot->rows_done = 0;
-			slot->batches = 0;
-			memset(&slot->sig, 0, sizeof(GovSignals));
-			pg_atomic_write_u64(&slot->lock_wait_samples, 0);
-			pg_atomic_write_u64(&slot->busy_seen_at, 0);
-			SpinLockRelease(&slot->mutex);
-			job->slot = take;
-		}
-		LWLockRelease(gov->lock);
-	}
-	else
+	if (gov == NULL)
 	{
 		static int64 local_id = 0;
 
 		job->id = ++local_id;
+		return job;
 	}
+	if (limit_role && superuser_arg(userid))
+		limit_role = false;
+	LWLockAcquire(gov->lock, LW_EXCLUSIVE);
+	if (limit_role)
+		check_role_limit(job, userid);
+	job->id = gov->next_job_id++;
+	for (int i = 0; i < GOV_MAX_JOBS && take < 0; i++)
+		if (!gov->slots[i].in_use)
+			take = i;
+	if (take < 0)
+		take = idle_slot_to_take();
+	if (take >= 0)
+		fill_slot(take, job, stmt, now);
+	LWLockRelease(gov->lock);
 	return job;
 }
 
