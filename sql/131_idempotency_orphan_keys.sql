@@ -96,7 +96,7 @@ RESET ROLE;
 SELECT * FROM pg_temp.keys('i131_manual');
 
 -- 5. Nobody completes a key of a scope without its row, not even its
--- pending one: 55000 (not held), the key unchanged.
+-- pending one: 55000 (not held, naming the missing scope), the key unchanged.
 SELECT pg_temp.orphans('i131_complete');
 SET ROLE i131_tenant;
 SELECT steward.idempotency_complete('i131_complete', 'k2', 200, '{"forged": true}');

@@ -2775,6 +2775,25 @@ key_not_held(text *scope, text *key)
 }
 
 /*
+ * 55000 as key_not_held, for a scope without its row: the cause to name is
+ * the missing scope, also when a key of that name was begun (a key left
+ * without its scope row by a restore or a direct write belongs to nobody).
+ */
+static void key_without_scope(text *scope, text *key) pg_attribute_noreturn();
+
+static void
+key_without_scope(text *scope, text *key)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("idempotency key \"%s\" in scope \"%s\" is not held",
+					text_to_cstring(key), text_to_cstring(scope)),
+			 errdetail("Scope \"%s\" does not exist: keys left under its name belong to no scope and are never completed or replayed.",
+					   text_to_cstring(scope)),
+			 errhint("Call steward.idempotency_begin() first: it creates the scope.")));
+}
+
+/*
  * steward.idempotency_complete(scope, key, status, response): store the
  * result of a key without one, in the caller's transaction, as the keys
  * table's owner; completing again with the same result is a no-op.  Waits
@@ -2842,7 +2861,7 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 	 * completes it.
 	 */
 	if (!check_scope_info(scope, caller, false, &info))
-		key_not_held(scope, key);
+		key_without_scope(scope, key);
 	args[0] = PointerGetDatum(scope);
 	args[1] = PointerGetDatum(key);
 	args[2] = Int32GetDatum(status);
