@@ -2760,37 +2760,28 @@ steward_idempotency_begin_strict(PG_FUNCTION_ARGS)
  * complete
  * ------------------------------------------------------------------------
  */
-/* 55000: complete found no key of (scope, key) without a result to store. */
-static void key_not_held(text *scope, text *key) pg_attribute_noreturn();
-
-static void
-key_not_held(text *scope, text *key)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("idempotency key \"%s\" in scope \"%s\" is not held",
-					text_to_cstring(key), text_to_cstring(scope)),
-			 errdetail("No key was begun and committed, or begun in this transaction; it may have expired."),
-			 errhint("Call steward.idempotency_begin() first.")));
-}
-
 /*
- * 55000 as key_not_held, for a scope without its row: the cause to name is
- * the missing scope, also when a key of that name was begun (a key left
- * without its scope row by a restore or a direct write belongs to nobody).
+ * 55000: complete found no key of (scope, key) without a result to store;
+ * no_scope when the scope has no row, which is then the cause to name,
+ * also for a key begun before the row went (a key left under a name
+ * without its scope row, by a restore or a direct write, belongs to
+ * nobody).
  */
-static void key_without_scope(text *scope, text *key) pg_attribute_noreturn();
+static void key_not_held(text *scope, text *key, bool no_scope) pg_attribute_noreturn();
 
 static void
-key_without_scope(text *scope, text *key)
+key_not_held(text *scope, text *key, bool no_scope)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("idempotency key \"%s\" in scope \"%s\" is not held",
 					text_to_cstring(key), text_to_cstring(scope)),
+			 no_scope ?
 			 errdetail("Scope \"%s\" does not exist: keys left under its name belong to no scope and are never completed or replayed.",
-					   text_to_cstring(scope)),
-			 errhint("Call steward.idempotency_begin() first: it creates the scope.")));
+					   text_to_cstring(scope)) :
+			 errdetail("No key was begun and committed, or begun in this transaction; it may have expired."),
+			 errhint(no_scope ? "Call steward.idempotency_begin() first: it creates the scope." :
+					 "Call steward.idempotency_begin() first.")));
 }
 
 /*
@@ -2861,7 +2852,7 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 	 * completes it.
 	 */
 	if (!check_scope_info(scope, caller, false, &info))
-		key_without_scope(scope, key);
+		key_not_held(scope, key, true);
 	args[0] = PointerGetDatum(scope);
 	args[1] = PointerGetDatum(key);
 	args[2] = Int32GetDatum(status);
@@ -2888,7 +2879,7 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 		if (SPI_processed > 0 && isnull)
 			write_skipped(args[0], args[1], SKIPPED_COMPLETE);
 		if (SPI_processed == 0 || isnull)
-			key_not_held(scope, key);
+			key_not_held(scope, key, false);
 		if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
