@@ -102,9 +102,14 @@ typedef struct WaitsShared
 	/* then pg_atomic_uint32 targets[nprocs]: see steward_waits_set_target */
 } WaitsShared;
 
-/* The targets array after queryids; this backend's last published target. */
+/*
+ * The targets array after queryids; this backend's last published target,
+ * and whether it published one (the slot may hold what the previous
+ * backend of this PGPROC left: see slot_published).
+ */
 static pg_atomic_uint32 *targets = NULL;
 static Oid	my_target = InvalidOid;
+static bool my_slot_published = false;
 
 /* steward.sample_interval, and its 0.1 name steward.sample_interval_ms. */
 static int	sample_interval = 10;
@@ -371,11 +376,56 @@ enter_sample(HTAB *hash, const void *key, size_t offset, StewardStruct s, bool *
 	return entry;
 }
 
-/* Called by statements.c: the top-level statement this backend runs. */
+/*
+ * At exit of a backend that published in its slot: clear it.  A FATAL
+ * exit (pg_terminate_backend, idle_session_timeout) skips the PG_FINALLY
+ * blocks that put the outer target and the queryid back, and the next
+ * backend of this PGPROC would otherwise start with the dead one's table
+ * and queryid: its waits attributed to them (codereview2 #5).  Runs before
+ * ProcKill gives the PGPROC back.
+ */
+static void
+clear_slot_at_exit(int code, Datum arg)
+{
+	int			procno = DatumGetInt32(arg);
+
+	pg_atomic_write_u64(&waits_shared->queryids[procno], 0);
+	pg_atomic_write_u32(&targets[procno], InvalidOid);
+}
+
+/*
+ * Can this backend publish in its slot?  On the first use, the slot is
+ * cleared (whatever a previous backend of this PGPROC left there) and
+ * cleared again at exit.
+ */
+static bool
+slot_published(void)
+{
+	if (waits_shared == NULL || targets == NULL || MyProc == NULL ||
+		MyProc->pgprocno >= waits_shared->nprocs)
+		return false;
+	if (!my_slot_published)
+	{
+		pg_atomic_write_u64(&waits_shared->queryids[MyProc->pgprocno], 0);
+		pg_atomic_write_u32(&targets[MyProc->pgprocno], InvalidOid);
+		my_target = InvalidOid;
+		before_shmem_exit(clear_slot_at_exit, Int32GetDatum(MyProc->pgprocno));
+		my_slot_published = true;
+	}
+	return true;
+}
+
+/*
+ * Called by statements.c: the top-level statement this backend runs.  An
+ * atomic write to this backend's slot, no lock (the sampler reads it
+ * racily: a sample taken as a statement starts or ends may name the
+ * neighbouring one).  Raises nothing, except on the first call, which
+ * registers the exit callback (FATAL if the callback list is full).
+ */
 void
 steward_waits_set_queryid(uint64 queryid)
 {
-	if (waits_shared != NULL && MyProc != NULL && MyProc->pgprocno < waits_shared->nprocs)
+	if (slot_published())
 		pg_atomic_write_u64(&waits_shared->queryids[MyProc->pgprocno], queryid);
 }
 
@@ -383,15 +433,16 @@ steward_waits_set_queryid(uint64 queryid)
  * Called by statements.c around each executor run and utility statement:
  * the one table the innermost statement this backend runs writes, or
  * InvalidOid (see count_lock_wait).  Returns the target it replaces, for
- * the caller to put back.  Stores only a change.
+ * the caller to put back.  Stores only a change.  An atomic write to this
+ * backend's slot, no lock, read racily by the sampler; raises nothing but
+ * as steward_waits_set_queryid.
  */
 Oid
 steward_waits_set_target(Oid relid)
 {
 	Oid			prev = my_target;
 
-	if (relid != my_target && targets != NULL && MyProc != NULL &&
-		MyProc->pgprocno < waits_shared->nprocs)
+	if (slot_published() && relid != my_target)
 	{
 		pg_atomic_write_u32(&targets[MyProc->pgprocno], relid);
 		my_target = relid;
