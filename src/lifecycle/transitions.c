@@ -1150,6 +1150,91 @@ batch_constraints_immediate(Relation rel)
 }
 
 /*
+ * Reads run_id's run into *run and opens its table with RowExclusiveLock,
+ * for a batch: the caller must own the table and the run must be open.
+ * Errors: 42704 no such run (read_run), 42501 not the owner, 55000 run
+ * finished, and steward_open_user_relation's (42809 not a table).
+ */
+static Relation
+open_batch_run(int64 run_id, TransitionRun *run)
+{
+	read_run(run_id, run);
+	steward_check_table_owner(run->relid);
+	if (run->finished)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("transition run " INT64_FORMAT " is finished", run_id),
+				 errhint("Start a new run with steward.run_transition().")));
+	return steward_open_user_relation(run->relid, RowExclusiveLock, STEWARD_KINDS_TABLES,
+									  "steward.run_transition()");
+}
+
+/*
+ * The keyset bound of a batch after the key after_key (the text
+ * steward._transition_batch returned as last_key): appends " AND key >
+ * $4" to cond, or for a composite key the row comparison "(a, b) > ($4,
+ * $5)", which a btree scans as one range, and sets the parameters from
+ * argument 4 on.  Returns the number of parameters then (3 + the key's
+ * columns).  Runs the key's own input function, never a cast the owner
+ * may add: the caller is already the table's owner, since that function
+ * is the owner's code too (domain_in runs the CHECK constraints of a
+ * domain the owner made the key's type).  Errors: the input function's.
+ */
+static int
+keyset_condition(const KeyInfo *ki, const char *after_key, StringInfo cond,
+				 Oid *argtypes, Datum *args)
+{
+	if (ki->natts == 1)
+	{
+		Oid			typinput,
+					typioparam;
+
+		getTypeInputInfo(ki->types[0], &typinput, &typioparam);
+		args[3] = OidInputFunctionCall(typinput, (char *) after_key, typioparam, -1);
+	}
+	else
+		parse_composite_key(after_key, ki, &args[3]);
+	appendStringInfo(cond, " AND (%s) > (", ki->list);
+	for (int i = 0; i < ki->natts; i++)
+	{
+		argtypes[3 + i] = ki->types[i];
+		appendStringInfo(cond, "%s$%d", i > 0 ? ", " : "", 4 + i);
+	}
+	appendStringInfoChar(cond, ')');
+	return 3 + ki->natts;
+}
+
+/*
+ * Moves one batch inside the caller's as-owner context (SPI connected):
+ * with a primary key, first as one UPDATE of a key range; when that would
+ * wait longer than steward.batch_lock_timeout for another transaction's
+ * row lock (0: never waits), or there are fewer rows left than a batch,
+ * lock and skip instead.  The batch runs the owner's code (set_sql, the
+ * table's triggers, defaults and checks): none of pg_steward's internal
+ * functions it calls acts as pg_steward's own (review13 R13-8), so it runs
+ * between steward_owner_code_enter and _leave, left on error too.
+ */
+static void
+move_one_batch(Relation rel, const char *column, List *set_columns,
+			   KeyInfo *ki, BatchBounds *bounds, int64 *moved, char **lastkey_text)
+{
+	int			owner_depth = steward_owner_code_enter();
+
+	PG_TRY();
+	{
+		if (ki->natts == 0 || steward_batch_lock_timeout_ms == 0 ||
+			!move_batch_by_range(ki, bounds, moved, lastkey_text))
+			move_batch_skip_locked(rel, column, set_columns, ki, bounds,
+								   moved, lastkey_text);
+	}
+	PG_FINALLY();
+	{
+		steward_owner_code_leave(owner_depth);
+	}
+	PG_END_TRY();
+}
+
+/*
  * steward._transition_batch(run_id, set_sql, batch_size, after_key):
  * move one batch of run_id's rows, in key order, skipping locked rows, as
  * the table's owner (restricted, search_path pinned): the owner's
@@ -1172,10 +1257,7 @@ steward_transition_batch(PG_FUNCTION_ARGS)
 	StewardAsOwner ctx;
 	KeyInfo		ki;
 	char	   *set_sql = NULL;
-	int			owner_depth;
 	int32		batch_size;
-	const char *qualname;
-	const char *col;
 	StringInfoData cond;
 	Oid			argtypes[3 + 2 * INDEX_MAX_KEYS] = {TEXTOID, INT4OID, TEXTOID};
 	Datum		args[3 + 2 * INDEX_MAX_KEYS];
@@ -1199,15 +1281,7 @@ steward_transition_batch(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	read_run(run_id, &run);
-	steward_check_table_owner(run.relid);
-	if (run.finished)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("transition run " INT64_FORMAT " is finished", run_id),
-				 errhint("Start a new run with steward.run_transition().")));
-	rel = steward_open_user_relation(run.relid, RowExclusiveLock, STEWARD_KINDS_TABLES,
-									 "steward.run_transition()");
+	rel = open_batch_run(run_id, &run);
 	if (!PG_ARGISNULL(1))
 	{
 		set_sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
@@ -1215,16 +1289,12 @@ steward_transition_batch(PG_FUNCTION_ARGS)
 	}
 	key_info(rel, &ki);
 	keyset = ki.natts > 0 && !PG_ARGISNULL(3);
-	qualname = qualified_name(rel);
-	col = quote_identifier(run.column);
+	bounds.qualname = qualified_name(rel);
+	bounds.col = quote_identifier(run.column);
 
-	/*
-	 * From here on as the table's owner: the key's input function is the
-	 * owner's code too (domain_in runs the CHECK constraints of a domain
-	 * the owner made the key's type).
-	 */
 	/* A batch that saw some rows only would end the run with rows left. */
 	steward_require_owner_sees_all_rows(RelationGetRelid(rel), "steward.run_transition()");
+	/* From here on as the table's owner (keyset_condition says why). */
 	steward_as_table_owner_begin(rel, true, &ctx);
 	steward_pin_key_order_plan();
 	steward_governor_pin_batch_wal_compression();
@@ -1234,69 +1304,19 @@ steward_transition_batch(PG_FUNCTION_ARGS)
 	args[0] = CStringGetTextDatum(run.from);
 	args[1] = Int32GetDatum(batch_size);
 	args[2] = CStringGetTextDatum(run.to);
-
-	/*
-	 * Keyset: "key > $4", or for a composite key the row comparison
-	 * "(a, b) > ($4, $5)", which a btree scans as one range.
-	 */
 	initStringInfo(&cond);
 	if (keyset)
-	{
-		if (ki.natts == 1)
-		{
-			Oid			typinput,
-						typioparam;
+		nargs = keyset_condition(&ki, text_to_cstring(PG_GETARG_TEXT_PP(3)), &cond,
+								 argtypes, args);
 
-			/* The key's own input function, never a cast the owner may add. */
-			getTypeInputInfo(ki.types[0], &typinput, &typioparam);
-			args[3] = OidInputFunctionCall(typinput, text_to_cstring(PG_GETARG_TEXT_PP(3)),
-										   typioparam, -1);
-		}
-		else
-			parse_composite_key(text_to_cstring(PG_GETARG_TEXT_PP(3)), &ki, &args[3]);
-		appendStringInfo(&cond, " AND (%s) > (", ki.list);
-		for (int i = 0; i < ki.natts; i++)
-		{
-			argtypes[3 + i] = ki.types[i];
-			appendStringInfo(&cond, "%s$%d", i > 0 ? ", " : "", 4 + i);
-		}
-		appendStringInfoChar(&cond, ')');
-		nargs = 3 + ki.natts;
-	}
-
-	bounds.qualname = qualname;
-	bounds.col = col;
 	bounds.set_sql = set_sql;
 	bounds.lower = cond.data;
 	bounds.argtypes = argtypes;
 	bounds.args = args;
 	bounds.nargs = nargs;
-
-	/*
-	 * With a primary key, first as one UPDATE of a key range; when that
-	 * would wait longer than steward.batch_lock_timeout for another
-	 * transaction's row lock (0: never waits), or there are fewer rows left
-	 * than a batch, lock and skip instead.
-	 */
-	/*
-	 * The batch runs the owner's code (set_sql, the table's triggers,
-	 * defaults and checks): none of pg_steward's internal functions it
-	 * calls acts as pg_steward's own (review13 R13-8).
-	 */
-	owner_depth = steward_owner_code_enter();
-	PG_TRY();
-	{
-		if (ki.natts == 0 || steward_batch_lock_timeout_ms == 0 ||
-			!move_batch_by_range(&ki, &bounds, &moved, &lastkey_text))
-			move_batch_skip_locked(rel, run.column, set_columns, &ki, &bounds,
-								   &moved, &lastkey_text);
-	}
-	PG_FINALLY();
-	{
-		steward_owner_code_leave(owner_depth);
-	}
-	PG_END_TRY();
+	move_one_batch(rel, run.column, set_columns, &ki, &bounds, &moved, &lastkey_text);
 	steward_as_owner_end(&ctx);
+
 	values[0] = Int64GetDatum(moved);
 	if (lastkey_text)
 		values[1] = CStringGetTextDatum(lastkey_text);
