@@ -208,30 +208,22 @@ compile_as_owner(Relation rel, Oid owner, const char *sql, char **phys, int n,
 	return expr;
 }
 
-/* (Re)build the cache entry of a relation from the migration catalog. */
-static void
-build_entry(MigEntry *entry, Relation rel)
+/*
+ * The column steps of rel's active migration, read from the migration
+ * catalog as its owner: a list of ColText in cxt, and the migration's name
+ * (NULL: none) and whether it is switched in *name and *switched.  Errors:
+ * elog ERROR when the catalog cannot be read.
+ */
+static List *
+read_migration_columns(Relation rel, MemoryContext cxt, char **name, bool *switched)
 {
 	StewardAsOwner ctx;
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(RelationGetRelid(rel))};
-	MemoryContext old;
 	List	   *cols = NIL;
-	ListCell   *lc;
-	char	   *name = NULL;
-	bool		switched = false;
-	int			i;
 
-	if (entry->cxt)
-		MemoryContextDelete(entry->cxt);
-	entry->cxt = AllocSetContextCreate(CacheMemoryContext, "steward migration trigger",
-									   ALLOCSET_SMALL_SIZES);
-	entry->found = false;
-	entry->ncols = 0;
-	entry->cols = NULL;
-	entry->generation = ++mig_generation;
-
-	old = MemoryContextSwitchTo(entry->cxt);
+	*name = NULL;
+	*switched = false;
 	steward_as_owner_begin(steward_relid("migration_runs", false), &ctx);
 
 	/*
@@ -259,15 +251,15 @@ build_entry(MigEntry *entry, Relation rel)
 			" WHERE t.relid = $1 AND t.active ORDER BY c.ord",
 			1, argtypes, args, NULL, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the migration catalog");
-	/* SPI_getvalue allocates in the current context: make it ours. */
-	MemoryContextSwitchTo(entry->cxt);
+	/* SPI_getvalue allocates in the current context: make it the caller's. */
+	MemoryContextSwitchTo(cxt);
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		char	   *kind = spi_text(r, 3);
 		ColText    *ct;
 
-		name = spi_text(r, 1);
-		switched = strcmp(spi_text(r, 2), "t") == 0;
+		*name = spi_text(r, 1);
+		*switched = strcmp(spi_text(r, 2), "t") == 0;
 		if (kind == NULL)
 			continue;			/* a table with no column steps (rename_table) */
 		ct = palloc0(sizeof(ColText));
@@ -285,7 +277,77 @@ build_entry(MigEntry *entry, Relation rel)
 		cols = lappend(cols, ct);
 	}
 	steward_as_owner_end(&ctx);
+	return cols;
+}
 
+/*
+ * Fills entry's columns from the steps read (cols) of migration "name":
+ * their attribute numbers in rel, and their up and down expressions
+ * compiled as the table's owner (the owner's code, never run as anyone
+ * else).  In the current memory context (the entry's).  Errors: the
+ * expressions' compile errors, and 55000 when rel lacks the migration's
+ * marker column.
+ */
+static void
+fill_entry_columns(MigEntry *entry, Relation rel, List *cols, const char *name)
+{
+	ListCell   *lc;
+	int			i = 0;
+
+	entry->ncols = list_length(cols);
+	entry->cols = palloc0(sizeof(MigCol) * Max(entry->ncols, 1));
+	foreach(lc, cols)
+	{
+		ColText    *ct = lfirst(lc);
+		MigCol	   *col = &entry->cols[i++];
+
+		col->kind = ct->kind;
+		col->old_att = attnum_of(rel, ct->old_phys);
+		col->new_att = attnum_of(rel, ct->new_phys);
+		col->label = ct->label;
+		col->not_null = ct->not_null;
+		col->up_what = psprintf("up expression of %s in migration \"%s\"", ct->label, name);
+		col->down_what = psprintf("down expression of %s in migration \"%s\"", ct->label, name);
+		if (ct->up_sql && col->new_att)
+			col->up = compile_as_owner(rel, entry->owner, ct->up_sql, ct->up_phys,
+									   ct->up_n, col->new_att, col->up_what);
+		if (ct->down_sql && col->old_att)
+			col->down = compile_as_owner(rel, entry->owner, ct->down_sql, ct->down_phys,
+										 ct->down_n, col->old_att, col->down_what);
+	}
+	if (entry->marker == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("relation \"%s\" lacks column %s of migration \"%s\"",
+						RelationGetRelationName(rel), MIG_MARKER, name),
+				 errhint("Roll the migration back with steward.migration_rollback('%s').", name)));
+}
+
+/*
+ * (Re)build the cache entry of a relation from the migration catalog
+ * (read_migration_columns), in a fresh memory context under
+ * CacheMemoryContext.  An entry left by an error stays invalid and is
+ * built again on next use.
+ */
+static void
+build_entry(MigEntry *entry, Relation rel)
+{
+	MemoryContext old;
+	List	   *cols;
+	char	   *name;
+	bool		switched;
+
+	if (entry->cxt)
+		MemoryContextDelete(entry->cxt);
+	entry->cxt = AllocSetContextCreate(CacheMemoryContext, "steward migration trigger",
+									   ALLOCSET_SMALL_SIZES);
+	entry->found = false;
+	entry->ncols = 0;
+	entry->cols = NULL;
+	entry->generation = ++mig_generation;
+
+	old = MemoryContextSwitchTo(entry->cxt);
+	cols = read_migration_columns(rel, entry->cxt, &name, &switched);
 	if (name != NULL)
 	{
 		entry->found = true;
@@ -295,34 +357,7 @@ build_entry(MigEntry *entry, Relation rel)
 		entry->new_nsp = get_namespace_oid(name, true);
 		entry->old_nsp = get_namespace_oid(psprintf("%s_old", name), true);
 		entry->marker = attnum_of(rel, MIG_MARKER);
-		entry->ncols = list_length(cols);
-		entry->cols = palloc0(sizeof(MigCol) * Max(entry->ncols, 1));
-		i = 0;
-		foreach(lc, cols)
-		{
-			ColText    *ct = lfirst(lc);
-			MigCol	   *col = &entry->cols[i++];
-
-			col->kind = ct->kind;
-			col->old_att = attnum_of(rel, ct->old_phys);
-			col->new_att = attnum_of(rel, ct->new_phys);
-			col->label = ct->label;
-			col->not_null = ct->not_null;
-			col->up_what = psprintf("up expression of %s in migration \"%s\"", ct->label, name);
-			col->down_what = psprintf("down expression of %s in migration \"%s\"", ct->label, name);
-			if (ct->up_sql && col->new_att)
-				col->up = compile_as_owner(rel, entry->owner, ct->up_sql, ct->up_phys,
-										   ct->up_n, col->new_att, col->up_what);
-			if (ct->down_sql && col->old_att)
-				col->down = compile_as_owner(rel, entry->owner, ct->down_sql, ct->down_phys,
-											 ct->down_n, col->old_att, col->down_what);
-		}
-		if (entry->marker == InvalidAttrNumber)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("relation \"%s\" lacks column %s of migration \"%s\"",
-							RelationGetRelationName(rel), MIG_MARKER, name),
-					 errhint("Roll the migration back with steward.migration_rollback('%s').", name)));
+		fill_entry_columns(entry, rel, cols, name);
 	}
 	MemoryContextSwitchTo(old);
 	entry->valid = true;
