@@ -2552,6 +2552,89 @@ judge_existing_row(Datum *args, const KeyRow *row, const KeyClaim *claim,
 	return true;
 }
 
+/*
+ * The scope's lock (ShareLock), before the scope is looked at, until the
+ * transaction ends: a drop of the scope waits for this transaction, and
+ * this one for a drop in progress ("Scope locks").  Then the scope's
+ * information in *info, claiming a scope nobody has used for caller.
+ * Returns false, with nothing read, when a no-wait request would wait: for
+ * the lock (a drop is in progress), or for the transaction still running
+ * that used the scope first (the scope's first request is in progress, so
+ * is this one).  Errors: check_scope_info's (42501 without the owner's
+ * privileges, ...).
+ */
+static bool
+begin_lock_scope(text *scope, Oid caller, bool nowait, ScopeInfo *info)
+{
+	if (!scope_lock_text(scope, ShareLock, nowait) ||
+		(nowait && !OidIsValid(scope_owner(scope)) &&
+		 scope_claim_uncommitted(PointerGetDatum(scope))))
+		return false;
+	(void) check_scope_info(scope, caller, true, info);
+	return true;
+}
+
+/*
+ * One round's insert of a key with no visible row: args[0..1] are the
+ * scope and key, fp the fingerprint; args and nulls are filled for
+ * PLAN_INSERT.  Waits here for an uncommitted holder of the same key; if
+ * it committed, nothing is inserted and the next round sees its row.
+ * Returns true when the key was inserted (res: IDEM_NEW, its created_at).
+ * *suppressed counts the rounds where nothing was inserted and no row of
+ * the key was there to give way to; at two insert_suppressed raises 55000.
+ */
+static bool
+begin_insert_key(Datum *args, char *nulls, text *fp, const ScopeInfo *info,
+				 bool indexed, int *suppressed, BeginResult *res)
+{
+	int			inserted;
+
+	args[2] = PointerGetDatum(fp);
+	args[3] = IntervalPGetDatum(&info->retention);
+	args[4] = Int32GetDatum(MyProcPid);
+	args[5] = TimestampTzGetDatum(MyStartTimestamp);
+	args[6] = lease_interval(&nulls[6]);
+	args[7] = claim_arg(&info->claim, &nulls[7]);
+	inserted = insert_direct(args[0], args[1], args[2], &info->retention,
+							 args[6], nulls[6] == 'n', &info->claim, indexed,
+							 &res->created_at);
+	if (inserted == 1)
+	{
+		res->outcome = IDEM_NEW;
+		res->has_created = true;
+		return true;
+	}
+	if (inserted < 0)
+	{
+		run_plan(PLAN_INSERT, args, nulls, false);
+		if (SPI_processed == 1)
+		{
+			res->outcome = IDEM_NEW;
+			take_created_at(res, 1);
+			return true;
+		}
+
+		/*
+		 * Nothing inserted and no row of the key to give way to: a trigger,
+		 * or a unique index on other columns, suppressed the insert, and
+		 * every further round would do the same.  Once may also be a
+		 * concurrent delete of the row that conflicted, committed since
+		 * (the next round then inserts); twice is the table (report it).
+		 */
+		if (!key_row_present(args[0], args[1]) && ++(*suppressed) >= 2)
+			insert_suppressed(args[0], args[1], args[2], &info->retention,
+							  args[6], nulls[6] == 'n', &info->claim);
+	}
+	return false;
+}
+
+/*
+ * The begin of steward.idempotency_begin and its variants: up to
+ * IDEM_MAX_ATTEMPTS rounds of looking the key up (judge_existing_row) or
+ * inserting it (begin_insert_key), as the keys' owner, until one settles
+ * the outcome in *res.  Errors: 40001 when the key changed under
+ * concurrent requests in every round, and those of the parts.
+ */
 static void
 idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 {
@@ -2571,32 +2654,16 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 	KeyRow		row;
 	MemoryContext callcxt = CurrentMemoryContext;
 	int			attempt;
-	int			inserted;
 	bool		indexed;
 	int			suppressed = 0;
 
 	memset(res, 0, sizeof(BeginResult));
 	caller = idem_enter(&ctx);
-
-	/*
-	 * The scope's lock, before the scope is looked at, until the
-	 * transaction ends: a drop of the scope waits for this transaction,
-	 * and this one for a drop in progress ("Scope locks").  A no-wait
-	 * request does not wait for the drop either: it is in progress.
-	 *
-	 * The first use of a scope by a transaction still running: claiming the
-	 * scope would wait for it.  A no-wait request never waits: the scope's
-	 * first request is in progress, so is this one.
-	 */
-	if (!scope_lock_text(scope, ShareLock, nowait) ||
-		(nowait && !OidIsValid(scope_owner(scope)) &&
-		 scope_claim_uncommitted(PointerGetDatum(scope))))
+	if (!begin_lock_scope(scope, caller, nowait, &info))
 	{
 		res->outcome = IDEM_IN_PROGRESS;
 		scope_busy = true;
 	}
-	else
-		(void) check_scope_info(scope, caller, true, &info);
 
 	for (attempt = 0; attempt < IDEM_MAX_ATTEMPTS && !scope_busy; attempt++)
 	{
@@ -2618,48 +2685,8 @@ idempotency_begin_internal(FunctionCallInfo fcinfo, BeginResult *res)
 			res->outcome = IDEM_IN_PROGRESS;
 			break;
 		}
-
-		/*
-		 * Waits here for an uncommitted holder of the same key; if it
-		 * committed, nothing is inserted and the next round sees its row.
-		 */
-		args[2] = PointerGetDatum(fp);
-		args[3] = IntervalPGetDatum(&info.retention);
-		args[4] = Int32GetDatum(MyProcPid);
-		args[5] = TimestampTzGetDatum(MyStartTimestamp);
-		args[6] = lease_interval(&nulls[6]);
-		args[7] = claim_arg(&info.claim, &nulls[7]);
-		inserted = insert_direct(args[0], args[1], args[2], &info.retention,
-								 args[6], nulls[6] == 'n', &info.claim, indexed,
-								 &res->created_at);
-		if (inserted == 1)
-		{
-			res->outcome = IDEM_NEW;
-			res->has_created = true;
+		if (begin_insert_key(args, nulls, fp, &info, indexed, &suppressed, res))
 			break;
-		}
-		if (inserted < 0)
-		{
-			run_plan(PLAN_INSERT, args, nulls, false);
-			if (SPI_processed == 1)
-			{
-				res->outcome = IDEM_NEW;
-				take_created_at(res, 1);
-				break;
-			}
-
-			/*
-			 * Nothing inserted and no row of the key to give way to: a
-			 * trigger, or a unique index on other columns, suppressed the
-			 * insert, and every further round would do the same.  Once
-			 * may also be a concurrent delete of the row that conflicted,
-			 * committed since (the next round then inserts); twice is
-			 * the table (report it).
-			 */
-			if (!key_row_present(args[0], args[1]) && ++suppressed >= 2)
-				insert_suppressed(args[0], args[1], args[2], &info.retention,
-								  args[6], nulls[6] == 'n', &info.claim);
-		}
 	}
 	/* Before the key can commit: the key is ours while this session is. */
 	if (attempt < IDEM_MAX_ATTEMPTS && res->outcome == IDEM_NEW)
