@@ -69,6 +69,31 @@ CREATE TRIGGER machine_definitions_roles_lock
     FOR EACH STATEMENT EXECUTE FUNCTION steward._machine_definitions_roles();
 ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_roles_lock;
 
+-- Column privileges on the two columns whose pg_shdepend key the machines'
+-- roles use are refused (src/lifecycle/machine_roles.c, codereview2 #3):
+-- core's REVOKE of one would delete the machines' rows of the role.
+-- ENABLE ALWAYS: also in restores under session_replication_role = replica.
+CREATE FUNCTION steward._machine_definitions_grant_guard()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'steward_machine_definitions_grant_guard'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._machine_definitions_grant_guard() FROM PUBLIC;
+CREATE EVENT TRIGGER steward_machine_definitions_grants ON ddl_command_start
+    WHEN TAG IN ('GRANT', 'REVOKE')
+    EXECUTE FUNCTION steward._machine_definitions_grant_guard();
+ALTER EVENT TRIGGER steward_machine_definitions_grants ENABLE ALWAYS;
+
+-- A machine's row read in a snapshot taken now, never the transaction's
+-- (src/lifecycle/machines_api.c): the label path decides with it whether
+-- the caller may use the machine (review14 R14-9); NULL if none (or if
+-- name is NULL: a label without a machine goes on to create one, which
+-- refuses it).
+CREATE FUNCTION steward._state_machine_latest(name text)
+RETURNS steward.machine_definitions
+AS 'MODULE_PATHNAME', 'steward_state_machine_latest'
+LANGUAGE C STRICT;
+REVOKE ALL ON FUNCTION steward._state_machine_latest(text) FROM PUBLIC;
+
 CREATE VIEW steward.state_machines AS
 SELECT m.name, m.states, m.initial, m.transitions, m.builtin,
        coalesce((SELECT array_agg(a.col ORDER BY a.col)

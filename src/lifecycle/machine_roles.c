@@ -31,6 +31,41 @@
  * and DROP OWNED forgets the roles' rows before core's part
  * (steward_machine_roles_forget).
  *
+ * Sharing the key with core (codereview2 #3).  The key is the one core
+ * writes for a column privilege on those two columns, and each side
+ * deletes rows of the key wholesale: core's REVOKE of a column privilege
+ * deletes every row of (key, role), the machines' too (DROP ROLE from
+ * another database then succeeded: R12-11 again), and a write here used
+ * to delete core's row of a column GRANT (DROP ROLE of its grantee then
+ * left a dangling OID in attacl).  So:
+ *
+ *	* column privileges on "owner" and "usage_roles" of the catalog are
+ *	  refused (0LP01) by an event trigger on GRANT and REVOKE
+ *	  (steward_machine_definitions_grant_guard; ENABLE ALWAYS, so it runs
+ *	  in every session, whether or not the library is preloaded, and in
+ *	  restores under session_replication_role = replica).  They serve no
+ *	  purpose: PUBLIC may read the whole table, and only its owner may
+ *	  write it.  Privileges on the whole table are left alone: with no
+ *	  column privilege on those columns, a table-level REVOKE (or DROP
+ *	  OWNED's) changes no column ACL and no row of the key;
+ *	* our writes keep core's rows all the same: the rows wanted are the
+ *	  machines' plus one per role of the column's ACL (attacl, as core's
+ *	  updateAclDependencies records it: grantors and grantees, not the
+ *	  table's owner, not pinned roles), so a column privilege granted
+ *	  where the event trigger did not run (single-user mode, event
+ *	  triggers disabled by a superuser) keeps its row.  There, a REVOKE of
+ *	  it still deletes the machines' rows of that role until the next
+ *	  write here records them again.
+ *
+ * Other keys were considered and rejected: only pg_class rows may have a
+ * non-zero objsubid (core's getObjectClass refuses any other class's,
+ * an internal error in DROP ROLE), and every attnum of a table that
+ * takes GRANT, system columns included, takes a column GRANT; relations
+ * that refuse GRANT (an index, a composite type) make core's DROP OWNED
+ * fail on the row; an attnum with no pg_attribute row makes DROP ROLE
+ * fail describing it; and a whole object's key (objsubid 0) is its own
+ * privileges' key.
+ *
  * The rows follow the table: a statement-level trigger on every write to
  * machine_definitions (create, drop, owner changes, grants, restores,
  * REASSIGN / DROP OWNED) makes this database's rows match the table:
@@ -63,15 +98,21 @@
 #include "catalog/catalog.h"
 #include "catalog/dependency.h"
 #include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_attribute.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_shdepend.h"
 #include "catalog/pg_type_d.h"
+#include "commands/event_trigger.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
 #include "storage/lmgr.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -81,6 +122,7 @@
 #include "plumbing/as_owner.h"
 
 PG_FUNCTION_INFO_V1(steward_machine_definitions_roles);
+PG_FUNCTION_INFO_V1(steward_machine_definitions_grant_guard);
 
 /* The catalog and the attnums its rows are recorded under. */
 typedef struct MachineColumns
@@ -157,9 +199,9 @@ claim_wanted(RoleRef *wanted, int nwanted, const RoleRef *key)
 }
 
 /*
- * Delete this database's rows of the machines: those of roles (a List of
- * OIDs), or with roles NIL those not in wanted (sorted; the rows kept are
- * marked present there, one per entry).
+ * Delete this database's rows of the key: those of roles (a List of OIDs;
+ * all roles if NIL) not in wanted (sorted; the rows kept are marked
+ * present there, one per entry).
  */
 static void
 delete_rows(Relation sdep, const MachineColumns *cols, List *roles,
@@ -185,7 +227,7 @@ delete_rows(Relation sdep, const MachineColumns *cols, List *roles,
 			row->deptype != SHARED_DEPENDENCY_ACL ||
 			(row->objsubid != cols->owner && row->objsubid != cols->usage_roles))
 			continue;
-		if (roles != NIL ? !list_member_oid(roles, row->refobjid) :
+		if ((roles != NIL && !list_member_oid(roles, row->refobjid)) ||
 			claim_wanted(wanted, nwanted, &ref))
 			continue;
 		CatalogTupleDelete(sdep, &tup->t_self);
@@ -232,6 +274,53 @@ want(RoleRef **wanted, int *n, int *size, int32 attnum, Oid role)
 	(*wanted)[*n].role = role;
 	(*wanted)[*n].present = false;
 	(*n)++;
+}
+
+/*
+ * Core's own rows of the key (see the file header): one per role its
+ * updateAclDependencies records for the column's ACL, that is every
+ * grantor and grantee but the table's owner and pinned roles.  Read from
+ * the catalog as committed now (the syscache, after taking in what other
+ * transactions committed).
+ */
+static void
+want_column_acl(RoleRef **wanted, int *n, int *size, Oid relid, AttrNumber attnum)
+{
+	HeapTuple	tup;
+	Datum		d;
+	bool		isnull;
+	Oid			relowner;
+	Oid		   *members;
+	int			nmembers;
+
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		return;
+	relowner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(attnum));
+	if (!HeapTupleIsValid(tup))
+		return;
+	d = SysCacheGetAttr(ATTNUM, tup, Anum_pg_attribute_attacl, &isnull);
+	if (!isnull)
+	{
+		nmembers = aclmembers(DatumGetAclPCopy(d), &members);
+		for (int i = 0; i < nmembers; i++)
+			if (members[i] != relowner)
+				want(wanted, n, size, attnum, members[i]);
+	}
+	ReleaseSysCache(tup);
+}
+
+/* The rows of core's column privileges on both columns, sorted. */
+static RoleRef *
+wanted_column_acls(const MachineColumns *cols, RoleRef *wanted, int *n, int *size)
+{
+	AcceptInvalidationMessages();
+	want_column_acl(&wanted, n, size, cols->relid, cols->owner);
+	want_column_acl(&wanted, n, size, cols->relid, cols->usage_roles);
+	qsort(wanted, *n, sizeof(RoleRef), roleref_cmp);
+	return wanted;
 }
 
 /*
@@ -288,9 +377,10 @@ record_machine_roles(const MachineColumns *cols)
 	table_close(machines, AccessShareLock);
 	UnregisterSnapshot(snapshot);
 
-	qsort(wanted, n, sizeof(RoleRef), roleref_cmp);
 	sdep = table_open(SharedDependRelationId, RowExclusiveLock);
+	wanted = wanted_column_acls(cols, wanted, &n, &size);
 	delete_rows(sdep, cols, NIL, wanted, n);
+	/* Missing rows are written, core's too (one a write deleted before). */
 	for (int i = 0; i < n; i++)
 		if (!wanted[i].present)
 			insert_row(sdep, cols, wanted[i].attnum, wanted[i].role);
@@ -334,9 +424,13 @@ steward_machine_definitions_roles(PG_FUNCTION_ARGS)
  * DROP OWNED BY roles (src/ops/roles.c), before core's part: forget the
  * roles' rows in this database, which core would otherwise treat as
  * privileges on machine_definitions and try to revoke (a WARNING for a
- * caller who cannot).  The hook then drops the roles' machines and grants
- * after core's part, and the trigger records what is left; an error on
- * the way rolls the deletion back with the rest.  Roles is an oid[].
+ * caller who cannot).  Core's own rows of a column privilege the roles
+ * hold there stay (see the file header): its part revokes them, or, for a
+ * caller who cannot, leaves them with the privilege.  The hook then drops
+ * the roles' machines and grants after core's part, and the trigger
+ * records what is left; an error on the way rolls the deletion back with
+ * the rest.  Roles is an oid[]; takes the catalog's lock (ExclusiveLock,
+ * to the end of the transaction).
  */
 void
 steward_machine_roles_forget(Datum roles)
@@ -346,6 +440,9 @@ steward_machine_roles_forget(Datum roles)
 	Datum	   *elems;
 	int			n;
 	List	   *list = NIL;
+	RoleRef    *wanted;
+	int			nwanted = 0;
+	int			size;
 
 	if (!machine_columns(&cols))
 		return;
@@ -357,7 +454,90 @@ steward_machine_roles_forget(Datum roles)
 		return;
 	lock_machine_roles(&cols);
 	sdep = table_open(SharedDependRelationId, RowExclusiveLock);
-	delete_rows(sdep, &cols, list, NULL, 0);
+	/* Core's rows of column privileges stay: its part revokes them. */
+	size = 4;
+	wanted = wanted_column_acls(&cols, palloc(sizeof(RoleRef) * size), &nwanted, &size);
+	delete_rows(sdep, &cols, list, wanted, nwanted);
 	table_close(sdep, RowExclusiveLock);
 	CommandCounterIncrement();
+}
+
+/* Does a GRANT / REVOKE's privilege list name column colname? */
+static bool
+privileges_name_column(List *privileges, const char *colname)
+{
+	ListCell   *lc;
+
+	foreach(lc, privileges)
+	{
+		AccessPriv *priv = lfirst(lc);
+		ListCell   *col;
+
+		foreach(col, priv->cols)
+			if (strcmp(strVal(lfirst(col)), colname) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* Does a GRANT / REVOKE ... ON TABLE reach steward.machine_definitions? */
+static bool
+grant_reaches_machines(GrantStmt *stmt, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->objects)
+	{
+		if (stmt->targtype == ACL_TARGET_OBJECT)
+		{
+			if (RangeVarGetRelid(lfirst_node(RangeVar, lc), NoLock, true) == relid)
+				return true;
+		}
+		else if (stmt->targtype == ACL_TARGET_ALL_IN_SCHEMA)
+		{
+			if (get_namespace_oid(strVal(lfirst(lc)), true) == get_rel_namespace(relid))
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Event trigger steward_machine_definitions_grant_guard (ddl_command_start,
+ * GRANT and REVOKE; ENABLE ALWAYS): refuses (0LP01) a column privilege on
+ * "owner" or "usage_roles" of steward.machine_definitions, whose
+ * pg_shdepend key the machines' roles use (see the file header).  Takes
+ * no lock; other statements pass untouched.
+ */
+Datum
+steward_machine_definitions_grant_guard(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata = (EventTriggerData *) fcinfo->context;
+	MachineColumns cols;
+	GrantStmt  *stmt;
+	const char *colname;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward._machine_definitions_grant_guard() must be called as an event trigger")));
+	if (!IsA(trigdata->parsetree, GrantStmt))
+		PG_RETURN_VOID();
+	stmt = (GrantStmt *) trigdata->parsetree;
+	if (stmt->objtype != OBJECT_TABLE || !machine_columns(&cols))
+		PG_RETURN_VOID();
+	if (privileges_name_column(stmt->privileges, "owner"))
+		colname = "owner";
+	else if (privileges_name_column(stmt->privileges, "usage_roles"))
+		colname = "usage_roles";
+	else
+		PG_RETURN_VOID();
+	if (!grant_reaches_machines(stmt, cols.relid))
+		PG_RETURN_VOID();
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_GRANT_OPERATION),
+			 errmsg("privileges on column \"%s\" of steward.machine_definitions cannot be granted or revoked", colname),
+			 errdetail("pg_steward records the roles state machines name in pg_shdepend under the key of that column's privileges; a column privilege there would delete those records, or they it."),
+			 errhint("Grant or revoke privileges on the whole table (SELECT is granted to PUBLIC), or on steward.state_machines.")));
+	PG_RETURN_VOID();
 }

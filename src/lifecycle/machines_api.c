@@ -40,6 +40,7 @@ PG_FUNCTION_INFO_V1(steward_alter_state_machine_owner);
 PG_FUNCTION_INFO_V1(steward_grant_state_machine);
 PG_FUNCTION_INFO_V1(steward_revoke_state_machine);
 PG_FUNCTION_INFO_V1(steward_check_state_collation_sql);
+PG_FUNCTION_INFO_V1(steward_state_machine_latest);
 
 /* ------------------------------------------------------------------------
  * Owners and grants
@@ -128,6 +129,42 @@ read_machine(const char *machine, MachineInfo *info, bool owners)
 		info->owner = DatumGetObjectId(SPI_getbinval(row, desc, 3, &isnull));
 		info->usage_roles = DatumGetArrayTypePCopy(SPI_getbinval(row, desc, 4, &isnull));
 	}
+}
+
+/*
+ * steward._state_machine_latest(name): the machine's row of
+ * steward.machine_definitions, read as the catalog's owner in a snapshot
+ * taken now, as read_machine reads it; NULL if there is none.  For the
+ * label path (steward._apply_label_state), which decides with it whether
+ * the caller may use the machine: in its transaction's snapshot, a
+ * REPEATABLE READ transaction older than a revoke would still attach the
+ * machine (review14 R14-9).  Takes no lock; raises nothing of its own.
+ */
+Datum
+steward_state_machine_latest(PG_FUNCTION_ARGS)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	Datum		result = (Datum) 0;
+	bool		isnull = true;
+	StewardAsOwner ctx;
+
+	steward_require_arg(fcinfo, 0, "state machine name");
+	args[0] = PointerGetDatum(PG_GETARG_TEXT_PP(0));
+	steward_as_owner_begin(steward_relid(STEWARD_MACHINES_TABLE, false), &ctx);
+	if (steward_spi_read_latest("SELECT d FROM steward.machine_definitions d WHERE d.name = $1",
+								1, argtypes, args, NULL, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.machine_definitions");
+	if (SPI_processed > 0)
+	{
+		result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (!isnull)
+			result = SPI_datumTransfer(result, false, -1);
+	}
+	steward_as_owner_end(&ctx);
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(result);
 }
 
 /*

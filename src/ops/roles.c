@@ -37,9 +37,10 @@
  * State machines also record their roles in pg_shdepend, as column
  * privileges on steward.machine_definitions, so that DROP ROLE in another
  * database refuses them (src/lifecycle/machine_roles.c); DROP OWNED
- * forgets the roles' rows before core's part, which would otherwise try
- * to revoke those privileges, and the trigger that records them writes
- * what is left after ours.
+ * forgets the roles' rows (not core's own rows of a column privilege
+ * there) before core's part, which would otherwise try to revoke those
+ * privileges, and the trigger that records them writes what is left
+ * after ours.
  * The hook is installed by every process that loads the library;
  * shared_preload_libraries loads it in every session.
  *

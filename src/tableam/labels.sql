@@ -80,8 +80,10 @@ BEGIN
         RAISE EXCEPTION 'changed_at column "%" of relation "%" must be another column of type timestamp with time zone',
                 v_changed, tbl USING ERRCODE = 'datatype_mismatch';
     END IF;
+    -- In a snapshot taken now, as attach_state_machine reads it: the
+    -- transaction's (REPEATABLE READ) could predate a revoke (review14 R14-9).
     SELECT d.states, d.initial, d.transitions, d.builtin, d.owner, d.usage_roles INTO m
-      FROM steward.machine_definitions d WHERE d.name = v_machine;
+      FROM steward._state_machine_latest(v_machine) d WHERE d.name IS NOT NULL;
     IF NOT FOUND THEN
         -- Validated like any new machine, owned by the table's owner
         -- (a whole-database restore then sets the original owner from
@@ -121,7 +123,7 @@ BEGIN
             'SELECT pg_catalog.count(*) FROM %s WHERE %I IS NULL'
             ' OR NOT (%I::pg_catalog.text COLLATE pg_catalog."C" OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]))',
             tbl, col, col),
-            ARRAY[(SELECT d.states FROM steward.machine_definitions d WHERE d.name = v_machine)::text]))[1]::bigint;
+            ARRAY[(SELECT d.states FROM steward._state_machine_latest(v_machine) d)::text]))[1]::bigint;
     IF n > 0 THEN
         RAISE EXCEPTION 'column "%" of relation "%" holds % values that machine "%" does not declare',
                 col, tbl, n, v_machine USING ERRCODE = 'check_violation';

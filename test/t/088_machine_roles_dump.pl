@@ -227,5 +227,14 @@ like($err, qr/role "nohook88" cannot be dropped because some objects depend on i
 is($new->safe_psql('dst', q{SELECT owner FROM steward.machine_definitions WHERE name = 'nohook'}), 'nohook88',
 	'... and the machine keeps its owner');
 
+# The event trigger refusing column privileges on the two columns whose
+# pg_shdepend key the machines' rows use (codereview2 #3) runs without the
+# library preloaded too: a REVOKE there would delete the machines' rows.
+($rc, $out, $err) = $new->psql('dst',
+	"\\set VERBOSITY sqlstate\nGRANT SELECT (owner) ON steward.machine_definitions TO nohook88");
+like($err, qr/ERROR:  0LP01/, 'without the library loaded, a column privilege on the machines\' owner column is refused');
+($rc, $out, $err) = $new->psql('postgres', 'DROP ROLE nohook88');
+like($err, qr/DETAIL:  1 object in database dst/, '... and DROP ROLE from another database still refused');
+
 $new->stop;
 done_testing();
