@@ -21271,3 +21271,448 @@ CREATE EVENT TRIGGER steward_machine_definitions_grants ON ddl_command_start
     WHEN TAG IN ('GRANT', 'REVOKE')
     EXECUTE FUNCTION steward._machine_definitions_grant_guard();
 ALTER EVENT TRIGGER steward_machine_definitions_grants ENABLE ALWAYS;
+
+-- review14 R14-2, R14-3, R14-6: publications changed during a column
+-- migration judged when the statement ends, in a snapshot taken then.
+CREATE FUNCTION steward._migration_check_publication_changes()
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    u record;
+    col name;
+BEGIN
+    IF to_regclass('steward.migration_tables') IS NULL THEN
+        RETURN;
+    END IF;
+    FOR u IN SELECT DISTINCT pr.prrelid::regclass AS tbl, pr.prattrs, p.pubname, p.pubupdate OR p.pubdelete AS changes_rows,
+                    t.migration, r.phase = 'switched' AS switched, c.command_tag = 'CREATE PUBLICATION'
+                    OR c.classid = 'pg_publication_rel'::regclass AS listed, p.pubname = ANY (t.publications) AS pinned
+               FROM pg_event_trigger_ddl_commands() c
+               JOIN pg_publication_rel pr
+                 ON (c.classid = 'pg_publication'::regclass AND pr.prpubid = c.objid)
+                 OR (c.classid = 'pg_publication_rel'::regclass AND pr.oid = c.objid)
+               JOIN pg_publication p ON p.oid = pr.prpubid
+               JOIN steward.migration_tables t ON t.active AND t.relid = pr.prrelid
+               JOIN steward.migration_runs r ON r.name = t.migration AND r.status = 'active' AND NOT r.restored
+              WHERE pr.prattrs IS NOT NULL
+                AND NOT coalesce((r.steps -> 0) ?| ARRAY['relayout', 'create_index', 'drop_index'], false)
+              ORDER BY t.migration, p.pubname, 1 LOOP
+        IF u.listed AND NOT coalesce(u.pinned, false) THEN
+            SELECT a.attname INTO col
+              FROM pg_attribute a
+             WHERE a.attrelid = u.tbl AND a.attnum = ANY (u.prattrs::int2[])
+               AND (a.attname = '_steward_side'
+                    OR EXISTS (SELECT 1 FROM steward.migration_columns x
+                                WHERE x.migration = u.migration AND x.relid = u.tbl AND x.kind IN ('pair', 'dropped')
+                                  AND a.attname = CASE WHEN u.switched THEN x.switched_old ELSE x.expand_old END))
+             ORDER BY a.attnum LIMIT 1;
+            IF FOUND THEN
+                RAISE EXCEPTION 'publication "%" would publish column "%" of relation %, which migration "%" replaces or drops',
+                        u.pubname, col, u.tbl, u.migration
+                    USING ERRCODE = 'dependent_objects_still_exist',
+                          DETAIL = CASE WHEN col = '_steward_side'
+                                        THEN 'A column list given to the table is left as it is: it would publish the '
+                                             'migration''s own column, which no subscriber has, and the cleanup or '
+                                             'rollback drops that column.'
+                                        ELSE 'A column list given to the table is left as it is: after complete it '
+                                             'would publish the old column under its reserved name, which no subscriber '
+                                             'has, and the cleanup drops that column (migration_start refuses such a '
+                                             'list too).' END,
+                          HINT = format('Publish %s without a column list (the migration gives it the list of the shape its '
+                                        'subscribers have), or with one without column %I.', u.tbl, col);
+            END IF;
+        END IF;
+        CONTINUE WHEN NOT coalesce(u.pinned, false) OR NOT u.changes_rows;
+        SELECT a.attname INTO col
+          FROM pg_class k
+          LEFT JOIN pg_index i ON i.indrelid = k.oid
+           AND ((k.relreplident = 'i' AND i.indisreplident) OR (k.relreplident = 'd' AND i.indisprimary))
+          LEFT JOIN pg_attribute a ON a.attrelid = k.oid AND a.attnum = ANY (i.indkey)
+         WHERE k.oid = u.tbl
+           AND (k.relreplident = 'f'
+                OR a.attname = '_steward_side'
+                OR EXISTS (SELECT 1 FROM steward.migration_columns x
+                            WHERE x.migration = u.migration AND x.relid = u.tbl
+                              AND ((x.kind IN ('pair', 'added') AND a.attname IN (x.expand_new, x.switched_new))
+                                   OR (x.kind IN ('pair', 'dropped') AND a.attname IN (x.expand_old, x.switched_old)))))
+         ORDER BY a.attnum LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'cannot publish updates or deletes of relation % in publication "%" while migration "%" changes it',
+                    u.tbl, u.pubname, u.migration
+                USING ERRCODE = 'object_in_use',
+                      DETAIL = CASE WHEN col IS NULL
+                                    THEN 'The migration keeps a column list of one shape on the publication until cleanup or '
+                                         'rollback, and PostgreSQL 15 refuses UPDATE and DELETE of a table with REPLICA '
+                                         'IDENTITY FULL published with a column list.'
+                                    ELSE format('The migration keeps a column list of one shape on the publication until '
+                                                'cleanup or rollback, and the replica identity covers column %I, which one '
+                                                'shape''s list leaves out: UPDATE and DELETE would fail, for a column list '
+                                                'must cover the replica identity.', col) END,
+                      HINT = format('Set the replica identity to an index over columns both shapes have (or DEFAULT) '
+                                    'first, or publish updates and deletes after SELECT steward.migration_cleanup(%L); '
+                                    'or a rollback.', u.migration);
+        END IF;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migration_check_publication_changes() FROM PUBLIC;
+CREATE FUNCTION steward._migration_guard_publications()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'steward_migration_guard_publications'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._migration_guard_publications() FROM PUBLIC;
+CREATE EVENT TRIGGER steward_migration_publication_checks ON ddl_command_end
+    WHEN TAG IN ('CREATE PUBLICATION', 'ALTER PUBLICATION')
+    EXECUTE FUNCTION steward._migration_guard_publications();
+ALTER EVENT TRIGGER steward_migration_publication_checks ENABLE ALWAYS;
+
+-- review14 R14-8: a drop from a snapshot older than the migration is
+-- refused (40001); a record whose relation is gone is taken as dropped
+-- by the steps.
+CREATE FUNCTION steward._migration_tables_dropped(relids oid[])
+RETURNS boolean
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m record;
+    found_one boolean := false;
+BEGIN
+    FOR m IN SELECT t.migration, t.relid::oid AS relid, t.table_name
+               FROM steward.migration_tables t
+              WHERE t.active AND t.relid::oid = ANY (relids)
+              ORDER BY t.migration, t.ord LOOP
+        found_one := true;
+        UPDATE steward.migration_tables t SET active = false
+         WHERE t.migration = m.migration AND t.relid::oid = m.relid;
+        UPDATE steward.migration_runs r
+           SET failures = r.failures + CASE WHEN r.failed THEN 0 ELSE 1 END,
+               failed = true,
+               error = format('table %s was dropped during the migration', m.table_name),
+               status = CASE WHEN EXISTS (SELECT 1 FROM steward.migration_tables t
+                                           WHERE t.migration = m.migration AND t.active)
+                             THEN r.status ELSE 'dropped' END
+         WHERE r.name = m.migration;
+        -- A column migration left with no table: its schemas of views
+        -- (emptied by the drop's CASCADE) go too.
+        PERFORM steward._migration_drop_empty_schemas(m.migration)
+           FROM steward.migration_runs r
+          WHERE r.name = m.migration AND r.status = 'dropped'
+            AND steward._relayout_step(r.steps) IS NULL AND NOT steward._migration_is_index(r.name);
+    END LOOP;
+    -- No row keeps the OID of a dropped table (pg_dump writes it as a
+    -- number, which a restored cluster binds to whatever relation gets
+    -- it): a migration's table keeps its name at start, the columns it
+    -- changed on that table go (the steps stay in migration_runs).
+    UPDATE steward.migration_tables t SET relid = NULL WHERE t.relid::oid = ANY (relids);
+    UPDATE steward.migration_indexes i SET relid = NULL WHERE i.relid::oid = ANY (relids);
+    DELETE FROM steward.migration_columns c WHERE c.relid::oid = ANY (relids);
+    RETURN found_one;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migration_tables_dropped(oid[]) FROM PUBLIC;
+
+-- Tables of a migration whose relations are gone though its record has
+-- them active (a drop the handler below did not see before review14
+-- R14-8 was fixed, a restore with OIDs no relation has): taken as
+-- dropped (_migration_tables_dropped) by rollback, backfill, validate,
+-- complete and cleanup before they act, which would otherwise fail on the
+-- missing relation (42P01).  True when one was found.  42501 called
+-- directly.
+CREATE FUNCTION steward._migration_settle_dropped(mig text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'steward_migration_settle_dropped'
+LANGUAGE C VOLATILE;
+CREATE OR REPLACE FUNCTION steward._migrations_on_sql_drop()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m record;
+BEGIN
+    IF to_regclass('steward.migration_tables') IS NULL THEN
+        RETURN;     -- the extension itself is being dropped
+    END IF;
+    PERFORM steward._migration_tables_dropped(ARRAY(
+        SELECT d.objid FROM pg_event_trigger_dropped_objects() d
+         WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0));
+    -- The schemas of a column migration's shapes go with the migration
+    -- (its cleanup or rollback, the drop of its last table), not while
+    -- it still changes a table: DROP OWNED BY ... CASCADE of the role
+    -- that owns them (the first table's owner, in a migration of tables
+    -- of two owners) or DROP SCHEMA ... CASCADE would take the other
+    -- tables' views, which complete changes and the new version reads
+    -- through (mig4).
+    SELECT r.name AS migration, d.object_identity AS nsp,
+           (SELECT t.relid FROM steward.migration_tables t
+             WHERE t.migration = r.name AND t.active ORDER BY t.ord LIMIT 1) AS tbl
+      INTO m
+      FROM pg_event_trigger_dropped_objects() d
+      JOIN steward.migration_runs r
+        ON d.object_identity IN (quote_ident(r.name), quote_ident(r.name || '_old'))
+     WHERE d.classid = 'pg_catalog.pg_namespace'::regclass
+       AND r.status = 'active' AND NOT r.restored
+       AND steward._relayout_step(r.steps) IS NULL AND NOT steward._migration_is_index(r.name)
+       AND EXISTS (SELECT 1 FROM steward.migration_tables t WHERE t.migration = r.name AND t.active)
+     ORDER BY 1, 2 LIMIT 1;
+    IF FOUND AND NOT steward._migration_own_ddl() THEN
+        RAISE EXCEPTION 'cannot drop schema %, which holds the views of the shapes of migration "%"', m.nsp, m.migration
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = format('The migration still changes table %s: complete changes those views, and the new '
+                                  'version of the application reads and writes through them.', m.tbl),
+                  HINT = format('Roll the migration back (SELECT steward.migration_rollback(%L);), or complete and clean '
+                                'it up, then run the statement again.', m.migration);
+    END IF;
+END
+$$;
+CREATE FUNCTION steward._migrations_drop_snapshot()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'steward_migrations_drop_snapshot'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._migrations_drop_snapshot() FROM PUBLIC;
+CREATE EVENT TRIGGER steward_migrations_drop_snapshot ON sql_drop
+    EXECUTE FUNCTION steward._migrations_drop_snapshot();
+ALTER EVENT TRIGGER steward_migrations_drop_snapshot ENABLE ALWAYS;
+CREATE OR REPLACE FUNCTION steward.migration_validate(name text)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := name;
+    r steward.migration_runs;
+    t steward.migration_tables;
+    c steward.migration_columns;
+    results jsonb := '[]';
+    all_passed boolean := true;
+    first_failure text;
+    checked timestamptz := clock_timestamp();
+    n bigint;
+BEGIN
+    PERFORM steward._migration_settle_dropped(mig);
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled', 'dual_written',
+                                                'switched'], 'validate');
+    -- A relayout's checks (src/migrate/relayout.sql); NULL for other migrations.
+    results := coalesce(steward._relayout_validate(mig, r), '[]');
+    IF steward._migration_is_index(mig) THEN
+        results := steward._migration_index_validate(mig);
+    END IF;
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active
+                AND steward._relayout_step(r.steps) IS NULL AND NOT steward._migration_is_index(mig)
+              ORDER BY x.ord LOOP
+        -- 1. Every row is written in both shapes.
+        n := (steward._migration_exec(t.relid, format(
+                 'SELECT count(*) FROM ONLY %s WHERE _steward_side IS NULL', t.relid)))[1]::bigint;
+        "check" := format('backfill %s', t.relid);
+        passed := n = 0;
+        detail := CASE WHEN n = 0 THEN 'every row is written in both shapes'
+                       ELSE format('%s rows not backfilled yet: CALL steward.migration_backfill(%L)', n, mig) END;
+        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+
+        -- A table that joined an inheritance hierarchy since start (a row
+        -- only then): the other tables' rows were never written in both
+        -- shapes, and complete and cleanup would change their columns.
+        detail := steward._migration_inheritance(t.relid);
+        IF detail IS NOT NULL THEN
+            results := results || jsonb_build_object('check', format('inheritance %s', t.relid),
+                'passed', false,
+                'detail', format('%s: its rows are not migrated; detach it (ALTER TABLE ... NO INHERIT) '
+                                 'or roll the migration back', detail));
+        END IF;
+
+        -- 2. Each row's derived columns equal up(old) or down(new).
+        results := results || steward._migration_values_check(mig, t);
+
+        -- 3. NOT VALID constraints validate (SHARE UPDATE EXCLUSIVE: writes go on).
+        results := results || steward._migration_constraints_check(mig, t);
+
+        -- 4. Unique keys of new columns are built.
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid AND x.unique_method IS NOT NULL
+                  ORDER BY x.ord LOOP
+            "check" := format('unique %s', c.unique_name);
+            passed := EXISTS (SELECT 1 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                               WHERE i.indrelid = t.relid AND ic.relname = c.unique_name AND i.indisvalid);
+            detail := CASE WHEN passed THEN 'built and valid'
+                           ELSE format('not built yet: CALL steward.migration_backfill(%L) builds it', mig) END;
+            results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+        END LOOP;
+    END LOOP;
+
+    SELECT bool_and((x->>'passed')::boolean),
+           (array_agg(format('%s: %s', x->>'check', x->>'detail'))
+              FILTER (WHERE NOT (x->>'passed')::boolean))[1]
+      INTO all_passed, first_failure
+      FROM jsonb_array_elements(results) x;
+    all_passed := coalesce(all_passed, true);
+    PERFORM steward._migration_record('validation', mig, jsonb_build_object(
+        'checked_at', checked, 'passed', all_passed, 'results', results));
+    -- Before the backfill ends, validation only reports progress.
+    PERFORM steward._migration_record('update', mig,
+        CASE WHEN r.phase = 'pending_backfill' THEN '{}'::jsonb
+             ELSE jsonb_build_object('failed', NOT all_passed,
+                                     'error', CASE WHEN all_passed THEN NULL
+                                                   ELSE 'validation failed: ' || first_failure END)
+        END ||
+        CASE WHEN all_passed AND r.phase = 'backfilled'
+             THEN jsonb_build_object('phase', 'dual_written', 'validated_at', checked)
+             WHEN NOT all_passed AND r.phase = 'dual_written'
+             THEN jsonb_build_object('phase', 'backfilled')
+             ELSE '{}'::jsonb END);
+    RETURN QUERY SELECT x->>'check', (x->>'passed')::boolean, x->>'detail'
+                   FROM jsonb_array_elements(results) x;
+END
+$$;
+CREATE OR REPLACE FUNCTION steward.migration_complete(name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := name;
+    r steward.migration_runs;
+BEGIN
+    PERFORM steward._migration_settle_dropped(mig);
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, ARRAY['backfilled', 'dual_written'], 'complete');
+    IF r.phase <> 'dual_written' OR NOT coalesce(r.last_validation_passed, false) THEN
+        RAISE EXCEPTION 'migration "%" has not passed validation', mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = CASE WHEN r.last_validated_at IS NULL THEN 'It was never validated.'
+                                WHEN r.last_validation_passed THEN format('It passed, but %s.', r.error)
+                                ELSE format('The last validation failed: %s', r.error) END,
+                  HINT = format('Run SELECT * FROM steward.migration_validate(%L); and fix what it reports.', mig);
+    END IF;
+    IF NOT steward._migration_is_index(mig) THEN       -- index steps switch nothing
+        IF steward._relayout_step(r.steps) IS NULL THEN
+            PERFORM steward._migration_check_shapes(mig);
+        END IF;
+        -- Counted without locks, then re-checked under the same locks
+        -- (kept by the transaction) as the switch.
+        PERFORM steward._migration_recheck(mig, '{"action": "complete"}');
+        PERFORM steward._migration_locked(mig, '_migration_recheck', 'ACCESS EXCLUSIVE',
+                                          '{"action": "complete", "locked": true}');
+        PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                    THEN '_migration_switch' ELSE '_relayout_switch' END,
+                                          'ACCESS EXCLUSIVE', '{"direction": "forward"}');
+    END IF;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'switched', 'switched_at', clock_timestamp()));
+END
+$$;
+CREATE OR REPLACE FUNCTION steward.migration_cleanup(name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := name;
+    r steward.migration_runs;
+BEGIN
+    PERFORM steward._migration_settle_dropped(mig);
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, ARRAY['switched'], 'clean up');
+    IF steward._migration_is_index(mig) THEN
+        PERFORM steward._migration_index_cleanup(mig);
+    ELSE
+        PERFORM steward._migration_recheck(mig, '{"action": "clean up"}');
+        PERFORM steward._relayout_validate_keys(mig) WHERE steward._relayout_step(r.steps) IS NOT NULL;
+        PERFORM steward._migration_locked(mig, '_migration_recheck', 'ACCESS EXCLUSIVE',
+                                          '{"action": "clean up", "locked": true}');
+        PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                    THEN '_migration_contract' ELSE '_relayout_contract' END,
+                                          'ACCESS EXCLUSIVE');
+    END IF;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'validated', 'status', 'cleaned_up', 'cleaned_up_at', clock_timestamp(),
+        'release', true));
+END
+$$;
+CREATE OR REPLACE FUNCTION steward.migration_rollback(name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := name;
+    r steward.migration_runs;
+    phases constant text[] := ARRAY['pending_backfill', 'backfilled', 'dual_written', 'switched'];
+    i integer;
+BEGIN
+    IF steward._migration_settle_dropped(mig) THEN
+        -- Its tables were all gone: the migration ended with them.
+        IF (steward._migration_get(mig)).status = 'dropped' THEN
+            RAISE NOTICE 'migration "%" ended: its tables were dropped', mig;
+            RETURN;
+        END IF;
+    END IF;
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, phases, 'roll back');
+    IF steward._migration_is_index(mig) THEN
+        PERFORM steward._migration_index_rollback(mig);
+    ELSE
+        -- Before complete the old layout or shape is the one the application
+        -- writes, and the new one is dropped: nothing to re-check.
+        IF r.phase = 'switched' THEN
+            PERFORM steward._migration_recheck(mig, '{"action": "roll back"}');
+            PERFORM steward._migration_locked(mig, '_migration_recheck', 'ACCESS EXCLUSIVE',
+                                              '{"action": "roll back", "locked": true}');
+        END IF;
+        PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                    THEN '_migration_undo' ELSE '_relayout_undo' END,
+                                          'ACCESS EXCLUSIVE',
+                                          jsonb_build_object('switched', r.phase = 'switched'));
+    END IF;
+    -- Back along the machine's rollback edges to pending_backfill.
+    FOR i IN REVERSE array_position(phases, r.phase) - 1 .. 1 LOOP
+        PERFORM steward._migration_record('update', mig, jsonb_build_object('phase', phases[i]));
+    END LOOP;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'status', 'rolled_back', 'rolled_back_at', clock_timestamp(), 'release', true,
+        'backfill_status', CASE WHEN r.backfill_status = 'running' THEN 'cancelled'
+                                ELSE r.backfill_status END));
+END
+$$;
+CREATE OR REPLACE PROCEDURE steward.migration_backfill(name text, batch_size integer DEFAULT NULL,
+                                            max_rows_per_sec integer DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included; the functions it calls pin their search_path.
+AS $$
+DECLARE
+    mig pg_catalog.text := name;
+    size pg_catalog.int4;
+    tbl pg_catalog.regclass;
+    resume pg_catalog.text[];
+BEGIN
+    PERFORM steward._require_own_transactions('steward.migration_backfill');
+    PERFORM steward._migration_settle_dropped(mig);
+    IF steward._relayout_step((steward._migration_get(mig)).steps) IS NOT NULL THEN
+        CALL steward._relayout_backfill(mig, batch_size, max_rows_per_sec);
+        RETURN;
+    END IF;
+    IF steward._migration_is_index(mig) THEN
+        CALL steward._migration_index_backfill(mig);
+        RETURN;
+    END IF;
+    size := steward._migration_backfill_begin(mig, batch_size, max_rows_per_sec);
+    COMMIT;
+    FOR tbl, resume IN SELECT t.relid, t.last_key FROM steward.migration_tables t
+                         WHERE t.migration OPERATOR(pg_catalog.=) mig AND t.active ORDER BY t.ord LOOP
+        CALL steward._run_batches('_migration_batch', '_migration_batch_status',
+                                  steward._migration_backfill_job(mig, tbl),
+                                  size, max_rows_per_sec, resume);
+    END LOOP;
+    PERFORM steward._migration_backfill_end(mig);
+    COMMIT;
+END
+$$;

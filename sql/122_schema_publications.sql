@@ -34,7 +34,8 @@ RESET search_path;
 CREATE PUBLICATION sp122_s FOR TABLES IN SCHEMA sp122_other, sp122;
 CREATE PUBLICATION sp122_all FOR ALL TABLES;
 \set VERBOSITY default
--- Another schema, and the table by name with the old shape's columns, pass.
+-- Another schema passes; the table by name with a column list over the
+-- replaced column is refused (2BP01, review14 R14-3), as at start.
 ALTER PUBLICATION sp122_empty ADD TABLES IN SCHEMA sp122_other;
 CREATE PUBLICATION sp122_s2 FOR TABLES IN SCHEMA sp122_other;
 ALTER PUBLICATION sp122_u ADD TABLE sp122.t (id, a, b);

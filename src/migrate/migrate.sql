@@ -2749,6 +2749,7 @@ DECLARE
     resume pg_catalog.text[];
 BEGIN
     PERFORM steward._require_own_transactions('steward.migration_backfill');
+    PERFORM steward._migration_settle_dropped(mig);
     IF steward._relayout_step((steward._migration_get(mig)).steps) IS NOT NULL THEN
         CALL steward._relayout_backfill(mig, batch_size, max_rows_per_sec);
         RETURN;
@@ -2979,6 +2980,7 @@ DECLARE
     checked timestamptz := clock_timestamp();
     n bigint;
 BEGIN
+    PERFORM steward._migration_settle_dropped(mig);
     r := steward._migration_get(mig);
     PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled', 'dual_written',
                                                 'switched'], 'validate');
@@ -3252,6 +3254,7 @@ DECLARE
     mig text := name;
     r steward.migration_runs;
 BEGIN
+    PERFORM steward._migration_settle_dropped(mig);
     r := steward._migration_get(mig);
     PERFORM steward._migration_require(r, ARRAY['backfilled', 'dual_written'], 'complete');
     IF r.phase <> 'dual_written' OR NOT coalesce(r.last_validation_passed, false) THEN
@@ -3512,6 +3515,119 @@ CREATE EVENT TRIGGER steward_migration_shape_users ON ddl_command_end
     EXECUTE FUNCTION steward._migration_guard_shape_users();
 ALTER EVENT TRIGGER steward_migration_shape_users ENABLE ALWAYS;
 
+-- A publication a statement changed while a column migration runs
+-- (CREATE PUBLICATION, ALTER PUBLICATION), judged when the statement
+-- ends as start judges publications: 55006 when a publication the
+-- migration pins a column list on (migration_tables.publications) now
+-- publishes updates or deletes that the table's replica identity makes
+-- fail -- FULL, or an index over a column one shape's list leaves out
+-- (review14 R14-2: the other order of the REPLICA IDENTITY guard, which
+-- refuses the identity while it publishes them); 2BP01 when the
+-- statement gave the table a column list of its own over a column the
+-- migration replaces or drops, or _steward_side (R14-3: start refuses
+-- one, _migration_check_column_users; after complete it would publish
+-- _steward_old_<name>, which no subscriber has, and cleanup could not
+-- drop it).  Run by the C event trigger _migration_guard_publications in
+-- a snapshot taken after the statement, whose statements read there (it
+-- is STABLE), not in a REPEATABLE READ transaction's older snapshot.
+-- SECURITY DEFINER to read every migration's records; it calls no user
+-- code.  The migration's own statements are not judged.
+CREATE FUNCTION steward._migration_check_publication_changes()
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    u record;
+    col name;
+BEGIN
+    IF to_regclass('steward.migration_tables') IS NULL THEN
+        RETURN;
+    END IF;
+    FOR u IN SELECT DISTINCT pr.prrelid::regclass AS tbl, pr.prattrs, p.pubname, p.pubupdate OR p.pubdelete AS changes_rows,
+                    t.migration, r.phase = 'switched' AS switched, c.command_tag = 'CREATE PUBLICATION'
+                    OR c.classid = 'pg_publication_rel'::regclass AS listed, p.pubname = ANY (t.publications) AS pinned
+               FROM pg_event_trigger_ddl_commands() c
+               JOIN pg_publication_rel pr
+                 ON (c.classid = 'pg_publication'::regclass AND pr.prpubid = c.objid)
+                 OR (c.classid = 'pg_publication_rel'::regclass AND pr.oid = c.objid)
+               JOIN pg_publication p ON p.oid = pr.prpubid
+               JOIN steward.migration_tables t ON t.active AND t.relid = pr.prrelid
+               JOIN steward.migration_runs r ON r.name = t.migration AND r.status = 'active' AND NOT r.restored
+              WHERE pr.prattrs IS NOT NULL
+                AND NOT coalesce((r.steps -> 0) ?| ARRAY['relayout', 'create_index', 'drop_index'], false)
+              ORDER BY t.migration, p.pubname, 1 LOOP
+        IF u.listed AND NOT coalesce(u.pinned, false) THEN
+            SELECT a.attname INTO col
+              FROM pg_attribute a
+             WHERE a.attrelid = u.tbl AND a.attnum = ANY (u.prattrs::int2[])
+               AND (a.attname = '_steward_side'
+                    OR EXISTS (SELECT 1 FROM steward.migration_columns x
+                                WHERE x.migration = u.migration AND x.relid = u.tbl AND x.kind IN ('pair', 'dropped')
+                                  AND a.attname = CASE WHEN u.switched THEN x.switched_old ELSE x.expand_old END))
+             ORDER BY a.attnum LIMIT 1;
+            IF FOUND THEN
+                RAISE EXCEPTION 'publication "%" would publish column "%" of relation %, which migration "%" replaces or drops',
+                        u.pubname, col, u.tbl, u.migration
+                    USING ERRCODE = 'dependent_objects_still_exist',
+                          DETAIL = CASE WHEN col = '_steward_side'
+                                        THEN 'A column list given to the table is left as it is: it would publish the '
+                                             'migration''s own column, which no subscriber has, and the cleanup or '
+                                             'rollback drops that column.'
+                                        ELSE 'A column list given to the table is left as it is: after complete it '
+                                             'would publish the old column under its reserved name, which no subscriber '
+                                             'has, and the cleanup drops that column (migration_start refuses such a '
+                                             'list too).' END,
+                          HINT = format('Publish %s without a column list (the migration gives it the list of the shape its '
+                                        'subscribers have), or with one without column %I.', u.tbl, col);
+            END IF;
+        END IF;
+        CONTINUE WHEN NOT coalesce(u.pinned, false) OR NOT u.changes_rows;
+        SELECT a.attname INTO col
+          FROM pg_class k
+          LEFT JOIN pg_index i ON i.indrelid = k.oid
+           AND ((k.relreplident = 'i' AND i.indisreplident) OR (k.relreplident = 'd' AND i.indisprimary))
+          LEFT JOIN pg_attribute a ON a.attrelid = k.oid AND a.attnum = ANY (i.indkey)
+         WHERE k.oid = u.tbl
+           AND (k.relreplident = 'f'
+                OR a.attname = '_steward_side'
+                OR EXISTS (SELECT 1 FROM steward.migration_columns x
+                            WHERE x.migration = u.migration AND x.relid = u.tbl
+                              AND ((x.kind IN ('pair', 'added') AND a.attname IN (x.expand_new, x.switched_new))
+                                   OR (x.kind IN ('pair', 'dropped') AND a.attname IN (x.expand_old, x.switched_old)))))
+         ORDER BY a.attnum LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'cannot publish updates or deletes of relation % in publication "%" while migration "%" changes it',
+                    u.tbl, u.pubname, u.migration
+                USING ERRCODE = 'object_in_use',
+                      DETAIL = CASE WHEN col IS NULL
+                                    THEN 'The migration keeps a column list of one shape on the publication until cleanup or '
+                                         'rollback, and PostgreSQL 15 refuses UPDATE and DELETE of a table with REPLICA '
+                                         'IDENTITY FULL published with a column list.'
+                                    ELSE format('The migration keeps a column list of one shape on the publication until '
+                                                'cleanup or rollback, and the replica identity covers column %I, which one '
+                                                'shape''s list leaves out: UPDATE and DELETE would fail, for a column list '
+                                                'must cover the replica identity.', col) END,
+                      HINT = format('Set the replica identity to an index over columns both shapes have (or DEFAULT) '
+                                    'first, or publish updates and deletes after SELECT steward.migration_cleanup(%L); '
+                                    'or a rollback.', u.migration);
+        END IF;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migration_check_publication_changes() FROM PUBLIC;
+CREATE FUNCTION steward._migration_guard_publications()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'steward_migration_guard_publications'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._migration_guard_publications() FROM PUBLIC;
+CREATE EVENT TRIGGER steward_migration_publication_checks ON ddl_command_end
+    WHEN TAG IN ('CREATE PUBLICATION', 'ALTER PUBLICATION')
+    EXECUTE FUNCTION steward._migration_guard_publications();
+ALTER EVENT TRIGGER steward_migration_publication_checks ENABLE ALWAYS;
+
 -- A publication given a column migration's table by name without a
 -- column list while the migration runs (ALTER PUBLICATION ... ADD | SET
 -- TABLE, CREATE PUBLICATION ... FOR TABLE) gets the column list of the
@@ -3673,6 +3789,7 @@ DECLARE
     mig text := name;
     r steward.migration_runs;
 BEGIN
+    PERFORM steward._migration_settle_dropped(mig);
     r := steward._migration_get(mig);
     PERFORM steward._migration_require(r, ARRAY['switched'], 'clean up');
     IF steward._migration_is_index(mig) THEN
@@ -3757,6 +3874,13 @@ DECLARE
     phases constant text[] := ARRAY['pending_backfill', 'backfilled', 'dual_written', 'switched'];
     i integer;
 BEGIN
+    IF steward._migration_settle_dropped(mig) THEN
+        -- Its tables were all gone: the migration ended with them.
+        IF (steward._migration_get(mig)).status = 'dropped' THEN
+            RAISE NOTICE 'migration "%" ended: its tables were dropped', mig;
+            RETURN;
+        END IF;
+    END IF;
     r := steward._migration_get(mig);
     PERFORM steward._migration_require(r, phases, 'roll back');
     IF steward._migration_is_index(mig) THEN
@@ -3809,27 +3933,28 @@ END
 $$;
 REVOKE ALL ON FUNCTION steward._migration_drop_empty_schemas(text) FROM PUBLIC;
 
--- A table dropped while a migration changes it leaves the migration: its
--- entry is released (its OID may be reused), the migration is marked
--- failed (roll back what is left) or, with no table left, dropped.
-CREATE FUNCTION steward._migrations_on_sql_drop()
-RETURNS event_trigger
+-- Tables of migrations dropped (relids: their OIDs) leave their
+-- migrations: each entry is released (its OID may be reused), its
+-- migration marked failed (roll back what is left) or, with no table
+-- left, dropped.  For the sql_drop handler below, and for
+-- _migration_settle_dropped (relayout.c): a record whose relation is gone
+-- though its entry is still active.  True when one was a migration's
+-- active table.
+CREATE FUNCTION steward._migration_tables_dropped(relids oid[])
+RETURNS boolean
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     m record;
+    found_one boolean := false;
 BEGIN
-    IF to_regclass('steward.migration_tables') IS NULL THEN
-        RETURN;     -- the extension itself is being dropped
-    END IF;
     FOR m IN SELECT t.migration, t.relid::oid AS relid, t.table_name
                FROM steward.migration_tables t
-               JOIN pg_event_trigger_dropped_objects() d
-                 ON d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0
-                AND d.objid = t.relid::oid
-              WHERE t.active LOOP
+              WHERE t.active AND t.relid::oid = ANY (relids)
+              ORDER BY t.migration, t.ord LOOP
+        found_one := true;
         UPDATE steward.migration_tables t SET active = false
          WHERE t.migration = m.migration AND t.relid::oid = m.relid;
         UPDATE steward.migration_runs r
@@ -3851,15 +3976,43 @@ BEGIN
     -- number, which a restored cluster binds to whatever relation gets
     -- it): a migration's table keeps its name at start, the columns it
     -- changed on that table go (the steps stay in migration_runs).
-    UPDATE steward.migration_tables t SET relid = NULL
-      FROM pg_event_trigger_dropped_objects() d
-     WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0 AND d.objid = t.relid::oid;
-    UPDATE steward.migration_indexes i SET relid = NULL
-      FROM pg_event_trigger_dropped_objects() d
-     WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0 AND d.objid = i.relid::oid;
-    DELETE FROM steward.migration_columns c
-     USING pg_event_trigger_dropped_objects() d
-     WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0 AND d.objid = c.relid::oid;
+    UPDATE steward.migration_tables t SET relid = NULL WHERE t.relid::oid = ANY (relids);
+    UPDATE steward.migration_indexes i SET relid = NULL WHERE i.relid::oid = ANY (relids);
+    DELETE FROM steward.migration_columns c WHERE c.relid::oid = ANY (relids);
+    RETURN found_one;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migration_tables_dropped(oid[]) FROM PUBLIC;
+
+-- Tables of a migration whose relations are gone though its record has
+-- them active (a drop the handler below did not see before review14
+-- R14-8 was fixed, a restore with OIDs no relation has): taken as
+-- dropped (_migration_tables_dropped) by rollback, backfill, validate,
+-- complete and cleanup before they act, which would otherwise fail on the
+-- missing relation (42P01).  True when one was found.  42501 called
+-- directly.
+CREATE FUNCTION steward._migration_settle_dropped(mig text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'steward_migration_settle_dropped'
+LANGUAGE C VOLATILE;
+
+-- A table dropped while a migration changes it leaves the migration
+-- (_migration_tables_dropped).
+CREATE FUNCTION steward._migrations_on_sql_drop()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m record;
+BEGIN
+    IF to_regclass('steward.migration_tables') IS NULL THEN
+        RETURN;     -- the extension itself is being dropped
+    END IF;
+    PERFORM steward._migration_tables_dropped(ARRAY(
+        SELECT d.objid FROM pg_event_trigger_dropped_objects() d
+         WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0));
     -- The schemas of a column migration's shapes go with the migration
     -- (its cleanup or rollback, the drop of its last table), not while
     -- it still changes a table: DROP OWNED BY ... CASCADE of the role
@@ -3893,6 +4046,20 @@ REVOKE ALL ON FUNCTION steward._migrations_on_sql_drop() FROM PUBLIC;
 CREATE EVENT TRIGGER steward_migrations_drop ON sql_drop
     EXECUTE FUNCTION steward._migrations_on_sql_drop();
 ALTER EVENT TRIGGER steward_migrations_drop ENABLE ALWAYS;
+
+-- The handler above reads the migrations' records in the transaction's
+-- snapshot: a REPEATABLE READ or SERIALIZABLE transaction whose snapshot
+-- predates a migration's start would drop its table unrecorded, and
+-- leave the migration stuck on the missing relation (review14 R14-8).
+-- Such a drop is refused (40001: retried, it is recorded); relayout.c.
+CREATE FUNCTION steward._migrations_drop_snapshot()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'steward_migrations_drop_snapshot'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._migrations_drop_snapshot() FROM PUBLIC;
+CREATE EVENT TRIGGER steward_migrations_drop_snapshot ON sql_drop
+    EXECUTE FUNCTION steward._migrations_drop_snapshot();
+ALTER EVENT TRIGGER steward_migrations_drop_snapshot ENABLE ALWAYS;
 
 -- security_invoker: the caller's row security on the catalog applies.
 CREATE VIEW steward.migrations WITH (security_invoker = true) AS

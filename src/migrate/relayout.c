@@ -92,6 +92,9 @@ PG_FUNCTION_INFO_V1(steward_relayout_exec);
 PG_FUNCTION_INFO_V1(steward_relayout_partition_by);
 PG_FUNCTION_INFO_V1(steward_migration_guard_shape_users);
 PG_FUNCTION_INFO_V1(steward_relayout_guard_ddl);
+PG_FUNCTION_INFO_V1(steward_migration_guard_publications);
+PG_FUNCTION_INFO_V1(steward_migrations_drop_snapshot);
+PG_FUNCTION_INFO_V1(steward_migration_settle_dropped);
 
 /*
  * Apply mode: the relations an apply statement running in this backend
@@ -1488,7 +1491,10 @@ migration_trigger(const char *tgname)
  * refuses it too), and USING INDEX or DEFAULT (the primary key) over a
  * column one shape's list leaves out (_steward_side, a new column before
  * complete or after it, the old one); NOTHING passes (updates then fail
- * whatever the migration).
+ * whatever the migration).  The publications and their records are read
+ * in a snapshot taken now, as guarded_by reads: a REPEATABLE READ
+ * transaction's own snapshot may predate the migration_start the
+ * statement's lock waited for (review14 R14-6).
  */
 static void
 guard_replica_identity(const GuardedBy *m, Oid rel, ReplicaIdentityStmt *ri)
@@ -1509,7 +1515,7 @@ guard_replica_identity(const GuardedBy *m, Oid rel, ReplicaIdentityStmt *ri)
 	args[3] = ObjectIdGetDatum(ri->identity_type == REPLICA_IDENTITY_INDEX && ri->name != NULL ?
 							   get_relname_relid(ri->name, get_rel_namespace(rel)) : InvalidOid);
 	steward_as_owner_begin(catalog, &ctx);
-	if (SPI_execute_with_args(
+	if (steward_spi_read_latest(
 			"SELECT p.pubname::pg_catalog.text"
 			"  FROM steward.migration_tables t"
 			"  JOIN pg_catalog.pg_publication_rel pr ON pr.prrelid OPERATOR(pg_catalog.=) t.relid::pg_catalog.oid"
@@ -1533,7 +1539,7 @@ guard_replica_identity(const GuardedBy *m, Oid rel, ReplicaIdentityStmt *ri)
 			"                                              OR (c.kind OPERATOR(pg_catalog.=) ANY (ARRAY['pair', 'dropped'])"
 			"                                               AND a.attname OPERATOR(pg_catalog.=) ANY (ARRAY[c.expand_old, c.switched_old])))))))"
 			" ORDER BY 1 LIMIT 1",
-			4, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+			4, argtypes, args, NULL, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_tables");
 	if (SPI_processed == 1)
 	{
@@ -2283,6 +2289,49 @@ typedef enum SchemaAction
 static void guard_schema(const char *nspname, SchemaAction action);
 
 /*
+ * ALTER PUBLICATION oldname RENAME TO newname: the column migrations'
+ * records of the publications they pin (migration_tables.publications,
+ * by name: a dump keeps names, not OIDs) follow the rename, so that
+ * complete, cleanup and rollback still give the publication its column
+ * list (review14 R14-10: renamed, it kept the old shape's list after
+ * complete).  Written before the rename, in the statement's transaction:
+ * a rename that fails (a publication of that name exists, the caller
+ * does not own it) rolls it back.  As the catalog's owner, in a snapshot
+ * taken now (a REPEATABLE READ transaction's may predate the record).
+ */
+static void
+follow_publication_rename(const char *oldname, const char *newname)
+{
+	Oid			catalog = steward_relid("migration_tables", true);
+	Oid			argtypes[2] = {NAMEOID, NAMEOID};
+	Datum		args[2];
+	StewardAsOwner ctx;
+	SPIPlanPtr	plan;
+	Snapshot	snapshot;
+
+	if (!OidIsValid(catalog) || get_attnum(catalog, "publications") == InvalidAttrNumber ||
+		oldname == NULL || newname == NULL)
+		return;
+	args[0] = DirectFunctionCall1(namein, CStringGetDatum(oldname));
+	args[1] = DirectFunctionCall1(namein, CStringGetDatum(newname));
+	steward_as_owner_begin(catalog, &ctx);
+	plan = SPI_prepare("UPDATE steward.migration_tables t"
+					   "   SET publications = pg_catalog.array_replace(t.publications, $1, $2)"
+					   " WHERE t.active AND $1 OPERATOR(pg_catalog.=) ANY (t.publications)",
+					   2, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the update of steward.migration_tables: %s",
+			 SPI_result_code_string(SPI_result));
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	if (SPI_execute_snapshot(plan, args, NULL, snapshot, InvalidSnapshot, false, true, 0) !=
+		SPI_OK_UPDATE)
+		elog(ERROR, "could not update steward.migration_tables");
+	UnregisterSnapshot(snapshot);
+	SPI_freeplan(plan);
+	steward_as_owner_end(&ctx);
+}
+
+/*
  * RENAME of a relation, of one of its columns, constraints or triggers,
  * however spelled: ALTER TABLE | INDEX | VIEW | MATERIALIZED VIEW | FOREIGN
  * TABLE | SEQUENCE name RENAME TO (RenameRelation), ALTER TABLE | VIEW |
@@ -2301,6 +2350,11 @@ guard_rename(RenameStmt *stmt)
 	if (stmt->renameType == OBJECT_SCHEMA)
 	{
 		guard_schema(stmt->subname, SCHEMA_RENAME);
+		return;
+	}
+	if (stmt->renameType == OBJECT_PUBLICATION)
+	{
+		follow_publication_rename(strVal(stmt->object), stmt->newname);
 		return;
 	}
 	if (!relation_object(stmt->renameType) && stmt->renameType != OBJECT_COLUMN &&
@@ -3561,6 +3615,33 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Call steward.<fname>(), a STABLE check without arguments that raises
+ * what it finds, in a snapshot taken now after a command counter
+ * increment that shows the statement's own objects: its statements read
+ * in that snapshot, not in a REPEATABLE READ transaction's older one.
+ * Called directly (no EXECUTE check: it is the extension's); nothing when
+ * it does not exist (a library newer than the installed SQL).
+ */
+static void
+run_check_latest(const char *fname)
+{
+	Oid			fn;
+	FmgrInfo	flinfo;
+	LOCAL_FCINFO(call, 0);
+
+	fn = LookupFuncName(list_make2(makeString(STEWARD_SCHEMA), makeString(pstrdup(fname))),
+						0, NULL, true);
+	if (!OidIsValid(fn))
+		return;
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetLatestSnapshot());
+	fmgr_info(fn, &flinfo);
+	InitFunctionCallInfoData(*call, &flinfo, 0, InvalidOid, NULL, NULL);
+	(void) FunctionCallInvoke(call);
+	PopActiveSnapshot();
+}
+
+/*
  * steward._migration_guard_shape_users(): event trigger on ddl_command_end
  * (steward_migration_shape_users).  Runs the check,
  * steward._migration_check_shape_users() (migrate.sql: 55006 for an object
@@ -3577,23 +3658,225 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 Datum
 steward_migration_guard_shape_users(PG_FUNCTION_ARGS)
 {
-	Oid			fn;
-	FmgrInfo	flinfo;
-	LOCAL_FCINFO(call, 0);
-
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("steward._migration_guard_shape_users() must be called as an event trigger")));
-	fn = LookupFuncName(list_make2(makeString(STEWARD_SCHEMA), makeString("_migration_check_shape_users")),
-						0, NULL, true);
-	if (!OidIsValid(fn))
-		PG_RETURN_VOID();
-	CommandCounterIncrement();
-	PushActiveSnapshot(GetLatestSnapshot());
-	fmgr_info(fn, &flinfo);
-	InitFunctionCallInfoData(*call, &flinfo, 0, InvalidOid, NULL, NULL);
-	(void) FunctionCallInvoke(call);
-	PopActiveSnapshot();
+	run_check_latest("_migration_check_shape_users");
 	PG_RETURN_VOID();
+}
+
+/*
+ * Refuse (40001) a statement of a REPEATABLE READ or SERIALIZABLE
+ * transaction whose snapshot does not show the migrations' records the
+ * way a snapshot taken now does: digest_sql, a read of pg_steward's
+ * migration catalog returning one text (NULL when it finds nothing),
+ * gives another result in the two snapshots.  For pg_steward's event
+ * triggers written in PL/pgSQL, whose statements read (and write) the
+ * records in the transaction's snapshot: from one older than a
+ * migration_start they would not see the migration, and act as if the
+ * table had none (review14 R14-8, R14-6).  The retry sees it.  Nothing in
+ * READ COMMITTED (each statement of theirs takes a snapshot) or when the
+ * catalog is not there.  Read as the catalog's owner (its row security
+ * hides other owners' migrations).  what names the statement's object
+ * for the message.
+ */
+static void
+refuse_stale_snapshot(const char *digest_sql, int nargs, Oid *argtypes, Datum *args,
+					  const char *what)
+{
+	Oid			catalog = steward_relid("migration_tables", true);
+	StewardAsOwner ctx;
+	SPIPlanPtr	plan;
+	char	   *seen[2];
+	bool		stale;
+
+	if (!IsolationUsesXactSnapshot() || !OidIsValid(catalog) ||
+		!OidIsValid(steward_relid("migration_runs", true)))
+		return;
+	steward_as_owner_begin(catalog, &ctx);
+	plan = SPI_prepare(digest_sql, nargs, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare a read of steward.migration_tables: %s",
+			 SPI_result_code_string(SPI_result));
+	for (int i = 0; i < 2; i++)
+	{
+		Snapshot	snapshot = RegisterSnapshot(i == 0 ? GetLatestSnapshot() : GetTransactionSnapshot());
+
+		if (SPI_execute_snapshot(plan, args, NULL, snapshot, InvalidSnapshot, true, false, 1) !=
+			SPI_OK_SELECT)
+			elog(ERROR, "could not read steward.migration_tables");
+		seen[i] = SPI_processed == 1 ?
+			SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : NULL;
+		UnregisterSnapshot(snapshot);
+	}
+	stale = (seen[0] == NULL) != (seen[1] == NULL) ||
+		(seen[0] != NULL && strcmp(seen[0], seen[1]) != 0);
+	SPI_freeplan(plan);
+	steward_as_owner_end(&ctx);
+	if (stale)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access to the migration records of %s", what),
+				 errdetail("A migration of its tables began, ended or changed after this transaction's "
+						   "snapshot was taken, and pg_steward records what the statement does to them "
+						   "in that migration."),
+				 errhint("Retry the transaction.")));
+}
+
+/*
+ * steward._migrations_drop_snapshot(): event trigger on sql_drop
+ * (steward_migrations_drop_snapshot).  A table of an active migration (or
+ * a schema of a column migration's shapes) dropped by a REPEATABLE READ
+ * or SERIALIZABLE transaction whose snapshot predates the migration's
+ * start is refused (40001, refuse_stale_snapshot): the sql_drop handler,
+ * steward._migrations_on_sql_drop (PL/pgSQL), reads the records in the
+ * transaction's snapshot, did not see the migration, and left it stuck
+ * with the dropped table's OID, rollback failing on the missing relation
+ * (review14 R14-8).  The digest: every record of each migration that
+ * has a dropped relation or whose shapes' schema is dropped.  The
+ * migration's own drops (cleanup, rollback) pass.
+ */
+Datum
+steward_migrations_drop_snapshot(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward._migrations_drop_snapshot() must be called as an event trigger")));
+	if (steward_migration_running_own_sql() || steward_migrate_called_from_own_code() ||
+		!OidIsValid(steward_relid("migration_indexes", true)))
+		PG_RETURN_VOID();
+	refuse_stale_snapshot(
+		"WITH d AS (SELECT d.classid, d.objid, d.objsubid, d.object_identity"
+		"             FROM pg_catalog.pg_event_trigger_dropped_objects() d),"
+		"     m AS (SELECT t.migration FROM steward.migration_tables t, d"
+		"            WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+		"              AND d.objsubid OPERATOR(pg_catalog.=) 0"
+		"              AND d.objid OPERATOR(pg_catalog.=) t.relid::pg_catalog.oid"
+		"           UNION"
+		"           SELECT i.migration FROM steward.migration_indexes i, d"
+		"            WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+		"              AND d.objsubid OPERATOR(pg_catalog.=) 0"
+		"              AND d.objid OPERATOR(pg_catalog.=) i.relid::pg_catalog.oid"
+		"           UNION"
+		"           SELECT r.name FROM steward.migration_runs r, d"
+		"            WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass"
+		"              AND d.object_identity IN (pg_catalog.quote_ident(r.name),"
+		"                                        pg_catalog.quote_ident(r.name OPERATOR(pg_catalog.||) '_old')))"
+		"SELECT pg_catalog.string_agg(x.x, ' ' ORDER BY x.x)"
+		"  FROM (SELECT pg_catalog.format('t:%s:%s:%s:%s', t.migration, t.ord, t.relid::pg_catalog.oid, t.active)"
+		"          FROM steward.migration_tables t WHERE t.migration IN (SELECT m.migration FROM m)"
+		"        UNION ALL"
+		"        SELECT pg_catalog.format('r:%s:%s:%s', r.name, r.status, r.restored)"
+		"          FROM steward.migration_runs r WHERE r.name IN (SELECT m.migration FROM m)) x(x)",
+		0, NULL, NULL, "the dropped objects");
+	PG_RETURN_VOID();
+}
+
+/*
+ * steward._migration_guard_publications(): event trigger on
+ * ddl_command_end of CREATE PUBLICATION and ALTER PUBLICATION
+ * (steward_migration_publication_checks), beside the PL/pgSQL pin
+ * (steward._migration_pin_publications).  First the checks of
+ * steward._migration_check_publication_changes() (migrate.sql: 55006 for
+ * a pinned publication turned to publish updates or deletes that the
+ * table's replica identity would make fail, R14-2; 2BP01 for a column
+ * list over a column the migration replaces or drops, R14-3), STABLE and
+ * run in a snapshot taken now after a command counter increment, as
+ * steward_migration_guard_shape_users runs its check.  Then the pin's
+ * snapshot: refused (40001, refuse_stale_snapshot) when the transaction's
+ * does not show the records of the migrations of the publications'
+ * tables as they are now, which the pin would not pin (R14-6).  The
+ * migration's own statements (_migration_publish) pass.
+ */
+Datum
+steward_migration_guard_publications(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward._migration_guard_publications() must be called as an event trigger")));
+	if (steward_migration_running_own_sql() || steward_migrate_called_from_own_code())
+		PG_RETURN_VOID();
+	run_check_latest("_migration_check_publication_changes");
+	refuse_stale_snapshot(
+		"WITH p AS (SELECT pr.prrelid FROM pg_catalog.pg_event_trigger_ddl_commands() c"
+		"             JOIN pg_catalog.pg_publication_rel pr"
+		"               ON (c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_publication'::pg_catalog.regclass"
+		"                   AND pr.prpubid OPERATOR(pg_catalog.=) c.objid)"
+		"               OR (c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_publication_rel'::pg_catalog.regclass"
+		"                   AND pr.oid OPERATOR(pg_catalog.=) c.objid)),"
+		"     m AS (SELECT t.migration FROM steward.migration_tables t"
+		"            WHERE t.relid::pg_catalog.oid IN (SELECT p.prrelid FROM p))"
+		"SELECT pg_catalog.string_agg(x.x, ' ' ORDER BY x.x)"
+		"  FROM (SELECT pg_catalog.format('t:%s:%s:%s:%s:%s', t.migration, t.ord, t.relid::pg_catalog.oid,"
+		"                                 t.active, t.publications)"
+		"          FROM steward.migration_tables t WHERE t.migration IN (SELECT m.migration FROM m)"
+		"        UNION ALL"
+		"        SELECT pg_catalog.format('r:%s:%s:%s:%s', r.name, r.status, r.phase, r.restored)"
+		"          FROM steward.migration_runs r WHERE r.name IN (SELECT m.migration FROM m)) x(x)",
+		0, NULL, NULL, "the publication's tables");
+	PG_RETURN_VOID();
+}
+
+/*
+ * steward._migration_settle_dropped(mig text) -> boolean: the tables of
+ * migration mig whose relation is gone though the record still has it
+ * active (a record written before R14-8's fix by a drop its handler did
+ * not see, or loaded by a restore with an OID no relation has) are taken
+ * as dropped, as the sql_drop handler takes them
+ * (steward._migration_tables_dropped: released, the migration failed, or
+ * dropped with no table left): rollback, backfill, validate, complete and
+ * cleanup call it first, and would otherwise fail on the missing
+ * relation (42P01).  True when it found one.  Read as the catalog's
+ * owner in a snapshot taken now (a relation is gone when no pg_class row
+ * has its OID); only for pg_steward's migration functions (42501 called
+ * directly: its writes clear the record's restored mark).
+ */
+Datum
+steward_migration_settle_dropped(PG_FUNCTION_ARGS)
+{
+	Oid			catalog = steward_relid("migration_tables", true);
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	Datum		gone = (Datum) 0;
+	bool		isnull = true;
+	StewardAsOwner ctx;
+	MemoryContext outer = CurrentMemoryContext;
+	Oid			fn;
+
+	if (!steward_migrate_called_from_own_code())
+		steward_migrate_refuse_direct_call("steward._migration_settle_dropped()",
+										   "its writes to the migration catalog");
+	if (PG_ARGISNULL(0) || !OidIsValid(catalog))
+		PG_RETURN_BOOL(false);
+	args[0] = PG_GETARG_DATUM(0);
+	steward_as_owner_begin(catalog, &ctx);
+	if (steward_spi_read_latest(
+			"SELECT pg_catalog.array_agg(t.relid::pg_catalog.oid ORDER BY t.ord)"
+			"  FROM steward.migration_tables t"
+			" WHERE t.migration OPERATOR(pg_catalog.=) $1 AND t.active AND t.relid IS NOT NULL"
+			"   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c"
+			"                    WHERE c.oid OPERATOR(pg_catalog.=) t.relid::pg_catalog.oid)",
+			1, argtypes, args, NULL, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.migration_tables");
+	if (SPI_processed == 1)
+	{
+		Datum		value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+		{
+			MemoryContext old = MemoryContextSwitchTo(outer);
+
+			gone = PointerGetDatum(DatumGetArrayTypePCopy(value));
+			MemoryContextSwitchTo(old);
+		}
+	}
+	steward_as_owner_end(&ctx);
+	if (isnull)
+		PG_RETURN_BOOL(false);
+	fn = LookupFuncName(list_make2(makeString(STEWARD_SCHEMA), makeString("_migration_tables_dropped")),
+						1, (Oid[]) {OIDARRAYOID}, false);
+	return OidFunctionCall1(fn, gone);
 }
