@@ -224,8 +224,9 @@ require_machine_usage(const char *machine, const MachineInfo *info, Oid caller)
 			 errmsg("permission denied for state machine \"%s\"", machine),
 			 owner_name ? errdetail("It belongs to role \"%s\".", owner_name) :
 			 errdetail("Its owner no longer exists."),
-			 errhint("Attach a machine of your own, or have its owner run steward.grant_state_machine('%s', '%s').",
-					 machine, GetUserNameFromId(caller, false))));
+			 errhint("Attach a machine of your own, or have its owner run steward.grant_state_machine(%s, %s).",
+					 quote_literal_cstr(machine),
+					 quote_literal_cstr(GetUserNameFromId(caller, false)))));
 }
 
 static char *

@@ -320,7 +320,8 @@ fill_entry_columns(MigEntry *entry, Relation rel, List *cols, const char *name)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("relation \"%s\" lacks column %s of migration \"%s\"",
 						RelationGetRelationName(rel), MIG_MARKER, name),
-				 errhint("Roll the migration back with steward.migration_rollback('%s').", name)));
+				 errhint("Roll the migration back with steward.migration_rollback(%s).",
+						 quote_literal_cstr(name))));
 }
 
 /*
@@ -522,8 +523,8 @@ check_unfilled_write(TriggerData *td, MigEntry *entry, bool old_changed, bool *d
 						c->label, entry->name),
 				 errdetail("Row key: %s. Until the backfill fills the row, its new columns read as NULL, "
 						   "so the value may have been computed from that NULL.", key ? key : "unknown"),
-				 errhint("Backfill first: CALL steward.migration_backfill('%s'); or write the row in the old shape.",
-						 entry->name)));
+				 errhint("Backfill first: CALL steward.migration_backfill(%s); or write the row in the old shape.",
+						 quote_literal_cstr(entry->name))));
 	}
 	return true;
 }

@@ -286,8 +286,9 @@ not_a_layout(Oid relid, const char *migration)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the relayout trigger of relation \"%s\" does not write the other layout of migration \"%s\"",
 						name, migration),
-				 errhint("A layout was renamed or replaced: steward.migration_rollback('%s') "
-						 "(or migration_complete) recreates the triggers.", migration)));
+				 errhint("A layout was renamed or replaced: steward.migration_rollback(%s) "
+						 "(or migration_complete) recreates the triggers.",
+						 quote_literal_cstr(migration))));
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("relation \"%s\" is not a layout of an active relayout migration", name),
@@ -444,8 +445,9 @@ statement_check(FunctionCallInfo fcinfo, Relation rel, Trigger *trigger, bool qu
 				 errmsg("the other layout of relation \"%s\" in migration \"%s\" was dropped; "
 						"its relayout trigger applies nothing",
 						RelationGetRelationName(rel), check->migration),
-				 errhint("steward.migration_rollback('%s') (or migration_cleanup after "
-						 "complete) ends the migration and removes the trigger.", check->migration)));
+				 errhint("steward.migration_rollback(%s) (or migration_cleanup after "
+						 "complete) ends the migration and removes the trigger.",
+						 quote_literal_cstr(check->migration))));
 	else if (check->migration != NULL && (check->targets == NIL || !OidIsValid(check->want)))
 		not_a_layout(RelationGetRelid(rel), check->migration);
 	else if (check->targets == NIL)

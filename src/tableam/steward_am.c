@@ -353,10 +353,10 @@ report_version_exhausted(const StewardRowOrigin *origin, AttrNumber checked_attn
 			 errdetail("Column \"%s\" of the row is at the largest bigint, so the row has no next version.",
 					   col),
 			 errhint("Delete the row and insert it again with a smaller version, or stop tracking the column: "
-					 "SELECT steward.untrack('%s', '%s');",
-					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-												RelationGetRelationName(rel)),
-					 col),
+					 "SELECT steward.untrack(%s, %s);",
+					 quote_literal_cstr(quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+															   RelationGetRelationName(rel))),
+					 quote_literal_cstr(col)),
 			 errtablecol(rel, attnum)));
 }
 
