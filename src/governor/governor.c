@@ -1492,97 +1492,58 @@ gather_foreground(void *arg)
 }
 
 /*
- * Called by the wait sampler at every wake-up: take a tick when one is due.
- * Never raises (the collection runs under steward_collect()).
+ * The tick's statement histogram from the top-level statements' counters
+ * now (cur) and at the last tick (prev), calls of them since.  A bucket
+ * that went down (the counters were reset meanwhile) makes the tick count
+ * no statements at all: its differences mean nothing.
  */
-void
-steward_governor_tick(void)
+static void
+tick_statements(GovTick *tick, const uint64 *cur, const uint64 *prev, uint64 calls)
 {
-	static TimestampTz last_ts = 0;
-	static uint64 *prev_hist = NULL;
-	static uint64 *cur_hist = NULL;
-	static uint64 prev_calls = 0;
-	static uint64 prev_wal = 0;
-	static uint64 *prev_commits = NULL;
-	static uint64 *cur_commits = NULL;
-	static bool have_prev = false;
-	static GovTick *tick = NULL;
-	TimestampTz now = GetCurrentTimestamp();
-	TickArgs	args;
-	bool		ok;
-	bool		idle = true;
-	uint64	   *swap;
+	bool		reset = false;
 
-	if (gov == NULL)
-		return;
-	if (last_ts != 0 && now - last_ts < (TimestampTz) gov_interval_ms * 1000)
-		return;
-	if (tick == NULL)
+	for (int b = 0; b < STEWARD_STMT_HIST_BUCKETS; b++)
 	{
-		tick = MemoryContextAllocZero(TopMemoryContext, sizeof(GovTick));
-		prev_hist = MemoryContextAllocZero(TopMemoryContext,
-										   sizeof(uint64) * STEWARD_STMT_HIST_BUCKETS);
-		cur_hist = MemoryContextAllocZero(TopMemoryContext,
-										  sizeof(uint64) * STEWARD_STMT_HIST_BUCKETS);
-		prev_commits = MemoryContextAllocZero(TopMemoryContext, sizeof(uint64) * GOV_CBUCKETS);
-		cur_commits = MemoryContextAllocZero(TopMemoryContext, sizeof(uint64) * GOV_CBUCKETS);
+		if (cur[b] < prev[b])
+			reset = true;
+		tick->hist[b] = (uint32) Min(cur[b] - prev[b], PG_UINT32_MAX);
 	}
-	memset(cur_commits, 0, sizeof(uint64) * GOV_CBUCKETS);
-	for (int p = 0; p < gov->nprocs; p++)
-		for (int b = 0; b < GOV_CBUCKETS; b++)
-			cur_commits[b] += pg_atomic_read_u64(&gov->commits[p].count[b]);
-	args.hist = cur_hist;
-	args.calls = 0;
-	ok = steward_collect(gather_foreground, &args);
-
-	memset(tick, 0, offsetof(GovTick, hist));
-	tick->ts = now;
-	tick->secs = last_ts ? (now - last_ts) / 1e6 : gov_interval_ms / 1000.0;
-	tick->lag_ms = max_replay_lag_ms();
-	tick->wal_samples = acc_wal_samples - prev_wal;
-	prev_wal = acc_wal_samples;
-
-	if (ok && have_prev && args.calls >= prev_calls)
-	{
-		bool		reset = false;
-
-		for (int b = 0; b < STEWARD_STMT_HIST_BUCKETS; b++)
-		{
-			if (cur_hist[b] < prev_hist[b])
-				reset = true;
-			tick->hist[b] = (uint32) Min(cur_hist[b] - prev_hist[b], PG_UINT32_MAX);
-		}
-		tick->calls = reset ? 0 : args.calls - prev_calls;
-		if (reset)
-			memset(tick->hist, 0, sizeof(tick->hist));
-	}
-	else
+	tick->calls = reset ? 0 : calls;
+	if (reset)
 		memset(tick->hist, 0, sizeof(tick->hist));
-	/* Commit counters only grow. */
+}
+
+/*
+ * The tick's commit histogram and count from the commit counters now (cur)
+ * and at the last tick (prev; NULL: none yet, the tick counts none).
+ * Commit counters only grow; a bucket that went down counts nothing.
+ */
+static void
+tick_commits(GovTick *tick, const uint64 *cur, const uint64 *prev)
+{
 	memset(tick->chist, 0, sizeof(tick->chist));
 	tick->commits = 0;
-	if (have_prev)
-		for (int b = 0; b < GOV_CBUCKETS; b++)
-		{
-			uint64		d = cur_commits[b] >= prev_commits[b] ? cur_commits[b] - prev_commits[b] : 0;
-
-			tick->chist[b] = (uint32) Min(d, PG_UINT32_MAX);
-			tick->commits += d;
-		}
-	swap = prev_commits;
-	prev_commits = cur_commits;
-	cur_commits = swap;
-	if (ok)
+	if (prev == NULL)
+		return;
+	for (int b = 0; b < GOV_CBUCKETS; b++)
 	{
-		swap = prev_hist;
-		prev_hist = cur_hist;
-		cur_hist = swap;
-		prev_calls = args.calls;
-		have_prev = true;
-	}
-	last_ts = now;
+		uint64		d = cur[b] >= prev[b] ? cur[b] - prev[b] : 0;
 
-	measure_run_delay(tick);
+		tick->chist[b] = (uint32) Min(d, PG_UINT32_MAX);
+		tick->commits += d;
+	}
+}
+
+/*
+ * Adds the tick to the ring under the governor's exclusive lock, and to
+ * the idle ring (the baseline) when no job was seen working in it and it
+ * had a foreground.  Retires the slots of jobs whose backend is gone on
+ * the way.  Never raises.
+ */
+static void
+store_tick(GovTick *tick, TimestampTz now)
+{
+	bool		idle = true;
 
 	LWLockAcquire(gov->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < GOV_MAX_JOBS; i++)
@@ -1620,6 +1581,78 @@ steward_governor_tick(void)
 	}
 	gov->tick_seq++;
 	LWLockRelease(gov->lock);
+}
+
+/*
+ * Called by the wait sampler at every wake-up: take a tick when one is due.
+ * Never raises (the collection runs under steward_collect()).
+ */
+void
+steward_governor_tick(void)
+{
+	static TimestampTz last_ts = 0;
+	static uint64 *prev_hist = NULL;
+	static uint64 *cur_hist = NULL;
+	static uint64 prev_calls = 0;
+	static uint64 prev_wal = 0;
+	static uint64 *prev_commits = NULL;
+	static uint64 *cur_commits = NULL;
+	static bool have_prev = false;
+	static GovTick *tick = NULL;
+	TimestampTz now = GetCurrentTimestamp();
+	TickArgs	args;
+	bool		ok;
+	uint64	   *swap;
+
+	if (gov == NULL)
+		return;
+	if (last_ts != 0 && now - last_ts < (TimestampTz) gov_interval_ms * 1000)
+		return;
+	if (tick == NULL)
+	{
+		tick = MemoryContextAllocZero(TopMemoryContext, sizeof(GovTick));
+		prev_hist = MemoryContextAllocZero(TopMemoryContext,
+										   sizeof(uint64) * STEWARD_STMT_HIST_BUCKETS);
+		cur_hist = MemoryContextAllocZero(TopMemoryContext,
+										  sizeof(uint64) * STEWARD_STMT_HIST_BUCKETS);
+		prev_commits = MemoryContextAllocZero(TopMemoryContext, sizeof(uint64) * GOV_CBUCKETS);
+		cur_commits = MemoryContextAllocZero(TopMemoryContext, sizeof(uint64) * GOV_CBUCKETS);
+	}
+	memset(cur_commits, 0, sizeof(uint64) * GOV_CBUCKETS);
+	for (int p = 0; p < gov->nprocs; p++)
+		for (int b = 0; b < GOV_CBUCKETS; b++)
+			cur_commits[b] += pg_atomic_read_u64(&gov->commits[p].count[b]);
+	args.hist = cur_hist;
+	args.calls = 0;
+	ok = steward_collect(gather_foreground, &args);
+
+	memset(tick, 0, offsetof(GovTick, hist));
+	tick->ts = now;
+	tick->secs = last_ts ? (now - last_ts) / 1e6 : gov_interval_ms / 1000.0;
+	tick->lag_ms = max_replay_lag_ms();
+	tick->wal_samples = acc_wal_samples - prev_wal;
+	prev_wal = acc_wal_samples;
+
+	if (ok && have_prev && args.calls >= prev_calls)
+		tick_statements(tick, cur_hist, prev_hist, args.calls - prev_calls);
+	else
+		memset(tick->hist, 0, sizeof(tick->hist));
+	tick_commits(tick, cur_commits, have_prev ? prev_commits : NULL);
+	swap = prev_commits;
+	prev_commits = cur_commits;
+	cur_commits = swap;
+	if (ok)
+	{
+		swap = prev_hist;
+		prev_hist = cur_hist;
+		cur_hist = swap;
+		prev_calls = args.calls;
+		have_prev = true;
+	}
+	last_ts = now;
+
+	measure_run_delay(tick);
+	store_tick(tick, now);
 }
 
 /* ------------------------------------------------------------------------
