@@ -1660,46 +1660,53 @@ steward_governor_tick(void)
  * ------------------------------------------------------------------------
  */
 
+/* Sums over ticks: of the window, or of the baseline (read_signals). */
+typedef struct GovSums
+{
+	uint32	   *hist;			/* statement latency, STEWARD_STMT_HIST_BUCKETS */
+	uint32		chist[GOV_CBUCKETS];	/* transaction latency */
+	uint64		calls;
+	uint64		commits;
+	uint64		wal;			/* WAL wait samples */
+	double		delay;			/* run-queue delay, ms, of ticks that measured it */
+	uint64		delay_calls;	/* statements of those ticks */
+	double		secs;
+} GovSums;
+
+/* Adds tick t to s. */
+static void
+add_tick(GovSums *s, const GovTick *t)
+{
+	s->calls += t->calls;
+	s->secs += t->secs;
+	s->wal += t->wal_samples;
+	if (t->run_delay_ms >= 0)
+	{
+		s->delay += t->run_delay_ms;
+		s->delay_calls += t->calls;
+	}
+	for (int b = 0; b < STEWARD_STMT_HIST_BUCKETS; b++)
+		s->hist[b] += t->hist[b];
+	s->commits += t->commits;
+	for (int b = 0; b < GOV_CBUCKETS; b++)
+		s->chist[b] += t->chist[b];
+}
+
 /*
- * Read the window and the baseline (only idle ticks after "since", when
- * not 0: a baseline measured afresh); the caller fills lock_waits.
+ * Sums the ticks of the window into *w: the newest tick always, older ones
+ * inside gov_window_ms.  The newest also says whether there is a
+ * foreground now (sig->recent_calls, recent_commits) and the replication
+ * lag.  Caller holds the governor's lock (shared is enough).
  */
 static void
-read_signals(GovSignals *sig, TimestampTz now, TimestampTz since)
+sum_window(GovSignals *sig, GovSums *w, TimestampTz now)
 {
-	uint32	   *win = palloc0(sizeof(uint32) * STEWARD_STMT_HIST_BUCKETS);
-	uint32	   *base = palloc0(sizeof(uint32) * STEWARD_STMT_HIST_BUCKETS);
-	uint32		wc[GOV_CBUCKETS] = {0};
-	uint32		bc[GOV_CBUCKETS] = {0};
-	uint64		wcommits = 0,
-				bcommits = 0;
-	double		wdelay = 0,
-				bdelay = 0;
-	uint64		wdelay_calls = 0,
-				bdelay_calls = 0;
-	uint64		wcalls = 0,
-				bcalls = 0,
-				wwal = 0,
-				bwal = 0;
-	double		wsecs = 0,
-				bsecs = 0,
-				ref_load = -1;
 	TimestampTz wstart = now - (TimestampTz) gov_window_ms * 1000;
-	TimestampTz bstart = Max(now - (TimestampTz) GOV_BASELINE_MAX_AGE_S * USECS_PER_SEC, since);
 
-	memset(sig, 0, sizeof(GovSignals));
-	sig->lag_ms = -1;
-	sig->wal_ms = sig->base_wal_ms = -1;
-	sig->cpu = sig->base_cpu = -1;
-	if (gov == NULL)
-		return;
-	LWLockAcquire(gov->lock, LW_SHARED);
-	sig->tick = gov->tick_seq;
 	for (int k = 0; k < gov->ring_count; k++)
 	{
 		GovTick    *t = &gov->ring[(gov->ring_next - 1 - k + GOV_RING) % GOV_RING];
 
-		/* The newest tick always counts; older ones inside the window. */
 		if (k > 0 && t->ts <= wstart)
 			break;
 		if (k == 0)
@@ -1723,20 +1730,22 @@ read_signals(GovSignals *sig, TimestampTz now, TimestampTz since)
 			sig->recent_commits = Max((double) t->commits - count_own(own_commits, from, t->ts), 0)
 				* per_window;
 		}
-		wcalls += t->calls;
-		wsecs += t->secs;
-		wwal += t->wal_samples;
-		if (t->run_delay_ms >= 0)
-		{
-			wdelay += t->run_delay_ms;
-			wdelay_calls += t->calls;
-		}
-		for (int b = 0; b < STEWARD_STMT_HIST_BUCKETS; b++)
-			win[b] += t->hist[b];
-		wcommits += t->commits;
-		for (int b = 0; b < GOV_CBUCKETS; b++)
-			wc[b] += t->chist[b];
+		add_tick(w, t);
 	}
+}
+
+/*
+ * Sums the baseline's idle ticks into *b, counting them in
+ * sig->base_ticks (and base_ticks_recent): only ticks after "since" and
+ * younger than GOV_BASELINE_MAX_AGE_S.  Caller holds the governor's lock
+ * (shared is enough).
+ */
+static void
+sum_baseline(GovSignals *sig, GovSums *b, TimestampTz now, TimestampTz since)
+{
+	TimestampTz bstart = Max(now - (TimestampTz) GOV_BASELINE_MAX_AGE_S * USECS_PER_SEC, since);
+	double		ref_load = -1;
+
 	for (int k = 0; k < gov->idle_count; k++)
 	{
 		GovTick    *t = &gov->idle[(gov->idle_next - 1 - k + GOV_IDLE_RING) % GOV_IDLE_RING];
@@ -1756,78 +1765,101 @@ read_signals(GovSignals *sig, TimestampTz now, TimestampTz since)
 			ref_load = load;
 		else if (load > ref_load * GOV_LOAD_FACTOR || ref_load > load * GOV_LOAD_FACTOR)
 			break;
-		bsecs += t->secs;
 		sig->base_ticks++;
 		if (t->ts > now - (TimestampTz) GOV_BASELINE_MAX_AGE_S * USECS_PER_SEC / 2)
 			sig->base_ticks_recent++;
-		bcalls += t->calls;
-		bwal += t->wal_samples;
-		if (t->run_delay_ms >= 0)
-		{
-			bdelay += t->run_delay_ms;
-			bdelay_calls += t->calls;
-		}
-		for (int b = 0; b < STEWARD_STMT_HIST_BUCKETS; b++)
-			base[b] += t->hist[b];
-		bcommits += t->commits;
-		for (int b = 0; b < GOV_CBUCKETS; b++)
-			bc[b] += t->chist[b];
+		add_tick(b, t);
 	}
-	if (gov->sim_until > now)
+}
+
+/*
+ * steward.governor_simulate()'s foreground, while it lasts: a baseline of
+ * 1 ms and the p99 ratio asked for (replacing the sums when too few
+ * statements were measured), and the replication lag asked for.  Caller
+ * holds the governor's lock (shared is enough).
+ */
+static void
+simulate_signals(GovSignals *sig, GovSums *w, GovSums *b)
+{
+	sig->simulated = true;
+	if (gov->sim_p99_ratio >= 0)
 	{
-		sig->simulated = true;
-		if (gov->sim_p99_ratio >= 0)
+		if (b->calls < (uint64) gov_min_calls || w->calls < (uint64) gov_min_calls)
 		{
-			/* A foreground with a baseline of 1 ms and a p99 ratio as given. */
-			if (bcalls < (uint64) gov_min_calls || wcalls < (uint64) gov_min_calls)
-			{
-				memset(base, 0, sizeof(uint32) * STEWARD_STMT_HIST_BUCKETS);
-				memset(win, 0, sizeof(uint32) * STEWARD_STMT_HIST_BUCKETS);
-				bcalls = wcalls = Max(gov_min_calls, 100);
-				base[steward_stmt_bucket_of_ms(1.0)] = bcalls;
-				win[steward_stmt_bucket_of_ms(1.0)] = wcalls;
-				wwal = bwal = 0;
-			}
-			/* The transactions' and the CPU's measurements would contradict it. */
-			wcommits = bcommits = 0;
-			wdelay_calls = bdelay_calls = 0;
-			sig->calls = wcalls;
-			sig->base_ticks = Max(sig->base_ticks, baseline_ticks(gov_window_ms, gov_interval_ms));
-			sig->base_ticks_recent = sig->base_ticks;
-			sig->recent_calls = Max(sig->recent_calls, wcalls);
-			sig->base_calls = bcalls;
-			sig->base_p99_ms = steward_stmt_percentile_ms(base, bcalls, 0.99);
-			sig->p99_ms = sig->base_p99_ms * gov->sim_p99_ratio;
+			memset(b->hist, 0, sizeof(uint32) * STEWARD_STMT_HIST_BUCKETS);
+			memset(w->hist, 0, sizeof(uint32) * STEWARD_STMT_HIST_BUCKETS);
+			b->calls = w->calls = Max(gov_min_calls, 100);
+			b->hist[steward_stmt_bucket_of_ms(1.0)] = b->calls;
+			w->hist[steward_stmt_bucket_of_ms(1.0)] = w->calls;
+			w->wal = b->wal = 0;
 		}
-		if (gov->sim_lag_ms >= 0)
-			sig->lag_ms = gov->sim_lag_ms;
+		/* The transactions' and the CPU's measurements would contradict it. */
+		w->commits = b->commits = 0;
+		w->delay_calls = b->delay_calls = 0;
+		sig->calls = w->calls;
+		sig->base_ticks = Max(sig->base_ticks, baseline_ticks(gov_window_ms, gov_interval_ms));
+		sig->base_ticks_recent = sig->base_ticks;
+		sig->recent_calls = Max(sig->recent_calls, w->calls);
+		sig->base_calls = b->calls;
+		sig->base_p99_ms = steward_stmt_percentile_ms(b->hist, b->calls, 0.99);
+		sig->p99_ms = sig->base_p99_ms * gov->sim_p99_ratio;
 	}
+	if (gov->sim_lag_ms >= 0)
+		sig->lag_ms = gov->sim_lag_ms;
+}
+
+/*
+ * Read the window and the baseline (only idle ticks after "since", when
+ * not 0: a baseline measured afresh) under the governor's shared lock;
+ * the caller fills lock_waits.  Without the shared area, every signal is
+ * unknown.
+ */
+static void
+read_signals(GovSignals *sig, TimestampTz now, TimestampTz since)
+{
+	GovSums		w = {0};
+	GovSums		b = {0};
+
+	memset(sig, 0, sizeof(GovSignals));
+	sig->lag_ms = -1;
+	sig->wal_ms = sig->base_wal_ms = -1;
+	sig->cpu = sig->base_cpu = -1;
+	if (gov == NULL)
+		return;
+	w.hist = palloc0(sizeof(uint32) * STEWARD_STMT_HIST_BUCKETS);
+	b.hist = palloc0(sizeof(uint32) * STEWARD_STMT_HIST_BUCKETS);
+	LWLockAcquire(gov->lock, LW_SHARED);
+	sig->tick = gov->tick_seq;
+	sum_window(sig, &w, now);
+	sum_baseline(sig, &b, now, since);
+	if (gov->sim_until > now)
+		simulate_signals(sig, &w, &b);
 	LWLockRelease(gov->lock);
 	if (!sig->simulated || sig->p99_ms == 0)
 	{
-		sig->calls = wcalls;
-		sig->base_calls = bcalls;
-		sig->p99_ms = steward_stmt_percentile_ms(win, wcalls, 0.99);
-		sig->base_p99_ms = steward_stmt_percentile_ms(base, bcalls, 0.99);
+		sig->calls = w.calls;
+		sig->base_calls = b.calls;
+		sig->p99_ms = steward_stmt_percentile_ms(w.hist, w.calls, 0.99);
+		sig->base_p99_ms = steward_stmt_percentile_ms(b.hist, b.calls, 0.99);
 	}
-	sig->commits = wcommits;
-	sig->base_commits = bcommits;
-	if (wsecs > 0)
-		sig->load_per_s = (wcalls + wcommits) / wsecs;
-	if (bsecs > 0)
-		sig->base_load_per_s = (bcalls + bcommits) / bsecs;
-	sig->commit_p99_ms = commit_percentile_ms(wc, wcommits, 0.99);
-	sig->base_commit_p99_ms = commit_percentile_ms(bc, bcommits, 0.99);
-	if (wdelay_calls > 0)
-		sig->cpu = wdelay / wdelay_calls;
-	if (bdelay_calls > 0)
-		sig->base_cpu = bdelay / bdelay_calls;
-	if (wcalls > 0)
-		sig->wal_ms = (double) wwal * steward_sample_interval() / wcalls;
-	if (bcalls > 0)
-		sig->base_wal_ms = (double) bwal * steward_sample_interval() / bcalls;
-	pfree(win);
-	pfree(base);
+	sig->commits = w.commits;
+	sig->base_commits = b.commits;
+	if (w.secs > 0)
+		sig->load_per_s = (w.calls + w.commits) / w.secs;
+	if (b.secs > 0)
+		sig->base_load_per_s = (b.calls + b.commits) / b.secs;
+	sig->commit_p99_ms = commit_percentile_ms(w.chist, w.commits, 0.99);
+	sig->base_commit_p99_ms = commit_percentile_ms(b.chist, b.commits, 0.99);
+	if (w.delay_calls > 0)
+		sig->cpu = w.delay / w.delay_calls;
+	if (b.delay_calls > 0)
+		sig->base_cpu = b.delay / b.delay_calls;
+	if (w.calls > 0)
+		sig->wal_ms = (double) w.wal * steward_sample_interval() / w.calls;
+	if (b.calls > 0)
+		sig->base_wal_ms = (double) b.wal * steward_sample_interval() / b.calls;
+	pfree(w.hist);
+	pfree(b.hist);
 }
 
 /* ------------------------------------------------------------------------
