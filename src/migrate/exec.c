@@ -392,10 +392,12 @@ forget_steward_nsp(Datum arg, int cacheid, uint32 hashvalue)
  * steward, neither C nor SQL: SQL functions would no longer be inlined);
  * *event_trigger (when not NULL) then says whether it is an event trigger
  * function, *internal whether it is an internal one (name beginning with
- * an underscore) rather than an entry point of the documented API.  Two syscache look-ups, no lock, raises nothing.
+ * an underscore) rather than an entry point of the documented API,
+ * *secdef whether it is SECURITY DEFINER.  Two syscache look-ups, no
+ * lock, raises nothing.
  */
 static bool
-steward_code_kind(Oid fn_oid, bool *event_trigger, bool *internal)
+steward_code_kind(Oid fn_oid, bool *event_trigger, bool *internal, bool *secdef)
 {
 	HeapTuple	tup;
 	bool		result = false;
@@ -418,6 +420,8 @@ steward_code_kind(Oid fn_oid, bool *event_trigger, bool *internal)
 			*event_trigger = proc->prorettype == EVENT_TRIGGEROID;
 		if (internal != NULL)
 			*internal = NameStr(proc->proname)[0] == '_';
+		if (secdef != NULL)
+			*secdef = proc->prosecdef;
 		ReleaseSysCache(tup);
 	}
 	return result;
@@ -426,7 +430,7 @@ steward_code_kind(Oid fn_oid, bool *event_trigger, bool *internal)
 static bool
 steward_code(Oid fn_oid)
 {
-	return steward_code_kind(fn_oid, NULL, NULL);
+	return steward_code_kind(fn_oid, NULL, NULL, NULL);
 }
 
 /*
@@ -478,10 +482,11 @@ push_frame(Oid fn_oid, bool event_trigger, bool trusted)
  * owner-defined code must have begun above it.  A function is trusted
  * when it is an entry point of the documented API or an event trigger
  * (which do their own checks for whoever calls them), or when it began
- * where the code running was pg_steward's own, or for a superuser (who
- * may write the catalog anyway; the owner's code runs as the owner): an
- * internal function (steward._...) called directly, or by the owner's
- * code that a pg_steward statement runs, is not (review13 R13-8).  In a backend that
+ * where the code running was pg_steward's own, or when its caller is a
+ * superuser (who may write the catalog anyway; the owner's code runs as
+ * the owner): an internal function (steward._...) called directly, or by
+ * the owner's code that a pg_steward statement runs, is not (review13
+ * R13-8).  In a backend that
  * loaded the library without preloading, within a function (those
  * running then were not counted), with none of pg_steward's functions
  * counted and under some function (something on the error context
@@ -511,6 +516,17 @@ own_context(void)
 	return own_context_for(false);
 }
 
+/*
+ * The superuser exemption judges the function's caller: at FHET_START the
+ * current user is the caller's for a function that is not SECURITY
+ * DEFINER, but the definer's for one that is (fmgr_security_definer
+ * switches before it calls the hook), and the installing superuser owns
+ * pg_steward's functions.  A SECURITY DEFINER function of pg_steward's is
+ * therefore never trusted through this path, whoever calls it
+ * (codereview2 #4): only as an event trigger or when pg_steward's own
+ * code calls it.  What its body calls runs as the definer, which is then
+ * the caller those functions see.
+ */
 static void
 migrate_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 {
@@ -520,11 +536,12 @@ migrate_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 	{
 		bool		event_trigger = false;
 		bool		internal = true;
+		bool		secdef = true;
 
-		if (!steward_code_kind(flinfo->fn_oid, &event_trigger, &internal))
+		if (!steward_code_kind(flinfo->fn_oid, &event_trigger, &internal, &secdef))
 			return;
 		push_frame(flinfo->fn_oid, event_trigger,
-				   event_trigger || !internal || own_context_for(true) || superuser());
+				   event_trigger || !internal || own_context_for(true) || (!secdef && superuser()));
 	}
 	else if (steward_code_depth > 0 &&
 			 steward_code_stack[steward_code_depth - 1].fn_oid == flinfo->fn_oid)
