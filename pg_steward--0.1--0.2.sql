@@ -21716,3 +21716,383 @@ BEGIN
     COMMIT;
 END
 $$;
+
+-- The first statement of the documented PL/pgSQL entry points, with the
+-- function itself: whether the function manager hook counted it (exec.c).
+-- Not when it began before the library was loaded (a session without
+-- preloading; this call loads it): the entry point then calls itself
+-- again, and that call is counted.  It only answers: PUBLIC may call it.
+CREATE FUNCTION steward._migration_entered(fn regprocedure)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'steward_migration_entered'
+LANGUAGE C VOLATILE;
+
+CREATE OR REPLACE PROCEDURE steward.migration_backfill(name text, batch_size integer DEFAULT NULL,
+                                            max_rows_per_sec integer DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included; the functions it calls pin their search_path.
+AS $$
+DECLARE
+    mig pg_catalog.text := name;
+    size pg_catalog.int4;
+    tbl pg_catalog.regclass;
+    resume pg_catalog.text[];
+BEGIN
+    PERFORM steward._require_own_transactions('steward.migration_backfill');
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_backfill(pg_catalog.text,pg_catalog.int4,pg_catalog.int4)') THEN
+        CALL steward.migration_backfill(name, batch_size, max_rows_per_sec);
+        RETURN;
+    END IF;
+    PERFORM steward._migration_settle_dropped(mig);
+    IF steward._relayout_step((steward._migration_get(mig)).steps) IS NOT NULL THEN
+        CALL steward._relayout_backfill(mig, batch_size, max_rows_per_sec);
+        RETURN;
+    END IF;
+    IF steward._migration_is_index(mig) THEN
+        CALL steward._migration_index_backfill(mig);
+        RETURN;
+    END IF;
+    size := steward._migration_backfill_begin(mig, batch_size, max_rows_per_sec);
+    COMMIT;
+    FOR tbl, resume IN SELECT t.relid, t.last_key FROM steward.migration_tables t
+                         WHERE t.migration OPERATOR(pg_catalog.=) mig AND t.active ORDER BY t.ord LOOP
+        CALL steward._run_batches('_migration_batch', '_migration_batch_status',
+                                  steward._migration_backfill_job(mig, tbl),
+                                  size, max_rows_per_sec, resume);
+    END LOOP;
+    PERFORM steward._migration_backfill_end(mig);
+    COMMIT;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward.migration_validate(name text)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := name;
+    r steward.migration_runs;
+    t steward.migration_tables;
+    c steward.migration_columns;
+    results jsonb := '[]';
+    all_passed boolean := true;
+    first_failure text;
+    checked timestamptz := clock_timestamp();
+    n bigint;
+BEGIN
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_validate(text)') THEN
+        RETURN QUERY SELECT * FROM steward.migration_validate(name);
+        RETURN;
+    END IF;
+    PERFORM steward._migration_settle_dropped(mig);
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled', 'dual_written',
+                                                'switched'], 'validate');
+    -- A relayout's checks (src/migrate/relayout.sql); NULL for other migrations.
+    results := coalesce(steward._relayout_validate(mig, r), '[]');
+    IF steward._migration_is_index(mig) THEN
+        results := steward._migration_index_validate(mig);
+    END IF;
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active
+                AND steward._relayout_step(r.steps) IS NULL AND NOT steward._migration_is_index(mig)
+              ORDER BY x.ord LOOP
+        -- 1. Every row is written in both shapes.
+        n := (steward._migration_exec(t.relid, format(
+                 'SELECT count(*) FROM ONLY %s WHERE _steward_side IS NULL', t.relid)))[1]::bigint;
+        "check" := format('backfill %s', t.relid);
+        passed := n = 0;
+        detail := CASE WHEN n = 0 THEN 'every row is written in both shapes'
+                       ELSE format('%s rows not backfilled yet: CALL steward.migration_backfill(%L)', n, mig) END;
+        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+
+        -- A table that joined an inheritance hierarchy since start (a row
+        -- only then): the other tables' rows were never written in both
+        -- shapes, and complete and cleanup would change their columns.
+        detail := steward._migration_inheritance(t.relid);
+        IF detail IS NOT NULL THEN
+            results := results || jsonb_build_object('check', format('inheritance %s', t.relid),
+                'passed', false,
+                'detail', format('%s: its rows are not migrated; detach it (ALTER TABLE ... NO INHERIT) '
+                                 'or roll the migration back', detail));
+        END IF;
+
+        -- 2. Each row's derived columns equal up(old) or down(new).
+        results := results || steward._migration_values_check(mig, t);
+
+        -- 3. NOT VALID constraints validate (SHARE UPDATE EXCLUSIVE: writes go on).
+        results := results || steward._migration_constraints_check(mig, t);
+
+        -- 4. Unique keys of new columns are built.
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid AND x.unique_method IS NOT NULL
+                  ORDER BY x.ord LOOP
+            "check" := format('unique %s', c.unique_name);
+            passed := EXISTS (SELECT 1 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                               WHERE i.indrelid = t.relid AND ic.relname = c.unique_name AND i.indisvalid);
+            detail := CASE WHEN passed THEN 'built and valid'
+                           ELSE format('not built yet: CALL steward.migration_backfill(%L) builds it', mig) END;
+            results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+        END LOOP;
+    END LOOP;
+
+    SELECT bool_and((x->>'passed')::boolean),
+           (array_agg(format('%s: %s', x->>'check', x->>'detail'))
+              FILTER (WHERE NOT (x->>'passed')::boolean))[1]
+      INTO all_passed, first_failure
+      FROM jsonb_array_elements(results) x;
+    all_passed := coalesce(all_passed, true);
+    PERFORM steward._migration_record('validation', mig, jsonb_build_object(
+        'checked_at', checked, 'passed', all_passed, 'results', results));
+    -- Before the backfill ends, validation only reports progress.
+    PERFORM steward._migration_record('update', mig,
+        CASE WHEN r.phase = 'pending_backfill' THEN '{}'::jsonb
+             ELSE jsonb_build_object('failed', NOT all_passed,
+                                     'error', CASE WHEN all_passed THEN NULL
+                                                   ELSE 'validation failed: ' || first_failure END)
+        END ||
+        CASE WHEN all_passed AND r.phase = 'backfilled'
+             THEN jsonb_build_object('phase', 'dual_written', 'validated_at', checked)
+             WHEN NOT all_passed AND r.phase = 'dual_written'
+             THEN jsonb_build_object('phase', 'backfilled')
+             ELSE '{}'::jsonb END);
+    RETURN QUERY SELECT x->>'check', (x->>'passed')::boolean, x->>'detail'
+                   FROM jsonb_array_elements(results) x;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward.migration_complete(name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := name;
+    r steward.migration_runs;
+BEGIN
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_complete(text)') THEN
+        PERFORM steward.migration_complete(name);
+        RETURN;
+    END IF;
+    PERFORM steward._migration_settle_dropped(mig);
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, ARRAY['backfilled', 'dual_written'], 'complete');
+    IF r.phase <> 'dual_written' OR NOT coalesce(r.last_validation_passed, false) THEN
+        RAISE EXCEPTION 'migration "%" has not passed validation', mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = CASE WHEN r.last_validated_at IS NULL THEN 'It was never validated.'
+                                WHEN r.last_validation_passed THEN format('It passed, but %s.', r.error)
+                                ELSE format('The last validation failed: %s', r.error) END,
+                  HINT = format('Run SELECT * FROM steward.migration_validate(%L); and fix what it reports.', mig);
+    END IF;
+    IF NOT steward._migration_is_index(mig) THEN       -- index steps switch nothing
+        IF steward._relayout_step(r.steps) IS NULL THEN
+            PERFORM steward._migration_check_shapes(mig);
+        END IF;
+        -- Counted without locks, then re-checked under the same locks
+        -- (kept by the transaction) as the switch.
+        PERFORM steward._migration_recheck(mig, '{"action": "complete"}');
+        PERFORM steward._migration_locked(mig, '_migration_recheck', 'ACCESS EXCLUSIVE',
+                                          '{"action": "complete", "locked": true}');
+        PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                    THEN '_migration_switch' ELSE '_relayout_switch' END,
+                                          'ACCESS EXCLUSIVE', '{"direction": "forward"}');
+    END IF;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'switched', 'switched_at', clock_timestamp()));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward.migration_cleanup(name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := name;
+    r steward.migration_runs;
+BEGIN
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_cleanup(text)') THEN
+        PERFORM steward.migration_cleanup(name);
+        RETURN;
+    END IF;
+    PERFORM steward._migration_settle_dropped(mig);
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, ARRAY['switched'], 'clean up');
+    IF steward._migration_is_index(mig) THEN
+        PERFORM steward._migration_index_cleanup(mig);
+    ELSE
+        PERFORM steward._migration_recheck(mig, '{"action": "clean up"}');
+        PERFORM steward._relayout_validate_keys(mig) WHERE steward._relayout_step(r.steps) IS NOT NULL;
+        PERFORM steward._migration_locked(mig, '_migration_recheck', 'ACCESS EXCLUSIVE',
+                                          '{"action": "clean up", "locked": true}');
+        PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                    THEN '_migration_contract' ELSE '_relayout_contract' END,
+                                          'ACCESS EXCLUSIVE');
+    END IF;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'validated', 'status', 'cleaned_up', 'cleaned_up_at', clock_timestamp(),
+        'release', true));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward.migration_rollback(name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := name;
+    r steward.migration_runs;
+    phases constant text[] := ARRAY['pending_backfill', 'backfilled', 'dual_written', 'switched'];
+    i integer;
+BEGIN
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_rollback(text)') THEN
+        PERFORM steward.migration_rollback(name);
+        RETURN;
+    END IF;
+    IF steward._migration_settle_dropped(mig) THEN
+        -- Its tables were all gone: the migration ended with them.
+        IF (steward._migration_get(mig)).status = 'dropped' THEN
+            RAISE NOTICE 'migration "%" ended: its tables were dropped', mig;
+            RETURN;
+        END IF;
+    END IF;
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, phases, 'roll back');
+    IF steward._migration_is_index(mig) THEN
+        PERFORM steward._migration_index_rollback(mig);
+    ELSE
+        -- Before complete the old layout or shape is the one the application
+        -- writes, and the new one is dropped: nothing to re-check.
+        IF r.phase = 'switched' THEN
+            PERFORM steward._migration_recheck(mig, '{"action": "roll back"}');
+            PERFORM steward._migration_locked(mig, '_migration_recheck', 'ACCESS EXCLUSIVE',
+                                              '{"action": "roll back", "locked": true}');
+        END IF;
+        PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                    THEN '_migration_undo' ELSE '_relayout_undo' END,
+                                          'ACCESS EXCLUSIVE',
+                                          jsonb_build_object('switched', r.phase = 'switched'));
+    END IF;
+    -- Back along the machine's rollback edges to pending_backfill.
+    FOR i IN REVERSE array_position(phases, r.phase) - 1 .. 1 LOOP
+        PERFORM steward._migration_record('update', mig, jsonb_build_object('phase', phases[i]));
+    END LOOP;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'status', 'rolled_back', 'rolled_back_at', clock_timestamp(), 'release', true,
+        'backfill_status', CASE WHEN r.backfill_status = 'running' THEN 'cancelled'
+                                ELSE r.backfill_status END));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward.migration_forget(tbl regclass)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET row_security = on
+AS $$
+DECLARE
+    mig text;
+    tg record;
+    c record;
+    rel name;
+    root regclass;
+    column_migration boolean := false;
+    made bytea;
+BEGIN
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_forget(regclass)') THEN
+        RETURN QUERY SELECT steward.migration_forget(tbl);
+        RETURN;
+    END IF;
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT x.relname INTO rel FROM pg_class x WHERE x.oid = tbl;
+    IF NOT pg_has_role((SELECT x.relowner FROM pg_class x WHERE x.oid = tbl), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT t.migration INTO mig FROM steward.migration_tables t
+     WHERE t.active AND (t.relid = tbl OR t.relid IN (SELECT a.relid FROM pg_partition_ancestors(tbl) a));
+    IF mig IS NOT NULL THEN
+        RAISE EXCEPTION 'table % belongs to active migration "%"', tbl, mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('steward.migration_rollback(%L) ends it and removes what it added.', mig);
+    END IF;
+    SELECT t.tgrelid::regclass INTO root
+      FROM pg_partition_ancestors(tbl) WITH ORDINALITY a(relid, lvl)
+      JOIN pg_trigger t ON t.tgrelid = a.relid
+     WHERE a.relid <> tbl AND t.tgparentid = 0
+       AND t.tgfoid IN ('steward._relayout_trigger()'::regprocedure,
+                        'steward._migration_trigger()'::regprocedure)
+     ORDER BY a.lvl DESC LIMIT 1;
+    IF root IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % is a partition of %, which carries the migration''s triggers', tbl, root
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = format('steward.migration_forget(%L) removes what the migration left on the whole table.',
+                                root::text);
+    END IF;
+    FOR tg IN SELECT t.tgname, t.tgfoid, t.tgrelid::regclass AS rel, t.tgnargs, t.tgargs,
+                     split_part(encode(t.tgargs, 'escape'), '\000', 1) AS mig,
+                     split_part(encode(t.tgargs, 'escape'), '\000', 4) AS target
+                FROM pg_trigger t
+               WHERE (t.tgrelid = tbl OR t.tgrelid IN (SELECT x.relid FROM pg_partition_tree(tbl) x))
+                 AND t.tgparentid = 0
+                 AND t.tgfoid IN ('steward._relayout_trigger()'::regprocedure,
+                                  'steward._relayout_truncate_guard()'::regprocedure,
+                                  'steward._migration_trigger()'::regprocedure)
+               ORDER BY t.tgrelid <> tbl, t.tgrelid::regclass::text, t.tgname LOOP
+        PERFORM steward._migration_exec(tg.rel, format('DROP TRIGGER %I ON %s', tg.tgname, tg.rel));
+        RETURN NEXT format('dropped trigger %s', tg.tgname) ||
+            CASE WHEN tg.rel <> tbl THEN format(' on partition %s', tg.rel) ELSE '' END ||
+            CASE WHEN tg.tgfoid = 'steward._relayout_trigger()'::regprocedure AND tg.target <> ''
+                 THEN format(' (the other layout, %s, stays)', tg.target) ELSE '' END;
+        IF tg.tgfoid = 'steward._migration_trigger()'::regprocedure THEN
+            column_migration := true;
+            -- After the migration's name the trigger names the NOT VALID
+            -- constraints the migration added: "\0name1\0name2\0".
+            made := CASE WHEN tg.tgnargs > 1
+                         THEN substring(tg.tgargs FROM position('\x00'::bytea IN tg.tgargs)) END;
+            RETURN QUERY SELECT * FROM steward._migration_forget_publications(tbl, tg.mig);
+            RETURN QUERY SELECT * FROM steward._migration_forget_views(tbl, tg.mig);
+        END IF;
+    END LOOP;
+    -- The NOT VALID constraints the column migration added: those its
+    -- trigger names (a trigger made before it named them: by the names
+    -- migration_start gives them); validated ones are the table's own now.
+    -- Only where a column migration's trigger was found: on any other
+    -- table such names and a "_steward_side" column are the user's.
+    FOR c IN SELECT x.conname FROM pg_constraint x
+              WHERE column_migration
+                AND x.conrelid = tbl AND NOT x.convalidated AND x.contype IN ('c', 'f')
+                AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl
+                               AND a.attname = '_steward_side' AND NOT a.attisdropped)
+                AND CASE WHEN made IS NOT NULL
+                         THEN position('\x00'::bytea || convert_to(x.conname::text, getdatabaseencoding())
+                                       || '\x00'::bytea IN made) > 0
+                         ELSE x.conname ~ ('^' || regexp_replace(rel, '([^[:alnum:]_])', '\\\1', 'g')
+                                           || '_.+_(not_null|check|fkey)[0-9]*$') END
+              ORDER BY x.conname LOOP
+        PERFORM steward._migration_exec(tbl, format('ALTER TABLE %s DROP CONSTRAINT %I', tbl, c.conname));
+        RETURN NEXT format('dropped NOT VALID constraint %s', c.conname);
+    END LOOP;
+    IF column_migration AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = '_steward_side'
+                  AND NOT a.attisdropped) THEN
+        PERFORM steward._migration_exec(tbl, format('ALTER TABLE %s DROP COLUMN _steward_side', tbl));
+        RETURN NEXT 'dropped column _steward_side';
+    END IF;
+    FOR c IN SELECT a.attname FROM pg_attribute a
+              WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
+                AND a.attname LIKE '\_steward\_%' ORDER BY a.attnum LOOP
+        RETURN NEXT format('kept column %s (drop or rename it if the migration made it)', c.attname);
+    END LOOP;
+END
+$$;

@@ -13,7 +13,9 @@
 --   DEFINER: trusted, as before; the table owner: refused, as before;
 -- * a SECURITY DEFINER function's body calling such a function: trusted
 --   (its caller, the definer, is a superuser), as the event triggers'
---   helpers are (_migrations_on_sql_drop -> _migration_drop_empty_schemas).
+--   helpers are (_migrations_on_sql_drop -> _migration_drop_empty_schemas);
+-- * steward._migration_entered only answers whether an entry point was
+--   counted: called directly it says false and grants nothing.
 -- The test functions below stand for internal functions of the steward
 -- schema, owned by the installing superuser as pg_steward's are.
 \set SHOW_CONTEXT never
@@ -77,8 +79,12 @@ CREATE VIEW public.sd_over_shape AS SELECT * FROM sd_m.sd_t;
 RESET ROLE;
 SELECT count(*) FROM pg_class WHERE relname = 'sd_over_shape';
 
--- The documented functions work as before.
+-- _migration_entered called directly: false, and nothing is trusted.
 SET ROLE sd_app;
+SELECT steward._migration_entered('steward.migration_complete(text)');
+SELECT steward._migration_entered('steward.migration_complete(text)');
+SELECT steward._migration_record('update', 'sd_m', '{"add_batches": 100}');
+-- The documented functions work as before.
 SELECT steward.migration_rollback('sd_m');
 RESET ROLE;
 SELECT phase, status, batches FROM steward.migration_runs WHERE name = 'sd_m';

@@ -60,6 +60,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/regproc.h"
 #include "utils/syscache.h"
 #include "parser/parse_func.h"
 #include "nodes/makefuncs.h"
@@ -76,6 +77,7 @@ PG_FUNCTION_INFO_V1(steward_migration_settings);
 PG_FUNCTION_INFO_V1(steward_migration_lock_related);
 PG_FUNCTION_INFO_V1(steward_migration_runs_mark);
 PG_FUNCTION_INFO_V1(steward_migration_own_ddl);
+PG_FUNCTION_INFO_V1(steward_migration_entered);
 
 /* Settings (README "Settings"). */
 static int	migrate_lock_timeout_ms = 500;
@@ -111,9 +113,10 @@ static int	own_sql_nest = 0;
  * function that ends, with no catalog look-up (none is safe while an
  * error unwinds, and the function's pg_proc row may be gone or changed
  * by then: a function that dropped itself stayed counted, and the whole
- * session then passed for pg_steward's own code).  Also the local
- * transaction in which the library was loaded without preloading (the
- * functions already running then were not counted).
+ * session then passed for pg_steward's own code).  A function that
+ * began before the library was loaded (without preloading) is not
+ * counted, and nothing it runs is pg_steward's own code: see
+ * own_context and steward_migration_entered.
  */
 typedef struct StewardFrame
 {
@@ -135,8 +138,14 @@ static int	owner_code_depth = 0;
 static StewardFrame *steward_code_stack = NULL;
 static int	steward_code_stack_size = 0;
 static int	steward_code_depth = 0;
-static LocalTransactionId loaded_in_lxid = InvalidLocalTransactionId;
-static bool loaded_in_function = false;
+
+/*
+ * The entry point to which steward._migration_entered last answered
+ * false (it calls itself again, counted), and how deep the error context
+ * stack was then; cleared when that function begins counted.
+ */
+static Oid	recalling_fn = InvalidOid;
+static int	recalling_nest = 0;
 static Oid	steward_nsp_cache = InvalidOid;
 
 static ExecutorStart_hook_type prev_executor_start = NULL;
@@ -486,34 +495,31 @@ push_frame(Oid fn_oid, bool event_trigger, bool trusted)
  * superuser (who may write the catalog anyway; the owner's code runs as
  * the owner): an internal function (steward._...) called directly, or by
  * the owner's code that a pg_steward statement runs, is not (review13
- * R13-8).  In a backend that
- * loaded the library without preloading, within a function (those
- * running then were not counted), with none of pg_steward's functions
- * counted and under some function (something on the error context
- * stack, not a statement's direct call): for a function beginning, yes
- * (one a procedure calls after its COMMIT included); for a C function
- * called, in the transaction that loaded the library only.
+ * R13-8).
+ *
+ * It fails closed: with none of pg_steward's functions counted, nothing
+ * is pg_steward's own code.  That is the case of every function that
+ * began before the library was loaded (a session without preloading):
+ * the hook was not in place to count it, and whether it was one of
+ * pg_steward's entry points or a user's function, a DO block or an
+ * internal function called directly cannot be told afterwards (review14
+ * R14-7, codereview2 #1: a load from within such a function passed for
+ * pg_steward's own code for the rest of the transaction, and later DO
+ * blocks too).  The documented PL/pgSQL entry points therefore begin by
+ * asking steward._migration_entered whether they were counted, and when
+ * not call themselves again, counted (see there); the C entry points
+ * (migration_start, the relayout trigger) count themselves
+ * (steward_own_code_enter).
  */
-static bool
-own_context_for(bool function_begins)
-{
-	if (steward_code_depth > 0)
-	{
-		StewardFrame *top = &steward_code_stack[steward_code_depth - 1];
-
-		return top->trusted && top->barrier == owner_code_depth;
-	}
-	if (!loaded_in_function || owner_code_depth != 0 || error_context_stack == NULL)
-		return false;
-	return function_begins ||
-		(loaded_in_lxid != InvalidLocalTransactionId && MyProc != NULL &&
-		 MyProc->lxid == loaded_in_lxid);
-}
-
 static bool
 own_context(void)
 {
-	return own_context_for(false);
+	StewardFrame *top;
+
+	if (steward_code_depth == 0)
+		return false;
+	top = &steward_code_stack[steward_code_depth - 1];
+	return top->trusted && top->barrier == owner_code_depth;
 }
 
 /*
@@ -540,8 +546,10 @@ migrate_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 
 		if (!steward_code_kind(flinfo->fn_oid, &event_trigger, &internal, &secdef))
 			return;
+		if (flinfo->fn_oid == recalling_fn)
+			recalling_fn = InvalidOid;
 		push_frame(flinfo->fn_oid, event_trigger,
-				   event_trigger || !internal || own_context_for(true) || (!secdef && superuser()));
+				   event_trigger || !internal || own_context() || (!secdef && superuser()));
 	}
 	else if (steward_code_depth > 0 &&
 			 steward_code_stack[steward_code_depth - 1].fn_oid == flinfo->fn_oid)
@@ -553,9 +561,8 @@ migrate_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
  * pg_steward's own PL/pgSQL code, not directly by a statement (or a
  * function) of the session's, and not from within a statement that
  * _migration_exec runs (where the table owner's triggers, defaults and
- * functions run).  In a backend that loaded the library without
- * preloading, the transaction that loaded it counts as pg_steward's (its
- * calls were not counted yet).
+ * functions run).  Fails closed: false when none of pg_steward's
+ * functions is counted (own_context).
  */
 bool
 steward_migrate_called_from_own_code(void)
@@ -578,7 +585,7 @@ steward_own_code_enter(bool entry_point)
 {
 	int			depth = steward_code_depth;
 
-	push_frame(InvalidOid, false, entry_point || own_context_for(true));
+	push_frame(InvalidOid, false, entry_point || own_context());
 	return depth;
 }
 
@@ -632,19 +639,6 @@ steward_migrate_install_hooks(void)
 	prev_fmgr_hook = fmgr_hook;
 	fmgr_hook = migrate_fmgr_hook;
 	CacheRegisterSyscacheCallback(NAMESPACEOID, forget_steward_nsp, (Datum) 0);
-	if (!process_shared_preload_libraries_in_progress && IsTransactionState() && MyProc != NULL)
-	{
-		loaded_in_lxid = MyProc->lxid;
-
-		/*
-		 * Loaded by a statement's own call of a C function (nothing on the
-		 * error context stack, as at the top level) rather than within a
-		 * function: no uncounted function of pg_steward's is running
-		 * (review13 R13-8: a session's first statement calling an internal
-		 * function directly passed for pg_steward's).
-		 */
-		loaded_in_function = error_context_stack != NULL;
-	}
 }
 
 /*
@@ -1308,4 +1302,67 @@ Datum
 steward_migration_own_ddl(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(steward_migration_running_own_sql());
+}
+
+/*
+ * steward._migration_entered(fn regprocedure) -> boolean
+ *
+ * Called first by each documented PL/pgSQL entry point of the
+ * migrations (migration_backfill, _validate, _complete, _cleanup,
+ * _rollback, _forget), with fn itself: true when fn is the innermost of
+ * pg_steward's functions the hook counts and no owner-defined code began
+ * above it, i.e. fn is running counted, as a trusted entry point.  False
+ * when fn began before the library was loaded (the session's first call
+ * of it, without preloading; this call loads it): the entry point then
+ * calls itself again, once, and returns what that call returns.  That
+ * call begins with the hook in place, so it is counted and trusted
+ * (own_context); the first call does nothing.
+ *
+ * Why not push a trusted frame here for the calling function instead:
+ * which function called cannot be told from C (a user's DO block or
+ * function could name any entry point), and a frame pushed for a
+ * function the hook did not see begin would never be popped (its
+ * FHET_END never comes), leaving the whole session trusted.  Walking the
+ * error context stack to plpgsql's frame relies on plpgsql's private
+ * structures; requiring preloading would stop column migrations on
+ * clusters that have none.  This asks the hook only: it grants nothing,
+ * so any role may call it.
+ *
+ * A second false for the same fn, deeper in the same call (fn called
+ * itself again and did not begin counted: the hook is not in place,
+ * another library's needs_fmgr_hook that does not call ours), raises
+ * 55000 instead of recursing until the stack is full.  Backend-local, no
+ * lock, no catalog read.
+ */
+Datum
+steward_migration_entered(PG_FUNCTION_ARGS)
+{
+	Oid			fn;
+	int			nest = 0;
+
+	steward_require_arg(fcinfo, 0, "function");
+	fn = PG_GETARG_OID(0);
+	if (steward_code_depth > 0 &&
+		steward_code_stack[steward_code_depth - 1].fn_oid == fn &&
+		steward_code_stack[steward_code_depth - 1].barrier == owner_code_depth)
+	{
+		if (recalling_fn == fn)
+			recalling_fn = InvalidOid;
+		PG_RETURN_BOOL(true);
+	}
+	for (ErrorContextCallback *e = error_context_stack; e != NULL; e = e->previous)
+		nest++;
+	if (recalling_fn == fn && nest > recalling_nest)
+	{
+		recalling_fn = InvalidOid;
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_steward's function manager hook did not count %s",
+						format_procedure(fn)),
+				 errdetail("The function called itself again and that call was not counted either: another library loaded after pg_steward may have replaced the hook."),
+				 errhint("Add pg_steward to shared_preload_libraries after the other libraries and restart the server.")));
+	}
+	recalling_fn = fn;
+	recalling_nest = nest;
+	PG_RETURN_BOOL(false);
 }

@@ -78,6 +78,16 @@ RETURNS boolean
 AS 'MODULE_PATHNAME', 'steward_migration_own_ddl'
 LANGUAGE C VOLATILE;
 
+-- The first statement of the documented PL/pgSQL entry points, with the
+-- function itself: whether the function manager hook counted it (exec.c).
+-- Not when it began before the library was loaded (a session without
+-- preloading; this call loads it): the entry point then calls itself
+-- again, and that call is counted.  It only answers: PUBLIC may call it.
+CREATE FUNCTION steward._migration_entered(fn regprocedure)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'steward_migration_entered'
+LANGUAGE C VOLATILE;
+
 -- The tables a migration changes.  "active" until it is cleaned up or
 -- rolled back: one active migration per table.
 CREATE TABLE steward.migration_tables (
@@ -2749,6 +2759,11 @@ DECLARE
     resume pg_catalog.text[];
 BEGIN
     PERFORM steward._require_own_transactions('steward.migration_backfill');
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_backfill(pg_catalog.text,pg_catalog.int4,pg_catalog.int4)') THEN
+        CALL steward.migration_backfill(name, batch_size, max_rows_per_sec);
+        RETURN;
+    END IF;
     PERFORM steward._migration_settle_dropped(mig);
     IF steward._relayout_step((steward._migration_get(mig)).steps) IS NOT NULL THEN
         CALL steward._relayout_backfill(mig, batch_size, max_rows_per_sec);
@@ -2980,6 +2995,11 @@ DECLARE
     checked timestamptz := clock_timestamp();
     n bigint;
 BEGIN
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_validate(text)') THEN
+        RETURN QUERY SELECT * FROM steward.migration_validate(name);
+        RETURN;
+    END IF;
     PERFORM steward._migration_settle_dropped(mig);
     r := steward._migration_get(mig);
     PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled', 'dual_written',
@@ -3254,6 +3274,11 @@ DECLARE
     mig text := name;
     r steward.migration_runs;
 BEGIN
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_complete(text)') THEN
+        PERFORM steward.migration_complete(name);
+        RETURN;
+    END IF;
     PERFORM steward._migration_settle_dropped(mig);
     r := steward._migration_get(mig);
     PERFORM steward._migration_require(r, ARRAY['backfilled', 'dual_written'], 'complete');
@@ -3789,6 +3814,11 @@ DECLARE
     mig text := name;
     r steward.migration_runs;
 BEGIN
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_cleanup(text)') THEN
+        PERFORM steward.migration_cleanup(name);
+        RETURN;
+    END IF;
     PERFORM steward._migration_settle_dropped(mig);
     r := steward._migration_get(mig);
     PERFORM steward._migration_require(r, ARRAY['switched'], 'clean up');
@@ -3874,6 +3904,11 @@ DECLARE
     phases constant text[] := ARRAY['pending_backfill', 'backfilled', 'dual_written', 'switched'];
     i integer;
 BEGIN
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_rollback(text)') THEN
+        PERFORM steward.migration_rollback(name);
+        RETURN;
+    END IF;
     IF steward._migration_settle_dropped(mig) THEN
         -- Its tables were all gone: the migration ended with them.
         IF (steward._migration_get(mig)).status = 'dropped' THEN

@@ -2381,6 +2381,11 @@ DECLARE
     column_migration boolean := false;
     made bytea;
 BEGIN
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_forget(regclass)') THEN
+        RETURN QUERY SELECT steward.migration_forget(tbl);
+        RETURN;
+    END IF;
     IF tbl IS NULL THEN
         RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
