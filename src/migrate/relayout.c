@@ -1779,6 +1779,8 @@ named_relation(RangeVar *rv)
 }
 
 static void guard_inherit_from(RangeVar *rv, const GuardMsg *what);
+static void refuse_stale_snapshot(const char *digest_sql, int nargs, Oid *argtypes, Datum *args,
+								  const char *what);
 
 /*
  * The active column migration whose shape view relid is -- the view it
@@ -3655,7 +3657,12 @@ run_check_latest(const char *fname)
  * migration_start the statement's lock waited for (review13 R13-6).  The
  * check is called directly (no EXECUTE check: it is the extension's, and
  * SECURITY DEFINER); nothing when it does not exist (a library newer than
- * the installed SQL).
+ * the installed SQL).  Also, for CREATE TABLE ... PARTITION OF: 40001
+ * (refuse_stale_snapshot) when the transaction's snapshot does not show
+ * the migrations of the new partition's ancestors as they are now, for
+ * the PL/pgSQL trigger steward._relayout_on_create_partition, which
+ * gives a partition of a relayout's layout its TRUNCATE guard, reads them
+ * in that snapshot (review14 R14-8's audit).
  */
 Datum
 steward_migration_guard_shape_users(PG_FUNCTION_ARGS)
@@ -3665,6 +3672,20 @@ steward_migration_guard_shape_users(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("steward._migration_guard_shape_users() must be called as an event trigger")));
 	run_check_latest("_migration_check_shape_users");
+	if (IsA(((EventTriggerData *) fcinfo->context)->parsetree, CreateStmt) &&
+		((CreateStmt *) ((EventTriggerData *) fcinfo->context)->parsetree)->partbound != NULL)
+		refuse_stale_snapshot(
+			"SELECT pg_catalog.string_agg(pg_catalog.format('%s:%s:%s:%s', t.migration, t.ord, t.active,"
+			"                                               r.status), ' ' ORDER BY t.migration, t.ord)"
+			"  FROM pg_catalog.pg_event_trigger_ddl_commands() c,"
+			"       LATERAL pg_catalog.pg_partition_ancestors(c.objid) a,"
+			"       steward.migration_tables t"
+			"  JOIN steward.migration_runs r ON r.name OPERATOR(pg_catalog.=) t.migration"
+			" WHERE c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+			"   AND c.objsubid OPERATOR(pg_catalog.=) 0 AND c.command_tag OPERATOR(pg_catalog.=) 'CREATE TABLE'"
+			"   AND a.relid OPERATOR(pg_catalog.<>) c.objid"
+			"   AND t.relid::pg_catalog.oid OPERATOR(pg_catalog.=) a.relid",
+			0, NULL, NULL, "the new partition's parent");
 	PG_RETURN_VOID();
 }
 
