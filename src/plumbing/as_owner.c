@@ -694,36 +694,85 @@ steward_spi_oids(MemoryContext outer)
 }
 
 /*
+ * Run plan (of steward_spi_read_latest) in a snapshot taken now, after a
+ * command counter increment: see there.
+ */
+static int
+run_read_latest(SPIPlanPtr plan, Datum *args, const char *nulls, long tcount)
+{
+	Snapshot	snapshot;
+	int			rc;
+
+	if (!IsInParallelMode())
+		CommandCounterIncrement();
+	snapshot = RegisterSnapshot(IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot());
+	rc = SPI_execute_snapshot(plan, args, nulls, snapshot, InvalidSnapshot, true, false, tcount);
+	UnregisterSnapshot(snapshot);
+	return rc;
+}
+
+/*
  * Run sql, a read of pg_steward's own catalog that decides a guarantee or
  * a privilege (which migration changes a table, who owns a scope, who may
- * use a machine, which rules a table has), with a snapshot taken now, as
- * core reads its catalogs (a catalog snapshot), never the transaction's:
- * under REPEATABLE READ / SERIALIZABLE that snapshot can predate a record
- * committed before this statement could lock what it acts on (a
- * migration_start, an owner change, a revoke), which the statement would
- * then act without (review13 R13-12, R13-6).  The snapshot's command ID
- * is the current one and the read is read-only (no command counter
- * increment): the transaction's writes of earlier commands are seen, not
- * those of the command running now.  The plan is made for each call.  In parallel
- * mode no new snapshot may be taken: the statement's own is used (nothing
- * that calls this runs there but reads of a relation no other transaction
- * can have touched).  Read-only; the caller is connected to SPI.  Returns
- * SPI's result code.
+ * use a machine, which rules a table has), or of the stored rows a new
+ * rule must accept (steward_read_rows_after_lock), with a snapshot taken
+ * now, as core reads its catalogs (a catalog snapshot), never the
+ * transaction's: under REPEATABLE READ / SERIALIZABLE that snapshot can
+ * predate a record committed before this statement could lock what it
+ * acts on (a migration_start, an owner change, a revoke), which the
+ * statement would then act without (review13 R13-12, R13-6).
+ *
+ * What it sees: everything committed when it is called, and all of this
+ * transaction's writes, those of the command running now included: the
+ * command counter is incremented first (as SPI does for a read that is
+ * not read-only), so rows a data-modifying WITH of the calling statement
+ * wrote are checked too (regress 146).  The read itself is read-only:
+ * functions it calls see that snapshot.  In parallel mode neither a new
+ * snapshot nor a command counter increment is allowed: the statement's
+ * own snapshot is used (nothing that calls this runs there but reads of a
+ * relation no other transaction can have touched).
+ *
+ * The plan is made for each call (a parse and a plan); a caller that runs
+ * once per statement uses steward_spi_read_latest_kept.  Locks: those of
+ * the query (AccessShareLock on what it reads, to the transaction's end).
+ * Raises what the query raises, and elog ERROR when it cannot be
+ * prepared.  The caller is connected to SPI.  Returns SPI's result code.
  */
 int
 steward_spi_read_latest(const char *sql, int nargs, Oid *argtypes, Datum *args,
 						const char *nulls, long tcount)
 {
 	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-	Snapshot	snapshot;
 	int			rc;
 
 	if (plan == NULL)
 		elog(ERROR, "could not prepare a read of pg_steward's catalog: %s",
 			 SPI_result_code_string(SPI_result));
-	snapshot = RegisterSnapshot(IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot());
-	rc = SPI_execute_snapshot(plan, args, nulls, snapshot, InvalidSnapshot, true, false, tcount);
-	UnregisterSnapshot(snapshot);
+	rc = run_read_latest(plan, args, nulls, tcount);
 	SPI_freeplan(plan);
 	return rc;
+}
+
+/*
+ * steward_spi_read_latest with a plan made once per backend and kept in
+ * *kept (a static of the call site, NULL at first; SPI_keepplan: the plan
+ * cache re-plans it after DDL on what it reads, or for another role or
+ * row_security setting when row security applies).  sql must be the same
+ * text at every call of that site.  For the reads that run once per
+ * statement (the relayout trigger's catalog lookup).
+ */
+int
+steward_spi_read_latest_kept(SPIPlanPtr *kept, const char *sql, int nargs, Oid *argtypes,
+							 Datum *args, const char *nulls, long tcount)
+{
+	if (*kept == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare a read of pg_steward's catalog: %s",
+				 SPI_result_code_string(SPI_result));
+		*kept = plan;
+	}
+	return run_read_latest(*kept, args, nulls, tcount);
 }

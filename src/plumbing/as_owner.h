@@ -13,6 +13,7 @@
 
 #include "postgres.h"
 
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "storage/lockdefs.h"
 #include "utils/relcache.h"
@@ -64,6 +65,9 @@ extern void steward_as_owner_end(StewardAsOwner *ctx);
 extern List *steward_spi_oids(MemoryContext outer);
 extern int	steward_spi_read_latest(const char *sql, int nargs, Oid *argtypes, Datum *args,
 									const char *nulls, long tcount);
+extern int	steward_spi_read_latest_kept(SPIPlanPtr *kept, const char *sql, int nargs,
+										 Oid *argtypes, Datum *args, const char *nulls,
+										 long tcount);
 extern void steward_pin_output_settings(void);
 extern void steward_pin_key_order_plan(void);
 extern void steward_pin_settings(const char *const settings[][2], int n);
