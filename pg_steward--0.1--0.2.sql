@@ -22096,3 +22096,12 @@ BEGIN
     END LOOP;
 END
 $$;
+-- Keys of another claim than their scope row's are not shown to the
+-- scope's owner (left by a restore of the keys alone, they were readable
+-- after a begin's claim of the name).
+ALTER POLICY scope_owners ON steward.idempotency_keys
+    USING (EXISTS (SELECT 1 FROM steward.idempotency_scopes s
+                    WHERE s.scope OPERATOR(pg_catalog.=) idempotency_keys.scope
+                      AND (s.claim OPERATOR(pg_catalog.=) idempotency_keys.claim
+                           OR (s.claim IS NULL AND idempotency_keys.claim IS NULL))
+                      AND pg_catalog.pg_has_role(s.owner, 'USAGE')));

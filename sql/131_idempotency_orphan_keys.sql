@@ -49,6 +49,15 @@ SELECT outcome, status, response FROM steward.idempotency_begin('i131_begin', 'k
 RESET ROLE;
 SELECT owner FROM steward.idempotency_scopes WHERE scope = 'i131_begin';
 SELECT * FROM pg_temp.keys('i131_begin');
+-- A leftover key no begin has met stays (of no claim of the scope's), and
+-- its owner cannot read it: row security shows a key with its scope's
+-- claim only (it showed the old tenant's response).
+INSERT INTO steward.idempotency_keys (scope, key, fingerprint, status, response, expires_at)
+VALUES ('i131_begin', 'k3', 'POST /charges 30', 201, '{"secret": "old tenant"}', now() + interval '1 day');
+SET ROLE i131_tenant;
+SELECT key, status, response FROM steward.idempotency_keys WHERE scope = 'i131_begin' ORDER BY key;
+RESET ROLE;
+DELETE FROM steward.idempotency_keys WHERE scope = 'i131_begin' AND key = 'k3';
 
 -- A creation rolled back undoes its deletes with its row: the keys are
 -- nobody's again, and the next creation deletes them.

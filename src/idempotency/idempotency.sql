@@ -69,10 +69,16 @@ GRANT SELECT ON steward.idempotency_scopes, steward.idempotency_keys TO PUBLIC;
 ALTER TABLE steward.idempotency_scopes ENABLE ROW LEVEL SECURITY;
 CREATE POLICY scope_owners ON steward.idempotency_scopes FOR SELECT TO PUBLIC
     USING (pg_catalog.pg_has_role(owner, 'USAGE'));
+-- A key shows with its scope's claim only: keys left under the name by
+-- another claim (a restore of the keys alone, a superuser's DELETE of the
+-- scope row), which a begin's claim of the name leaves in place until it
+-- meets them, are not the new owner's to read.
 ALTER TABLE steward.idempotency_keys ENABLE ROW LEVEL SECURITY;
 CREATE POLICY scope_owners ON steward.idempotency_keys FOR SELECT TO PUBLIC
     USING (EXISTS (SELECT 1 FROM steward.idempotency_scopes s
                     WHERE s.scope OPERATOR(pg_catalog.=) idempotency_keys.scope
+                      AND (s.claim OPERATOR(pg_catalog.=) idempotency_keys.claim
+                           OR (s.claim IS NULL AND idempotency_keys.claim IS NULL))
                       AND pg_catalog.pg_has_role(s.owner, 'USAGE')));
 
 CREATE FUNCTION steward.idempotency_begin(scope text, key text, fingerprint text,
