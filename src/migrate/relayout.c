@@ -3814,7 +3814,9 @@ steward_migrations_drop_snapshot(PG_FUNCTION_ARGS)
  * steward_migration_guard_shape_users runs its check.  Then the pin's
  * snapshot: refused (40001, refuse_stale_snapshot) when the transaction's
  * does not show the records of the migrations of the publications'
- * tables as they are now, which the pin would not pin (R14-6).  The
+ * tables as they are now, which the pin would not pin (R14-6): what the
+ * pin reads of them (tables, pins, status, whether complete switched the
+ * shapes), not the backfill's progress or phase before complete.  The
  * migration's own statements (_migration_publish) pass.
  */
 Datum
@@ -3841,7 +3843,8 @@ steward_migration_guard_publications(PG_FUNCTION_ARGS)
 		"                                 t.active, t.publications)"
 		"          FROM steward.migration_tables t WHERE t.migration IN (SELECT m.migration FROM m)"
 		"        UNION ALL"
-		"        SELECT pg_catalog.format('r:%s:%s:%s:%s', r.name, r.status, r.phase, r.restored)"
+		"        SELECT pg_catalog.format('r:%s:%s:%s:%s', r.name, r.status,"
+		"                                 r.phase OPERATOR(pg_catalog.=) 'switched', r.restored)"
 		"          FROM steward.migration_runs r WHERE r.name IN (SELECT m.migration FROM m)) x(x)",
 		0, NULL, NULL, "the publication's tables");
 	PG_RETURN_VOID();
