@@ -92,6 +92,7 @@ OBJS = \
 	src/migrate/exec.o \
 	src/migrate/dualwrite.o \
 	src/migrate/relayout.o \
+	src/migrate/shapeguard.o \
 	src/migrate/indexes.o
 
 # Only what the server looks up by name is exported (see src/pg_steward.h):

@@ -22105,3 +22105,13 @@ ALTER POLICY scope_owners ON steward.idempotency_keys
                       AND (s.claim OPERATOR(pg_catalog.=) idempotency_keys.claim
                            OR (s.claim IS NULL AND idempotency_keys.claim IS NULL))
                       AND pg_catalog.pg_has_role(s.owner, 'USAGE')));
+-- review14 R14-1, R14-4: the shape guard judges, in C, the pg_depend rows
+-- of the transaction that refer to a column migration's shape views, their
+-- row types and their schemas, whatever the statement's tag: the trigger
+-- fires for every tag, and the PL/pgSQL check of the commands' objects is
+-- gone (src/migrate/shapeguard.c).
+DROP EVENT TRIGGER steward_migration_shape_users;
+CREATE EVENT TRIGGER steward_migration_shape_users ON ddl_command_end
+    EXECUTE FUNCTION steward._migration_guard_shape_users();
+ALTER EVENT TRIGGER steward_migration_shape_users ENABLE ALWAYS;
+DROP FUNCTION steward._migration_check_shape_users();

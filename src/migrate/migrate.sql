@@ -3442,101 +3442,23 @@ BEGIN
 END
 $$;
 
--- An object made over a view of a column migration's shapes (a view or
--- materialized view selecting from <mig>.<table> or <mig>_old.<table>, a
--- rule, a policy, a SQL function with a BEGIN ATOMIC body, a column, type
--- or function of its row type or its array) is refused when the statement that made it
--- ends (55006): cleanup and rollback drop those views, and could not
--- with it (recheck10 N7 follow-up; _migration_check_view_users stays the
--- backstop for an object the guard did not see).  Judged on what
--- PostgreSQL recorded in pg_depend for the statement's objects, not on
--- the statement's text, so every spelling is caught.  SECURITY DEFINER
--- to read the migrations' records whoever runs the statement; it calls
--- no user code.  A restored record (pg_dump) is left to its next step.
--- The event trigger is C (relayout.c): it runs this STABLE check in a
--- snapshot taken after the statement's lock, whose statements then read
--- the migrations' records there, not in a REPEATABLE READ transaction's
--- older snapshot (review13 R13-6).
-CREATE FUNCTION steward._migration_check_shape_users()
-RETURNS void
-LANGUAGE plpgsql
-STABLE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    u record;
-BEGIN
-    IF to_regclass('steward.migration_tables') IS NULL
-       OR NOT EXISTS (SELECT 1 FROM steward.migration_tables t
-                        JOIN steward.migration_runs r ON r.name = t.migration
-                       WHERE t.active AND r.status = 'active' AND NOT r.restored
-                         AND NOT coalesce((r.steps -> 0) ?| ARRAY['relayout', 'create_index', 'drop_index'],
-                                          false)) THEN
-        RETURN;
-    END IF;
-    SELECT CASE WHEN d.classid IN ('pg_attrdef'::regclass, 'pg_constraint'::regclass, 'pg_trigger'::regclass)
-                     OR (c.classid = 'pg_class'::regclass AND d.classid = 'pg_class'::regclass
-                         AND d.objid <> c.objid)
-                THEN pg_describe_object(d.classid, d.objid, 0)
-                ELSE pg_describe_object(c.classid, c.objid, 0) END AS what,
-           sv.oid::regclass AS shape, t.migration, t.relid AS tbl
-      INTO u
-      FROM pg_event_trigger_ddl_commands() c
-      JOIN pg_depend d ON d.deptype = 'n'
-       AND ((d.classid = c.classid AND d.objid = c.objid)
-            OR (c.classid = 'pg_class'::regclass AND d.classid = 'pg_rewrite'::regclass
-                AND d.objid IN (SELECT rw.oid FROM pg_rewrite rw WHERE rw.ev_class = c.objid))
-            -- a composite type's attributes are its pg_class row's
-            OR (c.classid = 'pg_type'::regclass AND d.classid = 'pg_class'::regclass
-                AND d.objid = (SELECT ty.typrelid FROM pg_type ty WHERE ty.oid = c.objid))
-            -- a table's defaults (generated columns too), constraints,
-            -- triggers and indexes, whose expressions depend on the
-            -- type, not the table (review13 R13-4)
-            OR (c.classid = 'pg_class'::regclass AND d.classid = 'pg_attrdef'::regclass
-                AND d.objid IN (SELECT ad.oid FROM pg_attrdef ad WHERE ad.adrelid = c.objid))
-            OR (c.classid = 'pg_class'::regclass AND d.classid = 'pg_constraint'::regclass
-                AND d.objid IN (SELECT co.oid FROM pg_constraint co WHERE co.conrelid = c.objid))
-            OR (c.classid = 'pg_class'::regclass AND d.classid = 'pg_trigger'::regclass
-                AND d.objid IN (SELECT tg.oid FROM pg_trigger tg WHERE tg.tgrelid = c.objid))
-            OR (c.classid = 'pg_class'::regclass AND d.classid = 'pg_class'::regclass
-                AND d.objid IN (SELECT ix.indexrelid FROM pg_index ix WHERE ix.indrelid = c.objid))
-            -- a domain's constraints
-            OR (c.classid = 'pg_type'::regclass AND d.classid = 'pg_constraint'::regclass
-                AND d.objid IN (SELECT co.oid FROM pg_constraint co WHERE co.contypid = c.objid)))
-      JOIN pg_class sv ON sv.relkind = 'v'
-       AND ((d.refclassid = 'pg_class'::regclass AND d.refobjid = sv.oid)
-            OR (d.refclassid = 'pg_type'::regclass
-                AND d.refobjid IN (sv.reltype, (SELECT ty.typarray FROM pg_type ty WHERE ty.oid = sv.reltype))))
-      JOIN pg_namespace n ON n.oid = sv.relnamespace
-      JOIN steward.migration_tables t ON t.active
-       AND ((n.nspname = t.migration AND sv.relname = coalesce(t.new_name, t.relname))
-            OR (n.nspname = t.migration || '_old' AND sv.relname = t.relname))
-      JOIN steward.migration_runs r ON r.name = t.migration AND r.status = 'active' AND NOT r.restored
-     WHERE NOT (c.classid = 'pg_class'::regclass AND c.objid = sv.oid)
-     ORDER BY t.migration, sv.oid
-     LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION '% would use view %, a shape of migration "%"', u.what, u.shape, u.migration
-            USING ERRCODE = 'object_in_use',
-                  DETAIL = format('The cleanup and a rollback drop the views of the shapes of %s, and could not while another object uses one.',
-                                  u.tbl),
-                  HINT = format('Make it over the table %s instead, after SELECT steward.migration_cleanup(%L); (the table then has the new shape).',
-                                u.tbl, u.migration);
-    END IF;
-END
-$$;
-REVOKE ALL ON FUNCTION steward._migration_check_shape_users() FROM PUBLIC;
+-- While a column migration runs, a statement is refused when it ends if
+-- it made an object use a view of the shapes (<mig>.<table>,
+-- <mig>_old.<table>), a column of one, its row type or that type's array
+-- (55006: cleanup and rollback drop those views, and could not with it),
+-- or put in a shapes' schema an object whose owner lacks the rights of an
+-- owner of the migration's tables (42501: the applications put <mig>
+-- first on their search_path).  Judged in C (src/migrate/shapeguard.c) on
+-- the pg_depend rows the transaction wrote that refer to those objects,
+-- whatever the statement's tag, so the trigger fires for every tag
+-- (review14 R14-1, R14-4); _migration_check_view_users stays the backstop
+-- for an object made around the guard.
 CREATE FUNCTION steward._migration_guard_shape_users()
 RETURNS event_trigger
 AS 'MODULE_PATHNAME', 'steward_migration_guard_shape_users'
 LANGUAGE C;
 REVOKE ALL ON FUNCTION steward._migration_guard_shape_users() FROM PUBLIC;
 CREATE EVENT TRIGGER steward_migration_shape_users ON ddl_command_end
-    WHEN TAG IN ('CREATE VIEW', 'CREATE MATERIALIZED VIEW', 'CREATE FUNCTION', 'CREATE PROCEDURE',
-                 'CREATE RULE', 'CREATE POLICY', 'ALTER POLICY', 'CREATE TABLE', 'ALTER TABLE',
-                 'CREATE TYPE', 'ALTER TYPE', 'CREATE DOMAIN', 'CREATE INDEX', 'CREATE TRIGGER',
-                 'ALTER DOMAIN')
     EXECUTE FUNCTION steward._migration_guard_shape_users();
 ALTER EVENT TRIGGER steward_migration_shape_users ENABLE ALWAYS;
 

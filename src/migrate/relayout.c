@@ -3651,17 +3651,12 @@ run_check_latest(const char *fname)
 
 /*
  * steward._migration_guard_shape_users(): event trigger on ddl_command_end
- * (steward_migration_shape_users).  Runs the check,
- * steward._migration_check_shape_users() (migrate.sql: 55006 for an object
- * the statement made over a view of an active column migration's shapes),
- * in a snapshot taken now, after a command counter increment that shows
- * the statement's own objects: the check is STABLE, so its statements read
- * in that snapshot.  An event trigger in PL/pgSQL read in the transaction's
- * snapshot, which under REPEATABLE READ / SERIALIZABLE can predate the
- * migration_start the statement's lock waited for (review13 R13-6).  The
- * check is called directly (no EXECUTE check: it is the extension's, and
- * SECURITY DEFINER); nothing when it does not exist (a library newer than
- * the installed SQL).  Also, for CREATE TABLE ... PARTITION OF: 40001
+ * (steward_migration_shape_users, every command tag).  Judges the
+ * pg_depend rows of the transaction on a column migration's shape views,
+ * their row types and their schemas (steward_migration_judge_shape_users,
+ * shapeguard.c: 55006 for an object over a shape view, 42501 for an
+ * object in a shapes' schema whose owner lacks an owner's rights; review14
+ * R14-1, R14-4).  Also, for CREATE TABLE ... PARTITION OF: 40001
  * (refuse_stale_snapshot) when the transaction's snapshot does not show
  * the migrations of the new partition's ancestors as they are now, for
  * the PL/pgSQL trigger steward._relayout_on_create_partition, which
@@ -3675,7 +3670,7 @@ steward_migration_guard_shape_users(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("steward._migration_guard_shape_users() must be called as an event trigger")));
-	run_check_latest("_migration_check_shape_users");
+	steward_migration_judge_shape_users();
 	if (IsA(((EventTriggerData *) fcinfo->context)->parsetree, CreateStmt) &&
 		((CreateStmt *) ((EventTriggerData *) fcinfo->context)->parsetree)->partbound != NULL)
 		refuse_stale_snapshot(

@@ -1,0 +1,489 @@
+/*-------------------------------------------------------------------------
+ *
+ * shapeguard.c
+ *	  The ddl_command_end guard of a column migration's shapes:
+ *
+ *	  steward_migration_judge_shape_users()	called by the event trigger
+ *	  steward._migration_guard_shape_users() (relayout.c), every tag
+ *
+ * A column migration puts two views of each table in schemas of its own
+ * (<mig>.<table>, <mig>_old.<table>), which cleanup and rollback drop by
+ * name as the table's owner, and which the new version of the application
+ * reads and writes through with <mig> first on its search_path.  Two
+ * kinds of object made while it runs break that:
+ *
+ *	- an object that uses a shape view, one of its columns, its row type or
+ *	  that row type's array type (a view reading it, a cast, a statistics
+ *	  object, a column, default or CHECK of the row type, ...): the drop of
+ *	  the views would need CASCADE, and its owner may be a role the table's
+ *	  owner cannot drop objects of (review12 R12-9, review13 R13-4,
+ *	  review14 R14-1);
+ *	- an object in a shapes' schema whose owner does not have the rights
+ *	  of every owner of the migration's tables: the schemas belong to the
+ *	  first table's owner, and a function or table of that role there would
+ *	  take the names of another owner's application and run its code as
+ *	  that application (CVE-2018-1058's pattern; review14 R14-4).
+ *
+ * Both are judged on what PostgreSQL recorded, not on the statement: every
+ * pg_depend row this transaction wrote (xmin a current transaction ID)
+ * whose referenced object is a shape view, a column of it, its row type or
+ * its array type (55006, the R13-4 message), or a shapes' schema (42501).
+ * pg_depend is read through its reference index for those few objects
+ * only, so what a statement cost does not grow with what else the
+ * database holds; the trigger fires for every command tag, so a new kind
+ * of statement is covered without a change here.  Rows of earlier
+ * statements of the transaction were judged when those ended (or were the
+ * migration's own): judging them again gives the same answer.  The
+ * migration's own statements (steward_migration_running_own_sql) and its
+ * own views pass; so does every statement while no migration is active,
+ * which one index probe of steward.migration_tables tells.
+ *
+ * The migrations' catalog is read as its owner in a snapshot taken now
+ * (steward_spi_read_latest), never the transaction's: a REPEATABLE READ
+ * transaction whose snapshot predates migration_start is judged with the
+ * migration (review13 R13-6).  pg_depend is read in a snapshot taken after
+ * a command counter increment, which shows the statement's own rows.  No
+ * lock is taken beyond AccessShareLock on the catalogs read.  A superuser
+ * can still go around the guard (ALTER EVENT TRIGGER ... DISABLE);
+ * cleanup and rollback then name what uses the views
+ * (_migration_check_view_users, 2BP01).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_rewrite.h"
+#include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "rewrite/rewriteSupport.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "pg_steward.h"
+#include "plumbing/as_owner.h"
+#include "migrate/migrate.h"
+
+/* A table of an active column migration and one of its two shape views. */
+typedef struct ShapeView
+{
+	char	   *migration;
+	Oid			table;			/* the migrated table */
+	Oid			table_owner;
+	Oid			nsp;			/* <mig> or <mig>_old */
+	Oid			view;			/* InvalidOid when it is gone */
+	Oid			rowtype;
+	Oid			arraytype;
+} ShapeView;
+
+/*
+ * Whether any migration is active: one probe of the partial index
+ * steward.migration_tables (relid) WHERE active, in a snapshot taken now.
+ * False when the catalog is not there (a library newer than the SQL, or
+ * the extension being created).
+ */
+static bool
+any_active_migration(void)
+{
+	Oid			nsp = get_namespace_oid(STEWARD_SCHEMA, true);
+	Oid			catalog;
+	Oid			index;
+	Relation	rel;
+	SysScanDesc scan;
+	Snapshot	snapshot;
+	bool		found;
+
+	if (!OidIsValid(nsp))
+		return false;
+	catalog = get_relname_relid("migration_tables", nsp);
+	index = get_relname_relid("migration_tables_one_active", nsp);
+	if (!OidIsValid(catalog) || !OidIsValid(index))
+		return false;
+	rel = table_open(catalog, AccessShareLock);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = systable_beginscan(rel, index, true, snapshot, 0, NULL);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/* The plan of shape_views()'s read, prepared once per backend and kept. */
+static SPIPlanPtr shape_plan = NULL;
+
+/*
+ * The shape views of the active column migrations (not those of a record a
+ * restore wrote, which its next step checks), one per table and schema,
+ * ordered by migration, table and view; view InvalidOid for one that is
+ * gone.  Read as the catalog's owner in a snapshot taken now, with a kept
+ * plan (steward_spi_read_latest_kept: it runs for every DDL statement
+ * while a migration is active).  Palloc'd in
+ * the caller's context.
+ */
+static List *
+shape_views(void)
+{
+	Oid			catalog = steward_relid("migration_tables", true);
+	Oid			runs = steward_relid("migration_runs", true);
+	StewardAsOwner ctx;
+	MemoryContext outer = CurrentMemoryContext;
+	List	   *result = NIL;
+
+	if (!OidIsValid(catalog) || !OidIsValid(runs))
+		return NIL;
+	steward_as_owner_begin(catalog, &ctx);
+	if (steward_spi_read_latest_kept(&shape_plan, psprintf(
+			"SELECT t.migration, t.relid::pg_catalog.oid, c.relowner, n.oid, sv.oid, sv.reltype,"
+			"       ty.typarray"
+			"  FROM steward.migration_tables t"
+			"  JOIN steward.migration_runs r ON r.name OPERATOR(pg_catalog.=) t.migration"
+			"  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.relid::pg_catalog.oid"
+			"  JOIN pg_catalog.pg_namespace n"
+			"    ON n.nspname OPERATOR(pg_catalog.=) ANY (ARRAY[t.migration,"
+			"                                                  t.migration OPERATOR(pg_catalog.||) '_old'])"
+			"  LEFT JOIN pg_catalog.pg_class sv"
+			"    ON sv.relnamespace OPERATOR(pg_catalog.=) n.oid AND sv.relkind OPERATOR(pg_catalog.=) 'v'"
+			"   AND sv.relname OPERATOR(pg_catalog.=)"
+			"       CASE WHEN n.nspname OPERATOR(pg_catalog.=) t.migration"
+			"            THEN coalesce(t.new_name, t.relname) ELSE t.relname END"
+			"  LEFT JOIN pg_catalog.pg_type ty ON ty.oid OPERATOR(pg_catalog.=) sv.reltype"
+			" WHERE t.active AND r.status OPERATOR(pg_catalog.=) 'active' AND NOT %s"
+			"   AND NOT coalesce(r.steps OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.?|)"
+			"                               ARRAY['relayout', 'create_index', 'drop_index'], false)"
+			" ORDER BY t.migration, t.ord, sv.oid",
+			get_attnum(runs, "restored") == InvalidAttrNumber ? "false" : "r.restored"),
+			0, NULL, NULL, NULL, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.migration_tables");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		MemoryContext old = MemoryContextSwitchTo(outer);
+		ShapeView  *s = palloc0(sizeof(ShapeView));
+		Datum		d;
+
+		s->migration = SPI_getvalue(tup, desc, 1);
+		s->table = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
+		s->table_owner = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
+		s->nsp = DatumGetObjectId(SPI_getbinval(tup, desc, 4, &isnull));
+		d = SPI_getbinval(tup, desc, 5, &isnull);
+		s->view = isnull ? InvalidOid : DatumGetObjectId(d);
+		d = SPI_getbinval(tup, desc, 6, &isnull);
+		s->rowtype = isnull ? InvalidOid : DatumGetObjectId(d);
+		d = SPI_getbinval(tup, desc, 7, &isnull);
+		s->arraytype = isnull ? InvalidOid : DatumGetObjectId(d);
+		result = lappend(result, s);
+		MemoryContextSwitchTo(old);
+	}
+	steward_as_owner_end(&ctx);
+	return result;
+}
+
+/* The schema-qualified name of relation relid, for messages. */
+static char *
+relation_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/*
+ * The relation rule ruleoid is on (InvalidOid when it is gone), and
+ * whether it is that relation's _RETURN rule (a view's query).
+ */
+static Oid
+rule_relation(Oid ruleoid, bool *is_return)
+{
+	Relation	rewrite = table_open(RewriteRelationId, AccessShareLock);
+	HeapTuple	tup = get_catalog_object_by_oid(rewrite, Anum_pg_rewrite_oid, ruleoid);
+	Oid			relid = InvalidOid;
+
+	*is_return = false;
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_rewrite rw = (Form_pg_rewrite) GETSTRUCT(tup);
+
+		relid = rw->ev_class;
+		*is_return = strcmp(NameStr(rw->rulename), ViewSelectRuleName) == 0;
+	}
+	table_close(rewrite, AccessShareLock);
+	return relid;
+}
+
+/* Whether relid is one of the shape views of shapes. */
+static bool
+is_shape_view(List *shapes, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, shapes)
+	{
+		if (((ShapeView *) lfirst(lc))->view == relid)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether the pg_depend row dep is a migration's own: the dependent is a
+ * shape view, or a rule of one (its _RETURN rule reads the table).
+ */
+static bool
+own_dependent(List *shapes, Form_pg_depend dep)
+{
+	if (dep->classid == RelationRelationId)
+		return is_shape_view(shapes, dep->objid);
+	if (dep->classid == RewriteRelationId)
+	{
+		bool		is_return;
+
+		return is_shape_view(shapes, rule_relation(dep->objid, &is_return));
+	}
+	return false;
+}
+
+/*
+ * The object a refusal names for the dependent of dep, as the backstop
+ * (_migration_check_view_users) names it: a view or materialized view for
+ * its _RETURN rule, a composite type for its pg_class row, a relation for
+ * one of its columns, else the object itself.
+ */
+static char *
+describe_user(Form_pg_depend dep)
+{
+	ObjectAddress addr;
+	char	   *what;
+
+	ObjectAddressSet(addr, dep->classid, dep->objid);
+	if (dep->classid == RewriteRelationId)
+	{
+		bool		is_return;
+		Oid			relid = rule_relation(dep->objid, &is_return);
+
+		if (is_return)
+			ObjectAddressSet(addr, RelationRelationId, relid);
+	}
+	else if (dep->classid == RelationRelationId && get_rel_relkind(dep->objid) == RELKIND_COMPOSITE_TYPE)
+		ObjectAddressSet(addr, TypeRelationId, get_rel_type_id(dep->objid));
+	what = getObjectDescription(&addr, true);
+	return what ? what : psprintf("object %u of catalog %u", dep->objid, dep->classid);
+}
+
+/*
+ * The owner of the object classid/objid, read from its catalog row (the
+ * current role for an object whose catalog has no owner column, or a
+ * catalog the object-address machinery does not know).
+ */
+static Oid
+object_owner(Oid classid, Oid objid)
+{
+	AttrNumber	ownattr;
+	Relation	catalog;
+	HeapTuple	tup;
+	Oid			owner = GetUserId();
+
+	if (!is_objectclass_supported(classid))
+		return owner;
+	ownattr = get_object_attnum_owner(classid);
+	if (ownattr == InvalidAttrNumber)
+		return owner;
+	catalog = table_open(classid, AccessShareLock);
+	tup = get_catalog_object_by_oid(catalog, get_object_attnum_oid(classid), objid);
+	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, ownattr, RelationGetDescr(catalog), &isnull);
+
+		if (!isnull)
+			owner = DatumGetObjectId(d);
+	}
+	table_close(catalog, AccessShareLock);
+	return owner;
+}
+
+/*
+ * The pg_depend rows on refclassid/refobjid (any sub-object) that this
+ * transaction wrote, of a normal dependency (the ones a DROP without
+ * CASCADE stops on; namespace dependencies are normal too), that are not
+ * a migration's own: the first, copied, or NULL.
+ */
+static Form_pg_depend
+new_dependent(Relation depend, Snapshot snapshot, List *shapes, Oid refclassid, Oid refobjid)
+{
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Form_pg_depend found = NULL;
+
+	if (!OidIsValid(refobjid))
+		return NULL;
+	ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(refclassid));
+	ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(refobjid));
+	scan = systable_beginscan(depend, DependReferenceIndexId, true, snapshot, 2, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+
+		if (dep->deptype != DEPENDENCY_NORMAL ||
+			!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)) ||
+			own_dependent(shapes, dep))
+			continue;
+		found = palloc(sizeof(FormData_pg_depend));
+		memcpy(found, dep, sizeof(FormData_pg_depend));
+		break;
+	}
+	systable_endscan(scan);
+	return found;
+}
+
+/*
+ * 55006 for an object this transaction made over a shape view of s (the
+ * view, a column of it, its row type or its array type).
+ */
+static void
+guard_shape_users(Relation depend, Snapshot snapshot, List *shapes, ShapeView *s)
+{
+	Form_pg_depend dep;
+
+	if (!OidIsValid(s->view))
+		return;
+	dep = new_dependent(depend, snapshot, shapes, RelationRelationId, s->view);
+	if (dep == NULL)
+		dep = new_dependent(depend, snapshot, shapes, TypeRelationId, s->rowtype);
+	if (dep == NULL)
+		dep = new_dependent(depend, snapshot, shapes, TypeRelationId, s->arraytype);
+	if (dep == NULL)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_IN_USE),
+			 errmsg("%s would use view %s, a shape of migration \"%s\"",
+					describe_user(dep), relation_name(s->view), s->migration),
+			 errdetail("The cleanup and a rollback drop the views of the shapes of %s, and could not while another object uses one.",
+					   relation_name(s->table)),
+			 errhint("Make it over the table %s instead, after SELECT steward.migration_cleanup(%s); (the table then has the new shape).",
+					 relation_name(s->table), quote_literal_cstr(s->migration))));
+}
+
+/*
+ * 42501 for an object this transaction put in the shapes' schema of s
+ * (made there, or moved there by SET SCHEMA, which rewrites its row) whose
+ * owner lacks the rights of an owner of the migration's tables.  Checked
+ * once per schema: s is the first of its schema in shapes.
+ */
+static void
+guard_shape_schema(Relation depend, Snapshot snapshot, List *shapes, ShapeView *s)
+{
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(NamespaceRelationId));
+	ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(s->nsp));
+	scan = systable_beginscan(depend, DependReferenceIndexId, true, snapshot, 2, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+		Oid			owner;
+		ListCell   *lc;
+
+		if (!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)) ||
+			own_dependent(shapes, dep))
+			continue;
+		owner = object_owner(dep->classid, dep->objid);
+		foreach(lc, shapes)
+		{
+			ShapeView  *t = lfirst(lc);
+
+			if (strcmp(t->migration, s->migration) != 0 || has_privs_of_role(owner, t->table_owner))
+				continue;
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("%s cannot be in schema \"%s\" of migration \"%s\": its owner %s lacks the rights of %s, owner of table %s",
+							describe_user(dep), get_namespace_name(s->nsp), s->migration,
+							GetUserNameFromId(owner, false), GetUserNameFromId(t->table_owner, false),
+							relation_name(t->table)),
+					 errdetail("The new version of the application of each table of the migration puts schema \"%s\" first on its search_path: an object there takes the names it resolves, and its code runs as that application.",
+							   get_namespace_name(s->nsp)),
+					 errhint("Make it in another schema. Only the migration's views and objects of a role with the rights of every owner of its tables belong in schemas \"%s\" and \"%s_old\".",
+							 s->migration, s->migration)));
+		}
+	}
+	systable_endscan(scan);
+}
+
+/*
+ * For the event trigger steward._migration_guard_shape_users()
+ * (steward_migration_shape_users on ddl_command_end, every command tag):
+ * raises 55006 when this transaction wrote a pg_depend row that makes an
+ * object use a shape view of an active column migration, or 42501 when it
+ * put in a shapes' schema an object whose owner lacks the rights of an
+ * owner of the migration's tables; see the file header.  Nothing for the
+ * migration's own statements, in pg_upgrade, or while no migration is
+ * active.  Takes AccessShareLock on steward.migration_tables, its runs and
+ * pg_depend; runs no user code.
+ */
+void
+steward_migration_judge_shape_users(void)
+{
+	List	   *shapes;
+	StewardAsOwner ctx;
+	Relation	depend;
+	Snapshot	snapshot;
+	ListCell   *lc;
+
+	if (steward_migration_running_own_sql() || IsBinaryUpgrade || !any_active_migration())
+		return;
+	CommandCounterIncrement();
+	shapes = shape_views();
+	if (shapes == NIL)
+		return;
+	/* Names in messages qualified as the backstop's (a pinned search_path). */
+	steward_as_role_begin(GetUserId(), STEWARD_PINNED_SEARCH_PATH, false, &ctx);
+	depend = table_open(DependRelationId, AccessShareLock);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	foreach(lc, shapes)
+		guard_shape_users(depend, snapshot, shapes, lfirst(lc));
+	foreach(lc, shapes)
+	{
+		ShapeView  *s = lfirst(lc);
+		ListCell   *prev;
+		bool		seen = false;
+
+		foreach(prev, shapes)
+		{
+			if (lfirst(prev) == s)
+				break;
+			if (((ShapeView *) lfirst(prev))->nsp == s->nsp)
+				seen = true;
+		}
+		if (!seen)
+			guard_shape_schema(depend, snapshot, shapes, s);
+	}
+	UnregisterSnapshot(snapshot);
+	table_close(depend, AccessShareLock);
+	steward_as_owner_end(&ctx);
+}
