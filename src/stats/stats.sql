@@ -139,7 +139,8 @@ COMMENT ON FUNCTION steward.latency_histogram(bigint) IS
 -- them, by the rule of steward.table_counters(), which leaves such tables
 -- out: SELECT on the table and no row security applying, or
 -- pg_read_all_stats (as pg_stat_statements shows its counts but not other
--- users' query text).
+-- users' query text); and NULL for every table while nothing is counted
+-- (no shared_preload_libraries): a zero there would read as "none".
 CREATE VIEW steward.table_stats AS
 SELECT s.relid::regclass AS relid,
        s.n_tup_ins AS inserts,
@@ -154,9 +155,10 @@ SELECT s.relid::regclass AS relid,
   JOIN pg_catalog.pg_class cl ON cl.oid = s.relid
   JOIN pg_catalog.pg_am am ON am.oid = cl.relam AND am.amname = 'steward'
   CROSS JOIN LATERAL (
-      SELECT pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
-             OR (pg_catalog.has_table_privilege(s.relid, 'SELECT')
-                 AND NOT pg_catalog.row_security_active(s.relid)) AS visible) v
+      SELECT steward._statistics_collected()
+             AND (pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
+                  OR (pg_catalog.has_table_privilege(s.relid, 'SELECT')
+                      AND NOT pg_catalog.row_security_active(s.relid))) AS visible) v
   LEFT JOIN steward.table_counters() c ON c.relid = s.relid
   LEFT JOIN pg_catalog.pg_statio_user_tables io ON io.relid = s.relid;
 GRANT SELECT ON steward.table_stats TO PUBLIC;
@@ -227,7 +229,10 @@ GRANT SELECT ON steward.database_hit_ratio TO PUBLIC;
 -- schema-qualified whatever the search_path; series of this database carry
 -- its name ("database") and have scope 'database', series of the whole
 -- cluster have scope 'cluster' (scrape those from one database only); every
--- steward table has its series from the moment it is one, with zeros.
+-- steward table has its series from the moment it is one, with zeros,
+-- while statistics are collected (without shared_preload_libraries the
+-- per-table series are absent, not zeros, and steward_statistics_collected
+-- is 0).
 CREATE VIEW steward.metrics AS
 WITH db AS (SELECT pg_catalog.current_database()::text AS name),
      st AS (SELECT coalesce(sum(t.calls), 0) AS calls, coalesce(sum(t.total_ms), 0) AS total_ms,
@@ -246,7 +251,8 @@ WITH db AS (SELECT pg_catalog.current_database()::text AS name),
      tc AS (SELECT t.name, coalesce(c.version_conflicts, 0) AS version_conflicts,
                    coalesce(c.sequence_rejects, 0) AS sequence_rejects,
                    coalesce(c.illegal_transitions, 0) AS illegal_transitions
-              FROM tables t LEFT JOIN steward.table_counters() c ON c.relid = t.relid),
+              FROM tables t LEFT JOIN steward.table_counters() c ON c.relid = t.relid
+             WHERE steward._statistics_collected()),
      declared AS (SELECT DISTINCT r.relid::oid AS relid, split_part(e.edge, '->', 1) AS from_state,
                          split_part(e.edge, '->', 2) AS to_state
                     FROM steward.column_rules r
@@ -261,7 +267,8 @@ WITH db AS (SELECT pg_catalog.current_database()::text AS name),
                  FROM declared d
                  FULL JOIN counted c ON c.relid = d.relid AND c.from_state = d.from_state
                                     AND c.to_state = d.to_state
-                 JOIN tables t ON t.relid = coalesce(d.relid, c.relid))
+                 JOIN tables t ON t.relid = coalesce(d.relid, c.relid)
+                WHERE steward._statistics_collected())
 SELECT 'steward_statement_duration_seconds_bucket' AS metric,
        jsonb_build_object('database', db.name, 'le', le.le::text) AS labels,
        (SELECT coalesce(sum(count), 0) FROM h WHERE h.upper_ms <= le.le * 1000)::float8 AS value,

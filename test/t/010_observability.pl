@@ -567,6 +567,18 @@ is($plain->safe_psql('postgres',
 is($plain->safe_psql('postgres',
 		"SELECT value FROM steward.metrics WHERE metric = 'steward_statistics_collected'"),
 	'0', 'steward.metrics: steward_statistics_collected is 0');
+# acct had a stale version refused above, which nothing counted: its
+# counters are unknown (NULL), not 0, and its series are absent, not 0
+# (review15 R15-5: a dashboard read "no conflicts").
+is($plain->safe_psql('postgres',
+		"SELECT coalesce(version_conflicts::text, 'null') || '|' || coalesce(illegal_transitions::text, 'null')
+		   FROM steward.table_stats WHERE relid = 'acct'::regclass"),
+	'null|null', 'steward.table_stats: counters NULL without preload, not 0');
+is($plain->safe_psql('postgres',
+		"SELECT count(*) FROM steward.metrics
+		  WHERE metric IN ('steward_version_conflicts_total', 'steward_sequence_rejects_total',
+		                   'steward_illegal_transitions_total', 'steward_state_transitions_total')"),
+	'0', 'steward.metrics: no per-table counter series without preload');
 is($plain->safe_psql('postgres',
 		"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_steward wait sampler'"),
 	0, 'no wait sampler without preload');
