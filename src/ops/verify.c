@@ -751,6 +751,154 @@ fk_column(Oid relid, AttrNumber attnum)
 }
 
 /*
+ * Reads foreign key conoid and locks its tables: the privileges first, so
+ * a role that may not run steward._verify_fk_orphans never queues for a
+ * lock; then both tables locked (AccessShareLock, held to the end of the
+ * transaction), the referencing one first, as steward.verify() (which
+ * holds it already), core's RI checks and the DDL that drops or adds a
+ * foreign key (DROP TABLE, ALTER TABLE ... DROP CONSTRAINT) take them.
+ * Without the referencing table's lock a DROP TABLE of it committed while
+ * we waited for the referenced one left us reading its columns from the
+ * catalog: XX000.  Then the key again, as it is now: dropped meanwhile it
+ * is gone (42704), and the owner or the grants may have changed (42501).
+ */
+static void
+fk_lock_constraint(Oid conoid, Oid *fkrel, Oid *pkrel, int *nkeys,
+				   AttrNumber *fkattnums, AttrNumber *pkattnums, Oid *pfeqop)
+{
+	Oid			locked_fkrel;
+	Oid			locked_pkrel;
+
+	fk_read_constraint(conoid, fkrel, pkrel, nkeys, fkattnums, pkattnums, pfeqop);
+	fk_check_privileges(*fkrel, *pkrel);
+	LockRelationOid(*fkrel, AccessShareLock);
+	LockRelationOid(*pkrel, AccessShareLock);
+	locked_fkrel = *fkrel;
+	locked_pkrel = *pkrel;
+	fk_read_constraint(conoid, fkrel, pkrel, nkeys, fkattnums, pkattnums, pfeqop);
+	if (*fkrel != locked_fkrel || *pkrel != locked_pkrel)
+		elog(ERROR, "foreign key %u changed its tables", conoid);
+	fk_check_privileges(*fkrel, *pkrel);
+}
+
+/*
+ * The tables a key of referenced table pkrel is looked up in: pkrel
+ * itself, or, for a partitioned table any of whose partitions (at any
+ * level) another role owns, its leaf partitions (each then read as its
+ * own owner).  Locks the partitions with AccessShareLock.
+ */
+static List *
+fk_lookup_targets(Oid pkrel)
+{
+	List	   *targets = list_make1_oid(pkrel);
+
+	if (get_rel_relkind(pkrel) == RELKIND_PARTITIONED_TABLE)
+	{
+		List	   *tree = find_all_inheritors(pkrel, AccessShareLock, NULL);
+		ListCell   *lc;
+
+		if (tree_has_other_owners(tree))
+		{
+			targets = NIL;
+			foreach(lc, tree)
+				if (get_rel_relkind(lfirst_oid(lc)) == RELKIND_RELATION)
+					targets = lappend_oid(targets, lfirst_oid(lc));
+		}
+	}
+	return targets;
+}
+
+/*
+ * The SQL of the referencing rows with a whole key (into fksql) and the
+ * condition of the lookup of one key, " WHERE p.a OPERATOR(ns.=) $1 ..."
+ * (into pkcond), with the key's parameter types in argtypes.  Both tables
+ * are locked.  Errors: 42703 when a key column is gone (fk_column).
+ */
+static void
+fk_build_sql(Oid fkrel, Oid pkrel, int nkeys, const AttrNumber *fkattnums,
+			 const AttrNumber *pkattnums, const Oid *pfeqop, Oid *argtypes,
+			 StringInfo fksql, StringInfo pkcond)
+{
+	appendStringInfoString(fksql, "SELECT ");
+	for (int i = 0; i < nkeys; i++)
+	{
+		const char *fkcol = fk_column(fkrel, fkattnums[i]);
+		HeapTuple	optup = SearchSysCache1(OPEROID, ObjectIdGetDatum(pfeqop[i]));
+		Form_pg_operator op;
+
+		if (!HeapTupleIsValid(optup))
+			elog(ERROR, "cache lookup failed for operator %u", pfeqop[i]);
+		op = (Form_pg_operator) GETSTRUCT(optup);
+		appendStringInfo(fksql, "%st.%s", i > 0 ? ", " : "", fkcol);
+		appendStringInfo(pkcond, " %s p.%s OPERATOR(%s.%s) $%d", i > 0 ? "AND" : "WHERE",
+						 fk_column(pkrel, pkattnums[i]),
+						 quote_identifier(get_namespace_name(op->oprnamespace)),
+						 NameStr(op->oprname), i + 1);
+		ReleaseSysCache(optup);
+		argtypes[i] = get_atttype(fkrel, fkattnums[i]);
+	}
+	appendStringInfo(fksql, " FROM %s t WHERE", fk_relation_sql(fkrel));
+	for (int i = 0; i < nkeys; i++)
+		appendStringInfo(fksql, "%s t.%s IS NOT NULL", i > 0 ? " AND" : "",
+						 fk_column(fkrel, fkattnums[i]));
+}
+
+/*
+ * Looks up the keys of the fetched referencing rows not found yet
+ * (found[r] false) in table "target", as its owner, restricted,
+ * search_path pinned, row security not applied (SECURITY_NOFORCE_RLS, as
+ * core's lookups), through *plan, prepared and planned as that owner the
+ * first time and kept: the target's index expressions, predicates and
+ * policies run with its owner's rights only.  SPI connected.
+ */
+static void
+fk_probe_target(Oid target, SPIPlanPtr *plan, const char *pkcond, int nkeys,
+				Oid *argtypes, SPITupleTable *rows, uint64 nrows, bool *found)
+{
+	StewardAsOwner ctx;
+	Oid			userid;
+	int			sec_context;
+	Datum		values[INDEX_MAX_KEYS];
+	char		nulls[INDEX_MAX_KEYS];
+
+	steward_as_role_begin(steward_relation_owner(target), STEWARD_PINNED_SEARCH_PATH,
+						  true, &ctx);
+	GetUserIdAndSecContext(&userid, &sec_context);
+	SetUserIdAndSecContext(userid, sec_context | SECURITY_NOFORCE_RLS);
+	steward_pin_all_rows();
+	if (*plan == NULL)
+	{
+		char	   *sql = psprintf("SELECT 1 FROM %s p%s", fk_relation_sql(target), pkcond);
+
+		*plan = SPI_prepare(sql, nkeys, argtypes);
+		if (*plan == NULL)
+			elog(ERROR, "could not prepare \"%s\": %s", sql,
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(*plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+	}
+	for (uint64 r = 0; r < nrows; r++)
+	{
+		if (found[r])
+			continue;
+		for (int i = 0; i < nkeys; i++)
+		{
+			bool		isnull;
+
+			values[i] = SPI_getbinval(rows->vals[r], rows->tupdesc, i + 1, &isnull);
+			nulls[i] = isnull ? 'n' : ' ';
+		}
+		if (SPI_execute_plan(*plan, values, nulls, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not run the lookup in %s", get_rel_name(target));
+		if (SPI_processed > 0)
+			found[r] = true;
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	steward_as_owner_end(&ctx);
+}
+
+/*
  * steward._verify_fk_orphans(con oid): the number of rows of the
  * referencing table of foreign key "con" whose key has no NULL part and
  * no row in the referenced table, for steward._verify_foreign_keys when
@@ -780,85 +928,26 @@ steward_verify_fk_orphans(PG_FUNCTION_ARGS)
 	AttrNumber	pkattnums[INDEX_MAX_KEYS];
 	Oid			pfeqop[INDEX_MAX_KEYS];
 	Oid			argtypes[INDEX_MAX_KEYS];
-	Datum		values[INDEX_MAX_KEYS];
-	char		nulls[INDEX_MAX_KEYS];
 	Oid			fkrel;
 	Oid			pkrel;
-	Oid			locked_fkrel;
-	Oid			locked_pkrel;
 	List	   *targets;
 	int			ntargets;
 	StringInfoData fksql;
 	StringInfoData pksql;
-	char	   *pkcond;
 	Portal		portal;
 	SPIPlanPtr *plans;
 	int64		orphans = 0;
 
-	/*
-	 * The privileges first, so a role that may not run this never queues
-	 * for a lock; then both tables locked, the referencing one first, as
-	 * steward.verify() (which holds it already), core's RI checks and the
-	 * DDL that drops or adds a foreign key (DROP TABLE, ALTER TABLE ... DROP
-	 * CONSTRAINT) take them.  Without the referencing table's lock a DROP
-	 * TABLE of it committed while we waited for the referenced one left
-	 * us reading its columns from the catalog: XX000.  Then the key again,
-	 * as it is now: dropped meanwhile it is gone (42704), and the owner or
-	 * the grants may have changed.
-	 */
-	fk_read_constraint(conoid, &fkrel, &pkrel, &nkeys, fkattnums, pkattnums, pfeqop);
-	fk_check_privileges(fkrel, pkrel);
-	LockRelationOid(fkrel, AccessShareLock);
-	LockRelationOid(pkrel, AccessShareLock);
-	locked_fkrel = fkrel;
-	locked_pkrel = pkrel;
-	fk_read_constraint(conoid, &fkrel, &pkrel, &nkeys, fkattnums, pkattnums, pfeqop);
-	if (fkrel != locked_fkrel || pkrel != locked_pkrel)
-		elog(ERROR, "foreign key %u changed its tables", conoid);
-	fk_check_privileges(fkrel, pkrel);
-	targets = list_make1_oid(pkrel);
-	if (get_rel_relkind(pkrel) == RELKIND_PARTITIONED_TABLE)
-	{
-		List	   *tree = find_all_inheritors(pkrel, AccessShareLock, NULL);
-		ListCell   *lc;
-
-		if (tree_has_other_owners(tree))
-		{
-			targets = NIL;
-			foreach(lc, tree)
-				if (get_rel_relkind(lfirst_oid(lc)) == RELKIND_RELATION)
-					targets = lappend_oid(targets, lfirst_oid(lc));
-		}
-	}
+	fk_lock_constraint(conoid, &fkrel, &pkrel, &nkeys, fkattnums, pkattnums, pfeqop);
+	targets = fk_lookup_targets(pkrel);
 	ntargets = list_length(targets);
 	plans = palloc0(sizeof(SPIPlanPtr) * Max(ntargets, 1));
 
 	/* The referencing rows with a whole key, and the lookup of one key. */
 	initStringInfo(&fksql);
 	initStringInfo(&pksql);
-	appendStringInfoString(&fksql, "SELECT ");
-	for (int i = 0; i < nkeys; i++)
-	{
-		const char *fkcol = fk_column(fkrel, fkattnums[i]);
-		HeapTuple	optup = SearchSysCache1(OPEROID, ObjectIdGetDatum(pfeqop[i]));
-		Form_pg_operator op;
-
-		if (!HeapTupleIsValid(optup))
-			elog(ERROR, "cache lookup failed for operator %u", pfeqop[i]);
-		op = (Form_pg_operator) GETSTRUCT(optup);
-		appendStringInfo(&fksql, "%st.%s", i > 0 ? ", " : "", fkcol);
-		appendStringInfo(&pksql, " %s p.%s OPERATOR(%s.%s) $%d", i > 0 ? "AND" : "WHERE",
-						 fk_column(pkrel, pkattnums[i]),
-						 quote_identifier(get_namespace_name(op->oprnamespace)),
-						 NameStr(op->oprname), i + 1);
-		ReleaseSysCache(optup);
-		argtypes[i] = get_atttype(fkrel, fkattnums[i]);
-	}
-	appendStringInfo(&fksql, " FROM %s t WHERE", fk_relation_sql(fkrel));
-	for (int i = 0; i < nkeys; i++)
-		appendStringInfo(&fksql, "%s t.%s IS NOT NULL", i > 0 ? " AND" : "",
-						 fk_column(fkrel, fkattnums[i]));
-	pkcond = pksql.data;
+	fk_build_sql(fkrel, pkrel, nkeys, fkattnums, pkattnums, pfeqop, argtypes,
+				 &fksql, &pksql);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -868,9 +957,6 @@ steward_verify_fk_orphans(PG_FUNCTION_ARGS)
 	{
 		SPITupleTable *rows;
 		uint64		nrows;
-		StewardAsOwner ctx;
-		Oid			userid;
-		int			sec_context;
 		bool	   *found;
 
 		SPI_cursor_fetch(portal, true, FK_PROBE_BATCH);
@@ -882,45 +968,8 @@ steward_verify_fk_orphans(PG_FUNCTION_ARGS)
 		/* Each key looked up as the owner of each table it may be in. */
 		found = palloc0(sizeof(bool) * nrows);
 		for (int t = 0; t < ntargets; t++)
-		{
-			Oid			target = list_nth_oid(targets, t);
-
-			steward_as_role_begin(steward_relation_owner(target), STEWARD_PINNED_SEARCH_PATH,
-								  true, &ctx);
-			GetUserIdAndSecContext(&userid, &sec_context);
-			SetUserIdAndSecContext(userid, sec_context | SECURITY_NOFORCE_RLS);
-			steward_pin_all_rows();
-			if (plans[t] == NULL)
-			{
-				char	   *sql = psprintf("SELECT 1 FROM %s p%s", fk_relation_sql(target), pkcond);
-
-				plans[t] = SPI_prepare(sql, nkeys, argtypes);
-				if (plans[t] == NULL)
-					elog(ERROR, "could not prepare \"%s\": %s", sql,
-						 SPI_result_code_string(SPI_result));
-				if (SPI_keepplan(plans[t]) != 0)
-					elog(ERROR, "SPI_keepplan failed");
-			}
-			for (uint64 r = 0; r < nrows; r++)
-			{
-				if (found[r])
-					continue;
-				for (int i = 0; i < nkeys; i++)
-				{
-					bool		isnull;
-
-					values[i] = SPI_getbinval(rows->vals[r], rows->tupdesc, i + 1, &isnull);
-					nulls[i] = isnull ? 'n' : ' ';
-				}
-				if (SPI_execute_plan(plans[t], values, nulls, true, 1) != SPI_OK_SELECT)
-					elog(ERROR, "could not run the lookup in %s", get_rel_name(target));
-				if (SPI_processed > 0)
-					found[r] = true;
-				SPI_freetuptable(SPI_tuptable);
-				CHECK_FOR_INTERRUPTS();
-			}
-			steward_as_owner_end(&ctx);
-		}
+			fk_probe_target(list_nth_oid(targets, t), &plans[t], pksql.data, nkeys,
+							argtypes, rows, nrows, found);
 		for (uint64 r = 0; r < nrows; r++)
 			if (!found[r])
 				orphans++;
