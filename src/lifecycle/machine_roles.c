@@ -429,8 +429,12 @@ steward_machine_definitions_roles(PG_FUNCTION_ARGS)
  * caller who cannot, leaves them with the privilege.  The hook then drops
  * the roles' machines and grants after core's part, and the trigger
  * records what is left; an error on the way rolls the deletion back with
- * the rest.  Roles is an oid[]; takes the catalog's lock (ExclusiveLock,
- * to the end of the transaction).
+ * the rest.  Roles is an oid[]; takes the catalog's lock (ExclusiveLock
+ * on the object (pg_class, machine_definitions), which every writer of
+ * the rows takes, to the end of the transaction), then RowExclusiveLock
+ * on pg_shdepend.  Does nothing with 0.1's catalog (no owners).
+ * Errors: none of its own; the locks' (40P01 deadlock, 55P03
+ * lock_timeout).
  */
 void
 steward_machine_roles_forget(Datum roles)

@@ -578,7 +578,8 @@ steward_migrate_called_from_own_code(void)
  * for them: trusted when it is an entry point or a trigger core fires,
  * else as trusted as the code that called it.  Returns the depth to give
  * steward_own_code_leave, which the caller calls also on error
- * (PG_FINALLY).  Backend-local, no lock.
+ * (PG_FINALLY).  Backend-local, no lock.  Errors: only out of memory when
+ * the frame stack grows (in TopMemoryContext).
  */
 int
 steward_own_code_enter(bool entry_point)
@@ -589,7 +590,11 @@ steward_own_code_enter(bool entry_point)
 	return depth;
 }
 
-/* End what steward_own_code_enter began (depth: what it returned). */
+/*
+ * End what steward_own_code_enter began (depth: what it returned), and
+ * any frame pushed above it that an error left.  Backend-local, no lock;
+ * raises nothing, so it is safe in PG_FINALLY and error cleanup.
+ */
 void
 steward_own_code_leave(int depth)
 {
@@ -602,6 +607,7 @@ steward_own_code_leave(int depth)
  * statement fires) is about to run: nothing it calls is pg_steward's own
  * code until one of pg_steward's entry points begins again.  Returns the
  * depth to give steward_owner_code_leave (also on error, PG_FINALLY).
+ * Backend-local counter, no lock; raises nothing.
  */
 int
 steward_owner_code_enter(void)
@@ -609,7 +615,11 @@ steward_owner_code_enter(void)
 	return owner_code_depth++;
 }
 
-/* End what steward_owner_code_enter began (depth: what it returned). */
+/*
+ * End what steward_owner_code_enter began (depth: what it returned): the
+ * counter goes back to it, also past levels an error left.  Backend-local,
+ * no lock; raises nothing, so it is safe in PG_FINALLY.
+ */
 void
 steward_owner_code_leave(int depth)
 {
