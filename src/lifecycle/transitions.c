@@ -1583,28 +1583,15 @@ report_busy_tables(List *busy)
 }
 
 /*
- * steward._state_counts(): (relid, column_name, state, rows) for every
- * table with a state machine attached that the caller may read in full
- * (may_count_states).  Relations that are no longer tables (a table turned
- * into a view by a "_RETURN" rule keeps its OID and its rules) are skipped.
- * Rows are counted as each table's owner, restricted; AccessShareLock on
- * each table in turn (its partitions, TOAST and indexes too), taken only
- * if free: a table another session holds a conflicting lock on is left
- * out (NOTICE naming it) rather than waited for.
+ * The state columns of steward.column_rules, read as the rules' owner:
+ * their tables in *relids and column names in *columns, in the order
+ * steward.state_counts shows them, allocated in cxt (the query's memory:
+ * they outlive SPI).
  */
-Datum
-steward_state_counts(PG_FUNCTION_ARGS)
+static void
+read_state_columns(MemoryContext cxt, List **relids, List **columns)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	StewardAsOwner ctx;
-	List	   *relids = NIL;
-	List	   *columns = NIL;
-	List	   *locked = NIL;
-	List	   *busy = NIL;
-	ListCell   *lr,
-			   *lcol;
-
-	InitMaterializedSRF(fcinfo, 0);
 
 	steward_enter_rules_owner(&ctx);
 	if (SPI_execute("SELECT relid::oid, attname::text FROM steward.column_rules"
@@ -1613,26 +1600,108 @@ steward_state_counts(PG_FUNCTION_ARGS)
 		elog(ERROR, "could not read steward.column_rules");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		MemoryContext old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
 		bool		isnull;
 
-		relids = lappend_oid(relids,
-							 DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-															SPI_tuptable->tupdesc, 1, &isnull)));
-		columns = lappend(columns, pstrdup(SPI_getvalue(SPI_tuptable->vals[i],
-														SPI_tuptable->tupdesc, 2)));
+		*relids = lappend_oid(*relids,
+							  DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															 SPI_tuptable->tupdesc, 1, &isnull)));
+		*columns = lappend(*columns, pstrdup(SPI_getvalue(SPI_tuptable->vals[i],
+														  SPI_tuptable->tupdesc, 2)));
 		MemoryContextSwitchTo(old);
 	}
 	steward_as_owner_end(&ctx);
+}
+
+/*
+ * Puts the state counts of rel's column into the result: the maintained
+ * counts when they are kept (O(states), no scan: state_counts.c), else
+ * the rows counted as the table's owner, restricted.  A table whose
+ * policies hide rows from its owner gives none, as one the caller may not
+ * count in full (a count of the rows a policy shows would be wrong; an
+ * error would hide every other table's counts).  rel is a table the
+ * caller has locked.
+ */
+static void
+put_table_states(ReturnSetInfo *rsinfo, Relation rel, const char *column)
+{
+	Oid			relid = RelationGetRelid(rel);
+	StewardAsOwner ctx;
+	NameData	colname;
+	StateCount *maintained;
+	int			nmaintained;
+
+	namestrcpy(&colname, column);
+	if (maintained_state_counts(rel, column, &maintained, &nmaintained))
+	{
+		for (int i = 0; i < nmaintained; i++)
+		{
+			Datum		values[4];
+			bool		nulls[4] = {0};
+
+			values[0] = ObjectIdGetDatum(relid);
+			values[1] = NameGetDatum(&colname);
+			values[2] = CStringGetTextDatum(maintained[i].state);
+			values[3] = Int64GetDatum(maintained[i].rows);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+		return;
+	}
+	if (!steward_owner_sees_all_rows(relid))
+		return;
+	steward_as_table_owner_begin(rel, true, &ctx);
+	steward_pin_all_rows();
+	if (SPI_execute(psprintf("SELECT %s::pg_catalog.text, pg_catalog.count(*) FROM %s"
+							 " GROUP BY 1 ORDER BY 1",
+							 quote_identifier(column), qualified_name(rel)),
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not count the states of \"%s\"", RelationGetRelationName(rel));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		Datum		values[4];
+		bool		nulls[4] = {0};
+		bool		isnull;
+
+		values[0] = ObjectIdGetDatum(relid);
+		values[1] = NameGetDatum(&colname);
+		values[2] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		nulls[2] = isnull;
+		values[3] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	steward_as_owner_end(&ctx);
+}
+
+/*
+ * steward._state_counts(): (relid, column_name, state, rows) for every
+ * table with a state machine attached that the caller may read in full
+ * (may_count_states).  Relations that are no longer tables (a table turned
+ * into a view by a "_RETURN" rule keeps its OID and its rules) are skipped.
+ * Rows are counted as each table's owner, restricted (put_table_states);
+ * AccessShareLock on each table in turn (its partitions, TOAST and
+ * indexes too), taken only if free: a table another session holds a
+ * conflicting lock on is left out (NOTICE naming it) rather than waited
+ * for.
+ */
+Datum
+steward_state_counts(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	List	   *relids = NIL;
+	List	   *columns = NIL;
+	List	   *locked = NIL;
+	List	   *busy = NIL;
+	ListCell   *lr,
+			   *lcol;
+
+	InitMaterializedSRF(fcinfo, 0);
+	read_state_columns(rsinfo->econtext->ecxt_per_query_memory, &relids, &columns);
 
 	forboth(lr, relids, lcol, columns)
 	{
 		Oid			relid = lfirst_oid(lr);
 		const char *column = lfirst(lcol);
 		Relation	rel;
-		NameData	colname;
-		StateCount *maintained;
-		int			nmaintained;
 
 		/* Rights first: no lock is taken on a table the caller may not count. */
 		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)) ||
@@ -1652,69 +1721,12 @@ steward_state_counts(PG_FUNCTION_ARGS)
 				continue;
 		}
 		rel = try_relation_open(relid, NoLock);
-		if (rel == NULL ||
-			(rel->rd_rel->relkind != RELKIND_RELATION &&
-			 rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE))
-		{
-			if (rel != NULL)
-				relation_close(rel, NoLock);
-			steward_unlock_relations(&locked);
-			continue;
-		}
-		namestrcpy(&colname, column);
-		/* Maintained counts: O(states), no scan (state_counts.c). */
-		if (maintained_state_counts(rel, column, &maintained, &nmaintained))
-		{
-			for (int i = 0; i < nmaintained; i++)
-			{
-				Datum		values[4];
-				bool		nulls[4] = {0};
-
-				values[0] = ObjectIdGetDatum(relid);
-				values[1] = NameGetDatum(&colname);
-				values[2] = CStringGetTextDatum(maintained[i].state);
-				values[3] = Int64GetDatum(maintained[i].rows);
-				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-			}
+		if (rel != NULL &&
+			(rel->rd_rel->relkind == RELKIND_RELATION ||
+			 rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE))
+			put_table_states(rsinfo, rel, column);
+		if (rel != NULL)
 			relation_close(rel, NoLock);
-			steward_unlock_relations(&locked);
-			continue;
-		}
-
-		/*
-		 * Counted as the owner: a table whose policies hide rows from its
-		 * owner is left out, as one the caller may not count in full is
-		 * (a count of the rows a policy shows would be wrong; an error
-		 * would hide every other table's counts).
-		 */
-		if (!steward_owner_sees_all_rows(RelationGetRelid(rel)))
-		{
-			relation_close(rel, NoLock);
-			steward_unlock_relations(&locked);
-			continue;
-		}
-		steward_as_table_owner_begin(rel, true, &ctx);
-		steward_pin_all_rows();
-		if (SPI_execute(psprintf("SELECT %s::pg_catalog.text, pg_catalog.count(*) FROM %s"
-								 " GROUP BY 1 ORDER BY 1",
-								 quote_identifier(column), qualified_name(rel)),
-						true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not count the states of \"%s\"", RelationGetRelationName(rel));
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			Datum		values[4];
-			bool		nulls[4] = {0};
-			bool		isnull;
-
-			values[0] = ObjectIdGetDatum(relid);
-			values[1] = NameGetDatum(&colname);
-			values[2] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-			nulls[2] = isnull;
-			values[3] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		}
-		steward_as_owner_end(&ctx);
-		relation_close(rel, NoLock);
 		steward_unlock_relations(&locked);
 	}
 	report_busy_tables(busy);
