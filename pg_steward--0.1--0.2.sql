@@ -22296,3 +22296,167 @@ UNION ALL SELECT 'steward_governor_decisions_total',
 UNION ALL SELECT 'steward_governor_jobs', '{}',
        (SELECT count(*) FROM steward._governor_jobs() j WHERE j.finished_at IS NULL)::float8,
        'gauge', 'Background jobs paced by the governor now.', 'cluster';
+-- A backfill's passes after the first start where a batch may have left
+-- rows behind (the first batch of the previous pass that was not the
+-- range form), not from the first key: _migration_batch says whether its
+-- batch wrote its whole key range, the job asks for it ("whole").
+DROP FUNCTION steward._migration_batch(jsonb, text[], integer, integer);
+CREATE FUNCTION steward._migration_batch(job jsonb, last_key text[], batch_size integer,
+                                         retries integer, OUT moved bigint, OUT next_key text[],
+                                         OUT whole boolean)
+RETURNS record
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    res text[];
+    tbl regclass := (job->>'relid')::oid::regclass;
+    after text := CASE WHEN last_key IS NULL THEN 'first' ELSE 'next' END;
+BEGIN
+    BEGIN
+        res := steward._migration_range_batch(job, last_key, batch_size);
+        whole := res IS NOT NULL;
+        IF res IS NULL THEN
+            res := steward._migration_exec(tbl, job->>after, ARRAY[last_key::text, batch_size::text], true);
+        END IF;
+    EXCEPTION
+        WHEN serialization_failure OR deadlock_detected OR lock_not_available THEN
+            RAISE;
+        WHEN OTHERS THEN
+            -- A row the step cannot map (22012, 23514...): named, with
+            -- the next step (review10 F4).
+            PERFORM steward._migration_batch_failed(job, last_key, batch_size);
+            RAISE;
+    END;
+    moved := res[1]::bigint;
+    next_key := res[2]::text[];
+    PERFORM steward._migration_record('update', job->>'name', jsonb_build_object(
+        'add_rows', moved, 'add_batches', CASE WHEN moved > 0 THEN 1 ELSE 0 END,
+        'add_retries', retries, 'last_batch_at', clock_timestamp(),
+        'table', job->>'relid') ||
+        CASE WHEN moved > 0 THEN jsonb_build_object('last_key', to_jsonb(next_key))
+             ELSE '{}'::jsonb END);
+END
+$$;
+CREATE OR REPLACE PROCEDURE steward._run_batches(batch_fn text, status_fn text, job jsonb,
+                                      batch_size integer, max_rows_per_sec integer,
+                                      resume_key text[] DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included.  The batches themselves run in the job's functions.
+AS $$
+DECLARE
+    keyset pg_catalog.bool := COALESCE((job OPERATOR(pg_catalog.->>) 'keyset')::pg_catalog.bool,
+                                                  false);
+    batch_stmt pg_catalog.text := pg_catalog.format('SELECT *%s FROM steward.%I($1, $2, $3, $4)', CASE WHEN job OPERATOR(pg_catalog.?) 'whole' THEN '' ELSE ', NULL::pg_catalog.bool' END, batch_fn);
+    status_stmt pg_catalog.text := pg_catalog.format('SELECT steward.%I($1, $2, $3, $4)', status_fn);
+    moved pg_catalog.int8 := 0;
+    pass_moved pg_catalog.int8;
+    from_start pg_catalog.bool;
+    last_key pg_catalog.text[];
+    batch_key pg_catalog.text[]; batch_whole pg_catalog.bool; rescan_key pg_catalog.text[]; rescan pg_catalog.bool;
+    retries pg_catalog.int4;
+    backoff pg_catalog.float8;
+    gov pg_catalog.int8;
+    size pg_catalog.int4;
+BEGIN
+    gov := steward.governor_begin(
+        COALESCE(job OPERATOR(pg_catalog.->>) 'kind', 'backfill'),
+        COALESCE(job OPERATOR(pg_catalog.->>) 'label',
+                 pg_catalog.concat_ws(' ', job OPERATOR(pg_catalog.->>) 'name',
+                                      job OPERATOR(pg_catalog.->>) 'table')),
+        batch_size, max_rows_per_sec, (job OPERATOR(pg_catalog.->>) 'ref')::pg_catalog.int8);
+    last_key := CASE WHEN keyset THEN resume_key END;
+    LOOP
+        pass_moved := 0; rescan := false; rescan_key := NULL;
+        from_start := COALESCE(from_start, last_key IS NULL);
+        LOOP
+            -- Ask the governor for the next batch: it sleeps at most one
+            -- slice per call, and 0 means the pause goes on; the COMMIT in
+            -- between holds no snapshot across a long pause.
+            LOOP
+                BEGIN
+                    size := steward.governor_pace(gov, moved);
+                EXCEPTION WHEN query_canceled THEN
+                    PERFORM steward.governor_end(gov, 'cancelled');
+                    EXECUTE status_stmt USING job, 'cancelled', 0, SQLERRM;
+                    COMMIT;
+                    RAISE;
+                END;
+                moved := 0;
+                EXIT WHEN size OPERATOR(pg_catalog.>) 0;
+                COMMIT;
+            END LOOP;
+            retries := 0;
+            backoff := 0.01;
+            LOOP
+                BEGIN
+                    -- steward.batch_synchronous_commit = off: no wait for the
+                    -- batch's WAL flush (README: the governor).  In this block:
+                    -- a failed batch's status commits as the session says.
+                    IF NOT pg_catalog.current_setting('steward.batch_synchronous_commit')::pg_catalog.bool THEN
+                        PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+                    END IF;
+                    EXECUTE batch_stmt INTO moved, batch_key, batch_whole
+                        USING job, last_key, size, retries;
+                    EXIT;
+                EXCEPTION
+                    WHEN serialization_failure OR deadlock_detected THEN
+                        retries := retries OPERATOR(pg_catalog.+) 1;
+                        IF retries OPERATOR(pg_catalog.>) 10 THEN
+                            PERFORM steward.governor_end(gov, 'failed');
+                            EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                            COMMIT;
+                            RAISE;
+                        END IF;
+                        PERFORM pg_catalog.pg_sleep(backoff OPERATOR(pg_catalog.*)
+                                                    (0.5::pg_catalog.float8 OPERATOR(pg_catalog.+) pg_catalog.random()));
+                        backoff := LEAST(backoff OPERATOR(pg_catalog.*) 2::pg_catalog.float8,
+                                         2::pg_catalog.float8);
+                    WHEN query_canceled THEN
+                        PERFORM steward.governor_end(gov, 'cancelled');
+                        EXECUTE status_stmt USING job, 'cancelled', retries, SQLERRM;
+                        COMMIT;
+                        RAISE;
+                    WHEN OTHERS THEN
+                        PERFORM steward.governor_end(gov, 'failed');
+                        EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                        COMMIT;
+                        RAISE;
+                END;
+            END LOOP;
+            COMMIT;
+            rescan_key := CASE WHEN rescan THEN rescan_key ELSE last_key END;
+            rescan := rescan OR batch_whole IS NOT TRUE;
+            EXIT WHEN moved OPERATOR(pg_catalog.=) 0;
+            pass_moved := pass_moved OPERATOR(pg_catalog.+) moved;
+            IF keyset THEN
+                last_key := batch_key;
+            END IF;
+        END LOOP;
+        EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start);
+        last_key := CASE WHEN from_start THEN rescan_key END;  -- NULL: the first key
+        from_start := true;
+    END LOOP;
+    -- The transaction the caller commits next has a transaction id, so
+    -- its commit (at the session's synchronous_commit) flushes, and waits
+    -- for synchronous standbys, up to it: every batch before it included.
+    PERFORM pg_catalog.txid_current();
+    PERFORM steward.governor_end(gov);
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._migration_backfill_job(mig text, tbl regclass)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_build_object('name', mig, 'relid', tbl::oid, 'table', tbl::text, 'keyset', true,
+                              'whole', true,
+                              'first', steward._migration_batch_sql(mig, tbl, false),
+                              'next', steward._migration_batch_sql(mig, tbl, true),
+                              'end_first', steward._migration_range_sql(mig, tbl, false, 'end'),
+                              'end_next', steward._migration_range_sql(mig, tbl, true, 'end'),
+                              'range_first', steward._migration_range_sql(mig, tbl, false, 'range'),
+                              'range_next', steward._migration_range_sql(mig, tbl, true, 'range'))
+$$;

@@ -394,10 +394,17 @@ LANGUAGE C VOLATILE;
 -- job->>'kind' (default 'backfill'), job->>'label' (default its name and
 -- table) and job->>'ref'.  With keyset batches ("keyset" in job), each
 -- batch starts after the previous one's last key, and passes over the
--- table repeat until one that started from the first key moves nothing: a
--- row skipped because it was locked, or re-locked in a newer version than
--- the batch's snapshot can update, is picked up by the next pass.
--- resume_key starts the first pass after a checkpoint.
+-- table repeat until one that covered every row that may be left moves
+-- nothing: a row skipped because it was locked, or re-locked in a newer
+-- version than the batch's snapshot can update, is picked up by the next
+-- pass.  With "whole" in job, the batch function returns a third column,
+-- true when its batch left no row to move after its after_key up to its
+-- last key (one key range, all of it written): the next pass then starts
+-- after the after_key of the previous pass's first batch that did not
+-- say so (a backfill's last pass reads the table's tail, not the whole
+-- table again); otherwise from the first key.  resume_key starts the
+-- first pass after a checkpoint; the next pass starts from the first key
+-- (the run before the checkpoint may have skipped rows anywhere).
 CREATE PROCEDURE steward._run_batches(batch_fn text, status_fn text, job jsonb,
                                       batch_size integer, max_rows_per_sec integer,
                                       resume_key text[] DEFAULT NULL)
@@ -409,13 +416,13 @@ AS $$
 DECLARE
     keyset pg_catalog.bool := COALESCE((job OPERATOR(pg_catalog.->>) 'keyset')::pg_catalog.bool,
                                                   false);
-    batch_stmt pg_catalog.text := pg_catalog.format('SELECT * FROM steward.%I($1, $2, $3, $4)', batch_fn);
+    batch_stmt pg_catalog.text := pg_catalog.format('SELECT *%s FROM steward.%I($1, $2, $3, $4)', CASE WHEN job OPERATOR(pg_catalog.?) 'whole' THEN '' ELSE ', NULL::pg_catalog.bool' END, batch_fn);
     status_stmt pg_catalog.text := pg_catalog.format('SELECT steward.%I($1, $2, $3, $4)', status_fn);
     moved pg_catalog.int8 := 0;
     pass_moved pg_catalog.int8;
     from_start pg_catalog.bool;
     last_key pg_catalog.text[];
-    batch_key pg_catalog.text[];
+    batch_key pg_catalog.text[]; batch_whole pg_catalog.bool; rescan_key pg_catalog.text[]; rescan pg_catalog.bool;
     retries pg_catalog.int4;
     backoff pg_catalog.float8;
     gov pg_catalog.int8;
@@ -429,8 +436,8 @@ BEGIN
         batch_size, max_rows_per_sec, (job OPERATOR(pg_catalog.->>) 'ref')::pg_catalog.int8);
     last_key := CASE WHEN keyset THEN resume_key END;
     LOOP
-        pass_moved := 0;
-        from_start := last_key IS NULL;
+        pass_moved := 0; rescan := false; rescan_key := NULL;
+        from_start := COALESCE(from_start, last_key IS NULL);
         LOOP
             -- Ask the governor for the next batch: it sleeps at most one
             -- slice per call, and 0 means the pause goes on; the COMMIT in
@@ -458,7 +465,7 @@ BEGIN
                     IF NOT pg_catalog.current_setting('steward.batch_synchronous_commit')::pg_catalog.bool THEN
                         PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
                     END IF;
-                    EXECUTE batch_stmt INTO moved, batch_key
+                    EXECUTE batch_stmt INTO moved, batch_key, batch_whole
                         USING job, last_key, size, retries;
                     EXIT;
                 EXCEPTION
@@ -487,6 +494,8 @@ BEGIN
                 END;
             END LOOP;
             COMMIT;
+            rescan_key := CASE WHEN rescan THEN rescan_key ELSE last_key END;
+            rescan := rescan OR batch_whole IS NOT TRUE;
             EXIT WHEN moved OPERATOR(pg_catalog.=) 0;
             pass_moved := pass_moved OPERATOR(pg_catalog.+) moved;
             IF keyset THEN
@@ -494,7 +503,8 @@ BEGIN
             END IF;
         END LOOP;
         EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start);
-        last_key := NULL;
+        last_key := CASE WHEN from_start THEN rescan_key END;  -- NULL: the first key
+        from_start := true;
     END LOOP;
     -- The transaction the caller commits next has a transaction id, so
     -- its commit (at the session's synchronous_commit) flushes, and waits

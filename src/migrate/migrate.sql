@@ -2379,8 +2379,11 @@ COMMENT ON FUNCTION steward.migration_start(text, jsonb) IS
 -- One backfill batch of one table (called by steward._run_batches): up for
 -- the next rows in key order whose marker is NULL, skipping rows other
 -- transactions hold; progress and checkpoint in the same transaction.
+-- whole: the batch was the range form, which wrote every unfilled row
+-- after last_key up to next_key (the skip-locked form may skip some).
 CREATE FUNCTION steward._migration_batch(job jsonb, last_key text[], batch_size integer,
-                                         retries integer, OUT moved bigint, OUT next_key text[])
+                                         retries integer, OUT moved bigint, OUT next_key text[],
+                                         OUT whole boolean)
 RETURNS record
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -2392,6 +2395,7 @@ DECLARE
 BEGIN
     BEGIN
         res := steward._migration_range_batch(job, last_key, batch_size);
+        whole := res IS NOT NULL;
         IF res IS NULL THEN
             res := steward._migration_exec(tbl, job->>after, ARRAY[last_key::text, batch_size::text], true);
         END IF;
@@ -2700,6 +2704,7 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT jsonb_build_object('name', mig, 'relid', tbl::oid, 'table', tbl::text, 'keyset', true,
+                              'whole', true,
                               'first', steward._migration_batch_sql(mig, tbl, false),
                               'next', steward._migration_batch_sql(mig, tbl, true),
                               'end_first', steward._migration_range_sql(mig, tbl, false, 'end'),
