@@ -211,6 +211,16 @@ steward_object_relabel(const ObjectAddress *object, const char *seclabel)
 						STEWARD_LABEL_PROVIDER),
 				 errdetail("They carry pg_steward's column rules, written by steward.track_versions, steward.track_sequence and steward.attach_state_machine.")));
 
+	/*
+	 * pg_upgrade's schema restore (binary-upgrade mode) recreates the
+	 * extension's members one by one and then every table with its labels;
+	 * the rules table may not exist yet, and the data files of the
+	 * extension's tables (the rules the old cluster had) are copied over
+	 * afterwards.  The label is stored by core, nothing is applied.
+	 */
+	if (IsBinaryUpgrade)
+		return;
+
 	nspid = get_namespace_oid(STEWARD_SCHEMA, true);
 	if (!OidIsValid(nspid) || !OidIsValid(get_relname_relid(STEWARD_RULES_TABLE, nspid)))
 		ereport(ERROR,
