@@ -1600,15 +1600,13 @@ is_update_rule(Oid relid, const char *rulename)
 }
 
 /*
- * One subcommand of ALTER TABLE rel (a table, layout or partition of one
- * under migration m).  Relayouts: only what changes neither layout's
- * definition passes (storage, statistics and planner settings, VALIDATE,
- * replica identity, ENABLE/DISABLE of triggers not the migration's).
- * Column migrations: what touches the migrated columns or the migration's
- * constraints and triggers is refused, the rest passes.
+ * The part of guard_alter_cmd both kinds of migration share: what passes
+ * under either (returns true: nothing more to check), and what either
+ * refuses (guard_refuse).  Returns false when the kind of migration
+ * decides (guard_alter_relayout_cmd, guard_alter_column_cmd).
  */
-static void
-guard_alter_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
+static bool
+guard_alter_any_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
 {
 	switch (cmd->subtype)
 	{
@@ -1628,9 +1626,9 @@ guard_alter_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
 		case AT_AlterColumnGenericOptions:
 		case AT_DisableRowSecurity:
 		case AT_NoForceRowSecurity:
-			return;
+			return true;
 		case AT_EnableAlwaysTrig:
-			return;				/* what the migration's triggers are */
+			return true;		/* what the migration's triggers are */
 		case AT_EnableTrig:
 		case AT_EnableTrigAll:
 		case AT_EnableTrigUser:
@@ -1650,7 +1648,7 @@ guard_alter_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
 							 cmd->name == NULL ?
 							 gettext_noop("ENABLE TRIGGER name enables a trigger of your own meanwhile.") :
 							 gettext_noop("ENABLE ALWAYS TRIGGER keeps it firing everywhere."));
-			return;
+			return true;
 		case AT_EnableReplicaTrig:
 		case AT_DisableTrig:
 		case AT_DisableTrigAll:
@@ -1660,15 +1658,15 @@ guard_alter_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
 							 cmd->name == NULL ? NULL : quote_identifier(cmd->name),
 							 TRIGGER_DETAIL, gettext_noop("DISABLE TRIGGER name disables a trigger "
 														  "of your own meanwhile."));
-			return;
+			return true;
 		case AT_AttachPartition:
 		case AT_DetachPartition:
 		case AT_DetachPartitionFinalize:
-			return;				/* guard_partition_cmd */
+			return true;		/* guard_partition_cmd */
 		case AT_ReplicaIdentity:
 			if (!m->relayout && rel == m->table)
 				guard_replica_identity(m, rel, (ReplicaIdentityStmt *) cmd->def);
-			return;
+			return true;
 		case AT_AddColumn:
 			guard_refuse(m, rel, &GM_add_column, NULL, NULL, NULL);
 			break;
@@ -1696,41 +1694,59 @@ guard_alter_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
 		default:
 			break;
 	}
+	return false;
+}
 
-	if (m->relayout)
+/*
+ * A subcommand of ALTER TABLE on a table, layout or partition under
+ * relayout m that guard_alter_any_cmd left: every one changes a layout's
+ * definition, which the other layout would not follow, and is refused
+ * (guard_refuse), each with its own message.
+ */
+static void
+guard_alter_relayout_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
+{
+	switch (cmd->subtype)
 	{
-		switch (cmd->subtype)
-		{
-			case AT_AddConstraint:
-			case AT_AddIndexConstraint:
-				guard_refuse(m, rel, &GM_add_constraint, NULL, NULL, NULL);
-				break;
-			case AT_DropConstraint:
-				guard_refuse(m, rel, &GM_drop_a_constraint, NULL, NULL, NULL);
-				break;
-			case AT_ColumnDefault:
-			case AT_CookedColumnDefault:
-				guard_refuse(m, rel, &GM_column_default, NULL, NULL, NULL);
-				break;
-			case AT_SetNotNull:
-			case AT_DropNotNull:
-			case AT_CheckNotNull:
-				guard_refuse(m, rel, &GM_not_null, NULL, NULL, NULL);
-				break;
-			case AT_EnableRowSecurity:
-			case AT_ForceRowSecurity:
-				guard_refuse(m, rel, &GM_row_security, NULL,
-							 gettext_noop("Row security on one layout only would be lost at the "
-										  "cutover or the rollback; a relayout does not carry it."),
-							 NULL);
-				break;
-			default:
-				guard_refuse(m, rel, &GM_alter, NULL, NULL, NULL);
-				break;
-		}
-		return;
+		case AT_AddConstraint:
+		case AT_AddIndexConstraint:
+			guard_refuse(m, rel, &GM_add_constraint, NULL, NULL, NULL);
+			break;
+		case AT_DropConstraint:
+			guard_refuse(m, rel, &GM_drop_a_constraint, NULL, NULL, NULL);
+			break;
+		case AT_ColumnDefault:
+		case AT_CookedColumnDefault:
+			guard_refuse(m, rel, &GM_column_default, NULL, NULL, NULL);
+			break;
+		case AT_SetNotNull:
+		case AT_DropNotNull:
+		case AT_CheckNotNull:
+			guard_refuse(m, rel, &GM_not_null, NULL, NULL, NULL);
+			break;
+		case AT_EnableRowSecurity:
+		case AT_ForceRowSecurity:
+			guard_refuse(m, rel, &GM_row_security, NULL,
+						 gettext_noop("Row security on one layout only would be lost at the "
+									  "cutover or the rollback; a relayout does not carry it."),
+						 NULL);
+			break;
+		default:
+			guard_refuse(m, rel, &GM_alter, NULL, NULL, NULL);
+			break;
 	}
+}
 
+/*
+ * A subcommand of ALTER TABLE on a table or partition under column
+ * migration m that guard_alter_any_cmd left: what touches the migrated
+ * columns (defaults, NOT NULL, identity, constraints covering them) or
+ * enables a rule ON UPDATE, which the backfill would set off, is refused
+ * (guard_refuse); the rest passes.
+ */
+static void
+guard_alter_column_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
+{
 	switch (cmd->subtype)
 	{
 		case AT_ColumnDefault:
@@ -1773,6 +1789,26 @@ guard_alter_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
 		default:
 			break;
 	}
+}
+
+/*
+ * One subcommand of ALTER TABLE rel (a table, layout or partition of one
+ * under migration m).  Relayouts: only what changes neither layout's
+ * definition passes (storage, statistics and planner settings, VALIDATE,
+ * replica identity, ENABLE/DISABLE of triggers not the migration's).
+ * Column migrations: what touches the migrated columns or the migration's
+ * constraints and triggers is refused, the rest passes.  Raises what
+ * guard_refuse raises; returns when the subcommand passes.
+ */
+static void
+guard_alter_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
+{
+	if (guard_alter_any_cmd(m, rel, cmd))
+		return;
+	if (m->relayout)
+		guard_alter_relayout_cmd(m, rel, cmd);
+	else
+		guard_alter_column_cmd(m, rel, cmd);
 }
 
 /* The relation a statement names, InvalidOid when it does not exist. */
