@@ -103,6 +103,22 @@ $old->safe_psql('shop', q{
 	RESET ROLE;
 });
 
+# A database still at 0.1's SQL objects: pg_upgrade keeps its version, and
+# ALTER EXTENSION UPDATE runs in the new cluster.
+$old->safe_psql('postgres', 'CREATE DATABASE legacy');
+$old->safe_psql('legacy', q{
+	CREATE EXTENSION pg_steward VERSION '0.1';
+	CREATE TABLE accounts (id int PRIMARY KEY, seq int NOT NULL, version bigint) USING steward;
+	SELECT steward.track_versions('accounts', 'version');
+	SELECT steward.track_sequence('accounts', 'seq');
+	INSERT INTO accounts (id, seq) SELECT g, 1 FROM generate_series(1, 100) g;
+	SELECT steward.create_state_machine('order_status', ARRAY['created', 'paid', 'shipped'],
+	    ARRAY['created'], ARRAY['created->paid', 'paid->shipped']);
+	CREATE TABLE orders (id int PRIMARY KEY, status text NOT NULL) USING steward;
+	SELECT steward.attach_state_machine('orders', 'status', 'order_status');
+	INSERT INTO orders (id, status) SELECT g, 'created' FROM generate_series(1, 50) g;
+});
+
 # What must come across unchanged.
 my %snapshot = (
 	machines => 'SELECT * FROM steward.state_machines ORDER BY name',
@@ -236,6 +252,22 @@ my $machine_roles = q{SELECT count(*) FROM pg_shdepend
 	WHERE objid = 'steward.machine_definitions'::regclass AND refobjid = 'alice'::regrole};
 $new->safe_psql('shop', 'UPDATE steward.machine_definitions SET name = name WHERE false');
 is($new->safe_psql('shop', $machine_roles), '1', 'the machine\'s owner is recorded in pg_shdepend again');
+
+# The 0.1 database: enforced before and after its update.
+is($new->safe_psql('legacy', "SELECT extversion FROM pg_extension WHERE extname = 'pg_steward'"),
+	'0.1', 'the 0.1 database keeps its version through pg_upgrade');
+is(sqlstate_of('legacy', 'UPDATE accounts SET version = 0 WHERE id = 1'),
+	'40001', 'its version rule is enforced before the update');
+$new->safe_psql('legacy', 'ALTER EXTENSION pg_steward UPDATE');
+is($new->safe_psql('legacy', q{
+	SELECT (SELECT extversion FROM pg_extension WHERE extname = 'pg_steward')
+	       || ' ' || (SELECT string_agg(column_name || ':' || kind, ',' ORDER BY relid::text, column_name)
+	                    FROM steward.tracked_columns)}),
+	'0.2 seq:sequence,version:version,status:state', 'it updates to 0.2 with its rules');
+is(sqlstate_of('legacy', "UPDATE orders SET status = 'shipped' WHERE id = 1"),
+	'23514', 'and enforces its machine after the update');
+($ret, $out, $err) = $new->psql('legacy', 'UPDATE accounts SET seq = 0 WHERE id = 1');
+like($err, qr/out-of-order write/, 'and its sequence');
 
 # A fresh database of the new cluster works too.
 $new->safe_psql('postgres', 'CREATE DATABASE fresh');
