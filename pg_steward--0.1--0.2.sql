@@ -22460,3 +22460,96 @@ AS $$
                               'range_first', steward._migration_range_sql(mig, tbl, false, 'range'),
                               'range_next', steward._migration_range_sql(mig, tbl, true, 'range'))
 $$;
+-- review15 R15-3: a temporary table takes no rule, state check or
+-- retention setting (0A000, C), and capacity samples leave it out: it goes
+-- at session exit, with DISCARD TEMP or an ON COMMIT DROP commit, where no
+-- event trigger removes what pg_steward keeps for it, and the rows left
+-- blocked drop_state_machine and DROP OWNED, were dumped by bare OID and
+-- bound to whichever relation later got that OID.  Dumps carry only rows
+-- of relations that exist; the rows already left, and those of temporary
+-- tables, go.
+SELECT pg_catalog.pg_extension_config_dump('steward.column_rules',
+    'WHERE relid OPERATOR(pg_catalog.<>) ''steward.migration_runs''::pg_catalog.regclass'
+    ' AND EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) relid::pg_catalog.oid)');
+SELECT pg_catalog.pg_extension_config_dump('steward.state_checks',
+    'WHERE EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) relid::pg_catalog.oid)');
+SELECT pg_catalog.pg_extension_config_dump('steward.table_retention',
+    'WHERE EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) relid::pg_catalog.oid)');
+CREATE OR REPLACE FUNCTION steward._capacity_sample(force boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    busy text[];
+BEGIN
+    IF pg_is_in_recovery() THEN
+        IF force THEN
+            RAISE EXCEPTION 'capacity samples are taken on the primary'
+                USING ERRCODE = 'read_only_sql_transaction',
+                      DETAIL = 'This server is a standby; it receives the primary''s samples through replication.',
+                      HINT = 'Call steward.capacity_sample() on the primary; steward.capacity answers here from the replicated samples.';
+        END IF;
+        RETURN;
+    END IF;
+    IF NOT force AND EXISTS (
+        SELECT 1 FROM steward.capacity_samples
+         WHERE sampled_at > now() - make_interval(
+                   secs => steward.setting_value('steward.capacity_sample_interval'))) THEN
+        RETURN;
+    END IF;
+    -- Sizes only of tables nobody holds a conflicting lock on, and that
+    -- still exist (steward._relation_sizes): a table locked by another
+    -- session or dropped meanwhile is left out of this sample, not waited
+    -- for and not recorded without a size.
+    WITH sized AS MATERIALIZED (
+        SELECT c.oid, z.total_bytes
+          FROM (SELECT c.oid FROM pg_class c
+                  JOIN pg_am a ON a.oid = c.relam AND a.amname = 'steward'
+                 WHERE c.relkind = 'r' AND c.relpersistence <> 't' OFFSET 0) c
+         CROSS JOIN LATERAL steward._relation_sizes(c.oid) z),
+    ins AS (
+        INSERT INTO steward.capacity_samples (relid, writes, bytes)
+        SELECT z.oid, coalesce(s.n_tup_ins + s.n_tup_upd + s.n_tup_del, 0), z.total_bytes
+          FROM sized z
+          LEFT JOIN pg_stat_user_tables s ON s.relid = z.oid
+         WHERE z.total_bytes IS NOT NULL
+        ON CONFLICT DO NOTHING)
+    SELECT array_agg(z.oid::regclass::text ORDER BY z.oid::regclass::text) INTO busy
+      FROM sized z WHERE z.total_bytes IS NULL;
+    IF force AND busy IS NOT NULL THEN
+        RAISE NOTICE 'capacity sample left out % table(s) that other sessions hold locks on',
+                     cardinality(busy)
+            USING DETAIL = format('Left out: %s.', array_to_string(busy, ', ')),
+                  HINT = 'The next sample measures them once the locks are released; pg_locks shows who holds them.';
+    END IF;
+    DELETE FROM steward.capacity_samples
+     WHERE sampled_at < now() - make_interval(secs => steward.setting_value('steward.capacity_window'))
+        OR NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = relid);
+END
+$$;
+DELETE FROM steward.column_rules r
+ WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_class c
+                    WHERE c.oid OPERATOR(pg_catalog.=) r.relid::pg_catalog.oid
+                      AND c.relpersistence OPERATOR(pg_catalog.<>) 't');
+DELETE FROM steward.state_checks r
+ WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_class c
+                    WHERE c.oid OPERATOR(pg_catalog.=) r.relid::pg_catalog.oid
+                      AND c.relpersistence OPERATOR(pg_catalog.<>) 't');
+DELETE FROM steward.table_retention r
+ WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_class c
+                    WHERE c.oid OPERATOR(pg_catalog.=) r.relid::pg_catalog.oid
+                      AND c.relpersistence OPERATOR(pg_catalog.<>) 't');
+DELETE FROM steward.validation_runs r
+ WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_class c
+                    WHERE c.oid OPERATOR(pg_catalog.=) r.relid::pg_catalog.oid
+                      AND c.relpersistence OPERATOR(pg_catalog.<>) 't');
+DELETE FROM steward.transition_runs r
+ WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_class c
+                    WHERE c.oid OPERATOR(pg_catalog.=) r.relid::pg_catalog.oid
+                      AND c.relpersistence OPERATOR(pg_catalog.<>) 't');
+DELETE FROM steward.capacity_samples r
+ WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_class c
+                    WHERE c.oid OPERATOR(pg_catalog.=) r.relid
+                      AND c.relpersistence OPERATOR(pg_catalog.<>) 't');

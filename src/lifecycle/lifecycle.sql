@@ -286,7 +286,9 @@ CREATE TABLE steward.state_checks (
     check_sql text     NOT NULL,
     PRIMARY KEY (relid, state)
 );
-SELECT pg_catalog.pg_extension_config_dump('steward.state_checks', '');
+-- Only checks of relations that exist are dumped (see table_retention).
+SELECT pg_catalog.pg_extension_config_dump('steward.state_checks',
+    'WHERE EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) relid::pg_catalog.oid)');
 REVOKE ALL ON steward.state_checks FROM PUBLIC;
 GRANT SELECT ON steward.state_checks TO PUBLIC;
 -- A check's SQL and its results are the table owner's business: each row

@@ -47,9 +47,11 @@ CREATE TABLE steward.migration_runs (
 SELECT steward.attach_state_machine('steward.migration_runs', 'phase', 'data_lifecycle',
                                     'phase_changed_at');
 -- The rule above is part of the extension, which CREATE EXTENSION makes
--- again on restore: dump only users' rules.
+-- again on restore: dump only users' rules, and only of relations that
+-- exist (see table_retention).
 SELECT pg_catalog.pg_extension_config_dump('steward.column_rules',
-    'WHERE relid OPERATOR(pg_catalog.<>) ''steward.migration_runs''::pg_catalog.regclass');
+    'WHERE relid OPERATOR(pg_catalog.<>) ''steward.migration_runs''::pg_catalog.regclass'
+    ' AND EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) relid::pg_catalog.oid)');
 SELECT pg_catalog.pg_extension_config_dump('steward.migration_runs', '');
 REVOKE ALL ON steward.migration_runs FROM PUBLIC;
 GRANT SELECT ON steward.migration_runs TO PUBLIC;

@@ -96,7 +96,8 @@ check_retention(Datum retention)
  * leaves it, pg_class_ownercheck semantics) must own the table, which must
  * be a table.  Writes steward.table_retention as its owner.  Takes
  * AccessShareLock on the table.  Errors: 22004, 42P01, 42809, 42501, 22023
- * (not positive, or longer than STEWARD_MAX_RETENTION_DAYS).
+ * (not positive, or longer than STEWARD_MAX_RETENTION_DAYS), 0A000 (a
+ * temporary table: steward_refuse_temporary).
  */
 Datum
 steward_set_retention(PG_FUNCTION_ARGS)
@@ -112,6 +113,8 @@ steward_set_retention(PG_FUNCTION_ARGS)
 	steward_check_table_owner(relid);
 	rel = steward_open_user_relation(relid, AccessShareLock, STEWARD_KINDS_TABLES,
 									 "steward.set_retention()");
+	if (!PG_ARGISNULL(1))
+		steward_refuse_temporary(relid, "a retention setting");
 	if (!PG_ARGISNULL(1))
 		check_retention(PG_GETARG_DATUM(1));
 

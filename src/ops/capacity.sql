@@ -21,7 +21,11 @@ CREATE TABLE steward.table_retention (
     relid     regclass PRIMARY KEY,
     retention interval NOT NULL CHECK (retention > interval '0')
 );
-SELECT pg_catalog.pg_extension_config_dump('steward.table_retention', '');
+-- Only rows of relations that exist are dumped: a row left by a drop no
+-- event trigger saw (single-user mode) names a bare OID, which a restore
+-- would bind to whichever relation has it there.
+SELECT pg_catalog.pg_extension_config_dump('steward.table_retention',
+    'WHERE EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) relid::pg_catalog.oid)');
 REVOKE ALL ON steward.table_retention FROM PUBLIC;
 GRANT SELECT ON steward.table_retention TO PUBLIC;
 
@@ -109,7 +113,7 @@ BEGIN
         SELECT c.oid, z.total_bytes
           FROM (SELECT c.oid FROM pg_class c
                   JOIN pg_am a ON a.oid = c.relam AND a.amname = 'steward'
-                 WHERE c.relkind = 'r' OFFSET 0) c
+                 WHERE c.relkind = 'r' AND c.relpersistence <> 't' OFFSET 0) c
          CROSS JOIN LATERAL steward._relation_sizes(c.oid) z),
     ins AS (
         INSERT INTO steward.capacity_samples (relid, writes, bytes)

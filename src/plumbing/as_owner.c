@@ -671,6 +671,38 @@ steward_check_table_owner(Oid relid)
 }
 
 /*
+ * Error 0A000 when relid is a temporary relation: "what" (a column rule, a
+ * retention setting) cannot be kept for it.  A temporary table goes at
+ * session exit, with DISCARD TEMP or ON COMMIT DROP, where no event
+ * trigger fires: a row pg_steward kept for it would outlive it, block
+ * the drop of its machine and of its owner's objects, travel in dumps by
+ * bare OID and bind to whichever relation later gets that OID (review15
+ * R15-3).  Raises nothing for any other relation, or an OID naming none;
+ * takes no lock.
+ */
+void
+steward_refuse_temporary(Oid relid, const char *what)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	char	   *relname;
+
+	if (!HeapTupleIsValid(tup))
+		return;
+	if (((Form_pg_class) GETSTRUCT(tup))->relpersistence != RELPERSISTENCE_TEMP)
+	{
+		ReleaseSysCache(tup);
+		return;
+	}
+	relname = pstrdup(NameStr(((Form_pg_class) GETSTRUCT(tup))->relname));
+	ReleaseSysCache(tup);
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("%s cannot be set on temporary table \"%s\"", what, relname),
+			 errdetail("A temporary table goes at session exit, with DISCARD TEMP or at an ON COMMIT DROP commit, where pg_steward cannot remove what it keeps for the table."),
+			 errhint("Use a permanent table (CREATE UNLOGGED TABLE ... USING steward also skips WAL).")));
+}
+
+/*
  * The first column of the last SPI result, as a list of OIDs allocated in
  * "outer" (a context that outlives SPI_finish, such as the caller's before
  * it connected).  Raises nothing; NULLs are read as InvalidOid.

@@ -38,6 +38,7 @@ typedef struct StewardAsOwner
 
 extern void steward_require_arg(FunctionCallInfo fcinfo, int argno, const char *what);
 extern void steward_check_table_owner(Oid relid);
+extern void steward_refuse_temporary(Oid relid, const char *what);
 
 extern Oid	steward_relid(const char *relname, bool missing_ok);
 extern Oid	steward_relation_owner(Oid relid);

@@ -71,16 +71,20 @@ rule_kind_name(RuleKind kind)
  * --no-table-access-method creates the table as heap first) and a row
  * written into steward.column_rules (a whole-database restore's data, a
  * hand edit).  Partitioned tables are checked partition by partition
- * (steward_check_partitions_use_steward); no lock is taken here.
+ * (steward_check_partitions_use_steward); no lock is taken here.  A
+ * temporary relation, of any kind, takes no rule: 0A000
+ * (steward_refuse_temporary).
  */
 void
 steward_check_rule_storage(Oid relid)
 {
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	HeapTuple	tup;
 	Form_pg_class form;
 	char	   *nspname;
 	char	   *relname;
 
+	steward_refuse_temporary(relid, "a column rule");
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tup))
 		return;
 	form = (Form_pg_class) GETSTRUCT(tup);
@@ -587,7 +591,8 @@ steward_catalog_row_trigger(FunctionCallInfo fcinfo, const char *name,
  * that changes a rule reaches the caches of all backends and the column's
  * security label (labels.c), which carries the rule in dumps.  A row that
  * puts a rule on a table not using the steward access method is refused
- * (42809, steward_check_rule_storage).
+ * (42809, steward_check_rule_storage), as is one on a temporary relation
+ * (0A000).
  */
 Datum
 steward_column_rules_changed(PG_FUNCTION_ARGS)
@@ -617,6 +622,7 @@ steward_column_rules_changed(PG_FUNCTION_ARGS)
 			{
 				Relation	rel = relation_open(relid, AccessShareLock);
 
+				steward_refuse_temporary(relid, "a column rule");
 				steward_check_partitions_use_steward(rel);
 				relation_close(rel, NoLock);
 			}
