@@ -22553,3 +22553,10 @@ DELETE FROM steward.capacity_samples r
  WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_class c
                     WHERE c.oid OPERATOR(pg_catalog.=) r.relid
                       AND c.relpersistence OPERATOR(pg_catalog.<>) 't');
+-- review15 R15-8: ALTER SCHEMA steward RENAME is refused (2BP01): every
+-- event trigger of the extension names its objects steward.*, and CREATE
+-- TABLE and ALTER TABLE of the whole database failed after it.
+CREATE EVENT TRIGGER steward_guard_schema_rename ON ddl_command_start
+    WHEN TAG IN ('ALTER SCHEMA')
+    EXECUTE FUNCTION steward._guard_drop();
+ALTER EVENT TRIGGER steward_guard_schema_rename ENABLE ALWAYS;

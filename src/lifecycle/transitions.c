@@ -101,7 +101,26 @@ parse_user_sql(const char *sql, const char *what)
 	return stmts;
 }
 
-/* A check must be exactly one plain SELECT. */
+/*
+ * Does a raw parse tree contain an INSERT, UPDATE, DELETE or MERGE (a
+ * data-modifying WITH, at any depth)?
+ */
+static bool
+has_data_modifying(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, InsertStmt) || IsA(node, UpdateStmt) ||
+		IsA(node, DeleteStmt) || IsA(node, MergeStmt))
+		return true;
+	return raw_expression_tree_walker(node, has_data_modifying, context);
+}
+
+/*
+ * A check must be exactly one plain SELECT, without a data-modifying WITH
+ * (validate() runs it read-only, where it failed with core's misleading
+ * "SELECT is not allowed in a non-volatile function"; review15 R15-7).
+ */
 static void
 check_check_sql(const char *sql)
 {
@@ -118,6 +137,11 @@ check_check_sql(const char *sql)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("check_sql must be a single SELECT statement"),
+				 errhint("Write a query that returns the number of violating rows, e.g. SELECT count(*) FROM t WHERE state = 'backfilled' AND derived IS NULL.")));	if (has_data_modifying(raw->stmt, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("check_sql must be a single SELECT statement without a data-modifying WITH"),
+				 errdetail("It contains an INSERT, UPDATE, DELETE or MERGE; a check only reads."),
 				 errhint("Write a query that returns the number of violating rows, e.g. SELECT count(*) FROM t WHERE state = 'backfilled' AND derived IS NULL.")));
 }
 

@@ -892,19 +892,62 @@ guard_drop_command(Node *parsetree, bool old_sql)
 }
 
 /*
- * Event trigger on ddl_command_start (steward_guard_drop): refuse a command
- * that would drop pg_steward while user objects depend on it (2BP01,
- * naming them, with a HINT to release or drop them).  Takes no lock; reads the
- * catalogs as the extension's owner.
+ * ALTER SCHEMA steward RENAME: refused (2BP01) while pg_steward is
+ * installed.  Its SQL functions, views and event triggers name their
+ * objects steward.*, and the event triggers run on every CREATE TABLE and
+ * ALTER TABLE of the database: under another name each of them failed
+ * with 42P01 about pg_steward's internals (review15 R15-8).
+ */
+static void
+guard_schema_rename(RenameStmt *stmt)
+{
+	Oid			extoid;
+	Oid			owner;
+	Oid			schema;
+	char	   *nspname;
+
+	if (stmt->renameType != OBJECT_SCHEMA || stmt->subname == NULL)
+		return;
+	extoid = get_extension_oid(EXTENSION_NAME, true);
+	if (!OidIsValid(extoid))
+		return;
+	extension_info(extoid, &owner, &schema);
+	nspname = OidIsValid(schema) ? get_namespace_name(schema) : NULL;
+	if (nspname == NULL || strcmp(stmt->subname, nspname) != 0)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+			 errmsg("cannot rename schema \"%s\" because extension \"%s\" depends on its name",
+					nspname, EXTENSION_NAME),
+			 errdetail("The extension's functions, views and event triggers name its objects as %s.*; "
+					   "the event triggers run on every CREATE TABLE and ALTER TABLE of the database.",
+					   STEWARD_SCHEMA),
+			 errhint("Keep the name \"%s\"; give your own schema another name.",
+					 nspname)));
+}
+
+/*
+ * Event trigger on ddl_command_start (steward_guard_drop, and
+ * steward_guard_schema_rename for ALTER SCHEMA): refuse a command that
+ * would drop pg_steward while user objects depend on it (2BP01, naming
+ * them, with a HINT to release or drop them), and the renaming of its
+ * schema (2BP01, guard_schema_rename).  Takes no lock; reads the catalogs
+ * as the extension's owner.
  */
 Datum
 steward_guard_drop(PG_FUNCTION_ARGS)
 {
+	Node	   *parsetree;
+
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("steward_guard_drop must be called as an event trigger")));
-	guard_drop_command(((EventTriggerData *) fcinfo->context)->parsetree, false);
+	parsetree = ((EventTriggerData *) fcinfo->context)->parsetree;
+	if (IsA(parsetree, RenameStmt))
+		guard_schema_rename((RenameStmt *) parsetree);
+	else
+		guard_drop_command(parsetree, false);
 	PG_RETURN_VOID();
 }
 

@@ -300,3 +300,10 @@ CREATE EVENT TRIGGER steward_guard_drop ON ddl_command_start
     WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED', 'DROP ACCESS METHOD')
     EXECUTE FUNCTION steward._guard_drop();
 ALTER EVENT TRIGGER steward_guard_drop ENABLE ALWAYS;
+-- ALTER SCHEMA steward RENAME is refused (2BP01): every event trigger of
+-- the extension names its objects steward.*, and CREATE TABLE and ALTER
+-- TABLE of the whole database failed after it (review15 R15-8).
+CREATE EVENT TRIGGER steward_guard_schema_rename ON ddl_command_start
+    WHEN TAG IN ('ALTER SCHEMA')
+    EXECUTE FUNCTION steward._guard_drop();
+ALTER EVENT TRIGGER steward_guard_schema_rename ENABLE ALWAYS;
