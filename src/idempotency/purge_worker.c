@@ -82,6 +82,14 @@ steward_purge_worker_register(void)
 {
 	BackgroundWorker worker;
 
+	/*
+	 * Not in a server pg_upgrade runs (binary-upgrade mode, where core's
+	 * autovacuum is off too): whatever a worker wrote there would be
+	 * overwritten by the copied files, and the launcher's visits would only
+	 * meet the restore's DROP and CREATE DATABASE.
+	 */
+	if (IsBinaryUpgrade)
+		return;
 	steward_bgworker_fill(&worker, "steward_purge_launcher_main",
 						  "pg_steward idempotency purge launcher", "pg_steward purge launcher",
 						  BgWorkerStart_RecoveryFinished, 10);

@@ -482,6 +482,14 @@ steward_sampler_register(void)
 {
 	BackgroundWorker worker;
 
+	/*
+	 * Not in a server pg_upgrade runs (binary-upgrade mode, where core's
+	 * autovacuum is off too): whatever a worker wrote there would be
+	 * overwritten by the copied files, and the launcher's visits would only
+	 * meet the restore's DROP and CREATE DATABASE.
+	 */
+	if (IsBinaryUpgrade)
+		return;
 	steward_bgworker_fill(&worker, "steward_sampler_main", "pg_steward wait sampler",
 						  "pg_steward wait sampler", BgWorkerStart_ConsistentState, 1);
 	RegisterBackgroundWorker(&worker);

@@ -279,5 +279,13 @@ $new->safe_psql('fresh', q{
 });
 is(sqlstate_of('fresh', 'UPDATE t SET v = 0'), '40001', 'a new database of the new cluster enforces its rules');
 
+# The servers pg_upgrade runs (binary-upgrade mode, -b) start no
+# pg_steward worker, as core starts no autovacuum there.
 $new->stop;
+system_or_bail('pg_ctl', '-D', $new->data_dir, '-l', $new->logfile, '-o', '-b', '-w', 'start');
+sleep 1;    # the workers start just after the server accepts connections
+is($new->safe_psql('postgres',
+		"SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'pg_steward%'"),
+	'0', 'no pg_steward worker in binary-upgrade mode');
+system_or_bail('pg_ctl', '-D', $new->data_dir, '-m', 'fast', '-w', 'stop');
 done_testing();
