@@ -1903,6 +1903,69 @@ collect_clear_top(void *arg)
 }
 
 /*
+ * Is a utility statement at top level (top; xact: its TransactionStmt, or
+ * NULL) tracked in slot 0 followed by a commit that can fail?  Only a
+ * COMMIT that really commits (not one ending a failed block) is; AND
+ * CHAIN opens a new block.  Another statement is when it is the last of
+ * its query string outside an explicit block (the implicit commit).
+ */
+static bool
+utility_commit_follows(PlannedStmt *pstmt, const char *queryString, bool top,
+					   TransactionStmt *xact, int slot)
+{
+	if (top && xact != NULL)
+		return (xact->kind == TRANS_STMT_COMMIT || xact->kind == TRANS_STMT_PREPARE) &&
+			!IsAbortedTransactionBlockState();
+	if (slot == 0)
+		return last_in_string(queryString, pstmt->stmt_location, pstmt->stmt_len) &&
+			!explicit_block && !IsAbortedTransactionBlockState();
+	return false;
+}
+
+/*
+ * After a top-level transaction statement has run: an explicit block
+ * starts (BEGIN, START TRANSACTION); or ends (COMMIT, ROLLBACK, PREPARE
+ * TRANSACTION), AND CHAIN opening the next one.
+ */
+static void
+note_transaction_block(TransactionStmt *xact)
+{
+	if (xact->kind == TRANS_STMT_BEGIN || xact->kind == TRANS_STMT_START)
+		explicit_block = true;
+	else if (xact->kind == TRANS_STMT_COMMIT || xact->kind == TRANS_STMT_ROLLBACK ||
+			 xact->kind == TRANS_STMT_PREPARE)
+	{
+		explicit_block = xact->chain;
+		explicit_after_end = xact->chain;
+	}
+}
+
+/*
+ * The end of a tracked utility statement (a->slot >= 0) that started at
+ * "start" with the buffer counters at *bufusage_start: its time, the rows
+ * of the commands that report some, and its buffers, collected under
+ * steward_collect (never raises).
+ */
+static void
+utility_end(UtilityArgs *a, QueryCompletion *qc, instr_time start,
+			const BufferUsage *bufusage_start)
+{
+	instr_time	duration;
+
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	a->ms = INSTR_TIME_GET_MILLISEC(duration);
+	a->rows = 0;
+	if (qc && (qc->commandTag == CMDTAG_COPY || qc->commandTag == CMDTAG_FETCH ||
+			   qc->commandTag == CMDTAG_SELECT ||
+			   qc->commandTag == CMDTAG_REFRESH_MATERIALIZED_VIEW))
+		a->rows = qc->nprocessed;
+	memset(&a->bufusage, 0, sizeof(BufferUsage));
+	BufferUsageAccumDiff(&a->bufusage, &pgBufferUsage, bufusage_start);
+	(void) steward_collect(collect_utility_end, a);
+}
+
+/*
  * Utility statements (steward.track_utility), cursor commands and COPY
  * included.  EXECUTE and PREPARE do not raise the nesting level: the
  * prepared statement is the statement (counted by the executor hooks).
@@ -1945,19 +2008,7 @@ stmt_process_utility(PlannedStmt *pstmt, const char *queryString,
 			args.slot = -1;
 	}
 
-	/*
-	 * Only a COMMIT that really commits (not one ending a failed block) is
-	 * followed by a commit that can fail; AND CHAIN opens a new block.
-	 */
-	args.commit_follows = false;
-	if (top && xact != NULL)
-	{
-		if (xact->kind == TRANS_STMT_COMMIT || xact->kind == TRANS_STMT_PREPARE)
-			args.commit_follows = !IsAbortedTransactionBlockState();
-	}
-	else if (args.slot == 0)
-		args.commit_follows = last_in_string(queryString, pstmt->stmt_location, pstmt->stmt_len) &&
-			!explicit_block && !IsAbortedTransactionBlockState();
+	args.commit_follows = utility_commit_follows(pstmt, queryString, top, xact, args.slot);
 
 	if (top && IsA(parsetree, ExecuteStmt))
 	{
@@ -1989,35 +2040,11 @@ stmt_process_utility(PlannedStmt *pstmt, const char *queryString,
 	}
 	PG_END_TRY();
 
-	/* An explicit block starts; or ends, AND CHAIN opening the next one. */
 	if (top && xact != NULL)
-	{
-		if (xact->kind == TRANS_STMT_BEGIN || xact->kind == TRANS_STMT_START)
-			explicit_block = true;
-		else if (xact->kind == TRANS_STMT_COMMIT || xact->kind == TRANS_STMT_ROLLBACK ||
-				 xact->kind == TRANS_STMT_PREPARE)
-		{
-			explicit_block = xact->chain;
-			explicit_after_end = xact->chain;
-		}
-	}
+		note_transaction_block(xact);
 
 	if (args.slot >= 0)
-	{
-		instr_time	duration;
-
-		INSTR_TIME_SET_CURRENT(duration);
-		INSTR_TIME_SUBTRACT(duration, start);
-		args.ms = INSTR_TIME_GET_MILLISEC(duration);
-		args.rows = 0;
-		if (qc && (qc->commandTag == CMDTAG_COPY || qc->commandTag == CMDTAG_FETCH ||
-				   qc->commandTag == CMDTAG_SELECT ||
-				   qc->commandTag == CMDTAG_REFRESH_MATERIALIZED_VIEW))
-			args.rows = qc->nprocessed;
-		memset(&args.bufusage, 0, sizeof(BufferUsage));
-		BufferUsageAccumDiff(&args.bufusage, &pgBufferUsage, &bufusage_start);
-		(void) steward_collect(collect_utility_end, &args);
-	}
+		utility_end(&args, qc, start, &bufusage_start);
 	else if (top && IsA(parsetree, PrepareStmt))
 	{
 		/* PREPARE analyzed a statement that did not run. */
