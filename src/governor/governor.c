@@ -374,7 +374,8 @@ PG_FUNCTION_INFO_V1(steward_governor_trace);
  * thresholds are PGC_SUSET: a session may not loosen the pacing that
  * protects everyone else's latency; the sampling window and interval are
  * PGC_SIGHUP because the one sampler worker reads them for the cluster.
- * Times are GUC_UNIT_MS.  Raises nothing; called once per process.
+ * Times are GUC_UNIT_MS.  No lock; raises nothing; called once per
+ * process.
  */
 void
 steward_governor_define_gucs(void)
@@ -442,7 +443,8 @@ steward_governor_define_gucs(void)
  * (steward_as_role_begin(), rolled back by steward_as_owner_end()):
  * wal_compression = BATCH_WAL_COMPRESSION when
  * steward.batch_wal_compression is on and the session compresses
- * nothing.  Raises nothing.  Why: the first change of a page after a
+ * nothing.  No lock (a setting of this backend); raises nothing.  Why:
+ * the first change of a page after a
  * checkpoint writes the whole page to WAL, and a batch changes every page
  * of its key range, so full-page images are a quarter of a backfill's
  * WAL (100k rows of the benchmark's orders after a checkpoint: 351 bytes
@@ -470,7 +472,8 @@ steward_governor_pin_batch_wal_compression(void)
  * A background worker that runs a job (the purge worker) gives way to the
  * foreground on the CPU: nice steward.governor_nice.  Only for processes
  * of our own: a client session that runs run_transition could not get its
- * priority back afterwards (raising it needs privileges).
+ * priority back afterwards (raising it needs privileges).  No lock; a
+ * failure is logged (LOG), never raised.
  */
 void
 steward_governor_lower_priority(void)
@@ -485,7 +488,8 @@ steward_governor_lower_priority(void)
  * nobody to protect, a niced job on a machine whose CPUs other programs
  * keep busy would get a small share of a CPU and not run at full speed.
  * The priority cannot be raised again: the caller is a process that ends
- * with its job (the purge worker's visit).
+ * with its job (the purge worker's visit).  Backend-local (job is this
+ * process's), no lock; raises nothing.
  */
 void
 steward_governor_lower_priority_on_foreground(StewardGovJob *job)
@@ -499,6 +503,7 @@ steward_governor_lower_priority_on_foreground(StewardGovJob *job)
  * shared area exists (preloaded).  Without it a job runs at its own batch
  * size and rate limit, which is what the README promises when the library
  * is not preloaded.  No lock: a stale answer only delays one decision.
+ * Raises nothing.
  */
 bool
 steward_governor_enabled(void)
@@ -568,7 +573,8 @@ steward_governor_shmem_size(void)
 /*
  * shmem_request_hook: reserve the governor's area (the slots and tick ring,
  * plus one commit ring per backend, sized by MaxBackends) and its LWLock
- * tranche.  Only while preloading (plumbing/preload.c).
+ * tranche.  Only while preloading (plumbing/preload.c).  No lock; errors
+ * are RequestAddinShmemSpace's (outside the request hook).
  */
 void
 steward_governor_request_shmem(void)
@@ -621,7 +627,11 @@ steward_governor_init_shmem(void)
 	steward_collect_register_lock(gov->lock);
 }
 
-/* steward.reset(): the decision counters start again from zero. */
+/*
+ * steward.reset(): the decision counters start again from zero.  Atomic
+ * writes, no lock: a decision counted while it runs may survive it.
+ * Raises nothing.
+ */
 void
 steward_governor_reset(void)
 {
@@ -672,7 +682,11 @@ commit_percentile_ms(const uint32 *hist, uint64 n, double p)
 	return commit_bucket_ms(GOV_CBUCKETS - 1);
 }
 
-/* statements.c: this session completed a top-level statement. */
+/*
+ * statements.c: this session completed a top-level statement (its start
+ * goes into the session's own ring, which read_signals subtracts from the
+ * foreground).  Backend-local, no lock; raises nothing.
+ */
 void
 steward_governor_own_statement(void)
 {
@@ -1218,7 +1232,8 @@ job_process_busy(const GovSlot *slot, TimestampTz now)
  * remember the pids of the running jobs, so that their own waits are not
  * counted as the foreground's.  Reads the slots without the lock (a job
  * starting meanwhile counts as foreground for one round at worst, which
- * only makes the governor more careful).  Memory: static arrays.
+ * only makes the governor more careful).  Memory: static arrays.  Raises
+ * nothing.
  */
 void
 steward_governor_round_begin(void)
@@ -1262,7 +1277,8 @@ is_wal_wait(uint32 info)
 /*
  * One sampled process with a wait event: count it if it is a foreground
  * backend (a client backend, not a worker, autovacuum or a governed job)
- * waiting on WAL.
+ * waiting on WAL.  Wait sampler only: the count is its own (the next tick
+ * takes it), no lock; raises nothing.
  */
 void
 steward_governor_sample(PGPROC *proc, uint32 info)
@@ -1278,7 +1294,12 @@ steward_governor_sample(PGPROC *proc, uint32 info)
 	acc_wal_samples++;
 }
 
-/* A sampled session waits for a lock held by blocker_pid. */
+/*
+ * A sampled session waits for a lock held by blocker_pid: one lock-wait
+ * sample for each listed job of that process.  Reads the slots without
+ * the governor's lock and adds with an atomic: a slot its job leaves
+ * meanwhile loses the sample, nothing worse.  Raises nothing.
+ */
 void
 steward_governor_blocked_by(int blocker_pid)
 {
@@ -1585,7 +1606,9 @@ store_tick(GovTick *tick, TimestampTz now)
 
 /*
  * Called by the wait sampler at every wake-up: take a tick when one is due.
- * Never raises (the collection runs under steward_collect()).
+ * Never raises (the collection runs under steward_collect()).  Takes the
+ * governor's LWLock exclusively to store the tick (store_tick); the
+ * commit counters are read with atomics, no lock.
  */
 void
 steward_governor_tick(void)
@@ -1963,7 +1986,10 @@ gov_xact_callback(XactEvent event, void *arg)
 	}
 }
 
-/* _PG_init, while preloading: every backend inherits the callback. */
+/*
+ * _PG_init, while preloading: every backend inherits the callback.  No
+ * lock; raises only out of memory.
+ */
 void
 steward_governor_install_hooks(void)
 {
@@ -2199,7 +2225,12 @@ begin_job(const char *kind, const char *label, int64 ref,
 	return job;
 }
 
-/* Register a job of the extension's own C code (see governor.h). */
+/*
+ * Register a job of the extension's own C code (see governor.h), with no
+ * per-role limit: begin_job.  Takes the governor's LWLock exclusively,
+ * briefly, and the chosen slot's spinlock.  Errors: 54000 when this
+ * session already runs GOV_MAX_LOCAL_JOBS jobs.
+ */
 StewardGovJob *
 steward_governor_begin(const char *kind, const char *label, int64 ref,
 					   int max_batch, int max_rows_per_sec)
@@ -2279,7 +2310,10 @@ sleep_ms(double ms)
  * After a batch of "rows" rows (0 on the first call and while told to
  * wait): the size of the next batch, or 0 while the pause goes on.  Sleeps
  * at most one slice (steward.governor_interval) per call, so that callers
- * can commit, check for interrupts or other work between slices.
+ * can commit, check for interrupts or other work between slices.  Reads
+ * the signals under the governor's LWLock (shared) and updates the job's
+ * slot under the slot's spinlock; holds neither while it sleeps.  Errors:
+ * none of its own; CHECK_FOR_INTERRUPTS's (57014 on a cancel).
  */
 int
 steward_governor_pace(StewardGovJob *job, int64 rows)
@@ -2474,8 +2508,9 @@ steward_governor_begin_sql(PG_FUNCTION_ARGS)
  * first call), the size of the next batch, or 0 while the governor wants
  * the job to wait: commit, then call again with rows = 0.  Sleeps at most
  * steward.governor_interval per call, so a caller that commits in between
- * holds no snapshot across a long pause.  Errors: 42704 not a job of this
- * session, 22023 negative rows.
+ * holds no snapshot across a long pause.  Locks as steward_governor_pace.
+ * Errors: 42704 not a job of this session, 22023 negative rows, 57014 on a
+ * cancel.
  */
 Datum
 steward_governor_pace_sql(PG_FUNCTION_ARGS)
@@ -2496,7 +2531,8 @@ steward_governor_pace_sql(PG_FUNCTION_ARGS)
 /*
  * steward.governor_end(job [, outcome]): the job is over; a job that is
  * not running is ignored.  outcome ('finished', 'failed' or 'cancelled';
- * 22023 else) is the state steward.governor_jobs shows it in.
+ * 22023 else) is the state steward.governor_jobs shows it in.  Takes the
+ * governor's LWLock exclusively to retire the job's slot.
  */
 Datum
 steward_governor_end_sql(PG_FUNCTION_ARGS)
@@ -2593,7 +2629,11 @@ put_job(Tuplestorestate *ts, TupleDesc desc, const GovSlot *s)
 	tuplestore_putvalues(ts, desc, values, nulls);
 }
 
-/* steward._governor_jobs(): running jobs, then the last finished ones. */
+/*
+ * steward._governor_jobs(): running jobs, then the last finished ones.
+ * Under the governor's LWLock (shared), each slot copied under its
+ * spinlock.  None without the shared area.  Raises nothing of its own.
+ */
 Datum
 steward_governor_jobs(PG_FUNCTION_ARGS)
 {
@@ -2630,7 +2670,9 @@ steward_governor_jobs(PG_FUNCTION_ARGS)
 
 /*
  * steward._governor_status(): one row, what a job deciding now would see,
- * and the settings.
+ * and the settings.  Reads the signals under the governor's LWLock
+ * (shared).  Raises nothing of its own (elog ERROR if called with another
+ * result type).
  */
 Datum
 steward_governor_status(PG_FUNCTION_ARGS)
@@ -2707,7 +2749,11 @@ decision_pair(int d, int r)
 	return false;
 }
 
-/* steward._governor_decisions(): (decision, reason, count) for every pair it can make. */
+/*
+ * steward._governor_decisions(): (decision, reason, count) for every pair
+ * it can make.  Atomic reads, no lock (a count may be one behind);
+ * raises nothing.
+ */
 Datum
 steward_governor_decisions(PG_FUNCTION_ARGS)
 {
@@ -2768,7 +2814,8 @@ simulate_interval_us(const Interval *iv, const char *what)
  * times its baseline and/or the given replication lag instead of the
  * measured ones (NULL: measured).  A drill: check that jobs back off and
  * come back.  duration 0 ends it.  Returns when it ends.  Revoked from
- * PUBLIC.  Errors: 55000 without shared_preload_libraries, 22023.
+ * PUBLIC.  Takes the governor's LWLock exclusively to set the
+ * simulation.  Errors: 55000 without shared_preload_libraries, 22023.
  */
 Datum
 steward_governor_simulate(PG_FUNCTION_ARGS)
@@ -2808,7 +2855,9 @@ steward_governor_simulate(PG_FUNCTION_ARGS)
  * decision rule over a sequence of ticks with these signals (a NULL
  * p99_ratio element: no foreground load in that tick) under the current
  * settings, and show each decision and the pace it sets for a batch that
- * takes row_ms per row.  Pure: touches no shared state.
+ * takes row_ms per row.  Pure: touches no shared state, takes no lock.
+ * Errors: 22023 max_batch or max_rows_per_sec below 1, row_ms not
+ * positive; 54000 more than 100000 steps.
  */
 Datum
 steward_governor_trace(PG_FUNCTION_ARGS)
