@@ -430,7 +430,8 @@ steward_check_state_collation_sql(PG_FUNCTION_ARGS)
  * Refuse to attach while stored rows hold values the machine does not
  * declare.  The table is read as its owner (restricted), never as the
  * extension's owner, with a snapshot taken after the caller's lock
- * (steward_read_rows_after_lock).
+ * (steward_read_rows_after_lock); not read when it stores no row
+ * (steward_relation_stores_rows).
  */
 static void
 check_existing_states(Relation rel, const char *colname, const char *machine,
@@ -453,6 +454,8 @@ check_existing_states(Relation rel, const char *colname, const char *machine,
 
 	/* A rule on stored rows holds for every row or is refused. */
 	steward_require_owner_sees_all_rows(RelationGetRelid(rel), "the check of stored states");
+	if (!steward_relation_stores_rows(RelationGetRelid(rel)))
+		return;
 	steward_as_table_owner_begin(rel, true, &ctx);
 	steward_pin_all_rows();
 	if (steward_read_rows_after_lock(sql, 1, argtypes, args) != SPI_OK_SELECT)

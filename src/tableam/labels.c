@@ -75,6 +75,7 @@
 
 PG_FUNCTION_INFO_V1(steward_load_label_provider);
 PG_FUNCTION_INFO_V1(steward_state_checks_changed);
+PG_FUNCTION_INFO_V1(steward_label_rows_stored);
 
 #define STEWARD_LABEL_PROVIDER "steward"
 
@@ -278,6 +279,23 @@ steward_object_relabel(const ObjectAddress *object, const char *seclabel)
 							  4, applyargs, args, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not apply a pg_steward label");
 	steward_as_owner_end(&ctx);
+}
+
+/*
+ * steward._label_rows_stored(tbl regclass) RETURNS boolean: whether table
+ * tbl or one of its partitions may store a row
+ * (steward_relation_stores_rows).  The label checks (labels.sql) read the
+ * rows as the table's owner, by name, only when there may be some, so that
+ * a restore, which labels a table right after creating it and before its
+ * data and its schema's GRANTs (review15 R15-2), does not need the owner's
+ * USAGE on the schema.  The caller holds SHARE ROW EXCLUSIVE on tbl and its
+ * partitions.  Raises nothing but core's errors for a relation that does
+ * not exist.
+ */
+Datum
+steward_label_rows_stored(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(steward_relation_stores_rows(PG_GETARG_OID(0)));
 }
 
 /*

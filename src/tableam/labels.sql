@@ -12,6 +12,15 @@
 -- database whose schema was restored first, meet without duplicate keys.
 --------------------------------------------------------------------------
 
+-- Whether table tbl (or one of its partitions) stores any row (C,
+-- labels.c): false only when none has a block, as a table a restore has
+-- just created.  Reads no row; the caller holds SHARE ROW EXCLUSIVE on tbl.
+CREATE FUNCTION steward._label_rows_stored(tbl regclass)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'steward_label_rows_stored'
+LANGUAGE C STRICT;
+REVOKE ALL ON FUNCTION steward._label_rows_stored(regclass) FROM PUBLIC;
+
 -- The checks of a version rule from a label (as steward.track_versions):
 -- the column is bigint, the table's only version column, and no row has a
 -- version below 1.  Raises 42804, 42710 or 23514; the caller holds SHARE
@@ -39,7 +48,13 @@ BEGIN
     -- restricted, search_path pinned), never as the extension's owner that
     -- runs this function: planning and scanning the table evaluates code
     -- its owner wrote (index expressions and predicates, folded by the
-    -- planner; policies).
+    -- planner; policies).  A table that stores no row is not read: a
+    -- restore labels a table right after creating it, before its data and
+    -- before the GRANTs (given at the end) by which its owner may reach its
+    -- schema (review15 R15-2).
+    IF NOT steward._label_rows_stored(tbl) THEN
+        RETURN;
+    END IF;
     n := (steward._migration_exec(tbl, format(
             'SELECT pg_catalog.count(*) FROM %s WHERE %I OPERATOR(pg_catalog.<) 1', tbl, col)))[1]::bigint;
     IF n > 0 THEN
@@ -118,7 +133,11 @@ BEGIN
                   HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
                                 v_machine, pg_get_userbyid(caller::oid));
     END IF;
-    -- As the table's owner, as in _apply_label_version.
+    -- As the table's owner, as in _apply_label_version (and not for a
+    -- table that stores no row).
+    IF NOT steward._label_rows_stored(tbl) THEN
+        RETURN;
+    END IF;
     n := (steward._migration_exec(tbl, format(
             'SELECT pg_catalog.count(*) FROM %s WHERE %I IS NULL'
             ' OR NOT (%I::pg_catalog.text COLLATE pg_catalog."C" OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]))',

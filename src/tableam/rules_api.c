@@ -31,6 +31,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -283,11 +284,49 @@ steward_read_rows_after_lock(const char *sql, int nargs, Oid *argtypes, Datum *a
 }
 
 /*
+ * Whether relation relid may store a row: false only when neither it nor
+ * any of its partitions has a block in its main fork (a partitioned table
+ * has no storage of its own), so that no snapshot, the command's own
+ * writes included, sees a row -- as a table a restore has just created,
+ * before its data (review15 R15-2).  True for a tree that holds a relation
+ * of another kind (a foreign partition).  Reads no row, runs nothing the
+ * owner wrote and needs no privilege: the checks of stored rows, which
+ * read them as the owner by name (and so need the owner's USAGE on the
+ * schema), skip tables that store none.  The caller holds a lock on relid
+ * and its partitions that keeps writers out; each relation of the tree is
+ * opened with AccessShareLock.  Raises nothing but core's errors.
+ */
+bool
+steward_relation_stores_rows(Oid relid)
+{
+	List	   *tree = find_all_inheritors(relid, AccessShareLock, NULL);
+	ListCell   *lc;
+	bool		stored = false;
+
+	foreach(lc, tree)
+	{
+		Relation	rel = relation_open(lfirst_oid(lc), AccessShareLock);
+
+		if (rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE &&
+			(rel->rd_rel->relkind != RELKIND_RELATION ||
+			 RelationGetNumberOfBlocks(rel) > 0))
+			stored = true;
+		relation_close(rel, AccessShareLock);
+		if (stored)
+			break;
+	}
+	list_free(tree);
+	return stored;
+}
+
+/*
  * Refuse (23514) to start tracking versions when stored rows hold versions
  * below 1; also used when a version rule starts to reach a partition that
  * is attached (storage_guard.c).  The table is read as its owner
  * (restricted), never as the extension's owner, with a snapshot taken
- * after the lock (steward_read_rows_after_lock); rel is open and locked.
+ * after the lock (steward_read_rows_after_lock); not read when it stores
+ * no row (steward_relation_stores_rows: a restore attaches an empty
+ * partition before its schema's GRANTs).  rel is open and locked.
  */
 void
 steward_check_existing_versions(Relation rel, const char *colname)
@@ -302,6 +341,8 @@ steward_check_existing_versions(Relation rel, const char *colname)
 
 	/* A rule on stored rows holds for every row or is refused. */
 	steward_require_owner_sees_all_rows(RelationGetRelid(rel), "the check of stored versions");
+	if (!steward_relation_stores_rows(RelationGetRelid(rel)))
+		return;
 	steward_as_table_owner_begin(rel, true, &ctx);
 	steward_pin_all_rows();
 	if (steward_read_rows_after_lock(sql, 0, NULL, NULL) != SPI_OK_SELECT)

@@ -28,6 +28,7 @@ extern int	steward_exec_for_column(const char *sql, Oid relid, const char *colna
 extern char *steward_existing_rule(Oid relid, const char *colname);
 extern int	steward_read_rows_after_lock(const char *sql, int nargs, Oid *argtypes,
 										 Datum *args);
+extern bool steward_relation_stores_rows(Oid relid);
 extern void steward_check_existing_versions(Relation rel, const char *colname);
 extern void steward_warn_version_trigger(const char *tgname, const char *relname,
 										 const char *colname);
