@@ -158,7 +158,8 @@ steward_relid(const char *relname, bool missing_ok)
 /*
  * OID of index <indexname> of the extension's relation heaprelid (indexes
  * are not extension members themselves; they belong to their table).
- * Raises 42P01 if the table has no such index.
+ * Raises 42P01 if the table has no such index.  Reads the catalog cache;
+ * takes no lock.
  */
 Oid
 steward_index_relid(Oid heaprelid, const char *indexname)
@@ -219,7 +220,8 @@ kind_accepted(char relkind, int kinds)
 /*
  * Refuse a relation whose kind the entry point "what" (a function name, or
  * a noun such as "a column rule") does not handle, with 42809
- * wrong_object_type naming both kinds.
+ * wrong_object_type naming both kinds.  rel is open (the caller's lock);
+ * takes none.
  */
 void
 steward_check_relation_kind(Relation rel, int kinds, const char *what)
@@ -354,7 +356,8 @@ steward_lock_relation_tree_if_free(Oid relid, List **locked)
 
 /*
  * Release the AccessShareLocks steward_lock_relation_tree_if_free() took
- * (the list is freed and set to NIL).
+ * (the list is freed and set to NIL).  Raises nothing (a lock not held
+ * gives a WARNING from the lock manager, never an error).
  */
 void
 steward_unlock_relations(List **locked)
@@ -370,7 +373,9 @@ steward_unlock_relations(List **locked)
 /*
  * Become "roleid" under SECURITY_RESTRICTED_OPERATION, open a GUC nest
  * level and pin search_path to "search_path"; with "spi", also
- * SPI_connect().  steward_as_owner_end() undoes all of it.
+ * SPI_connect().  steward_as_owner_end() undoes all of it; on error the
+ * transaction's abort does (file header).  Takes no lock.  Errors: elog
+ * ERROR when SPI_connect fails.
  */
 void
 steward_as_role_begin(Oid roleid, const char *search_path, bool spi,
@@ -414,6 +419,7 @@ pin_settings(const char *search_path, bool spi, StewardAsOwner *ctx)
  * statement and before anything that may run code others defined (an
  * index expression, a trigger).  steward_as_owner_end() undoes whatever
  * was done.  Errors need no cleanup, as for steward_as_owner_begin().
+ * Takes no lock; 42P01 when relid names nothing.
  */
 void
 steward_as_owner_begin_lazy(Oid relid, StewardAsOwner *ctx)
@@ -425,7 +431,8 @@ steward_as_owner_begin_lazy(Oid relid, StewardAsOwner *ctx)
  * Inside steward_as_owner_begin_lazy() (or any steward_as_*_begin): make
  * sure the GUC nest level is open, search_path pinned and SPI connected;
  * a no-op when they are.  SPI_connect() switches to SPI's memory context
- * until steward_as_owner_end(), as after steward_as_owner_begin().
+ * until steward_as_owner_end(), as after steward_as_owner_begin().  Takes
+ * no lock.  Errors: elog ERROR when SPI_connect fails.
  */
 void
 steward_as_owner_spi(StewardAsOwner *ctx)
@@ -440,7 +447,11 @@ steward_as_owner_spi(StewardAsOwner *ctx)
 	}
 }
 
-/* The owner of relation relid; 42P01 when there is none. */
+/*
+ * The owner of relation relid; 42P01 when there is none.  Reads the
+ * catalog cache; takes no lock (a caller that acts on the relation holds
+ * its lock, or the owner may change under it).
+ */
 Oid
 steward_relation_owner(Oid relid)
 {
@@ -460,7 +471,8 @@ steward_relation_owner(Oid relid)
 /*
  * Does this backend hold any lock on relation relid?  (Work that waits for
  * the lockers of a relation - a concurrent index drop, a relation another
- * backend must lock - would wait for us.)
+ * backend must lock - would wait for us.)  Reads this backend's lock table
+ * only; raises nothing.
  */
 bool
 steward_relation_locked_by_me(Oid relid)
@@ -474,7 +486,12 @@ steward_relation_locked_by_me(Oid relid)
 	return false;
 }
 
-/* Run SPI statements on an extension table as its owner. */
+/*
+ * Run SPI statements on an extension table as its owner
+ * (steward_as_role_begin with SPI, search_path pinned).  Takes no lock.
+ * Errors: 42P01 when relid names nothing, elog ERROR when SPI_connect
+ * fails.
+ */
 void
 steward_as_owner_begin(Oid relid, StewardAsOwner *ctx)
 {
@@ -484,6 +501,7 @@ steward_as_owner_begin(Oid relid, StewardAsOwner *ctx)
 /*
  * Run code on a user relation (opened and locked by the caller) as its
  * owner; every name in statements run this way must be schema-qualified.
+ * Takes no lock of its own.  Errors: elog ERROR when SPI_connect fails.
  */
 void
 steward_as_table_owner_begin(Relation rel, bool spi, StewardAsOwner *ctx)
@@ -494,7 +512,8 @@ steward_as_table_owner_begin(Relation rel, bool spi, StewardAsOwner *ctx)
 /*
  * Back to the caller's user, security context and settings after
  * steward_as_*_begin (ctx as it filled it); closes SPI if begin opened it.
- * Not needed on error: transaction abort restores all of it.
+ * Not needed on error: transaction abort restores all of it.  No lock;
+ * raises only what SPI_finish and the settings' rollback raise.
  */
 void
 steward_as_owner_end(StewardAsOwner *ctx)
@@ -510,7 +529,8 @@ steward_as_owner_end(StewardAsOwner *ctx)
 /*
  * Pin the settings that change how values print (inside a nest level
  * opened by steward_as_role_begin), so text computed from rows - checksums
- * - is the same in every session and on every copy.
+ * - is the same in every session and on every copy.  No lock; raises
+ * nothing.
  */
 void
 steward_pin_output_settings(void)
@@ -531,7 +551,8 @@ steward_pin_output_settings(void)
  * Force the plan that reads a batch in key order through the primary key,
  * for the batches of run_transition and of backfills (as the table's
  * owner, inside the GUC nest level of steward_as_role_begin(), which
- * steward_as_owner_end() rolls back).  Raises nothing.  With statistics
+ * steward_as_owner_end() rolls back).  No lock; raises nothing.  With
+ * statistics
  * from before the last run (every row still in the old state), the
  * planner estimates that "state = from" matches one row and picks a
  * sequential scan and a sort for every batch: a million-row run took
@@ -568,7 +589,8 @@ steward_pin_key_order_plan(void)
  * the extension's tables as a table owner (their policies show each owner
  * its own rows).  steward_as_owner_end() rolls it back.  Entry points
  * check the table itself first with steward_require_owner_sees_all_rows(),
- * whose error says what to do; this is the net for everything else.
+ * whose error says what to do; this is the net for everything else.  No
+ * lock; raises nothing.
  */
 void
 steward_pin_all_rows(void)
@@ -629,7 +651,9 @@ steward_require_owner_sees_all_rows(Oid relid, const char *what)
 
 /*
  * Set n (name, value) settings inside the GUC nest level opened by
- * steward_as_role_begin(); steward_as_owner_end() rolls them back.
+ * steward_as_role_begin(); steward_as_owner_end() rolls them back.  No
+ * lock.  Errors: set_config_option's for a name or value it rejects (the
+ * callers pass constants it accepts).
  */
 void
 steward_pin_settings(const char *const settings[][2], int n)
@@ -642,7 +666,7 @@ steward_pin_settings(const char *const settings[][2], int n)
 
 /*
  * Error 22004 ("<what> must not be null") when argument argno of a
- * non-strict SQL-callable function is NULL.
+ * non-strict SQL-callable function is NULL.  No lock.
  */
 void
 steward_require_arg(FunctionCallInfo fcinfo, int argno, const char *what)
@@ -705,7 +729,8 @@ steward_refuse_temporary(Oid relid, const char *what)
 /*
  * The first column of the last SPI result, as a list of OIDs allocated in
  * "outer" (a context that outlives SPI_finish, such as the caller's before
- * it connected).  Raises nothing; NULLs are read as InvalidOid.
+ * it connected).  Raises nothing (but out of memory); NULLs are read as
+ * InvalidOid.  No lock.
  */
 List *
 steward_spi_oids(MemoryContext outer)
@@ -791,7 +816,8 @@ steward_spi_read_latest(const char *sql, int nargs, Oid *argtypes, Datum *args,
  * cache re-plans it after DDL on what it reads, or for another role or
  * row_security setting when row security applies).  sql must be the same
  * text at every call of that site.  For the reads that run once per
- * statement (the relayout trigger's catalog lookup).
+ * statement (the relayout trigger's catalog lookup).  Locks and errors as
+ * steward_spi_read_latest (elog ERROR also when the plan cannot be kept).
  */
 int
 steward_spi_read_latest_kept(SPIPlanPtr *kept, const char *sql, int nargs, Oid *argtypes,
