@@ -17,6 +17,9 @@
 # database, -n, -t) is restored with pg_restore -1 and with
 # --exit-on-error: no message, the same rules, the machine, and the rules
 # are enforced (stale version 40001, illegal transition 23514).
+#
+# Last, a machine name another role took first in the target database
+# (review15 R15-4): what README says a restore does then.
 
 use strict;
 use warnings;
@@ -24,6 +27,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IPC::Run;
 
 my $node = PostgreSQL::Test::Cluster->new('label_schema_grants');
 $node->init;
@@ -171,5 +175,44 @@ for my $form (sort keys %dumps)
 		check_enforced($db, $form, $what);
 	}
 }
+
+# A machine name taken by another role in the target database (review15
+# R15-4): the tenant's own restore of its tables is refused for the state
+# labels (42501), never attaches the other role's machine, and -- pg_dump
+# writing all labels of a table's columns as one group -- the table's
+# other rules are not restored either (README, "Machine names are
+# first-come per database").  Once the machine is granted, restoring the
+# labels again (pg_restore -L) brings every rule back.
+$node->safe_psql('postgres', q{CREATE ROLE squat45; CREATE DATABASE squat;});
+$node->safe_psql('squat', q{
+	CREATE EXTENSION pg_steward;
+	CREATE SCHEMA m; GRANT CREATE, USAGE ON SCHEMA m TO tenant45;
+	CREATE SCHEMA pubs; GRANT USAGE ON SCHEMA pubs TO PUBLIC;
+	GRANT CREATE ON SCHEMA pubs TO tenant45;
+	SET ROLE squat45;
+	SELECT steward.create_state_machine('m45', ARRAY['x', 'y', 'z'], ARRAY['x'],
+	                                    ARRAY['x->y', 'y->z']);});
+my ($stdout, $stderr);
+IPC::Run::run([ 'pg_restore', '-U', 'tenant45', '-d', $node->connstr('squat'), "$dir/tbl.dump" ],
+	'>', \$stdout, '2>', \$stderr);
+like($stderr, qr/ERROR:  permission denied for state machine "m45"\nDETAIL:  It belongs to role "squat45"\.\nHINT:  Have its owner run steward\.grant_state_machine\('m45', 'tenant45'\)\./,
+	'squatted machine: the state label is refused, naming the grant to ask for');
+like($stderr, qr/errors ignored on restore: 2/, '... once for each table with a state column');
+is($node->safe_psql('squat', $rules_sql), 'pubs.t|v|version|-|t',
+	'... the tables with a state column lost their other rules too, as README says');
+is($node->safe_psql('squat', $data_sql{m}), $src_data{m}, '... the rows are restored');
+$node->safe_psql('squat', q{SELECT steward.grant_state_machine('m45', 'tenant45')});
+my $list = join('', grep { /SECURITY LABEL/ } `pg_restore -l $dir/tbl.dump`);
+open(my $fh, '>', "$dir/labels.list") or die;
+print $fh $list;
+close $fh;
+$node->command_ok(
+	[ 'pg_restore', '--exit-on-error', '-U', 'tenant45', '-L', "$dir/labels.list",
+		'-d', $node->connstr('squat'), "$dir/tbl.dump" ],
+	'squatted machine granted: the labels restore again');
+is($node->safe_psql('squat', $rules_sql), expected_rules('tbl'), '... every rule is back');
+is($node->safe_psql('squat', q{SELECT owner FROM steward.machine_definitions WHERE name = 'm45'}),
+	'squat45', '... under the machine\'s owner, who granted it');
+check_enforced('squat', 'tbl', 'squatted machine granted');
 
 done_testing();
