@@ -401,7 +401,7 @@ coarse_value_ms(int c)
 /*
  * Percentile p (0..1) in ms of a coarse histogram holding calls values: the
  * upper bound of the bucket the rank falls in (see coarse_value_ms).  Pure
- * computation.
+ * computation: no lock, raises nothing.
  */
 double
 steward_coarse_percentile_ms(const uint32 *hist, int64 calls, double p)
@@ -432,6 +432,7 @@ steward_coarse_percentile_ms(const uint32 *hist, int64 calls, double p)
  * of c (no snapshot before it, or all of c's calls recent), never worse
  * than coarse_value_ms.  (Interpolating instead would be closer on
  * average, but could read under a threshold the true value is over.)
+ * Pure computation: no lock, raises nothing.
  */
 double
 steward_window_percentile_ms(const uint32 *coarse, int64 calls, const uint64 *fine, double p)
@@ -2060,7 +2061,7 @@ check_slow_query_ms(int *newval, void **extra, GucSource source)
 	return true;
 }
 
-/* From _PG_init: define this part's steward.* settings. */
+/* From _PG_init: define this part's steward.* settings.  No lock. */
 void
 steward_statements_define_gucs(void)
 {
@@ -2105,7 +2106,8 @@ steward_statements_observe_toplevel(void (*fn) (void))
 
 /*
  * From _PG_init while preloading: the parse, plan, executor and utility
- * hooks that time every statement (queryid computed: EnableQueryId).
+ * hooks that time every statement (queryid computed: EnableQueryId).  No
+ * lock; raises nothing.
  */
 void
 steward_statements_install_hooks(void)
@@ -2233,6 +2235,13 @@ load_statements(void)
  * SQL interface
  * ------------------------------------------------------------------------
  */
+
+/*
+ * steward.reset(): forget every statement of the cluster (evicted ones'
+ * sums included) and this session's statement awaiting its commit.
+ * Takes the statements' LWLock exclusively.  Raises nothing; a no-op
+ * without shared_preload_libraries.
+ */
 void
 steward_statements_reset(void)
 {
@@ -2282,7 +2291,8 @@ add_entry_sums(StmtEntry *entry, int64 *calls, int64 *errors, int64 *slow_calls,
  * every database, or only of dbid, to their records (history.c).  With
  * fine (only with a valid dbid), also dbid's histogram in the statements'
  * buckets (STEWARD_STMT_HIST_BUCKETS), from the same copies as the coarse
- * one.
+ * one.  The statements' LWLock shared, each entry's spinlock while it is
+ * copied.  Raises nothing (but out of memory).
  */
 void
 steward_statements_add_totals(StewardDbTotals *totals, int *n, int max, Oid dbid,
@@ -2472,7 +2482,8 @@ steward_statements_sum_toplevel(uint64 *hist, uint64 *calls)
 /*
  * Percentile p (0..1) in ms of a histogram in the statements' buckets
  * holding "calls" values: the geometric midpoint of the bucket holding its
- * rank (relative error < 1%).  0 without values.
+ * rank (relative error < 1%).  0 without values.  Pure computation: no
+ * lock, raises nothing.
  */
 double
 steward_stmt_percentile_ms(const uint32 *hist, uint64 calls, double p)
@@ -2482,7 +2493,10 @@ steward_stmt_percentile_ms(const uint32 *hist, uint64 calls, double p)
 	return percentile_ms(hist, calls, DBL_MAX, p);
 }
 
-/* The bucket of a duration in ms (for tests that feed the governor). */
+/*
+ * The bucket of a duration in ms (for tests that feed the governor).  Pure
+ * computation: no lock, raises nothing.
+ */
 int
 steward_stmt_bucket_of_ms(double ms)
 {
@@ -2704,14 +2718,23 @@ statements_srf(FunctionCallInfo fcinfo, int ncols)
 	return (Datum) 0;
 }
 
-/* steward._statements() of 0.1: kept for databases not yet updated. */
+/*
+ * steward._statements() of 0.1: kept for databases not yet updated.  Locks
+ * and errors as steward_statements_v2.
+ */
 Datum
 steward_statements(PG_FUNCTION_ARGS)
 {
 	return statements_srf(fcinfo, 18);
 }
 
-/* steward._statements(): one row per statement with calls or errors. */
+/*
+ * steward._statements(): one row per statement with calls or errors; the
+ * query text only to its user or pg_read_all_stats.  The statements'
+ * LWLock shared, each entry's spinlock while it is copied; texts of a
+ * database in another encoding are converted after the lock is released.
+ * No rows without shared_preload_libraries.  Errors: none of its own.
+ */
 Datum
 steward_statements_v2(PG_FUNCTION_ARGS)
 {
@@ -2721,8 +2744,10 @@ steward_statements_v2(PG_FUNCTION_ARGS)
 /*
  * steward._statement_totals(): per database and toplevel, the sums over
  * its statements including evicted ones (calls, errors, rows, total_ms,
- * slow_calls, evicted entries).  These never decrease except by steward.reset(): the
- * Prometheus counters are built from them.
+ * slow_calls, evicted entries).  These never decrease except by
+ * steward.reset(): the Prometheus counters are built from them.  The
+ * statements' LWLock shared, each entry's spinlock while it is copied.
+ * Errors: none of its own.
  */
 Datum
 steward_statement_totals(PG_FUNCTION_ARGS)
@@ -2791,7 +2816,9 @@ steward_statement_totals(PG_FUNCTION_ARGS)
 /*
  * steward.latency_histogram(queryid): the non-empty buckets of a statement
  * (NULL: of all top-level statements of this database, evicted ones
- * included), summed over the users the caller may see.
+ * included), summed over the users the caller may see.  The statements'
+ * LWLock shared, each entry's spinlock while it is copied.  Errors: none
+ * of its own.
  */
 Datum
 steward_latency_histogram(PG_FUNCTION_ARGS)
