@@ -22687,3 +22687,46 @@ BEGIN
     END IF;
 END
 $$;
+
+-- A relation made now has no rules yet: rows of column_rules, state_checks
+-- and table_retention that name its OID and were written by an older
+-- transaction belong to a relation that had the OID before, dropped where
+-- no event trigger saw it (single-user mode, a drop from an older
+-- REPEATABLE READ snapshot, a restore of such rows by an older release).
+-- They are deleted before anything reads them as this relation's rules
+-- (a stale-version refusal or a retention on a table nobody configured).
+-- age(xmin) > 0: written before this transaction (its own rows, of its
+-- subtransactions too, are 0 or negative), so a rule made in the same
+-- transaction as its table (a restore with --single-transaction) stays.
+CREATE FUNCTION steward._rules_on_create()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET session_replication_role = origin
+AS $$
+BEGIN
+    IF pg_catalog.to_regclass('steward.table_retention') IS NULL
+       OR pg_catalog.to_regclass('steward.state_checks') IS NULL THEN
+        RETURN;     -- the extension's own script, before it made them
+    END IF;
+    DELETE FROM steward.column_rules r
+     USING pg_catalog.pg_event_trigger_ddl_commands() c
+     WHERE c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.objsubid = 0
+       AND r.relid::pg_catalog.oid = c.objid AND pg_catalog.age(r.xmin) > 0;
+    DELETE FROM steward.state_checks r
+     USING pg_catalog.pg_event_trigger_ddl_commands() c
+     WHERE c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.objsubid = 0
+       AND r.relid::pg_catalog.oid = c.objid AND pg_catalog.age(r.xmin) > 0;
+    DELETE FROM steward.table_retention r
+     USING pg_catalog.pg_event_trigger_ddl_commands() c
+     WHERE c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.objsubid = 0
+       AND r.relid::pg_catalog.oid = c.objid AND pg_catalog.age(r.xmin) > 0;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._rules_on_create() FROM PUBLIC;
+CREATE EVENT TRIGGER steward_rules_create ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO',
+                 'CREATE MATERIALIZED VIEW', 'CREATE SCHEMA')
+    EXECUTE FUNCTION steward._rules_on_create();
+ALTER EVENT TRIGGER steward_rules_create ENABLE ALWAYS;
