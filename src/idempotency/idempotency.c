@@ -3016,7 +3016,12 @@ require_scope_owner(text *scope, Oid caller, const char *what)
  * steward.create_idempotency_scope(scope, owner DEFAULT current_user,
  * retention DEFAULT NULL): reserve a scope for a role before anyone uses
  * it.  Creating one for another role needs membership in it, as CREATE
- * SCHEMA ... AUTHORIZATION does.  42710 if the scope exists.
+ * SCHEMA ... AUTHORIZATION does.  Locks: the owner role's pg_authid object
+ * (AccessShareLock, as core before recording an owner), then the rows it
+ * writes; the deletion of leftover keys reads the whole keys table.
+ * Errors: 42704 no such role, 42501 not a member of it, 42710 if the scope
+ * exists, 55000 when something added to the scopes table suppressed the
+ * insert.
  */
 Datum
 steward_create_idempotency_scope(PG_FUNCTION_ARGS)
@@ -3060,7 +3065,11 @@ steward_create_idempotency_scope(PG_FUNCTION_ARGS)
 /*
  * steward.alter_idempotency_scope_owner(scope, owner): as ALTER ... OWNER
  * TO: the caller needs the privileges of the current owner and membership
- * in the new one (superusers need neither).
+ * in the new one (superusers need neither).  Locks: the scope's
+ * ExclusiveLock (waits for the transactions using the scope), then the
+ * new owner role's pg_authid object (AccessShareLock).  Errors: 22004 a
+ * NULL owner, 42501 (checked before the lock and again after it), 42704
+ * no such role.
  */
 Datum
 steward_alter_idempotency_scope_owner(PG_FUNCTION_ARGS)
@@ -3194,7 +3203,10 @@ drop_owned_scope(text *scope, Datum arg)
 /*
  * DROP OWNED BY roles (src/ops/roles.c): drop the scopes the roles own
  * here, with their keys, each as drop_idempotency_scope does.  roles is
- * an oid[].
+ * an oid[].  Takes each scope's ExclusiveLock in name order (waiting for
+ * the transactions using it); a scope that changed hands meanwhile is left
+ * alone.  Errors: the locks' (40P01, 55P03) and elog ERROR when the
+ * catalog cannot be read.
  */
 void
 steward_idem_drop_owned_scopes(Datum roles)
@@ -3216,7 +3228,8 @@ reassign_owned_scope(text *scope, Datum new_owner)
  * scopes the roles own here to new_owner, each as
  * alter_idempotency_scope_owner does -- once the transactions using it
  * have ended, so that none of them goes on using it under the new owner
- * (review12 R12-7).  roles is an oid[].
+ * (review12 R12-7).  roles is an oid[].  Locks and errors as
+ * steward_idem_drop_owned_scopes.
  */
 void
 steward_idem_reassign_owned_scopes(Datum roles, Oid new_owner)
@@ -3293,7 +3306,14 @@ purge_one_batch(int batch)
 	return (int64) n;
 }
 
-/* Used by the purge worker: one batch, as the owner. */
+/*
+ * Used by the purge worker: one batch, as the owner; -1 without the
+ * extension's keys table.  Locks: the rows it deletes (FOR UPDATE SKIP
+ * LOCKED: it never waits for a row another transaction holds), and
+ * RowExclusiveLock on the keys table.  Errors: 42501 when row
+ * security would hide expired keys from the owner, and what the DELETE
+ * raises.
+ */
 int64
 steward_idem_purge_batch_now(int batch)
 {
@@ -3316,6 +3336,8 @@ steward_idem_purge_batch_now(int batch)
 /*
  * steward.idempotency_purge(): all expired keys, in batches of
  * steward.idempotency_purge_batch, within the caller's transaction.
+ * Locks and errors as steward_idem_purge_batch_now (42P01 without the
+ * keys table).
  */
 Datum
 steward_idempotency_purge(PG_FUNCTION_ARGS)
