@@ -65,6 +65,7 @@ PG_FUNCTION_INFO_V1(steward_statistics_collected);
 /*
  * From the shmem_request_hook (src/pg_steward.c): ask for the collector's
  * shared-memory area, which has no lock: atomics only (plumbing/preload.c).
+ * Errors: RequestAddinShmemSpace's (outside the request hook).
  */
 void
 steward_collect_request_shmem(void)
@@ -90,6 +91,7 @@ collect_init_area(void *area, bool found, LWLock *lock)
 /*
  * From the shmem_startup_hook (src/pg_steward.c): create or attach to
  * this part's area, under AddinShmemInitLock (plumbing/preload.c).
+ * Errors: ShmemInitStruct's (out of shared memory: FATAL at start).
  */
 void
 steward_collect_init_shmem(void)
@@ -99,8 +101,9 @@ steward_collect_init_shmem(void)
 
 /*
  * Remember an LWLock of a statistics area, so that steward_collect() can
- * release it if the collection it guards fails.  At most MAX_COLLECT_LOCKS;
- * from an init_shmem function only.
+ * release it if the collection it guards fails.  At most MAX_COLLECT_LOCKS
+ * (more are silently not registered); from an init_shmem function only.
+ * Backend-local, no lock; raises nothing.
  */
 void
 steward_collect_register_lock(LWLock *lock)
@@ -114,7 +117,8 @@ steward_collect_register_lock(LWLock *lock)
 
 /*
  * Name the shared hash table of structure s and its capacity for
- * steward.collector.  From an init_shmem function only.
+ * steward.collector.  From an init_shmem function only.  Backend-local,
+ * no lock; raises nothing.
  */
 void
 steward_struct_register(StewardStruct s, HTAB *hash, int max_entries)
@@ -125,7 +129,7 @@ steward_struct_register(StewardStruct s, HTAB *hash, int max_entries)
 
 /*
  * Count n entries of structure s evicted to make room.  Atomic, no lock;
- * nothing without shared memory.
+ * nothing without shared memory.  Raises nothing.
  */
 void
 steward_struct_evicted(StewardStruct s, uint64 n)
@@ -155,7 +159,7 @@ steward_structs_reset(void)
 
 /*
  * Count n events structure s dropped for lack of room.  Atomic, no lock;
- * nothing without shared memory.
+ * nothing without shared memory.  Raises nothing.
  */
 void
 steward_struct_dropped(StewardStruct s, uint64 n)
@@ -168,7 +172,8 @@ steward_struct_dropped(StewardStruct s, uint64 n)
  * Find or enter key in a fixed-size shared hash table, never past
  * max_entries: NULL when it is full (the caller evicts or drops), instead
  * of drawing on the shared memory other hash tables need.  The caller
- * holds the table's lock exclusively.
+ * holds the table's lock exclusively.  Raises nothing (HASH_ENTER_NULL
+ * returns NULL where HASH_ENTER would raise out of shared memory).
  */
 void *
 steward_hash_enter_bounded(HTAB *hash, const void *key, int max_entries, bool *found)
@@ -188,7 +193,8 @@ steward_hash_enter_bounded(HTAB *hash, const void *key, int max_entries, bool *f
 
 /*
  * Bytes of the first len bytes of s that fit max_bytes without cutting a
- * multibyte character.
+ * multibyte character.  Pure computation: no lock, raises nothing (s is
+ * valid in the database encoding).
  */
 int
 steward_clip_len(const char *s, int len, int max_bytes)
@@ -203,7 +209,10 @@ steward_clip_len(const char *s, int len, int max_bytes)
  * of reaching the statement being measured (see collect.h for the full
  * contract).  Statistics must never fail a user's statement, yet a bug in
  * them must not go unseen: the first failure of a backend is logged.
- * Returns false if fn failed.
+ * Returns false if fn failed.  Releases the registered statistics LWLocks
+ * fn left held (steward_collect_register_lock); interrupts are held off
+ * while fn runs.  Raises nothing but what fn's error recovery cannot
+ * undo (FATAL, PANIC).
  */
 bool
 steward_collect(steward_collect_fn fn, void *arg)
@@ -262,7 +271,7 @@ steward_collect(steward_collect_fn fn, void *arg)
 
 /*
  * Whether this process has the statistics' shared memory (the library was
- * preloaded).  No lock.
+ * preloaded).  No lock; raises nothing.
  */
 bool
 steward_statistics_available(void)
@@ -272,7 +281,8 @@ steward_statistics_available(void)
 
 /*
  * steward._statistics_collected(): whether this server collects statistics
- * (the library was in shared_preload_libraries at server start).
+ * (the library was in shared_preload_libraries at server start).  No
+ * lock; raises nothing.
  */
 Datum
 steward_statistics_collected(PG_FUNCTION_ARGS)
@@ -285,7 +295,7 @@ steward_statistics_collected(PG_FUNCTION_ARGS)
  * entries, evictions, dropped events, swallowed collection failures, and
  * whether it is collected at all).  Without shared_preload_libraries the
  * rows say so (collected false) instead of failing, so a scraper keeps
- * working.  No lock: a monitoring snapshot.
+ * working.  No lock: a monitoring snapshot.  Errors: none of its own.
  */
 Datum
 steward_collector(PG_FUNCTION_ARGS)
