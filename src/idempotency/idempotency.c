@@ -3244,7 +3244,14 @@ steward_idem_reassign_owned_scopes(Datum roles, Oid new_owner)
  * create_idempotency_scope, deletes the keys left under its name (with a
  * NOTICE: delete_leftover_keys, which reads the whole keys table: O(keys)
  * per name claimed, where a begin's claim is one index probe per key);
- * otherwise the caller needs the privileges of the scope's owner.
+ * otherwise the caller needs the privileges of the scope's owner.  Locks:
+ * the scope's ShareLock, as a begin, before it checks or claims the scope
+ * ("Scope locks"): without it, a caller that was the owner when it looked
+ * set the retention of a scope an uncommitted owner change was giving to
+ * another role (its UPDATE waited for the row, then changed the new
+ * owner's scope), and one racing a drop returned having set nothing.
+ * Errors: 42501, 22023 a retention mixing positive and negative fields,
+ * 23514 one that is not positive.
  */
 Datum
 steward_set_idempotency_retention(PG_FUNCTION_ARGS)
@@ -3259,6 +3266,8 @@ steward_set_idempotency_retention(PG_FUNCTION_ARGS)
 	args[1] = retention_arg(fcinfo, 1, &nulls[1]);
 	scope_memo_forget();
 	caller = idem_enter(&ctx);
+	/* Waits for a drop or an owner change of the scope to end. */
+	(void) scope_lock_text(scope, ShareLock, false);
 	if (check_scope_info(scope, caller, nulls[1] != 'n', &info))
 	{
 		/* A claim here is a DBA's creation of the scope, as create's. */
