@@ -18070,7 +18070,8 @@ $$;
 -- guard's event trigger is made again here, once, with its final tag list
 -- (layoutddl, guard3, guard2 and guard4 added tags, leftovers CREATE
 -- PUBLICATION: FOR ALL TABLES / FOR TABLES IN SCHEMA while a column
--- migration runs; keep this the only remake).
+-- migration runs; guard3 CREATE SCHEMA: its CREATE TABLE and CREATE VIEW
+-- elements, review16 R16-6; keep this the only remake).
 DROP EVENT TRIGGER steward_relayout_guard;
 CREATE EVENT TRIGGER steward_relayout_guard ON ddl_command_start
     WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP FOREIGN TABLE', 'CREATE TABLE', 'CREATE INDEX',
@@ -18078,7 +18079,7 @@ CREATE EVENT TRIGGER steward_relayout_guard ON ddl_command_start
                  'ALTER INDEX', 'ALTER VIEW', 'ALTER MATERIALIZED VIEW', 'ALTER SEQUENCE', 'ALTER TYPE',
                  'ALTER FOREIGN TABLE', 'CREATE FOREIGN TABLE', 'ALTER SCHEMA', 'DROP INDEX',
                  'CREATE VIEW', 'CREATE MATERIALIZED VIEW', 'ALTER PUBLICATION',
-                 'DROP VIEW', 'DROP SCHEMA', 'CREATE PUBLICATION')
+                 'DROP VIEW', 'DROP SCHEMA', 'CREATE PUBLICATION', 'CREATE SCHEMA')
     EXECUTE FUNCTION steward._relayout_guard_ddl();
 ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;
 

@@ -3473,6 +3473,155 @@ lock_named_first(Node *parsetree)
 	}
 }
 
+/* A CREATE SCHEMA's name and the relations its elements make. */
+typedef struct SchemaEltNames
+{
+	const char *schema;			/* the schema CREATE SCHEMA makes */
+	List	   *created;		/* names (char *) of the relations it makes */
+} SchemaEltNames;
+
+/*
+ * raw_expression_tree_walker callback over a copy of a CREATE SCHEMA
+ * element: an unqualified RangeVar naming a relation that one of the
+ * statement's elements creates gets the new schema's name, as core
+ * resolves it (CreateSchemaCommand puts the new schema first in the search
+ * path); the others resolve as the statement will resolve them.
+ */
+static bool
+qualify_schema_names(Node *node, SchemaEltNames *names)
+{
+	ListCell   *lc;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeVar))
+	{
+		RangeVar   *rv = (RangeVar *) node;
+
+		if (rv->schemaname == NULL && rv->catalogname == NULL)
+			foreach(lc, names->created)
+				if (strcmp((char *) lfirst(lc), rv->relname) == 0)
+					rv->schemaname = pstrdup(names->schema);
+		return false;
+	}
+	return raw_expression_tree_walker(node, qualify_schema_names, (void *) names);
+}
+
+/* The foreign keys' referenced tables of a CREATE TABLE's elements. */
+static void
+qualify_schema_references(List *elts, SchemaEltNames *names)
+{
+	ListCell   *lc;
+	ListCell   *lc2;
+
+	foreach(lc, elts)
+	{
+		Node	   *elt = (Node *) lfirst(lc);
+		List	   *cons = NIL;
+
+		if (IsA(elt, ColumnDef))
+			cons = ((ColumnDef *) elt)->constraints;
+		else if (IsA(elt, Constraint))
+			cons = list_make1(elt);
+		foreach(lc2, cons)
+			if (IsA(lfirst(lc2), Constraint) && ((Constraint *) lfirst(lc2))->pktable != NULL)
+				qualify_schema_names((Node *) ((Constraint *) lfirst(lc2))->pktable, names);
+	}
+}
+
+/*
+ * The elements of a CREATE SCHEMA that the DDL guard judges as the
+ * statements they are (review16 R16-6): CREATE TABLE (INHERITS,
+ * REFERENCES; PARTITION OF passes, as alone) and CREATE VIEW (what it
+ * reads), copied, their names qualified as core will resolve them
+ * (qualify_schema_names).  Core runs them as subcommands, which fire no
+ * ddl_command_start of their own.  The other elements (CREATE INDEX,
+ * SEQUENCE, TRIGGER on the schema's own tables, GRANT) act on objects of
+ * the new schema only, which no migration has.
+ */
+static List *
+schema_elements(CreateSchemaStmt *stmt)
+{
+	SchemaEltNames names;
+	List	   *elts = NIL;
+	ListCell   *lc;
+
+	names.schema = stmt->schemaname;
+	if (names.schema == NULL && stmt->authrole != NULL)
+		names.schema = get_rolespec_name(stmt->authrole);
+	names.created = NIL;
+	if (names.schema == NULL)
+		return NIL;
+	foreach(lc, stmt->schemaElts)
+	{
+		Node	   *elt = (Node *) lfirst(lc);
+
+		if (IsA(elt, CreateStmt))
+			names.created = lappend(names.created, ((CreateStmt *) elt)->relation->relname);
+		else if (IsA(elt, ViewStmt))
+			names.created = lappend(names.created, ((ViewStmt *) elt)->view->relname);
+		else if (IsA(elt, CreateSeqStmt))
+			names.created = lappend(names.created, ((CreateSeqStmt *) elt)->sequence->relname);
+	}
+	foreach(lc, stmt->schemaElts)
+	{
+		Node	   *elt = (Node *) lfirst(lc);
+
+		if (IsA(elt, CreateStmt))
+		{
+			CreateStmt *create = copyObject((CreateStmt *) elt);
+			ListCell   *lc2;
+
+			if (create->relation->schemaname == NULL)
+				create->relation->schemaname = pstrdup(names.schema);
+			foreach(lc2, create->inhRelations)
+				qualify_schema_names((Node *) lfirst(lc2), &names);
+			qualify_schema_references(create->tableElts, &names);
+			elts = lappend(elts, create);
+		}
+		else if (IsA(elt, ViewStmt))
+		{
+			ViewStmt   *view = copyObject((ViewStmt *) elt);
+
+			if (view->view->schemaname == NULL)
+				view->view->schemaname = pstrdup(names.schema);
+			qualify_schema_names(view->query, &names);
+			elts = lappend(elts, view);
+		}
+	}
+	return elts;
+}
+
+/*
+ * CREATE SCHEMA: its CREATE TABLE and CREATE VIEW elements judged as those
+ * statements alone are (schema_elements), each element's first lock
+ * taken before any is judged.
+ */
+static void
+guard_schema_elements(CreateSchemaStmt *stmt)
+{
+	/* Its elements' objects are the schema's owner's (CreateSchemaCommand). */
+	Oid			owner = stmt->authrole != NULL ? get_rolespec_oid(stmt->authrole, true) : GetUserId();
+	List	   *elts = schema_elements(stmt);
+	ListCell   *lc;
+
+	foreach(lc, elts)
+		lock_named_first((Node *) lfirst(lc));
+	foreach(lc, elts)
+	{
+		Node	   *elt = (Node *) lfirst(lc);
+
+		if (IsA(elt, CreateStmt))
+		{
+			guard_inherits((CreateStmt *) elt);
+			guard_references(((CreateStmt *) elt)->tableElts,
+							 OidIsValid(owner) ? owner : GetUserId());
+		}
+		else if (IsA(elt, ViewStmt))
+			guard_view_query(((ViewStmt *) elt)->query, false);
+	}
+}
+
 /*
  * steward._relayout_guard_ddl(): event trigger on ddl_command_start
  * (steward_relayout_guard).  While a migration changes a table -- a
@@ -3520,6 +3669,8 @@ lock_named_first(Node *parsetree)
  *	the statistics objects of the table a twin at the cutover, a column
  *	migration drops those over the old column at cleanup, as start notes.
  *
+ * The CREATE TABLE and CREATE VIEW elements of a CREATE SCHEMA are judged
+ * as those statements (schema_elements; review16 R16-6).
  * Statements are judged by the relation their name resolves to, whatever
  * keyword names it: ALTER INDEX tbl RENAME TO is a rename of the table,
  * ALTER VIEW | MATERIALIZED VIEW | FOREIGN TABLE tbl RENAME COLUMN and
@@ -3616,6 +3767,9 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 			guard_inherits((CreateStmt *) parsetree);
 			guard_references(((CreateStmt *) parsetree)->tableElts, GetUserId());
 			break;
+		case T_CreateSchemaStmt:
+			guard_schema_elements((CreateSchemaStmt *) parsetree);
+			break;
 		case T_CreateForeignTableStmt:
 			guard_inherits(&((CreateForeignTableStmt *) parsetree)->base);
 			break;
@@ -3686,13 +3840,32 @@ run_check_latest(const char *fname)
 }
 
 /*
+ * Whether the statement makes a partition: CREATE TABLE ... PARTITION OF,
+ * alone or as an element of a CREATE SCHEMA (review16 R16-5).
+ */
+static bool
+creates_partition(Node *parsetree)
+{
+	ListCell   *lc;
+
+	if (IsA(parsetree, CreateStmt))
+		return ((CreateStmt *) parsetree)->partbound != NULL;
+	if (IsA(parsetree, CreateSchemaStmt))
+		foreach(lc, ((CreateSchemaStmt *) parsetree)->schemaElts)
+			if (IsA(lfirst(lc), CreateStmt) && ((CreateStmt *) lfirst(lc))->partbound != NULL)
+				return true;
+	return false;
+}
+
+/*
  * steward._migration_guard_shape_users(): event trigger on ddl_command_end
  * (steward_migration_shape_users, every command tag).  Judges the
  * pg_depend rows of the transaction on a column migration's shape views,
  * their row types and their schemas (steward_migration_judge_shape_users,
  * shapeguard.c: 55006 for an object over a shape view, 42501 for an
  * object in a shapes' schema whose owner lacks an owner's rights; review14
- * R14-1, R14-4).  Also, for CREATE TABLE ... PARTITION OF: 40001
+ * R14-1, R14-4).  Also, for CREATE TABLE ... PARTITION OF, alone or as
+ * an element of CREATE SCHEMA (review16 R16-5): 40001
  * (refuse_stale_snapshot) when the transaction's snapshot does not show
  * the migrations of the new partition's ancestors as they are now, for
  * the PL/pgSQL trigger steward._relayout_on_create_partition, which
@@ -3707,8 +3880,7 @@ steward_migration_guard_shape_users(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("steward._migration_guard_shape_users() must be called as an event trigger")));
 	steward_migration_judge_shape_users();
-	if (IsA(((EventTriggerData *) fcinfo->context)->parsetree, CreateStmt) &&
-		((CreateStmt *) ((EventTriggerData *) fcinfo->context)->parsetree)->partbound != NULL)
+	if (creates_partition(((EventTriggerData *) fcinfo->context)->parsetree))
 		refuse_stale_snapshot(
 			"SELECT pg_catalog.string_agg(pg_catalog.format('%s:%s:%s:%s', t.migration, t.ord, t.active,"
 			"                                               r.status), ' ' ORDER BY t.migration, t.ord)"

@@ -1130,15 +1130,16 @@ REVOKE ALL ON FUNCTION steward._relayout_guard_ddl() FROM PUBLIC;
 -- OR REPLACE of a column migration's shape view), ALTER PUBLICATION,
 -- DROP VIEW and DROP SCHEMA (a column migration's shape views and
 -- schemas), CREATE PUBLICATION (FOR ALL TABLES, FOR TABLES IN SCHEMA of
--- a column migration's table); the C function judges the relation the name resolves to,
--- not the keyword.
+-- a column migration's table), CREATE SCHEMA (its CREATE TABLE and CREATE
+-- VIEW elements, which fire no event of their own); the C function judges
+-- the relation the name resolves to, not the keyword.
 CREATE EVENT TRIGGER steward_relayout_guard ON ddl_command_start
     WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP FOREIGN TABLE', 'CREATE TABLE', 'CREATE INDEX',
                  'CREATE TRIGGER', 'ALTER TRIGGER', 'DROP TRIGGER', 'CREATE RULE', 'CREATE POLICY',
                  'ALTER INDEX', 'ALTER VIEW', 'ALTER MATERIALIZED VIEW', 'ALTER SEQUENCE', 'ALTER TYPE',
                  'ALTER FOREIGN TABLE', 'CREATE FOREIGN TABLE', 'ALTER SCHEMA', 'DROP INDEX',
                  'CREATE VIEW', 'CREATE MATERIALIZED VIEW', 'ALTER PUBLICATION',
-                 'DROP VIEW', 'DROP SCHEMA', 'CREATE PUBLICATION')
+                 'DROP VIEW', 'DROP SCHEMA', 'CREATE PUBLICATION', 'CREATE SCHEMA')
     EXECUTE FUNCTION steward._relayout_guard_ddl();
 ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;
 
