@@ -71,6 +71,23 @@ SELECT steward.migration_cleanup('g3s_cum');
 SELECT steward.migration_rollback('g3s_rhm');
 RESET ROLE;
 
+-- 4. The written-columns check (steward_rules_written, ddl_command_end):
+-- a CHECK over the version column on a partition of a versioned table,
+-- and a view WITH CHECK OPTION over it, alone and as schema elements.
+CREATE TABLE public.g3s_acct (region text NOT NULL, id int NOT NULL, version bigint)
+  PARTITION BY LIST (region);
+CREATE TABLE public.g3s_acct_eu PARTITION OF public.g3s_acct FOR VALUES IN ('eu') USING steward;
+SELECT steward.track_versions('public.g3s_acct', 'version');
+CREATE TABLE public.g3s_acct_us PARTITION OF public.g3s_acct (CONSTRAINT small CHECK (version < 10))
+  FOR VALUES IN ('us') USING steward;
+CREATE SCHEMA g3s_e CREATE TABLE g3s_acct_us PARTITION OF public.g3s_acct (CONSTRAINT small CHECK (version < 10))
+  FOR VALUES IN ('us') USING steward;
+CREATE VIEW public.g3s_acct_v AS SELECT * FROM public.g3s_acct WHERE version < 10 WITH CHECK OPTION;
+CREATE SCHEMA g3s_f CREATE VIEW g3s_acct_v AS SELECT * FROM public.g3s_acct WHERE version < 10 WITH CHECK OPTION;
+SELECT count(*) AS schemas_made FROM pg_namespace WHERE nspname IN ('g3s_e', 'g3s_f');
+SELECT steward.untrack('public.g3s_acct', 'version');
+DROP TABLE public.g3s_acct;
+
 DROP SCHEMA g3s_b, g3s_c CASCADE;
 DROP TABLE public.g3s_cu, public.g3s_rh;
 REVOKE CREATE ON SCHEMA public FROM g3s_app1, g3s_app2;

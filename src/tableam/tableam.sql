@@ -323,9 +323,11 @@ END
 $$;
 REVOKE ALL ON FUNCTION steward._rules_on_written_ddl() FROM PUBLIC;
 
+-- CREATE SCHEMA: its CREATE TABLE and CREATE VIEW elements (listed by
+-- pg_event_trigger_ddl_commands, review16 R16-6's kind).
 CREATE EVENT TRIGGER steward_rules_written ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'CREATE POLICY', 'ALTER POLICY',
-                 'CREATE VIEW', 'ALTER VIEW')
+                 'CREATE VIEW', 'ALTER VIEW', 'CREATE SCHEMA')
     EXECUTE FUNCTION steward._rules_on_written_ddl();
 ALTER EVENT TRIGGER steward_rules_written ENABLE ALWAYS;
 
