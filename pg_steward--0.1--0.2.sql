@@ -22733,3 +22733,400 @@ CREATE EVENT TRIGGER steward_rules_create ON ddl_command_end
                  'CREATE MATERIALIZED VIEW', 'CREATE SCHEMA')
     EXECUTE FUNCTION steward._rules_on_create();
 ALTER EVENT TRIGGER steward_rules_create ENABLE ALWAYS;
+
+-- The column list and row filter a statement gave publication pubname for
+-- table tbl, a table of column migration mig (switched: after complete),
+-- judged for _migration_check_publication_changes (review16 R16-1): 2BP01
+-- for a list or filter over a column the migration replaces or drops, or
+-- _steward_side, but a pinned publication's list may hold the pin's own
+-- columns; 55006 for a pinned publication's list other than the pin's.
+-- A row filter's columns are its Vars' varattno (a row filter reads only
+-- the table's columns).  Run as the catalog's owner by its caller.
+CREATE OR REPLACE FUNCTION steward._migration_check_publication_list(tbl regclass, prattrs int2vector, qual text,
+                                                           pubname name, mig text, switched boolean,
+                                                           pinned boolean)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col name;
+    infilter boolean;
+    pin text[];
+BEGIN
+    pin := CASE WHEN pinned AND prattrs IS NOT NULL
+                THEN steward._migration_published(mig, tbl,
+                                                  CASE WHEN switched THEN 'new' ELSE 'old' END, switched) END;
+    SELECT a.attname, a.attnum::text IN (SELECT m[1] FROM regexp_matches(coalesce(qual, ''),
+                                                                         ':varattno (\d+)', 'g') m)
+      INTO col, infilter
+      FROM pg_attribute a
+     WHERE a.attrelid = tbl
+       AND ((a.attnum = ANY (prattrs::int2[])
+             AND NOT a.attname::text = ANY (coalesce(pin, '{}')))
+            OR a.attnum::text IN (SELECT m[1] FROM regexp_matches(coalesce(qual, ''),
+                                                                  ':varattno (\d+)', 'g') m))
+       AND (a.attname = '_steward_side'
+            OR EXISTS (SELECT 1 FROM steward.migration_columns x
+                        WHERE x.migration = mig AND x.relid = tbl AND x.kind IN ('pair', 'dropped')
+                          AND a.attname = CASE WHEN switched THEN x.switched_old ELSE x.expand_old END))
+     ORDER BY 2 DESC, a.attnum LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'publication "%" would % column "%" of relation %, which migration "%" replaces or drops',
+                pubname, CASE WHEN infilter THEN 'filter rows on' ELSE 'publish' END, col, tbl, mig
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = CASE WHEN col = '_steward_side'
+                                THEN 'A column list or row filter given to the table is left as it is: it would '
+                                     'use the migration''s own column, which no subscriber has, and the cleanup '
+                                     'or rollback drops that column.'
+                                ELSE 'A column list or row filter given to the table is left as it is: after '
+                                     'complete it would use the old column under its reserved name, which no '
+                                     'subscriber has, and the cleanup drops that column (migration_start '
+                                     'refuses such a list or filter too).' END,
+                  HINT = format('Publish %s without a column list (the migration gives it the list of the shape its '
+                                'subscribers have), or with a list and row filter without column %I.', tbl, col);
+    END IF;
+    IF pin IS NOT NULL AND NOT (ARRAY(SELECT a.attname::text FROM pg_attribute a
+                                       WHERE a.attrelid = tbl AND a.attnum = ANY (prattrs::int2[])
+                                       ORDER BY 1) = ARRAY(SELECT x FROM unnest(pin) x ORDER BY 1)) THEN
+        RAISE EXCEPTION 'cannot change the column list of relation % in publication "%" while migration "%" changes it',
+                tbl, pubname, mig
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = format('The migration keeps the column list of one shape on the publication (now %s) '
+                                  'until cleanup or rollback, and moves it to the new shape at complete: another '
+                                  'list would be replaced then, and removed at cleanup.', array_to_string(pin, ', ')),
+                  HINT = format('Give publication %I its own list after SELECT steward.migration_cleanup(%L); or a rollback. '
+                                'Meanwhile publish the columns you want from another publication '
+                                'with a list of its own.', pubname, mig);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migration_check_publication_list(regclass, int2vector, text, name, text, boolean, boolean) FROM PUBLIC;
+
+-- A publication a statement changed while a column migration runs
+-- (CREATE PUBLICATION, ALTER PUBLICATION), judged when the statement
+-- ends as start judges publications: 55006 when a publication the
+-- migration pins a column list on (migration_tables.publications) now
+-- publishes updates or deletes that the table's replica identity makes
+-- fail -- FULL, or an index over a column one shape's list leaves out
+-- (review14 R14-2: the other order of the REPLICA IDENTITY guard, which
+-- refuses the identity while it publishes them); 2BP01 when the
+-- statement gave the table a column list or row filter of its own over a
+-- column the migration replaces or drops, or _steward_side (R14-3: start
+-- refuses one, _migration_check_column_users; after complete it would
+-- publish _steward_old_<name>, which no subscriber has, and cleanup could
+-- not drop it), whether or not the migration pins the publication
+-- (review16 R16-1); 55006 when it gave a publication the migration pins
+-- a column list other than the pinned one (the migration would replace it
+-- at complete and drop it at cleanup: a narrowed list would be widened
+-- without a word).  A row filter's columns are its Vars' varattno (a row
+-- filter reads only the table's columns).  Run by the C event trigger
+-- _migration_guard_publications in a snapshot taken after the statement,
+-- whose statements read there (it is STABLE), not in a REPEATABLE READ
+-- transaction's older snapshot.  SECURITY DEFINER to read every
+-- migration's records; it calls no user code.  The migration's own
+-- statements are not judged.
+CREATE OR REPLACE FUNCTION steward._migration_check_publication_changes()
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    u record;
+    col name;
+BEGIN
+    IF to_regclass('steward.migration_tables') IS NULL THEN
+        RETURN;
+    END IF;
+    FOR u IN SELECT DISTINCT pr.prrelid::regclass AS tbl, pr.prattrs, pr.prqual::text AS qual, p.pubname,
+                    p.pubupdate OR p.pubdelete AS changes_rows,
+                    t.migration, r.phase = 'switched' AS switched, c.command_tag = 'CREATE PUBLICATION'
+                    OR c.classid = 'pg_publication_rel'::regclass AS listed, p.pubname = ANY (t.publications) AS pinned
+               FROM pg_event_trigger_ddl_commands() c
+               JOIN pg_publication_rel pr
+                 ON (c.classid = 'pg_publication'::regclass AND pr.prpubid = c.objid)
+                 OR (c.classid = 'pg_publication_rel'::regclass AND pr.oid = c.objid)
+               JOIN pg_publication p ON p.oid = pr.prpubid
+               JOIN steward.migration_tables t ON t.active AND t.relid = pr.prrelid
+               JOIN steward.migration_runs r ON r.name = t.migration AND r.status = 'active' AND NOT r.restored
+              WHERE (pr.prattrs IS NOT NULL OR pr.prqual IS NOT NULL)
+                AND NOT coalesce((r.steps -> 0) ?| ARRAY['relayout', 'create_index', 'drop_index'], false)
+              ORDER BY t.migration, p.pubname, 1 LOOP
+        IF u.listed THEN
+            PERFORM steward._migration_check_publication_list(u.tbl, u.prattrs, u.qual, u.pubname, u.migration,
+                                                              u.switched, coalesce(u.pinned, false));
+        END IF;
+        CONTINUE WHEN NOT coalesce(u.pinned, false) OR NOT u.changes_rows OR u.prattrs IS NULL;
+        SELECT a.attname INTO col
+          FROM pg_class k
+          LEFT JOIN pg_index i ON i.indrelid = k.oid
+           AND ((k.relreplident = 'i' AND i.indisreplident) OR (k.relreplident = 'd' AND i.indisprimary))
+          LEFT JOIN pg_attribute a ON a.attrelid = k.oid AND a.attnum = ANY (i.indkey)
+         WHERE k.oid = u.tbl
+           AND (k.relreplident = 'f'
+                OR a.attname = '_steward_side'
+                OR EXISTS (SELECT 1 FROM steward.migration_columns x
+                            WHERE x.migration = u.migration AND x.relid = u.tbl
+                              AND ((x.kind IN ('pair', 'added') AND a.attname IN (x.expand_new, x.switched_new))
+                                   OR (x.kind IN ('pair', 'dropped') AND a.attname IN (x.expand_old, x.switched_old)))))
+         ORDER BY a.attnum LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'cannot publish updates or deletes of relation % in publication "%" while migration "%" changes it',
+                    u.tbl, u.pubname, u.migration
+                USING ERRCODE = 'object_in_use',
+                      DETAIL = CASE WHEN col IS NULL
+                                    THEN 'The migration keeps a column list of one shape on the publication until cleanup or '
+                                         'rollback, and PostgreSQL 15 refuses UPDATE and DELETE of a table with REPLICA '
+                                         'IDENTITY FULL published with a column list.'
+                                    ELSE format('The migration keeps a column list of one shape on the publication until '
+                                                'cleanup or rollback, and the replica identity covers column %I, which one '
+                                                'shape''s list leaves out: UPDATE and DELETE would fail, for a column list '
+                                                'must cover the replica identity.', col) END,
+                      HINT = format('Set the replica identity to an index over columns both shapes have (or DEFAULT) '
+                                    'first, or publish updates and deletes after SELECT steward.migration_cleanup(%L); '
+                                    'or a rollback.', u.migration);
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- A temporary table cannot be migrated (review16 R16-3): the index build
+-- runs in a background worker, the backfill and the later steps in other
+-- transactions and sessions as other roles, none of which sees another
+-- session's temporary table, and the table goes with its session (no
+-- sql_drop event: the record would stay active).  0A000 at start, for
+-- every step kind, called last by each kind's table check.
+CREATE FUNCTION steward._migration_refuse_temporary(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF (SELECT c.relpersistence FROM pg_class c WHERE c.oid = rel) = 't' THEN
+        RAISE EXCEPTION 'cannot migrate temporary table %', rel
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'A migration''s steps run in other transactions and sessions (the backfill, an index '
+                           'build in a background worker), which cannot see another session''s temporary table, '
+                           'and the table goes with its session.',
+                  HINT = 'Change a temporary table with ALTER TABLE or CREATE INDEX in its own session.';
+    END IF;
+END
+$$;
+
+-- Checks on a table a migration wants to change (before anything changes).
+CREATE OR REPLACE FUNCTION steward._migration_check_table(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    kind "char";
+    other text;
+BEGIN
+    SELECT relkind INTO kind FROM pg_class WHERE oid = rel;
+    IF kind = 'p' THEN
+        RAISE EXCEPTION 'migrations of partitioned tables are not supported: %', rel
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Change its columns with ALTER TABLE on the partitioned table (a partition cannot have columns of its own).';
+    ELSIF kind <> 'r' THEN
+        RAISE EXCEPTION '"%" is not a table', rel USING ERRCODE = 'wrong_object_type';
+    END IF;
+    -- ALTER TABLE's column changes reach the whole hierarchy, the
+    -- migration's trigger, backfill and validation only this table's rows.
+    other := steward._migration_inheritance(rel);
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot migrate relation %: %', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'A column migration writes, fills and checks only the table''s own rows, '
+                           'while adding, renaming and dropping its columns reaches every table of the '
+                           'hierarchy: their values would be lost at cleanup.',
+                  HINT = CASE WHEN (SELECT relispartition FROM pg_class WHERE oid = rel)
+                              THEN 'Change a partition''s columns with ALTER TABLE on its partitioned table.'
+                              ELSE 'Change the columns of an inheritance hierarchy with ALTER TABLE, or detach '
+                                   'the tables (ALTER TABLE ... NO INHERIT) and migrate each on its own.' END;
+    END IF;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', rel
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the owner of a table may migrate it.';
+    END IF;
+    IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table %', rel
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    -- The backfill is an UPDATE of every row: users' triggers do not fire
+    -- for it (exec.c), but the rewriter would apply their rules.
+    SELECT string_agg(quote_ident(r.rulename), ', ' ORDER BY r.rulename) INTO other
+      FROM pg_rewrite r WHERE r.ev_class = rel AND r.ev_type = '2' AND r.ev_enabled <> 'D';
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot migrate relation %: it has rules on UPDATE (%)', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'The backfill updates every row in batches; a rule would rewrite those UPDATEs (run its actions for every batch, or replace them).',
+                  HINT = 'Drop the rules before the migration (a trigger does the same and does not fire for the backfill).';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = rel AND indisprimary) THEN
+        RAISE EXCEPTION 'relation % has no primary key', rel
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'A migration backfills rows in primary-key order, in resumable batches.',
+                  HINT = 'Add a primary key first.';
+    END IF;
+    SELECT t.migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % is being changed by migration "%"', rel, other
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND attname LIKE '\_steward\_%'
+                                            AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'relation % has columns named "_steward_..." (left over by a migration?)', rel
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Column names starting with "_steward_" are reserved for migrations.';
+    END IF;
+    PERFORM steward._migration_refuse_temporary(rel);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_check_index_table(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    kind "char" := (SELECT c.relkind FROM pg_class c WHERE c.oid = rel);
+    other text;
+BEGIN
+    IF kind = 'p' THEN
+        RAISE EXCEPTION 'index steps on partitioned table % are not supported', rel
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'PostgreSQL 15 builds and drops indexes concurrently on partitions, not on a partitioned table.',
+                  HINT = 'Migrate its partitions one by one.';
+    ELSIF kind IS DISTINCT FROM 'r' THEN
+        RAISE EXCEPTION '"%" is not a table', rel USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', rel
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the owner of a table may migrate it.';
+    END IF;
+    IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table %', rel
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    SELECT t.migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % is being changed by migration "%"', rel, other
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
+    END IF;
+    PERFORM steward._migration_refuse_temporary(rel);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_check(rel regclass, keycols text[], what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    pk text[];
+    other text;
+    missing text[];
+BEGIN
+    IF (SELECT relkind FROM pg_class WHERE oid = rel) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table (%)', rel, what USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', rel
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the owner of a table may migrate it.';
+    END IF;
+    IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table %', rel
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF (SELECT relispartition FROM pg_class WHERE oid = rel) THEN
+        RAISE EXCEPTION 'relation % is a partition (%)', rel, what
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Re-layout the partitioned table it belongs to.';
+    END IF;
+    -- Plain inheritance: the new layout (partitioned) can join no hierarchy.
+    other := steward._migration_inheritance(rel);
+    IF other IS NOT NULL AND (SELECT relkind FROM pg_class WHERE oid = rel) = 'r' THEN
+        RAISE EXCEPTION 'cannot re-layout relation %: % (%)', rel, other, what
+            USING ERRCODE = 'feature_not_supported', HINT = 'Detach the tables first (ALTER TABLE ... NO INHERIT).';
+    END IF;
+    SELECT array_agg(a.attname::text ORDER BY k.ord) INTO pk
+      FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
+     WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum;
+    IF pk IS NULL THEN
+        RAISE EXCEPTION 'relation % has no primary key (%)', rel, what
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Both layouts are written keyed by the primary key, and the backfill copies rows in its order.',
+                  HINT = 'Add a primary key first.';
+    END IF;
+    FOREACH other IN ARRAY keycols LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND attname = other
+                                                    AND attnum > 0 AND NOT attisdropped) THEN
+            RAISE EXCEPTION 'column "%" of relation % does not exist (%)', other, rel, what
+                USING ERRCODE = 'undefined_column';
+        END IF;
+    END LOOP;
+    -- A partitioned table's unique keys must include the partition key.
+    FOR c IN SELECT ic.relname, i.indisprimary,
+                    ARRAY(SELECT a.attname::text FROM unnest(i.indkey) k(attnum)
+                            JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum) AS cols
+               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+              WHERE i.indrelid = rel AND i.indisunique ORDER BY i.indisprimary DESC, ic.relname LOOP
+        missing := ARRAY(SELECT k FROM unnest(keycols) k WHERE NOT k = ANY (c.cols));
+        IF cardinality(missing) > 0 THEN
+            RAISE EXCEPTION '% of relation % does not include the partition key column "%" (%)',
+                    CASE WHEN c.indisprimary THEN 'the primary key' ELSE format('unique index "%s"', c.relname) END,
+                    rel, missing[1], what
+                USING ERRCODE = 'invalid_table_definition',
+                      DETAIL = 'PostgreSQL enforces a unique key of a partitioned table only when it includes every partition key column.',
+                      HINT = format('Make it (%s) first, or partition by columns of the key (%s).',
+                                    array_to_string(c.cols || missing, ', '), array_to_string(c.cols, ', '));
+        END IF;
+    END LOOP;
+    SELECT migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % is being changed by migration "%"', rel, other
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
+    END IF;
+    -- What a partitioned table cannot have (review8 #14): refused here
+    -- rather than by core naming the internal new layout.
+    SELECT conname INTO other FROM pg_constraint
+     WHERE conrelid = rel AND contype = 'f' AND NOT convalidated ORDER BY conname LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'foreign key "%" of relation % is NOT VALID, which a partitioned table cannot have (%)',
+                other, rel, what
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'PostgreSQL 15 adds a foreign key to a partitioned table only validated: the rows that break it would fail the backfill.',
+                  HINT = format('Validate it first (ALTER TABLE %s VALIDATE CONSTRAINT %I), or drop it for the migration and add it again after the cutover.',
+                                rel, other);
+    END IF;
+    SELECT conname INTO other FROM pg_constraint
+     WHERE conrelid = rel AND contype = 'c' AND connoinherit ORDER BY conname LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'check constraint "%" of relation % is NO INHERIT, which a partitioned table cannot have (%)',
+                other, rel, what
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop it and add it again without NO INHERIT first, or drop it for the migration and add it again after the cutover.';
+    END IF;
+    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND contype = 'x' LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % has exclusion constraint "%", which a partitioned table cannot have', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Use a unique key that includes the partition key instead.';
+    END IF;
+    PERFORM steward._relayout_check_dependents(rel);
+    PERFORM steward._relayout_check_partitions(rel);
+    PERFORM steward._migration_refuse_temporary(rel);
+END
+$$;
+

@@ -562,6 +562,7 @@ BEGIN
             USING ERRCODE = 'object_in_use',
                   HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
     END IF;
+    PERFORM steward._migration_refuse_temporary(rel);
 END
 $$;
 

@@ -1852,6 +1852,29 @@ BEGIN
 END
 $$;
 
+-- A temporary table cannot be migrated (review16 R16-3): the index build
+-- runs in a background worker, the backfill and the later steps in other
+-- transactions and sessions as other roles, none of which sees another
+-- session's temporary table, and the table goes with its session (no
+-- sql_drop event: the record would stay active).  0A000 at start, for
+-- every step kind, called last by each kind's table check.
+CREATE FUNCTION steward._migration_refuse_temporary(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF (SELECT c.relpersistence FROM pg_class c WHERE c.oid = rel) = 't' THEN
+        RAISE EXCEPTION 'cannot migrate temporary table %', rel
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'A migration''s steps run in other transactions and sessions (the backfill, an index '
+                           'build in a background worker), which cannot see another session''s temporary table, '
+                           'and the table goes with its session.',
+                  HINT = 'Change a temporary table with ALTER TABLE or CREATE INDEX in its own session.';
+    END IF;
+END
+$$;
+
 -- Checks on a table a migration wants to change (before anything changes).
 CREATE FUNCTION steward._migration_check_table(rel regclass)
 RETURNS void
@@ -1921,6 +1944,7 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Column names starting with "_steward_" are reserved for migrations.';
     END IF;
+    PERFORM steward._migration_refuse_temporary(rel);
 END
 $$;
 
@@ -3469,6 +3493,76 @@ CREATE EVENT TRIGGER steward_migration_shape_users ON ddl_command_end
     EXECUTE FUNCTION steward._migration_guard_shape_users();
 ALTER EVENT TRIGGER steward_migration_shape_users ENABLE ALWAYS;
 
+-- The column list and row filter a statement gave publication pubname for
+-- table tbl, a table of column migration mig (switched: after complete),
+-- judged for _migration_check_publication_changes (review16 R16-1): 2BP01
+-- for a list or filter over a column the migration replaces or drops, or
+-- _steward_side, but a pinned publication's list may hold the pin's own
+-- columns; 55006 for a pinned publication's list other than the pin's.
+-- A row filter's columns are its Vars' varattno (a row filter reads only
+-- the table's columns).  Run as the catalog's owner by its caller.
+CREATE FUNCTION steward._migration_check_publication_list(tbl regclass, prattrs int2vector, qual text,
+                                                           pubname name, mig text, switched boolean,
+                                                           pinned boolean)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col name;
+    infilter boolean;
+    pin text[];
+BEGIN
+    pin := CASE WHEN pinned AND prattrs IS NOT NULL
+                THEN steward._migration_published(mig, tbl,
+                                                  CASE WHEN switched THEN 'new' ELSE 'old' END, switched) END;
+    SELECT a.attname, a.attnum::text IN (SELECT m[1] FROM regexp_matches(coalesce(qual, ''),
+                                                                         ':varattno (\d+)', 'g') m)
+      INTO col, infilter
+      FROM pg_attribute a
+     WHERE a.attrelid = tbl
+       AND ((a.attnum = ANY (prattrs::int2[])
+             AND NOT a.attname::text = ANY (coalesce(pin, '{}')))
+            OR a.attnum::text IN (SELECT m[1] FROM regexp_matches(coalesce(qual, ''),
+                                                                  ':varattno (\d+)', 'g') m))
+       AND (a.attname = '_steward_side'
+            OR EXISTS (SELECT 1 FROM steward.migration_columns x
+                        WHERE x.migration = mig AND x.relid = tbl AND x.kind IN ('pair', 'dropped')
+                          AND a.attname = CASE WHEN switched THEN x.switched_old ELSE x.expand_old END))
+     ORDER BY 2 DESC, a.attnum LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'publication "%" would % column "%" of relation %, which migration "%" replaces or drops',
+                pubname, CASE WHEN infilter THEN 'filter rows on' ELSE 'publish' END, col, tbl, mig
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = CASE WHEN col = '_steward_side'
+                                THEN 'A column list or row filter given to the table is left as it is: it would '
+                                     'use the migration''s own column, which no subscriber has, and the cleanup '
+                                     'or rollback drops that column.'
+                                ELSE 'A column list or row filter given to the table is left as it is: after '
+                                     'complete it would use the old column under its reserved name, which no '
+                                     'subscriber has, and the cleanup drops that column (migration_start '
+                                     'refuses such a list or filter too).' END,
+                  HINT = format('Publish %s without a column list (the migration gives it the list of the shape its '
+                                'subscribers have), or with a list and row filter without column %I.', tbl, col);
+    END IF;
+    IF pin IS NOT NULL AND NOT (ARRAY(SELECT a.attname::text FROM pg_attribute a
+                                       WHERE a.attrelid = tbl AND a.attnum = ANY (prattrs::int2[])
+                                       ORDER BY 1) = ARRAY(SELECT x FROM unnest(pin) x ORDER BY 1)) THEN
+        RAISE EXCEPTION 'cannot change the column list of relation % in publication "%" while migration "%" changes it',
+                tbl, pubname, mig
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = format('The migration keeps the column list of one shape on the publication (now %s) '
+                                  'until cleanup or rollback, and moves it to the new shape at complete: another '
+                                  'list would be replaced then, and removed at cleanup.', array_to_string(pin, ', ')),
+                  HINT = format('Give publication %I its own list after SELECT steward.migration_cleanup(%L); or a rollback. '
+                                'Meanwhile publish the columns you want from another publication '
+                                'with a list of its own.', pubname, mig);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migration_check_publication_list(regclass, int2vector, text, name, text, boolean, boolean) FROM PUBLIC;
+
 -- A publication a statement changed while a column migration runs
 -- (CREATE PUBLICATION, ALTER PUBLICATION), judged when the statement
 -- ends as start judges publications: 55006 when a publication the
@@ -3477,15 +3571,21 @@ ALTER EVENT TRIGGER steward_migration_shape_users ENABLE ALWAYS;
 -- fail -- FULL, or an index over a column one shape's list leaves out
 -- (review14 R14-2: the other order of the REPLICA IDENTITY guard, which
 -- refuses the identity while it publishes them); 2BP01 when the
--- statement gave the table a column list of its own over a column the
--- migration replaces or drops, or _steward_side (R14-3: start refuses
--- one, _migration_check_column_users; after complete it would publish
--- _steward_old_<name>, which no subscriber has, and cleanup could not
--- drop it).  Run by the C event trigger _migration_guard_publications in
--- a snapshot taken after the statement, whose statements read there (it
--- is STABLE), not in a REPEATABLE READ transaction's older snapshot.
--- SECURITY DEFINER to read every migration's records; it calls no user
--- code.  The migration's own statements are not judged.
+-- statement gave the table a column list or row filter of its own over a
+-- column the migration replaces or drops, or _steward_side (R14-3: start
+-- refuses one, _migration_check_column_users; after complete it would
+-- publish _steward_old_<name>, which no subscriber has, and cleanup could
+-- not drop it), whether or not the migration pins the publication
+-- (review16 R16-1); 55006 when it gave a publication the migration pins
+-- a column list other than the pinned one (the migration would replace it
+-- at complete and drop it at cleanup: a narrowed list would be widened
+-- without a word).  A row filter's columns are its Vars' varattno (a row
+-- filter reads only the table's columns).  Run by the C event trigger
+-- _migration_guard_publications in a snapshot taken after the statement,
+-- whose statements read there (it is STABLE), not in a REPEATABLE READ
+-- transaction's older snapshot.  SECURITY DEFINER to read every
+-- migration's records; it calls no user code.  The migration's own
+-- statements are not judged.
 CREATE FUNCTION steward._migration_check_publication_changes()
 RETURNS void
 LANGUAGE plpgsql
@@ -3500,7 +3600,8 @@ BEGIN
     IF to_regclass('steward.migration_tables') IS NULL THEN
         RETURN;
     END IF;
-    FOR u IN SELECT DISTINCT pr.prrelid::regclass AS tbl, pr.prattrs, p.pubname, p.pubupdate OR p.pubdelete AS changes_rows,
+    FOR u IN SELECT DISTINCT pr.prrelid::regclass AS tbl, pr.prattrs, pr.prqual::text AS qual, p.pubname,
+                    p.pubupdate OR p.pubdelete AS changes_rows,
                     t.migration, r.phase = 'switched' AS switched, c.command_tag = 'CREATE PUBLICATION'
                     OR c.classid = 'pg_publication_rel'::regclass AS listed, p.pubname = ANY (t.publications) AS pinned
                FROM pg_event_trigger_ddl_commands() c
@@ -3510,35 +3611,14 @@ BEGIN
                JOIN pg_publication p ON p.oid = pr.prpubid
                JOIN steward.migration_tables t ON t.active AND t.relid = pr.prrelid
                JOIN steward.migration_runs r ON r.name = t.migration AND r.status = 'active' AND NOT r.restored
-              WHERE pr.prattrs IS NOT NULL
+              WHERE (pr.prattrs IS NOT NULL OR pr.prqual IS NOT NULL)
                 AND NOT coalesce((r.steps -> 0) ?| ARRAY['relayout', 'create_index', 'drop_index'], false)
               ORDER BY t.migration, p.pubname, 1 LOOP
-        IF u.listed AND NOT coalesce(u.pinned, false) THEN
-            SELECT a.attname INTO col
-              FROM pg_attribute a
-             WHERE a.attrelid = u.tbl AND a.attnum = ANY (u.prattrs::int2[])
-               AND (a.attname = '_steward_side'
-                    OR EXISTS (SELECT 1 FROM steward.migration_columns x
-                                WHERE x.migration = u.migration AND x.relid = u.tbl AND x.kind IN ('pair', 'dropped')
-                                  AND a.attname = CASE WHEN u.switched THEN x.switched_old ELSE x.expand_old END))
-             ORDER BY a.attnum LIMIT 1;
-            IF FOUND THEN
-                RAISE EXCEPTION 'publication "%" would publish column "%" of relation %, which migration "%" replaces or drops',
-                        u.pubname, col, u.tbl, u.migration
-                    USING ERRCODE = 'dependent_objects_still_exist',
-                          DETAIL = CASE WHEN col = '_steward_side'
-                                        THEN 'A column list given to the table is left as it is: it would publish the '
-                                             'migration''s own column, which no subscriber has, and the cleanup or '
-                                             'rollback drops that column.'
-                                        ELSE 'A column list given to the table is left as it is: after complete it '
-                                             'would publish the old column under its reserved name, which no subscriber '
-                                             'has, and the cleanup drops that column (migration_start refuses such a '
-                                             'list too).' END,
-                          HINT = format('Publish %s without a column list (the migration gives it the list of the shape its '
-                                        'subscribers have), or with one without column %I.', u.tbl, col);
-            END IF;
+        IF u.listed THEN
+            PERFORM steward._migration_check_publication_list(u.tbl, u.prattrs, u.qual, u.pubname, u.migration,
+                                                              u.switched, coalesce(u.pinned, false));
         END IF;
-        CONTINUE WHEN NOT coalesce(u.pinned, false) OR NOT u.changes_rows;
+        CONTINUE WHEN NOT coalesce(u.pinned, false) OR NOT u.changes_rows OR u.prattrs IS NULL;
         SELECT a.attname INTO col
           FROM pg_class k
           LEFT JOIN pg_index i ON i.indrelid = k.oid

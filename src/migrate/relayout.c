@@ -54,6 +54,7 @@
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_publication.h"
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
@@ -2342,6 +2343,9 @@ static void guard_schema(const char *nspname, SchemaAction action);
  * a rename that fails (a publication of that name exists, the caller
  * does not own it) rolls it back.  As the catalog's owner, in a snapshot
  * taken now (a REPEATABLE READ transaction's may predate the record).
+ * Only for the publication's owner (a member of its role): another
+ * role's rename, which core refuses (42501), must not first row-lock and
+ * wait for the records pinning that name (review16 R16-1 nit).
  */
 static void
 follow_publication_rename(const char *oldname, const char *newname)
@@ -2352,9 +2356,13 @@ follow_publication_rename(const char *oldname, const char *newname)
 	StewardAsOwner ctx;
 	SPIPlanPtr	plan;
 	Snapshot	snapshot;
+	Oid			pubid;
 
 	if (!OidIsValid(catalog) || get_attnum(catalog, "publications") == InvalidAttrNumber ||
 		oldname == NULL || newname == NULL)
+		return;
+	pubid = get_publication_oid(oldname, true);
+	if (!OidIsValid(pubid) || !pg_publication_ownercheck(pubid, GetUserId()))
 		return;
 	args[0] = DirectFunctionCall1(namein, CStringGetDatum(oldname));
 	args[1] = DirectFunctionCall1(namein, CStringGetDatum(newname));

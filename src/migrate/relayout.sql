@@ -681,6 +681,7 @@ BEGIN
     END IF;
     PERFORM steward._relayout_check_dependents(rel);
     PERFORM steward._relayout_check_partitions(rel);
+    PERFORM steward._migration_refuse_temporary(rel);
 END
 $$;
 
