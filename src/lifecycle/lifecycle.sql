@@ -94,6 +94,17 @@ AS 'MODULE_PATHNAME', 'steward_state_machine_latest'
 LANGUAGE C STRICT;
 REVOKE ALL ON FUNCTION steward._state_machine_latest(text) FROM PUBLIC;
 
+-- Whether this session's labels made the machine (remember false), or
+-- record that one just did (remember true): a restore's later labels of
+-- other tables' owners may attach such a machine before its row restores
+-- its owner and grants, never one another session made
+-- (src/lifecycle/machines_api.c, src/tableam/labels.sql).
+CREATE FUNCTION steward._label_machine_session(name text, remember boolean)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'steward_label_machine_session'
+LANGUAGE C STRICT;
+REVOKE ALL ON FUNCTION steward._label_machine_session(text, boolean) FROM PUBLIC;
+
 CREATE VIEW steward.state_machines AS
 SELECT m.name, m.states, m.initial, m.transitions, m.builtin,
        coalesce((SELECT array_agg(a.col ORDER BY a.col)

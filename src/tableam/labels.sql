@@ -69,8 +69,10 @@ REVOKE ALL ON FUNCTION steward._apply_label_version(regclass, name, oid) FROM PU
 -- the column's type, the changed_at column, and the label's state machine,
 -- which is created from the label when this database lacks it, must equal
 -- this database's machine of that name otherwise, and must be usable by
--- caller; every row must hold a state the machine declares.  Raises 42804,
--- 42710, 42501 or 23514; the caller holds SHARE ROW EXCLUSIVE on tbl.
+-- caller and by the table's owner -- or have been made by a label of this
+-- session (a restore's); every row must hold a state the machine declares.
+-- Raises 42804, 42710, 42501 or 23514; the caller holds SHARE ROW
+-- EXCLUSIVE on tbl.
 CREATE FUNCTION steward._apply_label_state(tbl regclass, col name, typ oid, l jsonb,
                                            caller regrole)
 RETURNS void
@@ -111,6 +113,7 @@ BEGIN
         UPDATE steward.machine_definitions d
            SET created_at = coalesce((l->>'machine_since')::timestamptz, d.created_at)
          WHERE d.name = v_machine;
+        PERFORM steward._label_machine_session(v_machine, true);
     ELSIF m.states IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'states'))
        OR m.initial IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'initial'))
        OR m.transitions IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'transitions')) THEN
@@ -132,6 +135,23 @@ BEGIN
                   DETAIL = format('It belongs to role "%s".', pg_get_userbyid(m.owner)),
                   HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
                                 v_machine, pg_get_userbyid(caller::oid));
+    ELSIF NOT (m.builtin OR EXISTS (
+            SELECT 1 FROM unnest(m.usage_roles || m.owner) g, pg_class c
+             WHERE c.oid = tbl AND pg_has_role(c.relowner, g::oid, 'USAGE'))
+               OR steward._label_machine_session(v_machine, false)) THEN
+        -- The table's owner must be able to use the machine too: a
+        -- superuser's restore would otherwise attach a tenant's table to a
+        -- machine another role made first under the label's name.  A
+        -- machine a label of this session made (for the owner of the
+        -- restore's first table using it) is the restore's own: the
+        -- machine's row brings its owner and grants later.
+        RAISE EXCEPTION 'permission denied for state machine "%"', v_machine
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('It belongs to role "%s", and relation %s belongs to role "%s", who may not use it; a superuser''s label attaches only machines the table''s owner may use, or that a label of the same session made.',
+                                  pg_get_userbyid(m.owner), tbl,
+                                  (SELECT pg_get_userbyid(c.relowner) FROM pg_class c WHERE c.oid = tbl)),
+                  HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
+                                v_machine, (SELECT pg_get_userbyid(c.relowner) FROM pg_class c WHERE c.oid = tbl));
     END IF;
     -- As the table's owner, as in _apply_label_version (and not for a
     -- table that stores no row).
