@@ -104,6 +104,9 @@ static int	own_sql_depth = 0;
 static int	own_nest = 0;
 static int	own_sql_nest = 0;
 
+/* The table the innermost running statement of _migration_exec is for. */
+static Oid	own_sql_relid = InvalidOid;
+
 /*
  * pg_steward's own PL/pgSQL functions running in this backend (nested
  * calls), counted by the function manager hook below: the stack of their
@@ -761,6 +764,19 @@ steward_migration_running_own_sql(void)
 }
 
 /*
+ * The table whose migration's own statement runs now (the tbl argument of
+ * the innermost steward._migration_exec), or InvalidOid when
+ * steward_migration_running_own_sql() is false.  The shape guard lets
+ * such a statement use that migration's shapes only (review16 R16-7).
+ * Backend-local, no lock, raises nothing.
+ */
+Oid
+steward_migration_own_sql_relid(void)
+{
+	return steward_migration_running_own_sql() ? own_sql_relid : InvalidOid;
+}
+
+/*
  * steward._migration_exec(tbl regclass, sql text, args text[] DEFAULT NULL,
  *                         backfill boolean DEFAULT false) -> text[]
  *
@@ -789,6 +805,7 @@ steward_migration_exec(PG_FUNCTION_ARGS)
 	bool		backfill = !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
 	bool		own;
 	int			saved_sql_nest = 0;
+	Oid			saved_sql_relid = InvalidOid;
 	Oid			owner;
 	StewardAsOwner user;
 	ArrayType  *result = NULL;
@@ -832,7 +849,9 @@ steward_migration_exec(PG_FUNCTION_ARGS)
 	if (own)
 	{
 		saved_sql_nest = own_sql_nest;
+		saved_sql_relid = own_sql_relid;
 		own_sql_nest = own_nest;
+		own_sql_relid = relid;
 		own_sql_depth++;
 	}
 	PG_TRY();
@@ -859,6 +878,7 @@ steward_migration_exec(PG_FUNCTION_ARGS)
 		{
 			own_sql_depth--;
 			own_sql_nest = saved_sql_nest;
+			own_sql_relid = saved_sql_relid;
 		}
 	}
 	PG_END_TRY();

@@ -41,6 +41,7 @@ extern bool steward_migration_backfilling(Oid relid);
  * migration's own DDL, which the DDL guard lets pass).
  */
 extern bool steward_migration_running_own_sql(void);
+extern Oid	steward_migration_own_sql_relid(void);
 extern void steward_migration_judge_shape_users(void);
 extern bool steward_migrate_called_from_own_code(void);
 extern int	steward_own_code_enter(bool entry_point);

@@ -28,15 +28,23 @@
  * pg_depend row this transaction wrote (xmin a current transaction ID)
  * whose referenced object is a shape view, a column of it, its row type or
  * its array type (55006, the R13-4 message), or a shapes' schema (42501).
- * pg_depend is read through its reference index for those few objects
- * only, so what a statement cost does not grow with what else the
- * database holds; the trigger fires for every command tag, so a new kind
- * of statement is covered without a change here.  Rows of earlier
- * statements of the transaction were judged when those ended (or were the
- * migration's own): judging them again gives the same answer.  The
- * migration's own statements (steward_migration_running_own_sql) and its
- * own views pass; so does every statement while no migration is active,
- * which one index probe of steward.migration_tables tells.
+ * The rows are found on the pages of pg_depend the visibility map does not
+ * mark all-visible (a page with a row of a running transaction never is),
+ * and each referenced schema is looked up once among the shapes' schemas
+ * (one read of the migrations named like it, through their primary key),
+ * so what a statement costs does not grow with the number of active
+ * migrations (review16 R16-4); the trigger fires for every command tag,
+ * so a new kind of statement is covered without a change here.  Rows of
+ * earlier statements of the transaction were judged when those ended:
+ * judging them again gives the same answer.  A migration's own
+ * statements (steward_migration_running_own_sql) may use that migration's
+ * shapes only (review16 R16-7: a create_index definition, an alter_column
+ * check or default, an add_column type over another migration's shape was
+ * made); its own views and their _RETURN rules pass, a user's rule on a
+ * shape view is judged (review16 R16-2).  Every statement passes while no
+ * migration is active, which one index probe of steward.migration_tables
+ * tells.  Not covered: CREATE INDEX CONCURRENTLY writes its rows in an
+ * earlier transaction than the one its ddl_command_end runs in.
  *
  * The migrations' catalog is read as its owner in a snapshot taken now
  * (steward_spi_read_latest), never the transaction's: a REPEATABLE READ
@@ -53,9 +61,12 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/visibilitymap.h"
 #include "access/xact.h"
+#include "catalog/catalog.h"
 #include "catalog/dependency.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
@@ -70,6 +81,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "rewrite/rewriteSupport.h"
+#include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -131,25 +143,29 @@ any_active_migration(void)
 static SPIPlanPtr shape_plan = NULL;
 
 /*
- * The shape views of the active column migrations (not those of a record a
- * restore wrote, which its next step checks), one per table and schema,
- * ordered by migration, table and view; view InvalidOid for one that is
- * gone.  Read as the catalog's owner in a snapshot taken now, with a kept
- * plan (steward_spi_read_latest_kept: it runs for every DDL statement
- * while a migration is active).  Palloc'd in
- * the caller's context.
+ * The shape views of the active column migrations named name1 or name2
+ * (not those of a record a restore wrote, which its next step checks),
+ * one per table and schema, ordered by migration, table and view; view
+ * InvalidOid for one that is gone.  Read through the primary key of
+ * steward.migration_tables as the catalog's owner in a snapshot taken
+ * now, with a kept plan (steward_spi_read_latest_kept).  Palloc'd in the
+ * caller's context.
  */
 static List *
-shape_views(void)
+shape_views(const char *name1, const char *name2)
 {
 	Oid			catalog = steward_relid("migration_tables", true);
 	Oid			runs = steward_relid("migration_runs", true);
 	StewardAsOwner ctx;
 	MemoryContext outer = CurrentMemoryContext;
 	List	   *result = NIL;
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		args[2];
 
 	if (!OidIsValid(catalog) || !OidIsValid(runs))
 		return NIL;
+	args[0] = CStringGetTextDatum(name1);
+	args[1] = CStringGetTextDatum(name2);
 	steward_as_owner_begin(catalog, &ctx);
 	if (steward_spi_read_latest_kept(&shape_plan, psprintf(
 			"SELECT t.migration, t.relid::pg_catalog.oid, c.relowner, n.oid, sv.oid, sv.reltype,"
@@ -166,12 +182,13 @@ shape_views(void)
 			"       CASE WHEN n.nspname OPERATOR(pg_catalog.=) t.migration"
 			"            THEN coalesce(t.new_name, t.relname) ELSE t.relname END"
 			"  LEFT JOIN pg_catalog.pg_type ty ON ty.oid OPERATOR(pg_catalog.=) sv.reltype"
-			" WHERE t.active AND r.status OPERATOR(pg_catalog.=) 'active' AND NOT %s"
+			" WHERE t.migration OPERATOR(pg_catalog.=) ANY (ARRAY[$1, $2])"
+			"   AND t.active AND r.status OPERATOR(pg_catalog.=) 'active' AND NOT %s"
 			"   AND NOT coalesce(r.steps OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.?|)"
 			"                               ARRAY['relayout', 'create_index', 'drop_index'], false)"
 			" ORDER BY t.migration, t.ord, sv.oid",
 			get_attnum(runs, "restored") == InvalidAttrNumber ? "false" : "r.restored"),
-			0, NULL, NULL, NULL, 0) != SPI_OK_SELECT)
+			2, argtypes, args, NULL, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_tables");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -196,6 +213,56 @@ shape_views(void)
 		MemoryContextSwitchTo(old);
 	}
 	steward_as_owner_end(&ctx);
+	return result;
+}
+
+/*
+ * The shape views of the migration whose shapes' schema nsp is (its
+ * <mig> or <mig>_old), every one of that migration's (both schemas), or
+ * NIL when nsp is no active column migration's shapes' schema: one read
+ * through the primary key for the two names nsp can be a shapes' schema
+ * of.
+ */
+static List *
+schema_shapes(Oid nsp)
+{
+	char	   *name;
+	size_t		len;
+	char	   *base;
+	List	   *all;
+	List	   *result = NIL;
+	char	   *migration = NULL;
+	ListCell   *lc;
+
+	if (IsCatalogNamespace(nsp) || IsToastNamespace(nsp) || isAnyTempNamespace(nsp))
+		return NIL;
+	name = get_namespace_name(nsp);
+	if (name == NULL)
+		return NIL;
+	len = strlen(name);
+	base = pstrdup(name);
+	if (len > 4 && strcmp(name + len - 4, "_old") == 0)
+		base[len - 4] = '\0';
+	all = shape_views(name, base);
+	foreach(lc, all)
+	{
+		ShapeView  *s = lfirst(lc);
+
+		if (s->nsp == nsp)
+		{
+			migration = s->migration;
+			break;
+		}
+	}
+	if (migration == NULL)
+		return NIL;
+	foreach(lc, all)
+	{
+		ShapeView  *s = lfirst(lc);
+
+		if (strcmp(s->migration, migration) == 0)
+			result = lappend(result, s);
+	}
 	return result;
 }
 
@@ -236,6 +303,8 @@ is_shape_view(List *shapes, Oid relid)
 {
 	ListCell   *lc;
 
+	if (!OidIsValid(relid))
+		return false;
 	foreach(lc, shapes)
 	{
 		if (((ShapeView *) lfirst(lc))->view == relid)
@@ -245,8 +314,12 @@ is_shape_view(List *shapes, Oid relid)
 }
 
 /*
- * Whether the pg_depend row dep is a migration's own: the dependent is a
- * shape view, or a rule of one (its _RETURN rule reads the table).
+ * Whether the pg_depend row dep on a shape of the migration whose shape
+ * views are shapes is that migration's own: the dependent is one of its
+ * shape views or the _RETURN rule (the query) of one.  A user's rule on a
+ * shape view is judged like any other object (review16 R16-2), except on
+ * the very view the rule is on (a rule that reads its own view goes with
+ * it).
  */
 static bool
 own_dependent(List *shapes, Form_pg_depend dep)
@@ -256,8 +329,11 @@ own_dependent(List *shapes, Form_pg_depend dep)
 	if (dep->classid == RewriteRelationId)
 	{
 		bool		is_return;
+		Oid			relid = rule_relation(dep->objid, &is_return);
 
-		return is_shape_view(shapes, rule_relation(dep->objid, &is_return));
+		if (dep->refclassid == RelationRelationId && relid == dep->refobjid)
+			return true;
+		return is_return && is_shape_view(shapes, relid);
 	}
 	return false;
 }
@@ -322,118 +398,157 @@ object_owner(Oid classid, Oid objid)
 }
 
 /*
- * The pg_depend rows on refclassid/refobjid (any sub-object) that this
- * transaction wrote, of a normal dependency (the ones a DROP without
- * CASCADE stops on; namespace dependencies are normal too), that are not
- * a migration's own: the first, copied, or NULL.
+ * The pg_depend rows this transaction wrote that snapshot sees (copies).
+ * A heap page that holds a row of a transaction still running is not
+ * all-visible (heap_insert and heap_update clear the bit of the page they
+ * write, and VACUUM sets it only when every row is visible to all), so
+ * only the pages the visibility map does not mark all-visible are read:
+ * those written since pg_depend's last VACUUM, whatever the number of
+ * migrations (review16 R16-4).
  */
-static Form_pg_depend
-new_dependent(Relation depend, Snapshot snapshot, List *shapes, Oid refclassid, Oid refobjid)
+static List *
+transaction_depend_rows(Relation depend, Snapshot snapshot)
 {
-	ScanKeyData key[2];
-	SysScanDesc scan;
-	HeapTuple	tup;
-	Form_pg_depend found = NULL;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(depend);
+	Buffer		vmbuffer = InvalidBuffer;
+	List	   *rows = NIL;
 
-	if (!OidIsValid(refobjid))
-		return NULL;
-	ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(refclassid));
-	ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(refobjid));
-	scan = systable_beginscan(depend, DependReferenceIndexId, true, snapshot, 2, key);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	for (BlockNumber blkno = 0; blkno < nblocks; blkno++)
 	{
-		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+		Buffer		buf;
+		Page		page;
+		OffsetNumber maxoff;
 
-		if (dep->deptype != DEPENDENCY_NORMAL ||
-			!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)) ||
-			own_dependent(shapes, dep))
+		CHECK_FOR_INTERRUPTS();
+		if (VM_ALL_VISIBLE(depend, blkno, &vmbuffer))
 			continue;
-		found = palloc(sizeof(FormData_pg_depend));
-		memcpy(found, dep, sizeof(FormData_pg_depend));
-		break;
-	}
-	systable_endscan(scan);
-	return found;
-}
-
-/*
- * 55006 for an object this transaction made over a shape view of s (the
- * view, a column of it, its row type or its array type).
- */
-static void
-guard_shape_users(Relation depend, Snapshot snapshot, List *shapes, ShapeView *s)
-{
-	Form_pg_depend dep;
-
-	if (!OidIsValid(s->view))
-		return;
-	dep = new_dependent(depend, snapshot, shapes, RelationRelationId, s->view);
-	if (dep == NULL)
-		dep = new_dependent(depend, snapshot, shapes, TypeRelationId, s->rowtype);
-	if (dep == NULL)
-		dep = new_dependent(depend, snapshot, shapes, TypeRelationId, s->arraytype);
-	if (dep == NULL)
-		return;
-	ereport(ERROR,
-			(errcode(ERRCODE_OBJECT_IN_USE),
-			 errmsg("%s would use view %s, a shape of migration \"%s\"",
-					describe_user(dep), relation_name(s->view), s->migration),
-			 errdetail("The cleanup and a rollback drop the views of the shapes of %s, and could not while another object uses one.",
-					   relation_name(s->table)),
-			 errhint("Make it over the table %s instead, after SELECT steward.migration_cleanup(%s); (the table then has the new shape).",
-					 relation_name(s->table), quote_literal_cstr(s->migration))));
-}
-
-/*
- * 42501 for an object this transaction put in the shapes' schema of s
- * (made there, or moved there by SET SCHEMA, which rewrites its row) whose
- * owner lacks the rights of an owner of the migration's tables.  Checked
- * once per schema: s is the first of its schema in shapes.
- */
-static void
-guard_shape_schema(Relation depend, Snapshot snapshot, List *shapes, ShapeView *s)
-{
-	ScanKeyData key[2];
-	SysScanDesc scan;
-	HeapTuple	tup;
-
-	ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(NamespaceRelationId));
-	ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(s->nsp));
-	scan = systable_beginscan(depend, DependReferenceIndexId, true, snapshot, 2, key);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
-		Oid			owner;
-		ListCell   *lc;
-
-		if (!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)) ||
-			own_dependent(shapes, dep))
-			continue;
-		owner = object_owner(dep->classid, dep->objid);
-		foreach(lc, shapes)
+		buf = ReadBuffer(depend, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		maxoff = PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
-			ShapeView  *t = lfirst(lc);
+			ItemId		lp = PageGetItemId(page, off);
+			HeapTupleData tup;
 
-			if (strcmp(t->migration, s->migration) != 0 || has_privs_of_role(owner, t->table_owner))
+			if (!ItemIdIsNormal(lp))
 				continue;
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("%s cannot be in schema \"%s\" of migration \"%s\": its owner %s lacks the rights of %s, owner of table %s",
-							describe_user(dep), get_namespace_name(s->nsp), s->migration,
-							GetUserNameFromId(owner, false), GetUserNameFromId(t->table_owner, false),
-							relation_name(t->table)),
-					 errdetail("The new version of the application of each table of the migration puts schema \"%s\" first on its search_path: an object there takes the names it resolves, and its code runs as that application.",
-							   get_namespace_name(s->nsp)),
-					 errhint("Make it in another schema. Only the migration's views and objects of a role with the rights of every owner of its tables belong in schemas \"%s\" and \"%s_old\".",
-							 s->migration, s->migration)));
+			tup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
+			tup.t_len = ItemIdGetLength(lp);
+			tup.t_tableOid = RelationGetRelid(depend);
+			ItemPointerSet(&tup.t_self, blkno, off);
+			if (!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup.t_data)) ||
+				!HeapTupleSatisfiesVisibility(&tup, snapshot, buf))
+				continue;
+			rows = lappend(rows, memcpy(palloc(sizeof(FormData_pg_depend)),
+										GETSTRUCT(&tup), sizeof(FormData_pg_depend)));
 		}
+		UnlockReleaseBuffer(buf);
 	}
-	systable_endscan(scan);
+	if (BufferIsValid(vmbuffer))
+		ReleaseBuffer(vmbuffer);
+	return rows;
 }
+
+/*
+ * The schema of the object a pg_depend row references when it can be a
+ * shape (a relation, a type, a schema itself), else InvalidOid.
+ */
+static Oid
+referenced_namespace(Form_pg_depend dep)
+{
+	if (dep->refclassid == NamespaceRelationId)
+		return dep->refobjid;
+	if (dep->refclassid == RelationRelationId)
+		return get_rel_namespace(dep->refobjid);
+	if (dep->refclassid == TypeRelationId)
+	{
+		HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(dep->refobjid));
+		Oid			nsp = InvalidOid;
+
+		if (HeapTupleIsValid(tup))
+		{
+			nsp = ((Form_pg_type) GETSTRUCT(tup))->typnamespace;
+			ReleaseSysCache(tup);
+		}
+		return nsp;
+	}
+	return InvalidOid;
+}
+
+/*
+ * 55006 when dep makes an object use a shape view of the migration whose
+ * shapes are shapes (the view, a column of it, its row type or its array
+ * type).
+ */
+static void
+guard_shape_user(List *shapes, Form_pg_depend dep)
+{
+	ListCell   *lc;
+
+	if (dep->deptype != DEPENDENCY_NORMAL ||
+		(dep->refclassid != RelationRelationId && dep->refclassid != TypeRelationId) ||
+		own_dependent(shapes, dep))
+		return;
+	foreach(lc, shapes)
+	{
+		ShapeView  *s = lfirst(lc);
+
+		if (!OidIsValid(s->view) ||
+			(dep->refclassid == RelationRelationId ? s->view != dep->refobjid
+			 : s->rowtype != dep->refobjid && s->arraytype != dep->refobjid))
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("%s would use view %s, a shape of migration \"%s\"",
+						describe_user(dep), relation_name(s->view), s->migration),
+				 errdetail("The cleanup and a rollback drop the views of the shapes of %s, and could not while another object uses one.",
+						   relation_name(s->table)),
+				 errhint("Make it over the table %s instead, after SELECT steward.migration_cleanup(%s); (the table then has the new shape).",
+						 relation_name(s->table), quote_literal_cstr(s->migration))));
+	}
+}
+
+/*
+ * 42501 when dep puts in shapes' schema nsp (made there, or moved there by
+ * SET SCHEMA, which rewrites its row) an object whose owner lacks the
+ * rights of an owner of the migration's tables.
+ */
+static void
+guard_shape_schema(List *shapes, Oid nsp, Form_pg_depend dep)
+{
+	Oid			owner;
+	ListCell   *lc;
+	const char *migration = ((ShapeView *) linitial(shapes))->migration;
+
+	if (own_dependent(shapes, dep))
+		return;
+	owner = object_owner(dep->classid, dep->objid);
+	foreach(lc, shapes)
+	{
+		ShapeView  *t = lfirst(lc);
+
+		if (has_privs_of_role(owner, t->table_owner))
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("%s cannot be in schema \"%s\" of migration \"%s\": its owner %s lacks the rights of %s, owner of table %s",
+						describe_user(dep), get_namespace_name(nsp), migration,
+						GetUserNameFromId(owner, false), GetUserNameFromId(t->table_owner, false),
+						relation_name(t->table)),
+				 errdetail("The new version of the application of each table of the migration puts schema \"%s\" first on its search_path: an object there takes the names it resolves, and its code runs as that application.",
+						   get_namespace_name(nsp)),
+				 errhint("Make it in another schema. Only the migration's views and objects of a role with the rights of every owner of its tables belong in schemas \"%s\" and \"%s_old\".",
+						 migration, migration)));
+	}
+}
+
+/* A schema the guard looked up, and the shapes of its migration (or NIL). */
+typedef struct SchemaShapes
+{
+	Oid			nsp;
+	List	   *shapes;
+} SchemaShapes;
 
 /*
  * For the event trigger steward._migration_guard_shape_users()
@@ -441,49 +556,82 @@ guard_shape_schema(Relation depend, Snapshot snapshot, List *shapes, ShapeView *
  * raises 55006 when this transaction wrote a pg_depend row that makes an
  * object use a shape view of an active column migration, or 42501 when it
  * put in a shapes' schema an object whose owner lacks the rights of an
- * owner of the migration's tables; see the file header.  Nothing for the
- * migration's own statements, in pg_upgrade, or while no migration is
- * active.  Takes AccessShareLock on steward.migration_tables, its runs and
- * pg_depend; runs no user code.
+ * owner of the migration's tables; see the file header.  Starts from the
+ * rows this transaction wrote and looks up each referenced schema once,
+ * so the cost does not grow with the number of active migrations
+ * (review16 R16-4).  A migration's own statement may use that
+ * migration's shapes only (review16 R16-7).  Nothing in pg_upgrade or
+ * while no migration is active.  Takes AccessShareLock on
+ * steward.migration_tables, its runs, pg_depend and the catalogs of the
+ * objects named; runs no user code.
  */
 void
 steward_migration_judge_shape_users(void)
 {
-	List	   *shapes;
 	StewardAsOwner ctx;
 	Relation	depend;
 	Snapshot	snapshot;
+	List	   *rows;
+	List	   *schemas = NIL;
+	Oid			own_relid = steward_migration_own_sql_relid();
 	ListCell   *lc;
 
-	if (steward_migration_running_own_sql() || IsBinaryUpgrade || !any_active_migration())
+	if (IsBinaryUpgrade || !any_active_migration())
 		return;
 	CommandCounterIncrement();
-	shapes = shape_views();
-	if (shapes == NIL)
+	depend = table_open(DependRelationId, AccessShareLock);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	rows = transaction_depend_rows(depend, snapshot);
+	UnregisterSnapshot(snapshot);
+	table_close(depend, AccessShareLock);
+	if (rows == NIL)
 		return;
 	/* Names in messages qualified as the backstop's (a pinned search_path). */
 	steward_as_role_begin(GetUserId(), STEWARD_PINNED_SEARCH_PATH, false, &ctx);
-	depend = table_open(DependRelationId, AccessShareLock);
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	foreach(lc, shapes)
-		guard_shape_users(depend, snapshot, shapes, lfirst(lc));
-	foreach(lc, shapes)
+	foreach(lc, rows)
 	{
-		ShapeView  *s = lfirst(lc);
-		ListCell   *prev;
-		bool		seen = false;
+		Form_pg_depend dep = lfirst(lc);
+		Oid			nsp = referenced_namespace(dep);
+		List	   *shapes = NIL;
+		bool		known = false;
+		bool		own = false;
+		ListCell   *sc;
 
-		foreach(prev, shapes)
+		if (!OidIsValid(nsp))
+			continue;
+		foreach(sc, schemas)
 		{
-			if (lfirst(prev) == s)
+			SchemaShapes *seen = lfirst(sc);
+
+			if (seen->nsp == nsp)
+			{
+				shapes = seen->shapes;
+				known = true;
 				break;
-			if (((ShapeView *) lfirst(prev))->nsp == s->nsp)
-				seen = true;
+			}
 		}
-		if (!seen)
-			guard_shape_schema(depend, snapshot, shapes, s);
+		if (!known)
+		{
+			SchemaShapes *seen = palloc(sizeof(SchemaShapes));
+
+			seen->nsp = nsp;
+			seen->shapes = shapes = schema_shapes(nsp);
+			schemas = lappend(schemas, seen);
+		}
+		if (shapes == NIL)
+			continue;
+		/* The running migration's own statement may use its own shapes. */
+		foreach(sc, shapes)
+		{
+			if (OidIsValid(own_relid) && ((ShapeView *) lfirst(sc))->table == own_relid)
+				own = true;
+		}
+		if (own)
+			continue;
+		if (dep->refclassid == NamespaceRelationId)
+			guard_shape_schema(shapes, nsp, dep);
+		else
+			guard_shape_user(shapes, dep);
 	}
-	UnregisterSnapshot(snapshot);
-	table_close(depend, AccessShareLock);
 	steward_as_owner_end(&ctx);
 }
