@@ -29,6 +29,10 @@ SELECT steward.set_state_check('s149_vt', 'new',
     'select count(*) from (with x as (insert into s149_vt values (9) returning 1) select 1 from x) s');
 SELECT steward.set_state_check('s149_vt', 'new',
     'select (with x as (delete from s149_vt returning 1) select count(*) from x)');
+-- Row locks are refused too (validate() runs the check read-only).
+SELECT steward.set_state_check('s149_vt', 'new', 'select count(*) from s149_vt for update');
+SELECT steward.set_state_check('s149_vt', 'new',
+    'select count(*) from (select id from s149_vt for share) s');
 SELECT count(*) AS checks FROM steward.state_checks WHERE relid = 's149_vt'::regclass;
 -- A WITH that only reads is a check like any other.
 SELECT steward.set_state_check('s149_vt', 'new',

@@ -40,6 +40,11 @@ ALTER PUBLICATION pu1 SET TABLE pu (id, b);
 -- Row filters over the replaced column, pinned or not.
 ALTER PUBLICATION pu1 SET TABLE pu (id, a, b) WHERE (a > 5);
 CREATE PUBLICATION pu2 FOR TABLE pu WHERE (a > 5) WITH (publish = 'insert');
+-- Whatever the session's string settings (the filter's columns were read
+-- with a pattern that standard_conforming_strings = off emptied).
+SET standard_conforming_strings = off;
+CREATE PUBLICATION pu2 FOR TABLE pu WHERE (a > 5) WITH (publish = 'insert');
+RESET standard_conforming_strings;
 -- The pin's own list, and a filter over a column both shapes have (the
 -- replica identity's, for UPDATE), pass.
 BEGIN;

@@ -103,7 +103,9 @@ parse_user_sql(const char *sql, const char *what)
 
 /*
  * Does a raw parse tree contain an INSERT, UPDATE, DELETE or MERGE (a
- * data-modifying WITH, at any depth)?
+ * data-modifying WITH, at any depth) or a row-locking clause (FOR UPDATE,
+ * FOR SHARE, ...: validate() runs checks read-only, where core refuses
+ * those with a misleading 0A000)?
  */
 static bool
 has_data_modifying(Node *node, void *context)
@@ -111,7 +113,7 @@ has_data_modifying(Node *node, void *context)
 	if (node == NULL)
 		return false;
 	if (IsA(node, InsertStmt) || IsA(node, UpdateStmt) ||
-		IsA(node, DeleteStmt) || IsA(node, MergeStmt))
+		IsA(node, DeleteStmt) || IsA(node, MergeStmt) || IsA(node, LockingClause))
 		return true;
 	return raw_expression_tree_walker(node, has_data_modifying, context);
 }
@@ -137,11 +139,12 @@ check_check_sql(const char *sql)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("check_sql must be a single SELECT statement"),
-				 errhint("Write a query that returns the number of violating rows, e.g. SELECT count(*) FROM t WHERE state = 'backfilled' AND derived IS NULL.")));	if (has_data_modifying(raw->stmt, NULL))
+				 errhint("Write a query that returns the number of violating rows, e.g. SELECT count(*) FROM t WHERE state = 'backfilled' AND derived IS NULL.")));
+	if (has_data_modifying(raw->stmt, NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("check_sql must be a single SELECT statement without a data-modifying WITH"),
-				 errdetail("It contains an INSERT, UPDATE, DELETE or MERGE; a check only reads."),
+				 errmsg("check_sql must be a single SELECT statement that only reads"),
+				 errdetail("It contains an INSERT, UPDATE, DELETE or MERGE, or locks rows (FOR UPDATE, FOR SHARE); a check only reads."),
 				 errhint("Write a query that returns the number of violating rows, e.g. SELECT count(*) FROM t WHERE state = 'backfilled' AND derived IS NULL.")));
 }
 

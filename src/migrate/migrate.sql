@@ -3518,14 +3518,14 @@ BEGIN
                 THEN steward._migration_published(mig, tbl,
                                                   CASE WHEN switched THEN 'new' ELSE 'old' END, switched) END;
     SELECT a.attname, a.attnum::text IN (SELECT m[1] FROM regexp_matches(coalesce(qual, ''),
-                                                                         ':varattno (\d+)', 'g') m)
+                                                                         ':varattno ([0-9]+)', 'g') m)
       INTO col, infilter
       FROM pg_attribute a
      WHERE a.attrelid = tbl
        AND ((a.attnum = ANY (prattrs::int2[])
              AND NOT a.attname::text = ANY (coalesce(pin, '{}')))
             OR a.attnum::text IN (SELECT m[1] FROM regexp_matches(coalesce(qual, ''),
-                                                                  ':varattno (\d+)', 'g') m))
+                                                                  ':varattno ([0-9]+)', 'g') m))
        AND (a.attname = '_steward_side'
             OR EXISTS (SELECT 1 FROM steward.migration_columns x
                         WHERE x.migration = mig AND x.relid = tbl AND x.kind IN ('pair', 'dropped')
