@@ -768,6 +768,18 @@ text_array_list(Datum array)
 }
 
 /*
+ * The SQL for "this migration record was loaded by a restore" in a query
+ * whose steward.migration_runs is aliased r: r.restored, or false in a
+ * database whose catalog predates that column (0.1's, before the update).
+ * runs is steward.migration_runs' OID.  Takes no lock; raises nothing.
+ */
+const char *
+steward_migration_runs_restored(Oid runs)
+{
+	return get_attnum(runs, "restored") == InvalidAttrNumber ? "false" : "r.restored";
+}
+
+/*
  * The active migration that has relid as a table or layout or -- unless
  * below_only -- that has relid itself, or that has a partition ancestor
  * of relid (m->name NULL when none); relayouts only with
@@ -838,8 +850,7 @@ guarded_by(Oid relid, bool below_only, bool relayouts_only, bool partition_check
 			"        OR t.relid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors($1) a"
 			"                        WHERE a.relid OPERATOR(pg_catalog.<>) $1))"
 			" ORDER BY t.ord LIMIT 1",
-			partition_check || get_attnum(runs, "restored") == InvalidAttrNumber ?
-			"false" : "r.restored"),
+			partition_check ? "false" : steward_migration_runs_restored(runs)),
 			3, argtypes, args, NULL, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_tables");
 	if (SPI_processed == 1)
@@ -2027,7 +2038,7 @@ index_steps_on(Oid relid)
 			"                WHERE t.migration OPERATOR(pg_catalog.=) i.migration"
 			"                  AND t.relid OPERATOR(pg_catalog.=) i.relid AND t.active)"
 			" ORDER BY i.migration, i.step",
-			get_attnum(runs, "restored") == InvalidAttrNumber ? "false" : "r.restored"),
+			steward_migration_runs_restored(runs)),
 			1, argtypes, args, NULL, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_indexes");
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -3151,7 +3162,7 @@ column_migration_in_schema(Oid nsp, GuardedBy *m)
 						"                  AND ($1 OPERATOR(pg_catalog.=) 0"
 						"                       OR c.relnamespace OPERATOR(pg_catalog.=) $1))"
 						" ORDER BY t.migration, t.ord LIMIT 1",
-						get_attnum(runs, "restored") == InvalidAttrNumber ? "false" : "r.restored"),
+						steward_migration_runs_restored(runs)),
 						1, argtypes, args, m);
 }
 

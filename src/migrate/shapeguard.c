@@ -187,7 +187,7 @@ shape_views(const char *name1, const char *name2)
 			"   AND NOT coalesce(r.steps OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.?|)"
 			"                               ARRAY['relayout', 'create_index', 'drop_index'], false)"
 			" ORDER BY t.migration, t.ord, sv.oid",
-			get_attnum(runs, "restored") == InvalidAttrNumber ? "false" : "r.restored"),
+			steward_migration_runs_restored(runs)),
 			2, argtypes, args, NULL, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_tables");
 	for (uint64 i = 0; i < SPI_processed; i++)
