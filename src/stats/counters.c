@@ -173,7 +173,11 @@ counter_shared_size(void)
 PG_FUNCTION_INFO_V1(steward_table_counters);
 PG_FUNCTION_INFO_V1(steward_transition_counters);
 
-/* From _PG_init: define this part's steward.* settings. */
+/*
+ * From _PG_init: define this part's steward.* settings.  Takes no lock and
+ * raises nothing: a bad value set before the library loaded is core's
+ * WARNING (define_custom_variable), and the default stays.
+ */
 void
 steward_counters_define_gucs(void)
 {
@@ -200,7 +204,8 @@ counters_shmem_size(void)
 
 /*
  * From the shmem_request_hook (src/pg_steward.c): ask for this part's
- * shared-memory area and its lock (plumbing/preload.c).
+ * shared-memory area and its lock (plumbing/preload.c).  Takes no lock;
+ * raises nothing (core's FATAL is for a request outside that hook).
  */
 void
 steward_counters_request_shmem(void)
@@ -231,6 +236,8 @@ counters_init_area(void *area, bool found, LWLock *lock)
 /*
  * From the shmem_startup_hook (src/pg_steward.c): create or attach to
  * this part's area, under AddinShmemInitLock (plumbing/preload.c).
+ * Errors: ShmemInitStruct's and ShmemInitHash's (out of shared memory:
+ * FATAL at start).
  */
 void
 steward_counters_init_shmem(void)
@@ -368,7 +375,10 @@ count_event(void *arg)
 /*
  * Add n to a table's counter (version conflicts, invalid versions, sequence
  * rejects, ...).  Called from the AM's write paths: never raises (through
- * steward_collect); nothing without shared memory.
+ * steward_collect); nothing without shared memory.  Takes the counters'
+ * LWLock, shared to find the table's entry, exclusive to make one (making
+ * room looks dropped tables up in pg_class through the syscache); released
+ * before returning.
  */
 void
 steward_count_event(Oid relid, StewardCounter counter, uint64 n)
@@ -558,7 +568,10 @@ add_pending(void *arg)
 /*
  * Count one from -> to transition of a table's state machine, once the
  * transaction commits.  Never raises (through steward_collect); nothing
- * without shared memory.
+ * without shared memory.  Takes no lock: the transition is kept in backend
+ * memory until pre-commit makes its edge and the commit adds to it, under
+ * the counters' LWLock (exclusive to make an edge, shared to add; exclusive
+ * to park it at PREPARE TRANSACTION).
  */
 void
 steward_count_transition(Oid relid, const char *from, const char *to)
@@ -702,7 +715,10 @@ counters_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	}
 }
 
-/* _PG_init, while preloading: every backend inherits the callbacks. */
+/*
+ * _PG_init, while preloading: every backend inherits the callbacks.  Takes
+ * no lock; raises only core's 53200 (out of memory) of registering them.
+ */
 void
 steward_counters_install_hooks(void)
 {
@@ -774,6 +790,13 @@ may_see_counts(Oid relid, Oid userid, bool see_all)
  * steward.transition_counters(): (relid, from_state, to_state, transitions)
  * for this database's tables the caller may see (may_see_counts).
  * The entries are copied under the counters' lock, checked after it.
+ * First the parked transitions of ended prepared transactions are counted
+ * (resolve_prepared: the counters' LWLock, ProcArrayLock and the commit
+ * log's).  No heavyweight lock.  Raises nothing of its own; the commit
+ * log's 58P01 if a parked transaction's status was truncated away (it
+ * ended, and nothing resolved its slot, for longer than the freeze
+ * horizon), the tuplestore's errors (53200, or a file error past
+ * work_mem).
  */
 Datum
 steward_transition_counters(PG_FUNCTION_ARGS)
@@ -825,7 +848,12 @@ steward_transition_counters(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* Add each database's version conflicts to its record (history.c). */
+/*
+ * Add each database's version conflicts to its record (history.c): the
+ * tables' counters, the retired sums of dropped tables and the other
+ * tables' row.  Takes the counters' LWLock shared; no allocation, raises
+ * nothing.  Nothing without shared memory.
+ */
 void
 steward_counters_add_totals(StewardDbTotals *totals, int n)
 {
@@ -854,7 +882,12 @@ steward_counters_add_totals(StewardDbTotals *totals, int n)
 	LWLockRelease(counter_shared->lock);
 }
 
-/* Forget every table and transition counter (steward.reset()). */
+/*
+ * Forget every table and transition counter (steward.reset()), the dropped
+ * count and the parked transitions of prepared transactions.  Takes the
+ * counters' LWLock exclusively; no allocation, raises nothing.  Nothing
+ * without shared memory.
+ */
 void
 steward_counters_reset(void)
 {
@@ -885,7 +918,9 @@ steward_counters_reset(void)
  * rows of other tables are left out, as transition_counters leaves them),
  * and, for pg_read_all_stats, a row of relid NULL with the events of the
  * tables that found no entry (steward.max_tables full), if any.  The
- * entries are copied under the counters' lock, checked after it.
+ * entries are copied under the counters' lock (LWLock, shared), checked
+ * after it; no heavyweight lock.  Raises nothing of its own (the
+ * tuplestore's errors: 53200, or a file error past work_mem).
  */
 Datum
 steward_table_counters(PG_FUNCTION_ARGS)

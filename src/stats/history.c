@@ -84,7 +84,11 @@ PG_FUNCTION_INFO_V1(steward_history);
 PG_FUNCTION_INFO_V1(steward_take_snapshot);
 PG_FUNCTION_INFO_V1(steward_top_statement_history);
 
-/* From _PG_init: define this part's steward.* settings. */
+/*
+ * From _PG_init: define this part's steward.* settings.  Takes no lock and
+ * raises nothing: a bad value set before the library loaded is core's
+ * WARNING (define_custom_variable), and the default stays.
+ */
 void
 steward_history_define_gucs(void)
 {
@@ -134,6 +138,7 @@ history_init_area(void *area, bool found, LWLock *lock)
 /*
  * From the shmem_startup_hook (src/pg_steward.c): create or attach to
  * this part's area, under AddinShmemInitLock (plumbing/preload.c).
+ * Errors: ShmemInitStruct's (out of shared memory: FATAL at start).
  */
 void
 steward_history_init_shmem(void)
@@ -143,7 +148,11 @@ steward_history_init_shmem(void)
 	steward_collect_register_lock(history->lock);
 }
 
-/* Called from shmem_request: the tranche of the history lock. */
+/*
+ * Called from shmem_request: the area and the tranche of the history lock.
+ * Takes no lock; raises nothing (core's FATAL is for a request outside that
+ * hook).
+ */
 void
 steward_history_request_shmem(void)
 {
@@ -153,7 +162,7 @@ steward_history_request_shmem(void)
 /*
  * Add n to dbid's retired sum in retired[STEWARD_RETIRED_DBS] (taking a
  * free slot); nothing if every slot is another database's.  Caller holds
- * the structure's lock exclusively.
+ * the structure's lock exclusively.  Raises nothing.
  */
 void
 steward_retired_add(StewardRetired *retired, Oid dbid, int64 n)
@@ -179,7 +188,10 @@ steward_retired_add(StewardRetired *retired, Oid dbid, int64 n)
 	}
 }
 
-/* dbid's retired sum (0 if none).  Caller holds the structure's lock. */
+/*
+ * dbid's retired sum (0 if none).  Caller holds the structure's lock.
+ * Raises nothing.
+ */
 int64
 steward_retired_of(const StewardRetired *retired, Oid dbid)
 {
@@ -191,7 +203,8 @@ steward_retired_of(const StewardRetired *retired, Oid dbid)
 
 /*
  * The entry of database dbid among the n totals (at most max), added
- * zeroed if missing; NULL when full.  Local memory only.
+ * zeroed if missing; NULL when full.  Local memory only: no lock, raises
+ * nothing.
  */
 StewardDbTotals *
 steward_totals_for(StewardDbTotals *totals, int *n, int max, Oid dbid)
@@ -262,7 +275,9 @@ tick(void *arg)
 
 /*
  * From the wait sampler, each round: take a snapshot when one is due.
- * Never raises (through steward_collect).
+ * Never raises (through steward_collect).  A snapshot takes the statements',
+ * counters' and hot rows' LWLocks shared one after another (see gather),
+ * then the history's exclusively to append it.
  */
 void
 steward_history_tick(void)
@@ -272,8 +287,9 @@ steward_history_tick(void)
 }
 
 /*
- * steward.reset(): forget what this part counted, under its own lock.
- * Does nothing without shared memory (no shared_preload_libraries).
+ * steward.reset(): forget what this part counted, under its own lock
+ * (LWLock, exclusive).  Does nothing without shared memory (no
+ * shared_preload_libraries).  Raises nothing.
  */
 void
 steward_history_reset(void)
@@ -293,6 +309,10 @@ steward_history_reset(void)
  * steward.take_snapshot(at): take a snapshot now, labelled "at" (default
  * now; not later than now, not earlier than the newest snapshot).  For
  * marking a moment by hand, and for tests that need controlled times.
+ * Raises 55000 without shared_preload_libraries, 22023 for an "at" in the
+ * future or before the newest snapshot's label.  Locks as
+ * steward_history_tick; the newest label is read without the history's
+ * lock, so two concurrent calls may append out of order.
  */
 Datum
 steward_take_snapshot(PG_FUNCTION_ARGS)
@@ -397,7 +417,10 @@ put_delta(Tuplestorestate *ts, TupleDesc desc, TimestampTz at, TimestampTz from,
  * window ending there -- window_s seconds, or with NULL the interval since
  * the previous snapshot.  window_start is the snapshot the window starts
  * at (NULL: since server start or reset).  No rows without
- * shared_preload_libraries.
+ * shared_preload_libraries.  Raises 22023 for a negative or NaN window_s.
+ * Copies the ring under the history's LWLock shared, then gathers now's
+ * sums under the statements', counters' and hot rows' LWLocks shared, one
+ * after another; no heavyweight lock.
  */
 Datum
 steward_history(PG_FUNCTION_ARGS)
@@ -478,7 +501,10 @@ stmt_record(const StatsSnapshot *snap, Oid dbid, uint64 queryid)
  * of the cluster with the most total time; an interval is shown for a
  * statement kept by both of its snapshots, or by the later one when the
  * earlier kept every statement there was (else where it started is not
- * known).  Reads the ring under the shared lock, emitting as it goes.
+ * known).  Reads the ring under the history's LWLock, shared, emitting as
+ * it goes; no heavyweight lock.  Raises nothing of its own (the
+ * tuplestore's errors: 53200, or a file error past work_mem).  No rows
+ * without shared_preload_libraries.
  */
 Datum
 steward_top_statement_history(PG_FUNCTION_ARGS)

@@ -943,7 +943,12 @@ steward_hotrows_install_hooks(void)
 	RegisterXactCallback(hot_xact_callback, NULL);
 }
 
-/* Add each database's steward-table updates to its record (history.c). */
+/*
+ * Add each database's steward-table updates to its record (history.c).
+ * Takes the hot rows' LWLock shared (and each entry's spinlock while its
+ * total is read); no allocation, raises nothing.  Nothing without shared
+ * memory.
+ */
 void
 steward_hotrows_add_totals(StewardDbTotals *totals, int n)
 {

@@ -169,7 +169,14 @@ steward_sample_interval(void)
 		: sample_interval;
 }
 
-/* From _PG_init: define this part's steward.* settings. */
+/*
+ * From _PG_init: define this part's steward.* settings.  Takes no lock.  A
+ * bad value set before the library loaded is core's WARNING
+ * (define_custom_variable), and the default stays; setting the 0.1 name
+ * steward.sample_interval_ms says it is deprecated (01P01 WARNING, or LOG
+ * from the configuration file).  steward_setting_renamed's XX000 would be a
+ * programming error (both names are defined just before).
+ */
 void
 steward_waits_define_gucs(void)
 {
@@ -191,7 +198,8 @@ steward_waits_define_gucs(void)
 
 /*
  * From the shmem_request_hook (src/pg_steward.c): ask for this part's
- * shared-memory area and its lock (plumbing/preload.c).
+ * shared-memory area and its lock (plumbing/preload.c).  Takes no lock;
+ * raises nothing (core's FATAL is for a request outside that hook).
  */
 void
 steward_waits_request_shmem(void)
@@ -231,6 +239,8 @@ waits_init_area(void *area, bool found, LWLock *lock)
 /*
  * From the shmem_startup_hook (src/pg_steward.c): create or attach to
  * this part's area, under AddinShmemInitLock (plumbing/preload.c).
+ * Errors: ShmemInitStruct's and ShmemInitHash's (out of shared memory:
+ * FATAL at start).
  */
 void
 steward_waits_init_shmem(void)
@@ -468,7 +478,8 @@ queryid_of_proc(PGPROC *proc)
 
 /*
  * Set the sampler's observer (copied).  From _PG_init only, before the
- * sampler starts; it inherits the setting through fork.
+ * sampler starts; it inherits the setting through fork.  Process-local:
+ * no lock, raises nothing.
  */
 void
 steward_sampler_observe(const StewardSamplerObserver *o)
@@ -476,7 +487,12 @@ steward_sampler_observe(const StewardSamplerObserver *o)
 	observer = *o;
 }
 
-/* From _PG_init while preloading: the wait sampler, restarted after 1 s if it exits. */
+/*
+ * From _PG_init while preloading: the wait sampler, restarted after 1 s if
+ * it exits.  Takes no lock and raises nothing: core LOGs a worker it cannot
+ * register (max_worker_processes reached, or not preloading) and the server
+ * runs without the sampler.
+ */
 void
 steward_sampler_register(void)
 {
@@ -699,7 +715,14 @@ sampler_pause_ms(void)
 
 /*
  * The wait sampler's main function (bgw_function_name): samples every
- * steward.sample_interval, then the history and its observer tick.
+ * steward.sample_interval, then the history and its observer tick.  No
+ * transaction, no heavyweight lock.  A sample holds the waits' LWLock
+ * exclusively; for each process waiting on a heavyweight lock it also takes
+ * the lock-manager partition locks shared one at a time and, through
+ * pg_blocking_pids, ProcArrayLock and every partition lock shared; the
+ * history tick takes its locks (steward_history_tick), the observer its
+ * own.  The loop has no error handler: an error (53200 when memory runs
+ * out) ends the worker (FATAL) and the postmaster restarts it after 1 s.
  */
 void
 steward_sampler_main(Datum main_arg)
@@ -712,8 +735,9 @@ steward_sampler_main(Datum main_arg)
 }
 
 /*
- * steward.reset(): forget what this part counted, under its own lock.
- * Does nothing without shared memory (no shared_preload_libraries).
+ * steward.reset(): forget what this part counted, under its own lock
+ * (LWLock, exclusive).  Does nothing without shared memory (no
+ * shared_preload_libraries).  Raises nothing.
  */
 void
 steward_waits_reset(void)
@@ -735,7 +759,12 @@ steward_waits_reset(void)
 	LWLockRelease(waits_shared->lock);
 }
 
-/* steward._waits(): (dbid, event_type, event, queryid, samples). */
+/*
+ * steward._waits(): (dbid, event_type, event, queryid, samples).  Holds the
+ * waits' LWLock shared while it copies the entries into the result; raises
+ * nothing of its own (the tuplestore's errors: 53200, or a file error when
+ * it spills past work_mem).  No rows without shared_preload_libraries.
+ */
 Datum
 steward_waits(PG_FUNCTION_ARGS)
 {
@@ -840,7 +869,10 @@ lock_contention_srf(FunctionCallInfo fcinfo, int ncols)
 	return (Datum) 0;
 }
 
-/* steward._lock_contention() of 0.1: 9 columns, no wait_seconds. */
+/*
+ * steward._lock_contention() of 0.1: 9 columns, no wait_seconds.  Locks and
+ * errors as steward_lock_contention_v2.
+ */
 Datum
 steward_lock_contention(PG_FUNCTION_ARGS)
 {
@@ -850,7 +882,10 @@ steward_lock_contention(PG_FUNCTION_ARGS)
 /*
  * steward._lock_contention(): one row per (database, relation, lock type,
  * mode, waiting and blocking statement) sampled waiting, with its samples
- * and the seconds they stand for.
+ * and the seconds they stand for.  Holds the waits' LWLock shared while it
+ * copies the entries into the result; raises nothing of its own (the
+ * tuplestore's errors: 53200, or a file error when it spills past
+ * work_mem).  No rows without shared_preload_libraries.
  */
 Datum
 steward_lock_contention_v2(PG_FUNCTION_ARGS)
