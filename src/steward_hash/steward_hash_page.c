@@ -23,7 +23,8 @@
 /*
  * Initialise page as a steward_hash page of kind flags for bucket: empty,
  * entries start at STEWARD_HASH_ENTRIES_START.  The caller holds the buffer
- * exclusively and WAL-logs it.
+ * exclusively and WAL-logs it.  Takes no lock and raises no error (only
+ * memory of page is written).
  */
 void
 steward_hash_init_page(Page page, uint16 flags, uint32 bucket)
@@ -45,6 +46,8 @@ steward_hash_init_page(Page page, uint16 flags, uint32 bucket)
  * An empty index: one bucket whose segment has not been allocated yet (the
  * caller allocates segment 0).  pd_lower covers the metadata so that
  * generic WAL, which skips the hole between pd_lower and pd_upper, logs it.
+ * As steward_hash_init_page: the caller holds the buffer exclusively and
+ * WAL-logs it; takes no lock and raises no error.
  */
 void
 steward_hash_init_metapage(Page page)
@@ -118,7 +121,9 @@ steward_hash_bucket_block(const StewardHashMetaData *meta, uint32 bucket)
 
 /*
  * Raise 'index is not a steward_hash index' (XX002) unless page is a
- * steward_hash metapage of this version.
+ * steward_hash metapage, and XX002 with a REINDEX hint if it is of another
+ * version.  Takes no lock: the caller holds the metapage's buffer locked
+ * (shared at least) while it reads it.
  */
 void
 steward_hash_check_metapage(Relation index, Page page)
@@ -143,7 +148,12 @@ steward_hash_check_metapage(Relation index, Page page)
 /*
  * The metapage as this backend last saw it.  Lookups use the cached copy
  * and detect staleness on the bucket page they land on (split_max; see
- * README.md), so the metapage is read only after a split.
+ * README.md), so the metapage is read only after a split.  refresh (or a
+ * first call) reads the metapage under a shared buffer content lock, released
+ * before returning; no heavyweight lock (the caller holds the index's).
+ * Raises steward_hash_check_metapage's XX002, ReadBuffer's read errors
+ * (XX001 for a corrupt page, errcode_for_file_access for a failed read) and
+ * 53200 if the cache cannot be allocated in rd_indexcxt.
  */
 const StewardHashMetaData *
 steward_hash_get_meta(Relation index, bool refresh)
@@ -168,7 +178,8 @@ steward_hash_get_meta(Relation index, bool refresh)
 
 /*
  * Append an entry to page, which must have room (steward_hash_page_has_room).
- * The caller holds the buffer exclusively and WAL-logs the change.
+ * The caller holds the buffer exclusively and WAL-logs the change.  Takes no
+ * lock and raises no error (a full page is an Assert, not a check).
  */
 void
 steward_hash_page_add_entry(Page page, uint64 hash, ItemPointer tid)
@@ -180,7 +191,11 @@ steward_hash_page_add_entry(Page page, uint64 hash, ItemPointer tid)
 	((PageHeader) page)->pd_lower += sizeof(StewardHashEntry);
 }
 
-/* Remove entry i by moving the last entry into its place. */
+/*
+ * Remove entry i by moving the last entry into its place.  The caller holds
+ * the buffer exclusively and WAL-logs the change.  Takes no lock and raises
+ * no error (i out of range is an Assert, not a check).
+ */
 void
 steward_hash_page_remove_entry(Page page, int i)
 {
@@ -194,7 +209,8 @@ steward_hash_page_remove_entry(Page page, int i)
 }
 
 /*
- * Whether one more entry fits on page.
+ * Whether one more entry fits on page.  Takes no lock (the caller holds the
+ * buffer locked) and raises no error.
  */
 bool
 steward_hash_page_has_room(Page page)
@@ -203,7 +219,14 @@ steward_hash_page_has_room(Page page)
 		((PageHeader) page)->pd_upper;
 }
 
-/* A new, exclusively locked page at the end of the index. */
+/*
+ * A new, exclusively locked page at the end of the index: the caller
+ * releases it.  Takes the index's relation extension lock (ExclusiveLock;
+ * none for a backend-local index) while it extends, released before
+ * returning.  Raises the errors of extending the index (54000 past the
+ * maximum file size, errcode_for_file_access, e.g. 53100 when the disk is
+ * full).
+ */
 Buffer
 steward_hash_extend(Relation index)
 {
@@ -226,7 +249,13 @@ steward_hash_extend(Relation index)
  * metapage points at them, so a standby or a crash never sees a segment
  * pointer past the end of the index; a crash in between leaks the pages
  * (at most one segment), it never loses entries.  Returns false when the
- * index cannot address more buckets.
+ * index cannot address more buckets.  Takes the index's relation extension
+ * lock (ExclusiveLock; none for a backend-local index) for the whole segment
+ * and each new page's buffer exclusively, all released before returning.
+ * Raises the errors of extending the index (54000 past the maximum file
+ * size, errcode_for_file_access, e.g. 53100 when the disk is full); an error
+ * after the pages are allocated and before the metapage is updated only
+ * leaks them (the comment above).
  */
 bool
 steward_hash_create_bucket_pages(Relation index, Buffer metabuf, uint32 bucket)
@@ -281,6 +310,9 @@ steward_hash_create_bucket_pages(Relation index, Buffer metabuf, uint32 bucket)
 /*
  * The 64-bit hash of a row's key columns: each column's extended hash
  * (seed 0) combined in column order.  Rows with a NULL key are not indexed.
+ * Takes no lock.  Raises what the operator class's support function raises,
+ * and index_getprocinfo's XX000 'missing support function' for an operator
+ * class without support function 1 (only a superuser can create one).
  */
 uint64
 steward_hash_values(Relation index, Datum *values, bool *isnull, bool *anynull)
