@@ -111,6 +111,12 @@ steward_check_rule_storage(Oid relid)
  * Open the table to configure, after checking that the caller owns it.  The
  * lock conflicts with every writer, so no write is in flight while the rules
  * change and every later write sees the new rules (as with CREATE TRIGGER).
+ * Takes ShareRowExclusiveLock on it, and AccessShareLock on each partition
+ * of a partitioned table, held to transaction end.  Raises 42P01 (no such
+ * relation, also when dropped while waiting for the lock), 42501 (caller
+ * does not own it), 42809 (not a table, or it or a partition does not use
+ * the steward access method), 0A000 (temporary, or with inheritance
+ * children).
  */
 Relation
 steward_open_table_to_configure(Oid relid)
@@ -131,7 +137,11 @@ steward_open_table_to_configure(Oid relid)
 	return rel;
 }
 
-/* Look up a user column by name; errors name the table. */
+/*
+ * Look up a user column by name; errors name the table: 42703 for a column
+ * that does not exist (or was dropped), 0A000 for a system column.  Takes no
+ * lock: rel is open and locked by the caller.
+ */
 Form_pg_attribute
 steward_lookup_column(Relation rel, const char *colname)
 {
@@ -181,7 +191,9 @@ check_column_type(Relation rel, Form_pg_attribute att, RuleKind kind)
  * cached rules, rewrite the column's label, drop a detached machine's
  * checks and check the table's storage.  Set in C with PGC_SUSET, as
  * PostgreSQL's RI code sets its GUCs: allowed whatever the caller's
- * rights; steward_as_owner_end() rolls it back.
+ * rights; steward_as_owner_end() rolls it back.  Takes no lock (the
+ * statements run afterwards take theirs).  Raises 42P01 when the extension
+ * has no steward.column_rules (steward_relid), else nothing.
  */
 void
 steward_enter_rules_owner(StewardAsOwner *ctx)
@@ -194,7 +206,13 @@ steward_enter_rules_owner(StewardAsOwner *ctx)
 
 /*
  * Run a statement on steward.column_rules whose parameters are $1 = relid
- * and $2 = column name; returns SPI's result code.
+ * and $2 = column name; returns SPI's result code (an SPI_ERROR_ code, such
+ * as when SPI is not connected, is returned, not raised).  The caller is
+ * connected to SPI, as the rules table's owner (steward_enter_rules_owner).
+ * Its locks are the statement's, held to transaction end: AccessShareLock on
+ * steward.column_rules for a read, RowExclusiveLock and the rows' locks for
+ * a write.  Raises what the statement raises, a write's row triggers
+ * included (see steward_column_rules_changed).
  */
 int
 steward_exec_for_column(const char *sql, Oid relid, const char *colname, bool read_only)
@@ -212,6 +230,14 @@ steward_exec_for_column(const char *sql, Oid relid, const char *colname, bool re
 /*
  * Delete the rules of one column (only those of the given kind, unless
  * kind is NULL) as the owner of the rules table; returns how many went.
+ * Takes RowExclusiveLock on steward.column_rules and the deleted rows' locks,
+ * held to transaction end; the caller holds a lock on relid that keeps
+ * writers out.  The rows' AFTER triggers run: column_rules_changed (relcache
+ * invalidations, the column's label: steward_column_rules_changed) and
+ * column_rules_drop_checks (a detached machine's state checks).  Raises
+ * 42P01 when the extension has no steward.column_rules and what those
+ * triggers raise; its XX000 'could not delete' cannot happen (SPI is
+ * connected by steward_enter_rules_owner).
  */
 uint64
 steward_delete_column_rules(Oid relid, const char *colname, const char *kind)
@@ -233,7 +259,13 @@ steward_delete_column_rules(Oid relid, const char *colname, const char *kind)
 	return ndeleted;
 }
 
-/* Existing rule kind of (relid, column), or NULL. */
+/*
+ * Existing rule kind of (relid, column), or NULL; palloc'd in SPI's memory,
+ * valid until the caller's steward_as_owner_end().  The caller is connected
+ * to SPI as the rules table's owner (steward_enter_rules_owner); its XX000
+ * 'could not read' comes only without SPI.  Takes AccessShareLock on
+ * steward.column_rules, held to transaction end.
+ */
 char *
 steward_existing_rule(Oid relid, const char *colname)
 {
@@ -390,7 +422,7 @@ warn_before_update_triggers(Relation rel, const char *colname)
  * The WARNING for BEFORE UPDATE row trigger "tgname" on "relname", whose
  * version column "colname" it may assign: from track_versions and from
  * CREATE TRIGGER on a table a version rule reaches (storage_guard.c).
- * Raises nothing else.
+ * Raises nothing else; takes no lock.
  */
 void
 steward_warn_version_trigger(const char *tgname, const char *relname,
@@ -494,7 +526,16 @@ track_column(FunctionCallInfo fcinfo, RuleKind kind)
 /*
  * steward.track_versions(tbl, col): the AM assigns col (bigint) a version
  * on every write and refuses stale ones.  Caller must own tbl; takes
- * ShareRowExclusiveLock on it (see steward_open_table_to_configure).
+ * ShareRowExclusiveLock on it (see steward_open_table_to_configure),
+ * AccessShareLock on every relation of its tree
+ * (steward_check_written_columns) and RowExclusiveLock on
+ * steward.column_rules, all held to transaction end.  Raises 22004 for a
+ * NULL argument, steward_open_table_to_configure's and
+ * steward_lookup_column's errors, 42804 (not bigint), 42710 (the column has
+ * another rule, or the table another version column), 55000 (row security
+ * hides rows from the owner), 23514 (stored versions below 1; the rows are
+ * read as the owner, with that read's errors) and 0A000
+ * (steward_check_written_columns).  NOTICE if already tracked.
  */
 Datum
 steward_track_versions(PG_FUNCTION_ARGS)
@@ -505,7 +546,11 @@ steward_track_versions(PG_FUNCTION_ARGS)
 
 /*
  * steward.track_sequence(tbl, col): the AM refuses an UPDATE that lowers
- * col (40001).  Caller must own tbl; takes ShareRowExclusiveLock on it.
+ * col (40001).  Caller must own tbl; takes ShareRowExclusiveLock on it and
+ * RowExclusiveLock on steward.column_rules.  Raises 22004 for a NULL
+ * argument, steward_open_table_to_configure's and steward_lookup_column's
+ * errors, 42804 for a type other than smallint, integer or bigint, 42710
+ * when the column has another rule.  NOTICE if already tracked.
  */
 Datum
 steward_track_sequence(PG_FUNCTION_ARGS)
@@ -516,7 +561,10 @@ steward_track_sequence(PG_FUNCTION_ARGS)
 
 /*
  * steward.untrack(tbl, col): drop the version or sequence rule of col.
- * Caller must own tbl; takes ShareRowExclusiveLock on it.
+ * Caller must own tbl; takes ShareRowExclusiveLock on it (any relation
+ * kind) and RowExclusiveLock on steward.column_rules.  Raises 22004 for a
+ * NULL argument, 42P01, 42501, 42704 when the column has no rule, and
+ * what the rules table's triggers raise (steward_delete_column_rules).
  */
 Datum
 steward_untrack(PG_FUNCTION_ARGS)
@@ -605,7 +653,8 @@ rule_row_changed(Relation catalog, HeapTuple tuple)
 /*
  * The body of an AFTER ROW trigger on one of the extension's catalog
  * tables: checks the trigger protocol (39P01 otherwise, naming "name") and
- * calls fn for the old row and the new row, whichever exist.
+ * calls fn for the old row and the new row, whichever exist.  Takes no lock
+ * of its own; fn's locks and errors are its own.
  */
 void
 steward_catalog_row_trigger(FunctionCallInfo fcinfo, const char *name,
@@ -633,7 +682,14 @@ steward_catalog_row_trigger(FunctionCallInfo fcinfo, const char *name,
  * security label (labels.c), which carries the rule in dumps.  A row that
  * puts a rule on a table not using the steward access method is refused
  * (42809, steward_check_rule_storage), as is one on a temporary relation
- * (0A000).
+ * (0A000); 39P01 when not called as an AFTER ROW trigger, 55000 when the
+ * catalog lacks a column the library reads (steward_catalog_attnum).
+ * Locks, held to transaction end: for a rule newly on a partitioned table,
+ * AccessShareLock on it and on every partition; for each row whose table
+ * and column exist, AccessShareLock on steward.column_rules,
+ * machine_definitions and state_checks, read as their owner to build the
+ * column's label (steward_sync_rule_label).  pg_seclabel is read and
+ * written under locks released at once, as core's SetSecurityLabel does.
  */
 Datum
 steward_column_rules_changed(PG_FUNCTION_ARGS)
