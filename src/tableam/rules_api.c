@@ -307,7 +307,9 @@ existing_version_column(Oid relid)
  * and miss rows that writers committed meanwhile, which would then stand
  * under the rule unchecked.  Core's ALTER TABLE ... VALIDATE CONSTRAINT
  * reads with GetLatestSnapshot() for the same reason.  Returns SPI's
- * result code; the caller is connected to SPI.
+ * result code; the caller is connected to SPI.  Locks and errors as
+ * steward_spi_read_latest: AccessShareLock on what sql reads, held to
+ * transaction end; raises what sql raises.
  */
 int
 steward_read_rows_after_lock(const char *sql, int nargs, Oid *argtypes, Datum *args)
