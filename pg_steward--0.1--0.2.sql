@@ -23239,3 +23239,208 @@ BEGIN
     END IF;
 END
 $$;
+-- A publication row filter's columns are read from its node tree in C
+-- (_publication_filter_columns: stringToNode, pull_varattnos), not by
+-- matching ':varattno' in prqual's text (closing35 item 4).
+CREATE FUNCTION steward._publication_filter_columns(pubid oid, relid oid)
+RETURNS int2[]
+AS 'MODULE_PATHNAME', 'steward_publication_filter_columns'
+LANGUAGE C STABLE STRICT;
+REVOKE ALL ON FUNCTION steward._publication_filter_columns(oid, oid) FROM PUBLIC;
+DROP FUNCTION steward._migration_check_publication_list(regclass, int2vector, text, name, text, boolean, boolean);
+CREATE FUNCTION steward._migration_check_publication_list(tbl regclass, prattrs int2vector, filter int2[],
+                                                           pubname name, mig text, switched boolean,
+                                                           pinned boolean)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col name;
+    infilter boolean;
+    pin text[];
+BEGIN
+    pin := CASE WHEN pinned AND prattrs IS NOT NULL
+                THEN steward._migration_published(mig, tbl,
+                                                  CASE WHEN switched THEN 'new' ELSE 'old' END, switched) END;
+    SELECT a.attname, a.attnum = ANY (coalesce(filter, '{}'))
+      INTO col, infilter
+      FROM pg_attribute a
+     WHERE a.attrelid = tbl
+       AND ((a.attnum = ANY (prattrs::int2[])
+             AND NOT a.attname::text = ANY (coalesce(pin, '{}')))
+            OR a.attnum = ANY (coalesce(filter, '{}')))
+       AND (a.attname = '_steward_side'
+            OR EXISTS (SELECT 1 FROM steward.migration_columns x
+                        WHERE x.migration = mig AND x.relid = tbl AND x.kind IN ('pair', 'dropped')
+                          AND a.attname = CASE WHEN switched THEN x.switched_old ELSE x.expand_old END))
+     ORDER BY 2 DESC, a.attnum LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'publication "%" would % column "%" of relation %, which migration "%" replaces or drops',
+                pubname, CASE WHEN infilter THEN 'filter rows on' ELSE 'publish' END, col, tbl, mig
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = CASE WHEN col = '_steward_side'
+                                THEN 'A column list or row filter given to the table is left as it is: it would '
+                                     'use the migration''s own column, which no subscriber has, and the cleanup '
+                                     'or rollback drops that column.'
+                                ELSE 'A column list or row filter given to the table is left as it is: after '
+                                     'complete it would use the old column under its reserved name, which no '
+                                     'subscriber has, and the cleanup drops that column (migration_start '
+                                     'refuses such a list or filter too).' END,
+                  HINT = format('Publish %s without a column list (the migration gives it the list of the shape its '
+                                'subscribers have), or with a list and row filter without column %I.', tbl, col);
+    END IF;
+    IF pin IS NOT NULL AND NOT (ARRAY(SELECT a.attname::text FROM pg_attribute a
+                                       WHERE a.attrelid = tbl AND a.attnum = ANY (prattrs::int2[])
+                                       ORDER BY 1) = ARRAY(SELECT x FROM unnest(pin) x ORDER BY 1)) THEN
+        RAISE EXCEPTION 'cannot change the column list of relation % in publication "%" while migration "%" changes it',
+                tbl, pubname, mig
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = format('The migration keeps the column list of one shape on the publication (now %s) '
+                                  'until cleanup or rollback, and moves it to the new shape at complete: another '
+                                  'list would be replaced then, and removed at cleanup.', array_to_string(pin, ', ')),
+                  HINT = format('Give publication %I its own list after SELECT steward.migration_cleanup(%L); or a rollback. '
+                                'Meanwhile publish the columns you want from another publication '
+                                'with a list of its own.', pubname, mig);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migration_check_publication_list(regclass, int2vector, int2[], name, text, boolean, boolean) FROM PUBLIC;
+CREATE OR REPLACE FUNCTION steward._migration_check_publication_changes()
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    u record;
+    col name;
+BEGIN
+    IF to_regclass('steward.migration_tables') IS NULL THEN
+        RETURN;
+    END IF;
+    FOR u IN SELECT DISTINCT pr.prrelid::regclass AS tbl, pr.prattrs,
+                    steward._publication_filter_columns(pr.prpubid, pr.prrelid) AS filter, p.pubname,
+                    p.pubupdate OR p.pubdelete AS changes_rows,
+                    t.migration, r.phase = 'switched' AS switched, c.command_tag = 'CREATE PUBLICATION'
+                    OR c.classid = 'pg_publication_rel'::regclass AS listed, p.pubname = ANY (t.publications) AS pinned
+               FROM pg_event_trigger_ddl_commands() c
+               JOIN pg_publication_rel pr
+                 ON (c.classid = 'pg_publication'::regclass AND pr.prpubid = c.objid)
+                 OR (c.classid = 'pg_publication_rel'::regclass AND pr.oid = c.objid)
+               JOIN pg_publication p ON p.oid = pr.prpubid
+               JOIN steward.migration_tables t ON t.active AND t.relid = pr.prrelid
+               JOIN steward.migration_runs r ON r.name = t.migration AND r.status = 'active' AND NOT r.restored
+              WHERE (pr.prattrs IS NOT NULL OR pr.prqual IS NOT NULL)
+                AND NOT coalesce((r.steps -> 0) ?| ARRAY['relayout', 'create_index', 'drop_index'], false)
+              ORDER BY t.migration, p.pubname, 1 LOOP
+        IF u.listed THEN
+            PERFORM steward._migration_check_publication_list(u.tbl, u.prattrs, u.filter, u.pubname, u.migration,
+                                                              u.switched, coalesce(u.pinned, false));
+        END IF;
+        CONTINUE WHEN NOT coalesce(u.pinned, false) OR NOT u.changes_rows OR u.prattrs IS NULL;
+        SELECT a.attname INTO col
+          FROM pg_class k
+          LEFT JOIN pg_index i ON i.indrelid = k.oid
+           AND ((k.relreplident = 'i' AND i.indisreplident) OR (k.relreplident = 'd' AND i.indisprimary))
+          LEFT JOIN pg_attribute a ON a.attrelid = k.oid AND a.attnum = ANY (i.indkey)
+         WHERE k.oid = u.tbl
+           AND (k.relreplident = 'f'
+                OR a.attname = '_steward_side'
+                OR EXISTS (SELECT 1 FROM steward.migration_columns x
+                            WHERE x.migration = u.migration AND x.relid = u.tbl
+                              AND ((x.kind IN ('pair', 'added') AND a.attname IN (x.expand_new, x.switched_new))
+                                   OR (x.kind IN ('pair', 'dropped') AND a.attname IN (x.expand_old, x.switched_old)))))
+         ORDER BY a.attnum LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'cannot publish updates or deletes of relation % in publication "%" while migration "%" changes it',
+                    u.tbl, u.pubname, u.migration
+                USING ERRCODE = 'object_in_use',
+                      DETAIL = CASE WHEN col IS NULL
+                                    THEN 'The migration keeps a column list of one shape on the publication until cleanup or '
+                                         'rollback, and PostgreSQL 15 refuses UPDATE and DELETE of a table with REPLICA '
+                                         'IDENTITY FULL published with a column list.'
+                                    ELSE format('The migration keeps a column list of one shape on the publication until '
+                                                'cleanup or rollback, and the replica identity covers column %I, which one '
+                                                'shape''s list leaves out: UPDATE and DELETE would fail, for a column list '
+                                                'must cover the replica identity.', col) END,
+                      HINT = format('Set the replica identity to an index over columns both shapes have (or DEFAULT) '
+                                    'first, or publish updates and deletes after SELECT steward.migration_cleanup(%L); '
+                                    'or a rollback.', u.migration);
+        END IF;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migration_check_publication_changes() FROM PUBLIC;
+-- Each capacity sample also deletes the validation and transition runs
+-- of relations dropped where steward._tables_on_sql_drop did not run
+-- (closing35 item 4).
+CREATE OR REPLACE FUNCTION steward._capacity_sample(force boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    busy text[];
+BEGIN
+    IF pg_is_in_recovery() THEN
+        IF force THEN
+            RAISE EXCEPTION 'capacity samples are taken on the primary'
+                USING ERRCODE = 'read_only_sql_transaction',
+                      DETAIL = 'This server is a standby; it receives the primary''s samples through replication.',
+                      HINT = 'Call steward.capacity_sample() on the primary; steward.capacity answers here from the replicated samples.';
+        END IF;
+        RETURN;
+    END IF;
+    IF NOT force AND EXISTS (
+        SELECT 1 FROM steward.capacity_samples
+         WHERE sampled_at > now() - make_interval(
+                   secs => steward.setting_value('steward.capacity_sample_interval'))) THEN
+        RETURN;
+    END IF;
+    -- Sizes only of tables nobody holds a conflicting lock on, and that
+    -- still exist (steward._relation_sizes): a table locked by another
+    -- session or dropped meanwhile is left out of this sample, not waited
+    -- for and not recorded without a size.
+    WITH sized AS MATERIALIZED (
+        SELECT c.oid, z.total_bytes
+          FROM (SELECT c.oid FROM pg_class c
+                  JOIN pg_am a ON a.oid = c.relam AND a.amname = 'steward'
+                 WHERE c.relkind = 'r' AND c.relpersistence <> 't' OFFSET 0) c
+         CROSS JOIN LATERAL steward._relation_sizes(c.oid) z),
+    ins AS (
+        INSERT INTO steward.capacity_samples (relid, writes, bytes)
+        SELECT z.oid, coalesce(s.n_tup_ins + s.n_tup_upd + s.n_tup_del, 0), z.total_bytes
+          FROM sized z
+          LEFT JOIN pg_stat_user_tables s ON s.relid = z.oid
+         WHERE z.total_bytes IS NOT NULL
+        ON CONFLICT DO NOTHING)
+    SELECT array_agg(z.oid::regclass::text ORDER BY z.oid::regclass::text) INTO busy
+      FROM sized z WHERE z.total_bytes IS NULL;
+    IF force AND busy IS NOT NULL THEN
+        RAISE NOTICE 'capacity sample left out % table(s) that other sessions hold locks on',
+                     cardinality(busy)
+            USING DETAIL = format('Left out: %s.', array_to_string(busy, ', ')),
+                  HINT = 'The next sample measures them once the locks are released; pg_locks shows who holds them.';
+    END IF;
+    DELETE FROM steward.capacity_samples
+     WHERE sampled_at < now() - make_interval(secs => steward.setting_value('steward.capacity_window'))
+        OR NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = relid);
+    -- Validation and transition runs of tables dropped where
+    -- steward._tables_on_sql_drop did not run (single-user mode, its event
+    -- trigger disabled): a later table given the OID would show them as
+    -- its own, to its owner (the tables' row security).  Deleted only
+    -- where such rows are (a DELETE of validation_runs is checked against
+    -- its publications).
+    IF EXISTS (SELECT 1 FROM steward.validation_runs v
+                WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = v.relid::oid)) THEN
+        DELETE FROM steward.validation_runs v
+         WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = v.relid::oid);
+    END IF;
+    DELETE FROM steward.transition_runs t
+     WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.relid::oid);
+END
+$$;

@@ -2191,6 +2191,14 @@ BEGIN
 END
 $$;
 
+-- The column numbers the row filter of relation relid in publication
+-- pubid reads, from its node tree (relayout.c); NULL without a filter.
+CREATE FUNCTION steward._publication_filter_columns(pubid oid, relid oid)
+RETURNS int2[]
+AS 'MODULE_PATHNAME', 'steward_publication_filter_columns'
+LANGUAGE C STABLE STRICT;
+REVOKE ALL ON FUNCTION steward._publication_filter_columns(oid, oid) FROM PUBLIC;
+
 -- The publications that publish rel, one row each (by name): all_tables
 -- (FOR ALL TABLES), by_schema (FOR TABLES IN SCHEMA of rel's schema),
 -- by_name (rel listed: cols its column list, NULL for none, qual its row
@@ -3499,9 +3507,12 @@ ALTER EVENT TRIGGER steward_migration_shape_users ENABLE ALWAYS;
 -- for a list or filter over a column the migration replaces or drops, or
 -- _steward_side, but a pinned publication's list may hold the pin's own
 -- columns; 55006 for a pinned publication's list other than the pin's.
--- A row filter's columns are its Vars' varattno (a row filter reads only
--- the table's columns).  Run as the catalog's owner by its caller.
-CREATE FUNCTION steward._migration_check_publication_list(tbl regclass, prattrs int2vector, qual text,
+-- A row filter's columns (filter) are its Vars' column numbers, read from
+-- its node tree (_publication_filter_columns): a row filter reads only
+-- the table's columns, and never the whole row (PostgreSQL refuses a Var
+-- of the table's row type there: "User-defined types are not allowed").
+-- Run as the catalog's owner by its caller.
+CREATE FUNCTION steward._migration_check_publication_list(tbl regclass, prattrs int2vector, filter int2[],
                                                            pubname name, mig text, switched boolean,
                                                            pinned boolean)
 RETURNS void
@@ -3517,15 +3528,13 @@ BEGIN
     pin := CASE WHEN pinned AND prattrs IS NOT NULL
                 THEN steward._migration_published(mig, tbl,
                                                   CASE WHEN switched THEN 'new' ELSE 'old' END, switched) END;
-    SELECT a.attname, a.attnum::text IN (SELECT m[1] FROM regexp_matches(coalesce(qual, ''),
-                                                                         ':varattno ([0-9]+)', 'g') m)
+    SELECT a.attname, a.attnum = ANY (coalesce(filter, '{}'))
       INTO col, infilter
       FROM pg_attribute a
      WHERE a.attrelid = tbl
        AND ((a.attnum = ANY (prattrs::int2[])
              AND NOT a.attname::text = ANY (coalesce(pin, '{}')))
-            OR a.attnum::text IN (SELECT m[1] FROM regexp_matches(coalesce(qual, ''),
-                                                                  ':varattno ([0-9]+)', 'g') m))
+            OR a.attnum = ANY (coalesce(filter, '{}')))
        AND (a.attname = '_steward_side'
             OR EXISTS (SELECT 1 FROM steward.migration_columns x
                         WHERE x.migration = mig AND x.relid = tbl AND x.kind IN ('pair', 'dropped')
@@ -3561,7 +3570,7 @@ BEGIN
     END IF;
 END
 $$;
-REVOKE ALL ON FUNCTION steward._migration_check_publication_list(regclass, int2vector, text, name, text, boolean, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION steward._migration_check_publication_list(regclass, int2vector, int2[], name, text, boolean, boolean) FROM PUBLIC;
 
 -- A publication a statement changed while a column migration runs
 -- (CREATE PUBLICATION, ALTER PUBLICATION), judged when the statement
@@ -3579,8 +3588,8 @@ REVOKE ALL ON FUNCTION steward._migration_check_publication_list(regclass, int2v
 -- (review16 R16-1); 55006 when it gave a publication the migration pins
 -- a column list other than the pinned one (the migration would replace it
 -- at complete and drop it at cleanup: a narrowed list would be widened
--- without a word).  A row filter's columns are its Vars' varattno (a row
--- filter reads only the table's columns).  Run by the C event trigger
+-- without a word).  A row filter's columns are read from its node tree
+-- (_publication_filter_columns).  Run by the C event trigger
 -- _migration_guard_publications in a snapshot taken after the statement,
 -- whose statements read there (it is STABLE), not in a REPEATABLE READ
 -- transaction's older snapshot.  SECURITY DEFINER to read every
@@ -3600,7 +3609,8 @@ BEGIN
     IF to_regclass('steward.migration_tables') IS NULL THEN
         RETURN;
     END IF;
-    FOR u IN SELECT DISTINCT pr.prrelid::regclass AS tbl, pr.prattrs, pr.prqual::text AS qual, p.pubname,
+    FOR u IN SELECT DISTINCT pr.prrelid::regclass AS tbl, pr.prattrs,
+                    steward._publication_filter_columns(pr.prpubid, pr.prrelid) AS filter, p.pubname,
                     p.pubupdate OR p.pubdelete AS changes_rows,
                     t.migration, r.phase = 'switched' AS switched, c.command_tag = 'CREATE PUBLICATION'
                     OR c.classid = 'pg_publication_rel'::regclass AS listed, p.pubname = ANY (t.publications) AS pinned
@@ -3615,7 +3625,7 @@ BEGIN
                 AND NOT coalesce((r.steps -> 0) ?| ARRAY['relayout', 'create_index', 'drop_index'], false)
               ORDER BY t.migration, p.pubname, 1 LOOP
         IF u.listed THEN
-            PERFORM steward._migration_check_publication_list(u.tbl, u.prattrs, u.qual, u.pubname, u.migration,
+            PERFORM steward._migration_check_publication_list(u.tbl, u.prattrs, u.filter, u.pubname, u.migration,
                                                               u.switched, coalesce(u.pinned, false));
         END IF;
         CONTINUE WHEN NOT coalesce(u.pinned, false) OR NOT u.changes_rows OR u.prattrs IS NULL;

@@ -55,6 +55,7 @@
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_publication.h"
+#include "catalog/pg_publication_rel.h"
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
@@ -94,6 +95,7 @@ PG_FUNCTION_INFO_V1(steward_relayout_partition_by);
 PG_FUNCTION_INFO_V1(steward_migration_guard_shape_users);
 PG_FUNCTION_INFO_V1(steward_relayout_guard_ddl);
 PG_FUNCTION_INFO_V1(steward_migration_guard_publications);
+PG_FUNCTION_INFO_V1(steward_publication_filter_columns);
 PG_FUNCTION_INFO_V1(steward_migrations_drop_snapshot);
 PG_FUNCTION_INFO_V1(steward_migration_settle_dropped);
 
@@ -4070,6 +4072,51 @@ steward_migration_guard_publications(PG_FUNCTION_ARGS)
 		"          FROM steward.migration_runs r WHERE r.name IN (SELECT m.migration FROM m)) x(x)",
 		0, NULL, NULL, "the publication's tables");
 	PG_RETURN_VOID();
+}
+
+/*
+ * steward._publication_filter_columns(pubid oid, relid oid) -> int2[]:
+ * the column numbers the row filter of relation relid in publication
+ * pubid reads, ascending (0 would be a whole-row reference, which
+ * PostgreSQL refuses in a row filter: its type is the table's row type);
+ * an empty array for a filter that reads none, NULL when the publication
+ * does not list the relation or gives it no filter.  The filter's Vars are read from
+ * the node tree (stringToNode of prqual, pull_varattnos), not by matching
+ * its text (codereview3 #1: a pattern depended on the session's string
+ * settings).  Reads the pg_publication_rel row through the syscache (the
+ * catalog snapshot: this transaction's own changes after a command
+ * counter increment; a cache miss reads the catalog under
+ * AccessShareLock, released at once); locks neither the publication nor
+ * the relation.  Raises no error of its own (stringToNode's XX000 only
+ * for a catalog value no CREATE PUBLICATION wrote).
+ * pg_steward's publication checks call it (migrate.sql).
+ */
+Datum
+steward_publication_filter_columns(PG_FUNCTION_ARGS)
+{
+	Oid			pubid = PG_GETARG_OID(0);
+	Oid			relid = PG_GETARG_OID(1);
+	HeapTuple	tup;
+	Datum		qual;
+	bool		isnull;
+	Bitmapset  *attnos = NULL;
+	Datum	   *elems;
+	int			n = 0;
+	int			x = -1;
+
+	tup = SearchSysCache2(PUBLICATIONRELMAP, ObjectIdGetDatum(relid), ObjectIdGetDatum(pubid));
+	if (!HeapTupleIsValid(tup))
+		PG_RETURN_NULL();
+	qual = SysCacheGetAttr(PUBLICATIONRELMAP, tup, Anum_pg_publication_rel_prqual, &isnull);
+	if (!isnull)
+		pull_varattnos((Node *) stringToNode(TextDatumGetCString(qual)), 1, &attnos);
+	ReleaseSysCache(tup);
+	if (isnull)
+		PG_RETURN_NULL();
+	elems = palloc(sizeof(Datum) * Max(bms_num_members(attnos), 1));
+	while ((x = bms_next_member(attnos, x)) >= 0)
+		elems[n++] = Int16GetDatum((int16) (x + FirstLowInvalidHeapAttributeNumber));
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, INT2OID, sizeof(int16), true, TYPALIGN_SHORT));
 }
 
 /*

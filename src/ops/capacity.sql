@@ -37,7 +37,9 @@ GRANT SELECT ON steward.table_retention TO PUBLIC;
 -- a bare OID, which pg_dump writes as a number and a restored cluster (or
 -- this one, once OIDs wrap around) binds to whatever relation gets it:
 -- another table's retention, another owner's history made visible to
--- the new table's owner by the tables' row security.
+-- the new table's owner by the tables' row security.  Where this handler
+-- did not run, each capacity sample deletes the samples, validation and
+-- transition runs of relations gone (steward._capacity_sample).
 CREATE FUNCTION steward._tables_on_sql_drop()
 RETURNS event_trigger
 LANGUAGE plpgsql
@@ -133,6 +135,19 @@ BEGIN
     DELETE FROM steward.capacity_samples
      WHERE sampled_at < now() - make_interval(secs => steward.setting_value('steward.capacity_window'))
         OR NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = relid);
+    -- Validation and transition runs of tables dropped where
+    -- steward._tables_on_sql_drop did not run (single-user mode, its event
+    -- trigger disabled): a later table given the OID would show them as
+    -- its own, to its owner (the tables' row security).  Deleted only
+    -- where such rows are (a DELETE of validation_runs is checked against
+    -- its publications).
+    IF EXISTS (SELECT 1 FROM steward.validation_runs v
+                WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = v.relid::oid)) THEN
+        DELETE FROM steward.validation_runs v
+         WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = v.relid::oid);
+    END IF;
+    DELETE FROM steward.transition_runs t
+     WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.relid::oid);
 END
 $$;
 REVOKE ALL ON FUNCTION steward._capacity_sample(boolean) FROM PUBLIC;
