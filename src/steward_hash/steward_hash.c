@@ -115,7 +115,11 @@ hash_proc_signature_ok(Oid procoid, Oid type)
 
 /*
  * Every operator must be "=" returning boolean, strategy 1; every support
- * function number 1 must map (type, int8) to int8.
+ * function number 1 must map (type, int8) to int8.  What is wrong is
+ * reported as INFO (42P17) and the result is false.  Reads the catalog
+ * caches; takes no lock.  Raises XX000 'cache lookup failed' only for an
+ * operator class OID that names none, which core's amvalidate() refuses
+ * first with the same error.
  */
 bool
 steward_hash_validate(Oid opclassoid)
@@ -192,7 +196,10 @@ steward_hash_validate(Oid opclassoid)
 	return result;
 }
 
-/* The steward_hash index AM's handler: every IndexAmRoutine field set explicitly. */
+/*
+ * The steward_hash index AM's handler: every IndexAmRoutine field set
+ * explicitly.  Takes no lock; raises only 53200 (out of memory).
+ */
 Datum
 steward_hash_handler(PG_FUNCTION_ARGS)
 {

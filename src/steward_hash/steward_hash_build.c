@@ -182,7 +182,16 @@ refuse_unique(Relation index)
 
 /*
  * ambuild: CREATE INDEX / REINDEX, as a sorted bulk load into enough
- * buckets for the table's rows (see the file header).
+ * buckets for the table's rows (see the file header).  Core holds the
+ * locks on the table and the new index; this holds the metapage's buffer
+ * exclusively for the whole build, each new page's while it is filled,
+ * and the relation extension lock while it extends.  Raises 0A000 for a
+ * unique index, the support function's errors (steward_hash_values), the
+ * sort's (temporary files past maintenance_work_mem), the extension's
+ * (steward_hash_extend) and 53200; its two elog ERRORs (an index that
+ * already has pages, a bucket beyond the addressable ones) cannot happen:
+ * core builds into an empty relation, and buckets_for stays within
+ * STEWARD_HASH_MAX_BUCKETS.
  */
 IndexBuildResult *
 steward_hash_build(Relation heap, Relation index, struct IndexInfo *indexInfo)
@@ -242,7 +251,13 @@ steward_hash_build(Relation heap, Relation index, struct IndexInfo *indexInfo)
 	return result;
 }
 
-/* The init fork of an unlogged index: metapage and one empty bucket. */
+/*
+ * The init fork of an unlogged index: metapage and one empty bucket.  Core
+ * holds the index's lock; this takes none (the pages are written through
+ * smgr, not shared buffers).  Raises the file errors of writing the fork
+ * (errcode_for_file_access, 53100 when the disk is full); a failed fsync
+ * of it is core's PANIC (data_sync_retry off, the default).
+ */
 void
 steward_hash_buildempty(Relation index)
 {

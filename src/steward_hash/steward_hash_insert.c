@@ -58,7 +58,14 @@ lock_bucket_for_hash(Relation index, uint64 hash, int mode, uint32 *bucket)
  * Add (hash, tid) to its bucket's chain, finishing an interrupted split of
  * the bucket first and adding an overflow page when the chain is full; may
  * then split buckets.  Takes and releases its own buffer locks (lock order
- * in README.md); WAL-logged.
+ * in README.md), and the relation extension lock for a new page; no
+ * heavyweight lock of its own (the executor holds the index's).
+ * WAL-logged.  Raises 40001 when a serializable transaction's read of the
+ * bucket conflicts (CheckForSerializableConflictIn), XX002 for a bad
+ * primary page or free list (REINDEX), steward_hash_bucket_block's XX000
+ * for a bucket past the segments (corruption), the errors of
+ * steward_hash_get_meta, steward_hash_extend and a split
+ * (steward_hash_try_split, steward_hash_finish_split), and 53200.
  */
 void
 steward_hash_insert_entry(Relation index, uint64 hash, ItemPointer tid)
@@ -141,7 +148,9 @@ steward_hash_insert_entry(Relation index, uint64 hash, ItemPointer tid)
 
 /*
  * aminsert: index the row's key unless a key column is NULL.  Never checks
- * uniqueness (exclusion constraints do); returns false.
+ * uniqueness (exclusion constraints do); returns false.  Locks and errors
+ * as steward_hash_insert_entry, plus the support function's
+ * (steward_hash_values).
  */
 bool
 steward_hash_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,

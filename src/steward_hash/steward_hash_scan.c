@@ -136,7 +136,15 @@ walk_chain(Relation index, Buffer primary, uint64 hash, bool match_all,
 	UnlockReleaseBuffer(primary);
 }
 
-/* Every entry (match_all) or the entries with "hash" of one bucket. */
+/*
+ * Every entry (match_all) or the entries with "hash" of one bucket.  Takes
+ * the chain's buffers shared, lock-coupled, all released before returning;
+ * no heavyweight lock (the caller holds the index's).  Raises
+ * steward_hash_get_meta's errors, steward_hash_bucket_block's XX000 for a
+ * bucket past the segments (corruption), ReadBuffer's read errors, 53200,
+ * and repalloc's XX000 'invalid memory alloc request size' past
+ * 134,217,728 collected TIDs (the 1 GB allocation limit).
+ */
 void
 steward_hash_collect_bucket(Relation index, uint32 bucket, uint64 hash, bool match_all,
 				   ItemPointerData **tids, int *ntids, int *maxtids)
@@ -401,7 +409,8 @@ collect(IndexScanDesc scan)
 }
 
 /*
- * ambeginscan: a scan of index with nkeys equality keys.
+ * ambeginscan: a scan of index with nkeys equality keys.  Takes no lock
+ * (the executor holds the index's); raises only 53200.
  */
 IndexScanDesc
 steward_hash_beginscan(Relation r, int nkeys, int norderbys)
@@ -415,7 +424,7 @@ steward_hash_beginscan(Relation r, int nkeys, int norderbys)
 
 /*
  * amrescan: (re)start with new keys; the bucket is read at the first
- * gettuple/getbitmap.
+ * gettuple/getbitmap.  Takes no lock; raises nothing.
  */
 void
 steward_hash_rescan(IndexScanDesc scan, ScanKey scankey, int nscankeys,
@@ -433,7 +442,16 @@ steward_hash_rescan(IndexScanDesc scan, ScanKey scankey, int nscankeys,
 /*
  * amgettuple: the next TID collected from the key's bucket(s) whose stored
  * hash matches, or, in whole-table mode, the next heap TID; always with
- * xs_recheck set (the executor compares the keys).
+ * xs_recheck set (the executor compares the keys).  The first call reads
+ * the key's bucket(s): their pages' buffers shared, released before
+ * returning, and (serializable only) a predicate lock on each primary
+ * page read, or on the table for a partial key; in whole-table mode each
+ * heap page's buffer shared, briefly.  No heavyweight lock: the executor
+ * holds the index's and the table's.  Raises 0A000 for a partial key on a
+ * table whose pages are not heap's, the support function's errors (XX000
+ * when the operator family lacks support function 1 for the key's type,
+ * which only a superuser can bring about), steward_hash_collect_bucket's
+ * errors, and 53200 (memory, or the predicate-lock table full).
  */
 bool
 steward_hash_gettuple(IndexScanDesc scan, ScanDirection dir)
@@ -457,7 +475,8 @@ steward_hash_gettuple(IndexScanDesc scan, ScanDirection dir)
 /*
  * amgetbitmap: the TIDs of the key's bucket(s) whose stored hash matches,
  * to be rechecked (in whole-table mode every heap page, lossy); returns how
- * many TIDs or pages it added.
+ * many TIDs or pages it added.  Locks and errors as steward_hash_gettuple
+ * (no heap page is read).
  */
 int64
 steward_hash_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
@@ -477,7 +496,7 @@ steward_hash_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 }
 
 /*
- * amendscan: free the scan's memory.
+ * amendscan: free the scan's memory.  Takes no lock; raises nothing.
  */
 void
 steward_hash_endscan(IndexScanDesc scan)

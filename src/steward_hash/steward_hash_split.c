@@ -34,7 +34,10 @@
  * the lock order everywhere (buckets, then metapage).  The metapage and the
  * new page are registered in the caller's generic WAL record; the caller
  * links the page, finishes the record and releases *metabuf and the
- * returned buffer.
+ * returned buffer.  Takes the metapage's and the new page's buffers
+ * exclusively (returned locked), and the relation extension lock while it
+ * extends.  Raises XX002 when the free list points to a page that is not
+ * free, and steward_hash_extend's errors.
  */
 Buffer
 steward_hash_new_overflow(Relation index, GenericXLogState *state, Buffer *metabuf,
@@ -74,7 +77,9 @@ steward_hash_new_overflow(Relation index, GenericXLogState *state, Buffer *metab
  * Unlink the empty overflow pages of a bucket's chain and push them on the
  * free list.  The caller holds the primary page exclusively, so nobody else
  * walks this chain.  Each unlink is one WAL record (previous page, freed
- * page, metapage).
+ * page, metapage).  Takes the chain's pages exclusively, lock-coupled, and
+ * the metapage's buffer exclusively for each unlink, all released before
+ * returning; no heavyweight lock.  Raises only ReadBuffer's read errors.
  */
 void
 steward_hash_unlink_empty_pages(Relation index, Buffer primary)
@@ -324,7 +329,13 @@ split_one(Relation index)
 
 /*
  * See steward_hash.h: no locks held on entry or exit; splits at most
- * STEWARD_HASH_MAX_SPLITS buckets, skipping a busy one.
+ * STEWARD_HASH_MAX_SPLITS buckets, skipping a busy one.  Each split holds
+ * the metapage's buffer exclusively, then the old bucket's (conditionally:
+ * never waits for it) and the new one's; the metapage is let go before the
+ * entries move (steward_hash_new_overflow takes it again for a new page),
+ * and the relation extension lock is taken while the index grows.  Raises
+ * the errors of steward_hash_create_bucket_pages, steward_hash_new_overflow
+ * (XX002 for a bad free list), steward_hash_get_meta and ReadBuffer.
  */
 void
 steward_hash_try_split(Relation index)
@@ -336,7 +347,13 @@ steward_hash_try_split(Relation index)
 
 /*
  * Complete a split that a crash interrupted.  "bucket" is either side; the
- * locks are taken old bucket first, as steward_hash_try_split does.
+ * locks are taken old bucket first, as steward_hash_try_split does: the
+ * bucket's primary page shared to read its partner, then both primary
+ * pages exclusively, released before returning, and the chain pages and
+ * metapage that moving entries needs (steward_hash_new_overflow).  Raises
+ * steward_hash_get_meta's errors, steward_hash_bucket_block's XX000 for a
+ * bucket past the segments (corruption), steward_hash_new_overflow's and
+ * ReadBuffer's errors.
  */
 void
 steward_hash_finish_split(Relation index, uint32 bucket)

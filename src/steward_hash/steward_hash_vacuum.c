@@ -68,6 +68,12 @@ lock_bucket(Relation index, uint32 bucket)
  * Buckets are visited in increasing order, re-reading maxbucket as we go. A
  * split only moves entries from a bucket to a higher-numbered one, so an
  * entry moved during the pass is either already clean or still ahead.
+ * Core holds the index's lock; each bucket's primary page is held
+ * exclusively while its chain is cleaned (chain pages lock-coupled,
+ * exclusively; the metapage exclusively to free a page), and an
+ * interrupted split is finished first.  Raises steward_hash_get_meta's
+ * and ReadBuffer's errors, steward_hash_bucket_block's XX000 for a bucket
+ * past the segments (corruption), and 53200.
  */
 IndexBulkDeleteResult *
 steward_hash_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
@@ -106,7 +112,14 @@ steward_hash_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	return stats;
 }
 
-/* Count pages and entries; record the count in the metapage. */
+/*
+ * Count pages and entries; record the count in the metapage (its buffer
+ * exclusively, WAL-logged).  Without a bulkdelete pass it reads every
+ * bucket's chain (steward_hash_collect_bucket, shared buffer locks).  Core
+ * holds the index's lock.  Raises steward_hash_collect_bucket's errors
+ * (XX000 past 134,217,728 entries in one bucket: it collects their TIDs to
+ * count them) and steward_hash_get_meta's.
+ */
 IndexBulkDeleteResult *
 steward_hash_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {

@@ -569,7 +569,13 @@ steward_verify_index(PG_FUNCTION_ARGS)
 
 /*
  * steward.hash_index_stats(idx): buckets, pages by kind, entries and the
- * average fill of bucket and overflow pages.
+ * average fill of bucket and overflow pages.  Checks the caller's rights
+ * first (42501 unless owner, pg_stat_scan_tables or SELECT with no row
+ * security hiding rows), then takes AccessShareLock on the table and the
+ * index, held to transaction end, and each page's buffer shared while it
+ * is read.  Raises 42P01 (no such relation, or dropped meanwhile), 42809
+ * (not an index, not steward_hash, partitioned), 55000 (not valid),
+ * steward_hash_get_meta's XX002 and ReadBuffer's errors.
  */
 Datum
 steward_hash_index_stats(PG_FUNCTION_ARGS)

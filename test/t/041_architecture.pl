@@ -357,7 +357,15 @@ my @contract_files = qw(
   src/stats/counters.c
   src/stats/history.c
   src/stats/waits.c
+  src/steward_hash/steward_hash.c
+  src/steward_hash/steward_hash_build.c
+  src/steward_hash/steward_hash_insert.c
   src/steward_hash/steward_hash_page.c
+  src/steward_hash/steward_hash_scan.c
+  src/steward_hash/steward_hash_split.c
+  src/steward_hash/steward_hash_vacuum.c
+  src/steward_hash/steward_hash_verify.c
+  src/steward_hash/steward_hash_wal.c
   src/tableam/rules_api.c
 );
 sub contract_gaps
