@@ -207,7 +207,14 @@ static const HealthTime health_times[] = {
 #undef S
 #undef MS
 
-/* From _PG_init: define this part's steward.* settings. */
+/*
+ * From _PG_init: define this part's steward.* settings.
+ * Takes no lock.  A bad value set before the library loaded is core's
+ * WARNING (define_custom_variable), and the default stays; setting a 0.1
+ * name says it is deprecated (01P01 WARNING, or LOG from the configuration
+ * file).  steward_setting_renamed's XX000 would be a programming error
+ * (both names are defined just before).
+ */
 void
 steward_health_define_gucs(void)
 {

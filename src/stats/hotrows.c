@@ -191,7 +191,9 @@ entry_size(void)
  * _PG_init: define the hot-rows settings.  steward.hot_rows_k sizes the
  * shared entries, so it is read at server start only; the sampling rate
  * is PGC_SUSET (it trades a superuser's view of contention for update
- * cost everywhere).
+ * cost everywhere).  Takes no lock and raises nothing: a bad value set
+ * before the library loaded is core's WARNING (define_custom_variable),
+ * and the default stays.
  */
 void
 steward_hotrows_define_gucs(void)
@@ -209,7 +211,8 @@ steward_hotrows_define_gucs(void)
 /*
  * shmem_request_hook: reserve the hot-rows area, a hash table of
  * steward.max_tables entries of steward.hot_rows_k slots each, and its
- * LWLock.  Only while preloading.
+ * LWLock.  Only while preloading.  Takes no lock; raises nothing (core's
+ * FATAL is for a request outside that hook).
  */
 void
 steward_hotrows_request_shmem(void)
@@ -849,7 +852,10 @@ count_key(LocalSketch *ls, uint64 h)
  * Count one update of the row in slot, of relation rel whose row key is
  * rk (rk's cache part is updated), in this backend's partial sketch of the
  * table (merged into shared memory by flush_all).  Never raises: the key
- * text and finding the table's entry run under steward_collect().
+ * text and finding the table's entry run under steward_collect().  Takes
+ * no lock once the table's entry is cached in rk; finding it (a table's
+ * first update in this backend, or after a reset) takes the hot rows'
+ * LWLock exclusively.
  *
  * A key of one pass-by-value column (a bigint or integer primary key, the
  * common case) takes a path of its own: the value is read once, hashed
@@ -934,7 +940,11 @@ hot_xact_callback(XactEvent event, void *arg)
 		flush_all();
 }
 
-/* _PG_init, while preloading: every backend inherits the hooks. */
+/*
+ * _PG_init, while preloading: every backend inherits the hooks.  Takes no
+ * lock; raises only core's 53200 (out of memory) of registering the
+ * transaction callback.
+ */
 void
 steward_hotrows_install_hooks(void)
 {
@@ -1076,7 +1086,13 @@ may_read_key(Oid relid, Oid userid, bool *missing)
  * steward._hot_rows(): (relid, key_text, updates, error_bound) for tables
  * of this database; key_text only for roles that may read the key's
  * values (may_read_key: SELECT on the table or its key columns, no row
- * security), NULL for the others, pg_read_all_stats included.
+ * security), NULL for the others, pg_read_all_stats included.  Merges this
+ * backend's counts first, then copies the entries under the hot rows'
+ * LWLock (shared; each entry's spinlock while its slots are copied), and
+ * reads the catalogs after it (pg_index under AccessShareLock, released
+ * at once); no lock on the tables.  Raises nothing of its own (a key that
+ * cannot be formatted shows as "?"); the tuplestore's errors (53200, or a
+ * file error past work_mem).  No rows without shared_preload_libraries.
  */
 Datum
 steward_hot_rows(PG_FUNCTION_ARGS)

@@ -477,7 +477,8 @@ steward_statements_shmem_size(void)
 
 /*
  * From the shmem_request_hook (src/pg_steward.c): ask for this part's
- * shared-memory area and its lock (plumbing/preload.c).
+ * shared-memory area and its lock (plumbing/preload.c).  Takes no lock;
+ * raises nothing (core's FATAL is for a request outside that hook).
  */
 void
 steward_statements_request_shmem(void)
@@ -509,6 +510,8 @@ statements_init_area(void *area, bool found, LWLock *lock)
 /*
  * From the shmem_startup_hook (src/pg_steward.c): create or attach to
  * this part's area, under AddinShmemInitLock (plumbing/preload.c).
+ * Errors: ShmemInitStruct's and ShmemInitHash's (out of shared memory:
+ * FATAL at start).
  */
 void
 steward_statements_init_shmem(void)
@@ -2061,7 +2064,14 @@ check_slow_query_ms(int *newval, void **extra, GucSource source)
 	return true;
 }
 
-/* From _PG_init: define this part's steward.* settings.  No lock. */
+/*
+ * From _PG_init: define this part's steward.* settings.
+ * Takes no lock.  A bad value set before the library loaded is core's
+ * WARNING (define_custom_variable), and the default stays; setting a 0.1
+ * name says it is deprecated (01P01 WARNING, or LOG from the configuration
+ * file).  steward_setting_renamed's XX000 would be a programming error
+ * (both names are defined just before).
+ */
 void
 steward_statements_define_gucs(void)
 {
@@ -2096,7 +2106,8 @@ steward_statements_define_gucs(void)
 /*
  * Call fn, which must not raise errors, after each top-level statement this
  * backend counts.  From _PG_init only (the governor tells a session's own
- * statements from the foreground's by it).
+ * statements from the foreground's by it).  Process-local: no lock, raises
+ * nothing.
  */
 void
 steward_statements_observe_toplevel(void (*fn) (void))
@@ -2362,6 +2373,7 @@ stmt_time_desc_cmp(const void *a, const void *b)
  * time and coarse histograms, into top[0 .. *n).  Two passes under the
  * shared lock (each entry's spinlock while it is read): the times, then,
  * once the top pairs are chosen outside the lock, the sums of those.
+ * Raises only 53200 (its copies are palloc'd before the lock is taken).
  */
 void
 steward_statements_top(StewardStmtTotals *top, int *n, int max)
@@ -2449,6 +2461,7 @@ steward_statements_top(StewardStmtTotals *top, int *n, int max)
  * included, summed into hist[STEWARD_STMT_HIST_BUCKETS] and *calls (both
  * zeroed here).  Sums never decrease except at steward.reset().  Shared
  * lock on the statements, each entry's spinlock while it is copied.
+ * Raises only 53200 (a palloc before the lock is taken).
  */
 void
 steward_statements_sum_toplevel(uint64 *hist, uint64 *calls)

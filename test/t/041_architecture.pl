@@ -354,8 +354,12 @@ is(join('; ', @uncommented), '', 'every exported C function has a comment block 
 # files whose comments all do (closing35 item 7); add a file here once its
 # comments do.
 my @contract_files = qw(
+  src/stats/collect.c
   src/stats/counters.c
+  src/stats/health.c
   src/stats/history.c
+  src/stats/hotrows.c
+  src/stats/statements.c
   src/stats/waits.c
   src/steward_hash/steward_hash.c
   src/steward_hash/steward_hash_build.c
