@@ -23444,3 +23444,372 @@ BEGIN
      WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.relid::oid);
 END
 $$;
+-- String literals that read the same whatever the session's
+-- standard_conforming_strings (codereview3 #1's kind): with it off, a
+-- function compiled in that session read '\s', '\.', '\_' and '\\\1' as
+-- other characters and '\000' / '\x00' as a NUL byte (a create_index
+-- start failed 2201B, migration_forget 22021, a column named like
+-- xsteward1y refused): E'' strings, bracket classes, starts_with and
+-- decode('00', 'hex') instead.
+CREATE OR REPLACE FUNCTION steward._migration_latency_snapshot(tbl regclass)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    relname text := (SELECT c.relname FROM pg_class c WHERE c.oid = tbl);
+    pattern text;
+    stmts jsonb;
+BEGIN
+    pattern := '(^|[^[:alnum:]_$])"?' || regexp_replace(relname, '([^[:alnum:]_])', E'\\\\\\1', 'g')
+               || '"?($|[^[:alnum:]_$])';
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'queryid', s.queryid, 'query', left(s.query, 200),
+               'hist', (SELECT coalesce(jsonb_agg(jsonb_build_array(h.upper_ms, h.count)
+                                                  ORDER BY h.upper_ms), '[]')
+                          FROM steward.latency_histogram(s.queryid) h))), '[]')
+      INTO stmts
+      FROM (SELECT DISTINCT ON (x.queryid) x.queryid, x.query
+              FROM steward.statements x
+             WHERE x.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+               AND x.toplevel AND x.query IS NOT NULL AND x.query ~* pattern
+               AND x.query !~* '^[[:space:]]*(create|drop|alter|call|vacuum|analyze|reindex|cluster|select[[:space:]]+steward[.]|select[[:space:]]+[*][[:space:]]+from[[:space:]]+steward[.])'
+             ORDER BY x.queryid) s;
+    RETURN jsonb_build_object('at', clock_timestamp(), 'statements', stmts,
+                              'hidden', (SELECT count(*) FROM steward.statements x
+                                          WHERE x.dbid = (SELECT oid FROM pg_database
+                                                           WHERE datname = current_database())
+                                            AND x.toplevel AND x.query IS NULL));
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._migration_index_prepare(mig text, stepno integer)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s steward.migration_indexes;
+    idx regclass;
+BEGIN
+    SELECT * INTO s FROM steward.migration_indexes x WHERE x.migration = mig AND x.step = stepno;
+    PERFORM steward._migration_index_drop_invalid(mig, stepno);
+    idx := steward._migration_index_oid(s.relid, s.index_name);
+    IF idx IS NOT NULL AND s.state = 'built' THEN
+        RETURN false;
+    END IF;
+    IF idx IS NOT NULL THEN
+        RAISE EXCEPTION 'index % exists but was not built by migration "%"', idx, mig
+            USING ERRCODE = 'duplicate_table',
+                  DETAIL = 'Someone created it meanwhile, or a build of this step that was cancelled just as it finished left it.',
+                  HINT = E'Compare its definition with the step''s (\\d), then drop it and run the backfill again, or roll the migration back.';
+    END IF;
+    PERFORM steward._migration_record('index', mig, jsonb_build_object(
+        'step', stepno, 'state', 'building', 'build_started_at', clock_timestamp(), 'error', NULL,
+        'latency', s.latency || jsonb_build_object('build_start',
+                                                   steward._migration_latency_snapshot(s.relid))));
+    RETURN true;
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._migration_column_step(rel regclass, kind text, body jsonb,
+                                               stepno integer, what text, user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col text := body->>'column';
+    att record;
+    newname text;
+    typ text;
+    carried jsonb;
+BEGIN
+    IF starts_with(col, '_steward_') THEN
+        RAISE EXCEPTION 'column names starting with "_steward_" are reserved (%)', what
+            USING ERRCODE = 'reserved_name';
+    END IF;
+    SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS typ, a.attnotnull,
+           a.atthasdef, pg_get_expr(d.adbin, d.adrelid) AS def, a.attidentity, a.attgenerated,
+           EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = rel AND i.indisprimary
+                                              AND a.attnum = ANY (i.indkey)) AS in_pk,
+           EXISTS (SELECT 1 FROM steward.column_rules cr
+                    WHERE cr.relid = rel AND cr.attname = a.attname) AS ruled
+      INTO att
+      FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+     WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+
+    IF kind = 'add_column' THEN
+        IF att.attnum IS NOT NULL THEN
+            RAISE EXCEPTION 'column "%" of relation % already exists (%)', col, rel, what
+                USING ERRCODE = 'duplicate_column';
+        END IF;
+        typ := steward._migration_type(body->>'type', user_path);
+        RETURN jsonb_build_object('kind', 'added', 'step', stepno, 'new_name', col,
+                                  'expand_new', col, 'switched_new', col, 'new_type', typ);
+    END IF;
+    IF att.attnum IS NULL THEN
+        RAISE EXCEPTION 'column "%" of relation % does not exist (%)', col, rel, what
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF att.in_pk OR att.attidentity <> '' OR att.attgenerated <> '' THEN
+        RAISE EXCEPTION 'cannot % column "%" of relation %: it is %', replace(kind, '_column', ''),
+                col, rel, CASE WHEN att.in_pk THEN 'part of the primary key'
+                               WHEN att.attidentity <> '' THEN 'an identity column'
+                               ELSE 'a generated column' END
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Migrations backfill by primary key and copy values between columns.';
+    END IF;
+    IF kind = 'drop_column' THEN
+        IF att.attnotnull AND NOT att.atthasdef AND NOT body ? 'down' THEN
+            RAISE EXCEPTION 'column "%" of relation % is NOT NULL without a default: % needs "down"',
+                    col, rel, what
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Rows written in the new shape do not have the column; down gives it a value.';
+        END IF;
+        PERFORM steward._migration_check_column_users(rel, col, left('_steward_old_' || col, 63), 'start');
+        RETURN jsonb_build_object('kind', 'dropped', 'step', stepno, 'old_name', col,
+                                  'expand_old', col, 'old_type', att.typ,
+                                  'switched_old', left('_steward_old_' || col, 63));
+    END IF;
+    IF NOT (body ?| ARRAY['name', 'type', 'not_null', 'check', 'references', 'unique', 'default']) THEN
+        RAISE EXCEPTION '% changes nothing', what
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'alter_column takes name, type (with up and down), not_null, check, references, unique, default.';
+    END IF;
+    newname := coalesce(body->>'name', col);
+    typ := CASE WHEN body ? 'type' THEN steward._migration_type(body->>'type', user_path)
+                ELSE att.typ END;
+    PERFORM steward._migration_check_noop(rel, col, newname, att.typ, typ, body, what);
+    IF newname <> col AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel
+                                     AND a.attname = newname AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'column "%" of relation % already exists (%)', newname, rel, what
+            USING ERRCODE = 'duplicate_column';
+    END IF;
+    IF NOT (body ?| ARRAY['type', 'not_null', 'check', 'references', 'unique', 'default', 'up', 'down']) THEN
+        RETURN jsonb_build_object('kind', 'renamed', 'step', stepno, 'old_name', col,
+                                  'new_name', newname, 'expand_old', col, 'expand_new', col,
+                                  'switched_old', newname, 'switched_new', newname,
+                                  'old_type', att.typ, 'new_type', att.typ);
+    END IF;
+    IF att.ruled AND body ? 'type' THEN
+        RAISE EXCEPTION 'cannot change the type of column "%" of relation %: pg_steward enforces a rule on it',
+                col, rel
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Remove the rule first (steward.untrack or steward.detach_state_machine).';
+    END IF;
+    carried := steward._migration_column_carried(rel, col, att.attnum, newname, body);
+    PERFORM steward._migration_column_kept(rel, col, att.attnum, kind, body || carried, what);
+    PERFORM steward._migration_check_column_users(rel, col, left('_steward_old_' || col, 63), 'start');
+    RETURN jsonb_build_object(
+        'kind', 'pair', 'step', stepno, 'old_name', col, 'new_name', newname,
+        'expand_old', col,
+        'expand_new', CASE WHEN newname <> col THEN newname
+                           ELSE left('_steward_new_' || col, 63) END,
+        'switched_old', left('_steward_old_' || col, 63), 'switched_new', newname,
+        'old_type', att.typ, 'new_type', typ, 'old_default', att.def,
+        'old_not_null', att.attnotnull,
+        'default_sql', CASE WHEN NOT body ? 'type' AND NOT body ? 'default'
+                            THEN att.def END,
+        'carried', carried);
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._migration_check_table(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    kind "char";
+    other text;
+BEGIN
+    SELECT relkind INTO kind FROM pg_class WHERE oid = rel;
+    IF kind = 'p' THEN
+        RAISE EXCEPTION 'migrations of partitioned tables are not supported: %', rel
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Change its columns with ALTER TABLE on the partitioned table (a partition cannot have columns of its own).';
+    ELSIF kind <> 'r' THEN
+        RAISE EXCEPTION '"%" is not a table', rel USING ERRCODE = 'wrong_object_type';
+    END IF;
+    -- ALTER TABLE's column changes reach the whole hierarchy, the
+    -- migration's trigger, backfill and validation only this table's rows.
+    other := steward._migration_inheritance(rel);
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot migrate relation %: %', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'A column migration writes, fills and checks only the table''s own rows, '
+                           'while adding, renaming and dropping its columns reaches every table of the '
+                           'hierarchy: their values would be lost at cleanup.',
+                  HINT = CASE WHEN (SELECT relispartition FROM pg_class WHERE oid = rel)
+                              THEN 'Change a partition''s columns with ALTER TABLE on its partitioned table.'
+                              ELSE 'Change the columns of an inheritance hierarchy with ALTER TABLE, or detach '
+                                   'the tables (ALTER TABLE ... NO INHERIT) and migrate each on its own.' END;
+    END IF;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', rel
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the owner of a table may migrate it.';
+    END IF;
+    IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table %', rel
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    -- The backfill is an UPDATE of every row: users' triggers do not fire
+    -- for it (exec.c), but the rewriter would apply their rules.
+    SELECT string_agg(quote_ident(r.rulename), ', ' ORDER BY r.rulename) INTO other
+      FROM pg_rewrite r WHERE r.ev_class = rel AND r.ev_type = '2' AND r.ev_enabled <> 'D';
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot migrate relation %: it has rules on UPDATE (%)', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'The backfill updates every row in batches; a rule would rewrite those UPDATEs (run its actions for every batch, or replace them).',
+                  HINT = 'Drop the rules before the migration (a trigger does the same and does not fire for the backfill).';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = rel AND indisprimary) THEN
+        RAISE EXCEPTION 'relation % has no primary key', rel
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'A migration backfills rows in primary-key order, in resumable batches.',
+                  HINT = 'Add a primary key first.';
+    END IF;
+    SELECT t.migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % is being changed by migration "%"', rel, other
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND starts_with(attname::text, '_steward_')
+                                            AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'relation % has columns named "_steward_..." (left over by a migration?)', rel
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Column names starting with "_steward_" are reserved for migrations.';
+    END IF;
+    PERFORM steward._migration_refuse_temporary(rel);
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._migration_notice_text_users(mig text, action text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    f record;
+    esc text := regexp_replace(mig, '([^[:alnum:]_])', E'\\\\\\1', 'g');   -- as a regular expression
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure AS fn
+               FROM pg_proc p
+              WHERE p.prosqlbody IS NULL
+                AND p.prolang NOT IN (SELECT l.oid FROM pg_language l WHERE l.lanname IN ('c', 'internal'))
+                AND p.pronamespace <> 'steward'::regnamespace
+                AND (p.prosrc ~* ('(^|[^[:alnum:]_$"])"?' || esc || '(_old)?"?[[:space:]]*[.]')
+                     OR EXISTS (SELECT 1 FROM unnest(p.proconfig) c
+                                 WHERE c ~* ('^search_path=(.*[, ])?"?' || esc || '(_old)?"?(,|[[:space:]]|$)')))
+              ORDER BY 1 LOOP
+        RAISE NOTICE 'function % names schema "%" or "%" of migration "%", whose views the % drops',
+                f.fn, mig, mig || '_old', mig, CASE WHEN action = 'roll back' THEN 'rollback' ELSE 'cleanup' END
+            USING DETAIL = 'Its body is a string, for which PostgreSQL records no dependency: it is not refused, '
+                           'and fails when it uses those views afterwards.',
+                  HINT = 'Make it use the table instead (after the cleanup the table has the new shape), or give '
+                         'it a BEGIN ATOMIC body, whose dependencies are checked.';
+    END LOOP;
+END
+$$;
+CREATE OR REPLACE FUNCTION steward.migration_forget(tbl regclass)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET row_security = on
+AS $$
+DECLARE
+    mig text;
+    tg record;
+    c record;
+    rel name;
+    root regclass;
+    column_migration boolean := false;
+    made bytea;
+BEGIN
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_forget(regclass)') THEN
+        RETURN QUERY SELECT steward.migration_forget(tbl);
+        RETURN;
+    END IF;
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT x.relname INTO rel FROM pg_class x WHERE x.oid = tbl;
+    IF NOT pg_has_role((SELECT x.relowner FROM pg_class x WHERE x.oid = tbl), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT t.migration INTO mig FROM steward.migration_tables t
+     WHERE t.active AND (t.relid = tbl OR t.relid IN (SELECT a.relid FROM pg_partition_ancestors(tbl) a));
+    IF mig IS NOT NULL THEN
+        RAISE EXCEPTION 'table % belongs to active migration "%"', tbl, mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('steward.migration_rollback(%L) ends it and removes what it added.', mig);
+    END IF;
+    SELECT t.tgrelid::regclass INTO root
+      FROM pg_partition_ancestors(tbl) WITH ORDINALITY a(relid, lvl)
+      JOIN pg_trigger t ON t.tgrelid = a.relid
+     WHERE a.relid <> tbl AND t.tgparentid = 0
+       AND t.tgfoid IN ('steward._relayout_trigger()'::regprocedure,
+                        'steward._migration_trigger()'::regprocedure)
+     ORDER BY a.lvl DESC LIMIT 1;
+    IF root IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % is a partition of %, which carries the migration''s triggers', tbl, root
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = format('steward.migration_forget(%L) removes what the migration left on the whole table.',
+                                root::text);
+    END IF;
+    FOR tg IN SELECT t.tgname, t.tgfoid, t.tgrelid::regclass AS rel, t.tgnargs, t.tgargs,
+                     split_part(encode(t.tgargs, 'escape'), E'\\000', 1) AS mig,
+                     split_part(encode(t.tgargs, 'escape'), E'\\000', 4) AS target
+                FROM pg_trigger t
+               WHERE (t.tgrelid = tbl OR t.tgrelid IN (SELECT x.relid FROM pg_partition_tree(tbl) x))
+                 AND t.tgparentid = 0
+                 AND t.tgfoid IN ('steward._relayout_trigger()'::regprocedure,
+                                  'steward._relayout_truncate_guard()'::regprocedure,
+                                  'steward._migration_trigger()'::regprocedure)
+               ORDER BY t.tgrelid <> tbl, t.tgrelid::regclass::text, t.tgname LOOP
+        PERFORM steward._migration_exec(tg.rel, format('DROP TRIGGER %I ON %s', tg.tgname, tg.rel));
+        RETURN NEXT format('dropped trigger %s', tg.tgname) ||
+            CASE WHEN tg.rel <> tbl THEN format(' on partition %s', tg.rel) ELSE '' END ||
+            CASE WHEN tg.tgfoid = 'steward._relayout_trigger()'::regprocedure AND tg.target <> ''
+                 THEN format(' (the other layout, %s, stays)', tg.target) ELSE '' END;
+        IF tg.tgfoid = 'steward._migration_trigger()'::regprocedure THEN
+            column_migration := true;
+            -- After the migration's name the trigger names the NOT VALID
+            -- constraints the migration added: "\0name1\0name2\0".
+            made := CASE WHEN tg.tgnargs > 1
+                         THEN substring(tg.tgargs FROM position(decode('00', 'hex') IN tg.tgargs)) END;
+            RETURN QUERY SELECT * FROM steward._migration_forget_publications(tbl, tg.mig);
+            RETURN QUERY SELECT * FROM steward._migration_forget_views(tbl, tg.mig);
+        END IF;
+    END LOOP;
+    -- The NOT VALID constraints the column migration added: those its
+    -- trigger names (a trigger made before it named them: by the names
+    -- migration_start gives them); validated ones are the table's own now.
+    -- Only where a column migration's trigger was found: on any other
+    -- table such names and a "_steward_side" column are the user's.
+    FOR c IN SELECT x.conname FROM pg_constraint x
+              WHERE column_migration
+                AND x.conrelid = tbl AND NOT x.convalidated AND x.contype IN ('c', 'f')
+                AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl
+                               AND a.attname = '_steward_side' AND NOT a.attisdropped)
+                AND CASE WHEN made IS NOT NULL
+                         THEN position(decode('00', 'hex') || convert_to(x.conname::text, getdatabaseencoding())
+                                       || decode('00', 'hex') IN made) > 0
+                         ELSE x.conname ~ ('^' || regexp_replace(rel, '([^[:alnum:]_])', E'\\\\\\1', 'g')
+                                           || '_.+_(not_null|check|fkey)[0-9]*$') END
+              ORDER BY x.conname LOOP
+        PERFORM steward._migration_exec(tbl, format('ALTER TABLE %s DROP CONSTRAINT %I', tbl, c.conname));
+        RETURN NEXT format('dropped NOT VALID constraint %s', c.conname);
+    END LOOP;
+    IF column_migration AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = '_steward_side'
+                  AND NOT a.attisdropped) THEN
+        PERFORM steward._migration_exec(tbl, format('ALTER TABLE %s DROP COLUMN _steward_side', tbl));
+        RETURN NEXT 'dropped column _steward_side';
+    END IF;
+    FOR c IN SELECT a.attname FROM pg_attribute a
+              WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
+                AND starts_with(a.attname::text, '_steward_') ORDER BY a.attnum LOOP
+        RETURN NEXT format('kept column %s (drop or rename it if the migration made it)', c.attname);
+    END LOOP;
+END
+$$;

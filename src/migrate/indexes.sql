@@ -105,7 +105,7 @@ DECLARE
     pattern text;
     stmts jsonb;
 BEGIN
-    pattern := '(^|[^[:alnum:]_$])"?' || regexp_replace(relname, '([^[:alnum:]_])', '\\\1', 'g')
+    pattern := '(^|[^[:alnum:]_$])"?' || regexp_replace(relname, '([^[:alnum:]_])', E'\\\\\\1', 'g')
                || '"?($|[^[:alnum:]_$])';
     SELECT coalesce(jsonb_agg(jsonb_build_object(
                'queryid', s.queryid, 'query', left(s.query, 200),
@@ -117,7 +117,7 @@ BEGIN
               FROM steward.statements x
              WHERE x.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
                AND x.toplevel AND x.query IS NOT NULL AND x.query ~* pattern
-               AND x.query !~* '^\s*(create|drop|alter|call|vacuum|analyze|reindex|cluster|select\s+steward\.|select\s+\*\s+from\s+steward\.)'
+               AND x.query !~* '^[[:space:]]*(create|drop|alter|call|vacuum|analyze|reindex|cluster|select[[:space:]]+steward[.]|select[[:space:]]+[*][[:space:]]+from[[:space:]]+steward[.])'
              ORDER BY x.queryid) s;
     RETURN jsonb_build_object('at', clock_timestamp(), 'statements', stmts,
                               'hidden', (SELECT count(*) FROM steward.statements x
@@ -641,7 +641,7 @@ BEGIN
         RAISE EXCEPTION 'index % exists but was not built by migration "%"', idx, mig
             USING ERRCODE = 'duplicate_table',
                   DETAIL = 'Someone created it meanwhile, or a build of this step that was cancelled just as it finished left it.',
-                  HINT = 'Compare its definition with the step''s (\d), then drop it and run the backfill again, or roll the migration back.';
+                  HINT = E'Compare its definition with the step''s (\\d), then drop it and run the backfill again, or roll the migration back.';
     END IF;
     PERFORM steward._migration_record('index', mig, jsonb_build_object(
         'step', stepno, 'state', 'building', 'build_started_at', clock_timestamp(), 'error', NULL,

@@ -1046,7 +1046,7 @@ DECLARE
     typ text;
     carried jsonb;
 BEGIN
-    IF col LIKE '\_steward\_%' THEN
+    IF starts_with(col, '_steward_') THEN
         RAISE EXCEPTION 'column names starting with "_steward_" are reserved (%)', what
             USING ERRCODE = 'reserved_name';
     END IF;
@@ -1938,7 +1938,7 @@ BEGIN
             USING ERRCODE = 'object_in_use',
                   HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
     END IF;
-    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND attname LIKE '\_steward\_%'
+    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND starts_with(attname::text, '_steward_')
                                             AND NOT attisdropped) THEN
         RAISE EXCEPTION 'relation % has columns named "_steward_..." (left over by a migration?)', rel
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -3364,14 +3364,14 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     f record;
-    esc text := regexp_replace(mig, '([^[:alnum:]_])', '\\\1', 'g');   -- as a regular expression
+    esc text := regexp_replace(mig, '([^[:alnum:]_])', E'\\\\\\1', 'g');   -- as a regular expression
 BEGIN
     FOR f IN SELECT p.oid::regprocedure AS fn
                FROM pg_proc p
               WHERE p.prosqlbody IS NULL
                 AND p.prolang NOT IN (SELECT l.oid FROM pg_language l WHERE l.lanname IN ('c', 'internal'))
                 AND p.pronamespace <> 'steward'::regnamespace
-                AND (p.prosrc ~* ('(^|[^[:alnum:]_$"])"?' || esc || '(_old)?"?[[:space:]]*\.')
+                AND (p.prosrc ~* ('(^|[^[:alnum:]_$"])"?' || esc || '(_old)?"?[[:space:]]*[.]')
                      OR EXISTS (SELECT 1 FROM unnest(p.proconfig) c
                                  WHERE c ~* ('^search_path=(.*[, ])?"?' || esc || '(_old)?"?(,|[[:space:]]|$)')))
               ORDER BY 1 LOOP

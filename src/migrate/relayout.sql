@@ -2416,8 +2416,8 @@ BEGIN
                                 root::text);
     END IF;
     FOR tg IN SELECT t.tgname, t.tgfoid, t.tgrelid::regclass AS rel, t.tgnargs, t.tgargs,
-                     split_part(encode(t.tgargs, 'escape'), '\000', 1) AS mig,
-                     split_part(encode(t.tgargs, 'escape'), '\000', 4) AS target
+                     split_part(encode(t.tgargs, 'escape'), E'\\000', 1) AS mig,
+                     split_part(encode(t.tgargs, 'escape'), E'\\000', 4) AS target
                 FROM pg_trigger t
                WHERE (t.tgrelid = tbl OR t.tgrelid IN (SELECT x.relid FROM pg_partition_tree(tbl) x))
                  AND t.tgparentid = 0
@@ -2435,7 +2435,7 @@ BEGIN
             -- After the migration's name the trigger names the NOT VALID
             -- constraints the migration added: "\0name1\0name2\0".
             made := CASE WHEN tg.tgnargs > 1
-                         THEN substring(tg.tgargs FROM position('\x00'::bytea IN tg.tgargs)) END;
+                         THEN substring(tg.tgargs FROM position(decode('00', 'hex') IN tg.tgargs)) END;
             RETURN QUERY SELECT * FROM steward._migration_forget_publications(tbl, tg.mig);
             RETURN QUERY SELECT * FROM steward._migration_forget_views(tbl, tg.mig);
         END IF;
@@ -2451,9 +2451,9 @@ BEGIN
                 AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl
                                AND a.attname = '_steward_side' AND NOT a.attisdropped)
                 AND CASE WHEN made IS NOT NULL
-                         THEN position('\x00'::bytea || convert_to(x.conname::text, getdatabaseencoding())
-                                       || '\x00'::bytea IN made) > 0
-                         ELSE x.conname ~ ('^' || regexp_replace(rel, '([^[:alnum:]_])', '\\\1', 'g')
+                         THEN position(decode('00', 'hex') || convert_to(x.conname::text, getdatabaseencoding())
+                                       || decode('00', 'hex') IN made) > 0
+                         ELSE x.conname ~ ('^' || regexp_replace(rel, '([^[:alnum:]_])', E'\\\\\\1', 'g')
                                            || '_.+_(not_null|check|fkey)[0-9]*$') END
               ORDER BY x.conname LOOP
         PERFORM steward._migration_exec(tbl, format('ALTER TABLE %s DROP CONSTRAINT %I', tbl, c.conname));
@@ -2466,7 +2466,7 @@ BEGIN
     END IF;
     FOR c IN SELECT a.attname FROM pg_attribute a
               WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
-                AND a.attname LIKE '\_steward\_%' ORDER BY a.attnum LOOP
+                AND starts_with(a.attname::text, '_steward_') ORDER BY a.attnum LOOP
         RETURN NEXT format('kept column %s (drop or rename it if the migration made it)', c.attname);
     END LOOP;
 END
