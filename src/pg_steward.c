@@ -81,8 +81,10 @@ steward_shmem_startup(void)
  * counters, idempotency counters, the statistics history, the
  * governor's decision counters and the structures' evictions and dropped
  * events start again from zero.  Here because it
- * reaches every subsystem.  Each part takes its own lock in turn; without
- * shared_preload_libraries each part does nothing.
+ * reaches every subsystem.  Each part takes its own lock in turn (its
+ * LWLock exclusively; the governor's counters and the structures' counts
+ * are atomics); without shared_preload_libraries each part does nothing.
+ * No heavyweight lock; raises nothing.
  */
 Datum
 steward_reset(PG_FUNCTION_ARGS)
@@ -130,7 +132,11 @@ static const StewardRuleKinds migrations_kind = {
 /*
  * Load time, in every process that loads the library: each subsystem's
  * settings, the rule kinds and observers, and, only while the postmaster
- * preloads it, the shared-memory hooks and the background workers.
+ * preloads it, the shared-memory hooks and the background workers.  Takes
+ * no lock.  Raises only 53200 (out of memory) and the XX000 of
+ * steward_setting_renamed, a programming error; a steward.* placeholder
+ * naming no setting is removed with core's WARNING (MarkGUCPrefixReserved),
+ * and a worker that cannot be registered is core's LOG.
  */
 void
 _PG_init(void)

@@ -37,7 +37,8 @@
 /*
  * Ask for an area of size bytes (hash tables included) and, when with_lock,
  * a tranche of one LWLock named like the area.  Only from the
- * shmem_request_hook.
+ * shmem_request_hook.  Takes no lock; raises nothing (core's FATAL is for
+ * a request outside that hook).
  */
 void
 steward_shmem_request(const char *name, Size size, bool with_lock)
@@ -73,7 +74,8 @@ steward_shmem_init(const char *name, Size size, bool with_lock,
  * A fixed-size shared hash table of nelem entries whose key is the first
  * keysize bytes of the entry, compared as bytes.  Only from an init
  * callback of steward_shmem_init (AddinShmemInitLock held); its room must
- * be part of the area's request (hash_estimate_size).
+ * be part of the area's request (hash_estimate_size).  Errors: those of
+ * ShmemInitHash (out of shared memory: FATAL at start).
  */
 HTAB *
 steward_shmem_hash(const char *name, long nelem, Size keysize, Size entrysize)
@@ -87,7 +89,8 @@ steward_shmem_hash(const char *name, long nelem, Size keysize, Size entrysize)
 
 /*
  * The error of a feature (a phrase: "the governor") that cannot work
- * without its shared memory.  Never returns.
+ * without its shared memory: 55000 with the HINT to preload the library.
+ * Never returns; takes no lock.
  */
 void
 steward_preload_error(const char *feature)
@@ -104,6 +107,7 @@ steward_preload_error(const char *feature)
  * PGDLLEXPORT symbol of pg_steward) with shared memory and a database
  * connection.  The caller sets bgw_main_arg and bgw_notify_pid if it needs
  * them, then registers it (statically from _PG_init, or dynamically).
+ * Fills worker only: no lock, raises nothing.
  */
 void
 steward_bgworker_fill(BackgroundWorker *worker, const char *function,
@@ -126,7 +130,12 @@ steward_bgworker_fill(BackgroundWorker *worker, const char *function,
  * database: SIGHUP reloads the configuration, SIGTERM ends it (die), then
  * round() runs, and the worker sleeps pause_ms() (read after the round, so
  * a reloaded setting counts at once) or until its latch is set.  round()
- * runs in the worker's memory context and resets what it allocates.
+ * runs in the worker's memory context and resets what it allocates.  No
+ * transaction and no lock of its own (round()'s are its own).  Never
+ * returns: SIGTERM ends the worker (FATAL 57P01), and so does an error
+ * round() raises, since the loop has no error handler (the postmaster
+ * restarts it after bgw_restart_time); a bad configuration file on reload
+ * raises nothing here (the postmaster reports it).
  */
 void
 steward_bgworker_loop(void (*round) (void), long (*pause_ms) (void))

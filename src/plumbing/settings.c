@@ -69,6 +69,7 @@ find_setting(const char *name)
  * never frees or moves a setting's definition, so steward_setting_use_old
  * reads two fields on every call and costs nothing on a hot path.  A
  * missing definition is a programming error (XX000 at library load).
+ * Takes no lock.
  */
 void
 steward_setting_renamed(StewardRenamedSetting *s)
@@ -97,6 +98,7 @@ steward_setting_use_old(const StewardRenamedSetting *s)
  * For the check hook of a 0.1 name: say that it is deprecated when a user
  * sets it (WARNING, SQLSTATE 01P01) or the postmaster reads it from the
  * configuration file (LOG), and nowhere else (see the file header).
+ * Takes no lock; raises nothing but that WARNING.
  */
 void
 steward_setting_deprecated(const char *old_name, const char *name, GucSource source)
@@ -124,8 +126,9 @@ steward_setting_deprecated(const char *old_name, const char *name, GucSource sou
  * unit string SHOW prints.  Either name of a renamed setting gives the
  * value in effect (see steward_setting_use_old), in the new name's base
  * unit, with all its digits.  Raises 22023 for a setting that is not
- * pg_steward's or not a number, 42704 for an unknown one; a setting the caller may not read raises what current_setting()
- * raises.
+ * pg_steward's or not a number, 42704 for an unknown one; a setting the
+ * caller may not read raises what current_setting() raises (42501).
+ * Takes no lock.
  */
 Datum
 steward_setting_value(PG_FUNCTION_ARGS)

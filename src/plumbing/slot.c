@@ -88,7 +88,7 @@ slot_set_int8_copy(TupleTableSlot *slot, AttrNumber attnum, int64 value)
  * Otherwise (NULL -> value changes the layout) form a modified copy, in
  * the current memory context, which the slot then owns.  attnum must be an
  * 8-byte pass-by-value column (int8, timestamptz).  Raises only for lack
- * of memory.
+ * of memory (53200).  Takes no lock: the slot is the caller's.
  */
 void
 steward_slot_set_int8(TupleTableSlot *slot, AttrNumber attnum, int64 value)

@@ -354,6 +354,11 @@ is(join('; ', @uncommented), '', 'every exported C function has a comment block 
 # files whose comments all do (closing35 item 7); add a file here once its
 # comments do.
 my @contract_files = qw(
+  src/pg_steward.c
+  src/plumbing/as_owner.c
+  src/plumbing/preload.c
+  src/plumbing/settings.c
+  src/plumbing/slot.c
   src/stats/collect.c
   src/stats/counters.c
   src/stats/health.c
