@@ -17,6 +17,8 @@
 #   - SQL in src/*/*.sql never parses the unit string a setting with units
 #     shows (current_setting('steward.x')::interval and the like): it
 #     reads the number through steward.setting_value();
+#   - no plain string literal in src/*/*.sql holds a backslash (its reading
+#     would depend on standard_conforming_strings): E'' strings instead;
 #   - every non-static function defined in src/**/*.c is immediately
 #     preceded by a comment block, its contract (arguments, locks, memory,
 #     errors): other files call it, so its guarantees must be written where
@@ -240,6 +242,35 @@ for my $file (glob('src/*.sql src/*/*.sql'))
 	}
 }
 is(join('; ', @unit_parsing), '', 'no SQL source casts the text of a steward setting to an interval');
+
+# A backslash in a plain string literal ('...') reads otherwise when the
+# session has standard_conforming_strings off: PL/pgSQL compiles a body,
+# and SPI parses its statements, under the session's setting (codereview3
+# #1: '\d' became 'd', '\000' a NUL byte).  Backslashes go in E'' strings,
+# whose reading does not depend on it, or not at all (bracket classes such
+# as [[:space:]] and [.], starts_with, decode('00', 'hex')).  Read line by
+# line: E'' literals and then comments removed, psql's \echo line skipped.
+sub plain_backslash
+{
+	my ($line) = @_;
+	return 0 if $line =~ /^\\echo /;
+	$line =~ s/(?<![\w&])[Ee]'(?:[^'\\]|''|\\.)*'//g;
+	$line =~ s/--.*$//;
+	return $line =~ /\\/ ? 1 : 0;
+}
+is(join('', map { plain_backslash($_) } ("x ~ '\\s'", "x LIKE '\\_a%'", "E'\\\\000'", "'a' -- '\\d'",
+                                         "E'it''s \\\\d' || '\\.'")),
+   '11001', 'the backslash check sees plain literals only');
+my @plain_backslash;
+for my $file (glob('src/*.sql src/*/*.sql'))
+{
+	open my $fh, '<', $file or die "$file: $!";
+	while (<$fh>)
+	{
+		push @plain_backslash, "$file:$." if plain_backslash($_);
+	}
+}
+is(join('; ', @plain_backslash), '', 'no SQL source has a backslash in a plain string literal');
 
 # Function definitions of a C file (pgindent layout: the body's "{" alone
 # at the start of a line, its "}" too): [name, static?, commented?, line,
