@@ -135,7 +135,11 @@ call_as_heap(FunctionCallInfo fcinfo, const char *library, const char *symbol,
 /*
  * steward.verify_heap(tbl regclass, on_error_stop, check_toast, skip,
  * startblock, endblock): amcheck's verify_heapam on a steward (or heap)
- * table: one row per corruption found, none when healthy.
+ * table: one row per corruption found, none when healthy.  Locks and
+ * errors as call_as_heap: AccessShareLock on the table for the call,
+ * released after it; 22004 for NULL, 42P01 for an OID naming nothing,
+ * 58P01 when the contrib module is not installed, and the contrib
+ * function's own errors.
  */
 Datum
 steward_verify_heap(PG_FUNCTION_ARGS)
@@ -143,14 +147,24 @@ steward_verify_heap(PG_FUNCTION_ARGS)
 	return call_as_heap(fcinfo, "$libdir/amcheck", "verify_heapam", false);
 }
 
-/* steward.pgstattuple(tbl regclass): pgstattuple's pgstattuple(regclass). */
+/*
+ * steward.pgstattuple(tbl regclass): pgstattuple's pgstattuple(regclass).
+ * Locks and errors as call_as_heap: AccessShareLock on the table for the
+ * call, released after it; 22004 for NULL, 42P01 for an OID naming
+ * nothing, 58P01 when the contrib module is not installed, and the
+ * contrib function's own errors; 42809 for a relation that is not a
+ * table, materialized view or TOAST table.
+ */
 Datum
 steward_pgstattuple(PG_FUNCTION_ARGS)
 {
 	return call_as_heap(fcinfo, "$libdir/pgstattuple", "pgstattuplebyid_v1_5", true);
 }
 
-/* steward.pgstattuple_approx(tbl regclass): pgstattuple_approx(regclass). */
+/*
+ * steward.pgstattuple_approx(tbl regclass): pgstattuple_approx(regclass).
+ * Locks and errors as steward_pgstattuple.
+ */
 Datum
 steward_pgstattuple_approx(PG_FUNCTION_ARGS)
 {

@@ -552,7 +552,13 @@ user_relations(void)
  * pg_steward, so that DROP EXTENSION pg_steward drops no user data.
  *
  * The caller must own all of them (not granted to PUBLIC; superusers own
- * everything).  Each relation is changed as its owner.
+ * everything).  Each relation is changed as its owner.  Locks as
+ * steward.release(): AccessExclusiveLock on every relation before anything
+ * changes (check_replacements), RowExclusiveLock on steward.column_rules,
+ * all held to transaction end.  Raises 42501 unless the caller owns every
+ * relation, 0A000 for a steward_hash index with no core replacement,
+ * 42501 when an owner may not build its replacement, and the errors of
+ * the ALTER TABLE and index commands run as each owner.
  */
 Datum
 steward_release_all(PG_FUNCTION_ARGS)
@@ -989,6 +995,7 @@ release_process_utility(PlannedStmt *pstmt, const char *queryString,
  * utility hook that guards DROP EXTENSION pg_steward (and the commands
  * that drop it with its schema, owner or access methods) in databases
  * that have no steward_guard_drop event trigger, i.e. 0.1's objects.
+ * Takes no lock; raises nothing.
  */
 void
 steward_release_install_hook(void)

@@ -33,7 +33,8 @@
 /*
  * May the current user read column attnum of rel (in every row)?  Not when
  * row-level security applies to it; else with SELECT on the table or on the
- * column.
+ * column.  Reads the catalog caches; no lock (rel is open and locked by the
+ * caller); raises nothing for a column of rel.
  */
 bool
 steward_column_readable(Relation rel, AttrNumber attnum)
@@ -88,7 +89,8 @@ append_value(StringInfo buf, TupleDesc desc, HeapTuple tuple, AttrNumber attnum)
 /*
  * Column number in origin->rel of column attnum of the relation a rule
  * checks (see StewardRowOrigin).  Partitions of one table share their
- * columns by name, so every checked column has one.
+ * columns by name, so every checked column has one.  No lock; raises
+ * nothing.
  */
 AttrNumber
 steward_origin_attnum(const StewardRowOrigin *origin, AttrNumber attnum)
@@ -99,7 +101,11 @@ steward_origin_attnum(const StewardRowOrigin *origin, AttrNumber attnum)
 	return origin->map->attnums[attnum - 1];
 }
 
-/* steward_row_key_desc of origin's row in its relation. */
+/*
+ * steward_row_key_desc of origin's row in its relation: AccessShareLock on
+ * the key index, released before returning; raises what the key types'
+ * output functions raise.
+ */
 char *
 steward_origin_key_desc(const StewardRowOrigin *origin)
 {

@@ -86,7 +86,10 @@ StewardRuleKinds steward_rule_kinds = {
 #define REGISTER_KIND(member) \
 	do { if (k->member) steward_rule_kinds.member = k->member; } while (0)
 
-/* See rulekinds.h: from _PG_init only; NULL members keep their default. */
+/*
+ * See rulekinds.h: from _PG_init only; NULL members keep their default.
+ * Process-local: no lock, raises nothing.
+ */
 void
 steward_rule_kinds_register(const StewardRuleKinds *k)
 {

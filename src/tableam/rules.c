@@ -333,7 +333,9 @@ steward_cache_rules(Relation rel)
  * Names of the columns whose values the AM sets under the rules stored on
  * relation "relid" itself (a version column; a state machine's changed_at
  * column), read with a fresh snapshot.  Opens no relation but the rules
- * table, so it may be called for relations the caller has not locked.
+ * table, so it may be called for relations the caller has not locked:
+ * AccessShareLock on steward.column_rules, released before returning.
+ * Raises 55000 when the rules table lacks a column (steward_catalog_attnum).
  */
 List *
 steward_rule_written_names(Oid relid)
@@ -392,7 +394,10 @@ steward_rule_written_names(Oid relid)
  * ENABLE TRIGGER on a partitioned table waited for a partition's primary
  * key that ALTER INDEX ... ATTACH PARTITION held, while the attach waited
  * for the partitioned table (isolation spec ddl_check_locks).  Opens no
- * relation but the rules table; rel must be open.
+ * relation but the rules table and, for a state rule,
+ * steward.machine_definitions, each with AccessShareLock released before
+ * returning; rel must be open.  Raises 55000 when the rules table lacks a
+ * column (steward_catalog_attnum), and 53200.
  */
 StewardRules *
 steward_load_rules(Relation rel)

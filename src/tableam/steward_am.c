@@ -1205,7 +1205,10 @@ init_steward_methods(void)
 	steward_methods_ready = true;
 }
 
-/* The steward table AM's handler (CREATE ACCESS METHOD steward): heap's routine with wrapped write paths. */
+/*
+ * The steward table AM's handler (CREATE ACCESS METHOD steward): heap's
+ * routine with wrapped write paths.  Takes no lock; raises nothing.
+ */
 Datum
 steward_tableam_handler(PG_FUNCTION_ARGS)
 {

@@ -537,7 +537,8 @@ check_inheritance_parents(Oid child)
 /*
  * A table about to carry a rule must have no inheritance children (see
  * check_inheritance_parents); partitions are checked by
- * steward_check_partitions_use_steward.  0A000.
+ * steward_check_partitions_use_steward.  0A000.  Takes AccessShareLock on
+ * each child found, held to transaction end.
  */
 void
 steward_check_no_inheritance_children(Relation rel)

@@ -117,7 +117,8 @@ writectx_executor_start(QueryDesc *queryDesc, int eflags)
 }
 
 /*
- * Install the ExecutorStart hook.  Called once, from _PG_init.
+ * Install the ExecutorStart hook.  Called once, from _PG_init.  Takes no
+ * lock; raises nothing.
  */
 void
 steward_writectx_init(void)
@@ -218,7 +219,8 @@ statement_writes_lookup(Relation rel, CommandId cid, AttrNumber attnum,
  * refuse, so an unknown statement is treated the strict way.  A statement
  * with several result relations for "rel" (data-modifying WITH) counts as
  * assigning if any of them does.  The answer is cached for the command (the
- * lookup runs out of line), so callers may ask for every row.  Takes no locks.
+ * lookup runs out of line), so callers may ask for every row.  Takes no
+ * locks; raises only 53200 (mapping a partition's columns allocates).
  */
 void
 steward_statement_writes(Relation rel, CommandId cid, AttrNumber attnum,

@@ -530,7 +530,12 @@ steward_check_written_columns(Oid relid, bool configuring)
 
 /*
  * steward._check_written_columns(tbl regclass) RETURNS void: the check for
- * the DDL event trigger (src/tableam/tableam.sql).
+ * the DDL event trigger (src/tableam/tableam.sql).  Locks and errors as
+ * steward_check_written_columns, not configuring: only relations this
+ * backend has locked (the DDL command's) are read, and a view's base
+ * relations, locked with AccessShareLock as a query on the view would;
+ * 0A000 naming what derives or checks a column the AM sets.  NULL does
+ * nothing.
  */
 Datum
 steward_check_written_columns_sql(PG_FUNCTION_ARGS)

@@ -406,7 +406,16 @@ my @contract_files = qw(
   src/steward_hash/steward_hash_vacuum.c
   src/steward_hash/steward_hash_verify.c
   src/steward_hash/steward_hash_wal.c
+  src/tableam/heapcheck.c
+  src/tableam/release.c
+  src/tableam/rowkey.c
+  src/tableam/rulekinds.c
+  src/tableam/rules.c
   src/tableam/rules_api.c
+  src/tableam/steward_am.c
+  src/tableam/storage_guard.c
+  src/tableam/writectx.c
+  src/tableam/written.c
 );
 sub contract_gaps
 {
