@@ -20,7 +20,7 @@ ALTER TABLE s106.pp_1 OWNER TO r106_owner;
 ALTER TABLE s106.pp_2 OWNER TO r106_owner;
 
 -- No row stored: both labels are applied (42501 before), the machine is
--- made for the table's owner.
+-- made for the role running the label (codereview3 #2).
 SECURITY LABEL FOR steward ON COLUMN s106.t.v IS '{"v": 1, "kind": "version"}';
 SECURITY LABEL FOR steward ON COLUMN s106.t.st IS
     '{"v": 1, "kind": "state", "machine": "m106", "states": ["a", "b"], "initial": ["a"], "transitions": ["a->b"]}';
@@ -29,7 +29,7 @@ SECURITY LABEL FOR steward ON COLUMN s106.pp.st IS
     '{"v": 1, "kind": "state", "machine": "m106", "states": ["a", "b"], "initial": ["a"], "transitions": ["a->b"]}';
 SELECT relid, attname, kind, machine FROM steward.column_rules
  WHERE relid IN ('s106.t'::regclass, 's106.pp'::regclass) ORDER BY 1, 2;
-SELECT name, owner FROM steward.machine_definitions WHERE name = 'm106';
+SELECT name, owner = current_user::regrole AS labeller_owns FROM steward.machine_definitions WHERE name = 'm106';
 -- The rules hold.
 INSERT INTO s106.t VALUES (1, NULL, 'a');
 INSERT INTO s106.pp VALUES (2, 1, NULL, 'a');

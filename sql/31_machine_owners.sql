@@ -114,7 +114,8 @@ SECURITY LABEL FOR steward ON COLUMN b_orders_2.status IS
   '{"v": 1, "kind": "state", "machine": "a_only", "states": ["x", "y"], "initial": ["x"], "transitions": ["x->y"]}';
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS b_rules FROM steward.tracked_columns WHERE relid = 'b_orders_2'::regclass;
--- A label naming a machine this database lacks makes it, for the table's owner.
+-- A label naming a machine this database lacks makes it, for the role running
+-- the label (here the table's owner).
 SECURITY LABEL FOR steward ON COLUMN b_orders_2.status IS
   '{"v": 1, "kind": "state", "machine": "b_labelled", "states": ["new", "done"], "initial": ["new"], "transitions": ["new->done"]}';
 SELECT name, owner FROM steward.state_machines WHERE name = 'b_labelled';

@@ -69,6 +69,23 @@ CREATE TRIGGER machine_definitions_roles_lock
     FOR EACH STATEMENT EXECUTE FUNCTION steward._machine_definitions_roles();
 ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_roles_lock;
 
+-- Records the machines' owners and grantees in pg_shdepend again, as any
+-- write to the catalog does: pg_upgrade rebuilds pg_shdepend from the
+-- schema and does not carry them (README, "pg_upgrade").  Changes no row
+-- of the catalog; takes the statement triggers' lock (ExclusiveLock on the
+-- catalog's object, to the end of the transaction).  Superusers and the
+-- extension's owner (it writes the catalog); 42501 for others.
+CREATE FUNCTION steward.record_machine_roles()
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+UPDATE steward.machine_definitions SET name = name WHERE false;
+$$;
+REVOKE ALL ON FUNCTION steward.record_machine_roles() FROM PUBLIC;
+COMMENT ON FUNCTION steward.record_machine_roles() IS
+  'record the state machines'' roles in pg_shdepend again (after pg_upgrade)';
+
 -- Column privileges on the two columns whose pg_shdepend key the machines'
 -- roles use are refused (src/lifecycle/machine_roles.c, codereview2 #3):
 -- core's REVOKE of one would delete the machines' rows of the role.
@@ -93,17 +110,6 @@ RETURNS steward.machine_definitions
 AS 'MODULE_PATHNAME', 'steward_state_machine_latest'
 LANGUAGE C STRICT;
 REVOKE ALL ON FUNCTION steward._state_machine_latest(text) FROM PUBLIC;
-
--- Whether this session's labels made the machine (remember false), or
--- record that one just did (remember true): a restore's later labels of
--- other tables' owners may attach such a machine before its row restores
--- its owner and grants, never one another session made
--- (src/lifecycle/machines_api.c, src/tableam/labels.sql).
-CREATE FUNCTION steward._label_machine_session(name text, remember boolean)
-RETURNS boolean
-AS 'MODULE_PATHNAME', 'steward_label_machine_session'
-LANGUAGE C STRICT;
-REVOKE ALL ON FUNCTION steward._label_machine_session(text, boolean) FROM PUBLIC;
 
 CREATE VIEW steward.state_machines AS
 SELECT m.name, m.states, m.initial, m.transitions, m.builtin,

@@ -42,7 +42,6 @@ PG_FUNCTION_INFO_V1(steward_grant_state_machine);
 PG_FUNCTION_INFO_V1(steward_revoke_state_machine);
 PG_FUNCTION_INFO_V1(steward_check_state_collation_sql);
 PG_FUNCTION_INFO_V1(steward_state_machine_latest);
-PG_FUNCTION_INFO_V1(steward_label_machine_session);
 
 /* ------------------------------------------------------------------------
  * Owners and grants
@@ -167,90 +166,6 @@ steward_state_machine_latest(PG_FUNCTION_ARGS)
 	if (isnull)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(result);
-}
-
-/* A machine a label of this session made: its name and its row's xmin. */
-typedef struct LabelMadeMachine
-{
-	char	   *name;
-	TransactionId xmin;
-} LabelMadeMachine;
-
-/* This backend's label-made machines (TopMemoryContext; one database). */
-static List *label_made_machines = NIL;
-
-/*
- * steward._label_machine_session(name, remember): the machines this
- * session's labels made, for the label path (steward._apply_label_state).
- * A restore labels each table as it creates it, before the machines' rows
- * with their owners and grants: the first label of a machine makes it for
- * its table's owner, and the next tables', of other owners, must still
- * attach it -- but not a machine another session made (a role that took
- * the name first).  remember true records the machine's current row (read
- * as the catalog's owner in a snapshot taken now: the row this
- * transaction just wrote) and returns true; remember false returns whether
- * the machine's current row is one recorded so (false once any other
- * transaction rewrote or remade it, or if the one that made it rolled
- * back: no row then has its xmin).  Takes no lock; raises nothing of its
- * own.
- */
-Datum
-steward_label_machine_session(PG_FUNCTION_ARGS)
-{
-	char	   *name;
-	bool		remember;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
-	TransactionId xmin = InvalidTransactionId;
-	bool		found = false;
-	ListCell   *lc;
-	StewardAsOwner ctx;
-
-	steward_require_arg(fcinfo, 0, "state machine name");
-	steward_require_arg(fcinfo, 1, "remember");
-	args[0] = PointerGetDatum(PG_GETARG_TEXT_PP(0));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	remember = PG_GETARG_BOOL(1);
-	steward_as_owner_begin(steward_relid(STEWARD_MACHINES_TABLE, false), &ctx);
-	if (steward_spi_read_latest("SELECT d.xmin FROM steward.machine_definitions d WHERE d.name = $1",
-								1, argtypes, args, NULL, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read steward.machine_definitions");
-	if (SPI_processed > 0)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-		if (!isnull)
-		{
-			xmin = DatumGetTransactionId(d);
-			found = TransactionIdIsNormal(xmin);
-		}
-	}
-	steward_as_owner_end(&ctx);
-	if (!found)
-		PG_RETURN_BOOL(false);
-	foreach(lc, label_made_machines)
-	{
-		LabelMadeMachine *m = (LabelMadeMachine *) lfirst(lc);
-
-		if (strcmp(m->name, name) == 0)
-		{
-			if (remember)
-				m->xmin = xmin;
-			PG_RETURN_BOOL(m->xmin == xmin);
-		}
-	}
-	if (remember)
-	{
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-		LabelMadeMachine *m = palloc(sizeof(LabelMadeMachine));
-
-		m->name = pstrdup(name);
-		m->xmin = xmin;
-		label_made_machines = lappend(label_made_machines, m);
-		MemoryContextSwitchTo(old);
-	}
-	PG_RETURN_BOOL(remember);
 }
 
 /*

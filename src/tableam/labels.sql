@@ -69,8 +69,9 @@ REVOKE ALL ON FUNCTION steward._apply_label_version(regclass, name, oid) FROM PU
 -- the column's type, the changed_at column, and the label's state machine,
 -- which is created from the label when this database lacks it, must equal
 -- this database's machine of that name otherwise, and must be usable by
--- caller and by the table's owner -- or have been made by a label of this
--- session (a restore's); every row must hold a state the machine declares.
+-- caller and by the table's owner -- or belong to a role that has the
+-- table owner's privileges, as a machine a superuser's restore made does;
+-- every row must hold a state the machine declares.
 -- Raises 42804, 42710, 42501 or 23514; the caller holds SHARE ROW
 -- EXCLUSIVE on tbl.
 CREATE FUNCTION steward._apply_label_state(tbl regclass, col name, typ oid, l jsonb,
@@ -102,18 +103,22 @@ BEGIN
     SELECT d.states, d.initial, d.transitions, d.builtin, d.owner, d.usage_roles INTO m
       FROM steward._state_machine_latest(v_machine) d WHERE d.name IS NOT NULL;
     IF NOT FOUND THEN
-        -- Validated like any new machine, owned by the table's owner
-        -- (a whole-database restore then sets the original owner from
-        -- the machine's row); keeps its original creation time.
+        -- Validated like any new machine, owned by the role running the
+        -- label (the restore's), not by the table's owner: the restore's
+        -- other tables using it may belong to other roles, and none of
+        -- them is more its owner than the others (codereview3 #2).  A
+        -- whole-database restore then sets the original owner and grants
+        -- from the machine's row; after a partial one, the restoring role
+        -- gives it away (steward.alter_state_machine_owner).  Keeps its
+        -- original creation time.
         PERFORM steward._create_state_machine(v_machine,
                     ARRAY(SELECT jsonb_array_elements_text(l->'states')),
                     ARRAY(SELECT jsonb_array_elements_text(l->'initial')),
                     ARRAY(SELECT jsonb_array_elements_text(l->'transitions')),
-                    (SELECT c.relowner FROM pg_class c WHERE c.oid = tbl)::regrole);
+                    caller);
         UPDATE steward.machine_definitions d
            SET created_at = coalesce((l->>'machine_since')::timestamptz, d.created_at)
          WHERE d.name = v_machine;
-        PERFORM steward._label_machine_session(v_machine, true);
     ELSIF m.states IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'states'))
        OR m.initial IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'initial'))
        OR m.transitions IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'transitions')) THEN
@@ -138,16 +143,19 @@ BEGIN
     ELSIF NOT (m.builtin OR EXISTS (
             SELECT 1 FROM unnest(m.usage_roles || m.owner) g, pg_class c
              WHERE c.oid = tbl AND pg_has_role(c.relowner, g::oid, 'USAGE'))
-               OR steward._label_machine_session(v_machine, false)) THEN
+               OR EXISTS (
+            SELECT 1 FROM pg_class c
+             WHERE c.oid = tbl AND pg_has_role(m.owner::oid, c.relowner, 'USAGE'))) THEN
         -- The table's owner must be able to use the machine too: a
         -- superuser's restore would otherwise attach a tenant's table to a
-        -- machine another role made first under the label's name.  A
-        -- machine a label of this session made (for the owner of the
-        -- restore's first table using it) is the restore's own: the
-        -- machine's row brings its owner and grants later.
+        -- machine another role made first under the label's name.  Or the
+        -- machine's owner has the privileges of the table's owner (a
+        -- superuser, as the owner of a machine a superuser's label made,
+        -- or a role the owner is a member of): that role could attach the
+        -- table itself, so it gains nothing over the table.
         RAISE EXCEPTION 'permission denied for state machine "%"', v_machine
             USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('It belongs to role "%s", and relation %s belongs to role "%s", who may not use it; a superuser''s label attaches only machines the table''s owner may use, or that a label of the same session made.',
+                  DETAIL = format('It belongs to role "%s", and relation %s belongs to role "%s", who may not use it; a label attaches only machines the table''s owner may use, or whose owner has the privileges of the table''s owner.',
                                   pg_get_userbyid(m.owner), tbl,
                                   (SELECT pg_get_userbyid(c.relowner) FROM pg_class c WHERE c.oid = tbl)),
                   HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',

@@ -2,8 +2,9 @@
 #
 # A whole-database dump restores each machine with its owner and grants,
 # also when a column's security label recreated the machine first (for the
-# table's owner) and the machine's row arrives later.  A single-table dump
-# restored where the machine is missing recreates it for the table's owner;
+# role running the restore) and the machine's row arrives later.  A
+# single-table dump restored where the machine is missing recreates it for
+# the role running the restore (codereview3 #2);
 # restored where another role's machine of that name exists without a
 # grant, it is refused (42501) rather than attached.
 
@@ -87,15 +88,19 @@ for my $fmt ('plain', 'custom')
 		'closed', "$fmt restore: the machine is enforced on m_user's table");
 }
 
-# One table into a database without the machine: made for the table's owner.
+# One table into a database without the machine: made for the role running
+# the restore (a superuser), which gives it to the table's owner.
 $node->safe_psql('postgres', 'CREATE DATABASE one_fresh');
 $node->safe_psql('one_fresh', 'CREATE EXTENSION pg_steward');
 $node->command_ok(
 	[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('one_fresh'), '-f', "$dir/one.sql" ],
 	'single-table restore into a database without the machine');
 is($node->safe_psql('one_fresh', $machines),
-	'ticket:m_user:{}:a_user_tickets.state',
-	'the machine is recreated for the table\'s owner');
+	'ticket:' . $node->safe_psql('postgres', 'SELECT current_user') . ':{}:a_user_tickets.state',
+	'the machine is recreated for the restoring superuser');
+$node->safe_psql('one_fresh', q{SELECT steward.alter_state_machine_owner('ticket', 'm_user')});
+is($node->safe_psql('one_fresh', $machines), 'ticket:m_user:{}:a_user_tickets.state',
+	'which gives it to the table\'s owner');
 
 # m_user restores its table where m_owner has another "ticket" and granted
 # it nothing: refused, nothing attached.  A superuser's restore may use any

@@ -1,10 +1,11 @@
 # A superuser's restore does not attach a tenant's table to a machine that
 # another role created first under the label's name (mach3): the label
 # path checks that the table's owner may use an existing machine, not only
-# the role running SECURITY LABEL -- unless a label of the same session
-# made it, as a whole-database restore does for the first table using a
-# machine shared by several owners (the machine's row brings its owner and
-# grants afterwards).
+# the role running SECURITY LABEL -- unless the machine's owner has the
+# privileges of the table's owner, as the restoring superuser has, for whom
+# a whole-database restore's first label of a machine shared by several
+# owners makes it (the machine's row brings its owner and grants
+# afterwards; codereview3 #2).
 
 use strict;
 use warnings;
@@ -102,9 +103,9 @@ is($node->safe_psql('u', $rules), 'a.o.st:state:os,a.o.v:version', 'a.o keeps bo
 is($node->safe_psql('u', $machines), 'os:alice:{}:a.o.st', 'attached to alice\'s os');
 
 # A whole-database restore of a machine shared by two owners with grants:
-# bob's table's label makes "shared" for bob, alice's table attaches that
-# machine made by the same session, then the machine's row gives it back
-# to alice with bob's grant.
+# bob's table's label makes "shared" for the restoring superuser, alice's
+# table attaches that machine, then the machine's row gives it to alice
+# with bob's grant.
 my $src_machines = $node->safe_psql('s', $machines);
 is($src_machines, 'os:alice:{}:a.o.st,shared:alice:{bob}:a_bob.st;z_alice.st', 'source machines');
 $node->command_ok([ 'pg_dump', '-Fc', '-f', "$dir/all.dump", '-d', $node->connstr('s') ], 'whole dump');

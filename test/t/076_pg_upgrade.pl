@@ -247,10 +247,14 @@ is($new->safe_psql('shop', q{
 	'invoice_id,customer_id,total_cents', 'the completed migration cleans up');
 
 # pg_upgrade rebuilds pg_shdepend from the schema: the machines' roles are
-# recorded again by any write to the catalog (README, Upgrading).
+# recorded again by steward.record_machine_roles() (README, "pg_upgrade"
+# step 4), as by any write to the catalog.
 my $machine_roles = q{SELECT count(*) FROM pg_shdepend
 	WHERE objid = 'steward.machine_definitions'::regclass AND refobjid = 'alice'::regrole};
-$new->safe_psql('shop', 'UPDATE steward.machine_definitions SET name = name WHERE false');
+is($new->safe_psql('shop', $machine_roles), '0', 'pg_upgrade does not carry the machine\'s owner in pg_shdepend');
+($ret, $out, $err) = $new->psql('shop', 'SET ROLE alice; SELECT steward.record_machine_roles()');
+like($err, qr/permission denied for function record_machine_roles/, 'record_machine_roles is not for other roles');
+$new->safe_psql('shop', 'SELECT steward.record_machine_roles()');
 is($new->safe_psql('shop', $machine_roles), '1', 'the machine\'s owner is recorded in pg_shdepend again');
 
 # The 0.1 database: enforced before and after its update.
