@@ -23,7 +23,7 @@ CREATE TABLE steward.machine_definitions (
 -- to whichever role has that OID there (review12 R12-11).  The test is
 -- regrole's own output, not the snapshot's pg_roles, which still shows a
 -- role dropped after the snapshot.  An attached machine left out comes
--- back with its table's label, for the table's owner
+-- back with its table's label, for the role running the restore
 -- (src/tableam/labels.sql).
 SELECT pg_catalog.pg_extension_config_dump('steward.machine_definitions',
     'WHERE NOT builtin'
