@@ -4067,6 +4067,13 @@ BEGIN
     PERFORM steward._migration_tables_dropped(ARRAY(
         SELECT d.objid FROM pg_event_trigger_dropped_objects() d
          WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0));
+    -- Only a statement that drops a schema reads the migrations (the read
+    -- below calls two functions per active migration: ~2.8 ms per DROP
+    -- TABLE with 400 of them, closing35 item 2).
+    IF NOT EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() d
+                    WHERE d.classid = 'pg_catalog.pg_namespace'::regclass) THEN
+        RETURN;
+    END IF;
     -- The schemas of a column migration's shapes go with the migration
     -- (its cleanup or rollback, the drop of its last table), not while
     -- it still changes a table: DROP OWNED BY ... CASCADE of the role

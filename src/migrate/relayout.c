@@ -793,7 +793,11 @@ steward_migration_runs_restored(Oid runs)
  * snapshot taken now (steward_spi_read_latest), never the transaction's:
  * after lock_named_first waited for a migration_start, its commit is
  * seen, also by a REPEATABLE READ transaction whose snapshot predates it
- * (review13 R13-6), as core's own catalog lookups see it.  Result palloc'd in the caller's
+ * (review13 R13-6), as core's own catalog lookups see it.  For a relation
+ * that is no partition, one probe of the partial index on
+ * migration_tables (relid) WHERE active (closing35 item 2: the partition
+ * ancestors' OR joined every active migration's table, ~1.2 ms per DROP
+ * TABLE with 400 active migrations).  Result palloc'd in the caller's
  * context.
  */
 static void
@@ -806,10 +810,15 @@ guarded_by(Oid relid, bool below_only, bool relayouts_only, bool partition_check
 	BoolGetDatum(relayouts_only)};
 	StewardAsOwner ctx;
 	MemoryContext outer = CurrentMemoryContext;
+	bool		partition;
 
 	memset(m, 0, sizeof(*m));
 	if (!OidIsValid(catalog) || !OidIsValid(steward_relid("migration_columns", true)) ||
 		!OidIsValid(runs) || !OidIsValid(relid))
+		return;
+	/* Only a partition has ancestors (pg_partition_ancestors). */
+	partition = get_rel_relispartition(relid);
+	if (below_only && !partition)
 		return;
 	steward_as_owner_begin(catalog, &ctx);
 	if (steward_spi_read_latest(psprintf(
@@ -848,11 +857,14 @@ guarded_by(Oid relid, bool below_only, bool relayouts_only, bool partition_check
 			"   AND NOT coalesce(r.steps OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.?|)"
 			"                    ARRAY['create_index', 'drop_index'], false)"
 			"   AND (x.relayout OR NOT $3)"
-			"   AND ((t.relid OPERATOR(pg_catalog.=) $1 AND NOT $2)"
-			"        OR t.relid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors($1) a"
-			"                        WHERE a.relid OPERATOR(pg_catalog.<>) $1))"
+			"   AND %s"
 			" ORDER BY t.ord LIMIT 1",
-			partition_check ? "false" : steward_migration_runs_restored(runs)),
+			partition_check ? "false" : steward_migration_runs_restored(runs),
+			partition ?
+			"((t.relid OPERATOR(pg_catalog.=) $1 AND NOT $2)"
+			"  OR t.relid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors($1) a"
+			"                  WHERE a.relid OPERATOR(pg_catalog.<>) $1))" :
+			"t.relid OPERATOR(pg_catalog.=) $1 AND NOT $2"),
 			3, argtypes, args, NULL, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_tables");
 	if (SPI_processed == 1)

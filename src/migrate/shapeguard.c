@@ -29,21 +29,28 @@
  * whose referenced object is a shape view, a column of it, its row type or
  * its array type (55006, the R13-4 message), or a shapes' schema (42501).
  * The rows are found on the pages of pg_depend the visibility map does not
- * mark all-visible (a page with a row of a running transaction never is),
+ * mark all-visible (a page with a row of a running transaction never is)
+ * and whose LSN is past the watermark (the WAL insert position when the
+ * guard last judged, or when the backend's previous transaction ended),
  * and each referenced schema is looked up once among the shapes' schemas
  * (one read of the migrations named like it, through their primary key),
  * so what a statement costs does not grow with the number of active
- * migrations (review16 R16-4); the trigger fires for every command tag,
- * so a new kind of statement is covered without a change here.  Rows of
- * earlier statements of the transaction were judged when those ended:
- * judging them again gives the same answer.  A migration's own
- * statements (steward_migration_running_own_sql) may use that migration's
- * shapes only (review16 R16-7: a create_index definition, an alter_column
+ * migrations (review16 R16-4) nor with the statements before it in the
+ * transaction or the pages VACUUM has not yet marked (codereview3 #3); the
+ * trigger fires for every command tag, so a new kind of statement is
+ * covered without a change here.  Each row is judged once, when the first
+ * statement to end after it was written while a migration is active ends
+ * (rows with a cmin below the command ID the guard last judged up to are
+ * not read again), with that statement's context.  A migration's own statement for one of its
+ * tables (steward_migration_own_sql_relid) may use the shapes of that
+ * table only (review16 R16-7: a create_index definition, an alter_column
  * check or default, an add_column type over another migration's shape was
- * made); its own views and their _RETURN rules pass, a user's rule on a
- * shape view is judged (review16 R16-2).  Every statement passes while no
- * migration is active, which one index probe of steward.migration_tables
- * tells.  Not covered: CREATE INDEX CONCURRENTLY writes its rows in an
+ * made; codereview3 #4: nor another table's of the same migration); its
+ * own views and their _RETURN rules pass, and a rule on a shape view that
+ * reads that view, or builds its rows, goes with it (codereview3 #5);
+ * another user's rule on a shape view is judged (review16 R16-2).  Every
+ * statement passes while no migration is active, which one index probe of
+ * steward.migration_tables tells.  Not covered: CREATE INDEX CONCURRENTLY writes its rows in an
  * earlier transaction than the one its ddl_command_end runs in.
  *
  * The migrations' catalog is read as its owner in a snapshot taken now
@@ -66,6 +73,7 @@
 #include "access/table.h"
 #include "access/visibilitymap.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/catalog.h"
 #include "catalog/dependency.h"
 #include "catalog/indexing.h"
@@ -318,8 +326,9 @@ is_shape_view(List *shapes, Oid relid)
  * views are shapes is that migration's own: the dependent is one of its
  * shape views or the _RETURN rule (the query) of one.  A user's rule on a
  * shape view is judged like any other object (review16 R16-2), except on
- * the very view the rule is on (a rule that reads its own view goes with
- * it).
+ * the very view the rule is on, its row type or that type's array type (a
+ * rule that reads its own view, or builds its rows, goes with it:
+ * codereview3 #5).
  */
 static bool
 own_dependent(List *shapes, Form_pg_depend dep)
@@ -333,6 +342,15 @@ own_dependent(List *shapes, Form_pg_depend dep)
 
 		if (dep->refclassid == RelationRelationId && relid == dep->refobjid)
 			return true;
+		/* its row type or that type's array type (a ROW(...)::v) too */
+		if (dep->refclassid == TypeRelationId && OidIsValid(relid))
+		{
+			Oid			rowtype = get_rel_type_id(relid);
+
+			if (OidIsValid(rowtype) &&
+				(rowtype == dep->refobjid || get_array_type(rowtype) == dep->refobjid))
+				return true;
+		}
 		return is_return && is_shape_view(shapes, relid);
 	}
 	return false;
@@ -398,21 +416,67 @@ object_owner(Oid classid, Oid objid)
 }
 
 /*
- * The pg_depend rows this transaction wrote that snapshot sees (copies).
- * A heap page that holds a row of a transaction still running is not
- * all-visible (heap_insert and heap_update clear the bit of the page they
- * write, and VACUUM sets it only when every row is visible to all), so
- * only the pages the visibility map does not mark all-visible are read:
- * those written since pg_depend's last VACUUM, whatever the number of
- * migrations (review16 R16-4).
+ * What this backend's guard has judged (codereview3 #3).  A pg_depend page
+ * whose LSN is at most judged_lsn has not been written since: no row of
+ * the transaction that is not yet judged is on it (every write of
+ * pg_depend is WAL-logged, and sets the page's LSN to its record's end).
+ * A row of the transaction whose cmin is below judged_cid was judged when
+ * the statement that wrote it ended, with that statement's own context.
+ * At the end of each transaction judged_lsn becomes the WAL insert
+ * position (the next transaction writes after it) and judged_cid
+ * FirstCommandId; after a judgement that raised nothing, the insert
+ * position and command ID it read up to.  InvalidXLogRecPtr (the first
+ * transaction after the library was loaded, or during recovery): every
+ * page not all-visible is read.
+ */
+static XLogRecPtr judged_lsn = InvalidXLogRecPtr;
+static CommandId judged_cid = FirstCommandId;
+static bool judged_callback = false;
+
+/* Transaction end: the next transaction's rows are all written after. */
+static void
+judged_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			judged_lsn = RecoveryInProgress() ? InvalidXLogRecPtr : GetXLogInsertRecPtr();
+			judged_cid = FirstCommandId;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * The pg_depend rows this transaction wrote since the guard last judged
+ * (judged_lsn, judged_cid) that snapshot sees (copies).  A heap page that
+ * holds a row of a transaction still running is not all-visible
+ * (heap_insert and heap_update clear the bit of the page they write, and
+ * VACUUM sets it only when every row is visible to all), and a page not
+ * written since judged_lsn holds no row to judge, so only the pages the
+ * visibility map does not mark all-visible are read, and only the rows of
+ * those written since: the cost follows what the transaction wrote since
+ * its last statement, not the number of migrations (review16 R16-4) nor
+ * what VACUUM has not yet marked, nor the statements before (codereview3
+ * #3).  A pg_depend this transaction gave a new relfilenode under
+ * wal_level minimal is not WAL-logged: every page not all-visible is read
+ * then.  *lsn and *cid are set to the watermark this read reaches.
  */
 static List *
-transaction_depend_rows(Relation depend, Snapshot snapshot)
+transaction_depend_rows(Relation depend, Snapshot snapshot, XLogRecPtr *lsn, CommandId *cid)
 {
 	BlockNumber nblocks = RelationGetNumberOfBlocks(depend);
 	Buffer		vmbuffer = InvalidBuffer;
 	List	   *rows = NIL;
+	XLogRecPtr	since = RelationNeedsWAL(depend) ? judged_lsn : InvalidXLogRecPtr;
 
+	*lsn = RecoveryInProgress() ? InvalidXLogRecPtr : GetXLogInsertRecPtr();
+	*cid = GetCurrentCommandId(false);
 	for (BlockNumber blkno = 0; blkno < nblocks; blkno++)
 	{
 		Buffer		buf;
@@ -424,6 +488,11 @@ transaction_depend_rows(Relation depend, Snapshot snapshot)
 			continue;
 		buf = ReadBuffer(depend, blkno);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		if (!XLogRecPtrIsInvalid(since) && BufferGetLSNAtomic(buf) <= since)
+		{
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
 		page = BufferGetPage(buf);
 		maxoff = PageGetMaxOffsetNumber(page);
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
@@ -438,6 +507,7 @@ transaction_depend_rows(Relation depend, Snapshot snapshot)
 			tup.t_tableOid = RelationGetRelid(depend);
 			ItemPointerSet(&tup.t_self, blkno, off);
 			if (!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup.t_data)) ||
+				HeapTupleHeaderGetCmin(tup.t_data) < judged_cid ||
 				!HeapTupleSatisfiesVisibility(&tup, snapshot, buf))
 				continue;
 			rows = lappend(rows, memcpy(palloc(sizeof(FormData_pg_depend)),
@@ -543,6 +613,21 @@ guard_shape_schema(List *shapes, Oid nsp, Form_pg_depend dep)
 	}
 }
 
+/* The shapes of shapes whose table is not relid. */
+static List *
+other_tables_shapes(List *shapes, Oid relid)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, shapes)
+	{
+		if (((ShapeView *) lfirst(lc))->table != relid)
+			result = lappend(result, lfirst(lc));
+	}
+	return result;
+}
+
 /* A schema the guard looked up, and the shapes of its migration (or NIL). */
 typedef struct SchemaShapes
 {
@@ -574,18 +659,29 @@ steward_migration_judge_shape_users(void)
 	List	   *rows;
 	List	   *schemas = NIL;
 	Oid			own_relid = steward_migration_own_sql_relid();
+	XLogRecPtr	lsn;
+	CommandId	cid;
 	ListCell   *lc;
 
 	if (IsBinaryUpgrade || !any_active_migration())
 		return;
+	if (!judged_callback)
+	{
+		RegisterXactCallback(judged_xact_callback, NULL);
+		judged_callback = true;
+	}
 	CommandCounterIncrement();
 	depend = table_open(DependRelationId, AccessShareLock);
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	rows = transaction_depend_rows(depend, snapshot);
+	rows = transaction_depend_rows(depend, snapshot, &lsn, &cid);
 	UnregisterSnapshot(snapshot);
 	table_close(depend, AccessShareLock);
 	if (rows == NIL)
+	{
+		judged_lsn = lsn;
+		judged_cid = cid;
 		return;
+	}
 	/* Names in messages qualified as the backstop's (a pinned search_path). */
 	steward_as_role_begin(GetUserId(), STEWARD_PINNED_SEARCH_PATH, false, &ctx);
 	foreach(lc, rows)
@@ -620,18 +716,26 @@ steward_migration_judge_shape_users(void)
 		}
 		if (shapes == NIL)
 			continue;
-		/* The running migration's own statement may use its own shapes. */
+		/*
+		 * The running migration's own statement for table own_relid may
+		 * put objects in its shapes' schemas and use the shapes of that
+		 * table only, not those of another table of the migration
+		 * (codereview3 #4: perhaps another owner's).
+		 */
 		foreach(sc, shapes)
 		{
 			if (OidIsValid(own_relid) && ((ShapeView *) lfirst(sc))->table == own_relid)
 				own = true;
 		}
-		if (own)
-			continue;
 		if (dep->refclassid == NamespaceRelationId)
-			guard_shape_schema(shapes, nsp, dep);
+		{
+			if (!own)
+				guard_shape_schema(shapes, nsp, dep);
+		}
 		else
-			guard_shape_user(shapes, dep);
+			guard_shape_user(own ? other_tables_shapes(shapes, own_relid) : shapes, dep);
 	}
 	steward_as_owner_end(&ctx);
+	judged_lsn = lsn;
+	judged_cid = cid;
 }
