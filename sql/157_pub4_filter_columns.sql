@@ -159,3 +159,38 @@ RESET standard_conforming_strings;
 DROP TABLE "sc-t";
 CREATE TEMP TABLE gone AS SELECT 'scix'::text AS name;
 \i test/sql/drop_migration_records.sql
+
+-- A migration's expression is kept as text written with
+-- standard_conforming_strings on and read so everywhere: a dual-write
+-- trigger in a session with it off read '\n' in sx's "up" as a newline
+-- (the backfill as backslash, n: validate found the rows differ), and sy's,
+-- started in such a session, was kept as '\\n' (three characters for
+-- the others).
+CREATE TABLE sx (id int PRIMARY KEY, a text);
+CREATE TABLE sy (id int PRIMARY KEY, a text);
+INSERT INTO sx VALUES (1, 'one');
+INSERT INTO sy VALUES (1, 'one');
+SELECT steward.migration_start('sxm', $j$[{"alter_column": {"table": "sx", "column": "a", "name": "a2", "type": "text", "up": "a || '\\n'", "down": "a2"}}]$j$);
+INSERT INTO sx VALUES (2, 'two');
+\c :here
+\set SHOW_CONTEXT never
+SET standard_conforming_strings = off;
+SET escape_string_warning = off;
+SELECT steward.migration_start('sym', $j$[{"alter_column": {"table": "sy", "column": "a", "name": "a2", "type": "text", "up": "a || '\\\\n'", "down": "a2"}}]$j$);
+INSERT INTO sx VALUES (3, 'three');
+INSERT INTO sy VALUES (2, 'two');
+\c :here
+\set SHOW_CONTEXT never
+INSERT INTO sy VALUES (3, 'three');
+SELECT migration, up_sql FROM steward.migration_columns WHERE migration IN ('sxm', 'sym') ORDER BY 1;
+CALL steward.migration_backfill('sxm');
+CALL steward.migration_backfill('sym');
+SELECT id, a2, length(a2) FROM sx ORDER BY id;
+SELECT id, a2, length(a2) FROM sy ORDER BY id;
+SELECT "check", passed FROM steward.migration_validate('sxm') ORDER BY 1;
+SELECT "check", passed FROM steward.migration_validate('sym') ORDER BY 1;
+SELECT steward.migration_rollback('sxm');
+SELECT steward.migration_rollback('sym');
+DROP TABLE sx, sy;
+CREATE TEMP TABLE gone AS SELECT unnest(ARRAY['sxm', 'sym']) AS name;
+\i test/sql/drop_migration_records.sql
