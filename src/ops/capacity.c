@@ -31,7 +31,12 @@ PG_FUNCTION_INFO_V1(steward_data_dir_space);
 PG_FUNCTION_INFO_V1(steward_set_retention);
 PG_FUNCTION_INFO_V1(steward_relation_sizes);
 
-/* steward._data_dir_space(): (free_bytes, total_bytes) of DataDir's filesystem. */
+/*
+ * steward._data_dir_space(): (free_bytes, total_bytes) of DataDir's
+ * filesystem.  Takes no lock.  Raises 42501 unless the caller has the
+ * privileges of pg_read_all_stats, and statvfs's error
+ * (errcode_for_file_access).
+ */
 Datum
 steward_data_dir_space(PG_FUNCTION_ARGS)
 {
@@ -147,7 +152,9 @@ steward_set_retention(PG_FUNCTION_ARGS)
  * samples read every steward table: one session idling after LOCK TABLE
  * or ALTER TABLE on one of them must not stall them.  The locks are
  * released before returning.  Needs no privilege beyond the size
- * functions' own (PUBLIC in core).
+ * functions' own (PUBLIC in core).  The locks are AccessShareLock, taken
+ * without waiting (steward_lock_relation_tree_if_free).  Raises nothing
+ * of its own (the size functions' file errors, errcode_for_file_access).
  */
 Datum
 steward_relation_sizes(PG_FUNCTION_ARGS)

@@ -270,6 +270,7 @@ roles_process_utility(PlannedStmt *pstmt, const char *queryString,
  * From _PG_init, in every process that loads the library: chain the
  * utility hook that keeps DROP ROLE, REASSIGN OWNED and DROP OWNED in
  * step with the roles pg_steward's objects name (see the file header).
+ * Takes no lock; raises nothing.
  */
 void
 steward_roles_install_hook(void)

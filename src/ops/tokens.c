@@ -272,7 +272,8 @@ format_token(TimeLineID tli, XLogRecPtr lsn)
 /*
  * steward.write_token() RETURNS text: "TLI/LSN" of the end of this
  * session's last commit record, NULL before any.  Only a primary writes,
- * and a primary's timeline does not change while it runs.  No locks.
+ * and a primary's timeline does not change while it runs.  No locks;
+ * raises nothing but 53200.
  */
 Datum
 steward_write_token_0_2(PG_FUNCTION_ARGS)
@@ -283,7 +284,7 @@ steward_write_token_0_2(PG_FUNCTION_ARGS)
 												  XactLastCommitEnd)));
 }
 
-/* 0.1: steward.write_token() RETURNS pg_lsn. */
+/* 0.1: steward.write_token() RETURNS pg_lsn.  No lock; raises nothing. */
 Datum
 steward_write_token(PG_FUNCTION_ARGS)
 {
@@ -304,7 +305,10 @@ caught_up(const Token *token)
  * steward.replica_caught_up(token text) RETURNS boolean: true iff this
  * server has the write (never blocks); false while a standby has not
  * replayed it, and for a write this server will never have.  NULL token
- * (no write): true.  Malformed token: 22P02.
+ * (no write): true.  Malformed token: 22P02.  Takes no lock (the replay
+ * position is read under core's spinlock); reading this server's timeline
+ * history file can raise core's FATAL (readTimeLineHistory: an unreadable
+ * or malformed file).
  */
 Datum
 steward_replica_caught_up_0_2(PG_FUNCTION_ARGS)
@@ -317,7 +321,12 @@ steward_replica_caught_up_0_2(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(caught_up(&token));
 }
 
-/* 0.1: steward.replica_caught_up(token pg_lsn). */
+/*
+ * 0.1: steward.replica_caught_up(token pg_lsn).  False too when the LSN
+ * alone cannot tell (TOKEN_UNKNOWN).  Takes no lock; raises nothing of its
+ * own; reading this server's timeline history file can raise core's FATAL
+ * (readTimeLineHistory: an unreadable or malformed file).
+ */
 Datum
 steward_replica_caught_up(PG_FUNCTION_ARGS)
 {
@@ -399,7 +408,16 @@ require_nonatomic_call(FunctionCallInfo fcinfo)
 				 errhint("Use steward.replica_caught_up() to poll inside a transaction.")));
 }
 
-/* CALL steward.wait_for_token(token text, timeout_ms integer) */
+/*
+ * CALL steward.wait_for_token(token text, timeout_ms integer): see
+ * wait_for_token.  Raises 25000 unless called with CALL outside a
+ * transaction block, 22P02 for a malformed token, 22023 for a negative
+ * timeout_ms, 55000 when this server will never have the write, 57014
+ * after timeout_ms.  Commits the CALL's transaction before it waits, so
+ * it waits holding no lock and no snapshot; reading this server's timeline
+ * history file can raise core's FATAL (readTimeLineHistory: an unreadable
+ * or malformed file).
+ */
 Datum
 steward_wait_for_token_0_2(PG_FUNCTION_ARGS)
 {
@@ -413,7 +431,11 @@ steward_wait_for_token_0_2(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* 0.1: CALL steward.wait_for_token(token pg_lsn, timeout_ms integer) */
+/*
+ * 0.1: CALL steward.wait_for_token(token pg_lsn, timeout_ms integer).
+ * Locks and errors as steward_wait_for_token_0_2, but no 22P02, and 55000
+ * also when the LSN alone cannot tell (HINT: update the extension).
+ */
 Datum
 steward_wait_for_token(PG_FUNCTION_ARGS)
 {

@@ -385,6 +385,10 @@ is(join('; ', @uncommented), '', 'every exported C function has a comment block 
 # files whose comments all do (closing35 item 7); add a file here once its
 # comments do.
 my @contract_files = qw(
+  src/ops/capacity.c
+  src/ops/roles.c
+  src/ops/tokens.c
+  src/ops/verify.c
   src/pg_steward.c
   src/plumbing/as_owner.c
   src/plumbing/preload.c
