@@ -324,6 +324,8 @@ steward_migration_index_check(PG_FUNCTION_ARGS)
 		ReThrowError(edata);
 	}
 	PG_END_TRY();
+	/* Another migration's shape: the build's rows would escape the shape guard. */
+	steward_migration_refuse_index_shapes(relid, stmt);
 	{
 		ListCell   *lc;
 

@@ -14,6 +14,8 @@
 
 #include "fmgr.h"
 
+#include "catalog/pg_depend.h"
+#include "nodes/parsenodes.h"
 #include "nodes/primnodes.h"
 #include "utils/rel.h"
 #include "utils/reltrigger.h"
@@ -58,6 +60,8 @@ extern Datum steward_migration_exec(PG_FUNCTION_ARGS);
 
 /* migrate/relayout.c */
 extern void steward_relayout_define_gucs(void);
+extern void steward_migration_refuse_index_shapes(Oid relid, IndexStmt *stmt);
+extern void steward_migration_judge_column_user(Form_pg_depend dep, List **seen);
 
 /*
  * True while this backend applies a change from one layout of a relayout

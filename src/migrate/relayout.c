@@ -51,7 +51,9 @@
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
+#include "catalog/objectaddress.h"
 #include "catalog/pg_constraint.h"
+#include "catalog/pg_depend.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_publication.h"
@@ -71,6 +73,9 @@
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_func.h"
+#include "parser/parse_utilcmd.h"
+#include "rewrite/rewriteSupport.h"
+#include "tcop/tcopprot.h"
 #include "parser/parser.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -1845,6 +1850,7 @@ named_relation(RangeVar *rv)
 }
 
 static void guard_inherit_from(RangeVar *rv, const GuardMsg *what);
+static void guard_index_concurrently(IndexStmt *stmt);
 static void refuse_stale_snapshot(const char *digest_sql, int nargs, Oid *argtypes, Datum *args,
 								  const char *what);
 
@@ -3820,6 +3826,7 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 			break;
 		case T_IndexStmt:
 			guard_index((IndexStmt *) parsetree);
+			guard_index_concurrently((IndexStmt *) parsetree);
 			break;
 		case T_ViewStmt:
 			guard_replace_view((ViewStmt *) parsetree);
@@ -3843,6 +3850,246 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 			break;
 	}
 	PG_RETURN_VOID();
+}
+
+/*
+ * A type an index expression or predicate uses (every node's result
+ * type: a cast to it, a ROW() of it, a constant of it): collected by
+ * index_types_walker.
+ */
+static bool
+index_types_walker(Node *node, List **types)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, List))
+		return expression_tree_walker(node, index_types_walker, (void *) types);
+	*types = list_append_unique_oid(*types, exprType(node));
+	return expression_tree_walker(node, index_types_walker, (void *) types);
+}
+
+/*
+ * 55006 when the index of stmt -- analysed already (transformIndexStmt)
+ * -- on relid would use the row type, or its array type, of a view of an
+ * active column migration's shapes in an expression or its predicate:
+ * the view's RESTRICT drop at cleanup or rollback would then need the
+ * index gone, and its owner may be a role the table's owner cannot act
+ * as.  For CREATE INDEX CONCURRENTLY at ddl_command_start and for a
+ * create_index step at migration_start (steward._migration_index_check),
+ * whose rows in pg_depend are written in an earlier transaction than the
+ * ddl_command_end the shape guard judges in (closing35 item 1).  Reads
+ * the migrations' catalog in a snapshot taken now; takes no lock beyond
+ * AccessShareLock on it.
+ */
+void
+steward_migration_refuse_index_shapes(Oid relid, IndexStmt *stmt)
+{
+	List	   *types = NIL;
+	ListCell   *lc;
+
+	foreach(lc, stmt->indexParams)
+		index_types_walker(lfirst_node(IndexElem, lc)->expr, &types);
+	index_types_walker(stmt->whereClause, &types);
+	foreach(lc, types)
+	{
+		Oid			type = lfirst_oid(lc);
+		Oid			elem = get_element_type(type);
+		Oid			view = get_typ_typrelid(OidIsValid(elem) ? elem : type);
+		GuardedBy	m;
+
+		if (!OidIsValid(view) || get_rel_relkind(view) != RELKIND_VIEW)
+			continue;
+		shape_view_of(view, &m);
+		if (m.name == NULL || m.relayout)
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("cannot create index %s on %s over the row type of view %s, a shape of migration \"%s\"",
+						stmt->idxname != NULL ? quote_identifier(stmt->idxname) : "(unnamed)",
+						qualified_name(relid), qualified_name(view), m.name),
+				 errdetail("The cleanup and a rollback drop the views of the shapes of %s, and could not while an index uses the row type of one.",
+						   qualified_name(m.table)),
+				 errhint("%s Then make it over the row type of the table %s.",
+						 guard_next_step(&m), qualified_name(m.table))));
+	}
+}
+
+/*
+ * CREATE INDEX CONCURRENTLY (ddl_command_start): its index is judged by
+ * steward_migration_refuse_index_shapes from the statement, analysed as
+ * the build will analyse it, since the pg_depend rows of the index are
+ * committed before the ddl_command_end the shape guard judges in.  Only
+ * when the caller owns the table (core refuses the others first;
+ * lock_named_first took the statement's lock then).  A plain CREATE
+ * INDEX is judged by the shape guard at its end.
+ */
+static void
+guard_index_concurrently(IndexStmt *stmt)
+{
+	Oid			rel;
+
+	if (!stmt->concurrent)
+		return;
+	rel = named_relation(stmt->relation);
+	if (!OidIsValid(rel) || get_rel_relkind(rel) == RELKIND_VIEW ||
+		!pg_class_ownercheck(rel, GetUserId()))
+		return;
+	steward_migration_refuse_index_shapes(rel,
+										  transformIndexStmt(rel, copyObject(stmt),
+															 debug_query_string));
+}
+
+/* A relation the column judge looked at, and its column migration. */
+typedef struct ColumnJudgeSeen
+{
+	Oid			relid;
+	GuardedBy	m;				/* m.name NULL: none, or a relayout */
+} ColumnJudgeSeen;
+
+/*
+ * Whether relid is a table of an active migration: one probe of the
+ * partial unique index steward.migration_tables (relid) WHERE active, in
+ * a snapshot taken now.  (A column migration's table is never a
+ * partitioned table or a partition; a relayout's are not judged.)
+ */
+static bool
+active_migration_table(Oid relid)
+{
+	Oid			catalog = steward_relid("migration_tables", true);
+	Oid			index = OidIsValid(catalog) ?
+		get_relname_relid("migration_tables_one_active", get_rel_namespace(catalog)) : InvalidOid;
+	AttrNumber	attnum = OidIsValid(catalog) ? get_attnum(catalog, "relid") : InvalidAttrNumber;
+	Relation	rel;
+	Snapshot	snapshot;
+	ScanKeyData key;
+	SysScanDesc scan;
+	bool		found;
+
+	if (!OidIsValid(index) || attnum == InvalidAttrNumber)
+		return false;
+	rel = table_open(catalog, AccessShareLock);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	ScanKeyInit(&key, attnum, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, index, true, snapshot, 1, &key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * The object a refusal of steward_migration_judge_column_user names for
+ * the dependent of dep: a view or materialized view for its _RETURN
+ * rule, else the object itself, as the cleanup's backstop
+ * (_migration_column_users) names it; sets *shape_rule when the
+ * dependent is the _RETURN rule of a shape view of migration.
+ */
+static char *
+column_user_name(Form_pg_depend dep, const char *migration, bool *shape_rule)
+{
+	ObjectAddress addr;
+	char	   *what;
+
+	*shape_rule = false;
+	ObjectAddressSet(addr, dep->classid, dep->objid);
+	if (dep->classid == RewriteRelationId)
+	{
+		Relation	rewrite = table_open(RewriteRelationId, AccessShareLock);
+		HeapTuple	tup = get_catalog_object_by_oid(rewrite, Anum_pg_rewrite_oid, dep->objid);
+
+		if (HeapTupleIsValid(tup) &&
+			strcmp(NameStr(((Form_pg_rewrite) GETSTRUCT(tup))->rulename), ViewSelectRuleName) == 0)
+		{
+			Oid			view = ((Form_pg_rewrite) GETSTRUCT(tup))->ev_class;
+			GuardedBy	s;
+
+			ObjectAddressSet(addr, RelationRelationId, view);
+			shape_view_of(view, &s);
+			*shape_rule = s.name != NULL && strcmp(s.name, migration) == 0;
+		}
+		table_close(rewrite, AccessShareLock);
+	}
+	what = getObjectDescription(&addr, true);
+	return what ? what : psprintf("object %u of catalog %u", dep->objid, dep->classid);
+}
+
+/*
+ * Called by the shape guard (steward_migration_judge_shape_users) for
+ * each pg_depend row this transaction wrote: 55006 when dep makes an
+ * object use a column of an active column migration's table that the
+ * migration changes -- a column it drops at cleanup or at a rollback, a
+ * new one, _steward_side -- in the way DROP COLUMN ... RESTRICT refuses
+ * (a NORMAL dependency; constraints and indexes, which go with the
+ * column, publications' column lists, which the migration pins and the
+ * publication checks judge, and the migration's own statements, shape
+ * views and triggers aside).  The statement guard refuses CREATE
+ * [MATERIALIZED] VIEW over such a column by its text; a rule (_RETURN or
+ * another), a BEGIN ATOMIC function, a policy, a trigger's WHEN or UPDATE
+ * OF, an element of CREATE SCHEMA ... were accepted and kept the cleanup
+ * from ever dropping the column (review16 R16-6).  *seen keeps the
+ * relations looked at during one judgement.  Reads the migrations'
+ * catalog in a snapshot taken now (one index probe per relation, the
+ * migration's record only for a migrated one); takes AccessShareLock on
+ * it and on pg_rewrite.
+ */
+void
+steward_migration_judge_column_user(Form_pg_depend dep, List **seen)
+{
+	ColumnJudgeSeen *judged = NULL;
+	ListCell   *lc;
+	char	   *column;
+	char	   *what;
+	bool		shape_rule;
+
+	if (dep->deptype != DEPENDENCY_NORMAL || dep->refclassid != RelationRelationId ||
+		dep->refobjsubid <= 0 || dep->classid == ConstraintRelationId ||
+		dep->classid == PublicationRelRelationId || steward_migration_running_own_sql())
+		return;
+	foreach(lc, *seen)
+	{
+		if (((ColumnJudgeSeen *) lfirst(lc))->relid == dep->refobjid)
+		{
+			judged = lfirst(lc);
+			break;
+		}
+	}
+	if (judged == NULL)
+	{
+		judged = palloc0(sizeof(ColumnJudgeSeen));
+		judged->relid = dep->refobjid;
+		if (active_migration_table(dep->refobjid))
+			guarded_by(dep->refobjid, false, false, false, &judged->m);
+		if (judged->m.relayout)
+			judged->m.name = NULL;
+		*seen = lappend(*seen, judged);
+	}
+	if (judged->m.name == NULL)
+		return;
+	column = get_attname(dep->refobjid, dep->refobjsubid, true);
+	if (column == NULL || !any_migrated(&judged->m, list_make1(column)))
+		return;
+	if (dep->classid == TriggerRelationId)
+	{
+		Relation	trigger = table_open(TriggerRelationId, AccessShareLock);
+		HeapTuple	tup = get_catalog_object_by_oid(trigger, Anum_pg_trigger_oid, dep->objid);
+		bool		own = HeapTupleIsValid(tup) &&
+			migration_trigger(NameStr(((Form_pg_trigger) GETSTRUCT(tup))->tgname));
+
+		table_close(trigger, AccessShareLock);
+		if (own)
+			return;
+	}
+	what = column_user_name(dep, judged->m.name, &shape_rule);
+	if (shape_rule)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_IN_USE),
+			 errmsg("%s would use column \"%s\" of %s while migration \"%s\" changes it",
+					what, column, qualified_name(dep->refobjid), judged->m.name),
+			 errdetail("The migration drops the table's old columns at cleanup and its new ones at a rollback, and could not drop one another object uses (its owner may be a role the table's owner cannot act as)."),
+			 errhint("%s Name only columns the migration leaves alone, or make it after the cleanup.",
+					 guard_next_step(&judged->m))));
 }
 
 /*

@@ -50,8 +50,12 @@
  * reads that view, or builds its rows, goes with it (codereview3 #5);
  * another user's rule on a shape view is judged (review16 R16-2).  Every
  * statement passes while no migration is active, which one index probe of
- * steward.migration_tables tells.  Not covered: CREATE INDEX CONCURRENTLY writes its rows in an
- * earlier transaction than the one its ddl_command_end runs in.
+ * steward.migration_tables tells.  CREATE INDEX CONCURRENTLY writes its
+ * rows in an earlier transaction than the one its ddl_command_end runs
+ * in: relayout.c judges it from the statement
+ * (steward_migration_refuse_index_shapes).  Each row is also judged on
+ * the columns of migrated tables (steward_migration_judge_column_user,
+ * relayout.c; review16 R16-6).
  *
  * The migrations' catalog is read as its owner in a snapshot taken now
  * (steward_spi_read_latest), never the transaction's: a REPEATABLE READ
@@ -658,6 +662,7 @@ steward_migration_judge_shape_users(void)
 	Snapshot	snapshot;
 	List	   *rows;
 	List	   *schemas = NIL;
+	List	   *tables = NIL;
 	Oid			own_relid = steward_migration_own_sql_relid();
 	XLogRecPtr	lsn;
 	CommandId	cid;
@@ -693,6 +698,8 @@ steward_migration_judge_shape_users(void)
 		bool		own = false;
 		ListCell   *sc;
 
+		/* An object over a column a migration changes (relayout.c). */
+		steward_migration_judge_column_user(dep, &tables);
 		if (!OidIsValid(nsp))
 			continue;
 		foreach(sc, schemas)
