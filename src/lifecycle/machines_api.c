@@ -139,7 +139,11 @@ read_machine(const char *machine, MachineInfo *info, bool owners)
  * label path (steward._apply_label_state), which decides with it whether
  * the caller may use the machine: in its transaction's snapshot, a
  * REPEATABLE READ transaction older than a revoke would still attach the
- * machine (review14 R14-9).  Takes no lock; raises nothing of its own.
+ * machine (review14 R14-9).  The SPI read takes AccessShareLock on
+ * steward.machine_definitions (and its index), held to transaction end.
+ * Raises 42P01 when the extension has no steward.machine_definitions
+ * (steward_relid); its XX000 'could not read' cannot happen (SPI is
+ * connected by steward_as_owner_begin).
  */
 Datum
 steward_state_machine_latest(PG_FUNCTION_ARGS)

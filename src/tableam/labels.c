@@ -289,8 +289,11 @@ steward_object_relabel(const ObjectAddress *object, const char *seclabel)
  * a restore, which labels a table right after creating it and before its
  * data and its schema's GRANTs (review15 R15-2), does not need the owner's
  * USAGE on the schema.  The caller holds SHARE ROW EXCLUSIVE on tbl and its
- * partitions.  Raises nothing but core's errors for a relation that does
- * not exist.
+ * partitions; AccessShareLock is taken on each partition (held to
+ * transaction end) and on tbl while it is opened.  An OID that names no
+ * relation raises relation_open's XX000 'could not open relation with
+ * OID': harmless only because the function is revoked from PUBLIC and its
+ * callers (labels.sql) pass a table they have locked.
  */
 Datum
 steward_label_rows_stored(PG_FUNCTION_ARGS)

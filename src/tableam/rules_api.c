@@ -327,8 +327,12 @@ steward_read_rows_after_lock(const char *sql, int nargs, Oid *argtypes, Datum *a
  * owner wrote and needs no privilege: the checks of stored rows, which
  * read them as the owner by name (and so need the owner's USAGE on the
  * schema), skip tables that store none.  The caller holds a lock on relid
- * and its partitions that keeps writers out; each relation of the tree is
- * opened with AccessShareLock.  Raises nothing but core's errors.
+ * and its partitions that keeps writers out; AccessShareLock is taken on
+ * each partition (find_all_inheritors, held to transaction end) and on
+ * relid while it is opened.  Raises nothing but core's errors: for an OID
+ * that names no relation, relation_open's XX000 'could not open relation
+ * with OID' (the C callers pass a relation they hold locked;
+ * steward._label_rows_stored, revoked from PUBLIC, passes its argument).
  */
 bool
 steward_relation_stores_rows(Oid relid)
