@@ -15,6 +15,7 @@
 # /work/notes/htest makes them):
 #   A=/var/tmp/pg-old B=/var/tmp/pg-new test/bench/migrate/cpu.sh
 # Environment: ROWS=300000, ROUNDS=3, PORT=5497 (B: PORT+1), KEEP=0,
+# BATCH= (the backfill's batch_size; default: steward.migration_batch_size),
 # RESULTS= (default: results-cpu.md next to this script).
 set -euo pipefail
 
@@ -22,6 +23,7 @@ A=${A:?A: the DESTDIR root of build A (old)}
 B=${B:?B: the DESTDIR root of build B (new)}
 ROWS=${ROWS:-300000}
 ROUNDS=${ROUNDS:-3}
+BATCH=${BATCH:-}
 PORT=${PORT:-5497}
 KEEP=${KEEP:-0}
 BENCH=$(cd "$(dirname "$0")" && pwd)
@@ -56,7 +58,7 @@ one() {
     side_psql "$b" -d "$DB" -c "SELECT steward.migration_start('w', \$m\$$MIGRATION\$m\$)" >/dev/null
     side_psql "$b" -d "$DB" -At \
         -c "CREATE TEMP TABLE t0 AS SELECT $cpu AS cpu, clock_timestamp() AS at" \
-        -c "SET steward.governor = off" -c "CALL steward.migration_backfill('w')" \
+        -c "SET steward.governor = off" -c "CALL steward.migration_backfill('w'${BATCH:+, $BATCH})" \
         -c "SELECT round(($cpu - cpu) / 100.0, 2), round(extract(epoch FROM clock_timestamp() - at), 2),
                    (SELECT rows_backfilled FROM steward.migrations WHERE name = 'w')
               FROM t0" | tail -n 1 | tr '|' ' '
@@ -81,7 +83,7 @@ col() { tr ';' '\n' | grep . | awk -v c="$1" '{print $c}' | tr '\n' ' '; }
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- server: $(side_psql A -d "$DB" -Atc 'SELECT version()')"
     echo "- A: $A ($(side_psql A -d "$DB" -Atc "SELECT extversion FROM pg_extension WHERE extname = 'pg_steward'")${A_LABEL:+, $A_LABEL}), B: $B${B_LABEL:+ ($B_LABEL)}"
-    echo "- $ROWS rows of orders (USING steward, setup.sql), fresh per sample (VACUUM + CHECKPOINT), migration of wal.sh, CALL steward.migration_backfill with steward.governor = off; CPU = the backend's utime + stime; $ROUNDS rounds, order alternating"
+    echo "- $ROWS rows of orders (USING steward, setup.sql), fresh per sample (VACUUM + CHECKPOINT), migration of wal.sh, CALL steward.migration_backfill with steward.governor = off, batch_size ${BATCH:-default (steward.migration_batch_size)}; CPU = the backend's utime + stime; $ROUNDS rounds, order alternating"
     echo
     echo "| build | CPU s (median) | wall s (median) | rows/CPU-s | CPU samples | wall samples |"
     echo "|---|---:|---:|---:|---|---|"
