@@ -56,7 +56,8 @@ PG_FUNCTION_INFO_V1(steward_idempotency_counters);
 
 /*
  * From the shmem_request_hook (src/pg_steward.c): ask for this part's
- * shared-memory area and its lock (plumbing/preload.c).
+ * shared-memory area and its lock (plumbing/preload.c).  Takes no lock;
+ * raises nothing (core's FATAL is for a request outside that hook).
  */
 void
 steward_idem_stats_request_shmem(void)
@@ -80,6 +81,8 @@ idem_stats_init_area(void *area, bool found, LWLock *lock)
 /*
  * From the shmem_startup_hook (src/pg_steward.c): create or attach to
  * this part's area, under AddinShmemInitLock (plumbing/preload.c).
+ * Errors: ShmemInitStruct's and ShmemInitHash's (out of shared memory:
+ * FATAL at start).
  */
 void
 steward_idem_stats_init_shmem(void)
@@ -117,7 +120,13 @@ make_key(IdemKey *key, const char *scope)
 	}
 }
 
-/* Scopes beyond IDEM_MAX_SCOPES are counted under "(other)". */
+/*
+ * Add n to a scope's count of outcome.  Scopes beyond IDEM_MAX_SCOPES are
+ * counted under "(other)".  Takes the idempotency counters' LWLock, shared
+ * to find the scope's entry, exclusive to make one; the count is added
+ * (atomically) after the lock is released.  Raises nothing; nothing
+ * without shared memory.
+ */
 void
 steward_idem_count(const char *scope, IdemOutcome outcome, uint64 n)
 {
@@ -151,8 +160,9 @@ steward_idem_count(const char *scope, IdemOutcome outcome, uint64 n)
 }
 
 /*
- * steward.reset(): forget what this part counted, under its own lock.
- * Does nothing without shared memory (no shared_preload_libraries).
+ * steward.reset(): forget what this part counted, under its own lock
+ * (LWLock, exclusive).  Does nothing without shared memory (no
+ * shared_preload_libraries).  Raises nothing.
  */
 void
 steward_idem_stats_reset(void)
@@ -169,7 +179,13 @@ steward_idem_stats_reset(void)
 	LWLockRelease(idem_shared->lock);
 }
 
-/* steward.idempotency_counters(): one row per scope of this database. */
+/*
+ * steward.idempotency_counters(): one row per scope of this database.
+ * Holds the idempotency counters' LWLock shared while it copies the
+ * entries into the result; raises nothing of its own (the tuplestore's
+ * errors: 53200, or a file error past work_mem).  No rows without
+ * shared_preload_libraries.
+ */
 Datum
 steward_idempotency_counters(PG_FUNCTION_ARGS)
 {

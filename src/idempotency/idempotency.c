@@ -101,7 +101,11 @@ char	   *steward_idem_purge_databases = NULL;
 /* Rounds of "look, then insert" before giving up under heavy churn. */
 #define IDEM_MAX_ATTEMPTS 8
 
-/* From _PG_init: define this part's steward.* settings. */
+/*
+ * From _PG_init: define this part's steward.* settings.  Takes no lock and
+ * raises nothing: a bad value set before the library loaded is core's
+ * WARNING (define_custom_variable), and the default stays.
+ */
 void
 steward_idempotency_define_gucs(void)
 {
@@ -1296,7 +1300,10 @@ holder_alive(int32 pid, TimestampTz started)
  * steward._idempotency_holder_alive(pid, started): does the session that
  * began a key (its process ID and start time) still hold it?  For the
  * purge's statement, which must not delete a key in progress whose holder
- * lives (review11 R11-1).  Not granted to PUBLIC.
+ * lives (review11 R11-1).  Not granted to PUBLIC.  Asks for ShareLock on
+ * the holder's beacon lock tag without waiting and releases it at once
+ * (this session's own: looks in its lock table).  Raises only 53200 when
+ * the shared lock table is full.
  */
 Datum
 steward_idempotency_holder_alive(PG_FUNCTION_ARGS)
@@ -2766,7 +2773,10 @@ steward_idempotency_begin(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* Same, but mismatch and in_progress are errors (SI422, SI409). */
+/*
+ * Same, but mismatch and in_progress are errors (SI422, SI409).  Locks and
+ * the other errors as steward_idempotency_begin.
+ */
 Datum
 steward_idempotency_begin_strict(PG_FUNCTION_ARGS)
 {
@@ -3371,7 +3381,12 @@ steward_idempotency_purge(PG_FUNCTION_ARGS)
 
 /*
  * Run steward._capacity_sample() as the owner of the samples table, if the
- * extension is installed in this database.
+ * extension is installed in this database (the purge worker's last phase).
+ * Its locks: RowExclusiveLock on steward.capacity_samples, and
+ * AccessShareLock without waiting on each table it sizes
+ * (steward._relation_sizes), released at once.  Raises 25006 on a standby
+ * ('capacity samples are taken on the primary') and what the statement
+ * raises.
  */
 void
 steward_capacity_sample(void)

@@ -75,7 +75,8 @@ PGDLLEXPORT void steward_purge_db_main(Datum main_arg);
  * worker started once recovery has finished (a standby has nothing to
  * purge: its keys arrive by WAL) and restarted 10 s after a crash.  The
  * launcher visits one database at a time, so the purge never holds a
- * connection slot per database.
+ * connection slot per database.  Takes no lock and raises nothing: core
+ * LOGs a worker it cannot register (max_worker_processes reached).
  */
 void
 steward_purge_worker_register(void)
@@ -232,7 +233,11 @@ launcher_pause_ms(void)
  * every steward.idempotency_purge_interval, visit each database that
  * steward.idempotency_purge_databases selects (launcher_round).  The loop
  * is the shared one of plumbing/preload.c: SIGHUP rereads the settings,
- * SIGTERM ends the worker, postmaster death exits.  Never returns.
+ * SIGTERM ends the worker, postmaster death exits.  Never returns.  Locks
+ * and errors: steward_bgworker_loop's (an error of a round ends the
+ * launcher, FATAL, and the postmaster restarts it after 10 s) and the
+ * rounds' (reading pg_database, starting and waiting for one worker per
+ * database).
  */
 void
 steward_purge_launcher_main(Datum main_arg)
@@ -352,7 +357,13 @@ become_owner_phase(void)
  * committed batches until none are left or steward.idempotency_purge_timeout
  * has passed, then take a capacity sample within the same time again.
  * Each phase is cancelled at its deadline (statement timeout), and a lock
- * wait ends after the same time (lock_timeout).
+ * wait ends after the same time (lock_timeout).  Each phase runs in its own
+ * transaction and takes its statements' locks (RowExclusiveLock on the
+ * keys table and the row locks of the keys it deletes; the capacity
+ * sample's), released at its commit; the database check asks for the
+ * database's lock without waiting.  An error of a phase (57014 at the
+ * deadline, 55P03 for a lock wait) is logged and ends that phase only;
+ * connecting to a database dropped meanwhile is core's FATAL.
  */
 void
 steward_purge_db_main(Datum main_arg)

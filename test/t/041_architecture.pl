@@ -385,6 +385,9 @@ is(join('; ', @uncommented), '', 'every exported C function has a comment block 
 # files whose comments all do (closing35 item 7); add a file here once its
 # comments do.
 my @contract_files = qw(
+  src/idempotency/idem_stats.c
+  src/idempotency/idempotency.c
+  src/idempotency/purge_worker.c
   src/ops/capacity.c
   src/ops/roles.c
   src/ops/tokens.c
