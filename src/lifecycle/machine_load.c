@@ -25,7 +25,8 @@
 
 /*
  * Index of a state name (len bytes, not necessarily terminated) in a
- * rule, or -1 if the machine does not declare it.  Cannot fail.
+ * rule, or -1 if the machine does not declare it.  Cannot fail: no lock,
+ * raises nothing.
  */
 int
 steward_state_index(const StateRule *rule, const char *name, int len)
@@ -138,7 +139,9 @@ load_machine(Relation machines, Snapshot snapshot, const char *name, StateRule *
  * The state kind's load_state_machine (rulekinds.h): fill rule from the
  * definition of machine, read with snapshot.  False when the machine or
  * its catalog is missing, or the definition is malformed.  Takes
- * AccessShareLock on steward.machine_definitions for the read.
+ * AccessShareLock on steward.machine_definitions for the read, released
+ * before returning.  Raises 55000 when the catalog lacks a column the
+ * library reads (steward_catalog_attnum), and 53200.
  */
 bool
 steward_load_state_machine(Snapshot snapshot, const char *machine, StateRule *rule)

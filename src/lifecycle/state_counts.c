@@ -138,7 +138,8 @@ static int	maxdeltas = 0;
 /*
  * shmem_request_hook: reserve the counts' area, a hash table of
  * steward.max_tables (table, state column) entries, and its LWLock.
- * Only while preloading.
+ * Only while preloading.  Takes no lock; raises nothing (core's FATAL is
+ * for a request outside that hook).
  */
 void
 steward_state_counts_request_shmem(void)
@@ -243,7 +244,10 @@ add_state(Relation rel, const StateRule *rule, Datum value, bool isnull, int sig
 /*
  * A row of rel enters (sign +1) or leaves (-1) the table: from the slot or,
  * if slot is NULL, from tuple (in rel's format).  Called by the steward AM
- * once the heap write went through.
+ * once the heap write went through.  Takes no lock: the change goes to this
+ * backend's deltas, added to the shared counts at commit under the counts'
+ * LWLock.  Raises only 53200 (the deltas grow in TopMemoryContext) and
+ * what detoasting a state value raises.
  */
 void
 steward_state_counts_row(Relation rel, const StewardRules *rules, TupleTableSlot *slot,
@@ -262,7 +266,10 @@ steward_state_counts_row(Relation rel, const StewardRules *rules, TupleTableSlot
 	}
 }
 
-/* An update moved rows between states (the update went through). */
+/*
+ * An update moved rows between states (the update went through).  Locks
+ * and errors as steward_state_counts_row (no value is detoasted here).
+ */
 void
 steward_state_counts_changes(Relation rel, const StateChange *changes, int n)
 {
@@ -280,7 +287,10 @@ steward_state_counts_changes(Relation rel, const StateChange *changes, int n)
 	}
 }
 
-/* Something was written to rel that cannot be counted: seed again. */
+/*
+ * Something was written to rel that cannot be counted: seed again.  Locks
+ * and errors as steward_state_counts_changes.
+ */
 void
 steward_state_counts_unknown(Relation rel, const StewardRules *rules)
 {
@@ -490,7 +500,10 @@ sc_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	}
 }
 
-/* _PG_init, while preloading: every backend inherits the callbacks. */
+/*
+ * _PG_init, while preloading: every backend inherits the callbacks.  Takes
+ * no lock; raises only core's 53200 (out of memory) of registering them.
+ */
 void
 steward_state_counts_install_hooks(void)
 {

@@ -161,7 +161,9 @@ new_row_key(Relation rel, TupleTableSlot *slot)
  * INSERT rule of every state machine of "rel" for the new row in "slot":
  * the state must be declared, and initial unless "from_copy" (a row COPY
  * FROM loads as the table's owner: a restore, see copy_restores in
- * steward_am.c); stamps changed_at unless "from_copy".  Raises 23514.
+ * steward_am.c); stamps changed_at unless "from_copy".  Raises 23514,
+ * counted first as an illegal transition (steward_count_event: the
+ * counters' LWLock); takes no heavyweight lock.
  */
 void
 steward_check_insert_states(Relation rel, TupleTableSlot *slot,
@@ -214,7 +216,9 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
  * illegal transition) naming origin's relation, row and column (the
  * partition a moving row leaves: StewardRowOrigin), showing the old state
  * only to a user who may read the column.  Memory: error texts in
- * CurrentMemoryContext.
+ * CurrentMemoryContext.  Locks: the counters' LWLock to count the illegal
+ * transition, and for the error's DETAIL the row key's index with
+ * AccessShareLock, released at once (steward_row_key_desc).
  */
 int
 steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
@@ -293,7 +297,8 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 /*
  * Stamp changed_at (the statement's start time, so one statement gives
  * every row it moves the same time) in slot for each of the n moves
- * steward_check_update_states found.  Raises nothing.
+ * steward_check_update_states found.  Raises nothing but 53200; takes no
+ * lock.
  */
 void
 steward_apply_state_changes(TupleTableSlot *slot, const StateChange *changes, int n)
@@ -302,7 +307,11 @@ steward_apply_state_changes(TupleTableSlot *slot, const StateChange *changes, in
 		set_changed_at(slot, changes[i].rule);
 }
 
-/* Called once heap_update succeeded, so EvalPlanQual retries count once. */
+/*
+ * Count the n moves (steward_count_transition) once heap_update succeeded,
+ * so EvalPlanQual retries count once.  Takes no lock (the counts are added
+ * at commit); never raises.
+ */
 void
 steward_count_state_changes(Relation rel, const StateChange *changes, int n)
 {

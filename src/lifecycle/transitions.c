@@ -345,6 +345,20 @@ check_edge(const char *machine, const char *from, const char *to)
  * set_state_check / validate
  * ------------------------------------------------------------------------
  */
+
+/*
+ * steward.set_state_check(tbl, state, check_sql): store (NULL: remove)
+ * the check of state on tbl, a query returning the number of violating
+ * rows.  Caller must own tbl; takes ShareRowExclusiveLock on it
+ * (steward_open_table_to_configure) and, as the rules' owner,
+ * AccessShareLock on steward.column_rules and machine_definitions and
+ * RowExclusiveLock on steward.state_checks, all held to transaction end;
+ * the rows' triggers rewrite the column's label.  Raises 22004 for a NULL
+ * table or state, 42601 for a check that does not parse, 22023 for one
+ * that is not one plain SELECT or a state the machine does not declare,
+ * 55000 when the table has no state machine, 0A000 for more than one
+ * state column, and steward_open_table_to_configure's errors.
+ */
 Datum
 steward_set_state_check(PG_FUNCTION_ARGS)
 {
@@ -1359,7 +1373,10 @@ steward_transition_batch(PG_FUNCTION_ARGS)
  * it; "remaining" (rows still in the source state) corrects the total.
  * With status 'finished' and no "remaining", the rows still in the source
  * state are counted here, as the table's owner.  The caller must own the
- * run's table.
+ * run's table (42501; 42704 for no such run, 22004 for a NULL run_id).
+ * Takes RowExclusiveLock on steward.transition_runs (as its owner), and
+ * for that count AccessShareLock on the table, which the count's query
+ * holds to transaction end.
  */
 Datum
 steward_transition_progress(PG_FUNCTION_ARGS)
@@ -1708,7 +1725,10 @@ put_table_states(ReturnSetInfo *rsinfo, Relation rel, const char *column)
  * AccessShareLock on each table in turn (its partitions, TOAST and
  * indexes too), taken only if free: a table another session holds a
  * conflicting lock on is left out (NOTICE naming it) rather than waited
- * for.
+ * for.  The count's query keeps each counted table's AccessShareLock to
+ * transaction end, and reading the state columns takes AccessShareLock on
+ * steward.column_rules (to transaction end too).  Raises nothing of its
+ * own; what the owner's count raises, and the tuplestore's errors.
  */
 Datum
 steward_state_counts(PG_FUNCTION_ARGS)
@@ -1841,7 +1861,8 @@ may_see_run_backend(int pid, Datum started_at, Oid backend_user)
  * only where the caller may see it (may_see_run_backend): false for any
  * other backend, as pg_stat_activity shows no state or query start of a
  * session the caller may not see (review9 F6: a SECURITY DEFINER version
- * told any role every backend's activity).  Takes no lock.
+ * told any role every backend's activity).  Takes no lock; raises only
+ * 53200 (the snapshot of backend states is allocated).
  */
 Datum
 steward_transition_running(PG_FUNCTION_ARGS)

@@ -388,6 +388,11 @@ my @contract_files = qw(
   src/idempotency/idem_stats.c
   src/idempotency/idempotency.c
   src/idempotency/purge_worker.c
+  src/lifecycle/machine_load.c
+  src/lifecycle/machine_roles.c
+  src/lifecycle/state_counts.c
+  src/lifecycle/state_rules.c
+  src/lifecycle/transitions.c
   src/ops/capacity.c
   src/ops/roles.c
   src/ops/tokens.c
