@@ -82,7 +82,11 @@ PG_FUNCTION_INFO_V1(steward_label_rows_stored);
 static void steward_object_relabel(const ObjectAddress *object,
 								   const char *seclabel);
 
-/* Called by _PG_init: every backend that loads the library has the provider. */
+/*
+ * Called by _PG_init: every backend that loads the library has the
+ * provider.  Takes no lock; raises only 53200 (core copies the provider
+ * into TopMemoryContext).
+ */
 void
 steward_labels_init(void)
 {
@@ -91,7 +95,8 @@ steward_labels_init(void)
 
 /*
  * Event trigger steward_load_label_provider (ddl_command_start, SECURITY
- * LABEL).  Its work is done by being called: see the file header.
+ * LABEL).  Its work is done by being called: see the file header.  Takes
+ * no lock; raises 39P03 unless called as an event trigger.
  */
 Datum
 steward_load_label_provider(PG_FUNCTION_ARGS)
@@ -162,6 +167,13 @@ rule_label(Oid relid, const char *attname)
  * column_rules (no rule: no label).  Called by the rules table's trigger
  * for the old and the new row of every change.  Does nothing for a table
  * or column that no longer exists, and writes only when the label changes.
+ * Reads the rule as the extension's tables' owner (rule_label:
+ * AccessShareLock on steward.column_rules, machine_definitions and
+ * state_checks, held to transaction end); pg_seclabel is read and written
+ * under locks released at once (core's GetSecurityLabel/SetSecurityLabel).
+ * Raises 42P01 when the extension has no steward.column_rules; rule_label's
+ * XX000 'could not read' cannot happen (SPI is connected by
+ * steward_as_owner_begin).
  */
 void
 steward_sync_rule_label(Oid relid, const char *attname)
@@ -353,7 +365,11 @@ check_row_changed(Relation catalog, HeapTuple tuple)
  * AFTER ROW trigger on steward.state_checks: every change of a check,
  * whatever its origin (set_state_check, a label, pg_restore's rows, a hand
  * edit, the removal of the state rule), rewrites the label of the table's
- * state column, which carries the checks in dumps.
+ * state column, which carries the checks in dumps.  Raises 39P01 unless
+ * called as an AFTER ROW trigger, 55000 when the catalog lacks a column
+ * the library reads; its locks are steward_sync_rule_label's, plus
+ * AccessShareLock on steward.column_rules to find the state columns (to
+ * transaction end).
  */
 Datum
 steward_state_checks_changed(PG_FUNCTION_ARGS)

@@ -382,9 +382,11 @@ is(join('; ', @uncommented), '', 'every exported C function has a comment block 
 # locks): the comment names a lock ("takes no lock" counts) and an error
 # (a SQLSTATE such as 42P01, "raises", "error"; "raises nothing" counts).
 # Words only: whether they are true is for the reader.  Checked in the
-# files whose comments all do (closing35 item 7); add a file here once its
-# comments do.
+# files whose comments all do (closing35 item 7): every C file but those of
+# src/migrate and src/lifecycle/machines_api.c so far; add a file here once
+# its comments do.
 my @contract_files = qw(
+  src/governor/governor.c
   src/idempotency/idem_stats.c
   src/idempotency/idempotency.c
   src/idempotency/purge_worker.c
@@ -419,6 +421,7 @@ my @contract_files = qw(
   src/steward_hash/steward_hash_verify.c
   src/steward_hash/steward_hash_wal.c
   src/tableam/heapcheck.c
+  src/tableam/labels.c
   src/tableam/release.c
   src/tableam/rowkey.c
   src/tableam/rulekinds.c
