@@ -247,7 +247,14 @@ machine_name_arg(FunctionCallInfo fcinfo)
 /*
  * steward.create_state_machine(name, states, initial, transitions): the
  * caller becomes the owner.  Validation and the insert are
- * steward._create_state_machine, run as the catalog's owner.
+ * steward._create_state_machine, run as the catalog's owner.  Writing the
+ * catalog takes RowExclusiveLock on steward.machine_definitions and, through
+ * its statement triggers, ExclusiveLock on its object (machine_roles.c) and
+ * AccessShareLock on each role recorded in pg_shdepend, all held to
+ * transaction end.  Raises 55000 while the catalog is 0.1's (HINT: update
+ * the extension), and the SQL function's errors: 22023 for a malformed
+ * definition, 22004 for NULL transitions, 54000 past 64 states, 42710 for a
+ * name taken.
  */
 Datum
 steward_create_state_machine(PG_FUNCTION_ARGS)
@@ -273,7 +280,17 @@ steward_create_state_machine(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* steward.drop_state_machine(name): the owner drops an unattached machine. */
+/*
+ * steward.drop_state_machine(name): the owner drops an unattached machine.
+ * Reads the machine in a snapshot taken now (AccessShareLock on
+ * steward.machine_definitions), then deletes it as the catalog's owner; the
+ * delete takes RowExclusiveLock on steward.machine_definitions and, through
+ * its statement triggers, ExclusiveLock on its object (machine_roles.c) and
+ * AccessShareLock on each role recorded in pg_shdepend, all held to
+ * transaction end.  Raises 22004 for a NULL name, 55000 while the catalog is
+ * 0.1's, 42704 for no such machine, 42501 unless the caller has its owner's
+ * privileges (or for a built-in machine), 2BP01 while it is attached.
+ */
 Datum
 steward_drop_state_machine(PG_FUNCTION_ARGS)
 {
@@ -348,7 +365,13 @@ change_machine(FunctionCallInfo fcinfo, const char *role_what, bool new_owner,
 	steward_as_owner_end(&ctx);
 }
 
-/* steward.alter_state_machine_owner(name, owner): give a machine away. */
+/*
+ * steward.alter_state_machine_owner(name, owner): give a machine away.
+ * Locks as steward_drop_state_machine (an UPDATE instead of the delete).
+ * Raises 22004 for a NULL argument, 42704 for a role or machine that does
+ * not exist, 55000 while the catalog is 0.1's, 42501 unless the caller has
+ * the owner's privileges and is a member of the new owner.
+ */
 Datum
 steward_alter_state_machine_owner(PG_FUNCTION_ARGS)
 {
@@ -357,7 +380,13 @@ steward_alter_state_machine_owner(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* steward.grant_state_machine(name, grantee): the owner lets a role attach it. */
+/*
+ * steward.grant_state_machine(name, grantee): the owner lets a role attach
+ * it.  Locks as steward_drop_state_machine (an UPDATE instead of the
+ * delete).  Raises 22004 for a NULL argument, 42704 for a role or machine
+ * that does not exist, 55000 while the catalog is 0.1's, 42501 unless the
+ * caller has the owner's privileges.
+ */
 Datum
 steward_grant_state_machine(PG_FUNCTION_ARGS)
 {
@@ -371,7 +400,9 @@ steward_grant_state_machine(PG_FUNCTION_ARGS)
 /*
  * steward.revoke_state_machine(name, grantee): the owner takes a grant
  * back.  Tables the grantee attached the machine to keep it, as a column
- * keeps its type when USAGE on the type is revoked.
+ * keeps its type when USAGE on the type is revoked.  Locks and errors as
+ * steward_grant_state_machine, but a grant to a role dropped meanwhile is
+ * taken back without 42704.
  */
 Datum
 steward_revoke_state_machine(PG_FUNCTION_ARGS)
