@@ -45,6 +45,7 @@
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "common/hashfn.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -56,6 +57,7 @@
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
@@ -769,6 +771,75 @@ run_read_latest(SPIPlanPtr plan, Datum *args, const char *nulls, long tcount)
 }
 
 /*
+ * Plans of steward_spi_read_latest, kept for the backend: at most
+ * READ_PLANS_MAX, each found by its query's text and argument types.
+ * The call sites pass constant text or one of two or three variants of
+ * it, so a few dozen entries are used.  A full table takes no more (the
+ * read is then planned for the call): an entry is never replaced, since
+ * a read can run inside another one (a function the first calls), and
+ * freeing the plan that is running would pull it from under its caller.
+ */
+#define READ_PLANS_MAX 64
+
+typedef struct ReadPlan
+{
+	uint32		hash;			/* hash_bytes of sql; 0 with sql NULL: free */
+	char	   *sql;			/* in TopMemoryContext */
+	int			nargs;
+	Oid			argtypes[FUNC_MAX_ARGS];
+	SPIPlanPtr	plan;			/* SPI_keepplan'd */
+} ReadPlan;
+
+static ReadPlan read_plans[READ_PLANS_MAX];
+static int	read_plans_used = 0;
+
+/*
+ * The plan of sql with nargs arguments of argtypes: the kept one, made
+ * and kept at its first use; when the table is full, one made for this
+ * call, which *once is set to free (the caller is connected to SPI).
+ * elog ERROR when it cannot be prepared or kept.
+ */
+static SPIPlanPtr
+read_plan(const char *sql, int nargs, Oid *argtypes, bool *once)
+{
+	uint32		hash = hash_bytes((const unsigned char *) sql, strlen(sql));
+	ReadPlan   *slot;
+	SPIPlanPtr	plan;
+	int			i;
+
+	*once = false;
+	for (i = 0; i < read_plans_used; i++)
+	{
+		ReadPlan   *p = &read_plans[i];
+
+		if (p->hash == hash && p->nargs == nargs && strcmp(p->sql, sql) == 0 &&
+			(nargs == 0 || memcmp(p->argtypes, argtypes, nargs * sizeof(Oid)) == 0))
+			return p->plan;
+	}
+	plan = SPI_prepare(sql, nargs, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare a read of pg_steward's catalog: %s",
+			 SPI_result_code_string(SPI_result));
+	if (read_plans_used == READ_PLANS_MAX || nargs > FUNC_MAX_ARGS)
+	{
+		*once = true;
+		return plan;
+	}
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "could not keep a read of pg_steward's catalog: %s",
+			 SPI_result_code_string(SPI_result));
+	slot = &read_plans[read_plans_used];
+	slot->hash = hash;
+	slot->nargs = nargs;
+	if (nargs > 0)
+		memcpy(slot->argtypes, argtypes, nargs * sizeof(Oid));
+	slot->plan = plan;
+	slot->sql = MemoryContextStrdup(TopMemoryContext, sql);
+	read_plans_used++;
+	return plan;
+}
+
+/*
  * Run sql, a read of pg_steward's own catalog that decides a guarantee or
  * a privilege (which migration changes a table, who owns a scope, who may
  * use a machine, which rules a table has), or of the stored rows a new
@@ -789,22 +860,47 @@ run_read_latest(SPIPlanPtr plan, Datum *args, const char *nulls, long tcount)
  * own snapshot is used (nothing that calls this runs there but reads of a
  * relation no other transaction can have touched).
  *
- * The plan is made for each call (a parse and a plan); a caller that runs
- * once per statement uses steward_spi_read_latest_kept.  Locks: those of
- * the query (AccessShareLock on what it reads, to the transaction's end).
- * Raises what the query raises, and elog ERROR when it cannot be
- * prepared.  The caller is connected to SPI.  Returns SPI's result code.
+ * The plan is kept for the backend, by the query's text and argument
+ * types (read_plan): the DDL guards run these reads several times per
+ * statement, and parsing and planning them was two fifths of what a
+ * column ALTER TABLE cost with the extension (test/bench/ddl).  The plan
+ * cache re-plans a kept plan after DDL on what it reads, for another
+ * search_path, and for another role or row_security setting when row
+ * security applies, so a kept plan reads what a fresh one would.
+ * Locks: those of the query (AccessShareLock on what it reads, to the
+ * transaction's end).  Raises what the query raises, and elog ERROR
+ * when it cannot be prepared.  The caller is connected to SPI.  Returns
+ * SPI's result code.
  */
 int
 steward_spi_read_latest(const char *sql, int nargs, Oid *argtypes, Datum *args,
 						const char *nulls, long tcount)
 {
+	bool		once;
+	SPIPlanPtr	plan = read_plan(sql, nargs, argtypes, &once);
+	int			rc;
+
+	rc = run_read_latest(plan, args, nulls, tcount);
+	if (once)
+		SPI_freeplan(plan);
+	return rc;
+}
+
+/*
+ * steward_spi_read_latest for a read whose text names a user's relation
+ * (steward_read_rows_after_lock): planned for this call only, so such
+ * texts never fill the table of kept plans.  Locks, errors and result as
+ * steward_spi_read_latest.
+ */
+int
+steward_spi_read_latest_once(const char *sql, int nargs, Oid *argtypes, Datum *args,
+							 const char *nulls, long tcount)
+{
 	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
 	int			rc;
 
 	if (plan == NULL)
-		elog(ERROR, "could not prepare a read of pg_steward's catalog: %s",
-			 SPI_result_code_string(SPI_result));
+		elog(ERROR, "could not prepare a read: %s", SPI_result_code_string(SPI_result));
 	rc = run_read_latest(plan, args, nulls, tcount);
 	SPI_freeplan(plan);
 	return rc;

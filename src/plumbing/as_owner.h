@@ -66,6 +66,8 @@ extern void steward_as_owner_end(StewardAsOwner *ctx);
 extern List *steward_spi_oids(MemoryContext outer);
 extern int	steward_spi_read_latest(const char *sql, int nargs, Oid *argtypes, Datum *args,
 									const char *nulls, long tcount);
+extern int	steward_spi_read_latest_once(const char *sql, int nargs, Oid *argtypes, Datum *args,
+										 const char *nulls, long tcount);
 extern int	steward_spi_read_latest_kept(SPIPlanPtr *kept, const char *sql, int nargs,
 										 Oid *argtypes, Datum *args, const char *nulls,
 										 long tcount);

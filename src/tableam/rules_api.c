@@ -314,7 +314,7 @@ existing_version_column(Oid relid)
 int
 steward_read_rows_after_lock(const char *sql, int nargs, Oid *argtypes, Datum *args)
 {
-	return steward_spi_read_latest(sql, nargs, argtypes, args, NULL, 0);
+	return steward_spi_read_latest_once(sql, nargs, argtypes, args, NULL, 0);
 }
 
 /*
