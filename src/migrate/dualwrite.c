@@ -612,6 +612,20 @@ compute_shape(MigEntry *entry, MigExec *ex, TupleDesc desc, HeapTuple tup, char 
  * steward._migration_trigger(): see the file header.  Returns the row with
  * the other shape's columns and the marker filled in.  Errors raised by up
  * or down abort the write, as a failing CHECK would.
+ *
+ * Locks: none of its own on the table (the writing statement holds it).
+ * Building the backend's cache entry (first write of the table, or after
+ * a relcache invalidation: DDL, a phase change) reads migration_tables,
+ * migration_runs and migration_columns as the catalog's owner in a
+ * snapshot taken now, keeping AccessShareLock on them to transaction end;
+ * a cached entry reads nothing.  Errors: 39P01 when not fired BEFORE
+ * INSERT OR UPDATE FOR EACH ROW; 23514 when up gives NULL for a step with
+ * "not_null"; 55000 for an UPDATE that sets a computed column to NULL in
+ * a row not backfilled yet, or a table lacking the marker column; the
+ * compile errors of up and down (42703 for a column dropped by hand) and
+ * 42501 when the owner may no longer execute a function they call; what
+ * up and down raise, run as the owner.  No active migration on the table:
+ * a WARNING (55000) and the row unchanged.
  */
 Datum
 steward_migration_trigger(PG_FUNCTION_ARGS)

@@ -568,7 +568,8 @@ migrate_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
  * function) of the session's, and not from within a statement that
  * _migration_exec runs (where the table owner's triggers, defaults and
  * functions run).  Fails closed: false when none of pg_steward's
- * functions is counted (own_context).
+ * functions is counted (own_context).  Reads backend-local counters only:
+ * takes no lock, raises nothing.
  */
 bool
 steward_migrate_called_from_own_code(void)
@@ -635,7 +636,11 @@ steward_owner_code_leave(int depth)
 /*
  * From _PG_init, in every backend that loads the library (column
  * migrations work without preloading): the backfill's ExecutorStart hook
- * and the function manager hooks that count pg_steward's own code.
+ * and the function manager hooks that count pg_steward's own code, and
+ * the syscache callbacks that forget the cached steward schema and the
+ * kept backfill plans.  Takes no lock; raises nothing but core's FATAL
+ * when the backend's syscache callback slots (MAX_SYSCACHE_CALLBACKS)
+ * are full.
  */
 void
 steward_migrate_install_hooks(void)
@@ -664,7 +669,10 @@ steward_migrate_install_hooks(void)
  * _PG_init: define the migration settings (README "Settings"), all
  * PGC_USERSET because each migration runs in its caller's session and
  * only ever paces that session's own DDL; then the relayout's.  Times use
- * Postgres units (GUC_UNIT_MS, GUC_UNIT_S).
+ * Postgres units (GUC_UNIT_MS, GUC_UNIT_S).  Takes no lock.  Raises
+ * nothing but out of memory (53200): a value set before the library was
+ * loaded that the bounds reject is a WARNING, and the default stays
+ * (core's define_custom_variable).
  */
 void
 steward_migrate_define_gucs(void)
@@ -719,6 +727,7 @@ steward_migration_backfilling(Oid relid)
 /*
  * Refuse (42501) a direct call of an internal function for what only
  * pg_steward's own code may ask of it (steward_migrate_called_from_own_code).
+ * Always raises; takes no lock.
  */
 void
 steward_migrate_refuse_direct_call(const char *fn, const char *what)
@@ -1075,7 +1084,16 @@ steward_migration_exec(PG_FUNCTION_ARGS)
  * search_path like every function of the extension; table names, types
  * and expressions in the steps are the caller's, written against the
  * caller's search_path, which is handed over here.  Locks: see
- * src/migrate/README.md.
+ * src/migrate/README.md "Locking" (ACCESS EXCLUSIVE on each table of the
+ * migration, and on what the step redefines, under
+ * steward.migration_lock_timeout, to transaction end); this function
+ * takes none of its own.  Errors: 42883 when steward._migration_start
+ * (text, jsonb, text) is missing (SQL objects older than the library);
+ * otherwise what _migration_start raises, among them 22004 (a NULL name
+ * or steps), 22023 (a malformed step), 25000 (not READ COMMITTED), 42710
+ * (the name is taken), 42501 (a table the caller does not own), 40001 (a
+ * table changed while start waited for its locks) and 55P03 (the locks
+ * not granted in steward.migration_lock_retries tries).
  */
 Datum
 steward_migration_start(PG_FUNCTION_ARGS)
@@ -1227,6 +1245,21 @@ tables_of_record(Jsonb *data, MemoryContext outer)
  * steward._migration_record_<op>(name, data), runs as the catalog's owner.
  * A phase change invalidates the tables' relcache entries, so every
  * backend's dual-write trigger re-reads the migration.
+ *
+ * Locks, all to transaction end: AccessShareLock on migration_runs and
+ * migration_tables (the migration's tables, read as the catalog's owner,
+ * for any op but "create"); RowExclusiveLock on the catalog tables the
+ * writer changes (migration_runs, migration_tables, migration_columns,
+ * migration_validations, migration_indexes) and the row locks of its
+ * UPDATEs.  None on the migration's tables: their owners are read from
+ * the catalog cache (the caller holds the tables' locks).  Errors: 22004
+ * (a NULL argument), 22023 (an unknown op, a "create" naming no table),
+ * 22P02 (a relid in data that is no number; the writer's casts of other
+ * fields too), 42P01 (a named relation that does not exist), 42501 (a
+ * table the caller does not own, or a caller that is not pg_steward's own
+ * code), 42704 (no such migration), 55000 (the migration is over), 23505
+ * (a "create" whose name is taken, or whose table is in another active
+ * migration: migration_tables_one_active).
  */
 Datum
 steward_migration_record(PG_FUNCTION_ARGS)
@@ -1455,7 +1488,9 @@ steward_migration_lock_related(PG_FUNCTION_ARGS)
  * steward._migration_settings() -> (lock_timeout_ms, lock_retries, batch_size)
  *
  * The settings as numbers (and a sure way to have them defined: calling
- * it loads the library).
+ * it loads the library).  Reads backend-local variables: takes no lock.
+ * Raises nothing when declared as shipped (an elog ERROR if a declaration
+ * returned no row type).
  */
 Datum
 steward_migration_settings(PG_FUNCTION_ARGS)
@@ -1479,7 +1514,8 @@ steward_migration_settings(PG_FUNCTION_ARGS)
  * (steward_migrate_called_from_own_code): a restore's COPY marks the
  * record, so the DDL guard lets the restore's post-data DDL rebuild the
  * tables; the migration's next step (_migration_record) clears it.  No
- * lock, no catalog read but the column's number.
+ * lock, no catalog read but the column's number.  Raises 39P01 when not
+ * fired as a BEFORE row trigger.
  */
 Datum
 steward_migration_runs_mark(PG_FUNCTION_ARGS)

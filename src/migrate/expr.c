@@ -329,7 +329,11 @@ text_array_arg(FunctionCallInfo fcinfo, int argno, const char *what, int *n)
  *
  * The canonical spelling of a type name given in a step (typmod kept,
  * schema-qualified unless in pg_catalog), so that DDL never splices user
- * text: "bigint; DROP TABLE t" is not a type name.  No locks.
+ * text: "bigint; DROP TABLE t" is not a type name.  No locks: reads the
+ * catalog cache.  Errors: 22004 (type_name NULL), 42601 (not a type
+ * name), 42704 (no such type, or a shell type), 42501 (a schema without
+ * USAGE), 22023 or 42601 (a typmod the type rejects; 22023 also for a
+ * search_path that is no list of names), 42804 (a pseudo-type).
  */
 Datum
 steward_migration_type(PG_FUNCTION_ARGS)
@@ -397,8 +401,17 @@ pin_canonical_strings(void)
  * names[i] of canonical type types[i]; coerce it to "target" (a canonical
  * type, or NULL for none).  Returns the canonical text and the shape
  * columns its parameters stand for.  Nothing is evaluated.  Errors:
- * 42703 for a column outside the shape, 42804 for a type that does not
- * assign to the target, 22023 for anything but one row-local expression.
+ * 42703 for a column outside the shape (or one qualified by a table
+ * name), 42804 for a type that does not assign to the target, 22023 for
+ * anything but one expression (or names and types of other lengths, a
+ * multi-dimensional array), 22004 for a NULL expression, names, types or
+ * element, 42803 for an aggregate or window function, 0A000 for a
+ * subquery or a set-returning function, 42P02 for a $n parameter, and
+ * parse analysis' own (42601, 42883, 42704 for a type of types[] or
+ * target).  Locks: tbl is not opened; parse analysis takes
+ * AccessShareLock on a relation a subquery of expr names (waiting behind
+ * an ACCESS EXCLUSIVE holder: 55P03 under lock_timeout) before the
+ * subquery is refused, and the error releases it.
  */
 Datum
 steward_migration_expr(PG_FUNCTION_ARGS)
@@ -505,7 +518,11 @@ bind_expr(Relation rel, const char *sql, int nparams, const AttrNumber *attnums,
  * Planned expression for the dual-write trigger (see dualwrite.c), to be
  * evaluated with the row as scan tuple.  Caller holds a lock on rel and
  * runs as the table's owner: planning may pre-evaluate the owner's
- * immutable functions.
+ * immutable functions.  Takes no lock of its own.  Errors: 42703 when a
+ * column the expression uses is missing from rel, 42P02 for a parameter
+ * beyond nparams, 42804 when its type no longer assigns to target, parse
+ * analysis' own for an object dropped since the expression was checked
+ * (42883 for a function), and what a pre-evaluated function raises.
  */
 Expr *
 steward_migrate_compile(Relation rel, const char *sql, int nparams,

@@ -95,7 +95,9 @@ static int	max_index_workers = 2;
 
 /*
  * Define steward.max_index_workers (from steward_migrate_define_gucs, at
- * _PG_init).
+ * _PG_init).  Takes no lock.  Raises nothing but out of memory (53200):
+ * a value outside 0..1024 set before the library was loaded is a WARNING,
+ * and the default stays (core's define_custom_variable).
  */
 void
 steward_index_define_gucs(void)
@@ -684,7 +686,21 @@ drop_cancelled_build(IndexJob *job, bool valid_too)
 
 /*
  * Background worker: run the statement of an IndexJob (DSM handle in
- * main_arg) as a top-level command, as the table's owner.
+ * main_arg) as a top-level command, as the table's owner.  Locks: the
+ * statement's own, in transactions of its own -- CREATE INDEX
+ * CONCURRENTLY takes SHARE UPDATE EXCLUSIVE on the table (a session lock
+ * across its three transactions) and waits for older snapshots; DROP
+ * INDEX CONCURRENTLY takes SHARE UPDATE EXCLUSIVE, then ACCESS EXCLUSIVE
+ * on the index only.  The worker slot's lock is the launching backend's,
+ * not the worker's.  Errors: 55000 when the launching backend is gone
+ * (its DSM segment detached), 42501 when the table changed owner or is
+ * gone, 42601 or 22023 for a statement that is not the one it must be,
+ * and what the statement raises (23505 for a unique build on duplicates):
+ * each is copied into the job for the launching backend, and, as any
+ * ERROR in a background worker, logged and ends the worker.  A build
+ * cancelled by the launching backend (57014) is logged, and the INVALID
+ * index it left is dropped (DROP INDEX CONCURRENTLY, as above), as is
+ * one that finished after the launching backend gave up on it.
  */
 void
 steward_index_worker_main(Datum main_arg)
