@@ -141,7 +141,10 @@ typedef struct RelayoutCheck
 /*
  * Called by steward_migrate_define_gucs: the relayout's hot-shard limit,
  * PGC_USERSET because migration_validate reads it in the caller's session
- * and only decides that session's cutover.
+ * and only decides that session's cutover.  Takes no lock.  Raises nothing
+ * but out of memory (53200): a value outside 0..1 set before the library
+ * was loaded is a WARNING, and the default stays (core's
+ * define_custom_variable).
  */
 void
 steward_relayout_define_gucs(void)
@@ -333,7 +336,12 @@ trigger_target(const char *arg)
  * writes to that layout are stored as sent and fire no relayout trigger.
  * Used by the backfill batches, which copy rows from one layout to the
  * other.  55000 when tbl is not a layout of an active relayout; 42501
- * when not called by pg_steward's own PL/pgSQL functions.
+ * when not called by pg_steward's own PL/pgSQL functions, or by tbl's
+ * owner; 22004 for a NULL tbl or sql, 42P01 when tbl names no relation;
+ * then what steward._migration_exec and the statement raise.  Locks:
+ * AccessShareLock on migration_tables and migration_runs (read in a
+ * snapshot taken now), to transaction end; then whatever the statement
+ * takes, under the caller's lock_timeout.
  */
 Datum
 steward_relayout_exec(PG_FUNCTION_ARGS)
@@ -538,6 +546,22 @@ record_skipped_insert(FunctionCallInfo fcinfo, Relation rel, Trigger *trigger)
  * while a restore loads data (check_function_bodies off), and -- with a WARNING
  * naming steward.migration_forget -- when no relayout in the catalog has
  * the relation (it came without its record).
+ *
+ * Locks: none of its own on the relation (the writing statement holds
+ * it).  Once per statement, AccessShareLock on migration_tables and
+ * migration_runs (read as the owner in a snapshot taken now), to
+ * transaction end; then what the apply statement takes (the upserts and
+ * deletes _relayout_apply_sql wrote: RowExclusiveLock on the other layout
+ * and the partitions they write, and the locks of the rows they change),
+ * to transaction end.  A skipped INSERT's record (_relayout_skipped)
+ * updates migration_runs as its owner (RowExclusiveLock and the row's
+ * lock).  Errors: 39P01 when not fired AFTER INSERT, UPDATE or DELETE FOR
+ * EACH ROW with four arguments; 55000 when target is not the other active
+ * layout; 0A000 for an apply statement SPI cannot run; the apply
+ * statement's own (its parse and plan at first use, and the other
+ * layout's constraints: 23505 for a unique index other than the key the
+ * upsert names, 23514, 23503).  A dropped other layout, or a relation
+ * no relayout has: a WARNING (55000), the change not applied.
  */
 Datum
 steward_relayout_trigger(PG_FUNCTION_ARGS)
@@ -670,7 +694,8 @@ bad_partition_by(const char *text, const char *why)
  * include one, and every partition key column must be in it), no
  * collations or operator classes, nothing after the clause.  The DDL is
  * then built from the returned names (format %I), never from the text.
- * Errors: 22023 naming what is wrong; a syntax error is 42601.
+ * Errors: 22023 naming what is wrong; a syntax error is 42601; 22004 for
+ * a NULL spec.  Parses only (raw_parser: no catalog read): takes no lock.
  */
 Datum
 steward_relayout_partition_by(PG_FUNCTION_ARGS)
@@ -4150,7 +4175,13 @@ creates_partition(Node *parsetree)
  * the migrations of the new partition's ancestors as they are now, for
  * the PL/pgSQL trigger steward._relayout_on_create_partition, which
  * gives a partition of a relayout's layout its TRUNCATE guard, reads them
- * in that snapshot (review14 R14-8's audit).
+ * in that snapshot (review14 R14-8's audit).  39P03 when not called as an
+ * event trigger.  Locks: those of steward_migration_judge_shape_users
+ * (AccessShareLock on migration_tables, migration_runs, pg_depend and the
+ * catalogs of the objects named); for a new partition in a REPEATABLE
+ * READ or SERIALIZABLE transaction, AccessShareLock on migration_tables
+ * and migration_runs (read as the catalog's owner, in both snapshots), to
+ * transaction end.
  */
 Datum
 steward_migration_guard_shape_users(PG_FUNCTION_ARGS)
@@ -4245,7 +4276,11 @@ refuse_stale_snapshot(const char *digest_sql, int nargs, Oid *argtypes, Datum *a
  * with the dropped table's OID, rollback failing on the missing relation
  * (review14 R14-8).  The digest: every record of each migration that
  * has a dropped relation or whose shapes' schema is dropped.  The
- * migration's own drops (cleanup, rollback) pass.
+ * migration's own drops (cleanup, rollback) pass.  39P03 when not called
+ * as an event trigger.  Locks: in a REPEATABLE READ or SERIALIZABLE
+ * transaction only, AccessShareLock on migration_tables, migration_indexes
+ * and migration_runs (read as the catalog's owner, in both snapshots), to
+ * transaction end; none in READ COMMITTED.
  */
 Datum
 steward_migrations_drop_snapshot(PG_FUNCTION_ARGS)
@@ -4300,7 +4335,12 @@ steward_migrations_drop_snapshot(PG_FUNCTION_ARGS)
  * tables as they are now, which the pin would not pin (R14-6): what the
  * pin reads of them (tables, pins, status, whether complete switched the
  * shapes), not the backfill's progress or phase before complete.  The
- * migration's own statements (_migration_publish) pass.
+ * migration's own statements (_migration_publish) pass.  39P03 when not
+ * called as an event trigger.  Locks, to transaction end: the check's
+ * reads (as the catalog's owner: AccessShareLock on migration_tables,
+ * migration_runs, migration_columns and the system catalogs it joins);
+ * in a REPEATABLE READ or SERIALIZABLE transaction, AccessShareLock on
+ * migration_tables and migration_runs for the snapshot comparison.
  */
 Datum
 steward_migration_guard_publications(PG_FUNCTION_ARGS)
@@ -4390,7 +4430,15 @@ steward_publication_filter_columns(PG_FUNCTION_ARGS)
  * relation (42P01).  True when it found one.  Read as the catalog's
  * owner in a snapshot taken now (a relation is gone when no pg_class row
  * has its OID); only for pg_steward's migration functions (42501 called
- * directly: its writes clear the record's restored mark).
+ * directly: its writes clear the record's restored mark).  Locks, to
+ * transaction end: AccessShareLock on migration_tables and pg_class for
+ * the read; when a table is gone, _migration_tables_dropped's writes
+ * (RowExclusiveLock on migration_tables, migration_runs,
+ * migration_indexes and migration_columns, and the rows' locks), and for
+ * a column migration left without a table the DROP SCHEMA of its emptied
+ * shapes' schemas (AccessExclusiveLock on each schema).  Errors: 42501;
+ * 42883 when _migration_tables_dropped(oid[]) is missing; what its
+ * writes raise.
  */
 Datum
 steward_migration_settle_dropped(PG_FUNCTION_ARGS)
