@@ -23980,3 +23980,81 @@ BEGIN
     END IF;
 END
 $$;
+
+-- pub5: a column list or row filter over a new column (a rollback drops it) is refused
+-- like one over the old column.
+CREATE OR REPLACE FUNCTION steward._migration_check_publication_list(tbl regclass, prattrs int2vector, filter int2[],
+                                                           pubname name, mig text, switched boolean,
+                                                           pinned boolean)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col name;
+    infilter boolean;
+    isnew boolean;
+    pin text[];
+BEGIN
+    pin := CASE WHEN pinned AND prattrs IS NOT NULL
+                THEN steward._migration_published(mig, tbl,
+                                                  CASE WHEN switched THEN 'new' ELSE 'old' END, switched) END;
+    SELECT a.attname, a.attnum = ANY (coalesce(filter, '{}')),
+           EXISTS (SELECT 1 FROM steward.migration_columns x
+                    WHERE x.migration = mig AND x.relid = tbl AND x.kind IN ('pair', 'added')
+                      AND a.attname = CASE WHEN switched THEN x.switched_new ELSE x.expand_new END)
+      INTO col, infilter, isnew
+      FROM pg_attribute a
+     WHERE a.attrelid = tbl
+       AND ((a.attnum = ANY (prattrs::int2[])
+             AND NOT a.attname::text = ANY (coalesce(pin, '{}')))
+            OR a.attnum = ANY (coalesce(filter, '{}')))
+       AND (a.attname = '_steward_side'
+            OR EXISTS (SELECT 1 FROM steward.migration_columns x
+                        WHERE x.migration = mig AND x.relid = tbl
+                          AND ((x.kind IN ('pair', 'dropped')
+                                AND a.attname = CASE WHEN switched THEN x.switched_old ELSE x.expand_old END)
+                               OR (x.kind IN ('pair', 'added')
+                                   AND a.attname = CASE WHEN switched THEN x.switched_new ELSE x.expand_new END))))
+     ORDER BY 2 DESC, a.attnum LIMIT 1;
+    IF FOUND AND isnew THEN
+        RAISE EXCEPTION 'publication "%" would % column "%" of relation %, which a rollback of migration "%" drops',
+                pubname, CASE WHEN infilter THEN 'filter rows on' ELSE 'publish' END, col, tbl, mig
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The column is the migration''s new one until cleanup: a rollback drops it, and could not '
+                           'while a column list or row filter of the publication uses it.',
+                  HINT = format('After SELECT steward.migration_cleanup(%L); give publication %I a list or row '
+                                'filter over column %I. Meanwhile publish %s without a column list (the migration '
+                                'gives it the list of the shape its subscribers have), or with a list and row filter '
+                                'without column %I.', mig, pubname, col, tbl, col);
+    ELSIF FOUND THEN
+        RAISE EXCEPTION 'publication "%" would % column "%" of relation %, which migration "%" replaces or drops',
+                pubname, CASE WHEN infilter THEN 'filter rows on' ELSE 'publish' END, col, tbl, mig
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = CASE WHEN col = '_steward_side'
+                                THEN 'A column list or row filter given to the table is left as it is: it would '
+                                     'use the migration''s own column, which no subscriber has, and the cleanup '
+                                     'or rollback drops that column.'
+                                ELSE 'A column list or row filter given to the table is left as it is: after '
+                                     'complete it would use the old column under its reserved name, which no '
+                                     'subscriber has, and the cleanup drops that column (migration_start '
+                                     'refuses such a list or filter too).' END,
+                  HINT = format('Publish %s without a column list (the migration gives it the list of the shape its '
+                                'subscribers have), or with a list and row filter without column %I.', tbl, col);
+    END IF;
+    IF pin IS NOT NULL AND NOT (ARRAY(SELECT a.attname::text FROM pg_attribute a
+                                       WHERE a.attrelid = tbl AND a.attnum = ANY (prattrs::int2[])
+                                       ORDER BY 1) = ARRAY(SELECT x FROM unnest(pin) x ORDER BY 1)) THEN
+        RAISE EXCEPTION 'cannot change the column list of relation % in publication "%" while migration "%" changes it',
+                tbl, pubname, mig
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = format('The migration keeps the column list of one shape on the publication (now %s) '
+                                  'until cleanup or rollback, and moves it to the new shape at complete: another '
+                                  'list would be replaced then, and removed at cleanup.', array_to_string(pin, ', ')),
+                  HINT = format('Give publication %I its own list after SELECT steward.migration_cleanup(%L); or a rollback. '
+                                'Meanwhile publish the columns you want from another publication '
+                                'with a list of its own.', pubname, mig);
+    END IF;
+END
+$$;

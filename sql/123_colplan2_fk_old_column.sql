@@ -6,6 +6,8 @@
 -- CASCADE.  The DDL guard now refuses such a key (55006) when it is made,
 -- naming the column and the migration, with the new column to reference.
 -- Start, cleanup and rollback refuse (2BP01) keys to a column they drop.
+-- A key to the new column, which a rollback drops, is refused the same
+-- way until the cleanup (pub5: it was accepted, and blocked the rollback).
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -29,8 +31,9 @@ ALTER TABLE cp2_fc ADD COLUMN pb int REFERENCES cp2_fp (b);
 ALTER TABLE cp2_fc ADD FOREIGN KEY (pc) REFERENCES cp2_fp (c);
 ALTER TABLE cp2_fc ADD FOREIGN KEY (id) REFERENCES cp2_fp;
 CALL steward.migration_backfill('cp2_fp_m');
--- The new column, once its unique index is built, can be referenced.
+-- The new column has its unique index, but a rollback drops it: refused.
 ALTER TABLE cp2_fc ADD COLUMN pa2 bigint REFERENCES cp2_fp (a2);
+\echo :LAST_ERROR_SQLSTATE
 SELECT "check", passed FROM steward.migration_validate('cp2_fp_m') WHERE NOT passed;
 SELECT steward.migration_complete('cp2_fp_m');
 -- After the switch the old column is under another name: still refused.
@@ -50,8 +53,8 @@ DROP TABLE cp2_fc, cp2_fp;
 
 -- The backstop (2BP01 naming each key, before anything is dropped): a
 -- drop_column's column referenced at start (start went on, and cleanup
--- failed raw); a key to the new column, which a rollback drops; a key to
--- the old column made around the guard (a superuser), at cleanup.
+-- failed raw); a key to the new column, which a rollback drops, and a key
+-- to the old column, each made around the guard (a superuser).
 CREATE TABLE cp2_dp (id int PRIMARY KEY, a int UNIQUE, b int UNIQUE) USING steward;
 INSERT INTO cp2_dp SELECT g, g, g FROM generate_series(1, 5) g;
 CREATE TABLE cp2_dc (id int PRIMARY KEY, pb int REFERENCES cp2_dp (b));
@@ -61,7 +64,9 @@ SELECT count(*) AS records FROM steward.migration_runs WHERE name = 'cp2_dp_m';
 DROP TABLE cp2_dc;
 SELECT steward.migration_start('cp2_dp_m', $$[{"alter_column": {"table": "cp2_dp", "column": "a", "name": "a2", "type": "bigint", "unique": true}}]$$);
 CALL steward.migration_backfill('cp2_dp_m');
+ALTER EVENT TRIGGER steward_relayout_guard DISABLE;
 CREATE TABLE cp2_dc (id int PRIMARY KEY, pa2 bigint REFERENCES cp2_dp (a2));
+ALTER EVENT TRIGGER steward_relayout_guard ENABLE ALWAYS;
 SELECT steward.migration_rollback('cp2_dp_m');
 \echo :LAST_ERROR_SQLSTATE
 SELECT status FROM steward.migration_runs WHERE name = 'cp2_dp_m';

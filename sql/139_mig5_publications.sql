@@ -48,7 +48,8 @@ CREATE PUBLICATION pub5;
 ALTER PUBLICATION pub5 ADD TABLE pt (a);
 CALL steward.migration_backfill('ptm'); SELECT * FROM steward.migration_validate('ptm');
 SELECT steward.migration_complete('ptm');
--- After complete the old column is _steward_old_a.
+-- After complete the old column is _steward_old_a; the new one, a2, a
+-- rollback drops (pub5): both refused until the cleanup.
 ALTER PUBLICATION pub5 ADD TABLE pt (id, _steward_old_a);
 ALTER PUBLICATION pub5 ADD TABLE pt (id, a2);
 SELECT pubname, attnames FROM pg_publication_tables WHERE tablename = 'pt' ORDER BY 1;

@@ -84,7 +84,8 @@ CALL steward.migration_backfill('pfm');
 SELECT passed FROM steward.migration_validate('pfm');
 SELECT steward.migration_complete('pfm');
 ALTER PUBLICATION pfx4 SET TABLE pfo, pf WHERE (_steward_old_a::numeric > 0);
-CREATE PUBLICATION pfx6 FOR TABLE pf WHERE (a2 > 0 AND _steward_side IS NOT NULL) WITH (publish = 'insert');
+CREATE PUBLICATION pfx6 FOR TABLE pf WHERE (b > 0 AND _steward_side IS NOT NULL) WITH (publish = 'insert');
+-- The new column, which a rollback drops (pub5): refused until the cleanup.
 ALTER PUBLICATION pfx4 SET TABLE pfo, pf WHERE (a2 > 0);
 SELECT pubname, tablename, attnames, rowfilter FROM pg_publication_tables
  WHERE pubname LIKE 'pf%' ORDER BY 1, 2;

@@ -3505,8 +3505,11 @@ ALTER EVENT TRIGGER steward_migration_shape_users ENABLE ALWAYS;
 -- table tbl, a table of column migration mig (switched: after complete),
 -- judged for _migration_check_publication_changes (review16 R16-1): 2BP01
 -- for a list or filter over a column the migration replaces or drops, or
--- _steward_side, but a pinned publication's list may hold the pin's own
--- columns; 55006 for a pinned publication's list other than the pin's.
+-- _steward_side, or a new column (a pair's, an add_column's: a rollback
+-- drops it, and DROP COLUMN would refuse while the publication uses it,
+-- pub4's left-alone), but a pinned publication's list may hold the pin's
+-- own columns (the rollback gives it the old shape's list before its
+-- DDL); 55006 for a pinned publication's list other than the pin's.
 -- A row filter's columns (filter) are its Vars' column numbers, read from
 -- its node tree (_publication_filter_columns): a row filter reads only
 -- the table's columns, and never the whole row (PostgreSQL refuses a Var
@@ -3523,13 +3526,17 @@ AS $$
 DECLARE
     col name;
     infilter boolean;
+    isnew boolean;
     pin text[];
 BEGIN
     pin := CASE WHEN pinned AND prattrs IS NOT NULL
                 THEN steward._migration_published(mig, tbl,
                                                   CASE WHEN switched THEN 'new' ELSE 'old' END, switched) END;
-    SELECT a.attname, a.attnum = ANY (coalesce(filter, '{}'))
-      INTO col, infilter
+    SELECT a.attname, a.attnum = ANY (coalesce(filter, '{}')),
+           EXISTS (SELECT 1 FROM steward.migration_columns x
+                    WHERE x.migration = mig AND x.relid = tbl AND x.kind IN ('pair', 'added')
+                      AND a.attname = CASE WHEN switched THEN x.switched_new ELSE x.expand_new END)
+      INTO col, infilter, isnew
       FROM pg_attribute a
      WHERE a.attrelid = tbl
        AND ((a.attnum = ANY (prattrs::int2[])
@@ -3537,10 +3544,23 @@ BEGIN
             OR a.attnum = ANY (coalesce(filter, '{}')))
        AND (a.attname = '_steward_side'
             OR EXISTS (SELECT 1 FROM steward.migration_columns x
-                        WHERE x.migration = mig AND x.relid = tbl AND x.kind IN ('pair', 'dropped')
-                          AND a.attname = CASE WHEN switched THEN x.switched_old ELSE x.expand_old END))
+                        WHERE x.migration = mig AND x.relid = tbl
+                          AND ((x.kind IN ('pair', 'dropped')
+                                AND a.attname = CASE WHEN switched THEN x.switched_old ELSE x.expand_old END)
+                               OR (x.kind IN ('pair', 'added')
+                                   AND a.attname = CASE WHEN switched THEN x.switched_new ELSE x.expand_new END))))
      ORDER BY 2 DESC, a.attnum LIMIT 1;
-    IF FOUND THEN
+    IF FOUND AND isnew THEN
+        RAISE EXCEPTION 'publication "%" would % column "%" of relation %, which a rollback of migration "%" drops',
+                pubname, CASE WHEN infilter THEN 'filter rows on' ELSE 'publish' END, col, tbl, mig
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The column is the migration''s new one until cleanup: a rollback drops it, and could not '
+                           'while a column list or row filter of the publication uses it.',
+                  HINT = format('After SELECT steward.migration_cleanup(%L); give publication %I a list or row '
+                                'filter over column %I. Meanwhile publish %s without a column list (the migration '
+                                'gives it the list of the shape its subscribers have), or with a list and row filter '
+                                'without column %I.', mig, pubname, col, tbl, col);
+    ELSIF FOUND THEN
         RAISE EXCEPTION 'publication "%" would % column "%" of relation %, which migration "%" replaces or drops',
                 pubname, CASE WHEN infilter THEN 'filter rows on' ELSE 'publish' END, col, tbl, mig
             USING ERRCODE = 'dependent_objects_still_exist',
@@ -3581,7 +3601,8 @@ REVOKE ALL ON FUNCTION steward._migration_check_publication_list(regclass, int2v
 -- (review14 R14-2: the other order of the REPLICA IDENTITY guard, which
 -- refuses the identity while it publishes them); 2BP01 when the
 -- statement gave the table a column list or row filter of its own over a
--- column the migration replaces or drops, or _steward_side (R14-3: start
+-- column the migration replaces or drops, a new column a rollback drops
+-- (pub5), or _steward_side (R14-3: start
 -- refuses one, _migration_check_column_users; after complete it would
 -- publish _steward_old_<name>, which no subscriber has, and cleanup could
 -- not drop it), whether or not the migration pins the publication

@@ -780,6 +780,7 @@ typedef struct GuardedBy
 	int			ord;			/* relayout: 1 the application's layout, 2 the new one */
 	List	   *dropped;		/* column migration: the columns cleanup drops, as now named */
 	List	   *dropped_new;	/* ... and the new column of each ("" for a drop_column) */
+	List	   *added;			/* column migration: the new columns a rollback drops, as now named */
 } GuardedBy;
 
 /* The elements of a text[] datum as a List of C strings. */
@@ -878,6 +879,13 @@ guarded_by(Oid relid, bool below_only, bool relayouts_only, bool partition_check
 			"              WHERE c.migration OPERATOR(pg_catalog.=) t.migration"
 			"                AND c.relid OPERATOR(pg_catalog.=) t.relid"
 			"                AND c.kind OPERATOR(pg_catalog.=) ANY (ARRAY['pair', 'dropped'])"
+			"              ORDER BY c.ord)::pg_catalog.text[],"
+			"       ARRAY(SELECT CASE WHEN r.phase OPERATOR(pg_catalog.=) 'switched' THEN c.switched_new"
+			"                         ELSE c.expand_new END"
+			"               FROM steward.migration_columns c"
+			"              WHERE c.migration OPERATOR(pg_catalog.=) t.migration"
+			"                AND c.relid OPERATOR(pg_catalog.=) t.relid"
+			"                AND c.kind OPERATOR(pg_catalog.=) ANY (ARRAY['pair', 'added'])"
 			"              ORDER BY c.ord)::pg_catalog.text[]"
 			"  FROM steward.migration_tables t"
 			"  JOIN steward.migration_runs r ON r.name OPERATOR(pg_catalog.=) t.migration,"
@@ -913,6 +921,7 @@ guarded_by(Oid relid, bool below_only, bool relayouts_only, bool partition_check
 		m->ord = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
 		m->dropped = text_array_list(SPI_getbinval(tup, desc, 8, &isnull));
 		m->dropped_new = text_array_list(SPI_getbinval(tup, desc, 9, &isnull));
+		m->added = text_array_list(SPI_getbinval(tup, desc, 10, &isnull));
 		MemoryContextSwitchTo(old);
 	}
 	steward_as_owner_end(&ctx);
@@ -3074,7 +3083,13 @@ guard_view_query(Node *query, bool matview)
  * one, a drop_column's), which keeps its unique index until then: the
  * cleanup's DROP COLUMN would fail on the key (a raw 2BP01 whose HINT said
  * CASCADE), so the key is refused when it is made, with the new column to
- * reference instead.  No column list: the primary key's columns.
+ * reference after the cleanup instead.  Likewise a key referencing a new
+ * column (an alter_column's that writes one, an add_column's, before or
+ * after complete), which a rollback drops: the rollback refused on the
+ * key (2BP01, _migration_check_column_users), the next step the key was
+ * made to be (guard4's left-alone).  No column list: the primary key's
+ * columns.  Reads the migration as guarded_by does (a snapshot taken now,
+ * also in a REPEATABLE READ transaction); 55006.
  */
 static void
 guard_references_dropped(Oid rel, Constraint *con)
@@ -3085,7 +3100,7 @@ guard_references_dropped(Oid rel, Constraint *con)
 	ListCell   *lc2;
 
 	guarded_by(rel, false, false, false, &m);
-	if (m.name == NULL || m.relayout || m.dropped == NIL)
+	if (m.name == NULL || m.relayout || (m.dropped == NIL && m.added == NIL))
 		return;
 	if (con->pk_attrs != NIL)
 	{
@@ -3117,10 +3132,21 @@ guard_references_dropped(Oid rel, Constraint *con)
 					 gettext_noop("The cleanup drops that column with its unique index, and could not "
 								  "with a foreign key referencing it."),
 					 newcol[0] != '\0' ?
-					 psprintf(_("Or reference the new column %s once it has a unique index (the "
-								"step's \"unique\": true, built by the backfill)."),
+					 psprintf(_("Then reference the new column %s (the step's \"unique\": true "
+								"gives it a unique index)."),
 							  quote_identifier(newcol)) :
 					 gettext_noop("Or reference another column: the migration drops this one."));
+	}
+	foreach(lc, m.added)
+	{
+		char	   *col = (char *) lfirst(lc);
+
+		if (!name_in(col, names))
+			continue;
+		guard_refuse(&m, rel, &GM_foreign_key_dropped, col,
+					 gettext_noop("The column is the migration's new one until cleanup: a rollback "
+								  "drops it, and could not with a foreign key referencing it."),
+					 gettext_noop("Add the key after the cleanup, when the column stays."));
 	}
 }
 
