@@ -33,7 +33,8 @@
  * in between, to its table's "(other)" edge, else the event is dropped).
  * A prepared transaction's transitions wait in shared memory, labelled
  * with its xid, until a reader of the counts, or the next PREPARE, finds
- * it committed (added) or rolled back (forgotten): PostgreSQL runs no
+ * it committed (added), rolled back (forgotten) or gone from the commit
+ * log (dropped: resolve_prepared): PostgreSQL runs no
  * extension code at COMMIT PREPARED.  So the slots hold only transactions
  * still prepared, or ended since the last reader or PREPARE.  Transitions
  * that find no free slot even then are dropped (counted in
@@ -96,7 +97,7 @@ typedef struct TransitionKey
 /* Transitions of a prepared transaction, waiting for its outcome. */
 typedef struct PreparedTransition
 {
-	TransactionId xid;			/* Invalid: a free slot */
+	FullTransactionId xid;		/* Invalid: a free slot */
 	TransitionKey key;
 	uint64		count;
 } PreparedTransition;
@@ -225,7 +226,7 @@ counters_init_area(void *area, bool found, LWLock *lock)
 		memset(counter_shared->other_tables, 0, sizeof(counter_shared->other_tables));
 		counter_shared->nprepared = max_prepared_transitions();
 		for (int i = 0; i < counter_shared->nprepared; i++)
-			counter_shared->prepared[i].xid = InvalidTransactionId;
+			counter_shared->prepared[i].xid = InvalidFullTransactionId;
 	}
 	counter_hash = steward_shmem_hash("pg_steward counter hash", steward_max_tables,
 									  sizeof(CounterKey), sizeof(CounterEntry));
@@ -635,7 +636,7 @@ static void resolve_prepared(void);
 static void
 park_pending(void *arg)
 {
-	TransactionId xid = GetTopTransactionIdIfAny();
+	FullTransactionId xid = GetTopFullTransactionIdIfAny();
 	int			left = 0;
 	int			slot = 0;
 
@@ -644,9 +645,9 @@ park_pending(void *arg)
 	for (int i = 0; i < npending; i++)
 	{
 		while (slot < counter_shared->nprepared &&
-			   TransactionIdIsValid(counter_shared->prepared[slot].xid))
+			   FullTransactionIdIsValid(counter_shared->prepared[slot].xid))
 			slot++;
-		if (!TransactionIdIsValid(xid) || slot >= counter_shared->nprepared)
+		if (!FullTransactionIdIsValid(xid) || slot >= counter_shared->nprepared)
 		{
 			pending[left++] = pending[i];
 			continue;
@@ -727,21 +728,54 @@ steward_counters_install_hooks(void)
 }
 
 /*
+ * The outcome of ended transaction fxid, from the commit log: committed
+ * (true) or not (false); *known false when the log no longer covers it.
+ * VACUUM truncates the commit log below the oldest datfrozenxid; a slot
+ * whose transaction ended and that nobody resolved (no reader of the
+ * counts, no PREPARE) for that long would otherwise make every later
+ * reader fail with the commit log's 58P01 (and every PREPARE drop its
+ * transitions as a collection failure).  XactTruncationLock, shared, keeps
+ * the log from being truncated between the check and the read, as core's
+ * pg_xact_status does; the full xid keeps the comparison right however old
+ * the slot is.
+ */
+static bool
+prepared_outcome(FullTransactionId fxid, bool *known)
+{
+	FullTransactionId next = ReadNextFullTransactionId();
+	TransactionId oldest;
+	uint32		epoch = EpochFromFullTransactionId(next);
+	bool		committed = false;
+
+	LWLockAcquire(XactTruncationLock, LW_SHARED);
+	oldest = ShmemVariableCache->oldestClogXid;
+	/* oldest is at most 2^31 behind next: in next's epoch or the one before. */
+	if (oldest > XidFromFullTransactionId(next))
+		epoch--;
+	*known = !FullTransactionIdPrecedes(fxid, FullTransactionIdFromEpochAndXid(epoch, oldest));
+	if (*known)
+		committed = TransactionIdDidCommit(XidFromFullTransactionId(fxid));
+	LWLockRelease(XactTruncationLock);
+	return committed;
+}
+
+/*
  * Count the transitions of prepared transactions that have ended since:
- * committed ones are added, rolled-back ones forgotten.  The outcomes are
- * looked up outside the lock (TransactionIdIsInProgress takes
- * ProcArrayLock); a slot is freed by whoever finds it still holding the
- * xid it looked up.
+ * committed ones are added, rolled-back ones forgotten, those whose
+ * outcome the commit log no longer holds counted as dropped
+ * (prepared_outcome).  The outcomes are looked up outside the counters'
+ * lock (TransactionIdIsInProgress takes ProcArrayLock); a slot is freed by
+ * whoever finds it still holding the xid it looked up.
  */
 static void
 resolve_prepared(void)
 {
 	int			n = counter_shared->nprepared;
-	TransactionId *xids;
+	FullTransactionId *xids;
 
 	if (n == 0)
 		return;
-	xids = palloc(n * sizeof(TransactionId));
+	xids = palloc(n * sizeof(FullTransactionId));
 	LWLockAcquire(counter_shared->lock, LW_SHARED);
 	for (int i = 0; i < n; i++)
 		xids[i] = counter_shared->prepared[i].xid;
@@ -750,16 +784,27 @@ resolve_prepared(void)
 	{
 		PreparedTransition done;
 		bool		committed;
+		bool		known;
+		bool		mine;
 
-		if (!TransactionIdIsValid(xids[i]) || TransactionIdIsInProgress(xids[i]))
+		if (!FullTransactionIdIsValid(xids[i]) ||
+			TransactionIdIsInProgress(XidFromFullTransactionId(xids[i])))
 			continue;
-		committed = TransactionIdDidCommit(xids[i]);
+		committed = prepared_outcome(xids[i], &known);
 		LWLockAcquire(counter_shared->lock, LW_EXCLUSIVE);
 		done = counter_shared->prepared[i];
-		if (done.xid == xids[i])
-			counter_shared->prepared[i].xid = InvalidTransactionId;
+		mine = FullTransactionIdEquals(done.xid, xids[i]);
+		if (mine)
+			counter_shared->prepared[i].xid = InvalidFullTransactionId;
 		LWLockRelease(counter_shared->lock);
-		if (done.xid == xids[i] && committed)
+		if (!mine)
+			continue;
+		if (!known)
+		{
+			pg_atomic_fetch_add_u64(&counter_shared->dropped_events, done.count);
+			steward_struct_dropped(STEWARD_STRUCT_TRANSITIONS, done.count);
+		}
+		else if (committed)
 			add_transitions(&done.key, done.count);
 	}
 	pfree(xids);
@@ -792,11 +837,12 @@ may_see_counts(Oid relid, Oid userid, bool see_all)
  * The entries are copied under the counters' lock, checked after it.
  * First the parked transitions of ended prepared transactions are counted
  * (resolve_prepared: the counters' LWLock, ProcArrayLock and the commit
- * log's).  No heavyweight lock.  Raises nothing of its own; the commit
- * log's 58P01 if a parked transaction's status was truncated away (it
+ * log's, and XactTruncationLock shared).  No heavyweight lock.  A
+ * parked transaction whose status the commit log no longer holds (it
  * ended, and nothing resolved its slot, for longer than the freeze
- * horizon), the tuplestore's errors (53200, or a file error past
- * work_mem).
+ * horizon) is counted as dropped; before, the commit log's 58P01 failed
+ * every call.  Raises nothing of its own: the tuplestore's errors (53200,
+ * or a file error past work_mem).
  */
 Datum
 steward_transition_counters(PG_FUNCTION_ARGS)
@@ -908,7 +954,7 @@ steward_counters_reset(void)
 	memset(counter_shared->other_tables, 0, sizeof(counter_shared->other_tables));
 	/* Transitions of still-prepared transactions happened before, too. */
 	for (int i = 0; i < counter_shared->nprepared; i++)
-		counter_shared->prepared[i].xid = InvalidTransactionId;
+		counter_shared->prepared[i].xid = InvalidFullTransactionId;
 	LWLockRelease(counter_shared->lock);
 }
 
