@@ -232,9 +232,7 @@ extern void steward_hash_rescan(IndexScanDesc scan, ScanKey scankey, int nscanke
 extern bool steward_hash_gettuple(IndexScanDesc scan, ScanDirection dir);
 extern int64 steward_hash_getbitmap(IndexScanDesc scan, TIDBitmap *tbm);
 extern void steward_hash_endscan(IndexScanDesc scan);
-extern void steward_hash_collect_bucket(Relation index, uint32 bucket, uint64 hash,
-							   bool match_all, ItemPointerData **tids,
-							   int *ntids, int *maxtids);
+extern uint64 steward_hash_count_bucket(Relation index, uint32 bucket);
 
 /* steward_hash_vacuum.c */
 extern IndexBulkDeleteResult *steward_hash_bulkdelete(IndexVacuumInfo *info,

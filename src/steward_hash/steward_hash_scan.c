@@ -72,28 +72,45 @@ typedef struct StewardHashScanOpaqueData
 
 typedef StewardHashScanOpaqueData *StewardHashScanOpaque;
 
+/*
+ * Room for the TIDs of a bucket's matches: one key can have any number of
+ * rows, so past MaxAllocSize (134,217,728 TIDs in 805 MB, doubled to
+ * 1.6 GB) the array is a huge allocation, as tidbitmap's and tuplesort's
+ * are; before, repalloc failed there with XX000 "invalid memory alloc
+ * request size".  An int counts them: past INT_MAX matches, 54000.
+ */
 static void
 append_tid(ItemPointerData **tids, int *ntids, int *maxtids, ItemPointer tid)
 {
 	if (*ntids >= *maxtids)
 	{
-		*maxtids = (*maxtids == 0) ? 16 : *maxtids * 2;
+		Size		newmax;
+
+		if (*maxtids == INT_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("steward_hash index scan matched more than %d entries", INT_MAX),
+					 errhint("Use a sequential scan or a btree index for a key this common.")));
+		newmax = (*maxtids == 0) ? 16 : Min((Size) *maxtids * 2, (Size) INT_MAX);
 		if (*tids == NULL)
-			*tids = palloc(*maxtids * sizeof(ItemPointerData));
+			*tids = MemoryContextAllocHuge(CurrentMemoryContext,
+										   newmax * sizeof(ItemPointerData));
 		else
-			*tids = repalloc(*tids, *maxtids * sizeof(ItemPointerData));
+			*tids = repalloc_huge(*tids, newmax * sizeof(ItemPointerData));
+		*maxtids = (int) newmax;
 	}
 	(*tids)[(*ntids)++] = *tid;
 }
 
 /*
  * Walk a bucket chain whose primary page "primary" the caller has locked
- * (share), collecting matches; chain pages are lock-coupled.  Releases
- * everything.
+ * (share), collecting the entries with "hash" (or, with tids NULL, only
+ * counting every entry into *nall); chain pages are lock-coupled.
+ * Releases everything.
  */
 static void
-walk_chain(Relation index, Buffer primary, uint64 hash, bool match_all,
-		   ItemPointerData **tids, int *ntids, int *maxtids)
+walk_chain(Relation index, Buffer primary, uint64 hash,
+		   ItemPointerData **tids, int *ntids, int *maxtids, uint64 *nall)
 {
 	Buffer		cur = primary;
 	uint64		raw = steward_hash_stored(hash);
@@ -106,11 +123,8 @@ walk_chain(Relation index, Buffer primary, uint64 hash, bool match_all,
 		BlockNumber next = StewardHashPageGetOpaque(page)->next;
 		Buffer		nextbuf;
 
-		if (match_all)
-		{
-			for (int i = 0; i < n; i++)
-				append_tid(tids, ntids, maxtids, &entries[i].tid);
-		}
+		if (tids == NULL)
+			*nall += n;
 		else
 		{
 			/* The scan is memory-bound: one 8-byte load per entry. */
@@ -137,26 +151,28 @@ walk_chain(Relation index, Buffer primary, uint64 hash, bool match_all,
 }
 
 /*
- * Every entry (match_all) or the entries with "hash" of one bucket.  Takes
- * the chain's buffers shared, lock-coupled, all released before returning;
- * no heavyweight lock (the caller holds the index's).  Raises
+ * The number of entries of one bucket (VACUUM's count when no bulk delete
+ * ran), without collecting them: before, their TIDs were gathered only to
+ * be counted, and a bucket of more than 134,217,728 entries (one key's
+ * rows) failed every VACUUM of the table with XX000.  Takes the chain's
+ * buffers shared, lock-coupled, all released before returning; no
+ * heavyweight lock (the caller holds the index's).  Raises
  * steward_hash_get_meta's errors, steward_hash_bucket_block's XX000 for a
- * bucket past the segments (corruption), ReadBuffer's read errors, 53200,
- * and repalloc's XX000 'invalid memory alloc request size' past
- * 134,217,728 collected TIDs (the 1 GB allocation limit).
+ * bucket past the segments (corruption) and ReadBuffer's read errors.
  */
-void
-steward_hash_collect_bucket(Relation index, uint32 bucket, uint64 hash, bool match_all,
-				   ItemPointerData **tids, int *ntids, int *maxtids)
+uint64
+steward_hash_count_bucket(Relation index, uint32 bucket)
 {
 	const StewardHashMetaData *meta = steward_hash_get_meta(index, false);
 	Buffer		buf;
+	uint64		n = 0;
 
 	if (bucket > meta->maxbucket)
 		meta = steward_hash_get_meta(index, true);
 	buf = ReadBuffer(index, steward_hash_bucket_block(meta, bucket));
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	walk_chain(index, buf, hash, match_all, tids, ntids, maxtids);
+	walk_chain(index, buf, 0, NULL, NULL, NULL, &n);
+	return n;
 }
 
 /*
@@ -199,7 +215,7 @@ collect_hash(Relation index, uint64 hash, Snapshot snapshot,
 		if (!(opaque->flags & STEWARD_HASH_SPLIT_TARGET))
 		{
 			PredicateLockPage(index, blkno, snapshot);
-			walk_chain(index, buf, hash, false, tids, ntids, maxtids);
+			walk_chain(index, buf, hash, tids, ntids, maxtids, NULL);
 			return;
 		}
 
@@ -210,7 +226,7 @@ collect_hash(Relation index, uint64 hash, Snapshot snapshot,
 		partnerbuf = ReadBuffer(index, steward_hash_bucket_block(meta, partner));
 		LockBuffer(partnerbuf, BUFFER_LOCK_SHARE);
 		PredicateLockPage(index, BufferGetBlockNumber(partnerbuf), snapshot);
-		walk_chain(index, partnerbuf, hash, false, tids, ntids, maxtids);
+		walk_chain(index, partnerbuf, hash, tids, ntids, maxtids, NULL);
 
 		buf = ReadBuffer(index, blkno);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
@@ -223,7 +239,7 @@ collect_hash(Relation index, uint64 hash, Snapshot snapshot,
 			continue;
 		}
 		PredicateLockPage(index, blkno, snapshot);
-		walk_chain(index, buf, hash, false, tids, ntids, maxtids);
+		walk_chain(index, buf, hash, tids, ntids, maxtids, NULL);
 		return;
 	}
 }
@@ -450,8 +466,10 @@ steward_hash_rescan(IndexScanDesc scan, ScanKey scankey, int nscankeys,
  * holds the index's and the table's.  Raises 0A000 for a partial key on a
  * table whose pages are not heap's, the support function's errors (XX000
  * when the operator family lacks support function 1 for the key's type,
- * which only a superuser can bring about), steward_hash_collect_bucket's
- * errors, and 53200 (memory, or the predicate-lock table full).
+ * which only a superuser can bring about), steward_hash_get_meta's and
+ * ReadBuffer's errors, steward_hash_bucket_block's XX000 for a bucket
+ * past the segments (corruption), 54000 past INT_MAX matches of one key,
+ * and 53200 (memory, or the predicate-lock table full).
  */
 bool
 steward_hash_gettuple(IndexScanDesc scan, ScanDirection dir)

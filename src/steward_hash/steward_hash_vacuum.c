@@ -114,11 +114,10 @@ steward_hash_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 
 /*
  * Count pages and entries; record the count in the metapage (its buffer
- * exclusively, WAL-logged).  Without a bulkdelete pass it reads every
- * bucket's chain (steward_hash_collect_bucket, shared buffer locks).  Core
- * holds the index's lock.  Raises steward_hash_collect_bucket's errors
- * (XX000 past 134,217,728 entries in one bucket: it collects their TIDs to
- * count them) and steward_hash_get_meta's.
+ * exclusively, WAL-logged).  Without a bulkdelete pass it counts every
+ * bucket's chain (steward_hash_count_bucket, shared buffer locks; no
+ * memory per entry).  Core holds the index's lock.  Raises
+ * steward_hash_count_bucket's and steward_hash_get_meta's errors.
  */
 IndexBulkDeleteResult *
 steward_hash_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
@@ -140,14 +139,7 @@ steward_hash_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		stats = (IndexBulkDeleteResult *) palloc0(sizeof(IndexBulkDeleteResult));
 		for (uint32 bucket = 0; bucket <= meta->maxbucket; bucket++)
 		{
-			ItemPointerData *tids = NULL;
-			int			ntids = 0,
-						maxtids = 0;
-
-			steward_hash_collect_bucket(index, bucket, 0, true, &tids, &ntids, &maxtids);
-			count += ntids;
-			if (tids)
-				pfree(tids);
+			count += steward_hash_count_bucket(index, bucket);
 			meta = steward_hash_get_meta(index, false);
 		}
 		stats->num_index_tuples = count;
