@@ -111,6 +111,29 @@ AS 'MODULE_PATHNAME', 'steward_state_machine_latest'
 LANGUAGE C STRICT;
 REVOKE ALL ON FUNCTION steward._state_machine_latest(text) FROM PUBLIC;
 
+-- Every path that attaches a machine (attach_state_machine, a label, so a
+-- restore) locks its row FOR KEY SHARE before it writes the rule, and
+-- every delete of a machine (drop_state_machine, DROP OWNED, the
+-- extension's owner's DELETE) checks, once it holds the row, in a snapshot
+-- taken then, that no rule names it: a machine dropped while an attach was
+-- uncommitted, or by a REPEATABLE READ transaction whose snapshot predated
+-- it, left a rule naming no machine, which the access method ignores
+-- (src/lifecycle/machines_api.c; tidy3 finding 1).
+CREATE FUNCTION steward._state_machine_lock(name text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_state_machine_lock'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._state_machine_lock(text) FROM PUBLIC;
+CREATE FUNCTION steward._machine_definitions_attached()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'steward_machine_definitions_attached'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._machine_definitions_attached() FROM PUBLIC;
+CREATE TRIGGER machine_definitions_attached
+    BEFORE DELETE OR UPDATE OF name ON steward.machine_definitions
+    FOR EACH ROW EXECUTE FUNCTION steward._machine_definitions_attached();
+ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_attached;
+
 CREATE VIEW steward.state_machines AS
 SELECT m.name, m.states, m.initial, m.transitions, m.builtin,
        coalesce((SELECT array_agg(a.col ORDER BY a.col)

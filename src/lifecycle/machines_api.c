@@ -17,7 +17,9 @@
 
 #include "access/relation.h"
 #include "access/xact.h"
+#include "catalog/pg_collation_d.h"
 #include "catalog/pg_type_d.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/acl.h"
@@ -26,6 +28,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "pg_steward.h"
 #include "lifecycle/lifecycle.h"
@@ -42,6 +45,8 @@ PG_FUNCTION_INFO_V1(steward_grant_state_machine);
 PG_FUNCTION_INFO_V1(steward_revoke_state_machine);
 PG_FUNCTION_INFO_V1(steward_check_state_collation_sql);
 PG_FUNCTION_INFO_V1(steward_state_machine_latest);
+PG_FUNCTION_INFO_V1(steward_state_machine_lock);
+PG_FUNCTION_INFO_V1(steward_machine_definitions_attached);
 
 /* ------------------------------------------------------------------------
  * Owners and grants
@@ -130,6 +135,140 @@ read_machine(const char *machine, MachineInfo *info, bool owners)
 		info->owner = DatumGetObjectId(SPI_getbinval(row, desc, 3, &isnull));
 		info->usage_roles = DatumGetArrayTypePCopy(SPI_getbinval(row, desc, 4, &isnull));
 	}
+}
+
+/*
+ * Lock the machine's row of steward.machine_definitions FOR KEY SHARE, to
+ * the end of the transaction (connected to SPI, as the catalog's owner):
+ * every path that attaches a machine takes it before it writes the rule,
+ * so that a drop waits for the attaching transaction and then sees its
+ * rule (the BEFORE DELETE trigger steward_machine_definitions_attached),
+ * and an attach that waited for a drop finds no machine (read_machine,
+ * run after it, raises 42704; under REPEATABLE READ core raises 40001
+ * here).  Without it, a machine dropped while an attach was uncommitted
+ * left a rule naming no machine, which the access method ignores (tidy3
+ * finding 1).  The row is found in a snapshot taken now, as read_machine
+ * reads it; no row, nothing locked (the caller reads the machine next).
+ */
+static void
+lock_machine(const char *machine)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(machine)};
+	SPIPlanPtr	plan;
+	Snapshot	snapshot;
+	int			rc;
+
+	plan = SPI_prepare("SELECT 1 FROM steward.machine_definitions WHERE name = $1 FOR KEY SHARE",
+					   1, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare a lock of steward.machine_definitions: %s",
+			 SPI_result_code_string(SPI_result));
+	CommandCounterIncrement();
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	rc = SPI_execute_snapshot(plan, args, NULL, snapshot, InvalidSnapshot, false, false, 1);
+	UnregisterSnapshot(snapshot);
+	SPI_freeplan(plan);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not lock a row of steward.machine_definitions");
+}
+
+/*
+ * steward._state_machine_lock(name): lock_machine for the label path
+ * (src/tableam/labels.sql), as the catalog's owner.  Locks: the machine's
+ * row FOR KEY SHARE and RowShareLock on steward.machine_definitions, to
+ * the end of the transaction; waits for a transaction deleting the row.
+ * Locks nothing when there is no such machine (the label path then makes
+ * it).  Raises 40001 under REPEATABLE READ when a concurrent transaction
+ * dropped it, 22004 for a NULL name.
+ */
+Datum
+steward_state_machine_lock(PG_FUNCTION_ARGS)
+{
+	StewardAsOwner ctx;
+	char	   *machine;
+
+	steward_require_arg(fcinfo, 0, "state machine name");
+	machine = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	steward_as_owner_begin(steward_relid(STEWARD_MACHINES_TABLE, false), &ctx);
+	lock_machine(machine);
+	steward_as_owner_end(&ctx);
+	PG_RETURN_VOID();
+}
+
+/*
+ * steward._machine_definitions_attached(): BEFORE DELETE OR UPDATE OF name
+ * trigger (FOR EACH ROW) of steward.machine_definitions, on every path that
+ * drops a machine (drop_state_machine, DROP OWNED, a direct DELETE by the
+ * extension's owner): refuses (2BP01) while a state rule names the
+ * machine.  It runs after the row is locked, so after any transaction that
+ * attached the machine (lock_machine) has ended, and reads
+ * steward.column_rules in a snapshot taken now, as the catalog's owner: a
+ * REPEATABLE READ transaction's snapshot may predate the attach.
+ * Locks: AccessShareLock on steward.column_rules to the end of the
+ * transaction.  Raises 39P01 when not called as such a trigger.
+ */
+Datum
+steward_machine_definitions_attached(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	int			attnum;
+	bool		isnull;
+	Datum		name;
+	HeapTuple	result;
+	StewardAsOwner ctx;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!(TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) || TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward._machine_definitions_attached() must be a BEFORE DELETE OR UPDATE FOR EACH ROW trigger")));
+	desc = RelationGetDescr(trigdata->tg_relation);
+	attnum = SPI_fnumber(desc, "name");
+	if (attnum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward._machine_definitions_attached() must be a trigger of steward.machine_definitions")));
+	name = heap_getattr(trigdata->tg_trigtuple, attnum, desc, &isnull);
+	result = trigdata->tg_trigtuple;
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		bool		newnull;
+		Datum		newname = heap_getattr(trigdata->tg_newtuple, attnum, desc, &newnull);
+
+		result = trigdata->tg_newtuple;
+		if (isnull || (!newnull &&
+					   DatumGetBool(DirectFunctionCall2Coll(texteq, C_COLLATION_OID, name, newname))))
+			return PointerGetDatum(result);
+	}
+	if (isnull)
+		return PointerGetDatum(result);
+
+	args[0] = name;
+	steward_enter_rules_owner(&ctx);
+	if (steward_spi_read_latest("SELECT string_agg(format('%s.%I', r.relid, r.attname), ', ' ORDER BY 1)"
+								"  FROM steward.column_rules r WHERE r.kind = 'state' AND r.machine = $1",
+								1, argtypes, args, NULL, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.column_rules");
+	if (SPI_processed == 1)
+	{
+		bool		unull;
+		Datum		users = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &unull);
+
+		if (!unull)
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("state machine \"%s\" is attached", TextDatumGetCString(name)),
+					 errdetail("Attached to: %s.", TextDatumGetCString(users)),
+					 errhint("Detach it first with steward.detach_state_machine().")));
+	}
+	steward_as_owner_end(&ctx);
+	return PointerGetDatum(result);
 }
 
 /*
@@ -545,7 +684,9 @@ steward_check_stored_states(Relation rel, const StateRule *rule)
  * caller that they own tbl and may use the machine (their own, granted to
  * them, or built in: 42501); takes ShareRowExclusiveLock on tbl, which
  * conflicts with every writer, so every later write sees the rule (as with
- * CREATE TRIGGER).  Raises 42804 for a column not text/varchar or a
+ * CREATE TRIGGER), and the machine's row FOR KEY SHARE to the end of the
+ * transaction (lock_machine: a concurrent drop waits, then refuses 2BP01;
+ * a drop committed meanwhile gives 42704, or 40001 under REPEATABLE READ).  Raises 42804 for a column not text/varchar or a
  * changed_at not timestamptz, 0A000 for a column with a nondeterministic
  * collation, 22023 when changed_at is the state column,
  * 42710 when the column already has a rule, 23514 when stored values are
@@ -612,6 +753,7 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
 	/* The machine: the caller's, granted to it, or built in. */
 	owners = machines_have_owners();
 	steward_as_owner_begin(steward_relid(STEWARD_MACHINES_TABLE, false), &mctx);
+	lock_machine(machine);
 	read_machine(machine, &machine_info, owners);
 	require_machine_usage(machine, &machine_info, caller);
 	steward_as_owner_end(&mctx);

@@ -98,6 +98,9 @@ BEGIN
         RAISE EXCEPTION 'changed_at column "%" of relation "%" must be another column of type timestamp with time zone',
                 v_changed, tbl USING ERRCODE = 'datatype_mismatch';
     END IF;
+    -- Locked first, as attach_state_machine locks it: a drop waits for
+    -- this transaction, then refuses (tidy3 finding 1).
+    PERFORM steward._state_machine_lock(v_machine);
     -- In a snapshot taken now, as attach_state_machine reads it: the
     -- transaction's (REPEATABLE READ) could predate a revoke (review14 R14-9).
     SELECT d.states, d.initial, d.transitions, d.builtin, d.owner, d.usage_roles INTO m
