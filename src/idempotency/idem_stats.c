@@ -124,8 +124,8 @@ make_key(IdemKey *key, const char *scope)
  * Add n to a scope's count of outcome.  Scopes beyond IDEM_MAX_SCOPES are
  * counted under "(other)".  Takes the idempotency counters' LWLock, shared
  * to find the scope's entry, exclusive to make one; the count is added
- * (atomically) after the lock is released.  Raises nothing; nothing
- * without shared memory.
+ * (atomically) while the lock is held.  Raises nothing; nothing without
+ * shared memory.
  */
 void
 steward_idem_count(const char *scope, IdemOutcome outcome, uint64 n)
@@ -138,25 +138,36 @@ steward_idem_count(const char *scope, IdemOutcome outcome, uint64 n)
 		return;
 	make_key(&key, scope);
 
+	/*
+	 * The add happens under the lock: released first, steward.reset()
+	 * could remove the entry and another scope take its slot, which would
+	 * then get this scope's count (tidy3 finding 5).  Shared is enough:
+	 * the add is atomic, and reset() takes the lock exclusively.
+	 */
 	LWLockAcquire(idem_shared->lock, LW_SHARED);
 	entry = hash_search(idem_hash, &key, HASH_FIND, NULL);
-	LWLockRelease(idem_shared->lock);
-	if (entry == NULL)
+	if (entry != NULL)
 	{
-		LWLockAcquire(idem_shared->lock, LW_EXCLUSIVE);
-		if (hash_get_num_entries(idem_hash) >= IDEM_MAX_SCOPES - 1)
-			make_key(&key, "(other)");
-		entry = hash_search(idem_hash, &key, HASH_ENTER_NULL, &found);
-		if (entry != NULL && !found)
+		pg_atomic_fetch_add_u64(&entry->counts[outcome], n);
+		LWLockRelease(idem_shared->lock);
+		return;
+	}
+	LWLockRelease(idem_shared->lock);
+
+	LWLockAcquire(idem_shared->lock, LW_EXCLUSIVE);
+	if (hash_get_num_entries(idem_hash) >= IDEM_MAX_SCOPES - 1)
+		make_key(&key, "(other)");
+	entry = hash_search(idem_hash, &key, HASH_ENTER_NULL, &found);
+	if (entry != NULL)
+	{
+		if (!found)
 		{
 			for (int i = 0; i < IDEM_NUM_COUNTERS; i++)
 				pg_atomic_init_u64(&entry->counts[i], 0);
 		}
-		LWLockRelease(idem_shared->lock);
-		if (entry == NULL)
-			return;
+		pg_atomic_fetch_add_u64(&entry->counts[outcome], n);
 	}
-	pg_atomic_fetch_add_u64(&entry->counts[outcome], n);
+	LWLockRelease(idem_shared->lock);
 }
 
 /*

@@ -237,19 +237,36 @@ gather(StatsSnapshot *snap, Oid dbid, uint64 *fine)
 	steward_hotrows_add_totals(snap->dbs, snap->ndbs);
 }
 
-/* Append a snapshot labelled ts of the current sums. */
-static void
-take_snapshot(StatsSnapshot *snap, TimestampTz ts)
+/*
+ * Append a snapshot of the current sums labelled "at" (labelled false: the
+ * time read under the history's lock, never earlier than the newest
+ * label) and return true; false, appending nothing, when "at" is earlier
+ * than the newest label (*newest).  The order is decided under the lock:
+ * checked before it, two backends (or one and the sampler) could append
+ * out of order (tidy3 finding 4), and a window would then start at a
+ * snapshot newer than its end.
+ */
+static bool
+take_snapshot(StatsSnapshot *snap, bool labelled, TimestampTz *at, TimestampTz *newest)
 {
 	gather(snap, InvalidOid, NULL);
 	steward_statements_top(snap->stmts, &snap->nstmts, HISTORY_STMTS);
-	snap->ts = ts;
 	LWLockAcquire(history->lock, LW_EXCLUSIVE);
+	*newest = history->last_ts;
+	if (!labelled)
+		*at = Max(GetCurrentTimestamp(), history->last_ts);
+	else if (history->last_ts != 0 && *at < history->last_ts)
+	{
+		LWLockRelease(history->lock);
+		return false;
+	}
+	snap->ts = *at;
 	memcpy(&history->snaps[history->next], snap, sizeof(StatsSnapshot));
 	history->next = (history->next + 1) % steward_history_size;
 	history->count = Min(history->count + 1, steward_history_size);
-	history->last_ts = ts;
+	history->last_ts = *at;
 	LWLockRelease(history->lock);
+	return true;
 }
 
 static TimestampTz
@@ -263,13 +280,15 @@ tick(void *arg)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz due = history->next_due;
+	TimestampTz at;
+	TimestampTz newest;
 
 	/* A shortened interval (reload) takes effect at once. */
 	if (due != 0 && now < due && plus_interval(now) >= due)
 		return;
 	if (scratch == NULL)
 		scratch = MemoryContextAlloc(TopMemoryContext, sizeof(StatsSnapshot));
-	take_snapshot(scratch, now);
+	(void) take_snapshot(scratch, false, &at, &newest);
 	history->next_due = plus_interval(now);
 }
 
@@ -310,15 +329,16 @@ steward_history_reset(void)
  * now; not later than now, not earlier than the newest snapshot).  For
  * marking a moment by hand, and for tests that need controlled times.
  * Raises 55000 without shared_preload_libraries, 22023 for an "at" in the
- * future or before the newest snapshot's label.  Locks as
- * steward_history_tick; the newest label is read without the history's
- * lock, so two concurrent calls may append out of order.
+ * future or before the newest snapshot's label (decided under the
+ * history's lock, so concurrent calls append in time order; without "at",
+ * the label is the time the lock is held).  Locks as steward_history_tick.
  */
 Datum
 steward_take_snapshot(PG_FUNCTION_ARGS)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz at = PG_ARGISNULL(0) ? now : PG_GETARG_TIMESTAMPTZ(0);
+	TimestampTz newest = history != NULL ? history->last_ts : 0;
 	StatsSnapshot   *snap;
 
 	if (history == NULL)
@@ -328,15 +348,16 @@ steward_take_snapshot(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a snapshot cannot be labelled with a time in the future"),
 				 errdetail("It holds the statistics of now; \"at\" may only move it into the past.")));
-	if (history->last_ts != 0 && at < history->last_ts)
+	snap = palloc(sizeof(StatsSnapshot));
+	/* A first look without the lock spares the gathering; the lock decides. */
+	if ((newest != 0 && at < newest) ||
+		!take_snapshot(snap, !PG_ARGISNULL(0), &at, &newest))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a snapshot cannot be labelled earlier than the newest one"),
 				 errdetail("The newest snapshot is labelled %s.",
-						   timestamptz_to_str(history->last_ts)),
+						   timestamptz_to_str(newest)),
 				 errhint("Snapshots are kept in time order; steward.reset() clears them.")));
-	snap = palloc(sizeof(StatsSnapshot));
-	take_snapshot(snap, at);
 	PG_RETURN_TIMESTAMPTZ(at);
 }
 
