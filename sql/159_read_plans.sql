@@ -48,6 +48,27 @@ ALTER TABLE rp RENAME COLUMN a TO a9;
 SELECT steward.migration_rollback('rp2') IS NOT NULL AS rolled_back;
 DROP TABLE rp, rp_other;
 DROP SCHEMA rp_shadow CASCADE;
+-- The relayout trigger's catalog read names its operators: a session
+-- whose search_path puts its own = (regclass, regclass) before pg_catalog does not
+-- reach it (codereview4 #6; PostgreSQL resolves the IN to pg_catalog's
+-- operator here anyway: this guards the qualified form).
+CREATE TABLE rl (id int PRIMARY KEY, k int NOT NULL);
+SELECT steward.migration_start('rl1', '[{"relayout": {"table": "rl", "partition_by": "HASH (id)", "partitions": 2}}]') IS NOT NULL AS started;
+CREATE SCHEMA rp_ops;
+CREATE FUNCTION rp_ops.oideq(regclass, regclass) RETURNS boolean LANGUAGE plpgsql AS
+  $$BEGIN RAISE EXCEPTION 'rp_ops.= called'; END$$;
+CREATE OPERATOR rp_ops.= (LEFTARG = regclass, RIGHTARG = regclass, FUNCTION = rp_ops.oideq);
+SET search_path = rp_ops, pg_catalog, public;
+INSERT INTO rl VALUES (1, 1);
+UPDATE rl SET k = 2 WHERE id = 1;
+-- called directly, the read runs before the own-code check: 42501, not
+-- the session's operator
+SELECT steward._relayout_exec('public.rl', 'SELECT 1');
+RESET search_path;
+SELECT count(*) FROM rl;
+SELECT steward.migration_rollback('rl1') IS NOT NULL AS rolled_back;
+DROP TABLE rl;
+DROP SCHEMA rp_ops CASCADE;
 -- The suite's later tests count the migrations: leave no record behind.
-CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name = 'rp2';
+CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name IN ('rp2', 'rl1');
 \i test/sql/drop_migration_records.sql

@@ -838,7 +838,17 @@ static uint64 kept_backfill_clock = 0;
 static bool kept_backfill_stale = false;
 static int	kept_backfill_running = 0;
 
-/* Syscache callback: a function, a role or a membership changed. */
+/*
+ * Syscache callback: a function, a role or a membership changed.  Any
+ * such change in the database (another session's CREATE FUNCTION or
+ * GRANT role included) drops every kept plan in every backend: a
+ * conservative rule, since a plan may hold a function folded in as a
+ * constant whose EXECUTE right was checked when it was made.  While
+ * other sessions run function or role DDL, a backfill's batches are
+ * planned again after each such change (at worst, the cost before the
+ * plans were kept: about 0.3 ms per batch, test/bench/migrate/results-cpu.md;
+ * codereview4 #5).
+ */
 static void
 forget_kept_backfill_plans(Datum arg, int cacheid, uint32 hashvalue)
 {
@@ -856,6 +866,7 @@ kept_backfill_plan(const char *sql, Oid owner, Oid relid, int nargs, Oid *argtyp
 	KeptBackfillPlan *slot = &kept_backfill[0];
 	SPIPlanPtr	plan;
 	StringInfoData key;
+	char	   *copy;
 
 	if (kept_backfill_stale)
 	{
@@ -887,6 +898,13 @@ kept_backfill_plan(const char *sql, Oid owner, Oid relid, int nargs, Oid *argtyp
 		if (k->sql == NULL ? slot->sql != NULL : (slot->sql != NULL && k->used < slot->used))
 			slot = k;
 	}
+	/*
+	 * Everything that can fail (the key's copy, the plan) comes before the
+	 * slot is emptied: an error after freeing it would leave the slot
+	 * pointing at freed memory for the backend's next backfill
+	 * (codereview4 #3).
+	 */
+	copy = MemoryContextStrdup(TopMemoryContext, key.data);
 	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare a backfill statement: %s",
@@ -898,7 +916,7 @@ kept_backfill_plan(const char *sql, Oid owner, Oid relid, int nargs, Oid *argtyp
 		SPI_freeplan(slot->plan);
 		pfree(slot->sql);
 	}
-	slot->sql = MemoryContextStrdup(TopMemoryContext, key.data);
+	slot->sql = copy;
 	slot->owner = owner;
 	slot->relid = relid;
 	slot->nargs = nargs;

@@ -267,7 +267,8 @@ apply_targets_of(Oid relid, Oid want, MemoryContext outer, char **migration, boo
 			" WHERE a.active AND (r.steps OPERATOR(pg_catalog.->) 0"
 			"                     OPERATOR(pg_catalog.->) 'relayout') IS NOT NULL"
 			"   AND (a.relid OPERATOR(pg_catalog.=) $1"
-			"        OR a.relid IN (SELECT x.relid FROM pg_catalog.pg_partition_ancestors($1) x))"
+			"        OR a.relid OPERATOR(pg_catalog.=) ANY"
+			"           (ARRAY(SELECT x.relid FROM pg_catalog.pg_partition_ancestors($1) x)))"
 			" ORDER BY 3 DESC",
 			1, argtypes, args, NULL, 2) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_tables");
