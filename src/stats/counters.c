@@ -749,10 +749,16 @@ prepared_outcome(FullTransactionId fxid, bool *known)
 
 	LWLockAcquire(XactTruncationLock, LW_SHARED);
 	oldest = ShmemVariableCache->oldestClogXid;
-	/* oldest is at most 2^31 behind next: in next's epoch or the one before. */
-	if (oldest > XidFromFullTransactionId(next))
-		epoch--;
-	*known = !FullTransactionIdPrecedes(fxid, FullTransactionIdFromEpochAndXid(epoch, oldest));
+	/*
+	 * oldest is at most 2^31 behind next: in next's epoch or the one
+	 * before; in epoch 0, "before" (pg_resetwal -x sets it so) means the
+	 * log covers every xid.
+	 */
+	if (oldest <= XidFromFullTransactionId(next))
+		*known = !FullTransactionIdPrecedes(fxid, FullTransactionIdFromEpochAndXid(epoch, oldest));
+	else
+		*known = epoch == 0 ||
+			!FullTransactionIdPrecedes(fxid, FullTransactionIdFromEpochAndXid(epoch - 1, oldest));
 	if (*known)
 		committed = TransactionIdDidCommit(XidFromFullTransactionId(fxid));
 	LWLockRelease(XactTruncationLock);

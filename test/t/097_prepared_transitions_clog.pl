@@ -48,10 +48,22 @@ my $counts = q{SELECT coalesce(string_agg(from_state || '->' || to_state || ':' 
                  FROM steward.transition_counts WHERE relid = 'pc_t'::regclass};
 my $dropped = q{SELECT dropped FROM steward.collector WHERE structure = 'transitions'};
 
+# Before any truncation a parked transition is counted at the next read
+# (the commit log's oldest xid, set by pg_resetwal, lies before the first
+# epoch here: every xid is still covered).
+$node->safe_psql('postgres', q{
+	BEGIN;
+	UPDATE pc_t SET st = 'b' WHERE id = 1;
+	PREPARE TRANSACTION 'pc0';
+});
+$node->safe_psql('postgres', q{COMMIT PREPARED 'pc0'});
+is($node->safe_psql('postgres', $counts), 'a->b:1', 'a prepared transaction is counted after COMMIT PREPARED');
+$node->safe_psql('postgres', q{SELECT steward.reset()});
+
 # One transition parked by a prepared transaction, committed; nobody reads.
 my $xid = $node->safe_psql('postgres', q{
 	BEGIN;
-	UPDATE pc_t SET st = 'b' WHERE id = 1;
+	UPDATE pc_t SET st = 'c' WHERE id = 1;
 	SELECT pg_current_xact_id();
 	PREPARE TRANSACTION 'pc1';
 });
