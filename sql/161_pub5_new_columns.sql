@@ -11,7 +11,8 @@
 -- CREATE TABLE ... REFERENCES), each with a HINT naming the cleanup.  A
 -- pinned publication may still take the pin's own list (the new shape's
 -- after complete): the rollback moves it back.  The rollback then runs;
--- after the cleanup the same statements are accepted.
+-- after the cleanup the same statements are accepted.  A replica
+-- identity index over a column the migration drops is refused (55006).
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -95,6 +96,34 @@ SELECT pubname, tablename, attnames, rowfilter FROM pg_publication_tables
  WHERE pubname LIKE 'pn%' ORDER BY 1, 2;
 SELECT conname FROM pg_constraint WHERE contype = 'f' AND confrelid = 'pn'::regclass ORDER BY 1;
 
+-- A replica identity index over a column the migration drops (the old
+-- one at cleanup, the new one at a rollback) went with it, leaving the
+-- identity naming no index; refused when it is set.
+CREATE TABLE pni (id int PRIMARY KEY, a int NOT NULL, b int NOT NULL);
+CREATE UNIQUE INDEX pni_a ON pni (a);
+CREATE UNIQUE INDEX pni_b ON pni (b);
+INSERT INTO pni SELECT g, g, g FROM generate_series(1, 5) g;
+SET client_min_messages = error;
+SELECT steward.migration_start('pnim', $j$[
+  {"alter_column": {"table": "pni", "column": "a", "name": "a2", "type": "bigint", "unique": true, "not_null": true}}]$j$);
+CALL steward.migration_backfill('pnim');
+RESET client_min_messages;
+ALTER TABLE pni REPLICA IDENTITY USING INDEX pni_a;
+SELECT count(*) FILTER (WHERE NOT passed) AS failed FROM steward.migration_validate('pnim');
+SELECT steward.migration_complete('pnim');
+ALTER TABLE pni REPLICA IDENTITY USING INDEX pni_a2_key;
+ALTER TABLE pni REPLICA IDENTITY USING INDEX pni_a;
+SELECT c.relreplident, i.indexrelid::regclass AS identity_index
+  FROM pg_class c LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisreplident
+ WHERE c.oid = 'pni'::regclass;
+-- An index over a column both shapes have passes.
+ALTER TABLE pni REPLICA IDENTITY USING INDEX pni_b;
+SELECT steward.migration_rollback('pnim');
+SELECT c.relreplident, i.indexrelid::regclass AS identity_index
+  FROM pg_class c LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisreplident
+ WHERE c.oid = 'pni'::regclass;
+DROP TABLE pni;
+
 RESET ROLE;
 DROP PUBLICATION pnp, pno, pnx5, pnx8;
 DROP TABLE pnr, pn;
@@ -102,5 +131,5 @@ DROP SCHEMA pn_other;
 REVOKE CREATE ON SCHEMA public FROM pub5_app;
 SELECT format('REVOKE CREATE ON DATABASE %I FROM pub5_app', current_database()) \gexec
 DROP ROLE pub5_app;
-CREATE TEMP TABLE gone AS SELECT unnest(ARRAY['pnm', 'pnm2']) AS name;
+CREATE TEMP TABLE gone AS SELECT unnest(ARRAY['pnm', 'pnm2', 'pnim']) AS name;
 \i test/sql/drop_migration_records.sql

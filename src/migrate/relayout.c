@@ -1552,6 +1552,51 @@ migration_trigger(const char *tgname)
 }
 
 /*
+ * ALTER TABLE tbl REPLICA IDENTITY USING INDEX idx of a column migration's
+ * table (m) where idx covers a column the migration drops: the old one
+ * (at cleanup) or a new one (at a rollback).  DROP COLUMN drops the index
+ * with it and leaves the table's replica identity naming no index (as
+ * NOTHING: no old key decoded, UPDATE and DELETE refused once published),
+ * without a word; refused (55006) when it is set, whether or not a
+ * publication publishes the table yet.  Reads the index's pg_index row
+ * through the syscache.
+ */
+static void
+guard_replica_index_dropped(const GuardedBy *m, Oid rel, Oid index)
+{
+	HeapTuple	tup;
+	Form_pg_index idx;
+
+	if (!OidIsValid(index))
+		return;
+	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
+	if (!HeapTupleIsValid(tup))
+		return;
+	idx = (Form_pg_index) GETSTRUCT(tup);
+	for (int i = 0; i < idx->indnkeyatts; i++)
+	{
+		char	   *att = idx->indkey.values[i] > 0 ?
+			get_attname(rel, idx->indkey.values[i], true) : NULL;
+		bool		old = att != NULL && name_in(att, m->dropped);
+
+		if (att == NULL || !(old || name_in(att, m->added)))
+			continue;
+		ReleaseSysCache(tup);
+		guard_refuse(m, rel, &GM_replica_identity, NULL,
+					 psprintf(old ?
+							  _("The index covers column %s, which the cleanup drops with the index: "
+								"the table's replica identity would then name no index, as NOTHING.") :
+							  _("The index covers column %s, the migration's new one until cleanup, "
+								"which a rollback drops with the index: the table's replica identity "
+								"would then name no index, as NOTHING."),
+							  quote_identifier(att)),
+					 gettext_noop("An index over columns both shapes have may be the replica identity "
+								  "meanwhile; or set it after the cleanup."));
+	}
+	ReleaseSysCache(tup);
+}
+
+/*
  * ALTER TABLE tbl REPLICA IDENTITY of a column migration's table (m): a
  * publication that publishes its updates or deletes under the column
  * list the migration pins (one shape's columns, from start until cleanup
@@ -1578,8 +1623,11 @@ guard_replica_identity(const GuardedBy *m, Oid rel, ReplicaIdentityStmt *ri)
 	MemoryContext outer = CurrentMemoryContext;
 	char	   *pub = NULL;
 
-	if (ri == NULL || !IsA(ri, ReplicaIdentityStmt) || ri->identity_type == REPLICA_IDENTITY_NOTHING ||
-		!OidIsValid(catalog) || get_attnum(catalog, "publications") == InvalidAttrNumber)
+	if (ri == NULL || !IsA(ri, ReplicaIdentityStmt) || ri->identity_type == REPLICA_IDENTITY_NOTHING)
+		return;
+	if (ri->identity_type == REPLICA_IDENTITY_INDEX && ri->name != NULL)
+		guard_replica_index_dropped(m, rel, get_relname_relid(ri->name, get_rel_namespace(rel)));
+	if (!OidIsValid(catalog) || get_attnum(catalog, "publications") == InvalidAttrNumber)
 		return;
 	args[0] = CStringGetTextDatum(m->name);
 	args[1] = ObjectIdGetDatum(rel);
