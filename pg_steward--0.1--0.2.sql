@@ -24189,3 +24189,30 @@ BEGIN
     END IF;
 END
 $$;
+
+-- A drop locks the machine's row before the catalog's lock (tidy3 finding 1:
+-- no deadlock with a transaction attaching it that writes the catalog next).
+CREATE OR REPLACE FUNCTION steward._drop_state_machine(name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    users text;
+BEGIN
+    -- The row first, before the delete's statement trigger takes the
+    -- catalog's lock: a transaction attaching the machine holds its row
+    -- (FOR KEY SHARE) and may write the catalog next (a label making
+    -- another machine); waiting for it while holding that lock deadlocked.
+    PERFORM 1 FROM steward.machine_definitions m WHERE m.name = _drop_state_machine.name FOR UPDATE;
+    SELECT string_agg(format('%s.%I', r.relid, r.attname), ', ' ORDER BY 1) INTO users
+      FROM steward.column_rules r WHERE r.kind = 'state' AND r.machine = _drop_state_machine.name;
+    IF users IS NOT NULL THEN
+        RAISE EXCEPTION 'state machine "%" is attached', name
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = format('Attached to: %s.', users),
+                  HINT = 'Detach it first with steward.detach_state_machine().';
+    END IF;
+    DELETE FROM steward.machine_definitions m WHERE m.name = _drop_state_machine.name;
+END
+$$;

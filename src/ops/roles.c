@@ -190,13 +190,16 @@ role_oids(List *specs)
  * DROP OWNED, before core's part: the roles' rows of state machines in
  * pg_shdepend (src/lifecycle/machine_roles.c) are ours to follow, after
  * core's part, in follow_owned; core would take them for privileges on
- * steward.machine_definitions.
+ * steward.machine_definitions.  Locks the rows of the roles' machines
+ * (FOR UPDATE, waiting for transactions attaching them), then the
+ * catalog's lock (machine_roles.c).
  */
 static void
 forget_machine_roles(DropOwnedStmt *stmt)
 {
 	List	   *roles;
 	ListCell   *lc;
+	StewardAsOwner ctx;
 
 	if (!OidIsValid(MyDatabaseId) || !IsTransactionState() ||
 		!OidIsValid(get_extension_oid("pg_steward", true)))
@@ -206,6 +209,24 @@ forget_machine_roles(DropOwnedStmt *stmt)
 	foreach(lc, roles)
 		if (!has_privs_of_role(GetUserId(), lfirst_oid(lc)))
 			return;
+
+	/*
+	 * The rows of the machines follow_owned drops, before the catalog's
+	 * lock: a transaction attaching one holds its row (FOR KEY SHARE) and
+	 * may write the catalog next (a label making another machine); waiting
+	 * for it while holding that lock deadlocked (as _drop_state_machine).
+	 */
+	if (enter_catalog_owner(&ctx))
+	{
+		Oid			argtypes[1] = {OIDARRAYOID};
+		Datum		args[1] = {oid_array(roles)};
+
+		if (SPI_execute_with_args("SELECT 1 FROM steward.machine_definitions d"
+								  " WHERE d.owner::oid = ANY ($1) ORDER BY d.name FOR UPDATE",
+								  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not lock the machines of the roles");
+		steward_as_owner_end(&ctx);
+	}
 	steward_machine_roles_forget(oid_array(roles));
 }
 
