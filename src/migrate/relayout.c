@@ -4015,13 +4015,55 @@ steward_migration_refuse_index_shapes(Oid relid, IndexStmt *stmt)
 }
 
 /*
+ * The relation rv names when the caller owns it, locked in mode, else
+ * InvalidOid (nothing locked: a role that may not change the table must
+ * not queue a lock on it).  Resolved again after the lock until the name
+ * stays on the relation locked, as core's RangeVarGetRelidExtended does:
+ * lock_named_first locked what the name meant before it waited, and a
+ * rename or drop and a new relation of that name meanwhile leave the name
+ * on a relation this backend has not locked (codereview4 #4: analysed
+ * unlocked, it was read while another transaction changed it -- 42703 for
+ * a column that transaction adds -- or XX000 "could not open relation"
+ * when dropped).  Raises only the lock wait's errors (55P03, 40P01).
+ */
+static Oid
+owned_relation_locked(RangeVar *rv, LOCKMODE mode)
+{
+	Oid			held = InvalidOid;
+
+	for (;;)
+	{
+		Oid			rel = named_relation(rv);
+		HeapTuple	tup;
+		bool		owner;
+
+		if (OidIsValid(held) && rel == held)
+			return rel;
+		if (OidIsValid(held))
+			UnlockRelationOid(held, mode);
+		held = InvalidOid;
+		if (!OidIsValid(rel))
+			return InvalidOid;
+		tup = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
+		if (!HeapTupleIsValid(tup))
+			return InvalidOid;
+		owner = has_privs_of_role(GetUserId(), ((Form_pg_class) GETSTRUCT(tup))->relowner);
+		ReleaseSysCache(tup);
+		if (!owner)
+			return InvalidOid;
+		LockRelationOid(rel, mode);
+		held = rel;
+	}
+}
+
+/*
  * CREATE INDEX CONCURRENTLY (ddl_command_start): its index is judged by
  * steward_migration_refuse_index_shapes from the statement, analysed as
  * the build will analyse it, since the pg_depend rows of the index are
  * committed before the ddl_command_end the shape guard judges in.  Only
- * when the caller owns the table (core refuses the others first;
- * lock_named_first took the statement's lock then).  A plain CREATE
- * INDEX is judged by the shape guard at its end.
+ * when the caller owns the table (core refuses the others first), which
+ * is analysed under the statement's lock (owned_relation_locked).  A
+ * plain CREATE INDEX is judged by the shape guard at its end.
  */
 static void
 guard_index_concurrently(IndexStmt *stmt)
@@ -4030,9 +4072,8 @@ guard_index_concurrently(IndexStmt *stmt)
 
 	if (!stmt->concurrent)
 		return;
-	rel = named_relation(stmt->relation);
-	if (!OidIsValid(rel) || get_rel_relkind(rel) == RELKIND_VIEW ||
-		!pg_class_ownercheck(rel, GetUserId()))
+	rel = owned_relation_locked(stmt->relation, ShareUpdateExclusiveLock);
+	if (!OidIsValid(rel) || get_rel_relkind(rel) == RELKIND_VIEW)
 		return;
 	steward_migration_refuse_index_shapes(rel,
 										  transformIndexStmt(rel, copyObject(stmt),
