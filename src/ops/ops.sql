@@ -341,6 +341,18 @@ BEGIN
         ELSIF r.kind = 'state' THEN
             -- The public view: this body runs as the table owner.
             SELECT m.states INTO states FROM steward.state_machines m WHERE m.name = r.machine;
+            -- A rule whose machine is gone (a TRUNCATE of the catalog, a
+            -- catalog edited in single-user mode, a rule older than 0.2's
+            -- lock between attach and drop) checks nothing: say so rather
+            -- than count no row outside an empty list.
+            IF states IS NULL THEN
+                "check" := format('states %I', r.attname); passed := false;
+                detail := format('state machine %s does not exist: writes to the column are not checked; '
+                                 'detach the column (steward.detach_state_machine), then create the '
+                                 'machine and attach it again', r.machine);
+                RETURN NEXT;
+                CONTINUE;
+            END IF;
             -- Byte for byte, as the access method compares states.
             EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text COLLATE "C" = ANY ($1))',
                            steward._relation_scan(tbl), r.attname, r.attname) INTO n USING states;
