@@ -61,6 +61,7 @@
 #include "commands/seclabel.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
 #include "utils/builtins.h"
@@ -202,6 +203,32 @@ steward_sync_rule_label(Oid relid, const char *attname)
 }
 
 /*
+ * The role whose rights decide whether the label may use a state machine,
+ * and who owns a machine the label creates: the current user, except in a
+ * session a superuser logged in to that runs as another role by SET SESSION
+ * AUTHORIZATION (pg_dump and pg_restore --use-set-session-authorization
+ * create each owner's objects so), outside any security-definer function
+ * and security-restricted operation.  There the session may return to its
+ * login role with RESET SESSION AUTHORIZATION whenever it likes, so taking
+ * the label as the login role's grants nothing; it makes the restore one
+ * role's, as without the option: bob's table may then be attached to the
+ * machine alice's label made before the machine's row brings bob's grant
+ * (review17 R17-3).  Takes no lock; raises nothing.
+ */
+static Oid
+steward_label_caller(void)
+{
+	Oid			userid = GetUserId();
+	Oid			loginid = GetAuthenticatedUserId();
+
+	if (userid == GetSessionUserId() && userid != loginid &&
+		!InLocalUserIdChange() && !InSecurityRestrictedOperation() &&
+		superuser_arg(loginid))
+		return loginid;
+	return userid;
+}
+
+/*
  * The provider hook: SECURITY LABEL FOR steward ON COLUMN tbl.col IS
  * 'label' (or NULL).  Core has checked that the caller owns the table and
  * holds ShareUpdateExclusiveLock on it; steward._apply_rule_label takes
@@ -284,7 +311,7 @@ steward_object_relabel(const ObjectAddress *object, const char *seclabel)
 	else
 		nulls[2] = 'n';
 	/* Whose rights decide whether a named state machine may be used. */
-	args[3] = ObjectIdGetDatum(GetUserId());
+	args[3] = ObjectIdGetDatum(steward_label_caller());
 
 	steward_enter_rules_owner(&ctx);
 	if (SPI_execute_with_args("SELECT steward._apply_rule_label($1, $2, $3, $4)",
