@@ -4124,7 +4124,9 @@ active_migration_table(Oid relid)
  * the dependent of dep: a view or materialized view for its _RETURN
  * rule, else the object itself, as the cleanup's backstop
  * (_migration_column_users) names it; sets *shape_rule when the
- * dependent is the _RETURN rule of a shape view of migration.
+ * dependent is a rule (_RETURN or another: an INSERT rule writing the new
+ * column, codereview4 #2) on a shape view of migration, which the cleanup
+ * and a rollback drop with the view before the columns.
  */
 static char *
 column_user_name(Form_pg_depend dep, const char *migration, bool *shape_rule)
@@ -4139,13 +4141,13 @@ column_user_name(Form_pg_depend dep, const char *migration, bool *shape_rule)
 		Relation	rewrite = table_open(RewriteRelationId, AccessShareLock);
 		HeapTuple	tup = get_catalog_object_by_oid(rewrite, Anum_pg_rewrite_oid, dep->objid);
 
-		if (HeapTupleIsValid(tup) &&
-			strcmp(NameStr(((Form_pg_rewrite) GETSTRUCT(tup))->rulename), ViewSelectRuleName) == 0)
+		if (HeapTupleIsValid(tup))
 		{
 			Oid			view = ((Form_pg_rewrite) GETSTRUCT(tup))->ev_class;
 			GuardedBy	s;
 
-			ObjectAddressSet(addr, RelationRelationId, view);
+			if (strcmp(NameStr(((Form_pg_rewrite) GETSTRUCT(tup))->rulename), ViewSelectRuleName) == 0)
+				ObjectAddressSet(addr, RelationRelationId, view);
 			shape_view_of(view, &s);
 			*shape_rule = s.name != NULL && strcmp(s.name, migration) == 0;
 		}
@@ -4163,8 +4165,9 @@ column_user_name(Form_pg_depend dep, const char *migration, bool *shape_rule)
  * new one, _steward_side -- in the way DROP COLUMN ... RESTRICT refuses
  * (a NORMAL dependency; constraints and indexes, which go with the
  * column, publications' column lists, which the migration pins and the
- * publication checks judge, and the migration's own statements, shape
- * views and triggers aside).  The statement guard refuses CREATE
+ * publication checks judge, and the migration's own statements on that
+ * table (steward_migration_own_sql_relid; codereview4 #2), the rules of
+ * its shape views and its triggers aside).  The statement guard refuses CREATE
  * [MATERIALIZED] VIEW over such a column by its text; a rule (_RETURN or
  * another), a BEGIN ATOMIC function, a policy, a trigger's WHEN or UPDATE
  * OF, an element of CREATE SCHEMA ... were accepted and kept the cleanup
@@ -4185,7 +4188,8 @@ steward_migration_judge_column_user(Form_pg_depend dep, List **seen)
 
 	if (dep->deptype != DEPENDENCY_NORMAL || dep->refclassid != RelationRelationId ||
 		dep->refobjsubid <= 0 || dep->classid == ConstraintRelationId ||
-		dep->classid == PublicationRelRelationId || steward_migration_running_own_sql())
+		dep->classid == PublicationRelRelationId ||
+		dep->refobjid == steward_migration_own_sql_relid())
 		return;
 	foreach(lc, *seen)
 	{
