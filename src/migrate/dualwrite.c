@@ -32,8 +32,12 @@
  *     with the roles reversed.
  *
  * up and down are the table owner's SQL.  They are evaluated here as the
- * owner, security-restricted, with search_path = pg_catalog, pg_temp,
- * whoever writes the row.  The expressions are parsed and planned once per
+ * owner, security-restricted, with search_path = pg_catalog, pg_temp and
+ * the settings that change values pinned (steward_pin_output_settings:
+ * TimeZone, DateStyle, extra_float_digits, default_text_search_config,
+ * ...), as the backfill and validation evaluate them, whoever writes the
+ * row and whatever their session set (review17 R17-2: a writer in another
+ * TimeZone got other values, which validation then reported).  The expressions are parsed and planned once per
  * backend and relation (cache below, dropped on relcache invalidation,
  * which every DDL on the table and every phase change sends) and set up
  * for execution once per statement.
@@ -530,7 +534,7 @@ check_unfilled_write(TriggerData *td, MigEntry *entry, bool old_changed, bool *d
 }
 
 /*
- * tup with the other shape's columns computed, as the table's owner, from
+ * tup with the other shape's columns computed, as the table's owner (value settings pinned), from
  * the shape side it is written in ('o': new columns := up, 'n': old
  * columns := down), except the columns in keep (attribute numbers offset
  * by FirstLowInvalidHeapAttributeNumber, as tg_updatedcols); with marker,
@@ -550,6 +554,7 @@ compute_shape(MigEntry *entry, MigExec *ex, TupleDesc desc, HeapTuple tup, char 
 	ExecStoreHeapTuple(tup, ex->slot, false);
 	ex->econtext->ecxt_scantuple = ex->slot;
 	steward_as_role_begin(entry->owner, STEWARD_PINNED_SEARCH_PATH, false, &user);
+	steward_pin_output_settings();	/* the backfill's and validation's values */
 	cb.callback = expr_context;
 	cb.previous = error_context_stack;
 	error_context_stack = &cb;

@@ -529,10 +529,24 @@ steward_as_owner_end(StewardAsOwner *ctx)
 }
 
 /*
- * Pin the settings that change how values print (inside a nest level
- * opened by steward_as_role_begin), so text computed from rows - checksums
- * - is the same in every session and on every copy.  No lock; raises
- * nothing.
+ * Pin the settings that change what a value computes to or how it prints
+ * (inside a nest level opened by steward_as_role_begin), so that text
+ * computed from rows - checksums - and a migration's up / down, check and
+ * the backfill's, validation's and dual-write trigger's evaluations of
+ * them give the same value in every session and on every copy, whoever
+ * wrote the row (review17 R17-2).  Each is PostgreSQL's built-in default
+ * (TimeZone: UTC): date/time input and output (DateStyle, IntervalStyle,
+ * TimeZone, timezone_abbreviations), float output (extra_float_digits),
+ * bytea and XML (bytea_output, xmlbinary, xmloption), to_char and money
+ * (lc_monetary, lc_numeric, lc_time), text search functions without a
+ * configuration (default_text_search_config), array input
+ * (array_nulls) and identifier quoting in regclass / format('%I')
+ * output (quote_all_identifiers).  README "Online migrations" lists
+ * them.  A setting already at its pinned value is left alone: the
+ * dual-write trigger pins them for each row it computes, and setting one
+ * costs (a locale check, a time zone or text search lookup, a file read
+ * for timezone_abbreviations); the nest level's rollback undoes whatever
+ * is changed inside either way.  No lock; raises nothing.
  */
 void
 steward_pin_output_settings(void)
@@ -541,12 +555,28 @@ steward_pin_output_settings(void)
 		{"DateStyle", "ISO, MDY"},
 		{"IntervalStyle", "postgres"},
 		{"TimeZone", "UTC"},
+		{"timezone_abbreviations", "Default"},
 		{"extra_float_digits", "1"},
 		{"bytea_output", "hex"},
+		{"xmlbinary", "base64"},
+		{"xmloption", "content"},
 		{"lc_monetary", "C"},
+		{"lc_numeric", "C"},
+		{"lc_time", "C"},
+		{"default_text_search_config", "pg_catalog.simple"},
+		{"array_nulls", "on"},
+		{"quote_all_identifiers", "off"},
 	};
 
-	steward_pin_settings(settings, lengthof(settings));
+	for (int i = 0; i < lengthof(settings); i++)
+	{
+		const char *now = GetConfigOption(settings[i][0], false, false);
+
+		if (now == NULL || strcmp(now, settings[i][1]) != 0)
+			(void) set_config_option(settings[i][0], settings[i][1],
+									 PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
+	}
 }
 
 /*
