@@ -24268,3 +24268,86 @@ BEGIN
     RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
 END
 $$;
+
+-- pub5: migration_start refuses a replica identity index over a column the cleanup drops, published or not.
+CREATE OR REPLACE FUNCTION steward._migration_check_publications(mig text, rel regclass)
+RETURNS name[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    ident "char" := (SELECT c.relreplident FROM pg_class c WHERE c.oid = rel);
+    col text;
+    pinned name[] := '{}';
+BEGIN
+    -- A column of the replica identity index the migration replaces.
+    SELECT a.attname INTO col
+      FROM pg_index i
+      JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = ANY (i.indkey)
+      JOIN steward.migration_columns c ON c.migration = mig AND c.relid = rel AND c.old_name = a.attname
+                                      AND c.kind IN ('pair', 'dropped')
+     WHERE i.indrelid = rel AND i.indisreplident AND ident = 'i'
+     ORDER BY a.attnum LIMIT 1;
+    FOR p IN SELECT * FROM steward._publications_of(rel) LOOP
+        IF p.all_tables OR p.by_schema THEN
+            RAISE EXCEPTION 'relation % is published by publication "%" (%), which would publish migration "%"''s columns too',
+                    rel, p.pubname, CASE WHEN p.all_tables THEN 'FOR ALL TABLES' ELSE 'FOR TABLES IN SCHEMA' END, mig
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'A migration adds columns to the table (_steward_side, the new shape''s, the old shape''s '
+                               'under reserved names after complete): a subscriber whose table lacks a published column '
+                               'stops applying changes. Such a publication publishes every column and takes no column list.',
+                      HINT = 'Publish the table by name instead (CREATE PUBLICATION ... FOR TABLE ...): a migration '
+                             'gives it a column list of the shape the subscribers have.';
+        END IF;
+        CONTINUE WHEN p.cols IS NOT NULL;
+        IF p.has_schemas THEN
+            RAISE EXCEPTION 'publication "%" publishes relation % without a column list and cannot take one', p.pubname, rel
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('Migration "%s" adds columns to the table, which its subscribers lack; PostgreSQL 15 '
+                                      'takes no column list in a publication with FOR TABLES IN SCHEMA elements.', mig),
+                      HINT = format('Publish the table from a publication of tables only (ALTER PUBLICATION %I DROP TABLE %s; '
+                                    'CREATE PUBLICATION ... FOR TABLE %s).', p.pubname, rel, rel);
+        END IF;
+        IF p.changes_rows AND ident = 'f' THEN
+            RAISE EXCEPTION 'publication "%" publishes updates or deletes of relation %, which has REPLICA IDENTITY FULL',
+                    p.pubname, rel
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('Migration "%s" gives the table a column list in the publication, so that its '
+                                      'subscribers do not receive the migration''s columns, and PostgreSQL 15 refuses '
+                                      'UPDATE and DELETE of a table with REPLICA IDENTITY FULL published with a column list.', mig),
+                      HINT = format('ALTER TABLE %s REPLICA IDENTITY DEFAULT (its primary key) for the migration, and set '
+                                    'it back after the cleanup or rollback.', rel);
+        END IF;
+        IF p.changes_rows AND col IS NOT NULL THEN
+            RAISE EXCEPTION 'the replica identity of relation % covers column "%", which migration "%" replaces',
+                    rel, col, mig
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('From complete publication "%s" publishes the new shape''s columns, without that one: '
+                                      'UPDATE and DELETE of the table would fail, for a column list must cover the '
+                                      'replica identity.', p.pubname),
+                      HINT = format('ALTER TABLE %s REPLICA IDENTITY DEFAULT (or USING INDEX of an index without '
+                                    'column %I) first.', rel, col);
+        END IF;
+        IF NOT pg_has_role(p.pubowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of publication % to migrate %', quote_ident(p.pubname), rel
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = 'The migration gives the table a column list in the publication at start, complete, '
+                               'cleanup and rollback, so that its subscribers receive the columns they have.';
+        END IF;
+        pinned := pinned || p.pubname;
+    END LOOP;
+    -- Published or not, the cleanup would drop that index with the
+    -- column and leave the identity naming no index (pub5).
+    IF col IS NOT NULL THEN
+        RAISE EXCEPTION 'the replica identity of relation % covers column "%", which migration "%" drops at cleanup',
+                rel, col, mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'The cleanup would drop the index with the column and leave the table''s replica identity '
+                           'naming no index, as NOTHING (no old key decoded; UPDATE and DELETE refused once published).',
+                  HINT = format('ALTER TABLE %s REPLICA IDENTITY DEFAULT (or USING INDEX of an index without column %I) '
+                                'first; after the cleanup, set it to an index over the columns that stay.', rel, col);
+    END IF;
+    RETURN pinned;
+END
+$$;

@@ -12,7 +12,8 @@
 -- pinned publication may still take the pin's own list (the new shape's
 -- after complete): the rollback moves it back.  The rollback then runs;
 -- after the cleanup the same statements are accepted.  A replica
--- identity index over a column the migration drops is refused (55006).
+-- identity index over a column the migration drops is refused (55006;
+-- 55000 at start, as when published).
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -103,6 +104,15 @@ CREATE TABLE pni (id int PRIMARY KEY, a int NOT NULL, b int NOT NULL);
 CREATE UNIQUE INDEX pni_a ON pni (a);
 CREATE UNIQUE INDEX pni_b ON pni (b);
 INSERT INTO pni SELECT g, g, g FROM generate_series(1, 5) g;
+-- Set before the start, the start refuses it (an alter_column that
+-- writes a new column, a drop_column).
+ALTER TABLE pni REPLICA IDENTITY USING INDEX pni_a;
+SELECT steward.migration_start('pnim', $j$[
+  {"alter_column": {"table": "pni", "column": "a", "name": "a2", "type": "bigint", "unique": true, "not_null": true}}]$j$);
+\echo :LAST_ERROR_SQLSTATE
+SELECT steward.migration_start('pnim', $j$[{"drop_column": {"table": "pni", "column": "a", "down": "id"}}]$j$);
+SELECT count(*) AS records FROM steward.migration_runs WHERE name = 'pnim';
+ALTER TABLE pni REPLICA IDENTITY DEFAULT;
 SET client_min_messages = error;
 SELECT steward.migration_start('pnim', $j$[
   {"alter_column": {"table": "pni", "column": "a", "name": "a2", "type": "bigint", "unique": true, "not_null": true}}]$j$);

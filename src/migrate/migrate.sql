@@ -2261,7 +2261,9 @@ $$;
 -- SCHEMA elements; it publishes UPDATE or DELETE of a table with REPLICA
 -- IDENTITY FULL); a replica identity index over a column the migration
 -- replaces, when UPDATE or DELETE is published (the new shape's list
--- would not cover it: the publisher's UPDATEs would fail).  42501 unless
+-- would not cover it: the publisher's UPDATEs would fail), and published
+-- or not (the cleanup would drop the index with the column, leaving the
+-- identity naming none: pub5).  42501 unless
 -- the caller is a member of each such publication's owner (ALTER
 -- PUBLICATION).  Returns the publications to record
 -- (migration_tables.publications).
@@ -2332,6 +2334,17 @@ BEGIN
         END IF;
         pinned := pinned || p.pubname;
     END LOOP;
+    -- Published or not, the cleanup would drop that index with the
+    -- column and leave the identity naming no index (pub5).
+    IF col IS NOT NULL THEN
+        RAISE EXCEPTION 'the replica identity of relation % covers column "%", which migration "%" drops at cleanup',
+                rel, col, mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'The cleanup would drop the index with the column and leave the table''s replica identity '
+                           'naming no index, as NOTHING (no old key decoded; UPDATE and DELETE refused once published).',
+                  HINT = format('ALTER TABLE %s REPLICA IDENTITY DEFAULT (or USING INDEX of an index without column %I) '
+                                'first; after the cleanup, set it to an index over the columns that stay.', rel, col);
+    END IF;
     RETURN pinned;
 END
 $$;
