@@ -45,6 +45,7 @@ extern bool steward_migration_backfilling(Oid relid);
 extern bool steward_migration_running_own_sql(void);
 extern Oid	steward_migration_own_sql_relid(void);
 extern void steward_migration_judge_shape_users(void);
+extern const char *steward_migration_shapes_schema(Oid nsp);
 extern const char *steward_migration_runs_restored(Oid runs);
 extern bool steward_migrate_called_from_own_code(void);
 extern int	steward_own_code_enter(bool entry_point);

@@ -3953,64 +3953,214 @@ steward_relayout_guard_ddl(PG_FUNCTION_ARGS)
 }
 
 /*
- * A type an index expression or predicate uses (every node's result
- * type: a cast to it, a ROW() of it, a constant of it): collected by
- * index_types_walker.
+ * What an index expression or predicate names (collected by
+ * index_types_walker): every node's result type (a cast to it, a ROW() of
+ * it, a constant of it), and the values of its OID-alias constants that
+ * record a dependency as find_expr_references does (regclass, regtype,
+ * regnamespace: review17 R17-1; a numeric literal needs no privilege).
  */
+typedef struct IndexNames
+{
+	List	   *types;
+	List	   *relations;
+	List	   *namespaces;
+} IndexNames;
+
 static bool
-index_types_walker(Node *node, List **types)
+index_types_walker(Node *node, IndexNames *names)
 {
 	if (node == NULL)
 		return false;
 	if (IsA(node, List))
-		return expression_tree_walker(node, index_types_walker, (void *) types);
-	*types = list_append_unique_oid(*types, exprType(node));
-	return expression_tree_walker(node, index_types_walker, (void *) types);
+		return expression_tree_walker(node, index_types_walker, (void *) names);
+	names->types = list_append_unique_oid(names->types, exprType(node));
+	if (IsA(node, Const) && !((Const *) node)->constisnull)
+	{
+		Const	   *c = (Const *) node;
+		Oid			value = DatumGetObjectId(c->constvalue);
+
+		if (c->consttype == REGCLASSOID)
+			names->relations = list_append_unique_oid(names->relations, value);
+		else if (c->consttype == REGTYPEOID)
+			names->types = list_append_unique_oid(names->types, value);
+		else if (c->consttype == REGNAMESPACEOID)
+			names->namespaces = list_append_unique_oid(names->namespaces, value);
+	}
+	return expression_tree_walker(node, index_types_walker, (void *) names);
+}
+
+static bool active_migration_table(Oid relid);
+
+/*
+ * 55006 naming what (an object, or "index x on t") that would depend on
+ * index idx when an active create_index step builds it (a rollback drops
+ * it) or a drop_index step drops it at cleanup (review17 R17-4): read
+ * only when the index's table is an active migration's.
+ */
+static void
+refuse_index_step_user(const char *what, Oid idx)
+{
+	Oid			table = IndexGetRelation(idx, true);
+	char	   *name = get_rel_name(idx);
+	ListCell   *lc;
+
+	if (!OidIsValid(table) || name == NULL || !active_migration_table(table))
+		return;
+	foreach(lc, index_steps_on(table))
+	{
+		IndexStep  *step = lfirst(lc);
+		const char *q = quote_literal_cstr(step->migration);
+
+		if (strcmp(step->index_name, name) != 0)
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg(step->create ?
+						"%s would depend on index %s, which migration \"%s\" creates" :
+						"%s would depend on index %s, which migration \"%s\" drops",
+						what, qualified_name(idx), step->migration),
+				 errdetail(step->create ?
+						   "A rollback of the migration drops the index, and could not drop it while another object depends on it (its owner may be a role the table's owner cannot act as)." :
+						   "The migration's cleanup drops the index, and could not drop it while another object depends on it (its owner may be a role the table's owner cannot act as)."),
+				 errhint("Make it after SELECT steward.migration_cleanup(%s); or a rollback (SELECT steward.migration_rollback(%s);).",
+						 q, q)));
+	}
+}
+
+/*
+ * The relayout relid is a layout of, or a partition of one, as guarded_by
+ * reads it (m->name NULL when none): one index probe of the migrations'
+ * catalog in a snapshot taken now, guarded_by's read only for a table of
+ * an active migration or a partition.
+ */
+static void
+relayout_of(Oid relid, GuardedBy *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (!OidIsValid(relid) || !get_rel_relkind(relid) ||
+		(!active_migration_table(relid) && !get_rel_relispartition(relid)))
+		return;
+	guarded_by(relid, false, true, false, m);
+	if (!m->relayout)
+		m->name = NULL;
+}
+
+/*
+ * 55006 naming what (an object, or "index x on t") that would depend on
+ * relid, a layout of relayout m (or a partition or the row type of one):
+ * the cleanup drops the old layout and a rollback the new one, RESTRICT.
+ */
+static void
+refuse_relayout_user(const char *what, Oid relid, const GuardedBy *m)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_IN_USE),
+			 errmsg("%s would depend on %s, which migration \"%s\" drops at its cleanup or a rollback",
+					what, qualified_name(relid), m->name),
+			 errdetail("The cleanup drops the table's old layout and a rollback its new one, and could not drop one another object depends on (its owner may be a role the table's owner cannot act as)."),
+			 errhint("%s Then make it over the table.", guard_next_step(m))));
 }
 
 /*
  * 55006 when the index of stmt -- analysed already (transformIndexStmt)
  * -- on relid would use the row type, or its array type, of a view of an
- * active column migration's shapes in an expression or its predicate:
- * the view's RESTRICT drop at cleanup or rollback would then need the
- * index gone, and its owner may be a role the table's owner cannot act
- * as.  For CREATE INDEX CONCURRENTLY at ddl_command_start and for a
- * create_index step at migration_start (steward._migration_index_check),
- * whose rows in pg_depend are written in an earlier transaction than the
+ * active column migration's shapes in an expression or its predicate, or
+ * name such a view, its type or a shapes' schema, or a layout of an
+ * active relayout (its partitions and row type too), in an OID-alias
+ * constant (review17 R17-1, R17-4): the view's, schema's or layout's
+ * RESTRICT drop at cleanup or rollback would then need the index gone,
+ * and its owner may be a role the table's owner cannot act as.  For
+ * CREATE INDEX CONCURRENTLY at ddl_command_start and for a create_index
+ * step at migration_start (steward._migration_index_check), whose rows in
+ * pg_depend are written in an earlier transaction than the
  * ddl_command_end the shape guard judges in (closing35 item 1).  Reads
  * the migrations' catalog in a snapshot taken now; takes no lock beyond
- * AccessShareLock on it.
+ * AccessShareLock on it and its runs.
  */
 void
 steward_migration_refuse_index_shapes(Oid relid, IndexStmt *stmt)
 {
-	List	   *types = NIL;
+	IndexNames	names = {NIL, NIL, NIL};
 	ListCell   *lc;
+	const char *idx = stmt->idxname != NULL ? quote_identifier(stmt->idxname) : "(unnamed)";
 
 	foreach(lc, stmt->indexParams)
-		index_types_walker(lfirst_node(IndexElem, lc)->expr, &types);
-	index_types_walker(stmt->whereClause, &types);
-	foreach(lc, types)
+		index_types_walker(lfirst_node(IndexElem, lc)->expr, &names);
+	index_types_walker(stmt->whereClause, &names);
+	foreach(lc, names.types)
 	{
 		Oid			type = lfirst_oid(lc);
 		Oid			elem = get_element_type(type);
-		Oid			view = get_typ_typrelid(OidIsValid(elem) ? elem : type);
+		Oid			typrel = get_typ_typrelid(OidIsValid(elem) ? elem : type);
+
+		if (OidIsValid(typrel) && get_rel_relkind(typrel) != RELKIND_VIEW)
+			names.relations = list_append_unique_oid(names.relations, typrel);
+		else if (OidIsValid(typrel))
+		{
+			GuardedBy	m;
+
+			shape_view_of(typrel, &m);
+			if (m.name == NULL || m.relayout)
+				continue;
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_IN_USE),
+					 errmsg("cannot create index %s on %s over the row type of view %s, a shape of migration \"%s\"",
+							idx, qualified_name(relid), qualified_name(typrel), m.name),
+					 errdetail("The cleanup and a rollback drop the views of the shapes of %s, and could not while an index uses the row type of one.",
+							   qualified_name(m.table)),
+					 errhint("%s Then make it over the row type of the table %s.",
+							 guard_next_step(&m), qualified_name(m.table))));
+		}
+	}
+	foreach(lc, names.relations)
+	{
+		Oid			named = lfirst_oid(lc);
 		GuardedBy	m;
 
-		if (!OidIsValid(view) || get_rel_relkind(view) != RELKIND_VIEW)
+		if (named == relid)
+			continue;			/* its own table: the index goes with it */
+		if (get_rel_relkind(named) == RELKIND_INDEX ||
+			get_rel_relkind(named) == RELKIND_PARTITIONED_INDEX)
+		{
+			const char *what = psprintf("index %s on %s", idx, qualified_name(relid));
+
+			refuse_index_step_user(what, named);
+			/* an index of a layout goes with it */
+			relayout_of(IndexGetRelation(named, true), &m);
+			if (m.name != NULL)
+				refuse_relayout_user(what, named, &m);
 			continue;
-		shape_view_of(view, &m);
-		if (m.name == NULL || m.relayout)
+		}
+		if (get_rel_relkind(named) == RELKIND_VIEW)
+		{
+			shape_view_of(named, &m);
+			if (m.name != NULL && !m.relayout)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_IN_USE),
+						 errmsg("cannot create index %s on %s naming view %s, a shape of migration \"%s\"",
+								idx, qualified_name(relid), qualified_name(named), m.name),
+						 errdetail("The cleanup and a rollback drop the views of the shapes of %s, and could not while an index depends on one (a regclass constant records a dependency).",
+								   qualified_name(m.table)),
+						 errhint("%s Then make it over the table %s.",
+								 guard_next_step(&m), qualified_name(m.table))));
 			continue;
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_IN_USE),
-				 errmsg("cannot create index %s on %s over the row type of view %s, a shape of migration \"%s\"",
-						stmt->idxname != NULL ? quote_identifier(stmt->idxname) : "(unnamed)",
-						qualified_name(relid), qualified_name(view), m.name),
-				 errdetail("The cleanup and a rollback drop the views of the shapes of %s, and could not while an index uses the row type of one.",
-						   qualified_name(m.table)),
-				 errhint("%s Then make it over the row type of the table %s.",
-						 guard_next_step(&m), qualified_name(m.table))));
+		}
+		relayout_of(named, &m);
+		if (m.name != NULL)
+			refuse_relayout_user(psprintf("index %s on %s", idx, qualified_name(relid)), named, &m);
+	}
+	foreach(lc, names.namespaces)
+	{
+		Oid			nsp = lfirst_oid(lc);
+		const char *migration = steward_migration_shapes_schema(nsp);
+
+		if (migration != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_IN_USE),
+					 errmsg("cannot create index %s on %s naming schema \"%s\" of migration \"%s\"",
+							idx, qualified_name(relid), get_namespace_name(nsp), migration),
+					 errdetail("The cleanup and a rollback drop the schemas of the migration's shapes, and could not while an index depends on one (a regnamespace constant records a dependency)."),
+					 errhint("Make it after the migration's cleanup or rollback.")));
 	}
 }
 
@@ -4084,14 +4234,15 @@ guard_index_concurrently(IndexStmt *stmt)
 typedef struct ColumnJudgeSeen
 {
 	Oid			relid;
-	GuardedBy	m;				/* m.name NULL: none, or a relayout */
+	GuardedBy	m;				/* m.name NULL: none */
 } ColumnJudgeSeen;
 
 /*
  * Whether relid is a table of an active migration: one probe of the
  * partial unique index steward.migration_tables (relid) WHERE active, in
  * a snapshot taken now.  (A column migration's table is never a
- * partitioned table or a partition; a relayout's are not judged.)
+ * partitioned table or a partition; a relayout's partitions are found
+ * through their layout, relayout_of.)
  */
 static bool
 active_migration_table(Oid relid)
@@ -4158,6 +4309,64 @@ column_user_name(Form_pg_depend dep, const char *migration, bool *shape_rule)
 }
 
 /*
+ * Whether the dependent of dep goes with relation relid anyway: it also
+ * depends on relid itself other than NORMAL (a policy, trigger, rule or
+ * default of the table, whose expression refers to its own columns), so
+ * a drop of relid drops it too.  Scans pg_depend by depender under
+ * AccessShareLock in a fresh catalog snapshot.
+ */
+static bool
+goes_with_relation(Form_pg_depend dep, Oid relid)
+{
+	Relation	depend = table_open(DependRelationId, AccessShareLock);
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	ScanKeyInit(&key[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(dep->classid));
+	ScanKeyInit(&key[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(dep->objid));
+	scan = systable_beginscan(depend, DependDependerIndexId, true, NULL, 2, key);
+	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_depend other = (Form_pg_depend) GETSTRUCT(tup);
+
+		found = other->refclassid == RelationRelationId && other->refobjid == relid &&
+			other->deptype != DEPENDENCY_NORMAL;
+	}
+	systable_endscan(scan);
+	table_close(depend, AccessShareLock);
+	return found;
+}
+
+/*
+ * Whether the dependent of dep is a rule (a view's query, or another
+ * rule) over relid, the application's layout of relayout m, whose
+ * relation's owner has the rights of relid's owner: the cutover redefines
+ * it on the new layout as that owner (start and complete refuse another
+ * owner's, 42501).
+ */
+static bool
+carried_rule(Form_pg_depend dep, Oid relid, const GuardedBy *m)
+{
+	Relation	rewrite;
+	HeapTuple	tup;
+	Oid			ev_class = InvalidOid;
+
+	if (dep->classid != RewriteRelationId || dep->refclassid != RelationRelationId ||
+		m->table != relid || m->ord != 1)
+		return false;
+	rewrite = table_open(RewriteRelationId, AccessShareLock);
+	tup = get_catalog_object_by_oid(rewrite, Anum_pg_rewrite_oid, dep->objid);
+	if (HeapTupleIsValid(tup))
+		ev_class = ((Form_pg_rewrite) GETSTRUCT(tup))->ev_class;
+	table_close(rewrite, AccessShareLock);
+	return OidIsValid(ev_class) && has_privs_of_role(rel_owner(ev_class), rel_owner(relid));
+}
+
+/*
  * Called by the shape guard (steward_migration_judge_shape_users) for
  * each pg_depend row this transaction wrote: 55006 when dep makes an
  * object use a column of an active column migration's table that the
@@ -4171,7 +4380,12 @@ column_user_name(Form_pg_depend dep, const char *migration, bool *shape_rule)
  * [MATERIALIZED] VIEW over such a column by its text; a rule (_RETURN or
  * another), a BEGIN ATOMIC function, a policy, a trigger's WHEN or UPDATE
  * OF, an element of CREATE SCHEMA ... were accepted and kept the cleanup
- * from ever dropping the column (review16 R16-6).  *seen keeps the
+ * from ever dropping the column (review16 R16-6).  For a relayout's
+ * layouts (and their partitions and row types) every NORMAL dependency
+ * of another object is refused the same way, on a column or not: the
+ * cleanup drops the old layout and a rollback the new one (review17
+ * R17-4, R17-5: a regclass or regtype constant, a BEGIN ATOMIC body, a
+ * policy of another table).  *seen keeps the
  * relations looked at during one judgement.  Reads the migrations'
  * catalog in a snapshot taken now (one index probe per relation, the
  * migration's record only for a migrated one); takes AccessShareLock on
@@ -4185,15 +4399,40 @@ steward_migration_judge_column_user(Form_pg_depend dep, List **seen)
 	char	   *column;
 	char	   *what;
 	bool		shape_rule;
+	Oid			relid = dep->refobjid;
+	bool		on_index = false;
 
-	if (dep->deptype != DEPENDENCY_NORMAL || dep->refclassid != RelationRelationId ||
-		dep->refobjsubid <= 0 || dep->classid == ConstraintRelationId ||
-		dep->classid == PublicationRelRelationId ||
-		dep->refobjid == steward_migration_own_sql_relid())
+	if (dep->deptype != DEPENDENCY_NORMAL ||
+		(dep->refclassid != RelationRelationId && dep->refclassid != TypeRelationId) ||
+		dep->classid == ConstraintRelationId ||
+		dep->classid == PublicationRelRelationId)
 		return;
+	if (dep->refclassid == RelationRelationId &&
+		(get_rel_relkind(relid) == RELKIND_INDEX ||
+		 get_rel_relkind(relid) == RELKIND_PARTITIONED_INDEX))
+	{
+		/* an index step's index; an index of a layout goes with it */
+		if (steward_migration_running_own_sql())
+			return;
+		what = column_user_name(dep, "", &shape_rule);
+		refuse_index_step_user(what, relid);
+		relid = IndexGetRelation(relid, true);
+		if (!OidIsValid(relid))
+			return;
+		on_index = true;
+	}
+	else if (dep->refclassid == TypeRelationId)
+	{
+		/* a relayout's row type (or its array type) goes with its layout */
+		Oid			elem = get_element_type(dep->refobjid);
+
+		relid = get_typ_typrelid(OidIsValid(elem) ? elem : dep->refobjid);
+		if (!OidIsValid(relid))
+			return;
+	}
 	foreach(lc, *seen)
 	{
-		if (((ColumnJudgeSeen *) lfirst(lc))->relid == dep->refobjid)
+		if (((ColumnJudgeSeen *) lfirst(lc))->relid == relid)
 		{
 			judged = lfirst(lc);
 			break;
@@ -4202,14 +4441,32 @@ steward_migration_judge_column_user(Form_pg_depend dep, List **seen)
 	if (judged == NULL)
 	{
 		judged = palloc0(sizeof(ColumnJudgeSeen));
-		judged->relid = dep->refobjid;
-		if (active_migration_table(dep->refobjid))
-			guarded_by(dep->refobjid, false, false, false, &judged->m);
-		if (judged->m.relayout)
-			judged->m.name = NULL;
+		judged->relid = relid;
+		if (active_migration_table(relid))
+			guarded_by(relid, false, false, false, &judged->m);
+		else if (get_rel_relispartition(relid))
+			relayout_of(relid, &judged->m);
 		*seen = lappend(*seen, judged);
 	}
 	if (judged->m.name == NULL)
+		return;
+	/*
+	 * A relayout drops a whole layout (its partitions, its row type):
+	 * every NORMAL dependency on one blocks it, also on no column
+	 * (review17 R17-4, R17-5: a regclass constant, a BEGIN ATOMIC body,
+	 * a policy of another table).
+	 */
+	if (judged->m.relayout)
+	{
+		/* a relayout's own statements (one table, the extension's code) */
+		if (steward_migration_running_own_sql() || goes_with_relation(dep, relid) ||
+			carried_rule(dep, relid, &judged->m))
+			return;
+		what = column_user_name(dep, judged->m.name, &shape_rule);
+		refuse_relayout_user(what, on_index ? dep->refobjid : relid, &judged->m);
+	}
+	if (on_index || dep->refclassid != RelationRelationId || dep->refobjsubid <= 0 ||
+		dep->refobjid == steward_migration_own_sql_relid())
 		return;
 	column = get_attname(dep->refobjid, dep->refobjsubid, true);
 	if (column == NULL || !any_migrated(&judged->m, list_make1(column)))

@@ -434,6 +434,24 @@ BEGIN
     END IF;
     PERFORM steward._relayout_check_rowtype(rel, 'start');
     PERFORM steward._relayout_check_publications(rel);
+    -- Any other object that depends on the table or a partition through
+    -- its definition (an index's or a default's regclass constant, a
+    -- policy or trigger of another table): the cleanup's DROP of the old
+    -- layout would refuse it, RESTRICT, and its owner may be a role the
+    -- caller cannot act as (review17 R17-4).
+    SELECT pg_describe_object(d.classid, d.objid, d.objsubid) INTO other
+      FROM pg_depend d
+     WHERE d.refclassid = 'pg_class'::regclass AND d.deptype = 'n'
+       AND d.refobjid IN (SELECT x FROM steward._relayout_tree(rel) x)
+       AND d.classid NOT IN ('pg_rewrite'::regclass, 'pg_constraint'::regclass, 'pg_proc'::regclass,
+                             'pg_publication_rel'::regclass)
+     ORDER BY 1 LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION '% depends on relation %', other, rel
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = 'The cleanup drops the table''s old layout, and could not drop it while another object depends on it.',
+                  HINT = 'Drop it for the migration and make it again after steward.migration_cleanup.';
+    END IF;
 END
 $$;
 

@@ -278,6 +278,23 @@ schema_shapes(Oid nsp)
 	return result;
 }
 
+/*
+ * The active column migration whose shapes' schema (<mig> or <mig>_old)
+ * nsp is, or NULL: for a regnamespace constant in a CREATE INDEX
+ * CONCURRENTLY or a create_index step (steward_migration_refuse_index_shapes),
+ * whose pg_depend row on the schema would keep a rollback or the cleanup
+ * from dropping it (review17 R17-1).  Reads the migrations' catalog as its
+ * owner in a snapshot taken now (AccessShareLock on migration_tables and
+ * migration_runs); raises nothing but an unreadable catalog's XX000.
+ */
+const char *
+steward_migration_shapes_schema(Oid nsp)
+{
+	List	   *shapes = OidIsValid(nsp) && any_active_migration() ? schema_shapes(nsp) : NIL;
+
+	return shapes == NIL ? NULL : ((ShapeView *) linitial(shapes))->migration;
+}
+
 /* The schema-qualified name of relation relid, for messages. */
 static char *
 relation_name(Oid relid)
