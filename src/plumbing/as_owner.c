@@ -529,6 +529,28 @@ steward_as_owner_end(StewardAsOwner *ctx)
 }
 
 /*
+ * Whether value, the current value of setting, computes and prints every
+ * value as steward_pin_output_settings' pinned one does, though spelled
+ * otherwise: initdb's usual TimeZone 'Etc/UTC' is the zone 'UTC' (same
+ * offset, same abbreviation), and the C.UTF-8 locale (glibc: also
+ * C.utf8) formats numbers, money and dates as C (it differs in the
+ * character set only, which lc_numeric / lc_monetary / lc_time do not
+ * choose).  Leaving such a value alone saves setting it for every row the
+ * dual-write trigger computes (setting a locale checks it with
+ * setlocale(); a time zone is looked up).
+ */
+static bool
+pinned_equivalent(const char *setting, const char *value)
+{
+	if (strcmp(setting, "TimeZone") == 0)
+		return strcmp(value, "Etc/UTC") == 0;
+	if (strncmp(setting, "lc_", 3) == 0)
+		return strcmp(value, "C.UTF-8") == 0 || strcmp(value, "C.utf8") == 0 ||
+			strcmp(value, "POSIX") == 0;
+	return false;
+}
+
+/*
  * Pin the settings that change what a value computes to or how it prints
  * (inside a nest level opened by steward_as_role_begin), so that text
  * computed from rows - checksums - and a migration's up / down, check and
@@ -542,7 +564,8 @@ steward_as_owner_end(StewardAsOwner *ctx)
  * configuration (default_text_search_config), array input
  * (array_nulls) and identifier quoting in regclass / format('%I')
  * output (quote_all_identifiers).  README "Online migrations" lists
- * them.  A setting already at its pinned value is left alone: the
+ * them.  A setting already at its pinned value, or at a spelling of it
+ * (pinned_equivalent), is left alone: the
  * dual-write trigger pins them for each row it computes, and setting one
  * costs (a locale check, a time zone or text search lookup, a file read
  * for timezone_abbreviations); the nest level's rollback undoes whatever
@@ -572,7 +595,8 @@ steward_pin_output_settings(void)
 	{
 		const char *now = GetConfigOption(settings[i][0], false, false);
 
-		if (now == NULL || strcmp(now, settings[i][1]) != 0)
+		if (now == NULL || !(strcmp(now, settings[i][1]) == 0 ||
+							 pinned_equivalent(settings[i][0], now)))
 			(void) set_config_option(settings[i][0], settings[i][1],
 									 PGC_USERSET, PGC_S_SESSION,
 									 GUC_ACTION_SAVE, true, 0, false);
