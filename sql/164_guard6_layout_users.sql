@@ -158,11 +158,45 @@ SELECT steward.migration_rollback('g6_rm3');
 RESET ROLE;
 SELECT relname FROM pg_class WHERE relname IN ('g6_c_v', 'g6_v4', 'g6_v5', 'g6_b8', 'g6_b9', 'g6_r_relayout_new') ORDER BY 1;
 
+-- 4. Variants: another table's policy and a column default made before
+-- the start (refused at start); during a relayout, a column of the
+-- table's row type and a default naming it by OID (refused at once).
+-- (public.g6_r is the second relayout's new layout now: a new OID.)
+SELECT 'public.g6_r'::regclass::oid AS r_table \gset
+SET ROLE g6_app2;
+CREATE POLICY g6_p2 ON public.g6_own2 USING (EXISTS (SELECT 1 FROM public.g6_r WHERE g6_r.id = g6_own2.id));
+SET ROLE g6_app1;
+\set VERBOSITY terse
+SELECT steward.migration_start('g6_rm4', '[{"relayout": {"table": "g6_r", "partition_by": "HASH (u)", "partitions": 2}}]');
+\echo :LAST_ERROR_SQLSTATE
+SET ROLE g6_app2;
+DROP POLICY g6_p2 ON public.g6_own2;
+SET ROLE g6_app3;
+CREATE TABLE public.g6_d (id int, r regclass DEFAULT :'r_table'::regclass);
+SET ROLE g6_app1;
+SELECT steward.migration_start('g6_rm4', '[{"relayout": {"table": "g6_r", "partition_by": "HASH (u)", "partitions": 2}}]');
+\echo :LAST_ERROR_SQLSTATE
+SET ROLE g6_app3;
+DROP TABLE public.g6_d;
+SET ROLE g6_app1;
+SELECT steward.migration_start('g6_rm4', '[{"relayout": {"table": "g6_r", "partition_by": "HASH (u)", "partitions": 2}}]');
+SET ROLE g6_app2;
+CREATE TABLE public.g6_e (id int, r public.g6_r);
+\echo :LAST_ERROR_SQLSTATE
+SET ROLE g6_app3;
+CREATE TABLE public.g6_d (id int, r regclass DEFAULT :'r_table'::regclass);
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+SET ROLE g6_app1;
+SELECT steward.migration_rollback('g6_rm4');
+RESET ROLE;
+SELECT relname FROM pg_class WHERE relname IN ('g6_d', 'g6_e', 'g6_r_relayout_new') ORDER BY 1;
+
 DROP TABLE public.g6_own, public.g6_own2, public.g6_r, public.g6_t, public.g6_c;
 REVOKE CREATE ON SCHEMA public FROM g6_app1, g6_app2, g6_app3;
 SELECT format('REVOKE CREATE ON DATABASE %I FROM g6_app1, g6_app3', current_database()) \gexec
 DROP ROLE g6_app1;
 DROP ROLE g6_app2;
 DROP ROLE g6_app3;
-CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name IN ('g6_cm', 'g6_ci', 'g6_rm', 'g6_rm2', 'g6_ix', 'g6_rm3');
+CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name IN ('g6_cm', 'g6_ci', 'g6_rm', 'g6_rm2', 'g6_ix', 'g6_rm3', 'g6_rm4');
 \i test/sql/drop_migration_records.sql
