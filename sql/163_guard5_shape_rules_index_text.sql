@@ -55,3 +55,50 @@ DELETE FROM steward.migration_validations WHERE migration IN ('g5r_czm', 'g5r_cz
 DELETE FROM steward.migration_columns WHERE migration IN ('g5r_czm', 'g5r_czm2');
 DELETE FROM steward.migration_tables WHERE migration IN ('g5r_czm', 'g5r_czm2');
 DELETE FROM steward.migration_runs WHERE name IN ('g5r_czm', 'g5r_czm2');
+
+-- codereview4 #1: a create_index step's statement was read under the
+-- session's standard_conforming_strings at start, the worker's at the
+-- build and the DDL guard's session's later; under off, '\'' ends no
+-- string, so a "where" text could hide an expression in a literal in one
+-- reading and expose it in the other.  All three now read it with the
+-- setting on; a text the caller's off reads otherwise is refused (22023).
+CREATE TABLE public.g5s_t (id int PRIMARY KEY, a int, b text);
+INSERT INTO public.g5s_t SELECT g, g, g::text FROM generate_series(1, 5) g;
+SET standard_conforming_strings = off;
+SELECT steward.migration_start('g5s_m1', $j$[{"create_index": {"table": "g5s_t", "name": "g5s_i1",
+    "definition": "(a)", "where": "b <> 'p\\' OR (a > 0) OR b <> '--'"}}]$j$);
+-- The same statement in both readings: accepted.
+SELECT steward.migration_start('g5s_m1b', $j$[{"create_index": {"table": "g5s_t", "name": "g5s_i1",
+    "definition": "(a)", "where": "b <> 'p' OR a > 0"}}]$j$);
+RESET standard_conforming_strings;
+SELECT name FROM steward.migration_runs WHERE name LIKE 'g5s\_%' ORDER BY 1;
+SELECT steward.migration_rollback('g5s_m1b');
+
+-- The worker reads it with the setting on whatever its login's settings.
+SELECT current_user AS g5s_orig \gset
+CREATE ROLE g5s_login LOGIN;
+GRANT CREATE ON SCHEMA public TO g5s_login;
+ALTER TABLE public.g5s_t OWNER TO g5s_login;
+ALTER ROLE g5s_login SET standard_conforming_strings = off;
+\c - g5s_login
+SET standard_conforming_strings = on;
+SELECT steward.migration_start('g5s_m2', $j$[{"create_index": {"table": "g5s_t", "name": "g5s_i2",
+    "definition": "(a)", "where": "b <> 'p\\'"}}]$j$);
+-- The DDL guard reads it with the setting on too: b is in its predicate.
+SET standard_conforming_strings = off;
+\set VERBOSITY terse
+ALTER TABLE public.g5s_t DROP COLUMN b;
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+SET standard_conforming_strings = on;
+CALL steward.migration_backfill('g5s_m2');
+SELECT pg_get_indexdef('public.g5s_i2'::regclass) AS built;
+SELECT steward.migration_rollback('g5s_m2');
+\c - :g5s_orig
+DROP TABLE public.g5s_t;
+REVOKE CREATE ON SCHEMA public FROM g5s_login;
+DROP ROLE g5s_login;
+DELETE FROM steward.migration_validations WHERE migration IN ('g5s_m1', 'g5s_m1b', 'g5s_m2');
+DELETE FROM steward.migration_indexes WHERE migration IN ('g5s_m1', 'g5s_m1b', 'g5s_m2');
+DELETE FROM steward.migration_tables WHERE migration IN ('g5s_m1', 'g5s_m1b', 'g5s_m2');
+DELETE FROM steward.migration_runs WHERE name IN ('g5s_m1', 'g5s_m1b', 'g5s_m2');

@@ -245,6 +245,27 @@ parse_index_statement(const char *sql, Oid relid)
 }
 
 /*
+ * Pin, in the GUC nest level the caller opened, the settings under which
+ * pg_steward reads a create_index step's statement wherever it parses it
+ * -- the check at migration_start, the worker's build, the DDL guard's
+ * index_step_columns -- so all three read the same statement
+ * (codereview4 #1): standard_conforming_strings = on, backslash_quote =
+ * on.  Under off, '\'' ends no string, and a "where" text could hide an
+ * expression in a literal in one reading and expose it in the other.  No
+ * lock; raises nothing (constant values set_config_option accepts).
+ */
+void
+steward_migration_pin_index_strings(void)
+{
+	static const char *const settings[][2] = {
+		{"standard_conforming_strings", "on"},
+		{"backslash_quote", "on"},
+	};
+
+	steward_pin_settings(settings, lengthof(settings));
+}
+
+/*
  * steward._migration_index_check(tbl regclass, sql text, name text,
  *                                method text, has_where boolean) -> void
  *
@@ -256,8 +277,11 @@ parse_index_statement(const char *sql, Oid relid)
  * brings its own WHERE is refused); then analysed as the table's owner,
  * security-restricted, with search_path = pg_catalog, pg_temp, as the
  * build will be: unknown columns or functions fail here (42703, 42883),
- * not in the middle of the build.  The caller must own tbl (42501).
- * Locks: AccessShareLock on tbl, for the analysis.
+ * not in the middle of the build.  Read under the pinned string settings
+ * (steward_migration_pin_index_strings); a text that the caller's
+ * standard_conforming_strings = off reads otherwise is refused (22023).
+ * The caller must own tbl (42501).  Locks: AccessShareLock on tbl, for
+ * the analysis.
  */
 Datum
 steward_migration_index_check(PG_FUNCTION_ARGS)
@@ -272,6 +296,7 @@ steward_migration_index_check(PG_FUNCTION_ARGS)
 	Relation	rel;
 	StewardAsOwner ctx;
 	MemoryContext cxt = CurrentMemoryContext;
+	char	   *theirs = NULL;
 
 	steward_require_arg(fcinfo, 0, "table");
 	steward_require_arg(fcinfo, 1, "statement");
@@ -284,10 +309,30 @@ steward_migration_index_check(PG_FUNCTION_ARGS)
 	method = text_to_cstring(PG_GETARG_TEXT_PP(3));
 	has_where = PG_GETARG_BOOL(4);
 	steward_check_table_owner(relid);
+	/* As the caller wrote it: the same statement under the pinned settings? */
+	if (!standard_conforming_strings)
+	{
+		/* Quiet: the refusal below says what a backslash means. */
+		int			nest = NewGUCNestLevel();
+
+		(void) set_config_option("escape_string_warning", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		theirs = nodeToString(parse_index_statement(sql, relid));
+		AtEOXact_GUC(true, nest);
+	}
 
 	rel = table_open(relid, AccessShareLock);
 	steward_as_table_owner_begin(rel, false, &ctx);
+	steward_migration_pin_index_strings();
 	raw = parse_index_statement(sql, relid);
+	if (theirs != NULL && strcmp(theirs, nodeToString(raw)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the index definition reads otherwise under standard_conforming_strings = off"),
+				 errdetail("pg_steward checks and builds the index with standard_conforming_strings = on, "
+						   "where a backslash in '...' is an ordinary character: %s", sql),
+				 errhint("Write \"definition\" and \"where\" as standard_conforming_strings = on reads them "
+						 "(E'...' for backslash escapes), or SET standard_conforming_strings = on first.")));
 	if (!IsA(raw->stmt, IndexStmt))
 		ereport(ERROR,
 				(errcode(ERRCODE_SYNTAX_ERROR),
@@ -729,6 +774,9 @@ steward_index_worker_main(Datum main_arg)
 	 * restricted, and the pinned search_path.
 	 */
 	SetConfigOption("search_path", STEWARD_PINNED_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION);
+	/* The statement is read as the start checked it (codereview4 #1). */
+	SetConfigOption("standard_conforming_strings", "on", PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("backslash_quote", "on", PGC_USERSET, PGC_S_SESSION);
 	SetUserIdAndSecContext(job->owner, SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	cxt = CurrentMemoryContext;

@@ -2197,7 +2197,7 @@ index_columns(Oid idx, Oid relid)
 /*
  * The column names step's index covers (keys, INCLUDE, expressions,
  * predicate): from the index when it exists, else from the build
- * statement.
+ * statement (read under steward_migration_pin_index_strings).
  */
 static List *
 index_step_columns(Oid relid, const IndexStep *step)
@@ -2209,7 +2209,13 @@ index_step_columns(Oid relid, const IndexStep *step)
 		return index_columns(idx, relid);
 	if (step->create && step->statement != NULL)
 	{
-		List	   *raw = raw_parser(step->statement, RAW_PARSE_DEFAULT);
+		/* Read as the start checked it and the worker builds it. */
+		int			nest = NewGUCNestLevel();
+		List	   *raw;
+
+		steward_migration_pin_index_strings();
+		raw = raw_parser(step->statement, RAW_PARSE_DEFAULT);
+		AtEOXact_GUC(true, nest);
 
 		if (list_length(raw) == 1 && IsA(((RawStmt *) linitial(raw))->stmt, IndexStmt))
 		{
