@@ -601,6 +601,24 @@ guard_shape_user(List *shapes, Form_pg_depend dep)
 }
 
 /*
+ * Whether the dependent of dep (a row on schema nsp) is in that schema,
+ * as its catalog row says; false for an object of a catalog without a
+ * schema column (a rule, a policy, an extension), which names the schema
+ * only in an expression or as an option.  Reads the object's syscache
+ * entry; raises nothing for an object this transaction wrote.
+ */
+static bool
+object_in_namespace(Form_pg_depend dep, Oid nsp)
+{
+	ObjectAddress addr;
+
+	if (!is_objectclass_supported(dep->classid))
+		return true;			/* judged as before: by its owner */
+	ObjectAddressSet(addr, dep->classid, dep->objid);
+	return get_object_namespace(&addr) == nsp;
+}
+
+/*
  * 42501 when dep puts in shapes' schema nsp (made there, or moved there by
  * SET SCHEMA, which rewrites its row) an object whose owner lacks the
  * rights of an owner of the migration's tables.
@@ -614,6 +632,19 @@ guard_shape_schema(List *shapes, Oid nsp, Form_pg_depend dep)
 
 	if (own_dependent(shapes, dep))
 		return;
+	/*
+	 * An object elsewhere that names the schema (a regnamespace constant,
+	 * review17 R17-1's nit): the cleanup's and a rollback's DROP SCHEMA
+	 * would refuse it, whoever owns it.
+	 */
+	if (!object_in_namespace(dep, nsp))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("%s would use schema \"%s\" of migration \"%s\"",
+						describe_user(dep), get_namespace_name(nsp), migration),
+				 errdetail("The cleanup and a rollback drop the schemas of the migration's shapes, and could not while another object depends on one (a regnamespace constant records a dependency)."),
+				 errhint("Make it after SELECT steward.migration_cleanup(%s); or a rollback.",
+						 quote_literal_cstr(migration))));
 	owner = object_owner(dep->classid, dep->objid);
 	foreach(lc, shapes)
 	{
