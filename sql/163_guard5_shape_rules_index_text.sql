@@ -26,6 +26,13 @@ CREATE RULE g5r_other_ins AS ON INSERT TO public.g5r_other
 CREATE RULE g5r_other_upd AS ON UPDATE TO public.g5r_other
     DO ALSO UPDATE public.g5r_cz SET a = NEW.a WHERE id = OLD.id;
 \echo :LAST_ERROR_SQLSTATE
+-- A shape view of another migration: its views may outlive this one's.
+CREATE TABLE public.g5r_cy (id int PRIMARY KEY, a int);
+SELECT steward.migration_start('g5r_cym', '[{"alter_column": {"table": "g5r_cy", "column": "a", "type": "bigint"}}]');
+CREATE RULE g5r_cy_ins AS ON INSERT TO g5r_cym.g5r_cy
+    DO INSTEAD INSERT INTO public.g5r_cz (id, _steward_new_a) VALUES (NEW.id, NEW.a);
+\echo :LAST_ERROR_SQLSTATE
+SELECT steward.migration_rollback('g5r_cym');
 \set VERBOSITY default
 SELECT steward.migration_rollback('g5r_czm');
 SELECT count(*) AS rules_left FROM pg_rewrite WHERE rulename LIKE 'g5r\_%';
@@ -50,11 +57,11 @@ SELECT attname, atttypid::regtype FROM pg_attribute WHERE attrelid = 'public.g5r
    AND attnum > 0 AND NOT attisdropped ORDER BY attnum;
 SELECT sum(a) FROM public.g5r_cz;
 
-DROP TABLE public.g5r_cz, public.g5r_other;
-DELETE FROM steward.migration_validations WHERE migration IN ('g5r_czm', 'g5r_czm2');
-DELETE FROM steward.migration_columns WHERE migration IN ('g5r_czm', 'g5r_czm2');
-DELETE FROM steward.migration_tables WHERE migration IN ('g5r_czm', 'g5r_czm2');
-DELETE FROM steward.migration_runs WHERE name IN ('g5r_czm', 'g5r_czm2');
+DROP TABLE public.g5r_cz, public.g5r_cy, public.g5r_other;
+DELETE FROM steward.migration_validations WHERE migration IN ('g5r_czm', 'g5r_czm2', 'g5r_cym');
+DELETE FROM steward.migration_columns WHERE migration IN ('g5r_czm', 'g5r_czm2', 'g5r_cym');
+DELETE FROM steward.migration_tables WHERE migration IN ('g5r_czm', 'g5r_czm2', 'g5r_cym');
+DELETE FROM steward.migration_runs WHERE name IN ('g5r_czm', 'g5r_czm2', 'g5r_cym');
 
 -- codereview4 #1: a create_index step's statement was read under the
 -- session's standard_conforming_strings at start, the worker's at the
