@@ -24449,3 +24449,46 @@ BEGIN
     END IF;
 END
 $$;
+
+-- review17 R17-4: a drop_index step refuses, at start and at cleanup, an
+-- index another object names (a regclass constant), which DROP INDEX would refuse.
+CREATE OR REPLACE FUNCTION steward._migration_index_guard_constraints(idx regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    con record;
+BEGIN
+    SELECT x.conname, x.contype, x.conrelid::regclass AS rel INTO con
+      FROM pg_constraint x WHERE x.conindid = idx
+     ORDER BY x.contype = 'f', x.conname LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'cannot drop index % of a migration: %', idx,
+                CASE WHEN con.contype = 'f' THEN 'a foreign key references its table through it'
+                     ELSE 'it backs a constraint' END
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = CASE con.contype
+                      WHEN 'p' THEN format('Index %s is the primary key %s of table %s.', idx, con.conname, con.rel)
+                      WHEN 'u' THEN format('Index %s backs the unique constraint %s of table %s.', idx, con.conname, con.rel)
+                      WHEN 'x' THEN format('Index %s backs the exclusion constraint %s of table %s.', idx, con.conname, con.rel)
+                      ELSE format('Foreign key %s of table %s references its table through index %s.', con.conname, con.rel, idx) END,
+                  HINT = CASE WHEN con.contype = 'f'
+                              THEN format('Drop or change foreign key %s of %s first (ALTER TABLE ... DROP CONSTRAINT); force does not override this.', con.conname, con.rel)
+                              ELSE format('Drop the constraint instead (ALTER TABLE %s DROP CONSTRAINT %I); force does not override this.', con.rel, con.conname) END;
+    END IF;
+    -- Another object that names the index (a regclass constant in a
+    -- view, index or default, perhaps of a role the caller cannot act
+    -- as): DROP INDEX would refuse it at cleanup (review17 R17-4).
+    SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS obj INTO con
+      FROM pg_depend d
+     WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = idx AND d.deptype = 'n'
+       AND d.classid <> 'pg_constraint'::regclass
+     ORDER BY 1 LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'cannot drop index % of a migration: % depends on it', idx, con.obj
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  HINT = 'Drop that object first, or make it again without naming the index; force does not override this.';
+    END IF;
+END
+$$;

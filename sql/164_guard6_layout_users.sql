@@ -200,11 +200,26 @@ SELECT steward.migration_rollback('g6_rm4');
 RESET ROLE;
 SELECT relname FROM pg_class WHERE relname IN ('g6_d', 'g6_e', 'g6_r_relayout_new') ORDER BY 1;
 
+-- 5. A drop_index step over an index another role names by OID (made
+-- before the start): refused at start (the cleanup's DROP INDEX would be).
+SET ROLE g6_app1;
+CREATE INDEX g6_c_w ON public.g6_c (v);
+RESET ROLE;
+SELECT 'public.g6_c_w'::regclass::oid AS drop_index \gset
+SET ROLE g6_app3;
+CREATE VIEW public.g6_v6 AS SELECT :'drop_index'::regclass AS i;
+SET ROLE g6_app1;
+SELECT steward.migration_start('g6_dx', '[{"drop_index": {"name": "g6_c_w"}}]');
+SELECT count(*) AS records FROM steward.migration_runs WHERE name = 'g6_dx';
+SET ROLE g6_app3;
+DROP VIEW public.g6_v6;
+RESET ROLE;
+
 DROP TABLE public.g6_own, public.g6_own2, public.g6_r, public.g6_t, public.g6_c;
 REVOKE CREATE ON SCHEMA public FROM g6_app1, g6_app2, g6_app3;
 SELECT format('REVOKE CREATE ON DATABASE %I FROM g6_app1, g6_app3', current_database()) \gexec
 DROP ROLE g6_app1;
 DROP ROLE g6_app2;
 DROP ROLE g6_app3;
-CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name IN ('g6_cm', 'g6_ci', 'g6_rm', 'g6_rm2', 'g6_ix', 'g6_rm3', 'g6_rm4');
+CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name IN ('g6_cm', 'g6_ci', 'g6_rm', 'g6_rm2', 'g6_ix', 'g6_rm3', 'g6_rm4', 'g6_dx');
 \i test/sql/drop_migration_records.sql

@@ -291,6 +291,19 @@ BEGIN
                               THEN format('Drop or change foreign key %s of %s first (ALTER TABLE ... DROP CONSTRAINT); force does not override this.', con.conname, con.rel)
                               ELSE format('Drop the constraint instead (ALTER TABLE %s DROP CONSTRAINT %I); force does not override this.', con.rel, con.conname) END;
     END IF;
+    -- Another object that names the index (a regclass constant in a
+    -- view, index or default, perhaps of a role the caller cannot act
+    -- as): DROP INDEX would refuse it at cleanup (review17 R17-4).
+    SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS obj INTO con
+      FROM pg_depend d
+     WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = idx AND d.deptype = 'n'
+       AND d.classid <> 'pg_constraint'::regclass
+     ORDER BY 1 LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'cannot drop index % of a migration: % depends on it', idx, con.obj
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  HINT = 'Drop that object first, or make it again without naming the index; force does not override this.';
+    END IF;
 END
 $$;
 
