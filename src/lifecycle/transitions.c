@@ -126,8 +126,23 @@ has_data_modifying(Node *node, void *context)
 static void
 check_check_sql(const char *sql)
 {
-	List	   *stmts = parse_user_sql(sql, "check_sql");
+	List	   *stmts;
 	RawStmt    *raw;
+
+	/*
+	 * validate() reads the check with standard_conforming_strings on
+	 * (run_check).  Without a backslash the text reads the same either
+	 * way; with one, a session that has the setting off would check one
+	 * statement and store another (SELECT 'x\'; SELECT 0; --' is one
+	 * SELECT there and two, the last returning 0, under on: guard5).
+	 */
+	if (!standard_conforming_strings && strchr(sql, '\\') != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("check_sql is read with standard_conforming_strings on"),
+				 errdetail("This session has standard_conforming_strings off, under which the check's backslashes read otherwise."),
+				 errhint("SET standard_conforming_strings = on, then set the check again.")));
+	stmts = parse_user_sql(sql, "check_sql");
 
 	if (list_length(stmts) != 1)
 		ereport(ERROR,
@@ -459,6 +474,12 @@ typedef struct CheckRow
 	int64		violations;
 } CheckRow;
 
+/* The settings a check is read under (check_check_sql, run_check). */
+static const char *const check_strings[][2] = {
+	{"standard_conforming_strings", "on"},
+	{"backslash_quote", "on"},
+};
+
 /*
  * Run one check as the table's owner in a restricted security context (as
  * REFRESH MATERIALIZED VIEW does), so a check written by the owner never
@@ -481,6 +502,8 @@ run_check(Relation rel, const char *sql)
 
 	steward_as_role_begin(rel->rd_rel->relowner, path, false, &ctx);
 	steward_pin_all_rows();
+	/* As check_check_sql read it, whatever the session says. */
+	steward_pin_settings(check_strings, lengthof(check_strings));
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT || SPI_processed != 1 ||
 		SPI_tuptable->tupdesc->natts != 1)
 		ereport(ERROR,
