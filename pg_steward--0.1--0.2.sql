@@ -24492,3 +24492,30 @@ BEGIN
     END IF;
 END
 $$;
+
+-- The "Attached to:" list in a stable order (ORDER BY 1 sorted by a
+-- constant: codereview5's nit).
+CREATE OR REPLACE FUNCTION steward._drop_state_machine(name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    users text;
+BEGIN
+    -- The row first, before the delete's statement trigger takes the
+    -- catalog's lock: a transaction attaching the machine holds its row
+    -- (FOR KEY SHARE) and may write the catalog next (a label making
+    -- another machine); waiting for it while holding that lock deadlocked.
+    PERFORM 1 FROM steward.machine_definitions m WHERE m.name = _drop_state_machine.name FOR UPDATE;
+    SELECT string_agg(format('%s.%I', r.relid, r.attname), ', ' ORDER BY format('%s.%I', r.relid, r.attname)) INTO users
+      FROM steward.column_rules r WHERE r.kind = 'state' AND r.machine = _drop_state_machine.name;
+    IF users IS NOT NULL THEN
+        RAISE EXCEPTION 'state machine "%" is attached', name
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = format('Attached to: %s.', users),
+                  HINT = 'Detach it first with steward.detach_state_machine().';
+    END IF;
+    DELETE FROM steward.machine_definitions m WHERE m.name = _drop_state_machine.name;
+END
+$$;

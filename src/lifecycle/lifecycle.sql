@@ -260,7 +260,7 @@ BEGIN
     -- (FOR KEY SHARE) and may write the catalog next (a label making
     -- another machine); waiting for it while holding that lock deadlocked.
     PERFORM 1 FROM steward.machine_definitions m WHERE m.name = _drop_state_machine.name FOR UPDATE;
-    SELECT string_agg(format('%s.%I', r.relid, r.attname), ', ' ORDER BY 1) INTO users
+    SELECT string_agg(format('%s.%I', r.relid, r.attname), ', ' ORDER BY format('%s.%I', r.relid, r.attname)) INTO users
       FROM steward.column_rules r WHERE r.kind = 'state' AND r.machine = _drop_state_machine.name;
     IF users IS NOT NULL THEN
         RAISE EXCEPTION 'state machine "%" is attached', name

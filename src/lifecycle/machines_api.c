@@ -251,7 +251,8 @@ steward_machine_definitions_attached(PG_FUNCTION_ARGS)
 
 	args[0] = name;
 	steward_enter_rules_owner(&ctx);
-	if (steward_spi_read_latest("SELECT string_agg(format('%s.%I', r.relid, r.attname), ', ' ORDER BY 1)"
+	if (steward_spi_read_latest("SELECT string_agg(format('%s.%I', r.relid, r.attname), ', '"
+								"                  ORDER BY pg_catalog.format('%s.%I', r.relid, r.attname))"
 								"  FROM steward.column_rules r WHERE r.kind = 'state' AND r.machine = $1",
 								1, argtypes, args, NULL, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.column_rules");

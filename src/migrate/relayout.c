@@ -1573,7 +1573,8 @@ guard_replica_index_dropped(const GuardedBy *m, Oid rel, Oid index)
 	if (!HeapTupleIsValid(tup))
 		return;
 	idx = (Form_pg_index) GETSTRUCT(tup);
-	for (int i = 0; i < idx->indnkeyatts; i++)
+	/* Every column, INCLUDE ones too: dropping any of them drops the index. */
+	for (int i = 0; i < idx->indnatts; i++)
 	{
 		char	   *att = idx->indkey.values[i] > 0 ?
 			get_attname(rel, idx->indkey.values[i], true) : NULL;
