@@ -727,6 +727,8 @@ steward_counters_install_hooks(void)
 	RegisterSubXactCallback(counters_subxact_callback, NULL);
 }
 
+static bool commit_log_covers(FullTransactionId fxid);
+
 /*
  * The outcome of ended transaction fxid, from the commit log: committed
  * (true) or not (false); *known false when the log no longer covers it.
@@ -742,27 +744,52 @@ steward_counters_install_hooks(void)
 static bool
 prepared_outcome(FullTransactionId fxid, bool *known)
 {
-	FullTransactionId next = ReadNextFullTransactionId();
-	TransactionId oldest;
-	uint32		epoch = EpochFromFullTransactionId(next);
 	bool		committed = false;
 
 	LWLockAcquire(XactTruncationLock, LW_SHARED);
-	oldest = ShmemVariableCache->oldestClogXid;
-	/*
-	 * oldest is at most 2^31 behind next: in next's epoch or the one
-	 * before; in epoch 0, "before" (pg_resetwal -x sets it so) means the
-	 * log covers every xid.
-	 */
-	if (oldest <= XidFromFullTransactionId(next))
-		*known = !FullTransactionIdPrecedes(fxid, FullTransactionIdFromEpochAndXid(epoch, oldest));
-	else
-		*known = epoch == 0 ||
-			!FullTransactionIdPrecedes(fxid, FullTransactionIdFromEpochAndXid(epoch - 1, oldest));
+	*known = commit_log_covers(fxid);
 	if (*known)
 		committed = TransactionIdDidCommit(XidFromFullTransactionId(fxid));
 	LWLockRelease(XactTruncationLock);
 	return committed;
+}
+
+/*
+ * Does the commit log still cover fxid?  The caller holds
+ * XactTruncationLock (shared).  oldestClogXid is at most 2^31 behind the
+ * next xid: in its epoch or the one before; in epoch 0, "before"
+ * (pg_resetwal -x sets it so) means the log covers every xid.
+ */
+static bool
+commit_log_covers(FullTransactionId fxid)
+{
+	FullTransactionId next = ReadNextFullTransactionId();
+	TransactionId oldest = ShmemVariableCache->oldestClogXid;
+	uint32		epoch = EpochFromFullTransactionId(next);
+
+	if (oldest <= XidFromFullTransactionId(next))
+		return !FullTransactionIdPrecedes(fxid, FullTransactionIdFromEpochAndXid(epoch, oldest));
+	return epoch == 0 ||
+		!FullTransactionIdPrecedes(fxid, FullTransactionIdFromEpochAndXid(epoch - 1, oldest));
+}
+
+/*
+ * Is prepared transaction fxid still running?  Only asked of one the
+ * commit log still covers: a prepared transaction holds back the oldest
+ * datfrozenxid, so one the log no longer covers has ended, and
+ * TransactionIdIsInProgress, given an xid that old (its 32-bit
+ * comparisons wrap after 2^31), could read the truncated log or
+ * pg_subtrans and fail with 58P01 (codereview5 #5).
+ */
+static bool
+prepared_running(FullTransactionId fxid)
+{
+	bool		covered;
+
+	LWLockAcquire(XactTruncationLock, LW_SHARED);
+	covered = commit_log_covers(fxid);
+	LWLockRelease(XactTruncationLock);
+	return covered && TransactionIdIsInProgress(XidFromFullTransactionId(fxid));
 }
 
 /*
@@ -793,8 +820,7 @@ resolve_prepared(void)
 		bool		known;
 		bool		mine;
 
-		if (!FullTransactionIdIsValid(xids[i]) ||
-			TransactionIdIsInProgress(XidFromFullTransactionId(xids[i])))
+		if (!FullTransactionIdIsValid(xids[i]) || prepared_running(xids[i]))
 			continue;
 		committed = prepared_outcome(xids[i], &known);
 		LWLockAcquire(counter_shared->lock, LW_EXCLUSIVE);
