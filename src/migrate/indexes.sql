@@ -292,12 +292,12 @@ BEGIN
                               ELSE format('Drop the constraint instead (ALTER TABLE %s DROP CONSTRAINT %I); force does not override this.', con.rel, con.conname) END;
     END IF;
     -- Another object that names the index (a regclass constant in a
-    -- view, index or default, perhaps of a role the caller cannot act
-    -- as): DROP INDEX would refuse it at cleanup (review17 R17-4).
+    -- view, index, default or another table's or domain's CHECK, perhaps
+    -- of a role the caller cannot act as): DROP INDEX would refuse it at
+    -- cleanup (review17 R17-4, codereview5 #1).
     SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS obj INTO con
       FROM pg_depend d
      WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = idx AND d.deptype = 'n'
-       AND d.classid <> 'pg_constraint'::regclass
      ORDER BY 1 LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'cannot drop index % of a migration: % depends on it', idx, con.obj

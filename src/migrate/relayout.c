@@ -4374,6 +4374,24 @@ carried_rule(Form_pg_depend dep, Oid relid, const GuardedBy *m)
 }
 
 /*
+ * Whether constraint conoid is a foreign key (the cutover moves a
+ * relayout's; an index step's refuses its index at validate and
+ * cleanup).  Reads pg_constraint under AccessShareLock; false when the
+ * constraint is gone.
+ */
+static bool
+foreign_key(Oid conoid)
+{
+	Relation	constraint = table_open(ConstraintRelationId, AccessShareLock);
+	HeapTuple	tup = get_catalog_object_by_oid(constraint, Anum_pg_constraint_oid, conoid);
+	bool		fk = HeapTupleIsValid(tup) &&
+		((Form_pg_constraint) GETSTRUCT(tup))->contype == CONSTRAINT_FOREIGN;
+
+	table_close(constraint, AccessShareLock);
+	return fk;
+}
+
+/*
  * Called by the shape guard (steward_migration_judge_shape_users) for
  * each pg_depend row this transaction wrote: 55006 when dep makes an
  * object use a column of an active column migration's table that the
@@ -4392,7 +4410,9 @@ carried_rule(Form_pg_depend dep, Oid relid, const GuardedBy *m)
  * of another object is refused the same way, on a column or not: the
  * cleanup drops the old layout and a rollback the new one (review17
  * R17-4, R17-5: a regclass or regtype constant, a BEGIN ATOMIC body, a
- * policy of another table).  *seen keeps the
+ * policy of another table; another table's or a domain's CHECK,
+ * codereview5 #1: only foreign keys, which the cutover moves, and the
+ * layouts' own constraints, which go with them, pass).  *seen keeps the
  * relations looked at during one judgement.  Reads the migrations'
  * catalog in a snapshot taken now (one index probe per relation, the
  * migration's record only for a migrated one); takes AccessShareLock on
@@ -4411,8 +4431,8 @@ steward_migration_judge_column_user(Form_pg_depend dep, List **seen)
 
 	if (dep->deptype != DEPENDENCY_NORMAL ||
 		(dep->refclassid != RelationRelationId && dep->refclassid != TypeRelationId) ||
-		dep->classid == ConstraintRelationId ||
-		dep->classid == PublicationRelRelationId)
+		dep->classid == PublicationRelRelationId ||
+		(dep->classid == ConstraintRelationId && foreign_key(dep->objid)))
 		return;
 	if (dep->refclassid == RelationRelationId &&
 		(get_rel_relkind(relid) == RELKIND_INDEX ||
@@ -4473,6 +4493,7 @@ steward_migration_judge_column_user(Form_pg_depend dep, List **seen)
 		refuse_relayout_user(what, on_index ? dep->refobjid : relid, &judged->m);
 	}
 	if (on_index || dep->refclassid != RelationRelationId || dep->refobjsubid <= 0 ||
+		dep->classid == ConstraintRelationId ||
 		dep->refobjid == steward_migration_own_sql_relid())
 		return;
 	column = get_attname(dep->refobjid, dep->refobjsubid, true);

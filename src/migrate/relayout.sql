@@ -359,7 +359,14 @@ $$;
 -- views, functions with SQL-standard bodies) and the ones the cutover
 -- redirects as their owners (views, other tables' foreign keys), which
 -- the caller must own too.  Part of _relayout_check; raises 0A000 or
--- 42501 for the first one found.
+-- 42501 for the first one found.  Any other object that depends on the
+-- table, a partition, an index of either or a partition's row type
+-- through its definition (an index's, a default's or another table's or
+-- domain's CHECK's regclass / regtype constant, a policy or trigger of
+-- another table) raises 2BP01: the cleanup's DROP of the old layout
+-- would refuse it, RESTRICT, and its owner may be a role the caller
+-- cannot act as (review17 R17-4, codereview5 #1, #2).  The tree's own
+-- constraints go with it and foreign keys are moved at the cutover.
 CREATE FUNCTION steward._relayout_check_dependents(rel regclass)
 RETURNS void
 LANGUAGE plpgsql STABLE
@@ -368,6 +375,7 @@ AS $$
 DECLARE
     c record;
     other text;
+    via text;
 BEGIN
     SELECT tgname INTO other FROM pg_trigger WHERE tgrelid = rel AND NOT tgisinternal LIMIT 1;
     IF other IS NOT NULL THEN
@@ -434,20 +442,29 @@ BEGIN
     END IF;
     PERFORM steward._relayout_check_rowtype(rel, 'start');
     PERFORM steward._relayout_check_publications(rel);
-    -- Any other object that depends on the table or a partition through
-    -- its definition (an index's or a default's regclass constant, a
-    -- policy or trigger of another table): the cleanup's DROP of the old
-    -- layout would refuse it, RESTRICT, and its owner may be a role the
-    -- caller cannot act as (review17 R17-4).
-    SELECT pg_describe_object(d.classid, d.objid, d.objsubid) INTO other
+    -- Any other object over the tree, its indexes or row types: 2BP01.
+    SELECT pg_describe_object(d.classid, d.objid, d.objsubid),
+           CASE WHEN NOT o.is_table THEN pg_describe_object(o.cls, o.oid, 0) END INTO other, via
       FROM pg_depend d
-     WHERE d.refclassid = 'pg_class'::regclass AND d.deptype = 'n'
-       AND d.refobjid IN (SELECT x FROM steward._relayout_tree(rel) x)
-       AND d.classid NOT IN ('pg_rewrite'::regclass, 'pg_constraint'::regclass, 'pg_proc'::regclass,
-                             'pg_publication_rel'::regclass)
-     ORDER BY 1 LIMIT 1;
+      JOIN (SELECT 'pg_class'::regclass AS cls, x::oid AS oid, x = rel AS itself, true AS is_table
+              FROM steward._relayout_tree(rel) x
+            UNION ALL
+            SELECT 'pg_class'::regclass, i.indexrelid, false, false
+              FROM pg_index i WHERE i.indrelid IN (SELECT x FROM steward._relayout_tree(rel) x)
+            UNION ALL
+            SELECT 'pg_type'::regclass, ty.oid, false, false FROM pg_class pc JOIN pg_type ty
+                ON pc.reltype IN (ty.oid, ty.typelem)
+             WHERE pc.oid IN (SELECT x FROM steward._relayout_tree(rel) x) AND pc.oid <> rel) o
+        ON d.refclassid = o.cls AND d.refobjid = o.oid
+     WHERE d.deptype = 'n' AND d.classid <> 'pg_publication_rel'::regclass
+       AND NOT (o.itself AND d.classid IN ('pg_rewrite'::regclass, 'pg_proc'::regclass))
+       AND NOT (d.classid = 'pg_constraint'::regclass AND EXISTS (
+                SELECT 1 FROM pg_constraint k
+                 WHERE k.oid = d.objid
+                   AND (k.contype = 'f' OR k.conrelid IN (SELECT x FROM steward._relayout_tree(rel) x))))
+     ORDER BY 1, 2 LIMIT 1;
     IF other IS NOT NULL THEN
-        RAISE EXCEPTION '% depends on relation %', other, rel
+        RAISE EXCEPTION '% depends on %', other, coalesce(via || ', which goes with relation ' || rel, 'relation ' || rel)
             USING ERRCODE = 'object_in_use',
                   DETAIL = 'The cleanup drops the table''s old layout, and could not drop it while another object depends on it.',
                   HINT = 'Drop it for the migration and make it again after steward.migration_cleanup.';
