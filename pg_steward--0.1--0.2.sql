@@ -24605,18 +24605,18 @@ BEGIN
     SELECT pg_describe_object(d.classid, d.objid, d.objsubid),
            CASE WHEN NOT o.is_table THEN pg_describe_object(o.cls, o.oid, 0) END INTO other, via
       FROM pg_depend d
-      JOIN (SELECT 'pg_class'::regclass AS cls, x::oid AS oid, x = rel AS itself, true AS is_table
+      JOIN (SELECT 'pg_class'::regclass AS cls, x::oid AS oid, true AS is_table
               FROM steward._relayout_tree(rel) x
             UNION ALL
-            SELECT 'pg_class'::regclass, i.indexrelid, false, false
+            SELECT 'pg_class'::regclass, i.indexrelid, false
               FROM pg_index i WHERE i.indrelid IN (SELECT x FROM steward._relayout_tree(rel) x)
             UNION ALL
-            SELECT 'pg_type'::regclass, ty.oid, false, false FROM pg_class pc JOIN pg_type ty
+            SELECT 'pg_type'::regclass, ty.oid, false FROM pg_class pc JOIN pg_type ty
                 ON pc.reltype IN (ty.oid, ty.typelem)
              WHERE pc.oid IN (SELECT x FROM steward._relayout_tree(rel) x) AND pc.oid <> rel) o
         ON d.refclassid = o.cls AND d.refobjid = o.oid
      WHERE d.deptype = 'n' AND d.classid <> 'pg_publication_rel'::regclass
-       AND NOT (o.itself AND d.classid IN ('pg_rewrite'::regclass, 'pg_proc'::regclass))
+       AND NOT (o.is_table AND d.classid IN ('pg_rewrite'::regclass, 'pg_proc'::regclass))
        AND NOT (d.classid = 'pg_constraint'::regclass AND EXISTS (
                 SELECT 1 FROM pg_constraint k
                  WHERE k.oid = d.objid
