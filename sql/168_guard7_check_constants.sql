@@ -11,6 +11,7 @@ RESET client_min_messages;
 CREATE ROLE g7_app1;
 CREATE ROLE g7_app3;
 GRANT CREATE ON SCHEMA public TO g7_app1, g7_app3;
+SELECT format('GRANT CREATE ON DATABASE %I TO g7_app3', current_database()) \gexec
 SET ROLE g7_app1;
 CREATE TABLE public.g7_r (id bigint, u bigint, PRIMARY KEY (id, u)) USING steward;
 INSERT INTO public.g7_r SELECT g, g % 7 FROM generate_series(1, 50) g;
@@ -104,9 +105,34 @@ SET ROLE g7_app3;
 DROP DOMAIN public.g7_d6;
 RESET ROLE;
 
-DROP TABLE public.g7_own, public.g7_r, public.g7_c, public.g7_p;
+-- 5. codereview5 #4: another migration's own statement (an add_column
+-- step's default, set by the extension on its owner's table) naming a
+-- relayout's layout or an index step's index: judged like any other.
+SET ROLE g7_app1;
+SELECT steward.migration_start('g7_rm5', '[{"relayout": {"table": "g7_r", "partition_by": "HASH (u)", "partitions": 2}}]');
+SELECT steward.migration_start('g7_ix', '[{"create_index": {"table": "g7_c", "name": "g7_c_v", "definition": "(v)"}}]');
+CALL steward.migration_backfill('g7_ix');
+RESET ROLE;
+SELECT 'public.g7_c_v'::regclass::oid AS step_index, 'public.g7_r_relayout_new'::regclass::oid AS r_new5 \gset
+SET ROLE g7_app3;
+CREATE TABLE public.g7_m (id int PRIMARY KEY, v int) USING steward;
+\set VERBOSITY terse
+SELECT steward.migration_start('g7_mm', format('[{"add_column": {"table": "g7_m", "column": "w", "type": "bigint", "default": "''%s''::regclass::oid::bigint"}}]', :'r_new5')::jsonb);
+\echo :LAST_ERROR_SQLSTATE
+SELECT steward.migration_start('g7_mm', format('[{"add_column": {"table": "g7_m", "column": "w", "type": "bigint", "default": "''%s''::regclass::oid::bigint"}}]', :'step_index')::jsonb);
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+SELECT count(*) AS records FROM steward.migration_runs WHERE name = 'g7_mm';
+SET ROLE g7_app1;
+SELECT steward.migration_rollback('g7_ix');
+SELECT steward.migration_rollback('g7_rm5');
+RESET ROLE;
+SELECT relname FROM pg_class WHERE relname IN ('g7_c_v', 'g7_r_relayout_new') ORDER BY 1;
+
+DROP TABLE public.g7_own, public.g7_r, public.g7_c, public.g7_p, public.g7_m;
 REVOKE CREATE ON SCHEMA public FROM g7_app1, g7_app3;
+SELECT format('REVOKE CREATE ON DATABASE %I FROM g7_app3', current_database()) \gexec
 DROP ROLE g7_app1;
 DROP ROLE g7_app3;
-CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name IN ('g7_rm', 'g7_dx', 'g7_pm');
+CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name IN ('g7_rm', 'g7_dx', 'g7_pm', 'g7_rm5', 'g7_ix', 'g7_mm');
 \i test/sql/drop_migration_records.sql

@@ -4374,6 +4374,45 @@ carried_rule(Form_pg_depend dep, Oid relid, const GuardedBy *m)
 }
 
 /*
+ * Whether the statement running now is an own statement of relayout m
+ * (steward_migration_own_sql_relid): on one of its layouts or their
+ * partitions, or on a view the cutover redefines (dep is that view's
+ * rule).  Another migration's own statement -- an add_column step's
+ * default naming the layout, codereview5 #4 -- is judged like any other
+ * (43df26b narrowed the column judge the same way).  Reads the
+ * migrations' catalog in a snapshot taken now and pg_rewrite under
+ * AccessShareLock.
+ */
+static bool
+own_relayout_statement(Form_pg_depend dep, const GuardedBy *m)
+{
+	Oid			own = steward_migration_own_sql_relid();
+	GuardedBy	o;
+	bool		same;
+
+	if (!OidIsValid(own))
+		return false;
+	if (own == m->table)
+		return true;
+	if (dep->classid == RewriteRelationId)
+	{
+		Relation	rewrite = table_open(RewriteRelationId, AccessShareLock);
+		HeapTuple	tup = get_catalog_object_by_oid(rewrite, Anum_pg_rewrite_oid, dep->objid);
+
+		same = HeapTupleIsValid(tup) && ((Form_pg_rewrite) GETSTRUCT(tup))->ev_class == own;
+		table_close(rewrite, AccessShareLock);
+		if (same)
+			return true;
+	}
+	memset(&o, 0, sizeof(o));
+	if (active_migration_table(own))
+		guarded_by(own, false, false, false, &o);
+	else if (get_rel_relispartition(own))
+		relayout_of(own, &o);
+	return o.name != NULL && o.relayout && strcmp(o.name, m->name) == 0;
+}
+
+/*
  * Whether constraint conoid is a foreign key (the cutover moves a
  * relayout's; an index step's refuses its index at validate and
  * cleanup).  Reads pg_constraint under AccessShareLock; false when the
@@ -4438,8 +4477,12 @@ steward_migration_judge_column_user(Form_pg_depend dep, List **seen)
 		(get_rel_relkind(relid) == RELKIND_INDEX ||
 		 get_rel_relkind(relid) == RELKIND_PARTITIONED_INDEX))
 	{
-		/* an index step's index; an index of a layout goes with it */
-		if (steward_migration_running_own_sql())
+		/*
+		 * an index step's index; an index of a layout goes with it.  Only
+		 * an own statement on the index's table passes (codereview5 #4).
+		 */
+		if (OidIsValid(steward_migration_own_sql_relid()) &&
+			steward_migration_own_sql_relid() == IndexGetRelation(relid, true))
 			return;
 		what = column_user_name(dep, "", &shape_rule);
 		refuse_index_step_user(what, relid);
@@ -4485,8 +4528,8 @@ steward_migration_judge_column_user(Form_pg_depend dep, List **seen)
 	 */
 	if (judged->m.relayout)
 	{
-		/* a relayout's own statements (one table, the extension's code) */
-		if (steward_migration_running_own_sql() || goes_with_relation(dep, relid) ||
+		/* the relayout's own statements (codereview5 #4: its own only) */
+		if (own_relayout_statement(dep, &judged->m) || goes_with_relation(dep, relid) ||
 			carried_rule(dep, relid, &judged->m))
 			return;
 		what = column_user_name(dep, judged->m.name, &shape_rule);
