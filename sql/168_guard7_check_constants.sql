@@ -121,6 +121,8 @@ SELECT steward.migration_start('g7_mm', format('[{"add_column": {"table": "g7_m"
 \echo :LAST_ERROR_SQLSTATE
 SELECT steward.migration_start('g7_mm', format('[{"add_column": {"table": "g7_m", "column": "w", "type": "bigint", "default": "''%s''::regclass::oid::bigint"}}]', :'step_index')::jsonb);
 \echo :LAST_ERROR_SQLSTATE
+SELECT steward.migration_start('g7_mm', '[{"add_column": {"table": "g7_m", "column": "w", "type": "public.g7_r_relayout_new"}}]');
+\echo :LAST_ERROR_SQLSTATE
 \set VERBOSITY default
 SELECT count(*) AS records FROM steward.migration_runs WHERE name = 'g7_mm';
 SET ROLE g7_app1;
