@@ -249,7 +249,6 @@ apply_targets_of(Oid relid, Oid want, MemoryContext outer, char **migration, boo
 	Oid			target;
 	MemoryContext old;
 	List	   *result;
-	static SPIPlanPtr plan = NULL;	/* the catalog read's, kept */
 	int			nest = NewGUCNestLevel();
 
 	(void) set_config_option("row_security", "on", PGC_USERSET, PGC_S_SESSION,
@@ -258,7 +257,7 @@ apply_targets_of(Oid relid, Oid want, MemoryContext outer, char **migration, boo
 	 * In a snapshot taken now, as the dual-write trigger (dualwrite.c).
 	 * Once per statement of the trigger's: the plan is kept.
 	 */
-	if (steward_spi_read_latest_kept(&plan,
+	if (steward_spi_read_latest(
 			"SELECT b.relid::pg_catalog.oid, a.migration, coalesce(b.active, false)"
 			"  FROM steward.migration_tables a"
 			"  JOIN steward.migration_runs r ON r.name OPERATOR(pg_catalog.=) a.migration"

@@ -152,15 +152,13 @@ any_active_migration(void)
 }
 
 /* The plan of shape_views()'s read, prepared once per backend and kept. */
-static SPIPlanPtr shape_plan = NULL;
-
 /*
  * The shape views of the active column migrations named name1 or name2
  * (not those of a record a restore wrote, which its next step checks),
  * one per table and schema, ordered by migration, table and view; view
  * InvalidOid for one that is gone.  Read through the primary key of
  * steward.migration_tables as the catalog's owner in a snapshot taken
- * now, with a kept plan (steward_spi_read_latest_kept).  Palloc'd in the
+ * now, with a kept plan (steward_spi_read_latest).  Palloc'd in the
  * caller's context.
  */
 static List *
@@ -179,7 +177,7 @@ shape_views(const char *name1, const char *name2)
 	args[0] = CStringGetTextDatum(name1);
 	args[1] = CStringGetTextDatum(name2);
 	steward_as_owner_begin(catalog, &ctx);
-	if (steward_spi_read_latest_kept(&shape_plan, psprintf(
+	if (steward_spi_read_latest(psprintf(
 			"SELECT t.migration, t.relid::pg_catalog.oid, c.relowner, n.oid, sv.oid, sv.reltype,"
 			"       ty.typarray"
 			"  FROM steward.migration_tables t"

@@ -959,28 +959,3 @@ steward_spi_read_latest_once(const char *sql, int nargs, Oid *argtypes, Datum *a
 	SPI_freeplan(plan);
 	return rc;
 }
-
-/*
- * steward_spi_read_latest with a plan made once per backend and kept in
- * *kept (a static of the call site, NULL at first; SPI_keepplan: the plan
- * cache re-plans it after DDL on what it reads, or for another role or
- * row_security setting when row security applies).  sql must be the same
- * text at every call of that site.  For the reads that run once per
- * statement (the relayout trigger's catalog lookup).  Locks and errors as
- * steward_spi_read_latest (elog ERROR also when the plan cannot be kept).
- */
-int
-steward_spi_read_latest_kept(SPIPlanPtr *kept, const char *sql, int nargs, Oid *argtypes,
-							 Datum *args, const char *nulls, long tcount)
-{
-	if (*kept == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare a read of pg_steward's catalog: %s",
-				 SPI_result_code_string(SPI_result));
-		*kept = plan;
-	}
-	return run_read_latest(*kept, args, nulls, tcount);
-}

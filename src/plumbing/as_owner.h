@@ -68,9 +68,6 @@ extern int	steward_spi_read_latest(const char *sql, int nargs, Oid *argtypes, Da
 									const char *nulls, long tcount);
 extern int	steward_spi_read_latest_once(const char *sql, int nargs, Oid *argtypes, Datum *args,
 										 const char *nulls, long tcount);
-extern int	steward_spi_read_latest_kept(SPIPlanPtr *kept, const char *sql, int nargs,
-										 Oid *argtypes, Datum *args, const char *nulls,
-										 long tcount);
 extern void steward_pin_output_settings(void);
 extern void steward_pin_key_order_plan(void);
 extern void steward_pin_settings(const char *const settings[][2], int n);
