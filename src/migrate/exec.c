@@ -160,7 +160,6 @@ static planner_hook_type prev_planner = NULL;
 static needs_fmgr_hook_type prev_needs_fmgr_hook = NULL;
 static fmgr_hook_type prev_fmgr_hook = NULL;
 
-static void forget_kept_backfill_plans(Datum arg, int cacheid, uint32 hashvalue);
 
 /* Is t the migration dual-write trigger (steward._migration_trigger)? */
 static bool
@@ -638,7 +637,7 @@ steward_owner_code_leave(int depth)
  * migrations work without preloading): the backfill's ExecutorStart hook
  * and the function manager hooks that count pg_steward's own code, and
  * the syscache callbacks that forget the cached steward schema and the
- * kept backfill plans.  Takes no lock; raises nothing but core's FATAL
+ * kept plans of migration statements (steward_kept_plans_install).  Takes no lock; raises nothing but core's FATAL
  * when the backend's syscache callback slots (MAX_SYSCACHE_CALLBACKS)
  * are full.
  */
@@ -660,9 +659,7 @@ steward_migrate_install_hooks(void)
 	prev_fmgr_hook = fmgr_hook;
 	fmgr_hook = migrate_fmgr_hook;
 	CacheRegisterSyscacheCallback(NAMESPACEOID, forget_steward_nsp, (Datum) 0);
-	CacheRegisterSyscacheCallback(PROCOID, forget_kept_backfill_plans, (Datum) 0);
-	CacheRegisterSyscacheCallback(AUTHOID, forget_kept_backfill_plans, (Datum) 0);
-	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, forget_kept_backfill_plans, (Datum) 0);
+	steward_kept_plans_install();
 }
 
 /*
@@ -792,141 +789,6 @@ steward_migration_own_sql_relid(void)
 }
 
 /*
- * The backfill statements' kept plans (steward._migration_batch and
- * _migration_range_batch run the same few texts at every batch: parsing
- * and planning them cost about 0.3 ms of CPU a batch).  An entry is found
- * by its text, its table and the role it runs as, so a plan made for one
- * role is never run as another (an owner change makes new entries).  Each
- * runs under the settings it was made under, which steward_as_role_begin
- * and steward_migration_exec pin at every call (search_path, row_security
- * = off, TimeZone, DateStyle, the key-order plan); the plan cache
- * re-checks the search_path and re-plans after DDL on, or a privilege
- * change of, what the plan reads; the executor checks the role's table
- * privileges at every run.  The settings that change how a text parses
- * and are not pinned (parse_settings) are part of the entry's key: a
- * statement never runs as parsed under other values.  Planner settings
- * that are not pinned (costs, other enable_*) are read when the plan is
- * made.  The plan cache does not see a change of a function it folded
- * into a constant (an IMMUTABLE one called with constants, run as the
- * role when planning, its EXECUTE right checked then) nor of a role's
- * memberships: every change of pg_proc, pg_authid or pg_auth_members
- * drops all the kept plans (forget_kept_backfill_plans).  A backfill
- * statement run while another runs (nested) is not kept, so a kept plan
- * is never freed while it runs.  Generic plans (CURSOR_OPT_GENERIC_PLAN):
- * the pinned settings already choose the key order, and a custom plan
- * would be made at every batch.  At most KEPT_BACKFILL_PLANS are kept per
- * backend, the least recently used freed first.
- */
-#define KEPT_BACKFILL_PLANS 16
-
-typedef struct KeptBackfillPlan
-{
-	char	   *sql;			/* parse_settings' values, then the text; NULL: free */
-	Oid			owner;
-	Oid			relid;
-	int			nargs;
-	uint64		used;
-	SPIPlanPtr	plan;
-} KeptBackfillPlan;
-
-static KeptBackfillPlan kept_backfill[KEPT_BACKFILL_PLANS];
-static const char *const parse_settings[] = {
-	"standard_conforming_strings", "backslash_quote", "transform_null_equals",
-	"array_nulls", "xmloption", "timezone_abbreviations", "default_text_search_config",
-};
-static uint64 kept_backfill_clock = 0;
-static bool kept_backfill_stale = false;
-static int	kept_backfill_running = 0;
-
-/*
- * Syscache callback: a function, a role or a membership changed.  Any
- * such change in the database (another session's CREATE FUNCTION or
- * GRANT role included) drops every kept plan in every backend: a
- * conservative rule, since a plan may hold a function folded in as a
- * constant whose EXECUTE right was checked when it was made.  While
- * other sessions run function or role DDL, a backfill's batches are
- * planned again after each such change (at worst, the cost before the
- * plans were kept: about 0.3 ms per batch, test/bench/migrate/results-cpu.md;
- * codereview4 #5).
- */
-static void
-forget_kept_backfill_plans(Datum arg, int cacheid, uint32 hashvalue)
-{
-	kept_backfill_stale = true;
-}
-
-/*
- * The kept plan of sql for relid as owner (every argument text), made
- * now if there is none.  Raises what SPI_prepare raises (the statement's
- * own errors); nothing is kept then.
- */
-static SPIPlanPtr
-kept_backfill_plan(const char *sql, Oid owner, Oid relid, int nargs, Oid *argtypes)
-{
-	KeptBackfillPlan *slot = &kept_backfill[0];
-	SPIPlanPtr	plan;
-	StringInfoData key;
-	char	   *copy;
-
-	if (kept_backfill_stale)
-	{
-		for (int i = 0; i < KEPT_BACKFILL_PLANS; i++)
-		{
-			if (kept_backfill[i].sql == NULL)
-				continue;
-			SPI_freeplan(kept_backfill[i].plan);
-			pfree(kept_backfill[i].sql);
-			kept_backfill[i].sql = NULL;
-		}
-		kept_backfill_stale = false;
-	}
-	initStringInfo(&key);
-	for (int i = 0; i < lengthof(parse_settings); i++)
-		appendStringInfo(&key, "%s\x1f", GetConfigOption(parse_settings[i], false, false));
-	appendStringInfoString(&key, sql);
-	for (int i = 0; i < KEPT_BACKFILL_PLANS; i++)
-	{
-		KeptBackfillPlan *k = &kept_backfill[i];
-
-		if (k->sql != NULL && k->owner == owner && k->relid == relid &&
-			k->nargs == nargs && strcmp(k->sql, key.data) == 0)
-		{
-			k->used = ++kept_backfill_clock;
-			pfree(key.data);
-			return k->plan;
-		}
-		if (k->sql == NULL ? slot->sql != NULL : (slot->sql != NULL && k->used < slot->used))
-			slot = k;
-	}
-	/*
-	 * Everything that can fail (the key's copy, the plan) comes before the
-	 * slot is emptied: an error after freeing it would leave the slot
-	 * pointing at freed memory for the backend's next backfill
-	 * (codereview4 #3).
-	 */
-	copy = MemoryContextStrdup(TopMemoryContext, key.data);
-	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare a backfill statement: %s",
-			 SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "could not keep the plan of a backfill statement");
-	if (slot->sql != NULL)
-	{
-		SPI_freeplan(slot->plan);
-		pfree(slot->sql);
-	}
-	slot->sql = copy;
-	slot->owner = owner;
-	slot->relid = relid;
-	slot->nargs = nargs;
-	slot->used = ++kept_backfill_clock;
-	slot->plan = plan;
-	pfree(key.data);
-	return plan;
-}
-
-/*
  * Run sql (steward_migration_exec's statement, as the owner already):
  * a backfill statement with its kept plan, another parsed and planned
  * now.  Leaves its result in SPI_tuptable; raises what the statement
@@ -936,22 +798,17 @@ static void
 exec_statement(const char *sql, bool backfill, Oid owner, Oid relid, int nargs,
 			   Oid *argtypes, Datum *args, const char *nulls)
 {
-	volatile int rc;
+	int			rc;
 
-	if (backfill && kept_backfill_running == 0)
+	if (backfill)
 	{
-		SPIPlanPtr	plan = kept_backfill_plan(sql, owner, relid, nargs, argtypes);
+		/*
+		 * Generic plans: the pinned settings already choose the key order,
+		 * and a custom plan would be made at every batch.
+		 */
+		StewardPlanScope scope = {owner, relid, CURSOR_OPT_GENERIC_PLAN};
 
-		kept_backfill_running++;
-		PG_TRY();
-		{
-			rc = SPI_execute_plan(plan, args, nulls, false, 0);
-		}
-		PG_FINALLY();
-		{
-			kept_backfill_running--;
-		}
-		PG_END_TRY();
+		rc = steward_spi_execute_kept(sql, nargs, argtypes, args, nulls, &scope);
 	}
 	else
 		rc = SPI_execute_with_args(sql, nargs, argtypes, args, nulls, false, 0);

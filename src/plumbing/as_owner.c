@@ -825,72 +825,241 @@ run_read_latest(SPIPlanPtr plan, Datum *args, const char *nulls, long tcount)
 }
 
 /*
- * Plans of steward_spi_read_latest, kept for the backend: at most
- * READ_PLANS_MAX, each found by its query's text and argument types.
- * The call sites pass constant text or one of two or three variants of
- * it, so a few dozen entries are used.  A full table takes no more (the
- * read is then planned for the call): an entry is never replaced, since
- * a read can run inside another one (a function the first calls), and
- * freeing the plan that is running would pull it from under its caller.
+ * Kept plans (SPI_keepplan), one table per kind of statement, one lookup
+ * (kept_plan):
+ *
+ * - pg_steward's own reads of its catalog (steward_spi_read_latest, scope
+ *   NULL): found by text and argument types.  The call sites pass
+ *   constant text or one of two or three variants of it, so a few dozen
+ *   of the KEPT_OWN_PLANS entries are used.  A full table takes no more
+ *   (the read is then planned for the call): an entry is never replaced,
+ *   since a read can run inside another one (a function the first
+ *   calls), and freeing the plan that is running would pull it from
+ *   under its caller.
+ *
+ * - a table owner's statements that a migration runs as that owner at
+ *   every batch (steward_spi_execute_kept with a StewardPlanScope: the
+ *   backfill statements of steward._migration_batch and
+ *   _migration_range_batch, a relayout's batch; parsing and planning
+ *   them cost about 0.3 ms of CPU a batch).  An entry is found by its
+ *   text, argument types, table and role, so a plan made for one role is
+ *   never run as another (an owner change makes new entries).  Each runs
+ *   under the settings it was made under, which steward_as_role_begin
+ *   and steward_migration_exec pin at every call (search_path,
+ *   row_security = off, TimeZone, DateStyle, a backfill's key-order
+ *   plan); the plan cache re-checks the search_path and re-plans after
+ *   DDL on, or a privilege change of, what the plan reads; the executor
+ *   checks the role's table privileges at every run.  The settings that
+ *   change how a text parses and are not pinned (parse_settings) are part
+ *   of the entry's key: a statement never runs as parsed under other
+ *   values.  Planner settings that are not pinned (costs, other enable_*)
+ *   are read when the plan is made.  The plan cache does not see a change
+ *   of a function it folded into a constant (an IMMUTABLE one called with
+ *   constants, run as the role when planning, its EXECUTE right checked
+ *   then) nor of a role's memberships: every change of pg_proc, pg_authid
+ *   or pg_auth_members drops all these plans (forget_role_plans).  Such
+ *   a statement run while another runs (nested) is not kept, so a kept
+ *   plan is never freed while it runs.  At most KEPT_ROLE_PLANS are kept
+ *   per backend, the least recently used freed first.
  */
-#define READ_PLANS_MAX 64
+#define KEPT_OWN_PLANS 64
+#define KEPT_ROLE_PLANS 16
 
-typedef struct ReadPlan
+typedef struct KeptPlan
 {
-	uint32		hash;			/* hash_bytes of sql; 0 with sql NULL: free */
-	char	   *sql;			/* in TopMemoryContext */
+	uint32		hash;			/* hash_bytes of key */
+	char	   *key;			/* in TopMemoryContext; NULL: free */
+	Oid			role;			/* a role's statement: its role and table */
+	Oid			relid;
 	int			nargs;
 	Oid			argtypes[FUNC_MAX_ARGS];
+	uint64		used;			/* kept_plan_clock at the last use */
 	SPIPlanPtr	plan;			/* SPI_keepplan'd */
-} ReadPlan;
+} KeptPlan;
 
-static ReadPlan read_plans[READ_PLANS_MAX];
-static int	read_plans_used = 0;
+static KeptPlan own_plans[KEPT_OWN_PLANS];
+static int	own_plans_used = 0;
+static KeptPlan role_plans[KEPT_ROLE_PLANS];
+static uint64 kept_plan_clock = 0;
+static bool role_plans_stale = false;
+static int	role_plans_running = 0;
+
+/* The settings a role's statement is parsed under that no one pins. */
+static const char *const parse_settings[] = {
+	"standard_conforming_strings", "backslash_quote", "transform_null_equals",
+	"array_nulls", "xmloption", "timezone_abbreviations", "default_text_search_config",
+};
 
 /*
- * The plan of sql with nargs arguments of argtypes: the kept one, made
- * and kept at its first use; when the table is full, one made for this
- * call, which *once is set to free (the caller is connected to SPI).
- * elog ERROR when it cannot be prepared or kept.
+ * Syscache callback: a function, a role or a membership changed.  Any
+ * such change in the database (another session's CREATE FUNCTION or
+ * GRANT role included) drops every kept plan of a role's statement in
+ * every backend: a conservative rule, since a plan may hold a function
+ * folded in as a constant whose EXECUTE right was checked when it was
+ * made.  While other sessions run function or role DDL, a backfill's
+ * batches are planned again after each such change (at worst, the cost
+ * before the plans were kept: about 0.3 ms per batch,
+ * test/bench/migrate/results-cpu.md; codereview4 #5).
+ */
+static void
+forget_role_plans(Datum arg, int cacheid, uint32 hashvalue)
+{
+	role_plans_stale = true;
+}
+
+/*
+ * Register the syscache callbacks of the kept plans (forget_role_plans),
+ * once, at the library's load.  Takes no lock; raises nothing but core's
+ * FATAL when the backend's syscache callback slots
+ * (MAX_SYSCACHE_CALLBACKS) are full.
+ */
+void
+steward_kept_plans_install(void)
+{
+	CacheRegisterSyscacheCallback(PROCOID, forget_role_plans, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHOID, forget_role_plans, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, forget_role_plans, (Datum) 0);
+}
+
+/*
+ * The plan of sql with nargs arguments of argtypes, for pg_steward's own
+ * read (scope NULL) or a role's statement (scope): the kept one, made and
+ * kept at its first use.  When the own table is full, or for more than
+ * FUNC_MAX_ARGS arguments, one made for this call, which *once is set to
+ * free (the caller is connected to SPI).  Raises what SPI_prepare raises
+ * (the statement's own errors; nothing is kept then), elog ERROR when it
+ * cannot be prepared or kept.
  */
 static SPIPlanPtr
-read_plan(const char *sql, int nargs, Oid *argtypes, bool *once)
+kept_plan(const char *sql, int nargs, Oid *argtypes, const StewardPlanScope *scope,
+		  bool *once)
 {
-	uint32		hash = hash_bytes((const unsigned char *) sql, strlen(sql));
-	ReadPlan   *slot;
+	KeptPlan   *table = scope ? role_plans : own_plans;
+	int			size = scope ? KEPT_ROLE_PLANS : own_plans_used;
+	KeptPlan   *slot = NULL;
+	StringInfoData key;
+	uint32		hash;
+	char	   *copy;
 	SPIPlanPtr	plan;
-	int			i;
 
 	*once = false;
-	for (i = 0; i < read_plans_used; i++)
+	if (scope && role_plans_stale)
 	{
-		ReadPlan   *p = &read_plans[i];
-
-		if (p->hash == hash && p->nargs == nargs && strcmp(p->sql, sql) == 0 &&
-			(nargs == 0 || memcmp(p->argtypes, argtypes, nargs * sizeof(Oid)) == 0))
-			return p->plan;
+		for (int i = 0; i < KEPT_ROLE_PLANS; i++)
+		{
+			if (role_plans[i].key == NULL)
+				continue;
+			SPI_freeplan(role_plans[i].plan);
+			pfree(role_plans[i].key);
+			role_plans[i].key = NULL;
+		}
+		role_plans_stale = false;
 	}
-	plan = SPI_prepare(sql, nargs, argtypes);
+	initStringInfo(&key);
+	if (scope)
+		for (int i = 0; i < lengthof(parse_settings); i++)
+			appendStringInfo(&key, "%s\x1f", GetConfigOption(parse_settings[i], false, false));
+	appendStringInfoString(&key, sql);
+	hash = hash_bytes((const unsigned char *) key.data, key.len);
+	for (int i = 0; i < size; i++)
+	{
+		KeptPlan   *k = &table[i];
+
+		if (k->key != NULL && k->hash == hash && k->nargs == nargs &&
+			(!scope || (k->role == scope->role && k->relid == scope->relid)) &&
+			strcmp(k->key, key.data) == 0 &&
+			(nargs == 0 || memcmp(k->argtypes, argtypes, nargs * sizeof(Oid)) == 0))
+		{
+			k->used = ++kept_plan_clock;
+			pfree(key.data);
+			return k->plan;
+		}
+		/* a role's: the free slot, else the least recently used */
+		if (slot == NULL || (slot->key != NULL && (k->key == NULL || k->used < slot->used)))
+			slot = k;
+	}
+	if (!scope)
+		slot = own_plans_used < KEPT_OWN_PLANS ? &own_plans[own_plans_used] : NULL;
+	if (nargs > FUNC_MAX_ARGS)
+		slot = NULL;
+
+	/*
+	 * Everything that can fail (the key's copy, the plan) comes before a
+	 * slot is emptied: an error after freeing it would leave the slot
+	 * pointing at freed memory for the backend's next use (codereview4
+	 * #3).
+	 */
+	copy = slot ? MemoryContextStrdup(TopMemoryContext, key.data) : NULL;
+	plan = scope ? SPI_prepare_cursor(sql, nargs, argtypes, scope->cursor_options)
+		: SPI_prepare(sql, nargs, argtypes);
 	if (plan == NULL)
-		elog(ERROR, "could not prepare a read of pg_steward's catalog: %s",
+		elog(ERROR, "could not prepare %s: %s",
+			 scope ? "a migration statement" : "a read of pg_steward's catalog",
 			 SPI_result_code_string(SPI_result));
-	if (read_plans_used == READ_PLANS_MAX || nargs > FUNC_MAX_ARGS)
+	pfree(key.data);
+	if (slot == NULL)
 	{
 		*once = true;
 		return plan;
 	}
 	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "could not keep a read of pg_steward's catalog: %s",
+		elog(ERROR, "could not keep %s: %s",
+			 scope ? "a migration statement" : "a read of pg_steward's catalog",
 			 SPI_result_code_string(SPI_result));
-	slot = &read_plans[read_plans_used];
+	if (slot->key != NULL)
+	{
+		SPI_freeplan(slot->plan);
+		pfree(slot->key);
+	}
+	slot->key = copy;
 	slot->hash = hash;
+	slot->role = scope ? scope->role : InvalidOid;
+	slot->relid = scope ? scope->relid : InvalidOid;
 	slot->nargs = nargs;
 	if (nargs > 0)
 		memcpy(slot->argtypes, argtypes, nargs * sizeof(Oid));
+	slot->used = ++kept_plan_clock;
 	slot->plan = plan;
-	slot->sql = MemoryContextStrdup(TopMemoryContext, sql);
-	read_plans_used++;
+	if (!scope)
+		own_plans_used++;
 	return plan;
+}
+
+/*
+ * Run sql, a statement of scope->role on scope->relid that a migration
+ * runs at every batch, with its kept plan (kept_plan: see there for what
+ * keys it and when it is planned again); run while another such statement
+ * runs, it is parsed and planned for this call (SPI_execute_with_args).
+ * Not read-only: a batch writes, and the command counter is incremented
+ * as for SPI_execute_with_args.  The caller runs as scope->role already,
+ * connected to SPI.  Locks: those of the statement.  Raises what the
+ * statement raises, elog ERROR when it cannot be prepared or kept.
+ * Returns SPI's result code (negative for a statement SPI cannot run).
+ */
+int
+steward_spi_execute_kept(const char *sql, int nargs, Oid *argtypes, Datum *args,
+						 const char *nulls, const StewardPlanScope *scope)
+{
+	volatile int rc;
+	SPIPlanPtr	plan;
+	bool		once;
+
+	if (role_plans_running > 0)
+		return SPI_execute_with_args(sql, nargs, argtypes, args, nulls, false, 0);
+	plan = kept_plan(sql, nargs, argtypes, scope, &once);
+	role_plans_running++;
+	PG_TRY();
+	{
+		rc = SPI_execute_plan(plan, args, nulls, false, 0);
+	}
+	PG_FINALLY();
+	{
+		role_plans_running--;
+	}
+	PG_END_TRY();
+	if (once)
+		SPI_freeplan(plan);
+	return rc;
 }
 
 /*
@@ -915,7 +1084,7 @@ read_plan(const char *sql, int nargs, Oid *argtypes, bool *once)
  * relation no other transaction can have touched).
  *
  * The plan is kept for the backend, by the query's text and argument
- * types (read_plan): the DDL guards run these reads several times per
+ * types (kept_plan): the DDL guards run these reads several times per
  * statement, and parsing and planning them was two fifths of what a
  * column ALTER TABLE cost with the extension (test/bench/ddl).  The plan
  * cache re-plans a kept plan after DDL on what it reads, for another
@@ -931,7 +1100,7 @@ steward_spi_read_latest(const char *sql, int nargs, Oid *argtypes, Datum *args,
 						const char *nulls, long tcount)
 {
 	bool		once;
-	SPIPlanPtr	plan = read_plan(sql, nargs, argtypes, &once);
+	SPIPlanPtr	plan = kept_plan(sql, nargs, argtypes, NULL, &once);
 	int			rc;
 
 	rc = run_read_latest(plan, args, nulls, tcount);

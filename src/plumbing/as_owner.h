@@ -68,6 +68,21 @@ extern int	steward_spi_read_latest(const char *sql, int nargs, Oid *argtypes, Da
 									const char *nulls, long tcount);
 extern int	steward_spi_read_latest_once(const char *sql, int nargs, Oid *argtypes, Datum *args,
 										 const char *nulls, long tcount);
+
+/*
+ * Whose statement a kept plan is (steward_spi_execute_kept): run as role
+ * on the table relid, planned with cursor_options (SPI_prepare_cursor).
+ */
+typedef struct StewardPlanScope
+{
+	Oid			role;
+	Oid			relid;
+	int			cursor_options;
+} StewardPlanScope;
+
+extern void steward_kept_plans_install(void);
+extern int	steward_spi_execute_kept(const char *sql, int nargs, Oid *argtypes, Datum *args,
+									 const char *nulls, const StewardPlanScope *scope);
 extern void steward_pin_output_settings(void);
 extern void steward_pin_key_order_plan(void);
 extern void steward_pin_settings(const char *const settings[][2], int n);
