@@ -115,10 +115,15 @@ typedef struct MigExec
 {
 	Oid			relid;
 	uint32		generation;
+	MemoryContext cxt;			/* fn_mcxt: the statement's */
 	ExprContext *econtext;
 	TupleTableSlot *slot;
 	ExprState **up;
 	ExprState **down;
+	/* session_side's answer for this search_path string and user */
+	char	   *side_path;
+	Oid			side_user;
+	char		side;
 } MigExec;
 
 static HTAB *mig_cache = NULL;
@@ -397,21 +402,37 @@ get_entry(Relation rel)
 	return entry;
 }
 
-/* 'n' or 'o' when a migration schema of this entry is on the search_path, else 0. */
+/*
+ * 'n' or 'o' when a migration schema of this entry is on the search_path,
+ * else 0.  Remembered in the statement's ex for the search_path string
+ * and user it was found for: the trigger's own pin and its rollback for
+ * each row make the search_path's next use resolve its names again
+ * (namespace.c), which cost more than the rest of session_side.
+ */
 static char
-session_side(MigEntry *entry)
+session_side(MigEntry *entry, MigExec *ex)
 {
 	Oid			path[32];
-	int			n = fetch_search_path_array(path, lengthof(path));
+	int			n;
+	char		side = 0;
 
-	for (int i = 0; i < Min(n, (int) lengthof(path)); i++)
+	if (ex->side_path != NULL && ex->side_user == GetUserId() &&
+		strcmp(ex->side_path, namespace_search_path) == 0)
+		return ex->side;
+	n = fetch_search_path_array(path, lengthof(path));
+	for (int i = 0; i < Min(n, (int) lengthof(path)) && side == 0; i++)
 	{
 		if (OidIsValid(entry->new_nsp) && path[i] == entry->new_nsp)
-			return 'n';
-		if (OidIsValid(entry->old_nsp) && path[i] == entry->old_nsp)
-			return 'o';
+			side = 'n';
+		else if (OidIsValid(entry->old_nsp) && path[i] == entry->old_nsp)
+			side = 'o';
 	}
-	return 0;
+	if (ex->side_path != NULL)
+		pfree(ex->side_path);
+	ex->side_path = MemoryContextStrdup(ex->cxt, namespace_search_path);
+	ex->side_user = GetUserId();
+	ex->side = side;
+	return side;
 }
 
 static bool
@@ -454,6 +475,10 @@ get_exec(FunctionCallInfo fcinfo, Relation rel, MigEntry *entry)
 		ex = palloc0(sizeof(MigExec));
 	ex->relid = entry->relid;
 	ex->generation = entry->generation;
+	ex->cxt = fcinfo->flinfo->fn_mcxt;
+	if (ex->side_path != NULL)
+		pfree(ex->side_path);
+	ex->side_path = NULL;		/* another entry's schemas */
 	if (ex->econtext == NULL)
 		ex->econtext = CreateStandaloneExprContext();
 	/* A copy: a slot on the relation's own descriptor would pin it. */
@@ -687,7 +712,8 @@ steward_migration_trigger(PG_FUNCTION_ARGS)
 	}
 
 	/* Which shape is this write in? */
-	session = session_side(entry);
+	ex = get_exec(fcinfo, rel, entry);
+	session = session_side(entry, ex);
 	if (oldtup == NULL)
 	{
 		side = session;
@@ -748,7 +774,6 @@ steward_migration_trigger(PG_FUNCTION_ARGS)
 	 * not filled yet written in the new shape first gets what the backfill
 	 * would have given the new columns the UPDATE did not set.
 	 */
-	ex = get_exec(fcinfo, rel, entry);
 	if (unfilled && side == 'n')
 		newtup = compute_shape(entry, ex, desc, newtup, 'o', td->tg_updatedcols, false);
 	return PointerGetDatum(compute_shape(entry, ex, desc, newtup, side, NULL, true));

@@ -55,6 +55,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -539,6 +540,8 @@ steward_as_owner_end(StewardAsOwner *ctx)
  * dual-write trigger computes (setting a locale checks it with
  * setlocale(); a time zone is looked up).
  */
+static bool setting_is(const char *name, const char *value);
+
 static bool
 pinned_equivalent(const char *setting, const char *value)
 {
@@ -564,12 +567,9 @@ pinned_equivalent(const char *setting, const char *value)
  * configuration (default_text_search_config), array input
  * (array_nulls) and identifier quoting in regclass / format('%I')
  * output (quote_all_identifiers).  README "Online migrations" lists
- * them.  A setting already at its pinned value, or at a spelling of it
- * (pinned_equivalent), is left alone: the
- * dual-write trigger pins them for each row it computes, and setting one
- * costs (a locale check, a time zone or text search lookup, a file read
- * for timezone_abbreviations); the nest level's rollback undoes whatever
- * is changed inside either way.  No lock; raises nothing.
+ * them.  steward_pin_settings leaves a setting already at its pinned
+ * value alone (the dual-write trigger pins them for each row it
+ * computes).  No lock; raises nothing.
  */
 void
 steward_pin_output_settings(void)
@@ -591,16 +591,7 @@ steward_pin_output_settings(void)
 		{"quote_all_identifiers", "off"},
 	};
 
-	for (int i = 0; i < lengthof(settings); i++)
-	{
-		const char *now = GetConfigOption(settings[i][0], false, false);
-
-		if (now == NULL || !(strcmp(now, settings[i][1]) == 0 ||
-							 pinned_equivalent(settings[i][0], now)))
-			(void) set_config_option(settings[i][0], settings[i][1],
-									 PGC_USERSET, PGC_S_SESSION,
-									 GUC_ACTION_SAVE, true, 0, false);
-	}
+	steward_pin_settings(settings, lengthof(settings));
 }
 
 /*
@@ -707,17 +698,107 @@ steward_require_owner_sees_all_rows(Oid relid, const char *what)
 
 /*
  * Set n (name, value) settings inside the GUC nest level opened by
- * steward_as_role_begin(); steward_as_owner_end() rolls them back.  No
- * lock.  Errors: set_config_option's for a name or value it rejects (the
- * callers pass constants it accepts).
+ * steward_as_role_begin(); steward_as_owner_end() rolls them back.  A
+ * setting already at its value, or at a spelling of it
+ * (pinned_equivalent), is left alone (setting_is): setting one costs (a
+ * locale check, a time zone or text search lookup, a file read for
+ * timezone_abbreviations), and the nest level's rollback undoes whatever
+ * the code run inside changes either way.  No lock.  Errors:
+ * set_config_option's for a name or value it rejects (the callers pass
+ * constants it accepts).
  */
 void
 steward_pin_settings(const char *const settings[][2], int n)
 {
 	for (int i = 0; i < n; i++)
-		(void) set_config_option(settings[i][0], settings[i][1],
-								 PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
+		if (!setting_is(settings[i][0], settings[i][1]))
+			(void) set_config_option(settings[i][0], settings[i][1],
+									 PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
+}
+
+/*
+ * The settings a pin sets and their built-in records, found once per
+ * backend (by the address of the caller's constant name, then by name):
+ * the records of built-in settings are static in guc.c and never move.
+ * Reading the value through the record instead of GetConfigOption saves a
+ * binary search of every setting's name for each setting of each pin, 14
+ * of them for each row the dual-write trigger computes (closing36 item
+ * 1).
+ */
+typedef struct PinRecord
+{
+	const char *name;			/* the caller's constant */
+	struct config_generic *rec; /* NULL: not a built-in setting */
+} PinRecord;
+
+static PinRecord pin_records[64];
+static int	n_pin_records = 0;
+
+static struct config_generic *
+pin_record(const char *name)
+{
+	struct config_generic **vars;
+	struct config_generic *rec = NULL;
+	int			nvars;
+
+	for (int i = 0; i < n_pin_records; i++)
+		if (pin_records[i].name == name)
+			return pin_records[i].rec;
+	vars = get_guc_variables();
+	nvars = GetNumConfigOptions();
+	for (int i = 0; i < nvars; i++)
+		if (pg_strcasecmp(vars[i]->name, name) == 0)
+		{
+			if ((vars[i]->flags & GUC_CUSTOM_PLACEHOLDER) == 0)
+				rec = vars[i];
+			break;
+		}
+	/* Full (the callers pass fewer constants): looked up each time. */
+	if (n_pin_records < lengthof(pin_records))
+	{
+		pin_records[n_pin_records].name = name;
+		pin_records[n_pin_records].rec = rec;
+		n_pin_records++;
+	}
+	return rec;
+}
+
+/*
+ * Is setting "name" at "value" (a pin's constant) now, or at a spelling
+ * of it that computes and prints the same (pinned_equivalent)?  Read from
+ * the setting's record as GetConfigOption would print it; false when in
+ * doubt (the caller then sets it).  No lock; raises nothing.
+ */
+static bool
+setting_is(const char *name, const char *value)
+{
+	struct config_generic *rec = pin_record(name);
+	const char *now;
+	char		buf[32];
+
+	if (rec == NULL)
+		return false;
+	switch (rec->vartype)
+	{
+		case PGC_BOOL:
+			now = *((struct config_bool *) rec)->variable ? "on" : "off";
+			break;
+		case PGC_INT:
+			snprintf(buf, sizeof(buf), "%d", *((struct config_int *) rec)->variable);
+			now = buf;
+			break;
+		case PGC_ENUM:
+			now = config_enum_lookup_by_value((struct config_enum *) rec,
+											  *((struct config_enum *) rec)->variable);
+			break;
+		case PGC_STRING:
+			now = *((struct config_string *) rec)->variable;
+			break;
+		default:
+			return false;
+	}
+	return now != NULL && (strcmp(now, value) == 0 || pinned_equivalent(name, now));
 }
 
 /*
