@@ -21,7 +21,7 @@
 
 /* machine_load.c */
 extern int	steward_state_index(const StateRule *rule, const char *name, int len);
-extern bool steward_load_state_machine(Snapshot snapshot, const char *machine,
+extern StewardMachineLoad steward_load_state_machine(Snapshot snapshot, const char *machine,
 									   StateRule *rule);
 
 /* machine_roles.c: the machines' roles in pg_shdepend (see its header) */

@@ -56,17 +56,19 @@ text_array_elems(Datum arr, char ***out)
 }
 
 /*
- * Fill "rule" from the machine's definition.  Returns false if the machine
- * is missing or malformed (create_state_machine validates, so only a hand
- * edit of the catalog can do that); the rule is then ignored.
+ * Fill "rule" from the machine's definition.  Returns MISSING if there is
+ * no such machine, MALFORMED if its row cannot be read (create_state_machine
+ * validates, so only a hand edit of the catalog can do that); the rule then
+ * refuses rows entering or changing state (StewardRules.missing).
  */
-static bool
+static StewardMachineLoad
 load_machine(Relation machines, Snapshot snapshot, const char *name, StateRule *rule)
 {
 	ScanKeyData key;
 	TableScanDesc scan;
 	TupleTableSlot *slot = table_slot_create(machines, NULL);
 	bool		found = false;
+	bool		exists = false;
 
 	ScanKeyInit(&key, steward_catalog_attnum(machines, "name"),
 				BTEqualStrategyNumber, F_TEXTEQ,
@@ -87,6 +89,7 @@ load_machine(Relation machines, Snapshot snapshot, const char *name, StateRule *
 					ninits,
 					nedges;
 
+		exists = true;
 		if (!n1 && !n2 && !n3)
 		{
 			nnames = text_array_elems(states, &names);
@@ -132,28 +135,30 @@ load_machine(Relation machines, Snapshot snapshot, const char *name, StateRule *
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
-	return found;
+	if (found)
+		return STEWARD_MACHINE_LOADED;
+	return exists ? STEWARD_MACHINE_MALFORMED : STEWARD_MACHINE_MISSING;
 }
 
 /*
  * The state kind's load_state_machine (rulekinds.h): fill rule from the
- * definition of machine, read with snapshot.  False when the machine or
- * its catalog is missing, or the definition is malformed.  Takes
+ * definition of machine, read with snapshot.  MISSING when the machine or
+ * its catalog is missing, MALFORMED when the definition is.  Takes
  * AccessShareLock on steward.machine_definitions for the read, released
  * before returning.  Raises 55000 when the catalog lacks a column the
  * library reads (steward_catalog_attnum), and 53200.
  */
-bool
+StewardMachineLoad
 steward_load_state_machine(Snapshot snapshot, const char *machine, StateRule *rule)
 {
 	Oid			machinesoid;
 	Relation	machines;
-	bool		ok;
+	StewardMachineLoad ok;
 
 	machinesoid = get_relname_relid(STEWARD_MACHINES_TABLE,
 									get_namespace_oid(STEWARD_SCHEMA, false));
 	if (!OidIsValid(machinesoid))
-		return false;
+		return STEWARD_MACHINE_MISSING;
 	machines = table_open(machinesoid, AccessShareLock);
 	ok = load_machine(machines, snapshot, machine, rule);
 	table_close(machines, AccessShareLock);

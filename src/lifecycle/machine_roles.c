@@ -120,6 +120,7 @@
 #include "pg_steward.h"
 #include "lifecycle/lifecycle.h"
 #include "plumbing/as_owner.h"
+#include "tableam/rules_api.h"
 
 PG_FUNCTION_INFO_V1(steward_machine_definitions_roles);
 PG_FUNCTION_INFO_V1(steward_machine_definitions_grant_guard);
@@ -398,7 +399,9 @@ record_machine_roles(const MachineColumns *cols)
  * machine_definitions), to the end of the transaction); after: makes this
  * database's pg_shdepend rows of the machines' roles match the table,
  * taking AccessShareLock on each role it adds a row for (see the file
- * header).  Refused (39P01) when called otherwise or on another table.
+ * header), and invalidates the cached rules of every table with a state
+ * rule (steward_invalidate_state_rules: AccessShareLock on
+ * steward.column_rules, released).  Refused (39P01) when called otherwise or on another table.
  */
 Datum
 steward_machine_definitions_roles(PG_FUNCTION_ARGS)
@@ -416,7 +419,11 @@ steward_machine_definitions_roles(PG_FUNCTION_ARGS)
 	if (TRIGGER_FIRED_BEFORE(trigdata->tg_event))
 		lock_machine_roles(&cols);
 	else
+	{
 		record_machine_roles(&cols);
+		/* Rules cached with the old definitions, or as missing. */
+		steward_invalidate_state_rules();
+	}
 	return PointerGetDatum(NULL);
 }
 

@@ -19,6 +19,8 @@
 #include "executor/tuptable.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
 #include "utils/datetime.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -158,17 +160,90 @@ new_row_key(Relation rel, TupleTableSlot *slot)
 }
 
 /*
+ * Refuse a row entering or changing state in the column of a state rule
+ * whose machine is gone or malformed (rules->missing): without the
+ * definition nothing can be checked, and a rule that let such rows through
+ * would be a guarantee with a bypass.  "rel"/"attnum": the relation and
+ * column the error names (for a cross-partition UPDATE, the partition the
+ * row leaves); the HINT names the table the rule is on (a partitioned
+ * ancestor's rule is detached there).  Raises 55000; takes no lock (the
+ * names are read from the syscache).
+ */
+static void
+refuse_missing_machine(Relation rel, AttrNumber attnum, const MissingStateRule *missing)
+{
+	const char *colname = column_name(rel, attnum);
+	char	   *relname;
+	char	   *nspname = get_namespace_name(get_rel_namespace(missing->relid));
+	char	   *name = get_rel_name(missing->relid);
+
+	relname = (nspname && name) ? quote_qualified_identifier(nspname, name) :
+		pstrdup(RelationGetRelationName(rel));
+
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 missing->malformed ?
+			 errmsg("state machine \"%s\" of column \"%s\" of relation \"%s\" has a malformed definition",
+					missing->machine, colname, RelationGetRelationName(rel)) :
+			 errmsg("state machine \"%s\" of column \"%s\" of relation \"%s\" does not exist",
+					missing->machine, colname, RelationGetRelationName(rel)),
+			 errdetail("Rows cannot enter or change state in column \"%s\" until the machine can be read: pg_steward cannot check them without it.",
+					   colname),
+			 missing->malformed ?
+			 errhint("Correct machine \"%s\"'s row in steward.machine_definitions, or detach the machine: SELECT steward.detach_state_machine(%s, %s);",
+					 missing->machine, quote_literal_cstr(relname), quote_literal_cstr(colname)) :
+			 errhint("Create state machine \"%s\" again with steward.create_state_machine(), or detach it: SELECT steward.detach_state_machine(%s, %s);",
+					 missing->machine, quote_literal_cstr(relname), quote_literal_cstr(colname)),
+			 errtablecol(rel, attnum)));
+}
+
+/*
+ * An UPDATE under a state rule whose machine is gone (rules->missing):
+ * one that keeps the state and changed_at columns passes (it enters no
+ * state), any other is refused (refuse_missing_machine).
+ */
+static void
+check_update_missing(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
+					 const MissingStateRule *missing, const StewardRowOrigin *origin)
+{
+	AttrNumber	cols[2] = {missing->attnum, missing->changed_at};
+
+	for (int i = 0; i < 2; i++)
+	{
+		Form_pg_attribute att;
+		bool		oldnull,
+					newnull;
+		Datum		oldd,
+					newd;
+
+		if (cols[i] == InvalidAttrNumber)
+			continue;
+		att = TupleDescAttr(RelationGetDescr(rel), cols[i] - 1);
+		oldd = heap_getattr(oldtup, cols[i], RelationGetDescr(rel), &oldnull);
+		newd = slot_getattr(slot, cols[i], &newnull);
+		if (oldnull == newnull &&
+			(oldnull || datumIsEqual(oldd, newd, att->attbyval, att->attlen)))
+			continue;
+		refuse_missing_machine(origin->rel, steward_origin_attnum(origin, missing->attnum),
+							   missing);
+	}
+}
+
+/*
  * INSERT rule of every state machine of "rel" for the new row in "slot":
  * the state must be declared, and initial unless "from_copy" (a row COPY
  * FROM loads as the table's owner: a restore, see copy_restores in
  * steward_am.c); stamps changed_at unless "from_copy".  Raises 23514,
  * counted first as an illegal transition (steward_count_event: the
- * counters' LWLock); takes no heavyweight lock.
+ * counters' LWLock), and 55000 for every row when a state rule's machine
+ * is missing or malformed (rules->missing); takes no heavyweight lock.
  */
 void
 steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 							const StewardRules *rules, bool from_copy)
 {
+	if (rules->missing.attnum != InvalidAttrNumber)
+		refuse_missing_machine(rel, rules->missing.attnum, &rules->missing);
 	if (rules->nstates == 0)
 		return;
 
@@ -212,7 +287,9 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
  * is no state, written under session_replication_role = replica, may go
  * anywhere).  Fills changes[] (room for rules->nstates) with the moves and
  * returns how many; nothing is written yet, so that the caller stamps and
- * counts them only once the update succeeded.  Raises 23514 (counted as an
+ * counts them only once the update succeeded.  Under a state rule whose
+ * machine is missing or malformed (rules->missing) an update that changes
+ * that state column or its changed_at column raises 55000.  Raises 23514 (counted as an
  * illegal transition) naming origin's relation, row and column (the
  * partition a moving row leaves: StewardRowOrigin), showing the old state
  * only to a user who may read the column.  Memory: error texts in
@@ -229,6 +306,8 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 	Relation	orel = origin->rel;
 	int			n = 0;
 
+	if (rules->missing.attnum != InvalidAttrNumber)
+		check_update_missing(rel, oldtup, slot, &rules->missing, origin);
 	for (int i = 0; i < rules->nstates; i++)
 	{
 		const StateRule *rule = &rules->states[i];

@@ -343,13 +343,13 @@ BEGIN
             SELECT m.states INTO states FROM steward.state_machines m WHERE m.name = r.machine;
             -- A rule whose machine is gone (a TRUNCATE of the catalog, a
             -- catalog edited in single-user mode, a rule older than 0.2's
-            -- lock between attach and drop) checks nothing: say so rather
-            -- than count no row outside an empty list.
+            -- lock between attach and drop) cannot check the stored rows
+            -- (the access method refuses rows entering or changing state).
             IF states IS NULL THEN
                 "check" := format('states %I', r.attname); passed := false;
-                detail := format('state machine %s does not exist: writes to the column are not checked; '
+                detail := format('state machine %s does not exist: rows cannot enter or change state in the column; '
                                  'detach the column (steward.detach_state_machine), then create the '
-                                 'machine and attach it again', r.machine);
+                                 'machine and attach it again (the attach checks the stored rows)', r.machine);
                 RETURN NEXT;
                 CONTINUE;
             END IF;

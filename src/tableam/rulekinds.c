@@ -46,10 +46,10 @@ no_state_counts_unknown(Relation rel, const StewardRules *rules)
 {
 }
 
-static bool
+static StewardMachineLoad
 no_load_state_machine(Snapshot snapshot, const char *machine, StateRule *rule)
 {
-	return false;
+	return STEWARD_MACHINE_IGNORED;
 }
 
 static void

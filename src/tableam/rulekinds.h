@@ -34,6 +34,15 @@ typedef struct StateChange
 	int			to;
 } StateChange;
 
+/* What load_state_machine found. */
+typedef enum StewardMachineLoad
+{
+	STEWARD_MACHINE_IGNORED,	/* no state kind registered: no rule */
+	STEWARD_MACHINE_LOADED,
+	STEWARD_MACHINE_MISSING,	/* no such machine (or no catalog) */
+	STEWARD_MACHINE_MALFORMED	/* a definition the library cannot read */
+} StewardMachineLoad;
+
 /*
  * Each function runs inside the AM's write path, with the relation open
  * and locked by the executor, in the executor's memory context.  The check
@@ -70,13 +79,14 @@ typedef struct StewardRuleKinds
 
 	/*
 	 * States: fill rule (attnum and changed_at already set) from the
-	 * definition of machine, read with snapshot; false if it is missing or
-	 * malformed (the rule is then ignored).  Called by the rules cache
-	 * loader (rules.c) in any memory context; raises only for lack of
-	 * memory or a catalog older than the library (55000).
+	 * definition of machine, read with snapshot; MISSING or MALFORMED
+	 * when it cannot (the rule then refuses rows entering or changing
+	 * state: StewardRules.missing).  Called by the rules cache loader
+	 * (rules.c) in any memory context; raises only for lack of memory or
+	 * a catalog older than the library (55000).
 	 */
-	bool		(*load_state_machine) (Snapshot snapshot, const char *machine,
-									   StateRule *rule);
+	StewardMachineLoad (*load_state_machine) (Snapshot snapshot, const char *machine,
+											  StateRule *rule);
 	/*
 	 * States: refuse (23514) when stored rows of rel hold values that are
 	 * not states of rule, as attaching the machine would.  Called by DDL

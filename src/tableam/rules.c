@@ -46,6 +46,7 @@ typedef struct RulesBuild
 	int			nstates;
 	SequenceRule sequences[MAX_SEQUENCE_RULES];
 	StateRule	states[MAX_STATE_RULES];
+	MissingStateRule missing;	/* StewardRules.missing */
 } RulesBuild;
 
 /*
@@ -110,12 +111,12 @@ rules_snapshot(void)
 }
 
 static void
-add_state_rule(Relation rel, RulesBuild *build, AttrNumber attnum, Oid typid,
-			   const char *machine, const char *changed_at)
+add_state_rule(Relation rel, Oid rule_relid, RulesBuild *build, AttrNumber attnum,
+			   Oid typid, const char *machine, const char *changed_at)
 {
 	StateRule  *rule;
 	Snapshot	snapshot;
-	bool		ok;
+	StewardMachineLoad found;
 
 	if ((typid != TEXTOID && typid != VARCHAROID) || build->nstates >= MAX_STATE_RULES ||
 		machine == NULL)
@@ -139,10 +140,24 @@ add_state_rule(Relation rel, RulesBuild *build, AttrNumber attnum, Oid typid,
 	}
 	/* The machine's definition is lifecycle's (rulekinds.h). */
 	snapshot = rules_snapshot();
-	ok = steward_rule_kinds.load_state_machine(snapshot, machine, rule);
+	found = steward_rule_kinds.load_state_machine(snapshot, machine, rule);
 	UnregisterSnapshot(snapshot);
-	if (ok)
+	if (found == STEWARD_MACHINE_LOADED)
 		build->nstates++;
+	else if ((found == STEWARD_MACHINE_MISSING || found == STEWARD_MACHINE_MALFORMED) &&
+			 build->missing.attnum == InvalidAttrNumber)
+	{
+		/*
+		 * A rule whose machine is gone still holds the column: rows may
+		 * not enter or change state unchecked (state_rules.c).  The first
+		 * such rule is kept for the message.
+		 */
+		build->missing.relid = rule_relid;
+		build->missing.attnum = rule->attnum;
+		build->missing.changed_at = rule->changed_at;
+		build->missing.malformed = (found == STEWARD_MACHINE_MALFORMED);
+		strlcpy(build->missing.machine, machine, NAMEDATALEN);
+	}
 }
 
 /*
@@ -151,8 +166,8 @@ add_state_rule(Relation rel, RulesBuild *build, AttrNumber attnum, Oid typid,
  * event triggers prevent) are ignored rather than failing every write.
  */
 static void
-add_rule(Relation rel, RulesBuild *build, const char *attname, const char *kind,
-		 const char *machine, const char *changed_at)
+add_rule(Relation rel, Oid rule_relid, RulesBuild *build, const char *attname,
+		 const char *kind, const char *machine, const char *changed_at)
 {
 	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), attname);
 	Oid			typid;
@@ -163,7 +178,7 @@ add_rule(Relation rel, RulesBuild *build, const char *attname, const char *kind,
 
 	if (strcmp(kind, "state") == 0)
 	{
-		add_state_rule(rel, build, attnum, typid, machine, changed_at);
+		add_state_rule(rel, rule_relid, build, attnum, typid, machine, changed_at);
 		return;
 	}
 
@@ -217,7 +232,7 @@ scan_rules_for(Relation rulesrel, Snapshot snapshot, Oid relid,
 
 		if (isnull1 || isnull2)
 			continue;
-		add_rule(rel, build, NameStr(*DatumGetName(attname)),
+		add_rule(rel, relid, build, NameStr(*DatumGetName(attname)),
 				 TextDatumGetCString(kind),
 				 isnull3 ? NULL : TextDatumGetCString(machine),
 				 isnull4 ? NULL : pstrdup(NameStr(*DatumGetName(changed_at))));
@@ -300,6 +315,7 @@ load_rules(Relation rel, MemoryContext cxt, bool with_key)
 	memcpy(rules->sequences, b->sequences,
 		   b->nsequences * sizeof(SequenceRule));
 	memcpy(rules->states, b->states, b->nstates * sizeof(StateRule));
+	rules->missing = b->missing;
 	if (with_key)
 		load_row_key(rel, rules);
 	else

@@ -50,6 +50,20 @@ typedef struct StateRule
 } StateRule;
 
 /*
+ * A state rule whose machine could not be loaded: what the refusal needs
+ * (the columns it holds, the machine's name for the message).
+ */
+typedef struct MissingStateRule
+{
+	Oid			relid;			/* the table the rule is on (a partition's
+								 * may be an ancestor's) */
+	AttrNumber	attnum;			/* InvalidAttrNumber: no such rule */
+	AttrNumber	changed_at;		/* or InvalidAttrNumber */
+	bool		malformed;		/* the row exists but cannot be read */
+	char		machine[NAMEDATALEN];
+} MissingStateRule;
+
+/*
  * What the write paths need to know about one relation.  Lives in
  * rel->rd_amcache as a single chunk in CacheMemoryContext, so a relcache
  * invalidation of the table (which the rules table's trigger sends whenever a
@@ -62,6 +76,15 @@ typedef struct StewardRules
 	int			nstates;
 	SequenceRule *sequences;	/* arrays inside this same chunk */
 	StateRule  *states;
+
+	/*
+	 * A state rule whose machine is missing or malformed (TRUNCATE or a
+	 * hand edit of steward.machine_definitions, a rule left by 0.1): not
+	 * in states[], but rows may not enter or change state in its column
+	 * (state_rules.c refuses them, 55000).  missing.attnum is
+	 * InvalidAttrNumber when there is none.
+	 */
+	MissingStateRule missing;
 
 	/* Row key and cached sketch entry for steward.hot_rows (stats/hotrows.c). */
 	StewardHotKey hot;
@@ -91,7 +114,7 @@ static inline bool
 steward_rules_empty(const StewardRules *rules)
 {
 	return rules->version_attnum == InvalidAttrNumber && rules->nsequences == 0 &&
-		rules->nstates == 0;
+		rules->nstates == 0 && rules->missing.attnum == InvalidAttrNumber;
 }
 
 /*

@@ -21,6 +21,9 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/xact.h"
+#include "executor/tuptable.h"
+#include "access/tableam.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
@@ -627,6 +630,53 @@ invalidate_rules_of(Oid relid)
 			CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
 	}
 	list_free(relids);
+}
+
+/*
+ * Invalidate the cached rules of every table (and its partitions) with a
+ * state rule, read from steward.column_rules with a fresh snapshot: after
+ * any write to steward.machine_definitions (its statement trigger,
+ * machine_roles.c), so that a machine created again reaches the sessions
+ * that cached its rule as missing (which refuse writes), and a TRUNCATE
+ * or hand edit reaches those that cached the old definition.  The
+ * invalidations are sent at commit.  Locks: AccessShareLock on
+ * steward.column_rules, released before returning.  Raises 55000 when the
+ * catalog lacks a column the library reads (steward_catalog_attnum).
+ */
+void
+steward_invalidate_state_rules(void)
+{
+	Oid			nspid = get_namespace_oid(STEWARD_SCHEMA, true);
+	Oid			rulesoid = OidIsValid(nspid) ? get_relname_relid(STEWARD_RULES_TABLE, nspid) : InvalidOid;
+	Relation	rulesrel;
+	Snapshot	snapshot;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	AttrNumber	att_relid,
+				att_kind;
+
+	if (!OidIsValid(rulesoid))
+		return;
+	rulesrel = table_open(rulesoid, AccessShareLock);
+	att_relid = steward_catalog_attnum(rulesrel, "relid");
+	att_kind = steward_catalog_attnum(rulesrel, "kind");
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	slot = table_slot_create(rulesrel, NULL);
+	scan = table_beginscan(rulesrel, snapshot, 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		n1,
+					n2;
+		Datum		relid = slot_getattr(slot, att_relid, &n1);
+		Datum		kind = slot_getattr(slot, att_kind, &n2);
+
+		if (!n1 && !n2 && strcmp(TextDatumGetCString(kind), "state") == 0)
+			invalidate_rules_of(DatumGetObjectId(relid));
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snapshot);
+	table_close(rulesrel, AccessShareLock);
 }
 
 static Oid
