@@ -474,12 +474,6 @@ typedef struct CheckRow
 	int64		violations;
 } CheckRow;
 
-/* The settings a check is read under (check_check_sql, run_check). */
-static const char *const check_strings[][2] = {
-	{"standard_conforming_strings", "on"},
-	{"backslash_quote", "on"},
-};
-
 /*
  * Run one check as the table's owner in a restricted security context (as
  * REFRESH MATERIALIZED VIEW does), so a check written by the owner never
@@ -503,7 +497,7 @@ run_check(Relation rel, const char *sql)
 	steward_as_role_begin(rel->rd_rel->relowner, path, false, &ctx);
 	steward_pin_all_rows();
 	/* As check_check_sql read it, whatever the session says. */
-	steward_pin_settings(check_strings, lengthof(check_strings));
+	steward_pin_sql_strings();
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT || SPI_processed != 1 ||
 		SPI_tuptable->tupdesc->natts != 1)
 		ereport(ERROR,

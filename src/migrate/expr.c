@@ -373,26 +373,6 @@ steward_migration_type(PG_FUNCTION_ARGS)
 }
 
 /*
- * A canonical expression's text is written and read with
- * standard_conforming_strings on, whatever the session's: only then does
- * a constant holding a backslash deparse as a plain '\' (with it off,
- * ruleutils doubles it), and a session with it off would read that text
- * as an escape (a dual-write trigger in such a session computed other
- * values than the backfill; codereview3 #1's kind).  The user's own
- * expression is parsed once in the caller's setting, as they wrote it.
- * Inside the caller's GUC nest level; no lock, raises nothing.
- */
-static void
-pin_canonical_strings(void)
-{
-	static const char *const settings[][2] = {
-		{"standard_conforming_strings", "on"},
-	};
-
-	steward_pin_settings(settings, lengthof(settings));
-}
-
-/*
  * steward._migration_expr(tbl regclass, expr text, names text[], types text[],
  *                         target text, what text, search_path text)
  *   -> (sql text, params text[])
@@ -475,7 +455,7 @@ steward_migration_expr(PG_FUNCTION_ARGS)
 	}
 	use_search_path(CANONICAL_PATH);
 	steward_pin_output_settings();	/* constants print the same everywhere */
-	pin_canonical_strings();	/* read in the caller's setting, written in "on" */
+	steward_pin_sql_strings();	/* read in the caller's setting, written in "on" */
 	canonical = deparse_expression(expr, NIL, false, false);
 	AtEOXact_GUC(true, nest);
 	error_context_stack = cb.previous;
@@ -508,7 +488,7 @@ bind_expr(Relation rel, const char *sql, int nparams, const AttrNumber *attnums,
 	nest = NewGUCNestLevel();
 	use_search_path(STEWARD_PINNED_SEARCH_PATH);
 	steward_pin_output_settings();
-	pin_canonical_strings();
+	steward_pin_sql_strings();
 	expr = transform_shape_expr(sql, &refs, target, targetmod);
 	AtEOXact_GUC(true, nest);
 	return expr;

@@ -245,27 +245,6 @@ parse_index_statement(const char *sql, Oid relid)
 }
 
 /*
- * Pin, in the GUC nest level the caller opened, the settings under which
- * pg_steward reads a create_index step's statement wherever it parses it
- * -- the check at migration_start, the worker's build, the DDL guard's
- * index_step_columns -- so all three read the same statement
- * (codereview4 #1): standard_conforming_strings = on, backslash_quote =
- * on.  Under off, '\'' ends no string, and a "where" text could hide an
- * expression in a literal in one reading and expose it in the other.  No
- * lock; raises nothing (constant values set_config_option accepts).
- */
-void
-steward_migration_pin_index_strings(void)
-{
-	static const char *const settings[][2] = {
-		{"standard_conforming_strings", "on"},
-		{"backslash_quote", "on"},
-	};
-
-	steward_pin_settings(settings, lengthof(settings));
-}
-
-/*
  * steward._migration_index_check(tbl regclass, sql text, name text,
  *                                method text, has_where boolean) -> void
  *
@@ -278,7 +257,7 @@ steward_migration_pin_index_strings(void)
  * security-restricted, with search_path = pg_catalog, pg_temp, as the
  * build will be: unknown columns or functions fail here (42703, 42883),
  * not in the middle of the build.  Read under the pinned string settings
- * (steward_migration_pin_index_strings); a text that the caller's
+ * (steward_pin_sql_strings); a text that the caller's
  * standard_conforming_strings = off reads otherwise is refused (22023).
  * The caller must own tbl (42501).  Locks: AccessShareLock on tbl, for
  * the analysis.
@@ -323,7 +302,7 @@ steward_migration_index_check(PG_FUNCTION_ARGS)
 
 	rel = table_open(relid, AccessShareLock);
 	steward_as_table_owner_begin(rel, false, &ctx);
-	steward_migration_pin_index_strings();
+	steward_pin_sql_strings();
 	raw = parse_index_statement(sql, relid);
 	if (theirs != NULL && strcmp(theirs, nodeToString(raw)) != 0)
 		ereport(ERROR,

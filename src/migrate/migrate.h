@@ -62,7 +62,6 @@ extern Datum steward_migration_exec(PG_FUNCTION_ARGS);
 /* migrate/relayout.c */
 extern void steward_relayout_define_gucs(void);
 extern void steward_migration_refuse_index_shapes(Oid relid, IndexStmt *stmt);
-extern void steward_migration_pin_index_strings(void);
 extern void steward_migration_judge_column_user(Form_pg_depend dep, List **seen);
 
 /*

@@ -2197,7 +2197,7 @@ index_columns(Oid idx, Oid relid)
 /*
  * The column names step's index covers (keys, INCLUDE, expressions,
  * predicate): from the index when it exists, else from the build
- * statement (read under steward_migration_pin_index_strings).
+ * statement (read under steward_pin_sql_strings).
  */
 static List *
 index_step_columns(Oid relid, const IndexStep *step)
@@ -2213,7 +2213,7 @@ index_step_columns(Oid relid, const IndexStep *step)
 		int			nest = NewGUCNestLevel();
 		List	   *raw;
 
-		steward_migration_pin_index_strings();
+		steward_pin_sql_strings();
 		raw = raw_parser(step->statement, RAW_PARSE_DEFAULT);
 		AtEOXact_GUC(true, nest);
 

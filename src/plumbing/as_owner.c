@@ -650,6 +650,29 @@ steward_pin_all_rows(void)
 }
 
 /*
+ * Pin, in the GUC nest level the caller opened, the settings under which
+ * pg_steward reads SQL text it stored or wrote itself, wherever it parses
+ * it: standard_conforming_strings = on, backslash_quote = on.  Under off,
+ * '\'' ends no string, so a text could hide an expression in a literal in
+ * one reading and expose it in another (codereview4 #1), and a canonical
+ * expression's constant holding a backslash would read as an escape.
+ * Used for a create_index step's statement (the check at migration_start,
+ * the worker's build, the DDL guard), migration expressions' canonical
+ * text, state checks and run_transition's set expressions.  No lock;
+ * raises nothing.
+ */
+void
+steward_pin_sql_strings(void)
+{
+	static const char *const settings[][2] = {
+		{"standard_conforming_strings", "on"},
+		{"backslash_quote", "on"},
+	};
+
+	steward_pin_settings(settings, lengthof(settings));
+}
+
+/*
  * Does row-level security leave every row of relation relid visible to its
  * owner?  false when the relation has row security, its policies apply to
  * its owner (FORCE ROW LEVEL SECURITY) and the owner has no BYPASSRLS (nor

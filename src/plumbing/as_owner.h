@@ -87,6 +87,7 @@ extern void steward_pin_output_settings(void);
 extern void steward_pin_key_order_plan(void);
 extern void steward_pin_settings(const char *const settings[][2], int n);
 extern void steward_pin_all_rows(void);
+extern void steward_pin_sql_strings(void);
 extern bool steward_owner_sees_all_rows(Oid relid);
 extern void steward_require_owner_sees_all_rows(Oid relid, const char *what);
 
