@@ -24723,3 +24723,31 @@ BEGIN
     RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
 END
 $$;
+
+-- mach5: a new state rule locks its machine's row FOR KEY SHARE (a data-only
+-- COPY into column_rules took no lock; closing36 item 3).
+CREATE OR REPLACE FUNCTION steward._column_rules_merge()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cur record;
+BEGIN
+    SELECT r.kind, r.machine, r.changed_at INTO cur
+      FROM steward.column_rules r WHERE r.relid = NEW.relid AND r.attname = NEW.attname;
+    IF NOT FOUND THEN
+        IF NEW.kind = 'state' AND NEW.machine IS NOT NULL THEN PERFORM steward._state_machine_lock(NEW.machine); END IF;
+        RETURN NEW;
+    END IF;
+    IF (cur.kind, cur.machine, cur.changed_at) IS NOT DISTINCT FROM (NEW.kind, NEW.machine, NEW.changed_at) THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'column "%" of relation "%" already has a different rule', NEW.attname, NEW.relid
+        USING ERRCODE = 'unique_violation',
+              DETAIL = format('It is tracked as %s%s; the new rule is %s%s.',
+                              cur.kind, coalesce(' (machine ' || cur.machine || ')', ''),
+                              NEW.kind, coalesce(' (machine ' || NEW.machine || ')', '')),
+              HINT = 'Untrack or detach the column first.';
+END
+$$;

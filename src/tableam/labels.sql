@@ -329,7 +329,13 @@ REVOKE ALL ON FUNCTION steward._apply_rule_label(regclass, smallint, text, regro
 -- the schema) is a no-op; inserting a different rule for the same column
 -- is an error that says so, not a bare duplicate key.  The merge triggers
 -- are ENABLE ALWAYS: a dump loaded under session_replication_role =
--- replica (a common way to load one) meets the rows twice too.
+-- replica (a common way to load one) meets the rows twice too.  A new
+-- state rule locks its machine's row FOR KEY SHARE, as every attaching path
+-- does (steward._state_machine_lock): a data-only COPY or INSERT into the
+-- catalog took no lock, so a concurrent drop_state_machine deleted the
+-- machine under the uncommitted rule (closing36 item 3).  No machine, no
+-- lock: a data-only restore may load the rules first, and a rule whose
+-- machine is missing refuses rows entering a state (src/lifecycle).
 CREATE FUNCTION steward._column_rules_merge()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -341,6 +347,7 @@ BEGIN
     SELECT r.kind, r.machine, r.changed_at INTO cur
       FROM steward.column_rules r WHERE r.relid = NEW.relid AND r.attname = NEW.attname;
     IF NOT FOUND THEN
+        IF NEW.kind = 'state' AND NEW.machine IS NOT NULL THEN PERFORM steward._state_machine_lock(NEW.machine); END IF;
         RETURN NEW;
     END IF;
     IF (cur.kind, cur.machine, cur.changed_at) IS NOT DISTINCT FROM (NEW.kind, NEW.machine, NEW.changed_at) THEN
