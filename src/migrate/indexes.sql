@@ -295,7 +295,9 @@ BEGIN
     -- view, index, default or another table's or domain's CHECK, perhaps
     -- of a role the caller cannot act as): DROP INDEX would refuse it at
     -- cleanup (review17 R17-4, codereview5 #1).
-    SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS obj INTO con
+    SELECT coalesce((SELECT format('%s %s', CASE vc.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END, vc.oid::regclass)
+                       FROM pg_rewrite rw JOIN pg_class vc ON vc.oid = rw.ev_class WHERE d.classid = 'pg_rewrite'::regclass
+                        AND rw.oid = d.objid AND rw.rulename = '_RETURN'), pg_describe_object(d.classid, d.objid, d.objsubid)) AS obj INTO con
       FROM pg_depend d
      WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = idx AND d.deptype = 'n'
      ORDER BY 1 LIMIT 1;

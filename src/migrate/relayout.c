@@ -3441,7 +3441,8 @@ notice_dropped_index(const GuardedBy *m, Oid rel, IndexStmt *stmt)
  * or a partition of one, or over a column of a column migration: the
  * guarantee would hold on one layout or shape only.  Plain indexes pass:
  * they cost the other layout nothing and only speed (one on the layout
- * that goes is dropped with it).
+ * that goes is dropped with it).  Nothing for a caller without the
+ * rights of the table's owner (core's 42501 follows).
  */
 static void
 guard_index(IndexStmt *stmt)
@@ -3450,6 +3451,12 @@ guard_index(IndexStmt *stmt)
 	GuardedBy	m;
 
 	rel = named_relation(stmt->relation);
+	/*
+	 * Only when the caller may make it: core refuses another role's index
+	 * (42501) after this, with no NOTICE of ours first.
+	 */
+	if (!OidIsValid(rel) || !has_privs_of_role(GetUserId(), rel_owner(rel)))
+		return;
 	guarded_by(rel, false, false, false, &m);
 	if (m.name == NULL)
 		return;
@@ -4279,7 +4286,8 @@ active_migration_table(Oid relid)
 /*
  * The object a refusal of steward_migration_judge_column_user names for
  * the dependent of dep: a view or materialized view for its _RETURN
- * rule, else the object itself, as the cleanup's backstop
+ * rule, a column of a table for the column (not the table), else the
+ * object itself, as the cleanup's backstop
  * (_migration_column_users) names it; sets *shape_rule when the
  * dependent is a rule (_RETURN or another: an INSERT rule writing the new
  * column, codereview4 #2) on a shape view of migration, which the cleanup
@@ -4292,7 +4300,9 @@ column_user_name(Form_pg_depend dep, const char *migration, bool *shape_rule)
 	char	   *what;
 
 	*shape_rule = false;
-	ObjectAddressSet(addr, dep->classid, dep->objid);
+	/* a column of a table (its type a layout's row type) names the column */
+	ObjectAddressSubSet(addr, dep->classid, dep->objid,
+						dep->classid == RelationRelationId ? dep->objsubid : 0);
 	if (dep->classid == RewriteRelationId)
 	{
 		Relation	rewrite = table_open(RewriteRelationId, AccessShareLock);

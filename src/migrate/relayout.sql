@@ -374,8 +374,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     c record;
-    other text;
-    via text;
+    other text; via text;
 BEGIN
     SELECT tgname INTO other FROM pg_trigger WHERE tgrelid = rel AND NOT tgisinternal LIMIT 1;
     IF other IS NOT NULL THEN
@@ -442,8 +441,10 @@ BEGIN
     END IF;
     PERFORM steward._relayout_check_rowtype(rel, 'start');
     PERFORM steward._relayout_check_publications(rel);
-    -- Any other object over the tree, its indexes or row types: 2BP01.
-    SELECT pg_describe_object(d.classid, d.objid, d.objsubid),
+    -- Any other object over the tree, its indexes or row types: 2BP01 (a view named as such).
+    SELECT coalesce((SELECT format('%s %s', CASE vc.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END, vc.oid::regclass)
+                       FROM pg_rewrite rw JOIN pg_class vc ON vc.oid = rw.ev_class WHERE d.classid = 'pg_rewrite'::regclass
+                        AND rw.oid = d.objid AND rw.rulename = '_RETURN'), pg_describe_object(d.classid, d.objid, d.objsubid)),
            CASE WHEN NOT o.is_table THEN pg_describe_object(o.cls, o.oid, 0) END INTO other, via
       FROM pg_depend d
       JOIN (SELECT 'pg_class'::regclass AS cls, x::oid AS oid, true AS is_table
