@@ -24902,3 +24902,110 @@ BEGIN
     END IF;
 END
 $$;
+-- guard8 (closing36 item 2): an object made around the guard that
+-- blocks a relayout's rollback or cleanup is named in the migration's
+-- words.
+CREATE OR REPLACE FUNCTION steward._relayout_undo(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    alive record := steward._relayout_alive(mig);
+    con record;
+    users text;
+BEGIN
+    IF (arg->>'switched')::boolean AND NOT alive.old_alive THEN
+        PERFORM steward._relayout_require_layouts(mig, 'roll back');
+    END IF;
+    IF NOT alive.new_alive THEN
+        t.new_rel := NULL;
+        IF (arg->>'switched')::boolean THEN
+            PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel, t.relname));
+        END IF;
+    ELSIF (arg->>'switched')::boolean THEN
+        PERFORM steward._relayout_switch(mig, '{"direction": "back"}');
+        -- The foreign keys were valid on the old layout: validated again
+        -- here (a scan of each referencing table, under the rollback's
+        -- locks) rather than left NOT VALID.
+        FOR con IN SELECT x.conrelid::regclass AS rel, x.conname FROM pg_constraint x
+                    WHERE x.confrelid = t.old_rel AND x.contype = 'f' AND x.conparentid = 0
+                      AND NOT x.convalidated ORDER BY 1, 2 LOOP
+            PERFORM steward._migration_exec(con.rel, format('ALTER TABLE %s VALIDATE CONSTRAINT %I',
+                                                            con.rel, con.conname));
+        END LOOP;
+    END IF;
+    IF alive.old_alive THEN
+        PERFORM steward._relayout_unguard(t.old_rel);
+    ELSIF t.new_rel IS NOT NULL THEN
+        -- The only copy of the rows left: kept (the record needs a table
+        -- of its own to end on, too).
+        PERFORM steward._relayout_unguard(t.new_rel);
+        RAISE NOTICE 'table % (the old layout of migration "%") was dropped: the new layout % stays, with its rows',
+                     (SELECT r.steps->0->'relayout'->>'table' FROM steward.migration_runs r WHERE r.name = mig),
+                     mig, t.new_rel
+            USING HINT = format('Drop it (DROP TABLE %s;) or rename it yourself.', t.new_rel);
+        RETURN;
+    END IF;
+    IF t.new_rel IS NOT NULL THEN
+        PERFORM steward._relayout_check_rowtype(t.new_rel, 'rollback');
+        -- Released first, so that the drop is not taken for an accident.
+        PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.new_rel::oid));
+        -- An object made around the guard (in a transaction begun before
+        -- start, with session_replication_role = replica) that depends on
+        -- the new layout: named in the migration's words, not core's
+        -- "Use DROP ... CASCADE".
+        BEGIN
+            PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.new_rel));
+        EXCEPTION WHEN dependent_objects_still_exist THEN
+            GET STACKED DIAGNOSTICS users = PG_EXCEPTION_DETAIL;
+            RAISE EXCEPTION 'cannot roll back migration "%": other objects depend on its new layout %', mig, t.new_rel
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      DETAIL = format('The rollback drops the new layout, which would need CASCADE: %s.', users),
+                      HINT = format('Have their owners drop them (make them again over the table %s afterwards), then run SELECT steward.migration_rollback(%L); again.',
+                                    t.old_rel, mig);
+        END;
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_contract(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    alive record := steward._relayout_alive(mig);
+    users text;
+BEGIN
+    IF NOT alive.new_alive THEN
+        -- The only copy of the rows left: kept (the record needs a table
+        -- of its own to end on, too).
+        PERFORM steward._relayout_unguard(t.old_rel);
+        RAISE NOTICE 'table % (the new layout of migration "%") was dropped: the old layout % stays, with its rows',
+                     t.relname, mig, t.old_rel
+            USING HINT = format('Drop it (DROP TABLE %s;) or rename it yourself.', t.old_rel);
+        RETURN;
+    END IF;
+    PERFORM steward._relayout_check_rowtype(t.old_rel, 'cleanup') WHERE alive.old_alive;
+    PERFORM steward._relayout_unguard(t.new_rel);
+    IF alive.old_alive THEN
+        PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.old_rel::oid,
+                                                                              'repoint', true));
+        -- An object made around the guard that depends on the old
+        -- layout: named in the migration's words (as _relayout_undo).
+        BEGIN
+            PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.old_rel));
+        EXCEPTION WHEN dependent_objects_still_exist THEN
+            GET STACKED DIAGNOSTICS users = PG_EXCEPTION_DETAIL;
+            RAISE EXCEPTION 'cannot clean up migration "%": other objects depend on its old layout %', mig, t.old_rel
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      DETAIL = format('The cleanup drops the old layout, which would need CASCADE: %s.', users),
+                      HINT = format('Have their owners drop them (make them again over the table %s afterwards), then run SELECT steward.migration_cleanup(%L); again, or roll the migration back (SELECT steward.migration_rollback(%L);).',
+                                    t.new_rel, mig, mig);
+        END;
+    END IF;
+END
+$$;

@@ -2167,6 +2167,7 @@ DECLARE
     t record := steward._relayout_tables(mig);
     alive record := steward._relayout_alive(mig);
     con record;
+    users text;
 BEGIN
     IF (arg->>'switched')::boolean AND NOT alive.old_alive THEN
         PERFORM steward._relayout_require_layouts(mig, 'roll back');
@@ -2204,7 +2205,20 @@ BEGIN
         PERFORM steward._relayout_check_rowtype(t.new_rel, 'rollback');
         -- Released first, so that the drop is not taken for an accident.
         PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.new_rel::oid));
-        PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.new_rel));
+        -- An object made around the guard (in a transaction begun before
+        -- start, with session_replication_role = replica) that depends on
+        -- the new layout: named in the migration's words, not core's
+        -- "Use DROP ... CASCADE".
+        BEGIN
+            PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.new_rel));
+        EXCEPTION WHEN dependent_objects_still_exist THEN
+            GET STACKED DIAGNOSTICS users = PG_EXCEPTION_DETAIL;
+            RAISE EXCEPTION 'cannot roll back migration "%": other objects depend on its new layout %', mig, t.new_rel
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      DETAIL = format('The rollback drops the new layout, which would need CASCADE: %s.', users),
+                      HINT = format('Have their owners drop them (make them again over the table %s afterwards), then run SELECT steward.migration_rollback(%L); again.',
+                                    t.old_rel, mig);
+        END;
     END IF;
 END
 $$;
@@ -2254,6 +2268,7 @@ AS $$
 DECLARE
     t record := steward._relayout_tables(mig);
     alive record := steward._relayout_alive(mig);
+    users text;
 BEGIN
     IF NOT alive.new_alive THEN
         -- The only copy of the rows left: kept (the record needs a table
@@ -2269,7 +2284,18 @@ BEGIN
     IF alive.old_alive THEN
         PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.old_rel::oid,
                                                                               'repoint', true));
-        PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.old_rel));
+        -- An object made around the guard that depends on the old
+        -- layout: named in the migration's words (as _relayout_undo).
+        BEGIN
+            PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.old_rel));
+        EXCEPTION WHEN dependent_objects_still_exist THEN
+            GET STACKED DIAGNOSTICS users = PG_EXCEPTION_DETAIL;
+            RAISE EXCEPTION 'cannot clean up migration "%": other objects depend on its old layout %', mig, t.old_rel
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      DETAIL = format('The cleanup drops the old layout, which would need CASCADE: %s.', users),
+                      HINT = format('Have their owners drop them (make them again over the table %s afterwards), then run SELECT steward.migration_cleanup(%L); again, or roll the migration back (SELECT steward.migration_rollback(%L);).',
+                                    t.new_rel, mig, mig);
+        END;
     END IF;
 END
 $$;
