@@ -73,6 +73,7 @@
 
 PG_FUNCTION_INFO_V1(steward_migration_start);
 PG_FUNCTION_INFO_V1(steward_migration_exec);
+static Datum migration_exec(FunctionCallInfo fcinfo, bool batch);
 PG_FUNCTION_INFO_V1(steward_migration_record);
 PG_FUNCTION_INFO_V1(steward_migration_settings);
 PG_FUNCTION_INFO_V1(steward_migration_lock_related);
@@ -790,21 +791,23 @@ steward_migration_own_sql_relid(void)
 
 /*
  * Run sql (steward_migration_exec's statement, as the owner already):
- * a backfill statement with its kept plan, another parsed and planned
- * now.  Leaves its result in SPI_tuptable; raises what the statement
- * raises, 0A000 or 22023 for a statement SPI cannot run.
+ * a backfill statement or a relayout's batch (batch) with its kept plan,
+ * another parsed and planned now.  Leaves its result in SPI_tuptable;
+ * raises what the statement raises, 0A000 or 22023 for a statement SPI
+ * cannot run.
  */
 static void
-exec_statement(const char *sql, bool backfill, Oid owner, Oid relid, int nargs,
+exec_statement(const char *sql, bool backfill, bool batch, Oid owner, Oid relid, int nargs,
 			   Oid *argtypes, Datum *args, const char *nulls)
 {
 	int			rc;
 
-	if (backfill)
+	if (backfill || batch)
 	{
 		/*
-		 * Generic plans: the pinned settings already choose the key order,
-		 * and a custom plan would be made at every batch.
+		 * Generic plans: the pinned settings already choose the key order
+		 * (and a relayout batch's index probes), and a custom plan would
+		 * be made at every batch.
 		 */
 		StewardPlanScope scope = {owner, relid, CURSOR_OPT_GENERIC_PLAN};
 
@@ -828,6 +831,44 @@ exec_statement(const char *sql, bool backfill, Oid owner, Oid relid, int nargs,
 }
 
 /*
+ * The settings a batch statement runs under (inside steward_migration_exec's
+ * GUC nest level, which steward_as_owner_end rolls back): a backfill's
+ * (backfill; its writes to relid also bypass the dual-write trigger:
+ * backfill_relid) or a relayout batch's (batch).  No lock; raises nothing.
+ */
+static void
+pin_batch_plan(bool backfill, bool batch, Oid relid)
+{
+	if (backfill)
+	{
+		/* Batches read the key in order whatever the statistics say. */
+		steward_pin_key_order_plan();
+		steward_governor_pin_batch_wal_compression();
+		backfill_relid = relid;
+	}
+	else if (batch)
+	{
+		/*
+		 * A relayout's batch reads the old layout in key order too, and
+		 * looks each row up in the new layout through its key's index (an
+		 * anti join probing per row): the planner's choice with a kept
+		 * generic plan or a custom one, a merge anti join, read the new
+		 * layout from its first key at every batch: a relayout of 100k
+		 * rows at batch size 200 took 5.05 s of CPU, 1.23 s with the
+		 * probes and kept plans (test/bench/migrate/cpu.sh, MIGRATION=
+		 * a relayout).
+		 */
+		static const char *const probe[][2] = {
+			{"enable_mergejoin", "off"},
+			{"enable_hashjoin", "off"},
+		};
+
+		steward_pin_key_order_plan();
+		steward_pin_settings(probe, lengthof(probe));
+	}
+}
+
+/*
  * steward._migration_exec(tbl regclass, sql text, args text[] DEFAULT NULL,
  *                         backfill boolean DEFAULT false) -> text[]
  *
@@ -845,6 +886,26 @@ exec_statement(const char *sql, bool backfill, Oid owner, Oid relid, int nargs,
  */
 Datum
 steward_migration_exec(PG_FUNCTION_ARGS)
+{
+	return migration_exec(fcinfo, false);
+}
+
+/*
+ * steward_migration_exec for a relayout's batch (steward._relayout_exec):
+ * the statement's plan is kept for the backend (steward_spi_execute_kept,
+ * keyed by the text, the table and its owner), since a relayout runs the
+ * same two texts at every batch.  Locks and errors as
+ * steward_migration_exec.
+ */
+Datum
+steward_migration_exec_batch(FunctionCallInfo fcinfo)
+{
+	return migration_exec(fcinfo, true);
+}
+
+/* steward_migration_exec, with the statement's plan kept when batch. */
+static Datum
+migration_exec(FunctionCallInfo fcinfo, bool batch)
 {
 	Oid			relid;
 	char	   *sql;
@@ -890,13 +951,7 @@ steward_migration_exec(PG_FUNCTION_ARGS)
 	steward_as_role_begin(owner, STEWARD_PINNED_SEARCH_PATH, true, &user);
 	steward_pin_output_settings();
 	steward_pin_all_rows();
-	if (backfill)
-	{
-		/* Batches read the key in order whatever the statistics say. */
-		steward_pin_key_order_plan();
-		steward_governor_pin_batch_wal_compression();
-		backfill_relid = relid;
-	}
+	pin_batch_plan(backfill, batch, relid);
 	if (own)
 	{
 		saved_sql_nest = own_sql_nest;
@@ -907,7 +962,7 @@ steward_migration_exec(PG_FUNCTION_ARGS)
 	}
 	PG_TRY();
 	{
-		exec_statement(sql, backfill, owner, relid, nargs, argtypes, args, nulls);
+		exec_statement(sql, backfill, batch, owner, relid, nargs, argtypes, args, nulls);
 	}
 	PG_FINALLY();
 	{

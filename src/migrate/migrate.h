@@ -58,6 +58,7 @@ extern void steward_migrate_refuse_direct_call(const char *fn, const char *what)
 
 /* migrate/exec.c: steward._migration_exec, also called by _relayout_exec */
 extern Datum steward_migration_exec(PG_FUNCTION_ARGS);
+extern Datum steward_migration_exec_batch(FunctionCallInfo fcinfo);
 
 /* migrate/relayout.c */
 extern void steward_relayout_define_gucs(void);

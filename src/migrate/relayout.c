@@ -367,7 +367,7 @@ steward_relayout_exec(PG_FUNCTION_ARGS)
 	apply_targets = targets;
 	PG_TRY();
 	{
-		result = steward_migration_exec(fcinfo);
+		result = steward_migration_exec_batch(fcinfo);
 	}
 	PG_FINALLY();
 	{

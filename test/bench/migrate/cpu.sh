@@ -15,6 +15,10 @@
 # /work/notes/htest makes them):
 #   A=/var/tmp/pg-old B=/var/tmp/pg-new test/bench/migrate/cpu.sh
 # Environment: ROWS=300000, ROUNDS=3, PORT=5497 (B: PORT+1), KEEP=0,
+# MIGRATION= (the steps of migration 'w'; default: wal.sh's column
+# migration; e.g. '[{"relayout": {"table": "orders", "partition_by":
+# "HASH (order_id)", "partitions": 4}}]' for a relayout's batches),
+# BASE= (the work directory; default: /var/tmp/pg_steward-bench-migrate-cpu),
 # BATCH= (the backfill's batch_size; default: steward.migration_batch_size),
 # RESULTS= (default: results-cpu.md next to this script).
 set -euo pipefail
@@ -27,13 +31,14 @@ BATCH=${BATCH:-}
 PORT=${PORT:-5497}
 KEEP=${KEEP:-0}
 BENCH=$(cd "$(dirname "$0")" && pwd)
-BASE=/var/tmp/pg_steward-bench-migrate-cpu
+BASE=${BASE:-/var/tmp/pg_steward-bench-migrate-cpu}
 RESULTS=${RESULTS:-$BENCH/results-cpu.md}
 DB=bench
 PGBIN=$A/usr/lib/postgresql/15/bin
 . "$BENCH/../lib.sh"
 
-MIGRATION='[{"alter_column": {"table": "orders", "column": "total_amount", "name": "total_cents", "type": "bigint", "up": "(total_amount * 100)::bigint", "down": "total_cents / 100.0"}}]'
+COLUMN_MIGRATION='[{"alter_column": {"table": "orders", "column": "total_amount", "name": "total_cents", "type": "bigint", "up": "(total_amount * 100)::bigint", "down": "total_cents / 100.0"}}]'
+MIGRATION=${MIGRATION:-$COLUMN_MIGRATION}
 
 fresh_base "$BASE"
 for b in A B; do
