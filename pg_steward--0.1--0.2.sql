@@ -25009,3 +25009,262 @@ BEGIN
     END IF;
 END
 $$;
+
+-- fill3 (issue 18): a backfill's job ends when it has moved the rows left
+-- at its begin ("todo" of steward._run_batches): a re-run of a backfilled
+-- migration reads no batch, and neither backfill reads a last pass from
+-- the first key after moving them all.  The begin functions return the
+-- rows left with the batch size (a new result type: dropped and created).
+CREATE OR REPLACE PROCEDURE steward._run_batches(batch_fn text, status_fn text, job jsonb,
+                                      batch_size integer, max_rows_per_sec integer,
+                                      resume_key text[] DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included.  The batches themselves run in the job's functions.
+AS $$
+DECLARE
+    keyset pg_catalog.bool := COALESCE((job OPERATOR(pg_catalog.->>) 'keyset')::pg_catalog.bool, false);
+    batch_stmt pg_catalog.text := pg_catalog.format('SELECT *%s FROM steward.%I($1, $2, $3, $4)', CASE WHEN job OPERATOR(pg_catalog.?) 'whole' THEN '' ELSE ', NULL::pg_catalog.bool' END, batch_fn);
+    status_stmt pg_catalog.text := pg_catalog.format('SELECT steward.%I($1, $2, $3, $4)', status_fn);
+    moved pg_catalog.int8 := 0; job_moved pg_catalog.int8 := 0;
+    todo pg_catalog.int8 := (job OPERATOR(pg_catalog.->>) 'todo')::pg_catalog.int8;
+    pass_moved pg_catalog.int8; from_start pg_catalog.bool; last_key pg_catalog.text[];
+    batch_key pg_catalog.text[]; batch_whole pg_catalog.bool; rescan_key pg_catalog.text[]; rescan pg_catalog.bool;
+    retries pg_catalog.int4; backoff pg_catalog.float8; gov pg_catalog.int8; size pg_catalog.int4;
+BEGIN
+    gov := steward.governor_begin(
+        COALESCE(job OPERATOR(pg_catalog.->>) 'kind', 'backfill'),
+        COALESCE(job OPERATOR(pg_catalog.->>) 'label',
+                 pg_catalog.concat_ws(' ', job OPERATOR(pg_catalog.->>) 'name',
+                                      job OPERATOR(pg_catalog.->>) 'table')),
+        batch_size, max_rows_per_sec, (job OPERATOR(pg_catalog.->>) 'ref')::pg_catalog.int8);
+    last_key := CASE WHEN keyset THEN resume_key END;
+    LOOP
+        EXIT WHEN job_moved OPERATOR(pg_catalog.>=) todo;  -- NULL todo: never
+        pass_moved := 0; rescan := false; rescan_key := NULL;
+        from_start := COALESCE(from_start, last_key IS NULL);
+        LOOP
+            -- Ask the governor for the next batch: it sleeps at most one
+            -- slice per call, and 0 means the pause goes on; the COMMIT in
+            -- between holds no snapshot across a long pause.
+            LOOP
+                BEGIN
+                    size := steward.governor_pace(gov, moved);
+                EXCEPTION WHEN query_canceled THEN
+                    PERFORM steward.governor_end(gov, 'cancelled');
+                    EXECUTE status_stmt USING job, 'cancelled', 0, SQLERRM;
+                    COMMIT;
+                    RAISE;
+                END;
+                moved := 0;  -- todo reached: the last batch reported, no other taken
+                EXIT WHEN size OPERATOR(pg_catalog.>) 0 OR job_moved OPERATOR(pg_catalog.>=) todo;
+                COMMIT;
+            END LOOP;
+            EXIT WHEN job_moved OPERATOR(pg_catalog.>=) todo;
+            retries := 0;
+            backoff := 0.01;
+            LOOP
+                BEGIN
+                    -- steward.batch_synchronous_commit = off: no wait for the
+                    -- batch's WAL flush (README: the governor).  In this block:
+                    -- a failed batch's status commits as the session says.
+                    IF NOT pg_catalog.current_setting('steward.batch_synchronous_commit')::pg_catalog.bool THEN
+                        PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+                    END IF;
+                    EXECUTE batch_stmt INTO moved, batch_key, batch_whole
+                        USING job, last_key, size, retries;
+                    EXIT;
+                EXCEPTION
+                    WHEN serialization_failure OR deadlock_detected THEN
+                        retries := retries OPERATOR(pg_catalog.+) 1;
+                        IF retries OPERATOR(pg_catalog.>) 10 THEN
+                            PERFORM steward.governor_end(gov, 'failed');
+                            EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                            COMMIT;
+                            RAISE;
+                        END IF;
+                        PERFORM pg_catalog.pg_sleep(backoff OPERATOR(pg_catalog.*)
+                                                    (0.5::pg_catalog.float8 OPERATOR(pg_catalog.+) pg_catalog.random()));
+                        backoff := LEAST(backoff OPERATOR(pg_catalog.*) 2::pg_catalog.float8,
+                                         2::pg_catalog.float8);
+                    WHEN query_canceled THEN
+                        PERFORM steward.governor_end(gov, 'cancelled');
+                        EXECUTE status_stmt USING job, 'cancelled', retries, SQLERRM;
+                        COMMIT;
+                        RAISE;
+                    WHEN OTHERS THEN
+                        PERFORM steward.governor_end(gov, 'failed');
+                        EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                        COMMIT;
+                        RAISE;
+                END;
+            END LOOP;
+            COMMIT;
+            rescan_key := CASE WHEN rescan THEN rescan_key ELSE last_key END;
+            rescan := rescan OR batch_whole IS NOT TRUE;
+            EXIT WHEN moved OPERATOR(pg_catalog.=) 0;
+            pass_moved := pass_moved OPERATOR(pg_catalog.+) moved; job_moved := job_moved OPERATOR(pg_catalog.+) moved;
+            IF keyset THEN
+                last_key := batch_key;
+            END IF;
+        END LOOP;
+        EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start) OR job_moved OPERATOR(pg_catalog.>=) todo;
+        last_key := CASE WHEN from_start THEN rescan_key END;  -- NULL: the first key
+        from_start := true;
+    END LOOP;
+    -- The transaction the caller commits next has a transaction id, so
+    -- its commit (at the session's synchronous_commit) flushes, and waits
+    -- for synchronous standbys, up to it: every batch before it included.
+    PERFORM pg_catalog.txid_current();
+    PERFORM steward.governor_end(gov);
+END
+$$;
+
+DROP FUNCTION steward._migration_backfill_begin(text, integer, integer);
+CREATE FUNCTION steward._migration_backfill_begin(mig text, batch_size integer,
+                                                  max_rows_per_sec integer,
+                                                  OUT size integer, OUT todo jsonb)
+RETURNS record
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r steward.migration_runs;
+BEGIN
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled'], 'backfill');
+    PERFORM steward._backfill_check_sizes(batch_size, max_rows_per_sec);
+    -- Rows left per table ({"relid": rows}): the job of a table ends when
+    -- it has filled that many (steward._run_batches, "todo").
+    SELECT jsonb_object_agg(t.relid::oid::text, steward._migration_unfilled(mig, t.relid)) INTO todo
+      FROM steward.migration_tables t WHERE t.migration = mig AND t.active;
+    PERFORM steward._migration_record('update', mig,
+        CASE WHEN r.phase = 'backfilled' THEN '{"phase": "pending_backfill"}'::jsonb ELSE '{}'::jsonb END ||
+        jsonb_build_object(
+            'backfill_started_at', coalesce(r.backfill_started_at, clock_timestamp()),
+            'rows_total', r.rows_backfilled + (SELECT coalesce(sum(v::bigint), 0) FROM jsonb_each_text(todo) x(k, v)),
+            'backfill_pid', pg_backend_pid(),
+            'backfill_run_at', clock_timestamp(),
+            'backfill_status', 'running', 'failed', false, 'error', NULL));
+    size := coalesce(batch_size, (steward._migration_settings()).batch_size);
+END
+$$;
+
+CREATE OR REPLACE PROCEDURE steward.migration_backfill(name text, batch_size integer DEFAULT NULL,
+                                            max_rows_per_sec integer DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included; the functions it calls pin their search_path.
+AS $$
+DECLARE
+    mig pg_catalog.text := name;
+    size pg_catalog.int4;
+    todo pg_catalog.jsonb;
+    tbl pg_catalog.regclass;
+    resume pg_catalog.text[];
+BEGIN
+    PERFORM steward._require_own_transactions('steward.migration_backfill');
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_backfill(pg_catalog.text,pg_catalog.int4,pg_catalog.int4)') THEN
+        CALL steward.migration_backfill(name, batch_size, max_rows_per_sec);
+        RETURN;
+    END IF;
+    PERFORM steward._migration_settle_dropped(mig);
+    IF steward._relayout_step((steward._migration_get(mig)).steps) IS NOT NULL THEN
+        CALL steward._relayout_backfill(mig, batch_size, max_rows_per_sec);
+        RETURN;
+    END IF;
+    IF steward._migration_is_index(mig) THEN
+        CALL steward._migration_index_backfill(mig);
+        RETURN;
+    END IF;
+    SELECT b.size, b.todo INTO size, todo
+      FROM steward._migration_backfill_begin(mig, batch_size, max_rows_per_sec) b;
+    COMMIT;
+    -- A table's job ends when it has filled the rows that were unfilled
+    -- at begin ("todo"): no row becomes unfilled again (every write sets
+    -- the marker), so a re-run with nothing left reads no batch, and a
+    -- run that filled them all reads no last pass (_backfill_end counts).
+    FOR tbl, resume IN SELECT t.relid, t.last_key FROM steward.migration_tables t
+                         WHERE t.migration OPERATOR(pg_catalog.=) mig AND t.active ORDER BY t.ord LOOP
+        CALL steward._run_batches('_migration_batch', '_migration_batch_status',
+                                  steward._migration_backfill_job(mig, tbl)
+                                      OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('todo',
+                                          todo OPERATOR(pg_catalog.->) (tbl::pg_catalog.oid::pg_catalog.text)),
+                                  size, max_rows_per_sec, resume);
+    END LOOP;
+    PERFORM steward._migration_backfill_end(mig);
+    COMMIT;
+END
+$$;
+
+DROP FUNCTION steward._relayout_backfill_begin(text, integer, integer);
+-- Returns the batch size and the rows the new layout lacks (todo).
+CREATE FUNCTION steward._relayout_backfill_begin(mig text, batch_size integer,
+                                                 max_rows_per_sec integer,
+                                                 OUT size integer, OUT todo bigint)
+RETURNS record
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r steward.migration_runs := steward._migration_get(mig);
+BEGIN
+    PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled'], 'backfill');
+    PERFORM steward._relayout_require_layouts(mig, 'backfill');
+    PERFORM steward._backfill_check_sizes(batch_size, max_rows_per_sec);
+    todo := steward._relayout_missing(mig);
+    PERFORM steward._migration_record('update', mig,
+        CASE WHEN r.phase = 'backfilled' THEN '{"phase": "pending_backfill"}'::jsonb ELSE '{}'::jsonb END ||
+        jsonb_build_object(
+            'backfill_started_at', coalesce(r.backfill_started_at, clock_timestamp()),
+            'rows_total', r.rows_backfilled + todo,
+            'backfill_pid', pg_backend_pid(), 'backfill_run_at', clock_timestamp(),
+            'backfill_status', 'running', 'failed', false, 'error', NULL));
+    size := coalesce(batch_size, (steward._migration_settings()).batch_size);
+END
+$$;
+
+CREATE OR REPLACE PROCEDURE steward._relayout_backfill(mig text, batch_size integer, max_rows_per_sec integer)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT; every name below is
+-- schema-qualified.
+AS $$
+DECLARE
+    size pg_catalog.int4;
+    todo pg_catalog.int8;
+    t pg_catalog.record;
+    resume pg_catalog.text[];
+    label pg_catalog.text;
+BEGIN
+    SELECT b.size, b.todo INTO size, todo
+      FROM steward._relayout_backfill_begin(mig, batch_size, max_rows_per_sec) b;
+    COMMIT;
+    t := steward._relayout_tables(mig);
+    SELECT x.last_key INTO resume FROM steward.migration_tables x
+     WHERE x.migration OPERATOR(pg_catalog.=) mig AND x.ord OPERATOR(pg_catalog.=) 1;
+    -- The governor job's label names the table schema-qualified whatever
+    -- the caller's search_path (this procedure cannot pin one), as
+    -- run_transition's and column backfills' do.
+    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) INTO label
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+     WHERE c.oid OPERATOR(pg_catalog.=) t.old_rel;
+    -- The job ends when it has copied the rows the new layout lacked at
+    -- begin ("todo", steward._run_batches): the apply trigger writes every
+    -- row written since to both layouts, so that set only shrinks; a
+    -- re-run with nothing left reads no batch, and a run that copied them
+    -- all reads no last pass from the first key (_relayout_backfill_end
+    -- counts).
+    CALL steward._run_batches('_relayout_batch', '_migration_batch_status',
+        pg_catalog.jsonb_build_object('name', mig, 'relid', t.old_rel::pg_catalog.oid,
+                                      'table', label, 'keyset', true, 'todo', todo,
+                                      'first', steward._relayout_batch_sql(mig, false),
+                                      'next', steward._relayout_batch_sql(mig, true)),
+        size, max_rows_per_sec, resume);
+    PERFORM steward._relayout_backfill_end(mig);
+    COMMIT;
+END
+$$;

@@ -451,7 +451,11 @@ LANGUAGE C VOLATILE;
 -- say so (a backfill's last pass reads the table's tail, not the whole
 -- table again); otherwise from the first key.  resume_key starts the
 -- first pass after a checkpoint; the next pass starts from the first key
--- (the run before the checkpoint may have skipped rows anywhere).
+-- (the run before the checkpoint may have skipped rows anywhere).  With
+-- "todo" in job (the rows left to move when the job began, for a job
+-- whose rows to move only ever become fewer: a backfill's), the job ends
+-- as soon as its batches have moved that many: no batch when it is 0, no
+-- last pass after the batch that moved the last of them.
 CREATE PROCEDURE steward._run_batches(batch_fn text, status_fn text, job jsonb,
                                       batch_size integer, max_rows_per_sec integer,
                                       resume_key text[] DEFAULT NULL)
@@ -461,19 +465,14 @@ LANGUAGE plpgsql
 -- included.  The batches themselves run in the job's functions.
 AS $$
 DECLARE
-    keyset pg_catalog.bool := COALESCE((job OPERATOR(pg_catalog.->>) 'keyset')::pg_catalog.bool,
-                                                  false);
+    keyset pg_catalog.bool := COALESCE((job OPERATOR(pg_catalog.->>) 'keyset')::pg_catalog.bool, false);
     batch_stmt pg_catalog.text := pg_catalog.format('SELECT *%s FROM steward.%I($1, $2, $3, $4)', CASE WHEN job OPERATOR(pg_catalog.?) 'whole' THEN '' ELSE ', NULL::pg_catalog.bool' END, batch_fn);
     status_stmt pg_catalog.text := pg_catalog.format('SELECT steward.%I($1, $2, $3, $4)', status_fn);
-    moved pg_catalog.int8 := 0;
-    pass_moved pg_catalog.int8;
-    from_start pg_catalog.bool;
-    last_key pg_catalog.text[];
+    moved pg_catalog.int8 := 0; job_moved pg_catalog.int8 := 0;
+    todo pg_catalog.int8 := (job OPERATOR(pg_catalog.->>) 'todo')::pg_catalog.int8;
+    pass_moved pg_catalog.int8; from_start pg_catalog.bool; last_key pg_catalog.text[];
     batch_key pg_catalog.text[]; batch_whole pg_catalog.bool; rescan_key pg_catalog.text[]; rescan pg_catalog.bool;
-    retries pg_catalog.int4;
-    backoff pg_catalog.float8;
-    gov pg_catalog.int8;
-    size pg_catalog.int4;
+    retries pg_catalog.int4; backoff pg_catalog.float8; gov pg_catalog.int8; size pg_catalog.int4;
 BEGIN
     gov := steward.governor_begin(
         COALESCE(job OPERATOR(pg_catalog.->>) 'kind', 'backfill'),
@@ -483,6 +482,7 @@ BEGIN
         batch_size, max_rows_per_sec, (job OPERATOR(pg_catalog.->>) 'ref')::pg_catalog.int8);
     last_key := CASE WHEN keyset THEN resume_key END;
     LOOP
+        EXIT WHEN job_moved OPERATOR(pg_catalog.>=) todo;  -- NULL todo: never
         pass_moved := 0; rescan := false; rescan_key := NULL;
         from_start := COALESCE(from_start, last_key IS NULL);
         LOOP
@@ -498,10 +498,11 @@ BEGIN
                     COMMIT;
                     RAISE;
                 END;
-                moved := 0;
-                EXIT WHEN size OPERATOR(pg_catalog.>) 0;
+                moved := 0;  -- todo reached: the last batch reported, no other taken
+                EXIT WHEN size OPERATOR(pg_catalog.>) 0 OR job_moved OPERATOR(pg_catalog.>=) todo;
                 COMMIT;
             END LOOP;
+            EXIT WHEN job_moved OPERATOR(pg_catalog.>=) todo;
             retries := 0;
             backoff := 0.01;
             LOOP
@@ -544,12 +545,12 @@ BEGIN
             rescan_key := CASE WHEN rescan THEN rescan_key ELSE last_key END;
             rescan := rescan OR batch_whole IS NOT TRUE;
             EXIT WHEN moved OPERATOR(pg_catalog.=) 0;
-            pass_moved := pass_moved OPERATOR(pg_catalog.+) moved;
+            pass_moved := pass_moved OPERATOR(pg_catalog.+) moved; job_moved := job_moved OPERATOR(pg_catalog.+) moved;
             IF keyset THEN
                 last_key := batch_key;
             END IF;
         END LOOP;
-        EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start);
+        EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start) OR job_moved OPERATOR(pg_catalog.>=) todo;
         last_key := CASE WHEN from_start THEN rescan_key END;  -- NULL: the first key
         from_start := true;
     END LOOP;
