@@ -11,12 +11,21 @@
 # change) and its wall time, around the CALL.  Builds A (old) and B (new)
 # each run their own cluster; ROUNDS rounds, the order alternating.
 #
+# MODE says which job is measured (default backfill):
+#   backfill    the column migration's backfill (above);
+#   rerun       a second CALL of the backfill, after the first one made the
+#               migration backfilled (nothing left to fill);
+#   relayout    the backfill of a relayout (orders HASH (order_id), 8 partitions);
+#   transition  CALL steward.run_transition('orders', 'created', 'paid') of
+#               every row (status under a state machine; no migration).
+#
 # Usage (as root; A and B are DESTDIR roots of an install, as
 # /work/notes/htest makes them):
 #   A=/var/tmp/pg-old B=/var/tmp/pg-new test/bench/migrate/cpu.sh
-# Environment: ROWS=300000, ROUNDS=3, PORT=5497 (B: PORT+1), KEEP=0,
+# Environment: MODE=backfill, ROWS=300000, ROUNDS=3, PORT=5497 (B: PORT+1), KEEP=0,
 # MIGRATION= (the steps of migration 'w'; default: wal.sh's column
-# migration; e.g. '[{"relayout": {"table": "orders", "partition_by":
+# migration, or with MODE=relayout a relayout of orders HASH (order_id)
+# in 8 partitions; e.g. '[{"relayout": {"table": "orders", "partition_by":
 # "HASH (order_id)", "partitions": 4}}]' for a relayout's batches),
 # BASE= (the work directory; default: /var/tmp/pg_steward-bench-migrate-cpu),
 # BATCH= (the backfill's batch_size; default: steward.migration_batch_size),
@@ -25,6 +34,7 @@ set -euo pipefail
 
 A=${A:?A: the DESTDIR root of build A (old)}
 B=${B:?B: the DESTDIR root of build B (new)}
+MODE=${MODE:-backfill}
 ROWS=${ROWS:-300000}
 ROUNDS=${ROUNDS:-3}
 BATCH=${BATCH:-}
@@ -37,8 +47,19 @@ DB=bench
 PGBIN=$A/usr/lib/postgresql/15/bin
 . "$BENCH/../lib.sh"
 
+case $MODE in
+backfill | rerun | relayout | transition) ;;
+*) die "MODE: backfill, rerun, relayout or transition, not $MODE" ;;
+esac
 COLUMN_MIGRATION='[{"alter_column": {"table": "orders", "column": "total_amount", "name": "total_cents", "type": "bigint", "up": "(total_amount * 100)::bigint", "down": "total_cents / 100.0"}}]'
+[ "$MODE" = relayout ] && COLUMN_MIGRATION='[{"relayout": {"table": "orders", "partition_by": "HASH (order_id)", "partitions": 8}}]'
 MIGRATION=${MIGRATION:-$COLUMN_MIGRATION}
+JOB="CALL steward.migration_backfill('w'${BATCH:+, $BATCH})"
+DONE="(SELECT rows_backfilled FROM steward.migrations WHERE name = 'w')"
+if [ "$MODE" = transition ]; then
+    JOB="CALL steward.run_transition('orders', 'created', 'paid'${BATCH:+, NULL, $BATCH})"
+    DONE="(SELECT count(*) FROM orders WHERE status = 'paid')"
+fi
 
 fresh_base "$BASE"
 for b in A B; do
@@ -60,17 +81,22 @@ one() {
     side_psql "$b" -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
     side_psql "$b" -d "$DB" -v rows="$ROWS" -f "$BASE/setup.sql" >/dev/null
     side_psql "$b" -d "$DB" -c "VACUUM orders" -c "CHECKPOINT"
-    side_psql "$b" -d "$DB" -c "SELECT steward.migration_start('w', \$m\$$MIGRATION\$m\$)" >/dev/null
+    if [ "$MODE" = transition ]; then
+        side_psql "$b" -d "$DB" -c "SELECT steward.create_state_machine('o', ARRAY['created', 'paid'], ARRAY['created', 'paid'], ARRAY['created->paid'])" \
+            -c "SELECT steward.attach_state_machine('orders', 'status', 'o')" -c "VACUUM orders" >/dev/null
+    else
+        side_psql "$b" -d "$DB" -c "SELECT steward.migration_start('w', \$m\$$MIGRATION\$m\$)" >/dev/null
+    fi
+    [ "$MODE" = rerun ] && side_psql "$b" -d "$DB" -c "SET steward.governor = off" -c "$JOB" >/dev/null
     side_psql "$b" -d "$DB" -At \
         -c "CREATE TEMP TABLE t0 AS SELECT $cpu AS cpu, clock_timestamp() AS at" \
-        -c "SET steward.governor = off" -c "CALL steward.migration_backfill('w'${BATCH:+, $BATCH})" \
-        -c "SELECT round(($cpu - cpu) / 100.0, 2), round(extract(epoch FROM clock_timestamp() - at), 2),
-                   (SELECT rows_backfilled FROM steward.migrations WHERE name = 'w')
+        -c "SET steward.governor = off" -c "$JOB" \
+        -c "SELECT round(($cpu - cpu) / 100.0, 2), round(extract(epoch FROM clock_timestamp() - at), 2), $DONE
               FROM t0" | tail -n 1 | tr '|' ' '
 }
 
 declare -A SAMPLES
-echo "== $ROUNDS rounds of $ROWS rows"
+echo "== $MODE: $ROUNDS rounds of $ROWS rows"
 for ((r = 0; r < ROUNDS; r++)); do
     for b in $( ((r % 2)) && echo B A || echo A B); do
         out=$(one "$b")
@@ -83,12 +109,12 @@ done
 
 col() { tr ';' '\n' | grep . | awk -v c="$1" '{print $c}' | tr '\n' ' '; }
 {
-    echo "# pg_steward benchmark: CPU of a migration backfill, two builds"
+    echo "# pg_steward benchmark: CPU of a migration backfill ($MODE), two builds"
     echo
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- server: $(side_psql A -d "$DB" -Atc 'SELECT version()')"
     echo "- A: $A ($(side_psql A -d "$DB" -Atc "SELECT extversion FROM pg_extension WHERE extname = 'pg_steward'")${A_LABEL:+, $A_LABEL}), B: $B${B_LABEL:+ ($B_LABEL)}"
-    echo "- $ROWS rows of orders (USING steward, setup.sql), fresh per sample (VACUUM + CHECKPOINT), migration of wal.sh, CALL steward.migration_backfill with steward.governor = off, batch_size ${BATCH:-default (steward.migration_batch_size)}; CPU = the backend's utime + stime; $ROUNDS rounds, order alternating"
+    echo "- $ROWS rows of orders (USING steward, setup.sql), fresh per sample (VACUUM + CHECKPOINT), MODE $MODE: $JOB (steps: $MIGRATION, unless transition; rerun: after a first CALL) with steward.governor = off, batch_size ${BATCH:-default (steward.migration_batch_size)}; CPU = the backend's utime + stime; $ROUNDS rounds, order alternating"
     echo
     echo "| build | CPU s (median) | wall s (median) | rows/CPU-s | CPU samples | wall samples |"
     echo "|---|---:|---:|---:|---|---|"
