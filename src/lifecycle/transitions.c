@@ -1303,6 +1303,10 @@ move_one_batch(Relation rel, const char *column, List *set_columns,
  * text[] literal of the columns' texts for a composite one; else NULL.
  * The plan reads the primary key in order whatever the statistics say
  * (steward_pin_key_order_plan), so a run is linear in the table's size.
+ * set_sql is evaluated under the caller's settings (closing36 item 4,
+ * decided): it is not stored SQL but the caller's own expression, passed
+ * again by each CALL and run in that session only, as the UPDATE it
+ * stands for would be (now() in the caller's TimeZone).
  * The caller must own the table; takes RowExclusiveLock.
  * Errors: 42704 no such run, 55000 run finished, 42501, 42809, 22023.
  */

@@ -35,9 +35,12 @@
  * owner, security-restricted, with search_path = pg_catalog, pg_temp and
  * the settings that change values pinned (steward_pin_output_settings:
  * TimeZone, DateStyle, extra_float_digits, default_text_search_config,
- * ...), as the backfill and validation evaluate them, whoever writes the
- * row and whatever their session set (review17 R17-2: a writer in another
- * TimeZone got other values, which validation then reported).  The expressions are parsed and planned once per
+ * ...) and row_security off, as the backfill and validation evaluate
+ * them, whoever writes the row and whatever their session set (review17
+ * R17-2: a writer in another TimeZone got other values, which validation
+ * then reported; a function of up reading a table whose policies apply
+ * to the owner got the policy's subset of rows where the backfill fails
+ * with 42501).  The expressions are parsed and planned once per
  * backend and relation (cache below, dropped on relcache invalidation,
  * which every DDL on the table and every phase change sends) and set up
  * for execution once per statement.
@@ -212,6 +215,7 @@ compile_as_owner(Relation rel, Oid owner, const char *sql, char **phys, int n,
 		attnums[k] = attnum_of(rel, phys[k]);
 	steward_as_role_begin(owner, STEWARD_PINNED_SEARCH_PATH, false, &user);
 	steward_pin_output_settings();
+	steward_pin_all_rows();
 	expr = steward_migrate_compile(rel, sql, n, attnums, att->atttypid, att->atttypmod, what);
 	steward_as_owner_end(&user);
 	return expr;
@@ -580,6 +584,7 @@ compute_shape(MigEntry *entry, MigExec *ex, TupleDesc desc, HeapTuple tup, char 
 	ex->econtext->ecxt_scantuple = ex->slot;
 	steward_as_role_begin(entry->owner, STEWARD_PINNED_SEARCH_PATH, false, &user);
 	steward_pin_output_settings();	/* the backfill's and validation's values */
+	steward_pin_all_rows();		/* as they read: never a policy's subset */
 	cb.callback = expr_context;
 	cb.previous = error_context_stack;
 	error_context_stack = &cb;
@@ -653,7 +658,8 @@ compute_shape(MigEntry *entry, MigExec *ex, TupleDesc desc, HeapTuple tup, char 
  * "not_null"; 55000 for an UPDATE that sets a computed column to NULL in
  * a row not backfilled yet, or a table lacking the marker column; the
  * compile errors of up and down (42703 for a column dropped by hand) and
- * 42501 when the owner may no longer execute a function they call; what
+ * 42501 when the owner may no longer execute a function they call, or when
+ * row security would filter a table up or down reads (row_security off); what
  * up and down raise, run as the owner.  No active migration on the table:
  * a WARNING (55000) and the row unchanged.
  */

@@ -34,7 +34,15 @@
  * writes the row, the owner's constraints and index expressions on the
  * other layout never run with the writer's rights.  Plans are prepared
  * once per trigger and backend and kept (the plan cache revalidates them
- * after DDL).
+ * after DDL).  The apply keeps the writer's other settings (closing36
+ * item 4, decided): it copies values, computing none (its text, built
+ * from names by _relayout_apply_sql, holds no string literal that
+ * standard_conforming_strings could read otherwise), and the only code
+ * it runs on the other layout -- its CHECK constraints, the same as this
+ * layout's -- then sees what the write that just passed them here saw;
+ * pinned settings could refuse on one layout a row the other accepted.
+ * Row security needs no pin: a relayout refuses tables with row security
+ * and the DDL guard refuses turning it on.
  *
  *-------------------------------------------------------------------------
  */
