@@ -25268,3 +25268,17 @@ BEGIN
     COMMIT;
 END
 $$;
+
+-- plan3: one refusal of temporary tables (C steward_refuse_temporary).
+-- A temporary table cannot be migrated (review16 R16-3): the index build
+-- runs in a background worker, the backfill and the later steps in other
+-- transactions and sessions as other roles, none of which sees another
+-- session's temporary table, and the table goes with its session (no
+-- sql_drop event: the record would stay active).  0A000 at start, for
+-- every step kind, called last by each kind's table check.  The check is
+-- the one a column rule or a retention setting meets
+-- (steward_refuse_temporary in C).
+CREATE OR REPLACE FUNCTION steward._migration_refuse_temporary(rel regclass)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_migration_refuse_temporary'
+LANGUAGE C STABLE STRICT;

@@ -73,6 +73,7 @@
 
 PG_FUNCTION_INFO_V1(steward_migration_start);
 PG_FUNCTION_INFO_V1(steward_migration_exec);
+PG_FUNCTION_INFO_V1(steward_migration_refuse_temporary);
 static Datum migration_exec(FunctionCallInfo fcinfo, bool batch);
 PG_FUNCTION_INFO_V1(steward_migration_record);
 PG_FUNCTION_INFO_V1(steward_migration_settings);
@@ -888,6 +889,22 @@ Datum
 steward_migration_exec(PG_FUNCTION_ARGS)
 {
 	return migration_exec(fcinfo, false);
+}
+
+/*
+ * steward._migration_refuse_temporary(rel regclass) -> void
+ *
+ * 0A000 when rel is a temporary table, which no migration can change
+ * (steward_refuse_temporary, the same check as a column rule's or a
+ * retention setting's); nothing for any other relation, an OID naming
+ * none, or NULL (STRICT).  Called last by each step kind's table check
+ * at migration_start.  Takes no lock.
+ */
+Datum
+steward_migration_refuse_temporary(PG_FUNCTION_ARGS)
+{
+	steward_refuse_temporary(PG_GETARG_OID(0), NULL);
+	PG_RETURN_VOID();
 }
 
 /*

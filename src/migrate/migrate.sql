@@ -1857,23 +1857,13 @@ $$;
 -- transactions and sessions as other roles, none of which sees another
 -- session's temporary table, and the table goes with its session (no
 -- sql_drop event: the record would stay active).  0A000 at start, for
--- every step kind, called last by each kind's table check.
+-- every step kind, called last by each kind's table check.  The check is
+-- the one a column rule or a retention setting meets
+-- (steward_refuse_temporary in C).
 CREATE FUNCTION steward._migration_refuse_temporary(rel regclass)
 RETURNS void
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF (SELECT c.relpersistence FROM pg_class c WHERE c.oid = rel) = 't' THEN
-        RAISE EXCEPTION 'cannot migrate temporary table %', rel
-            USING ERRCODE = 'feature_not_supported',
-                  DETAIL = 'A migration''s steps run in other transactions and sessions (the backfill, an index '
-                           'build in a background worker), which cannot see another session''s temporary table, '
-                           'and the table goes with its session.',
-                  HINT = 'Change a temporary table with ALTER TABLE or CREATE INDEX in its own session.';
-    END IF;
-END
-$$;
+AS 'MODULE_PATHNAME', 'steward_migration_refuse_temporary'
+LANGUAGE C STABLE STRICT;
 
 -- Checks on a table a migration wants to change (before anything changes).
 CREATE FUNCTION steward._migration_check_table(rel regclass)

@@ -856,13 +856,17 @@ steward_check_table_owner(Oid relid)
 
 /*
  * Error 0A000 when relid is a temporary relation: "what" (a column rule, a
- * retention setting) cannot be kept for it.  A temporary table goes at
- * session exit, with DISCARD TEMP or ON COMMIT DROP, where no event
- * trigger fires: a row pg_steward kept for it would outlive it, block
- * the drop of its machine and of its owner's objects, travel in dumps by
- * bare OID and bind to whichever relation later gets that OID (review15
- * R15-3).  Raises nothing for any other relation, or an OID naming none;
- * takes no lock.
+ * retention setting) cannot be kept for it, or with what NULL, it cannot
+ * be migrated (steward._migration_refuse_temporary).  A temporary table
+ * goes at session exit, with DISCARD TEMP or ON COMMIT DROP, where no
+ * event trigger fires: a row pg_steward kept for it would outlive it,
+ * block the drop of its machine and of its owner's objects, travel in
+ * dumps by bare OID and bind to whichever relation later gets that OID
+ * (review15 R15-3).  A migration's steps run in other transactions and
+ * sessions (the backfill, an index build in a background worker), none
+ * of which sees another session's temporary table (review16 R16-3).
+ * Raises nothing for any other relation, or an OID naming none; takes no
+ * lock.
  */
 void
 steward_refuse_temporary(Oid relid, const char *what)
@@ -879,6 +883,14 @@ steward_refuse_temporary(Oid relid, const char *what)
 	}
 	relname = pstrdup(NameStr(((Form_pg_class) GETSTRUCT(tup))->relname));
 	ReleaseSysCache(tup);
+	if (what == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot migrate temporary table %s",
+						DatumGetCString(DirectFunctionCall1(regclassout,
+															ObjectIdGetDatum(relid)))),
+				 errdetail("A migration's steps run in other transactions and sessions (the backfill, an index build in a background worker), which cannot see another session's temporary table, and the table goes with its session."),
+				 errhint("Change a temporary table with ALTER TABLE or CREATE INDEX in its own session.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("%s cannot be set on temporary table \"%s\"", what, relname),
