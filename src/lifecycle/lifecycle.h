@@ -28,6 +28,7 @@ extern StewardMachineLoad steward_load_state_machine(Snapshot snapshot, const ch
 extern void steward_machine_roles_forget(Datum roles);
 
 /* machines_api.c */
+extern void steward_lock_role_machines(Datum roles);
 extern void steward_check_stored_states(Relation rel, const StateRule *rule);
 
 extern void steward_check_insert_states(Relation rel, TupleTableSlot *slot,

@@ -27,6 +27,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -171,6 +172,114 @@ lock_machine(const char *machine)
 	SPI_freeplan(plan);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not lock a row of steward.machine_definitions");
+}
+
+#define ROLE_MACHINES_SQL \
+	"SELECT d.name FROM steward.machine_definitions d WHERE d.owner::oid = ANY ($1) ORDER BY d.name"
+
+/*
+ * Lock the rows of the roles' machines FOR UPDATE NOWAIT in a
+ * subtransaction: true with every row locked (kept by the transaction),
+ * false with none (rolled back) when another transaction holds one
+ * (55P03); any other error is raised.  Connected to SPI.
+ */
+static bool
+try_lock_role_machines(Datum roles)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	Oid			argtypes[1] = {OIDARRAYOID};
+	Datum		args[1] = {roles};
+	bool		locked = false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+	PG_TRY();
+	{
+		if (SPI_execute_with_args(ROLE_MACHINES_SQL " FOR UPDATE NOWAIT",
+								  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not lock the machines of the roles");
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+		locked = true;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	return locked;
+}
+
+/*
+ * Wait, holding none of the roles' machines, for every transaction that
+ * holds one: each row is locked FOR UPDATE (waiting) in a subtransaction
+ * that is rolled back at once.  Connected to SPI.
+ */
+static void
+wait_for_role_machines(Datum roles)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	Oid			argtypes[1] = {OIDARRAYOID};
+	Datum		args[1] = {roles};
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	if (SPI_execute_with_args(ROLE_MACHINES_SQL, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the machines of the roles");
+	for (uint64 i = 0; i < SPI_processed; i++)
+		names = lappend(names, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	foreach(lc, names)
+	{
+		Oid			nametype[1] = {TEXTOID};
+		Datum		name[1] = {CStringGetTextDatum((char *) lfirst(lc))};
+
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(oldcontext);
+		if (SPI_execute_with_args("SELECT 1 FROM steward.machine_definitions d WHERE d.name = $1 FOR UPDATE",
+								  1, nametype, name, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not lock a row of steward.machine_definitions");
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+	}
+}
+
+/*
+ * Lock the rows of the machines owned by roles (an oid[] Datum) FOR
+ * UPDATE, to the end of the transaction, for DROP OWNED (src/ops/roles.c),
+ * connected to SPI as the catalog's owner.  A transaction attaching
+ * machines holds each row FOR KEY SHARE in the order its statements
+ * chose: taking the rows one by one, even in name order, while one of
+ * them waited deadlocked with a transaction that attached m2 and then
+ * attached m1 (40P01, closing36 item 3).  So the rows are taken all at
+ * once without waiting (NOWAIT, in a subtransaction); when one is held,
+ * none is kept, the holders are waited for holding none, and the lock is
+ * tried again.  Locks: the rows FOR UPDATE and RowShareLock on
+ * steward.machine_definitions, to the end of the transaction.  Raises
+ * 40001 under REPEATABLE READ when a machine changed after the snapshot,
+ * 55P03 on lock_timeout, 57014 on cancel.
+ */
+void
+steward_lock_role_machines(Datum roles)
+{
+	while (!try_lock_role_machines(roles))
+	{
+		CHECK_FOR_INTERRUPTS();
+		wait_for_role_machines(roles);
+	}
 }
 
 /*

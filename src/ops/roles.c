@@ -218,13 +218,8 @@ forget_machine_roles(DropOwnedStmt *stmt)
 	 */
 	if (enter_catalog_owner(&ctx))
 	{
-		Oid			argtypes[1] = {OIDARRAYOID};
-		Datum		args[1] = {oid_array(roles)};
-
-		if (SPI_execute_with_args("SELECT 1 FROM steward.machine_definitions d"
-								  " WHERE d.owner::oid = ANY ($1) ORDER BY d.name FOR UPDATE",
-								  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not lock the machines of the roles");
+		/* All at once, never waiting while holding one (machines_api.c). */
+		steward_lock_role_machines(oid_array(roles));
 		steward_as_owner_end(&ctx);
 	}
 	steward_machine_roles_forget(oid_array(roles));
