@@ -9,7 +9,8 @@
 -- drops meets core's 42501 alone (the guard's NOTICE came first).  Then
 -- two cases no test covered: 5. a SQL-standard body naming a partition
 -- by a regclass constant before a relayout's start; 6. a column
--- migration's `up` naming another owner's relayout layout.
+-- migration's `up` naming another owner's relayout layout.  7. the
+-- owner's view over the old layout after complete.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -77,6 +78,14 @@ SELECT count(*) FILTER (WHERE NOT passed) AS failed FROM steward.migration_valid
 SELECT steward.migration_complete('g8_rm2');
 RESET ROLE;
 SELECT 'public.g8_r_relayout_old'::regclass::oid AS old_layout \gset
+-- 7. After complete, the owner's own view over the old layout (by OID)
+-- is refused: no cutover carries it any more, and the cleanup drops that
+-- layout (it was accepted as a view the cutover redefines).
+SET ROLE g8_app1;
+\set VERBOSITY terse
+CREATE VIEW public.g8_after AS SELECT :'old_layout'::regclass AS r;
+\set VERBOSITY default
+RESET ROLE;
 BEGIN;
 ALTER EVENT TRIGGER steward_migration_shape_users DISABLE;
 CREATE VIEW public.g8_around2 AS SELECT :'old_layout'::regclass AS r;

@@ -4370,7 +4370,8 @@ goes_with_relation(Form_pg_depend dep, Oid relid)
  * rule) over relid, the application's layout of relayout m, whose
  * relation's owner has the rights of relid's owner: the cutover redefines
  * it on the new layout as that owner (start and complete refuse another
- * owner's, 42501).
+ * owner's, 42501).  Not once m is switched: ord 1 is then the old layout,
+ * which the cleanup drops and no cutover leaves.
  */
 static bool
 carried_rule(Form_pg_depend dep, Oid relid, const GuardedBy *m)
@@ -4380,7 +4381,8 @@ carried_rule(Form_pg_depend dep, Oid relid, const GuardedBy *m)
 	Oid			ev_class = InvalidOid;
 
 	if (dep->classid != RewriteRelationId || dep->refclassid != RelationRelationId ||
-		m->table != relid || m->ord != 1)
+		m->table != relid || m->ord != 1 ||
+		(m->phase != NULL && strcmp(m->phase, "switched") == 0))
 		return false;
 	rewrite = table_open(RewriteRelationId, AccessShareLock);
 	tup = get_catalog_object_by_oid(rewrite, Anum_pg_rewrite_oid, dep->objid);
