@@ -27,6 +27,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
@@ -43,6 +44,7 @@
 #include "miscadmin.h"
 #include "nodes/bitmapset.h"
 #include "storage/bufmgr.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -201,6 +203,7 @@ check_bucket(VerifyState *vs, const StewardHashMetaData *meta, uint32 bucket)
 			uint32		b = steward_hash_to_bucket(h, meta->maxbucket, meta->highmask,
 											   meta->lowmask);
 			EntryKey	key;
+			EntryEntry *entry;
 			bool		found;
 
 			if (b != bucket && b != partner)
@@ -212,12 +215,14 @@ check_bucket(VerifyState *vs, const StewardHashMetaData *meta, uint32 bucket)
 			memset(&key, 0, sizeof(key));
 			key.tid = entries[i].tid;
 			key.hash = h;
-			(void) hash_search(vs->entries, &key, HASH_ENTER, &found);
+			entry = hash_search(vs->entries, &key, HASH_ENTER, &found);
 			if (found)
 				report(vs, "duplicate entry", blkno,
 					   "entry for tid (%u,%u) appears more than once",
 					   ItemPointerGetBlockNumber(&key.tid),
 					   ItemPointerGetOffsetNumber(&key.tid));
+			else
+				entry->seen_in_heap = false;	/* hash_search leaves it unset */
 		}
 		if (!primary)
 			vs->noverflow++;
@@ -343,9 +348,63 @@ line_pointer_awaits_vacuum(Relation heap, ItemPointer tid)
 }
 
 /*
- * Entries the heap scan did not match: either the TID holds no tuple (or a
- * tuple whose key hashes differently), or it holds a dead tuple that VACUUM
- * has not removed yet, which is fine.
+ * May the key of the row version in slot be computed?  Hashing a key
+ * detoasts it, and the TOAST chunks of a dead version die with it: those
+ * of a version inserted by an aborted transaction at once, those of a
+ * deleted one once its deleter is older than every snapshot, and pruning
+ * of the TOAST table's pages (on any read of them) removes them before
+ * VACUUM reaches the table.  Detoasting such a version fails with XX001
+ * "missing chunk" on a healthy table.  As amcheck's verify_heapam (its
+ * tuple_could_be_pruned), only versions whose TOAST is sure to stay until
+ * we are done are read: live ones, ones our own transaction inserted,
+ * ones whose deleter is running, and ones whose deleter committed no
+ * earlier than our snapshot's xmin (safe_xmin: no one removes what it may
+ * still see while we hold it).  A temporary table's horizon does not wait
+ * for our snapshot (only we read it), so there a committed delete is never
+ * read.  Versions of other access methods' tables: those our snapshot
+ * sees.
+ */
+static bool
+key_readable(VerifyState *vs, TupleTableSlot *slot, TransactionId safe_xmin)
+{
+	BufferHeapTupleTableSlot *bslot = (BufferHeapTupleTableSlot *) slot;
+	HeapTuple	tuple;
+	TransactionId dead_after = InvalidTransactionId;
+	HTSV_Result result;
+
+	if (!TTS_IS_BUFFERTUPLE(slot))
+		return ActiveSnapshotSet() &&
+			table_tuple_satisfies_snapshot(vs->heap, slot, GetActiveSnapshot());
+	tuple = bslot->base.tuple;
+	LockBuffer(bslot->buffer, BUFFER_LOCK_SHARE);
+	result = HeapTupleSatisfiesVacuumHorizon(tuple, bslot->buffer, &dead_after);
+	LockBuffer(bslot->buffer, BUFFER_LOCK_UNLOCK);
+	switch (result)
+	{
+		case HEAPTUPLE_LIVE:
+		case HEAPTUPLE_DELETE_IN_PROGRESS:
+			return true;
+		case HEAPTUPLE_INSERT_IN_PROGRESS:
+			/* Another inserter may yet abort (none runs under our lock). */
+			return TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data));
+		case HEAPTUPLE_RECENTLY_DEAD:
+			return !RelationUsesLocalBuffers(vs->heap) &&
+				TransactionIdIsNormal(safe_xmin) &&
+				TransactionIdIsValid(dead_after) &&
+				!TransactionIdPrecedes(dead_after, safe_xmin);
+		case HEAPTUPLE_DEAD:
+			return false;
+	}
+	return false;				/* keep compiler quiet */
+}
+
+/*
+ * Entries the heap scan did not match: either the TID holds no tuple (or
+ * tuples whose key hashes differently), or dead row versions that VACUUM
+ * has not removed yet, which is fine.  Every version of the HOT chain at
+ * the TID is looked at (all carry the same key); only those whose key is
+ * safe to read (key_readable) are hashed.  An entry is reported if no
+ * readable version has its hash; a chain of dead versions only is not.
  */
 static void
 check_entries_against_heap(VerifyState *vs)
@@ -357,6 +416,7 @@ check_entries_against_heap(VerifyState *vs)
 	IndexInfo  *indexInfo = BuildIndexInfo(vs->index);
 	EState	   *estate = CreateExecutorState();
 	ExprContext *econtext = GetPerTupleExprContext(estate);
+	TransactionId safe_xmin = MyProc->xmin;
 
 	econtext->ecxt_scantuple = slot;
 	hash_seq_init(&status, vs->entries);
@@ -364,31 +424,49 @@ check_entries_against_heap(VerifyState *vs)
 	{
 		bool		call_again = false;
 		bool		all_dead = false;
+		bool		fetched = false;
+		bool		readable = false;
+		bool		matched = false;
 		ItemPointerData tid = entry->key.tid;
-		Datum		values[INDEX_MAX_KEYS];
-		bool		isnull[INDEX_MAX_KEYS];
-		bool		anynull;
 
 		if (entry->seen_in_heap)
 			continue;
-		if (!table_index_fetch_tuple(fetch, &tid, SnapshotAny, slot,
-									 &call_again, &all_dead))
+		CHECK_FOR_INTERRUPTS();
+		/* SnapshotAny: each call returns the next version of the chain. */
+		while (!matched &&
+			   table_index_fetch_tuple(fetch, &tid, SnapshotAny, slot,
+									   &call_again, &all_dead))
+		{
+			Datum		values[INDEX_MAX_KEYS];
+			bool		isnull[INDEX_MAX_KEYS];
+			bool		anynull;
+
+			fetched = true;
+			if (key_readable(vs, slot, safe_xmin))
+			{
+				readable = true;
+				FormIndexDatum(indexInfo, slot, estate, values, isnull);
+				matched = steward_hash_values(vs->index, values, isnull, &anynull) == entry->key.hash &&
+					!anynull;
+				ResetExprContext(econtext);
+			}
+			if (!call_again)
+				break;
+		}
+		if (!fetched)
 		{
 			if (!line_pointer_awaits_vacuum(vs->heap, &entry->key.tid))
 				report(vs, "entry for missing tuple", InvalidBlockNumber,
 					   "entry points to tid (%u,%u), which holds no tuple",
 					   ItemPointerGetBlockNumber(&entry->key.tid),
 					   ItemPointerGetOffsetNumber(&entry->key.tid));
-			continue;
 		}
-		FormIndexDatum(indexInfo, slot, estate, values, isnull);
-		if (steward_hash_values(vs->index, values, isnull, &anynull) != entry->key.hash || anynull)
+		else if (readable && !matched)
 			report(vs, "entry does not match tuple", InvalidBlockNumber,
 				   "entry for tid (%u,%u) has hash %016llx, the tuple's key does not",
 				   ItemPointerGetBlockNumber(&entry->key.tid),
 				   ItemPointerGetOffsetNumber(&entry->key.tid),
 				   (unsigned long long) entry->key.hash);
-		ResetExprContext(econtext);
 	}
 	FreeExecutorState(estate);
 	ExecDropSingleTupleTableSlot(slot);
