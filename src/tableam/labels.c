@@ -328,16 +328,24 @@ steward_object_relabel(const ObjectAddress *object, const char *seclabel)
  * a restore, which labels a table right after creating it and before its
  * data and its schema's GRANTs (review15 R15-2), does not need the owner's
  * USAGE on the schema.  The caller holds SHARE ROW EXCLUSIVE on tbl and its
- * partitions; AccessShareLock is taken on each partition (held to
- * transaction end) and on tbl while it is opened.  An OID that names no
- * relation raises relation_open's XX000 'could not open relation with
- * OID': harmless only because the function is revoked from PUBLIC and its
- * callers (labels.sql) pass a table they have locked.
+ * partitions; AccessShareLock is taken on tbl and each partition (held
+ * to transaction end).  An OID that names no relation (0, a dropped
+ * table's) raises 42P01, never core's XX000 'cache lookup failed'
+ * (review18 F2: the function is revoked from PUBLIC, but a superuser may
+ * call it with anything).
  */
 Datum
 steward_label_rows_stored(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(steward_relation_stores_rows(PG_GETARG_OID(0)));
+	Oid			relid = PG_GETARG_OID(0);
+	Relation	rel = try_relation_open(relid, AccessShareLock);
+
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	relation_close(rel, NoLock);
+	PG_RETURN_BOOL(steward_relation_stores_rows(relid));
 }
 
 /*

@@ -332,10 +332,9 @@ steward_read_rows_after_lock(const char *sql, int nargs, Oid *argtypes, Datum *a
  * schema), skip tables that store none.  The caller holds a lock on relid
  * and its partitions that keeps writers out; AccessShareLock is taken on
  * each partition (find_all_inheritors, held to transaction end) and on
- * relid while it is opened.  Raises nothing but core's errors: for an OID
- * that names no relation, relation_open's XX000 'could not open relation
- * with OID' (the C callers pass a relation they hold locked;
- * steward._label_rows_stored, revoked from PUBLIC, passes its argument).
+ * relid while it is opened.  relid must name a relation (the C callers
+ * pass one they hold locked; steward._label_rows_stored checks its
+ * argument first): else core's XX000.
  */
 bool
 steward_relation_stores_rows(Oid relid)
