@@ -25282,3 +25282,179 @@ CREATE OR REPLACE FUNCTION steward._migration_refuse_temporary(rel regclass)
 RETURNS void
 AS 'MODULE_PATHNAME', 'steward_migration_refuse_temporary'
 LANGUAGE C STABLE STRICT;
+
+-- fill3 (issue 18): run_transition asks how many rows are left in the
+-- source state (steward._transition_left, a count of any plan) before a
+-- pass from the first key, instead of reading the whole key twice to find
+-- none ("probe" of steward._run_batches).
+-- The rows of a run's table still in its source state, as the table's
+-- owner: steward._run_batches' probe ("probe" in job) before a pass from
+-- the first key.
+CREATE FUNCTION steward._transition_left(run_id bigint)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'steward_transition_left'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION steward._transition_run_left(job jsonb)
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT steward._transition_left((job->>'run_id')::bigint) $$;
+
+CREATE OR REPLACE PROCEDURE steward._run_batches(batch_fn text, status_fn text, job jsonb,
+                                      batch_size integer, max_rows_per_sec integer,
+                                      resume_key text[] DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included.  The batches themselves run in the job's functions.
+AS $$
+DECLARE
+    keyset pg_catalog.bool := COALESCE((job OPERATOR(pg_catalog.->>) 'keyset')::pg_catalog.bool, false);
+    batch_stmt pg_catalog.text := pg_catalog.format('SELECT *%s FROM steward.%I($1, $2, $3, $4)', CASE WHEN job OPERATOR(pg_catalog.?) 'whole' THEN '' ELSE ', NULL::pg_catalog.bool' END, batch_fn);
+    status_stmt pg_catalog.text := pg_catalog.format('SELECT steward.%I($1, $2, $3, $4)', status_fn);
+    moved pg_catalog.int8 := 0; job_moved pg_catalog.int8 := 0;
+    todo pg_catalog.int8 := (job OPERATOR(pg_catalog.->>) 'todo')::pg_catalog.int8;
+    pass_moved pg_catalog.int8; from_start pg_catalog.bool; last_key pg_catalog.text[];
+    batch_key pg_catalog.text[]; batch_whole pg_catalog.bool; rescan_key pg_catalog.text[]; rescan pg_catalog.bool;
+    retries pg_catalog.int4; backoff pg_catalog.float8; gov pg_catalog.int8; size pg_catalog.int4; none_left pg_catalog.bool;
+BEGIN
+    gov := steward.governor_begin(
+        COALESCE(job OPERATOR(pg_catalog.->>) 'kind', 'backfill'),
+        COALESCE(job OPERATOR(pg_catalog.->>) 'label',
+                 pg_catalog.concat_ws(' ', job OPERATOR(pg_catalog.->>) 'name',
+                                      job OPERATOR(pg_catalog.->>) 'table')),
+        batch_size, max_rows_per_sec, (job OPERATOR(pg_catalog.->>) 'ref')::pg_catalog.int8);
+    last_key := CASE WHEN keyset THEN resume_key END;
+    LOOP
+        EXIT WHEN job_moved OPERATOR(pg_catalog.>=) todo;  -- NULL todo: never
+        pass_moved := 0; rescan := false; rescan_key := NULL;
+        from_start := COALESCE(from_start, last_key IS NULL);
+        LOOP
+            -- Ask the governor for the next batch: it sleeps at most one
+            -- slice per call, and 0 means the pause goes on; the COMMIT in
+            -- between holds no snapshot across a long pause.
+            LOOP
+                BEGIN
+                    size := steward.governor_pace(gov, moved);
+                EXCEPTION WHEN query_canceled THEN
+                    PERFORM steward.governor_end(gov, 'cancelled');
+                    EXECUTE status_stmt USING job, 'cancelled', 0, SQLERRM;
+                    COMMIT;
+                    RAISE;
+                END;
+                moved := 0;  -- todo reached: the last batch reported, no other taken
+                EXIT WHEN size OPERATOR(pg_catalog.>) 0 OR job_moved OPERATOR(pg_catalog.>=) todo;
+                COMMIT;
+            END LOOP;
+            EXIT WHEN job_moved OPERATOR(pg_catalog.>=) todo;
+            retries := 0;
+            backoff := 0.01;
+            LOOP
+                BEGIN
+                    -- steward.batch_synchronous_commit = off: no wait for the
+                    -- batch's WAL flush (README: the governor).  In this block:
+                    -- a failed batch's status commits as the session says.
+                    IF NOT pg_catalog.current_setting('steward.batch_synchronous_commit')::pg_catalog.bool THEN
+                        PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+                    END IF;
+                    EXECUTE batch_stmt INTO moved, batch_key, batch_whole
+                        USING job, last_key, size, retries;
+                    EXIT;
+                EXCEPTION
+                    WHEN serialization_failure OR deadlock_detected THEN
+                        retries := retries OPERATOR(pg_catalog.+) 1;
+                        IF retries OPERATOR(pg_catalog.>) 10 THEN
+                            PERFORM steward.governor_end(gov, 'failed');
+                            EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                            COMMIT;
+                            RAISE;
+                        END IF;
+                        PERFORM pg_catalog.pg_sleep(backoff OPERATOR(pg_catalog.*)
+                                                    (0.5::pg_catalog.float8 OPERATOR(pg_catalog.+) pg_catalog.random()));
+                        backoff := LEAST(backoff OPERATOR(pg_catalog.*) 2::pg_catalog.float8,
+                                         2::pg_catalog.float8);
+                    WHEN query_canceled THEN
+                        PERFORM steward.governor_end(gov, 'cancelled');
+                        EXECUTE status_stmt USING job, 'cancelled', retries, SQLERRM;
+                        COMMIT;
+                        RAISE;
+                    WHEN OTHERS THEN
+                        PERFORM steward.governor_end(gov, 'failed');
+                        EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                        COMMIT;
+                        RAISE;
+                END;
+            END LOOP;
+            COMMIT;
+            rescan_key := CASE WHEN rescan THEN rescan_key ELSE last_key END;
+            rescan := rescan OR batch_whole IS NOT TRUE;
+            EXIT WHEN moved OPERATOR(pg_catalog.=) 0;
+            pass_moved := pass_moved OPERATOR(pg_catalog.+) moved; job_moved := job_moved OPERATOR(pg_catalog.+) moved;
+            IF keyset THEN
+                last_key := batch_key;
+            END IF;
+        END LOOP;
+        EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start) OR job_moved OPERATOR(pg_catalog.>=) todo;
+        last_key := CASE WHEN from_start THEN rescan_key END;  -- NULL: the first key
+        IF last_key IS NULL AND job OPERATOR(pg_catalog.?) 'probe' THEN EXECUTE pg_catalog.format('SELECT steward.%I($1) OPERATOR(pg_catalog.=) 0', job OPERATOR(pg_catalog.->>) 'probe') INTO none_left USING job; END IF;
+        EXIT WHEN none_left;
+        from_start := true;
+    END LOOP;
+    -- The transaction the caller commits next has a transaction id, so
+    -- its commit (at the session's synchronous_commit) flushes, and waits
+    -- for synchronous standbys, up to it: every batch before it included.
+    PERFORM pg_catalog.txid_current();
+    PERFORM steward.governor_end(gov);
+END
+$$;
+
+CREATE OR REPLACE PROCEDURE steward.run_transition(tbl regclass, from_state text, to_state text,
+                                        set_sql text DEFAULT NULL,
+                                        batch_size integer DEFAULT 1000,
+                                        max_rows_per_sec integer DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included: the caller's search_path cannot substitute anything.  The rows
+-- are counted and moved by the C helpers, as the table's owner.
+AS $$
+DECLARE
+    prep pg_catalog.record;
+    label pg_catalog.text;
+BEGIN
+    PERFORM steward._require_own_transactions('steward.run_transition');
+    -- Rows moved to their own state would match again forever.
+    IF from_state OPERATOR(pg_catalog.=) to_state THEN
+        RAISE EXCEPTION 'run_transition: from and to are the same state "%"', from_state
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'To change other columns of rows in one state, run an UPDATE in batches; run_transition moves rows between states.';
+    END IF;
+    prep := steward._transition_prepare(tbl, from_state, to_state, set_sql,
+                                        batch_size, max_rows_per_sec);
+    COMMIT;
+
+    -- The governor job's label: the table schema-qualified whatever the
+    -- caller's search_path, as backfills'.
+    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) INTO label
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+     WHERE c.oid OPERATOR(pg_catalog.=) tbl;
+
+    -- With a primary key each batch starts after the last key moved
+    -- (keyset: a composite key as a row comparison); without one every
+    -- batch restarts in ctid order and one pass is enough
+    -- (steward._run_batches).
+    CALL steward._run_batches('_transition_run_batch', '_transition_run_status',
+        pg_catalog.jsonb_build_object('run_id', prep.run_id, 'set_sql', set_sql,
+                                      'keyset', prep.key_columns OPERATOR(pg_catalog.<>) 'ctid',
+                                      'kind', 'transition', 'label', label, 'probe', '_transition_run_left',
+                                      'ref', prep.run_id),
+        batch_size, max_rows_per_sec);
+
+    -- What is left (rows other transactions kept locked) stays for a re-run;
+    -- the helper counts it as the table's owner.
+    PERFORM steward._transition_progress(prep.run_id, 0, 0, 'finished');
+    COMMIT;
+END
+$$;

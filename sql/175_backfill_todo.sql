@@ -73,3 +73,24 @@ DROP TABLE r175;
 -- The suite's later tests count the migrations: leave no record behind.
 CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name IN ('m175', 'm175r', 'm175h');
 \i test/sql/drop_migration_records.sql
+
+-- 4. run_transition asks how many rows are left in the source state (one
+-- count) before a pass from the first key: the old code's last pass read
+-- every key twice more (its range form's end query, then the skip-locked
+-- form) to find none.
+SELECT steward.create_state_machine('m175', ARRAY['a', 'b'], ARRAY['a', 'b'], ARRAY['a->b', 'b->a']);
+CREATE TABLE t175 (id int PRIMARY KEY, st text NOT NULL) USING steward WITH (autovacuum_enabled = off);
+INSERT INTO t175 SELECT g, 'a' FROM generate_series(1, 4000) g;
+SELECT steward.attach_state_machine('t175', 'st', 'm175');
+VACUUM t175;
+SELECT pg_stat_force_next_flush();
+SELECT idx_tup_read AS before FROM pg_stat_user_indexes WHERE indexrelid = 't175_pkey'::regclass \gset
+CALL steward.run_transition('t175', 'a', 'b', NULL, 500);
+SELECT pg_stat_force_next_flush();
+SELECT idx_tup_read - :before AS run FROM pg_stat_user_indexes WHERE indexrelid = 't175_pkey'::regclass \gset
+SELECT :run <= 2.5 * 4000 AS reads_keys_about_twice,
+       (SELECT count(*) FROM t175 WHERE st = 'b') AS moved,
+       (SELECT status || ' ' || rows_done || ' ' || rows_remaining FROM steward.transition_progress
+         WHERE relid = 't175'::regclass) AS progress;
+DROP TABLE t175;
+SELECT steward.drop_state_machine('m175');

@@ -421,6 +421,20 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'steward_transition_progress'
 LANGUAGE C VOLATILE;
 
+-- The rows of a run's table still in its source state, as the table's
+-- owner: steward._run_batches' probe ("probe" in job) before a pass from
+-- the first key.
+CREATE FUNCTION steward._transition_left(run_id bigint)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'steward_transition_left'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION steward._transition_run_left(job jsonb)
+RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT steward._transition_left((job->>'run_id')::bigint) $$;
+
 CREATE FUNCTION steward._transition_batch(run_id bigint, set_sql text, batch_size integer,
                                           after_key text,
                                           OUT moved bigint, OUT last_key text)
@@ -452,6 +466,10 @@ LANGUAGE C VOLATILE;
 -- table again); otherwise from the first key.  resume_key starts the
 -- first pass after a checkpoint; the next pass starts from the first key
 -- (the run before the checkpoint may have skipped rows anywhere).  With
+-- "probe" in job, steward.<probe>(job) -> rows left is asked before each
+-- pass from the first key after the first: 0 ends the job without the
+-- pass (run_transition: a count of any plan, not the whole key read
+-- twice; a row entering the state behind the cursor is still found).  With
 -- "todo" in job (the rows left to move when the job began, for a job
 -- whose rows to move only ever become fewer: a backfill's), the job ends
 -- as soon as its batches have moved that many: no batch when it is 0, no
@@ -472,7 +490,7 @@ DECLARE
     todo pg_catalog.int8 := (job OPERATOR(pg_catalog.->>) 'todo')::pg_catalog.int8;
     pass_moved pg_catalog.int8; from_start pg_catalog.bool; last_key pg_catalog.text[];
     batch_key pg_catalog.text[]; batch_whole pg_catalog.bool; rescan_key pg_catalog.text[]; rescan pg_catalog.bool;
-    retries pg_catalog.int4; backoff pg_catalog.float8; gov pg_catalog.int8; size pg_catalog.int4;
+    retries pg_catalog.int4; backoff pg_catalog.float8; gov pg_catalog.int8; size pg_catalog.int4; none_left pg_catalog.bool;
 BEGIN
     gov := steward.governor_begin(
         COALESCE(job OPERATOR(pg_catalog.->>) 'kind', 'backfill'),
@@ -552,6 +570,8 @@ BEGIN
         END LOOP;
         EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start) OR job_moved OPERATOR(pg_catalog.>=) todo;
         last_key := CASE WHEN from_start THEN rescan_key END;  -- NULL: the first key
+        IF last_key IS NULL AND job OPERATOR(pg_catalog.?) 'probe' THEN EXECUTE pg_catalog.format('SELECT steward.%I($1) OPERATOR(pg_catalog.=) 0', job OPERATOR(pg_catalog.->>) 'probe') INTO none_left USING job; END IF;
+        EXIT WHEN none_left;
         from_start := true;
     END LOOP;
     -- The transaction the caller commits next has a transaction id, so
@@ -636,7 +656,7 @@ BEGIN
     CALL steward._run_batches('_transition_run_batch', '_transition_run_status',
         pg_catalog.jsonb_build_object('run_id', prep.run_id, 'set_sql', set_sql,
                                       'keyset', prep.key_columns OPERATOR(pg_catalog.<>) 'ctid',
-                                      'kind', 'transition', 'label', label,
+                                      'kind', 'transition', 'label', label, 'probe', '_transition_run_left',
                                       'ref', prep.run_id),
         batch_size, max_rows_per_sec);
 

@@ -75,6 +75,7 @@ PG_FUNCTION_INFO_V1(steward_validate_state_check);
 PG_FUNCTION_INFO_V1(steward_validate);
 PG_FUNCTION_INFO_V1(steward_transition_prepare);
 PG_FUNCTION_INFO_V1(steward_transition_progress);
+PG_FUNCTION_INFO_V1(steward_transition_left);
 PG_FUNCTION_INFO_V1(steward_transition_batch);
 PG_FUNCTION_INFO_V1(steward_state_counts);
 PG_FUNCTION_INFO_V1(steward_require_own_transactions);
@@ -1452,6 +1453,33 @@ steward_transition_progress(PG_FUNCTION_ARGS)
 		elog(ERROR, "could not update steward.transition_runs");
 	steward_as_owner_end(&ctx);
 	PG_RETURN_VOID();
+}
+
+/*
+ * steward._transition_left(run_id): the rows of a run's table still in its
+ * source state, counted as the table's owner in one statement of any plan
+ * (count_in_state), for steward._run_batches' probe before a pass from the
+ * first key: none left, no pass (issue 18; the pass read the whole primary
+ * key twice).  The caller must own the run's table (42501; 42704 for no
+ * such run, 22004 for a NULL run_id).  Takes AccessShareLock on the table,
+ * which the count's query holds to transaction end.
+ */
+Datum
+steward_transition_left(PG_FUNCTION_ARGS)
+{
+	int64		run_id = PG_GETARG_INT64(0);
+	TransitionRun run;
+	Relation	rel;
+	int64		left;
+
+	steward_require_arg(fcinfo, 0, "run_id");
+	read_run(run_id, &run);
+	steward_check_table_owner(run.relid);
+	rel = steward_open_user_relation(run.relid, AccessShareLock, STEWARD_KINDS_TABLES,
+									 "steward.run_transition()");
+	left = count_in_state(rel, run.column, run.from);
+	relation_close(rel, AccessShareLock);
+	PG_RETURN_INT64(left);
 }
 
 /* ------------------------------------------------------------------------
