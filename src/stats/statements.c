@@ -2575,14 +2575,25 @@ text_as_stored(int encoding)
 		(encoding != -1 && GetDatabaseEncoding() == PG_SQL_ASCII);
 }
 
+/* Are the "len" bytes at "s" all ASCII (no byte with the high bit set)? */
+static bool
+bytes_are_ascii(const char *s, int len)
+{
+	for (int i = 0; i < len; i++)
+		if (IS_HIGHBIT_SET(s[i]))
+			return false;
+	return true;
+}
+
 /*
  * The text of a statement recorded in a database in encoding "from" (-1:
  * unknown, the database was dropped), in this database's encoding, or NULL
  * (*isnull) when it cannot be shown as valid text here.  Texts are kept as
  * their database wrote them; one of another encoding (a LATIN1 database's
  * text read in a UTF8 one) is converted, as pg_stat_statements converts
- * its texts, but without raising: a text that does not convert completely,
- * from a database dropped since or one without a conversion, is shown only
+ * its texts, but without raising: a text that does not convert completely
+ * (or has no conversion) is NULL unless it is all ASCII; one from a
+ * database dropped since (encoding unknown) or a SQL_ASCII one is shown only
  * if its bytes are valid here as they are.  Never returns invalidly
  * encoded text (every text function would fail on it with 22021).  Reads
  * the catalogs (the conversion): call it without the statements' lock.
@@ -2611,6 +2622,19 @@ query_text_datum(int from, const char *query, int len, bool *isnull)
 			if (done == len && pg_verifymbstr((char *) out, strlen((char *) out), true))
 				return PointerGetDatum(cstring_to_text((char *) out));
 			pfree(out);
+		}
+
+		/*
+		 * The text's encoding is known and it does not convert: its bytes,
+		 * read in this encoding, would be other characters (a UTF8
+		 * database's euro sign read in a LATIN1 one as three letters,
+		 * review18 F1), unless they are all ASCII, which reads the same in
+		 * every server encoding.
+		 */
+		if (!bytes_are_ascii(query, len))
+		{
+			*isnull = true;
+			return (Datum) 0;
 		}
 	}
 	if (pg_verifymbstr(query, len, true))
