@@ -205,12 +205,12 @@ SELECT steward.drop_state_machine('os58');
 -- Plain inheritance (not partitioning): an UPDATE of the parent reaches a
 -- child's rows, which the parent's rules would not check.  Refused both
 -- ways: a child of a table with rules, and a rule on a table with children.
-CREATE TABLE inh_p (id int PRIMARY KEY, v bigint NOT NULL) USING steward;
+CREATE TABLE inh_p (id int PRIMARY KEY, v bigint) USING steward;
 SELECT steward.track_versions('inh_p', 'v');
 CREATE TABLE inh_c () INHERITS (inh_p);
-CREATE TABLE inh_c2 (id int NOT NULL, v bigint NOT NULL) USING steward;
+CREATE TABLE inh_c2 (id int NOT NULL, v bigint) USING steward;
 ALTER TABLE inh_c2 INHERIT inh_p;
-CREATE TABLE inh_q (id int PRIMARY KEY, v bigint NOT NULL, status text NOT NULL) USING steward;
+CREATE TABLE inh_q (id int PRIMARY KEY, v bigint, status text NOT NULL) USING steward;
 CREATE TABLE inh_qc () INHERITS (inh_q);
 SELECT steward.track_versions('inh_q', 'v');
 SELECT steward.attach_state_machine('inh_q', 'status', 'data_lifecycle');

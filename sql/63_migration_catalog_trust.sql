@@ -101,7 +101,7 @@ CREATE FUNCTION public.mig_trust_oideq(oid, oid) RETURNS boolean LANGUAGE sql
 CREATE OPERATOR public.= (LEFTARG = oid, RIGHTARG = oid, FUNCTION = public.mig_trust_oideq);
 CREATE OPERATOR public.<> (LEFTARG = oid, RIGHTARG = oid, FUNCTION = public.mig_trust_oideq);
 RESET ROLE;
-CREATE TABLE public.mig_trust_v (id bigint PRIMARY KEY, v bigint NOT NULL, status text NOT NULL) USING steward;
+CREATE TABLE public.mig_trust_v (id bigint PRIMARY KEY, v bigint, status text NOT NULL) USING steward;
 CREATE VIEW public.mig_trust_vw AS SELECT * FROM public.mig_trust_v;
 SET search_path = public, pg_catalog;
 SELECT steward.track_versions('mig_trust_v', 'v');

@@ -348,13 +348,14 @@ steward_cache_rules(Relation rel)
 /*
  * Names of the columns whose values the AM sets under the rules stored on
  * relation "relid" itself (a version column; a state machine's changed_at
- * column), read with a fresh snapshot.  Opens no relation but the rules
+ * column), read with a fresh snapshot; the version column's name also in
+ * *versions when "versions" is not NULL.  Opens no relation but the rules
  * table, so it may be called for relations the caller has not locked:
  * AccessShareLock on steward.column_rules, released before returning.
  * Raises 55000 when the rules table lacks a column (steward_catalog_attnum).
  */
 List *
-steward_rule_written_names(Oid relid)
+steward_rule_written_names(Oid relid, List **versions)
 {
 	Oid			rulesoid = rules_table_oid();
 	Relation	rulesrel;
@@ -388,7 +389,11 @@ steward_rule_written_names(Oid relid)
 		Datum		changed_at = slot_getattr(slot, att_changed_at, &n3);
 
 		if (!n1 && !n2 && strcmp(TextDatumGetCString(kind), "version") == 0)
+		{
 			names = lappend(names, pstrdup(NameStr(*DatumGetName(attname))));
+			if (versions != NULL)
+				*versions = lappend(*versions, pstrdup(NameStr(*DatumGetName(attname))));
+		}
 		if (!n3)
 			names = lappend(names, pstrdup(NameStr(*DatumGetName(changed_at))));
 	}

@@ -105,7 +105,7 @@ steward_get_rules(Relation rel)
 	return steward_cache_rules(rel);
 }
 extern StewardRules *steward_load_rules(Relation rel);
-extern List *steward_rule_written_names(Oid relid);
+extern List *steward_rule_written_names(Oid relid, List **versions);
 
 /* written.c: refuse executor-derived values over columns the AM sets */
 extern void steward_check_written_columns(Oid relid, bool configuring);

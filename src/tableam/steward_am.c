@@ -975,7 +975,15 @@ apply_insert_rules(Relation rel, TupleTableSlot *slot, bool from_copy)
 	if (DatumGetInt64(value) < 1)
 	{
 		char	   *key = key_desc_from_slot(rel, slot);
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
 
+		/*
+		 * A default of the version column is refused when the rule is added
+		 * and by later DDL (written.c), but one can predate the refusal (a
+		 * 0.1 database, DDL in single-user mode, where event triggers do not
+		 * fire): an INSERT leaving the column out then gets here, and the
+		 * HINT names the default (review18 F3).
+		 */
 		steward_count_event(RelationGetRelid(rel), STEWARD_COUNTER_VERSION_INVALID, 1);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -984,8 +992,14 @@ apply_insert_rules(Relation rel, TupleTableSlot *slot, bool from_copy)
 				 key ? errdetail("Versions start at 1; the new row %s has version " INT64_FORMAT ".",
 								 key, DatumGetInt64(value)) :
 				 errdetail("Versions start at 1."),
+				 att->atthasdef ?
+				 errhint("Column \"%s\" has a default, which PostgreSQL computes before pg_steward assigns the version: drop it (ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT) and leave the column out of the INSERT (or NULL) to let pg_steward assign version 1.",
+						 NameStr(att->attname),
+						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+													RelationGetRelationName(rel)),
+						 quote_identifier(NameStr(att->attname))) :
 				 errhint("Leave column \"%s\" out of the INSERT (or NULL) to let pg_steward assign version 1.",
-						 NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname)),
+						 NameStr(att->attname)),
 				 errtablecol(rel, attnum)));
 	}
 }

@@ -48,6 +48,7 @@
 #include "catalog/pg_inherits.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/parsetree.h"
 #include "utils/acl.h"
@@ -58,6 +59,7 @@
 #include "utils/lsyscache.h"
 #include "utils/partcache.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
@@ -164,32 +166,38 @@ open_to_check(Oid relid, bool configuring)
 	return relation_open(relid, NoLock);
 }
 
-static Bitmapset *written_by_rules(const StewardRules *rules);
+static Bitmapset *written_by_rules(const StewardRules *rules, Bitmapset **versions);
 
 /*
  * Attribute numbers of table "rel" that the AM sets under the rules that
  * apply to it (none unless it is a steward table: rules are enforced by the
- * access method only).
+ * access method only); the version column's also in *versions.
  */
 static Bitmapset *
-written_of_leaf(Relation rel)
+written_of_leaf(Relation rel, Bitmapset **versions)
 {
 	StewardRules *rules;
 
 	if (rel->rd_rel->relam != get_table_am_oid(STEWARD_TABLE_AM, true))
 		return NULL;
 	rules = steward_load_rules(rel);
-	return written_by_rules(rules);
+	return written_by_rules(rules, versions);
 }
 
-/* The attribute numbers in "rules" of the columns the AM sets. */
+/*
+ * The attribute numbers in "rules" of the columns the AM sets; the version
+ * column's also added to *versions.
+ */
 static Bitmapset *
-written_by_rules(const StewardRules *rules)
+written_by_rules(const StewardRules *rules, Bitmapset **versions)
 {
 	Bitmapset  *written = NULL;
 
 	if (rules->version_attnum != InvalidAttrNumber)
+	{
 		written = bms_add_member(written, rules->version_attnum - FirstLowInvalidHeapAttributeNumber);
+		*versions = bms_add_member(*versions, rules->version_attnum - FirstLowInvalidHeapAttributeNumber);
+	}
 	for (int i = 0; i < rules->nstates; i++)
 		if (rules->states[i].changed_at != InvalidAttrNumber)
 			written = bms_add_member(written, rules->states[i].changed_at - FirstLowInvalidHeapAttributeNumber);
@@ -200,28 +208,30 @@ written_by_rules(const StewardRules *rules)
  * Columns the AM sets for rows stored through "rel": its own for a table;
  * for a partitioned table, those of the rules that apply to it and of the
  * rules stored on any of its partitions (read from the rules catalog, so
- * the partitions need not be opened; partitions share column names).
+ * the partitions need not be opened; partitions share column names).  The
+ * version columns among them also in *versions.
  */
 static Bitmapset *
-written_through(Relation rel)
+written_through(Relation rel, Bitmapset **versions)
 {
 	Bitmapset  *written;
 	List	   *parts;
 	ListCell   *lc;
 
 	if (rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
-		return written_of_leaf(rel);
+		return written_of_leaf(rel, versions);
 
 	/*
 	 * The rules that apply to the partitioned table itself will apply to
 	 * the steward partitions it gets later: refuse now rather than when the
 	 * first one is created.
 	 */
-	written = written_by_rules(steward_load_rules(rel));
+	written = written_by_rules(steward_load_rules(rel), versions);
 	parts = find_all_inheritors(RelationGetRelid(rel), NoLock, NULL);
 	foreach(lc, parts)
 	{
-		List	   *names = steward_rule_written_names(lfirst_oid(lc));
+		List	   *vnames = NIL;
+		List	   *names = steward_rule_written_names(lfirst_oid(lc), &vnames);
 		ListCell   *nc;
 
 		foreach(nc, names)
@@ -230,6 +240,13 @@ written_through(Relation rel)
 
 			if (a > 0)
 				written = bms_add_member(written, a - FirstLowInvalidHeapAttributeNumber);
+		}
+		foreach(nc, vnames)
+		{
+			AttrNumber	a = get_attnum(RelationGetRelid(rel), (char *) lfirst(nc));
+
+			if (a > 0)
+				*versions = bms_add_member(*versions, a - FirstLowInvalidHeapAttributeNumber);
 		}
 	}
 	return written;
@@ -273,6 +290,100 @@ check_generated_and_checks(Relation rel, Bitmapset *written, bool configuring)
 		if (a != InvalidAttrNumber)
 			report(rel, "check constraint", constr->check[i].ccname,
 				   colname(rel, a), configuring);
+	}
+}
+
+/*
+ * NOT NULL and defaults.  PostgreSQL computes a column's default (when the
+ * statement leaves the column out) and checks NOT NULL (ExecConstraints)
+ * before the AM sets the column, so:
+ *
+ * - a NOT NULL column the AM sets refuses every INSERT that sends NULL or
+ *   leaves it out without a default (core's 23502), where the AM would store
+ *   version 1 or the time of the insert: it is CHECK (col IS NOT NULL),
+ *   refused as such a CHECK is.  Identity columns and primary key columns
+ *   are NOT NULL too, and said so in the HINT (DROP NOT NULL alone fails).
+ * - a default of the version column is taken by the AM as a version the
+ *   client sent (kept when >= 1, 22023 below 1: review18 F3's DEFAULT 0
+ *   made every INSERT fail) instead of the 1 it assigns to a row inserted
+ *   without one.  A changed_at column's default is harmless: the AM stamps
+ *   every INSERT, and a COPY keeps what it loads, the default included.
+ *
+ * Refuses 0A000 naming the column and the ALTER TABLE that removes what is
+ * in the way.
+ */
+static void
+check_not_null_and_default(Relation rel, Bitmapset *written, Bitmapset *versions,
+						   bool configuring)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			m = -1;
+
+	while ((m = bms_next_member(written, m)) >= 0)
+	{
+		AttrNumber	attnum = m + FirstLowInvalidHeapAttributeNumber;
+		Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
+		bool		version = bms_is_member(m, versions);
+		bool		has_default = version && att->atthasdef && !att->attgenerated;
+		char	   *table;
+		const char *col;
+		StringInfoData fix;
+
+		if (!att->attnotnull && !has_default)
+			continue;
+		table = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+										   RelationGetRelationName(rel));
+		col = quote_identifier(NameStr(att->attname));
+		initStringInfo(&fix);
+		if (att->attidentity)
+			appendStringInfo(&fix, "ALTER TABLE %s ALTER COLUMN %s DROP IDENTITY, ALTER COLUMN %s DROP NOT NULL",
+							 table, col, col);
+		else if (att->attnotnull)
+			appendStringInfo(&fix, "ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL%s%s",
+							 table, col, has_default ? ", ALTER COLUMN " : "",
+							 has_default ? col : "");
+		else
+			appendStringInfo(&fix, "ALTER TABLE %s ALTER COLUMN %s", table, col);
+		if (has_default)
+			appendStringInfoString(&fix, " DROP DEFAULT");
+
+		if (att->attnotnull)
+		{
+			/*
+			 * Only now the indexes (RelationGetIndexAttrBitmap opens them):
+			 * the check after DDL takes no lock it could wait for unless it
+			 * is about to refuse anyway (file header).
+			 */
+			bool		in_pkey = !att->attidentity &&
+				bms_is_member(m, RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY));
+
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 in_pkey ?
+					 errmsg("column \"%s\" of relation \"%s\" is in the primary key, whose NOT NULL PostgreSQL checks before the steward access method sets the column",
+							NameStr(att->attname), RelationGetRelationName(rel)) :
+					 errmsg("column \"%s\" of relation \"%s\" is NOT NULL, which PostgreSQL checks before the steward access method sets it",
+							NameStr(att->attname), RelationGetRelationName(rel)),
+					 errdetail("An INSERT that sends NULL for \"%s\", or leaves it out%s, would fail with 23502 before the access method sets it (to %s).",
+							   NameStr(att->attname), in_pkey ? "" : " without a default",
+							   version ? "version 1" : "the time of the insert"),
+					 in_pkey ?
+					 errhint("Use a primary key without column \"%s\" (a unique constraint may include it).",
+							 NameStr(att->attname)) :
+					 configuring ?
+					 errhint("Change the column first: %s.", fix.data) :
+					 errhint("Leave column \"%s\" nullable: pg_steward sets it on every INSERT.",
+							 NameStr(att->attname))));
+		}
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("version column \"%s\" of relation \"%s\" has a default, which PostgreSQL computes before the steward access method sets the version",
+						NameStr(att->attname), RelationGetRelationName(rel)),
+				 errdetail("The access method would take the default's value as a version the client sent (refused with 22023 when below 1) instead of assigning version 1 to a row inserted without one."),
+				 configuring ?
+				 errhint("Change the column first: %s.", fix.data) :
+				 errhint("Leave column \"%s\" without a default: pg_steward assigns version 1 to a row inserted without one.",
+						 NameStr(att->attname))));
 	}
 }
 
@@ -427,11 +538,13 @@ check_views(Relation base, Bitmapset *written, const char *below, bool configuri
 static void
 check_relation(Relation rel, bool configuring)
 {
-	Bitmapset  *written = written_through(rel);
+	Bitmapset  *versions = NULL;
+	Bitmapset  *written = written_through(rel, &versions);
 
 	if (written == NULL)
 		return;
 	check_generated_and_checks(rel, written, configuring);
+	check_not_null_and_default(rel, written, versions, configuring);
 	check_partition_key(rel, written, configuring);
 	check_policies(rel, written, configuring);
 	check_views(rel, written, NULL, configuring);
