@@ -457,7 +457,7 @@ steward_migration_expr(PG_FUNCTION_ARGS)
 	steward_pin_output_settings();	/* constants print the same everywhere */
 	steward_pin_sql_strings();	/* read in the caller's setting, written in "on" */
 	canonical = deparse_expression(expr, NIL, false, false);
-	AtEOXact_GUC(true, nest);
+	AtEOXact_GUC(false, nest);
 	error_context_stack = cb.previous;
 
 	params = palloc(sizeof(Datum) * Max(refs.nused, 1));
@@ -490,7 +490,7 @@ bind_expr(Relation rel, const char *sql, int nparams, const AttrNumber *attnums,
 	steward_pin_output_settings();
 	steward_pin_sql_strings();
 	expr = transform_shape_expr(sql, &refs, target, targetmod);
-	AtEOXact_GUC(true, nest);
+	AtEOXact_GUC(false, nest);
 	return expr;
 }
 
@@ -597,7 +597,7 @@ steward_migration_sql(PG_FUNCTION_ARGS)
 	result = deparse_expression(expr,
 								deparse_context_for(RelationGetRelationName(rel), relid),
 								false, true);
-	AtEOXact_GUC(true, nest);
+	AtEOXact_GUC(false, nest);
 	relation_close(rel, NoLock);
 	PG_RETURN_TEXT_P(cstring_to_text(result));
 }

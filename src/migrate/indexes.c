@@ -297,7 +297,7 @@ steward_migration_index_check(PG_FUNCTION_ARGS)
 		(void) set_config_option("escape_string_warning", "off", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 		theirs = nodeToString(parse_index_statement(sql, relid));
-		AtEOXact_GUC(true, nest);
+		AtEOXact_GUC(false, nest);
 	}
 
 	rel = table_open(relid, AccessShareLock);

@@ -2223,7 +2223,7 @@ index_step_columns(Oid relid, const IndexStep *step)
 
 		steward_pin_sql_strings();
 		raw = raw_parser(step->statement, RAW_PARSE_DEFAULT);
-		AtEOXact_GUC(true, nest);
+		AtEOXact_GUC(false, nest);
 
 		if (list_length(raw) == 1 && IsA(((RawStmt *) linitial(raw))->stmt, IndexStmt))
 		{

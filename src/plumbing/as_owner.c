@@ -721,14 +721,19 @@ steward_require_owner_sees_all_rows(Oid relid, const char *what)
 
 /*
  * Set n (name, value) settings inside the GUC nest level opened by
- * steward_as_role_begin(); steward_as_owner_end() rolls them back.  A
- * setting already at its value, or at a spelling of it
- * (pinned_equivalent), is left alone (setting_is): setting one costs (a
- * locale check, a time zone or text search lookup, a file read for
- * timezone_abbreviations), and the nest level's rollback undoes whatever
- * the code run inside changes either way.  No lock.  Errors:
- * set_config_option's for a name or value it rejects (the callers pass
- * constants it accepts).
+ * steward_as_role_begin() (or NewGUCNestLevel()); steward_as_owner_end()
+ * rolls them back.  A setting already at its value, or at a spelling of
+ * it (pinned_equivalent), is left alone (setting_is): setting one costs
+ * (a locale check, a time zone or text search lookup, a file read for
+ * timezone_abbreviations).  Leaving it alone is the same as pinning it
+ * only because every caller closes the level with AtEOXact_GUC(false,
+ * nest), which undoes whatever the code run inside changed, a SET LOCAL
+ * included; closed with isCommit = true, a SET LOCAL made inside the
+ * level of a skipped setting would outlive it (codereview6 F4).  The
+ * names are the caller's constants (string literals or static arrays):
+ * pin_record finds a setting's record by the address of its name first.
+ * No lock.  Errors: set_config_option's for a name or value it rejects
+ * (the callers pass constants it accepts).
  */
 void
 steward_pin_settings(const char *const settings[][2], int n)
