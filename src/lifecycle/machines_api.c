@@ -206,14 +206,8 @@ try_lock_role_machines(Datum roles)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
+		ErrorData  *edata = steward_subxact_abort(oldcontext, oldowner);
 
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
 		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
 			ReThrowError(edata);
 		FreeErrorData(edata);
@@ -225,7 +219,12 @@ try_lock_role_machines(Datum roles)
 /*
  * Wait, holding none of the roles' machines, for every transaction that
  * holds one: each row is locked FOR UPDATE (waiting) in a subtransaction
- * that is rolled back at once.  Connected to SPI.
+ * that is rolled back at once.  An error while waiting (lock_timeout,
+ * statement_timeout, cancel, deadlock) rolls the subtransaction back
+ * before it is raised again: left open, the caller's own rollback (a
+ * PL/pgSQL EXCEPTION block around DROP OWNED) released this one instead
+ * of its own and went on as the user saved when this one began, the
+ * catalog's owner (codereview6 F1).  Connected to SPI.
  */
 static void
 wait_for_role_machines(Datum roles)
@@ -248,9 +247,17 @@ wait_for_role_machines(Datum roles)
 
 		BeginInternalSubTransaction(NULL);
 		MemoryContextSwitchTo(oldcontext);
-		if (SPI_execute_with_args("SELECT 1 FROM steward.machine_definitions d WHERE d.name = $1 FOR UPDATE",
-								  1, nametype, name, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not lock a row of steward.machine_definitions");
+		PG_TRY();
+		{
+			if (SPI_execute_with_args("SELECT 1 FROM steward.machine_definitions d WHERE d.name = $1 FOR UPDATE",
+									  1, nametype, name, NULL, false, 0) != SPI_OK_SELECT)
+				elog(ERROR, "could not lock a row of steward.machine_definitions");
+		}
+		PG_CATCH();
+		{
+			ReThrowError(steward_subxact_abort(oldcontext, oldowner));
+		}
+		PG_END_TRY();
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcontext);
 		CurrentResourceOwner = oldowner;

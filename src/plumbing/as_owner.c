@@ -1249,3 +1249,28 @@ steward_spi_read_latest_once(const char *sql, int nargs, Oid *argtypes, Datum *a
 	SPI_freeplan(plan);
 	return rc;
 }
+
+/*
+ * In the PG_CATCH of an internal subtransaction begun (in memory context
+ * cxt, under resource owner owner) with BeginInternalSubTransaction: copy
+ * the error into cxt, flush it, roll the subtransaction back and restore
+ * cxt and owner; the caller then re-throws the error (ReThrowError) or
+ * frees it.  Every error path of such a subtransaction must end it so:
+ * left open, the caller's own rollback (a PL/pgSQL EXCEPTION block)
+ * releases it instead of its own and goes on as the user saved when it
+ * began (codereview6 F1).  Takes no lock; the rollback releases the
+ * subtransaction's.
+ */
+ErrorData *
+steward_subxact_abort(MemoryContext cxt, ResourceOwner owner)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	return edata;
+}

@@ -17,6 +17,7 @@
 #include "fmgr.h"
 #include "storage/lockdefs.h"
 #include "utils/relcache.h"
+#include "utils/resowner.h"
 
 typedef struct StewardAsOwner
 {
@@ -90,5 +91,6 @@ extern void steward_pin_all_rows(void);
 extern void steward_pin_sql_strings(void);
 extern bool steward_owner_sees_all_rows(Oid relid);
 extern void steward_require_owner_sees_all_rows(Oid relid, const char *what);
+extern ErrorData *steward_subxact_abort(MemoryContext cxt, ResourceOwner owner);
 
 #endif							/* STEWARD_AS_OWNER_H */
