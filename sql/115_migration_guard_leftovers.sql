@@ -114,23 +114,23 @@ SELECT steward.migration_start('gl_rs_m', '[{"relayout": {"table": "gl_rs", "par
 -- N4: the parent's BEFORE UPDATE row trigger cloned onto a tracked table.
 CREATE FUNCTION gl_bump() RETURNS trigger LANGUAGE plpgsql AS
   $$ BEGIN NEW.version := OLD.version + 1; RETURN NEW; END $$;
-CREATE TABLE gl_pw (id int, version bigint) PARTITION BY RANGE (id);
+CREATE TABLE gl_pw (id int, version bigint NOT NULL DEFAULT 1) PARTITION BY RANGE (id);
 CREATE TABLE gl_pw1 PARTITION OF gl_pw FOR VALUES FROM (0) TO (100) USING steward;
 CREATE TRIGGER gl_pw_bump BEFORE UPDATE ON gl_pw FOR EACH ROW EXECUTE FUNCTION gl_bump();
-CREATE TABLE gl_pw3 (id int, version bigint) USING steward;
+CREATE TABLE gl_pw3 (id int, version bigint NOT NULL DEFAULT 1) USING steward;
 SELECT steward.track_versions('gl_pw3', 'version');
 ALTER TABLE gl_pw ATTACH PARTITION gl_pw3 FOR VALUES FROM (200) TO (300);
 -- a partitioned tree whose leaf is tracked: the clone on the leaf warns
-CREATE TABLE gl_pw4 (id int, version bigint) PARTITION BY RANGE (id);
+CREATE TABLE gl_pw4 (id int, version bigint NOT NULL DEFAULT 1) PARTITION BY RANGE (id);
 CREATE TABLE gl_pw4a PARTITION OF gl_pw4 FOR VALUES FROM (300) TO (400) USING steward;
 SELECT steward.track_versions('gl_pw4a', 'version');
 ALTER TABLE gl_pw ATTACH PARTITION gl_pw4 FOR VALUES FROM (300) TO (400);
 -- untracked, or an AFTER trigger only: no WARNING
-CREATE TABLE gl_pw5 (id int, version bigint) USING steward;
+CREATE TABLE gl_pw5 (id int, version bigint NOT NULL DEFAULT 1) USING steward;
 ALTER TABLE gl_pw ATTACH PARTITION gl_pw5 FOR VALUES FROM (400) TO (500);
-CREATE TABLE gl_pa (id int, version bigint) PARTITION BY RANGE (id);
+CREATE TABLE gl_pa (id int, version bigint NOT NULL DEFAULT 1) PARTITION BY RANGE (id);
 CREATE TRIGGER gl_pa_after AFTER UPDATE ON gl_pa FOR EACH ROW EXECUTE FUNCTION gl_bump();
-CREATE TABLE gl_pa1 (id int, version bigint) USING steward;
+CREATE TABLE gl_pa1 (id int, version bigint NOT NULL DEFAULT 1) USING steward;
 SELECT steward.track_versions('gl_pa1', 'version');
 ALTER TABLE gl_pa ATTACH PARTITION gl_pa1 FOR VALUES FROM (0) TO (100);
 -- what it warns about: a stale version passes on gl_pw3

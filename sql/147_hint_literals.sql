@@ -28,7 +28,7 @@ SELECT steward.drop_state_machine('o''brien');
 RESET ROLE;
 
 -- A version at the largest bigint: the HINT's untrack call.
-CREATE TABLE "it's" (id int PRIMARY KEY, "v'n" bigint) USING steward;
+CREATE TABLE "it's" (id int PRIMARY KEY, "v'n" bigint NOT NULL DEFAULT 1) USING steward;
 SELECT steward.track_versions('"it''s"', 'v''n');
 INSERT INTO "it's" VALUES (1, 9223372036854775807);
 UPDATE "it's" SET id = id WHERE id = 1;

@@ -83,7 +83,7 @@ RESET ROLE;
 -- table's owner.  A fresh backend plans the count with the owner's index
 -- expressions not yet in its relation cache.
 SET ROLE spa_owner;
-CREATE TABLE spa.lab (id bigint PRIMARY KEY, v bigint,
+CREATE TABLE spa.lab (id bigint PRIMARY KEY, v bigint NOT NULL DEFAULT 1,
                       status text NOT NULL DEFAULT 'new') USING steward;
 INSERT INTO spa.lab (id) VALUES (1), (2);
 CREATE INDEX lab_guarded ON spa.lab ((id + spa.guard(0)));
@@ -110,7 +110,7 @@ SELECT * FROM spa_log;
 -- table of the tree as its owner: loading a partition key folds its
 -- expressions, here the owner's guard.
 SET ROLE spa_owner;
-CREATE TABLE spa.pk (id bigint NOT NULL, v bigint)
+CREATE TABLE spa.pk (id bigint NOT NULL, v bigint NOT NULL DEFAULT 1)
     PARTITION BY RANGE ((id + spa.guard(0)));
 CREATE TABLE spa.pk1 PARTITION OF spa.pk FOR VALUES FROM (0) TO (100) USING steward;
 SELECT steward.track_versions('spa.pk', 'v');
@@ -158,7 +158,7 @@ SELECT proc, m[1] AS unqualified
 -- cannot pin it (a SET clause forbids COMMIT: every name qualified by
 -- hand), called by spa_owner under its hostile search_path.
 SET ROLE spa_owner;
-CREATE TABLE spa.t2 (id bigint PRIMARY KEY, v bigint,
+CREATE TABLE spa.t2 (id bigint PRIMARY KEY, v bigint NOT NULL DEFAULT 1,
                      status text NOT NULL DEFAULT 'draft', changed timestamptz)
     USING steward;
 INSERT INTO spa.t2 (id) SELECT g FROM pg_catalog.generate_series(1, 5) g;
@@ -225,7 +225,7 @@ SELECT * FROM spa_log;
 -- read or write the table: here the owner's trigger records who ran it and
 -- the index expression raises for anybody else.
 SET ROLE spa_owner;
-CREATE TABLE spa.t3 (id bigint PRIMARY KEY, v bigint,
+CREATE TABLE spa.t3 (id bigint PRIMARY KEY, v bigint NOT NULL DEFAULT 1,
                      status text NOT NULL DEFAULT 'draft') USING steward;
 INSERT INTO spa.t3 (id) SELECT g FROM pg_catalog.generate_series(1, 4) g;
 CREATE FUNCTION spa.seen() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -111,11 +111,11 @@ ALTER ROLE rls_owner NOBYPASSRLS;
 -- 3. ATTACH PARTITION under a rule: a partition whose policies hide its
 -- bad rows from its owner is refused, also when a superuser attaches it.
 SET ROLE rls_owner;
-CREATE TABLE rls.pp (id int, tenant text, version bigint,
+CREATE TABLE rls.pp (id int, tenant text, version bigint NOT NULL DEFAULT 1,
                      PRIMARY KEY (id)) PARTITION BY RANGE (id);
 CREATE TABLE rls.pp1 PARTITION OF rls.pp FOR VALUES FROM (0) TO (100) USING steward;
 SELECT steward.track_versions('rls.pp', 'version');
-CREATE TABLE rls.pp2 (id int, tenant text, version bigint,
+CREATE TABLE rls.pp2 (id int, tenant text, version bigint NOT NULL DEFAULT 1,
                       PRIMARY KEY (id)) USING steward;
 INSERT INTO rls.pp2 VALUES (100, 't1', 0), (101, 't2', 3);
 ALTER TABLE rls.pp2 ENABLE ROW LEVEL SECURITY;

@@ -12,7 +12,7 @@ SELECT steward.create_state_machine('rri_m', ARRAY['created', 'paid'], ARRAY['cr
 -- has of its own refuses it as the partition's would: 0A000, the rows
 -- kept.  Before, only the parent and its ancestors were looked at and the
 -- tracked versions became -9.
-CREATE TABLE rri (id int, version bigint, seq int,
+CREATE TABLE rri (id int, version bigint NOT NULL DEFAULT 1, seq int,
                   st text NOT NULL DEFAULT 'created', ch timestamptz, note text)
   PARTITION BY RANGE (id);
 CREATE TABLE rri1 PARTITION OF rri FOR VALUES FROM (0) TO (100) USING steward;
@@ -86,7 +86,7 @@ DROP TABLE rrv;
 -- child of a table without one; ALTER COLUMN ... TYPE ... USING on the
 -- parent rewrites the child too: refused.  A trigger on the parent does
 -- not fire for the child's rows (not cloned): no WARNING.
-CREATE TABLE rrh (id int, version bigint);
+CREATE TABLE rrh (id int, version bigint NOT NULL DEFAULT 1);
 CREATE TABLE rrh_c () INHERITS (rrh) USING steward;
 SELECT steward.track_versions('rrh_c', 'version');
 INSERT INTO rrh_c (id) VALUES (1);

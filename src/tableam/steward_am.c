@@ -978,11 +978,13 @@ apply_insert_rules(Relation rel, TupleTableSlot *slot, bool from_copy)
 		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
 
 		/*
-		 * A default of the version column is refused when the rule is added
-		 * and by later DDL (written.c), but one can predate the refusal (a
-		 * 0.1 database, DDL in single-user mode, where event triggers do not
-		 * fire): an INSERT leaving the column out then gets here, and the
-		 * HINT names the default (review18 F3).
+		 * A default of the version column that is a constant below 1 is
+		 * refused when the rule is added and by later DDL (written.c); a
+		 * non-constant one can still give a value below 1 here, and a
+		 * constant one can predate the refusal (a 0.1 database, DDL in
+		 * single-user mode, where event triggers do not fire).  The AM
+		 * cannot tell a default from a version the client sent: when the
+		 * column has one, the HINT names it (review18 F3).
 		 */
 		steward_count_event(RelationGetRelid(rel), STEWARD_COUNTER_VERSION_INVALID, 1);
 		ereport(ERROR,
@@ -993,7 +995,7 @@ apply_insert_rules(Relation rel, TupleTableSlot *slot, bool from_copy)
 								 key, DatumGetInt64(value)) :
 				 errdetail("Versions start at 1."),
 				 att->atthasdef ?
-				 errhint("Column \"%s\" has a default, which PostgreSQL computes before pg_steward assigns the version: drop it (ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT) and leave the column out of the INSERT (or NULL) to let pg_steward assign version 1.",
+				 errhint("Send a version of 1 or more; if the INSERT left column \"%s\" out, its default gave this one (PostgreSQL computes it before pg_steward sets the version): make it 1 or more (ALTER TABLE %s ALTER COLUMN %s SET DEFAULT 1).",
 						 NameStr(att->attname),
 						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 													RelationGetRelationName(rel)),

@@ -48,8 +48,8 @@
 #include "catalog/pg_inherits.h"
 #include "executor/spi.h"
 #include "fmgr.h"
-#include "lib/stringinfo.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 #include "utils/acl.h"
 #include "rewrite/rewriteHandler.h"
@@ -294,23 +294,62 @@ check_generated_and_checks(Relation rel, Bitmapset *written, bool configuring)
 }
 
 /*
+ * The value a column's default gives an INSERT that leaves the column out,
+ * when that is a constant: *is_const set, *isnull and the value returned.
+ * A default that folds to no constant (nextval, now(), a volatile or
+ * stable function: *is_const false) is left to run time.  The column's own
+ * default or its type's (a domain's), as the executor would compute it
+ * (build_column_default, folded as the planner folds it: immutable
+ * functions, run as the table's owner by check_written_walk).
+ */
+static Datum
+default_constant(Relation rel, AttrNumber attnum, bool *is_const, bool *isnull)
+{
+	Node	   *expr = build_column_default(rel, attnum);
+
+	*is_const = false;
+	*isnull = true;
+	if (expr == NULL)
+	{
+		/* No default: an INSERT leaving the column out sends NULL. */
+		*is_const = true;
+		return (Datum) 0;
+	}
+	expr = eval_const_expressions(NULL, expr);
+	if (!IsA(expr, Const))
+		return (Datum) 0;
+	*is_const = true;
+	*isnull = ((Const *) expr)->constisnull;
+	return ((Const *) expr)->constvalue;
+}
+
+/*
  * NOT NULL and defaults.  PostgreSQL computes a column's default (when the
  * statement leaves the column out) and checks NOT NULL (ExecConstraints)
- * before the AM sets the column, so:
+ * before the AM sets the column.  Only definitions that make every INSERT
+ * leaving the column out fail are refused:
  *
- * - a NOT NULL column the AM sets refuses every INSERT that sends NULL or
- *   leaves it out without a default (core's 23502), where the AM would store
- *   version 1 or the time of the insert: it is CHECK (col IS NOT NULL),
- *   refused as such a CHECK is.  Identity columns and primary key columns
- *   are NOT NULL too, and said so in the HINT (DROP NOT NULL alone fails).
- * - a default of the version column is taken by the AM as a version the
- *   client sent (kept when >= 1, 22023 below 1: review18 F3's DEFAULT 0
- *   made every INSERT fail) instead of the 1 it assigns to a row inserted
- *   without one.  A changed_at column's default is harmless: the AM stamps
- *   every INSERT, and a COPY keeps what it loads, the default included.
+ * - NOT NULL (a primary key's too) without a default, or with one that is
+ *   the NULL constant: core's 23502 before the AM would store version 1 or
+ *   the time of the insert (review18 F4).  With a default, NOT NULL passes
+ *   and the AM then sets the column: `version bigint NOT NULL DEFAULT 1`,
+ *   the schema most users write (and 0.1 databases and their dumps have),
+ *   stores version 1 as README says; `changed_at timestamptz NOT NULL
+ *   DEFAULT now()` is stamped by the AM anyway.
+ * - a version column's default that is a constant below 1 (review18 F3's
+ *   `DEFAULT 0`, JPA's habit): the AM cannot tell a default from a version
+ *   the client sent and refuses it with 22023 on every such INSERT.  A
+ *   constant >= 1 is the first version, as a client sending it would be
+ *   (README); a non-constant default is left to run time, where one below
+ *   1 gets the 22023 whose HINT names the default (steward_am.c).
+ * - an identity version column, whatever its default: GENERATED ALWAYS
+ *   refuses (428C9) the version a client sends in every UPDATE, which is
+ *   how optimistic versions work; BY DEFAULT hands each new row the
+ *   sequence's next number as its first version (and the sequence may give
+ *   values below 1).  It is a key generator, not a version.
  *
- * Refuses 0A000 naming the column and the ALTER TABLE that removes what is
- * in the way.
+ * Refuses 0A000 naming the column and, while configuring, the ALTER TABLE
+ * that fixes it.
  */
 static void
 check_not_null_and_default(Relation rel, Bitmapset *written, Bitmapset *versions,
@@ -324,66 +363,76 @@ check_not_null_and_default(Relation rel, Bitmapset *written, Bitmapset *versions
 		AttrNumber	attnum = m + FirstLowInvalidHeapAttributeNumber;
 		Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
 		bool		version = bms_is_member(m, versions);
-		bool		has_default = version && att->atthasdef && !att->attgenerated;
+		const char *first = version ? "1" : "now()";
 		char	   *table;
 		const char *col;
-		StringInfoData fix;
+		bool		is_const;
+		bool		isnull;
+		Datum		value;
 
-		if (!att->attnotnull && !has_default)
-			continue;
+		if (att->attgenerated)
+			continue;			/* refused by check_generated_and_checks */
 		table = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 										   RelationGetRelationName(rel));
 		col = quote_identifier(NameStr(att->attname));
-		initStringInfo(&fix);
-		if (att->attidentity)
-			appendStringInfo(&fix, "ALTER TABLE %s ALTER COLUMN %s DROP IDENTITY, ALTER COLUMN %s DROP NOT NULL",
-							 table, col, col);
-		else if (att->attnotnull)
-			appendStringInfo(&fix, "ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL%s%s",
-							 table, col, has_default ? ", ALTER COLUMN " : "",
-							 has_default ? col : "");
-		else
-			appendStringInfo(&fix, "ALTER TABLE %s ALTER COLUMN %s", table, col);
-		if (has_default)
-			appendStringInfoString(&fix, " DROP DEFAULT");
 
-		if (att->attnotnull)
+		if (att->attidentity)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("column \"%s\" of relation \"%s\" is an identity column, which the steward access method cannot set",
+							NameStr(att->attname), RelationGetRelationName(rel)),
+					 errdetail("An identity column gives each new row its sequence's next number, and GENERATED ALWAYS refuses the version a client sends in an UPDATE."),
+					 configuring ?
+					 errhint("Change the column first: ALTER TABLE %s ALTER COLUMN %s DROP IDENTITY, ALTER COLUMN %s SET DEFAULT 1.",
+							 table, col, col) :
+					 errhint("Use a plain column: pg_steward assigns version 1 on INSERT.")));
+
+		if (!att->attnotnull && !version)
+			continue;
+		value = default_constant(rel, attnum, &is_const, &isnull);
+
+		if (att->attnotnull && is_const && isnull)
 		{
 			/*
 			 * Only now the indexes (RelationGetIndexAttrBitmap opens them):
 			 * the check after DDL takes no lock it could wait for unless it
 			 * is about to refuse anyway (file header).
 			 */
-			bool		in_pkey = !att->attidentity &&
-				bms_is_member(m, RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY));
+			bool		in_pkey = bms_is_member(m, RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY));
 
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 in_pkey ?
-					 errmsg("column \"%s\" of relation \"%s\" is in the primary key, whose NOT NULL PostgreSQL checks before the steward access method sets the column",
+					 errmsg("column \"%s\" of relation \"%s\" is in the primary key and has no default, so PostgreSQL refuses a row without it before the steward access method sets it",
 							NameStr(att->attname), RelationGetRelationName(rel)) :
-					 errmsg("column \"%s\" of relation \"%s\" is NOT NULL, which PostgreSQL checks before the steward access method sets it",
+					 errmsg("column \"%s\" of relation \"%s\" is NOT NULL and has no default, so PostgreSQL refuses a row without it before the steward access method sets it",
 							NameStr(att->attname), RelationGetRelationName(rel)),
-					 errdetail("An INSERT that sends NULL for \"%s\", or leaves it out%s, would fail with 23502 before the access method sets it (to %s).",
-							   NameStr(att->attname), in_pkey ? "" : " without a default",
+					 errdetail("An INSERT that leaves \"%s\" out would fail with 23502 before the access method sets it (to %s).",
+							   NameStr(att->attname),
 							   version ? "version 1" : "the time of the insert"),
-					 in_pkey ?
-					 errhint("Use a primary key without column \"%s\" (a unique constraint may include it).",
-							 NameStr(att->attname)) :
 					 configuring ?
-					 errhint("Change the column first: %s.", fix.data) :
-					 errhint("Leave column \"%s\" nullable: pg_steward sets it on every INSERT.",
-							 NameStr(att->attname))));
+					 (in_pkey ?
+					  errhint("Change the column first: ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s.",
+							  table, col, first) :
+					  errhint("Change the column first: ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s (or DROP NOT NULL).",
+							  table, col, first)) :
+					 (in_pkey ?
+					  errhint("Keep a default on column \"%s\" (DEFAULT %s), or use a primary key without it.",
+							  NameStr(att->attname), first) :
+					  errhint("Keep a default on column \"%s\" (DEFAULT %s), or leave it nullable: pg_steward sets it on every INSERT.",
+							  NameStr(att->attname), first))));
 		}
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("version column \"%s\" of relation \"%s\" has a default, which PostgreSQL computes before the steward access method sets the version",
-						NameStr(att->attname), RelationGetRelationName(rel)),
-				 errdetail("The access method would take the default's value as a version the client sent (refused with 22023 when below 1) instead of assigning version 1 to a row inserted without one."),
-				 configuring ?
-				 errhint("Change the column first: %s.", fix.data) :
-				 errhint("Leave column \"%s\" without a default: pg_steward assigns version 1 to a row inserted without one.",
-						 NameStr(att->attname))));
+		if (version && is_const && !isnull && DatumGetInt64(value) < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("default of version column \"%s\" of relation \"%s\" is " INT64_FORMAT ", below the first version 1",
+							NameStr(att->attname), RelationGetRelationName(rel),
+							DatumGetInt64(value)),
+					 errdetail("PostgreSQL computes the default before the steward access method sets the version, which then refuses the version below 1 (22023) in every INSERT that leaves the column out."),
+					 configuring ?
+					 errhint("Change the column first: ALTER TABLE %s ALTER COLUMN %s SET DEFAULT 1.",
+							 table, col) :
+					 errhint("Use DEFAULT 1, or no default on a nullable column: pg_steward assigns version 1 to a row inserted without one.")));
 	}
 }
 

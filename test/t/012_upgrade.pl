@@ -58,6 +58,18 @@ $node->safe_psql('old', q{
 	SELECT steward.set_state_check('orders', 'paid',
 	    'SELECT count(*) FROM orders WHERE status = ''paid'' AND status_changed_at IS NULL');
 
+	-- The usual declaration of a version column (and of a changed_at
+	-- column): NOT NULL with a default.  It works (the default gives 1,
+	-- the AM stores 1); the update must not warn about it (vers4).
+	CREATE TABLE invoices (id int PRIMARY KEY, version bigint NOT NULL DEFAULT 1,
+	                       status text NOT NULL DEFAULT 'created',
+	                       status_changed_at timestamptz NOT NULL DEFAULT now()) USING steward;
+	SELECT steward.track_versions('invoices', 'version');
+	SELECT steward.attach_state_machine('invoices', 'status', 'order_status',
+	                                    'status_changed_at');
+	INSERT INTO invoices (id) SELECT g FROM generate_series(1, 5) g;
+	UPDATE invoices SET status = 'paid' WHERE id <= 2;
+
 	CREATE TABLE payments (account_id int NOT NULL, request_id text NOT NULL,
 	                       amount numeric NOT NULL,
 	    CONSTRAINT payments_once EXCLUDE USING steward_hash
@@ -145,7 +157,10 @@ sub sqlstate
 
 check_enforcement('0.1 objects, current library');
 
-$node->safe_psql('old', 'ALTER EXTENSION pg_steward UPDATE');
+my ($update_rc, $update_out, $update_err) = $node->psql('old', 'ALTER EXTENSION pg_steward UPDATE');
+is($update_rc, 0, 'ALTER EXTENSION UPDATE succeeds');
+unlike($update_err, qr/WARNING/,
+	'ALTER EXTENSION UPDATE warns about nothing (version NOT NULL DEFAULT 1, changed_at NOT NULL DEFAULT now())');
 is($node->safe_psql('old',
 	"SELECT extversion FROM pg_extension WHERE extname = 'pg_steward'"),
 	$default_version, "ALTER EXTENSION UPDATE reaches $default_version");
@@ -178,7 +193,13 @@ is($node->safe_psql('old', q{
 is($node->safe_psql('old', q{
 	SELECT string_agg(column_name || ':' || kind, ',' ORDER BY column_name)
 	  FROM steward.tracked_columns}),
-	's:state,s:state,seq:sequence,state:state,status:state,version:version', 'rules intact');
+	's:state,s:state,seq:sequence,state:state,status:state,status:state,version:version,version:version',
+	'rules intact');
+is($node->safe_psql('old', q{
+	INSERT INTO invoices (id) VALUES (6) RETURNING version, status_changed_at = statement_timestamp();
+	SELECT string_agg(id || ':' || version || ':' || status, ',' ORDER BY id) FROM invoices}),
+	"1|t\n1:2:paid,2:2:paid,3:1:created,4:1:created,5:1:created,6:1:created",
+	'version NOT NULL DEFAULT 1 after the update: an INSERT leaving it out stores 1');
 is($node->safe_psql('old', q{
 	SELECT status, count(*), count(status_changed_at) FROM orders
 	 GROUP BY status ORDER BY status}),

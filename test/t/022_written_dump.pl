@@ -59,11 +59,31 @@ $node->safe_psql(
 	INSERT INTO acct (region, id) SELECT CASE WHEN g % 2 = 0 THEN 'eu' ELSE 'us' END, g
 	  FROM generate_series(1, 10) g;
 	UPDATE acct SET region = 'us', balance = 5 WHERE id = 2;
+
+	-- The usual declarations (vers4): NOT NULL with a default on the
+	-- version and the changed_at column, on a table and a partition tree;
+	-- the labels come back after CREATE TABLE has put them in place.
+	CREATE TABLE nnd (id int PRIMARY KEY, version bigint NOT NULL DEFAULT 1,
+	    status text NOT NULL DEFAULT 'draft',
+	    changed timestamptz NOT NULL DEFAULT now()) USING steward;
+	SELECT steward.track_versions('nnd', 'version');
+	SELECT steward.attach_state_machine('nnd', 'status', 'doc_status', 'changed');
+	INSERT INTO nnd (id) SELECT g FROM generate_series(1, 4) g;
+	UPDATE nnd SET status = 'published' WHERE id <= 2;
+	CREATE TABLE pnd (region text NOT NULL, id int NOT NULL,
+	    version bigint NOT NULL DEFAULT 1, PRIMARY KEY (region, id)) PARTITION BY LIST (region);
+	CREATE TABLE pnd_eu PARTITION OF pnd FOR VALUES IN ('eu') USING steward;
+	CREATE TABLE pnd_us PARTITION OF pnd FOR VALUES IN ('us') USING steward;
+	SELECT steward.track_versions('pnd', 'version');
+	INSERT INTO pnd (region, id) VALUES ('eu', 1), ('us', 2);
+	UPDATE pnd SET region = 'us' WHERE id = 1;
 });
 
 my $query = q{
 	SELECT string_agg(format('%s:%s:%s:%s', id, status, version, body_len), ',' ORDER BY id) FROM docs;
 	SELECT string_agg(format('%s:%s:%s:%s', tableoid::regclass, id, balance, version), ',' ORDER BY id) FROM acct;
+	SELECT string_agg(format('%s:%s:%s', id, version, status), ',' ORDER BY id) FROM nnd;
+	SELECT string_agg(format('%s:%s:%s', tableoid::regclass, id, version), ',' ORDER BY id) FROM pnd;
 	SELECT string_agg(format('%s.%s:%s', relid, column_name, kind), ',' ORDER BY relid::text, column_name) FROM steward.tracked_columns;
 	SELECT string_agg(polname, ',' ORDER BY polname) FROM pg_policy;
 	SELECT count(*) FROM docs WHERE status = 'published' AND published_at IS NOT NULL;
@@ -100,6 +120,13 @@ is( $node->safe_psql(
 		"UPDATE docs SET status = 'published' WHERE id = 7 RETURNING version, published_at = statement_timestamp()"),
 	'2|t',
 	'restored: the AM sets the version and changed_at');
+is( $node->safe_psql(
+		'custom',
+		"INSERT INTO nnd (id) VALUES (5) RETURNING version, changed = statement_timestamp();
+		 INSERT INTO pnd (region, id) VALUES ('eu', 3) RETURNING version;
+		 UPDATE nnd SET status = 'published' WHERE id = 3 RETURNING version, changed = statement_timestamp()"),
+	"1|t\n1\n2|t",
+	'restored NOT NULL DEFAULT 1 / DEFAULT now(): the AM still sets version and changed_at');
 
 # A single table into a database that has the extension.
 $node->safe_psql('postgres', 'CREATE DATABASE one');
