@@ -101,5 +101,19 @@ COMMIT;
 SELECT entries, (SELECT count(*) FROM r176_abort) AS rows FROM steward.hash_index_stats('r176_abort_h');
 SELECT * FROM steward.verify_index('r176_abort_h');
 
+-- 5. README: verify_index holds ShareRowExclusiveLock on the table, so it
+-- waits for an open (here prepared) transaction that wrote the table;
+-- lock_timeout makes it give up (55P03) instead.
+BEGIN;
+UPDATE r176_abort SET k = k WHERE id = 1;
+PREPARE TRANSACTION 'r176_writer';
+SET lock_timeout = '200ms';
+\set VERBOSITY sqlstate
+SELECT * FROM steward.verify_index('r176_abort_h');
+\set VERBOSITY default
+RESET lock_timeout;
+ROLLBACK PREPARED 'r176_writer';
+SELECT * FROM steward.verify_index('r176_abort_h');
+
 DROP TABLE r176_del, r176_upd, r176_dup, r176_abort;
 DROP FUNCTION r176_key(int);
