@@ -1324,13 +1324,13 @@ static const GuardMsg GM_trigger_depends = {
 	gettext_noop("cannot let DROP EXTENSION drop trigger %s of %s while migration \"%s\" changes it"),
 	gettext_noop("cannot let DROP EXTENSION drop trigger %s of %s while migration \"%s\" changes %s")};
 
-static const GuardMsg GM_view_on_new_layout = {
+static const GuardMsg GM_view_on_layout = {
 	gettext_noop("cannot create a view on %s while migration \"%s\" re-layouts it"),
 	gettext_noop("cannot create a view on %s while migration \"%s\" re-layouts %s"),
 	NULL,
 	NULL};
 
-static const GuardMsg GM_matview_on_new_layout = {
+static const GuardMsg GM_matview_on_layout = {
 	gettext_noop("cannot create a materialized view on %s while migration \"%s\" re-layouts it"),
 	gettext_noop("cannot create a materialized view on %s while migration \"%s\" re-layouts %s"),
 	NULL,
@@ -1339,12 +1339,6 @@ static const GuardMsg GM_matview_on_new_layout = {
 static const GuardMsg GM_view_other_owner = {
 	gettext_noop("cannot create a view owned by another role than the owner of %s while migration \"%s\" re-layouts it"),
 	gettext_noop("cannot create a view owned by another role than the owner of %s while migration \"%s\" re-layouts %s"),
-	NULL,
-	NULL};
-
-static const GuardMsg GM_matview_other_owner = {
-	gettext_noop("cannot create a materialized view owned by another role than the owner of %s while migration \"%s\" re-layouts it"),
-	gettext_noop("cannot create a materialized view owned by another role than the owner of %s while migration \"%s\" re-layouts %s"),
 	NULL,
 	NULL};
 
@@ -3068,16 +3062,20 @@ collect_query_rtes(Node *node, QueryRefs *refs)
 /*
  * CREATE [MATERIALIZED] VIEW whose query reads a table under migration:
  * refused when the migration could not carry it.  Relayouts: a view on
- * the new layout (a rollback drops that layout, and could not), or on the
- * application's layout by a role that does not own the table (the
- * cutover redirects the table's views to the new layout as the caller of
- * complete, who must own them, as migration_start checks).  Column
- * migrations: a view over a migrated column, or over every column (*):
- * after complete it would read the old shape's column under its old
- * name, and cleanup or a rollback could not drop that column while the
- * view uses it (migration_start refuses such views too).  Names are
- * matched as written: a column of another table with a migrated
- * column's name counts.
+ * the layout that is not the table -- the new one before complete (a
+ * rollback drops it), the old one after (the cleanup drops it) --, a
+ * materialized view on either (the cutover redefines plain views only;
+ * migration_start refuses one too), or a view on the table by a role
+ * that does not own it (the cutover -- complete, or a rollback after it
+ * -- redirects the table's views to the other layout as its caller, who
+ * must own them, as migration_start checks).  The owner's view on the
+ * table passes, before complete and after: the cutover carries it.
+ * Column migrations: a view over a migrated column, or over every
+ * column (*): after complete it would read the old shape's column under
+ * its old name, and cleanup or a rollback could not drop that column
+ * while the view uses it (migration_start refuses such views too).
+ * Names are matched as written: a column of another table with a
+ * migrated column's name counts.
  */
 static void
 guard_view_query(Node *query, bool matview)
@@ -3085,6 +3083,7 @@ guard_view_query(Node *query, bool matview)
 	QueryRefs	refs = {NIL, NIL, false};
 	ListCell   *lc;
 	List	   *relids = NIL;
+	bool		switched;
 
 	/* CREATE MATERIALIZED VIEW's query is analysed already: its range table. */
 	if (IsA(query, Query))
@@ -3104,15 +3103,35 @@ guard_view_query(Node *query, bool matview)
 		guarded_by(rel, false, false, false, &m);
 		if (m.name == NULL)
 			continue;
-		if (m.relayout && m.ord == 2)
-			guard_refuse(&m, rel, matview ? &GM_matview_on_new_layout : &GM_view_on_new_layout, NULL,
+		switched = m.relayout && m.phase != NULL && strcmp(m.phase, "switched") == 0;
+		if (m.relayout && m.ord == 2 && !switched)
+			guard_refuse(&m, rel, matview ? &GM_matview_on_layout : &GM_view_on_layout, NULL,
 						 gettext_noop("The new layout is the migration's until complete gives it "
 									  "the table's name: a rollback drops it, and could not with a "
 									  "view on it."),
+						 matview ? gettext_noop("Create the materialized view after the cleanup.") :
 						 gettext_noop("Create the view on the table: complete redirects the "
 									  "table's views to the new layout."));
+		else if (m.relayout && m.ord == 1 && switched)
+			guard_refuse(&m, rel, matview ? &GM_matview_on_layout : &GM_view_on_layout, NULL,
+						 gettext_noop("The old layout is the migration's since complete gave the "
+									  "table's name to the new one: the cleanup drops it, and could "
+									  "not with a view on it."),
+						 matview ? gettext_noop("Create the materialized view after the cleanup.") :
+						 gettext_noop("Create the view on the table: a rollback redirects the "
+									  "table's views to the old layout."));
+		else if (m.relayout && matview)
+			guard_refuse(&m, rel, &GM_matview_on_layout, NULL,
+						 gettext_noop("The cutover (complete, or a rollback after it) redefines only "
+									  "the table's plain views on the other layout: a materialized "
+									  "view would stay on the layout the cleanup or a rollback drops, "
+									  "and could not with it there."),
+						 gettext_noop("Create the materialized view after the cleanup."));
 		else if (m.relayout && !has_privs_of_role(GetUserId(), steward_relation_owner(m.table)))
-			guard_refuse(&m, rel, matview ? &GM_matview_other_owner : &GM_view_other_owner, NULL,
+			guard_refuse(&m, rel, &GM_view_other_owner, NULL,
+						 switched ?
+						 gettext_noop("A rollback redirects the table's views to the old layout as "
+									  "its caller, who must own them (the table's owner does).") :
 						 gettext_noop("Complete redirects the table's views to the new layout as "
 									  "its caller, who must own them (the table's owner does)."),
 						 gettext_noop("Let the table's owner create it, or create it after the "
@@ -4366,12 +4385,16 @@ goes_with_relation(Form_pg_depend dep, Oid relid)
 }
 
 /*
- * Whether the dependent of dep is a rule (a view's query, or another
- * rule) over relid, the application's layout of relayout m, whose
- * relation's owner has the rights of relid's owner: the cutover redefines
- * it on the new layout as that owner (start and complete refuse another
- * owner's, 42501).  Not once m is switched: ord 1 is then the old layout,
- * which the cleanup drops and no cutover leaves.
+ * Whether the dependent of dep is the query of a view (a plain one: its
+ * _RETURN rule) over relid, the application's layout of relayout m (the
+ * table: the original layout until complete, the new one after), whose
+ * owner has the rights of relid's owner: the cutover (complete, or a
+ * rollback after it) redefines it on the other layout as that owner
+ * (start, complete and rollback refuse another owner's, 42501).  Not a
+ * rule on the other layout (the cleanup or a rollback drops that one),
+ * nor a materialized view's or another rule (of a table, or a view's
+ * ON INSERT ...): the cutover does not move those, and they would stay
+ * on the layout that is dropped.  Reads pg_rewrite under AccessShareLock.
  */
 static bool
 carried_rule(Form_pg_depend dep, Oid relid, const GuardedBy *m)
@@ -4379,17 +4402,24 @@ carried_rule(Form_pg_depend dep, Oid relid, const GuardedBy *m)
 	Relation	rewrite;
 	HeapTuple	tup;
 	Oid			ev_class = InvalidOid;
+	bool		view_query = false;
+	bool		switched = m->phase != NULL && strcmp(m->phase, "switched") == 0;
 
 	if (dep->classid != RewriteRelationId || dep->refclassid != RelationRelationId ||
-		m->table != relid || m->ord != 1 ||
-		(m->phase != NULL && strcmp(m->phase, "switched") == 0))
+		m->table != relid || m->ord != (switched ? 2 : 1))
 		return false;
 	rewrite = table_open(RewriteRelationId, AccessShareLock);
 	tup = get_catalog_object_by_oid(rewrite, Anum_pg_rewrite_oid, dep->objid);
 	if (HeapTupleIsValid(tup))
-		ev_class = ((Form_pg_rewrite) GETSTRUCT(tup))->ev_class;
+	{
+		Form_pg_rewrite rule = (Form_pg_rewrite) GETSTRUCT(tup);
+
+		ev_class = rule->ev_class;
+		view_query = strcmp(NameStr(rule->rulename), ViewSelectRuleName) == 0;
+	}
 	table_close(rewrite, AccessShareLock);
-	return OidIsValid(ev_class) && has_privs_of_role(rel_owner(ev_class), rel_owner(relid));
+	return OidIsValid(ev_class) && view_query && get_rel_relkind(ev_class) == RELKIND_VIEW &&
+		has_privs_of_role(rel_owner(ev_class), rel_owner(relid));
 }
 
 /*
