@@ -25458,3 +25458,214 @@ BEGIN
     COMMIT;
 END
 $$;
+
+-- guard9: the internal functions that store a role refuse one that does
+-- not exist (42704: a superuser's call with '0'::regrole or a dropped
+-- role's OID stored it), _apply_rule_label an OID naming no relation
+-- (42P01, was 0A000).
+CREATE FUNCTION steward._require_role(r oid)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF r IS NULL THEN
+        RAISE EXCEPTION 'role must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.oid = r) THEN
+        RAISE EXCEPTION 'role with OID % does not exist', r
+            USING ERRCODE = 'undefined_object';
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._require_role(oid) FROM PUBLIC;
+CREATE OR REPLACE FUNCTION steward._create_state_machine(name text, states text[], initial text[],
+                                              transitions text[], owner regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    edge text;
+    from_state text;
+    to_state text;
+BEGIN
+    IF name IS NULL OR name = '' THEN
+        RAISE EXCEPTION 'state machine name must not be null or empty'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Lists: a 2-D array would be stored as given and written into the
+    -- rule labels as nested lists that no restore accepts.
+    IF array_ndims(states) > 1 OR array_ndims(initial) > 1 OR array_ndims(transitions) > 1 THEN
+        RAISE EXCEPTION 'states, initial and transitions of machine "%" must be one-dimensional arrays', name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Write them as lists: ARRAY[''a'', ''b''] or ''{a,b}'', not ''{{a},{b}}''.';
+    END IF;
+    IF states IS NULL OR cardinality(states) = 0 THEN
+        RAISE EXCEPTION 'state machine "%" needs at least one state', name
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF cardinality(states) > 64 THEN
+        RAISE EXCEPTION 'state machine "%" has % states; the limit is 64', name, cardinality(states)
+            USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(states) s WHERE s IS NULL OR s = '' OR octet_length(s) > 63
+                                                 OR s LIKE '%->%') THEN
+        RAISE EXCEPTION 'state names must be non-empty, at most 63 bytes and not contain "->"'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF (SELECT count(DISTINCT s) FROM unnest(states) s) <> cardinality(states) THEN
+        RAISE EXCEPTION 'state machine "%" declares a state twice', name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Duplicates: %s.',
+                      (SELECT string_agg(s, ', ') FROM (SELECT s FROM unnest(states) s
+                                                          GROUP BY s HAVING count(*) > 1) d));
+    END IF;
+    IF initial IS NULL OR cardinality(initial) = 0 THEN
+        RAISE EXCEPTION 'state machine "%" needs at least one initial state', name
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(initial) i WHERE i IS NULL OR NOT i = ANY (states)) THEN
+        RAISE EXCEPTION 'initial states of machine "%" must be declared states', name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Undeclared: %s.',
+                      (SELECT string_agg(coalesce(i, 'NULL'), ', ') FROM unnest(initial) i
+                        WHERE i IS NULL OR NOT i = ANY (states)));
+    END IF;
+    IF transitions IS NULL THEN
+        RAISE EXCEPTION 'transitions of machine "%" must not be null (use an empty array)', name
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF (SELECT count(DISTINCT t) FROM unnest(transitions) t) <> cardinality(transitions) THEN
+        RAISE EXCEPTION 'state machine "%" declares a transition twice', name
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOREACH edge IN ARRAY transitions LOOP
+        IF edge IS NULL OR edge NOT LIKE '%->%' THEN
+            RAISE EXCEPTION 'transition "%" of machine "%" must be written ''from->to''',
+                    coalesce(edge, 'NULL'), name
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        from_state := split_part(edge, '->', 1);
+        to_state := substr(edge, length(from_state) + 3);
+        IF NOT from_state = ANY (states) OR NOT to_state = ANY (states) THEN
+            RAISE EXCEPTION 'transition "%" of machine "%" uses an undeclared state', edge, name
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = format('Declared states: %s.', array_to_string(states, ', '));
+        END IF;
+        IF from_state = to_state THEN
+            RAISE EXCEPTION 'transition "%" of machine "%" goes nowhere', edge, name
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'Keeping the state is always allowed.';
+        END IF;
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM steward.machine_definitions m WHERE m.name = _create_state_machine.name) THEN
+        RAISE EXCEPTION 'state machine "%" already exists', name
+            USING ERRCODE = 'duplicate_object';
+    END IF;
+    PERFORM steward._require_role(owner);
+    INSERT INTO steward.machine_definitions (name, states, initial, transitions, owner)
+    VALUES (name, states, initial, transitions, owner);
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._apply_rule_label(tbl regclass, colnum smallint, label text,
+                                          caller regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col name;
+    typ oid;
+    v_kind text;
+    l jsonb;
+    since timestamptz;
+    v_machine text;
+    v_changed name;
+BEGIN
+    IF tbl IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = tbl) THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', tbl::oid
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    PERFORM steward._require_role(caller);
+    SELECT a.attname, a.atttypid INTO col, typ
+      FROM pg_attribute a
+     WHERE a.attrelid = tbl AND a.attnum = colnum AND NOT a.attisdropped;
+    IF col IS NULL OR colnum < 1 THEN
+        RAISE EXCEPTION 'security labels of provider "steward" apply to user columns of tables'
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table', tbl
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = 'Security labels of provider "steward" carry pg_steward''s column rules.';
+    END IF;
+    -- Like track_versions: no write is in flight while a rule changes.
+    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', tbl);
+
+    IF label IS NULL THEN
+        DELETE FROM steward.column_rules r WHERE r.relid = tbl AND r.attname = col;
+        RETURN;
+    END IF;
+    BEGIN
+        l := label::jsonb;
+    EXCEPTION WHEN invalid_text_representation THEN
+        l := NULL;
+    END;
+    IF l IS NULL OR jsonb_typeof(l) <> 'object' OR l->>'v' IS DISTINCT FROM '1' THEN
+        RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, tbl
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Labels of provider "steward" are written by pg_steward: a JSON object with "v": 1 and "kind".',
+                  HINT = 'Use steward.track_versions, steward.track_sequence or steward.attach_state_machine.';
+    END IF;
+    v_kind := l->>'kind';
+    since := coalesce((l->>'since')::timestamptz, now());
+
+    IF v_kind = 'version' THEN
+        PERFORM steward._apply_label_version(tbl, col, typ);
+    ELSIF v_kind = 'sequence' THEN
+        IF typ NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN
+            RAISE EXCEPTION 'sequence column "%" of relation "%" must be of type smallint, integer or bigint',
+                    col, tbl USING ERRCODE = 'datatype_mismatch';
+        END IF;
+    ELSIF v_kind = 'state' THEN
+        v_machine := l->>'machine';
+        v_changed := l->>'changed_at';
+        PERFORM steward._apply_label_state(tbl, col, typ, l, caller);
+    ELSE
+        RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, tbl
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Unknown rule kind %s.', coalesce(quote_literal(v_kind), 'NULL'));
+    END IF;
+
+    IF EXISTS (SELECT 1 FROM steward.column_rules r WHERE r.relid = tbl AND r.attname = col) THEN
+        UPDATE steward.column_rules r
+           SET kind = v_kind, machine = v_machine, changed_at = v_changed, created_at = since
+         WHERE r.relid = tbl AND r.attname = col;
+    ELSE
+        INSERT INTO steward.column_rules (relid, attname, kind, machine, changed_at, created_at)
+        VALUES (tbl, col, v_kind, v_machine, v_changed, since);
+    END IF;
+    -- Like track_versions / attach_state_machine: nothing the executor
+    -- computes or checks may depend on a column the access method sets.
+    IF v_kind = 'version' OR v_changed IS NOT NULL THEN
+        PERFORM steward._check_written_columns(tbl);
+    END IF;
+    -- A state column's label carries the table's state checks.
+    IF v_kind = 'state' THEN
+        PERFORM steward._apply_label_checks(tbl, col, v_machine, l->'checks');
+    END IF;
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._reassign_owned(roles oid[], new_owner oid)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM steward._require_role(new_owner);
+    UPDATE steward.machine_definitions m SET owner = new_owner::regrole
+     WHERE m.owner::oid = ANY (roles);
+END
+$$;

@@ -7,7 +7,9 @@
 -- a materialized view over the table is refused before complete and
 -- after (the cutover moves plain views only; it was accepted, and the
 -- cleanup then failed on it), as is a rule over the table (another
--- table's, a view's ON INSERT).
+-- table's, a view's ON INSERT).  2. The internal functions that store a
+-- role refuse one that does not exist (42704), and _apply_rule_label an
+-- OID naming no relation (42P01, was 0A000).
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -100,3 +102,38 @@ DROP ROLE g9_app1;
 DROP ROLE g9_app2;
 CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name IN ('g9_rm', 'g9_rm2');
 \i test/sql/drop_migration_records.sql
+
+-- 2. Internal functions given a role that does not exist (0, a dropped
+-- role's OID) or a relation OID naming nothing: each refuses, nothing is
+-- stored (the machine was stored with owner 0; _reassign_owned gave the
+-- built-in machine owner 0; _apply_rule_label said 0A000).
+CREATE ROLE g9_gone;
+SELECT 'g9_gone'::regrole::oid AS gone_role \gset
+DROP ROLE g9_gone;
+\set VERBOSITY sqlstate
+SELECT steward._create_state_machine('g9_fzm', '{a}', '{a}', '{}', '0'::regrole);
+SELECT steward._create_state_machine('g9_fzm', '{a}', '{a}', '{}', :'gone_role'::oid::regrole);
+SELECT steward._create_state_machine('g9_fzm', '{a}', '{a}', '{}', NULL);
+SELECT steward._apply_rule_label('0'::regclass, 1::smallint, 'x', current_user::regrole);
+CREATE TABLE public.g9_l (id int, s text) USING steward;
+SELECT steward._apply_rule_label('public.g9_l'::regclass, 2::smallint,
+    '{"v": 1, "kind": "state", "machine": "g9_fzm", "states": ["a"], "initial": ["a"], "transitions": []}',
+    '0'::regrole);
+SELECT steward._apply_label_state('public.g9_l'::regclass, 's', 'text'::regtype,
+    '{"machine": "g9_fzm", "states": ["a"], "initial": ["a"], "transitions": []}', :'gone_role'::oid::regrole);
+SELECT steward._reassign_owned(ARRAY[current_user::regrole::oid], 0);
+SELECT steward._reassign_owned(ARRAY[(SELECT e.extowner FROM pg_extension e WHERE e.extname = 'pg_steward')], :'gone_role');
+\set VERBOSITY default
+SELECT steward._apply_rule_label('0'::regclass, 1::smallint, 'x', current_user::regrole);
+SELECT count(*) AS machines FROM steward.machine_definitions WHERE name = 'g9_fzm';
+SELECT count(*) AS rules FROM steward.column_rules WHERE relid = 'public.g9_l'::regclass;
+SELECT count(*) AS ownerless FROM steward.machine_definitions m
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.oid = m.owner);
+-- With roles that exist, as before.
+SELECT steward._create_state_machine('g9_fzm', '{a}', '{a}', '{}', current_user::regrole);
+SELECT steward._apply_rule_label('public.g9_l'::regclass, 2::smallint,
+    '{"v": 1, "kind": "state", "machine": "g9_fzm", "states": ["a"], "initial": ["a"], "transitions": []}',
+    current_user::regrole);
+SELECT kind, machine FROM steward.column_rules WHERE relid = 'public.g9_l'::regclass;
+DROP TABLE public.g9_l;
+SELECT steward.drop_state_machine('g9_fzm');

@@ -144,6 +144,29 @@ SELECT m.name, m.states, m.initial, m.transitions, m.builtin,
   FROM steward.machine_definitions m;
 GRANT SELECT ON steward.state_machines TO PUBLIC;
 
+-- 42704 unless r names a role that exists, 22004 for NULL: for the
+-- internal functions that store the role they are given (a machine's
+-- owner, the role running a label, REASSIGN OWNED's new owner), which a
+-- superuser may call with any number (regrole takes '0' and the OID of a
+-- dropped role), as the public functions taking a role refuse one.
+CREATE FUNCTION steward._require_role(r oid)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF r IS NULL THEN
+        RAISE EXCEPTION 'role must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.oid = r) THEN
+        RAISE EXCEPTION 'role with OID % does not exist', r
+            USING ERRCODE = 'undefined_object';
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._require_role(oid) FROM PUBLIC;
+
 -- The checks and the insert of create_state_machine, run by its C part as
 -- the owner of machine_definitions once it knows the caller (a SECURITY
 -- DEFINER function cannot: current_user is the definer there).
@@ -231,6 +254,7 @@ BEGIN
         RAISE EXCEPTION 'state machine "%" already exists', name
             USING ERRCODE = 'duplicate_object';
     END IF;
+    PERFORM steward._require_role(owner);
     INSERT INTO steward.machine_definitions (name, states, initial, transitions, owner)
     VALUES (name, states, initial, transitions, owner);
 END

@@ -661,6 +661,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM steward._require_role(new_owner);
     UPDATE steward.machine_definitions m SET owner = new_owner::regrole
      WHERE m.owner::oid = ANY (roles);
 END

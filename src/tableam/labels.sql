@@ -237,7 +237,9 @@ REVOKE ALL ON FUNCTION steward._apply_label_checks(regclass, name, text, jsonb) 
 -- tables, after core checked that the caller owns the table; caller is the
 -- role that runs SECURITY LABEL (a state machine must be usable by it).  Validates
 -- like track_versions / track_sequence / attach_state_machine, and creates
--- the label's state machine when this database lacks it.
+-- the label's state machine when this database lacks it.  42P01 for a tbl
+-- that names no relation, 42704 for a caller that names no role (a
+-- superuser's direct call: '0'::regclass, '0'::regrole).
 CREATE FUNCTION steward._apply_rule_label(tbl regclass, colnum smallint, label text,
                                           caller regrole)
 RETURNS void
@@ -253,6 +255,11 @@ DECLARE
     v_machine text;
     v_changed name;
 BEGIN
+    IF tbl IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = tbl) THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', tbl::oid
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    PERFORM steward._require_role(caller);
     SELECT a.attname, a.atttypid INTO col, typ
       FROM pg_attribute a
      WHERE a.attrelid = tbl AND a.attnum = colnum AND NOT a.attisdropped;
