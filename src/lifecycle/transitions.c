@@ -1461,12 +1461,13 @@ steward_transition_progress(PG_FUNCTION_ARGS)
 Datum
 steward_transition_left(PG_FUNCTION_ARGS)
 {
-	int64		run_id = PG_GETARG_INT64(0);
+	int64		run_id;
 	TransitionRun run;
 	Relation	rel;
 	int64		left;
 
 	steward_require_arg(fcinfo, 0, "run_id");
+	run_id = PG_GETARG_INT64(0);
 	read_run(run_id, &run);
 	steward_check_table_owner(run.relid);
 	rel = steward_open_user_relation(run.relid, AccessShareLock, STEWARD_KINDS_TABLES,
