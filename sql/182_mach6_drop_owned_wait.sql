@@ -6,6 +6,8 @@
 -- user saved when ours began: the catalog's owner (a superuser); at top
 -- level the session was left in an aborted transaction.  The holder here is
 -- a prepared transaction, so that one session shows it.
+-- codereview6 F2: only the first state rule whose machine is missing was
+-- enforced; an UPDATE of a second such column passed unchecked.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -54,3 +56,29 @@ RESET SESSION AUTHORIZATION;
 SELECT count(*) AS machines FROM steward.machine_definitions WHERE name = 'r182_m';
 DROP TABLE r182_t;
 DROP ROLE r182_alice;
+-- F2: two state rules whose machines are both gone: each column is held.
+CREATE TABLE r182_two (id int PRIMARY KEY, s1 text, s2 text) USING steward;
+SELECT steward.create_state_machine('r182_one', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a->b']);
+SELECT steward.create_state_machine('r182_two', ARRAY['p', 'q'], ARRAY['p'], ARRAY['p->q']);
+SELECT steward.attach_state_machine('r182_two', 's1', 'r182_one');
+SELECT steward.attach_state_machine('r182_two', 's2', 'r182_two');
+INSERT INTO r182_two VALUES (1, 'a', 'p');
+ALTER TABLE steward.machine_definitions DISABLE TRIGGER machine_definitions_attached;
+DELETE FROM steward.machine_definitions WHERE name IN ('r182_one', 'r182_two');
+ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_attached;
+UPDATE r182_two SET s1 = 'zzz' WHERE id = 1;
+UPDATE r182_two SET s2 = 'zzz' WHERE id = 1;
+UPDATE r182_two SET s2 = 'q' WHERE id = 1;
+-- Keeping both states passes.
+UPDATE r182_two SET s1 = s1, s2 = 'p' WHERE id = 1;
+SELECT id, s1, s2 FROM r182_two;
+-- One machine created again: its column is checked by it, the other's
+-- column is still held.
+SELECT steward.create_state_machine('r182_one', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a->b']);
+UPDATE r182_two SET s1 = 'b' WHERE id = 1;
+UPDATE r182_two SET s2 = 'q' WHERE id = 1;
+SELECT id, s1, s2 FROM r182_two;
+SELECT steward.detach_state_machine('r182_two', 's1');
+SELECT steward.detach_state_machine('r182_two', 's2');
+SELECT steward.drop_state_machine('r182_one');
+DROP TABLE r182_two;

@@ -242,8 +242,8 @@ void
 steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 							const StewardRules *rules, bool from_copy)
 {
-	if (rules->missing.attnum != InvalidAttrNumber)
-		refuse_missing_machine(rel, rules->missing.attnum, &rules->missing);
+	if (rules->nmissing > 0)
+		refuse_missing_machine(rel, rules->missing[0].attnum, &rules->missing[0]);
 	if (rules->nstates == 0)
 		return;
 
@@ -288,8 +288,8 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
  * anywhere).  Fills changes[] (room for rules->nstates) with the moves and
  * returns how many; nothing is written yet, so that the caller stamps and
  * counts them only once the update succeeded.  Under a state rule whose
- * machine is missing or malformed (rules->missing) an update that changes
- * that state column or its changed_at column raises 55000.  Raises 23514 (counted as an
+ * machine is missing or malformed (any of rules->missing) an update that
+ * changes that state column or its changed_at column raises 55000.  Raises 23514 (counted as an
  * illegal transition) naming origin's relation, row and column (the
  * partition a moving row leaves: StewardRowOrigin), showing the old state
  * only to a user who may read the column.  Memory: error texts in
@@ -306,8 +306,8 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 	Relation	orel = origin->rel;
 	int			n = 0;
 
-	if (rules->missing.attnum != InvalidAttrNumber)
-		check_update_missing(rel, oldtup, slot, &rules->missing, origin);
+	for (int i = 0; i < rules->nmissing; i++)
+		check_update_missing(rel, oldtup, slot, &rules->missing[i], origin);
 	for (int i = 0; i < rules->nstates; i++)
 	{
 		const StateRule *rule = &rules->states[i];

@@ -46,7 +46,8 @@ typedef struct RulesBuild
 	int			nstates;
 	SequenceRule sequences[MAX_SEQUENCE_RULES];
 	StateRule	states[MAX_STATE_RULES];
-	MissingStateRule missing;	/* StewardRules.missing */
+	int			nmissing;
+	MissingStateRule missing[MAX_STATE_RULES];	/* StewardRules.missing */
 } RulesBuild;
 
 /*
@@ -118,11 +119,14 @@ add_state_rule(Relation rel, Oid rule_relid, RulesBuild *build, AttrNumber attnu
 	Snapshot	snapshot;
 	StewardMachineLoad found;
 
-	if ((typid != TEXTOID && typid != VARCHAROID) || build->nstates >= MAX_STATE_RULES ||
-		machine == NULL)
+	if ((typid != TEXTOID && typid != VARCHAROID) ||
+		build->nstates + build->nmissing >= MAX_STATE_RULES || machine == NULL)
 		return;
 	for (int i = 0; i < build->nstates; i++)
 		if (build->states[i].attnum == attnum)
+			return;
+	for (int i = 0; i < build->nmissing; i++)
+		if (build->missing[i].attnum == attnum)
 			return;
 	rule = &build->states[build->nstates];
 	memset(rule, 0, sizeof(StateRule));
@@ -144,19 +148,20 @@ add_state_rule(Relation rel, Oid rule_relid, RulesBuild *build, AttrNumber attnu
 	UnregisterSnapshot(snapshot);
 	if (found == STEWARD_MACHINE_LOADED)
 		build->nstates++;
-	else if ((found == STEWARD_MACHINE_MISSING || found == STEWARD_MACHINE_MALFORMED) &&
-			 build->missing.attnum == InvalidAttrNumber)
+	else if (found == STEWARD_MACHINE_MISSING || found == STEWARD_MACHINE_MALFORMED)
 	{
 		/*
 		 * A rule whose machine is gone still holds the column: rows may
-		 * not enter or change state unchecked (state_rules.c).  The first
-		 * such rule is kept for the message.
+		 * not enter or change state unchecked (state_rules.c).  Each such
+		 * rule is kept: an UPDATE may change any of their columns.
 		 */
-		build->missing.relid = rule_relid;
-		build->missing.attnum = rule->attnum;
-		build->missing.changed_at = rule->changed_at;
-		build->missing.malformed = (found == STEWARD_MACHINE_MALFORMED);
-		strlcpy(build->missing.machine, machine, NAMEDATALEN);
+		MissingStateRule *m = &build->missing[build->nmissing++];
+
+		m->relid = rule_relid;
+		m->attnum = rule->attnum;
+		m->changed_at = rule->changed_at;
+		m->malformed = (found == STEWARD_MACHINE_MALFORMED);
+		strlcpy(m->machine, machine, NAMEDATALEN);
 	}
 }
 
@@ -315,7 +320,8 @@ load_rules(Relation rel, MemoryContext cxt, bool with_key)
 	memcpy(rules->sequences, b->sequences,
 		   b->nsequences * sizeof(SequenceRule));
 	memcpy(rules->states, b->states, b->nstates * sizeof(StateRule));
-	rules->missing = b->missing;
+	rules->nmissing = b->nmissing;
+	memcpy(rules->missing, b->missing, b->nmissing * sizeof(MissingStateRule));
 	if (with_key)
 		load_row_key(rel, rules);
 	else

@@ -78,13 +78,15 @@ typedef struct StewardRules
 	StateRule  *states;
 
 	/*
-	 * A state rule whose machine is missing or malformed (TRUNCATE or a
+	 * The state rules whose machine is missing or malformed (TRUNCATE or a
 	 * hand edit of steward.machine_definitions, a rule left by 0.1): not
-	 * in states[], but rows may not enter or change state in its column
-	 * (state_rules.c refuses them, 55000).  missing.attnum is
-	 * InvalidAttrNumber when there is none.
+	 * in states[], but rows may not enter or change state in their columns
+	 * (state_rules.c refuses them, 55000).  Every such rule is kept, not
+	 * only the first: an UPDATE of a second one's column went unchecked
+	 * (codereview6 F2).  nstates + nmissing <= STEWARD_MAX_STATE_RULES.
 	 */
-	MissingStateRule missing;
+	int			nmissing;
+	MissingStateRule missing[STEWARD_MAX_STATE_RULES];
 
 	/* Row key and cached sketch entry for steward.hot_rows (stats/hotrows.c). */
 	StewardHotKey hot;
@@ -114,7 +116,7 @@ static inline bool
 steward_rules_empty(const StewardRules *rules)
 {
 	return rules->version_attnum == InvalidAttrNumber && rules->nsequences == 0 &&
-		rules->nstates == 0 && rules->missing.attnum == InvalidAttrNumber;
+		rules->nstates == 0 && rules->nmissing == 0;
 }
 
 /*

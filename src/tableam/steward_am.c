@@ -609,7 +609,7 @@ check_update_rules(Relation rel, const StewardRules *rules, HeapTuple oldtup,
 									origin);
 	if (rules->nsequences > 0)
 		check_sequences(rel, oldtup, oldslot, slot, rules, origin);
-	if (rules->nstates == 0 && rules->missing.attnum == InvalidAttrNumber)
+	if (rules->nstates == 0 && rules->nmissing == 0)
 		return 0;
 	return steward_rule_kinds.check_update_states(rel, oldtup, slot, rules, changes,
 												  origin);
