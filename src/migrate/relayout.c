@@ -3366,7 +3366,49 @@ guard_publish_schema(PublicationObjSpec *obj, const char *pubname)
 		refuse_publish_schema(nsp, pubname);
 }
 
-/* CREATE PUBLICATION ... FOR ALL TABLES | FOR TABLES IN SCHEMA. */
+/*
+ * 55006 when the table of obj (ADD | SET TABLE of ALTER PUBLICATION, FOR
+ * TABLE of CREATE PUBLICATION) is a layout of a relayout that its cleanup
+ * or a rollback drops -- the new one before complete, the old one
+ * (_relayout_old) after it -- or a partition of a layout: the drop would
+ * empty the publication of it without a word, and subscribers would get
+ * changes of an internal table meanwhile (review19 F3).  The layout
+ * holding the table's name passes: complete and a rollback move its
+ * memberships to the layout taking the name.
+ */
+static void
+guard_publish_layout(PublicationObjSpec *obj)
+{
+	GuardedBy	m;
+	Oid			rel;
+	bool		switched;
+
+	if (obj->pubobjtype != PUBLICATIONOBJ_TABLE || obj->pubtable == NULL)
+		return;
+	rel = named_relation(obj->pubtable->relation);
+	guarded_by(rel, false, true, false, &m);
+	if (m.name == NULL)
+		return;
+	switched = m.phase != NULL && strcmp(m.phase, "switched") == 0;
+	if (rel == m.table && m.ord != (switched ? 1 : 2))
+		return;
+	guard_refuse(&m, rel, &GM_publish, NULL,
+				 rel != m.table ?
+				 gettext_noop("The cleanup drops the table's old layout and a rollback its new one, "
+							  "with their partitions, and the publication would lose the partition "
+							  "without a word; complete and a rollback move the table's own "
+							  "memberships to the layout taking its name.") :
+				 switched ?
+				 gettext_noop("The cleanup drops the old layout, and the publication would lose it "
+							  "without a word; complete moved the table's publications to the new "
+							  "layout, which has the table's name.") :
+				 gettext_noop("The new layout is the migration's until complete gives it "
+							  "the table's name; complete moves the table's publications "
+							  "to it."),
+				 gettext_noop("Add the table itself to the publication."));
+}
+
+/* CREATE PUBLICATION ... FOR ALL TABLES | FOR TABLES IN SCHEMA | FOR TABLE. */
 static void
 guard_create_publication(CreatePublicationStmt *stmt)
 {
@@ -3381,14 +3423,13 @@ guard_create_publication(CreatePublicationStmt *stmt)
 		if (obj->pubobjtype == PUBLICATIONOBJ_TABLES_IN_SCHEMA ||
 			obj->pubobjtype == PUBLICATIONOBJ_TABLES_IN_CUR_SCHEMA)
 			guard_publish_schema(obj, stmt->pubname);
+		guard_publish_layout(obj);
 	}
 }
 
 /*
- * ALTER PUBLICATION ... ADD | SET TABLE of the new layout of a relayout
- * (or a partition of it): subscribers would get changes of an internal
- * table; complete moves the application's table's memberships to the new
- * layout itself, so adding the table (the application's layout) passes.
+ * ALTER PUBLICATION ... ADD | SET TABLE of a layout the cleanup or a
+ * rollback drops (or a partition of a layout): guard_publish_layout.
  * Column migrations carry a published table's column lists themselves,
  * but a publication of whole schemas takes no column list: ADD | SET
  * TABLES IN SCHEMA of a schema holding a table under a column migration
@@ -3407,22 +3448,11 @@ guard_alter_publication(AlterPublicationStmt *stmt)
 	foreach(lc, stmt->pubobjects)
 	{
 		PublicationObjSpec *obj = (PublicationObjSpec *) lfirst(lc);
-		GuardedBy	m;
-		Oid			rel;
 
 		if (obj->pubobjtype == PUBLICATIONOBJ_TABLES_IN_SCHEMA ||
 			obj->pubobjtype == PUBLICATIONOBJ_TABLES_IN_CUR_SCHEMA)
 			guard_publish_schema(obj, stmt->pubname);
-		if (obj->pubobjtype != PUBLICATIONOBJ_TABLE || obj->pubtable == NULL)
-			continue;
-		rel = named_relation(obj->pubtable->relation);
-		guarded_by(rel, false, true, false, &m);
-		if (m.name != NULL && m.ord == 2)
-			guard_refuse(&m, rel, &GM_publish, NULL,
-						 gettext_noop("The new layout is the migration's until complete gives it "
-									  "the table's name; complete moves the table's publications "
-									  "to it."),
-						 gettext_noop("Add the table itself to the publication."));
+		guard_publish_layout(obj);
 	}
 }
 
@@ -3525,8 +3555,8 @@ guard_index(IndexStmt *stmt)
  * uncommitted went through after start's commit.  The statements: ALTER
  * TABLE, RENAME, SET SCHEMA, DROP TABLE, CREATE TRIGGER, CREATE INDEX,
  * DROP INDEX (its table), CREATE RULE, CREATE POLICY, CREATE [FOREIGN]
- * TABLE ... INHERITS (each parent), ALTER PUBLICATION ... ADD | SET (each
- * table) and CREATE VIEW (each relation its query names, ACCESS SHARE
+ * TABLE ... INHERITS (each parent), ALTER PUBLICATION ... ADD | SET and
+ * CREATE PUBLICATION ... FOR TABLE (each table) and CREATE VIEW (each relation its query names, ACCESS SHARE
  * whoever the caller is, as its parse analysis; recheck10 N11); CREATE
  * MATERIALIZED VIEW's query was analysed, and its relations locked,
  * before the guard runs.  Under REPEATABLE READ
@@ -3609,9 +3639,13 @@ lock_named_first(Node *parsetree)
 				break;
 			}
 		case T_AlterPublicationStmt:
-			if (((AlterPublicationStmt *) parsetree)->action == AP_DropObjects)
+		case T_CreatePublicationStmt:
+			if (IsA(parsetree, AlterPublicationStmt) &&
+				((AlterPublicationStmt *) parsetree)->action == AP_DropObjects)
 				return;
-			foreach(lc, ((AlterPublicationStmt *) parsetree)->pubobjects)
+			foreach(lc, IsA(parsetree, AlterPublicationStmt) ?
+					((AlterPublicationStmt *) parsetree)->pubobjects :
+					((CreatePublicationStmt *) parsetree)->pubobjects)
 			{
 				PublicationObjSpec *obj = (PublicationObjSpec *) lfirst(lc);
 
@@ -4480,6 +4514,130 @@ foreign_key(Oid conoid)
 }
 
 /*
+ * Whether dep is a sequence's OWNED BY row (a serial column's, CREATE or
+ * ALTER SEQUENCE ... OWNED BY): an AUTO dependency of the sequence on a
+ * column of a table, which a drop of the column or the table follows
+ * without a word (review19 F3).
+ */
+static bool
+owned_by_row(Form_pg_depend dep)
+{
+	return dep->deptype == DEPENDENCY_AUTO && dep->classid == RelationRelationId &&
+		dep->objsubid == 0 && dep->refclassid == RelationRelationId &&
+		dep->refobjsubid > 0 && get_rel_relkind(dep->objid) == RELKIND_SEQUENCE;
+}
+
+/*
+ * Whether column attnum of relid is an identity column or owns another
+ * sequence than seq (the cutover moves one sequence per column, the one
+ * pg_get_serial_sequence finds).  Scans pg_depend by referenced object
+ * under AccessShareLock.
+ */
+static bool
+other_owned_sequence(Oid relid, AttrNumber attnum, Oid seq)
+{
+	Relation	depend;
+	ScanKeyData key[3];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+	HeapTuple	att = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(attnum));
+
+	if (HeapTupleIsValid(att))
+	{
+		found = ((Form_pg_attribute) GETSTRUCT(att))->attidentity != '\0';
+		ReleaseSysCache(att);
+	}
+	depend = table_open(DependRelationId, AccessShareLock);
+	ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RelationRelationId));
+	ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	ScanKeyInit(&key[2], Anum_pg_depend_refobjsubid, BTEqualStrategyNumber, F_INT4EQ,
+				Int32GetDatum(attnum));
+	scan = systable_beginscan(depend, DependReferenceIndexId, true, NULL, 3, key);
+	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_depend other = (Form_pg_depend) GETSTRUCT(tup);
+
+		found = other->classid == RelationRelationId && other->objid != seq &&
+			(other->deptype == DEPENDENCY_AUTO || other->deptype == DEPENDENCY_INTERNAL) &&
+			get_rel_relkind(other->objid) == RELKIND_SEQUENCE;
+	}
+	systable_endscan(scan);
+	table_close(depend, AccessShareLock);
+	return found;
+}
+
+/*
+ * 55006 for dep, a sequence made owned by a column (owned_by_row) of
+ * relid, a layout of relayout m or a partition of one, unless the
+ * layout is the table (ord 1 before the cutover, 2 after it) and the
+ * column owns no other sequence: the cutover and a rollback's move that
+ * sequence to the layout taking the table's name.  The cleanup drops the
+ * old layout and a rollback the new one, and with it the sequence, its
+ * position lost, as DROP TABLE ... RESTRICT does (review19 F3).
+ */
+static void
+judge_owned_sequence_relayout(Form_pg_depend dep, Oid relid, const GuardedBy *m)
+{
+	bool		switched = m->phase != NULL && strcmp(m->phase, "switched") == 0;
+	char	   *column = get_attname(dep->refobjid, dep->refobjsubid, true);
+	bool		other;
+
+	if (column == NULL)
+		return;
+	other = other_owned_sequence(dep->refobjid, dep->refobjsubid, dep->objid);
+	if (dep->refobjid == m->table && relid == m->table &&
+		m->ord == (switched ? 2 : 1) && !other)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_IN_USE),
+			 errmsg("sequence %s cannot be owned by column \"%s\" of %s, which migration \"%s\" drops at its cleanup or a rollback",
+					qualified_name(dep->objid), column, qualified_name(dep->refobjid), m->name),
+			 errdetail("The cleanup drops the table's old layout and a rollback its new one, and a sequence owned by one of its columns would go with it, its position lost."),
+			 other ?
+			 errhint("Column \"%s\" of the table is an identity column or owns a sequence already, the one the cutover keeps with the table: make this one owned by another column, or by none (OWNED BY NONE).",
+					 column) :
+			 errhint("Make it owned by column \"%s\" of the table itself instead (the cutover and a rollback keep such a sequence with the table), or by none (OWNED BY NONE).",
+					 column)));
+}
+
+/*
+ * 55006 for dep, a sequence made owned by column column of a column
+ * migration m's table, a column it drops at cleanup (an old one, as
+ * _steward_old_<col>) or at a rollback (a new one, _steward_side): the
+ * drop would take the sequence with it (review19 F3).  The HINT names
+ * the column that stays when there is one.
+ */
+static void
+refuse_owned_sequence_column(Form_pg_depend dep, const char *column, const GuardedBy *m)
+{
+	const char *stays = NULL;
+	const char *q = quote_literal_cstr(m->name);
+	ListCell   *d;
+	ListCell   *n;
+
+	forboth(d, m->dropped, n, m->dropped_new)
+	{
+		if (strcmp((char *) lfirst(d), column) == 0 && *(char *) lfirst(n) != '\0')
+			stays = lfirst(n);
+	}
+	if (stays == NULL && name_in(column, m->added))
+		stays = column;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_IN_USE),
+			 errmsg("sequence %s cannot be owned by column \"%s\" of %s while migration \"%s\" changes it",
+					qualified_name(dep->objid), column, qualified_name(dep->refobjid), m->name),
+			 errdetail("The migration drops the table's old columns at cleanup and its new ones at a rollback, and a sequence owned by one of them would go with it, its position lost."),
+			 stays != NULL ?
+			 errhint("Make it owned by column \"%s\", which stays, after the cleanup (SELECT steward.migration_cleanup(%s);), or by a column the migration leaves alone.",
+					 stays, q) :
+			 errhint("%s Or make it owned by a column the migration leaves alone.",
+					 guard_next_step(m))));
+}
+
+/*
  * Called by the shape guard (steward_migration_judge_shape_users) for
  * each pg_depend row this transaction wrote: 55006 when dep makes an
  * object use a column of an active column migration's table that the
@@ -4500,7 +4658,11 @@ foreign_key(Oid conoid)
  * R17-4, R17-5: a regclass or regtype constant, a BEGIN ATOMIC body, a
  * policy of another table; another table's or a domain's CHECK,
  * codereview5 #1: only foreign keys, which the cutover moves, and the
- * layouts' own constraints, which go with them, pass).  *seen keeps the
+ * layouts' own constraints, which go with them, pass).  A sequence's
+ * OWNED BY (an AUTO dependency, which the drop follows without a word)
+ * on a column the cleanup or a rollback drops is refused too
+ * (review19 F3: judge_owned_sequence_relayout,
+ * refuse_owned_sequence_column).  *seen keeps the
  * relations looked at during one judgement.  Reads the migrations'
  * catalog in a snapshot taken now (one index probe per relation, the
  * migration's record only for a migrated one); takes AccessShareLock on
@@ -4516,8 +4678,9 @@ steward_migration_judge_column_user(Form_pg_depend dep, List **seen)
 	bool		shape_rule;
 	Oid			relid = dep->refobjid;
 	bool		on_index = false;
+	bool		owned_by = owned_by_row(dep);
 
-	if (dep->deptype != DEPENDENCY_NORMAL ||
+	if ((dep->deptype != DEPENDENCY_NORMAL && !owned_by) ||
 		(dep->refclassid != RelationRelationId && dep->refclassid != TypeRelationId) ||
 		dep->classid == PublicationRelRelationId ||
 		(dep->classid == ConstraintRelationId && foreign_key(dep->objid)))
@@ -4578,7 +4741,14 @@ steward_migration_judge_column_user(Form_pg_depend dep, List **seen)
 	if (judged->m.relayout)
 	{
 		/* the relayout's own statements (codereview5 #4: its own only) */
-		if (own_relayout_statement(dep, &judged->m) || goes_with_relation(dep, relid) ||
+		if (own_relayout_statement(dep, &judged->m))
+			return;
+		if (owned_by)
+		{
+			judge_owned_sequence_relayout(dep, relid, &judged->m);
+			return;
+		}
+		if ( goes_with_relation(dep, relid) ||
 			carried_rule(dep, relid, &judged->m))
 			return;
 		what = column_user_name(dep, judged->m.name, &shape_rule);
@@ -4591,6 +4761,8 @@ steward_migration_judge_column_user(Form_pg_depend dep, List **seen)
 	column = get_attname(dep->refobjid, dep->refobjsubid, true);
 	if (column == NULL || !any_migrated(&judged->m, list_make1(column)))
 		return;
+	if (owned_by)
+		refuse_owned_sequence_column(dep, column, &judged->m);
 	if (dep->classid == TriggerRelationId)
 	{
 		Relation	trigger = table_open(TriggerRelationId, AccessShareLock);
