@@ -25669,3 +25669,79 @@ BEGIN
      WHERE m.owner::oid = ANY (roles);
 END
 $$;
+
+-- The built-in machines, written again where they are missing or no longer
+-- the extension's: the rule on steward.migration_runs.phase needs
+-- data_lifecycle, and a TRUNCATE or hand edit of machine_definitions loses
+-- it (review19 F2).  create_state_machine would make a user's machine
+-- (not built in, owned by the caller), and the rule on the extension's own
+-- table cannot be detached.  A machine of the same name that a user made
+-- since becomes the built-in one (owner the extension's owner, no grants:
+-- a built-in machine is attachable by everyone) when its definition is the
+-- built-in's or only the extension's tables use it; otherwise 55000 names
+-- the user's tables.  The extension's script seeds the machines with it.
+-- Returns the machines written.  Superusers and the extension's owner
+-- (it writes the catalog); 42501 for others.  Locks each machine's row
+-- (FOR UPDATE) before deciding.
+CREATE FUNCTION steward.restore_builtin_machines()
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    b record;
+    cur record;
+    users text;
+    extowner regrole := (SELECT e.extowner FROM pg_catalog.pg_extension e
+                          WHERE e.extname = 'pg_steward')::regrole;
+BEGIN
+    -- The guide's data lifecycle, with the rollback edges its migration
+    -- plan implies (switched -> dual_written, dual_written -> backfilled,
+    -- backfilled -> pending_backfill).
+    FOR b IN SELECT * FROM (VALUES
+        ('data_lifecycle',
+         ARRAY['new', 'pending_backfill', 'backfilled', 'dual_written', 'switched', 'validated'],
+         ARRAY['new'],
+         ARRAY['new->pending_backfill', 'pending_backfill->backfilled',
+               'backfilled->dual_written', 'dual_written->switched', 'switched->validated',
+               'switched->dual_written', 'dual_written->backfilled',
+               'backfilled->pending_backfill'])) v(name, states, initial, transitions)
+    LOOP
+        SELECT m.states, m.initial, m.transitions, m.builtin, m.owner, m.usage_roles INTO cur
+          FROM steward.machine_definitions m WHERE m.name = b.name FOR UPDATE;
+        IF NOT FOUND THEN
+            INSERT INTO steward.machine_definitions (name, states, initial, transitions, builtin, owner)
+            VALUES (b.name, b.states, b.initial, b.transitions, true, extowner);
+            RETURN NEXT b.name;
+            CONTINUE;
+        END IF;
+        IF (cur.states, cur.initial, cur.transitions, cur.builtin, cur.owner, cur.usage_roles)
+           IS NOT DISTINCT FROM (b.states, b.initial, b.transitions, true, extowner, '{}'::regrole[]) THEN
+            CONTINUE;
+        END IF;
+        IF (cur.states, cur.initial, cur.transitions) IS DISTINCT FROM (b.states, b.initial, b.transitions) THEN
+            SELECT string_agg(format('%s.%I', r.relid, r.attname), ', ' ORDER BY r.relid::oid, r.attname) INTO users
+              FROM steward.column_rules r
+             WHERE r.kind = 'state' AND r.machine = b.name
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid
+                                WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = r.relid::oid
+                                  AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+                                  AND d.deptype = 'e' AND e.extname = 'pg_steward');
+            IF users IS NOT NULL THEN
+                RAISE EXCEPTION 'state machine "%" has another definition than the built-in one', b.name
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          DETAIL = format('Columns %s use it as it is; the built-in definition would change their rules.', users),
+                          HINT = 'Detach the machine from those columns (steward.detach_state_machine), attach them to a machine of another name, then call steward.restore_builtin_machines() again.';
+            END IF;
+        END IF;
+        UPDATE steward.machine_definitions m
+           SET states = b.states, initial = b.initial, transitions = b.transitions,
+               builtin = true, owner = extowner, usage_roles = '{}'
+         WHERE m.name = b.name;
+        RETURN NEXT b.name;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION steward.restore_builtin_machines() FROM PUBLIC;
+COMMENT ON FUNCTION steward.restore_builtin_machines() IS
+  'write the built-in state machines (data_lifecycle) again where they are missing or changed (superuser, extension owner)';

@@ -31,6 +31,9 @@ extern void steward_machine_roles_forget(Datum roles);
 extern void steward_lock_role_machines(Datum roles);
 extern void steward_check_stored_states(Relation rel, const StateRule *rule);
 
+/* state_rules.c */
+extern void steward_refuse_missing_machine(Relation rel, AttrNumber attnum,
+										   const MissingStateRule *missing) pg_attribute_noreturn();
 extern void steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 										const StewardRules *rules, bool from_copy);
 extern int	steward_check_update_states(Relation rel, HeapTuple oldtup,

@@ -17,8 +17,11 @@
 
 #include "access/relation.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_collation_d.h"
 #include "catalog/pg_type_d.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -939,10 +942,35 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Refuse (55000) to detach the machine of one of the extension's own
+ * tables (steward.migration_runs.phase): its rule keeps the migration
+ * records' phases in order for good, and a superuser following the HINT of
+ * a missing built-in machine would lose it (review19 F2).  The extension's
+ * own scripts may (creating_extension).  Takes AccessShareLock on
+ * pg_depend.
+ */
+static void
+check_not_extension_rule(Relation rel, const char *colname)
+{
+	Oid			extoid = get_extension_oid(STEWARD_EXTENSION, true);
+
+	if (creating_extension || !OidIsValid(extoid) ||
+		getExtensionOfObject(RelationRelationId, RelationGetRelid(rel)) != extoid)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot detach the state machine of column \"%s\" of relation \"%s\"",
+					colname, RelationGetRelationName(rel)),
+			 errdetail("The relation belongs to extension %s, whose rules stay.", STEWARD_EXTENSION),
+			 errhint("If its built-in machine is missing, restore it: SELECT steward.restore_builtin_machines();")));
+}
+
+/*
  * steward.detach_state_machine(tbl, column): stop enforcing the column's
  * state machine; the stored values stay.  The caller must own tbl
  * (42501); ShareRowExclusiveLock on tbl so that no write is in flight
- * while the rule goes.  Raises 42704 when the column has no machine.
+ * while the rule goes.  Raises 42704 when the column has no machine and
+ * 55000 for a table of the extension (check_not_extension_rule).
  */
 Datum
 steward_detach_state_machine(PG_FUNCTION_ARGS)
@@ -959,6 +987,7 @@ steward_detach_state_machine(PG_FUNCTION_ARGS)
 	steward_check_table_owner(relid);
 	rel = steward_open_user_relation(relid, ShareRowExclusiveLock, STEWARD_KINDS_ANY,
 									 "steward.detach_state_machine()");
+	check_not_extension_rule(rel, colname);
 	if (steward_delete_column_rules(relid, colname, "state") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

@@ -15,7 +15,10 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/dependency.h"
+#include "catalog/pg_class.h"
 #include "access/xact.h"
+#include "commands/extension.h"
 #include "executor/tuptable.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
@@ -25,6 +28,7 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "pg_steward.h"
 #include "lifecycle/lifecycle.h"
 #include "plumbing/slot.h"
 #include "stats/counters.h"
@@ -163,19 +167,26 @@ new_row_key(Relation rel, TupleTableSlot *slot)
  * Refuse a row entering or changing state in the column of a state rule
  * whose machine is gone or malformed (rules->missing): without the
  * definition nothing can be checked, and a rule that let such rows through
- * would be a guarantee with a bypass.  "rel"/"attnum": the relation and
- * column the error names (for a cross-partition UPDATE, the partition the
- * row leaves); the HINT names the table the rule is on (a partitioned
- * ancestor's rule is detached there).  Raises 55000; takes no lock (the
- * names are read from the syscache).
+ * would be a guarantee with a bypass.  Also what run_transition and
+ * set_state_check raise on such a rule (transitions.c).  "rel"/"attnum":
+ * the relation and column the error names (for a cross-partition UPDATE,
+ * the partition the row leaves); the HINT names the table the rule is on
+ * (a partitioned ancestor's rule is detached there).  A rule on one of the
+ * extension's own tables (steward.migration_runs) uses a built-in machine
+ * and cannot be detached: its HINT names steward.restore_builtin_machines()
+ * (review19 F2).  Raises 55000; takes AccessShareLock on pg_depend (the
+ * extension membership), the names are read from the syscache.
  */
-static void
-refuse_missing_machine(Relation rel, AttrNumber attnum, const MissingStateRule *missing)
+void
+steward_refuse_missing_machine(Relation rel, AttrNumber attnum, const MissingStateRule *missing)
 {
 	const char *colname = column_name(rel, attnum);
 	char	   *relname;
 	char	   *nspname = get_namespace_name(get_rel_namespace(missing->relid));
 	char	   *name = get_rel_name(missing->relid);
+	Oid			extoid = get_extension_oid(STEWARD_EXTENSION, true);
+	bool		builtin = OidIsValid(extoid) &&
+		getExtensionOfObject(RelationRelationId, missing->relid) == extoid;
 
 	relname = (nspname && name) ? quote_qualified_identifier(nspname, name) :
 		pstrdup(RelationGetRelationName(rel));
@@ -189,6 +200,9 @@ refuse_missing_machine(Relation rel, AttrNumber attnum, const MissingStateRule *
 					missing->machine, colname, RelationGetRelationName(rel)),
 			 errdetail("Rows cannot enter or change state in column \"%s\" until the machine can be read: pg_steward cannot check them without it.",
 					   colname),
+			 builtin ?
+			 errhint("The relation belongs to extension %s: restore its built-in state machines with SELECT steward.restore_builtin_machines();",
+					 STEWARD_EXTENSION) :
 			 missing->malformed ?
 			 errhint("Correct machine \"%s\"'s row in steward.machine_definitions, or detach the machine: SELECT steward.detach_state_machine(%s, %s);",
 					 missing->machine, quote_literal_cstr(relname), quote_literal_cstr(colname)) :
@@ -200,7 +214,7 @@ refuse_missing_machine(Relation rel, AttrNumber attnum, const MissingStateRule *
 /*
  * An UPDATE under a state rule whose machine is gone (rules->missing):
  * one that keeps the state and changed_at columns passes (it enters no
- * state), any other is refused (refuse_missing_machine).
+ * state), any other is refused (steward_refuse_missing_machine).
  */
 static void
 check_update_missing(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
@@ -224,7 +238,7 @@ check_update_missing(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
 		if (oldnull == newnull &&
 			(oldnull || datumIsEqual(oldd, newd, att->attbyval, att->attlen)))
 			continue;
-		refuse_missing_machine(origin->rel, steward_origin_attnum(origin, missing->attnum),
+		steward_refuse_missing_machine(origin->rel, steward_origin_attnum(origin, missing->attnum),
 							   missing);
 	}
 }
@@ -243,7 +257,7 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 							const StewardRules *rules, bool from_copy)
 {
 	if (rules->nmissing > 0)
-		refuse_missing_machine(rel, rules->missing[0].attnum, &rules->missing[0]);
+		steward_refuse_missing_machine(rel, rules->missing[0].attnum, &rules->missing[0]);
 	if (rules->nstates == 0)
 		return;
 

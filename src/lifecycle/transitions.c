@@ -54,6 +54,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rls.h"
+#include "utils/snapmgr.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/resowner.h"
@@ -299,17 +300,24 @@ spi_value_upper(HeapTuple tuple, TupleDesc desc, int fnumber)
 
 /*
  * The state rule of a table, its own or a partitioned ancestor's (which
- * the write path enforces on it too): (column, machine), or an error.
+ * the write path enforces on it too): (column, machine, the table the rule
+ * is on: the nearest), or an error.
  */
 static void
-state_column_of(Relation rel, char **column, char **machine)
+state_column_of(Relation rel, char **column, char **machine, Oid *rule_relid)
 {
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(RelationGetRelid(rel))};
+	bool		isnull;
 
-	if (SPI_execute_with_args("SELECT DISTINCT attname::text, machine FROM steward.column_rules"
-							  " WHERE (relid = $1 OR relid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors($1::pg_catalog.regclass) a))"
-							  " AND kind = 'state' ORDER BY 1",
+	if (SPI_execute_with_args("SELECT r.attname::text, r.machine,"
+							  "       (pg_catalog.array_agg(r.relid::pg_catalog.oid ORDER BY a.n))[1]"
+							  "  FROM steward.column_rules r"
+							  "  JOIN (SELECT $1::pg_catalog.regclass AS relid, 0::pg_catalog.int8 AS n"
+							  "        UNION ALL"
+							  "        SELECT x.relid, x.n FROM pg_catalog.pg_partition_ancestors($1::pg_catalog.regclass)"
+							  "               WITH ORDINALITY x(relid, n)) a ON a.relid = r.relid"
+							  " WHERE r.kind = 'state' GROUP BY 1, 2 ORDER BY 1",
 							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.column_rules");
 	if (SPI_processed == 0)
@@ -325,36 +333,68 @@ state_column_of(Relation rel, char **column, char **machine)
 						RelationGetRelationName(rel))));
 	*column = spi_value_upper(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	*machine = spi_value_upper(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	*rule_relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+												 3, &isnull));
 }
 
-/* Are both states declared, and (unless from = to) is from -> to an edge? */
+/*
+ * Are both states declared by machine, and (unless from = to) is
+ * from -> to an edge?  Reads the definition as the write path does
+ * (steward_load_state_machine, a new snapshot, AccessShareLock on
+ * steward.machine_definitions released after the read).  A machine that is
+ * missing or malformed: with "rel" (the table whose state rule in "column",
+ * on table "rule_relid", names the machine) the write path's 55000 and its
+ * HINT (steward_refuse_missing_machine, review19 F1); without (a label's
+ * machine) 42704 or 55000 naming the machine.  22023 for the rest.
+ */
 static void
-check_edge(const char *machine, const char *from, const char *to)
+check_edge(Relation rel, const char *column, Oid rule_relid, const char *machine,
+		   const char *from, const char *to)
 {
-	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
-	Datum		args[3] = {CStringGetTextDatum(machine), CStringGetTextDatum(from),
-	CStringGetTextDatum(to)};
-	bool		isnull;
+	StateRule  *rule = palloc0(sizeof(StateRule));
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	StewardMachineLoad found = steward_load_state_machine(snapshot, machine, rule);
+	int			fromi,
+				toi;
 
-	if (SPI_execute_with_args("SELECT $2 = ANY (states), $3 = ANY (states),"
-							  "       ($2 || '->' || $3) = ANY (transitions)"
-							  "  FROM steward.machine_definitions WHERE name = $1",
-							  3, argtypes, args, NULL, false, 0) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "state machine \"%s\" is missing", machine);
-	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+	UnregisterSnapshot(snapshot);
+	if (found != STEWARD_MACHINE_LOADED)
+	{
+		if (rel != NULL)
+		{
+			MissingStateRule missing = {0};
+
+			missing.relid = rule_relid;
+			missing.attnum = get_attnum(RelationGetRelid(rel), column);
+			missing.changed_at = InvalidAttrNumber;
+			missing.malformed = (found == STEWARD_MACHINE_MALFORMED);
+			strlcpy(missing.machine, machine, NAMEDATALEN);
+			steward_refuse_missing_machine(rel, missing.attnum, &missing);
+		}
+		if (found == STEWARD_MACHINE_MALFORMED)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("state machine \"%s\" has a malformed definition", machine),
+					 errhint("Correct machine \"%s\"'s row in steward.machine_definitions.", machine)));
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("state machine \"%s\" does not exist", machine)));
+	}
+	fromi = steward_state_index(rule, from, strlen(from));
+	toi = steward_state_index(rule, to, strlen(to));
+	if (fromi < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("\"%s\" is not a state of machine \"%s\"", from, machine)));
-	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
+	if (toi < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("\"%s\" is not a state of machine \"%s\"", to, machine)));
-	if (strcmp(from, to) != 0 &&
-		!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)))
+	if (fromi != toi && (rule->edges[fromi] & (UINT64CONST(1) << toi)) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("machine \"%s\" has no transition %s -> %s", machine, from, to)));
+	pfree(rule);
 }
 
 /* ------------------------------------------------------------------------
@@ -372,7 +412,8 @@ check_edge(const char *machine, const char *from, const char *to)
  * the rows' triggers rewrite the column's label.  Raises 22004 for a NULL
  * table or state, 42601 for a check that does not parse, 22023 for one
  * that is not one plain SELECT or a state the machine does not declare,
- * 55000 when the table has no state machine, 0A000 for more than one
+ * 55000 when the table has no state machine or its machine is missing or
+ * malformed (steward_refuse_missing_machine), 0A000 for more than one
  * state column, and steward_open_table_to_configure's errors.
  */
 Datum
@@ -382,6 +423,7 @@ steward_set_state_check(PG_FUNCTION_ARGS)
 	char	   *state;
 	Relation	rel;
 	StewardAsOwner ctx;
+	Oid			rule_relid;
 	char	   *column,
 			   *machine;
 	Oid			argtypes[3] = {OIDOID, TEXTOID, TEXTOID};
@@ -397,8 +439,8 @@ steward_set_state_check(PG_FUNCTION_ARGS)
 
 	rel = steward_open_table_to_configure(relid);
 	steward_enter_rules_owner(&ctx);
-	state_column_of(rel, &column, &machine);
-	check_edge(machine, state, state);
+	state_column_of(rel, &column, &machine, &rule_relid);
+	check_edge(rel, column, rule_relid, machine, state, state);
 
 	args[0] = ObjectIdGetDatum(relid);
 	args[1] = CStringGetTextDatum(state);
@@ -438,16 +480,16 @@ steward_set_state_check(PG_FUNCTION_ARGS)
  * set_state_check makes of a check, for a check that a security label
  * brings (steward._apply_label_checks, labels.sql): check_sql parses as
  * exactly one SELECT (it is parsed, never run) and the state is one that
- * machine declares.  Raises 22023 or a syntax error (42601).  Called as
- * the owner of the extension's tables; takes no lock.  Reads the machine
- * with search_path pinned (steward_as_role_begin, the same role).
+ * machine declares.  Raises 22023 or a syntax error (42601), 42704 for a
+ * machine that does not exist and 55000 for a malformed one.  Called as
+ * the owner of the extension's tables; takes AccessShareLock on
+ * steward.machine_definitions for the read (check_edge), released.
  */
 Datum
 steward_validate_state_check(PG_FUNCTION_ARGS)
 {
 	char	   *machine;
 	char	   *state;
-	StewardAsOwner ctx;
 
 	steward_require_arg(fcinfo, 0, "machine");
 	steward_require_arg(fcinfo, 1, "state");
@@ -456,14 +498,8 @@ steward_validate_state_check(PG_FUNCTION_ARGS)
 	state = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	check_check_sql(text_to_cstring(PG_GETARG_TEXT_PP(2)));
 
-	/*
-	 * check_edge's operators (=, ||, = ANY) must be pg_catalog's whoever
-	 * calls this and under whatever search_path: the same role, path
-	 * pinned.
-	 */
-	steward_as_role_begin(GetUserId(), STEWARD_PINNED_SEARCH_PATH, true, &ctx);
-	check_edge(machine, state, state);
-	steward_as_owner_end(&ctx);
+	/* check_edge runs no SQL: nothing depends on search_path. */
+	check_edge(NULL, NULL, InvalidOid, machine, state, state);
 	PG_RETURN_VOID();
 }
 
@@ -778,6 +814,7 @@ steward_transition_prepare(PG_FUNCTION_ARGS)
 			   *to;
 	Relation	rel;
 	StewardAsOwner ctx;
+	Oid			rule_relid;
 	char	   *column,
 			   *machine;
 	char	   *keys;
@@ -819,8 +856,8 @@ steward_transition_prepare(PG_FUNCTION_ARGS)
 	keys = key_columns(rel, &keytype);
 
 	steward_enter_rules_owner(&ctx);
-	state_column_of(rel, &column, &machine);
-	check_edge(machine, from, to);
+	state_column_of(rel, &column, &machine, &rule_relid);
+	check_edge(rel, column, rule_relid, machine, from, to);
 	if (!PG_ARGISNULL(3))
 		check_set_sql(text_to_cstring(PG_GETARG_TEXT_PP(3)), column);
 	steward_as_owner_end(&ctx);
