@@ -25745,3 +25745,27 @@ $$;
 REVOKE ALL ON FUNCTION steward.restore_builtin_machines() FROM PUBLIC;
 COMMENT ON FUNCTION steward.restore_builtin_machines() IS
   'write the built-in state machines (data_lifecycle) again where they are missing or changed (superuser, extension owner)';
+
+-- An UPDATE that points a state rule at a machine (the extension's owner
+-- re-pointing a rule by hand, INSERT ... ON CONFLICT DO UPDATE) locks the
+-- machine's row FOR KEY SHARE as an inserted rule does (above): without
+-- it a concurrent drop_state_machine deleted the machine under the
+-- uncommitted rule (review19 F5).
+CREATE FUNCTION steward._column_rules_lock_machine()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM steward._state_machine_lock(NEW.machine);
+    RETURN NEW;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._column_rules_lock_machine() FROM PUBLIC;
+CREATE TRIGGER column_rules_lock_machine
+    BEFORE UPDATE OF kind, machine ON steward.column_rules
+    FOR EACH ROW
+    WHEN (NEW.kind = 'state' AND NEW.machine IS NOT NULL
+          AND (OLD.kind, OLD.machine) IS DISTINCT FROM (NEW.kind, NEW.machine))
+    EXECUTE FUNCTION steward._column_rules_lock_machine();
+ALTER TABLE steward.column_rules ENABLE ALWAYS TRIGGER column_rules_lock_machine;
