@@ -25769,3 +25769,55 @@ CREATE TRIGGER column_rules_lock_machine
           AND (OLD.kind, OLD.machine) IS DISTINCT FROM (NEW.kind, NEW.machine))
     EXECUTE FUNCTION steward._column_rules_lock_machine();
 ALTER TABLE steward.column_rules ENABLE ALWAYS TRIGGER column_rules_lock_machine;
+
+-- review19 F2: verify() names steward.restore_builtin_machines() for a
+-- missing machine of the extension's own table.
+CREATE OR REPLACE FUNCTION steward._verify_rules(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+    states text[];
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rules');
+    FOR r IN SELECT cr.attname, cr.kind, cr.machine
+               FROM steward.column_rules cr
+              WHERE cr.relid = tbl
+                 OR cr.relid IN (SELECT relid FROM pg_partition_ancestors(tbl))
+              ORDER BY cr.kind, cr.attname LOOP
+        IF r.kind = 'version' THEN
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I < 1', steward._relation_scan(tbl), r.attname) INTO n;
+            "check" := format('versions %I', r.attname); passed := n = 0;
+            detail := CASE WHEN n = 0 THEN 'all versions >= 1' ELSE format('%s rows with a version below 1', n) END;
+            RETURN NEXT;
+        ELSIF r.kind = 'state' THEN
+            -- The public view: this body runs as the table owner.
+            SELECT m.states INTO states FROM steward.state_machines m WHERE m.name = r.machine;
+            -- A rule whose machine is gone (a TRUNCATE of the catalog, a
+            -- catalog edited in single-user mode, a rule older than 0.2's
+            -- lock between attach and drop) cannot check the stored rows
+            -- (the access method refuses rows entering or changing state).
+            IF states IS NULL THEN
+                "check" := format('states %I', r.attname); passed := false;
+                detail := format('state machine %s does not exist: rows cannot enter or change state in the column; %s', r.machine, CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid OPERATOR(pg_catalog.=) tbl::pg_catalog.oid AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype OPERATOR(pg_catalog.=) 'e' AND d.refobjid OPERATOR(pg_catalog.=) (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'pg_steward'))
+                                 THEN 'a table of the extension: restore its built-in machines with steward.restore_builtin_machines()' ELSE 'detach the column (steward.detach_state_machine), then create the '
+                                 'machine and attach it again (the attach checks the stored rows)' END);
+                RETURN NEXT;
+                CONTINUE;
+            END IF;
+            -- Byte for byte, as the access method compares states.
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text COLLATE "C" = ANY ($1))',
+                           steward._relation_scan(tbl), r.attname, r.attname) INTO n USING states;
+            "check" := format('states %I', r.attname); passed := n = 0;
+            detail := CASE WHEN n = 0 THEN format('all rows in states of %s', r.machine)
+                           ELSE format('%s rows in states %s does not declare', n, r.machine) END;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+
+    RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
+END
+$$;

@@ -69,6 +69,8 @@ DELETE FROM steward.machine_definitions WHERE name = 'data_lifecycle';
 ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_attached;
 SELECT steward.migration_start('r183_mig', $$[{"relayout": {"table": "r183_so", "partition_by": "HASH (id)", "partitions": 2}}]$$);
 \echo :LAST_ERROR_SQLSTATE
+-- verify() names the same way back.
+SELECT "check", passed, detail FROM steward.verify('steward.migration_runs') WHERE "check" LIKE 'states%';
 -- detach on the extension's own table is refused, whoever asks.
 SELECT steward.detach_state_machine('steward.migration_runs', 'phase');
 \echo :LAST_ERROR_SQLSTATE

@@ -347,9 +347,9 @@ BEGIN
             -- (the access method refuses rows entering or changing state).
             IF states IS NULL THEN
                 "check" := format('states %I', r.attname); passed := false;
-                detail := format('state machine %s does not exist: rows cannot enter or change state in the column; '
-                                 'detach the column (steward.detach_state_machine), then create the '
-                                 'machine and attach it again (the attach checks the stored rows)', r.machine);
+                detail := format('state machine %s does not exist: rows cannot enter or change state in the column; %s', r.machine, CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid OPERATOR(pg_catalog.=) tbl::pg_catalog.oid AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype OPERATOR(pg_catalog.=) 'e' AND d.refobjid OPERATOR(pg_catalog.=) (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'pg_steward'))
+                                 THEN 'a table of the extension: restore its built-in machines with steward.restore_builtin_machines()' ELSE 'detach the column (steward.detach_state_machine), then create the '
+                                 'machine and attach it again (the attach checks the stored rows)' END);
                 RETURN NEXT;
                 CONTINUE;
             END IF;
