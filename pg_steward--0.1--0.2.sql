@@ -25821,3 +25821,32 @@ BEGIN
     RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
 END
 $$;
+
+-- codereview6 F7: machine_definitions invalidates only the cached rules of
+-- the machines a statement changed (src/lifecycle/lifecycle.sql).
+-- The cached rules of the tables whose state rules name a machine a
+-- statement created, removed or redefined are reset in every session
+-- (src/lifecycle/machine_roles.c); a TRUNCATE resets every state rule's.
+-- One trigger per event: their transition tables name the rows.
+CREATE FUNCTION steward._machine_definitions_rules()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'steward_machine_definitions_rules'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._machine_definitions_rules() FROM PUBLIC;
+CREATE TRIGGER machine_definitions_rules_insert
+    AFTER INSERT ON steward.machine_definitions REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION steward._machine_definitions_rules();
+ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_rules_insert;
+CREATE TRIGGER machine_definitions_rules_update
+    AFTER UPDATE ON steward.machine_definitions
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION steward._machine_definitions_rules();
+ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_rules_update;
+CREATE TRIGGER machine_definitions_rules_delete
+    AFTER DELETE ON steward.machine_definitions REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION steward._machine_definitions_rules();
+ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_rules_delete;
+CREATE TRIGGER machine_definitions_rules_truncate
+    AFTER TRUNCATE ON steward.machine_definitions
+    FOR EACH STATEMENT EXECUTE FUNCTION steward._machine_definitions_rules();
+ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_rules_truncate;

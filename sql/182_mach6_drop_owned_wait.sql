@@ -82,3 +82,53 @@ SELECT steward.detach_state_machine('r182_two', 's1');
 SELECT steward.detach_state_machine('r182_two', 's2');
 SELECT steward.drop_state_machine('r182_one');
 DROP TABLE r182_two;
+-- codereview6 F7: every statement on steward.machine_definitions reset
+-- the cached rules of every table with a state rule, in every session.
+-- Only the rules naming a machine the statement created, removed or
+-- redefined are reset now.  A reload reads steward.column_rules (a scan,
+-- counted in pg_stat_xact_user_tables within the transaction).
+CREATE TABLE r182_c (id int PRIMARY KEY, st text) USING steward;
+SELECT steward.create_state_machine('r182_c', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a->b']);
+SELECT steward.attach_state_machine('r182_c', 'st', 'r182_c');
+INSERT INTO r182_c VALUES (1, 'a');
+-- Another machine created: r182_c's rules stay cached.
+SELECT steward.create_state_machine('r182_other', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a->b']);
+BEGIN;
+SELECT seq_scan AS reads FROM pg_stat_xact_user_tables WHERE relid = 'steward.column_rules'::regclass \gset
+INSERT INTO r182_c VALUES (2, 'a');
+SELECT seq_scan > :reads AS reloaded FROM pg_stat_xact_user_tables WHERE relid = 'steward.column_rules'::regclass;
+COMMIT;
+-- An update keeping every definition (SET name = name): stays cached too.
+UPDATE steward.machine_definitions SET name = name WHERE name = 'r182_c';
+BEGIN;
+SELECT seq_scan AS reads FROM pg_stat_xact_user_tables WHERE relid = 'steward.column_rules'::regclass \gset
+INSERT INTO r182_c VALUES (3, 'a');
+SELECT seq_scan > :reads AS reloaded FROM pg_stat_xact_user_tables WHERE relid = 'steward.column_rules'::regclass;
+COMMIT;
+-- The machine the rule names redefined: reloaded, the new edge is used.
+UPDATE r182_c SET st = 'b' WHERE id = 1;
+UPDATE r182_c SET st = 'a' WHERE id = 1;
+UPDATE steward.machine_definitions SET transitions = ARRAY['a->b', 'b->a'] WHERE name = 'r182_c';
+BEGIN;
+SELECT seq_scan AS reads FROM pg_stat_xact_user_tables WHERE relid = 'steward.column_rules'::regclass \gset
+UPDATE r182_c SET st = 'a' WHERE id = 1;
+SELECT seq_scan > :reads AS reloaded FROM pg_stat_xact_user_tables WHERE relid = 'steward.column_rules'::regclass;
+COMMIT;
+-- Deleted with the other machine in one statement, then TRUNCATE: reset.
+ALTER TABLE steward.machine_definitions DISABLE TRIGGER machine_definitions_attached;
+DELETE FROM steward.machine_definitions WHERE name IN ('r182_c', 'r182_other');
+ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_attached;
+\set VERBOSITY sqlstate
+INSERT INTO r182_c VALUES (4, 'a');
+\set VERBOSITY default
+SELECT steward.create_state_machine('r182_c', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a->b']);
+INSERT INTO r182_c VALUES (4, 'a');
+BEGIN;
+TRUNCATE steward.machine_definitions;
+\set VERBOSITY sqlstate
+INSERT INTO r182_c VALUES (5, 'a');
+\set VERBOSITY default
+ROLLBACK;
+SELECT steward.detach_state_machine('r182_c', 'st');
+SELECT steward.drop_state_machine('r182_c');
+DROP TABLE r182_c;

@@ -106,23 +106,28 @@
 #include "catalog/pg_type_d.h"
 #include "commands/event_trigger.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/tuplestore.h"
 
 #include "pg_steward.h"
 #include "lifecycle/lifecycle.h"
 #include "plumbing/as_owner.h"
+#include "tableam/rules.h"
 #include "tableam/rules_api.h"
 
 PG_FUNCTION_INFO_V1(steward_machine_definitions_roles);
+PG_FUNCTION_INFO_V1(steward_machine_definitions_rules);
 PG_FUNCTION_INFO_V1(steward_machine_definitions_grant_guard);
 
 /* The catalog and the attnums its rows are recorded under. */
@@ -399,9 +404,8 @@ record_machine_roles(const MachineColumns *cols)
  * machine_definitions), to the end of the transaction); after: makes this
  * database's pg_shdepend rows of the machines' roles match the table,
  * taking AccessShareLock on each role it adds a row for (see the file
- * header), and invalidates the cached rules of every table with a state
- * rule (steward_invalidate_state_rules: AccessShareLock on
- * steward.column_rules, released).  Refused (39P01) when called otherwise or on another table.
+ * header); the cached rules are steward._machine_definitions_rules()'s.
+ * Refused (39P01) when called otherwise or on another table.
  */
 Datum
 steward_machine_definitions_roles(PG_FUNCTION_ARGS)
@@ -419,11 +423,139 @@ steward_machine_definitions_roles(PG_FUNCTION_ARGS)
 	if (TRIGGER_FIRED_BEFORE(trigdata->tg_event))
 		lock_machine_roles(&cols);
 	else
-	{
 		record_machine_roles(&cols);
-		/* Rules cached with the old definitions, or as missing. */
-		steward_invalidate_state_rules();
+	return PointerGetDatum(NULL);
+}
+
+/* A row of a transition table: the machine's name and definition. */
+typedef struct MachineRow
+{
+	char	   *name;
+	Datum		def[3];			/* states, initial, transitions, detoasted */
+	bool		isnull[3];
+} MachineRow;
+
+/* The rows of a transition table of steward.machine_definitions (NULL: none). */
+static List *
+machine_rows(Tuplestorestate *store, Relation rel)
+{
+	static const char *const columns[4] = {"name", "states", "initial", "transitions"};
+	AttrNumber	atts[4];
+	TupleTableSlot *slot;
+	List	   *rows = NIL;
+	int			ptr;
+
+	if (store == NULL)
+		return NIL;
+	for (int i = 0; i < 4; i++)
+		atts[i] = steward_catalog_attnum(rel, columns[i]);
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
+	/* A read pointer of our own: other triggers read the same store. */
+	ptr = tuplestore_alloc_read_pointer(store, EXEC_FLAG_REWIND);
+	tuplestore_select_read_pointer(store, ptr);
+	tuplestore_rescan(store);
+	while (tuplestore_gettupleslot(store, true, false, slot))
+	{
+		MachineRow *row;
+		bool		isnull;
+		Datum		name = slot_getattr(slot, atts[0], &isnull);
+
+		if (isnull)
+			continue;
+		row = palloc(sizeof(MachineRow));
+		row->name = TextDatumGetCString(name);
+		for (int i = 0; i < 3; i++)
+		{
+			Datum		d = slot_getattr(slot, atts[i + 1], &row->isnull[i]);
+
+			row->def[i] = row->isnull[i] ? (Datum) 0 :
+				PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
+		}
+		rows = lappend(rows, row);
 	}
+	tuplestore_select_read_pointer(store, 0);
+	ExecDropSingleTupleTableSlot(slot);
+	return rows;
+}
+
+/* Has row the same definition as the row of the same name in others? */
+static bool
+same_machine_in(const MachineRow *row, List *others)
+{
+	ListCell   *lc;
+
+	foreach(lc, others)
+	{
+		const MachineRow *other = lfirst(lc);
+		bool		same = strcmp(row->name, other->name) == 0;
+
+		for (int i = 0; same && i < 3; i++)
+		{
+			struct varlena *a = (struct varlena *) DatumGetPointer(row->def[i]);
+			struct varlena *b = (struct varlena *) DatumGetPointer(other->def[i]);
+
+			if (row->isnull[i] || other->isnull[i])
+				same = row->isnull[i] == other->isnull[i];
+			else
+				same = VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
+					memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
+		}
+		if (same)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * steward._machine_definitions_rules(): the AFTER ... FOR EACH STATEMENT
+ * triggers of steward.machine_definitions, one per event (INSERT,
+ * UPDATE, DELETE with their transition tables; TRUNCATE; enabled
+ * ALWAYS): invalidates the cached rules of the tables whose state rules
+ * name a machine the statement created, removed, renamed or whose states,
+ * initial states or transitions it changed (a TRUNCATE: every state
+ * rule's), so that a machine created again reaches the sessions that
+ * cached its rule as missing and a changed definition those that cached
+ * the old one.  An UPDATE of owners or grants only, or a machine no rule
+ * names, invalidates nothing: every table with a state rule was rebuilt
+ * in every backend after any statement on the catalog (codereview6 F7).
+ * Locks: AccessShareLock on steward.column_rules, released
+ * (steward_invalidate_state_rules).  Refused (39P01) when called
+ * otherwise or on another table.
+ */
+Datum
+steward_machine_definitions_rules(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	List	   *old_rows;
+	List	   *new_rows;
+	List	   *changed = NIL;
+	ListCell   *lc;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) ||
+		RelationGetRelid(trigdata->tg_relation) != steward_relid(STEWARD_MACHINES_TABLE, true))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward._machine_definitions_rules() must be an AFTER FOR EACH STATEMENT trigger of steward.machine_definitions")));
+	rel = trigdata->tg_relation;
+	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) ||
+		(trigdata->tg_oldtable == NULL && trigdata->tg_newtable == NULL))
+	{
+		/* No rows to name (a trigger made without transition tables): all. */
+		steward_invalidate_state_rules(NIL, true);
+		return PointerGetDatum(NULL);
+	}
+	old_rows = machine_rows(trigdata->tg_oldtable, rel);
+	new_rows = machine_rows(trigdata->tg_newtable, rel);
+	foreach(lc, old_rows)
+		if (!same_machine_in(lfirst(lc), new_rows))
+			changed = lappend(changed, ((MachineRow *) lfirst(lc))->name);
+	foreach(lc, new_rows)
+		if (!same_machine_in(lfirst(lc), old_rows))
+			changed = lappend(changed, ((MachineRow *) lfirst(lc))->name);
+	steward_invalidate_state_rules(changed, false);
 	return PointerGetDatum(NULL);
 }
 

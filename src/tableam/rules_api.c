@@ -631,19 +631,39 @@ invalidate_rules_of(Oid relid)
 	list_free(relids);
 }
 
+/* Does the rule in slot name one of machines (C strings)? */
+static bool
+names_machine(TupleTableSlot *slot, AttrNumber att_machine, List *machines)
+{
+	bool		isnull;
+	Datum		d = slot_getattr(slot, att_machine, &isnull);
+	char	   *machine;
+	ListCell   *lc;
+
+	if (isnull)
+		return false;
+	machine = TextDatumGetCString(d);
+	foreach(lc, machines)
+		if (strcmp(machine, (const char *) lfirst(lc)) == 0)
+			return true;
+	return false;
+}
+
 /*
  * Invalidate the cached rules of every table (and its partitions) with a
- * state rule, read from steward.column_rules with a fresh snapshot: after
- * any write to steward.machine_definitions (its statement trigger,
- * machine_roles.c), so that a machine created again reaches the sessions
- * that cached its rule as missing (which refuse writes), and a TRUNCATE
- * or hand edit reaches those that cached the old definition.  The
- * invalidations are sent at commit.  Locks: AccessShareLock on
- * steward.column_rules, released before returning.  Raises 55000 when the
- * catalog lacks a column the library reads (steward_catalog_attnum).
+ * state rule naming one of machines (a List of C strings; all == true:
+ * any machine), read from steward.column_rules with a fresh snapshot:
+ * after a write to steward.machine_definitions that changed those
+ * machines (its statement triggers, machine_roles.c), so that a machine
+ * created again reaches the sessions that cached its rule as missing
+ * (which refuse writes), and a TRUNCATE or hand edit reaches those that
+ * cached the old definition.  The invalidations are sent at commit.
+ * Locks: AccessShareLock on steward.column_rules, released before
+ * returning.  Raises 55000 when the catalog lacks a column the library
+ * reads (steward_catalog_attnum).
  */
 void
-steward_invalidate_state_rules(void)
+steward_invalidate_state_rules(List *machines, bool all)
 {
 	Oid			nspid = get_namespace_oid(STEWARD_SCHEMA, true);
 	Oid			rulesoid = OidIsValid(nspid) ? get_relname_relid(STEWARD_RULES_TABLE, nspid) : InvalidOid;
@@ -652,13 +672,15 @@ steward_invalidate_state_rules(void)
 	TableScanDesc scan;
 	TupleTableSlot *slot;
 	AttrNumber	att_relid,
-				att_kind;
+				att_kind,
+				att_machine;
 
-	if (!OidIsValid(rulesoid))
+	if (!OidIsValid(rulesoid) || (!all && machines == NIL))
 		return;
 	rulesrel = table_open(rulesoid, AccessShareLock);
 	att_relid = steward_catalog_attnum(rulesrel, "relid");
 	att_kind = steward_catalog_attnum(rulesrel, "kind");
+	att_machine = steward_catalog_attnum(rulesrel, "machine");
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	slot = table_slot_create(rulesrel, NULL);
 	scan = table_beginscan(rulesrel, snapshot, 0, NULL);
@@ -669,7 +691,8 @@ steward_invalidate_state_rules(void)
 		Datum		relid = slot_getattr(slot, att_relid, &n1);
 		Datum		kind = slot_getattr(slot, att_kind, &n2);
 
-		if (!n1 && !n2 && strcmp(TextDatumGetCString(kind), "state") == 0)
+		if (!n1 && !n2 && strcmp(TextDatumGetCString(kind), "state") == 0 &&
+			(all || names_machine(slot, att_machine, machines)))
 			invalidate_rules_of(DatumGetObjectId(relid));
 	}
 	table_endscan(scan);
