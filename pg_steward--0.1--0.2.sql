@@ -25850,3 +25850,146 @@ CREATE TRIGGER machine_definitions_rules_truncate
     AFTER TRUNCATE ON steward.machine_definitions
     FOR EACH STATEMENT EXECUTE FUNCTION steward._machine_definitions_rules();
 ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_rules_truncate;
+
+-- The DDL event trigger judges NOT NULL and defaults of the columns the
+-- access method sets only where the command changed them (codereview6 F5);
+-- a changed_at column keeps type timestamptz (review19 F6).
+CREATE FUNCTION steward._check_written_ddl(tbl regclass, cmd pg_catalog.pg_ddl_command)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_check_written_ddl'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._check_written_ddl(regclass, pg_catalog.pg_ddl_command) FROM PUBLIC;
+CREATE OR REPLACE FUNCTION steward._rules_on_written_ddl()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+BEGIN
+    IF pg_catalog.to_regclass('steward.column_rules') IS NULL
+       OR NOT EXISTS (SELECT 1 FROM steward.column_rules
+                       WHERE kind = 'version' OR changed_at IS NOT NULL) THEN
+        RETURN;
+    END IF;
+    -- Each command with its parse tree: NOT NULL and defaults are judged
+    -- only on the columns the command changed (codereview6 F5).
+    FOR c IN
+        SELECT CASE WHEN d.classid = 'pg_catalog.pg_policy'::pg_catalog.regclass
+                    THEN (SELECT p.polrelid FROM pg_catalog.pg_policy p
+                           WHERE p.oid = d.objid)
+                    ELSE d.objid END AS rel,
+               d.command
+          FROM pg_catalog.pg_event_trigger_ddl_commands() d
+         WHERE d.classid IN ('pg_catalog.pg_class'::pg_catalog.regclass,
+                             'pg_catalog.pg_policy'::pg_catalog.regclass)
+    LOOP
+        CONTINUE WHEN c.rel IS NULL
+            OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE oid = c.rel);
+        PERFORM steward._check_written_ddl(c.rel::pg_catalog.regclass, c.command);
+    END LOOP;
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._rules_on_alter_table()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET session_replication_role = origin
+AS $$
+DECLARE
+    cmd record;
+    bad record;
+    tree oid[];
+    newname name;
+BEGIN
+    FOR cmd IN SELECT DISTINCT objid, objsubid
+                 FROM pg_catalog.pg_event_trigger_ddl_commands()
+                WHERE classid = 'pg_catalog.pg_class'::regclass LOOP
+        -- ALTER TABLE recurses to partitions and inheritance children but
+        -- reports the named table only: the rules of the whole tree below
+        -- it are checked (a type change through a partitioned parent
+        -- dropped a partition's version rule silently; recheck10 N1).
+        tree := ARRAY(WITH RECURSIVE t(oid) AS (
+                          SELECT cmd.objid
+                          UNION
+                          SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN t ON i.inhparent = t.oid)
+                      SELECT t.oid FROM t);
+        CONTINUE WHEN NOT EXISTS (SELECT 1 FROM steward.column_rules
+                                   WHERE relid::oid = ANY (tree));
+        -- RENAME COLUMN reports the renamed column as the subobject; a rule
+        -- whose name vanished from its table follows it (in the children
+        -- the column has the same new name).
+        IF cmd.objsubid > 0 THEN
+            newname := (SELECT a.attname FROM pg_catalog.pg_attribute a
+                         WHERE a.attrelid = cmd.objid AND a.attnum = cmd.objsubid);
+            UPDATE steward.column_rules r
+               SET attname = newname
+             WHERE r.relid::oid = ANY (tree)
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute x
+                                WHERE x.attrelid = r.relid AND x.attname = r.attname
+                                  AND NOT x.attisdropped)
+               AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute x
+                            WHERE x.attrelid = r.relid AND x.attname = newname
+                              AND NOT x.attisdropped);
+            UPDATE steward.column_rules r
+               SET changed_at = newname
+             WHERE r.relid::oid = ANY (tree)
+               AND r.changed_at IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute x
+                                WHERE x.attrelid = r.relid AND x.attname = r.changed_at
+                                  AND NOT x.attisdropped)
+               AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute x
+                            WHERE x.attrelid = r.relid AND x.attname = newname
+                              AND NOT x.attisdropped);
+        END IF;
+        -- Each column of a rule keeps a type the access method handles; a
+        -- changed_at column timestamptz, the one type it stamps: a domain's
+        -- NOT NULL failed INSERTs, other types were silently not stamped
+        -- (review19 F6).
+        FOR bad IN
+            SELECT r.relid::oid AS rel, c.relname, r.attname, k.col, k.what,
+                   a.atttypid::regtype AS typ
+              FROM steward.column_rules r
+              JOIN pg_catalog.pg_class c ON c.oid = r.relid
+             CROSS JOIN LATERAL (VALUES (r.attname, r.kind::text),
+                                        (r.changed_at, 'changed_at')) k(col, what)
+              JOIN pg_catalog.pg_attribute a
+                ON a.attrelid = r.relid AND a.attname = k.col
+                   AND NOT a.attisdropped
+             WHERE r.relid::oid = ANY (tree)
+               AND ((k.what = 'version' AND a.atttypid <> 'pg_catalog.int8'::regtype)
+                 OR (k.what = 'sequence' AND a.atttypid NOT IN
+                       ('pg_catalog.int2'::regtype, 'pg_catalog.int4'::regtype,
+                        'pg_catalog.int8'::regtype))
+                 OR (k.what = 'state' AND a.atttypid NOT IN
+                       ('pg_catalog.text'::regtype, 'pg_catalog.varchar'::regtype))
+                 OR (k.what = 'changed_at' AND a.atttypid <> 'pg_catalog.timestamptz'::regtype))
+        LOOP
+            RAISE EXCEPTION USING
+                MESSAGE = CASE WHEN bad.what = 'changed_at'
+                               THEN pg_catalog.format('column "%s" of relation "%s" is the changed_at column of state column "%s" and cannot become type %s',
+                                                      bad.col, bad.relname, bad.attname, bad.typ)
+                               ELSE pg_catalog.format('column "%s" of relation "%s" is tracked as a %s and cannot become type %s',
+                                                      bad.col, bad.relname, bad.what, bad.typ)
+                          END,
+                ERRCODE = 'datatype_mismatch',
+                HINT = CASE WHEN bad.what = 'changed_at'
+                            THEN pg_catalog.format('The access method stamps only timestamptz: keep that type, or call steward.detach_state_machine(%L, %L) first and attach it again without changed_at_column.',
+                                                   bad.rel::regclass::text, bad.attname)
+                            WHEN bad.what = 'state'
+                            THEN pg_catalog.format('Call steward.detach_state_machine(%L, %L) first.',
+                                                   bad.rel::regclass::text, bad.attname)
+                            ELSE pg_catalog.format('Call steward.untrack(%L, %L) first.',
+                                                   bad.rel::regclass::text, bad.attname)
+                       END;
+        END LOOP;
+        -- A state column keeps a deterministic collation, under which SQL
+        -- compares states byte for byte, as the access method does.
+        PERFORM steward._check_state_collation(r.relid, r.attname)
+           FROM steward.column_rules r
+          WHERE r.relid::oid = ANY (tree) AND r.kind = 'state';
+    END LOOP;
+END
+$$;

@@ -152,7 +152,7 @@ COMMIT;
 -- 6. A restored label (pg_dump's CREATE TABLE with the column's definition,
 -- then the rule's SECURITY LABEL): NOT NULL DEFAULT 1 and a changed_at
 -- NOT NULL DEFAULT now() are restored; NOT NULL without a default and
--- DEFAULT 0 are refused the same way.
+-- DEFAULT 0 keep their rule with a WARNING naming the fix (185).
 CREATE TABLE r177_lab (id int PRIMARY KEY, version bigint NOT NULL DEFAULT 1) USING steward;
 SECURITY LABEL FOR steward ON COLUMN r177_lab.version IS '{"v": 1, "kind": "version"}';
 CREATE TABLE r177_lab2 (id int PRIMARY KEY, version bigint DEFAULT 0) USING steward;

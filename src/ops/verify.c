@@ -56,6 +56,7 @@
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
+#include "tableam/rules.h"
 
 PG_FUNCTION_INFO_V1(steward_verify);
 PG_FUNCTION_INFO_V1(steward_checksum_ranges);
@@ -446,6 +447,19 @@ steward_verify(PG_FUNCTION_ARGS)
 		rows_as_owner(rsinfo, rel,
 					  "SELECT \"check\", passed, detail FROM steward._verify_rows($1)",
 					  1, argtypes, args);
+
+	/*
+	 * Columns the AM sets whose NOT NULL or default makes every INSERT
+	 * leaving them out fail (a 0.1 database's, a restored label's): one
+	 * failed row each, naming the ALTER TABLE that fixes it.  None when
+	 * the definitions are sound (no row: older results stay the same).
+	 */
+	{
+		ListCell   *lc;
+
+		foreach(lc, steward_written_definition_problems(RelationGetRelid(rel)))
+			put_check(rsinfo, "column_definition", false, false, (char *) lfirst(lc));
+	}
 	relation_close(rel, AccessShareLock);
 	return (Datum) 0;
 }

@@ -186,30 +186,46 @@ BEGIN
                             WHERE x.attrelid = r.relid AND x.attname = newname
                               AND NOT x.attisdropped);
         END IF;
+        -- Each column of a rule keeps a type the access method handles; a
+        -- changed_at column timestamptz, the one type it stamps: a domain's
+        -- NOT NULL failed INSERTs, other types were silently not stamped
+        -- (review19 F6).
         FOR bad IN
-            SELECT r.relid::oid AS rel, c.relname, r.attname, r.kind, a.atttypid::regtype AS typ
+            SELECT r.relid::oid AS rel, c.relname, r.attname, k.col, k.what,
+                   a.atttypid::regtype AS typ
               FROM steward.column_rules r
               JOIN pg_catalog.pg_class c ON c.oid = r.relid
+             CROSS JOIN LATERAL (VALUES (r.attname, r.kind::text),
+                                        (r.changed_at, 'changed_at')) k(col, what)
               JOIN pg_catalog.pg_attribute a
-                ON a.attrelid = r.relid AND a.attname = r.attname
+                ON a.attrelid = r.relid AND a.attname = k.col
                    AND NOT a.attisdropped
              WHERE r.relid::oid = ANY (tree)
-               AND ((r.kind = 'version' AND a.atttypid <> 'pg_catalog.int8'::regtype)
-                 OR (r.kind = 'sequence' AND a.atttypid NOT IN
+               AND ((k.what = 'version' AND a.atttypid <> 'pg_catalog.int8'::regtype)
+                 OR (k.what = 'sequence' AND a.atttypid NOT IN
                        ('pg_catalog.int2'::regtype, 'pg_catalog.int4'::regtype,
                         'pg_catalog.int8'::regtype))
-                 OR (r.kind = 'state' AND a.atttypid NOT IN
-                       ('pg_catalog.text'::regtype, 'pg_catalog.varchar'::regtype)))
+                 OR (k.what = 'state' AND a.atttypid NOT IN
+                       ('pg_catalog.text'::regtype, 'pg_catalog.varchar'::regtype))
+                 OR (k.what = 'changed_at' AND a.atttypid <> 'pg_catalog.timestamptz'::regtype))
         LOOP
-            RAISE EXCEPTION 'column "%" of relation "%" is tracked as a % and cannot become type %',
-                    bad.attname, bad.relname, bad.kind, bad.typ
-                USING ERRCODE = 'datatype_mismatch',
-                      HINT = CASE WHEN bad.kind = 'state'
-                                  THEN pg_catalog.format('Call steward.detach_state_machine(%L, %L) first.',
-                                                         bad.rel::regclass::text, bad.attname)
-                                  ELSE pg_catalog.format('Call steward.untrack(%L, %L) first.',
-                                                         bad.rel::regclass::text, bad.attname)
-                             END;
+            RAISE EXCEPTION USING
+                MESSAGE = CASE WHEN bad.what = 'changed_at'
+                               THEN pg_catalog.format('column "%s" of relation "%s" is the changed_at column of state column "%s" and cannot become type %s',
+                                                      bad.col, bad.relname, bad.attname, bad.typ)
+                               ELSE pg_catalog.format('column "%s" of relation "%s" is tracked as a %s and cannot become type %s',
+                                                      bad.col, bad.relname, bad.what, bad.typ)
+                          END,
+                ERRCODE = 'datatype_mismatch',
+                HINT = CASE WHEN bad.what = 'changed_at'
+                            THEN pg_catalog.format('The access method stamps only timestamptz: keep that type, or call steward.detach_state_machine(%L, %L) first and attach it again without changed_at_column.',
+                                                   bad.rel::regclass::text, bad.attname)
+                            WHEN bad.what = 'state'
+                            THEN pg_catalog.format('Call steward.detach_state_machine(%L, %L) first.',
+                                                   bad.rel::regclass::text, bad.attname)
+                            ELSE pg_catalog.format('Call steward.untrack(%L, %L) first.',
+                                                   bad.rel::regclass::text, bad.attname)
+                       END;
         END LOOP;
         -- A state column keeps a deterministic collation, under which SQL
         -- compares states byte for byte, as the access method does.
@@ -291,6 +307,13 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'steward_check_written_columns_sql'
 LANGUAGE C;
 REVOKE ALL ON FUNCTION steward._check_written_columns(regclass) FROM PUBLIC;
+-- The event trigger's: NOT NULL and defaults only of the columns the
+-- command changed.
+CREATE FUNCTION steward._check_written_ddl(tbl regclass, cmd pg_catalog.pg_ddl_command)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_check_written_ddl'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._check_written_ddl(regclass, pg_catalog.pg_ddl_command) FROM PUBLIC;
 
 CREATE FUNCTION steward._rules_on_written_ddl()
 RETURNS event_trigger
@@ -299,25 +322,28 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    rel oid;
+    c record;
 BEGIN
     IF pg_catalog.to_regclass('steward.column_rules') IS NULL
        OR NOT EXISTS (SELECT 1 FROM steward.column_rules
                        WHERE kind = 'version' OR changed_at IS NOT NULL) THEN
         RETURN;
     END IF;
-    FOR rel IN
-        SELECT DISTINCT CASE WHEN c.classid = 'pg_catalog.pg_policy'::pg_catalog.regclass
-                             THEN (SELECT p.polrelid FROM pg_catalog.pg_policy p
-                                    WHERE p.oid = c.objid)
-                             ELSE c.objid END
-          FROM pg_catalog.pg_event_trigger_ddl_commands() c
-         WHERE c.classid IN ('pg_catalog.pg_class'::pg_catalog.regclass,
+    -- Each command with its parse tree: NOT NULL and defaults are judged
+    -- only on the columns the command changed (codereview6 F5).
+    FOR c IN
+        SELECT CASE WHEN d.classid = 'pg_catalog.pg_policy'::pg_catalog.regclass
+                    THEN (SELECT p.polrelid FROM pg_catalog.pg_policy p
+                           WHERE p.oid = d.objid)
+                    ELSE d.objid END AS rel,
+               d.command
+          FROM pg_catalog.pg_event_trigger_ddl_commands() d
+         WHERE d.classid IN ('pg_catalog.pg_class'::pg_catalog.regclass,
                              'pg_catalog.pg_policy'::pg_catalog.regclass)
     LOOP
-        CONTINUE WHEN rel IS NULL
-            OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE oid = rel);
-        PERFORM steward._check_written_columns(rel::pg_catalog.regclass);
+        CONTINUE WHEN c.rel IS NULL
+            OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE oid = c.rel);
+        PERFORM steward._check_written_ddl(c.rel::pg_catalog.regclass, c.command);
     END LOOP;
 END
 $$;

@@ -17,7 +17,7 @@
  * "Values the AM sets"), so such definitions are refused: when a rule that
  * makes the AM set a column is added (track_versions, attach_state_machine
  * with changed_at), and on every later DDL that could create one (an event
- * trigger calls steward._check_written_columns for the relations a command
+ * trigger calls steward._check_written_ddl for the relations a command
  * touched).  Indexes, RETURNING, AFTER triggers and foreign keys see the
  * stored row and need nothing.
  *
@@ -42,6 +42,7 @@
 
 #include "access/relation.h"
 #include "access/sysattr.h"
+#include "access/xact.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "commands/defrem.h"
@@ -55,6 +56,7 @@
 #include "rewrite/rewriteHandler.h"
 #include "rewrite/rowsecurity.h"
 #include "storage/lmgr.h"
+#include "tcop/deparse_utility.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/partcache.h"
@@ -66,6 +68,28 @@
 #include "tableam/rules.h"
 
 PG_FUNCTION_INFO_V1(steward_check_written_columns_sql);
+PG_FUNCTION_INFO_V1(steward_check_written_ddl);
+
+/*
+ * How NOT NULL and defaults of the columns the AM sets are judged
+ * (check_not_null_and_default; every other check always refuses).  NULL:
+ * every such column, refused.  After DDL (codereview6 F5) only the columns
+ * the statement changed in a way that matters ("names", or all of them),
+ * so a table configured before the check (a 0.1 database's `version bigint
+ * NOT NULL` with no default) still takes unrelated ALTER TABLEs.  A
+ * restored label ("restoring") keeps its rule and warns with the fix:
+ * losing the guarantee silently in a restore that goes on after errors is
+ * worse than INSERTs that fail loudly.  "problems" (verify) collects the
+ * fixes instead of raising anything.
+ */
+typedef struct WrittenJudge
+{
+	bool		all;			/* every column, not only "names" */
+	List	   *names;			/* column names the statement changed */
+	bool		restoring;		/* WARNING instead of ERROR */
+	bool		collect;		/* append to "problems" instead */
+	List	   *problems;		/* char *: one per column, with its fix */
+} WrittenJudge;
 
 /* Does an expression refer to one of "written" (attnums) of relation "varno"? */
 typedef struct RefContext
@@ -315,7 +339,40 @@ default_constant(Relation rel, AttrNumber attnum, bool *is_const, bool *isnull)
 		*is_const = true;
 		return (Datum) 0;
 	}
-	expr = eval_const_expressions(NULL, expr);
+
+	/*
+	 * Folding runs immutable functions and operators, which may fail
+	 * (DEFAULT 1/0: 22012): such a default is no constant here, left to
+	 * run time like the planner's folding of each INSERT, and no error
+	 * escapes from configuration or DDL.  A cancel is raised again.
+	 */
+	{
+		MemoryContext cxt = CurrentMemoryContext;
+		ResourceOwner owner = CurrentResourceOwner;
+		Node	   *volatile folded = NULL;
+
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(cxt);
+		PG_TRY();
+		{
+			folded = eval_const_expressions(NULL, expr);
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(cxt);
+			CurrentResourceOwner = owner;
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata = steward_subxact_abort(cxt, owner);
+
+			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+				edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+				ReThrowError(edata);
+			FreeErrorData(edata);
+			return (Datum) 0;
+		}
+		PG_END_TRY();
+		expr = folded;
+	}
 	if (!IsA(expr, Const))
 		return (Datum) 0;
 	*is_const = true;
@@ -351,9 +408,54 @@ default_constant(Relation rel, AttrNumber attnum, bool *is_const, bool *isnull)
  * Refuses 0A000 naming the column and, while configuring, the ALTER TABLE
  * that fixes it.
  */
+static bool
+judge_names(const WrittenJudge *judge, const char *name)
+{
+	ListCell   *lc;
+
+	if (judge == NULL || judge->all)
+		return true;
+	foreach(lc, judge->names)
+		if (strcmp((const char *) lfirst(lc), name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * One definition check_not_null_and_default refuses: raised (ERROR, or a
+ * WARNING for a restored label, whose hint then gives "fix", the ALTER
+ * TABLE), or collected for verify as "column ...: msg; fix".
+ */
+static void
+judged(const WrittenJudge *judge, bool configuring, const char *col,
+	   const char *msg, const char *detail, const char *fix, const char *hint)
+{
+	if (judge != NULL && judge->collect)
+	{
+		((WrittenJudge *) judge)->problems =
+			lappend(((WrittenJudge *) judge)->problems,
+					psprintf("column \"%s\": %s Fix: %s.", col, detail, fix));
+		return;
+	}
+	if (judge != NULL && judge->restoring)
+		ereport(WARNING,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg_internal("%s", msg),
+				 errdetail_internal("%s The rule is applied all the same.", detail),
+				 errhint("Fix the column: %s.", fix)));
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg_internal("%s", msg),
+				 errdetail_internal("%s", detail),
+				 configuring ?
+				 errhint("Change the column first: %s.", fix) :
+				 errhint("%s", hint)));
+}
+
 static void
 check_not_null_and_default(Relation rel, Bitmapset *written, Bitmapset *versions,
-						   bool configuring)
+						   bool configuring, const WrittenJudge *judge)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	int			m = -1;
@@ -364,6 +466,8 @@ check_not_null_and_default(Relation rel, Bitmapset *written, Bitmapset *versions
 		Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
 		bool		version = bms_is_member(m, versions);
 		const char *first = version ? "1" : "now()";
+		const char *name = NameStr(att->attname);
+		const char *relname = RelationGetRelationName(rel);
 		char	   *table;
 		const char *col;
 		bool		is_const;
@@ -372,20 +476,23 @@ check_not_null_and_default(Relation rel, Bitmapset *written, Bitmapset *versions
 
 		if (att->attgenerated)
 			continue;			/* refused by check_generated_and_checks */
+		if (!judge_names(judge, name))
+			continue;			/* not changed by the DDL statement */
 		table = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-										   RelationGetRelationName(rel));
-		col = quote_identifier(NameStr(att->attname));
+										   relname);
+		col = quote_identifier(name);
 
 		if (att->attidentity)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("column \"%s\" of relation \"%s\" is an identity column, which the steward access method cannot set",
-							NameStr(att->attname), RelationGetRelationName(rel)),
-					 errdetail("An identity column gives each new row its sequence's next number, and GENERATED ALWAYS refuses the version a client sends in an UPDATE."),
-					 configuring ?
-					 errhint("Change the column first: ALTER TABLE %s ALTER COLUMN %s DROP IDENTITY, ALTER COLUMN %s SET DEFAULT 1.",
-							 table, col, col) :
-					 errhint("Use a plain column: pg_steward assigns version 1 on INSERT.")));
+		{
+			judged(judge, configuring, name,
+				   psprintf(_("column \"%s\" of relation \"%s\" is an identity column, which the steward access method cannot set"),
+							name, relname),
+				   _("An identity column gives each new row its sequence's next number, and GENERATED ALWAYS refuses the version a client sends in an UPDATE."),
+				   psprintf("ALTER TABLE %s ALTER COLUMN %s DROP IDENTITY, ALTER COLUMN %s SET DEFAULT 1",
+							table, col, col),
+				   _("Use a plain column: pg_steward assigns version 1 on INSERT."));
+			continue;
+		}
 
 		if (!att->attnotnull && !version)
 			continue;
@@ -400,39 +507,31 @@ check_not_null_and_default(Relation rel, Bitmapset *written, Bitmapset *versions
 			 */
 			bool		in_pkey = bms_is_member(m, RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY));
 
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 in_pkey ?
-					 errmsg("column \"%s\" of relation \"%s\" is in the primary key and has no default, so PostgreSQL refuses a row without it before the steward access method sets it",
-							NameStr(att->attname), RelationGetRelationName(rel)) :
-					 errmsg("column \"%s\" of relation \"%s\" is NOT NULL and has no default, so PostgreSQL refuses a row without it before the steward access method sets it",
-							NameStr(att->attname), RelationGetRelationName(rel)),
-					 errdetail("An INSERT that leaves \"%s\" out would fail with 23502 before the access method sets it (to %s).",
-							   NameStr(att->attname),
-							   version ? "version 1" : "the time of the insert"),
-					 configuring ?
-					 (in_pkey ?
-					  errhint("Change the column first: ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s.",
-							  table, col, first) :
-					  errhint("Change the column first: ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s (or DROP NOT NULL).",
-							  table, col, first)) :
-					 (in_pkey ?
-					  errhint("Keep a default on column \"%s\" (DEFAULT %s), or use a primary key without it.",
-							  NameStr(att->attname), first) :
-					  errhint("Keep a default on column \"%s\" (DEFAULT %s), or leave it nullable: pg_steward sets it on every INSERT.",
-							  NameStr(att->attname), first))));
+			judged(judge, configuring, name,
+				   in_pkey ?
+				   psprintf(_("column \"%s\" of relation \"%s\" is in the primary key and has no default, so PostgreSQL refuses a row without it before the steward access method sets it"),
+							name, relname) :
+				   psprintf(_("column \"%s\" of relation \"%s\" is NOT NULL and has no default, so PostgreSQL refuses a row without it before the steward access method sets it"),
+							name, relname),
+				   psprintf(_("An INSERT that leaves \"%s\" out would fail with 23502 before the access method sets it (to %s)."),
+							name, version ? "version 1" : "the time of the insert"),
+				   in_pkey ?
+				   psprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s", table, col, first) :
+				   psprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s (or DROP NOT NULL)", table, col, first),
+				   in_pkey ?
+				   psprintf(_("Keep a default on column \"%s\" (DEFAULT %s), or use a primary key without it."),
+							name, first) :
+				   psprintf(_("Keep a default on column \"%s\" (DEFAULT %s), or leave it nullable: pg_steward sets it on every INSERT."),
+							name, first));
+			continue;
 		}
 		if (version && is_const && !isnull && DatumGetInt64(value) < 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("default of version column \"%s\" of relation \"%s\" is " INT64_FORMAT ", below the first version 1",
-							NameStr(att->attname), RelationGetRelationName(rel),
-							DatumGetInt64(value)),
-					 errdetail("PostgreSQL computes the default before the steward access method sets the version, which then refuses the version below 1 (22023) in every INSERT that leaves the column out."),
-					 configuring ?
-					 errhint("Change the column first: ALTER TABLE %s ALTER COLUMN %s SET DEFAULT 1.",
-							 table, col) :
-					 errhint("Use DEFAULT 1, or no default on a nullable column: pg_steward assigns version 1 to a row inserted without one.")));
+			judged(judge, configuring, name,
+				   psprintf(_("default of version column \"%s\" of relation \"%s\" is " INT64_FORMAT ", below the first version 1"),
+							name, relname, DatumGetInt64(value)),
+				   _("PostgreSQL computes the default before the steward access method sets the version, which then refuses the version below 1 (22023) in every INSERT that leaves the column out."),
+				   psprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT 1", table, col),
+				   _("Use DEFAULT 1, or no default on a nullable column: pg_steward assigns version 1 to a row inserted without one."));
 	}
 }
 
@@ -585,15 +684,20 @@ check_views(Relation base, Bitmapset *written, const char *below, bool configuri
 }
 
 static void
-check_relation(Relation rel, bool configuring)
+check_relation(Relation rel, bool configuring, WrittenJudge *judge)
 {
 	Bitmapset  *versions = NULL;
 	Bitmapset  *written = written_through(rel, &versions);
 
 	if (written == NULL)
 		return;
+	if (judge != NULL && judge->collect)
+	{
+		check_not_null_and_default(rel, written, versions, configuring, judge);
+		return;
+	}
 	check_generated_and_checks(rel, written, configuring);
-	check_not_null_and_default(rel, written, versions, configuring);
+	check_not_null_and_default(rel, written, versions, configuring, judge);
 	check_partition_key(rel, written, configuring);
 	check_policies(rel, written, configuring);
 	check_views(rel, written, NULL, configuring);
@@ -606,7 +710,8 @@ check_relation(Relation rel, bool configuring)
  * (found by running PostgreSQL's regression suite with the extension).
  */
 static void
-check_written_walk(Oid relid, bool configuring, List **views_seen)
+check_written_walk(Oid relid, bool configuring, WrittenJudge *judge,
+				   List **views_seen)
 {
 	char		relkind = get_rel_relkind(relid);
 	Oid			root = relid;
@@ -638,7 +743,7 @@ check_written_walk(Oid relid, bool configuring, List **views_seen)
 			if (rte->rtekind == RTE_RELATION && rte->relid != relid)
 			{
 				LockRelationOid(rte->relid, AccessShareLock);
-				check_written_walk(rte->relid, configuring, views_seen);
+				check_written_walk(rte->relid, configuring, judge, views_seen);
 			}
 		}
 		relation_close(view, NoLock);
@@ -666,7 +771,7 @@ check_written_walk(Oid relid, bool configuring, List **views_seen)
 		 * owner's with constant arguments runs here.
 		 */
 		steward_as_table_owner_begin(r, false, &ctx);
-		check_relation(r, configuring);
+		check_relation(r, configuring, judge);
 		steward_as_owner_end(&ctx);
 		relation_close(r, NoLock);
 	}
@@ -686,23 +791,161 @@ steward_check_written_columns(Oid relid, bool configuring)
 {
 	List	   *views_seen = NIL;
 
-	check_written_walk(relid, configuring, &views_seen);
+	check_written_walk(relid, configuring, NULL, &views_seen);
 	list_free(views_seen);
+}
+
+/* check_written_walk of relid under "judge"; (Datum) 0, a void result. */
+static Datum
+judged_walk(Oid relid, bool configuring, WrittenJudge *judge)
+{
+	List	   *views_seen = NIL;
+
+	check_written_walk(relid, configuring, judge, &views_seen);
+	list_free(views_seen);
+	return (Datum) 0;
+}
+
+/*
+ * The column names an ALTER TABLE statement (collected by the event
+ * trigger machinery) changed in a way check_not_null_and_default judges:
+ * SET NOT NULL, SET / DROP DEFAULT, identity, ALTER TYPE, a primary key
+ * (its columns); a new partition or parent (ATTACH PARTITION, INHERIT),
+ * a new access method: every column (judge->all).  Any other command
+ * (CREATE TABLE, PARTITION OF, a policy or view): every column.
+ */
+static void
+judge_command(CollectedCommand *cmd, WrittenJudge *judge)
+{
+	ListCell   *lc;
+
+	if (cmd == NULL || cmd->type != SCT_AlterTable)
+	{
+		judge->all = cmd == NULL || cmd->parsetree == NULL ||
+			IsA(cmd->parsetree, CreateStmt);
+		return;
+	}
+	foreach(lc, cmd->d.alterTable.subcmds)
+	{
+		CollectedATSubcmd *sub = (CollectedATSubcmd *) lfirst(lc);
+		AlterTableCmd *at = (AlterTableCmd *) sub->parsetree;
+		IndexStmt  *index = NULL;
+		ListCell   *kc;
+
+		if (at == NULL || !IsA(at, AlterTableCmd))
+			continue;
+		switch (at->subtype)
+		{
+			case AT_SetNotNull:
+			case AT_ColumnDefault:
+			case AT_CookedColumnDefault:
+			case AT_AddIdentity:
+			case AT_SetIdentity:
+			case AT_AlterColumnType:
+				if (at->name)
+					judge->names = lappend(judge->names, pstrdup(at->name));
+				break;
+			case AT_AddColumn:
+			case AT_AddColumnRecurse:
+				if (at->def && IsA(at->def, ColumnDef))
+					judge->names = lappend(judge->names,
+										   pstrdup(((ColumnDef *) at->def)->colname));
+				break;
+			case AT_AddIndex:
+			case AT_ReAddIndex:
+				index = (IndexStmt *) at->def;
+				if (index && IsA(index, IndexStmt) && index->primary)
+					foreach(kc, index->indexParams)
+					{
+						IndexElem  *elem = (IndexElem *) lfirst(kc);
+
+						if (elem->name)
+							judge->names = lappend(judge->names, pstrdup(elem->name));
+					}
+				break;
+			case AT_AddIndexConstraint:
+				index = (IndexStmt *) at->def;
+				if (index && IsA(index, IndexStmt) && index->primary)
+					judge->all = true;	/* the index's columns: by number */
+				break;
+			case AT_AddConstraint:
+			case AT_AddConstraintRecurse:
+				if (at->def && IsA(at->def, Constraint) &&
+					((Constraint *) at->def)->contype == CONSTR_PRIMARY)
+					foreach(kc, ((Constraint *) at->def)->keys)
+						judge->names = lappend(judge->names, pstrdup(strVal(lfirst(kc))));
+				break;
+			case AT_AttachPartition:
+			case AT_AddInherit:
+			case AT_SetAccessMethod:
+				judge->all = true;
+				break;
+			default:
+				break;
+		}
+	}
+}
+
+/*
+ * steward._check_written_ddl(tbl regclass, cmd pg_ddl_command) RETURNS
+ * void: the check for the DDL event trigger (src/tableam/tableam.sql) on
+ * relation tbl that command cmd (NULL: a policy's) touched.  Locks and
+ * errors as steward_check_written_columns, not configuring: only relations
+ * this backend has locked (the DDL command's) are read, and a view's base
+ * relations, locked with AccessShareLock as a query on the view would;
+ * 0A000 naming what derives or checks a column the AM sets.  NOT NULL and
+ * defaults only of the columns cmd changed (judge_command).  NULL tbl does
+ * nothing.
+ */
+Datum
+steward_check_written_ddl(PG_FUNCTION_ARGS)
+{
+	WrittenJudge judge = {0};
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_VOID();
+	judge_command(PG_ARGISNULL(1) ? NULL : (CollectedCommand *) PG_GETARG_POINTER(1),
+				  &judge);
+	return judged_walk(PG_GETARG_OID(0), false, &judge);
+}
+
+/*
+ * The NOT NULL and default definitions of the columns the AM sets in table
+ * relid's partition tree that make every INSERT leaving them out fail (a
+ * 0.1 database's, one restored from a label): one text per column, with
+ * the ALTER TABLE that fixes it, for steward.verify().  Reads every
+ * relation of the tree with AccessShareLock, as its owner.  Errors: none
+ * of its own (those of reading the catalogs: 42P01 for a dropped table).
+ */
+List *
+steward_written_definition_problems(Oid relid)
+{
+	WrittenJudge judge = {0};
+
+	judge.all = true;
+	judge.collect = true;
+	judged_walk(relid, true, &judge);
+	return judge.problems;
 }
 
 /*
  * steward._check_written_columns(tbl regclass) RETURNS void: the check for
- * the DDL event trigger (src/tableam/tableam.sql).  Locks and errors as
- * steward_check_written_columns, not configuring: only relations this
- * backend has locked (the DDL command's) are read, and a view's base
- * relations, locked with AccessShareLock as a query on the view would;
- * 0A000 naming what derives or checks a column the AM sets.  NULL does
+ * a rule restored from a label (steward._apply_rule_label, after pg_dump's
+ * CREATE TABLE).  Locks and errors as steward_check_written_columns, not
+ * configuring: only relations this backend has locked are read; 0A000
+ * naming what derives or checks a column the AM sets.  NOT NULL and
+ * default definitions that make INSERTs fail only warn, with the ALTER
+ * TABLE that fixes them (WrittenJudge): the rule stays.  NULL does
  * nothing.
  */
 Datum
 steward_check_written_columns_sql(PG_FUNCTION_ARGS)
 {
-	if (!PG_ARGISNULL(0))
-		steward_check_written_columns(PG_GETARG_OID(0), false);
-	PG_RETURN_VOID();
+	WrittenJudge judge = {0};
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_VOID();
+	judge.all = true;
+	judge.restoring = true;
+	return judged_walk(PG_GETARG_OID(0), false, &judge);
 }

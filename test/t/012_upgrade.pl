@@ -70,6 +70,14 @@ $node->safe_psql('old', q{
 	INSERT INTO invoices (id) SELECT g FROM generate_series(1, 5) g;
 	UPDATE invoices SET status = 'paid' WHERE id <= 2;
 
+	-- 0.1 accepted `version bigint NOT NULL` without a default (clients
+	-- that always send the version); after the update unrelated DDL, a
+	-- dump's restore and verify must cope with it (codereview6 F5).
+	CREATE TABLE legacy (id int PRIMARY KEY, version bigint) USING steward;
+	SELECT steward.track_versions('legacy', 'version');
+	ALTER TABLE legacy ALTER COLUMN version SET NOT NULL;
+	INSERT INTO legacy VALUES (1, 1);
+
 	CREATE TABLE payments (account_id int NOT NULL, request_id text NOT NULL,
 	                       amount numeric NOT NULL,
 	    CONSTRAINT payments_once EXCLUDE USING steward_hash
@@ -193,13 +201,43 @@ is($node->safe_psql('old', q{
 is($node->safe_psql('old', q{
 	SELECT string_agg(column_name || ':' || kind, ',' ORDER BY column_name)
 	  FROM steward.tracked_columns}),
-	's:state,s:state,seq:sequence,state:state,status:state,status:state,version:version,version:version',
+	's:state,s:state,seq:sequence,state:state,status:state,status:state,version:version,version:version,version:version',
 	'rules intact');
 is($node->safe_psql('old', q{
 	INSERT INTO invoices (id) VALUES (6) RETURNING version, status_changed_at = statement_timestamp();
 	SELECT string_agg(id || ':' || version || ':' || status, ',' ORDER BY id) FROM invoices}),
 	"1|t\n1:2:paid,2:2:paid,3:1:created,4:1:created,5:1:created,6:1:created",
 	'version NOT NULL DEFAULT 1 after the update: an INSERT leaving it out stores 1');
+
+# 0.1's `version bigint NOT NULL` without a default: unrelated DDL works
+# after the update, verify names the fix, and a dump of the table restores
+# with its rule and a WARNING naming the fix (codereview6 F5).
+$node->safe_psql('old', q{
+	ALTER TABLE legacy ADD COLUMN note text;
+	ALTER TABLE legacy ALTER COLUMN id SET STATISTICS 200});
+is($node->safe_psql('old', q{
+	UPDATE legacy SET note = 'n', version = 1 WHERE id = 1 RETURNING version}),
+	'2', 'legacy NOT NULL version after the update: ADD COLUMN accepted, the version still tracked');
+like($node->safe_psql('old', q{
+	SELECT detail FROM steward.verify('legacy') WHERE "check" = 'column_definition' AND NOT passed}),
+	qr/^column "version": .* Fix: ALTER TABLE public\.legacy ALTER COLUMN version SET DEFAULT 1 \(or DROP NOT NULL\)\.$/,
+	'verify reports the legacy NOT NULL version column with the ALTER TABLE that fixes it');
+{
+	my $dumpdir = PostgreSQL::Test::Utils::tempdir;
+	$node->command_ok([ 'pg_dump', '-t', 'legacy', '-d', $node->connstr('old'),
+		'-f', "$dumpdir/legacy.sql" ], 'dump of the legacy table');
+	$node->safe_psql('postgres', 'CREATE DATABASE legacy_restore');
+	$node->safe_psql('legacy_restore', 'CREATE EXTENSION pg_steward');
+	my ($lrc, $lout, $lerr) = $node->psql('legacy_restore', "\\i $dumpdir/legacy.sql");
+	like($lerr, qr/WARNING:  column "version" of relation "legacy" is NOT NULL and has no default.*\n.*\n.*HINT:  Fix the column: ALTER TABLE public\.legacy ALTER COLUMN version SET DEFAULT 1/,
+		'restoring the legacy table warns with the fix');
+	unlike($lerr, qr/ERROR/, 'restoring the legacy table raises no error');
+	is($node->safe_psql('legacy_restore', q{
+		SELECT string_agg(attname || ':' || kind, ',') FROM steward.column_rules
+		 WHERE relid = 'legacy'::regclass;
+		UPDATE legacy SET version = 2 WHERE id = 1 RETURNING version}),
+		"version:version\n3", 'the restored legacy table keeps its version rule');
+}
 is($node->safe_psql('old', q{
 	SELECT status, count(*), count(status_changed_at) FROM orders
 	 GROUP BY status ORDER BY status}),

@@ -77,6 +77,14 @@ $node->safe_psql(
 	SELECT steward.track_versions('pnd', 'version');
 	INSERT INTO pnd (region, id) VALUES ('eu', 1), ('us', 2);
 	UPDATE pnd SET region = 'us' WHERE id = 1;
+
+	-- A bigserial version (NOT NULL DEFAULT nextval): pg_dump writes the
+	-- default as ALTER TABLE ... SET DEFAULT after the column's label, so
+	-- the label meets NOT NULL without a default: the rule must be kept.
+	CREATE TABLE bser (id int PRIMARY KEY, version bigserial) USING steward;
+	SELECT steward.track_versions('bser', 'version');
+	INSERT INTO bser (id) VALUES (1), (2);
+	UPDATE bser SET id = 3 WHERE id = 2;
 });
 
 my $query = q{
@@ -84,6 +92,7 @@ my $query = q{
 	SELECT string_agg(format('%s:%s:%s:%s', tableoid::regclass, id, balance, version), ',' ORDER BY id) FROM acct;
 	SELECT string_agg(format('%s:%s:%s', id, version, status), ',' ORDER BY id) FROM nnd;
 	SELECT string_agg(format('%s:%s:%s', tableoid::regclass, id, version), ',' ORDER BY id) FROM pnd;
+	SELECT string_agg(format('%s:%s', id, version), ',' ORDER BY id) FROM bser;
 	SELECT string_agg(format('%s.%s:%s', relid, column_name, kind), ',' ORDER BY relid::text, column_name) FROM steward.tracked_columns;
 	SELECT string_agg(polname, ',' ORDER BY polname) FROM pg_policy;
 	SELECT count(*) FROM docs WHERE status = 'published' AND published_at IS NOT NULL;
@@ -98,6 +107,14 @@ $node->command_ok([ 'pg_dump', '-d', $node->connstr('src'), '-f', "$dir/plain.sq
 $node->command_ok([ 'pg_dump', '-Fc', '-d', $node->connstr('src'), '-f', "$dir/custom.dump" ],
 	'custom-format dump');
 
+{
+	# The order that matters for bser: its label before its default.
+	my $plain = PostgreSQL::Test::Utils::slurp_file("$dir/plain.sql");
+	my $label = index($plain, 'SECURITY LABEL FOR steward ON COLUMN public.bser.version');
+	my $default = index($plain, 'ALTER TABLE ONLY public.bser ALTER COLUMN version SET DEFAULT');
+	ok($label >= 0 && $default >= 0 && $label < $default,
+		'pg_dump writes the bigserial version\'s label before its default');
+}
 $node->safe_psql('postgres', 'CREATE DATABASE plain');
 $node->command_ok(
 	[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('plain'), '-f', "$dir/plain.sql" ],
@@ -127,6 +144,13 @@ is( $node->safe_psql(
 		 UPDATE nnd SET status = 'published' WHERE id = 3 RETURNING version, changed = statement_timestamp()"),
 	"1|t\n1\n2|t",
 	'restored NOT NULL DEFAULT 1 / DEFAULT now(): the AM still sets version and changed_at');
+is( $node->safe_psql(
+		'plain',
+		"INSERT INTO bser (id) VALUES (4) RETURNING version;
+		 UPDATE bser SET id = 5 WHERE id = 4 RETURNING version;
+		 SELECT count(*) FROM steward.verify('bser') WHERE \"check\" = 'column_definition'"),
+	"3\n4\n0",
+	'restored bigserial version: tracked (the sequence gives the first version), and verify finds its default restored');
 
 # A single table into a database that has the extension.
 $node->safe_psql('postgres', 'CREATE DATABASE one');
