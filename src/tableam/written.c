@@ -931,20 +931,40 @@ steward_written_definition_problems(Oid relid)
 /*
  * steward._check_written_columns(tbl regclass) RETURNS void: the check for
  * a rule restored from a label (steward._apply_rule_label, after pg_dump's
- * CREATE TABLE).  Locks and errors as steward_check_written_columns, not
- * configuring: only relations this backend has locked are read; 0A000
+ * CREATE TABLE) and for every table with a rule at the update from 0.1.
+ * Takes AccessShareLock on tbl's partition tree (from its root), then
+ * errors as steward_check_written_columns, not configuring; 0A000
  * naming what derives or checks a column the AM sets.  NOT NULL and
  * default definitions that make INSERTs fail only warn, with the ALTER
- * TABLE that fixes them (WrittenJudge): the rule stays.  NULL does
- * nothing.
+ * TABLE that fixes them (WrittenJudge): the rule stays.  NULL, or an OID
+ * naming no relation, does nothing.
  */
 Datum
 steward_check_written_columns_sql(PG_FUNCTION_ARGS)
 {
 	WrittenJudge judge = {0};
+	Oid			relid;
+	Oid			root;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_VOID();
+	relid = PG_GETARG_OID(0);
+	if (!get_rel_relkind(relid))
+		PG_RETURN_VOID();
+
+	/*
+	 * The walk reads only relations this backend has locked (not
+	 * configuring): lock the whole tree, so that the upgrade's pass over
+	 * every table with a rule (pg_steward--0.1--0.2.sql), which holds no
+	 * lock of its own, reads them (it read none: vers5's finding).  The
+	 * label's caller holds a stronger lock on its table already.
+	 */
+	LockRelationOid(relid, AccessShareLock);
+	root = get_rel_relispartition(relid) ?
+		llast_oid(get_partition_ancestors(relid)) : relid;
+	if (root != relid)
+		LockRelationOid(root, AccessShareLock);
+	(void) find_all_inheritors(root, AccessShareLock, NULL);
 	judge.all = true;
 	judge.restoring = true;
 	return judged_walk(PG_GETARG_OID(0), false, &judge);
