@@ -442,7 +442,7 @@ judged(const WrittenJudge *judge, bool configuring, const char *col,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg_internal("%s", msg),
 				 errdetail_internal("%s The rule is applied all the same.", detail),
-				 errhint("Fix the column: %s.", fix)));
+				 errhint("Unless the restore gives the column a default later (pg_dump restores a bigserial's nextval default after the rule), fix it: %s.  steward.verify() lists the columns still to fix once the restore is done.", fix)));
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
