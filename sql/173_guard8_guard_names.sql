@@ -78,6 +78,21 @@ SELECT count(*) FILTER (WHERE NOT passed) AS failed FROM steward.migration_valid
 SELECT steward.migration_complete('g8_rm2');
 RESET ROLE;
 SELECT 'public.g8_r_relayout_old'::regclass::oid AS old_layout \gset
+-- 3 (after complete). A view made around the guard over a partition of
+-- the new layout, the table since complete: the rollback's refusal names
+-- the layout by that name, not by public.g8_r_relayout_new, a name it has
+-- only inside the rolled-back rollback (readme37 G1).
+BEGIN;
+ALTER EVENT TRIGGER steward_migration_shape_users DISABLE;
+CREATE VIEW public.g8_around3 AS SELECT 'public.g8_r_p0'::regclass AS r;
+ALTER EVENT TRIGGER steward_migration_shape_users ENABLE ALWAYS;
+COMMIT;
+ALTER VIEW public.g8_around3 OWNER TO g8_app2;
+SET ROLE g8_app1;
+SELECT steward.migration_rollback('g8_rm2');
+RESET ROLE;
+SELECT result FROM steward.migrations WHERE name = 'g8_rm2';
+DROP VIEW public.g8_around3;
 -- 7. After complete, the owner's own view over the old layout (by OID)
 -- is refused: no cutover carries it any more, and the cleanup drops that
 -- layout (it was accepted as a view the cutover redefines).

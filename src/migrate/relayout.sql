@@ -2178,7 +2178,7 @@ DECLARE
     t record := steward._relayout_tables(mig);
     alive record := steward._relayout_alive(mig);
     con record;
-    users text;
+    users text; new_name text := t.new_rel::text;  -- its name before the rollback renames it
 BEGIN
     IF (arg->>'switched')::boolean AND NOT alive.old_alive THEN
         PERFORM steward._relayout_require_layouts(mig, 'roll back');
@@ -2224,7 +2224,7 @@ BEGIN
             PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.new_rel));
         EXCEPTION WHEN dependent_objects_still_exist THEN
             GET STACKED DIAGNOSTICS users = PG_EXCEPTION_DETAIL;
-            RAISE EXCEPTION 'cannot roll back migration "%": other objects depend on its new layout %', mig, t.new_rel
+            RAISE EXCEPTION 'cannot roll back migration "%": other objects depend on its new layout %', mig, new_name
                 USING ERRCODE = 'dependent_objects_still_exist',
                       DETAIL = format('The rollback drops the new layout, which would need CASCADE: %s.', users),
                       HINT = format('Have their owners drop them (make them again over the table %s afterwards), then run SELECT steward.migration_rollback(%L); again.',
