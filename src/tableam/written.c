@@ -932,8 +932,10 @@ steward_written_definition_problems(Oid relid)
  * steward._check_written_columns(tbl regclass) RETURNS void: the check for
  * a rule restored from a label (steward._apply_rule_label, after pg_dump's
  * CREATE TABLE) and for every table with a rule at the update from 0.1.
- * Takes AccessShareLock on tbl's partition tree (from its root), then
- * errors as steward_check_written_columns, not configuring; 0A000
+ * When tbl is not locked by this backend yet (the update's pass), takes
+ * AccessShareLock on its partition tree, root first; then reads only
+ * relations this backend has locked, with errors as
+ * steward_check_written_columns, not configuring; 0A000
  * naming what derives or checks a column the AM sets.  NOT NULL and
  * default definitions that make INSERTs fail only warn, with the ALTER
  * TABLE that fixes them (WrittenJudge): the rule stays.  NULL, or an OID
@@ -954,17 +956,21 @@ steward_check_written_columns_sql(PG_FUNCTION_ARGS)
 
 	/*
 	 * The walk reads only relations this backend has locked (not
-	 * configuring): lock the whole tree, so that the upgrade's pass over
-	 * every table with a rule (pg_steward--0.1--0.2.sql), which holds no
-	 * lock of its own, reads them (it read none: vers5's finding).  The
-	 * label's caller holds a stronger lock on its table already.
+	 * configuring).  The upgrade's pass over every table with a rule
+	 * (pg_steward--0.1--0.2.sql) holds no lock of its own and read none
+	 * (vers5's finding): it locks the tree, root first and then its
+	 * members, the order of ALTER TABLE on the root.  The label's caller
+	 * holds a lock on its table already and takes no new one here: a
+	 * partition's label locking its root after the partition deadlocked
+	 * with an ALTER TABLE of the root (codereview7 H).
 	 */
-	LockRelationOid(relid, AccessShareLock);
-	root = get_rel_relispartition(relid) ?
-		llast_oid(get_partition_ancestors(relid)) : relid;
-	if (root != relid)
+	if (!CheckRelationOidLockedByMe(relid, AccessShareLock, true))
+	{
+		root = get_rel_relispartition(relid) ?
+			llast_oid(get_partition_ancestors(relid)) : relid;
 		LockRelationOid(root, AccessShareLock);
-	(void) find_all_inheritors(root, AccessShareLock, NULL);
+		(void) find_all_inheritors(root, AccessShareLock, NULL);
+	}
 	judge.all = true;
 	judge.restoring = true;
 	return judged_walk(PG_GETARG_OID(0), false, &judge);
