@@ -864,18 +864,6 @@ fk_build_sql(Oid fkrel, Oid pkrel, int nkeys, const AttrNumber *fkattnums,
  * core's lookups), through *plan, prepared and planned as that owner the
  * first time and kept: the target's index expressions, predicates and
  * policies run with its owner's rights only.  SPI connected.
- *
- * *plan is the caller's, for one call of steward._verify_fk_orphans (kept
- * with SPI_keepplan only because steward_as_role_begin opens an SPI
- * connection of its own for each batch, and freed when the call ends),
- * not in as_owner.c's kept plans (steward_spi_execute_kept), where it
- * would not keep its behaviour: a referenced partitioned table gives one
- * plan per leaf partition another role owns, which can be more than the
- * 16 entries of that table, so each batch of FK_PROBE_BATCH rows would
- * plan every target again and evict the backfill's and the relayout
- * trigger's plans; and the lookup runs read-only, one row at most, where
- * those run as writes.  A verify reads each foreign key once: a plan
- * kept past the call would seldom be used again.
  */
 static void
 fk_probe_target(Oid target, SPIPlanPtr *plan, const char *pkcond, int nkeys,

@@ -541,7 +541,6 @@ steward_as_owner_end(StewardAsOwner *ctx)
  * setlocale(); a time zone is looked up).
  */
 static bool setting_is(const char *name, const char *value);
-static const char *setting_now(const char *name, char *buf);
 
 static bool
 pinned_equivalent(const char *setting, const char *value)
@@ -802,40 +801,32 @@ pin_record(const char *name)
 static bool
 setting_is(const char *name, const char *value)
 {
-	char		buf[32];
-	const char *now = setting_now(name, buf);
-
-	return now != NULL && (strcmp(now, value) == 0 || pinned_equivalent(name, now));
-}
-
-/*
- * The value of built-in setting "name" (a constant: pin_record) as
- * GetConfigOption prints it, read from its record; buf (32 bytes) holds
- * an integer's digits.  NULL for a name that is no built-in setting.  No
- * lock; raises nothing.
- */
-static const char *
-setting_now(const char *name, char *buf)
-{
 	struct config_generic *rec = pin_record(name);
+	const char *now;
+	char		buf[32];
 
 	if (rec == NULL)
-		return NULL;
+		return false;
 	switch (rec->vartype)
 	{
 		case PGC_BOOL:
-			return *((struct config_bool *) rec)->variable ? "on" : "off";
+			now = *((struct config_bool *) rec)->variable ? "on" : "off";
+			break;
 		case PGC_INT:
-			snprintf(buf, 32, "%d", *((struct config_int *) rec)->variable);
-			return buf;
+			snprintf(buf, sizeof(buf), "%d", *((struct config_int *) rec)->variable);
+			now = buf;
+			break;
 		case PGC_ENUM:
-			return config_enum_lookup_by_value((struct config_enum *) rec,
-											   *((struct config_enum *) rec)->variable);
+			now = config_enum_lookup_by_value((struct config_enum *) rec,
+											  *((struct config_enum *) rec)->variable);
+			break;
 		case PGC_STRING:
-			return *((struct config_string *) rec)->variable;
+			now = *((struct config_string *) rec)->variable;
+			break;
 		default:
-			return NULL;
+			return false;
 	}
+	return now != NULL && (strcmp(now, value) == 0 || pinned_equivalent(name, now));
 }
 
 /*
@@ -958,26 +949,20 @@ run_read_latest(SPIPlanPtr plan, Datum *args, const char *nulls, long tcount)
  * Kept plans (SPI_keepplan), one table per kind of statement, one lookup
  * (kept_plan):
  *
- * - pg_steward's own statements on its catalog, scope NULL: the reads
- *   of steward_spi_read_latest and the statements of
- *   steward_spi_execute_own (_migration_record's, once per backfill
- *   batch), found by text and argument types.  The call sites pass
+ * - pg_steward's own reads of its catalog (steward_spi_read_latest, scope
+ *   NULL): found by text and argument types.  The call sites pass
  *   constant text or one of two or three variants of it, so a few dozen
  *   of the KEPT_OWN_PLANS entries are used.  A full table takes no more
- *   (the statement is then planned for the call): an entry is never
- *   replaced, since a statement can run inside another one (a function
- *   the first calls), and freeing the plan that is running would pull it
- *   from under its caller.  The plan cache re-plans one after DDL on
- *   what it reads, under another search_path, and for another role or
- *   row_security setting when row security applies.
+ *   (the read is then planned for the call): an entry is never replaced,
+ *   since a read can run inside another one (a function the first
+ *   calls), and freeing the plan that is running would pull it from
+ *   under its caller.
  *
  * - a table owner's statements that a migration runs as that owner at
  *   every batch (steward_spi_execute_kept with a StewardPlanScope: the
  *   backfill statements of steward._migration_batch and
  *   _migration_range_batch, a relayout's batch; parsing and planning
- *   them cost about 0.3 ms of CPU a batch), or at every row (the apply
- *   statements of a relayout's trigger, steward._relayout_trigger, as the
- *   owner of the trigger's table).  An entry is found by its
+ *   them cost about 0.3 ms of CPU a batch).  An entry is found by its
  *   text, argument types, table and role, so a plan made for one role is
  *   never run as another (an owner change makes new entries).  Each runs
  *   under the settings it was made under, which steward_as_role_begin
@@ -1094,16 +1079,7 @@ kept_plan(const char *sql, int nargs, Oid *argtypes, const StewardPlanScope *sco
 	initStringInfo(&key);
 	if (scope)
 		for (int i = 0; i < lengthof(parse_settings); i++)
-		{
-			/* read from the setting's record: at every row of a relayout trigger */
-			char		buf[32];
-			const char *now = setting_now(parse_settings[i], buf);
-
-			if (now == NULL)
-				now = GetConfigOption(parse_settings[i], false, false);
-			appendStringInfoString(&key, now ? now : "");
-			appendStringInfoChar(&key, '\x1f');
-		}
+			appendStringInfo(&key, "%s\x1f", GetConfigOption(parse_settings[i], false, false));
 	appendStringInfoString(&key, sql);
 	hash = hash_bytes((const unsigned char *) key.data, key.len);
 	for (int i = 0; i < size; i++)
@@ -1139,7 +1115,7 @@ kept_plan(const char *sql, int nargs, Oid *argtypes, const StewardPlanScope *sco
 		: SPI_prepare(sql, nargs, argtypes);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare %s: %s",
-			 scope ? "a migration statement" : "a statement of pg_steward's catalog",
+			 scope ? "a migration statement" : "a read of pg_steward's catalog",
 			 SPI_result_code_string(SPI_result));
 	pfree(key.data);
 	if (slot == NULL)
@@ -1149,7 +1125,7 @@ kept_plan(const char *sql, int nargs, Oid *argtypes, const StewardPlanScope *sco
 	}
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "could not keep %s: %s",
-			 scope ? "a migration statement" : "a statement of pg_steward's catalog",
+			 scope ? "a migration statement" : "a read of pg_steward's catalog",
 			 SPI_result_code_string(SPI_result));
 	if (slot->key != NULL)
 	{
@@ -1202,31 +1178,6 @@ steward_spi_execute_kept(const char *sql, int nargs, Oid *argtypes, Datum *args,
 		role_plans_running--;
 	}
 	PG_END_TRY();
-	if (once)
-		SPI_freeplan(plan);
-	return rc;
-}
-
-/*
- * Run sql, a statement of pg_steward's own on its catalog (constant text,
- * qualified names) that the migration functions run at every batch
- * (_migration_record's), with its kept plan (kept_plan, scope NULL:
- * found by text and argument types, kept for the backend), as
- * SPI_execute_with_args would run it: in the transaction's snapshot,
- * read_only and tcount as there.  The caller is connected to SPI and
- * runs as whoever must run sql.  Locks: those of the statement.  Raises
- * what the statement raises, elog ERROR when it cannot be prepared or
- * kept.  Returns SPI's result code.
- */
-int
-steward_spi_execute_own(const char *sql, int nargs, Oid *argtypes, Datum *args,
-						const char *nulls, bool read_only, long tcount)
-{
-	bool		once;
-	SPIPlanPtr	plan = kept_plan(sql, nargs, argtypes, NULL, &once);
-	int			rc;
-
-	rc = SPI_execute_plan(plan, args, nulls, read_only, tcount);
 	if (once)
 		SPI_freeplan(plan);
 	return rc;
