@@ -820,6 +820,44 @@ steward_check_stored_states(Relation rel, const StateRule *rule)
 }
 
 /*
+ * Refuse (54000) a new state rule on column colname of rel when rel and its
+ * partitioned ancestors already hold STEWARD_MAX_STATE_RULES state rules on
+ * other columns: the loader keeps no more (tableam/rules.c), and writes to
+ * a table past the cap are refused (codereview7 A).  Runs in SPI as the
+ * rules' owner (steward_enter_rules_owner); reads steward.column_rules.
+ */
+static void
+check_state_rule_cap(Relation rel, const char *colname)
+{
+	Oid			argtypes[2] = {OIDOID, NAMEOID};
+	Datum		args[2];
+	NameData	attname;
+	bool		isnull;
+	int64		n;
+
+	namestrcpy(&attname, colname);
+	args[0] = ObjectIdGetDatum(RelationGetRelid(rel));
+	args[1] = NameGetDatum(&attname);
+	if (SPI_execute_with_args("SELECT pg_catalog.count(DISTINCT r.attname) FROM steward.column_rules r"
+							  " WHERE r.kind = 'state' AND r.attname <> $2"
+							  " AND r.relid::pg_catalog.oid IN"
+							  " (SELECT a.relid::pg_catalog.oid FROM pg_catalog.pg_partition_ancestors($1) a"
+							  "  UNION ALL SELECT $1)",
+							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not count the state rules of relation %u", RelationGetRelid(rel));
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (n >= STEWARD_MAX_STATE_RULES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("relation \"%s\" already has %d state machines",
+						RelationGetRelationName(rel), STEWARD_MAX_STATE_RULES),
+				 errdetail("pg_steward enforces at most %d state machines per table, counting those of its partitioned ancestors.",
+						   STEWARD_MAX_STATE_RULES),
+				 errhint("Detach a state machine with steward.detach_state_machine(table, column) first.")));
+}
+
+/*
  * steward.attach_state_machine(tbl, column, machine, changed_at DEFAULT
  * NULL): make the access method enforce machine on column.  Checks as the
  * caller that they own tbl and may use the machine (their own, granted to
@@ -830,7 +868,9 @@ steward_check_stored_states(Relation rel, const StateRule *rule)
  * a drop committed meanwhile gives 42704, or 40001 under REPEATABLE READ).  Raises 42804 for a column not text/varchar or a
  * changed_at not timestamptz, 0A000 for a column with a nondeterministic
  * collation, 22023 when changed_at is the state column,
- * 42710 when the column already has a rule, 23514 when stored values are
+ * 42710 when the column already has a rule, 54000 when the table (with its
+ * partitioned ancestors) already has STEWARD_MAX_STATE_RULES state rules
+ * (check_state_rule_cap), 23514 when stored values are
  * not states of the machine (five listed), and refuses a changed_at the
  * executor derives or checks anything from (tableam/written.c).  The rule
  * row is written as the owner of the extension's tables.
@@ -908,6 +948,7 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
 				 errmsg("column \"%s\" of relation \"%s\" is already tracked as a %s",
 						colname, RelationGetRelationName(rel), current),
 				 errhint("Detach or untrack it first.")));
+	check_state_rule_cap(rel, colname);
 	check_existing_states(rel, colname, machine, states);
 
 	namestrcpy(&attname, colname);

@@ -212,6 +212,27 @@ steward_refuse_missing_machine(Relation rel, AttrNumber attnum, const MissingSta
 }
 
 /*
+ * Refuse (54000) a write to rel when its state rules, its own and its
+ * partitioned ancestors', are more than STEWARD_MAX_STATE_RULES
+ * (rules->too_many_states): the ones beyond the cap are not loaded, and a
+ * rule must never go unenforced without a word (codereview7 A).  Only
+ * rules written past attach_state_machine's own refusal get here: a
+ * partition attached under parents whose rules add up, a rule inserted by
+ * hand or restored under session_replication_role = replica.
+ */
+static void
+refuse_too_many_states(Relation rel)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("relation \"%s\" has more than %d state machines",
+					RelationGetRelationName(rel), STEWARD_MAX_STATE_RULES),
+			 errdetail("pg_steward enforces at most %d state machines per table, counting those of its partitioned ancestors; it cannot check the others, so rows cannot be written.",
+					   STEWARD_MAX_STATE_RULES),
+			 errhint("Detach a state machine with steward.detach_state_machine(table, column).")));
+}
+
+/*
  * An UPDATE under a state rule whose machine is gone (rules->missing):
  * one that keeps the state and changed_at columns passes (it enters no
  * state), any other is refused (steward_refuse_missing_machine).
@@ -250,12 +271,16 @@ check_update_missing(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
  * steward_am.c); stamps changed_at unless "from_copy".  Raises 23514,
  * counted first as an illegal transition (steward_count_event: the
  * counters' LWLock), and 55000 for every row when a state rule's machine
- * is missing or malformed (rules->missing); takes no heavyweight lock.
+ * is missing or malformed (rules->missing), and 54000 for every row of a
+ * table past the state-rule cap (refuse_too_many_states); takes no
+ * heavyweight lock.
  */
 void
 steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 							const StewardRules *rules, bool from_copy)
 {
+	if (rules->too_many_states)
+		refuse_too_many_states(rel);
 	if (rules->nmissing > 0)
 		steward_refuse_missing_machine(rel, rules->missing[0].attnum, &rules->missing[0]);
 	if (rules->nstates == 0)
@@ -303,7 +328,9 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
  * returns how many; nothing is written yet, so that the caller stamps and
  * counts them only once the update succeeded.  Under a state rule whose
  * machine is missing or malformed (any of rules->missing) an update that
- * changes that state column or its changed_at column raises 55000.  Raises 23514 (counted as an
+ * changes that state column or its changed_at column raises 55000, and
+ * every update of a table past the state-rule cap 54000
+ * (refuse_too_many_states).  Raises 23514 (counted as an
  * illegal transition) naming origin's relation, row and column (the
  * partition a moving row leaves: StewardRowOrigin), showing the old state
  * only to a user who may read the column.  Memory: error texts in
@@ -320,6 +347,8 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 	Relation	orel = origin->rel;
 	int			n = 0;
 
+	if (rules->too_many_states)
+		refuse_too_many_states(origin->rel);
 	for (int i = 0; i < rules->nmissing; i++)
 		check_update_missing(rel, oldtup, slot, &rules->missing[i], origin);
 	for (int i = 0; i < rules->nstates; i++)

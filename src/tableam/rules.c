@@ -48,6 +48,7 @@ typedef struct RulesBuild
 	StateRule	states[MAX_STATE_RULES];
 	int			nmissing;
 	MissingStateRule missing[MAX_STATE_RULES];	/* StewardRules.missing */
+	bool		too_many_states;	/* StewardRules.too_many_states */
 } RulesBuild;
 
 /*
@@ -119,8 +120,7 @@ add_state_rule(Relation rel, Oid rule_relid, RulesBuild *build, AttrNumber attnu
 	Snapshot	snapshot;
 	StewardMachineLoad found;
 
-	if ((typid != TEXTOID && typid != VARCHAROID) ||
-		build->nstates + build->nmissing >= MAX_STATE_RULES || machine == NULL)
+	if ((typid != TEXTOID && typid != VARCHAROID) || machine == NULL)
 		return;
 	for (int i = 0; i < build->nstates; i++)
 		if (build->states[i].attnum == attnum)
@@ -128,6 +128,12 @@ add_state_rule(Relation rel, Oid rule_relid, RulesBuild *build, AttrNumber attnu
 	for (int i = 0; i < build->nmissing; i++)
 		if (build->missing[i].attnum == attnum)
 			return;
+	/* A rule beyond the cap is never dropped silently: writes refuse. */
+	if (build->nstates + build->nmissing >= MAX_STATE_RULES)
+	{
+		build->too_many_states = true;
+		return;
+	}
 	rule = &build->states[build->nstates];
 	memset(rule, 0, sizeof(StateRule));
 	rule->attnum = attnum;
@@ -322,6 +328,7 @@ load_rules(Relation rel, MemoryContext cxt, bool with_key)
 	memcpy(rules->states, b->states, b->nstates * sizeof(StateRule));
 	rules->nmissing = b->nmissing;
 	memcpy(rules->missing, b->missing, b->nmissing * sizeof(MissingStateRule));
+	rules->too_many_states = b->too_many_states;
 	if (with_key)
 		load_row_key(rel, rules);
 	else

@@ -88,6 +88,14 @@ typedef struct StewardRules
 	int			nmissing;
 	MissingStateRule missing[STEWARD_MAX_STATE_RULES];
 
+	/*
+	 * More state rules (own and partitioned ancestors') than
+	 * STEWARD_MAX_STATE_RULES: the ones beyond are not loaded, so every
+	 * INSERT, COPY and UPDATE is refused (54000, state_rules.c) rather than
+	 * let their columns be written unchecked (codereview7 A).
+	 */
+	bool		too_many_states;
+
 	/* Row key and cached sketch entry for steward.hot_rows (stats/hotrows.c). */
 	StewardHotKey hot;
 } StewardRules;
