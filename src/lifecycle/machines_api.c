@@ -25,7 +25,6 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
-#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -178,9 +177,6 @@ lock_machine(const char *machine)
 		elog(ERROR, "could not lock a row of steward.machine_definitions");
 }
 
-/* The failed tries of steward_lock_role_machines before it queues. */
-#define ROLE_MACHINES_TRIES 2
-
 #define ROLE_MACHINES_SQL \
 	"SELECT d.name FROM steward.machine_definitions d WHERE d.owner::oid = ANY ($1) ORDER BY d.name"
 
@@ -281,35 +277,18 @@ wait_for_role_machines(Datum roles)
  * attached m1 (40P01, closing36 item 3).  So the rows are taken all at
  * once without waiting (NOWAIT, in a subtransaction); when one is held,
  * none is kept, the holders are waited for holding none, and the lock is
- * tried again.  Under a steady stream of attaches that could go on
- * without end, each try finding another row held (codereview6 F6): the
- * second failed try queues for ExclusiveLock on
- * steward.machine_definitions instead, which every row lock's RowShareLock
- * conflicts with, so that it waits for the transactions holding rows there
- * and new attaches (of any machine) queue behind it; the next try then
- * finds every row free.  Locks: the rows FOR UPDATE and RowShareLock on
- * steward.machine_definitions, after a second failed try also
- * ExclusiveLock on it, to the end of the transaction.  Raises 40001 under
- * REPEATABLE READ when a machine changed after the snapshot, 55P03 on
- * lock_timeout (which applies to each wait), 57014 on cancel, 40P01 when
- * the lock closes a cycle.
+ * tried again.  Locks: the rows FOR UPDATE and RowShareLock on
+ * steward.machine_definitions, to the end of the transaction.  Raises
+ * 40001 under REPEATABLE READ when a machine changed after the snapshot,
+ * 55P03 on lock_timeout, 57014 on cancel.
  */
 void
 steward_lock_role_machines(Datum roles)
 {
-	bool		exclusive = false;
-	int			failed = 0;
-
 	while (!try_lock_role_machines(roles))
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (++failed >= ROLE_MACHINES_TRIES && !exclusive)
-		{
-			LockRelationOid(steward_relid(STEWARD_MACHINES_TABLE, false), ExclusiveLock);
-			exclusive = true;
-		}
-		else
-			wait_for_role_machines(roles);
+		wait_for_role_machines(roles);
 	}
 }
 
