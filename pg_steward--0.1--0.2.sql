@@ -25011,7 +25011,7 @@ END
 $$;
 
 -- fill3 (issue 18): a backfill's job ends when it has moved the rows left
--- at its begin ("todo" of steward._run_batches): a re-run of a backfilled
+-- at its begin ("rows_left" of steward._run_batches): a re-run of a backfilled
 -- migration reads no batch, and neither backfill reads a last pass from
 -- the first key after moving them all.  The begin functions return the
 -- rows left with the batch size (a new result type: dropped and created).
@@ -25028,7 +25028,7 @@ DECLARE
     batch_stmt pg_catalog.text := pg_catalog.format('SELECT *%s FROM steward.%I($1, $2, $3, $4)', CASE WHEN job OPERATOR(pg_catalog.?) 'whole' THEN '' ELSE ', NULL::pg_catalog.bool' END, batch_fn);
     status_stmt pg_catalog.text := pg_catalog.format('SELECT steward.%I($1, $2, $3, $4)', status_fn);
     moved pg_catalog.int8 := 0; job_moved pg_catalog.int8 := 0;
-    todo pg_catalog.int8 := (job OPERATOR(pg_catalog.->>) 'todo')::pg_catalog.int8;
+    rows_left pg_catalog.int8 := (job OPERATOR(pg_catalog.->>) 'rows_left')::pg_catalog.int8;
     pass_moved pg_catalog.int8; from_start pg_catalog.bool; last_key pg_catalog.text[];
     batch_key pg_catalog.text[]; batch_whole pg_catalog.bool; rescan_key pg_catalog.text[]; rescan pg_catalog.bool;
     retries pg_catalog.int4; backoff pg_catalog.float8; gov pg_catalog.int8; size pg_catalog.int4;
@@ -25041,7 +25041,7 @@ BEGIN
         batch_size, max_rows_per_sec, (job OPERATOR(pg_catalog.->>) 'ref')::pg_catalog.int8);
     last_key := CASE WHEN keyset THEN resume_key END;
     LOOP
-        EXIT WHEN job_moved OPERATOR(pg_catalog.>=) todo;  -- NULL todo: never
+        EXIT WHEN job_moved OPERATOR(pg_catalog.>=) rows_left;  -- NULL rows_left: never
         pass_moved := 0; rescan := false; rescan_key := NULL;
         from_start := COALESCE(from_start, last_key IS NULL);
         LOOP
@@ -25057,11 +25057,11 @@ BEGIN
                     COMMIT;
                     RAISE;
                 END;
-                moved := 0;  -- todo reached: the last batch reported, no other taken
-                EXIT WHEN size OPERATOR(pg_catalog.>) 0 OR job_moved OPERATOR(pg_catalog.>=) todo;
+                moved := 0;  -- rows_left reached: the last batch reported, no other taken
+                EXIT WHEN size OPERATOR(pg_catalog.>) 0 OR job_moved OPERATOR(pg_catalog.>=) rows_left;
                 COMMIT;
             END LOOP;
-            EXIT WHEN job_moved OPERATOR(pg_catalog.>=) todo;
+            EXIT WHEN job_moved OPERATOR(pg_catalog.>=) rows_left;
             retries := 0;
             backoff := 0.01;
             LOOP
@@ -25109,7 +25109,7 @@ BEGIN
                 last_key := batch_key;
             END IF;
         END LOOP;
-        EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start) OR job_moved OPERATOR(pg_catalog.>=) todo;
+        EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start) OR job_moved OPERATOR(pg_catalog.>=) rows_left;
         last_key := CASE WHEN from_start THEN rescan_key END;  -- NULL: the first key
         from_start := true;
     END LOOP;
@@ -25124,7 +25124,7 @@ $$;
 DROP FUNCTION steward._migration_backfill_begin(text, integer, integer);
 CREATE FUNCTION steward._migration_backfill_begin(mig text, batch_size integer,
                                                   max_rows_per_sec integer,
-                                                  OUT size integer, OUT todo jsonb)
+                                                  OUT size integer, OUT rows_left jsonb)
 RETURNS record
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -25136,14 +25136,14 @@ BEGIN
     PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled'], 'backfill');
     PERFORM steward._backfill_check_sizes(batch_size, max_rows_per_sec);
     -- Rows left per table ({"relid": rows}): the job of a table ends when
-    -- it has filled that many (steward._run_batches, "todo").
-    SELECT jsonb_object_agg(t.relid::oid::text, steward._migration_unfilled(mig, t.relid)) INTO todo
+    -- it has filled that many (steward._run_batches, "rows_left").
+    SELECT jsonb_object_agg(t.relid::oid::text, steward._migration_unfilled(mig, t.relid)) INTO rows_left
       FROM steward.migration_tables t WHERE t.migration = mig AND t.active;
     PERFORM steward._migration_record('update', mig,
         CASE WHEN r.phase = 'backfilled' THEN '{"phase": "pending_backfill"}'::jsonb ELSE '{}'::jsonb END ||
         jsonb_build_object(
             'backfill_started_at', coalesce(r.backfill_started_at, clock_timestamp()),
-            'rows_total', r.rows_backfilled + (SELECT coalesce(sum(v::bigint), 0) FROM jsonb_each_text(todo) x(k, v)),
+            'rows_total', r.rows_backfilled + (SELECT coalesce(sum(v::bigint), 0) FROM jsonb_each_text(rows_left) x(k, v)),
             'backfill_pid', pg_backend_pid(),
             'backfill_run_at', clock_timestamp(),
             'backfill_status', 'running', 'failed', false, 'error', NULL));
@@ -25161,7 +25161,7 @@ AS $$
 DECLARE
     mig pg_catalog.text := name;
     size pg_catalog.int4;
-    todo pg_catalog.jsonb;
+    rows_left pg_catalog.jsonb;
     tbl pg_catalog.regclass;
     resume pg_catalog.text[];
 BEGIN
@@ -25180,19 +25180,19 @@ BEGIN
         CALL steward._migration_index_backfill(mig);
         RETURN;
     END IF;
-    SELECT b.size, b.todo INTO size, todo
+    SELECT b.size, b.rows_left INTO size, rows_left
       FROM steward._migration_backfill_begin(mig, batch_size, max_rows_per_sec) b;
     COMMIT;
     -- A table's job ends when it has filled the rows that were unfilled
-    -- at begin ("todo"): no row becomes unfilled again (every write sets
+    -- at begin ("rows_left"): no row becomes unfilled again (every write sets
     -- the marker), so a re-run with nothing left reads no batch, and a
     -- run that filled them all reads no last pass (_backfill_end counts).
     FOR tbl, resume IN SELECT t.relid, t.last_key FROM steward.migration_tables t
                          WHERE t.migration OPERATOR(pg_catalog.=) mig AND t.active ORDER BY t.ord LOOP
         CALL steward._run_batches('_migration_batch', '_migration_batch_status',
                                   steward._migration_backfill_job(mig, tbl)
-                                      OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('todo',
-                                          todo OPERATOR(pg_catalog.->) (tbl::pg_catalog.oid::pg_catalog.text)),
+                                      OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('rows_left',
+                                          rows_left OPERATOR(pg_catalog.->) (tbl::pg_catalog.oid::pg_catalog.text)),
                                   size, max_rows_per_sec, resume);
     END LOOP;
     PERFORM steward._migration_backfill_end(mig);
@@ -25201,10 +25201,10 @@ END
 $$;
 
 DROP FUNCTION steward._relayout_backfill_begin(text, integer, integer);
--- Returns the batch size and the rows the new layout lacks (todo).
+-- Returns the batch size and the rows the new layout lacks (rows_left).
 CREATE FUNCTION steward._relayout_backfill_begin(mig text, batch_size integer,
                                                  max_rows_per_sec integer,
-                                                 OUT size integer, OUT todo bigint)
+                                                 OUT size integer, OUT rows_left bigint)
 RETURNS record
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -25215,12 +25215,12 @@ BEGIN
     PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled'], 'backfill');
     PERFORM steward._relayout_require_layouts(mig, 'backfill');
     PERFORM steward._backfill_check_sizes(batch_size, max_rows_per_sec);
-    todo := steward._relayout_missing(mig);
+    rows_left := steward._relayout_missing(mig);
     PERFORM steward._migration_record('update', mig,
         CASE WHEN r.phase = 'backfilled' THEN '{"phase": "pending_backfill"}'::jsonb ELSE '{}'::jsonb END ||
         jsonb_build_object(
             'backfill_started_at', coalesce(r.backfill_started_at, clock_timestamp()),
-            'rows_total', r.rows_backfilled + todo,
+            'rows_total', r.rows_backfilled + rows_left,
             'backfill_pid', pg_backend_pid(), 'backfill_run_at', clock_timestamp(),
             'backfill_status', 'running', 'failed', false, 'error', NULL));
     size := coalesce(batch_size, (steward._migration_settings()).batch_size);
@@ -25234,12 +25234,12 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     size pg_catalog.int4;
-    todo pg_catalog.int8;
+    rows_left pg_catalog.int8;
     t pg_catalog.record;
     resume pg_catalog.text[];
     label pg_catalog.text;
 BEGIN
-    SELECT b.size, b.todo INTO size, todo
+    SELECT b.size, b.rows_left INTO size, rows_left
       FROM steward._relayout_backfill_begin(mig, batch_size, max_rows_per_sec) b;
     COMMIT;
     t := steward._relayout_tables(mig);
@@ -25253,14 +25253,14 @@ BEGIN
       JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
      WHERE c.oid OPERATOR(pg_catalog.=) t.old_rel;
     -- The job ends when it has copied the rows the new layout lacked at
-    -- begin ("todo", steward._run_batches): the apply trigger writes every
+    -- begin ("rows_left", steward._run_batches): the apply trigger writes every
     -- row written since to both layouts, so that set only shrinks; a
     -- re-run with nothing left reads no batch, and a run that copied them
     -- all reads no last pass from the first key (_relayout_backfill_end
     -- counts).
     CALL steward._run_batches('_relayout_batch', '_migration_batch_status',
         pg_catalog.jsonb_build_object('name', mig, 'relid', t.old_rel::pg_catalog.oid,
-                                      'table', label, 'keyset', true, 'todo', todo,
+                                      'table', label, 'keyset', true, 'rows_left', rows_left,
                                       'first', steward._relayout_batch_sql(mig, false),
                                       'next', steward._relayout_batch_sql(mig, true)),
         size, max_rows_per_sec, resume);
@@ -25314,7 +25314,7 @@ DECLARE
     batch_stmt pg_catalog.text := pg_catalog.format('SELECT *%s FROM steward.%I($1, $2, $3, $4)', CASE WHEN job OPERATOR(pg_catalog.?) 'whole' THEN '' ELSE ', NULL::pg_catalog.bool' END, batch_fn);
     status_stmt pg_catalog.text := pg_catalog.format('SELECT steward.%I($1, $2, $3, $4)', status_fn);
     moved pg_catalog.int8 := 0; job_moved pg_catalog.int8 := 0;
-    todo pg_catalog.int8 := (job OPERATOR(pg_catalog.->>) 'todo')::pg_catalog.int8;
+    rows_left pg_catalog.int8 := (job OPERATOR(pg_catalog.->>) 'rows_left')::pg_catalog.int8;
     pass_moved pg_catalog.int8; from_start pg_catalog.bool; last_key pg_catalog.text[];
     batch_key pg_catalog.text[]; batch_whole pg_catalog.bool; rescan_key pg_catalog.text[]; rescan pg_catalog.bool;
     retries pg_catalog.int4; backoff pg_catalog.float8; gov pg_catalog.int8; size pg_catalog.int4; none_left pg_catalog.bool;
@@ -25327,7 +25327,7 @@ BEGIN
         batch_size, max_rows_per_sec, (job OPERATOR(pg_catalog.->>) 'ref')::pg_catalog.int8);
     last_key := CASE WHEN keyset THEN resume_key END;
     LOOP
-        EXIT WHEN job_moved OPERATOR(pg_catalog.>=) todo;  -- NULL todo: never
+        EXIT WHEN job_moved OPERATOR(pg_catalog.>=) rows_left;  -- NULL rows_left: never
         pass_moved := 0; rescan := false; rescan_key := NULL;
         from_start := COALESCE(from_start, last_key IS NULL);
         LOOP
@@ -25343,11 +25343,11 @@ BEGIN
                     COMMIT;
                     RAISE;
                 END;
-                moved := 0;  -- todo reached: the last batch reported, no other taken
-                EXIT WHEN size OPERATOR(pg_catalog.>) 0 OR job_moved OPERATOR(pg_catalog.>=) todo;
+                moved := 0;  -- rows_left reached: the last batch reported, no other taken
+                EXIT WHEN size OPERATOR(pg_catalog.>) 0 OR job_moved OPERATOR(pg_catalog.>=) rows_left;
                 COMMIT;
             END LOOP;
-            EXIT WHEN job_moved OPERATOR(pg_catalog.>=) todo;
+            EXIT WHEN job_moved OPERATOR(pg_catalog.>=) rows_left;
             retries := 0;
             backoff := 0.01;
             LOOP
@@ -25395,7 +25395,7 @@ BEGIN
                 last_key := batch_key;
             END IF;
         END LOOP;
-        EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start) OR job_moved OPERATOR(pg_catalog.>=) todo;
+        EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start) OR job_moved OPERATOR(pg_catalog.>=) rows_left;
         last_key := CASE WHEN from_start THEN rescan_key END;  -- NULL: the first key
         IF last_key IS NULL AND job OPERATOR(pg_catalog.?) 'probe' THEN EXECUTE pg_catalog.format('SELECT steward.%I($1) OPERATOR(pg_catalog.=) 0', job OPERATOR(pg_catalog.->>) 'probe') INTO none_left USING job; END IF;
         EXIT WHEN none_left;

@@ -584,7 +584,7 @@ LANGUAGE C VOLATILE;
 -- pass from the first key after the first: 0 ends the job without the
 -- pass (run_transition: a count of any plan, not the whole key read
 -- twice; a row entering the state behind the cursor is still found).  With
--- "todo" in job (the rows left to move when the job began, for a job
+-- "rows_left" in job (the rows left to move when the job began, for a job
 -- whose rows to move only ever become fewer: a backfill's), the job ends
 -- as soon as its batches have moved that many: no batch when it is 0, no
 -- last pass after the batch that moved the last of them.
@@ -601,7 +601,7 @@ DECLARE
     batch_stmt pg_catalog.text := pg_catalog.format('SELECT *%s FROM steward.%I($1, $2, $3, $4)', CASE WHEN job OPERATOR(pg_catalog.?) 'whole' THEN '' ELSE ', NULL::pg_catalog.bool' END, batch_fn);
     status_stmt pg_catalog.text := pg_catalog.format('SELECT steward.%I($1, $2, $3, $4)', status_fn);
     moved pg_catalog.int8 := 0; job_moved pg_catalog.int8 := 0;
-    todo pg_catalog.int8 := (job OPERATOR(pg_catalog.->>) 'todo')::pg_catalog.int8;
+    rows_left pg_catalog.int8 := (job OPERATOR(pg_catalog.->>) 'rows_left')::pg_catalog.int8;
     pass_moved pg_catalog.int8; from_start pg_catalog.bool; last_key pg_catalog.text[];
     batch_key pg_catalog.text[]; batch_whole pg_catalog.bool; rescan_key pg_catalog.text[]; rescan pg_catalog.bool;
     retries pg_catalog.int4; backoff pg_catalog.float8; gov pg_catalog.int8; size pg_catalog.int4; none_left pg_catalog.bool;
@@ -614,7 +614,7 @@ BEGIN
         batch_size, max_rows_per_sec, (job OPERATOR(pg_catalog.->>) 'ref')::pg_catalog.int8);
     last_key := CASE WHEN keyset THEN resume_key END;
     LOOP
-        EXIT WHEN job_moved OPERATOR(pg_catalog.>=) todo;  -- NULL todo: never
+        EXIT WHEN job_moved OPERATOR(pg_catalog.>=) rows_left;  -- NULL rows_left: never
         pass_moved := 0; rescan := false; rescan_key := NULL;
         from_start := COALESCE(from_start, last_key IS NULL);
         LOOP
@@ -630,11 +630,11 @@ BEGIN
                     COMMIT;
                     RAISE;
                 END;
-                moved := 0;  -- todo reached: the last batch reported, no other taken
-                EXIT WHEN size OPERATOR(pg_catalog.>) 0 OR job_moved OPERATOR(pg_catalog.>=) todo;
+                moved := 0;  -- rows_left reached: the last batch reported, no other taken
+                EXIT WHEN size OPERATOR(pg_catalog.>) 0 OR job_moved OPERATOR(pg_catalog.>=) rows_left;
                 COMMIT;
             END LOOP;
-            EXIT WHEN job_moved OPERATOR(pg_catalog.>=) todo;
+            EXIT WHEN job_moved OPERATOR(pg_catalog.>=) rows_left;
             retries := 0;
             backoff := 0.01;
             LOOP
@@ -682,7 +682,7 @@ BEGIN
                 last_key := batch_key;
             END IF;
         END LOOP;
-        EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start) OR job_moved OPERATOR(pg_catalog.>=) todo;
+        EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start) OR job_moved OPERATOR(pg_catalog.>=) rows_left;
         last_key := CASE WHEN from_start THEN rescan_key END;  -- NULL: the first key
         IF last_key IS NULL AND job OPERATOR(pg_catalog.?) 'probe' THEN EXECUTE pg_catalog.format('SELECT steward.%I($1) OPERATOR(pg_catalog.=) 0', job OPERATOR(pg_catalog.->>) 'probe') INTO none_left USING job; END IF;
         EXIT WHEN none_left;

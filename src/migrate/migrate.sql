@@ -2710,7 +2710,7 @@ $$;
 
 CREATE FUNCTION steward._migration_backfill_begin(mig text, batch_size integer,
                                                   max_rows_per_sec integer,
-                                                  OUT size integer, OUT todo jsonb)
+                                                  OUT size integer, OUT rows_left jsonb)
 RETURNS record
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -2722,14 +2722,14 @@ BEGIN
     PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled'], 'backfill');
     PERFORM steward._backfill_check_sizes(batch_size, max_rows_per_sec);
     -- Rows left per table ({"relid": rows}): the job of a table ends when
-    -- it has filled that many (steward._run_batches, "todo").
-    SELECT jsonb_object_agg(t.relid::oid::text, steward._migration_unfilled(mig, t.relid)) INTO todo
+    -- it has filled that many (steward._run_batches, "rows_left").
+    SELECT jsonb_object_agg(t.relid::oid::text, steward._migration_unfilled(mig, t.relid)) INTO rows_left
       FROM steward.migration_tables t WHERE t.migration = mig AND t.active;
     PERFORM steward._migration_record('update', mig,
         CASE WHEN r.phase = 'backfilled' THEN '{"phase": "pending_backfill"}'::jsonb ELSE '{}'::jsonb END ||
         jsonb_build_object(
             'backfill_started_at', coalesce(r.backfill_started_at, clock_timestamp()),
-            'rows_total', r.rows_backfilled + (SELECT coalesce(sum(v::bigint), 0) FROM jsonb_each_text(todo) x(k, v)),
+            'rows_total', r.rows_backfilled + (SELECT coalesce(sum(v::bigint), 0) FROM jsonb_each_text(rows_left) x(k, v)),
             'backfill_pid', pg_backend_pid(),
             'backfill_run_at', clock_timestamp(),
             'backfill_status', 'running', 'failed', false, 'error', NULL));
@@ -2800,7 +2800,7 @@ AS $$
 DECLARE
     mig pg_catalog.text := name;
     size pg_catalog.int4;
-    todo pg_catalog.jsonb;
+    rows_left pg_catalog.jsonb;
     tbl pg_catalog.regclass;
     resume pg_catalog.text[];
 BEGIN
@@ -2819,19 +2819,19 @@ BEGIN
         CALL steward._migration_index_backfill(mig);
         RETURN;
     END IF;
-    SELECT b.size, b.todo INTO size, todo
+    SELECT b.size, b.rows_left INTO size, rows_left
       FROM steward._migration_backfill_begin(mig, batch_size, max_rows_per_sec) b;
     COMMIT;
     -- A table's job ends when it has filled the rows that were unfilled
-    -- at begin ("todo"): no row becomes unfilled again (every write sets
+    -- at begin ("rows_left"): no row becomes unfilled again (every write sets
     -- the marker), so a re-run with nothing left reads no batch, and a
     -- run that filled them all reads no last pass (_backfill_end counts).
     FOR tbl, resume IN SELECT t.relid, t.last_key FROM steward.migration_tables t
                          WHERE t.migration OPERATOR(pg_catalog.=) mig AND t.active ORDER BY t.ord LOOP
         CALL steward._run_batches('_migration_batch', '_migration_batch_status',
                                   steward._migration_backfill_job(mig, tbl)
-                                      OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('todo',
-                                          todo OPERATOR(pg_catalog.->) (tbl::pg_catalog.oid::pg_catalog.text)),
+                                      OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('rows_left',
+                                          rows_left OPERATOR(pg_catalog.->) (tbl::pg_catalog.oid::pg_catalog.text)),
                                   size, max_rows_per_sec, resume);
     END LOOP;
     PERFORM steward._migration_backfill_end(mig);

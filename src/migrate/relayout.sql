@@ -1377,10 +1377,10 @@ BEGIN
 END
 $$;
 
--- Returns the batch size and the rows the new layout lacks (todo).
+-- Returns the batch size and the rows the new layout lacks (rows_left).
 CREATE FUNCTION steward._relayout_backfill_begin(mig text, batch_size integer,
                                                  max_rows_per_sec integer,
-                                                 OUT size integer, OUT todo bigint)
+                                                 OUT size integer, OUT rows_left bigint)
 RETURNS record
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -1391,12 +1391,12 @@ BEGIN
     PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled'], 'backfill');
     PERFORM steward._relayout_require_layouts(mig, 'backfill');
     PERFORM steward._backfill_check_sizes(batch_size, max_rows_per_sec);
-    todo := steward._relayout_missing(mig);
+    rows_left := steward._relayout_missing(mig);
     PERFORM steward._migration_record('update', mig,
         CASE WHEN r.phase = 'backfilled' THEN '{"phase": "pending_backfill"}'::jsonb ELSE '{}'::jsonb END ||
         jsonb_build_object(
             'backfill_started_at', coalesce(r.backfill_started_at, clock_timestamp()),
-            'rows_total', r.rows_backfilled + todo,
+            'rows_total', r.rows_backfilled + rows_left,
             'backfill_pid', pg_backend_pid(), 'backfill_run_at', clock_timestamp(),
             'backfill_status', 'running', 'failed', false, 'error', NULL));
     size := coalesce(batch_size, (steward._migration_settings()).batch_size);
@@ -1431,12 +1431,12 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     size pg_catalog.int4;
-    todo pg_catalog.int8;
+    rows_left pg_catalog.int8;
     t pg_catalog.record;
     resume pg_catalog.text[];
     label pg_catalog.text;
 BEGIN
-    SELECT b.size, b.todo INTO size, todo
+    SELECT b.size, b.rows_left INTO size, rows_left
       FROM steward._relayout_backfill_begin(mig, batch_size, max_rows_per_sec) b;
     COMMIT;
     t := steward._relayout_tables(mig);
@@ -1450,14 +1450,14 @@ BEGIN
       JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
      WHERE c.oid OPERATOR(pg_catalog.=) t.old_rel;
     -- The job ends when it has copied the rows the new layout lacked at
-    -- begin ("todo", steward._run_batches): the apply trigger writes every
+    -- begin ("rows_left", steward._run_batches): the apply trigger writes every
     -- row written since to both layouts, so that set only shrinks; a
     -- re-run with nothing left reads no batch, and a run that copied them
     -- all reads no last pass from the first key (_relayout_backfill_end
     -- counts).
     CALL steward._run_batches('_relayout_batch', '_migration_batch_status',
         pg_catalog.jsonb_build_object('name', mig, 'relid', t.old_rel::pg_catalog.oid,
-                                      'table', label, 'keyset', true, 'todo', todo,
+                                      'table', label, 'keyset', true, 'rows_left', rows_left,
                                       'first', steward._relayout_batch_sql(mig, false),
                                       'next', steward._relayout_batch_sql(mig, true)),
         size, max_rows_per_sec, resume);
