@@ -6,7 +6,7 @@
 -- the event trigger disabled) takes unrelated ALTER TABLEs, steward.verify()
 -- names the ALTER TABLE that fixes it, and a restored label of that shape
 -- keeps its rule with a WARNING.  review19 F6: a changed_at column cannot
--- change type.  A default whose folding fails (1/0) is left to run time.
+-- change type.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -93,19 +93,28 @@ SELECT format_type(atttypid, atttypmod) FROM pg_attribute
 INSERT INTO r185_sm (id, st) VALUES (1, 'a');
 SELECT id, ch2 IS NOT NULL AS stamped FROM r185_sm;
 
--- 4. A default whose folding fails is no constant: left to run time, no
--- 22012 from configuration, DDL or a restored label.
+-- 4. A default whose folding fails with a data exception (1/0) fails every
+-- INSERT that leaves the column out: refused by configuration and DDL
+-- (0A000, never the 22012 itself), a restored label keeps its rule with a
+-- WARNING and verify() names the fix (vers6).
 CREATE TABLE r185_div (id int PRIMARY KEY, version bigint NOT NULL DEFAULT 1/0) USING steward;
 SELECT steward.track_versions('r185_div', 'version');
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE r185_div ALTER COLUMN version SET DEFAULT 1;
+SELECT steward.track_versions('r185_div', 'version');
 ALTER TABLE r185_div ALTER COLUMN version SET DEFAULT 2/0;
+\echo :LAST_ERROR_SQLSTATE
 CREATE TABLE r185_div2 (id int PRIMARY KEY, version bigint DEFAULT 1/0) USING steward;
 SECURITY LABEL FOR steward ON COLUMN r185_div2.version IS '{"v": 1, "kind": "version"}';
 SELECT relid::regclass, attname FROM steward.column_rules
  WHERE relid IN ('r185_div'::regclass, 'r185_div2'::regclass) ORDER BY 1;
-INSERT INTO r185_div (id) VALUES (1);
+SELECT detail FROM steward.verify('r185_div2') WHERE "check" = 'column_definition';
+INSERT INTO r185_div2 (id) VALUES (1);
 \echo :LAST_ERROR_SQLSTATE
-INSERT INTO r185_div VALUES (1, 1);
-SELECT id, version FROM r185_div;
+INSERT INTO r185_div2 VALUES (1, 1);
+INSERT INTO r185_div (id) VALUES (1);
+SELECT 'div' AS t, id, version FROM r185_div UNION ALL
+SELECT 'div2', id, version FROM r185_div2 ORDER BY 1, 2;
 
 DROP TABLE r185_old, r185_nopk, r185_lab, r185_ser, r185_chk, r185_sm, r185_div, r185_div2;
 DROP DOMAIN r185_tsnn;

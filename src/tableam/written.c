@@ -40,7 +40,10 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/table.h"
 #include "access/sysattr.h"
 #include "access/xact.h"
 #include "catalog/partition.h"
@@ -58,6 +61,7 @@
 #include "storage/lmgr.h"
 #include "tcop/deparse_utility.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/partcache.h"
 #include "utils/rel.h"
@@ -77,6 +81,10 @@ PG_FUNCTION_INFO_V1(steward_check_written_ddl);
  * the statement changed in a way that matters ("names", or all of them),
  * so a table configured before the check (a 0.1 database's `version bigint
  * NOT NULL` with no default) still takes unrelated ALTER TABLEs.  A
+ * A new partition ("members": CREATE TABLE ... PARTITION OF, ATTACH
+ * PARTITION) is judged only where its columns differ from its parent's:
+ * one declared as its parent adds no failure of its own, and routine
+ * partition maintenance of such a table keeps working (codereview7 E).  A
  * restored label ("restoring") keeps its rule and warns with the fix:
  * losing the guarantee silently in a restore that goes on after errors is
  * worse than INSERTs that fail loudly.  "problems" (verify) collects the
@@ -86,6 +94,9 @@ typedef struct WrittenJudge
 {
 	bool		all;			/* every column, not only "names" */
 	List	   *names;			/* column names the statement changed */
+	List	   *members;		/* new partitions (OIDs), with their own partitions */
+	bool		member_now;		/* the relation being judged is under one */
+	bool		member_created;	/* ... and made by this transaction */
 	bool		restoring;		/* WARNING instead of ERROR */
 	bool		collect;		/* append to "problems" instead */
 	List	   *problems;		/* char *: one per column, with its fix */
@@ -324,15 +335,20 @@ check_generated_and_checks(Relation rel, Bitmapset *written, bool configuring)
  * stable function: *is_const false) is left to run time.  The column's own
  * default or its type's (a domain's), as the executor would compute it
  * (build_column_default, folded as the planner folds it: immutable
- * functions, run as the table's owner by check_written_walk).
+ * functions, run as the table's owner by check_written_walk).  A default
+ * whose folding raises a data exception (class 22: DEFAULT 1/0) fails
+ * every INSERT that leaves the column out, as the planner folds it the same
+ * way: *failure is set to the error's message.
  */
 static Datum
-default_constant(Relation rel, AttrNumber attnum, bool *is_const, bool *isnull)
+default_constant(Relation rel, AttrNumber attnum, bool *is_const, bool *isnull,
+				 char **failure)
 {
 	Node	   *expr = build_column_default(rel, attnum);
 
 	*is_const = false;
 	*isnull = true;
+	*failure = NULL;
 	if (expr == NULL)
 	{
 		/* No default: an INSERT leaving the column out sends NULL. */
@@ -342,9 +358,10 @@ default_constant(Relation rel, AttrNumber attnum, bool *is_const, bool *isnull)
 
 	/*
 	 * Folding runs immutable functions and operators, which may fail
-	 * (DEFAULT 1/0: 22012): such a default is no constant here, left to
-	 * run time like the planner's folding of each INSERT, and no error
-	 * escapes from configuration or DDL.  A cancel is raised again.
+	 * (DEFAULT 1/0: 22012): no error escapes from configuration or DDL.  A
+	 * data exception depends on the expression alone and is reported
+	 * (*failure); any other error (a lock, a search_path the owner's
+	 * function relies on) is left to run time.  A cancel is raised again.
 	 */
 	{
 		MemoryContext cxt = CurrentMemoryContext;
@@ -367,6 +384,8 @@ default_constant(Relation rel, AttrNumber attnum, bool *is_const, bool *isnull)
 			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
 				edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
 				ReThrowError(edata);
+			if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_DATA_EXCEPTION)
+				*failure = pstrdup(edata->message);
 			FreeErrorData(edata);
 			return (Datum) 0;
 		}
@@ -399,11 +418,13 @@ default_constant(Relation rel, AttrNumber attnum, bool *is_const, bool *isnull)
  *   constant >= 1 is the first version, as a client sending it would be
  *   (README); a non-constant default is left to run time, where one below
  *   1 gets the 22023 whose HINT names the default (steward_am.c).
- * - an identity version column, whatever its default: GENERATED ALWAYS
- *   refuses (428C9) the version a client sends in every UPDATE, which is
- *   how optimistic versions work; BY DEFAULT hands each new row the
- *   sequence's next number as its first version (and the sequence may give
- *   values below 1).  It is a key generator, not a version.
+ * - a default whose folding raises a data exception (DEFAULT 1/0: 22012
+ *   on every INSERT leaving the column out), of either kind of column.
+ * - a GENERATED ALWAYS identity version column: it refuses (428C9) the
+ *   version a client sends in every UPDATE, which is how optimistic
+ *   versions work.  GENERATED BY DEFAULT is one rule with a bigserial's
+ *   nextval default (readme37 V4): a non-constant default, the sequence's
+ *   next number the row's first version, one below 1 refused at run time.
  *
  * Refuses 0A000 naming the column and, while configuring, the ALTER TABLE
  * that fixes it.
@@ -419,6 +440,42 @@ judge_names(const WrittenJudge *judge, const char *name)
 		if (strcmp((const char *) lfirst(lc), name) == 0)
 			return true;
 	return false;
+}
+
+/*
+ * Is column attnum of partition "rel" declared as the same-named column of
+ * its parent (NOT NULL, identity, default)?  Then a new partition adds no
+ * failure its parent does not have.  Only a parent this backend has locked
+ * (the DDL command's) is read; compares catalog definitions, runs nothing.
+ */
+static bool
+same_as_parent(Relation rel, AttrNumber attnum)
+{
+	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+	Oid			parentid;
+	Relation	parent;
+	AttrNumber	pattnum;
+	bool		same = false;
+
+	if (!rel->rd_rel->relispartition)
+		return false;
+	parentid = get_partition_parent(RelationGetRelid(rel), true);
+	if (!OidIsValid(parentid) || !steward_relation_locked_by_me(parentid))
+		return false;
+	parent = relation_open(parentid, NoLock);
+	pattnum = get_attnum(parentid, NameStr(att->attname));
+	if (pattnum > 0)
+	{
+		Form_pg_attribute patt = TupleDescAttr(RelationGetDescr(parent), pattnum - 1);
+
+		same = patt->attnotnull == att->attnotnull &&
+			patt->attidentity == att->attidentity &&
+			patt->attgenerated == att->attgenerated &&
+			equal(build_column_default(parent, pattnum),
+				  build_column_default(rel, attnum));
+	}
+	relation_close(parent, NoLock);
+	return same;
 }
 
 /*
@@ -443,6 +500,13 @@ judged(const WrittenJudge *judge, bool configuring, const char *col,
 				 errmsg_internal("%s", msg),
 				 errdetail_internal("%s The rule is applied all the same.", detail),
 				 errhint("Unless the restore gives the column a default later (pg_dump restores a bigserial's nextval default after the rule), fix it: %s.  steward.verify() lists the columns still to fix once the restore is done.", fix)));
+	else if (judge != NULL && judge->member_now && !judge->member_created)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg_internal("%s", msg),
+				 errdetail_internal("%s", detail),
+				 errhint("Declare column \"%s\" as the parent table does, or fix it before attaching the table: %s.",
+						 col, fix)));
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -472,31 +536,42 @@ check_not_null_and_default(Relation rel, Bitmapset *written, Bitmapset *versions
 		const char *col;
 		bool		is_const;
 		bool		isnull;
+		char	   *failure;
 		Datum		value;
 
 		if (att->attgenerated)
 			continue;			/* refused by check_generated_and_checks */
-		if (!judge_names(judge, name))
+		if (!judge_names(judge, name) &&
+			!(judge->member_now && !same_as_parent(rel, attnum)))
 			continue;			/* not changed by the DDL statement */
 		table = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 										   relname);
 		col = quote_identifier(name);
 
-		if (att->attidentity)
+		if (att->attidentity == ATTRIBUTE_IDENTITY_ALWAYS)
 		{
 			judged(judge, configuring, name,
-				   psprintf(_("column \"%s\" of relation \"%s\" is an identity column, which the steward access method cannot set"),
+				   psprintf(_("column \"%s\" of relation \"%s\" is a GENERATED ALWAYS identity column, which refuses the version a client sends"),
 							name, relname),
-				   _("An identity column gives each new row its sequence's next number, and GENERATED ALWAYS refuses the version a client sends in an UPDATE."),
-				   psprintf("ALTER TABLE %s ALTER COLUMN %s DROP IDENTITY, ALTER COLUMN %s SET DEFAULT 1",
-							table, col, col),
-				   _("Use a plain column: pg_steward assigns version 1 on INSERT."));
+				   _("GENERATED ALWAYS refuses (428C9) the version a client sends in an UPDATE, which is how optimistic versions are checked."),
+				   psprintf("ALTER TABLE %s ALTER COLUMN %s SET GENERATED BY DEFAULT", table, col),
+				   _("Use GENERATED BY DEFAULT, or a plain column: pg_steward assigns version 1 on INSERT."));
 			continue;
 		}
 
-		if (!att->attnotnull && !version)
+		value = default_constant(rel, attnum, &is_const, &isnull, &failure);
+
+		if (failure != NULL)
+		{
+			judged(judge, configuring, name,
+				   psprintf(_("default of column \"%s\" of relation \"%s\" fails: %s"),
+							name, relname, failure),
+				   psprintf(_("PostgreSQL computes the default of \"%s\" before the steward access method sets it, so every INSERT that leaves the column out would fail with this error."),
+							name),
+				   psprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s", table, col, first),
+				   psprintf(_("Use a default that can be computed (DEFAULT %s)."), first));
 			continue;
-		value = default_constant(rel, attnum, &is_const, &isnull);
+		}
 
 		if (att->attnotnull && is_const && isnull)
 		{
@@ -762,6 +837,17 @@ check_written_walk(Oid relid, bool configuring, WrittenJudge *judge,
 
 		if (r == NULL)
 			continue;
+		if (judge != NULL && judge->members != NIL)
+		{
+			List	   *up = r->rd_rel->relispartition ?
+				get_partition_ancestors(RelationGetRelid(r)) : NIL;
+			ListCell   *uc;
+
+			judge->member_created = r->rd_createSubid != InvalidSubTransactionId;
+			judge->member_now = list_member_oid(judge->members, RelationGetRelid(r));
+			foreach(uc, up)
+				judge->member_now |= list_member_oid(judge->members, lfirst_oid(uc));
+		}
 
 		/*
 		 * As the relation's owner (restricted, search_path pinned), never
@@ -807,22 +893,52 @@ judged_walk(Oid relid, bool configuring, WrittenJudge *judge)
 }
 
 /*
+ * The partitions of "parent" attached (or created) by this transaction:
+ * their pg_inherits rows are its own.  PostgreSQL 15 collects ATTACH
+ * PARTITION without the attached table's address, and its name would be
+ * looked up under the event trigger's search_path, not the statement's.
+ */
+static List *
+partitions_attached_now(Oid parent)
+{
+	Relation	inh = table_open(InheritsRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	List	   *result = NIL;
+
+	ScanKeyInit(&key, Anum_pg_inherits_inhparent, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(parent));
+	scan = systable_beginscan(inh, InheritsParentIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+		if (TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)))
+			result = lappend_oid(result, ((Form_pg_inherits) GETSTRUCT(tuple))->inhrelid);
+	systable_endscan(scan);
+	table_close(inh, AccessShareLock);
+	return result;
+}
+
+/*
  * The column names an ALTER TABLE statement (collected by the event
  * trigger machinery) changed in a way check_not_null_and_default judges:
- * SET NOT NULL, SET / DROP DEFAULT, identity, ALTER TYPE, a primary key
- * (its columns); a new partition or parent (ATTACH PARTITION, INHERIT),
- * a new access method: every column (judge->all).  Any other command
- * (CREATE TABLE, PARTITION OF, a policy or view): every column.
+ * SET NOT NULL, SET / DROP DEFAULT, identity (ADD, SET, DROP), ALTER TYPE,
+ * a primary key (its columns); a new access method: every column
+ * (judge->all).  A new partition (ATTACH PARTITION's table, CREATE TABLE
+ * "relid", which is a partition when a rule reaches it): judge->members,
+ * judged where it differs from its parent.  INHERIT changes no column and
+ * brings no rule (rules reach partitions only).  A policy's or view's
+ * command: none.  No command: every column.
  */
 static void
-judge_command(CollectedCommand *cmd, WrittenJudge *judge)
+judge_command(CollectedCommand *cmd, Oid relid, WrittenJudge *judge)
 {
 	ListCell   *lc;
 
 	if (cmd == NULL || cmd->type != SCT_AlterTable)
 	{
-		judge->all = cmd == NULL || cmd->parsetree == NULL ||
-			IsA(cmd->parsetree, CreateStmt);
+		judge->all = cmd == NULL || cmd->parsetree == NULL;
+		if (cmd != NULL && cmd->parsetree != NULL && IsA(cmd->parsetree, CreateStmt))
+			judge->members = list_make1_oid(relid);
 		return;
 	}
 	foreach(lc, cmd->d.alterTable.subcmds)
@@ -841,6 +957,7 @@ judge_command(CollectedCommand *cmd, WrittenJudge *judge)
 			case AT_CookedColumnDefault:
 			case AT_AddIdentity:
 			case AT_SetIdentity:
+			case AT_DropIdentity:
 			case AT_AlterColumnType:
 				if (at->name)
 					judge->names = lappend(judge->names, pstrdup(at->name));
@@ -876,7 +993,9 @@ judge_command(CollectedCommand *cmd, WrittenJudge *judge)
 						judge->names = lappend(judge->names, pstrdup(strVal(lfirst(kc))));
 				break;
 			case AT_AttachPartition:
-			case AT_AddInherit:
+				judge->members = list_concat(judge->members,
+											 partitions_attached_now(cmd->d.alterTable.objectId));
+				break;
 			case AT_SetAccessMethod:
 				judge->all = true;
 				break;
@@ -905,7 +1024,7 @@ steward_check_written_ddl(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_VOID();
 	judge_command(PG_ARGISNULL(1) ? NULL : (CollectedCommand *) PG_GETARG_POINTER(1),
-				  &judge);
+				  PG_GETARG_OID(0), &judge);
 	return judged_walk(PG_GETARG_OID(0), false, &judge);
 }
 
