@@ -25993,3 +25993,241 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- hot1 (closing37 item 6): steward._run_batches' batch with its retries is
+-- steward._run_batch (TAP 041's 100 lines); a backfill's end counts the
+-- rows left only when its batches did not fill as many as were left at
+-- begin (a re-run scanned each table twice).
+
+-- One batch of steward._run_batches (batch_stmt, status_stmt and gov as it
+-- made them) with its retries: 40001 and 40P01 are retried with
+-- exponential backoff up to 10 times; past that, or on any other error or
+-- a cancel, the governor job ends and the job's status is recorded and
+-- committed before the error goes on.  moved, batch_key and batch_whole:
+-- the batch function's result.
+CREATE PROCEDURE steward._run_batch(batch_stmt text, status_stmt text, job jsonb, gov bigint,
+                                    last_key text[], size integer, INOUT moved bigint,
+                                    INOUT batch_key text[], INOUT batch_whole boolean)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included.
+AS $$
+DECLARE
+    retries pg_catalog.int4 := 0;
+    backoff pg_catalog.float8 := 0.01;
+BEGIN
+    LOOP
+        BEGIN
+            -- steward.batch_synchronous_commit = off: no wait for the
+            -- batch's WAL flush (README: the governor).  In this block:
+            -- a failed batch's status commits as the session says.
+            IF NOT pg_catalog.current_setting('steward.batch_synchronous_commit')::pg_catalog.bool THEN
+                PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+            END IF;
+            EXECUTE batch_stmt INTO moved, batch_key, batch_whole
+                USING job, last_key, size, retries;
+            EXIT;
+        EXCEPTION
+            WHEN serialization_failure OR deadlock_detected THEN
+                retries := retries OPERATOR(pg_catalog.+) 1;
+                IF retries OPERATOR(pg_catalog.>) 10 THEN
+                    PERFORM steward.governor_end(gov, 'failed');
+                    EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                    COMMIT;
+                    RAISE;
+                END IF;
+                PERFORM pg_catalog.pg_sleep(backoff OPERATOR(pg_catalog.*)
+                                            (0.5::pg_catalog.float8 OPERATOR(pg_catalog.+) pg_catalog.random()));
+                backoff := LEAST(backoff OPERATOR(pg_catalog.*) 2::pg_catalog.float8,
+                                 2::pg_catalog.float8);
+            WHEN query_canceled THEN
+                PERFORM steward.governor_end(gov, 'cancelled');
+                EXECUTE status_stmt USING job, 'cancelled', retries, SQLERRM;
+                COMMIT;
+                RAISE;
+            WHEN OTHERS THEN
+                PERFORM steward.governor_end(gov, 'failed');
+                EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                COMMIT;
+                RAISE;
+        END;
+    END LOOP;
+END
+$$;
+
+-- The batch loop of every resumable background job (run_transition,
+-- migration backfills): committed batches, retried on 40001/40P01 with
+-- exponential backoff, paced by the governor (src/governor: batch size up
+-- to batch_size and the pause after each batch, from the foreground's
+-- latency, WAL waits, replication lag and the lock waits the job causes;
+-- max_rows_per_sec caps it), cancelled or failed with their status
+-- recorded (one batch and its retries: steward._run_batch).
+-- steward.<batch_fn>(job, after_key, batch_size, retries) -> (moved,
+-- last_key) does one batch and records its progress in the same
+-- transaction; steward.<status_fn>(job, status, retries, error) records
+-- 'failed' or 'cancelled'.  The job is shown in steward.governor_jobs as
+-- job->>'kind' (default 'backfill'), job->>'label' (default its name and
+-- table) and job->>'ref'.  With keyset batches ("keyset" in job), each
+-- batch starts after the previous one's last key, and passes over the
+-- table repeat until one that covered every row that may be left moves
+-- nothing: a row skipped because it was locked, or re-locked in a newer
+-- version than the batch's snapshot can update, is picked up by the next
+-- pass.  With "whole" in job, the batch function returns a third column,
+-- true when its batch left no row to move after its after_key up to its
+-- last key (one key range, all of it written): the next pass then starts
+-- after the after_key of the previous pass's first batch that did not
+-- say so (a backfill's last pass reads the table's tail, not the whole
+-- table again); otherwise from the first key.  resume_key starts the
+-- first pass after a checkpoint; the next pass starts from the first key
+-- (the run before the checkpoint may have skipped rows anywhere).  With
+-- "probe" in job, steward.<probe>(job) -> rows left is asked before each
+-- pass from the first key after the first: 0 ends the job without the
+-- pass (run_transition: a count of any plan, not the whole key read
+-- twice; a row entering the state behind the cursor is still found).  With
+-- "rows_left" in job (the rows left to move when the job began, for a job
+-- whose rows to move only ever become fewer: a backfill's), the job ends
+-- as soon as its batches have moved that many: no batch when it is 0, no
+-- last pass after the batch that moved the last of them.
+CREATE OR REPLACE PROCEDURE steward._run_batches(batch_fn text, status_fn text, job jsonb,
+                                      batch_size integer, max_rows_per_sec integer,
+                                      resume_key text[] DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included.  The batches themselves run in the job's functions.
+AS $$
+DECLARE
+    keyset pg_catalog.bool := COALESCE((job OPERATOR(pg_catalog.->>) 'keyset')::pg_catalog.bool, false);
+    batch_stmt pg_catalog.text := pg_catalog.format('SELECT *%s FROM steward.%I($1, $2, $3, $4)', CASE WHEN job OPERATOR(pg_catalog.?) 'whole' THEN '' ELSE ', NULL::pg_catalog.bool' END, batch_fn);
+    status_stmt pg_catalog.text := pg_catalog.format('SELECT steward.%I($1, $2, $3, $4)', status_fn);
+    moved pg_catalog.int8 := 0; job_moved pg_catalog.int8 := 0;
+    rows_left pg_catalog.int8 := (job OPERATOR(pg_catalog.->>) 'rows_left')::pg_catalog.int8;
+    pass_moved pg_catalog.int8; from_start pg_catalog.bool; last_key pg_catalog.text[];
+    batch_key pg_catalog.text[]; batch_whole pg_catalog.bool; rescan_key pg_catalog.text[]; rescan pg_catalog.bool;
+    gov pg_catalog.int8; size pg_catalog.int4; none_left pg_catalog.bool;
+BEGIN
+    gov := steward.governor_begin(
+        COALESCE(job OPERATOR(pg_catalog.->>) 'kind', 'backfill'),
+        COALESCE(job OPERATOR(pg_catalog.->>) 'label',
+                 pg_catalog.concat_ws(' ', job OPERATOR(pg_catalog.->>) 'name',
+                                      job OPERATOR(pg_catalog.->>) 'table')),
+        batch_size, max_rows_per_sec, (job OPERATOR(pg_catalog.->>) 'ref')::pg_catalog.int8);
+    last_key := CASE WHEN keyset THEN resume_key END;
+    LOOP
+        EXIT WHEN job_moved OPERATOR(pg_catalog.>=) rows_left;  -- NULL rows_left: never
+        pass_moved := 0; rescan := false; rescan_key := NULL;
+        from_start := COALESCE(from_start, last_key IS NULL);
+        LOOP
+            -- Ask the governor for the next batch: it sleeps at most one
+            -- slice per call, and 0 means the pause goes on; the COMMIT in
+            -- between holds no snapshot across a long pause.
+            LOOP
+                BEGIN
+                    size := steward.governor_pace(gov, moved);
+                EXCEPTION WHEN query_canceled THEN
+                    PERFORM steward.governor_end(gov, 'cancelled');
+                    EXECUTE status_stmt USING job, 'cancelled', 0, SQLERRM;
+                    COMMIT;
+                    RAISE;
+                END;
+                moved := 0;  -- rows_left reached: the last batch reported, no other taken
+                EXIT WHEN size OPERATOR(pg_catalog.>) 0 OR job_moved OPERATOR(pg_catalog.>=) rows_left;
+                COMMIT;
+            END LOOP;
+            EXIT WHEN job_moved OPERATOR(pg_catalog.>=) rows_left;
+            CALL steward._run_batch(batch_stmt, status_stmt, job, gov, last_key, size,
+                                    moved, batch_key, batch_whole);
+            COMMIT;
+            rescan_key := CASE WHEN rescan THEN rescan_key ELSE last_key END;
+            rescan := rescan OR batch_whole IS NOT TRUE;
+            EXIT WHEN moved OPERATOR(pg_catalog.=) 0;
+            pass_moved := pass_moved OPERATOR(pg_catalog.+) moved; job_moved := job_moved OPERATOR(pg_catalog.+) moved;
+            IF keyset THEN
+                last_key := batch_key;
+            END IF;
+        END LOOP;
+        EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start) OR job_moved OPERATOR(pg_catalog.>=) rows_left;
+        last_key := CASE WHEN from_start THEN rescan_key END;  -- NULL: the first key
+        IF last_key IS NULL AND job OPERATOR(pg_catalog.?) 'probe' THEN EXECUTE pg_catalog.format('SELECT steward.%I($1) OPERATOR(pg_catalog.=) 0', job OPERATOR(pg_catalog.->>) 'probe') INTO none_left USING job; END IF;
+        EXIT WHEN none_left;
+        from_start := true;
+    END LOOP;
+    -- The transaction the caller commits next has a transaction id, so
+    -- its commit (at the session's synchronous_commit) flushes, and waits
+    -- for synchronous standbys, up to it: every batch before it included.
+    PERFORM pg_catalog.txid_current();
+    PERFORM steward.governor_end(gov);
+END
+$$;
+
+-- End a backfill: unique keys, then backfilled if no row is left.  When
+-- the batches filled as many rows as were left at begin (rows_total) none
+-- is left, since no row becomes unfilled again: no count (a scan of each
+-- table; a re-run with nothing left scanned them twice, readme37 B1).
+CREATE OR REPLACE FUNCTION steward._migration_backfill_end(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    remaining bigint;
+    detail text;
+    r steward.migration_runs := steward._migration_get(mig);
+BEGIN
+    IF r.rows_backfilled >= r.rows_total THEN
+        remaining := 0;
+    ELSE
+        SELECT sum(steward._migration_unfilled(mig, t.relid)) INTO remaining
+          FROM steward.migration_tables t WHERE t.migration = mig AND t.active;
+    END IF;
+    IF remaining > 0 THEN
+        PERFORM steward._migration_record('update', mig, jsonb_build_object(
+            'backfill_status', 'incomplete'));
+        RAISE NOTICE 'migration "%": % rows were held by other transactions and are not backfilled yet',
+                mig, remaining
+            USING HINT = 'Run steward.migration_backfill again.';
+        RETURN;
+    END IF;
+    BEGIN
+        PERFORM steward._migration_locked(mig, '_migration_build_unique', NULL);
+    EXCEPTION WHEN unique_violation OR exclusion_violation THEN
+        GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+        PERFORM steward._migration_record('update', mig, jsonb_build_object(
+            'backfill_status', 'failed', 'failed', true,
+            'error', format('unique key of the new shape: %s (%s)', SQLERRM, detail)));
+        RAISE WARNING 'migration "%": the new shape''s unique key cannot be built: %', mig, SQLERRM
+            USING DETAIL = detail,
+                  HINT = 'Fix the duplicates and run steward.migration_backfill again, or roll the migration back.';
+        RETURN;
+    END;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'backfilled', 'backfilled_at', clock_timestamp(), 'backfill_status', 'finished'));
+END
+$$;
+
+-- Backfilled when the new layout lacks no row.  When the batches copied
+-- as many rows as it lacked at begin (rows_total) it lacks none, since
+-- that set only shrinks: no count (a scan of the old layout; a re-run with
+-- nothing left scanned it twice, readme37 B1).
+CREATE OR REPLACE FUNCTION steward._relayout_backfill_end(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r steward.migration_runs := steward._migration_get(mig);
+    remaining bigint := CASE WHEN r.rows_backfilled >= r.rows_total THEN 0
+                             ELSE steward._relayout_missing(mig) END;
+BEGIN
+    IF remaining > 0 THEN
+        PERFORM steward._migration_record('update', mig, jsonb_build_object('backfill_status', 'finished'));
+        RAISE WARNING 'migration "%": % rows were held by other transactions and are not copied yet',
+                mig, remaining
+            USING HINT = 'Run steward.migration_backfill again.';
+        RETURN;
+    END IF;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'backfilled', 'backfilled_at', clock_timestamp(), 'backfill_status', 'finished'));
+END
+$$;

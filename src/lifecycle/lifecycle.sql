@@ -556,14 +556,72 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'steward_transition_batch'
 LANGUAGE C VOLATILE;
 
+-- One batch of steward._run_batches (batch_stmt, status_stmt and gov as it
+-- made them) with its retries: 40001 and 40P01 are retried with
+-- exponential backoff up to 10 times; past that, or on any other error or
+-- a cancel, the governor job ends and the job's status is recorded and
+-- committed before the error goes on.  moved, batch_key and batch_whole:
+-- the batch function's result.
+CREATE PROCEDURE steward._run_batch(batch_stmt text, status_stmt text, job jsonb, gov bigint,
+                                    last_key text[], size integer, INOUT moved bigint,
+                                    INOUT batch_key text[], INOUT batch_whole boolean)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included.
+AS $$
+DECLARE
+    retries pg_catalog.int4 := 0;
+    backoff pg_catalog.float8 := 0.01;
+BEGIN
+    LOOP
+        BEGIN
+            -- steward.batch_synchronous_commit = off: no wait for the
+            -- batch's WAL flush (README: the governor).  In this block:
+            -- a failed batch's status commits as the session says.
+            IF NOT pg_catalog.current_setting('steward.batch_synchronous_commit')::pg_catalog.bool THEN
+                PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+            END IF;
+            EXECUTE batch_stmt INTO moved, batch_key, batch_whole
+                USING job, last_key, size, retries;
+            EXIT;
+        EXCEPTION
+            WHEN serialization_failure OR deadlock_detected THEN
+                retries := retries OPERATOR(pg_catalog.+) 1;
+                IF retries OPERATOR(pg_catalog.>) 10 THEN
+                    PERFORM steward.governor_end(gov, 'failed');
+                    EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                    COMMIT;
+                    RAISE;
+                END IF;
+                PERFORM pg_catalog.pg_sleep(backoff OPERATOR(pg_catalog.*)
+                                            (0.5::pg_catalog.float8 OPERATOR(pg_catalog.+) pg_catalog.random()));
+                backoff := LEAST(backoff OPERATOR(pg_catalog.*) 2::pg_catalog.float8,
+                                 2::pg_catalog.float8);
+            WHEN query_canceled THEN
+                PERFORM steward.governor_end(gov, 'cancelled');
+                EXECUTE status_stmt USING job, 'cancelled', retries, SQLERRM;
+                COMMIT;
+                RAISE;
+            WHEN OTHERS THEN
+                PERFORM steward.governor_end(gov, 'failed');
+                EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                COMMIT;
+                RAISE;
+        END;
+    END LOOP;
+END
+$$;
+
 -- The batch loop of every resumable background job (run_transition,
 -- migration backfills): committed batches, retried on 40001/40P01 with
 -- exponential backoff, paced by the governor (src/governor: batch size up
 -- to batch_size and the pause after each batch, from the foreground's
 -- latency, WAL waits, replication lag and the lock waits the job causes;
 -- max_rows_per_sec caps it), cancelled or failed with their status
--- recorded.  steward.<batch_fn>(job, after_key, batch_size, retries) ->
--- (moved, last_key) does one batch and records its progress in the same
+-- recorded (one batch and its retries: steward._run_batch).
+-- steward.<batch_fn>(job, after_key, batch_size, retries) -> (moved,
+-- last_key) does one batch and records its progress in the same
 -- transaction; steward.<status_fn>(job, status, retries, error) records
 -- 'failed' or 'cancelled'.  The job is shown in steward.governor_jobs as
 -- job->>'kind' (default 'backfill'), job->>'label' (default its name and
@@ -604,7 +662,7 @@ DECLARE
     rows_left pg_catalog.int8 := (job OPERATOR(pg_catalog.->>) 'rows_left')::pg_catalog.int8;
     pass_moved pg_catalog.int8; from_start pg_catalog.bool; last_key pg_catalog.text[];
     batch_key pg_catalog.text[]; batch_whole pg_catalog.bool; rescan_key pg_catalog.text[]; rescan pg_catalog.bool;
-    retries pg_catalog.int4; backoff pg_catalog.float8; gov pg_catalog.int8; size pg_catalog.int4; none_left pg_catalog.bool;
+    gov pg_catalog.int8; size pg_catalog.int4; none_left pg_catalog.bool;
 BEGIN
     gov := steward.governor_begin(
         COALESCE(job OPERATOR(pg_catalog.->>) 'kind', 'backfill'),
@@ -635,44 +693,8 @@ BEGIN
                 COMMIT;
             END LOOP;
             EXIT WHEN job_moved OPERATOR(pg_catalog.>=) rows_left;
-            retries := 0;
-            backoff := 0.01;
-            LOOP
-                BEGIN
-                    -- steward.batch_synchronous_commit = off: no wait for the
-                    -- batch's WAL flush (README: the governor).  In this block:
-                    -- a failed batch's status commits as the session says.
-                    IF NOT pg_catalog.current_setting('steward.batch_synchronous_commit')::pg_catalog.bool THEN
-                        PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
-                    END IF;
-                    EXECUTE batch_stmt INTO moved, batch_key, batch_whole
-                        USING job, last_key, size, retries;
-                    EXIT;
-                EXCEPTION
-                    WHEN serialization_failure OR deadlock_detected THEN
-                        retries := retries OPERATOR(pg_catalog.+) 1;
-                        IF retries OPERATOR(pg_catalog.>) 10 THEN
-                            PERFORM steward.governor_end(gov, 'failed');
-                            EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
-                            COMMIT;
-                            RAISE;
-                        END IF;
-                        PERFORM pg_catalog.pg_sleep(backoff OPERATOR(pg_catalog.*)
-                                                    (0.5::pg_catalog.float8 OPERATOR(pg_catalog.+) pg_catalog.random()));
-                        backoff := LEAST(backoff OPERATOR(pg_catalog.*) 2::pg_catalog.float8,
-                                         2::pg_catalog.float8);
-                    WHEN query_canceled THEN
-                        PERFORM steward.governor_end(gov, 'cancelled');
-                        EXECUTE status_stmt USING job, 'cancelled', retries, SQLERRM;
-                        COMMIT;
-                        RAISE;
-                    WHEN OTHERS THEN
-                        PERFORM steward.governor_end(gov, 'failed');
-                        EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
-                        COMMIT;
-                        RAISE;
-                END;
-            END LOOP;
+            CALL steward._run_batch(batch_stmt, status_stmt, job, gov, last_key, size,
+                                    moved, batch_key, batch_whole);
             COMMIT;
             rescan_key := CASE WHEN rescan THEN rescan_key ELSE last_key END;
             rescan := rescan OR batch_whole IS NOT TRUE;

@@ -45,6 +45,7 @@
 #include "nodes/parsenodes.h"
 #include "parser/parse_func.h"
 #include "parser/parser.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/backend_status.h"
 #include "utils/array.h"
@@ -1421,11 +1422,25 @@ steward_transition_batch(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The last count of steward._transition_left in this backend: its run, the
+ * transaction it was made in (MyProc->lxid) and the rows it found.  A
+ * probe that finds none ends steward._run_batches, and run_transition's
+ * 'finished' progress follows in the same transaction with no batch in
+ * between (every batch commits): it takes this count instead of counting
+ * the table again (closing37 item 6).
+ */
+static int64 probe_run_id = 0;
+static LocalTransactionId probe_lxid = InvalidLocalTransactionId;
+static int64 probe_left = 0;
+
+/*
  * steward._transition_progress(run_id, rows, retries, status, remaining):
  * add to a run's counters; status 'finished', 'cancelled', 'failed' closes
  * it; "remaining" (rows still in the source state) corrects the total.
  * With status 'finished' and no "remaining", the rows still in the source
- * state are counted here, as the table's owner.  The caller must own the
+ * state are counted here, as the table's owner, unless
+ * steward._transition_left counted them for this run in this transaction
+ * (its probe ended the run: that count is taken).  The caller must own the
  * run's table (42501; 42704 for no such run, 22004 for a NULL run_id).
  * Takes RowExclusiveLock on steward.transition_runs (as its owner), and
  * for that count AccessShareLock on the table, which the count's query
@@ -1457,6 +1472,10 @@ steward_transition_progress(PG_FUNCTION_ARGS)
 		args[3] = PointerGetDatum(PG_GETARG_TEXT_PP(3));
 	if (have_remaining)
 		args[4] = Int64GetDatum(PG_GETARG_INT64(4));
+	else if (!PG_ARGISNULL(3) &&
+			 strcmp(text_to_cstring(PG_GETARG_TEXT_PP(3)), "finished") == 0 &&
+			 probe_run_id == run_id && probe_lxid == MyProc->lxid)
+		args[4] = Int64GetDatum(probe_left);
 	else if (!PG_ARGISNULL(3) &&
 			 strcmp(text_to_cstring(PG_GETARG_TEXT_PP(3)), "finished") == 0)
 	{
@@ -1491,9 +1510,11 @@ steward_transition_progress(PG_FUNCTION_ARGS)
  * source state, counted as the table's owner in one statement of any plan
  * (count_in_state), for steward._run_batches' probe before a pass from the
  * first key: none left, no pass (issue 18; the pass read the whole primary
- * key twice).  The caller must own the run's table (42501; 42704 for no
- * such run, 22004 for a NULL run_id).  Takes AccessShareLock on the table,
- * which the count's query holds to transaction end.
+ * key twice).  The count is remembered for the run's 'finished' progress
+ * in the same transaction (probe_left).  The caller must own the run's
+ * table (42501; 42704 for no such run, 22004 for a NULL run_id).  Takes
+ * AccessShareLock on the table, which the count's query holds to
+ * transaction end.
  */
 Datum
 steward_transition_left(PG_FUNCTION_ARGS)
@@ -1511,6 +1532,9 @@ steward_transition_left(PG_FUNCTION_ARGS)
 									 "steward.run_transition()");
 	left = count_in_state(rel, run.column, run.from);
 	relation_close(rel, AccessShareLock);
+	probe_run_id = run_id;
+	probe_lxid = MyProc->lxid;
+	probe_left = left;
 	PG_RETURN_INT64(left);
 }
 

@@ -34,8 +34,8 @@
  * up and down are the table owner's SQL.  They are evaluated here as the
  * owner, security-restricted, with search_path = pg_catalog, pg_temp and
  * the settings that change values pinned (steward_pin_output_settings:
- * TimeZone, DateStyle, extra_float_digits, default_text_search_config,
- * ...) and row_security off, as the backfill and validation evaluate
+ * TimeZone, DateStyle, extra_float_digits, default_text_search_config
+ * when an up or down may read it, ...) and row_security off, as the backfill and validation evaluate
  * them, whoever writes the row and whatever their session set (review17
  * R17-2: a writer in another TimeZone got other values, which validation
  * then reported; a function of up reading a table whose policies apply
@@ -111,6 +111,7 @@ typedef struct MigEntry
 	AttrNumber	marker;
 	int			ncols;
 	MigCol	   *cols;
+	bool		text_search;	/* an up or down may read default_text_search_config */
 } MigEntry;
 
 /* Per statement (fn_extra): the expressions ready to run. */
@@ -327,6 +328,8 @@ fill_entry_columns(MigEntry *entry, Relation rel, List *cols, const char *name)
 		if (ct->down_sql && col->old_att)
 			col->down = compile_as_owner(rel, entry->owner, ct->down_sql, ct->down_phys,
 										 ct->down_n, col->old_att, col->down_what);
+		entry->text_search |= steward_migrate_expr_reads_text_search((Node *) col->up) ||
+			steward_migrate_expr_reads_text_search((Node *) col->down);
 	}
 	if (entry->marker == InvalidAttrNumber)
 		ereport(ERROR,
@@ -358,6 +361,7 @@ build_entry(MigEntry *entry, Relation rel)
 	entry->found = false;
 	entry->ncols = 0;
 	entry->cols = NULL;
+	entry->text_search = false;
 	entry->generation = ++mig_generation;
 
 	old = MemoryContextSwitchTo(entry->cxt);
@@ -583,7 +587,11 @@ compute_shape(MigEntry *entry, MigExec *ex, TupleDesc desc, HeapTuple tup, char 
 	ExecStoreHeapTuple(tup, ex->slot, false);
 	ex->econtext->ecxt_scantuple = ex->slot;
 	steward_as_role_begin(entry->owner, STEWARD_PINNED_SEARCH_PATH, false, &user);
-	steward_pin_output_settings();	/* the backfill's and validation's values */
+	/*
+	 * The backfill's and validation's values; default_text_search_config
+	 * only for expressions that may read it (it costs a catalog lookup).
+	 */
+	steward_pin_output_settings_but(!entry->text_search);
 	steward_pin_all_rows();		/* as they read: never a policy's subset */
 	cb.callback = expr_context;
 	cb.previous = error_context_stack;

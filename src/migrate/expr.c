@@ -32,6 +32,9 @@
 #include "postgres.h"
 
 #include "access/relation.h"
+#include "access/transam.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -600,4 +603,114 @@ steward_migration_sql(PG_FUNCTION_ARGS)
 	AtEOXact_GUC(false, nest);
 	relation_close(rel, NoLock);
 	PG_RETURN_TEXT_P(cstring_to_text(result));
+}
+
+/*
+ * May function funcid read default_text_search_config, or run code that
+ * may (check_functions_in_node's checker for text_search_walker)?  Only a
+ * built-in C function whose C name does not mention text search, XML
+ * (query_to_xml and its kin run any query), settings or configurations
+ * (current_setting, get_current_ts_config) is sure not to: the readers of
+ * the setting in PostgreSQL 15 are to_tsvector, to_tsquery and their
+ * kin, ts_headline and get_current_ts_config, whose C names all contain
+ * "ts".  A function of the SQL language, of an extension or of a user:
+ * may.
+ */
+static bool
+text_search_reader(Oid funcid, void *context)
+{
+	HeapTuple	tup;
+	Form_pg_proc proc;
+	bool		reads = true;
+
+	if (funcid >= FirstNormalObjectId)
+		return true;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	if (!HeapTupleIsValid(tup))
+		return true;
+	proc = (Form_pg_proc) GETSTRUCT(tup);
+	if (proc->prolang == INTERNALlanguageId || proc->prolang == ClanguageId)
+	{
+		bool		isnull;
+		Datum		src = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosrc, &isnull);
+		char	   *name = isnull ? NULL : TextDatumGetCString(src);
+
+		reads = name == NULL || strstr(name, "ts") || strstr(name, "xml") ||
+			strstr(name, "config") || strstr(name, "setting");
+		if (name)
+			pfree(name);
+	}
+	ReleaseSysCache(tup);
+	return reads;
+}
+
+/*
+ * The walker of steward_migrate_expr_reads_text_search: true as soon as a
+ * node may read the setting.  Only the node kinds listed are known to run
+ * nothing but the functions check_functions_in_node names and the
+ * built-in functions of the built-in types of their values; any other
+ * kind (a domain's checks, a subplan, a row's field), and any value of a
+ * type made by a user or an extension (its functions may read anything),
+ * may.
+ */
+static bool
+text_search_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	switch (nodeTag(node))
+	{
+		case T_List:
+		case T_CaseWhen:
+			return expression_tree_walker(node, text_search_walker, context);
+		case T_Var:
+		case T_Const:
+		case T_Param:
+		case T_FuncExpr:
+		case T_OpExpr:
+		case T_DistinctExpr:
+		case T_NullIfExpr:
+		case T_ScalarArrayOpExpr:
+		case T_BoolExpr:
+		case T_RelabelType:
+		case T_CoerceViaIO:
+		case T_ArrayCoerceExpr:
+		case T_CollateExpr:
+		case T_CaseExpr:
+		case T_CaseTestExpr:
+		case T_ArrayExpr:
+		case T_CoalesceExpr:
+		case T_NullTest:
+		case T_BooleanTest:
+		case T_SQLValueFunction:
+			break;
+		default:
+			return true;
+	}
+	if (exprType(node) >= FirstNormalObjectId)
+		return true;
+	if (IsA(node, ScalarArrayOpExpr) &&
+		((OidIsValid(((ScalarArrayOpExpr *) node)->hashfuncid) &&
+		  text_search_reader(((ScalarArrayOpExpr *) node)->hashfuncid, NULL)) ||
+		 (OidIsValid(((ScalarArrayOpExpr *) node)->negfuncid) &&
+		  text_search_reader(((ScalarArrayOpExpr *) node)->negfuncid, NULL))))
+		return true;
+	if (check_functions_in_node(node, text_search_reader, NULL))
+		return true;
+	return expression_tree_walker(node, text_search_walker, context);
+}
+
+/*
+ * May evaluating expr (a planned expression of steward_migrate_compile)
+ * read default_text_search_config?  Conservative: false only when every
+ * node of it is of a kind text_search_walker knows and every function it
+ * calls is a built-in C function that does not read it; then the
+ * dual-write trigger need not pin the setting for it
+ * (steward_pin_output_settings_but), which would cost a catalog lookup
+ * per row.  Reads the catalog cache; takes no lock; raises nothing.
+ */
+bool
+steward_migrate_expr_reads_text_search(Node *expr)
+{
+	return text_search_walker(expr, NULL);
 }

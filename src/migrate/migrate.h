@@ -86,5 +86,6 @@ extern Expr *steward_migrate_compile(Relation rel, const char *sql,
 									 int nparams, const AttrNumber *attnums,
 									 Oid target, int32 targetmod,
 									 const char *what);
+extern bool steward_migrate_expr_reads_text_search(Node *expr);
 
 #endif							/* STEWARD_MIGRATE_H */

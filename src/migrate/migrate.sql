@@ -2753,7 +2753,10 @@ AS $$
                               'range_next', steward._migration_range_sql(mig, tbl, true, 'range'))
 $$;
 
--- End a backfill: unique keys, then backfilled if no row is left.
+-- End a backfill: unique keys, then backfilled if no row is left.  When
+-- the batches filled as many rows as were left at begin (rows_total) none
+-- is left, since no row becomes unfilled again: no count (a scan of each
+-- table; a re-run with nothing left scanned them twice, readme37 B1).
 CREATE FUNCTION steward._migration_backfill_end(mig text)
 RETURNS void
 LANGUAGE plpgsql
@@ -2762,9 +2765,14 @@ AS $$
 DECLARE
     remaining bigint;
     detail text;
+    r steward.migration_runs := steward._migration_get(mig);
 BEGIN
-    SELECT sum(steward._migration_unfilled(mig, t.relid)) INTO remaining
-      FROM steward.migration_tables t WHERE t.migration = mig AND t.active;
+    IF r.rows_backfilled >= r.rows_total THEN
+        remaining := 0;
+    ELSE
+        SELECT sum(steward._migration_unfilled(mig, t.relid)) INTO remaining
+          FROM steward.migration_tables t WHERE t.migration = mig AND t.active;
+    END IF;
     IF remaining > 0 THEN
         PERFORM steward._migration_record('update', mig, jsonb_build_object(
             'backfill_status', 'incomplete'));

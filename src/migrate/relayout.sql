@@ -1403,13 +1403,19 @@ BEGIN
 END
 $$;
 
+-- Backfilled when the new layout lacks no row.  When the batches copied
+-- as many rows as it lacked at begin (rows_total) it lacks none, since
+-- that set only shrinks: no count (a scan of the old layout; a re-run with
+-- nothing left scanned it twice, readme37 B1).
 CREATE FUNCTION steward._relayout_backfill_end(mig text)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    remaining bigint := steward._relayout_missing(mig);
+    r steward.migration_runs := steward._migration_get(mig);
+    remaining bigint := CASE WHEN r.rows_backfilled >= r.rows_total THEN 0
+                             ELSE steward._relayout_missing(mig) END;
 BEGIN
     IF remaining > 0 THEN
         PERFORM steward._migration_record('update', mig, jsonb_build_object('backfill_status', 'finished'));

@@ -85,6 +85,7 @@ extern void steward_kept_plans_install(void);
 extern int	steward_spi_execute_kept(const char *sql, int nargs, Oid *argtypes, Datum *args,
 									 const char *nulls, const StewardPlanScope *scope);
 extern void steward_pin_output_settings(void);
+extern void steward_pin_output_settings_but(bool skip_text_search);
 extern void steward_pin_key_order_plan(void);
 extern void steward_pin_settings(const char *const settings[][2], int n);
 extern void steward_pin_all_rows(void);
