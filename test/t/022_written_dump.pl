@@ -179,5 +179,36 @@ is( $node->safe_psql('one',
 		q{SELECT state || ':' || passed || ':' || violations FROM steward.validate('docs')}),
 	'published:true:0', 'and validate() runs it');
 
+# A 0.1 partitioned table whose version is NOT NULL without a default
+# (made with the event trigger disabled, as 0.1 left it): pg_dump writes
+# each partition as a table and then ATTACH PARTITION, which the judge
+# refused naming the parent (codereview7 E), so the restore stopped, or
+# left the partitions detached without ON_ERROR_STOP.  A partition
+# declared as its parent adds no failure: the restore attaches them, and
+# the restored table still takes new partitions.
+$node->safe_psql(
+	'src', q{
+	CREATE TABLE old01 (id int, version bigint, PRIMARY KEY (id)) PARTITION BY RANGE (id);
+	CREATE TABLE old01_a PARTITION OF old01 FOR VALUES FROM (0) TO (100) USING steward;
+	CREATE TABLE old01_b PARTITION OF old01 FOR VALUES FROM (100) TO (200) USING steward;
+	SELECT steward.track_versions('old01', 'version');
+	ALTER EVENT TRIGGER steward_rules_written DISABLE;
+	ALTER TABLE old01 ALTER COLUMN version SET NOT NULL;
+	ALTER EVENT TRIGGER steward_rules_written ENABLE ALWAYS;
+	INSERT INTO old01 VALUES (1, 1), (101, 1);
+});
+$node->command_ok([ 'pg_dump', '-t', 'old01*', '-d', $node->connstr('src'), '-f', "$dir/old01.sql" ],
+	'dump of a 0.1 partitioned table with version NOT NULL and no default');
+$node->command_ok(
+	[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('one'), '-f', "$dir/old01.sql" ],
+	'it restores: its partitions are attached');
+is( $node->safe_psql('one',
+		q{CREATE TABLE old01_c PARTITION OF old01 FOR VALUES FROM (200) TO (300) USING steward;
+		  INSERT INTO old01 VALUES (201, 1);
+		  SELECT string_agg(format('%s:%s', tableoid::regclass, id), ',' ORDER BY id) FROM old01;
+		  SELECT count(*) FROM steward.verify('old01') WHERE "check" = 'column_definition' AND NOT passed}),
+	"old01_a:1,old01_b:101,old01_c:201\n4",
+	'the restored table takes a new partition; verify still names the fix of each member');
+
 $node->stop;
 done_testing();
