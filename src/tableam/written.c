@@ -80,8 +80,8 @@ PG_FUNCTION_INFO_V1(steward_check_written_ddl);
  * every such column, refused.  After DDL (codereview6 F5) only the columns
  * the statement changed in a way that matters ("names", or all of them),
  * so a table configured before the check (a 0.1 database's `version bigint
- * NOT NULL` with no default) still takes unrelated ALTER TABLEs.  A
- * A new partition ("members": CREATE TABLE ... PARTITION OF, ATTACH
+ * NOT NULL` with no default) still takes unrelated ALTER TABLEs.  A new
+ * partition ("members": CREATE TABLE ... PARTITION OF, ATTACH
  * PARTITION) is judged only where its columns differ from its parent's:
  * one declared as its parent adds no failure of its own, and routine
  * partition maintenance of such a table keeps working (codereview7 E).  A
