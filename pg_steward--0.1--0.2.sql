@@ -26231,3 +26231,228 @@ BEGIN
         'phase', 'backfilled', 'backfilled_at', clock_timestamp(), 'backfill_status', 'finished'));
 END
 $$;
+
+-- closing37 item 3 (mach9): restore_builtin_machines() without 23505 when
+-- two calls meet a missing machine; the cap of 8 state rules for rules
+-- arriving by a label or a catalog row; cached rules reset for rules
+-- written under session_replication_role = replica.
+
+CREATE OR REPLACE FUNCTION steward.restore_builtin_machines()
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    b record;
+    cur record;
+    users text;
+    inserted boolean;
+    extowner regrole := (SELECT e.extowner FROM pg_catalog.pg_extension e
+                          WHERE e.extname = 'pg_steward')::regrole;
+BEGIN
+    -- The guide's data lifecycle, with the rollback edges its migration
+    -- plan implies (switched -> dual_written, dual_written -> backfilled,
+    -- backfilled -> pending_backfill).
+    FOR b IN SELECT * FROM (VALUES
+        ('data_lifecycle',
+         ARRAY['new', 'pending_backfill', 'backfilled', 'dual_written', 'switched', 'validated'],
+         ARRAY['new'],
+         ARRAY['new->pending_backfill', 'pending_backfill->backfilled',
+               'backfilled->dual_written', 'dual_written->switched', 'switched->validated',
+               'switched->dual_written', 'dual_written->backfilled',
+               'backfilled->pending_backfill'])) v(name, states, initial, transitions)
+    LOOP
+        inserted := false;
+        LOOP
+            SELECT m.states, m.initial, m.transitions, m.builtin, m.owner, m.usage_roles INTO cur
+              FROM steward.machine_definitions m WHERE m.name = b.name FOR UPDATE;
+            EXIT WHEN FOUND;
+            INSERT INTO steward.machine_definitions (name, states, initial, transitions, builtin, owner)
+            VALUES (b.name, b.states, b.initial, b.transitions, true, extowner)
+            ON CONFLICT (name) DO NOTHING;
+            inserted := FOUND;
+            EXIT WHEN inserted;
+        END LOOP;
+        IF inserted THEN
+            RETURN NEXT b.name;
+            CONTINUE;
+        END IF;
+        IF (cur.states, cur.initial, cur.transitions, cur.builtin, cur.owner, cur.usage_roles)
+           IS NOT DISTINCT FROM (b.states, b.initial, b.transitions, true, extowner, '{}'::regrole[]) THEN
+            CONTINUE;
+        END IF;
+        IF (cur.states, cur.initial, cur.transitions) IS DISTINCT FROM (b.states, b.initial, b.transitions) THEN
+            SELECT string_agg(format('%s.%I', r.relid, r.attname), ', ' ORDER BY r.relid::oid, r.attname) INTO users
+              FROM steward.column_rules r
+             WHERE r.kind = 'state' AND r.machine = b.name
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid
+                                WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = r.relid::oid
+                                  AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+                                  AND d.deptype = 'e' AND e.extname = 'pg_steward');
+            IF users IS NOT NULL THEN
+                RAISE EXCEPTION 'state machine "%" has another definition than the built-in one', b.name
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          DETAIL = format('Columns %s use it as it is; the built-in definition would change their rules.', users),
+                          HINT = 'Detach the machine from those columns (steward.detach_state_machine), attach them to a machine of another name, then call steward.restore_builtin_machines() again.';
+            END IF;
+        END IF;
+        UPDATE steward.machine_definitions m
+           SET states = b.states, initial = b.initial, transitions = b.transitions,
+               builtin = true, owner = extowner, usage_roles = '{}'
+         WHERE m.name = b.name;
+        RETURN NEXT b.name;
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION steward._check_state_rule_cap(tbl regclass, col name, restoring boolean)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_check_state_rule_cap'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._check_state_rule_cap(regclass, name, boolean) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION steward._apply_rule_label(tbl regclass, colnum smallint, label text,
+                                          caller regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col name;
+    typ oid;
+    v_kind text;
+    l jsonb;
+    since timestamptz;
+    v_machine text;
+    v_changed name;
+BEGIN
+    IF tbl IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = tbl) THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', tbl::oid
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    PERFORM steward._require_role(caller);
+    SELECT a.attname, a.atttypid INTO col, typ
+      FROM pg_attribute a
+     WHERE a.attrelid = tbl AND a.attnum = colnum AND NOT a.attisdropped;
+    IF col IS NULL OR colnum < 1 THEN
+        RAISE EXCEPTION 'security labels of provider "steward" apply to user columns of tables'
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table', tbl
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = 'Security labels of provider "steward" carry pg_steward''s column rules.';
+    END IF;
+    -- Like track_versions: no write is in flight while a rule changes.
+    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', tbl);
+
+    IF label IS NULL THEN
+        DELETE FROM steward.column_rules r WHERE r.relid = tbl AND r.attname = col;
+        RETURN;
+    END IF;
+    BEGIN
+        l := label::jsonb;
+    EXCEPTION WHEN invalid_text_representation THEN
+        l := NULL;
+    END;
+    IF l IS NULL OR jsonb_typeof(l) <> 'object' OR l->>'v' IS DISTINCT FROM '1' THEN
+        RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, tbl
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Labels of provider "steward" are written by pg_steward: a JSON object with "v": 1 and "kind".',
+                  HINT = 'Use steward.track_versions, steward.track_sequence or steward.attach_state_machine.';
+    END IF;
+    v_kind := l->>'kind';
+    since := coalesce((l->>'since')::timestamptz, now());
+
+    IF v_kind = 'version' THEN
+        PERFORM steward._apply_label_version(tbl, col, typ);
+    ELSIF v_kind = 'sequence' THEN
+        IF typ NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN
+            RAISE EXCEPTION 'sequence column "%" of relation "%" must be of type smallint, integer or bigint',
+                    col, tbl USING ERRCODE = 'datatype_mismatch';
+        END IF;
+    ELSIF v_kind = 'state' THEN
+        v_machine := l->>'machine';
+        v_changed := l->>'changed_at';
+        PERFORM steward._apply_label_state(tbl, col, typ, l, caller);
+    ELSE
+        RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, tbl
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Unknown rule kind %s.', coalesce(quote_literal(v_kind), 'NULL'));
+    END IF;
+
+    -- As attach_state_machine: at most 8 state rules per table, its
+    -- ancestors' counted.  A table that stores no row (a restore labels
+    -- tables before their data) keeps the rule with the trigger's
+    -- WARNING, and refuses writes until one is detached: refused, the
+    -- restore would leave the column unchecked.
+    IF v_kind = 'state' AND steward._label_rows_stored(tbl) THEN
+        PERFORM steward._check_state_rule_cap(tbl, col, false);
+    END IF;
+    IF EXISTS (SELECT 1 FROM steward.column_rules r WHERE r.relid = tbl AND r.attname = col) THEN
+        UPDATE steward.column_rules r
+           SET kind = v_kind, machine = v_machine, changed_at = v_changed, created_at = since
+         WHERE r.relid = tbl AND r.attname = col;
+    ELSE
+        INSERT INTO steward.column_rules (relid, attname, kind, machine, changed_at, created_at)
+        VALUES (tbl, col, v_kind, v_machine, v_changed, since);
+    END IF;
+    -- Like track_versions / attach_state_machine: nothing the executor
+    -- computes or checks may depend on a column the access method sets.
+    IF v_kind = 'version' OR v_changed IS NOT NULL THEN
+        PERFORM steward._check_written_columns(tbl);
+    END IF;
+    -- A state column's label carries the table's state checks.
+    IF v_kind = 'state' THEN
+        PERFORM steward._apply_label_checks(tbl, col, v_machine, l->'checks');
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._column_rules_merge()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cur record;
+BEGIN
+    SELECT r.kind, r.machine, r.changed_at INTO cur
+      FROM steward.column_rules r WHERE r.relid = NEW.relid AND r.attname = NEW.attname;
+    IF NOT FOUND THEN
+        IF NEW.kind = 'state' AND NEW.machine IS NOT NULL THEN
+            PERFORM steward._state_machine_lock(NEW.machine);
+            PERFORM steward._check_state_rule_cap(NEW.relid, NEW.attname, true);
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF (cur.kind, cur.machine, cur.changed_at) IS NOT DISTINCT FROM (NEW.kind, NEW.machine, NEW.changed_at) THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'column "%" of relation "%" already has a different rule', NEW.attname, NEW.relid
+        USING ERRCODE = 'unique_violation',
+              DETAIL = format('It is tracked as %s%s; the new rule is %s%s.',
+                              cur.kind, coalesce(' (machine ' || cur.machine || ')', ''),
+                              NEW.kind, coalesce(' (machine ' || NEW.machine || ')', '')),
+              HINT = 'Untrack or detach the column first.';
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._column_rules_lock_machine()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM steward._state_machine_lock(NEW.machine);
+    IF OLD.kind IS DISTINCT FROM 'state' OR OLD.attname IS DISTINCT FROM NEW.attname THEN
+        PERFORM steward._check_state_rule_cap(NEW.relid, NEW.attname, true);
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER column_rules_replica
+    AFTER INSERT OR UPDATE OR DELETE ON steward.column_rules
+    FOR EACH ROW EXECUTE FUNCTION steward._column_rules_changed();
+ALTER TABLE steward.column_rules ENABLE REPLICA TRIGGER column_rules_replica;

@@ -48,7 +48,9 @@ GRANT SELECT ON steward.machine_definitions TO PUBLIC;
 -- the user's tables.  The extension's script seeds the machines with it.
 -- Returns the machines written.  Superusers and the extension's owner
 -- (it writes the catalog); 42501 for others.  Locks each machine's row
--- (FOR UPDATE) before deciding.
+-- (FOR UPDATE) before deciding.  Two calls while a machine is missing:
+-- the second's insert waits for the first's and, once that commits, reads
+-- the row it wrote (no 23505; 40001 under REPEATABLE READ).
 CREATE FUNCTION steward.restore_builtin_machines()
 RETURNS SETOF text
 LANGUAGE plpgsql
@@ -58,6 +60,7 @@ DECLARE
     b record;
     cur record;
     users text;
+    inserted boolean;
     extowner regrole := (SELECT e.extowner FROM pg_catalog.pg_extension e
                           WHERE e.extname = 'pg_steward')::regrole;
 BEGIN
@@ -73,11 +76,18 @@ BEGIN
                'switched->dual_written', 'dual_written->backfilled',
                'backfilled->pending_backfill'])) v(name, states, initial, transitions)
     LOOP
-        SELECT m.states, m.initial, m.transitions, m.builtin, m.owner, m.usage_roles INTO cur
-          FROM steward.machine_definitions m WHERE m.name = b.name FOR UPDATE;
-        IF NOT FOUND THEN
+        inserted := false;
+        LOOP
+            SELECT m.states, m.initial, m.transitions, m.builtin, m.owner, m.usage_roles INTO cur
+              FROM steward.machine_definitions m WHERE m.name = b.name FOR UPDATE;
+            EXIT WHEN FOUND;
             INSERT INTO steward.machine_definitions (name, states, initial, transitions, builtin, owner)
-            VALUES (b.name, b.states, b.initial, b.transitions, true, extowner);
+            VALUES (b.name, b.states, b.initial, b.transitions, true, extowner)
+            ON CONFLICT (name) DO NOTHING;
+            inserted := FOUND;
+            EXIT WHEN inserted;
+        END LOOP;
+        IF inserted THEN
             RETURN NEXT b.name;
             CONTINUE;
         END IF;
@@ -214,6 +224,18 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'steward_state_machine_lock'
 LANGUAGE C;
 REVOKE ALL ON FUNCTION steward._state_machine_lock(text) FROM PUBLIC;
+
+-- attach_state_machine's cap of 8 state rules per table (its partitioned
+-- ancestors' counted) for a state rule arriving another way: a label on a
+-- table that stores rows is refused (54000); a rule row written into
+-- steward.column_rules (a restore, a hand edit) is kept with a WARNING
+-- (restoring), and the table refuses writes until one is detached
+-- (src/lifecycle/machines_api.c).
+CREATE FUNCTION steward._check_state_rule_cap(tbl regclass, col name, restoring boolean)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_check_state_rule_cap'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._check_state_rule_cap(regclass, name, boolean) FROM PUBLIC;
 CREATE FUNCTION steward._machine_definitions_attached()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'steward_machine_definitions_attached'

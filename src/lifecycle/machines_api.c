@@ -50,6 +50,7 @@ PG_FUNCTION_INFO_V1(steward_revoke_state_machine);
 PG_FUNCTION_INFO_V1(steward_check_state_collation_sql);
 PG_FUNCTION_INFO_V1(steward_state_machine_latest);
 PG_FUNCTION_INFO_V1(steward_state_machine_lock);
+PG_FUNCTION_INFO_V1(steward_check_state_rule_cap);
 PG_FUNCTION_INFO_V1(steward_machine_definitions_attached);
 
 /* ------------------------------------------------------------------------
@@ -799,41 +800,116 @@ steward_check_stored_states(Relation rel, const StateRule *rule)
 }
 
 /*
- * Refuse (54000) a new state rule on column colname of rel when rel and its
- * partitioned ancestors already hold STEWARD_MAX_STATE_RULES state rules on
- * other columns: the loader keeps no more (tableam/rules.c), and writes to
- * a table past the cap are refused (codereview7 A).  Runs in SPI as the
- * rules' owner (steward_enter_rules_owner); reads steward.column_rules.
+ * The relation of relid's partition tree (relid itself, or a partition
+ * below it) whose state rules, its own and its partitioned ancestors',
+ * already number STEWARD_MAX_STATE_RULES on columns other than colname, or
+ * InvalidOid: there a rule on colname of relid would be one too many (the
+ * loader keeps no more: tableam/rules.c).  A rule on a partitioned table
+ * counts for every partition below it (codereview7 A, closing37 item 3).
+ * Reads steward.column_rules in SPI (the caller is connected); takes no
+ * lock of its own.
  */
-static void
-check_state_rule_cap(Relation rel, const char *colname)
+static Oid
+state_rule_cap_reached(Oid relid, const char *colname)
 {
-	Oid			argtypes[2] = {OIDOID, NAMEOID};
-	Datum		args[2];
+	Oid			argtypes[3] = {OIDOID, NAMEOID, INT8OID};
+	Datum		args[3];
 	NameData	attname;
 	bool		isnull;
-	int64		n;
 
 	namestrcpy(&attname, colname);
-	args[0] = ObjectIdGetDatum(RelationGetRelid(rel));
+	args[0] = ObjectIdGetDatum(relid);
 	args[1] = NameGetDatum(&attname);
-	if (SPI_execute_with_args("SELECT pg_catalog.count(DISTINCT r.attname) FROM steward.column_rules r"
-							  " WHERE r.kind = 'state' AND r.attname <> $2"
-							  " AND r.relid::pg_catalog.oid IN"
-							  " (SELECT a.relid::pg_catalog.oid FROM pg_catalog.pg_partition_ancestors($1) a"
-							  "  UNION ALL SELECT $1)",
-							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "could not count the state rules of relation %u", RelationGetRelid(rel));
-	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (n >= STEWARD_MAX_STATE_RULES)
-		ereport(ERROR,
+	args[2] = Int64GetDatum(STEWARD_MAX_STATE_RULES);
+	/* pg_partition_tree() lists nothing for a table outside any tree. */
+	if (SPI_execute_with_args("SELECT t.relid::pg_catalog.oid"
+							  "  FROM (SELECT $1::pg_catalog.regclass AS relid, 0 AS level"
+							  "        UNION SELECT p.relid, p.level"
+							  "                FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass) p) t"
+							  " WHERE (SELECT pg_catalog.count(DISTINCT r.attname) FROM steward.column_rules r"
+							  "         WHERE r.kind OPERATOR(pg_catalog.=) 'state'"
+							  "           AND r.attname OPERATOR(pg_catalog.<>) $2"
+							  "           AND r.relid::pg_catalog.oid IN"
+							  "               (SELECT a.relid::pg_catalog.oid"
+							  "                  FROM pg_catalog.pg_partition_ancestors(t.relid) a"
+							  "                UNION ALL SELECT t.relid::pg_catalog.oid))"
+							  "       OPERATOR(pg_catalog.>=) $3"
+							  " ORDER BY t.level, t.relid::pg_catalog.oid LIMIT 1",
+							  3, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not count the state rules of relation %u", relid);
+	if (SPI_processed == 0)
+		return InvalidOid;
+	return DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * Refuse (elevel ERROR) or report (WARNING: the rule is kept, and writes
+ * to the table past the cap are refused, state_rules.c) a new state rule
+ * on column colname of relation relid when it, or a partition below it,
+ * would hold more than STEWARD_MAX_STATE_RULES state rules counting its
+ * partitioned ancestors' (state_rule_cap_reached).  54000.
+ */
+static void
+check_state_rule_cap(Oid relid, const char *colname, int elevel)
+{
+	Oid			over = state_rule_cap_reached(relid, colname);
+	char	   *relname;
+	char	   *overname;
+
+	if (!OidIsValid(over))
+		return;
+	relname = get_rel_name(relid);
+	overname = get_rel_name(over);
+	if (elevel < ERROR)
+		ereport(elevel,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("relation \"%s\" has more than %d state machines",
+						overname, STEWARD_MAX_STATE_RULES),
+				 errdetail("The rule on column \"%s\" of relation \"%s\" is kept, but pg_steward enforces at most %d state machines per table, counting those of its partitioned ancestors: INSERT, COPY and UPDATE of relation \"%s\" are refused until one is detached.",
+						   colname, relname, STEWARD_MAX_STATE_RULES, overname),
+				 errhint("Detach a state machine with steward.detach_state_machine(table, column).")));
+	else if (over == relid)
+		ereport(elevel,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("relation \"%s\" already has %d state machines",
-						RelationGetRelationName(rel), STEWARD_MAX_STATE_RULES),
+						relname, STEWARD_MAX_STATE_RULES),
 				 errdetail("pg_steward enforces at most %d state machines per table, counting those of its partitioned ancestors.",
 						   STEWARD_MAX_STATE_RULES),
 				 errhint("Detach a state machine with steward.detach_state_machine(table, column) first.")));
+	else
+		ereport(elevel,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("partition \"%s\" of relation \"%s\" already has %d state machines",
+						overname, relname, STEWARD_MAX_STATE_RULES),
+				 errdetail("pg_steward enforces at most %d state machines per table, counting those of its partitioned ancestors; a rule on relation \"%s\" applies to its partitions.",
+						   STEWARD_MAX_STATE_RULES, relname),
+				 errhint("Detach a state machine of partition \"%s\" with steward.detach_state_machine(table, column) first.",
+						 overname)));
+}
+
+/*
+ * steward._check_state_rule_cap(tbl regclass, col name, restoring boolean):
+ * attach_state_machine's cap check (check_state_rule_cap) for a state rule
+ * that arrives another way.  A label on a table that stores rows
+ * (steward._apply_rule_label) is refused (ERROR); a rule row written into
+ * steward.column_rules (its triggers: a restore, a hand edit) is kept with
+ * a WARNING ("restoring"): refusing the row would make a restore's COPY
+ * lose every rule it carries, and the table refuses writes (54000) until
+ * one is detached.  Reads steward.column_rules; takes no lock.  NULL
+ * arguments, or a tbl naming no relation, do nothing; raises 54000.
+ */
+Datum
+steward_check_state_rule_cap(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) ||
+		!get_rel_relkind(PG_GETARG_OID(0)))
+		PG_RETURN_VOID();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	check_state_rule_cap(PG_GETARG_OID(0), NameStr(*PG_GETARG_NAME(1)),
+						 PG_GETARG_BOOL(2) ? WARNING : ERROR);
+	SPI_finish();
+	PG_RETURN_VOID();
 }
 
 /*
@@ -847,9 +923,9 @@ check_state_rule_cap(Relation rel, const char *colname)
  * a drop committed meanwhile gives 42704, or 40001 under REPEATABLE READ).  Raises 42804 for a column not text/varchar or a
  * changed_at not timestamptz, 0A000 for a column with a nondeterministic
  * collation, 22023 when changed_at is the state column,
- * 42710 when the column already has a rule, 54000 when the table (with its
- * partitioned ancestors) already has STEWARD_MAX_STATE_RULES state rules
- * (check_state_rule_cap), 23514 when stored values are
+ * 42710 when the column already has a rule, 54000 when the table or a
+ * partition below it already has STEWARD_MAX_STATE_RULES state rules,
+ * counting its partitioned ancestors' (check_state_rule_cap), 23514 when stored values are
  * not states of the machine (five listed), and refuses a changed_at the
  * executor derives or checks anything from (tableam/written.c).  The rule
  * row is written as the owner of the extension's tables.
@@ -927,7 +1003,7 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
 				 errmsg("column \"%s\" of relation \"%s\" is already tracked as a %s",
 						colname, RelationGetRelationName(rel), current),
 				 errhint("Detach or untrack it first.")));
-	check_state_rule_cap(rel, colname);
+	check_state_rule_cap(relid, colname, ERROR);
 	check_existing_states(rel, colname, machine, states);
 
 	namestrcpy(&attname, colname);

@@ -336,6 +336,30 @@ state_column_of(Relation rel, char **column, char **machine, Oid *rule_relid)
 	*machine = spi_value_upper(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	*rule_relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 												 3, &isnull));
+
+	/*
+	 * A rule whose column name names no column of rel (a hand edit of
+	 * steward.column_rules, a rename in single-user mode where no event
+	 * trigger fires): the write path ignores it (tableam/rules.c), and
+	 * naming its column in an error would fail with core's XX000
+	 * (codereview7 G).  Refused with the statement that removes it.
+	 */
+	if (get_attnum(RelationGetRelid(rel), *column) == InvalidAttrNumber)
+	{
+		char	   *nspname = get_namespace_name(get_rel_namespace(*rule_relid));
+		char	   *relname = get_rel_name(*rule_relid);
+		char	   *qualified = (nspname && relname) ?
+			quote_qualified_identifier(nspname, relname) : pstrdup(RelationGetRelationName(rel));
+
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the state rule of relation \"%s\" names column \"%s\", which the relation does not have",
+						RelationGetRelationName(rel), *column),
+				 errdetail("The rule's row in steward.column_rules was written by hand or outlived a rename no event trigger saw (single-user mode); pg_steward enforces no rule on a column it cannot find."),
+				 errhint("Remove the rule as a superuser: DELETE FROM steward.column_rules WHERE relid = %s::regclass AND attname = %s; then attach the machine to the right column with steward.attach_state_machine().",
+						 quote_literal_cstr(qualified), quote_literal_cstr(*column)),
+				 errtable(rel)));
+	}
 }
 
 /*

@@ -310,6 +310,14 @@ BEGIN
                   DETAIL = format('Unknown rule kind %s.', coalesce(quote_literal(v_kind), 'NULL'));
     END IF;
 
+    -- As attach_state_machine: at most 8 state rules per table, its
+    -- ancestors' counted.  A table that stores no row (a restore labels
+    -- tables before their data) keeps the rule with the trigger's
+    -- WARNING, and refuses writes until one is detached: refused, the
+    -- restore would leave the column unchecked.
+    IF v_kind = 'state' AND steward._label_rows_stored(tbl) THEN
+        PERFORM steward._check_state_rule_cap(tbl, col, false);
+    END IF;
     IF EXISTS (SELECT 1 FROM steward.column_rules r WHERE r.relid = tbl AND r.attname = col) THEN
         UPDATE steward.column_rules r
            SET kind = v_kind, machine = v_machine, changed_at = v_changed, created_at = since
@@ -342,7 +350,10 @@ REVOKE ALL ON FUNCTION steward._apply_rule_label(regclass, smallint, text, regro
 -- catalog took no lock, so a concurrent drop_state_machine deleted the
 -- machine under the uncommitted rule (closing36 item 3).  No machine, no
 -- lock: a data-only restore may load the rules first, and a rule whose
--- machine is missing refuses rows entering a state (src/lifecycle).
+-- machine is missing refuses rows entering a state (src/lifecycle).  A
+-- state rule past the cap of 8 per table is kept with a WARNING
+-- (steward._check_state_rule_cap): refused, a restore's COPY would lose
+-- every rule it carries; the table refuses writes until one is detached.
 CREATE FUNCTION steward._column_rules_merge()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -354,7 +365,10 @@ BEGIN
     SELECT r.kind, r.machine, r.changed_at INTO cur
       FROM steward.column_rules r WHERE r.relid = NEW.relid AND r.attname = NEW.attname;
     IF NOT FOUND THEN
-        IF NEW.kind = 'state' AND NEW.machine IS NOT NULL THEN PERFORM steward._state_machine_lock(NEW.machine); END IF;
+        IF NEW.kind = 'state' AND NEW.machine IS NOT NULL THEN
+            PERFORM steward._state_machine_lock(NEW.machine);
+            PERFORM steward._check_state_rule_cap(NEW.relid, NEW.attname, true);
+        END IF;
         RETURN NEW;
     END IF;
     IF (cur.kind, cur.machine, cur.changed_at) IS NOT DISTINCT FROM (NEW.kind, NEW.machine, NEW.changed_at) THEN
@@ -378,7 +392,8 @@ ALTER TABLE steward.column_rules ENABLE ALWAYS TRIGGER column_rules_merge;
 -- re-pointing a rule by hand, INSERT ... ON CONFLICT DO UPDATE) locks the
 -- machine's row FOR KEY SHARE as an inserted rule does (above): without
 -- it a concurrent drop_state_machine deleted the machine under the
--- uncommitted rule (review19 F5).
+-- uncommitted rule (review19 F5).  A rule that becomes a state rule past
+-- the cap warns as an inserted one does.
 CREATE FUNCTION steward._column_rules_lock_machine()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -386,6 +401,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM steward._state_machine_lock(NEW.machine);
+    IF OLD.kind IS DISTINCT FROM 'state' OR OLD.attname IS DISTINCT FROM NEW.attname THEN
+        PERFORM steward._check_state_rule_cap(NEW.relid, NEW.attname, true);
+    END IF;
     RETURN NEW;
 END
 $$;

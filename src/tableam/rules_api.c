@@ -729,6 +729,20 @@ rule_row_changed(Relation catalog, HeapTuple tuple)
 }
 
 /*
+ * A rule row written under session_replication_role = replica: only the
+ * caches.  Its relid may name another cluster's relation (an apply
+ * worker's row), so nothing else is read or checked.
+ */
+static void
+rule_row_invalidate(Relation catalog, HeapTuple tuple)
+{
+	Oid			relid = rule_tuple_relid(catalog, tuple);
+
+	if (OidIsValid(relid))
+		invalidate_rules_of(relid);
+}
+
+/*
  * The body of an AFTER ROW trigger on one of the extension's catalog
  * tables: checks the trigger protocol (39P01 otherwise, naming "name") and
  * calls fn for the old row and the new row, whichever exist.  Takes no lock
@@ -757,7 +771,9 @@ steward_catalog_row_trigger(FunctionCallInfo fcinfo, const char *name,
  * AFTER ROW trigger on steward.column_rules.  Fires for the API functions,
  * for the rows pg_restore loads, and for hand edits alike, so every path
  * that changes a rule reaches the caches of all backends and the column's
- * security label (labels.c), which carries the rule in dumps.  A row that
+ * security label (labels.c), which carries the rule in dumps.  Under
+ * session_replication_role = replica (trigger column_rules_replica) it
+ * only resets the caches (rule_row_invalidate).  A row that
  * puts a rule on a table not using the steward access method is refused
  * (42809, steward_check_rule_storage), as is one on a temporary relation
  * (0A000); 39P01 when not called as an AFTER ROW trigger, 55000 when the
@@ -773,6 +789,18 @@ Datum
 steward_column_rules_changed(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	/*
+	 * Under session_replication_role = replica only the trigger
+	 * column_rules_replica (ENABLE REPLICA) fires: the row is stored as
+	 * sent, but every session's cached rules are reset, or other sessions
+	 * kept enforcing what they had cached (closing37 item 3).
+	 */
+	if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA)
+	{
+		steward_catalog_row_trigger(fcinfo, "steward_column_rules_changed", rule_row_invalidate);
+		return PointerGetDatum(NULL);
+	}
 
 	/*
 	 * A new rule, or one moved to another table, must reach a steward

@@ -42,6 +42,15 @@ REVOKE ALL ON FUNCTION steward._column_rules_changed() FROM PUBLIC;
 CREATE TRIGGER column_rules_changed
     AFTER INSERT OR UPDATE OR DELETE ON steward.column_rules
     FOR EACH ROW EXECUTE FUNCTION steward._column_rules_changed();
+-- Under session_replication_role = replica (a dump loaded so, a hand edit,
+-- an apply worker) the row is stored as sent and the trigger above does
+-- not fire; this one (ENABLE REPLICA: only then) resets every session's
+-- cached rules of the table, and nothing else: the row may name another
+-- cluster's relation.
+CREATE TRIGGER column_rules_replica
+    AFTER INSERT OR UPDATE OR DELETE ON steward.column_rules
+    FOR EACH ROW EXECUTE FUNCTION steward._column_rules_changed();
+ALTER TABLE steward.column_rules ENABLE REPLICA TRIGGER column_rules_replica;
 
 CREATE FUNCTION steward.track_versions(tbl regclass, col name)
 RETURNS void
