@@ -25,6 +25,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -142,6 +143,87 @@ read_machine(const char *machine, MachineInfo *info, bool owners)
 	}
 }
 
+/* ------------------------------------------------------------------------
+ * A role's machines
+ *
+ * Every path that locks or writes the row of a machine (attach, a label,
+ * a rule written into steward.column_rules, create_state_machine, drop,
+ * owner and grant changes) first takes a ShareLock on its owner's lock
+ * tag, held to the end of the transaction; DROP OWNED takes an
+ * ExclusiveLock on the tags of its roles before it locks their machines'
+ * rows (steward_lock_role_machines).  So DROP OWNED waits for the
+ * transactions using its roles' machines, and those that begin while it
+ * waits queue behind it (PostgreSQL's lock queue is fair) instead of
+ * holding a row again at each of its tries (codereview6 F6: it waited 8 s
+ * behind three overlapping attaches).  A label that makes a missing
+ * machine takes no tag: the catalog's lock, which DROP OWNED takes before
+ * steward._drop_owned reads its roles' machines again, orders the two.
+ * Machines of other roles are never waited for: an ExclusiveLock on the
+ * whole catalog did that, and let any role block every attach of the
+ * database with BEGIN; DROP OWNED BY itself (codereview7 B).  The tag is
+ * an advisory one (database, role, 0, field4 = 6) that no SQL function
+ * makes: SQL's advisory-lock functions use field4 1 and 2, idempotency.c
+ * 3 and 4, migrate/indexes.c 5.
+ * ------------------------------------------------------------------------
+ */
+#define ROLE_MACHINES_LOCK_FIELD4 6
+
+static void
+role_machines_tag(LOCKTAG *tag, Oid role)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) role, 0, ROLE_MACHINES_LOCK_FIELD4);
+}
+
+/*
+ * The machine's owner in a snapshot taken now (connected to SPI, as the
+ * catalog's owner); InvalidOid when there is no such machine or the
+ * catalog is 0.1's (no owners).
+ */
+static Oid
+machine_owner_latest(const char *machine)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(machine)};
+	bool		isnull;
+	Datum		owner;
+
+	if (!machines_have_owners())
+		return InvalidOid;
+	if (steward_spi_read_latest("SELECT d.owner::pg_catalog.oid FROM steward.machine_definitions d WHERE d.name = $1",
+								1, argtypes, args, NULL, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.machine_definitions");
+	if (SPI_processed == 0)
+		return InvalidOid;
+	owner = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? InvalidOid : DatumGetObjectId(owner);
+}
+
+/*
+ * ShareLock on the lock tag of the machine's owner, to the end of the
+ * transaction (connected to SPI, as the catalog's owner), before the
+ * caller locks or writes the machine's row: waits for a DROP OWNED of the
+ * owner (lock_timeout applies).  The owner is read again once the lock is
+ * held: if the machine changed hands meanwhile, the new owner's tag is
+ * taken too.  Nothing for a machine that does not exist (the caller's
+ * read raises 42704, or a label makes it).
+ */
+static void
+lock_machine_owner(const char *machine)
+{
+	for (;;)
+	{
+		Oid			owner = machine_owner_latest(machine);
+		LOCKTAG		tag;
+
+		if (!OidIsValid(owner))
+			return;
+		role_machines_tag(&tag, owner);
+		if (LockHeldByMe(&tag, ShareLock) || LockHeldByMe(&tag, ExclusiveLock))
+			return;
+		(void) LockAcquire(&tag, ShareLock, false, false);
+	}
+}
+
 /*
  * Lock the machine's row of steward.machine_definitions FOR KEY SHARE, to
  * the end of the transaction (connected to SPI, as the catalog's owner):
@@ -154,6 +236,8 @@ read_machine(const char *machine, MachineInfo *info, bool owners)
  * left a rule naming no machine, which the access method ignores (tidy3
  * finding 1).  The row is found in a snapshot taken now, as read_machine
  * reads it; no row, nothing locked (the caller reads the machine next).
+ * Its owner's lock tag comes first (lock_machine_owner), so that a DROP
+ * OWNED of the owner is waited for, never overtaken.
  */
 static void
 lock_machine(const char *machine)
@@ -164,6 +248,7 @@ lock_machine(const char *machine)
 	Snapshot	snapshot;
 	int			rc;
 
+	lock_machine_owner(machine);
 	plan = SPI_prepare("SELECT 1 FROM steward.machine_definitions WHERE name = $1 FOR KEY SHARE",
 					   1, argtypes);
 	if (plan == NULL)
@@ -278,14 +363,44 @@ wait_for_role_machines(Datum roles)
  * attached m1 (40P01, closing36 item 3).  So the rows are taken all at
  * once without waiting (NOWAIT, in a subtransaction); when one is held,
  * none is kept, the holders are waited for holding none, and the lock is
- * tried again.  Locks: the rows FOR UPDATE and RowShareLock on
- * steward.machine_definitions, to the end of the transaction.  Raises
- * 40001 under REPEATABLE READ when a machine changed after the snapshot,
- * 55P03 on lock_timeout, 57014 on cancel.
+ * tried again.  Before that it takes the ExclusiveLock on each role's
+ * lock tag (in OID order, waiting), which every transaction locking one of
+ * the roles' machines holds in ShareLock (lock_machine_owner): it waits
+ * for those, and those that begin later wait for it, so the rows are free
+ * at its first try, or its second after a change of owner or a direct
+ * write of the catalog, instead of held again by a new attach at every
+ * try (codereview6 F6).  Other roles' machines are never waited for
+ * (codereview7 B).  Locks: the roles' lock tags ExclusiveLock, the rows
+ * FOR UPDATE and RowShareLock on steward.machine_definitions, to the end
+ * of the transaction.  Raises 40001 under REPEATABLE READ when a machine
+ * changed after the snapshot, 55P03 on lock_timeout, 57014 on cancel,
+ * 40P01 when a transaction that attached machines of two of the roles in
+ * the other order than their OIDs' waits for this one.
  */
 void
 steward_lock_role_machines(Datum roles)
 {
+	Datum	   *elems;
+	int			n;
+	Oid		   *oids;
+
+	deconstruct_array(DatumGetArrayTypeP(roles), OIDOID, sizeof(Oid), true,
+					  TYPALIGN_INT, &elems, NULL, &n);
+	oids = palloc(sizeof(Oid) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		oids[i] = DatumGetObjectId(elems[i]);
+	qsort(oids, n, sizeof(Oid), oid_cmp);
+	for (int i = 0; i < n; i++)
+	{
+		LOCKTAG		tag;
+
+		if (i > 0 && oids[i] == oids[i - 1])
+			continue;
+		role_machines_tag(&tag, oids[i]);
+		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	}
+	pfree(oids);
+
 	while (!try_lock_role_machines(roles))
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -296,8 +411,9 @@ steward_lock_role_machines(Datum roles)
 /*
  * steward._state_machine_lock(name): lock_machine for the label path
  * (src/tableam/labels.sql), as the catalog's owner.  Locks: the machine's
- * row FOR KEY SHARE and RowShareLock on steward.machine_definitions, to
- * the end of the transaction; waits for a transaction deleting the row.
+ * row FOR KEY SHARE, ShareLock on its owner's lock tag and RowShareLock
+ * on steward.machine_definitions, to the end of the transaction; waits for
+ * a transaction deleting the row and for a DROP OWNED of the owner.
  * Locks nothing when there is no such machine (the label path then makes
  * it).  Raises 40001 under REPEATABLE READ when a concurrent transaction
  * dropped it, 22004 for a NULL name.
@@ -507,8 +623,9 @@ machine_name_arg(FunctionCallInfo fcinfo)
 /*
  * steward.create_state_machine(name, states, initial, transitions): the
  * caller becomes the owner.  Validation and the insert are
- * steward._create_state_machine, run as the catalog's owner.  Writing the
- * catalog takes RowExclusiveLock on steward.machine_definitions and, through
+ * steward._create_state_machine, run as the catalog's owner, after
+ * ShareLock on the caller's lock tag (waiting for a DROP OWNED of the
+ * caller).  Writing the catalog takes RowExclusiveLock on steward.machine_definitions and, through
  * its statement triggers, ExclusiveLock on its object (machine_roles.c) and
  * AccessShareLock on each role recorded in pg_shdepend, all held to
  * transaction end.  Raises 55000 while the catalog is 0.1's (HINT: update
@@ -533,6 +650,13 @@ steward_create_state_machine(PG_FUNCTION_ARGS)
 	caller = enter_machines_owner(&ctx);
 	args[4] = ObjectIdGetDatum(caller);
 	nulls[4] = ' ';
+	/* After a DROP OWNED of the new owner, never under it (above). */
+	{
+		LOCKTAG		tag;
+
+		role_machines_tag(&tag, caller);
+		(void) LockAcquire(&tag, ShareLock, false, false);
+	}
 	if (SPI_execute_with_args("SELECT steward._create_state_machine($1, $2, $3, $4, $5)",
 							  5, argtypes, args, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not create the state machine");
@@ -542,7 +666,8 @@ steward_create_state_machine(PG_FUNCTION_ARGS)
 
 /*
  * steward.drop_state_machine(name): the owner drops an unattached machine.
- * Reads the machine in a snapshot taken now (AccessShareLock on
+ * Takes ShareLock on its owner's lock tag (waiting for a DROP OWNED of
+ * the owner), reads the machine in a snapshot taken now (AccessShareLock on
  * steward.machine_definitions), then deletes it as the catalog's owner; the
  * delete takes RowExclusiveLock on steward.machine_definitions and, through
  * its statement triggers, ExclusiveLock on its object (machine_roles.c) and
@@ -562,6 +687,7 @@ steward_drop_state_machine(PG_FUNCTION_ARGS)
 	Datum		args[1] = {CStringGetTextDatum(machine)};
 
 	caller = enter_machines_owner(&ctx);
+	lock_machine_owner(machine);
 	read_machine(machine, &info, true);
 	require_machine_owner(machine, &info, caller);
 	if (SPI_execute_with_args("SELECT steward._drop_state_machine($1)",
@@ -615,6 +741,7 @@ change_machine(FunctionCallInfo fcinfo, const char *role_what, bool new_owner,
 	if (!revoke)
 		require_role(role);
 	caller = enter_machines_owner(&ctx);
+	lock_machine_owner(machine);
 	read_machine(machine, &info, true);
 	if (revoke && !granted_to(role, info.usage_roles, false))
 		require_role(role);
@@ -919,7 +1046,8 @@ steward_check_state_rule_cap(PG_FUNCTION_ARGS)
  * them, or built in: 42501); takes ShareRowExclusiveLock on tbl, which
  * conflicts with every writer, so every later write sees the rule (as with
  * CREATE TRIGGER), and the machine's row FOR KEY SHARE to the end of the
- * transaction (lock_machine: a concurrent drop waits, then refuses 2BP01;
+ * transaction, after ShareLock on its owner's lock tag (lock_machine: a
+ * DROP OWNED of the owner is waited for; a concurrent drop waits, then refuses 2BP01;
  * a drop committed meanwhile gives 42704, or 40001 under REPEATABLE READ).  Raises 42804 for a column not text/varchar or a
  * changed_at not timestamptz, 0A000 for a column with a nondeterministic
  * collation, 22023 when changed_at is the state column,
