@@ -53,6 +53,10 @@
 #                   steward.governor_slow_start = off (additive increase
 #                   from the start) once per round, beside the default
 #                   (mode "additive")
+#   NICE0=0         1: also run each job governed with
+#                   steward.governor_nice = 0 (neither the purge worker
+#                   nor the job's session reniced) once per round, beside
+#                   the default (mode "nice0")
 #   TARGET_RATIO=   steward.governor_target_p99_ratio (empty: the default,
 #                   1.3); the issue's goal allows 1.5
 #   GOVERNOR_WINDOW= steward.governor_window (empty: the default)
@@ -77,6 +81,7 @@ LOAD=${LOAD:-}
 OFF=${OFF:-0}
 ASYNC=${ASYNC:-0}
 ADDITIVE=${ADDITIVE:-0}
+NICE0=${NICE0:-0}
 JOBS=${JOBS:-P T M}
 SOLO_ONLY=${SOLO_ONLY:-0}
 PORT=${PORT:-5494}
@@ -175,11 +180,13 @@ run_chunks() {   # run_chunks SCRIPT UNTIL PREFIX
     done
 }
 
-set_governor() {   # set_governor on|off|async|additive (async: on, batches do not wait for their flush; additive: on, no slow start)
-    local sync=on gov=$1 slow=on
+set_governor() {   # set_governor on|off|async|additive|nice0 (async: on, batches do not wait for their flush; additive: on, no slow start; nice0: on, jobs never reniced)
+    local sync=on gov=$1 slow=on nice=10
     [ "$1" = async ] && sync=off gov=on
     [ "$1" = additive ] && slow=off gov=on
+    [ "$1" = nice0 ] && nice=0 gov=on
     psql_q -d "$DB" -c "ALTER SYSTEM SET steward.governor = $gov" \
+                    -c "ALTER SYSTEM SET steward.governor_nice = $nice" \
                     -c "ALTER SYSTEM SET steward.batch_synchronous_commit = $sync" \
                     -c "ALTER SYSTEM SET steward.governor_slow_start = $slow" \
                     -c "SELECT pg_reload_conf()" >/dev/null
@@ -414,6 +421,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
         [ "$OFF" = 1 ] && one_job "$job" "$r" "$first" off
         [ "$ASYNC" = 1 ] && [ "$job" != P ] && one_job "$job" "$r" "$first" async
         [ "$ADDITIVE" = 1 ] && one_job "$job" "$r" "$first" additive
+        [ "$NICE0" = 1 ] && one_job "$job" "$r" "$first" nice0
     done
     for job in $JOBS; do
         case $job in
@@ -442,7 +450,7 @@ what_of() {   # what_of JOB: "description|unit"
     esac
 }
 for job in $JOBS; do
-    for mode in on additive async off; do
+    for mode in on additive async nice0 off; do
         [ -n "${SAMPLES["$job $mode p99 without"]:-}" ] || continue
         IFS='|' read -r what unit <<<"$(what_of "$job")"
         p0=$(med "$job $mode p99 without") p1=$(med "$job $mode p99 during") q=$(ratio "$p1" "$p0")
