@@ -26456,3 +26456,419 @@ CREATE TRIGGER column_rules_replica
     AFTER INSERT OR UPDATE OR DELETE ON steward.column_rules
     FOR EACH ROW EXECUTE FUNCTION steward._column_rules_changed();
 ALTER TABLE steward.column_rules ENABLE REPLICA TRIGGER column_rules_replica;
+
+-- guard11 (closing37 items 4, 7): extended statistics on a layout
+-- or over a column a migration drops refused (C), twinned back at a
+-- rollback after complete (codereview7 C); rules of other relations over
+-- a relayout's table refused at start (codereview7 F); a partition's own
+-- sequence refused at start; sequences owned by a column the cleanup or a
+-- rollback drops (made around the guard) refused there.
+CREATE OR REPLACE FUNCTION steward._relayout_swap_statistics(src regclass, dst regclass, forward boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    i integer := 0;
+BEGIN
+    -- Extended statistics created on the table since start (since
+    -- complete, for a rollback: codereview7 C) get a twin.
+    FOR c IN SELECT s.oid, s.stxnamespace::regnamespace AS nsp, pg_get_statisticsobjdef_columns(s.oid) AS cols,
+                    (SELECT string_agg(CASE k WHEN 'd' THEN 'ndistinct' WHEN 'f' THEN 'dependencies' ELSE 'mcv' END,
+                                       ', ' ORDER BY k)
+                       FROM unnest(s.stxkind) k WHERE k <> 'e') AS kinds
+               FROM (SELECT x.*, row_number() OVER (PARTITION BY x.stxkind::text,
+                                                    pg_get_statisticsobjdef_columns(x.oid) ORDER BY x.oid) AS n
+                       FROM pg_statistic_ext x WHERE x.stxrelid = src) s
+              WHERE s.n > (SELECT count(*) FROM pg_statistic_ext o
+                            WHERE o.stxrelid = dst AND o.stxkind::text = s.stxkind::text
+                              AND pg_get_statisticsobjdef_columns(o.oid) = pg_get_statisticsobjdef_columns(s.oid))
+              ORDER BY s.oid LOOP
+        -- a free name (a rollback's twins meet the cutover's, which kept theirs)
+        LOOP
+            i := i + 1;
+            EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_statistic_ext x
+                                   WHERE x.stxnamespace = c.nsp::oid AND x.stxname = '_steward_stat_' || i);
+        END LOOP;
+        PERFORM steward._migration_exec(src, format('CREATE STATISTICS %s.%I%s ON %s FROM %s', c.nsp,
+                                                    '_steward_stat_' || i,
+                                                    coalesce(' (' || c.kinds || ')', ''), c.cols, dst));
+    END LOOP;
+    i := 0;
+    FOR c IN SELECT s.oid AS src_oid, s.stxname AS src_name, d.oid AS dst_oid, d.stxname AS dst_name, s.stxstattarget
+               FROM (SELECT x.oid, x.stxname, x.stxstattarget,
+                            x.stxkind::text || pg_get_statisticsobjdef_columns(x.oid) AS def,
+                            row_number() OVER (PARTITION BY x.stxkind::text, pg_get_statisticsobjdef_columns(x.oid)
+                                               ORDER BY x.oid) AS n
+                       FROM pg_statistic_ext x WHERE x.stxrelid = src) s
+               JOIN (SELECT x.oid, x.stxname,
+                            x.stxkind::text || pg_get_statisticsobjdef_columns(x.oid) AS def,
+                            row_number() OVER (PARTITION BY x.stxkind::text, pg_get_statisticsobjdef_columns(x.oid)
+                                               ORDER BY x.oid) AS n
+                       FROM pg_statistic_ext x WHERE x.stxrelid = dst) d ON d.def = s.def AND d.n = s.n
+              ORDER BY s.stxname LOOP
+        i := i + 1;
+        PERFORM steward._migration_exec(src, format('ALTER STATISTICS %s RENAME TO %I',
+                                                    steward._relayout_stat_name(c.src_oid), '_steward_swap_stat_' || i));
+        PERFORM steward._migration_exec(src, format('ALTER STATISTICS %s RENAME TO %I',
+                                                    steward._relayout_stat_name(c.dst_oid), c.src_name));
+        PERFORM steward._migration_exec(src, format('ALTER STATISTICS %s RENAME TO %I',
+                                                    steward._relayout_stat_name(c.src_oid), c.dst_name));
+        IF forward AND c.stxstattarget >= 0 THEN
+            PERFORM steward._migration_exec(src, format('ALTER STATISTICS %s SET STATISTICS %s',
+                                                        steward._relayout_stat_name(c.dst_oid), c.stxstattarget));
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_check(rel regclass, keycols text[], what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    pk text[];
+    other text;
+    missing text[];
+BEGIN
+    IF (SELECT relkind FROM pg_class WHERE oid = rel) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table (%)', rel, what USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', rel
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the owner of a table may migrate it.';
+    END IF;
+    IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table %', rel
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF (SELECT relispartition FROM pg_class WHERE oid = rel) THEN
+        RAISE EXCEPTION 'relation % is a partition (%)', rel, what
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Re-layout the partitioned table it belongs to.';
+    END IF;
+    -- Plain inheritance: the new layout (partitioned) can join no hierarchy.
+    other := steward._migration_inheritance(rel);
+    IF other IS NOT NULL AND (SELECT relkind FROM pg_class WHERE oid = rel) = 'r' THEN
+        RAISE EXCEPTION 'cannot re-layout relation %: % (%)', rel, other, what
+            USING ERRCODE = 'feature_not_supported', HINT = 'Detach the tables first (ALTER TABLE ... NO INHERIT).';
+    END IF;
+    SELECT array_agg(a.attname::text ORDER BY k.ord) INTO pk
+      FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
+     WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum;
+    IF pk IS NULL THEN
+        RAISE EXCEPTION 'relation % has no primary key (%)', rel, what
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Both layouts are written keyed by the primary key, and the backfill copies rows in its order.',
+                  HINT = 'Add a primary key first.';
+    END IF;
+    FOREACH other IN ARRAY keycols LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND attname = other
+                                                    AND attnum > 0 AND NOT attisdropped) THEN
+            RAISE EXCEPTION 'column "%" of relation % does not exist (%)', other, rel, what
+                USING ERRCODE = 'undefined_column';
+        END IF;
+    END LOOP;
+    -- A partitioned table's unique keys must include the partition key.
+    FOR c IN SELECT ic.relname, i.indisprimary,
+                    ARRAY(SELECT a.attname::text FROM unnest(i.indkey) k(attnum)
+                            JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum) AS cols
+               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+              WHERE i.indrelid = rel AND i.indisunique ORDER BY i.indisprimary DESC, ic.relname LOOP
+        missing := ARRAY(SELECT k FROM unnest(keycols) k WHERE NOT k = ANY (c.cols));
+        IF cardinality(missing) > 0 THEN
+            RAISE EXCEPTION '% of relation % does not include the partition key column "%" (%)',
+                    CASE WHEN c.indisprimary THEN 'the primary key' ELSE format('unique index "%s"', c.relname) END,
+                    rel, missing[1], what
+                USING ERRCODE = 'invalid_table_definition',
+                      DETAIL = 'PostgreSQL enforces a unique key of a partitioned table only when it includes every partition key column.',
+                      HINT = format('Make it (%s) first, or partition by columns of the key (%s).',
+                                    array_to_string(c.cols || missing, ', '), array_to_string(c.cols, ', '));
+        END IF;
+    END LOOP;
+    SELECT migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % is being changed by migration "%"', rel, other
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
+    END IF;
+    -- What a partitioned table cannot have (review8 #14): refused here
+    -- rather than by core naming the internal new layout.
+    SELECT conname INTO other FROM pg_constraint
+     WHERE conrelid = rel AND contype = 'f' AND NOT convalidated ORDER BY conname LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'foreign key "%" of relation % is NOT VALID, which a partitioned table cannot have (%)',
+                other, rel, what
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'PostgreSQL 15 adds a foreign key to a partitioned table only validated: the rows that break it would fail the backfill.',
+                  HINT = format('Validate it first (ALTER TABLE %s VALIDATE CONSTRAINT %I), or drop it for the migration and add it again after the cutover.',
+                                rel, other);
+    END IF;
+    SELECT conname INTO other FROM pg_constraint
+     WHERE conrelid = rel AND contype = 'c' AND connoinherit ORDER BY conname LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'check constraint "%" of relation % is NO INHERIT, which a partitioned table cannot have (%)',
+                other, rel, what
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop it and add it again without NO INHERIT first, or drop it for the migration and add it again after the cutover.';
+    END IF;
+    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND contype = 'x' LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % has exclusion constraint "%", which a partitioned table cannot have', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Use a unique key that includes the partition key instead.';
+    END IF;
+    PERFORM steward._relayout_check_dependents(rel);
+    PERFORM steward._relayout_check_carried(rel);
+    PERFORM steward._relayout_check_partitions(rel);
+    PERFORM steward._migration_refuse_temporary(rel);
+END
+$$;
+
+CREATE FUNCTION steward._relayout_check_carried(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    other text;
+    c record;
+BEGIN
+    SELECT string_agg(x.what, ', ' ORDER BY x.what) INTO other
+      FROM (SELECT DISTINCT format('rule "%s" on %s %s', r.rulename,
+                                   CASE v.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'table' END,
+                                   v.oid::regclass) AS what
+              FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+              JOIN pg_class v ON v.oid = r.ev_class
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = rel AND v.oid <> rel AND r.rulename <> '_RETURN') x;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'a relayout does not move rules over relation %: %', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'The cutover redefines only plain views over the table; a rule would stay on the old layout, which the cleanup could not drop then.',
+                  HINT = 'Drop the rules for the migration and create them again after steward.migration_cleanup (a rule over the table is refused until then).';
+    END IF;
+    SELECT d.refobjid::regclass AS part, d.objid::regclass AS seq, a.attname INTO c
+      FROM pg_depend d JOIN pg_class sq ON sq.oid = d.objid AND sq.relkind = 'S'
+      JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+       AND d.deptype = 'a' AND d.refobjsubid > 0
+       AND d.refobjid IN (SELECT x FROM steward._relayout_tree(rel) x WHERE x <> rel)
+     ORDER BY d.refobjid::regclass::text, a.attnum, d.objid::regclass::text LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'partition % of % has its own sequence %, owned by its column "%": a relayout cannot carry it to the new partitions',
+                c.part, rel, c.seq, c.attname
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = format('Make it owned by none for the migration (ALTER SEQUENCE %s OWNED BY NONE); the new partitions take the table''s column defaults.',
+                                c.seq);
+    END IF;
+END
+$$;
+
+CREATE FUNCTION steward._relayout_check_owned_sequences(mig text, layout regclass, action text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    seqs text;
+BEGIN
+    SELECT string_agg(format('%s (owned by column "%s" of %s)', d.objid::regclass, a.attname, d.refobjid::regclass),
+                      ', ' ORDER BY d.objid::regclass::text) INTO seqs
+      FROM pg_depend d JOIN pg_class sq ON sq.oid = d.objid AND sq.relkind = 'S'
+      JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+       AND d.deptype = 'a' AND d.refobjsubid > 0
+       AND d.refobjid IN (SELECT x FROM steward._relayout_tree(layout) x);
+    IF seqs IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % migration "%": sequences are owned by columns of its % layout %: %',
+                action, mig, CASE WHEN action = 'clean up' THEN 'old' ELSE 'new' END, layout, seqs
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = format('The %s drops that layout, and with it the sequences its columns own, their positions lost.',
+                                  CASE WHEN action = 'clean up' THEN 'cleanup' ELSE 'rollback' END),
+                  HINT = format('Make them owned by none (ALTER SEQUENCE ... OWNED BY NONE), then run SELECT steward.migration_%s(%L); again.',
+                                CASE WHEN action = 'clean up' THEN 'cleanup' ELSE 'rollback' END, mig);
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_undo(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    alive record := steward._relayout_alive(mig);
+    con record;
+    users text; new_name text := t.new_rel::text;  -- its name before the rollback renames it
+BEGIN
+    IF (arg->>'switched')::boolean AND NOT alive.old_alive THEN
+        PERFORM steward._relayout_require_layouts(mig, 'roll back');
+    END IF;
+    IF NOT alive.new_alive THEN
+        t.new_rel := NULL;
+        IF (arg->>'switched')::boolean THEN
+            PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel, t.relname));
+        END IF;
+    ELSIF (arg->>'switched')::boolean THEN
+        PERFORM steward._relayout_switch(mig, '{"direction": "back"}');
+        -- The foreign keys were valid on the old layout: validated again
+        -- here (a scan of each referencing table, under the rollback's
+        -- locks) rather than left NOT VALID.
+        FOR con IN SELECT x.conrelid::regclass AS rel, x.conname FROM pg_constraint x
+                    WHERE x.confrelid = t.old_rel AND x.contype = 'f' AND x.conparentid = 0
+                      AND NOT x.convalidated ORDER BY 1, 2 LOOP
+            PERFORM steward._migration_exec(con.rel, format('ALTER TABLE %s VALIDATE CONSTRAINT %I',
+                                                            con.rel, con.conname));
+        END LOOP;
+    END IF;
+    IF alive.old_alive THEN
+        PERFORM steward._relayout_unguard(t.old_rel);
+    ELSIF t.new_rel IS NOT NULL THEN
+        -- The only copy of the rows left: kept (the record needs a table
+        -- of its own to end on, too).
+        PERFORM steward._relayout_unguard(t.new_rel);
+        RAISE NOTICE 'table % (the old layout of migration "%") was dropped: the new layout % stays, with its rows',
+                     (SELECT r.steps->0->'relayout'->>'table' FROM steward.migration_runs r WHERE r.name = mig),
+                     mig, t.new_rel
+            USING HINT = format('Drop it (DROP TABLE %s;) or rename it yourself.', t.new_rel);
+        RETURN;
+    END IF;
+    IF t.new_rel IS NOT NULL THEN
+        PERFORM steward._relayout_check_rowtype(t.new_rel, 'rollback');
+        -- Released first, so that the drop is not taken for an accident.
+        PERFORM steward._relayout_check_owned_sequences(mig, t.new_rel, 'roll back');
+        PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.new_rel::oid));
+        -- An object made around the guard (in a transaction begun before
+        -- start, with session_replication_role = replica) that depends on
+        -- the new layout: named in the migration's words, not core's
+        -- "Use DROP ... CASCADE".
+        BEGIN
+            PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.new_rel));
+        EXCEPTION WHEN dependent_objects_still_exist THEN
+            GET STACKED DIAGNOSTICS users = PG_EXCEPTION_DETAIL;
+            RAISE EXCEPTION 'cannot roll back migration "%": other objects depend on its new layout %', mig, new_name
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      DETAIL = format('The rollback drops the new layout, which would need CASCADE: %s.', users),
+                      HINT = format('Have their owners drop them (make them again over the table %s afterwards), then run SELECT steward.migration_rollback(%L); again.',
+                                    t.old_rel, mig);
+        END;
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_contract(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    alive record := steward._relayout_alive(mig);
+    users text;
+BEGIN
+    IF NOT alive.new_alive THEN
+        -- The only copy of the rows left: kept (the record needs a table
+        -- of its own to end on, too).
+        PERFORM steward._relayout_unguard(t.old_rel);
+        RAISE NOTICE 'table % (the new layout of migration "%") was dropped: the old layout % stays, with its rows',
+                     t.relname, mig, t.old_rel
+            USING HINT = format('Drop it (DROP TABLE %s;) or rename it yourself.', t.old_rel);
+        RETURN;
+    END IF;
+    PERFORM steward._relayout_check_rowtype(t.old_rel, 'cleanup') WHERE alive.old_alive;
+    PERFORM steward._relayout_unguard(t.new_rel);
+    IF alive.old_alive THEN
+        PERFORM steward._relayout_check_owned_sequences(mig, t.old_rel, 'clean up');
+        PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.old_rel::oid,
+                                                                              'repoint', true));
+        -- An object made around the guard that depends on the old
+        -- layout: named in the migration's words (as _relayout_undo).
+        BEGIN
+            PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.old_rel));
+        EXCEPTION WHEN dependent_objects_still_exist THEN
+            GET STACKED DIAGNOSTICS users = PG_EXCEPTION_DETAIL;
+            RAISE EXCEPTION 'cannot clean up migration "%": other objects depend on its old layout %', mig, t.old_rel
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      DETAIL = format('The cleanup drops the old layout, which would need CASCADE: %s.', users),
+                      HINT = format('Have their owners drop them (make them again over the table %s afterwards), then run SELECT steward.migration_cleanup(%L); again, or roll the migration back (SELECT steward.migration_rollback(%L);).',
+                                    t.new_rel, mig, mig);
+        END;
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_check_column_users(rel regclass, col text, later text, when_ text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    users text := steward._migration_column_users(rel, col);
+    stat text;
+    fks text;
+BEGIN
+    -- Foreign keys referencing the column (its unique index stays until
+    -- the drop): a drop_column's at start; at cleanup or a rollback, one
+    -- made since around the guard, or to the new column a rollback drops.
+    SELECT string_agg(format('foreign key %I of %s', k.conname, k.conrelid::regclass), ', '
+                      ORDER BY k.conname)
+      INTO fks
+      FROM pg_constraint k JOIN pg_attribute a ON a.attrelid = rel AND a.attname = col
+     WHERE k.contype = 'f' AND k.confrelid = rel AND a.attnum = ANY (k.confkey);
+    IF fks IS NOT NULL THEN
+        RAISE EXCEPTION 'column "%" of relation %, which the migration drops at %, is referenced by %',
+                col, rel, CASE WHEN when_ = 'rollback' THEN 'rollback' ELSE 'cleanup' END, fks
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = CASE WHEN when_ = 'start'
+                                THEN 'The migration drops the column at cleanup; it does not move a referenced key.'
+                                ELSE 'Its drop would need CASCADE, which drops them too.' END,
+                  HINT = CASE WHEN when_ = 'start'
+                              THEN 'Drop those foreign keys first, or keep the column.'
+                              ELSE 'Drop those foreign keys (make them again over a column that stays), then run it again.' END;
+    END IF;
+    -- A sequence owned by the column (an OWNED BY made around the guard,
+    -- which refuses one): its drop would take it without a word, its
+    -- position lost (closing37 item 4).  At start, refused by the step's
+    -- checks already.
+    SELECT string_agg(d.objid::regclass::text, ', ' ORDER BY d.objid::regclass::text) INTO stat
+      FROM pg_depend d JOIN pg_class q ON q.oid = d.objid AND q.relkind = 'S'
+      JOIN pg_attribute a ON a.attrelid = rel AND a.attname = col
+     WHERE when_ <> 'start' AND d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+       AND d.refobjid = rel AND d.refobjsubid = a.attnum AND d.deptype = 'a';
+    IF stat IS NOT NULL THEN
+        RAISE EXCEPTION 'column "%" of relation %, which the migration drops at %, owns sequence %',
+                col, rel, when_, stat
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'Its drop would take the sequence with it, its position lost.',
+                  HINT = 'Make it owned by none (ALTER SEQUENCE ... OWNED BY NONE) or by a column that stays, then run it again.';
+    END IF;
+    -- Extended statistics over the column go with it (as its indexes).
+    FOR stat IN SELECT DISTINCT pg_describe_object(d.classid, d.objid, 0)
+                  FROM pg_depend d JOIN pg_attribute a ON a.attrelid = rel AND a.attname = col
+                 WHERE when_ = 'start' AND d.classid = 'pg_statistic_ext'::regclass
+                   AND d.refclassid = 'pg_class'::regclass AND d.refobjid = rel
+                   AND d.refobjsubid = a.attnum ORDER BY 1 LOOP
+        RAISE NOTICE '% on column "%" of relation % is not copied to the new shape: cleanup drops it', stat, col, rel
+            USING HINT = 'Create it again over the new shape''s columns after complete (CREATE STATISTICS).';
+    END LOOP;
+    IF users IS NULL THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION 'objects use column "%" of relation %, which the migration drops at %: %',
+            col, rel, CASE WHEN when_ = 'rollback' THEN 'rollback' ELSE 'cleanup' END, users
+        USING ERRCODE = 'dependent_objects_still_exist',
+              DETAIL = CASE WHEN when_ = 'start'
+                            THEN format('They are bound to the column, not to its name: after complete they would use %I, and its drop would need CASCADE, which drops them too.', later)
+                            ELSE 'Its drop would need CASCADE, which drops them too.' END,
+              HINT = CASE WHEN when_ = 'start'
+                          THEN 'Drop them for the migration and create them again over the new shape after complete (ALTER TABLE ... ALTER COLUMN ... DROP EXPRESSION keeps a generated column''s values as a plain column).'
+                          ELSE 'Drop them (or redefine them without the column) first.' END;
+END
+$$;
+

@@ -86,7 +86,10 @@ CREATE MATERIALIZED VIEW gv_mv AS SELECT sum(amt) FROM gv;
 \echo :LAST_ERROR_SQLSTATE
 -- columns the migration leaves alone, the shape's view: pass
 CREATE VIEW gv_note AS SELECT id, note FROM gv;
-CREATE STATISTICS gv_st (ndistinct) ON id, amt FROM gv;
+CREATE STATISTICS gv_st (ndistinct) ON id, note FROM gv;
+-- over amt: the cleanup would drop them with the old column (codereview7 C)
+CREATE STATISTICS gv_st_amt (ndistinct) ON id, amt FROM gv;
+\echo :LAST_ERROR_SQLSTATE
 SELECT steward.migration_rollback('gv_m');
 DROP VIEW gv_note;
 

@@ -976,6 +976,22 @@ BEGIN
                               THEN 'Drop those foreign keys first, or keep the column.'
                               ELSE 'Drop those foreign keys (make them again over a column that stays), then run it again.' END;
     END IF;
+    -- A sequence owned by the column (an OWNED BY made around the guard,
+    -- which refuses one): its drop would take it without a word, its
+    -- position lost (closing37 item 4).  At start, refused by the step's
+    -- checks already.
+    SELECT string_agg(d.objid::regclass::text, ', ' ORDER BY d.objid::regclass::text) INTO stat
+      FROM pg_depend d JOIN pg_class q ON q.oid = d.objid AND q.relkind = 'S'
+      JOIN pg_attribute a ON a.attrelid = rel AND a.attname = col
+     WHERE when_ <> 'start' AND d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+       AND d.refobjid = rel AND d.refobjsubid = a.attnum AND d.deptype = 'a';
+    IF stat IS NOT NULL THEN
+        RAISE EXCEPTION 'column "%" of relation %, which the migration drops at %, owns sequence %',
+                col, rel, when_, stat
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'Its drop would take the sequence with it, its position lost.',
+                  HINT = 'Make it owned by none (ALTER SEQUENCE ... OWNED BY NONE) or by a column that stays, then run it again.';
+    END IF;
     -- Extended statistics over the column go with it (as its indexes).
     FOR stat IN SELECT DISTINCT pg_describe_object(d.classid, d.objid, 0)
                   FROM pg_depend d JOIN pg_attribute a ON a.attrelid = rel AND a.attname = col

@@ -67,6 +67,7 @@
 #include "catalog/pg_publication.h"
 #include "catalog/pg_publication_rel.h"
 #include "catalog/pg_rewrite.h"
+#include "catalog/pg_statistic_ext.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
@@ -4528,6 +4529,42 @@ owned_by_row(Form_pg_depend dep)
 }
 
 /*
+ * Whether dep is an extended statistics object's row on a table or one
+ * of its columns (CREATE STATISTICS): an AUTO dependency, which a drop of
+ * the column or the table follows without a word (codereview7 C).
+ */
+static bool
+statistics_row(Form_pg_depend dep)
+{
+	return dep->deptype == DEPENDENCY_AUTO && dep->classid == StatisticExtRelationId &&
+		dep->refclassid == RelationRelationId;
+}
+
+/*
+ * 55006 for dep, a statistics object (statistics_row) on relid, a layout
+ * of relayout m or a partition of one, unless the layout is the table
+ * (ord 1 before the cutover, 2 after it): the cutover and a rollback
+ * twin the table's statistics onto the layout taking its name
+ * (_relayout_swap_statistics).  The cleanup drops the old layout and a
+ * rollback the new one, and with them their statistics (codereview7 C).
+ */
+static void
+judge_statistics_relayout(Form_pg_depend dep, Oid relid, const GuardedBy *m)
+{
+	bool		switched = m->phase != NULL && strcmp(m->phase, "switched") == 0;
+	bool		shape_rule;
+
+	if (dep->refobjid == m->table && relid == m->table && m->ord == (switched ? 2 : 1))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_IN_USE),
+			 errmsg("%s cannot be made on %s, which migration \"%s\" drops at its cleanup or a rollback",
+					column_user_name(dep, m->name, &shape_rule), qualified_name(dep->refobjid), m->name),
+			 errdetail("The cleanup drops the table's old layout and a rollback its new one, and extended statistics on one would go with it without a word."),
+			 errhint("Make it on the table itself instead (the cutover and a rollback carry the table's statistics to the layout taking its name).")));
+}
+
+/*
  * Whether column attnum of relid is an identity column or owns another
  * sequence than seq (the cutover moves one sequence per column, the one
  * pg_get_serial_sequence finds).  Scans pg_depend by referenced object
@@ -4605,13 +4642,15 @@ judge_owned_sequence_relayout(Form_pg_depend dep, Oid relid, const GuardedBy *m)
 
 /*
  * 55006 for dep, a sequence made owned by column column of a column
- * migration m's table, a column it drops at cleanup (an old one, as
- * _steward_old_<col>) or at a rollback (a new one, _steward_side): the
- * drop would take the sequence with it (review19 F3).  The HINT names
- * the column that stays when there is one.
+ * migration m's table (review19 F3), or a statistics object made over it
+ * (statistics: codereview7 C), a column it drops at cleanup (an old one,
+ * as _steward_old_<col>) or at a rollback (a new one, _steward_side): the
+ * drop would take the sequence or the statistics with it without a word.
+ * The HINT names the column that stays when there is one.
  */
 static void
-refuse_owned_sequence_column(Form_pg_depend dep, const char *column, const GuardedBy *m)
+refuse_auto_user_column(Form_pg_depend dep, const char *column, const GuardedBy *m,
+						bool statistics)
 {
 	const char *stays = NULL;
 	const char *q = quote_literal_cstr(m->name);
@@ -4620,11 +4659,34 @@ refuse_owned_sequence_column(Form_pg_depend dep, const char *column, const Guard
 
 	forboth(d, m->dropped, n, m->dropped_new)
 	{
-		if (strcmp((char *) lfirst(d), column) == 0 && *(char *) lfirst(n) != '\0')
-			stays = lfirst(n);
+		if ((strcmp((char *) lfirst(d), column) == 0 || strcmp((char *) lfirst(n), column) == 0) &&
+			*(char *) lfirst(n) != '\0')
+		{
+			/*
+			 * the new column keeps its name after the cleanup, unless it
+			 * is _steward_new_<col> before complete: it takes <col>'s
+			 */
+			stays = strncmp((char *) lfirst(n), "_steward_new_", 13) == 0 ? lfirst(d) : lfirst(n);
+		}
 	}
 	if (stays == NULL && name_in(column, m->added))
 		stays = column;
+	if (statistics)
+	{
+		bool		shape_rule;
+
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("%s cannot use column \"%s\" of %s while migration \"%s\" changes it",
+						column_user_name(dep, m->name, &shape_rule), column,
+						qualified_name(dep->refobjid), m->name),
+				 errdetail("The migration drops the table's old columns at cleanup and its new ones at a rollback, and extended statistics over one would go with it without a word."),
+				 stays != NULL ?
+				 errhint("Make it over column \"%s\", which stays, after the cleanup (SELECT steward.migration_cleanup(%s);), or over columns the migration leaves alone.",
+						 stays, q) :
+				 errhint("%s Or make it over columns the migration leaves alone.",
+						 guard_next_step(m))));
+	}
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_IN_USE),
 			 errmsg("sequence %s cannot be owned by column \"%s\" of %s while migration \"%s\" changes it",
@@ -4661,8 +4723,10 @@ refuse_owned_sequence_column(Form_pg_depend dep, const char *column, const Guard
  * layouts' own constraints, which go with them, pass).  A sequence's
  * OWNED BY (an AUTO dependency, which the drop follows without a word)
  * on a column the cleanup or a rollback drops is refused too
- * (review19 F3: judge_owned_sequence_relayout,
- * refuse_owned_sequence_column).  *seen keeps the
+ * (review19 F3: judge_owned_sequence_relayout, refuse_auto_user_column),
+ * and so is a statistics object (CREATE STATISTICS, AUTO as well) on such
+ * a column or on a layout other than the table (codereview7 C:
+ * judge_statistics_relayout, refuse_auto_user_column).  *seen keeps the
  * relations looked at during one judgement.  Reads the migrations'
  * catalog in a snapshot taken now (one index probe per relation, the
  * migration's record only for a migrated one); takes AccessShareLock on
@@ -4679,8 +4743,9 @@ steward_migration_judge_column_user(Form_pg_depend dep, List **seen)
 	Oid			relid = dep->refobjid;
 	bool		on_index = false;
 	bool		owned_by = owned_by_row(dep);
+	bool		statistics = statistics_row(dep);
 
-	if ((dep->deptype != DEPENDENCY_NORMAL && !owned_by) ||
+	if ((dep->deptype != DEPENDENCY_NORMAL && !owned_by && !statistics) ||
 		(dep->refclassid != RelationRelationId && dep->refclassid != TypeRelationId) ||
 		dep->classid == PublicationRelRelationId ||
 		(dep->classid == ConstraintRelationId && foreign_key(dep->objid)))
@@ -4743,9 +4808,9 @@ steward_migration_judge_column_user(Form_pg_depend dep, List **seen)
 		/* the relayout's own statements (codereview5 #4: its own only) */
 		if (own_relayout_statement(dep, &judged->m))
 			return;
-		if (owned_by)
+		if (owned_by || statistics)
 		{
-			judge_owned_sequence_relayout(dep, relid, &judged->m);
+			(owned_by ? judge_owned_sequence_relayout : judge_statistics_relayout) (dep, relid, &judged->m);
 			return;
 		}
 		if ( goes_with_relation(dep, relid) ||
@@ -4761,8 +4826,8 @@ steward_migration_judge_column_user(Form_pg_depend dep, List **seen)
 	column = get_attname(dep->refobjid, dep->refobjsubid, true);
 	if (column == NULL || !any_migrated(&judged->m, list_make1(column)))
 		return;
-	if (owned_by)
-		refuse_owned_sequence_column(dep, column, &judged->m);
+	if (owned_by || statistics)
+		refuse_auto_user_column(dep, column, &judged->m, statistics);
 	if (dep->classid == TriggerRelationId)
 	{
 		Relation	trigger = table_open(TriggerRelationId, AccessShareLock);

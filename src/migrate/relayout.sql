@@ -354,6 +354,56 @@ BEGIN
 END
 $$;
 
+-- What else a relayout of rel could not carry, refused at start like the
+-- rest of _relayout_check_dependents and _relayout_check_partitions:
+--  * rules of other relations over it (a view's ON INSERT rule writing
+--    it, another table's rule): the cutover redefines plain views'
+--    queries only, so they would stay on the old layout and the cleanup
+--    would fail on them (codereview7 F; refused when made later too);
+--  * a sequence owned by a column of one of its partitions alone (ALTER
+--    SEQUENCE ... OWNED BY, or the serial column of a table attached as
+--    a partition): the cleanup drops the old partitions, and with them
+--    such a sequence, its position lost (closing37 item 4).
+CREATE FUNCTION steward._relayout_check_carried(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    other text;
+    c record;
+BEGIN
+    SELECT string_agg(x.what, ', ' ORDER BY x.what) INTO other
+      FROM (SELECT DISTINCT format('rule "%s" on %s %s', r.rulename,
+                                   CASE v.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'table' END,
+                                   v.oid::regclass) AS what
+              FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+              JOIN pg_class v ON v.oid = r.ev_class
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = rel AND v.oid <> rel AND r.rulename <> '_RETURN') x;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'a relayout does not move rules over relation %: %', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'The cutover redefines only plain views over the table; a rule would stay on the old layout, which the cleanup could not drop then.',
+                  HINT = 'Drop the rules for the migration and create them again after steward.migration_cleanup (a rule over the table is refused until then).';
+    END IF;
+    SELECT d.refobjid::regclass AS part, d.objid::regclass AS seq, a.attname INTO c
+      FROM pg_depend d JOIN pg_class sq ON sq.oid = d.objid AND sq.relkind = 'S'
+      JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+       AND d.deptype = 'a' AND d.refobjsubid > 0
+       AND d.refobjid IN (SELECT x FROM steward._relayout_tree(rel) x WHERE x <> rel)
+     ORDER BY d.refobjid::regclass::text, a.attnum, d.objid::regclass::text LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'partition % of % has its own sequence %, owned by its column "%": a relayout cannot carry it to the new partitions',
+                c.part, rel, c.seq, c.attname
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = format('Make it owned by none for the migration (ALTER SEQUENCE %s OWNED BY NONE); the new partitions take the table''s column defaults.',
+                                c.seq);
+    END IF;
+END
+$$;
+
 -- The objects around a table a relayout cannot move or redirect yet
 -- (triggers, row-level security, a foreign key to itself, materialized
 -- views, functions with SQL-standard bodies) and the ones the cutover
@@ -716,6 +766,7 @@ BEGIN
                   HINT = 'Use a unique key that includes the partition key instead.';
     END IF;
     PERFORM steward._relayout_check_dependents(rel);
+    PERFORM steward._relayout_check_carried(rel);
     PERFORM steward._relayout_check_partitions(rel);
     PERFORM steward._migration_refuse_temporary(rel);
 END
@@ -1090,6 +1141,40 @@ BEGIN
         PERFORM steward._migration_exec(part, format(
             'ALTER TABLE ONLY %s ENABLE ALWAYS TRIGGER zz_steward_relayout_truncate', part));
     END LOOP;
+END
+$$;
+
+-- Refuses (2BP01) the cleanup or rollback of relayout mig that would drop
+-- layout (its old one, or its new one) while a sequence is owned by a
+-- column of it or of one of its partitions: such a sequence was made
+-- around the guard (by a superuser with its event trigger disabled, or
+-- in single-user mode), since the cutover moves the table's
+-- own ones and the guard refuses OWNED BY such a column; DROP TABLE would
+-- take it without a word (an AUTO dependency), its position lost.
+CREATE FUNCTION steward._relayout_check_owned_sequences(mig text, layout regclass, action text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    seqs text;
+BEGIN
+    SELECT string_agg(format('%s (owned by column "%s" of %s)', d.objid::regclass, a.attname, d.refobjid::regclass),
+                      ', ' ORDER BY d.objid::regclass::text) INTO seqs
+      FROM pg_depend d JOIN pg_class sq ON sq.oid = d.objid AND sq.relkind = 'S'
+      JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+       AND d.deptype = 'a' AND d.refobjsubid > 0
+       AND d.refobjid IN (SELECT x FROM steward._relayout_tree(layout) x);
+    IF seqs IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % migration "%": sequences are owned by columns of its % layout %: %',
+                action, mig, CASE WHEN action = 'clean up' THEN 'old' ELSE 'new' END, layout, seqs
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = format('The %s drops that layout, and with it the sequences its columns own, their positions lost.',
+                                  CASE WHEN action = 'clean up' THEN 'cleanup' ELSE 'rollback' END),
+                  HINT = format('Make them owned by none (ALTER SEQUENCE ... OWNED BY NONE), then run SELECT steward.migration_%s(%L); again.',
+                                CASE WHEN action = 'clean up' THEN 'cleanup' ELSE 'rollback' END, mig);
+    END IF;
 END
 $$;
 
@@ -1817,8 +1902,9 @@ $$;
 --    member of the publication's owner: _relayout_check_publications).
 --  * Extended statistics: LIKE made a twin of each on the new layout
 --    (same kinds, same columns); twins trade names, as indexes do (both
---    directions).  Forward, one made on the table after start gets a twin
---    here, and each twin the statistics target.
+--    directions).  One made on the table after start (after complete, for
+--    a rollback) gets a twin here; forward, each twin the statistics
+--    target.
 --  * Forward only (the old layout keeps its own for a rollback): storage
 --    parameters (toast.* included) on each partition of the new layout (a
 --    partitioned table takes none), replica identity on it and each
@@ -1931,25 +2017,29 @@ DECLARE
     c record;
     i integer := 0;
 BEGIN
-    -- Extended statistics created on the table since start get a twin.
-    IF forward THEN
-        FOR c IN SELECT s.oid, s.stxnamespace::regnamespace AS nsp, pg_get_statisticsobjdef_columns(s.oid) AS cols,
-                        (SELECT string_agg(CASE k WHEN 'd' THEN 'ndistinct' WHEN 'f' THEN 'dependencies' ELSE 'mcv' END,
-                                           ', ' ORDER BY k)
-                           FROM unnest(s.stxkind) k WHERE k <> 'e') AS kinds
-                   FROM (SELECT x.*, row_number() OVER (PARTITION BY x.stxkind::text,
-                                                        pg_get_statisticsobjdef_columns(x.oid) ORDER BY x.oid) AS n
-                           FROM pg_statistic_ext x WHERE x.stxrelid = src) s
-                  WHERE s.n > (SELECT count(*) FROM pg_statistic_ext o
-                                WHERE o.stxrelid = dst AND o.stxkind::text = s.stxkind::text
-                                  AND pg_get_statisticsobjdef_columns(o.oid) = pg_get_statisticsobjdef_columns(s.oid))
-                  ORDER BY s.oid LOOP
+    -- Extended statistics created on the table since start (since
+    -- complete, for a rollback: codereview7 C) get a twin.
+    FOR c IN SELECT s.oid, s.stxnamespace::regnamespace AS nsp, pg_get_statisticsobjdef_columns(s.oid) AS cols,
+                    (SELECT string_agg(CASE k WHEN 'd' THEN 'ndistinct' WHEN 'f' THEN 'dependencies' ELSE 'mcv' END,
+                                       ', ' ORDER BY k)
+                       FROM unnest(s.stxkind) k WHERE k <> 'e') AS kinds
+               FROM (SELECT x.*, row_number() OVER (PARTITION BY x.stxkind::text,
+                                                    pg_get_statisticsobjdef_columns(x.oid) ORDER BY x.oid) AS n
+                       FROM pg_statistic_ext x WHERE x.stxrelid = src) s
+              WHERE s.n > (SELECT count(*) FROM pg_statistic_ext o
+                            WHERE o.stxrelid = dst AND o.stxkind::text = s.stxkind::text
+                              AND pg_get_statisticsobjdef_columns(o.oid) = pg_get_statisticsobjdef_columns(s.oid))
+              ORDER BY s.oid LOOP
+        -- a free name (a rollback's twins meet the cutover's, which kept theirs)
+        LOOP
             i := i + 1;
-            PERFORM steward._migration_exec(src, format('CREATE STATISTICS %s.%I%s ON %s FROM %s', c.nsp,
-                                                        '_steward_stat_' || i,
-                                                        coalesce(' (' || c.kinds || ')', ''), c.cols, dst));
+            EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_statistic_ext x
+                                   WHERE x.stxnamespace = c.nsp::oid AND x.stxname = '_steward_stat_' || i);
         END LOOP;
-    END IF;
+        PERFORM steward._migration_exec(src, format('CREATE STATISTICS %s.%I%s ON %s FROM %s', c.nsp,
+                                                    '_steward_stat_' || i,
+                                                    coalesce(' (' || c.kinds || ')', ''), c.cols, dst));
+    END LOOP;
     i := 0;
     FOR c IN SELECT s.oid AS src_oid, s.stxname AS src_name, d.oid AS dst_oid, d.stxname AS dst_name, s.stxstattarget
                FROM (SELECT x.oid, x.stxname, x.stxstattarget,
@@ -2221,6 +2311,7 @@ BEGIN
     IF t.new_rel IS NOT NULL THEN
         PERFORM steward._relayout_check_rowtype(t.new_rel, 'rollback');
         -- Released first, so that the drop is not taken for an accident.
+        PERFORM steward._relayout_check_owned_sequences(mig, t.new_rel, 'roll back');
         PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.new_rel::oid));
         -- An object made around the guard (in a transaction begun before
         -- start, with session_replication_role = replica) that depends on
@@ -2299,6 +2390,7 @@ BEGIN
     PERFORM steward._relayout_check_rowtype(t.old_rel, 'cleanup') WHERE alive.old_alive;
     PERFORM steward._relayout_unguard(t.new_rel);
     IF alive.old_alive THEN
+        PERFORM steward._relayout_check_owned_sequences(mig, t.old_rel, 'clean up');
         PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.old_rel::oid,
                                                                               'repoint', true));
         -- An object made around the guard that depends on the old
