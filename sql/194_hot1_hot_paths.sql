@@ -4,7 +4,9 @@
 --    row): what such an expression stores is still computed under
 --    pg_catalog.simple, whatever the writer's session says, as the
 --    backfill computes it; an expression that cannot read it stores the
---    same either way.
+--    same either way.  A pure one (built-in immutable functions) runs
+--    with no pin at all when the settings it may read are at their pinned
+--    values (no GUC nest level per row).
 -- 2. A backfill counts the rows left once when its batches filled as many
 --    as were left at begin (a re-run of a backfilled migration scanned
 --    each table twice, readme37 B1); a relayout's the same.
@@ -37,9 +39,32 @@ SELECT id, up_body FROM r194p;
 SELECT to_tsvector('running dogs') AS session_english;
 SHOW default_text_search_config;
 RESET default_text_search_config;
+-- A pure up (built-in immutable functions only) runs without the pins
+-- when the settings it reads are at their pinned values: the same value
+-- as under them (extra_float_digits 1: the shortest exact output), and
+-- with extra_float_digits 0 in the session it gets the pins.  An up
+-- reading CURRENT_SCHEMA is not pure: pg_catalog, never the writer's
+-- schema.
+CREATE TABLE r194f (id int PRIMARY KEY, f float8) WITH (autovacuum_enabled = off);
+SELECT steward.migration_start('m194f', $$[
+  {"add_column": {"table": "r194f", "column": "f3", "type": "text", "up": "(f * 3)::text"}},
+  {"add_column": {"table": "r194f", "column": "sch", "type": "text", "up": "CURRENT_SCHEMA || id"}}]$$);
+CREATE TABLE r194g (id int PRIMARY KEY, f float8) WITH (autovacuum_enabled = off);
+SELECT steward.migration_start('m194g', $$[
+  {"add_column": {"table": "r194g", "column": "f3", "type": "text", "up": "(f * 3)::text"}}]$$);
+INSERT INTO r194f VALUES (1, 0.1);
+INSERT INTO r194g VALUES (1, 0.1);
+SET extra_float_digits = 0;
+INSERT INTO r194f VALUES (2, 0.1);
+INSERT INTO r194g VALUES (2, 0.1);
+SELECT (0.1::float8 * 3)::text AS session_value;
+RESET extra_float_digits;
+SELECT 'f' AS t, id, f3, sch FROM r194f UNION ALL SELECT 'g', id, f3, NULL FROM r194g ORDER BY 1, 2;
 SELECT steward.migration_rollback('m194t');
 SELECT steward.migration_rollback('m194p');
-DROP TABLE r194t, r194p;
+SELECT steward.migration_rollback('m194f');
+SELECT steward.migration_rollback('m194g');
+DROP TABLE r194t, r194p, r194f, r194g;
 DROP FUNCTION r194_words(text);
 
 -- 2. A column migration's backfill: the first run counts the unfilled
@@ -78,7 +103,7 @@ SELECT idx_scan - :s1 AS rerun_scans, idx_tup_read - :t1 AS rerun_read,
   FROM pg_stat_user_indexes WHERE indexrelid = 'r194_pkey'::regclass;
 SELECT steward.migration_rollback('m194r');
 DROP TABLE r194;
-CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name IN ('m194t', 'm194p', 'm194', 'm194r');
+CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name IN ('m194t', 'm194p', 'm194f', 'm194g', 'm194', 'm194r');
 \i test/sql/drop_migration_records.sql
 
 -- 3. run_transition: the count at prepare and the probe that finds none

@@ -112,6 +112,7 @@ typedef struct MigEntry
 	int			ncols;
 	MigCol	   *cols;
 	bool		text_search;	/* an up or down may read default_text_search_config */
+	bool		pure;			/* every up and down is (steward_migrate_expr_is_pure) */
 } MigEntry;
 
 /* Per statement (fn_extra): the expressions ready to run. */
@@ -330,6 +331,8 @@ fill_entry_columns(MigEntry *entry, Relation rel, List *cols, const char *name)
 										 ct->down_n, col->old_att, col->down_what);
 		entry->text_search |= steward_migrate_expr_reads_text_search((Node *) col->up) ||
 			steward_migrate_expr_reads_text_search((Node *) col->down);
+		entry->pure &= steward_migrate_expr_is_pure((Node *) col->up) &&
+			steward_migrate_expr_is_pure((Node *) col->down);
 	}
 	if (entry->marker == InvalidAttrNumber)
 		ereport(ERROR,
@@ -362,6 +365,7 @@ build_entry(MigEntry *entry, Relation rel)
 	entry->ncols = 0;
 	entry->cols = NULL;
 	entry->text_search = false;
+	entry->pure = true;
 	entry->generation = ++mig_generation;
 
 	old = MemoryContextSwitchTo(entry->cxt);
@@ -586,13 +590,23 @@ compute_shape(MigEntry *entry, MigExec *ex, TupleDesc desc, HeapTuple tup, char 
 
 	ExecStoreHeapTuple(tup, ex->slot, false);
 	ex->econtext->ecxt_scantuple = ex->slot;
-	steward_as_role_begin(entry->owner, STEWARD_PINNED_SEARCH_PATH, false, &user);
+
 	/*
-	 * The backfill's and validation's values; default_text_search_config
-	 * only for expressions that may read it (it costs a catalog lookup).
+	 * As the owner, with the backfill's and validation's values: pure
+	 * expressions need only the settings they read to be at those values
+	 * (then no GUC nest level: its rollback scans every setting, and the
+	 * search_path pin is parsed, for each row); the others get the pins,
+	 * default_text_search_config only when they may read it (it costs a
+	 * catalog lookup), and read every row a table has.
 	 */
-	steward_pin_output_settings_but(!entry->text_search);
-	steward_pin_all_rows();		/* as they read: never a policy's subset */
+	if (entry->pure && steward_output_settings_pinned(true))
+		steward_as_role_switch(entry->owner, &user);
+	else
+	{
+		steward_as_role_begin(entry->owner, STEWARD_PINNED_SEARCH_PATH, false, &user);
+		steward_pin_output_settings_but(!entry->text_search);
+		steward_pin_all_rows();
+	}
 	cb.callback = expr_context;
 	cb.previous = error_context_stack;
 	error_context_stack = &cb;

@@ -606,6 +606,17 @@ steward_migration_sql(PG_FUNCTION_ARGS)
 }
 
 /*
+ * What text_search_walker looks for: a node that may read
+ * default_text_search_config (READS_TEXT_SEARCH), or one that is not pure
+ * (NOT_PURE: steward_migrate_expr_is_pure).
+ */
+typedef enum ExprLook
+{
+	READS_TEXT_SEARCH,
+	NOT_PURE
+} ExprLook;
+
+/*
  * May function funcid read default_text_search_config, or run code that
  * may (check_functions_in_node's checker for text_search_walker)?  Only a
  * built-in C function whose C name does not mention text search, XML
@@ -614,11 +625,15 @@ steward_migration_sql(PG_FUNCTION_ARGS)
  * the setting in PostgreSQL 15 are to_tsvector, to_tsquery and their
  * kin, ts_headline and get_current_ts_config, whose C names all contain
  * "ts".  A function of the SQL language, of an extension or of a user:
- * may.
+ * may.  With look NOT_PURE: is funcid anything but a built-in C function
+ * marked IMMUTABLE (which looks no name up, reads no table and reads no
+ * setting but those steward_output_settings_pinned checks: float and
+ * bytea output, quote_ident's quoting)?
  */
 static bool
 text_search_reader(Oid funcid, void *context)
 {
+	ExprLook	look = *(ExprLook *) context;
 	HeapTuple	tup;
 	Form_pg_proc proc;
 	bool		reads = true;
@@ -629,7 +644,11 @@ text_search_reader(Oid funcid, void *context)
 	if (!HeapTupleIsValid(tup))
 		return true;
 	proc = (Form_pg_proc) GETSTRUCT(tup);
-	if (proc->prolang == INTERNALlanguageId || proc->prolang == ClanguageId)
+	if (look == NOT_PURE)
+		reads = (proc->prolang != INTERNALlanguageId && proc->prolang != ClanguageId) ||
+			proc->provolatile != PROVOLATILE_IMMUTABLE || proc->prosecdef ||
+			!heap_attisnull(tup, Anum_pg_proc_proconfig, NULL);
+	else if (proc->prolang == INTERNALlanguageId || proc->prolang == ClanguageId)
 	{
 		bool		isnull;
 		Datum		src = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosrc, &isnull);
@@ -645,17 +664,21 @@ text_search_reader(Oid funcid, void *context)
 }
 
 /*
- * The walker of steward_migrate_expr_reads_text_search: true as soon as a
- * node may read the setting.  Only the node kinds listed are known to run
- * nothing but the functions check_functions_in_node names and the
- * built-in functions of the built-in types of their values; any other
- * kind (a domain's checks, a subplan, a row's field), and any value of a
- * type made by a user or an extension (its functions may read anything),
- * may.
+ * The walker of steward_migrate_expr_reads_text_search and
+ * steward_migrate_expr_is_pure (context: the ExprLook): true as soon as a
+ * node may read the setting, or is not pure.  Only the node kinds listed
+ * are known to run nothing but the functions check_functions_in_node
+ * names and the built-in functions of the built-in types of their values;
+ * any other kind (a domain's checks, a subplan, a row's field), and any
+ * value of a type made by a user or an extension (its functions may read
+ * anything), may.  CURRENT_SCHEMA, CURRENT_DATE and their kin
+ * (SQLValueFunction) read the search_path or the time zone: not pure.
  */
 static bool
 text_search_walker(Node *node, void *context)
 {
+	ExprLook	look = *(ExprLook *) context;
+
 	if (node == NULL)
 		return false;
 	switch (nodeTag(node))
@@ -663,6 +686,10 @@ text_search_walker(Node *node, void *context)
 		case T_List:
 		case T_CaseWhen:
 			return expression_tree_walker(node, text_search_walker, context);
+		case T_SQLValueFunction:
+			if (look == NOT_PURE)
+				return true;
+			break;
 		case T_Var:
 		case T_Const:
 		case T_Param:
@@ -682,7 +709,6 @@ text_search_walker(Node *node, void *context)
 		case T_CoalesceExpr:
 		case T_NullTest:
 		case T_BooleanTest:
-		case T_SQLValueFunction:
 			break;
 		default:
 			return true;
@@ -691,11 +717,11 @@ text_search_walker(Node *node, void *context)
 		return true;
 	if (IsA(node, ScalarArrayOpExpr) &&
 		((OidIsValid(((ScalarArrayOpExpr *) node)->hashfuncid) &&
-		  text_search_reader(((ScalarArrayOpExpr *) node)->hashfuncid, NULL)) ||
+		  text_search_reader(((ScalarArrayOpExpr *) node)->hashfuncid, context)) ||
 		 (OidIsValid(((ScalarArrayOpExpr *) node)->negfuncid) &&
-		  text_search_reader(((ScalarArrayOpExpr *) node)->negfuncid, NULL))))
+		  text_search_reader(((ScalarArrayOpExpr *) node)->negfuncid, context))))
 		return true;
-	if (check_functions_in_node(node, text_search_reader, NULL))
+	if (check_functions_in_node(node, text_search_reader, context))
 		return true;
 	return expression_tree_walker(node, text_search_walker, context);
 }
@@ -712,5 +738,29 @@ text_search_walker(Node *node, void *context)
 bool
 steward_migrate_expr_reads_text_search(Node *expr)
 {
-	return text_search_walker(expr, NULL);
+	ExprLook	look = READS_TEXT_SEARCH;
+
+	return text_search_walker(expr, &look);
+}
+
+/*
+ * Is expr (a planned expression of steward_migrate_compile, or NULL) pure:
+ * every node of a kind text_search_walker knows (no CURRENT_SCHEMA and
+ * kin), every value of a built-in type, every function it calls a
+ * built-in C function marked IMMUTABLE, without SET or SECURITY DEFINER?
+ * Then it looks no name up, reads no table and no setting but those of
+ * steward_output_settings_pinned, and runs no code a user wrote: the
+ * dual-write trigger evaluates it as the owner without a GUC nest level
+ * when those settings are at their pinned values (search_path,
+ * row_security and default_text_search_config cannot change its value).
+ * "(total_amount * 100)::bigint" is pure; now(), to_char(), a cast to or
+ * from a date, a time or a regclass (STABLE) and every user function are
+ * not.  Reads the catalog cache; takes no lock; raises nothing.
+ */
+bool
+steward_migrate_expr_is_pure(Node *expr)
+{
+	ExprLook	look = NOT_PURE;
+
+	return !text_search_walker(expr, &look);
 }

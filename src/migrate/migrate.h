@@ -87,5 +87,6 @@ extern Expr *steward_migrate_compile(Relation rel, const char *sql,
 									 Oid target, int32 targetmod,
 									 const char *what);
 extern bool steward_migrate_expr_reads_text_search(Node *expr);
+extern bool steward_migrate_expr_is_pure(Node *expr);
 
 #endif							/* STEWARD_MIGRATE_H */

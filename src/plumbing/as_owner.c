@@ -413,6 +413,21 @@ pin_settings(const char *search_path, bool spi, StewardAsOwner *ctx)
 }
 
 /*
+ * Become roleid under SECURITY_RESTRICTED_OPERATION, and nothing else: no
+ * GUC nest level, no search_path pin, no SPI.  Only for evaluating code
+ * that runs nothing found by name, reads no table and no setting but those
+ * the caller checked (the dual-write trigger's pure expressions:
+ * steward_migrate_expr_is_pure, steward_output_settings_pinned).
+ * steward_as_owner_end() undoes it; on error the transaction's abort
+ * does.  Takes no lock; raises nothing.
+ */
+void
+steward_as_role_switch(Oid roleid, StewardAsOwner *ctx)
+{
+	become_role(roleid, ctx);
+}
+
+/*
  * Become the owner of the extension's relation relid as
  * steward_as_owner_begin() does, for callers that often run no statement
  * at all: they read and write the owner's tables through the table and
@@ -553,6 +568,26 @@ pinned_equivalent(const char *setting, const char *value)
 	return false;
 }
 
+/* steward_pin_output_settings' settings and values (see there). */
+static const char *const output_settings[][2] = {
+	{"DateStyle", "ISO, MDY"},
+	{"IntervalStyle", "postgres"},
+	{"TimeZone", "UTC"},
+	{"timezone_abbreviations", "Default"},
+	{"extra_float_digits", "1"},
+	{"bytea_output", "hex"},
+	{"xmlbinary", "base64"},
+	{"xmloption", "content"},
+	{"lc_monetary", "C"},
+	{"lc_numeric", "C"},
+	{"lc_time", "C"},
+	{"array_nulls", "on"},
+	{"quote_all_identifiers", "off"},
+};
+static const char *const text_search_setting[][2] = {
+	{"default_text_search_config", "pg_catalog.simple"},
+};
+
 /*
  * Pin the settings that change what a value computes to or how it prints
  * (inside a nest level opened by steward_as_role_begin), so that text
@@ -589,30 +624,28 @@ steward_pin_output_settings(void)
 void
 steward_pin_output_settings_but(bool skip_text_search)
 {
-	static const char *const text_search[][2] = {
-		{"default_text_search_config", "pg_catalog.simple"},
-	};
-	static const char *const settings[][2] = {
-		{"DateStyle", "ISO, MDY"},
-		{"IntervalStyle", "postgres"},
-		{"TimeZone", "UTC"},
-		{"timezone_abbreviations", "Default"},
-		{"extra_float_digits", "1"},
-		{"bytea_output", "hex"},
-		{"xmlbinary", "base64"},
-		{"xmloption", "content"},
-		{"lc_monetary", "C"},
-		{"lc_numeric", "C"},
-		{"lc_time", "C"},
-		{"array_nulls", "on"},
-		{"quote_all_identifiers", "off"},
-	};
-
-	steward_pin_settings(settings, lengthof(settings));
+	steward_pin_settings(output_settings, lengthof(output_settings));
 	if (!skip_text_search)
-		steward_pin_settings(text_search, lengthof(text_search));
+		steward_pin_settings(text_search_setting, lengthof(text_search_setting));
 }
 
+/*
+ * Are the settings steward_pin_output_settings_but(skip_text_search) would
+ * set all at their pinned values (or an equivalent spelling) now?  Code
+ * that reads no other setting, looks no name up and reads no table then
+ * computes what it computes under the pins without them (the dual-write
+ * trigger's pure expressions, steward_as_role_switch).  No lock; raises
+ * nothing.
+ */
+bool
+steward_output_settings_pinned(bool skip_text_search)
+{
+	for (int i = 0; i < lengthof(output_settings); i++)
+		if (!setting_is(output_settings[i][0], output_settings[i][1]))
+			return false;
+	return skip_text_search ||
+		setting_is(text_search_setting[0][0], text_search_setting[0][1]);
+}
 /*
  * Force the plan that reads a batch in key order through the primary key,
  * for the batches of run_transition and of backfills (as the table's

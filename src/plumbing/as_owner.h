@@ -61,6 +61,7 @@ extern void steward_as_role_begin(Oid roleid, const char *search_path, bool spi,
 								  StewardAsOwner *ctx);
 extern void steward_as_owner_begin(Oid relid, StewardAsOwner *ctx);
 extern void steward_as_owner_begin_lazy(Oid relid, StewardAsOwner *ctx);
+extern void steward_as_role_switch(Oid roleid, StewardAsOwner *ctx);
 extern void steward_as_owner_spi(StewardAsOwner *ctx);
 extern void steward_as_table_owner_begin(Relation rel, bool spi, StewardAsOwner *ctx);
 extern void steward_as_owner_end(StewardAsOwner *ctx);
@@ -86,6 +87,7 @@ extern int	steward_spi_execute_kept(const char *sql, int nargs, Oid *argtypes, D
 									 const char *nulls, const StewardPlanScope *scope);
 extern void steward_pin_output_settings(void);
 extern void steward_pin_output_settings_but(bool skip_text_search);
+extern bool steward_output_settings_pinned(bool skip_text_search);
 extern void steward_pin_key_order_plan(void);
 extern void steward_pin_settings(const char *const settings[][2], int n);
 extern void steward_pin_all_rows(void);
