@@ -161,7 +161,7 @@ steward_idempotency_define_gucs(void)
 }
 
 /* ------------------------------------------------------------------------
- * Saved SPI plans, prepared on first use (as the table owner, with the
+ * Saved SPI plans (steward_spi_execute_own), prepared on first use (as the table owner, with the
  * pinned search_path) and kept for the life of the backend; the plan cache
  * revalidates them if the extension is dropped and created again.
  * ------------------------------------------------------------------------
@@ -185,8 +185,6 @@ typedef enum IdemPlan
 	PLAN_SCOPE_KEYS_LEFT,
 	NUM_PLANS
 } IdemPlan;
-
-static SPIPlanPtr plans[NUM_PLANS];
 
 /*
  * The owner context of the begin, complete or scope function running
@@ -294,31 +292,20 @@ static const Oid plan_argtypes[NUM_PLANS][9] = {
  * COMMITTED that gives each one a fresh snapshot, so a lookup after waiting
  * for a holder sees the row the holder committed.
  */
-static void
-prepare_plan(IdemPlan p)
-{
-	if (idem_ctx != NULL)
-		steward_as_owner_spi(idem_ctx);
-	if (plans[p] == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare(plan_sql[p], plan_nargs[p],
-									   (Oid *) plan_argtypes[p]);
-
-		if (plan == NULL)
-			elog(ERROR, "could not prepare idempotency statement: %s",
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		plans[p] = plan;
-	}
-}
-
+/*
+ * The statements' plans are kept with pg_steward's other own statements
+ * (steward_spi_execute_own: found by text and argument types, kept for
+ * the backend).
+ */
 static int
 run_plan(IdemPlan p, Datum *args, const char *nulls, bool read_only)
 {
 	int			rc;
 
-	prepare_plan(p);
-	rc = SPI_execute_plan(plans[p], args, nulls, read_only, 0);
+	if (idem_ctx != NULL)
+		steward_as_owner_spi(idem_ctx);
+	rc = steward_spi_execute_own(plan_sql[p], plan_nargs[p], (Oid *) plan_argtypes[p],
+								 args, nulls, InvalidSnapshot, read_only, 0);
 	if (rc < 0)
 		elog(ERROR, "idempotency statement failed: %s", SPI_result_code_string(rc));
 	return rc;
@@ -330,8 +317,10 @@ run_plan_snapshot(IdemPlan p, Datum *args, Snapshot snap)
 {
 	int			rc;
 
-	prepare_plan(p);
-	rc = SPI_execute_snapshot(plans[p], args, NULL, snap, InvalidSnapshot, true, false, 0);
+	if (idem_ctx != NULL)
+		steward_as_owner_spi(idem_ctx);
+	rc = steward_spi_execute_own(plan_sql[p], plan_nargs[p], (Oid *) plan_argtypes[p],
+								 args, NULL, snap, true, 0);
 	if (rc < 0)
 		elog(ERROR, "idempotency statement failed: %s", SPI_result_code_string(rc));
 	return rc;

@@ -1078,52 +1078,30 @@ steward_migration_start(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/*
- * Run sql (the same text at every call of the site whose static *kept
- * holds its plan) with a plan made once per backend: SPI_keepplan, and
- * the plan cache re-plans it after DDL on what it reads, under another
- * search_path, or for another role when row security applies.  The
- * catalog statements of _migration_record run once per backfill batch,
- * and parsing and planning them each time cost more than running them.
- * Returns SPI's code; raises what the statement raises.
- */
-static int
-exec_kept(SPIPlanPtr *kept, const char *sql, int nargs, Oid *argtypes, Datum *args,
-		  bool read_only)
-{
-	if (*kept == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare a statement of the migration catalog: %s",
-				 SPI_result_code_string(SPI_result));
-		*kept = plan;
-	}
-	return SPI_execute_plan(*kept, args, NULL, read_only, 0);
-}
-
 /* The tables of an active migration; 42704 if it does not exist, 55000 if it is over. */
 static List *
 migration_tables(const char *name, MemoryContext outer)
 {
-	static SPIPlanPtr run_plan = NULL;
-	static SPIPlanPtr tables_plan = NULL;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1] = {CStringGetTextDatum(name)};
 	List	   *relids = NIL;
 
-	if (exec_kept(&run_plan, "SELECT 1 FROM steward.migration_runs WHERE name = $1",
-				  1, argtypes, args, true) != SPI_OK_SELECT)
+	/*
+	 * This and the other catalog statements of _migration_record run once
+	 * per backfill batch: parsing and planning them each time cost more
+	 * than running them, so their plans are kept (steward_spi_execute_own).
+	 */
+	if (steward_spi_execute_own("SELECT 1 FROM steward.migration_runs WHERE name = $1",
+								1, argtypes, args, NULL, InvalidSnapshot, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_runs");
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("migration \"%s\" does not exist", name),
 				 errhint("steward.migrations lists the migrations.")));
-	if (exec_kept(&tables_plan, "SELECT relid::oid FROM steward.migration_tables"
-				  " WHERE migration = $1 AND active ORDER BY ord",
-				  1, argtypes, args, true) != SPI_OK_SELECT)
+	if (steward_spi_execute_own("SELECT relid::oid FROM steward.migration_tables"
+								" WHERE migration = $1 AND active ORDER BY ord",
+								1, argtypes, args, NULL, InvalidSnapshot, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_tables");
 	relids = steward_spi_oids(outer);
 	/* Finished (or all its tables dropped): nothing may change its record. */
@@ -1147,14 +1125,13 @@ migration_tables(const char *name, MemoryContext outer)
 static List *
 tables_of_record(Jsonb *data, MemoryContext outer)
 {
-	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[1] = {JSONBOID};
 	Datum		args[1] = {JsonbPGetDatum(data)};
 	List	   *relids = NIL;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (exec_kept(&plan,
+	if (steward_spi_execute_own(
 			"WITH d(j) AS (SELECT $1), "
 			"  a(k, v) AS (SELECT k, CASE WHEN pg_catalog.jsonb_typeof(j OPERATOR(pg_catalog.->) k)"
 			"                                  OPERATOR(pg_catalog.=) 'array'"
@@ -1171,7 +1148,7 @@ tables_of_record(Jsonb *data, MemoryContext outer)
 			"  UNION ALL"
 			"  SELECT j OPERATOR(pg_catalog.->>) 'release_relid' FROM d) s(r)"
 			" WHERE r IS NOT NULL",
-			1, argtypes, args, true) != SPI_OK_SELECT)
+			1, argtypes, args, NULL, InvalidSnapshot, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the tables of a migration record");
 	relids = steward_spi_oids(outer);
 	SPI_finish();
@@ -1218,7 +1195,6 @@ steward_migration_record(PG_FUNCTION_ARGS)
 	List	   *relids;
 	ListCell   *lc;
 	static const char *const ops[] = {"create", "update", "validation", "relayout", "index"};
-	static SPIPlanPtr plans[lengthof(ops)];
 	int			opno;
 	Oid			argtypes[2] = {TEXTOID, JSONBOID};
 	Datum		args[2];
@@ -1304,7 +1280,7 @@ steward_migration_record(PG_FUNCTION_ARGS)
 	args[0] = CStringGetTextDatum(name);
 	args[1] = JsonbPGetDatum(data);
 	call = psprintf("SELECT steward._migration_record_%s($1, $2)", ops[opno]);
-	if (exec_kept(&plans[opno], call, 2, argtypes, args, false) != SPI_OK_SELECT)
+	if (steward_spi_execute_own(call, 2, argtypes, args, NULL, InvalidSnapshot, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not write the migration catalog");
 	steward_as_owner_end(&ctx);
 

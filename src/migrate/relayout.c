@@ -32,9 +32,10 @@
  * The apply runs as the owner of the table the trigger is on (the owner
  * of both layouts), security-restricted, with search_path pinned: whoever
  * writes the row, the owner's constraints and index expressions on the
- * other layout never run with the writer's rights.  Plans are prepared
- * once per trigger and backend and kept (the plan cache revalidates them
- * after DDL).  The apply keeps the writer's other settings (closing36
+ * other layout never run with the writer's rights.  Its plans are kept
+ * with the migration's batch plans (steward_spi_execute_kept: by text,
+ * row type, owner, the partition the trigger fires on and settings; the
+ * plan cache revalidates them after DDL).  The apply keeps the writer's other settings (closing36
  * item 4, decided): it copies values, computing none (its text, built
  * from names by _relayout_apply_sql, holds no string literal that
  * standard_conforming_strings could read otherwise), and the only code
@@ -91,7 +92,6 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
-#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
@@ -123,18 +123,6 @@ static List *apply_targets = NIL;
 
 /* steward.relayout_max_partition_share (README "Settings"). */
 static double relayout_max_partition_share = 0.5;
-
-/* Prepared apply statements per trigger OID. */
-typedef struct RelayoutPlans
-{
-	Oid			tgoid;			/* hash key */
-	Oid			rowtype;		/* composite type the plans take */
-	SPIPlanPtr	insert_plan;
-	SPIPlanPtr	update_plan;
-	SPIPlanPtr	delete_plan;
-} RelayoutPlans;
-
-static HTAB *relayout_plans = NULL;
 
 /* What a trigger call found in the catalog, kept for its statement. */
 typedef struct RelayoutCheck
@@ -397,46 +385,6 @@ row_datum(TupleTableSlot *slot, TupleDesc desc)
 	return heap_copy_tuple_as_datum(tuple, desc);
 }
 
-static SPIPlanPtr
-prepare_kept(const char *sql, int nargs, Oid rowtype)
-{
-	Oid			argtypes[2] = {rowtype, rowtype};
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-	if (plan == NULL)
-		elog(ERROR, "could not prepare relayout apply statement: %s",
-			 SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "could not keep relayout apply plan");
-	return plan;
-}
-
-static RelayoutPlans *
-plans_for(Trigger *trigger, Oid rowtype)
-{
-	RelayoutPlans *entry;
-	bool		found;
-
-	if (relayout_plans == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(RelayoutPlans);
-		relayout_plans = hash_create("pg_steward relayout plans", 16, &ctl,
-									 HASH_ELEM | HASH_BLOBS);
-	}
-	entry = hash_search(relayout_plans, &trigger->tgoid, HASH_ENTER, &found);
-	if (!found || entry->rowtype != rowtype)
-	{
-		entry->rowtype = rowtype;
-		entry->insert_plan = NULL;
-		entry->update_plan = NULL;
-		entry->delete_plan = NULL;
-	}
-	return entry;
-}
-
 /*
  * The catalog's answer for this trigger call, looked up once per
  * statement (kept in fn_extra; the targets live as long as the query).
@@ -579,9 +527,8 @@ steward_relayout_trigger(PG_FUNCTION_ARGS)
 	Trigger    *trigger;
 	Relation	rel;
 	TupleDesc	desc;
-	Oid			rowtype;
-	RelayoutPlans *plans;
-	SPIPlanPtr *planp;
+	Oid			argtypes[2];
+	StewardPlanScope scope;
 	const char *sql;
 	int			nargs;
 	Datum		args[2];
@@ -623,19 +570,16 @@ steward_relayout_trigger(PG_FUNCTION_ARGS)
 	}
 
 	desc = RelationGetDescr(rel);
-	rowtype = rel->rd_rel->reltype;
-	plans = plans_for(trigger, rowtype);
+	argtypes[0] = argtypes[1] = rel->rd_rel->reltype;
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
-		planp = &plans->insert_plan;
 		sql = trigger->tgargs[0];
 		nargs = 1;
 		args[0] = row_datum(trigdata->tg_trigslot, desc);
 	}
 	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
-		planp = &plans->update_plan;
 		sql = trigger->tgargs[1];
 		nargs = 2;
 		args[0] = row_datum(trigdata->tg_trigslot, desc);
@@ -643,7 +587,6 @@ steward_relayout_trigger(PG_FUNCTION_ARGS)
 	}
 	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 	{
-		planp = &plans->delete_plan;
 		sql = trigger->tgargs[2];
 		nargs = 1;
 		args[0] = row_datum(trigdata->tg_trigslot, desc);
@@ -664,9 +607,22 @@ steward_relayout_trigger(PG_FUNCTION_ARGS)
 	apply_targets = check->targets;
 	PG_TRY();
 	{
-		if (*planp == NULL)
-			*planp = prepare_kept(sql, nargs, rowtype);
-		rc = SPI_execute_plan(*planp, args, NULL, false, 0);
+		/*
+		 * The plan is kept as the batches' are (steward_spi_execute_kept),
+		 * for this owner, partition, text, row type and settings: the plan
+		 * cache re-plans it after DDL on what it reads, and it is made
+		 * again after any change of a function, a role or a membership.
+		 * One entry per statement kind and leaf partition the trigger
+		 * fires on, in a table sized for them (a relayout of a table with
+		 * 24 partitions keeps 72).  Generic plans: the plan cache chose a
+		 * custom plan for every row of an UPDATE or DELETE (the generic
+		 * one scans every partition of the other layout in its estimate,
+		 * pruned at run time), so planning was 60% of a DELETE's CPU.
+		 */
+		scope.role = rel->rd_rel->relowner;
+		scope.relid = RelationGetRelid(rel);
+		scope.cursor_options = CURSOR_OPT_GENERIC_PLAN;
+		rc = steward_spi_execute_kept(sql, nargs, argtypes, args, NULL, &scope);
 		/* The statement is the trigger's argument: whoever wrote it erred. */
 		if (rc < 0)
 			ereport(ERROR,

@@ -58,6 +58,7 @@
 #include "utils/guc_tables.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -556,6 +557,7 @@ steward_as_owner_end(StewardAsOwner *ctx)
  * setlocale(); a time zone is looked up).
  */
 static bool setting_is(const char *name, const char *value);
+static const char *setting_now(const char *name, char *buf);
 
 static bool
 pinned_equivalent(const char *setting, const char *value)
@@ -853,32 +855,40 @@ pin_record(const char *name)
 static bool
 setting_is(const char *name, const char *value)
 {
-	struct config_generic *rec = pin_record(name);
-	const char *now;
 	char		buf[32];
+	const char *now = setting_now(name, buf);
+
+	return now != NULL && (strcmp(now, value) == 0 || pinned_equivalent(name, now));
+}
+
+/*
+ * The value of built-in setting "name" (a constant: pin_record) as
+ * GetConfigOption prints it, read from its record; buf (32 bytes) holds
+ * an integer's digits.  NULL for a name that is no built-in setting or
+ * of another type (a real).  No lock; raises nothing.
+ */
+static const char *
+setting_now(const char *name, char *buf)
+{
+	struct config_generic *rec = pin_record(name);
 
 	if (rec == NULL)
-		return false;
+		return NULL;
 	switch (rec->vartype)
 	{
 		case PGC_BOOL:
-			now = *((struct config_bool *) rec)->variable ? "on" : "off";
-			break;
+			return *((struct config_bool *) rec)->variable ? "on" : "off";
 		case PGC_INT:
-			snprintf(buf, sizeof(buf), "%d", *((struct config_int *) rec)->variable);
-			now = buf;
-			break;
+			snprintf(buf, 32, "%d", *((struct config_int *) rec)->variable);
+			return buf;
 		case PGC_ENUM:
-			now = config_enum_lookup_by_value((struct config_enum *) rec,
-											  *((struct config_enum *) rec)->variable);
-			break;
+			return config_enum_lookup_by_value((struct config_enum *) rec,
+											   *((struct config_enum *) rec)->variable);
 		case PGC_STRING:
-			now = *((struct config_string *) rec)->variable;
-			break;
+			return *((struct config_string *) rec)->variable;
 		default:
-			return false;
+			return NULL;
 	}
-	return now != NULL && (strcmp(now, value) == 0 || pinned_equivalent(name, now));
 }
 
 /*
@@ -998,69 +1008,107 @@ run_read_latest(SPIPlanPtr plan, Datum *args, const char *nulls, long tcount)
 }
 
 /*
- * Kept plans (SPI_keepplan), one table per kind of statement, one lookup
- * (kept_plan):
+ * Kept plans (SPI_keepplan): one table for every statement pg_steward
+ * runs again and again in a backend, one lookup (kept_plan), sized by
+ * what it keeps (a hash table in its own memory context, "pg_steward kept
+ * plans").  Two kinds of entries:
  *
- * - pg_steward's own reads of its catalog (steward_spi_read_latest, scope
- *   NULL): found by text and argument types.  The call sites pass
- *   constant text or one of two or three variants of it, so a few dozen
- *   of the KEPT_OWN_PLANS entries are used.  A full table takes no more
- *   (the read is then planned for the call): an entry is never replaced,
- *   since a read can run inside another one (a function the first
- *   calls), and freeing the plan that is running would pull it from
- *   under its caller.
+ * - pg_steward's own statements on its catalog, scope NULL: the reads of
+ *   steward_spi_read_latest and the statements of steward_spi_execute_own
+ *   (_migration_record's, once per backfill batch; the idempotency keys'
+ *   claims, completions and purges), found by text and argument types.
+ *   The call sites pass constant text or one of two or three variants of
+ *   it; past KEPT_OWN_PLANS of them a statement is planned for its call.
+ *   Such an entry is kept for the backend's life: the plan cache re-plans
+ *   it after DDL on what it reads, under another search_path, and for
+ *   another role or row_security setting when row security applies.
  *
- * - a table owner's statements that a migration runs as that owner at
- *   every batch (steward_spi_execute_kept with a StewardPlanScope: the
+ * - a table owner's statements, run as that owner (steward_spi_execute_kept
+ *   with a StewardPlanScope): those a migration runs at every batch (the
  *   backfill statements of steward._migration_batch and
- *   _migration_range_batch, a relayout's batch; parsing and planning
- *   them cost about 0.3 ms of CPU a batch).  An entry is found by its
- *   text, argument types, table and role, so a plan made for one role is
- *   never run as another (an owner change makes new entries).  Each runs
- *   under the settings it was made under, which steward_as_role_begin
- *   and steward_migration_exec pin at every call (search_path,
- *   row_security = off, TimeZone, DateStyle, a backfill's key-order
- *   plan); the plan cache re-checks the search_path and re-plans after
- *   DDL on, or a privilege change of, what the plan reads; the executor
- *   checks the role's table privileges at every run.  The settings that
- *   change how a text parses and are not pinned (parse_settings) are part
- *   of the entry's key: a statement never runs as parsed under other
- *   values.  Planner settings that are not pinned (costs, other enable_*)
- *   are read when the plan is made.  The plan cache does not see a change
- *   of a function it folded into a constant (an IMMUTABLE one called with
- *   constants, run as the role when planning, its EXECUTE right checked
- *   then) nor of a role's memberships: every change of pg_proc, pg_authid
- *   or pg_auth_members drops all these plans (forget_role_plans).  Such
- *   a statement run while another runs (nested) is not kept, so a kept
- *   plan is never freed while it runs.  At most KEPT_ROLE_PLANS are kept
- *   per backend, the least recently used freed first.
+ *   _migration_range_batch, a relayout's batch; parsing and planning them
+ *   cost about 0.3 ms of CPU a batch) and those a relayout's trigger runs
+ *   at every row (its apply statements, once per leaf partition the
+ *   trigger fires on).  An entry is found by its text, argument types,
+ *   table, role and cursor options, and by the values of the settings
+ *   that change how a text parses (parse_settings) and of the planner
+ *   settings pg_steward pins for some of them (plan_settings: a
+ *   backfill's key order, a relayout batch's probes), so a plan made for
+ *   one role, or under other settings, is never run for another (codereview6
+ *   F3).  Other planner settings (costs) are read when the plan is made.
+ *   The plan cache re-plans after DDL on, or a privilege change of, what
+ *   the plan reads, and the executor checks the role's table privileges
+ *   at every run.  The plan cache does not see a change of a function it
+ *   folded into a constant (an IMMUTABLE one called with constants, run
+ *   as the role when planning, its EXECUTE right checked then) nor of a
+ *   role's memberships: every change of pg_proc, pg_authid or
+ *   pg_auth_members drops all these entries (forget_role_plans), and an
+ *   invalidation of an entry's table drops that table's (forget_relation_plans:
+ *   a dropped relation's entries go with it).  At most KEPT_ROLE_PLANS are
+ *   kept per backend, the least recently used dropped first: far more
+ *   than one migration's batches and the apply statements of a relayout
+ *   of a table with a hundred partitions.
+ *
+ * An entry dropped while its plan runs (a statement run inside another,
+ * or inside itself: a trigger's apply writing a table under another
+ * relayout) is freed when the last run ends, so a kept plan is never freed
+ * under its caller and a nested statement keeps its plan too.  Nothing is
+ * allocated before the statement is prepared and kept: a statement that
+ * fails to prepare leaves nothing behind (codereview6 F9).
  */
-#define KEPT_OWN_PLANS 64
-#define KEPT_ROLE_PLANS 16
+#define KEPT_OWN_PLANS 128
+#define KEPT_ROLE_PLANS 512
+
+typedef struct KeptKey
+{
+	uint32		hash;			/* of everything below (kept_key_hash) */
+	bool		own;			/* pg_steward's own statement */
+	Oid			role;			/* a role's statement: its role and table */
+	Oid			relid;
+	int			cursor_options;
+	int			nargs;
+	const Oid  *argtypes;
+	const char *text;			/* a role's: settings, then the statement */
+} KeptKey;
 
 typedef struct KeptPlan
 {
-	uint32		hash;			/* hash_bytes of key */
-	char	   *key;			/* in TopMemoryContext; NULL: free */
-	Oid			role;			/* a role's statement: its role and table */
-	Oid			relid;
-	int			nargs;
-	Oid			argtypes[FUNC_MAX_ARGS];
-	uint64		used;			/* kept_plan_clock at the last use */
 	SPIPlanPtr	plan;			/* SPI_keepplan'd */
+	char	   *text;			/* the key's copies (kept_plans_cxt) */
+	Oid		   *argtypes;
+	uint64		used;			/* kept_plan_clock at the last use */
+	int			running;		/* runs under way (nested ones included) */
+	bool		dropped;		/* out of the table: freed when running is 0 */
 } KeptPlan;
 
-static KeptPlan own_plans[KEPT_OWN_PLANS];
-static int	own_plans_used = 0;
-static KeptPlan role_plans[KEPT_ROLE_PLANS];
+typedef struct KeptEntry
+{
+	KeptKey		key;			/* first: the hash table's key */
+	KeptPlan   *kp;
+} KeptEntry;
+
+static HTAB *kept_plans = NULL;
+static MemoryContext kept_plans_cxt = NULL;
+static int	n_own_plans = 0;
+static int	n_role_plans = 0;
 static uint64 kept_plan_clock = 0;
+/* Role entries to drop at the next lookup: all, or those of these tables. */
 static bool role_plans_stale = false;
-static int	role_plans_running = 0;
+static Oid	stale_relids[16];
+static int	n_stale_relids = 0;
+/* Dropped entries whose last run ended in an error: freed at the next lookup. */
+static List *orphan_plans = NIL;
 
 /* The settings a role's statement is parsed under that no one pins. */
 static const char *const parse_settings[] = {
 	"standard_conforming_strings", "backslash_quote", "transform_null_equals",
 	"array_nulls", "xmloption", "timezone_abbreviations", "default_text_search_config",
+};
+
+/* The planner settings pg_steward pins for some role statements. */
+static const char *const plan_settings[] = {
+	"enable_seqscan", "enable_bitmapscan", "enable_sort", "jit",
+	"enable_mergejoin", "enable_hashjoin",
 };
 
 /*
@@ -1070,9 +1118,9 @@ static const char *const parse_settings[] = {
  * every backend: a conservative rule, since a plan may hold a function
  * folded in as a constant whose EXECUTE right was checked when it was
  * made.  While other sessions run function or role DDL, a backfill's
- * batches are planned again after each such change (at worst, the cost
- * before the plans were kept: about 0.3 ms per batch,
- * test/bench/migrate/results-cpu.md; codereview4 #5).
+ * batches and a relayout trigger's applies are planned again after each
+ * such change (at worst, the cost before the plans were kept: about 0.3
+ * ms per batch, test/bench/migrate/results-cpu.md; codereview4 #5).
  */
 static void
 forget_role_plans(Datum arg, int cacheid, uint32 hashvalue)
@@ -1081,10 +1129,30 @@ forget_role_plans(Datum arg, int cacheid, uint32 hashvalue)
 }
 
 /*
- * Register the syscache callbacks of the kept plans (forget_role_plans),
- * once, at the library's load.  Takes no lock; raises nothing but core's
- * FATAL when the backend's syscache callback slots
- * (MAX_SYSCACHE_CALLBACKS) are full.
+ * Relcache callback: relid (InvalidOid: every relation) was invalidated
+ * (altered, analyzed, vacuumed, dropped).  Its role entries are dropped
+ * at the next lookup: the plan cache would re-plan them anyway, and a
+ * dropped table's entries do not stay.
+ */
+static void
+forget_relation_plans(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) || n_stale_relids >= lengthof(stale_relids))
+		role_plans_stale = true;
+	else
+	{
+		for (int i = 0; i < n_stale_relids; i++)
+			if (stale_relids[i] == relid)
+				return;
+		stale_relids[n_stale_relids++] = relid;
+	}
+}
+
+/*
+ * Register the callbacks of the kept plans (forget_role_plans,
+ * forget_relation_plans), once, at the library's load.  Takes no lock;
+ * raises nothing but core's FATAL when the backend's callback slots
+ * (MAX_SYSCACHE_CALLBACKS, MAX_RELCACHE_CALLBACKS) are full.
  */
 void
 steward_kept_plans_install(void)
@@ -1092,118 +1160,324 @@ steward_kept_plans_install(void)
 	CacheRegisterSyscacheCallback(PROCOID, forget_role_plans, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHOID, forget_role_plans, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, forget_role_plans, (Datum) 0);
+	CacheRegisterRelcacheCallback(forget_relation_plans, (Datum) 0);
+}
+
+static uint32
+kept_key_hash(const void *key, Size keysize)
+{
+	return ((const KeptKey *) key)->hash;
+}
+
+static int
+kept_key_match(const void *key1, const void *key2, Size keysize)
+{
+	const KeptKey *a = key1;
+	const KeptKey *b = key2;
+
+	if (a->hash != b->hash || a->own != b->own || a->role != b->role ||
+		a->relid != b->relid || a->cursor_options != b->cursor_options ||
+		a->nargs != b->nargs)
+		return 1;
+	if (a->nargs > 0 && memcmp(a->argtypes, b->argtypes, a->nargs * sizeof(Oid)) != 0)
+		return 1;
+	return strcmp(a->text, b->text);
+}
+
+/* Free kp now, or when its last run ends.  Raises nothing. */
+static void
+free_kept(KeptPlan *kp)
+{
+	kp->dropped = true;
+	if (kp->running > 0)
+		return;
+	SPI_freeplan(kp->plan);
+	pfree(kp->text);
+	if (kp->argtypes)
+		pfree(kp->argtypes);
+	pfree(kp);
+}
+
+/* Take entry e out of the table and free its plan (free_kept).  Raises nothing. */
+static void
+drop_kept(KeptEntry *e)
+{
+	KeptPlan   *kp = e->kp;
+	KeptKey		key = e->key;
+
+	if (key.own)
+		n_own_plans--;
+	else
+		n_role_plans--;
+	hash_search(kept_plans, &key, HASH_REMOVE, NULL);
+	free_kept(kp);
 }
 
 /*
- * The plan of sql with nargs arguments of argtypes, for pg_steward's own
- * read (scope NULL) or a role's statement (scope): the kept one, made and
- * kept at its first use.  When the own table is full, or for more than
- * FUNC_MAX_ARGS arguments, one made for this call, which *once is set to
- * free (the caller is connected to SPI).  Raises what SPI_prepare raises
- * (the statement's own errors; nothing is kept then), elog ERROR when it
- * cannot be prepared or kept.
+ * Drop the role entries the callbacks marked (all of them, or those of
+ * the invalidated tables), and free the orphans.  Raises nothing.
  */
-static SPIPlanPtr
-kept_plan(const char *sql, int nargs, Oid *argtypes, const StewardPlanScope *scope,
-		  bool *once)
+static void
+drop_stale_plans(void)
 {
-	KeptPlan   *table = scope ? role_plans : own_plans;
-	int			size = scope ? KEPT_ROLE_PLANS : own_plans_used;
-	KeptPlan   *slot = NULL;
-	StringInfoData key;
-	uint32		hash;
-	char	   *copy;
-	SPIPlanPtr	plan;
+	HASH_SEQ_STATUS seq;
+	KeptEntry  *e;
+	bool		all = role_plans_stale;
+	int			n = n_stale_relids;
+	Oid			relids[lengthof(stale_relids)];
 
-	*once = false;
-	if (scope && role_plans_stale)
+	memcpy(relids, stale_relids, n * sizeof(Oid));
+	role_plans_stale = false;
+	n_stale_relids = 0;
+	hash_seq_init(&seq, kept_plans);
+	while ((e = hash_seq_search(&seq)) != NULL)
 	{
-		for (int i = 0; i < KEPT_ROLE_PLANS; i++)
-		{
-			if (role_plans[i].key == NULL)
-				continue;
-			SPI_freeplan(role_plans[i].plan);
-			pfree(role_plans[i].key);
-			role_plans[i].key = NULL;
-		}
-		role_plans_stale = false;
+		bool		drop = false;
+
+		if (e->key.own)
+			continue;
+		drop = all;
+		for (int i = 0; !drop && i < n; i++)
+			drop = e->key.relid == relids[i];
+		if (drop)
+			drop_kept(e);		/* removing the current entry is allowed */
 	}
-	initStringInfo(&key);
+	while (orphan_plans != NIL)
+	{
+		KeptPlan   *kp = linitial(orphan_plans);
+
+		orphan_plans = list_delete_first(orphan_plans);
+		free_kept(kp);
+	}
+}
+
+/* Drop the least recently used role entry.  Raises nothing. */
+static void
+drop_oldest_role_plan(void)
+{
+	HASH_SEQ_STATUS seq;
+	KeptEntry  *e;
+	KeptEntry  *oldest = NULL;
+
+	hash_seq_init(&seq, kept_plans);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		if (!e->key.own && (oldest == NULL || e->kp->used < oldest->kp->used))
+			oldest = e;
+	if (oldest != NULL)
+		drop_kept(oldest);
+}
+
+/*
+ * Append to text the values of parse_settings and plan_settings, read
+ * from their records (found once: this runs at every row of a relayout
+ * trigger), a boolean or an enum as one character, a string as itself.
+ * Raises nothing but out of memory.
+ */
+static void
+append_key_settings(StringInfo text)
+{
+	static struct config_generic *recs[lengthof(parse_settings) + lengthof(plan_settings)];
+	static bool found = false;
+
+	if (!found)
+	{
+		for (int i = 0; i < lengthof(recs); i++)
+			recs[i] = pin_record(i < lengthof(parse_settings) ? parse_settings[i]
+								 : plan_settings[i - lengthof(parse_settings)]);
+		found = true;
+	}
+	for (int i = 0; i < lengthof(recs); i++)
+	{
+		struct config_generic *rec = recs[i];
+
+		if (rec != NULL && rec->vartype == PGC_BOOL)
+			appendStringInfoChar(text, *((struct config_bool *) rec)->variable ? '1' : '0');
+		else if (rec != NULL && rec->vartype == PGC_ENUM)
+			appendStringInfoChar(text, 'A' + (*((struct config_enum *) rec)->variable & 0x3f));
+		else if (rec != NULL && rec->vartype == PGC_STRING)
+		{
+			const char *v = *((struct config_string *) rec)->variable;
+
+			appendStringInfoString(text, v ? v : "");
+		}
+		else
+		{
+			const char *name = i < lengthof(parse_settings) ? parse_settings[i]
+				: plan_settings[i - lengthof(parse_settings)];
+			const char *v = GetConfigOption(name, true, false);
+
+			appendStringInfoString(text, v ? v : "");
+		}
+		appendStringInfoChar(text, '\x1f');
+	}
+}
+
+/*
+ * The key of sql with nargs arguments of argtypes for scope (NULL:
+ * pg_steward's own statement) into *key, its text built in *text (palloc'd
+ * in the current context, the caller frees text->data).  Raises nothing
+ * but out of memory.
+ */
+static void
+kept_key_make(KeptKey *key, StringInfo text, const char *sql, int nargs, Oid *argtypes,
+			  const StewardPlanScope *scope)
+{
+	initStringInfo(text);
 	if (scope)
-		for (int i = 0; i < lengthof(parse_settings); i++)
-			appendStringInfo(&key, "%s\x1f", GetConfigOption(parse_settings[i], false, false));
-	appendStringInfoString(&key, sql);
-	hash = hash_bytes((const unsigned char *) key.data, key.len);
-	for (int i = 0; i < size; i++)
+		append_key_settings(text);
+	appendStringInfoString(text, sql);
+	memset(key, 0, sizeof(*key));
+	key->own = (scope == NULL);
+	key->role = scope ? scope->role : InvalidOid;
+	key->relid = scope ? scope->relid : InvalidOid;
+	key->cursor_options = scope ? scope->cursor_options : 0;
+	key->nargs = nargs;
+	key->argtypes = argtypes;
+	key->text = text->data;
+	key->hash = hash_bytes((const unsigned char *) text->data, text->len);
+	key->hash = hash_combine(key->hash, hash_bytes_uint32(key->role ^ (key->own ? 0x80000000 : 0)));
+	key->hash = hash_combine(key->hash, hash_bytes_uint32(key->relid));
+	key->hash = hash_combine(key->hash, hash_bytes_uint32((uint32) key->cursor_options));
+	if (nargs > 0 && nargs <= FUNC_MAX_ARGS)
+		key->hash = hash_combine(key->hash, hash_bytes((const unsigned char *) argtypes,
+													 nargs * sizeof(Oid)));
+}
+
+/*
+ * The kept plan of sql with nargs arguments of argtypes, for pg_steward's
+ * own statement (scope NULL) or a role's (scope): found, or made and kept
+ * at its first use.  NULL when the statement is not kept (the own entries
+ * are full, or more than FUNC_MAX_ARGS arguments): *once is then a plan
+ * made for this call, which the caller frees (it is connected to SPI).
+ * Raises what SPI_prepare raises (the statement's own errors; nothing is
+ * kept or left allocated then), elog ERROR when it cannot be prepared or
+ * kept.
+ */
+static KeptPlan *
+kept_plan(const char *sql, int nargs, Oid *argtypes, const StewardPlanScope *scope,
+		  SPIPlanPtr *once)
+{
+	StringInfoData text;
+	KeptKey		key;
+	KeptEntry  *e;
+	KeptPlan   *volatile kp = NULL;
+	SPIPlanPtr	plan;
+	bool		keep;
+	bool		found = false;
+
+	*once = NULL;
+	if (kept_plans == NULL)
 	{
-		KeptPlan   *k = &table[i];
+		HASHCTL		ctl;
 
-		if (k->key != NULL && k->hash == hash && k->nargs == nargs &&
-			(!scope || (k->role == scope->role && k->relid == scope->relid)) &&
-			strcmp(k->key, key.data) == 0 &&
-			(nargs == 0 || memcmp(k->argtypes, argtypes, nargs * sizeof(Oid)) == 0))
-		{
-			k->used = ++kept_plan_clock;
-			pfree(key.data);
-			return k->plan;
-		}
-		/* a role's: the free slot, else the least recently used */
-		if (slot == NULL || (slot->key != NULL && (k->key == NULL || k->used < slot->used)))
-			slot = k;
+		kept_plans_cxt = AllocSetContextCreate(TopMemoryContext, "pg_steward kept plans",
+											   ALLOCSET_SMALL_SIZES);
+		ctl.keysize = sizeof(KeptKey);
+		ctl.entrysize = sizeof(KeptEntry);
+		ctl.hash = kept_key_hash;
+		ctl.match = kept_key_match;
+		ctl.hcxt = kept_plans_cxt;
+		kept_plans = hash_create("pg_steward kept plans", 64, &ctl,
+								 HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
 	}
-	if (!scope)
-		slot = own_plans_used < KEPT_OWN_PLANS ? &own_plans[own_plans_used] : NULL;
-	if (nargs > FUNC_MAX_ARGS)
-		slot = NULL;
+	if (role_plans_stale || n_stale_relids > 0 || orphan_plans != NIL)
+		drop_stale_plans();
 
-	/*
-	 * Everything that can fail (the key's copy, the plan) comes before a
-	 * slot is emptied: an error after freeing it would leave the slot
-	 * pointing at freed memory for the backend's next use (codereview4
-	 * #3).
-	 */
-	copy = slot ? MemoryContextStrdup(TopMemoryContext, key.data) : NULL;
+	kept_key_make(&key, &text, sql, nargs, argtypes, scope);
+	e = hash_search(kept_plans, &key, HASH_FIND, NULL);
+	if (e != NULL)
+	{
+		e->kp->used = ++kept_plan_clock;
+		pfree(text.data);
+		return e->kp;
+	}
+
+	keep = nargs <= FUNC_MAX_ARGS && (scope != NULL || n_own_plans < KEPT_OWN_PLANS);
 	plan = scope ? SPI_prepare_cursor(sql, nargs, argtypes, scope->cursor_options)
 		: SPI_prepare(sql, nargs, argtypes);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare %s: %s",
-			 scope ? "a migration statement" : "a read of pg_steward's catalog",
+			 scope ? "a migration statement" : "a statement of pg_steward's catalog",
 			 SPI_result_code_string(SPI_result));
-	pfree(key.data);
-	if (slot == NULL)
+	if (!keep)
 	{
-		*once = true;
-		return plan;
+		pfree(text.data);
+		*once = plan;
+		return NULL;
 	}
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "could not keep %s: %s",
-			 scope ? "a migration statement" : "a read of pg_steward's catalog",
+			 scope ? "a migration statement" : "a statement of pg_steward's catalog",
 			 SPI_result_code_string(SPI_result));
-	if (slot->key != NULL)
+	if (scope && n_role_plans >= KEPT_ROLE_PLANS)
+		drop_oldest_role_plan();
+
+	/* Only out of memory can fail from here: the kept plan is freed then. */
+	PG_TRY();
 	{
-		SPI_freeplan(slot->plan);
-		pfree(slot->key);
+		kp = MemoryContextAllocZero(kept_plans_cxt, sizeof(KeptPlan));
+		kp->plan = plan;
+		kp->text = MemoryContextStrdup(kept_plans_cxt, text.data);
+		if (nargs > 0)
+		{
+			kp->argtypes = MemoryContextAlloc(kept_plans_cxt, nargs * sizeof(Oid));
+			memcpy(kp->argtypes, argtypes, nargs * sizeof(Oid));
+		}
+		key.text = kp->text;
+		key.argtypes = kp->argtypes;
+		e = hash_search(kept_plans, &key, HASH_ENTER, &found);
+		if (!found)
+			e->kp = kp;
 	}
-	slot->key = copy;
-	slot->hash = hash;
-	slot->role = scope ? scope->role : InvalidOid;
-	slot->relid = scope ? scope->relid : InvalidOid;
-	slot->nargs = nargs;
-	if (nargs > 0)
-		memcpy(slot->argtypes, argtypes, nargs * sizeof(Oid));
-	slot->used = ++kept_plan_clock;
-	slot->plan = plan;
-	if (!scope)
-		own_plans_used++;
-	return plan;
+	PG_CATCH();
+	{
+		SPI_freeplan(plan);
+		if (kp != NULL)
+		{
+			if (kp->text)
+				pfree(kp->text);
+			if (kp->argtypes)
+				pfree(kp->argtypes);
+			pfree(kp);
+		}
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	pfree(text.data);
+	/* kept meanwhile by a call that preparing made (a function it folded) */
+	if (found)
+	{
+		free_kept(kp);
+		e->kp->used = ++kept_plan_clock;
+		return e->kp;
+	}
+	if (scope)
+		n_role_plans++;
+	else
+		n_own_plans++;
+	kp->used = ++kept_plan_clock;
+	return kp;
 }
 
 /*
- * Run sql, a statement of scope->role on scope->relid that a migration
- * runs at every batch, with its kept plan (kept_plan: see there for what
- * keys it and when it is planned again); run while another such statement
- * runs, it is parsed and planned for this call (SPI_execute_with_args).
- * Not read-only: a batch writes, and the command counter is incremented
+ * Run plan as SPI_execute_plan (snap InvalidSnapshot) or
+ * SPI_execute_snapshot (snap, no crosscheck) would.
+ */
+static int
+run_plan_as(SPIPlanPtr plan, Datum *args, const char *nulls, Snapshot snap,
+			bool read_only, long tcount)
+{
+	if (snap != InvalidSnapshot)
+		return SPI_execute_snapshot(plan, args, nulls, snap, InvalidSnapshot,
+									read_only, false, tcount);
+	return SPI_execute_plan(plan, args, nulls, read_only, tcount);
+}
+
+/*
+ * Run sql, a statement of scope->role on scope->relid that pg_steward
+ * runs again and again (a migration's batch, a relayout trigger's apply),
+ * with its kept plan (kept_plan: see there for what keys it and when it
+ * is planned again).  Not read-only: the command counter is incremented
  * as for SPI_execute_with_args.  The caller runs as scope->role already,
  * connected to SPI.  Locks: those of the statement.  Raises what the
  * statement raises, elog ERROR when it cannot be prepared or kept.
@@ -1214,24 +1488,62 @@ steward_spi_execute_kept(const char *sql, int nargs, Oid *argtypes, Datum *args,
 						 const char *nulls, const StewardPlanScope *scope)
 {
 	volatile int rc;
-	SPIPlanPtr	plan;
-	bool		once;
+	SPIPlanPtr	once;
+	KeptPlan   *kp = kept_plan(sql, nargs, argtypes, scope, &once);
 
-	if (role_plans_running > 0)
-		return SPI_execute_with_args(sql, nargs, argtypes, args, nulls, false, 0);
-	plan = kept_plan(sql, nargs, argtypes, scope, &once);
-	role_plans_running++;
+	if (kp == NULL)
+	{
+		rc = SPI_execute_plan(once, args, nulls, false, 0);
+		SPI_freeplan(once);
+		return rc;
+	}
+	kp->running++;
 	PG_TRY();
 	{
-		rc = SPI_execute_plan(plan, args, nulls, false, 0);
+		rc = SPI_execute_plan(kp->plan, args, nulls, false, 0);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
-		role_plans_running--;
+		/* dropped meanwhile: freed at the next lookup, not while erroring */
+		if (--kp->running == 0 && kp->dropped)
+		{
+			MemoryContext old = MemoryContextSwitchTo(kept_plans_cxt);
+
+			orphan_plans = lappend(orphan_plans, kp);
+			MemoryContextSwitchTo(old);
+		}
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	if (once)
-		SPI_freeplan(plan);
+	if (--kp->running == 0 && kp->dropped)
+		free_kept(kp);
+	return rc;
+}
+
+/*
+ * Run sql, a statement of pg_steward's own on its catalog (constant text,
+ * qualified names) run again and again (_migration_record's at every
+ * backfill batch, the idempotency keys' claims and completions), with its
+ * kept plan (kept_plan, scope NULL: found by text and argument types,
+ * kept for the backend), as SPI_execute_plan (snap InvalidSnapshot) or
+ * SPI_execute_snapshot (snap) would run it, read_only and tcount as
+ * there.  The caller is connected to SPI and runs as whoever must run
+ * sql.  Locks: those of the statement.  Raises what the statement raises,
+ * elog ERROR when it cannot be prepared or kept.  Returns SPI's result
+ * code.
+ */
+int
+steward_spi_execute_own(const char *sql, int nargs, Oid *argtypes, Datum *args,
+						const char *nulls, Snapshot snap, bool read_only, long tcount)
+{
+	SPIPlanPtr	once;
+	KeptPlan   *kp = kept_plan(sql, nargs, argtypes, NULL, &once);
+	int			rc;
+
+	/* an own entry is never dropped: no run count */
+	rc = run_plan_as(kp ? kp->plan : once, args, nulls, snap, read_only, tcount);
+	if (kp == NULL)
+		SPI_freeplan(once);
 	return rc;
 }
 
@@ -1272,13 +1584,14 @@ int
 steward_spi_read_latest(const char *sql, int nargs, Oid *argtypes, Datum *args,
 						const char *nulls, long tcount)
 {
-	bool		once;
-	SPIPlanPtr	plan = kept_plan(sql, nargs, argtypes, NULL, &once);
+	SPIPlanPtr	once;
+	KeptPlan   *kp = kept_plan(sql, nargs, argtypes, NULL, &once);
 	int			rc;
 
-	rc = run_read_latest(plan, args, nulls, tcount);
-	if (once)
-		SPI_freeplan(plan);
+	/* an own entry is never dropped: no run count */
+	rc = run_read_latest(kp ? kp->plan : once, args, nulls, tcount);
+	if (kp == NULL)
+		SPI_freeplan(once);
 	return rc;
 }
 

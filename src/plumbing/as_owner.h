@@ -83,6 +83,9 @@ typedef struct StewardPlanScope
 } StewardPlanScope;
 
 extern void steward_kept_plans_install(void);
+extern int	steward_spi_execute_own(const char *sql, int nargs, Oid *argtypes, Datum *args,
+									const char *nulls, Snapshot snap, bool read_only,
+									long tcount);
 extern int	steward_spi_execute_kept(const char *sql, int nargs, Oid *argtypes, Datum *args,
 									 const char *nulls, const StewardPlanScope *scope);
 extern void steward_pin_output_settings(void);
