@@ -26462,7 +26462,8 @@ ALTER TABLE steward.column_rules ENABLE REPLICA TRIGGER column_rules_replica;
 -- rollback after complete (codereview7 C); rules of other relations over
 -- a relayout's table refused at start (codereview7 F); a partition's own
 -- sequence refused at start; sequences owned by a column the cleanup or a
--- rollback drops (made around the guard) refused there.
+-- rollback drops (made around the guard) refused there; each up
+-- expression evaluated once at start (readme37 S1).
 CREATE OR REPLACE FUNCTION steward._relayout_swap_statistics(src regclass, dst regclass, forward boolean)
 RETURNS void
 LANGUAGE plpgsql
@@ -26872,3 +26873,120 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION steward._migration_probe_up(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    msg text;
+    state text;
+    detail text;
+    hint text;
+BEGIN
+    FOR c IN SELECT x.relid, x.new_name, x.up_sql, x.up_params, x.new_type
+               FROM steward.migration_columns x
+               JOIN steward.migration_tables t ON t.migration = x.migration AND t.relid = x.relid
+              WHERE x.migration = mig AND x.kind IN ('pair', 'added') AND x.up_sql IS NOT NULL AND t.active
+              ORDER BY t.ord, x.ord LOOP
+        BEGIN
+            PERFORM steward._migration_exec(c.relid, format('SELECT (%s)::text FROM %s LIMIT 1',
+                steward._migration_bind(mig, c.relid, 'old', c.up_sql, c.up_params, c.new_type), c.relid));
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, state = RETURNED_SQLSTATE,
+                                    detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+            IF state IN ('55P03', '40P01', '40001', '57014') THEN
+                RAISE;
+            END IF;
+            RAISE EXCEPTION 'the up expression of %.% in migration "%" fails on a row of the table: %',
+                    c.relid, quote_ident(c.new_name), mig, msg
+                USING ERRCODE = state,
+                      DETAIL = 'migration_start evaluated it once, as the dual-write trigger evaluates it at every write of the table from start on (as the table''s owner, settings pinned, row_security off): the application''s writes would fail the same way.'
+                               || coalesce(' ' || nullif(detail, ''), ''),
+                      HINT = coalesce(nullif(hint, '') || ' ', '')
+                             || 'Fix the expression, what it reads or the row, then start the migration again.';
+        END;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_start(mig text, steps jsonb, user_path text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    step jsonb;
+    stepno integer := 0;
+    rel regclass;
+    relids jsonb := '[]';
+BEGIN
+    PERFORM steward._migration_settings();      -- loads the library (settings, trigger)
+    PERFORM steward._migration_check_start(mig, steps);
+    -- The plan reads the tables' definitions with SQL, which under
+    -- REPEATABLE READ or SERIALIZABLE sees the transaction's snapshot: an
+    -- ALTER TABLE committed after it (while start waited for its locks,
+    -- say) would leave a plan that does not fit the table (recheck10 N12).
+    -- A relayout's too: its checks and its apply trigger's column lists
+    -- are read with SQL, so a column renamed after the snapshot left a
+    -- trigger naming the old column and every write failed 42703.  And
+    -- index steps': they read the table's and index's catalog rows with
+    -- SQL (a table renamed since was seen under its old name in the
+    -- CREATE INDEX statement, an index made again under its name was not
+    -- found in pg_index: mig4).
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION '% cannot start in a % transaction',
+                CASE WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x
+                                   WHERE jsonb_typeof(x) = 'object' AND x ?| ARRAY['create_index', 'drop_index'])
+                     THEN 'an index migration'
+                     WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x
+                                   WHERE jsonb_typeof(x) = 'object' AND x ? 'relayout')
+                     THEN 'a relayout' ELSE 'a column migration' END,
+                upper(current_setting('transaction_isolation'))
+            USING ERRCODE = 'invalid_transaction_state',
+                  DETAIL = 'Its plan reads the tables'' definitions in the transaction''s snapshot, which does not see an ALTER TABLE committed since.',
+                  HINT = 'Start it on its own (autocommit) or in a READ COMMITTED transaction.';
+    END IF;
+
+    -- Index steps (src/migrate/indexes.sql) make a migration of their own.
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x
+                WHERE jsonb_typeof(x) = 'object' AND x ?| ARRAY['create_index', 'drop_index']) THEN
+        PERFORM steward._migration_start_indexes(mig, steps, user_path);
+        RETURN;
+    END IF;
+
+    -- A relayout is a migration of its own (src/migrate/relayout.sql).
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x WHERE jsonb_typeof(x) = 'object' AND x ? 'relayout') THEN
+        IF steward._relayout_step(steps) IS NULL THEN
+            RAISE EXCEPTION 'a relayout must be the only step of its migration'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Change columns in a migration of their own, before or after the relayout.';
+        END IF;
+        PERFORM steward._relayout_start(mig, steps, user_path);
+        RETURN;
+    END IF;
+
+    -- Pass 0: each step's form and its table, before any lock.
+    FOR step IN SELECT x FROM jsonb_array_elements(steps) x LOOP
+        stepno := stepno + 1;
+        rel := (steward._migration_step_table(step, stepno, user_path, false)).rel;
+        IF NOT relids @> to_jsonb(rel::oid) THEN
+            PERFORM steward._migration_check_table(rel);
+            relids := relids || to_jsonb(rel::oid);
+        END IF;
+    END LOOP;
+
+    -- The owners, before the locks (refused before anyone waits), and
+    -- again under them (_migration_plan).
+    PERFORM steward._migration_check_owners(mig, relids);
+
+    -- Lock, then plan and record; expand under the same locks.
+    PERFORM steward._migration_locked(mig, '_migration_plan', 'ACCESS EXCLUSIVE', jsonb_build_object(
+        'relids', relids, 'steps', steps, 'user_path', user_path));
+    PERFORM steward._migration_locked(mig, '_migration_expand', 'ACCESS EXCLUSIVE');
+    PERFORM steward._migration_probe_up(mig);
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
+END
+$$;

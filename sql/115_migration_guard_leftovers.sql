@@ -74,14 +74,14 @@ CREATE TABLE gl_c4 (id int PRIMARY KEY, a int, b int) USING steward;
 INSERT INTO gl_c4 SELECT g, g, g FROM generate_series(1, 5) g;
 CREATE FUNCTION gl_evil(x int) RETURNS bigint LANGUAGE plpgsql AS $$
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'public.gl_c'::regclass AND attname = 'zz') THEN
+  IF x > 1 AND NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'public.gl_c'::regclass AND attname = 'zz') THEN
     EXECUTE 'ALTER TABLE public.gl_c ADD COLUMN zz int';
   END IF;
   RETURN x;
 END $$;
 CREATE FUNCTION gl_evil_t(x int) RETURNS bigint LANGUAGE plpgsql AS $$
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'public.gl_t'::regclass AND attname = 'zz') THEN
+  IF x > 1 AND NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'public.gl_t'::regclass AND attname = 'zz') THEN
     EXECUTE 'ALTER TABLE public.gl_t ADD COLUMN zz int';
   END IF;
   RETURN x;

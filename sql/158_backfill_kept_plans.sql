@@ -42,8 +42,19 @@ REVOKE EXECUTE ON FUNCTION f158(int) FROM PUBLIC;
 GRANT USAGE ON SEQUENCE s158 TO r158_bob;
 ALTER TABLE t158 OWNER TO r158_bob;
 SET ROLE r158_bob;
+-- start evaluates up once, as bob (sql/193): refused
+\set VERBOSITY sqlstate
 SELECT steward.migration_start('m158b', $$[
   {"add_column": {"table": "t158", "column": "a2", "type": "int", "up": "a * f158(2)"}}]$$);
+\set VERBOSITY default
+RESET ROLE;
+GRANT EXECUTE ON FUNCTION f158(int) TO r158_bob;
+SET ROLE r158_bob;
+SELECT steward.migration_start('m158b', $$[
+  {"add_column": {"table": "t158", "column": "a2", "type": "int", "up": "a * f158(2)"}}]$$);
+RESET ROLE;
+REVOKE EXECUTE ON FUNCTION f158(int) FROM r158_bob;
+SET ROLE r158_bob;
 \set VERBOSITY sqlstate
 CALL steward.migration_backfill('m158b', 50);
 \set VERBOSITY default

@@ -1724,8 +1724,57 @@ BEGIN
     PERFORM steward._migration_locked(mig, '_migration_plan', 'ACCESS EXCLUSIVE', jsonb_build_object(
         'relids', relids, 'steps', steps, 'user_path', user_path));
     PERFORM steward._migration_locked(mig, '_migration_expand', 'ACCESS EXCLUSIVE');
+    PERFORM steward._migration_probe_up(mig);
     PERFORM steward._migration_record('update', mig, jsonb_build_object(
         'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
+END
+$$;
+
+-- Each up expression of column migration mig evaluated once, at start, on
+-- one row of its table (the first a plain scan returns), as the dual-write
+-- trigger evaluates it at every write from start on and the backfill on
+-- every row: as the table's owner, settings pinned, row_security off
+-- (_migration_exec).  An up that fails there -- one reading a table whose
+-- policies apply to the owner (42501, readme37 S1), or failing on that
+-- row's values -- would fail the application's writes the same way, so
+-- start is refused with its SQLSTATE, naming the column (nothing is left
+-- of the migration).  Lock, deadlock and serialization failures are
+-- raised as they are.  Nothing is evaluated for an empty table.
+CREATE FUNCTION steward._migration_probe_up(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    msg text;
+    state text;
+    detail text;
+    hint text;
+BEGIN
+    FOR c IN SELECT x.relid, x.new_name, x.up_sql, x.up_params, x.new_type
+               FROM steward.migration_columns x
+               JOIN steward.migration_tables t ON t.migration = x.migration AND t.relid = x.relid
+              WHERE x.migration = mig AND x.kind IN ('pair', 'added') AND x.up_sql IS NOT NULL AND t.active
+              ORDER BY t.ord, x.ord LOOP
+        BEGIN
+            PERFORM steward._migration_exec(c.relid, format('SELECT (%s)::text FROM %s LIMIT 1',
+                steward._migration_bind(mig, c.relid, 'old', c.up_sql, c.up_params, c.new_type), c.relid));
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, state = RETURNED_SQLSTATE,
+                                    detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+            IF state IN ('55P03', '40P01', '40001', '57014') THEN
+                RAISE;
+            END IF;
+            RAISE EXCEPTION 'the up expression of %.% in migration "%" fails on a row of the table: %',
+                    c.relid, quote_ident(c.new_name), mig, msg
+                USING ERRCODE = state,
+                      DETAIL = 'migration_start evaluated it once, as the dual-write trigger evaluates it at every write of the table from start on (as the table''s owner, settings pinned, row_security off): the application''s writes would fail the same way.'
+                               || coalesce(' ' || nullif(detail, ''), ''),
+                      HINT = coalesce(nullif(hint, '') || ' ', '')
+                             || 'Fix the expression, what it reads or the row, then start the migration again.';
+        END;
+    END LOOP;
 END
 $$;
 
