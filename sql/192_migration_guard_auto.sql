@@ -14,6 +14,7 @@
 --      refuses to start (0A000), as for a partition's other own objects.
 -- 5.   Rules of other relations over a relayout's table made before
 --      start (codereview7 F): start refuses them.
+-- 6.   Coverage: a rollback after complete moves owned sequences back.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -136,7 +137,25 @@ SELECT steward.migration_complete('g11b_m');
 SELECT steward.migration_cleanup('g11b_m');
 SELECT count(*) AS rows_through_view FROM g11b_v;
 
-DROP TABLE g11_so, g11_inv, g11_ro, g11_pt, g11b_log, g11b CASCADE;
+-- 6. a rollback after complete moves the table's owned sequences back
+--    with the name (closing37 item 4: untested): the serial key's and one
+--    made OWNED BY the table during the relayout keep their positions
+CREATE TABLE g11_sr(id bigserial PRIMARY KEY, uid bigint) USING steward;
+INSERT INTO g11_sr (uid) SELECT g FROM generate_series(1, 10) g;
+SELECT steward.migration_start('g11_srm', $$[{"relayout": {"table": "g11_sr", "partition_by": "HASH (id)", "partitions": 2}}]$$);
+CREATE SEQUENCE g11_sr_uid_seq OWNED BY g11_sr.uid;
+SELECT setval('g11_sr_uid_seq', 500);
+INSERT INTO g11_sr (uid) VALUES (nextval('g11_sr_uid_seq')) RETURNING id, uid;
+CALL steward.migration_backfill('g11_srm');
+SELECT count(*) AS failed FROM steward.migration_validate('g11_srm') WHERE NOT passed;
+SELECT steward.migration_complete('g11_srm');
+INSERT INTO g11_sr (uid) VALUES (nextval('g11_sr_uid_seq')) RETURNING id, uid;
+SELECT steward.migration_rollback('g11_srm');
+SELECT pg_get_serial_sequence('g11_sr', 'id') AS id_seq, pg_get_serial_sequence('g11_sr', 'uid') AS uid_seq;
+INSERT INTO g11_sr (uid) VALUES (nextval('g11_sr_uid_seq')) RETURNING id, uid, tableoid::regclass;
+SELECT count(*), max(id), max(uid) FROM g11_sr;
+
+DROP TABLE g11_so, g11_inv, g11_ro, g11_pt, g11_sr, g11b_log, g11b CASCADE;
 DROP SEQUENCE g11_seq1, g11_seq2, g11_pt_b_id_seq;
 RESET ROLE;
 REVOKE CREATE ON SCHEMA public FROM g11_app;
