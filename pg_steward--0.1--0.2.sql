@@ -26697,6 +26697,31 @@ BEGIN
 END
 $$;
 
+CREATE OR REPLACE FUNCTION steward._relayout_partition_losses(rel regclass, part regclass)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN ARRAY(SELECT format('index %s', i.indexrelid::regclass) FROM pg_index i
+                  WHERE i.indrelid = part
+                    AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+                  ORDER BY 1)
+        || ARRAY(SELECT format('retention of %s', part) FROM steward.table_retention t
+                  WHERE t.relid = part)
+        || ARRAY(SELECT format('storage parameters of %s (%s)', part, array_to_string(c.reloptions, ', '))
+                   FROM pg_class c WHERE c.oid = part AND c.reloptions IS NOT NULL
+                    AND steward._relayout_storage_options(rel) IS NULL)
+        || ARRAY(SELECT format('replica identity %s of %s',
+                               CASE c.relreplident WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING'
+                                                   WHEN 'd' THEN 'DEFAULT' ELSE 'USING INDEX' END, part)
+                   FROM pg_class c WHERE c.oid = part
+                    AND c.relreplident <> (SELECT relreplident FROM pg_class WHERE oid = rel))
+        || ARRAY(SELECT format('statistics object %s (make it again after the cleanup: refused on a layout until then)', steward._relayout_stat_name(x.oid))
+                   FROM pg_statistic_ext x WHERE x.stxrelid = part ORDER BY 1);
+END
+$$;
+
 CREATE OR REPLACE FUNCTION steward._relayout_undo(mig text, arg jsonb)
 RETURNS void
 LANGUAGE plpgsql

@@ -15,6 +15,8 @@
 -- 5.   Rules of other relations over a relayout's table made before
 --      start (codereview7 F): start refuses them.
 -- 6.   Coverage: a rollback after complete moves owned sequences back.
+-- (4 also: a partition's own extended statistics, which the cleanup drops
+--      with the old partition, are named in start's NOTICE of losses.)
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -110,6 +112,8 @@ ALTER TABLE g11_pt ADD PRIMARY KEY (id);
 INSERT INTO g11_pt VALUES (1, 1), (150, 2);
 SELECT steward.migration_start('g11_pm', $$[{"relayout": {"table": "g11_pt", "partition_by": "HASH (id)", "partitions": 2}}]$$);
 ALTER SEQUENCE g11_pt_b_id_seq OWNED BY NONE;
+-- a partition's own extended statistics are named among its losses
+CREATE STATISTICS g11_pt_a_st ON id, v FROM g11_pt_a;
 SELECT steward.migration_start('g11_pm', $$[{"relayout": {"table": "g11_pt", "partition_by": "HASH (id)", "partitions": 2}}]$$);
 SELECT steward.migration_rollback('g11_pm');
 

@@ -640,7 +640,8 @@ $$;
 -- What partition part of rel has on its own that costs speed or a
 -- setting if lost: its own plain indexes, its retention, its storage
 -- parameters (unless all partitions have the same: _relayout_carry moves
--- those) and a replica identity other than the table's.  Reported by
+-- those), a replica identity other than the table's and its extended
+-- statistics (the cleanup drops them with the old partition).  Reported by
 -- _relayout_check_partitions.
 CREATE FUNCTION steward._relayout_partition_losses(rel regclass, part regclass)
 RETURNS text[]
@@ -661,7 +662,9 @@ BEGIN
                                CASE c.relreplident WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING'
                                                    WHEN 'd' THEN 'DEFAULT' ELSE 'USING INDEX' END, part)
                    FROM pg_class c WHERE c.oid = part
-                    AND c.relreplident <> (SELECT relreplident FROM pg_class WHERE oid = rel));
+                    AND c.relreplident <> (SELECT relreplident FROM pg_class WHERE oid = rel))
+        || ARRAY(SELECT format('statistics object %s (make it again after the cleanup: refused on a layout until then)', steward._relayout_stat_name(x.oid))
+                   FROM pg_statistic_ext x WHERE x.stxrelid = part ORDER BY 1);
 END
 $$;
 
