@@ -380,7 +380,26 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 			AttrNumber	oattnum = steward_origin_attnum(origin, rule->attnum);
 
 			steward_count_event(RelationGetRelid(orel), STEWARD_COUNTER_ILLEGAL_TRANSITIONS, 1);
-			/* The stored state only for a user who may read the column. */
+
+			/*
+			 * The stored state only for a user who may read the column: in
+			 * the partition, or in the partitioned table the application
+			 * writes through (named then, with the row's key there).
+			 */
+			if (!steward_column_readable(orel, oattnum))
+			{
+				AttrNumber	aattnum;
+				char	   *akey;
+				Relation	anc = steward_origin_readable_ancestor(origin, rule->attnum,
+																   &aattnum, &akey);
+
+				if (anc != NULL)
+				{
+					orel = anc;
+					oattnum = aattnum;
+					key = akey;
+				}
+			}
 			if (!steward_column_readable(orel, oattnum))
 				ereport(ERROR,
 						(errcode(ERRCODE_CHECK_VIOLATION),

@@ -19,6 +19,9 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/tupconvert.h"
+#include "catalog/partition.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
@@ -110,6 +113,54 @@ char *
 steward_origin_key_desc(const StewardRowOrigin *origin)
 {
 	return steward_row_key_desc(origin->rel, origin->tuple);
+}
+
+/*
+ * For an error about origin's row whose column attnum (of the checked
+ * relation) the user may not read in origin's relation: when that is a
+ * partition and the user may read the column in one of its partitioned
+ * ancestors (the table an application writes through, where it has its
+ * rights), the nearest such ancestor, opened with AccessShareLock (the
+ * caller raises an error at once, which closes it), with *anc_attnum the
+ * column's number there and *key the row's key there (NULL when the user
+ * may not read it).  As core reports a partition's constraint errors
+ * against the table the statement named when the role may read it
+ * (ExecConstraints, review20 F6).  Returns NULL otherwise.  Runs the key
+ * types' output functions.
+ */
+Relation
+steward_origin_readable_ancestor(const StewardRowOrigin *origin, AttrNumber attnum,
+								 AttrNumber *anc_attnum, char **key)
+{
+	Relation	rel = origin->rel;
+	AttrNumber	oattnum = steward_origin_attnum(origin, attnum);
+	const char *colname;
+	List	   *ancestors;
+	ListCell   *lc;
+
+	if (!rel->rd_rel->relispartition)
+		return NULL;
+	colname = NameStr(TupleDescAttr(RelationGetDescr(rel), oattnum - 1)->attname);
+	ancestors = get_partition_ancestors(RelationGetRelid(rel));
+	foreach(lc, ancestors)
+	{
+		Relation	anc = relation_open(lfirst_oid(lc), AccessShareLock);
+		AttrNumber	a = get_attnum(RelationGetRelid(anc), colname);
+		TupleConversionMap *map;
+		HeapTuple	tuple;
+
+		if (a == InvalidAttrNumber || !steward_column_readable(anc, a))
+		{
+			relation_close(anc, AccessShareLock);
+			continue;
+		}
+		map = convert_tuples_by_name(RelationGetDescr(rel), RelationGetDescr(anc));
+		tuple = map ? execute_attr_map_tuple(origin->tuple, map) : origin->tuple;
+		*anc_attnum = a;
+		*key = steward_row_key_desc(anc, tuple);
+		return anc;
+	}
+	return NULL;
 }
 
 /*

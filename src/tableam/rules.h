@@ -151,5 +151,8 @@ extern char *steward_row_key_desc(Relation rel, HeapTuple tuple);
 extern bool steward_column_readable(Relation rel, AttrNumber attnum);
 extern AttrNumber steward_origin_attnum(const StewardRowOrigin *origin, AttrNumber attnum);
 extern char *steward_origin_key_desc(const StewardRowOrigin *origin);
+extern Relation steward_origin_readable_ancestor(const StewardRowOrigin *origin,
+												 AttrNumber attnum, AttrNumber *anc_attnum,
+												 char **key);
 
 #endif							/* STEWARD_RULES_H */

@@ -317,6 +317,34 @@ steward_check_partitions_use_steward(Relation rel)
 }
 
 /*
+ * A leaf of an attached tree whose state rules, its own and its new
+ * ancestors', add up past STEWARD_MAX_STATE_RULES: refused (54000) when it
+ * stores rows, as a SECURITY LABEL making a 9th rule on such a table is
+ * (review20 F5); an empty one (what a restore attaches, before its data)
+ * is kept with a WARNING, as a label on an empty table is: refused, the
+ * restore would leave the partition detached.  Either way the table
+ * refuses writes until a machine is detached.
+ */
+static void
+refuse_attached_past_cap(Relation rel, Oid parent)
+{
+	bool		stored = steward_relation_stores_rows(RelationGetRelid(rel));
+
+	ereport(stored ? ERROR : WARNING,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("partition \"%s\" would have more than %d state machines under relation \"%s\"",
+					RelationGetRelationName(rel), STEWARD_MAX_STATE_RULES,
+					get_rel_name(parent)),
+			 stored ?
+			 errdetail("pg_steward enforces at most %d state machines per table, counting those of its partitioned ancestors, and the partition stores rows.",
+					   STEWARD_MAX_STATE_RULES) :
+			 errdetail("pg_steward enforces at most %d state machines per table, counting those of its partitioned ancestors: the partition is attached, but INSERT, COPY and UPDATE of it are refused until one is detached.",
+					   STEWARD_MAX_STATE_RULES),
+			 errhint("Detach a state machine of the partition or of its new ancestors with steward.detach_state_machine(table, column)%s.",
+					 stored ? " first" : "")));
+}
+
+/*
  * A partition (tree) attached under parent: every leaf must be a steward
  * table, and its stored rows must satisfy every rule that now reaches it,
  * checked as track_versions and attach_state_machine check them (as the
@@ -344,6 +372,8 @@ check_attached(Oid parent, Oid attached)
 			continue;
 		rel = table_open(lfirst_oid(lc), NoLock);
 		rules = steward_load_rules(rel);
+		if (rules->too_many_states)
+			refuse_attached_past_cap(rel, parent);
 		if (rules->version_attnum != InvalidAttrNumber)
 			steward_check_existing_versions(rel,
 											NameStr(TupleDescAttr(RelationGetDescr(rel),

@@ -566,8 +566,8 @@ check_not_null_and_default(Relation rel, Bitmapset *written, Bitmapset *versions
 			judged(judge, configuring, name,
 				   psprintf(_("default of column \"%s\" of relation \"%s\" fails: %s"),
 							name, relname, failure),
-				   psprintf(_("PostgreSQL computes the default of \"%s\" before the steward access method sets it, so every INSERT that leaves the column out would fail with this error."),
-							name),
+				   psprintf(_("PostgreSQL computes the default of \"%s\" before the steward access method sets it, so every INSERT that leaves the column out would fail with the error \"%s\"."),
+							name, failure),
 				   psprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s", table, col, first),
 				   psprintf(_("Use a default that can be computed (DEFAULT %s)."), first));
 			continue;
