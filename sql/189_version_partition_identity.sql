@@ -51,6 +51,8 @@ SELECT steward.track_versions('r189_pw', 'version');
 CREATE TABLE r189_pw1 PARTITION OF r189_pw (version DEFAULT -1) FOR VALUES FROM (0) TO (100) USING steward;
 \echo :LAST_ERROR_SQLSTATE
 CREATE TABLE r189_pw2 (id int NOT NULL, version bigint NOT NULL) USING steward;
+-- It stores a row (an empty table is attached with a WARNING: sql/195).
+INSERT INTO r189_pw2 VALUES (150, 1);
 ALTER TABLE r189_pw ATTACH PARTITION r189_pw2 FOR VALUES FROM (100) TO (200);
 \echo :LAST_ERROR_SQLSTATE
 ALTER TABLE r189_pw2 ALTER COLUMN version SET DEFAULT 1;

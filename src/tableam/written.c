@@ -66,10 +66,12 @@
 #include "utils/partcache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/syscache.h"
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
 #include "tableam/rules.h"
+#include "tableam/rules_api.h"
 
 PG_FUNCTION_INFO_V1(steward_check_written_columns_sql);
 PG_FUNCTION_INFO_V1(steward_check_written_ddl);
@@ -84,7 +86,11 @@ PG_FUNCTION_INFO_V1(steward_check_written_ddl);
  * partition ("members": CREATE TABLE ... PARTITION OF, ATTACH
  * PARTITION) is judged only where its columns differ from its parent's:
  * one declared as its parent adds no failure of its own, and routine
- * partition maintenance of such a table keeps working (codereview7 E).  A
+ * partition maintenance of such a table keeps working (codereview7 E).
+ * An attached table that stores no row yet (a restore attaches each
+ * partition before loading it: pg_dump writes CREATE TABLE, then ATTACH
+ * PARTITION, then its data) is kept with a WARNING naming the fix, as a
+ * restored label is (review20 F0); one that stores rows is refused.  A
  * restored label ("restoring") keeps its rule and warns with the fix:
  * losing the guarantee silently in a restore that goes on after errors is
  * worse than INSERTs that fail loudly.  "problems" (verify) collects the
@@ -95,8 +101,9 @@ typedef struct WrittenJudge
 	bool		all;			/* every column, not only "names" */
 	List	   *names;			/* column names the statement changed */
 	List	   *members;		/* new partitions (OIDs), with their own partitions */
+	bool		attaching;		/* members come from ATTACH PARTITION */
 	bool		member_now;		/* the relation being judged is under one */
-	bool		member_created;	/* ... and made by this transaction */
+	Oid			member_root;	/* ... that one */
 	bool		restoring;		/* WARNING instead of ERROR */
 	bool		collect;		/* append to "problems" instead */
 	List	   *problems;		/* char *: one per column, with its fix */
@@ -479,13 +486,118 @@ same_as_parent(Relation rel, AttrNumber attnum)
 }
 
 /*
+ * Is column "name" of partition "rel" an identity column of one of its
+ * ancestors?  PostgreSQL 15 does not give partitions the identity (nor a
+ * default): the column is NOT NULL without a default there, rows routed
+ * through the ancestor get the identity's next value, and an INSERT into
+ * the partition itself that leaves the column out fails with 23502 with or
+ * without pg_steward.  Such a partition is declared as its parent allows
+ * (review20 F1: every CREATE TABLE ... PARTITION OF of a table whose BY
+ * DEFAULT identity track_versions accepts was refused).  Reads the
+ * ancestors' attributes through the syscache, no lock.
+ */
+static bool
+identity_of_ancestor(Relation rel, const char *name)
+{
+	List	   *up;
+	ListCell   *lc;
+	bool		found = false;
+
+	if (!rel->rd_rel->relispartition)
+		return false;
+	up = get_partition_ancestors(RelationGetRelid(rel));
+	foreach(lc, up)
+	{
+		HeapTuple	tuple = SearchSysCacheAttName(lfirst_oid(lc), name);
+
+		if (HeapTupleIsValid(tuple))
+		{
+			found = ((Form_pg_attribute) GETSTRUCT(tuple))->attidentity != '\0';
+			ReleaseSysCache(tuple);
+		}
+		if (found)
+			break;
+	}
+	list_free(up);
+	return found;
+}
+
+/*
+ * Is column "name" NOT NULL in the parent of partition "rel"?  Then
+ * PostgreSQL refuses DROP NOT NULL on the partition (and ATTACH PARTITION
+ * of a table where it is nullable), so no hint offers it (review20 F1).
+ */
+static bool
+parent_not_null(Relation rel, const char *name)
+{
+	Oid			parentid;
+	HeapTuple	tuple;
+	bool		notnull = false;
+
+	if (!rel->rd_rel->relispartition)
+		return false;
+	parentid = get_partition_parent(RelationGetRelid(rel), true);
+	if (!OidIsValid(parentid))
+		return false;
+	tuple = SearchSysCacheAttName(parentid, name);
+	if (HeapTupleIsValid(tuple))
+	{
+		notnull = ((Form_pg_attribute) GETSTRUCT(tuple))->attnotnull;
+		ReleaseSysCache(tuple);
+	}
+	return notnull;
+}
+
+/*
+ * The CREATE TABLE ... PARTITION OF that declares new partition "rel" with
+ * column "col" (quoted) given default "first": its parent, bound, access
+ * method or partition key as they are (a HINT's exact command).
+ */
+static char *
+partition_of_command(Relation rel, const char *col, const char *first)
+{
+	Oid			relid = RelationGetRelid(rel);
+	Oid			parentid = get_partition_parent(relid, true);
+	StringInfoData buf;
+	HeapTuple	tuple;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "CREATE TABLE %s PARTITION OF %s (%s DEFAULT %s)",
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												RelationGetRelationName(rel)),
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(parentid)),
+												get_rel_name(parentid)),
+					 col, first);
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		bound = SysCacheGetAttr(RELOID, tuple, Anum_pg_class_relpartbound, &isnull);
+
+		if (!isnull)
+			appendStringInfo(&buf, " %s",
+							 TextDatumGetCString(DirectFunctionCall2(pg_get_expr, bound,
+																	 ObjectIdGetDatum(relid))));
+		ReleaseSysCache(tuple);
+	}
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+		appendStringInfo(&buf, " PARTITION BY %s",
+						 TextDatumGetCString(DirectFunctionCall1(pg_get_partkeydef,
+																 ObjectIdGetDatum(relid))));
+	else if (OidIsValid(rel->rd_rel->relam))
+		appendStringInfo(&buf, " USING %s", quote_identifier(get_am_name(rel->rd_rel->relam)));
+	return buf.data;
+}
+
+/*
  * One definition check_not_null_and_default refuses: raised (ERROR, or a
  * WARNING for a restored label, whose hint then gives "fix", the ALTER
  * TABLE), or collected for verify as "column ...: msg; fix".
  */
 static void
-judged(const WrittenJudge *judge, bool configuring, const char *col,
-	   const char *msg, const char *detail, const char *fix, const char *hint)
+judged(const WrittenJudge *judge, bool configuring, Relation rel, const char *col,
+	   const char *first, const char *msg, const char *detail, const char *fix,
+	   const char *hint)
 {
 	if (judge != NULL && judge->collect)
 	{
@@ -500,13 +612,28 @@ judged(const WrittenJudge *judge, bool configuring, const char *col,
 				 errmsg_internal("%s", msg),
 				 errdetail_internal("%s The rule is applied all the same.", detail),
 				 errhint("Unless the restore gives the column a default later (pg_dump restores a bigserial's nextval default after the rule), fix it: %s.  steward.verify() lists the columns still to fix once the restore is done.", fix)));
-	else if (judge != NULL && judge->member_now && !judge->member_created)
+	else if (judge != NULL && judge->member_now && judge->attaching &&
+			 !steward_relation_stores_rows(judge->member_root))
+		ereport(WARNING,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg_internal("%s", msg),
+				 errdetail_internal("%s The table is attached all the same: it stores no row yet, as a partition a restore attaches before loading its data.", detail),
+				 errhint("Fix it: %s.  Until then an INSERT into the partition itself that leaves the column out fails; steward.verify() lists the columns still to fix.",
+						 fix)));
+	else if (judge != NULL && judge->member_now && judge->attaching)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg_internal("%s", msg),
+				 errdetail_internal("%s The table stores rows (an empty one is attached with a WARNING, as in a restore).", detail),
+				 errhint("Declare column \"%s\" as the parent table does, or fix it before attaching the table: %s.",
+						 col, fix)));
+	else if (judge != NULL && judge->member_now && rel->rd_rel->relispartition)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg_internal("%s", msg),
 				 errdetail_internal("%s", detail),
-				 errhint("Declare column \"%s\" as the parent table does, or fix it before attaching the table: %s.",
-						 col, fix)));
+				 errhint("Declare column \"%s\" as the parent table does (leave it out of the column list of PARTITION OF), or give it a default there: %s.",
+						 col, partition_of_command(rel, quote_identifier(col), first))));
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -550,7 +677,7 @@ check_not_null_and_default(Relation rel, Bitmapset *written, Bitmapset *versions
 
 		if (att->attidentity == ATTRIBUTE_IDENTITY_ALWAYS)
 		{
-			judged(judge, configuring, name,
+			judged(judge, configuring, rel, name, first,
 				   psprintf(_("column \"%s\" of relation \"%s\" is a GENERATED ALWAYS identity column, which refuses the version a client sends"),
 							name, relname),
 				   _("GENERATED ALWAYS refuses (428C9) the version a client sends in an UPDATE, which is how optimistic versions are checked."),
@@ -563,7 +690,7 @@ check_not_null_and_default(Relation rel, Bitmapset *written, Bitmapset *versions
 
 		if (failure != NULL)
 		{
-			judged(judge, configuring, name,
+			judged(judge, configuring, rel, name, first,
 				   psprintf(_("default of column \"%s\" of relation \"%s\" fails: %s"),
 							name, relname, failure),
 				   psprintf(_("PostgreSQL computes the default of \"%s\" before the steward access method sets it, so every INSERT that leaves the column out would fail with the error \"%s\"."),
@@ -573,16 +700,19 @@ check_not_null_and_default(Relation rel, Bitmapset *written, Bitmapset *versions
 			continue;
 		}
 
-		if (att->attnotnull && is_const && isnull)
+		if (att->attnotnull && is_const && isnull &&
+			!identity_of_ancestor(rel, name))
 		{
 			/*
 			 * Only now the indexes (RelationGetIndexAttrBitmap opens them):
 			 * the check after DDL takes no lock it could wait for unless it
-			 * is about to refuse anyway (file header).
+			 * is about to refuse anyway (file header).  A partition's column
+			 * stays NOT NULL while its parent's is (no DROP NOT NULL then).
 			 */
 			bool		in_pkey = bms_is_member(m, RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY));
+			bool		keep_not_null = in_pkey || parent_not_null(rel, name);
 
-			judged(judge, configuring, name,
+			judged(judge, configuring, rel, name, first,
 				   in_pkey ?
 				   psprintf(_("column \"%s\" of relation \"%s\" is in the primary key and has no default, so PostgreSQL refuses a row without it before the steward access method sets it"),
 							name, relname) :
@@ -590,18 +720,21 @@ check_not_null_and_default(Relation rel, Bitmapset *written, Bitmapset *versions
 							name, relname),
 				   psprintf(_("An INSERT that leaves \"%s\" out would fail with 23502 before the access method sets it (to %s)."),
 							name, version ? "version 1" : "the time of the insert"),
-				   in_pkey ?
+				   keep_not_null ?
 				   psprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s", table, col, first) :
 				   psprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s (or DROP NOT NULL)", table, col, first),
 				   in_pkey ?
 				   psprintf(_("Keep a default on column \"%s\" (DEFAULT %s), or use a primary key without it."),
+							name, first) :
+				   keep_not_null ?
+				   psprintf(_("Keep a default on column \"%s\" (DEFAULT %s): the parent's column is NOT NULL."),
 							name, first) :
 				   psprintf(_("Keep a default on column \"%s\" (DEFAULT %s), or leave it nullable: pg_steward sets it on every INSERT."),
 							name, first));
 			continue;
 		}
 		if (version && is_const && !isnull && DatumGetInt64(value) < 1)
-			judged(judge, configuring, name,
+			judged(judge, configuring, rel, name, first,
 				   psprintf(_("default of version column \"%s\" of relation \"%s\" is " INT64_FORMAT ", below the first version 1"),
 							name, relname, DatumGetInt64(value)),
 				   _("PostgreSQL computes the default before the steward access method sets the version, which then refuses the version below 1 (22023) in every INSERT that leaves the column out."),
@@ -843,10 +976,14 @@ check_written_walk(Oid relid, bool configuring, WrittenJudge *judge,
 				get_partition_ancestors(RelationGetRelid(r)) : NIL;
 			ListCell   *uc;
 
-			judge->member_created = r->rd_createSubid != InvalidSubTransactionId;
 			judge->member_now = list_member_oid(judge->members, RelationGetRelid(r));
+			judge->member_root = RelationGetRelid(r);
 			foreach(uc, up)
-				judge->member_now |= list_member_oid(judge->members, lfirst_oid(uc));
+				if (!judge->member_now && list_member_oid(judge->members, lfirst_oid(uc)))
+				{
+					judge->member_now = true;
+					judge->member_root = lfirst_oid(uc);
+				}
 		}
 
 		/*
@@ -896,10 +1033,14 @@ judged_walk(Oid relid, bool configuring, WrittenJudge *judge)
  * The partitions of "parent" attached (or created) by this transaction:
  * their pg_inherits rows are its own.  PostgreSQL 15 collects ATTACH
  * PARTITION without the attached table's address, and its name would be
- * looked up under the event trigger's search_path, not the statement's.
+ * looked up under the event trigger's search_path, not the statement's:
+ * of those, the ones named "name" (relation name, and schema when given)
+ * are the table this ATTACH attached, all of them when none is (a partition
+ * attached earlier in the transaction was judged by its own ATTACH and may
+ * have been loaded since).
  */
 static List *
-partitions_attached_now(Oid parent)
+partitions_attached_now(Oid parent, RangeVar *name)
 {
 	Relation	inh = table_open(InheritsRelationId, AccessShareLock);
 	ScanKeyData key;
@@ -915,6 +1056,24 @@ partitions_attached_now(Oid parent)
 			result = lappend_oid(result, ((Form_pg_inherits) GETSTRUCT(tuple))->inhrelid);
 	systable_endscan(scan);
 	table_close(inh, AccessShareLock);
+	if (name != NULL && name->relname != NULL)
+	{
+		List	   *named = NIL;
+		ListCell   *lc;
+
+		foreach(lc, result)
+		{
+			Oid			child = lfirst_oid(lc);
+			char	   *relname = get_rel_name(child);
+
+			if (relname != NULL && strcmp(relname, name->relname) == 0 &&
+				(name->schemaname == NULL ||
+				 strcmp(get_namespace_name(get_rel_namespace(child)), name->schemaname) == 0))
+				named = lappend_oid(named, child);
+		}
+		if (named != NIL)
+			result = named;
+	}
 	return result;
 }
 
@@ -994,7 +1153,10 @@ judge_command(CollectedCommand *cmd, Oid relid, WrittenJudge *judge)
 				break;
 			case AT_AttachPartition:
 				judge->members = list_concat(judge->members,
-											 partitions_attached_now(cmd->d.alterTable.objectId));
+											 partitions_attached_now(cmd->d.alterTable.objectId,
+																	 at->def && IsA(at->def, PartitionCmd) ?
+																	 ((PartitionCmd *) at->def)->name : NULL));
+				judge->attaching = true;
 				break;
 			case AT_SetAccessMethod:
 				judge->all = true;
