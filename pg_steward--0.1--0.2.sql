@@ -27095,3 +27095,8 @@ BEGIN
     RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
 END
 $$;
+
+-- drop2: the machines' pg_shdepend rows are locked per role and column by
+-- the writers that change them (src/lifecycle/machine_roles.c), no longer
+-- by one lock of the whole catalog taken before every write (review20 F2).
+DROP TRIGGER machine_definitions_roles_lock ON steward.machine_definitions;

@@ -26,6 +26,7 @@ extern StewardMachineLoad steward_load_state_machine(Snapshot snapshot, const ch
 
 /* machine_roles.c: the machines' roles in pg_shdepend (see its header) */
 extern void steward_machine_roles_forget(Datum roles);
+extern void steward_machine_roles_lock(Oid role, bool usage);
 
 /* machines_api.c */
 extern void steward_lock_role_machines(Datum roles);

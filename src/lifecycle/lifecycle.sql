@@ -136,11 +136,6 @@ CREATE TRIGGER machine_definitions_roles
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON steward.machine_definitions
     FOR EACH STATEMENT EXECUTE FUNCTION steward._machine_definitions_roles();
 ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_roles;
--- The same function's lock, taken before the statement locks any row.
-CREATE TRIGGER machine_definitions_roles_lock
-    BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON steward.machine_definitions
-    FOR EACH STATEMENT EXECUTE FUNCTION steward._machine_definitions_roles();
-ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_roles_lock;
 
 -- The cached rules of the tables whose state rules name a machine a
 -- statement created, removed or redefined are reset in every session

@@ -71,14 +71,27 @@
  * REASSIGN / DROP OWNED) makes this database's rows match the table:
  * rows no machine wants are deleted, missing ones added, the others left
  * as they are (no churn in the shared catalog per write).
- * Writers are serialised by a lock on the catalog (an object lock no core
- * code takes), and the table is read with a fresh snapshot once it is
- * held, so two transactions never delete the same row and the last one
- * writes what both committed.  The same function, as a BEFORE statement
- * trigger, takes the lock before the statement locks any row: taken after
- * (in the AFTER trigger only), a transaction holding it that went on to
- * change a machine another writer had just changed (and was waiting for
- * the lock) would deadlock with it.  Each role is locked as core locks a role
+ * Writers are serialised per role and column: a writer whose statement
+ * changes how many rows a role has in one of the two columns takes an
+ * ExclusiveLock on that (role, column)'s lock tag (advisory, field4 = 7)
+ * and reads both tables again in one new snapshot once it is held, so two
+ * transactions never delete the same row and the last one writes what
+ * both committed; writes that leave a role's rows as they are take no
+ * lock of it, so a transaction writing one role's machines (a DROP OWNED
+ * left open) never holds up another role's create, grant or owner change
+ * (review20 F2: one lock of the whole catalog did, for any role, even one
+ * owning nothing).  create_state_machine, grant, revoke and owner
+ * changes take the tags their UPDATE will need before it
+ * (steward_machine_roles_lock): taken only after, a transaction holding
+ * one that went on to change the machine (a DROP OWNED of a grantee
+ * taking its grant back) would deadlock with it.  A drop takes them after
+ * its row, in the trigger, since it waits for the machine's attachers,
+ * which may create another of the owner's machines next; so do direct
+ * writes of the catalog (a restore, a hand edit).  Two transactions
+ * changing one machine after taking tags in the other order can still
+ * deadlock (40P01), as they did on the whole catalog's lock (a drop and
+ * an owner change of one machine).
+ * Each role is locked as core locks a role
  * it records a dependency on, so a concurrent DROP ROLE either waits for
  * us and then sees the row, or has committed and the role is skipped.  A
  * role that no longer exists (dropped before these rows existed) is
@@ -110,6 +123,7 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "storage/lmgr.h"
+#include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -155,13 +169,22 @@ machine_columns(MachineColumns *cols)
 }
 
 /*
- * ExclusiveLock on the object (pg_class, machine_definitions), held to the
- * end of the transaction by every writer of the rows.
+ * The lock of a role's rows of one column (owner or usage_roles): an
+ * advisory tag (database, role, attnum, field4 = 7) that no SQL function
+ * makes (machines_api.c lists the others), ExclusiveLock, held to the end
+ * of the transaction by every writer that changes how many of the rows
+ * the role has.  Returns whether it was newly taken.
  */
-static void
-lock_machine_roles(const MachineColumns *cols)
+#define ROLE_ROWS_LOCK_FIELD4 7
+
+static bool
+lock_role_rows(Oid role, AttrNumber attnum)
 {
-	LockDatabaseObject(RelationRelationId, cols->relid, 0, ExclusiveLock);
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) role, (uint32) attnum,
+						 ROLE_ROWS_LOCK_FIELD4);
+	return LockAcquire(&tag, ExclusiveLock, false, false) == LOCKACQUIRE_OK;
 }
 
 /* A row wanted: the machine's column attnum names role. */
@@ -205,6 +228,33 @@ claim_wanted(RoleRef *wanted, int nwanted, const RoleRef *key)
 }
 
 /*
+ * A scan of this database's rows of the key in snapshot (NULL: the
+ * catalog snapshot); key_row() tells the rows of the two columns from
+ * the others of the key.
+ */
+static SysScanDesc
+begin_key_scan(Relation sdep, const MachineColumns *cols, Snapshot snapshot)
+{
+	ScanKeyData key[3];
+
+	ScanKeyInit(&key[0], Anum_pg_shdepend_dbid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(MyDatabaseId));
+	ScanKeyInit(&key[1], Anum_pg_shdepend_classid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RelationRelationId));
+	ScanKeyInit(&key[2], Anum_pg_shdepend_objid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(cols->relid));
+	return systable_beginscan(sdep, SharedDependDependerIndexId, true, snapshot, 3, key);
+}
+
+static bool
+key_row(Form_pg_shdepend row, const MachineColumns *cols)
+{
+	return row->refclassid == AuthIdRelationId &&
+		row->deptype == SHARED_DEPENDENCY_ACL &&
+		(row->objsubid == cols->owner || row->objsubid == cols->usage_roles);
+}
+
+/*
  * Delete this database's rows of the key: those of roles (a List of OIDs;
  * all roles if NIL) not in wanted (sorted; the rows kept are marked
  * present there, one per entry).
@@ -213,25 +263,16 @@ static void
 delete_rows(Relation sdep, const MachineColumns *cols, List *roles,
 			RoleRef *wanted, int nwanted)
 {
-	ScanKeyData key[3];
 	SysScanDesc scan;
 	HeapTuple	tup;
 
-	ScanKeyInit(&key[0], Anum_pg_shdepend_dbid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(MyDatabaseId));
-	ScanKeyInit(&key[1], Anum_pg_shdepend_classid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(RelationRelationId));
-	ScanKeyInit(&key[2], Anum_pg_shdepend_objid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(cols->relid));
-	scan = systable_beginscan(sdep, SharedDependDependerIndexId, true, NULL, 3, key);
+	scan = begin_key_scan(sdep, cols, NULL);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Form_pg_shdepend row = (Form_pg_shdepend) GETSTRUCT(tup);
 		RoleRef		ref = {row->objsubid, row->refobjid, false};
 
-		if (row->refclassid != AuthIdRelationId ||
-			row->deptype != SHARED_DEPENDENCY_ACL ||
-			(row->objsubid != cols->owner && row->objsubid != cols->usage_roles))
+		if (!key_row(row, cols))
 			continue;
 		if ((roles != NIL && !list_member_oid(roles, row->refobjid)) ||
 			claim_wanted(wanted, nwanted, &ref))
@@ -269,7 +310,8 @@ insert_row(Relation sdep, const MachineColumns *cols, AttrNumber attnum, Oid rol
 static void
 want(RoleRef **wanted, int *n, int *size, int32 attnum, Oid role)
 {
-	if (!OidIsValid(role) || IsPinnedObject(AuthIdRelationId, role))
+	if (!OidIsValid(role) || IsPinnedObject(AuthIdRelationId, role) ||
+		!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(role)))
 		return;
 	if (*n == *size)
 	{
@@ -329,27 +371,42 @@ wanted_column_acls(const MachineColumns *cols, RoleRef *wanted, int *n, int *siz
 	return wanted;
 }
 
+/* How many rows of (attnum, role) the machines want, and how many exist. */
+typedef struct RoleCount
+{
+	int32		attnum;
+	Oid			role;
+	int			wanted;
+	int			present;
+} RoleCount;
+
 /*
- * Make this database's rows match machine_definitions as committed now:
- * rows no machine wants go, missing ones are added (a row that stays is
- * not rewritten, and its role is not locked again).
+ * The rows the machines want (roles that exist, built-in machines left
+ * out, core's rows of column privileges added) and the rows of the key
+ * that exist, both read in snapshot: one snapshot for both tables, so
+ * that another writer's statement is seen whole or not at all (each
+ * writer changes both in one transaction).  Sorted by (attnum, role).
  */
-static void
-record_machine_roles(const MachineColumns *cols)
+static RoleCount *
+count_role_rows(const MachineColumns *cols, Snapshot snapshot, int *ncounts)
 {
 	Relation	machines;
 	Relation	sdep;
-	Snapshot	snapshot;
 	TableScanDesc scan;
 	TupleTableSlot *slot;
+	SysScanDesc sscan;
+	HeapTuple	tup;
 	int			size = 16;
 	int			n = 0;
 	RoleRef    *wanted = palloc(sizeof(RoleRef) * size);
+	int			psize = 16;
+	int			np = 0;
+	RoleRef    *present = palloc(sizeof(RoleRef) * psize);
+	RoleCount  *counts;
+	int			nc = 0;
+	int			i = 0;
+	int			j = 0;
 
-	lock_machine_roles(cols);
-	/* Our own writes, and everything committed before the lock was ours. */
-	CommandCounterIncrement();
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	machines = table_open(cols->relid, AccessShareLock);
 	slot = table_slot_create(machines, NULL);
 	scan = table_beginscan(machines, snapshot, 0, NULL);
@@ -373,27 +430,177 @@ record_machine_roles(const MachineColumns *cols)
 
 			deconstruct_array(DatumGetArrayTypeP(d), REGROLEOID, sizeof(Oid), true,
 							  TYPALIGN_INT, &roles, &rnulls, &nroles);
-			for (int i = 0; i < nroles; i++)
-				if (!rnulls[i])
-					want(&wanted, &n, &size, cols->usage_roles, DatumGetObjectId(roles[i]));
+			for (int k = 0; k < nroles; k++)
+				if (!rnulls[k])
+					want(&wanted, &n, &size, cols->usage_roles, DatumGetObjectId(roles[k]));
 		}
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(machines, AccessShareLock);
-	UnregisterSnapshot(snapshot);
-
-	sdep = table_open(SharedDependRelationId, RowExclusiveLock);
 	wanted = wanted_column_acls(cols, wanted, &n, &size);
-	delete_rows(sdep, cols, NIL, wanted, n);
-	/* Missing rows are written, core's too (one a write deleted before). */
-	for (int i = 0; i < n; i++)
-		if (!wanted[i].present)
-			insert_row(sdep, cols, wanted[i].attnum, wanted[i].role);
-	table_close(sdep, RowExclusiveLock);
+
+	sdep = table_open(SharedDependRelationId, AccessShareLock);
+	sscan = begin_key_scan(sdep, cols, snapshot);
+	while (HeapTupleIsValid(tup = systable_getnext(sscan)))
+	{
+		Form_pg_shdepend row = (Form_pg_shdepend) GETSTRUCT(tup);
+
+		if (!key_row(row, cols))
+			continue;
+		if (np == psize)
+		{
+			psize *= 2;
+			present = repalloc(present, sizeof(RoleRef) * psize);
+		}
+		present[np].attnum = row->objsubid;
+		present[np].role = row->refobjid;
+		present[np].present = true;
+		np++;
+	}
+	systable_endscan(sscan);
+	table_close(sdep, AccessShareLock);
+	qsort(present, np, sizeof(RoleRef), roleref_cmp);
+
+	/* Merge the two sorted lists into counts. */
+	counts = palloc(sizeof(RoleCount) * Max(n + np, 1));
+	while (i < n || j < np)
+	{
+		const RoleRef *next;
+		int			cmp;
+
+		if (i == n)
+			cmp = 1;
+		else if (j == np)
+			cmp = -1;
+		else
+			cmp = roleref_cmp(&wanted[i], &present[j]);
+		next = cmp <= 0 ? &wanted[i] : &present[j];
+		if (nc == 0 || counts[nc - 1].attnum != next->attnum || counts[nc - 1].role != next->role)
+		{
+			counts[nc].attnum = next->attnum;
+			counts[nc].role = next->role;
+			counts[nc].wanted = 0;
+			counts[nc].present = 0;
+			nc++;
+		}
+		if (cmp <= 0)
+		{
+			counts[nc - 1].wanted++;
+			i++;
+		}
+		else
+		{
+			counts[nc - 1].present++;
+			j++;
+		}
+	}
 	pfree(wanted);
+	pfree(present);
+	*ncounts = nc;
+	return counts;
+}
+
+/*
+ * Make the rows of each (attnum, role) whose count differs in counts (read
+ * in snapshot, every such lock held) match: surplus rows are deleted, the
+ * missing ones added.
+ */
+static void
+apply_role_counts(const MachineColumns *cols, Snapshot snapshot, RoleCount *counts, int n)
+{
+	Relation	sdep = table_open(SharedDependRelationId, RowExclusiveLock);
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	scan = begin_key_scan(sdep, cols, snapshot);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_shdepend row = (Form_pg_shdepend) GETSTRUCT(tup);
+		RoleCount  *c = NULL;
+
+		if (!key_row(row, cols))
+			continue;
+		for (int i = 0; i < n && c == NULL; i++)
+			if (counts[i].attnum == row->objsubid && counts[i].role == row->refobjid)
+				c = &counts[i];
+		if (c == NULL || c->present <= c->wanted)
+			continue;
+		CatalogTupleDelete(sdep, &tup->t_self);
+		c->present--;
+	}
+	systable_endscan(scan);
+	for (int i = 0; i < n; i++)
+		for (; counts[i].present < counts[i].wanted; counts[i].present++)
+			insert_row(sdep, cols, counts[i].attnum, counts[i].role);
+	table_close(sdep, RowExclusiveLock);
+}
+
+/*
+ * Make this database's rows match machine_definitions, for the roles
+ * whose rows differ from what the machines want: the statement's own
+ * changes, or another writer's that committed meanwhile.  Each such
+ * (role, column) is locked (lock_role_rows) and everything read again in
+ * a new snapshot, until a read needs no lock not yet held; then every
+ * other writer changing those roles' rows has committed and is seen, and
+ * any that starts waits for this transaction: two transactions never
+ * delete the same row, and the last one writes what both committed.
+ * Rows of roles the statement did not change are neither read under a
+ * lock nor written, so writers of other roles' machines go on at once.
+ */
+static void
+record_machine_roles(const MachineColumns *cols)
+{
+	/* Our own writes, those of the statement too. */
+	CommandCounterIncrement();
+	AcceptInvalidationMessages();
+	for (;;)
+	{
+		Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+		int			n;
+		RoleCount  *counts = count_role_rows(cols, snapshot, &n);
+		bool		taken = false;
+		int			ndiff = 0;
+
+		for (int i = 0; i < n; i++)
+			if (counts[i].wanted != counts[i].present)
+			{
+				counts[ndiff++] = counts[i];
+				if (lock_role_rows(counts[ndiff - 1].role, counts[ndiff - 1].attnum))
+					taken = true;
+			}
+		if (!taken)
+			apply_role_counts(cols, snapshot, counts, ndiff);
+		UnregisterSnapshot(snapshot);
+		pfree(counts);
+		if (!taken)
+			break;
+		CHECK_FOR_INTERRUPTS();
+	}
 	/* Visible to the rest of the statement (DROP ROLE later in it). */
 	CommandCounterIncrement();
+}
+
+/*
+ * Before a machine's row is written by the functions of machines_api.c:
+ * ExclusiveLock on the rows of role in column "owner" (usage false) or
+ * "usage_roles" (usage true), to the end of the transaction, which the
+ * write's statement trigger takes anyway (record_machine_roles), but only
+ * after the statement has locked the row: taken first, a writer never
+ * waits for it while holding a machine's row that the holder goes on to
+ * write (a DROP OWNED of a grantee, say), which deadlocked (40P01).
+ * Waits for the transactions changing the rows of that role and column
+ * (lock_timeout applies); does nothing with 0.1's catalog or an invalid
+ * role.
+ */
+void
+steward_machine_roles_lock(Oid role, bool usage)
+{
+	MachineColumns cols;
+
+	if (!OidIsValid(role) || !machine_columns(&cols))
+		return;
+	(void) lock_role_rows(role, usage ? cols.usage_roles : cols.owner);
 }
 
 /*
@@ -420,9 +627,8 @@ steward_machine_definitions_roles(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("steward._machine_definitions_roles() must be a FOR EACH STATEMENT trigger of steward.machine_definitions")));
-	if (TRIGGER_FIRED_BEFORE(trigdata->tg_event))
-		lock_machine_roles(&cols);
-	else
+	/* A BEFORE trigger (0.2 before drop2's change) has nothing to do. */
+	if (TRIGGER_FIRED_AFTER(trigdata->tg_event))
 		record_machine_roles(&cols);
 	return PointerGetDatum(NULL);
 }
@@ -568,10 +774,10 @@ steward_machine_definitions_rules(PG_FUNCTION_ARGS)
  * caller who cannot, leaves them with the privilege.  The hook then drops
  * the roles' machines and grants after core's part, and the trigger
  * records what is left; an error on the way rolls the deletion back with
- * the rest.  Roles is an oid[]; takes the catalog's lock (ExclusiveLock
- * on the object (pg_class, machine_definitions), which every writer of
- * the rows takes, to the end of the transaction), then RowExclusiveLock
- * on pg_shdepend.  Does nothing with 0.1's catalog (no owners).
+ * the rest.  Roles is an oid[]; takes the locks of the roles' rows
+ * (ExclusiveLock on lock_role_rows' tags of both columns, in OID order,
+ * to the end of the transaction: other roles' are not taken), then
+ * RowExclusiveLock on pg_shdepend.  Does nothing with 0.1's catalog (no owners).
  * Errors: none of its own; the locks' (40P01 deadlock, 55P03
  * lock_timeout).
  */
@@ -586,6 +792,7 @@ steward_machine_roles_forget(Datum roles)
 	RoleRef    *wanted;
 	int			nwanted = 0;
 	int			size;
+	ListCell   *lc;
 
 	if (!machine_columns(&cols))
 		return;
@@ -595,7 +802,13 @@ steward_machine_roles_forget(Datum roles)
 		list = lappend_oid(list, DatumGetObjectId(elems[i]));
 	if (list == NIL)
 		return;
-	lock_machine_roles(&cols);
+	/* The roles' rows of both columns, in OID order (other roles' none). */
+	list_sort(list, list_oid_cmp);
+	foreach(lc, list)
+	{
+		(void) lock_role_rows(lfirst_oid(lc), cols.owner);
+		(void) lock_role_rows(lfirst_oid(lc), cols.usage_roles);
+	}
 	sdep = table_open(SharedDependRelationId, RowExclusiveLock);
 	/* Core's rows of column privileges stay: its part revokes them. */
 	size = 4;

@@ -156,8 +156,9 @@ read_machine(const char *machine, MachineInfo *info, bool owners)
  * waits queue behind it (PostgreSQL's lock queue is fair) instead of
  * holding a row again at each of its tries (codereview6 F6: it waited 8 s
  * behind three overlapping attaches).  A label that makes a missing
- * machine takes no tag: the catalog's lock, which DROP OWNED takes before
- * steward._drop_owned reads its roles' machines again, orders the two.
+ * machine takes no tag: the lock of its new owner's pg_shdepend rows
+ * (machine_roles.c), which DROP OWNED takes before steward._drop_owned
+ * reads its roles' machines again, orders the two.
  * Machines of other roles are never waited for: an ExclusiveLock on the
  * whole catalog did that, and let any role block every attach of the
  * database with BEGIN; DROP OWNED BY itself (codereview7 B).  The tag is
@@ -625,8 +626,10 @@ machine_name_arg(FunctionCallInfo fcinfo)
  * caller becomes the owner.  Validation and the insert are
  * steward._create_state_machine, run as the catalog's owner, after
  * ShareLock on the caller's lock tag (waiting for a DROP OWNED of the
- * caller).  Writing the catalog takes RowExclusiveLock on steward.machine_definitions and, through
- * its statement triggers, ExclusiveLock on its object (machine_roles.c) and
+ * caller) and ExclusiveLock on the lock of the caller's pg_shdepend rows as
+ * an owner (machine_roles.c: waits only for transactions changing them).
+ * Writing the catalog takes RowExclusiveLock on
+ * steward.machine_definitions and, through its statement trigger,
  * AccessShareLock on each role recorded in pg_shdepend, all held to
  * transaction end.  Raises 55000 while the catalog is 0.1's (HINT: update
  * the extension), and the SQL function's errors: 22023 for a malformed
@@ -657,6 +660,7 @@ steward_create_state_machine(PG_FUNCTION_ARGS)
 		role_machines_tag(&tag, caller);
 		(void) LockAcquire(&tag, ShareLock, false, false);
 	}
+	steward_machine_roles_lock(caller, false);
 	if (SPI_execute_with_args("SELECT steward._create_state_machine($1, $2, $3, $4, $5)",
 							  5, argtypes, args, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not create the state machine");
@@ -670,9 +674,12 @@ steward_create_state_machine(PG_FUNCTION_ARGS)
  * the owner), reads the machine in a snapshot taken now (AccessShareLock on
  * steward.machine_definitions), then deletes it as the catalog's owner; the
  * delete takes RowExclusiveLock on steward.machine_definitions and, through
- * its statement triggers, ExclusiveLock on its object (machine_roles.c) and
- * AccessShareLock on each role recorded in pg_shdepend, all held to
- * transaction end.  Raises 22004 for a NULL name, 55000 while the catalog is
+ * its statement trigger once it holds the row, ExclusiveLock on the locks
+ * of its owner's and grantees' pg_shdepend rows (machine_roles.c; not
+ * before the row: a transaction attaching the machine, which the drop
+ * waits for, may create another of the owner's machines next, which
+ * deadlocked) and AccessShareLock on each role recorded in pg_shdepend,
+ * all held to transaction end.  Raises 22004 for a NULL name, 55000 while the catalog is
  * 0.1's, 42704 for no such machine, 42501 unless the caller has its owner's
  * privileges (or for a built-in machine), 2BP01 while it is attached.
  */
@@ -748,13 +755,22 @@ change_machine(FunctionCallInfo fcinfo, const char *role_what, bool new_owner,
 	require_machine_owner(machine, &info, caller);
 	if (new_owner)
 		check_is_member_of_role(caller, role);
+	if (new_owner && !info.builtin)
+	{
+		steward_machine_roles_lock(info.owner, false);
+		steward_machine_roles_lock(role, false);
+	}
+	else if (!new_owner && !info.builtin)
+		steward_machine_roles_lock(role, true);
 	update_machine(sql, machine, role);
 	steward_as_owner_end(&ctx);
 }
 
 /*
  * steward.alter_state_machine_owner(name, owner): give a machine away.
- * Locks as steward_drop_state_machine (an UPDATE instead of the delete).
+ * Locks as steward_drop_state_machine (an UPDATE instead of the delete),
+ * but takes the locks of the old and new owner's pg_shdepend rows before
+ * the UPDATE (an UPDATE waits for no attach: the owner is no key column).
  * Raises 22004 for a NULL argument, 42704 for a role or machine that does
  * not exist, 55000 while the catalog is 0.1's, 42501 unless the caller has
  * the owner's privileges and is a member of the new owner.
@@ -770,7 +786,9 @@ steward_alter_state_machine_owner(PG_FUNCTION_ARGS)
 /*
  * steward.grant_state_machine(name, grantee): the owner lets a role attach
  * it.  Locks as steward_drop_state_machine (an UPDATE instead of the
- * delete).  Raises 22004 for a NULL argument, 42704 for a role or machine
+ * delete), but takes the lock of the grantee's pg_shdepend rows before the
+ * UPDATE (so a DROP OWNED of the grantee, which holds it and then writes
+ * the machine's row, is waited for rather than deadlocked with).  Raises 22004 for a NULL argument, 42704 for a role or machine
  * that does not exist, 55000 while the catalog is 0.1's, 42501 unless the
  * caller has the owner's privileges.
  */

@@ -191,8 +191,8 @@ role_oids(List *specs)
  * pg_shdepend (src/lifecycle/machine_roles.c) are ours to follow, after
  * core's part, in follow_owned; core would take them for privileges on
  * steward.machine_definitions.  Locks the rows of the roles' machines
- * (FOR UPDATE, waiting for transactions attaching them), then the
- * catalog's lock (machine_roles.c).
+ * (FOR UPDATE, waiting for transactions attaching them), then the locks
+ * of the roles' own pg_shdepend rows (machine_roles.c).
  */
 static void
 forget_machine_roles(DropOwnedStmt *stmt)
