@@ -618,7 +618,7 @@ judged(const WrittenJudge *judge, bool configuring, Relation rel, const char *co
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg_internal("%s", msg),
 				 errdetail_internal("%s The table is attached all the same: it stores no row yet, as a partition a restore attaches before loading its data.", detail),
-				 errhint("Fix it: %s.  Until then an INSERT into the partition itself that leaves the column out fails; steward.verify() lists the columns still to fix.",
+				 errhint("Fix it before the table is written to: %s.  steward.verify() lists the columns still to fix.",
 						 fix)));
 	else if (judge != NULL && judge->member_now && judge->attaching)
 		ereport(ERROR,
