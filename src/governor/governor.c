@@ -410,8 +410,8 @@ steward_governor_define_gucs(void)
 							NULL, &gov_interval_ms, 1000, 10, 60000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("steward.governor_nice",
-							"CPU priority (nice value) of background jobs while a foreground is measured: the idempotency purge worker, and the sessions running run_transition or a backfill.",
-							"Where the CPUs are all busy, the kernel then runs the foreground's backends first.  Sessions change their Linux autogroup's value and get it back when the job ends.",
+							"CPU priority (nice value) of the background job processes: the idempotency purge worker.",
+							"Where the CPUs are all busy, the kernel then runs the foreground's backends first (the process's nice value and its Linux autogroup's).",
 							&gov_nice, 10, 0, 19,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("steward.governor_slow_start",
@@ -472,145 +472,94 @@ steward_governor_pin_batch_wal_compression(void)
 }
 
 /*
- * Linux schedules each session (setsid: every PostgreSQL backend is the
- * leader of its own) as one group when autogroup is in effect (the
- * kernel's default where the CPU controller of cgroups is not used, as on
- * a stock Debian server): a process's nice value then ranks it only
- * against the processes of its own session, and a niced backend still
- * gets as much CPU as any foreground backend (sched(7), "The autogroup
- * feature").  What ranks the session against the others is the
- * autogroup's nice value, /proc/self/autogroup.  Unlike a process's own
- * nice value, an unprivileged process may also lower it back to any value
- * from 0 up (kernel/sched/autogroup.c, proc_sched_autogroup_set_nice: only
- * a negative value needs privileges), so a client session can give way
- * during its job and get its priority back at the end.  The kernel takes
- * one change every 100 ms from unprivileged processes, machine-wide
- * (EAGAIN otherwise).
+ * Linux schedules each session (setsid: every PostgreSQL backend, the
+ * purge worker included, is the leader of its own) as one group when
+ * autogroup is in effect (the kernel's default where the CPU controller of
+ * cgroups is not used, as on a stock Debian server): a process's nice
+ * value then ranks it only against the processes of its own session, and
+ * a niced worker still got as much CPU as any foreground backend
+ * (sched(7), "The autogroup feature").  What ranks the session against
+ * the others is the autogroup's nice value, /proc/self/autogroup, which an
+ * unprivileged process may raise (kernel/sched/autogroup.c,
+ * proc_sched_autogroup_set_nice); the kernel takes one change every 100 ms
+ * from unprivileged processes, machine-wide (EAGAIN otherwise).
+ *
+ * Client sessions running a job (run_transition, backfills) are not
+ * lowered this way although they could get the value back: a lowered
+ * session holds its batch's row locks and, when preempted, LWLocks (a WAL
+ * insertion lock) that foreground sessions then wait for longer
+ * (priority inversion, measured by codereview8 H2), and the machine-wide
+ * rate limit, which any OS user can use up, could leave a session (a
+ * pooled connection) lowered after its job.
  */
 #define AUTOGROUP_FILE "/proc/self/autogroup"
 
-/* The session's autogroup nice value before a job lowered it; INT_MIN: not lowered. */
-static int	autogroup_saved = INT_MIN;
-
 /*
- * The nice value of this backend's autogroup, or INT_MIN when there is
- * none to change: not the leader of its session (the group would be
- * shared), no autogroup file, or it cannot be read.  Raises nothing.
+ * Raise this process's autogroup nice value to at least value, if this
+ * process leads its session (the group is its own).  Returns false only
+ * when the kernel's rate limit refused it (EAGAIN: try again later); any
+ * other failure is logged once and counts as done.  No lock; raises
+ * nothing.
  */
-static int
-autogroup_nice(void)
+static bool
+autogroup_lower(int value)
 {
 	char		buf[128];
 	int			fd;
 	ssize_t		n;
 	char	   *p;
+	int			len;
 
 	if (getsid(0) != MyProcPid)
-		return INT_MIN;
+		return true;
 	fd = open(AUTOGROUP_FILE, O_RDONLY);
 	if (fd < 0)
-		return INT_MIN;
+		return true;			/* no autogroup in this kernel */
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	if (n <= 0)
-		return INT_MIN;
-	buf[n] = '\0';
+	buf[Max(n, 0)] = '\0';
 	/* "/autogroup-<id> nice <n>" */
 	p = strstr(buf, " nice ");
-	if (p == NULL)
-		return INT_MIN;
-	return atoi(p + 6);
-}
-
-/* Set this backend's autogroup nice value; errno (EAGAIN: too soon) on failure. */
-static bool
-autogroup_set_nice(int value)
-{
-	char		buf[16];
-	int			fd;
-	int			len = snprintf(buf, sizeof(buf), "%d", value);
-	bool		ok;
-
+	if (p != NULL && atoi(p + 6) >= value)
+		return true;
+	len = snprintf(buf, sizeof(buf), "%d", value);
 	fd = open(AUTOGROUP_FILE, O_WRONLY);
-	if (fd < 0)
-		return false;
-	ok = write(fd, buf, len) == len;
-	if (!ok)
+	if (fd >= 0 && write(fd, buf, len) == len)
+	{
+		close(fd);
+		return true;
+	}
+	if (fd >= 0)
 	{
 		int			save = errno;
 
 		close(fd);
 		errno = save;
+	}
+	if (errno == EAGAIN)
 		return false;
-	}
-	close(fd);
+	ereport(LOG,
+			(errmsg("pg_steward could not lower the CPU priority of a background job: %m")));
 	return true;
-}
-
-/*
- * Lower this session's autogroup to steward.governor_nice, remembering
- * the value to give back (once: a second call while lowered does
- * nothing).  Refused by the kernel's rate limit (EAGAIN): the next
- * decision tries again.  No lock; raises nothing.
- */
-static void
-autogroup_lower(void)
-{
-	int			cur;
-
-	if (autogroup_saved != INT_MIN || gov_nice <= 0)
-		return;
-	cur = autogroup_nice();
-	if (cur == INT_MIN || cur >= gov_nice)
-		return;
-	if (autogroup_set_nice(gov_nice))
-		autogroup_saved = cur;
-	else if (errno != EAGAIN)
-		ereport(LOG,
-				(errmsg("pg_steward could not lower the CPU priority of a background job: %m")));
-}
-
-/*
- * Give the session's autogroup back the nice value autogroup_lower saved.
- * With wait, retries through the kernel's rate limit for up to 250 ms
- * (the job has ended: the session must not stay slow); without, leaves
- * it to the next call.  Also called from the abort callback: no lock,
- * raises nothing.
- */
-static void
-autogroup_restore(bool wait)
-{
-	for (int i = 0; autogroup_saved != INT_MIN; i++)
-	{
-		if (autogroup_set_nice(autogroup_saved))
-			autogroup_saved = INT_MIN;
-		else if (errno != EAGAIN || !wait || i >= 25)
-		{
-			if (wait)
-				ereport(LOG,
-						(errmsg("pg_steward could not restore the CPU priority of a session after its job: %m"),
-						 errdetail("The session gets it back when its next governed job ends.")));
-			return;
-		}
-		else
-			pg_usleep(10 * 1000L);
-	}
 }
 
 /*
  * A background worker that runs a job (the purge worker) gives way to the
  * foreground on the CPU: nice steward.governor_nice, both the process's
- * own value and its session's autogroup (above; the worker leads its
- * session).  The autogroup is not given back: the worker ends with its
- * job.  No lock; a failure is logged (LOG), never raised.
+ * own value and its session's autogroup's (above).  Neither is given back:
+ * the worker ends with its job.  Returns false when the kernel's rate
+ * limit refused the autogroup's change (the caller tries again at its next
+ * decision).  No lock; a failure is logged (LOG), never raised.
  */
-void
+bool
 steward_governor_lower_priority(void)
 {
-	if (gov_nice > 0 && setpriority(PRIO_PROCESS, 0, gov_nice) != 0)
+	if (gov_nice <= 0)
+		return true;
+	if (setpriority(PRIO_PROCESS, 0, gov_nice) != 0)
 		ereport(LOG,
 				(errmsg("pg_steward could not lower the CPU priority of a background job: %m")));
-	autogroup_lower();
+	return autogroup_lower(gov_nice);
 }
 
 /*
@@ -2110,8 +2059,6 @@ gov_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			jobs_stop_working();
-			/* The job's statement failed: the session's priority comes back. */
-			autogroup_restore(true);
 			break;
 		default:
 			break;
@@ -2413,22 +2360,7 @@ maybe_decide(StewardGovJob *job, TimestampTz now)
 		 sig.cpu, sig.base_cpu, sig.load_per_s, sig.base_load_per_s, sig.lock_waits);
 	if (job->nice_on_foreground && job->st.reason != GOV_R_NO_FOREGROUND &&
 		job->st.reason != GOV_R_DISABLED)
-	{
-		job->nice_on_foreground = false;
-		steward_governor_lower_priority();
-	}
-	else if (MyBackendType == B_BACKEND)
-	{
-		/*
-		 * A client session's job gives way while there is a foreground to
-		 * protect, and runs at its normal priority when there is none (or
-		 * the governor is off): its autogroup, which it can give back.
-		 */
-		if (job->st.reason == GOV_R_NO_FOREGROUND || job->st.reason == GOV_R_DISABLED)
-			autogroup_restore(false);
-		else
-			autogroup_lower();
-	}
+		job->nice_on_foreground = !steward_governor_lower_priority();
 	job->started = true;
 	job->last_tick = sig.tick;
 	job->sig = sig;
@@ -2553,8 +2485,6 @@ governor_end_as(StewardGovJob *job, int64 rows, GovSlotState final)
 	}
 	job->working = false;
 	release_job(job, final);
-	if (!have_local_jobs())
-		autogroup_restore(true);
 }
 
 /*

@@ -53,7 +53,7 @@ extern StewardGovJob *steward_governor_begin(const char *kind, const char *label
 extern int	steward_governor_pace(StewardGovJob *job, int64 rows);
 extern void steward_governor_end(StewardGovJob *job, int64 rows);
 extern bool steward_governor_enabled(void);
-extern void steward_governor_lower_priority(void);
+extern bool steward_governor_lower_priority(void);
 extern void steward_governor_lower_priority_on_foreground(StewardGovJob *job);
 
 #endif							/* STEWARD_GOVERNOR_H */
