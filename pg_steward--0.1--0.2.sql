@@ -27100,3 +27100,28 @@ $$;
 -- the writers that change them (src/lifecycle/machine_roles.c), no longer
 -- by one lock of the whole catalog taken before every write (review20 F2).
 DROP TRIGGER machine_definitions_roles_lock ON steward.machine_definitions;
+
+-- drop3 (codereview8 L7): an UPDATE moving a state rule to another column
+-- or table locks its machine and checks the cap as one pointing it at a
+-- machine does.
+CREATE OR REPLACE FUNCTION steward._column_rules_lock_machine()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM steward._state_machine_lock(NEW.machine);
+    IF OLD.kind IS DISTINCT FROM 'state' OR (OLD.relid, OLD.attname) IS DISTINCT FROM (NEW.relid, NEW.attname) THEN
+        PERFORM steward._check_state_rule_cap(NEW.relid, NEW.attname, true);
+    END IF;
+    RETURN NEW;
+END
+$$;
+DROP TRIGGER column_rules_lock_machine ON steward.column_rules;
+CREATE TRIGGER column_rules_lock_machine
+    BEFORE UPDATE OF kind, machine, relid, attname ON steward.column_rules
+    FOR EACH ROW
+    WHEN (NEW.kind = 'state' AND NEW.machine IS NOT NULL
+          AND (OLD.kind, OLD.machine, OLD.relid, OLD.attname) IS DISTINCT FROM (NEW.kind, NEW.machine, NEW.relid, NEW.attname))
+    EXECUTE FUNCTION steward._column_rules_lock_machine();
+ALTER TABLE steward.column_rules ENABLE ALWAYS TRIGGER column_rules_lock_machine;

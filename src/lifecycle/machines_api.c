@@ -25,6 +25,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -354,6 +355,85 @@ wait_for_role_machines(Datum roles)
 	}
 }
 
+#define ROLE_RELATIONS_SQL \
+	"SELECT s.objid FROM pg_catalog.pg_shdepend s" \
+	" WHERE s.dbid = $2 AND s.classid = 'pg_catalog.pg_class'::pg_catalog.regclass" \
+	" AND s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass" \
+	" AND s.refobjid = ANY ($1) AND s.deptype = 'o'" \
+	" UNION SELECT p.polrelid FROM pg_catalog.pg_shdepend s JOIN pg_catalog.pg_policy p ON p.oid = s.objid" \
+	" WHERE s.dbid = $2 AND s.classid = 'pg_catalog.pg_policy'::pg_catalog.regclass" \
+	" AND s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass" \
+	" AND s.refobjid = ANY ($1) AND s.deptype = 'r'" \
+	" ORDER BY 1"
+
+/*
+ * AccessExclusiveLock, to the end of the transaction, on the relations of
+ * this database that core's part of DROP OWNED drops or changes under that
+ * lock: those the roles (an oid[] Datum) own and those with a policy
+ * naming them, read in a snapshot taken now, in OID order (connected to
+ * SPI).  Waiting, or, with conditional, only where no other transaction
+ * holds a lock: then false as soon as one is held elsewhere (those taken
+ * are kept), true when all are.  Taken before the roles' lock tags, as
+ * every transaction attaching or labelling a machine takes its table
+ * before the tag of the machine's owner: DROP OWNED holding the tag while
+ * core's part waited for a table that an attach of one of the roles'
+ * machines held while it waited for the tag deadlocked (40P01, codereview8
+ * H1, drop3_drop_owned_own_table.spec).  A relation dropped meanwhile is
+ * locked by OID only (no error).  Core would take the same locks a moment
+ * later.
+ */
+static bool
+lock_role_relations(Datum roles, bool conditional)
+{
+	Oid			argtypes[2] = {OIDARRAYOID, OIDOID};
+	Datum		args[2] = {roles, ObjectIdGetDatum(MyDatabaseId)};
+	Oid		   *relids;
+	uint64		n;
+	bool		all = true;
+
+	if (steward_spi_read_latest(ROLE_RELATIONS_SQL, 2, argtypes, args, NULL, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the relations of the roles");
+	n = SPI_processed;
+	relids = palloc(sizeof(Oid) * Max(n, 1));
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		relids[i] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+												   SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	for (uint64 i = 0; i < n && all; i++)
+	{
+		LOCKTAG		tag;
+
+		SET_LOCKTAG_RELATION(tag, MyDatabaseId, relids[i]);
+		if (!conditional)
+			LockRelationOid(relids[i], AccessExclusiveLock);
+		else if (!LockHeldByMe(&tag, AccessExclusiveLock))
+			all = ConditionalLockRelationOid(relids[i], AccessExclusiveLock);
+	}
+	pfree(relids);
+	return all;
+}
+
+/* ExclusiveLock (take) or its release (!take) on the roles' lock tags. */
+static void
+lock_role_tags(Oid *oids, int n, bool take)
+{
+	for (int i = 0; i < n; i++)
+	{
+		LOCKTAG		tag;
+
+		if (i > 0 && oids[i] == oids[i - 1])
+			continue;
+		role_machines_tag(&tag, oids[i]);
+		if (take)
+			(void) LockAcquire(&tag, ExclusiveLock, false, false);
+		else
+			LockRelease(&tag, ExclusiveLock, false);
+	}
+}
+
 /*
  * Lock the rows of the machines owned by roles (an oid[] Datum) FOR
  * UPDATE, to the end of the transaction, for DROP OWNED (src/ops/roles.c),
@@ -371,7 +451,11 @@ wait_for_role_machines(Datum roles)
  * at its first try, or its second after a change of owner or a direct
  * write of the catalog, instead of held again by a new attach at every
  * try (codereview6 F6).  Other roles' machines are never waited for
- * (codereview7 B).  Locks: the roles' lock tags ExclusiveLock, the rows
+ * (codereview7 B).  First of all it locks the relations core's part will
+ * drop or change (lock_role_relations), so that it never holds a tag
+ * while waiting for a table (one made meanwhile: the tags are given back
+ * while it waits for it).  Locks: AccessExclusiveLock on those
+ * relations, the roles' lock tags ExclusiveLock, the rows
  * FOR UPDATE and RowShareLock on steward.machine_definitions, to the end
  * of the transaction.  Raises 40001 under REPEATABLE READ when a machine
  * changed after the snapshot, 55P03 on lock_timeout, 57014 on cancel,
@@ -391,14 +475,22 @@ steward_lock_role_machines(Datum roles)
 	for (int i = 0; i < n; i++)
 		oids[i] = DatumGetObjectId(elems[i]);
 	qsort(oids, n, sizeof(Oid), oid_cmp);
-	for (int i = 0; i < n; i++)
-	{
-		LOCKTAG		tag;
 
-		if (i > 0 && oids[i] == oids[i - 1])
-			continue;
-		role_machines_tag(&tag, oids[i]);
-		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	/*
+	 * Tables first, then the tags.  A table the roles made while the tags
+	 * were awaited is taken without waiting; when another transaction
+	 * holds it (an attach of the roles' machine to it waits for a tag),
+	 * the tags are given back until it is ours.
+	 */
+	(void) lock_role_relations(roles, false);
+	for (;;)
+	{
+		lock_role_tags(oids, n, true);
+		if (lock_role_relations(roles, true))
+			break;
+		lock_role_tags(oids, n, false);
+		CHECK_FOR_INTERRUPTS();
+		(void) lock_role_relations(roles, false);
 	}
 	pfree(oids);
 

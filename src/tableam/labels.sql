@@ -393,7 +393,9 @@ ALTER TABLE steward.column_rules ENABLE ALWAYS TRIGGER column_rules_merge;
 -- machine's row FOR KEY SHARE as an inserted rule does (above): without
 -- it a concurrent drop_state_machine deleted the machine under the
 -- uncommitted rule (review19 F5).  A rule that becomes a state rule past
--- the cap warns as an inserted one does.
+-- the cap, or a state rule moved to another column or table past it,
+-- warns as an inserted one does (a move took neither the lock nor the
+-- check: codereview8 L7).
 CREATE FUNCTION steward._column_rules_lock_machine()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -401,7 +403,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM steward._state_machine_lock(NEW.machine);
-    IF OLD.kind IS DISTINCT FROM 'state' OR OLD.attname IS DISTINCT FROM NEW.attname THEN
+    IF OLD.kind IS DISTINCT FROM 'state' OR (OLD.relid, OLD.attname) IS DISTINCT FROM (NEW.relid, NEW.attname) THEN
         PERFORM steward._check_state_rule_cap(NEW.relid, NEW.attname, true);
     END IF;
     RETURN NEW;
@@ -409,10 +411,10 @@ END
 $$;
 REVOKE ALL ON FUNCTION steward._column_rules_lock_machine() FROM PUBLIC;
 CREATE TRIGGER column_rules_lock_machine
-    BEFORE UPDATE OF kind, machine ON steward.column_rules
+    BEFORE UPDATE OF kind, machine, relid, attname ON steward.column_rules
     FOR EACH ROW
     WHEN (NEW.kind = 'state' AND NEW.machine IS NOT NULL
-          AND (OLD.kind, OLD.machine) IS DISTINCT FROM (NEW.kind, NEW.machine))
+          AND (OLD.kind, OLD.machine, OLD.relid, OLD.attname) IS DISTINCT FROM (NEW.kind, NEW.machine, NEW.relid, NEW.attname))
     EXECUTE FUNCTION steward._column_rules_lock_machine();
 ALTER TABLE steward.column_rules ENABLE ALWAYS TRIGGER column_rules_lock_machine;
 
