@@ -27125,3 +27125,111 @@ CREATE TRIGGER column_rules_lock_machine
           AND (OLD.kind, OLD.machine, OLD.relid, OLD.attname) IS DISTINCT FROM (NEW.kind, NEW.machine, NEW.relid, NEW.attname))
     EXECUTE FUNCTION steward._column_rules_lock_machine();
 ALTER TABLE steward.column_rules ENABLE ALWAYS TRIGGER column_rules_lock_machine;
+
+-- The start NOTICE for a partition's statistics: they can be made again
+-- on the new partitions only after the cleanup (readme38 L5).
+CREATE OR REPLACE FUNCTION steward._relayout_check_partitions(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    part regclass;
+    other text;
+    what text;
+    hint text;
+    lost text[] := '{}';
+BEGIN
+    FOR part IN SELECT x FROM steward._relayout_tree(rel) x WHERE x <> rel LOOP
+        what := NULL;
+        -- Triggers (a clone of the table's has tgparentid set) and rules of its own.
+        SELECT y.x INTO what FROM (SELECT format('its own trigger "%s"', tgname) FROM pg_trigger WHERE tgrelid = part AND NOT tgisinternal AND tgparentid = 0
+                                   UNION ALL SELECT format('its own rule "%s"', rulename) FROM pg_rewrite WHERE ev_class = part AND rulename <> '_RETURN') y(x) ORDER BY 1 LIMIT 1;
+        hint := 'Drop it for the migration, and recreate it on the table or its new partitions after steward.migration_cleanup (refused until then): writes between start and cleanup run without it.';
+        IF what IS NULL AND ((SELECT relrowsecurity FROM pg_class WHERE oid = part)
+                             OR EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = part)) THEN
+            what := 'row-level security';
+            hint := 'Disable it for the migration, and enable it on the new partitions after steward.migration_cleanup (refused until then).';
+        END IF;
+        -- Constraints of its own: CHECK not inherited from the table,
+        -- foreign keys, unique, primary and exclusion keys not attached to
+        -- the table's.
+        IF what IS NULL THEN
+            SELECT format('its own %s constraint "%s"', CASE contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key'
+                                                             WHEN 'x' THEN 'exclusion' WHEN 'u' THEN 'unique'
+                                                             ELSE 'primary key' END, conname)
+              INTO what FROM pg_constraint
+             WHERE conrelid = part AND ((contype = 'c' AND coninhcount = 0)
+                                        OR (contype IN ('f', 'u', 'p', 'x') AND conparentid = 0))
+             ORDER BY conname LIMIT 1;
+            hint := 'Declare it on the table (a unique key including the partition key), or drop it first if it is not needed: '
+                    'the new partitions get the table''s constraints only.';
+        END IF;
+        IF what IS NULL THEN
+            SELECT format('its own unique index "%s"', ic.relname) INTO what
+              FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+             WHERE i.indrelid = part AND i.indisunique
+               AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+             ORDER BY ic.relname LIMIT 1;
+        END IF;
+        -- Other tables' foreign keys to it (not the clones of a key to the table).
+        IF what IS NULL THEN
+            SELECT format('a foreign key referencing it ("%s" of %s)', conname, conrelid::regclass) INTO what
+              FROM pg_constraint WHERE confrelid = part AND contype = 'f' AND conparentid = 0
+             ORDER BY conname LIMIT 1;
+            hint := 'Reference the table instead, or drop the foreign key for the migration.';
+        END IF;
+        IF what IS NULL THEN
+            SELECT format('a %s depending on it (%s)', CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END,
+                          v.oid::regclass) INTO what
+              FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = part AND v.oid <> part
+             ORDER BY 1 LIMIT 1;
+            hint := 'Define it on the table, or drop it for the migration and recreate it after the cutover.';
+        END IF;
+        IF what IS NULL AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                                       AND d.refclassid = 'pg_class'::regclass AND d.refobjid = part) THEN
+            what := 'a function with a SQL-standard body depending on it';
+            hint := 'Recreate it after the cutover; bodies given as strings find tables by name and need nothing.';
+        END IF;
+        -- A publication naming the partition (review8 #13) would lose it.
+        IF what IS NULL THEN
+            SELECT format('its own membership in publication "%s"', x.pubname),
+                   format('Publish the table itself instead (ALTER PUBLICATION %I DROP TABLE %s, ADD TABLE %s, with publish_via_partition_root = true).',
+                          x.pubname, part, rel) INTO what, hint
+              FROM pg_publication_rel r JOIN pg_publication x ON x.oid = r.prpubid WHERE r.prrelid = part
+             ORDER BY x.pubname LIMIT 1;
+        END IF;
+        -- pg_steward's own rules and checks on the partition alone.
+        IF what IS NULL THEN
+            SELECT format('its own %s rule on column "%s"', CASE r.kind WHEN 'state' THEN 'state machine' ELSE r.kind END,
+                          r.attname),
+                   CASE r.kind WHEN 'state' THEN format('Attach it to the table instead, or remove it: steward.detach_state_machine(%L, %L).',
+                                                        part::text, r.attname)
+                               ELSE format('Declare it on the table instead, or remove it: steward.untrack(%L, %L).',
+                                           part::text, r.attname) END
+              INTO what, hint
+              FROM steward.column_rules r WHERE r.relid = part ORDER BY r.attname LIMIT 1;
+        END IF;
+        IF what IS NULL THEN
+            SELECT format('its own state check for state "%s"', c.state),
+                   format('Set it on the table instead, or remove it: steward.set_state_check(%L, %L, NULL).',
+                          part::text, c.state)
+              INTO what, hint
+              FROM steward.state_checks c WHERE c.relid = part ORDER BY c.state LIMIT 1;
+        END IF;
+        IF what IS NOT NULL THEN
+            RAISE EXCEPTION 'partition % of % has %: a relayout cannot carry it to the new partitions',
+                    part, rel, what
+                USING ERRCODE = 'feature_not_supported', HINT = hint;
+        END IF;
+        lost := lost || steward._relayout_partition_losses(rel, part);
+    END LOOP;
+    IF cardinality(lost) > 0 THEN
+        RAISE NOTICE 'the new layout of % will not have what single partitions have on their own: %',
+                rel, array_to_string(lost, ', ')
+            USING HINT = 'Create them on the table now, or on its new partitions after the cleanup, if they are still needed.';
+    END IF;
+END
+$$;

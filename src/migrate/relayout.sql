@@ -632,7 +632,7 @@ BEGIN
     IF cardinality(lost) > 0 THEN
         RAISE NOTICE 'the new layout of % will not have what single partitions have on their own: %',
                 rel, array_to_string(lost, ', ')
-            USING HINT = 'Create them on the table or on its new partitions after the start if they are still needed.';
+            USING HINT = 'Create them on the table now, or on its new partitions after the cleanup, if they are still needed.';
     END IF;
 END
 $$;
