@@ -849,8 +849,13 @@ change_machine(FunctionCallInfo fcinfo, const char *role_what, bool new_owner,
 		check_is_member_of_role(caller, role);
 	if (new_owner && !info.builtin)
 	{
-		steward_machine_roles_lock(info.owner, false);
-		steward_machine_roles_lock(role, false);
+		/*
+		 * Both owners' rows, in OID order as every multi-role locker takes
+		 * them: two owner changes swapping two roles' machines took them
+		 * in opposite orders (codereview8 L9).
+		 */
+		steward_machine_roles_lock(Min(info.owner, role), false);
+		steward_machine_roles_lock(Max(info.owner, role), false);
 	}
 	else if (!new_owner && !info.builtin)
 		steward_machine_roles_lock(role, true);
