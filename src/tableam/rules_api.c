@@ -31,6 +31,7 @@
 #include "catalog/pg_type_d.h"
 #include "commands/defrem.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -321,13 +322,44 @@ steward_read_rows_after_lock(const char *sql, int nargs, Oid *argtypes, Datum *a
 }
 
 /*
- * Whether relation relid may store a row: false only when neither it nor
- * any of its partitions has a block in its main fork (a partitioned table
- * has no storage of its own), so that no snapshot, the command's own
- * writes included, sees a row -- as a table a restore has just created,
- * before its data (review15 R15-2).  True for a tree that holds a relation
- * of another kind (a foreign partition).  Reads no row, runs nothing the
- * owner wrote and needs no privilege: the checks of stored rows, which
+ * Whether plain table "rel" holds a row a snapshot taken now sees (the
+ * command's own earlier writes included): none when it has no block (a
+ * table a restore has just created, or a TRUNCATEd one), else the first
+ * row found by a scan under the latest snapshot ends it.  A table emptied
+ * by DELETE, or whose INSERT rolled back, stores no row (readme38 M3: it
+ * counted as storing rows while it had data pages); the scan reads its
+ * dead rows until the first live one, a cost only a table with no or few
+ * live rows pays.  The caller's lock keeps writers out, so no row arrives
+ * after the snapshot.
+ */
+static bool
+table_has_live_row(Relation rel)
+{
+	Snapshot	snap;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	bool		found;
+
+	if (RelationGetNumberOfBlocks(rel) == 0)
+		return false;
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	slot = table_slot_create(rel, NULL);
+	scan = table_beginscan(rel, snap, 0, NULL);
+	found = table_scan_getnextslot(scan, ForwardScanDirection, slot);
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snap);
+	return found;
+}
+
+/*
+ * Whether relation relid stores a row: false only when neither it nor
+ * any of its partitions holds a row a snapshot taken now sees
+ * (table_has_live_row; a partitioned table has no storage of its own) --
+ * as a table a restore has just created, before its data (review15
+ * R15-2), or one emptied by DELETE.  True for a tree that holds a relation
+ * of another kind (a foreign partition).  Runs nothing the owner wrote
+ * and needs no privilege (the scan is the AM's, no query): the checks of stored rows, which
  * read them as the owner by name (and so need the owner's USAGE on the
  * schema), skip tables that store none.  The caller holds a lock on relid
  * and its partitions that keeps writers out; AccessShareLock is taken on
@@ -349,7 +381,7 @@ steward_relation_stores_rows(Oid relid)
 
 		if (rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE &&
 			(rel->rd_rel->relkind != RELKIND_RELATION ||
-			 RelationGetNumberOfBlocks(rel) > 0))
+			 table_has_live_row(rel)))
 			stored = true;
 		relation_close(rel, AccessShareLock);
 		if (stored)

@@ -603,7 +603,10 @@ judged(const WrittenJudge *judge, bool configuring, Relation rel, const char *co
 	{
 		((WrittenJudge *) judge)->problems =
 			lappend(((WrittenJudge *) judge)->problems,
-					psprintf("column \"%s\": %s Fix: %s.", col, detail, fix));
+					psprintf("column \"%s\" of %s: %s Fix: %s.", col,
+							 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+														RelationGetRelationName(rel)),
+							 detail, fix));
 		return;
 	}
 	if (judge != NULL && judge->restoring)
@@ -611,14 +614,14 @@ judged(const WrittenJudge *judge, bool configuring, Relation rel, const char *co
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg_internal("%s", msg),
 				 errdetail_internal("%s The rule is applied all the same.", detail),
-				 errhint("Unless the restore gives the column a default later (pg_dump restores a bigserial's nextval default after the rule), fix it: %s.  steward.verify() lists the columns still to fix once the restore is done.", fix)));
+				 errhint("Unless the restore gives the column a default or an identity later (pg_dump restores a bigserial's nextval default and an identity after the rule), fix it: %s.  steward.verify() lists the columns still to fix once the restore is done.", fix)));
 	else if (judge != NULL && judge->member_now && judge->attaching &&
 			 !steward_relation_stores_rows(judge->member_root))
 		ereport(WARNING,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg_internal("%s", msg),
 				 errdetail_internal("%s The table is attached all the same: it stores no row yet, as a partition a restore attaches before loading its data.", detail),
-				 errhint("Fix it before the table is written to: %s.  steward.verify() lists the columns still to fix.",
+				 errhint("Fix it before the partition itself is written to (writes through the parent table use the parent's declaration): %s.  steward.verify() lists the columns still to fix.",
 						 fix)));
 	else if (judge != NULL && judge->member_now && judge->attaching)
 		ereport(ERROR,
@@ -959,7 +962,13 @@ check_written_walk(Oid relid, bool configuring, WrittenJudge *judge,
 	}
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
 		return;
-	if (get_rel_relispartition(relid))
+	/*
+	 * verify() ("collect") reports the table it is given and, for a
+	 * partitioned table, its partitions: never a sibling's or an
+	 * ancestor's definition (readme38 M2: verify of a sound partition
+	 * listed its siblings' fixes).
+	 */
+	if (get_rel_relispartition(relid) && !(judge != NULL && judge->collect))
 		root = llast_oid(get_partition_ancestors(relid));
 
 	tree = find_all_inheritors(root, configuring ? AccessShareLock : NoLock, NULL);
@@ -1192,10 +1201,11 @@ steward_check_written_ddl(PG_FUNCTION_ARGS)
 
 /*
  * The NOT NULL and default definitions of the columns the AM sets in table
- * relid's partition tree that make every INSERT leaving them out fail (a
- * 0.1 database's, one restored from a label): one text per column, with
- * the ALTER TABLE that fixes it, for steward.verify().  Reads every
- * relation of the tree with AccessShareLock, as its owner.  Errors: none
+ * relid and its partitions (not its siblings or ancestors) that make
+ * every INSERT leaving them out fail (a 0.1 database's, one restored from
+ * a label): one text per column, naming its table and the ALTER TABLE
+ * that fixes it, for steward.verify().  Reads relid and each of its
+ * partitions with AccessShareLock, as its owner.  Errors: none
  * of its own (those of reading the catalogs: 42P01 for a dropped table).
  */
 List *

@@ -229,7 +229,7 @@ is($node->safe_psql('old', q{
 	'2', 'legacy NOT NULL version after the update: ADD COLUMN accepted, the version still tracked');
 like($node->safe_psql('old', q{
 	SELECT detail FROM steward.verify('legacy') WHERE "check" = 'column_definition' AND NOT passed}),
-	qr/^column "version": .* Fix: ALTER TABLE public\.legacy ALTER COLUMN version SET DEFAULT 1 \(or DROP NOT NULL\)\.$/,
+	qr/^column "version" of public\.legacy: .* Fix: ALTER TABLE public\.legacy ALTER COLUMN version SET DEFAULT 1 \(or DROP NOT NULL\)\.$/,
 	'verify reports the legacy NOT NULL version column with the ALTER TABLE that fixes it');
 {
 	my $dumpdir = PostgreSQL::Test::Utils::tempdir;
@@ -238,7 +238,7 @@ like($node->safe_psql('old', q{
 	$node->safe_psql('postgres', 'CREATE DATABASE legacy_restore');
 	$node->safe_psql('legacy_restore', 'CREATE EXTENSION pg_steward');
 	my ($lrc, $lout, $lerr) = $node->psql('legacy_restore', "\\i $dumpdir/legacy.sql");
-	like($lerr, qr/WARNING:  column "version" of relation "legacy" is NOT NULL and has no default.*\n.*\n.*HINT:  Unless the restore gives the column a default later .*, fix it: ALTER TABLE public\.legacy ALTER COLUMN version SET DEFAULT 1/,
+	like($lerr, qr/WARNING:  column "version" of relation "legacy" is NOT NULL and has no default.*\n.*\n.*HINT:  Unless the restore gives the column a default or an identity later .*, fix it: ALTER TABLE public\.legacy ALTER COLUMN version SET DEFAULT 1/,
 		'restoring the legacy table warns with the fix');
 	unlike($lerr, qr/ERROR/, 'restoring the legacy table raises no error');
 	is($node->safe_psql('legacy_restore', q{
