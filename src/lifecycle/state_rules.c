@@ -79,12 +79,24 @@ state_of(const StateRule *rule, Datum d, bool isnull, char **value)
 	return steward_state_index(rule, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
-/* "attnum": rule's column in rel (which may number it otherwise). */
+/*
+ * The value written to rule's column of origin's row is no state: 23514
+ * naming origin's relation, or, for a user who may read the column only
+ * in a partitioned table above that partition (the one it writes
+ * through), that table with the row's key there
+ * (steward_origin_error_target).  Counts origin's relation.
+ */
 static void
-report_undeclared(Relation rel, AttrNumber attnum, const StateRule *rule,
-				  const char *value, const char *key)
+report_undeclared(const StewardRowOrigin *origin, const StateRule *rule,
+				  const char *value)
 {
-	steward_count_event(RelationGetRelid(rel), STEWARD_COUNTER_ILLEGAL_TRANSITIONS, 1);
+	AttrNumber	attnum;
+	char	   *key;
+	bool		readable;
+	Relation	rel;
+
+	steward_count_event(RelationGetRelid(origin->rel), STEWARD_COUNTER_ILLEGAL_TRANSITIONS, 1);
+	rel = steward_origin_error_target(origin, rule->attnum, &attnum, &key, &readable);
 	ereport(ERROR,
 			(errcode(ERRCODE_CHECK_VIOLATION),
 			 errmsg("%s is not a state of machine \"%s\" (column \"%s\" of relation \"%s\")",
@@ -149,18 +161,23 @@ check_changed_at_kept(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
 }
 
 /*
- * The key of the new row in "slot" for an error's DETAIL, or NULL
- * (steward_row_key_desc's rule: only for a role that may read it).  Error
- * paths only: materialises the slot and opens the key's index.  COPY FROM
- * checks its rows when it flushes a batch, so its "line N" context names
- * where the batch ended: the key is what finds the row (review9 F19).
+ * The new row in "slot" of rel as an error's origin (rel's own column
+ * numbers), whose key the error shows (steward_row_key_desc's rule: only
+ * for a role that may read it).  Error paths only: materialises the slot.
+ * COPY FROM checks its rows when it flushes a batch, so its "line N"
+ * context names where the batch ended: the key is what finds the row
+ * (review9 F19).
  */
-static char *
-new_row_key(Relation rel, TupleTableSlot *slot)
+static StewardRowOrigin
+new_row_origin(Relation rel, TupleTableSlot *slot)
 {
+	StewardRowOrigin origin;
 	bool		shouldFree;
 
-	return steward_row_key_desc(rel, ExecFetchSlotHeapTuple(slot, false, &shouldFree));
+	origin.rel = rel;
+	origin.tuple = ExecFetchSlotHeapTuple(slot, false, &shouldFree);
+	origin.map = NULL;
+	return origin;
 }
 
 /*
@@ -295,25 +312,35 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 		int			s = state_of(rule, d, isnull, &value);
 
 		if (s < 0)
-			report_undeclared(rel, rule->attnum, rule, value, new_row_key(rel, slot));
+		{
+			StewardRowOrigin origin = new_row_origin(rel, slot);
+
+			report_undeclared(&origin, rule, value);
+		}
 		if (from_copy)
 			continue;
 		if (!(rule->initial & (UINT64CONST(1) << s)))
 		{
-			char	   *key = new_row_key(rel, slot);
+			StewardRowOrigin origin = new_row_origin(rel, slot);
+			AttrNumber	attnum;
+			char	   *key;
+			bool		readable;
+			Relation	erel;
 
 			steward_count_event(RelationGetRelid(rel), STEWARD_COUNTER_ILLEGAL_TRANSITIONS, 1);
+			/* Named as report_undeclared names it. */
+			erel = steward_origin_error_target(&origin, rule->attnum, &attnum, &key, &readable);
 			ereport(ERROR,
 					(errcode(ERRCODE_CHECK_VIOLATION),
 					 errmsg("new row of relation \"%s\" cannot start in state %s",
-							RelationGetRelationName(rel), quote_literal_cstr(value)),
+							RelationGetRelationName(erel), quote_literal_cstr(value)),
 					 key ?
 					 errdetail("Machine \"%s\" starts rows in: %s. Row key: %s.",
 							   rule->machine, state_list(rule, rule->initial), key) :
 					 errdetail("Machine \"%s\" starts rows in: %s.",
 							   rule->machine, state_list(rule, rule->initial)),
 					 errhint("Insert the row in an initial state and move it with UPDATE; COPY by the table's owner (a restore) may load any declared state."),
-					 errtablecol(rel, rule->attnum)));
+					 errtablecol(erel, attnum)));
 		}
 		set_changed_at(slot, rule);
 	}
@@ -333,10 +360,13 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
  * (refuse_too_many_states).  Raises 23514 (counted as an
  * illegal transition) naming origin's relation, row and column (the
  * partition a moving row leaves: StewardRowOrigin), showing the old state
- * only to a user who may read the column.  Memory: error texts in
+ * only to a user who may read the column; to one who may read it only in a
+ * partitioned table above the partition, the error names that table
+ * (steward_origin_error_target).  Memory: error texts in
  * CurrentMemoryContext.  Locks: the counters' LWLock to count the illegal
  * transition, and for the error's DETAIL the row key's index with
- * AccessShareLock, released at once (steward_row_key_desc).
+ * AccessShareLock, released at once (steward_row_key_desc), and that
+ * ancestor with AccessShareLock until the error.
  */
 int
 steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
@@ -364,8 +394,7 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 		int			to = state_of(rule, newd, newnull, &newvalue);
 
 		if (to < 0)
-			report_undeclared(orel, steward_origin_attnum(origin, rule->attnum), rule,
-							  newvalue, steward_origin_key_desc(origin));
+			report_undeclared(origin, rule, newvalue);
 		check_changed_at_kept(rel, oldtup, slot, rule, origin);
 		if (from == to)
 			continue;
@@ -376,8 +405,9 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 		 */
 		if (from >= 0 && !(rule->edges[from] & (UINT64CONST(1) << to)))
 		{
-			char	   *key = steward_origin_key_desc(origin);
-			AttrNumber	oattnum = steward_origin_attnum(origin, rule->attnum);
+			char	   *key;
+			AttrNumber	oattnum;
+			bool		readable;
 
 			steward_count_event(RelationGetRelid(orel), STEWARD_COUNTER_ILLEGAL_TRANSITIONS, 1);
 
@@ -386,21 +416,8 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 			 * the partition, or in the partitioned table the application
 			 * writes through (named then, with the row's key there).
 			 */
-			if (!steward_column_readable(orel, oattnum))
-			{
-				AttrNumber	aattnum;
-				char	   *akey;
-				Relation	anc = steward_origin_readable_ancestor(origin, rule->attnum,
-																   &aattnum, &akey);
-
-				if (anc != NULL)
-				{
-					orel = anc;
-					oattnum = aattnum;
-					key = akey;
-				}
-			}
-			if (!steward_column_readable(orel, oattnum))
+			orel = steward_origin_error_target(origin, rule->attnum, &oattnum, &key, &readable);
+			if (!readable)
 				ereport(ERROR,
 						(errcode(ERRCODE_CHECK_VIOLATION),
 						 key ?

@@ -164,6 +164,41 @@ steward_origin_readable_ancestor(const StewardRowOrigin *origin, AttrNumber attn
 }
 
 /*
+ * The relation an error about column attnum (of the checked relation) of
+ * origin's row names, with *target_attnum the column's number there, *key
+ * the row's key there (NULL when the user may not read it) and *readable
+ * whether the user may read the column there (the error may then show the
+ * stored value): origin's relation, or, when the user may not read the
+ * column in it, the nearest partitioned ancestor where the user may
+ * (steward_origin_readable_ancestor: the table an application writes
+ * through), as the illegal transition, undeclared state and version errors
+ * do.  Error paths only: opens that ancestor with AccessShareLock (the
+ * caller's error closes it) and the key's index (released at once); runs
+ * the key types' output functions.
+ */
+Relation
+steward_origin_error_target(const StewardRowOrigin *origin, AttrNumber attnum,
+							AttrNumber *target_attnum, char **key, bool *readable)
+{
+	AttrNumber	oattnum = steward_origin_attnum(origin, attnum);
+	Relation	anc;
+
+	*readable = steward_column_readable(origin->rel, oattnum);
+	if (!*readable)
+	{
+		anc = steward_origin_readable_ancestor(origin, attnum, target_attnum, key);
+		if (anc != NULL)
+		{
+			*readable = true;
+			return anc;
+		}
+	}
+	*target_attnum = oattnum;
+	*key = steward_origin_key_desc(origin);
+	return origin->rel;
+}
+
+/*
  * "(order_id)=(42)" for tuple of rel by its primary key (else replica
  * identity), for an error's DETAIL; NULL when there is no key or the user
  * may not read its columns (BuildIndexValueDescription's rule).  Opens the

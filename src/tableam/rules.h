@@ -154,5 +154,8 @@ extern char *steward_origin_key_desc(const StewardRowOrigin *origin);
 extern Relation steward_origin_readable_ancestor(const StewardRowOrigin *origin,
 												 AttrNumber attnum, AttrNumber *anc_attnum,
 												 char **key);
+extern Relation steward_origin_error_target(const StewardRowOrigin *origin,
+											AttrNumber attnum, AttrNumber *target_attnum,
+											char **key, bool *readable);
 
 #endif							/* STEWARD_RULES_H */

@@ -251,9 +251,24 @@ column_name(Relation rel, AttrNumber attnum)
 
 /*
  * The rule reports below name the relation, row and column of "origin"
- * (StewardRowOrigin); "attnum" is the column's number in the relation the
- * rule checks.
+ * (StewardRowOrigin), or, for a user who may read the column only in a
+ * partitioned table above origin's partition, that table with the row's
+ * key there (steward_origin_error_target); "attnum" is the column's number
+ * in the relation the rule checks.  Counters count origin's relation.
  */
+
+/*
+ * Count "counter" for origin's relation, then the relation, column, key
+ * and readability the error names (steward_origin_error_target).
+ */
+static Relation
+counted_error_target(const StewardRowOrigin *origin, StewardCounter counter,
+					 AttrNumber checked_attnum, AttrNumber *attnum, char **key,
+					 bool *readable)
+{
+	steward_count_event(RelationGetRelid(origin->rel), counter, 1);
+	return steward_origin_error_target(origin, checked_attnum, attnum, key, readable);
+}
 
 /*
  * 40001 "stale version".  "read" is the version the statement read when the
@@ -264,15 +279,15 @@ static void
 report_stale_version(const StewardRowOrigin *origin, AttrNumber checked_attnum,
 					 int64 supplied, int64 read, int64 current)
 {
-	Relation	rel = origin->rel;
-	AttrNumber	attnum = steward_origin_attnum(origin, checked_attnum);
-	char	   *key = steward_origin_key_desc(origin);
-	const char *col = column_name(rel, attnum);
+	AttrNumber	attnum;
+	char	   *key;
 
 	/* The stored version only for a user who may read the column. */
-	bool		readable = steward_column_readable(rel, attnum);
+	bool		readable;
+	Relation	rel = counted_error_target(origin, STEWARD_COUNTER_VERSION_CONFLICTS, checked_attnum,
+										   &attnum, &key, &readable);
+	const char *col = column_name(rel, attnum);
 
-	steward_count_event(RelationGetRelid(rel), STEWARD_COUNTER_VERSION_CONFLICTS, 1);
 	ereport(ERROR,
 			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 			 key ?
@@ -308,13 +323,12 @@ static void
 report_version_ahead(const StewardRowOrigin *origin, AttrNumber checked_attnum,
 					 int64 supplied, int64 current)
 {
-	Relation	rel = origin->rel;
-	AttrNumber	attnum = steward_origin_attnum(origin, checked_attnum);
-	char	   *key = steward_origin_key_desc(origin);
+	AttrNumber	attnum;
+	char	   *key;
+	bool		readable;
+	Relation	rel = counted_error_target(origin, STEWARD_COUNTER_VERSION_INVALID, checked_attnum,
+										   &attnum, &key, &readable);
 
-	bool		readable = steward_column_readable(rel, attnum);
-
-	steward_count_event(RelationGetRelid(rel), STEWARD_COUNTER_VERSION_INVALID, 1);
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 readable ?
@@ -338,10 +352,12 @@ report_version_ahead(const StewardRowOrigin *origin, AttrNumber checked_attnum,
 static void
 report_version_exhausted(const StewardRowOrigin *origin, AttrNumber checked_attnum)
 {
-	Relation	rel = origin->rel;
-	AttrNumber	attnum = steward_origin_attnum(origin, checked_attnum);
-	char	   *key = steward_origin_key_desc(origin);
+	AttrNumber	attnum;
+	char	   *key;
+	bool		readable;
+	Relation	rel = steward_origin_error_target(origin, checked_attnum, &attnum, &key, &readable);
 	const char *col = column_name(rel, attnum);
+	Relation	orel = origin->rel;
 
 	ereport(ERROR,
 			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -354,8 +370,8 @@ report_version_exhausted(const StewardRowOrigin *origin, AttrNumber checked_attn
 					   col),
 			 errhint("Delete the row and insert it again with a smaller version, or stop tracking the column: "
 					 "SELECT steward.untrack(%s, %s);",
-					 quote_literal_cstr(quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-															   RelationGetRelationName(rel))),
+					 quote_literal_cstr(quote_qualified_identifier(get_namespace_name(RelationGetNamespace(orel)),
+															   RelationGetRelationName(orel))),
 					 quote_literal_cstr(col)),
 			 errtablecol(rel, attnum)));
 }
@@ -364,9 +380,10 @@ static void
 report_null_column(const StewardRowOrigin *origin, AttrNumber checked_attnum,
 				   const char *what)
 {
-	Relation	rel = origin->rel;
-	AttrNumber	attnum = steward_origin_attnum(origin, checked_attnum);
-	char	   *key = steward_origin_key_desc(origin);
+	AttrNumber	attnum;
+	char	   *key;
+	bool		readable;
+	Relation	rel = steward_origin_error_target(origin, checked_attnum, &attnum, &key, &readable);
 
 	ereport(ERROR,
 			(errcode(ERRCODE_NOT_NULL_VIOLATION),
@@ -381,13 +398,12 @@ static void
 report_out_of_order(const StewardRowOrigin *origin, AttrNumber checked_attnum,
 					int64 supplied, int64 current)
 {
-	Relation	rel = origin->rel;
-	AttrNumber	attnum = steward_origin_attnum(origin, checked_attnum);
-	char	   *key = steward_origin_key_desc(origin);
+	AttrNumber	attnum;
+	char	   *key;
+	bool		readable;
+	Relation	rel = counted_error_target(origin, STEWARD_COUNTER_SEQUENCE_REJECTS, checked_attnum,
+										   &attnum, &key, &readable);
 
-	bool		readable = steward_column_readable(rel, attnum);
-
-	steward_count_event(RelationGetRelid(rel), STEWARD_COUNTER_SEQUENCE_REJECTS, 1);
 	ereport(ERROR,
 			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 			 key ?
