@@ -361,7 +361,11 @@ sql(q{SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 # would rightly become the new normal.
 sql(q{ALTER SYSTEM SET steward.governor_target_p99_ratio = 2.9});
 $node->reload;
-$run = start_psql("CALL steward.run_transition('items', 'a', 'b', NULL, 200)");
+# At most 15000 rows a second: the run lasts longer than the poll below
+# may wait (40 s for the 600000 rows), so a run at full speed cannot end
+# before the slower foreground has filled a window (a run of 65000 rows a
+# second once ended within 10 s, unpaused, and the poll timed out).
+$run = start_psql("CALL steward.run_transition('items', 'a', 'b', NULL, 200, 15000)");
 ok( poll_until(
 		q{SELECT EXISTS (SELECT 1 FROM steward.transition_progress
 		                  WHERE status = 'running' AND rows_done > 0)},
