@@ -130,7 +130,9 @@ set_changed_at(TupleTableSlot *slot, const StateRule *rule)
  * changed_at is pg_steward's to write: an UPDATE may leave it as stored
  * (or write the stored value back, as ORMs do), never set another time
  * (the AM stamps it when the state changes).  Raises 428C9, as core does
- * for a write to a GENERATED ALWAYS column.
+ * for a write to a GENERATED ALWAYS column, naming origin's relation, or
+ * for a role that may read the column only in a partitioned table above
+ * it, that table (steward_origin_error_target, as the state errors).
  */
 static void
 check_changed_at_kept(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
@@ -141,6 +143,9 @@ check_changed_at_kept(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
 	Datum		oldd,
 				newd;
 	AttrNumber	oattnum;
+	char	   *key;
+	bool		readable;
+	Relation	erel;
 
 	if (rule->changed_at == InvalidAttrNumber)
 		return;
@@ -148,16 +153,16 @@ check_changed_at_kept(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
 	newd = slot_getattr(slot, rule->changed_at, &newnull);
 	if (oldnull == newnull && (oldnull || DatumGetTimestampTz(oldd) == DatumGetTimestampTz(newd)))
 		return;
-	oattnum = steward_origin_attnum(origin, rule->changed_at);
+	erel = steward_origin_error_target(origin, rule->changed_at, &oattnum, &key, &readable);
+	/* A partition's columns are named as its ancestors' (attnums differ). */
 	ereport(ERROR,
 			(errcode(ERRCODE_GENERATED_ALWAYS),
 			 errmsg("column \"%s\" of relation \"%s\" is set by pg_steward",
-					column_name(origin->rel, oattnum), RelationGetRelationName(origin->rel)),
+					column_name(erel, oattnum), RelationGetRelationName(erel)),
 			 errdetail("It holds when the state in column \"%s\" last changed (machine \"%s\"); an UPDATE may keep it, not change it.",
-					   column_name(origin->rel, steward_origin_attnum(origin, rule->attnum)),
-					   rule->machine),
+					   column_name(rel, rule->attnum), rule->machine),
 			 errhint("Leave the column out of the UPDATE, or detach the machine and attach it again without changed_at_column to write it yourself."),
-			 errtablecol(origin->rel, oattnum)));
+			 errtablecol(erel, oattnum)));
 }
 
 /*
@@ -229,6 +234,24 @@ steward_refuse_missing_machine(Relation rel, AttrNumber attnum, const MissingSta
 }
 
 /*
+ * steward_refuse_missing_machine for origin's row: naming origin's
+ * relation, or for a role that may read the column only in a partitioned
+ * table above it, that table (steward_origin_error_target), as the state
+ * errors do.  Error path: may open that ancestor and the key's index
+ * (AccessShareLock).
+ */
+static void
+refuse_missing_at_origin(const StewardRowOrigin *origin, const MissingStateRule *missing)
+{
+	AttrNumber	attnum;
+	char	   *key;
+	bool		readable;
+	Relation	erel = steward_origin_error_target(origin, missing->attnum, &attnum, &key, &readable);
+
+	steward_refuse_missing_machine(erel, attnum, missing);
+}
+
+/*
  * Refuse (54000) a write to rel when its state rules, its own and its
  * partitioned ancestors', are more than STEWARD_MAX_STATE_RULES
  * (rules->too_many_states): the ones beyond the cap are not loaded, and a
@@ -276,8 +299,7 @@ check_update_missing(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
 		if (oldnull == newnull &&
 			(oldnull || datumIsEqual(oldd, newd, att->attbyval, att->attlen)))
 			continue;
-		steward_refuse_missing_machine(origin->rel, steward_origin_attnum(origin, missing->attnum),
-							   missing);
+		refuse_missing_at_origin(origin, missing);
 	}
 }
 
@@ -299,7 +321,11 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 	if (rules->too_many_states)
 		refuse_too_many_states(rel);
 	if (rules->nmissing > 0)
-		steward_refuse_missing_machine(rel, rules->missing[0].attnum, &rules->missing[0]);
+	{
+		StewardRowOrigin origin = new_row_origin(rel, slot);
+
+		refuse_missing_at_origin(&origin, &rules->missing[0]);
+	}
 	if (rules->nstates == 0)
 		return;
 

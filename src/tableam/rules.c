@@ -252,6 +252,49 @@ scan_rules_for(Relation rulesrel, Snapshot snapshot, Oid relid,
 	ExecDropSingleTupleTableSlot(slot);
 }
 
+/*
+ * The table whose version rule rel (open) follows: rel's own rule, else
+ * its nearest partitioned ancestor's (the one load_rules keeps); InvalidOid
+ * when none.  For error paths: the exhausted version's HINT names where
+ * steward.untrack works (mach11: it named the partition, whose untrack
+ * fails 42704 when the rule is its parent's).  Locks: AccessShareLock on
+ * steward.column_rules, released before returning.
+ */
+Oid
+steward_version_rule_relid(Relation rel)
+{
+	Oid			rulesoid = rules_table_oid();
+	Oid			result = InvalidOid;
+	Relation	rulesrel;
+	Snapshot	snapshot;
+	List	   *relids;
+	ListCell   *lc;
+
+	if (!OidIsValid(rulesoid))
+		return InvalidOid;
+	rulesrel = table_open(rulesoid, AccessShareLock);
+	snapshot = rules_snapshot();
+	relids = list_make1_oid(RelationGetRelid(rel));
+	if (rel->rd_rel->relispartition)
+		relids = list_concat(relids, get_partition_ancestors(RelationGetRelid(rel)));
+	foreach(lc, relids)
+	{
+		RulesBuild *b = palloc0(sizeof(RulesBuild));
+
+		b->version_attnum = InvalidAttrNumber;
+		scan_rules_for(rulesrel, snapshot, lfirst_oid(lc), rel, b);
+		if (b->version_attnum != InvalidAttrNumber)
+			result = lfirst_oid(lc);
+		pfree(b);
+		if (OidIsValid(result))
+			break;
+	}
+	UnregisterSnapshot(snapshot);
+	table_close(rulesrel, AccessShareLock);
+	list_free(relids);
+	return result;
+}
+
 /* The columns that identify a row: primary key, else replica identity. */
 static void
 load_row_key(Relation rel, StewardRules *rules)

@@ -347,33 +347,45 @@ report_version_ahead(const StewardRowOrigin *origin, AttrNumber checked_attnum,
 
 /*
  * The row's version is the largest bigint: no next version exists.  22003
- * with the row's key (for who may read it) and a way out.
+ * with the row's key (for who may read it) and a way out.  "rel" is the
+ * relation checked; the HINT's untrack names the table whose rule it
+ * follows (steward_version_rule_relid): a partition's rule is usually its
+ * partitioned table's, and untrack of the partition fails 42704 there.
  */
 static void
-report_version_exhausted(const StewardRowOrigin *origin, AttrNumber checked_attnum)
+report_version_exhausted(Relation rel, const StewardRowOrigin *origin,
+						 AttrNumber checked_attnum)
 {
 	AttrNumber	attnum;
 	char	   *key;
 	bool		readable;
-	Relation	rel = steward_origin_error_target(origin, checked_attnum, &attnum, &key, &readable);
-	const char *col = column_name(rel, attnum);
-	Relation	orel = origin->rel;
+	Relation	erel = steward_origin_error_target(origin, checked_attnum, &attnum, &key, &readable);
+	const char *col = column_name(erel, attnum);
+	Oid			rule_relid = steward_version_rule_relid(rel);
+	char	   *rule_rel;
+
+	if (!OidIsValid(rule_relid))
+		rule_relid = RelationGetRelid(origin->rel);
+	rule_rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(rule_relid)),
+										  get_rel_name(rule_relid));
 
 	ereport(ERROR,
 			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 			 key ?
 			 errmsg("version of row %s of relation \"%s\" is out of range",
-					key, RelationGetRelationName(rel)) :
+					key, RelationGetRelationName(erel)) :
 			 errmsg("version of a row of relation \"%s\" is out of range",
-					RelationGetRelationName(rel)),
+					RelationGetRelationName(erel)),
 			 errdetail("Column \"%s\" of the row is at the largest bigint, so the row has no next version.",
 					   col),
+			 rule_relid == RelationGetRelid(origin->rel) ?
 			 errhint("Delete the row and insert it again with a smaller version, or stop tracking the column: "
 					 "SELECT steward.untrack(%s, %s);",
-					 quote_literal_cstr(quote_qualified_identifier(get_namespace_name(RelationGetNamespace(orel)),
-															   RelationGetRelationName(orel))),
-					 quote_literal_cstr(col)),
-			 errtablecol(rel, attnum)));
+					 quote_literal_cstr(rule_rel), quote_literal_cstr(col)) :
+			 errhint("Delete the row and insert it again with a smaller version, or stop tracking the column in every partition of %s, where the rule is declared: "
+					 "SELECT steward.untrack(%s, %s);",
+					 rule_rel, quote_literal_cstr(rule_rel), quote_literal_cstr(col)),
+			 errtablecol(erel, attnum)));
 }
 
 static void
@@ -562,7 +574,7 @@ check_version(Relation rel, HeapTuple oldtup, TupleTableSlot *oldslot,
 	if (v < cur)
 		report_stale_version(origin, attnum, v, -1, cur);
 	if (cur == PG_INT64_MAX)
-		report_version_exhausted(origin, attnum);
+		report_version_exhausted(rel, origin, attnum);
 	if (v > cur + 1)
 		report_version_ahead(origin, attnum, v, cur);
 	return (v == cur + 1) ? -1 : cur + 1;
