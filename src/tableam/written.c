@@ -48,6 +48,9 @@
 #include "access/xact.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
+#include "commands/tablespace.h"
+#include "utils/array.h"
 #include "commands/defrem.h"
 #include "catalog/pg_inherits.h"
 #include "executor/spi.h"
@@ -107,7 +110,23 @@ typedef struct WrittenJudge
 	bool		restoring;		/* WARNING instead of ERROR */
 	bool		collect;		/* append to "problems" instead */
 	List	   *problems;		/* char *: one per column, with its fix */
+	List	   *refused;		/* RefusedColumn *: an ATTACH's, raised at once */
 } WrittenJudge;
+
+/*
+ * A column of a table an ATTACH PARTITION attaches, storing rows, that is
+ * declared otherwise than its parent: collected over the whole attached
+ * tree and refused in one error naming every fix (refuse_attached), not
+ * one leaf per try (review21: the second leaf's fix showed only at the
+ * next ATTACH).
+ */
+typedef struct RefusedColumn
+{
+	const char *msg;
+	const char *detail;
+	const char *fix;
+	const char *col;
+} RefusedColumn;
 
 /* Does an expression refer to one of "written" (attnums) of relation "varno"? */
 typedef struct RefContext
@@ -551,15 +570,25 @@ parent_not_null(Relation rel, const char *name)
 /*
  * The CREATE TABLE ... PARTITION OF that declares new partition "rel" with
  * column "col" (quoted) given default "first": its parent, bound, access
- * method or partition key as they are (a HINT's exact command).
+ * method or partition key, storage parameters and tablespace as they are
+ * (a HINT's exact command).  What it cannot repeat -- the other columns
+ * the command declared otherwise than the parent (same_as_parent) and the
+ * partition's own constraints -- is named in *left_out (NULL: nothing),
+ * for the HINT to say so (closing38 item 3: the command silently dropped
+ * them).  Reads pg_constraint with AccessShareLock.
  */
 static char *
-partition_of_command(Relation rel, const char *col, const char *first)
+partition_of_command(Relation rel, const char *col, const char *first, char **left_out)
 {
 	Oid			relid = RelationGetRelid(rel);
 	Oid			parentid = get_partition_parent(relid, true);
 	StringInfoData buf;
+	StringInfoData out;
 	HeapTuple	tuple;
+	TupleDesc	desc = RelationGetDescr(rel);
+	Relation	conrel;
+	ScanKeyData key;
+	SysScanDesc scan;
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "CREATE TABLE %s PARTITION OF %s (%s DEFAULT %s)",
@@ -573,19 +602,64 @@ partition_of_command(Relation rel, const char *col, const char *first)
 	{
 		bool		isnull;
 		Datum		bound = SysCacheGetAttr(RELOID, tuple, Anum_pg_class_relpartbound, &isnull);
+		Datum		options;
 
 		if (!isnull)
 			appendStringInfo(&buf, " %s",
 							 TextDatumGetCString(DirectFunctionCall2(pg_get_expr, bound,
 																	 ObjectIdGetDatum(relid))));
+		if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+			appendStringInfo(&buf, " PARTITION BY %s",
+							 TextDatumGetCString(DirectFunctionCall1(pg_get_partkeydef,
+																	 ObjectIdGetDatum(relid))));
+		else if (OidIsValid(rel->rd_rel->relam))
+			appendStringInfo(&buf, " USING %s", quote_identifier(get_am_name(rel->rd_rel->relam)));
+		options = SysCacheGetAttr(RELOID, tuple, Anum_pg_class_reloptions, &isnull);
+		if (!isnull)
+		{
+			Datum	   *elems;
+			int			nelems;
+
+			deconstruct_array(DatumGetArrayTypeP(options), TEXTOID, -1, false,
+							  TYPALIGN_INT, &elems, NULL, &nelems);
+			appendStringInfoString(&buf, " WITH (");
+			for (int i = 0; i < nelems; i++)
+				appendStringInfo(&buf, "%s%s", i > 0 ? ", " : "",
+								 TextDatumGetCString(elems[i]));
+			appendStringInfoChar(&buf, ')');
+		}
 		ReleaseSysCache(tuple);
 	}
-	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
-		appendStringInfo(&buf, " PARTITION BY %s",
-						 TextDatumGetCString(DirectFunctionCall1(pg_get_partkeydef,
-																 ObjectIdGetDatum(relid))));
-	else if (OidIsValid(rel->rd_rel->relam))
-		appendStringInfo(&buf, " USING %s", quote_identifier(get_am_name(rel->rd_rel->relam)));
+	if (OidIsValid(rel->rd_rel->reltablespace))
+		appendStringInfo(&buf, " TABLESPACE %s",
+						 quote_identifier(get_tablespace_name(rel->rd_rel->reltablespace)));
+
+	initStringInfo(&out);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped || strcmp(quote_identifier(NameStr(att->attname)), col) == 0 ||
+			same_as_parent(rel, att->attnum))
+			continue;
+		appendStringInfo(&out, "%scolumn %s", out.len > 0 ? ", " : "",
+						 quote_identifier(NameStr(att->attname)));
+	}
+	conrel = table_open(ConstraintRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(conrel, ConstraintRelidTypidNameIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tuple);
+
+		if (con->conislocal)
+			appendStringInfo(&out, "%sconstraint %s", out.len > 0 ? ", " : "",
+							 quote_identifier(NameStr(con->conname)));
+	}
+	systable_endscan(scan);
+	table_close(conrel, AccessShareLock);
+	*left_out = out.len > 0 ? out.data : NULL;
 	return buf.data;
 }
 
@@ -624,19 +698,30 @@ judged(const WrittenJudge *judge, bool configuring, Relation rel, const char *co
 				 errhint("Fix it before the partition itself is written to (writes through the parent table use the parent's declaration): %s.  steward.verify() lists the columns still to fix.",
 						 fix)));
 	else if (judge != NULL && judge->member_now && judge->attaching)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg_internal("%s", msg),
-				 errdetail_internal("%s The table stores rows (an empty one is attached with a WARNING, as in a restore).", detail),
-				 errhint("Declare column \"%s\" as the parent table does, or fix it before attaching the table: %s.",
-						 col, fix)));
+	{
+		RefusedColumn *r = palloc(sizeof(RefusedColumn));
+
+		r->msg = msg;
+		r->detail = detail;
+		r->fix = fix;
+		r->col = pstrdup(col);
+		((WrittenJudge *) judge)->refused = lappend(judge->refused, r);
+	}
 	else if (judge != NULL && judge->member_now && rel->rd_rel->relispartition)
+	{
+		char	   *left_out;
+		char	   *command = partition_of_command(rel, quote_identifier(col), first, &left_out);
+
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg_internal("%s", msg),
 				 errdetail_internal("%s", detail),
+				 left_out ?
+				 errhint("Declare column \"%s\" as the parent table does (leave it out of the column list of PARTITION OF), or give it a default there: %s, adding what your command declared beyond the parent, which this one leaves out (%s).",
+						 col, command, left_out) :
 				 errhint("Declare column \"%s\" as the parent table does (leave it out of the column list of PARTITION OF), or give it a default there: %s.",
-						 col, partition_of_command(rel, quote_identifier(col), first))));
+						 col, command)));
+	}
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -1176,6 +1261,56 @@ judge_command(CollectedCommand *cmd, Oid relid, WrittenJudge *judge)
 	}
 }
 
+/* At most this many fixes in refuse_attached's HINT. */
+#define MAX_REFUSED_FIXES 10
+
+/*
+ * Refuse (0A000) the ATTACH PARTITION whose attached tables store rows and
+ * declare columns otherwise than their parent (judge->refused, in the
+ * order of the walk: the attached table, then its partitions): the first
+ * column's message, and a HINT with the fix of every such column (the
+ * first MAX_REFUSED_FIXES, and how many more).  Nothing when none.
+ */
+static void
+refuse_attached(const WrittenJudge *judge)
+{
+	RefusedColumn *first;
+	StringInfoData fixes;
+	int			n = list_length(judge->refused);
+	int			i = 0;
+	ListCell   *lc;
+
+	if (n == 0)
+		return;
+	first = (RefusedColumn *) linitial(judge->refused);
+	if (n == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg_internal("%s", first->msg),
+				 errdetail_internal("%s The table stores rows (an empty one is attached with a WARNING, as in a restore).", first->detail),
+				 errhint("Declare column \"%s\" as the parent table does, or fix it before attaching the table: %s.",
+						 first->col, first->fix)));
+	initStringInfo(&fixes);
+	foreach(lc, judge->refused)
+	{
+		if (i == MAX_REFUSED_FIXES)
+		{
+			appendStringInfo(&fixes, "; and %d more", n - i);
+			break;
+		}
+		appendStringInfo(&fixes, "%s%s", i > 0 ? "; " : "",
+						 ((RefusedColumn *) lfirst(lc))->fix);
+		i++;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg_internal("%s", first->msg),
+			 errdetail("%s The table stores rows (an empty one is attached with a WARNING, as in a restore), and %d columns of it and its partitions are declared otherwise than their parent, this one included.",
+					   first->detail, n),
+			 errhint("Declare the columns as the parent tables do, or fix them before attaching the table: %s.",
+					 fixes.data)));
+}
+
 /*
  * steward._check_written_ddl(tbl regclass, cmd pg_ddl_command) RETURNS
  * void: the check for the DDL event trigger (src/tableam/tableam.sql) on
@@ -1196,7 +1331,9 @@ steward_check_written_ddl(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	judge_command(PG_ARGISNULL(1) ? NULL : (CollectedCommand *) PG_GETARG_POINTER(1),
 				  PG_GETARG_OID(0), &judge);
-	return judged_walk(PG_GETARG_OID(0), false, &judge);
+	judged_walk(PG_GETARG_OID(0), false, &judge);
+	refuse_attached(&judge);
+	PG_RETURN_VOID();
 }
 
 /*
