@@ -355,24 +355,65 @@ wait_for_role_machines(Datum roles)
 	}
 }
 
+/*
+ * $1 the roles, $2 the database, $3 DROP OWNED's CASCADE.  The objects
+ * the roles own here, and (recursively; for a column, those depending on
+ * that column) the objects core's part drops with them: those depending
+ * on them automatically or internally (a table's indexes, TOAST table,
+ * rowtype, owned sequences), and with CASCADE every dependent (another role's view, foreign key, default, trigger, rule,
+ * policy or column).  The relations: those among them, the table of each
+ * constraint, default, trigger, rule and policy among them (core drops
+ * those under AccessExclusiveLock on their table), the parent of each
+ * partition among them (dropped under AccessExclusiveLock on its parent),
+ * and the tables with a policy naming a role.  Ancestors first (by
+ * depth in their partition tree), then OID: an attach to a partitioned
+ * table locks it before its partitions, as core's drop of a partition
+ * locks its parent first.
+ */
 #define ROLE_RELATIONS_SQL \
-	"SELECT s.objid FROM pg_catalog.pg_shdepend s" \
-	" WHERE s.dbid = $2 AND s.classid = 'pg_catalog.pg_class'::pg_catalog.regclass" \
-	" AND s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass" \
-	" AND s.refobjid = ANY ($1) AND s.deptype = 'o'" \
-	" UNION SELECT p.polrelid FROM pg_catalog.pg_shdepend s JOIN pg_catalog.pg_policy p ON p.oid = s.objid" \
-	" WHERE s.dbid = $2 AND s.classid = 'pg_catalog.pg_policy'::pg_catalog.regclass" \
-	" AND s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass" \
-	" AND s.refobjid = ANY ($1) AND s.deptype = 'r'" \
-	" ORDER BY 1"
+	"WITH RECURSIVE o(classid, objid, objsubid) AS (" \
+	" SELECT s.classid, s.objid, s.objsubid FROM pg_catalog.pg_shdepend s" \
+	" WHERE s.dbid OPERATOR(pg_catalog.=) $2" \
+	" AND s.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_authid'::pg_catalog.regclass" \
+	" AND s.refobjid OPERATOR(pg_catalog.=) ANY ($1) AND s.deptype OPERATOR(pg_catalog.=) 'o'" \
+	" UNION SELECT d.classid, d.objid, d.objsubid FROM pg_catalog.pg_depend d JOIN o" \
+	" ON d.refclassid OPERATOR(pg_catalog.=) o.classid AND d.refobjid OPERATOR(pg_catalog.=) o.objid" \
+	" AND (o.objsubid OPERATOR(pg_catalog.=) 0 OR d.refobjsubid OPERATOR(pg_catalog.=) o.objsubid)" \
+	" WHERE $3 OR d.deptype OPERATOR(pg_catalog.<>) 'n')" \
+	" SELECT x.relid FROM (SELECT o.objid FROM o WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass" \
+	" UNION SELECT i.inhparent FROM o JOIN pg_catalog.pg_inherits i ON i.inhrelid OPERATOR(pg_catalog.=) o.objid" \
+	" JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid" \
+	" WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass" \
+	" AND o.objsubid OPERATOR(pg_catalog.=) 0 AND c.relispartition" \
+	" UNION SELECT c.conrelid FROM o JOIN pg_catalog.pg_constraint c ON c.oid OPERATOR(pg_catalog.=) o.objid" \
+	" WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass" \
+	" AND c.conrelid OPERATOR(pg_catalog.<>) 0" \
+	" UNION SELECT a.adrelid FROM o JOIN pg_catalog.pg_attrdef a ON a.oid OPERATOR(pg_catalog.=) o.objid" \
+	" WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass" \
+	" UNION SELECT t.tgrelid FROM o JOIN pg_catalog.pg_trigger t ON t.oid OPERATOR(pg_catalog.=) o.objid" \
+	" WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass" \
+	" UNION SELECT r.ev_class FROM o JOIN pg_catalog.pg_rewrite r ON r.oid OPERATOR(pg_catalog.=) o.objid" \
+	" WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass" \
+	" UNION SELECT p.polrelid FROM o JOIN pg_catalog.pg_policy p ON p.oid OPERATOR(pg_catalog.=) o.objid" \
+	" WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_policy'::pg_catalog.regclass" \
+	" UNION SELECT p.polrelid FROM pg_catalog.pg_shdepend s JOIN pg_catalog.pg_policy p ON p.oid OPERATOR(pg_catalog.=) s.objid" \
+	" WHERE s.dbid OPERATOR(pg_catalog.=) $2" \
+	" AND s.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_policy'::pg_catalog.regclass" \
+	" AND s.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_authid'::pg_catalog.regclass" \
+	" AND s.refobjid OPERATOR(pg_catalog.=) ANY ($1) AND s.deptype OPERATOR(pg_catalog.=) 'r'" \
+	") x(relid)" \
+	" ORDER BY (SELECT pg_catalog.count(*) FROM pg_catalog.pg_partition_ancestors(x.relid)), x.relid"
 
 /*
  * AccessExclusiveLock, to the end of the transaction, on the relations of
- * this database that core's part of DROP OWNED drops or changes under that
- * lock: those the roles (an oid[] Datum) own and those with a policy
- * naming them, read in a snapshot taken now, in OID order (connected to
- * SPI).  Waiting, or, with conditional, only where no other transaction
- * holds a lock: then false as soon as one is held elsewhere (those taken
+ * this database that core's part of DROP OWNED (with CASCADE when cascade)
+ * drops or changes under that lock (ROLE_RELATIONS_SQL): those the roles
+ * (an oid[] Datum) own, those with a policy naming them, and with CASCADE
+ * other roles' tables holding an object that depends on theirs (codereview8,
+ * residual of H1: a foreign key to the roles' table), read in a snapshot
+ * taken now, in the order ROLE_RELATIONS_SQL gives (connected to SPI).
+ * Waiting, or, with conditional, only where no other transaction holds a
+ * lock: then false as soon as one is held elsewhere (those taken
  * are kept), true when all are.  Taken before the roles' lock tags, as
  * every transaction attaching or labelling a machine takes its table
  * before the tag of the machine's owner: DROP OWNED holding the tag while
@@ -383,15 +424,15 @@ wait_for_role_machines(Datum roles)
  * later.
  */
 static bool
-lock_role_relations(Datum roles, bool conditional)
+lock_role_relations(Datum roles, bool cascade, bool conditional)
 {
-	Oid			argtypes[2] = {OIDARRAYOID, OIDOID};
-	Datum		args[2] = {roles, ObjectIdGetDatum(MyDatabaseId)};
+	Oid			argtypes[3] = {OIDARRAYOID, OIDOID, BOOLOID};
+	Datum		args[3] = {roles, ObjectIdGetDatum(MyDatabaseId), BoolGetDatum(cascade)};
 	Oid		   *relids;
 	uint64		n;
 	bool		all = true;
 
-	if (steward_spi_read_latest(ROLE_RELATIONS_SQL, 2, argtypes, args, NULL, 0) != SPI_OK_SELECT)
+	if (steward_spi_read_latest(ROLE_RELATIONS_SQL, 3, argtypes, args, NULL, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the relations of the roles");
 	n = SPI_processed;
 	relids = palloc(sizeof(Oid) * Max(n, 1));
@@ -452,7 +493,8 @@ lock_role_tags(Oid *oids, int n, bool take)
  * write of the catalog, instead of held again by a new attach at every
  * try (codereview6 F6).  Other roles' machines are never waited for
  * (codereview7 B).  First of all it locks the relations core's part will
- * drop or change (lock_role_relations), so that it never holds a tag
+ * drop or change (lock_role_relations; cascade: DROP OWNED ... CASCADE,
+ * which also changes other roles' tables), so that it never holds a tag
  * while waiting for a table (one made meanwhile: the tags are given back
  * while it waits for it).  Locks: AccessExclusiveLock on those
  * relations, the roles' lock tags ExclusiveLock, the rows
@@ -463,7 +505,7 @@ lock_role_tags(Oid *oids, int n, bool take)
  * the other order than their OIDs' waits for this one.
  */
 void
-steward_lock_role_machines(Datum roles)
+steward_lock_role_machines(Datum roles, bool cascade)
 {
 	Datum	   *elems;
 	int			n;
@@ -482,15 +524,15 @@ steward_lock_role_machines(Datum roles)
 	 * holds it (an attach of the roles' machine to it waits for a tag),
 	 * the tags are given back until it is ours.
 	 */
-	(void) lock_role_relations(roles, false);
+	(void) lock_role_relations(roles, cascade, false);
 	for (;;)
 	{
 		lock_role_tags(oids, n, true);
-		if (lock_role_relations(roles, true))
+		if (lock_role_relations(roles, cascade, true))
 			break;
 		lock_role_tags(oids, n, false);
 		CHECK_FOR_INTERRUPTS();
-		(void) lock_role_relations(roles, false);
+		(void) lock_role_relations(roles, cascade, false);
 	}
 	pfree(oids);
 

@@ -219,7 +219,8 @@ forget_machine_roles(DropOwnedStmt *stmt)
 	if (enter_catalog_owner(&ctx))
 	{
 		/* All at once, never waiting while holding one (machines_api.c). */
-		steward_lock_role_machines(oid_array(roles));
+		steward_lock_role_machines(oid_array(roles),
+								   stmt->behavior == DROP_CASCADE);
 		steward_as_owner_end(&ctx);
 	}
 	steward_machine_roles_forget(oid_array(roles));

@@ -250,20 +250,43 @@ steward_check_relation_kind(Relation rel, int kinds, const char *what)
 
 /*
  * Open a user relation for entry point "what" with "lockmode", or fail
- * cleanly: 42P01 when the OID names no relation (also when it was dropped
- * while we waited for the lock), 42809 when its kind is not in "kinds".
+ * cleanly: 42P01 when the OID names no relation, 42809 when its kind is
+ * not in "kinds".  When the lock has to be waited for, the relation's
+ * qualified name is read first, so that a relation dropped while we waited
+ * (DROP TABLE, DROP OWNED) is named as the caller named it rather than by
+ * its OID (codereview8); the name costs nothing when the lock is free.
  * Callers check privileges first where the lock itself could disturb
  * others (anything above AccessShareLock).
  */
 Relation
 steward_open_user_relation(Oid relid, LOCKMODE lockmode, int kinds, const char *what)
 {
-	Relation	rel = try_relation_open(relid, lockmode);
+	char	   *relname = NULL;
+	char	   *nspname = NULL;
+	Relation	rel;
 
+	if (!ConditionalLockRelationOid(relid, lockmode))
+	{
+		relname = get_rel_name(relid);
+		if (relname != NULL)
+			nspname = get_namespace_name(get_rel_namespace(relid));
+		LockRelationOid(relid, lockmode);
+	}
+	/* Locked: a drop committed meanwhile is seen (invalidations read). */
+	rel = try_relation_open(relid, NoLock);
 	if (rel == NULL)
+	{
+		UnlockRelationOid(relid, lockmode);
+		if (relname != NULL && nspname != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("relation \"%s\" does not exist",
+							quote_qualified_identifier(nspname, relname)),
+					 errdetail("It was dropped while this call waited for its lock.")));
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
+	}
 	steward_check_relation_kind(rel, kinds, what);
 	return rel;
 }
