@@ -377,7 +377,12 @@ COMMENT ON FUNCTION steward.create_state_machine(text, text[], text[], text[]) I
   'define a lifecycle state machine: states, initial states, transitions written from->to';
 
 -- The dependency check and the delete of drop_state_machine, run by its C
--- part as the owner of machine_definitions after the ownership check.
+-- part as the owner of machine_definitions after the ownership check, and
+-- by DROP OWNED (steward._drop_owned).  Only a table's owner can detach a
+-- machine from it: when one of the tables is another role's (a grantee's),
+-- the HINT names each detach and the role to run it as (the first three),
+-- and the way to keep the machine instead (review21 F2: DROP OWNED BY r
+-- told r to detach it from a grantee's table, which r cannot).
 CREATE FUNCTION steward._drop_state_machine(name text)
 RETURNS void
 LANGUAGE plpgsql
@@ -385,6 +390,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     users text;
+    steps text;
+    n_tables bigint;
+    n_others bigint;
 BEGIN
     -- The row first, before the delete's statement trigger takes the
     -- catalog's lock: a transaction attaching the machine holds its row
@@ -394,10 +402,30 @@ BEGIN
     SELECT string_agg(format('%s.%I', r.relid, r.attname), ', ' ORDER BY format('%s.%I', r.relid, r.attname)) INTO users
       FROM steward.column_rules r WHERE r.kind = 'state' AND r.machine = _drop_state_machine.name;
     IF users IS NOT NULL THEN
+        SELECT count(*), count(*) FILTER (WHERE x.other),
+               string_agg(x.step, '; ' ORDER BY x.n) FILTER (WHERE x.n <= 3)
+          INTO n_tables, n_others, steps
+          FROM (SELECT format('as %s: SELECT steward.detach_state_machine(%L, %L)',
+                              c.relowner::regrole, r.relid::text, r.attname) AS step,
+                       c.relowner IS DISTINCT FROM m.owner::oid AS other,
+                       row_number() OVER (ORDER BY format('%s.%I', r.relid, r.attname)) AS n
+                  FROM steward.column_rules r
+                  JOIN pg_catalog.pg_class c ON c.oid = r.relid
+                  LEFT JOIN steward.machine_definitions m ON m.name = r.machine
+                 WHERE r.kind = 'state' AND r.machine = _drop_state_machine.name) x;
+        IF n_others = 0 THEN
+            RAISE EXCEPTION 'state machine "%" is attached', name
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      DETAIL = format('Attached to: %s.', users),
+                      HINT = 'Detach it first with steward.detach_state_machine().';
+        END IF;
         RAISE EXCEPTION 'state machine "%" is attached', name
             USING ERRCODE = 'dependent_objects_still_exist',
                   DETAIL = format('Attached to: %s.', users),
-                  HINT = 'Detach it first with steward.detach_state_machine().';
+                  HINT = format('Only a table''s owner can detach it: %s%s. To keep the machine instead, give it to another role first: SELECT steward.alter_state_machine_owner(%L, ''new_owner'').',
+                                steps,
+                                CASE WHEN n_tables > 3 THEN format(' (and %s more)', n_tables - 3) ELSE '' END,
+                                name);
     END IF;
     DELETE FROM steward.machine_definitions m WHERE m.name = _drop_state_machine.name;
 END
