@@ -27288,3 +27288,50 @@ BEGIN
     DELETE FROM steward.machine_definitions m WHERE m.name = _drop_state_machine.name;
 END
 $$;
+
+-- guard12: migration_start's probe of up rolls back what up wrote (closing38 item 5).
+CREATE OR REPLACE FUNCTION steward._migration_probe_up(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    msg text;
+    state text;
+    detail text;
+    hint text;
+    probed boolean;
+BEGIN
+    FOR c IN SELECT x.relid, x.new_name, x.up_sql, x.up_params, x.new_type
+               FROM steward.migration_columns x
+               JOIN steward.migration_tables t ON t.migration = x.migration AND t.relid = x.relid
+              WHERE x.migration = mig AND x.kind IN ('pair', 'added') AND x.up_sql IS NOT NULL AND t.active
+              ORDER BY t.ord, x.ord LOOP
+        probed := false;
+        BEGIN
+            PERFORM steward._migration_exec(c.relid, format('SELECT (%s)::text FROM %s LIMIT 1',
+                steward._migration_bind(mig, c.relid, 'old', c.up_sql, c.up_params, c.new_type), c.relid));
+            -- evaluated: its subtransaction is rolled back (the handler below)
+            probed := true;
+            RAISE EXCEPTION USING ERRCODE = 'P0001';
+        EXCEPTION WHEN OTHERS THEN
+            IF probed THEN
+                CONTINUE;
+            END IF;
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, state = RETURNED_SQLSTATE,
+                                    detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+            IF state IN ('55P03', '40P01', '40001', '57014') THEN
+                RAISE;
+            END IF;
+            RAISE EXCEPTION 'the up expression of %.% in migration "%" fails on a row of the table: %',
+                    c.relid, quote_ident(c.new_name), mig, msg
+                USING ERRCODE = state,
+                      DETAIL = 'migration_start evaluated it once, as the dual-write trigger evaluates it at every write of the table from start on (as the table''s owner, settings pinned, row_security off): the application''s writes would fail the same way.'
+                               || coalesce(' ' || nullif(detail, ''), ''),
+                      HINT = coalesce(nullif(hint, '') || ' ', '')
+                             || 'Fix the expression, what it reads or the row, then start the migration again.';
+        END;
+    END LOOP;
+END
+$$;

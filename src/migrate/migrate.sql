@@ -1739,7 +1739,11 @@ $$;
 -- row's values -- would fail the application's writes the same way, so
 -- start is refused with its SQLSTATE, naming the column (nothing is left
 -- of the migration).  Lock, deadlock and serialization failures are
--- raised as they are.  Nothing is evaluated for an empty table.
+-- raised as they are.  Nothing is evaluated for an empty table.  Each
+-- evaluation runs in a subtransaction that is rolled back, also when it
+-- succeeds: what up writes (a log row, a NOTIFY) and the locks it takes
+-- are undone, as a failed write undoes them; what no rollback undoes (a
+-- sequence's nextval, a session advisory lock) stays (closing38 item 5).
 CREATE FUNCTION steward._migration_probe_up(mig text)
 RETURNS void
 LANGUAGE plpgsql
@@ -1751,16 +1755,24 @@ DECLARE
     state text;
     detail text;
     hint text;
+    probed boolean;
 BEGIN
     FOR c IN SELECT x.relid, x.new_name, x.up_sql, x.up_params, x.new_type
                FROM steward.migration_columns x
                JOIN steward.migration_tables t ON t.migration = x.migration AND t.relid = x.relid
               WHERE x.migration = mig AND x.kind IN ('pair', 'added') AND x.up_sql IS NOT NULL AND t.active
               ORDER BY t.ord, x.ord LOOP
+        probed := false;
         BEGIN
             PERFORM steward._migration_exec(c.relid, format('SELECT (%s)::text FROM %s LIMIT 1',
                 steward._migration_bind(mig, c.relid, 'old', c.up_sql, c.up_params, c.new_type), c.relid));
+            -- evaluated: its subtransaction is rolled back (the handler below)
+            probed := true;
+            RAISE EXCEPTION USING ERRCODE = 'P0001';
         EXCEPTION WHEN OTHERS THEN
+            IF probed THEN
+                CONTINUE;
+            END IF;
             GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, state = RETURNED_SQLSTATE,
                                     detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
             IF state IN ('55P03', '40P01', '40001', '57014') THEN
