@@ -27335,3 +27335,205 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- guard12: extended statistics made around the guard that a cleanup or rollback would drop
+-- are refused 2BP01 (closing38 item 5).
+-- Refuses (2BP01) the cleanup or rollback (action: 'clean up', 'roll
+-- back') of migration mig that would drop extended statistics the DDL
+-- guard refuses to make (steward_migration_judge_column_user): those on
+-- relation rel over one of columns cols (a new column at a rollback,
+-- _steward_side), or on one of relations parts (the partitions of a
+-- relayout's new layout at a rollback).  Such a statistics object was made
+-- around the guard (by a superuser with its event trigger disabled, or
+-- with session_replication_role = replica), and the drop would take it
+-- without a word (an AUTO dependency, closing38 item 5).  Statistics over
+-- an old column at cleanup are not judged: those made before start are
+-- named by start's NOTICE as what cleanup drops, and one made around the
+-- guard since cannot be told from them.
+CREATE FUNCTION steward._migration_check_statistics(mig text, action text, rel regclass, cols text[],
+                                                    parts regclass[])
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    stats text;
+BEGIN
+    SELECT string_agg(format('%I.%I on %s', n.nspname, x.stxname, x.stxrelid::regclass), ', '
+                      ORDER BY n.nspname, x.stxname) INTO stats
+      FROM pg_statistic_ext x JOIN pg_namespace n ON n.oid = x.stxnamespace
+     WHERE x.stxrelid = ANY (parts)
+        OR (x.stxrelid = rel
+            AND EXISTS (SELECT 1 FROM pg_depend d JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = d.refobjsubid
+                         WHERE d.classid = 'pg_statistic_ext'::regclass AND d.objid = x.oid
+                           AND d.refclassid = 'pg_class'::regclass AND d.refobjid = rel
+                           AND a.attname = ANY (cols)));
+    IF stats IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % migration "%": extended statistics it would drop were made around its guard: %',
+                action, mig, stats
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = format('The %s drops %s, and these statistics with it without a word; the migration''s guard refuses to make them there.',
+                                  CASE WHEN action = 'clean up' THEN 'cleanup' ELSE 'rollback' END,
+                                  CASE WHEN cardinality(parts) > 0 THEN 'the new layout''s partitions'
+                                       ELSE 'the columns they use' END),
+                  HINT = format('Have their owners drop them (DROP STATISTICS ...) and make them again over what stays after the %s, then run SELECT steward.migration_%s(%L); again.',
+                                CASE WHEN action = 'clean up' THEN 'cleanup' ELSE 'rollback' END,
+                                CASE WHEN action = 'clean up' THEN 'cleanup' ELSE 'rollback' END, mig);
+    END IF;
+END
+$$;
+
+-- guard12: checks extended statistics before the drops (closing38 item 5).
+CREATE OR REPLACE FUNCTION steward._migration_contract(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    c steward.migration_columns;
+BEGIN
+    PERFORM steward._migration_require_alone(mig, 'clean up');
+    PERFORM steward._migration_check_view_users(mig, 'clean up');
+    PERFORM steward._migration_drop_views(mig);
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_exec(t.relid, format('DROP TRIGGER zz_steward_migration ON %s', t.relid));
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid AND x.kind IN ('pair', 'dropped')
+                  ORDER BY x.ord LOOP
+            PERFORM steward._migration_check_column_users(t.relid, c.switched_old, NULL, 'cleanup');
+            PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN %I',
+                                                            t.relid, c.switched_old));
+        END LOOP;
+        PERFORM steward._migration_check_statistics(mig, 'clean up', t.relid, ARRAY['_steward_side'], '{}');
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN _steward_side', t.relid));
+        PERFORM steward._migration_settle_names(mig, t);
+        PERFORM steward._migration_publish(mig, t.relid, 'new', true, true);
+    END LOOP;
+END
+$$;
+
+-- guard12: checks extended statistics before the drops (closing38 item 5).
+CREATE OR REPLACE FUNCTION steward._migration_undo(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    switched boolean := (arg->>'switched')::boolean;
+    t steward.migration_tables;
+    c steward.migration_columns;
+BEGIN
+    PERFORM steward._migration_check_view_users(mig, 'roll back');
+    PERFORM steward._migration_drop_views(mig);
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        -- The old shape's columns published again before the new ones go
+        -- (a column list keeps its columns from being dropped).
+        PERFORM steward._migration_publish(mig, t.relid, 'old', switched, false);
+        PERFORM steward._migration_check_statistics(mig, 'roll back', t.relid,
+            ARRAY(SELECT CASE WHEN switched THEN x.switched_new ELSE x.expand_new END
+                    FROM steward.migration_columns x
+                   WHERE x.migration = mig AND x.relid = t.relid AND x.kind IN ('pair', 'added'))
+                || '_steward_side'::text, '{}');
+        PERFORM steward._migration_exec(t.relid, format('DROP TRIGGER IF EXISTS zz_steward_migration ON %s',
+                                                        t.relid));
+        IF switched AND t.new_name IS NOT NULL THEN
+            PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME TO %I',
+                                                            t.relid, t.relname));
+        END IF;
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord DESC LOOP
+            IF c.kind IN ('pair', 'added') THEN
+                PERFORM steward._migration_check_column_users(t.relid,
+                    CASE WHEN switched THEN c.switched_new ELSE c.expand_new END, NULL, 'rollback');
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s DROP COLUMN IF EXISTS %I', t.relid,
+                    CASE WHEN switched THEN c.switched_new ELSE c.expand_new END));
+            END IF;
+            IF switched AND c.kind IN ('pair', 'dropped', 'renamed') THEN
+                PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME COLUMN %I TO %I',
+                                                                t.relid, c.switched_old, c.old_name));
+            END IF;
+            IF switched AND c.kind = 'pair' THEN
+                IF c.old_default IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', t.relid, c.old_name,
+                        c.old_default));
+                END IF;
+            END IF;
+        END LOOP;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN IF EXISTS _steward_side',
+                                                        t.relid));
+        PERFORM steward._migration_publish(mig, t.relid, 'old', false, true);
+    END LOOP;
+END
+$$;
+
+-- guard12: checks extended statistics on the new layout's partitions before the drop (closing38 item 5).
+CREATE OR REPLACE FUNCTION steward._relayout_undo(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    alive record := steward._relayout_alive(mig);
+    con record;
+    users text; new_name text := t.new_rel::text;  -- its name before the rollback renames it
+BEGIN
+    IF (arg->>'switched')::boolean AND NOT alive.old_alive THEN
+        PERFORM steward._relayout_require_layouts(mig, 'roll back');
+    END IF;
+    IF NOT alive.new_alive THEN
+        t.new_rel := NULL;
+        IF (arg->>'switched')::boolean THEN
+            PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel, t.relname));
+        END IF;
+    ELSIF (arg->>'switched')::boolean THEN
+        PERFORM steward._relayout_switch(mig, '{"direction": "back"}');
+        -- The foreign keys were valid on the old layout: validated again
+        -- here (a scan of each referencing table, under the rollback's
+        -- locks) rather than left NOT VALID.
+        FOR con IN SELECT x.conrelid::regclass AS rel, x.conname FROM pg_constraint x
+                    WHERE x.confrelid = t.old_rel AND x.contype = 'f' AND x.conparentid = 0
+                      AND NOT x.convalidated ORDER BY 1, 2 LOOP
+            PERFORM steward._migration_exec(con.rel, format('ALTER TABLE %s VALIDATE CONSTRAINT %I',
+                                                            con.rel, con.conname));
+        END LOOP;
+    END IF;
+    IF alive.old_alive THEN
+        PERFORM steward._relayout_unguard(t.old_rel);
+    ELSIF t.new_rel IS NOT NULL THEN
+        -- The only copy of the rows left: kept (the record needs a table
+        -- of its own to end on, too).
+        PERFORM steward._relayout_unguard(t.new_rel);
+        RAISE NOTICE 'table % (the old layout of migration "%") was dropped: the new layout % stays, with its rows',
+                     (SELECT r.steps->0->'relayout'->>'table' FROM steward.migration_runs r WHERE r.name = mig),
+                     mig, t.new_rel
+            USING HINT = format('Drop it (DROP TABLE %s;) or rename it yourself.', t.new_rel);
+        RETURN;
+    END IF;
+    IF t.new_rel IS NOT NULL THEN
+        PERFORM steward._relayout_check_rowtype(t.new_rel, 'rollback');
+        -- Released first, so that the drop is not taken for an accident.
+        PERFORM steward._relayout_check_owned_sequences(mig, t.new_rel, 'roll back');
+        PERFORM steward._migration_check_statistics(mig, 'roll back', NULL, '{}',
+            ARRAY(SELECT x FROM steward._relayout_tree(t.new_rel) x WHERE x <> t.new_rel));
+        PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.new_rel::oid));
+        -- An object made around the guard (in a transaction begun before
+        -- start, with session_replication_role = replica) that depends on
+        -- the new layout: named in the migration's words, not core's
+        -- "Use DROP ... CASCADE".
+        BEGIN
+            PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.new_rel));
+        EXCEPTION WHEN dependent_objects_still_exist THEN
+            GET STACKED DIAGNOSTICS users = PG_EXCEPTION_DETAIL;
+            RAISE EXCEPTION 'cannot roll back migration "%": other objects depend on its new layout %', mig, new_name
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      DETAIL = format('The rollback drops the new layout, which would need CASCADE: %s.', users),
+                      HINT = format('Have their owners drop them (make them again over the table %s afterwards), then run SELECT steward.migration_rollback(%L); again.',
+                                    t.old_rel, mig);
+        END;
+    END IF;
+END
+$$;

@@ -940,6 +940,51 @@ AS $$
                AND d.classid <> 'pg_constraint'::regclass) x
 $$;
 
+-- Refuses (2BP01) the cleanup or rollback (action: 'clean up', 'roll
+-- back') of migration mig that would drop extended statistics the DDL
+-- guard refuses to make (steward_migration_judge_column_user): those on
+-- relation rel over one of columns cols (a new column at a rollback,
+-- _steward_side), or on one of relations parts (the partitions of a
+-- relayout's new layout at a rollback).  Such a statistics object was made
+-- around the guard (by a superuser with its event trigger disabled, or
+-- with session_replication_role = replica), and the drop would take it
+-- without a word (an AUTO dependency, closing38 item 5).  Statistics over
+-- an old column at cleanup are not judged: those made before start are
+-- named by start's NOTICE as what cleanup drops, and one made around the
+-- guard since cannot be told from them.
+CREATE FUNCTION steward._migration_check_statistics(mig text, action text, rel regclass, cols text[],
+                                                    parts regclass[])
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    stats text;
+BEGIN
+    SELECT string_agg(format('%I.%I on %s', n.nspname, x.stxname, x.stxrelid::regclass), ', '
+                      ORDER BY n.nspname, x.stxname) INTO stats
+      FROM pg_statistic_ext x JOIN pg_namespace n ON n.oid = x.stxnamespace
+     WHERE x.stxrelid = ANY (parts)
+        OR (x.stxrelid = rel
+            AND EXISTS (SELECT 1 FROM pg_depend d JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = d.refobjsubid
+                         WHERE d.classid = 'pg_statistic_ext'::regclass AND d.objid = x.oid
+                           AND d.refclassid = 'pg_class'::regclass AND d.refobjid = rel
+                           AND a.attname = ANY (cols)));
+    IF stats IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % migration "%": extended statistics it would drop were made around its guard: %',
+                action, mig, stats
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = format('The %s drops %s, and these statistics with it without a word; the migration''s guard refuses to make them there.',
+                                  CASE WHEN action = 'clean up' THEN 'cleanup' ELSE 'rollback' END,
+                                  CASE WHEN cardinality(parts) > 0 THEN 'the new layout''s partitions'
+                                       ELSE 'the columns they use' END),
+                  HINT = format('Have their owners drop them (DROP STATISTICS ...) and make them again over what stays after the %s, then run SELECT steward.migration_%s(%L); again.',
+                                CASE WHEN action = 'clean up' THEN 'cleanup' ELSE 'rollback' END,
+                                CASE WHEN action = 'clean up' THEN 'cleanup' ELSE 'rollback' END, mig);
+    END IF;
+END
+$$;
+
 -- Raises what _migration_column_users finds on column col of rel, which
 -- the migration drops (at cleanup, or at a rollback for a new column):
 -- those objects would keep it from being dropped but by CASCADE, which
@@ -3937,6 +3982,7 @@ BEGIN
             PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN %I',
                                                             t.relid, c.switched_old));
         END LOOP;
+        PERFORM steward._migration_check_statistics(mig, 'clean up', t.relid, ARRAY['_steward_side'], '{}');
         PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN _steward_side', t.relid));
         PERFORM steward._migration_settle_names(mig, t);
         PERFORM steward._migration_publish(mig, t.relid, 'new', true, true);
@@ -3998,6 +4044,11 @@ BEGIN
         -- The old shape's columns published again before the new ones go
         -- (a column list keeps its columns from being dropped).
         PERFORM steward._migration_publish(mig, t.relid, 'old', switched, false);
+        PERFORM steward._migration_check_statistics(mig, 'roll back', t.relid,
+            ARRAY(SELECT CASE WHEN switched THEN x.switched_new ELSE x.expand_new END
+                    FROM steward.migration_columns x
+                   WHERE x.migration = mig AND x.relid = t.relid AND x.kind IN ('pair', 'added'))
+                || '_steward_side'::text, '{}');
         PERFORM steward._migration_exec(t.relid, format('DROP TRIGGER IF EXISTS zz_steward_migration ON %s',
                                                         t.relid));
         IF switched AND t.new_name IS NOT NULL THEN

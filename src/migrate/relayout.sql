@@ -2315,6 +2315,8 @@ BEGIN
         PERFORM steward._relayout_check_rowtype(t.new_rel, 'rollback');
         -- Released first, so that the drop is not taken for an accident.
         PERFORM steward._relayout_check_owned_sequences(mig, t.new_rel, 'roll back');
+        PERFORM steward._migration_check_statistics(mig, 'roll back', NULL, '{}',
+            ARRAY(SELECT x FROM steward._relayout_tree(t.new_rel) x WHERE x <> t.new_rel));
         PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.new_rel::oid));
         -- An object made around the guard (in a transaction begun before
         -- start, with session_replication_role = replica) that depends on
