@@ -568,6 +568,20 @@ steward_as_owner_end(StewardAsOwner *ctx)
 	SetUserIdAndSecContext(ctx->save_userid, ctx->save_sec_context);
 }
 
+/* A setting pins set: see pin_entry. */
+typedef struct PinRecord
+{
+	const char *name;			/* the caller's constant */
+	struct config_generic *rec; /* NULL: not a built-in setting */
+	int			equiv;			/* pinned_equivalent_kind(name) */
+	const char *value;			/* the constant number was read from; NULL: none */
+	int			number;			/* value as the setting's bool (0, 1), int or enum */
+} PinRecord;
+
+static PinRecord *pin_entry(const char *name);
+static bool pin_is(PinRecord *p, const char *value);
+static void pin_one(PinRecord *p, const char *value);
+
 /*
  * Whether value, the current value of setting, computes and prints every
  * value as steward_pin_output_settings' pinned one does, though spelled
@@ -577,17 +591,29 @@ steward_as_owner_end(StewardAsOwner *ctx)
  * character set only, which lc_numeric / lc_monetary / lc_time do not
  * choose).  Leaving such a value alone saves setting it for every row the
  * dual-write trigger computes (setting a locale checks it with
- * setlocale(); a time zone is looked up).
+ * setlocale(); a time zone is looked up).  kind: pinned_equivalent_kind
+ * of the setting's name, found once per setting (pin_entry).
  */
-static bool setting_is(const char *name, const char *value);
-static const char *setting_now(const char *name, char *buf);
+#define PIN_EQUIV_NONE		0
+#define PIN_EQUIV_TIMEZONE	1	/* TimeZone */
+#define PIN_EQUIV_LOCALE	2	/* lc_* */
 
-static bool
-pinned_equivalent(const char *setting, const char *value)
+static int
+pinned_equivalent_kind(const char *setting)
 {
 	if (strcmp(setting, "TimeZone") == 0)
-		return strcmp(value, "Etc/UTC") == 0;
+		return PIN_EQUIV_TIMEZONE;
 	if (strncmp(setting, "lc_", 3) == 0)
+		return PIN_EQUIV_LOCALE;
+	return PIN_EQUIV_NONE;
+}
+
+static bool
+pinned_equivalent(int kind, const char *value)
+{
+	if (kind == PIN_EQUIV_TIMEZONE)
+		return strcmp(value, "Etc/UTC") == 0;
+	if (kind == PIN_EQUIV_LOCALE)
 		return strcmp(value, "C.UTF-8") == 0 || strcmp(value, "C.utf8") == 0 ||
 			strcmp(value, "POSIX") == 0;
 	return false;
@@ -612,6 +638,24 @@ static const char *const output_settings[][2] = {
 static const char *const text_search_setting[][2] = {
 	{"default_text_search_config", "pg_catalog.simple"},
 };
+
+/*
+ * The pin entry of output_settings[i] (i = lengthof(output_settings):
+ * text_search_setting's), found once: the dual-write trigger reads them
+ * for every row it computes.  Raises nothing.
+ */
+static PinRecord *
+output_pin(int i)
+{
+	static PinRecord *pins[lengthof(output_settings) + 1];
+	const char *name = i < lengthof(output_settings) ? output_settings[i][0]
+		: text_search_setting[0][0];
+
+	/* Another name: the spare entry of a full table, since reused. */
+	if (pins[i] == NULL || pins[i]->name != name)
+		pins[i] = pin_entry(name);
+	return pins[i];
+}
 
 /*
  * Pin the settings that change what a value computes to or how it prints
@@ -649,9 +693,10 @@ steward_pin_output_settings(void)
 void
 steward_pin_output_settings_but(bool skip_text_search)
 {
-	steward_pin_settings(output_settings, lengthof(output_settings));
+	for (int i = 0; i < lengthof(output_settings); i++)
+		pin_one(output_pin(i), output_settings[i][1]);
 	if (!skip_text_search)
-		steward_pin_settings(text_search_setting, lengthof(text_search_setting));
+		pin_one(output_pin(lengthof(output_settings)), text_search_setting[0][1]);
 }
 
 /*
@@ -666,10 +711,10 @@ bool
 steward_output_settings_pinned(bool skip_text_search)
 {
 	for (int i = 0; i < lengthof(output_settings); i++)
-		if (!setting_is(output_settings[i][0], output_settings[i][1]))
+		if (!pin_is(output_pin(i), output_settings[i][1]))
 			return false;
 	return skip_text_search ||
-		setting_is(text_search_setting[0][0], text_search_setting[0][1]);
+		pin_is(output_pin(lengthof(output_settings)), text_search_setting[0][1]);
 }
 /*
  * Force the plan that reads a batch in key order through the primary key,
@@ -800,7 +845,7 @@ steward_require_owner_sees_all_rows(Oid relid, const char *what)
  * Set n (name, value) settings inside the GUC nest level opened by
  * steward_as_role_begin() (or NewGUCNestLevel()); steward_as_owner_end()
  * rolls them back.  A setting already at its value, or at a spelling of
- * it (pinned_equivalent), is left alone (setting_is): setting one costs
+ * it (pinned_equivalent), is left alone (pin_is): setting one costs
  * (a locale check, a time zone or text search lookup, a file read for
  * timezone_abbreviations).  Leaving it alone is the same as pinning it
  * only because every caller closes the level with AtEOXact_GUC(false,
@@ -808,7 +853,7 @@ steward_require_owner_sees_all_rows(Oid relid, const char *what)
  * included; closed with isCommit = true, a SET LOCAL made inside the
  * level of a skipped setting would outlive it (codereview6 F4).  The
  * names are the caller's constants (string literals or static arrays):
- * pin_record finds a setting's record by the address of its name first.
+ * pin_entry finds a setting's record by the address of its name first.
  * No lock.  Errors: set_config_option's for a name or value it rejects
  * (the callers pass constants it accepts).
  */
@@ -816,10 +861,7 @@ void
 steward_pin_settings(const char *const settings[][2], int n)
 {
 	for (int i = 0; i < n; i++)
-		if (!setting_is(settings[i][0], settings[i][1]))
-			(void) set_config_option(settings[i][0], settings[i][1],
-									 PGC_USERSET, PGC_S_SESSION,
-									 GUC_ACTION_SAVE, true, 0, false);
+		pin_one(pin_entry(settings[i][0]), settings[i][1]);
 }
 
 /*
@@ -829,27 +871,30 @@ steward_pin_settings(const char *const settings[][2], int n)
  * Reading the value through the record instead of GetConfigOption saves a
  * binary search of every setting's name for each setting of each pin, 14
  * of them for each row the dual-write trigger computes (closing36 item
- * 1).
+ * 1).  A boolean's, an integer's or an enum's pinned value is read once
+ * into the number the record holds (number, for the constant value), so
+ * that checking it is one comparison, not printing the setting and
+ * comparing text (closing38 item 6).
  */
-typedef struct PinRecord
-{
-	const char *name;			/* the caller's constant */
-	struct config_generic *rec; /* NULL: not a built-in setting */
-} PinRecord;
-
 static PinRecord pin_records[64];
 static int	n_pin_records = 0;
+static PinRecord pin_spare;		/* when pin_records is full: filled at each lookup */
 
-static struct config_generic *
-pin_record(const char *name)
+/*
+ * The entry of setting name (a caller's constant), found by the address
+ * of the name, or made at its first use.  Raises nothing.
+ */
+static PinRecord *
+pin_entry(const char *name)
 {
 	struct config_generic **vars;
 	struct config_generic *rec = NULL;
+	PinRecord  *p;
 	int			nvars;
 
 	for (int i = 0; i < n_pin_records; i++)
 		if (pin_records[i].name == name)
-			return pin_records[i].rec;
+			return &pin_records[i];
 	vars = get_guc_variables();
 	nvars = GetNumConfigOptions();
 	for (int i = 0; i < nvars; i++)
@@ -860,58 +905,133 @@ pin_record(const char *name)
 			break;
 		}
 	/* Full (the callers pass fewer constants): looked up each time. */
-	if (n_pin_records < lengthof(pin_records))
-	{
-		pin_records[n_pin_records].name = name;
-		pin_records[n_pin_records].rec = rec;
-		n_pin_records++;
-	}
-	return rec;
+	p = n_pin_records < lengthof(pin_records) ? &pin_records[n_pin_records++] : &pin_spare;
+	p->name = name;
+	p->rec = rec;
+	p->equiv = pinned_equivalent_kind(name);
+	p->value = NULL;
+	p->number = 0;
+	return p;
+}
+
+/* The built-in record of setting name (pin_entry); NULL: none. */
+static struct config_generic *
+pin_record(const char *name)
+{
+	return pin_entry(name)->rec;
 }
 
 /*
- * Is setting "name" at "value" (a pin's constant) now, or at a spelling
- * of it that computes and prints the same (pinned_equivalent)?  Read from
- * the setting's record as GetConfigOption would print it; false when in
- * doubt (the caller then sets it).  No lock; raises nothing.
+ * Read value, the pinned value of p's boolean, integer or enum setting,
+ * into p->number: only a value the setting prints exactly so (a boolean's
+ * on / off, an integer's digits, an enum's name as SHOW prints it), the
+ * values the old comparison of printed text accepted.  false (p->value
+ * left NULL) for any other: the setting is then taken as not at its
+ * pinned value and set.  Raises nothing.
  */
 static bool
-setting_is(const char *name, const char *value)
+pin_number(PinRecord *p, const char *value)
 {
+	struct config_generic *rec = p->rec;
 	char		buf[32];
-	const char *now = setting_now(name, buf);
+	int			n;
 
-	return now != NULL && (strcmp(now, value) == 0 || pinned_equivalent(name, now));
-}
-
-/*
- * The value of built-in setting "name" (a constant: pin_record) as
- * GetConfigOption prints it, read from its record; buf (32 bytes) holds
- * an integer's digits.  NULL for a name that is no built-in setting or
- * of another type (a real).  No lock; raises nothing.
- */
-static const char *
-setting_now(const char *name, char *buf)
-{
-	struct config_generic *rec = pin_record(name);
-
-	if (rec == NULL)
-		return NULL;
+	p->value = NULL;
 	switch (rec->vartype)
 	{
 		case PGC_BOOL:
-			return *((struct config_bool *) rec)->variable ? "on" : "off";
+			if (strcmp(value, "on") == 0)
+				n = 1;
+			else if (strcmp(value, "off") == 0)
+				n = 0;
+			else
+				return false;
+			break;
 		case PGC_INT:
-			snprintf(buf, 32, "%d", *((struct config_int *) rec)->variable);
-			return buf;
+			{
+				char	   *end;
+				long		l;
+
+				errno = 0;
+				l = strtol(value, &end, 10);
+				if (errno != 0 || *end != '\0' || l < PG_INT32_MIN || l > PG_INT32_MAX)
+					return false;
+				n = (int) l;
+				snprintf(buf, sizeof(buf), "%d", n);
+				if (strcmp(buf, value) != 0)
+					return false;
+				break;
+			}
 		case PGC_ENUM:
-			return config_enum_lookup_by_value((struct config_enum *) rec,
-											   *((struct config_enum *) rec)->variable);
-		case PGC_STRING:
-			return *((struct config_string *) rec)->variable;
+			{
+				const char *name;
+
+				if (!config_enum_lookup_by_name((struct config_enum *) rec, value, &n))
+					return false;
+				name = config_enum_lookup_by_value((struct config_enum *) rec, n);
+				if (name == NULL || strcmp(name, value) != 0)
+					return false;
+				break;
+			}
 		default:
-			return NULL;
+			return false;
 	}
+	p->number = n;
+	p->value = value;
+	return true;
+}
+
+/*
+ * Is p's setting at value (a pin's constant) now, or at a spelling of it
+ * that computes and prints the same (pinned_equivalent)?  Read from the
+ * setting's record: a string compared as GetConfigOption would print it,
+ * a boolean, integer or enum as its number (pin_number); false when in
+ * doubt (the caller then sets it).  No lock; raises nothing.
+ */
+static bool
+pin_is(PinRecord *p, const char *value)
+{
+	struct config_generic *rec = p->rec;
+	int			now;
+
+	if (rec == NULL)
+		return false;
+	switch (rec->vartype)
+	{
+		case PGC_STRING:
+			{
+				const char *s = *((struct config_string *) rec)->variable;
+
+				return s != NULL && (strcmp(s, value) == 0 || pinned_equivalent(p->equiv, s));
+			}
+		case PGC_BOOL:
+			now = *((struct config_bool *) rec)->variable ? 1 : 0;
+			break;
+		case PGC_INT:
+			now = *((struct config_int *) rec)->variable;
+			break;
+		case PGC_ENUM:
+			now = *((struct config_enum *) rec)->variable;
+			break;
+		default:
+			return false;
+	}
+	if (p->value != value && !pin_number(p, value))
+		return false;
+	return now == p->number;
+}
+
+/*
+ * Set p's setting to value in the caller's GUC nest level unless it is
+ * there already (pin_is; see steward_pin_settings).  Errors:
+ * set_config_option's.
+ */
+static void
+pin_one(PinRecord *p, const char *value)
+{
+	if (!pin_is(p, value))
+		(void) set_config_option(p->name, value, PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 }
 
 /*
