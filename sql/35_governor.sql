@@ -33,9 +33,10 @@ SELECT step, decision, reason, duty
  WHERE decision <> 'hold';
 
 -- The exit is judged at every tick (review13 R13-7): a p99 above the
--- target for three ticks in the middle of a window (held there: the window
--- had not settled) or above 1.15 for two ends slow start as well, though
--- the ratio is back at 1 when the window settles.
+-- target for three ticks in the middle of a window (right after a
+-- doubling: the doubling is undone at the first of them, then the job
+-- holds) or above 1.15 for two ends slow start as well, though the ratio
+-- is back at 1 when the window settles.
 SELECT step, decision, reason, throttled_by, round(duty::numeric, 3) AS duty
   FROM steward.governor_trace(array_fill(1.0::float8, ARRAY[7]) || array_fill(1.4::float8, ARRAY[3])
                               || array_fill(1.0::float8, ARRAY[20]))
@@ -66,8 +67,9 @@ RESET steward.governor_slow_start;
 
 -- p99 above the target: multiplicative decrease of the time (x 0.7; the
 -- batch stays whole); while the window still holds samples from before
--- the decrease (5 ticks of 1 s), hold; then decrease again; below target,
--- add again once a window has passed.
+-- the decrease (5 ticks of 1 s), hold; then decrease again (x 0.5: the
+-- decrease before did not bring the foreground back); below target, add
+-- again once a window has passed.
 SELECT step, decision, reason, throttled_by, duty, batch_size, rows_per_sec
   FROM steward.governor_trace(ARRAY[1, 1, 1, 1, 1, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.2, 1.2, 1.0, 1.0, 1.0, 1.0, 1.0]::float8[]);
 

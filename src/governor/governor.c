@@ -91,6 +91,7 @@
 #define GOV_START_DUTY		0.1
 #define GOV_DUTY_STEP		0.05
 #define GOV_DECREASE		0.7		/* duty x this over the target (CUBIC's beta, RFC 8312) */
+#define GOV_DECREASE_AGAIN	0.5		/* ... when the last decrease did not bring it back */
 #define GOV_WAL_MIN_MS		0.05	/* WAL wait per call must grow by this much too */
 #define GOV_CPU_MIN_MS		0.03	/* run-queue wait per statement must grow by this much too */
 #define GOV_MAX_LOCAL_JOBS	8		/* per backend */
@@ -194,6 +195,9 @@ typedef struct GovState
 	int			resume_batch;
 	TimestampTz probe_started;	/* waiting for a baseline since */
 	int			decreases_in_row;	/* latency decreases with no increase between */
+	bool		increased;		/* the last change of pace was an increase */
+	double		duty_before;	/* the pace before it */
+	int			batch_before;
 	TimestampTz rebase_since;	/* the baseline holds only ticks from then on; 0: any */
 	bool		rebasing;		/* pausing until it has enough of them */
 	bool		slow_start;		/* doubling until the foreground first reacts */
@@ -1010,6 +1014,7 @@ gov_pause(GovState *st, const GovSignals *sig, const GovSettings *set,
 	if (!st->paused && over != GOV_R_BASELINE)
 		decrease(st, 0.5, false);
 	st->paused = true;
+	st->increased = false;
 	st->last_change = now;
 	st->decision = GOV_D_PAUSE;
 	st->reason = st->throttled_by = over;
@@ -1046,10 +1051,41 @@ gov_slow_down(GovState *st, const GovSignals *sig, const GovSettings *set,
 
 		if (!window_settled(st, set, now))
 		{
+			/*
+			 * Over the target within a window of an increase: the job
+			 * increased because the window was under the target, and it
+			 * still holds mostly ticks of the slower pace, so the new pace
+			 * is what went over.  Back to the pace before it at once (a
+			 * window of an overshoot is what the foreground's p99 is made
+			 * of: with JOB_DEBUG the backfill of 1M rows held through most
+			 * of its overshoots, test/bench/governor/results-*-gov1.md).
+			 * Anything else over the target within a window of a change
+			 * waits for a window of the new pace.
+			 */
+			if (st->increased && over != GOV_R_LAG)
+			{
+				st->slow_start = false;
+				st->increased = false;
+				st->duty = st->duty_before;
+				st->batch = st->batch_before;
+				st->last_change = now;
+				st->decision = GOV_D_DECREASE;
+				st->reason = st->throttled_by = over;
+				st->counts[GOV_D_DECREASE]++;
+				return true;
+			}
 			hold(st, over);
 			return true;
 		}
-		decrease(st, GOV_DECREASE, over == GOV_R_WAL);
+
+		/*
+		 * A window after a decrease the foreground is still over the
+		 * target: halve, not x0.7 (sustained overshoot; one noisy window
+		 * still costs the job only 30%).
+		 */
+		decrease(st, st->decreases_in_row > 0 && over != GOV_R_LAG ?
+				 GOV_DECREASE_AGAIN : GOV_DECREASE, over == GOV_R_WAL);
+		st->increased = false;
 
 		/*
 		 * Decreases that do not bring the foreground back may not be the
@@ -1085,6 +1121,7 @@ gov_slow_down(GovState *st, const GovSignals *sig, const GovSettings *set,
 		 * shorter.  A slowdown like any other: slow start ends here too.
 		 */
 		st->slow_start = false;
+		st->increased = false;
 		st->batch = Max(st->min_batch, st->batch / 2);
 		st->decision = GOV_D_DECREASE;
 		st->reason = st->throttled_by = GOV_R_LOCK_WAITS;
@@ -1116,6 +1153,7 @@ gov_speed_up(GovState *st, const GovSettings *set, const GovView *v, TimestampTz
 		}
 		st->duty = 1.0;
 		st->batch = st->max_batch;
+		st->increased = false;
 		st->decision = GOV_D_FULL;
 		st->reason = GOV_R_NO_FOREGROUND;
 		st->throttled_by = GOV_R_NONE;
@@ -1139,6 +1177,9 @@ gov_speed_up(GovState *st, const GovSettings *set, const GovView *v, TimestampTz
 		hold(st, GOV_R_NONE);
 		return;
 	}
+	st->duty_before = st->duty;
+	st->batch_before = st->batch;
+	st->increased = true;
 	st->duty = next_duty(st, set, v->latency_known ? v->ratio : 0);
 	st->batch = Min(st->max_batch, st->batch + Max(1, st->max_batch / 10));
 	st->decreases_in_row = 0;
