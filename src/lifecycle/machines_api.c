@@ -20,6 +20,7 @@
 #include "catalog/dependency.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_collation_d.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type_d.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
@@ -1105,8 +1106,14 @@ state_rule_cap_reached(Oid relid, const char *colname)
 	args[0] = ObjectIdGetDatum(relid);
 	args[1] = NameGetDatum(&attname);
 	args[2] = Int64GetDatum(STEWARD_MAX_STATE_RULES);
-	/* pg_partition_tree() lists nothing for a table outside any tree. */
-	if (SPI_execute_with_args("SELECT t.relid::pg_catalog.oid"
+	/*
+	 * In a snapshot taken now, after the caller's locks: a rule another
+	 * transaction committed on a partition or an ancestor while this one
+	 * waited for them counts (closing38 item 4: an attach on a parent and
+	 * one on its partition both passed).  pg_partition_tree() lists
+	 * nothing for a table outside any tree.
+	 */
+	if (steward_spi_read_latest("SELECT t.relid::pg_catalog.oid"
 							  "  FROM (SELECT $1::pg_catalog.regclass AS relid, 0 AS level"
 							  "        UNION SELECT p.relid, p.level"
 							  "                FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass) p) t"
@@ -1119,7 +1126,7 @@ state_rule_cap_reached(Oid relid, const char *colname)
 							  "                UNION ALL SELECT t.relid::pg_catalog.oid))"
 							  "       OPERATOR(pg_catalog.>=) $3"
 							  " ORDER BY t.level, t.relid::pg_catalog.oid LIMIT 1",
-							  3, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+							  3, argtypes, args, NULL, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not count the state rules of relation %u", relid);
 	if (SPI_processed == 0)
 		return InvalidOid;
@@ -1131,7 +1138,8 @@ state_rule_cap_reached(Oid relid, const char *colname)
  * to the table past the cap are refused, state_rules.c) a new state rule
  * on column colname of relation relid when it, or a partition below it,
  * would hold more than STEWARD_MAX_STATE_RULES state rules counting its
- * partitioned ancestors' (state_rule_cap_reached).  54000.
+ * partitioned ancestors' (state_rule_cap_reached, in a snapshot taken
+ * now).  54000.
  */
 static void
 check_state_rule_cap(Oid relid, const char *colname, int elevel)
@@ -1200,8 +1208,9 @@ steward_check_state_rule_cap(PG_FUNCTION_ARGS)
  * steward.attach_state_machine(tbl, column, machine, changed_at DEFAULT
  * NULL): make the access method enforce machine on column.  Checks as the
  * caller that they own tbl and may use the machine (their own, granted to
- * them, or built in: 42501); takes ShareRowExclusiveLock on tbl, which
- * conflicts with every writer, so every later write sees the rule (as with
+ * them, or built in: 42501); takes ShareRowExclusiveLock on tbl (and on
+ * every partition below it: a rule on a partition, or an ATTACH PARTITION
+ * below it, waits and then counts this one), which conflicts with every writer, so every later write sees the rule (as with
  * CREATE TRIGGER), and the machine's row FOR KEY SHARE to the end of the
  * transaction, after ShareLock on its owner's lock tag (lock_machine: a
  * DROP OWNED of the owner is waited for; a concurrent drop waits, then refuses 2BP01;
@@ -1247,6 +1256,17 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
 		changed_at = pstrdup(NameStr(*PG_GETARG_NAME(3)));
 
 	rel = steward_open_table_to_configure(relid);
+
+	/*
+	 * The rule reaches every partition: lock them as a label's LOCK TABLE
+	 * and CREATE TRIGGER do, before the machine's tag (tables, then tags),
+	 * so that an attach or label on a partition, or an ATTACH PARTITION
+	 * below the table, waits for this one and counts its rule
+	 * (check_state_rule_cap), and no write into a partition itself is in
+	 * flight while the rule and the stored rows are checked.
+	 */
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+		list_free(find_all_inheritors(relid, ShareRowExclusiveLock, NULL));
 	att = steward_lookup_column(rel, colname);
 	if (att->atttypid != TEXTOID && att->atttypid != VARCHAROID)
 		ereport(ERROR,

@@ -357,9 +357,10 @@ BEGIN
             -- the table's dump does not restore until they are fixed, its
             -- COPY refuses them (README, "Rows stored past the rules").
             detail := CASE WHEN n = 0 THEN 'all versions >= 1'
-                           ELSE format('%s rows with a version below 1: a dump of the table does not restore until they are fixed: '
+                           ELSE format('%s with a version below 1: a dump of the table does not restore until fixed: '
                                        'UPDATE %s SET %I = 1 WHERE %I < 1',
-                                       n, tbl, r.attname, r.attname) END;
+                                       CASE WHEN n = 1 THEN '1 row' ELSE n || ' rows' END,
+                                       tbl, r.attname, r.attname) END;
             RETURN NEXT;
         ELSIF r.kind = 'state' THEN
             -- The public view: this body runs as the table owner.
@@ -381,10 +382,11 @@ BEGIN
                            steward._relation_scan(tbl), r.attname, r.attname) INTO n USING states;
             "check" := format('states %I', r.attname); passed := n = 0;
             detail := CASE WHEN n = 0 THEN format('all rows in states of %s', r.machine)
-                           ELSE format('%s rows in states %s does not declare: a dump of the table does not restore until they are fixed: '
-                                       'UPDATE them to declared states (SELECT * FROM %s WHERE %I IS NULL OR %I <> ALL (%L) lists them), '
+                           ELSE format('%s that machine %s does not declare: a dump of the table does not restore until fixed: '
+                                       'UPDATE such rows to declared states (SELECT * FROM %s WHERE %I IS NULL OR %I <> ALL (%L) lists them), '
                                        'or detach the machine',
-                                       n, r.machine, tbl, r.attname, r.attname, states) END;
+                                       CASE WHEN n = 1 THEN '1 row in a state' ELSE n || ' rows in states' END,
+                                       r.machine, tbl, r.attname, r.attname, states) END;
             RETURN NEXT;
         END IF;
     END LOOP;

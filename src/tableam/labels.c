@@ -59,11 +59,13 @@
 #include "catalog/pg_type_d.h"
 #include "commands/event_trigger.h"
 #include "commands/seclabel.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
+#include "replication/logicalworker.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -409,6 +411,14 @@ check_row_changed(Relation catalog, HeapTuple tuple)
 Datum
 steward_state_checks_changed(PG_FUNCTION_ARGS)
 {
+	/*
+	 * ENABLE ALWAYS: a check written under session_replication_role =
+	 * replica in a session is this cluster's, and its label follows; a
+	 * logical replication worker's row may name another cluster's
+	 * relation (steward_column_rules_changed).
+	 */
+	if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA && IsLogicalWorker())
+		return PointerGetDatum(NULL);
 	steward_catalog_row_trigger(fcinfo, "steward_state_checks_changed", check_row_changed);
 	return PointerGetDatum(NULL);
 }

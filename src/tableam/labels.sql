@@ -499,6 +499,11 @@ REVOKE ALL ON FUNCTION steward._state_checks_changed() FROM PUBLIC;
 CREATE TRIGGER state_checks_changed
     AFTER INSERT OR UPDATE OR DELETE ON steward.state_checks
     FOR EACH ROW EXECUTE FUNCTION steward._state_checks_changed();
+-- ENABLE ALWAYS: a check written under session_replication_role = replica
+-- (a dump loaded so, a superuser's edit) has its label follow too; the
+-- function does nothing in a logical replication worker, whose row may
+-- name another cluster's relation.
+ALTER TABLE steward.state_checks ENABLE ALWAYS TRIGGER state_checks_changed;
 
 -- A table's checks name states of its machine: they go when the table
 -- loses its state rule, on every path (detach_state_machine, a label set
@@ -523,6 +528,12 @@ REVOKE ALL ON FUNCTION steward._column_rules_drop_checks() FROM PUBLIC;
 CREATE TRIGGER column_rules_drop_checks
     AFTER UPDATE OR DELETE ON steward.column_rules
     FOR EACH ROW EXECUTE FUNCTION steward._column_rules_drop_checks();
+-- ENABLE ALWAYS: a state rule deleted under session_replication_role =
+-- replica takes its checks along too (they would otherwise stay in the
+-- label of a column with no rule, and in dumps).  Safe in a logical
+-- replication worker: it deletes only checks naming the same relid as
+-- the rule row, which the publisher deleted with it.
+ALTER TABLE steward.column_rules ENABLE ALWAYS TRIGGER column_rules_drop_checks;
 
 -- SECURITY LABEL FOR steward needs the provider registered in the session,
 -- that is the library loaded; a restore may label a partitioned table

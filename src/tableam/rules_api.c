@@ -35,6 +35,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "replication/logicalworker.h"
 #include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -743,6 +744,16 @@ rule_tuple_relid(Relation catalog, HeapTuple tuple)
 	return isnull ? InvalidOid : DatumGetObjectId(d);
 }
 
+/* The attname of a rule row (no NULL: the catalog's primary key). */
+static Datum
+rule_tuple_attname(Relation catalog, HeapTuple tuple)
+{
+	bool		isnull;
+
+	return heap_getattr(tuple, steward_catalog_attnum(catalog, "attname"),
+						RelationGetDescr(catalog), &isnull);
+}
+
 /* A changed rule row: invalidate the caches, rewrite the column's label. */
 static void
 rule_row_changed(Relation catalog, HeapTuple tuple)
@@ -758,6 +769,42 @@ rule_row_changed(Relation catalog, HeapTuple tuple)
 						   RelationGetDescr(catalog), &isnull);
 	if (!isnull)
 		steward_sync_rule_label(relid, NameStr(*DatumGetName(attname)));
+}
+
+/*
+ * A rule row that a statement wrote by hand (an INSERT or an UPDATE of its
+ * relid or attname: the API functions and labels name existing columns)
+ * naming no column of an existing relation: the write path ignores it, so
+ * nothing is enforced.  Kept (a data-only restore into another schema may
+ * meet such rows, and verify() lists them with the DELETE), but the typo is
+ * reported when it is made, with a WARNING (readme38 L9).  No lock.
+ */
+static void
+warn_rule_names_no_column(Relation catalog, HeapTuple tuple)
+{
+	Oid			relid = rule_tuple_relid(catalog, tuple);
+	bool		isnull1,
+				isnull2;
+	Datum		attname = heap_getattr(tuple, steward_catalog_attnum(catalog, "attname"),
+									   RelationGetDescr(catalog), &isnull1);
+	Datum		kind = heap_getattr(tuple, steward_catalog_attnum(catalog, "kind"),
+									RelationGetDescr(catalog), &isnull2);
+	char	   *relname;
+	char	   *qualname;
+
+	if (!OidIsValid(relid) || isnull1 || isnull2 ||
+		(relname = get_rel_name(relid)) == NULL ||
+		get_attnum(relid, NameStr(*DatumGetName(attname))) > 0)
+		return;
+	qualname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), relname);
+	ereport(WARNING,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("the %s rule of relation \"%s\" names column \"%s\", which the relation does not have",
+					TextDatumGetCString(kind), relname, NameStr(*DatumGetName(attname))),
+			 errdetail("pg_steward enforces no rule on a column that does not exist; the row is kept."),
+			 errhint("Remove it: DELETE FROM steward.column_rules WHERE relid = %s::regclass AND attname = %s; then attach or track the right column.",
+					 quote_literal_cstr(qualname),
+					 quote_literal_cstr(NameStr(*DatumGetName(attname))))));
 }
 
 /*
@@ -805,10 +852,12 @@ steward_catalog_row_trigger(FunctionCallInfo fcinfo, const char *name,
  * that changes a rule reaches the caches of all backends and the column's
  * security label (labels.c), which carries the rule in dumps.  Under
  * session_replication_role = replica (trigger column_rules_replica) it
- * only resets the caches (rule_row_invalidate).  A row that
+ * refuses nothing and, in a logical replication worker, only resets the
+ * caches (rule_row_invalidate).  A row that
  * puts a rule on a table not using the steward access method is refused
  * (42809, steward_check_rule_storage), as is one on a temporary relation
- * (0A000); 39P01 when not called as an AFTER ROW trigger, 55000 when the
+ * (0A000); a row a statement points at a column its relation does not
+ * have gets a WARNING (warn_rule_names_no_column); 39P01 when not called as an AFTER ROW trigger, 55000 when the
  * catalog lacks a column the library reads (steward_catalog_attnum).
  * Locks, held to transaction end: for a rule newly on a partitioned table,
  * AccessShareLock on it and on every partition; for each row whose table
@@ -830,7 +879,17 @@ steward_column_rules_changed(PG_FUNCTION_ARGS)
 	 */
 	if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA)
 	{
-		steward_catalog_row_trigger(fcinfo, "steward_column_rules_changed", rule_row_invalidate);
+		/*
+		 * A session under replica (a dump loaded so, a superuser's edit)
+		 * writes rules of this cluster's relations: their labels follow, or
+		 * a dump would bring back a deleted rule and lose an inserted one
+		 * (closing38 item 4); nothing is refused, the row is stored as
+		 * sent.  A logical replication worker's row may name another
+		 * cluster's relation (a binary subscription sends regclass as an
+		 * OID): only the caches.
+		 */
+		steward_catalog_row_trigger(fcinfo, "steward_column_rules_changed",
+									IsLogicalWorker() ? rule_row_invalidate : rule_row_changed);
 		return PointerGetDatum(NULL);
 	}
 
@@ -864,6 +923,13 @@ steward_column_rules_changed(PG_FUNCTION_ARGS)
 			else if (OidIsValid(relid))
 				steward_check_rule_storage(relid);
 		}
+		if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+			warn_rule_names_no_column(trigdata->tg_relation, trigdata->tg_trigtuple);
+		else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
+				 (written != NULL ||
+				  namestrcmp(DatumGetName(rule_tuple_attname(trigdata->tg_relation, trigdata->tg_trigtuple)),
+							 NameStr(*DatumGetName(rule_tuple_attname(trigdata->tg_relation, trigdata->tg_newtuple)))) != 0))
+			warn_rule_names_no_column(trigdata->tg_relation, trigdata->tg_newtuple);
 	}
 	steward_catalog_row_trigger(fcinfo, "steward_column_rules_changed", rule_row_changed);
 	return PointerGetDatum(NULL);

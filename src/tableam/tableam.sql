@@ -45,8 +45,9 @@ CREATE TRIGGER column_rules_changed
 -- Under session_replication_role = replica (a dump loaded so, a hand edit,
 -- an apply worker) the row is stored as sent and the trigger above does
 -- not fire; this one (ENABLE REPLICA: only then) resets every session's
--- cached rules of the table, and nothing else: the row may name another
--- cluster's relation.
+-- cached rules of the table and, outside a logical replication worker
+-- (whose row may name another cluster's relation), rewrites the column's
+-- label; it refuses nothing.
 CREATE TRIGGER column_rules_replica
     AFTER INSERT OR UPDATE OR DELETE ON steward.column_rules
     FOR EACH ROW EXECUTE FUNCTION steward._column_rules_changed();
