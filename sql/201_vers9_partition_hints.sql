@@ -78,5 +78,18 @@ UPDATE r201_q SET version = 9223372036854775807 WHERE id = 1;
 RESET session_replication_role;
 UPDATE r201_q SET id = 1 WHERE id = 1;
 DROP TABLE r201_q;
+
+-- 6. untrack of a partition whose rule is an ancestor's names that one;
+--    of a column no table tracks, as before.
+CREATE TABLE r201_s (id int PRIMARY KEY, seq bigint, other int) PARTITION BY LIST (id);
+CREATE TABLE r201_s1 PARTITION OF r201_s FOR VALUES IN (1) PARTITION BY LIST (id);
+CREATE TABLE r201_s11 PARTITION OF r201_s1 FOR VALUES IN (1) USING steward;
+SELECT steward.track_sequence('r201_s', 'seq');
+SELECT steward.untrack('r201_s11', 'seq');
+SELECT steward.untrack('r201_s1', 'seq');
+SELECT steward.untrack('r201_s11', 'other');
+SELECT steward.untrack('public.r201_s', 'seq');
+SELECT count(*) AS tracked FROM steward.tracked_columns WHERE relid::regclass::text LIKE 'r201%';
+DROP TABLE r201_s;
 DROP ROLE r201_app;
 SELECT steward.drop_state_machine('r201_m');

@@ -32,6 +32,16 @@ CREATE TABLE r202_one (id int, a int, version bigint NOT NULL DEFAULT 0);
 INSERT INTO r202_one VALUES (4, 0, 1);
 ALTER TABLE r202_t ATTACH PARTITION r202_one FOR VALUES IN (4);
 
+-- 2b. Twelve leaves declared otherwise: the first ten fixes and the count.
+CREATE TABLE r202_many (id int, a int, version bigint NOT NULL DEFAULT 1) PARTITION BY LIST (id);
+SELECT format('CREATE TABLE r202_many%s PARTITION OF r202_many FOR VALUES IN (%s)', i, 100 + i)
+    FROM generate_series(1, 12) i \gexec
+SELECT format('ALTER TABLE r202_many%s ALTER version SET DEFAULT 0', i)
+    FROM generate_series(1, 12) i \gexec
+INSERT INTO r202_many SELECT 100 + i, 0, 1 FROM generate_series(1, 12) i;
+ALTER TABLE r202_t ATTACH PARTITION r202_many FOR VALUES IN (101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112);
+DROP TABLE r202_many;
+
 -- 3. An empty sub-partitioned table (a restore's): kept with a WARNING
 --    per column, as before.
 SET client_min_messages = warning;

@@ -253,15 +253,16 @@ scan_rules_for(Relation rulesrel, Snapshot snapshot, Oid relid,
 }
 
 /*
- * The table whose version rule rel (open) follows: rel's own rule, else
- * its nearest partitioned ancestor's (the one load_rules keeps); InvalidOid
- * when none.  For error paths: the exhausted version's HINT names where
- * steward.untrack works (mach11: it named the partition, whose untrack
- * fails 42704 when the rule is its parent's).  Locks: AccessShareLock on
- * steward.column_rules, released before returning.
+ * The table whose version or sequence rule on column attnum rel (open)
+ * follows: rel's own rule, else its nearest partitioned ancestor's (the
+ * one load_rules keeps); InvalidOid when none.  For error paths: the
+ * exhausted version's HINT and untrack's refusal name where
+ * steward.untrack works (mach11: the HINT named the partition, whose
+ * untrack fails 42704 when the rule is its parent's).  Locks:
+ * AccessShareLock on steward.column_rules, released before returning.
  */
 Oid
-steward_version_rule_relid(Relation rel)
+steward_column_rule_relid(Relation rel, AttrNumber attnum)
 {
 	Oid			rulesoid = rules_table_oid();
 	Oid			result = InvalidOid;
@@ -270,7 +271,7 @@ steward_version_rule_relid(Relation rel)
 	List	   *relids;
 	ListCell   *lc;
 
-	if (!OidIsValid(rulesoid))
+	if (!OidIsValid(rulesoid) || attnum <= 0)
 		return InvalidOid;
 	rulesrel = table_open(rulesoid, AccessShareLock);
 	snapshot = rules_snapshot();
@@ -283,8 +284,11 @@ steward_version_rule_relid(Relation rel)
 
 		b->version_attnum = InvalidAttrNumber;
 		scan_rules_for(rulesrel, snapshot, lfirst_oid(lc), rel, b);
-		if (b->version_attnum != InvalidAttrNumber)
+		if (b->version_attnum == attnum)
 			result = lfirst_oid(lc);
+		for (int i = 0; i < b->nsequences; i++)
+			if (b->sequences[i].attnum == attnum)
+				result = lfirst_oid(lc);
 		pfree(b);
 		if (OidIsValid(result))
 			break;

@@ -628,11 +628,26 @@ steward_untrack(PG_FUNCTION_ARGS)
 									 "steward.untrack()");
 
 	if (steward_delete_column_rules(relid, colname, NULL) == 0)
+	{
+		/* A partition's rule may be an ancestor's: untrack works there. */
+		Oid			declarer = rel->rd_rel->relispartition ?
+			steward_column_rule_relid(rel, get_attnum(relid, colname)) : InvalidOid;
+		char	   *declname = OidIsValid(declarer) ?
+			quote_qualified_identifier(get_namespace_name(get_rel_namespace(declarer)),
+									   get_rel_name(declarer)) : NULL;
+
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("column \"%s\" of relation \"%s\" is not tracked",
 						colname, RelationGetRelationName(rel)),
+				 declname ?
+				 errdetail("The rule on the column is declared on %s, the partitioned table above it, for every partition.",
+						   declname) : 0,
+				 declname ?
+				 errhint("Untrack it there, for every partition: SELECT steward.untrack(%s, %s);",
+						 quote_literal_cstr(declname), quote_literal_cstr(colname)) :
 				 errhint("See steward.tracked_columns for the tracked columns.")));
+	}
 	relation_close(rel, NoLock);
 	PG_RETURN_VOID();
 }

@@ -349,7 +349,7 @@ report_version_ahead(const StewardRowOrigin *origin, AttrNumber checked_attnum,
  * The row's version is the largest bigint: no next version exists.  22003
  * with the row's key (for who may read it) and a way out.  "rel" is the
  * relation checked; the HINT's untrack names the table whose rule it
- * follows (steward_version_rule_relid): a partition's rule is usually its
+ * follows (steward_column_rule_relid): a partition's rule is usually its
  * partitioned table's, and untrack of the partition fails 42704 there.
  */
 static void
@@ -361,7 +361,7 @@ report_version_exhausted(Relation rel, const StewardRowOrigin *origin,
 	bool		readable;
 	Relation	erel = steward_origin_error_target(origin, checked_attnum, &attnum, &key, &readable);
 	const char *col = column_name(erel, attnum);
-	Oid			rule_relid = steward_version_rule_relid(rel);
+	Oid			rule_relid = steward_column_rule_relid(rel, checked_attnum);
 	char	   *rule_rel;
 
 	if (!OidIsValid(rule_relid))
