@@ -77,3 +77,26 @@ SELECT steward.migration_rollback('m207p');
 SELECT steward.migration_rollback('m207n');
 DROP FUNCTION w207(int);
 DROP TABLE t207p, t207n;
+
+-- 2. A row a backfill batch's up inserts into its own table (its
+-- function writes the table) gets both shapes and the marker: the batch
+-- statement itself skips the dual-write trigger, a statement it runs in
+-- turn does not (old code: both skipped it, the 100 inserted rows stayed
+-- unfilled, and the run ended backfilled without counting them, since its
+-- batches had filled as many rows as were left at begin: codereview8 L5).
+CREATE TABLE t207b (id int PRIMARY KEY, a int) WITH (autovacuum_enabled = off);
+INSERT INTO t207b SELECT g, g FROM generate_series(1001, 1100) g;
+CREATE FUNCTION f207b(i int, a int) RETURNS int LANGUAGE sql AS $$
+  INSERT INTO public.t207b (id, a) SELECT i - 1000, a WHERE i > 1000 ON CONFLICT DO NOTHING;
+  SELECT a * 2 $$;
+SELECT steward.migration_start('m207b', $$[
+  {"add_column": {"table": "t207b", "column": "a2", "type": "int", "up": "public.f207b(id, a)"}}]$$) IS NOT NULL AS started;
+CALL steward.migration_backfill('m207b', 10);
+SELECT phase, backfill_status FROM steward.migrations WHERE name = 'm207b';
+SELECT count(*) AS rows, count(*) FILTER (WHERE _steward_side IS NULL) AS unfilled,
+       count(*) FILTER (WHERE a2 = a * 2) AS derived
+  FROM t207b;
+SELECT "check", passed FROM steward.migration_validate('m207b') WHERE "check" LIKE 'backfill%';
+SELECT steward.migration_rollback('m207b');
+DROP TABLE t207b;
+DROP FUNCTION f207b(int, int);

@@ -715,7 +715,7 @@ steward_migration_trigger(PG_FUNCTION_ARGS)
 	else
 		newtup = td->tg_trigtuple;
 
-	if (steward_migration_backfilling(RelationGetRelid(rel)))
+	if (steward_migration_backfilling_rows(RelationGetRelid(rel)))
 		return PointerGetDatum(newtup);
 
 	entry = get_entry(rel);

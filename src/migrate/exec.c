@@ -223,17 +223,24 @@ drop_unfired_before_row_flags(TriggerDesc *trigdesc)
  * store rows without its rules (and forget its state counts).
  *
  * The dual-write trigger returns a batch's rows unchanged
- * (steward_migration_backfilling), so it is left out too, and once no
- * BEFORE ROW trigger remains the descriptor says so: the executor then
- * updates each row directly instead of locking it first for the trigger
- * (GetTupleForTrigger), which wrote one Heap/LOCK WAL record per
- * backfilled row -- a fifth of a backfill's WAL.
+ * (steward_migration_backfilling_rows), so it is left out of the batch
+ * statement itself too, and once no BEFORE ROW trigger remains the
+ * descriptor says so: the executor then updates each row directly
+ * instead of locking it first for the trigger (GetTupleForTrigger), which
+ * wrote one Heap/LOCK WAL record per backfilled row -- a fifth of a
+ * backfill's WAL.  A statement the batch runs in turn (started deeper
+ * than the batch's own level, own_nest: an up or down whose function
+ * writes its own table) keeps the dual-write trigger, so the rows it
+ * writes carry both shapes and the marker: left out, its inserts were
+ * rows left unfilled that the backfill's end, trusting that no row
+ * becomes unfilled again, did not count (codereview8 L5).
  */
 static void
 migrate_executor_start(QueryDesc *queryDesc, int eflags)
 {
 	ListCell   *lc;
 	Oid			steward_nsp;
+	bool		batch_itself;
 
 	if (prev_executor_start)
 		prev_executor_start(queryDesc, eflags);
@@ -242,6 +249,8 @@ migrate_executor_start(QueryDesc *queryDesc, int eflags)
 
 	if (!OidIsValid(backfill_relid) || queryDesc->estate == NULL)
 		return;
+	/* Started at the batch's level: the batch statement (see above). */
+	batch_itself = own_sql_depth > 0 && own_nest == own_sql_nest;
 	steward_nsp = get_namespace_oid("steward", false);
 	foreach(lc, queryDesc->estate->es_opened_result_relations)
 	{
@@ -256,7 +265,7 @@ migrate_executor_start(QueryDesc *queryDesc, int eflags)
 
 			if (!t->tgisinternal &&
 				(get_func_namespace(t->tgfoid) != steward_nsp ||
-				 is_dual_write_trigger(t)))
+				 (batch_itself && is_dual_write_trigger(t))))
 				t->tgenabled = TRIGGER_DISABLED;
 		}
 		drop_unfired_before_row_flags(trigdesc);
@@ -721,6 +730,21 @@ bool
 steward_migration_backfilling(Oid relid)
 {
 	return OidIsValid(backfill_relid) && relid == backfill_relid;
+}
+
+/*
+ * For the dual-write trigger: is this backend running a backfill batch
+ * that writes relid, and is the row written by the batch statement
+ * itself (the trigger fires at the batch's level plus its run), not by a
+ * statement the batch runs in turn (an up or down writing its own table:
+ * its rows get both shapes; migrate_executor_start)?  Backend-local, no
+ * lock, raises nothing.
+ */
+bool
+steward_migration_backfilling_rows(Oid relid)
+{
+	return steward_migration_backfilling(relid) && own_sql_depth > 0 &&
+		own_nest == own_sql_nest + 1;
 }
 
 /*

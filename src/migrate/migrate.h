@@ -37,6 +37,7 @@ extern void steward_migrate_install_hooks(void);
  * makes a client's optimistic version stale.
  */
 extern bool steward_migration_backfilling(Oid relid);
+extern bool steward_migration_backfilling_rows(Oid relid);
 
 /*
  * True while this backend runs a statement of steward._migration_exec (a
