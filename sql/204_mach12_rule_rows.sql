@@ -83,4 +83,18 @@ SELECT l.label::jsonb -> 'checks' AS checks
   FROM pg_seclabel l JOIN pg_attribute a ON a.attrelid = l.objoid AND a.attnum = l.objsubid
  WHERE l.objoid = 'r204_r'::regclass AND l.provider = 'steward' AND a.attname = 'st';
 DROP TABLE r204_r;
+
+-- 4. The refusals of stored rows count the same way: "(1 row)", "has 1
+--    row with a version below 1", "holds 1 value" (they said "1 rows",
+--    "1 values").
+CREATE TABLE r204_s (id int PRIMARY KEY, st text, v bigint) USING steward;
+INSERT INTO r204_s VALUES (1, 'zz', 0), (2, 'yy', 5), (3, 'yy', 5);
+SELECT steward.attach_state_machine('r204_s', 'st', 'r204_m');
+SELECT steward.track_versions('r204_s', 'v');
+SECURITY LABEL FOR steward ON COLUMN r204_s.v IS '{"v": 1, "kind": "version"}';
+DELETE FROM r204_s WHERE id IN (2, 3);
+DO $$ BEGIN EXECUTE format('SECURITY LABEL FOR steward ON COLUMN r204_s.st IS %L',
+    jsonb_build_object('v', 1, 'kind', 'state', 'machine', 'r204_m', 'states', jsonb_build_array('a', 'b'),
+                       'initial', jsonb_build_array('a'), 'transitions', jsonb_build_array('a->b'))); END $$;
+DROP TABLE r204_s;
 SELECT steward.drop_state_machine('r204_m');

@@ -1050,11 +1050,13 @@ check_existing_states(Relation rel, const char *colname, const char *machine,
 	initStringInfo(&offenders);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
+		char	   *count = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+
 		if (i > 0)
 			appendStringInfoString(&offenders, ", ");
-		appendStringInfo(&offenders, "%s (%s rows)",
+		appendStringInfo(&offenders, "%s (%s %s)",
 						 SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
-						 SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+						 count, strcmp(count, "1") == 0 ? "row" : "rows");
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_CHECK_VIOLATION),

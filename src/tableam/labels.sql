@@ -58,7 +58,7 @@ BEGIN
     n := (steward._migration_exec(tbl, format(
             'SELECT pg_catalog.count(*) FROM %s WHERE %I OPERATOR(pg_catalog.<) 1', tbl, col)))[1]::bigint;
     IF n > 0 THEN
-        RAISE EXCEPTION 'relation "%" has % rows with a version below 1 in column "%"', tbl, n, col
+        RAISE EXCEPTION 'relation "%" has % with a version below 1 in column "%"', tbl, CASE WHEN n = 1 THEN '1 row' ELSE n || ' rows' END, col
             USING ERRCODE = 'check_violation';
     END IF;
 END
@@ -175,8 +175,8 @@ BEGIN
             tbl, col, col),
             ARRAY[(SELECT d.states FROM steward._state_machine_latest(v_machine) d)::text]))[1]::bigint;
     IF n > 0 THEN
-        RAISE EXCEPTION 'column "%" of relation "%" holds % values that machine "%" does not declare',
-                col, tbl, n, v_machine USING ERRCODE = 'check_violation';
+        RAISE EXCEPTION 'column "%" of relation "%" holds % that machine "%" does not declare',
+                col, tbl, CASE WHEN n = 1 THEN '1 value' ELSE n || ' values' END, v_machine USING ERRCODE = 'check_violation';
     END IF;
 END
 $$;

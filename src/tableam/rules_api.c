@@ -426,8 +426,10 @@ steward_check_existing_versions(Relation rel, const char *colname)
 	if (bad > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("relation \"%s\" has " INT64_FORMAT " rows with a version below 1 in column \"%s\"",
-						RelationGetRelationName(rel), bad, colname),
+				 errmsg_plural("relation \"%s\" has " INT64_FORMAT " row with a version below 1 in column \"%s\"",
+							   "relation \"%s\" has " INT64_FORMAT " rows with a version below 1 in column \"%s\"",
+							   (unsigned long) bad,
+							   RelationGetRelationName(rel), bad, colname),
 				 errhint("Fix them first, for example: UPDATE %s SET %s = 1 WHERE %s < 1;",
 						 qualname, quote_identifier(colname), quote_identifier(colname))));
 }
