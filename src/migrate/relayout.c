@@ -5024,7 +5024,11 @@ steward_migrations_drop_snapshot(PG_FUNCTION_ARGS)
  * does not show the records of the migrations of the publications'
  * tables as they are now, which the pin would not pin (R14-6): what the
  * pin reads of them (tables, pins, status, whether complete switched the
- * shapes), not the backfill's progress or phase before complete.  The
+ * shapes), not the backfill's progress or phase before complete; only
+ * for the tables the statement publishes without a column list, the only
+ * ones the pin changes (a list given, the statement does the same in
+ * either snapshot, and the checks above read a snapshot taken now:
+ * closing38 item 5, it was refused 40001 all the same).  The
  * migration's own statements (_migration_publish) pass.  39P03 when not
  * called as an event trigger.  Locks, to transaction end: the check's
  * reads (as the catalog's owner: AccessShareLock on migration_tables,
@@ -5048,7 +5052,8 @@ steward_migration_guard_publications(PG_FUNCTION_ARGS)
 		"               ON (c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_publication'::pg_catalog.regclass"
 		"                   AND pr.prpubid OPERATOR(pg_catalog.=) c.objid)"
 		"               OR (c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_publication_rel'::pg_catalog.regclass"
-		"                   AND pr.oid OPERATOR(pg_catalog.=) c.objid)),"
+		"                   AND pr.oid OPERATOR(pg_catalog.=) c.objid)"
+		"            WHERE pr.prattrs IS NULL),"
 		"     m AS (SELECT t.migration FROM steward.migration_tables t"
 		"            WHERE t.relid::pg_catalog.oid IN (SELECT p.prrelid FROM p))"
 		"SELECT pg_catalog.string_agg(x.x, ' ' ORDER BY x.x)"
