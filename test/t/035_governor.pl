@@ -13,9 +13,10 @@
 #   and purges everything once it is gone.
 # Part 3: no simulation: a real foreground whose latency jumps (the same
 #   twenty clients' statements go from sleeping 0 to 50 ms) makes a running
-#   job pause on the measured p99 ratio; then the slower foreground becomes
-#   the new baseline (measured while the job is paused) and the job
-#   finishes.
+#   job pause on the measured p99 ratio, also when the sampler catches the
+#   job's batches in few ticks (one sample a tick); then the slower
+#   foreground becomes the new baseline (measured while the job is paused)
+#   and the job finishes.
 # Part 4: sessions blocked by a job's row locks are seen by the sampler and
 #   halve its batch (reason lock_waits).
 
@@ -266,6 +267,16 @@ is( sql(qq{SELECT count(*) FILTER (WHERE rows_done = 0) || ' ' || sum(rows_done)
 # The purge worker goes back to visiting no database: its visits (every
 # second, each a governed job) are not part of what this part measures.
 $node->append_conf('postgresql.conf', "steward.idempotency_purge_databases = 'none'");
+# One wait sample a tick (sample interval = governor interval): a job working
+# a tenth of the time is caught by a sample in about one tick of ten, as on
+# a loaded machine whose sampler wakes late.  A job is counted as working in
+# a tick all the same when it was handed a batch and its process spent CPU
+# time on it; before, the ticks it was not caught in were idle, the
+# baseline took in the slower foreground's first ticks next to the running
+# job, and the job never reached the critical ratio (closing38 item 0:
+# decisions `none` for 30 s, the baseline's p99 54 ms within a second of
+# the switch).
+$node->append_conf('postgresql.conf', "steward.sample_interval = '200ms'");
 $node->reload;
 sql(q{UPDATE items SET status = 'a', moves = 0});
 sql(q{VACUUM ANALYZE items});
@@ -392,7 +403,10 @@ ok( poll_until(
 		30, 'the run to pause on the measured p99'),
 	'a measured p99 far above the baseline pauses the job')
   or diag('decisions: ' . sql(q{SELECT string_agg(decision || '/' || reason || ' ' || decisions, ', ')
-                                  FROM steward._governor_decisions() WHERE decisions > 0}));
+                                  FROM steward._governor_decisions() WHERE decisions > 0})
+	. "\ngovernor: " . sql(q{SELECT g FROM steward.governor g})
+	. "\njob: " . sql(q{SELECT j FROM steward.governor_jobs j
+	                     WHERE kind = 'transition' AND finished_at IS NULL}));
 ($rc, $out, $err) = finish_bg($run);
 is($rc, 0, 'the run finished next to the slower foreground') or diag($err);
 $pgb->{h}->kill_kill;
@@ -406,7 +420,9 @@ ok( sql(q{SELECT value > 0 FROM steward.metrics
 # Each batch row sleeps 20 ms (a slow set_sql), so a batch holds its row
 # locks for a while; a session updating rows just ahead waits for them.
 # Latency thresholds out of the way: only the lock-wait rule acts (a new
-# session reads them).
+# session reads them).  The sampler samples at its default interval again:
+# lock waits are counted from its samples.
+$node->append_conf('postgresql.conf', "steward.sample_interval = '10ms'");
 sql(q{ALTER SYSTEM SET steward.governor_target_p99_ratio = 1000});
 sql(q{ALTER SYSTEM SET steward.governor_critical_p99_ratio = 1000});
 $node->reload;
