@@ -30,6 +30,12 @@ UPDATE steward.column_rules SET attname = 'vv' WHERE relid = 'r204_t'::regclass 
 -- A system column is no column a rule can name either.
 UPDATE steward.column_rules SET attname = 'ctid' WHERE relid = 'r204_t'::regclass AND attname = 'vv';
 DELETE FROM steward.column_rules WHERE relid = 'r204_t'::regclass;
+-- A state rule's changed_at naming no column: nothing would be stamped.
+INSERT INTO steward.column_rules (relid, attname, kind, machine, changed_at)
+VALUES ('r204_t', 'st', 'state', 'r204_m', 'stamped');
+UPDATE steward.column_rules SET changed_at = 'stamped2' WHERE relid = 'r204_t'::regclass;
+UPDATE steward.column_rules SET changed_at = NULL WHERE relid = 'r204_t'::regclass;
+DELETE FROM steward.column_rules WHERE relid = 'r204_t'::regclass;
 -- Rows naming real columns, and an UPDATE leaving attname alone: no WARNING.
 INSERT INTO steward.column_rules (relid, attname, kind, machine)
 VALUES ('r204_t', 'st', 'state', 'r204_m');

@@ -761,14 +761,19 @@ rule_tuple_relid(Relation catalog, HeapTuple tuple)
 	return isnull ? InvalidOid : DatumGetObjectId(d);
 }
 
-/* The attname of a rule row (no NULL: the catalog's primary key). */
-static Datum
-rule_tuple_attname(Relation catalog, HeapTuple tuple)
+/* Whether the name column "col" of two rule rows is the same (NULLs equal). */
+static bool
+rule_tuple_same(Relation catalog, HeapTuple a, HeapTuple b, const char *col)
 {
-	bool		isnull;
+	bool		isnull_a,
+				isnull_b;
+	AttrNumber	attnum = steward_catalog_attnum(catalog, col);
+	Datum		da = heap_getattr(a, attnum, RelationGetDescr(catalog), &isnull_a);
+	Datum		db = heap_getattr(b, attnum, RelationGetDescr(catalog), &isnull_b);
 
-	return heap_getattr(tuple, steward_catalog_attnum(catalog, "attname"),
-						RelationGetDescr(catalog), &isnull);
+	if (isnull_a || isnull_b)
+		return isnull_a == isnull_b;
+	return namestrcmp(DatumGetName(da), NameStr(*DatumGetName(db))) == 0;
 }
 
 /* A changed rule row: invalidate the caches, rewrite the column's label. */
@@ -801,27 +806,40 @@ warn_rule_names_no_column(Relation catalog, HeapTuple tuple)
 {
 	Oid			relid = rule_tuple_relid(catalog, tuple);
 	bool		isnull1,
-				isnull2;
+				isnull2,
+				isnull3;
 	Datum		attname = heap_getattr(tuple, steward_catalog_attnum(catalog, "attname"),
 									   RelationGetDescr(catalog), &isnull1);
 	Datum		kind = heap_getattr(tuple, steward_catalog_attnum(catalog, "kind"),
 									RelationGetDescr(catalog), &isnull2);
+	Datum		changed_at = heap_getattr(tuple, steward_catalog_attnum(catalog, "changed_at"),
+										  RelationGetDescr(catalog), &isnull3);
 	char	   *relname;
 	char	   *qualname;
 
 	if (!OidIsValid(relid) || isnull1 || isnull2 ||
-		(relname = get_rel_name(relid)) == NULL ||
-		get_attnum(relid, NameStr(*DatumGetName(attname))) > 0)
+		(relname = get_rel_name(relid)) == NULL)
 		return;
 	qualname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), relname);
-	ereport(WARNING,
-			(errcode(ERRCODE_UNDEFINED_COLUMN),
-			 errmsg("the %s rule of relation \"%s\" names column \"%s\", which the relation does not have",
-					TextDatumGetCString(kind), relname, NameStr(*DatumGetName(attname))),
-			 errdetail("pg_steward enforces no rule on a column that does not exist; the row is kept."),
-			 errhint("Remove it: DELETE FROM steward.column_rules WHERE relid = %s::regclass AND attname = %s; then attach or track the right column.",
-					 quote_literal_cstr(qualname),
-					 quote_literal_cstr(NameStr(*DatumGetName(attname))))));
+	if (get_attnum(relid, NameStr(*DatumGetName(attname))) <= 0)
+		ereport(WARNING,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("the %s rule of relation \"%s\" names column \"%s\", which the relation does not have",
+						TextDatumGetCString(kind), relname, NameStr(*DatumGetName(attname))),
+				 errdetail("pg_steward enforces no rule on a column that does not exist; the row is kept."),
+				 errhint("Remove it: DELETE FROM steward.column_rules WHERE relid = %s::regclass AND attname = %s; then attach or track the right column.",
+						 quote_literal_cstr(qualname),
+						 quote_literal_cstr(NameStr(*DatumGetName(attname))))));
+	/* The same for a state rule's changed_at: nothing would be stamped. */
+	else if (!isnull3 && get_attnum(relid, NameStr(*DatumGetName(changed_at))) <= 0)
+		ereport(WARNING,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("the state rule of column \"%s\" of relation \"%s\" names changed_at column \"%s\", which the relation does not have",
+						NameStr(*DatumGetName(attname)), relname, NameStr(*DatumGetName(changed_at))),
+				 errdetail("pg_steward stamps no column when the state changes; the state rule itself is enforced."),
+				 errhint("Clear it: UPDATE steward.column_rules SET changed_at = NULL WHERE relid = %s::regclass AND attname = %s, or detach the machine and attach it again naming the right column.",
+						 quote_literal_cstr(qualname),
+						 quote_literal_cstr(NameStr(*DatumGetName(attname))))));
 }
 
 /*
@@ -944,8 +962,10 @@ steward_column_rules_changed(PG_FUNCTION_ARGS)
 			warn_rule_names_no_column(trigdata->tg_relation, trigdata->tg_trigtuple);
 		else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
 				 (written != NULL ||
-				  namestrcmp(DatumGetName(rule_tuple_attname(trigdata->tg_relation, trigdata->tg_trigtuple)),
-							 NameStr(*DatumGetName(rule_tuple_attname(trigdata->tg_relation, trigdata->tg_newtuple)))) != 0))
+				  !rule_tuple_same(trigdata->tg_relation, trigdata->tg_trigtuple,
+								   trigdata->tg_newtuple, "attname") ||
+				  !rule_tuple_same(trigdata->tg_relation, trigdata->tg_trigtuple,
+								   trigdata->tg_newtuple, "changed_at")))
 			warn_rule_names_no_column(trigdata->tg_relation, trigdata->tg_newtuple);
 	}
 	steward_catalog_row_trigger(fcinfo, "steward_column_rules_changed", rule_row_changed);
