@@ -233,7 +233,10 @@ drop_unfired_before_row_flags(TriggerDesc *trigdesc)
  * writes its own table) keeps the dual-write trigger, so the rows it
  * writes carry both shapes and the marker: left out, its inserts were
  * rows left unfilled that the backfill's end, trusting that no row
- * becomes unfilled again, did not count (codereview8 L5).
+ * becomes unfilled again, did not count (codereview8 L5).  Such a
+ * statement keeps the users' triggers too: its rows are whole rows of
+ * the user's own making, as when the same up runs in an application's
+ * write (readme39 M1).
  */
 static void
 migrate_executor_start(QueryDesc *queryDesc, int eflags)
@@ -249,8 +252,10 @@ migrate_executor_start(QueryDesc *queryDesc, int eflags)
 
 	if (!OidIsValid(backfill_relid) || queryDesc->estate == NULL)
 		return;
-	/* Started at the batch's level: the batch statement (see above). */
+	/* Only the batch statement itself, started at its level (see above). */
 	batch_itself = own_sql_depth > 0 && own_nest == own_sql_nest;
+	if (!batch_itself)
+		return;
 	steward_nsp = get_namespace_oid("steward", false);
 	foreach(lc, queryDesc->estate->es_opened_result_relations)
 	{
@@ -265,7 +270,7 @@ migrate_executor_start(QueryDesc *queryDesc, int eflags)
 
 			if (!t->tgisinternal &&
 				(get_func_namespace(t->tgfoid) != steward_nsp ||
-				 (batch_itself && is_dual_write_trigger(t))))
+				 is_dual_write_trigger(t)))
 				t->tgenabled = TRIGGER_DISABLED;
 		}
 		drop_unfired_before_row_flags(trigdesc);
