@@ -1091,8 +1091,8 @@ gov_slow_down(GovState *st, const GovSignals *sig, const GovSettings *set,
 		/*
 		 * Decreases that do not bring the foreground back may not be the
 		 * job's doing: other programs, a change in the foreground's own
-		 * work.  After GOV_REBASE_AFTER in a row (the job down to a third
-		 * of its pace) it pauses to measure the baseline afresh: if the
+		 * work.  After GOV_REBASE_AFTER in a row (the job down to about a
+		 * sixth of its pace: x0.7, x0.5, x0.5) it pauses to measure the baseline afresh: if the
 		 * job was the cause, the new baseline is as low as the old and it
 		 * goes on slowing down; if not, the slower foreground is the new
 		 * normal.  Without this a job on a machine where other work
