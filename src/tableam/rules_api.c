@@ -799,7 +799,9 @@ rule_row_changed(Relation catalog, HeapTuple tuple)
  * naming no column of an existing relation: the write path ignores it, so
  * nothing is enforced.  Kept (a data-only restore into another schema may
  * meet such rows, and verify() lists them with the DELETE), but the typo is
- * reported when it is made, with a WARNING (readme38 L9).  No lock.
+ * reported when it is made, with a WARNING (readme38 L9); so is a state
+ * rule's changed_at naming no column or one not of type timestamptz, which
+ * the write path ignores too.  No lock.
  */
 static void
 warn_rule_names_no_column(Relation catalog, HeapTuple tuple)
@@ -816,6 +818,8 @@ warn_rule_names_no_column(Relation catalog, HeapTuple tuple)
 										  RelationGetDescr(catalog), &isnull3);
 	char	   *relname;
 	char	   *qualname;
+	AttrNumber	changed_attnum = InvalidAttrNumber;
+	Oid			changed_type = InvalidOid;
 
 	if (!OidIsValid(relid) || isnull1 || isnull2 ||
 		(relname = get_rel_name(relid)) == NULL)
@@ -831,13 +835,30 @@ warn_rule_names_no_column(Relation catalog, HeapTuple tuple)
 						 quote_literal_cstr(qualname),
 						 quote_literal_cstr(NameStr(*DatumGetName(attname))))));
 	/* The same for a state rule's changed_at: nothing would be stamped. */
-	else if (!isnull3 && get_attnum(relid, NameStr(*DatumGetName(changed_at))) <= 0)
+	else if (!isnull3 &&
+			 (changed_attnum = get_attnum(relid, NameStr(*DatumGetName(changed_at)))) <= 0)
 		ereport(WARNING,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("the state rule of column \"%s\" of relation \"%s\" names changed_at column \"%s\", which the relation does not have",
 						NameStr(*DatumGetName(attname)), relname, NameStr(*DatumGetName(changed_at))),
 				 errdetail("pg_steward stamps no column when the state changes; the state rule itself is enforced."),
 				 errhint("Clear it: UPDATE steward.column_rules SET changed_at = NULL WHERE relid = %s::regclass AND attname = %s, or detach the machine and attach it again naming the right column.",
+						 quote_literal_cstr(qualname),
+						 quote_literal_cstr(NameStr(*DatumGetName(attname))))));
+	/*
+	 * A changed_at column of another type than timestamptz: the write path
+	 * ignores it (rules.c add_state_rule), as attach_state_machine refuses
+	 * it, so nothing would be stamped either (codereview9 N1).
+	 */
+	else if (!isnull3 &&
+			 (changed_type = get_atttype(relid, changed_attnum)) != TIMESTAMPTZOID)
+		ereport(WARNING,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the state rule of column \"%s\" of relation \"%s\" names changed_at column \"%s\" of type %s, not timestamp with time zone",
+						NameStr(*DatumGetName(attname)), relname, NameStr(*DatumGetName(changed_at)),
+						format_type_be(changed_type)),
+				 errdetail("pg_steward stamps no column when the state changes; the state rule itself is enforced."),
+				 errhint("Clear it: UPDATE steward.column_rules SET changed_at = NULL WHERE relid = %s::regclass AND attname = %s, or detach the machine and attach it again naming a timestamptz column.",
 						 quote_literal_cstr(qualname),
 						 quote_literal_cstr(NameStr(*DatumGetName(attname))))));
 }
@@ -892,7 +913,8 @@ steward_catalog_row_trigger(FunctionCallInfo fcinfo, const char *name,
  * puts a rule on a table not using the steward access method is refused
  * (42809, steward_check_rule_storage), as is one on a temporary relation
  * (0A000); a row a statement points at a column its relation does not
- * have gets a WARNING (warn_rule_names_no_column); 39P01 when not called as an AFTER ROW trigger, 55000 when the
+ * have, or whose changed_at names no timestamptz column, gets a WARNING
+ * (warn_rule_names_no_column); 39P01 when not called as an AFTER ROW trigger, 55000 when the
  * catalog lacks a column the library reads (steward_catalog_attnum).
  * Locks, held to transaction end: for a rule newly on a partitioned table,
  * AccessShareLock on it and on every partition; for each row whose table

@@ -318,26 +318,34 @@ steward_check_partitions_use_steward(Relation rel)
 
 /*
  * A leaf of an attached tree whose state rules, its own and its new
- * ancestors', add up past STEWARD_MAX_STATE_RULES: refused (54000), whether
- * or not it stores rows (review20 F5, closing38 item 4).  Nothing a restore
- * does later can bring the count down, so a partition kept past the cap
- * would refuse every INSERT, COPY and UPDATE until a machine is detached;
- * and a restore of a database within the cap never sends one: pg_dump
- * writes each table's labels right after the table, and every ATTACH
- * PARTITION after all tables and labels, so the counts at its ATTACH are
- * the source's.
+ * ancestors', add up past STEWARD_MAX_STATE_RULES: refused (54000) when it
+ * stores rows, as a SECURITY LABEL making a 9th rule on such a table is
+ * (review20 F5); an empty one is kept with a WARNING, as a label on an
+ * empty table is, since that is what a restore of a tree already past the
+ * cap sends (codereview9 M2): pg_dump writes the partition and its labels
+ * as a standalone table, then ATTACH PARTITION, then the rows, and such a
+ * tree is made by a label on an empty table or a row written into
+ * column_rules (both kept with a WARNING) or by 0.1.  Refused, the restore
+ * would leave the partition detached and its rows outside the tree.
+ * Either way the table refuses writes until a machine is detached.
  */
 static void
 refuse_attached_past_cap(Relation rel, Oid parent)
 {
-	ereport(ERROR,
+	bool		stored = steward_relation_stores_rows(RelationGetRelid(rel));
+
+	ereport(stored ? ERROR : WARNING,
 			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 			 errmsg("partition \"%s\" would have more than %d state machines under relation \"%s\"",
 					RelationGetRelationName(rel), STEWARD_MAX_STATE_RULES,
 					get_rel_name(parent)),
-			 errdetail("pg_steward enforces at most %d state machines per table, counting those of its partitioned ancestors.",
+			 stored ?
+			 errdetail("pg_steward enforces at most %d state machines per table, counting those of its partitioned ancestors, and the partition stores rows.",
+					   STEWARD_MAX_STATE_RULES) :
+			 errdetail("pg_steward enforces at most %d state machines per table, counting those of its partitioned ancestors: the partition is attached, but INSERT, COPY and UPDATE of it are refused until one is detached.",
 					   STEWARD_MAX_STATE_RULES),
-			 errhint("Detach a state machine of the partition or of its new ancestors with steward.detach_state_machine(table, column) first.")));
+			 errhint("Detach a state machine of the partition or of its new ancestors with steward.detach_state_machine(table, column)%s.",
+					 stored ? " first" : "")));
 }
 
 /*
