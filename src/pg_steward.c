@@ -125,7 +125,7 @@ static const StewardRuleKinds states_kind = {
 };
 
 static const StewardRuleKinds migrations_kind = {
-	.migration_backfilling = steward_migration_backfilling,
+	.migration_backfilling = steward_migration_backfilling_rows,
 	.relayout_applying = steward_relayout_applying,
 };
 

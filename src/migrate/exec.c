@@ -726,10 +726,9 @@ steward_migrate_define_gucs(void)
 }
 
 /*
- * Rule-kind callback (tableam/rulekinds.h): is this backend running a
- * backfill batch that writes relid?  The access method then keeps row
- * versions and the dual-write trigger leaves the backfill's own copies
- * alone.  Backend-local, no lock, raises nothing.
+ * Is this backend running a backfill batch that writes relid (any
+ * statement of the backend while it runs, the batch's own or one it runs
+ * in turn)?  Backend-local, no lock, raises nothing.
  */
 bool
 steward_migration_backfilling(Oid relid)
@@ -738,12 +737,15 @@ steward_migration_backfilling(Oid relid)
 }
 
 /*
- * For the dual-write trigger: is this backend running a backfill batch
- * that writes relid, and is the row written by the batch statement
- * itself (the trigger fires at the batch's level plus its run), not by a
+ * For the dual-write trigger, and the access method's rule-kind callback
+ * (tableam/rulekinds.h): is this backend running a backfill batch that
+ * writes relid, and is the row written by the batch statement itself
+ * (the trigger and the access method run at the batch's level plus its
+ * run; so do the lazily opened partitions it routes rows to), not by a
  * statement the batch runs in turn (an up or down writing its own table:
- * its rows get both shapes; migrate_executor_start)?  Backend-local, no
- * lock, raises nothing.
+ * its rows get both shapes, migrate_executor_start, and meet the table's
+ * version, sequence and state rules)?  Only the batch's own rows keep
+ * their versions and states.  Backend-local, no lock, raises nothing.
  */
 bool
 steward_migration_backfilling_rows(Oid relid)
@@ -906,7 +908,9 @@ pin_batch_plan(bool backfill, bool batch, Oid relid)
  * security-restricted, search_path = pg_catalog, pg_temp; args are bound
  * as text parameters $1..$n.  Returns the first row as text (NULL when
  * there is none).  With backfill, writes to tbl by this statement bypass
- * the dual-write trigger and keep row versions (steward_migration_backfilling).
+ * the dual-write trigger and keep row versions and states
+ * (steward_migration_backfilling_rows; not the writes of statements it
+ * runs in turn).
  * Only a call from pg_steward's own PL/pgSQL functions makes the statement
  * the migration's own, which the DDL guard lets pass, and may ask for
  * backfill (42501 otherwise): called directly (PUBLIC may execute it, as

@@ -94,7 +94,11 @@ typedef struct StewardRuleKinds
 	 */
 	void		(*check_stored_states) (Relation rel, const StateRule *rule);
 
-	/* Migrations: this backend runs a backfill batch on relid. */
+	/*
+	 * Migrations: the row is written to relid by this backend's backfill
+	 * batch statement itself (not by a statement the batch runs in turn:
+	 * an up or down writing its own table meets the rules).
+	 */
 	bool		(*migration_backfilling) (Oid relid);
 	/*
 	 * Migrations: this backend copies rows into rel, the other layout of

@@ -691,7 +691,10 @@ apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	/*
 	 * A migration backfill batch writes only the migration's own columns:
 	 * the row keeps its version (a client holding it must not see it go
-	 * stale) and its state (src/migrate/README.md).
+	 * stale) and its state (src/migrate/README.md).  Only the batch
+	 * statement's own rows: a statement the batch runs in turn (an up
+	 * whose function writes its own table) meets every rule, as it does
+	 * from an application's write (codereview9 M3).
 	 */
 	if (steward_rules_empty(rules) || !rules_enforced(rel) ||
 		steward_rule_kinds.migration_backfilling(RelationGetRelid(rel)))
