@@ -20,7 +20,6 @@
 #include "catalog/dependency.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_collation_d.h"
-#include "catalog/pg_inherits.h"
 #include "catalog/pg_type_d.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
@@ -1257,18 +1256,15 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(3))
 		changed_at = pstrdup(NameStr(*PG_GETARG_NAME(3)));
 
-	rel = steward_open_table_to_configure(relid);
-
 	/*
-	 * The rule reaches every partition: lock them as a label's LOCK TABLE
-	 * and CREATE TRIGGER do, before the machine's tag (tables, then tags),
-	 * so that an attach or label on a partition, or an ATTACH PARTITION
-	 * below the table, waits for this one and counts its rule
-	 * (check_state_rule_cap), and no write into a partition itself is in
-	 * flight while the rule and the stored rows are checked.
+	 * Locks the partitions of a partitioned table SHARE ROW EXCLUSIVE too,
+	 * before the machine's tag (tables, then tags), so that an attach or
+	 * label on a partition, or an ATTACH PARTITION below the table, waits
+	 * for this one and counts its rule (check_state_rule_cap), and no
+	 * write into a partition itself is in flight while the rule and the
+	 * stored rows are checked.
 	 */
-	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
-		list_free(find_all_inheritors(relid, ShareRowExclusiveLock, NULL));
+	rel = steward_open_table_to_configure(relid);
 	att = steward_lookup_column(rel, colname);
 	if (att->atttypid != TEXTOID && att->atttypid != VARCHAROID)
 		ereport(ERROR,

@@ -430,8 +430,9 @@ check_edge(Relation rel, const char *column, Oid rule_relid, const char *machine
 /*
  * steward.set_state_check(tbl, state, check_sql): store (NULL: remove)
  * the check of state on tbl, a query returning the number of violating
- * rows.  Caller must own tbl; takes ShareRowExclusiveLock on it
- * (steward_open_table_to_configure) and, as the rules' owner,
+ * rows.  Caller must own tbl; takes ShareRowExclusiveLock on it and on
+ * every partition below it (steward_open_table_to_configure) and, as the
+ * rules' owner,
  * AccessShareLock on steward.column_rules and machine_definitions and
  * RowExclusiveLock on steward.state_checks, all held to transaction end;
  * the rows' triggers rewrite the column's label.  Raises 22004 for a NULL

@@ -116,8 +116,14 @@ steward_check_rule_storage(Oid relid)
  * Open the table to configure, after checking that the caller owns it.  The
  * lock conflicts with every writer, so no write is in flight while the rules
  * change and every later write sees the new rules (as with CREATE TRIGGER).
- * Takes ShareRowExclusiveLock on it, and AccessShareLock on each partition
- * of a partitioned table, held to transaction end.  Raises 42P01 (no such
+ * Takes ShareRowExclusiveLock on it and, before any check reads them, on
+ * every partition below a partitioned table (a client may write into a
+ * partition directly, which locks only the partition: with ACCESS SHARE
+ * there, an INSERT or COPY of version 0, or an UPDATE lowering a sequence,
+ * was stored unchecked under the new rule; vers10), held to transaction
+ * end.  A transaction that wrote into a partition and then writes
+ * through the parent while this one waits for the partition gets 40P01,
+ * as with CREATE TRIGGER.  Raises 42P01 (no such
  * relation, also when dropped while waiting for the lock), 42501 (caller
  * does not own it), 42809 (not a table, or it or a partition does not use
  * the steward access method), 0A000 (temporary, or with inheritance
@@ -133,6 +139,17 @@ steward_open_table_to_configure(Oid relid)
 	rel = steward_open_user_relation(relid, ShareRowExclusiveLock, STEWARD_KINDS_TABLES,
 									 "a column rule");
 	relkind = rel->rd_rel->relkind;
+
+	/*
+	 * The rule reaches every partition: lock them as CREATE TRIGGER and a
+	 * label's LOCK TABLE do, before the checks below and the caller's
+	 * reads of stored rows (in a snapshot taken after the locks) and
+	 * before any lock tag (tables, then tags; attach_state_machine's
+	 * machine).  An attach or label on a partition, or an ATTACH
+	 * PARTITION below the table, waits for this transaction too.
+	 */
+	if (relkind == RELKIND_PARTITIONED_TABLE)
+		list_free(find_all_inheritors(relid, ShareRowExclusiveLock, NULL));
 
 	steward_check_rule_storage(RelationGetRelid(rel));
 	if (relkind == RELKIND_PARTITIONED_TABLE)
@@ -569,8 +586,9 @@ track_column(FunctionCallInfo fcinfo, RuleKind kind)
 /*
  * steward.track_versions(tbl, col): the AM assigns col (bigint) a version
  * on every write and refuses stale ones.  Caller must own tbl; takes
- * ShareRowExclusiveLock on it (see steward_open_table_to_configure),
- * AccessShareLock on every relation of its tree
+ * ShareRowExclusiveLock on it and on every partition below it (see
+ * steward_open_table_to_configure), AccessShareLock on every relation of
+ * its tree
  * (steward_check_written_columns) and RowExclusiveLock on
  * steward.column_rules, all held to transaction end.  Raises 22004 for a
  * NULL argument, steward_open_table_to_configure's and
@@ -590,6 +608,7 @@ steward_track_versions(PG_FUNCTION_ARGS)
 /*
  * steward.track_sequence(tbl, col): the AM refuses an UPDATE that lowers
  * col (40001).  Caller must own tbl; takes ShareRowExclusiveLock on it and
+ * on every partition below it (steward_open_table_to_configure) and
  * RowExclusiveLock on steward.column_rules.  Raises 22004 for a NULL
  * argument, steward_open_table_to_configure's and steward_lookup_column's
  * errors, 42804 for a type other than smallint, integer or bigint, 42710
