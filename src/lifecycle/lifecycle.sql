@@ -422,7 +422,7 @@ BEGIN
         RAISE EXCEPTION 'state machine "%" is attached', name
             USING ERRCODE = 'dependent_objects_still_exist',
                   DETAIL = format('Attached to: %s.', users),
-                  HINT = format('Only a table''s owner can detach it: %s%s. To keep the machine instead, give it to another role first: SELECT steward.alter_state_machine_owner(%L, ''new_owner'').',
+                  HINT = format('Only a table''s owner can detach it: %s%s. To keep the machine instead, a superuser or a member of the new owner can give it away first: SELECT steward.alter_state_machine_owner(%L, ''new_owner'').',
                                 steps,
                                 CASE WHEN n_tables > 3 THEN format(' (and %s more)', n_tables - 3) ELSE '' END,
                                 name);

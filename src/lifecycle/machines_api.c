@@ -742,7 +742,7 @@ require_machine_usage(const char *machine, const MachineInfo *info, Oid caller)
 			 errdetail("Its owner no longer exists."),
 			 errhint("Attach a machine of your own, or have its owner run steward.grant_state_machine(%s, %s).",
 					 quote_literal_cstr(machine),
-					 quote_literal_cstr(GetUserNameFromId(caller, false)))));
+					 quote_literal_cstr(quote_identifier(GetUserNameFromId(caller, false))))));
 }
 
 static char *
