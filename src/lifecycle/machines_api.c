@@ -1368,7 +1368,8 @@ check_not_extension_rule(Relation rel, const char *colname)
  * steward.detach_state_machine(tbl, column): stop enforcing the column's
  * state machine; the stored values stay.  The caller must own tbl
  * (42501); ShareRowExclusiveLock on tbl so that no write is in flight
- * while the rule goes.  Raises 42704 when the column has no machine and
+ * while the rule goes.  Raises 42704 when the column has no machine (for
+ * a partition following an ancestor's, naming the ancestor's detach) and
  * 55000 for a table of the extension (check_not_extension_rule).
  */
 Datum
@@ -1388,10 +1389,24 @@ steward_detach_state_machine(PG_FUNCTION_ARGS)
 									 "steward.detach_state_machine()");
 	check_not_extension_rule(rel, colname);
 	if (steward_delete_column_rules(relid, colname, "state") == 0)
+	{
+		/* A partition's rule may be an ancestor's: detach it there. */
+		char	   *declname = steward_ancestor_rule_name(rel, colname, true);
+
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 declname ?
+				 errmsg("column \"%s\" of relation \"%s\" has no state machine of its own",
+						colname, RelationGetRelationName(rel)) :
 				 errmsg("column \"%s\" of relation \"%s\" has no state machine attached",
-						colname, RelationGetRelationName(rel))));
+						colname, RelationGetRelationName(rel)),
+				 declname ?
+				 errdetail("The state machine on the column is attached to %s, the partitioned table above it, for every partition.",
+						   declname) : 0,
+				 declname ?
+				 errhint("Detach it there, for every partition: SELECT steward.detach_state_machine(%s, %s);",
+						 quote_literal_cstr(declname), quote_literal_cstr(colname)) : 0));
+	}
 	relation_close(rel, NoLock);
 	PG_RETURN_VOID();
 }

@@ -253,16 +253,17 @@ scan_rules_for(Relation rulesrel, Snapshot snapshot, Oid relid,
 }
 
 /*
- * The table whose version or sequence rule on column attnum rel (open)
- * follows: rel's own rule, else its nearest partitioned ancestor's (the
- * one load_rules keeps); InvalidOid when none.  For error paths: the
- * exhausted version's HINT and untrack's refusal name where
- * steward.untrack works (mach11: the HINT named the partition, whose
- * untrack fails 42704 when the rule is its parent's).  Locks:
+ * The table whose version or sequence rule (state rule if "state") on
+ * column attnum rel (open) follows: rel's own rule, else its nearest
+ * partitioned ancestor's (the one load_rules keeps); InvalidOid when none.
+ * For error paths: the exhausted version's HINT and the refusals of
+ * untrack and detach_state_machine name where those work (mach11: the
+ * HINT named the partition, whose untrack fails 42704 when the rule is its
+ * parent's; review22 R1: the same for a state rule).  Locks:
  * AccessShareLock on steward.column_rules, released before returning.
  */
 Oid
-steward_column_rule_relid(Relation rel, AttrNumber attnum)
+steward_column_rule_relid(Relation rel, AttrNumber attnum, bool state)
 {
 	Oid			rulesoid = rules_table_oid();
 	Oid			result = InvalidOid;
@@ -284,10 +285,16 @@ steward_column_rule_relid(Relation rel, AttrNumber attnum)
 
 		b->version_attnum = InvalidAttrNumber;
 		scan_rules_for(rulesrel, snapshot, lfirst_oid(lc), rel, b);
-		if (b->version_attnum == attnum)
+		if (!state && b->version_attnum == attnum)
 			result = lfirst_oid(lc);
-		for (int i = 0; i < b->nsequences; i++)
+		for (int i = 0; !state && i < b->nsequences; i++)
 			if (b->sequences[i].attnum == attnum)
+				result = lfirst_oid(lc);
+		for (int i = 0; state && i < b->nstates; i++)
+			if (b->states[i].attnum == attnum)
+				result = lfirst_oid(lc);
+		for (int i = 0; state && i < b->nmissing; i++)
+			if (b->missing[i].attnum == attnum)
 				result = lfirst_oid(lc);
 		pfree(b);
 		if (OidIsValid(result))
@@ -297,6 +304,28 @@ steward_column_rule_relid(Relation rel, AttrNumber attnum)
 	table_close(rulesrel, AccessShareLock);
 	list_free(relids);
 	return result;
+}
+
+/*
+ * For the refusals of untrack and detach_state_machine on a partition
+ * (42704): the schema-qualified, quoted name of the ancestor whose rule on
+ * column colname of rel (open) the partition follows
+ * (steward_column_rule_relid), or NULL when rel is no partition or none
+ * has one.  Same locks.
+ */
+char *
+steward_ancestor_rule_name(Relation rel, const char *colname, bool state)
+{
+	Oid			declarer;
+
+	if (!rel->rd_rel->relispartition)
+		return NULL;
+	declarer = steward_column_rule_relid(rel, get_attnum(RelationGetRelid(rel), colname),
+										 state);
+	if (!OidIsValid(declarer) || declarer == RelationGetRelid(rel))
+		return NULL;
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(declarer)),
+									  get_rel_name(declarer));
 }
 
 /* The columns that identify a row: primary key, else replica identity. */

@@ -650,23 +650,27 @@ steward_untrack(PG_FUNCTION_ARGS)
 
 	if (steward_delete_column_rules(relid, colname, NULL) == 0)
 	{
-		/* A partition's rule may be an ancestor's: untrack works there. */
-		Oid			declarer = rel->rd_rel->relispartition ?
-			steward_column_rule_relid(rel, get_attnum(relid, colname)) : InvalidOid;
-		char	   *declname = OidIsValid(declarer) ?
-			quote_qualified_identifier(get_namespace_name(get_rel_namespace(declarer)),
-									   get_rel_name(declarer)) : NULL;
+		/*
+		 * A partition's rule may be an ancestor's: untrack works there, and
+		 * detach_state_machine for a state rule (review22 R1).
+		 */
+		char	   *declname = steward_ancestor_rule_name(rel, colname, false);
+		char	   *statename = declname ? NULL :
+			steward_ancestor_rule_name(rel, colname, true);
 
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("column \"%s\" of relation \"%s\" is not tracked",
 						colname, RelationGetRelationName(rel)),
-				 declname ?
+				 declname || statename ?
 				 errdetail("The rule on the column is declared on %s, the partitioned table above it, for every partition.",
-						   declname) : 0,
+						   declname ? declname : statename) : 0,
 				 declname ?
 				 errhint("Untrack it there, for every partition: SELECT steward.untrack(%s, %s);",
 						 quote_literal_cstr(declname), quote_literal_cstr(colname)) :
+				 statename ?
+				 errhint("It is a state machine: detach it there, for every partition: SELECT steward.detach_state_machine(%s, %s);",
+						 quote_literal_cstr(statename), quote_literal_cstr(colname)) :
 				 errhint("See steward.tracked_columns for the tracked columns.")));
 	}
 	relation_close(rel, NoLock);

@@ -361,7 +361,7 @@ report_version_exhausted(Relation rel, const StewardRowOrigin *origin,
 	bool		readable;
 	Relation	erel = steward_origin_error_target(origin, checked_attnum, &attnum, &key, &readable);
 	const char *col = column_name(erel, attnum);
-	Oid			rule_relid = steward_column_rule_relid(rel, checked_attnum);
+	Oid			rule_relid = steward_column_rule_relid(rel, checked_attnum, false);
 	char	   *rule_rel;
 
 	if (!OidIsValid(rule_relid))
