@@ -8,8 +8,10 @@
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
 RESET client_min_messages;
+SET steward.governor = off;
 CREATE ROLE r215_app;
 GRANT CREATE ON SCHEMA public TO r215_app;
+SELECT format('GRANT CREATE ON DATABASE %I TO r215_app', current_database()) \gexec
 SET ROLE r215_app;
 SELECT steward.create_state_machine('r215_m', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a->b']);
 CREATE TABLE "r215 P" (id int PRIMARY KEY, "s't" text, seq int) PARTITION BY LIST (id);
@@ -47,6 +49,30 @@ DROP TABLE "r215 P";
 DROP FUNCTION r215_hint(text);
 SELECT steward.drop_state_machine('r215_m');
 
+-- review22 R6: migration_start's probe of an up runs in a subtransaction
+-- that is rolled back; a setting up makes goes with it, a session-level
+-- advisory lock it takes does not (core keeps those across a rollback of
+-- a subtransaction): README says so.
+CREATE TABLE r215_g (id int PRIMARY KEY, a int) USING steward;
+INSERT INTO r215_g VALUES (1, 1);
+CREATE FUNCTION r215_gf(i int) RETURNS int LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    PERFORM pg_advisory_lock(215215);
+    PERFORM set_config('r215.x', 'probed', false);
+    RETURN i * 2;
+END $$;
+SELECT steward.migration_start('r215_gm', $$[{"add_column": {"table": "r215_g", "column": "a2", "type": "int", "up": "public.r215_gf(id)"}}]$$);
+SELECT objid, mode, granted FROM pg_locks
+ WHERE pid = pg_backend_pid() AND locktype = 'advisory' AND objid = 215215;
+SELECT coalesce(current_setting('r215.x', true), '') AS setting;
+SELECT pg_advisory_unlock(215215);
+SELECT steward.migration_rollback('r215_gm');
+DROP TABLE r215_g;
+DROP FUNCTION r215_gf(int);
 RESET ROLE;
+RESET steward.governor;
 REVOKE CREATE ON SCHEMA public FROM r215_app;
+SELECT format('REVOKE CREATE ON DATABASE %I FROM r215_app', current_database()) \gexec
 DROP ROLE r215_app;
+CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name = 'r215_gm';
+\i test/sql/drop_migration_records.sql
