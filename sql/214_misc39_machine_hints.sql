@@ -6,6 +6,9 @@
 -- review22 R3: the DROP OWNED HINT's way to keep the machine
 -- (alter_state_machine_owner) fails for a plain role (must be member of
 -- the new owner): it now says who can run it.
+-- review22 R5: a rule row naming no column written by hand under
+-- session_replication_role = replica got no WARNING (mach12's WARNING
+-- lived only in the origin trigger); now it gets the same one.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -57,3 +60,15 @@ SELECT steward.drop_state_machine('r214''m');
 REVOKE CREATE ON SCHEMA public FROM r214_bob, "R214 Carol Q";
 DROP ROLE r214_bob;
 DROP ROLE "R214 Carol Q";
+
+-- 3. (R5) Rule rows naming no column, written under replica: the same
+--    WARNING as under origin (INSERT, and an UPDATE of attname).
+CREATE TABLE r214_hr (id int PRIMARY KEY, n int) USING steward;
+SET session_replication_role = replica;
+INSERT INTO steward.column_rules (relid, attname, kind) VALUES ('r214_hr', 'nope', 'sequence');
+INSERT INTO steward.column_rules (relid, attname, kind) VALUES ('r214_hr', 'n', 'sequence');
+UPDATE steward.column_rules SET attname = 'nope2' WHERE relid = 'r214_hr'::regclass AND attname = 'n';
+RESET session_replication_role;
+SELECT attname, kind FROM steward.column_rules WHERE relid = 'r214_hr'::regclass ORDER BY 1;
+DELETE FROM steward.column_rules WHERE relid = 'r214_hr'::regclass;
+DROP TABLE r214_hr;

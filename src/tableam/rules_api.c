@@ -887,6 +887,29 @@ warn_rule_names_no_column(Relation catalog, HeapTuple tuple)
 }
 
 /*
+ * The WARNINGs of warn_rule_names_no_column for the row a statement wrote:
+ * an INSERT's, or an UPDATE's that changed relid, attname or changed_at.
+ * Also under session_replication_role = replica outside a logical
+ * replication worker (review22 R5).  For a row trigger only.  No lock.
+ */
+static void
+warn_hand_written_rule(TriggerData *trigdata)
+{
+	Relation	catalog = trigdata->tg_relation;
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		warn_rule_names_no_column(catalog, trigdata->tg_trigtuple);
+	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
+			 (rule_tuple_relid(catalog, trigdata->tg_trigtuple) !=
+			  rule_tuple_relid(catalog, trigdata->tg_newtuple) ||
+			  !rule_tuple_same(catalog, trigdata->tg_trigtuple,
+							   trigdata->tg_newtuple, "attname") ||
+			  !rule_tuple_same(catalog, trigdata->tg_trigtuple,
+							   trigdata->tg_newtuple, "changed_at")))
+		warn_rule_names_no_column(catalog, trigdata->tg_newtuple);
+}
+
+/*
  * A rule row written under session_replication_role = replica: only the
  * caches.  Its relid may name another cluster's relation (an apply
  * worker's row), so nothing else is read or checked.
@@ -931,8 +954,9 @@ steward_catalog_row_trigger(FunctionCallInfo fcinfo, const char *name,
  * that changes a rule reaches the caches of all backends and the column's
  * security label (labels.c), which carries the rule in dumps.  Under
  * session_replication_role = replica (trigger column_rules_replica) it
- * refuses nothing and, in a logical replication worker, only resets the
- * caches (rule_row_invalidate).  A row that
+ * refuses nothing (a hand-written row naming no column still gets the
+ * WARNING) and, in a logical replication worker, only resets the caches
+ * (rule_row_invalidate).  A row that
  * puts a rule on a table not using the steward access method is refused
  * (42809, steward_check_rule_storage), as is one on a temporary relation
  * (0A000); a row a statement points at a column its relation does not
@@ -968,6 +992,9 @@ steward_column_rules_changed(PG_FUNCTION_ARGS)
 		 * cluster's relation (a binary subscription sends regclass as an
 		 * OID): only the caches.
 		 */
+		if (!IsLogicalWorker() && CALLED_AS_TRIGGER(fcinfo) &&
+			TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+			warn_hand_written_rule(trigdata);
 		steward_catalog_row_trigger(fcinfo, "steward_column_rules_changed",
 									IsLogicalWorker() ? rule_row_invalidate : rule_row_changed);
 		return PointerGetDatum(NULL);
@@ -1003,15 +1030,7 @@ steward_column_rules_changed(PG_FUNCTION_ARGS)
 			else if (OidIsValid(relid))
 				steward_check_rule_storage(relid);
 		}
-		if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-			warn_rule_names_no_column(trigdata->tg_relation, trigdata->tg_trigtuple);
-		else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
-				 (written != NULL ||
-				  !rule_tuple_same(trigdata->tg_relation, trigdata->tg_trigtuple,
-								   trigdata->tg_newtuple, "attname") ||
-				  !rule_tuple_same(trigdata->tg_relation, trigdata->tg_trigtuple,
-								   trigdata->tg_newtuple, "changed_at")))
-			warn_rule_names_no_column(trigdata->tg_relation, trigdata->tg_newtuple);
+		warn_hand_written_rule(trigdata);
 	}
 	steward_catalog_row_trigger(fcinfo, "steward_column_rules_changed", rule_row_changed);
 	return PointerGetDatum(NULL);
