@@ -365,10 +365,14 @@ wait_for_role_machines(Datum roles)
  * constraint, default, trigger, rule and policy among them (core drops
  * those under AccessExclusiveLock on their table), the parent of each
  * partition among them (dropped under AccessExclusiveLock on its parent),
- * and the tables with a policy naming a role.  Ancestors first (by
- * depth in their partition tree), then OID: an attach to a partitioned
- * table locks it before its partitions, as core's drop of a partition
- * locks its parent first.
+ * the table of each index among them (index_drop locks the table, with
+ * CASCADE another role's: an expression index over the role's function,
+ * codereview9 M1), and the tables with a policy naming a role.  Ancestors
+ * first (by depth in their partition tree), then OID, an index right
+ * after its table (by its table's depth and OID): an attach to a
+ * partitioned table locks it before its partitions, as core's drop of a
+ * partition locks its parent first, and every reader takes a table before
+ * its indexes.
  */
 #define ROLE_RELATIONS_SQL \
 	"WITH RECURSIVE o(classid, objid, objsubid) AS (" \
@@ -401,8 +405,11 @@ wait_for_role_machines(Datum roles)
 	" AND s.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_policy'::pg_catalog.regclass" \
 	" AND s.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_authid'::pg_catalog.regclass" \
 	" AND s.refobjid OPERATOR(pg_catalog.=) ANY ($1) AND s.deptype OPERATOR(pg_catalog.=) 'r'" \
-	") x(relid)" \
-	" ORDER BY (SELECT pg_catalog.count(*) FROM pg_catalog.pg_partition_ancestors(x.relid)), x.relid"
+	" UNION SELECT i.indrelid FROM o JOIN pg_catalog.pg_index i ON i.indexrelid OPERATOR(pg_catalog.=) o.objid" \
+	" WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass" \
+	") x(relid) LEFT JOIN pg_catalog.pg_index xi ON xi.indexrelid OPERATOR(pg_catalog.=) x.relid" \
+	" ORDER BY (SELECT pg_catalog.count(*) FROM pg_catalog.pg_partition_ancestors(COALESCE(xi.indrelid, x.relid)))," \
+	" COALESCE(xi.indrelid, x.relid), xi.indrelid IS NOT NULL, x.relid"
 
 /*
  * AccessExclusiveLock, to the end of the transaction, on the relations of
@@ -410,7 +417,8 @@ wait_for_role_machines(Datum roles)
  * drops or changes under that lock (ROLE_RELATIONS_SQL): those the roles
  * (an oid[] Datum) own, those with a policy naming them, and with CASCADE
  * other roles' tables holding an object that depends on theirs (codereview8,
- * residual of H1: a foreign key to the roles' table), read in a snapshot
+ * residual of H1: a foreign key to the roles' table; codereview9 M1: an
+ * index over the roles' function), read in a snapshot
  * taken now, in the order ROLE_RELATIONS_SQL gives (connected to SPI).
  * Waiting, or, with conditional, only where no other transaction holds a
  * lock: then false as soon as one is held elsewhere (those taken
