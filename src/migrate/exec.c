@@ -726,17 +726,6 @@ steward_migrate_define_gucs(void)
 }
 
 /*
- * Is this backend running a backfill batch that writes relid (any
- * statement of the backend while it runs, the batch's own or one it runs
- * in turn)?  Backend-local, no lock, raises nothing.
- */
-bool
-steward_migration_backfilling(Oid relid)
-{
-	return OidIsValid(backfill_relid) && relid == backfill_relid;
-}
-
-/*
  * For the dual-write trigger, and the access method's rule-kind callback
  * (tableam/rulekinds.h): is this backend running a backfill batch that
  * writes relid, and is the row written by the batch statement itself
@@ -750,8 +739,8 @@ steward_migration_backfilling(Oid relid)
 bool
 steward_migration_backfilling_rows(Oid relid)
 {
-	return steward_migration_backfilling(relid) && own_sql_depth > 0 &&
-		own_nest == own_sql_nest + 1;
+	return OidIsValid(backfill_relid) && relid == backfill_relid &&
+		own_sql_depth > 0 && own_nest == own_sql_nest + 1;
 }
 
 /*

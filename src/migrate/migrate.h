@@ -31,12 +31,12 @@ extern void steward_migrate_install_hooks(void);
 
 
 /*
- * True while this backend runs a backfill batch on relid: the dual-write
- * trigger leaves the batch's rows alone (the batch computes the new shape
- * itself) and the steward AM keeps the row's version, so a backfill never
- * makes a client's optimistic version stale.
+ * True for a row the batch statement of this backend's backfill of relid
+ * writes itself (not one a statement it runs in turn writes): the
+ * dual-write trigger leaves the batch's rows alone (the batch computes the
+ * new shape itself) and the steward AM keeps the row's version, so a
+ * backfill never makes a client's optimistic version stale.
  */
-extern bool steward_migration_backfilling(Oid relid);
 extern bool steward_migration_backfilling_rows(Oid relid);
 
 /*
