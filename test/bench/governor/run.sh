@@ -60,6 +60,9 @@
 #   TARGET_RATIO=   steward.governor_target_p99_ratio (empty: the default,
 #                   1.3); the issue's goal allows 1.5
 #   GOVERNOR_WINDOW= steward.governor_window (empty: the default)
+#   TRANSITION_BATCH= run_transition's batch_size under OLTP (empty: its
+#                   default, 1000); a backfill's is steward.migration_batch_size
+#                   (EXTRA_CONF)
 #   EXTRA_CONF=     more postgresql.conf lines, e.g.
 #                   "steward.batch_lock_timeout = 0" (batches lock first,
 #                   SKIP LOCKED: 0.2's first form) to compare batch forms
@@ -99,8 +102,9 @@ WATCHER=
 TARGET_RATIO=${TARGET_RATIO:-}
 GOVERNOR_WINDOW=${GOVERNOR_WINDOW:-}
 EXTRA_CONF=${EXTRA_CONF:-}
+TRANSITION_BATCH=${TRANSITION_BATCH:-}
 TARGET_TEXT="target p99 ratio ${TARGET_RATIO:-1.3}$([ -n "$TARGET_RATIO" ] && echo ' (set)' || echo '')$([ -n "$GOVERNOR_WINDOW" ] && echo ", window $GOVERNOR_WINDOW (set)" || echo '')"
-SETTINGS="shared_buffers=1GB, max_wal_size=20GB, checkpoint_timeout=1h, autovacuum=off, steward.idempotency_purge_interval=1s (the worker is switched on with steward.idempotency_purge_databases only during the purge phases); everything else default: synchronous_commit=on, the governor's defaults ($TARGET_TEXT, critical 3, window 5 s, interval 1 s), steward.idempotency_purge_batch=1000, run_transition batch_size 1000; C collation$([ -n "$EXTRA_CONF" ] && echo "; also set: $EXTRA_CONF" || true)"
+SETTINGS="shared_buffers=1GB, max_wal_size=20GB, checkpoint_timeout=1h, autovacuum=off, steward.idempotency_purge_interval=1s (the worker is switched on with steward.idempotency_purge_databases only during the purge phases); everything else default: synchronous_commit=on, the governor's defaults ($TARGET_TEXT, critical 3, window 5 s, interval 1 s), steward.idempotency_purge_batch=1000, run_transition batch_size ${TRANSITION_BATCH:-1000}$([ -n "$TRANSITION_BATCH" ] && echo ' (set)' || true); C collation$([ -n "$EXTRA_CONF" ] && echo "; also set: $EXTRA_CONF" || true)"
 bench_start_cluster governor "steward.idempotency_purge_interval = '1s'
 steward.idempotency_purge_databases = 'none'
 $([ -n "$TARGET_RATIO" ] && echo "steward.governor_target_p99_ratio = $TARGET_RATIO")
@@ -275,7 +279,7 @@ during_call() {
 phase_transition() {   # phase_transition NAME FROM TO
     local out
     psql_q -d "$DB" -c "VACUUM big.items" -c "CHECKPOINT"
-    during_call "$1" "CALL steward.run_transition('big.items', '$2', '$3')" "$T_SQL" transition
+    during_call "$1" "CALL steward.run_transition('big.items', '$2', '$3'${TRANSITION_BATCH:+, NULL, $TRANSITION_BATCH})" "$T_SQL" transition
     out=$(psql_q -d "$DB" -At -F ' ' -c "SELECT rows_done, status FROM steward.transition_progress
                                           WHERE relid = 'big.items'::regclass ORDER BY id DESC LIMIT 1")
     [ "$out" = "$BIG finished" ] || die "run_transition: $out (expected $BIG rows, finished)"
