@@ -27769,3 +27769,112 @@ BEGIN
     END IF;
 END
 $$;
+
+-- review23 R2: the permission HINTs of a state label quote the role as
+-- regrole input ('"Dave O''Q"'), as attach_state_machine's do (a4c6d85).
+CREATE OR REPLACE FUNCTION steward._apply_label_state(tbl regclass, col name, typ oid, l jsonb,
+                                           caller regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_machine text := l->>'machine';
+    v_changed name := l->>'changed_at';
+    m record;
+    n bigint;
+BEGIN
+    IF typ NOT IN ('text'::regtype, 'varchar'::regtype) THEN
+        RAISE EXCEPTION 'state column "%" of relation "%" must be of type text or varchar', col, tbl
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    PERFORM steward._check_state_collation(tbl, col);
+    IF v_changed IS NOT NULL AND (v_changed = col OR NOT EXISTS (
+            SELECT 1 FROM pg_attribute a
+             WHERE a.attrelid = tbl AND a.attname = v_changed AND a.attnum > 0
+               AND NOT a.attisdropped AND a.atttypid = 'timestamptz'::regtype)) THEN
+        RAISE EXCEPTION 'changed_at column "%" of relation "%" must be another column of type timestamp with time zone',
+                v_changed, tbl USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    -- Locked first, as attach_state_machine locks it: a drop waits for
+    -- this transaction, then refuses (tidy3 finding 1).
+    PERFORM steward._state_machine_lock(v_machine);
+    -- In a snapshot taken now, as attach_state_machine reads it: the
+    -- transaction's (REPEATABLE READ) could predate a revoke (review14 R14-9).
+    SELECT d.states, d.initial, d.transitions, d.builtin, d.owner, d.usage_roles INTO m
+      FROM steward._state_machine_latest(v_machine) d WHERE d.name IS NOT NULL;
+    IF NOT FOUND THEN
+        -- Validated like any new machine, owned by the role running the
+        -- label (the restore's), not by the table's owner: the restore's
+        -- other tables using it may belong to other roles, and none of
+        -- them is more its owner than the others (codereview3 #2).  A
+        -- whole-database restore then sets the original owner and grants
+        -- from the machine's row; after a partial one, the restoring role
+        -- gives it away (steward.alter_state_machine_owner).  Keeps its
+        -- original creation time.
+        PERFORM steward._create_state_machine(v_machine,
+                    ARRAY(SELECT jsonb_array_elements_text(l->'states')),
+                    ARRAY(SELECT jsonb_array_elements_text(l->'initial')),
+                    ARRAY(SELECT jsonb_array_elements_text(l->'transitions')),
+                    caller);
+        UPDATE steward.machine_definitions d
+           SET created_at = coalesce((l->>'machine_since')::timestamptz, d.created_at)
+         WHERE d.name = v_machine;
+    ELSIF m.states IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'states'))
+       OR m.initial IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'initial'))
+       OR m.transitions IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'transitions')) THEN
+        RAISE EXCEPTION 'state machine "%" of this database differs from the one attached to column "%" of relation "%"',
+                v_machine, col, tbl
+            USING ERRCODE = 'duplicate_object',
+                  DETAIL = format('Here: states %s, initial %s, transitions %s; the label: states %s, initial %s, transitions %s.',
+                                  m.states, m.initial, m.transitions,
+                                  l->'states', l->'initial', l->'transitions'),
+                  HINT = 'Rename one of the machines, or attach this database''s machine with steward.attach_state_machine.';
+    ELSIF NOT (m.builtin OR EXISTS (
+            SELECT 1 FROM unnest(m.usage_roles || m.owner) g
+             WHERE pg_has_role(caller::oid, g::oid, 'USAGE'))) THEN
+        -- As attach_state_machine: the machine must be the caller's,
+        -- granted to it, or built in (superusers, who restore whole
+        -- databases, may use any).
+        RAISE EXCEPTION 'permission denied for state machine "%"', v_machine
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('It belongs to role "%s".', pg_get_userbyid(m.owner)),
+                  HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
+                                v_machine, caller::text);
+    ELSIF NOT (m.builtin OR EXISTS (
+            SELECT 1 FROM unnest(m.usage_roles || m.owner) g, pg_class c
+             WHERE c.oid = tbl AND pg_has_role(c.relowner, g::oid, 'USAGE'))
+               OR EXISTS (
+            SELECT 1 FROM pg_class c
+             WHERE c.oid = tbl AND pg_has_role(m.owner::oid, c.relowner, 'USAGE'))) THEN
+        -- The table's owner must be able to use the machine too: a
+        -- superuser's restore would otherwise attach a tenant's table to a
+        -- machine another role made first under the label's name.  Or the
+        -- machine's owner has the privileges of the table's owner (a
+        -- superuser, as the owner of a machine a superuser's label made,
+        -- or a role the owner is a member of): that role could attach the
+        -- table itself, so it gains nothing over the table.
+        RAISE EXCEPTION 'permission denied for state machine "%"', v_machine
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('It belongs to role "%s", and relation %s belongs to role "%s", who may not use it; a label attaches only machines the table''s owner may use, or whose owner has the privileges of the table''s owner.',
+                                  pg_get_userbyid(m.owner), tbl,
+                                  (SELECT pg_get_userbyid(c.relowner) FROM pg_class c WHERE c.oid = tbl)),
+                  HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
+                                v_machine, (SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = tbl));
+    END IF;
+    -- As the table's owner, as in _apply_label_version (and not for a
+    -- table that stores no row).
+    IF NOT steward._label_rows_stored(tbl) THEN
+        RETURN;
+    END IF;
+    n := (steward._migration_exec(tbl, format(
+            'SELECT pg_catalog.count(*) FROM %s WHERE %I IS NULL'
+            ' OR NOT (%I::pg_catalog.text COLLATE pg_catalog."C" OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]))',
+            tbl, col, col),
+            ARRAY[(SELECT d.states FROM steward._state_machine_latest(v_machine) d)::text]))[1]::bigint;
+    IF n > 0 THEN
+        RAISE EXCEPTION 'column "%" of relation "%" holds % that machine "%" does not declare',
+                col, tbl, CASE WHEN n = 1 THEN '1 value' ELSE n || ' values' END, v_machine USING ERRCODE = 'check_violation';
+    END IF;
+END
+$$;

@@ -403,7 +403,8 @@ check_row_changed(Relation catalog, HeapTuple tuple)
  * whatever its origin (set_state_check, a label, pg_restore's rows, a hand
  * edit, the removal of the state rule), rewrites the label of the table's
  * state column, which carries the checks in dumps.  Raises 39P01 unless
- * called as an AFTER ROW trigger, 55000 when the catalog lacks a column
+ * called as an AFTER ROW trigger of steward.state_checks (checked before
+ * anything else, in replica mode too), 55000 when the catalog lacks a column
  * the library reads; its locks are steward_sync_rule_label's, plus
  * AccessShareLock on steward.column_rules to find the state columns (to
  * transaction end).
@@ -417,8 +418,11 @@ steward_state_checks_changed(PG_FUNCTION_ARGS)
 	 * logical replication worker's row may name another cluster's
 	 * relation (steward_column_rules_changed).
 	 */
+	steward_require_catalog_row_trigger(fcinfo, "steward._state_checks_changed()",
+										STEWARD_CHECKS_TABLE);
 	if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA && IsLogicalWorker())
 		return PointerGetDatum(NULL);
-	steward_catalog_row_trigger(fcinfo, "steward_state_checks_changed", check_row_changed);
+	steward_catalog_row_trigger(fcinfo, "steward._state_checks_changed()",
+								STEWARD_CHECKS_TABLE, check_row_changed);
 	return PointerGetDatum(NULL);
 }

@@ -142,7 +142,7 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = format('It belongs to role "%s".', pg_get_userbyid(m.owner)),
                   HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
-                                v_machine, pg_get_userbyid(caller::oid));
+                                v_machine, caller::text);
     ELSIF NOT (m.builtin OR EXISTS (
             SELECT 1 FROM unnest(m.usage_roles || m.owner) g, pg_class c
              WHERE c.oid = tbl AND pg_has_role(c.relowner, g::oid, 'USAGE'))
@@ -162,7 +162,7 @@ BEGIN
                                   pg_get_userbyid(m.owner), tbl,
                                   (SELECT pg_get_userbyid(c.relowner) FROM pg_class c WHERE c.oid = tbl)),
                   HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
-                                v_machine, (SELECT pg_get_userbyid(c.relowner) FROM pg_class c WHERE c.oid = tbl));
+                                v_machine, (SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = tbl));
     END IF;
     -- As the table's owner, as in _apply_label_version (and not for a
     -- table that stores no row).

@@ -22,6 +22,7 @@
  * and one library serves every SQL version (README "Upgrading").
  */
 #define STEWARD_RULES_TABLE "column_rules"
+#define STEWARD_CHECKS_TABLE "state_checks"
 #define STEWARD_MAX_STATES 64
 #define STEWARD_MAX_STATE_RULES 8
 

@@ -924,24 +924,41 @@ rule_row_invalidate(Relation catalog, HeapTuple tuple)
 }
 
 /*
- * The body of an AFTER ROW trigger on one of the extension's catalog
- * tables: checks the trigger protocol (39P01 otherwise, naming "name") and
- * calls fn for the old row and the new row, whichever exist.  Takes no lock
- * of its own; fn's locks and errors are its own.
+ * Checks that fcinfo is a call of an AFTER ROW trigger on the extension's
+ * catalog table steward.<catalog>; raises 39P01 naming "name" otherwise.
+ * Called before anything reads the trigger's tuples: a superuser may bind
+ * the function to a statement trigger (no tuple) or to another table
+ * (review23 R4: a crash).  Takes no lock (the trigger's table is open).
  */
 void
-steward_catalog_row_trigger(FunctionCallInfo fcinfo, const char *name,
-							StewardCatalogRowFn fn)
+steward_require_catalog_row_trigger(FunctionCallInfo fcinfo, const char *name,
+									const char *catalog)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
 		!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		RelationGetRelid(trigdata->tg_relation) != steward_relid(catalog, true))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("%s must be an AFTER ROW trigger", name)));
+				 errmsg("%s must be an AFTER ROW trigger of steward.%s", name, catalog)));
+}
 
+/*
+ * The body of an AFTER ROW trigger on the extension's catalog table
+ * steward.<catalog>: checks the trigger protocol
+ * (steward_require_catalog_row_trigger: 39P01) and calls fn for the old
+ * row and the new row, whichever exist.  Takes no lock of its own; fn's
+ * locks and errors are its own.
+ */
+void
+steward_catalog_row_trigger(FunctionCallInfo fcinfo, const char *name,
+							const char *catalog, StewardCatalogRowFn fn)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	steward_require_catalog_row_trigger(fcinfo, name, catalog);
 	if (trigdata->tg_trigtuple)
 		fn(trigdata->tg_relation, trigdata->tg_trigtuple);
 	if (trigdata->tg_newtuple)
@@ -961,7 +978,8 @@ steward_catalog_row_trigger(FunctionCallInfo fcinfo, const char *name,
  * (42809, steward_check_rule_storage), as is one on a temporary relation
  * (0A000); a row a statement points at a column its relation does not
  * have, or whose changed_at names no timestamptz column, gets a WARNING
- * (warn_rule_names_no_column); 39P01 when not called as an AFTER ROW trigger, 55000 when the
+ * (warn_rule_names_no_column); 39P01 when not called as an AFTER ROW
+ * trigger of steward.column_rules, checked first; 55000 when the
  * catalog lacks a column the library reads (steward_catalog_attnum).
  * Locks, held to transaction end: for a rule newly on a partitioned table,
  * AccessShareLock on it and on every partition; for each row whose table
@@ -974,6 +992,10 @@ Datum
 steward_column_rules_changed(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	/* Before any read of the trigger's tuples (review23 R4). */
+	steward_require_catalog_row_trigger(fcinfo, "steward._column_rules_changed()",
+										STEWARD_RULES_TABLE);
 
 	/*
 	 * Under session_replication_role = replica only the trigger
@@ -992,10 +1014,10 @@ steward_column_rules_changed(PG_FUNCTION_ARGS)
 		 * cluster's relation (a binary subscription sends regclass as an
 		 * OID): only the caches.
 		 */
-		if (!IsLogicalWorker() && CALLED_AS_TRIGGER(fcinfo) &&
-			TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		if (!IsLogicalWorker())
 			warn_hand_written_rule(trigdata);
-		steward_catalog_row_trigger(fcinfo, "steward_column_rules_changed",
+		steward_catalog_row_trigger(fcinfo, "steward._column_rules_changed()",
+									STEWARD_RULES_TABLE,
 									IsLogicalWorker() ? rule_row_invalidate : rule_row_changed);
 		return PointerGetDatum(NULL);
 	}
@@ -1005,7 +1027,6 @@ steward_column_rules_changed(PG_FUNCTION_ARGS)
 	 * table, or it would be silently unenforced (steward_check_rule_storage).
 	 * Rules already there stay editable.
 	 */
-	if (CALLED_AS_TRIGGER(fcinfo))
 	{
 		HeapTuple	written = NULL;
 
@@ -1032,6 +1053,7 @@ steward_column_rules_changed(PG_FUNCTION_ARGS)
 		}
 		warn_hand_written_rule(trigdata);
 	}
-	steward_catalog_row_trigger(fcinfo, "steward_column_rules_changed", rule_row_changed);
+	steward_catalog_row_trigger(fcinfo, "steward._column_rules_changed()",
+								STEWARD_RULES_TABLE, rule_row_changed);
 	return PointerGetDatum(NULL);
 }

@@ -43,7 +43,10 @@ extern void steward_check_no_inheritance_children(Relation rel);
 
 /* Called for each row an AFTER ROW trigger of a catalog table sees. */
 typedef void (*StewardCatalogRowFn) (Relation catalog, HeapTuple tuple);
+extern void steward_require_catalog_row_trigger(FunctionCallInfo fcinfo,
+												const char *name,
+												const char *catalog);
 extern void steward_catalog_row_trigger(FunctionCallInfo fcinfo, const char *name,
-										StewardCatalogRowFn fn);
+										const char *catalog, StewardCatalogRowFn fn);
 
 #endif							/* STEWARD_RULES_API_H */
