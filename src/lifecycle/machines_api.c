@@ -367,7 +367,12 @@ wait_for_role_machines(Datum roles)
  * partition among them (dropped under AccessExclusiveLock on its parent),
  * the table of each index among them (index_drop locks the table, with
  * CASCADE another role's: an expression index over the role's function,
- * codereview9 M1), and the tables with a policy naming a role.  Ancestors
+ * codereview9 M1), and the tables with a policy naming a role; with
+ * strong false, the table of each extended statistics object among them
+ * (RemoveStatisticsById takes it ShareUpdateExclusiveLock: with CASCADE,
+ * another role's statistics over an expression using the role's function;
+ * without, the role's statistics on a table that changed owner), true for
+ * the others.  One row per relation (strong if any reason is).  Ancestors
  * first (by depth in their partition tree), then OID, an index right
  * after its table (by its table's depth and OID): an attach to a
  * partitioned table locks it before its partitions, as core's drop of a
@@ -384,7 +389,8 @@ wait_for_role_machines(Datum roles)
 	" ON d.refclassid OPERATOR(pg_catalog.=) o.classid AND d.refobjid OPERATOR(pg_catalog.=) o.objid" \
 	" AND (o.objsubid OPERATOR(pg_catalog.=) 0 OR d.refobjsubid OPERATOR(pg_catalog.=) o.objsubid)" \
 	" WHERE $3 OR d.deptype OPERATOR(pg_catalog.<>) 'n')" \
-	" SELECT x.relid FROM (SELECT o.objid FROM o WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass" \
+	" , rel(relid, strong, indrelid) AS (" \
+	" SELECT x.relid, true, xi.indrelid FROM (SELECT o.objid FROM o WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass" \
 	" UNION SELECT i.inhparent FROM o JOIN pg_catalog.pg_inherits i ON i.inhrelid OPERATOR(pg_catalog.=) o.objid" \
 	" JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid" \
 	" WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass" \
@@ -408,8 +414,11 @@ wait_for_role_machines(Datum roles)
 	" UNION SELECT i.indrelid FROM o JOIN pg_catalog.pg_index i ON i.indexrelid OPERATOR(pg_catalog.=) o.objid" \
 	" WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass" \
 	") x(relid) LEFT JOIN pg_catalog.pg_index xi ON xi.indexrelid OPERATOR(pg_catalog.=) x.relid" \
-	" ORDER BY (SELECT pg_catalog.count(*) FROM pg_catalog.pg_partition_ancestors(COALESCE(xi.indrelid, x.relid)))," \
-	" COALESCE(xi.indrelid, x.relid), xi.indrelid IS NOT NULL, x.relid"
+	" UNION SELECT s.stxrelid, false, NULL FROM o JOIN pg_catalog.pg_statistic_ext s ON s.oid OPERATOR(pg_catalog.=) o.objid" \
+	" WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass)" \
+	" SELECT rel.relid, pg_catalog.bool_or(rel.strong) FROM rel GROUP BY rel.relid, rel.indrelid" \
+	" ORDER BY (SELECT pg_catalog.count(*) FROM pg_catalog.pg_partition_ancestors(COALESCE(rel.indrelid, rel.relid)))," \
+	" COALESCE(rel.indrelid, rel.relid), rel.indrelid IS NOT NULL, rel.relid"
 
 /*
  * AccessExclusiveLock, to the end of the transaction, on the relations of
@@ -418,7 +427,10 @@ wait_for_role_machines(Datum roles)
  * (an oid[] Datum) own, those with a policy naming them, and with CASCADE
  * other roles' tables holding an object that depends on theirs (codereview8,
  * residual of H1: a foreign key to the roles' table; codereview9 M1: an
- * index over the roles' function), read in a snapshot
+ * index over the roles' function); ShareUpdateExclusiveLock, the lock core
+ * takes, on the table of an extended statistics object it drops (another
+ * role's table stays readable and writable meanwhile, drop6 finding 3:
+ * unlocked, the 40P01 of drop6_drop_owned_statistics.spec), read in a snapshot
  * taken now, in the order ROLE_RELATIONS_SQL gives (connected to SPI).
  * Waiting, or, with conditional, only where no other transaction holds a
  * lock: then false as soon as one is held elsewhere (those taken
@@ -437,6 +449,7 @@ lock_role_relations(Datum roles, bool cascade, bool conditional)
 	Oid			argtypes[3] = {OIDARRAYOID, OIDOID, BOOLOID};
 	Datum		args[3] = {roles, ObjectIdGetDatum(MyDatabaseId), BoolGetDatum(cascade)};
 	Oid		   *relids;
+	LOCKMODE   *modes;
 	uint64		n;
 	bool		all = true;
 
@@ -444,12 +457,16 @@ lock_role_relations(Datum roles, bool cascade, bool conditional)
 		elog(ERROR, "could not read the relations of the roles");
 	n = SPI_processed;
 	relids = palloc(sizeof(Oid) * Max(n, 1));
+	modes = palloc(sizeof(LOCKMODE) * Max(n, 1));
 	for (uint64 i = 0; i < n; i++)
 	{
 		bool		isnull;
 
 		relids[i] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
 												   SPI_tuptable->tupdesc, 1, &isnull));
+		modes[i] = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i],
+											  SPI_tuptable->tupdesc, 2, &isnull)) ?
+			AccessExclusiveLock : ShareUpdateExclusiveLock;
 	}
 	for (uint64 i = 0; i < n && all; i++)
 	{
@@ -457,11 +474,12 @@ lock_role_relations(Datum roles, bool cascade, bool conditional)
 
 		SET_LOCKTAG_RELATION(tag, MyDatabaseId, relids[i]);
 		if (!conditional)
-			LockRelationOid(relids[i], AccessExclusiveLock);
-		else if (!LockHeldByMe(&tag, AccessExclusiveLock))
-			all = ConditionalLockRelationOid(relids[i], AccessExclusiveLock);
+			LockRelationOid(relids[i], modes[i]);
+		else if (!LockHeldByMe(&tag, modes[i]))
+			all = ConditionalLockRelationOid(relids[i], modes[i]);
 	}
 	pfree(relids);
+	pfree(modes);
 	return all;
 }
 
@@ -504,7 +522,8 @@ lock_role_tags(Oid *oids, int n, bool take)
  * drop or change (lock_role_relations; cascade: DROP OWNED ... CASCADE,
  * which also changes other roles' tables), so that it never holds a tag
  * while waiting for a table (one made meanwhile: the tags are given back
- * while it waits for it).  Locks: AccessExclusiveLock on those
+ * while it waits for it).  Locks: AccessExclusiveLock (a statistics object's table:
+ * ShareUpdateExclusiveLock) on those
  * relations, the roles' lock tags ExclusiveLock, the rows
  * FOR UPDATE and RowShareLock on steward.machine_definitions, to the end
  * of the transaction.  Raises 40001 under REPEATABLE READ when a machine
