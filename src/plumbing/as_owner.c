@@ -280,8 +280,7 @@ steward_open_user_relation(Oid relid, LOCKMODE lockmode, int kinds, const char *
 		if (relname != NULL && nspname != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("relation \"%s\" does not exist",
-							quote_qualified_identifier(nspname, relname)),
+					 errmsg("relation \"%s.%s\" does not exist", nspname, relname),
 					 errdetail("It was dropped while this call waited for its lock.")));
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),

@@ -562,7 +562,7 @@ check_inheritance_parents(Oid child)
 				 errmsg("table \"%s\" cannot inherit from \"%s\", which has pg_steward rules",
 						get_rel_name(child), get_rel_name(lfirst_oid(lc))),
 				 errdetail("An UPDATE of \"%s\" would reach the child's rows, where its %s rule on column \"%s\" does not apply.",
-						   rule.holder_name, rule.kind, rule.attname),
+						   get_rel_name(rule.holder), rule.kind, rule.attname),
 				 errhint("Use a partitioned table with steward partitions instead.")));
 	}
 	list_free(parents);
