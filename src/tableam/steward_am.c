@@ -346,6 +346,39 @@ report_version_ahead(const StewardRowOrigin *origin, AttrNumber checked_attnum,
 }
 
 /*
+ * 22023 for a value below 1 assigned to a row stored without a version
+ * (replica apply): versions start at 1, as for an INSERT, and there is no
+ * current version it could skip ahead of ("version 0 skips ahead of
+ * current version 0", whose HINT named a value refused again).  Whether
+ * the row has a version is said only to a user who may read the column.
+ */
+static void
+report_version_below_one(const StewardRowOrigin *origin, AttrNumber checked_attnum,
+						 int64 supplied)
+{
+	AttrNumber	attnum;
+	char	   *key;
+	bool		readable;
+	Relation	rel = counted_error_target(origin, STEWARD_COUNTER_VERSION_INVALID, checked_attnum,
+										   &attnum, &key, &readable);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid version " INT64_FORMAT " for a row of relation \"%s\"",
+					supplied, RelationGetRelationName(rel)),
+			 key && readable ?
+			 errdetail("Versions start at 1; the row %s has no version yet.", key) :
+			 key ?
+			 errdetail("Versions start at 1 (row %s).", key) :
+			 readable ?
+			 errdetail("Versions start at 1; the row has no version yet.") :
+			 errdetail("Versions start at 1."),
+			 errhint("Leave column \"%s\" out of the UPDATE (or set it to NULL) to let pg_steward assign version 1, or set it to 1 or more.",
+					 column_name(rel, attnum)),
+			 errtablecol(rel, attnum)));
+}
+
+/*
  * The row's version is the largest bigint: no next version exists.  22003
  * with the row's key (for who may read it) and a way out.  "rel" is the
  * relation checked; the HINT's untrack names the table whose rule it
@@ -513,7 +546,7 @@ check_version(Relation rel, HeapTuple oldtup, TupleTableSlot *oldslot,
 		if (newnull)
 			return 1;
 		if (DatumGetInt64(newd) < 1)
-			report_version_ahead(origin, attnum, DatumGetInt64(newd), 0);
+			report_version_below_one(origin, attnum, DatumGetInt64(newd));
 		return -1;
 	}
 	cur = DatumGetInt64(curd);
