@@ -132,7 +132,7 @@ SELECT obj_description('payments_request'::regclass, 'pg_class') AS index_commen
 -- The reviewer's repro: DROP EXTENSION ... CASCADE dropped column r.
 CREATE TABLE keeps_tracked (id int, r steward.tracked_columns);
 INSERT INTO keeps_tracked
-VALUES (1, ROW('keeps_tracked', 'id', 'version', 'int4', false, NULL, NULL, now())::steward.tracked_columns);
+VALUES (1, ROW('keeps_tracked', 'id', 'version', 'int4', false, NULL, NULL, now(), NULL)::steward.tracked_columns);
 DROP EXTENSION pg_steward CASCADE;
 SELECT count(*) AS keeps_tracked_columns FROM pg_attribute
  WHERE attrelid = 'keeps_tracked'::regclass AND attnum > 0;

@@ -313,9 +313,49 @@ RETURNS bigint
 AS 'MODULE_PATHNAME', 'steward_verify_fk_orphans'
 LANGUAGE C STRICT VOLATILE;
 
+-- Part of steward.verify(), run as the owner of tbl: a failed row when
+-- more state rules reach tbl (its own and its partitioned ancestors', on
+-- columns the write path checks: rules.c add_state_rule) than pg_steward
+-- enforces on one table.  Such a table is kept (a restore of a tree past
+-- the cap, a row written into steward.column_rules, an empty partition
+-- attached: WARNINGs only) and refuses INSERT, COPY and UPDATE with 54000
+-- until one is detached; no row when within the cap.
+CREATE FUNCTION steward._verify_state_cap(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    cols text;
+    cap CONSTANT integer := 8;      -- STEWARD_MAX_STATE_RULES
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_state_cap');
+    SELECT count(DISTINCT cr.attname),
+           string_agg(format('%s (%s)', quote_ident(cr.attname), cr.relid::regclass), ', '
+                      ORDER BY cr.attname, cr.relid::regclass::text)
+      INTO n, cols
+      FROM steward.column_rules cr
+     WHERE (cr.relid = tbl OR cr.relid IN (SELECT relid FROM pg_partition_ancestors(tbl)))
+       AND cr.kind = 'state'
+       AND steward._rule_column_problem(tbl, cr.attname, cr.kind) IS NULL;
+    IF n > cap THEN
+        "check" := 'state machines'; passed := false;
+        detail := format('%s state machines reach the relation (counting those of its partitioned ancestors), more than the %s pg_steward enforces on one table: '
+                         'INSERT, COPY and UPDATE of it are refused until one is detached with steward.detach_state_machine(table, column); '
+                         'the columns (and the tables they are declared on): %s',
+                         n, cap, cols);
+        RETURN NEXT;
+    END IF;
+END
+$$;
+
 -- Part of steward.verify(), run as the owner of tbl: one row per rule
 -- pg_steward enforces on tbl (its own or a partitioned ancestor's:
--- versions >= 1, states the machine declares), then one per
+-- versions >= 1, states the machine declares; a rule whose column is
+-- missing or of a type its kind does not check, which enforces nothing,
+-- and a changed_at column that is not stamped, as failed rows), a failed
+-- row when tbl is past the cap of state machines, then one per
 -- steward_hash index (consistent with the table).
 CREATE FUNCTION steward._verify_rules(tbl regclass)
 RETURNS TABLE ("check" text, passed boolean, detail text)
@@ -326,27 +366,33 @@ DECLARE
     n bigint;
     r record;
     states text[];
+    problem text;
 BEGIN
     PERFORM steward._verify_as_owner(tbl, 'steward._verify_rules');
-    FOR r IN SELECT cr.relid, cr.attname, cr.kind, cr.machine
+    FOR r IN SELECT cr.relid, cr.attname, cr.kind, cr.machine, cr.changed_at
                FROM steward.column_rules cr
               WHERE cr.relid = tbl
                  OR cr.relid IN (SELECT relid FROM pg_partition_ancestors(tbl))
               ORDER BY cr.kind, cr.attname LOOP
         -- A rule whose column name names no column (a hand edit of the
-        -- catalog, a rename in single-user mode): the write path ignores
+        -- catalog, a rename in single-user mode), or a column of a type
+        -- its kind does not check (a hand edit): the write path ignores
         -- it, and the counts below would fail 42703.  Listed with the
         -- statement that removes it, as set_state_check refuses it.
-        IF r.kind IN ('version', 'state')
-           AND NOT EXISTS (SELECT 1 FROM pg_attribute a
-                            WHERE a.attrelid = tbl AND a.attname = r.attname
-                              AND a.attnum > 0 AND NOT a.attisdropped) THEN
-            "check" := format('%s %I', CASE WHEN r.kind = 'version' THEN 'versions' ELSE 'states' END, r.attname);
+        problem := steward._rule_column_problem(tbl, r.attname, r.kind);
+        IF problem IS NOT NULL THEN
+            "check" := format('%s %I', CASE r.kind WHEN 'version' THEN 'versions' WHEN 'state' THEN 'states'
+                                                   ELSE 'sequence' END, r.attname);
             passed := false;
-            detail := format('the rule of %s names column %I, which the relation does not have: pg_steward enforces no rule on it; '
-                             'remove it as a superuser: DELETE FROM steward.column_rules WHERE relid = %L::regclass AND attname = %L; '
+            detail := CASE WHEN NOT EXISTS (SELECT 1 FROM pg_attribute a
+                                             WHERE a.attrelid = tbl AND a.attname = r.attname
+                                               AND a.attnum > 0 AND NOT a.attisdropped)
+                           THEN format('the rule of %s names column %I, which the relation does not have: pg_steward enforces no rule on it; ',
+                                       r.relid::regclass, r.attname)
+                           ELSE format('the %s rule of %s: %s; ', r.kind, r.relid::regclass, problem) END
+                   || format('remove it as a superuser: DELETE FROM steward.column_rules WHERE relid = %L::regclass AND attname = %L; '
                              'then attach or track the right column',
-                             r.relid::regclass, r.attname, r.relid::regclass::text, r.attname);
+                             r.relid::regclass::text, r.attname);
             RETURN NEXT;
             CONTINUE;
         END IF;
@@ -388,9 +434,20 @@ BEGIN
                                        CASE WHEN n = 1 THEN '1 row in a state' ELSE n || ' rows in states' END,
                                        r.machine, tbl, r.attname, r.attname, states) END;
             RETURN NEXT;
+            -- A changed_at naming no timestamptz column (a hand edit):
+            -- the state rule holds, but nothing is stamped.
+            problem := steward._rule_changed_at_problem(tbl, r.changed_at);
+            IF problem IS NOT NULL THEN
+                "check" := format('changed_at of states %I', r.attname); passed := false;
+                detail := format('the state rule of %s: %s; clear it as a superuser: UPDATE steward.column_rules SET changed_at = NULL '
+                                 'WHERE relid = %L::regclass AND attname = %L; or detach the machine and attach it again naming a timestamptz column',
+                                 r.relid::regclass, problem, r.relid::regclass::text, r.attname);
+                RETURN NEXT;
+            END IF;
         END IF;
     END LOOP;
 
+    RETURN QUERY SELECT * FROM steward._verify_state_cap(tbl);
     RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
 END
 $$;
@@ -436,7 +493,8 @@ $$;
 -- cannot see, because it lives only on the partition - its exclusion
 -- constraints (PostgreSQL 15 has none on partitioned tables: an
 -- idempotency key of a partitioned table is one per partition) and its
--- steward_hash indexes (those of a partitioned index are the partitions').
+-- steward_hash indexes (those of a partitioned index are the partitions'),
+-- and state machines past the cap (its own rules with its ancestors').
 -- The keys, references and rules of the partitioned table are checked
 -- over all its rows by the parts above.
 CREATE FUNCTION steward._verify_partition(tbl regclass)
@@ -446,6 +504,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM steward._verify_as_owner(tbl, 'steward._verify_partition');
+    RETURN QUERY SELECT * FROM steward._verify_state_cap(tbl);
     RETURN QUERY SELECT * FROM steward._verify_exclusion(tbl);
     RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
 END

@@ -89,10 +89,23 @@ rules_table_oid(void)
 	return get_relname_relid(STEWARD_RULES_TABLE, nspid);
 }
 
-static bool
-sequence_type_ok(Oid typid)
+/*
+ * Whether the write path checks a rule of kind "kind" ("version",
+ * "sequence", "state") on a column of type typid: a rule on any other type
+ * is skipped (add_rule), so nothing is enforced on it.  The API functions
+ * refuse such columns; a row written into steward.column_rules by hand
+ * gets a WARNING (rules_api.c).  Takes no lock; raises nothing.
+ */
+bool
+steward_rule_type_checked(const char *kind, Oid typid)
 {
-	return typid == INT2OID || typid == INT4OID || typid == INT8OID;
+	if (strcmp(kind, "version") == 0)
+		return typid == INT8OID;
+	if (strcmp(kind, "sequence") == 0)
+		return typid == INT2OID || typid == INT4OID || typid == INT8OID;
+	if (strcmp(kind, "state") == 0)
+		return typid == TEXTOID || typid == VARCHAROID;
+	return false;
 }
 
 /*
@@ -120,7 +133,7 @@ add_state_rule(Relation rel, Oid rule_relid, RulesBuild *build, AttrNumber attnu
 	Snapshot	snapshot;
 	StewardMachineLoad found;
 
-	if ((typid != TEXTOID && typid != VARCHAROID) || machine == NULL)
+	if (!steward_rule_type_checked("state", typid) || machine == NULL)
 		return;
 	for (int i = 0; i < build->nstates; i++)
 		if (build->states[i].attnum == attnum)
@@ -196,10 +209,10 @@ add_rule(Relation rel, Oid rule_relid, RulesBuild *build, const char *attname,
 	if (strcmp(kind, "version") == 0)
 	{
 		/* The table's own rule wins over an ancestor's: it was seen first. */
-		if (build->version_attnum == InvalidAttrNumber && typid == INT8OID)
+		if (build->version_attnum == InvalidAttrNumber && steward_rule_type_checked(kind, typid))
 			build->version_attnum = attnum;
 	}
-	else if (strcmp(kind, "sequence") == 0 && sequence_type_ok(typid))
+	else if (strcmp(kind, "sequence") == 0 && steward_rule_type_checked(kind, typid))
 	{
 		for (int i = 0; i < build->nsequences; i++)
 			if (build->sequences[i].attnum == attnum)

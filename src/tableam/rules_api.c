@@ -784,7 +784,7 @@ rule_tuple_relid(Relation catalog, HeapTuple tuple)
 	return isnull ? InvalidOid : DatumGetObjectId(d);
 }
 
-/* Whether the name column "col" of two rule rows is the same (NULLs equal). */
+/* Whether the name or text column "col" of two rule rows is the same (NULLs equal). */
 static bool
 rule_tuple_same(Relation catalog, HeapTuple a, HeapTuple b, const char *col)
 {
@@ -796,6 +796,8 @@ rule_tuple_same(Relation catalog, HeapTuple a, HeapTuple b, const char *col)
 
 	if (isnull_a || isnull_b)
 		return isnull_a == isnull_b;
+	if (TupleDescAttr(RelationGetDescr(catalog), attnum - 1)->atttypid == TEXTOID)
+		return strcmp(TextDatumGetCString(da), TextDatumGetCString(db)) == 0;
 	return namestrcmp(DatumGetName(da), NameStr(*DatumGetName(db))) == 0;
 }
 
@@ -822,9 +824,12 @@ rule_row_changed(Relation catalog, HeapTuple tuple)
  * naming no column of an existing relation: the write path ignores it, so
  * nothing is enforced.  Kept (a data-only restore into another schema may
  * meet such rows, and verify() lists them with the DELETE), but the typo is
- * reported when it is made, with a WARNING (readme38 L9); so is a state
- * rule's changed_at naming no column or one not of type timestamptz, which
- * the write path ignores too.  No lock.
+ * reported when it is made, with a WARNING (readme38 L9); so is a column
+ * of a type the rule's kind does not check (steward_rule_type_checked), and
+ * a state rule's changed_at naming no column or one not of type
+ * timestamptz, which the write path ignores too (readme39 M2: these rules
+ * also show as such in steward.tracked_columns and fail verify()).  No
+ * lock.
  */
 static void
 warn_rule_names_no_column(Relation catalog, HeapTuple tuple)
@@ -841,6 +846,7 @@ warn_rule_names_no_column(Relation catalog, HeapTuple tuple)
 										  RelationGetDescr(catalog), &isnull3);
 	char	   *relname;
 	char	   *qualname;
+	AttrNumber	attnum;
 	AttrNumber	changed_attnum = InvalidAttrNumber;
 	Oid			changed_type = InvalidOid;
 
@@ -848,13 +854,25 @@ warn_rule_names_no_column(Relation catalog, HeapTuple tuple)
 		(relname = get_rel_name(relid)) == NULL)
 		return;
 	qualname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), relname);
-	if (get_attnum(relid, NameStr(*DatumGetName(attname))) <= 0)
+	attnum = get_attnum(relid, NameStr(*DatumGetName(attname)));
+	if (attnum <= 0)
 		ereport(WARNING,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("the %s rule of relation \"%s\" names column \"%s\", which the relation does not have",
 						TextDatumGetCString(kind), relname, NameStr(*DatumGetName(attname))),
 				 errdetail("pg_steward enforces no rule on a column that does not exist; the row is kept."),
 				 errhint("Remove it: DELETE FROM steward.column_rules WHERE relid = %s::regclass AND attname = %s; then attach or track the right column.",
+						 quote_literal_cstr(qualname),
+						 quote_literal_cstr(NameStr(*DatumGetName(attname))))));
+	/* A column of a type the rule's kind does not check: skipped too. */
+	else if (!steward_rule_type_checked(TextDatumGetCString(kind), get_atttype(relid, attnum)))
+		ereport(WARNING,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the %s rule of relation \"%s\" names column \"%s\" of type %s, which a %s rule does not check",
+						TextDatumGetCString(kind), relname, NameStr(*DatumGetName(attname)),
+						format_type_be(get_atttype(relid, attnum)), TextDatumGetCString(kind)),
+				 errdetail("pg_steward enforces no rule on the column; the row is kept."),
+				 errhint("Remove it: DELETE FROM steward.column_rules WHERE relid = %s::regclass AND attname = %s; then attach or track a column of the right type.",
 						 quote_literal_cstr(qualname),
 						 quote_literal_cstr(NameStr(*DatumGetName(attname))))));
 	/* The same for a state rule's changed_at: nothing would be stamped. */
@@ -888,7 +906,8 @@ warn_rule_names_no_column(Relation catalog, HeapTuple tuple)
 
 /*
  * The WARNINGs of warn_rule_names_no_column for the row a statement wrote:
- * an INSERT's, or an UPDATE's that changed relid, attname or changed_at.
+ * an INSERT's, or an UPDATE's that changed relid, attname, kind or
+ * changed_at.
  * Also under session_replication_role = replica outside a logical
  * replication worker (review22 R5).  For a row trigger only.  No lock.
  */
@@ -904,6 +923,8 @@ warn_hand_written_rule(TriggerData *trigdata)
 			  rule_tuple_relid(catalog, trigdata->tg_newtuple) ||
 			  !rule_tuple_same(catalog, trigdata->tg_trigtuple,
 							   trigdata->tg_newtuple, "attname") ||
+			  !rule_tuple_same(catalog, trigdata->tg_trigtuple,
+							   trigdata->tg_newtuple, "kind") ||
 			  !rule_tuple_same(catalog, trigdata->tg_trigtuple,
 							   trigdata->tg_newtuple, "changed_at")))
 		warn_rule_names_no_column(catalog, trigdata->tg_newtuple);

@@ -74,30 +74,90 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.untrack(regclass, name) IS
   'stop enforcing the version or sequence rule of a column';
 
+-- Why a rule row of tbl enforces nothing, NULL when its column is there
+-- and of a type its kind checks: the write path (rules.c add_rule) skips
+-- a rule naming a column the relation does not have, or one of another
+-- type (a row written into steward.column_rules by hand, which gets only
+-- a WARNING; track_versions, track_sequence and attach_state_machine
+-- refuse both).  For steward.tracked_columns and verify() (readme39 M2).
+CREATE FUNCTION steward._rule_column_problem(tbl regclass, col name, kind text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+             WHEN a.attnum IS NULL
+             THEN format('column %I does not exist: pg_steward enforces no rule on it', col)
+             WHEN (kind = 'version' AND a.atttypid <> 'int8'::regtype)
+               OR (kind = 'sequence' AND a.atttypid NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype))
+               OR (kind = 'state' AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype))
+             THEN format('column %I is of type %s, which a %s rule does not check: pg_steward enforces no rule on it',
+                         col, a.atttypid::regtype, kind)
+           END
+      FROM (VALUES (1)) one (x)
+      LEFT JOIN pg_attribute a
+             ON a.attrelid = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped
+$$;
+
+-- Why a state rule of tbl stamps nothing when the state changes, NULL when
+-- it has no changed_at or one of type timestamptz: the write path
+-- (rules.c add_state_rule) ignores any other, while the state rule itself
+-- stays enforced.
+CREATE FUNCTION steward._rule_changed_at_problem(tbl regclass, changed_at name)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+             WHEN changed_at IS NULL THEN NULL
+             WHEN a.attnum IS NULL
+             THEN format('changed_at column %I does not exist: the state rule is enforced, but no column is stamped when the state changes',
+                         changed_at)
+             WHEN a.atttypid <> 'timestamptz'::regtype
+             THEN format('changed_at column %I is of type %s, not timestamp with time zone: the state rule is enforced, but no column is stamped when the state changes',
+                         changed_at, a.atttypid::regtype)
+           END
+      FROM (VALUES (1)) one (x)
+      LEFT JOIN pg_attribute a
+             ON a.attrelid = tbl AND a.attname = changed_at AND a.attnum > 0 AND NOT a.attisdropped
+$$;
+
+-- enforced: the rule holds on every write of the table's rows; problem:
+-- why not (NULL when enforced), or, for a state rule that is, why its
+-- changed_at column is not stamped.
 CREATE VIEW steward.tracked_columns AS
 SELECT r.relid,
        r.attname                AS column_name,
        r.kind,
        a.atttypid::regtype     AS data_type,
-       -- A partitioned table's rule is enforced when every partition that
-       -- stores rows is a steward table (foreign tables are another
-       -- server's; the DDL guard, storage_guard.c, keeps it so).
-       CASE WHEN c.relkind = 'p'
-            THEN NOT EXISTS (SELECT 1
-                               FROM pg_catalog.pg_partition_tree(c.oid) t
-                               JOIN pg_catalog.pg_class pc ON pc.oid = t.relid
-                               LEFT JOIN pg_catalog.pg_am pa ON pa.oid = pc.relam
-                              WHERE pc.relkind = 'r'
-                                AND pa.amname IS DISTINCT FROM 'steward')
-            ELSE am.amname = 'steward' END AS enforced,
+       p.column_problem IS NULL AND p.storage_problem IS NULL AS enforced,
        r.machine,
        r.changed_at             AS changed_at_column,
-       r.created_at             AS tracked_since
+       r.created_at             AS tracked_since,
+       coalesce(p.column_problem, p.storage_problem,
+                steward._rule_changed_at_problem(r.relid, r.changed_at)) AS problem
   FROM steward.column_rules r
   JOIN pg_catalog.pg_class c ON c.oid = r.relid
   LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
   LEFT JOIN pg_catalog.pg_attribute a
          ON a.attrelid = r.relid AND a.attname = r.attname AND NOT a.attisdropped
+  CROSS JOIN LATERAL (
+       SELECT steward._rule_column_problem(r.relid, r.attname, r.kind) AS column_problem,
+              -- A partitioned table's rule is enforced when every partition
+              -- that stores rows is a steward table (foreign tables are
+              -- another server's; the DDL guard, storage_guard.c, keeps it so).
+              CASE WHEN c.relkind = 'p'
+                   THEN (SELECT pg_catalog.format('partition %s does not use access method steward: pg_steward enforces no rule on its rows',
+                                                  pc.oid::pg_catalog.regclass)
+                           FROM pg_catalog.pg_partition_tree(c.oid) t
+                           JOIN pg_catalog.pg_class pc ON pc.oid = t.relid
+                           LEFT JOIN pg_catalog.pg_am pa ON pa.oid = pc.relam
+                          WHERE pc.relkind = 'r'
+                            AND pa.amname IS DISTINCT FROM 'steward'
+                          ORDER BY pc.oid::pg_catalog.regclass::pg_catalog.text LIMIT 1)
+                   WHEN am.amname IS DISTINCT FROM 'steward'
+                   THEN 'the relation does not use access method steward: pg_steward enforces no rule on it'
+              END AS storage_problem) p
  -- pg_steward's own rule (steward.migration_runs.phase) is not the user's.
  WHERE c.relnamespace <> 'steward'::pg_catalog.regnamespace;
 GRANT SELECT ON steward.tracked_columns TO PUBLIC;
