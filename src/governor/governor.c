@@ -351,6 +351,14 @@ static GovShared *gov = NULL;
 
 /* This backend's jobs. */
 static StewardGovJob local_jobs[GOV_MAX_LOCAL_JOBS];
+
+/*
+ * The ids of the last jobs free_local_job ended because a later client
+ * statement began a job, so that pacing or ending one says why it is gone
+ * rather than that another session began it (fuzz1).
+ */
+static int64 superseded_jobs[GOV_MAX_LOCAL_JOBS];
+static int	superseded_next = 0;
 static bool callbacks_registered = false;
 
 /*
@@ -2313,7 +2321,10 @@ free_local_job(TimestampTz stmt)
 
 		if (j->in_use && stmt != 0 && j->slot >= 0 && gov != NULL &&
 			gov->slots[j->slot].stmt_start != stmt)
+		{
+			superseded_jobs[superseded_next++ % GOV_MAX_LOCAL_JOBS] = j->id;
 			release_job(j, GOV_S_GONE);
+		}
 	}
 	for (int i = 0; i < GOV_MAX_LOCAL_JOBS; i++)
 		if (!local_jobs[i].in_use)
@@ -2651,12 +2662,23 @@ steward_governor_end(StewardGovJob *job, int64 rows)
  * ------------------------------------------------------------------------
  */
 
+/*
+ * This session's running job "id": 42704 when it has none of that id,
+ * 55000 when a later statement's governor_begin ended it (free_local_job).
+ */
 static StewardGovJob *
 job_by_id(int64 id)
 {
 	for (int i = 0; i < GOV_MAX_LOCAL_JOBS; i++)
 		if (local_jobs[i].in_use && local_jobs[i].id == id)
 			return &local_jobs[i];
+	for (int i = 0; i < Min(superseded_next, GOV_MAX_LOCAL_JOBS); i++)
+		if (superseded_jobs[i] == id)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("governed job " INT64_FORMAT " was ended when this session began another job in a later statement", id),
+					 errdetail("A job lasts until steward.governor_end() or until its session begins a job in a later statement, which ends the jobs earlier statements left running (as \"gone\" in steward.governor_jobs)."),
+					 errhint("Begin, pace and end a job in one statement: a procedure or DO block that commits between batches.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_OBJECT),
 			 errmsg("governed job " INT64_FORMAT " is not running in this session", id),
