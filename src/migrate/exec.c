@@ -107,6 +107,13 @@ static int	own_sql_depth = 0;
 static int	own_nest = 0;
 static int	own_sql_nest = 0;
 
+/*
+ * Callers that need own_nest counted outside a statement of
+ * _migration_exec too (steward_statement_nest_watch: a relayout's apply
+ * statement, whose own rows alone are stored as sent).
+ */
+static int	nest_watchers = 0;
+
 /* The table the innermost running statement of _migration_exec is for. */
 static Oid	own_sql_relid = InvalidOid;
 
@@ -321,14 +328,21 @@ next_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyT
 
 /*
  * Executor, planner and utility hooks: count own_nest while a statement
- * of _migration_exec runs.  Otherwise they only test an int and call the
- * next hook: no PG_TRY (a sigsetjmp) on every statement of the cluster.
+ * of _migration_exec or a watched one (steward_statement_nest_watch)
+ * runs.  Otherwise they only test two ints and call the next hook: no
+ * PG_TRY (a sigsetjmp) on every statement of the cluster.
  */
+static inline bool
+counting_nest(void)
+{
+	return own_sql_depth > 0 || nest_watchers > 0;
+}
+
 static void
 migrate_executor_run(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 					 bool execute_once)
 {
-	if (own_sql_depth == 0)
+	if (!counting_nest())
 	{
 		next_executor_run(queryDesc, direction, count, execute_once);
 		return;
@@ -348,7 +362,7 @@ migrate_executor_run(QueryDesc *queryDesc, ScanDirection direction, uint64 count
 static void
 migrate_executor_finish(QueryDesc *queryDesc)
 {
-	if (own_sql_depth == 0)
+	if (!counting_nest())
 	{
 		next_executor_finish(queryDesc);
 		return;
@@ -371,7 +385,7 @@ migrate_planner(Query *parse, const char *query_string, int cursorOptions,
 {
 	PlannedStmt *result;
 
-	if (own_sql_depth == 0)
+	if (!counting_nest())
 		return next_planner(parse, query_string, cursorOptions, boundParams);
 	own_nest++;
 	PG_TRY();
@@ -391,7 +405,7 @@ migrate_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOn
 						ProcessUtilityContext context, ParamListInfo params,
 						QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
-	if (own_sql_depth == 0)
+	if (!counting_nest())
 	{
 		next_process_utility(pstmt, queryString, readOnlyTree, context, params,
 							 queryEnv, dest, qc);
@@ -741,6 +755,44 @@ steward_migration_backfilling_rows(Oid relid)
 {
 	return OidIsValid(backfill_relid) && relid == backfill_relid &&
 		own_sql_depth > 0 && own_nest == own_sql_nest + 1;
+}
+
+/*
+ * Begin counting statement nesting (own_nest) for a caller that must
+ * tell the statement it runs from the statements that one runs in turn
+ * (a relayout's apply statement, relayout.c: only its own rows are
+ * stored as sent; a function a CHECK constraint calls writes at a deeper
+ * level).  Returns the level now: the statement the caller runs next
+ * executes at that level + 1 (steward_statement_nest).  The caller ends
+ * it with steward_statement_nest_unwatch, also on error (PG_FINALLY).
+ * Backend-local counters, no lock, raises nothing.
+ */
+int
+steward_statement_nest_watch(void)
+{
+	nest_watchers++;
+	return own_nest;
+}
+
+/*
+ * End what steward_statement_nest_watch began.  Backend-local counter, no
+ * lock, raises nothing.
+ */
+void
+steward_statement_nest_unwatch(void)
+{
+	nest_watchers--;
+}
+
+/*
+ * How deep this backend is in statements (own_nest), meaningful while a
+ * watch (steward_statement_nest_watch) or a statement of _migration_exec
+ * runs.  Backend-local, no lock, raises nothing.
+ */
+int
+steward_statement_nest(void)
+{
+	return own_nest;
 }
 
 /*

@@ -38,6 +38,14 @@ extern void steward_migrate_install_hooks(void);
  * backfill never makes a client's optimistic version stale.
  */
 extern bool steward_migration_backfilling_rows(Oid relid);
+/*
+ * Statement nesting, for a relayout's apply mode (relayout.c): only the
+ * rows the apply statement writes itself, one level below the watch, are
+ * stored as sent.
+ */
+extern int	steward_statement_nest_watch(void);
+extern void steward_statement_nest_unwatch(void);
+extern int	steward_statement_nest(void);
 
 /*
  * True while this backend runs a statement of steward._migration_exec (a

@@ -115,11 +115,16 @@ PG_FUNCTION_INFO_V1(steward_migration_settle_dropped);
 
 /*
  * Apply mode: the relations an apply statement running in this backend
- * writes as a copy (the other layout and its partitions), NIL when none.
- * Only these are stored as sent: an apply statement is owner-chosen SQL,
- * and a write it makes to any other table meets that table's rules.
+ * writes as a copy (the other layout and its partitions), NIL when none,
+ * and the statement nesting level it runs under (steward_statement_nest:
+ * the statement itself writes at apply_nest + 1).  Only these relations,
+ * written by that statement itself, are stored as sent: an apply
+ * statement is owner-chosen SQL, a write it makes to any other table
+ * meets that table's rules, and so does a write a statement it runs in
+ * turn (a function its CHECK constraint calls) makes, to either layout.
  */
 static List *apply_targets = NIL;
+static int	apply_nest = 0;
 
 /* steward.relayout_max_partition_share (README "Settings"). */
 static double relayout_max_partition_share = 0.5;
@@ -159,16 +164,54 @@ steward_relayout_define_gucs(void)
 }
 
 /*
- * Rule-kind callback (tableam/rulekinds.h): is this backend's apply
- * statement copying rows into rel, the other layout of a relayout?  Those
- * rows are stored as sent (versions and states kept), and only in these
- * relations: a write the owner-chosen apply SQL makes anywhere else meets
- * that table's rules.  Backend-local, no lock, raises nothing.
+ * Rule-kind callback (tableam/rulekinds.h), and the relayout trigger's
+ * test for a change that is itself applied: is this backend's apply
+ * statement itself copying rows into rel, the other layout of a relayout?
+ * Those rows are stored as sent (versions and states kept) and fire no
+ * relayout trigger back, and only they: a write the owner-chosen apply
+ * SQL makes anywhere else, and a write a statement it runs in turn makes
+ * (a volatile function in a CHECK constraint of the layout, which runs
+ * one level deeper, steward_statement_nest) to any table, meets that
+ * table's rules and is applied to the other layout as an application's
+ * write is.  Until stop 40 every write of the backend to the layout while
+ * an apply or a backfill batch ran skipped both.  Backend-local, no lock,
+ * raises nothing.
  */
 bool
 steward_relayout_applying(Relation rel)
 {
-	return apply_targets != NIL && list_member_oid(apply_targets, RelationGetRelid(rel));
+	return apply_targets != NIL && steward_statement_nest() == apply_nest + 1 &&
+		list_member_oid(apply_targets, RelationGetRelid(rel));
+}
+
+/* Apply mode as it was before apply_mode_begin. */
+typedef struct ApplyMode
+{
+	List	   *targets;
+	int			nest;
+} ApplyMode;
+
+/*
+ * Enter apply mode for targets (see apply_targets): the statement the
+ * caller runs next is the apply statement.  The caller calls
+ * apply_mode_end(saved), also on error (PG_FINALLY).  Raises nothing.
+ */
+static void
+apply_mode_begin(List *targets, ApplyMode *saved)
+{
+	saved->targets = apply_targets;
+	saved->nest = apply_nest;
+	apply_nest = steward_statement_nest_watch();
+	apply_targets = targets;
+}
+
+/* Back to the mode apply_mode_begin saved.  Raises nothing. */
+static void
+apply_mode_end(const ApplyMode *saved)
+{
+	apply_targets = saved->targets;
+	apply_nest = saved->nest;
+	steward_statement_nest_unwatch();
 }
 
 /*
@@ -345,7 +388,7 @@ steward_relayout_exec(PG_FUNCTION_ARGS)
 {
 	Datum		result;
 	List	   *targets;
-	List	   *saved = apply_targets;
+	ApplyMode	saved;
 	MemoryContext outer = CurrentMemoryContext;
 
 	steward_require_arg(fcinfo, 0, "table");
@@ -361,14 +404,14 @@ steward_relayout_exec(PG_FUNCTION_ARGS)
 	if (!steward_migrate_called_from_own_code())
 		steward_migrate_refuse_direct_call("steward._relayout_exec", "statements in apply mode");
 
-	apply_targets = targets;
+	apply_mode_begin(targets, &saved);
 	PG_TRY();
 	{
 		result = steward_migration_exec_batch(fcinfo);
 	}
 	PG_FINALLY();
 	{
-		apply_targets = saved;
+		apply_mode_end(&saved);
 	}
 	PG_END_TRY();
 	return result;
@@ -534,7 +577,7 @@ steward_relayout_trigger(PG_FUNCTION_ARGS)
 	Datum		args[2];
 	StewardAsOwner ctx;
 	RelayoutCheck *check;
-	List	   *saved;
+	ApplyMode	saved;
 	int			rc;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
@@ -603,8 +646,7 @@ steward_relayout_trigger(PG_FUNCTION_ARGS)
 		steward_as_owner_end(&ctx);
 		return PointerGetDatum(NULL);
 	}
-	saved = apply_targets;
-	apply_targets = check->targets;
+	apply_mode_begin(check->targets, &saved);
 	PG_TRY();
 	{
 		/*
@@ -632,7 +674,7 @@ steward_relayout_trigger(PG_FUNCTION_ARGS)
 	}
 	PG_FINALLY();
 	{
-		apply_targets = saved;
+		apply_mode_end(&saved);
 	}
 	PG_END_TRY();
 	steward_as_owner_end(&ctx);
