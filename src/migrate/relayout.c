@@ -5070,7 +5070,13 @@ steward_migrations_drop_snapshot(PG_FUNCTION_ARGS)
  * for the tables the statement publishes without a column list, the only
  * ones the pin changes (a list given, the statement does the same in
  * either snapshot, and the checks above read a snapshot taken now:
- * closing38 item 5, it was refused 40001 all the same).  The
+ * closing38 item 5, it was refused 40001 all the same), and only for
+ * their column migrations: the pin passes over a relayout and the index
+ * steps (their steps never change, so both snapshots leave out the same
+ * ones), and a relayout's own checks of a publication (the DDL guard's
+ * at ddl_command_start, the cutover's) read a snapshot taken now (stop
+ * 40: a relayout's table published from such a snapshot was refused
+ * 40001 all the same).  The
  * migration's own statements (_migration_publish) pass.  39P03 when not
  * called as an event trigger.  Locks, to transaction end: the check's
  * reads (as the catalog's owner: AccessShareLock on migration_tables,
@@ -5097,7 +5103,10 @@ steward_migration_guard_publications(PG_FUNCTION_ARGS)
 		"                   AND pr.oid OPERATOR(pg_catalog.=) c.objid)"
 		"            WHERE pr.prattrs IS NULL),"
 		"     m AS (SELECT t.migration FROM steward.migration_tables t"
-		"            WHERE t.relid::pg_catalog.oid IN (SELECT p.prrelid FROM p))"
+		"             JOIN steward.migration_runs r ON r.name OPERATOR(pg_catalog.=) t.migration"
+		"            WHERE t.relid::pg_catalog.oid IN (SELECT p.prrelid FROM p)"
+		"              AND NOT coalesce((r.steps OPERATOR(pg_catalog.->) 0) OPERATOR(pg_catalog.?|)"
+		"                               '{relayout,create_index,drop_index}'::pg_catalog.text[], false))"
 		"SELECT pg_catalog.string_agg(x.x, ' ' ORDER BY x.x)"
 		"  FROM (SELECT pg_catalog.format('t:%s:%s:%s:%s:%s', t.migration, t.ord, t.relid::pg_catalog.oid,"
 		"                                 t.active, t.publications)"
