@@ -15,7 +15,9 @@
 #
 # Usage (as root, the extension installed into the PostgreSQL that
 # pg_config names):  bash test/bench/ddl/run.sh
-# Environment: N=300, ROUNDS=3, PORT=5496, KEEP=0, RESULTS= (default:
+# Environment: N=300, ROUNDS=3, PORT=5496, KEEP=0, BASE= (the cluster's
+# directory, default /var/tmp/pg_steward-bench-ddl: two builds side by side
+# need two), RESULTS= (default:
 # results.md next to this script).
 set -euo pipefail
 
@@ -24,7 +26,7 @@ ROUNDS=${ROUNDS:-3}
 PORT=${PORT:-5496}
 KEEP=${KEEP:-0}
 BENCH=$(cd "$(dirname "$0")" && pwd)
-BASE=/var/tmp/pg_steward-bench-ddl
+BASE=${BASE:-/var/tmp/pg_steward-bench-ddl}
 RESULTS=${RESULTS:-$BENCH/results.md}
 DB=bench
 . "$BENCH/../lib.sh"
