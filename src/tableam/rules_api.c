@@ -25,11 +25,13 @@
 #include "access/tableam.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/dependency.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type_d.h"
 #include "commands/defrem.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
@@ -931,6 +933,50 @@ warn_hand_written_rule(TriggerData *trigdata)
 }
 
 /*
+ * Refuse (55000) a DELETE of the rule of one of the extension's own
+ * tables (steward.migration_runs.phase), or an UPDATE changing its table,
+ * column, kind, machine or changed_at: that rule keeps the migration
+ * records' phases on the edges of data_lifecycle and stamps
+ * phase_changed_at, and detach_state_machine refuses to remove it
+ * (review19 F2); a superuser's DELETE was the way around that refusal
+ * (lead's stop-40 item 5).  The extension's own scripts may
+ * (creating_extension).  Under session_replication_role = replica rows are
+ * stored as sent, as for every rule.  Takes AccessShareLock on pg_depend.
+ */
+static void
+refuse_extension_rule_change(TriggerData *trigdata)
+{
+	Relation	catalog = trigdata->tg_relation;
+	HeapTuple	old = trigdata->tg_trigtuple;
+	Oid			relid;
+	Oid			extoid;
+
+	if (creating_extension ||
+		!(TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ||
+		  TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)))
+		return;
+	relid = rule_tuple_relid(catalog, old);
+	extoid = get_extension_oid(STEWARD_EXTENSION, true);
+	if (!OidIsValid(relid) || !OidIsValid(extoid) ||
+		getExtensionOfObject(RelationRelationId, relid) != extoid)
+		return;
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
+		rule_tuple_relid(catalog, trigdata->tg_newtuple) == relid &&
+		rule_tuple_same(catalog, old, trigdata->tg_newtuple, "attname") &&
+		rule_tuple_same(catalog, old, trigdata->tg_newtuple, "kind") &&
+		rule_tuple_same(catalog, old, trigdata->tg_newtuple, "machine") &&
+		rule_tuple_same(catalog, old, trigdata->tg_newtuple, "changed_at"))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot %s the rule of relation \"%s\", a table of extension %s",
+					TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ? "delete" : "change",
+					get_rel_name(relid), STEWARD_EXTENSION),
+			 errdetail("The rule keeps the phases of migration records on the edges of machine data_lifecycle."),
+			 errhint("If its built-in machine is missing, restore it: SELECT steward.restore_builtin_machines();")));
+}
+
+/*
  * A rule row written under session_replication_role = replica: only the
  * caches.  Its relid may name another cluster's relation (an apply
  * worker's row), so nothing else is read or checked.
@@ -997,7 +1043,9 @@ steward_catalog_row_trigger(FunctionCallInfo fcinfo, const char *name,
  * (rule_row_invalidate).  A row that
  * puts a rule on a table not using the steward access method is refused
  * (42809, steward_check_rule_storage), as is one on a temporary relation
- * (0A000); a row a statement points at a column its relation does not
+ * (0A000), and so is a DELETE or UPDATE of the rule of one of the
+ * extension's own tables (55000, refuse_extension_rule_change); a row a
+ * statement points at a column its relation does not
  * have, or whose changed_at names no timestamptz column, gets a WARNING
  * (warn_rule_names_no_column); 39P01 when not called as an AFTER ROW
  * trigger of steward.column_rules, checked first; 55000 when the
@@ -1042,6 +1090,8 @@ steward_column_rules_changed(PG_FUNCTION_ARGS)
 									IsLogicalWorker() ? rule_row_invalidate : rule_row_changed);
 		return PointerGetDatum(NULL);
 	}
+
+	refuse_extension_rule_change(trigdata);
 
 	/*
 	 * A new rule, or one moved to another table, must reach a steward
