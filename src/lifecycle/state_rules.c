@@ -16,11 +16,14 @@
 
 #include "access/htup_details.h"
 #include "catalog/dependency.h"
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "access/xact.h"
 #include "commands/extension.h"
 #include "executor/tuptable.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
@@ -252,21 +255,59 @@ refuse_missing_at_origin(const StewardRowOrigin *origin, const MissingStateRule 
 }
 
 /*
+ * The table a role wrote when a write to partition "rel" is refused for
+ * what rel is, not for a column of the row: rel when the user has any of
+ * SELECT, INSERT, UPDATE on it (or it is no partition), else the nearest
+ * partitioned ancestor where the user has one (the table an application
+ * writes through), else rel.  As the state errors name that table to a role
+ * that may read the column only there (steward_origin_error_target).  Reads
+ * the ancestors' ACLs through the syscache, no lock.
+ */
+static Oid
+table_written(Relation rel)
+{
+	const AclMode any = ACL_SELECT | ACL_INSERT | ACL_UPDATE;
+	List	   *ancestors;
+	ListCell   *lc;
+	Oid			result = RelationGetRelid(rel);
+
+	if (!rel->rd_rel->relispartition ||
+		pg_class_aclcheck(result, GetUserId(), any) == ACLCHECK_OK)
+		return result;
+	ancestors = get_partition_ancestors(result);
+	foreach(lc, ancestors)
+		if (pg_class_aclcheck(lfirst_oid(lc), GetUserId(), any) == ACLCHECK_OK)
+		{
+			result = lfirst_oid(lc);
+			break;
+		}
+	list_free(ancestors);
+	return result;
+}
+
+/*
  * Refuse (54000) a write to rel when its state rules, its own and its
  * partitioned ancestors', are more than STEWARD_MAX_STATE_RULES
  * (rules->too_many_states): the ones beyond the cap are not loaded, and a
  * rule must never go unenforced without a word (codereview7 A).  Only
  * rules written past attach_state_machine's own refusal get here: a
  * partition attached under parents whose rules add up, a rule inserted by
- * hand or restored under session_replication_role = replica.
+ * hand or restored under session_replication_role = replica.  To a role
+ * that writes through a partitioned table and has no right on the
+ * partition, the error names that table (table_written, review23 item 3).
  */
 static void
 refuse_too_many_states(Relation rel)
 {
+	Oid			written = table_written(rel);
+
 	ereport(ERROR,
 			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 written == RelationGetRelid(rel) ?
 			 errmsg("relation \"%s\" has more than %d state machines",
-					RelationGetRelationName(rel), STEWARD_MAX_STATE_RULES),
+					RelationGetRelationName(rel), STEWARD_MAX_STATE_RULES) :
+			 errmsg("the partition of relation \"%s\" that the row is in has more than %d state machines",
+					get_rel_name(written), STEWARD_MAX_STATE_RULES),
 			 errdetail("pg_steward enforces at most %d state machines per table, counting those of its partitioned ancestors; it cannot check the others, so rows cannot be written.",
 					   STEWARD_MAX_STATE_RULES),
 			 errhint("Detach a state machine with steward.detach_state_machine(table, column).")));

@@ -265,6 +265,78 @@ scan_rules_for(Relation rulesrel, Snapshot snapshot, Oid relid,
 	ExecDropSingleTupleTableSlot(slot);
 }
 
+/* Called with one table's rules (visit_rules_up); true stops the walk. */
+typedef bool (*RulesVisit) (Oid relid, const RulesBuild *b, void *arg);
+
+/*
+ * Call visit with the rules each table declares for rel (open): rel's own
+ * first, then its partitioned ancestors', nearest first (load_rules'
+ * order), until it returns true.  Locks: AccessShareLock on
+ * steward.column_rules, released before returning.
+ */
+static void
+visit_rules_up(Relation rel, RulesVisit visit, void *arg)
+{
+	Oid			rulesoid = rules_table_oid();
+	Relation	rulesrel;
+	Snapshot	snapshot;
+	List	   *relids;
+	ListCell   *lc;
+
+	if (!OidIsValid(rulesoid))
+		return;
+	rulesrel = table_open(rulesoid, AccessShareLock);
+	snapshot = rules_snapshot();
+	relids = list_make1_oid(RelationGetRelid(rel));
+	if (rel->rd_rel->relispartition)
+		relids = list_concat(relids, get_partition_ancestors(RelationGetRelid(rel)));
+	foreach(lc, relids)
+	{
+		RulesBuild *b = palloc0(sizeof(RulesBuild));
+		bool		done;
+
+		b->version_attnum = InvalidAttrNumber;
+		scan_rules_for(rulesrel, snapshot, lfirst_oid(lc), rel, b);
+		done = visit(lfirst_oid(lc), b, arg);
+		pfree(b);
+		if (done)
+			break;
+	}
+	UnregisterSnapshot(snapshot);
+	table_close(rulesrel, AccessShareLock);
+	list_free(relids);
+}
+
+/* steward_column_rule_relid's search: the column, the kind, the table. */
+typedef struct ColumnRuleSearch
+{
+	AttrNumber	attnum;
+	bool		state;
+	Oid			result;
+} ColumnRuleSearch;
+
+/* RulesVisit: does relid declare search's rule? */
+static bool
+visit_column_rule(Oid relid, const RulesBuild *b, void *arg)
+{
+	ColumnRuleSearch *search = (ColumnRuleSearch *) arg;
+	AttrNumber	attnum = search->attnum;
+	bool		state = search->state;
+
+	if (!state && b->version_attnum == attnum)
+		search->result = relid;
+	for (int i = 0; !state && i < b->nsequences; i++)
+		if (b->sequences[i].attnum == attnum)
+			search->result = relid;
+	for (int i = 0; state && i < b->nstates; i++)
+		if (b->states[i].attnum == attnum)
+			search->result = relid;
+	for (int i = 0; state && i < b->nmissing; i++)
+		if (b->missing[i].attnum == attnum)
+			search->result = relid;
+	return OidIsValid(search->result);
+}
+
 /*
  * The table whose version or sequence rule (state rule if "state") on
  * column attnum rel (open) follows: rel's own rule, else its nearest
@@ -278,50 +350,71 @@ scan_rules_for(Relation rulesrel, Snapshot snapshot, Oid relid,
 Oid
 steward_column_rule_relid(Relation rel, AttrNumber attnum, bool state)
 {
-	Oid			rulesoid = rules_table_oid();
-	Oid			result = InvalidOid;
-	Relation	rulesrel;
-	Snapshot	snapshot;
-	List	   *relids;
-	ListCell   *lc;
+	ColumnRuleSearch search = {attnum, state, InvalidOid};
 
-	if (!OidIsValid(rulesoid) || attnum <= 0)
-		return InvalidOid;
-	rulesrel = table_open(rulesoid, AccessShareLock);
-	snapshot = rules_snapshot();
-	relids = list_make1_oid(RelationGetRelid(rel));
-	if (rel->rd_rel->relispartition)
-		relids = list_concat(relids, get_partition_ancestors(RelationGetRelid(rel)));
-	foreach(lc, relids)
+	if (attnum > 0)
+		visit_rules_up(rel, visit_column_rule, &search);
+	return search.result;
+}
+
+/* steward_two_version_columns' result: the nearest column, and another. */
+typedef struct VersionColumns
+{
+	AttrNumber	near;
+	Oid			near_relid;
+	AttrNumber	far;
+	Oid			far_relid;
+} VersionColumns;
+
+/* RulesVisit: keep relid's version column; stop at a second one. */
+static bool
+visit_version_rule(Oid relid, const RulesBuild *b, void *arg)
+{
+	VersionColumns *v = (VersionColumns *) arg;
+
+	if (b->version_attnum == InvalidAttrNumber)
+		return false;
+	if (v->near == InvalidAttrNumber)
 	{
-		RulesBuild *b = palloc0(sizeof(RulesBuild));
-
-		b->version_attnum = InvalidAttrNumber;
-		scan_rules_for(rulesrel, snapshot, lfirst_oid(lc), rel, b);
-		if (!state && b->version_attnum == attnum)
-			result = lfirst_oid(lc);
-		for (int i = 0; !state && i < b->nsequences; i++)
-			if (b->sequences[i].attnum == attnum)
-				result = lfirst_oid(lc);
-		for (int i = 0; state && i < b->nstates; i++)
-			if (b->states[i].attnum == attnum)
-				result = lfirst_oid(lc);
-		for (int i = 0; state && i < b->nmissing; i++)
-			if (b->missing[i].attnum == attnum)
-				result = lfirst_oid(lc);
-		pfree(b);
-		if (OidIsValid(result))
-			break;
+		v->near = b->version_attnum;
+		v->near_relid = relid;
+		return false;
 	}
-	UnregisterSnapshot(snapshot);
-	table_close(rulesrel, AccessShareLock);
-	list_free(relids);
-	return result;
+	if (b->version_attnum == v->near)
+		return false;
+	v->far = b->version_attnum;
+	v->far_relid = relid;
+	return true;
+}
+
+/*
+ * Two version rules on different columns reaching rel: its own and a
+ * partitioned ancestor's, or two ancestors' (review23 item 4: "one version
+ * column per table" read only the table's own rules, and load_rules keeps
+ * the nearest, so the other went unenforced without a word).  Fills
+ * *near (the column load_rules keeps) and *far with rel's attribute
+ * numbers and *near_relid / *far_relid with the tables declaring them;
+ * false when at most one column is tracked.  Locks: AccessShareLock on
+ * steward.column_rules, released before returning.  Raises no error of
+ * its own (the caller refuses: steward_check_one_version_column).
+ */
+bool
+steward_two_version_columns(Relation rel, AttrNumber *near, Oid *near_relid,
+							AttrNumber *far, Oid *far_relid)
+{
+	VersionColumns v = {InvalidAttrNumber, InvalidOid, InvalidAttrNumber, InvalidOid};
+
+	visit_rules_up(rel, visit_version_rule, &v);
+	*near = v.near;
+	*near_relid = v.near_relid;
+	*far = v.far;
+	*far_relid = v.far_relid;
+	return v.far != InvalidAttrNumber;
 }
 
 /*
  * For the refusals of untrack and detach_state_machine on a partition
- * (42704): the schema-qualified, quoted name of the ancestor whose rule on
+ * (42704) and the exhausted version's HINT: the schema-qualified, quoted name of the ancestor whose rule on
  * column colname of rel (open) the partition follows
  * (steward_column_rule_relid), or NULL when rel is no partition or none
  * has one.  Same locks.

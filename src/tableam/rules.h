@@ -119,6 +119,8 @@ extern StewardRules *steward_load_rules(Relation rel);
 extern bool steward_rule_type_checked(const char *kind, Oid typid);
 extern Oid	steward_column_rule_relid(Relation rel, AttrNumber attnum, bool state);
 extern char *steward_ancestor_rule_name(Relation rel, const char *colname, bool state);
+extern bool steward_two_version_columns(Relation rel, AttrNumber *near, Oid *near_relid,
+										AttrNumber *far, Oid *far_relid);
 extern List *steward_rule_written_names(Oid relid, List **versions);
 
 /* written.c: refuse executor-derived values over columns the AM sets */

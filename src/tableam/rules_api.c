@@ -499,6 +499,73 @@ steward_warn_version_trigger(const char *tgname, const char *relname,
 					 colname)));
 }
 
+/* "schema"."table" of relid, quoted, for a HINT's SQL literal. */
+static char *
+qualified_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/*
+ * Refuse (42710) a tree where two version rules on different columns reach
+ * one table, its own and a partitioned ancestor's (steward_two_version_columns,
+ * review23 item 4): track_versions checked only the table's own rules, so
+ * a partition under a parent tracking "v" could track "w" (and the parent
+ * "v" over a partition tracking "w"), and the partition's rows then kept
+ * the parent's "v" unchecked.  Checks relid and every partition below it
+ * (each one reaches its ancestors' rules), the caller holding a lock on
+ * each that keeps rule changes out (track_versions' ShareRowExclusiveLock,
+ * an ATTACH's AccessExclusiveLock).  "tracked_relid" is the table whose
+ * new rule is checked (track_versions; the HINT names the untrack of the
+ * other rule), InvalidOid for an ATTACH of relid, where a table storing no
+ * row (a restore attaching a partition before its rows) only gets a
+ * WARNING: its own rule then wins, as load_rules keeps the nearest.
+ */
+void
+steward_check_one_version_column(Oid relid, Oid tracked_relid)
+{
+	List	   *tree = find_all_inheritors(relid, NoLock, NULL);
+	ListCell   *lc;
+
+	foreach(lc, tree)
+	{
+		Relation	rel = relation_open(lfirst_oid(lc), NoLock);
+		AttrNumber	near,
+					far;
+		Oid			near_relid,
+					far_relid;
+		bool		stored;
+		const char *near_col;
+		const char *far_col;
+		Oid			other_relid;
+		const char *other_col;
+
+		if (!steward_two_version_columns(rel, &near, &near_relid, &far, &far_relid))
+		{
+			relation_close(rel, NoLock);
+			continue;
+		}
+		near_col = get_attname(RelationGetRelid(rel), near, false);
+		far_col = get_attname(RelationGetRelid(rel), far, false);
+		other_relid = near_relid == tracked_relid ? far_relid : near_relid;
+		other_col = near_relid == tracked_relid ? far_col : near_col;
+		stored = OidIsValid(tracked_relid) || steward_relation_stores_rows(relid);
+		ereport(stored ? ERROR : WARNING,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("relation \"%s\" would have two version columns, \"%s\" and \"%s\"",
+						RelationGetRelationName(rel), near_col, far_col),
+				 errdetail("A table has at most one version column, counting the rules of its partitioned ancestors: \"%s\" is tracked on %s, \"%s\" on %s.%s",
+						   near_col, qualified_name(near_relid), far_col, qualified_name(far_relid),
+						   stored ? "" : "  The table stores no row and is attached all the same; only its own column is checked until one rule is untracked."),
+				 errhint("Track one column in the whole tree: stop tracking the other first, SELECT steward.untrack(%s, %s);",
+						 quote_literal_cstr(qualified_name(other_relid)),
+						 quote_literal_cstr(other_col))));
+		relation_close(rel, NoLock);
+	}
+	list_free(tree);
+}
+
 static void
 insert_rule(Oid relid, const char *colname, RuleKind kind)
 {
@@ -567,7 +634,11 @@ track_column(FunctionCallInfo fcinfo, RuleKind kind)
 		}
 		insert_rule(relid, colname, kind);
 		if (kind == RULE_VERSION)
+		{
+			CommandCounterIncrement();
+			steward_check_one_version_column(relid, relid);
 			warn_before_update_triggers(rel, colname);
+		}
 	}
 
 	steward_as_owner_end(&ctx);

@@ -382,8 +382,9 @@ report_version_below_one(const StewardRowOrigin *origin, AttrNumber checked_attn
  * The row's version is the largest bigint: no next version exists.  22003
  * with the row's key (for who may read it) and a way out.  "rel" is the
  * relation checked; the HINT's untrack names the table whose rule it
- * follows (steward_column_rule_relid): a partition's rule is usually its
- * partitioned table's, and untrack of the partition fails 42704 there.
+ * follows (steward_ancestor_rule_name, else rel itself): a partition's
+ * rule is usually its partitioned table's, and untrack of the partition
+ * fails 42704 there.
  */
 static void
 report_version_exhausted(Relation rel, const StewardRowOrigin *origin,
@@ -394,13 +395,12 @@ report_version_exhausted(Relation rel, const StewardRowOrigin *origin,
 	bool		readable;
 	Relation	erel = steward_origin_error_target(origin, checked_attnum, &attnum, &key, &readable);
 	const char *col = column_name(erel, attnum);
-	Oid			rule_relid = steward_column_rule_relid(rel, checked_attnum, false);
-	char	   *rule_rel;
-
-	if (!OidIsValid(rule_relid))
-		rule_relid = RelationGetRelid(origin->rel);
-	rule_rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(rule_relid)),
-										  get_rel_name(rule_relid));
+	char	   *ancestor = steward_ancestor_rule_name(rel, column_name(rel, checked_attnum),
+													  false);
+	bool		own = ancestor == NULL && rel == origin->rel;
+	char	   *rule_rel = ancestor ? ancestor :
+		quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+								   RelationGetRelationName(rel));
 
 	ereport(ERROR,
 			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -411,7 +411,7 @@ report_version_exhausted(Relation rel, const StewardRowOrigin *origin,
 					RelationGetRelationName(erel)),
 			 errdetail("Column \"%s\" of the row is at the largest bigint, so the row has no next version.",
 					   col),
-			 rule_relid == RelationGetRelid(origin->rel) ?
+			 own ?
 			 errhint("Delete the row and insert it again with a smaller version, or stop tracking the column: "
 					 "SELECT steward.untrack(%s, %s);",
 					 quote_literal_cstr(rule_rel), quote_literal_cstr(col)) :
