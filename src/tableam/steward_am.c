@@ -1160,10 +1160,21 @@ copy_batch_context(void *arg)
 {
 	CopyBatchPos *pos = (CopyBatchPos *) arg;
 
+	/*
+	 * The row's own line is not known here: COPY FROM keeps each buffered
+	 * row's line number in its private batch (copyfrom.c), and sets its
+	 * cur_lineno back to it only around the index inserts and AFTER ROW
+	 * triggers it runs after table_multi_insert.  A batch of one row still
+	 * says so (review23 item 5: "COPY p1, line 2" of a one-row COPY named
+	 * the "\." line alone).
+	 */
 	if (pos->nrows > 1)
 		errcontext("row %d of a batch of %d rows that COPY FROM checks together; "
 				   "the line COPY names is where the batch ended",
 				   pos->row, pos->nrows);
+	else
+		errcontext("the only row of a batch that COPY FROM checks on its own; "
+				   "the line COPY names is where the batch ended");
 }
 
 static void
