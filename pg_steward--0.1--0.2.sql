@@ -28131,3 +28131,999 @@ BEGIN
     RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
 END
 $$;
+
+-- quote1: messages print a relation's name as core does, inside double
+-- quotes and never quoted again: a name the user typed as regclass input
+-- (relation "public.q'T" does not exist, not "public."q'T""), a resolved
+-- relation by its name as it is (not its regclass output).
+-- A relation's name as an error message prints it inside double quotes, as
+-- core does (RangeVarGetRelid, column "..." of relation "..."): its name as
+-- it is, never quoted again; NULL for a relation gone.
+CREATE FUNCTION steward._relation_name(rel regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT c.relname::text FROM pg_catalog.pg_class c WHERE c.oid = rel
+$$;
+
+-- A relation name as the user typed it (regclass input), as core's 42P01
+-- for it prints it inside double quotes: its schema and name parsed,
+-- downcased unless quoted, cut to 63 bytes, joined with "." (a database
+-- name before them is left out, as core does): '"Sch ""1"."q''T"' gives
+-- Sch "1.q'T.  For text to_regclass accepted and found nothing, which
+-- raised 42602 for a name it cannot parse; the rare text it accepts and
+-- parse_ident refuses (a"b", "") is given back as it is.
+CREATE FUNCTION steward._relation_name_typed(relname text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    parts name[];
+BEGIN
+    parts := pg_catalog.parse_ident(relname)::name[];
+    RETURN pg_catalog.array_to_string(parts[GREATEST(pg_catalog.cardinality(parts) - 1, 1):], '.');
+EXCEPTION WHEN invalid_parameter_value THEN
+    RETURN relname;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._apply_label_version(tbl regclass, col name, typ oid)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    other name;
+    n bigint;
+BEGIN
+    IF typ <> 'int8'::regtype THEN
+        RAISE EXCEPTION 'version column "%" of relation "%" must be of type bigint', col, steward._relation_name(tbl)
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    SELECT r.attname INTO other FROM steward.column_rules r
+     WHERE r.relid = tbl AND r.kind = 'version' AND r.attname <> col;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" already tracks versions in column "%"', steward._relation_name(tbl), other
+            USING ERRCODE = 'duplicate_object', DETAIL = 'A table has at most one version column.';
+    END IF;
+    -- The rows are read as the table's owner (steward._migration_exec:
+    -- restricted, search_path pinned), never as the extension's owner that
+    -- runs this function: planning and scanning the table evaluates code
+    -- its owner wrote (index expressions and predicates, folded by the
+    -- planner; policies).  A table that stores no row is not read: a
+    -- restore labels a table right after creating it, before its data and
+    -- before the GRANTs (given at the end) by which its owner may reach its
+    -- schema (review15 R15-2).
+    IF NOT steward._label_rows_stored(tbl) THEN
+        RETURN;
+    END IF;
+    n := (steward._migration_exec(tbl, format(
+            'SELECT pg_catalog.count(*) FROM %s WHERE %I OPERATOR(pg_catalog.<) 1', tbl, col)))[1]::bigint;
+    IF n > 0 THEN
+        RAISE EXCEPTION 'relation "%" has % with a version below 1 in column "%"', steward._relation_name(tbl), CASE WHEN n = 1 THEN '1 row' ELSE n || ' rows' END, col
+            USING ERRCODE = 'check_violation';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._apply_label_state(tbl regclass, col name, typ oid, l jsonb,
+                                           caller regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_machine text := l->>'machine';
+    v_changed name := l->>'changed_at';
+    m record;
+    n bigint;
+BEGIN
+    IF typ NOT IN ('text'::regtype, 'varchar'::regtype) THEN
+        RAISE EXCEPTION 'state column "%" of relation "%" must be of type text or varchar', col, steward._relation_name(tbl)
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    PERFORM steward._check_state_collation(tbl, col);
+    IF v_changed IS NOT NULL AND (v_changed = col OR NOT EXISTS (
+            SELECT 1 FROM pg_attribute a
+             WHERE a.attrelid = tbl AND a.attname = v_changed AND a.attnum > 0
+               AND NOT a.attisdropped AND a.atttypid = 'timestamptz'::regtype)) THEN
+        RAISE EXCEPTION 'changed_at column "%" of relation "%" must be another column of type timestamp with time zone',
+                v_changed, steward._relation_name(tbl) USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    -- Locked first, as attach_state_machine locks it: a drop waits for
+    -- this transaction, then refuses (tidy3 finding 1).
+    PERFORM steward._state_machine_lock(v_machine);
+    -- In a snapshot taken now, as attach_state_machine reads it: the
+    -- transaction's (REPEATABLE READ) could predate a revoke (review14 R14-9).
+    SELECT d.states, d.initial, d.transitions, d.builtin, d.owner, d.usage_roles INTO m
+      FROM steward._state_machine_latest(v_machine) d WHERE d.name IS NOT NULL;
+    IF NOT FOUND THEN
+        -- Validated like any new machine, owned by the role running the
+        -- label (the restore's), not by the table's owner: the restore's
+        -- other tables using it may belong to other roles, and none of
+        -- them is more its owner than the others (codereview3 #2).  A
+        -- whole-database restore then sets the original owner and grants
+        -- from the machine's row; after a partial one, the restoring role
+        -- gives it away (steward.alter_state_machine_owner).  Keeps its
+        -- original creation time.
+        PERFORM steward._create_state_machine(v_machine,
+                    ARRAY(SELECT jsonb_array_elements_text(l->'states')),
+                    ARRAY(SELECT jsonb_array_elements_text(l->'initial')),
+                    ARRAY(SELECT jsonb_array_elements_text(l->'transitions')),
+                    caller);
+        UPDATE steward.machine_definitions d
+           SET created_at = coalesce((l->>'machine_since')::timestamptz, d.created_at)
+         WHERE d.name = v_machine;
+    ELSIF m.states IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'states'))
+       OR m.initial IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'initial'))
+       OR m.transitions IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'transitions')) THEN
+        RAISE EXCEPTION 'state machine "%" of this database differs from the one attached to column "%" of relation "%"',
+                v_machine, col, steward._relation_name(tbl)
+            USING ERRCODE = 'duplicate_object',
+                  DETAIL = format('Here: states %s, initial %s, transitions %s; the label: states %s, initial %s, transitions %s.',
+                                  m.states, m.initial, m.transitions,
+                                  l->'states', l->'initial', l->'transitions'),
+                  HINT = 'Rename one of the machines, or attach this database''s machine with steward.attach_state_machine.';
+    ELSIF NOT (m.builtin OR EXISTS (
+            SELECT 1 FROM unnest(m.usage_roles || m.owner) g
+             WHERE pg_has_role(caller::oid, g::oid, 'USAGE'))) THEN
+        -- As attach_state_machine: the machine must be the caller's,
+        -- granted to it, or built in (superusers, who restore whole
+        -- databases, may use any).
+        RAISE EXCEPTION 'permission denied for state machine "%"', v_machine
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('It belongs to role "%s".', pg_get_userbyid(m.owner)),
+                  HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
+                                v_machine, caller::text);
+    ELSIF NOT (m.builtin OR EXISTS (
+            SELECT 1 FROM unnest(m.usage_roles || m.owner) g, pg_class c
+             WHERE c.oid = tbl AND pg_has_role(c.relowner, g::oid, 'USAGE'))
+               OR EXISTS (
+            SELECT 1 FROM pg_class c
+             WHERE c.oid = tbl AND pg_has_role(m.owner::oid, c.relowner, 'USAGE'))) THEN
+        -- The table's owner must be able to use the machine too: a
+        -- superuser's restore would otherwise attach a tenant's table to a
+        -- machine another role made first under the label's name.  Or the
+        -- machine's owner has the privileges of the table's owner (a
+        -- superuser, as the owner of a machine a superuser's label made,
+        -- or a role the owner is a member of): that role could attach the
+        -- table itself, so it gains nothing over the table.
+        RAISE EXCEPTION 'permission denied for state machine "%"', v_machine
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('It belongs to role "%s", and relation %s belongs to role "%s", who may not use it; a label attaches only machines the table''s owner may use, or whose owner has the privileges of the table''s owner.',
+                                  pg_get_userbyid(m.owner), tbl,
+                                  (SELECT pg_get_userbyid(c.relowner) FROM pg_class c WHERE c.oid = tbl)),
+                  HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
+                                v_machine, (SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = tbl));
+    END IF;
+    -- As the table's owner, as in _apply_label_version (and not for a
+    -- table that stores no row).
+    IF NOT steward._label_rows_stored(tbl) THEN
+        RETURN;
+    END IF;
+    n := (steward._migration_exec(tbl, format(
+            'SELECT pg_catalog.count(*) FROM %s WHERE %I IS NULL'
+            ' OR NOT (%I::pg_catalog.text COLLATE pg_catalog."C" OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]))',
+            tbl, col, col),
+            ARRAY[(SELECT d.states FROM steward._state_machine_latest(v_machine) d)::text]))[1]::bigint;
+    IF n > 0 THEN
+        RAISE EXCEPTION 'column "%" of relation "%" holds % that machine "%" does not declare',
+                col, steward._relation_name(tbl), CASE WHEN n = 1 THEN '1 value' ELSE n || ' values' END, v_machine USING ERRCODE = 'check_violation';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._apply_label_checks(tbl regclass, col name, machine text, checks jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+BEGIN
+    IF checks IS NOT NULL AND (jsonb_typeof(checks) <> 'object' OR EXISTS (
+            SELECT 1 FROM jsonb_each(checks) e WHERE jsonb_typeof(e.value) <> 'string')) THEN
+        RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, steward._relation_name(tbl)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = '"checks" must be a JSON object mapping states to check queries.',
+                  HINT = 'Use steward.set_state_check.';
+    END IF;
+    FOR c IN SELECT e.key AS state, e.value AS check_sql
+               FROM jsonb_each_text(coalesce(checks, '{}')) e ORDER BY e.key LOOP
+        PERFORM steward._validate_state_check(machine, c.state, c.check_sql);
+    END LOOP;
+    DELETE FROM steward.state_checks s
+     WHERE s.relid = tbl AND NOT coalesce(checks ? s.state, false);
+    FOR c IN SELECT e.key AS state, e.value AS check_sql
+               FROM jsonb_each_text(coalesce(checks, '{}')) e ORDER BY e.key LOOP
+        UPDATE steward.state_checks s SET check_sql = c.check_sql
+         WHERE s.relid = tbl AND s.state = c.state AND s.check_sql <> c.check_sql;
+        IF NOT EXISTS (SELECT 1 FROM steward.state_checks s
+                        WHERE s.relid = tbl AND s.state = c.state) THEN
+            INSERT INTO steward.state_checks (relid, state, check_sql)
+            VALUES (tbl, c.state, c.check_sql);
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._apply_rule_label(tbl regclass, colnum smallint, label text,
+                                          caller regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col name;
+    typ oid;
+    v_kind text;
+    l jsonb;
+    since timestamptz;
+    v_machine text;
+    v_changed name;
+BEGIN
+    IF tbl IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = tbl) THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', tbl::oid
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    PERFORM steward._require_role(caller);
+    SELECT a.attname, a.atttypid INTO col, typ
+      FROM pg_attribute a
+     WHERE a.attrelid = tbl AND a.attnum = colnum AND NOT a.attisdropped;
+    IF col IS NULL OR colnum < 1 THEN
+        RAISE EXCEPTION 'security labels of provider "steward" apply to user columns of tables'
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table', steward._relation_name(tbl)
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = 'Security labels of provider "steward" carry pg_steward''s column rules.';
+    END IF;
+    -- Like track_versions: no write is in flight while a rule changes.
+    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', tbl);
+
+    IF label IS NULL THEN
+        DELETE FROM steward.column_rules r WHERE r.relid = tbl AND r.attname = col;
+        RETURN;
+    END IF;
+    BEGIN
+        l := label::jsonb;
+    EXCEPTION WHEN invalid_text_representation THEN
+        l := NULL;
+    END;
+    IF l IS NULL OR jsonb_typeof(l) <> 'object' OR l->>'v' IS DISTINCT FROM '1' THEN
+        RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, steward._relation_name(tbl)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Labels of provider "steward" are written by pg_steward: a JSON object with "v": 1 and "kind".',
+                  HINT = 'Use steward.track_versions, steward.track_sequence or steward.attach_state_machine.';
+    END IF;
+    v_kind := l->>'kind';
+    since := coalesce((l->>'since')::timestamptz, now());
+
+    IF v_kind = 'version' THEN
+        PERFORM steward._apply_label_version(tbl, col, typ);
+    ELSIF v_kind = 'sequence' THEN
+        IF typ NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN
+            RAISE EXCEPTION 'sequence column "%" of relation "%" must be of type smallint, integer or bigint',
+                    col, steward._relation_name(tbl) USING ERRCODE = 'datatype_mismatch';
+        END IF;
+    ELSIF v_kind = 'state' THEN
+        v_machine := l->>'machine';
+        v_changed := l->>'changed_at';
+        PERFORM steward._apply_label_state(tbl, col, typ, l, caller);
+    ELSE
+        RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, steward._relation_name(tbl)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Unknown rule kind %s.', coalesce(quote_literal(v_kind), 'NULL'));
+    END IF;
+
+    -- As attach_state_machine: at most 8 state rules per table, its
+    -- ancestors' counted.  A table that stores no row (a restore labels
+    -- tables before their data) keeps the rule with the trigger's
+    -- WARNING, and refuses writes until one is detached: refused, the
+    -- restore would leave the column unchecked.
+    IF v_kind = 'state' AND steward._label_rows_stored(tbl) THEN
+        PERFORM steward._check_state_rule_cap(tbl, col, false);
+    END IF;
+    IF EXISTS (SELECT 1 FROM steward.column_rules r WHERE r.relid = tbl AND r.attname = col) THEN
+        UPDATE steward.column_rules r
+           SET kind = v_kind, machine = v_machine, changed_at = v_changed, created_at = since
+         WHERE r.relid = tbl AND r.attname = col;
+    ELSE
+        INSERT INTO steward.column_rules (relid, attname, kind, machine, changed_at, created_at)
+        VALUES (tbl, col, v_kind, v_machine, v_changed, since);
+    END IF;
+    -- Like track_versions / attach_state_machine: nothing the executor
+    -- computes or checks may depend on a column the access method sets.
+    IF v_kind = 'version' OR v_changed IS NOT NULL THEN
+        PERFORM steward._check_written_columns(tbl);
+    END IF;
+    -- A state column's label carries the table's state checks.
+    IF v_kind = 'state' THEN
+        PERFORM steward._apply_label_checks(tbl, col, v_machine, l->'checks');
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._column_rules_merge()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cur record;
+BEGIN
+    SELECT r.kind, r.machine, r.changed_at INTO cur
+      FROM steward.column_rules r WHERE r.relid = NEW.relid AND r.attname = NEW.attname;
+    IF NOT FOUND THEN
+        IF NEW.kind = 'state' AND NEW.machine IS NOT NULL THEN
+            PERFORM steward._state_machine_lock(NEW.machine);
+            PERFORM steward._check_state_rule_cap(NEW.relid, NEW.attname, true);
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF (cur.kind, cur.machine, cur.changed_at) IS NOT DISTINCT FROM (NEW.kind, NEW.machine, NEW.changed_at) THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'column "%" of relation "%" already has a different rule', NEW.attname,
+          steward._relation_name(NEW.relid)
+        USING ERRCODE = 'unique_violation',
+              DETAIL = format('It is tracked as %s%s; the new rule is %s%s.',
+                              cur.kind, coalesce(' (machine ' || cur.machine || ')', ''),
+                              NEW.kind, coalesce(' (machine ' || NEW.machine || ')', '')),
+              HINT = 'Untrack or detach the column first.';
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._state_checks_merge()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cur text;
+BEGIN
+    SELECT s.check_sql INTO cur
+      FROM steward.state_checks s WHERE s.relid = NEW.relid AND s.state = NEW.state;
+    IF NOT FOUND THEN
+        RETURN NEW;
+    END IF;
+    IF cur = NEW.check_sql THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'relation "%" already has a different check for state "%"',
+          steward._relation_name(NEW.relid), NEW.state
+        USING ERRCODE = 'unique_violation',
+              DETAIL = format('Existing: %s; new: %s.', cur, NEW.check_sql),
+              HINT = 'Replace it with steward.set_state_check.';
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_references(rel regclass, col text, ref jsonb, what text,
+                                              user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    refrel regclass;
+    other text;
+BEGIN
+    IF jsonb_typeof(ref) = 'string' THEN
+        ref := jsonb_build_object('table', ref);
+    END IF;
+    IF jsonb_typeof(ref) <> 'object' OR NOT ref ? 'table'
+       OR EXISTS (SELECT 1 FROM jsonb_object_keys(ref) x
+                   WHERE x NOT IN ('table', 'column', 'on_delete')) THEN
+        RAISE EXCEPTION '"references" of % must be a table name or {"table", "column", "on_delete"}', what
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    refrel := steward._migration_regclass(ref->>'table', user_path);
+    IF refrel IS NULL THEN
+        RAISE EXCEPTION 'referenced relation "%" does not exist (%)',
+                steward._relation_name_typed(ref->>'table'), what
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    other := coalesce(ref->>'column',
+                      (SELECT a.attname FROM pg_index i
+                         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                        WHERE i.indrelid = refrel AND i.indisprimary AND i.indnkeyatts = 1));
+    IF other IS NULL OR NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = refrel
+                                       AND a.attname = other AND a.attnum > 0
+                                       AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'referenced column of % not found in %', what, refrel
+            USING ERRCODE = 'undefined_column',
+                  HINT = 'Name it with "column", or reference a table with a one-column primary key.';
+    END IF;
+    IF lower(coalesce(ref->>'on_delete', 'no action')) NOT IN
+            ('no action', 'restrict', 'cascade', 'set null', 'set default') THEN
+        RAISE EXCEPTION '"on_delete" of % must be no action, restrict, cascade, set null or set default', what
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN jsonb_build_object('fk_table', refrel::oid, 'fk_column', other,
+                              'fk_on_delete', upper(coalesce(ref->>'on_delete', 'no action')),
+                              'fk_name', steward._migration_free_name(rel, format('%s_%s_fkey', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_step_table(step jsonb, stepno integer, user_path text,
+                                              after_lock boolean,
+                                              OUT kind text, OUT body jsonb, OUT rel regclass)
+RETURNS record
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s record := steward._migration_step(step, stepno, ARRAY['add_column', 'alter_column', 'drop_column',
+                                                            'rename_table', 'relayout', 'create_index',
+                                                            'drop_index']);
+BEGIN
+    kind := s.kind;
+    body := s.body;
+    rel := steward._migration_regclass(body->>'table', user_path);
+    IF rel IS NULL AND after_lock THEN
+        RAISE EXCEPTION 'relation "%" does not exist (step %)',
+                steward._relation_name_typed(body->>'table'), stepno
+            USING ERRCODE = 'undefined_table',
+                  DETAIL = 'It was renamed or dropped while migration_start waited for its lock.';
+    ELSIF rel IS NULL THEN
+        RAISE EXCEPTION 'relation "%" does not exist (step %)',
+                steward._relation_name_typed(body->>'table'), stepno
+            USING ERRCODE = 'undefined_table';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_plan(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    steps jsonb := arg->'steps';
+    user_path text := arg->>'user_path';
+    step jsonb;
+    stepno integer := 0;
+    s record;
+    rel regclass;
+    tkey text;
+    tbls jsonb := '{}';
+    t jsonb;
+    p record;
+    cols jsonb;
+    newname text;
+    what text;
+    table_rows jsonb := '[]';
+    column_rows jsonb := '[]';
+    relids jsonb := '[]';
+BEGIN
+    PERFORM steward._migration_check_owners(mig, arg->'relids');
+    -- Pass 1: each step, its table, and the columns it changes.
+    FOR step IN SELECT x FROM jsonb_array_elements(steps) x LOOP
+        stepno := stepno + 1;
+        s := steward._migration_step_table(step, stepno, user_path, true);
+        rel := s.rel;
+        IF NOT (arg->'relids') @> to_jsonb(rel::oid) THEN
+            RAISE EXCEPTION 'relation "%" changed while migration "%" waited for its lock (step %)',
+                    steward._relation_name_typed(s.body->>'table'), mig, stepno
+                USING ERRCODE = 'serialization_failure',
+                      DETAIL = 'Its name now finds another table than the one the migration locked.',
+                      HINT = 'Run steward.migration_start again.';
+        END IF;
+        tkey := rel::oid::text;
+        IF NOT tbls ? tkey THEN
+            PERFORM steward._migration_check_table(rel);
+            tbls := tbls || jsonb_build_object(tkey, jsonb_build_object(
+                'relid', rel::oid, 'ord', (SELECT count(*) FROM jsonb_object_keys(tbls)) + 1,
+                'cols', '[]'::jsonb, 'new_name', NULL));
+        END IF;
+        t := tbls->tkey;
+        cols := t->'cols';
+        what := format('step %s (%s %s)', stepno, s.kind, rel);
+
+        IF s.kind = 'rename_table' THEN
+            IF t->>'new_name' IS NOT NULL THEN
+                RAISE EXCEPTION '% renames % a second time', what, rel
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            newname := s.body->>'name';
+            IF octet_length(newname) > 63 OR EXISTS (
+                    SELECT 1 FROM pg_class x WHERE x.relname = newname
+                       AND x.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = rel)) THEN
+                RAISE EXCEPTION 'relation "%" already exists (%)', newname, what
+                    USING ERRCODE = 'duplicate_table';
+            END IF;
+            t := jsonb_set(t, '{new_name}', to_jsonb(newname));
+            tbls := jsonb_set(tbls, ARRAY[tkey], t);
+            CONTINUE;
+        END IF;
+
+        t := jsonb_set(t, '{cols}', cols || steward._migration_column_plan(
+                                             rel, s.kind, s.body, stepno, what, cols, user_path));
+        tbls := jsonb_set(tbls, ARRAY[tkey], t);
+    END LOOP;
+
+    -- Pass 2: expressions and constraints, against the final shapes.
+    FOR t IN SELECT x FROM jsonb_each(tbls) e(k, x) ORDER BY (x->>'ord')::int LOOP
+        p := steward._migration_table_plan(mig, t, user_path);
+        table_rows := table_rows || p.table_row;
+        column_rows := column_rows || p.column_rows;
+        relids := relids || to_jsonb((t->>'relid')::oid);
+    END LOOP;
+
+    PERFORM steward._migration_create(mig, jsonb_build_object(
+        'steps', steps, 'started_by', current_user, 'tables', relids,
+        'table_rows', table_rows, 'column_rows', column_rows));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_check_table(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    kind "char";
+    other text;
+BEGIN
+    SELECT relkind INTO kind FROM pg_class WHERE oid = rel;
+    IF kind = 'p' THEN
+        RAISE EXCEPTION 'migrations of partitioned tables are not supported: %', rel
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Change its columns with ALTER TABLE on the partitioned table (a partition cannot have columns of its own).';
+    ELSIF kind <> 'r' THEN
+        RAISE EXCEPTION '"%" is not a table', steward._relation_name(rel) USING ERRCODE = 'wrong_object_type';
+    END IF;
+    -- ALTER TABLE's column changes reach the whole hierarchy, the
+    -- migration's trigger, backfill and validation only this table's rows.
+    other := steward._migration_inheritance(rel);
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot migrate relation %: %', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'A column migration writes, fills and checks only the table''s own rows, '
+                           'while adding, renaming and dropping its columns reaches every table of the '
+                           'hierarchy: their values would be lost at cleanup.',
+                  HINT = CASE WHEN (SELECT relispartition FROM pg_class WHERE oid = rel)
+                              THEN 'Change a partition''s columns with ALTER TABLE on its partitioned table.'
+                              ELSE 'Change the columns of an inheritance hierarchy with ALTER TABLE, or detach '
+                                   'the tables (ALTER TABLE ... NO INHERIT) and migrate each on its own.' END;
+    END IF;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', rel
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the owner of a table may migrate it.';
+    END IF;
+    IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table %', rel
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    -- The backfill is an UPDATE of every row: users' triggers do not fire
+    -- for it (exec.c), but the rewriter would apply their rules.
+    SELECT string_agg(quote_ident(r.rulename), ', ' ORDER BY r.rulename) INTO other
+      FROM pg_rewrite r WHERE r.ev_class = rel AND r.ev_type = '2' AND r.ev_enabled <> 'D';
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot migrate relation %: it has rules on UPDATE (%)', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'The backfill updates every row in batches; a rule would rewrite those UPDATEs (run its actions for every batch, or replace them).',
+                  HINT = 'Drop the rules before the migration (a trigger does the same and does not fire for the backfill).';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = rel AND indisprimary) THEN
+        RAISE EXCEPTION 'relation % has no primary key', rel
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'A migration backfills rows in primary-key order, in resumable batches.',
+                  HINT = 'Add a primary key first.';
+    END IF;
+    SELECT t.migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % is being changed by migration "%"', rel, other
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND starts_with(attname::text, '_steward_')
+                                            AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'relation % has columns named "_steward_..." (left over by a migration?)', rel
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Column names starting with "_steward_" are reserved for migrations.';
+    END IF;
+    PERFORM steward._migration_refuse_temporary(rel);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_index_create_step(body jsonb, what text, user_path text,
+                                                     rows jsonb,
+                                                     OUT rel regclass, OUT stmt text)
+RETURNS record
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    idx regclass;
+    nsp text;
+    method text;
+BEGIN
+    rel := steward._migration_regclass(body->>'table', user_path);
+    IF rel IS NULL THEN
+        RAISE EXCEPTION 'relation "%" does not exist (%)', steward._relation_name_typed(body->>'table'), what
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    PERFORM steward._migration_check_index_table(rel);
+    nsp := (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.oid = rel);
+    IF octet_length(body->>'name') > 63 THEN
+        RAISE EXCEPTION 'index name "%" is longer than 63 bytes (%)', body->>'name', what
+            USING ERRCODE = 'name_too_long';
+    END IF;
+    idx := steward._migration_index_oid(rel, body->>'name');
+    IF to_regclass(format('%I.%I', nsp, body->>'name')) IS NOT NULL
+       OR EXISTS (SELECT 1 FROM jsonb_array_elements(rows) x
+                   WHERE x->>'index_name' = body->>'name' AND (x->>'relid')::oid = rel) THEN
+        IF idx IS NOT NULL AND NOT (SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = idx) THEN
+            RAISE EXCEPTION 'relation "%" already exists (%)', body->>'name', what
+                USING ERRCODE = 'duplicate_table',
+                      DETAIL = format('%s is an INVALID index, left by a failed or cancelled CREATE INDEX CONCURRENTLY.', idx),
+                      HINT = format('Drop it first: DROP INDEX CONCURRENTLY %s;', idx);
+        END IF;
+        RAISE EXCEPTION 'relation "%" already exists (%)', body->>'name', what
+            USING ERRCODE = 'duplicate_table', HINT = 'Choose another index name.';
+    END IF;
+    IF NOT has_schema_privilege((SELECT c.relowner FROM pg_class c WHERE c.oid = rel),
+                                (SELECT c.relnamespace FROM pg_class c WHERE c.oid = rel), 'CREATE') THEN
+        RAISE EXCEPTION 'the owner of table % may not create objects in schema %', rel, nsp
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The index is built as the table''s owner, in the table''s schema.',
+                  HINT = format('GRANT CREATE ON SCHEMA %I TO %I;', nsp,
+                                (SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = rel));
+    END IF;
+    method := coalesce(body->>'method', 'btree');
+    IF NOT EXISTS (SELECT 1 FROM pg_am a WHERE a.amname = method AND a.amtype = 'i') THEN
+        RAISE EXCEPTION 'index access method "%" does not exist (%)', method, what
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'pg_am lists them: btree, hash, gist, gin, brin, steward_hash, ...';
+    END IF;
+    stmt := format('CREATE %sINDEX CONCURRENTLY %I ON %I.%I USING %I %s%s',
+                   CASE WHEN (body->>'unique')::boolean THEN 'UNIQUE ' ELSE '' END,
+                   body->>'name', nsp, (SELECT c.relname FROM pg_class c WHERE c.oid = rel),
+                   method, body->>'definition',
+                   CASE WHEN body->>'where' IS NOT NULL THEN ' WHERE ' || (body->>'where') ELSE '' END);
+    PERFORM steward._migration_index_check(rel, stmt, body->>'name', method,
+                                           body->>'where' IS NOT NULL);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_index_drop_step(body jsonb, stepno integer, what text,
+                                                   user_path text, rows jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    idx regclass;
+    rel regclass;
+    usage jsonb;
+BEGIN
+    idx := steward._migration_regclass(body->>'name', user_path);
+    IF idx IS NULL THEN
+        RAISE EXCEPTION 'index "%" does not exist (%)', steward._relation_name_typed(body->>'name'), what
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = idx) = 'I' THEN
+        RAISE EXCEPTION 'index % of a partitioned table cannot be dropped concurrently (%)', idx, what
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'PostgreSQL 15 drops indexes concurrently on partitions only.';
+    ELSIF (SELECT c.relkind FROM pg_class c WHERE c.oid = idx) <> 'i' THEN
+        RAISE EXCEPTION '"%" is not an index (%)', steward._relation_name(idx), what
+            USING ERRCODE = 'wrong_object_type';
+    END IF;
+    rel := (SELECT i.indrelid FROM pg_index i WHERE i.indexrelid = idx);
+    PERFORM steward._migration_check_index_table(rel);
+    PERFORM steward._migration_index_guard_constraints(idx);
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(rows) x
+                WHERE x->>'kind' = 'drop_index' AND x->>'index_name' = (SELECT c.relname FROM pg_class c WHERE c.oid = idx)
+                  AND (x->>'relid')::oid = rel) THEN
+        RAISE EXCEPTION 'index % is dropped by two steps (%)', idx, what
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    usage := steward._migration_index_usage(idx);
+    RETURN jsonb_build_object('step', stepno, 'kind', 'drop_index', 'relid', rel::oid,
+                              'index_name', (SELECT c.relname FROM pg_class c WHERE c.oid = idx),
+                              'definition', pg_get_indexdef(idx),
+                              'force', coalesce((body->>'force')::boolean, false),
+                              'state', 'kept', 'size_bytes', pg_relation_size(idx),
+                              'stats_at_start', usage);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_check_index_table(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    kind "char" := (SELECT c.relkind FROM pg_class c WHERE c.oid = rel);
+    other text;
+BEGIN
+    IF kind = 'p' THEN
+        RAISE EXCEPTION 'index steps on partitioned table % are not supported', rel
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'PostgreSQL 15 builds and drops indexes concurrently on partitions, not on a partitioned table.',
+                  HINT = 'Migrate its partitions one by one.';
+    ELSIF kind IS DISTINCT FROM 'r' THEN
+        RAISE EXCEPTION '"%" is not a table', steward._relation_name(rel) USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', rel
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the owner of a table may migrate it.';
+    END IF;
+    IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table %', rel
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    SELECT t.migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % is being changed by migration "%"', rel, other
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
+    END IF;
+    PERFORM steward._migration_refuse_temporary(rel);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_check(rel regclass, keycols text[], what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    pk text[];
+    other text;
+    missing text[];
+BEGIN
+    IF (SELECT relkind FROM pg_class WHERE oid = rel) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table (%)', steward._relation_name(rel), what USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', rel
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the owner of a table may migrate it.';
+    END IF;
+    IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table %', rel
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF (SELECT relispartition FROM pg_class WHERE oid = rel) THEN
+        RAISE EXCEPTION 'relation % is a partition (%)', rel, what
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Re-layout the partitioned table it belongs to.';
+    END IF;
+    -- Plain inheritance: the new layout (partitioned) can join no hierarchy.
+    other := steward._migration_inheritance(rel);
+    IF other IS NOT NULL AND (SELECT relkind FROM pg_class WHERE oid = rel) = 'r' THEN
+        RAISE EXCEPTION 'cannot re-layout relation %: % (%)', rel, other, what
+            USING ERRCODE = 'feature_not_supported', HINT = 'Detach the tables first (ALTER TABLE ... NO INHERIT).';
+    END IF;
+    SELECT array_agg(a.attname::text ORDER BY k.ord) INTO pk
+      FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
+     WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum;
+    IF pk IS NULL THEN
+        RAISE EXCEPTION 'relation % has no primary key (%)', rel, what
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Both layouts are written keyed by the primary key, and the backfill copies rows in its order.',
+                  HINT = 'Add a primary key first.';
+    END IF;
+    FOREACH other IN ARRAY keycols LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND attname = other
+                                                    AND attnum > 0 AND NOT attisdropped) THEN
+            RAISE EXCEPTION 'column "%" of relation % does not exist (%)', other, rel, what
+                USING ERRCODE = 'undefined_column';
+        END IF;
+    END LOOP;
+    -- A partitioned table's unique keys must include the partition key.
+    FOR c IN SELECT ic.relname, i.indisprimary,
+                    ARRAY(SELECT a.attname::text FROM unnest(i.indkey) k(attnum)
+                            JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum) AS cols
+               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+              WHERE i.indrelid = rel AND i.indisunique ORDER BY i.indisprimary DESC, ic.relname LOOP
+        missing := ARRAY(SELECT k FROM unnest(keycols) k WHERE NOT k = ANY (c.cols));
+        IF cardinality(missing) > 0 THEN
+            RAISE EXCEPTION '% of relation % does not include the partition key column "%" (%)',
+                    CASE WHEN c.indisprimary THEN 'the primary key' ELSE format('unique index "%s"', c.relname) END,
+                    rel, missing[1], what
+                USING ERRCODE = 'invalid_table_definition',
+                      DETAIL = 'PostgreSQL enforces a unique key of a partitioned table only when it includes every partition key column.',
+                      HINT = format('Make it (%s) first, or partition by columns of the key (%s).',
+                                    array_to_string(c.cols || missing, ', '), array_to_string(c.cols, ', '));
+        END IF;
+    END LOOP;
+    SELECT migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % is being changed by migration "%"', rel, other
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
+    END IF;
+    -- What a partitioned table cannot have (review8 #14): refused here
+    -- rather than by core naming the internal new layout.
+    SELECT conname INTO other FROM pg_constraint
+     WHERE conrelid = rel AND contype = 'f' AND NOT convalidated ORDER BY conname LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'foreign key "%" of relation % is NOT VALID, which a partitioned table cannot have (%)',
+                other, rel, what
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'PostgreSQL 15 adds a foreign key to a partitioned table only validated: the rows that break it would fail the backfill.',
+                  HINT = format('Validate it first (ALTER TABLE %s VALIDATE CONSTRAINT %I), or drop it for the migration and add it again after the cutover.',
+                                rel, other);
+    END IF;
+    SELECT conname INTO other FROM pg_constraint
+     WHERE conrelid = rel AND contype = 'c' AND connoinherit ORDER BY conname LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'check constraint "%" of relation % is NO INHERIT, which a partitioned table cannot have (%)',
+                other, rel, what
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop it and add it again without NO INHERIT first, or drop it for the migration and add it again after the cutover.';
+    END IF;
+    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND contype = 'x' LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation % has exclusion constraint "%", which a partitioned table cannot have', rel, other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Use a unique key that includes the partition key instead.';
+    END IF;
+    PERFORM steward._relayout_check_dependents(rel);
+    PERFORM steward._relayout_check_carried(rel);
+    PERFORM steward._relayout_check_partitions(rel);
+    PERFORM steward._migration_refuse_temporary(rel);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_start(mig text, steps jsonb, user_path text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    body jsonb := steward._relayout_step(steps);
+    what text := 'step 1 (relayout)';
+    rel regclass;
+    k text;
+    spec record;
+    relname name;
+    nsp name;
+    -- The schema by OID: its name is not a regnamespace literal (quoting).
+    nspoid oid;
+    prefix text;
+    parts jsonb;
+BEGIN
+    IF jsonb_array_length(steps) <> 1 THEN
+        RAISE EXCEPTION 'a relayout must be the only step of its migration'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Change columns in a migration of their own, before or after the relayout.';
+    END IF;
+    IF jsonb_typeof(body) <> 'object' THEN
+        RAISE EXCEPTION 'step 1 (relayout) must be an object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM steward._relayout_check_step(body);
+    rel := steward._migration_regclass(body->>'table', user_path);
+    IF rel IS NULL THEN
+        RAISE EXCEPTION 'relation "%" does not exist (step 1)', steward._relation_name_typed(body->>'table')
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    what := format('step 1 (relayout %s)', rel);
+    spec := steward._relayout_partition_by(body->>'partition_by');
+    PERFORM steward._relayout_check(rel, spec.columns, what);
+    SELECT c.relname, n.nspname, n.oid INTO relname, nsp, nspoid
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel;
+    prefix := coalesce(body->>'partition_prefix', relname);
+    SELECT coalesce(jsonb_agg(to_jsonb(p)), '[]') INTO parts
+      FROM steward._relayout_partitions(body, spec.strategy, prefix, what) p;
+    -- Without a prefix, names default to the table's; a table partitioned
+    -- already holds those, so the first of <table>_v2, _v3, ... whose
+    -- names are all free is taken instead.
+    IF body->>'partition_prefix' IS NULL THEN
+        FOR i IN 2..99 LOOP
+            EXIT WHEN NOT EXISTS (SELECT 1 FROM jsonb_array_elements(parts) x, pg_class c
+                                   WHERE c.relname = x->>'name' AND c.relnamespace = nspoid);
+            prefix := left(relname, 50) || '_v' || i;
+            SELECT coalesce(jsonb_agg(to_jsonb(p)), '[]') INTO parts
+              FROM steward._relayout_partitions(body, spec.strategy, prefix, what) p;
+        END LOOP;
+    END IF;
+    -- Every name the migration will use must be free.
+    FOR k IN SELECT x->>'name' FROM jsonb_array_elements(parts) x
+             UNION ALL SELECT steward._relayout_layout_name(relname, rel, 'new')
+             UNION ALL SELECT steward._relayout_layout_name(relname, rel, 'old') LOOP
+        IF octet_length(k) > 63 OR EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = k
+                                              AND c.relnamespace = nspoid) THEN
+            RAISE EXCEPTION 'relation "%.%" already exists or the name is too long (%)', nsp, k, what
+                USING ERRCODE = 'duplicate_table',
+                      HINT = CASE WHEN k IN (steward._relayout_layout_name(relname, rel, 'new'),
+                                             steward._relayout_layout_name(relname, rel, 'old'))
+                                  THEN format('The relayout names the table''s other layout %I: rename or drop the relation holding that name first.', k)
+                                  ELSE 'Name the partitions with "partition_prefix" or "name".' END;
+        END IF;
+    END LOOP;
+    IF (SELECT count(DISTINCT x->>'name') FROM jsonb_array_elements(parts) x) <> jsonb_array_length(parts) THEN
+        RAISE EXCEPTION 'two partitions of % have the same name', what USING ERRCODE = 'duplicate_table';
+    END IF;
+    FOR k IN SELECT DISTINCT x->>'tablespace' FROM jsonb_array_elements(parts) x WHERE x->>'tablespace' IS NOT NULL LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_tablespace WHERE spcname = k) THEN
+            RAISE EXCEPTION 'tablespace "%" does not exist (%)', k, what USING ERRCODE = 'undefined_object';
+        END IF;
+    END LOOP;
+
+    -- The new partitions are pg_steward's (review10 F13): said when rows
+    -- of the table are stored by another access method now.
+    SELECT string_agg(DISTINCT a.amname, ', ') INTO k
+      FROM steward._relayout_tree(rel) x JOIN pg_class c ON c.oid = x::oid JOIN pg_am a ON a.oid = c.relam
+     WHERE c.relkind = 'r' AND a.amname <> 'steward';
+    IF k IS NOT NULL THEN
+        RAISE NOTICE 'relayout of % moves its rows from access method % to partitions USING steward', rel, k
+            USING DETAIL = 'After the cutover the table is pg_steward''s: DROP EXTENSION refuses it until steward.release() gives it back to heap.';
+    END IF;
+
+    PERFORM steward._migration_create(mig, jsonb_build_object(
+        'steps', steps, 'started_by', current_user, 'tables', jsonb_build_array(rel::oid),
+        'table_rows', jsonb_build_array(jsonb_build_object(
+            'migration', mig, 'relid', rel::oid, 'ord', 1, 'table_name', rel::text,
+            'relname', relname) || steward._migration_key_of(rel)),
+        'column_rows', '[]'::jsonb));
+    -- SHARE ROW EXCLUSIVE (what CREATE TRIGGER takes): reads go on.
+    PERFORM steward._migration_locked(mig, '_relayout_expand', 'SHARE ROW EXCLUSIVE',
+        jsonb_build_object('strategy', spec.strategy, 'columns', to_jsonb(spec.columns),
+                           'partitions', parts));
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._checksum_ranges_rows(tbl regclass, root regclass, key_col name, buckets integer)
+RETURNS TABLE (bucket integer, rows bigint, checksum text, min_key text, max_key text, typed boolean)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    scan text;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles o ON o.oid = c.relowner
+                    WHERE c.oid = tbl AND o.rolname = current_user) THEN
+        RAISE EXCEPTION 'steward._checksum_ranges_rows runs only as the owner of %', tbl
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Call steward.checksum_ranges().';
+    END IF;
+    PERFORM steward._require_part_of(tbl, root);
+    IF buckets IS NULL OR buckets < 1 OR buckets > 100000 THEN
+        RAISE EXCEPTION 'buckets must be between 1 and 100000, got %', buckets
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = tbl AND attname = key_col
+                                              AND attnum > 0 AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', key_col, steward._relation_name(tbl)
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    scan := format('%s AS h FROM %s t) s GROUP BY b ORDER BY b',
+                   'hashtextextended(' || steward._row_text_expr(tbl, root) || ', 0)::numeric',
+                   steward._relation_scan(tbl));
+    -- min_key/max_key in the key type's own order where it has min() and
+    -- max() (numbers, text, dates, enums, ...); types without them (uuid,
+    -- bool, bytea, ...) show the smallest and largest key text.
+    BEGIN
+        RETURN QUERY EXECUTE format(
+            'SELECT b::int, count(*), '
+            '       to_hex(((sum(h) %% 18446744073709551616 + 18446744073709551616) %% 18446744073709551616'
+            '               - 9223372036854775808)::bigint), '
+            '       CASE WHEN count(k) > 0 THEN format(''%%s'', min(k)) END, '
+            '       CASE WHEN count(k) > 0 THEN format(''%%s'', max(k)) END, true '
+            '  FROM (SELECT (hashtextextended(format(''%%s'', %I), 0) %% $1 + $1) %% $1 AS b, %I AS k, %s',
+            key_col, key_col, scan) USING buckets;
+    EXCEPTION WHEN undefined_function THEN
+        RETURN QUERY EXECUTE format(
+            'SELECT b::int, count(*), '
+            '       to_hex(((sum(h) %% 18446744073709551616 + 18446744073709551616) %% 18446744073709551616'
+            '               - 9223372036854775808)::bigint), '
+            '       min(k COLLATE "C"), max(k COLLATE "C"), false '
+            '  FROM (SELECT (hashtextextended(format(''%%s'', %I), 0) %% $1 + $1) %% $1 AS b, '
+            '               format(''%%s'', %I) AS k, %s',
+            key_col, key_col, scan) USING buckets;
+    END;
+END
+$$;

@@ -37,3 +37,36 @@ AS 'MODULE_PATHNAME', 'steward_setting_value'
 LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION steward.setting_value(text) IS
   'value in effect of a pg_steward setting, as a number in its base unit (ms or s for times), either name of a renamed setting';
+
+-- A relation's name as an error message prints it inside double quotes, as
+-- core does (RangeVarGetRelid, column "..." of relation "..."): its name as
+-- it is, never quoted again; NULL for a relation gone.
+CREATE FUNCTION steward._relation_name(rel regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT c.relname::text FROM pg_catalog.pg_class c WHERE c.oid = rel
+$$;
+
+-- A relation name as the user typed it (regclass input), as core's 42P01
+-- for it prints it inside double quotes: its schema and name parsed,
+-- downcased unless quoted, cut to 63 bytes, joined with "." (a database
+-- name before them is left out, as core does): '"Sch ""1"."q''T"' gives
+-- Sch "1.q'T.  For text to_regclass accepted and found nothing, which
+-- raised 42602 for a name it cannot parse; the rare text it accepts and
+-- parse_ident refuses (a"b", "") is given back as it is.
+CREATE FUNCTION steward._relation_name_typed(relname text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    parts name[];
+BEGIN
+    parts := pg_catalog.parse_ident(relname)::name[];
+    RETURN pg_catalog.array_to_string(parts[GREATEST(pg_catalog.cardinality(parts) - 1, 1):], '.');
+EXCEPTION WHEN invalid_parameter_value THEN
+    RETURN relname;
+END
+$$;

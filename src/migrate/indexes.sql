@@ -383,7 +383,7 @@ DECLARE
 BEGIN
     rel := steward._migration_regclass(body->>'table', user_path);
     IF rel IS NULL THEN
-        RAISE EXCEPTION 'relation "%" does not exist (%)', body->>'table', what
+        RAISE EXCEPTION 'relation "%" does not exist (%)', steward._relation_name_typed(body->>'table'), what
             USING ERRCODE = 'undefined_table';
     END IF;
     PERFORM steward._migration_check_index_table(rel);
@@ -450,7 +450,7 @@ DECLARE
 BEGIN
     idx := steward._migration_regclass(body->>'name', user_path);
     IF idx IS NULL THEN
-        RAISE EXCEPTION 'index "%" does not exist (%)', body->>'name', what
+        RAISE EXCEPTION 'index "%" does not exist (%)', steward._relation_name_typed(body->>'name'), what
             USING ERRCODE = 'undefined_object';
     END IF;
     IF (SELECT c.relkind FROM pg_class c WHERE c.oid = idx) = 'I' THEN
@@ -458,7 +458,7 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'PostgreSQL 15 drops indexes concurrently on partitions only.';
     ELSIF (SELECT c.relkind FROM pg_class c WHERE c.oid = idx) <> 'i' THEN
-        RAISE EXCEPTION '"%" is not an index (%)', idx, what
+        RAISE EXCEPTION '"%" is not an index (%)', steward._relation_name(idx), what
             USING ERRCODE = 'wrong_object_type';
     END IF;
     rel := (SELECT i.indrelid FROM pg_index i WHERE i.indexrelid = idx);
@@ -560,7 +560,7 @@ BEGIN
                   DETAIL = 'PostgreSQL 15 builds and drops indexes concurrently on partitions, not on a partitioned table.',
                   HINT = 'Migrate its partitions one by one.';
     ELSIF kind IS DISTINCT FROM 'r' THEN
-        RAISE EXCEPTION '"%" is not a table', rel USING ERRCODE = 'wrong_object_type';
+        RAISE EXCEPTION '"%" is not a table', steward._relation_name(rel) USING ERRCODE = 'wrong_object_type';
     END IF;
     IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
         RAISE EXCEPTION 'must be owner of table %', rel

@@ -1242,7 +1242,8 @@ BEGIN
     END IF;
     refrel := steward._migration_regclass(ref->>'table', user_path);
     IF refrel IS NULL THEN
-        RAISE EXCEPTION 'referenced relation "%" does not exist (%)', ref->>'table', what
+        RAISE EXCEPTION 'referenced relation "%" does not exist (%)',
+                steward._relation_name_typed(ref->>'table'), what
             USING ERRCODE = 'undefined_table';
     END IF;
     other := coalesce(ref->>'column',
@@ -1627,11 +1628,13 @@ BEGIN
     body := s.body;
     rel := steward._migration_regclass(body->>'table', user_path);
     IF rel IS NULL AND after_lock THEN
-        RAISE EXCEPTION 'relation "%" does not exist (step %)', body->>'table', stepno
+        RAISE EXCEPTION 'relation "%" does not exist (step %)',
+                steward._relation_name_typed(body->>'table'), stepno
             USING ERRCODE = 'undefined_table',
                   DETAIL = 'It was renamed or dropped while migration_start waited for its lock.';
     ELSIF rel IS NULL THEN
-        RAISE EXCEPTION 'relation "%" does not exist (step %)', body->>'table', stepno
+        RAISE EXCEPTION 'relation "%" does not exist (step %)',
+                steward._relation_name_typed(body->>'table'), stepno
             USING ERRCODE = 'undefined_table';
     END IF;
 END
@@ -1874,7 +1877,7 @@ BEGIN
         rel := s.rel;
         IF NOT (arg->'relids') @> to_jsonb(rel::oid) THEN
             RAISE EXCEPTION 'relation "%" changed while migration "%" waited for its lock (step %)',
-                    s.body->>'table', mig, stepno
+                    steward._relation_name_typed(s.body->>'table'), mig, stepno
                 USING ERRCODE = 'serialization_failure',
                       DETAIL = 'Its name now finds another table than the one the migration locked.',
                       HINT = 'Run steward.migration_start again.';
@@ -2003,7 +2006,7 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'Change its columns with ALTER TABLE on the partitioned table (a partition cannot have columns of its own).';
     ELSIF kind <> 'r' THEN
-        RAISE EXCEPTION '"%" is not a table', rel USING ERRCODE = 'wrong_object_type';
+        RAISE EXCEPTION '"%" is not a table', steward._relation_name(rel) USING ERRCODE = 'wrong_object_type';
     END IF;
     -- ALTER TABLE's column changes reach the whole hierarchy, the
     -- migration's trigger, backfill and validation only this table's rows.

@@ -681,7 +681,7 @@ DECLARE
     missing text[];
 BEGIN
     IF (SELECT relkind FROM pg_class WHERE oid = rel) NOT IN ('r', 'p') THEN
-        RAISE EXCEPTION '"%" is not a table (%)', rel, what USING ERRCODE = 'wrong_object_type';
+        RAISE EXCEPTION '"%" is not a table (%)', steward._relation_name(rel), what USING ERRCODE = 'wrong_object_type';
     END IF;
     IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
         RAISE EXCEPTION 'must be owner of table %', rel
@@ -918,7 +918,7 @@ BEGIN
     PERFORM steward._relayout_check_step(body);
     rel := steward._migration_regclass(body->>'table', user_path);
     IF rel IS NULL THEN
-        RAISE EXCEPTION 'relation "%" does not exist (step 1)', body->>'table'
+        RAISE EXCEPTION 'relation "%" does not exist (step 1)', steward._relation_name_typed(body->>'table')
             USING ERRCODE = 'undefined_table';
     END IF;
     what := format('step 1 (relayout %s)', rel);

@@ -667,7 +667,7 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = tbl AND attname = key_col
                                               AND attnum > 0 AND NOT attisdropped) THEN
-        RAISE EXCEPTION 'column "%" of relation "%" does not exist', key_col, tbl
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', key_col, steward._relation_name(tbl)
             USING ERRCODE = 'undefined_column';
     END IF;
     scan := format('%s AS h FROM %s t) s GROUP BY b ORDER BY b',

@@ -35,13 +35,13 @@ DECLARE
     n bigint;
 BEGIN
     IF typ <> 'int8'::regtype THEN
-        RAISE EXCEPTION 'version column "%" of relation "%" must be of type bigint', col, tbl
+        RAISE EXCEPTION 'version column "%" of relation "%" must be of type bigint', col, steward._relation_name(tbl)
             USING ERRCODE = 'datatype_mismatch';
     END IF;
     SELECT r.attname INTO other FROM steward.column_rules r
      WHERE r.relid = tbl AND r.kind = 'version' AND r.attname <> col;
     IF other IS NOT NULL THEN
-        RAISE EXCEPTION 'relation "%" already tracks versions in column "%"', tbl, other
+        RAISE EXCEPTION 'relation "%" already tracks versions in column "%"', steward._relation_name(tbl), other
             USING ERRCODE = 'duplicate_object', DETAIL = 'A table has at most one version column.';
     END IF;
     -- The rows are read as the table's owner (steward._migration_exec:
@@ -58,7 +58,7 @@ BEGIN
     n := (steward._migration_exec(tbl, format(
             'SELECT pg_catalog.count(*) FROM %s WHERE %I OPERATOR(pg_catalog.<) 1', tbl, col)))[1]::bigint;
     IF n > 0 THEN
-        RAISE EXCEPTION 'relation "%" has % with a version below 1 in column "%"', tbl, CASE WHEN n = 1 THEN '1 row' ELSE n || ' rows' END, col
+        RAISE EXCEPTION 'relation "%" has % with a version below 1 in column "%"', steward._relation_name(tbl), CASE WHEN n = 1 THEN '1 row' ELSE n || ' rows' END, col
             USING ERRCODE = 'check_violation';
     END IF;
 END
@@ -87,7 +87,7 @@ DECLARE
     n bigint;
 BEGIN
     IF typ NOT IN ('text'::regtype, 'varchar'::regtype) THEN
-        RAISE EXCEPTION 'state column "%" of relation "%" must be of type text or varchar', col, tbl
+        RAISE EXCEPTION 'state column "%" of relation "%" must be of type text or varchar', col, steward._relation_name(tbl)
             USING ERRCODE = 'datatype_mismatch';
     END IF;
     PERFORM steward._check_state_collation(tbl, col);
@@ -96,7 +96,7 @@ BEGIN
              WHERE a.attrelid = tbl AND a.attname = v_changed AND a.attnum > 0
                AND NOT a.attisdropped AND a.atttypid = 'timestamptz'::regtype)) THEN
         RAISE EXCEPTION 'changed_at column "%" of relation "%" must be another column of type timestamp with time zone',
-                v_changed, tbl USING ERRCODE = 'datatype_mismatch';
+                v_changed, steward._relation_name(tbl) USING ERRCODE = 'datatype_mismatch';
     END IF;
     -- Locked first, as attach_state_machine locks it: a drop waits for
     -- this transaction, then refuses (tidy3 finding 1).
@@ -126,7 +126,7 @@ BEGIN
        OR m.initial IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'initial'))
        OR m.transitions IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'transitions')) THEN
         RAISE EXCEPTION 'state machine "%" of this database differs from the one attached to column "%" of relation "%"',
-                v_machine, col, tbl
+                v_machine, col, steward._relation_name(tbl)
             USING ERRCODE = 'duplicate_object',
                   DETAIL = format('Here: states %s, initial %s, transitions %s; the label: states %s, initial %s, transitions %s.',
                                   m.states, m.initial, m.transitions,
@@ -176,7 +176,7 @@ BEGIN
             ARRAY[(SELECT d.states FROM steward._state_machine_latest(v_machine) d)::text]))[1]::bigint;
     IF n > 0 THEN
         RAISE EXCEPTION 'column "%" of relation "%" holds % that machine "%" does not declare',
-                col, tbl, CASE WHEN n = 1 THEN '1 value' ELSE n || ' values' END, v_machine USING ERRCODE = 'check_violation';
+                col, steward._relation_name(tbl), CASE WHEN n = 1 THEN '1 value' ELSE n || ' values' END, v_machine USING ERRCODE = 'check_violation';
     END IF;
 END
 $$;
@@ -207,7 +207,7 @@ DECLARE
 BEGIN
     IF checks IS NOT NULL AND (jsonb_typeof(checks) <> 'object' OR EXISTS (
             SELECT 1 FROM jsonb_each(checks) e WHERE jsonb_typeof(e.value) <> 'string')) THEN
-        RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, tbl
+        RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, steward._relation_name(tbl)
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = '"checks" must be a JSON object mapping states to check queries.',
                   HINT = 'Use steward.set_state_check.';
@@ -268,7 +268,7 @@ BEGIN
             USING ERRCODE = 'feature_not_supported';
     END IF;
     IF (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) NOT IN ('r', 'p') THEN
-        RAISE EXCEPTION '"%" is not a table', tbl
+        RAISE EXCEPTION '"%" is not a table', steward._relation_name(tbl)
             USING ERRCODE = 'wrong_object_type',
                   DETAIL = 'Security labels of provider "steward" carry pg_steward''s column rules.';
     END IF;
@@ -285,7 +285,7 @@ BEGIN
         l := NULL;
     END;
     IF l IS NULL OR jsonb_typeof(l) <> 'object' OR l->>'v' IS DISTINCT FROM '1' THEN
-        RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, tbl
+        RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, steward._relation_name(tbl)
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'Labels of provider "steward" are written by pg_steward: a JSON object with "v": 1 and "kind".',
                   HINT = 'Use steward.track_versions, steward.track_sequence or steward.attach_state_machine.';
@@ -298,14 +298,14 @@ BEGIN
     ELSIF v_kind = 'sequence' THEN
         IF typ NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN
             RAISE EXCEPTION 'sequence column "%" of relation "%" must be of type smallint, integer or bigint',
-                    col, tbl USING ERRCODE = 'datatype_mismatch';
+                    col, steward._relation_name(tbl) USING ERRCODE = 'datatype_mismatch';
         END IF;
     ELSIF v_kind = 'state' THEN
         v_machine := l->>'machine';
         v_changed := l->>'changed_at';
         PERFORM steward._apply_label_state(tbl, col, typ, l, caller);
     ELSE
-        RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, tbl
+        RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, steward._relation_name(tbl)
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('Unknown rule kind %s.', coalesce(quote_literal(v_kind), 'NULL'));
     END IF;
@@ -374,7 +374,8 @@ BEGIN
     IF (cur.kind, cur.machine, cur.changed_at) IS NOT DISTINCT FROM (NEW.kind, NEW.machine, NEW.changed_at) THEN
         RETURN NULL;
     END IF;
-    RAISE EXCEPTION 'column "%" of relation "%" already has a different rule', NEW.attname, NEW.relid
+    RAISE EXCEPTION 'column "%" of relation "%" already has a different rule', NEW.attname,
+          steward._relation_name(NEW.relid)
         USING ERRCODE = 'unique_violation',
               DETAIL = format('It is tracked as %s%s; the new rule is %s%s.',
                               cur.kind, coalesce(' (machine ' || cur.machine || ')', ''),
@@ -477,7 +478,8 @@ BEGIN
     IF cur = NEW.check_sql THEN
         RETURN NULL;
     END IF;
-    RAISE EXCEPTION 'relation "%" already has a different check for state "%"', NEW.relid, NEW.state
+    RAISE EXCEPTION 'relation "%" already has a different check for state "%"',
+          steward._relation_name(NEW.relid), NEW.state
         USING ERRCODE = 'unique_violation',
               DETAIL = format('Existing: %s; new: %s.', cur, NEW.check_sql),
               HINT = 'Replace it with steward.set_state_check.';
