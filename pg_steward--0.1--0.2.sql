@@ -29127,3 +29127,641 @@ BEGIN
     END;
 END
 $$;
+
+-- relay2: a replica identity index over a column a migration replaces
+-- follows it to the key a step builds over the same columns of the new
+-- shape (complete moves it, a rollback after complete moves it back);
+-- start refuses only where none can follow.
+ALTER TABLE steward.migration_tables ADD COLUMN replica_identity name;
+
+CREATE OR REPLACE FUNCTION steward._migration_record_update(mig text, data jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Fields present in data replace the stored ones; name, steps and
+    -- started_at never change.
+    UPDATE steward.migration_runs r
+       SET (phase, status, failed, error, expanded_at, backfill_started_at, backfilled_at,
+            validated_at, switched_at, cleaned_up_at, rolled_back_at, rows_total,
+            last_batch_at, backfill_pid, backfill_run_at, backfill_status)
+         = (SELECT p.phase, p.status, p.failed, p.error, p.expanded_at, p.backfill_started_at,
+                   p.backfilled_at, p.validated_at, p.switched_at, p.cleaned_up_at,
+                   p.rolled_back_at, p.rows_total, p.last_batch_at, p.backfill_pid,
+                   p.backfill_run_at, p.backfill_status
+              FROM jsonb_populate_record(r, data) p),
+           rows_backfilled = r.rows_backfilled + coalesce((data->>'add_rows')::bigint, 0),
+           batches = r.batches + coalesce((data->>'add_batches')::bigint, 0),
+           batch_retries = r.batch_retries + coalesce((data->>'add_retries')::integer, 0),
+           failures = r.failures + CASE WHEN (data->>'failed')::boolean AND NOT r.failed
+                                        THEN 1 ELSE 0 END
+     WHERE r.name = mig;
+    IF data ? 'table' THEN
+        UPDATE steward.migration_tables t
+           SET last_key = CASE WHEN data ? 'last_key'
+                               THEN ARRAY(SELECT jsonb_array_elements_text(data->'last_key'))
+                               ELSE t.last_key END,
+               rows_done = t.rows_done + coalesce((data->>'add_rows')::bigint, 0),
+               publications = CASE WHEN data ? 'publications'
+                                   THEN ARRAY(SELECT jsonb_array_elements_text(data->'publications'))::name[]
+                                   ELSE t.publications END,
+               replica_identity = CASE WHEN data ? 'replica_identity' THEN (data->>'replica_identity')::name
+                                       ELSE t.replica_identity END
+         WHERE t.migration = mig AND t.relid = (data->>'table')::oid;
+    END IF;
+    IF (data->>'release')::boolean THEN
+        UPDATE steward.migration_tables t SET active = false WHERE t.migration = mig;
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migration_record_update(text, jsonb) FROM PUBLIC;
+
+-- The replica identity of a column migration's table rel and whether it
+-- can follow the migration (relay2): idx, the identity index when it
+-- covers a column the migration replaces or drops (col, the first such;
+-- both NULL otherwise), and follower, the unique key a step builds over
+-- the same columns of the new shape (an alter_column's btree "unique",
+-- with "with" naming the others; the new column NOT NULL), which
+-- complete makes the identity in its transaction, so that no moment is
+-- without one: before complete the publications' column lists are the
+-- old shape's and cover idx, from complete the new shape's and cover the
+-- follower, and the subscribers see the same key columns by name.  Core's
+-- ALTER COLUMN TYPE keeps the identity on the rebuilt index the same way.
+-- When none can follow, why says so.  Read at start (before expand) and
+-- by complete before its renames: the old columns under their expand
+-- names.  Reads pg_index, pg_attribute and migration_columns.
+CREATE FUNCTION steward._migration_identity_follower(mig text, rel regclass,
+                                                     OUT idx name, OUT col name,
+                                                     OUT follower name, OUT why text)
+RETURNS record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ind record;
+    kind text;
+    mapped text[];
+    nullable name;
+BEGIN
+    SELECT i.indexrelid, x.relname, i.indnatts, i.indnkeyatts, i.indkey::int2[] AS keys INTO ind
+      FROM pg_index i JOIN pg_class k ON k.oid = i.indrelid JOIN pg_class x ON x.oid = i.indexrelid
+     WHERE i.indrelid = rel AND i.indisreplident AND k.relreplident = 'i';
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    -- A column a drop_column step drops first, else the first replaced.
+    SELECT a.attname, c.kind INTO col, kind
+      FROM pg_attribute a
+      JOIN steward.migration_columns c ON c.migration = mig AND c.relid = rel AND c.expand_old = a.attname
+                                      AND c.kind IN ('pair', 'dropped')
+     WHERE a.attrelid = rel AND a.attnum = ANY (ind.keys)
+     ORDER BY c.kind = 'dropped' DESC, a.attnum LIMIT 1;
+    IF col IS NULL THEN
+        RETURN;
+    END IF;
+    idx := ind.relname;
+    IF kind = 'dropped' THEN
+        why := format('a drop_column step drops column %I', col);
+        RETURN;
+    END IF;
+    IF ind.indnatts <> ind.indnkeyatts THEN
+        why := 'the index has INCLUDE columns, and the key a step builds has none';
+        RETURN;
+    END IF;
+    -- Its columns by their new-shape names (a renamed one by its new name).
+    SELECT array_agg(coalesce(c.new_name, a.attname)::text ORDER BY 1), min(c.new_name) FILTER (WHERE c.kind = 'pair' AND NOT c.not_null)
+      INTO mapped, nullable
+      FROM pg_attribute a
+      LEFT JOIN steward.migration_columns c ON c.migration = mig AND c.relid = rel AND c.expand_old = a.attname
+                                           AND c.kind IN ('pair', 'renamed')
+     WHERE a.attrelid = rel AND a.attnum = ANY (ind.keys);
+    IF nullable IS NOT NULL THEN
+        why := format('its new column %I may hold NULL ("not_null": false), and a replica identity index covers NOT NULL columns only',
+                      nullable);
+        RETURN;
+    END IF;
+    SELECT min(c.unique_name) INTO follower
+      FROM steward.migration_columns c
+     WHERE c.migration = mig AND c.relid = rel AND c.kind = 'pair' AND c.unique_method = 'btree'
+       AND (SELECT array_agg(n ORDER BY n) FROM (SELECT c.new_name::text AS n
+                                                 UNION SELECT unnest(c.unique_with)) w)
+           = (SELECT array_agg(n ORDER BY n) FROM unnest(mapped) n);
+    IF follower IS NULL THEN
+        why := format('no step restates its key (%s) as a btree "unique" of the new shape',
+                      array_to_string(ARRAY(SELECT quote_ident(n) FROM unnest(mapped) n), ', '));
+    END IF;
+END
+$$;
+
+-- The HINT of start's refusal of a replica identity that cannot follow
+-- the migration (f from _migration_identity_follower).
+CREATE FUNCTION steward._migration_identity_hint(rel regclass, f record)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN CASE WHEN f.why LIKE 'a drop_column step%' THEN ''
+                WHEN f.why LIKE 'its new column%' THEN 'Leave the new column NOT NULL (drop "not_null": false) so that the identity moves to the key the step builds at complete; or '
+                ELSE 'Restate the key in the step ("unique": true, with "with" naming its other columns) so that the identity moves to it at complete; or ' END
+           || format('ALTER TABLE %s REPLICA IDENTITY DEFAULT (its primary key; or USING INDEX of an index without column %I) '
+                     'first, and after the cleanup set it to an index over the columns that stay.', rel, f.col);
+END
+$$;
+
+-- The publications of a column migration's table rel (F10), checked
+-- before _migration_expand changes it.  The migration adds columns
+-- (_steward_side, the new shape's; the old shape's stay, renamed, until
+-- cleanup), and a native subscriber whose table lacks a published column
+-- stops applying ("is missing replicated column"): so a publication
+-- naming the table without a column list gets one, of the shape its
+-- subscribers have, at each step (_migration_publish).  A column list
+-- or row filter over a column the migration replaces or drops was
+-- refused already (_migration_check_column_users: it depends on the
+-- column); one over other columns is left as it is.  Refused (55000):
+-- FOR ALL TABLES and FOR TABLES IN SCHEMA (every column published, no
+-- column list possible); a publication naming the table without a column
+-- list that PostgreSQL 15 would not let take one (it has FOR TABLES IN
+-- SCHEMA elements; it publishes UPDATE or DELETE of a table with REPLICA
+-- IDENTITY FULL); a replica identity index over a column the migration
+-- replaces, when UPDATE or DELETE is published (the new shape's list
+-- would not cover it: the publisher's UPDATEs would fail), and published
+-- or not (the cleanup would drop the index with the column, leaving the
+-- identity naming none: pub5).  42501 unless
+-- the caller is a member of each such publication's owner (ALTER
+-- PUBLICATION).  Returns the publications to record
+-- (migration_tables.publications).
+CREATE OR REPLACE FUNCTION steward._migration_check_publications(mig text, rel regclass)
+RETURNS name[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    ident "char" := (SELECT c.relreplident FROM pg_class c WHERE c.oid = rel);
+    f record := steward._migration_identity_follower(mig, rel);
+    -- A column of the replica identity index the migration replaces or
+    -- drops, when no key of the steps can take the identity over.
+    col text := CASE WHEN f.follower IS NULL THEN f.col END;
+    pinned name[] := '{}';
+BEGIN
+    FOR p IN SELECT * FROM steward._publications_of(rel) LOOP
+        IF p.all_tables OR p.by_schema THEN
+            RAISE EXCEPTION 'relation % is published by publication "%" (%), which would publish migration "%"''s columns too',
+                    rel, p.pubname, CASE WHEN p.all_tables THEN 'FOR ALL TABLES' ELSE 'FOR TABLES IN SCHEMA' END, mig
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'A migration adds columns to the table (_steward_side, the new shape''s, the old shape''s '
+                               'under reserved names after complete): a subscriber whose table lacks a published column '
+                               'stops applying changes. Such a publication publishes every column and takes no column list.',
+                      HINT = 'Publish the table by name instead (CREATE PUBLICATION ... FOR TABLE ...): a migration '
+                             'gives it a column list of the shape the subscribers have.';
+        END IF;
+        CONTINUE WHEN p.cols IS NOT NULL;
+        IF p.has_schemas THEN
+            RAISE EXCEPTION 'publication "%" publishes relation % without a column list and cannot take one', p.pubname, rel
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('Migration "%s" adds columns to the table, which its subscribers lack; PostgreSQL 15 '
+                                      'takes no column list in a publication with FOR TABLES IN SCHEMA elements.', mig),
+                      HINT = format('Publish the table from a publication of tables only (ALTER PUBLICATION %I DROP TABLE %s; '
+                                    'CREATE PUBLICATION ... FOR TABLE %s).', p.pubname, rel, rel);
+        END IF;
+        IF p.changes_rows AND ident = 'f' THEN
+            RAISE EXCEPTION 'publication "%" publishes updates or deletes of relation %, which has REPLICA IDENTITY FULL',
+                    p.pubname, rel
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('Migration "%s" gives the table a column list in the publication, so that its '
+                                      'subscribers do not receive the migration''s columns, and PostgreSQL 15 refuses '
+                                      'UPDATE and DELETE of a table with REPLICA IDENTITY FULL published with a column list.', mig),
+                      HINT = format('ALTER TABLE %s REPLICA IDENTITY DEFAULT (its primary key) for the migration, and set '
+                                    'it back after the cleanup or rollback.', rel);
+        END IF;
+        IF p.changes_rows AND col IS NOT NULL THEN
+            RAISE EXCEPTION 'the replica identity of relation % covers column "%", which migration "%" replaces',
+                    rel, col, mig
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('From complete publication "%s" publishes the new shape''s columns, without that one: '
+                                      'UPDATE and DELETE of the table would fail, for a column list must cover the '
+                                      'replica identity; it cannot move to a key of the new shape: %s.', p.pubname, f.why),
+                      HINT = steward._migration_identity_hint(rel, f);
+        END IF;
+        IF NOT pg_has_role(p.pubowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of publication % to migrate %', quote_ident(p.pubname), rel
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = 'The migration gives the table a column list in the publication at start, complete, '
+                               'cleanup and rollback, so that its subscribers receive the columns they have.';
+        END IF;
+        pinned := pinned || p.pubname;
+    END LOOP;
+    -- Published or not, the cleanup would drop that index with the
+    -- column and leave the identity naming no index (pub5).
+    IF col IS NOT NULL THEN
+        RAISE EXCEPTION 'the replica identity of relation % covers column "%", which migration "%" drops at cleanup',
+                rel, col, mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('The cleanup would drop the index with the column and leave the table''s replica identity '
+                                  'naming no index, as NOTHING (no old key decoded; UPDATE and DELETE refused once '
+                                  'published); it cannot move to a key of the new shape: %s.', f.why),
+                  HINT = steward._migration_identity_hint(rel, f);
+    END IF;
+    RETURN pinned;
+END
+$$;
+
+-- Expand (inside migration_start, all tables locked): new and shadow
+-- columns, NOT VALID constraints, the marker column, the dual-write
+-- trigger, the two schemas of views.
+CREATE OR REPLACE FUNCTION steward._migration_expand(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    c steward.migration_columns;
+    first regclass;
+    stmt text;
+    nsp text;
+    made text[];
+BEGIN
+    -- Publications naming the tables, checked before anything changes;
+    -- the replica identity index complete moves to a key of the new shape.
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_record('update', mig, jsonb_build_object(
+            'table', t.relid::oid, 'publications', steward._migration_check_publications(mig, t.relid),
+            'replica_identity', (SELECT f.idx FROM steward._migration_identity_follower(mig, t.relid) f
+                                  WHERE f.follower IS NOT NULL)));
+    END LOOP;
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        first := coalesce(first, t.relid);
+        made := '{}';
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord LOOP
+            IF c.kind IN ('pair', 'added') THEN
+                PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s ADD COLUMN %I %s',
+                                                                t.relid, c.expand_new, c.new_type));
+                -- An added column's default is the table's (old inserts
+                -- need it too); a changed column's default lives on the
+                -- new view until the switch, so that the trigger can tell
+                -- which shape an INSERT was written in.
+                IF c.kind = 'added' AND c.default_sql IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', t.relid, c.expand_new,
+                        steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', NULL)));
+                END IF;
+                PERFORM steward._migration_add_constraints(mig, t.relid, c);
+                made := made || ARRAY[CASE WHEN c.not_null THEN c.not_null_name END,
+                                      CASE WHEN c.check_sql IS NOT NULL THEN c.check_name END,
+                                      CASE WHEN c.fk_table IS NOT NULL THEN c.fk_name END]::text[];
+            END IF;
+        END LOOP;
+        FOR stmt IN SELECT steward._migration_column_grants(mig, t.relid) LOOP
+            PERFORM steward._migration_exec(t.relid, stmt);
+        END LOOP;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s ADD COLUMN _steward_side "char"',
+                                                        t.relid));
+        -- The trigger's arguments: the migration, then the NOT VALID
+        -- constraints it added, which a table restored without its record
+        -- still names (migration_forget drops those and no other).
+        PERFORM steward._migration_exec(t.relid, format(
+            'CREATE TRIGGER zz_steward_migration BEFORE INSERT OR UPDATE ON %s '
+            'FOR EACH ROW EXECUTE FUNCTION steward._migration_trigger(%s)', t.relid,
+            array_to_string(ARRAY(SELECT quote_literal(a)
+                                    FROM unnest(mig || array_remove(made, NULL)) WITH ORDINALITY u(a, i)
+                                   ORDER BY i), ', ')));
+        -- ALWAYS: a logical-replication subscriber's apply worker writes
+        -- under session_replication_role = replica; its writes need both
+        -- shapes too (recheck8 N4).
+        PERFORM steward._migration_exec(t.relid, format(
+            'ALTER TABLE %s ENABLE ALWAYS TRIGGER zz_steward_migration', t.relid));
+        -- Subscribers keep receiving the old shape's columns only.
+        PERFORM steward._migration_publish(mig, t.relid, 'old', false, false);
+    END LOOP;
+
+    PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig));
+    PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig || '_old'));
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_exec(t.relid, steward._migration_view_sql(mig, t.relid, 'new'));
+        PERFORM steward._migration_exec(t.relid, steward._migration_view_sql(mig, t.relid, 'old'));
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid AND x.kind = 'pair'
+                    AND x.default_sql IS NOT NULL LOOP
+            PERFORM steward._migration_exec(t.relid, format(
+                'ALTER VIEW %I.%I ALTER COLUMN %I SET DEFAULT %s', mig,
+                coalesce(t.new_name, t.relname), c.new_name,
+                steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', NULL)));
+        END LOOP;
+        FOREACH nsp IN ARRAY ARRAY[mig, mig || '_old'] LOOP
+            FOR stmt IN SELECT steward._migration_grants(t.relid, nsp,
+                            CASE WHEN nsp = mig THEN coalesce(t.new_name, t.relname) ELSE t.relname END)
+                        UNION ALL
+                        SELECT steward._migration_view_column_grants(mig, t.relid,
+                            CASE WHEN nsp = mig THEN 'new' ELSE 'old' END) LOOP
+                PERFORM steward._migration_exec(t.relid, stmt);
+            END LOOP;
+        END LOOP;
+        -- Roles with column privileges only cannot use the views (review10
+        -- F11): a security_invoker view's query reads every column.
+        SELECT string_agg(DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END, ', ')
+          INTO stmt
+          FROM pg_attribute att CROSS JOIN LATERAL aclexplode(att.attacl) a
+          LEFT JOIN pg_roles r ON r.oid = a.grantee
+         WHERE att.attrelid = t.relid AND att.attnum > 0 AND NOT att.attisdropped
+           AND a.grantee <> (SELECT relowner FROM pg_class WHERE oid = t.relid)
+           AND NOT EXISTS (SELECT 1 FROM pg_class pc, aclexplode(pc.relacl) x
+                            WHERE pc.oid = t.relid AND x.grantee = a.grantee AND x.privilege_type = 'SELECT');
+        IF stmt IS NOT NULL THEN
+            RAISE NOTICE 'role(s) % have column privileges on % but not SELECT on the table: they cannot use the views of migration "%"',
+                         stmt, t.relid, mig
+                USING DETAIL = 'The views select every column of the table, and PostgreSQL checks each against the role using a security_invoker view.',
+                      HINT = 'Such roles keep using the table itself: the old shape until complete, the new one after it.';
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- Switch (inside migration_complete, all tables locked): the new shape
+-- becomes the table's, under its final names; the old shape's columns stay
+-- under reserved names, written by the trigger, for a rollback.
+CREATE OR REPLACE FUNCTION steward._migration_switch(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    c steward.migration_columns;
+    stmt text;
+    follow name;
+BEGIN
+    PERFORM steward._migration_require_alone(mig, 'complete');
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        -- The key the replica identity moves to, read before the renames;
+        -- none when the identity is no longer the index start recorded
+        -- (set DEFAULT since, or to an index over columns both shapes have).
+        follow := (SELECT f.follower FROM steward._migration_identity_follower(mig, t.relid) f
+                    WHERE f.idx = t.replica_identity);
+        -- Column privileges granted since start reach the new columns too.
+        FOR stmt IN SELECT steward._migration_column_grants(mig, t.relid) LOOP
+            PERFORM steward._migration_exec(t.relid, stmt);
+        END LOOP;
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord LOOP
+            IF c.kind IN ('pair', 'dropped', 'renamed') THEN
+                PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME COLUMN %I TO %I',
+                                                                t.relid, c.expand_old, c.switched_old));
+            END IF;
+            IF c.kind = 'pair' THEN
+                IF c.expand_new <> c.switched_new THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s RENAME COLUMN %I TO %I', t.relid, c.expand_new, c.switched_new));
+                END IF;
+                -- Defaults follow the shapes: the new column's onto the
+                -- table, the old column's onto the old view.
+                IF c.old_default IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', t.relid, c.switched_old));
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER VIEW %I.%I ALTER COLUMN %I SET DEFAULT %s', mig || '_old', t.relname,
+                        c.old_name, c.old_default));
+                END IF;
+                IF c.default_sql IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', t.relid, c.switched_new,
+                        steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', NULL)));
+                END IF;
+            END IF;
+            IF c.not_null THEN
+                -- Instant: the validated CHECK (col IS NOT NULL) proves it.
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', t.relid, c.switched_new));
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s DROP CONSTRAINT %I', t.relid, c.not_null_name));
+            END IF;
+            IF c.unique_method = 'btree' THEN
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s ADD CONSTRAINT %I UNIQUE USING INDEX %I', t.relid,
+                    c.unique_name, c.unique_name));
+            END IF;
+        END LOOP;
+        -- The identity follows its key to the new column in the
+        -- transaction that switches the publications' column lists to the
+        -- new shape (below), as ALTER COLUMN TYPE keeps it on the rebuilt
+        -- index: each change decoded before this commit has the old
+        -- identity under the old list, each after it the new one under the
+        -- new list, and the key columns keep their names for subscribers.
+        IF follow IS NOT NULL THEN
+            PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s REPLICA IDENTITY USING INDEX %I',
+                                                            t.relid, follow));
+        END IF;
+        IF t.new_name IS NOT NULL THEN
+            PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME TO %I',
+                                                            t.relid, t.new_name));
+        END IF;
+        -- Subscribers receive the new shape's columns from now on.
+        PERFORM steward._migration_publish(mig, t.relid, 'new', true, false);
+    END LOOP;
+END
+$$;
+
+-- A rollback after complete (inside _migration_undo, before the new
+-- columns go): when the replica identity is the key complete moved it to
+-- (_migration_switch), it goes back to the index start recorded
+-- (migration_tables.replica_identity) in the rollback's transaction, so
+-- the drop of the new column leaves the table an identity and the old
+-- shape's column list covers it.  That index renamed since (ALTER INDEX
+-- ... RENAME passes the DDL guard): the primary key (DEFAULT), with a
+-- WARNING naming the old index to set again.
+CREATE FUNCTION steward._migration_identity_back(mig text, t steward.migration_tables)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_index i
+                     JOIN pg_class k ON k.oid = i.indrelid
+                     JOIN pg_class x ON x.oid = i.indexrelid
+                     JOIN steward.migration_columns c ON c.migration = mig AND c.relid = t.relid
+                                                     AND c.unique_name = x.relname
+                    WHERE i.indrelid = t.relid AND i.indisreplident AND k.relreplident = 'i') THEN
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+                WHERE i.indrelid = t.relid AND x.relname = t.replica_identity) THEN
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s REPLICA IDENTITY USING INDEX %I',
+                                                        t.relid, t.replica_identity));
+    ELSE
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s REPLICA IDENTITY DEFAULT', t.relid));
+        RAISE WARNING 'the replica identity of % is its primary key now: index "%" is gone', t.relid, t.replica_identity
+            USING DETAIL = format('Migration "%s" moved the identity from that index to a key of the new shape at '
+                                  'complete, which the rollback drops.', mig),
+                  HINT = format('ALTER TABLE %s REPLICA IDENTITY USING INDEX <the index, renamed>; to set it back.',
+                                t.relid);
+    END IF;
+END
+$$;
+
+-- Undo (inside migration_rollback): everything new goes, the old shape is
+-- the table's again, under its own names, with its defaults.
+CREATE OR REPLACE FUNCTION steward._migration_undo(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    switched boolean := (arg->>'switched')::boolean;
+    t steward.migration_tables;
+    c steward.migration_columns;
+BEGIN
+    PERFORM steward._migration_check_view_users(mig, 'roll back');
+    PERFORM steward._migration_drop_views(mig);
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        -- The replica identity complete moved to a key of the new shape
+        -- goes back to the old index, with the old shape's column list.
+        PERFORM steward._migration_identity_back(mig, t) WHERE switched AND t.replica_identity IS NOT NULL;
+        -- The old shape's columns published again before the new ones go
+        -- (a column list keeps its columns from being dropped).
+        PERFORM steward._migration_publish(mig, t.relid, 'old', switched, false);
+        PERFORM steward._migration_check_statistics(mig, 'roll back', t.relid,
+            ARRAY(SELECT CASE WHEN switched THEN x.switched_new ELSE x.expand_new END
+                    FROM steward.migration_columns x
+                   WHERE x.migration = mig AND x.relid = t.relid AND x.kind IN ('pair', 'added'))
+                || '_steward_side'::text, '{}');
+        PERFORM steward._migration_exec(t.relid, format('DROP TRIGGER IF EXISTS zz_steward_migration ON %s',
+                                                        t.relid));
+        IF switched AND t.new_name IS NOT NULL THEN
+            PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME TO %I',
+                                                            t.relid, t.relname));
+        END IF;
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord DESC LOOP
+            IF c.kind IN ('pair', 'added') THEN
+                PERFORM steward._migration_check_column_users(t.relid,
+                    CASE WHEN switched THEN c.switched_new ELSE c.expand_new END, NULL, 'rollback');
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s DROP COLUMN IF EXISTS %I', t.relid,
+                    CASE WHEN switched THEN c.switched_new ELSE c.expand_new END));
+            END IF;
+            IF switched AND c.kind IN ('pair', 'dropped', 'renamed') THEN
+                PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME COLUMN %I TO %I',
+                                                                t.relid, c.switched_old, c.old_name));
+            END IF;
+            IF switched AND c.kind = 'pair' THEN
+                IF c.old_default IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', t.relid, c.old_name,
+                        c.old_default));
+                END IF;
+            END IF;
+        END LOOP;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s DROP COLUMN IF EXISTS _steward_side',
+                                                        t.relid));
+        PERFORM steward._migration_publish(mig, t.relid, 'old', false, true);
+    END LOOP;
+END
+$$;
+
+-- A publication a statement changed while a column migration runs
+-- (CREATE PUBLICATION, ALTER PUBLICATION), judged when the statement
+-- ends as start judges publications: 55006 when a publication the
+-- migration pins a column list on (migration_tables.publications) now
+-- publishes updates or deletes that the table's replica identity makes
+-- fail -- FULL, or an index over a column one shape's list leaves out
+-- (review14 R14-2: the other order of the REPLICA IDENTITY guard, which
+-- refuses the identity while it publishes them); 2BP01 when the
+-- statement gave the table a column list or row filter of its own over a
+-- column the migration replaces or drops, a new column a rollback drops
+-- (pub5), or _steward_side (R14-3: start
+-- refuses one, _migration_check_column_users; after complete it would
+-- publish _steward_old_<name>, which no subscriber has, and cleanup could
+-- not drop it), whether or not the migration pins the publication
+-- (review16 R16-1); 55006 when it gave a publication the migration pins
+-- a column list other than the pinned one (the migration would replace it
+-- at complete and drop it at cleanup: a narrowed list would be widened
+-- without a word).  A row filter's columns are read from its node tree
+-- (_publication_filter_columns).  Run by the C event trigger
+-- _migration_guard_publications in a snapshot taken after the statement,
+-- whose statements read there (it is STABLE), not in a REPEATABLE READ
+-- transaction's older snapshot.  SECURITY DEFINER to read every
+-- migration's records; it calls no user code.  The migration's own
+-- statements are not judged.
+CREATE OR REPLACE FUNCTION steward._migration_check_publication_changes()
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    u record;
+    col name;
+BEGIN
+    IF to_regclass('steward.migration_tables') IS NULL THEN
+        RETURN;
+    END IF;
+    FOR u IN SELECT DISTINCT pr.prrelid::regclass AS tbl, pr.prattrs,
+                    steward._publication_filter_columns(pr.prpubid, pr.prrelid) AS filter, p.pubname,
+                    p.pubupdate OR p.pubdelete AS changes_rows,
+                    t.migration, r.phase = 'switched' AS switched, c.command_tag = 'CREATE PUBLICATION'
+                    OR c.classid = 'pg_publication_rel'::regclass AS listed, p.pubname = ANY (t.publications) AS pinned
+               FROM pg_event_trigger_ddl_commands() c
+               JOIN pg_publication_rel pr
+                 ON (c.classid = 'pg_publication'::regclass AND pr.prpubid = c.objid)
+                 OR (c.classid = 'pg_publication_rel'::regclass AND pr.oid = c.objid)
+               JOIN pg_publication p ON p.oid = pr.prpubid
+               JOIN steward.migration_tables t ON t.active AND t.relid = pr.prrelid
+               JOIN steward.migration_runs r ON r.name = t.migration AND r.status = 'active' AND NOT r.restored
+              WHERE (pr.prattrs IS NOT NULL OR pr.prqual IS NOT NULL)
+                AND NOT coalesce((r.steps -> 0) ?| ARRAY['relayout', 'create_index', 'drop_index'], false)
+              ORDER BY t.migration, p.pubname, 1 LOOP
+        IF u.listed THEN
+            PERFORM steward._migration_check_publication_list(u.tbl, u.prattrs, u.filter, u.pubname, u.migration,
+                                                              u.switched, coalesce(u.pinned, false));
+        END IF;
+        CONTINUE WHEN NOT coalesce(u.pinned, false) OR NOT u.changes_rows OR u.prattrs IS NULL;
+        -- An identity that follows the migration (the index start
+        -- recorded until complete, the key it moved to after) is covered
+        -- by the list of each shape in turn (_migration_identity_follower).
+        CONTINUE WHEN EXISTS (
+            SELECT 1 FROM steward.migration_tables t
+              JOIN pg_class k ON k.oid = t.relid AND k.relreplident = 'i'
+              JOIN pg_index i ON i.indrelid = k.oid AND i.indisreplident
+              JOIN pg_class x ON x.oid = i.indexrelid
+             WHERE t.migration = u.migration AND t.relid = u.tbl AND t.active AND t.replica_identity IS NOT NULL
+               AND CASE WHEN u.switched
+                        THEN x.relname IN (SELECT c.unique_name FROM steward.migration_columns c
+                                            WHERE c.migration = u.migration AND c.relid = u.tbl)
+                        ELSE x.relname = t.replica_identity END);
+        SELECT a.attname INTO col
+          FROM pg_class k
+          LEFT JOIN pg_index i ON i.indrelid = k.oid
+           AND ((k.relreplident = 'i' AND i.indisreplident) OR (k.relreplident = 'd' AND i.indisprimary))
+          LEFT JOIN pg_attribute a ON a.attrelid = k.oid AND a.attnum = ANY (i.indkey)
+         WHERE k.oid = u.tbl
+           AND (k.relreplident = 'f'
+                OR a.attname = '_steward_side'
+                OR EXISTS (SELECT 1 FROM steward.migration_columns x
+                            WHERE x.migration = u.migration AND x.relid = u.tbl
+                              AND ((x.kind IN ('pair', 'added') AND a.attname IN (x.expand_new, x.switched_new))
+                                   OR (x.kind IN ('pair', 'dropped') AND a.attname IN (x.expand_old, x.switched_old)))))
+         ORDER BY a.attnum LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'cannot publish updates or deletes of relation % in publication "%" while migration "%" changes it',
+                    u.tbl, u.pubname, u.migration
+                USING ERRCODE = 'object_in_use',
+                      DETAIL = CASE WHEN col IS NULL
+                                    THEN 'The migration keeps a column list of one shape on the publication until cleanup or '
+                                         'rollback, and PostgreSQL 15 refuses UPDATE and DELETE of a table with REPLICA '
+                                         'IDENTITY FULL published with a column list.'
+                                    ELSE format('The migration keeps a column list of one shape on the publication until '
+                                                'cleanup or rollback, and the replica identity covers column %I, which one '
+                                                'shape''s list leaves out: UPDATE and DELETE would fail, for a column list '
+                                                'must cover the replica identity.', col) END,
+                      HINT = format('Set the replica identity to an index over columns both shapes have (or DEFAULT) '
+                                    'first, or publish updates and deletes after SELECT steward.migration_cleanup(%L); '
+                                    'or a rollback.', u.migration);
+        END IF;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migration_check_publication_changes() FROM PUBLIC;

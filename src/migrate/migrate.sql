@@ -107,6 +107,11 @@ CREATE TABLE steward.migration_tables (
     -- Column migrations (F10): the publications that named the table
     -- without a column list, which have one until the end (_migration_publish).
     publications name[],
+    -- Column migrations: the table's replica identity index at start when
+    -- it covers a column the migration replaces and a key of the steps
+    -- replaces it (_migration_identity_follower): complete moves the
+    -- identity to that key, a rollback after complete back to this index.
+    replica_identity name,
     PRIMARY KEY (migration, ord)
 );
 CREATE UNIQUE INDEX migration_tables_one_active ON steward.migration_tables (relid) WHERE active;
@@ -298,7 +303,9 @@ BEGIN
                rows_done = t.rows_done + coalesce((data->>'add_rows')::bigint, 0),
                publications = CASE WHEN data ? 'publications'
                                    THEN ARRAY(SELECT jsonb_array_elements_text(data->'publications'))::name[]
-                                   ELSE t.publications END
+                                   ELSE t.publications END,
+               replica_identity = CASE WHEN data ? 'replica_identity' THEN (data->>'replica_identity')::name
+                                       ELSE t.replica_identity END
          WHERE t.migration = mig AND t.relid = (data->>'table')::oid;
     END IF;
     IF (data->>'release')::boolean THEN
@@ -2187,10 +2194,13 @@ DECLARE
     nsp text;
     made text[];
 BEGIN
-    -- Publications naming the tables, checked before anything changes.
+    -- Publications naming the tables, checked before anything changes;
+    -- the replica identity index complete moves to a key of the new shape.
     FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
         PERFORM steward._migration_record('update', mig, jsonb_build_object(
-            'table', t.relid::oid, 'publications', steward._migration_check_publications(mig, t.relid)));
+            'table', t.relid::oid, 'publications', steward._migration_check_publications(mig, t.relid),
+            'replica_identity', (SELECT f.idx FROM steward._migration_identity_follower(mig, t.relid) f
+                                  WHERE f.follower IS NOT NULL)));
     END LOOP;
     FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
         first := coalesce(first, t.relid);
@@ -2360,6 +2370,99 @@ AS $$
                   coalesce(' WHERE (' || qual || ')', ''))
 $$;
 
+-- The replica identity of a column migration's table rel and whether it
+-- can follow the migration (relay2): idx, the identity index when it
+-- covers a column the migration replaces or drops (col, the first such;
+-- both NULL otherwise), and follower, the unique key a step builds over
+-- the same columns of the new shape (an alter_column's btree "unique",
+-- with "with" naming the others; the new column NOT NULL), which
+-- complete makes the identity in its transaction, so that no moment is
+-- without one: before complete the publications' column lists are the
+-- old shape's and cover idx, from complete the new shape's and cover the
+-- follower, and the subscribers see the same key columns by name.  Core's
+-- ALTER COLUMN TYPE keeps the identity on the rebuilt index the same way.
+-- When none can follow, why says so.  Read at start (before expand) and
+-- by complete before its renames: the old columns under their expand
+-- names.  Reads pg_index, pg_attribute and migration_columns.
+CREATE FUNCTION steward._migration_identity_follower(mig text, rel regclass,
+                                                     OUT idx name, OUT col name,
+                                                     OUT follower name, OUT why text)
+RETURNS record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ind record;
+    kind text;
+    mapped text[];
+    nullable name;
+BEGIN
+    SELECT i.indexrelid, x.relname, i.indnatts, i.indnkeyatts, i.indkey::int2[] AS keys INTO ind
+      FROM pg_index i JOIN pg_class k ON k.oid = i.indrelid JOIN pg_class x ON x.oid = i.indexrelid
+     WHERE i.indrelid = rel AND i.indisreplident AND k.relreplident = 'i';
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    -- A column a drop_column step drops first, else the first replaced.
+    SELECT a.attname, c.kind INTO col, kind
+      FROM pg_attribute a
+      JOIN steward.migration_columns c ON c.migration = mig AND c.relid = rel AND c.expand_old = a.attname
+                                      AND c.kind IN ('pair', 'dropped')
+     WHERE a.attrelid = rel AND a.attnum = ANY (ind.keys)
+     ORDER BY c.kind = 'dropped' DESC, a.attnum LIMIT 1;
+    IF col IS NULL THEN
+        RETURN;
+    END IF;
+    idx := ind.relname;
+    IF kind = 'dropped' THEN
+        why := format('a drop_column step drops column %I', col);
+        RETURN;
+    END IF;
+    IF ind.indnatts <> ind.indnkeyatts THEN
+        why := 'the index has INCLUDE columns, and the key a step builds has none';
+        RETURN;
+    END IF;
+    -- Its columns by their new-shape names (a renamed one by its new name).
+    SELECT array_agg(coalesce(c.new_name, a.attname)::text ORDER BY 1), min(c.new_name) FILTER (WHERE c.kind = 'pair' AND NOT c.not_null)
+      INTO mapped, nullable
+      FROM pg_attribute a
+      LEFT JOIN steward.migration_columns c ON c.migration = mig AND c.relid = rel AND c.expand_old = a.attname
+                                           AND c.kind IN ('pair', 'renamed')
+     WHERE a.attrelid = rel AND a.attnum = ANY (ind.keys);
+    IF nullable IS NOT NULL THEN
+        why := format('its new column %I may hold NULL ("not_null": false), and a replica identity index covers NOT NULL columns only',
+                      nullable);
+        RETURN;
+    END IF;
+    SELECT min(c.unique_name) INTO follower
+      FROM steward.migration_columns c
+     WHERE c.migration = mig AND c.relid = rel AND c.kind = 'pair' AND c.unique_method = 'btree'
+       AND (SELECT array_agg(n ORDER BY n) FROM (SELECT c.new_name::text AS n
+                                                 UNION SELECT unnest(c.unique_with)) w)
+           = (SELECT array_agg(n ORDER BY n) FROM unnest(mapped) n);
+    IF follower IS NULL THEN
+        why := format('no step restates its key (%s) as a btree "unique" of the new shape',
+                      array_to_string(ARRAY(SELECT quote_ident(n) FROM unnest(mapped) n), ', '));
+    END IF;
+END
+$$;
+
+-- The HINT of start's refusal of a replica identity that cannot follow
+-- the migration (f from _migration_identity_follower).
+CREATE FUNCTION steward._migration_identity_hint(rel regclass, f record)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN CASE WHEN f.why LIKE 'a drop_column step%' THEN ''
+                WHEN f.why LIKE 'its new column%' THEN 'Leave the new column NOT NULL (drop "not_null": false) so that the identity moves to the key the step builds at complete; or '
+                ELSE 'Restate the key in the step ("unique": true, with "with" naming its other columns) so that the identity moves to it at complete; or ' END
+           || format('ALTER TABLE %s REPLICA IDENTITY DEFAULT (its primary key; or USING INDEX of an index without column %I) '
+                     'first, and after the cleanup set it to an index over the columns that stay.', rel, f.col);
+END
+$$;
+
 -- The publications of a column migration's table rel (F10), checked
 -- before _migration_expand changes it.  The migration adds columns
 -- (_steward_side, the new shape's; the old shape's stay, renamed, until
@@ -2390,17 +2493,12 @@ AS $$
 DECLARE
     p record;
     ident "char" := (SELECT c.relreplident FROM pg_class c WHERE c.oid = rel);
-    col text;
+    f record := steward._migration_identity_follower(mig, rel);
+    -- A column of the replica identity index the migration replaces or
+    -- drops, when no key of the steps can take the identity over.
+    col text := CASE WHEN f.follower IS NULL THEN f.col END;
     pinned name[] := '{}';
 BEGIN
-    -- A column of the replica identity index the migration replaces.
-    SELECT a.attname INTO col
-      FROM pg_index i
-      JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = ANY (i.indkey)
-      JOIN steward.migration_columns c ON c.migration = mig AND c.relid = rel AND c.old_name = a.attname
-                                      AND c.kind IN ('pair', 'dropped')
-     WHERE i.indrelid = rel AND i.indisreplident AND ident = 'i'
-     ORDER BY a.attnum LIMIT 1;
     FOR p IN SELECT * FROM steward._publications_of(rel) LOOP
         IF p.all_tables OR p.by_schema THEN
             RAISE EXCEPTION 'relation % is published by publication "%" (%), which would publish migration "%"''s columns too',
@@ -2437,9 +2535,8 @@ BEGIN
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       DETAIL = format('From complete publication "%s" publishes the new shape''s columns, without that one: '
                                       'UPDATE and DELETE of the table would fail, for a column list must cover the '
-                                      'replica identity.', p.pubname),
-                      HINT = format('ALTER TABLE %s REPLICA IDENTITY DEFAULT (or USING INDEX of an index without '
-                                    'column %I) first.', rel, col);
+                                      'replica identity; it cannot move to a key of the new shape: %s.', p.pubname, f.why),
+                      HINT = steward._migration_identity_hint(rel, f);
         END IF;
         IF NOT pg_has_role(p.pubowner, 'USAGE') THEN
             RAISE EXCEPTION 'must be owner of publication % to migrate %', quote_ident(p.pubname), rel
@@ -2455,10 +2552,10 @@ BEGIN
         RAISE EXCEPTION 'the replica identity of relation % covers column "%", which migration "%" drops at cleanup',
                 rel, col, mig
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = 'The cleanup would drop the index with the column and leave the table''s replica identity '
-                           'naming no index, as NOTHING (no old key decoded; UPDATE and DELETE refused once published).',
-                  HINT = format('ALTER TABLE %s REPLICA IDENTITY DEFAULT (or USING INDEX of an index without column %I) '
-                                'first; after the cleanup, set it to an index over the columns that stay.', rel, col);
+                  DETAIL = format('The cleanup would drop the index with the column and leave the table''s replica identity '
+                                  'naming no index, as NOTHING (no old key decoded; UPDATE and DELETE refused once '
+                                  'published); it cannot move to a key of the new shape: %s.', f.why),
+                  HINT = steward._migration_identity_hint(rel, f);
     END IF;
     RETURN pinned;
 END
@@ -3281,9 +3378,15 @@ DECLARE
     t steward.migration_tables;
     c steward.migration_columns;
     stmt text;
+    follow name;
 BEGIN
     PERFORM steward._migration_require_alone(mig, 'complete');
     FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        -- The key the replica identity moves to, read before the renames;
+        -- none when the identity is no longer the index start recorded
+        -- (set DEFAULT since, or to an index over columns both shapes have).
+        follow := (SELECT f.follower FROM steward._migration_identity_follower(mig, t.relid) f
+                    WHERE f.idx = t.replica_identity);
         -- Column privileges granted since start reach the new columns too.
         FOR stmt IN SELECT steward._migration_column_grants(mig, t.relid) LOOP
             PERFORM steward._migration_exec(t.relid, stmt);
@@ -3327,6 +3430,16 @@ BEGIN
                     c.unique_name, c.unique_name));
             END IF;
         END LOOP;
+        -- The identity follows its key to the new column in the
+        -- transaction that switches the publications' column lists to the
+        -- new shape (below), as ALTER COLUMN TYPE keeps it on the rebuilt
+        -- index: each change decoded before this commit has the old
+        -- identity under the old list, each after it the new one under the
+        -- new list, and the key columns keep their names for subscribers.
+        IF follow IS NOT NULL THEN
+            PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s REPLICA IDENTITY USING INDEX %I',
+                                                            t.relid, follow));
+        END IF;
         IF t.new_name IS NOT NULL THEN
             PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME TO %I',
                                                             t.relid, t.new_name));
@@ -3797,6 +3910,19 @@ BEGIN
                                                               u.switched, coalesce(u.pinned, false));
         END IF;
         CONTINUE WHEN NOT coalesce(u.pinned, false) OR NOT u.changes_rows OR u.prattrs IS NULL;
+        -- An identity that follows the migration (the index start
+        -- recorded until complete, the key it moved to after) is covered
+        -- by the list of each shape in turn (_migration_identity_follower).
+        CONTINUE WHEN EXISTS (
+            SELECT 1 FROM steward.migration_tables t
+              JOIN pg_class k ON k.oid = t.relid AND k.relreplident = 'i'
+              JOIN pg_index i ON i.indrelid = k.oid AND i.indisreplident
+              JOIN pg_class x ON x.oid = i.indexrelid
+             WHERE t.migration = u.migration AND t.relid = u.tbl AND t.active AND t.replica_identity IS NOT NULL
+               AND CASE WHEN u.switched
+                        THEN x.relname IN (SELECT c.unique_name FROM steward.migration_columns c
+                                            WHERE c.migration = u.migration AND c.relid = u.tbl)
+                        ELSE x.relname = t.replica_identity END);
         SELECT a.attname INTO col
           FROM pg_class k
           LEFT JOIN pg_index i ON i.indrelid = k.oid
@@ -4029,6 +4155,43 @@ $$;
 COMMENT ON FUNCTION steward.migration_cleanup(text) IS
   'contract: drop the old shape (old columns, views, dual writes) after the rollback window';
 
+-- A rollback after complete (inside _migration_undo, before the new
+-- columns go): when the replica identity is the key complete moved it to
+-- (_migration_switch), it goes back to the index start recorded
+-- (migration_tables.replica_identity) in the rollback's transaction, so
+-- the drop of the new column leaves the table an identity and the old
+-- shape's column list covers it.  That index renamed since (ALTER INDEX
+-- ... RENAME passes the DDL guard): the primary key (DEFAULT), with a
+-- WARNING naming the old index to set again.
+CREATE FUNCTION steward._migration_identity_back(mig text, t steward.migration_tables)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_index i
+                     JOIN pg_class k ON k.oid = i.indrelid
+                     JOIN pg_class x ON x.oid = i.indexrelid
+                     JOIN steward.migration_columns c ON c.migration = mig AND c.relid = t.relid
+                                                     AND c.unique_name = x.relname
+                    WHERE i.indrelid = t.relid AND i.indisreplident AND k.relreplident = 'i') THEN
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+                WHERE i.indrelid = t.relid AND x.relname = t.replica_identity) THEN
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s REPLICA IDENTITY USING INDEX %I',
+                                                        t.relid, t.replica_identity));
+    ELSE
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s REPLICA IDENTITY DEFAULT', t.relid));
+        RAISE WARNING 'the replica identity of % is its primary key now: index "%" is gone', t.relid, t.replica_identity
+            USING DETAIL = format('Migration "%s" moved the identity from that index to a key of the new shape at '
+                                  'complete, which the rollback drops.', mig),
+                  HINT = format('ALTER TABLE %s REPLICA IDENTITY USING INDEX <the index, renamed>; to set it back.',
+                                t.relid);
+    END IF;
+END
+$$;
+
 -- Undo (inside migration_rollback): everything new goes, the old shape is
 -- the table's again, under its own names, with its defaults.
 CREATE FUNCTION steward._migration_undo(mig text, arg jsonb)
@@ -4044,6 +4207,9 @@ BEGIN
     PERFORM steward._migration_check_view_users(mig, 'roll back');
     PERFORM steward._migration_drop_views(mig);
     FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        -- The replica identity complete moved to a key of the new shape
+        -- goes back to the old index, with the old shape's column list.
+        PERFORM steward._migration_identity_back(mig, t) WHERE switched AND t.replica_identity IS NOT NULL;
         -- The old shape's columns published again before the new ones go
         -- (a column list keeps its columns from being dropped).
         PERFORM steward._migration_publish(mig, t.relid, 'old', switched, false);
