@@ -127,6 +127,30 @@ SELECT steward.migration_complete('ri231_m4');
 SELECT relreplident FROM pg_class WHERE oid = 'ri231c'::regclass;
 SELECT steward.migration_rollback('ri231_m4');
 
+-- 4b. The recorded index renamed after complete: a rollback after
+--     complete cannot find it and falls back to the primary key, with a
+--     WARNING naming it.
+ALTER TABLE ri231c REPLICA IDENTITY USING INDEX ri231c_code_key;
+SET client_min_messages = error;
+SELECT steward.migration_start('ri231_m5', $j$[
+  {"alter_column": {"table": "ri231c", "column": "code", "type": "bigint"}}]$j$);
+CALL steward.migration_backfill('ri231_m5');
+RESET client_min_messages;
+SELECT count(*) FILTER (WHERE NOT passed) AS failed FROM steward.migration_validate('ri231_m5');
+SELECT steward.migration_complete('ri231_m5');
+ALTER INDEX ri231c_code_key RENAME TO ri231c_code_renamed;
+SELECT steward.migration_rollback('ri231_m5');
+SELECT relreplident FROM pg_class WHERE oid = 'ri231c'::regclass;
+
+-- 4c. An identity index with INCLUDE columns cannot follow (the key a
+--     step builds has none).
+CREATE TABLE ri231d (id int PRIMARY KEY, code int NOT NULL, v int);
+CREATE UNIQUE INDEX ri231d_code ON ri231d (code) INCLUDE (v);
+ALTER TABLE ri231d REPLICA IDENTITY USING INDEX ri231d_code;
+SELECT steward.migration_start('ri231_x', $j$[
+  {"alter_column": {"table": "ri231d", "column": "code", "type": "bigint", "unique": true}}]$j$);
+\echo :LAST_ERROR_SQLSTATE
+
 -- 5. Still refused where the identity cannot follow (55000), with the
 --    reason and the way out: no key restated, a nullable new column, a
 --    steward_hash key, a drop_column.
@@ -152,7 +176,7 @@ SELECT count(*) AS records FROM steward.migration_runs WHERE name = 'ri231_x';
 DROP PUBLICATION ri231_pub;
 DROP PUBLICATION ri231b_pub;
 DROP VIEW ri231_identity;
-DROP TABLE ri231, ri231b, ri231c;
+DROP TABLE ri231, ri231b, ri231c, ri231d;
 RESET ROLE;
 SET client_min_messages = warning;
 SELECT format('REVOKE CREATE ON DATABASE %I FROM ri231_app', current_database()) \gexec

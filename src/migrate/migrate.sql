@@ -2456,6 +2456,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     RETURN CASE WHEN f.why LIKE 'a drop_column step%' THEN ''
+                WHEN f.why LIKE 'the index has INCLUDE%' THEN 'Make a unique index over the same columns without INCLUDE the identity before the start (the step''s key then replaces it); or '
                 WHEN f.why LIKE 'its new column%' THEN 'Leave the new column NOT NULL (drop "not_null": false) so that the identity moves to the key the step builds at complete; or '
                 ELSE 'Restate the key in the step ("unique": true, with "with" naming its other columns) so that the identity moves to it at complete; or ' END
            || format('ALTER TABLE %s REPLICA IDENTITY DEFAULT (its primary key; or USING INDEX of an index without column %I) '
