@@ -124,9 +124,27 @@ SELECT step, decision, reason, duty, batch_size
   FROM steward.governor_trace(array_fill(1.0::float8, ARRAY[7]),
                               cpu_wait_ratio => ARRAY[1, 1, 1, 1, 1, 3, 1.2]);
 
--- Sessions waiting for the job's locks halve its batch, not its time.
+-- Sessions waiting for the job's locks halve its batch, not its time,
+-- when the waits begun in a tick are more than
+-- steward.governor_lock_wait_share (0.5%) of the foreground's statements
+-- (or transactions) a tick: here 1000 a window, 200 a tick, so 3 waits
+-- halve it and 1 does not.
 SELECT step, decision, reason, duty, batch_size
   FROM steward.governor_trace(ARRAY[1, 1, 1, 1]::float8[], NULL, ARRAY[0, 3, 1, 0]);
+-- Under 10000 statements a window (2000 a tick), 10 waits a tick (0.5%)
+-- leave a batch of 10000 whole: they are below the foreground's p99;
+-- 11 halve it.  (One session waiting for a row of a batch halved it
+-- before: batches of 10000 ran at a median of 731 rows.)
+SELECT step, decision, reason, duty, batch_size
+  FROM steward.governor_trace(array_fill(1.0::float8, ARRAY[5]), NULL,
+                              ARRAY[0, 1, 2, 10, 11],
+                              array_fill(10000, ARRAY[5]), max_batch => 10000);
+-- 0: any wait halves the batch.
+SET steward.governor_lock_wait_share = 0;
+SELECT step, decision, reason, batch_size
+  FROM steward.governor_trace(array_fill(1.0::float8, ARRAY[3]), NULL, ARRAY[0, 1, 0],
+                              array_fill(10000, ARRAY[3]), max_batch => 10000);
+RESET steward.governor_lock_wait_share;
 
 -- max_rows_per_sec caps the rate whatever the governor allows.
 SELECT step, decision, reason, throttled_by, batch_size, pause_ms, rows_per_sec

@@ -18,7 +18,9 @@
  * decrease: the share of time it works (duty) and its batch size.  It
  * pauses entirely above steward.governor_critical_p99_ratio or
  * steward.governor_max_replication_lag.  Sessions that the sampler sees
- * waiting for a lock a job holds halve that job's batch.  With no
+ * begin waiting for a lock a job holds halve that job's batch when they
+ * are more than steward.governor_lock_wait_share of the foreground's
+ * transactions (enough to reach its p99).  With no
  * foreground statements there is nothing to protect, and a job runs at
  * full speed.  src/governor/README.md has the whole algorithm.
  *
@@ -163,7 +165,9 @@ typedef struct GovSignals
 	double		lag_ms;			/* largest standby replay lag; < 0 none */
 	double		recent_calls;	/* others' statements in the newest tick, per window */
 	double		recent_commits; /* others' commits in the newest tick, per window */
-	uint64		lock_waits;		/* samples of sessions waiting for this job, since last decision */
+	uint64		lock_waits;		/* waits of sessions for this job begun since its last decision */
+	int			lock_ticks;		/* ticks since its last decision (the waits' span), >= 1 */
+	double		window_s;		/* seconds the window's calls and commits span */
 	bool		simulated;
 } GovSignals;
 
@@ -177,6 +181,7 @@ typedef struct GovSettings
 	double		window_ms;
 	double		interval_ms;
 	bool		slow_start;
+	double		lock_share;		/* of the foreground that may wait for the job's locks */
 } GovSettings;
 
 /* The control state of one job: all gov_decide() reads and writes. */
@@ -266,6 +271,7 @@ typedef struct GovSlot
 	int			pgprocno;		/* of the job's process */
 	/* written by the sampler */
 	pg_atomic_uint64 lock_wait_samples;
+	pg_atomic_uint64 lock_waits_begun;	/* distinct waits, each at its first sample */
 	pg_atomic_uint64 busy_seen_at;	/* TimestampTz: last seen working and busy */
 } GovSlot;
 
@@ -306,7 +312,7 @@ struct StewardGovJob
 	double		last_work_ms;
 	int64		last_rows;
 	uint64		last_tick;
-	uint64		lock_seen;
+	uint64		lock_seen;		/* lock_waits_begun at the last decision */
 	TimestampTz last_pace;
 	double		rate;
 	int64		rows_done;
@@ -329,6 +335,7 @@ static int	gov_max_batch = 10000;
 static int	gov_window_ms = 5000;
 static int	gov_interval_ms = 1000;
 static int	gov_min_calls = 50;
+static double gov_lock_share = 0.005;
 int			steward_batch_lock_timeout_ms = 10;
 static bool gov_batch_synchronous_commit = true;
 static bool gov_batch_wal_compression = true;
@@ -375,6 +382,8 @@ static int	own_commit_next = 0;
 static uint64 acc_wal_samples = 0;
 static int	round_pids[GOV_MAX_JOBS];
 static int	round_npids = 0;
+static TimestampTz round_at = 0;	/* when this round began */
+static TimestampTz round_prev_at = 0;	/* ... and the one before */
 
 PG_FUNCTION_INFO_V1(steward_governor_begin_sql);
 PG_FUNCTION_INFO_V1(steward_governor_pace_sql);
@@ -435,6 +444,11 @@ steward_governor_define_gucs(void)
 							"Foreground statements a window must hold for its p99 to count; fewer means no foreground load.",
 							NULL, &gov_min_calls, 50, 1, INT_MAX,
 							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("steward.governor_lock_wait_share",
+							 "Share of the foreground's transactions that may wait for a job's row locks before the job halves its batch.",
+							 "0: any wait halves it.",
+							 &gov_lock_share, 0.005, 0.0, 1.0,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("steward.batch_lock_timeout",
 							"How long a batch of run_transition or of a backfill waits for a row another transaction holds before it skips that transaction's rows.",
 							"0: never wait (each batch locks its rows first, skipping held ones). Keep it well below deadlock_timeout, so that the batch, not the other transaction, gives way.",
@@ -614,6 +628,7 @@ current_settings(GovSettings *s)
 	s->window_ms = gov_window_ms;
 	s->interval_ms = gov_interval_ms;
 	s->slow_start = gov_slow_start;
+	s->lock_share = gov_lock_share;
 }
 
 /*
@@ -694,12 +709,14 @@ governor_init_area(void *area, bool found, LWLock *lock)
 		{
 			SpinLockInit(&gov->slots[i].mutex);
 			pg_atomic_init_u64(&gov->slots[i].lock_wait_samples, 0);
+			pg_atomic_init_u64(&gov->slots[i].lock_waits_begun, 0);
 			pg_atomic_init_u64(&gov->slots[i].busy_seen_at, 0);
 		}
 		for (int i = 0; i < GOV_FINISHED; i++)
 		{
 			SpinLockInit(&gov->finished[i].mutex);
 			pg_atomic_init_u64(&gov->finished[i].lock_wait_samples, 0);
+			pg_atomic_init_u64(&gov->finished[i].lock_waits_begun, 0);
 			pg_atomic_init_u64(&gov->finished[i].busy_seen_at, 0);
 		}
 	}
@@ -1032,9 +1049,41 @@ gov_pause(GovState *st, const GovSignals *sig, const GovSettings *set,
 }
 
 /*
+ * Do the waits for the job's locks begun since its last decision reach
+ * the foreground's p99?  A wait for a row of a batch costs its
+ * transaction up to the batch's length (40-80 ms for 10000 rows, against
+ * a p99 below 1 ms), but the p99 moves only when more than 1% of the
+ * transactions are slower than it: waits of share s push it to the
+ * baseline's (99 + 100 s)th percentile.  So the waits count against the
+ * foreground's rate (transactions, or statements when fewer: one wait
+ * delays one of each): more than steward.governor_lock_wait_share of it
+ * (0.5%: at most up to the baseline's p99.5) halves the batch; 0, any
+ * wait does.  A wait with no foreground measured counts too.  Measured
+ * before (gov3, results-governed-10k-gov3.md): one session waiting for a
+ * row of a batch halved it, one or two a second among ~2000
+ * transactions, so batches of 10000 ran at a median of 731 rows, which
+ * costs the foreground about twice as much per row/s.  Pure.
+ */
+static bool
+lock_waits_move_p99(const GovSignals *sig, const GovSettings *set)
+{
+	double		fg = sig->calls;
+	double		per_s;
+
+	if (sig->lock_waits == 0)
+		return false;
+	if (sig->commits > 0 && sig->commits < fg)
+		fg = sig->commits;
+	per_s = sig->window_s > 0 ? fg / sig->window_s : 0;
+	return sig->lock_waits >
+		set->lock_share * per_s * Max(sig->lock_ticks, 1) * set->interval_ms / 1000.0;
+}
+
+/*
  * Step 2 of a decision: slow down when lag, p99, WAL or CPU time is over
- * its target (once per window), or halve the batch when sessions wait for
- * the job's row locks.  Returns true if it decided (slowed down or held).
+ * its target (once per window), or halve the batch when enough sessions
+ * wait for the job's row locks to move the foreground's p99.  Returns
+ * true if it decided (slowed down or held).
  */
 static bool
 gov_slow_down(GovState *st, const GovSignals *sig, const GovSettings *set,
@@ -1123,11 +1172,12 @@ gov_slow_down(GovState *st, const GovSignals *sig, const GovSettings *set,
 		st->counts[GOV_D_DECREASE]++;
 		return true;
 	}
-	if (sig->lock_waits > 0)
+	if (lock_waits_move_p99(sig, set))
 	{
 		/*
-		 * Sessions wait for rows the job holds: shorter batches hold them
-		 * shorter.  A slowdown like any other: slow start ends here too.
+		 * Enough sessions wait for rows the job holds to reach the
+		 * foreground's tail: shorter batches hold them shorter.  A
+		 * slowdown like any other: slow start ends here too.
 		 */
 		st->slow_start = false;
 		st->increased = false;
@@ -1370,6 +1420,8 @@ steward_governor_round_begin(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
 
+	round_prev_at = round_at;
+	round_at = now;
 	round_npids = 0;
 	if (gov == NULL)
 		return;
@@ -1425,22 +1477,35 @@ steward_governor_sample(PGPROC *proc, uint32 info)
 }
 
 /*
- * A sampled session waits for a lock held by blocker_pid: one lock-wait
- * sample for each listed job of that process.  Reads the slots without
- * the governor's lock and adds with an atomic: a slot its job leaves
- * meanwhile loses the sample, nothing worse.  Raises nothing.
+ * A sampled session (waiter) waits for a lock held by blocker_pid: one
+ * lock-wait sample for each listed job of that process, and one wait
+ * begun when the wait started after the previous round began (its first
+ * sample: PGPROC.waitStart, 0 while it is being set).  So each wait the
+ * sampler sees is counted once however long it lasts, and a wait shorter
+ * than a round is counted in the share of them a round meets.  Reads the
+ * slots without the governor's lock and adds with an atomic: a slot its
+ * job leaves meanwhile loses the sample, nothing worse.  Raises nothing.
  */
 void
-steward_governor_blocked_by(int blocker_pid)
+steward_governor_blocked_by(PGPROC *waiter, int blocker_pid)
 {
+	TimestampTz since;
+	bool		begun;
+
 	if (gov == NULL || blocker_pid == 0)
 		return;
+	since = (TimestampTz) pg_atomic_read_u64(&waiter->waitStart);
+	begun = since == 0 || since >= round_prev_at;
 	for (int i = 0; i < GOV_MAX_JOBS; i++)
 	{
 		GovSlot    *slot = &gov->slots[i];
 
 		if (slot->in_use && slot->pid == blocker_pid)
+		{
 			pg_atomic_fetch_add_u64(&slot->lock_wait_samples, 1);
+			if (begun)
+				pg_atomic_fetch_add_u64(&slot->lock_waits_begun, 1);
+		}
 	}
 }
 
@@ -1557,6 +1622,7 @@ retire_slot(GovSlot *slot, GovSlotState final, TimestampTz now)
 	f->batches = slot->batches;
 	f->sig = slot->sig;
 	pg_atomic_write_u64(&f->lock_wait_samples, pg_atomic_read_u64(&slot->lock_wait_samples));
+	pg_atomic_write_u64(&f->lock_waits_begun, pg_atomic_read_u64(&slot->lock_waits_begun));
 	SpinLockRelease(&f->mutex);
 	slot->in_use = false;
 	SpinLockRelease(&slot->mutex);
@@ -2098,6 +2164,7 @@ read_signals(GovSignals *sig, TimestampTz now, TimestampTz since)
 	}
 	sig->commits = w.commits;
 	sig->base_commits = b.commits;
+	sig->window_s = w.secs;
 	if (w.secs > 0)
 		sig->load_per_s = (w.calls + w.commits) / w.secs;
 	if (b.secs > 0)
@@ -2399,6 +2466,7 @@ fill_slot(int take, StewardGovJob *job, TimestampTz stmt, TimestampTz now)
 	slot->batches = 0;
 	memset(&slot->sig, 0, sizeof(GovSignals));
 	pg_atomic_write_u64(&slot->lock_wait_samples, 0);
+	pg_atomic_write_u64(&slot->lock_waits_begun, 0);
 	pg_atomic_write_u64(&slot->busy_seen_at, 0);
 	SpinLockRelease(&slot->mutex);
 	job->slot = take;
@@ -2500,10 +2568,12 @@ maybe_decide(StewardGovJob *job, TimestampTz now)
 			lock_now = job->lock_seen;
 			SpinLockAcquire(&slot->mutex);
 			if (slot->in_use && slot->id == job->id)
-				lock_now = pg_atomic_read_u64(&slot->lock_wait_samples);
+				lock_now = pg_atomic_read_u64(&slot->lock_waits_begun);
 			SpinLockRelease(&slot->mutex);
 		}
 		sig.lock_waits = lock_now - job->lock_seen;
+		sig.lock_ticks = job->started && sig.tick > job->last_tick ?
+			(int) Min(sig.tick - job->last_tick, GOV_RING) : 1;
 		job->lock_seen = lock_now;
 	}
 	gov_decide(&job->st, &sig, &set, now);
@@ -3194,6 +3264,8 @@ steward_governor_trace(PG_FUNCTION_ARGS)
 		sig.recent_calls = sig.calls;
 		sig.lag_ms = (i < nl && !lnulls[i]) ? DatumGetFloat8(lags[i]) : -1;
 		sig.lock_waits = (i < nk && !knulls[i]) ? Max(DatumGetInt32(locks[i]), 0) : 0;
+		sig.lock_ticks = 1;
+		sig.window_s = set.window_ms / 1000.0;
 		gov_decide(&st, &sig, &set, t);
 		if (!st.paused)
 		{

@@ -37,7 +37,7 @@ extern void steward_governor_own_statement(void);
 /* The wait sampler (stats/waits.c), once per sampling round. */
 extern void steward_governor_round_begin(void);
 extern void steward_governor_sample(PGPROC *proc, uint32 wait_event_info);
-extern void steward_governor_blocked_by(int blocker_pid);
+extern void steward_governor_blocked_by(PGPROC *waiter, int blocker_pid);
 extern void steward_governor_tick(void);
 
 /*

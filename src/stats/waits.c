@@ -632,7 +632,7 @@ count_lock_wait(PGPROC *proc, uint64 queryid, uint64 interval_us)
 	}
 	blocker = first_blocker(proc->pid);
 	if (observer.blocked_by)
-		observer.blocked_by(blocker);
+		observer.blocked_by(proc, blocker);
 	bproc = blocker ? BackendPidGetProc(blocker) : NULL;
 	key.blocking_queryid = queryid_of_proc(bproc);
 

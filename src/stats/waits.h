@@ -23,7 +23,7 @@ typedef struct StewardSamplerObserver
 {
 	void		(*round_begin) (void);
 	void		(*sample) (PGPROC *proc, uint32 wait_event_info);
-	void		(*blocked_by) (int blocker_pid);
+	void		(*blocked_by) (PGPROC *waiter, int blocker_pid);
 	void		(*tick) (void);
 } StewardSamplerObserver;
 

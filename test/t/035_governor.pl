@@ -17,8 +17,12 @@
 #   job's batches in few ticks (one sample a tick); then the slower
 #   foreground becomes the new baseline (measured while the job is paused)
 #   and the job finishes.
-# Part 4: sessions blocked by a job's row locks are seen by the sampler and
-#   halve its batch (reason lock_waits).
+# Part 4: sessions blocked by a job's row locks are seen by the sampler.
+#   Among a foreground of thousands of statements a second, one wait per
+#   batch is below the foreground's p99 and leaves the batch whole (the
+#   rule before halved it at the first wait: batches of 10000 ran at a
+#   median of 731 rows); once those waits are the foreground, they halve
+#   it (reason lock_waits).
 
 use strict;
 use warnings;
@@ -433,13 +437,38 @@ ok( poll_until(
 		                  WHERE status = 'running' AND rows_done >= 100)},
 		30, 'the slow run to start'),
 	'a slow run started');
-my $blocked = start_bg('pgbench', '-n', '-c', '1', '-T', '8', '-f', do {
+# A uniform foreground (a client running SELECT 1: thousands of
+# statements a second) and, beside it, a session updating a row of each
+# batch, waiting up to the batch's length (2 s) each time: about one wait
+# in 2 s, far below 0.5% of the foreground's statements.
+my $uniform = start_bg('pgbench', '-n', '-c', '1', '-T', '60', '-f', do {
+		my $f = $node->basedir . '/select1.sql';
+		append_to_file($f, "SELECT 1;\n");
+		$f
+	}, $node->connstr('postgres'));
+my $blocked = start_bg('pgbench', '-n', '-c', '1', '-T', '60', '-f', do {
 		my $f = $node->basedir . '/ahead.sql';
 		append_to_file($f, q{UPDATE items SET moves = moves
 		  WHERE id = (SELECT min(id) + 50 FROM items WHERE status = 'b');
 });
 		$f
 	}, $node->connstr('postgres'));
+# Three seconds of waiting sampled: two or three waits, each of which
+# halved the batch before.
+ok( poll_until(
+		q{SELECT EXISTS (SELECT 1 FROM steward.governor_jobs
+		                  WHERE kind = 'transition' AND finished_at IS NULL
+		                    AND lock_wait_samples >= 300)},
+		30, 'three seconds of lock waits'),
+	'a session waits for the run\'s row locks beside a uniform foreground');
+is( sql(q{SELECT batch_size || ' ' || coalesce(throttled_by, '-')
+		    FROM steward.governor_jobs
+		   WHERE kind = 'transition' AND finished_at IS NULL}) =~ s/ (?!lock_waits).*$/ other/r,
+	'100 other',
+	'waits below the foreground\'s p99 leave the batch whole');
+$uniform->{h}->kill_kill;
+# Now the waits are most of the foreground (once the window has forgotten
+# the SELECT 1 client): they halve the batch.
 ok( poll_until(
 		q{SELECT EXISTS (SELECT 1 FROM steward.governor_jobs
 		                  WHERE kind = 'transition' AND finished_at IS NULL
@@ -447,6 +476,7 @@ ok( poll_until(
 		30, 'lock waits to shrink the batch'),
 	'sessions waiting for the run\'s row locks halve its batch');
 $blocked->{h}->kill_kill;
+finish_bg($uniform);
 sql(q{SELECT pg_cancel_backend(pid) FROM steward.governor_jobs
      WHERE kind = 'transition' AND finished_at IS NULL});
 finish_bg($lockrun);

@@ -57,6 +57,12 @@
 #                   steward.governor_nice = 0 (neither the purge worker
 #                   nor the job's session reniced) once per round, beside
 #                   the default (mode "nice0")
+#   ANYWAIT=0       1: also run each job governed with
+#                   steward.governor_lock_wait_share = 0 (any session
+#                   waiting for a row of a batch halves the batch: the
+#                   rule before gov5) once per round, beside the default
+#                   (mode "anywait")
+#   NO_SOLO=0       1: skip the runs with no foreground (short runs)
 #   TARGET_RATIO=   steward.governor_target_p99_ratio (empty: the default,
 #                   1.3); the issue's goal allows 1.5
 #   GOVERNOR_WINDOW= steward.governor_window (empty: the default)
@@ -85,6 +91,8 @@ OFF=${OFF:-0}
 ASYNC=${ASYNC:-0}
 ADDITIVE=${ADDITIVE:-0}
 NICE0=${NICE0:-0}
+ANYWAIT=${ANYWAIT:-0}
+NO_SOLO=${NO_SOLO:-0}
 JOBS=${JOBS:-P T M}
 SOLO_ONLY=${SOLO_ONLY:-0}
 PORT=${PORT:-5494}
@@ -184,12 +192,14 @@ run_chunks() {   # run_chunks SCRIPT UNTIL PREFIX
     done
 }
 
-set_governor() {   # set_governor on|off|async|additive|nice0 (async: on, batches do not wait for their flush; additive: on, no slow start; nice0: on, jobs never reniced)
-    local sync=on gov=$1 slow=on nice=10
+set_governor() {   # set_governor on|off|async|additive|nice0|anywait (async: on, batches do not wait for their flush; additive: on, no slow start; nice0: on, jobs never reniced; anywait: on, any lock wait halves the batch)
+    local sync=on gov=$1 slow=on nice=10 share=DEFAULT
     [ "$1" = async ] && sync=off gov=on
     [ "$1" = additive ] && slow=off gov=on
     [ "$1" = nice0 ] && nice=0 gov=on
+    [ "$1" = anywait ] && share=0 gov=on
     psql_q -d "$DB" -c "ALTER SYSTEM SET steward.governor = $gov" \
+                    -c "ALTER SYSTEM SET steward.governor_lock_wait_share = $share" \
                     -c "ALTER SYSTEM SET steward.governor_nice = $nice" \
                     -c "ALTER SYSTEM SET steward.batch_synchronous_commit = $sync" \
                     -c "ALTER SYSTEM SET steward.governor_slow_start = $slow" \
@@ -426,8 +436,10 @@ for ((r = 1; r <= ROUNDS; r++)); do
         [ "$ASYNC" = 1 ] && [ "$job" != P ] && one_job "$job" "$r" "$first" async
         [ "$ADDITIVE" = 1 ] && one_job "$job" "$r" "$first" additive
         [ "$NICE0" = 1 ] && one_job "$job" "$r" "$first" nice0
+        [ "$ANYWAIT" = 1 ] && [ "$job" != P ] && one_job "$job" "$r" "$first" anywait
     done
     for job in $JOBS; do
+        [ "$NO_SOLO" = 1 ] && continue
         case $job in
         T) solo_job "$r" Tanalyzed; solo_job "$r" Tstale ;;
         P) solo_job "$r" P; solo_job "$r" P0 ;;
@@ -454,7 +466,7 @@ what_of() {   # what_of JOB: "description|unit"
     esac
 }
 for job in $JOBS; do
-    for mode in on additive async nice0 off; do
+    for mode in on anywait additive async nice0 off; do
         [ -n "${SAMPLES["$job $mode p99 without"]:-}" ] || continue
         IFS='|' read -r what unit <<<"$(what_of "$job")"
         p0=$(med "$job $mode p99 without") p1=$(med "$job $mode p99 during") q=$(ratio "$p1" "$p0")
@@ -488,7 +500,7 @@ TOTAL_SECS=$((SECONDS - T_START))
     echo "- settings: $SETTINGS"
     echo "- foreground: $FG_TEXT"
     echo "- (P): each round inserts $NEXP expired keys (expired.sql), then purge_begin.sql (begin of a new key, autocommit) with pgbench -c $CLIENTS -j $CLIENTS -M prepared in ${CHUNK}s chunks with -l: ${DURATION_W}s without the purge, and with the purge worker switched on until it has purged all $NEXP keys"
-    echo "- (T): big.items, USING steward, $BIG rows, machine job (pending <-> done), PRIMARY KEY (id); CALL steward.run_transition('big.items', from, to) (batch_size 1000, no max_rows_per_sec; the direction alternates) while oltp.sql (UPDATE big.items SET hits = hits + 1 WHERE id = random) runs; ${DURATION_W}s of oltp.sql without it"
+    echo "- (T): big.items, USING steward, $BIG rows, machine job (pending <-> done), PRIMARY KEY (id); CALL steward.run_transition('big.items', from, to) (batch_size ${TRANSITION_BATCH:-1000}, no max_rows_per_sec; the direction alternates) while oltp.sql (UPDATE big.items SET hits = hits + 1 WHERE id = random) runs; ${DURATION_W}s of oltp.sql without it"
     echo "- (M): orders USING steward, $BIG rows (../migrate/setup.sql); steward.migration_start (total_amount numeric -> total_cents bigint), CALL steward.migration_backfill at default settings while ../migrate/oltp.sql (read and update one random order) runs; rolled back after each run; without: the same migration started (dual writes on), no backfill"
     echo "- solo: the same jobs with no foreground at all (full speed expected); run_transition once analyzed, then once with stale statistics"
     echo "- phases: the order of without/during alternates per round; p50/p99 = nearest rank over the transactions completed in the phase (during: between the job's start and end); ratio = during / without; rate = rows / job seconds"
