@@ -29766,3 +29766,157 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION steward._migration_check_publication_changes() FROM PUBLIC;
+
+-- mach15 (mach14's finding): steward.verify() of a partitioned table runs,
+-- for each leaf partition, the rules declared on it or on a partitioned
+-- table between (the leaf's part takes the root as a second argument).
+DROP FUNCTION steward._verify_partition(regclass);
+
+-- Part of steward.verify(), run as the owner of tbl: one row per rule
+-- pg_steward enforces on tbl (its own or a partitioned ancestor's:
+-- versions >= 1, states the machine declares; a rule whose column is
+-- missing or of a type its kind does not check, which enforces nothing,
+-- and a changed_at column that is not stamped, as failed rows), over tbl's
+-- rows alone (a partitioned table: with its partitions').  above, a
+-- partitioned ancestor of tbl, or NULL: the rules declared on above or
+-- its ancestors are left out (steward.verify(above) checked them over all
+-- of above's rows), leaving those declared below it.
+CREATE FUNCTION steward._verify_rule_rows(tbl regclass, above regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+    states text[];
+    problem text;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rule_rows');
+    IF above IS NOT NULL THEN
+        PERFORM steward._require_part_of(tbl, above);
+    END IF;
+    FOR r IN SELECT cr.relid, cr.attname, cr.kind, cr.machine, cr.changed_at
+               FROM steward.column_rules cr
+              WHERE (cr.relid = tbl
+                     OR cr.relid IN (SELECT relid FROM pg_partition_ancestors(tbl)))
+                AND (above IS NULL
+                     OR cr.relid NOT IN (SELECT relid FROM pg_partition_ancestors(above)))
+              ORDER BY cr.kind, cr.attname, cr.relid::text LOOP
+        -- A rule whose column name names no column (a hand edit of the
+        -- catalog, a rename in single-user mode), or a column of a type
+        -- its kind does not check (a hand edit): the write path ignores
+        -- it, and the counts below would fail 42703.  Listed with the
+        -- statement that removes it, as set_state_check refuses it.
+        problem := steward._rule_column_problem(tbl, r.attname, r.kind);
+        IF problem IS NOT NULL THEN
+            "check" := format('%s %I', CASE r.kind WHEN 'version' THEN 'versions' WHEN 'state' THEN 'states'
+                                                   ELSE 'sequence' END, r.attname);
+            passed := false;
+            detail := CASE WHEN NOT EXISTS (SELECT 1 FROM pg_attribute a
+                                             WHERE a.attrelid = tbl AND a.attname = r.attname
+                                               AND a.attnum > 0 AND NOT a.attisdropped)
+                           THEN format('the rule of %s names column %I, which the relation does not have: pg_steward enforces no rule on it; ',
+                                       r.relid::regclass, r.attname)
+                           ELSE format('the %s rule of %s: %s; ', r.kind, r.relid::regclass, problem) END
+                   || format('remove it as a superuser: DELETE FROM steward.column_rules WHERE relid = %L::regclass AND attname = %L; '
+                             'then attach or track the right column',
+                             r.relid::regclass::text, r.attname);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF r.kind = 'version' THEN
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I < 1', steward._relation_scan(tbl), r.attname) INTO n;
+            "check" := format('versions %I', r.attname); passed := n = 0;
+            -- Stored past the rule (session_replication_role = replica):
+            -- the table's dump does not restore until they are fixed, its
+            -- COPY refuses them (README, "Rows stored past the rules").
+            detail := CASE WHEN n = 0 THEN 'all versions >= 1'
+                           ELSE format('%s with a version below 1: a dump of the table does not restore until fixed: '
+                                       'UPDATE %s SET %I = 1 WHERE %I < 1',
+                                       CASE WHEN n = 1 THEN '1 row' ELSE n || ' rows' END,
+                                       tbl, r.attname, r.attname) END;
+            RETURN NEXT;
+        ELSIF r.kind = 'state' THEN
+            -- The public view: this body runs as the table owner.
+            SELECT m.states INTO states FROM steward.state_machines m WHERE m.name = r.machine;
+            -- A rule whose machine is gone (a TRUNCATE of the catalog, a
+            -- catalog edited in single-user mode, a rule older than 0.2's
+            -- lock between attach and drop) cannot check the stored rows
+            -- (the access method refuses rows entering or changing state).
+            IF states IS NULL THEN
+                "check" := format('states %I', r.attname); passed := false;
+                detail := format('state machine %s does not exist: rows cannot enter or change state in the column; %s', r.machine, CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid OPERATOR(pg_catalog.=) tbl::pg_catalog.oid AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype OPERATOR(pg_catalog.=) 'e' AND d.refobjid OPERATOR(pg_catalog.=) (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'pg_steward'))
+                                 THEN 'a table of the extension: restore its built-in machines with steward.restore_builtin_machines()' ELSE 'detach the column (steward.detach_state_machine), then create the '
+                                 'machine and attach it again (the attach checks the stored rows)' END);
+                RETURN NEXT;
+                CONTINUE;
+            END IF;
+            -- Byte for byte, as the access method compares states.
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text COLLATE "C" = ANY ($1))',
+                           steward._relation_scan(tbl), r.attname, r.attname) INTO n USING states;
+            "check" := format('states %I', r.attname); passed := n = 0;
+            detail := CASE WHEN n = 0 THEN format('all rows in states of %s', r.machine)
+                           ELSE format('%s that machine %s does not declare: a dump of the table does not restore until fixed: '
+                                       'UPDATE such rows to declared states (SELECT * FROM %s WHERE %I IS NULL OR %I <> ALL (%L) lists them), '
+                                       'or detach the machine',
+                                       CASE WHEN n = 1 THEN '1 row in a state' ELSE n || ' rows in states' END,
+                                       r.machine, tbl, r.attname, r.attname, states) END;
+            RETURN NEXT;
+            -- A changed_at naming no timestamptz column (a hand edit):
+            -- the state rule holds, but nothing is stamped.
+            problem := steward._rule_changed_at_problem(tbl, r.changed_at);
+            IF problem IS NOT NULL THEN
+                "check" := format('changed_at of states %I', r.attname); passed := false;
+                detail := format('the state rule of %s: %s; clear it as a superuser: UPDATE steward.column_rules SET changed_at = NULL '
+                                 'WHERE relid = %L::regclass AND attname = %L; or detach the machine and attach it again naming a timestamptz column',
+                                 r.relid::regclass, problem, r.relid::regclass::text, r.attname);
+                RETURN NEXT;
+            END IF;
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- Part of steward.verify(), run as the owner of tbl: one row per rule
+-- pg_steward enforces on tbl (steward._verify_rule_rows), a failed row
+-- when tbl is past the cap of state machines, then one per steward_hash
+-- index (consistent with the table).
+CREATE OR REPLACE FUNCTION steward._verify_rules(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rules');
+    RETURN QUERY SELECT * FROM steward._verify_rule_rows(tbl, NULL);
+    RETURN QUERY SELECT * FROM steward._verify_state_cap(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
+END
+$$;
+
+-- Part of steward.verify(root) of a partitioned table root, run as the
+-- owner of tbl, one of its leaf partitions: what the checks of root
+-- cannot see, because it lives below root - the rules declared on tbl or
+-- on a partitioned table between root and tbl, over tbl's rows (a
+-- partition's rows stored under session_replication_role = replica may
+-- break them: mach14's finding), state machines past the cap (its own
+-- rules with its ancestors'), its exclusion constraints (PostgreSQL 15
+-- has none on partitioned tables: an idempotency key of a partitioned
+-- table is one per partition) and its steward_hash indexes (those of a
+-- partitioned index are the partitions').  The keys, references and
+-- rules of root are checked over all its rows by the parts above.
+CREATE FUNCTION steward._verify_partition(tbl regclass, root regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_partition');
+    PERFORM steward._require_part_of(tbl, root);
+    RETURN QUERY SELECT * FROM steward._verify_rule_rows(tbl, root);
+    RETURN QUERY SELECT * FROM steward._verify_state_cap(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_exclusion(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
+END
+$$;

@@ -34,7 +34,7 @@ SELECT "check", passed, detail FROM steward.verify('vp.orders') ORDER BY 1;
 -- A partition alone: its own checks, unprefixed.
 SELECT "check", passed FROM steward.verify('vp.orders_3') ORDER BY 1;
 -- The partition part refuses anyone but the partition's owner.
-SELECT * FROM steward._verify_partition('vp.orders_3');
+SELECT * FROM steward._verify_partition('vp.orders_3', 'vp.orders');
 
 DROP SCHEMA vp CASCADE;
 DROP ROLE vp_alice;

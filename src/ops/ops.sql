@@ -354,10 +354,12 @@ $$;
 -- pg_steward enforces on tbl (its own or a partitioned ancestor's:
 -- versions >= 1, states the machine declares; a rule whose column is
 -- missing or of a type its kind does not check, which enforces nothing,
--- and a changed_at column that is not stamped, as failed rows), a failed
--- row when tbl is past the cap of state machines, then one per
--- steward_hash index (consistent with the table).
-CREATE FUNCTION steward._verify_rules(tbl regclass)
+-- and a changed_at column that is not stamped, as failed rows), over tbl's
+-- rows alone (a partitioned table: with its partitions').  above, a
+-- partitioned ancestor of tbl, or NULL: the rules declared on above or
+-- its ancestors are left out (steward.verify(above) checked them over all
+-- of above's rows), leaving those declared below it.
+CREATE FUNCTION steward._verify_rule_rows(tbl regclass, above regclass)
 RETURNS TABLE ("check" text, passed boolean, detail text)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -368,12 +370,17 @@ DECLARE
     states text[];
     problem text;
 BEGIN
-    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rules');
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rule_rows');
+    IF above IS NOT NULL THEN
+        PERFORM steward._require_part_of(tbl, above);
+    END IF;
     FOR r IN SELECT cr.relid, cr.attname, cr.kind, cr.machine, cr.changed_at
                FROM steward.column_rules cr
-              WHERE cr.relid = tbl
-                 OR cr.relid IN (SELECT relid FROM pg_partition_ancestors(tbl))
-              ORDER BY cr.kind, cr.attname LOOP
+              WHERE (cr.relid = tbl
+                     OR cr.relid IN (SELECT relid FROM pg_partition_ancestors(tbl)))
+                AND (above IS NULL
+                     OR cr.relid NOT IN (SELECT relid FROM pg_partition_ancestors(above)))
+              ORDER BY cr.kind, cr.attname, cr.relid::text LOOP
         -- A rule whose column name names no column (a hand edit of the
         -- catalog, a rename in single-user mode), or a column of a type
         -- its kind does not check (a hand edit): the write path ignores
@@ -446,7 +453,21 @@ BEGIN
             END IF;
         END IF;
     END LOOP;
+END
+$$;
 
+-- Part of steward.verify(), run as the owner of tbl: one row per rule
+-- pg_steward enforces on tbl (steward._verify_rule_rows), a failed row
+-- when tbl is past the cap of state machines, then one per steward_hash
+-- index (consistent with the table).
+CREATE FUNCTION steward._verify_rules(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rules');
+    RETURN QUERY SELECT * FROM steward._verify_rule_rows(tbl, NULL);
     RETURN QUERY SELECT * FROM steward._verify_state_cap(tbl);
     RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
 END
@@ -488,22 +509,26 @@ BEGIN
 END
 $$;
 
--- Part of steward.verify() of a partitioned table, run as the owner of
--- one of its leaf partitions: what the checks of the partitioned table
--- cannot see, because it lives only on the partition - its exclusion
--- constraints (PostgreSQL 15 has none on partitioned tables: an
--- idempotency key of a partitioned table is one per partition) and its
--- steward_hash indexes (those of a partitioned index are the partitions'),
--- and state machines past the cap (its own rules with its ancestors').
--- The keys, references and rules of the partitioned table are checked
--- over all its rows by the parts above.
-CREATE FUNCTION steward._verify_partition(tbl regclass)
+-- Part of steward.verify(root) of a partitioned table root, run as the
+-- owner of tbl, one of its leaf partitions: what the checks of root
+-- cannot see, because it lives below root - the rules declared on tbl or
+-- on a partitioned table between root and tbl, over tbl's rows (a
+-- partition's rows stored under session_replication_role = replica may
+-- break them: mach14's finding), state machines past the cap (its own
+-- rules with its ancestors'), its exclusion constraints (PostgreSQL 15
+-- has none on partitioned tables: an idempotency key of a partitioned
+-- table is one per partition) and its steward_hash indexes (those of a
+-- partitioned index are the partitions').  The keys, references and
+-- rules of root are checked over all its rows by the parts above.
+CREATE FUNCTION steward._verify_partition(tbl regclass, root regclass)
 RETURNS TABLE ("check" text, passed boolean, detail text)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM steward._verify_as_owner(tbl, 'steward._verify_partition');
+    PERFORM steward._require_part_of(tbl, root);
+    RETURN QUERY SELECT * FROM steward._verify_rule_rows(tbl, root);
     RETURN QUERY SELECT * FROM steward._verify_state_cap(tbl);
     RETURN QUERY SELECT * FROM steward._verify_exclusion(tbl);
     RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);

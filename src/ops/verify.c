@@ -209,24 +209,26 @@ typedef struct TreeTotals
 } TreeTotals;
 
 /*
- * The checks of leaf partition rel (label: its qualified name) as its
- * owner, restricted, settings pinned, each row named "partition <label>:
- * <check>".  root invalid: what lives only on the partition
- * (steward._verify_partition: exclusion constraints, steward_hash
- * indexes), the partitioned table's own checks having read all rows.
- * root valid (partitions with different owners): everything on the
- * partition and its rows hashed as rows of root (steward._verify_rows(leaf,
- * root)), its row count and checksum added to totals instead of returned.
+ * The checks of leaf partition rel (label: its qualified name) of
+ * partitioned table root as its owner, restricted, settings pinned, each
+ * row named "partition <label>: <check>".  Not by_partition: what lives
+ * below root (steward._verify_partition: the rules declared on the
+ * partition or on a partitioned table between, over its rows; exclusion
+ * constraints, steward_hash indexes), root's own checks having read all
+ * rows.  by_partition (partitions with different owners): everything on
+ * the partition and its rows hashed as rows of root
+ * (steward._verify_rows(leaf, root)), its row count and checksum added to
+ * totals instead of returned.
  */
 static void
 leaf_checks_as_owner(ReturnSetInfo *rsinfo, Relation rel, const char *label,
-					 Oid root, TreeTotals *totals)
+					 Oid root, bool by_partition, TreeTotals *totals)
 {
 	Oid			argtypes[2] = {REGCLASSOID, REGCLASSOID};
 	Datum		args[2];
-	const char *sql = OidIsValid(root)
+	const char *sql = by_partition
 		? "SELECT \"check\", passed, detail FROM steward._verify_rows($1, $2)"
-		: "SELECT \"check\", passed, detail FROM steward._verify_partition($1)";
+		: "SELECT \"check\", passed, detail FROM steward._verify_partition($1, $2)";
 	StewardAsOwner ctx;
 
 	args[0] = ObjectIdGetDatum(RelationGetRelid(rel));
@@ -234,7 +236,7 @@ leaf_checks_as_owner(ReturnSetInfo *rsinfo, Relation rel, const char *label,
 	steward_as_table_owner_begin(rel, true, &ctx);
 	steward_pin_output_settings();
 	steward_pin_all_rows();
-	if (SPI_execute_with_args(sql, OidIsValid(root) ? 2 : 1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(sql, 2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not run \"%s\"", sql);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -245,12 +247,12 @@ leaf_checks_as_owner(ReturnSetInfo *rsinfo, Relation rel, const char *label,
 		Datum		values[3];
 		bool		nulls[3] = {false, false, false};
 
-		if (OidIsValid(root) && strcmp(check, "row_count") == 0)
+		if (by_partition && strcmp(check, "row_count") == 0)
 		{
 			totals->rows += strtoll(detail, NULL, 10);
 			continue;
 		}
-		if (OidIsValid(root) && strcmp(check, "checksum") == 0)
+		if (by_partition && strcmp(check, "checksum") == 0)
 		{
 			totals->checksum += checksum_sum(detail);
 			continue;
@@ -321,8 +323,10 @@ leaf_heap_check(ReturnSetInfo *rsinfo, Oid leaf, const char *label, bool by_part
  * or one of them has damaged pages): rel was not read whole, so each leaf
  * is checked entirely and rel's row count and checksum are the leaves'
  * added up, or say which partition's rows could not be read; else only
- * what lives on the leaf alone (a foreign table: nothing), rel's own
- * checks having read all its rows as its owner first.
+ * what lives below rel (the rules declared on the leaf or on a
+ * partitioned table between, its exclusion constraints and steward_hash
+ * indexes; a foreign table: nothing), rel's own checks having read all
+ * its rows as its owner first.
  */
 static void
 verify_partitions(ReturnSetInfo *rsinfo, Relation rel, List *tree, bool by_partition)
@@ -367,8 +371,8 @@ verify_partitions(ReturnSetInfo *rsinfo, Relation rel, List *tree, bool by_parti
 		prel = relation_open(part, NoLock);
 		/* Read as its owner too, so its own policies must show that owner every row. */
 		steward_require_owner_sees_all_rows(part, "steward.verify()");
-		leaf_checks_as_owner(rsinfo, prel, labels[i],
-							 by_partition ? RelationGetRelid(rel) : InvalidOid, &totals);
+		leaf_checks_as_owner(rsinfo, prel, labels[i], RelationGetRelid(rel),
+							 by_partition, &totals);
 		relation_close(prel, NoLock);
 	}
 	if (by_partition && totals.unread != NULL)
@@ -391,7 +395,8 @@ verify_partitions(ReturnSetInfo *rsinfo, Relation rel, List *tree, bool by_parti
  * count, checksum, keys, rules and steward_hash indexes of a table, checked
  * as its owner; of a partitioned table, each leaf partition's pages
  * first, then its rows and keys as its owner, then each leaf partition's
- * exclusion constraints and steward_hash indexes (verify_partitions).  A
+ * rules declared below tbl, exclusion constraints and steward_hash
+ * indexes (verify_partitions).  A
  * partitioned table whose partitions (at any level) have different owners,
  * or one of whose partitions has damaged pages, is never read as a whole:
  * each leaf partition is checked entirely as its owner (its keys,
