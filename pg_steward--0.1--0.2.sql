@@ -29920,3 +29920,210 @@ BEGIN
     RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
 END
 $$;
+
+-- mach15 (review23 R5, R6): tracked_columns lists a rule row naming no
+-- relation; a rule naming a system column says so (also in verify()).
+
+-- Why a rule row of tbl enforces nothing, NULL when its column is there
+-- and of a type its kind checks: the write path (rules.c add_rule) skips
+-- a rule naming a column the relation does not have, or one of another
+-- type (a row written into steward.column_rules by hand, which gets only
+-- a WARNING; track_versions, track_sequence and attach_state_machine
+-- refuse both).  For steward.tracked_columns and verify() (readme39 M2).
+CREATE OR REPLACE FUNCTION steward._rule_column_problem(tbl regclass, col name, kind text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+             WHEN a.attnum IS NULL
+             THEN format('column %I does not exist: pg_steward enforces no rule on it', col)
+             WHEN a.attnum < 0
+             THEN format('column %I is a system column: pg_steward enforces no rule on it', col)
+             WHEN (kind = 'version' AND a.atttypid <> 'int8'::regtype)
+               OR (kind = 'sequence' AND a.atttypid NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype))
+               OR (kind = 'state' AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype))
+             THEN format('column %I is of type %s, which a %s rule does not check: pg_steward enforces no rule on it',
+                         col, a.atttypid::regtype, kind)
+           END
+      FROM (VALUES (1)) one (x)
+      LEFT JOIN pg_attribute a
+             ON a.attrelid = tbl AND a.attname = col AND NOT a.attisdropped
+$$;
+
+-- Why a state rule of tbl stamps nothing when the state changes, NULL when
+-- it has no changed_at or one of type timestamptz: the write path
+-- (rules.c add_state_rule) ignores any other, while the state rule itself
+-- stays enforced.
+CREATE OR REPLACE FUNCTION steward._rule_changed_at_problem(tbl regclass, changed_at name)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+             WHEN changed_at IS NULL THEN NULL
+             WHEN a.attnum IS NULL
+             THEN format('changed_at column %I does not exist: the state rule is enforced, but no column is stamped when the state changes',
+                         changed_at)
+             WHEN a.attnum < 0
+             THEN format('changed_at column %I is a system column: the state rule is enforced, but no column is stamped when the state changes',
+                         changed_at)
+             WHEN a.atttypid <> 'timestamptz'::regtype
+             THEN format('changed_at column %I is of type %s, not timestamp with time zone: the state rule is enforced, but no column is stamped when the state changes',
+                         changed_at, a.atttypid::regtype)
+           END
+      FROM (VALUES (1)) one (x)
+      LEFT JOIN pg_attribute a
+             ON a.attrelid = tbl AND a.attname = changed_at AND NOT a.attisdropped
+$$;
+
+-- enforced: the rule holds on every write of the table's rows; problem:
+-- why not (NULL when enforced), or, for a state rule that is, why its
+-- changed_at column is not stamped.  A row naming no relation (stored as
+-- sent under session_replication_role = replica; refused under origin,
+-- review23 R5) is listed too, enforced = f, relid its OID.
+CREATE OR REPLACE VIEW steward.tracked_columns AS
+SELECT r.relid,
+       r.attname                AS column_name,
+       r.kind,
+       a.atttypid::regtype     AS data_type,
+       c.oid IS NOT NULL AND p.column_problem IS NULL AND p.storage_problem IS NULL AS enforced,
+       r.machine,
+       r.changed_at             AS changed_at_column,
+       r.created_at             AS tracked_since,
+       CASE WHEN c.oid IS NULL
+            THEN pg_catalog.format('relation with OID %s does not exist: pg_steward enforces no rule on it (a relation created later with that OID starts without it); '
+                                   'remove it as a superuser: DELETE FROM steward.column_rules WHERE relid::oid = %s',
+                                   r.relid::pg_catalog.oid, r.relid::pg_catalog.oid)
+            ELSE coalesce(p.column_problem, p.storage_problem,
+                          steward._rule_changed_at_problem(r.relid, r.changed_at)) END AS problem
+  FROM steward.column_rules r
+  LEFT JOIN pg_catalog.pg_class c ON c.oid = r.relid
+  LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
+  LEFT JOIN pg_catalog.pg_attribute a
+         ON a.attrelid = r.relid AND a.attname = r.attname AND NOT a.attisdropped
+  CROSS JOIN LATERAL (
+       SELECT steward._rule_column_problem(r.relid, r.attname, r.kind) AS column_problem,
+              -- A partitioned table's rule is enforced when every partition
+              -- that stores rows is a steward table (foreign tables are
+              -- another server's; the DDL guard, storage_guard.c, keeps it so).
+              CASE WHEN c.relkind = 'p'
+                   THEN (SELECT pg_catalog.format('partition %s does not use access method steward: pg_steward enforces no rule on its rows',
+                                                  pc.oid::pg_catalog.regclass)
+                           FROM pg_catalog.pg_partition_tree(c.oid) t
+                           JOIN pg_catalog.pg_class pc ON pc.oid = t.relid
+                           LEFT JOIN pg_catalog.pg_am pa ON pa.oid = pc.relam
+                          WHERE pc.relkind = 'r'
+                            AND pa.amname IS DISTINCT FROM 'steward'
+                          ORDER BY pc.oid::pg_catalog.regclass::pg_catalog.text LIMIT 1)
+                   WHEN am.amname IS DISTINCT FROM 'steward'
+                   THEN 'the relation does not use access method steward: pg_steward enforces no rule on it'
+              END AS storage_problem) p
+ -- pg_steward's own rule (steward.migration_runs.phase) is not the user's.
+ WHERE c.relnamespace IS DISTINCT FROM 'steward'::pg_catalog.regnamespace;
+
+-- Part of steward.verify(), run as the owner of tbl: one row per rule
+-- pg_steward enforces on tbl (its own or a partitioned ancestor's:
+-- versions >= 1, states the machine declares; a rule whose column is
+-- missing or of a type its kind does not check, which enforces nothing,
+-- and a changed_at column that is not stamped, as failed rows), over tbl's
+-- rows alone (a partitioned table: with its partitions').  above, a
+-- partitioned ancestor of tbl, or NULL: the rules declared on above or
+-- its ancestors are left out (steward.verify(above) checked them over all
+-- of above's rows), leaving those declared below it.
+CREATE OR REPLACE FUNCTION steward._verify_rule_rows(tbl regclass, above regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+    states text[];
+    problem text;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rule_rows');
+    IF above IS NOT NULL THEN
+        PERFORM steward._require_part_of(tbl, above);
+    END IF;
+    FOR r IN SELECT cr.relid, cr.attname, cr.kind, cr.machine, cr.changed_at
+               FROM steward.column_rules cr
+              WHERE (cr.relid = tbl
+                     OR cr.relid IN (SELECT relid FROM pg_partition_ancestors(tbl)))
+                AND (above IS NULL
+                     OR cr.relid NOT IN (SELECT relid FROM pg_partition_ancestors(above)))
+              ORDER BY cr.kind, cr.attname, cr.relid::text LOOP
+        -- A rule whose column name names no column (a hand edit of the
+        -- catalog, a rename in single-user mode), or a column of a type
+        -- its kind does not check (a hand edit): the write path ignores
+        -- it, and the counts below would fail 42703.  Listed with the
+        -- statement that removes it, as set_state_check refuses it.
+        problem := steward._rule_column_problem(tbl, r.attname, r.kind);
+        IF problem IS NOT NULL THEN
+            "check" := format('%s %I', CASE r.kind WHEN 'version' THEN 'versions' WHEN 'state' THEN 'states'
+                                                   ELSE 'sequence' END, r.attname);
+            passed := false;
+            detail := CASE WHEN NOT EXISTS (SELECT 1 FROM pg_attribute a
+                                             WHERE a.attrelid = tbl AND a.attname = r.attname
+                                               AND NOT a.attisdropped)
+                           THEN format('the rule of %s names column %I, which the relation does not have: pg_steward enforces no rule on it; ',
+                                       r.relid::regclass, r.attname)
+                           ELSE format('the %s rule of %s: %s; ', r.kind, r.relid::regclass, problem) END
+                   || format('remove it as a superuser: DELETE FROM steward.column_rules WHERE relid = %L::regclass AND attname = %L; '
+                             'then attach or track the right column',
+                             r.relid::regclass::text, r.attname);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF r.kind = 'version' THEN
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I < 1', steward._relation_scan(tbl), r.attname) INTO n;
+            "check" := format('versions %I', r.attname); passed := n = 0;
+            -- Stored past the rule (session_replication_role = replica):
+            -- the table's dump does not restore until they are fixed, its
+            -- COPY refuses them (README, "Rows stored past the rules").
+            detail := CASE WHEN n = 0 THEN 'all versions >= 1'
+                           ELSE format('%s with a version below 1: a dump of the table does not restore until fixed: '
+                                       'UPDATE %s SET %I = 1 WHERE %I < 1',
+                                       CASE WHEN n = 1 THEN '1 row' ELSE n || ' rows' END,
+                                       tbl, r.attname, r.attname) END;
+            RETURN NEXT;
+        ELSIF r.kind = 'state' THEN
+            -- The public view: this body runs as the table owner.
+            SELECT m.states INTO states FROM steward.state_machines m WHERE m.name = r.machine;
+            -- A rule whose machine is gone (a TRUNCATE of the catalog, a
+            -- catalog edited in single-user mode, a rule older than 0.2's
+            -- lock between attach and drop) cannot check the stored rows
+            -- (the access method refuses rows entering or changing state).
+            IF states IS NULL THEN
+                "check" := format('states %I', r.attname); passed := false;
+                detail := format('state machine %s does not exist: rows cannot enter or change state in the column; %s', r.machine, CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid OPERATOR(pg_catalog.=) tbl::pg_catalog.oid AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype OPERATOR(pg_catalog.=) 'e' AND d.refobjid OPERATOR(pg_catalog.=) (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'pg_steward'))
+                                 THEN 'a table of the extension: restore its built-in machines with steward.restore_builtin_machines()' ELSE 'detach the column (steward.detach_state_machine), then create the '
+                                 'machine and attach it again (the attach checks the stored rows)' END);
+                RETURN NEXT;
+                CONTINUE;
+            END IF;
+            -- Byte for byte, as the access method compares states.
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text COLLATE "C" = ANY ($1))',
+                           steward._relation_scan(tbl), r.attname, r.attname) INTO n USING states;
+            "check" := format('states %I', r.attname); passed := n = 0;
+            detail := CASE WHEN n = 0 THEN format('all rows in states of %s', r.machine)
+                           ELSE format('%s that machine %s does not declare: a dump of the table does not restore until fixed: '
+                                       'UPDATE such rows to declared states (SELECT * FROM %s WHERE %I IS NULL OR %I <> ALL (%L) lists them), '
+                                       'or detach the machine',
+                                       CASE WHEN n = 1 THEN '1 row in a state' ELSE n || ' rows in states' END,
+                                       r.machine, tbl, r.attname, r.attname, states) END;
+            RETURN NEXT;
+            -- A changed_at naming no timestamptz column (a hand edit):
+            -- the state rule holds, but nothing is stamped.
+            problem := steward._rule_changed_at_problem(tbl, r.changed_at);
+            IF problem IS NOT NULL THEN
+                "check" := format('changed_at of states %I', r.attname); passed := false;
+                detail := format('the state rule of %s: %s; clear it as a superuser: UPDATE steward.column_rules SET changed_at = NULL '
+                                 'WHERE relid = %L::regclass AND attname = %L; or detach the machine and attach it again naming a timestamptz column',
+                                 r.relid::regclass, problem, r.relid::regclass::text, r.attname);
+                RETURN NEXT;
+            END IF;
+        END IF;
+    END LOOP;
+END
+$$;

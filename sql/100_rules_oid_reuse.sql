@@ -15,8 +15,11 @@ CREATE TABLE r100_probe ();
 SELECT 'r100_probe'::regclass::oid AS base \gset
 DROP TABLE r100_probe;
 SET session_replication_role = replica;
+-- (each row naming no relation yet gets a WARNING: review23 R5)
+SET client_min_messages = error;
 INSERT INTO steward.column_rules (relid, attname, kind)
 SELECT (:base + g)::oid::regclass, 'v', 'version' FROM generate_series(1, 200) g;
+RESET client_min_messages;
 INSERT INTO steward.table_retention (relid, retention)
 SELECT (:base + g)::oid::regclass, interval '1 day' FROM generate_series(1, 200) g;
 RESET session_replication_role;

@@ -767,7 +767,9 @@ require_machine_usage(const char *machine, const MachineInfo *info, Oid caller)
 			 errmsg("permission denied for state machine \"%s\"", machine),
 			 owner_name ? errdetail("It belongs to role \"%s\".", owner_name) :
 			 errdetail("Its owner no longer exists."),
-			 errhint("Attach a machine of your own, or have its owner run steward.grant_state_machine(%s, %s).",
+			 errhint(owner_name ?
+					 "Attach a machine of your own, or have its owner run steward.grant_state_machine(%s, %s)." :
+					 "Attach a machine of your own, or have a superuser run steward.grant_state_machine(%s, %s).",
 					 quote_literal_cstr(machine),
 					 quote_literal_cstr(quote_identifier(GetUserNameFromId(caller, false))))));
 }
@@ -1395,7 +1397,8 @@ check_not_extension_rule(Relation rel, const char *colname)
  * steward.detach_state_machine(tbl, column): stop enforcing the column's
  * state machine; the stored values stay.  The caller must own tbl
  * (42501); ShareRowExclusiveLock on tbl so that no write is in flight
- * while the rule goes.  Raises 42704 when the column has no machine (for
+ * while the rule goes.  Raises 42703 when the table has no such column
+ * (0A000 for a system column), 42704 when the column has no machine (for
  * a partition following an ancestor's, naming the ancestor's detach) and
  * 55000 for a table of the extension (check_not_extension_rule).
  */
@@ -1420,6 +1423,9 @@ steward_detach_state_machine(PG_FUNCTION_ARGS)
 		/* A partition's rule may be an ancestor's: detach it there. */
 		char	   *declname = steward_ancestor_rule_name(rel, colname, true);
 
+		/* No such column: 42703 (0A000 for a system column), as core says. */
+		if (declname == NULL)
+			(void) steward_lookup_column(rel, colname);
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 declname ?

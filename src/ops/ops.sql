@@ -393,7 +393,7 @@ BEGIN
             passed := false;
             detail := CASE WHEN NOT EXISTS (SELECT 1 FROM pg_attribute a
                                              WHERE a.attrelid = tbl AND a.attname = r.attname
-                                               AND a.attnum > 0 AND NOT a.attisdropped)
+                                               AND NOT a.attisdropped)
                            THEN format('the rule of %s names column %I, which the relation does not have: pg_steward enforces no rule on it; ',
                                        r.relid::regclass, r.attname)
                            ELSE format('the %s rule of %s: %s; ', r.kind, r.relid::regclass, problem) END

@@ -698,7 +698,8 @@ steward_track_sequence(PG_FUNCTION_ARGS)
  * steward.untrack(tbl, col): drop the version or sequence rule of col.
  * Caller must own tbl; takes ShareRowExclusiveLock on it (any relation
  * kind) and RowExclusiveLock on steward.column_rules.  Raises 22004 for a
- * NULL argument, 42P01, 42501, 42704 when the column has no rule, and
+ * NULL argument, 42P01, 42501, 42703 when the table has no such column
+ * (0A000 for a system column), 42704 when the column has no rule, and
  * what the rules table's triggers raise (steward_delete_column_rules).
  */
 Datum
@@ -731,6 +732,9 @@ steward_untrack(PG_FUNCTION_ARGS)
 		char	   *statename = declname ? NULL :
 			steward_ancestor_rule_name(rel, colname, true);
 
+		/* No such column: 42703 (0A000 for a system column), as core says. */
+		if (declname == NULL && statename == NULL)
+			(void) steward_lookup_column(rel, colname);
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("column \"%s\" of relation \"%s\" is not tracked",
@@ -892,6 +896,54 @@ rule_row_changed(Relation catalog, HeapTuple tuple)
 }
 
 /*
+ * What a rule row naming no relation means, for the refusal and the
+ * WARNING below (review23 R5).
+ */
+#define RULE_NO_RELATION_DETAIL \
+	"pg_steward enforces no rule on a relation that does not exist (a relation created later with that OID starts without it)"
+
+/*
+ * A rule row naming relation OID relid, which names no relation: a row
+ * written under session_replication_role = replica (stored as sent, as a
+ * restore writes its rows) or an edit of such a row.  A WARNING with the
+ * DELETE that removes it; steward.tracked_columns lists it (enforced =
+ * f).  No lock.
+ */
+static void
+warn_rule_names_no_relation(Oid relid, const char *kind)
+{
+	ereport(WARNING,
+			(errcode(ERRCODE_UNDEFINED_TABLE),
+			 errmsg("the %s rule names relation with OID %u, which does not exist", kind, relid),
+			 errdetail(RULE_NO_RELATION_DETAIL "; the row is kept."),
+			 errhint("Remove it: DELETE FROM steward.column_rules WHERE relid::oid = %u;", relid)));
+}
+
+/*
+ * Refuse (42P01) a rule row a statement under session_replication_role =
+ * origin points at relation OID relid, which names no relation (an INSERT
+ * naming the table by a mistyped OID; a name that is no relation already
+ * fails in regclass's input): it would enforce nothing, and nothing but a
+ * WARNING-less row in the catalog would tell (review23 R5; a relation
+ * created later with that OID deletes it, _rules_on_create).  A restore
+ * never sends such a row (relid is dumped as the table's name, unlike a
+ * missing column, which only gets a WARNING); rows written under replica
+ * are stored as sent, with warn_rule_names_no_relation's WARNING.  No
+ * lock.
+ */
+static void
+refuse_rule_names_no_relation(Oid relid)
+{
+	if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_TABLE),
+			 errmsg("relation with OID %u does not exist", relid),
+			 errdetail(RULE_NO_RELATION_DETAIL "."),
+			 errhint("Name the table (relid = 'schema.table'), or use steward.track_versions, steward.track_sequence or steward.attach_state_machine.")));
+}
+
+/*
  * A rule row that a statement wrote by hand (an INSERT or an UPDATE of its
  * relid or attname: the API functions and labels name existing columns)
  * naming no column of an existing relation: the write path ignores it, so
@@ -923,12 +975,25 @@ warn_rule_names_no_column(Relation catalog, HeapTuple tuple)
 	AttrNumber	changed_attnum = InvalidAttrNumber;
 	Oid			changed_type = InvalidOid;
 
-	if (!OidIsValid(relid) || isnull1 || isnull2 ||
-		(relname = get_rel_name(relid)) == NULL)
+	if (!OidIsValid(relid) || isnull1 || isnull2)
 		return;
+	if ((relname = get_rel_name(relid)) == NULL)
+	{
+		warn_rule_names_no_relation(relid, TextDatumGetCString(kind));
+		return;
+	}
 	qualname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), relname);
 	attnum = get_attnum(relid, NameStr(*DatumGetName(attname)));
-	if (attnum <= 0)
+	if (attnum < 0)
+		ereport(WARNING,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("the %s rule of relation \"%s\" names system column \"%s\"",
+						TextDatumGetCString(kind), relname, NameStr(*DatumGetName(attname))),
+				 errdetail("pg_steward enforces rules on user columns only; the row is kept."),
+				 errhint("Remove it: DELETE FROM steward.column_rules WHERE relid = %s::regclass AND attname = %s; then attach or track the right column.",
+						 quote_literal_cstr(qualname),
+						 quote_literal_cstr(NameStr(*DatumGetName(attname))))));
+	else if (attnum == InvalidAttrNumber)
 		ereport(WARNING,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("the %s rule of relation \"%s\" names column \"%s\", which the relation does not have",
@@ -953,6 +1018,9 @@ warn_rule_names_no_column(Relation catalog, HeapTuple tuple)
 			 (changed_attnum = get_attnum(relid, NameStr(*DatumGetName(changed_at)))) <= 0)
 		ereport(WARNING,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 changed_attnum < 0 ?
+				 errmsg("the state rule of column \"%s\" of relation \"%s\" names changed_at column \"%s\", a system column",
+						NameStr(*DatumGetName(attname)), relname, NameStr(*DatumGetName(changed_at))) :
 				 errmsg("the state rule of column \"%s\" of relation \"%s\" names changed_at column \"%s\", which the relation does not have",
 						NameStr(*DatumGetName(attname)), relname, NameStr(*DatumGetName(changed_at))),
 				 errdetail("pg_steward stamps no column when the state changes; the state rule itself is enforced."),
@@ -1114,8 +1182,10 @@ steward_catalog_row_trigger(FunctionCallInfo fcinfo, const char *name,
  * (rule_row_invalidate).  A row that
  * puts a rule on a table not using the steward access method is refused
  * (42809, steward_check_rule_storage), as is one on a temporary relation
- * (0A000), and so is a DELETE or UPDATE of the rule of one of the
- * extension's own tables (55000, refuse_extension_rule_change); a row a
+ * (0A000), and so is one naming no relation (42P01,
+ * refuse_rule_names_no_relation), and so is a DELETE or UPDATE of the rule
+ * of one of the extension's own tables (55000,
+ * refuse_extension_rule_change); a row a
  * statement points at a column its relation does not
  * have, or whose changed_at names no timestamptz column, gets a WARNING
  * (warn_rule_names_no_column); 39P01 when not called as an AFTER ROW
@@ -1182,6 +1252,8 @@ steward_column_rules_changed(PG_FUNCTION_ARGS)
 		{
 			Oid			relid = rule_tuple_relid(trigdata->tg_relation, written);
 
+			if (OidIsValid(relid))
+				refuse_rule_names_no_relation(relid);
 			if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
 			{
 				Relation	rel = relation_open(relid, AccessShareLock);

@@ -88,6 +88,8 @@ AS $$
     SELECT CASE
              WHEN a.attnum IS NULL
              THEN format('column %I does not exist: pg_steward enforces no rule on it', col)
+             WHEN a.attnum < 0
+             THEN format('column %I is a system column: pg_steward enforces no rule on it', col)
              WHEN (kind = 'version' AND a.atttypid <> 'int8'::regtype)
                OR (kind = 'sequence' AND a.atttypid NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype))
                OR (kind = 'state' AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype))
@@ -96,7 +98,7 @@ AS $$
            END
       FROM (VALUES (1)) one (x)
       LEFT JOIN pg_attribute a
-             ON a.attrelid = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped
+             ON a.attrelid = tbl AND a.attname = col AND NOT a.attisdropped
 $$;
 
 -- Why a state rule of tbl stamps nothing when the state changes, NULL when
@@ -113,31 +115,40 @@ AS $$
              WHEN a.attnum IS NULL
              THEN format('changed_at column %I does not exist: the state rule is enforced, but no column is stamped when the state changes',
                          changed_at)
+             WHEN a.attnum < 0
+             THEN format('changed_at column %I is a system column: the state rule is enforced, but no column is stamped when the state changes',
+                         changed_at)
              WHEN a.atttypid <> 'timestamptz'::regtype
              THEN format('changed_at column %I is of type %s, not timestamp with time zone: the state rule is enforced, but no column is stamped when the state changes',
                          changed_at, a.atttypid::regtype)
            END
       FROM (VALUES (1)) one (x)
       LEFT JOIN pg_attribute a
-             ON a.attrelid = tbl AND a.attname = changed_at AND a.attnum > 0 AND NOT a.attisdropped
+             ON a.attrelid = tbl AND a.attname = changed_at AND NOT a.attisdropped
 $$;
 
 -- enforced: the rule holds on every write of the table's rows; problem:
 -- why not (NULL when enforced), or, for a state rule that is, why its
--- changed_at column is not stamped.
+-- changed_at column is not stamped.  A row naming no relation (stored as
+-- sent under session_replication_role = replica; refused under origin,
+-- review23 R5) is listed too, enforced = f, relid its OID.
 CREATE VIEW steward.tracked_columns AS
 SELECT r.relid,
        r.attname                AS column_name,
        r.kind,
        a.atttypid::regtype     AS data_type,
-       p.column_problem IS NULL AND p.storage_problem IS NULL AS enforced,
+       c.oid IS NOT NULL AND p.column_problem IS NULL AND p.storage_problem IS NULL AS enforced,
        r.machine,
        r.changed_at             AS changed_at_column,
        r.created_at             AS tracked_since,
-       coalesce(p.column_problem, p.storage_problem,
-                steward._rule_changed_at_problem(r.relid, r.changed_at)) AS problem
+       CASE WHEN c.oid IS NULL
+            THEN pg_catalog.format('relation with OID %s does not exist: pg_steward enforces no rule on it (a relation created later with that OID starts without it); '
+                                   'remove it as a superuser: DELETE FROM steward.column_rules WHERE relid::oid = %s',
+                                   r.relid::pg_catalog.oid, r.relid::pg_catalog.oid)
+            ELSE coalesce(p.column_problem, p.storage_problem,
+                          steward._rule_changed_at_problem(r.relid, r.changed_at)) END AS problem
   FROM steward.column_rules r
-  JOIN pg_catalog.pg_class c ON c.oid = r.relid
+  LEFT JOIN pg_catalog.pg_class c ON c.oid = r.relid
   LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
   LEFT JOIN pg_catalog.pg_attribute a
          ON a.attrelid = r.relid AND a.attname = r.attname AND NOT a.attisdropped
@@ -159,7 +170,7 @@ SELECT r.relid,
                    THEN 'the relation does not use access method steward: pg_steward enforces no rule on it'
               END AS storage_problem) p
  -- pg_steward's own rule (steward.migration_runs.phase) is not the user's.
- WHERE c.relnamespace <> 'steward'::pg_catalog.regnamespace;
+ WHERE c.relnamespace IS DISTINCT FROM 'steward'::pg_catalog.regnamespace;
 GRANT SELECT ON steward.tracked_columns TO PUBLIC;
 
 -- Keep the rules consistent with DDL: dropping a table or a tracked column
