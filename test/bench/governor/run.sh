@@ -62,6 +62,9 @@
 #                   waiting for a row of a batch halves the batch: the
 #                   rule before gov5) once per round, beside the default
 #                   (mode "anywait")
+#   BATCH10K=0      1: also run each job governed in batches of 10000
+#                   (run_transition's batch_size, steward.migration_batch_size)
+#                   once per round, beside the default (mode "batch10k")
 #   NO_SOLO=0       1: skip the runs with no foreground (short runs)
 #   TARGET_RATIO=   steward.governor_target_p99_ratio (empty: the default,
 #                   1.3); the issue's goal allows 1.5
@@ -92,6 +95,7 @@ ASYNC=${ASYNC:-0}
 ADDITIVE=${ADDITIVE:-0}
 NICE0=${NICE0:-0}
 ANYWAIT=${ANYWAIT:-0}
+BATCH10K=${BATCH10K:-0}
 NO_SOLO=${NO_SOLO:-0}
 JOBS=${JOBS:-P T M}
 SOLO_ONLY=${SOLO_ONLY:-0}
@@ -193,13 +197,16 @@ run_chunks() {   # run_chunks SCRIPT UNTIL PREFIX
 }
 
 set_governor() {   # set_governor on|off|async|additive|nice0|anywait (async: on, batches do not wait for their flush; additive: on, no slow start; nice0: on, jobs never reniced; anywait: on, any lock wait halves the batch)
-    local sync=on gov=$1 slow=on nice=10 share=DEFAULT
+    local sync=on gov=$1 slow=on nice=10 share=DEFAULT mb=DEFAULT
+    CUR_TBATCH=$TRANSITION_BATCH
+    [ "$1" = batch10k ] && mb=10000 CUR_TBATCH=10000 gov=on
     [ "$1" = async ] && sync=off gov=on
     [ "$1" = additive ] && slow=off gov=on
     [ "$1" = nice0 ] && nice=0 gov=on
     [ "$1" = anywait ] && share=0 gov=on
     psql_q -d "$DB" -c "ALTER SYSTEM SET steward.governor = $gov" \
                     -c "ALTER SYSTEM SET steward.governor_lock_wait_share = $share" \
+                    -c "ALTER SYSTEM SET steward.migration_batch_size = $mb" \
                     -c "ALTER SYSTEM SET steward.governor_nice = $nice" \
                     -c "ALTER SYSTEM SET steward.batch_synchronous_commit = $sync" \
                     -c "ALTER SYSTEM SET steward.governor_slow_start = $slow" \
@@ -289,7 +296,7 @@ during_call() {
 phase_transition() {   # phase_transition NAME FROM TO
     local out
     psql_q -d "$DB" -c "VACUUM big.items" -c "CHECKPOINT"
-    during_call "$1" "CALL steward.run_transition('big.items', '$2', '$3'${TRANSITION_BATCH:+, NULL, $TRANSITION_BATCH})" "$T_SQL" transition
+    during_call "$1" "CALL steward.run_transition('big.items', '$2', '$3'${CUR_TBATCH:+, NULL, $CUR_TBATCH})" "$T_SQL" transition
     out=$(psql_q -d "$DB" -At -F ' ' -c "SELECT rows_done, status FROM steward.transition_progress
                                           WHERE relid = 'big.items'::regclass ORDER BY id DESC LIMIT 1")
     [ "$out" = "$BIG finished" ] || die "run_transition: $out (expected $BIG rows, finished)"
@@ -437,6 +444,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
         [ "$ADDITIVE" = 1 ] && one_job "$job" "$r" "$first" additive
         [ "$NICE0" = 1 ] && one_job "$job" "$r" "$first" nice0
         [ "$ANYWAIT" = 1 ] && [ "$job" != P ] && one_job "$job" "$r" "$first" anywait
+        [ "$BATCH10K" = 1 ] && [ "$job" != P ] && one_job "$job" "$r" "$first" batch10k
     done
     for job in $JOBS; do
         [ "$NO_SOLO" = 1 ] && continue
@@ -466,7 +474,7 @@ what_of() {   # what_of JOB: "description|unit"
     esac
 }
 for job in $JOBS; do
-    for mode in on anywait additive async nice0 off; do
+    for mode in on anywait batch10k additive async nice0 off; do
         [ -n "${SAMPLES["$job $mode p99 without"]:-}" ] || continue
         IFS='|' read -r what unit <<<"$(what_of "$job")"
         p0=$(med "$job $mode p99 without") p1=$(med "$job $mode p99 during") q=$(ratio "$p1" "$p0")
