@@ -9,7 +9,8 @@
 -- not have say 42703, as core does (was 42704 "has no state machine
 -- attached" / "is not tracked"); a rule naming a system column, as its
 -- column or as changed_at, says so; require_machine_usage's HINT names a
--- superuser when the machine's owner no longer exists.
+-- superuser when the machine's owner no longer exists.  mach14's finding:
+-- a TRUNCATE of steward.column_rules is refused.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -76,6 +77,14 @@ SET ROLE r235_user;
 SELECT steward.attach_state_machine('r235_u', 'st', 'r235_m');
 DROP TABLE r235_u;
 RESET ROLE;
+
+-- 5. (mach14's finding) A TRUNCATE of the catalog fires no row trigger:
+--    it would drop the rule of steward.migration_runs.phase, which a
+--    DELETE may not, and leave the cached rules and labels.  Refused.
+TRUNCATE steward.column_rules;
+\echo :LAST_ERROR_SQLSTATE
+SELECT attname, machine FROM steward.column_rules
+ WHERE relid = 'steward.migration_runs'::regclass;
 
 DROP TABLE r235_t;
 UPDATE steward.machine_definitions SET owner = current_user::regrole WHERE name = 'r235_m';
