@@ -58,6 +58,14 @@ BEGIN
     IF dropped IS NULL THEN
         RETURN;
     END IF;
+    -- One read instead of four writes where no row names them (an index,
+    -- a table never configured nor sampled: ddl2).
+    IF NOT EXISTS (SELECT 1 FROM steward.table_retention r WHERE r.relid::oid = ANY (dropped))
+       AND NOT EXISTS (SELECT 1 FROM steward.capacity_samples s WHERE s.relid = ANY (dropped))
+       AND NOT EXISTS (SELECT 1 FROM steward.validation_runs v WHERE v.relid::oid = ANY (dropped))
+       AND NOT EXISTS (SELECT 1 FROM steward.transition_runs t WHERE t.relid::oid = ANY (dropped)) THEN
+        RETURN;
+    END IF;
     DELETE FROM steward.table_retention r WHERE r.relid::oid = ANY (dropped);
     DELETE FROM steward.capacity_samples s WHERE s.relid = ANY (dropped);
     -- Only where rows are: a DELETE's plan is checked against every

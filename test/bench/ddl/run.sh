@@ -6,16 +6,16 @@
 # the extension, "bench" with it.  In each, one backend runs N times a
 # pair of statements (CREATE TABLE + DROP TABLE, CREATE TEMP TABLE + DROP
 # TABLE, ALTER TABLE ADD + DROP COLUMN, CREATE + DROP INDEX) from a DO
-# block; measured is that backend's CPU time per pair (utime + stime from
-# /proc/self/stat, which waiting for a CPU on a shared machine does not
-# change).  A third side, "bench" with every steward event trigger
+# block; measured is that backend's CPU time per pair (nanoseconds on a CPU from
+# /proc/self/schedstat, which waiting for a CPU on a shared machine does
+# not change).  A third side, "bench" with every steward event trigger
 # disabled, shows what is left (the library's hooks, which "plain" has
 # too).  ROUNDS rounds, the sides alternating; then one run with
 # track_functions = all names the event-trigger functions by time.
 #
 # Usage (as root, the extension installed into the PostgreSQL that
 # pg_config names):  bash test/bench/ddl/run.sh
-# Environment: N=300, ROUNDS=3, PORT=5496, KEEP=0, BASE= (the cluster's
+# Environment: N=300 (at most 1500), ROUNDS=3, PORT=5496, KEEP=0, BASE= (the cluster's
 # directory, default /var/tmp/pg_steward-bench-ddl: two builds side by side
 # need two), RESULTS= (default:
 # results.md next to this script).
@@ -31,11 +31,16 @@ RESULTS=${RESULTS:-$BENCH/results.md}
 DB=bench
 . "$BENCH/../lib.sh"
 
+(( N <= 1500 )) || die "N=$N: the column pair adds N columns to one table (at most 1600)"
 bench_start_cluster ddl
 psql_q -d "$DB" -c "CREATE EXTENSION pg_steward" >/dev/null
 "$PGBIN/createdb" plain
+# Each run of the column and index pairs starts from a fresh "base": a
+# dropped column keeps its attribute number, so N column pairs use N of
+# the table's 1600 (and every later statement on it reads them all).
+NEW_BASE="SET client_min_messages = warning; DROP TABLE IF EXISTS base; CREATE TABLE base (id int PRIMARY KEY, a text, b int)"
 for d in "$DB" plain; do
-    psql_q -d "$d" -c "CREATE TABLE base (id int PRIMARY KEY, a text, b int)" >/dev/null
+    psql_q -d "$d" -c "$NEW_BASE" >/dev/null
 done
 
 declare -A PAIR=(
@@ -45,7 +50,8 @@ declare -A PAIR=(
     [index]="CREATE INDEX base_b ON base (b); DROP INDEX base_b"
 )
 KINDS="table temp column index"
-cpu="(SELECT split_part(s, ' ', 14)::bigint + split_part(s, ' ', 15)::bigint FROM pg_read_file('/proc/self/stat') s)"
+# nanoseconds on a CPU (the scheduler's sum, not utime + stime in 10 ms ticks)
+cpu="(SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint)"
 
 set_triggers() {   # set_triggers ENABLE|DISABLE (in $DB)
     psql_q -d "$DB" -c "DO \$\$DECLARE n name; BEGIN
@@ -56,9 +62,10 @@ set_triggers() {   # set_triggers ENABLE|DISABLE (in $DB)
 # one DATABASE KIND: milliseconds of backend CPU per statement pair
 one() {
     local sql=${PAIR[$2]}
+    case $2 in column|index) psql_q -d "$1" -c "$NEW_BASE" >/dev/null ;; esac
     psql_q -d "$1" -At -c "CREATE TEMP TABLE t0 AS SELECT $cpu AS cpu" \
         -c "DO \$\$BEGIN FOR i IN 1..$N LOOP EXECUTE \$q\$${sql%%;*}\$q\$; EXECUTE \$q\$${sql#*; }\$q\$; END LOOP; END\$\$" \
-        -c "SELECT round(($cpu - cpu) * 10.0 / $N, 3) FROM t0"
+        -c "SELECT round(($cpu - cpu) / 1e6 / $N, 3) FROM t0"
 }
 
 declare -A S
@@ -84,6 +91,7 @@ psql_q -d "$DB" -c "SELECT pg_stat_reset()" >/dev/null
     echo "SET track_functions = 'all';"
     for k in $KINDS; do
         sql=${PAIR[$k]}
+        case $k in column|index) echo "$NEW_BASE;" ;; esac
         echo "DO \$\$BEGIN FOR i IN 1..$N LOOP EXECUTE \$q\$${sql%%;*}\$q\$; EXECUTE \$q\$${sql#*; }\$q\$; END LOOP; END\$\$;"
     done
 } | psql_q -d "$DB" >/dev/null
