@@ -30480,3 +30480,22 @@ BEGIN
     DELETE FROM steward.transition_runs t WHERE t.relid::oid = ANY (dropped);
 END
 $$;
+
+-- codereview10 C1: the TRUNCATE guard of steward.column_rules (17eb82d)
+-- fires under replica too and, in a logical replication worker, applies
+-- the TRUNCATE and sends every rule's table an invalidation (C).
+CREATE OR REPLACE FUNCTION steward._column_rules_truncate()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'steward_column_rules_truncate'
+LANGUAGE C;
+ALTER TABLE steward.column_rules ENABLE ALWAYS TRIGGER column_rules_truncate;
+
+-- codereview10 C5: a relation gone prints as its OID, not NULL.
+CREATE OR REPLACE FUNCTION steward._relation_name(rel regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT coalesce((SELECT c.relname::text FROM pg_catalog.pg_class c WHERE c.oid = rel),
+                rel::oid::text)
+$$;

@@ -40,13 +40,15 @@ COMMENT ON FUNCTION steward.setting_value(text) IS
 
 -- A relation's name as an error message prints it inside double quotes, as
 -- core does (RangeVarGetRelid, column "..." of relation "..."): its name as
--- it is, never quoted again; NULL for a relation gone.
+-- it is, never quoted again; its OID for a relation gone, as regclass
+-- output prints it (codereview10 C5: it was NULL).
 CREATE FUNCTION steward._relation_name(rel regclass)
 RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-SELECT c.relname::text FROM pg_catalog.pg_class c WHERE c.oid = rel
+SELECT coalesce((SELECT c.relname::text FROM pg_catalog.pg_class c WHERE c.oid = rel),
+                rel::oid::text)
 $$;
 
 -- A relation name as the user typed it (regclass input), as core's 42P01

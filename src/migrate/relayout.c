@@ -4335,7 +4335,10 @@ typedef struct ColumnJudgeSeen
  * partial unique index steward.migration_tables (relid) WHERE active, in
  * a snapshot taken now.  (A column migration's table is never a
  * partitioned table or a partition; a relayout's partitions are found
- * through their layout, relayout_of.)
+ * through their layout, relayout_of.)  False when the catalog is not
+ * there; true when it is and its index or column is not (renamed or
+ * dropped by its owner), so that the full read runs and no guard is
+ * skipped (codereview10 C3).
  */
 static bool
 active_migration_table(Oid relid)
@@ -4350,8 +4353,10 @@ active_migration_table(Oid relid)
 	SysScanDesc scan;
 	bool		found;
 
-	if (!OidIsValid(index) || attnum == InvalidAttrNumber)
+	if (!OidIsValid(catalog))
 		return false;
+	if (!OidIsValid(index) || attnum == InvalidAttrNumber)
+		return true;
 	rel = table_open(catalog, AccessShareLock);
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	ScanKeyInit(&key, attnum, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));

@@ -122,7 +122,9 @@ typedef struct ShapeView
  * Whether any migration is active: one probe of the partial index
  * steward.migration_tables (relid) WHERE active, in a snapshot taken now.
  * False when the catalog is not there (a library newer than the SQL, or
- * the extension being created).
+ * the extension being created); true when the catalog is there and its
+ * index is not (renamed or dropped by its owner), so that the full read
+ * runs and no guard is skipped (codereview10 C3).
  */
 static bool
 any_active_migration(void)
@@ -139,8 +141,10 @@ any_active_migration(void)
 		return false;
 	catalog = get_relname_relid("migration_tables", nsp);
 	index = get_relname_relid("migration_tables_one_active", nsp);
-	if (!OidIsValid(catalog) || !OidIsValid(index))
+	if (!OidIsValid(catalog))
 		return false;
+	if (!OidIsValid(index))
+		return true;
 	rel = table_open(catalog, AccessShareLock);
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	scan = systable_beginscan(rel, index, true, snapshot, 0, NULL);

@@ -58,6 +58,9 @@ PG_FUNCTION_INFO_V1(steward_track_versions);
 PG_FUNCTION_INFO_V1(steward_track_sequence);
 PG_FUNCTION_INFO_V1(steward_untrack);
 PG_FUNCTION_INFO_V1(steward_column_rules_changed);
+PG_FUNCTION_INFO_V1(steward_column_rules_truncate);
+
+static void invalidate_rule_rows(bool any_kind, List *machines, bool all);
 
 typedef enum RuleKind
 {
@@ -815,6 +818,17 @@ names_machine(TupleTableSlot *slot, AttrNumber att_machine, List *machines)
 void
 steward_invalidate_state_rules(List *machines, bool all)
 {
+	invalidate_rule_rows(false, machines, all);
+}
+
+/*
+ * The body of steward_invalidate_state_rules: the tables of every rule row
+ * (any_kind), or of the state rules naming one of machines (all: any
+ * machine).  Same snapshot, locks and errors.
+ */
+static void
+invalidate_rule_rows(bool any_kind, List *machines, bool all)
+{
 	Oid			nspid = get_namespace_oid(STEWARD_SCHEMA, true);
 	Oid			rulesoid = OidIsValid(nspid) ? get_relname_relid(STEWARD_RULES_TABLE, nspid) : InvalidOid;
 	Relation	rulesrel;
@@ -825,7 +839,7 @@ steward_invalidate_state_rules(List *machines, bool all)
 				att_kind,
 				att_machine;
 
-	if (!OidIsValid(rulesoid) || (!all && machines == NIL))
+	if (!OidIsValid(rulesoid) || (!any_kind && !all && machines == NIL))
 		return;
 	rulesrel = table_open(rulesoid, AccessShareLock);
 	att_relid = steward_catalog_attnum(rulesrel, "relid");
@@ -841,8 +855,10 @@ steward_invalidate_state_rules(List *machines, bool all)
 		Datum		relid = slot_getattr(slot, att_relid, &n1);
 		Datum		kind = slot_getattr(slot, att_kind, &n2);
 
-		if (!n1 && !n2 && strcmp(TextDatumGetCString(kind), "state") == 0 &&
-			(all || names_machine(slot, att_machine, machines)))
+		if (!n1 && !n2 &&
+			(any_kind ||
+			 (strcmp(TextDatumGetCString(kind), "state") == 0 &&
+			  (all || names_machine(slot, att_machine, machines)))))
 			invalidate_rules_of(DatumGetObjectId(relid));
 	}
 	table_endscan(scan);
@@ -1269,5 +1285,44 @@ steward_column_rules_changed(PG_FUNCTION_ARGS)
 	}
 	steward_catalog_row_trigger(fcinfo, "steward._column_rules_changed()",
 								STEWARD_RULES_TABLE, rule_row_changed);
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * BEFORE TRUNCATE statement trigger on steward.column_rules (ENABLE
+ * ALWAYS, so under session_replication_role = replica too).  TRUNCATE
+ * fires no row trigger: the rules it removed stayed enforced in every
+ * session that had cached them, the tables' labels kept them for the next
+ * dump, and the extension's own rule on steward.migration_runs went with
+ * them, which a DELETE may not remove (codereview10 C1).  So it is
+ * refused (55000) except in the extension's own scripts and in a logical
+ * replication worker, whose rows are stored as sent (as the row triggers
+ * do); there the tables of every rule row are sent an invalidation, at
+ * commit, so no session keeps enforcing a removed rule.  39P01 unless a
+ * BEFORE TRUNCATE trigger of steward.column_rules.  Locks: those of the
+ * TRUNCATE; AccessShareLock on the catalog to read its rows, released.
+ */
+Datum
+steward_column_rules_truncate(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) ||
+		RelationGetRelid(trigdata->tg_relation) != steward_relid(STEWARD_RULES_TABLE, true))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("steward._column_rules_truncate() must be a BEFORE TRUNCATE trigger of steward.%s",
+						STEWARD_RULES_TABLE)));
+	if (!creating_extension && !IsLogicalWorker())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot truncate steward.%s", STEWARD_RULES_TABLE),
+				 errdetail("TRUNCATE fires no row trigger: the rules cached by other sessions and the columns' security labels would stay, and the rule of steward.migration_runs.phase, a table of extension %s, would go.",
+						   STEWARD_EXTENSION),
+				 errhint("Remove rules with steward.untrack() or steward.detach_state_machine(), or with a DELETE, which the triggers follow: DELETE FROM steward.%s WHERE relid <> 'steward.migration_runs'::regclass;",
+						 STEWARD_RULES_TABLE)));
+	invalidate_rule_rows(true, NIL, true);
 	return PointerGetDatum(NULL);
 }

@@ -58,25 +58,20 @@ ALTER TABLE steward.column_rules ENABLE REPLICA TRIGGER column_rules_replica;
 -- security labels (a dump brought the rules back), and the rule of
 -- steward.migration_runs.phase, which a DELETE of its row may not remove
 -- (refuse_extension_rule_change), went with the others (mach14's
--- finding).  Refused (55000) under session_replication_role = origin;
--- under replica rows are as sent (a logical apply of a TRUNCATE), and a
--- superuser who disables the trigger goes around it.
+-- finding, codereview10 C1).  Refused (55000), under
+-- session_replication_role = replica too (ENABLE ALWAYS), except in the
+-- extension's scripts and in a logical replication worker, whose
+-- TRUNCATE is applied as sent and every rule's table is sent an
+-- invalidation.  A superuser who disables the trigger goes around it.
 CREATE FUNCTION steward._column_rules_truncate()
 RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    RAISE EXCEPTION 'cannot truncate steward.column_rules'
-        USING ERRCODE = 'object_not_in_prerequisite_state',
-              DETAIL = 'TRUNCATE fires no row trigger: the rules cached by other sessions and the columns'' security labels would stay, and the rule of steward.migration_runs.phase, a table of extension pg_steward, would go.',
-              HINT = 'Remove rules with steward.untrack() or steward.detach_state_machine(), or with a DELETE, which the triggers follow: DELETE FROM steward.column_rules WHERE relid <> ''steward.migration_runs''::regclass;';
-END
-$$;
+AS 'MODULE_PATHNAME', 'steward_column_rules_truncate'
+LANGUAGE C;
 REVOKE ALL ON FUNCTION steward._column_rules_truncate() FROM PUBLIC;
 CREATE TRIGGER column_rules_truncate
     BEFORE TRUNCATE ON steward.column_rules
     FOR EACH STATEMENT EXECUTE FUNCTION steward._column_rules_truncate();
+ALTER TABLE steward.column_rules ENABLE ALWAYS TRIGGER column_rules_truncate;
 
 CREATE FUNCTION steward.track_versions(tbl regclass, col name)
 RETURNS void
