@@ -11,8 +11,9 @@
  * statement of the cluster (stats/statements.c) is differenced into one
  * tick, with the samples of foreground backends waiting on WAL and the
  * largest standby replay lag.  A tick during which no governed job worked
- * (nor in the tick before: WAL flushes and dirty buffers outlive a batch)
- * is idle, and idle ticks are the baseline.  Each job, between two
+ * (nor in the tick before: WAL flushes and dirty buffers outlive a batch;
+ * worked: was busy for a share of the tick, measure_job_work) is idle, and
+ * idle ticks are the baseline.  Each job, between two
  * batches, compares the p99 of the last steward.governor_window with the
  * baseline's p99 and adapts with additive increase / multiplicative
  * decrease: the share of time it works (duty) and its batch size.  It
@@ -96,7 +97,8 @@
 #define GOV_DECREASE_AGAIN	0.5		/* ... when the last decrease did not bring it back */
 #define GOV_WAL_MIN_MS		0.05	/* WAL wait per call must grow by this much too */
 #define GOV_CPU_MIN_MS		0.03	/* run-queue wait per statement must grow by this much too */
-#define GOV_WORK_CPU_MS		1.0		/* CPU time in a tick that makes a job handed a batch working */
+#define GOV_WORK_SHARE		GOV_MIN_DUTY	/* busy share of a tick that makes a job
+												 * handed a batch working */
 #define GOV_MAX_LOCAL_JOBS	8		/* per backend */
 #define GOV_ROLE_MAX_JOBS	(GOV_MAX_JOBS / 4)	/* listed jobs of one role begun
 												 * with steward.governor_begin() */
@@ -272,7 +274,9 @@ typedef struct GovSlot
 	/* written by the sampler */
 	pg_atomic_uint64 lock_wait_samples;
 	pg_atomic_uint64 lock_waits_begun;	/* distinct waits, each at its first sample */
-	pg_atomic_uint64 busy_seen_at;	/* TimestampTz: last seen working and busy */
+	pg_atomic_uint64 busy_seen_at;	/* TimestampTz: last tick it worked in */
+	pg_atomic_uint64 run_samples;	/* samples that saw it working, on a CPU */
+	pg_atomic_uint64 wait_samples;	/* ... waiting for what a batch needs */
 } GovSlot;
 
 typedef struct GovShared
@@ -711,6 +715,8 @@ governor_init_area(void *area, bool found, LWLock *lock)
 			pg_atomic_init_u64(&gov->slots[i].lock_wait_samples, 0);
 			pg_atomic_init_u64(&gov->slots[i].lock_waits_begun, 0);
 			pg_atomic_init_u64(&gov->slots[i].busy_seen_at, 0);
+			pg_atomic_init_u64(&gov->slots[i].run_samples, 0);
+			pg_atomic_init_u64(&gov->slots[i].wait_samples, 0);
 		}
 		for (int i = 0; i < GOV_FINISHED; i++)
 		{
@@ -718,6 +724,8 @@ governor_init_area(void *area, bool found, LWLock *lock)
 			pg_atomic_init_u64(&gov->finished[i].lock_wait_samples, 0);
 			pg_atomic_init_u64(&gov->finished[i].lock_waits_begun, 0);
 			pg_atomic_init_u64(&gov->finished[i].busy_seen_at, 0);
+			pg_atomic_init_u64(&gov->finished[i].run_samples, 0);
+			pg_atomic_init_u64(&gov->finished[i].wait_samples, 0);
 		}
 	}
 }
@@ -1368,28 +1376,28 @@ job_lock_wait_counts(PGPROC *proc, uint32 info, TimestampTz now)
  * or waiting for I/O, a buffer, another process or a lock its batch
  * needs (job_lock_wait_counts) — not for its client, a timer, an
  * extension's latch or a lock held against it for longer than a window?
- * A tick is idle only when no job was seen so (see steward_governor_tick):
- * any role may register a job through the SQL API, and a job held
- * "working" by a governor_pace() that is never followed by work kept
- * every tick of the cluster from being idle, and so every job from
- * measuring a baseline (review9 F15).  A batch shorter than
- * steward.sample_interval may go unseen here; measure_job_cpu() counts a
- * job handed a batch that spent CPU time in the tick.  Unlocked reads of
- * the process's wait event and wait start, as pg_stat_activity's and
- * pg_locks'.
+ * *on_cpu: running (no wait event).  Each such sample is a sample of the
+ * job's busy time in the tick (measure_job_work): any role may register a
+ * job through the SQL API, and a job held "working" by a governor_pace()
+ * that is never followed by work kept every tick of the cluster from being
+ * idle, and so every job from measuring a baseline (review9 F15).
+ * Unlocked reads of the process's wait event and wait start, as
+ * pg_stat_activity's and pg_locks'.
  */
 static bool
-job_process_busy(const GovSlot *slot, TimestampTz now)
+job_process_busy(const GovSlot *slot, TimestampTz now, bool *on_cpu)
 {
 	PGPROC	   *proc;
 	uint32		info;
 
+	*on_cpu = false;
 	if (slot->pgprocno < 0 || slot->pgprocno >= (int) ProcGlobal->allProcCount)
 		return false;
 	proc = &ProcGlobal->allProcs[slot->pgprocno];
 	if (proc->pid != slot->pid)
 		return false;
 	info = *((volatile uint32 *) &proc->wait_event_info);
+	*on_cpu = info == 0;
 	if (info == 0)
 		return true;
 	switch (info & 0xFF000000)
@@ -1429,12 +1437,13 @@ steward_governor_round_begin(void)
 	for (int i = 0; i < GOV_MAX_JOBS; i++)
 	{
 		GovSlot    *slot = &gov->slots[i];
+		bool		on_cpu;
 
 		if (!slot->in_use)
 			continue;
 		round_pids[round_npids++] = slot->pid;
-		if (slot->state == GOV_S_WORKING && job_process_busy(slot, now))
-			pg_atomic_write_u64(&slot->busy_seen_at, (uint64) now);
+		if (slot->state == GOV_S_WORKING && job_process_busy(slot, now, &on_cpu))
+			pg_atomic_fetch_add_u64(on_cpu ? &slot->run_samples : &slot->wait_samples, 1);
 	}
 }
 
@@ -1713,13 +1722,16 @@ measure_run_delay(GovTick *tick)
 }
 
 /*
- * Each listed job's process and its time on a CPU at the last tick (the
- * sampler's own; a slot taken by a job of another process starts afresh).
+ * Each listed job's process, its time on a CPU and its busy samples at the
+ * last tick (the sampler's own; a slot taken by a job of another process
+ * starts afresh).
  */
 typedef struct JobCpuSeen
 {
 	int			pid;
-	double		ns;
+	double		ns;				/* < 0: not known */
+	uint64		run_samples;
+	uint64		wait_samples;
 } JobCpuSeen;
 
 static JobCpuSeen job_cpu_prev[GOV_MAX_JOBS];
@@ -1730,36 +1742,65 @@ typedef struct JobCpuArgs
 	TimestampTz now;			/* this one's */
 } JobCpuArgs;
 
+/* Growth of a slot's sample counter since the last tick (reset: all of it). */
+static uint64
+samples_since(pg_atomic_uint64 *counter, uint64 *prev)
+{
+	uint64		cur = pg_atomic_read_u64(counter);
+	uint64		d = cur >= *prev ? cur - *prev : cur;
+
+	*prev = cur;
+	return d;
+}
+
 /*
  * A job that was handed a batch during the tick (working now, or its last
- * batch ended after the last tick) and whose process spent at least
- * GOV_WORK_CPU_MS on a CPU since the last tick is seen working at this
- * tick, whether or not a sample (steward_governor_round_begin) caught one
- * of its batches.  Batches shorter than steward.sample_interval went
- * unseen, and on a loaded machine the sampler itself wakes late: a job at
- * a tenth of the time then worked through ticks counted idle, the
- * baseline took in whatever the foreground met meanwhile (its own doing
- * included), and a foreground that went from 0 to 50 ms next to it never
- * reached the critical ratio (TAP 035 part 3 under load, closing38
- * item 0).  Time on a CPU cannot be claimed without being spent: a job
- * that says it works and sleeps or waits for a lock (review9 F15) uses
- * none.  Reads the slots under their spinlocks, the files with none held.
- * Linux only (elsewhere the samples alone decide).
+ * batch ended after the last tick) works in the tick when it was busy for
+ * at least GOV_WORK_SHARE of it (the floor duty: a job is never asked to
+ * work less; one at its floor doing small batches may go unseen in some
+ * ticks, and what it adds to them is no more than that).  Busy: its time on a CPU since the last tick (Linux
+ * /proc/<pid>/schedstat; elsewhere the samples that saw it running) plus
+ * steward.sample_interval for each sample that saw it waiting for I/O, a
+ * buffer, a lock its batch needs (steward_governor_round_begin).
+ *
+ * Why a share and not any work: a tick a job works in is kept out of every
+ * job's baseline, and any role may register a job.  Until 2026-12-01 1 ms
+ * on a CPU or one sample that caught it running sufficed, and a plain
+ * role's job that was handed a batch and spent 2 ms of CPU every 0.3 s
+ * (0.7% of a CPU, doing nothing) kept most ticks from being idle: next to
+ * 200 transactions a second the baseline's minute held 820 statements
+ * instead of 6,000, and the other roles' jobs paused up to 15 s to measure
+ * one, then ran without a latency signal (codereview9 L2; TAP 105).  Work
+ * below the share is below anything the governor would cut a job to, so
+ * the ticks are a baseline like any other.  Not half of it: a single
+ * sample that caught the job waiting (steward.sample_interval, 10 ms)
+ * would then make the tick busy.  The CPU time counts because a batch shorter
+ * than steward.sample_interval goes unseen by the samples, and on a loaded
+ * machine the sampler itself wakes late: a job at a tenth of the time then
+ * worked through ticks counted idle, and a foreground that went from 0 to
+ * 50 ms next to it never reached the critical ratio (TAP 035 part 3,
+ * closing38 item 0).  Time on a CPU cannot be claimed without being spent.
+ * Reads the slots under their spinlocks, the files with none held.
  */
 static void
-measure_job_cpu_guarded(void *arg)
+measure_job_work_guarded(void *arg)
 {
 	JobCpuArgs *a = (JobCpuArgs *) arg;
+	double		tick_ms = a->prev ? (a->now - a->prev) / 1000.0 : gov_interval_ms;
 
 	for (int i = 0; i < GOV_MAX_JOBS; i++)
 	{
 		GovSlot    *slot = &gov->slots[i];
+		JobCpuSeen *seen = &job_cpu_prev[i];
 		bool		in_use;
 		int			pid;
 		GovSlotState state;
 		TimestampTz ended;
 		double		run;
-		double		prev;
+		double		prev_ns;
+		uint64		on_cpu;
+		uint64		waiting;
+		double		busy_ms;
 
 		SpinLockAcquire(&slot->mutex);
 		in_use = slot->in_use;
@@ -1769,28 +1810,38 @@ measure_job_cpu_guarded(void *arg)
 		SpinLockRelease(&slot->mutex);
 		if (!in_use || pid <= 0)
 		{
-			job_cpu_prev[i].pid = 0;
+			seen->pid = 0;
 			continue;
 		}
+		if (seen->pid != pid)
+		{
+			seen->pid = pid;
+			seen->ns = -1;
+			seen->run_samples = seen->wait_samples = 0;
+		}
 		(void) read_schedstat(pid, &run);
-		prev = job_cpu_prev[i].pid == pid ? job_cpu_prev[i].ns : -1;
-		job_cpu_prev[i].pid = run >= 0 ? pid : 0;
-		job_cpu_prev[i].ns = run;
-		if (prev < 0 || run < prev)
-			continue;
+		prev_ns = seen->ns;
+		seen->ns = run;
+		on_cpu = samples_since(&slot->run_samples, &seen->run_samples);
+		waiting = samples_since(&slot->wait_samples, &seen->wait_samples);
 		if (state != GOV_S_WORKING && ended <= a->prev)
 			continue;
-		if ((run - prev) / 1e6 >= GOV_WORK_CPU_MS)
+		busy_ms = (double) waiting * steward_sample_interval();
+		if (run >= 0 && prev_ns >= 0 && run >= prev_ns)
+			busy_ms += (run - prev_ns) / 1e6;
+		else
+			busy_ms += (double) on_cpu * steward_sample_interval();
+		if (busy_ms >= GOV_WORK_SHARE * tick_ms)
 			pg_atomic_write_u64(&slot->busy_seen_at, (uint64) a->now);
 	}
 }
 
 static void
-measure_job_cpu(TimestampTz prev, TimestampTz now)
+measure_job_work(TimestampTz prev, TimestampTz now)
 {
 	JobCpuArgs	a = {prev, now};
 
-	(void) steward_collect(measure_job_cpu_guarded, &a);
+	(void) steward_collect(measure_job_work_guarded, &a);
 }
 
 typedef struct TickArgs
@@ -1878,8 +1929,9 @@ store_tick(GovTick *tick, TimestampTz now)
 		/*
 		 * Seen working in this tick or the one before (a batch's WAL
 		 * flushes and dirty buffers outlive it).  Seen, not said: the
-		 * slot's state is whatever the caller's last governor_pace() left
-		 * (job_process_busy()).
+		 * slot's state is whatever the caller's last governor_pace() left,
+		 * and a job counts only when it was busy for a share of the tick
+		 * (measure_job_work()).
 		 */
 		busy = (TimestampTz) pg_atomic_read_u64(&slot->busy_seen_at);
 		if (busy != 0 && now - busy < (TimestampTz) 2 * gov_interval_ms * 1000)
@@ -1971,7 +2023,7 @@ steward_governor_tick(void)
 	last_ts = now;
 
 	measure_run_delay(tick);
-	measure_job_cpu(prev_ts, now);
+	measure_job_work(prev_ts, now);
 	store_tick(tick, now);
 }
 
@@ -2468,6 +2520,8 @@ fill_slot(int take, StewardGovJob *job, TimestampTz stmt, TimestampTz now)
 	pg_atomic_write_u64(&slot->lock_wait_samples, 0);
 	pg_atomic_write_u64(&slot->lock_waits_begun, 0);
 	pg_atomic_write_u64(&slot->busy_seen_at, 0);
+	pg_atomic_write_u64(&slot->run_samples, 0);
+	pg_atomic_write_u64(&slot->wait_samples, 0);
 	SpinLockRelease(&slot->mutex);
 	job->slot = take;
 }

@@ -1,0 +1,176 @@
+# A governed job registered by a plain role cannot keep the governor from
+# measuring its baseline by spending a little CPU (codereview9 L2).
+#
+# A tick in which a job works is kept out of every job's baseline, and any
+# role may register a job (steward.governor_begin is PUBLIC: users' own
+# backfills use it, and run_transition and the migration backfills call
+# it as the caller).  A job counted as working in a tick when it had been
+# handed a batch and spent 1 ms on a CPU since the last tick: a plain
+# role's job that took one batch and then spent about 1 ms every 0.3 s
+# (well under 1% of a CPU) kept every tick from being idle, and a
+# foreground of 200 statements a second never got a baseline.  Now a job
+# works in a tick only when it was busy for 2% of it (the governor's floor
+# duty); a job that really works (here over 5% of a CPU) still keeps the
+# ticks from being idle.
+#
+# Part 1: a busy job of the plain role: no baseline is measured.
+# Part 2: a light job of the plain role (its CPU rate asserted to lie
+#   between the old and the new bar): the baseline is measured.  On the
+#   old code its baseline_calls stays 0.
+
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+use Time::HiRes qw(time);
+use StewardTest;
+
+plan skip_all => 'needs /proc/<pid>/schedstat (Linux)' unless -r "/proc/$$/schedstat";
+
+my $node = PostgreSQL::Test::Cluster->new('work_share');
+$node->init;
+$node->append_conf(
+	'postgresql.conf', qq{
+shared_preload_libraries = 'pg_steward'
+autovacuum = off
+steward.governor_interval = '1s'
+steward.governor_window = '5s'
+steward.governor_min_calls = 50
+});
+$node->start;
+
+my $logdir = PostgreSQL::Test::Utils::tempdir;
+my $nbg    = 0;
+
+sub start_bg
+{
+	my (@args) = @_;
+	$nbg++;
+	my %bg = (out => "$logdir/bg$nbg.out", err => "$logdir/bg$nbg.err");
+	$bg{h} = IPC::Run::start([@args], '<', \undef, '>', $bg{out}, '2>', $bg{err},
+		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+	return \%bg;
+}
+
+sub sql
+{
+	return $node->safe_psql('postgres', $_[0]);
+}
+
+# Nanoseconds the process has spent on a CPU.
+sub cpu_ns
+{
+	my ($pid) = @_;
+	my ($ns) = split ' ', slurp_file("/proc/$pid/schedstat");
+	return $ns;
+}
+
+sql(q{
+	CREATE EXTENSION pg_steward;
+	CREATE ROLE plain LOGIN;
+});
+
+# A job of the plain role: one governor_pace with no foreground hands it a
+# whole batch (state working until its next pace), then it spends $burn
+# rows of generate_series on a CPU and sleeps $sleep s, over and over.
+sub start_job
+{
+	my ($label, $burn, $sleep) = @_;
+	my $bg = start_bg('psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1',
+		'-d', $node->connstr('postgres') . ' user=plain', '-c',
+		qq{SELECT steward.governor_pace(steward.governor_begin('backfill', '$label'), 0) > 0;
+		   DO \$\$BEGIN
+		     FOR i IN 1 .. 100000 LOOP
+		       PERFORM count(*) FROM generate_series(1, $burn);
+		       PERFORM pg_sleep($sleep);
+		     END LOOP;
+		   END\$\$});
+	ok( poll_until($node, 'postgres',
+			qq{SELECT EXISTS (SELECT 1 FROM steward.governor_jobs
+			                   WHERE label = '$label' AND state = 'working')}, 30),
+		"the plain role's job '$label' was handed a batch");
+	$bg->{pid} = sql(qq{SELECT pid FROM steward.governor_jobs WHERE label = '$label'});
+	return $bg;
+}
+
+sub stop_job
+{
+	my ($bg) = @_;
+	sql(qq{SELECT pg_terminate_backend($bg->{pid})});
+	$bg->{h}->finish;
+	ok( poll_until($node, 'postgres',
+			qq{SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $bg->{pid})}, 30),
+		'the job ended');
+}
+
+# The job's CPU time over $secs seconds, ms a second.
+sub cpu_ms_per_s
+{
+	my ($pid, $secs) = @_;
+	my ($c0, $t0) = (cpu_ns($pid), time);
+	sleep $secs;
+	return (cpu_ns($pid) - $c0) / 1e6 / (time - $t0);
+}
+
+# A foreground of 200 statements a second, as one pgbench client.
+my $fg_script = $node->basedir . '/fg.sql';
+append_to_file($fg_script, "SELECT 1;\n");
+sub start_foreground
+{
+	return start_bg('pgbench', '-n', '-c', '1', '-R', '200', '-T', $_[0],
+		'-f', $fg_script, $node->connstr('postgres'));
+}
+
+sub baseline_calls
+{
+	return sql(q{SELECT coalesce(baseline_calls, 0) FROM steward.governor});
+}
+
+# --- Part 1: a job that works keeps the ticks from being idle ----------
+my $busy = start_job('busy', 200_000, 0.01);
+my $busy_cpu = cpu_ms_per_s($busy->{pid}, 3);
+note("busy job: $busy_cpu ms of CPU a second");
+cmp_ok($busy_cpu, '>', 50, 'the busy job spends over 5% of a CPU');
+my $fg = start_foreground(12);
+sleep 10;
+is(baseline_calls(), 0, 'next to a busy job the foreground has no baseline');
+$fg->{h}->kill_kill;
+stop_job($busy);
+
+# The baseline ring keeps idle ticks of the last minute: wait until none
+# of part 1 is left (there were none; this keeps the parts apart).
+sleep 2;
+
+# --- Part 2: a job that barely works does not --------------------------
+my $light = start_job('light', 7_000, 0.3);
+my $light_cpu = cpu_ms_per_s($light->{pid}, 4);
+note("light job: $light_cpu ms of CPU a second");
+# Between the old bar (1 ms a tick) and half the new one (2% of a 1-s
+# tick):
+# on the old code every tick of its run is a tick it worked in.
+cmp_ok($light_cpu, '>', 1.2, 'the light job spends over 1 ms of CPU a tick');
+cmp_ok($light_cpu, '<', 10, 'the light job spends under 1% of a CPU');
+$fg = start_foreground(30);
+# 200 statements a second: at least 5 ticks' worth (a window: what a job
+# needs to go on).  Polled: the baseline is the newest run of idle ticks
+# of one load, and a late tick of a loaded machine (pgbench catching up)
+# may start a new run.
+my ($calls, $deadline) = (0, time + 25);
+while (time < $deadline)
+{
+	$calls = baseline_calls();
+	last if $calls >= 1000;
+	sleep 1;
+}
+note("baseline next to the light job: $calls calls");
+cmp_ok($calls, '>=', 1000, 'next to a job that barely works the baseline is measured');
+is(sql(q{SELECT state FROM steward.governor_jobs WHERE label = 'light'}),
+	'working', 'the light job still says it works');
+$fg->{h}->kill_kill;
+stop_job($light);
+
+$node->stop;
+done_testing();
