@@ -2270,23 +2270,36 @@ BEGIN
                 PERFORM steward._migration_exec(t.relid, stmt);
             END LOOP;
         END LOOP;
-        -- Roles with column privileges only cannot use the views (review10
-        -- F11): a security_invoker view's query reads every column.
-        SELECT string_agg(DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END, ', ')
-          INTO stmt
-          FROM pg_attribute att CROSS JOIN LATERAL aclexplode(att.attacl) a
-          LEFT JOIN pg_roles r ON r.oid = a.grantee
-         WHERE att.attrelid = t.relid AND att.attnum > 0 AND NOT att.attisdropped
-           AND a.grantee <> (SELECT relowner FROM pg_class WHERE oid = t.relid)
-           AND NOT EXISTS (SELECT 1 FROM pg_class pc, aclexplode(pc.relacl) x
-                            WHERE pc.oid = t.relid AND x.grantee = a.grantee AND x.privilege_type = 'SELECT');
-        IF stmt IS NOT NULL THEN
-            RAISE NOTICE 'role(s) % have column privileges on % but not SELECT on the table: they cannot use the views of migration "%"',
-                         stmt, t.relid, mig
-                USING DETAIL = 'The views select every column of the table, and PostgreSQL checks each against the role using a security_invoker view.',
-                      HINT = 'Such roles keep using the table itself: the old shape until complete, the new one after it.';
-        END IF;
+        PERFORM steward._migration_notice_column_grantees(mig, t.relid);
     END LOOP;
+END
+$$;
+
+-- Roles with column privileges only on rel cannot use migration mig's
+-- views (review10 F11): a security_invoker view's query reads every
+-- column.  Raises a NOTICE naming them; nothing else.
+CREATE FUNCTION steward._migration_notice_column_grantees(mig text, rel regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    roles text;
+BEGIN
+    SELECT string_agg(DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END, ', ')
+      INTO roles
+      FROM pg_attribute att CROSS JOIN LATERAL aclexplode(att.attacl) a
+      LEFT JOIN pg_roles r ON r.oid = a.grantee
+     WHERE att.attrelid = rel AND att.attnum > 0 AND NOT att.attisdropped
+       AND a.grantee <> (SELECT relowner FROM pg_class WHERE oid = rel)
+       AND NOT EXISTS (SELECT 1 FROM pg_class pc, aclexplode(pc.relacl) x
+                        WHERE pc.oid = rel AND x.grantee = a.grantee AND x.privilege_type = 'SELECT');
+    IF roles IS NOT NULL THEN
+        RAISE NOTICE 'role(s) % have column privileges on % but not SELECT on the table: they cannot use the views of migration "%"',
+                     roles, rel, mig
+            USING DETAIL = 'The views select every column of the table, and PostgreSQL checks each against the role using a security_invoker view.',
+                  HINT = 'Such roles keep using the table itself: the old shape until complete, the new one after it.';
+    END IF;
 END
 $$;
 
