@@ -30624,3 +30624,97 @@ BEGIN
 END
 $$;
 
+
+-- vers12 (review23 follow-up): a table that two version columns reach, its
+-- own and a partitioned ancestor's (an empty ATTACH, a restored label, a
+-- rule row written by hand), refuses writes; verify() lists it.
+-- Part of steward.verify(), run as the owner of tbl: a failed row when
+-- version rules on two columns reach tbl (its own and its partitioned
+-- ancestors', on bigint columns: rules.c add_rule).  track_versions and
+-- an ATTACH of a table storing rows refuse that; an empty ATTACH, a
+-- restored label and a row written into steward.column_rules keep it with
+-- a WARNING, and the table refuses INSERT, COPY and UPDATE with 54000
+-- until one is untracked; no row with one version column or none.
+CREATE FUNCTION steward._verify_version_columns(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    cols text;
+    near_rel regclass;
+    near_col name;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_version_columns');
+    -- Nearest first (tbl, then its ancestors upwards), as the write path
+    -- reads them: the first is the column it checks.
+    SELECT count(DISTINCT cr.attname),
+           string_agg(format('%I (%s)', cr.attname, cr.relid::regclass), ', ' ORDER BY up.depth),
+           (array_agg(cr.relid ORDER BY up.depth))[1],
+           (array_agg(cr.attname ORDER BY up.depth))[1]
+      INTO n, cols, near_rel, near_col
+      FROM steward.column_rules cr
+      JOIN (SELECT tbl::oid, 0::bigint
+            UNION ALL
+            SELECT a.relid::oid, a.depth
+              FROM pg_partition_ancestors(tbl) WITH ORDINALITY a (relid, depth)
+             WHERE a.relid <> tbl) up (relid, depth) ON up.relid = cr.relid::oid
+     WHERE cr.kind = 'version'
+       AND steward._rule_column_problem(tbl, cr.attname, cr.kind) IS NULL;
+    IF n > 1 THEN
+        "check" := 'version columns'; passed := false;
+        detail := format('%s version columns reach the relation (counting those of its partitioned ancestors), and pg_steward checks one per table: '
+                         'INSERT, COPY and UPDATE of it are refused until one is untracked, as SELECT steward.untrack(%L, %L); '
+                         'the columns (and the tables they are declared on), nearest first: %s',
+                         n, near_rel::text, near_col, cols);
+        RETURN NEXT;
+    END IF;
+END
+$$;
+
+-- Part of steward.verify(), run as the owner of tbl: one row per rule
+-- pg_steward enforces on tbl (steward._verify_rule_rows), a failed row
+-- when tbl is past the cap of state machines or two version columns reach
+-- it, then one per steward_hash index (consistent with the table).
+CREATE OR REPLACE FUNCTION steward._verify_rules(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rules');
+    RETURN QUERY SELECT * FROM steward._verify_rule_rows(tbl, NULL);
+    RETURN QUERY SELECT * FROM steward._verify_state_cap(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_version_columns(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
+END
+$$;
+
+-- Part of steward.verify(root) of a partitioned table root, run as the
+-- owner of tbl, one of its leaf partitions: what the checks of root
+-- cannot see, because it lives below root - the rules declared on tbl or
+-- on a partitioned table between root and tbl, over tbl's rows (a
+-- partition's rows stored under session_replication_role = replica may
+-- break them: mach14's finding), state machines past the cap or two
+-- version columns (its own rules with its ancestors'), its exclusion constraints (PostgreSQL 15
+-- has none on partitioned tables: an idempotency key of a partitioned
+-- table is one per partition) and its steward_hash indexes (those of a
+-- partitioned index are the partitions').  The keys, references and
+-- rules of root are checked over all its rows by the parts above.
+CREATE OR REPLACE FUNCTION steward._verify_partition(tbl regclass, root regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_partition');
+    PERFORM steward._require_part_of(tbl, root);
+    RETURN QUERY SELECT * FROM steward._verify_rule_rows(tbl, root);
+    RETURN QUERY SELECT * FROM steward._verify_state_cap(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_version_columns(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_exclusion(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
+END
+$$;
+

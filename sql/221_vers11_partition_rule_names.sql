@@ -66,7 +66,8 @@ SELECT count(*) FROM pg_inherits WHERE inhrelid = 'r221_m'::regclass;
 DELETE FROM r221_m;
 ALTER TABLE r221_t ATTACH PARTITION r221_m FOR VALUES IN (2);
 SET client_min_messages = warning;
--- The attached one keeps its own column (the nearest rule), as before.
+-- Writes to the attached one are refused until one rule is untracked
+-- (vers12; it checked only its own column, the nearest rule).
 INSERT INTO r221_t VALUES (2, 7, 7);
 UPDATE r221_t SET id = id WHERE id = 2;
 SELECT id, v, w FROM r221_t WHERE id = 2;

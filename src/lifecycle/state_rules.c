@@ -255,37 +255,6 @@ refuse_missing_at_origin(const StewardRowOrigin *origin, const MissingStateRule 
 }
 
 /*
- * The table a role wrote when a write to partition "rel" is refused for
- * what rel is, not for a column of the row: rel when the user has any of
- * SELECT, INSERT, UPDATE on it (or it is no partition), else the nearest
- * partitioned ancestor where the user has one (the table an application
- * writes through), else rel.  As the state errors name that table to a role
- * that may read the column only there (steward_origin_error_target).  Reads
- * the ancestors' ACLs through the syscache, no lock.
- */
-static Oid
-table_written(Relation rel)
-{
-	const AclMode any = ACL_SELECT | ACL_INSERT | ACL_UPDATE;
-	List	   *ancestors;
-	ListCell   *lc;
-	Oid			result = RelationGetRelid(rel);
-
-	if (!rel->rd_rel->relispartition ||
-		pg_class_aclcheck(result, GetUserId(), any) == ACLCHECK_OK)
-		return result;
-	ancestors = get_partition_ancestors(result);
-	foreach(lc, ancestors)
-		if (pg_class_aclcheck(lfirst_oid(lc), GetUserId(), any) == ACLCHECK_OK)
-		{
-			result = lfirst_oid(lc);
-			break;
-		}
-	list_free(ancestors);
-	return result;
-}
-
-/*
  * Refuse (54000) a write to rel when its state rules, its own and its
  * partitioned ancestors', are more than STEWARD_MAX_STATE_RULES
  * (rules->too_many_states): the ones beyond the cap are not loaded, and a
@@ -294,12 +263,13 @@ table_written(Relation rel)
  * partition attached under parents whose rules add up, a rule inserted by
  * hand or restored under session_replication_role = replica.  To a role
  * that writes through a partitioned table and has no right on the
- * partition, the error names that table (table_written, review23 item 3).
+ * partition, the error names that table (steward_table_written, review23
+ * item 3).
  */
 static void
 refuse_too_many_states(Relation rel)
 {
-	Oid			written = table_written(rel);
+	Oid			written = steward_table_written(rel);
 
 	ereport(ERROR,
 			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -424,7 +394,8 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
  * machine is missing or malformed (any of rules->missing) an update that
  * changes that state column or its changed_at column raises 55000, and
  * every update of a table past the state-rule cap 54000
- * (refuse_too_many_states).  Raises 23514 (counted as an
+ * (refuse_too_many_states), both naming rel (or the ancestor the role
+ * writes through), also for a row moving into rel.  Raises 23514 (counted as an
  * illegal transition) naming origin's relation, row and column (the
  * partition a moving row leaves: StewardRowOrigin), showing the old state
  * only to a user who may read the column; to one who may read it only in a
@@ -444,10 +415,18 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 	Relation	orel = origin->rel;
 	int			n = 0;
 
+	/*
+	 * What rel is, not what the row was, is refused here: a row moving into
+	 * a partition is refused for that partition's rules, not for those of
+	 * the partition it leaves (review23 R3: the cap named the latter, which
+	 * may be within it).  oldtup is already in rel's format.
+	 */
+	StewardRowOrigin checked = {rel, oldtup, NULL};
+
 	if (rules->too_many_states)
-		refuse_too_many_states(origin->rel);
+		refuse_too_many_states(rel);
 	for (int i = 0; i < rules->nmissing; i++)
-		check_update_missing(rel, oldtup, slot, &rules->missing[i], origin);
+		check_update_missing(rel, oldtup, slot, &rules->missing[i], &checked);
 	for (int i = 0; i < rules->nstates; i++)
 	{
 		const StateRule *rule = &rules->states[i];

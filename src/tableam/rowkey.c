@@ -199,6 +199,38 @@ steward_origin_error_target(const StewardRowOrigin *origin, AttrNumber attnum,
 }
 
 /*
+ * The table a role wrote when a write to partition "rel" is refused for
+ * what rel is, not for a column of the row (the state-rule cap, two version
+ * columns): rel when the user has any of
+ * SELECT, INSERT, UPDATE on it (or it is no partition), else the nearest
+ * partitioned ancestor where the user has one (the table an application
+ * writes through), else rel.  As the state errors name that table to a role
+ * that may read the column only there (steward_origin_error_target).  Reads
+ * the ancestors' ACLs through the syscache, no lock.
+ */
+Oid
+steward_table_written(Relation rel)
+{
+	const AclMode any = ACL_SELECT | ACL_INSERT | ACL_UPDATE;
+	List	   *ancestors;
+	ListCell   *lc;
+	Oid			result = RelationGetRelid(rel);
+
+	if (!rel->rd_rel->relispartition ||
+		pg_class_aclcheck(result, GetUserId(), any) == ACLCHECK_OK)
+		return result;
+	ancestors = get_partition_ancestors(result);
+	foreach(lc, ancestors)
+		if (pg_class_aclcheck(lfirst_oid(lc), GetUserId(), any) == ACLCHECK_OK)
+		{
+			result = lfirst_oid(lc);
+			break;
+		}
+	list_free(ancestors);
+	return result;
+}
+
+/*
  * "(order_id)=(42)" for tuple of rel by its primary key (else replica
  * identity), for an error's DETAIL; NULL when there is no key or the user
  * may not read its columns (BuildIndexValueDescription's rule).  Opens the

@@ -42,6 +42,7 @@
 typedef struct RulesBuild
 {
 	AttrNumber	version_attnum;
+	AttrNumber	other_version_attnum;	/* StewardRules.other_version_attnum */
 	int			nsequences;
 	int			nstates;
 	SequenceRule sequences[MAX_SEQUENCE_RULES];
@@ -208,9 +209,18 @@ add_rule(Relation rel, Oid rule_relid, RulesBuild *build, const char *attname,
 
 	if (strcmp(kind, "version") == 0)
 	{
-		/* The table's own rule wins over an ancestor's: it was seen first. */
-		if (build->version_attnum == InvalidAttrNumber && steward_rule_type_checked(kind, typid))
+		/*
+		 * The table's own rule wins over an ancestor's: it was seen first.
+		 * Another column is kept too: writes refuse rather than leave it
+		 * unchecked (StewardRules.other_version_attnum).
+		 */
+		if (!steward_rule_type_checked(kind, typid))
+			return;
+		if (build->version_attnum == InvalidAttrNumber)
 			build->version_attnum = attnum;
+		else if (attnum != build->version_attnum &&
+				 build->other_version_attnum == InvalidAttrNumber)
+			build->other_version_attnum = attnum;
 	}
 	else if (strcmp(kind, "sequence") == 0 && steward_rule_type_checked(kind, typid))
 	{
@@ -511,6 +521,7 @@ load_rules(Relation rel, MemoryContext cxt, bool with_key)
 	rules->nmissing = b->nmissing;
 	memcpy(rules->missing, b->missing, b->nmissing * sizeof(MissingStateRule));
 	rules->too_many_states = b->too_many_states;
+	rules->other_version_attnum = b->other_version_attnum;
 	if (with_key)
 		load_row_key(rel, rules);
 	else

@@ -97,6 +97,17 @@ typedef struct StewardRules
 	 */
 	bool		too_many_states;
 
+	/*
+	 * A second version column reaching the table (its own rule and a
+	 * partitioned ancestor's on another column, or two ancestors'), which
+	 * track_versions and ATTACH refuse but an empty ATTACH, a restored
+	 * label or a hand-written rule row leave with a WARNING: only
+	 * version_attnum (the nearest) would be checked, so every INSERT, COPY
+	 * and UPDATE is refused (54000, steward_am.c) until one rule is
+	 * untracked (review23 follow-up).  InvalidAttrNumber when none.
+	 */
+	AttrNumber	other_version_attnum;
+
 	/* Row key and cached sketch entry for steward.hot_rows (stats/hotrows.c). */
 	StewardHotKey hot;
 } StewardRules;
@@ -155,6 +166,7 @@ typedef struct StewardRowOrigin
 /* rowkey.c */
 extern char *steward_row_key_desc(Relation rel, HeapTuple tuple);
 extern bool steward_column_readable(Relation rel, AttrNumber attnum);
+extern Oid	steward_table_written(Relation rel);
 extern AttrNumber steward_origin_attnum(const StewardRowOrigin *origin, AttrNumber attnum);
 extern char *steward_origin_key_desc(const StewardRowOrigin *origin);
 extern Relation steward_origin_readable_ancestor(const StewardRowOrigin *origin,

@@ -502,6 +502,13 @@ steward_warn_version_trigger(const char *tgname, const char *relname,
 					 colname)));
 }
 
+/*
+ * The table whose version rule track_versions is writing: its own check
+ * refuses two version columns (42710), so the catalog's trigger does not
+ * warn about that row first (warn_two_version_columns).
+ */
+static Oid	tracking_versions_of = InvalidOid;
+
 /* "schema"."table" of relid, quoted, for a HINT's SQL literal. */
 static char *
 qualified_name(Oid relid)
@@ -517,18 +524,23 @@ qualified_name(Oid relid)
  * a partition under a parent tracking "v" could track "w" (and the parent
  * "v" over a partition tracking "w"), and the partition's rows then kept
  * the parent's "v" unchecked.  Checks relid and every partition below it
- * (each one reaches its ancestors' rules), the caller holding a lock on
- * each that keeps rule changes out (track_versions' ShareRowExclusiveLock,
- * an ATTACH's AccessExclusiveLock).  "tracked_relid" is the table whose
- * new rule is checked (track_versions; the HINT names the untrack of the
- * other rule), InvalidOid for an ATTACH of relid, where a table storing no
- * row (a restore attaching a partition before its rows) only gets a
- * WARNING: its own rule then wins, as load_rules keeps the nearest.
+ * (each one reaches its ancestors' rules).  "tracked_relid" is the table
+ * whose new rule is checked (track_versions; the HINT names the untrack of
+ * the other rule), InvalidOid for an ATTACH of relid, where a table storing
+ * no row (a restore attaching a partition before its rows) only gets a
+ * WARNING.  "warn": a rule row already stored (a restored label, a row
+ * written into steward.column_rules: the catalog's trigger), which is kept
+ * with a WARNING whose HINT untracks that rule.  A table left so refuses
+ * INSERT, COPY and UPDATE (54000, steward_am.c) until one rule is
+ * untracked.  Locks: the caller holds a lock on relid, and, unless "warn"
+ * (which takes AccessShareLock on each), on every partition, that keeps
+ * rule changes out (track_versions' ShareRowExclusiveLock, an ATTACH's
+ * AccessExclusiveLock).
  */
 void
-steward_check_one_version_column(Oid relid, Oid tracked_relid)
+steward_check_one_version_column(Oid relid, Oid tracked_relid, bool warn)
 {
-	List	   *tree = find_all_inheritors(relid, NoLock, NULL);
+	List	   *tree = find_all_inheritors(relid, warn ? AccessShareLock : NoLock, NULL);
 	ListCell   *lc;
 
 	foreach(lc, tree)
@@ -541,8 +553,8 @@ steward_check_one_version_column(Oid relid, Oid tracked_relid)
 		bool		stored;
 		const char *near_col;
 		const char *far_col;
-		Oid			other_relid;
-		const char *other_col;
+		Oid			fix_relid;
+		const char *fix_col;
 
 		if (!steward_two_version_columns(rel, &near, &near_relid, &far, &far_relid))
 		{
@@ -551,19 +563,32 @@ steward_check_one_version_column(Oid relid, Oid tracked_relid)
 		}
 		near_col = get_attname(RelationGetRelid(rel), near, false);
 		far_col = get_attname(RelationGetRelid(rel), far, false);
-		other_relid = near_relid == tracked_relid ? far_relid : near_relid;
-		other_col = near_relid == tracked_relid ? far_col : near_col;
-		stored = OidIsValid(tracked_relid) || steward_relation_stores_rows(relid);
+		/*
+		 * The rule to untrack: the other one (refused), the one a row just
+		 * wrote (warn), the nearest (the table's own after an ATTACH).
+		 */
+		if (warn)
+			fix_relid = far_relid == tracked_relid ? far_relid : near_relid;
+		else
+			fix_relid = near_relid == tracked_relid ? far_relid : near_relid;
+		fix_col = fix_relid == near_relid ? near_col : far_col;
+		stored = !warn && (OidIsValid(tracked_relid) || steward_relation_stores_rows(relid));
 		ereport(stored ? ERROR : WARNING,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("relation \"%s\" would have two version columns, \"%s\" and \"%s\"",
 						RelationGetRelationName(rel), near_col, far_col),
 				 errdetail("A table has at most one version column, counting the rules of its partitioned ancestors: \"%s\" is tracked on %s, \"%s\" on %s.%s",
 						   near_col, qualified_name(near_relid), far_col, qualified_name(far_relid),
-						   stored ? "" : "  The table stores no row and is attached all the same; only its own column is checked until one rule is untracked."),
+						   stored ? "" : warn ?
+						   "  The rule is kept, and INSERT, COPY and UPDATE of the table are refused until one rule is untracked." :
+						   "  The table stores no row and is attached all the same; INSERT, COPY and UPDATE of it are refused until one rule is untracked."),
+				 warn ?
+				 errhint("Track one column in the whole tree: stop tracking one of them, SELECT steward.untrack(%s, %s);",
+						 quote_literal_cstr(qualified_name(fix_relid)),
+						 quote_literal_cstr(fix_col)) :
 				 errhint("Track one column in the whole tree: stop tracking the other first, SELECT steward.untrack(%s, %s);",
-						 quote_literal_cstr(qualified_name(other_relid)),
-						 quote_literal_cstr(other_col))));
+						 quote_literal_cstr(qualified_name(fix_relid)),
+						 quote_literal_cstr(fix_col))));
 		relation_close(rel, NoLock);
 	}
 	list_free(tree);
@@ -635,11 +660,21 @@ track_column(FunctionCallInfo fcinfo, RuleKind kind)
 						 errdetail("A table has at most one version column.")));
 			steward_check_existing_versions(rel, colname);
 		}
-		insert_rule(relid, colname, kind);
+		if (kind == RULE_VERSION)
+			tracking_versions_of = relid;
+		PG_TRY();
+		{
+			insert_rule(relid, colname, kind);
+		}
+		PG_FINALLY();
+		{
+			tracking_versions_of = InvalidOid;
+		}
+		PG_END_TRY();
 		if (kind == RULE_VERSION)
 		{
 			CommandCounterIncrement();
-			steward_check_one_version_column(relid, relid);
+			steward_check_one_version_column(relid, relid, false);
 			warn_before_update_triggers(rel, colname);
 		}
 	}
@@ -1062,7 +1097,40 @@ warn_rule_names_no_column(Relation catalog, HeapTuple tuple)
 }
 
 /*
- * The WARNINGs of warn_rule_names_no_column for the row a statement wrote:
+ * A version rule row written into steward.column_rules other than by
+ * track_versions -- a restored security label (steward._apply_rule_label
+ * writes the row) or a row written by hand -- that gives a table two
+ * version columns, its own and a partitioned ancestor's
+ * (steward_check_one_version_column: a WARNING; such a table refuses
+ * writes until one rule is untracked).  Kept, as the other WARNINGs here
+ * keep theirs: a restore may label a partition before its parent
+ * is attached.  Makes the row visible to the check (CommandCounterIncrement).
+ * Locks: AccessShareLock on the row's relation and every partition below
+ * it, and on steward.column_rules, held to transaction end.
+ */
+static void
+warn_two_version_columns(Relation catalog, HeapTuple tuple)
+{
+	Oid			relid = rule_tuple_relid(catalog, tuple);
+	bool		isnull;
+	Datum		kind = heap_getattr(tuple, steward_catalog_attnum(catalog, "kind"),
+									RelationGetDescr(catalog), &isnull);
+	Relation	rel;
+
+	if (!OidIsValid(relid) || relid == tracking_versions_of || isnull ||
+		strcmp(TextDatumGetCString(kind), "version") != 0)
+		return;
+	rel = try_relation_open(relid, AccessShareLock);
+	if (rel == NULL)
+		return;
+	CommandCounterIncrement();
+	steward_check_one_version_column(relid, relid, true);
+	relation_close(rel, NoLock);
+}
+
+/*
+ * The WARNINGs of warn_rule_names_no_column and warn_two_version_columns
+ * for the row a statement wrote:
  * an INSERT's, or an UPDATE's that changed relid, attname, kind or
  * changed_at.
  * Also under session_replication_role = replica outside a logical
@@ -1072,9 +1140,10 @@ static void
 warn_hand_written_rule(TriggerData *trigdata)
 {
 	Relation	catalog = trigdata->tg_relation;
+	HeapTuple	written = NULL;
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		warn_rule_names_no_column(catalog, trigdata->tg_trigtuple);
+		written = trigdata->tg_trigtuple;
 	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
 			 (rule_tuple_relid(catalog, trigdata->tg_trigtuple) !=
 			  rule_tuple_relid(catalog, trigdata->tg_newtuple) ||
@@ -1084,7 +1153,11 @@ warn_hand_written_rule(TriggerData *trigdata)
 							   trigdata->tg_newtuple, "kind") ||
 			  !rule_tuple_same(catalog, trigdata->tg_trigtuple,
 							   trigdata->tg_newtuple, "changed_at")))
-		warn_rule_names_no_column(catalog, trigdata->tg_newtuple);
+		written = trigdata->tg_newtuple;
+	if (written == NULL)
+		return;
+	warn_rule_names_no_column(catalog, written);
+	warn_two_version_columns(catalog, written);
 }
 
 /*

@@ -30,7 +30,7 @@ extern int	steward_read_rows_after_lock(const char *sql, int nargs, Oid *argtype
 										 Datum *args);
 extern bool steward_relation_stores_rows(Oid relid);
 extern void steward_check_existing_versions(Relation rel, const char *colname);
-extern void steward_check_one_version_column(Oid relid, Oid tracked_relid);
+extern void steward_check_one_version_column(Oid relid, Oid tracked_relid, bool warn);
 extern void steward_invalidate_state_rules(List *machines, bool all);
 extern void steward_warn_version_trigger(const char *tgname, const char *relname,
 										 const char *colname);

@@ -421,6 +421,50 @@ report_version_exhausted(Relation rel, const StewardRowOrigin *origin,
 			 errtablecol(erel, attnum)));
 }
 
+/*
+ * Refuse (54000) an INSERT, COPY or UPDATE of rel, a row moving into it
+ * included, when two version columns reach it (rules->other_version_attnum:
+ * its own rule and a partitioned ancestor's, or two ancestors'): only the
+ * nearest would be checked, and a row stored so skips the other's
+ * guarantee (review23 follow-up: an empty ATTACH, a restored label or a
+ * hand-written rule row leave such a table with a WARNING).  As the
+ * state-rule cap: a role with no right on partition rel reads the
+ * partitioned table it writes through (steward_table_written), and neither
+ * the partition nor its rules.  Error path: reads steward.column_rules
+ * (AccessShareLock, steward_two_version_columns).
+ */
+static pg_noinline void
+refuse_two_version_columns(Relation rel)
+{
+	Oid			written = steward_table_written(rel);
+	AttrNumber	near,
+				far;
+	Oid			near_relid,
+				far_relid;
+	char	   *near_rel;
+
+	if (written != RelationGetRelid(rel) ||
+		!steward_two_version_columns(rel, &near, &near_relid, &far, &far_relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the partition of relation \"%s\" that the row is in has two version columns",
+						get_rel_name(written)),
+				 errdetail("pg_steward checks one version column per table, counting the rules of its partitioned ancestors; it cannot check the other, so rows cannot be written."),
+				 errhint("The owner of the partition can stop tracking one of them with steward.untrack(table, column).")));
+	near_rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(near_relid)),
+										  get_rel_name(near_relid));
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("relation \"%s\" has two version columns, \"%s\" and \"%s\"",
+					RelationGetRelationName(rel), column_name(rel, near), column_name(rel, far)),
+			 errdetail("\"%s\" is tracked on %s, \"%s\" on %s; pg_steward checks one version column per table, counting the rules of its partitioned ancestors, so rows cannot be written.",
+					   column_name(rel, near), near_rel, column_name(rel, far),
+					   quote_qualified_identifier(get_namespace_name(get_rel_namespace(far_relid)),
+												  get_rel_name(far_relid))),
+			 errhint("Track one column in the whole tree: SELECT steward.untrack(%s, %s);",
+					 quote_literal_cstr(near_rel), quote_literal_cstr(column_name(rel, near)))));
+}
+
 static void
 report_null_column(const StewardRowOrigin *origin, AttrNumber checked_attnum,
 				   const char *what)
@@ -664,6 +708,8 @@ check_update_rules(Relation rel, const StewardRules *rules, HeapTuple oldtup,
 	if (origin == NULL)
 		origin = &self;
 	*newversion = -1;
+	if (unlikely(rules->other_version_attnum != InvalidAttrNumber))
+		refuse_two_version_columns(rel);
 	if (rules->version_attnum != InvalidAttrNumber)
 		*newversion = check_version(rel, oldtup, oldslot, buffer, snapshot,
 									slot, rules->version_attnum, read, cid,
@@ -1024,6 +1070,8 @@ apply_insert_rules(Relation rel, TupleTableSlot *slot, bool from_copy)
 
 	if (!rules_enforced(rel))
 		return;
+	if (unlikely(rules->other_version_attnum != InvalidAttrNumber))
+		refuse_two_version_columns(rel);
 	steward_rule_kinds.check_insert_states(rel, slot, rules, from_copy);
 
 	/* Sequences have no insert rule: the first event may carry any value. */

@@ -365,7 +365,7 @@ check_attached(Oid parent, Oid attached)
 	if (!OidIsValid(attached) || !rule_reaching(parent, NULL, &rule))
 		return;
 	check_tree_storage(attached, DDL_ATTACH_PARTITION);
-	steward_check_one_version_column(attached, InvalidOid);
+	steward_check_one_version_column(attached, InvalidOid, false);
 
 	relids = find_all_inheritors(attached, NoLock, NULL);
 	foreach(lc, relids)
