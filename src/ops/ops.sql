@@ -395,6 +395,46 @@ BEGIN
 END
 $$;
 
+-- Part of steward.verify(), run as the owner of tbl: a failed row when a
+-- rule reaches tbl (its own or a partitioned ancestor's) and tbl, or a
+-- partition below it that stores rows, is not a steward table (a rule
+-- written under replica, a restore): the access method enforces the
+-- rules, so that table's rows meet none (readme40 N1; tracked_columns
+-- says so in "problem").  The row names the first such table and the
+-- statement that converts it.
+CREATE FUNCTION steward._verify_rule_storage(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cols text;
+    bare regclass;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rule_storage');
+    SELECT string_agg(DISTINCT format('%I', cr.attname), ', ') INTO cols
+      FROM steward.column_rules cr
+     WHERE cr.relid = tbl OR cr.relid IN (SELECT relid FROM pg_partition_ancestors(tbl));
+    IF cols IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT pc.oid::regclass INTO bare
+      FROM pg_partition_tree(tbl) t
+      JOIN pg_class pc ON pc.oid = t.relid
+      LEFT JOIN pg_am pa ON pa.oid = pc.relam
+     WHERE pc.relkind = 'r' AND pa.amname IS DISTINCT FROM 'steward'
+     ORDER BY pc.oid::regclass::text LIMIT 1;
+    IF bare IS NOT NULL THEN
+        "check" := 'access method'; passed := false;
+        detail := format('%s does not use access method steward: pg_steward enforces no rule on its rows (the rules of %s); '
+                         'make it a steward table: ALTER TABLE %s SET ACCESS METHOD steward',
+                         CASE WHEN bare = tbl THEN 'the relation' ELSE format('partition %s', bare) END,
+                         cols, bare);
+        RETURN NEXT;
+    END IF;
+END
+$$;
+
 -- Part of steward.verify(), run as the owner of tbl: one row per rule
 -- pg_steward enforces on tbl (its own or a partitioned ancestor's:
 -- versions >= 1, states the machine declares; a rule whose column is
@@ -512,6 +552,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM steward._verify_as_owner(tbl, 'steward._verify_rules');
+    RETURN QUERY SELECT * FROM steward._verify_rule_storage(tbl);
     RETURN QUERY SELECT * FROM steward._verify_rule_rows(tbl, NULL);
     RETURN QUERY SELECT * FROM steward._verify_state_cap(tbl);
     RETURN QUERY SELECT * FROM steward._verify_version_columns(tbl);
