@@ -30775,3 +30775,69 @@ BEGIN
     RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
 END
 $$;
+
+-- readme40 N5: steward.tracked_columns says a state rule whose machine is
+-- gone refuses every write (problem), the rule still enforced.
+-- Why a state rule of tbl refuses every write, NULL when its machine
+-- exists: steward_refuse_missing_machine (lifecycle/state_rules.c) refuses
+-- (55000) each INSERT, COPY and UPDATE of the column while the machine is
+-- gone, so the rule stays enforced but the table takes no new rows
+-- (readme40 N5).  plpgsql: steward.machine_definitions is created after
+-- this file (src/lifecycle/lifecycle.sql).
+CREATE FUNCTION steward._rule_machine_problem(tbl regclass, col name, kind text, machine text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF kind <> 'state' OR machine IS NULL
+       OR EXISTS (SELECT 1 FROM steward.machine_definitions d WHERE d.name = machine) THEN
+        RETURN NULL;
+    END IF;
+    RETURN format('state machine %L does not exist: the rule is enforced by refusing (55000) every INSERT and COPY into the table and every UPDATE of column %I; '
+                  'create the machine again with steward.create_state_machine() (a built-in one: SELECT steward.restore_builtin_machines()), '
+                  'or remove the rule: SELECT steward.detach_state_machine(%L, %L)',
+                  machine, col, tbl::text, col);
+END
+$$;
+
+CREATE OR REPLACE VIEW steward.tracked_columns AS
+SELECT r.relid,
+       r.attname                AS column_name,
+       r.kind,
+       a.atttypid::regtype     AS data_type,
+       c.oid IS NOT NULL AND p.column_problem IS NULL AND p.storage_problem IS NULL AS enforced,
+       r.machine,
+       r.changed_at             AS changed_at_column,
+       r.created_at             AS tracked_since,
+       CASE WHEN c.oid IS NULL
+            THEN pg_catalog.format('relation with OID %s does not exist: pg_steward enforces no rule on it (a relation created later with that OID starts without it); '
+                                   'remove it as a superuser: DELETE FROM steward.column_rules WHERE relid::oid = %s',
+                                   r.relid::pg_catalog.oid, r.relid::pg_catalog.oid)
+            ELSE coalesce(p.column_problem, p.storage_problem,
+                          steward._rule_machine_problem(r.relid, r.attname, r.kind, r.machine),
+                          steward._rule_changed_at_problem(r.relid, r.changed_at)) END AS problem
+  FROM steward.column_rules r
+  LEFT JOIN pg_catalog.pg_class c ON c.oid = r.relid
+  LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
+  LEFT JOIN pg_catalog.pg_attribute a
+         ON a.attrelid = r.relid AND a.attname = r.attname AND NOT a.attisdropped
+  CROSS JOIN LATERAL (
+       SELECT steward._rule_column_problem(r.relid, r.attname, r.kind) AS column_problem,
+              -- A partitioned table's rule is enforced when every partition
+              -- that stores rows is a steward table (foreign tables are
+              -- another server's; the DDL guard, storage_guard.c, keeps it so).
+              CASE WHEN c.relkind = 'p'
+                   THEN (SELECT pg_catalog.format('partition %s does not use access method steward: pg_steward enforces no rule on its rows',
+                                                  pc.oid::pg_catalog.regclass)
+                           FROM pg_catalog.pg_partition_tree(c.oid) t
+                           JOIN pg_catalog.pg_class pc ON pc.oid = t.relid
+                           LEFT JOIN pg_catalog.pg_am pa ON pa.oid = pc.relam
+                          WHERE pc.relkind = 'r'
+                            AND pa.amname IS DISTINCT FROM 'steward'
+                          ORDER BY pc.oid::pg_catalog.regclass::pg_catalog.text LIMIT 1)
+                   WHEN am.amname IS DISTINCT FROM 'steward'
+                   THEN 'the relation does not use access method steward: pg_steward enforces no rule on it'
+              END AS storage_problem) p
+ -- pg_steward's own rule (steward.migration_runs.phase) is not the user's.
+ WHERE c.relnamespace IS DISTINCT FROM 'steward'::pg_catalog.regnamespace;

@@ -2451,7 +2451,7 @@ free_local_job(TimestampTz stmt)
 	ereport(ERROR,
 			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 			 errmsg("a session may run at most %d governed jobs at once", GOV_MAX_LOCAL_JOBS),
-			 errhint("End finished jobs with steward.governor_end().")));
+			 errhint("End a job that is done with steward.governor_end(), or begin this one from another session.")));
 	return NULL;				/* keep compiler quiet */
 }
 
@@ -2896,7 +2896,9 @@ steward_governor_pace_sql(PG_FUNCTION_ARGS)
 
 /*
  * steward.governor_end(job [, outcome]): the job is over; a job that is
- * not running is ignored.  outcome ('finished', 'failed' or 'cancelled';
+ * not running in this session (ended, gone, another session's) is ignored,
+ * unlike governor_pace: an EXCEPTION handler calls it, and an error there
+ * would hide the one it handles (README, readme40 N4).  outcome ('finished', 'failed' or 'cancelled';
  * 22023 else) is the state steward.governor_jobs shows it in.  Takes the
  * governor's LWLock exclusively to retire the job's slot.
  */

@@ -147,9 +147,33 @@ AS $$
              ON a.attrelid = tbl AND a.attname = changed_at AND NOT a.attisdropped
 $$;
 
+-- Why a state rule of tbl refuses every write, NULL when its machine
+-- exists: steward_refuse_missing_machine (lifecycle/state_rules.c) refuses
+-- (55000) each INSERT, COPY and UPDATE of the column while the machine is
+-- gone, so the rule stays enforced but the table takes no new rows
+-- (readme40 N5).  plpgsql: steward.machine_definitions is created after
+-- this file (src/lifecycle/lifecycle.sql).
+CREATE FUNCTION steward._rule_machine_problem(tbl regclass, col name, kind text, machine text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF kind <> 'state' OR machine IS NULL
+       OR EXISTS (SELECT 1 FROM steward.machine_definitions d WHERE d.name = machine) THEN
+        RETURN NULL;
+    END IF;
+    RETURN format('state machine %L does not exist: the rule is enforced by refusing (55000) every INSERT and COPY into the table and every UPDATE of column %I; '
+                  'create the machine again with steward.create_state_machine() (a built-in one: SELECT steward.restore_builtin_machines()), '
+                  'or remove the rule: SELECT steward.detach_state_machine(%L, %L)',
+                  machine, col, tbl::text, col);
+END
+$$;
+
 -- enforced: the rule holds on every write of the table's rows; problem:
--- why not (NULL when enforced), or, for a state rule that is, why its
--- changed_at column is not stamped.  A row naming no relation (stored as
+-- why not (NULL when enforced), or, for a state rule that is, why it
+-- refuses every write (its machine is gone) or why its changed_at column
+-- is not stamped.  A row naming no relation (stored as
 -- sent under session_replication_role = replica; refused under origin,
 -- review23 R5) is listed too, enforced = f, relid its OID.
 CREATE VIEW steward.tracked_columns AS
@@ -166,6 +190,7 @@ SELECT r.relid,
                                    'remove it as a superuser: DELETE FROM steward.column_rules WHERE relid::oid = %s',
                                    r.relid::pg_catalog.oid, r.relid::pg_catalog.oid)
             ELSE coalesce(p.column_problem, p.storage_problem,
+                          steward._rule_machine_problem(r.relid, r.attname, r.kind, r.machine),
                           steward._rule_changed_at_problem(r.relid, r.changed_at)) END AS problem
   FROM steward.column_rules r
   LEFT JOIN pg_catalog.pg_class c ON c.oid = r.relid
