@@ -30841,3 +30841,84 @@ SELECT r.relid,
               END AS storage_problem) p
  -- pg_steward's own rule (steward.migration_runs.phase) is not the user's.
  WHERE c.relnamespace IS DISTINCT FROM 'steward'::pg_catalog.regnamespace;
+
+-- vers13: steward.tracked_columns says a version rule that a second
+-- version column meets on some table refuses every write of that table
+-- (problem), the rule still enforced.
+-- Why a version rule of tbl refuses every write of a table it reaches,
+-- NULL when no other version column reaches that table too: a table that
+-- two reach (its own rule and a partitioned ancestor's, kept with a
+-- WARNING by an empty ATTACH, a restored label or a row written into
+-- steward.column_rules) refuses (54000) every INSERT, COPY and UPDATE
+-- (steward_am.c refuse_two_version_columns), so the rule stays enforced
+-- but that table takes no new rows, as verify()'s failed "version columns"
+-- row says (vers13).  The topmost such table (tbl, then its partitions),
+-- and the untrack of the nearer rule, as the write path's HINT.
+CREATE FUNCTION steward._rule_version_problem(tbl regclass, col name, kind text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('%s has two version columns, %I (tracked on %s) and %I (tracked on %s), and pg_steward checks one per table: '
+                  'the rule is enforced by refusing (54000) every INSERT and COPY into it and every UPDATE of its rows; '
+                  'track one column in the whole tree: SELECT steward.untrack(%L, %L)',
+                  CASE WHEN t.relid = tbl::oid THEN 'the relation' ELSE format('partition %s', t.relid::regclass) END,
+                  col, tbl, o.other_col, o.other_rel,
+                  CASE WHEN o.below THEN o.other_rel::text ELSE tbl::text END,
+                  CASE WHEN o.below THEN o.other_col ELSE col END)
+      FROM pg_partition_tree(tbl) t
+      CROSS JOIN LATERAL (
+           SELECT cr.relid AS other_rel, cr.attname AS other_col,
+                  cr.relid::oid <> tbl::oid
+                  AND cr.relid::oid IN (SELECT d.relid FROM pg_partition_tree(tbl) d) AS below
+             FROM steward.column_rules cr
+            WHERE cr.kind = 'version' AND cr.attname <> col
+              AND cr.relid::oid IN (SELECT u.relid FROM pg_partition_ancestors(t.relid) u)
+              AND steward._rule_column_problem(t.relid::regclass, cr.attname, 'version') IS NULL
+            ORDER BY cr.relid::regclass::text LIMIT 1) o
+     WHERE kind = 'version'
+     ORDER BY t.level, t.relid::regclass::text
+     LIMIT 1
+$$;
+
+CREATE OR REPLACE VIEW steward.tracked_columns AS
+SELECT r.relid,
+       r.attname                AS column_name,
+       r.kind,
+       a.atttypid::regtype     AS data_type,
+       c.oid IS NOT NULL AND p.column_problem IS NULL AND p.storage_problem IS NULL AS enforced,
+       r.machine,
+       r.changed_at             AS changed_at_column,
+       r.created_at             AS tracked_since,
+       CASE WHEN c.oid IS NULL
+            THEN pg_catalog.format('relation with OID %s does not exist: pg_steward enforces no rule on it (a relation created later with that OID starts without it); '
+                                   'remove it as a superuser: DELETE FROM steward.column_rules WHERE relid::oid = %s',
+                                   r.relid::pg_catalog.oid, r.relid::pg_catalog.oid)
+            ELSE coalesce(p.column_problem, p.storage_problem,
+                          steward._rule_machine_problem(r.relid, r.attname, r.kind, r.machine),
+                          steward._rule_version_problem(r.relid, r.attname, r.kind),
+                          steward._rule_changed_at_problem(r.relid, r.changed_at)) END AS problem
+  FROM steward.column_rules r
+  LEFT JOIN pg_catalog.pg_class c ON c.oid = r.relid
+  LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
+  LEFT JOIN pg_catalog.pg_attribute a
+         ON a.attrelid = r.relid AND a.attname = r.attname AND NOT a.attisdropped
+  CROSS JOIN LATERAL (
+       SELECT steward._rule_column_problem(r.relid, r.attname, r.kind) AS column_problem,
+              -- A partitioned table's rule is enforced when every partition
+              -- that stores rows is a steward table (foreign tables are
+              -- another server's; the DDL guard, storage_guard.c, keeps it so).
+              CASE WHEN c.relkind = 'p'
+                   THEN (SELECT pg_catalog.format('partition %s does not use access method steward: pg_steward enforces no rule on its rows',
+                                                  pc.oid::pg_catalog.regclass)
+                           FROM pg_catalog.pg_partition_tree(c.oid) t
+                           JOIN pg_catalog.pg_class pc ON pc.oid = t.relid
+                           LEFT JOIN pg_catalog.pg_am pa ON pa.oid = pc.relam
+                          WHERE pc.relkind = 'r'
+                            AND pa.amname IS DISTINCT FROM 'steward'
+                          ORDER BY pc.oid::pg_catalog.regclass::pg_catalog.text LIMIT 1)
+                   WHEN am.amname IS DISTINCT FROM 'steward'
+                   THEN 'the relation does not use access method steward: pg_steward enforces no rule on it'
+              END AS storage_problem) p
+ -- pg_steward's own rule (steward.migration_runs.phase) is not the user's.
+ WHERE c.relnamespace IS DISTINCT FROM 'steward'::pg_catalog.regnamespace;

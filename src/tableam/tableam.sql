@@ -170,10 +170,46 @@ BEGIN
 END
 $$;
 
+-- Why a version rule of tbl refuses every write of a table it reaches,
+-- NULL when no other version column reaches that table too: a table that
+-- two reach (its own rule and a partitioned ancestor's, kept with a
+-- WARNING by an empty ATTACH, a restored label or a row written into
+-- steward.column_rules) refuses (54000) every INSERT, COPY and UPDATE
+-- (steward_am.c refuse_two_version_columns), so the rule stays enforced
+-- but that table takes no new rows, as verify()'s failed "version columns"
+-- row says (vers13).  The topmost such table (tbl, then its partitions),
+-- and the untrack of the nearer rule, as the write path's HINT.
+CREATE FUNCTION steward._rule_version_problem(tbl regclass, col name, kind text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('%s has two version columns, %I (tracked on %s) and %I (tracked on %s), and pg_steward checks one per table: '
+                  'the rule is enforced by refusing (54000) every INSERT and COPY into it and every UPDATE of its rows; '
+                  'track one column in the whole tree: SELECT steward.untrack(%L, %L)',
+                  CASE WHEN t.relid = tbl::oid THEN 'the relation' ELSE format('partition %s', t.relid::regclass) END,
+                  col, tbl, o.other_col, o.other_rel,
+                  CASE WHEN o.below THEN o.other_rel::text ELSE tbl::text END,
+                  CASE WHEN o.below THEN o.other_col ELSE col END)
+      FROM pg_partition_tree(tbl) t
+      CROSS JOIN LATERAL (
+           SELECT cr.relid AS other_rel, cr.attname AS other_col,
+                  cr.relid::oid <> tbl::oid
+                  AND cr.relid::oid IN (SELECT d.relid FROM pg_partition_tree(tbl) d) AS below
+             FROM steward.column_rules cr
+            WHERE cr.kind = 'version' AND cr.attname <> col
+              AND cr.relid::oid IN (SELECT u.relid FROM pg_partition_ancestors(t.relid) u)
+              AND steward._rule_column_problem(t.relid::regclass, cr.attname, 'version') IS NULL
+            ORDER BY cr.relid::regclass::text LIMIT 1) o
+     WHERE kind = 'version'
+     ORDER BY t.level, t.relid::regclass::text
+     LIMIT 1
+$$;
+
 -- enforced: the rule holds on every write of the table's rows; problem:
--- why not (NULL when enforced), or, for a state rule that is, why it
--- refuses every write (its machine is gone) or why its changed_at column
--- is not stamped.  A row naming no relation (stored as
+-- why not (NULL when enforced), or, for a rule that is, why it refuses
+-- every write (its machine is gone, or a second version column reaches a
+-- table it reaches) or why its changed_at column is not stamped.  A row naming no relation (stored as
 -- sent under session_replication_role = replica; refused under origin,
 -- review23 R5) is listed too, enforced = f, relid its OID.
 CREATE VIEW steward.tracked_columns AS
@@ -191,6 +227,7 @@ SELECT r.relid,
                                    r.relid::pg_catalog.oid, r.relid::pg_catalog.oid)
             ELSE coalesce(p.column_problem, p.storage_problem,
                           steward._rule_machine_problem(r.relid, r.attname, r.kind, r.machine),
+                          steward._rule_version_problem(r.relid, r.attname, r.kind),
                           steward._rule_changed_at_problem(r.relid, r.changed_at)) END AS problem
   FROM steward.column_rules r
   LEFT JOIN pg_catalog.pg_class c ON c.oid = r.relid

@@ -34,7 +34,12 @@
  * PARTITION, the parent of a new partition, the table of a policy, a view
  * and the relations under it, which the check locks as a query on the view
  * would): the others did not change and were checked when they did.  Taking new locks there could deadlock with concurrent DDL on
- * sibling partitions, e.g. pg_restore -j adding their primary keys.
+ * sibling partitions, e.g. pg_restore -j adding their primary keys.  What
+ * DDL on a partitioned table does to the partitions it did not lock (ALTER
+ * TABLE ONLY ... DROP DEFAULT over a NOT NULL partition, review24) is read
+ * from their catalog rows only -- pg_inherits, the syscache, the rules
+ * catalog -- never by opening them (not_null_below); so are the defaults
+ * of a partition's ancestors (column_gives_null).
  *
  *-------------------------------------------------------------------------
  */
@@ -47,6 +52,7 @@
 #include "access/sysattr.h"
 #include "access/xact.h"
 #include "catalog/partition.h"
+#include "catalog/pg_attrdef.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
 #include "commands/tablespace.h"
@@ -366,12 +372,23 @@ check_generated_and_checks(Relation rel, Bitmapset *written, bool configuring)
  * every INSERT that leaves the column out, as the planner folds it the same
  * way: *failure is set to the error's message.
  */
+static Datum fold_default(Node *expr, bool *is_const, bool *isnull, char **failure);
+
 static Datum
 default_constant(Relation rel, AttrNumber attnum, bool *is_const, bool *isnull,
 				 char **failure)
 {
-	Node	   *expr = build_column_default(rel, attnum);
+	return fold_default(build_column_default(rel, attnum), is_const, isnull, failure);
+}
 
+/*
+ * default_constant of default expression "expr" (NULL: no default, which
+ * gives NULL), folded as the current user (the caller switches to the
+ * table's owner).
+ */
+static Datum
+fold_default(Node *expr, bool *is_const, bool *isnull, char **failure)
+{
 	*is_const = false;
 	*isnull = true;
 	*failure = NULL;
@@ -509,6 +526,91 @@ same_as_parent(Relation rel, AttrNumber attnum)
 }
 
 /*
+ * The default of column attnum of relation relid as stored in pg_attrdef
+ * (already coerced to the column's type), NULL when it has none.  Reads
+ * the catalog only (AccessShareLock on pg_attrdef): relid need not be
+ * locked.
+ */
+static Node *
+stored_default(Oid relid, AttrNumber attnum)
+{
+	Relation	attrdef = table_open(AttrDefaultRelationId, AccessShareLock);
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Node	   *expr = NULL;
+
+	ScanKeyInit(&keys[0], Anum_pg_attrdef_adrelid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(relid));
+	ScanKeyInit(&keys[1], Anum_pg_attrdef_adnum, BTEqualStrategyNumber,
+				F_INT2EQ, Int16GetDatum(attnum));
+	scan = systable_beginscan(attrdef, AttrDefaultIndexId, true, NULL, 2, keys);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		adbin = heap_getattr(tuple, Anum_pg_attrdef_adbin,
+										 RelationGetDescr(attrdef), &isnull);
+
+		if (!isnull)
+			expr = stringToNode(TextDatumGetCString(adbin));
+	}
+	systable_endscan(scan);
+	table_close(attrdef, AccessShareLock);
+	return expr;
+}
+
+/*
+ * Does an INSERT through relation relid that leaves column "name" out
+ * route the row with NULL in it?  True when the column is nullable, not
+ * an identity (*identity says whether it is one), and has no default or
+ * one that folds to the NULL constant (review24 V4: DEFAULT nullif(1, 1),
+ * a cast of NULL, an inlined SQL function giving NULL), folded as
+ * default_constant folds it, as relid's owner (restricted, search_path
+ * pinned).  A default that folds to no constant (a volatile or stable
+ * function, nextval, now()) is computed per row and cannot be judged
+ * ahead: it counts as giving a value, and a row it gives NULL fails with
+ * core's 23502 on a NOT NULL partition, never stored without the column
+ * (README.md).  Reads the syscache and pg_attrdef; relid need not be
+ * locked (the check after DDL takes no lock: file header).
+ */
+static bool
+column_gives_null(Oid relid, const char *name, bool *identity)
+{
+	HeapTuple	tuple = SearchSysCacheAttName(relid, name);
+	Form_pg_attribute att;
+	bool		notnull;
+	bool		hasdef;
+	AttrNumber	attnum;
+	Node	   *expr;
+	StewardAsOwner ctx;
+	bool		is_const;
+	bool		isnull;
+	char	   *failure;
+
+	*identity = false;
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	att = (Form_pg_attribute) GETSTRUCT(tuple);
+	*identity = att->attidentity != '\0';
+	notnull = att->attnotnull;
+	hasdef = att->atthasdef;
+	attnum = att->attnum;
+	ReleaseSysCache(tuple);
+	if (*identity || notnull)
+		return false;
+	if (!hasdef || (expr = stored_default(relid, attnum)) == NULL)
+		return true;
+	if (IsA(expr, Const))
+		return ((Const *) expr)->constisnull;
+	steward_as_role_begin(steward_relation_owner(relid), STEWARD_PINNED_SEARCH_PATH,
+						  false, &ctx);
+	(void) fold_default(expr, &is_const, &isnull, &failure);
+	steward_as_owner_end(&ctx);
+	return failure == NULL && is_const && isnull;
+}
+
+/*
  * Column "name" in the partitioned ancestors of partition "rel", read
  * through the syscache (no lock).  *identity: whether one of them declares
  * it an identity column.  PostgreSQL 15 does not give partitions the
@@ -520,10 +622,9 @@ same_as_parent(Relation rel, AttrNumber attnum)
  * PARTITION OF of a table whose BY DEFAULT identity track_versions
  * accepts was refused).
  *
- * Returns the topmost ancestor whose column is nullable and has neither a
- * default nor an identity (PostgreSQL stores no default that is the NULL
- * constant), InvalidOid when none: an INSERT through it that leaves the
- * column out
+ * Returns the topmost ancestor whose column gives NULL (column_gives_null:
+ * nullable, no identity, no default or one folding to NULL), InvalidOid
+ * when none: an INSERT through it that leaves the column out
  * routes the row with its default, NULL, and only the leaf's NOT NULL is
  * checked (ExecConstraints), so a partition whose column is NOT NULL fails
  * every such INSERT with 23502 before the AM sets the column, whatever its
@@ -546,18 +647,11 @@ routing_gap(Relation rel, const char *name, bool *identity)
 	up = get_partition_ancestors(RelationGetRelid(rel));
 	foreach(lc, up)
 	{
-		HeapTuple	tuple = SearchSysCacheAttName(lfirst_oid(lc), name);
+		bool		ancestor_identity;
 
-		if (HeapTupleIsValid(tuple))
-		{
-			Form_pg_attribute patt = (Form_pg_attribute) GETSTRUCT(tuple);
-
-			if (patt->attidentity != '\0')
-				*identity = true;
-			else if (!patt->atthasdef && !patt->attnotnull)
-				gap = lfirst_oid(lc);
-			ReleaseSysCache(tuple);
-		}
+		if (column_gives_null(lfirst_oid(lc), name, &ancestor_identity))
+			gap = lfirst_oid(lc);
+		*identity |= ancestor_identity;
 	}
 	list_free(up);
 	return gap;
@@ -808,7 +902,7 @@ refuse_routing_gap(const WrittenJudge *judge, bool configuring, Relation rel,
 		bms_is_member(m, RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY));
 	char	   *set_default = psprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s",
 									   gaptable, col, first);
-	char	   *msg = psprintf(_("column \"%s\" of relation \"%s\" is NOT NULL, but \"%s\" above it gives the column no default, so PostgreSQL refuses a row inserted through \"%s\" without it before the steward access method sets it"),
+	char	   *msg = psprintf(_("column \"%s\" of relation \"%s\" is NOT NULL, but \"%s\" above it gives the column no non-null default, so PostgreSQL refuses a row inserted through \"%s\" without it before the steward access method sets it"),
 							   name, RelationGetRelationName(rel), gapname, gapname);
 	char	   *detail = psprintf(_("An INSERT through \"%s\" that leaves \"%s\" out routes the row with that table's default, NULL, and fails with 23502 before the access method sets it (to %s)."),
 								  gapname, name, version ? "version 1" : "the time of the insert");
@@ -832,6 +926,114 @@ refuse_routing_gap(const WrittenJudge *judge, bool configuring, Relation rel,
 		judged(judge, configuring, rel, name, first, msg, detail, fix,
 			   psprintf(_("Give the column a default on \"%s\" (%s, which sets it on the tables below too), or leave it nullable: pg_steward sets it on every INSERT."),
 						gapname, set_default));
+}
+
+/*
+ * Is column "name" set by a rule that reaches relation relid (stored on it
+ * or on a partitioned ancestor)?  Reads the rules catalog only
+ * (steward_rule_written_names): relid need not be locked.
+ */
+static bool
+rule_reaches(Oid relid, const char *name)
+{
+	List	   *chain = lcons_oid(relid, get_rel_relispartition(relid) ?
+								  get_partition_ancestors(relid) : NIL);
+	ListCell   *lc;
+	ListCell   *nc;
+
+	foreach(lc, chain)
+		foreach(nc, steward_rule_written_names(lfirst_oid(lc), NULL))
+			if (strcmp((const char *) lfirst(nc), name) == 0)
+				return true;
+	return false;
+}
+
+/*
+ * A steward partition below partitioned table "rel" whose column "name"
+ * is NOT NULL and set by a rule that reaches it, InvalidOid when none:
+ * while "rel" gives the column NULL (column_gives_null), every INSERT
+ * through "rel" leaving the column out fails on it with 23502 (vers12's
+ * routing gap, seen from above).  Partitions this backend has locked are
+ * judged as themselves (refuse_routing_gap, naming the topmost gap) and
+ * skipped here.  Lock-free, as the check after DDL must be (file header):
+ * pg_inherits, the syscache and the rules catalog, no partition opened
+ * (review24: ALTER TABLE ONLY ... DROP DEFAULT locks only "rel").  Only
+ * leaves are read: a partition is NOT NULL wherever its parent is.
+ */
+static Oid
+not_null_below(Relation rel, const char *name)
+{
+	Oid			steward_am = get_table_am_oid(STEWARD_TABLE_AM, true);
+	List	   *below = find_all_inheritors(RelationGetRelid(rel), NoLock, NULL);
+	ListCell   *lc;
+
+	foreach(lc, below)
+	{
+		Oid			relid = lfirst_oid(lc);
+		HeapTuple	tuple;
+		bool		candidate;
+
+		if (relid == RelationGetRelid(rel) || steward_relation_locked_by_me(relid))
+			continue;
+		tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+		if (!HeapTupleIsValid(tuple))
+			continue;
+		candidate = ((Form_pg_class) GETSTRUCT(tuple))->relkind == RELKIND_RELATION &&
+			((Form_pg_class) GETSTRUCT(tuple))->relam == steward_am;
+		ReleaseSysCache(tuple);
+		if (!candidate || !HeapTupleIsValid(tuple = SearchSysCacheAttName(relid, name)))
+			continue;
+		candidate = ((Form_pg_attribute) GETSTRUCT(tuple))->attnotnull;
+		ReleaseSysCache(tuple);
+		if (candidate && rule_reaches(relid, name))
+			return relid;
+	}
+	return InvalidOid;
+}
+
+/*
+ * Column m (bitmap member) of partitioned table "rel" gives rows routed
+ * through it NULL (no default, or one folding to NULL) while partition
+ * "leaf" below it, not locked by this command, is NOT NULL (not_null_below):
+ * the DDL just made "rel" so (ALTER TABLE ONLY ... DROP DEFAULT; review24),
+ * and every INSERT through "rel" leaving the column out would fail with
+ * 23502.  Refused with 42P16, as core refuses ALTER TABLE ONLY ... DROP NOT
+ * NULL of a partitioned table with partitions: the HINT names the SET
+ * DEFAULT that keeps a default (it recurses to the tables below) and the
+ * DROP NOT NULL that makes the partitions nullable.  A restored label or
+ * hand-written rule row warns instead (judged).
+ */
+static void
+refuse_gap_above(const WrittenJudge *judge, Relation rel, int m, Oid leaf, bool version)
+{
+	AttrNumber	attnum = m + FirstLowInvalidHeapAttributeNumber;
+	const char *name = NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname);
+	const char *col = quote_identifier(name);
+	const char *first = version ? "1" : "now()";
+	const char *relname = RelationGetRelationName(rel);
+	char	   *table = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												   relname);
+	char	   *leafname = get_rel_name(leaf);
+	char	   *msg = psprintf(_("column \"%s\" of relation \"%s\" has no non-null default, but partition \"%s\" below it is NOT NULL, so PostgreSQL would refuse a row inserted through \"%s\" without it before the steward access method sets it"),
+							   name, relname, leafname, relname);
+	char	   *detail = psprintf(_("An INSERT through \"%s\" that leaves \"%s\" out routes the row with that table's default, NULL, and fails with 23502 on \"%s\" before the access method sets it (to %s)."),
+								  relname, name, leafname, version ? "version 1" : "the time of the insert");
+	char	   *set_default = psprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s",
+									   table, col, first);
+	char	   *fix = psprintf("%s (or ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL)",
+							   set_default, table, col);
+
+	if (judge->restoring)
+	{
+		judged(judge, false, rel, name, first, msg, detail, fix, NULL);
+		return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+			 errmsg_internal("%s", msg),
+			 errdetail_internal("%s", detail),
+			 errhint("Keep a non-null default on \"%s\" (%s, which sets it on the tables below too), or make the column nullable below it first (ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL): pg_steward sets it on every INSERT.",
+					 relname, set_default, table, col)));
 }
 
 static void
@@ -897,6 +1099,18 @@ check_not_null_and_default(Relation rel, Bitmapset *written, Bitmapset *versions
 		{
 			refuse_routing_gap(judge, configuring, rel, m, gap, version);
 			continue;
+		}
+		if (!att->attnotnull && att->attidentity == '\0' && is_const && isnull &&
+			rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE && judge != NULL &&
+			!judge->collect)
+		{
+			Oid			leaf = not_null_below(rel, name);
+
+			if (OidIsValid(leaf))
+			{
+				refuse_gap_above(judge, rel, m, leaf, version);
+				continue;
+			}
 		}
 		if (att->attnotnull && is_const && isnull && !ancestor_identity)
 		{
