@@ -30922,3 +30922,428 @@ SELECT r.relid,
               END AS storage_problem) p
  -- pg_steward's own rule (steward.migration_runs.phase) is not the user's.
  WHERE c.relnamespace IS DISTINCT FROM 'steward'::pg_catalog.regnamespace;
+
+-- review24 V2, V6 and relay2's leftovers (relay3): the replica identity a
+-- column migration carries is found by what it is (its columns, unique),
+-- not by the name recorded at start: a rollback after complete follows a
+-- renamed index and skips a look-alike, complete follows one renamed
+-- before it; the DDL guard lets the identity the migration carries be set
+-- again; an identity index with another operator class or collation than
+-- the step's key is refused at start.
+
+-- _migration_identity_follower for any index index of rel (NULL: the
+-- replica identity index, none when the identity is not USING INDEX):
+-- the old shape's columns under their expand names (switched false:
+-- start, complete before its renames, the DDL guard before complete) or
+-- their switched names (true: a rollback after complete looking for the
+-- old key again, review24 V2).  An index PostgreSQL would not take as
+-- the identity (not unique, deferrable, partial, over an expression, a
+-- nullable column, invalid) has why and no follower, and so has one
+-- whose operator class or collation is not its column's default: the key
+-- a step builds uses the defaults, and a subscriber would match rows by
+-- another equality than the publisher's key enforces (relay3).
+CREATE OR REPLACE FUNCTION steward._migration_identity_key(mig text, rel regclass, index oid, switched boolean,
+                                                OUT idx name, OUT col name,
+                                                OUT follower name, OUT why text)
+RETURNS record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ind record;
+    kind text;
+    mapped text[];
+    nullable name;
+BEGIN
+    SELECT i.indexrelid, x.relname, i.indnatts, i.indnkeyatts, i.indkey::int2[] AS keys, am.amname,
+           i.indisunique AND i.indimmediate AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL
+           AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel
+                              AND a.attnum = ANY (i.indkey::int2[]) AND NOT a.attnotnull) AS usable,
+           (SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum)
+              FROM unnest(i.indkey::int2[], i.indclass::oid[], i.indcollation::oid[]) k(n, opc, coll)
+              JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.n
+              JOIN pg_opclass o ON o.oid = k.opc
+             WHERE NOT o.opcdefault OR k.coll <> a.attcollation) AS odd INTO ind
+      FROM pg_index i JOIN pg_class k ON k.oid = i.indrelid JOIN pg_class x ON x.oid = i.indexrelid
+      JOIN pg_am am ON am.oid = x.relam
+     WHERE i.indrelid = rel
+       AND CASE WHEN index IS NULL THEN i.indisreplident AND k.relreplident = 'i' ELSE i.indexrelid = index END;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    -- A column a drop_column step drops first, else the first replaced.
+    SELECT a.attname, c.kind INTO col, kind
+      FROM pg_attribute a
+      JOIN steward.migration_columns c ON c.migration = mig AND c.relid = rel AND c.kind IN ('pair', 'dropped')
+                                      AND a.attname = CASE WHEN switched THEN c.switched_old ELSE c.expand_old END
+     WHERE a.attrelid = rel AND a.attnum = ANY (ind.keys)
+     ORDER BY c.kind = 'dropped' DESC, a.attnum LIMIT 1;
+    IF col IS NULL THEN
+        RETURN;
+    END IF;
+    idx := ind.relname;
+    why := CASE WHEN kind = 'dropped' THEN format('a drop_column step drops column %I', col)
+                WHEN ind.indnatts <> ind.indnkeyatts THEN 'the index has INCLUDE columns, and the key a step builds has none'
+                WHEN NOT ind.usable OR ind.amname <> 'btree' THEN 'PostgreSQL does not take the index as a replica identity'
+                WHEN ind.odd IS NOT NULL
+                THEN format('the index uses an operator class or collation other than the default of column(s) %s, '
+                            'and the key a step builds uses the defaults', ind.odd) END;
+    IF why IS NOT NULL THEN
+        RETURN;
+    END IF;
+    -- Its columns by their new-shape names (a renamed one by its new name).
+    SELECT array_agg(coalesce(c.new_name, a.attname)::text ORDER BY 1), min(c.new_name) FILTER (WHERE c.kind = 'pair' AND NOT c.not_null)
+      INTO mapped, nullable
+      FROM pg_attribute a
+      LEFT JOIN steward.migration_columns c ON c.migration = mig AND c.relid = rel AND c.kind IN ('pair', 'renamed')
+                                           AND a.attname = CASE WHEN switched THEN c.switched_old ELSE c.expand_old END
+     WHERE a.attrelid = rel AND a.attnum = ANY (ind.keys);
+    IF nullable IS NOT NULL THEN
+        why := format('its new column %I may hold NULL ("not_null": false), and a replica identity index covers NOT NULL columns only',
+                      nullable);
+        RETURN;
+    END IF;
+    SELECT min(c.unique_name) INTO follower
+      FROM steward.migration_columns c
+     WHERE c.migration = mig AND c.relid = rel AND c.kind = 'pair' AND c.unique_method = 'btree'
+       AND (SELECT array_agg(n ORDER BY n) FROM (SELECT c.new_name::text AS n
+                                                 UNION SELECT unnest(c.unique_with)) w)
+           = (SELECT array_agg(n ORDER BY n) FROM unnest(mapped) n);
+    IF follower IS NULL THEN
+        why := format('no step restates its key (%s) as a btree "unique" of the new shape',
+                      array_to_string(ARRAY(SELECT quote_ident(n) FROM unnest(mapped) n), ', '));
+    END IF;
+END
+$$;
+
+-- The replica identity of a column migration's table rel and whether it
+-- can follow the migration (relay2): idx, the identity index when it
+-- covers a column the migration replaces or drops (col, the first such;
+-- both NULL otherwise), and follower, the unique key a step builds over
+-- the same columns of the new shape (an alter_column's btree "unique",
+-- with "with" naming the others; the new column NOT NULL), which
+-- complete makes the identity in its transaction, so that no moment is
+-- without one: before complete the publications' column lists are the
+-- old shape's and cover idx, from complete the new shape's and cover the
+-- follower, and the subscribers see the same key columns by name.  Core's
+-- ALTER COLUMN TYPE keeps the identity on the rebuilt index the same way.
+-- When none can follow, why says so.  The wrapper of
+-- _migration_identity_key for the identity index itself before complete.
+CREATE OR REPLACE FUNCTION steward._migration_identity_follower(mig text, rel regclass,
+                                                     OUT idx name, OUT col name,
+                                                     OUT follower name, OUT why text)
+RETURNS record
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT k.idx, k.col, k.follower, k.why FROM steward._migration_identity_key(mig, rel, NULL, false) k
+$$;
+
+-- The HINT of start's refusal of a replica identity that cannot follow
+-- the migration (f from _migration_identity_follower).
+CREATE OR REPLACE FUNCTION steward._migration_identity_hint(rel regclass, f record)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN CASE WHEN f.why LIKE 'a drop_column step%' THEN ''
+                WHEN f.why LIKE 'the index has INCLUDE%' THEN 'Make a unique index over the same columns without INCLUDE the identity before the start (the step''s key then replaces it); or '
+                WHEN f.why LIKE 'the index uses an operator%' THEN 'Make a unique index over the same columns with their default operator classes and collations the identity before the start (the step''s key then replaces it); or '
+                WHEN f.why LIKE 'its new column%' THEN 'Leave the new column NOT NULL (drop "not_null": false) so that the identity moves to the key the step builds at complete; or '
+                ELSE 'Restate the key in the step ("unique": true, with "with" naming its other columns) so that the identity moves to it at complete; or ' END
+           || format('ALTER TABLE %s REPLICA IDENTITY DEFAULT (its primary key; or USING INDEX of an index without column %I) '
+                     'first, and after the cleanup set it to an index over the columns that stay.', rel, f.col);
+END
+$$;
+
+-- After complete: the key of the new shape that index (an index of rel
+-- PostgreSQL takes as the replica identity) stands for, the unique_name
+-- of the alter_column whose btree "unique" covers the same columns (the
+-- physical names are the new shape's now), or NULL.  The key itself, or
+-- an index of the user's over the same columns, is the identity a
+-- rollback moves back to the old index (_migration_identity_back).
+CREATE OR REPLACE FUNCTION steward._migration_identity_new_key(mig text, rel regclass, index oid)
+RETURNS name
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.unique_name
+      FROM pg_index i
+      JOIN steward.migration_columns c ON c.migration = mig AND c.relid = rel AND c.kind = 'pair'
+                                      AND c.unique_method = 'btree'
+     WHERE i.indexrelid = index AND i.indrelid = rel AND i.indisunique AND i.indimmediate AND i.indisvalid
+       AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indnatts = i.indnkeyatts
+       AND (SELECT array_agg(n ORDER BY n) FROM (SELECT c.new_name::text AS n UNION SELECT unnest(c.unique_with)) w)
+           = (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
+               WHERE a.attrelid = rel AND a.attnum = ANY (i.indkey::int2[]))
+     ORDER BY c.ord LIMIT 1
+$$;
+
+-- Whether index, as rel's replica identity, is one that migration mig
+-- carries itself (relay3): its table's identity followed the migration
+-- from start (migration_tables.replica_identity) and index is an old-shape
+-- index a key of the steps replaces (before complete, switched false:
+-- complete moves the identity to that key) or a new-shape index over such
+-- a key's columns (after complete: a rollback moves it back to the old
+-- index, the cleanup keeps it).  Such an identity is covered by each
+-- shape's column list in turn and no step drops it without moving it
+-- first, so the DDL guard (guard_replica_identity) and the publication
+-- check (_migration_check_publication_changes) let it be set, and complete
+-- follows it under whatever name it has now.
+CREATE OR REPLACE FUNCTION steward._migration_identity_carried(mig text, rel regclass, index oid, switched boolean)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT 1 FROM steward.migration_tables t
+                    WHERE t.migration = mig AND t.relid = rel AND t.active AND t.replica_identity IS NOT NULL)
+       AND index IS NOT NULL
+       AND CASE WHEN switched THEN steward._migration_identity_new_key(mig, rel, index) IS NOT NULL
+                ELSE (SELECT k.follower IS NOT NULL FROM steward._migration_identity_key(mig, rel, index, false) k) END
+$$;
+
+-- A rollback after complete (inside _migration_undo, before the new
+-- columns go): when the replica identity is one the migration carries
+-- (_migration_identity_carried: the key complete moved it to, or an index
+-- over its columns), it goes back in the rollback's transaction to the old
+-- index over the same columns (_migration_identity_key reads each index
+-- with the columns' switched names), so the drop of the new column leaves
+-- the table an identity and the old shape's column list covers it.  The
+-- index is found by what it is, not by the name start recorded
+-- (migration_tables.replica_identity, a name because the record is dumped
+-- as data before the indexes; review24 V2): renamed since (ALTER INDEX ...
+-- RENAME passes the DDL guard), it is followed, and an index made under
+-- the old name over other columns, or not unique, is not taken; the one
+-- so named wins among equals.  None left: DEFAULT, with a WARNING whose
+-- HINT gives the statements that make the old key the identity again.
+CREATE OR REPLACE FUNCTION steward._migration_identity_back(mig text, t steward.migration_tables)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cur oid := (SELECT i.indexrelid FROM pg_index i JOIN pg_class k ON k.oid = i.indrelid
+                 WHERE i.indrelid = t.relid AND i.indisreplident AND k.relreplident = 'i');
+    key name := steward._migration_identity_new_key(mig, t.relid, cur);
+    old name;
+    tbl text;
+BEGIN
+    IF NOT steward._migration_identity_carried(mig, t.relid, cur, true) THEN
+        RETURN;
+    END IF;
+    SELECT x.relname INTO old
+      FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+     WHERE i.indrelid = t.relid AND i.indexrelid <> cur
+       AND (SELECT k.follower FROM steward._migration_identity_key(mig, t.relid, i.indexrelid, true) k) = key
+     ORDER BY x.relname = t.replica_identity DESC, i.indexrelid LIMIT 1;
+    IF FOUND THEN
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s REPLICA IDENTITY USING INDEX %I',
+                                                        t.relid, old));
+        RETURN;
+    END IF;
+    PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s REPLICA IDENTITY DEFAULT', t.relid));
+    -- The statements name the table and columns as the rollback leaves them.
+    tbl := (SELECT format('%I.%I', n.nspname, t.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.oid = t.relid);
+    RAISE WARNING 'the replica identity of % is DEFAULT now: no unique index over the columns of index "%" is left',
+            tbl, t.replica_identity
+        USING DETAIL = format('Migration "%s" moved the identity from that index to a key of the new shape at complete, '
+                              'which the rollback drops; the index is gone, or has another definition under its name.', mig),
+              HINT = format('To make that key the identity again: CREATE UNIQUE INDEX %I ON %s (%s); '
+                            'ALTER TABLE %s REPLICA IDENTITY USING INDEX %I;',
+                            steward._migration_free_name(t.relid, t.replica_identity), tbl,
+                            (SELECT string_agg(quote_ident(coalesce(c.old_name, a.attname)), ', ' ORDER BY k.ord)
+                               FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY k(n, ord)
+                               JOIN pg_attribute a ON a.attrelid = t.relid AND a.attnum = k.n
+                               LEFT JOIN steward.migration_columns c
+                                      ON c.migration = mig AND c.relid = t.relid AND c.kind IN ('pair', 'renamed')
+                                     AND c.switched_new = a.attname
+                              WHERE i.indexrelid = cur),
+                            tbl, steward._migration_free_name(t.relid, t.replica_identity));
+END
+$$;
+
+-- Switch (inside migration_complete, all tables locked): the new shape
+-- becomes the table's, under its final names; the old shape's columns stay
+-- under reserved names, written by the trigger, for a rollback.
+CREATE OR REPLACE FUNCTION steward._migration_switch(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    c steward.migration_columns;
+    stmt text;
+    follow name;
+BEGIN
+    PERFORM steward._migration_require_alone(mig, 'complete');
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        -- The key the replica identity moves to, read before the renames:
+        -- when it followed the migration from start and is still an index
+        -- a key of the steps replaces, under whatever name (renamed since:
+        -- review24 V2); none when set otherwise since (DEFAULT, an index
+        -- over columns both shapes have).
+        follow := (SELECT f.follower FROM steward._migration_identity_follower(mig, t.relid) f
+                    WHERE t.replica_identity IS NOT NULL);
+        -- Column privileges granted since start reach the new columns too.
+        FOR stmt IN SELECT steward._migration_column_grants(mig, t.relid) LOOP
+            PERFORM steward._migration_exec(t.relid, stmt);
+        END LOOP;
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord LOOP
+            IF c.kind IN ('pair', 'dropped', 'renamed') THEN
+                PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME COLUMN %I TO %I',
+                                                                t.relid, c.expand_old, c.switched_old));
+            END IF;
+            IF c.kind = 'pair' THEN
+                IF c.expand_new <> c.switched_new THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s RENAME COLUMN %I TO %I', t.relid, c.expand_new, c.switched_new));
+                END IF;
+                -- Defaults follow the shapes: the new column's onto the
+                -- table, the old column's onto the old view.
+                IF c.old_default IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', t.relid, c.switched_old));
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER VIEW %I.%I ALTER COLUMN %I SET DEFAULT %s', mig || '_old', t.relname,
+                        c.old_name, c.old_default));
+                END IF;
+                IF c.default_sql IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', t.relid, c.switched_new,
+                        steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', NULL)));
+                END IF;
+            END IF;
+            IF c.not_null THEN
+                -- Instant: the validated CHECK (col IS NOT NULL) proves it.
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', t.relid, c.switched_new));
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s DROP CONSTRAINT %I', t.relid, c.not_null_name));
+            END IF;
+            IF c.unique_method = 'btree' THEN
+                PERFORM steward._migration_exec(t.relid, format(
+                    'ALTER TABLE %s ADD CONSTRAINT %I UNIQUE USING INDEX %I', t.relid,
+                    c.unique_name, c.unique_name));
+            END IF;
+        END LOOP;
+        -- The identity follows its key to the new column in the
+        -- transaction that switches the publications' column lists to the
+        -- new shape (below), as ALTER COLUMN TYPE keeps it on the rebuilt
+        -- index: each change decoded before this commit has the old
+        -- identity under the old list, each after it the new one under the
+        -- new list, and the key columns keep their names for subscribers.
+        IF follow IS NOT NULL THEN
+            PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s REPLICA IDENTITY USING INDEX %I',
+                                                            t.relid, follow));
+        END IF;
+        IF t.new_name IS NOT NULL THEN
+            PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME TO %I',
+                                                            t.relid, t.new_name));
+        END IF;
+        -- Subscribers receive the new shape's columns from now on.
+        PERFORM steward._migration_publish(mig, t.relid, 'new', true, false);
+    END LOOP;
+END
+$$;
+
+-- A publication a statement changed while a column migration runs
+-- (CREATE PUBLICATION, ALTER PUBLICATION), judged when the statement
+-- ends as start judges publications: 55006 when a publication the
+-- migration pins a column list on (migration_tables.publications) now
+-- publishes updates or deletes that the table's replica identity makes
+-- fail -- FULL, or an index over a column one shape's list leaves out
+-- (review14 R14-2: the other order of the REPLICA IDENTITY guard, which
+-- refuses the identity while it publishes them); 2BP01 when the
+-- statement gave the table a column list or row filter of its own over a
+-- column the migration replaces or drops, a new column a rollback drops
+-- (pub5), or _steward_side (R14-3: start
+-- refuses one, _migration_check_column_users; after complete it would
+-- publish _steward_old_<name>, which no subscriber has, and cleanup could
+-- not drop it), whether or not the migration pins the publication
+-- (review16 R16-1); 55006 when it gave a publication the migration pins
+-- a column list other than the pinned one (the migration would replace it
+-- at complete and drop it at cleanup: a narrowed list would be widened
+-- without a word).  A row filter's columns are read from its node tree
+-- (_publication_filter_columns).  Run by the C event trigger
+-- _migration_guard_publications in a snapshot taken after the statement,
+-- whose statements read there (it is STABLE), not in a REPEATABLE READ
+-- transaction's older snapshot.  SECURITY DEFINER to read every
+-- migration's records; it calls no user code.  The migration's own
+-- statements are not judged.
+CREATE OR REPLACE FUNCTION steward._migration_check_publication_changes()
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    u record;
+    col name;
+BEGIN
+    IF to_regclass('steward.migration_tables') IS NULL THEN
+        RETURN;
+    END IF;
+    FOR u IN SELECT DISTINCT pr.prrelid::regclass AS tbl, pr.prattrs,
+                    steward._publication_filter_columns(pr.prpubid, pr.prrelid) AS filter, p.pubname,
+                    p.pubupdate OR p.pubdelete AS changes_rows,
+                    t.migration, r.phase = 'switched' AS switched, c.command_tag = 'CREATE PUBLICATION'
+                    OR c.classid = 'pg_publication_rel'::regclass AS listed, p.pubname = ANY (t.publications) AS pinned
+               FROM pg_event_trigger_ddl_commands() c
+               JOIN pg_publication_rel pr
+                 ON (c.classid = 'pg_publication'::regclass AND pr.prpubid = c.objid)
+                 OR (c.classid = 'pg_publication_rel'::regclass AND pr.oid = c.objid)
+               JOIN pg_publication p ON p.oid = pr.prpubid
+               JOIN steward.migration_tables t ON t.active AND t.relid = pr.prrelid
+               JOIN steward.migration_runs r ON r.name = t.migration AND r.status = 'active' AND NOT r.restored
+              WHERE (pr.prattrs IS NOT NULL OR pr.prqual IS NOT NULL)
+                AND NOT coalesce((r.steps -> 0) ?| ARRAY['relayout', 'create_index', 'drop_index'], false)
+              ORDER BY t.migration, p.pubname, 1 LOOP
+        IF u.listed THEN
+            PERFORM steward._migration_check_publication_list(u.tbl, u.prattrs, u.filter, u.pubname, u.migration,
+                                                              u.switched, coalesce(u.pinned, false));
+        END IF;
+        CONTINUE WHEN NOT coalesce(u.pinned, false) OR NOT u.changes_rows OR u.prattrs IS NULL;
+        -- An identity that follows the migration (the index start
+        -- recorded until complete, the key it moved to after) is covered
+        -- by the list of each shape in turn (_migration_identity_carried).
+        CONTINUE WHEN steward._migration_identity_carried(u.migration, u.tbl, (
+            SELECT i.indexrelid FROM pg_index i JOIN pg_class k ON k.oid = i.indrelid
+             WHERE i.indrelid = u.tbl AND i.indisreplident AND k.relreplident = 'i'), u.switched);
+        SELECT a.attname INTO col
+          FROM pg_class k
+          LEFT JOIN pg_index i ON i.indrelid = k.oid
+           AND ((k.relreplident = 'i' AND i.indisreplident) OR (k.relreplident = 'd' AND i.indisprimary))
+          LEFT JOIN pg_attribute a ON a.attrelid = k.oid AND a.attnum = ANY (i.indkey)
+         WHERE k.oid = u.tbl
+           AND (k.relreplident = 'f'
+                OR a.attname = '_steward_side'
+                OR EXISTS (SELECT 1 FROM steward.migration_columns x
+                            WHERE x.migration = u.migration AND x.relid = u.tbl
+                              AND ((x.kind IN ('pair', 'added') AND a.attname IN (x.expand_new, x.switched_new))
+                                   OR (x.kind IN ('pair', 'dropped') AND a.attname IN (x.expand_old, x.switched_old)))))
+         ORDER BY a.attnum LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'cannot publish updates or deletes of relation % in publication "%" while migration "%" changes it',
+                    u.tbl, u.pubname, u.migration
+                USING ERRCODE = 'object_in_use',
+                      DETAIL = CASE WHEN col IS NULL
+                                    THEN 'The migration keeps a column list of one shape on the publication until cleanup or '
+                                         'rollback, and PostgreSQL 15 refuses UPDATE and DELETE of a table with REPLICA '
+                                         'IDENTITY FULL published with a column list.'
+                                    ELSE format('The migration keeps a column list of one shape on the publication until '
+                                                'cleanup or rollback, and the replica identity covers column %I, which one '
+                                                'shape''s list leaves out: UPDATE and DELETE would fail, for a column list '
+                                                'must cover the replica identity.', col) END,
+                      HINT = format('Set the replica identity to an index over columns both shapes have (or DEFAULT) '
+                                    'first, or publish updates and deletes after SELECT steward.migration_cleanup(%L); '
+                                    'or a rollback.', u.migration);
+        END IF;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._migration_check_publication_changes() FROM PUBLIC;

@@ -2383,23 +2383,20 @@ AS $$
                   coalesce(' WHERE (' || qual || ')', ''))
 $$;
 
--- The replica identity of a column migration's table rel and whether it
--- can follow the migration (relay2): idx, the identity index when it
--- covers a column the migration replaces or drops (col, the first such;
--- both NULL otherwise), and follower, the unique key a step builds over
--- the same columns of the new shape (an alter_column's btree "unique",
--- with "with" naming the others; the new column NOT NULL), which
--- complete makes the identity in its transaction, so that no moment is
--- without one: before complete the publications' column lists are the
--- old shape's and cover idx, from complete the new shape's and cover the
--- follower, and the subscribers see the same key columns by name.  Core's
--- ALTER COLUMN TYPE keeps the identity on the rebuilt index the same way.
--- When none can follow, why says so.  Read at start (before expand) and
--- by complete before its renames: the old columns under their expand
--- names.  Reads pg_index, pg_attribute and migration_columns.
-CREATE FUNCTION steward._migration_identity_follower(mig text, rel regclass,
-                                                     OUT idx name, OUT col name,
-                                                     OUT follower name, OUT why text)
+-- _migration_identity_follower for any index index of rel (NULL: the
+-- replica identity index, none when the identity is not USING INDEX):
+-- the old shape's columns under their expand names (switched false:
+-- start, complete before its renames, the DDL guard before complete) or
+-- their switched names (true: a rollback after complete looking for the
+-- old key again, review24 V2).  An index PostgreSQL would not take as
+-- the identity (not unique, deferrable, partial, over an expression, a
+-- nullable column, invalid) has why and no follower, and so has one
+-- whose operator class or collation is not its column's default: the key
+-- a step builds uses the defaults, and a subscriber would match rows by
+-- another equality than the publisher's key enforces (relay3).
+CREATE FUNCTION steward._migration_identity_key(mig text, rel regclass, index oid, switched boolean,
+                                                OUT idx name, OUT col name,
+                                                OUT follower name, OUT why text)
 RETURNS record
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -2410,37 +2407,48 @@ DECLARE
     mapped text[];
     nullable name;
 BEGIN
-    SELECT i.indexrelid, x.relname, i.indnatts, i.indnkeyatts, i.indkey::int2[] AS keys INTO ind
+    SELECT i.indexrelid, x.relname, i.indnatts, i.indnkeyatts, i.indkey::int2[] AS keys, am.amname,
+           i.indisunique AND i.indimmediate AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL
+           AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel
+                              AND a.attnum = ANY (i.indkey::int2[]) AND NOT a.attnotnull) AS usable,
+           (SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum)
+              FROM unnest(i.indkey::int2[], i.indclass::oid[], i.indcollation::oid[]) k(n, opc, coll)
+              JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.n
+              JOIN pg_opclass o ON o.oid = k.opc
+             WHERE NOT o.opcdefault OR k.coll <> a.attcollation) AS odd INTO ind
       FROM pg_index i JOIN pg_class k ON k.oid = i.indrelid JOIN pg_class x ON x.oid = i.indexrelid
-     WHERE i.indrelid = rel AND i.indisreplident AND k.relreplident = 'i';
+      JOIN pg_am am ON am.oid = x.relam
+     WHERE i.indrelid = rel
+       AND CASE WHEN index IS NULL THEN i.indisreplident AND k.relreplident = 'i' ELSE i.indexrelid = index END;
     IF NOT FOUND THEN
         RETURN;
     END IF;
     -- A column a drop_column step drops first, else the first replaced.
     SELECT a.attname, c.kind INTO col, kind
       FROM pg_attribute a
-      JOIN steward.migration_columns c ON c.migration = mig AND c.relid = rel AND c.expand_old = a.attname
-                                      AND c.kind IN ('pair', 'dropped')
+      JOIN steward.migration_columns c ON c.migration = mig AND c.relid = rel AND c.kind IN ('pair', 'dropped')
+                                      AND a.attname = CASE WHEN switched THEN c.switched_old ELSE c.expand_old END
      WHERE a.attrelid = rel AND a.attnum = ANY (ind.keys)
      ORDER BY c.kind = 'dropped' DESC, a.attnum LIMIT 1;
     IF col IS NULL THEN
         RETURN;
     END IF;
     idx := ind.relname;
-    IF kind = 'dropped' THEN
-        why := format('a drop_column step drops column %I', col);
-        RETURN;
-    END IF;
-    IF ind.indnatts <> ind.indnkeyatts THEN
-        why := 'the index has INCLUDE columns, and the key a step builds has none';
+    why := CASE WHEN kind = 'dropped' THEN format('a drop_column step drops column %I', col)
+                WHEN ind.indnatts <> ind.indnkeyatts THEN 'the index has INCLUDE columns, and the key a step builds has none'
+                WHEN NOT ind.usable OR ind.amname <> 'btree' THEN 'PostgreSQL does not take the index as a replica identity'
+                WHEN ind.odd IS NOT NULL
+                THEN format('the index uses an operator class or collation other than the default of column(s) %s, '
+                            'and the key a step builds uses the defaults', ind.odd) END;
+    IF why IS NOT NULL THEN
         RETURN;
     END IF;
     -- Its columns by their new-shape names (a renamed one by its new name).
     SELECT array_agg(coalesce(c.new_name, a.attname)::text ORDER BY 1), min(c.new_name) FILTER (WHERE c.kind = 'pair' AND NOT c.not_null)
       INTO mapped, nullable
       FROM pg_attribute a
-      LEFT JOIN steward.migration_columns c ON c.migration = mig AND c.relid = rel AND c.expand_old = a.attname
-                                           AND c.kind IN ('pair', 'renamed')
+      LEFT JOIN steward.migration_columns c ON c.migration = mig AND c.relid = rel AND c.kind IN ('pair', 'renamed')
+                                           AND a.attname = CASE WHEN switched THEN c.switched_old ELSE c.expand_old END
      WHERE a.attrelid = rel AND a.attnum = ANY (ind.keys);
     IF nullable IS NOT NULL THEN
         why := format('its new column %I may hold NULL ("not_null": false), and a replica identity index covers NOT NULL columns only',
@@ -2460,6 +2468,76 @@ BEGIN
 END
 $$;
 
+-- The replica identity of a column migration's table rel and whether it
+-- can follow the migration (relay2): idx, the identity index when it
+-- covers a column the migration replaces or drops (col, the first such;
+-- both NULL otherwise), and follower, the unique key a step builds over
+-- the same columns of the new shape (an alter_column's btree "unique",
+-- with "with" naming the others; the new column NOT NULL), which
+-- complete makes the identity in its transaction, so that no moment is
+-- without one: before complete the publications' column lists are the
+-- old shape's and cover idx, from complete the new shape's and cover the
+-- follower, and the subscribers see the same key columns by name.  Core's
+-- ALTER COLUMN TYPE keeps the identity on the rebuilt index the same way.
+-- When none can follow, why says so.  The wrapper of
+-- _migration_identity_key for the identity index itself before complete.
+CREATE FUNCTION steward._migration_identity_follower(mig text, rel regclass,
+                                                     OUT idx name, OUT col name,
+                                                     OUT follower name, OUT why text)
+RETURNS record
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT k.idx, k.col, k.follower, k.why FROM steward._migration_identity_key(mig, rel, NULL, false) k
+$$;
+
+
+-- After complete: the key of the new shape that index (an index of rel
+-- PostgreSQL takes as the replica identity) stands for, the unique_name
+-- of the alter_column whose btree "unique" covers the same columns (the
+-- physical names are the new shape's now), or NULL.  The key itself, or
+-- an index of the user's over the same columns, is the identity a
+-- rollback moves back to the old index (_migration_identity_back).
+CREATE FUNCTION steward._migration_identity_new_key(mig text, rel regclass, index oid)
+RETURNS name
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.unique_name
+      FROM pg_index i
+      JOIN steward.migration_columns c ON c.migration = mig AND c.relid = rel AND c.kind = 'pair'
+                                      AND c.unique_method = 'btree'
+     WHERE i.indexrelid = index AND i.indrelid = rel AND i.indisunique AND i.indimmediate AND i.indisvalid
+       AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indnatts = i.indnkeyatts
+       AND (SELECT array_agg(n ORDER BY n) FROM (SELECT c.new_name::text AS n UNION SELECT unnest(c.unique_with)) w)
+           = (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
+               WHERE a.attrelid = rel AND a.attnum = ANY (i.indkey::int2[]))
+     ORDER BY c.ord LIMIT 1
+$$;
+
+-- Whether index, as rel's replica identity, is one that migration mig
+-- carries itself (relay3): its table's identity followed the migration
+-- from start (migration_tables.replica_identity) and index is an old-shape
+-- index a key of the steps replaces (before complete, switched false:
+-- complete moves the identity to that key) or a new-shape index over such
+-- a key's columns (after complete: a rollback moves it back to the old
+-- index, the cleanup keeps it).  Such an identity is covered by each
+-- shape's column list in turn and no step drops it without moving it
+-- first, so the DDL guard (guard_replica_identity) and the publication
+-- check (_migration_check_publication_changes) let it be set, and complete
+-- follows it under whatever name it has now.
+CREATE FUNCTION steward._migration_identity_carried(mig text, rel regclass, index oid, switched boolean)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT 1 FROM steward.migration_tables t
+                    WHERE t.migration = mig AND t.relid = rel AND t.active AND t.replica_identity IS NOT NULL)
+       AND index IS NOT NULL
+       AND CASE WHEN switched THEN steward._migration_identity_new_key(mig, rel, index) IS NOT NULL
+                ELSE (SELECT k.follower IS NOT NULL FROM steward._migration_identity_key(mig, rel, index, false) k) END
+$$;
+
 -- The HINT of start's refusal of a replica identity that cannot follow
 -- the migration (f from _migration_identity_follower).
 CREATE FUNCTION steward._migration_identity_hint(rel regclass, f record)
@@ -2470,6 +2548,7 @@ AS $$
 BEGIN
     RETURN CASE WHEN f.why LIKE 'a drop_column step%' THEN ''
                 WHEN f.why LIKE 'the index has INCLUDE%' THEN 'Make a unique index over the same columns without INCLUDE the identity before the start (the step''s key then replaces it); or '
+                WHEN f.why LIKE 'the index uses an operator%' THEN 'Make a unique index over the same columns with their default operator classes and collations the identity before the start (the step''s key then replaces it); or '
                 WHEN f.why LIKE 'its new column%' THEN 'Leave the new column NOT NULL (drop "not_null": false) so that the identity moves to the key the step builds at complete; or '
                 ELSE 'Restate the key in the step ("unique": true, with "with" naming its other columns) so that the identity moves to it at complete; or ' END
            || format('ALTER TABLE %s REPLICA IDENTITY DEFAULT (its primary key; or USING INDEX of an index without column %I) '
@@ -3396,11 +3475,13 @@ DECLARE
 BEGIN
     PERFORM steward._migration_require_alone(mig, 'complete');
     FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
-        -- The key the replica identity moves to, read before the renames;
-        -- none when the identity is no longer the index start recorded
-        -- (set DEFAULT since, or to an index over columns both shapes have).
+        -- The key the replica identity moves to, read before the renames:
+        -- when it followed the migration from start and is still an index
+        -- a key of the steps replaces, under whatever name (renamed since:
+        -- review24 V2); none when set otherwise since (DEFAULT, an index
+        -- over columns both shapes have).
         follow := (SELECT f.follower FROM steward._migration_identity_follower(mig, t.relid) f
-                    WHERE f.idx = t.replica_identity);
+                    WHERE t.replica_identity IS NOT NULL);
         -- Column privileges granted since start reach the new columns too.
         FOR stmt IN SELECT steward._migration_column_grants(mig, t.relid) LOOP
             PERFORM steward._migration_exec(t.relid, stmt);
@@ -3926,17 +4007,10 @@ BEGIN
         CONTINUE WHEN NOT coalesce(u.pinned, false) OR NOT u.changes_rows OR u.prattrs IS NULL;
         -- An identity that follows the migration (the index start
         -- recorded until complete, the key it moved to after) is covered
-        -- by the list of each shape in turn (_migration_identity_follower).
-        CONTINUE WHEN EXISTS (
-            SELECT 1 FROM steward.migration_tables t
-              JOIN pg_class k ON k.oid = t.relid AND k.relreplident = 'i'
-              JOIN pg_index i ON i.indrelid = k.oid AND i.indisreplident
-              JOIN pg_class x ON x.oid = i.indexrelid
-             WHERE t.migration = u.migration AND t.relid = u.tbl AND t.active AND t.replica_identity IS NOT NULL
-               AND CASE WHEN u.switched
-                        THEN x.relname IN (SELECT c.unique_name FROM steward.migration_columns c
-                                            WHERE c.migration = u.migration AND c.relid = u.tbl)
-                        ELSE x.relname = t.replica_identity END);
+        -- by the list of each shape in turn (_migration_identity_carried).
+        CONTINUE WHEN steward._migration_identity_carried(u.migration, u.tbl, (
+            SELECT i.indexrelid FROM pg_index i JOIN pg_class k ON k.oid = i.indrelid
+             WHERE i.indrelid = u.tbl AND i.indisreplident AND k.relreplident = 'i'), u.switched);
         SELECT a.attname INTO col
           FROM pg_class k
           LEFT JOIN pg_index i ON i.indrelid = k.oid
@@ -4170,39 +4244,63 @@ COMMENT ON FUNCTION steward.migration_cleanup(text) IS
   'contract: drop the old shape (old columns, views, dual writes) after the rollback window';
 
 -- A rollback after complete (inside _migration_undo, before the new
--- columns go): when the replica identity is the key complete moved it to
--- (_migration_switch), it goes back to the index start recorded
--- (migration_tables.replica_identity) in the rollback's transaction, so
--- the drop of the new column leaves the table an identity and the old
--- shape's column list covers it.  That index renamed since (ALTER INDEX
--- ... RENAME passes the DDL guard): the primary key (DEFAULT), with a
--- WARNING naming the old index to set again.
+-- columns go): when the replica identity is one the migration carries
+-- (_migration_identity_carried: the key complete moved it to, or an index
+-- over its columns), it goes back in the rollback's transaction to the old
+-- index over the same columns (_migration_identity_key reads each index
+-- with the columns' switched names), so the drop of the new column leaves
+-- the table an identity and the old shape's column list covers it.  The
+-- index is found by what it is, not by the name start recorded
+-- (migration_tables.replica_identity, a name because the record is dumped
+-- as data before the indexes; review24 V2): renamed since (ALTER INDEX ...
+-- RENAME passes the DDL guard), it is followed, and an index made under
+-- the old name over other columns, or not unique, is not taken; the one
+-- so named wins among equals.  None left: DEFAULT, with a WARNING whose
+-- HINT gives the statements that make the old key the identity again.
 CREATE FUNCTION steward._migration_identity_back(mig text, t steward.migration_tables)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    cur oid := (SELECT i.indexrelid FROM pg_index i JOIN pg_class k ON k.oid = i.indrelid
+                 WHERE i.indrelid = t.relid AND i.indisreplident AND k.relreplident = 'i');
+    key name := steward._migration_identity_new_key(mig, t.relid, cur);
+    old name;
+    tbl text;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_index i
-                     JOIN pg_class k ON k.oid = i.indrelid
-                     JOIN pg_class x ON x.oid = i.indexrelid
-                     JOIN steward.migration_columns c ON c.migration = mig AND c.relid = t.relid
-                                                     AND c.unique_name = x.relname
-                    WHERE i.indrelid = t.relid AND i.indisreplident AND k.relreplident = 'i') THEN
+    IF NOT steward._migration_identity_carried(mig, t.relid, cur, true) THEN
         RETURN;
     END IF;
-    IF EXISTS (SELECT 1 FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
-                WHERE i.indrelid = t.relid AND x.relname = t.replica_identity) THEN
+    SELECT x.relname INTO old
+      FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+     WHERE i.indrelid = t.relid AND i.indexrelid <> cur
+       AND (SELECT k.follower FROM steward._migration_identity_key(mig, t.relid, i.indexrelid, true) k) = key
+     ORDER BY x.relname = t.replica_identity DESC, i.indexrelid LIMIT 1;
+    IF FOUND THEN
         PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s REPLICA IDENTITY USING INDEX %I',
-                                                        t.relid, t.replica_identity));
-    ELSE
-        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s REPLICA IDENTITY DEFAULT', t.relid));
-        RAISE WARNING 'the replica identity of % is its primary key now: index "%" is gone', t.relid, t.replica_identity
-            USING DETAIL = format('Migration "%s" moved the identity from that index to a key of the new shape at '
-                                  'complete, which the rollback drops.', mig),
-                  HINT = format('ALTER TABLE %s REPLICA IDENTITY USING INDEX <the index, renamed>; to set it back.',
-                                t.relid);
+                                                        t.relid, old));
+        RETURN;
     END IF;
+    PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s REPLICA IDENTITY DEFAULT', t.relid));
+    -- The statements name the table and columns as the rollback leaves them.
+    tbl := (SELECT format('%I.%I', n.nspname, t.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.oid = t.relid);
+    RAISE WARNING 'the replica identity of % is DEFAULT now: no unique index over the columns of index "%" is left',
+            tbl, t.replica_identity
+        USING DETAIL = format('Migration "%s" moved the identity from that index to a key of the new shape at complete, '
+                              'which the rollback drops; the index is gone, or has another definition under its name.', mig),
+              HINT = format('To make that key the identity again: CREATE UNIQUE INDEX %I ON %s (%s); '
+                            'ALTER TABLE %s REPLICA IDENTITY USING INDEX %I;',
+                            steward._migration_free_name(t.relid, t.replica_identity), tbl,
+                            (SELECT string_agg(quote_ident(coalesce(c.old_name, a.attname)), ', ' ORDER BY k.ord)
+                               FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY k(n, ord)
+                               JOIN pg_attribute a ON a.attrelid = t.relid AND a.attnum = k.n
+                               LEFT JOIN steward.migration_columns c
+                                      ON c.migration = mig AND c.relid = t.relid AND c.kind IN ('pair', 'renamed')
+                                     AND c.switched_new = a.attname
+                              WHERE i.indexrelid = cur),
+                            tbl, steward._migration_free_name(t.relid, t.replica_identity));
 END
 $$;
 

@@ -1071,8 +1071,8 @@ typedef struct GuardMsg
 } GuardMsg;
 
 static const GuardMsg GM_replica_identity = {
-	NULL,
-	NULL,
+	gettext_noop("cannot change the replica identity of %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot change the replica identity of %s while migration \"%s\" re-layouts %s"),
 	gettext_noop("cannot change the replica identity of %s while migration \"%s\" changes it"),
 	gettext_noop("cannot change the replica identity of %s while migration \"%s\" changes %s")};
 
@@ -1615,6 +1615,86 @@ guard_replica_index_dropped(const GuardedBy *m, Oid rel, Oid index)
 }
 
 /*
+ * Whether ALTER TABLE rel REPLICA IDENTITY ri leaves the identity as it is
+ * (the same kind; USING INDEX of the index that is the identity now):
+ * such a statement passes under any migration (relay3).  Reads pg_class
+ * and the index's pg_index row through the syscache.
+ */
+static bool
+replica_identity_unchanged(Oid rel, ReplicaIdentityStmt *ri)
+{
+	HeapTuple	tup;
+	char		ident;
+	Oid			index;
+	bool		same;
+
+	if (ri == NULL || !IsA(ri, ReplicaIdentityStmt))
+		return false;
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	ident = ((Form_pg_class) GETSTRUCT(tup))->relreplident;
+	ReleaseSysCache(tup);
+	if (ident != ri->identity_type)
+		return false;
+	if (ri->identity_type != REPLICA_IDENTITY_INDEX)
+		return true;
+	index = ri->name != NULL ? get_relname_relid(ri->name, get_rel_namespace(rel)) : InvalidOid;
+	if (!OidIsValid(index))
+		return false;
+	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	same = ((Form_pg_index) GETSTRUCT(tup))->indrelid == rel &&
+		((Form_pg_index) GETSTRUCT(tup))->indisreplident;
+	ReleaseSysCache(tup);
+	return same;
+}
+
+/*
+ * Whether index, made rel's replica identity, is one that column migration
+ * m carries itself (steward._migration_identity_carried, read as the
+ * catalog's owner in a snapshot taken now): the old-shape index a key of
+ * the steps replaces, before complete, when the identity followed the
+ * migration from start (complete then moves it to that key), or an index
+ * over that key's columns after complete (a rollback moves it back, the
+ * cleanup keeps it).  Setting it again is what the migration does anyway,
+ * so the guard lets it pass (relay3).  false when the function does not
+ * exist (a library newer than the installed SQL).
+ */
+static bool
+replica_identity_carried(const GuardedBy *m, Oid catalog, Oid rel, Oid index)
+{
+	Oid			argtypes[4] = {TEXTOID, REGCLASSOID, OIDOID, BOOLOID};
+	Datum		args[4];
+	StewardAsOwner ctx;
+	bool		carried = false;
+
+	if (!OidIsValid(index) || !OidIsValid(catalog) ||
+		!OidIsValid(LookupFuncName(list_make2(makeString(STEWARD_SCHEMA),
+											  makeString("_migration_identity_carried")),
+								   4, argtypes, true)))
+		return false;
+	args[0] = CStringGetTextDatum(m->name);
+	args[1] = ObjectIdGetDatum(rel);
+	args[2] = ObjectIdGetDatum(index);
+	args[3] = BoolGetDatum(m->phase != NULL && strcmp(m->phase, "switched") == 0);
+	steward_as_owner_begin(catalog, &ctx);
+	if (steward_spi_read_latest("SELECT steward._migration_identity_carried($1, $2, $3, $4)",
+								4, argtypes, args, NULL, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.migration_tables");
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		carried = !isnull && DatumGetBool(d);
+	}
+	steward_as_owner_end(&ctx);
+	return carried;
+}
+
+/*
  * ALTER TABLE tbl REPLICA IDENTITY of a column migration's table (m): a
  * publication that publishes its updates or deletes under the column
  * list the migration pins (one shape's columns, from start until cleanup
@@ -1626,7 +1706,15 @@ guard_replica_index_dropped(const GuardedBy *m, Oid rel, Oid index)
  * refuses it too), and USING INDEX or DEFAULT (the primary key) over a
  * column one shape's list leaves out (_steward_side, a new column before
  * complete or after it, the old one); NOTHING passes (updates then fail
- * whatever the migration).  The publications and their records are read
+ * whatever the migration).  The rule, one for every table of every
+ * column migration, published or not (review24 V6): refused is an
+ * identity that a step still ahead would break -- an index a step drops
+ * with a column (guard_replica_index_dropped), or one the pinned list of a
+ * publication of updates or deletes does not cover (a publication that
+ * starts publishing them later is judged by the same rule in
+ * _migration_check_publication_changes) -- and nothing else; the identity
+ * the migration carries itself (replica_identity_carried) and a statement
+ * that leaves the identity as it is pass.  The publications and their records are read
  * in a snapshot taken now, as guarded_by reads: a REPEATABLE READ
  * transaction's own snapshot may predate the migration_start the
  * statement's lock waited for (review14 R14-6).
@@ -1640,18 +1728,21 @@ guard_replica_identity(const GuardedBy *m, Oid rel, ReplicaIdentityStmt *ri)
 	StewardAsOwner ctx;
 	MemoryContext outer = CurrentMemoryContext;
 	char	   *pub = NULL;
+	Oid			index = InvalidOid;
 
 	if (ri == NULL || !IsA(ri, ReplicaIdentityStmt) || ri->identity_type == REPLICA_IDENTITY_NOTHING)
 		return;
 	if (ri->identity_type == REPLICA_IDENTITY_INDEX && ri->name != NULL)
-		guard_replica_index_dropped(m, rel, get_relname_relid(ri->name, get_rel_namespace(rel)));
+		index = get_relname_relid(ri->name, get_rel_namespace(rel));
+	if (replica_identity_carried(m, catalog, rel, index))
+		return;
+	guard_replica_index_dropped(m, rel, index);
 	if (!OidIsValid(catalog) || get_attnum(catalog, "publications") == InvalidAttrNumber)
 		return;
 	args[0] = CStringGetTextDatum(m->name);
 	args[1] = ObjectIdGetDatum(rel);
 	args[2] = CharGetDatum(ri->identity_type);
-	args[3] = ObjectIdGetDatum(ri->identity_type == REPLICA_IDENTITY_INDEX && ri->name != NULL ?
-							   get_relname_relid(ri->name, get_rel_namespace(rel)) : InvalidOid);
+	args[3] = ObjectIdGetDatum(index);
 	steward_as_owner_begin(catalog, &ctx);
 	if (steward_spi_read_latest(
 			"SELECT p.pubname::pg_catalog.text"
@@ -1796,7 +1887,16 @@ guard_alter_any_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
 		case AT_DetachPartitionFinalize:
 			return true;		/* guard_partition_cmd */
 		case AT_ReplicaIdentity:
-			if (!m->relayout && rel == m->table)
+			if (replica_identity_unchanged(rel, (ReplicaIdentityStmt *) cmd->def))
+				return true;
+			if (m->relayout)
+				guard_refuse(m, rel, &GM_replica_identity, NULL,
+							 gettext_noop("The migration gave the new layout the table's replica identity "
+										  "at start and does not carry a change made since: it would reach "
+										  "one layout only, and the cutover or a rollback would put the "
+										  "other layout's identity in its place."),
+							 gettext_noop("Set the replica identity after the cleanup."));
+			else if (rel == m->table)
 				guard_replica_identity(m, rel, (ReplicaIdentityStmt *) cmd->def);
 			return true;
 		case AT_AddColumn:
@@ -1927,7 +2027,8 @@ guard_alter_column_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
  * One subcommand of ALTER TABLE rel (a table, layout or partition of one
  * under migration m).  Relayouts: only what changes neither layout's
  * definition passes (storage, statistics and planner settings, VALIDATE,
- * replica identity, ENABLE/DISABLE of triggers not the migration's).
+ * ENABLE/DISABLE of triggers not the migration's; a replica identity
+ * left as it is).
  * Column migrations: what touches the migrated columns or the migration's
  * constraints and triggers is refused, the rest passes.  Raises what
  * guard_refuse raises; returns when the subcommand passes.
