@@ -376,14 +376,21 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.create_state_machine(text, text[], text[], text[]) IS
   'define a lifecycle state machine: states, initial states, transitions written from->to';
 
--- The dependency check and the delete of drop_state_machine, run by its C
--- part as the owner of machine_definitions after the ownership check, and
--- by DROP OWNED (steward._drop_owned).  Only a table's owner can detach a
--- machine from it: when one of the tables is another role's (a grantee's),
--- the HINT names each detach and the role to run it as (the first three),
--- and the way to keep the machine instead (review21 F2: DROP OWNED BY r
--- told r to detach it from a grantee's table, which r cannot).
-CREATE FUNCTION steward._drop_state_machine(name text)
+-- The dependency check of drop_state_machine and of DROP OWNED: refuses
+-- (2BP01) while a state rule names the machine, leaving out the rules on
+-- what DROP OWNED's core part drops before the machines go: the relations
+-- in dropped_relids with 0 in dropped_attnums, and the columns
+-- (dropped_relids[i], dropped_attnums[i]).  The drop passes none; DROP
+-- OWNED's pre-check (refuse_kept_role_machines, src/lifecycle/
+-- machines_api.c) passes what core's part will drop, so that, run while
+-- the roles' own tables still exist, it raises the error the check after
+-- core's part would raise (codereview9 L1).
+-- Only a table's owner can detach a machine from it: when one of the
+-- tables is another role's (a grantee's), the HINT names each detach and
+-- the role to run it as (the first three), and the way to keep the
+-- machine instead (review21 F2: DROP OWNED BY r told r to detach it from
+-- a grantee's table, which r cannot).
+CREATE FUNCTION steward._refuse_attached_machine(name text, dropped_relids oid[], dropped_attnums integer[])
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -394,39 +401,63 @@ DECLARE
     n_tables bigint;
     n_others bigint;
 BEGIN
+    WITH k AS (
+        SELECT r.relid, r.attname, format('%s.%I', r.relid, r.attname) AS used
+          FROM steward.column_rules r
+         WHERE r.kind = 'state' AND r.machine = _refuse_attached_machine.name
+           AND NOT EXISTS (
+               SELECT FROM unnest(dropped_relids, dropped_attnums) d(relid, attnum)
+                WHERE d.relid = r.relid::oid
+                  AND (d.attnum = 0
+                       OR d.attnum = (SELECT a.attnum FROM pg_attribute a
+                                       WHERE a.attrelid = r.relid AND a.attname = r.attname))))
+    SELECT (SELECT string_agg(k.used, ', ' ORDER BY k.used) FROM k), y.nt, y.nothers, y.st
+      INTO users, n_tables, n_others, steps
+      FROM (SELECT count(*) AS nt, count(*) FILTER (WHERE x.other) AS nothers,
+                   string_agg(x.step, '; ' ORDER BY x.n) FILTER (WHERE x.n <= 3) AS st
+              FROM (SELECT format('as %s: SELECT steward.detach_state_machine(%L, %L)',
+                                  c.relowner::regrole, k.relid::text, k.attname) AS step,
+                           c.relowner IS DISTINCT FROM m.owner::oid AS other,
+                           row_number() OVER (ORDER BY k.used) AS n
+                      FROM k
+                      JOIN pg_class c ON c.oid = k.relid
+                      LEFT JOIN steward.machine_definitions m ON m.name = _refuse_attached_machine.name) x) y;
+    IF users IS NULL THEN
+        RETURN;
+    END IF;
+    IF n_others = 0 THEN
+        RAISE EXCEPTION 'state machine "%" is attached', name
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = format('Attached to: %s.', users),
+                  HINT = 'Detach it first with steward.detach_state_machine().';
+    END IF;
+    RAISE EXCEPTION 'state machine "%" is attached', name
+        USING ERRCODE = 'dependent_objects_still_exist',
+              DETAIL = format('Attached to: %s.', users),
+              HINT = format('Only a table''s owner can detach it: %s%s. To keep the machine instead, a superuser or a member of the new owner can give it away first: SELECT steward.alter_state_machine_owner(%L, ''new_owner'').',
+                            steps,
+                            CASE WHEN n_tables > 3 THEN format(' (and %s more)', n_tables - 3) ELSE '' END,
+                            name);
+END
+$$;
+REVOKE ALL ON FUNCTION steward._refuse_attached_machine(text, oid[], integer[]) FROM PUBLIC;
+
+-- The dependency check (steward._refuse_attached_machine) and the delete
+-- of drop_state_machine, run by its C part as the owner of
+-- machine_definitions after the ownership check, and by DROP OWNED
+-- (steward._drop_owned).
+CREATE FUNCTION steward._drop_state_machine(name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
     -- The row first, before the delete's statement trigger takes the
     -- catalog's lock: a transaction attaching the machine holds its row
     -- (FOR KEY SHARE) and may write the catalog next (a label making
     -- another machine); waiting for it while holding that lock deadlocked.
     PERFORM 1 FROM steward.machine_definitions m WHERE m.name = _drop_state_machine.name FOR UPDATE;
-    SELECT string_agg(format('%s.%I', r.relid, r.attname), ', ' ORDER BY format('%s.%I', r.relid, r.attname)) INTO users
-      FROM steward.column_rules r WHERE r.kind = 'state' AND r.machine = _drop_state_machine.name;
-    IF users IS NOT NULL THEN
-        SELECT count(*), count(*) FILTER (WHERE x.other),
-               string_agg(x.step, '; ' ORDER BY x.n) FILTER (WHERE x.n <= 3)
-          INTO n_tables, n_others, steps
-          FROM (SELECT format('as %s: SELECT steward.detach_state_machine(%L, %L)',
-                              c.relowner::regrole, r.relid::text, r.attname) AS step,
-                       c.relowner IS DISTINCT FROM m.owner::oid AS other,
-                       row_number() OVER (ORDER BY format('%s.%I', r.relid, r.attname)) AS n
-                  FROM steward.column_rules r
-                  JOIN pg_catalog.pg_class c ON c.oid = r.relid
-                  LEFT JOIN steward.machine_definitions m ON m.name = r.machine
-                 WHERE r.kind = 'state' AND r.machine = _drop_state_machine.name) x;
-        IF n_others = 0 THEN
-            RAISE EXCEPTION 'state machine "%" is attached', name
-                USING ERRCODE = 'dependent_objects_still_exist',
-                      DETAIL = format('Attached to: %s.', users),
-                      HINT = 'Detach it first with steward.detach_state_machine().';
-        END IF;
-        RAISE EXCEPTION 'state machine "%" is attached', name
-            USING ERRCODE = 'dependent_objects_still_exist',
-                  DETAIL = format('Attached to: %s.', users),
-                  HINT = format('Only a table''s owner can detach it: %s%s. To keep the machine instead, a superuser or a member of the new owner can give it away first: SELECT steward.alter_state_machine_owner(%L, ''new_owner'').',
-                                steps,
-                                CASE WHEN n_tables > 3 THEN format(' (and %s more)', n_tables - 3) ELSE '' END,
-                                name);
-    END IF;
+    PERFORM steward._refuse_attached_machine(name, '{}', '{}');
     DELETE FROM steward.machine_definitions m WHERE m.name = _drop_state_machine.name;
 END
 $$;

@@ -17,7 +17,9 @@
 
 #include "access/relation.h"
 #include "access/xact.h"
+#include "catalog/catalog.h"
 #include "catalog/dependency.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_collation_d.h"
 #include "catalog/pg_type_d.h"
@@ -379,7 +381,7 @@ wait_for_role_machines(Datum roles)
  * partition locks its parent first, and every reader takes a table before
  * its indexes.
  */
-#define ROLE_RELATIONS_SQL \
+#define ROLE_OBJECTS_SQL \
 	"WITH RECURSIVE o(classid, objid, objsubid) AS (" \
 	" SELECT s.classid, s.objid, s.objsubid FROM pg_catalog.pg_shdepend s" \
 	" WHERE s.dbid OPERATOR(pg_catalog.=) $2" \
@@ -388,7 +390,8 @@ wait_for_role_machines(Datum roles)
 	" UNION SELECT d.classid, d.objid, d.objsubid FROM pg_catalog.pg_depend d JOIN o" \
 	" ON d.refclassid OPERATOR(pg_catalog.=) o.classid AND d.refobjid OPERATOR(pg_catalog.=) o.objid" \
 	" AND (o.objsubid OPERATOR(pg_catalog.=) 0 OR d.refobjsubid OPERATOR(pg_catalog.=) o.objsubid)" \
-	" WHERE $3 OR d.deptype OPERATOR(pg_catalog.<>) 'n')" \
+	" WHERE $3 OR d.deptype OPERATOR(pg_catalog.<>) 'n')"
+#define ROLE_RELATIONS_SQL ROLE_OBJECTS_SQL \
 	" , rel(relid, strong, indrelid) AS (" \
 	" SELECT x.relid, true, xi.indrelid FROM (SELECT o.objid FROM o WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass" \
 	" UNION SELECT i.inhparent FROM o JOIN pg_catalog.pg_inherits i ON i.inhrelid OPERATOR(pg_catalog.=) o.objid" \
@@ -441,10 +444,18 @@ wait_for_role_machines(Datum roles)
  * machines held while it waited for the tag deadlocked (40P01, codereview8
  * H1, drop3_drop_owned_own_table.spec).  A relation dropped meanwhile is
  * locked by OID only (no error).  Core would take the same locks a moment
- * later.
+ * later.  *weak lists the ShareUpdateExclusiveLocks these calls took; a
+ * table on it that has since gained a reason for AccessExclusiveLock
+ * (another role's object of it now depends on the roles', say its
+ * index's function was given to them while DROP OWNED waited for the
+ * tags) has that lock given back before the waiting pass waits for the
+ * stronger one: upgrading in place waited for a reader of the table while
+ * holding the weaker lock, and deadlocked with that reader's ANALYZE
+ * (40P01, drop7 finding 2, drop7_drop_owned_statistics_upgrade.spec).  A
+ * weaker lock the transaction held before is kept (then upgraded).
  */
 static bool
-lock_role_relations(Datum roles, bool cascade, bool conditional)
+lock_role_relations(Datum roles, bool cascade, bool conditional, List **weak)
 {
 	Oid			argtypes[3] = {OIDARRAYOID, OIDOID, BOOLOID};
 	Datum		args[3] = {roles, ObjectIdGetDatum(MyDatabaseId), BoolGetDatum(cascade)};
@@ -473,14 +484,88 @@ lock_role_relations(Datum roles, bool cascade, bool conditional)
 		LOCKTAG		tag;
 
 		SET_LOCKTAG_RELATION(tag, MyDatabaseId, relids[i]);
-		if (!conditional)
-			LockRelationOid(relids[i], modes[i]);
-		else if (!LockHeldByMe(&tag, modes[i]))
+		if (LockHeldByMe(&tag, modes[i]))
+			continue;
+		if (conditional)
 			all = ConditionalLockRelationOid(relids[i], modes[i]);
+		else
+		{
+			/* Never wait for a stronger lock holding a weaker one of ours. */
+			if (list_member_oid(*weak, relids[i]))
+			{
+				UnlockRelationOid(relids[i], ShareUpdateExclusiveLock);
+				*weak = list_delete_oid(*weak, relids[i]);
+			}
+			LockRelationOid(relids[i], modes[i]);
+		}
+		if (all && modes[i] == ShareUpdateExclusiveLock)
+			*weak = lappend_oid(*weak, relids[i]);
 	}
 	pfree(relids);
 	pfree(modes);
 	return all;
+}
+
+/*
+ * $1..$3 as ROLE_OBJECTS_SQL: whether this database has
+ * steward._refuse_attached_machine (not before its upgrade script ran),
+ * and the relations and columns core's part of DROP OWNED drops, as the
+ * two arrays it takes (objsubid 0: the relation).
+ */
+#define ROLE_DROPPED_RELATIONS_SQL ROLE_OBJECTS_SQL \
+	" SELECT pg_catalog.to_regprocedure('steward._refuse_attached_machine(text,oid[],integer[])') IS NOT NULL," \
+	" pg_catalog.array_agg(o.objid ORDER BY o.objid, o.objsubid)," \
+	" pg_catalog.array_agg(o.objsubid ORDER BY o.objid, o.objsubid)" \
+	" FROM o WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+
+/*
+ * $1 the roles, $2 and $3 as ROLE_DROPPED_RELATIONS_SQL gives them: the
+ * check of each of the roles' machines, in name order as
+ * steward._drop_owned drops them, so that the same machine is named (a
+ * volatile function of the target list runs after the sort).
+ */
+#define ROLE_MACHINES_KEPT_SQL \
+	"SELECT steward._refuse_attached_machine(d.name, $2, $3)" \
+	" FROM steward.machine_definitions d WHERE d.owner::oid = ANY ($1) ORDER BY d.name"
+
+/*
+ * Refuse DROP OWNED before it locks anything of the user's (codereview9
+ * L1): 2BP01, from steward._refuse_attached_machine, when a machine of the
+ * roles (an oid[] Datum) stays attached to a table or column that core's
+ * part (with CASCADE when cascade) does not drop: the error
+ * steward._drop_owned would raise once core's part had run.  Without it
+ * DROP OWNED took the relations core's part drops (lock_role_relations),
+ * held them while it waited for every transaction using the roles'
+ * machines, and then failed: readers of those tables waited for nothing
+ * (drop7_drop_owned_precheck.spec, regress 253).  Read in a snapshot
+ * taken now; an attach committed later is refused by the check after
+ * core's part, as before.  Locks: AccessShareLock on the catalogs it
+ * reads, to the end of the transaction; no user relation.  Connected to
+ * SPI, as the catalog's owner.
+ */
+static void
+refuse_kept_role_machines(Datum roles, bool cascade)
+{
+	Oid			argtypes[3] = {OIDARRAYOID, OIDOID, BOOLOID};
+	Datum		args[3] = {roles, ObjectIdGetDatum(MyDatabaseId), BoolGetDatum(cascade)};
+	Oid			checktypes[3] = {OIDARRAYOID, OIDARRAYOID, INT4ARRAYOID};
+	Datum		checkargs[3] = {roles, (Datum) 0, (Datum) 0};
+	char		checknulls[4] = "   ";
+	bool		isnull;
+
+	if (steward_spi_read_latest(ROLE_DROPPED_RELATIONS_SQL, 3, argtypes, args, NULL, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not read the relations of the roles");
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		return;
+	for (int i = 1; i < 3; i++)
+	{
+		checkargs[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull);
+		checknulls[i] = isnull ? 'n' : ' ';
+	}
+	if (SPI_execute_with_args(ROLE_MACHINES_KEPT_SQL, 3, checktypes, checkargs, checknulls,
+							  false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not check the machines of the roles");
 }
 
 /* ExclusiveLock (take) or its release (!take) on the roles' lock tags. */
@@ -518,16 +603,19 @@ lock_role_tags(Oid *oids, int n, bool take)
  * at its first try, or its second after a change of owner or a direct
  * write of the catalog, instead of held again by a new attach at every
  * try (codereview6 F6).  Other roles' machines are never waited for
- * (codereview7 B).  First of all it locks the relations core's part will
- * drop or change (lock_role_relations; cascade: DROP OWNED ... CASCADE,
- * which also changes other roles' tables), so that it never holds a tag
- * while waiting for a table (one made meanwhile: the tags are given back
- * while it waits for it).  Locks: AccessExclusiveLock (a statistics object's table:
- * ShareUpdateExclusiveLock) on those
- * relations, the roles' lock tags ExclusiveLock, the rows
- * FOR UPDATE and RowShareLock on steward.machine_definitions, to the end
- * of the transaction.  Raises 40001 under REPEATABLE READ when a machine
- * changed after the snapshot, 55P03 on lock_timeout, 57014 on cancel,
+ * (codereview7 B).  First of all it refuses (2BP01), locking nothing of
+ * the user's, a drop that would leave one of the machines attached to a
+ * table core's part keeps (refuse_kept_role_machines, codereview9 L1).
+ * Then it locks the relations core's part will drop or change
+ * (lock_role_relations; cascade: DROP OWNED ... CASCADE, which also
+ * changes other roles' tables), so that it never holds a tag while
+ * waiting for a table (one made meanwhile: the tags are given back while
+ * it waits for it).  Locks: AccessExclusiveLock (a statistics object's
+ * table: ShareUpdateExclusiveLock) on those relations, the roles' lock
+ * tags ExclusiveLock, the rows FOR UPDATE and RowShareLock on
+ * steward.machine_definitions, to the end of the transaction.  Raises
+ * 2BP01 as above, 40001 under REPEATABLE READ when a machine changed
+ * after the snapshot, 55P03 on lock_timeout, 57014 on cancel,
  * 40P01 when a transaction that attached machines of two of the roles in
  * the other order than their OIDs' waits for this one.
  */
@@ -537,6 +625,8 @@ steward_lock_role_machines(Datum roles, bool cascade)
 	Datum	   *elems;
 	int			n;
 	Oid		   *oids;
+	bool		pinned = false;
+	List	   *weak = NIL;		/* ShareUpdateExclusiveLocks taken here */
 
 	deconstruct_array(DatumGetArrayTypeP(roles), OIDOID, sizeof(Oid), true,
 					  TYPALIGN_INT, &elems, NULL, &n);
@@ -546,21 +636,32 @@ steward_lock_role_machines(Datum roles, bool cascade)
 	qsort(oids, n, sizeof(Oid), oid_cmp);
 
 	/*
+	 * Before any lock, a drop that must fail fails now (codereview9 L1).
+	 * Not for the bootstrap superuser, whose objects have no pg_shdepend
+	 * rows: core refuses DROP OWNED BY it, with its own message.
+	 */
+	for (int i = 0; i < n && !pinned; i++)
+		pinned = IsPinnedObject(AuthIdRelationId, oids[i]);
+	if (!pinned)
+		refuse_kept_role_machines(roles, cascade);
+
+	/*
 	 * Tables first, then the tags.  A table the roles made while the tags
 	 * were awaited is taken without waiting; when another transaction
 	 * holds it (an attach of the roles' machine to it waits for a tag),
 	 * the tags are given back until it is ours.
 	 */
-	(void) lock_role_relations(roles, cascade, false);
+	(void) lock_role_relations(roles, cascade, false, &weak);
 	for (;;)
 	{
 		lock_role_tags(oids, n, true);
-		if (lock_role_relations(roles, cascade, true))
+		if (lock_role_relations(roles, cascade, true, &weak))
 			break;
 		lock_role_tags(oids, n, false);
 		CHECK_FOR_INTERRUPTS();
-		(void) lock_role_relations(roles, cascade, false);
+		(void) lock_role_relations(roles, cascade, false, &weak);
 	}
+	list_free(weak);
 	pfree(oids);
 
 	while (!try_lock_role_machines(roles))
