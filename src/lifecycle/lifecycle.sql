@@ -36,6 +36,17 @@ REVOKE ALL ON steward.machine_definitions FROM PUBLIC;
 -- reads the table itself.
 GRANT SELECT ON steward.machine_definitions TO PUBLIC;
 
+-- Why the access method cannot read a state machine, NULL when it can:
+-- missing, or a malformed definition (a hand edit of machine_definitions:
+-- a transition naming a state the machine does not declare, an initial
+-- state that is not one of its states, ...).  The write path's own check
+-- (src/lifecycle/machine_load.c), so steward.tracked_columns' problem
+-- says what every refused write (55000) says (misc40).
+CREATE FUNCTION steward._state_machine_problem(machine text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'steward_state_machine_problem'
+LANGUAGE C STABLE STRICT;
+
 -- The built-in machines, written again where they are missing or no longer
 -- the extension's: the rule on steward.migration_runs.phase needs
 -- data_lifecycle, and a TRUNCATE or hand edit of machine_definitions loses
@@ -50,7 +61,9 @@ GRANT SELECT ON steward.machine_definitions TO PUBLIC;
 -- (it writes the catalog); 42501 for others.  Locks each machine's row
 -- (FOR UPDATE) before deciding.  Two calls while a machine is missing:
 -- the second's insert waits for the first's and, once that commits, reads
--- the row it wrote (no 23505; 40001 under REPEATABLE READ).
+-- the row it wrote (no 23505; 40001 under REPEATABLE READ).  The rule of
+-- steward.migration_runs.phase, when its row is gone, is attached again
+-- (a NOTICE says so; the attach checks the stored phases).
 CREATE FUNCTION steward.restore_builtin_machines()
 RETURNS SETOF text
 LANGUAGE plpgsql
@@ -61,6 +74,7 @@ DECLARE
     cur record;
     users text;
     inserted boolean;
+    runs regclass;
     extowner regrole := (SELECT e.extowner FROM pg_catalog.pg_extension e
                           WHERE e.extname = 'pg_steward')::regrole;
 BEGIN
@@ -116,6 +130,18 @@ BEGIN
          WHERE m.name = b.name;
         RETURN NEXT b.name;
     END LOOP;
+    -- The extension's own rule, which a DELETE of its row under
+    -- session_replication_role = replica (or with the triggers disabled)
+    -- loses while detach_state_machine and a DELETE under origin refuse
+    -- to remove it: attached again as the extension's script attaches it
+    -- (src/migrate/migrate.sql; mach16's finding).  Not yet there while
+    -- the extension's script seeds the machines.
+    runs := pg_catalog.to_regclass('steward.migration_runs');
+    IF runs IS NOT NULL AND NOT EXISTS (SELECT 1 FROM steward.column_rules r
+                                         WHERE r.relid = runs AND r.attname = 'phase') THEN
+        PERFORM steward.attach_state_machine(runs, 'phase', 'data_lifecycle', 'phase_changed_at');
+        RAISE NOTICE 'the state rule of steward.migration_runs.phase (machine data_lifecycle) was missing and is attached again';
+    END IF;
 END
 $$;
 REVOKE ALL ON FUNCTION steward.restore_builtin_machines() FROM PUBLIC;

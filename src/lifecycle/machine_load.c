@@ -13,12 +13,14 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "fmgr.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 
 #include "pg_steward.h"
 #include "lifecycle/lifecycle.h"
@@ -56,13 +58,65 @@ text_array_elems(Datum arr, char ***out)
 }
 
 /*
+ * Whether the definition read from one machine_definitions row fills
+ * "rule"; on false, *why (when why is not NULL) says what is wrong, for
+ * steward._state_machine_problem.  These are the checks the write path
+ * relies on (create_state_machine validates the same, so only a hand edit
+ * of the catalog fails them).  Raises nothing but out-of-memory.
+ */
+static bool
+fill_rule(char **names, int nnames, char **inits, int ninits,
+		  char **edges, int nedges, StateRule *rule, char **why)
+{
+	char	   *reason = NULL;
+
+	if (nnames == 0 || nnames > STEWARD_MAX_STATES)
+		reason = psprintf("it declares %d states, not 1 to %d", nnames, STEWARD_MAX_STATES);
+	rule->nstates = reason ? 0 : nnames;
+	for (int i = 0; reason == NULL && i < nnames; i++)
+	{
+		if (strlen(names[i]) >= NAMEDATALEN)
+			reason = psprintf("a state name is longer than %d bytes", NAMEDATALEN - 1);
+		else
+			strlcpy(rule->names[i], names[i], NAMEDATALEN);
+	}
+	for (int i = 0; reason == NULL && i < ninits; i++)
+	{
+		int			s = steward_state_index(rule, inits[i], strlen(inits[i]));
+
+		if (s < 0)
+			reason = psprintf("initial state \"%s\" is not one of its states", inits[i]);
+		else
+			rule->initial |= UINT64CONST(1) << s;
+	}
+	for (int i = 0; reason == NULL && i < nedges; i++)
+	{
+		char	   *arrow = strstr(edges[i], "->");
+		int			from = arrow ? steward_state_index(rule, edges[i], arrow - edges[i]) : -1;
+		int			to = arrow ? steward_state_index(rule, arrow + 2, strlen(arrow + 2)) : -1;
+
+		if (arrow == NULL)
+			reason = psprintf("transition \"%s\" is not of the form 'from->to'", edges[i]);
+		else if (from < 0 || to < 0)
+			reason = psprintf("transition \"%s\" names a state it does not declare", edges[i]);
+		else
+			rule->edges[from] |= UINT64CONST(1) << to;
+	}
+	if (why != NULL)
+		*why = reason;
+	return reason == NULL;
+}
+
+/*
  * Fill "rule" from the machine's definition.  Returns MISSING if there is
  * no such machine, MALFORMED if its row cannot be read (create_state_machine
- * validates, so only a hand edit of the catalog can do that); the rule then
- * refuses rows entering or changing state (StewardRules.missing).
+ * validates, so only a hand edit of the catalog can do that; *why, when why
+ * is not NULL, says what is wrong); the rule then refuses rows entering or
+ * changing state (StewardRules.missing).
  */
 static StewardMachineLoad
-load_machine(Relation machines, Snapshot snapshot, const char *name, StateRule *rule)
+load_machine(Relation machines, Snapshot snapshot, const char *name, StateRule *rule,
+			 char **why)
 {
 	ScanKeyData key;
 	TableScanDesc scan;
@@ -85,52 +139,20 @@ load_machine(Relation machines, Snapshot snapshot, const char *name, StateRule *
 		char	  **names,
 				  **inits,
 				  **edges;
-		int			nnames,
-					ninits,
-					nedges;
 
 		exists = true;
-		if (!n1 && !n2 && !n3)
+		if (n1 || n2 || n3)
 		{
-			nnames = text_array_elems(states, &names);
-			ninits = text_array_elems(initial, &inits);
-			nedges = text_array_elems(transitions, &edges);
-			found = nnames > 0 && nnames <= STEWARD_MAX_STATES;
-			rule->nstates = found ? nnames : 0;
-			for (int i = 0; found && i < nnames; i++)
-			{
-				if (strlen(names[i]) >= NAMEDATALEN)
-					found = false;
-				else
-					strlcpy(rule->names[i], names[i], NAMEDATALEN);
-			}
-			for (int i = 0; found && i < ninits; i++)
-			{
-				int			s = steward_state_index(rule, inits[i], strlen(inits[i]));
+			if (why != NULL)
+				*why = pstrdup("its states, initial or transitions are NULL");
+		}
+		else
+		{
+			int			nnames = text_array_elems(states, &names);
+			int			ninits = text_array_elems(initial, &inits);
+			int			nedges = text_array_elems(transitions, &edges);
 
-				if (s < 0)
-					found = false;
-				else
-					rule->initial |= UINT64CONST(1) << s;
-			}
-			for (int i = 0; found && i < nedges; i++)
-			{
-				char	   *arrow = strstr(edges[i], "->");
-				int			from,
-							to;
-
-				if (arrow == NULL)
-				{
-					found = false;
-					break;
-				}
-				from = steward_state_index(rule, edges[i], arrow - edges[i]);
-				to = steward_state_index(rule, arrow + 2, strlen(arrow + 2));
-				if (from < 0 || to < 0)
-					found = false;
-				else
-					rule->edges[from] |= UINT64CONST(1) << to;
-			}
+			found = fill_rule(names, nnames, inits, ninits, edges, nedges, rule, why);
 		}
 	}
 	table_endscan(scan);
@@ -160,7 +182,48 @@ steward_load_state_machine(Snapshot snapshot, const char *machine, StateRule *ru
 	if (!OidIsValid(machinesoid))
 		return STEWARD_MACHINE_MISSING;
 	machines = table_open(machinesoid, AccessShareLock);
-	ok = load_machine(machines, snapshot, machine, rule);
+	ok = load_machine(machines, snapshot, machine, rule, NULL);
 	table_close(machines, AccessShareLock);
 	return ok;
+}
+
+PG_FUNCTION_INFO_V1(steward_state_machine_problem);
+
+/*
+ * steward._state_machine_problem(machine text): why the write path cannot
+ * read state machine "machine", NULL when it can: 'state machine "m" does
+ * not exist', or 'state machine "m" has a malformed definition: <what>'
+ * (the checks of fill_rule, which the write path runs: a rule whose
+ * machine fails them refuses every write of its column, 55000,
+ * steward_refuse_missing_machine).  For steward.tracked_columns' problem
+ * and the WARNING of a hand-written rule row (misc40); the C check is the
+ * one truth, so SQL does not repeat it.  Safe on any text (a name that
+ * matches no row is missing).  STRICT; reads with the active snapshot;
+ * takes AccessShareLock on steward.machine_definitions, released before
+ * returning.  Raises 55000 when the catalog lacks a column the library
+ * reads (steward_catalog_attnum), nothing else but out-of-memory.
+ */
+Datum
+steward_state_machine_problem(PG_FUNCTION_ARGS)
+{
+	char	   *machine = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	StateRule  *rule = palloc0(sizeof(StateRule));
+	char	   *why = NULL;
+	Oid			machinesoid = get_relname_relid(STEWARD_MACHINES_TABLE,
+												get_namespace_oid(STEWARD_SCHEMA, true));
+	StewardMachineLoad ok = STEWARD_MACHINE_MISSING;
+
+	if (OidIsValid(machinesoid))
+	{
+		Relation	machines = table_open(machinesoid, AccessShareLock);
+
+		ok = load_machine(machines, GetActiveSnapshot(), machine, rule, &why);
+		table_close(machines, AccessShareLock);
+	}
+	if (ok == STEWARD_MACHINE_LOADED)
+		PG_RETURN_NULL();
+	if (ok == STEWARD_MACHINE_MALFORMED)
+		PG_RETURN_TEXT_P(cstring_to_text(psprintf("state machine \"%s\" has a malformed definition: %s",
+												  machine, why ? why : "it cannot be read")));
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("state machine \"%s\" does not exist", machine)));
 }

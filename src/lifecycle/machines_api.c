@@ -1395,7 +1395,7 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
 	 * stored rows are checked.
 	 */
 	rel = steward_open_table_to_configure(relid);
-	att = steward_lookup_column(rel, colname);
+	att = steward_lookup_column(rel, colname, "attach a state machine to");
 	if (att->atttypid != TEXTOID && att->atttypid != VARCHAROID)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -1405,7 +1405,7 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
 	check_state_collation(relid, colname);
 	if (changed_at != NULL)
 	{
-		Form_pg_attribute catt = steward_lookup_column(rel, changed_at);
+		Form_pg_attribute catt = steward_lookup_column(rel, changed_at, "stamp");
 
 		if (catt->atttypid != TIMESTAMPTZOID)
 			ereport(ERROR,
@@ -1526,7 +1526,7 @@ steward_detach_state_machine(PG_FUNCTION_ARGS)
 
 		/* No such column: 42703 (0A000 for a system column), as core says. */
 		if (declname == NULL)
-			(void) steward_lookup_column(rel, colname);
+			(void) steward_lookup_column(rel, colname, "detach a state machine from");
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 declname ?

@@ -435,6 +435,66 @@ BEGIN
 END
 $$;
 
+-- Part of steward.verify(): why a state rule of tbl cannot check its
+-- stored rows, NULL when its machine can be read.  A rule whose machine
+-- is gone (missing: a TRUNCATE of the catalog, a catalog edited in
+-- single-user mode, a rule older than 0.2's lock between attach and drop)
+-- or whose definition the access method cannot read (a hand edit of the
+-- catalog: steward._state_machine_problem, misc40): the access method
+-- refuses rows entering or changing state.
+CREATE FUNCTION steward._verify_machine_unreadable(tbl regclass, machine text, missing boolean)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    problem text;
+BEGIN
+    IF missing THEN
+        RETURN format('state machine %s does not exist: rows cannot enter or change state in the column; %s', machine, CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid OPERATOR(pg_catalog.=) tbl::pg_catalog.oid AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype OPERATOR(pg_catalog.=) 'e' AND d.refobjid OPERATOR(pg_catalog.=) (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'pg_steward'))
+                             THEN 'a table of the extension: restore its built-in machines with steward.restore_builtin_machines()' ELSE 'detach the column (steward.detach_state_machine), then create the '
+                             'machine and attach it again (the attach checks the stored rows)' END);
+    END IF;
+    problem := steward._state_machine_problem(machine);
+    IF problem IS NOT NULL THEN
+        RETURN format('%s: rows cannot enter or change state in the column; correct its row in steward.machine_definitions, or detach the machine', problem);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- The tables under tbl (tbl itself when it stores rows) whose rows the
+-- state rule of column col declared on rule_rel governs: the write path
+-- loads, per column, the state rule of the partition itself, else of its
+-- nearest partitioned ancestor that has one (src/tableam/rules.c,
+-- add_state_rule: the first seen wins), so a partition with a machine of
+-- its own on col is checked against that machine, not the parent's
+-- (mach15's finding: verify(root) checked the root's machine over such a
+-- partition's rows, which the access method had accepted).  NULL when
+-- tbl has such tables and the rule governs none of them (a nearer rule
+-- does everywhere): verify() leaves it out.
+CREATE FUNCTION steward._state_rule_leaves(tbl regclass, rule_rel regclass, col name)
+RETURNS oid[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN count(*) > 0 AND count(*) FILTER (WHERE g.governed) = 0 THEN NULL
+                ELSE coalesce(array_agg(g.relid) FILTER (WHERE g.governed), '{}') END
+      FROM (SELECT t.relid::oid AS relid,
+                   (SELECT cr.relid
+                      FROM pg_partition_ancestors(t.relid) WITH ORDINALITY a (relid, n)
+                      JOIN steward.column_rules cr
+                        ON cr.relid = a.relid AND cr.attname = col AND cr.kind = 'state'
+                     ORDER BY a.n LIMIT 1) IS NOT DISTINCT FROM rule_rel AS governed
+              FROM pg_partition_tree(tbl) t
+             WHERE t.isleaf
+             UNION ALL
+            -- A table in no partition tree (pg_partition_tree lists
+            -- nothing): its own rules govern its rows.
+            SELECT c.oid, true FROM pg_class c
+             WHERE c.oid = tbl AND c.relkind = 'r' AND NOT c.relispartition) g
+$$;
+
 -- Part of steward.verify(), run as the owner of tbl: one row per rule
 -- pg_steward enforces on tbl (its own or a partitioned ancestor's:
 -- versions >= 1, states the machine declares; a rule whose column is
@@ -453,6 +513,7 @@ DECLARE
     n bigint;
     r record;
     states text[];
+    leaves oid[];
     problem text;
 BEGIN
     PERFORM steward._verify_as_owner(tbl, 'steward._verify_rule_rows');
@@ -501,23 +562,21 @@ BEGIN
                                        tbl, r.attname, r.attname) END;
             RETURN NEXT;
         ELSIF r.kind = 'state' THEN
+            leaves := steward._state_rule_leaves(tbl, r.relid, r.attname);
+            CONTINUE WHEN leaves IS NULL;
             -- The public view: this body runs as the table owner.
             SELECT m.states INTO states FROM steward.state_machines m WHERE m.name = r.machine;
-            -- A rule whose machine is gone (a TRUNCATE of the catalog, a
-            -- catalog edited in single-user mode, a rule older than 0.2's
-            -- lock between attach and drop) cannot check the stored rows
-            -- (the access method refuses rows entering or changing state).
-            IF states IS NULL THEN
+            detail := steward._verify_machine_unreadable(tbl, r.machine, states IS NULL);
+            IF detail IS NOT NULL THEN
                 "check" := format('states %I', r.attname); passed := false;
-                detail := format('state machine %s does not exist: rows cannot enter or change state in the column; %s', r.machine, CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid OPERATOR(pg_catalog.=) tbl::pg_catalog.oid AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype OPERATOR(pg_catalog.=) 'e' AND d.refobjid OPERATOR(pg_catalog.=) (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'pg_steward'))
-                                 THEN 'a table of the extension: restore its built-in machines with steward.restore_builtin_machines()' ELSE 'detach the column (steward.detach_state_machine), then create the '
-                                 'machine and attach it again (the attach checks the stored rows)' END);
                 RETURN NEXT;
                 CONTINUE;
             END IF;
-            -- Byte for byte, as the access method compares states.
-            EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL OR NOT (%I::text COLLATE "C" = ANY ($1))',
-                           steward._relation_scan(tbl), r.attname, r.attname) INTO n USING states;
+            -- Byte for byte, as the access method compares states; over the
+            -- rows of the partitions this rule governs (mach15's finding).
+            EXECUTE format('SELECT count(*) FROM %s WHERE (%I IS NULL OR NOT (%I::text COLLATE "C" = ANY ($1))) AND tableoid = ANY ($2)',
+                           steward._relation_scan(tbl), r.attname, r.attname)
+               INTO n USING states, leaves;
             "check" := format('states %I', r.attname); passed := n = 0;
             detail := CASE WHEN n = 0 THEN format('all rows in states of %s', r.machine)
                            ELSE format('%s that machine %s does not declare: a dump of the table does not restore until fixed: '

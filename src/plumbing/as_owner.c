@@ -183,9 +183,12 @@ steward_index_relid(Oid heaprelid, const char *indexname)
 static void become_role(Oid roleid, StewardAsOwner *ctx);
 static void pin_settings(const char *search_path, bool spi, StewardAsOwner *ctx);
 
-/* "a view", "an index", ...: what a relation of this kind is. */
-static const char *
-relkind_phrase(char relkind)
+/*
+ * "a view", "an index", ...: what a relation of this kind is, for
+ * messages.  Takes no lock, raises nothing.
+ */
+const char *
+steward_relkind_phrase(char relkind)
 {
 	switch (relkind)
 	{
@@ -245,7 +248,7 @@ steward_check_relation_kind(Relation rel, int kinds, const char *what)
 			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 			 errmsg("\"%s\" is not %s", RelationGetRelationName(rel), expected),
 			 errdetail("\"%s\" is %s; %s needs %s.", RelationGetRelationName(rel),
-					   relkind_phrase(relkind), what, expected)));
+					   steward_relkind_phrase(relkind), what, expected)));
 }
 
 /*

@@ -49,6 +49,7 @@ extern Oid	steward_index_relid(Oid heaprelid, const char *indexname);
 extern Relation steward_open_user_relation(Oid relid, LOCKMODE lockmode, int kinds,
 										   const char *what);
 extern void steward_check_relation_kind(Relation rel, int kinds, const char *what);
+extern const char *steward_relkind_phrase(char relkind);
 
 /* steward_lock_relation_tree_if_free() */
 #define STEWARD_TREE_LOCKED	0

@@ -51,6 +51,7 @@
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
 #include "tableam/labels.h"
+#include "tableam/rulekinds.h"
 #include "tableam/rules.h"
 #include "tableam/rules_api.h"
 
@@ -166,11 +167,13 @@ steward_open_table_to_configure(Oid relid)
 
 /*
  * Look up a user column by name; errors name the table: 42703 for a column
- * that does not exist (or was dropped), 0A000 for a system column.  Takes no
+ * that does not exist (or was dropped), 0A000 for a system column, saying
+ * what the caller cannot do to it ("cannot <verb> system column", verb
+ * e.g. "track", "untrack": mach16's finding, untrack said "track").  Takes no
  * lock: rel is open and locked by the caller.
  */
 Form_pg_attribute
-steward_lookup_column(Relation rel, const char *colname)
+steward_lookup_column(Relation rel, const char *colname, const char *verb)
 {
 	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), colname);
 
@@ -182,7 +185,7 @@ steward_lookup_column(Relation rel, const char *colname)
 	if (attnum < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot track system column \"%s\"", colname)));
+				 errmsg("cannot %s system column \"%s\"", verb, colname)));
 	return TupleDescAttr(RelationGetDescr(rel), attnum - 1);
 }
 
@@ -628,7 +631,7 @@ track_column(FunctionCallInfo fcinfo, RuleKind kind)
 	colname = pstrdup(NameStr(*PG_GETARG_NAME(1)));
 
 	rel = steward_open_table_to_configure(relid);
-	att = steward_lookup_column(rel, colname);
+	att = steward_lookup_column(rel, colname, "track");
 	check_column_type(rel, att, kind);
 
 	steward_enter_rules_owner(&ctx);
@@ -772,7 +775,7 @@ steward_untrack(PG_FUNCTION_ARGS)
 
 		/* No such column: 42703 (0A000 for a system column), as core says. */
 		if (declname == NULL && statename == NULL)
-			(void) steward_lookup_column(rel, colname);
+			(void) steward_lookup_column(rel, colname, "untrack");
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("column \"%s\" of relation \"%s\" is not tracked",
@@ -995,6 +998,73 @@ refuse_rule_names_no_relation(Oid relid)
 }
 
 /*
+ * Whether relkind is one a rule may name: a table or a partitioned table,
+ * the relations whose rows the steward access method writes.
+ */
+static inline bool
+rule_relkind_ok(char relkind)
+{
+	return relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE;
+}
+
+/*
+ * What a rule row naming a view, index, sequence, ... means, for the
+ * refusal and the WARNING below (review24 V5).
+ */
+#define RULE_NOT_TABLE_DETAIL \
+	"pg_steward enforces rules on tables and partitioned tables only; \"%s\" is %s"
+
+/*
+ * Refuse (42809, as core says "is not a table") a rule row a statement
+ * under session_replication_role = origin points at relation relid when
+ * it is no table or partitioned table (a view, an index, a sequence, a
+ * composite type, a materialized view, a foreign table): it would enforce
+ * nothing, and only steward.tracked_columns would tell (review24 V5).
+ * The API functions refuse such a relation the same way
+ * (steward_open_user_relation); a restore never sends one (the dumped
+ * rows are those of tables).  Rows written under replica are stored as
+ * sent, with warn_rule_names_no_table's WARNING.  No lock.
+ */
+static void
+refuse_rule_names_no_table(Oid relid)
+{
+	char		relkind = get_rel_relkind(relid);
+
+	if (relkind == '\0' || rule_relkind_ok(relkind))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+			 errmsg("\"%s\" is not a table", get_rel_name(relid)),
+			 errdetail(RULE_NOT_TABLE_DETAIL ".", get_rel_name(relid),
+					   steward_relkind_phrase(relkind)),
+			 errhint("Name a table, or use steward.track_versions, steward.track_sequence or steward.attach_state_machine.")));
+}
+
+/*
+ * A rule row written under session_replication_role = replica (stored as
+ * sent) naming relation relid, called relname, of a kind that takes no
+ * rule: a WARNING with the DELETE that removes it; steward.tracked_columns
+ * lists it (enforced = f).  Returns whether it warned.  No lock.
+ */
+static bool
+warn_rule_names_no_table(Oid relid, const char *relname, const char *kind)
+{
+	char		relkind = get_rel_relkind(relid);
+
+	if (rule_relkind_ok(relkind))
+		return false;
+	ereport(WARNING,
+			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+			 errmsg("the %s rule names relation \"%s\", which is not a table", kind, relname),
+			 errdetail(RULE_NOT_TABLE_DETAIL "; the row is kept.", relname,
+					   steward_relkind_phrase(relkind)),
+			 errhint("Remove it: DELETE FROM steward.column_rules WHERE relid = %s::regclass;",
+					 quote_literal_cstr(quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+																   relname)))));
+	return true;
+}
+
+/*
  * A rule row that a statement wrote by hand (an INSERT or an UPDATE of its
  * relid or attname: the API functions and labels name existing columns)
  * naming no column of an existing relation: the write path ignores it, so
@@ -1033,6 +1103,8 @@ warn_rule_names_no_column(Relation catalog, HeapTuple tuple)
 		warn_rule_names_no_relation(relid, TextDatumGetCString(kind));
 		return;
 	}
+	if (warn_rule_names_no_table(relid, relname, TextDatumGetCString(kind)))
+		return;
 	qualname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), relname);
 	attnum = get_attnum(relid, NameStr(*DatumGetName(attname)));
 	if (attnum < 0)
@@ -1129,10 +1201,66 @@ warn_two_version_columns(Relation catalog, HeapTuple tuple)
 }
 
 /*
+ * A state rule row a statement wrote, or whose machine an UPDATE changed,
+ * naming a machine the write path cannot read: missing (not yet restored,
+ * dropped in single-user mode, a typo) or malformed (a hand edit of
+ * steward.machine_definitions).  Every INSERT and COPY into the table and
+ * every UPDATE of the column is refused (55000) until it can be read: a
+ * WARNING says so under session_replication_role = origin (misc40).  Not
+ * under replica, where a restore may write the rules before the machines
+ * and every state rule would warn; steward.tracked_columns shows it.  steward.tracked_columns' problem
+ * says why (steward._state_machine_problem).  Reads the machine through
+ * the state kind (rulekinds.h): AccessShareLock on
+ * steward.machine_definitions, released.
+ */
+static void
+warn_rule_machine_unreadable(Relation catalog, HeapTuple tuple)
+{
+	bool		isnull1,
+				isnull2;
+	Datum		kind = heap_getattr(tuple, steward_catalog_attnum(catalog, "kind"),
+									RelationGetDescr(catalog), &isnull1);
+	Datum		machine = heap_getattr(tuple, steward_catalog_attnum(catalog, "machine"),
+									   RelationGetDescr(catalog), &isnull2);
+	Oid			relid = rule_tuple_relid(catalog, tuple);
+	char	   *relname = OidIsValid(relid) ? get_rel_name(relid) : NULL;
+	char	   *name;
+	StateRule  *rule;
+	Snapshot	snapshot;
+	StewardMachineLoad found;
+
+	if (isnull1 || isnull2 || relname == NULL ||
+		!rule_relkind_ok(get_rel_relkind(relid)) ||
+		strcmp(TextDatumGetCString(kind), "state") != 0)
+		return;
+	name = TextDatumGetCString(machine);
+	rule = palloc0(sizeof(StateRule));
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	found = steward_rule_kinds.load_state_machine ?
+		steward_rule_kinds.load_state_machine(snapshot, name, rule) : STEWARD_MACHINE_IGNORED;
+	UnregisterSnapshot(snapshot);
+	pfree(rule);
+	if (found != STEWARD_MACHINE_MISSING && found != STEWARD_MACHINE_MALFORMED)
+		return;
+	ereport(WARNING,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 found == STEWARD_MACHINE_MISSING ?
+			 errmsg("the state rule of relation \"%s\" names state machine \"%s\", which does not exist",
+					relname, name) :
+			 errmsg("the state rule of relation \"%s\" names state machine \"%s\", whose definition is malformed",
+					relname, name),
+			 errdetail("Every INSERT and COPY into the table and every UPDATE of the column is refused until the machine can be read; the row is kept."),
+			 found == STEWARD_MACHINE_MISSING ?
+			 errhint("Create the machine with steward.create_state_machine(), or remove the rule with steward.detach_state_machine().") :
+			 errhint("See the problem column of steward.tracked_columns; correct the machine's row in steward.machine_definitions, or remove the rule with steward.detach_state_machine().")));
+}
+
+/*
  * The WARNINGs of warn_rule_names_no_column and warn_two_version_columns
  * for the row a statement wrote:
  * an INSERT's, or an UPDATE's that changed relid, attname, kind or
- * changed_at.
+ * changed_at; and, under origin, warn_rule_machine_unreadable's for an
+ * INSERT's or an UPDATE's that changed the machine.
  * Also under session_replication_role = replica outside a logical
  * replication worker (review22 R5).  For a row trigger only.  No lock.
  */
@@ -1154,10 +1282,18 @@ warn_hand_written_rule(TriggerData *trigdata)
 			  !rule_tuple_same(catalog, trigdata->tg_trigtuple,
 							   trigdata->tg_newtuple, "changed_at")))
 		written = trigdata->tg_newtuple;
-	if (written == NULL)
-		return;
-	warn_rule_names_no_column(catalog, written);
-	warn_two_version_columns(catalog, written);
+	if (written != NULL)
+	{
+		warn_rule_names_no_column(catalog, written);
+		warn_two_version_columns(catalog, written);
+	}
+	if (SessionReplicationRole != SESSION_REPLICATION_ROLE_REPLICA &&
+		(TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ||
+		 (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
+		  !rule_tuple_same(catalog, trigdata->tg_trigtuple,
+						   trigdata->tg_newtuple, "machine"))))
+		warn_rule_machine_unreadable(catalog, TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ?
+									 trigdata->tg_trigtuple : trigdata->tg_newtuple);
 }
 
 /*
@@ -1272,7 +1408,9 @@ steward_catalog_row_trigger(FunctionCallInfo fcinfo, const char *name,
  * puts a rule on a table not using the steward access method is refused
  * (42809, steward_check_rule_storage), as is one on a temporary relation
  * (0A000), and so is one naming no relation (42P01,
- * refuse_rule_names_no_relation), and so is a DELETE or UPDATE of the rule
+ * refuse_rule_names_no_relation), or one naming a view, index or other
+ * relation that is no table (42809, refuse_rule_names_no_table), and so
+ * is a DELETE or UPDATE of the rule
  * of one of the extension's own tables (55000,
  * refuse_extension_rule_change); a row a
  * statement points at a column its relation does not
@@ -1342,7 +1480,10 @@ steward_column_rules_changed(PG_FUNCTION_ARGS)
 			Oid			relid = rule_tuple_relid(trigdata->tg_relation, written);
 
 			if (OidIsValid(relid))
+			{
 				refuse_rule_names_no_relation(relid);
+				refuse_rule_names_no_table(relid);
+			}
 			if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
 			{
 				Relation	rel = relation_open(relid, AccessShareLock);

@@ -20,7 +20,8 @@
 
 extern Relation steward_open_table_to_configure(Oid relid);
 extern void steward_check_rule_storage(Oid relid);
-extern Form_pg_attribute steward_lookup_column(Relation rel, const char *colname);
+extern Form_pg_attribute steward_lookup_column(Relation rel, const char *colname,
+												const char *verb);
 extern void steward_enter_rules_owner(StewardAsOwner *ctx);
 extern uint64 steward_delete_column_rules(Oid relid, const char *colname, const char *kind);
 extern int	steward_exec_for_column(const char *sql, Oid relid, const char *colname,

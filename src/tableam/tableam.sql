@@ -106,6 +106,17 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT CASE
+             -- A hand-written row naming a view, index, sequence, ...
+             -- (refused under origin, 42809; stored under replica).
+             WHEN c.relkind NOT IN ('r', 'p')
+             THEN format('%s is %s, not a table: pg_steward enforces no rule on it; '
+                         'remove it as a superuser: DELETE FROM steward.column_rules WHERE relid = %L::regclass AND attname = %L',
+                         tbl, CASE c.relkind WHEN 'v' THEN 'a view' WHEN 'm' THEN 'a materialized view'
+                                             WHEN 'S' THEN 'a sequence' WHEN 'c' THEN 'a composite type'
+                                             WHEN 'i' THEN 'an index' WHEN 'I' THEN 'a partitioned index'
+                                             WHEN 'f' THEN 'a foreign table' WHEN 't' THEN 'a TOAST table'
+                                             ELSE 'a relation of another kind' END,
+                         tbl::text, col)
              WHEN a.attnum IS NULL
              THEN format('column %I does not exist: pg_steward enforces no rule on it', col)
              WHEN a.attnum < 0
@@ -117,6 +128,7 @@ AS $$
                          col, a.atttypid::regtype, kind)
            END
       FROM (VALUES (1)) one (x)
+      LEFT JOIN pg_class c ON c.oid = tbl
       LEFT JOIN pg_attribute a
              ON a.attrelid = tbl AND a.attname = col AND NOT a.attisdropped
 $$;
@@ -148,20 +160,34 @@ AS $$
 $$;
 
 -- Why a state rule of tbl refuses every write, NULL when its machine
--- exists: steward_refuse_missing_machine (lifecycle/state_rules.c) refuses
--- (55000) each INSERT, COPY and UPDATE of the column while the machine is
--- gone, so the rule stays enforced but the table takes no new rows
--- (readme40 N5).  plpgsql: steward.machine_definitions is created after
--- this file (src/lifecycle/lifecycle.sql).
+-- can be read: steward_refuse_missing_machine (lifecycle/state_rules.c)
+-- refuses (55000) each INSERT, COPY and UPDATE of the column while the
+-- machine is gone (readme40 N5) or its definition malformed (a hand edit
+-- of steward.machine_definitions, which steward._state_machine_problem,
+-- the write path's own check, describes: misc40), so the rule stays
+-- enforced but the table takes no new rows.  plpgsql: the C function and
+-- steward.machine_definitions are created after this file
+-- (src/lifecycle/lifecycle.sql).
 CREATE FUNCTION steward._rule_machine_problem(tbl regclass, col name, kind text, machine text)
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    unreadable text;
 BEGIN
-    IF kind <> 'state' OR machine IS NULL
-       OR EXISTS (SELECT 1 FROM steward.machine_definitions d WHERE d.name = machine) THEN
+    IF kind <> 'state' OR machine IS NULL THEN
         RETURN NULL;
+    END IF;
+    unreadable := steward._state_machine_problem(machine);
+    IF unreadable IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF EXISTS (SELECT 1 FROM steward.machine_definitions d WHERE d.name = machine) THEN
+        RETURN format('%s: the rule is enforced by refusing (55000) every INSERT and COPY into the table and every UPDATE of column %I; '
+                      'correct the machine''s row in steward.machine_definitions (a built-in one: SELECT steward.restore_builtin_machines()), '
+                      'or remove the rule: SELECT steward.detach_state_machine(%L, %L)',
+                      unreadable, col, tbl::text, col);
     END IF;
     RETURN format('state machine %L does not exist: the rule is enforced by refusing (55000) every INSERT and COPY into the table and every UPDATE of column %I; '
                   'create the machine again with steward.create_state_machine() (a built-in one: SELECT steward.restore_builtin_machines()), '
