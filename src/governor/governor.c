@@ -1345,9 +1345,12 @@ gov_pause_ms(const GovState *st, int64 rows, double work_ms, bool *capped)
  * object and user locks are not a batch's, nor is a wait older than a
  * window: a role holding a lock its own job waits for (any role may
  * register a job) would otherwise keep the cluster's ticks from ever
- * being idle (recheck9 of review9 F15).  The lock tag's type is in the
- * wait event; PGPROC.waitStart (PostgreSQL 14+, pg_locks.waitstart) is 0
- * until the wait passed the loop's first sleep, and 0 counts as young.
+ * being idle (recheck9 of review9 F15).  Nor is a wait for a session of
+ * the job's own role, or one in a batch handed out more than a window
+ * ago (job_lock_holder_counts: review24 V1).  The lock tag's type is in
+ * the wait event; PGPROC.waitStart (PostgreSQL 14+, pg_locks.waitstart)
+ * is 0 until the wait passed the loop's first sleep, and 0 counts as
+ * young.
  */
 static bool
 job_lock_wait_counts(PGPROC *proc, uint32 info, TimestampTz now)
@@ -1372,20 +1375,55 @@ job_lock_wait_counts(PGPROC *proc, uint32 info, TimestampTz now)
 }
 
 /*
- * Is the process of a job that says it works doing something: running,
- * or waiting for I/O, a buffer, another process or a lock its batch
- * needs (job_lock_wait_counts) — not for its client, a timer, an
- * extension's latch or a lock held against it for longer than a window?
- * *on_cpu: running (no wait event).  Each such sample is a sample of the
- * job's busy time in the tick (measure_job_work): any role may register a
- * job through the SQL API, and a job held "working" by a governor_pace()
- * that is never followed by work kept every tick of the cluster from being
- * idle, and so every job from measuring a baseline (review9 F15).
- * Unlocked reads of the process's wait event and wait start, as
- * pg_stat_activity's and pg_locks'.
+ * Is the wait of a working job's process (waiter) for blocker_pid, its
+ * first blocker (pg_blocking_pids), part of its work by whom it waits
+ * for and when its batch began?  Only when the blocker is a session of
+ * another role than the job's (its session user, PGPROC.roleId, and the
+ * role that began it) and the batch was handed out less than a window
+ * ago.  Waits for its own role's sessions are not: a plain role's job
+ * that took one batch and then waited for a row its own role holds in
+ * another session, again and again under a lock_timeout shorter than the
+ * window (each wait young), was busy in every tick at no cost, and next
+ * to 200 statements a second baseline_calls stayed 0 (review24 V1; TAP
+ * 102).  Nor are waits in a batch older than a window: a role that logs
+ * in as two roles could hold the row as the other, but then has to take
+ * a batch from governor_pace at least once a window, and so is paced (a
+ * job that is told to pause is not working, and one with no baseline
+ * pauses to measure one).  A blocker not found (0: the wait just ended,
+ * or a prepared transaction holds the lock) does not count.  Unlocked
+ * reads of the slot's fields, as steward_governor_round_begin's; takes
+ * ProcArrayLock shared (BackendPidGetProc), after the sampler's lock as
+ * count_lock_wait does.
  */
 static bool
-job_process_busy(const GovSlot *slot, TimestampTz now, bool *on_cpu)
+job_lock_holder_counts(const GovSlot *slot, PGPROC *waiter, int blocker_pid,
+					   TimestampTz now)
+{
+	PGPROC	   *holder;
+
+	if (blocker_pid == 0 ||
+		TimestampDifferenceExceeds(slot->last_pace, now, gov_window_ms))
+		return false;
+	holder = BackendPidGetProc(blocker_pid);
+	return holder != NULL && holder->roleId != waiter->roleId &&
+		holder->roleId != slot->userid;
+}
+
+/*
+ * Is the process of a job that says it works doing something: running,
+ * or waiting for I/O, a buffer or another process — not for its client,
+ * a timer or an extension's latch?  A lock wait is judged later in the
+ * round, where its blocker is known (steward_governor_blocked_by): false
+ * here.  *on_cpu: running (no wait event).  Each such sample is a sample
+ * of the job's busy time in the tick (measure_job_work): any role may
+ * register a job through the SQL API, and a job held "working" by a
+ * governor_pace() that is never followed by work kept every tick of the
+ * cluster from being idle, and so every job from measuring a baseline
+ * (review9 F15).  Unlocked read of the process's wait event, as
+ * pg_stat_activity's.
+ */
+static bool
+job_process_busy(const GovSlot *slot, bool *on_cpu)
 {
 	PGPROC	   *proc;
 	uint32		info;
@@ -1405,7 +1443,7 @@ job_process_busy(const GovSlot *slot, TimestampTz now, bool *on_cpu)
 		case PG_WAIT_CLIENT:
 			return info != WAIT_EVENT_CLIENT_READ;
 		case PG_WAIT_LOCK:
-			return job_lock_wait_counts(proc, info, now);
+			return false;
 		case PG_WAIT_TIMEOUT:
 		case PG_WAIT_EXTENSION:
 		case PG_WAIT_ACTIVITY:
@@ -1442,7 +1480,7 @@ steward_governor_round_begin(void)
 		if (!slot->in_use)
 			continue;
 		round_pids[round_npids++] = slot->pid;
-		if (slot->state == GOV_S_WORKING && job_process_busy(slot, now, &on_cpu))
+		if (slot->state == GOV_S_WORKING && job_process_busy(slot, &on_cpu))
 			pg_atomic_fetch_add_u64(on_cpu ? &slot->run_samples : &slot->wait_samples, 1);
 	}
 }
@@ -1491,30 +1529,42 @@ steward_governor_sample(PGPROC *proc, uint32 info)
  * begun when the wait started after the previous round began (its first
  * sample: PGPROC.waitStart, 0 while it is being set).  So each wait the
  * sampler sees is counted once however long it lasts, and a wait shorter
- * than a round is counted in the share of them a round meets.  Reads the
- * slots without the governor's lock and adds with an atomic: a slot its
- * job leaves meanwhile loses the sample, nothing worse.  Raises nothing.
+ * than a round is counted in the share of them a round meets.  When the
+ * waiter is a working job's process, the sample is one of its busy time
+ * if the wait is part of its work (job_lock_wait_counts,
+ * job_lock_holder_counts).  Reads the slots without the governor's lock
+ * and adds with an atomic: a slot its job leaves meanwhile loses the
+ * sample, nothing worse.  Raises nothing.
  */
 void
 steward_governor_blocked_by(PGPROC *waiter, int blocker_pid)
 {
 	TimestampTz since;
 	bool		begun;
+	uint32		info;
 
 	if (gov == NULL || blocker_pid == 0)
 		return;
 	since = (TimestampTz) pg_atomic_read_u64(&waiter->waitStart);
 	begun = since == 0 || since >= round_prev_at;
+	info = *((volatile uint32 *) &waiter->wait_event_info);
 	for (int i = 0; i < GOV_MAX_JOBS; i++)
 	{
 		GovSlot    *slot = &gov->slots[i];
 
-		if (slot->in_use && slot->pid == blocker_pid)
+		if (!slot->in_use)
+			continue;
+		if (slot->pid == blocker_pid)
 		{
 			pg_atomic_fetch_add_u64(&slot->lock_wait_samples, 1);
 			if (begun)
 				pg_atomic_fetch_add_u64(&slot->lock_waits_begun, 1);
 		}
+		if (slot->pid == waiter->pid && slot->state == GOV_S_WORKING &&
+			(info & 0xFF000000) == PG_WAIT_LOCK &&
+			job_lock_wait_counts(waiter, info, round_at) &&
+			job_lock_holder_counts(slot, waiter, blocker_pid, round_at))
+			pg_atomic_fetch_add_u64(&slot->wait_samples, 1);
 	}
 }
 
@@ -1761,7 +1811,8 @@ samples_since(pg_atomic_uint64 *counter, uint64 *prev)
  * ticks, and what it adds to them is no more than that).  Busy: its time on a CPU since the last tick (Linux
  * /proc/<pid>/schedstat; elsewhere the samples that saw it running) plus
  * steward.sample_interval for each sample that saw it waiting for I/O, a
- * buffer, a lock its batch needs (steward_governor_round_begin).
+ * buffer, a lock its batch needs (steward_governor_round_begin,
+ * steward_governor_blocked_by).
  *
  * Why a share and not any work: a tick a job works in is kept out of every
  * job's baseline, and any role may register a job.  Until 2026-12-01 1 ms

@@ -24,9 +24,8 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use IPC::Run;
 use Time::HiRes qw(time);
-use StewardTest;
+use StewardTest qw(:DEFAULT start_bg gov_foreground gov_baseline_calls gov_wait_for_baseline);
 
 plan skip_all => 'needs /proc/<pid>/schedstat (Linux)' unless -r "/proc/$$/schedstat";
 
@@ -41,19 +40,6 @@ steward.governor_window = '5s'
 steward.governor_min_calls = 50
 });
 $node->start;
-
-my $logdir = PostgreSQL::Test::Utils::tempdir;
-my $nbg    = 0;
-
-sub start_bg
-{
-	my (@args) = @_;
-	$nbg++;
-	my %bg = (out => "$logdir/bg$nbg.out", err => "$logdir/bg$nbg.err");
-	$bg{h} = IPC::Run::start([@args], '<', \undef, '>', $bg{out}, '2>', $bg{err},
-		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-	return \%bg;
-}
 
 sub sql
 {
@@ -115,28 +101,14 @@ sub cpu_ms_per_s
 	return (cpu_ns($pid) - $c0) / 1e6 / (time - $t0);
 }
 
-# A foreground of 200 statements a second, as one pgbench client.
-my $fg_script = $node->basedir . '/fg.sql';
-append_to_file($fg_script, "SELECT 1;\n");
-sub start_foreground
-{
-	return start_bg('pgbench', '-n', '-c', '1', '-R', '200', '-T', $_[0],
-		'-f', $fg_script, $node->connstr('postgres'));
-}
-
-sub baseline_calls
-{
-	return sql(q{SELECT coalesce(baseline_calls, 0) FROM steward.governor});
-}
-
 # --- Part 1: a job that works keeps the ticks from being idle ----------
 my $busy = start_job('busy', 200_000, 0.01);
 my $busy_cpu = cpu_ms_per_s($busy->{pid}, 3);
 note("busy job: $busy_cpu ms of CPU a second");
 cmp_ok($busy_cpu, '>', 50, 'the busy job spends over 5% of a CPU');
-my $fg = start_foreground(12);
+my $fg = gov_foreground($node, 12);
 sleep 10;
-is(baseline_calls(), 0, 'next to a busy job the foreground has no baseline');
+is(gov_baseline_calls($node), 0, 'next to a busy job the foreground has no baseline');
 $fg->{h}->kill_kill;
 stop_job($busy);
 
@@ -153,18 +125,10 @@ note("light job: $light_cpu ms of CPU a second");
 # on the old code every tick of its run is a tick it worked in.
 cmp_ok($light_cpu, '>', 1.2, 'the light job spends over 1 ms of CPU a tick');
 cmp_ok($light_cpu, '<', 10, 'the light job spends under 1% of a CPU');
-$fg = start_foreground(30);
+$fg = gov_foreground($node, 30);
 # 200 statements a second: at least 5 ticks' worth (a window: what a job
-# needs to go on).  Polled: the baseline is the newest run of idle ticks
-# of one load, and a late tick of a loaded machine (pgbench catching up)
-# may start a new run.
-my ($calls, $deadline) = (0, time + 25);
-while (time < $deadline)
-{
-	$calls = baseline_calls();
-	last if $calls >= 1000;
-	sleep 1;
-}
+# needs to go on).
+my $calls = gov_wait_for_baseline($node, 1000, 25);
 note("baseline next to the light job: $calls calls");
 cmp_ok($calls, '>=', 1000, 'next to a job that barely works the baseline is measured');
 is(sql(q{SELECT state FROM steward.governor_jobs WHERE label = 'light'}),

@@ -5,9 +5,51 @@ package StewardTest;
 use strict;
 use warnings;
 use Exporter 'import';
+use IPC::Run;
+use PostgreSQL::Test::Utils;
 use Time::HiRes qw(time usleep);
 
 our @EXPORT = qw(poll_until damage_first_page);
+# For the governor's tests (other files define a start_bg of their own).
+our @EXPORT_OK = qw(start_bg gov_foreground gov_baseline_calls gov_wait_for_baseline);
+
+# start_bg(@command): start @command in the background, its stdin empty,
+# its stdout and stderr in files of a temporary directory, under the
+# TAP framework's default timeout.  Returns {h => the IPC::Run harness,
+# out => stdout's file, err => stderr's file}.
+my ($bg_dir, $nbg);
+
+sub start_bg
+{
+	my (@args) = @_;
+	$bg_dir //= PostgreSQL::Test::Utils::tempdir;
+	$nbg++;
+	my %bg = (out => "$bg_dir/bg$nbg.out", err => "$bg_dir/bg$nbg.err");
+	$bg{h} = IPC::Run::start([@args], '<', \undef, '>', $bg{out}, '2>', $bg{err},
+		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+	return \%bg;
+}
+
+# gov_foreground($node, $secs): a foreground of 200 statements a second
+# (SELECT 1) in database postgres for $secs seconds, as one pgbench
+# client in the background (start_bg).
+sub gov_foreground
+{
+	my ($node, $secs) = @_;
+	my $script = $node->basedir . '/gov_foreground.sql';
+	PostgreSQL::Test::Utils::append_to_file($script, "SELECT 1;\n") unless -e $script;
+	return start_bg('pgbench', '-n', '-c', '1', '-R', '200', '-T', $secs,
+		'-f', $script, $node->connstr('postgres'));
+}
+
+# gov_baseline_calls($node): the statements in the governor's baseline
+# now (steward.governor.baseline_calls, 0 when none).
+sub gov_baseline_calls
+{
+	my ($node) = @_;
+	return $node->safe_psql('postgres',
+		q{SELECT coalesce(baseline_calls, 0) FROM steward.governor});
+}
 
 # poll_until($node, $db, $query, $secs [, $interval_ms]): run $query in
 # database $db of $node until it returns 't', for at most $secs seconds,
@@ -57,6 +99,25 @@ sub damage_first_page
 	close($fh);
 	$node->start;
 	return;
+}
+
+# gov_wait_for_baseline($node, $calls, $secs): polls
+# gov_baseline_calls($node) once a second until it reaches $calls, for
+# at most $secs seconds; returns the last value read.  Polled, not read
+# once: the baseline is the newest run of idle ticks of one load, and a
+# late tick of a loaded machine (pgbench catching up) may start a new run.
+sub gov_wait_for_baseline
+{
+	my ($node, $want, $secs) = @_;
+	my ($calls, $deadline) = (0, time + $secs);
+
+	while (time < $deadline)
+	{
+		$calls = gov_baseline_calls($node);
+		last if $calls >= $want;
+		sleep 1;
+	}
+	return $calls;
 }
 
 1;
