@@ -4,10 +4,13 @@
 -- part drops, wait for every transaction using the role's machines while
 -- holding them, and only then fail.  The check leaves out the rules on
 -- what core's part drops (the role's own tables, another role's
--- partition of the role's partitioned table, with CASCADE a column of the
--- role's collation), so a drop that can succeed is not refused.  One session:
--- the transaction using the machine is a prepared transaction.
--- (Isolation drop7_drop_owned_precheck shows a reader not waiting.)
+-- partition of the role's partitioned table, with CASCADE a column in
+-- the role's collation), so a drop that can succeed is not refused.  A
+-- drop that core's part refuses (without CASCADE, another role's object
+-- depends on the role's) is seen first: nothing is locked and core's
+-- error comes at once.  One session: the transaction using the machine
+-- is a prepared transaction.  (Isolation drop7_drop_owned_precheck and
+-- drop7_drop_owned_restrict show a reader not waiting.)
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -63,8 +66,9 @@ SELECT steward.attach_state_machine('r253_p1', 'st', 'r253_m');
 CREATE TABLE r253_dt (id int PRIMARY KEY, st text COLLATE r253_c) USING steward;
 SELECT steward.attach_state_machine('r253_dt', 'st', 'r253_n');
 RESET SESSION AUTHORIZATION;
--- Without CASCADE core's part keeps r253_dt.st (and refuses: its collation
--- is r253_r's): the check refuses first, naming it.
+-- Without CASCADE core's part refuses (r253_dt.st's collation is r253_r's):
+-- seen coming, DROP OWNED locks nothing and core's error comes first, as
+-- it did when core's part ran before the machines' check.
 DROP OWNED BY r253_r;
 BEGIN;
 DROP OWNED BY r253_r CASCADE;
@@ -78,6 +82,32 @@ ROLLBACK;
 SET SESSION AUTHORIZATION r253_r;
 SELECT steward.drop_state_machine('r253_m');
 RESET SESSION AUTHORIZATION;
+
+-- 4. A drop core's part lets through is not taken for one it refuses: the
+-- role's own view, foreign key and default over its own objects (normal
+-- dependencies inside what it drops).  It waits for the transaction using
+-- the role's machine, as before (lock_timeout: 55P03), then drops them.
+CREATE ROLE r253_s;
+GRANT CREATE ON SCHEMA public TO r253_s;
+SET SESSION AUTHORIZATION r253_s;
+SELECT steward.create_state_machine('r253_sm', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a->b']);
+CREATE SEQUENCE r253_s_seq;
+CREATE TABLE r253_s1 (id int PRIMARY KEY DEFAULT nextval('r253_s_seq'), st text) USING steward;
+CREATE TABLE r253_s2 (id int REFERENCES r253_s1, st text);
+CREATE VIEW r253_s_v AS SELECT id FROM r253_s1;
+RESET SESSION AUTHORIZATION;
+BEGIN;
+SELECT steward.attach_state_machine('r253_x', 'st', 'r253_sm');
+PREPARE TRANSACTION 'r253_use2';
+SET lock_timeout = '1s';
+DROP OWNED BY r253_s;
+RESET lock_timeout;
+ROLLBACK PREPARED 'r253_use2';
+DROP OWNED BY r253_s;
+SELECT (SELECT count(*) FROM pg_class WHERE relname LIKE 'r253\_s%') AS relations,
+       (SELECT count(*) FROM steward.machine_definitions WHERE name = 'r253_sm') AS machines;
+REVOKE CREATE ON SCHEMA public FROM r253_s;
+DROP ROLE r253_s;
 
 DROP OWNED BY r253_r CASCADE;
 DROP OWNED BY r253_b;

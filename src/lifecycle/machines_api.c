@@ -508,14 +508,23 @@ lock_role_relations(Datum roles, bool cascade, bool conditional, List **weak)
 
 /*
  * $1..$3 as ROLE_OBJECTS_SQL: whether this database has
- * steward._refuse_attached_machine (not before its upgrade script ran),
- * and the relations and columns core's part of DROP OWNED drops, as the
- * two arrays it takes (objsubid 0: the relation).
+ * steward._refuse_attached_machine (not before its upgrade script ran);
+ * the relations and columns core's part of DROP OWNED drops, as the two
+ * arrays it takes (objsubid 0: the relation); and whether core's part
+ * will refuse (2BP01): without CASCADE, an object it does not drop
+ * depends normally on one it drops (another role's view over the roles'
+ * table, say), which core's findDependentObjects refuses under RESTRICT.
  */
 #define ROLE_DROPPED_RELATIONS_SQL ROLE_OBJECTS_SQL \
 	" SELECT pg_catalog.to_regprocedure('steward._refuse_attached_machine(text,oid[],integer[])') IS NOT NULL," \
 	" pg_catalog.array_agg(o.objid ORDER BY o.objid, o.objsubid)," \
-	" pg_catalog.array_agg(o.objsubid ORDER BY o.objid, o.objsubid)" \
+	" pg_catalog.array_agg(o.objsubid ORDER BY o.objid, o.objsubid)," \
+	" NOT $3 AND EXISTS (SELECT FROM pg_catalog.pg_depend d JOIN o r" \
+	" ON d.refclassid OPERATOR(pg_catalog.=) r.classid AND d.refobjid OPERATOR(pg_catalog.=) r.objid" \
+	" AND (r.objsubid OPERATOR(pg_catalog.=) 0 OR d.refobjsubid OPERATOR(pg_catalog.=) r.objsubid)" \
+	" WHERE d.deptype OPERATOR(pg_catalog.=) 'n' AND NOT EXISTS (SELECT FROM o k" \
+	" WHERE k.classid OPERATOR(pg_catalog.=) d.classid AND k.objid OPERATOR(pg_catalog.=) d.objid" \
+	" AND (k.objsubid OPERATOR(pg_catalog.=) 0 OR k.objsubid OPERATOR(pg_catalog.=) d.objsubid)))" \
 	" FROM o WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
 
 /*
@@ -539,11 +548,18 @@ lock_role_relations(Datum roles, bool cascade, bool conditional, List **weak)
  * machines, and then failed: readers of those tables waited for nothing
  * (drop7_drop_owned_precheck.spec, regress 253).  Read in a snapshot
  * taken now; an attach committed later is refused by the check after
- * core's part, as before.  Locks: AccessShareLock on the catalogs it
+ * core's part, as before.  Returns true, checking no machine, when core's
+ * part will refuse DROP OWNED itself (ROLE_DROPPED_RELATIONS_SQL: without
+ * CASCADE, another object depends on the roles'): the caller then locks
+ * nothing for it, and core's own error comes first, as it did when core's
+ * part ran before the machines' check (drop7_drop_owned_restrict.spec).
+ * Should core's part succeed all the same, the drop goes on without the
+ * locks taken first (a 40P01 with an attach, codereview8 H1's shape, is
+ * then possible; the machines' own check still runs after core's part).  Locks: AccessShareLock on the catalogs it
  * reads, to the end of the transaction; no user relation.  Connected to
  * SPI, as the catalog's owner.
  */
-static void
+static bool
 refuse_kept_role_machines(Datum roles, bool cascade)
 {
 	Oid			argtypes[3] = {OIDARRAYOID, OIDOID, BOOLOID};
@@ -556,8 +572,10 @@ refuse_kept_role_machines(Datum roles, bool cascade)
 	if (steward_spi_read_latest(ROLE_DROPPED_RELATIONS_SQL, 3, argtypes, args, NULL, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "could not read the relations of the roles");
+	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull)))
+		return true;
 	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
-		return;
+		return false;
 	for (int i = 1; i < 3; i++)
 	{
 		checkargs[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull);
@@ -566,6 +584,7 @@ refuse_kept_role_machines(Datum roles, bool cascade)
 	if (SPI_execute_with_args(ROLE_MACHINES_KEPT_SQL, 3, checktypes, checkargs, checknulls,
 							  false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not check the machines of the roles");
+	return false;
 }
 
 /* ExclusiveLock (take) or its release (!take) on the roles' lock tags. */
@@ -636,14 +655,18 @@ steward_lock_role_machines(Datum roles, bool cascade)
 	qsort(oids, n, sizeof(Oid), oid_cmp);
 
 	/*
-	 * Before any lock, a drop that must fail fails now (codereview9 L1).
-	 * Not for the bootstrap superuser, whose objects have no pg_shdepend
-	 * rows: core refuses DROP OWNED BY it, with its own message.
+	 * Before any lock, a drop that must fail fails now, or is left to
+	 * core's part when that refuses it (codereview9 L1).  Not for the
+	 * bootstrap superuser, whose objects have no pg_shdepend rows: core
+	 * refuses DROP OWNED BY it, with its own message.
 	 */
 	for (int i = 0; i < n && !pinned; i++)
 		pinned = IsPinnedObject(AuthIdRelationId, oids[i]);
-	if (!pinned)
-		refuse_kept_role_machines(roles, cascade);
+	if (!pinned && refuse_kept_role_machines(roles, cascade))
+	{
+		pfree(oids);
+		return;
+	}
 
 	/*
 	 * Tables first, then the tags.  A table the roles made while the tags
