@@ -16,6 +16,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep);
+use StewardTest;
 
 my $rows = $ENV{MIGRATION_ROWS} // 50_000;
 
@@ -23,10 +24,8 @@ my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 1);
 $primary->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_steward'");
 $primary->start;
-$primary->backup('base');
-my $standby = PostgreSQL::Test::Cluster->new('standby');
-$standby->init_from_backup($primary, 'base', has_streaming => 1);
-$standby->start;
+# Through a slot: the primary is stopped immediately three times.
+my $standby = streaming_standby($primary, 'standby');
 
 $primary->safe_psql('postgres', qq{
 	CREATE EXTENSION pg_steward;

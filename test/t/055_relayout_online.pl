@@ -18,6 +18,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use StewardTest;
 use Time::HiRes qw(time usleep);
 
 my $rows    = $ENV{RELAYOUT_ROWS}    // 20_000;
@@ -31,10 +32,8 @@ $node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_steward'")
 # machine replays CREATE TABLESPACE without sharing a directory.
 $node->append_conf('postgresql.conf', "allow_in_place_tablespaces = on");
 $node->start;
-$node->backup('base');
-my $standby = PostgreSQL::Test::Cluster->new('relayout_standby');
-$standby->init_from_backup($node, 'base', has_streaming => 1);
-$standby->start;
+# Through a slot: part 4 stops the primary immediately five times.
+my $standby = streaming_standby($node, 'relayout_standby');
 
 my $t0 = time;
 $node->safe_psql('postgres', qq{
@@ -311,8 +310,6 @@ is($node->safe_psql('postgres', q{SELECT count(*) FROM shipments s LEFT JOIN ord
 	'0', 'every shipment still has its order');
 
 # 5. The standby replayed all of it.
-$standby->stop('immediate');    # the primary stopped twice; reconnect fresh
-$standby->start;
 $node->wait_for_catchup($standby, 'replay', $node->lsn('insert'));
 my $primary_sum = $node->safe_psql('postgres', $checksum_sql);
 is($standby->safe_psql('postgres', $checksum_sql), $primary_sum, 'the standby ends identical (checksums)');

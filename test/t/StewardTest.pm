@@ -6,10 +6,11 @@ use strict;
 use warnings;
 use Exporter 'import';
 use IPC::Run;
+use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Time::HiRes qw(time usleep);
 
-our @EXPORT = qw(poll_until damage_first_page);
+our @EXPORT = qw(poll_until damage_first_page streaming_standby);
 # For the governor's tests (other files define a start_bg of their own).
 our @EXPORT_OK = qw(start_bg gov_foreground gov_baseline_calls gov_wait_for_baseline);
 
@@ -118,6 +119,30 @@ sub gov_wait_for_baseline
 		sleep 1;
 	}
 	return $calls;
+}
+
+# streaming_standby($primary, $name): a hot standby called $name, streaming
+# from $primary through a physical replication slot of the same name,
+# started.  The slot is created reserving WAL before the base backup is
+# taken, so the primary keeps every WAL segment the standby has not yet
+# received: across a checkpoint, and across an immediate stop of the
+# primary, whose end-of-recovery checkpoint otherwise removes the segment
+# the standby is in when its walreceiver was not connected in time (it asks
+# for the whole segment), after which wait_for_catchup can only time out.
+# A test that writes on after stopping the standby for good drops the slot
+# (pg_drop_replication_slot), or the primary keeps all its WAL from there.
+sub streaming_standby
+{
+	my ($primary, $name) = @_;
+
+	$primary->safe_psql('postgres',
+		"SELECT pg_create_physical_replication_slot('$name', true)");
+	$primary->backup("${name}_base");
+	my $standby = PostgreSQL::Test::Cluster->new($name);
+	$standby->init_from_backup($primary, "${name}_base", has_streaming => 1);
+	$standby->append_conf('postgresql.conf', "primary_slot_name = '$name'");
+	$standby->start;
+	return $standby;
 }
 
 1;
