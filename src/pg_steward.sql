@@ -72,3 +72,34 @@ EXCEPTION WHEN invalid_parameter_value THEN
     RETURN relname;
 END
 $$;
+
+-- For a relation name as the user typed it that names no relation: when
+-- it is qualified and its schema does not exist, raises core's 3F000
+-- (SELECT 'nosuch.t'::regclass says schema "nosuch" does not exist, not
+-- that the relation does not exist), with what (e.g. 'step 1') in
+-- parentheses as the caller's own messages have it.  Returns otherwise:
+-- the caller raises its 42P01.  pg_temp is missing, as for core, until
+-- the session has a temporary schema.
+CREATE FUNCTION steward._require_relation_schema(relname text, what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    parts name[];
+    nsp name;
+BEGIN
+    parts := pg_catalog.parse_ident(relname)::name[];
+    IF pg_catalog.cardinality(parts) < 2 THEN
+        RETURN;
+    END IF;
+    nsp := parts[pg_catalog.cardinality(parts) - 1];
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_namespace n WHERE n.nspname = nsp)
+       AND NOT (nsp = 'pg_temp' AND pg_catalog.pg_my_temp_schema() <> 0) THEN
+        RAISE EXCEPTION 'schema "%" does not exist (%)', nsp, what
+            USING ERRCODE = 'invalid_schema_name';
+    END IF;
+EXCEPTION WHEN invalid_parameter_value THEN
+    RETURN;
+END
+$$;

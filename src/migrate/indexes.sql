@@ -273,20 +273,24 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     con record;
+    idxname text;
+    relname text;
 BEGIN
     SELECT x.conname, x.contype, x.conrelid::regclass AS rel INTO con
       FROM pg_constraint x WHERE x.conindid = idx
      ORDER BY x.contype = 'f', x.conname LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'cannot drop index % of a migration: %', idx,
+        idxname := steward._relation_name(idx);
+        relname := steward._relation_name(con.rel);
+        RAISE EXCEPTION 'cannot drop index "%" of a migration: %', idxname,
                 CASE WHEN con.contype = 'f' THEN 'a foreign key references its table through it'
                      ELSE 'it backs a constraint' END
             USING ERRCODE = 'dependent_objects_still_exist',
                   DETAIL = CASE con.contype
-                      WHEN 'p' THEN format('Index %s is the primary key %s of table %s.', idx, con.conname, con.rel)
-                      WHEN 'u' THEN format('Index %s backs the unique constraint %s of table %s.', idx, con.conname, con.rel)
-                      WHEN 'x' THEN format('Index %s backs the exclusion constraint %s of table %s.', idx, con.conname, con.rel)
-                      ELSE format('Foreign key %s of table %s references its table through index %s.', con.conname, con.rel, idx) END,
+                      WHEN 'p' THEN format('Index "%s" is the primary key "%s" of table "%s".', idxname, con.conname, relname)
+                      WHEN 'u' THEN format('Index "%s" backs the unique constraint "%s" of table "%s".', idxname, con.conname, relname)
+                      WHEN 'x' THEN format('Index "%s" backs the exclusion constraint "%s" of table "%s".', idxname, con.conname, relname)
+                      ELSE format('Foreign key "%s" of table "%s" references its table through index "%s".', con.conname, relname, idxname) END,
                   HINT = CASE WHEN con.contype = 'f'
                               THEN format('Drop or change foreign key %s of %s first (ALTER TABLE ... DROP CONSTRAINT); force does not override this.', con.conname, con.rel)
                               ELSE format('Drop the constraint instead (ALTER TABLE %s DROP CONSTRAINT %I); force does not override this.', con.rel, con.conname) END;
@@ -302,7 +306,7 @@ BEGIN
      WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = idx AND d.deptype = 'n'
      ORDER BY 1 LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'cannot drop index % of a migration: % depends on it', idx, con.obj
+        RAISE EXCEPTION 'cannot drop index "%" of a migration: % depends on it', steward._relation_name(idx), con.obj
             USING ERRCODE = 'dependent_objects_still_exist',
                   HINT = 'Drop that object first, or make it again without naming the index; force does not override this.';
     END IF;
@@ -383,6 +387,7 @@ DECLARE
 BEGIN
     rel := steward._migration_regclass(body->>'table', user_path);
     IF rel IS NULL THEN
+        PERFORM steward._require_relation_schema(body->>'table', what);
         RAISE EXCEPTION 'relation "%" does not exist (%)', steward._relation_name_typed(body->>'table'), what
             USING ERRCODE = 'undefined_table';
     END IF;
@@ -408,7 +413,7 @@ BEGIN
     END IF;
     IF NOT has_schema_privilege((SELECT c.relowner FROM pg_class c WHERE c.oid = rel),
                                 (SELECT c.relnamespace FROM pg_class c WHERE c.oid = rel), 'CREATE') THEN
-        RAISE EXCEPTION 'the owner of table % may not create objects in schema %', rel, nsp
+        RAISE EXCEPTION 'the owner of table "%" may not create objects in schema %', steward._relation_name(rel), nsp
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'The index is built as the table''s owner, in the table''s schema.',
                   HINT = format('GRANT CREATE ON SCHEMA %I TO %I;', nsp,
@@ -450,11 +455,12 @@ DECLARE
 BEGIN
     idx := steward._migration_regclass(body->>'name', user_path);
     IF idx IS NULL THEN
+        PERFORM steward._require_relation_schema(body->>'name', what);
         RAISE EXCEPTION 'index "%" does not exist (%)', steward._relation_name_typed(body->>'name'), what
             USING ERRCODE = 'undefined_object';
     END IF;
     IF (SELECT c.relkind FROM pg_class c WHERE c.oid = idx) = 'I' THEN
-        RAISE EXCEPTION 'index % of a partitioned table cannot be dropped concurrently (%)', idx, what
+        RAISE EXCEPTION 'index "%" of a partitioned table cannot be dropped concurrently (%)', steward._relation_name(idx), what
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'PostgreSQL 15 drops indexes concurrently on partitions only.';
     ELSIF (SELECT c.relkind FROM pg_class c WHERE c.oid = idx) <> 'i' THEN
@@ -467,7 +473,7 @@ BEGIN
     IF EXISTS (SELECT 1 FROM jsonb_array_elements(rows) x
                 WHERE x->>'kind' = 'drop_index' AND x->>'index_name' = (SELECT c.relname FROM pg_class c WHERE c.oid = idx)
                   AND (x->>'relid')::oid = rel) THEN
-        RAISE EXCEPTION 'index % is dropped by two steps (%)', idx, what
+        RAISE EXCEPTION 'index "%" is dropped by two steps (%)', steward._relation_name(idx), what
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     usage := steward._migration_index_usage(idx);
@@ -537,7 +543,7 @@ BEGIN
         'rows_total', (SELECT count(*) FROM jsonb_array_elements(rows) x WHERE x->>'kind' = 'create_index')));
     FOR r IN SELECT x FROM jsonb_array_elements(rows) x WHERE x->>'kind' = 'drop_index'
                AND NOT (x->>'force')::boolean AND (x->'stats_at_start'->>'idx_scan')::bigint > 0 LOOP
-        RAISE NOTICE 'index % was scanned % times since its statistics were reset; the migration watches it from now',
+        RAISE NOTICE 'index "%" was scanned % times since its statistics were reset; the migration watches it from now',
             r->>'index_name', r->'stats_at_start'->>'idx_scan'
             USING HINT = 'migration_validate and migration_cleanup refuse to drop it if it is scanned again.';
     END LOOP;
@@ -555,7 +561,7 @@ DECLARE
     other text;
 BEGIN
     IF kind = 'p' THEN
-        RAISE EXCEPTION 'index steps on partitioned table % are not supported', rel
+        RAISE EXCEPTION 'index steps on partitioned table "%" are not supported', steward._relation_name(rel)
             USING ERRCODE = 'feature_not_supported',
                   DETAIL = 'PostgreSQL 15 builds and drops indexes concurrently on partitions, not on a partitioned table.',
                   HINT = 'Migrate its partitions one by one.';
@@ -568,12 +574,12 @@ BEGIN
                   DETAIL = 'Only the owner of a table may migrate it.';
     END IF;
     IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
-        RAISE EXCEPTION 'cannot migrate pg_steward''s own table %', rel
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table "%"', steward._relation_name(rel)
             USING ERRCODE = 'feature_not_supported';
     END IF;
     SELECT t.migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
     IF other IS NOT NULL THEN
-        RAISE EXCEPTION 'relation % is being changed by migration "%"', rel, other
+        RAISE EXCEPTION 'relation "%" is being changed by migration "%"', steward._relation_name(rel), other
             USING ERRCODE = 'object_in_use',
                   HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
     END IF;
@@ -629,8 +635,8 @@ BEGIN
     END IF;
     PERFORM steward._migration_record('index', mig, jsonb_build_object(
         'step', stepno, 'add_invalid_dropped', 1));
-    RAISE NOTICE 'dropped INVALID index % left by a failed or cancelled build (migration "%", step %)',
-        idxname, mig, stepno;
+    RAISE NOTICE 'dropped INVALID index "%" left by a failed or cancelled build (migration "%", step %)',
+        s.index_name, mig, stepno;
     RETURN format('INVALID index %s left by a failed or cancelled build was dropped', idxname);
 END
 $$;
@@ -653,7 +659,7 @@ BEGIN
         RETURN false;
     END IF;
     IF idx IS NOT NULL THEN
-        RAISE EXCEPTION 'index % exists but was not built by migration "%"', idx, mig
+        RAISE EXCEPTION 'index "%" exists but was not built by migration "%"', steward._relation_name(idx), mig
             USING ERRCODE = 'duplicate_table',
                   DETAIL = 'Someone created it meanwhile, or a build of this step that was cancelled just as it finished left it.',
                   HINT = E'Compare its definition with the step''s (\\d), then drop it and run the backfill again, or roll the migration back.';
@@ -892,7 +898,7 @@ BEGIN
         secs := extract(epoch FROM (now_usage->>'at')::timestamptz - (s.stats_at_start->>'at')::timestamptz);
         scans := (now_usage->>'idx_scan')::bigint - (s.stats_at_start->>'idx_scan')::bigint;
         IF NOT s.force AND scans > 0 THEN
-            RAISE EXCEPTION 'index % was used since migration "%" started', idx, mig
+            RAISE EXCEPTION 'index "%" was used since migration "%" started', steward._relation_name(idx), mig
                 USING ERRCODE = 'object_in_use',
                       DETAIL = format('pg_stat_user_indexes counts %s scans of %s in the %s s since %s.',
                                       scans, idx, round(secs::numeric), s.stats_at_start->>'at'),
@@ -900,14 +906,14 @@ BEGIN
                                     'give the step "force": true to drop it anyway.', mig);
         END IF;
         IF NOT s.force AND secs < window_s THEN
-            RAISE EXCEPTION 'index % has been watched for only % s', idx, round(secs::numeric)
+            RAISE EXCEPTION 'index "%" has been watched for only % s', steward._relation_name(idx), round(secs::numeric)
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       DETAIL = format('steward.migration_index_window is %s s: an index must go unused that long before it is dropped.', window_s),
                       HINT = 'Clean up later, lower steward.migration_index_window, or give the step "force": true.';
         END IF;
         err := steward._migration_index_run(s.relid, idx, format('DROP INDEX CONCURRENTLY %s', idx));
         IF err IS NOT NULL THEN
-            RAISE EXCEPTION 'could not drop index % concurrently: %', idx, err
+            RAISE EXCEPTION 'could not drop index "%" concurrently: %', steward._relation_name(idx), err
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       HINT = 'A failed concurrent drop leaves the index INVALID; run the cleanup again.';
         END IF;
@@ -932,7 +938,7 @@ BEGIN
     FOR s IN SELECT * FROM steward.migration_indexes x WHERE x.migration = mig ORDER BY x.step DESC LOOP
         IF s.kind = 'create_index' THEN
             IF steward._migration_index_building(s.relid) AND s.state = 'building' THEN
-                RAISE EXCEPTION 'an index of table % is being built now', s.relid
+                RAISE EXCEPTION 'an index of table "%" is being built now', steward._relation_name(s.relid)
                     USING ERRCODE = 'object_in_use',
                           HINT = 'Cancel the running CALL steward.migration_backfill first (pg_cancel_backend).';
             END IF;
@@ -940,7 +946,7 @@ BEGIN
             IF idx IS NOT NULL AND s.state IN ('built', 'building', 'failed') THEN
                 err := steward._migration_index_run(s.relid, idx, format('DROP INDEX CONCURRENTLY %s', idx));
                 IF err IS NOT NULL THEN
-                    RAISE EXCEPTION 'could not drop index % concurrently: %', idx, err
+                    RAISE EXCEPTION 'could not drop index "%" concurrently: %', steward._relation_name(idx), err
                         USING ERRCODE = 'object_not_in_prerequisite_state',
                               HINT = 'Run the rollback again.';
                 END IF;

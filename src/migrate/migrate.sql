@@ -858,8 +858,8 @@ BEGIN
       FROM pg_constraint k
      WHERE k.contype = 'f' AND k.confrelid = rel AND attnum = ANY (k.confkey);
     IF lost IS NOT NULL THEN
-        RAISE EXCEPTION 'cannot % column "%" of relation %: it is referenced by %',
-                replace(kind, '_column', ''), col, rel, lost
+        RAISE EXCEPTION 'cannot % column "%" of relation "%": it is referenced by %',
+                replace(kind, '_column', ''), col, steward._relation_name(rel), lost
             USING ERRCODE = 'dependent_objects_still_exist',
                   DETAIL = 'The migration writes a new column and drops the old one at cleanup; it does not move a referenced key.',
                   HINT = 'Drop those foreign keys first and add them to the new column after the switch, or change the column with ALTER TABLE.';
@@ -869,8 +869,8 @@ BEGIN
      WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
        AND d.refobjid = rel AND d.refobjsubid = attnum AND d.deptype = 'a';
     IF lost IS NOT NULL THEN
-        RAISE EXCEPTION 'cannot % column "%" of relation %: it owns sequence %',
-                replace(kind, '_column', ''), col, rel, lost
+        RAISE EXCEPTION 'cannot % column "%" of relation "%": it owns sequence %',
+                replace(kind, '_column', ''), col, steward._relation_name(rel), lost
             USING ERRCODE = 'dependent_objects_still_exist',
                   DETAIL = 'The migration drops the old column at cleanup, and with it the sequences it owns.',
                   HINT = 'Detach it first (ALTER SEQUENCE ... OWNED BY NONE) and attach it to the new column after the switch.';
@@ -896,7 +896,7 @@ BEGIN
                AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
                                                               AND k.conrelid = rel)) x;
     IF lost IS NOT NULL THEN
-        RAISE EXCEPTION '% would drop the % of column "%" of relation % at cleanup', what, lost, col, rel
+        RAISE EXCEPTION '% would drop the % of column "%" of relation "%" at cleanup', what, lost, col, steward._relation_name(rel)
             USING ERRCODE = 'dependent_objects_still_exist',
                   DETAIL = 'The new column gets the constraints its step names, the column''s one CHECK over it alone, its one simple foreign key and its one single-column UNIQUE constraint; the old column goes at cleanup with the others.',
                   HINT = 'Name them in the step ("check", "references", "unique", over the new shape), or drop them first (ALTER TABLE ... DROP CONSTRAINT) if the new column should not have them.';
@@ -910,8 +910,8 @@ BEGIN
                  WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
                    AND d.refobjid = rel AND d.refobjsubid = attnum AND NOT i.indisunique
                  ORDER BY ic.relname LOOP
-        RAISE NOTICE 'index % on column "%" of relation % is not copied to the new column: cleanup drops it',
-                quote_ident(lost), col, rel
+        RAISE NOTICE 'index "%" on column "%" of relation "%" is not copied to the new column: cleanup drops it',
+                lost, col, steward._relation_name(rel)
             USING HINT = format('Build it over the new column %I of %s with CREATE INDEX CONCURRENTLY before complete (it follows the column through the switch).',
                                 CASE WHEN coalesce(body->>'name', col) <> col THEN body->>'name'
                                           ELSE left('_steward_new_' || col, 63) END, rel);
@@ -1018,8 +1018,8 @@ BEGIN
       FROM pg_constraint k JOIN pg_attribute a ON a.attrelid = rel AND a.attname = col
      WHERE k.contype = 'f' AND k.confrelid = rel AND a.attnum = ANY (k.confkey);
     IF fks IS NOT NULL THEN
-        RAISE EXCEPTION 'column "%" of relation %, which the migration drops at %, is referenced by %',
-                col, rel, CASE WHEN when_ = 'rollback' THEN 'rollback' ELSE 'cleanup' END, fks
+        RAISE EXCEPTION 'column "%" of relation "%", which the migration drops at %, is referenced by %',
+                col, steward._relation_name(rel), CASE WHEN when_ = 'rollback' THEN 'rollback' ELSE 'cleanup' END, fks
             USING ERRCODE = 'dependent_objects_still_exist',
                   DETAIL = CASE WHEN when_ = 'start'
                                 THEN 'The migration drops the column at cleanup; it does not move a referenced key.'
@@ -1038,8 +1038,8 @@ BEGIN
      WHERE when_ <> 'start' AND d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
        AND d.refobjid = rel AND d.refobjsubid = a.attnum AND d.deptype = 'a';
     IF stat IS NOT NULL THEN
-        RAISE EXCEPTION 'column "%" of relation %, which the migration drops at %, owns sequence %',
-                col, rel, when_, stat
+        RAISE EXCEPTION 'column "%" of relation "%", which the migration drops at %, owns sequence %',
+                col, steward._relation_name(rel), when_, stat
             USING ERRCODE = 'dependent_objects_still_exist',
                   DETAIL = 'Its drop would take the sequence with it, its position lost.',
                   HINT = 'Make it owned by none (ALTER SEQUENCE ... OWNED BY NONE) or by a column that stays, then run it again.';
@@ -1050,14 +1050,14 @@ BEGIN
                  WHERE when_ = 'start' AND d.classid = 'pg_statistic_ext'::regclass
                    AND d.refclassid = 'pg_class'::regclass AND d.refobjid = rel
                    AND d.refobjsubid = a.attnum ORDER BY 1 LOOP
-        RAISE NOTICE '% on column "%" of relation % is not copied to the new shape: cleanup drops it', stat, col, rel
+        RAISE NOTICE '% on column "%" of relation "%" is not copied to the new shape: cleanup drops it', stat, col, steward._relation_name(rel)
             USING HINT = 'Create it again over the new shape''s columns after complete (CREATE STATISTICS).';
     END LOOP;
     IF users IS NULL THEN
         RETURN;
     END IF;
-    RAISE EXCEPTION 'objects use column "%" of relation %, which the migration drops at %: %',
-            col, rel, CASE WHEN when_ = 'rollback' THEN 'rollback' ELSE 'cleanup' END, users
+    RAISE EXCEPTION 'objects use column "%" of relation "%", which the migration drops at %: %',
+            col, steward._relation_name(rel), CASE WHEN when_ = 'rollback' THEN 'rollback' ELSE 'cleanup' END, users
         USING ERRCODE = 'dependent_objects_still_exist',
               DETAIL = CASE WHEN when_ = 'start'
                             THEN format('They are bound to the column, not to its name: after complete they would use %I, and its drop would need CASCADE, which drops them too.', later)
@@ -1084,12 +1084,12 @@ BEGIN
     IF NOT body ? 'type' THEN
         RAISE EXCEPTION '% changes nothing', what
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('Column "%s" of relation %s already has that name.', col, rel),
+                  DETAIL = format('Column "%s" of relation "%s" already has that name.', col, steward._relation_name(rel)),
                   HINT = 'Give the column another name, or leave the step out.';
     ELSIF new_type = old_type THEN
         RAISE EXCEPTION '% changes nothing', what
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('Column "%s" of relation %s is of type %s already.', col, rel, new_type),
+                  DETAIL = format('Column "%s" of relation "%s" is of type %s already.', col, steward._relation_name(rel), new_type),
                   HINT = 'Give another type, or leave the step out.';
     END IF;
 END
@@ -1130,7 +1130,7 @@ BEGIN
 
     IF kind = 'add_column' THEN
         IF att.attnum IS NOT NULL THEN
-            RAISE EXCEPTION 'column "%" of relation % already exists (%)', col, rel, what
+            RAISE EXCEPTION 'column "%" of relation "%" already exists (%)', col, steward._relation_name(rel), what
                 USING ERRCODE = 'duplicate_column';
         END IF;
         typ := steward._migration_type(body->>'type', user_path);
@@ -1138,12 +1138,12 @@ BEGIN
                                   'expand_new', col, 'switched_new', col, 'new_type', typ);
     END IF;
     IF att.attnum IS NULL THEN
-        RAISE EXCEPTION 'column "%" of relation % does not exist (%)', col, rel, what
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist (%)', col, steward._relation_name(rel), what
             USING ERRCODE = 'undefined_column';
     END IF;
     IF att.in_pk OR att.attidentity <> '' OR att.attgenerated <> '' THEN
-        RAISE EXCEPTION 'cannot % column "%" of relation %: it is %', replace(kind, '_column', ''),
-                col, rel, CASE WHEN att.in_pk THEN 'part of the primary key'
+        RAISE EXCEPTION 'cannot % column "%" of relation "%": it is %', replace(kind, '_column', ''),
+                col, steward._relation_name(rel), CASE WHEN att.in_pk THEN 'part of the primary key'
                                WHEN att.attidentity <> '' THEN 'an identity column'
                                ELSE 'a generated column' END
             USING ERRCODE = 'feature_not_supported',
@@ -1151,8 +1151,8 @@ BEGIN
     END IF;
     IF kind = 'drop_column' THEN
         IF att.attnotnull AND NOT att.atthasdef AND NOT body ? 'down' THEN
-            RAISE EXCEPTION 'column "%" of relation % is NOT NULL without a default: % needs "down"',
-                    col, rel, what
+            RAISE EXCEPTION 'column "%" of relation "%" is NOT NULL without a default: % needs "down"',
+                    col, steward._relation_name(rel), what
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'Rows written in the new shape do not have the column; down gives it a value.';
         END IF;
@@ -1172,7 +1172,7 @@ BEGIN
     PERFORM steward._migration_check_noop(rel, col, newname, att.typ, typ, body, what);
     IF newname <> col AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel
                                      AND a.attname = newname AND NOT a.attisdropped) THEN
-        RAISE EXCEPTION 'column "%" of relation % already exists (%)', newname, rel, what
+        RAISE EXCEPTION 'column "%" of relation "%" already exists (%)', newname, steward._relation_name(rel), what
             USING ERRCODE = 'duplicate_column';
     END IF;
     IF NOT (body ?| ARRAY['type', 'not_null', 'check', 'references', 'unique', 'default', 'up', 'down']) THEN
@@ -1182,8 +1182,8 @@ BEGIN
                                   'old_type', att.typ, 'new_type', att.typ);
     END IF;
     IF att.ruled AND body ? 'type' THEN
-        RAISE EXCEPTION 'cannot change the type of column "%" of relation %: pg_steward enforces a rule on it',
-                col, rel
+        RAISE EXCEPTION 'cannot change the type of column "%" of relation "%": pg_steward enforces a rule on it',
+                col, steward._relation_name(rel)
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'Remove the rule first (steward.untrack or steward.detach_state_machine).';
     END IF;
@@ -1249,6 +1249,7 @@ BEGIN
     END IF;
     refrel := steward._migration_regclass(ref->>'table', user_path);
     IF refrel IS NULL THEN
+        PERFORM steward._require_relation_schema(ref->>'table', what);
         RAISE EXCEPTION 'referenced relation "%" does not exist (%)',
                 steward._relation_name_typed(ref->>'table'), what
             USING ERRCODE = 'undefined_table';
@@ -1489,20 +1490,20 @@ DECLARE
 BEGIN
     IF EXISTS (SELECT 1 FROM jsonb_array_elements(cols) x
                 WHERE x->>'old_name' = body->>'column' OR x->>'new_name' = body->>'column') THEN
-        RAISE EXCEPTION 'column "%" of relation % is changed by more than one step (%)', body->>'column', rel, what
+        RAISE EXCEPTION 'column "%" of relation "%" is changed by more than one step (%)', body->>'column', steward._relation_name(rel), what
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give all changes of a column in one alter_column step.';
     END IF;
     c := steward._migration_column_step(rel, kind, body, stepno, what, user_path);
     IF c->>'new_name' IS NOT NULL AND EXISTS (SELECT 1 FROM jsonb_array_elements(cols) x
                                                WHERE x->>'new_name' = c->>'new_name') THEN
-        RAISE EXCEPTION 'two steps give relation % a column "%" (%)', rel, c->>'new_name', what
+        RAISE EXCEPTION 'two steps give relation "%" a column "%" (%)', steward._relation_name(rel), c->>'new_name', what
             USING ERRCODE = 'duplicate_column';
     END IF;
     IF EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel AND NOT a.attisdropped
                   AND a.attname IN (c->>'expand_new', c->>'switched_old')
                   AND a.attname IS DISTINCT FROM c->>'old_name') THEN
-        RAISE EXCEPTION 'relation % already has a column the migration needs (%)', rel, what
+        RAISE EXCEPTION 'relation "%" already has a column the migration needs (%)', steward._relation_name(rel), what
             USING ERRCODE = 'duplicate_column',
                   DETAIL = format('Columns %s and %s must be free.', c->>'expand_new', c->>'switched_old');
     END IF;
@@ -1537,7 +1538,7 @@ BEGIN
     -- A new-shape name may not be a column the new shape keeps.
     FOR c IN SELECT x FROM jsonb_array_elements(cols) x WHERE x->>'kind' IN ('added', 'pair', 'renamed') LOOP
         IF (SELECT count(*) FROM unnest(newshape.names) n WHERE n = c->>'new_name') > 1 THEN
-            RAISE EXCEPTION 'the new shape of relation % would have two columns "%"', rel, c->>'new_name'
+            RAISE EXCEPTION 'the new shape of relation "%" would have two columns "%"', steward._relation_name(rel), c->>'new_name'
                 USING ERRCODE = 'duplicate_column';
         END IF;
     END LOOP;
@@ -1634,6 +1635,9 @@ BEGIN
     kind := s.kind;
     body := s.body;
     rel := steward._migration_regclass(body->>'table', user_path);
+    IF rel IS NULL THEN
+        PERFORM steward._require_relation_schema(body->>'table', format('step %s', stepno));
+    END IF;
     IF rel IS NULL AND after_lock THEN
         RAISE EXCEPTION 'relation "%" does not exist (step %)',
                 steward._relation_name_typed(body->>'table'), stepno
@@ -1972,8 +1976,8 @@ BEGIN
     FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
         other := steward._migration_inheritance(t.relid);
         IF other IS NOT NULL THEN
-            RAISE EXCEPTION 'cannot % migration "%": relation % joined an inheritance hierarchy (%)',
-                    action, mig, t.relid, other
+            RAISE EXCEPTION 'cannot % migration "%": relation "%" joined an inheritance hierarchy (%)',
+                    action, mig, steward._relation_name(t.relid), other
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       DETAIL = 'The migration wrote and filled only the table''s own rows; its column '
                                'changes would reach the other tables of the hierarchy.',
@@ -2019,7 +2023,7 @@ BEGIN
     -- migration's trigger, backfill and validation only this table's rows.
     other := steward._migration_inheritance(rel);
     IF other IS NOT NULL THEN
-        RAISE EXCEPTION 'cannot migrate relation %: %', rel, other
+        RAISE EXCEPTION 'cannot migrate relation "%": %', steward._relation_name(rel), other
             USING ERRCODE = 'feature_not_supported',
                   DETAIL = 'A column migration writes, fills and checks only the table''s own rows, '
                            'while adding, renaming and dropping its columns reaches every table of the '
@@ -2035,7 +2039,7 @@ BEGIN
                   DETAIL = 'Only the owner of a table may migrate it.';
     END IF;
     IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
-        RAISE EXCEPTION 'cannot migrate pg_steward''s own table %', rel
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table "%"', steward._relation_name(rel)
             USING ERRCODE = 'feature_not_supported';
     END IF;
     -- The backfill is an UPDATE of every row: users' triggers do not fire
@@ -2043,26 +2047,26 @@ BEGIN
     SELECT string_agg(quote_ident(r.rulename), ', ' ORDER BY r.rulename) INTO other
       FROM pg_rewrite r WHERE r.ev_class = rel AND r.ev_type = '2' AND r.ev_enabled <> 'D';
     IF other IS NOT NULL THEN
-        RAISE EXCEPTION 'cannot migrate relation %: it has rules on UPDATE (%)', rel, other
+        RAISE EXCEPTION 'cannot migrate relation "%": it has rules on UPDATE (%)', steward._relation_name(rel), other
             USING ERRCODE = 'feature_not_supported',
                   DETAIL = 'The backfill updates every row in batches; a rule would rewrite those UPDATEs (run its actions for every batch, or replace them).',
                   HINT = 'Drop the rules before the migration (a trigger does the same and does not fire for the backfill).';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = rel AND indisprimary) THEN
-        RAISE EXCEPTION 'relation % has no primary key', rel
+        RAISE EXCEPTION 'relation "%" has no primary key', steward._relation_name(rel)
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = 'A migration backfills rows in primary-key order, in resumable batches.',
                   HINT = 'Add a primary key first.';
     END IF;
     SELECT t.migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
     IF other IS NOT NULL THEN
-        RAISE EXCEPTION 'relation % is being changed by migration "%"', rel, other
+        RAISE EXCEPTION 'relation "%" is being changed by migration "%"', steward._relation_name(rel), other
             USING ERRCODE = 'object_in_use',
                   HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
     END IF;
     IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND starts_with(attname::text, '_steward_')
                                             AND NOT attisdropped) THEN
-        RAISE EXCEPTION 'relation % has columns named "_steward_..." (left over by a migration?)', rel
+        RAISE EXCEPTION 'relation "%" has columns named "_steward_..." (left over by a migration?)', steward._relation_name(rel)
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Column names starting with "_steward_" are reserved for migrations.';
     END IF;
@@ -2594,8 +2598,8 @@ DECLARE
 BEGIN
     FOR p IN SELECT * FROM steward._publications_of(rel) LOOP
         IF p.all_tables OR p.by_schema THEN
-            RAISE EXCEPTION 'relation % is published by publication "%" (%), which would publish migration "%"''s columns too',
-                    rel, p.pubname, CASE WHEN p.all_tables THEN 'FOR ALL TABLES' ELSE 'FOR TABLES IN SCHEMA' END, mig
+            RAISE EXCEPTION 'relation "%" is published by publication "%" (%), which would publish migration "%"''s columns too',
+                    steward._relation_name(rel), p.pubname, CASE WHEN p.all_tables THEN 'FOR ALL TABLES' ELSE 'FOR TABLES IN SCHEMA' END, mig
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       DETAIL = 'A migration adds columns to the table (_steward_side, the new shape''s, the old shape''s '
                                'under reserved names after complete): a subscriber whose table lacks a published column '
@@ -2605,7 +2609,7 @@ BEGIN
         END IF;
         CONTINUE WHEN p.cols IS NOT NULL;
         IF p.has_schemas THEN
-            RAISE EXCEPTION 'publication "%" publishes relation % without a column list and cannot take one', p.pubname, rel
+            RAISE EXCEPTION 'publication "%" publishes relation "%" without a column list and cannot take one', p.pubname, steward._relation_name(rel)
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       DETAIL = format('Migration "%s" adds columns to the table, which its subscribers lack; PostgreSQL 15 '
                                       'takes no column list in a publication with FOR TABLES IN SCHEMA elements.', mig),
@@ -2613,8 +2617,8 @@ BEGIN
                                     'CREATE PUBLICATION ... FOR TABLE %s).', p.pubname, rel, rel);
         END IF;
         IF p.changes_rows AND ident = 'f' THEN
-            RAISE EXCEPTION 'publication "%" publishes updates or deletes of relation %, which has REPLICA IDENTITY FULL',
-                    p.pubname, rel
+            RAISE EXCEPTION 'publication "%" publishes updates or deletes of relation "%", which has REPLICA IDENTITY FULL',
+                    p.pubname, steward._relation_name(rel)
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       DETAIL = format('Migration "%s" gives the table a column list in the publication, so that its '
                                       'subscribers do not receive the migration''s columns, and PostgreSQL 15 refuses '
@@ -2623,8 +2627,8 @@ BEGIN
                                     'it back after the cleanup or rollback.', rel);
         END IF;
         IF p.changes_rows AND col IS NOT NULL THEN
-            RAISE EXCEPTION 'the replica identity of relation % covers column "%", which migration "%" replaces',
-                    rel, col, mig
+            RAISE EXCEPTION 'the replica identity of relation "%" covers column "%", which migration "%" replaces',
+                    steward._relation_name(rel), col, mig
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       DETAIL = format('From complete publication "%s" publishes the new shape''s columns, without that one: '
                                       'UPDATE and DELETE of the table would fail, for a column list must cover the '
@@ -2642,8 +2646,8 @@ BEGIN
     -- Published or not, the cleanup would drop that index with the
     -- column and leave the identity naming no index (pub5).
     IF col IS NOT NULL THEN
-        RAISE EXCEPTION 'the replica identity of relation % covers column "%", which migration "%" drops at cleanup',
-                rel, col, mig
+        RAISE EXCEPTION 'the replica identity of relation "%" covers column "%", which migration "%" drops at cleanup',
+                steward._relation_name(rel), col, mig
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = format('The cleanup would drop the index with the column and leave the table''s replica identity '
                                   'naming no index, as NOTHING (no old key decoded; UPDATE and DELETE refused once '
@@ -3629,7 +3633,7 @@ BEGIN
         state := (SELECT CASE WHEN g.tgfoid = fn OR action <> 'complete' THEN g.tgenabled ELSE 'F' END
                     FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = tg);
         CONTINUE WHEN state = 'A';
-        RAISE EXCEPTION 'cannot % migration "%": trigger % of relation % %', action, mig, tg, rel,
+        RAISE EXCEPTION 'cannot % migration "%": trigger % of relation "%" %', action, mig, tg, steward._relation_name(rel),
                 CASE state WHEN 'D' THEN 'is disabled'
                            WHEN 'O' THEN 'does not fire under session_replication_role = replica'
                            WHEN 'R' THEN 'fires only under session_replication_role = replica'
@@ -3825,7 +3829,7 @@ BEGIN
                         WHERE n.nspname = v.nsp AND c.relname = v.rel AND c.relkind = 'v')
      ORDER BY t.ord, v.nsp LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'cannot complete migration "%": view %, a shape of table %, is gone', mig, gone, tbl
+        RAISE EXCEPTION 'cannot complete migration "%": view %, a shape of table "%", is gone', mig, gone, steward._relation_name(tbl)
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = format('Schemas %I and %I hold the views of the new and old shapes; complete changes them, '
                                   'and the new version of the application reads and writes through them. They were '
@@ -3906,8 +3910,8 @@ BEGIN
                                    AND a.attname = CASE WHEN switched THEN x.switched_new ELSE x.expand_new END))))
      ORDER BY 2 DESC, a.attnum LIMIT 1;
     IF FOUND AND isnew THEN
-        RAISE EXCEPTION 'publication "%" would % column "%" of relation %, which a rollback of migration "%" drops',
-                pubname, CASE WHEN infilter THEN 'filter rows on' ELSE 'publish' END, col, tbl, mig
+        RAISE EXCEPTION 'publication "%" would % column "%" of relation "%", which a rollback of migration "%" drops',
+                pubname, CASE WHEN infilter THEN 'filter rows on' ELSE 'publish' END, col, steward._relation_name(tbl), mig
             USING ERRCODE = 'dependent_objects_still_exist',
                   DETAIL = 'The column is the migration''s new one until cleanup: a rollback drops it, and could not '
                            'while a column list or row filter of the publication uses it.',
@@ -3916,8 +3920,8 @@ BEGIN
                                 'gives it the list of the shape its subscribers have), or with a list and row filter '
                                 'without column %I.', mig, pubname, col, tbl, col);
     ELSIF FOUND THEN
-        RAISE EXCEPTION 'publication "%" would % column "%" of relation %, which migration "%" replaces or drops',
-                pubname, CASE WHEN infilter THEN 'filter rows on' ELSE 'publish' END, col, tbl, mig
+        RAISE EXCEPTION 'publication "%" would % column "%" of relation "%", which migration "%" replaces or drops',
+                pubname, CASE WHEN infilter THEN 'filter rows on' ELSE 'publish' END, col, steward._relation_name(tbl), mig
             USING ERRCODE = 'dependent_objects_still_exist',
                   DETAIL = CASE WHEN col = '_steward_side'
                                 THEN 'A column list or row filter given to the table is left as it is: it would '
@@ -3933,8 +3937,8 @@ BEGIN
     IF pin IS NOT NULL AND NOT (ARRAY(SELECT a.attname::text FROM pg_attribute a
                                        WHERE a.attrelid = tbl AND a.attnum = ANY (prattrs::int2[])
                                        ORDER BY 1) = ARRAY(SELECT x FROM unnest(pin) x ORDER BY 1)) THEN
-        RAISE EXCEPTION 'cannot change the column list of relation % in publication "%" while migration "%" changes it',
-                tbl, pubname, mig
+        RAISE EXCEPTION 'cannot change the column list of relation "%" in publication "%" while migration "%" changes it',
+                steward._relation_name(tbl), pubname, mig
             USING ERRCODE = 'object_in_use',
                   DETAIL = format('The migration keeps the column list of one shape on the publication (now %s) '
                                   'until cleanup or rollback, and moves it to the new shape at complete: another '
@@ -4025,8 +4029,8 @@ BEGIN
                                    OR (x.kind IN ('pair', 'dropped') AND a.attname IN (x.expand_old, x.switched_old)))))
          ORDER BY a.attnum LIMIT 1;
         IF FOUND THEN
-            RAISE EXCEPTION 'cannot publish updates or deletes of relation % in publication "%" while migration "%" changes it',
-                    u.tbl, u.pubname, u.migration
+            RAISE EXCEPTION 'cannot publish updates or deletes of relation "%" in publication "%" while migration "%" changes it',
+                    steward._relation_name(u.tbl), u.pubname, u.migration
                 USING ERRCODE = 'object_in_use',
                       DETAIL = CASE WHEN col IS NULL
                                     THEN 'The migration keeps a column list of one shape on the publication until cleanup or '
@@ -4102,8 +4106,8 @@ BEGIN
         EXCEPTION WHEN insufficient_privilege THEN
             -- Another table of the migration, or another publication of
             -- this one, belongs to a role the caller is not a member of.
-            RAISE EXCEPTION 'cannot give relation % the column list of migration "%" in its publications: %',
-                    t.relid, t.migration, SQLERRM
+            RAISE EXCEPTION 'cannot give relation "%" the column list of migration "%" in its publications: %',
+                    steward._relation_name(t.relid), t.migration, SQLERRM
                 USING ERRCODE = 'insufficient_privilege',
                       DETAIL = 'Published without a column list, it would send the migration''s columns too; the '
                                'migration gives it the list of the shape its subscribers have and records it, which '
@@ -4563,8 +4567,8 @@ BEGIN
     IF FOUND AND NOT steward._migration_own_ddl() THEN
         RAISE EXCEPTION 'cannot drop schema %, which holds the views of the shapes of migration "%"', m.nsp, m.migration
             USING ERRCODE = 'object_in_use',
-                  DETAIL = format('The migration still changes table %s: complete changes those views, and the new '
-                                  'version of the application reads and writes through them.', m.tbl),
+                  DETAIL = format('The migration still changes table "%s": complete changes those views, and the new '
+                                  'version of the application reads and writes through them.', steward._relation_name(m.tbl)),
                   HINT = format('Roll the migration back (SELECT steward.migration_rollback(%L);), or complete and clean '
                                 'it up, then run the statement again.', m.migration);
     END IF;

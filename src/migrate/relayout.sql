@@ -305,7 +305,7 @@ BEGIN
     IF users IS NULL THEN
         RETURN;
     END IF;
-    RAISE EXCEPTION 'objects use the row type of relation %, which a relayout cannot move: %', rel, users
+    RAISE EXCEPTION 'objects use the row type of relation "%", which a relayout cannot move: %', steward._relation_name(rel), users
         USING ERRCODE = CASE WHEN when_ = 'start' THEN 'feature_not_supported' ELSE 'dependent_objects_still_exist' END,
               DETAIL = format('They are bound to the row type of %s, not to its name: %s drops that table, and the drop would need CASCADE, which drops them too (columns with their data).',
                               rel, CASE WHEN when_ = 'rollback' THEN 'the rollback' ELSE 'the cleanup' END),
@@ -332,21 +332,21 @@ DECLARE
 BEGIN
     FOR p IN SELECT * FROM steward._publications_of(rel) LOOP
         IF p.all_tables OR p.by_schema THEN
-            RAISE EXCEPTION 'relation % is published by publication "%" (%), which would publish its new layout too',
-                    rel, p.pubname, CASE WHEN p.all_tables THEN 'FOR ALL TABLES' ELSE 'FOR TABLES IN SCHEMA' END
+            RAISE EXCEPTION 'relation "%" is published by publication "%" (%), which would publish its new layout too',
+                    steward._relation_name(rel), p.pubname, CASE WHEN p.all_tables THEN 'FOR ALL TABLES' ELSE 'FOR TABLES IN SCHEMA' END
                 USING ERRCODE = 'feature_not_supported',
                       DETAIL = 'Both layouts are written while the relayout runs: its subscribers would receive every change twice, the second time for a table they do not have.',
                       HINT = 'Publish the tables by name instead (CREATE PUBLICATION ... FOR TABLE ... WITH (publish_via_partition_root = true)): the cutover moves the table''s membership to the new layout.';
         END IF;
         CONTINUE WHEN NOT p.by_name;
         IF NOT p.pubviaroot THEN
-            RAISE EXCEPTION 'publication "%" publishes relation % without publish_via_partition_root', p.pubname, rel
+            RAISE EXCEPTION 'publication "%" publishes relation "%" without publish_via_partition_root', p.pubname, steward._relation_name(rel)
                 USING ERRCODE = 'feature_not_supported',
                       DETAIL = 'The new layout is partitioned: its changes would be published under the names of its partitions, which the subscribers do not have, and no longer under the table''s.',
                       HINT = format('ALTER PUBLICATION %I SET (publish_via_partition_root = true) first.', p.pubname);
         END IF;
         IF NOT pg_has_role(p.pubowner, 'USAGE') THEN
-            RAISE EXCEPTION 'must be owner of publication % to re-layout %', quote_ident(p.pubname), rel
+            RAISE EXCEPTION 'must be owner of publication % to re-layout "%"', quote_ident(p.pubname), steward._relation_name(rel)
                 USING ERRCODE = 'insufficient_privilege',
                       DETAIL = 'The cutover moves the table''s membership in the publication to the new layout.';
         END IF;
@@ -382,7 +382,7 @@ BEGIN
              WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
                AND d.refobjid = rel AND v.oid <> rel AND r.rulename <> '_RETURN') x;
     IF other IS NOT NULL THEN
-        RAISE EXCEPTION 'a relayout does not move rules over relation %: %', rel, other
+        RAISE EXCEPTION 'a relayout does not move rules over relation "%": %', steward._relation_name(rel), other
             USING ERRCODE = 'feature_not_supported',
                   DETAIL = 'The cutover redefines only plain views over the table; a rule would stay on the old layout, which the cleanup could not drop then.',
                   HINT = 'Drop the rules for the migration and create them again after steward.migration_cleanup (a rule over the table is refused until then).';
@@ -428,21 +428,21 @@ DECLARE
 BEGIN
     SELECT tgname INTO other FROM pg_trigger WHERE tgrelid = rel AND NOT tgisinternal LIMIT 1;
     IF other IS NOT NULL THEN
-        RAISE EXCEPTION 'relation % has trigger "%": a relayout does not move triggers yet', rel, other
+        RAISE EXCEPTION 'relation "%" has trigger "%": a relayout does not move triggers yet', steward._relation_name(rel), other
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'Drop the trigger for the migration and create it again on the table after steward.migration_cleanup (CREATE TRIGGER is refused until then): writes between start and cleanup run without it.';
     END IF;
     -- Row-level security, or policies alone (ENABLE ROW LEVEL SECURITY
     -- and CREATE POLICY are refused until the cleanup, recheck10 N8).
     IF (SELECT relrowsecurity FROM pg_class WHERE oid = rel) THEN
-        RAISE EXCEPTION 'relation % has row-level security enabled: a relayout does not move it or its policies yet', rel
+        RAISE EXCEPTION 'relation "%" has row-level security enabled: a relayout does not move it or its policies yet', steward._relation_name(rel)
             USING ERRCODE = 'feature_not_supported',
                   DETAIL = 'The new layout would take the table''s place at the cutover without them.',
                   HINT = format('To re-layout it, disable row-level security (ALTER TABLE %s DISABLE ROW LEVEL SECURITY) and drop its policies, and recreate them after steward.migration_cleanup (refused until then): meanwhile every role granted privileges on the table reads and writes all its rows.', rel);
     END IF;
     SELECT polname INTO other FROM pg_policy WHERE polrelid = rel ORDER BY polname LIMIT 1;
     IF other IS NOT NULL THEN
-        RAISE EXCEPTION 'relation % has policy "%": a relayout does not move policies yet', rel, other
+        RAISE EXCEPTION 'relation "%" has policy "%": a relayout does not move policies yet', steward._relation_name(rel), other
             USING ERRCODE = 'feature_not_supported',
                   DETAIL = 'Row-level security is disabled on the table, so its policies restrict nothing now; the new layout would take the table''s place at the cutover without them.',
                   HINT = 'Drop the policies for the migration and create them again on the table after steward.migration_cleanup (CREATE POLICY is refused until then).';
@@ -452,13 +452,13 @@ BEGIN
     SELECT rulename INTO other FROM pg_rewrite WHERE ev_class = rel AND rulename <> '_RETURN'
      ORDER BY rulename LIMIT 1;
     IF other IS NOT NULL THEN
-        RAISE EXCEPTION 'relation % has rule "%": a relayout does not move rules', rel, other
+        RAISE EXCEPTION 'relation "%" has rule "%": a relayout does not move rules', steward._relation_name(rel), other
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'Drop the rule for the migration and create it again on the table after steward.migration_cleanup (CREATE RULE is refused until then): writes between start and cleanup run without it.';
     END IF;
     SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND confrelid = rel AND contype = 'f' LIMIT 1;
     IF other IS NOT NULL THEN
-        RAISE EXCEPTION 'relation % references itself (foreign key "%"): not supported by relayout', rel, other
+        RAISE EXCEPTION 'relation "%" references itself (foreign key "%"): not supported by relayout', steward._relation_name(rel), other
             USING ERRCODE = 'feature_not_supported';
     END IF;
     -- Objects the cutover redirects run DDL as their owners: the caller
@@ -472,12 +472,12 @@ BEGIN
              SELECT DISTINCT x.conrelid::regclass, 'f'::"char", (SELECT relowner FROM pg_class WHERE oid = x.conrelid)
                FROM pg_constraint x WHERE x.confrelid = rel AND x.contype = 'f' AND x.conparentid = 0 LOOP
         IF c.relkind = 'm' THEN
-            RAISE EXCEPTION 'materialized view % depends on relation %', c.obj, rel
+            RAISE EXCEPTION 'materialized view % depends on relation "%"', c.obj, steward._relation_name(rel)
                 USING ERRCODE = 'feature_not_supported',
                       HINT = 'Drop it for the migration and recreate it after the cutover.';
         END IF;
         IF NOT pg_has_role(c.relowner, 'USAGE') THEN
-            RAISE EXCEPTION 'must be owner of % to re-layout %', c.obj, rel
+            RAISE EXCEPTION 'must be owner of % to re-layout "%"', c.obj, steward._relation_name(rel)
                 USING ERRCODE = 'insufficient_privilege',
                       DETAIL = CASE WHEN c.relkind = 'f' THEN 'Its foreign key is moved to the new layout at the cutover.'
                                     ELSE 'The view is redefined on the new layout at the cutover.' END;
@@ -485,7 +485,7 @@ BEGIN
     END LOOP;
     IF EXISTS (SELECT 1 FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
                 WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = rel) THEN
-        RAISE EXCEPTION 'a function with a SQL-standard body depends on relation %', rel
+        RAISE EXCEPTION 'a function with a SQL-standard body depends on relation "%"', steward._relation_name(rel)
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'Recreate it after the cutover; bodies given as strings find the table by name and need nothing.';
     END IF;
@@ -689,25 +689,25 @@ BEGIN
                   DETAIL = 'Only the owner of a table may migrate it.';
     END IF;
     IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
-        RAISE EXCEPTION 'cannot migrate pg_steward''s own table %', rel
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table "%"', steward._relation_name(rel)
             USING ERRCODE = 'feature_not_supported';
     END IF;
     IF (SELECT relispartition FROM pg_class WHERE oid = rel) THEN
-        RAISE EXCEPTION 'relation % is a partition (%)', rel, what
+        RAISE EXCEPTION 'relation "%" is a partition (%)', steward._relation_name(rel), what
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'Re-layout the partitioned table it belongs to.';
     END IF;
     -- Plain inheritance: the new layout (partitioned) can join no hierarchy.
     other := steward._migration_inheritance(rel);
     IF other IS NOT NULL AND (SELECT relkind FROM pg_class WHERE oid = rel) = 'r' THEN
-        RAISE EXCEPTION 'cannot re-layout relation %: % (%)', rel, other, what
+        RAISE EXCEPTION 'cannot re-layout relation "%": % (%)', steward._relation_name(rel), other, what
             USING ERRCODE = 'feature_not_supported', HINT = 'Detach the tables first (ALTER TABLE ... NO INHERIT).';
     END IF;
     SELECT array_agg(a.attname::text ORDER BY k.ord) INTO pk
       FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
      WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum;
     IF pk IS NULL THEN
-        RAISE EXCEPTION 'relation % has no primary key (%)', rel, what
+        RAISE EXCEPTION 'relation "%" has no primary key (%)', steward._relation_name(rel), what
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = 'Both layouts are written keyed by the primary key, and the backfill copies rows in its order.',
                   HINT = 'Add a primary key first.';
@@ -715,7 +715,7 @@ BEGIN
     FOREACH other IN ARRAY keycols LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND attname = other
                                                     AND attnum > 0 AND NOT attisdropped) THEN
-            RAISE EXCEPTION 'column "%" of relation % does not exist (%)', other, rel, what
+            RAISE EXCEPTION 'column "%" of relation "%" does not exist (%)', other, steward._relation_name(rel), what
                 USING ERRCODE = 'undefined_column';
         END IF;
     END LOOP;
@@ -727,9 +727,9 @@ BEGIN
               WHERE i.indrelid = rel AND i.indisunique ORDER BY i.indisprimary DESC, ic.relname LOOP
         missing := ARRAY(SELECT k FROM unnest(keycols) k WHERE NOT k = ANY (c.cols));
         IF cardinality(missing) > 0 THEN
-            RAISE EXCEPTION '% of relation % does not include the partition key column "%" (%)',
+            RAISE EXCEPTION '% of relation "%" does not include the partition key column "%" (%)',
                     CASE WHEN c.indisprimary THEN 'the primary key' ELSE format('unique index "%s"', c.relname) END,
-                    rel, missing[1], what
+                    steward._relation_name(rel), missing[1], what
                 USING ERRCODE = 'invalid_table_definition',
                       DETAIL = 'PostgreSQL enforces a unique key of a partitioned table only when it includes every partition key column.',
                       HINT = format('Make it (%s) first, or partition by columns of the key (%s).',
@@ -738,7 +738,7 @@ BEGIN
     END LOOP;
     SELECT migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
     IF other IS NOT NULL THEN
-        RAISE EXCEPTION 'relation % is being changed by migration "%"', rel, other
+        RAISE EXCEPTION 'relation "%" is being changed by migration "%"', steward._relation_name(rel), other
             USING ERRCODE = 'object_in_use',
                   HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
     END IF;
@@ -747,8 +747,8 @@ BEGIN
     SELECT conname INTO other FROM pg_constraint
      WHERE conrelid = rel AND contype = 'f' AND NOT convalidated ORDER BY conname LIMIT 1;
     IF other IS NOT NULL THEN
-        RAISE EXCEPTION 'foreign key "%" of relation % is NOT VALID, which a partitioned table cannot have (%)',
-                other, rel, what
+        RAISE EXCEPTION 'foreign key "%" of relation "%" is NOT VALID, which a partitioned table cannot have (%)',
+                other, steward._relation_name(rel), what
             USING ERRCODE = 'feature_not_supported',
                   DETAIL = 'PostgreSQL 15 adds a foreign key to a partitioned table only validated: the rows that break it would fail the backfill.',
                   HINT = format('Validate it first (ALTER TABLE %s VALIDATE CONSTRAINT %I), or drop it for the migration and add it again after the cutover.',
@@ -757,14 +757,14 @@ BEGIN
     SELECT conname INTO other FROM pg_constraint
      WHERE conrelid = rel AND contype = 'c' AND connoinherit ORDER BY conname LIMIT 1;
     IF other IS NOT NULL THEN
-        RAISE EXCEPTION 'check constraint "%" of relation % is NO INHERIT, which a partitioned table cannot have (%)',
-                other, rel, what
+        RAISE EXCEPTION 'check constraint "%" of relation "%" is NO INHERIT, which a partitioned table cannot have (%)',
+                other, steward._relation_name(rel), what
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'Drop it and add it again without NO INHERIT first, or drop it for the migration and add it again after the cutover.';
     END IF;
     SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND contype = 'x' LIMIT 1;
     IF other IS NOT NULL THEN
-        RAISE EXCEPTION 'relation % has exclusion constraint "%", which a partitioned table cannot have', rel, other
+        RAISE EXCEPTION 'relation "%" has exclusion constraint "%", which a partitioned table cannot have', steward._relation_name(rel), other
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'Use a unique key that includes the partition key instead.';
     END IF;
@@ -918,6 +918,7 @@ BEGIN
     PERFORM steward._relayout_check_step(body);
     rel := steward._migration_regclass(body->>'table', user_path);
     IF rel IS NULL THEN
+        PERFORM steward._require_relation_schema(body->>'table', 'step 1');
         RAISE EXCEPTION 'relation "%" does not exist (step 1)', steward._relation_name_typed(body->>'table')
             USING ERRCODE = 'undefined_table';
     END IF;
@@ -1046,8 +1047,8 @@ BEGIN
         res := steward._migration_exec(old_rel, format('SELECT count(*) FROM %s WHERE NOT coalesce(%s, true)',
                                                        old_rel, c.expr));
         IF res[1]::bigint > 0 THEN
-            RAISE EXCEPTION 'NOT VALID check constraint "%" of relation % does not hold for % of its rows',
-                    c.conname, old_rel, res[1]
+            RAISE EXCEPTION 'NOT VALID check constraint "%" of relation "%" does not hold for % of its rows',
+                    c.conname, steward._relation_name(old_rel), res[1]
                 USING ERRCODE = 'check_violation',
                       DETAIL = 'A constraint checks every row written to the new layout, so the backfill would fail on them.',
                       HINT = format('Correct or delete those rows (WHERE NOT (%s)) and validate it (ALTER TABLE %s VALIDATE CONSTRAINT %I), or drop it for the migration.',
@@ -1170,8 +1171,8 @@ BEGIN
        AND d.deptype = 'a' AND d.refobjsubid > 0
        AND d.refobjid IN (SELECT x FROM steward._relayout_tree(layout) x);
     IF seqs IS NOT NULL THEN
-        RAISE EXCEPTION 'cannot % migration "%": sequences are owned by columns of its % layout %: %',
-                action, mig, CASE WHEN action = 'clean up' THEN 'old' ELSE 'new' END, layout, seqs
+        RAISE EXCEPTION 'cannot % migration "%": sequences are owned by columns of its % layout "%": %',
+                action, mig, CASE WHEN action = 'clean up' THEN 'old' ELSE 'new' END, steward._relation_name(layout), seqs
             USING ERRCODE = 'dependent_objects_still_exist',
                   DETAIL = format('The %s drops that layout, and with it the sequences its columns own, their positions lost.',
                                   CASE WHEN action = 'clean up' THEN 'cleanup' ELSE 'rollback' END),
@@ -1822,8 +1823,8 @@ BEGIN
                         WHEN 'clean up' THEN n_old > n_new
                         ELSE n_new > n_old END;
     IF lost THEN
-        RAISE EXCEPTION 'cannot % migration "%": relation % holds % rows, relation % holds %',
-                action, mig, lt.old_rel, n_old, lt.new_rel, n_new
+        RAISE EXCEPTION 'cannot % migration "%": relation "%" holds % rows, relation "%" holds %',
+                action, mig, steward._relation_name(lt.old_rel), n_old, steward._relation_name(lt.new_rel), n_new
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = 'Writes since the last validation reached one layout only (an INSERT with '
                            'check_function_bodies = off, or a write while the relayout trigger was '
@@ -2277,7 +2278,7 @@ DECLARE
     t record := steward._relayout_tables(mig);
     alive record := steward._relayout_alive(mig);
     con record;
-    users text; new_name text := t.new_rel::text;  -- its name before the rollback renames it
+    users text; new_name text := steward._relation_name(t.new_rel);  -- its name before the rollback renames it
 BEGIN
     IF (arg->>'switched')::boolean AND NOT alive.old_alive THEN
         PERFORM steward._relayout_require_layouts(mig, 'roll back');
@@ -2305,9 +2306,10 @@ BEGIN
         -- The only copy of the rows left: kept (the record needs a table
         -- of its own to end on, too).
         PERFORM steward._relayout_unguard(t.new_rel);
-        RAISE NOTICE 'table % (the old layout of migration "%") was dropped: the new layout % stays, with its rows',
-                     (SELECT r.steps->0->'relayout'->>'table' FROM steward.migration_runs r WHERE r.name = mig),
-                     mig, t.new_rel
+        RAISE NOTICE 'table "%" (the old layout of migration "%") was dropped: the new layout "%" stays, with its rows',
+                     (SELECT p[cardinality(p)] FROM steward.migration_runs r,
+                             parse_ident(r.steps->0->'relayout'->>'table') p(p) WHERE r.name = mig)::name,
+                     mig, steward._relation_name(t.new_rel)
             USING HINT = format('Drop it (DROP TABLE %s;) or rename it yourself.', t.new_rel);
         RETURN;
     END IF;
@@ -2326,7 +2328,7 @@ BEGIN
             PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.new_rel));
         EXCEPTION WHEN dependent_objects_still_exist THEN
             GET STACKED DIAGNOSTICS users = PG_EXCEPTION_DETAIL;
-            RAISE EXCEPTION 'cannot roll back migration "%": other objects depend on its new layout %', mig, new_name
+            RAISE EXCEPTION 'cannot roll back migration "%": other objects depend on its new layout "%"', mig, new_name
                 USING ERRCODE = 'dependent_objects_still_exist',
                       DETAIL = format('The rollback drops the new layout, which would need CASCADE: %s.', users),
                       HINT = format('Have their owners drop them (make them again over the table %s afterwards), then run SELECT steward.migration_rollback(%L); again.',
@@ -2363,7 +2365,7 @@ BEGIN
             PERFORM steward._migration_locked(mig, '_migration_validate_constraint', NULL,
                 jsonb_build_object('relid', con.rel::oid, 'name', con.conname));
         EXCEPTION WHEN foreign_key_violation THEN
-            RAISE WARNING 'foreign key "%" of relation % stays NOT VALID: %', con.conname, con.rel, SQLERRM
+            RAISE WARNING 'foreign key "%" of relation "%" stays NOT VALID: %', con.conname, steward._relation_name(con.rel), SQLERRM
                 USING HINT = format('Correct the rows and run ALTER TABLE %s VALIDATE CONSTRAINT %I;',
                                     con.rel, con.conname);
         END;
@@ -2387,8 +2389,8 @@ BEGIN
         -- The only copy of the rows left: kept (the record needs a table
         -- of its own to end on, too).
         PERFORM steward._relayout_unguard(t.old_rel);
-        RAISE NOTICE 'table % (the new layout of migration "%") was dropped: the old layout % stays, with its rows',
-                     t.relname, mig, t.old_rel
+        RAISE NOTICE 'table "%" (the new layout of migration "%") was dropped: the old layout "%" stays, with its rows',
+                     t.relname, mig, steward._relation_name(t.old_rel)
             USING HINT = format('Drop it (DROP TABLE %s;) or rename it yourself.', t.old_rel);
         RETURN;
     END IF;
@@ -2404,7 +2406,7 @@ BEGIN
             PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.old_rel));
         EXCEPTION WHEN dependent_objects_still_exist THEN
             GET STACKED DIAGNOSTICS users = PG_EXCEPTION_DETAIL;
-            RAISE EXCEPTION 'cannot clean up migration "%": other objects depend on its old layout %', mig, t.old_rel
+            RAISE EXCEPTION 'cannot clean up migration "%": other objects depend on its old layout "%"', mig, steward._relation_name(t.old_rel)
                 USING ERRCODE = 'dependent_objects_still_exist',
                       DETAIL = format('The cleanup drops the old layout, which would need CASCADE: %s.', users),
                       HINT = format('Have their owners drop them (make them again over the table %s afterwards), then run SELECT steward.migration_cleanup(%L); again, or roll the migration back (SELECT steward.migration_rollback(%L);).',
@@ -2574,7 +2576,7 @@ BEGIN
     SELECT t.migration INTO mig FROM steward.migration_tables t
      WHERE t.active AND (t.relid = tbl OR t.relid IN (SELECT a.relid FROM pg_partition_ancestors(tbl) a));
     IF mig IS NOT NULL THEN
-        RAISE EXCEPTION 'table % belongs to active migration "%"', tbl, mig
+        RAISE EXCEPTION 'table "%" belongs to active migration "%"', steward._relation_name(tbl), mig
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = format('steward.migration_rollback(%L) ends it and removes what it added.', mig);
     END IF;
@@ -2586,7 +2588,7 @@ BEGIN
                         'steward._migration_trigger()'::regprocedure)
      ORDER BY a.lvl DESC LIMIT 1;
     IF root IS NOT NULL THEN
-        RAISE EXCEPTION 'relation % is a partition of %, which carries the migration''s triggers', tbl, root
+        RAISE EXCEPTION 'relation "%" is a partition of "%", which carries the migration''s triggers', steward._relation_name(tbl), steward._relation_name(root)
             USING ERRCODE = 'wrong_object_type',
                   HINT = format('steward.migration_forget(%L) removes what the migration left on the whole table.',
                                 root::text);

@@ -725,7 +725,7 @@ AS $$
 BEGIN
     IF tbl IS DISTINCT FROM root
        AND NOT EXISTS (SELECT 1 FROM pg_partition_ancestors(tbl) a WHERE a.relid = root) THEN
-        RAISE EXCEPTION '% is not a partition of %', tbl, root
+        RAISE EXCEPTION 'relation "%" is not a partition of relation "%"', steward._relation_name(tbl), steward._relation_name(root)
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
 END

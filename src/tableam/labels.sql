@@ -158,8 +158,8 @@ BEGIN
         -- table itself, so it gains nothing over the table.
         RAISE EXCEPTION 'permission denied for state machine "%"', v_machine
             USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('It belongs to role "%s", and relation %s belongs to role "%s", who may not use it; a label attaches only machines the table''s owner may use, or whose owner has the privileges of the table''s owner.',
-                                  pg_get_userbyid(m.owner), tbl,
+                  DETAIL = format('It belongs to role "%s", and relation "%s" belongs to role "%s", who may not use it; a label attaches only machines the table''s owner may use, or whose owner has the privileges of the table''s owner.',
+                                  pg_get_userbyid(m.owner), steward._relation_name(tbl),
                                   (SELECT pg_get_userbyid(c.relowner) FROM pg_class c WHERE c.oid = tbl)),
                   HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
                                 v_machine, (SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = tbl));

@@ -218,12 +218,12 @@ BEGIN
               WHERE i.indrelid = tbl AND ic.relam = hash_am
               ORDER BY ic.relname LOOP
         IF EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = r.indexrelid) THEN
-            SELECT format('%s', h.inhparent::regclass) AS parent_index,
+            SELECT h.inhparent::regclass AS parent_oid,
                    format('%s', pi.indrelid::regclass) AS parent_table
               INTO tree
               FROM pg_inherits h JOIN pg_index pi ON pi.indexrelid = h.inhparent
              WHERE h.inhrelid = r.indexrelid;
-            RAISE EXCEPTION 'index % is a partition of index %', r.qualname, tree.parent_index
+            RAISE EXCEPTION 'index "%" is a partition of index "%"', r.relname, steward._relation_name(tree.parent_oid)
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       HINT = format('Release the partitioned table first: SELECT * FROM steward.release(%L);',
                                     tree.parent_table);

@@ -164,7 +164,7 @@ my ($rc, $out, $err) = $node->psql('postgres', q{
 	CALL steward.migration_backfill('orders_user_unique');
 });
 is($rc, 0, 'a failed build does not fail the CALL');
-like($err, qr/dropped INVALID index public\.orders_user_key left by a failed or cancelled build/,
+like($err, qr/dropped INVALID index "orders_user_key" left by a failed or cancelled build/,
 	'the INVALID index of the failed build is dropped at once');
 like($err, qr/could not create unique index "orders_user_key" \(23505\): Key \(user_id\)=\(\d+\) is duplicated/,
 	'the failure names the duplicate');
@@ -237,7 +237,7 @@ scan_status_idx();
 	SET steward.migration_index_window = 0;
 	SELECT steward.migration_cleanup('drop_status3');
 }, extra_params => [ '-v', 'VERBOSITY=verbose' ]);
-like($err, qr/ERROR:  55006: index public\.orders_status_idx was used since migration "drop_status3" started/,
+like($err, qr/ERROR:  55006: index "orders_status_idx" was used since migration "drop_status3" started/,
 	'cleanup refuses an index scanned after validation (55006)');
 like($err, qr/DETAIL:  pg_stat_user_indexes counts \d+ scans of public\.orders_status_idx/, 'with the scans counted');
 $node->safe_psql('postgres', q{SELECT steward.migration_rollback('drop_status3')});
@@ -309,7 +309,7 @@ is($node->safe_psql('postgres', q{
 	SELECT backfill_status FROM steward.migrations WHERE name = 'orders_by_time'}),
 	'interrupted', 'the migration shows the build interrupted');
 ($rc, $out, $err) = $node->psql('postgres', q{CALL steward.migration_backfill('orders_by_time')});
-like($err, qr/dropped INVALID index public\.orders_created left by a failed or cancelled build/,
+like($err, qr/dropped INVALID index "orders_created" left by a failed or cancelled build/,
 	'the next backfill drops the INVALID index');
 is($node->safe_psql('postgres', q{
 	SELECT m.phase || ' ' || i.indisvalid || ' ' || x.invalid_dropped
