@@ -72,6 +72,10 @@
 #   TRANSITION_BATCH= run_transition's batch_size under OLTP (empty: its
 #                   default, 1000); a backfill's is steward.migration_batch_size
 #                   (EXTRA_CONF)
+#   FILLFACTOR=     the backfill's orders table gets this fillfactor and is
+#                   rewritten (VACUUM FULL) at setup, so every page has room
+#                   for the new versions of its rows: the backfill's UPDATEs
+#                   can be HOT (no new page, no index entry; gov10)
 #   EXTRA_CONF=     more postgresql.conf lines, e.g.
 #                   "steward.batch_lock_timeout = 0" (batches lock first,
 #                   SKIP LOCKED: 0.2's first form) to compare batch forms
@@ -114,6 +118,7 @@ WATCHER=
 TARGET_RATIO=${TARGET_RATIO:-}
 GOVERNOR_WINDOW=${GOVERNOR_WINDOW:-}
 EXTRA_CONF=${EXTRA_CONF:-}
+FILLFACTOR=${FILLFACTOR:-}
 TRANSITION_BATCH=${TRANSITION_BATCH:-}
 TARGET_TEXT="target p99 ratio ${TARGET_RATIO:-1.3}$([ -n "$TARGET_RATIO" ] && echo ' (set)' || echo '')$([ -n "$GOVERNOR_WINDOW" ] && echo ", window $GOVERNOR_WINDOW (set)" || echo '')"
 SETTINGS="shared_buffers=1GB, max_wal_size=20GB, checkpoint_timeout=1h, autovacuum=off, steward.idempotency_purge_interval=1s (the worker is switched on with steward.idempotency_purge_databases only during the purge phases); everything else default: synchronous_commit=on, the governor's defaults ($TARGET_TEXT, critical 3, window 5 s, interval 1 s), steward.idempotency_purge_batch=1000, run_transition batch_size ${TRANSITION_BATCH:-1000}$([ -n "$TRANSITION_BATCH" ] && echo ' (set)' || true); C collation$([ -n "$EXTRA_CONF" ] && echo "; also set: $EXTRA_CONF" || true)"
@@ -128,7 +133,11 @@ t0=$SECONDS
 psql_q -d "$DB" -v big="$BIG" -f "$BENCH/setup.sql" >"$LOGS/setup.log"
 case " $JOBS " in *" M "*)
     echo "== setup: $BIG rows of orders for the migration backfill"
-    psql_q -d "$DB" -v rows="$BIG" -f "$BENCH/../migrate/setup.sql" >>"$LOGS/setup.log" ;;
+    psql_q -d "$DB" -v rows="$BIG" -f "$BENCH/../migrate/setup.sql" >>"$LOGS/setup.log"
+    if [ -n "$FILLFACTOR" ]; then
+        echo "== setup: orders at fillfactor $FILLFACTOR (VACUUM FULL)"
+        psql_q -d "$DB" -c "ALTER TABLE orders SET (fillfactor = $FILLFACTOR)" -c "VACUUM FULL orders" >>"$LOGS/setup.log"
+    fi ;;
 esac
 SETUP_SECS=$((SECONDS - t0))
 PG_VERSION=$(psql_q -d "$DB" -At -c "SELECT version()")
@@ -509,7 +518,7 @@ TOTAL_SECS=$((SECONDS - T_START))
     echo "- foreground: $FG_TEXT"
     echo "- (P): each round inserts $NEXP expired keys (expired.sql), then purge_begin.sql (begin of a new key, autocommit) with pgbench -c $CLIENTS -j $CLIENTS -M prepared in ${CHUNK}s chunks with -l: ${DURATION_W}s without the purge, and with the purge worker switched on until it has purged all $NEXP keys"
     echo "- (T): big.items, USING steward, $BIG rows, machine job (pending <-> done), PRIMARY KEY (id); CALL steward.run_transition('big.items', from, to) (batch_size ${TRANSITION_BATCH:-1000}, no max_rows_per_sec; the direction alternates) while oltp.sql (UPDATE big.items SET hits = hits + 1 WHERE id = random) runs; ${DURATION_W}s of oltp.sql without it"
-    echo "- (M): orders USING steward, $BIG rows (../migrate/setup.sql); steward.migration_start (total_amount numeric -> total_cents bigint), CALL steward.migration_backfill at default settings while ../migrate/oltp.sql (read and update one random order) runs; rolled back after each run; without: the same migration started (dual writes on), no backfill"
+    echo "- (M): orders USING steward, $BIG rows (../migrate/setup.sql)${FILLFACTOR:+, fillfactor $FILLFACTOR (set; rewritten at setup)}; steward.migration_start (total_amount numeric -> total_cents bigint), CALL steward.migration_backfill at default settings while ../migrate/oltp.sql (read and update one random order) runs; rolled back after each run; without: the same migration started (dual writes on), no backfill"
     echo "- solo: the same jobs with no foreground at all (full speed expected); run_transition once analyzed, then once with stale statistics"
     echo "- phases: the order of without/during alternates per round; p50/p99 = nearest rank over the transactions completed in the phase (during: between the job's start and end); ratio = during / without; rate = rows / job seconds"
     echo "- time: setup ${SETUP_SECS}s, rounds ${R_SECS}s, total ${TOTAL_SECS}s"
