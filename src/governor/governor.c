@@ -1526,15 +1526,23 @@ steward_governor_sample(PGPROC *proc, uint32 info)
 /*
  * A sampled session (waiter) waits for a lock held by blocker_pid: one
  * lock-wait sample for each listed job of that process, and one wait
- * begun when the wait started after the previous round began (its first
- * sample: PGPROC.waitStart, 0 while it is being set).  So each wait the
- * sampler sees is counted once however long it lasts, and a wait shorter
- * than a round is counted in the share of them a round meets.  When the
- * waiter is a working job's process, the sample is one of its busy time
- * if the wait is part of its work (job_lock_wait_counts,
- * job_lock_holder_counts).  Reads the slots without the governor's lock
- * and adds with an atomic: a slot its job leaves meanwhile loses the
- * sample, nothing worse.  Raises nothing.
+ * begun when the wait started (PGPROC.waitStart) between the previous
+ * round's beginning and this one's: each wait is counted by the first
+ * round that begins after it started, once however long it lasts, and a
+ * wait shorter than a round in the share of them a round meets.  Not
+ * "since the previous round began" alone: round_at is stamped before the
+ * round samples each process, so a wait starting in between was counted
+ * by this round and again by the next (codereview41 K4).  A waitStart of 0
+ * places the wait in no round and is not counted: PostgreSQL 15's
+ * ProcSleep sets it before the process reports its lock wait event, but
+ * for the startup process of a hot standby, which waits in the lock's
+ * queue (PG_WAIT_LOCK) without ever setting it, so a replay waiting for a
+ * job's lock counted a wait begun at every sample.  When the waiter is a
+ * working job's process, the sample is one of its busy time if the wait
+ * is part of its work (job_lock_wait_counts, job_lock_holder_counts).
+ * Reads the slots without the governor's lock and adds with an atomic: a
+ * slot its job leaves meanwhile loses the sample, nothing worse.  Raises
+ * nothing.
  */
 void
 steward_governor_blocked_by(PGPROC *waiter, int blocker_pid)
@@ -1546,7 +1554,7 @@ steward_governor_blocked_by(PGPROC *waiter, int blocker_pid)
 	if (gov == NULL || blocker_pid == 0)
 		return;
 	since = (TimestampTz) pg_atomic_read_u64(&waiter->waitStart);
-	begun = since == 0 || since >= round_prev_at;
+	begun = since != 0 && since >= round_prev_at && since < round_at;
 	info = *((volatile uint32 *) &waiter->wait_event_info);
 	for (int i = 0; i < GOV_MAX_JOBS; i++)
 	{
