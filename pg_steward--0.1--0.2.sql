@@ -34159,3 +34159,306 @@ BEGIN
 END
 $$;
 
+
+-- codereview41 K1, K2: steward.verify(root) fails a rule declared below
+-- root (on a partitioned table between root and a leaf, or on the leaf)
+-- whose leaf is not a steward table: _verify_partition runs
+-- _verify_rule_storage(tbl, root).  The parts that walk the rules reaching
+-- a table read them from one helper, steward._rules_reaching.  The
+-- 'version columns' row says the owner's COPY (a restore's) checks both.
+-- The rules of steward.column_rules that reach tbl: those declared on
+-- tbl (depth 0) or on a partitioned ancestor of it (1 its parent, 2 the
+-- parent's, ...), nearest first as the write path reads them (rules.c);
+-- with above, a partitioned ancestor of tbl (the caller checks that),
+-- without those declared on above or its ancestors, leaving those below
+-- it.  What the parts of steward.verify() walk.
+CREATE FUNCTION steward._rules_reaching(tbl regclass, above regclass)
+RETURNS TABLE (relid regclass, attname name, kind text, machine text, changed_at name, depth bigint)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT cr.relid, cr.attname, cr.kind, cr.machine, cr.changed_at, up.depth
+      FROM steward.column_rules cr
+      -- pg_partition_ancestors lists tbl itself first, but only when tbl
+      -- is a partition or partitioned.
+      JOIN (SELECT tbl::oid, 0::bigint
+            UNION ALL
+            SELECT a.relid::oid, a.depth - 1
+              FROM pg_partition_ancestors(tbl) WITH ORDINALITY a (relid, depth)
+             WHERE a.relid <> tbl) up (relid, depth) ON up.relid = cr.relid::oid
+     WHERE above IS NULL
+        OR cr.relid NOT IN (SELECT a.relid FROM pg_partition_ancestors(above) a)
+     ORDER BY up.depth, cr.kind, cr.attname
+$$;
+
+-- Part of steward.verify(), run as the owner of tbl: a failed row when
+-- more state rules reach tbl (its own and its partitioned ancestors', on
+-- columns the write path checks: rules.c add_state_rule) than pg_steward
+-- enforces on one table.  Such a table is kept (a restore of a tree past
+-- the cap, a row written into steward.column_rules, an empty partition
+-- attached: WARNINGs only) and refuses INSERT, COPY and UPDATE with 54000
+-- until one is detached; no row when within the cap.
+CREATE OR REPLACE FUNCTION steward._verify_state_cap(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    cols text;
+    cap CONSTANT integer := 8;      -- STEWARD_MAX_STATE_RULES
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_state_cap');
+    SELECT count(DISTINCT cr.attname),
+           string_agg(format('%s (%s)', quote_ident(cr.attname), cr.relid::regclass), ', '
+                      ORDER BY cr.attname, cr.relid::regclass::text)
+      INTO n, cols
+      FROM steward._rules_reaching(tbl, NULL) cr
+     WHERE cr.kind = 'state'
+       AND steward._rule_column_problem(tbl, cr.attname, cr.kind) IS NULL;
+    IF n > cap THEN
+        "check" := 'state machines'; passed := false;
+        detail := format('%s state machines reach the relation (counting those of its partitioned ancestors), more than the %s pg_steward enforces on one table: '
+                         'INSERT, COPY and UPDATE of it are refused until one is detached with steward.detach_state_machine(table, column); '
+                         'the columns (and the tables they are declared on): %s',
+                         n, cap, cols);
+        RETURN NEXT;
+    END IF;
+END
+$$;
+
+-- Part of steward.verify(), run as the owner of tbl: a failed row when
+-- version rules on two columns reach tbl (its own and its partitioned
+-- ancestors', on bigint columns: rules.c add_rule).  track_versions and
+-- an ATTACH of a table storing rows refuse that; an empty ATTACH, a
+-- restored label and a row written into steward.column_rules keep it with
+-- a WARNING, and the table refuses INSERT, COPY and UPDATE with 54000
+-- until one is untracked; no row with one version column or none.
+CREATE OR REPLACE FUNCTION steward._verify_version_columns(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    cols text;
+    near_rel regclass;
+    near_col name;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_version_columns');
+    -- Nearest first (tbl, then its ancestors upwards), as the write path
+    -- reads them: the first is the column it checks.
+    SELECT count(DISTINCT cr.attname),
+           string_agg(format('%I (%s)', cr.attname, cr.relid::regclass), ', ' ORDER BY cr.depth),
+           (array_agg(cr.relid ORDER BY cr.depth))[1],
+           (array_agg(cr.attname ORDER BY cr.depth))[1]
+      INTO n, cols, near_rel, near_col
+      FROM steward._rules_reaching(tbl, NULL) cr
+     WHERE cr.kind = 'version'
+       AND steward._rule_column_problem(tbl, cr.attname, cr.kind) IS NULL;
+    IF n > 1 THEN
+        "check" := 'version columns'; passed := false;
+        detail := format('%s version columns reach the relation (counting those of its partitioned ancestors), and pg_steward checks one per table: '
+                         'INSERT, UPDATE and COPY of it are refused (but for its owner''s COPY, a restore''s, which checks both) until one is untracked, as SELECT steward.untrack(%L, %L); '
+                         'the columns (and the tables they are declared on), nearest first: %s',
+                         n, near_rel::text, near_col, cols);
+        RETURN NEXT;
+    END IF;
+END
+$$;
+
+DROP FUNCTION steward._verify_rule_storage(regclass);
+
+-- Part of steward.verify(), run as the owner of tbl: a failed row when a
+-- rule reaches tbl (its own or a partitioned ancestor's) and tbl, or a
+-- partition below it that stores rows, is not a steward table (a rule
+-- written under replica, a restore): the access method enforces the
+-- rules, so that table's rows meet none (readme40 N1; tracked_columns
+-- says so in "problem").  The row names the first such table and the
+-- statement that converts it.  above, a partitioned ancestor of tbl, or
+-- NULL: as for _verify_rule_rows, the rules declared on above or its
+-- ancestors are left out (steward.verify(above) checked its whole tree
+-- for them), leaving those declared below it (codereview41 K2).
+CREATE FUNCTION steward._verify_rule_storage(tbl regclass, above regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cols text;
+    bare regclass;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rule_storage');
+    IF above IS NOT NULL THEN
+        PERFORM steward._require_part_of(tbl, above);
+    END IF;
+    SELECT string_agg(DISTINCT format('%I', cr.attname), ', ') INTO cols
+      FROM steward._rules_reaching(tbl, above) cr;
+    IF cols IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT pc.oid::regclass INTO bare
+      FROM pg_partition_tree(tbl) t
+      JOIN pg_class pc ON pc.oid = t.relid
+      LEFT JOIN pg_am pa ON pa.oid = pc.relam
+     WHERE pc.relkind = 'r' AND pa.amname IS DISTINCT FROM 'steward'
+     ORDER BY pc.oid::regclass::text LIMIT 1;
+    IF bare IS NOT NULL THEN
+        "check" := 'access method'; passed := false;
+        detail := format('%s does not use access method steward: pg_steward enforces no rule on its rows (the rules of %s); '
+                         'make it a steward table: ALTER TABLE %s SET ACCESS METHOD steward',
+                         CASE WHEN bare = tbl THEN 'the relation' ELSE format('partition %s', bare) END,
+                         cols, bare);
+        RETURN NEXT;
+    END IF;
+END
+$$;
+
+-- Part of steward.verify(), run as the owner of tbl: one row per rule
+-- pg_steward enforces on tbl (its own or a partitioned ancestor's:
+-- versions >= 1, states the machine declares; a rule whose column is
+-- missing or of a type its kind does not check, which enforces nothing,
+-- and a changed_at column that is not stamped, as failed rows), over tbl's
+-- rows alone (a partitioned table: with its partitions').  above, a
+-- partitioned ancestor of tbl, or NULL: the rules declared on above or
+-- its ancestors are left out (steward.verify(above) checked them over all
+-- of above's rows), leaving those declared below it.
+CREATE OR REPLACE FUNCTION steward._verify_rule_rows(tbl regclass, above regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+    states text[];
+    leaves oid[];
+    problem text;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rule_rows');
+    IF above IS NOT NULL THEN
+        PERFORM steward._require_part_of(tbl, above);
+    END IF;
+    FOR r IN SELECT cr.relid, cr.attname, cr.kind, cr.machine, cr.changed_at
+               FROM steward._rules_reaching(tbl, above) cr
+              ORDER BY cr.kind, cr.attname, cr.relid::text LOOP
+        -- A rule whose column name names no column (a hand edit of the
+        -- catalog, a rename in single-user mode), or a column of a type
+        -- its kind does not check (a hand edit): the write path ignores
+        -- it, and the counts below would fail 42703.  Listed with the
+        -- statement that removes it, as set_state_check refuses it.
+        problem := steward._rule_column_problem(tbl, r.attname, r.kind);
+        IF problem IS NOT NULL THEN
+            "check" := format('%s %I', CASE r.kind WHEN 'version' THEN 'versions' WHEN 'state' THEN 'states'
+                                                   ELSE 'sequence' END, r.attname);
+            passed := false;
+            detail := CASE WHEN NOT EXISTS (SELECT 1 FROM pg_attribute a
+                                             WHERE a.attrelid = tbl AND a.attname = r.attname
+                                               AND NOT a.attisdropped)
+                           THEN format('the rule of %s names column %I, which the relation does not have: pg_steward enforces no rule on it; ',
+                                       r.relid::regclass, r.attname)
+                           ELSE format('the %s rule of %s: %s; ', r.kind, r.relid::regclass, problem) END
+                   || format('remove it as a superuser: DELETE FROM steward.column_rules WHERE relid = %L::regclass AND attname = %L; '
+                             'then attach or track the right column',
+                             r.relid::regclass::text, r.attname);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF r.kind = 'version' THEN
+            EXECUTE format('SELECT count(*) FROM %s WHERE %I < 1', steward._relation_scan(tbl), r.attname) INTO n;
+            "check" := format('versions %I', r.attname); passed := n = 0;
+            -- Stored past the rule (session_replication_role = replica):
+            -- the table's dump does not restore until they are fixed, its
+            -- COPY refuses them (README, "Rows stored past the rules").
+            detail := CASE WHEN n = 0 THEN 'all versions >= 1'
+                           ELSE format('%s with a version below 1: a dump of the table does not restore until fixed: '
+                                       'UPDATE %s SET %I = 1 WHERE %I < 1',
+                                       CASE WHEN n = 1 THEN '1 row' ELSE n || ' rows' END,
+                                       tbl, r.attname, r.attname) END;
+            RETURN NEXT;
+        ELSIF r.kind = 'state' THEN
+            leaves := steward._state_rule_leaves(tbl, r.relid, r.attname);
+            CONTINUE WHEN leaves IS NULL;
+            -- The public view: this body runs as the table owner.
+            SELECT m.states INTO states FROM steward.state_machines m WHERE m.name = r.machine;
+            detail := steward._verify_machine_unreadable(tbl, r.machine, states IS NULL);
+            IF detail IS NOT NULL THEN
+                "check" := format('states %I', r.attname); passed := false;
+                RETURN NEXT;
+                CONTINUE;
+            END IF;
+            -- Byte for byte, as the access method compares states; over the
+            -- rows of the partitions this rule governs (mach15's finding).
+            EXECUTE format('SELECT count(*) FROM %s WHERE (%I IS NULL OR NOT (%I::text COLLATE "C" = ANY ($1))) AND tableoid = ANY ($2)',
+                           steward._relation_scan(tbl), r.attname, r.attname)
+               INTO n USING states, leaves;
+            "check" := format('states %I', r.attname); passed := n = 0;
+            detail := CASE WHEN n = 0 THEN format('all rows in states of %s', r.machine)
+                           ELSE format('%s that machine %s does not declare: a dump of the table does not restore until fixed: '
+                                       'UPDATE such rows to declared states (SELECT * FROM %s WHERE %I IS NULL OR %I <> ALL (%L) lists them), '
+                                       'or detach the machine',
+                                       CASE WHEN n = 1 THEN '1 row in a state' ELSE n || ' rows in states' END,
+                                       r.machine, tbl, r.attname, r.attname, states) END;
+            RETURN NEXT;
+            -- A changed_at naming no timestamptz column (a hand edit):
+            -- the state rule holds, but nothing is stamped.
+            problem := steward._rule_changed_at_problem(tbl, r.changed_at);
+            IF problem IS NOT NULL THEN
+                "check" := format('changed_at of states %I', r.attname); passed := false;
+                detail := format('the state rule of %s: %s; clear it as a superuser: UPDATE steward.column_rules SET changed_at = NULL '
+                                 'WHERE relid = %L::regclass AND attname = %L; or detach the machine and attach it again naming a timestamptz column',
+                                 r.relid::regclass, problem, r.relid::regclass::text, r.attname);
+                RETURN NEXT;
+            END IF;
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- Part of steward.verify(), run as the owner of tbl: one row per rule
+-- pg_steward enforces on tbl (steward._verify_rule_rows), a failed row
+-- when tbl is past the cap of state machines or two version columns reach
+-- it, then one per steward_hash index (consistent with the table).
+CREATE OR REPLACE FUNCTION steward._verify_rules(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rules');
+    RETURN QUERY SELECT * FROM steward._verify_rule_storage(tbl, NULL);
+    RETURN QUERY SELECT * FROM steward._verify_rule_rows(tbl, NULL);
+    RETURN QUERY SELECT * FROM steward._verify_state_cap(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_version_columns(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
+END
+$$;
+
+-- Part of steward.verify(root) of a partitioned table root, run as the
+-- owner of tbl, one of its leaf partitions: what the checks of root
+-- cannot see, because it lives below root - the rules declared on tbl or
+-- on a partitioned table between root and tbl, over tbl's rows and its
+-- storage (tbl not a steward table: codereview41 K2) (a
+-- partition's rows stored under session_replication_role = replica may
+-- break them: mach14's finding), state machines past the cap or two
+-- version columns (its own rules with its ancestors'), its exclusion constraints (PostgreSQL 15
+-- has none on partitioned tables: an idempotency key of a partitioned
+-- table is one per partition) and its steward_hash indexes (those of a
+-- partitioned index are the partitions').  The keys, references and
+-- rules of root are checked over all its rows by the parts above.
+CREATE OR REPLACE FUNCTION steward._verify_partition(tbl regclass, root regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_partition');
+    PERFORM steward._require_part_of(tbl, root);
+    RETURN QUERY SELECT * FROM steward._verify_rule_storage(tbl, root);
+    RETURN QUERY SELECT * FROM steward._verify_rule_rows(tbl, root);
+    RETURN QUERY SELECT * FROM steward._verify_state_cap(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_version_columns(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_exclusion(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
+END
+$$;

@@ -1498,7 +1498,7 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
  * tables (steward.migration_runs.phase): its rule keeps the migration
  * records' phases in order for good, and a superuser following the HINT of
  * a missing built-in machine would lose it (review19 F2).  The extension's
- * own scripts may (creating_extension).  Takes AccessShareLock on
+ * own scripts may (steward_running_own_script).  Takes AccessShareLock on
  * pg_depend.
  */
 static void
@@ -1506,7 +1506,7 @@ check_not_extension_rule(Relation rel, const char *colname)
 {
 	Oid			extoid = get_extension_oid(STEWARD_EXTENSION, true);
 
-	if (creating_extension || !OidIsValid(extoid) ||
+	if (steward_running_own_script() || !OidIsValid(extoid) ||
 		getExtensionOfObject(RelationRelationId, RelationGetRelid(rel)) != extoid)
 		return;
 	ereport(ERROR,

@@ -313,6 +313,31 @@ RETURNS bigint
 AS 'MODULE_PATHNAME', 'steward_verify_fk_orphans'
 LANGUAGE C STRICT VOLATILE;
 
+-- The rules of steward.column_rules that reach tbl: those declared on
+-- tbl (depth 0) or on a partitioned ancestor of it (1 its parent, 2 the
+-- parent's, ...), nearest first as the write path reads them (rules.c);
+-- with above, a partitioned ancestor of tbl (the caller checks that),
+-- without those declared on above or its ancestors, leaving those below
+-- it.  What the parts of steward.verify() walk.
+CREATE FUNCTION steward._rules_reaching(tbl regclass, above regclass)
+RETURNS TABLE (relid regclass, attname name, kind text, machine text, changed_at name, depth bigint)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT cr.relid, cr.attname, cr.kind, cr.machine, cr.changed_at, up.depth
+      FROM steward.column_rules cr
+      -- pg_partition_ancestors lists tbl itself first, but only when tbl
+      -- is a partition or partitioned.
+      JOIN (SELECT tbl::oid, 0::bigint
+            UNION ALL
+            SELECT a.relid::oid, a.depth - 1
+              FROM pg_partition_ancestors(tbl) WITH ORDINALITY a (relid, depth)
+             WHERE a.relid <> tbl) up (relid, depth) ON up.relid = cr.relid::oid
+     WHERE above IS NULL
+        OR cr.relid NOT IN (SELECT a.relid FROM pg_partition_ancestors(above) a)
+     ORDER BY up.depth, cr.kind, cr.attname
+$$;
+
 -- Part of steward.verify(), run as the owner of tbl: a failed row when
 -- more state rules reach tbl (its own and its partitioned ancestors', on
 -- columns the write path checks: rules.c add_state_rule) than pg_steward
@@ -335,9 +360,8 @@ BEGIN
            string_agg(format('%s (%s)', quote_ident(cr.attname), cr.relid::regclass), ', '
                       ORDER BY cr.attname, cr.relid::regclass::text)
       INTO n, cols
-      FROM steward.column_rules cr
-     WHERE (cr.relid = tbl OR cr.relid IN (SELECT relid FROM pg_partition_ancestors(tbl)))
-       AND cr.kind = 'state'
+      FROM steward._rules_reaching(tbl, NULL) cr
+     WHERE cr.kind = 'state'
        AND steward._rule_column_problem(tbl, cr.attname, cr.kind) IS NULL;
     IF n > cap THEN
         "check" := 'state machines'; passed := false;
@@ -372,22 +396,17 @@ BEGIN
     -- Nearest first (tbl, then its ancestors upwards), as the write path
     -- reads them: the first is the column it checks.
     SELECT count(DISTINCT cr.attname),
-           string_agg(format('%I (%s)', cr.attname, cr.relid::regclass), ', ' ORDER BY up.depth),
-           (array_agg(cr.relid ORDER BY up.depth))[1],
-           (array_agg(cr.attname ORDER BY up.depth))[1]
+           string_agg(format('%I (%s)', cr.attname, cr.relid::regclass), ', ' ORDER BY cr.depth),
+           (array_agg(cr.relid ORDER BY cr.depth))[1],
+           (array_agg(cr.attname ORDER BY cr.depth))[1]
       INTO n, cols, near_rel, near_col
-      FROM steward.column_rules cr
-      JOIN (SELECT tbl::oid, 0::bigint
-            UNION ALL
-            SELECT a.relid::oid, a.depth
-              FROM pg_partition_ancestors(tbl) WITH ORDINALITY a (relid, depth)
-             WHERE a.relid <> tbl) up (relid, depth) ON up.relid = cr.relid::oid
+      FROM steward._rules_reaching(tbl, NULL) cr
      WHERE cr.kind = 'version'
        AND steward._rule_column_problem(tbl, cr.attname, cr.kind) IS NULL;
     IF n > 1 THEN
         "check" := 'version columns'; passed := false;
         detail := format('%s version columns reach the relation (counting those of its partitioned ancestors), and pg_steward checks one per table: '
-                         'INSERT, COPY and UPDATE of it are refused until one is untracked, as SELECT steward.untrack(%L, %L); '
+                         'INSERT, UPDATE and COPY of it are refused (but for its owner''s COPY, a restore''s, which checks both) until one is untracked, as SELECT steward.untrack(%L, %L); '
                          'the columns (and the tables they are declared on), nearest first: %s',
                          n, near_rel::text, near_col, cols);
         RETURN NEXT;
@@ -401,8 +420,11 @@ $$;
 -- written under replica, a restore): the access method enforces the
 -- rules, so that table's rows meet none (readme40 N1; tracked_columns
 -- says so in "problem").  The row names the first such table and the
--- statement that converts it.
-CREATE FUNCTION steward._verify_rule_storage(tbl regclass)
+-- statement that converts it.  above, a partitioned ancestor of tbl, or
+-- NULL: as for _verify_rule_rows, the rules declared on above or its
+-- ancestors are left out (steward.verify(above) checked its whole tree
+-- for them), leaving those declared below it (codereview41 K2).
+CREATE FUNCTION steward._verify_rule_storage(tbl regclass, above regclass)
 RETURNS TABLE ("check" text, passed boolean, detail text)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -412,9 +434,11 @@ DECLARE
     bare regclass;
 BEGIN
     PERFORM steward._verify_as_owner(tbl, 'steward._verify_rule_storage');
+    IF above IS NOT NULL THEN
+        PERFORM steward._require_part_of(tbl, above);
+    END IF;
     SELECT string_agg(DISTINCT format('%I', cr.attname), ', ') INTO cols
-      FROM steward.column_rules cr
-     WHERE cr.relid = tbl OR cr.relid IN (SELECT relid FROM pg_partition_ancestors(tbl));
+      FROM steward._rules_reaching(tbl, above) cr;
     IF cols IS NULL THEN
         RETURN;
     END IF;
@@ -521,11 +545,7 @@ BEGIN
         PERFORM steward._require_part_of(tbl, above);
     END IF;
     FOR r IN SELECT cr.relid, cr.attname, cr.kind, cr.machine, cr.changed_at
-               FROM steward.column_rules cr
-              WHERE (cr.relid = tbl
-                     OR cr.relid IN (SELECT relid FROM pg_partition_ancestors(tbl)))
-                AND (above IS NULL
-                     OR cr.relid NOT IN (SELECT relid FROM pg_partition_ancestors(above)))
+               FROM steward._rules_reaching(tbl, above) cr
               ORDER BY cr.kind, cr.attname, cr.relid::text LOOP
         -- A rule whose column name names no column (a hand edit of the
         -- catalog, a rename in single-user mode), or a column of a type
@@ -611,7 +631,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM steward._verify_as_owner(tbl, 'steward._verify_rules');
-    RETURN QUERY SELECT * FROM steward._verify_rule_storage(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_rule_storage(tbl, NULL);
     RETURN QUERY SELECT * FROM steward._verify_rule_rows(tbl, NULL);
     RETURN QUERY SELECT * FROM steward._verify_state_cap(tbl);
     RETURN QUERY SELECT * FROM steward._verify_version_columns(tbl);
@@ -658,7 +678,8 @@ $$;
 -- Part of steward.verify(root) of a partitioned table root, run as the
 -- owner of tbl, one of its leaf partitions: what the checks of root
 -- cannot see, because it lives below root - the rules declared on tbl or
--- on a partitioned table between root and tbl, over tbl's rows (a
+-- on a partitioned table between root and tbl, over tbl's rows and its
+-- storage (tbl not a steward table: codereview41 K2) (a
 -- partition's rows stored under session_replication_role = replica may
 -- break them: mach14's finding), state machines past the cap or two
 -- version columns (its own rules with its ancestors'), its exclusion constraints (PostgreSQL 15
@@ -674,6 +695,7 @@ AS $$
 BEGIN
     PERFORM steward._verify_as_owner(tbl, 'steward._verify_partition');
     PERFORM steward._require_part_of(tbl, root);
+    RETURN QUERY SELECT * FROM steward._verify_rule_storage(tbl, root);
     RETURN QUERY SELECT * FROM steward._verify_rule_rows(tbl, root);
     RETURN QUERY SELECT * FROM steward._verify_state_cap(tbl);
     RETURN QUERY SELECT * FROM steward._verify_version_columns(tbl);

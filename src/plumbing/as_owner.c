@@ -124,6 +124,23 @@ relid_cache_remember(const char *relname, Oid relid)
 }
 
 /*
+ * Is this pg_steward's own install or upgrade script running (CREATE or
+ * ALTER EXTENSION pg_steward)?  creating_extension alone is true in the
+ * script of any extension, and so in the event and ordinary triggers its
+ * commands fire: the guards that let our scripts past (the TRUNCATE of
+ * steward.column_rules, the rule of steward.migration_runs) would let
+ * another extension's script, or user code it fires, past too
+ * (codereview41 K6).  Reads pg_extension (AccessShareLock, released).
+ * Raises nothing of its own.
+ */
+bool
+steward_running_own_script(void)
+{
+	return creating_extension &&
+		CurrentExtensionObject == get_extension_oid(STEWARD_EXTENSION, true);
+}
+
+/*
  * OID of the extension's own relation steward.<relname>: a relation of that
  * name in schema steward that is a member of extension pg_steward
  * (pg_depend), so that a schema "steward" someone made in a database

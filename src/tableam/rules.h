@@ -104,7 +104,8 @@ typedef struct StewardRules
 	 * label or a hand-written rule row leave with a WARNING: only
 	 * version_attnum (the nearest) would be checked, so every INSERT, COPY
 	 * and UPDATE is refused (54000, steward_am.c) until one rule is
-	 * untracked (review23 follow-up).  InvalidAttrNumber when none.
+	 * untracked (review23 follow-up), but a restoring COPY, which checks
+	 * both (codereview41 K1).  InvalidAttrNumber when none.
 	 */
 	AttrNumber	other_version_attnum;
 

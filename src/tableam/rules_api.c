@@ -583,8 +583,8 @@ steward_check_one_version_column(Oid relid, Oid tracked_relid, bool warn)
 				 errdetail("A table has at most one version column, counting the rules of its partitioned ancestors: \"%s\" is tracked on %s, \"%s\" on %s.%s",
 						   near_col, qualified_name(near_relid), far_col, qualified_name(far_relid),
 						   stored ? "" : warn ?
-						   "  The rule is kept, and INSERT, COPY and UPDATE of the table are refused until one rule is untracked." :
-						   "  The table stores no row and is attached all the same; INSERT, COPY and UPDATE of it are refused until one rule is untracked."),
+						   "  The rule is kept, and INSERT, UPDATE and COPY of the table are refused until one rule is untracked, but for the owner's COPY (a restore's), which checks both." :
+						   "  The table stores no row and is attached all the same; INSERT, UPDATE and COPY of it are refused until one rule is untracked, but for the owner's COPY (a restore's), which checks both."),
 				 warn ?
 				 errhint("Track one column in the whole tree: stop tracking one of them, SELECT steward.untrack(%s, %s);",
 						 quote_literal_cstr(qualified_name(fix_relid)),
@@ -1304,7 +1304,7 @@ warn_hand_written_rule(TriggerData *trigdata)
  * phase_changed_at, and detach_state_machine refuses to remove it
  * (review19 F2); a superuser's DELETE was the way around that refusal
  * (lead's stop-40 item 5).  The extension's own scripts may
- * (creating_extension).  Under session_replication_role = replica rows are
+ * (steward_running_own_script).  Under session_replication_role = replica rows are
  * stored as sent, as for every rule.  Takes AccessShareLock on pg_depend.
  */
 static void
@@ -1315,7 +1315,7 @@ refuse_extension_rule_change(TriggerData *trigdata)
 	Oid			relid;
 	Oid			extoid;
 
-	if (creating_extension ||
+	if (steward_running_own_script() ||
 		!(TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ||
 		  TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)))
 		return;
@@ -1529,7 +1529,7 @@ steward_column_rules_truncate(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("steward._column_rules_truncate() must be a BEFORE TRUNCATE trigger of steward.%s",
 						STEWARD_RULES_TABLE)));
-	if (!creating_extension && !IsLogicalWorker())
+	if (!steward_running_own_script() && !IsLogicalWorker())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot truncate steward.%s", STEWARD_RULES_TABLE),

@@ -422,8 +422,9 @@ report_version_exhausted(Relation rel, const StewardRowOrigin *origin,
 }
 
 /*
- * Refuse (54000) an INSERT, COPY or UPDATE of rel, a row moving into it
- * included, when two version columns reach it (rules->other_version_attnum:
+ * Refuse (54000) an INSERT, a COPY that does not restore (a restore's
+ * checks both: apply_insert_rules) or an UPDATE of rel, a row moving into
+ * it included, when two version columns reach it (rules->other_version_attnum:
  * its own rule and a partitioned ancestor's, or two ancestors'): only the
  * nearest would be checked, and a row stored so skips the other's
  * guarantee (review23 follow-up: an empty ATTACH, a restored label or a
@@ -1060,23 +1061,16 @@ apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
  * ------------------------------------------------------------------------
  */
 
+/*
+ * The insert rule of version column "attnum" of rel: NULL becomes 1, a
+ * value below 1 is refused (22023), anything else is kept (a restore and
+ * replication reproduce rows exactly).
+ */
 static void
-apply_insert_rules(Relation rel, TupleTableSlot *slot, bool from_copy)
+check_insert_version(Relation rel, TupleTableSlot *slot, AttrNumber attnum)
 {
-	const StewardRules *rules = steward_get_rules(rel);
-	AttrNumber	attnum = rules->version_attnum;
 	bool		isnull;
 	Datum		value;
-
-	if (!rules_enforced(rel))
-		return;
-	if (unlikely(rules->other_version_attnum != InvalidAttrNumber))
-		refuse_two_version_columns(rel);
-	steward_rule_kinds.check_insert_states(rel, slot, rules, from_copy);
-
-	/* Sequences have no insert rule: the first event may carry any value. */
-	if (attnum == InvalidAttrNumber)
-		return;
 
 	value = slot_getattr(slot, attnum, &isnull);
 	if (isnull)
@@ -1116,6 +1110,34 @@ apply_insert_rules(Relation rel, TupleTableSlot *slot, bool from_copy)
 						 NameStr(att->attname)),
 				 errtablecol(rel, attnum)));
 	}
+}
+
+/*
+ * The insert rules of rel for the new row in "slot".  "from_copy": a
+ * restoring COPY FROM (see copy_restores), which may load rows in any
+ * declared state and, when two version columns reach rel, checks both
+ * (each NULL becomes 1, each below 1 is refused): the dump of such a table,
+ * left by a WARNING in the source (refuse_two_version_columns), restores
+ * its rows exactly.  Every other write of such a table is refused.
+ */
+static void
+apply_insert_rules(Relation rel, TupleTableSlot *slot, bool from_copy)
+{
+	const StewardRules *rules = steward_get_rules(rel);
+
+	if (!rules_enforced(rel))
+		return;
+	if (unlikely(rules->other_version_attnum != InvalidAttrNumber))
+	{
+		if (!from_copy)
+			refuse_two_version_columns(rel);
+		check_insert_version(rel, slot, rules->other_version_attnum);
+	}
+	steward_rule_kinds.check_insert_states(rel, slot, rules, from_copy);
+
+	/* Sequences have no insert rule: the first event may carry any value. */
+	if (rules->version_attnum != InvalidAttrNumber)
+		check_insert_version(rel, slot, rules->version_attnum);
 }
 
 /*

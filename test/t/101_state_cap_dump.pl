@@ -15,6 +15,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use StewardTest;
 
 my $node = PostgreSQL::Test::Cluster->new('state_cap_dump');
 $node->init;
@@ -58,32 +59,11 @@ my $write = q{INSERT INTO pc VALUES (1, 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 
 ($ret, $out, $err) = $node->psql('src', $write);
 like($err, qr/ERROR:  relation "pc0" has more than 8 state machines/, 'source: pc0 refuses writes');
 
-my $dir = PostgreSQL::Test::Utils::tempdir;
-$node->command_ok([ 'pg_dump', '-d', $node->connstr('src'), '-f', "$dir/p.sql" ], 'plain dump');
-$node->command_ok([ 'pg_dump', '-Fc', '-d', $node->connstr('src'), '-f', "$dir/all.dump" ], 'custom-format dump');
-
-$node->safe_psql('postgres', 'CREATE DATABASE plain');
-($ret, $out, $err) = $node->psql('plain', undef,
-	extra_params => [ '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', "$dir/p.sql" ]);
-is($ret, 0, 'the plain dump restores with ON_ERROR_STOP');
-like($err, qr/WARNING:  partition "pc0" would have more than 8 state machines under relation "pc"/,
-	'its ATTACH of pc0 warns');
-unlike($err, qr/ERROR/, 'no error');
-is($node->safe_psql('plain', $query), $expected, 'plain restore: the same tree, rules and rows');
+my $err_plain = restore_three_ways($node, 'src', $query, $expected);
+like($err_plain, qr/WARNING:  partition "pc0" would have more than 8 state machines under relation "pc"/,
+	'the plain restore\'s ATTACH of pc0 warns');
 ($ret, $out, $err) = $node->psql('plain', $write);
 like($err, qr/ERROR:  relation "pc0" has more than 8 state machines/, 'plain restore: pc0 refuses writes, as in the source');
-
-$node->safe_psql('postgres', 'CREATE DATABASE whole');
-$node->command_ok(
-	[ 'pg_restore', '--single-transaction', '--exit-on-error', '-d', $node->connstr('whole'), "$dir/all.dump" ],
-	'pg_restore --single-transaction --exit-on-error');
-is($node->safe_psql('whole', $query), $expected, 'single-transaction restore: the same');
-
-$node->safe_psql('postgres', 'CREATE DATABASE par');
-$node->command_ok(
-	[ 'pg_restore', '-j', '2', '--exit-on-error', '-d', $node->connstr('par'), "$dir/all.dump" ],
-	'pg_restore -j 2 --exit-on-error');
-is($node->safe_psql('par', $query), $expected, 'parallel restore: the same');
 
 # Detaching one machine makes pc0 writable, in the restored database too.
 is( $node->safe_psql('whole',

@@ -9,8 +9,9 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Time::HiRes qw(time usleep);
+use Test::More;
 
-our @EXPORT = qw(poll_until damage_first_page streaming_standby);
+our @EXPORT = qw(poll_until damage_first_page streaming_standby restore_three_ways);
 # For the governor's tests (other files define a start_bg of their own).
 our @EXPORT_OK = qw(start_bg gov_foreground gov_baseline_calls gov_wait_for_baseline);
 
@@ -143,6 +144,42 @@ sub streaming_standby
 	$standby->append_conf('postgresql.conf', "primary_slot_name = '$name'");
 	$standby->start;
 	return $standby;
+}
+
+# restore_three_ways($node, $src, $query, $expected): dump database $src
+# of $node as a plain script and in the custom format, restore them into
+# new databases plain (psql, ON_ERROR_STOP), whole (pg_restore
+# --single-transaction --exit-on-error) and par (pg_restore -j 2
+# --exit-on-error), and check that each restores without an error and
+# that $query gives $expected in each.  Returns psql's stderr of the plain
+# restore (its WARNINGs).  Nine assertions.
+sub restore_three_ways
+{
+	my ($node, $src, $query, $expected) = @_;
+	my $dir = PostgreSQL::Test::Utils::tempdir;
+
+	$node->command_ok([ 'pg_dump', '-d', $node->connstr($src), '-f', "$dir/p.sql" ], 'plain dump');
+	$node->command_ok([ 'pg_dump', '-Fc', '-d', $node->connstr($src), '-f', "$dir/all.dump" ], 'custom-format dump');
+
+	$node->safe_psql('postgres', 'CREATE DATABASE plain');
+	my ($ret, $out, $err) = $node->psql('plain', undef,
+		extra_params => [ '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', "$dir/p.sql" ]);
+	is($ret, 0, 'the plain dump restores with ON_ERROR_STOP');
+	unlike($err, qr/ERROR/, 'no error');
+	is($node->safe_psql('plain', $query), $expected, 'plain restore: the same');
+
+	$node->safe_psql('postgres', 'CREATE DATABASE whole');
+	$node->command_ok(
+		[ 'pg_restore', '--single-transaction', '--exit-on-error', '-d', $node->connstr('whole'), "$dir/all.dump" ],
+		'pg_restore --single-transaction --exit-on-error');
+	is($node->safe_psql('whole', $query), $expected, 'single-transaction restore: the same');
+
+	$node->safe_psql('postgres', 'CREATE DATABASE par');
+	$node->command_ok(
+		[ 'pg_restore', '-j', '2', '--exit-on-error', '-d', $node->connstr('par'), "$dir/all.dump" ],
+		'pg_restore -j 2 --exit-on-error');
+	is($node->safe_psql('par', $query), $expected, 'parallel restore: the same');
+	return $err;
 }
 
 1;
