@@ -27,7 +27,7 @@ ALTER TABLE tr_pv ALTER COLUMN state TYPE int USING 0;
 ALTER TABLE tr_pv ALTER COLUMN state TYPE char(5);
 ALTER TABLE tr_pv RENAME COLUMN state TO status;
 SELECT relid::regclass, attname, kind FROM steward.column_rules
- WHERE relid IN ('tr_pv1'::regclass, 'tr_leaf'::regclass) ORDER BY 1::text, 2;
+ WHERE relid IN ('tr_pv1'::regclass, 'tr_leaf'::regclass) ORDER BY relid::regclass::text COLLATE "C", 2;
 INSERT INTO tr_pv VALUES (21, 1, 'a');
 UPDATE tr_pv SET status = 'b' WHERE id = 21;
 UPDATE tr_pv SET status = 'a' WHERE id = 21;

@@ -223,7 +223,7 @@ SELECT p.oid::regprocedure AS unpinned
   FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
  WHERE p.pronamespace = 'steward'::regnamespace AND l.lanname NOT IN ('c', 'internal')
    AND NOT coalesce(p.proconfig, '{}') @> ARRAY['search_path=pg_catalog, pg_temp']
- ORDER BY 1::text;
+ ORDER BY p.oid::regprocedure::text COLLATE "C";
 
 ------------------------------------------------------------------------
 -- Issue 11, item 2: verify(), checksum_ranges(), verify_index() run owner

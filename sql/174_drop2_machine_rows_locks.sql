@@ -43,7 +43,7 @@ LANGUAGE sql AS $$
        AND s.classid = 'pg_catalog.pg_class'::regclass
        AND s.objid = 'steward.machine_definitions'::regclass
        AND s.refobjid::regrole::text LIKE 'r174%'
-     GROUP BY 1, 2 ORDER BY 1::text, 2
+     GROUP BY 1, 2 ORDER BY s.refobjid::regrole::text COLLATE "C", 2
 $$;
 -- 1. DROP OWNED BY a role owning nothing: its own rows' tags only, no
 -- lock of the catalog (the old code: object ExclusiveLock).

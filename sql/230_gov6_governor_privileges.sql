@@ -20,7 +20,7 @@ SELECT p.oid::regprocedure AS function,
   FROM pg_proc p
  WHERE p.pronamespace = 'steward'::regnamespace
    AND p.proname ~ '^_?governor'
- ORDER BY 1::text;
+ ORDER BY p.oid::regprocedure::text COLLATE "C";
 
 -- A plain role begins, paces and ends a job of its own.
 SET ROLE gov6_plain;

@@ -42,10 +42,10 @@ SELECT steward.migration_start('dtr_rl_m',
 CALL steward.migration_backfill('dtr_rl_m');
 SELECT bool_and(passed) FROM steward.migration_validate('dtr_rl_m');
 SELECT steward.migration_complete('dtr_rl_m');
-SELECT relid, retention FROM steward.table_retention WHERE relid::text LIKE 'dtr_rl%' ORDER BY 1::text;
+SELECT relid, retention FROM steward.table_retention WHERE relid::text LIKE 'dtr_rl%' ORDER BY relid::regclass::text COLLATE "C";
 SELECT steward.migration_cleanup('dtr_rl_m');
 -- Only the live table's row: no bare OID.
-SELECT relid, retention FROM steward.table_retention ORDER BY 1::text;
+SELECT relid, retention FROM steward.table_retention ORDER BY relid::regclass::text COLLATE "C";
 SELECT count(*) AS dangling FROM steward.table_retention r
  WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = r.relid);
 

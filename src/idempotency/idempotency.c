@@ -1467,7 +1467,11 @@ scope_claim_uncommitted(Datum scope)
  * constraint's check included) when the update is not HOT, and a
  * concurrent update is handled as ExecUpdate does: 40001 under REPEATABLE
  * READ and SERIALIZABLE, else the row's latest version is locked and
- * updated if it still matches (EvalPlanQual).
+ * updated if it still matches (EvalPlanQual).  Begin's deletes of an
+ * expired key and of another claim's key (delete_key_direct) are done the
+ * same way, so that their access path is the key's index whatever the
+ * table's statistics say (as statements the planner took a sequential
+ * scan of a small table, the expiry index's range of a big one).
  *
  * Only while the table has nothing else the executor would run for a
  * write -- triggers, rewrite rules, row-level security, CHECK constraints,
@@ -1536,7 +1540,8 @@ static bool
 direct_write_begin(DirectWrite *wr, CmdType cmd, bool defer_indexes)
 {
 	const IdemRels *rels = idem_rels_get();
-	const char *cmdname = cmd == CMD_INSERT ? "INSERT" : "UPDATE";
+	const char *cmdname = cmd == CMD_INSERT ? "INSERT" :
+		cmd == CMD_UPDATE ? "UPDATE" : "DELETE";
 	Relation	heap;
 	TupleConstr *constr;
 
@@ -1668,15 +1673,72 @@ complete_matches(TupleTableSlot *slot, const Datum *vals, const KeyClaim *claim)
 
 /*
  * A row changed by this transaction after our snapshot: by this command,
- * nothing to do; by a later one (a trigger's), an error, as in ExecUpdate.
+ * nothing to do; by a later one (a trigger's), an error, as in ExecUpdate
+ * and ExecDelete (deleting: which of the two).
  */
 static void
-check_self_modified(const TM_FailureData *tmfd, CommandId cid)
+check_self_modified(const TM_FailureData *tmfd, CommandId cid, bool deleting)
 {
+	if (tmfd->cmax != cid && deleting)
+		ereport(ERROR,
+				(errcode(ERRCODE_TRIGGERED_DATA_CHANGE_VIOLATION),
+				 errmsg("tuple to be deleted was already modified by an operation triggered by the current command")));
 	if (tmfd->cmax != cid)
 		ereport(ERROR,
 				(errcode(ERRCODE_TRIGGERED_DATA_CHANGE_VIOLATION),
 				 errmsg("tuple to be updated was already modified by an operation triggered by the current command")));
+}
+
+/*
+ * After table_tuple_update (or, deleting, table_tuple_delete) of the row
+ * version at tid returned result, not TM_Ok: handled as ExecUpdate and
+ * ExecDelete handle it.  Returns false when the write is over (the row
+ * was deleted, or this command changed it already); 40001 for a
+ * concurrent change under REPEATABLE READ and SERIALIZABLE.  In READ
+ * COMMITTED, after a committed concurrent update, locks the row's latest
+ * version in mode (waiting for its writer) into *lockslot, created on
+ * first use, its columns deformed, and returns true: the caller writes
+ * that version if it still matches (EvalPlanQual).
+ */
+static bool
+lock_latest_version(Relation heap, ItemPointer tid, TM_Result result, TM_FailureData *tmfd,
+					CommandId cid, Snapshot snap, LockTupleMode mode, bool deleting,
+					TupleTableSlot **lockslot)
+{
+	if (result == TM_SelfModified)
+	{
+		check_self_modified(tmfd, cid, deleting);
+		return false;
+	}
+	if (result == TM_Deleted)
+	{
+		if (IsolationUsesXactSnapshot())
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent delete")));
+		return false;
+	}
+	if (result != TM_Updated || IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to concurrent update")));
+	if (*lockslot == NULL)
+		*lockslot = table_slot_create(heap, NULL);
+	result = table_tuple_lock(heap, tid, snap, *lockslot, cid, mode, LockWaitBlock,
+							  TUPLE_LOCK_FLAG_FIND_LAST_VERSION, tmfd);
+	if (result == TM_Deleted)
+		return false;
+	if (result == TM_SelfModified)
+	{
+		check_self_modified(tmfd, cid, deleting);
+		return false;
+	}
+	if (result != TM_Ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to concurrent update")));
+	slot_getallattrs(*lockslot);
+	return true;
 }
 
 /*
@@ -1729,46 +1791,10 @@ complete_update_row(DirectWrite *wr, TupleTableSlot *oldslot, const Datum *vals,
 			updated = 1;
 			break;
 		}
-		if (result == TM_SelfModified)
-		{
-			check_self_modified(&tmfd, cid);
-			break;
-		}
-		if (result == TM_Deleted)
-		{
-			if (IsolationUsesXactSnapshot())
-				ereport(ERROR,
-						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-						 errmsg("could not serialize access due to concurrent delete")));
-			break;
-		}
-		if (result != TM_Updated || IsolationUsesXactSnapshot())
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not serialize access due to concurrent update")));
-
-		/*
-		 * READ COMMITTED, a committed concurrent update: lock the row's
-		 * latest version and update that one if it still matches, as
-		 * EvalPlanQual would.
-		 */
-		if (lockslot == NULL)
-			lockslot = table_slot_create(wr->heap, NULL);
-		result = table_tuple_lock(wr->heap, &tid, snap, lockslot, cid, lockmode,
-								  LockWaitBlock, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
-		if (result == TM_Deleted)
-			break;
-		if (result == TM_SelfModified)
-		{
-			check_self_modified(&tmfd, cid);
-			break;
-		}
-		if (result != TM_Ok)
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not serialize access due to concurrent update")));
-		slot_getallattrs(lockslot);
-		if (!complete_matches(lockslot, vals, claim))
+		/* READ COMMITTED: the latest version, updated if it still matches. */
+		if (!lock_latest_version(wr->heap, &tid, result, &tmfd, cid, snap, lockmode,
+								 false, &lockslot) ||
+			!complete_matches(lockslot, vals, claim))
 			break;
 		tid = lockslot->tts_tid;
 		src = lockslot;
@@ -2489,6 +2515,150 @@ row_unchanged(Datum *args, const KeyRow *row)
 }
 
 /*
+ * Begin's deletes of a key's row, the two kinds: an expired key
+ * (PLAN_DELETE_EXPIRED) and another claim's key (PLAN_DELETE_LEFTOVER).
+ */
+typedef enum KeyDelete
+{
+	KEY_DELETE_EXPIRED,
+	KEY_DELETE_LEFTOVER,
+} KeyDelete;
+
+/*
+ * Does the row in slot (its columns deformed) have the key in vals and
+ * what the delete of kind what removes: expires_at <= now() (the
+ * transaction's start, as look_key judges), or a claim IS DISTINCT FROM
+ * claim?
+ */
+static bool
+delete_matches(TupleTableSlot *slot, const Datum *vals, KeyDelete what,
+			   const KeyClaim *claim)
+{
+	const IdemRels *rels = &idem_rels;
+	bool		isnull;
+	Datum		d;
+	KeyClaim	row_claim;
+
+	d = slot_getattr(slot, rels->kcol[KC_SCOPE], &isnull);
+	if (isnull || !text_equal(d, vals[0]))
+		return false;
+	d = slot_getattr(slot, rels->kcol[KC_KEY], &isnull);
+	if (isnull || !text_equal(d, vals[1]))
+		return false;
+	if (what == KEY_DELETE_EXPIRED)
+	{
+		TimestampTz t = slot_timestamp(slot, rels->kcol[KC_EXPIRES_AT], &isnull);
+
+		return !isnull && t <= GetCurrentTransactionStartTimestamp();
+	}
+	d = slot_getattr(slot, rels->kcol[KC_CLAIM], &isnull);
+	claim_from_datum(&row_claim, d, isnull);
+	return !claim_equal(&row_claim, claim);
+}
+
+/*
+ * Delete the row version in slot, as ExecDelete deletes it: a concurrent
+ * update gives 40001 under REPEATABLE READ and SERIALIZABLE, else the
+ * row's latest version is locked and deleted if it still matches
+ * (EvalPlanQual).  Returns the number of rows deleted, 0 or 1.
+ */
+static int
+delete_key_row(DirectWrite *wr, TupleTableSlot *slot, const Datum *vals,
+			   KeyDelete what, const KeyClaim *claim, Snapshot snap)
+{
+	CommandId	cid = GetCurrentCommandId(true);
+	ItemPointerData tid = slot->tts_tid;
+	TupleTableSlot *lockslot = NULL;
+	int			deleted = 0;
+
+	for (;;)
+	{
+		TM_FailureData tmfd;
+		TM_Result	result;
+
+		result = table_tuple_delete(wr->heap, &tid, cid, snap, InvalidSnapshot,
+									true, &tmfd, false);
+		if (result == TM_Ok)
+		{
+			deleted = 1;
+			break;
+		}
+		/* READ COMMITTED: the latest version, deleted if it still matches. */
+		if (!lock_latest_version(wr->heap, &tid, result, &tmfd, cid, snap, LockTupleExclusive,
+								 true, &lockslot) ||
+			!delete_matches(lockslot, vals, what, claim))
+			break;
+		tid = lockslot->tts_tid;
+	}
+	if (lockslot != NULL)
+		ExecDropSingleTupleTableSlot(lockslot);
+	return deleted;
+}
+
+/*
+ * Begin's delete of kind what of the key in vals (claim: the scope's, for
+ * KEY_DELETE_LEFTOVER), the statement's work done directly (see "Direct
+ * writes" above): the rows are found through the key constraint's index
+ * under the statement snapshot and deleted with table_tuple_delete.  The
+ * statements' plans follow the table's statistics, and the planner takes
+ * a sequential scan of a small keys table (as after an ANALYZE of a few
+ * hundred keys) for them: the index scan here does not depend on them,
+ * so a begin never reads the whole table.  Returns the rows deleted, or
+ * -1 when only the statement may write the table.
+ */
+static int
+delete_key_direct(const Datum *vals, KeyDelete what, const KeyClaim *claim)
+{
+	DirectWrite wr;
+	Snapshot	snap;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	int			deleted = 0;
+
+	if (!direct_write_begin(&wr, CMD_DELETE, true))
+		return -1;
+	snap = push_statement_snapshot();
+	slot = table_slot_create(wr.heap, NULL);
+	direct_write_indexes(&wr);
+	scan = key_scan_begin(wr.heap, wr.index, snap, 2, vals);
+	while (key_scan_next(scan, 2, vals, slot))
+	{
+		slot_getallattrs(slot);
+		if (delete_matches(slot, vals, what, claim))
+			deleted += delete_key_row(&wr, slot, vals, what, claim, snap);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	PopActiveSnapshot();
+	direct_write_end(&wr);
+	return deleted;
+}
+
+/*
+ * Delete the key (scope, key) when it is expired, or another claim's
+ * than claim (what); directly, or by the statement when only that may
+ * write the table.  Returns the number of rows deleted.
+ */
+static uint64
+delete_key(Datum scope, Datum key, KeyDelete what, const KeyClaim *claim)
+{
+	Datum		args[3] = {scope, key, (Datum) 0};
+	char		nulls[3] = {' ', ' ', ' '};
+	int			deleted = delete_key_direct(args, what, claim);
+
+	if (deleted >= 0)
+		return (uint64) deleted;
+	if (what == KEY_DELETE_EXPIRED)
+		run_plan(PLAN_DELETE_EXPIRED, args, NULL, false);
+	else
+	{
+		args[2] = claim_arg(claim, &nulls[2]);
+		run_plan(PLAN_DELETE_LEFTOVER, args, nulls, false);
+	}
+	return SPI_processed;
+}
+
+/*
  * Decide the outcome from the existing row found by look_key.  Returns
  * false if the row expired (it has been deleted) or a takeover lost a race:
  * the caller looks again.  55000 when something added to the keys table
@@ -2505,22 +2675,16 @@ judge_existing_row(Datum *args, const KeyRow *row, const KeyClaim *claim,
 		 * as an expired one is, whatever its state, and the key inserted
 		 * afresh.
 		 */
-		Datum		dargs[3];
-		char		dnulls[3] = {' ', ' ', ' '};
-
-		dargs[0] = args[0];
-		dargs[1] = args[1];
-		dargs[2] = claim_arg(claim, &dnulls[2]);
-		run_plan(PLAN_DELETE_LEFTOVER, dargs, dnulls, false);
-		if (SPI_processed == 0 && row_unchanged(args, row))
+		if (delete_key(args[0], args[1], KEY_DELETE_LEFTOVER, claim) == 0 &&
+			row_unchanged(args, row))
 			write_skipped(args[0], args[1], SKIPPED_LEFTOVER_DELETE);
 		return false;
 	}
 	if (row->expired && !held_alive(row))
 	{
 		/* Expired keys count as new: drop the old row and insert afresh. */
-		run_plan(PLAN_DELETE_EXPIRED, args, NULL, false);
-		if (SPI_processed == 0 && row_unchanged(args, row))
+		if (delete_key(args[0], args[1], KEY_DELETE_EXPIRED, NULL) == 0 &&
+			row_unchanged(args, row))
 			write_skipped(args[0], args[1], SKIPPED_EXPIRED_DELETE);
 		res->outcome = IDEM_EXPIRED;
 		return false;
