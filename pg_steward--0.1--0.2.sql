@@ -34462,3 +34462,332 @@ BEGIN
     RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
 END
 $$;
+
+-- quote2 (relay3's leftovers): the cleanup renames a changed column's
+-- constraint to its plain name only while the numbered name is still the
+-- migration's constraint; a changed column keeps its collation, a unique
+-- index under a collation that compares otherwise is refused at start, and
+-- the values checksums hash bytes (COLLATE "C").
+CREATE FUNCTION steward._migration_collate_clause(rel regclass, c steward.migration_columns)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT coalesce((SELECT format(' COLLATE %s', a.attcollation::regcollation)
+                   FROM pg_attribute a, pg_type ty
+                  WHERE c.kind = 'pair' AND a.attrelid = rel AND a.attname = c.expand_old
+                    AND NOT a.attisdropped AND ty.oid = pg_catalog.to_regtype(c.new_type)
+                    AND ty.typcollation <> 0 AND a.attcollation NOT IN (0, ty.typcollation)), '')
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_column_kept(rel regclass, col text, attnum smallint, kind text,
+                                               body jsonb, what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    lost text;
+BEGIN
+    SELECT string_agg(format('foreign key %I of %s', k.conname, k.conrelid::regclass), ', '
+                      ORDER BY k.conname)
+      INTO lost
+      FROM pg_constraint k
+     WHERE k.contype = 'f' AND k.confrelid = rel AND attnum = ANY (k.confkey);
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % column "%" of relation "%": it is referenced by %',
+                replace(kind, '_column', ''), col, steward._relation_name(rel), lost
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The migration writes a new column and drops the old one at cleanup; it does not move a referenced key.',
+                  HINT = 'Drop those foreign keys first and add them to the new column after the switch, or change the column with ALTER TABLE.';
+    END IF;
+    SELECT string_agg(d.objid::regclass::text, ', ' ORDER BY d.objid) INTO lost
+      FROM pg_depend d JOIN pg_class q ON q.oid = d.objid AND q.relkind = 'S'
+     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+       AND d.refobjid = rel AND d.refobjsubid = attnum AND d.deptype = 'a';
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % column "%" of relation "%": it owns sequence %',
+                replace(kind, '_column', ''), col, steward._relation_name(rel), lost
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The migration drops the old column at cleanup, and with it the sequences it owns.',
+                  HINT = 'Detach it first (ALTER SEQUENCE ... OWNED BY NONE) and attach it to the new column after the switch.';
+    END IF;
+    SELECT string_agg(x.what, ', ' ORDER BY x.what) INTO lost
+      FROM (SELECT format('%s constraint %I',
+                          CASE k.contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key'
+                                         WHEN 'u' THEN 'unique' ELSE 'exclusion' END, k.conname) AS what
+              FROM pg_constraint k
+             WHERE k.conrelid = rel AND k.contype IN ('c', 'f', 'u', 'x')
+               AND attnum = ANY (k.conkey)
+               AND NOT (k.contype = 'c' AND body ? 'check')
+               AND NOT (k.contype = 'f' AND body ? 'references')
+               AND NOT (k.contype IN ('u', 'x') AND body ? 'unique')
+            UNION ALL
+            SELECT format('unique index %I', ic.relname)
+              FROM pg_depend d
+              JOIN pg_index i ON i.indexrelid = d.objid
+              JOIN pg_class ic ON ic.oid = i.indexrelid
+             WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = rel AND d.refobjsubid = attnum
+               AND i.indisunique AND NOT body ? 'unique'
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
+                                                              AND k.conrelid = rel)) x;
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION '% would drop the % of column "%" of relation "%" at cleanup', what, lost, col, steward._relation_name(rel)
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The new column gets the constraints its step names, the column''s one CHECK over it alone, its one simple foreign key and its one single-column UNIQUE constraint; the old column goes at cleanup with the others.',
+                  HINT = 'Name them in the step ("check", "references", "unique", over the new shape), or drop them first (ALTER TABLE ... DROP CONSTRAINT) if the new column should not have them.';
+    END IF;
+    -- The step's key compares with the new column's collation, the old
+    -- column's (_migration_collate_clause): a unique index of the column
+    -- under another collation took other values for equal when one of the
+    -- two is nondeterministic (case- or accent-insensitive), and the key
+    -- would let in rows it refused, or refuse rows it holds.
+    SELECT string_agg(format('unique index %I compares it with collation %s, the column with %s',
+                             ic.relname, k.oid::regcollation, ac.oid::regcollation), '; ' ORDER BY ic.relname)
+      INTO lost
+      FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid,
+           unnest(i.indkey::int2[], i.indcollation::oid[]) u(n, coll)
+      JOIN pg_collation k ON k.oid = u.coll
+      JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = u.n
+      JOIN pg_collation ac ON ac.oid = a.attcollation
+     WHERE i.indrelid = rel AND i.indisunique AND a.attname = col AND body ? 'unique'
+       AND u.coll <> a.attcollation AND NOT (k.collisdeterministic AND ac.collisdeterministic);
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION '% would make the key of column "%" of relation "%" compare values otherwise: %',
+                what, col, steward._relation_name(rel), lost
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'The new column keeps the column''s collation, and its key compares with it; a nondeterministic collation takes values for equal that another does not.',
+                  HINT = 'Make the unique index over the column''s own collation first (CREATE UNIQUE INDEX CONCURRENTLY, then DROP INDEX CONCURRENTLY of the old one), or give the column that collation (ALTER TABLE ... ALTER COLUMN ... TYPE ... COLLATE).';
+    END IF;
+    -- Other indexes are not copied (a plain build would block writes):
+    -- the owner can build them on the new column concurrently meanwhile.
+    FOR lost IN SELECT ic.relname
+                  FROM pg_depend d
+                  JOIN pg_index i ON i.indexrelid = d.objid
+                  JOIN pg_class ic ON ic.oid = i.indexrelid
+                 WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+                   AND d.refobjid = rel AND d.refobjsubid = attnum AND NOT i.indisunique
+                 ORDER BY ic.relname LOOP
+        RAISE NOTICE 'index "%" on column "%" of relation "%" is not copied to the new column: cleanup drops it',
+                lost, col, steward._relation_name(rel)
+            USING HINT = format('Build it over the new column %I of %s with CREATE INDEX CONCURRENTLY before complete (it follows the column through the switch).',
+                                CASE WHEN coalesce(body->>'name', col) <> col THEN body->>'name'
+                                          ELSE left('_steward_new_' || col, 63) END, rel);
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_expand(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    c steward.migration_columns;
+    first regclass;
+    stmt text;
+    nsp text;
+    made text[];
+BEGIN
+    -- Publications naming the tables, checked before anything changes;
+    -- the replica identity index complete moves to a key of the new shape.
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_record('update', mig, jsonb_build_object(
+            'table', t.relid::oid, 'publications', steward._migration_check_publications(mig, t.relid),
+            'replica_identity', (SELECT f.idx FROM steward._migration_identity_follower(mig, t.relid) f
+                                  WHERE f.follower IS NOT NULL)));
+    END LOOP;
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        first := coalesce(first, t.relid);
+        made := '{}';
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord LOOP
+            IF c.kind IN ('pair', 'added') THEN
+                PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s ADD COLUMN %I %s%s',
+                        t.relid, c.expand_new, c.new_type, steward._migration_collate_clause(t.relid, c)));
+                -- An added column's default is the table's (old inserts
+                -- need it too); a changed column's default lives on the
+                -- new view until the switch, so that the trigger can tell
+                -- which shape an INSERT was written in.
+                IF c.kind = 'added' AND c.default_sql IS NOT NULL THEN
+                    PERFORM steward._migration_exec(t.relid, format(
+                        'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', t.relid, c.expand_new,
+                        steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', NULL)));
+                END IF;
+                PERFORM steward._migration_add_constraints(mig, t.relid, c);
+                made := made || ARRAY[CASE WHEN c.not_null THEN c.not_null_name END,
+                                      CASE WHEN c.check_sql IS NOT NULL THEN c.check_name END,
+                                      CASE WHEN c.fk_table IS NOT NULL THEN c.fk_name END]::text[];
+            END IF;
+        END LOOP;
+        FOR stmt IN SELECT steward._migration_column_grants(mig, t.relid) LOOP
+            PERFORM steward._migration_exec(t.relid, stmt);
+        END LOOP;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s ADD COLUMN _steward_side "char"',
+                                                        t.relid));
+        -- The trigger's arguments: the migration, then the NOT VALID
+        -- constraints it added, which a table restored without its record
+        -- still names (migration_forget drops those and no other).
+        PERFORM steward._migration_exec(t.relid, format(
+            'CREATE TRIGGER zz_steward_migration BEFORE INSERT OR UPDATE ON %s '
+            'FOR EACH ROW EXECUTE FUNCTION steward._migration_trigger(%s)', t.relid,
+            array_to_string(ARRAY(SELECT quote_literal(a)
+                                    FROM unnest(mig || array_remove(made, NULL)) WITH ORDINALITY u(a, i)
+                                   ORDER BY i), ', ')));
+        -- ALWAYS: a logical-replication subscriber's apply worker writes
+        -- under session_replication_role = replica; its writes need both
+        -- shapes too (recheck8 N4).
+        PERFORM steward._migration_exec(t.relid, format(
+            'ALTER TABLE %s ENABLE ALWAYS TRIGGER zz_steward_migration', t.relid));
+        -- Subscribers keep receiving the old shape's columns only.
+        PERFORM steward._migration_publish(mig, t.relid, 'old', false, false);
+    END LOOP;
+
+    PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig));
+    PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig || '_old'));
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_exec(t.relid, steward._migration_view_sql(mig, t.relid, 'new'));
+        PERFORM steward._migration_exec(t.relid, steward._migration_view_sql(mig, t.relid, 'old'));
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid AND x.kind = 'pair'
+                    AND x.default_sql IS NOT NULL LOOP
+            PERFORM steward._migration_exec(t.relid, format(
+                'ALTER VIEW %I.%I ALTER COLUMN %I SET DEFAULT %s', mig,
+                coalesce(t.new_name, t.relname), c.new_name,
+                steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', NULL)));
+        END LOOP;
+        FOREACH nsp IN ARRAY ARRAY[mig, mig || '_old'] LOOP
+            FOR stmt IN SELECT steward._migration_grants(t.relid, nsp,
+                            CASE WHEN nsp = mig THEN coalesce(t.new_name, t.relname) ELSE t.relname END)
+                        UNION ALL
+                        SELECT steward._migration_view_column_grants(mig, t.relid,
+                            CASE WHEN nsp = mig THEN 'new' ELSE 'old' END) LOOP
+                PERFORM steward._migration_exec(t.relid, stmt);
+            END LOOP;
+        END LOOP;
+        PERFORM steward._migration_notice_column_grantees(mig, t.relid);
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_values_check(mig text, t steward.migration_tables)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    results jsonb := '[]';
+    c steward.migration_columns;
+    "check" text;
+    passed boolean;
+    detail text;
+    bads text[];
+    actuals text[];
+    expecteds text[];
+    newcol text;
+    oldcol text;
+    upx text;
+    downx text;
+    keys text;
+    q text;
+    res text[];
+BEGIN
+    bads := '{}'; actuals := '{}'; expecteds := '{}';
+    FOR c IN SELECT * FROM steward.migration_columns x
+              WHERE x.migration = mig AND x.relid = t.relid
+                AND (x.up_sql IS NOT NULL OR x.down_sql IS NOT NULL) ORDER BY x.ord LOOP
+        newcol := NULL; upx := NULL; oldcol := NULL; downx := NULL;
+        IF c.up_sql IS NOT NULL AND c.kind IN ('pair', 'added') THEN
+            newcol := format('%I', (steward._migration_physical(mig, t.relid, 'new', ARRAY[c.new_name::text]))[1]);
+            upx := steward._migration_bind(mig, t.relid, 'old', c.up_sql, c.up_params, c.new_type);
+        END IF;
+        IF c.down_sql IS NOT NULL AND c.kind IN ('pair', 'dropped') THEN
+            oldcol := format('%I', (steward._migration_physical(mig, t.relid, 'old', ARRAY[c.old_name::text]))[1]);
+            downx := steward._migration_bind(mig, t.relid, 'new', c.down_sql, c.down_params, c.old_type);
+        END IF;
+        bads := bads || format('CASE _steward_side WHEN ''o'' THEN %s WHEN ''n'' THEN %s ELSE false END',
+                               CASE WHEN upx IS NULL THEN 'false'
+                                    ELSE format('%s IS DISTINCT FROM (%s)', newcol, upx) END,
+                               CASE WHEN downx IS NULL THEN 'false'
+                                    ELSE format('%s IS DISTINCT FROM (%s)', oldcol, downx) END);
+        actuals := actuals || format('coalesce(CASE _steward_side WHEN ''o'' THEN %s::text WHEN ''n'' THEN %s::text END, chr(30))',
+                                     coalesce(newcol, 'NULL'), coalesce(oldcol, 'NULL'));
+        expecteds := expecteds || format('coalesce(CASE _steward_side WHEN ''o'' THEN (%s)::text WHEN ''n'' THEN (%s)::text END, chr(30))',
+                                         coalesce(upx, 'NULL'), coalesce(downx, 'NULL'));
+    END LOOP;
+    IF cardinality(bads) > 0 THEN
+        SELECT string_agg(format('%I::text', k), ', ' ORDER BY i) INTO keys
+          FROM unnest(t.key_columns) WITH ORDINALITY u(k, i);
+        q := format(
+            'WITH v AS (SELECT (hashtextextended(ARRAY[%1$s]::text, 0) %% 16 + 16) %% 16 AS b, '
+            '                  ARRAY[%1$s]::text AS k, (%2$s) AS bad, '
+            '                  hashtextextended(concat_ws(chr(31), _steward_side, %3$s) COLLATE "C", 0)::numeric AS ha, '
+            '                  hashtextextended(concat_ws(chr(31), _steward_side, %4$s) COLLATE "C", 0)::numeric AS he '
+            '             FROM ONLY %5$s WHERE _steward_side IS NOT NULL), '
+            '     g AS (SELECT b, count(*) AS n, count(*) FILTER (WHERE bad) AS nbad, '
+            '                  sum(ha) AS ha, sum(he) AS he, min(k) FILTER (WHERE bad) AS bmin, '
+            '                  max(k) FILTER (WHERE bad) AS bmax '
+            '             FROM v GROUP BY b) '
+            'SELECT sum(n), sum(nbad), count(*), count(*) FILTER (WHERE ha <> he), '
+            '       string_agg(format(''range %%s: %%s rows differ, e.g. keys %%s and %%s'', '
+            '                         b, nbad, bmin, bmax), ''; '' ORDER BY b) '
+            '         FILTER (WHERE nbad > 0 OR ha <> he) '
+            '  FROM g',
+            keys, array_to_string(bads, ' OR '), array_to_string(actuals, ', '),
+            array_to_string(expecteds, ', '), t.relid);
+        res := steward._migration_exec(t.relid, q);
+        "check" := format('values %s', t.relid);
+        passed := coalesce(res[2]::bigint, 0) = 0;
+        detail := CASE WHEN passed
+                       THEN format('%s rows: new columns = up(old), old columns = down(new)',
+                                   coalesce(res[1], '0'))
+                       ELSE format('%s of %s rows differ (%s)', res[2], res[1], res[5]) END;
+        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+        "check" := format('checksums %s', t.relid);
+        passed := coalesce(res[4]::bigint, 0) = 0;
+        detail := CASE WHEN passed
+                       THEN format('%s key ranges: checksums of the derived columns and of up/down agree',
+                                   coalesce(res[3], '0'))
+                       ELSE format('%s of %s key ranges disagree (%s)', res[4], res[3], res[5]) END;
+        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+    END IF;
+    RETURN results;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_settle_names(mig text, t steward.migration_tables)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n record;
+BEGIN
+    FOR n IN SELECT x.name, left(x.base, 63) AS base, x.kinds, x.cols, x.exact
+               FROM steward.migration_columns c,
+                    LATERAL (VALUES (c.fk_name, format('%s_%s_fkey', t.relname, c.new_name),
+                                     '{f}'::"char"[], ARRAY[c.new_name::text], false),
+                                    (c.check_name, format('%s_%s_check', t.relname, c.new_name),
+                                     '{c}', ARRAY[c.new_name::text], false),
+                                    (c.unique_name, coalesce(c.unique_final::text,
+                                                    format('%s_%s_%s', t.relname, c.new_name,
+                                                           CASE WHEN c.unique_method = 'steward_hash'
+                                                                THEN 'excl' ELSE 'key' END)),
+                                     '{u,x}', c.unique_with || c.new_name::text, true)) x(name, base, kinds, cols, exact)
+              WHERE c.migration = mig AND c.relid = t.relid AND c.kind = 'pair' AND x.name IS NOT NULL LOOP
+        CONTINUE WHEN n.name = n.base
+            OR NOT EXISTS (SELECT 1 FROM pg_constraint k
+                            WHERE k.conrelid = t.relid AND k.conname = n.name AND k.contype = ANY (n.kinds)
+                              AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text) FROM pg_attribute a
+                                    WHERE a.attrelid = t.relid AND a.attnum = ANY (k.conkey))
+                                  OPERATOR(pg_catalog.@>) n.cols
+                              AND (NOT n.exact OR pg_catalog.cardinality(k.conkey) = pg_catalog.cardinality(n.cols)))
+            OR steward._migration_free_name(t.relid, n.base) <> n.base;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I',
+                                                        t.relid, n.name, n.base));
+    END LOOP;
+END
+$$;
+

@@ -739,6 +739,25 @@ SELECT jsonb_build_object(
                    WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum))
 $$;
 
+-- The COLLATE clause of a changed column's new column (kind 'pair'): the
+-- old column's collation when the new type is collatable and that is not
+-- the type's default, which ADD COLUMN would give (quote2: a column of
+-- "C", or of a case-insensitive collation with its unique key, sorted and
+-- compared otherwise after the switch, the key letting in 'A' beside
+-- 'a').  The step changes what it names, not the collation.  '' when
+-- there is nothing to keep.
+CREATE FUNCTION steward._migration_collate_clause(rel regclass, c steward.migration_columns)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT coalesce((SELECT format(' COLLATE %s', a.attcollation::regcollation)
+                   FROM pg_attribute a, pg_type ty
+                  WHERE c.kind = 'pair' AND a.attrelid = rel AND a.attname = c.expand_old
+                    AND NOT a.attisdropped AND ty.oid = pg_catalog.to_regtype(c.new_type)
+                    AND ty.typcollation <> 0 AND a.attcollation NOT IN (0, ty.typcollation)), '')
+$$;
+
 -- The checks migration_start makes before it reads any step: a name that
 -- fits its two schemas ("<name>", "<name>_old") and is not taken, and a
 -- non-empty array of steps.  Raises 22004, 22023, 42710 or 42P06.
@@ -900,6 +919,28 @@ BEGIN
             USING ERRCODE = 'dependent_objects_still_exist',
                   DETAIL = 'The new column gets the constraints its step names, the column''s one CHECK over it alone, its one simple foreign key and its one single-column UNIQUE constraint; the old column goes at cleanup with the others.',
                   HINT = 'Name them in the step ("check", "references", "unique", over the new shape), or drop them first (ALTER TABLE ... DROP CONSTRAINT) if the new column should not have them.';
+    END IF;
+    -- The step's key compares with the new column's collation, the old
+    -- column's (_migration_collate_clause): a unique index of the column
+    -- under another collation took other values for equal when one of the
+    -- two is nondeterministic (case- or accent-insensitive), and the key
+    -- would let in rows it refused, or refuse rows it holds.
+    SELECT string_agg(format('unique index %I compares it with collation %s, the column with %s',
+                             ic.relname, k.oid::regcollation, ac.oid::regcollation), '; ' ORDER BY ic.relname)
+      INTO lost
+      FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid,
+           unnest(i.indkey::int2[], i.indcollation::oid[]) u(n, coll)
+      JOIN pg_collation k ON k.oid = u.coll
+      JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = u.n
+      JOIN pg_collation ac ON ac.oid = a.attcollation
+     WHERE i.indrelid = rel AND i.indisunique AND a.attname = col AND body ? 'unique'
+       AND u.coll <> a.attcollation AND NOT (k.collisdeterministic AND ac.collisdeterministic);
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION '% would make the key of column "%" of relation "%" compare values otherwise: %',
+                what, col, steward._relation_name(rel), lost
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'The new column keeps the column''s collation, and its key compares with it; a nondeterministic collation takes values for equal that another does not.',
+                  HINT = 'Make the unique index over the column''s own collation first (CREATE UNIQUE INDEX CONCURRENTLY, then DROP INDEX CONCURRENTLY of the old one), or give the column that collation (ALTER TABLE ... ALTER COLUMN ... TYPE ... COLLATE).';
     END IF;
     -- Other indexes are not copied (a plain build would block writes):
     -- the owner can build them on the new column concurrently meanwhile.
@@ -2212,8 +2253,8 @@ BEGIN
         FOR c IN SELECT * FROM steward.migration_columns x
                   WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord LOOP
             IF c.kind IN ('pair', 'added') THEN
-                PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s ADD COLUMN %I %s',
-                                                                t.relid, c.expand_new, c.new_type));
+                PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s ADD COLUMN %I %s%s',
+                        t.relid, c.expand_new, c.new_type, steward._migration_collate_clause(t.relid, c)));
                 -- An added column's default is the table's (old inserts
                 -- need it too); a changed column's default lives on the
                 -- new view until the switch, so that the trigger can tell
@@ -3281,8 +3322,8 @@ BEGIN
         q := format(
             'WITH v AS (SELECT (hashtextextended(ARRAY[%1$s]::text, 0) %% 16 + 16) %% 16 AS b, '
             '                  ARRAY[%1$s]::text AS k, (%2$s) AS bad, '
-            '                  hashtextextended(concat_ws(chr(31), _steward_side, %3$s), 0)::numeric AS ha, '
-            '                  hashtextextended(concat_ws(chr(31), _steward_side, %4$s), 0)::numeric AS he '
+            '                  hashtextextended(concat_ws(chr(31), _steward_side, %3$s) COLLATE "C", 0)::numeric AS ha, '
+            '                  hashtextextended(concat_ws(chr(31), _steward_side, %4$s) COLLATE "C", 0)::numeric AS he '
             '             FROM ONLY %5$s WHERE _steward_side IS NOT NULL), '
             '     g AS (SELECT b, count(*) AS n, count(*) FILTER (WHERE bad) AS nbad, '
             '                  sum(ha) AS ha, sum(he) AS he, min(k) FILTER (WHERE bad) AS bmin, '
@@ -4155,6 +4196,12 @@ $$;
 -- changed column under a numbered name (steward._migration_free_name:
 -- the old column had one of that name) takes the plain name back, so the
 -- application sees the names it knew (in unique_violation errors, say).
+-- Only while that name is still the migration's constraint (its kind, on
+-- the new column; a key over exactly the step's columns): after complete
+-- the user may rename it (ALTER INDEX passes the guard), and a constraint
+-- of theirs may take the freed name over other columns, which is not the
+-- key the old name stood for.  A constraint the user renamed keeps the
+-- user's name.
 CREATE FUNCTION steward._migration_settle_names(mig text, t steward.migration_tables)
 RETURNS void
 LANGUAGE plpgsql
@@ -4163,17 +4210,25 @@ AS $$
 DECLARE
     n record;
 BEGIN
-    FOR n IN SELECT x.name, left(x.base, 63) AS base
+    FOR n IN SELECT x.name, left(x.base, 63) AS base, x.kinds, x.cols, x.exact
                FROM steward.migration_columns c,
-                    LATERAL (VALUES (c.fk_name, format('%s_%s_fkey', t.relname, c.new_name)),
-                                    (c.check_name, format('%s_%s_check', t.relname, c.new_name)),
+                    LATERAL (VALUES (c.fk_name, format('%s_%s_fkey', t.relname, c.new_name),
+                                     '{f}'::"char"[], ARRAY[c.new_name::text], false),
+                                    (c.check_name, format('%s_%s_check', t.relname, c.new_name),
+                                     '{c}', ARRAY[c.new_name::text], false),
                                     (c.unique_name, coalesce(c.unique_final::text,
                                                     format('%s_%s_%s', t.relname, c.new_name,
                                                            CASE WHEN c.unique_method = 'steward_hash'
-                                                                THEN 'excl' ELSE 'key' END)))) x(name, base)
+                                                                THEN 'excl' ELSE 'key' END)),
+                                     '{u,x}', c.unique_with || c.new_name::text, true)) x(name, base, kinds, cols, exact)
               WHERE c.migration = mig AND c.relid = t.relid AND c.kind = 'pair' AND x.name IS NOT NULL LOOP
         CONTINUE WHEN n.name = n.base
-            OR NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = t.relid AND k.conname = n.name)
+            OR NOT EXISTS (SELECT 1 FROM pg_constraint k
+                            WHERE k.conrelid = t.relid AND k.conname = n.name AND k.contype = ANY (n.kinds)
+                              AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text) FROM pg_attribute a
+                                    WHERE a.attrelid = t.relid AND a.attnum = ANY (k.conkey))
+                                  OPERATOR(pg_catalog.@>) n.cols
+                              AND (NOT n.exact OR pg_catalog.cardinality(k.conkey) = pg_catalog.cardinality(n.cols)))
             OR steward._migration_free_name(t.relid, n.base) <> n.base;
         PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I',
                                                         t.relid, n.name, n.base));
