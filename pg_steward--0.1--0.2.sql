@@ -34791,3 +34791,102 @@ BEGIN
 END
 $$;
 
+
+-- vers14 (review25 W3): steward.tracked_columns and verify() name a
+-- partition whose DETACH PARTITION ... CONCURRENTLY is pending (half
+-- detached until FINALIZE; its former ancestors' rules still apply).
+CREATE FUNCTION steward._detach_pending_problem(tbl regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('partition %s is half detached from %s (its DETACH PARTITION ... CONCURRENTLY did not finish): '
+                  'the rules of %s and its ancestors still apply to its rows until the detach is finished: '
+                  'ALTER TABLE %s DETACH PARTITION %s FINALIZE',
+                  i.inhrelid::regclass, i.inhparent::regclass, i.inhparent::regclass,
+                  i.inhparent::regclass, i.inhrelid::regclass)
+      FROM pg_inherits i
+     WHERE i.inhdetachpending
+       AND i.inhrelid IN (WITH RECURSIVE tree(relid) AS (
+                              SELECT tbl::oid
+                              UNION
+                              SELECT c.inhrelid FROM pg_inherits c JOIN tree t ON c.inhparent = t.relid)
+                          SELECT relid FROM tree)
+     ORDER BY i.inhrelid::regclass::text
+     LIMIT 1
+$$;
+
+CREATE OR REPLACE VIEW steward.tracked_columns AS
+SELECT r.relid,
+       r.attname                AS column_name,
+       r.kind,
+       a.atttypid::regtype     AS data_type,
+       c.oid IS NOT NULL AND p.column_problem IS NULL AND p.storage_problem IS NULL AS enforced,
+       r.machine,
+       r.changed_at             AS changed_at_column,
+       r.created_at             AS tracked_since,
+       CASE WHEN c.oid IS NULL
+            THEN pg_catalog.format('relation with OID %s does not exist: pg_steward enforces no rule on it (a relation created later with that OID starts without it); '
+                                   'remove it as a superuser: DELETE FROM steward.column_rules WHERE relid::oid = %s',
+                                   r.relid::pg_catalog.oid, r.relid::pg_catalog.oid)
+            ELSE coalesce(p.column_problem, p.storage_problem,
+                          steward._rule_machine_problem(r.relid, r.attname, r.kind, r.machine),
+                          steward._rule_version_problem(r.relid, r.attname, r.kind),
+                          steward._rule_changed_at_problem(r.relid, r.changed_at),
+                          steward._detach_pending_problem(r.relid)) END AS problem
+  FROM steward.column_rules r
+  LEFT JOIN pg_catalog.pg_class c ON c.oid = r.relid
+  LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
+  LEFT JOIN pg_catalog.pg_attribute a
+         ON a.attrelid = r.relid AND a.attname = r.attname AND NOT a.attisdropped
+  CROSS JOIN LATERAL (
+       SELECT steward._rule_column_problem(r.relid, r.attname, r.kind) AS column_problem,
+              -- A partitioned table's rule is enforced when every partition
+              -- that stores rows is a steward table (foreign tables are
+              -- another server's; the DDL guard, storage_guard.c, keeps it so).
+              CASE WHEN c.relkind = 'p'
+                   THEN (SELECT pg_catalog.format('partition %s does not use access method steward: pg_steward enforces no rule on its rows',
+                                                  pc.oid::pg_catalog.regclass)
+                           FROM pg_catalog.pg_partition_tree(c.oid) t
+                           JOIN pg_catalog.pg_class pc ON pc.oid = t.relid
+                           LEFT JOIN pg_catalog.pg_am pa ON pa.oid = pc.relam
+                          WHERE pc.relkind = 'r'
+                            AND pa.amname IS DISTINCT FROM 'steward'
+                          ORDER BY pc.oid::pg_catalog.regclass::pg_catalog.text LIMIT 1)
+                   WHEN am.amname IS DISTINCT FROM 'steward'
+                   THEN 'the relation does not use access method steward: pg_steward enforces no rule on it'
+              END AS storage_problem) p
+ -- pg_steward's own rule (steward.migration_runs.phase) is not the user's.
+ WHERE c.relnamespace IS DISTINCT FROM 'steward'::pg_catalog.regnamespace;
+GRANT SELECT ON steward.tracked_columns TO PUBLIC;
+
+CREATE FUNCTION steward._verify_detach_pending(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_detach_pending');
+    detail := steward._detach_pending_problem(tbl);
+    IF detail IS NOT NULL THEN
+        "check" := 'detach pending'; passed := false;
+        RETURN NEXT;
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._verify_rules(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rules');
+    RETURN QUERY SELECT * FROM steward._verify_rule_storage(tbl, NULL);
+    RETURN QUERY SELECT * FROM steward._verify_rule_rows(tbl, NULL);
+    RETURN QUERY SELECT * FROM steward._verify_state_cap(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_version_columns(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_detach_pending(tbl);
+END
+$$;

@@ -102,6 +102,7 @@
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
 #include "migrate/migrate.h"
+#include "tableam/rules.h"
 
 PG_FUNCTION_INFO_V1(steward_relayout_trigger);
 PG_FUNCTION_INFO_V1(steward_relayout_exec);
@@ -231,7 +232,7 @@ steward_migration_forget_target(Relation rel, const Trigger *trigger)
 
 	if (trigger->tgisclone)
 	{
-		List	   *ancestors = get_partition_ancestors(target);
+		List	   *ancestors = steward_partition_ancestors(target);
 		Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
 		ListCell   *lc;
 

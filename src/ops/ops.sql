@@ -620,10 +620,30 @@ BEGIN
 END
 $$;
 
+-- Part of steward.verify(), run as the owner of tbl: a failed row when
+-- tbl or a partition below it is half detached (steward.
+-- _detach_pending_problem: its former ancestors' rules still apply until
+-- FINALIZE; review25 W3), none otherwise.
+CREATE FUNCTION steward._verify_detach_pending(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_detach_pending');
+    detail := steward._detach_pending_problem(tbl);
+    IF detail IS NOT NULL THEN
+        "check" := 'detach pending'; passed := false;
+        RETURN NEXT;
+    END IF;
+END
+$$;
+
 -- Part of steward.verify(), run as the owner of tbl: one row per rule
 -- pg_steward enforces on tbl (steward._verify_rule_rows), a failed row
 -- when tbl is past the cap of state machines or two version columns reach
--- it, then one per steward_hash index (consistent with the table).
+-- it, then one per steward_hash index (consistent with the table), and
+-- a failed row when a partition of tbl (or tbl) is half detached.
 CREATE FUNCTION steward._verify_rules(tbl regclass)
 RETURNS TABLE ("check" text, passed boolean, detail text)
 LANGUAGE plpgsql
@@ -636,6 +656,7 @@ BEGIN
     RETURN QUERY SELECT * FROM steward._verify_state_cap(tbl);
     RETURN QUERY SELECT * FROM steward._verify_version_columns(tbl);
     RETURN QUERY SELECT * FROM steward._verify_hash_indexes(tbl);
+    RETURN QUERY SELECT * FROM steward._verify_detach_pending(tbl);
 END
 $$;
 

@@ -141,7 +141,7 @@ steward_origin_readable_ancestor(const StewardRowOrigin *origin, AttrNumber attn
 	if (!rel->rd_rel->relispartition)
 		return NULL;
 	colname = NameStr(TupleDescAttr(RelationGetDescr(rel), oattnum - 1)->attname);
-	ancestors = get_partition_ancestors(RelationGetRelid(rel));
+	ancestors = steward_partition_ancestors(RelationGetRelid(rel));
 	foreach(lc, ancestors)
 	{
 		Relation	anc = relation_open(lfirst_oid(lc), AccessShareLock);
@@ -219,7 +219,7 @@ steward_table_written(Relation rel)
 	if (!rel->rd_rel->relispartition ||
 		pg_class_aclcheck(result, GetUserId(), any) == ACLCHECK_OK)
 		return result;
-	ancestors = get_partition_ancestors(result);
+	ancestors = steward_partition_ancestors(result);
 	foreach(lc, ancestors)
 		if (pg_class_aclcheck(lfirst_oid(lc), GetUserId(), any) == ACLCHECK_OK)
 		{

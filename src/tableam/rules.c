@@ -275,6 +275,34 @@ scan_rules_for(Relation rulesrel, Snapshot snapshot, Oid relid,
 	ExecDropSingleTupleTableSlot(slot);
 }
 
+/*
+ * The partitioned ancestors of relation relid, nearest first (NIL for a
+ * table that is no partition), including a parent whose ALTER TABLE ...
+ * DETACH PARTITION ... CONCURRENTLY is pending: its first phase committed
+ * and FINALIZE has not (review25 W3).  PostgreSQL 15's
+ * get_partition_ancestors stops below such a parent, but a transaction
+ * whose snapshot predates the detach still routes rows through it into the
+ * partition, and the partition stays half detached until FINALIZE: its
+ * former ancestors' rules keep applying until then.  FINALIZE clears
+ * relispartition (a pg_class update, so the partition's relcache and its
+ * cached rules are invalidated).  Reads pg_inherits and the syscache; locks
+ * nothing (callers that read an ancestor's definition lock it).  Errors:
+ * none of its own (core's elog if pg_inherits lacks the row of a relation
+ * whose relispartition is true, a corrupt catalog).
+ */
+List *
+steward_partition_ancestors(Oid relid)
+{
+	List	   *result = NIL;
+
+	while (get_rel_relispartition(relid))
+	{
+		relid = get_partition_parent(relid, true);
+		result = lappend_oid(result, relid);
+	}
+	return result;
+}
+
 /* Called with one table's rules (visit_rules_up); true stops the walk. */
 typedef bool (*RulesVisit) (Oid relid, const RulesBuild *b, void *arg);
 
@@ -299,7 +327,7 @@ visit_rules_up(Relation rel, RulesVisit visit, void *arg)
 	snapshot = rules_snapshot();
 	relids = list_make1_oid(RelationGetRelid(rel));
 	if (rel->rd_rel->relispartition)
-		relids = list_concat(relids, get_partition_ancestors(RelationGetRelid(rel)));
+		relids = list_concat(relids, steward_partition_ancestors(RelationGetRelid(rel)));
 	foreach(lc, relids)
 	{
 		RulesBuild *b = palloc0(sizeof(RulesBuild));
@@ -494,7 +522,7 @@ load_rules(Relation rel, MemoryContext cxt, bool with_key)
 		/* Rules of partitioned ancestors apply to their partitions. */
 		if (rel->rd_rel->relispartition)
 			relids = list_concat(relids,
-								 get_partition_ancestors(RelationGetRelid(rel)));
+								 steward_partition_ancestors(RelationGetRelid(rel)));
 
 		foreach(lc, relids)
 			scan_rules_for(rulesrel, snapshot, lfirst_oid(lc), rel, b);

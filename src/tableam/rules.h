@@ -128,6 +128,7 @@ steward_get_rules(Relation rel)
 	return steward_cache_rules(rel);
 }
 extern StewardRules *steward_load_rules(Relation rel);
+extern List *steward_partition_ancestors(Oid relid);
 extern bool steward_rule_type_checked(const char *kind, Oid typid);
 extern Oid	steward_column_rule_relid(Relation rel, AttrNumber attnum, bool state);
 extern char *steward_ancestor_rule_name(Relation rel, const char *colname, bool state);

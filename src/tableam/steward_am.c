@@ -874,7 +874,7 @@ forget_moving_row(void)
 static Oid
 partition_root(Oid relid)
 {
-	List	   *ancestors = get_partition_ancestors(relid);
+	List	   *ancestors = steward_partition_ancestors(relid);
 	Oid			root = ancestors != NIL ? llast_oid(ancestors) : InvalidOid;
 
 	list_free(ancestors);

@@ -106,7 +106,7 @@ self_and_ancestor_list(Oid relid)
 	List	   *relids = list_make1_oid(relid);
 
 	if (get_rel_relispartition(relid))
-		relids = list_concat(relids, get_partition_ancestors(relid));
+		relids = list_concat(relids, steward_partition_ancestors(relid));
 	return relids;
 }
 

@@ -232,10 +232,41 @@ AS $$
      LIMIT 1
 $$;
 
+-- Why a rule of tbl is left half applied: tbl or a partition below it is
+-- half detached (ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY whose
+-- second phase was cancelled or is still waiting: pg_inherits row
+-- pending), NULL when none.  The rules of its former ancestors still
+-- apply to its rows (the write path walks up through a pending parent,
+-- review25 W3) and a transaction whose snapshot predates the detach still
+-- writes it through the parent, until FINALIZE makes it a table of its
+-- own; the problem names that command.  The tree is read from pg_inherits
+-- itself: pg_partition_tree leaves out a partition whose detach is pending.
+CREATE FUNCTION steward._detach_pending_problem(tbl regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('partition %s is half detached from %s (its DETACH PARTITION ... CONCURRENTLY did not finish): '
+                  'the rules of %s and its ancestors still apply to its rows until the detach is finished: '
+                  'ALTER TABLE %s DETACH PARTITION %s FINALIZE',
+                  i.inhrelid::regclass, i.inhparent::regclass, i.inhparent::regclass,
+                  i.inhparent::regclass, i.inhrelid::regclass)
+      FROM pg_inherits i
+     WHERE i.inhdetachpending
+       AND i.inhrelid IN (WITH RECURSIVE tree(relid) AS (
+                              SELECT tbl::oid
+                              UNION
+                              SELECT c.inhrelid FROM pg_inherits c JOIN tree t ON c.inhparent = t.relid)
+                          SELECT relid FROM tree)
+     ORDER BY i.inhrelid::regclass::text
+     LIMIT 1
+$$;
+
 -- enforced: the rule holds on every write of the table's rows; problem:
 -- why not (NULL when enforced), or, for a rule that is, why it refuses
 -- every write (its machine is gone, or a second version column reaches a
--- table it reaches) or why its changed_at column is not stamped.  A row naming no relation (stored as
+-- table it reaches), why its changed_at column is not stamped, or that a
+-- partition it reaches is half detached.  A row naming no relation (stored as
 -- sent under session_replication_role = replica; refused under origin,
 -- review23 R5) is listed too, enforced = f, relid its OID.
 CREATE VIEW steward.tracked_columns AS
@@ -254,7 +285,8 @@ SELECT r.relid,
             ELSE coalesce(p.column_problem, p.storage_problem,
                           steward._rule_machine_problem(r.relid, r.attname, r.kind, r.machine),
                           steward._rule_version_problem(r.relid, r.attname, r.kind),
-                          steward._rule_changed_at_problem(r.relid, r.changed_at)) END AS problem
+                          steward._rule_changed_at_problem(r.relid, r.changed_at),
+                          steward._detach_pending_problem(r.relid)) END AS problem
   FROM steward.column_rules r
   LEFT JOIN pg_catalog.pg_class c ON c.oid = r.relid
   LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam

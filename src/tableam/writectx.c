@@ -53,6 +53,7 @@
 #include "utils/partcache.h"
 #include "utils/rel.h"
 
+#include "tableam/rules.h"
 #include "tableam/writectx.h"
 
 typedef struct WritingStatement
@@ -466,7 +467,7 @@ steward_statement_foreign_move(Relation rel, CommandId cid, ItemPointer otid,
 		root = RelationGetRelid(rri->ri_RootResultRelInfo->ri_RelationDesc);
 	else
 	{
-		List	   *ancestors = get_partition_ancestors(relid);
+		List	   *ancestors = steward_partition_ancestors(relid);
 
 		root = ancestors != NIL ? llast_oid(ancestors) : InvalidOid;
 		list_free(ancestors);

@@ -38,8 +38,11 @@
  * DDL on a partitioned table does to the partitions it did not lock (ALTER
  * TABLE ONLY ... DROP DEFAULT over a NOT NULL partition, review24) is read
  * from their catalog rows only -- pg_inherits, the syscache, the rules
- * catalog -- never by opening them (not_null_below); so are the defaults
- * of a partition's ancestors (column_gives_null).
+ * catalog -- never by opening them (not_null_below).  A partition's own
+ * check reads its ancestors' defaults (column_gives_null) after taking
+ * AccessShareLock on them, topmost first (lock_ancestors): unlocked, it
+ * raced an ancestor's concurrent ALTER TABLE ONLY ... DROP DEFAULT and
+ * both passed (review25 W2).
  *
  *-------------------------------------------------------------------------
  */
@@ -572,7 +575,8 @@ stored_default(Oid relid, AttrNumber attnum)
  * ahead: it counts as giving a value, and a row it gives NULL fails with
  * core's 23502 on a NOT NULL partition, never stored without the column
  * (README.md).  Reads the syscache and pg_attrdef; relid need not be
- * locked (the check after DDL takes no lock: file header).
+ * locked (an ancestor's check after DDL takes no lock on the partitions
+ * below it; a partition's check locks its ancestors first: file header).
  */
 static bool
 column_gives_null(Oid relid, const char *name, bool *identity)
@@ -611,8 +615,9 @@ column_gives_null(Oid relid, const char *name, bool *identity)
 }
 
 /*
- * Column "name" in the partitioned ancestors of partition "rel", read
- * through the syscache (no lock).  *identity: whether one of them declares
+ * Column "name" in the partitioned ancestors of partition "rel" (one whose
+ * detach is pending included), read through the syscache after locking
+ * them (lock_ancestors).  *identity: whether one of them declares
  * it an identity column.  PostgreSQL 15 does not give partitions the
  * identity (nor a default): the column is NOT NULL without a default
  * there, rows routed through the ancestor get the identity's next value,
@@ -634,6 +639,26 @@ column_gives_null(Oid relid, const char *name, bool *identity)
  * with that SET DEFAULT as its fix: naming it again for each partition
  * below it would repeat the same fix.
  */
+/*
+ * AccessShareLock on each of "ancestors" (nearest first), topmost first as
+ * ALTER TABLE takes a tree's locks, before a partition's check reads their
+ * defaults (review25 W2): ALTER TABLE [ONLY] ... DROP DEFAULT / SET
+ * DEFAULT / DROP IDENTITY on an ancestor holds AccessExclusiveLock, so
+ * the partition's check waits for it to end and then reads what it
+ * committed, and an ancestor's ALTER begun after the check waits for the
+ * partition's transaction, whose NOT NULL its own check (not_null_below)
+ * then sees.  Without the lock each side read the catalog before the
+ * other committed and both passed.  A concurrent ALTER recursing from an
+ * ancestor that already holds the partition can deadlock with this: the
+ * detector reports it (40P01), nothing is left unchecked.
+ */
+static void
+lock_ancestors(List *ancestors)
+{
+	for (int i = list_length(ancestors) - 1; i >= 0; i--)
+		LockRelationOid(list_nth_oid(ancestors, i), AccessShareLock);
+}
+
 static Oid
 routing_gap(Relation rel, const char *name, bool *identity)
 {
@@ -644,7 +669,8 @@ routing_gap(Relation rel, const char *name, bool *identity)
 	*identity = false;
 	if (!rel->rd_rel->relispartition)
 		return InvalidOid;
-	up = get_partition_ancestors(RelationGetRelid(rel));
+	up = steward_partition_ancestors(RelationGetRelid(rel));
+	lock_ancestors(up);
 	foreach(lc, up)
 	{
 		bool		ancestor_identity;
@@ -937,7 +963,7 @@ static bool
 rule_reaches(Oid relid, const char *name)
 {
 	List	   *chain = lcons_oid(relid, get_rel_relispartition(relid) ?
-								  get_partition_ancestors(relid) : NIL);
+								  steward_partition_ancestors(relid) : NIL);
 	ListCell   *lc;
 	ListCell   *nc;
 
@@ -1377,7 +1403,7 @@ check_written_walk(Oid relid, bool configuring, WrittenJudge *judge,
 	 * listed its siblings' fixes).
 	 */
 	if (get_rel_relispartition(relid) && !(judge != NULL && judge->collect))
-		root = llast_oid(get_partition_ancestors(relid));
+		root = llast_oid(steward_partition_ancestors(relid));
 
 	tree = find_all_inheritors(root, configuring ? AccessShareLock : NoLock, NULL);
 	foreach(lc, tree)
@@ -1390,7 +1416,7 @@ check_written_walk(Oid relid, bool configuring, WrittenJudge *judge,
 		if (judge != NULL && judge->members != NIL)
 		{
 			List	   *up = r->rd_rel->relispartition ?
-				get_partition_ancestors(RelationGetRelid(r)) : NIL;
+				steward_partition_ancestors(RelationGetRelid(r)) : NIL;
 			ListCell   *uc;
 
 			judge->member_now = list_member_oid(judge->members, RelationGetRelid(r));
@@ -1718,7 +1744,7 @@ steward_check_written_columns_sql(PG_FUNCTION_ARGS)
 	if (!CheckRelationOidLockedByMe(relid, AccessShareLock, true))
 	{
 		root = get_rel_relispartition(relid) ?
-			llast_oid(get_partition_ancestors(relid)) : relid;
+			llast_oid(steward_partition_ancestors(relid)) : relid;
 		LockRelationOid(root, AccessShareLock);
 		(void) find_all_inheritors(root, AccessShareLock, NULL);
 	}
