@@ -23,9 +23,12 @@ export PATH=$PGBIN:$PATH
 S=${BASE:-/var/tmp/pg_steward-bench-page-room}; D=$S/pgdata
 P=${PORT:-5496}
 mkdir -p $S
+# Commands as postgres take their arguments as data (TAP 041): PATH and
+# every path go as "$1"..., never spliced into a command string.
+pg_as() { su postgres -s /bin/bash -c 'export PATH="$1"; shift; exec "$@"' -- pg_as "$PATH" "$@"; }
 if [ ! -d $D ]; then
   chown postgres $S
-  su postgres -c "PATH=$PATH initdb -D $D -A trust >/dev/null"
+  pg_as initdb -D "$D" -A trust >/dev/null
   cat >> $D/postgresql.conf <<C
 listen_addresses=''
 unix_socket_directories='$S'
@@ -38,11 +41,11 @@ autovacuum=off
 steward.idempotency_purge_databases='none'
 C
 fi
-su postgres -c "PATH=$PATH pg_ctl -D $D -l $S/log -w start >/dev/null" || true
-q() { su postgres -c "PATH=$PATH psql -X -q -h $S -p $P -d postgres -v ON_ERROR_STOP=1 $*"; }
-q -c "'DROP TABLE IF EXISTS orders CASCADE'" >/dev/null 2>&1 || true
-q -c "'CREATE EXTENSION IF NOT EXISTS pg_steward'" >/dev/null 2>&1
-q -c "'SELECT steward.migration_rollback(name) FROM steward.migration_runs WHERE phase NOT IN (''rolled_back'',''cleaned_up'')'" >/dev/null 2>&1 || true
+pg_as pg_ctl -D "$D" -l "$S/log" -w start >/dev/null || true
+q() { pg_as psql -X -q -h "$S" -p "$P" -d postgres -v ON_ERROR_STOP=1 "$@"; }
+q -c 'DROP TABLE IF EXISTS orders CASCADE' >/dev/null 2>&1 || true
+q -c 'CREATE EXTENSION IF NOT EXISTS pg_steward' >/dev/null 2>&1
+q -c "SELECT steward.migration_rollback(name) FROM steward.migration_runs WHERE phase NOT IN ('rolled_back','cleaned_up')" >/dev/null 2>&1 || true
 cat > $S/setup.sql <<SQL
 DROP TABLE IF EXISTS orders;
 CREATE TABLE orders (order_id bigint PRIMARY KEY, user_id bigint NOT NULL, status text NOT NULL DEFAULT 'created',
@@ -70,8 +73,8 @@ SELECT $N AS rows, pg_relation_size('orders') / 8192 AS heap_pages, :heap0 / 819
 SQL
 chown postgres $S/run.sql
 if [ "${PERF:-0}" = 1 ]; then
-  q -c "'SELECT pg_sleep(0)'" >/dev/null
-  su postgres -c "PATH=$PATH psql -X -h $S -p $P -d postgres -c 'SELECT pg_backend_pid()' -At -c 'SELECT pg_sleep(2)' -f $S/run.sql" > $S/out.$FF.$B.${PREGROW:-0} 2>&1 &
+  q -c 'SELECT pg_sleep(0)' >/dev/null
+  pg_as psql -X -h "$S" -p "$P" -d postgres -c 'SELECT pg_backend_pid()' -At -c 'SELECT pg_sleep(2)' -f "$S/run.sql" > $S/out.$FF.$B.${PREGROW:-0} 2>&1 &
   sleep 1; pid=$(head -1 $S/out.$FF.$B.${PREGROW:-0})
   perf record -g -o $S/perf.$FF.$B.${PREGROW:-0}.data -p $pid -- sleep 60 >/dev/null 2>&1 &
   wait %1; sleep 0.5; kill -INT %2 2>/dev/null || true; wait || true
