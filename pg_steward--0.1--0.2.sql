@@ -34890,3 +34890,165 @@ BEGIN
     RETURN QUERY SELECT * FROM steward._verify_detach_pending(tbl);
 END
 $$;
+
+-- review25 W1 (vers15): a NULL version counts as below 1 in the label's
+-- check of stored rows and in verify().
+CREATE FUNCTION steward._verify_versions_detail(tbl regclass, col name, below bigint, nulls bigint)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN below = 0 AND nulls = 0 THEN 'all versions >= 1'
+                WHEN nulls = 0
+                THEN format('%s with a version below 1: a dump of the table does not restore until fixed: '
+                            'UPDATE %s SET %I = 1 WHERE %I < 1',
+                            CASE WHEN below = 1 THEN '1 row' ELSE below || ' rows' END, tbl, col, col)
+                ELSE format('%s without a version (NULL): WHERE %I = :read never matches %s and a dump of the table restores %s as 1%s: '
+                            'UPDATE %s SET %I = 1 WHERE %I IS NULL OR %I < 1',
+                            CASE WHEN nulls = 1 THEN '1 row' ELSE nulls || ' rows' END, col,
+                            CASE WHEN nulls = 1 THEN 'it' ELSE 'them' END, CASE WHEN nulls = 1 THEN 'it' ELSE 'them' END,
+                            CASE WHEN below = 0 THEN ''
+                                 ELSE format('; %s with a version below 1, which it does not restore until fixed',
+                                             CASE WHEN below = 1 THEN '1 row' ELSE below || ' rows' END) END,
+                            tbl, col, col, col) END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._apply_label_version(tbl regclass, col name, typ oid)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    other name;
+    n bigint;
+    nulls bigint;
+BEGIN
+    IF typ <> 'int8'::regtype THEN
+        RAISE EXCEPTION 'version column "%" of relation "%" must be of type bigint', col, steward._relation_name(tbl)
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    SELECT r.attname INTO other FROM steward.column_rules r
+     WHERE r.relid = tbl AND r.kind = 'version' AND r.attname <> col;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" already tracks versions in column "%"', steward._relation_name(tbl), other
+            USING ERRCODE = 'duplicate_object', DETAIL = 'A table has at most one version column.';
+    END IF;
+    -- The rows are read as the table's owner (steward._migration_exec:
+    -- restricted, search_path pinned), never as the extension's owner that
+    -- runs this function: planning and scanning the table evaluates code
+    -- its owner wrote (index expressions and predicates, folded by the
+    -- planner; policies).  A table that stores no row is not read: a
+    -- restore labels a table right after creating it, before its data and
+    -- before the GRANTs (given at the end) by which its owner may reach its
+    -- schema (review15 R15-2).
+    IF NOT steward._label_rows_stored(tbl) THEN
+        RETURN;
+    END IF;
+    -- NULL counts as below 1 (review25 W1), in the words of
+    -- steward_check_existing_versions (rules_api.c).
+    SELECT x[1]::bigint, x[2]::bigint INTO n, nulls
+      FROM (SELECT steward._migration_exec(tbl, format(
+                'SELECT pg_catalog.count(*) FILTER (WHERE %I OPERATOR(pg_catalog.<) 1), '
+                'pg_catalog.count(*) FILTER (WHERE %I IS NULL) FROM %s', col, col, tbl)) AS x) q;
+    IF nulls > 0 THEN
+        RAISE EXCEPTION 'relation "%" has % in column "%"', steward._relation_name(tbl),
+                CASE WHEN n > 0 THEN (n + nulls) || ' rows without a version or with a version below 1'
+                     WHEN nulls = 1 THEN '1 row without a version' ELSE nulls || ' rows without a version' END, col
+            USING ERRCODE = 'check_violation',
+                  DETAIL = format('Versions start at 1: a NULL version matches no client''s WHERE %I = :read, and a dump restores it as 1.', col),
+                  HINT = format('Fix them first, for example: UPDATE %s SET %I = 1 WHERE %I IS NULL OR %I < 1;', tbl, col, col, col);
+    END IF;
+    IF n > 0 THEN
+        RAISE EXCEPTION 'relation "%" has % with a version below 1 in column "%"', steward._relation_name(tbl), CASE WHEN n = 1 THEN '1 row' ELSE n || ' rows' END, col
+            USING ERRCODE = 'check_violation';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._verify_rule_rows(tbl regclass, above regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    nulls bigint;
+    r record;
+    states text[];
+    leaves oid[];
+    problem text;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_rule_rows');
+    IF above IS NOT NULL THEN
+        PERFORM steward._require_part_of(tbl, above);
+    END IF;
+    FOR r IN SELECT cr.relid, cr.attname, cr.kind, cr.machine, cr.changed_at
+               FROM steward._rules_reaching(tbl, above) cr
+              ORDER BY cr.kind, cr.attname, cr.relid::text LOOP
+        -- A rule whose column name names no column (a hand edit of the
+        -- catalog, a rename in single-user mode), or a column of a type
+        -- its kind does not check (a hand edit): the write path ignores
+        -- it, and the counts below would fail 42703.  Listed with the
+        -- statement that removes it, as set_state_check refuses it.
+        problem := steward._rule_column_problem(tbl, r.attname, r.kind);
+        IF problem IS NOT NULL THEN
+            "check" := format('%s %I', CASE r.kind WHEN 'version' THEN 'versions' WHEN 'state' THEN 'states'
+                                                   ELSE 'sequence' END, r.attname);
+            passed := false;
+            detail := CASE WHEN NOT EXISTS (SELECT 1 FROM pg_attribute a
+                                             WHERE a.attrelid = tbl AND a.attname = r.attname
+                                               AND NOT a.attisdropped)
+                           THEN format('the rule of %s names column %I, which the relation does not have: pg_steward enforces no rule on it; ',
+                                       r.relid::regclass, r.attname)
+                           ELSE format('the %s rule of %s: %s; ', r.kind, r.relid::regclass, problem) END
+                   || format('remove it as a superuser: DELETE FROM steward.column_rules WHERE relid = %L::regclass AND attname = %L; '
+                             'then attach or track the right column',
+                             r.relid::regclass::text, r.attname);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF r.kind = 'version' THEN
+            EXECUTE format('SELECT count(*) FILTER (WHERE %I < 1), count(*) FILTER (WHERE %I IS NULL) FROM %s',
+                           r.attname, r.attname, steward._relation_scan(tbl)) INTO n, nulls;
+            "check" := format('versions %I', r.attname); passed := n = 0 AND nulls = 0;
+            detail := steward._verify_versions_detail(tbl, r.attname, n, nulls);
+            RETURN NEXT;
+        ELSIF r.kind = 'state' THEN
+            leaves := steward._state_rule_leaves(tbl, r.relid, r.attname);
+            CONTINUE WHEN leaves IS NULL;
+            -- The public view: this body runs as the table owner.
+            SELECT m.states INTO states FROM steward.state_machines m WHERE m.name = r.machine;
+            detail := steward._verify_machine_unreadable(tbl, r.machine, states IS NULL);
+            IF detail IS NOT NULL THEN
+                "check" := format('states %I', r.attname); passed := false;
+                RETURN NEXT;
+                CONTINUE;
+            END IF;
+            -- Byte for byte, as the access method compares states; over the
+            -- rows of the partitions this rule governs (mach15's finding).
+            EXECUTE format('SELECT count(*) FROM %s WHERE (%I IS NULL OR NOT (%I::text COLLATE "C" = ANY ($1))) AND tableoid = ANY ($2)',
+                           steward._relation_scan(tbl), r.attname, r.attname)
+               INTO n USING states, leaves;
+            "check" := format('states %I', r.attname); passed := n = 0;
+            detail := CASE WHEN n = 0 THEN format('all rows in states of %s', r.machine)
+                           ELSE format('%s that machine %s does not declare: a dump of the table does not restore until fixed: '
+                                       'UPDATE such rows to declared states (SELECT * FROM %s WHERE %I IS NULL OR %I <> ALL (%L) lists them), '
+                                       'or detach the machine',
+                                       CASE WHEN n = 1 THEN '1 row in a state' ELSE n || ' rows in states' END,
+                                       r.machine, tbl, r.attname, r.attname, states) END;
+            RETURN NEXT;
+            -- A changed_at naming no timestamptz column (a hand edit):
+            -- the state rule holds, but nothing is stamped.
+            problem := steward._rule_changed_at_problem(tbl, r.changed_at);
+            IF problem IS NOT NULL THEN
+                "check" := format('changed_at of states %I', r.attname); passed := false;
+                detail := format('the state rule of %s: %s; clear it as a superuser: UPDATE steward.column_rules SET changed_at = NULL '
+                                 'WHERE relid = %L::regclass AND attname = %L; or detach the machine and attach it again naming a timestamptz column',
+                                 r.relid::regclass, problem, r.relid::regclass::text, r.attname);
+                RETURN NEXT;
+            END IF;
+        END IF;
+    END LOOP;
+END
+$$;
+

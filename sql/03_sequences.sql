@@ -44,6 +44,9 @@ SELECT status, event_seq FROM shipments WHERE shipment_id = 1;
 
 -- Versions and sequences together.
 ALTER TABLE shipments ADD COLUMN version bigint;
+-- Its rows hold no version yet (NULL): refused until they do (review25 W1).
+SELECT steward.track_versions('shipments', 'version');
+UPDATE shipments SET version = 1 WHERE version IS NULL OR version < 1;
 SELECT steward.track_versions('shipments', 'version');
 UPDATE shipments SET event_seq = 10 WHERE shipment_id = 1 RETURNING event_seq, version;
 UPDATE shipments SET event_seq = 3 WHERE shipment_id = 1;

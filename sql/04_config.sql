@@ -40,7 +40,14 @@ CREATE TABLE legacy (id int PRIMARY KEY, v bigint) USING steward;
 INSERT INTO legacy VALUES (1, 0), (2, NULL), (3, 5), (4, -1);
 SELECT steward.track_versions('legacy', 'v');
 UPDATE legacy SET v = 1 WHERE v < 1;
+-- NULL is no version either (review25 W1).
 SELECT steward.track_versions('legacy', 'v');
+UPDATE legacy SET v = 1 WHERE v IS NULL OR v < 1;
+SELECT steward.track_versions('legacy', 'v');
+-- Replica apply stores rows as sent, without a version too.
+SET session_replication_role = replica;
+UPDATE legacy SET v = NULL WHERE id = 2;
+RESET session_replication_role;
 -- Rows stored without a version get 1 on their next update.
 WITH u AS (UPDATE legacy SET id = id RETURNING id, v) SELECT * FROM u ORDER BY id;
 

@@ -12,8 +12,12 @@ CREATE EXTENSION IF NOT EXISTS pg_steward;
 RESET client_min_messages;
 SET steward.governor = off;
 CREATE TABLE r226 (id int PRIMARY KEY, v bigint, note text) USING steward;
-INSERT INTO r226 VALUES (1, NULL), (2, NULL), (3, NULL), (4, NULL);
 SELECT steward.track_versions('r226', 'v');
+-- Stored without a version: track_versions refuses such rows (review25
+-- W1), replica apply stores rows as sent.
+SET session_replication_role = replica;
+INSERT INTO r226 VALUES (1, NULL), (2, NULL), (3, NULL), (4, NULL);
+RESET session_replication_role;
 UPDATE r226 SET v = 0 WHERE id = 1;
 \echo :LAST_ERROR_SQLSTATE
 UPDATE r226 SET v = -1 WHERE id = 1;

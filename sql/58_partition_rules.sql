@@ -54,7 +54,7 @@ CREATE TABLE pv2 (k int NOT NULL, id int NOT NULL, v bigint, seq int) USING stew
 INSERT INTO pv2 VALUES (2, 1, -7, 5), (2, 2, 0, 5), (2, 3, NULL, 5);
 ALTER TABLE pv ATTACH PARTITION pv2 FOR VALUES IN (2);
 \echo :LAST_ERROR_SQLSTATE
-UPDATE pv2 SET v = 1 WHERE v < 1;
+UPDATE pv2 SET v = 1 WHERE v IS NULL OR v < 1;
 ALTER TABLE pv ATTACH PARTITION pv2 FOR VALUES IN (2);   -- fine rows attach
 UPDATE pv SET seq = 4 WHERE k = 2 AND id = 1;             -- the sequence rule reaches it
 \echo :LAST_ERROR_SQLSTATE

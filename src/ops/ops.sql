@@ -519,6 +519,34 @@ AS $$
              WHERE c.oid = tbl AND c.relkind = 'r' AND NOT c.relispartition) g
 $$;
 
+-- Part of steward.verify(): the detail of a table's "versions" row, given
+-- the count of its rows with a version below 1 (below) and without one
+-- (nulls), both stored past the rule (session_replication_role = replica
+-- stores rows as sent; a nullable column).  Below 1, the table's dump does
+-- not restore until they are fixed (its COPY refuses them); NULL, a
+-- client's WHERE version = :read never matches the row and a dump restores
+-- it as 1 (review25 W1: "< 1" never counted NULL, so verify() said "all
+-- versions >= 1" over them).  Formats only: reads no table.
+CREATE FUNCTION steward._verify_versions_detail(tbl regclass, col name, below bigint, nulls bigint)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN below = 0 AND nulls = 0 THEN 'all versions >= 1'
+                WHEN nulls = 0
+                THEN format('%s with a version below 1: a dump of the table does not restore until fixed: '
+                            'UPDATE %s SET %I = 1 WHERE %I < 1',
+                            CASE WHEN below = 1 THEN '1 row' ELSE below || ' rows' END, tbl, col, col)
+                ELSE format('%s without a version (NULL): WHERE %I = :read never matches %s and a dump of the table restores %s as 1%s: '
+                            'UPDATE %s SET %I = 1 WHERE %I IS NULL OR %I < 1',
+                            CASE WHEN nulls = 1 THEN '1 row' ELSE nulls || ' rows' END, col,
+                            CASE WHEN nulls = 1 THEN 'it' ELSE 'them' END, CASE WHEN nulls = 1 THEN 'it' ELSE 'them' END,
+                            CASE WHEN below = 0 THEN ''
+                                 ELSE format('; %s with a version below 1, which it does not restore until fixed',
+                                             CASE WHEN below = 1 THEN '1 row' ELSE below || ' rows' END) END,
+                            tbl, col, col, col) END
+$$;
+
 -- Part of steward.verify(), run as the owner of tbl: one row per rule
 -- pg_steward enforces on tbl (its own or a partitioned ancestor's:
 -- versions >= 1, states the machine declares; a rule whose column is
@@ -535,6 +563,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     n bigint;
+    nulls bigint;
     r record;
     states text[];
     leaves oid[];
@@ -570,16 +599,10 @@ BEGIN
             CONTINUE;
         END IF;
         IF r.kind = 'version' THEN
-            EXECUTE format('SELECT count(*) FROM %s WHERE %I < 1', steward._relation_scan(tbl), r.attname) INTO n;
-            "check" := format('versions %I', r.attname); passed := n = 0;
-            -- Stored past the rule (session_replication_role = replica):
-            -- the table's dump does not restore until they are fixed, its
-            -- COPY refuses them (README, "Rows stored past the rules").
-            detail := CASE WHEN n = 0 THEN 'all versions >= 1'
-                           ELSE format('%s with a version below 1: a dump of the table does not restore until fixed: '
-                                       'UPDATE %s SET %I = 1 WHERE %I < 1',
-                                       CASE WHEN n = 1 THEN '1 row' ELSE n || ' rows' END,
-                                       tbl, r.attname, r.attname) END;
+            EXECUTE format('SELECT count(*) FILTER (WHERE %I < 1), count(*) FILTER (WHERE %I IS NULL) FROM %s',
+                           r.attname, r.attname, steward._relation_scan(tbl)) INTO n, nulls;
+            "check" := format('versions %I', r.attname); passed := n = 0 AND nulls = 0;
+            detail := steward._verify_versions_detail(tbl, r.attname, n, nulls);
             RETURN NEXT;
         ELSIF r.kind = 'state' THEN
             leaves := steward._state_rule_leaves(tbl, r.relid, r.attname);

@@ -23,8 +23,8 @@ REVOKE ALL ON FUNCTION steward._label_rows_stored(regclass) FROM PUBLIC;
 
 -- The checks of a version rule from a label (as steward.track_versions):
 -- the column is bigint, the table's only version column, and no row has a
--- version below 1.  Raises 42804, 42710 or 23514; the caller holds SHARE
--- ROW EXCLUSIVE on tbl.
+-- version below 1 or none (NULL).  Raises 42804, 42710 or 23514; the
+-- caller holds SHARE ROW EXCLUSIVE on tbl.
 CREATE FUNCTION steward._apply_label_version(tbl regclass, col name, typ oid)
 RETURNS void
 LANGUAGE plpgsql
@@ -33,6 +33,7 @@ AS $$
 DECLARE
     other name;
     n bigint;
+    nulls bigint;
 BEGIN
     IF typ <> 'int8'::regtype THEN
         RAISE EXCEPTION 'version column "%" of relation "%" must be of type bigint', col, steward._relation_name(tbl)
@@ -55,8 +56,20 @@ BEGIN
     IF NOT steward._label_rows_stored(tbl) THEN
         RETURN;
     END IF;
-    n := (steward._migration_exec(tbl, format(
-            'SELECT pg_catalog.count(*) FROM %s WHERE %I OPERATOR(pg_catalog.<) 1', tbl, col)))[1]::bigint;
+    -- NULL counts as below 1 (review25 W1), in the words of
+    -- steward_check_existing_versions (rules_api.c).
+    SELECT x[1]::bigint, x[2]::bigint INTO n, nulls
+      FROM (SELECT steward._migration_exec(tbl, format(
+                'SELECT pg_catalog.count(*) FILTER (WHERE %I OPERATOR(pg_catalog.<) 1), '
+                'pg_catalog.count(*) FILTER (WHERE %I IS NULL) FROM %s', col, col, tbl)) AS x) q;
+    IF nulls > 0 THEN
+        RAISE EXCEPTION 'relation "%" has % in column "%"', steward._relation_name(tbl),
+                CASE WHEN n > 0 THEN (n + nulls) || ' rows without a version or with a version below 1'
+                     WHEN nulls = 1 THEN '1 row without a version' ELSE nulls || ' rows without a version' END, col
+            USING ERRCODE = 'check_violation',
+                  DETAIL = format('Versions start at 1: a NULL version matches no client''s WHERE %I = :read, and a dump restores it as 1.', col),
+                  HINT = format('Fix them first, for example: UPDATE %s SET %I = 1 WHERE %I IS NULL OR %I < 1;', tbl, col, col, col);
+    END IF;
     IF n > 0 THEN
         RAISE EXCEPTION 'relation "%" has % with a version below 1 in column "%"', steward._relation_name(tbl), CASE WHEN n = 1 THEN '1 row' ELSE n || ' rows' END, col
             USING ERRCODE = 'check_violation';

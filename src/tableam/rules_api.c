@@ -418,23 +418,66 @@ steward_relation_stores_rows(Oid relid)
 }
 
 /*
+ * The 23514 of steward_check_existing_versions when stored rows hold
+ * versions below 1 (below) or none (nulls); returns when both are 0.
+ * qualname is quoted, colname is not.
+ */
+static void
+refuse_stored_versions(Relation rel, const char *qualname, const char *colname,
+					   int64 below, int64 nulls)
+{
+	const char *col = quote_identifier(colname);
+
+	if (nulls > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 below > 0 ?
+				 errmsg("relation \"%s\" has " INT64_FORMAT " rows without a version or with a version below 1 in column \"%s\"",
+						RelationGetRelationName(rel), below + nulls, colname) :
+				 errmsg_plural("relation \"%s\" has " INT64_FORMAT " row without a version in column \"%s\"",
+							   "relation \"%s\" has " INT64_FORMAT " rows without a version in column \"%s\"",
+							   (unsigned long) nulls,
+							   RelationGetRelationName(rel), nulls, colname),
+				 errdetail("Versions start at 1: a NULL version matches no client's WHERE %s = :read, and a dump restores it as 1.",
+						   col),
+				 errhint("Fix them first, for example: UPDATE %s SET %s = 1 WHERE %s IS NULL OR %s < 1;",
+						 qualname, col, col, col)));
+	if (below > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg_plural("relation \"%s\" has " INT64_FORMAT " row with a version below 1 in column \"%s\"",
+							   "relation \"%s\" has " INT64_FORMAT " rows with a version below 1 in column \"%s\"",
+							   (unsigned long) below,
+							   RelationGetRelationName(rel), below, colname),
+				 errhint("Fix them first, for example: UPDATE %s SET %s = 1 WHERE %s < 1;",
+						 qualname, col, col)));
+}
+
+/*
  * Refuse (23514) to start tracking versions when stored rows hold versions
- * below 1; also used when a version rule starts to reach a partition that
- * is attached (storage_guard.c).  The table is read as its owner
- * (restricted), never as the extension's owner, with a snapshot taken
- * after the lock (steward_read_rows_after_lock); not read when it stores
- * no row (steward_relation_stores_rows: a restore attaches an empty
- * partition before its schema's GRANTs).  rel is open and locked.
+ * below 1 or no version (NULL: replica apply stores rows as sent, and a
+ * column may be nullable; review25 W1: NULL never matched "< 1", so such
+ * rows passed and a client's WHERE version = :read never matches them);
+ * also used when a version rule starts to reach a partition that is
+ * attached (storage_guard.c).  The message keeps its old words when no
+ * row is NULL.  The table is read as its owner (restricted), never as the
+ * extension's owner, with a snapshot taken after the lock
+ * (steward_read_rows_after_lock); not read when it stores no row
+ * (steward_relation_stores_rows: a restore attaches an empty partition
+ * before its schema's GRANTs).  rel is open and locked.
  */
 void
 steward_check_existing_versions(Relation rel, const char *colname)
 {
 	char	   *qualname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 													  RelationGetRelationName(rel));
-	char	   *sql = psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s OPERATOR(pg_catalog.<) 1",
-							   qualname, quote_identifier(colname));
+	const char *col = quote_identifier(colname);
+	char	   *sql = psprintf("SELECT pg_catalog.count(*) FILTER (WHERE %s OPERATOR(pg_catalog.<) 1),"
+							   " pg_catalog.count(*) FILTER (WHERE %s IS NULL) FROM %s",
+							   col, col, qualname);
 	bool		isnull;
-	int64		bad;
+	int64		below;
+	int64		nulls;
 	StewardAsOwner ctx;
 
 	/* A rule on stored rows holds for every row or is refused. */
@@ -445,18 +488,12 @@ steward_check_existing_versions(Relation rel, const char *colname)
 	steward_pin_all_rows();
 	if (steward_read_rows_after_lock(sql, 0, NULL, NULL) != SPI_OK_SELECT)
 		elog(ERROR, "could not scan relation \"%s\"", RelationGetRelationName(rel));
-	bad = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-									  SPI_tuptable->tupdesc, 1, &isnull));
+	below = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										SPI_tuptable->tupdesc, 1, &isnull));
+	nulls = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										SPI_tuptable->tupdesc, 2, &isnull));
 	steward_as_owner_end(&ctx);
-	if (bad > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg_plural("relation \"%s\" has " INT64_FORMAT " row with a version below 1 in column \"%s\"",
-							   "relation \"%s\" has " INT64_FORMAT " rows with a version below 1 in column \"%s\"",
-							   (unsigned long) bad,
-							   RelationGetRelationName(rel), bad, colname),
-				 errhint("Fix them first, for example: UPDATE %s SET %s = 1 WHERE %s < 1;",
-						 qualname, quote_identifier(colname), quote_identifier(colname))));
+	refuse_stored_versions(rel, qualname, colname, below, nulls);
 }
 
 /*

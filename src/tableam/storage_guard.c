@@ -18,9 +18,9 @@
  *	  of the parent reaches the children's rows, which the parent's rules
  *	  do not check: refused, 0A000 (partitions are the way to split it);
  *	* ATTACH PARTITION of a steward table whose stored rows the new
- *	  ancestors' rules refuse (a version below 1, a value the machine does
- *	  not declare): refused with the errors track_versions and
- *	  attach_state_machine raise on existing rows (23514).
+ *	  ancestors' rules refuse (a version below 1 or NULL, a value the
+ *	  machine does not declare): refused with the errors track_versions
+ *	  and attach_state_machine raise on existing rows (23514).
  *
  * The checks run in the ddl_command_end event trigger
  * steward_rules_storage (tableam.sql; CREATE TABLE, ALTER TABLE, and CREATE
