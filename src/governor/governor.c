@@ -263,6 +263,8 @@ typedef struct GovSlot
 	GovSlotState state;
 	TimestampTz work_ended;
 	TimestampTz last_pace;
+	TimestampTz work_started;	/* the current (or last) batch was handed out at */
+	double		batch_counts_ms;	/* its work counts this long: 2x the longest before */
 	TimestampTz last_decision_at;
 	TimestampTz finished_at;
 	GovState	st;
@@ -314,6 +316,8 @@ struct StewardGovJob
 	TimestampTz work_started;
 	TimestampTz work_ended;
 	double		last_work_ms;
+	double		longest_work_ms;	/* of its batches so far */
+	double		batch_counts_ms;	/* 2 x longest_work_ms when the batch was handed out */
 	int64		last_rows;
 	uint64		last_tick;
 	uint64		lock_seen;		/* lock_waits_begun at the last decision */
@@ -937,12 +941,17 @@ window_settled(const GovState *st, const GovSettings *set, TimestampTz now)
 	return st->last_change == 0 || (now - st->last_change) / 1000.0 >= set->window_ms;
 }
 
+/*
+ * Hold the pace, saying why: what is over the target (it then throttles
+ * the job), or, with nothing over it, none or no_baseline (a foreground
+ * but no baseline to judge its latency by, after the probe's limit).
+ */
 static void
 hold(GovState *st, GovReason reason)
 {
 	st->decision = GOV_D_HOLD;
 	st->reason = reason;
-	if (reason != GOV_R_NONE)
+	if (reason != GOV_R_NONE && reason != GOV_R_NO_BASELINE)
 		st->throttled_by = reason;
 	st->counts[GOV_D_HOLD]++;
 }
@@ -1206,6 +1215,14 @@ static void
 gov_speed_up(GovState *st, const GovSettings *set, const GovView *v, TimestampTz now)
 {
 	/*
+	 * Going on without a latency signal says so in every decision, holds
+	 * too: until 2026-12-01 a job past the probe's limit held with reason
+	 * none for most of each window, as if its foreground's latency had
+	 * been judged and found fine (TAP 108).
+	 */
+	GovReason	unjudged = v->latency_known ? GOV_R_NONE : GOV_R_NO_BASELINE;
+
+	/*
 	 * No foreground: full speed, remembering the pace the foreground
 	 * allowed.  When the foreground comes back (clients pause, sessions
 	 * come and go), the job resumes at that pace rather than probing down
@@ -1234,14 +1251,14 @@ gov_speed_up(GovState *st, const GovSettings *set, const GovView *v, TimestampTz
 		 * the pace restored in gov_decide, for a window of its own.
 		 */
 		st->last_change = now;
-		hold(st, GOV_R_NONE);
+		hold(st, unjudged);
 		return;
 	}
 	if (st->last_change == 0)
 		st->last_change = now;	/* the start pace, judged over a window too */
 	if (!window_settled(st, set, now))
 	{
-		hold(st, GOV_R_NONE);
+		hold(st, unjudged);
 		return;
 	}
 	st->duty_before = st->duty;
@@ -1252,7 +1269,7 @@ gov_speed_up(GovState *st, const GovSettings *set, const GovView *v, TimestampTz
 	st->decreases_in_row = 0;
 	st->last_change = now;
 	st->decision = GOV_D_INCREASE;
-	st->reason = v->latency_known ? GOV_R_NONE : GOV_R_NO_BASELINE;
+	st->reason = unjudged;
 	if (st->duty >= 1.0 && st->batch >= st->max_batch)
 		st->throttled_by = GOV_R_NONE;
 	st->counts[GOV_D_INCREASE]++;
@@ -1820,7 +1837,8 @@ samples_since(pg_atomic_uint64 *counter, uint64 *prev)
  * /proc/<pid>/schedstat; elsewhere the samples that saw it running) plus
  * steward.sample_interval for each sample that saw it waiting for I/O, a
  * buffer, a lock its batch needs (steward_governor_round_begin,
- * steward_governor_blocked_by).
+ * steward_governor_blocked_by); and only while the batch keeps to its pace
+ * (batch_overran).
  *
  * Why a share and not any work: a tick a job works in is kept out of every
  * job's baseline, and any role may register a job.  Until 2026-12-01 1 ms
@@ -1841,6 +1859,32 @@ samples_since(pg_atomic_uint64 *counter, uint64 *prev)
  * closing38 item 0).  Time on a CPU cannot be claimed without being spent.
  * Reads the slots under their spinlocks, the files with none held.
  */
+/*
+ * Has the batch handed out at "handed" overrun the time its work counts
+ * for, all through the tick that began at tick_start?  A job's work counts
+ * (measure_job_work) only while it obeys its pace: until its batch has
+ * lasted max(steward.governor_window, twice its longest batch before it,
+ * counts_ms).  Being handed a batch from governor_pace is what a role's
+ * job must keep doing to be paced: one that took one batch and then spent
+ * 5% of a CPU (or 2% of each tick, 20 ms a second) for as long as it liked
+ * kept every tick of the cluster from being idle, so no job of any role
+ * measured a baseline (TAP 108).  A real batch longer than a window counts
+ * for its first window, and the ones after it for twice the longest so far:
+ * a job whose batches all last longer than a window is busy in every tick
+ * from its second batch on.  The sampler's own window (the server's
+ * setting) is the bar.  A tick that began before the limit counts whole.
+ * Pure.
+ */
+static bool
+batch_overran(TimestampTz handed, double counts_ms, TimestampTz tick_start)
+{
+	double		limit_ms = Max((double) gov_window_ms, counts_ms);
+
+	if (handed == 0 || tick_start == 0)
+		return false;
+	return (tick_start - handed) / 1000.0 >= limit_ms;
+}
+
 static void
 measure_job_work_guarded(void *arg)
 {
@@ -1855,6 +1899,8 @@ measure_job_work_guarded(void *arg)
 		int			pid;
 		GovSlotState state;
 		TimestampTz ended;
+		TimestampTz handed;
+		double		counts_ms;
 		double		run;
 		double		prev_ns;
 		uint64		on_cpu;
@@ -1866,6 +1912,8 @@ measure_job_work_guarded(void *arg)
 		pid = slot->pid;
 		state = slot->state;
 		ended = slot->work_ended;
+		handed = slot->work_started;
+		counts_ms = slot->batch_counts_ms;
 		SpinLockRelease(&slot->mutex);
 		if (!in_use || pid <= 0)
 		{
@@ -1884,6 +1932,8 @@ measure_job_work_guarded(void *arg)
 		on_cpu = samples_since(&slot->run_samples, &seen->run_samples);
 		waiting = samples_since(&slot->wait_samples, &seen->wait_samples);
 		if (state != GOV_S_WORKING && ended <= a->prev)
+			continue;
+		if (batch_overran(handed, counts_ms, a->prev))
 			continue;
 		busy_ms = (double) waiting * steward_sample_interval();
 		if (run >= 0 && prev_ns >= 0 && run >= prev_ns)
@@ -2313,6 +2363,8 @@ copy_to_slot(StewardGovJob *job, GovSlotState state)
 		slot->state = state;
 		slot->work_ended = job->work_ended;
 		slot->last_pace = job->last_pace;
+		slot->work_started = job->work_started;
+		slot->batch_counts_ms = job->batch_counts_ms;
 		slot->last_decision_at = job->last_decision_at;
 		slot->st = job->st;
 		slot->rate = job->rate;
@@ -2569,6 +2621,8 @@ fill_slot(int take, StewardGovJob *job, TimestampTz stmt, TimestampTz now)
 	slot->state = GOV_S_PAUSING;
 	slot->work_ended = now;
 	slot->last_pace = now;
+	slot->work_started = 0;
+	slot->batch_counts_ms = 0;
 	slot->last_decision_at = 0;
 	slot->finished_at = 0;
 	slot->st = job->st;
@@ -2739,6 +2793,7 @@ steward_governor_pace(StewardGovJob *job, int64 rows)
 		job->working = false;
 		job->work_ended = now;
 		job->last_work_ms = (now - job->work_started) / 1000.0;
+		job->longest_work_ms = Max(job->longest_work_ms, job->last_work_ms);
 		job->last_rows = rows;
 		job->rows_done += rows;
 		if (rows > 0)
@@ -2789,6 +2844,7 @@ steward_governor_pace(StewardGovJob *job, int64 rows)
 				}
 				job->working = true;
 				job->work_started = now;
+				job->batch_counts_ms = 2 * job->longest_work_ms;
 				job->last_pace = now;
 				copy_to_slot(job, GOV_S_WORKING);
 				return job->st.batch;
@@ -3165,8 +3221,8 @@ decision_pair(int d, int r)
 		case GOV_D_INCREASE:
 			return r == GOV_R_NONE || r == GOV_R_NO_BASELINE;
 		case GOV_D_HOLD:
-			return r == GOV_R_NONE || r == GOV_R_P99 || r == GOV_R_WAL || r == GOV_R_CPU ||
-				r == GOV_R_LAG;
+			return r == GOV_R_NONE || r == GOV_R_NO_BASELINE || r == GOV_R_P99 ||
+				r == GOV_R_WAL || r == GOV_R_CPU || r == GOV_R_LAG;
 		case GOV_D_DECREASE:
 			return r == GOV_R_P99 || r == GOV_R_WAL || r == GOV_R_CPU || r == GOV_R_LAG ||
 				r == GOV_R_LOCK_WAITS;

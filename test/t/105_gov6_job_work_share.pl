@@ -13,7 +13,8 @@
 # duty); a job that really works (here over 5% of a CPU) still keeps the
 # ticks from being idle.
 #
-# Part 1: a busy job of the plain role: no baseline is measured.
+# Part 1: a busy job of the plain role (in its second batch, which counts
+#   for twice its first): no baseline is measured.
 # Part 2: a light job of the plain role (its CPU rate asserted to lie
 #   between the old and the new bar): the baseline is measured.  On the
 #   old code its baseline_calls stays 0.
@@ -25,7 +26,8 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time);
-use StewardTest qw(:DEFAULT start_bg gov_foreground gov_baseline_calls gov_wait_for_baseline);
+use StewardTest qw(:DEFAULT start_bg gov_foreground gov_baseline_calls gov_wait_for_baseline
+  gov_long_batch_job);
 
 plan skip_all => 'needs /proc/<pid>/schedstat (Linux)' unless -r "/proc/$$/schedstat";
 
@@ -37,7 +39,11 @@ shared_preload_libraries = 'pg_steward'
 autovacuum = off
 steward.governor_interval = '1s'
 steward.governor_window = '5s'
-steward.governor_min_calls = 50
+# This test's own polling (about 10 statements a second) is no foreground:
+# only the pgbench client's 200 a second (1,000 a window) is.  Part 1's
+# job's first batch counts for a window only (TAP 108), and the polling
+# made its last seconds idle ticks with a foreground.
+steward.governor_min_calls = 200
 });
 $node->start;
 
@@ -102,7 +108,16 @@ sub cpu_ms_per_s
 }
 
 # --- Part 1: a job that works keeps the ticks from being idle ----------
-my $busy = start_job('busy', 200_000, 0.01);
+# Its work counts only while it keeps to its pace (TAP 108): until a batch
+# has lasted a window, or twice its longest batch before.  So it takes a
+# batch of 10 s before the foreground starts, then a second one that
+# counts for 20 s.
+my $busy = gov_long_batch_job($node, 'plain', 'busy', 10, 200_000, 0.01);
+ok( poll_until($node, 'postgres',
+		q{SELECT EXISTS (SELECT 1 FROM steward.governor_jobs
+		                  WHERE label = 'busy' AND batches = 1 AND state = 'working')}, 30),
+	"the plain role's busy job is in its second batch");
+$busy->{pid} = sql(q{SELECT pid FROM steward.governor_jobs WHERE label = 'busy'});
 my $busy_cpu = cpu_ms_per_s($busy->{pid}, 3);
 note("busy job: $busy_cpu ms of CPU a second");
 cmp_ok($busy_cpu, '>', 50, 'the busy job spends over 5% of a CPU');

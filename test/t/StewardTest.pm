@@ -13,7 +13,8 @@ use Test::More;
 
 our @EXPORT = qw(poll_until damage_first_page streaming_standby restore_three_ways);
 # For the governor's tests (other files define a start_bg of their own).
-our @EXPORT_OK = qw(start_bg gov_foreground gov_baseline_calls gov_wait_for_baseline);
+our @EXPORT_OK = qw(start_bg gov_foreground gov_baseline_calls gov_wait_for_baseline
+  gov_long_batch_job);
 
 # start_bg(@command): start @command in the background, its stdin empty,
 # its stdout and stderr in files of a temporary directory, under the
@@ -180,6 +181,42 @@ sub restore_three_ways
 		'pg_restore -j 2 --exit-on-error');
 	is($node->safe_psql('par', $query), $expected, 'parallel restore: the same');
 	return $err;
+}
+
+# gov_long_batch_job($node, $user, $label, $first_s, $burn, $sleep): a
+# governed job of role $user (database postgres, in the background:
+# start_bg) that obeys governor_pace and does long batches: its first
+# lasts $first_s seconds, each later one 120 s, each spending CPU on
+# generate_series(1, $burn) and sleeping $sleep s, over and over.  Its work
+# counts for twice its longest batch before (src/governor/README.md, Only
+# while it keeps to its pace): so from its second batch on, 2 x $first_s
+# seconds.
+sub gov_long_batch_job
+{
+	my ($node, $user, $label, $first_s, $burn, $sleep) = @_;
+	return start_bg('psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1',
+		'-d', $node->connstr('postgres') . " user=$user", '-c',
+		qq{DO \$\$DECLARE
+		     j bigint := steward.governor_begin('backfill', '$label');
+		     n int;
+		     moved int := 0;
+		     t0 timestamptz;
+		     b int := 0;
+		   BEGIN
+		     LOOP
+		       n := steward.governor_pace(j, moved);
+		       moved := 0;
+		       CONTINUE WHEN n = 0;
+		       b := b + 1;
+		       t0 := clock_timestamp();
+		       WHILE clock_timestamp() < t0 + CASE WHEN b = 1 THEN interval '$first_s s'
+		                                           ELSE interval '120 s' END LOOP
+		         PERFORM count(*) FROM generate_series(1, $burn);
+		         PERFORM pg_sleep($sleep);
+		       END LOOP;
+		       moved := 1;
+		     END LOOP;
+		   END\$\$});
 }
 
 1;
