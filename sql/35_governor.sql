@@ -214,12 +214,12 @@ SELECT steward.governor_end(:job);
 -- A drill: every job sees the p99 at 5 times its baseline and pauses
 -- (governor_pace sleeps one interval and answers 0: commit and call again).
 SELECT steward.governor_begin('backfill', 'drill', 100) AS job \gset
-SELECT steward.governor_simulate(5, NULL, '1 minute') > now() AS simulating;
+SELECT steward.governor_simulate(5, NULL, '1 hour') > now() AS simulating;
 SELECT steward.governor_pace(:job, 0) AS paused;
 SELECT state, batch_size, last_decision, throttled_by, p99_ratio
   FROM steward.governor_jobs WHERE job_id = :job;
 SELECT p99_ratio, simulated_until IS NOT NULL AS simulated FROM steward.governor;
-SELECT steward.governor_simulate(NULL, '20 s', '1 minute') IS NOT NULL;
+SELECT steward.governor_simulate(NULL, '20 s', '1 hour') IS NOT NULL;
 SELECT replication_lag_ms FROM steward.governor;
 SELECT steward.governor_simulate(NULL, NULL, '0') IS NOT NULL;   -- over
 SELECT simulated_until FROM steward.governor;
