@@ -46,9 +46,9 @@ RESET session_replication_role;
 SELECT "check", passed, detail FROM steward.verify('r251') WHERE "check" LIKE '%states%' ORDER BY 1;
 SELECT "check", passed FROM steward.verify('r251_own') WHERE "check" LIKE '%states%' ORDER BY 1;
 SELECT "check", passed FROM steward.verify('r251_deep') WHERE "check" LIKE '%states%' ORDER BY 1;
--- The partition's rule detached: the root's governs its rows again, and
--- verify() checks them against it (the detach itself checks no stored
--- row: r251_own's 'y' is no state of r251_root).
+-- Detaching the partition's rule would hand its rows back to the root's,
+-- and r251_own's 'y' is no state of r251_root: the detach checks them
+-- now (rules17, sql/261) and refuses, so verify() still passes.
 DELETE FROM r251 WHERE id IN (3, 102, 203);
 SELECT steward.detach_state_machine('r251_own', 'st');
 SELECT "check", passed, detail FROM steward.verify('r251') WHERE "check" LIKE '%states%' ORDER BY 1;

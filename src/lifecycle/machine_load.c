@@ -41,7 +41,38 @@ steward_state_index(const StateRule *rule, const char *name, int len)
 	return -1;
 }
 
-/* Text elements of an array datum, as C strings. */
+/*
+ * Attribute number of text[] column attname of steward.machine_definitions
+ * (open).  text_array_elems reads its values as text: a superuser's ALTER
+ * of the column to another type (after dropping steward.state_machines,
+ * whose dependency otherwise refuses it) would have them misread, so any
+ * other type is refused here, 55000 like a missing column
+ * (steward_catalog_attnum), with the ALTER that restores it.  No lock
+ * beyond the caller's.
+ */
+static AttrNumber
+machine_text_array_attnum(Relation machines, const char *attname)
+{
+	AttrNumber	attnum = steward_catalog_attnum(machines, attname);
+	Oid			typid = TupleDescAttr(RelationGetDescr(machines), attnum - 1)->atttypid;
+
+	if (typid != TEXTARRAYOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("column \"%s\" of %s.%s is of type %s, not text[]",
+						attname, STEWARD_SCHEMA, RelationGetRelationName(machines),
+						format_type_be(typid)),
+				 errdetail("pg_steward reads the states, initial states and transitions of every state machine as text[]."),
+				 errhint("Change it back: ALTER TABLE %s.%s ALTER COLUMN %s TYPE pg_catalog.text[] USING %s::pg_catalog.text[];",
+						 STEWARD_SCHEMA, RelationGetRelationName(machines),
+						 quote_identifier(attname), quote_identifier(attname))));
+	return attnum;
+}
+
+/*
+ * Text elements of a text[] datum (machine_text_array_attnum checked the
+ * column's type), as C strings.
+ */
 static int
 text_array_elems(Datum arr, char ***out)
 {
@@ -133,9 +164,9 @@ load_machine(Relation machines, Snapshot snapshot, const char *name, StateRule *
 		bool		n1,
 					n2,
 					n3;
-		Datum		states = slot_getattr(slot, steward_catalog_attnum(machines, "states"), &n1);
-		Datum		initial = slot_getattr(slot, steward_catalog_attnum(machines, "initial"), &n2);
-		Datum		transitions = slot_getattr(slot, steward_catalog_attnum(machines, "transitions"), &n3);
+		Datum		states = slot_getattr(slot, machine_text_array_attnum(machines, "states"), &n1);
+		Datum		initial = slot_getattr(slot, machine_text_array_attnum(machines, "initial"), &n2);
+		Datum		transitions = slot_getattr(slot, machine_text_array_attnum(machines, "transitions"), &n3);
 		char	  **names,
 				  **inits,
 				  **edges;
@@ -168,7 +199,8 @@ load_machine(Relation machines, Snapshot snapshot, const char *name, StateRule *
  * its catalog is missing, MALFORMED when the definition is.  Takes
  * AccessShareLock on steward.machine_definitions for the read, released
  * before returning.  Raises 55000 when the catalog lacks a column the
- * library reads (steward_catalog_attnum), and 53200.
+ * library reads (steward_catalog_attnum) or has one of another type than
+ * text[] (machine_text_array_attnum), and 53200.
  */
 StewardMachineLoad
 steward_load_state_machine(Snapshot snapshot, const char *machine, StateRule *rule)
@@ -201,7 +233,9 @@ PG_FUNCTION_INFO_V1(steward_state_machine_problem);
  * matches no row is missing).  STRICT; reads with the active snapshot;
  * takes AccessShareLock on steward.machine_definitions, released before
  * returning.  Raises 55000 when the catalog lacks a column the library
- * reads (steward_catalog_attnum), nothing else but out-of-memory.
+ * reads (steward_catalog_attnum) or has states, initial or transitions of
+ * a type other than text[] (machine_text_array_attnum), nothing else but
+ * out-of-memory.
  */
 Datum
 steward_state_machine_problem(PG_FUNCTION_ARGS)

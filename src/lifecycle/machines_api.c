@@ -22,6 +22,7 @@
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_collation_d.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type_d.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
@@ -32,6 +33,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
@@ -1160,15 +1162,18 @@ steward_check_state_collation_sql(PG_FUNCTION_ARGS)
 }
 
 /*
- * Refuse to attach while stored rows hold values the machine does not
- * declare.  The table is read as its owner (restricted), never as the
- * extension's owner, with a snapshot taken after the caller's lock
+ * Up to five values of column colname that stored rows of rel hold and
+ * "states" (a text[] datum) does not declare, each with its row count
+ * ("'y' (1 row), NULL (2 rows)"), or NULL when there is none; with leaves
+ * (an oid[] datum, or 0 for every row), only the rows of those partitions.
+ * One scan, as the table's owner (restricted), never as the extension's
+ * owner, with a snapshot taken after the caller's lock
  * (steward_read_rows_after_lock); not read when it stores no row
- * (steward_relation_stores_rows).
+ * (steward_relation_stores_rows).  Raises 55000 when row security hides
+ * rows from the owner (a rule holds for every row or is refused).
  */
-static void
-check_existing_states(Relation rel, const char *colname, const char *machine,
-					  Datum states)
+static char *
+stored_state_offenders(Relation rel, const char *colname, Datum states, Datum leaves)
 {
 	char	   *qualname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 													  RelationGetRelationName(rel));
@@ -1176,29 +1181,32 @@ check_existing_states(Relation rel, const char *colname, const char *machine,
 	/* Byte for byte, as the access method compares (check_state_collation). */
 	char	   *sql = psprintf("SELECT coalesce(pg_catalog.quote_literal(%s::pg_catalog.text COLLATE pg_catalog.\"C\"), 'NULL'),"
 							   "       pg_catalog.count(*)"
-							   "  FROM %s WHERE %s IS NULL"
-							   "    OR NOT (%s::pg_catalog.text COLLATE pg_catalog.\"C\" = ANY ($1))"
+							   "  FROM %s WHERE (%s IS NULL"
+							   "    OR NOT (%s::pg_catalog.text COLLATE pg_catalog.\"C\" = ANY ($1)))%s"
 							   " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5",
-							   col, qualname, col, col);
-	Oid			argtypes[1] = {TEXTARRAYOID};
-	Datum		args[1] = {states};
+							   col, qualname, col, col,
+							   leaves ? " AND tableoid OPERATOR(pg_catalog.=) ANY ($2)" : "");
+	Oid			argtypes[2] = {TEXTARRAYOID, OIDARRAYOID};
+	Datum		args[2] = {states, leaves};
 	StringInfoData offenders;
+	MemoryContext callercxt = CurrentMemoryContext;
 	StewardAsOwner ctx;
 
-	/* A rule on stored rows holds for every row or is refused. */
 	steward_require_owner_sees_all_rows(RelationGetRelid(rel), "the check of stored states");
 	if (!steward_relation_stores_rows(RelationGetRelid(rel)))
-		return;
+		return NULL;
 	steward_as_table_owner_begin(rel, true, &ctx);
 	steward_pin_all_rows();
-	if (steward_read_rows_after_lock(sql, 1, argtypes, args) != SPI_OK_SELECT)
+	if (steward_read_rows_after_lock(sql, leaves ? 2 : 1, argtypes, args) != SPI_OK_SELECT)
 		elog(ERROR, "could not scan relation \"%s\"", RelationGetRelationName(rel));
 	if (SPI_processed == 0)
 	{
 		steward_as_owner_end(&ctx);
-		return;
+		return NULL;
 	}
 
+	/* In the caller's memory: SPI's goes with steward_as_owner_end. */
+	MemoryContextSwitchTo(callercxt);
 	initStringInfo(&offenders);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -1210,11 +1218,27 @@ check_existing_states(Relation rel, const char *colname, const char *machine,
 						 SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
 						 count, strcmp(count, "1") == 0 ? "row" : "rows");
 	}
+	steward_as_owner_end(&ctx);
+	return offenders.data;
+}
+
+/*
+ * Refuse (23514) to attach while stored rows hold values the machine does
+ * not declare (stored_state_offenders: its reads and 55000).
+ */
+static void
+check_existing_states(Relation rel, const char *colname, const char *machine,
+					  Datum states)
+{
+	char	   *offenders = stored_state_offenders(rel, colname, states, (Datum) 0);
+
+	if (offenders == NULL)
+		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_CHECK_VIOLATION),
 			 errmsg("column \"%s\" of relation \"%s\" holds values that machine \"%s\" does not declare",
 					colname, RelationGetRelationName(rel), machine),
-			 errdetail("Offending values: %s.", offenders.data),
+			 errdetail("Offending values: %s.", offenders),
 			 errhint("Update those rows to declared states first.")));
 }
 
@@ -1473,9 +1497,9 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
 	}
 	else
 		nulls[3] = 'n';
-	if (SPI_execute_with_args("INSERT INTO steward.column_rules (relid, attname, kind, machine, changed_at)"
+	if (steward_api_rule_exec(relid, "INSERT INTO steward.column_rules (relid, attname, kind, machine, changed_at)"
 							  " VALUES ($1, $2, 'state', $3, $4)",
-							  4, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
+							  4, argtypes, args, nulls) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert into steward.column_rules");
 	steward_as_owner_end(&ctx);
 
@@ -1518,13 +1542,111 @@ check_not_extension_rule(Relation rel, const char *colname)
 }
 
 /*
+ * After rel's own state rule on colname is deleted: the rule its nearest
+ * partitioned ancestor has on the column governs again the rows of rel's
+ * leaves that have no nearer rule (steward._state_rule_leaves, the write
+ * path's choice: rules.c add_state_rule).  Refuse (23514) the detach when
+ * those rows hold values that machine does not declare, as attach refuses
+ * them (mach16's finding: such rows were kept unchecked and verify() then
+ * failed).  One scan of rel, filtered on tableoid (stored_state_offenders:
+ * its reads and 55000); nothing when rel is no partition, no ancestor has
+ * a rule on the column, or its machine is missing (every write of the
+ * column is then refused, and verify() says so).  The caller holds
+ * ShareRowExclusiveLock on rel and every partition below it and is not
+ * connected to SPI; reads steward.column_rules and machine_definitions as
+ * their owner.
+ */
+static void
+check_states_after_detach(Relation rel, const char *colname)
+{
+	Oid			argtypes[2] = {OIDOID, NAMEOID};
+	Datum		args[2];
+	NameData	attname;
+	StewardAsOwner ctx;
+	MemoryContext callercxt = CurrentMemoryContext;
+	char	   *ruled;
+	char	   *machine;
+	char	   *parent;
+	char	   *self;
+	char	   *bound;
+	Datum		states;
+	Datum		leaves;
+	bool		nostates,
+				noleaves,
+				norel;
+	char	   *offenders;
+
+	if (!rel->rd_rel->relispartition)
+		return;
+	namestrcpy(&attname, colname);
+	args[0] = ObjectIdGetDatum(RelationGetRelid(rel));
+	args[1] = NameGetDatum(&attname);
+	steward_enter_rules_owner(&ctx);
+	if (SPI_execute_with_args("SELECT r.relid::pg_catalog.oid, r.machine, m.states,"
+							  "       steward._state_rule_leaves($1::pg_catalog.regclass, r.relid, $2),"
+							  "       (SELECT i.inhparent::pg_catalog.regclass::pg_catalog.text FROM pg_catalog.pg_inherits i"
+							  "         WHERE i.inhrelid OPERATOR(pg_catalog.=) $1),"
+							  "       $1::pg_catalog.regclass::pg_catalog.text,"
+							  "       (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) FROM pg_catalog.pg_class c"
+							  "         WHERE c.oid OPERATOR(pg_catalog.=) $1)"
+							  "  FROM pg_catalog.pg_partition_ancestors($1::pg_catalog.regclass)"
+							  "       WITH ORDINALITY a (relid, n)"
+							  "  JOIN steward.column_rules r ON r.relid OPERATOR(pg_catalog.=) a.relid"
+							  "   AND r.attname OPERATOR(pg_catalog.=) $2"
+							  "   AND r.kind OPERATOR(pg_catalog.=) 'state'"
+							  "  LEFT JOIN steward.machine_definitions m ON m.name OPERATOR(pg_catalog.=) r.machine"
+							  " WHERE a.relid OPERATOR(pg_catalog.<>) $1"
+							  " ORDER BY a.n LIMIT 1",
+							  2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the state rules above relation \"%s\"",
+			 RelationGetRelationName(rel));
+	if (SPI_processed == 0)
+	{
+		steward_as_owner_end(&ctx);
+		return;
+	}
+	states = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &nostates);
+	leaves = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &noleaves);
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
+
+		ruled = get_rel_name(DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+															SPI_tuptable->tupdesc, 1, &norel)));
+		machine = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		parent = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5);
+		self = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6);
+		bound = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 7);
+		states = nostates ? (Datum) 0 : datumCopy(states, false, -1);
+		leaves = noleaves ? (Datum) 0 : datumCopy(leaves, false, -1);
+		MemoryContextSwitchTo(spicxt);
+	}
+	steward_as_owner_end(&ctx);
+	if (nostates || noleaves)
+		return;
+	offenders = stored_state_offenders(rel, colname, states, leaves);
+	if (offenders == NULL)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_CHECK_VIOLATION),
+			 errmsg("cannot detach the state machine of column \"%s\" of relation \"%s\"",
+					colname, RelationGetRelationName(rel)),
+			 errdetail("Machine \"%s\" of relation \"%s\" would govern its rows again, and they hold values it does not declare: %s.",
+					   machine, ruled, offenders),
+			 errhint("Update those rows to states both machines declare first, or take the partition out of the tree to fix them: ALTER TABLE %s DETACH PARTITION %s; then detach the machine, update the rows, and ALTER TABLE %s ATTACH PARTITION %s %s;",
+					 parent, self, parent, self, bound)));
+}
+
+/*
  * steward.detach_state_machine(tbl, column): stop enforcing the column's
  * state machine; the stored values stay.  The caller must own tbl
- * (42501); ShareRowExclusiveLock on tbl so that no write is in flight
+ * (42501); ShareRowExclusiveLock on tbl (and, for a partitioned
+ * partition, on every partition below it) so that no write is in flight
  * while the rule goes.  Raises 42703 when the table has no such column
  * (0A000 for a system column), 42704 when the column has no machine (for
- * a partition following an ancestor's, naming the ancestor's detach) and
- * 55000 for a table of the extension (check_not_extension_rule).
+ * a partition following an ancestor's, naming the ancestor's detach),
+ * 55000 for a table of the extension (check_not_extension_rule), and 23514
+ * when an ancestor's machine would govern rows holding values it does not
+ * declare (check_states_after_detach, five listed).
  */
 Datum
 steward_detach_state_machine(PG_FUNCTION_ARGS)
@@ -1541,8 +1663,18 @@ steward_detach_state_machine(PG_FUNCTION_ARGS)
 	steward_check_table_owner(relid);
 	rel = steward_open_user_relation(relid, ShareRowExclusiveLock, STEWARD_KINDS_ANY,
 									 "steward.detach_state_machine()");
+
+	/*
+	 * A partitioned partition's leaves may fall to an ancestor's rule,
+	 * whose check reads them: lock them as attach_state_machine does
+	 * (steward_open_table_to_configure), before the rule's row.
+	 */
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE && rel->rd_rel->relispartition)
+		list_free(find_all_inheritors(relid, ShareRowExclusiveLock, NULL));
 	check_not_extension_rule(rel, colname);
-	if (steward_delete_column_rules(relid, colname, "state") == 0)
+	if (steward_delete_column_rules(relid, colname, "state") > 0)
+		check_states_after_detach(rel, colname);
+	else
 	{
 		/* A partition's rule may be an ancestor's: detach it there. */
 		char	   *declname = steward_ancestor_rule_name(rel, colname, true);

@@ -138,6 +138,7 @@ extern List *steward_rule_written_names(Oid relid, List **versions);
 
 /* written.c: refuse executor-derived values over columns the AM sets */
 extern void steward_check_written_columns(Oid relid, bool configuring);
+extern void steward_warn_written_columns(Oid relid);
 extern List *steward_written_definition_problems(Oid relid);
 
 static inline bool

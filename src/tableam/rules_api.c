@@ -44,7 +44,9 @@
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
@@ -549,6 +551,42 @@ steward_warn_version_trigger(const char *tgname, const char *relname,
  */
 static Oid	tracking_versions_of = InvalidOid;
 
+/*
+ * The table whose rule an API entry is writing (track_versions,
+ * track_sequence, attach_state_machine, a security label:
+ * steward_api_rule_exec), or InvalidOid.  The entry checks its row itself
+ * after writing it (the written definitions: refused, or for a label
+ * warned), so the catalog's trigger does not check them first
+ * (warn_written_definition: a restored label's WARNING would come twice).
+ */
+static Oid	api_rule_relid = InvalidOid;
+
+/*
+ * Run SPI statement sql (the caller is connected) as an API entry writing
+ * relid's rule (api_rule_relid set for its duration, also on error);
+ * returns SPI's code.  Locks and errors: the statement's, its row
+ * triggers' included.
+ */
+int
+steward_api_rule_exec(Oid relid, const char *sql, int nargs, Oid *argtypes,
+					  Datum *args, const char *nulls)
+{
+	Oid			saved = api_rule_relid;
+	int			rc;
+
+	api_rule_relid = relid;
+	PG_TRY();
+	{
+		rc = SPI_execute_with_args(sql, nargs, argtypes, args, nulls, false, 0);
+	}
+	PG_FINALLY();
+	{
+		api_rule_relid = saved;
+	}
+	PG_END_TRY();
+	return rc;
+}
+
 /* "schema"."table" of relid, quoted, for a HINT's SQL literal. */
 static char *
 qualified_name(Oid relid)
@@ -646,9 +684,9 @@ insert_rule(Oid relid, const char *colname, RuleKind kind)
 	args[1] = NameGetDatum(&attname);
 	args[2] = CStringGetTextDatum(rule_kind_name(kind));
 
-	if (SPI_execute_with_args("INSERT INTO steward.column_rules (relid, attname, kind) "
+	if (steward_api_rule_exec(relid, "INSERT INTO steward.column_rules (relid, attname, kind) "
 							  "VALUES ($1, $2, $3)",
-							  3, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
+							  3, argtypes, args, NULL) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert into steward.column_rules");
 }
 
@@ -1238,6 +1276,65 @@ warn_two_version_columns(Relation catalog, HeapTuple tuple)
 }
 
 /*
+ * A version rule row, or a state rule row naming changed_at, written into
+ * steward.column_rules by hand (not by an API entry: api_rule_relid) on a
+ * table whose definitions make INSERTs fail or the executor see another
+ * value than the one the access method sets: the check of track_versions
+ * and attach_state_machine (steward_warn_written_columns), as WARNINGs with
+ * the fix in the HINT, the row kept as the other WARNINGs here keep theirs
+ * (vers13's leftover: the row was kept without a word).  What
+ * track_versions refuses with 0A000 (a generated column, a check
+ * constraint, partition key, policy or view using the column) is caught in
+ * a subtransaction and given as a WARNING too.  Makes the row visible
+ * (CommandCounterIncrement).  Locks: AccessShareLock on the row's partition
+ * tree, held to transaction end.
+ */
+static void
+warn_written_definition(Relation catalog, HeapTuple tuple)
+{
+	TupleDesc	desc = RelationGetDescr(catalog);
+	Oid			relid = rule_tuple_relid(catalog, tuple);
+	bool		isnull[3];
+	Datum		kind = heap_getattr(tuple, steward_catalog_attnum(catalog, "kind"), desc, &isnull[0]);
+	Datum		attname = heap_getattr(tuple, steward_catalog_attnum(catalog, "attname"), desc, &isnull[1]);
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+
+	(void) heap_getattr(tuple, steward_catalog_attnum(catalog, "changed_at"), desc, &isnull[2]);
+	if (!OidIsValid(relid) || relid == api_rule_relid || isnull[0] || isnull[1] ||
+		!rule_relkind_ok(get_rel_relkind(relid)) ||
+		!(strcmp(TextDatumGetCString(kind), "version") == 0 ||
+		  (strcmp(TextDatumGetCString(kind), "state") == 0 && !isnull[2])))
+		return;
+	CommandCounterIncrement();
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		steward_warn_written_columns(relid);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata = steward_subxact_abort(cxt, owner);
+
+		if (edata->sqlerrcode != ERRCODE_FEATURE_NOT_SUPPORTED)
+			ReThrowError(edata);
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg_internal("%s", edata->message),
+				 errdetail_internal("%s%sThe rule row is kept.",
+									edata->detail ? edata->detail : "",
+									edata->detail ? " " : ""),
+				 errhint("Change the table's definition, or remove the rule: DELETE FROM steward.column_rules WHERE relid = %s::regclass AND attname = %s;",
+						 quote_literal_cstr(qualified_name(relid)),
+						 quote_literal_cstr(NameStr(*DatumGetName(attname))))));
+	}
+	PG_END_TRY();
+}
+
+/*
  * A state rule row a statement wrote, or whose machine an UPDATE changed,
  * naming a machine the write path cannot read: missing (not yet restored,
  * dropped in single-user mode, a typo) or malformed (a hand edit of
@@ -1323,6 +1420,7 @@ warn_hand_written_rule(TriggerData *trigdata)
 	{
 		warn_rule_names_no_column(catalog, written);
 		warn_two_version_columns(catalog, written);
+		warn_written_definition(catalog, written);
 	}
 	if (SessionReplicationRole != SESSION_REPLICATION_ROLE_REPLICA &&
 		(TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ||

@@ -24,6 +24,8 @@ extern Form_pg_attribute steward_lookup_column(Relation rel, const char *colname
 												const char *verb);
 extern void steward_enter_rules_owner(StewardAsOwner *ctx);
 extern uint64 steward_delete_column_rules(Oid relid, const char *colname, const char *kind);
+extern int	steward_api_rule_exec(Oid relid, const char *sql, int nargs,
+								  Oid *argtypes, Datum *args, const char *nulls);
 extern int	steward_exec_for_column(const char *sql, Oid relid, const char *colname,
 							bool read_only);
 extern char *steward_existing_rule(Oid relid, const char *colname);

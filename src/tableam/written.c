@@ -117,6 +117,7 @@ typedef struct WrittenJudge
 	bool		member_now;		/* the relation being judged is under one */
 	Oid			member_root;	/* ... that one */
 	bool		restoring;		/* WARNING instead of ERROR */
+	bool		hand_written;	/* WARNING too, with a hand-written row's HINT */
 	bool		collect;		/* append to "problems" instead */
 	List	   *problems;		/* char *: one per column, with its fix */
 	List	   *refused;		/* RefusedColumn *: an ATTACH's, raised at once */
@@ -852,7 +853,13 @@ judged(const WrittenJudge *judge, bool configuring, Relation rel, const char *co
 							 detail, fix));
 		return;
 	}
-	if (judge != NULL && judge->restoring)
+	if (judge != NULL && judge->hand_written)
+		ereport(WARNING,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg_internal("%s", msg),
+				 errdetail_internal("%s The rule row is kept.", detail),
+				 errhint("Fix it: %s.  steward.verify() lists the columns still to fix.", fix)));
+	else if (judge != NULL && judge->restoring)
 		ereport(WARNING,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg_internal("%s", msg),
@@ -1018,6 +1025,31 @@ not_null_below(Relation rel, const char *name)
 }
 
 /*
+ * check_not_null_and_default's message for a NOT NULL column (in_pkey: in
+ * the primary key) of relation relname whose default is none or gives
+ * NULL: a default that folds to NULL (DEFAULT nullif(1, 1)) is "no non-null
+ * default", as the parent-side message says (vers13's leftover: it said
+ * "has no default").  Raises nothing.
+ */
+static char *
+not_null_without_default(Form_pg_attribute att, bool in_pkey, const char *relname)
+{
+	const char *name = NameStr(att->attname);
+
+	if (in_pkey && att->atthasdef)
+		return psprintf(_("column \"%s\" of relation \"%s\" is in the primary key and has no non-null default, so PostgreSQL refuses a row without it before the steward access method sets it"),
+						name, relname);
+	if (in_pkey)
+		return psprintf(_("column \"%s\" of relation \"%s\" is in the primary key and has no default, so PostgreSQL refuses a row without it before the steward access method sets it"),
+						name, relname);
+	if (att->atthasdef)
+		return psprintf(_("column \"%s\" of relation \"%s\" is NOT NULL and has no non-null default, so PostgreSQL refuses a row without it before the steward access method sets it"),
+						name, relname);
+	return psprintf(_("column \"%s\" of relation \"%s\" is NOT NULL and has no default, so PostgreSQL refuses a row without it before the steward access method sets it"),
+					name, relname);
+}
+
+/*
  * Column m (bitmap member) of partitioned table "rel" gives rows routed
  * through it NULL (no default, or one folding to NULL) while partition
  * "leaf" below it, not locked by this command, is NOT NULL (not_null_below):
@@ -1049,7 +1081,7 @@ refuse_gap_above(const WrittenJudge *judge, Relation rel, int m, Oid leaf, bool 
 	char	   *fix = psprintf("%s (or ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL)",
 							   set_default, table, col);
 
-	if (judge->restoring)
+	if (judge->restoring || judge->hand_written)
 	{
 		judged(judge, false, rel, name, first, msg, detail, fix, NULL);
 		return;
@@ -1150,11 +1182,7 @@ check_not_null_and_default(Relation rel, Bitmapset *written, Bitmapset *versions
 			bool		keep_not_null = in_pkey || parent_not_null(rel, name);
 
 			judged(judge, configuring, rel, name, first,
-				   in_pkey ?
-				   psprintf(_("column \"%s\" of relation \"%s\" is in the primary key and has no default, so PostgreSQL refuses a row without it before the steward access method sets it"),
-							name, relname) :
-				   psprintf(_("column \"%s\" of relation \"%s\" is NOT NULL and has no default, so PostgreSQL refuses a row without it before the steward access method sets it"),
-							name, relname),
+				   not_null_without_default(att, in_pkey, relname),
 				   psprintf(_("An INSERT that leaves \"%s\" out would fail with 23502 before the access method sets it (to %s)."),
 							name, version ? "version 1" : "the time of the insert"),
 				   keep_not_null ?
@@ -1683,6 +1711,28 @@ steward_check_written_ddl(PG_FUNCTION_ARGS)
 	judged_walk(PG_GETARG_OID(0), false, &judge);
 	refuse_attached(&judge);
 	PG_RETURN_VOID();
+}
+
+/*
+ * The check of track_versions and attach_state_machine (configuring) for a
+ * rule row written into steward.column_rules by hand (its trigger,
+ * rules_api.c): NOT NULL and default definitions that make every INSERT
+ * leaving a column the AM sets out fail (DEFAULT 0, a default folding to
+ * NULL, none on a NOT NULL column) warn, with the ALTER TABLE that fixes
+ * them in the HINT; the rule stays (vers13's leftover).  A generated
+ * column, constraint, partition key, policy or view depending on such a
+ * column raises 0A000 as for track_versions (the caller turns it into a
+ * WARNING).  Reads relid's partition tree, each relation with
+ * AccessShareLock held to transaction end, as its owner.
+ */
+void
+steward_warn_written_columns(Oid relid)
+{
+	WrittenJudge judge = {0};
+
+	judge.all = true;
+	judge.hand_written = true;
+	judged_walk(relid, true, &judge);
 }
 
 /*
