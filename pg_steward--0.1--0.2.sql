@@ -35052,3 +35052,41 @@ BEGIN
 END
 $$;
 
+
+-- lead (codereview12 Q5): NULL, more than three parts or another database
+-- return, so the caller's regclass cast raises core's 42601 / 0A000.
+-- For a relation name as the user typed it that names no relation: when
+-- it is qualified and its schema does not exist, raises core's 3F000
+-- (SELECT 'nosuch.t'::regclass says schema "nosuch" does not exist, not
+-- that the relation does not exist), with what (e.g. 'step 1') in
+-- parentheses as the caller's own messages have it.  Returns otherwise:
+-- the caller raises its 42P01.  pg_temp is missing, as for core, until
+-- the session has a temporary schema.  A name core's regclass input
+-- refuses before its schema (NULL, more than three parts, or a database
+-- other than the current one: 42601 / 0A000) returns too, so the caller's
+-- cast raises core's error rather than a 3F000 naming the wrong part.
+CREATE OR REPLACE FUNCTION steward._require_relation_schema(relname text, what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    parts name[];
+    nsp name;
+BEGIN
+    parts := pg_catalog.parse_ident(relname)::name[];
+    IF parts IS NULL OR pg_catalog.cardinality(parts) NOT BETWEEN 2 AND 3
+       OR (pg_catalog.cardinality(parts) = 3
+           AND parts[1] OPERATOR(pg_catalog.<>) pg_catalog.current_database()) THEN
+        RETURN;
+    END IF;
+    nsp := parts[pg_catalog.cardinality(parts) - 1];
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_namespace n WHERE n.nspname = nsp)
+       AND NOT (nsp = 'pg_temp' AND pg_catalog.pg_my_temp_schema() <> 0) THEN
+        RAISE EXCEPTION 'schema "%" does not exist (%)', nsp, what
+            USING ERRCODE = 'invalid_schema_name';
+    END IF;
+EXCEPTION WHEN invalid_parameter_value THEN
+    RETURN;
+END
+$$;

@@ -79,7 +79,10 @@ $$;
 -- that the relation does not exist), with what (e.g. 'step 1') in
 -- parentheses as the caller's own messages have it.  Returns otherwise:
 -- the caller raises its 42P01.  pg_temp is missing, as for core, until
--- the session has a temporary schema.
+-- the session has a temporary schema.  A name core's regclass input
+-- refuses before its schema (NULL, more than three parts, or a database
+-- other than the current one: 42601 / 0A000) returns too, so the caller's
+-- cast raises core's error rather than a 3F000 naming the wrong part.
 CREATE FUNCTION steward._require_relation_schema(relname text, what text)
 RETURNS void
 LANGUAGE plpgsql STABLE
@@ -90,7 +93,9 @@ DECLARE
     nsp name;
 BEGIN
     parts := pg_catalog.parse_ident(relname)::name[];
-    IF pg_catalog.cardinality(parts) < 2 THEN
+    IF parts IS NULL OR pg_catalog.cardinality(parts) NOT BETWEEN 2 AND 3
+       OR (pg_catalog.cardinality(parts) = 3
+           AND parts[1] OPERATOR(pg_catalog.<>) pg_catalog.current_database()) THEN
         RETURN;
     END IF;
     nsp := parts[pg_catalog.cardinality(parts) - 1];
