@@ -148,13 +148,17 @@ databases_to_visit(void)
 	return oids;
 }
 
+/* How long a worker seen past its deadline still has to end by itself. */
+#define PURGE_OVERDUE_GRACE_MS 5000
+
 /*
  * Start a worker for one database and wait until it exits, but never more
  * than twice steward.idempotency_purge_timeout (plus a grace second; a
  * visit's own phases end within twice the timeout of the worker's process
- * start, connection included): a
- * worker that overstays is terminated, so that no database delays the
- * others for longer.
+ * start, connection included) and then PURGE_OVERDUE_GRACE_MS from when
+ * the launcher first sees that deadline passed (a freeze of the machine
+ * wakes both past it): a worker that overstays is terminated, so that no
+ * database delays the others for longer.
  */
 static void
 purge_database(Oid dboid)
@@ -163,6 +167,7 @@ purge_database(Oid dboid)
 	BackgroundWorkerHandle *handle;
 	pid_t		pid;
 	TimestampTz deadline;
+	bool		overdue = false;
 	bool		terminated = false;
 
 	steward_bgworker_fill(&worker, "steward_purge_db_main", "", "pg_steward purge",
@@ -190,7 +195,23 @@ purge_database(Oid dboid)
 		if (GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED)
 			break;
 		wait_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
-		if (wait_ms <= 0 && !terminated)
+		if (wait_ms <= 0 && !overdue)
+		{
+			/*
+			 * Seen past the deadline for the first time: the worker gets
+			 * one more grace wait before it is terminated.  After a freeze
+			 * of the whole machine (a stopped cgroup, a suspended VM) both
+			 * processes wake past every deadline at once; the worker's own
+			 * deadlines end its visit within moments, and terminating it
+			 * first made an ordinary visit look like a failed worker
+			 * (exit code 1 in the log, closing41 TAP 008).
+			 */
+			overdue = true;
+			deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												   PURGE_OVERDUE_GRACE_MS);
+			wait_ms = PURGE_OVERDUE_GRACE_MS;
+		}
+		else if (wait_ms <= 0 && !terminated)
 		{
 			ereport(LOG,
 					(errmsg("pg_steward idempotency purge in database %u overstayed %d ms; terminating it",

@@ -231,4 +231,41 @@ ok( poll_until($node, 'tenant_ext',
 is($node->safe_psql('postgres', q{SELECT rolsuper FROM pg_roles WHERE rolname = 'tenant'}),
 	'f', 'the tenant is not superuser');
 
+# A freeze of the machine (closing41: CI's benchmark freezer stopped the
+# whole cgroup for 279 s): the launcher and a visiting worker both stop
+# past every deadline.  The launcher wakes first (here: a second before
+# the worker) and must leave the worker its grace to end the visit by
+# itself; before, it terminated the worker at once ("overstayed", exit
+# code 1 in the log, as after a real failure).
+my $freeze_lock = $node->background_psql('stuck');
+$freeze_lock->set_query_timer_restart;
+$freeze_lock->query_safe(q{SET steward.idempotency_retention = '1s'});
+$freeze_lock->query_safe(
+	q{SELECT count(*) FROM steward.idempotency_begin('frozen', 'k', 'fp')});
+$freeze_lock->query_safe('BEGIN');
+$freeze_lock->query_safe('LOCK TABLE steward.idempotency_keys IN ACCESS EXCLUSIVE MODE');
+my $wait_q = q{SELECT pid FROM pg_stat_activity
+                WHERE datname = 'stuck' AND backend_type = 'pg_steward purge'
+                  AND wait_event_type = 'Lock'};
+ok(poll_until($node, 'postgres', "SELECT EXISTS ($wait_q)", 30),
+	'a worker waits for the keys table in stuck');
+my $log_offset = -s $node->logfile;
+my $worker_pid = $node->safe_psql('postgres', $wait_q);
+my $launcher_pid = $node->safe_psql('postgres',
+	q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_steward purge launcher'});
+is(kill('STOP', $launcher_pid, $worker_pid), 2, 'the launcher and the worker are stopped');
+# Past the launcher's deadline: twice the 2 s timeout and a second.
+sleep 6;
+kill('CONT', $launcher_pid);
+sleep 1;
+kill('CONT', $worker_pid);
+ok( poll_until($node, 'postgres',
+		qq{SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $worker_pid)}, 30),
+	'the frozen worker ended its visit');
+my $after = substr(slurp_file($node->logfile), $log_offset);
+unlike($after, qr/overstayed|\(PID $worker_pid\) exited with exit code [1-9]/,
+	'after the freeze the worker ended by itself, not terminated');
+$freeze_lock->query_safe('COMMIT');
+$freeze_lock->quit;
+
 done_testing();
