@@ -89,6 +89,7 @@
 #define GOV_LOAD_FACTOR		2.0		/* a baseline is of another load beyond this factor */
 #define GOV_BASELINE_TICKS	3		/* idle ticks a baseline needs, at least (see baseline_ticks()) */
 #define GOV_PROBE_MIN_S		10		/* longest wait for a baseline: max(this, 3 windows) */
+#define GOV_QUIET_EVERY_S	60		/* a cluster-wide measuring pause at most this often */
 #define GOV_STALE_S			600		/* a job silent this long is shown as "stale" */
 #define GOV_MIN_DUTY		0.02
 #define GOV_START_DUTY		0.1
@@ -171,6 +172,8 @@ typedef struct GovSignals
 	int			lock_ticks;		/* ticks since its last decision (the waits' span), >= 1 */
 	double		window_s;		/* seconds the window's calls and commits span */
 	bool		simulated;
+	bool		quiet;			/* in a cluster-wide measuring pause (ask_quiet) */
+	TimestampTz newest_idle;	/* the newest idle tick with a foreground; 0 none */
 } GovSignals;
 
 typedef struct GovSettings
@@ -295,6 +298,8 @@ typedef struct GovShared
 	TimestampTz sim_until;		/* steward.governor_simulate() */
 	double		sim_p99_ratio;	/* < 0: measured */
 	double		sim_lag_ms;		/* < 0: measured */
+	TimestampTz quiet_until;	/* every job pauses to measure a baseline until */
+	TimestampTz quiet_asked_at; /* when a job last set quiet_until */
 	pg_atomic_uint64 decisions[GOV_NUM_DECISIONS][GOV_NUM_REASONS];
 	GovSlot		slots[GOV_MAX_JOBS];
 	GovSlot		finished[GOV_FINISHED];
@@ -1035,6 +1040,8 @@ gov_pause(GovState *st, const GovSignals *sig, const GovSettings *set,
 
 	if (set->max_lag_ms > 0 && sig->lag_ms >= set->max_lag_ms)
 		over = GOV_R_LAG_CRITICAL;
+	else if (v->fg && sig->quiet)
+		over = GOV_R_BASELINE;	/* the cluster-wide measuring pause (ask_quiet) */
 	else if (v->fg && !v->have_base)
 	{
 		/*
@@ -2315,6 +2322,9 @@ read_signals(GovSignals *sig, TimestampTz now, TimestampTz since)
 	sum_baseline(sig, &b, now, since);
 	if (gov->sim_until > now)
 		simulate_signals(sig, &w, &b);
+	sig->quiet = gov->quiet_until > now;
+	if (gov->idle_count > 0)
+		sig->newest_idle = gov->idle[(gov->idle_next - 1 + GOV_IDLE_RING) % GOV_IDLE_RING].ts;
 	LWLockRelease(gov->lock);
 	if (!sig->simulated || sig->p99_ms == 0)
 	{
@@ -2707,6 +2717,42 @@ steward_governor_begin(const char *kind, const char *label, int64 ref,
 	return begin_job(kind, label, ref, max_batch, max_rows_per_sec, false);
 }
 
+/*
+ * A job that has waited a window for a baseline (st->probe_started: a
+ * foreground and no baseline, in its probe or going on past its limit)
+ * while no idle tick with a foreground came asks every job to pause for a
+ * window and two ticks (quiet_until; read_signals sets sig->quiet, and
+ * gov_pause pauses with measuring_baseline), at most once every
+ * GOV_QUIET_EVERY_S cluster-wide.  Jobs that each go on without a baseline
+ * keep every tick busy for one another: a job pauses to measure only its
+ * own way, and one past its probe's limit never again, so next to two such
+ * jobs no job measured a baseline for as long as the foreground lasted
+ * (TAP 109).  Any role's job may ask: the cost is a pause of about 7 s a
+ * minute for every job, the price the rule already charges one job
+ * without a fresh baseline.  Takes the governor's lock exclusively when it
+ * asks (an unlocked read first: at most once a minute).  Raises nothing.
+ */
+static void
+ask_quiet(const GovState *st, const GovSignals *sig, const GovSettings *set,
+		  TimestampTz now)
+{
+	TimestampTz window = (TimestampTz) (set->window_ms * 1000);
+
+	if (gov == NULL || st->probe_started == 0 || now - st->probe_started < window ||
+		now - sig->newest_idle < window)
+		return;
+	if (now - *((volatile TimestampTz *) &gov->quiet_asked_at) <
+		(TimestampTz) GOV_QUIET_EVERY_S * USECS_PER_SEC)
+		return;
+	LWLockAcquire(gov->lock, LW_EXCLUSIVE);
+	if (now - gov->quiet_asked_at >= (TimestampTz) GOV_QUIET_EVERY_S * USECS_PER_SEC)
+	{
+		gov->quiet_asked_at = now;
+		gov->quiet_until = now + window + (TimestampTz) (2 * set->interval_ms * 1000);
+	}
+	LWLockRelease(gov->lock);
+}
+
 /* Decide if a new tick has arrived since the last decision (or at the start). */
 static void
 maybe_decide(StewardGovJob *job, TimestampTz now)
@@ -2744,6 +2790,8 @@ maybe_decide(StewardGovJob *job, TimestampTz now)
 		job->lock_seen = lock_now;
 	}
 	gov_decide(&job->st, &sig, &set, now);
+	if (set.enabled)
+		ask_quiet(&job->st, &sig, &set, now);
 	/* For benchmarks and support: each decision with what it rested on. */
 	elog(DEBUG2, "governor: %s (%s) duty %.3f batch %d; p99 %.3f / base %.3f ms (%d idle ticks), commit p99 %.3f / %.3f ms, wal %.3f / %.3f ms, cpu %.3f / %.3f ms, load %.0f / %.0f a second, lock waits " UINT64_FORMAT,
 		 decision_names[job->st.decision], reason_names[job->st.reason],

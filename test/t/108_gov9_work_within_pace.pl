@@ -29,32 +29,9 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time usleep);
 use StewardTest qw(:DEFAULT start_bg gov_foreground gov_baseline_calls gov_wait_for_baseline
-  gov_long_batch_job);
+  gov_long_batch_job gov_node);
 
 plan skip_all => 'needs /proc/<pid>/schedstat (Linux)' unless -r "/proc/$$/schedstat";
-
-sub new_node
-{
-	my ($name) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init;
-	$node->append_conf(
-		'postgresql.conf', qq{
-shared_preload_libraries = 'pg_steward'
-autovacuum = off
-steward.governor_interval = '1s'
-steward.governor_window = '5s'
-# This test's own polling is no foreground: only the pgbench client's 200
-# statements a second (1,000 a window) is.
-steward.governor_min_calls = 200
-});
-	$node->start;
-	$node->safe_psql('postgres', q{
-		CREATE EXTENSION pg_steward;
-		CREATE ROLE plain LOGIN;
-	});
-	return $node;
-}
 
 sub plain_psql
 {
@@ -82,7 +59,7 @@ sub cpu_ms_per_s
 }
 
 # --- Part 1: one batch, then CPU for as long as it likes --------------
-my $node = new_node('within_pace');
+my $node = gov_node('within_pace');
 my $greedy = plain_psql($node,
 	q{SELECT steward.governor_pace(steward.governor_begin('backfill', 'greedy'), 0) > 0;
 	  DO $$BEGIN
@@ -114,7 +91,7 @@ $greedy->{h}->finish;
 $node->stop;
 
 # --- Part 2: long batches count; a job without a baseline says so -----
-$node = new_node('no_baseline');
+$node = gov_node('no_baseline');
 # Batches that each burn CPU for their length: 16 s, then 120 s (it
 # counts for twice 16 s).
 my $long = gov_long_batch_job($node, 'plain', 'long', 16, 50_000, 0.05);

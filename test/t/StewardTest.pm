@@ -14,7 +14,7 @@ use Test::More;
 our @EXPORT = qw(poll_until damage_first_page streaming_standby restore_three_ways);
 # For the governor's tests (other files define a start_bg of their own).
 our @EXPORT_OK = qw(start_bg gov_foreground gov_baseline_calls gov_wait_for_baseline
-  gov_long_batch_job);
+  gov_long_batch_job gov_node);
 
 # start_bg(@command): start @command in the background, its stdin empty,
 # its stdout and stderr in files of a temporary directory, under the
@@ -181,6 +181,32 @@ sub restore_three_ways
 		'pg_restore -j 2 --exit-on-error');
 	is($node->safe_psql('par', $query), $expected, 'parallel restore: the same');
 	return $err;
+}
+
+# gov_node($name): a started cluster for the governor's work tests: pg_steward
+# preloaded and created, autovacuum off, a tick of 1 s, a window of 5 s,
+# governor_min_calls 200 (the tests' own polling is no foreground, only
+# gov_foreground's 200 statements a second, 1,000 a window), and a login
+# role plain.
+sub gov_node
+{
+	my ($name) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf(
+		'postgresql.conf', qq{
+shared_preload_libraries = 'pg_steward'
+autovacuum = off
+steward.governor_interval = '1s'
+steward.governor_window = '5s'
+steward.governor_min_calls = 200
+});
+	$node->start;
+	$node->safe_psql('postgres', q{
+		CREATE EXTENSION pg_steward;
+		CREATE ROLE plain LOGIN;
+	});
+	return $node;
 }
 
 # gov_long_batch_job($node, $user, $label, $first_s, $burn, $sleep): a
