@@ -107,7 +107,7 @@ SELECT order_id, status, status_changed_at IS NULL AS not_stamped
 SELECT relid, illegal_transitions FROM steward.table_counters() WHERE relid = 'orders'::regclass;
 SELECT from_state, to_state, transitions FROM steward.transition_counts
  WHERE relid = 'orders'::regclass ORDER BY 1, 2;
-SELECT state, rows FROM steward.state_counts WHERE relid = 'orders'::regclass;
+SELECT state, rows FROM steward.state_counts WHERE relid = 'orders'::regclass ORDER BY state;
 SELECT name, attached_to FROM steward.state_machines WHERE name = 'order_status';
 
 -- Machines cannot be dropped while attached, built-ins never.

@@ -92,6 +92,39 @@ SELECT k.key, k.status, k.response, k.claim = s.claim AS scope_claim
   FROM steward.idempotency_keys k JOIN steward.idempotency_scopes s USING (scope)
  WHERE k.scope = 'i140_acct_9' ORDER BY k.key;
 
+-- The takeover of an abandoned key (its holder, PID 0, never ran) and
+-- complete's look at a stored result (the same result again: a no-op; a
+-- different one: 55000) find the row through the key's index too, never
+-- through the planner's choice (they were planned statements: a
+-- sequential scan of a small keys table).
+INSERT INTO steward.idempotency_keys
+       (scope, key, fingerprint, expires_at, holder_pid, holder_start, lease_until, claim)
+SELECT scope, 'k6', 'fp', now() + interval '1 day', 0, now(), NULL, claim
+  FROM steward.idempotency_scopes WHERE scope = 'i140_acct_2';
+BEGIN;
+SELECT pg_temp.keys_seq_scans() AS seq_before \gset
+SET LOCAL enable_indexscan = off;
+SET LOCAL enable_bitmapscan = off;
+SET LOCAL plan_cache_mode = force_custom_plan;
+SET LOCAL ROLE i140_tenant;
+SELECT outcome, status FROM steward.idempotency_begin('i140_acct_2', 'k6', 'fp');
+SELECT steward.idempotency_complete('i140_acct_2', 'k6', 200, '{"taken": true}');
+SELECT steward.idempotency_complete('i140_acct_2', 'k6', 200, '{"taken": true}');
+SAVEPOINT different;
+SELECT steward.idempotency_complete('i140_acct_2', 'k6', 201, '{"taken": true}');
+ROLLBACK TO different;
+SAVEPOINT other_response;
+SELECT steward.idempotency_complete('i140_acct_2', 'k6', 200, '{"taken": false}');
+ROLLBACK TO other_response;
+SAVEPOINT not_held;
+SELECT steward.idempotency_complete('i140_acct_2', 'k_never', 200, '{}');
+ROLLBACK TO not_held;
+RESET ROLE;
+SELECT pg_temp.keys_seq_scans() - :seq_before AS seq_scans_of_keys;
+COMMIT;
+SELECT holder_pid = pg_backend_pid() AS held_here, status, response
+  FROM steward.idempotency_keys WHERE scope = 'i140_acct_2' AND key = 'k6';
+
 -- A key of another claim in a scope that exists (written there by a
 -- restore) is not the scope's: complete refuses it (55000, not held, the
 -- key unchanged), even its pending one; begin then replaces it.

@@ -1647,6 +1647,15 @@ direct_write_index(DirectWrite *wr, TupleTableSlot *slot)
 	ResetPerTupleExprContext(wr->estate);
 }
 
+/* The timestamp in column attnum of the row in slot; 0 when *isnull. */
+static TimestampTz
+slot_timestamp(TupleTableSlot *slot, AttrNumber attnum, bool *isnull)
+{
+	Datum		d = slot_getattr(slot, attnum, isnull);
+
+	return *isnull ? 0 : DatumGetTimestampTz(d);
+}
+
 /* Does the row in slot (its columns deformed) have this key and no result? */
 static bool
 complete_matches(TupleTableSlot *slot, const Datum *vals, const KeyClaim *claim)
@@ -1742,14 +1751,44 @@ lock_latest_version(Relation heap, ItemPointer tid, TM_Result result, TM_Failure
 }
 
 /*
- * The complete's update of the row version in oldslot: PLAN_COMPLETE's
- * SET on a copy of it, written as ExecUpdate writes it (see above).
- * Returns the number of rows updated, 0 or 1.
+ * An update of a key's row done directly: the columns it sets (setcols,
+ * nset of them) and their values, and the test the row's latest version
+ * must still pass after a concurrent update (EvalPlanQual) -- the
+ * statement's WHERE.  claim and judged are that test's arguments.  The
+ * written version's created_at is returned in created (the takeover's
+ * RETURNING).
+ */
+typedef struct KeyUpdate KeyUpdate;
+typedef bool (*KeyUpdateMatch) (TupleTableSlot *slot, const Datum *vals, const KeyUpdate *upd);
+
+struct KeyUpdate
+{
+	int			nset;
+	const KeyCol *setcols;
+	Datum		set[4];
+	bool		setnull[4];
+	KeyUpdateMatch matches;
+	const KeyClaim *claim;
+	const void *judged;			/* the takeover's KeyRow */
+	bool		has_created;	/* out: the written row's created_at */
+	TimestampTz created;
+};
+
+/* complete_matches as a KeyUpdateMatch. */
+static bool
+complete_update_matches(TupleTableSlot *slot, const Datum *vals, const KeyUpdate *upd)
+{
+	return complete_matches(slot, vals, upd->claim);
+}
+
+/*
+ * The update upd of the row version in oldslot: its SET on a copy of it,
+ * written as ExecUpdate writes it (see above).  Returns the number of
+ * rows updated, 0 or 1.
  */
 static int
-complete_update_row(DirectWrite *wr, TupleTableSlot *oldslot, const Datum *vals,
-					const KeyClaim *claim, const Datum *set, const bool *setnull,
-					Snapshot snap)
+update_key_row(DirectWrite *wr, TupleTableSlot *oldslot, const Datum *vals,
+			   KeyUpdate *upd, Snapshot snap)
 {
 	const IdemRels *rels = &idem_rels;
 	TupleDesc	desc = RelationGetDescr(wr->heap);
@@ -1758,7 +1797,6 @@ complete_update_row(DirectWrite *wr, TupleTableSlot *oldslot, const Datum *vals,
 	TupleTableSlot *src = oldslot;
 	CommandId	cid = GetCurrentCommandId(true);
 	ItemPointerData tid = oldslot->tts_tid;
-	static const KeyCol setcols[4] = {KC_STATUS, KC_RESPONSE, KC_COMPLETED_AT, KC_EXPIRES_AT};
 	int			updated = 0;
 
 	for (;;)
@@ -1768,15 +1806,15 @@ complete_update_row(DirectWrite *wr, TupleTableSlot *oldslot, const Datum *vals,
 		bool		update_indexes;
 		TM_Result	result;
 
-		/* The new version: the old one's columns, the completion's SET. */
+		/* The new version: the old one's columns, the statement's SET. */
 		slot_getallattrs(src);
 		ExecClearTuple(newslot);
 		memcpy(newslot->tts_values, src->tts_values, desc->natts * sizeof(Datum));
 		memcpy(newslot->tts_isnull, src->tts_isnull, desc->natts * sizeof(bool));
-		for (int i = 0; i < lengthof(setcols); i++)
+		for (int i = 0; i < upd->nset; i++)
 		{
-			newslot->tts_values[rels->kcol[setcols[i]] - 1] = set[i];
-			newslot->tts_isnull[rels->kcol[setcols[i]] - 1] = setnull[i];
+			newslot->tts_values[rels->kcol[upd->setcols[i]] - 1] = upd->set[i];
+			newslot->tts_isnull[rels->kcol[upd->setcols[i]] - 1] = upd->setnull[i];
 		}
 		ExecStoreVirtualTuple(newslot);
 		ExecMaterializeSlot(newslot);
@@ -1786,15 +1824,19 @@ complete_update_row(DirectWrite *wr, TupleTableSlot *oldslot, const Datum *vals,
 									true, &tmfd, &lockmode, &update_indexes);
 		if (result == TM_Ok)
 		{
+			bool		created_null;
+
 			if (update_indexes)
 				direct_write_index(wr, newslot);
+			upd->created = slot_timestamp(newslot, rels->kcol[KC_CREATED_AT], &created_null);
+			upd->has_created = !created_null;
 			updated = 1;
 			break;
 		}
 		/* READ COMMITTED: the latest version, updated if it still matches. */
 		if (!lock_latest_version(wr->heap, &tid, result, &tmfd, cid, snap, lockmode,
 								 false, &lockslot) ||
-			!complete_matches(lockslot, vals, claim))
+			!upd->matches(lockslot, vals, upd))
 			break;
 		tid = lockslot->tts_tid;
 		src = lockslot;
@@ -1836,19 +1878,18 @@ inserted_memo_get(Relation heap, ItemPointer tid)
 }
 
 /*
- * PLAN_COMPLETE without the executor: set the result of the visible row of
- * (scope, key) that has none.  Returns the number of rows updated (0 or
- * 1), or -1 when the table may only be written through SPI (the caller
- * runs PLAN_COMPLETE then).  The caller is in the owner's context.
+ * The update upd of the visible row of the key in vals that passes its
+ * test, done directly (see "Direct writes" above): the row found through
+ * the key constraint's index under the statement snapshot -- or, when
+ * use_memo, by the TID of the row this subtransaction's insert wrote, if
+ * it is that row (inserted_memo) -- whatever the table's statistics say.
+ * Returns the number of rows updated (0 or 1), or -1 when the table may
+ * only be written through SPI (the caller runs the statement then).  The
+ * caller is in the owner's context.
  */
 static int
-complete_direct(Datum scope, Datum key, int32 status, Jsonb *response,
-				const Interval *retention, const KeyClaim *claim)
+update_key_direct(const Datum *vals, KeyUpdate *upd, bool use_memo)
 {
-	Datum		vals[2] = {scope, key};
-	Datum		set[4];
-	bool		setnull[4] = {false, response == NULL, false, false};
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	DirectWrite wr;
 	Snapshot	snap;
 	IndexScanDesc scan;
@@ -1859,21 +1900,16 @@ complete_direct(Datum scope, Datum key, int32 status, Jsonb *response,
 
 	if (!direct_write_begin(&wr, CMD_UPDATE, true))
 		return -1;
-	set[0] = Int32GetDatum(status);
-	set[1] = PointerGetDatum(response);
-	set[2] = TimestampTzGetDatum(now);
-	set[3] = timestamp_plus(now, retention);
-
 	snap = push_statement_snapshot();
 	slot = table_slot_create(wr.heap, NULL);
-	if (inserted_memo_get(wr.heap, &tid) &&
+	if (use_memo && inserted_memo_get(wr.heap, &tid) &&
 		table_tuple_fetch_row_version(wr.heap, &tid, snap, slot))
 	{
 		slot_getallattrs(slot);
-		hinted = complete_matches(slot, vals, claim);
+		hinted = upd->matches(slot, vals, upd);
 	}
 	if (hinted)
-		updated = complete_update_row(&wr, slot, vals, claim, set, setnull, snap);
+		updated = update_key_row(&wr, slot, vals, upd, snap);
 	else
 	{
 		direct_write_indexes(&wr);
@@ -1881,8 +1917,8 @@ complete_direct(Datum scope, Datum key, int32 status, Jsonb *response,
 		while (key_scan_next(scan, 2, vals, slot))
 		{
 			slot_getallattrs(slot);
-			if (complete_matches(slot, vals, claim))
-				updated += complete_update_row(&wr, slot, vals, claim, set, setnull, snap);
+			if (upd->matches(slot, vals, upd))
+				updated += update_key_row(&wr, slot, vals, upd, snap);
 		}
 		index_endscan(scan);
 	}
@@ -1890,6 +1926,30 @@ complete_direct(Datum scope, Datum key, int32 status, Jsonb *response,
 	PopActiveSnapshot();
 	direct_write_end(&wr);
 	return updated;
+}
+
+/*
+ * PLAN_COMPLETE without the executor: set the result of the visible row of
+ * (scope, key) that has none.  Returns the number of rows updated (0 or
+ * 1), or -1 when the table may only be written through SPI (the caller
+ * runs PLAN_COMPLETE then).  The caller is in the owner's context.
+ */
+static int
+complete_direct(Datum scope, Datum key, int32 status, Jsonb *response,
+				const Interval *retention, const KeyClaim *claim)
+{
+	static const KeyCol setcols[4] = {KC_STATUS, KC_RESPONSE, KC_COMPLETED_AT, KC_EXPIRES_AT};
+	Datum		vals[2] = {scope, key};
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	KeyUpdate	upd = {.nset = 4,.setcols = setcols,.matches = complete_update_matches,
+	.claim = claim};
+
+	upd.set[0] = Int32GetDatum(status);
+	upd.set[1] = PointerGetDatum(response);
+	upd.setnull[1] = response == NULL;
+	upd.set[2] = TimestampTzGetDatum(now);
+	upd.set[3] = timestamp_plus(now, retention);
+	return update_key_direct(vals, &upd, true);
 }
 
 /*
@@ -2377,14 +2437,6 @@ typedef struct KeyRow
 	ItemPointerData tid;		/* the row version found */
 } KeyRow;
 
-static TimestampTz
-slot_timestamp(TupleTableSlot *slot, AttrNumber attnum, bool *isnull)
-{
-	Datum		d = slot_getattr(slot, attnum, isnull);
-
-	return *isnull ? 0 : DatumGetTimestampTz(d);
-}
-
 /*
  * The row of (scope, key) visible now, read through the key constraint's
  * index; false if there is none.  The response is copied into outcxt (it
@@ -2475,28 +2527,84 @@ held_alive(const KeyRow *row)
 }
 
 /*
- * Take over an abandoned key: new holder, new lease, only if the row is
- * still the version judged abandoned (PLAN_TAKEOVER).  False if we lost.
+ * PLAN_TAKEOVER's WHERE on the row in slot (its columns deformed): the
+ * key, no result, and the version judged abandoned (upd->judged): the
+ * same locked_at, holder and claim.  A concurrent taker changed locked_at
+ * and the holder, so after waiting for it the other fails this and looks
+ * again.
  */
 static bool
-take_over(Datum scope, Datum key, const KeyRow *row)
+takeover_matches(TupleTableSlot *slot, const Datum *vals, const KeyUpdate *upd)
 {
+	const IdemRels *rels = &idem_rels;
+	const KeyRow *row = upd->judged;
+	bool		isnull;
+	bool		start_null;
+	Datum		d;
+	TimestampTz t;
+
+	if (!complete_matches(slot, vals, &row->claim))
+		return false;
+	t = slot_timestamp(slot, rels->kcol[KC_LOCKED_AT], &isnull);
+	if (isnull || t != row->locked_at)
+		return false;
+	d = slot_getattr(slot, rels->kcol[KC_HOLDER_PID], &isnull);
+	t = slot_timestamp(slot, rels->kcol[KC_HOLDER_START], &start_null);
+	if (!row->has_holder)
+		return isnull && start_null;
+	return !isnull && DatumGetInt32(d) == row->holder_pid &&
+		!start_null && t == row->holder_start;
+}
+
+/*
+ * Take over an abandoned key: new holder, new lease, only if the row is
+ * still the version judged abandoned (PLAN_TAKEOVER's WHERE), directly
+ * (update_key_direct: through the key's index, whatever the statistics
+ * say) unless only the statement may write the table.  True if we took
+ * it, its created_at in res; false if we lost.
+ */
+static bool
+take_over(Datum scope, Datum key, const KeyRow *row, BeginResult *res)
+{
+	static const KeyCol setcols[4] = {KC_LOCKED_AT, KC_HOLDER_PID, KC_HOLDER_START,
+	KC_LEASE_UNTIL};
 	Datum		args[9];
 	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	KeyUpdate	upd = {.nset = 4,.setcols = setcols,.matches = takeover_matches,
+	.claim = &row->claim,.judged = row};
+	int			updated;
 
 	args[0] = scope;
 	args[1] = key;
 	args[2] = Int32GetDatum(MyProcPid);
 	args[3] = TimestampTzGetDatum(MyStartTimestamp);
 	args[4] = lease_interval(&nulls[4]);
+	upd.set[0] = TimestampTzGetDatum(now);
+	upd.set[1] = args[2];
+	upd.set[2] = args[3];
+	upd.setnull[3] = nulls[4] == 'n';
+	if (!upd.setnull[3])
+		upd.set[3] = timestamp_plus(now, DatumGetIntervalP(args[4]));
+	updated = update_key_direct(args, &upd, false);
+	if (updated == 1)
+	{
+		res->has_created = upd.has_created;
+		res->created_at = upd.created;
+	}
+	if (updated >= 0)
+		return updated == 1;
 	args[5] = TimestampTzGetDatum(row->locked_at);
 	args[6] = Int32GetDatum(row->holder_pid);
 	args[7] = TimestampTzGetDatum(row->holder_start);
 	if (!row->has_holder)
 		nulls[6] = nulls[7] = 'n';
 	args[8] = claim_arg(&row->claim, &nulls[8]);
-	return run_plan(PLAN_TAKEOVER, args, nulls, false) == SPI_OK_UPDATE_RETURNING &&
-		SPI_processed == 1;
+	if (run_plan(PLAN_TAKEOVER, args, nulls, false) != SPI_OK_UPDATE_RETURNING ||
+		SPI_processed != 1)
+		return false;
+	take_created_at(res, 1);
+	return true;
 }
 
 /*
@@ -2707,10 +2815,9 @@ judge_existing_row(Datum *args, const KeyRow *row, const KeyClaim *claim,
 	}
 	if (abandoned(row))
 	{
-		if (take_over(args[0], args[1], row))
+		if (take_over(args[0], args[1], row, res))
 		{
 			res->outcome = IDEM_NEW;
-			take_created_at(res, 1);
 			return true;
 		}
 		if (row_unchanged(args, row))
@@ -2984,6 +3091,81 @@ key_not_held(text *scope, text *key, bool no_scope)
 }
 
 /*
+ * What complete finds when its update changed nothing: the visible row of
+ * the key of the scope's claim (found), whether it has a result
+ * (completed: its status), and whether that result is the one given
+ * (same: status and response, PLAN_RESULT's first column).
+ */
+typedef struct StoredResult
+{
+	bool		found;
+	bool		completed;
+	int32		status;
+	bool		same;
+} StoredResult;
+
+/*
+ * PLAN_RESULT without the executor, after complete_direct: the first
+ * visible row of the key in vals of claim, read through the key
+ * constraint's index under a statement snapshot (direct_read_begin), as
+ * look_key reads it -- whatever the table's statistics say, where the
+ * statement's plan followed them (a sequential scan of a small keys table).
+ */
+static void
+stored_result_direct(const Datum *vals, const KeyClaim *claim, int32 status,
+					 Jsonb *response, StoredResult *out)
+{
+	const IdemRels *rels = idem_rels_get();
+	DirectRead	rd;
+
+	memset(out, 0, sizeof(StoredResult));
+	direct_read_begin(&rd, rels->keys, rels->keys_index, NULL, 2, vals);
+	rels = idem_rels_get();		/* DDL that committed while we waited for the lock */
+	while (!out->found && key_scan_next(rd.scan, 2, vals, rd.slot))
+	{
+		bool		isnull;
+		Datum		d;
+		KeyClaim	row_claim;
+
+		slot_getallattrs(rd.slot);
+		d = slot_getattr(rd.slot, rels->kcol[KC_CLAIM], &isnull);
+		claim_from_datum(&row_claim, d, isnull);
+		if (!claim_equal(&row_claim, claim))
+			continue;
+		out->found = true;
+		d = slot_getattr(rd.slot, rels->kcol[KC_STATUS], &isnull);
+		out->completed = !isnull;
+		out->status = isnull ? 0 : DatumGetInt32(d);
+		d = slot_getattr(rd.slot, rels->kcol[KC_RESPONSE], &isnull);
+		/* status = $3 AND response IS NOT DISTINCT FROM $4 */
+		out->same = out->completed && out->status == status &&
+			(isnull ? response == NULL :
+			 response != NULL &&
+			 DatumGetBool(DirectFunctionCall2(jsonb_eq, d, PointerGetDatum(response))));
+	}
+	direct_read_end(&rd);
+}
+
+/* PLAN_RESULT, after complete's statement (the table has triggers, ...). */
+static void
+stored_result_statement(Datum *args, const char *nulls, StoredResult *out)
+{
+	bool		isnull;
+	Datum		d;
+
+	memset(out, 0, sizeof(StoredResult));
+	run_plan(PLAN_RESULT, args, nulls, false);
+	if (SPI_processed == 0)
+		return;
+	out->found = true;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	out->completed = !isnull;
+	out->status = isnull ? 0 : DatumGetInt32(d);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	out->same = !isnull && DatumGetBool(d);
+}
+
+/*
  * steward.idempotency_complete(scope, key, status, response): store the
  * result of a key without one, in the caller's transaction, as the keys
  * table's owner; completing again with the same result is a no-op.  Waits
@@ -3010,6 +3192,7 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 	Datum		args[6];
 	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	int			updated;
+	bool		direct;
 
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
@@ -3062,30 +3245,31 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 	args[5] = claim_arg(&info.claim, &nulls[5]);
 	updated = complete_direct(args[0], args[1], status, response, &info.retention,
 							  &info.claim);
-	if (updated < 0)
+	direct = updated >= 0;
+	if (!direct)
 	{
 		run_plan(PLAN_COMPLETE, args, nulls, false);
 		updated = (int) SPI_processed;
 	}
 	if (updated == 0)
 	{
-		bool		isnull = true;
+		StoredResult stored;
 
-		run_plan(PLAN_RESULT, args, nulls, false);
-		if (SPI_processed > 0)
-			(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+		if (direct)
+			stored_result_direct(args, &info.claim, status, response, &stored);
+		else
+			stored_result_statement(args, nulls, &stored);
 		/* A row without a result that the update did not change. */
-		if (SPI_processed > 0 && isnull)
+		if (stored.found && !stored.completed)
 			write_skipped(args[0], args[1], SKIPPED_COMPLETE);
-		if (SPI_processed == 0 || isnull)
+		if (!stored.found || !stored.completed)
 			key_not_held(scope, key, false);
-		if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		if (!stored.same)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("idempotency key \"%s\" in scope \"%s\" was already completed with a different result",
 							text_to_cstring(key), text_to_cstring(scope)),
-					 errdetail("The stored status is %s.",
-							   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2))));
+					 errdetail("The stored status is %d.", stored.status)));
 		/* Completing again with the same result is a no-op. */
 	}
 	idem_leave(&ctx);
