@@ -29,7 +29,8 @@ extern void steward_machine_roles_forget(Datum roles);
 extern void steward_machine_roles_lock(Oid role, bool usage);
 
 /* machines_api.c */
-extern void steward_lock_role_machines(Datum roles, bool cascade);
+extern bool steward_lock_role_machines(Datum roles, bool cascade);
+extern void steward_try_lock_role_machines(Datum roles);
 extern void steward_check_stored_states(Relation rel, const StateRule *rule);
 
 /* state_rules.c */

@@ -360,8 +360,25 @@ wait_for_role_machines(Datum roles)
 }
 
 /*
+ * $1 the roles, $2 the database: the objects core's part of DROP OWNED is
+ * asked to drop (PostgreSQL 15's shdepDropOwned): those the roles own
+ * here, and the row-level security policies naming no other role (for a
+ * policy naming others too, RemoveRoleFromObjectPolicy only takes the role
+ * out).  Without the policies, one over another role's table that calls
+ * the roles' function was taken for another role's object depending on
+ * theirs, and the drop for one core refuses (codereview12 Q1).
+ */
+#define ROLE_SEED_SQL \
+	"SELECT s.classid, s.objid, s.objsubid FROM pg_catalog.pg_shdepend s" \
+	" WHERE s.dbid OPERATOR(pg_catalog.=) $2" \
+	" AND s.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_authid'::pg_catalog.regclass" \
+	" AND s.refobjid OPERATOR(pg_catalog.=) ANY ($1) AND (s.deptype OPERATOR(pg_catalog.=) 'o'" \
+	" OR s.deptype OPERATOR(pg_catalog.=) 'r' AND EXISTS (SELECT FROM pg_catalog.pg_policy p" \
+	" WHERE s.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_policy'::pg_catalog.regclass" \
+	" AND p.oid OPERATOR(pg_catalog.=) s.objid AND p.polroles OPERATOR(pg_catalog.<@) $1))"
+/*
  * $1 the roles, $2 the database, $3 DROP OWNED's CASCADE.  The objects
- * the roles own here, and (recursively; for a column, those depending on
+ * of ROLE_SEED_SQL, and (recursively; for a column, those depending on
  * that column) the objects core's part drops with them: those depending
  * on them automatically or internally (a table's indexes, TOAST table,
  * rowtype, owned sequences), and with CASCADE every dependent (another role's view, foreign key, default, trigger, rule,
@@ -384,11 +401,7 @@ wait_for_role_machines(Datum roles)
  * its indexes.
  */
 #define ROLE_OBJECTS_SQL \
-	"WITH RECURSIVE o(classid, objid, objsubid) AS (" \
-	" SELECT s.classid, s.objid, s.objsubid FROM pg_catalog.pg_shdepend s" \
-	" WHERE s.dbid OPERATOR(pg_catalog.=) $2" \
-	" AND s.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_authid'::pg_catalog.regclass" \
-	" AND s.refobjid OPERATOR(pg_catalog.=) ANY ($1) AND s.deptype OPERATOR(pg_catalog.=) 'o'" \
+	"WITH RECURSIVE o(classid, objid, objsubid) AS (" ROLE_SEED_SQL \
 	" UNION SELECT d.classid, d.objid, d.objsubid FROM pg_catalog.pg_depend d JOIN o" \
 	" ON d.refclassid OPERATOR(pg_catalog.=) o.classid AND d.refobjid OPERATOR(pg_catalog.=) o.objid" \
 	" AND (o.objsubid OPERATOR(pg_catalog.=) 0 OR d.refobjsubid OPERATOR(pg_catalog.=) o.objsubid)" \
@@ -515,7 +528,13 @@ lock_role_relations(Datum roles, bool cascade, bool conditional, List **weak)
  * arrays it takes (objsubid 0: the relation); and whether core's part
  * will refuse (2BP01): without CASCADE, an object it does not drop
  * depends normally on one it drops (another role's view over the roles'
- * table, say), which core's findDependentObjects refuses under RESTRICT.
+ * table, say), which core's findDependentObjects refuses under RESTRICT;
+ * or, even with CASCADE, one of the objects core's part was asked to drop
+ * (ROLE_SEED_SQL: those the roles own and the policies naming only them,
+ * shdepDropOwned's list) is a member of an extension, or internal to an
+ * object, that is not on that list: findDependentObjects refuses such an
+ * original target ("cannot drop function f() because extension e requires
+ * it", codereview12 Q2).
  */
 #define ROLE_DROPPED_RELATIONS_SQL ROLE_OBJECTS_SQL \
 	" SELECT pg_catalog.to_regprocedure('steward._refuse_attached_machine(text,oid[],integer[])') IS NOT NULL," \
@@ -527,6 +546,13 @@ lock_role_relations(Datum roles, bool cascade, bool conditional, List **weak)
 	" WHERE d.deptype OPERATOR(pg_catalog.=) 'n' AND NOT EXISTS (SELECT FROM o k" \
 	" WHERE k.classid OPERATOR(pg_catalog.=) d.classid AND k.objid OPERATOR(pg_catalog.=) d.objid" \
 	" AND (k.objsubid OPERATOR(pg_catalog.=) 0 OR k.objsubid OPERATOR(pg_catalog.=) d.objsubid)))" \
+	" OR EXISTS (SELECT FROM (" ROLE_SEED_SQL ") t JOIN pg_catalog.pg_depend d" \
+	" ON d.classid OPERATOR(pg_catalog.=) t.classid AND d.objid OPERATOR(pg_catalog.=) t.objid" \
+	" AND (t.objsubid OPERATOR(pg_catalog.=) 0 OR d.objsubid OPERATOR(pg_catalog.=) t.objsubid)" \
+	" WHERE (d.deptype OPERATOR(pg_catalog.=) 'e' OR d.deptype OPERATOR(pg_catalog.=) 'i')" \
+	" AND NOT EXISTS (SELECT FROM (" ROLE_SEED_SQL ") k" \
+	" WHERE k.classid OPERATOR(pg_catalog.=) d.refclassid AND k.objid OPERATOR(pg_catalog.=) d.refobjid" \
+	" AND (k.objsubid OPERATOR(pg_catalog.=) 0 OR k.objsubid OPERATOR(pg_catalog.=) d.refobjsubid)))" \
 	" FROM o WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
 
 /*
@@ -555,11 +581,13 @@ lock_role_relations(Datum roles, bool cascade, bool conditional, List **weak)
  * CASCADE, another object depends on the roles'): the caller then locks
  * nothing for it, and core's own error comes first, as it did when core's
  * part ran before the machines' check (drop7_drop_owned_restrict.spec).
- * Should core's part succeed all the same, the drop goes on without the
- * locks taken first (a 40P01 with an attach, codereview8 H1's shape, is
- * then possible; the machines' own check still runs after core's part).  Locks: AccessShareLock on the catalogs it
- * reads, to the end of the transaction; no user relation.  Connected to
- * SPI, as the catalog's owner.
+ * Should core's part succeed all the same (a misjudged dependency, or
+ * another role's view dropped since this read), the drop must not wait
+ * for the machines holding what core's part locked: the caller then calls
+ * steward_try_lock_role_machines (codereview12 Q1).  Locks:
+ * AccessShareLock on the catalogs it reads, to the end of the
+ * transaction; no user relation.  Connected to SPI, as the catalog's
+ * owner.
  */
 static bool
 refuse_kept_role_machines(Datum roles, bool cascade)
@@ -638,9 +666,13 @@ lock_role_tags(Oid *oids, int n, bool take)
  * 2BP01 as above, 40001 under REPEATABLE READ when a machine changed
  * after the snapshot, 55P03 on lock_timeout, 57014 on cancel,
  * 40P01 when a transaction that attached machines of two of the roles in
- * the other order than their OIDs' waits for this one.
+ * the other order than their OIDs' waits for this one.  Returns true;
+ * false, having locked nothing, when core's part will refuse the drop
+ * (refuse_kept_role_machines): should core's part succeed all the same,
+ * the caller must call steward_try_lock_role_machines before it drops
+ * the machines.
  */
-void
+bool
 steward_lock_role_machines(Datum roles, bool cascade)
 {
 	Datum	   *elems;
@@ -667,7 +699,7 @@ steward_lock_role_machines(Datum roles, bool cascade)
 	if (!pinned && refuse_kept_role_machines(roles, cascade))
 	{
 		pfree(oids);
-		return;
+		return false;
 	}
 
 	/*
@@ -694,6 +726,47 @@ steward_lock_role_machines(Datum roles, bool cascade)
 		CHECK_FOR_INTERRUPTS();
 		wait_for_role_machines(roles);
 	}
+	return true;
+}
+
+/*
+ * For a DROP OWNED whose core's part succeeded although
+ * steward_lock_role_machines judged it would refuse and so locked nothing
+ * (roles: an oid[] Datum): the roles' lock tags ExclusiveLock and their
+ * machines' rows FOR UPDATE, as that function takes them, but without
+ * waiting.  Core's part now holds the relations it dropped or changed,
+ * some of them other roles' (a table with a policy naming the roles);
+ * waiting there for the transactions using the roles' machines kept
+ * those tables' readers waiting for it and could deadlock with an attach
+ * holding one of them (40P01, codereview12 Q1).  Raises 55006 when a tag
+ * or a row is held by another transaction (nothing is waited for); locks,
+ * when it returns, as steward_lock_role_machines's, to the end of the
+ * transaction.  Connected to SPI, as the catalog's owner.
+ */
+void
+steward_try_lock_role_machines(Datum roles)
+{
+	Datum	   *elems;
+	int			n;
+	bool		free = true;
+
+	deconstruct_array(DatumGetArrayTypeP(roles), OIDOID, sizeof(Oid), true,
+					  TYPALIGN_INT, &elems, NULL, &n);
+	for (int i = 0; i < n && free; i++)
+	{
+		LOCKTAG		tag;
+
+		role_machines_tag(&tag, DatumGetObjectId(elems[i]));
+		free = LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
+	}
+	if (!free || !try_lock_role_machines(roles))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("state machines of the roles are in use by another transaction"),
+				 errdetail("DROP OWNED judged that PostgreSQL would refuse it and locked nothing first, "
+						   "but PostgreSQL dropped the objects (they may have changed meanwhile); "
+						   "it does not wait for that transaction while holding the tables it dropped."),
+				 errhint("Run DROP OWNED again: it then waits for the transactions using the roles' state machines first.")));
 }
 
 /*

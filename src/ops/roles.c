@@ -187,6 +187,14 @@ role_oids(List *specs)
 }
 
 /*
+ * Set by forget_machine_roles when it locked nothing because core's part
+ * was judged to refuse the drop; follow_owned then takes the machines'
+ * locks without waiting (codereview12 Q1).  Backend-local, set at each
+ * DROP OWNED before core's part.
+ */
+static bool drop_owned_unlocked = false;
+
+/*
  * DROP OWNED, before core's part: the roles' rows of state machines in
  * pg_shdepend (src/lifecycle/machine_roles.c) are ours to follow, after
  * core's part, in follow_owned; core would take them for privileges on
@@ -201,6 +209,7 @@ forget_machine_roles(DropOwnedStmt *stmt)
 	ListCell   *lc;
 	StewardAsOwner ctx;
 
+	drop_owned_unlocked = false;
 	if (!OidIsValid(MyDatabaseId) || !IsTransactionState() ||
 		!OidIsValid(get_extension_oid("pg_steward", true)))
 		return;
@@ -219,8 +228,8 @@ forget_machine_roles(DropOwnedStmt *stmt)
 	if (enter_catalog_owner(&ctx))
 	{
 		/* All at once, never waiting while holding one (machines_api.c). */
-		steward_lock_role_machines(oid_array(roles),
-								   stmt->behavior == DROP_CASCADE);
+		drop_owned_unlocked = !steward_lock_role_machines(oid_array(roles),
+														  stmt->behavior == DROP_CASCADE);
 		steward_as_owner_end(&ctx);
 	}
 	steward_machine_roles_forget(oid_array(roles));
@@ -251,6 +260,12 @@ follow_owned(Node *parsetree)
 	else
 	{
 		args[0] = oid_array(role_oids(((DropOwnedStmt *) parsetree)->roles));
+		/* Core's part succeeded though judged to refuse: never wait now. */
+		if (drop_owned_unlocked)
+		{
+			drop_owned_unlocked = false;
+			steward_try_lock_role_machines(args[0]);
+		}
 		/* Each scope after the transactions using it (src/idempotency). */
 		steward_idem_drop_owned_scopes(args[0]);
 		rc = SPI_execute_with_args("SELECT steward._drop_owned($1)",
