@@ -35090,3 +35090,105 @@ EXCEPTION WHEN invalid_parameter_value THEN
     RETURN;
 END
 $$;
+
+-- vers16: SQL walks up a partition tree pass a parent whose DETACH
+-- PARTITION ... CONCURRENTLY is pending (steward._partition_ancestors,
+-- review25 W3).
+CREATE FUNCTION steward._partition_ancestors(tbl regclass)
+RETURNS TABLE (relid regclass, depth integer)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH RECURSIVE up(relid, depth) AS (
+        SELECT i.inhparent, 1
+          FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhrelid = tbl AND c.relispartition
+        UNION ALL
+        SELECT i.inhparent, up.depth + 1
+          FROM up JOIN pg_inherits i ON i.inhrelid = up.relid
+          JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE c.relispartition)
+    SELECT up.relid::regclass, up.depth FROM up ORDER BY up.depth
+$$;
+
+CREATE OR REPLACE FUNCTION steward._rule_version_problem(tbl regclass, col name, kind text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('%s has two version columns, %I (tracked on %s) and %I (tracked on %s), and pg_steward checks one per table: '
+                  'the rule is enforced by refusing (54000) every INSERT and COPY into it and every UPDATE of its rows; '
+                  'track one column in the whole tree: SELECT steward.untrack(%L, %L)',
+                  CASE WHEN t.relid = tbl::oid THEN 'the relation' ELSE format('partition %s', t.relid::regclass) END,
+                  col, tbl, o.other_col, o.other_rel,
+                  CASE WHEN o.below THEN o.other_rel::text ELSE tbl::text END,
+                  CASE WHEN o.below THEN o.other_col ELSE col END)
+      FROM pg_partition_tree(tbl) t
+      CROSS JOIN LATERAL (
+           SELECT cr.relid AS other_rel, cr.attname AS other_col,
+                  cr.relid::oid <> tbl::oid
+                  AND cr.relid::oid IN (SELECT d.relid FROM pg_partition_tree(tbl) d) AS below
+             FROM steward.column_rules cr
+            WHERE cr.kind = 'version' AND cr.attname <> col
+              AND cr.relid::oid IN (SELECT t.relid UNION ALL SELECT u.relid FROM steward._partition_ancestors(t.relid) u)
+              AND steward._rule_column_problem(t.relid::regclass, cr.attname, 'version') IS NULL
+            ORDER BY cr.relid::regclass::text LIMIT 1) o
+     WHERE kind = 'version'
+     ORDER BY t.level, t.relid::regclass::text
+     LIMIT 1
+$$;
+
+CREATE OR REPLACE FUNCTION steward._rules_reaching(tbl regclass, above regclass)
+RETURNS TABLE (relid regclass, attname name, kind text, machine text, changed_at name, depth bigint)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT cr.relid, cr.attname, cr.kind, cr.machine, cr.changed_at, up.depth
+      FROM steward.column_rules cr
+      -- A parent whose detach is pending included (_partition_ancestors).
+      JOIN (SELECT tbl::oid, 0::bigint
+            UNION ALL
+            SELECT a.relid::oid, a.depth
+              FROM steward._partition_ancestors(tbl) a) up (relid, depth) ON up.relid = cr.relid::oid
+     WHERE above IS NULL
+        OR (cr.relid <> above
+            AND cr.relid NOT IN (SELECT a.relid FROM steward._partition_ancestors(above) a))
+     ORDER BY up.depth, cr.kind, cr.attname
+$$;
+
+CREATE OR REPLACE FUNCTION steward._state_rule_leaves(tbl regclass, rule_rel regclass, col name)
+RETURNS oid[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN count(*) > 0 AND count(*) FILTER (WHERE g.governed) = 0 THEN NULL
+                ELSE coalesce(array_agg(g.relid) FILTER (WHERE g.governed), '{}') END
+      FROM (SELECT t.relid::oid AS relid,
+                   (SELECT cr.relid
+                      FROM (SELECT t.relid, 0 UNION ALL
+                            SELECT x.relid, x.depth FROM steward._partition_ancestors(t.relid) x) a (relid, n)
+                      JOIN steward.column_rules cr
+                        ON cr.relid = a.relid AND cr.attname = col AND cr.kind = 'state'
+                     ORDER BY a.n LIMIT 1) IS NOT DISTINCT FROM rule_rel AS governed
+              FROM pg_partition_tree(tbl) t
+             WHERE t.isleaf
+             UNION ALL
+            -- A table in no partition tree (pg_partition_tree lists
+            -- nothing): its own rules govern its rows.
+            SELECT c.oid, true FROM pg_class c
+             WHERE c.oid = tbl AND c.relkind = 'r' AND NOT c.relispartition) g
+$$;
+
+CREATE OR REPLACE FUNCTION steward._require_part_of(tbl regclass, root regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF tbl IS DISTINCT FROM root
+       AND NOT EXISTS (SELECT 1 FROM steward._partition_ancestors(tbl) a WHERE a.relid = root) THEN
+        RAISE EXCEPTION 'relation "%" is not a partition of relation "%"', steward._relation_name(tbl), steward._relation_name(root)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;

@@ -1362,7 +1362,8 @@ state_rule_cap_reached(Oid relid, const char *colname)
 	 * transaction committed on a partition or an ancestor while this one
 	 * waited for them counts (closing38 item 4: an attach on a parent and
 	 * one on its partition both passed).  pg_partition_tree() lists
-	 * nothing for a table outside any tree.
+	 * nothing for a table outside any tree; the walk up passes a parent
+	 * whose detach is pending (STEWARD_SQL_ANCESTORS, review25 W3).
 	 */
 	if (steward_spi_read_latest("SELECT t.relid::pg_catalog.oid"
 							  "  FROM (SELECT $1::pg_catalog.regclass AS relid, 0 AS level"
@@ -1373,7 +1374,7 @@ state_rule_cap_reached(Oid relid, const char *colname)
 							  "           AND r.attname OPERATOR(pg_catalog.<>) $2"
 							  "           AND r.relid::pg_catalog.oid IN"
 							  "               (SELECT a.relid::pg_catalog.oid"
-							  "                  FROM pg_catalog.pg_partition_ancestors(t.relid) a"
+							  "                  FROM " STEWARD_SQL_ANCESTORS("t.relid") " a"
 							  "                UNION ALL SELECT t.relid::pg_catalog.oid))"
 							  "       OPERATOR(pg_catalog.>=) $3"
 							  " ORDER BY t.level, t.relid::pg_catalog.oid LIMIT 1",

@@ -312,8 +312,9 @@ spi_value_upper(HeapTuple tuple, TupleDesc desc, int fnumber)
 
 /*
  * The state rule of a table, its own or a partitioned ancestor's (which
- * the write path enforces on it too): (column, machine, the table the rule
- * is on: the nearest), or an error.
+ * the write path enforces on it too, a parent whose detach is pending
+ * included: STEWARD_SQL_ANCESTORS, review25 W3): (column, machine,
+ * the table the rule is on: the nearest), or an error.
  */
 static void
 state_column_of(Relation rel, char **column, char **machine, Oid *rule_relid)
@@ -327,8 +328,8 @@ state_column_of(Relation rel, char **column, char **machine, Oid *rule_relid)
 							  "  FROM steward.column_rules r"
 							  "  JOIN (SELECT $1::pg_catalog.regclass AS relid, 0::pg_catalog.int8 AS n"
 							  "        UNION ALL"
-							  "        SELECT x.relid, x.n FROM pg_catalog.pg_partition_ancestors($1::pg_catalog.regclass)"
-							  "               WITH ORDINALITY x(relid, n)) a ON a.relid = r.relid"
+							  "        SELECT x.relid::pg_catalog.regclass, x.depth::pg_catalog.int8 FROM " STEWARD_SQL_ANCESTORS("$1::pg_catalog.oid") " x)"
+							  "       a ON a.relid = r.relid"
 							  " WHERE r.kind = 'state' GROUP BY 1, 2 ORDER BY 1",
 							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.column_rules");

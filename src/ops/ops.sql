@@ -326,15 +326,14 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT cr.relid, cr.attname, cr.kind, cr.machine, cr.changed_at, up.depth
       FROM steward.column_rules cr
-      -- pg_partition_ancestors lists tbl itself first, but only when tbl
-      -- is a partition or partitioned.
+      -- A parent whose detach is pending included (_partition_ancestors).
       JOIN (SELECT tbl::oid, 0::bigint
             UNION ALL
-            SELECT a.relid::oid, a.depth - 1
-              FROM pg_partition_ancestors(tbl) WITH ORDINALITY a (relid, depth)
-             WHERE a.relid <> tbl) up (relid, depth) ON up.relid = cr.relid::oid
+            SELECT a.relid::oid, a.depth
+              FROM steward._partition_ancestors(tbl) a) up (relid, depth) ON up.relid = cr.relid::oid
      WHERE above IS NULL
-        OR cr.relid NOT IN (SELECT a.relid FROM pg_partition_ancestors(above) a)
+        OR (cr.relid <> above
+            AND cr.relid NOT IN (SELECT a.relid FROM steward._partition_ancestors(above) a))
      ORDER BY up.depth, cr.kind, cr.attname
 $$;
 
@@ -506,7 +505,8 @@ AS $$
                 ELSE coalesce(array_agg(g.relid) FILTER (WHERE g.governed), '{}') END
       FROM (SELECT t.relid::oid AS relid,
                    (SELECT cr.relid
-                      FROM pg_partition_ancestors(t.relid) WITH ORDINALITY a (relid, n)
+                      FROM (SELECT t.relid, 0 UNION ALL
+                            SELECT x.relid, x.depth FROM steward._partition_ancestors(t.relid) x) a (relid, n)
                       JOIN steward.column_rules cr
                         ON cr.relid = a.relid AND cr.attname = col AND cr.kind = 'state'
                      ORDER BY a.n LIMIT 1) IS NOT DISTINCT FROM rule_rel AS governed
@@ -790,7 +790,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF tbl IS DISTINCT FROM root
-       AND NOT EXISTS (SELECT 1 FROM pg_partition_ancestors(tbl) a WHERE a.relid = root) THEN
+       AND NOT EXISTS (SELECT 1 FROM steward._partition_ancestors(tbl) a WHERE a.relid = root) THEN
         RAISE EXCEPTION 'relation "%" is not a partition of relation "%"', steward._relation_name(tbl), steward._relation_name(root)
             USING ERRCODE = 'invalid_parameter_value';
     END IF;

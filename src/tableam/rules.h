@@ -129,6 +129,27 @@ steward_get_rules(Relation rel)
 }
 extern StewardRules *steward_load_rules(Relation rel);
 extern List *steward_partition_ancestors(Oid relid);
+
+/*
+ * SQL for the partitioned ancestors of the relation (an oid or regclass
+ * expression, a string literal) as rows (relid oid, depth int: 1 its
+ * parent, ...), a parent whose detach is pending included: what
+ * steward_partition_ancestors walks, and steward._partition_ancestors in
+ * SQL (pg_partition_ancestors stops below a pending parent, review25 W3).
+ * Spelled out in C because the library also serves databases still at
+ * version 0.1, which lack steward._partition_ancestors.  Qualified
+ * throughout: safe under any search_path.
+ */
+#define STEWARD_SQL_ANCESTORS(rel) \
+	"(WITH RECURSIVE up(relid, depth) AS (" \
+	" SELECT i.inhparent, 1 FROM pg_catalog.pg_inherits i" \
+	"   JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid" \
+	"  WHERE i.inhrelid OPERATOR(pg_catalog.=) " rel " AND c.relispartition" \
+	" UNION ALL SELECT i.inhparent, up.depth OPERATOR(pg_catalog.+) 1" \
+	"   FROM up JOIN pg_catalog.pg_inherits i ON i.inhrelid OPERATOR(pg_catalog.=) up.relid" \
+	"   JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid" \
+	"  WHERE c.relispartition)" \
+	" SELECT up.relid, up.depth FROM up)"
 extern bool steward_rule_type_checked(const char *kind, Oid typid);
 extern Oid	steward_column_rule_relid(Relation rel, AttrNumber attnum, bool state);
 extern char *steward_ancestor_rule_name(Relation rel, const char *colname, bool state);

@@ -121,6 +121,57 @@ steward_check_rule_storage(Oid relid)
 }
 
 /*
+ * Refuse (55000) configuring a rule on partitioned table rel while a
+ * partition anywhere below it is half detached: its ALTER TABLE ... DETACH
+ * PARTITION ... CONCURRENTLY committed its first phase and not FINALIZE.
+ * The rules of its former ancestors still apply to its rows (the write
+ * path walks up past the pending parent, review25 W3), but PostgreSQL's
+ * find_all_inheritors -- and with it every walk down the tree that locks
+ * and checks the stored rows (the partitions' locks above, the checks of
+ * existing versions and states, the written-column checks) -- leaves it
+ * out, so a rule configured now would reach rows nothing locked or
+ * checked.  Finishing the detach (FINALIZE) makes it a table of its own.
+ * Reads pg_inherits (find_inheritance_children_extended, pending children
+ * included); the caller holds ShareRowExclusiveLock on rel and its
+ * partitions, which conflicts with the ShareUpdateExclusiveLock a new
+ * DETACH ... CONCURRENTLY takes on its parent, so none begins meanwhile.
+ */
+static void
+check_no_pending_detach(Relation rel)
+{
+	List	   *tree = list_make1_oid(RelationGetRelid(rel));
+	ListCell   *lc;
+
+	foreach(lc, tree)
+	{
+		Oid			parent = lfirst_oid(lc);
+		List	   *children = find_inheritance_children_extended(parent, false, NoLock,
+																  NULL, NULL);
+		ListCell   *cc;
+
+		foreach(cc, children)
+		{
+			Oid			child = lfirst_oid(cc);
+
+			if (PartitionHasPendingDetach(child))
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("partition \"%s\" of relation \"%s\" is half detached",
+								get_rel_name(child), get_rel_name(parent)),
+						 errdetail("Its DETACH PARTITION ... CONCURRENTLY did not finish: the rules of relation \"%s\" still apply to its rows, but a rule configured on relation \"%s\" now would neither lock nor check them.",
+								   get_rel_name(parent), RelationGetRelationName(rel)),
+						 errhint("Finish the detach first: ALTER TABLE %s DETACH PARTITION %s FINALIZE;",
+								 quote_qualified_identifier(get_namespace_name(get_rel_namespace(parent)),
+															get_rel_name(parent)),
+								 quote_qualified_identifier(get_namespace_name(get_rel_namespace(child)),
+															get_rel_name(child)))));
+		}
+		tree = list_concat(tree, children);
+	}
+	list_free(tree);
+}
+
+/*
  * Open the table to configure, after checking that the caller owns it.  The
  * lock conflicts with every writer, so no write is in flight while the rules
  * change and every later write sees the new rules (as with CREATE TRIGGER).
@@ -135,7 +186,8 @@ steward_check_rule_storage(Oid relid)
  * relation, also when dropped while waiting for the lock), 42501 (caller
  * does not own it), 42809 (not a table, or it or a partition does not use
  * the steward access method), 0A000 (temporary, or with inheritance
- * children).
+ * children), 55000 (a partition below it is half detached:
+ * check_no_pending_detach).
  */
 Relation
 steward_open_table_to_configure(Oid relid)
@@ -161,7 +213,10 @@ steward_open_table_to_configure(Oid relid)
 
 	steward_check_rule_storage(RelationGetRelid(rel));
 	if (relkind == RELKIND_PARTITIONED_TABLE)
+	{
+		check_no_pending_detach(rel);
 		steward_check_partitions_use_steward(rel);
+	}
 	else
 		steward_check_no_inheritance_children(rel);
 	return rel;

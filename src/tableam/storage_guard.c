@@ -196,6 +196,28 @@ qualified_name(Oid relid)
 }
 
 /*
+ * The HINT for a partition relid that an ancestor's rule (on holder)
+ * reaches: detach it from its parent, or, when a DETACH PARTITION ...
+ * CONCURRENTLY of relid or of a partition between it and holder is
+ * pending (review25 W3: the rules apply until FINALIZE, and a second
+ * DETACH is refused while one is pending), finish that one.  Reads
+ * pg_inherits and the syscache; no lock.
+ */
+static char *
+ancestor_rule_hint(Oid relid, Oid holder)
+{
+	for (Oid part = relid; part != holder && get_rel_relispartition(part);
+		 part = get_partition_parent(part, true))
+		if (PartitionHasPendingDetach(part))
+			return psprintf("Finish its pending detach first: ALTER TABLE %s DETACH PARTITION %s FINALIZE;",
+							qualified_name(get_partition_parent(part, true)),
+							qualified_name(part));
+	return psprintf("Detach it from the partitioned table first: ALTER TABLE %s DETACH PARTITION %s;",
+					qualified_name(get_partition_parent(relid, true)),
+					qualified_name(relid));
+}
+
+/*
  * Refuse when relid is an ordinary table that rules reach and that does not
  * use the steward access method.  Other relation kinds pass: partitioned
  * tables store nothing, foreign tables are another server's.
@@ -235,9 +257,7 @@ check_leaf_storage(Oid relid, StorageDdl ddl)
 		char	   *hint;
 
 		if (rule.holder != relid)
-			hint = psprintf("Detach it from the partitioned table first: ALTER TABLE %s DETACH PARTITION %s;",
-							qualified_name(get_partition_parent(relid, false)),
-							qualified_name(relid));
+			hint = ancestor_rule_hint(relid, rule.holder);
 		else if (strcmp(rule.kind, "state") == 0)
 			hint = psprintf("Detach the machine first with SELECT steward.detach_state_machine(%s, %s), or release the table with SELECT * FROM steward.release(%s).",
 							quote_literal_cstr(rule.holder_name), quote_literal_cstr(rule.attname),

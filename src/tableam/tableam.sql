@@ -196,6 +196,30 @@ BEGIN
 END
 $$;
 
+-- The partitioned ancestors of tbl, nearest first (depth 1 its parent, 2
+-- the parent's, ...; none for a table that is no partition), including a
+-- parent whose ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY is
+-- pending (first phase committed, FINALIZE not): its rules still apply
+-- to tbl's rows (the write path walks past it: steward_partition_ancestors
+-- in rules.c, review25 W3), but pg_partition_ancestors stops below it.
+-- Every SQL walk up a tree that concerns rules uses this one.
+CREATE FUNCTION steward._partition_ancestors(tbl regclass)
+RETURNS TABLE (relid regclass, depth integer)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH RECURSIVE up(relid, depth) AS (
+        SELECT i.inhparent, 1
+          FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhrelid = tbl AND c.relispartition
+        UNION ALL
+        SELECT i.inhparent, up.depth + 1
+          FROM up JOIN pg_inherits i ON i.inhrelid = up.relid
+          JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE c.relispartition)
+    SELECT up.relid::regclass, up.depth FROM up ORDER BY up.depth
+$$;
+
 -- Why a version rule of tbl refuses every write of a table it reaches,
 -- NULL when no other version column reaches that table too: a table that
 -- two reach (its own rule and a partitioned ancestor's, kept with a
@@ -224,7 +248,7 @@ AS $$
                   AND cr.relid::oid IN (SELECT d.relid FROM pg_partition_tree(tbl) d) AS below
              FROM steward.column_rules cr
             WHERE cr.kind = 'version' AND cr.attname <> col
-              AND cr.relid::oid IN (SELECT u.relid FROM pg_partition_ancestors(t.relid) u)
+              AND cr.relid::oid IN (SELECT t.relid UNION ALL SELECT u.relid FROM steward._partition_ancestors(t.relid) u)
               AND steward._rule_column_problem(t.relid::regclass, cr.attname, 'version') IS NULL
             ORDER BY cr.relid::regclass::text LIMIT 1) o
      WHERE kind = 'version'
