@@ -35192,3 +35192,25 @@ BEGIN
     END IF;
 END
 $$;
+
+-- codereview13 R3: _verify_versions_detail is STRICT (a NULL argument gave
+-- 22004 from format()).
+CREATE OR REPLACE FUNCTION steward._verify_versions_detail(tbl regclass, col name, below bigint, nulls bigint)
+RETURNS text
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN below = 0 AND nulls = 0 THEN 'all versions >= 1'
+                WHEN nulls = 0
+                THEN format('%s with a version below 1: a dump of the table does not restore until fixed: '
+                            'UPDATE %s SET %I = 1 WHERE %I < 1',
+                            CASE WHEN below = 1 THEN '1 row' ELSE below || ' rows' END, tbl, col, col)
+                ELSE format('%s without a version (NULL): WHERE %I = :read never matches %s and a dump of the table restores %s as 1%s: '
+                            'UPDATE %s SET %I = 1 WHERE %I IS NULL OR %I < 1',
+                            CASE WHEN nulls = 1 THEN '1 row' ELSE nulls || ' rows' END, col,
+                            CASE WHEN nulls = 1 THEN 'it' ELSE 'them' END, CASE WHEN nulls = 1 THEN 'it' ELSE 'them' END,
+                            CASE WHEN below = 0 THEN ''
+                                 ELSE format('; %s with a version below 1, which it does not restore until fixed',
+                                             CASE WHEN below = 1 THEN '1 row' ELSE below || ' rows' END) END,
+                            tbl, col, col, col) END
+$$;

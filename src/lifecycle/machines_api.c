@@ -394,7 +394,8 @@ wait_for_role_machines(Datum roles)
  * another role's statistics over an expression using the role's function;
  * without, the role's statistics on a table that changed owner), true for
  * the others.  One row per relation (strong if any reason is).  Ancestors
- * first (by depth in their partition tree), then OID, an index right
+ * first (by depth in their partition tree, a parent whose detach is
+ * pending counted: STEWARD_SQL_ANCESTORS), then OID, an index right
  * after its table (by its table's depth and OID): an attach to a
  * partitioned table locks it before its partitions, as core's drop of a
  * partition locks its parent first, and every reader takes a table before
@@ -435,7 +436,7 @@ wait_for_role_machines(Datum roles)
 	" UNION SELECT s.stxrelid, false, NULL FROM o JOIN pg_catalog.pg_statistic_ext s ON s.oid OPERATOR(pg_catalog.=) o.objid" \
 	" WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass)" \
 	" SELECT rel.relid, pg_catalog.bool_or(rel.strong) FROM rel GROUP BY rel.relid, rel.indrelid" \
-	" ORDER BY (SELECT pg_catalog.count(*) FROM pg_catalog.pg_partition_ancestors(COALESCE(rel.indrelid, rel.relid)))," \
+	" ORDER BY (SELECT pg_catalog.count(*) FROM " STEWARD_SQL_ANCESTORS("COALESCE(rel.indrelid, rel.relid)") " a)," \
 	" COALESCE(rel.indrelid, rel.relid), rel.indrelid IS NOT NULL, rel.relid"
 
 /*
@@ -1619,7 +1620,9 @@ check_not_extension_rule(Relation rel, const char *colname)
  * After rel's own state rule on colname is deleted: the rule its nearest
  * partitioned ancestor has on the column governs again the rows of rel's
  * leaves that have no nearer rule (steward._state_rule_leaves, the write
- * path's choice: rules.c add_state_rule).  Refuse (23514) the detach when
+ * path's choice: rules.c add_state_rule; a parent whose detach is pending
+ * included, as the write path walks it: STEWARD_SQL_ANCESTORS, codereview13
+ * R2).  Refuse (23514) the detach when
  * those rows hold values that machine does not declare, as attach refuses
  * them (mach16's finding: such rows were kept unchecked and verify() then
  * failed).  One scan of rel, filtered on tableoid (stored_state_offenders:
@@ -1647,7 +1650,9 @@ check_states_after_detach(Relation rel, const char *colname)
 	Datum		leaves;
 	bool		nostates,
 				noleaves,
-				norel;
+				norel,
+				nopending,
+				pending;
 	char	   *offenders;
 
 	if (!rel->rd_rel->relispartition)
@@ -1662,9 +1667,10 @@ check_states_after_detach(Relation rel, const char *colname)
 							  "         WHERE i.inhrelid OPERATOR(pg_catalog.=) $1),"
 							  "       $1::pg_catalog.regclass::pg_catalog.text,"
 							  "       (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) FROM pg_catalog.pg_class c"
-							  "         WHERE c.oid OPERATOR(pg_catalog.=) $1)"
-							  "  FROM pg_catalog.pg_partition_ancestors($1::pg_catalog.regclass)"
-							  "       WITH ORDINALITY a (relid, n)"
+							  "         WHERE c.oid OPERATOR(pg_catalog.=) $1),"
+							  "       (SELECT i.inhdetachpending FROM pg_catalog.pg_inherits i"
+							  "         WHERE i.inhrelid OPERATOR(pg_catalog.=) $1)"
+							  "  FROM " STEWARD_SQL_ANCESTORS("$1::pg_catalog.oid") " a (relid, n)"
 							  "  JOIN steward.column_rules r ON r.relid OPERATOR(pg_catalog.=) a.relid"
 							  "   AND r.attname OPERATOR(pg_catalog.=) $2"
 							  "   AND r.kind OPERATOR(pg_catalog.=) 'state'"
@@ -1690,6 +1696,8 @@ check_states_after_detach(Relation rel, const char *colname)
 		parent = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5);
 		self = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6);
 		bound = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 7);
+		pending = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+											 SPI_tuptable->tupdesc, 8, &nopending)) && !nopending;
 		states = nostates ? (Datum) 0 : datumCopy(states, false, -1);
 		leaves = noleaves ? (Datum) 0 : datumCopy(leaves, false, -1);
 		MemoryContextSwitchTo(spicxt);
@@ -1706,6 +1714,9 @@ check_states_after_detach(Relation rel, const char *colname)
 					colname, RelationGetRelationName(rel)),
 			 errdetail("Machine \"%s\" of relation \"%s\" would govern its rows again, and they hold values it does not declare: %s.",
 					   machine, ruled, offenders),
+			 pending ?
+			 errhint("Update those rows to states both machines declare first, or finish the pending detach of the partition (core refuses a plain DETACH PARTITION of it): ALTER TABLE %s DETACH PARTITION %s FINALIZE; then detach the machine.",
+					 parent, self) :
 			 errhint("Update those rows to states both machines declare first, or take the partition out of the tree to fix them: ALTER TABLE %s DETACH PARTITION %s; then detach the machine, update the rows, and ALTER TABLE %s ATTACH PARTITION %s %s;",
 					 parent, self, parent, self, bound)));
 }

@@ -526,10 +526,11 @@ $$;
 -- not restore until they are fixed (its COPY refuses them); NULL, a
 -- client's WHERE version = :read never matches the row and a dump restores
 -- it as 1 (review25 W1: "< 1" never counted NULL, so verify() said "all
--- versions >= 1" over them).  Formats only: reads no table.
+-- versions >= 1" over them).  Formats only: reads no table.  STRICT: a
+-- NULL argument gives NULL, not 22004 from format() (codereview13 R3).
 CREATE FUNCTION steward._verify_versions_detail(tbl regclass, col name, below bigint, nulls bigint)
 RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT CASE WHEN below = 0 AND nulls = 0 THEN 'all versions >= 1'
