@@ -206,7 +206,10 @@ static const char *const plan_sql[NUM_PLANS] = {
 	" ON CONFLICT DO NOTHING RETURNING created_at",
 	[PLAN_DELETE_EXPIRED] =
 	"DELETE FROM steward.idempotency_keys"
-	" WHERE scope = $1 AND key = $2 AND expires_at <= now()",
+	" WHERE scope = $1 AND key = $2 AND expires_at <= now()"
+	"   AND NOT (status IS NULL AND holder_pid IS NOT NULL AND holder_start IS NOT NULL"
+	"            AND (lease_until IS NULL OR lease_until > now())"
+	"            AND steward._idempotency_holder_alive(holder_pid, holder_start))",
 	/* A key another claim of the scope's name left (KeyClaim). */
 	[PLAN_DELETE_LEFTOVER] =
 	"DELETE FROM steward.idempotency_keys"
@@ -2438,6 +2441,29 @@ typedef struct KeyRow
 } KeyRow;
 
 /*
+ * The holder columns of the row in slot (its columns deformed) into row:
+ * holder, and whether its lease ran out by the transaction's start (as
+ * expires_at is judged).
+ */
+static void
+key_row_holder(TupleTableSlot *slot, KeyRow *row)
+{
+	const IdemRels *rels = &idem_rels;
+	bool		isnull;
+	bool		pid_null;
+	bool		start_null;
+	Datum		d;
+	TimestampTz t;
+
+	d = slot_getattr(slot, rels->kcol[KC_HOLDER_PID], &pid_null);
+	row->holder_pid = pid_null ? 0 : DatumGetInt32(d);
+	row->holder_start = slot_timestamp(slot, rels->kcol[KC_HOLDER_START], &start_null);
+	row->has_holder = !pid_null && !start_null;
+	t = slot_timestamp(slot, rels->kcol[KC_LEASE_UNTIL], &isnull);
+	row->lease_over = !isnull && t <= GetCurrentTransactionStartTimestamp();
+}
+
+/*
  * The row of (scope, key) visible now, read through the key constraint's
  * index; false if there is none.  The response is copied into outcxt (it
  * outlives SPI).
@@ -2460,8 +2486,6 @@ look_key(Datum scope, Datum key, KeyRow *row, MemoryContext outcxt, bool *indexe
 	{
 		TupleTableSlot *slot = rd.slot;
 		bool		isnull;
-		bool		pid_null;
-		bool		start_null;
 		Datum		d;
 		TimestampTz t;
 
@@ -2485,12 +2509,7 @@ look_key(Datum scope, Datum key, KeyRow *row, MemoryContext outcxt, bool *indexe
 		row->has_created = !isnull;
 		t = slot_timestamp(slot, rels->kcol[KC_EXPIRES_AT], &isnull);
 		row->expired = !isnull && t <= now;
-		d = slot_getattr(slot, rels->kcol[KC_HOLDER_PID], &pid_null);
-		row->holder_pid = pid_null ? 0 : DatumGetInt32(d);
-		row->holder_start = slot_timestamp(slot, rels->kcol[KC_HOLDER_START], &start_null);
-		row->has_holder = !pid_null && !start_null;
-		t = slot_timestamp(slot, rels->kcol[KC_LEASE_UNTIL], &isnull);
-		row->lease_over = !isnull && t <= now;
+		key_row_holder(slot, row);
 		row->locked_at = slot_timestamp(slot, rels->kcol[KC_LOCKED_AT], &isnull);
 		d = slot_getattr(slot, rels->kcol[KC_CLAIM], &isnull);
 		claim_from_datum(&row->claim, d, isnull);
@@ -2635,8 +2654,13 @@ typedef enum KeyDelete
 /*
  * Does the row in slot (its columns deformed) have the key in vals and
  * what the delete of kind what removes: expires_at <= now() (the
- * transaction's start, as look_key judges), or a claim IS DISTINCT FROM
- * claim?
+ * transaction's start, as look_key judges) and not in progress under a
+ * live holder (held_alive, PLAN_DELETE_EXPIRED's NOT (...)), or a claim IS
+ * DISTINCT FROM claim?  The holder matters when a concurrent update is
+ * waited for (idem6, codereview13 R1): a takeover leaves expires_at as it
+ * was, so after another session took the expired key over, its latest
+ * version is still expired, but the key is that session's while it lives
+ * and begin must say in_progress, not delete it and hand out new twice.
  */
 static bool
 delete_matches(TupleTableSlot *slot, const Datum *vals, KeyDelete what,
@@ -2656,8 +2680,15 @@ delete_matches(TupleTableSlot *slot, const Datum *vals, KeyDelete what,
 	if (what == KEY_DELETE_EXPIRED)
 	{
 		TimestampTz t = slot_timestamp(slot, rels->kcol[KC_EXPIRES_AT], &isnull);
+		KeyRow		row;
 
-		return !isnull && t <= GetCurrentTransactionStartTimestamp();
+		if (isnull || t > GetCurrentTransactionStartTimestamp())
+			return false;
+		memset(&row, 0, sizeof(KeyRow));
+		(void) slot_getattr(slot, rels->kcol[KC_STATUS], &isnull);
+		row.completed = !isnull;
+		key_row_holder(slot, &row);
+		return !held_alive(&row);
 	}
 	d = slot_getattr(slot, rels->kcol[KC_CLAIM], &isnull);
 	claim_from_datum(&row_claim, d, isnull);
