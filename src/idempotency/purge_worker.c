@@ -25,7 +25,10 @@
  * tenant holds on its own steward table delays the size sample), so a
  * visit's purge ends at steward.idempotency_purge_timeout (a statement
  * running then is cancelled), the size sample gets as long again, a lock
- * wait ends after that time too (lock_timeout), an error ends only that
+ * wait of the purge ends after that time too (lock_timeout), one of the
+ * sample after half of deadlock_timeout, so that DDL on the extension
+ * never loses a deadlock check to it (DROP EXTENSION, TAP 111), an error
+ * ends only that
  * phase of that database's visit, and the launcher terminates a worker
  * that overstays twice the timeout and moves on.
  *
@@ -348,6 +351,32 @@ sample_phase(void)
 }
 
 /*
+ * The sample phase's lock_timeout, in ms: below deadlock_timeout.  The
+ * sample waits only for the extension's own objects (it sizes other
+ * tables without waiting), i.e. only behind DDL on the extension (DROP
+ * EXTENSION pg_steward CASCADE); such DDL may in turn wait for a lock the
+ * sample holds, and a wait of ours longer than deadlock_timeout lets the
+ * deadlock check run in the user's backend and cancel the user's
+ * statement (40P01, TAP 072).  Giving up first (55P03, logged, the phase
+ * ends; the next visit samples) leaves the DDL nothing to deadlock with.
+ */
+static int
+sample_lock_timeout_ms(void)
+{
+	return Max(1, DeadlockTimeout / 2);
+}
+
+/* Set lock_timeout for the rest of this worker's visit (ms). */
+static void
+set_lock_timeout_ms(int ms)
+{
+	char		timeout[32];
+
+	snprintf(timeout, sizeof(timeout), "%d", ms);
+	SetConfigOption("lock_timeout", timeout, PGC_SUSET, PGC_S_OVERRIDE);
+}
+
+/*
  * Become the owner of the extension's keys table, as session and current
  * user.  Returns 0 if pg_steward is not installed in this database (a
  * schema "steward" without the extension is not ours to touch).
@@ -377,9 +406,14 @@ become_owner_phase(void)
  * A visit of one database (main_arg: its OID): purge expired keys in
  * committed batches until none are left or steward.idempotency_purge_timeout
  * has passed, then take a capacity sample within the same time again.
- * Each phase is cancelled at its deadline (statement timeout), and a lock
- * wait ends after the same time (lock_timeout).  Each phase runs in its own
- * transaction and takes its statements' locks (RowExclusiveLock on the
+ * Each phase is cancelled at its deadline (statement timeout).  A lock
+ * wait of the purge ends after the same time (lock_timeout): it waits for
+ * row locks of keys that a begin or complete holds legitimately, and a
+ * deadlock there is core's to resolve as between any two sessions.  A lock
+ * wait of the sample phase ends below deadlock_timeout
+ * (sample_lock_timeout_ms): it waits only behind DDL on the extension,
+ * which must not lose a deadlock check to a background sample.  Each phase
+ * runs in its own transaction and takes its statements' locks (RowExclusiveLock on the
  * keys table and the row locks of the keys it deletes; the capacity
  * sample's), released at its commit; the database check asks for the
  * database's lock without waiting.  An error of a phase (57014 at the
@@ -393,7 +427,6 @@ steward_purge_db_main(Datum main_arg)
 	TimestampTz start;
 	TimestampTz now;
 	TimestampTz deadline;
-	char		timeout[32];
 	int64		n = 0;
 	int64		installed = 0;
 	StewardGovJob *job;
@@ -403,8 +436,7 @@ steward_purge_db_main(Datum main_arg)
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("pg_steward idempotency purge");
 
-	snprintf(timeout, sizeof(timeout), "%d", steward_idem_purge_timeout_ms);
-	SetConfigOption("lock_timeout", timeout, PGC_SUSET, PGC_S_OVERRIDE);
+	set_lock_timeout_ms(steward_idem_purge_timeout_ms);
 	/*
 	 * The budget counts from the process start, not from here: connecting
 	 * takes a while on a loaded machine, and the launcher's deadline
@@ -485,7 +517,9 @@ steward_purge_db_main(Datum main_arg)
 											   steward_idem_purge_timeout_ms),
 				   TimestampTzPlusMilliseconds(start,
 											   2 * (int64) steward_idem_purge_timeout_ms));
+	set_lock_timeout_ms(sample_lock_timeout_ms());
 	(void) run_phase("sampling table sizes for steward.capacity", sample_phase, &n, deadline);
+	set_lock_timeout_ms(steward_idem_purge_timeout_ms);
 
 	pgstat_report_activity(STATE_IDLE, NULL);
 	proc_exit(0);
