@@ -351,19 +351,23 @@ sample_phase(void)
 }
 
 /*
- * The sample phase's lock_timeout, in ms: below deadlock_timeout.  The
- * sample waits only for the extension's own objects (it sizes other
- * tables without waiting), i.e. only behind DDL on the extension (DROP
- * EXTENSION pg_steward CASCADE); such DDL may in turn wait for a lock the
- * sample holds, and a wait of ours longer than deadlock_timeout lets the
- * deadlock check run in the user's backend and cancel the user's
- * statement (40P01, TAP 072).  Giving up first (55P03, logged, the phase
- * ends; the next visit samples) leaves the DDL nothing to deadlock with.
+ * The sample phase's lock_timeout, in ms: 1, the least lock_timeout
+ * takes (0 would mean no timeout), so the sample all but never waits.  It
+ * waits only for the extension's own objects (it sizes other tables
+ * without waiting), i.e. only behind DDL on the extension (DROP EXTENSION
+ * pg_steward CASCADE); such DDL may in turn wait for a lock the sample
+ * holds, and the deadlock check runs in whichever backend's
+ * deadlock_timeout fires first after the cycle forms, cancelling that
+ * backend's statement (40P01, TAP 072).  Any wait of ours longer than a
+ * moment lets the user's backend be that one: the user's DDL may have
+ * waited since before our wait began, its check due at any time.  Giving
+ * up after 1 ms (55P03, logged, the phase ends; the next visit samples)
+ * leaves the user's check a cycle only if it runs in that millisecond.
  */
 static int
 sample_lock_timeout_ms(void)
 {
-	return Max(1, DeadlockTimeout / 2);
+	return 1;
 }
 
 /* Set lock_timeout for the rest of this worker's visit (ms). */
@@ -410,9 +414,9 @@ become_owner_phase(void)
  * wait of the purge ends after the same time (lock_timeout): it waits for
  * row locks of keys that a begin or complete holds legitimately, and a
  * deadlock there is core's to resolve as between any two sessions.  A lock
- * wait of the sample phase ends below deadlock_timeout
- * (sample_lock_timeout_ms): it waits only behind DDL on the extension,
- * which must not lose a deadlock check to a background sample.  Each phase
+ * wait of the sample phase ends after 1 ms (sample_lock_timeout_ms): it
+ * waits only behind DDL on the extension, which must not lose a deadlock
+ * check to a background sample.  Each phase
  * runs in its own transaction and takes its statements' locks (RowExclusiveLock on the
  * keys table and the row locks of the keys it deletes; the capacity
  * sample's), released at its commit; the database check asks for the

@@ -4,11 +4,11 @@
 # waited for AccessShareLock on a steward table the DROP held, with
 # lock_timeout = steward.idempotency_purge_timeout (60 s) far above
 # deadlock_timeout (1 s), while the DROP waited for something the sample
-# held.  Now the sample's lock waits end after half of deadlock_timeout
-# (55P03, logged, the phase ends), before any deadlock check can run.
+# held.  Now the sample's lock waits end after 1 ms (55P03, logged, the
+# phase ends), so a deadlock check finds no cycle but in that millisecond.
 #
-# Locks and timeouts here: deadlock_timeout 1 s (so the sample's
-# lock_timeout is 500 ms), steward.idempotency_purge_timeout 30 s (the old
+# Locks and timeouts here: deadlock_timeout 1 s (the sample's
+# lock_timeout is 1 ms), steward.idempotency_purge_timeout 30 s (the old
 # code's wait, visibly longer than the 2 s asserted), a visit every second.
 # A session holds ACCESS EXCLUSIVE on steward.capacity_samples across
 # several visits: no worker may wait for a lock for 2 s, and the server log
