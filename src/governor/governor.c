@@ -1373,8 +1373,9 @@ gov_pause_ms(const GovState *st, int64 rows, double work_ms, bool *capped)
  * the job's own role, or one in a batch handed out more than a window
  * ago (job_lock_holder_counts: review24 V1).  The lock tag's type is in
  * the wait event; PGPROC.waitStart (PostgreSQL 14+, pg_locks.waitstart)
- * is 0 until the wait passed the loop's first sleep, and 0 counts as
- * young.
+ * is set by ProcSleep before the process reports its lock wait event and
+ * zeroed by ProcWakeup when the lock is granted, so a 0 read here is a
+ * wait that just ended, counted as young.
  */
 static bool
 job_lock_wait_counts(PGPROC *proc, uint32 info, TimestampTz now)
@@ -1557,11 +1558,12 @@ steward_governor_sample(PGPROC *proc, uint32 info)
  * "since the previous round began" alone: round_at is stamped before the
  * round samples each process, so a wait starting in between was counted
  * by this round and again by the next (codereview41 K4).  A waitStart of 0
- * places the wait in no round and is not counted: PostgreSQL 15's
- * ProcSleep sets it before the process reports its lock wait event, but
- * for the startup process of a hot standby, which waits in the lock's
- * queue (PG_WAIT_LOCK) without ever setting it, so a replay waiting for a
- * job's lock counted a wait begun at every sample.  When the waiter is a
+ * (PostgreSQL 15's ProcSleep sets it before the process reports its lock
+ * wait event, and ProcWakeup zeroes the woken waiter's: a wait that just
+ * ended) places the wait in no round and is not counted.  (The startup
+ * process of a hot standby never sets it, but it is not in the proc
+ * array, so pg_blocking_pids finds no blocker for it and it never reaches
+ * here: codereview12 Q3.)  When the waiter is a
  * working job's process, the sample is one of its busy time if the wait
  * is part of its work (job_lock_wait_counts, job_lock_holder_counts).
  * Reads the slots without the governor's lock and adds with an atomic: a
