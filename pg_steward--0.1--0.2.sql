@@ -35214,3 +35214,107 @@ AS $$
                                              CASE WHEN below = 1 THEN '1 row' ELSE below || ' rows' END) END,
                             tbl, col, col, col) END
 $$;
+
+-- struct3: the replica-identity usability test of _migration_identity_key
+-- and _migration_identity_new_key is written once, in
+-- _migration_identity_usable.
+CREATE FUNCTION steward._migration_identity_usable(index oid)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT i.indisunique AND i.indimmediate AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL
+           AND i.indnatts = i.indnkeyatts
+      FROM pg_index i
+     WHERE i.indexrelid = index
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_identity_key(mig text, rel regclass, index oid, switched boolean,
+                                                OUT idx name, OUT col name,
+                                                OUT follower name, OUT why text)
+RETURNS record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ind record;
+    kind text;
+    mapped text[];
+    nullable name;
+BEGIN
+    SELECT i.indexrelid, x.relname, i.indnatts, i.indnkeyatts, i.indkey::int2[] AS keys, am.amname,
+           steward._migration_identity_usable(i.indexrelid)
+           AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel
+                              AND a.attnum = ANY (i.indkey::int2[]) AND NOT a.attnotnull) AS usable,
+           (SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum)
+              FROM unnest(i.indkey::int2[], i.indclass::oid[], i.indcollation::oid[]) k(n, opc, coll)
+              JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.n
+              JOIN pg_opclass o ON o.oid = k.opc
+             WHERE NOT o.opcdefault OR k.coll <> a.attcollation) AS odd INTO ind
+      FROM pg_index i JOIN pg_class k ON k.oid = i.indrelid JOIN pg_class x ON x.oid = i.indexrelid
+      JOIN pg_am am ON am.oid = x.relam
+     WHERE i.indrelid = rel
+       AND CASE WHEN index IS NULL THEN i.indisreplident AND k.relreplident = 'i' ELSE i.indexrelid = index END;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    -- A column a drop_column step drops first, else the first replaced.
+    SELECT a.attname, c.kind INTO col, kind
+      FROM pg_attribute a
+      JOIN steward.migration_columns c ON c.migration = mig AND c.relid = rel AND c.kind IN ('pair', 'dropped')
+                                      AND a.attname = CASE WHEN switched THEN c.switched_old ELSE c.expand_old END
+     WHERE a.attrelid = rel AND a.attnum = ANY (ind.keys)
+     ORDER BY c.kind = 'dropped' DESC, a.attnum LIMIT 1;
+    IF col IS NULL THEN
+        RETURN;
+    END IF;
+    idx := ind.relname;
+    why := CASE WHEN kind = 'dropped' THEN format('a drop_column step drops column %I', col)
+                WHEN ind.indnatts <> ind.indnkeyatts THEN 'the index has INCLUDE columns, and the key a step builds has none'
+                WHEN NOT ind.usable OR ind.amname <> 'btree' THEN 'PostgreSQL does not take the index as a replica identity'
+                WHEN ind.odd IS NOT NULL
+                THEN format('the index uses an operator class or collation other than the default of column(s) %s, '
+                            'and the key a step builds uses the defaults', ind.odd) END;
+    IF why IS NOT NULL THEN
+        RETURN;
+    END IF;
+    -- Its columns by their new-shape names (a renamed one by its new name).
+    SELECT array_agg(coalesce(c.new_name, a.attname)::text ORDER BY 1), min(c.new_name) FILTER (WHERE c.kind = 'pair' AND NOT c.not_null)
+      INTO mapped, nullable
+      FROM pg_attribute a
+      LEFT JOIN steward.migration_columns c ON c.migration = mig AND c.relid = rel AND c.kind IN ('pair', 'renamed')
+                                           AND a.attname = CASE WHEN switched THEN c.switched_old ELSE c.expand_old END
+     WHERE a.attrelid = rel AND a.attnum = ANY (ind.keys);
+    IF nullable IS NOT NULL THEN
+        why := format('its new column %I may hold NULL ("not_null": false), and a replica identity index covers NOT NULL columns only',
+                      nullable);
+        RETURN;
+    END IF;
+    SELECT min(c.unique_name) INTO follower
+      FROM steward.migration_columns c
+     WHERE c.migration = mig AND c.relid = rel AND c.kind = 'pair' AND c.unique_method = 'btree'
+       AND (SELECT array_agg(n ORDER BY n) FROM (SELECT c.new_name::text AS n
+                                                 UNION SELECT unnest(c.unique_with)) w)
+           = (SELECT array_agg(n ORDER BY n) FROM unnest(mapped) n);
+    IF follower IS NULL THEN
+        why := format('no step restates its key (%s) as a btree "unique" of the new shape',
+                      array_to_string(ARRAY(SELECT quote_ident(n) FROM unnest(mapped) n), ', '));
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_identity_new_key(mig text, rel regclass, index oid)
+RETURNS name
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.unique_name
+      FROM pg_index i
+      JOIN steward.migration_columns c ON c.migration = mig AND c.relid = rel AND c.kind = 'pair'
+                                      AND c.unique_method = 'btree'
+     WHERE i.indexrelid = index AND i.indrelid = rel AND steward._migration_identity_usable(i.indexrelid)
+       AND (SELECT array_agg(n ORDER BY n) FROM (SELECT c.new_name::text AS n UNION SELECT unnest(c.unique_with)) w)
+           = (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
+               WHERE a.attrelid = rel AND a.attnum = ANY (i.indkey::int2[]))
+     ORDER BY c.ord LIMIT 1
+$$;

@@ -2428,6 +2428,24 @@ AS $$
                   coalesce(' WHERE (' || qual || ')', ''))
 $$;
 
+-- Whether index is one PostgreSQL takes as a replica identity by what
+-- pg_index says of it: unique, not deferrable, valid, not partial, over
+-- no expression and without INCLUDE columns (ALTER TABLE ... REPLICA
+-- IDENTITY USING INDEX refuses the others).  Whether its columns are NOT
+-- NULL is not asked here (_migration_identity_key asks it of the old
+-- shape's).  NULL when index is no index.  The one test of both
+-- _migration_identity_key and _migration_identity_new_key.
+CREATE FUNCTION steward._migration_identity_usable(index oid)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT i.indisunique AND i.indimmediate AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL
+           AND i.indnatts = i.indnkeyatts
+      FROM pg_index i
+     WHERE i.indexrelid = index
+$$;
+
 -- _migration_identity_follower for any index index of rel (NULL: the
 -- replica identity index, none when the identity is not USING INDEX):
 -- the old shape's columns under their expand names (switched false:
@@ -2453,7 +2471,7 @@ DECLARE
     nullable name;
 BEGIN
     SELECT i.indexrelid, x.relname, i.indnatts, i.indnkeyatts, i.indkey::int2[] AS keys, am.amname,
-           i.indisunique AND i.indimmediate AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL
+           steward._migration_identity_usable(i.indexrelid)
            AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel
                               AND a.attnum = ANY (i.indkey::int2[]) AND NOT a.attnotnull) AS usable,
            (SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum)
@@ -2552,8 +2570,7 @@ AS $$
       FROM pg_index i
       JOIN steward.migration_columns c ON c.migration = mig AND c.relid = rel AND c.kind = 'pair'
                                       AND c.unique_method = 'btree'
-     WHERE i.indexrelid = index AND i.indrelid = rel AND i.indisunique AND i.indimmediate AND i.indisvalid
-       AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indnatts = i.indnkeyatts
+     WHERE i.indexrelid = index AND i.indrelid = rel AND steward._migration_identity_usable(i.indexrelid)
        AND (SELECT array_agg(n ORDER BY n) FROM (SELECT c.new_name::text AS n UNION SELECT unnest(c.unique_with)) w)
            = (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
                WHERE a.attrelid = rel AND a.attnum = ANY (i.indkey::int2[]))
