@@ -27,12 +27,19 @@ $$;
 -- seen it (what a full regress run left here), and the expiry index's
 -- range of a big one whose keys expired after its last ANALYZE (213 ms
 -- for one begin over 1M keys).  With index scans disabled, any planned
--- read of the keys shows here as a sequential scan.
+-- read of the keys shows here as a sequential scan:
+-- pg_temp.plan_keys_reads_as_seq_scans() disables them, and plans each
+-- statement for its own values (plan_cache_mode), until the transaction
+-- ends, and returns keys_seq_scans() so far.
+CREATE FUNCTION pg_temp.plan_keys_reads_as_seq_scans() RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+    SET LOCAL enable_indexscan = off;
+    SET LOCAL enable_bitmapscan = off;
+    SET LOCAL plan_cache_mode = force_custom_plan;
+    RETURN pg_temp.keys_seq_scans();
+END $$;
 BEGIN;
-SELECT pg_temp.keys_seq_scans() AS seq_before \gset
-SET LOCAL enable_indexscan = off;
-SET LOCAL enable_bitmapscan = off;
-SET LOCAL plan_cache_mode = force_custom_plan;
+SELECT pg_temp.plan_keys_reads_as_seq_scans() AS seq_before \gset
 SET LOCAL ROLE i140_tenant;
 SELECT g, b.outcome
   FROM generate_series(1, 3) g, LATERAL steward.idempotency_begin('i140_acct_' || g, 'k1', 'fp') b;
@@ -75,10 +82,7 @@ INSERT INTO steward.idempotency_keys (scope, key, fingerprint, status, response,
 SELECT scope, 'k5', 'fp', 201, '{"old": true}', now() - interval '1 minute', claim
   FROM steward.idempotency_scopes WHERE scope = 'i140_acct_2';
 BEGIN;
-SELECT pg_temp.keys_seq_scans() AS seq_before \gset
-SET LOCAL enable_indexscan = off;
-SET LOCAL enable_bitmapscan = off;
-SET LOCAL plan_cache_mode = force_custom_plan;
+SELECT pg_temp.plan_keys_reads_as_seq_scans() AS seq_before \gset
 SET LOCAL ROLE i140_tenant;
 SELECT outcome, status, response FROM steward.idempotency_begin('i140_acct_9', 'k1', 'fp');
 SELECT outcome, status, response FROM steward.idempotency_begin('i140_acct_9', 'k2', 'fp');
@@ -102,10 +106,7 @@ INSERT INTO steward.idempotency_keys
 SELECT scope, 'k6', 'fp', now() + interval '1 day', 0, now(), NULL, claim
   FROM steward.idempotency_scopes WHERE scope = 'i140_acct_2';
 BEGIN;
-SELECT pg_temp.keys_seq_scans() AS seq_before \gset
-SET LOCAL enable_indexscan = off;
-SET LOCAL enable_bitmapscan = off;
-SET LOCAL plan_cache_mode = force_custom_plan;
+SELECT pg_temp.plan_keys_reads_as_seq_scans() AS seq_before \gset
 SET LOCAL ROLE i140_tenant;
 SELECT outcome, status FROM steward.idempotency_begin('i140_acct_2', 'k6', 'fp');
 SELECT steward.idempotency_complete('i140_acct_2', 'k6', 200, '{"taken": true}');

@@ -32,13 +32,7 @@ LANGUAGE sql AS $$
       LEFT JOIN pg_class x ON x.oid = i.indexrelid
      WHERE c.oid = rel
 $$;
-CREATE PROCEDURE r243_to_complete(mig text) LANGUAGE plpgsql AS $$
-BEGIN
-    SET LOCAL client_min_messages = error;
-    CALL steward.migration_backfill(mig);
-    PERFORM steward.migration_validate(mig);
-    PERFORM steward.migration_complete(mig);
-END $$;
+\i test/sql/migration_to_complete.sql
 CREATE TABLE r243 (id int PRIMARY KEY, code int NOT NULL CONSTRAINT r243_code_key UNIQUE, w int NOT NULL, v int) USING steward;
 INSERT INTO r243 SELECT g, 100 + g, g, g FROM generate_series(1, 10) g;
 ALTER TABLE r243 REPLICA IDENTITY USING INDEX r243_code_key;
@@ -51,7 +45,7 @@ SET client_min_messages = error;
 SELECT steward.migration_start('r243_m1', $j$[
   {"alter_column": {"table": "r243", "column": "code", "type": "bigint"}}]$j$);
 RESET client_min_messages;
-CALL r243_to_complete('r243_m1');
+CALL pg_temp.migration_to_complete('r243_m1');
 SELECT * FROM r243_identity('r243');
 ALTER INDEX r243_code_key RENAME TO r243_code_key_kept;
 CREATE UNIQUE INDEX r243_code_key ON r243 (w);
@@ -69,7 +63,7 @@ SET client_min_messages = error;
 SELECT steward.migration_start('r243_m2', $j$[
   {"alter_column": {"table": "r243", "column": "code", "type": "bigint"}}]$j$);
 RESET client_min_messages;
-CALL r243_to_complete('r243_m2');
+CALL pg_temp.migration_to_complete('r243_m2');
 ALTER INDEX r243_code_key RENAME TO r243_code_key_kept;
 CREATE INDEX r243_code_key ON r243 (w);
 SELECT steward.migration_rollback('r243_m2');
@@ -86,7 +80,7 @@ SELECT steward.migration_start('r243_m3', $j$[
   {"alter_column": {"table": "r243", "column": "code", "type": "bigint"}}]$j$);
 RESET client_min_messages;
 ALTER INDEX r243_code_key RENAME TO r243_code_key_early;
-CALL r243_to_complete('r243_m3');
+CALL pg_temp.migration_to_complete('r243_m3');
 SELECT * FROM r243_identity('r243');
 UPDATE r243 SET v = v + 1 WHERE id = 4;
 DELETE FROM r243 WHERE id = 5;
@@ -106,7 +100,7 @@ SET client_min_messages = error;
 SELECT steward.migration_start('r243_m4', $j$[
   {"alter_column": {"table": "r243b", "column": "code", "type": "bigint", "unique": true}}]$j$);
 RESET client_min_messages;
-CALL r243_to_complete('r243_m4');
+CALL pg_temp.migration_to_complete('r243_m4');
 SELECT * FROM r243_identity('r243b');
 RESET ROLE;
 ALTER EVENT TRIGGER steward_relayout_guard DISABLE;
@@ -123,7 +117,7 @@ RESET ROLE;
 DROP PUBLICATION r243_pub;
 DROP TABLE r243, r243b;
 DROP FUNCTION r243_identity(regclass);
-DROP PROCEDURE r243_to_complete(text);
+DROP PROCEDURE pg_temp.migration_to_complete(text);
 SELECT format('REVOKE CREATE ON DATABASE %I FROM r243_app', current_database()) \gexec
 REVOKE CREATE ON SCHEMA public FROM r243_app;
 DROP ROLE r243_app;

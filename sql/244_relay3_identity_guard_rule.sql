@@ -15,13 +15,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
 RESET client_min_messages;
 SET steward.governor = off;
-CREATE PROCEDURE r244_to_complete(mig text) LANGUAGE plpgsql AS $$
-BEGIN
-    SET LOCAL client_min_messages = error;
-    CALL steward.migration_backfill(mig);
-    PERFORM steward.migration_validate(mig);
-    PERFORM steward.migration_complete(mig);
-END $$;
+\i test/sql/migration_to_complete.sql
 CREATE FUNCTION r244_identity(rel regclass) RETURNS TABLE (relreplident "char", identity_index name)
 LANGUAGE sql AS $$
     SELECT c.relreplident, x.relname FROM pg_class c
@@ -46,7 +40,7 @@ ALTER TABLE r244 REPLICA IDENTITY DEFAULT;
 ALTER TABLE r244 REPLICA IDENTITY USING INDEX r244_code_key;
 -- FULL is refused: the pinned column list cannot cover it.
 ALTER TABLE r244 REPLICA IDENTITY FULL;
-CALL r244_to_complete('r244_m');
+CALL pg_temp.migration_to_complete('r244_m');
 SELECT * FROM r244_identity('r244');
 UPDATE r244 SET v = v + 1 WHERE id = 1;
 -- After complete: the key again, DEFAULT and back to the key pass; the
@@ -90,12 +84,12 @@ ALTER TABLE r244r REPLICA IDENTITY FULL;
 ALTER TABLE r244r REPLICA IDENTITY USING INDEX r244r_pkey;
 ALTER TABLE r244r_relayout_new REPLICA IDENTITY NOTHING;
 ALTER TABLE r244r REPLICA IDENTITY DEFAULT;
-CALL r244_to_complete('r244_mr');
+CALL pg_temp.migration_to_complete('r244_mr');
 SELECT * FROM r244_identity('r244r');
 ALTER TABLE r244r REPLICA IDENTITY FULL;
 SELECT steward.migration_rollback('r244_mr');
 
 DROP PUBLICATION r244_pub, r244b_pub;
 DROP TABLE r244, r244b, r244r;
-DROP PROCEDURE r244_to_complete(text);
+DROP PROCEDURE pg_temp.migration_to_complete(text);
 DROP FUNCTION r244_identity(regclass);

@@ -17,13 +17,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
 RESET client_min_messages;
 SET steward.governor = off;
-CREATE PROCEDURE r259_run(mig text) LANGUAGE plpgsql AS $$
-BEGIN
-    SET LOCAL client_min_messages = error;
-    CALL steward.migration_backfill(mig);
-    PERFORM steward.migration_validate(mig);
-    PERFORM steward.migration_complete(mig);
-END $$;
+\i test/sql/migration_to_complete.sql
 CREATE FUNCTION r259_keys(rel regclass) RETURNS TABLE (conname name, def text)
 LANGUAGE sql AS $$
     SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = rel AND contype = 'u' ORDER BY 1
@@ -35,7 +29,7 @@ $$;
 CREATE TABLE r259 (id int PRIMARY KEY, code int NOT NULL CONSTRAINT r259_code_key UNIQUE, w int NOT NULL);
 INSERT INTO r259 SELECT g, 100 + g, g FROM generate_series(1, 5) g;
 SELECT steward.migration_start('r259_a', $j$[{"alter_column": {"table": "r259", "column": "code", "type": "bigint", "unique": true}}]$j$);
-CALL r259_run('r259_a');
+CALL pg_temp.migration_to_complete('r259_a');
 SELECT * FROM r259_keys('r259');
 ALTER INDEX r259_code_key1 RENAME TO r259_code_mine;
 ALTER TABLE r259 ADD CONSTRAINT r259_code_key1 UNIQUE (w);
@@ -43,7 +37,7 @@ SELECT steward.migration_cleanup('r259_a');
 SELECT * FROM r259_keys('r259');
 -- Unrenamed, the key takes the old name back as before.
 SELECT steward.migration_start('r259_a2', $j$[{"alter_column": {"table": "r259", "column": "w", "type": "bigint", "unique": true}}]$j$);
-CALL r259_run('r259_a2');
+CALL pg_temp.migration_to_complete('r259_a2');
 SELECT steward.migration_cleanup('r259_a2');
 SELECT * FROM r259_keys('r259');
 
@@ -56,7 +50,7 @@ CREATE TABLE r259c (id int PRIMARY KEY, code text COLLATE r259_ci NOT NULL CONST
 INSERT INTO r259c SELECT g, 'c' || g, 'b' || g FROM generate_series(1, 5) g;
 SELECT steward.migration_start('r259_b', $j$[{"alter_column": {"table": "r259c", "column": "code", "type": "varchar(20)", "unique": true}},
                                              {"alter_column": {"table": "r259c", "column": "s", "type": "varchar(10)"}}]$j$);
-CALL r259_run('r259_b');
+CALL pg_temp.migration_to_complete('r259_b');
 SELECT steward.migration_cleanup('r259_b');
 SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attcollation::regcollation
   FROM pg_attribute a WHERE a.attrelid = 'r259c'::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum;
@@ -64,7 +58,7 @@ INSERT INTO r259c (id, code) VALUES (6, 'C1');
 SELECT * FROM r259_keys('r259c');
 -- A type that is not collatable takes none.
 SELECT steward.migration_start('r259_b2', $j$[{"alter_column": {"table": "r259c", "column": "s", "type": "int", "up": "length(s)", "down": "s::text"}}]$j$);
-CALL r259_run('r259_b2');
+CALL pg_temp.migration_to_complete('r259_b2');
 SELECT steward.migration_cleanup('r259_b2');
 SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attcollation
   FROM pg_attribute a WHERE a.attrelid = 'r259c'::regclass AND a.attname = 's';
@@ -81,5 +75,5 @@ SELECT steward.migration_start('r259_e', $j$[{"alter_column": {"table": "r259e",
 SELECT steward.migration_rollback('r259_e');
 DROP TABLE r259, r259c, r259d, r259e;
 DROP COLLATION r259_ci;
-DROP PROCEDURE r259_run(text);
+DROP PROCEDURE pg_temp.migration_to_complete(text);
 DROP FUNCTION r259_keys(regclass);
