@@ -32,8 +32,8 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use IPC::Run;
 use Time::HiRes qw(time);
+use StewardTest qw(start_bg finish_bg psql_command);
 
 my $t0    = time;
 my $nrows = 200_000;
@@ -65,35 +65,8 @@ is( $node->safe_psql(
 	'all rows pending_backfill, no balance yet');
 
 my $logdir = PostgreSQL::Test::Utils::tempdir;
-my $nbg    = 0;
-
-# Run SQL in a background psql; output goes to files, not pipes.
-sub start_bg
-{
-	my ($sql) = @_;
-	$nbg++;
-	my %bg = (
-		out => "$logdir/bg$nbg.out",
-		err => "$logdir/bg$nbg.err");
-	$bg{h} = IPC::Run::start(
-		[
-			'psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1',
-			'-d', $node->connstr('postgres'), @$sql
-		],
-		'<', \undef,
-		'>', $bg{out}, '2>', $bg{err},
-		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-	return \%bg;
-}
-
-# Wait for a background psql; returns (exit code, stdout, stderr).
-sub finish_bg
-{
-	my ($bg) = @_;
-	$bg->{h}->finish;
-	return ($bg->{h}->result(0), slurp_file($bg->{out}),
-		slurp_file($bg->{err}));
-}
+# A psql session of database postgres, for start_bg.
+my @psql = psql_command($node->connstr('postgres'));
 
 sub last_run_id
 {
@@ -157,7 +130,7 @@ my $back_sql =
 ############################################################################
 
 my $r0  = last_run_id();
-my $bg  = start_bg([ '-c', sprintf($fwd_sql, 5000) ]);
+my $bg  = start_bg(@psql, '-c', sprintf($fwd_sql, 5000));
 my $run = wait_for_run($r0, 5000);
 my $pid = $node->safe_psql('postgres',
 	"SELECT pid FROM steward.transition_runs WHERE id = $run");
@@ -231,7 +204,7 @@ is(run_info($run)->{status}, 'interrupted',
 ############################################################################
 
 $r0  = last_run_id();
-$bg  = start_bg([ '-c', sprintf($back_sql, 5000) ]);
+$bg  = start_bg(@psql, '-c', sprintf($back_sql, 5000));
 $run = wait_for_run($r0, 5000);
 cmp_ok(run_info($run)->{rows_done}, '<', $nrows,
 	'throttled rollback run is still in progress at the stop');
@@ -302,7 +275,7 @@ isnt(run_info($run)->{status}, 'finished', 'crashed run is still not finished');
 $node->safe_psql('postgres', 'UPDATE accounts SET moved_by = NULL; VACUUM accounts');
 
 $r0  = last_run_id();
-$bg  = start_bg([ '-c', sprintf($fwd_sql, 10000) ]);
+$bg  = start_bg(@psql, '-c', sprintf($fwd_sql, 10000));
 $run = wait_for_run($r0, 1);
 
 # Half of the updates hit random rows, half hit rows at or just past the
@@ -323,7 +296,7 @@ for my $i (1 .. $noltp)
 }
 my $script_file = "$logdir/oltp.sql";
 append_to_file($script_file, $script);
-my $oltp = start_bg([ '-f', $script_file ]);
+my $oltp = start_bg(@psql, '-f', $script_file);
 my ($orc, $oout, $oerr) = finish_bg($oltp);
 is($orc,  0,  'OLTP updates ran without error');
 is($oerr, '', 'OLTP updates printed no error');
@@ -374,12 +347,9 @@ $node->safe_psql(
 	UPDATE touchy SET lifecycle = 'pending_backfill';
 });
 $r0 = last_run_id();
-$bg = start_bg(
-	[
-		'-c',
-		q{CALL steward.run_transition('touchy', 'pending_backfill', 'backfilled', }
-		  . q{'balance = (SELECT legacy FROM pg_sleep(0.3 + 0 * legacy))', 10)}
-	]);
+$bg = start_bg(@psql, '-c',
+	q{CALL steward.run_transition('touchy', 'pending_backfill', 'backfilled', }
+	  . q{'balance = (SELECT legacy FROM pg_sleep(0.3 + 0 * legacy))', 10)});
 $node->poll_query_until('postgres',
 	"SELECT EXISTS (SELECT 1 FROM steward.transition_runs WHERE id > $r0)")
   or die "run on touchy did not start";

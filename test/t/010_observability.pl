@@ -40,8 +40,8 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use IPC::Run;
 use Time::HiRes qw(time usleep);
+use StewardTest qw(finish_bg start_psql_bg);
 
 my $t0 = time;
 
@@ -229,39 +229,6 @@ unlike($log, qr/pg_steward_statements/,
 # Part 2: the wait sampler restarts after pg_terminate_backend.
 ############################################################################
 
-my $logdir = PostgreSQL::Test::Utils::tempdir;
-my $nbg    = 0;
-
-sub start_bg
-{
-	my ($n, $appname, $sql) = @_;
-	$nbg++;
-	# The statements come from a file, so that each is a query of its own
-	# (pg_stat_activity.query_id is that of the running statement).
-	my %bg = (
-		out => "$logdir/bg$nbg.out",
-		err => "$logdir/bg$nbg.err");
-	append_to_file("$logdir/bg$nbg.sql", $sql);
-	$bg{h} = IPC::Run::start(
-		[
-			'psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1',
-			'-d', $n->connstr('postgres') . " application_name=$appname",
-			'-f', "$logdir/bg$nbg.sql"
-		],
-		'<', \undef,
-		'>', $bg{out}, '2>', $bg{err},
-		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-	return \%bg;
-}
-
-sub finish_bg
-{
-	my ($bg) = @_;
-	$bg->{h}->finish;
-	return ($bg->{h}->result(0), slurp_file($bg->{out}),
-		slurp_file($bg->{err}));
-}
-
 sub sampler_pid
 {
 	return $node->safe_psql('postgres',
@@ -297,7 +264,7 @@ like(
 # row (transactionid) lock the waiting UPDATE takes while it executes.
 $node->safe_psql('postgres', 'SELECT steward.reset()');
 
-my $holder = start_bg($node, 'obs_holder',
+my $holder = start_psql_bg($node, 'postgres', 'obs_holder',
 	"BEGIN;\nSELECT id FROM obs_row WHERE id = 1 FOR UPDATE;\n"
 	  . "LOCK TABLE obs_lock IN ACCESS EXCLUSIVE MODE;\nSELECT pg_sleep(60);\nCOMMIT;\n");
 $node->poll_query_until(
@@ -306,9 +273,9 @@ $node->poll_query_until(
 	                WHERE application_name = 'obs_holder' AND query_id IS NOT NULL
 	                  AND wait_event = 'PgSleep')})
   or die 'holder did not get to its sleep';
-my $waiter = start_bg($node, 'obs_waiter', "SELECT count(*) FROM obs_lock;\n");
+my $waiter = start_psql_bg($node, 'postgres', 'obs_waiter', "SELECT count(*) FROM obs_lock;\n");
 my $rowwaiter =
-  start_bg($node, 'obs_rowwaiter', "UPDATE obs_row SET n = n + 10 WHERE id = 1;\n");
+  start_psql_bg($node, 'postgres', 'obs_rowwaiter', "UPDATE obs_row SET n = n + 10 WHERE id = 1;\n");
 $node->poll_query_until(
 	'postgres', q{
 	SELECT count(*) = 2 FROM pg_stat_activity

@@ -30,9 +30,8 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use IPC::Run;
 use Time::HiRes qw(time usleep);
-use StewardTest ();
+use StewardTest qw(start_bg finish_bg psql_command);
 
 my $t0    = time;
 my $nrows = 600_000;
@@ -57,36 +56,10 @@ steward.idempotency_purge_databases = 'none'
 });
 $node->start;
 
-my $logdir = PostgreSQL::Test::Utils::tempdir;
-my $nbg    = 0;
-
-sub start_bg
-{
-	my (@args) = @_;
-	$nbg++;
-	my %bg = (
-		out => "$logdir/bg$nbg.out",
-		err => "$logdir/bg$nbg.err");
-	$bg{h} = IPC::Run::start(
-		[ @args ],
-		'<', \undef,
-		'>', $bg{out}, '2>', $bg{err},
-		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-	return \%bg;
-}
-
 sub start_psql
 {
 	my ($sql) = @_;
-	return start_bg('psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1',
-		'-d', $node->connstr('postgres'), '-c', $sql);
-}
-
-sub finish_bg
-{
-	my ($bg) = @_;
-	$bg->{h}->finish;
-	return ($bg->{h}->result(0), slurp_file($bg->{out}), slurp_file($bg->{err}));
+	return start_bg(psql_command($node->connstr('postgres')), '-c', $sql);
 }
 
 sub sql

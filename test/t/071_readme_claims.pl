@@ -41,34 +41,9 @@ use Test::More;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 use StewardMonitoring;
+use StewardTest qw(finish_bg start_psql_bg);
 
 my $logdir = PostgreSQL::Test::Utils::tempdir;
-my $nbg    = 0;
-
-# A psql session in the background running $sql (one statement per line).
-sub start_bg
-{
-	my ($n, $db, $appname, $sql) = @_;
-	$nbg++;
-	my %bg = (out => "$logdir/bg$nbg.out", err => "$logdir/bg$nbg.err");
-	append_to_file("$logdir/bg$nbg.sql", $sql);
-	$bg{h} = IPC::Run::start(
-		[
-			'psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1',
-			'-d', $n->connstr($db) . " application_name=$appname",
-			'-f', "$logdir/bg$nbg.sql"
-		],
-		'<', \undef, '>', $bg{out}, '2>', $bg{err},
-		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-	return \%bg;
-}
-
-sub finish_bg
-{
-	my ($bg) = @_;
-	$bg->{h}->finish;
-	return ($bg->{h}->result(0), slurp_file($bg->{out}), slurp_file($bg->{err}));
-}
 
 # psql with verbose errors: (exit code, stdout, stderr).
 sub try_sql
@@ -102,7 +77,7 @@ $node->safe_psql('other', 'CREATE EXTENSION pg_steward');
 # The scope is in use already (its first key), so what is waited for is the
 # key, not the scope's first claim.
 $node->safe_psql('postgres', "SELECT steward.idempotency_begin('lt', 'k0', 'fp')");
-my $holder = start_bg($node, 'postgres', 'idem_holder', q{
+my $holder = start_psql_bg($node, 'postgres', 'idem_holder', q{
 BEGIN;
 SELECT outcome FROM steward.idempotency_begin('lt', 'k1', 'fp');
 SELECT pg_sleep(30);
@@ -240,7 +215,7 @@ $node->safe_psql('postgres', q{
 	    END CASE;
 	END $$;
 });
-my $mover = start_bg($node, 'postgres', 'mover',
+my $mover = start_psql_bg($node, 'postgres', 'mover',
 	"CALL steward.run_transition('moves', 'created', 'done', 'note = public.flaky()', 100, 500);\n");
 # (500 rows/s: the run lasts 4 s, long enough to be seen midway on a
 # loaded machine)
@@ -272,7 +247,7 @@ cmp_ok($rate, '<=', 550, "the reported rate respects max_rows_per_sec ($rate row
 # connections: client backends by state against max_connections - reserved.
 # (they sleep until terminated below: a fixed short sleep could end before
 # the check on a loaded machine)
-my @idle = map { start_bg($node, 'postgres', "idle$_", "SELECT pg_sleep(600);\n") } 1 .. 2;
+my @idle = map { start_psql_bg($node, 'postgres', "idle$_", "SELECT pg_sleep(600);\n") } 1 .. 2;
 $node->poll_query_until('postgres', q{
 	SELECT count(*) = 2 FROM pg_stat_activity WHERE application_name IN ('idle1', 'idle2')
 	   AND wait_event = 'PgSleep'});
@@ -297,7 +272,7 @@ is( $node->safe_psql('postgres', q{
 	't|t', 'database_hit_ratio is blks_hit / (blks_hit + blks_read) of the database');
 
 # waits.share: each row's share of all samples.  A lock wait makes samples.
-my $lh = start_bg($node, 'postgres', 'lock_holder', "BEGIN;\nLOCK TABLE lk;\nSELECT pg_sleep(1);\nCOMMIT;\n");
+my $lh = start_psql_bg($node, 'postgres', 'lock_holder', "BEGIN;\nLOCK TABLE lk;\nSELECT pg_sleep(1);\nCOMMIT;\n");
 $node->poll_query_until('postgres',
 	"SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'lock_holder' AND wait_event = 'PgSleep')");
 $node->safe_psql('postgres', 'SELECT count(*) FROM lk');
@@ -634,7 +609,7 @@ is( $small->safe_psql('postgres', q{
 # sampler slowed by a loaded machine still sees most of them); lock
 # contention keeps at most 100 of them.
 $small->safe_psql('postgres', 'SELECT steward.reset(); CREATE TABLE mw (id int PRIMARY KEY, v int); INSERT INTO mw VALUES (1, 0)');
-my $mw = start_bg($small, 'postgres', 'mw_holder',
+my $mw = start_psql_bg($small, 'postgres', 'mw_holder',
 	"BEGIN;\nSELECT v FROM mw WHERE id = 1 FOR UPDATE;\nSELECT pg_sleep(60);\n");
 $small->poll_query_until('postgres',
 	"SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'mw_holder' AND wait_event = 'PgSleep')");
@@ -715,11 +690,11 @@ $small->safe_psql('postgres', 'SELECT steward.reset(); CREATE TABLE lw (id int)'
 # The holder keeps the lock until the waiter has waited 2.5 s (measured
 # from when it is seen waiting) and is then terminated; the wait lasts
 # from the waiter's start to the termination.
-my $lw = start_bg($small, 'postgres', 'lw_holder', "BEGIN;\nLOCK TABLE lw;\nSELECT pg_sleep(600);\n");
+my $lw = start_psql_bg($small, 'postgres', 'lw_holder', "BEGIN;\nLOCK TABLE lw;\nSELECT pg_sleep(600);\n");
 $small->poll_query_until('postgres',
 	"SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'lw_holder' AND wait_event = 'PgSleep')");
 my $lw_t0 = time;
-my $lw_waiter = start_bg($small, 'postgres', 'lw_waiter', "SELECT count(*) FROM lw;\n");
+my $lw_waiter = start_psql_bg($small, 'postgres', 'lw_waiter', "SELECT count(*) FROM lw;\n");
 $small->poll_query_until('postgres',
 	"SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'lw_waiter' AND wait_event_type = 'Lock')")
   or die 'the waiter does not wait for the lock';

@@ -17,8 +17,8 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use IPC::Run;
 use Time::HiRes qw(time usleep);
+use StewardTest qw(start_bg finish_bg);
 
 my $node = PostgreSQL::Test::Cluster->new('priority');
 $node->init;
@@ -47,12 +47,8 @@ sql(q{
 	SELECT steward.governor_simulate(2, NULL, '1 hour');
 });
 
-my $logdir = PostgreSQL::Test::Utils::tempdir;
-my $h = IPC::Run::start(
-	[ 'psql', '-X', '-At', '-d', $node->connstr('postgres'),
-	  '-c', q{CALL steward.run_transition('items', 'a', 'b', NULL, 100, 2000)} ],
-	'<', \undef, '>', "$logdir/out", '2>', "$logdir/err",
-	IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+my $job = start_bg('psql', '-X', '-At', '-d', $node->connstr('postgres'),
+	'-c', q{CALL steward.run_transition('items', 'a', 'b', NULL, 100, 2000)});
 
 ok( $node->poll_query_until('postgres',
 		q{SELECT reason = 'p99' FROM steward.governor_jobs
@@ -78,7 +74,7 @@ is($worst_ni, 0, "the job's backend keeps nice 0");
 is($worst_ag, 0, "the job's backend keeps its autogroup at nice 0");
 
 sql("SELECT pg_cancel_backend($pid)");
-$h->finish;
+finish_bg($job);
 sql(q{SELECT steward.governor_simulate(NULL, NULL, '0')});
 
 $node->stop;

@@ -12,9 +12,8 @@ use Time::HiRes qw(time usleep);
 use Test::More;
 
 our @EXPORT = qw(poll_until damage_first_page streaming_standby restore_three_ways);
-# For the governor's tests (other files define a start_bg of their own).
-our @EXPORT_OK = qw(start_bg gov_foreground gov_baseline_calls gov_wait_for_baseline
-  gov_long_batch_job gov_node);
+our @EXPORT_OK = qw(start_bg finish_bg psql_command start_psql_bg gov_foreground
+  gov_baseline_calls gov_wait_for_baseline gov_long_batch_job gov_node);
 
 # start_bg(@command): start @command in the background, its stdin empty,
 # its stdout and stderr in files of a temporary directory, under the
@@ -31,6 +30,38 @@ sub start_bg
 	$bg{h} = IPC::Run::start([@args], '<', \undef, '>', $bg{out}, '2>', $bg{err},
 		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
 	return \%bg;
+}
+
+# finish_bg($bg): wait for a start_bg command to end (its timeout
+# applying); returns (its exit code, its stdout, its stderr).
+sub finish_bg
+{
+	my ($bg) = @_;
+	$bg->{h}->finish;
+	return ($bg->{h}->result(0), slurp_file($bg->{out}), slurp_file($bg->{err}));
+}
+
+# psql_command($connstr): the command line of a psql session of $connstr
+# for start_bg, options (-c, -f) to follow: no psqlrc, unaligned tuples
+# only, stopping at the first error (exit code 3).
+sub psql_command
+{
+	my ($connstr) = @_;
+	return ('psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', $connstr);
+}
+
+# start_psql_bg($node, $db, $appname, $sql): start_bg of a psql session of
+# database $db of $node, application_name $appname, running script $sql
+# from a file: each statement is a query of its own (pg_stat_activity's
+# query and query_id are those of the statement running), unlike -c, which
+# sends the script as one query.
+sub start_psql_bg
+{
+	my ($node, $db, $appname, $sql) = @_;
+	$bg_dir //= PostgreSQL::Test::Utils::tempdir;
+	my $file = "$bg_dir/bg" . (($nbg // 0) + 1) . ".sql";
+	append_to_file($file, $sql);
+	return start_bg(psql_command($node->connstr($db) . " application_name=$appname"), '-f', $file);
 }
 
 # gov_foreground($node, $secs): a foreground of 200 statements a second
