@@ -3531,23 +3531,33 @@ guard_publish_layout(PublicationObjSpec *obj)
 				 gettext_noop("Add the table itself to the publication."));
 }
 
-/* CREATE PUBLICATION ... FOR ALL TABLES | FOR TABLES IN SCHEMA | FOR TABLE. */
+/*
+ * The objects a CREATE or ALTER PUBLICATION pubname names: each TABLES IN
+ * SCHEMA element by guard_publish_schema, each by guard_publish_layout.
+ */
 static void
-guard_create_publication(CreatePublicationStmt *stmt)
+guard_publication_objects(List *pubobjects, const char *pubname)
 {
 	ListCell   *lc;
 
-	if (stmt->for_all_tables)
-		refuse_publish_schema(InvalidOid, stmt->pubname);
-	foreach(lc, stmt->pubobjects)
+	foreach(lc, pubobjects)
 	{
 		PublicationObjSpec *obj = (PublicationObjSpec *) lfirst(lc);
 
 		if (obj->pubobjtype == PUBLICATIONOBJ_TABLES_IN_SCHEMA ||
 			obj->pubobjtype == PUBLICATIONOBJ_TABLES_IN_CUR_SCHEMA)
-			guard_publish_schema(obj, stmt->pubname);
+			guard_publish_schema(obj, pubname);
 		guard_publish_layout(obj);
 	}
+}
+
+/* CREATE PUBLICATION ... FOR ALL TABLES | FOR TABLES IN SCHEMA | FOR TABLE. */
+static void
+guard_create_publication(CreatePublicationStmt *stmt)
+{
+	if (stmt->for_all_tables)
+		refuse_publish_schema(InvalidOid, stmt->pubname);
+	guard_publication_objects(stmt->pubobjects, stmt->pubname);
 }
 
 /*
@@ -3563,20 +3573,10 @@ guard_create_publication(CreatePublicationStmt *stmt)
 static void
 guard_alter_publication(AlterPublicationStmt *stmt)
 {
-	ListCell   *lc;
-
 	/* complete's own moves (_relayout_move_publications) run as its caller */
 	if (stmt->action == AP_DropObjects || steward_migrate_called_from_own_code())
 		return;
-	foreach(lc, stmt->pubobjects)
-	{
-		PublicationObjSpec *obj = (PublicationObjSpec *) lfirst(lc);
-
-		if (obj->pubobjtype == PUBLICATIONOBJ_TABLES_IN_SCHEMA ||
-			obj->pubobjtype == PUBLICATIONOBJ_TABLES_IN_CUR_SCHEMA)
-			guard_publish_schema(obj, stmt->pubname);
-		guard_publish_layout(obj);
-	}
+	guard_publication_objects(stmt->pubobjects, stmt->pubname);
 }
 
 /*
