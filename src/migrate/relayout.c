@@ -2290,8 +2290,30 @@ index_steps_on(Oid relid)
 }
 
 /*
+ * Adds to *atts the columns that expression tree column attno of irel's
+ * pg_index row (indexprs or indpred) uses, read as stored.  Not through
+ * RelationGetIndexExpressions / RelationGetIndexPredicate: they run the
+ * trees through eval_const_expressions, which pre-evaluates the index
+ * owner's immutable functions, and the guards run in the session of
+ * whoever issues the DDL: a superuser's DROP INDEX of a table owner's
+ * unique index ran that owner's function as the superuser (sec3 F1).
+ * Nothing is evaluated here.
+ */
+static void
+add_stored_tree_columns(Relation irel, AttrNumber attno, Bitmapset **atts)
+{
+	bool		isnull;
+	Datum		tree = SysCacheGetAttr(INDEXRELID, irel->rd_indextuple, attno, &isnull);
+
+	if (!isnull)
+		pull_varattnos(stringToNode(TextDatumGetCString(tree)), 1, atts);
+}
+
+/*
  * The names of the columns of relid that index idx covers (keys, INCLUDE,
- * expressions, predicate).
+ * expressions, predicate), from its catalog row: evaluates nothing the
+ * index's owner wrote (add_stored_tree_columns).  AccessShareLock on idx,
+ * released.
  */
 static List *
 index_columns(Oid idx, Oid relid)
@@ -2305,8 +2327,8 @@ index_columns(Oid idx, Oid relid)
 		if (irel->rd_index->indkey.values[k] != 0)
 			atts = bms_add_member(atts, irel->rd_index->indkey.values[k] -
 								  FirstLowInvalidHeapAttributeNumber);
-	pull_varattnos((Node *) RelationGetIndexExpressions(irel), 1, &atts);
-	pull_varattnos((Node *) RelationGetIndexPredicate(irel), 1, &atts);
+	add_stored_tree_columns(irel, Anum_pg_index_indexprs, &atts);
+	add_stored_tree_columns(irel, Anum_pg_index_indpred, &atts);
 	index_close(irel, AccessShareLock);
 	while ((i = bms_next_member(atts, i)) >= 0)
 	{
