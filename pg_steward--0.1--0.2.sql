@@ -35318,3 +35318,168 @@ AS $$
                WHERE a.attrelid = rel AND a.attnum = ANY (i.indkey::int2[]))
      ORDER BY c.ord LIMIT 1
 $$;
+
+-- part2 (review25 W3's walks, at one depth): steward._partition_ancestors
+-- is the write path's own walk in C (steward_partition_ancestors), no
+-- longer a second copy of it in SQL.
+CREATE OR REPLACE FUNCTION steward._partition_ancestors(tbl regclass)
+RETURNS TABLE (relid regclass, depth integer)
+LANGUAGE C STABLE STRICT
+AS 'MODULE_PATHNAME', 'steward_partition_ancestors_sql';
+
+-- part2: the relayout walks up a partition tree pass a parent whose
+-- DETACH PARTITION ... CONCURRENTLY is pending (steward._partition_ancestors):
+-- migration_forget of a half-detached partition of a re-layout, the
+-- TRUNCATE guard's HINT and the guard of a partition created below one.
+
+CREATE OR REPLACE FUNCTION steward._relayout_truncate_guard()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'cannot truncate %.% while migration "%" re-layouts it', TG_TABLE_SCHEMA, TG_TABLE_NAME,
+            TG_ARGV[0]
+        USING ERRCODE = 'object_in_use',
+              HINT = format('Delete the rows instead, or finish or roll back the migration first '
+                            '(steward.migration_forget(%L) if the table came without its record).',
+                            coalesce((SELECT t.tgrelid::regclass::text
+                                        FROM (SELECT TG_RELID::regclass, 0
+                                              UNION ALL
+                                              SELECT x.relid, x.depth FROM steward._partition_ancestors(TG_RELID) x) a(relid, lvl)
+                                        JOIN pg_trigger t ON t.tgrelid = a.relid
+                                       WHERE t.tgparentid = 0
+                                         AND t.tgfoid = 'steward._relayout_trigger()'::regprocedure
+                                       ORDER BY a.lvl DESC LIMIT 1),
+                                     format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME)));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_on_create_partition()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+BEGIN
+    IF to_regclass('steward.migration_tables') IS NULL
+       OR NOT EXISTS (SELECT 1 FROM steward.migration_tables t WHERE t.active AND t.ord = 2) THEN
+        RETURN;
+    END IF;
+    FOR c IN SELECT DISTINCT d.objid::regclass AS part, t.migration
+               FROM pg_event_trigger_ddl_commands() d
+               JOIN pg_class k ON k.oid = d.objid AND k.relispartition
+               JOIN steward.migration_tables t ON t.active
+                AND t.relid IN (SELECT a.relid FROM steward._partition_ancestors(d.objid) a)
+               JOIN steward.migration_runs r ON r.name = t.migration AND steward._relayout_step(r.steps) IS NOT NULL
+              WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.command_tag = 'CREATE TABLE' LOOP
+        PERFORM steward._relayout_guard_truncate(c.migration, c.part);
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward.migration_forget(tbl regclass)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET row_security = on
+AS $$
+DECLARE
+    mig text;
+    tg record;
+    c record;
+    rel name;
+    root regclass;
+    column_migration boolean := false;
+    made bytea;
+BEGIN
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_forget(regclass)') THEN
+        RETURN QUERY SELECT steward.migration_forget(tbl);
+        RETURN;
+    END IF;
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT x.relname INTO rel FROM pg_class x WHERE x.oid = tbl;
+    IF NOT pg_has_role((SELECT x.relowner FROM pg_class x WHERE x.oid = tbl), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT t.migration INTO mig FROM steward.migration_tables t
+     WHERE t.active AND (t.relid = tbl OR t.relid IN (SELECT a.relid FROM steward._partition_ancestors(tbl) a));
+    IF mig IS NOT NULL THEN
+        RAISE EXCEPTION 'table "%" belongs to active migration "%"', steward._relation_name(tbl), mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('steward.migration_rollback(%L) ends it and removes what it added.', mig);
+    END IF;
+    SELECT t.tgrelid::regclass INTO root
+      FROM steward._partition_ancestors(tbl) a(relid, lvl)
+      JOIN pg_trigger t ON t.tgrelid = a.relid
+     WHERE t.tgparentid = 0
+       AND t.tgfoid IN ('steward._relayout_trigger()'::regprocedure,
+                        'steward._migration_trigger()'::regprocedure)
+     ORDER BY a.lvl DESC LIMIT 1;
+    IF root IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" is a partition of "%", which carries the migration''s triggers', steward._relation_name(tbl), steward._relation_name(root)
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = format('steward.migration_forget(%L) removes what the migration left on the whole table.',
+                                root::text);
+    END IF;
+    FOR tg IN SELECT t.tgname, t.tgfoid, t.tgrelid::regclass AS rel, t.tgnargs, t.tgargs,
+                     split_part(encode(t.tgargs, 'escape'), E'\\000', 1) AS mig,
+                     split_part(encode(t.tgargs, 'escape'), E'\\000', 4) AS target
+                FROM pg_trigger t
+               WHERE (t.tgrelid = tbl OR t.tgrelid IN (SELECT x.relid FROM pg_partition_tree(tbl) x))
+                 AND t.tgparentid = 0
+                 AND t.tgfoid IN ('steward._relayout_trigger()'::regprocedure,
+                                  'steward._relayout_truncate_guard()'::regprocedure,
+                                  'steward._migration_trigger()'::regprocedure)
+               ORDER BY t.tgrelid <> tbl, t.tgrelid::regclass::text, t.tgname LOOP
+        PERFORM steward._migration_exec(tg.rel, format('DROP TRIGGER %I ON %s', tg.tgname, tg.rel));
+        RETURN NEXT format('dropped trigger %s', tg.tgname) ||
+            CASE WHEN tg.rel <> tbl THEN format(' on partition %s', tg.rel) ELSE '' END ||
+            CASE WHEN tg.tgfoid = 'steward._relayout_trigger()'::regprocedure AND tg.target <> ''
+                 THEN format(' (the other layout, %s, stays)', tg.target) ELSE '' END;
+        IF tg.tgfoid = 'steward._migration_trigger()'::regprocedure THEN
+            column_migration := true;
+            -- After the migration's name the trigger names the NOT VALID
+            -- constraints the migration added: "\0name1\0name2\0".
+            made := CASE WHEN tg.tgnargs > 1
+                         THEN substring(tg.tgargs FROM position(decode('00', 'hex') IN tg.tgargs)) END;
+            RETURN QUERY SELECT * FROM steward._migration_forget_publications(tbl, tg.mig);
+            RETURN QUERY SELECT * FROM steward._migration_forget_views(tbl, tg.mig);
+        END IF;
+    END LOOP;
+    -- The NOT VALID constraints the column migration added: those its
+    -- trigger names (a trigger made before it named them: by the names
+    -- migration_start gives them); validated ones are the table's own now.
+    -- Only where a column migration's trigger was found: on any other
+    -- table such names and a "_steward_side" column are the user's.
+    FOR c IN SELECT x.conname FROM pg_constraint x
+              WHERE column_migration
+                AND x.conrelid = tbl AND NOT x.convalidated AND x.contype IN ('c', 'f')
+                AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl
+                               AND a.attname = '_steward_side' AND NOT a.attisdropped)
+                AND CASE WHEN made IS NOT NULL
+                         THEN position(decode('00', 'hex') || convert_to(x.conname::text, getdatabaseencoding())
+                                       || decode('00', 'hex') IN made) > 0
+                         ELSE x.conname ~ ('^' || regexp_replace(rel, '([^[:alnum:]_])', E'\\\\\\1', 'g')
+                                           || '_.+_(not_null|check|fkey)[0-9]*$') END
+              ORDER BY x.conname LOOP
+        PERFORM steward._migration_exec(tbl, format('ALTER TABLE %s DROP CONSTRAINT %I', tbl, c.conname));
+        RETURN NEXT format('dropped NOT VALID constraint %s', c.conname);
+    END LOOP;
+    IF column_migration AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = '_steward_side'
+                  AND NOT a.attisdropped) THEN
+        PERFORM steward._migration_exec(tbl, format('ALTER TABLE %s DROP COLUMN _steward_side', tbl));
+        RETURN NEXT 'dropped column _steward_side';
+    END IF;
+    FOR c IN SELECT a.attname FROM pg_attribute a
+              WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
+                AND starts_with(a.attname::text, '_steward_') ORDER BY a.attnum LOOP
+        RETURN NEXT format('kept column %s (drop or rename it if the migration made it)', c.attname);
+    END LOOP;
+END
+$$;

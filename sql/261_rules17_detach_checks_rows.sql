@@ -34,7 +34,7 @@ UPDATE r261 SET st = 'y' WHERE id IN (1, 2);
 SELECT steward.detach_state_machine('r261_own', 'st');
 \echo :LAST_ERROR_SQLSTATE
 SELECT relid, column_name, machine FROM steward.tracked_columns
- WHERE relid::text LIKE 'r261%' ORDER BY 1::text;
+ WHERE relid::text LIKE 'r261%' ORDER BY relid::oid;
 SELECT "check", passed FROM steward.verify('r261') WHERE "check" LIKE '%states%' ORDER BY 1;
 
 -- 2. The HINT's way out, run as written: out of the tree, detach, fix,
@@ -60,7 +60,7 @@ SELECT steward.detach_state_machine('r261_mid', 'st');
 DELETE FROM r261_deep;
 SELECT steward.detach_state_machine('r261_mid', 'st');
 SELECT relid, column_name, machine FROM steward.tracked_columns
- WHERE relid::text LIKE 'r261%' ORDER BY 1::text;
+ WHERE relid::text LIKE 'r261%' ORDER BY relid::oid;
 
 -- 5. Over many rows, one scan names the five most frequent values.
 CREATE TABLE r261_big PARTITION OF r261 FOR VALUES FROM (1000) TO (100000) USING steward;

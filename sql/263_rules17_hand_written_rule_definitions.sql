@@ -32,7 +32,7 @@ VALUES ('r263_st', 'st', 'state', 'r263', 'at');
 -- A sound definition: no word.
 INSERT INTO steward.column_rules (relid, attname, kind) VALUES ('r263_ok', 'v', 'version');
 SELECT relid, column_name, kind FROM steward.tracked_columns
- WHERE relid::text LIKE 'r263%' ORDER BY 1::text;
+ WHERE relid::text LIKE 'r263%' ORDER BY relid::oid;
 -- What the WARNINGs are about:
 INSERT INTO r263_nn (id) VALUES (1);
 \echo :LAST_ERROR_SQLSTATE

@@ -1709,8 +1709,8 @@ check_not_extension_rule(Relation rel, const char *colname)
  * partitioned ancestor has on the column governs again the rows of rel's
  * leaves that have no nearer rule (steward._state_rule_leaves, the write
  * path's choice: rules.c add_state_rule; a parent whose detach is pending
- * included, as the write path walks it: STEWARD_SQL_ANCESTORS, codereview13
- * R2).  Refuse (23514) the detach when
+ * included, as the write path walks it: steward_partition_ancestors,
+ * codereview13 R2).  Refuse (23514) the detach when
  * those rows hold values that machine does not declare, as attach refuses
  * them (mach16's finding: such rows were kept unchecked and verify() then
  * failed).  One scan of rel, filtered on tableoid (stored_state_offenders:
@@ -1724,8 +1724,8 @@ check_not_extension_rule(Relation rel, const char *colname)
 static void
 check_states_after_detach(Relation rel, const char *colname)
 {
-	Oid			argtypes[2] = {OIDOID, NAMEOID};
-	Datum		args[2];
+	Oid			argtypes[3] = {OIDOID, NAMEOID, OIDARRAYOID};
+	Datum		args[3];
 	NameData	attname;
 	StewardAsOwner ctx;
 	MemoryContext callercxt = CurrentMemoryContext;
@@ -1748,6 +1748,7 @@ check_states_after_detach(Relation rel, const char *colname)
 	namestrcpy(&attname, colname);
 	args[0] = ObjectIdGetDatum(RelationGetRelid(rel));
 	args[1] = NameGetDatum(&attname);
+	args[2] = steward_partition_ancestors_array(RelationGetRelid(rel));
 	steward_enter_rules_owner(&ctx);
 	if (SPI_execute_with_args("SELECT r.relid::pg_catalog.oid, r.machine, m.states,"
 							  "       steward._state_rule_leaves($1::pg_catalog.regclass, r.relid, $2),"
@@ -1758,14 +1759,14 @@ check_states_after_detach(Relation rel, const char *colname)
 							  "         WHERE c.oid OPERATOR(pg_catalog.=) $1),"
 							  "       (SELECT i.inhdetachpending FROM pg_catalog.pg_inherits i"
 							  "         WHERE i.inhrelid OPERATOR(pg_catalog.=) $1)"
-							  "  FROM " STEWARD_SQL_ANCESTORS("$1::pg_catalog.oid") " a (relid, n)"
+							  "  FROM pg_catalog.unnest($3) WITH ORDINALITY a (relid, n)"
 							  "  JOIN steward.column_rules r ON r.relid OPERATOR(pg_catalog.=) a.relid"
 							  "   AND r.attname OPERATOR(pg_catalog.=) $2"
 							  "   AND r.kind OPERATOR(pg_catalog.=) 'state'"
 							  "  LEFT JOIN steward.machine_definitions m ON m.name OPERATOR(pg_catalog.=) r.machine"
 							  " WHERE a.relid OPERATOR(pg_catalog.<>) $1"
 							  " ORDER BY a.n LIMIT 1",
-							  2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+							  3, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the state rules above relation \"%s\"",
 			 RelationGetRelationName(rel));
 	if (SPI_processed == 0)
@@ -1791,6 +1792,7 @@ check_states_after_detach(Relation rel, const char *colname)
 		MemoryContextSwitchTo(spicxt);
 	}
 	steward_as_owner_end(&ctx);
+
 	if (nostates || noleaves)
 		return;
 	offenders = stored_state_offenders(rel, colname, states, leaves);

@@ -313,14 +313,15 @@ spi_value_upper(HeapTuple tuple, TupleDesc desc, int fnumber)
 /*
  * The state rule of a table, its own or a partitioned ancestor's (which
  * the write path enforces on it too, a parent whose detach is pending
- * included: STEWARD_SQL_ANCESTORS, review25 W3): (column, machine,
+ * included: steward_partition_ancestors, review25 W3): (column, machine,
  * the table the rule is on: the nearest), or an error.
  */
 static void
 state_column_of(Relation rel, char **column, char **machine, Oid *rule_relid)
 {
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1] = {ObjectIdGetDatum(RelationGetRelid(rel))};
+	Oid			argtypes[2] = {OIDOID, OIDARRAYOID};
+	Datum		args[2] = {ObjectIdGetDatum(RelationGetRelid(rel)),
+	steward_partition_ancestors_array(RelationGetRelid(rel))};
 	bool		isnull;
 
 	if (SPI_execute_with_args("SELECT r.attname::text, r.machine,"
@@ -328,10 +329,10 @@ state_column_of(Relation rel, char **column, char **machine, Oid *rule_relid)
 							  "  FROM steward.column_rules r"
 							  "  JOIN (SELECT $1::pg_catalog.regclass AS relid, 0::pg_catalog.int8 AS n"
 							  "        UNION ALL"
-							  "        SELECT x.relid::pg_catalog.regclass, x.depth::pg_catalog.int8 FROM " STEWARD_SQL_ANCESTORS("$1::pg_catalog.oid") " x)"
+							  "        SELECT x.relid::pg_catalog.regclass, x.n FROM pg_catalog.unnest($2) WITH ORDINALITY x (relid, n))"
 							  "       a ON a.relid = r.relid"
 							  " WHERE r.kind = 'state' GROUP BY 1, 2 ORDER BY 1",
-							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+							  2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.column_rules");
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -1250,7 +1251,9 @@ move_batch_skip_locked(Relation rel, const char *statecol, List *set_columns,
  * longer transaction, checks of these constraints the caller queued
  * earlier run now too, as the owner: their code is the owner's (or
  * core's), never another table owner's.  A violation fails the batch with
- * the constraint's own error, as at COMMIT.
+ * the constraint's own error, as at COMMIT.  pg_partition_tree leaves out
+ * a partition whose detach is pending, as the batch's UPDATE (in the same
+ * snapshot) does: the batch writes no row of it (part2).
  */
 static void
 batch_constraints_immediate(Relation rel)

@@ -308,7 +308,7 @@ apply_targets_of(Oid relid, Oid want, MemoryContext outer, char **migration, boo
 			"                     OPERATOR(pg_catalog.->) 'relayout') IS NOT NULL"
 			"   AND (a.relid OPERATOR(pg_catalog.=) $1"
 			"        OR a.relid OPERATOR(pg_catalog.=) ANY"
-			"           (ARRAY(SELECT x.relid FROM pg_catalog.pg_partition_ancestors($1) x)))"
+			"           (ARRAY(SELECT x.relid FROM steward._partition_ancestors($1::pg_catalog.regclass) x)))"
 			" ORDER BY 3 DESC",
 			1, argtypes, args, NULL, 2) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_tables");
@@ -857,7 +857,7 @@ guarded_by(Oid relid, bool below_only, bool relayouts_only, bool partition_check
 	if (!OidIsValid(catalog) || !OidIsValid(steward_relid("migration_columns", true)) ||
 		!OidIsValid(runs) || !OidIsValid(relid))
 		return;
-	/* Only a partition has ancestors (pg_partition_ancestors). */
+	/* Only a partition has ancestors (steward._partition_ancestors). */
 	partition = get_rel_relispartition(relid);
 	if (below_only && !partition)
 		return;
@@ -925,8 +925,7 @@ guarded_by(Oid relid, bool below_only, bool relayouts_only, bool partition_check
 			partition_check ? "false" : steward_migration_runs_restored(runs),
 			partition ?
 			"((t.relid OPERATOR(pg_catalog.=) $1 AND NOT $2)"
-			"  OR t.relid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors($1) a"
-			"                  WHERE a.relid OPERATOR(pg_catalog.<>) $1))" :
+			"  OR t.relid IN (SELECT a.relid FROM steward._partition_ancestors($1::pg_catalog.regclass) a))" :
 			"t.relid OPERATOR(pg_catalog.=) $1 AND NOT $2"),
 			3, argtypes, args, NULL, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read steward.migration_tables");
@@ -5077,12 +5076,11 @@ steward_migration_guard_shape_users(PG_FUNCTION_ARGS)
 			"SELECT pg_catalog.string_agg(pg_catalog.format('%s:%s:%s:%s', t.migration, t.ord, t.active,"
 			"                                               r.status), ' ' ORDER BY t.migration, t.ord)"
 			"  FROM pg_catalog.pg_event_trigger_ddl_commands() c,"
-			"       LATERAL pg_catalog.pg_partition_ancestors(c.objid) a,"
+			"       LATERAL steward._partition_ancestors(c.objid::pg_catalog.regclass) a,"
 			"       steward.migration_tables t"
 			"  JOIN steward.migration_runs r ON r.name OPERATOR(pg_catalog.=) t.migration"
 			" WHERE c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
 			"   AND c.objsubid OPERATOR(pg_catalog.=) 0 AND c.command_tag OPERATOR(pg_catalog.=) 'CREATE TABLE'"
-			"   AND a.relid OPERATOR(pg_catalog.<>) c.objid"
 			"   AND t.relid::pg_catalog.oid OPERATOR(pg_catalog.=) a.relid",
 			0, NULL, NULL, "the new partition's parent");
 	PG_RETURN_VOID();

@@ -1101,7 +1101,9 @@ BEGIN
               HINT = format('Delete the rows instead, or finish or roll back the migration first '
                             '(steward.migration_forget(%L) if the table came without its record).',
                             coalesce((SELECT t.tgrelid::regclass::text
-                                        FROM pg_partition_ancestors(TG_RELID) WITH ORDINALITY a(relid, lvl)
+                                        FROM (SELECT TG_RELID::regclass, 0
+                                              UNION ALL
+                                              SELECT x.relid, x.depth FROM steward._partition_ancestors(TG_RELID) x) a(relid, lvl)
                                         JOIN pg_trigger t ON t.tgrelid = a.relid
                                        WHERE t.tgparentid = 0
                                          AND t.tgfoid = 'steward._relayout_trigger()'::regprocedure
@@ -1225,7 +1227,7 @@ BEGIN
                FROM pg_event_trigger_ddl_commands() d
                JOIN pg_class k ON k.oid = d.objid AND k.relispartition
                JOIN steward.migration_tables t ON t.active
-                AND t.relid IN (SELECT a.relid FROM pg_partition_ancestors(d.objid) a WHERE a.relid <> d.objid)
+                AND t.relid IN (SELECT a.relid FROM steward._partition_ancestors(d.objid) a)
                JOIN steward.migration_runs r ON r.name = t.migration AND steward._relayout_step(r.steps) IS NOT NULL
               WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.command_tag = 'CREATE TABLE' LOOP
         PERFORM steward._relayout_guard_truncate(c.migration, c.part);
@@ -2574,16 +2576,16 @@ BEGIN
         RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege';
     END IF;
     SELECT t.migration INTO mig FROM steward.migration_tables t
-     WHERE t.active AND (t.relid = tbl OR t.relid IN (SELECT a.relid FROM pg_partition_ancestors(tbl) a));
+     WHERE t.active AND (t.relid = tbl OR t.relid IN (SELECT a.relid FROM steward._partition_ancestors(tbl) a));
     IF mig IS NOT NULL THEN
         RAISE EXCEPTION 'table "%" belongs to active migration "%"', steward._relation_name(tbl), mig
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = format('steward.migration_rollback(%L) ends it and removes what it added.', mig);
     END IF;
     SELECT t.tgrelid::regclass INTO root
-      FROM pg_partition_ancestors(tbl) WITH ORDINALITY a(relid, lvl)
+      FROM steward._partition_ancestors(tbl) a(relid, lvl)
       JOIN pg_trigger t ON t.tgrelid = a.relid
-     WHERE a.relid <> tbl AND t.tgparentid = 0
+     WHERE t.tgparentid = 0
        AND t.tgfoid IN ('steward._relayout_trigger()'::regprocedure,
                         'steward._migration_trigger()'::regprocedure)
      ORDER BY a.lvl DESC LIMIT 1;

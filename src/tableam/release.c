@@ -538,7 +538,7 @@ user_relations(void)
 					"SELECT k.oid FROM candidates k "
 					" WHERE k.oid NOT IN (SELECT objid FROM rels) "
 					"   AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) k.oid) "
-					" ORDER BY (SELECT pg_catalog.count(*) FROM pg_catalog.pg_partition_ancestors(k.oid)), k.oid",
+					" ORDER BY (SELECT pg_catalog.count(*) FROM steward._partition_ancestors(k.oid::pg_catalog.regclass)), k.oid",
 					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not list the relations that use pg_steward");
 	/* The list outlives SPI_finish(). */

@@ -23,6 +23,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type_d.h"
 #include "nodes/pg_list.h"
 #include "utils/array.h"
@@ -276,31 +277,77 @@ scan_rules_for(Relation rulesrel, Snapshot snapshot, Oid relid,
 }
 
 /*
+ * The parent of partition relid from pg_inherits, pending detach or not;
+ * InvalidOid when pg_inherits holds no row for it (the syscache's
+ * relispartition said it is a partition, but a detach committed since:
+ * the catalog snapshot may be newer than the cached pg_class row).
+ */
+static Oid
+partition_parent_or_none(Oid relid)
+{
+	Relation	inhrel = table_open(InheritsRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			parent = InvalidOid;
+
+	ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(inhrel, InheritsRelidSeqnoIndexId, true, NULL, 1, &key);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+		parent = ((Form_pg_inherits) GETSTRUCT(tup))->inhparent;
+	systable_endscan(scan);
+	table_close(inhrel, AccessShareLock);
+	return parent;
+}
+
+/*
  * The partitioned ancestors of relation relid, nearest first (NIL for a
- * table that is no partition), including a parent whose ALTER TABLE ...
- * DETACH PARTITION ... CONCURRENTLY is pending: its first phase committed
- * and FINALIZE has not (review25 W3).  PostgreSQL 15's
- * get_partition_ancestors stops below such a parent, but a transaction
- * whose snapshot predates the detach still routes rows through it into the
- * partition, and the partition stays half detached until FINALIZE: its
- * former ancestors' rules keep applying until then.  FINALIZE clears
- * relispartition (a pg_class update, so the partition's relcache and its
- * cached rules are invalidated).  Reads pg_inherits and the syscache; locks
- * nothing (callers that read an ancestor's definition lock it).  Errors:
- * none of its own (core's elog if pg_inherits lacks the row of a relation
- * whose relispartition is true, a corrupt catalog).
+ * table that is no partition, or no relation), including a parent whose
+ * ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY is pending: its first
+ * phase committed and FINALIZE has not (review25 W3).  PostgreSQL 15's
+ * get_partition_ancestors (and pg_partition_ancestors) stops below such a
+ * parent, but a transaction whose snapshot predates the detach still
+ * routes rows through it into the partition, and the partition stays half
+ * detached until FINALIZE: its former ancestors' rules keep applying until
+ * then.  FINALIZE clears relispartition (a pg_class update, so the
+ * partition's relcache and its cached rules are invalidated).  The one
+ * walk up a partition tree in pg_steward: SQL reaches it as
+ * steward._partition_ancestors (steward_partition_ancestors_sql).  Reads
+ * pg_inherits and the syscache; locks nothing (callers that read an
+ * ancestor's definition lock it); raises nothing (a detach that committed
+ * since the syscache read relispartition ends the walk there).
  */
 List *
 steward_partition_ancestors(Oid relid)
 {
 	List	   *result = NIL;
 
-	while (get_rel_relispartition(relid))
-	{
-		relid = get_partition_parent(relid, true);
+	while (get_rel_relispartition(relid) &&
+		   OidIsValid(relid = partition_parent_or_none(relid)))
 		result = lappend_oid(result, relid);
-	}
 	return result;
+}
+
+/*
+ * steward_partition_ancestors(relid) as an oid[] datum, nearest first,
+ * palloc'd in the current memory context: for an SPI statement about one
+ * relation, which reads its ancestors as unnest($n) WITH ORDINALITY (the
+ * depth) rather than walking pg_inherits in SQL.  Locks and raises as
+ * steward_partition_ancestors.
+ */
+Datum
+steward_partition_ancestors_array(Oid relid)
+{
+	List	   *ancestors = steward_partition_ancestors(relid);
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(ancestors), 1));
+	int			n = 0;
+	ListCell   *lc;
+
+	foreach(lc, ancestors)
+		elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
+	list_free(ancestors);
+	return PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
 }
 
 /* Called with one table's rules (visit_rules_up); true stops the walk. */

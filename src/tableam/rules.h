@@ -129,16 +129,22 @@ steward_get_rules(Relation rel)
 }
 extern StewardRules *steward_load_rules(Relation rel);
 extern List *steward_partition_ancestors(Oid relid);
+extern Datum steward_partition_ancestors_array(Oid relid);
 
 /*
  * SQL for the partitioned ancestors of the relation (an oid or regclass
  * expression, a string literal) as rows (relid oid, depth int: 1 its
  * parent, ...), a parent whose detach is pending included: what
- * steward_partition_ancestors walks, and steward._partition_ancestors in
- * SQL (pg_partition_ancestors stops below a pending parent, review25 W3).
- * Spelled out in C because the library also serves databases still at
- * version 0.1, which lack steward._partition_ancestors.  Qualified
- * throughout: safe under any search_path.
+ * steward_partition_ancestors walks (pg_partition_ancestors stops below a
+ * pending parent, review25 W3).  Only for a statement that walks up from
+ * each of many rows and that the library runs for a database whose
+ * pg_steward is still at version 0.1, which lacks
+ * steward._partition_ancestors (the C walk in SQL): DROP OWNED's lock list
+ * (ROLE_RELATIONS_SQL) and attach_state_machine's cap check, both in
+ * machines_api.c.  A statement about one relation passes
+ * steward_partition_ancestors_array as a parameter instead; SQL of version
+ * 0.2 calls steward._partition_ancestors.  Qualified throughout: safe
+ * under any search_path.
  */
 #define STEWARD_SQL_ANCESTORS(rel) \
 	"(WITH RECURSIVE up(relid, depth) AS (" \

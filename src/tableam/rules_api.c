@@ -36,6 +36,7 @@
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "replication/logicalworker.h"
 #include "storage/bufmgr.h"
@@ -62,6 +63,7 @@ PG_FUNCTION_INFO_V1(steward_track_sequence);
 PG_FUNCTION_INFO_V1(steward_untrack);
 PG_FUNCTION_INFO_V1(steward_column_rules_changed);
 PG_FUNCTION_INFO_V1(steward_column_rules_truncate);
+PG_FUNCTION_INFO_V1(steward_partition_ancestors_sql);
 
 static void invalidate_rule_rows(bool any_kind, List *machines, bool all);
 
@@ -1729,4 +1731,34 @@ steward_column_rules_truncate(PG_FUNCTION_ARGS)
 						 STEWARD_RULES_TABLE)));
 	invalidate_rule_rows(true, NIL, true);
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * steward._partition_ancestors(tbl regclass) RETURNS TABLE (relid regclass,
+ * depth integer): the partitioned ancestors of tbl, nearest first (depth 1
+ * its parent, 2 the parent's, ...; no row for a table that is no partition
+ * or no relation), a parent whose DETACH PARTITION ... CONCURRENTLY is
+ * pending included: steward_partition_ancestors, the walk the write path
+ * enforces rules by, so SQL and C never disagree on which rules reach a
+ * table (pg_partition_ancestors stops below a pending parent, review25
+ * W3).  STRICT.  Reads pg_inherits and the syscache; takes no lock on the
+ * relations; raises nothing of its own.
+ */
+Datum
+steward_partition_ancestors_sql(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	List	   *ancestors = steward_partition_ancestors(PG_GETARG_OID(0));
+	int32		depth = 0;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	foreach(lc, ancestors)
+	{
+		Datum		values[2] = {ObjectIdGetDatum(lfirst_oid(lc)), Int32GetDatum(++depth)};
+		bool		nulls[2] = {false, false};
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_NULL();
 }

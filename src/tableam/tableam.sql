@@ -200,25 +200,14 @@ $$;
 -- the parent's, ...; none for a table that is no partition), including a
 -- parent whose ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY is
 -- pending (first phase committed, FINALIZE not): its rules still apply
--- to tbl's rows (the write path walks past it: steward_partition_ancestors
--- in rules.c, review25 W3), but pg_partition_ancestors stops below it.
--- Every SQL walk up a tree that concerns rules uses this one.
+-- to tbl's rows, but pg_partition_ancestors stops below it.  The write
+-- path's own walk (steward_partition_ancestors in rules.c, review25 W3),
+-- so SQL and C agree on which rules reach a table.  Every SQL walk up a
+-- partition tree uses this one.
 CREATE FUNCTION steward._partition_ancestors(tbl regclass)
 RETURNS TABLE (relid regclass, depth integer)
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    WITH RECURSIVE up(relid, depth) AS (
-        SELECT i.inhparent, 1
-          FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-         WHERE i.inhrelid = tbl AND c.relispartition
-        UNION ALL
-        SELECT i.inhparent, up.depth + 1
-          FROM up JOIN pg_inherits i ON i.inhrelid = up.relid
-          JOIN pg_class c ON c.oid = i.inhrelid
-         WHERE c.relispartition)
-    SELECT up.relid::regclass, up.depth FROM up ORDER BY up.depth
-$$;
+LANGUAGE C STABLE STRICT
+AS 'MODULE_PATHNAME', 'steward_partition_ancestors_sql';
 
 -- Why a version rule of tbl refuses every write of a table it reaches,
 -- NULL when no other version column reaches that table too: a table that
