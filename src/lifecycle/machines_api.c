@@ -1716,7 +1716,10 @@ check_not_extension_rule(Relation rel, const char *colname)
  * failed).  One scan of rel, filtered on tableoid (stored_state_offenders:
  * its reads and 55000); nothing when rel is no partition, no ancestor has
  * a rule on the column, or its machine is missing (every write of the
- * column is then refused, and verify() says so).  The caller holds
+ * column is then refused, and verify() says so).  When an ancestor has
+ * one and rel is partitioned with a partition below it half detached,
+ * 55000 (steward_check_no_pending_detach): neither the scan nor the
+ * caller's locks reach that partition's rows.  The caller holds
  * ShareRowExclusiveLock on rel and every partition below it and is not
  * connected to SPI; reads steward.column_rules and machine_definitions as
  * their owner.
@@ -1793,6 +1796,15 @@ check_states_after_detach(Relation rel, const char *colname)
 	}
 	steward_as_owner_end(&ctx);
 
+	/*
+	 * A half-detached partition below rel falls to that machine too (the
+	 * write path walks up past its pending parent), but the scan below and
+	 * the caller's locks (find_all_inheritors) leave it out: refuse, as
+	 * configuring a rule on rel would be (part2).
+	 */
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+		steward_check_no_pending_detach(rel, psprintf("detaching the state machine of relation \"%s\", which hands them to machine \"%s\" of relation \"%s\",",
+													  RelationGetRelationName(rel), machine, ruled));
 	if (nostates || noleaves)
 		return;
 	offenders = stored_state_offenders(rel, colname, states, leaves);
@@ -1821,7 +1833,9 @@ check_states_after_detach(Relation rel, const char *colname)
  * a partition following an ancestor's, naming the ancestor's detach),
  * 55000 for a table of the extension (check_not_extension_rule), and 23514
  * when an ancestor's machine would govern rows holding values it does not
- * declare (check_states_after_detach, five listed).
+ * declare (check_states_after_detach, five listed), and 55000 when it
+ * would and a partition below tbl is half detached (its rows would not be
+ * checked: steward_check_no_pending_detach).
  */
 Datum
 steward_detach_state_machine(PG_FUNCTION_ARGS)

@@ -1301,7 +1301,8 @@ $$;
 
 -- Expand (inside migration_start, the table locked): the new layout with
 -- its partitions, the source's columns, defaults, constraints, indexes,
--- foreign keys, rules and grants; the apply triggers on both.
+-- foreign keys, rules and grants; the apply triggers on both.  55000 when
+-- a partition of the table is half detached.
 CREATE FUNCTION steward._relayout_expand(mig text, arg jsonb)
 RETURNS void
 LANGUAGE plpgsql
@@ -1374,6 +1375,20 @@ BEGIN
     FOREACH layout IN ARRAY ARRAY[t.old_rel, newrel] LOOP
         PERFORM steward._relayout_guard_truncate(mig, layout);
     END LOOP;
+    -- A half-detached partition (its DETACH PARTITION ... CONCURRENTLY
+    -- cancelled after the first phase) is in neither layout: the apply
+    -- trigger is not cloned onto it and the backfill's snapshot leaves its
+    -- rows out, yet it stays a partition of the old layout, whose FINALIZE
+    -- the migration's DDL guard refuses, and the cleanup's DROP of the old
+    -- layout dropped it with its rows (part2).  Checked last: the triggers
+    -- above hold SHARE ROW EXCLUSIVE on every partition of the old layout,
+    -- so no detach begins or ends below it meanwhile.
+    IF steward._detach_pending_problem(t.old_rel) IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot re-layout relation "%": a partition of it is half detached', steward._relation_name(t.old_rel)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = steward._detach_pending_problem(t.old_rel) || '.',
+                  HINT = 'Finish the detach first (the command the DETAIL names), then start the relayout again.';
+    END IF;
 END
 $$;
 

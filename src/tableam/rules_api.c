@@ -123,23 +123,28 @@ steward_check_rule_storage(Oid relid)
 }
 
 /*
- * Refuse (55000) configuring a rule on partitioned table rel while a
- * partition anywhere below it is half detached: its ALTER TABLE ... DETACH
- * PARTITION ... CONCURRENTLY committed its first phase and not FINALIZE.
- * The rules of its former ancestors still apply to its rows (the write
- * path walks up past the pending parent, review25 W3), but PostgreSQL's
- * find_all_inheritors -- and with it every walk down the tree that locks
- * and checks the stored rows (the partitions' locks above, the checks of
- * existing versions and states, the written-column checks) -- leaves it
- * out, so a rule configured now would reach rows nothing locked or
- * checked.  Finishing the detach (FINALIZE) makes it a table of its own.
- * Reads pg_inherits (find_inheritance_children_extended, pending children
- * included); the caller holds ShareRowExclusiveLock on rel and its
- * partitions, which conflicts with the ShareUpdateExclusiveLock a new
- * DETACH ... CONCURRENTLY takes on its parent, so none begins meanwhile.
+ * Refuse (55000) a change of the rules that reach the partitions of
+ * partitioned table rel while a partition anywhere below it is half
+ * detached: its ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY
+ * committed its first phase and not FINALIZE.  The rules of its former
+ * ancestors still apply to its rows (the write path walks up past the
+ * pending parent, review25 W3), but PostgreSQL's find_all_inheritors
+ * omits it whenever a snapshot is active (find_inheritance_children's
+ * omit_detached), and with it every walk down the tree that locks and
+ * checks the stored rows (the partitions' locks, the checks of existing
+ * versions and states, the written-column checks, a scan of rel), so the
+ * change would reach rows nothing locked or checked.  "change" completes
+ * the DETAIL ("..., but <change> would neither lock nor check them"):
+ * configuring a rule on rel, or detaching rel's state machine, which
+ * hands its rows to an ancestor's (part2).  Finishing the detach
+ * (FINALIZE) makes the partition a table of its own.  Reads pg_inherits
+ * (find_inheritance_children_extended, pending children included); the
+ * caller holds ShareRowExclusiveLock on rel and its partitions, which
+ * conflicts with the ShareUpdateExclusiveLock a new DETACH ...
+ * CONCURRENTLY takes on its parent, so none begins meanwhile.
  */
-static void
-check_no_pending_detach(Relation rel)
+void
+steward_check_no_pending_detach(Relation rel, const char *change)
 {
 	List	   *tree = list_make1_oid(RelationGetRelid(rel));
 	ListCell   *lc;
@@ -160,8 +165,8 @@ check_no_pending_detach(Relation rel)
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						 errmsg("partition \"%s\" of relation \"%s\" is half detached",
 								get_rel_name(child), get_rel_name(parent)),
-						 errdetail("Its DETACH PARTITION ... CONCURRENTLY did not finish: the rules of relation \"%s\" still apply to its rows, but a rule configured on relation \"%s\" now would neither lock nor check them.",
-								   get_rel_name(parent), RelationGetRelationName(rel)),
+						 errdetail("Its DETACH PARTITION ... CONCURRENTLY did not finish: the rules of relation \"%s\" still apply to its rows, but %s would neither lock nor check them.",
+								   get_rel_name(parent), change),
 						 errhint("Finish the detach first: ALTER TABLE %s DETACH PARTITION %s FINALIZE;",
 								 quote_qualified_identifier(get_namespace_name(get_rel_namespace(parent)),
 															get_rel_name(parent)),
@@ -189,7 +194,7 @@ check_no_pending_detach(Relation rel)
  * does not own it), 42809 (not a table, or it or a partition does not use
  * the steward access method), 0A000 (temporary, or with inheritance
  * children), 55000 (a partition below it is half detached:
- * check_no_pending_detach).
+ * steward_check_no_pending_detach).
  */
 Relation
 steward_open_table_to_configure(Oid relid)
@@ -216,7 +221,8 @@ steward_open_table_to_configure(Oid relid)
 	steward_check_rule_storage(RelationGetRelid(rel));
 	if (relkind == RELKIND_PARTITIONED_TABLE)
 	{
-		check_no_pending_detach(rel);
+		steward_check_no_pending_detach(rel, psprintf("a rule configured on relation \"%s\" now",
+													  RelationGetRelationName(rel)));
 		steward_check_partitions_use_steward(rel);
 	}
 	else

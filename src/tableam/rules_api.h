@@ -19,6 +19,7 @@
 #include "utils/rel.h"
 
 extern Relation steward_open_table_to_configure(Oid relid);
+extern void steward_check_no_pending_detach(Relation rel, const char *change);
 extern void steward_check_rule_storage(Oid relid);
 extern Form_pg_attribute steward_lookup_column(Relation rel, const char *colname,
 												const char *verb);
