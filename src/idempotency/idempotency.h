@@ -13,6 +13,7 @@
 
 #define IDEM_KEYS_TABLE		"idempotency_keys"
 #define IDEM_KEYS_CONSTRAINT "idempotency_keys_once"
+#define IDEM_EXPIRY_INDEX	"idempotency_keys_expiry"
 #define IDEM_SCOPES_TABLE	"idempotency_scopes"
 #define IDEM_SCOPES_PKEY	"idempotency_scopes_pkey"
 #define IDEM_MAX_KEY_BYTES	255
