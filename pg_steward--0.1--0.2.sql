@@ -35575,3 +35575,81 @@ BEGIN
     END IF;
 END
 $$;
+
+-- A column or table name longer than 63 bytes in a migration step is refused
+-- with 42622 (fuzz2).
+
+-- One step of a column migration, checked for its form: an object with
+-- one key, a known kind of step, whose value is an object with the keys
+-- that kind takes, strings where text is expected, and the keys it needs.
+-- Returns the kind and the value (body).  Raises 22023, and 42622 for a
+-- column or table name longer than an identifier (63 bytes), as an index
+-- name is: core would cut it, so the shapes named a column other than the
+-- one the user gave (an add_column's was cut silently, an alter_column
+-- renaming and retyping one failed as a down expression using a column
+-- "not in the shape", a rename_table was refused as "already exists";
+-- fuzz2).
+CREATE OR REPLACE FUNCTION steward._migration_step(step jsonb, stepno integer, known_steps text[],
+                                        OUT kind text, OUT body jsonb)
+RETURNS record
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    allowed text[];
+    k text;
+BEGIN
+    IF jsonb_typeof(step) <> 'object' OR (SELECT count(*) FROM jsonb_object_keys(step)) <> 1 THEN
+        RAISE EXCEPTION 'step % must be an object with exactly one key, the kind of step', stepno
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Got: %s', step);
+    END IF;
+    kind := (SELECT x FROM jsonb_object_keys(step) x);
+    IF NOT kind = ANY (known_steps) THEN
+        RAISE EXCEPTION 'unknown migration step "%" (step %)', kind, stepno
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = format('Steps are %s.', array_to_string(known_steps, ', '));
+    END IF;
+    body := step->kind;
+    IF jsonb_typeof(body) <> 'object' THEN
+        RAISE EXCEPTION 'step % (%) must be an object', stepno, kind
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    allowed := CASE kind
+        WHEN 'add_column' THEN ARRAY['table', 'column', 'type', 'up', 'default', 'not_null',
+                                     'check', 'references', 'unique']
+        WHEN 'alter_column' THEN ARRAY['table', 'column', 'name', 'type', 'up', 'down',
+                                       'default', 'not_null', 'check', 'references', 'unique']
+        WHEN 'drop_column' THEN ARRAY['table', 'column', 'down']
+        ELSE ARRAY['table', 'name'] END;
+    FOR k IN SELECT x FROM jsonb_object_keys(body) x LOOP
+        IF NOT k = ANY (allowed) THEN
+            RAISE EXCEPTION 'unknown key "%" in step % (%)', k, stepno, kind
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = format('%s takes %s.', kind, array_to_string(allowed, ', '));
+        END IF;
+        IF k IN ('table', 'column', 'name', 'type', 'up', 'down', 'default', 'check')
+           AND jsonb_typeof(body->k) <> 'string' THEN
+            RAISE EXCEPTION '"%" of step % (%) must be a string', k, stepno, kind
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    FOREACH k IN ARRAY CASE kind WHEN 'rename_table' THEN ARRAY['table', 'name']
+                                 WHEN 'add_column' THEN ARRAY['table', 'column', 'type']
+                                 ELSE ARRAY['table', 'column'] END LOOP
+        IF NOT body ? k OR body->>k = '' THEN
+            RAISE EXCEPTION 'step % (%) needs "%"', stepno, kind, k
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    FOREACH k IN ARRAY ARRAY['column', 'name'] LOOP
+        IF octet_length(body->>k) > 63 THEN
+            RAISE EXCEPTION '% name "%" is longer than 63 bytes (step % (%))',
+                    CASE WHEN k = 'column' OR kind = 'alter_column' THEN 'column' ELSE 'relation' END,
+                    body->>k, stepno, kind
+                USING ERRCODE = 'name_too_long',
+                      HINT = 'Names of tables and columns are at most 63 bytes; give a shorter one.';
+        END IF;
+    END LOOP;
+END
+$$;

@@ -1600,7 +1600,13 @@ $$;
 -- One step of a column migration, checked for its form: an object with
 -- one key, a known kind of step, whose value is an object with the keys
 -- that kind takes, strings where text is expected, and the keys it needs.
--- Returns the kind and the value (body).  Raises 22023.
+-- Returns the kind and the value (body).  Raises 22023, and 42622 for a
+-- column or table name longer than an identifier (63 bytes), as an index
+-- name is: core would cut it, so the shapes named a column other than the
+-- one the user gave (an add_column's was cut silently, an alter_column
+-- renaming and retyping one failed as a down expression using a column
+-- "not in the shape", a rename_table was refused as "already exists";
+-- fuzz2).
 CREATE FUNCTION steward._migration_step(step jsonb, stepno integer, known_steps text[],
                                         OUT kind text, OUT body jsonb)
 RETURNS record
@@ -1652,6 +1658,15 @@ BEGIN
         IF NOT body ? k OR body->>k = '' THEN
             RAISE EXCEPTION 'step % (%) needs "%"', stepno, kind, k
                 USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    FOREACH k IN ARRAY ARRAY['column', 'name'] LOOP
+        IF octet_length(body->>k) > 63 THEN
+            RAISE EXCEPTION '% name "%" is longer than 63 bytes (step % (%))',
+                    CASE WHEN k = 'column' OR kind = 'alter_column' THEN 'column' ELSE 'relation' END,
+                    body->>k, stepno, kind
+                USING ERRCODE = 'name_too_long',
+                      HINT = 'Names of tables and columns are at most 63 bytes; give a shorter one.';
         END IF;
     END LOOP;
 END
