@@ -363,7 +363,11 @@ $$;
 --  * a sequence owned by a column of one of its partitions alone (ALTER
 --    SEQUENCE ... OWNED BY, or the serial column of a table attached as
 --    a partition): the cleanup drops the old partitions, and with them
---    such a sequence, its position lost (closing37 item 4).
+--    such a sequence, its position lost (closing37 item 4);
+--  * a DEFERRABLE primary key: the apply and the backfill write both
+--    layouts keyed by it with INSERT ... ON CONFLICT, which core refuses
+--    over a deferrable key (review26 R2: every write to the table failed
+--    from start on).
 CREATE FUNCTION steward._relayout_check_carried(rel regclass)
 RETURNS void
 LANGUAGE plpgsql STABLE
@@ -400,6 +404,13 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
                   HINT = format('Make it owned by none for the migration (ALTER SEQUENCE %s OWNED BY NONE); the new partitions take the table''s column defaults.',
                                 c.seq);
+    END IF;
+    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND contype = 'p' AND condeferrable;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'primary key "%" of relation "%" is DEFERRABLE', other, steward._relation_name(rel)
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Both layouts are written keyed by the primary key with INSERT ... ON CONFLICT, which PostgreSQL refuses over a deferrable key: every write to the table would fail.',
+                  HINT = 'Make the primary key NOT DEFERRABLE first (drop it and add it again), then start the migration.';
     END IF;
 END
 $$;
