@@ -50,8 +50,10 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/sysattr.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
@@ -805,4 +807,66 @@ steward_migration_trigger(PG_FUNCTION_ARGS)
 	if (unfilled && side == 'n')
 		newtup = compute_shape(entry, ex, desc, newtup, 'o', td->tg_updatedcols, false);
 	return PointerGetDatum(compute_shape(entry, ex, desc, newtup, side, NULL, true));
+}
+
+/*
+ * True when a trigger named tgname of type tgtype (pg_trigger.tgtype) on a
+ * table a column migration changes would fire after the dual-write
+ * trigger on a row written: a BEFORE ROW trigger on INSERT or UPDATE
+ * whose name sorts after STEWARD_DUAL_WRITE_TRIGGER, since PostgreSQL
+ * fires a table's BEFORE ROW triggers in name order (strcmp: "zzz_norm",
+ * "über", "zz_t").
+ * Such a trigger changes the row after up or down mapped it, so the two
+ * shapes disagree for every row it changes (review26 R1): validation
+ * fails for ever before complete, and after it a rollback silently gives
+ * the old application down() of the value before the trigger.  The
+ * migration's own triggers (zz_steward_*) are not such triggers.  Pure:
+ * takes no lock, raises nothing.
+ */
+bool
+steward_fires_after_dual_write(const char *tgname, int16 tgtype)
+{
+	return TRIGGER_FOR_ROW(tgtype) && TRIGGER_FOR_BEFORE(tgtype) &&
+		(TRIGGER_FOR_INSERT(tgtype) || TRIGGER_FOR_UPDATE(tgtype)) &&
+		strncmp(tgname, "zz_steward_", strlen("zz_steward_")) != 0 &&
+		strcmp(tgname, STEWARD_DUAL_WRITE_TRIGGER) > 0;
+}
+
+/*
+ * migration_start of a column migration: refuse (55000, naming the
+ * trigger and the migration) when relid, which start just gave its
+ * dual-write trigger, has a trigger of the user's, enabled or not, that
+ * steward_fires_after_dual_write.  A relation without the dual-write
+ * trigger (a relayout's, an index step's table) passes.  Reads relid's
+ * trigger descriptor under the ACCESS EXCLUSIVE lock start holds.
+ */
+void
+steward_refuse_triggers_after_dual_write(Oid relid, const char *migration)
+{
+	Relation	rel = table_open(relid, NoLock);
+	TriggerDesc *trigdesc = rel->trigdesc;
+	bool		dual_write = false;
+
+	for (int i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
+		if (strcmp(trigdesc->triggers[i].tgname, STEWARD_DUAL_WRITE_TRIGGER) == 0)
+			dual_write = true;
+	for (int i = 0; dual_write && i < trigdesc->numtriggers; i++)
+	{
+		Trigger    *t = &trigdesc->triggers[i];
+
+		if (!t->tgisinternal && steward_fires_after_dual_write(t->tgname, t->tgtype))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("trigger %s of %s would fire after the dual-write trigger of migration \"%s\"",
+							quote_identifier(t->tgname),
+							quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+													   RelationGetRelationName(rel)),
+							migration),
+					 errdetail("PostgreSQL fires BEFORE ROW triggers in name order, and its name sorts "
+							   "after \"%s\": what it changes in a row would not reach the "
+							   "row's other shape.", STEWARD_DUAL_WRITE_TRIGGER),
+					 errhint("Rename it to a name that sorts before \"%s\" (ALTER TRIGGER ... RENAME "
+							 "TO), then start the migration.", STEWARD_DUAL_WRITE_TRIGGER)));
+	}
+	table_close(rel, NoLock);
 }

@@ -75,6 +75,7 @@ PG_FUNCTION_INFO_V1(steward_migration_start);
 PG_FUNCTION_INFO_V1(steward_migration_exec);
 PG_FUNCTION_INFO_V1(steward_migration_refuse_temporary);
 static Datum migration_exec(FunctionCallInfo fcinfo, bool batch);
+static void refuse_triggers_after_dual_write(const char *name);
 PG_FUNCTION_INFO_V1(steward_migration_record);
 PG_FUNCTION_INFO_V1(steward_migration_settings);
 PG_FUNCTION_INFO_V1(steward_migration_lock_related);
@@ -1149,7 +1150,37 @@ steward_migration_start(PG_FUNCTION_ARGS)
 		steward_own_code_leave(depth);
 	}
 	PG_END_TRY();
+	refuse_triggers_after_dual_write(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	PG_RETURN_VOID();
+}
+
+/*
+ * The end of migration_start: each table of migration name that got the
+ * dual-write trigger has no trigger of the user's firing after it
+ * (steward_refuse_triggers_after_dual_write, 55000; review26 R1), in the
+ * start's transaction, which the error rolls back.  The start holds the
+ * tables' ACCESS EXCLUSIVE locks.
+ */
+static void
+refuse_triggers_after_dual_write(const char *name)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(name)};
+	MemoryContext outer = CurrentMemoryContext;
+	List	   *relids;
+	ListCell   *lc;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* The start's own rows: this statement wrote them. */
+	if (steward_spi_read_latest("SELECT relid::pg_catalog.oid FROM steward.migration_tables"
+								" WHERE migration OPERATOR(pg_catalog.=) $1 AND active",
+								1, argtypes, args, NULL, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.migration_tables");
+	relids = steward_spi_oids(outer);
+	SPI_finish();
+	foreach(lc, relids)
+		steward_refuse_triggers_after_dual_write(lfirst_oid(lc), name);
 }
 
 /* The tables of an active migration; 42704 if it does not exist, 55000 if it is over. */

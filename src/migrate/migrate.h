@@ -90,6 +90,11 @@ extern bool steward_relayout_applying(Relation rel);
  */
 extern char *steward_migration_forget_target(Relation rel, const Trigger *trigger);
 
+/* migrate/dualwrite.c: the dual-write trigger's name (migration_start makes it) */
+#define STEWARD_DUAL_WRITE_TRIGGER "zz_steward_migration"
+extern bool steward_fires_after_dual_write(const char *tgname, int16 tgtype);
+extern void steward_refuse_triggers_after_dual_write(Oid relid, const char *migration);
+
 /* migrate/expr.c */
 extern Expr *steward_migrate_compile(Relation rel, const char *sql,
 									 int nparams, const AttrNumber *attnums,

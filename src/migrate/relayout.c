@@ -1322,6 +1322,12 @@ static const GuardMsg GM_create_own_trigger = {
 	gettext_noop("cannot create trigger %s on %s while migration \"%s\" changes it"),
 	gettext_noop("cannot create trigger %s on %s while migration \"%s\" changes %s")};
 
+static const GuardMsg GM_trigger_after_dual_write = {
+	NULL,
+	NULL,
+	gettext_noop("trigger %s on %s would fire after the dual-write trigger of migration \"%s\", which changes it"),
+	gettext_noop("trigger %s on %s would fire after the dual-write trigger of migration \"%s\", which changes %s")};
+
 static const GuardMsg GM_drop_unique_index = {
 	gettext_noop("cannot drop unique index %s of %s while migration \"%s\" re-layouts it"),
 	gettext_noop("cannot drop unique index %s of %s while migration \"%s\" re-layouts %s"),
@@ -1566,6 +1572,52 @@ static bool
 migration_trigger(const char *tgname)
 {
 	return tgname == NULL || strncmp(tgname, "zz_steward_", 11) == 0;
+}
+
+/*
+ * A BEFORE ROW trigger on INSERT or UPDATE named tgname, of type tgtype,
+ * made (CREATE [OR REPLACE] TRIGGER) or renamed (ALTER TRIGGER ... RENAME)
+ * on rel, a table a column migration changes: refused (55006) when its
+ * name sorts after the dual-write trigger's
+ * (steward_fires_after_dual_write; review26 R1: it would change rows
+ * after up or down mapped them, so the shapes disagree, and a rollback
+ * after complete would give the old application stale values).  rel is
+ * locked by the statement (lock_named_first); a relation without the
+ * dual-write trigger (a relayout's layout, an index step's table, no
+ * migration) passes after one catalog probe.
+ */
+static void
+guard_trigger_after_dual_write(Oid rel, const char *tgname, int16 tgtype)
+{
+	GuardedBy	m;
+
+	if (!OidIsValid(rel) || !steward_fires_after_dual_write(tgname, tgtype) ||
+		!OidIsValid(get_trigger_oid(rel, STEWARD_DUAL_WRITE_TRIGGER, true)))
+		return;
+	guarded_by(rel, false, false, false, &m);
+	if (m.name != NULL && !m.relayout)
+		guard_refuse(&m, rel, &GM_trigger_after_dual_write, quote_identifier(tgname),
+					 gettext_noop("PostgreSQL fires BEFORE ROW triggers in name order, and its "
+								  "name sorts after \"zz_steward_migration\": what it changes in a "
+								  "row would not reach the row's other shape."),
+					 gettext_noop("Give it a name that sorts before \"zz_steward_migration\"."));
+}
+
+/*
+ * The type (pg_trigger.tgtype) of rel's trigger tgname, or 0 when rel has
+ * none so named.  rel is locked by the statement.
+ */
+static int16
+trigger_type(Oid rel, const char *tgname)
+{
+	Relation	r = table_open(rel, NoLock);
+	int16		tgtype = 0;
+
+	for (int i = 0; r->trigdesc != NULL && i < r->trigdesc->numtriggers; i++)
+		if (strcmp(r->trigdesc->triggers[i].tgname, tgname) == 0)
+			tgtype = r->trigdesc->triggers[i].tgtype;
+	table_close(r, NoLock);
+	return tgtype;
 }
 
 /*
@@ -2705,6 +2757,7 @@ guard_rename(RenameStmt *stmt)
 			if (migration_trigger(stmt->subname))
 				guard_refuse(&m, rel, &GM_rename_trigger, quote_identifier(stmt->subname),
 							 TRIGGER_DETAIL, NULL);
+			guard_trigger_after_dual_write(rel, stmt->newname, trigger_type(rel, stmt->subname));
 			break;
 		default:
 			/* A partition of a layout keeps its place whatever its name. */
@@ -3020,6 +3073,8 @@ guard_create_trigger(CreateTrigStmt *stmt)
 							 gettext_noop("Give your trigger another name."));
 		}
 	}
+	guard_trigger_after_dual_write(rel, stmt->trigname,
+								   (stmt->row ? TRIGGER_TYPE_ROW : 0) | stmt->timing | stmt->events);
 	guard_create_on(stmt->relation, &GM_create_trigger);
 }
 
@@ -4011,7 +4066,10 @@ guard_schema_elements(CreateSchemaStmt *stmt)
  *	both: DROP, RENAME, DISABLE, ENABLE [ORIGIN] or ENABLE REPLICA (only
  *	ENABLE ALWAYS keeps them firing for a subscriber's apply, recheck10
  *	N9), DEPENDS ON EXTENSION of the migration's own triggers
- *	(zz_steward_*), and CREATE [OR REPLACE] TRIGGER of a trigger so named.
+ *	(zz_steward_*), and CREATE [OR REPLACE] TRIGGER of a trigger so named;
+ *	on a column migration's table, CREATE [OR REPLACE] TRIGGER and ALTER
+ *	TRIGGER ... RENAME of a BEFORE ROW trigger on INSERT or UPDATE whose
+ *	name sorts after zz_steward_migration (guard_trigger_after_dual_write).
  *	index migrations (create_index, drop_index), until the cleanup: DROP
  *	INDEX, RENAME and DEPENDS ON EXTENSION of a step's index; RENAME and
  *	SET SCHEMA of the
