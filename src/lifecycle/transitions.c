@@ -1189,8 +1189,12 @@ move_batch_by_range(const KeyInfo *ki, BatchBounds *b, int64 *moved, char **last
  * (batch_row_lock: in a mode foreign-key checks pass), and move them;
  * *moved and *lastkey_text get the rows moved and the largest key moved
  * (NULL without a primary key or when nothing moved).  tableoid makes the
- * join safe on partitioned tables, whose ctids repeat.  Runs in the
- * caller's SPI connection, as the owner; every name is qualified.
+ * join safe on partitioned tables, whose ctids repeat.  The batch's
+ * columns have names of pg_steward's own, not tableoid and ctid: set_sql
+ * sees them, and "note = ctid::text" was refused as an ambiguous column
+ * reference (42702) in this form only, after the range form had moved
+ * the earlier batches (fuzz2 F2).  Runs in the caller's SPI connection, as
+ * the owner; every name is qualified.
  */
 static void
 move_batch_skip_locked(Relation rel, const char *statecol, List *set_columns,
@@ -1211,10 +1215,11 @@ move_batch_skip_locked(Relation rel, const char *statecol, List *set_columns,
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
-					 "WITH batch AS (SELECT tableoid, ctid FROM %s WHERE %s = $1%s"
+					 "WITH batch (_steward_tableoid, _steward_ctid) AS"
+					 " (SELECT tableoid, ctid FROM %s WHERE %s = $1%s"
 					 " ORDER BY %s LIMIT $2 %s SKIP LOCKED),"
 					 " moved AS (UPDATE %s t SET %s = $3%s%s%s FROM batch"
-					 " WHERE t.tableoid = batch.tableoid AND t.ctid = batch.ctid"
+					 " WHERE t.tableoid = batch._steward_tableoid AND t.ctid = batch._steward_ctid"
 					 " RETURNING 1 AS one%s)"
 					 " SELECT pg_catalog.count(*) OVER (), * FROM moved%s%s LIMIT 1",
 					 b->qualname, b->col, b->lower,
