@@ -35702,3 +35702,60 @@ BEGIN
     END IF;
 END
 $$;
+
+-- codereview14 S2: a relayout of a table with a DEFERRABLE unique
+-- constraint is refused at start too (over the key's columns every write
+-- failed, over others every backfill batch: ON CONFLICT's arbiters).
+CREATE OR REPLACE FUNCTION steward._relayout_check_carried(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    other text;
+    c record;
+BEGIN
+    SELECT string_agg(x.what, ', ' ORDER BY x.what) INTO other
+      FROM (SELECT DISTINCT format('rule "%s" on %s %s', r.rulename,
+                                   CASE v.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'table' END,
+                                   v.oid::regclass) AS what
+              FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+              JOIN pg_class v ON v.oid = r.ev_class
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = rel AND v.oid <> rel AND r.rulename <> '_RETURN') x;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'a relayout does not move rules over relation "%": %', steward._relation_name(rel), other
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'The cutover redefines only plain views over the table; a rule would stay on the old layout, which the cleanup could not drop then.',
+                  HINT = 'Drop the rules for the migration and create them again after steward.migration_cleanup (a rule over the table is refused until then).';
+    END IF;
+    SELECT d.refobjid::regclass AS part, d.objid::regclass AS seq, a.attname INTO c
+      FROM pg_depend d JOIN pg_class sq ON sq.oid = d.objid AND sq.relkind = 'S'
+      JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+       AND d.deptype = 'a' AND d.refobjsubid > 0
+       AND d.refobjid IN (SELECT x FROM steward._relayout_tree(rel) x WHERE x <> rel)
+     ORDER BY d.refobjid::regclass::text, a.attnum, d.objid::regclass::text LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'partition % of % has its own sequence %, owned by its column "%": a relayout cannot carry it to the new partitions',
+                c.part, rel, c.seq, c.attname
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = format('Make it owned by none for the migration (ALTER SEQUENCE %s OWNED BY NONE); the new partitions take the table''s column defaults.',
+                                c.seq);
+    END IF;
+    SELECT x.conname, x.contype INTO c FROM pg_constraint x
+     WHERE x.conrelid = rel AND x.contype IN ('p', 'u') AND x.condeferrable
+     ORDER BY x.contype = 'p' DESC, x.conname LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '% "%" of relation "%" is DEFERRABLE',
+                CASE c.contype WHEN 'p' THEN 'primary key' ELSE 'unique constraint' END, c.conname,
+                steward._relation_name(rel)
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = CASE c.contype
+                           WHEN 'p' THEN 'Both layouts are written keyed by the primary key with INSERT ... ON CONFLICT, which PostgreSQL refuses over a deferrable key: every write to the table would fail.'
+                           ELSE 'Both layouts are written with INSERT ... ON CONFLICT (the apply on the key, the backfill on every unique index), which PostgreSQL refuses when a unique constraint it checks is deferrable: the writes to the table or the backfill would fail.' END,
+                  HINT = format('Make the %s NOT DEFERRABLE first (drop it and add it again), then start the migration.',
+                                CASE c.contype WHEN 'p' THEN 'primary key' ELSE 'constraint' END);
+    END IF;
+END
+$$;

@@ -364,10 +364,14 @@ $$;
 --    SEQUENCE ... OWNED BY, or the serial column of a table attached as
 --    a partition): the cleanup drops the old partitions, and with them
 --    such a sequence, its position lost (closing37 item 4);
---  * a DEFERRABLE primary key: the apply and the backfill write both
---    layouts keyed by it with INSERT ... ON CONFLICT, which core refuses
---    over a deferrable key (review26 R2: every write to the table failed
---    from start on).
+--  * a DEFERRABLE primary key or unique constraint: the apply writes the
+--    other layout with INSERT ... ON CONFLICT on the key, whose arbiters
+--    are every unique index over the key's columns, and the backfill with
+--    ON CONFLICT DO NOTHING, whose arbiters are all unique indexes; core
+--    refuses a deferrable arbiter (review26 R2: with a deferrable primary
+--    key every write to the table failed from start on; codereview14 S2:
+--    the same with a deferrable unique constraint over the key's columns,
+--    and every backfill batch failed with one over other columns).
 CREATE FUNCTION steward._relayout_check_carried(rel regclass)
 RETURNS void
 LANGUAGE plpgsql STABLE
@@ -405,12 +409,19 @@ BEGIN
                   HINT = format('Make it owned by none for the migration (ALTER SEQUENCE %s OWNED BY NONE); the new partitions take the table''s column defaults.',
                                 c.seq);
     END IF;
-    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND contype = 'p' AND condeferrable;
-    IF other IS NOT NULL THEN
-        RAISE EXCEPTION 'primary key "%" of relation "%" is DEFERRABLE', other, steward._relation_name(rel)
+    SELECT x.conname, x.contype INTO c FROM pg_constraint x
+     WHERE x.conrelid = rel AND x.contype IN ('p', 'u') AND x.condeferrable
+     ORDER BY x.contype = 'p' DESC, x.conname LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '% "%" of relation "%" is DEFERRABLE',
+                CASE c.contype WHEN 'p' THEN 'primary key' ELSE 'unique constraint' END, c.conname,
+                steward._relation_name(rel)
             USING ERRCODE = 'feature_not_supported',
-                  DETAIL = 'Both layouts are written keyed by the primary key with INSERT ... ON CONFLICT, which PostgreSQL refuses over a deferrable key: every write to the table would fail.',
-                  HINT = 'Make the primary key NOT DEFERRABLE first (drop it and add it again), then start the migration.';
+                  DETAIL = CASE c.contype
+                           WHEN 'p' THEN 'Both layouts are written keyed by the primary key with INSERT ... ON CONFLICT, which PostgreSQL refuses over a deferrable key: every write to the table would fail.'
+                           ELSE 'Both layouts are written with INSERT ... ON CONFLICT (the apply on the key, the backfill on every unique index), which PostgreSQL refuses when a unique constraint it checks is deferrable: the writes to the table or the backfill would fail.' END,
+                  HINT = format('Make the %s NOT DEFERRABLE first (drop it and add it again), then start the migration.',
+                                CASE c.contype WHEN 'p' THEN 'primary key' ELSE 'constraint' END);
     END IF;
 END
 $$;
