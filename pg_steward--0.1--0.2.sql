@@ -35759,3 +35759,43 @@ BEGIN
     END IF;
 END
 $$;
+
+-- review26 R5, R6: the relayout apply's upsert sets the key's columns too
+-- and no GENERATED ALWAYS identity column.
+CREATE OR REPLACE FUNCTION steward._relayout_apply_sql(src regclass, tgt regclass, keys name[],
+                                            OUT ins text, OUT upd text, OUT del text)
+RETURNS record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cols text[] := steward._relayout_columns(src);
+    always text[] := ARRAY(SELECT attname::text FROM pg_attribute
+                            WHERE attrelid = src AND attnum > 0 AND NOT attisdropped AND attidentity = 'a');
+    collist text;
+    keylist text;
+    sets text;
+    vals1 text;
+    vals2 text;
+    keys1 text;
+    keys2 text;
+    conflict text;
+BEGIN
+    SELECT string_agg(format('%I', c), ', ' ORDER BY i), string_agg(format('($1).%I', c), ', ' ORDER BY i),
+           string_agg(format('($2).%I', c), ', ' ORDER BY i),
+           string_agg(format('%1$I = EXCLUDED.%1$I', c), ', ' ORDER BY i) FILTER (WHERE NOT c = ANY (always))
+      INTO collist, vals1, vals2, sets
+      FROM unnest(cols) WITH ORDINALITY u(c, i);
+    SELECT string_agg(format('%I', k), ', ' ORDER BY i), string_agg(format('($1).%I', k), ', ' ORDER BY i),
+           string_agg(format('($2).%I', k), ', ' ORDER BY i)
+      INTO keylist, keys1, keys2
+      FROM unnest(keys) WITH ORDINALITY u(k, i);
+    conflict := format('ON CONFLICT (%s) %s', keylist,
+                       CASE WHEN sets IS NULL THEN 'DO NOTHING' ELSE 'DO UPDATE SET ' || sets END);
+    ins := format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s %s', tgt, collist, vals1, conflict);
+    upd := format('WITH d AS (DELETE FROM %s WHERE ROW(%s) = ROW(%s) AND ROW(%s) IS DISTINCT FROM ROW(%s)) '
+                  'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s %s',
+                  tgt, keylist, keys1, keys1, keys2, tgt, collist, vals2, conflict);
+    del := format('DELETE FROM %s WHERE ROW(%s) = ROW(%s)', tgt, keylist, keys1);
+END
+$$;

@@ -236,6 +236,13 @@ $$;
 -- The apply statements of the trigger on src that writes tgt (relayout.c):
 -- insert ($1 = new row), update ($1 = old row, $2 = new row), delete ($1 =
 -- old row).  Upserts keyed by the primary key: applying twice is harmless.
+-- The upsert sets every column but GENERATED ALWAYS identity ones, which
+-- an UPDATE (ON CONFLICT's too) may set only to DEFAULT (review26 R6:
+-- with one outside the key every INSERT and UPDATE of the table failed
+-- 428C9), the key's included: a key value equal to the row's under the
+-- key's collation or type but spelled otherwise ('Alice' -> 'alice' under
+-- a case-insensitive collation, citext) is written too (review26 R5: the
+-- other layout kept the old spelling).
 CREATE FUNCTION steward._relayout_apply_sql(src regclass, tgt regclass, keys name[],
                                             OUT ins text, OUT upd text, OUT del text)
 RETURNS record
@@ -244,6 +251,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     cols text[] := steward._relayout_columns(src);
+    always text[] := ARRAY(SELECT attname::text FROM pg_attribute
+                            WHERE attrelid = src AND attnum > 0 AND NOT attisdropped AND attidentity = 'a');
     collist text;
     keylist text;
     sets text;
@@ -255,7 +264,7 @@ DECLARE
 BEGIN
     SELECT string_agg(format('%I', c), ', ' ORDER BY i), string_agg(format('($1).%I', c), ', ' ORDER BY i),
            string_agg(format('($2).%I', c), ', ' ORDER BY i),
-           string_agg(format('%1$I = EXCLUDED.%1$I', c), ', ' ORDER BY i) FILTER (WHERE NOT c = ANY (keys))
+           string_agg(format('%1$I = EXCLUDED.%1$I', c), ', ' ORDER BY i) FILTER (WHERE NOT c = ANY (always))
       INTO collist, vals1, vals2, sets
       FROM unnest(cols) WITH ORDINALITY u(c, i);
     SELECT string_agg(format('%I', k), ', ' ORDER BY i), string_agg(format('($1).%I', k), ', ' ORDER BY i),
