@@ -93,21 +93,23 @@ PG_FUNCTION_INFO_V1(steward_require_own_transactions);
  */
 #define TRANSITION_DEFAULT_BATCH 10000
 
-static void
-parse_error_context(void *arg)
-{
-	errcontext("while checking %s", (const char *) arg);
-}
-
-/* Parse "sql" with an error context naming what is being checked. */
+/*
+ * Parse "sql" with an error context naming what is being checked, and a
+ * syntax error's position in "sql" itself: it was shown as a position in
+ * the client's statement, whose text it does not count (a caret under
+ * "SELECT steward.set_state_check(..." for an error in check_sql; fuzz2).
+ */
 static List *
 parse_user_sql(const char *sql, const char *what)
 {
 	ErrorContextCallback cb;
+	StewardParseContext pc;
 	List	   *stmts;
 
-	cb.callback = parse_error_context;
-	cb.arg = (void *) what;
+	pc.what = psprintf("while checking %s", what);
+	pc.sql = sql;
+	cb.callback = steward_parse_context;
+	cb.arg = (void *) &pc;
 	cb.previous = error_context_stack;
 	error_context_stack = &cb;
 	stmts = raw_parser(sql, RAW_PARSE_DEFAULT);

@@ -100,17 +100,15 @@ use_search_path(const char *path)
 							 GUC_ACTION_SAVE, true, 0, false);
 }
 
-/* Error context: what is being parsed, with positions inside its own text. */
-typedef struct WhatContext
+/*
+ * Error context: what is being parsed, with positions inside its own text
+ * (migrate.h).  Also the context of run_transition's set_sql and of state
+ * checks (transitions.c).  Takes no locks; raises no error of its own.
+ */
+void
+steward_parse_context(void *arg)
 {
-	const char *what;
-	const char *sql;
-} WhatContext;
-
-static void
-what_context(void *arg)
-{
-	WhatContext *wc = (WhatContext *) arg;
+	StewardParseContext *wc = (StewardParseContext *) arg;
 	int			pos = geterrposition();
 
 	/* A position refers to our text, not to the statement the client sent. */
@@ -346,7 +344,7 @@ steward_migration_type(PG_FUNCTION_ARGS)
 	int32		typmod;
 	char	   *result;
 	int			nest;
-	WhatContext wc;
+	StewardParseContext wc;
 	ErrorContextCallback cb;
 
 	if (PG_ARGISNULL(0))
@@ -356,7 +354,7 @@ steward_migration_type(PG_FUNCTION_ARGS)
 	type_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	wc.what = psprintf("type name \"%s\"", type_name);
 	wc.sql = type_name;
-	cb.callback = what_context;
+	cb.callback = steward_parse_context;
 	cb.arg = &wc;
 	cb.previous = error_context_stack;
 	error_context_stack = &cb;
@@ -412,7 +410,7 @@ steward_migration_expr(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
-	WhatContext wc;
+	StewardParseContext wc;
 	ErrorContextCallback cb;
 
 	steward_require_arg(fcinfo, 1, "expression");
@@ -437,7 +435,7 @@ steward_migration_expr(PG_FUNCTION_ARGS)
 
 	wc.what = refs.what;
 	wc.sql = sql;
-	cb.callback = what_context;
+	cb.callback = steward_parse_context;
 	cb.arg = &wc;
 	cb.previous = error_context_stack;
 	error_context_stack = &cb;

@@ -103,4 +103,17 @@ extern Expr *steward_migrate_compile(Relation rel, const char *sql,
 extern bool steward_migrate_expr_reads_text_search(Node *expr);
 extern bool steward_migrate_expr_is_pure(Node *expr);
 
+/*
+ * Error context callback (arg: a StewardParseContext) for a parse of user
+ * text: adds "what" as the context line and moves an error position into
+ * "sql" (QUERY and LINE show the user's text, not the statement the client
+ * sent, whose characters the position does not count).  Raises nothing.
+ */
+typedef struct StewardParseContext
+{
+	const char *what;			/* the context line, e.g. "while checking check_sql" */
+	const char *sql;			/* the text positions count in; NULL: leave them */
+} StewardParseContext;
+extern void steward_parse_context(void *arg);
+
 #endif							/* STEWARD_MIGRATE_H */
