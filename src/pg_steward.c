@@ -122,6 +122,7 @@ static const StewardRuleKinds states_kind = {
 	.state_counts_unknown = steward_state_counts_unknown,
 	.load_state_machine = steward_load_state_machine,
 	.check_stored_states = steward_check_stored_states,
+	.check_state_rule_removed = steward_check_state_rule_removed,
 };
 
 static const StewardRuleKinds migrations_kind = {

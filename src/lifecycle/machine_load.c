@@ -19,6 +19,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 
@@ -193,14 +194,55 @@ load_machine(Relation machines, Snapshot snapshot, const char *name, StateRule *
 	return exists ? STEWARD_MACHINE_MALFORMED : STEWARD_MACHINE_MISSING;
 }
 
+/* The steward.machine_definitions whose relcache entry machines_changed watches. */
+static Oid	watched_machines = InvalidOid;
+
+/*
+ * Relcache callback: relid (InvalidOid: every relation) was invalidated.
+ * An invalidation of steward.machine_definitions itself comes from an
+ * ALTER TABLE of it (a column's type changed with USING, which rewrites
+ * its rows; its triggers disabled or enabled around an UPDATE; a rename),
+ * which changes machines without the statement triggers that invalidate
+ * the tables whose rules name them (machine_roles.c): every cached rules
+ * struct of this backend is loaded again (steward_forget_machines).  Also
+ * VACUUM and ANALYZE of the catalog send one: a reload each, rare.
+ * Touches no catalog; raises nothing.
+ */
+static void
+machines_changed(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) || relid == watched_machines)
+		steward_forget_machines();
+}
+
+/*
+ * Watch machinesoid's relcache entry from now on (machines_changed):
+ * before a machine is read from it into a cached rule, so an invalidation
+ * that arrives during the read is not missed.  Registers the callback the
+ * first time.  No lock; raises nothing.
+ */
+static void
+watch_machines(Oid machinesoid)
+{
+	static bool registered = false;
+
+	if (!registered)
+	{
+		CacheRegisterRelcacheCallback(machines_changed, (Datum) 0);
+		registered = true;
+	}
+	watched_machines = machinesoid;
+}
+
 /*
  * The state kind's load_state_machine (rulekinds.h): fill rule from the
  * definition of machine, read with snapshot.  MISSING when the machine or
- * its catalog is missing, MALFORMED when the definition is.  Takes
- * AccessShareLock on steward.machine_definitions for the read, released
- * before returning.  Raises 55000 when the catalog lacks a column the
- * library reads (steward_catalog_attnum) or has one of another type than
- * text[] (machine_text_array_attnum), and 53200.
+ * its catalog is missing, MALFORMED when the definition is.  From then on
+ * an ALTER of the catalog makes every cached rule stale (watch_machines).
+ * Takes AccessShareLock on steward.machine_definitions for the read,
+ * released before returning.  Raises 55000 when the catalog lacks a column
+ * the library reads (steward_catalog_attnum) or has one of another type
+ * than text[] (machine_text_array_attnum), and 53200.
  */
 StewardMachineLoad
 steward_load_state_machine(Snapshot snapshot, const char *machine, StateRule *rule)
@@ -213,6 +255,7 @@ steward_load_state_machine(Snapshot snapshot, const char *machine, StateRule *ru
 									get_namespace_oid(STEWARD_SCHEMA, false));
 	if (!OidIsValid(machinesoid))
 		return STEWARD_MACHINE_MISSING;
+	watch_machines(machinesoid);
 	machines = table_open(machinesoid, AccessShareLock);
 	ok = load_machine(machines, snapshot, machine, rule, NULL);
 	table_close(machines, AccessShareLock);

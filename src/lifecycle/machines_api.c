@@ -39,6 +39,7 @@
 #include "utils/resowner.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "pg_steward.h"
 #include "lifecycle/lifecycle.h"
@@ -1332,7 +1333,9 @@ steward_check_state_collation_sql(PG_FUNCTION_ARGS)
  * owner, with a snapshot taken after the caller's lock
  * (steward_read_rows_after_lock); not read when it stores no row
  * (steward_relation_stores_rows).  Raises 55000 when row security hides
- * rows from the owner (a rule holds for every row or is refused).
+ * stored rows from the owner (a rule holds for every row or is refused;
+ * an empty table hides none, so attach and detach pass it whatever its
+ * FORCE ROW LEVEL SECURITY, rules18 item 4).
  */
 static char *
 stored_state_offenders(Relation rel, const char *colname, Datum states, Datum leaves)
@@ -1354,9 +1357,10 @@ stored_state_offenders(Relation rel, const char *colname, Datum states, Datum le
 	MemoryContext callercxt = CurrentMemoryContext;
 	StewardAsOwner ctx;
 
-	steward_require_owner_sees_all_rows(RelationGetRelid(rel), "the check of stored states");
+	/* Nothing stored, nothing hidden (rules18 item 4): no refusal. */
 	if (!steward_relation_stores_rows(RelationGetRelid(rel)))
 		return NULL;
+	steward_require_owner_sees_all_rows(RelationGetRelid(rel), "the check of stored states");
 	steward_as_table_owner_begin(rel, true, &ctx);
 	steward_pin_all_rows();
 	if (steward_read_rows_after_lock(sql, leaves ? 2 : 1, argtypes, args) != SPI_OK_SELECT)
@@ -1715,11 +1719,12 @@ check_not_extension_rule(Relation rel, const char *colname)
  * them (mach16's finding: such rows were kept unchecked and verify() then
  * failed).  One scan of rel, filtered on tableoid (stored_state_offenders:
  * its reads and 55000); nothing when rel is no partition, no ancestor has
- * a rule on the column, or its machine is missing (every write of the
- * column is then refused, and verify() says so).  When an ancestor has
- * one and rel is partitioned with a partition below it half detached,
- * 55000 (steward_check_no_pending_detach): neither the scan nor the
- * caller's locks reach that partition's rows.  The caller holds
+ * a rule on the column, rel still has a state rule of its own on it (a
+ * rule row moved back in the same statement), or the machine is missing
+ * (every write of the column is then refused, and verify() says so).
+ * When an ancestor has one and rel is partitioned with a partition below
+ * it half detached, 55000 (steward_check_no_pending_detach): neither the
+ * scan nor the caller's locks reach that partition's rows.  The caller holds
  * ShareRowExclusiveLock on rel and every partition below it and is not
  * connected to SPI; reads steward.column_rules and machine_definitions as
  * their owner.
@@ -1768,6 +1773,9 @@ check_states_after_detach(Relation rel, const char *colname)
 							  "   AND r.kind OPERATOR(pg_catalog.=) 'state'"
 							  "  LEFT JOIN steward.machine_definitions m ON m.name OPERATOR(pg_catalog.=) r.machine"
 							  " WHERE a.relid OPERATOR(pg_catalog.<>) $1"
+							  "   AND NOT EXISTS (SELECT FROM steward.column_rules o"
+							  "         WHERE o.relid OPERATOR(pg_catalog.=) $1 AND o.attname OPERATOR(pg_catalog.=) $2"
+							  "           AND o.kind OPERATOR(pg_catalog.=) 'state')"
 							  " ORDER BY a.n LIMIT 1",
 							  3, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the state rules above relation \"%s\"",
@@ -1824,6 +1832,71 @@ check_states_after_detach(Relation rel, const char *colname)
 }
 
 /*
+ * The relation whose own state rule detach_state_machine is deleting: it
+ * checks the rows itself, after its locks (also under
+ * session_replication_role = replica, where the rules table's trigger
+ * checks nothing), so the trigger's check (steward_check_state_rule_removed)
+ * skips it and the rows are scanned once.
+ */
+static Oid	detach_checks_relid = InvalidOid;
+
+/*
+ * The state kind's check_state_rule_removed (rulekinds.h): relid's own
+ * state rule on colname is gone by another way than detach_state_machine
+ * (the rules table's AFTER ROW trigger: SECURITY LABEL ... IS NULL,
+ * steward.untrack, a superuser's DELETE or UPDATE of the row), so run
+ * detach's row check (check_states_after_detach): every way of removing a
+ * partition's own machine checks the rows it hands to an ancestor's
+ * (rules18 item 2: a NULL label or a DELETE kept rows in states that
+ * machine does not declare, and verify() failed).  Nothing for a relation
+ * that is gone, no partition, or has no such column (a DROP TABLE or DROP
+ * COLUMN deleting its rules).  Locks ShareRowExclusiveLock on relid and,
+ * for a partitioned partition, on every partition below it, as detach
+ * does (after the rule row's lock: a hand DELETE takes them in that
+ * order).  Raises 23514 and what check_states_after_detach raises.
+ */
+void
+steward_check_state_rule_removed(Oid relid, const char *colname)
+{
+	Relation	rel;
+
+	if (relid == detach_checks_relid ||
+		!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)) ||
+		!get_rel_relispartition(relid) ||
+		get_attnum(relid, colname) == InvalidAttrNumber)
+		return;
+	rel = try_relation_open(relid, ShareRowExclusiveLock);
+	if (rel == NULL)
+		return;
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+		list_free(find_all_inheritors(relid, ShareRowExclusiveLock, NULL));
+	check_states_after_detach(rel, colname);
+	relation_close(rel, NoLock);
+}
+
+/*
+ * Delete relid's state rule on colname (steward_delete_column_rules), the
+ * trigger's row check left to the caller (detach_checks_relid).
+ */
+static uint64
+delete_own_state_rule(Oid relid, const char *colname)
+{
+	uint64		ndeleted = 0;
+
+	detach_checks_relid = relid;
+	PG_TRY();
+	{
+		ndeleted = steward_delete_column_rules(relid, colname, "state");
+	}
+	PG_FINALLY();
+	{
+		detach_checks_relid = InvalidOid;
+	}
+	PG_END_TRY();
+	return ndeleted;
+}
+
+/*
  * steward.detach_state_machine(tbl, column): stop enforcing the column's
  * state machine; the stored values stay.  The caller must own tbl
  * (42501); ShareRowExclusiveLock on tbl (and, for a partitioned
@@ -1861,7 +1934,7 @@ steward_detach_state_machine(PG_FUNCTION_ARGS)
 	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE && rel->rd_rel->relispartition)
 		list_free(find_all_inheritors(relid, ShareRowExclusiveLock, NULL));
 	check_not_extension_rule(rel, colname);
-	if (steward_delete_column_rules(relid, colname, "state") > 0)
+	if (delete_own_state_rule(relid, colname) > 0)
 		check_states_after_detach(rel, colname);
 	else
 	{

@@ -57,6 +57,11 @@ no_check_stored_states(Relation rel, const StateRule *rule)
 {
 }
 
+static void
+no_check_state_rule_removed(Oid relid, const char *colname)
+{
+}
+
 static bool
 no_migration_backfilling(Oid relid)
 {
@@ -79,6 +84,7 @@ StewardRuleKinds steward_rule_kinds = {
 	.state_counts_unknown = no_state_counts_unknown,
 	.load_state_machine = no_load_state_machine,
 	.check_stored_states = no_check_stored_states,
+	.check_state_rule_removed = no_check_state_rule_removed,
 	.migration_backfilling = no_migration_backfilling,
 	.relayout_applying = no_relayout_applying,
 };
@@ -102,6 +108,7 @@ steward_rule_kinds_register(const StewardRuleKinds *k)
 	REGISTER_KIND(state_counts_unknown);
 	REGISTER_KIND(load_state_machine);
 	REGISTER_KIND(check_stored_states);
+	REGISTER_KIND(check_state_rule_removed);
 	REGISTER_KIND(migration_backfilling);
 	REGISTER_KIND(relayout_applying);
 }

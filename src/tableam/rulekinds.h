@@ -93,6 +93,16 @@ typedef struct StewardRuleKinds
 	 * (storage_guard.c) outside the write paths; reads rel as its owner.
 	 */
 	void		(*check_stored_states) (Relation rel, const StateRule *rule);
+	/*
+	 * States: relation relid's own state rule on column colname is gone
+	 * (a DELETE or UPDATE of its row in steward.column_rules: a label set
+	 * to NULL, untrack, a hand edit); refuse (23514) when the rows it
+	 * leaves to a partitioned ancestor's machine hold values that machine
+	 * does not declare, as detach_state_machine does.  Called by the rules
+	 * table's row trigger (rules_api.c); locks relid (and its partitions)
+	 * and reads it as its owner.
+	 */
+	void		(*check_state_rule_removed) (Oid relid, const char *colname);
 
 	/*
 	 * Migrations: the row is written to relid by this backend's backfill

@@ -43,7 +43,8 @@
 typedef struct RulesBuild
 {
 	AttrNumber	version_attnum;
-	AttrNumber	other_version_attnum;	/* StewardRules.other_version_attnum */
+	int			nother_versions;	/* StewardRules.other_versions */
+	AttrNumber	other_versions[MaxHeapAttributeNumber];
 	int			nsequences;
 	int			nstates;
 	SequenceRule sequences[MAX_SEQUENCE_RULES];
@@ -212,16 +213,23 @@ add_rule(Relation rel, Oid rule_relid, RulesBuild *build, const char *attname,
 	{
 		/*
 		 * The table's own rule wins over an ancestor's: it was seen first.
-		 * Another column is kept too: writes refuse rather than leave it
-		 * unchecked (StewardRules.other_version_attnum).
+		 * Every other column is kept too: writes refuse rather than leave
+		 * it unchecked (StewardRules.other_versions).
 		 */
 		if (!steward_rule_type_checked(kind, typid))
 			return;
 		if (build->version_attnum == InvalidAttrNumber)
+		{
 			build->version_attnum = attnum;
-		else if (attnum != build->version_attnum &&
-				 build->other_version_attnum == InvalidAttrNumber)
-			build->other_version_attnum = attnum;
+			return;
+		}
+		if (attnum == build->version_attnum)
+			return;
+		for (int i = 0; i < build->nother_versions; i++)
+			if (build->other_versions[i] == attnum)
+				return;
+		/* Each column at most once: never beyond the array. */
+		build->other_versions[build->nother_versions++] = attnum;
 	}
 	else if (strcmp(kind, "sequence") == 0 && steward_rule_type_checked(kind, typid))
 	{
@@ -579,10 +587,14 @@ load_rules(Relation rel, MemoryContext cxt, bool with_key)
 		list_free(relids);
 	}
 
-	/* One chunk: header, then the sequence rules, then the state rules. */
+	/*
+	 * One chunk: header, then the sequence rules, then the state rules,
+	 * then the other version columns.
+	 */
 	size = MAXALIGN(sizeof(StewardRules)) +
 		MAXALIGN(b->nsequences * sizeof(SequenceRule)) +
-		b->nstates * sizeof(StateRule);
+		MAXALIGN(b->nstates * sizeof(StateRule)) +
+		b->nother_versions * sizeof(AttrNumber);
 	rules = MemoryContextAllocZero(cxt, size);
 	rules->version_attnum = b->version_attnum;
 	rules->nsequences = b->nsequences;
@@ -596,7 +608,11 @@ load_rules(Relation rel, MemoryContext cxt, bool with_key)
 	rules->nmissing = b->nmissing;
 	memcpy(rules->missing, b->missing, b->nmissing * sizeof(MissingStateRule));
 	rules->too_many_states = b->too_many_states;
-	rules->other_version_attnum = b->other_version_attnum;
+	rules->nother_versions = b->nother_versions;
+	rules->other_versions = (AttrNumber *) ((char *) rules->states +
+											MAXALIGN(b->nstates * sizeof(StateRule)));
+	memcpy(rules->other_versions, b->other_versions,
+		   b->nother_versions * sizeof(AttrNumber));
 	if (with_key)
 		load_row_key(rel, rules);
 	else
@@ -605,23 +621,81 @@ load_rules(Relation rel, MemoryContext cxt, bool with_key)
 	return rules;
 }
 
+uint64		steward_machines_generation = 1;
+
 /*
- * The rules of rel when rd_amcache does not hold them yet (steward_get_rules
- * in rules.h): loaded into rd_amcache (CacheMemoryContext) and kept until a
- * relcache invalidation of rel.  The caller has rel open with at least
- * RowExclusiveLock.  Reads the catalog; raises what that raises.
+ * Cached rules replaced because their machines' generation passed
+ * (steward_cache_rules), freed at the end of the transaction: a write
+ * callback further up the stack may still read them.
+ */
+static List *retired_rules = NIL;
+static bool retired_callback_registered = false;
+
+/* Transaction end: free the retired rules (no write path runs now). */
+static void
+free_retired_rules(XactEvent event, void *arg)
+{
+	if (retired_rules == NIL ||
+		(event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		 event != XACT_EVENT_PREPARE && event != XACT_EVENT_PARALLEL_COMMIT &&
+		 event != XACT_EVENT_PARALLEL_ABORT))
+		return;
+	list_free_deep(retired_rules);
+	retired_rules = NIL;
+}
+
+/*
+ * Make every cached rules struct of this backend stale: the next
+ * steward_get_rules of each table loads its rules (and their machines)
+ * again.  For lifecycle's relcache callback on steward.machine_definitions
+ * (machine_load.c), which an ALTER TABLE of the catalog fires (a trigger
+ * disabled and enabled around an UPDATE, a column's type changed with
+ * USING): those change machines without the statement triggers that
+ * invalidate the tables naming them (rules18 item 1).  Safe in an
+ * invalidation callback: takes no lock, touches no catalog, allocates
+ * nothing, raises nothing.
+ */
+void
+steward_forget_machines(void)
+{
+	steward_machines_generation++;
+}
+
+/*
+ * The rules of rel when rd_amcache does not hold them yet, or holds them
+ * from before steward_forget_machines (steward_get_rules in rules.h):
+ * loaded into rd_amcache (CacheMemoryContext) and kept until a relcache
+ * invalidation of rel or the next steward_forget_machines.  The caller has
+ * rel open with at least RowExclusiveLock.  Reads the catalog; raises what
+ * that raises.
  */
 const StewardRules *
 steward_cache_rules(Relation rel)
 {
 	StewardRules *rules;
+	uint64		generation = steward_machines_generation;
 
 	/*
 	 * Rules change only under a ShareRowExclusiveLock on the table (see
 	 * rules_api.c), which conflicts with the RowExclusiveLock every writer
 	 * holds, so what we load stays valid for the rest of this statement.
+	 * A machine's definition changes without a lock on the tables: rows
+	 * written after the change is seen here meet the new definition.
 	 */
 	rules = load_rules(rel, CacheMemoryContext, true);
+	rules->machines_generation = generation;
+	if (rel->rd_amcache != NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		if (!retired_callback_registered)
+		{
+			RegisterXactCallback(free_retired_rules, NULL);
+			retired_callback_registered = true;
+		}
+		retired_rules = lappend(retired_rules, rel->rd_amcache);
+		MemoryContextSwitchTo(old);
+	}
 	rel->rd_amcache = rules;
 	return rules;
 }

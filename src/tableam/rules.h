@@ -98,32 +98,48 @@ typedef struct StewardRules
 	bool		too_many_states;
 
 	/*
-	 * A second version column reaching the table (its own rule and a
+	 * Every other version column reaching the table (its own rule and a
 	 * partitioned ancestor's on another column, or two ancestors'), which
 	 * track_versions and ATTACH refuse but an empty ATTACH, a restored
 	 * label or a hand-written rule row leave with a WARNING: only
 	 * version_attnum (the nearest) would be checked, so every INSERT, COPY
-	 * and UPDATE is refused (54000, steward_am.c) until one rule is
-	 * untracked (review23 follow-up), but a restoring COPY, which checks
-	 * both (codereview41 K1).  InvalidAttrNumber when none.
+	 * and UPDATE is refused (54000, steward_am.c) until all but one rule
+	 * are untracked (review23 follow-up), but a restoring COPY, which
+	 * checks them all (codereview41 K1).  All of them: a third column was
+	 * left unchecked by that COPY (rules18 item 3).  An array inside this
+	 * same chunk.
 	 */
-	AttrNumber	other_version_attnum;
+	int			nother_versions;
+	AttrNumber *other_versions;
 
 	/* Row key and cached sketch entry for steward.hot_rows (stats/hotrows.c). */
 	StewardHotKey hot;
+
+	/* steward_machines_generation when loaded (steward_get_rules). */
+	uint64		machines_generation;
 } StewardRules;
 
+/*
+ * Bumped in this backend whenever the catalog the state machines are read
+ * from may have changed without an invalidation of the tables whose rules
+ * name them (steward_forget_machines): cached rules of an older generation
+ * are loaded again.
+ */
+extern PGDLLIMPORT uint64 steward_machines_generation;
+extern void steward_forget_machines(void);
 extern const StewardRules *steward_cache_rules(Relation rel);
 
 /*
  * The rules of rel (open with at least RowExclusiveLock), from rd_amcache,
- * loaded on first use (steward_cache_rules).  Inline: the write paths ask
- * for every row.
+ * loaded on first use and again after steward_forget_machines
+ * (steward_cache_rules).  Inline: the write paths ask for every row.
  */
 static inline const StewardRules *
 steward_get_rules(Relation rel)
 {
-	if (likely(rel->rd_amcache != NULL))
+	if (likely(rel->rd_amcache != NULL) &&
+		likely(((const StewardRules *) rel->rd_amcache)->machines_generation ==
+			   steward_machines_generation))
 		return (const StewardRules *) rel->rd_amcache;
 	return steward_cache_rules(rel);
 }

@@ -529,7 +529,9 @@ refuse_stored_versions(Relation rel, const char *qualname, const char *colname,
  * extension's owner, with a snapshot taken after the lock
  * (steward_read_rows_after_lock); not read when it stores no row
  * (steward_relation_stores_rows: a restore attaches an empty partition
- * before its schema's GRANTs).  rel is open and locked.
+ * before its schema's GRANTs).  55000 when row security hides stored rows
+ * from the owner (FORCE ROW LEVEL SECURITY), none for an empty table.
+ * rel is open and locked.
  */
 void
 steward_check_existing_versions(Relation rel, const char *colname)
@@ -545,10 +547,13 @@ steward_check_existing_versions(Relation rel, const char *colname)
 	int64		nulls;
 	StewardAsOwner ctx;
 
-	/* A rule on stored rows holds for every row or is refused. */
-	steward_require_owner_sees_all_rows(RelationGetRelid(rel), "the check of stored versions");
+	/*
+	 * A rule on stored rows holds for every row or is refused; a table
+	 * storing none hides none (rules18 item 4).
+	 */
 	if (!steward_relation_stores_rows(RelationGetRelid(rel)))
 		return;
+	steward_require_owner_sees_all_rows(RelationGetRelid(rel), "the check of stored versions");
 	steward_as_table_owner_begin(rel, true, &ctx);
 	steward_pin_all_rows();
 	if (steward_read_rows_after_lock(sql, 0, NULL, NULL) != SPI_OK_SELECT)
@@ -1552,6 +1557,50 @@ rule_row_invalidate(Relation catalog, HeapTuple tuple)
 		invalidate_rules_of(relid);
 }
 
+/* Is the rule row a state rule? */
+static bool
+rule_tuple_is_state(Relation catalog, HeapTuple tuple)
+{
+	bool		isnull;
+	Datum		kind = heap_getattr(tuple, steward_catalog_attnum(catalog, "kind"),
+									RelationGetDescr(catalog), &isnull);
+
+	return !isnull && strcmp(TextDatumGetCString(kind), "state") == 0;
+}
+
+/*
+ * A DELETE or UPDATE of a rule row that takes a state rule off its table's
+ * column (SECURITY LABEL ... IS NULL, untrack, a label of another kind, a
+ * superuser's DELETE or UPDATE): the rows of a partition fall to an
+ * ancestor's machine, which must declare their values, as
+ * detach_state_machine checks (the state kind's check_state_rule_removed:
+ * 23514; rules18 item 2).  An UPDATE that keeps a state rule on the same
+ * table and column is an attach's business, not a removal.  Locks and
+ * errors: the check's.
+ */
+static void
+check_removed_state_rule(TriggerData *trigdata)
+{
+	Relation	catalog = trigdata->tg_relation;
+	HeapTuple	old = trigdata->tg_trigtuple;
+	bool		isnull;
+	Datum		attname;
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) || !rule_tuple_is_state(catalog, old))
+		return;
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
+		rule_tuple_is_state(catalog, trigdata->tg_newtuple) &&
+		rule_tuple_relid(catalog, old) == rule_tuple_relid(catalog, trigdata->tg_newtuple) &&
+		rule_tuple_same(catalog, old, trigdata->tg_newtuple, "attname"))
+		return;
+	attname = heap_getattr(old, steward_catalog_attnum(catalog, "attname"),
+						   RelationGetDescr(catalog), &isnull);
+	if (isnull || !OidIsValid(rule_tuple_relid(catalog, old)))
+		return;
+	steward_rule_kinds.check_state_rule_removed(rule_tuple_relid(catalog, old),
+												NameStr(*DatumGetName(attname)));
+}
+
 /*
  * Checks that fcinfo is a call of an AFTER ROW trigger on the extension's
  * catalog table steward.<catalog>; raises 39P01 naming "name" otherwise.
@@ -1610,7 +1659,11 @@ steward_catalog_row_trigger(FunctionCallInfo fcinfo, const char *name,
  * relation that is no table (42809, refuse_rule_names_no_table), and so
  * is a DELETE or UPDATE of the rule
  * of one of the extension's own tables (55000,
- * refuse_extension_rule_change); a row a
+ * refuse_extension_rule_change), and so is a DELETE or UPDATE taking a
+ * partition's own state rule off its column while its rows hold values
+ * the machine of the ancestor they fall to does not declare (23514,
+ * check_removed_state_rule; ShareRowExclusiveLock on the partition and
+ * those below it); a row a
  * statement points at a column its relation does not
  * have, or whose changed_at names no timestamptz column, gets a WARNING
  * (warn_rule_names_no_column); 39P01 when not called as an AFTER ROW
@@ -1695,6 +1748,7 @@ steward_column_rules_changed(PG_FUNCTION_ARGS)
 		}
 		warn_hand_written_rule(trigdata);
 	}
+	check_removed_state_rule(trigdata);
 	steward_catalog_row_trigger(fcinfo, "steward._column_rules_changed()",
 								STEWARD_RULES_TABLE, rule_row_changed);
 	return PointerGetDatum(NULL);

@@ -424,7 +424,7 @@ report_version_exhausted(Relation rel, const StewardRowOrigin *origin,
 /*
  * Refuse (54000) an INSERT, a COPY that does not restore (a restore's
  * checks both: apply_insert_rules) or an UPDATE of rel, a row moving into
- * it included, when two version columns reach it (rules->other_version_attnum:
+ * it included, when two version columns reach it (rules->other_versions:
  * its own rule and a partitioned ancestor's, or two ancestors'): only the
  * nearest would be checked, and a row stored so skips the other's
  * guarantee (review23 follow-up: an empty ATTACH, a restored label or a
@@ -709,7 +709,7 @@ check_update_rules(Relation rel, const StewardRules *rules, HeapTuple oldtup,
 	if (origin == NULL)
 		origin = &self;
 	*newversion = -1;
-	if (unlikely(rules->other_version_attnum != InvalidAttrNumber))
+	if (unlikely(rules->nother_versions > 0))
 		refuse_two_version_columns(rel);
 	if (rules->version_attnum != InvalidAttrNumber)
 		*newversion = check_version(rel, oldtup, oldslot, buffer, snapshot,
@@ -1115,8 +1115,9 @@ check_insert_version(Relation rel, TupleTableSlot *slot, AttrNumber attnum)
 /*
  * The insert rules of rel for the new row in "slot".  "from_copy": a
  * restoring COPY FROM (see copy_restores), which may load rows in any
- * declared state and, when two version columns reach rel, checks both
- * (each NULL becomes 1, each below 1 is refused): the dump of such a table,
+ * declared state and, when two or more version columns reach rel, checks
+ * them all (each NULL becomes 1, each below 1 is refused; a third was left
+ * unchecked, rules18 item 3): the dump of such a table,
  * left by a WARNING in the source (refuse_two_version_columns), restores
  * its rows exactly.  Every other write of such a table is refused.
  */
@@ -1127,11 +1128,12 @@ apply_insert_rules(Relation rel, TupleTableSlot *slot, bool from_copy)
 
 	if (!rules_enforced(rel))
 		return;
-	if (unlikely(rules->other_version_attnum != InvalidAttrNumber))
+	if (unlikely(rules->nother_versions > 0))
 	{
 		if (!from_copy)
 			refuse_two_version_columns(rel);
-		check_insert_version(rel, slot, rules->other_version_attnum);
+		for (int i = 0; i < rules->nother_versions; i++)
+			check_insert_version(rel, slot, rules->other_versions[i]);
 	}
 	steward_rule_kinds.check_insert_states(rel, slot, rules, from_copy);
 
