@@ -35799,3 +35799,111 @@ BEGIN
     del := format('DELETE FROM %s WHERE ROW(%s) = ROW(%s)', tgt, keylist, keys1);
 END
 $$;
+
+-- review26 R3: a relayout of a table with a stored generated column is no
+-- longer refused as if its expression were another object over the table.
+CREATE OR REPLACE FUNCTION steward._relayout_check_dependents(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    other text; via text;
+BEGIN
+    SELECT tgname INTO other FROM pg_trigger WHERE tgrelid = rel AND NOT tgisinternal LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" has trigger "%": a relayout does not move triggers yet', steward._relation_name(rel), other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop the trigger for the migration and create it again on the table after steward.migration_cleanup (CREATE TRIGGER is refused until then): writes between start and cleanup run without it.';
+    END IF;
+    -- Row-level security, or policies alone (ENABLE ROW LEVEL SECURITY
+    -- and CREATE POLICY are refused until the cleanup, recheck10 N8).
+    IF (SELECT relrowsecurity FROM pg_class WHERE oid = rel) THEN
+        RAISE EXCEPTION 'relation "%" has row-level security enabled: a relayout does not move it or its policies yet', steward._relation_name(rel)
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'The new layout would take the table''s place at the cutover without them.',
+                  HINT = format('To re-layout it, disable row-level security (ALTER TABLE %s DISABLE ROW LEVEL SECURITY) and drop its policies, and recreate them after steward.migration_cleanup (refused until then): meanwhile every role granted privileges on the table reads and writes all its rows.', rel);
+    END IF;
+    SELECT polname INTO other FROM pg_policy WHERE polrelid = rel ORDER BY polname LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" has policy "%": a relayout does not move policies yet', steward._relation_name(rel), other
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Row-level security is disabled on the table, so its policies restrict nothing now; the new layout would take the table''s place at the cutover without them.',
+                  HINT = 'Drop the policies for the migration and create them again on the table after steward.migration_cleanup (CREATE POLICY is refused until then).';
+    END IF;
+    -- Rules stay on the old layout: after the cutover they would rewrite
+    -- the apply's writes to it, and none the application's.
+    SELECT rulename INTO other FROM pg_rewrite WHERE ev_class = rel AND rulename <> '_RETURN' ORDER BY rulename LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" has rule "%": a relayout does not move rules', steward._relation_name(rel), other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop the rule for the migration and create it again on the table after steward.migration_cleanup (CREATE RULE is refused until then): writes between start and cleanup run without it.';
+    END IF;
+    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND confrelid = rel AND contype = 'f' LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" references itself (foreign key "%"): not supported by relayout', steward._relation_name(rel), other
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    -- Objects the cutover redirects run DDL as their owners: the caller
+    -- must own them too; objects it cannot redirect are refused.
+    FOR c IN SELECT DISTINCT v.oid::regclass AS obj, v.relkind, v.relowner
+               FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+               JOIN pg_class v ON v.oid = r.ev_class
+              WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+                AND d.refobjid = rel AND v.oid <> rel
+             UNION
+             SELECT DISTINCT x.conrelid::regclass, 'f'::"char", (SELECT relowner FROM pg_class WHERE oid = x.conrelid)
+               FROM pg_constraint x WHERE x.confrelid = rel AND x.contype = 'f' AND x.conparentid = 0 LOOP
+        IF c.relkind = 'm' THEN
+            RAISE EXCEPTION 'materialized view % depends on relation "%"', c.obj, steward._relation_name(rel)
+                USING ERRCODE = 'feature_not_supported',
+                      HINT = 'Drop it for the migration and recreate it after the cutover.';
+        END IF;
+        IF NOT pg_has_role(c.relowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of % to re-layout "%"', c.obj, steward._relation_name(rel)
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = CASE WHEN c.relkind = 'f' THEN 'Its foreign key is moved to the new layout at the cutover.'
+                                    ELSE 'The view is redefined on the new layout at the cutover.' END;
+        END IF;
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+                WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = rel) THEN
+        RAISE EXCEPTION 'a function with a SQL-standard body depends on relation "%"', steward._relation_name(rel)
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Recreate it after the cutover; bodies given as strings find the table by name and need nothing.';
+    END IF;
+    PERFORM steward._relayout_check_rowtype(rel, 'start');
+    PERFORM steward._relayout_check_publications(rel);
+    -- Any other object over the tree, its indexes or row types: 2BP01 (a view named as such).
+    SELECT coalesce((SELECT format('%s %s', CASE vc.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END, vc.oid::regclass)
+                       FROM pg_rewrite rw JOIN pg_class vc ON vc.oid = rw.ev_class WHERE d.classid = 'pg_rewrite'::regclass
+                        AND rw.oid = d.objid AND rw.rulename = '_RETURN'), pg_describe_object(d.classid, d.objid, d.objsubid)),
+           CASE WHEN NOT o.is_table THEN pg_describe_object(o.cls, o.oid, 0) END INTO other, via
+      FROM pg_depend d
+      JOIN (SELECT 'pg_class'::regclass AS cls, x::oid AS oid, true AS is_table
+              FROM steward._relayout_tree(rel) x
+            UNION ALL
+            SELECT 'pg_class'::regclass, i.indexrelid, false
+              FROM pg_index i WHERE i.indrelid IN (SELECT x FROM steward._relayout_tree(rel) x)
+            UNION ALL
+            SELECT 'pg_type'::regclass, ty.oid, false FROM pg_class pc JOIN pg_type ty
+                ON pc.reltype IN (ty.oid, ty.typelem)
+             WHERE pc.oid IN (SELECT x FROM steward._relayout_tree(rel) x) AND pc.oid <> rel) o
+        ON d.refclassid = o.cls AND d.refobjid = o.oid
+     WHERE d.deptype = 'n' AND d.classid <> 'pg_publication_rel'::regclass
+       AND NOT (o.is_table AND d.classid IN ('pg_rewrite'::regclass, 'pg_proc'::regclass))
+       AND NOT (d.classid = 'pg_attrdef'::regclass AND d.refobjsubid > 0 AND (SELECT adrelid FROM pg_attrdef WHERE oid = d.objid) = d.refobjid)
+       AND NOT (d.classid = 'pg_constraint'::regclass AND EXISTS (
+                SELECT 1 FROM pg_constraint k
+                 WHERE k.oid = d.objid
+                   AND (k.contype = 'f' OR k.conrelid IN (SELECT x FROM steward._relayout_tree(rel) x))))
+     ORDER BY 1, 2 LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION '% depends on %', other, coalesce(via || ', which goes with relation ' || rel, 'relation ' || rel)
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = 'The cleanup drops the table''s old layout, and could not drop it while another object depends on it.',
+                  HINT = 'Drop it for the migration and make it again after steward.migration_cleanup.';
+    END IF;
+END
+$$;

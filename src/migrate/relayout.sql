@@ -447,7 +447,11 @@ $$;
 -- another table) raises 2BP01: the cleanup's DROP of the old layout
 -- would refuse it, RESTRICT, and its owner may be a role the caller
 -- cannot act as (review17 R17-4, codereview5 #1, #2).  The tree's own
--- constraints go with it and foreign keys are moved at the cutover.
+-- constraints go with it and foreign keys are moved at the cutover; so
+-- do its generated columns' expressions over its own columns (the new
+-- layout is made INCLUDING GENERATED: review26 R3, start refused any
+-- table with one, "default value for column ... depends on relation"),
+-- not a default naming the table ('t'::regclass: no column).
 CREATE FUNCTION steward._relayout_check_dependents(rel regclass)
 RETURNS void
 LANGUAGE plpgsql STABLE
@@ -480,8 +484,7 @@ BEGIN
     END IF;
     -- Rules stay on the old layout: after the cutover they would rewrite
     -- the apply's writes to it, and none the application's.
-    SELECT rulename INTO other FROM pg_rewrite WHERE ev_class = rel AND rulename <> '_RETURN'
-     ORDER BY rulename LIMIT 1;
+    SELECT rulename INTO other FROM pg_rewrite WHERE ev_class = rel AND rulename <> '_RETURN' ORDER BY rulename LIMIT 1;
     IF other IS NOT NULL THEN
         RAISE EXCEPTION 'relation "%" has rule "%": a relayout does not move rules', steward._relation_name(rel), other
             USING ERRCODE = 'feature_not_supported',
@@ -540,6 +543,7 @@ BEGIN
         ON d.refclassid = o.cls AND d.refobjid = o.oid
      WHERE d.deptype = 'n' AND d.classid <> 'pg_publication_rel'::regclass
        AND NOT (o.is_table AND d.classid IN ('pg_rewrite'::regclass, 'pg_proc'::regclass))
+       AND NOT (d.classid = 'pg_attrdef'::regclass AND d.refobjsubid > 0 AND (SELECT adrelid FROM pg_attrdef WHERE oid = d.objid) = d.refobjid)
        AND NOT (d.classid = 'pg_constraint'::regclass AND EXISTS (
                 SELECT 1 FROM pg_constraint k
                  WHERE k.oid = d.objid
