@@ -431,8 +431,28 @@ steward_release_method(PG_FUNCTION_ARGS)
 }
 
 /*
+ * A temporary table of another session: only that session can change it,
+ * so releasing it is refused by name before anything changes (55006, as
+ * core refuses DROP DATABASE while other sessions use it).  release_all()
+ * reached core's ALTER TABLE instead, whose 0A000 "cannot alter temporary
+ * tables of other sessions" named no table (fuzz2).
+ */
+static void
+check_not_other_temp(Oid relid)
+{
+	if (isOtherTempNamespace(get_rel_namespace(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("relation \"%s\" is a temporary table of another session",
+						get_rel_name(relid)),
+				 errdetail("Only the session that created it can change it; it goes when that session ends."),
+				 errhint("Run the release again once that session has ended.")));
+}
+
+/*
  * Release "relids" in list order, after checking that the caller owns every
- * one of them, and return what was done as the function's result set.
+ * one of them and that none is another session's temporary table, and
+ * return what was done as the function's result set.
  */
 static void
 release_relations(FunctionCallInfo fcinfo, List *relids)
@@ -442,7 +462,10 @@ release_relations(FunctionCallInfo fcinfo, List *relids)
 	List	   *dropped;
 
 	foreach(lc, relids)
+	{
 		steward_check_table_owner(lfirst_oid(lc));
+		check_not_other_temp(lfirst_oid(lc));
+	}
 	/* All replacements decided before anything changes. */
 	check_replacements(relids);
 
@@ -556,7 +579,8 @@ user_relations(void)
  * steward.release(): AccessExclusiveLock on every relation before anything
  * changes (check_replacements), RowExclusiveLock on steward.column_rules,
  * all held to transaction end.  Raises 42501 unless the caller owns every
- * relation, 0A000 for a steward_hash index with no core replacement,
+ * relation, 55006 for a temporary table of another session (named),
+ * 0A000 for a steward_hash index with no core replacement,
  * 42501 when an owner may not build its replacement, and the errors of
  * the ALTER TABLE and index commands run as each owner.
  */
