@@ -83,6 +83,10 @@
 #                   OLTP (with its signals) to logs/<phase>-call.log (KEEP=1)
 #   PORT=5494       port of the throwaway cluster (Unix socket only)
 #   KEEP=0          1: keep the cluster directory (logs) at exit
+#   POLL=0          1: one session reads steward.governor every 0.5 s into
+#                   logs/governor-poll.txt (KEEP=1), for track.py, which
+#                   sets the governor's window p99 beside the clients' over
+#                   the same seconds (gov11)
 # The machine is shared: each phase is shown with the share of the CPUs
 # other processes took meanwhile.  Writes results.md next to this script.
 set -euo pipefail
@@ -140,6 +144,13 @@ case " $JOBS " in *" M "*)
     fi ;;
 esac
 SETUP_SECS=$((SECONDS - t0))
+POLL=${POLL:-0}
+if [ "$POLL" = 1 ]; then
+    psql_q -d "$DB" -At -c "SELECT extract(epoch FROM current_setting('steward.governor_window')::interval)" >"$LOGS/governor-window.txt"
+    echo "SELECT extract(epoch FROM clock_timestamp()), foreground_transactions, transaction_p99_ms, baseline_transactions, baseline_transaction_p99_ms, foreground_calls, foreground_p99_ms, baseline_calls, baseline_p99_ms, p99_ratio FROM steward.governor \\watch 0.5" |
+        "$PGBIN/psql" -X -q -At -F ' ' -d "$DB" >"$LOGS/governor-poll.txt" 2>/dev/null &
+    POLLER=$!
+fi
 PG_VERSION=$(psql_q -d "$DB" -At -c "SELECT version()")
 
 declare -A SAMPLES
