@@ -35907,3 +35907,1881 @@ BEGIN
     END IF;
 END
 $$;
+
+-- msg3: messages read like PostgreSQL's (closing41 item 7, readme41 N4/N8, codereview12 Q5/Q6):
+-- relation names quoted without their schema, owner errors as aclcheck_error
+-- words them, DROP INDEX for a plain unique index, short primary messages.
+
+CREATE OR REPLACE FUNCTION steward._migration_check_index_table(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    kind "char" := (SELECT c.relkind FROM pg_class c WHERE c.oid = rel);
+    other text;
+BEGIN
+    IF kind = 'p' THEN
+        RAISE EXCEPTION 'index steps on partitioned table "%" are not supported', steward._relation_name(rel)
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'PostgreSQL 15 builds and drops indexes concurrently on partitions, not on a partitioned table.',
+                  HINT = 'Migrate its partitions one by one.';
+    ELSIF kind IS DISTINCT FROM 'r' THEN
+        RAISE EXCEPTION '"%" is not a table', steward._relation_name(rel) USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', steward._relation_name(rel)
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the owner of a table may migrate it.';
+    END IF;
+    IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table "%"', steward._relation_name(rel)
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    SELECT t.migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" is being changed by migration "%"', steward._relation_name(rel), other
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
+    END IF;
+    PERFORM steward._migration_refuse_temporary(rel);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_probe_up(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    msg text;
+    state text;
+    detail text;
+    hint text;
+    probed boolean;
+BEGIN
+    FOR c IN SELECT x.relid, x.new_name, x.up_sql, x.up_params, x.new_type
+               FROM steward.migration_columns x
+               JOIN steward.migration_tables t ON t.migration = x.migration AND t.relid = x.relid
+              WHERE x.migration = mig AND x.kind IN ('pair', 'added') AND x.up_sql IS NOT NULL AND t.active
+              ORDER BY t.ord, x.ord LOOP
+        probed := false;
+        BEGIN
+            PERFORM steward._migration_exec(c.relid, format('SELECT (%s)::text FROM %s LIMIT 1',
+                steward._migration_bind(mig, c.relid, 'old', c.up_sql, c.up_params, c.new_type), c.relid));
+            -- evaluated: its subtransaction is rolled back (the handler below)
+            probed := true;
+            RAISE EXCEPTION USING ERRCODE = 'P0001';
+        EXCEPTION WHEN OTHERS THEN
+            IF probed THEN
+                CONTINUE;
+            END IF;
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, state = RETURNED_SQLSTATE,
+                                    detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+            IF state IN ('55P03', '40P01', '40001', '57014') THEN
+                RAISE;
+            END IF;
+            RAISE EXCEPTION 'the up expression of column "%" of relation "%" in migration "%" fails on a row of the table: %',
+                    c.new_name, steward._relation_name(c.relid), mig, msg
+                USING ERRCODE = state,
+                      DETAIL = 'migration_start evaluated it once, as the dual-write trigger evaluates it at every write of the table from start on (as the table''s owner, settings pinned, row_security off): the application''s writes would fail the same way.'
+                               || coalesce(' ' || nullif(detail, ''), ''),
+                      HINT = coalesce(nullif(hint, '') || ' ', '')
+                             || 'Fix the expression, what it reads or the row, then start the migration again.';
+        END;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_check_table(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    kind "char";
+    other text;
+BEGIN
+    SELECT relkind INTO kind FROM pg_class WHERE oid = rel;
+    IF kind = 'p' THEN
+        RAISE EXCEPTION 'migrations of partitioned tables are not supported: %', rel
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Change its columns with ALTER TABLE on the partitioned table (a partition cannot have columns of its own).';
+    ELSIF kind <> 'r' THEN
+        RAISE EXCEPTION '"%" is not a table', steward._relation_name(rel) USING ERRCODE = 'wrong_object_type';
+    END IF;
+    -- ALTER TABLE's column changes reach the whole hierarchy, the
+    -- migration's trigger, backfill and validation only this table's rows.
+    other := steward._migration_inheritance(rel);
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot migrate relation "%": %', steward._relation_name(rel), other
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'A column migration writes, fills and checks only the table''s own rows, '
+                           'while adding, renaming and dropping its columns reaches every table of the '
+                           'hierarchy: their values would be lost at cleanup.',
+                  HINT = CASE WHEN (SELECT relispartition FROM pg_class WHERE oid = rel)
+                              THEN 'Change a partition''s columns with ALTER TABLE on its partitioned table.'
+                              ELSE 'Change the columns of an inheritance hierarchy with ALTER TABLE, or detach '
+                                   'the tables (ALTER TABLE ... NO INHERIT) and migrate each on its own.' END;
+    END IF;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', steward._relation_name(rel)
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the owner of a table may migrate it.';
+    END IF;
+    IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table "%"', steward._relation_name(rel)
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    -- The backfill is an UPDATE of every row: users' triggers do not fire
+    -- for it (exec.c), but the rewriter would apply their rules.
+    SELECT string_agg(quote_ident(r.rulename), ', ' ORDER BY r.rulename) INTO other
+      FROM pg_rewrite r WHERE r.ev_class = rel AND r.ev_type = '2' AND r.ev_enabled <> 'D';
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot migrate relation "%": it has rules on UPDATE (%)', steward._relation_name(rel), other
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'The backfill updates every row in batches; a rule would rewrite those UPDATEs (run its actions for every batch, or replace them).',
+                  HINT = 'Drop the rules before the migration (a trigger does the same and does not fire for the backfill).';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = rel AND indisprimary) THEN
+        RAISE EXCEPTION 'relation "%" has no primary key', steward._relation_name(rel)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'A migration backfills rows in primary-key order, in resumable batches.',
+                  HINT = 'Add a primary key first.';
+    END IF;
+    SELECT t.migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" is being changed by migration "%"', steward._relation_name(rel), other
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND starts_with(attname::text, '_steward_')
+                                            AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'relation "%" has columns named "_steward_..." (left over by a migration?)', steward._relation_name(rel)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Column names starting with "_steward_" are reserved for migrations.';
+    END IF;
+    PERFORM steward._migration_refuse_temporary(rel);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_check_publications(mig text, rel regclass)
+RETURNS name[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    ident "char" := (SELECT c.relreplident FROM pg_class c WHERE c.oid = rel);
+    f record := steward._migration_identity_follower(mig, rel);
+    -- A column of the replica identity index the migration replaces or
+    -- drops, when no key of the steps can take the identity over.
+    col text := CASE WHEN f.follower IS NULL THEN f.col END;
+    pinned name[] := '{}';
+BEGIN
+    FOR p IN SELECT * FROM steward._publications_of(rel) LOOP
+        IF p.all_tables OR p.by_schema THEN
+            RAISE EXCEPTION 'relation "%" is published by publication "%" (%), which would publish migration "%"''s columns too',
+                    steward._relation_name(rel), p.pubname, CASE WHEN p.all_tables THEN 'FOR ALL TABLES' ELSE 'FOR TABLES IN SCHEMA' END, mig
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'A migration adds columns to the table (_steward_side, the new shape''s, the old shape''s '
+                               'under reserved names after complete): a subscriber whose table lacks a published column '
+                               'stops applying changes. Such a publication publishes every column and takes no column list.',
+                      HINT = 'Publish the table by name instead (CREATE PUBLICATION ... FOR TABLE ...): a migration '
+                             'gives it a column list of the shape the subscribers have.';
+        END IF;
+        CONTINUE WHEN p.cols IS NOT NULL;
+        IF p.has_schemas THEN
+            RAISE EXCEPTION 'publication "%" publishes relation "%" without a column list and cannot take one', p.pubname, steward._relation_name(rel)
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('Migration "%s" adds columns to the table, which its subscribers lack; PostgreSQL 15 '
+                                      'takes no column list in a publication with FOR TABLES IN SCHEMA elements.', mig),
+                      HINT = format('Publish the table from a publication of tables only (ALTER PUBLICATION %I DROP TABLE %s; '
+                                    'CREATE PUBLICATION ... FOR TABLE %s).', p.pubname, rel, rel);
+        END IF;
+        IF p.changes_rows AND ident = 'f' THEN
+            RAISE EXCEPTION 'publication "%" publishes updates or deletes of relation "%", which has REPLICA IDENTITY FULL',
+                    p.pubname, steward._relation_name(rel)
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('Migration "%s" gives the table a column list in the publication, so that its '
+                                      'subscribers do not receive the migration''s columns, and PostgreSQL 15 refuses '
+                                      'UPDATE and DELETE of a table with REPLICA IDENTITY FULL published with a column list.', mig),
+                      HINT = format('ALTER TABLE %s REPLICA IDENTITY DEFAULT (its primary key) for the migration, and set '
+                                    'it back after the cleanup or rollback.', rel);
+        END IF;
+        IF p.changes_rows AND col IS NOT NULL THEN
+            RAISE EXCEPTION 'the replica identity of relation "%" covers column "%", which migration "%" replaces',
+                    steward._relation_name(rel), col, mig
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('From complete publication "%s" publishes the new shape''s columns, without that one: '
+                                      'UPDATE and DELETE of the table would fail, for a column list must cover the '
+                                      'replica identity; it cannot move to a key of the new shape: %s.', p.pubname, f.why),
+                      HINT = steward._migration_identity_hint(rel, f);
+        END IF;
+        IF NOT pg_has_role(p.pubowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of publication % to migrate "%"', quote_ident(p.pubname), steward._relation_name(rel)
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = 'The migration gives the table a column list in the publication at start, complete, '
+                               'cleanup and rollback, so that its subscribers receive the columns they have.';
+        END IF;
+        pinned := pinned || p.pubname;
+    END LOOP;
+    -- Published or not, the cleanup would drop that index with the
+    -- column and leave the identity naming no index (pub5).
+    IF col IS NOT NULL THEN
+        RAISE EXCEPTION 'the replica identity of relation "%" covers column "%", which migration "%" drops at cleanup',
+                steward._relation_name(rel), col, mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('The cleanup would drop the index with the column and leave the table''s replica identity '
+                                  'naming no index, as NOTHING (no old key decoded; UPDATE and DELETE refused once '
+                                  'published); it cannot move to a key of the new shape: %s.', f.why),
+                  HINT = steward._migration_identity_hint(rel, f);
+    END IF;
+    RETURN pinned;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_column_kept(rel regclass, col text, attnum smallint, kind text,
+                                               body jsonb, what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    lost text;
+    lost_kinds text;
+BEGIN
+    SELECT string_agg(format('foreign key %I of %s', k.conname, k.conrelid::regclass), ', '
+                      ORDER BY k.conname)
+      INTO lost
+      FROM pg_constraint k
+     WHERE k.contype = 'f' AND k.confrelid = rel AND attnum = ANY (k.confkey);
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % column "%" of relation "%": it is referenced by %',
+                replace(kind, '_column', ''), col, steward._relation_name(rel), lost
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The migration writes a new column and drops the old one at cleanup; it does not move a referenced key.',
+                  HINT = 'Drop those foreign keys first and add them to the new column after the switch, or change the column with ALTER TABLE.';
+    END IF;
+    SELECT string_agg(d.objid::regclass::text, ', ' ORDER BY d.objid) INTO lost
+      FROM pg_depend d JOIN pg_class q ON q.oid = d.objid AND q.relkind = 'S'
+     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+       AND d.refobjid = rel AND d.refobjsubid = attnum AND d.deptype = 'a';
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % column "%" of relation "%": it owns sequence %',
+                replace(kind, '_column', ''), col, steward._relation_name(rel), lost
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The migration drops the old column at cleanup, and with it the sequences it owns.',
+                  HINT = 'Detach it first (ALTER SEQUENCE ... OWNED BY NONE) and attach it to the new column after the switch.';
+    END IF;
+    SELECT string_agg(x.what, ', ' ORDER BY x.what),
+           string_agg(DISTINCT x.drop_with, ' or ' ORDER BY x.drop_with) INTO lost, lost_kinds
+      FROM (SELECT format('%s constraint %I',
+                          CASE k.contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key'
+                                         WHEN 'u' THEN 'unique' ELSE 'exclusion' END, k.conname) AS what,
+                   'ALTER TABLE ... DROP CONSTRAINT' AS drop_with
+              FROM pg_constraint k
+             WHERE k.conrelid = rel AND k.contype IN ('c', 'f', 'u', 'x')
+               AND attnum = ANY (k.conkey)
+               AND NOT (k.contype = 'c' AND body ? 'check')
+               AND NOT (k.contype = 'f' AND body ? 'references')
+               AND NOT (k.contype IN ('u', 'x') AND body ? 'unique')
+            UNION ALL
+            SELECT format('unique index %I', ic.relname), 'DROP INDEX'
+              FROM pg_depend d
+              JOIN pg_index i ON i.indexrelid = d.objid
+              JOIN pg_class ic ON ic.oid = i.indexrelid
+             WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = rel AND d.refobjsubid = attnum
+               AND i.indisunique AND NOT body ? 'unique'
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
+                                                              AND k.conrelid = rel)) x;
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION '% would drop the % of column "%" of relation "%" at cleanup', what, lost, col, steward._relation_name(rel)
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The new column gets the constraints its step names, the column''s one CHECK over it alone, its one simple foreign key and its one single-column UNIQUE constraint; the old column goes at cleanup with the others.',
+                  HINT = format('Name them in the step ("check", "references", "unique", over the new shape), or drop them first (%s) if the new column should not have them.', lost_kinds);
+    END IF;
+    -- The step's key compares with the new column's collation, the old
+    -- column's (_migration_collate_clause): a unique index of the column
+    -- under another collation took other values for equal when one of the
+    -- two is nondeterministic (case- or accent-insensitive), and the key
+    -- would let in rows it refused, or refuse rows it holds.
+    SELECT string_agg(format('unique index %I compares it with collation %s, the column with %s',
+                             ic.relname, k.oid::regcollation, ac.oid::regcollation), '; ' ORDER BY ic.relname)
+      INTO lost
+      FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid,
+           unnest(i.indkey::int2[], i.indcollation::oid[]) u(n, coll)
+      JOIN pg_collation k ON k.oid = u.coll
+      JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = u.n
+      JOIN pg_collation ac ON ac.oid = a.attcollation
+     WHERE i.indrelid = rel AND i.indisunique AND a.attname = col AND body ? 'unique'
+       AND u.coll <> a.attcollation AND NOT (k.collisdeterministic AND ac.collisdeterministic);
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION '% would make the key of column "%" of relation "%" compare values otherwise: %',
+                what, col, steward._relation_name(rel), lost
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'The new column keeps the column''s collation, and its key compares with it; a nondeterministic collation takes values for equal that another does not.',
+                  HINT = 'Make the unique index over the column''s own collation first (CREATE UNIQUE INDEX CONCURRENTLY, then DROP INDEX CONCURRENTLY of the old one), or give the column that collation (ALTER TABLE ... ALTER COLUMN ... TYPE ... COLLATE).';
+    END IF;
+    -- Other indexes are not copied (a plain build would block writes):
+    -- the owner can build them on the new column concurrently meanwhile.
+    FOR lost IN SELECT ic.relname
+                  FROM pg_depend d
+                  JOIN pg_index i ON i.indexrelid = d.objid
+                  JOIN pg_class ic ON ic.oid = i.indexrelid
+                 WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+                   AND d.refobjid = rel AND d.refobjsubid = attnum AND NOT i.indisunique
+                 ORDER BY ic.relname LOOP
+        RAISE NOTICE 'index "%" on column "%" of relation "%" is not copied to the new column: cleanup drops it',
+                lost, col, steward._relation_name(rel)
+            USING HINT = format('Build it over the new column %I of %s with CREATE INDEX CONCURRENTLY before complete (it follows the column through the switch).',
+                                CASE WHEN coalesce(body->>'name', col) <> col THEN body->>'name'
+                                          ELSE left('_steward_new_' || col, 63) END, rel);
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_check_movers(mig text, src regclass, fks jsonb, views jsonb,
+                                               forward boolean)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    o record;
+BEGIN
+    FOR o IN SELECT x.rel, x.name, c.relowner::regrole AS owner, c.relkind
+               FROM (SELECT (f->>'rel')::oid::regclass AS rel, f->>'name' AS name
+                       FROM jsonb_array_elements(fks) f
+                     UNION ALL
+                     SELECT (w->>'oid')::oid::regclass, NULL FROM jsonb_array_elements(views) w) x
+               JOIN pg_class c ON c.oid = x.rel
+              WHERE NOT pg_has_role(c.relowner, 'USAGE')
+              ORDER BY x.name IS NULL, x.rel::oid LOOP
+        RAISE EXCEPTION 'must be owner of % % to % migration "%"',
+                CASE WHEN o.relkind = 'v' THEN 'view' ELSE 'table' END, steward._relation_name(o.rel),
+                CASE WHEN forward THEN 'complete' ELSE 'roll back' END, mig
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = CASE WHEN o.name IS NOT NULL
+                                THEN format('Its foreign key "%s" references relation "%s"; the cutover moves it to the other layout as its owner, %s, whose privileges %s does not have.',
+                                            o.name, steward._relation_name(src), o.owner, current_user)
+                                ELSE format('It selects from relation "%s"; the cutover redefines it on the other layout as its owner, %s, whose privileges %s does not have.',
+                                            steward._relation_name(src), o.owner, current_user) END,
+                  HINT = format('Run it as a role with the privileges of %s, or let %s drop the %s (%s) and make it again after the cleanup%s.',
+                                o.owner, o.owner,
+                                CASE WHEN o.name IS NOT NULL THEN 'key' ELSE 'view' END,
+                                CASE WHEN o.name IS NOT NULL
+                                     THEN format('ALTER TABLE %s DROP CONSTRAINT %I', o.rel, o.name)
+                                     ELSE format('DROP VIEW %s', o.rel) END,
+                                CASE WHEN forward THEN format('; or roll the migration back (SELECT steward.migration_rollback(%L);)', mig)
+                                     ELSE '' END);
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward.migration_forget(tbl regclass)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET row_security = on
+AS $$
+DECLARE
+    mig text;
+    tg record;
+    c record;
+    rel name;
+    root regclass;
+    column_migration boolean := false;
+    made bytea;
+BEGIN
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_forget(regclass)') THEN
+        RETURN QUERY SELECT steward.migration_forget(tbl);
+        RETURN;
+    END IF;
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT x.relname INTO rel FROM pg_class x WHERE x.oid = tbl;
+    IF NOT pg_has_role((SELECT x.relowner FROM pg_class x WHERE x.oid = tbl), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', steward._relation_name(tbl) USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT t.migration INTO mig FROM steward.migration_tables t
+     WHERE t.active AND (t.relid = tbl OR t.relid IN (SELECT a.relid FROM steward._partition_ancestors(tbl) a));
+    IF mig IS NOT NULL THEN
+        RAISE EXCEPTION 'table "%" belongs to active migration "%"', steward._relation_name(tbl), mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('steward.migration_rollback(%L) ends it and removes what it added.', mig);
+    END IF;
+    SELECT t.tgrelid::regclass INTO root
+      FROM steward._partition_ancestors(tbl) a(relid, lvl)
+      JOIN pg_trigger t ON t.tgrelid = a.relid
+     WHERE t.tgparentid = 0
+       AND t.tgfoid IN ('steward._relayout_trigger()'::regprocedure,
+                        'steward._migration_trigger()'::regprocedure)
+     ORDER BY a.lvl DESC LIMIT 1;
+    IF root IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" is a partition of "%", which carries the migration''s triggers', steward._relation_name(tbl), steward._relation_name(root)
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = format('steward.migration_forget(%L) removes what the migration left on the whole table.',
+                                root::text);
+    END IF;
+    FOR tg IN SELECT t.tgname, t.tgfoid, t.tgrelid::regclass AS rel, t.tgnargs, t.tgargs,
+                     split_part(encode(t.tgargs, 'escape'), E'\\000', 1) AS mig,
+                     split_part(encode(t.tgargs, 'escape'), E'\\000', 4) AS target
+                FROM pg_trigger t
+               WHERE (t.tgrelid = tbl OR t.tgrelid IN (SELECT x.relid FROM pg_partition_tree(tbl) x))
+                 AND t.tgparentid = 0
+                 AND t.tgfoid IN ('steward._relayout_trigger()'::regprocedure,
+                                  'steward._relayout_truncate_guard()'::regprocedure,
+                                  'steward._migration_trigger()'::regprocedure)
+               ORDER BY t.tgrelid <> tbl, t.tgrelid::regclass::text, t.tgname LOOP
+        PERFORM steward._migration_exec(tg.rel, format('DROP TRIGGER %I ON %s', tg.tgname, tg.rel));
+        RETURN NEXT format('dropped trigger %s', tg.tgname) ||
+            CASE WHEN tg.rel <> tbl THEN format(' on partition %s', tg.rel) ELSE '' END ||
+            CASE WHEN tg.tgfoid = 'steward._relayout_trigger()'::regprocedure AND tg.target <> ''
+                 THEN format(' (the other layout, %s, stays)', tg.target) ELSE '' END;
+        IF tg.tgfoid = 'steward._migration_trigger()'::regprocedure THEN
+            column_migration := true;
+            -- After the migration's name the trigger names the NOT VALID
+            -- constraints the migration added: "\0name1\0name2\0".
+            made := CASE WHEN tg.tgnargs > 1
+                         THEN substring(tg.tgargs FROM position(decode('00', 'hex') IN tg.tgargs)) END;
+            RETURN QUERY SELECT * FROM steward._migration_forget_publications(tbl, tg.mig);
+            RETURN QUERY SELECT * FROM steward._migration_forget_views(tbl, tg.mig);
+        END IF;
+    END LOOP;
+    -- The NOT VALID constraints the column migration added: those its
+    -- trigger names (a trigger made before it named them: by the names
+    -- migration_start gives them); validated ones are the table's own now.
+    -- Only where a column migration's trigger was found: on any other
+    -- table such names and a "_steward_side" column are the user's.
+    FOR c IN SELECT x.conname FROM pg_constraint x
+              WHERE column_migration
+                AND x.conrelid = tbl AND NOT x.convalidated AND x.contype IN ('c', 'f')
+                AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl
+                               AND a.attname = '_steward_side' AND NOT a.attisdropped)
+                AND CASE WHEN made IS NOT NULL
+                         THEN position(decode('00', 'hex') || convert_to(x.conname::text, getdatabaseencoding())
+                                       || decode('00', 'hex') IN made) > 0
+                         ELSE x.conname ~ ('^' || regexp_replace(rel, '([^[:alnum:]_])', E'\\\\\\1', 'g')
+                                           || '_.+_(not_null|check|fkey)[0-9]*$') END
+              ORDER BY x.conname LOOP
+        PERFORM steward._migration_exec(tbl, format('ALTER TABLE %s DROP CONSTRAINT %I', tbl, c.conname));
+        RETURN NEXT format('dropped NOT VALID constraint %s', c.conname);
+    END LOOP;
+    IF column_migration AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = '_steward_side'
+                  AND NOT a.attisdropped) THEN
+        PERFORM steward._migration_exec(tbl, format('ALTER TABLE %s DROP COLUMN _steward_side', tbl));
+        RETURN NEXT 'dropped column _steward_side';
+    END IF;
+    FOR c IN SELECT a.attname FROM pg_attribute a
+              WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
+                AND starts_with(a.attname::text, '_steward_') ORDER BY a.attnum LOOP
+        RETURN NEXT format('kept column %s (drop or rename it if the migration made it)', c.attname);
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_check(rel regclass, keycols text[], what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    pk text[];
+    other text;
+    missing text[];
+BEGIN
+    IF (SELECT relkind FROM pg_class WHERE oid = rel) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table (%)', steward._relation_name(rel), what USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', steward._relation_name(rel)
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the owner of a table may migrate it.';
+    END IF;
+    IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table "%"', steward._relation_name(rel)
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF (SELECT relispartition FROM pg_class WHERE oid = rel) THEN
+        RAISE EXCEPTION 'relation "%" is a partition (%)', steward._relation_name(rel), what
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Re-layout the partitioned table it belongs to.';
+    END IF;
+    -- Plain inheritance: the new layout (partitioned) can join no hierarchy.
+    other := steward._migration_inheritance(rel);
+    IF other IS NOT NULL AND (SELECT relkind FROM pg_class WHERE oid = rel) = 'r' THEN
+        RAISE EXCEPTION 'cannot re-layout relation "%": % (%)', steward._relation_name(rel), other, what
+            USING ERRCODE = 'feature_not_supported', HINT = 'Detach the tables first (ALTER TABLE ... NO INHERIT).';
+    END IF;
+    SELECT array_agg(a.attname::text ORDER BY k.ord) INTO pk
+      FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
+     WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum;
+    IF pk IS NULL THEN
+        RAISE EXCEPTION 'relation "%" has no primary key (%)', steward._relation_name(rel), what
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Both layouts are written keyed by the primary key, and the backfill copies rows in its order.',
+                  HINT = 'Add a primary key first.';
+    END IF;
+    FOREACH other IN ARRAY keycols LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND attname = other
+                                                    AND attnum > 0 AND NOT attisdropped) THEN
+            RAISE EXCEPTION 'column "%" of relation "%" does not exist (%)', other, steward._relation_name(rel), what
+                USING ERRCODE = 'undefined_column';
+        END IF;
+    END LOOP;
+    -- A partitioned table's unique keys must include the partition key.
+    FOR c IN SELECT ic.relname, i.indisprimary,
+                    ARRAY(SELECT a.attname::text FROM unnest(i.indkey) k(attnum)
+                            JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum) AS cols
+               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+              WHERE i.indrelid = rel AND i.indisunique ORDER BY i.indisprimary DESC, ic.relname LOOP
+        missing := ARRAY(SELECT k FROM unnest(keycols) k WHERE NOT k = ANY (c.cols));
+        IF cardinality(missing) > 0 THEN
+            RAISE EXCEPTION '% of relation "%" does not include the partition key column "%" (%)',
+                    CASE WHEN c.indisprimary THEN 'the primary key' ELSE format('unique index "%s"', c.relname) END,
+                    steward._relation_name(rel), missing[1], what
+                USING ERRCODE = 'invalid_table_definition',
+                      DETAIL = 'PostgreSQL enforces a unique key of a partitioned table only when it includes every partition key column.',
+                      HINT = format('Make it (%s) first, or partition by columns of the key (%s).',
+                                    array_to_string(c.cols || missing, ', '), array_to_string(c.cols, ', '));
+        END IF;
+    END LOOP;
+    SELECT migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" is being changed by migration "%"', steward._relation_name(rel), other
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
+    END IF;
+    -- What a partitioned table cannot have (review8 #14): refused here
+    -- rather than by core naming the internal new layout.
+    SELECT conname INTO other FROM pg_constraint
+     WHERE conrelid = rel AND contype = 'f' AND NOT convalidated ORDER BY conname LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'foreign key "%" of relation "%" is NOT VALID, which a partitioned table cannot have (%)',
+                other, steward._relation_name(rel), what
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'PostgreSQL 15 adds a foreign key to a partitioned table only validated: the rows that break it would fail the backfill.',
+                  HINT = format('Validate it first (ALTER TABLE %s VALIDATE CONSTRAINT %I), or drop it for the migration and add it again after the cutover.',
+                                rel, other);
+    END IF;
+    SELECT conname INTO other FROM pg_constraint
+     WHERE conrelid = rel AND contype = 'c' AND connoinherit ORDER BY conname LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'check constraint "%" of relation "%" is NO INHERIT, which a partitioned table cannot have (%)',
+                other, steward._relation_name(rel), what
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop it and add it again without NO INHERIT first, or drop it for the migration and add it again after the cutover.';
+    END IF;
+    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND contype = 'x' LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" has exclusion constraint "%", which a partitioned table cannot have', steward._relation_name(rel), other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Use a unique key that includes the partition key instead.';
+    END IF;
+    PERFORM steward._relayout_check_dependents(rel);
+    PERFORM steward._relayout_check_carried(rel);
+    PERFORM steward._relayout_check_partitions(rel);
+    PERFORM steward._migration_refuse_temporary(rel);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._verify_as_owner(tbl regclass, fn text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = tbl) THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', tbl::oid USING ERRCODE = 'undefined_table';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles o ON o.oid = c.relowner
+                    WHERE c.oid = tbl AND o.rolname = current_user) THEN
+        RAISE EXCEPTION '% runs only as the owner of relation "%"', fn, steward._relation_name(tbl)
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Call steward.verify().';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._checksum_ranges_rows(tbl regclass, root regclass, key_col name, buckets integer)
+RETURNS TABLE (bucket integer, rows bigint, checksum text, min_key text, max_key text, typed boolean)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    scan text;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles o ON o.oid = c.relowner
+                    WHERE c.oid = tbl AND o.rolname = current_user) THEN
+        RAISE EXCEPTION 'steward._checksum_ranges_rows runs only as the owner of relation "%"', steward._relation_name(tbl)
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Call steward.checksum_ranges().';
+    END IF;
+    PERFORM steward._require_part_of(tbl, root);
+    IF buckets IS NULL OR buckets < 1 OR buckets > 100000 THEN
+        RAISE EXCEPTION 'buckets must be between 1 and 100000, got %', buckets
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = tbl AND attname = key_col
+                                              AND attnum > 0 AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', key_col, steward._relation_name(tbl)
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    scan := format('%s AS h FROM %s t) s GROUP BY b ORDER BY b',
+                   'hashtextextended(' || steward._row_text_expr(tbl, root) || ', 0)::numeric',
+                   steward._relation_scan(tbl));
+    -- min_key/max_key in the key type's own order where it has min() and
+    -- max() (numbers, text, dates, enums, ...); types without them (uuid,
+    -- bool, bytea, ...) show the smallest and largest key text.
+    BEGIN
+        RETURN QUERY EXECUTE format(
+            'SELECT b::int, count(*), '
+            '       to_hex(((sum(h) %% 18446744073709551616 + 18446744073709551616) %% 18446744073709551616'
+            '               - 9223372036854775808)::bigint), '
+            '       CASE WHEN count(k) > 0 THEN format(''%%s'', min(k)) END, '
+            '       CASE WHEN count(k) > 0 THEN format(''%%s'', max(k)) END, true '
+            '  FROM (SELECT (hashtextextended(format(''%%s'', %I), 0) %% $1 + $1) %% $1 AS b, %I AS k, %s',
+            key_col, key_col, scan) USING buckets;
+    EXCEPTION WHEN undefined_function THEN
+        RETURN QUERY EXECUTE format(
+            'SELECT b::int, count(*), '
+            '       to_hex(((sum(h) %% 18446744073709551616 + 18446744073709551616) %% 18446744073709551616'
+            '               - 9223372036854775808)::bigint), '
+            '       min(k COLLATE "C"), max(k COLLATE "C"), false '
+            '  FROM (SELECT (hashtextextended(format(''%%s'', %I), 0) %% $1 + $1) %% $1 AS b, '
+            '               format(''%%s'', %I) AS k, %s',
+            key_col, key_col, scan) USING buckets;
+    END;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._release_table(tbl regclass)
+RETURNS TABLE (object_type text, object_name text, action text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    hash_am oid := (SELECT a.oid FROM pg_am a WHERE a.amname = 'steward_hash');
+    table_am oid := (SELECT a.oid FROM pg_am a WHERE a.amname = 'steward');
+    rel record;
+    r record;
+    con record;
+    tree record;
+    alter_cmds text[] := '{}';
+    later text[] := '{}';
+    stmt text;
+BEGIN
+    SELECT c.oid, c.relkind, c.relam, c.relowner,
+           format('%I.%I', n.nspname, c.relname) AS qualname
+      INTO rel
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = tbl;
+    IF NOT pg_has_role(current_user, rel.relowner, 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of % %', CASE rel.relkind WHEN 'm' THEN 'materialized view' ELSE 'table' END,
+                steward._relation_name(tbl) USING ERRCODE = 'insufficient_privilege';
+    END IF;
+
+    -- Each steward_hash index in turn.  An exclusion constraint's index
+    -- turns into a btree constraint of the same name: its subcommands join
+    -- the one ALTER TABLE below (steward._release_exclusion).  A plain
+    -- index is dropped now and built again as btree after that rewrite,
+    -- with its tree of partition indexes (steward._release_index_tree).
+    -- The index of a partition goes only with its partitioned parent, so
+    -- that the tree is rebuilt whole.
+    FOR r IN SELECT i.indexrelid, ic.relname, ic.relkind,
+                    format('%I.%I', n.nspname, ic.relname) AS qualname
+               FROM pg_index i
+               JOIN pg_class ic ON ic.oid = i.indexrelid
+               JOIN pg_namespace n ON n.oid = ic.relnamespace
+              WHERE i.indrelid = tbl AND ic.relam = hash_am
+              ORDER BY ic.relname LOOP
+        IF EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = r.indexrelid) THEN
+            SELECT h.inhparent::regclass AS parent_oid,
+                   format('%s', pi.indrelid::regclass) AS parent_table
+              INTO tree
+              FROM pg_inherits h JOIN pg_index pi ON pi.indexrelid = h.inhparent
+             WHERE h.inhrelid = r.indexrelid;
+            RAISE EXCEPTION 'index "%" is a partition of index "%"', r.relname, steward._relation_name(tree.parent_oid)
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = format('Release the partitioned table first: SELECT * FROM steward.release(%L);',
+                                    tree.parent_table);
+        END IF;
+
+        SELECT x.constraint_name, x.cmds, x.comment_cmd, x.action INTO con
+          FROM steward._release_exclusion(tbl, r.indexrelid, rel.qualname) x;
+        IF con.constraint_name IS NOT NULL THEN
+            alter_cmds := alter_cmds || con.cmds;
+            IF con.comment_cmd IS NOT NULL THEN
+                later := later || con.comment_cmd;
+            END IF;
+            object_type := 'constraint'; object_name := con.constraint_name; action := con.action;
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+
+        -- A plain index, maybe partitioned: rebuild the whole tree of
+        -- partition indexes with the same names, parents first.
+        later := later || steward._release_index_tree(r.indexrelid, r.relkind);
+        object_type := 'index'; object_name := r.relname;
+        action := 'steward_hash -> ' || steward._release_method(r.indexrelid::regclass)
+                  || CASE WHEN r.relkind = 'I' THEN ' (with its partition indexes)' ELSE '' END;
+        EXECUTE format('DROP INDEX %s', r.qualname);
+        RETURN NEXT;
+    END LOOP;
+
+    IF rel.relkind IN ('r', 'm') AND rel.relam = table_am THEN
+        alter_cmds := ARRAY['SET ACCESS METHOD heap'] || alter_cmds;
+        object_type := CASE WHEN rel.relkind = 'm' THEN 'materialized view' ELSE 'table' END;
+        object_name := tbl::text; action := 'steward -> heap';
+        RETURN NEXT;
+    END IF;
+    -- One ALTER TABLE: the table is rewritten once and every index,
+    -- including the new constraints' indexes, is built once.
+    IF cardinality(alter_cmds) > 0 THEN
+        EXECUTE format('ALTER %s %s %s',
+                       CASE WHEN rel.relkind = 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
+                       rel.qualname, array_to_string(alter_cmds, ', '));
+    END IF;
+    FOREACH stmt IN ARRAY later LOOP
+        EXECUTE stmt;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_batch_failed(job jsonb, last_key text[], batch_size integer)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := job->>'name';
+    tbl regclass := (job->>'relid')::oid::regclass;
+    l record;
+    t steward.migration_tables;
+    keys text[];
+    k text[];
+    one text;
+    saved text := current_setting('lock_timeout');
+    code text;
+    msg text;
+    detail text;
+    keytext text;
+BEGIN
+    SELECT * INTO l FROM steward._migration_batch_lists(mig, tbl);
+    SELECT * INTO t FROM steward.migration_tables x WHERE x.migration = mig AND x.relid = tbl;
+    keys := steward._migration_exec(tbl, format(
+        'SELECT ARRAY(SELECT ARRAY[%s]::text FROM ONLY %s WHERE _steward_side IS NULL%s ORDER BY %s LIMIT $2::integer)',
+        l.key_texts, tbl, CASE WHEN last_key IS NULL THEN '' ELSE format(' AND (%s) > (%s)', l.keys, l.after_key) END,
+        l.keys), ARRAY[last_key::text, batch_size::text], true);
+    keys := keys[1]::text[];
+    one := format('UPDATE ONLY %s SET %s_steward_side = ''o'' WHERE _steward_side IS NULL AND (%s) = (%s)',
+                  tbl, coalesce(l.sets || ', ', ''), l.keys, l.until_key);
+    FOREACH keytext IN ARRAY coalesce(keys, '{}') LOOP
+        k := keytext::text[];
+        BEGIN
+            PERFORM set_config('lock_timeout', '100ms', true);
+            PERFORM steward._migration_exec(tbl, one, ARRAY[NULL, NULL, k::text], true);
+            PERFORM set_config('lock_timeout', saved, true);
+        EXCEPTION
+            WHEN lock_not_available OR serialization_failure OR deadlock_detected THEN
+                PERFORM set_config('lock_timeout', saved, true);
+            WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+                PERFORM set_config('lock_timeout', saved, true);
+                RAISE EXCEPTION 'cannot backfill row (%)=(%) of relation "%": %',
+                    (SELECT string_agg(format('%I', c), ', ' ORDER BY i)
+                       FROM unnest(t.key_columns) WITH ORDINALITY u(c, i)),
+                    array_to_string(k, ', '), steward._relation_name(tbl), msg
+                    USING ERRCODE = code,
+                          DETAIL = concat_ws(' ', nullif(detail, ''),
+                                             format('Migration "%s" computes the new columns of each row of relation "%s" from its "up" expressions (and checks their constraints).', mig, steward._relation_name(tbl))),
+                          HINT = format('Fix that row (an UPDATE of it in the old shape computes its new columns again) and run CALL steward.migration_backfill(%L) again, '
+                                        'or roll back (SELECT steward.migration_rollback(%L);) and start with an "up" that handles it.', mig, mig);
+        END;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_index_create_step(body jsonb, what text, user_path text,
+                                                     rows jsonb,
+                                                     OUT rel regclass, OUT stmt text)
+RETURNS record
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    idx regclass;
+    nsp text;
+    method text;
+BEGIN
+    rel := steward._migration_regclass(body->>'table', user_path);
+    IF rel IS NULL THEN
+        PERFORM steward._require_relation_schema(body->>'table', what);
+        RAISE EXCEPTION 'relation "%" does not exist (%)', steward._relation_name_typed(body->>'table'), what
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    PERFORM steward._migration_check_index_table(rel);
+    nsp := (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.oid = rel);
+    IF octet_length(body->>'name') > 63 THEN
+        RAISE EXCEPTION 'index name "%" is longer than 63 bytes (%)', body->>'name', what
+            USING ERRCODE = 'name_too_long';
+    END IF;
+    idx := steward._migration_index_oid(rel, body->>'name');
+    IF to_regclass(format('%I.%I', nsp, body->>'name')) IS NOT NULL
+       OR EXISTS (SELECT 1 FROM jsonb_array_elements(rows) x
+                   WHERE x->>'index_name' = body->>'name' AND (x->>'relid')::oid = rel) THEN
+        IF idx IS NOT NULL AND NOT (SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = idx) THEN
+            RAISE EXCEPTION 'relation "%" already exists (%)', body->>'name', what
+                USING ERRCODE = 'duplicate_table',
+                      DETAIL = format('Index "%s" is not valid: a failed or cancelled CREATE INDEX CONCURRENTLY left it.', steward._relation_name(idx)),
+                      HINT = format('Drop it first: DROP INDEX CONCURRENTLY %s;', idx);
+        END IF;
+        RAISE EXCEPTION 'relation "%" already exists (%)', body->>'name', what
+            USING ERRCODE = 'duplicate_table', HINT = 'Choose another index name.';
+    END IF;
+    IF NOT has_schema_privilege((SELECT c.relowner FROM pg_class c WHERE c.oid = rel),
+                                (SELECT c.relnamespace FROM pg_class c WHERE c.oid = rel), 'CREATE') THEN
+        RAISE EXCEPTION 'the owner of table "%" may not create objects in schema %', steward._relation_name(rel), nsp
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The index is built as the table''s owner, in the table''s schema.',
+                  HINT = format('GRANT CREATE ON SCHEMA %I TO %I;', nsp,
+                                (SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = rel));
+    END IF;
+    method := coalesce(body->>'method', 'btree');
+    IF NOT EXISTS (SELECT 1 FROM pg_am a WHERE a.amname = method AND a.amtype = 'i') THEN
+        RAISE EXCEPTION 'index access method "%" does not exist (%)', method, what
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'pg_am lists them: btree, hash, gist, gin, brin, steward_hash, ...';
+    END IF;
+    stmt := format('CREATE %sINDEX CONCURRENTLY %I ON %I.%I USING %I %s%s',
+                   CASE WHEN (body->>'unique')::boolean THEN 'UNIQUE ' ELSE '' END,
+                   body->>'name', nsp, (SELECT c.relname FROM pg_class c WHERE c.oid = rel),
+                   method, body->>'definition',
+                   CASE WHEN body->>'where' IS NOT NULL THEN ' WHERE ' || (body->>'where') ELSE '' END);
+    PERFORM steward._migration_index_check(rel, stmt, body->>'name', method,
+                                           body->>'where' IS NOT NULL);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_index_drop_invalid(mig text, stepno integer)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s steward.migration_indexes;
+    idx regclass;
+    idxname text;
+    err text;
+BEGIN
+    SELECT * INTO s FROM steward.migration_indexes x WHERE x.migration = mig AND x.step = stepno;
+    idx := steward._migration_index_oid(s.relid, s.index_name);
+    IF steward._migration_index_building(s.relid) THEN
+        RETURN NULL;
+    END IF;
+    -- A build cancelled (statement_timeout, Ctrl-C) or whose session
+    -- ended records nothing after it (review10 F5): it is "building" no
+    -- more.  The callers call this only when no backfill of the migration
+    -- runs (validate) or from the backfill itself before its next build.
+    IF s.state = 'building' THEN
+        PERFORM steward._migration_record('index', mig, jsonb_build_object(
+            'step', stepno, 'state', 'failed',
+            'error', format('build of index "%s" was interrupted (cancelled, or its session ended) before it finished',
+                            s.index_name)));
+    END IF;
+    IF idx IS NULL OR (SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = idx) THEN
+        RETURN NULL;
+    END IF;
+    idxname := idx::text;
+    err := steward._migration_index_run(s.relid, idx, format('DROP INDEX CONCURRENTLY %s', idxname));
+    IF err IS NOT NULL THEN
+        RETURN format('invalid index "%s" left by a failed build could not be dropped: %s', s.index_name, err);
+    END IF;
+    PERFORM steward._migration_record('index', mig, jsonb_build_object(
+        'step', stepno, 'add_invalid_dropped', 1));
+    RAISE NOTICE 'dropped invalid index "%" left by a failed or cancelled build (migration "%", step %)',
+        s.index_name, mig, stepno;
+    RETURN format('invalid index "%s" left by a failed or cancelled build was dropped', s.index_name);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_index_built(mig text, stepno integer, err text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s steward.migration_indexes;
+    idx regclass;
+    cleanup text;
+BEGIN
+    SELECT * INTO s FROM steward.migration_indexes x WHERE x.migration = mig AND x.step = stepno;
+    idx := steward._migration_index_oid(s.relid, s.index_name);
+    IF err IS NULL AND idx IS NOT NULL AND (SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = idx) THEN
+        PERFORM steward._migration_record('index', mig, jsonb_build_object(
+            'step', stepno, 'state', 'built', 'build_finished_at', clock_timestamp(),
+            'size_bytes', pg_relation_size(idx),
+            'latency', s.latency || jsonb_build_object('build_end',
+                                                       steward._migration_latency_snapshot(s.relid))));
+        PERFORM steward._migration_record('update', mig, jsonb_build_object(
+            'add_rows', 1, 'add_batches', 1, 'last_batch_at', clock_timestamp()));
+        RETURN;
+    END IF;
+    cleanup := steward._migration_index_drop_invalid(mig, stepno);
+    err := format('build of index "%s" failed: %s', s.index_name, coalesce(err, 'the index is not valid'))
+           || coalesce('; ' || cleanup, '');
+    PERFORM steward._migration_record('index', mig, jsonb_build_object(
+        'step', stepno, 'state', 'failed', 'build_finished_at', clock_timestamp(), 'error', err));
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'failed', true, 'error', err, 'backfill_status', 'failed'));
+    RAISE WARNING 'migration "%": %', mig, err
+        USING HINT = 'Fix the cause and run CALL steward.migration_backfill again, or roll the migration back.';
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_index_validate(mig text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r steward.migration_runs := steward._migration_get(mig);
+    s steward.migration_indexes;
+    results jsonb := '[]';
+    idx regclass;
+    ok boolean;
+    msg text;
+    rep record;
+    now_usage jsonb;
+    secs double precision;
+    window_s double precision;
+    scans bigint;
+    rate double precision;
+BEGIN
+    PERFORM steward._migration_settings();
+    window_s := steward.setting_value('steward.migration_index_window');
+    FOR s IN SELECT * FROM steward.migration_indexes x WHERE x.migration = mig ORDER BY x.step LOOP
+        IF s.kind = 'create_index' THEN
+            msg := NULL;
+            IF s.state <> 'built' AND NOT (r.backfill_status = 'running'
+                                           AND steward._transition_running(r.backfill_pid, r.backfill_run_at)) THEN
+                msg := steward._migration_index_drop_invalid(mig, s.step);
+                -- Its state and error as that left them (an interrupted build).
+                SELECT * INTO s FROM steward.migration_indexes x WHERE x.migration = mig AND x.step = s.step;
+            END IF;
+            idx := steward._migration_index_oid(s.relid, s.index_name);
+            ok := idx IS NOT NULL AND s.state = 'built'
+                  AND (SELECT i.indisvalid AND i.indisready FROM pg_index i WHERE i.indexrelid = idx);
+            results := results || jsonb_build_object('check', format('index %s', s.index_name), 'passed', ok,
+                'detail', CASE WHEN ok THEN format('built concurrently and valid, %s', pg_size_pretty(pg_relation_size(idx)))
+                               WHEN s.state = 'building' AND steward._migration_index_building(s.relid)
+                               THEN 'being built now'
+                               ELSE concat_ws('; ', coalesce(s.error, format('not built: CALL steward.migration_backfill(%L)', mig)), msg) END);
+            IF ok THEN
+                rep := steward._migration_latency_report(s.latency, steward._migration_latency_snapshot(s.relid));
+                results := results || jsonb_build_object('check', format('latency %s', s.relid),
+                    'passed', rep.verdict <> 'regressed',
+                    'detail', format('%s: %s', rep.verdict, rep.detail));
+            END IF;
+        ELSE
+            idx := steward._migration_index_oid(s.relid, s.index_name);
+            IF idx IS NULL THEN
+                results := results || jsonb_build_object('check', format('unused %s', s.index_name),
+                    'passed', false, 'detail', format('index "%s" does not exist', s.index_name));
+                CONTINUE;
+            END IF;
+            BEGIN
+                PERFORM steward._migration_index_guard_constraints(idx);
+                ok := true; msg := 'backs no constraint';
+            EXCEPTION WHEN dependent_objects_still_exist THEN
+                ok := false; msg := SQLERRM;
+            END;
+            results := results || jsonb_build_object('check', format('constraints %s', s.index_name),
+                                                     'passed', ok, 'detail', msg);
+            now_usage := steward._migration_index_usage(idx);
+            secs := extract(epoch FROM (now_usage->>'at')::timestamptz - (s.stats_at_start->>'at')::timestamptz);
+            scans := (now_usage->>'idx_scan')::bigint - (s.stats_at_start->>'idx_scan')::bigint;
+            ok := s.force OR scans = 0;
+            results := results || jsonb_build_object('check', format('unused %s', s.index_name), 'passed', ok,
+                'detail', CASE WHEN scans > 0
+                               THEN format('scanned %s times in the %s s since the migration started%s', scans, round(secs::numeric),
+                                           CASE WHEN s.force THEN ' (force: dropped anyway)' ELSE '' END)
+                               ELSE format('not scanned in the %s s since the migration started%s', round(secs::numeric),
+                                           CASE WHEN secs < window_s AND NOT s.force
+                                                THEN format('; cleanup drops it once it has gone unused for steward.migration_index_window (%s s)', window_s)
+                                                ELSE '' END) END);
+            rate := ((now_usage->>'entries_written')::bigint - (s.stats_at_start->>'entries_written')::bigint)
+                    / greatest(secs, 1);
+            results := results || jsonb_build_object('check', format('write cost %s', s.index_name), 'passed', true,
+                'detail', format('dropping it saves %s of index and %s, with their WAL and vacuum work',
+                                 pg_size_pretty(pg_relation_size(idx)),
+                                 CASE WHEN secs < 1 THEN 'the index-entry writes of the table (rate not measured yet: validate again later)'
+                                      ELSE format('about %s index-entry writes per second (inserts + non-HOT updates of %s, '
+                                                  'each adding an entry to every index of the table, over the %s s since the start)',
+                                                  round(rate::numeric, 1), s.relid, round(secs::numeric)) END));
+        END IF;
+    END LOOP;
+    RETURN results;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_validate(mig text, r steward.migration_runs)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    results jsonb := '[]';
+    res text[];
+    d record;
+    limit_share double precision := current_setting('steward.relayout_max_partition_share')::double precision;
+    worst record;
+    total_writes bigint;
+    hot text;
+    con record;
+    ok boolean;
+    msg text;
+BEGIN
+    IF steward._relayout_step(r.steps) IS NULL OR steward._relayout_layouts_failed(mig) IS NOT NULL THEN
+        RETURN steward._relayout_layouts_failed(mig);   -- NULL (not a relayout), or a layout dropped or changed
+    END IF;
+    -- One or two partitions cannot be balanced below half: left at its
+    -- default, the limit is at least twice a fair share (2/N), so only a
+    -- real skew fails.  A value the user set is taken as it is.
+    IF (SELECT source FROM pg_settings WHERE name = 'steward.relayout_max_partition_share') = 'default' THEN
+        limit_share := greatest(limit_share,
+                                least(1.0, 2.0 / greatest(1, (SELECT count(*) FROM steward._relayout_distribution(mig)))));
+    END IF;
+    res := steward._migration_exec(t.old_rel, steward._relayout_compare_sql(mig));
+    results := results || jsonb_build_object('check', format('backfill %s', t.new_rel),
+        'passed', res[3]::bigint = 0,
+        'detail', CASE WHEN res[3]::bigint = 0
+                       THEN format('every row of relation "%s" is in relation "%s"',
+                                   steward._relation_name(t.old_rel), steward._relation_name(t.new_rel))
+                       ELSE format('%s rows of relation "%s" are not in relation "%s" yet: CALL steward.migration_backfill(%L)',
+                                   res[3], steward._relation_name(t.old_rel), steward._relation_name(t.new_rel), mig) END);
+    results := results || jsonb_build_object('check', format('rows %s', t.new_rel),
+        'passed', res[1] = res[2] AND res[4]::bigint = 0,
+        'detail', format('%s rows in relation "%s", %s in relation "%s", %s only in relation "%s"',
+                         res[1], steward._relation_name(t.old_rel), res[2], steward._relation_name(t.new_rel),
+                         res[4], steward._relation_name(t.new_rel)));
+    results := results || jsonb_build_object('check', format('values %s', t.new_rel),
+        'passed', res[5]::bigint = 0,
+        'detail', format('%s rows with the same key differ', res[5]));
+    results := results || jsonb_build_object('check', format('checksums %s', t.new_rel),
+        'passed', res[7]::bigint = 0,
+        'detail', CASE WHEN res[7]::bigint = 0
+                       THEN format('%s key ranges: counts and checksums of both layouts agree', res[6])
+                       ELSE format('%s of %s key ranges disagree (%s)', res[7], res[6], res[8]) END);
+
+    -- pg_steward's rules, state checks and retention: start copied them to
+    -- the new layout; one changed on one layout since would be lost by the
+    -- cleanup or by a rollback.
+    msg := steward._relayout_rules_diff(t.old_rel, t.new_rel);
+    results := results || jsonb_build_object('check', format('rules %s', t.new_rel),
+        'passed', msg IS NULL,
+        'detail', coalesce(msg || ': set it on both layouts, or remove it from both',
+                           'both layouts have the same rules, state checks and retention'));
+
+    -- Distribution over the new partitions: the hot-shard check.
+    SELECT sum(x.writes) INTO total_writes FROM steward._relayout_distribution(mig) x;
+    FOR d IN SELECT * FROM steward._relayout_distribution(mig) LOOP
+        ok := coalesce(d.row_share, 0) <= limit_share
+              AND (total_writes < 100 OR coalesce(d.write_share, 0) <= limit_share);
+        results := results || jsonb_build_object('check', format('partition %s', d.partition),
+            'passed', ok,
+            'detail', format('%s rows (%s%%), %s writes (%s/s, %s%%)', d.rows,
+                             round(coalesce(d.row_share, 0)::numeric * 100, 1), d.writes,
+                             round(d.writes_per_sec::numeric, 1),
+                             round(coalesce(d.write_share, 0)::numeric * 100, 1)));
+    END LOOP;
+    SELECT x.partition, greatest(coalesce(x.row_share, 0),
+                                 CASE WHEN total_writes >= 100 THEN coalesce(x.write_share, 0) ELSE 0 END) AS share
+      INTO worst FROM steward._relayout_distribution(mig) x ORDER BY 2 DESC LIMIT 1;
+    hot := steward._relayout_hot_keys(t.old_rel, t.new_rel);
+    msg := format('largest partition %s takes %s%% of rows or writes (limit steward.relayout_max_partition_share = %s%%)',
+                  worst.partition, round(coalesce(worst.share, 0)::numeric * 100, 1),
+                  round(limit_share::numeric * 100, 1))
+           || coalesce('; hottest keys: ' || hot, '');
+    results := results || jsonb_build_object('check', format('distribution %s', t.new_rel),
+        'passed', coalesce(worst.share, 0) <= limit_share, 'detail', msg);
+
+    -- After the cutover: foreign keys moved to the new layout (NOT VALID)
+    -- are validated (SHARE UPDATE EXCLUSIVE on the referencing table).
+    IF r.phase = 'switched' THEN
+        FOR con IN SELECT x.conrelid::regclass AS rel, x.conname FROM pg_constraint x
+                    WHERE x.confrelid = t.new_rel AND x.contype = 'f' AND x.conparentid = 0
+                    ORDER BY 1, 2 LOOP
+            BEGIN
+                PERFORM steward._migration_locked(mig, '_migration_validate_constraint', NULL,
+                    jsonb_build_object('relid', con.rel::oid, 'name', con.conname));
+                ok := true;
+                msg := 'valid';
+            EXCEPTION WHEN foreign_key_violation OR lock_not_available THEN
+                ok := false;
+                msg := SQLERRM;
+            END;
+            results := results || jsonb_build_object('check', format('constraint %s on %s', con.conname, con.rel),
+                                                     'passed', ok, 'detail', msg);
+        END LOOP;
+    END IF;
+    RETURN results;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_truncate_guard()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'cannot truncate "%" while migration "%" re-layouts it', TG_TABLE_NAME, TG_ARGV[0]
+        USING ERRCODE = 'object_in_use',
+              HINT = format('Delete the rows instead, or finish or roll back the migration first '
+                            '(steward.migration_forget(%L) if the table came without its record).',
+                            coalesce((SELECT t.tgrelid::regclass::text
+                                        FROM (SELECT TG_RELID::regclass, 0
+                                              UNION ALL
+                                              SELECT x.relid, x.depth FROM steward._partition_ancestors(TG_RELID) x) a(relid, lvl)
+                                        JOIN pg_trigger t ON t.tgrelid = a.relid
+                                       WHERE t.tgparentid = 0
+                                         AND t.tgfoid = 'steward._relayout_trigger()'::regprocedure
+                                       ORDER BY a.lvl DESC LIMIT 1),
+                                     format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME)));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_check_carried(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    other text;
+    c record;
+BEGIN
+    SELECT string_agg(x.what, ', ' ORDER BY x.what) INTO other
+      FROM (SELECT DISTINCT format('rule "%s" on %s %s', r.rulename,
+                                   CASE v.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'table' END,
+                                   v.oid::regclass) AS what
+              FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+              JOIN pg_class v ON v.oid = r.ev_class
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = rel AND v.oid <> rel AND r.rulename <> '_RETURN') x;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'a relayout does not move rules over relation "%": %', steward._relation_name(rel), other
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'The cutover redefines only plain views over the table; a rule would stay on the old layout, which the cleanup could not drop then.',
+                  HINT = 'Drop the rules for the migration and create them again after steward.migration_cleanup (a rule over the table is refused until then).';
+    END IF;
+    SELECT d.refobjid::regclass AS part, d.objid::regclass AS seq, a.attname INTO c
+      FROM pg_depend d JOIN pg_class sq ON sq.oid = d.objid AND sq.relkind = 'S'
+      JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+       AND d.deptype = 'a' AND d.refobjsubid > 0
+       AND d.refobjid IN (SELECT x FROM steward._relayout_tree(rel) x WHERE x <> rel)
+     ORDER BY d.refobjid::regclass::text, a.attnum, d.objid::regclass::text LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'partition "%" of relation "%" has its own sequence "%", owned by its column "%": a relayout cannot carry it to the new partitions',
+                steward._relation_name(c.part), steward._relation_name(rel), steward._relation_name(c.seq), c.attname
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = format('Make it owned by none for the migration (ALTER SEQUENCE %s OWNED BY NONE); the new partitions take the table''s column defaults.',
+                                c.seq);
+    END IF;
+    SELECT x.conname, x.contype INTO c FROM pg_constraint x
+     WHERE x.conrelid = rel AND x.contype IN ('p', 'u') AND x.condeferrable
+     ORDER BY x.contype = 'p' DESC, x.conname LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '% "%" of relation "%" is DEFERRABLE',
+                CASE c.contype WHEN 'p' THEN 'primary key' ELSE 'unique constraint' END, c.conname,
+                steward._relation_name(rel)
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = CASE c.contype
+                           WHEN 'p' THEN 'Both layouts are written keyed by the primary key with INSERT ... ON CONFLICT, which PostgreSQL refuses over a deferrable key: every write to the table would fail.'
+                           ELSE 'Both layouts are written with INSERT ... ON CONFLICT (the apply on the key, the backfill on every unique index), which PostgreSQL refuses when a unique constraint it checks is deferrable: the writes to the table or the backfill would fail.' END,
+                  HINT = format('Make the %s NOT DEFERRABLE first (drop it and add it again), then start the migration.',
+                                CASE c.contype WHEN 'p' THEN 'primary key' ELSE 'constraint' END);
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_check_dependents(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    other text; via text;
+BEGIN
+    SELECT tgname INTO other FROM pg_trigger WHERE tgrelid = rel AND NOT tgisinternal LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" has trigger "%": a relayout does not move triggers yet', steward._relation_name(rel), other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop the trigger for the migration and create it again on the table after steward.migration_cleanup (CREATE TRIGGER is refused until then): writes between start and cleanup run without it.';
+    END IF;
+    -- Row-level security, or policies alone (ENABLE ROW LEVEL SECURITY
+    -- and CREATE POLICY are refused until the cleanup, recheck10 N8).
+    IF (SELECT relrowsecurity FROM pg_class WHERE oid = rel) THEN
+        RAISE EXCEPTION 'relation "%" has row-level security enabled: a relayout does not move it or its policies yet', steward._relation_name(rel)
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'The new layout would take the table''s place at the cutover without them.',
+                  HINT = format('To re-layout it, disable row-level security (ALTER TABLE %s DISABLE ROW LEVEL SECURITY) and drop its policies, and recreate them after steward.migration_cleanup (refused until then): meanwhile every role granted privileges on the table reads and writes all its rows.', rel);
+    END IF;
+    SELECT polname INTO other FROM pg_policy WHERE polrelid = rel ORDER BY polname LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" has policy "%": a relayout does not move policies yet', steward._relation_name(rel), other
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Row-level security is disabled on the table, so its policies restrict nothing now; the new layout would take the table''s place at the cutover without them.',
+                  HINT = 'Drop the policies for the migration and create them again on the table after steward.migration_cleanup (CREATE POLICY is refused until then).';
+    END IF;
+    -- Rules stay on the old layout: after the cutover they would rewrite
+    -- the apply's writes to it, and none the application's.
+    SELECT rulename INTO other FROM pg_rewrite WHERE ev_class = rel AND rulename <> '_RETURN' ORDER BY rulename LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" has rule "%": a relayout does not move rules', steward._relation_name(rel), other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop the rule for the migration and create it again on the table after steward.migration_cleanup (CREATE RULE is refused until then): writes between start and cleanup run without it.';
+    END IF;
+    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND confrelid = rel AND contype = 'f' LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" references itself (foreign key "%"): not supported by relayout', steward._relation_name(rel), other
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    -- Objects the cutover redirects run DDL as their owners: the caller
+    -- must own them too; objects it cannot redirect are refused.
+    FOR c IN SELECT DISTINCT v.oid::regclass AS obj, v.relkind, v.relowner
+               FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+               JOIN pg_class v ON v.oid = r.ev_class
+              WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+                AND d.refobjid = rel AND v.oid <> rel
+             UNION
+             SELECT DISTINCT x.conrelid::regclass, 'f'::"char", (SELECT relowner FROM pg_class WHERE oid = x.conrelid)
+               FROM pg_constraint x WHERE x.confrelid = rel AND x.contype = 'f' AND x.conparentid = 0 LOOP
+        IF c.relkind = 'm' THEN
+            RAISE EXCEPTION 'materialized view % depends on relation "%"', c.obj, steward._relation_name(rel)
+                USING ERRCODE = 'feature_not_supported',
+                      HINT = 'Drop it for the migration and recreate it after the cutover.';
+        END IF;
+        IF NOT pg_has_role(c.relowner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of % to re-layout "%"', c.obj, steward._relation_name(rel)
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = CASE WHEN c.relkind = 'f' THEN 'Its foreign key is moved to the new layout at the cutover.'
+                                    ELSE 'The view is redefined on the new layout at the cutover.' END;
+        END IF;
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+                WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = rel) THEN
+        RAISE EXCEPTION 'a function with a SQL-standard body depends on relation "%"', steward._relation_name(rel)
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Recreate it after the cutover; bodies given as strings find the table by name and need nothing.';
+    END IF;
+    PERFORM steward._relayout_check_rowtype(rel, 'start');
+    PERFORM steward._relayout_check_publications(rel);
+    -- Any other object over the tree, its indexes or row types: 2BP01 (a view named as such).
+    SELECT coalesce((SELECT format('%s %s', CASE vc.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END, vc.oid::regclass)
+                       FROM pg_rewrite rw JOIN pg_class vc ON vc.oid = rw.ev_class WHERE d.classid = 'pg_rewrite'::regclass
+                        AND rw.oid = d.objid AND rw.rulename = '_RETURN'), pg_describe_object(d.classid, d.objid, d.objsubid)),
+           CASE WHEN NOT o.is_table THEN pg_describe_object(o.cls, o.oid, 0) END INTO other, via
+      FROM pg_depend d
+      JOIN (SELECT 'pg_class'::regclass AS cls, x::oid AS oid, true AS is_table
+              FROM steward._relayout_tree(rel) x
+            UNION ALL
+            SELECT 'pg_class'::regclass, i.indexrelid, false
+              FROM pg_index i WHERE i.indrelid IN (SELECT x FROM steward._relayout_tree(rel) x)
+            UNION ALL
+            SELECT 'pg_type'::regclass, ty.oid, false FROM pg_class pc JOIN pg_type ty
+                ON pc.reltype IN (ty.oid, ty.typelem)
+             WHERE pc.oid IN (SELECT x FROM steward._relayout_tree(rel) x) AND pc.oid <> rel) o
+        ON d.refclassid = o.cls AND d.refobjid = o.oid
+     WHERE d.deptype = 'n' AND d.classid <> 'pg_publication_rel'::regclass
+       AND NOT (o.is_table AND d.classid IN ('pg_rewrite'::regclass, 'pg_proc'::regclass))
+       AND NOT (d.classid = 'pg_attrdef'::regclass AND d.refobjsubid > 0 AND (SELECT adrelid FROM pg_attrdef WHERE oid = d.objid) = d.refobjid)
+       AND NOT (d.classid = 'pg_constraint'::regclass AND EXISTS (
+                SELECT 1 FROM pg_constraint k
+                 WHERE k.oid = d.objid
+                   AND (k.contype = 'f' OR k.conrelid IN (SELECT x FROM steward._relayout_tree(rel) x))))
+     ORDER BY 1, 2 LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION '% depends on %', other, concat(via || ', which goes with ', format('relation "%s"', steward._relation_name(rel)))
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = 'The cleanup drops the table''s old layout, and could not drop it while another object depends on it.',
+                  HINT = 'Drop it for the migration and make it again after steward.migration_cleanup.';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_check_partitions(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    part regclass;
+    other text;
+    what text;
+    hint text;
+    lost text[] := '{}';
+BEGIN
+    FOR part IN SELECT x FROM steward._relayout_tree(rel) x WHERE x <> rel LOOP
+        what := NULL;
+        -- Triggers (a clone of the table's has tgparentid set) and rules of its own.
+        SELECT y.x INTO what FROM (SELECT format('its own trigger "%s"', tgname) FROM pg_trigger WHERE tgrelid = part AND NOT tgisinternal AND tgparentid = 0
+                                   UNION ALL SELECT format('its own rule "%s"', rulename) FROM pg_rewrite WHERE ev_class = part AND rulename <> '_RETURN') y(x) ORDER BY 1 LIMIT 1;
+        hint := 'Drop it for the migration, and recreate it on the table or its new partitions after steward.migration_cleanup (refused until then): writes between start and cleanup run without it.';
+        IF what IS NULL AND ((SELECT relrowsecurity FROM pg_class WHERE oid = part)
+                             OR EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = part)) THEN
+            what := 'row-level security';
+            hint := 'Disable it for the migration, and enable it on the new partitions after steward.migration_cleanup (refused until then).';
+        END IF;
+        -- Constraints of its own: CHECK not inherited from the table,
+        -- foreign keys, unique, primary and exclusion keys not attached to
+        -- the table's.
+        IF what IS NULL THEN
+            SELECT format('its own %s constraint "%s"', CASE contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key'
+                                                             WHEN 'x' THEN 'exclusion' WHEN 'u' THEN 'unique'
+                                                             ELSE 'primary key' END, conname)
+              INTO what FROM pg_constraint
+             WHERE conrelid = part AND ((contype = 'c' AND coninhcount = 0)
+                                        OR (contype IN ('f', 'u', 'p', 'x') AND conparentid = 0))
+             ORDER BY conname LIMIT 1;
+            hint := 'Declare it on the table (a unique key including the partition key), or drop it first if it is not needed: '
+                    'the new partitions get the table''s constraints only.';
+        END IF;
+        IF what IS NULL THEN
+            SELECT format('its own unique index "%s"', ic.relname) INTO what
+              FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+             WHERE i.indrelid = part AND i.indisunique
+               AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+             ORDER BY ic.relname LIMIT 1;
+        END IF;
+        -- Other tables' foreign keys to it (not the clones of a key to the table).
+        IF what IS NULL THEN
+            SELECT format('a foreign key referencing it ("%s" of %s)', conname, conrelid::regclass) INTO what
+              FROM pg_constraint WHERE confrelid = part AND contype = 'f' AND conparentid = 0
+             ORDER BY conname LIMIT 1;
+            hint := 'Reference the table instead, or drop the foreign key for the migration.';
+        END IF;
+        IF what IS NULL THEN
+            SELECT format('a %s depending on it (%s)', CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END,
+                          v.oid::regclass) INTO what
+              FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = part AND v.oid <> part
+             ORDER BY 1 LIMIT 1;
+            hint := 'Define it on the table, or drop it for the migration and recreate it after the cutover.';
+        END IF;
+        IF what IS NULL AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                                       AND d.refclassid = 'pg_class'::regclass AND d.refobjid = part) THEN
+            what := 'a function with a SQL-standard body depending on it';
+            hint := 'Recreate it after the cutover; bodies given as strings find tables by name and need nothing.';
+        END IF;
+        -- A publication naming the partition (review8 #13) would lose it.
+        IF what IS NULL THEN
+            SELECT format('its own membership in publication "%s"', x.pubname),
+                   format('Publish the table itself instead (ALTER PUBLICATION %I DROP TABLE %s, ADD TABLE %s, with publish_via_partition_root = true).',
+                          x.pubname, part, rel) INTO what, hint
+              FROM pg_publication_rel r JOIN pg_publication x ON x.oid = r.prpubid WHERE r.prrelid = part
+             ORDER BY x.pubname LIMIT 1;
+        END IF;
+        -- pg_steward's own rules and checks on the partition alone.
+        IF what IS NULL THEN
+            SELECT format('its own %s rule on column "%s"', CASE r.kind WHEN 'state' THEN 'state machine' ELSE r.kind END,
+                          r.attname),
+                   CASE r.kind WHEN 'state' THEN format('Attach it to the table instead, or remove it: steward.detach_state_machine(%L, %L).',
+                                                        part::text, r.attname)
+                               ELSE format('Declare it on the table instead, or remove it: steward.untrack(%L, %L).',
+                                           part::text, r.attname) END
+              INTO what, hint
+              FROM steward.column_rules r WHERE r.relid = part ORDER BY r.attname LIMIT 1;
+        END IF;
+        IF what IS NULL THEN
+            SELECT format('its own state check for state "%s"', c.state),
+                   format('Set it on the table instead, or remove it: steward.set_state_check(%L, %L, NULL).',
+                          part::text, c.state)
+              INTO what, hint
+              FROM steward.state_checks c WHERE c.relid = part ORDER BY c.state LIMIT 1;
+        END IF;
+        IF what IS NOT NULL THEN
+            RAISE EXCEPTION 'partition "%" of relation "%" has %: a relayout cannot carry it to the new partitions',
+                    steward._relation_name(part), steward._relation_name(rel), what
+                USING ERRCODE = 'feature_not_supported', HINT = hint;
+        END IF;
+        lost := lost || steward._relayout_partition_losses(rel, part);
+    END LOOP;
+    IF cardinality(lost) > 0 THEN
+        RAISE NOTICE 'the new layout of relation "%" will not have what single partitions have on their own: %',
+                steward._relation_name(rel), array_to_string(lost, ', ')
+            USING HINT = 'Create them on the table now, or on its new partitions after the cleanup, if they are still needed.';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_start(mig text, steps jsonb, user_path text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    body jsonb := steward._relayout_step(steps);
+    what text := 'step 1 (relayout)';
+    rel regclass;
+    k text;
+    spec record;
+    relname name;
+    nsp name;
+    -- The schema by OID: its name is not a regnamespace literal (quoting).
+    nspoid oid;
+    prefix text;
+    parts jsonb;
+BEGIN
+    IF jsonb_array_length(steps) <> 1 THEN
+        RAISE EXCEPTION 'a relayout must be the only step of its migration'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Change columns in a migration of their own, before or after the relayout.';
+    END IF;
+    IF jsonb_typeof(body) <> 'object' THEN
+        RAISE EXCEPTION 'step 1 (relayout) must be an object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM steward._relayout_check_step(body);
+    rel := steward._migration_regclass(body->>'table', user_path);
+    IF rel IS NULL THEN
+        PERFORM steward._require_relation_schema(body->>'table', 'step 1');
+        RAISE EXCEPTION 'relation "%" does not exist (step 1)', steward._relation_name_typed(body->>'table')
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    what := format('step 1 (relayout %s)', rel);
+    spec := steward._relayout_partition_by(body->>'partition_by');
+    PERFORM steward._relayout_check(rel, spec.columns, what);
+    SELECT c.relname, n.nspname, n.oid INTO relname, nsp, nspoid
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel;
+    prefix := coalesce(body->>'partition_prefix', relname);
+    SELECT coalesce(jsonb_agg(to_jsonb(p)), '[]') INTO parts
+      FROM steward._relayout_partitions(body, spec.strategy, prefix, what) p;
+    -- Without a prefix, names default to the table's; a table partitioned
+    -- already holds those, so the first of <table>_v2, _v3, ... whose
+    -- names are all free is taken instead.
+    IF body->>'partition_prefix' IS NULL THEN
+        FOR i IN 2..99 LOOP
+            EXIT WHEN NOT EXISTS (SELECT 1 FROM jsonb_array_elements(parts) x, pg_class c
+                                   WHERE c.relname = x->>'name' AND c.relnamespace = nspoid);
+            prefix := left(relname, 50) || '_v' || i;
+            SELECT coalesce(jsonb_agg(to_jsonb(p)), '[]') INTO parts
+              FROM steward._relayout_partitions(body, spec.strategy, prefix, what) p;
+        END LOOP;
+    END IF;
+    -- Every name the migration will use must be free.
+    FOR k IN SELECT x->>'name' FROM jsonb_array_elements(parts) x
+             UNION ALL SELECT steward._relayout_layout_name(relname, rel, 'new')
+             UNION ALL SELECT steward._relayout_layout_name(relname, rel, 'old') LOOP
+        IF octet_length(k) > 63 OR EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = k
+                                              AND c.relnamespace = nspoid) THEN
+            RAISE EXCEPTION 'relation "%.%" already exists or the name is too long (%)', nsp, k, what
+                USING ERRCODE = 'duplicate_table',
+                      HINT = CASE WHEN k IN (steward._relayout_layout_name(relname, rel, 'new'),
+                                             steward._relayout_layout_name(relname, rel, 'old'))
+                                  THEN format('The relayout names the table''s other layout %I: rename or drop the relation holding that name first.', k)
+                                  ELSE 'Name the partitions with "partition_prefix" or "name".' END;
+        END IF;
+    END LOOP;
+    IF (SELECT count(DISTINCT x->>'name') FROM jsonb_array_elements(parts) x) <> jsonb_array_length(parts) THEN
+        RAISE EXCEPTION 'two partitions of % have the same name', what USING ERRCODE = 'duplicate_table';
+    END IF;
+    FOR k IN SELECT DISTINCT x->>'tablespace' FROM jsonb_array_elements(parts) x WHERE x->>'tablespace' IS NOT NULL LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_tablespace WHERE spcname = k) THEN
+            RAISE EXCEPTION 'tablespace "%" does not exist (%)', k, what USING ERRCODE = 'undefined_object';
+        END IF;
+    END LOOP;
+
+    -- The new partitions are pg_steward's (review10 F13): said when rows
+    -- of the table are stored by another access method now.
+    SELECT string_agg(DISTINCT a.amname, ', ') INTO k
+      FROM steward._relayout_tree(rel) x JOIN pg_class c ON c.oid = x::oid JOIN pg_am a ON a.oid = c.relam
+     WHERE c.relkind = 'r' AND a.amname <> 'steward';
+    IF k IS NOT NULL THEN
+        RAISE NOTICE 'relayout of relation "%" moves its rows from access method "%" to partitions using access method "steward"',
+                steward._relation_name(rel), k
+            USING DETAIL = 'After the cutover the table is pg_steward''s: DROP EXTENSION refuses it until steward.release() gives it back to heap.';
+    END IF;
+
+    PERFORM steward._migration_create(mig, jsonb_build_object(
+        'steps', steps, 'started_by', current_user, 'tables', jsonb_build_array(rel::oid),
+        'table_rows', jsonb_build_array(jsonb_build_object(
+            'migration', mig, 'relid', rel::oid, 'ord', 1, 'table_name', rel::text,
+            'relname', relname) || steward._migration_key_of(rel)),
+        'column_rows', '[]'::jsonb));
+    -- SHARE ROW EXCLUSIVE (what CREATE TRIGGER takes): reads go on.
+    PERFORM steward._migration_locked(mig, '_relayout_expand', 'SHARE ROW EXCLUSIVE',
+        jsonb_build_object('strategy', spec.strategy, 'columns', to_jsonb(spec.columns),
+                           'partitions', parts));
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_references(rel regclass, col text, ref jsonb, what text,
+                                              user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    refrel regclass;
+    other text;
+BEGIN
+    IF jsonb_typeof(ref) = 'string' THEN
+        ref := jsonb_build_object('table', ref);
+    END IF;
+    IF jsonb_typeof(ref) <> 'object' OR NOT ref ? 'table'
+       OR EXISTS (SELECT 1 FROM jsonb_object_keys(ref) x
+                   WHERE x NOT IN ('table', 'column', 'on_delete')) THEN
+        RAISE EXCEPTION '"references" of % must be a table name or {"table", "column", "on_delete"}', what
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    refrel := steward._migration_regclass(ref->>'table', user_path);
+    IF refrel IS NULL THEN
+        PERFORM steward._require_relation_schema(ref->>'table', what);
+        RAISE EXCEPTION 'referenced relation "%" does not exist (%)',
+                steward._relation_name_typed(ref->>'table'), what
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    other := coalesce(ref->>'column',
+                      (SELECT a.attname FROM pg_index i
+                         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                        WHERE i.indrelid = refrel AND i.indisprimary AND i.indnkeyatts = 1));
+    IF other IS NULL OR NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = refrel
+                                       AND a.attname = other AND a.attnum > 0
+                                       AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'referenced column of % not found in relation "%"', what, steward._relation_name(refrel)
+            USING ERRCODE = 'undefined_column',
+                  HINT = 'Name it with "column", or reference a table with a one-column primary key.';
+    END IF;
+    IF lower(coalesce(ref->>'on_delete', 'no action')) NOT IN
+            ('no action', 'restrict', 'cascade', 'set null', 'set default') THEN
+        RAISE EXCEPTION '"on_delete" of % must be no action, restrict, cascade, set null or set default', what
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN jsonb_build_object('fk_table', refrel::oid, 'fk_column', other,
+                              'fk_on_delete', upper(coalesce(ref->>'on_delete', 'no action')),
+                              'fk_name', steward._migration_free_name(rel, format('%s_%s_fkey', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_column_sql(mig text, rel regclass, c jsonb, cord integer,
+                                              old_names text[], old_types text[],
+                                              new_names text[], new_types text[],
+                                              user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    body jsonb := c->'body';
+    what text := c->>'what';
+    col text;
+    e record;
+    nulls numeric;
+BEGIN
+    IF c->>'kind' IN ('pair', 'added') THEN
+        IF body ? 'up' OR c->>'kind' = 'pair' THEN
+            e := steward._migration_expr(rel, coalesce(body->>'up', quote_ident(c->>'old_name')),
+                                         old_names, old_types, c->>'new_type',
+                                         'up expression of ' || what, user_path);
+            c := c || jsonb_build_object('up_sql', e.sql, 'up_params', e.params);
+        END IF;
+        IF body ? 'default' THEN
+            e := steward._migration_expr(rel, body->>'default', '{}', '{}', c->>'new_type',
+                                         'default of ' || what, user_path);
+            c := c || jsonb_build_object('default_sql', e.sql);
+        ELSIF c->>'kind' = 'pair' AND c->>'default_sql' IS NULL AND c->>'old_default' IS NOT NULL THEN
+            -- A type change keeps the column's default, for the new type.
+            BEGIN
+                e := steward._migration_expr(rel, c->>'old_default', '{}', '{}', c->>'new_type',
+                                             format('the default of column "%s" (%s)', c->>'old_name', what),
+                                             user_path);
+            EXCEPTION WHEN datatype_mismatch THEN
+                RAISE EXCEPTION '%', SQLERRM USING ERRCODE = 'datatype_mismatch',
+                    HINT = 'Give the step the new column''s "default" (or "default": "NULL" for none).';
+            END;
+            c := c || jsonb_build_object('default_sql', e.sql);
+        END IF;
+    END IF;
+    IF c->>'kind' = 'pair' OR (c->>'kind' = 'dropped' AND body ? 'down') THEN
+        e := steward._migration_expr(rel, coalesce(body->>'down', quote_ident(c->>'new_name')),
+                                     new_names, new_types, c->>'old_type',
+                                     'down expression of ' || what, user_path);
+        c := c || jsonb_build_object('down_sql', e.sql, 'down_params', e.params);
+    END IF;
+    IF c->>'kind' IN ('pair', 'added') THEN
+        col := c->>'new_name';
+        IF body ? 'not_null' AND jsonb_typeof(body->'not_null') <> 'boolean' THEN
+            RAISE EXCEPTION '"not_null" of % must be true or false', what
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        -- A changed column stays NOT NULL unless the step says otherwise.
+        IF body ? 'not_null' OR (c->>'old_not_null')::boolean THEN
+            IF coalesce((body->>'not_null')::boolean, true) THEN
+                c := c || jsonb_build_object('not_null', true,
+                             'not_null_name', steward._migration_free_name(rel, format('%s_%s_not_null', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
+            END IF;
+        END IF;
+        -- NULLs the default "up" would carry into a NOT NULL column
+        -- (review10 F4): the statistics' estimate, no scan at start.
+        IF (c->>'not_null')::boolean AND c->>'kind' = 'pair' AND NOT body ? 'up'
+           AND NOT (c->>'old_not_null')::boolean THEN
+            SELECT round(s.null_frac * greatest(x.reltuples, 0)) INTO nulls
+              FROM pg_class x JOIN pg_namespace n ON n.oid = x.relnamespace
+              JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = x.relname
+                              AND s.attname = c->>'old_name' AND NOT s.inherited
+             WHERE x.oid = rel;
+            IF nulls > 0 THEN
+                RAISE WARNING 'the statistics of relation "%" estimate % rows with column "%" NULL, which "not_null" of % refuses',
+                              steward._relation_name(rel), nulls, c->>'old_name', what
+                    USING DETAIL = 'The backfill fails on the first such row, and old-shape writes of NULL fail meanwhile (23514).',
+                          HINT = format('Roll back (SELECT steward.migration_rollback(%L);) and give an "up" that maps NULL (coalesce), or fix the rows first.', mig);
+            END IF;
+        END IF;
+        IF body ? 'check' THEN
+            BEGIN
+                e := steward._migration_expr(rel, body->>'check', new_names, new_types,
+                                             'boolean', 'check of ' || what, user_path);
+            EXCEPTION WHEN OTHERS THEN
+                IF NOT body ? 'carried_check' THEN
+                    RAISE;
+                END IF;
+                RAISE EXCEPTION 'check constraint % of column "%" does not fit the new column (%): %',
+                        body->>'carried_check', c->>'old_name', what, SQLERRM
+                    USING ERRCODE = 'dependent_objects_still_exist',
+                          HINT = 'Give the step a "check" over the new shape, or drop the constraint first (ALTER TABLE ... DROP CONSTRAINT).';
+            END;
+            c := c || jsonb_build_object('check_sql', e.sql, 'check_params', e.params,
+                                         'check_name', steward._migration_free_name(rel, format('%s_%s_check', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
+        END IF;
+        IF body ? 'references' THEN
+            c := c || steward._migration_references(rel, col, body->'references', what, user_path);
+        END IF;
+        IF body ? 'unique' THEN
+            c := c || steward._migration_unique(rel, col, body->'unique', what, new_names);
+            c := steward._migration_unique_kept(rel, c);
+        END IF;
+    END IF;
+    RETURN (c - 'body' - 'what' - 'old_not_null') || jsonb_build_object('migration', mig, 'relid', rel::oid,
+                                                                       'ord', cord);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_notice_column_grantees(mig text, rel regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    roles text;
+BEGIN
+    SELECT string_agg(DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END, ', ')
+      INTO roles
+      FROM pg_attribute att CROSS JOIN LATERAL aclexplode(att.attacl) a
+      LEFT JOIN pg_roles r ON r.oid = a.grantee
+     WHERE att.attrelid = rel AND att.attnum > 0 AND NOT att.attisdropped
+       AND a.grantee <> (SELECT relowner FROM pg_class WHERE oid = rel)
+       AND NOT EXISTS (SELECT 1 FROM pg_class pc, aclexplode(pc.relacl) x
+                        WHERE pc.oid = rel AND x.grantee = a.grantee AND x.privilege_type = 'SELECT');
+    IF roles IS NOT NULL THEN
+        RAISE NOTICE 'role(s) % have column privileges on relation "%" but not SELECT on the table: they cannot use the views of migration "%"',
+                     roles, steward._relation_name(rel), mig
+            USING DETAIL = 'The views select every column of the table, and PostgreSQL checks each against the role using a security_invoker view.',
+                  HINT = 'Such roles keep using the table itself: the old shape until complete, the new one after it.';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_recheck(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    action text := arg->>'action';
+    locked boolean := coalesce((arg->>'locked')::boolean, false);
+    r steward.migration_runs := steward._migration_get(mig);
+    relayout boolean := steward._relayout_step(r.steps) IS NOT NULL;
+    t steward.migration_tables;
+    rel regclass;
+    tg name := CASE WHEN relayout THEN 'zz_steward_relayout' ELSE 'zz_steward_migration' END;
+    fn regprocedure := CASE WHEN relayout THEN 'steward._relayout_trigger()'::regprocedure
+                            ELSE 'steward._migration_trigger()'::regprocedure END;
+    state "char";
+    n bigint;
+BEGIN
+    IF relayout THEN
+        -- A layout dropped or changed around the DDL guard: complete
+        -- refuses naming it; cleanup and rollback keep the layout left.
+        PERFORM steward._relayout_require_layouts(mig, action) WHERE action = 'complete';
+        IF NOT (SELECT a.old_alive AND a.new_alive FROM steward._relayout_alive(mig) a) THEN
+            RETURN;
+        END IF;
+    END IF;
+    IF NOT locked THEN
+        IF relayout THEN
+            PERFORM steward._relayout_recheck(mig, action);
+            RETURN;
+        END IF;
+        FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+            n := steward._migration_unfilled(mig, t.relid);
+            IF n > 0 THEN
+                RAISE EXCEPTION 'cannot % migration "%": % rows of relation "%" are written in one shape only',
+                        action, mig, n, steward._relation_name(t.relid)
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          DETAIL = format('They were written since the %s without the migration''s trigger '
+                                          '(its marker column _steward_side is NULL), and the step would lose '
+                                          'what they hold in the other shape.',
+                                          CASE WHEN action = 'complete' THEN 'last validation' ELSE 'switch' END),
+                          HINT = CASE WHEN action = 'complete' THEN format(
+                                     'Run SELECT * FROM steward.migration_validate(%L), '
+                                     'CALL steward.migration_backfill(%L) (it fills them from the old shape), '
+                                     'and validate again.', mig, mig)
+                                 ELSE format(
+                                     'SELECT * FROM ONLY %s WHERE _steward_side IS NULL lists them: set their '
+                                     'columns of both shapes and _steward_side (''n'' or ''o'', the shape they '
+                                     'were written in), then try again.', t.relid) END;
+            END IF;
+        END LOOP;
+        RETURN;
+    END IF;
+
+    FOR rel IN SELECT x FROM steward.migration_tables m, steward._relayout_tree(m.relid) x
+                WHERE m.migration = mig AND m.active AND relayout
+               UNION ALL
+               SELECT m.relid FROM steward.migration_tables m
+                WHERE m.migration = mig AND m.active AND NOT relayout LOOP
+        -- For complete the trigger must also still be the migration's:
+        -- CREATE OR REPLACE TRIGGER (refused by the DDL guard, not around
+        -- it) keeps the name and ENABLE ALWAYS with another function.
+        -- Rollback and cleanup drop it whatever it runs.
+        state := (SELECT CASE WHEN g.tgfoid = fn OR action <> 'complete' THEN g.tgenabled ELSE 'F' END
+                    FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = tg);
+        CONTINUE WHEN state = 'A';
+        RAISE EXCEPTION 'cannot % migration "%": trigger % of relation "%" %', action, mig, tg, steward._relation_name(rel),
+                CASE state WHEN 'D' THEN 'is disabled'
+                           WHEN 'O' THEN 'does not fire under session_replication_role = replica'
+                           WHEN 'R' THEN 'fires only under session_replication_role = replica'
+                           WHEN 'F' THEN 'was replaced by one that runs another function'
+                           ELSE 'is missing' END
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Writes that skipped it since the last validation reached only one '
+                           || CASE WHEN relayout THEN 'layout' ELSE 'shape' END
+                           || ', and the step would lose them.',
+                  HINT = CASE WHEN state IS NULL
+                              THEN format('SELECT * FROM steward.migration_validate(%L) names the rows that differ.', mig)
+                              WHEN state = 'F'
+                              THEN format('SELECT steward.migration_rollback(%L); ends the migration and drops it.', mig)
+                              ELSE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I; then '
+                                          'SELECT * FROM steward.migration_validate(%L) names the rows that differ.',
+                                          rel, tg, mig) END;
+    END LOOP;
+    IF action = 'complete' AND r.phase <> 'dual_written' THEN
+        RAISE EXCEPTION 'migration "%" has not passed validation', mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = r.error,
+                  HINT = format('Run SELECT * FROM steward.migration_validate(%L); and fix what it reports.', mig);
+    END IF;
+    IF relayout AND action <> 'complete' AND r.failed THEN
+        PERFORM steward._relayout_recheck(mig, action);
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_identity_back(mig text, t steward.migration_tables)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cur oid := (SELECT i.indexrelid FROM pg_index i JOIN pg_class k ON k.oid = i.indrelid
+                 WHERE i.indrelid = t.relid AND i.indisreplident AND k.relreplident = 'i');
+    key name := steward._migration_identity_new_key(mig, t.relid, cur);
+    old name;
+    tbl text;
+BEGIN
+    IF NOT steward._migration_identity_carried(mig, t.relid, cur, true) THEN
+        RETURN;
+    END IF;
+    SELECT x.relname INTO old
+      FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+     WHERE i.indrelid = t.relid AND i.indexrelid <> cur
+       AND (SELECT k.follower FROM steward._migration_identity_key(mig, t.relid, i.indexrelid, true) k) = key
+     ORDER BY x.relname = t.replica_identity DESC, i.indexrelid LIMIT 1;
+    IF FOUND THEN
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s REPLICA IDENTITY USING INDEX %I',
+                                                        t.relid, old));
+        RETURN;
+    END IF;
+    PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s REPLICA IDENTITY DEFAULT', t.relid));
+    -- The statements name the table and columns as the rollback leaves them.
+    tbl := (SELECT format('%I.%I', n.nspname, t.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.oid = t.relid);
+    RAISE WARNING 'the replica identity of relation "%" is DEFAULT now: no unique index over the columns of index "%" is left',
+            steward._relation_name(tbl), t.replica_identity
+        USING DETAIL = format('Migration "%s" moved the identity from that index to a key of the new shape at complete, '
+                              'which the rollback drops; the index is gone, or has another definition under its name.', mig),
+              HINT = format('To make that key the identity again: CREATE UNIQUE INDEX %I ON %s (%s); '
+                            'ALTER TABLE %s REPLICA IDENTITY USING INDEX %I;',
+                            steward._migration_free_name(t.relid, t.replica_identity), tbl,
+                            (SELECT string_agg(quote_ident(coalesce(c.old_name, a.attname)), ', ' ORDER BY k.ord)
+                               FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY k(n, ord)
+                               JOIN pg_attribute a ON a.attrelid = t.relid AND a.attnum = k.n
+                               LEFT JOIN steward.migration_columns c
+                                      ON c.migration = mig AND c.relid = t.relid AND c.kind IN ('pair', 'renamed')
+                                     AND c.switched_new = a.attname
+                              WHERE i.indexrelid = cur),
+                            tbl, steward._migration_free_name(t.relid, t.replica_identity));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_check_owners(mig text, relids jsonb)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    owner regrole;
+    others text;
+BEGIN
+    -- The shapes' schemas are made as the first table's owner
+    -- (_migration_expand), who needs CREATE on the database (recheck10 N6).
+    owner := (SELECT c.relowner::regrole FROM pg_class c WHERE c.oid = (relids->>0)::oid);
+    IF NOT has_database_privilege(owner::oid, current_database(), 'CREATE') THEN
+        RAISE EXCEPTION 'role "%" cannot create the schemas of migration "%"', pg_get_userbyid(owner), mig
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('A column migration creates the schemas "%s" and "%s" (the views of the new and old shapes) as the owner of relation "%s", which needs CREATE on database "%s".',
+                                  mig, mig || '_old', steward._relation_name((relids->>0)::oid), current_database()),
+                  HINT = format('GRANT CREATE ON DATABASE %I TO %s (as the database''s owner or a superuser), then start the migration again.',
+                                current_database(), owner);
+    END IF;
+    -- Each table's views are made as its owner in those schemas, where
+    -- only the first table's owner (and roles with its rights) can create
+    -- (review12 R12-10): tables of other owners are refused.
+    SELECT string_agg(format('%s (owner %s)', c.oid::regclass, c.relowner::regrole), ', ' ORDER BY j.ord)
+      INTO others
+      FROM jsonb_array_elements_text(relids) WITH ORDINALITY j(relid, ord)
+      JOIN pg_class c ON c.oid = j.relid::oid
+     WHERE NOT pg_has_role(c.relowner, owner, 'USAGE');
+    IF others IS NOT NULL THEN
+        RAISE EXCEPTION 'column migration "%" changes tables of more than one owner', mig
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = format('The schemas %I and %I are created as %s (the owner of %s), and each table''s views in them as the table''s owner, who cannot create there: %s.',
+                                  mig, mig || '_old', owner, (relids->>0)::oid::regclass, others),
+                  HINT = format('Migrate the tables of each owner in a migration of their own, or give them one owner first (ALTER TABLE ... OWNER TO %s).',
+                                owner);
+    END IF;
+END
+$$;

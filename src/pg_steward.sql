@@ -83,6 +83,9 @@ $$;
 -- refuses before its schema (NULL, more than three parts, or a database
 -- other than the current one: 42601 / 0A000) returns too, so the caller's
 -- cast raises core's error rather than a 3F000 naming the wrong part.
+-- PUBLIC may call it (codereview12 Q5): the migration functions that call
+-- it run as their caller, and it tells only whether a schema exists, as
+-- pg_namespace tells anyone.
 CREATE FUNCTION steward._require_relation_schema(relname text, what text)
 RETURNS void
 LANGUAGE plpgsql STABLE

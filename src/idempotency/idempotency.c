@@ -1131,7 +1131,7 @@ report_leftover_keys(int elevel, text *scope, Oid owner, uint64 n)
 			(errmsg_plural("deleted %llu idempotency key of scope \"%s\" that had no scope row",
 						   "deleted %llu idempotency keys of scope \"%s\" that had no scope row",
 						   n, (unsigned long long) n, text_to_cstring(scope)),
-			 errdetail("The scope was created for role \"%s\".  Keys without their scope's row in steward.idempotency_scopes (left by a restore of steward.idempotency_keys alone, or a manual delete of the row) belong to nobody: they are not served to the new owner.",
+			 errdetail("The scope was created for role \"%s\". Keys without their scope's row in steward.idempotency_scopes (left by a restore of steward.idempotency_keys alone, or a manual delete of the row) belong to nobody: they are not served to the new owner.",
 					   owner_name ? owner_name : "?")));
 }
 

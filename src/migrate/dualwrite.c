@@ -94,7 +94,7 @@ typedef struct MigCol
 	Expr	   *down;			/* new shape -> old_att, or NULL */
 	char	   *up_what;
 	char	   *down_what;
-	char	   *label;			/* "<table>.<new-shape name>", for errors */
+	char	   *label;			/* column "<new-shape name>" of relation "<table>", for errors */
 	bool		not_null;		/* the step's "not_null": up may not give NULL */
 } MigCol;
 
@@ -259,7 +259,8 @@ read_migration_columns(Relation rel, MemoryContext cxt, char **name, bool *switc
 			"       CASE WHEN r.phase = 'switched' THEN c.switched_new ELSE c.expand_new END,"
 			"       c.up_sql, steward._migration_physical(r.name, t.relid, 'old', c.up_params),"
 			"       c.down_sql, steward._migration_physical(r.name, t.relid, 'new', c.down_params),"
-			"       pg_catalog.format('%s.%s', t.relid, coalesce(c.new_name, c.old_name)),"
+			"       pg_catalog.format('column \"%s\" of relation \"%s\"', coalesce(c.new_name, c.old_name),"
+			"                         (SELECT x.relname FROM pg_catalog.pg_class x WHERE x.oid = t.relid)),"
 			"       c.not_null"
 			"  FROM steward.migration_tables t"
 			"  JOIN steward.migration_runs r ON r.name = t.migration"
@@ -857,11 +858,8 @@ steward_refuse_triggers_after_dual_write(Oid relid, const char *migration)
 		if (!t->tgisinternal && steward_fires_after_dual_write(t->tgname, t->tgtype))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("trigger %s of %s would fire after the dual-write trigger of migration \"%s\"",
-							quote_identifier(t->tgname),
-							quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-													   RelationGetRelationName(rel)),
-							migration),
+					 errmsg("trigger \"%s\" of relation \"%s\" would fire after the dual-write trigger of migration \"%s\"",
+							t->tgname, RelationGetRelationName(rel), migration),
 					 errdetail("PostgreSQL fires BEFORE ROW triggers in name order, and its name sorts "
 							   "after \"%s\": what it changes in a row would not reach the "
 							   "row's other shape.", STEWARD_DUAL_WRITE_TRIGGER),

@@ -1496,10 +1496,11 @@ steward_migration_lock_related(PG_FUNCTION_ARGS)
 	if (!relation_related_to(relid, related))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("steward._migration_lock_related locks only a view on %s or a table whose foreign key references it",
-						DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(relid)))),
-				 errdetail("%s is neither.",
-						   DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(related)))),
+				 errmsg("steward._migration_lock_related locks only a view on relation \"%s\" or a table whose foreign key references it",
+						get_rel_name(relid)),
+				 get_rel_name(related) != NULL ?
+				 errdetail("Relation \"%s\" is neither.", get_rel_name(related)) :
+				 errdetail("Relation with OID %u does not exist.", related),
 				 errhint("Use steward.migration_backfill and the other migration functions.")));
 	if (!steward_migrate_called_from_own_code())
 		steward_migrate_refuse_direct_call("steward._migration_lock_related", "a lock");

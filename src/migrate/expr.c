@@ -531,7 +531,7 @@ check_migration_owner(Oid relid, const char *fn)
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("must be owner of relation %s", get_rel_name(relid)),
+				 errmsg("must be owner of table %s", get_rel_name(relid)),
 				 errhint("%s is internal to the migrations of a table, which only its owner "
 						 "(or a member of the owner's role) runs: steward.migration_start().",
 						 fn)));

@@ -217,7 +217,7 @@ parse_index_statement(const char *sql, Oid relid)
 			RangeVarGetRelid(stmt->relation, NoLock, true) != relid)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the index statement is not a concurrent build on relation %s",
+					 errmsg("the index statement is not a concurrent build on relation \"%s\"",
 							get_rel_name(relid))));
 	}
 	else if (IsA(raw->stmt, DropStmt))
@@ -234,7 +234,7 @@ parse_index_statement(const char *sql, Oid relid)
 		if (OidIsValid(idx) && IndexGetRelation(idx, true) != relid)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("index %s is not an index of relation %s",
+					 errmsg("index \"%s\" is not an index of relation \"%s\"",
 							get_rel_name(idx), get_rel_name(relid))));
 	}
 	else
@@ -362,7 +362,7 @@ steward_migration_index_check(PG_FUNCTION_ARGS)
 			if (elem->name != NULL && get_attnum(relid, elem->name) == InvalidAttrNumber)
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_COLUMN),
-						 errmsg("column \"%s\" does not exist in relation %s",
+						 errmsg("column \"%s\" of relation \"%s\" does not exist",
 								elem->name, get_rel_name(relid))));
 		}
 	}
@@ -704,7 +704,7 @@ drop_cancelled_build(IndexJob *job, bool valid_too)
 					(errmsg("dropped index \"%s\": its build finished after its caller was cancelled", name)));
 		else
 			ereport(LOG,
-					(errmsg("dropped INVALID index \"%s\" left by a cancelled build", name)));
+					(errmsg("dropped invalid index \"%s\" left by a cancelled build", name)));
 	}
 }
 

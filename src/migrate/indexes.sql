@@ -405,7 +405,7 @@ BEGIN
         IF idx IS NOT NULL AND NOT (SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = idx) THEN
             RAISE EXCEPTION 'relation "%" already exists (%)', body->>'name', what
                 USING ERRCODE = 'duplicate_table',
-                      DETAIL = format('%s is an INVALID index, left by a failed or cancelled CREATE INDEX CONCURRENTLY.', idx),
+                      DETAIL = format('Index "%s" is not valid: a failed or cancelled CREATE INDEX CONCURRENTLY left it.', steward._relation_name(idx)),
                       HINT = format('Drop it first: DROP INDEX CONCURRENTLY %s;', idx);
         END IF;
         RAISE EXCEPTION 'relation "%" already exists (%)', body->>'name', what
@@ -569,7 +569,7 @@ BEGIN
         RAISE EXCEPTION '"%" is not a table', steward._relation_name(rel) USING ERRCODE = 'wrong_object_type';
     END IF;
     IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
-        RAISE EXCEPTION 'must be owner of table %', rel
+        RAISE EXCEPTION 'must be owner of table %', steward._relation_name(rel)
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'Only the owner of a table may migrate it.';
     END IF;
@@ -622,7 +622,7 @@ BEGIN
     IF s.state = 'building' THEN
         PERFORM steward._migration_record('index', mig, jsonb_build_object(
             'step', stepno, 'state', 'failed',
-            'error', format('build of index %s was interrupted (cancelled, or its session ended) before it finished',
+            'error', format('build of index "%s" was interrupted (cancelled, or its session ended) before it finished',
                             s.index_name)));
     END IF;
     IF idx IS NULL OR (SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = idx) THEN
@@ -631,13 +631,13 @@ BEGIN
     idxname := idx::text;
     err := steward._migration_index_run(s.relid, idx, format('DROP INDEX CONCURRENTLY %s', idxname));
     IF err IS NOT NULL THEN
-        RETURN format('INVALID index %s left by a failed build could not be dropped: %s', idxname, err);
+        RETURN format('invalid index "%s" left by a failed build could not be dropped: %s', s.index_name, err);
     END IF;
     PERFORM steward._migration_record('index', mig, jsonb_build_object(
         'step', stepno, 'add_invalid_dropped', 1));
-    RAISE NOTICE 'dropped INVALID index "%" left by a failed or cancelled build (migration "%", step %)',
+    RAISE NOTICE 'dropped invalid index "%" left by a failed or cancelled build (migration "%", step %)',
         s.index_name, mig, stepno;
-    RETURN format('INVALID index %s left by a failed or cancelled build was dropped', idxname);
+    RETURN format('invalid index "%s" left by a failed or cancelled build was dropped', s.index_name);
 END
 $$;
 
@@ -698,7 +698,7 @@ BEGIN
         RETURN;
     END IF;
     cleanup := steward._migration_index_drop_invalid(mig, stepno);
-    err := format('build of index %s failed: %s', s.index_name, coalesce(err, 'the index is not valid'))
+    err := format('build of index "%s" failed: %s', s.index_name, coalesce(err, 'the index is not valid'))
            || coalesce('; ' || cleanup, '');
     PERFORM steward._migration_record('index', mig, jsonb_build_object(
         'step', stepno, 'state', 'failed', 'build_finished_at', clock_timestamp(), 'error', err));
@@ -833,7 +833,7 @@ BEGIN
             idx := steward._migration_index_oid(s.relid, s.index_name);
             IF idx IS NULL THEN
                 results := results || jsonb_build_object('check', format('unused %s', s.index_name),
-                    'passed', false, 'detail', format('index %s no longer exists', s.index_name));
+                    'passed', false, 'detail', format('index "%s" does not exist', s.index_name));
                 CONTINUE;
             END IF;
             BEGIN

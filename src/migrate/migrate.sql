@@ -870,6 +870,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     lost text;
+    lost_kinds text;
 BEGIN
     SELECT string_agg(format('foreign key %I of %s', k.conname, k.conrelid::regclass), ', '
                       ORDER BY k.conname)
@@ -894,10 +895,12 @@ BEGIN
                   DETAIL = 'The migration drops the old column at cleanup, and with it the sequences it owns.',
                   HINT = 'Detach it first (ALTER SEQUENCE ... OWNED BY NONE) and attach it to the new column after the switch.';
     END IF;
-    SELECT string_agg(x.what, ', ' ORDER BY x.what) INTO lost
+    SELECT string_agg(x.what, ', ' ORDER BY x.what),
+           string_agg(DISTINCT x.drop_with, ' or ' ORDER BY x.drop_with) INTO lost, lost_kinds
       FROM (SELECT format('%s constraint %I',
                           CASE k.contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key'
-                                         WHEN 'u' THEN 'unique' ELSE 'exclusion' END, k.conname) AS what
+                                         WHEN 'u' THEN 'unique' ELSE 'exclusion' END, k.conname) AS what,
+                   'ALTER TABLE ... DROP CONSTRAINT' AS drop_with
               FROM pg_constraint k
              WHERE k.conrelid = rel AND k.contype IN ('c', 'f', 'u', 'x')
                AND attnum = ANY (k.conkey)
@@ -905,7 +908,7 @@ BEGIN
                AND NOT (k.contype = 'f' AND body ? 'references')
                AND NOT (k.contype IN ('u', 'x') AND body ? 'unique')
             UNION ALL
-            SELECT format('unique index %I', ic.relname)
+            SELECT format('unique index %I', ic.relname), 'DROP INDEX'
               FROM pg_depend d
               JOIN pg_index i ON i.indexrelid = d.objid
               JOIN pg_class ic ON ic.oid = i.indexrelid
@@ -918,7 +921,7 @@ BEGIN
         RAISE EXCEPTION '% would drop the % of column "%" of relation "%" at cleanup', what, lost, col, steward._relation_name(rel)
             USING ERRCODE = 'dependent_objects_still_exist',
                   DETAIL = 'The new column gets the constraints its step names, the column''s one CHECK over it alone, its one simple foreign key and its one single-column UNIQUE constraint; the old column goes at cleanup with the others.',
-                  HINT = 'Name them in the step ("check", "references", "unique", over the new shape), or drop them first (ALTER TABLE ... DROP CONSTRAINT) if the new column should not have them.';
+                  HINT = format('Name them in the step ("check", "references", "unique", over the new shape), or drop them first (%s) if the new column should not have them.', lost_kinds);
     END IF;
     -- The step's key compares with the new column's collation, the old
     -- column's (_migration_collate_clause): a unique index of the column
@@ -1302,7 +1305,7 @@ BEGIN
     IF other IS NULL OR NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = refrel
                                        AND a.attname = other AND a.attnum > 0
                                        AND NOT a.attisdropped) THEN
-        RAISE EXCEPTION 'referenced column of % not found in %', what, refrel
+        RAISE EXCEPTION 'referenced column of % not found in relation "%"', what, steward._relation_name(refrel)
             USING ERRCODE = 'undefined_column',
                   HINT = 'Name it with "column", or reference a table with a one-column primary key.';
     END IF;
@@ -1477,8 +1480,8 @@ BEGIN
                               AND s.attname = c->>'old_name' AND NOT s.inherited
              WHERE x.oid = rel;
             IF nulls > 0 THEN
-                RAISE WARNING 'the statistics of % estimate % rows with column "%" NULL, which "not_null" of % refuses',
-                              rel, nulls, c->>'old_name', what
+                RAISE WARNING 'the statistics of relation "%" estimate % rows with column "%" NULL, which "not_null" of % refuses',
+                              steward._relation_name(rel), nulls, c->>'old_name', what
                     USING DETAIL = 'The backfill fails on the first such row, and old-shape writes of NULL fail meanwhile (23514).',
                           HINT = format('Roll back (SELECT steward.migration_rollback(%L);) and give an "up" that maps NULL (coalesce), or fix the rows first.', mig);
             END IF;
@@ -1728,10 +1731,10 @@ BEGIN
     -- (_migration_expand), who needs CREATE on the database (recheck10 N6).
     owner := (SELECT c.relowner::regrole FROM pg_class c WHERE c.oid = (relids->>0)::oid);
     IF NOT has_database_privilege(owner::oid, current_database(), 'CREATE') THEN
-        RAISE EXCEPTION 'role % cannot create the schemas of migration "%"', owner, mig
+        RAISE EXCEPTION 'role "%" cannot create the schemas of migration "%"', pg_get_userbyid(owner), mig
             USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('A column migration creates the schemas %I and %I (the views of the new and old shapes) as the owner of %s, which needs CREATE on database %I.',
-                                  mig, mig || '_old', (relids->>0)::oid::regclass, current_database()),
+                  DETAIL = format('A column migration creates the schemas "%s" and "%s" (the views of the new and old shapes) as the owner of relation "%s", which needs CREATE on database "%s".',
+                                  mig, mig || '_old', steward._relation_name((relids->>0)::oid), current_database()),
                   HINT = format('GRANT CREATE ON DATABASE %I TO %s (as the database''s owner or a superuser), then start the migration again.',
                                 current_database(), owner);
     END IF;
@@ -1893,8 +1896,8 @@ BEGIN
             IF state IN ('55P03', '40P01', '40001', '57014') THEN
                 RAISE;
             END IF;
-            RAISE EXCEPTION 'the up expression of %.% in migration "%" fails on a row of the table: %',
-                    c.relid, quote_ident(c.new_name), mig, msg
+            RAISE EXCEPTION 'the up expression of column "%" of relation "%" in migration "%" fails on a row of the table: %',
+                    c.new_name, steward._relation_name(c.relid), mig, msg
                 USING ERRCODE = state,
                       DETAIL = 'migration_start evaluated it once, as the dual-write trigger evaluates it at every write of the table from start on (as the table''s owner, settings pinned, row_security off): the application''s writes would fail the same way.'
                                || coalesce(' ' || nullif(detail, ''), ''),
@@ -2090,7 +2093,7 @@ BEGIN
                                    'the tables (ALTER TABLE ... NO INHERIT) and migrate each on its own.' END;
     END IF;
     IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
-        RAISE EXCEPTION 'must be owner of table %', rel
+        RAISE EXCEPTION 'must be owner of table %', steward._relation_name(rel)
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'Only the owner of a table may migrate it.';
     END IF;
@@ -2355,8 +2358,8 @@ BEGIN
        AND NOT EXISTS (SELECT 1 FROM pg_class pc, aclexplode(pc.relacl) x
                         WHERE pc.oid = rel AND x.grantee = a.grantee AND x.privilege_type = 'SELECT');
     IF roles IS NOT NULL THEN
-        RAISE NOTICE 'role(s) % have column privileges on % but not SELECT on the table: they cannot use the views of migration "%"',
-                     roles, rel, mig
+        RAISE NOTICE 'role(s) % have column privileges on relation "%" but not SELECT on the table: they cannot use the views of migration "%"',
+                     roles, steward._relation_name(rel), mig
             USING DETAIL = 'The views select every column of the table, and PostgreSQL checks each against the role using a security_invoker view.',
                   HINT = 'Such roles keep using the table itself: the old shape until complete, the new one after it.';
     END IF;
@@ -2709,7 +2712,7 @@ BEGIN
                       HINT = steward._migration_identity_hint(rel, f);
         END IF;
         IF NOT pg_has_role(p.pubowner, 'USAGE') THEN
-            RAISE EXCEPTION 'must be owner of publication % to migrate %', quote_ident(p.pubname), rel
+            RAISE EXCEPTION 'must be owner of publication % to migrate "%"', quote_ident(p.pubname), steward._relation_name(rel)
                 USING ERRCODE = 'insufficient_privilege',
                       DETAIL = 'The migration gives the table a column list in the publication at start, complete, '
                                'cleanup and rollback, so that its subscribers receive the columns they have.';
@@ -2895,13 +2898,13 @@ BEGIN
             WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
                 PERFORM set_config('lock_timeout', saved, true);
-                RAISE EXCEPTION 'cannot backfill row (%)=(%) of %: %',
+                RAISE EXCEPTION 'cannot backfill row (%)=(%) of relation "%": %',
                     (SELECT string_agg(format('%I', c), ', ' ORDER BY i)
                        FROM unnest(t.key_columns) WITH ORDINALITY u(c, i)),
-                    array_to_string(k, ', '), tbl, msg
+                    array_to_string(k, ', '), steward._relation_name(tbl), msg
                     USING ERRCODE = code,
                           DETAIL = concat_ws(' ', nullif(detail, ''),
-                                             format('Migration "%s" computes the new columns of each row of %s from its "up" expressions (and checks their constraints).', mig, tbl)),
+                                             format('Migration "%s" computes the new columns of each row of relation "%s" from its "up" expressions (and checks their constraints).', mig, steward._relation_name(tbl))),
                           HINT = format('Fix that row (an UPDATE of it in the old shape computes its new columns again) and run CALL steward.migration_backfill(%L) again, '
                                         'or roll back (SELECT steward.migration_rollback(%L);) and start with an "up" that handles it.', mig, mig);
         END;
@@ -3674,8 +3677,8 @@ BEGIN
         FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
             n := steward._migration_unfilled(mig, t.relid);
             IF n > 0 THEN
-                RAISE EXCEPTION 'cannot % migration "%": % rows of % are written in one shape only',
-                        action, mig, n, t.relid
+                RAISE EXCEPTION 'cannot % migration "%": % rows of relation "%" are written in one shape only',
+                        action, mig, n, steward._relation_name(t.relid)
                     USING ERRCODE = 'object_not_in_prerequisite_state',
                           DETAIL = format('They were written since the %s without the migration''s trigger '
                                           '(its marker column _steward_side is NULL), and the step would lose '
@@ -4377,8 +4380,8 @@ BEGIN
     -- The statements name the table and columns as the rollback leaves them.
     tbl := (SELECT format('%I.%I', n.nspname, t.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE c.oid = t.relid);
-    RAISE WARNING 'the replica identity of % is DEFAULT now: no unique index over the columns of index "%" is left',
-            tbl, t.replica_identity
+    RAISE WARNING 'the replica identity of relation "%" is DEFAULT now: no unique index over the columns of index "%" is left',
+            steward._relation_name(tbl), t.replica_identity
         USING DETAIL = format('Migration "%s" moved the identity from that index to a key of the new shape at complete, '
                               'which the rollback drops; the index is gone, or has another definition under its name.', mig),
               HINT = format('To make that key the identity again: CREATE UNIQUE INDEX %I ON %s (%s); '

@@ -981,12 +981,35 @@ guarded_by_table_of(Oid catalog, const char *sql, int nargs, Oid *argtypes, Datu
 		guarded_by(table, false, false, false, m);
 }
 
-/* The schema-qualified name of a relation, for messages. */
+/* The schema-qualified name of a relation, for SQL in a HINT. */
 static char *
 qualified_name(Oid relid)
 {
 	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 									  get_rel_name(relid));
+}
+
+/*
+ * A name as a message prints it: inside double quotes, as it is, never
+ * quoted again (the error style guide; core's relation "t").
+ */
+static char *
+quoted_ident(const char *name)
+{
+	return psprintf("\"%s\"", name);
+}
+
+/*
+ * A relation's name as a message prints it: without its schema, inside
+ * double quotes, as core does (column "c" of relation "t"); its OID when
+ * it is gone.
+ */
+static char *
+quoted_relation(Oid relid)
+{
+	char	   *name = get_rel_name(relid);
+
+	return name != NULL ? quoted_ident(name) : psprintf("%u", relid);
 }
 
 #define GUARD_HINT "Complete and clean up the migration, or roll it back, first " \
@@ -1011,9 +1034,9 @@ guard_partition_cmd(AlterTableStmt *stmt, AlterTableCmd *cmd)
 				(errcode(ERRCODE_OBJECT_IN_USE),
 				 attach ?
 				 errmsg("cannot attach a partition to %s while migration \"%s\" re-layouts %s",
-						qualified_name(parent), m.name, qualified_name(m.table)) :
+						quoted_relation(parent), m.name, quoted_relation(m.table)) :
 				 errmsg("cannot detach a partition from %s while migration \"%s\" re-layouts %s",
-						qualified_name(parent), m.name, qualified_name(m.table)),
+						quoted_relation(parent), m.name, quoted_relation(m.table)),
 				 attach ?
 				 errdetail("The attached rows would be in one layout only: the other layout's "
 						   "cleanup or a rollback would lose them.") :
@@ -1028,7 +1051,7 @@ guard_partition_cmd(AlterTableStmt *stmt, AlterTableCmd *cmd)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_IN_USE),
 					 errmsg("cannot attach %s as a partition while migration \"%s\" re-layouts it",
-							qualified_name(part), m.name),
+							quoted_relation(part), m.name),
 					 errdetail("The migration renames and then drops one of the table's layouts, "
 							   "and the partition with it."),
 					 errhint(GUARD_HINT)));
@@ -1169,8 +1192,8 @@ static const GuardMsg GM_alter = {
 static const GuardMsg GM_change_column = {
 	NULL,
 	NULL,
-	gettext_noop("cannot change column %s of %s while migration \"%s\" changes it"),
-	gettext_noop("cannot change column %s of %s while migration \"%s\" changes %s")};
+	gettext_noop("cannot change column %s of relation %s while migration \"%s\" changes it"),
+	gettext_noop("cannot change column %s of relation %s while migration \"%s\" changes %s")};
 
 static const GuardMsg GM_enable_update_rule = {
 	NULL,
@@ -1397,8 +1420,8 @@ static const GuardMsg GM_foreign_key_other_owner = {
 static const GuardMsg GM_foreign_key_dropped = {
 	NULL,
 	NULL,
-	gettext_noop("cannot add a foreign key referencing column \"%s\" of %s while migration \"%s\" changes it"),
-	gettext_noop("cannot add a foreign key referencing column \"%s\" of %s while migration \"%s\" changes %s")};
+	gettext_noop("cannot add a foreign key referencing column \"%s\" of relation %s while migration \"%s\" changes it"),
+	gettext_noop("cannot add a foreign key referencing column \"%s\" of relation %s while migration \"%s\" changes %s")};
 
 static const GuardMsg GM_unique_index = {
 	gettext_noop("cannot create a unique or exclusion index on %s while migration \"%s\" re-layouts it"),
@@ -1426,8 +1449,8 @@ guard_refuse(const GuardedBy *m, Oid relid, const GuardMsg *msg, const char *nam
 	bool		it = relid == m->table;
 	const char *fmt = m->relayout ? (it ? msg->relayout_it : msg->relayout_other) :
 		(it ? msg->change_it : msg->change_other);
-	char	   *rel = qualified_name(relid);
-	char	   *table = qualified_name(m->table);
+	char	   *rel = quoted_relation(relid);
+	char	   *table = quoted_relation(m->table);
 
 	/* A case the table leaves out: the other form of the kind, then any. */
 	if (fmt == NULL)
@@ -1596,7 +1619,7 @@ guard_trigger_after_dual_write(Oid rel, const char *tgname, int16 tgtype)
 		return;
 	guarded_by(rel, false, false, false, &m);
 	if (m.name != NULL && !m.relayout)
-		guard_refuse(&m, rel, &GM_trigger_after_dual_write, quote_identifier(tgname),
+		guard_refuse(&m, rel, &GM_trigger_after_dual_write, quoted_ident(tgname),
 					 gettext_noop("PostgreSQL fires BEFORE ROW triggers in name order, and its "
 								  "name sorts after \"zz_steward_migration\": what it changes in a "
 								  "row would not reach the row's other shape."),
@@ -1659,7 +1682,7 @@ guard_replica_index_dropped(const GuardedBy *m, Oid rel, Oid index)
 							  _("The index covers column %s, the migration's new one until cleanup, "
 								"which a rollback drops with the index: the table's replica identity "
 								"would then name no index, as NOTHING."),
-							  quote_identifier(att)),
+							  quoted_ident(att)),
 					 gettext_noop("An index over columns both shapes have may be the replica identity "
 								  "meanwhile; or set it after the cleanup."));
 	}
@@ -1915,7 +1938,7 @@ guard_alter_any_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
 			 */
 			if (migration_trigger(cmd->name))
 				guard_refuse(m, rel, cmd->name == NULL ? &GM_enable_all_triggers : &GM_enable_trigger,
-							 cmd->name == NULL ? NULL : quote_identifier(cmd->name),
+							 cmd->name == NULL ? NULL : quoted_ident(cmd->name),
 							 gettext_noop("ENABLE TRIGGER makes a trigger fire on origin writes only; the "
 							 "migration's triggers are ENABLE ALWAYS, so that writes in "
 							 "session_replication_role = replica (a subscriber's apply) reach "
@@ -1930,7 +1953,7 @@ guard_alter_any_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
 		case AT_DisableTrigUser:
 			if (migration_trigger(cmd->name))
 				guard_refuse(m, rel, cmd->name == NULL ? &GM_disable_all_triggers : &GM_disable_trigger,
-							 cmd->name == NULL ? NULL : quote_identifier(cmd->name),
+							 cmd->name == NULL ? NULL : quoted_ident(cmd->name),
 							 TRIGGER_DETAIL, gettext_noop("DISABLE TRIGGER name disables a trigger "
 														  "of your own meanwhile."));
 			return true;
@@ -2043,13 +2066,13 @@ guard_alter_column_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
 		case AT_DropIdentity:
 		case AT_DropExpression:
 			if (cmd->name != NULL && any_migrated(m, list_make1(cmd->name)))
-				guard_refuse(m, rel, &GM_change_column, quote_identifier(cmd->name), NULL, NULL);
+				guard_refuse(m, rel, &GM_change_column, quoted_ident(cmd->name), NULL, NULL);
 			break;
 		case AT_EnableRule:
 		case AT_EnableAlwaysRule:
 		case AT_EnableReplicaRule:
 			if (is_update_rule(rel, cmd->name))
-				guard_refuse(m, rel, &GM_enable_update_rule, quote_identifier(cmd->name),
+				guard_refuse(m, rel, &GM_enable_update_rule, quoted_ident(cmd->name),
 							 UPDATE_RULE_DETAIL, gettext_noop("Enable the rule after the cleanup."));
 			break;
 		case AT_AddConstraint:
@@ -2065,7 +2088,7 @@ guard_alter_column_cmd(const GuardedBy *m, Oid rel, AlterTableCmd *cmd)
 		case AT_AlterConstraint:
 			if (cmd->name != NULL && constraint_migrated(m, rel, cmd->name))
 				guard_refuse(m, rel, cmd->subtype == AT_DropConstraint ?
-							 &GM_drop_constraint : &GM_alter_constraint, quote_identifier(cmd->name),
+							 &GM_drop_constraint : &GM_alter_constraint, quoted_ident(cmd->name),
 							 gettext_noop("It covers a column of the migration, which carries it "
 										  "to the new column: the change would reach one shape "
 										  "only."), NULL);
@@ -2244,7 +2267,7 @@ guard_shape_view_alter(Oid rel, AlterTableStmt *stmt)
 						 NULL);
 		else if ((cmd->subtype == AT_ColumnDefault || cmd->subtype == AT_CookedColumnDefault) &&
 				 cmd->name != NULL && any_migrated(&m, list_make1(cmd->name)))
-			guard_refuse(&m, rel, &GM_view_default, quote_identifier(cmd->name),
+			guard_refuse(&m, rel, &GM_view_default, quoted_ident(cmd->name),
 						 gettext_noop("A migrated column's default on the views tells the dual-write "
 									  "trigger which shape an INSERT was written in (the new column's "
 									  "on the new shape's view until complete, the old column's on the "
@@ -2477,8 +2500,8 @@ index_step_refuse(const IndexStep *step, Oid relid, const IndexStepMsg *msg)
 
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_IN_USE),
-			 errmsg(step->create ? msg->creates : msg->drops, qualified_name(relid),
-					step->migration, quote_identifier(step->index_name)),
+			 errmsg(step->create ? msg->creates : msg->drops, quoted_relation(relid),
+					step->migration, quoted_ident(step->index_name)),
 			 step->create ?
 			 errdetail("The migration finds the index by its name in the table's schema, "
 					   "and builds it with the statement it checked at start: the "
@@ -2755,7 +2778,7 @@ guard_rename(RenameStmt *stmt)
 			break;
 		case OBJECT_TRIGGER:
 			if (migration_trigger(stmt->subname))
-				guard_refuse(&m, rel, &GM_rename_trigger, quote_identifier(stmt->subname),
+				guard_refuse(&m, rel, &GM_rename_trigger, quoted_ident(stmt->subname),
 							 TRIGGER_DETAIL, NULL);
 			guard_trigger_after_dual_write(rel, stmt->newname, trigger_type(rel, stmt->subname));
 			break;
@@ -2847,7 +2870,7 @@ guard_schema(const char *nspname, SchemaAction action)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_IN_USE),
 					 errmsg("cannot change the owner of schema %s while migration \"%s\" keeps the views of a shape of %s in it",
-							quote_identifier(nspname), m.name, qualified_name(relid)),
+							quoted_ident(nspname), m.name, quoted_relation(relid)),
 					 errdetail("The migration works in its shapes' schemas as the table's owner: the "
 							   "views the application reads and writes through need USAGE on the "
 							   "schema, and cleanup and rollback drop it."),
@@ -2856,12 +2879,12 @@ guard_schema(const char *nspname, SchemaAction action)
 				(errcode(ERRCODE_OBJECT_IN_USE),
 				 shape && drop ?
 				 errmsg("cannot drop schema %s while migration \"%s\" keeps the views of a shape of %s in it",
-						quote_identifier(nspname), m.name, qualified_name(relid)) :
+						quoted_ident(nspname), m.name, quoted_relation(relid)) :
 				 shape ?
 				 errmsg("cannot rename schema %s while migration \"%s\" keeps the views of a shape of %s in it",
-						quote_identifier(nspname), m.name, qualified_name(relid)) :
+						quoted_ident(nspname), m.name, quoted_relation(relid)) :
 				 errmsg("cannot rename schema %s while migration \"%s\" re-layouts %s in it",
-						quote_identifier(nspname), m.name, qualified_name(relid)),
+						quoted_ident(nspname), m.name, quoted_relation(relid)),
 				 shape && drop ?
 				 errdetail("The schema holds the view of a shape the application writes through; "
 						   "complete moves the old columns' defaults onto the old shape's view, "
@@ -2927,7 +2950,7 @@ guard_drop(DropStmt *stmt)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_IN_USE),
 					 errmsg("cannot drop partition %s of %s while migration \"%s\" re-layouts it",
-							qualified_name(relid), qualified_name(m.table), m.name),
+							quoted_relation(relid), quoted_relation(m.table), m.name),
 					 errdetail("Its rows would stay in the other layout: a rollback would "
 							   "bring them back, and the layouts would differ."),
 					 errhint("Delete its rows instead, or complete and clean up the migration, "
@@ -2957,7 +2980,7 @@ guard_drop_trigger(DropStmt *stmt)
 																	list_length(names) - 1)));
 		guarded_by(rel, false, false, false, &m);
 		if (m.name != NULL)
-			guard_refuse(&m, rel, &GM_drop_trigger, quote_identifier(tgname), TRIGGER_DETAIL, NULL);
+			guard_refuse(&m, rel, &GM_drop_trigger, quoted_ident(tgname), TRIGGER_DETAIL, NULL);
 	}
 }
 
@@ -3069,7 +3092,7 @@ guard_create_trigger(CreateTrigStmt *stmt)
 			guarded_by(lfirst_oid(lc), false, false, false, &m);
 			if (m.name != NULL)
 				guard_refuse(&m, lfirst_oid(lc), &GM_create_own_trigger,
-							 quote_identifier(stmt->trigname), TRIGGER_DETAIL,
+							 quoted_ident(stmt->trigname), TRIGGER_DETAIL,
 							 gettext_noop("Give your trigger another name."));
 		}
 	}
@@ -3118,7 +3141,7 @@ guard_unique_index(Oid idx, bool drop)
 		return;
 	what = drop ? &GM_drop_unique_index : &GM_index_depends;
 	if (m.relayout)
-		guard_refuse(&m, tbl, what, quote_identifier(get_rel_name(idx)), drop ?
+		guard_refuse(&m, tbl, what, quoted_ident(get_rel_name(idx)), drop ?
 					 gettext_noop("It would be gone from one layout only: the guarantee would "
 								  "hold for the other layout alone, and go or stay with that "
 								  "layout at the cleanup or rollback.") :
@@ -3127,7 +3150,7 @@ guard_unique_index(Oid idx, bool drop)
 								  "that layout at the cleanup or rollback."),
 					 drop ? gettext_noop("Drop it after the cleanup.") : NULL);
 	else if (name_in(get_rel_name(idx), m.constraints) || any_migrated(&m, index_columns(idx, tbl)))
-		guard_refuse(&m, tbl, what, quote_identifier(get_rel_name(idx)), drop ?
+		guard_refuse(&m, tbl, what, quoted_ident(get_rel_name(idx)), drop ?
 					 gettext_noop("It covers a column of the migration, which carries its "
 								  "guarantee to the new column (or builds the new column's from "
 								  "it): the guarantee would be gone for one shape only.") :
@@ -3187,7 +3210,7 @@ guard_trigger_depends(AlterObjectDependsStmt *stmt)
 	rel = named_relation(stmt->relation);
 	guarded_by(rel, false, false, false, &m);
 	if (m.name != NULL)
-		guard_refuse(&m, rel, &GM_trigger_depends, quote_identifier(tgname), TRIGGER_DETAIL, NULL);
+		guard_refuse(&m, rel, &GM_trigger_depends, quoted_ident(tgname), TRIGGER_DETAIL, NULL);
 }
 
 /* The relations and column names a raw query names (CREATE VIEW). */
@@ -3415,7 +3438,7 @@ guard_references_dropped(Oid rel, Constraint *con)
 					 newcol[0] != '\0' ?
 					 psprintf(_("Then reference the new column %s (the step's \"unique\": true "
 								"gives it a unique index)."),
-							  quote_identifier(newcol)) :
+							  quoted_ident(newcol)) :
 					 gettext_noop("Or reference another column: the migration drops this one."));
 	}
 	foreach(lc, m.added)
@@ -3531,10 +3554,10 @@ refuse_publish_schema(Oid nsp, const char *pubname)
 			(errcode(ERRCODE_OBJECT_IN_USE),
 			 OidIsValid(nsp) ?
 			 errmsg("cannot publish the tables in schema %s in publication %s while migration \"%s\" changes %s",
-					quote_identifier(get_namespace_name(nsp)), quote_identifier(pubname), m.name,
-					qualified_name(m.table)) :
+					quoted_ident(get_namespace_name(nsp)), quoted_ident(pubname), m.name,
+					quoted_relation(m.table)) :
 			 errmsg("cannot publish all tables in publication %s while migration \"%s\" changes %s",
-					quote_identifier(pubname), m.name, qualified_name(m.table)),
+					quoted_ident(pubname), m.name, quoted_relation(m.table)),
 			 errdetail("The migration adds columns to the table (_steward_side, the new shape's, the old "
 					   "shape's under reserved names after complete) and pins a column list of one shape on "
 					   "each publication that names the table; a publication of whole schemas publishes "
@@ -3680,14 +3703,14 @@ notice_dropped_index(const GuardedBy *m, Oid rel, IndexStmt *stmt)
 		if (!name_in(col, names))
 			continue;
 		ereport(NOTICE,
-				(errmsg("index %s over column \"%s\" of %s goes at the cleanup of migration \"%s\"",
-						stmt->idxname != NULL ? quote_identifier(stmt->idxname) : "(unnamed)",
-						col, qualified_name(rel), m->name),
+				(errmsg("index %s over column \"%s\" of relation %s goes at the cleanup of migration \"%s\"",
+						stmt->idxname != NULL ? quoted_ident(stmt->idxname) : "(unnamed)",
+						col, quoted_relation(rel), m->name),
 				 errdetail("The cleanup drops the column, and every index over it with it."),
 				 newcol[0] != '\0' ?
 				 errhint("Build it over the new column %s with CREATE INDEX CONCURRENTLY before "
 						 "complete: that one follows the column through the switch.",
-						 quote_identifier(newcol)) : 0));
+						 quoted_ident(newcol)) : 0));
 		return;
 	}
 }
@@ -4292,7 +4315,7 @@ refuse_index_step_user(const char *what, Oid idx)
 				 errmsg(step->create ?
 						"%s would depend on index %s, which migration \"%s\" creates" :
 						"%s would depend on index %s, which migration \"%s\" drops",
-						what, qualified_name(idx), step->migration),
+						what, quoted_relation(idx), step->migration),
 				 errdetail(step->create ?
 						   "A rollback of the migration drops the index, and could not drop it while another object depends on it (its owner may be a role the table's owner cannot act as)." :
 						   "The migration's cleanup drops the index, and could not drop it while another object depends on it (its owner may be a role the table's owner cannot act as)."),
@@ -4329,8 +4352,8 @@ refuse_relayout_user(const char *what, Oid relid, const GuardedBy *m)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_IN_USE),
-			 errmsg("%s would depend on %s, which migration \"%s\" drops at its cleanup or a rollback",
-					what, qualified_name(relid), m->name),
+			 errmsg("%s would depend on relation %s, which migration \"%s\" drops at its cleanup or a rollback",
+					what, quoted_relation(relid), m->name),
 			 errdetail("The cleanup drops the table's old layout and a rollback its new one, and could not drop one another object depends on (its owner may be a role the table's owner cannot act as)."),
 			 errhint("%s Then make it over the table.", guard_next_step(m))));
 }
@@ -4356,7 +4379,7 @@ steward_migration_refuse_index_shapes(Oid relid, IndexStmt *stmt)
 {
 	IndexNames	names = {NIL, NIL, NIL};
 	ListCell   *lc;
-	const char *idx = stmt->idxname != NULL ? quote_identifier(stmt->idxname) : "(unnamed)";
+	const char *idx = stmt->idxname != NULL ? quoted_ident(stmt->idxname) : "(unnamed)";
 
 	foreach(lc, stmt->indexParams)
 		index_types_walker(lfirst_node(IndexElem, lc)->expr, &names);
@@ -4379,11 +4402,11 @@ steward_migration_refuse_index_shapes(Oid relid, IndexStmt *stmt)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_IN_USE),
 					 errmsg("cannot create index %s on %s over the row type of view %s, a shape of migration \"%s\"",
-							idx, qualified_name(relid), qualified_name(typrel), m.name),
+							idx, quoted_relation(relid), quoted_relation(typrel), m.name),
 					 errdetail("The cleanup and a rollback drop the views of the shapes of %s, and could not while an index uses the row type of one.",
-							   qualified_name(m.table)),
+							   quoted_relation(m.table)),
 					 errhint("%s Then make it over the row type of the table %s.",
-							 guard_next_step(&m), qualified_name(m.table))));
+							 guard_next_step(&m), quoted_relation(m.table))));
 		}
 	}
 	foreach(lc, names.relations)
@@ -4396,7 +4419,7 @@ steward_migration_refuse_index_shapes(Oid relid, IndexStmt *stmt)
 		if (get_rel_relkind(named) == RELKIND_INDEX ||
 			get_rel_relkind(named) == RELKIND_PARTITIONED_INDEX)
 		{
-			const char *what = psprintf("index %s on %s", idx, qualified_name(relid));
+			const char *what = psprintf("index %s on %s", idx, quoted_relation(relid));
 
 			refuse_index_step_user(what, named);
 			/* an index of a layout goes with it */
@@ -4412,16 +4435,16 @@ steward_migration_refuse_index_shapes(Oid relid, IndexStmt *stmt)
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_IN_USE),
 						 errmsg("cannot create index %s on %s naming view %s, a shape of migration \"%s\"",
-								idx, qualified_name(relid), qualified_name(named), m.name),
+								idx, quoted_relation(relid), quoted_relation(named), m.name),
 						 errdetail("The cleanup and a rollback drop the views of the shapes of %s, and could not while an index depends on one (a regclass constant records a dependency).",
-								   qualified_name(m.table)),
+								   quoted_relation(m.table)),
 						 errhint("%s Then make it over the table %s.",
-								 guard_next_step(&m), qualified_name(m.table))));
+								 guard_next_step(&m), quoted_relation(m.table))));
 			continue;
 		}
 		relayout_of(named, &m);
 		if (m.name != NULL)
-			refuse_relayout_user(psprintf("index %s on %s", idx, qualified_name(relid)), named, &m);
+			refuse_relayout_user(psprintf("index %s on %s", idx, quoted_relation(relid)), named, &m);
 	}
 	foreach(lc, names.namespaces)
 	{
@@ -4432,7 +4455,7 @@ steward_migration_refuse_index_shapes(Oid relid, IndexStmt *stmt)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_IN_USE),
 					 errmsg("cannot create index %s on %s naming schema \"%s\" of migration \"%s\"",
-							idx, qualified_name(relid), get_namespace_name(nsp), migration),
+							idx, quoted_relation(relid), get_namespace_name(nsp), migration),
 					 errdetail("The cleanup and a rollback drop the schemas of the migration's shapes, and could not while an index depends on one (a regnamespace constant records a dependency)."),
 					 errhint("Make it after the migration's cleanup or rollback.")));
 	}
@@ -4763,7 +4786,7 @@ judge_statistics_relayout(Form_pg_depend dep, Oid relid, const GuardedBy *m)
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_IN_USE),
 			 errmsg("%s cannot be made on %s, which migration \"%s\" drops at its cleanup or a rollback",
-					column_user_name(dep, m->name, &shape_rule), qualified_name(dep->refobjid), m->name),
+					column_user_name(dep, m->name, &shape_rule), quoted_relation(dep->refobjid), m->name),
 			 errdetail("The cleanup drops the table's old layout and a rollback its new one, and extended statistics on one would go with it without a word."),
 			 errhint("Make it on the table itself instead (the cutover and a rollback carry the table's statistics to the layout taking its name).")));
 }
@@ -4834,8 +4857,8 @@ judge_owned_sequence_relayout(Form_pg_depend dep, Oid relid, const GuardedBy *m)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_IN_USE),
-			 errmsg("sequence %s cannot be owned by column \"%s\" of %s, which migration \"%s\" drops at its cleanup or a rollback",
-					qualified_name(dep->objid), column, qualified_name(dep->refobjid), m->name),
+			 errmsg("sequence %s cannot be owned by column \"%s\" of relation %s, which migration \"%s\" drops at its cleanup or a rollback",
+					quoted_relation(dep->objid), column, quoted_relation(dep->refobjid), m->name),
 			 errdetail("The cleanup drops the table's old layout and a rollback its new one, and a sequence owned by one of its columns would go with it, its position lost."),
 			 other ?
 			 errhint("Column \"%s\" of the table is an identity column or owns a sequence already, the one the cutover keeps with the table: make this one owned by another column, or by none (OWNED BY NONE).",
@@ -4881,9 +4904,9 @@ refuse_auto_user_column(Form_pg_depend dep, const char *column, const GuardedBy 
 
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
-				 errmsg("%s cannot use column \"%s\" of %s while migration \"%s\" changes it",
+				 errmsg("%s cannot use column \"%s\" of relation %s while migration \"%s\" changes it",
 						column_user_name(dep, m->name, &shape_rule), column,
-						qualified_name(dep->refobjid), m->name),
+						quoted_relation(dep->refobjid), m->name),
 				 errdetail("The migration drops the table's old columns at cleanup and its new ones at a rollback, and extended statistics over one would go with it without a word."),
 				 stays != NULL ?
 				 errhint("Make it over column \"%s\", which stays, after the cleanup (SELECT steward.migration_cleanup(%s);), or over columns the migration leaves alone.",
@@ -4893,8 +4916,8 @@ refuse_auto_user_column(Form_pg_depend dep, const char *column, const GuardedBy 
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_IN_USE),
-			 errmsg("sequence %s cannot be owned by column \"%s\" of %s while migration \"%s\" changes it",
-					qualified_name(dep->objid), column, qualified_name(dep->refobjid), m->name),
+			 errmsg("sequence %s cannot be owned by column \"%s\" of relation %s while migration \"%s\" changes it",
+					quoted_relation(dep->objid), column, quoted_relation(dep->refobjid), m->name),
 			 errdetail("The migration drops the table's old columns at cleanup and its new ones at a rollback, and a sequence owned by one of them would go with it, its position lost."),
 			 stays != NULL ?
 			 errhint("Make it owned by column \"%s\", which stays, after the cleanup (SELECT steward.migration_cleanup(%s);), or by a column the migration leaves alone.",
@@ -5048,8 +5071,8 @@ steward_migration_judge_column_user(Form_pg_depend dep, List **seen)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_IN_USE),
-			 errmsg("%s would use column \"%s\" of %s while migration \"%s\" changes it",
-					what, column, qualified_name(dep->refobjid), judged->m.name),
+			 errmsg("%s would use column \"%s\" of relation %s while migration \"%s\" changes it",
+					what, column, quoted_relation(dep->refobjid), judged->m.name),
 			 errdetail("The migration drops the table's old columns at cleanup and its new ones at a rollback, and could not drop one another object uses (its owner may be a role the table's owner cannot act as)."),
 			 errhint("%s Name only columns the migration leaves alone, or make it after the cleanup.",
 					 guard_next_step(&judged->m))));

@@ -412,8 +412,8 @@ BEGIN
        AND d.refobjid IN (SELECT x FROM steward._relayout_tree(rel) x WHERE x <> rel)
      ORDER BY d.refobjid::regclass::text, a.attnum, d.objid::regclass::text LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'partition % of % has its own sequence %, owned by its column "%": a relayout cannot carry it to the new partitions',
-                c.part, rel, c.seq, c.attname
+        RAISE EXCEPTION 'partition "%" of relation "%" has its own sequence "%", owned by its column "%": a relayout cannot carry it to the new partitions',
+                steward._relation_name(c.part), steward._relation_name(rel), steward._relation_name(c.seq), c.attname
             USING ERRCODE = 'feature_not_supported',
                   HINT = format('Make it owned by none for the migration (ALTER SEQUENCE %s OWNED BY NONE); the new partitions take the table''s column defaults.',
                                 c.seq);
@@ -550,7 +550,7 @@ BEGIN
                    AND (k.contype = 'f' OR k.conrelid IN (SELECT x FROM steward._relayout_tree(rel) x))))
      ORDER BY 1, 2 LIMIT 1;
     IF other IS NOT NULL THEN
-        RAISE EXCEPTION '% depends on %', other, coalesce(via || ', which goes with relation ' || rel, 'relation ' || rel)
+        RAISE EXCEPTION '% depends on %', other, concat(via || ', which goes with ', format('relation "%s"', steward._relation_name(rel)))
             USING ERRCODE = 'object_in_use',
                   DETAIL = 'The cleanup drops the table''s old layout, and could not drop it while another object depends on it.',
                   HINT = 'Drop it for the migration and make it again after steward.migration_cleanup.';
@@ -658,15 +658,15 @@ BEGIN
               FROM steward.state_checks c WHERE c.relid = part ORDER BY c.state LIMIT 1;
         END IF;
         IF what IS NOT NULL THEN
-            RAISE EXCEPTION 'partition % of % has %: a relayout cannot carry it to the new partitions',
-                    part, rel, what
+            RAISE EXCEPTION 'partition "%" of relation "%" has %: a relayout cannot carry it to the new partitions',
+                    steward._relation_name(part), steward._relation_name(rel), what
                 USING ERRCODE = 'feature_not_supported', HINT = hint;
         END IF;
         lost := lost || steward._relayout_partition_losses(rel, part);
     END LOOP;
     IF cardinality(lost) > 0 THEN
-        RAISE NOTICE 'the new layout of % will not have what single partitions have on their own: %',
-                rel, array_to_string(lost, ', ')
+        RAISE NOTICE 'the new layout of relation "%" will not have what single partitions have on their own: %',
+                steward._relation_name(rel), array_to_string(lost, ', ')
             USING HINT = 'Create them on the table now, or on its new partitions after the cleanup, if they are still needed.';
     END IF;
 END
@@ -719,7 +719,7 @@ BEGIN
         RAISE EXCEPTION '"%" is not a table (%)', steward._relation_name(rel), what USING ERRCODE = 'wrong_object_type';
     END IF;
     IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
-        RAISE EXCEPTION 'must be owner of table %', rel
+        RAISE EXCEPTION 'must be owner of table %', steward._relation_name(rel)
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'Only the owner of a table may migrate it.';
     END IF;
@@ -1006,7 +1006,8 @@ BEGIN
       FROM steward._relayout_tree(rel) x JOIN pg_class c ON c.oid = x::oid JOIN pg_am a ON a.oid = c.relam
      WHERE c.relkind = 'r' AND a.amname <> 'steward';
     IF k IS NOT NULL THEN
-        RAISE NOTICE 'relayout of % moves its rows from access method % to partitions USING steward', rel, k
+        RAISE NOTICE 'relayout of relation "%" moves its rows from access method "%" to partitions using access method "steward"',
+                steward._relation_name(rel), k
             USING DETAIL = 'After the cutover the table is pg_steward''s: DROP EXTENSION refuses it until steward.release() gives it back to heap.';
     END IF;
 
@@ -1130,8 +1131,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    RAISE EXCEPTION 'cannot truncate %.% while migration "%" re-layouts it', TG_TABLE_SCHEMA, TG_TABLE_NAME,
-            TG_ARGV[0]
+    RAISE EXCEPTION 'cannot truncate "%" while migration "%" re-layouts it', TG_TABLE_NAME, TG_ARGV[0]
         USING ERRCODE = 'object_in_use',
               HINT = format('Delete the rows instead, or finish or roll back the migration first '
                             '(steward.migration_forget(%L) if the table came without its record).',
@@ -1768,13 +1768,16 @@ BEGIN
     res := steward._migration_exec(t.old_rel, steward._relayout_compare_sql(mig));
     results := results || jsonb_build_object('check', format('backfill %s', t.new_rel),
         'passed', res[3]::bigint = 0,
-        'detail', CASE WHEN res[3]::bigint = 0 THEN format('every row of %s is in %s', t.old_rel, t.new_rel)
-                       ELSE format('%s rows of %s are not in %s yet: CALL steward.migration_backfill(%L)',
-                                   res[3], t.old_rel, t.new_rel, mig) END);
+        'detail', CASE WHEN res[3]::bigint = 0
+                       THEN format('every row of relation "%s" is in relation "%s"',
+                                   steward._relation_name(t.old_rel), steward._relation_name(t.new_rel))
+                       ELSE format('%s rows of relation "%s" are not in relation "%s" yet: CALL steward.migration_backfill(%L)',
+                                   res[3], steward._relation_name(t.old_rel), steward._relation_name(t.new_rel), mig) END);
     results := results || jsonb_build_object('check', format('rows %s', t.new_rel),
         'passed', res[1] = res[2] AND res[4]::bigint = 0,
-        'detail', format('%s rows in %s, %s in %s, %s only in %s', res[1], t.old_rel, res[2], t.new_rel,
-                         res[4], t.new_rel));
+        'detail', format('%s rows in relation "%s", %s in relation "%s", %s only in relation "%s"',
+                         res[1], steward._relation_name(t.old_rel), res[2], steward._relation_name(t.new_rel),
+                         res[4], steward._relation_name(t.new_rel)));
     results := results || jsonb_build_object('check', format('values %s', t.new_rel),
         'passed', res[5]::bigint = 0,
         'detail', format('%s rows with the same key differ', res[5]));
@@ -2180,14 +2183,14 @@ BEGIN
               WHERE NOT pg_has_role(c.relowner, 'USAGE')
               ORDER BY x.name IS NULL, x.rel::oid LOOP
         RAISE EXCEPTION 'must be owner of % % to % migration "%"',
-                CASE WHEN o.relkind = 'v' THEN 'view' ELSE 'table' END, o.rel,
+                CASE WHEN o.relkind = 'v' THEN 'view' ELSE 'table' END, steward._relation_name(o.rel),
                 CASE WHEN forward THEN 'complete' ELSE 'roll back' END, mig
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = CASE WHEN o.name IS NOT NULL
-                                THEN format('Its foreign key %I references %s; the cutover moves it to the other layout as its owner, %s, whose privileges %s does not have.',
-                                            o.name, src, o.owner, current_user)
-                                ELSE format('It selects from %s; the cutover redefines it on the other layout as its owner, %s, whose privileges %s does not have.',
-                                            src, o.owner, current_user) END,
+                                THEN format('Its foreign key "%s" references relation "%s"; the cutover moves it to the other layout as its owner, %s, whose privileges %s does not have.',
+                                            o.name, steward._relation_name(src), o.owner, current_user)
+                                ELSE format('It selects from relation "%s"; the cutover redefines it on the other layout as its owner, %s, whose privileges %s does not have.',
+                                            steward._relation_name(src), o.owner, current_user) END,
                   HINT = format('Run it as a role with the privileges of %s, or let %s drop the %s (%s) and make it again after the cleanup%s.',
                                 o.owner, o.owner,
                                 CASE WHEN o.name IS NOT NULL THEN 'key' ELSE 'view' END,
@@ -2623,7 +2626,7 @@ BEGIN
     END IF;
     SELECT x.relname INTO rel FROM pg_class x WHERE x.oid = tbl;
     IF NOT pg_has_role((SELECT x.relowner FROM pg_class x WHERE x.oid = tbl), 'USAGE') THEN
-        RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege';
+        RAISE EXCEPTION 'must be owner of table %', steward._relation_name(tbl) USING ERRCODE = 'insufficient_privilege';
     END IF;
     SELECT t.migration INTO mig FROM steward.migration_tables t
      WHERE t.active AND (t.relid = tbl OR t.relid IN (SELECT a.relid FROM steward._partition_ancestors(tbl) a));

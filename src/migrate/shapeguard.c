@@ -297,12 +297,17 @@ steward_migration_shapes_schema(Oid nsp)
 	return shapes == NIL ? NULL : ((ShapeView *) linitial(shapes))->migration;
 }
 
-/* The schema-qualified name of relation relid, for messages. */
+/*
+ * The name of relation relid as a message prints it: without its schema,
+ * inside double quotes, as core does (relation "t"); its OID when it is
+ * gone.
+ */
 static char *
 relation_name(Oid relid)
 {
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  get_rel_name(relid));
+	char	   *name = get_rel_name(relid);
+
+	return name != NULL ? psprintf("\"%s\"", name) : psprintf("%u", relid);
 }
 
 /*
@@ -656,7 +661,7 @@ guard_shape_schema(List *shapes, Oid nsp, Form_pg_depend dep)
 			continue;
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("%s cannot be in schema \"%s\" of migration \"%s\": its owner %s lacks the rights of %s, owner of table %s",
+				 errmsg("%s cannot be in schema \"%s\" of migration \"%s\": its owner, role \"%s\", lacks the rights of role \"%s\", owner of table %s",
 						describe_user(dep), get_namespace_name(nsp), migration,
 						GetUserNameFromId(owner, false), GetUserNameFromId(t->table_owner, false),
 						relation_name(t->table)),

@@ -69,16 +69,25 @@ $$;
 -- Refuses anyone but the owner of tbl: the parts of steward.verify() below
 -- evaluate operators, casts and index expressions the owner defined, so
 -- they run only as that owner (steward.verify switches to them,
--- restricted); fn names the part in the error.  PUBLIC may call it.
+-- restricted); fn names the part in the error.  PUBLIC may call it.  A
+-- table that does not exist (an OID naming none, 0 included: codereview12
+-- Q6, it said "owner of -") is 42P01 as core's "relation with OID %u does
+-- not exist"; a NULL table 22004, as steward_require_arg says it.
 CREATE FUNCTION steward._verify_as_owner(tbl regclass, fn text)
 RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = tbl) THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', tbl::oid USING ERRCODE = 'undefined_table';
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles o ON o.oid = c.relowner
                     WHERE c.oid = tbl AND o.rolname = current_user) THEN
-        RAISE EXCEPTION '% runs only as the owner of %', fn, tbl
+        RAISE EXCEPTION '% runs only as the owner of relation "%"', fn, steward._relation_name(tbl)
             USING ERRCODE = 'insufficient_privilege', HINT = 'Call steward.verify().';
     END IF;
 END
@@ -896,7 +905,7 @@ DECLARE
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles o ON o.oid = c.relowner
                     WHERE c.oid = tbl AND o.rolname = current_user) THEN
-        RAISE EXCEPTION 'steward._checksum_ranges_rows runs only as the owner of %', tbl
+        RAISE EXCEPTION 'steward._checksum_ranges_rows runs only as the owner of relation "%"', steward._relation_name(tbl)
             USING ERRCODE = 'insufficient_privilege', HINT = 'Call steward.checksum_ranges().';
     END IF;
     PERFORM steward._require_part_of(tbl, root);

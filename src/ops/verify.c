@@ -747,7 +747,7 @@ fk_check_privileges(Oid fkrel, Oid pkrel)
 	if (!pg_class_ownercheck(fkrel, GetUserId()))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("steward._verify_fk_orphans runs only as the owner of %s",
+				 errmsg("steward._verify_fk_orphans runs only as the owner of relation \"%s\"",
 						get_rel_name(fkrel)),
 				 errhint("Call steward.verify().")));
 	if (pg_class_aclcheck(pkrel, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
@@ -763,7 +763,7 @@ fk_column(Oid relid, AttrNumber attnum)
 	if (name == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column %d of relation %s does not exist",
+				 errmsg("column %d of relation \"%s\" does not exist",
 						attnum, get_rel_name(relid)),
 				 errhint("Run steward.verify() again.")));
 	return quote_identifier(name);

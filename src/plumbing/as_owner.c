@@ -1115,9 +1115,7 @@ steward_refuse_temporary(Oid relid, const char *what)
 	if (what == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot migrate temporary table %s",
-						DatumGetCString(DirectFunctionCall1(regclassout,
-															ObjectIdGetDatum(relid)))),
+				 errmsg("cannot migrate temporary table \"%s\"", relname),
 				 errdetail("A migration's steps run in other transactions and sessions (the backfill, an index build in a background worker), which cannot see another session's temporary table, and the table goes with its session."),
 				 errhint("Change a temporary table with ALTER TABLE or CREATE INDEX in its own session.")));
 	ereport(ERROR,

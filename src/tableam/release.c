@@ -311,7 +311,7 @@ refuse_build(Relation rel, Relation idxrel, const char *role, const char *kind,
 			 errmsg("cannot release \"%s\": role \"%s\" may not create indexes in %s \"%s\"",
 					RelationGetRelationName(rel), role, kind, where),
 			 errdetail("Releasing rebuilds index \"%s\" as a core index in %s \"%s\" as role \"%s\", "
-					   "the table's owner, which lacks CREATE on that %s.  Nothing was changed.",
+					   "the table's owner, which lacks CREATE on that %s. Nothing was changed.",
 					   RelationGetRelationName(idxrel), kind, where, role, kind),
 			 errhint("GRANT CREATE ON %s %s TO %s; release the table, then revoke it again.",
 					 strcmp(kind, "schema") == 0 ? "SCHEMA" : "TABLESPACE",

@@ -200,7 +200,8 @@ BEGIN
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE c.oid = tbl;
     IF NOT pg_has_role(current_user, rel.relowner, 'USAGE') THEN
-        RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege';
+        RAISE EXCEPTION 'must be owner of % %', CASE rel.relkind WHEN 'm' THEN 'materialized view' ELSE 'table' END,
+                steward._relation_name(tbl) USING ERRCODE = 'insufficient_privilege';
     END IF;
 
     -- Each steward_hash index in turn.  An exclusion constraint's index

@@ -723,11 +723,11 @@ steward_check_one_version_column(Oid relid, Oid tracked_relid, bool warn)
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("relation \"%s\" would have two version columns, \"%s\" and \"%s\"",
 						RelationGetRelationName(rel), near_col, far_col),
-				 errdetail("A table has at most one version column, counting the rules of its partitioned ancestors: \"%s\" is tracked on %s, \"%s\" on %s.%s",
-						   near_col, qualified_name(near_relid), far_col, qualified_name(far_relid),
+				 errdetail("A table has at most one version column, counting the rules of its partitioned ancestors: \"%s\" is tracked on relation \"%s\", \"%s\" on relation \"%s\".%s",
+						   near_col, get_rel_name(near_relid), far_col, get_rel_name(far_relid),
 						   stored ? "" : warn ?
-						   "  The rule is kept, and INSERT, UPDATE and COPY of the table are refused until one rule is untracked, but for the owner's COPY (a restore's), which checks both." :
-						   "  The table stores no row and is attached all the same; INSERT, UPDATE and COPY of it are refused until one rule is untracked, but for the owner's COPY (a restore's), which checks both."),
+						   " The rule is kept, and INSERT, UPDATE and COPY of the table are refused until one rule is untracked, but for the owner's COPY (a restore's), which checks both." :
+						   " The table stores no row and is attached all the same; INSERT, UPDATE and COPY of it are refused until one rule is untracked, but for the owner's COPY (a restore's), which checks both."),
 				 warn ?
 				 errhint("Track one column in the whole tree: stop tracking one of them, SELECT steward.untrack(%s, %s);",
 						 quote_literal_cstr(qualified_name(fix_relid)),

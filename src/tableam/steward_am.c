@@ -458,10 +458,9 @@ refuse_two_version_columns(Relation rel)
 			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 			 errmsg("relation \"%s\" has two version columns, \"%s\" and \"%s\"",
 					RelationGetRelationName(rel), column_name(rel, near), column_name(rel, far)),
-			 errdetail("\"%s\" is tracked on %s, \"%s\" on %s; pg_steward checks one version column per table, counting the rules of its partitioned ancestors, so rows cannot be written.",
-					   column_name(rel, near), near_rel, column_name(rel, far),
-					   quote_qualified_identifier(get_namespace_name(get_rel_namespace(far_relid)),
-												  get_rel_name(far_relid))),
+			 errdetail("\"%s\" is tracked on relation \"%s\", \"%s\" on relation \"%s\"; pg_steward checks one version column per table, counting the rules of its partitioned ancestors, so rows cannot be written.",
+					   column_name(rel, near), get_rel_name(near_relid), column_name(rel, far),
+					   get_rel_name(far_relid)),
 			 errhint("Track one column in the whole tree: SELECT steward.untrack(%s, %s);",
 					 quote_literal_cstr(near_rel), quote_literal_cstr(column_name(rel, near)))));
 }

@@ -858,20 +858,20 @@ judged(const WrittenJudge *judge, bool configuring, Relation rel, const char *co
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg_internal("%s", msg),
 				 errdetail_internal("%s The rule row is kept.", detail),
-				 errhint("Fix it: %s.  steward.verify() lists the columns still to fix.", fix)));
+				 errhint("Fix it: %s. steward.verify() lists the columns still to fix.", fix)));
 	else if (judge != NULL && judge->restoring)
 		ereport(WARNING,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg_internal("%s", msg),
 				 errdetail_internal("%s The rule is applied all the same.", detail),
-				 errhint("Unless the restore gives the column a default or an identity later (pg_dump restores a bigserial's nextval default and an identity after the rule), fix it: %s.  steward.verify() lists the columns still to fix once the restore is done.", fix)));
+				 errhint("Unless the restore gives the column a default or an identity later (pg_dump restores a bigserial's nextval default and an identity after the rule), fix it: %s. steward.verify() lists the columns still to fix once the restore is done.", fix)));
 	else if (judge != NULL && judge->member_now && judge->attaching &&
 			 !steward_relation_stores_rows(judge->member_root))
 		ereport(WARNING,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg_internal("%s", msg),
 				 errdetail_internal("%s The table is attached all the same: it stores no row yet, as a partition a restore attaches before loading its data.", detail),
-				 errhint("Fix it before the partition itself is written to (writes through the parent table use the parent's declaration): %s.  steward.verify() lists the columns still to fix.",
+				 errhint("Fix it before the partition itself is written to (writes through the parent table use the parent's declaration): %s. steward.verify() lists the columns still to fix.",
 						 fix)));
 	else if (judge != NULL && judge->member_now && judge->attaching)
 	{
@@ -935,8 +935,8 @@ refuse_routing_gap(const WrittenJudge *judge, bool configuring, Relation rel,
 		bms_is_member(m, RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY));
 	char	   *set_default = psprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s",
 									   gaptable, col, first);
-	char	   *msg = psprintf(_("column \"%s\" of relation \"%s\" is NOT NULL, but \"%s\" above it gives the column no non-null default, so PostgreSQL refuses a row inserted through \"%s\" without it before the steward access method sets it"),
-							   name, RelationGetRelationName(rel), gapname, gapname);
+	char	   *msg = psprintf(_("column \"%s\" of relation \"%s\" is NOT NULL, but \"%s\" above it gives the column no non-null default"),
+							   name, RelationGetRelationName(rel), gapname);
 	char	   *detail = psprintf(_("An INSERT through \"%s\" that leaves \"%s\" out routes the row with that table's default, NULL, and fails with 23502 before the access method sets it (to %s)."),
 								  gapname, name, version ? "version 1" : "the time of the insert");
 	char	   *fix = keep_not_null ? set_default :
@@ -953,7 +953,7 @@ refuse_routing_gap(const WrittenJudge *judge, bool configuring, Relation rel,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg_internal("%s", msg),
 				 errdetail_internal("%s The table is attached all the same: it stores no row yet, as a partition a restore attaches before loading its data.", detail),
-				 errhint("Fix it before rows are inserted through \"%s\": %s.  steward.verify() lists the columns still to fix.",
+				 errhint("Fix it before rows are inserted through \"%s\": %s. steward.verify() lists the columns still to fix.",
 						 gapname, fix)));
 	else
 		judged(judge, configuring, rel, name, first, msg, detail, fix,
@@ -1037,15 +1037,15 @@ not_null_without_default(Form_pg_attribute att, bool in_pkey, const char *relnam
 	const char *name = NameStr(att->attname);
 
 	if (in_pkey && att->atthasdef)
-		return psprintf(_("column \"%s\" of relation \"%s\" is in the primary key and has no non-null default, so PostgreSQL refuses a row without it before the steward access method sets it"),
+		return psprintf(_("column \"%s\" of relation \"%s\" is in the primary key and has no non-null default"),
 						name, relname);
 	if (in_pkey)
-		return psprintf(_("column \"%s\" of relation \"%s\" is in the primary key and has no default, so PostgreSQL refuses a row without it before the steward access method sets it"),
+		return psprintf(_("column \"%s\" of relation \"%s\" is in the primary key and has no default"),
 						name, relname);
 	if (att->atthasdef)
-		return psprintf(_("column \"%s\" of relation \"%s\" is NOT NULL and has no non-null default, so PostgreSQL refuses a row without it before the steward access method sets it"),
+		return psprintf(_("column \"%s\" of relation \"%s\" is NOT NULL and has no non-null default"),
 						name, relname);
-	return psprintf(_("column \"%s\" of relation \"%s\" is NOT NULL and has no default, so PostgreSQL refuses a row without it before the steward access method sets it"),
+	return psprintf(_("column \"%s\" of relation \"%s\" is NOT NULL and has no default"),
 					name, relname);
 }
 
@@ -1072,8 +1072,8 @@ refuse_gap_above(const WrittenJudge *judge, Relation rel, int m, Oid leaf, bool 
 	char	   *table = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 												   relname);
 	char	   *leafname = get_rel_name(leaf);
-	char	   *msg = psprintf(_("column \"%s\" of relation \"%s\" has no non-null default, but partition \"%s\" below it is NOT NULL, so PostgreSQL would refuse a row inserted through \"%s\" without it before the steward access method sets it"),
-							   name, relname, leafname, relname);
+	char	   *msg = psprintf(_("column \"%s\" of relation \"%s\" has no non-null default, but partition \"%s\" below it is NOT NULL"),
+							   name, relname, leafname);
 	char	   *detail = psprintf(_("An INSERT through \"%s\" that leaves \"%s\" out routes the row with that table's default, NULL, and fails with 23502 on \"%s\" before the access method sets it (to %s)."),
 								  relname, name, leafname, version ? "version 1" : "the time of the insert");
 	char	   *set_default = psprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s",

@@ -164,7 +164,7 @@ my ($rc, $out, $err) = $node->psql('postgres', q{
 	CALL steward.migration_backfill('orders_user_unique');
 });
 is($rc, 0, 'a failed build does not fail the CALL');
-like($err, qr/dropped INVALID index "orders_user_key" left by a failed or cancelled build/,
+like($err, qr/dropped invalid index "orders_user_key" left by a failed or cancelled build/,
 	'the INVALID index of the failed build is dropped at once');
 like($err, qr/could not create unique index "orders_user_key" \(23505\): Key \(user_id\)=\(\d+\) is duplicated/,
 	'the failure names the duplicate');
@@ -202,7 +202,7 @@ $node->poll_query_until('postgres', q{
 pass('the cancelled build left no INVALID index');
 ($rc, $out, $err) = $node->psql('postgres', q{
 	SELECT "check" || ' | ' || passed || ' | ' || detail FROM steward.migration_validate('orders_by_status')});
-like($out, qr/^index orders_status_created \| false \| build of index orders_status_created was interrupted/m,
+like($out, qr/^index orders_status_created \| false \| build of index "orders_status_created" was interrupted/m,
 	'validate reports the build interrupted');
 is($node->safe_psql('postgres', q{
 	SELECT state FROM steward.migration_indexes WHERE migration = 'orders_by_status'}), 'failed',
@@ -309,7 +309,7 @@ is($node->safe_psql('postgres', q{
 	SELECT backfill_status FROM steward.migrations WHERE name = 'orders_by_time'}),
 	'interrupted', 'the migration shows the build interrupted');
 ($rc, $out, $err) = $node->psql('postgres', q{CALL steward.migration_backfill('orders_by_time')});
-like($err, qr/dropped INVALID index "orders_created" left by a failed or cancelled build/,
+like($err, qr/dropped invalid index "orders_created" left by a failed or cancelled build/,
 	'the next backfill drops the INVALID index');
 is($node->safe_psql('postgres', q{
 	SELECT m.phase || ' ' || i.indisvalid || ' ' || x.invalid_dropped

@@ -83,10 +83,10 @@ for my $db ('r_plain', 'r_custom')
 {
 	is($node->safe_psql($db, $state), $expected, "$db: every row in both layouts, every table guarded");
 	my ($ret, $out, $err) = $node->psql($db, 'TRUNCATE ev1a');
-	like($err, qr/cannot truncate public\.ev1a while migration "ev_rl" re-layouts it/,
+	like($err, qr/cannot truncate "ev1a" while migration "ev_rl" re-layouts it/,
 		"$db: TRUNCATE of a partition of the old layout refused");
 	($ret, $out, $err) = $node->psql($db, 'ALTER TABLE ev DETACH PARTITION ev_more');
-	like($err, qr/cannot detach a partition from public\.ev while migration "ev_rl"/,
+	like($err, qr/cannot detach a partition from "ev" while migration "ev_rl"/,
 		"$db: DETACH PARTITION from the live layout refused");
 }
 

@@ -143,7 +143,7 @@ is($sub->safe_psql('postgres', $ad_rows),
 # A replicated TRUNCATE is refused while the relayout runs (it would empty
 # one layout only); it goes through once the relayout is rolled back.
 $pub->safe_psql('postgres', 'TRUNCATE prl');
-ok( $sub->wait_for_log(qr/cannot truncate public\.prl\d? while migration "prl_m" re-layouts it/),
+ok( $sub->wait_for_log(qr/cannot truncate "prl\d?" while migration "prl_m" re-layouts it/),
 	'a replicated TRUNCATE of a layout is refused in the apply worker');
 is($sub->safe_psql('postgres', 'SELECT count(*) > 0 FROM prl_relayout_new'),
 	't', '... and both layouts keep their rows');

@@ -72,7 +72,7 @@ like($err, qr/runs a backfill statement only for pg_steward's migration function
 	   AND mode = 'AccessExclusiveLock' AND pid = pg_backend_pid();
 	COMMIT;
 });
-like($err, qr/locks only a view on (public\.)?t65 or a table whose foreign key references it/,
+like($err, qr/locks only a view on relation "t65" or a table whose foreign key references it/,
 	'first statement: pg_authid not locked');
 ($rc, $out, $err) = $node->psql('postgres', q{
 	SET ROLE app65;

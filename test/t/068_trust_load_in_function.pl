@@ -76,7 +76,7 @@ $node->safe_psql('postgres', q{
 	END $f$;
 });
 my ($rc, $out, $err) = $node->psql('postgres', q{SET ROLE app1; SELECT public.forge3();});
-like($err, qr/cannot add a foreign key referencing column "a" of public\.t2 while migration "t2m" changes it/,
+like($err, qr/cannot add a foreign key referencing column "a" of relation "t2" while migration "t2m" changes it/,
 	'R14-7: a user function loading the library does not pass the DDL guard');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_constraint WHERE conrelid = 'app1ref'::regclass AND contype = 'f'}),
 	'0', 'R14-7: no foreign key made');
@@ -113,7 +113,7 @@ my $before_d = columns('t68d');
 
 # Each a fresh session's first statement.
 ($rc, $out, $err) = $node->psql('postgres', q{SET ROLE app2; SELECT steward._migration_switch('m68', '{}');});
-like($err, qr/cannot rename a column of public\.t68 while migration "m68" changes it/,
+like($err, qr/cannot rename a column of "t68" while migration "m68" changes it/,
 	'first statement: _migration_switch refused (its DDL judged by the guard)');
 is(columns('t68'), $before, 'first statement: no column renamed');
 ($rc, $out, $err) = $node->psql('postgres', q{SET ROLE app2; SELECT public.rec68();});
@@ -130,7 +130,7 @@ like($err, qr/runs a backfill statement only for pg_steward's migration function
 	$load_in_do
 	DO \$\$BEGIN PERFORM steward._migration_switch('m68d', '{}'); END\$\$;
 });
-like($err, qr/cannot rename a column of public\.t68d while migration "m68d" changes it/,
+like($err, qr/cannot rename a column of "t68d" while migration "m68d" changes it/,
 	'later DO block: _migration_switch refused');
 is(columns('t68d'), $before_d, 'later DO block: no column renamed');
 ($rc, $out, $err) = $node->psql('postgres', qq{
