@@ -80,9 +80,9 @@ cmp_ok($cpu, '>', 20, 'the job spends over 2% of each tick on a CPU');
 # Past the window since its batch was handed out.
 sleep 1 while time - $handed < 6;
 my $fg = gov_foreground($node, 30);
-my $calls = gov_wait_for_baseline($node, 1000, 25);
+my $calls = gov_wait_for_baseline($node, 200, 25);
 note("baseline next to the greedy job: $calls calls");
-cmp_ok($calls, '>=', 1000, 'the baseline is measured');
+cmp_ok($calls, '>=', 200, 'the baseline is measured');
 is($node->safe_psql('postgres', q{SELECT state FROM steward.governor_jobs WHERE label = 'greedy'}),
 	'working', 'the greedy job still says it works');
 $fg->{h}->kill_kill;

@@ -89,9 +89,9 @@ note(sprintf('long job ended %.0f s after the foreground began', time - $fg_at))
 
 # A measuring pause at most once a minute: the first one was asked while
 # the long job worked.
-my $calls = gov_wait_for_baseline($node, 1000, 80);
+my $calls = gov_wait_for_baseline($node, 200, 80);
 note(sprintf('baseline: %d calls, %.0f s after the foreground began', $calls, time - $fg_at));
-cmp_ok($calls, '>=', 1000, 'the baseline is measured');
+cmp_ok($calls, '>=', 200, 'the baseline is measured');
 ok( sql(q{SELECT value > 0 FROM steward.metrics
            WHERE metric = 'steward_governor_decisions_total'
              AND labels = '{"decision": "pause", "reason": "measuring_baseline"}'}) eq 't',

@@ -238,8 +238,9 @@ sub restore_three_ways
 # gov_node($name): a started cluster for the governor's work tests: pg_steward
 # preloaded and created, autovacuum off, a tick of 1 s, a window of 5 s,
 # governor_min_calls 200 (the tests' own polling is no foreground, only
-# gov_foreground's 200 statements a second, 1,000 a window), and a login
-# role plain.
+# gov_foreground's 200 statements a second, 1,000 a window; on a loaded
+# machine fewer, so tests wait for a usable baseline, 200 calls, not for
+# 1,000), and a login role plain.
 sub gov_node
 {
 	my ($name) = @_;
