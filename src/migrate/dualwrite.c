@@ -30,6 +30,12 @@
  *     column of a changed column is set (the table gives them no default,
  *     the migration's view does), else old; after the switch the same
  *     with the roles reversed.
+ * Whichever shape it is, a column of the other one the statement wrote
+ * itself (UPDATE: changed; INSERT: a value other than its constant
+ * default) must get the very value computed for it, else the write is
+ * refused (check_both_shapes, review26 R7): otherwise one of the two
+ * values the user wrote was dropped, the new shape's by an UPDATE and
+ * the old shape's by an INSERT.
  *
  * up and down are the table owner's SQL.  They are evaluated here as the
  * owner, security-restricted, with search_path = pg_catalog, pg_temp and
@@ -67,6 +73,9 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/typcache.h"
+#include "optimizer/optimizer.h"
+#include "rewrite/rewriteHandler.h"
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
@@ -669,6 +678,139 @@ compute_shape(MigEntry *entry, MigExec *ex, TupleDesc desc, HeapTuple tup, char 
 }
 
 /*
+ * Are two values of column a equal?  By the type's default equality
+ * operator (numeric 2.00 = 2.000) under the column's collation, else by
+ * their images.  NULL equals only NULL.
+ */
+static bool
+shape_values_equal(Form_pg_attribute a, Datum d1, bool n1, Datum d2, bool n2)
+{
+	TypeCacheEntry *tc;
+
+	if (n1 || n2)
+		return n1 == n2;
+	if (datum_image_eq(d1, d2, a->attbyval, a->attlen))
+		return true;
+	tc = lookup_type_cache(a->atttypid, TYPECACHE_EQ_OPR_FINFO);
+	if (!OidIsValid(tc->eq_opr_finfo.fn_oid))
+		return false;
+	return DatumGetBool(FunctionCall2Coll(&tc->eq_opr_finfo, a->attcollation, d1, d2));
+}
+
+/*
+ * Did the statement write column att of the row it inserts?  A trigger
+ * sees the row with the defaults filled in, so: a value, other than the
+ * one the column's constant default gives.  A column whose default is
+ * not a constant (now(), nextval) counts as not written: it cannot be
+ * told from its default.
+ */
+static bool
+insert_wrote(Relation rel, HeapTuple tup, AttrNumber att)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	Form_pg_attribute a = TupleDescAttr(desc, att - 1);
+	Node	   *def;
+	bool		isnull;
+	Datum		d = heap_getattr(tup, att, desc, &isnull);
+
+	if (isnull)
+		return false;
+	if (!a->atthasdef)
+		return true;
+	def = build_column_default(rel, att);
+	if (def == NULL)
+		return true;
+	def = eval_const_expressions(NULL, def);
+	if (!IsA(def, Const))
+		return false;
+	return !shape_values_equal(a, d, false, ((Const *) def)->constvalue,
+							   ((Const *) def)->constisnull);
+}
+
+/*
+ * Refuse a write that sets both shapes to values that disagree (review26
+ * R7): result is written, the row the statement wrote (after the user's
+ * BEFORE triggers), with the other shape computed from side.  A column
+ * the statement also wrote itself (UPDATE: changed from oldtup; INSERT:
+ * insert_wrote) must hold the value computed for it, else one of the two
+ * values the user wrote would be dropped without a word, and which one
+ * would depend on the statement (an INSERT took the new shape's, an
+ * UPDATE the old one's).  Errors: 23514.
+ */
+static void
+check_both_shapes(MigEntry *entry, Relation rel, HeapTuple written, HeapTuple oldtup,
+				  HeapTuple result, char side)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	for (int i = 0; i < entry->ncols; i++)
+	{
+		MigCol	   *c = &entry->cols[i];
+		AttrNumber	att;
+		AttrNumber	from;
+		bool		n1,
+					n2;
+		Datum		d1,
+					d2;
+
+		if (side == 'o' && (c->kind == MIG_PAIR || c->kind == MIG_ADDED) && c->up)
+			att = c->new_att, from = c->old_att;
+		else if (side == 'n' && (c->kind == MIG_PAIR || c->kind == MIG_DROPPED) && c->down)
+			att = c->old_att, from = c->new_att;
+		else
+			continue;
+		if (att == InvalidAttrNumber ||
+			!(oldtup ? att_changed(desc, oldtup, written, att) : insert_wrote(rel, written, att)))
+			continue;
+		d1 = heap_getattr(written, att, desc, &n1);
+		d2 = heap_getattr(result, att, desc, &n2);
+		if (shape_values_equal(TupleDescAttr(desc, att - 1), d1, n1, d2, n2))
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 from != InvalidAttrNumber ?
+				 errmsg("this %s writes both column \"%s\" and column \"%s\" of relation \"%s\", with values that disagree under migration \"%s\"",
+						oldtup ? "UPDATE" : "INSERT",
+						NameStr(TupleDescAttr(desc, from - 1)->attname),
+						NameStr(TupleDescAttr(desc, att - 1)->attname),
+						RelationGetRelationName(rel), entry->name) :
+				 errmsg("this %s writes both column \"%s\" of relation \"%s\" and the %s shape it is computed from, with values that disagree under migration \"%s\"",
+						oldtup ? "UPDATE" : "INSERT",
+						NameStr(TupleDescAttr(desc, att - 1)->attname),
+						RelationGetRelationName(rel), side == 'o' ? "old" : "new", entry->name),
+				 errdetail("The %s expression computes column \"%s\" from the %s shape written, and gives another value than the one written to it.",
+						   side == 'o' ? "up" : "down",
+						   NameStr(TupleDescAttr(desc, att - 1)->attname),
+						   side == 'o' ? "old" : "new"),
+				 errhint("Write one shape only, the old columns or the new ones; the migration computes the other.")));
+	}
+}
+
+/*
+ * The shape of an INSERT on no migration schema's search_path: before
+ * the switch new if a new column of a changed column is set (the table
+ * gives them no default), else old; after it the same, roles reversed.
+ */
+static char
+insert_side(MigEntry *entry, TupleDesc desc, HeapTuple newtup)
+{
+	char		side = entry->switched ? 'n' : 'o';
+
+	for (int i = 0; i < entry->ncols; i++)
+	{
+		MigCol	   *c = &entry->cols[i];
+
+		if (c->kind != MIG_PAIR)
+			continue;
+		if (!entry->switched && att_set(desc, newtup, c->new_att))
+			side = 'n';
+		if (entry->switched && att_set(desc, newtup, c->old_att))
+			side = 'o';
+	}
+	return side;
+}
+
+/*
  * steward._migration_trigger(): see the file header.  Returns the row with
  * the other shape's columns and the marker filled in.  Errors raised by up
  * or down abort the write, as a failing CHECK would.
@@ -680,7 +822,8 @@ compute_shape(MigEntry *entry, MigExec *ex, TupleDesc desc, HeapTuple tup, char 
  * snapshot taken now, keeping AccessShareLock on them to transaction end;
  * a cached entry reads nothing.  Errors: 39P01 when not fired BEFORE
  * INSERT OR UPDATE FOR EACH ROW; 23514 when up gives NULL for a step with
- * "not_null"; 55000 for an UPDATE that sets a computed column to NULL in
+ * "not_null", or when the write sets both shapes to values that disagree
+ * (check_both_shapes); 55000 for an UPDATE that sets a computed column to NULL in
  * a row not backfilled yet, or a table lacking the marker column; the
  * compile errors of up and down (42703 for a column dropped by hand) and
  * 42501 when the owner may no longer execute a function they call, or when
@@ -696,6 +839,7 @@ steward_migration_trigger(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	HeapTuple	newtup;
 	HeapTuple	oldtup = NULL;
+	HeapTuple	written;
 	MigEntry   *entry;
 	MigExec    *ex;
 	char		side;
@@ -746,24 +890,7 @@ steward_migration_trigger(PG_FUNCTION_ARGS)
 	ex = get_exec(fcinfo, rel, entry);
 	session = session_side(entry, ex);
 	if (oldtup == NULL)
-	{
-		side = session;
-		if (side == 0)
-		{
-			side = entry->switched ? 'n' : 'o';
-			for (int i = 0; i < entry->ncols; i++)
-			{
-				MigCol	   *c = &entry->cols[i];
-
-				if (c->kind != MIG_PAIR)
-					continue;
-				if (!entry->switched && att_set(desc, newtup, c->new_att))
-					side = 'n';
-				if (entry->switched && att_set(desc, newtup, c->old_att))
-					side = 'o';
-			}
-		}
-	}
+		side = session ? session : insert_side(entry, desc, newtup);
 	else
 	{
 		bool		old_changed = false;
@@ -805,9 +932,12 @@ steward_migration_trigger(PG_FUNCTION_ARGS)
 	 * not filled yet written in the new shape first gets what the backfill
 	 * would have given the new columns the UPDATE did not set.
 	 */
+	written = newtup;
 	if (unfilled && side == 'n')
 		newtup = compute_shape(entry, ex, desc, newtup, 'o', td->tg_updatedcols, false);
-	return PointerGetDatum(compute_shape(entry, ex, desc, newtup, side, NULL, true));
+	newtup = compute_shape(entry, ex, desc, newtup, side, NULL, true);
+	check_both_shapes(entry, rel, written, oldtup, newtup, side);
+	return PointerGetDatum(newtup);
 }
 
 /*
