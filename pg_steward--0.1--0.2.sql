@@ -37785,3 +37785,11 @@ BEGIN
     END IF;
 END
 $$;
+
+-- Internal functions no role outside their callers needs (priv1): the
+-- governor's decision counts are read through steward.metrics, which only
+-- pg_read_all_stats may read; _migration_own_ddl is called only by the
+-- SECURITY DEFINER event trigger functions.
+REVOKE ALL ON FUNCTION steward._governor_decisions() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward._governor_decisions() TO pg_read_all_stats;
+REVOKE ALL ON FUNCTION steward._migration_own_ddl() FROM PUBLIC;

@@ -87,6 +87,9 @@ CREATE FUNCTION steward._governor_decisions(OUT decision text, OUT reason text,
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'steward_governor_decisions'
 LANGUAGE C VOLATILE;
+-- Read only through steward.metrics, which pg_read_all_stats may read.
+REVOKE ALL ON FUNCTION steward._governor_decisions() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION steward._governor_decisions() TO pg_read_all_stats;
 
 CREATE FUNCTION steward.governor_simulate(p99_ratio double precision,
                                           replication_lag interval DEFAULT NULL,

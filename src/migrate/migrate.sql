@@ -79,6 +79,8 @@ CREATE FUNCTION steward._migration_own_ddl()
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'steward_migration_own_ddl'
 LANGUAGE C VOLATILE;
+-- Called only by the SECURITY DEFINER event trigger functions.
+REVOKE ALL ON FUNCTION steward._migration_own_ddl() FROM PUBLIC;
 
 -- The first statement of the documented PL/pgSQL entry points, with the
 -- function itself: whether the function manager hook counted it (exec.c).
