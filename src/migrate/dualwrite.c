@@ -951,16 +951,26 @@ steward_migration_trigger(PG_FUNCTION_ARGS)
  * shapes disagree for every row it changes (review26 R1): validation
  * fails for ever before complete, and after it a rollback silently gives
  * the old application down() of the value before the trigger.  The
- * migration's own triggers (zz_steward_*) are not such triggers.  Pure:
- * takes no lock, raises nothing.
+ * migration's own triggers are not such triggers: known by their function
+ * tgfoid, one of pg_steward's in schema steward (where no other role may
+ * create one), not by their zz_steward_ names, which a user's trigger may
+ * carry too (codereview14 S1: a user's BEFORE trigger renamed to
+ * zz_steward_zzz, or so named before start, fired after the dual write).
+ * tgfoid InvalidOid (a trigger function not found) is the user's.  Reads
+ * the function's pg_proc row; takes no lock, raises nothing.
  */
 bool
-steward_fires_after_dual_write(const char *tgname, int16 tgtype)
+steward_fires_after_dual_write(const char *tgname, int16 tgtype, Oid tgfoid)
 {
-	return TRIGGER_FOR_ROW(tgtype) && TRIGGER_FOR_BEFORE(tgtype) &&
-		(TRIGGER_FOR_INSERT(tgtype) || TRIGGER_FOR_UPDATE(tgtype)) &&
-		strncmp(tgname, "zz_steward_", strlen("zz_steward_")) != 0 &&
-		strcmp(tgname, STEWARD_DUAL_WRITE_TRIGGER) > 0;
+	Oid			steward_nsp;
+
+	if (!(TRIGGER_FOR_ROW(tgtype) && TRIGGER_FOR_BEFORE(tgtype) &&
+		  (TRIGGER_FOR_INSERT(tgtype) || TRIGGER_FOR_UPDATE(tgtype)) &&
+		  strcmp(tgname, STEWARD_DUAL_WRITE_TRIGGER) > 0))
+		return false;
+	steward_nsp = get_namespace_oid("steward", true);
+	return !OidIsValid(tgfoid) || !OidIsValid(steward_nsp) ||
+		get_func_namespace(tgfoid) != steward_nsp;
 }
 
 /*
@@ -985,7 +995,7 @@ steward_refuse_triggers_after_dual_write(Oid relid, const char *migration)
 	{
 		Trigger    *t = &trigdesc->triggers[i];
 
-		if (!t->tgisinternal && steward_fires_after_dual_write(t->tgname, t->tgtype))
+		if (!t->tgisinternal && steward_fires_after_dual_write(t->tgname, t->tgtype, t->tgfoid))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("trigger \"%s\" of relation \"%s\" would fire after the dual-write trigger of migration \"%s\"",

@@ -1279,6 +1279,12 @@ static const GuardMsg GM_rename_trigger = {
 	gettext_noop("cannot rename trigger %s of %s while migration \"%s\" changes it"),
 	gettext_noop("cannot rename trigger %s of %s while migration \"%s\" changes %s")};
 
+static const GuardMsg GM_rename_to_own_trigger = {
+	gettext_noop("cannot rename a trigger to %s on %s while migration \"%s\" re-layouts it"),
+	gettext_noop("cannot rename a trigger to %s on %s while migration \"%s\" re-layouts %s"),
+	gettext_noop("cannot rename a trigger to %s on %s while migration \"%s\" changes it"),
+	gettext_noop("cannot rename a trigger to %s on %s while migration \"%s\" changes %s")};
+
 static const GuardMsg GM_rename = {
 	gettext_noop("cannot rename %s while migration \"%s\" re-layouts it"),
 	gettext_noop("cannot rename %s while migration \"%s\" re-layouts %s"),
@@ -1599,6 +1605,7 @@ migration_trigger(const char *tgname)
 
 /*
  * A BEFORE ROW trigger on INSERT or UPDATE named tgname, of type tgtype,
+ * calling function tgfoid (InvalidOid: not found),
  * made (CREATE [OR REPLACE] TRIGGER) or renamed (ALTER TRIGGER ... RENAME)
  * on rel, a table a column migration changes: refused (55006) when its
  * name sorts after the dual-write trigger's
@@ -1610,11 +1617,11 @@ migration_trigger(const char *tgname)
  * migration) passes after one catalog probe.
  */
 static void
-guard_trigger_after_dual_write(Oid rel, const char *tgname, int16 tgtype)
+guard_trigger_after_dual_write(Oid rel, const char *tgname, int16 tgtype, Oid tgfoid)
 {
 	GuardedBy	m;
 
-	if (!OidIsValid(rel) || !steward_fires_after_dual_write(tgname, tgtype) ||
+	if (!OidIsValid(rel) || !steward_fires_after_dual_write(tgname, tgtype, tgfoid) ||
 		!OidIsValid(get_trigger_oid(rel, STEWARD_DUAL_WRITE_TRIGGER, true)))
 		return;
 	guarded_by(rel, false, false, false, &m);
@@ -1628,17 +1635,22 @@ guard_trigger_after_dual_write(Oid rel, const char *tgname, int16 tgtype)
 
 /*
  * The type (pg_trigger.tgtype) of rel's trigger tgname, or 0 when rel has
- * none so named.  rel is locked by the statement.
+ * none so named, and its function in *tgfoid (InvalidOid when none).  rel
+ * is locked by the statement.
  */
 static int16
-trigger_type(Oid rel, const char *tgname)
+trigger_type(Oid rel, const char *tgname, Oid *tgfoid)
 {
 	Relation	r = table_open(rel, NoLock);
 	int16		tgtype = 0;
 
+	*tgfoid = InvalidOid;
 	for (int i = 0; r->trigdesc != NULL && i < r->trigdesc->numtriggers; i++)
 		if (strcmp(r->trigdesc->triggers[i].tgname, tgname) == 0)
+		{
 			tgtype = r->trigdesc->triggers[i].tgtype;
+			*tgfoid = r->trigdesc->triggers[i].tgfoid;
+		}
 	table_close(r, NoLock);
 	return tgtype;
 }
@@ -2777,10 +2789,19 @@ guard_rename(RenameStmt *stmt)
 				guard_refuse(&m, rel, &GM_rename_constraint, NULL, NULL, NULL);
 			break;
 		case OBJECT_TRIGGER:
-			if (migration_trigger(stmt->subname))
-				guard_refuse(&m, rel, &GM_rename_trigger, quoted_ident(stmt->subname),
-							 TRIGGER_DETAIL, NULL);
-			guard_trigger_after_dual_write(rel, stmt->newname, trigger_type(rel, stmt->subname));
+			{
+				Oid			tgfoid;
+				int16		tgtype = trigger_type(rel, stmt->subname, &tgfoid);
+
+				/* Neither from nor to the migration's own names (codereview14 S1). */
+				if (migration_trigger(stmt->subname))
+					guard_refuse(&m, rel, &GM_rename_trigger, quoted_ident(stmt->subname),
+								 TRIGGER_DETAIL, NULL);
+				if (migration_trigger(stmt->newname))
+					guard_refuse(&m, rel, &GM_rename_to_own_trigger, quoted_ident(stmt->newname),
+								 TRIGGER_DETAIL, gettext_noop("Give your trigger another name."));
+				guard_trigger_after_dual_write(rel, stmt->newname, tgtype, tgfoid);
+			}
 			break;
 		default:
 			/* A partition of a layout keeps its place whatever its name. */
@@ -3097,7 +3118,8 @@ guard_create_trigger(CreateTrigStmt *stmt)
 		}
 	}
 	guard_trigger_after_dual_write(rel, stmt->trigname,
-								   (stmt->row ? TRIGGER_TYPE_ROW : 0) | stmt->timing | stmt->events);
+								   (stmt->row ? TRIGGER_TYPE_ROW : 0) | stmt->timing | stmt->events,
+								   LookupFuncName(stmt->funcname, 0, NULL, true));
 	guard_create_on(stmt->relation, &GM_create_trigger);
 }
 
