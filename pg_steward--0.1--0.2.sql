@@ -37793,3 +37793,93 @@ $$;
 REVOKE ALL ON FUNCTION steward._governor_decisions() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION steward._governor_decisions() TO pg_read_all_stats;
 REVOKE ALL ON FUNCTION steward._migration_own_ddl() FROM PUBLIC;
+
+-- review26 R4 (mig10): start and complete name the user's triggers whose
+-- body names a column complete renames or drops.
+-- The user's triggers on a column migration's tables whose function body
+-- (a string: PostgreSQL checks no column it names) names an old column
+-- that complete renames or drops, so that it no longer exists under that
+-- name (review26 R4): NEW.amt := round(NEW.amt) passes start and
+-- complete, then every write firing it fails with 42703 until a
+-- rollback.  A WARNING at start and again at complete names each
+-- trigger, its function and the columns, with a HINT; nothing is
+-- refused (the function may handle both shapes already, or the name may
+-- be a word of another sense).  Read from the body's text, as
+-- _migration_notice_text_users reads it: a name built at run time is not
+-- seen.
+CREATE FUNCTION steward._migration_warn_trigger_users(mig text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT tg.tgname, c.relid, p.oid::regprocedure AS fn,
+                    string_agg(format('"%s"', c.old_name), ', ' ORDER BY c.ord) AS cols, count(*) AS n
+               FROM steward.migration_columns c
+               JOIN pg_trigger tg ON tg.tgrelid = c.relid AND NOT tg.tgisinternal
+               JOIN pg_proc p ON p.oid = tg.tgfoid
+              WHERE c.migration = mig
+                AND c.kind IN ('pair', 'renamed', 'dropped')
+                AND c.old_name IS DISTINCT FROM c.new_name
+                AND p.pronamespace <> 'steward'::regnamespace
+                AND p.prosqlbody IS NULL
+                AND p.prolang NOT IN (SELECT l.oid FROM pg_language l WHERE l.lanname IN ('c', 'internal'))
+                AND p.prosrc ~* ('(^|[^[:alnum:]_$])"?'
+                                 || regexp_replace(c.old_name, '([^[:alnum:]_])', E'\\\\\\1', 'g')
+                                 || '"?($|[^[:alnum:]_$])')
+              GROUP BY tg.tgname, c.relid, p.oid
+              ORDER BY c.relid::regclass::text, tg.tgname LOOP
+        RAISE WARNING 'trigger "%" of relation "%" runs function %, whose body names % % that migration "%" renames or drops at complete',
+                t.tgname, steward._relation_name(t.relid), t.fn,
+                CASE WHEN t.n > 1 THEN 'columns' ELSE 'column' END, t.cols, mig
+            USING DETAIL = 'After complete, each write that fires it fails where the body uses that name (42703), until a rollback.',
+                  HINT = 'Update the trigger function to handle both shapes (the old columns before complete, the new ones after) before complete, or roll the migration back.';
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward.migration_complete(name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := name;
+    r steward.migration_runs;
+BEGIN
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_complete(text)') THEN
+        PERFORM steward.migration_complete(name);
+        RETURN;
+    END IF;
+    PERFORM steward._migration_settle_dropped(mig);
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, ARRAY['backfilled', 'dual_written'], 'complete');
+    IF r.phase <> 'dual_written' OR NOT coalesce(r.last_validation_passed, false) THEN
+        RAISE EXCEPTION 'migration "%" has not passed validation', mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = CASE WHEN r.last_validated_at IS NULL THEN 'It was never validated.'
+                                WHEN r.last_validation_passed THEN format('It passed, but %s.', r.error)
+                                ELSE format('The last validation failed: %s', r.error) END,
+                  HINT = format('Run SELECT * FROM steward.migration_validate(%L); and fix what it reports.', mig);
+    END IF;
+    IF NOT steward._migration_is_index(mig) THEN       -- index steps switch nothing
+        IF steward._relayout_step(r.steps) IS NULL THEN
+            PERFORM steward._migration_check_shapes(mig);
+            PERFORM steward._migration_warn_trigger_users(mig);
+        END IF;
+        -- Counted without locks, then re-checked under the same locks
+        -- (kept by the transaction) as the switch.
+        PERFORM steward._migration_recheck(mig, '{"action": "complete"}');
+        PERFORM steward._migration_locked(mig, '_migration_recheck', 'ACCESS EXCLUSIVE',
+                                          '{"action": "complete", "locked": true}');
+        PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                    THEN '_migration_switch' ELSE '_relayout_switch' END,
+                                          'ACCESS EXCLUSIVE', '{"direction": "forward"}');
+    END IF;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'switched', 'switched_at', clock_timestamp()));
+END
+$$;

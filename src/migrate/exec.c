@@ -76,6 +76,7 @@ PG_FUNCTION_INFO_V1(steward_migration_exec);
 PG_FUNCTION_INFO_V1(steward_migration_refuse_temporary);
 static Datum migration_exec(FunctionCallInfo fcinfo, bool batch);
 static void refuse_triggers_after_dual_write(const char *name);
+static void warn_trigger_users(const char *name);
 PG_FUNCTION_INFO_V1(steward_migration_record);
 PG_FUNCTION_INFO_V1(steward_migration_settings);
 PG_FUNCTION_INFO_V1(steward_migration_lock_related);
@@ -1151,7 +1152,28 @@ steward_migration_start(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 	refuse_triggers_after_dual_write(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	warn_trigger_users(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	PG_RETURN_VOID();
+}
+
+/*
+ * The end of migration_start: a WARNING for each user trigger on its
+ * tables whose function body names an old column complete renames or
+ * drops (steward._migration_warn_trigger_users, review26 R4).  The
+ * start's own rows, which this statement wrote.  Takes no lock.
+ */
+static void
+warn_trigger_users(const char *name)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(name)};
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (steward_spi_read_latest("SELECT steward._migration_warn_trigger_users($1)",
+								1, argtypes, args, NULL, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not run steward._migration_warn_trigger_users");
+	SPI_finish();
 }
 
 /*

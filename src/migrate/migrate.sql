@@ -3769,6 +3769,7 @@ BEGIN
     IF NOT steward._migration_is_index(mig) THEN       -- index steps switch nothing
         IF steward._relayout_step(r.steps) IS NULL THEN
             PERFORM steward._migration_check_shapes(mig);
+            PERFORM steward._migration_warn_trigger_users(mig);
         END IF;
         -- Counted without locks, then re-checked under the same locks
         -- (kept by the transaction) as the switch.
@@ -3818,6 +3819,50 @@ BEGIN
                            'and fails when it uses those views afterwards.',
                   HINT = 'Make it use the table instead (after the cleanup the table has the new shape), or give '
                          'it a BEGIN ATOMIC body, whose dependencies are checked.';
+    END LOOP;
+END
+$$;
+
+-- The user's triggers on a column migration's tables whose function body
+-- (a string: PostgreSQL checks no column it names) names an old column
+-- that complete renames or drops, so that it no longer exists under that
+-- name (review26 R4): NEW.amt := round(NEW.amt) passes start and
+-- complete, then every write firing it fails with 42703 until a
+-- rollback.  A WARNING at start and again at complete names each
+-- trigger, its function and the columns, with a HINT; nothing is
+-- refused (the function may handle both shapes already, or the name may
+-- be a word of another sense).  Read from the body's text, as
+-- _migration_notice_text_users reads it: a name built at run time is not
+-- seen.
+CREATE FUNCTION steward._migration_warn_trigger_users(mig text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT tg.tgname, c.relid, p.oid::regprocedure AS fn,
+                    string_agg(format('"%s"', c.old_name), ', ' ORDER BY c.ord) AS cols, count(*) AS n
+               FROM steward.migration_columns c
+               JOIN pg_trigger tg ON tg.tgrelid = c.relid AND NOT tg.tgisinternal
+               JOIN pg_proc p ON p.oid = tg.tgfoid
+              WHERE c.migration = mig
+                AND c.kind IN ('pair', 'renamed', 'dropped')
+                AND c.old_name IS DISTINCT FROM c.new_name
+                AND p.pronamespace <> 'steward'::regnamespace
+                AND p.prosqlbody IS NULL
+                AND p.prolang NOT IN (SELECT l.oid FROM pg_language l WHERE l.lanname IN ('c', 'internal'))
+                AND p.prosrc ~* ('(^|[^[:alnum:]_$])"?'
+                                 || regexp_replace(c.old_name, '([^[:alnum:]_])', E'\\\\\\1', 'g')
+                                 || '"?($|[^[:alnum:]_$])')
+              GROUP BY tg.tgname, c.relid, p.oid
+              ORDER BY c.relid::regclass::text, tg.tgname LOOP
+        RAISE WARNING 'trigger "%" of relation "%" runs function %, whose body names % % that migration "%" renames or drops at complete',
+                t.tgname, steward._relation_name(t.relid), t.fn,
+                CASE WHEN t.n > 1 THEN 'columns' ELSE 'column' END, t.cols, mig
+            USING DETAIL = 'After complete, each write that fires it fails where the body uses that name (42703), until a rollback.',
+                  HINT = 'Update the trigger function to handle both shapes (the old columns before complete, the new ones after) before complete, or roll the migration back.';
     END LOOP;
 END
 $$;
