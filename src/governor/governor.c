@@ -90,6 +90,8 @@
 #define GOV_BASELINE_TICKS	3		/* idle ticks a baseline needs, at least (see baseline_ticks()) */
 #define GOV_PROBE_MIN_S		10		/* longest wait for a baseline: max(this, 3 windows) */
 #define GOV_QUIET_EVERY_S	60		/* a cluster-wide measuring pause at most this often */
+#define GOV_BATCH_COUNTS_MAX_S	GOV_BASELINE_MAX_AGE_S	/* a batch's work counts at most
+														 * this long (batch_counts_limit_ms) */
 #define GOV_STALE_S			600		/* a job silent this long is shown as "stale" */
 #define GOV_MIN_DUTY		0.02
 #define GOV_START_DUTY		0.1
@@ -1384,6 +1386,52 @@ gov_pause_ms(const GovState *st, int64 rows, double work_ms, bool *capped)
  */
 
 /*
+ * How long the work of a batch counts (measure_job_work, and its lock
+ * waits: job_lock_holder_counts): max(steward.governor_window, counts_ms),
+ * counts_ms being twice the job's longest batch before this one, 0 for a
+ * first batch; at most GOV_BATCH_COUNTS_MAX_S (or the window when that is
+ * longer).  Being handed a batch from governor_pace is what a role's job
+ * must keep doing to be paced: one that took one batch and then spent 5%
+ * of a CPU (or 2% of each tick, 20 ms a second) for as long as it liked
+ * kept every tick of the cluster from being idle, so no job of any role
+ * measured a baseline (TAP 108).  A first batch has no history to say how
+ * long a real one lasts (its rows say nothing of time), so it counts for
+ * a window; one that lasts longer makes its job measure its baseline
+ * afresh from its end (steward_governor_pace), so that the job's own
+ * decisions never rest on the ticks it overran.  The later ones count
+ * for twice the longest so far: a job whose batches all last longer than
+ * a window is busy in every tick from its second batch on.  But not
+ * without end: twice the longest before let each batch double the last,
+ * and after ten batches of a job starting at 5 s one batch counted for
+ * 85 minutes, through which no tick was idle and the job never met the
+ * measuring pause that gives every job a fresh baseline (gov9's "the limit
+ * can double each batch"; TAP 113).  A baseline older than
+ * GOV_BASELINE_MAX_AGE_S is no baseline anyway, so a job must come back
+ * to governor_pace once in that time, as any job that works for a minute
+ * pauses to measure.  The sampler's own window (the server's setting) is
+ * the bar.  Pure.
+ */
+static double
+batch_counts_limit_ms(double counts_ms)
+{
+	return Max((double) gov_window_ms,
+			   Min(counts_ms, GOV_BATCH_COUNTS_MAX_S * 1000.0));
+}
+
+/*
+ * Has the batch handed out at "handed", whose work counts for
+ * batch_counts_limit_ms(counts_ms), overrun that time at "at" (the start
+ * of a tick: a tick that began before the limit counts whole)?  Pure.
+ */
+static bool
+batch_overran(TimestampTz handed, double counts_ms, TimestampTz at)
+{
+	if (handed == 0 || at == 0)
+		return false;
+	return (at - handed) / 1000.0 >= batch_counts_limit_ms(counts_ms);
+}
+
+/*
  * Is a job's lock wait part of its work?  Waits for the locks a batch of
  * row writes takes (its table, the relation's extension, a page, a tuple,
  * a row's writer, a speculative insertion) are, while younger than one
@@ -1393,8 +1441,8 @@ gov_pause_ms(const GovState *st, int64 rows, double work_ms, bool *capped)
  * window: a role holding a lock its own job waits for (any role may
  * register a job) would otherwise keep the cluster's ticks from ever
  * being idle (recheck9 of review9 F15).  Nor is a wait for a session of
- * the job's own role, or one in a batch handed out more than a window
- * ago (job_lock_holder_counts: review24 V1).  The lock tag's type is in
+ * the job's own role or for a process without a role, or one in a batch
+ * whose work no longer counts (job_lock_holder_counts: review24 V1).  The lock tag's type is in
  * the wait event; PGPROC.waitStart (PostgreSQL 14+, pg_locks.waitstart)
  * is set by ProcSleep before the process reports its lock wait event and
  * zeroed by ProcWakeup when the lock is granted, so a 0 read here is a
@@ -1427,15 +1475,24 @@ job_lock_wait_counts(PGPROC *proc, uint32 info, TimestampTz now)
  * first blocker (pg_blocking_pids), part of its work by whom it waits
  * for and when its batch began?  Only when the blocker is a session of
  * another role than the job's (its session user, PGPROC.roleId, and the
- * role that began it) and the batch was handed out less than a window
- * ago.  Waits for its own role's sessions are not: a plain role's job
+ * role that began it) and the batch's work still counts
+ * (batch_overran: a window for a first batch, twice the longest before
+ * for the others, at most GOV_BATCH_COUNTS_MAX_S; until 2026-12-01 a
+ * window for every batch, so a job whose batches all last longer had
+ * its CPU time counted and its lock waits not).  A process without a
+ * role (PGPROC.roleId InvalidOid: autovacuum, a background worker that
+ * connected as no user) is no other role's session: the job's role starts
+ * autovacuum on its own table when it likes (its storage parameters, its
+ * own updates), and a job kept waiting for it, again and again under a
+ * lock_timeout, was counted busy as if the foreground held the lock
+ * (codereview12 Q4; TAP 114).  Waits for its own role's sessions are not: a plain role's job
  * that took one batch and then waited for a row its own role holds in
  * another session, again and again under a lock_timeout shorter than the
  * window (each wait young), was busy in every tick at no cost, and next
  * to 200 statements a second baseline_calls stayed 0 (review24 V1; TAP
- * 102).  Nor are waits in a batch older than a window: a role that logs
+ * 102).  Nor are waits in a batch whose work no longer counts: a role that logs
  * in as two roles could hold the row as the other, but then has to take
- * a batch from governor_pace at least once a window, and so is paced (a
+ * a batch from governor_pace at least that often, and so is paced (a
  * job that is told to pause is not working, and one with no baseline
  * pauses to measure one).  A blocker not found (0: the wait just ended,
  * or a prepared transaction holds the lock) does not count.  Unlocked
@@ -1449,12 +1506,11 @@ job_lock_holder_counts(const GovSlot *slot, PGPROC *waiter, int blocker_pid,
 {
 	PGPROC	   *holder;
 
-	if (blocker_pid == 0 ||
-		TimestampDifferenceExceeds(slot->last_pace, now, gov_window_ms))
+	if (blocker_pid == 0 || batch_overran(slot->work_started, slot->batch_counts_ms, now))
 		return false;
 	holder = BackendPidGetProc(blocker_pid);
-	return holder != NULL && holder->roleId != waiter->roleId &&
-		holder->roleId != slot->userid;
+	return holder != NULL && OidIsValid(holder->roleId) &&
+		holder->roleId != waiter->roleId && holder->roleId != slot->userid;
 }
 
 /*
@@ -1552,27 +1608,40 @@ is_wal_wait(uint32 info)
 }
 
 /*
+ * Is the sampled process part of the foreground the governor protects: a
+ * client backend, not an auxiliary process, a background worker,
+ * autovacuum or a governed job's session (round_pids, this round's)?  The
+ * same backends whose statements and commits make the foreground's
+ * latency and rate.  Unlocked reads, as the sampler's; pure otherwise.
+ */
+static bool
+is_foreground_proc(PGPROC *proc)
+{
+	if (proc - ProcGlobal->allProcs >= MaxBackends || proc->isBackgroundWorker ||
+		(proc->statusFlags & PROC_IS_AUTOVACUUM))
+		return false;
+	for (int i = 0; i < round_npids; i++)
+		if (round_pids[i] == proc->pid)
+			return false;
+	return true;
+}
+
+/*
  * One sampled process with a wait event: count it if it is a foreground
- * backend (a client backend, not a worker, autovacuum or a governed job)
- * waiting on WAL.  Wait sampler only: the count is its own (the next tick
- * takes it), no lock; raises nothing.
+ * backend (is_foreground_proc) waiting on WAL.  Wait sampler only: the
+ * count is its own (the next tick takes it), no lock; raises nothing.
  */
 void
 steward_governor_sample(PGPROC *proc, uint32 info)
 {
-	if (gov == NULL || !is_wal_wait(info))
+	if (gov == NULL || !is_wal_wait(info) || !is_foreground_proc(proc))
 		return;
-	if (proc - ProcGlobal->allProcs >= MaxBackends || proc->isBackgroundWorker ||
-		(proc->statusFlags & PROC_IS_AUTOVACUUM))
-		return;
-	for (int i = 0; i < round_npids; i++)
-		if (round_pids[i] == proc->pid)
-			return;
 	acc_wal_samples++;
 }
 
 /*
- * A sampled session (waiter) waits for a lock held by blocker_pid: one
+ * A sampled session (waiter) waits for a lock held by blocker_pid: when
+ * the waiter is of the foreground (is_foreground_proc), one
  * lock-wait sample for each listed job of that process, and one wait
  * begun when the wait started (PGPROC.waitStart) between the previous
  * round's beginning and this one's: each wait is counted by the first
@@ -1586,7 +1655,14 @@ steward_governor_sample(PGPROC *proc, uint32 info)
  * ended) places the wait in no round and is not counted.  (The startup
  * process of a hot standby never sets it, but it is not in the proc
  * array, so pg_blocking_pids finds no blocker for it and it never reaches
- * here: codereview12 Q3.)  When the waiter is a
+ * here: codereview12 Q3.)  Waiters that are not of the foreground (an
+ * autovacuum worker, a background worker, another governed job's session)
+ * are no victims: the lock-wait rule weighs the waits begun against the
+ * foreground's transactions, which only client backends count, and until
+ * 2026-12-01 an anti-wraparound autovacuum (the one kind that waits for a
+ * locked table rather than skip it) or a second job waiting for the job's
+ * row locks halved its batch as if a client did (codereview12 Q4; TAP
+ * 114).  When the waiter is a
  * working job's process, the sample is one of its busy time if the wait
  * is part of its work (job_lock_wait_counts, job_lock_holder_counts).
  * Reads the slots without the governor's lock and adds with an atomic: a
@@ -1598,6 +1674,7 @@ steward_governor_blocked_by(PGPROC *waiter, int blocker_pid)
 {
 	TimestampTz since;
 	bool		begun;
+	bool		victim;
 	uint32		info;
 
 	if (gov == NULL || blocker_pid == 0)
@@ -1605,13 +1682,14 @@ steward_governor_blocked_by(PGPROC *waiter, int blocker_pid)
 	since = (TimestampTz) pg_atomic_read_u64(&waiter->waitStart);
 	begun = since != 0 && since >= round_prev_at && since < round_at;
 	info = *((volatile uint32 *) &waiter->wait_event_info);
+	victim = is_foreground_proc(waiter);
 	for (int i = 0; i < GOV_MAX_JOBS; i++)
 	{
 		GovSlot    *slot = &gov->slots[i];
 
 		if (!slot->in_use)
 			continue;
-		if (slot->pid == blocker_pid)
+		if (slot->pid == blocker_pid && victim)
 		{
 			pg_atomic_fetch_add_u64(&slot->lock_wait_samples, 1);
 			if (begun)
@@ -1891,32 +1969,6 @@ samples_since(pg_atomic_uint64 *counter, uint64 *prev)
  * closing38 item 0).  Time on a CPU cannot be claimed without being spent.
  * Reads the slots under their spinlocks, the files with none held.
  */
-/*
- * Has the batch handed out at "handed" overrun the time its work counts
- * for, all through the tick that began at tick_start?  A job's work counts
- * (measure_job_work) only while it obeys its pace: until its batch has
- * lasted max(steward.governor_window, twice its longest batch before it,
- * counts_ms).  Being handed a batch from governor_pace is what a role's
- * job must keep doing to be paced: one that took one batch and then spent
- * 5% of a CPU (or 2% of each tick, 20 ms a second) for as long as it liked
- * kept every tick of the cluster from being idle, so no job of any role
- * measured a baseline (TAP 108).  A real batch longer than a window counts
- * for its first window, and the ones after it for twice the longest so far:
- * a job whose batches all last longer than a window is busy in every tick
- * from its second batch on.  The sampler's own window (the server's
- * setting) is the bar.  A tick that began before the limit counts whole.
- * Pure.
- */
-static bool
-batch_overran(TimestampTz handed, double counts_ms, TimestampTz tick_start)
-{
-	double		limit_ms = Max((double) gov_window_ms, counts_ms);
-
-	if (handed == 0 || tick_start == 0)
-		return false;
-	return (tick_start - handed) / 1000.0 >= limit_ms;
-}
-
 static void
 measure_job_work_guarded(void *arg)
 {
@@ -2848,6 +2900,24 @@ sleep_ms(double ms)
 }
 
 /*
+ * The job's batch that just ended at "now" lasted longer than its work
+ * counted (batch_counts_limit_ms): the ticks after that may have been
+ * taken as idle while it worked, its own doing in the foreground's
+ * latency with them.  Its baseline is measured afresh from now on, as
+ * after decreases that did not help (rebase_since): until 2026-12-01 a
+ * first batch of 15 s counted for its first 5 s only, and the job's next
+ * decisions rested on a baseline of the 10 s it overran (TAP 113).  Other
+ * jobs that measured a baseline meanwhile keep it: a batch that has not
+ * come back cannot be told from one that never will.  Pure.
+ */
+static void
+rebase_after_overrun(GovState *st, TimestampTz now)
+{
+	st->rebase_since = now;
+	st->rebasing = true;
+}
+
+/*
  * After a batch of "rows" rows (0 on the first call and while told to
  * wait): the size of the next batch, or 0 while the pause goes on.  Sleeps
  * at most one slice (steward.governor_interval) per call, so that callers
@@ -2866,6 +2936,8 @@ steward_governor_pace(StewardGovJob *job, int64 rows)
 		job->working = false;
 		job->work_ended = now;
 		job->last_work_ms = (now - job->work_started) / 1000.0;
+		if (job->last_work_ms >= batch_counts_limit_ms(job->batch_counts_ms))
+			rebase_after_overrun(&job->st, now);
 		job->longest_work_ms = Max(job->longest_work_ms, job->last_work_ms);
 		job->last_rows = rows;
 		job->rows_done += rows;

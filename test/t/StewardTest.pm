@@ -13,7 +13,7 @@ use Test::More;
 
 our @EXPORT = qw(poll_until damage_first_page streaming_standby restore_three_ways);
 our @EXPORT_OK = qw(start_bg finish_bg psql_command start_psql_bg gov_foreground
-  gov_baseline_calls gov_wait_for_baseline gov_long_batch_job gov_node);
+  gov_baseline_calls gov_wait_for_baseline gov_long_batch_job gov_node gov_end_job);
 
 # start_bg(@command): start @command in the background, its stdin empty,
 # its stdout and stderr in files of a temporary directory, under the
@@ -262,6 +262,19 @@ steward.governor_min_calls = 200
 	return $node;
 }
 
+# gov_end_job($node, $label, $bg): terminate the running governed job
+# $label's backend and reap its psql $bg (start_bg), which may have
+# outlived its harness timer on a machine frozen meanwhile.
+sub gov_end_job
+{
+	my ($node, $label, $bg) = @_;
+	my $p = $node->safe_psql('postgres',
+		qq{SELECT pid FROM steward.governor_jobs WHERE label = '$label' AND finished_at IS NULL});
+	$node->safe_psql('postgres', qq{SELECT pg_terminate_backend($p)}) if $p;
+	eval { $bg->{h}->finish; };
+	$bg->{h}->kill_kill if $@;
+}
+
 # gov_long_batch_job($node, $user, $label, $first_s, $burn, $sleep): a
 # governed job of role $user (database postgres, in the background:
 # start_bg) that obeys governor_pace and does long batches: its first
@@ -269,10 +282,14 @@ steward.governor_min_calls = 200
 # generate_series(1, $burn) and sleeping $sleep s, over and over.  Its work
 # counts for twice its longest batch before (src/governor/README.md, Only
 # while it keeps to its pace): so from its second batch on, 2 x $first_s
-# seconds.
+# seconds (at most 60).  $later, when given, is what each later batch does over and over
+# instead (PL/pgSQL statements).
 sub gov_long_batch_job
 {
-	my ($node, $user, $label, $first_s, $burn, $sleep) = @_;
+	my ($node, $user, $label, $first_s, $burn, $sleep, $later) = @_;
+	my $step = "PERFORM count(*) FROM generate_series(1, $burn);
+		         PERFORM pg_sleep($sleep);";
+	$later //= $step;
 	return start_bg('psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1',
 		'-d', $node->connstr('postgres') . " user=$user", '-c',
 		qq{DO \$\$DECLARE
@@ -288,10 +305,11 @@ sub gov_long_batch_job
 		       CONTINUE WHEN n = 0;
 		       b := b + 1;
 		       t0 := clock_timestamp();
-		       WHILE clock_timestamp() < t0 + CASE WHEN b = 1 THEN interval '$first_s s'
-		                                           ELSE interval '120 s' END LOOP
-		         PERFORM count(*) FROM generate_series(1, $burn);
-		         PERFORM pg_sleep($sleep);
+		       WHILE b = 1 AND clock_timestamp() < t0 + interval '$first_s s' LOOP
+		         $step
+		       END LOOP;
+		       WHILE b > 1 AND clock_timestamp() < t0 + interval '120 s' LOOP
+		         $later
 		       END LOOP;
 		       moved := 1;
 		     END LOOP;
