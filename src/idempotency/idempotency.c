@@ -3736,8 +3736,9 @@ expiry_index_open(Relation heap)
  * PLAN_PURGE's FOR UPDATE SKIP LOCKED.  A row another transaction holds
  * (a begin deleting or taking it over, a complete) is skipped, and so,
  * in READ COMMITTED, is one whose newer version committed after snap (the
- * statement's TID scan does not see that version either; the next batch
- * judges it); under REPEATABLE READ that is 40001, as in ExecLockRows.
+ * statement's TID scan does not see that version either; the next purge
+ * judges it, as PurgeCursor has moved past it); a lock of our own
+ * transaction is not another's; under REPEATABLE READ that is 40001, as in ExecLockRows.
  * Returns true if the row was deleted.
  */
 static bool
@@ -3748,6 +3749,17 @@ purge_key_row(Relation heap, TupleTableSlot *slot, CommandId cid, Snapshot snap)
 
 	result = table_tuple_delete(heap, &slot->tts_tid, cid, snap, InvalidSnapshot,
 								false, &tmfd, false);
+
+	/*
+	 * A row lock of our own transaction (SELECT ... FOR UPDATE of the key
+	 * before purging) is no other's: SKIP LOCKED, which the statement
+	 * form uses, does not skip it, and neither do we (codereview14 S3).
+	 * Asked to wait, heap_delete waits for no lock of its own transaction.
+	 */
+	if (result == TM_BeingModified && TransactionIdIsValid(tmfd.xmax) &&
+		TransactionIdIsCurrentTransactionId(tmfd.xmax))
+		result = table_tuple_delete(heap, &slot->tts_tid, cid, snap, InvalidSnapshot,
+									true, &tmfd, false);
 	if (result == TM_Ok)
 		return true;
 	if ((result == TM_Updated || result == TM_Deleted) && IsolationUsesXactSnapshot())
