@@ -3861,7 +3861,7 @@ BEGIN
         RAISE WARNING 'trigger "%" of relation "%" runs function %, whose body names % % that migration "%" renames or drops at complete',
                 t.tgname, steward._relation_name(t.relid), t.fn,
                 CASE WHEN t.n > 1 THEN 'columns' ELSE 'column' END, t.cols, mig
-            USING DETAIL = 'After complete, each write that fires it fails where the body uses that name (42703), until a rollback.',
+            USING DETAIL = 'After complete, each write that fires it fails where the body uses that name (42703), until the function is changed (or, before the cleanup, the migration is rolled back).',
                   HINT = 'Update the trigger function to handle both shapes (the old columns before complete, the new ones after) before complete, or roll the migration back.';
     END LOOP;
 END
