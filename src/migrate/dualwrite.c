@@ -702,16 +702,20 @@ shape_values_equal(Form_pg_attribute a, Datum d1, bool n1, Datum d2, bool n2)
  * sees the row with the defaults filled in, so: a value, other than the
  * one the column's constant default gives.  A column whose default is
  * not a constant (now(), nextval) counts as not written: it cannot be
- * told from its default.
+ * told from its default.  The default is the owner's code and an INSERT
+ * that gives the column a value never runs it: folding it (which runs its
+ * immutable functions) happens as the owner, with search_path pinned, as
+ * up and down do (compute_shape), never as the inserting role.
  */
 static bool
-insert_wrote(Relation rel, HeapTuple tup, AttrNumber att)
+insert_wrote(MigEntry *entry, Relation rel, HeapTuple tup, AttrNumber att)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	Form_pg_attribute a = TupleDescAttr(desc, att - 1);
 	Node	   *def;
 	bool		isnull;
 	Datum		d = heap_getattr(tup, att, desc, &isnull);
+	StewardAsOwner user;
 
 	if (isnull)
 		return false;
@@ -720,7 +724,9 @@ insert_wrote(Relation rel, HeapTuple tup, AttrNumber att)
 	def = build_column_default(rel, att);
 	if (def == NULL)
 		return true;
+	steward_as_role_begin(entry->owner, STEWARD_PINNED_SEARCH_PATH, false, &user);
 	def = eval_const_expressions(NULL, def);
+	steward_as_owner_end(&user);
 	if (!IsA(def, Const))
 		return false;
 	return !shape_values_equal(a, d, false, ((Const *) def)->constvalue,
@@ -760,7 +766,7 @@ check_both_shapes(MigEntry *entry, Relation rel, HeapTuple written, HeapTuple ol
 		else
 			continue;
 		if (att == InvalidAttrNumber ||
-			!(oldtup ? att_changed(desc, oldtup, written, att) : insert_wrote(rel, written, att)))
+			!(oldtup ? att_changed(desc, oldtup, written, att) : insert_wrote(entry, rel, written, att)))
 			continue;
 		d1 = heap_getattr(written, att, desc, &n1);
 		d2 = heap_getattr(result, att, desc, &n2);
