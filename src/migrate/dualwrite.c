@@ -968,15 +968,10 @@ steward_migration_trigger(PG_FUNCTION_ARGS)
 bool
 steward_fires_after_dual_write(const char *tgname, int16 tgtype, Oid tgfoid)
 {
-	Oid			steward_nsp;
-
-	if (!(TRIGGER_FOR_ROW(tgtype) && TRIGGER_FOR_BEFORE(tgtype) &&
-		  (TRIGGER_FOR_INSERT(tgtype) || TRIGGER_FOR_UPDATE(tgtype)) &&
-		  strcmp(tgname, STEWARD_DUAL_WRITE_TRIGGER) > 0))
-		return false;
-	steward_nsp = get_namespace_oid("steward", true);
-	return !OidIsValid(tgfoid) || !OidIsValid(steward_nsp) ||
-		get_func_namespace(tgfoid) != steward_nsp;
+	return TRIGGER_FOR_ROW(tgtype) && TRIGGER_FOR_BEFORE(tgtype) &&
+		(TRIGGER_FOR_INSERT(tgtype) || TRIGGER_FOR_UPDATE(tgtype)) &&
+		strcmp(tgname, STEWARD_DUAL_WRITE_TRIGGER) > 0 &&
+		!steward_function_is_own(tgfoid);
 }
 
 /*

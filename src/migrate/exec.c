@@ -251,7 +251,6 @@ static void
 migrate_executor_start(QueryDesc *queryDesc, int eflags)
 {
 	ListCell   *lc;
-	Oid			steward_nsp;
 	bool		batch_itself;
 
 	if (prev_executor_start)
@@ -265,7 +264,6 @@ migrate_executor_start(QueryDesc *queryDesc, int eflags)
 	batch_itself = own_sql_depth > 0 && own_nest == own_sql_nest;
 	if (!batch_itself)
 		return;
-	steward_nsp = get_namespace_oid("steward", false);
 	foreach(lc, queryDesc->estate->es_opened_result_relations)
 	{
 		ResultRelInfo *rri = (ResultRelInfo *) lfirst(lc);
@@ -278,8 +276,7 @@ migrate_executor_start(QueryDesc *queryDesc, int eflags)
 			Trigger    *t = &trigdesc->triggers[i];
 
 			if (!t->tgisinternal &&
-				(get_func_namespace(t->tgfoid) != steward_nsp ||
-				 is_dual_write_trigger(t)))
+				(!steward_function_is_own(t->tgfoid) || is_dual_write_trigger(t)))
 				t->tgenabled = TRIGGER_DISABLED;
 		}
 		drop_unfired_before_row_flags(trigdesc);
@@ -431,6 +428,23 @@ static void
 forget_steward_nsp(Datum arg, int cacheid, uint32 hashvalue)
 {
 	steward_nsp_cache = InvalidOid;
+}
+
+/*
+ * Is fn_oid one of pg_steward's own functions: in schema steward, where
+ * no other role may create one?  The one test of "ours" for triggers and
+ * functions a user could name like ours (the backfill's trigger filter,
+ * steward_fires_after_dual_write).  InvalidOid, or no schema steward: no.
+ * The schema's OID is cached (steward_nsp_cache, forgotten on any change
+ * of pg_namespace); one syscache look-up, no lock, raises nothing.
+ */
+bool
+steward_function_is_own(Oid fn_oid)
+{
+	if (!OidIsValid(steward_nsp_cache))
+		steward_nsp_cache = get_namespace_oid(STEWARD_SCHEMA, true);
+	return OidIsValid(fn_oid) && OidIsValid(steward_nsp_cache) &&
+		get_func_namespace(fn_oid) == steward_nsp_cache;
 }
 
 /*

@@ -93,6 +93,7 @@ extern char *steward_migration_forget_target(Relation rel, const Trigger *trigge
 /* migrate/dualwrite.c: the dual-write trigger's name (migration_start makes it) */
 #define STEWARD_DUAL_WRITE_TRIGGER "zz_steward_migration"
 extern bool steward_fires_after_dual_write(const char *tgname, int16 tgtype, Oid tgfoid);
+extern bool steward_function_is_own(Oid fn_oid);
 extern void steward_refuse_triggers_after_dual_write(Oid relid, const char *migration);
 
 /* migrate/expr.c */
