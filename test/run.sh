@@ -24,6 +24,7 @@ mkdir -p "$OUT"
 passed=0
 failed=0
 skipped=0
+failed_names=""
 
 # count_suite LOG NAME...: count the tests pg_regress / pg_isolation_regress
 # reported in LOG ("test NAME ... ok" or "... FAILED"), each named test
@@ -40,6 +41,7 @@ count_suite() {
             passed=$((passed + 1))
         else
             failed=$((failed + 1))
+            failed_names="$failed_names $name"
             [ "$n" -eq 1 ] || echo "COUNT: $name has $n result lines in $log"
         fi
     done
@@ -93,9 +95,20 @@ if [ -n "$TAP_TESTS" ]; then
         counts="0 $(echo $TAP_TESTS | wc -w) 0"
     fi
     set -- $counts
+    failed_names="$failed_names $(sed -nE 's/^FAILED +(test\/t\/[^ ]+).*/\1/p' "$OUT/tap.log" | tr '\n' ' ')"
     passed=$((passed + $1))
     failed=$((failed + $2))
     skipped=$((skipped + $3))
+fi
+
+# The names of what failed, last, next to the count: a long run's log is
+# often read from its end only.
+failed_names=$(echo $failed_names)
+if [ -n "$failed_names" ]; then
+    for diffs in "$OUT/regress/regression.diffs" "$OUT/isolation/regression.diffs"; do
+        [ -f "$diffs" ] && head -n 80 "$diffs"
+    done
+    echo "FAILED: $failed_names"
 fi
 
 # Skipped: TAP assertions skipped with a reason, and whole TAP files whose
