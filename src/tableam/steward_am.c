@@ -842,7 +842,14 @@ steward_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
  * ROW INSERT triggers, whose own statements run under other command ids.
  * If the delete fails (concurrent update: EvalPlanQual, then a new delete
  * of the later version) or the insert never comes (a BEFORE trigger
- * dropped the row), the memory is replaced or forgotten by the next write.
+ * dropped the row), the memory is replaced or forgotten by the next write
+ * of that command or of a later statement, and in any case once the
+ * executor goes on to its next row (end_moving_row_with_executor_row).
+ * The writes of those triggers' own statements (an audit row inserted into
+ * another steward table, a DELETE anywhere) run under later command ids
+ * while the moving command is still under way: they leave the memory
+ * alone, or the insert half would be checked as a new row (an UPDATE
+ * setting an older version moved the row with that version, review27 R2).
  * ------------------------------------------------------------------------
  */
 
@@ -857,10 +864,19 @@ typedef struct MovingRow
 	HeapTuple	tuple;			/* the row the delete replaced */
 	bool		have_read;
 	ReadVersion read;
+	uint64		generation;		/* which delete half noted it */
 } MovingRow;
 
 static MovingRow moving_row;
 static MemoryContext moving_cxt = NULL;
+static uint64 moving_generation = 0;
+
+/* A reset callback that ends a moving row's memory with its executor row. */
+typedef struct MovingRowEnd
+{
+	MemoryContextCallback callback;
+	uint64		generation;
+} MovingRowEnd;
 
 static void
 forget_moving_row(void)
@@ -868,6 +884,39 @@ forget_moving_row(void)
 	moving_row.valid = false;
 	if (moving_cxt != NULL)
 		MemoryContextReset(moving_cxt);
+}
+
+/*
+ * Is a write under "cid" a statement nested in the command whose moving
+ * row is remembered (a BEFORE ROW INSERT trigger's statement, run after a
+ * CommandCounterIncrement while that command waits for its insert half)?
+ */
+static bool
+write_nested_in_move(CommandId cid)
+{
+	return moving_row.valid && moving_row.lxid == MyProc->lxid &&
+		cid > moving_row.cid;
+}
+
+/*
+ * The executor moved on to another row of the statement that deleted the
+ * moving row (see note_moving_row): its insert half never came.
+ */
+static void
+moving_row_cycle_ended(void *arg)
+{
+	MovingRowEnd *end = (MovingRowEnd *) arg;
+
+	if (moving_row.valid && moving_row.generation == end->generation)
+		forget_moving_row();
+}
+
+/* Forget the moving row, unless "cid" writes in a statement nested in it. */
+static void
+forget_moving_row_unless_nested(CommandId cid)
+{
+	if (!write_nested_in_move(cid))
+		forget_moving_row();
 }
 
 static Oid
@@ -878,6 +927,32 @@ partition_root(Oid relid)
 
 	list_free(ancestors);
 	return root;
+}
+
+/*
+ * Tie the moving row just noted to the executor's row that moves it: the
+ * insert half comes before the executor resets the statement's per-tuple
+ * memory for its next row, or never (a BEFORE ROW INSERT trigger of the
+ * new partition returned NULL).  Without this, the next insert of the same
+ * command into the same tree -- a MERGE's WHEN NOT MATCHED INSERT for a
+ * later source row, or the INSERT of a data-modifying WITH -- was taken for
+ * the insert half and judged as an UPDATE of the dropped row: a new row
+ * stored in a state no INSERT may start in, with any version the dropped
+ * row's could become (review27 R1, sql/321).
+ */
+static void
+end_moving_row_with_executor_row(CommandId cid)
+{
+	MemoryContext row_memory = steward_statement_row_memory(cid);
+	MovingRowEnd *end;
+
+	if (row_memory == NULL)
+		return;
+	end = MemoryContextAlloc(row_memory, sizeof(MovingRowEnd));
+	end->generation = moving_row.generation;
+	end->callback.func = moving_row_cycle_ended;
+	end->callback.arg = end;
+	MemoryContextRegisterResetCallback(row_memory, &end->callback);
 }
 
 static void
@@ -907,14 +982,16 @@ note_moving_row(Relation rel, ItemPointer tid, CommandId cid)
 	moving_row.lxid = MyProc->lxid;
 	moving_row.cid = cid;
 	moving_row.have_read = take_read_version(rel, tid, cid, &moving_row.read);
+	moving_row.generation = ++moving_generation;
 	moving_row.valid = true;
+	end_moving_row_with_executor_row(cid);
 }
 
 /* Is this insert the second half of a cross-partition UPDATE? */
 static bool
 is_moving_row(Relation rel, CommandId cid)
 {
-	if (!moving_row.valid)
+	if (!moving_row.valid || write_nested_in_move(cid))
 		return false;
 	if (moving_row.cid != cid || moving_row.lxid != MyProc->lxid ||
 		!rel->rd_rel->relispartition ||
@@ -993,7 +1070,7 @@ steward_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 	StateChange changes[STEWARD_MAX_STATE_RULES];
 	int			nchanges = 0;
 
-	forget_moving_row();
+	forget_moving_row_unless_nested(cid);
 	if (changingPart && rules_enforced(rel) &&
 		(steward_rules_empty(rules) ||
 		 !judge_move_to_foreign(rel, tid, cid, changes, &nchanges)))
@@ -1004,7 +1081,7 @@ steward_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 	result = heap_methods->tuple_delete(rel, tid, cid, snapshot, crosscheck,
 										wait, tmfd, changingPart);
 	if (result != TM_Ok)
-		forget_moving_row();
+		forget_moving_row_unless_nested(cid);
 	else
 	{
 		if (old != NULL)

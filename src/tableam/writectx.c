@@ -240,6 +240,22 @@ steward_statement_writes(Relation rel, CommandId cid, AttrNumber attnum,
 }
 
 /*
+ * The memory the executor resets before each row of the statement writing
+ * under "cid" (its per-tuple expression context: ExecModifyTable resets it
+ * at the top of every row, and nothing between the delete and the insert
+ * half of one row's cross-partition move resets it), or NULL when no such
+ * statement runs.  A reset callback registered there fires once the
+ * executor has moved on to another row.  Takes no lock; raises only 53200.
+ */
+MemoryContext
+steward_statement_row_memory(CommandId cid)
+{
+	WritingStatement *stmt = writing_statement(cid);
+
+	return stmt != NULL ? GetPerTupleMemoryContext(stmt->estate) : NULL;
+}
+
+/*
  * Does result relation "rri" hold the row version at "otid" of relation
  * "relid" in its old-row slot, pinned?  Then point *tuple at it and set
  * *buffer to the slot's buffer.

@@ -21,6 +21,7 @@ extern void steward_statement_writes(Relation rel, CommandId cid, AttrNumber att
 extern bool steward_statement_old_row(Relation rel, CommandId cid, ItemPointer otid,
 									  HeapTuple tuple, Buffer *buffer,
 									  TupleTableSlot **oldslot);
+extern MemoryContext steward_statement_row_memory(CommandId cid);
 extern TupleTableSlot *steward_statement_foreign_move(Relation rel, CommandId cid,
 													  ItemPointer otid, Oid *dest);
 
