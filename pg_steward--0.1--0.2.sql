@@ -37883,3 +37883,114 @@ BEGIN
         'phase', 'switched', 'switched_at', clock_timestamp()));
 END
 $$;
+
+-- evolve11: a relayout refused for a half-detached partition says its
+-- detach may still be running (a racing DETACH ... CONCURRENTLY waits for
+-- older transactions, holding no lock) or was cancelled, and what the
+-- relayout would do to its rows; it said "did not finish", spoke of rules
+-- and named the FINALIZE only.
+CREATE OR REPLACE FUNCTION steward._relayout_expand(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    nsp text := (SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = t.old_rel);
+    newname text := steward._relayout_layout_name(t.relname, t.old_rel, 'new');
+    newrel regclass;
+    layout regclass;
+    p jsonb;
+    c record;
+    pend record;
+BEGIN
+    PERFORM steward._migration_exec(t.old_rel, format(
+        'CREATE TABLE %s.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED '
+        'INCLUDING IDENTITY INCLUDING INDEXES INCLUDING STATISTICS INCLUDING STORAGE '
+        'INCLUDING COMMENTS INCLUDING COMPRESSION) PARTITION BY %s (%s)',
+        nsp, newname, t.old_rel, upper(arg->>'strategy'),
+        (SELECT string_agg(format('%I', x), ', ') FROM jsonb_array_elements_text(arg->'columns') x)));
+    newrel := format('%s.%I', nsp, newname)::regclass;
+    FOR p IN SELECT x FROM jsonb_array_elements(arg->'partitions') x LOOP
+        PERFORM steward._migration_exec(t.old_rel, format(
+            'CREATE TABLE %s.%I PARTITION OF %s %s USING steward%s', nsp, p->>'name', newrel,
+            p->>'bound', CASE WHEN p->>'tablespace' IS NOT NULL
+                              THEN format(' TABLESPACE %I', p->>'tablespace') ELSE '' END));
+    END LOOP;
+    PERFORM steward._relayout_check_coverage(t.old_rel, newrel);
+    PERFORM steward._relayout_not_valid_checks(t.old_rel, newrel);
+    PERFORM steward._migration_record('relayout', mig, jsonb_build_object(
+        'tables', jsonb_build_array(newrel::oid),
+        'table_rows', jsonb_build_array(jsonb_build_object(
+            'relid', newrel::oid, 'ord', 2, 'table_name', newrel::text, 'relname', newname,
+            'key_columns', t.key_columns, 'key_types', t.key_types))));
+    -- Foreign keys to other tables (the new layout is empty: no scan).
+    FOR c IN SELECT x.conname, pg_get_constraintdef(x.oid) AS def FROM pg_constraint x
+              WHERE x.conrelid = t.old_rel AND x.contype = 'f' AND x.conparentid = 0 ORDER BY x.conname LOOP
+        PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s ADD CONSTRAINT %I %s',
+                                                          newrel, c.conname, c.def));
+    END LOOP;
+    -- The same rules: versions, sequences, state machines.
+    FOR c IN SELECT r.attname, r.kind, r.machine, r.changed_at FROM steward.column_rules r
+              WHERE r.relid = t.old_rel ORDER BY r.attname LOOP
+        IF c.kind = 'version' THEN
+            PERFORM steward.track_versions(newrel, c.attname);
+        ELSIF c.kind = 'sequence' THEN
+            PERFORM steward.track_sequence(newrel, c.attname);
+        ELSE
+            PERFORM steward.attach_state_machine(newrel, c.attname, c.machine, c.changed_at);
+        END IF;
+    END LOOP;
+    -- validate()'s state checks and the retention setting (capacity)
+    -- follow the table too; their SQL names the table, which is the new
+    -- layout after the cutover.
+    FOR c IN SELECT s.state, s.check_sql FROM steward.state_checks s
+              WHERE s.relid = t.old_rel ORDER BY s.state LOOP
+        PERFORM steward.set_state_check(newrel, c.state, c.check_sql);
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM steward.table_retention r WHERE r.relid = t.old_rel) THEN
+        PERFORM steward.set_retention(newrel, (SELECT r.retention FROM steward.table_retention r
+                                                WHERE r.relid = t.old_rel));
+    END IF;
+    PERFORM steward._relayout_grants(t.old_rel, newrel);
+    IF obj_description(t.old_rel, 'pg_class') IS NOT NULL THEN
+        PERFORM steward._migration_exec(t.old_rel, format('COMMENT ON TABLE %s IS %L', newrel,
+                                                          obj_description(t.old_rel, 'pg_class')));
+    END IF;
+    PERFORM steward._relayout_set_trigger(t.old_rel, newrel, t.key_columns);
+    PERFORM steward._relayout_set_trigger(newrel, t.old_rel, t.key_columns);
+    FOREACH layout IN ARRAY ARRAY[t.old_rel, newrel] LOOP
+        PERFORM steward._relayout_guard_truncate(mig, layout);
+    END LOOP;
+    -- A half-detached partition (its DETACH PARTITION ... CONCURRENTLY
+    -- cancelled after the first phase, or still in its second, waiting for
+    -- older transactions: it holds no lock then) is in neither layout: the
+    -- apply trigger is not cloned onto it and the backfill's snapshot
+    -- leaves its rows out, yet it stays a partition of the old layout,
+    -- whose FINALIZE the migration's DDL guard refuses, and the cleanup's
+    -- DROP of the old layout dropped it with its rows (part2).  Checked
+    -- last: the triggers above hold SHARE ROW EXCLUSIVE on every partition
+    -- of the old layout, so no detach begins or ends below it meanwhile
+    -- (a waiting one ends once this transaction does).  The message says
+    -- both: it said only "did not finish" and the rules, and named the
+    -- FINALIZE, while the racing DETACH went on to finish by itself
+    -- (evolve11).
+    SELECT i.inhrelid::regclass AS part, i.inhparent::regclass AS parent INTO pend
+      FROM pg_inherits i
+     WHERE i.inhdetachpending
+       AND t.old_rel IN (SELECT a.relid FROM steward._partition_ancestors(i.inhrelid) a)
+     ORDER BY i.inhrelid::regclass::text
+     LIMIT 1;
+    IF pend.part IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot re-layout relation "%": its partition "%" is half detached',
+                        steward._relation_name(t.old_rel), steward._relation_name(pend.part)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('The ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY of "%s" from "%s" has not finished: '
+                                  'it is still waiting for older transactions to end, or it was cancelled. '
+                                  'The relayout would copy none of its rows, and its cleanup would drop them with the old layout.',
+                                  steward._relation_name(pend.part), steward._relation_name(pend.parent)),
+                  HINT = format('Let a running detach finish, or finish a cancelled one (ALTER TABLE %s DETACH PARTITION %s FINALIZE;), '
+                                'then start the relayout again.', pend.parent, pend.part);
+    END IF;
+END
+$$;

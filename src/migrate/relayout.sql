@@ -1351,6 +1351,7 @@ DECLARE
     layout regclass;
     p jsonb;
     c record;
+    pend record;
 BEGIN
     PERFORM steward._migration_exec(t.old_rel, format(
         'CREATE TABLE %s.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED '
@@ -1411,18 +1412,34 @@ BEGIN
         PERFORM steward._relayout_guard_truncate(mig, layout);
     END LOOP;
     -- A half-detached partition (its DETACH PARTITION ... CONCURRENTLY
-    -- cancelled after the first phase) is in neither layout: the apply
-    -- trigger is not cloned onto it and the backfill's snapshot leaves its
-    -- rows out, yet it stays a partition of the old layout, whose FINALIZE
-    -- the migration's DDL guard refuses, and the cleanup's DROP of the old
-    -- layout dropped it with its rows (part2).  Checked last: the triggers
-    -- above hold SHARE ROW EXCLUSIVE on every partition of the old layout,
-    -- so no detach begins or ends below it meanwhile.
-    IF steward._detach_pending_problem(t.old_rel) IS NOT NULL THEN
-        RAISE EXCEPTION 'cannot re-layout relation "%": a partition of it is half detached', steward._relation_name(t.old_rel)
+    -- cancelled after the first phase, or still in its second, waiting for
+    -- older transactions: it holds no lock then) is in neither layout: the
+    -- apply trigger is not cloned onto it and the backfill's snapshot
+    -- leaves its rows out, yet it stays a partition of the old layout,
+    -- whose FINALIZE the migration's DDL guard refuses, and the cleanup's
+    -- DROP of the old layout dropped it with its rows (part2).  Checked
+    -- last: the triggers above hold SHARE ROW EXCLUSIVE on every partition
+    -- of the old layout, so no detach begins or ends below it meanwhile
+    -- (a waiting one ends once this transaction does).  The message says
+    -- both: it said only "did not finish" and the rules, and named the
+    -- FINALIZE, while the racing DETACH went on to finish by itself
+    -- (evolve11).
+    SELECT i.inhrelid::regclass AS part, i.inhparent::regclass AS parent INTO pend
+      FROM pg_inherits i
+     WHERE i.inhdetachpending
+       AND t.old_rel IN (SELECT a.relid FROM steward._partition_ancestors(i.inhrelid) a)
+     ORDER BY i.inhrelid::regclass::text
+     LIMIT 1;
+    IF pend.part IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot re-layout relation "%": its partition "%" is half detached',
+                        steward._relation_name(t.old_rel), steward._relation_name(pend.part)
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = steward._detach_pending_problem(t.old_rel) || '.',
-                  HINT = 'Finish the detach first (the command the DETAIL names), then start the relayout again.';
+                  DETAIL = format('The ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY of "%s" from "%s" has not finished: '
+                                  'it is still waiting for older transactions to end, or it was cancelled. '
+                                  'The relayout would copy none of its rows, and its cleanup would drop them with the old layout.',
+                                  steward._relation_name(pend.part), steward._relation_name(pend.parent)),
+                  HINT = format('Let a running detach finish, or finish a cancelled one (ALTER TABLE %s DETACH PARTITION %s FINALIZE;), '
+                                'then start the relayout again.', pend.parent, pend.part);
     END IF;
 END
 $$;

@@ -77,6 +77,7 @@
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
+#include "tableam/rules.h"
 #include "tableam/rules_api.h"
 
 PG_FUNCTION_INFO_V1(steward_release);
@@ -354,9 +355,46 @@ check_build_rights(Relation rel, Relation idxrel, List *relids)
 }
 
 /*
+ * 55000 when relid is a half-detached partition: its ALTER TABLE ...
+ * DETACH PARTITION ... CONCURRENTLY did not finish (first phase committed,
+ * second phase cancelled or still waiting).  PostgreSQL refuses every
+ * ALTER TABLE of such a partition but FINALIZE ("cannot alter partition
+ * with an incomplete detach"), so the release would fail half way at its
+ * switch to heap or its indexes' rebuild, and a release of its tree that
+ * left it out left it on the steward access method, which DROP EXTENSION
+ * refuses.  After FINALIZE the partition is a table of its own, released
+ * by its own name.  The caller holds AccessExclusiveLock on relid, so no
+ * detach of it ends meanwhile.
+ */
+static void
+check_not_half_detached(Oid relid)
+{
+	Oid			parent;
+
+	if (!get_rel_relispartition(relid) || !PartitionHasPendingDetach(relid))
+		return;
+	parent = get_partition_parent(relid, true);
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot release \"%s\": it is a half-detached partition of \"%s\"",
+					get_rel_name(relid), get_rel_name(parent)),
+			 errdetail("Its DETACH PARTITION ... CONCURRENTLY did not finish, and PostgreSQL refuses "
+					   "every ALTER TABLE of such a partition, the release's switch to heap and "
+					   "rebuild of its indexes included. Nothing was changed."),
+			 errhint("Finish the detach first (ALTER TABLE %s DETACH PARTITION %s FINALIZE;), then "
+					 "release again: the partition is a table of its own then, released by its own "
+					 "name or by steward.release_all().",
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(parent)),
+												get_rel_name(parent)),
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												get_rel_name(relid)))));
+}
+
+/*
  * Check, before anything changes, that every steward_hash index of the
- * relations has a core replacement (release_method errors otherwise) and
- * that its owner may build it (check_build_rights).
+ * relations has a core replacement (release_method errors otherwise),
+ * that its owner may build it (check_build_rights), and that none of the
+ * relations is a half-detached partition (check_not_half_detached).
  * Takes AccessExclusiveLock on each relation, as the release's ALTER TABLE
  * will, so that no lock is upgraded later.
  */
@@ -372,6 +410,7 @@ check_replacements(List *relids)
 		List	   *indexes = RelationGetIndexList(rel);
 		ListCell   *ic;
 
+		check_not_half_detached(RelationGetRelid(rel));
 		foreach(ic, indexes)
 		{
 			Relation	idxrel = index_open(lfirst_oid(ic), AccessShareLock);
@@ -496,7 +535,11 @@ check_not_member(Oid relid)
 
 /*
  * steward.release(tbl regclass): release a table, a materialized view or a
- * partitioned table with all its partitions.
+ * partitioned table with all its partitions, a half-detached one included
+ * (its DETACH PARTITION ... CONCURRENTLY did not finish: release_all()
+ * releases it too, and DROP EXTENSION refuses while it is left on the
+ * steward access method): refused 55000, naming the FINALIZE, as core
+ * refuses to alter it (check_not_half_detached).
  *
  * The caller must own every relation released (42501).  Each one is changed
  * as its owner (ALTER TABLE takes AccessExclusiveLock); the rules are
@@ -522,7 +565,7 @@ steward_release(PG_FUNCTION_ARGS)
 
 	/* Parents first: a partitioned index rebuilds its partitions' indexes. */
 	release_relations(fcinfo, (relkind == RELKIND_PARTITIONED_TABLE) ?
-					  find_all_inheritors(relid, NoLock, NULL) :
+					  steward_partition_tree(relid) :
 					  list_make1_oid(relid));
 	return (Datum) 0;
 }
@@ -581,7 +624,8 @@ user_relations(void)
  * all held to transaction end.  Raises 42501 unless the caller owns every
  * relation, 55006 for a temporary table of another session (named),
  * 0A000 for a steward_hash index with no core replacement,
- * 42501 when an owner may not build its replacement, and the errors of
+ * 42501 when an owner may not build its replacement,
+ * 55000 for a half-detached partition (check_not_half_detached), and the errors of
  * the ALTER TABLE and index commands run as each owner.
  */
 Datum

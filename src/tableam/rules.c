@@ -338,6 +338,63 @@ steward_partition_ancestors(Oid relid)
 }
 
 /*
+ * Relation relid and every partition below it, each parent before its
+ * partitions, a partition whose ALTER TABLE ... DETACH PARTITION ...
+ * CONCURRENTLY is pending included: PostgreSQL 15's find_all_inheritors
+ * leaves such a partition out whenever a snapshot is active
+ * (find_inheritance_children's omit_detached), though its rows are still
+ * routed to through the parent by older snapshots and its indexes are
+ * still partitions of the parent's.  The walk down that matches
+ * steward_partition_ancestors' walk up.  Reads pg_inherits; locks
+ * nothing (the caller locks what it changes, then looks again:
+ * steward_pending_detach_below); raises nothing.
+ */
+List *
+steward_partition_tree(Oid relid)
+{
+	List	   *tree = list_make1_oid(relid);
+	ListCell   *lc;
+
+	/* The list grows as it is walked: each level's children go last. */
+	foreach(lc, tree)
+		tree = list_concat(tree, find_inheritance_children_extended(lfirst_oid(lc), false,
+																	NoLock, NULL, NULL));
+	return tree;
+}
+
+/*
+ * The first partition below relid (relid itself not counted) whose ALTER
+ * TABLE ... DETACH PARTITION ... CONCURRENTLY is pending -- its first
+ * phase committed, its second (or FINALIZE) has not -- in the order of
+ * steward_partition_tree; InvalidOid when none.  *parent (if not NULL)
+ * is set to the table it is half detached from.  Reads pg_inherits;
+ * locks nothing: the answer holds while the caller holds a lock on each
+ * parent that conflicts with DETACH's ShareUpdateExclusiveLock.  Raises
+ * nothing of its own (core's elog if a partition it listed stopped being
+ * one, which that lock rules out).
+ */
+Oid
+steward_pending_detach_below(Oid relid, Oid *parent)
+{
+	List	   *tree = steward_partition_tree(relid);
+	Oid			pending = InvalidOid;
+	ListCell   *lc;
+
+	for_each_from(lc, tree, 1)
+	{
+		if (PartitionHasPendingDetach(lfirst_oid(lc)))
+		{
+			pending = lfirst_oid(lc);
+			if (parent != NULL)
+				*parent = get_partition_parent(pending, true);
+			break;
+		}
+	}
+	list_free(tree);
+	return pending;
+}
+
+/*
  * steward_partition_ancestors(relid) as an oid[] datum, nearest first,
  * palloc'd in the current memory context: for an SPI statement about one
  * relation, which reads its ancestors as unnest($n) WITH ORDINALITY (the

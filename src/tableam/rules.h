@@ -146,6 +146,8 @@ steward_get_rules(Relation rel)
 extern StewardRules *steward_load_rules(Relation rel);
 extern List *steward_partition_ancestors(Oid relid);
 extern Datum steward_partition_ancestors_array(Oid relid);
+extern List *steward_partition_tree(Oid relid);
+extern Oid	steward_pending_detach_below(Oid relid, Oid *parent);
 
 /*
  * SQL for the partitioned ancestors of the relation (an oid or regclass

@@ -138,7 +138,7 @@ steward_check_rule_storage(Oid relid)
  * configuring a rule on rel, or detaching rel's state machine, which
  * hands its rows to an ancestor's (part2).  Finishing the detach
  * (FINALIZE) makes the partition a table of its own.  Reads pg_inherits
- * (find_inheritance_children_extended, pending children included); the
+ * (steward_pending_detach_below, pending children included); the
  * caller holds ShareRowExclusiveLock on rel and its partitions, which
  * conflicts with the ShareUpdateExclusiveLock a new DETACH ...
  * CONCURRENTLY takes on its parent, so none begins meanwhile.
@@ -146,36 +146,21 @@ steward_check_rule_storage(Oid relid)
 void
 steward_check_no_pending_detach(Relation rel, const char *change)
 {
-	List	   *tree = list_make1_oid(RelationGetRelid(rel));
-	ListCell   *lc;
+	Oid			parent = InvalidOid;
+	Oid			child = steward_pending_detach_below(RelationGetRelid(rel), &parent);
 
-	foreach(lc, tree)
-	{
-		Oid			parent = lfirst_oid(lc);
-		List	   *children = find_inheritance_children_extended(parent, false, NoLock,
-																  NULL, NULL);
-		ListCell   *cc;
-
-		foreach(cc, children)
-		{
-			Oid			child = lfirst_oid(cc);
-
-			if (PartitionHasPendingDetach(child))
-				ereport(ERROR,
-						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-						 errmsg("partition \"%s\" of relation \"%s\" is half detached",
-								get_rel_name(child), get_rel_name(parent)),
-						 errdetail("Its DETACH PARTITION ... CONCURRENTLY did not finish: the rules of relation \"%s\" still apply to its rows, but %s would neither lock nor check them.",
-								   get_rel_name(parent), change),
-						 errhint("Finish the detach first: ALTER TABLE %s DETACH PARTITION %s FINALIZE;",
-								 quote_qualified_identifier(get_namespace_name(get_rel_namespace(parent)),
-															get_rel_name(parent)),
-								 quote_qualified_identifier(get_namespace_name(get_rel_namespace(child)),
-															get_rel_name(child)))));
-		}
-		tree = list_concat(tree, children);
-	}
-	list_free(tree);
+	if (OidIsValid(child))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("partition \"%s\" of relation \"%s\" is half detached",
+						get_rel_name(child), get_rel_name(parent)),
+				 errdetail("Its DETACH PARTITION ... CONCURRENTLY did not finish: the rules of relation \"%s\" still apply to its rows, but %s would neither lock nor check them.",
+						   get_rel_name(parent), change),
+				 errhint("Finish the detach first: ALTER TABLE %s DETACH PARTITION %s FINALIZE;",
+						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(parent)),
+													get_rel_name(parent)),
+						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(child)),
+													get_rel_name(child)))));
 }
 
 /*
