@@ -37994,3 +37994,53 @@ BEGIN
     END IF;
 END
 $$;
+
+-- evolve11: the WARNING for a user trigger that names a column complete
+-- renames or drops also reads the trigger's arguments (EXECUTE FUNCTION
+-- f('amt'), which the function turns into a name at run time).
+CREATE OR REPLACE FUNCTION steward._migration_warn_trigger_users(mig text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT tg.tgname, c.relid, p.oid::regprocedure AS fn,
+                    string_agg(format('"%s"', c.old_name), ', ' ORDER BY c.ord) AS cols, count(*) AS n,
+                    NOT bool_or(x.in_body) AS args_only
+               FROM steward.migration_columns c
+               JOIN pg_trigger tg ON tg.tgrelid = c.relid AND NOT tg.tgisinternal
+               JOIN pg_proc p ON p.oid = tg.tgfoid
+              CROSS JOIN LATERAL (
+                    SELECT p.prosqlbody IS NULL
+                           AND p.prolang NOT IN (SELECT l.oid FROM pg_language l WHERE l.lanname IN ('c', 'internal'))
+                           AND p.prosrc ~* ('(^|[^[:alnum:]_$])"?'
+                                            || regexp_replace(c.old_name, '([^[:alnum:]_])', E'\\\\\\1', 'g')
+                                            || '"?($|[^[:alnum:]_$])') AS in_body,
+                           -- tgargs: each argument followed by a zero byte
+                           position((decode('00', 'hex') || convert_to(c.old_name::text, getdatabaseencoding())
+                                     || decode('00', 'hex')) IN (decode('00', 'hex') || tg.tgargs)) > 0 AS in_args) x
+              WHERE c.migration = mig
+                AND c.kind IN ('pair', 'renamed', 'dropped')
+                AND c.old_name IS DISTINCT FROM c.new_name
+                AND p.pronamespace <> 'steward'::regnamespace
+                AND (x.in_body OR x.in_args)
+              GROUP BY tg.tgname, c.relid, p.oid
+              ORDER BY c.relid::regclass::text, tg.tgname LOOP
+        IF t.args_only THEN
+            RAISE WARNING 'trigger "%" of relation "%" passes function % the name of % % that migration "%" renames or drops at complete',
+                    t.tgname, steward._relation_name(t.relid), t.fn,
+                    CASE WHEN t.n > 1 THEN 'columns' ELSE 'column' END, t.cols, mig
+                USING DETAIL = 'After complete, each write that fires it fails where the function looks that name up, until the trigger is created again with the new name (or, before the cleanup, the migration is rolled back).',
+                      HINT = 'Right after complete, drop the trigger and create it again with the new column name, or roll the migration back.';
+        ELSE
+            RAISE WARNING 'trigger "%" of relation "%" runs function %, whose body names % % that migration "%" renames or drops at complete',
+                    t.tgname, steward._relation_name(t.relid), t.fn,
+                    CASE WHEN t.n > 1 THEN 'columns' ELSE 'column' END, t.cols, mig
+                USING DETAIL = 'After complete, each write that fires it fails where the body uses that name (42703), until the function is changed (or, before the cleanup, the migration is rolled back).',
+                      HINT = 'Update the trigger function to handle both shapes (the old columns before complete, the new ones after) before complete, or roll the migration back.';
+        END IF;
+    END LOOP;
+END
+$$;

@@ -73,6 +73,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/typcache.h"
 #include "optimizer/optimizer.h"
 #include "rewrite/rewriteHandler.h"
@@ -107,6 +108,31 @@ typedef struct MigCol
 	bool		not_null;		/* the step's "not_null": up may not give NULL */
 } MigCol;
 
+/*
+ * A column's default as insert_wrote folds it, kept in the entry: it was
+ * folded for each row inserted (build_column_default's parse of the
+ * stored tree, a GUC nest level to run as the owner, eval_const_expressions),
+ * about 5 us a row, more than half of a 1M-row INSERT's CPU in the new
+ * shape (test/bench/migrate/results-insert-default.md).  Dropped with the entry on the relation's relcache invalidation
+ * (any DDL on it: a new owner; the migration's guard refuses a new default
+ * of its columns), and folded again after any function changed
+ * (generation: a redefined immutable function may fold to another value).
+ */
+typedef enum MigDefaultKind
+{
+	MIG_DEFAULT_NONE,			/* build_column_default gives none: any value is written */
+	MIG_DEFAULT_CONST,			/* folds to value / isnull */
+	MIG_DEFAULT_VOLATILE		/* does not fold (now(), nextval): cannot be told apart */
+} MigDefaultKind;
+
+typedef struct MigDefault
+{
+	uint32		generation;		/* mig_proc_generation when folded; 0: not yet */
+	MigDefaultKind kind;
+	bool		isnull;
+	Datum		value;			/* in the entry's context */
+} MigDefault;
+
 typedef struct MigEntry
 {
 	Oid			relid;			/* hash key */
@@ -124,6 +150,8 @@ typedef struct MigEntry
 	MigCol	   *cols;
 	bool		text_search;	/* an up or down may read default_text_search_config */
 	bool		pure;			/* every up and down is (steward_migrate_expr_is_pure) */
+	int			ndefaults;		/* columns of the relation when allocated */
+	MigDefault *defaults;		/* by attnum - 1, allocated on first use */
 } MigEntry;
 
 /* Per statement (fn_extra): the expressions ready to run. */
@@ -144,6 +172,15 @@ typedef struct MigExec
 
 static HTAB *mig_cache = NULL;
 static uint32 mig_generation = 0;
+/* Bumped by every pg_proc invalidation: the folded defaults fold again. */
+static uint32 mig_proc_generation = 1;
+
+static void
+mig_proc_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	if (++mig_proc_generation == 0)
+		mig_proc_generation = 1;
+}
 
 static void
 mig_relcache_callback(Datum arg, Oid relid)
@@ -378,6 +415,8 @@ build_entry(MigEntry *entry, Relation rel)
 	entry->cols = NULL;
 	entry->text_search = false;
 	entry->pure = true;
+	entry->ndefaults = 0;
+	entry->defaults = NULL;
 	entry->generation = ++mig_generation;
 
 	old = MemoryContextSwitchTo(entry->cxt);
@@ -414,6 +453,7 @@ get_entry(Relation rel)
 		mig_cache = hash_create("steward migration triggers", 16, &ctl,
 								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 		CacheRegisterRelcacheCallback(mig_relcache_callback, (Datum) 0);
+		CacheRegisterSyscacheCallback(PROCOID, mig_proc_callback, (Datum) 0);
 	}
 	entry = hash_search(mig_cache, &relid, HASH_ENTER, &found);
 	if (!found)
@@ -698,39 +738,92 @@ shape_values_equal(Form_pg_attribute a, Datum d1, bool n1, Datum d2, bool n2)
 }
 
 /*
+ * Column att's default (att has one: atthasdef) folded as insert_wrote
+ * needs it, from entry's cache, folded first if need be.  The default is
+ * the owner's code, and an INSERT that gives the column a value never
+ * runs it: folding it (which runs its immutable functions) happens as the
+ * owner, with search_path pinned, as up and down do (compute_shape), never
+ * as the inserting role (e5e792e), and once per entry and function
+ * generation rather than once per row (evolve11: a GUC nest level and a
+ * fold per row).  Errors: those of the owner's functions when folded.
+ */
+static const MigDefault *
+folded_default(MigEntry *entry, Relation rel, AttrNumber att)
+{
+	Form_pg_attribute a = TupleDescAttr(RelationGetDescr(rel), att - 1);
+	MigDefault *d;
+	Node	   *def;
+	StewardAsOwner user;
+	MemoryContext old;
+
+	if (entry->defaults == NULL || att > entry->ndefaults)
+	{
+		int			n = RelationGetNumberOfAttributes(rel);
+		MigDefault *grown = MemoryContextAllocZero(entry->cxt, sizeof(MigDefault) * n);
+
+		if (entry->defaults != NULL)
+		{
+			memcpy(grown, entry->defaults, sizeof(MigDefault) * entry->ndefaults);
+			pfree(entry->defaults);
+		}
+		entry->defaults = grown;
+		entry->ndefaults = n;
+	}
+	d = &entry->defaults[att - 1];
+	if (d->generation == mig_proc_generation)
+		return d;
+
+	if (d->kind == MIG_DEFAULT_CONST && !d->isnull && !a->attbyval)
+		pfree(DatumGetPointer(d->value));
+	d->generation = 0;			/* until folded: an error leaves it to fold again */
+	d->kind = MIG_DEFAULT_NONE;
+	def = build_column_default(rel, att);
+	if (def != NULL)
+	{
+		steward_as_role_begin(entry->owner, STEWARD_PINNED_SEARCH_PATH, false, &user);
+		def = eval_const_expressions(NULL, def);
+		steward_as_owner_end(&user);
+		d->kind = MIG_DEFAULT_VOLATILE;
+		if (IsA(def, Const))
+		{
+			d->kind = MIG_DEFAULT_CONST;
+			d->isnull = ((Const *) def)->constisnull;
+			old = MemoryContextSwitchTo(entry->cxt);
+			d->value = d->isnull ? (Datum) 0 :
+				datumCopy(((Const *) def)->constvalue, a->attbyval, a->attlen);
+			MemoryContextSwitchTo(old);
+		}
+	}
+	d->generation = mig_proc_generation;
+	return d;
+}
+
+/*
  * Did the statement write column att of the row it inserts?  A trigger
  * sees the row with the defaults filled in, so: a value, other than the
- * one the column's constant default gives.  A column whose default is
- * not a constant (now(), nextval) counts as not written: it cannot be
- * told from its default.  The default is the owner's code and an INSERT
- * that gives the column a value never runs it: folding it (which runs its
- * immutable functions) happens as the owner, with search_path pinned, as
- * up and down do (compute_shape), never as the inserting role.
+ * one the column's constant default gives (folded_default).  A column
+ * whose default is not a constant (now(), nextval) counts as not
+ * written: it cannot be told from its default.
  */
 static bool
 insert_wrote(MigEntry *entry, Relation rel, HeapTuple tup, AttrNumber att)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	Form_pg_attribute a = TupleDescAttr(desc, att - 1);
-	Node	   *def;
 	bool		isnull;
 	Datum		d = heap_getattr(tup, att, desc, &isnull);
-	StewardAsOwner user;
+	const MigDefault *def;
 
 	if (isnull)
 		return false;
 	if (!a->atthasdef)
 		return true;
-	def = build_column_default(rel, att);
-	if (def == NULL)
+	def = folded_default(entry, rel, att);
+	if (def->kind == MIG_DEFAULT_NONE)
 		return true;
-	steward_as_role_begin(entry->owner, STEWARD_PINNED_SEARCH_PATH, false, &user);
-	def = eval_const_expressions(NULL, def);
-	steward_as_owner_end(&user);
-	if (!IsA(def, Const))
+	if (def->kind == MIG_DEFAULT_VOLATILE)
 		return false;
-	return !shape_values_equal(a, d, false, ((Const *) def)->constvalue,
-							   ((Const *) def)->constisnull);
+	return !shape_values_equal(a, d, false, def->value, def->isnull);
 }
 
 /*

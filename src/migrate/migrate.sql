@@ -3833,7 +3833,10 @@ $$;
 -- refused (the function may handle both shapes already, or the name may
 -- be a word of another sense).  Read from the body's text, as
 -- _migration_notice_text_users reads it: a name built at run time is not
--- seen.
+-- seen.  Also a trigger given the old name as an argument (CREATE
+-- TRIGGER ... EXECUTE FUNCTION f('amt'), as contrib's moddatetime takes
+-- its column), in any language: the function builds the name from
+-- TG_ARGV at run time, which no body text shows (evolve11).
 CREATE FUNCTION steward._migration_warn_trigger_users(mig text)
 RETURNS void
 LANGUAGE plpgsql STABLE
@@ -3843,26 +3846,40 @@ DECLARE
     t record;
 BEGIN
     FOR t IN SELECT tg.tgname, c.relid, p.oid::regprocedure AS fn,
-                    string_agg(format('"%s"', c.old_name), ', ' ORDER BY c.ord) AS cols, count(*) AS n
+                    string_agg(format('"%s"', c.old_name), ', ' ORDER BY c.ord) AS cols, count(*) AS n,
+                    NOT bool_or(x.in_body) AS args_only
                FROM steward.migration_columns c
                JOIN pg_trigger tg ON tg.tgrelid = c.relid AND NOT tg.tgisinternal
                JOIN pg_proc p ON p.oid = tg.tgfoid
+              CROSS JOIN LATERAL (
+                    SELECT p.prosqlbody IS NULL
+                           AND p.prolang NOT IN (SELECT l.oid FROM pg_language l WHERE l.lanname IN ('c', 'internal'))
+                           AND p.prosrc ~* ('(^|[^[:alnum:]_$])"?'
+                                            || regexp_replace(c.old_name, '([^[:alnum:]_])', E'\\\\\\1', 'g')
+                                            || '"?($|[^[:alnum:]_$])') AS in_body,
+                           -- tgargs: each argument followed by a zero byte
+                           position((decode('00', 'hex') || convert_to(c.old_name::text, getdatabaseencoding())
+                                     || decode('00', 'hex')) IN (decode('00', 'hex') || tg.tgargs)) > 0 AS in_args) x
               WHERE c.migration = mig
                 AND c.kind IN ('pair', 'renamed', 'dropped')
                 AND c.old_name IS DISTINCT FROM c.new_name
                 AND p.pronamespace <> 'steward'::regnamespace
-                AND p.prosqlbody IS NULL
-                AND p.prolang NOT IN (SELECT l.oid FROM pg_language l WHERE l.lanname IN ('c', 'internal'))
-                AND p.prosrc ~* ('(^|[^[:alnum:]_$])"?'
-                                 || regexp_replace(c.old_name, '([^[:alnum:]_])', E'\\\\\\1', 'g')
-                                 || '"?($|[^[:alnum:]_$])')
+                AND (x.in_body OR x.in_args)
               GROUP BY tg.tgname, c.relid, p.oid
               ORDER BY c.relid::regclass::text, tg.tgname LOOP
-        RAISE WARNING 'trigger "%" of relation "%" runs function %, whose body names % % that migration "%" renames or drops at complete',
-                t.tgname, steward._relation_name(t.relid), t.fn,
-                CASE WHEN t.n > 1 THEN 'columns' ELSE 'column' END, t.cols, mig
-            USING DETAIL = 'After complete, each write that fires it fails where the body uses that name (42703), until the function is changed (or, before the cleanup, the migration is rolled back).',
-                  HINT = 'Update the trigger function to handle both shapes (the old columns before complete, the new ones after) before complete, or roll the migration back.';
+        IF t.args_only THEN
+            RAISE WARNING 'trigger "%" of relation "%" passes function % the name of % % that migration "%" renames or drops at complete',
+                    t.tgname, steward._relation_name(t.relid), t.fn,
+                    CASE WHEN t.n > 1 THEN 'columns' ELSE 'column' END, t.cols, mig
+                USING DETAIL = 'After complete, each write that fires it fails where the function looks that name up, until the trigger is created again with the new name (or, before the cleanup, the migration is rolled back).',
+                      HINT = 'Right after complete, drop the trigger and create it again with the new column name, or roll the migration back.';
+        ELSE
+            RAISE WARNING 'trigger "%" of relation "%" runs function %, whose body names % % that migration "%" renames or drops at complete',
+                    t.tgname, steward._relation_name(t.relid), t.fn,
+                    CASE WHEN t.n > 1 THEN 'columns' ELSE 'column' END, t.cols, mig
+                USING DETAIL = 'After complete, each write that fires it fails where the body uses that name (42703), until the function is changed (or, before the cleanup, the migration is rolled back).',
+                      HINT = 'Update the trigger function to handle both shapes (the old columns before complete, the new ones after) before complete, or roll the migration back.';
+        END IF;
     END LOOP;
 END
 $$;

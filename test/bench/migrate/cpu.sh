@@ -18,6 +18,14 @@
 #   relayout    the backfill of a relayout (orders HASH (order_id), 8 partitions);
 #   transition  CALL steward.run_transition('orders', 'created', 'paid') of
 #               every row (status under a state machine; no migration).
+#   insert_both one INSERT ... SELECT of ROWS new rows naming both shapes
+#               of the column migration (total_amount and total_cents,
+#               agreeing), into orders of 1,000 rows with the migration
+#               started: the dual-write trigger's check of each row, which
+#               tells a written total_amount from its default (evolve11).
+#   insert_new  the same INSERT naming the new shape only (total_cents):
+#               total_amount still gets its default filled in, which the
+#               check must tell from a written value as well.
 #
 # Usage (as root; A and B are DESTDIR roots of an install, as
 # /work/notes/htest makes them):
@@ -48,8 +56,8 @@ PGBIN=$A/usr/lib/postgresql/15/bin
 . "$BENCH/../lib.sh"
 
 case $MODE in
-backfill | rerun | relayout | transition) ;;
-*) die "MODE: backfill, rerun, relayout or transition, not $MODE" ;;
+backfill | rerun | relayout | transition | insert_both | insert_new) ;;
+*) die "MODE: backfill, rerun, relayout, transition, insert_both or insert_new, not $MODE" ;;
 esac
 COLUMN_MIGRATION='[{"alter_column": {"table": "orders", "column": "total_amount", "name": "total_cents", "type": "bigint", "up": "(total_amount * 100)::bigint", "down": "total_cents / 100.0"}}]'
 [ "$MODE" = relayout ] && COLUMN_MIGRATION='[{"relayout": {"table": "orders", "partition_by": "HASH (order_id)", "partitions": 8}}]'
@@ -60,6 +68,15 @@ if [ "$MODE" = transition ]; then
     JOB="CALL steward.run_transition('orders', 'created', 'paid'${BATCH:+, NULL, $BATCH})"
     DONE="(SELECT count(*) FROM orders WHERE status = 'paid')"
 fi
+SETUP_ROWS=$ROWS
+case $MODE in insert_*)
+    SETUP_ROWS=1000
+    OLD_COL= OLD_VAL=
+    if [ "$MODE" = insert_both ]; then OLD_COL='total_amount, ' OLD_VAL='(g % 100000) / 100.0, '; fi
+    JOB="INSERT INTO orders (order_id, user_id, ${OLD_COL}total_cents)"
+    JOB+=" SELECT g, g % 1000, ${OLD_VAL}g % 100000 FROM generate_series(1001, 1000 + $ROWS) g"
+    DONE="(SELECT count(*) - 1000 FROM orders)" ;;
+esac
 
 fresh_base "$BASE"
 for b in A B; do
@@ -79,7 +96,7 @@ cpu="(SELECT split_part(s, ' ', 14)::bigint + split_part(s, ' ', 15)::bigint FRO
 one() {
     local b=$1
     side_psql "$b" -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
-    side_psql "$b" -d "$DB" -v rows="$ROWS" -f "$BASE/setup.sql" >/dev/null
+    side_psql "$b" -d "$DB" -v rows="$SETUP_ROWS" -f "$BASE/setup.sql" >/dev/null
     side_psql "$b" -d "$DB" -c "VACUUM orders" -c "CHECKPOINT"
     if [ "$MODE" = transition ]; then
         side_psql "$b" -d "$DB" -c "SELECT steward.create_state_machine('o', ARRAY['created', 'paid'], ARRAY['created', 'paid'], ARRAY['created->paid'])" \
@@ -109,12 +126,12 @@ done
 
 col() { tr ';' '\n' | grep . | awk -v c="$1" '{print $c}' | tr '\n' ' '; }
 {
-    echo "# pg_steward benchmark: CPU of a migration backfill ($MODE), two builds"
+    echo "# pg_steward benchmark: CPU of a migration job ($MODE, $ROWS rows), two builds"
     echo
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- server: $(side_psql A -d "$DB" -Atc 'SELECT version()')"
     echo "- A: $A ($(side_psql A -d "$DB" -Atc "SELECT extversion FROM pg_extension WHERE extname = 'pg_steward'")${A_LABEL:+, $A_LABEL}), B: $B${B_LABEL:+ ($B_LABEL)}"
-    echo "- $ROWS rows of orders (USING steward, setup.sql), fresh per sample (VACUUM + CHECKPOINT), MODE $MODE: $JOB (steps: $MIGRATION, unless transition; rerun: after a first CALL) with steward.governor = off, batch_size ${BATCH:-default (steward.migration_batch_size)}; CPU = the backend's utime + stime; $ROUNDS rounds, order alternating"
+    echo "- $SETUP_ROWS rows of orders (USING steward, setup.sql), fresh per sample (VACUUM + CHECKPOINT), MODE $MODE: $JOB (steps: $MIGRATION, unless transition; rerun: after a first CALL) with steward.governor = off, batch_size ${BATCH:-default (steward.migration_batch_size)}; CPU = the backend's utime + stime; $ROUNDS rounds, order alternating"
     echo
     echo "| build | CPU s (median) | wall s (median) | rows/CPU-s | CPU samples | wall samples |"
     echo "|---|---:|---:|---:|---|---|"
