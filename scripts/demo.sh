@@ -4,8 +4,8 @@
 # walkthrough (examples/orders_walkthrough.sql), which shows every
 # capability on the orders schema; then run a restore drill and write the
 # steward-report page of charts, whose path it prints last.  Run as root;
-# safe to run again (a demo cluster an earlier run kept is stopped and
-# replaced).  Exits non-zero if any step fails, including a statement the
+# safe to run again: each run makes its own directory and removes only its
+# own cluster's data (a demo cluster an earlier run kept keeps running).  Exits non-zero if any step fails, including a statement the
 # walkthrough expects pg_steward to refuse that is not refused.
 # test/t/014_demo.pl runs the same walkthrough.
 #
@@ -18,7 +18,7 @@
 # Environment: PG_CONFIG (default Debian's PostgreSQL 15),
 # PGSTEWARD_DEMO_PORT (default 5477), PGSTEWARD_DEMO_KEEP,
 # PGSTEWARD_DEMO_PARENT (default /var/tmp: where the demo's directory is
-# made, and where an earlier run's is looked for).
+# made, and where earlier runs' are listed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,18 +45,27 @@ PARENT=${PGSTEWARD_DEMO_PARENT:-/var/tmp}
 # shell string, whatever the paths hold.
 pg_as() { su postgres -s /bin/bash -c 'cd -- "$1" && shift && exec "$@"' -- pg_as "$@"; }
 
-# A demo directory of an earlier run: a directory (not a symlink) that the
-# postgres user owns, under a name this script gives (the fixed name of
-# older versions too).  Anything else under such a name in $PARENT is
-# another user's and left alone.  Its cluster is stopped and the
-# directory removed, both as postgres.
+# Earlier runs' directories are not this run's: one may hold a cluster
+# kept on purpose (--keep), perhaps in use, another the server log of a
+# failed run or a report.  Each run removes only what it made itself
+# (its cluster's data, at the end); earlier ones are listed, with how to
+# remove them, and left as they are.
+earlier=()
 for old in "$PARENT/pg_steward-demo" "$PARENT"/pg_steward-demo.*; do
     [ -d "$old" ] && [ ! -L "$old" ] && [ "$(stat -c %U -- "$old")" = postgres ] || continue
-    if [ -f "$old/data/postmaster.pid" ]; then
-        pg_as "$PARENT" "$BIN/pg_ctl" -D "$old/data" -m fast -w stop >/dev/null 2>&1 || true
-    fi
-    pg_as "$PARENT" rm -rf -- "$old" || echo "demo.sh: could not remove $old; left as it is" >&2
+    earlier+=("$old")
 done
+if [ "${#earlier[@]}" -gt 0 ]; then
+    echo "== earlier demo directories, left as they are (a kept cluster in one keeps running):"
+    for old in "${earlier[@]}"; do
+        if [ -f "$old/data/postmaster.pid" ]; then
+            echo "   $old  (a cluster; stop it: su postgres -c '$BIN/pg_ctl -D $old/data stop')"
+        else
+            echo "   $old"
+        fi
+    done
+    echo "   remove one, once its cluster is stopped: rm -rf -- DIRECTORY"
+fi
 
 # A fresh directory nobody else can have prepared (mktemp), then given to
 # postgres: mode 0700, so only postgres (and root) reach the socket in it.
@@ -108,8 +117,8 @@ if [ "$KEEP" = 1 ]; then
 == The demo cluster keeps running (--keep) so you can look around, as root:
    su postgres -c '$BIN/psql -X -h $DEMO -p $PORT -d shop'
 == Stop it with:
-   su postgres -c '$BIN/pg_ctl -D $DEMO/data stop'
-   (or run the demo again: it replaces it)
+   su postgres -c '$BIN/pg_ctl -D $DEMO/data stop' && rm -rf -- $DEMO
+   (running the demo again leaves it running: each run has its own directory)
 MSG
 else
     stop_demo

@@ -514,6 +514,11 @@ is(join('; ', @c_too_long), '', 'no C function in src/ is longer than 120 lines'
 	like($demo, qr/^DEMO=\$\(mktemp -d /m, 'its directory is made by mktemp');
 	like($demo, qr/--keep\).*KEEP=1/s, 'it is kept running only on request');
 	like($demo, qr/^\s+stop_demo$/m, 'otherwise it is stopped at the end');
+	# A kept demo (or a failed run's log) of an earlier run is not this
+	# run's to remove: every rm and pg_ctl stop names this run's $DEMO.
+	my @others = grep { !/"\$DEMO[\/"]/ } grep { /\brm\s|pg_ctl"? -D\b[^\n]*\bstop\b/ && !/^\s*(?:#|echo|\s{3}su )/ }
+	  split /\n/, $demo;
+	is(join("\n", @others), '', 'the demo removes or stops no directory but its own');
 }
 
 # Python bytecode is the output of whoever imported a script (the tests run
