@@ -189,6 +189,8 @@ typedef struct GovSettings
 	double		interval_ms;
 	bool		slow_start;
 	double		lock_share;		/* of the foreground that may wait for the job's locks */
+	double		wait_ratio;		/* WAL and run-queue waits over their baseline: slow down */
+	double		cpu_floor_ms;	/* a run-queue baseline counts as at least this */
 } GovSettings;
 
 /* The control state of one job: all gov_decide() reads and writes. */
@@ -351,6 +353,8 @@ static int	gov_window_ms = 5000;
 static int	gov_interval_ms = 1000;
 static int	gov_min_calls = 50;
 static double gov_lock_share = 0.005;
+static double gov_wait_ratio = 0;	/* 0: gov_target */
+static double gov_cpu_wait_floor_ms = 0.05;
 int			steward_batch_lock_timeout_ms = 10;
 static bool gov_batch_synchronous_commit = true;
 static bool gov_batch_wal_compression = true;
@@ -427,6 +431,14 @@ steward_governor_define_gucs(void)
 	DefineCustomRealVariable("steward.governor_target_p99_ratio",
 							 "Foreground p99 over its idle baseline above which background jobs slow down.",
 							 NULL, &gov_target, 1.3, 1.0, 1000.0, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("steward.governor_wait_ratio",
+							 "Foreground WAL or run-queue wait per statement over its idle baseline above which background jobs slow down.",
+							 "0: steward.governor_target_p99_ratio.",
+							 &gov_wait_ratio, 0, 0, 1000.0, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("steward.governor_cpu_wait_floor",
+							 "Smallest baseline of the foreground's run-queue wait per statement the governor compares with.",
+							 "A smaller baseline (0 where the CPUs were never all busy) counts as this.",
+							 &gov_cpu_wait_floor_ms, 0.05, 0, 1000.0, PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomRealVariable("steward.governor_critical_p99_ratio",
 							 "Foreground p99 over its idle baseline at which background jobs pause entirely.",
 							 NULL, &gov_critical, 3.0, 1.0, 1000.0, PGC_SUSET, 0, NULL, NULL, NULL);
@@ -644,6 +656,8 @@ current_settings(GovSettings *s)
 	s->interval_ms = gov_interval_ms;
 	s->slow_start = gov_slow_start;
 	s->lock_share = gov_lock_share;
+	s->wait_ratio = gov_wait_ratio > 0 ? gov_wait_ratio : gov_target;
+	s->cpu_floor_ms = gov_cpu_wait_floor_ms;
 }
 
 /*
@@ -1129,6 +1143,26 @@ lock_waits_move_p99(const GovSignals *sig, const GovSettings *set)
 }
 
 /*
+ * Has the foreground's run-queue wait per statement grown past its
+ * baseline times steward.governor_wait_ratio (the target unless set), and
+ * by more than GOV_CPU_MIN_MS?  A baseline under
+ * steward.governor_cpu_wait_floor counts as the floor: on a machine whose
+ * CPUs were never all busy the baseline is 0, and until gov13 any wait
+ * over 0.03 ms a statement (3% of a 1-ms p99) slowed the
+ * job down.  Pure; false when either wait is unknown.
+ */
+static bool
+cpu_waits_over(const GovSignals *sig, const GovSettings *set)
+{
+	double		base;
+
+	if (sig->cpu < 0 || sig->base_cpu < 0)
+		return false;
+	base = Max(sig->base_cpu, set->cpu_floor_ms);
+	return sig->cpu > base * set->wait_ratio && sig->cpu - base > GOV_CPU_MIN_MS;
+}
+
+/*
  * Step 2 of a decision: slow down when lag, p99, WAL or CPU time is over
  * its target (once per window), or halve the batch when enough sessions
  * wait for the job's row locks to move the foreground's p99.  Returns
@@ -1145,12 +1179,10 @@ gov_slow_down(GovState *st, const GovSignals *sig, const GovSettings *set,
 	else if (v->latency_known && v->ratio > set->target)
 		over = GOV_R_P99;
 	else if (v->latency_known && sig->wal_ms >= 0 && sig->base_wal_ms >= 0 &&
-			 sig->wal_ms > sig->base_wal_ms * set->target &&
+			 sig->wal_ms > sig->base_wal_ms * set->wait_ratio &&
 			 sig->wal_ms - sig->base_wal_ms > GOV_WAL_MIN_MS)
 		over = GOV_R_WAL;
-	else if (v->latency_known && sig->cpu >= 0 && sig->base_cpu >= 0 &&
-			 sig->cpu > sig->base_cpu * set->target &&
-			 sig->cpu - sig->base_cpu > GOV_CPU_MIN_MS)
+	else if (v->latency_known && cpu_waits_over(sig, set))
 		over = GOV_R_CPU;
 	if (over != GOV_R_NONE)
 	{

@@ -87,6 +87,10 @@
 #                   logs/governor-poll.txt (KEEP=1), for track.py, which
 #                   sets the governor's window p99 beside the clients' over
 #                   the same seconds (gov11)
+# Its per-round ratio is +-30% noise (each phase begins with a CHECKPOINT,
+# a job may take its baseline from the round before): for the p99 ratio of
+# run_transition or a backfill use aba.sh (warm-up, a fresh baseline per
+# round, the job between two phases without it, an A/A noise floor; gov13).
 # The machine is shared: each phase is shown with the share of the CPUs
 # other processes took meanwhile.  Writes results.md next to this script.
 set -euo pipefail
