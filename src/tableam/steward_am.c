@@ -21,6 +21,7 @@
 #include "access/htup_details.h"
 #include "access/tableam.h"
 #include "access/tupconvert.h"
+#include "access/xact.h"
 #include "catalog/partition.h"
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_type_d.h"
@@ -753,6 +754,31 @@ count_update(Relation rel, const StewardRules *rules, TupleTableSlot *slot,
 	steward_hotrows_count(rel, slot, &((StewardRules *) rules)->hot);
 }
 
+/*
+ * Did this very command (or a statement it started since) already replace
+ * or delete the row version "tup"?  Then heap_update reports
+ * TM_SelfModified, and the executor skips the row silently (a second join
+ * row of UPDATE ... FROM, the outer UPDATE of a row a data-modifying WITH
+ * updated) or raises PostgreSQL's own error (MERGE's 21000, 27000): no
+ * write happens, so there is nothing to judge, and judging the new row
+ * against the version the command already left refused statements
+ * PostgreSQL runs (review27 R3).  Only this backend writes a tuple's
+ * xmax and cmax for its own transaction, so the pin the caller holds
+ * suffices; an xmax that is a MultiXact (our update of a row others
+ * share-locked) is judged as before.
+ */
+static bool
+replaced_by_this_command(HeapTupleHeader tup, CommandId cid)
+{
+	uint16		infomask = tup->t_infomask;
+
+	if ((infomask & (HEAP_XMAX_INVALID | HEAP_XMAX_IS_MULTI)) != 0 ||
+		HEAP_XMAX_IS_LOCKED_ONLY(infomask) ||
+		!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmax(tup)))
+		return false;
+	return HeapTupleHeaderGetCmax(tup) >= cid;
+}
+
 static int
 apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 				   CommandId cid, Snapshot snapshot, StateChange *changes)
@@ -791,6 +817,12 @@ apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 										  &oldslot);
 	if (!from_slot && !fetch_row_any(rel, otid, &oldtup, &buffer))
 		return 0;
+	if (replaced_by_this_command(oldtup.t_data, cid))
+	{
+		if (!from_slot)
+			ReleaseBuffer(buffer);
+		return 0;
+	}
 	nchanges = check_update_rules(rel, rules, &oldtup, oldslot, buffer,
 								  snapshot, slot, have_read ? &read : NULL,
 								  cid, &newversion, changes, NULL);
