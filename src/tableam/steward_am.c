@@ -875,19 +875,19 @@ steward_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
  * If the delete fails (concurrent update: EvalPlanQual, then a new delete
  * of the later version) or the insert never comes (a BEFORE trigger
  * dropped the row), the memory is replaced or forgotten by the next write
- * of that command or of a later statement, and in any case once the
- * executor goes on to its next row (end_moving_row_with_executor_row).
- * The writes of those triggers' own statements (an audit row inserted into
- * another steward table, a DELETE anywhere) run under later command ids
- * while the moving command is still under way: they leave the memory
- * alone, or the insert half would be checked as a new row (an UPDATE
- * setting an older version moved the row with that version, review27 R2).
+ * of that command, and in any case once the executor goes on to its next
+ * row (end_moving_row_with_executor_row).  The writes of those triggers'
+ * own statements (an audit row inserted into another steward table, a
+ * DELETE anywhere, a move of another row) run under later command ids
+ * while the moving command is still under way: they leave its memory
+ * alone, a nested move waiting above it (moving_rows), or the insert half
+ * would be checked as a new row (an UPDATE setting an older version moved
+ * the row with that version, review27 R2, codereview15 C1).
  * ------------------------------------------------------------------------
  */
 
 typedef struct MovingRow
 {
-	bool		valid;
 	LocalTransactionId lxid;
 	CommandId	cid;
 	Oid			root;			/* topmost partitioned ancestor */
@@ -897,10 +897,23 @@ typedef struct MovingRow
 	bool		have_read;
 	ReadVersion read;
 	uint64		generation;		/* which delete half noted it */
+	MemoryContext cxt;			/* holds desc and tuple; kept for reuse */
 } MovingRow;
 
-static MovingRow moving_row;
-static MemoryContext moving_cxt = NULL;
+/*
+ * The moves waiting for their insert half, outermost first, one per
+ * command at most, command ids increasing.  Usually one.  A move nested in
+ * a BEFORE ROW INSERT trigger of an outer move's new partition (the trigger
+ * moves another row across partitions of any steward table) waits above
+ * the outer one and ends first; the outer one then still gets its insert
+ * half.  With a single memory the nested move replaced the outer one's,
+ * whose insert half was then checked as a new row: an UPDATE setting an
+ * older version moved the row with that version (codereview15 C1,
+ * sql/324).  The slots past nmoving keep their contexts for reuse.
+ */
+static MovingRow *moving_rows = NULL;
+static int	nmoving = 0;
+static int	maxmoving = 0;
 static uint64 moving_generation = 0;
 
 /* A reset callback that ends a moving row's memory with its executor row. */
@@ -910,24 +923,53 @@ typedef struct MovingRowEnd
 	uint64		generation;
 } MovingRowEnd;
 
+/* End waiting move i: its insert half came, or never will. */
 static void
-forget_moving_row(void)
+drop_moving_row(int i)
 {
-	moving_row.valid = false;
-	if (moving_cxt != NULL)
-		MemoryContextReset(moving_cxt);
+	MovingRow	ended = moving_rows[i];
+
+	MemoryContextReset(ended.cxt);
+	memmove(&moving_rows[i], &moving_rows[i + 1],
+			sizeof(MovingRow) * (nmoving - i - 1));
+	moving_rows[--nmoving] = ended; /* its context, for the next move */
+}
+
+/* End the waiting move noted as "generation", if it still waits. */
+static void
+drop_moving_generation(uint64 generation)
+{
+	for (int i = 0; i < nmoving; i++)
+	{
+		if (moving_rows[i].generation == generation)
+		{
+			drop_moving_row(i);
+			break;
+		}
+	}
 }
 
 /*
- * Is a write under "cid" a statement nested in the command whose moving
- * row is remembered (a BEFORE ROW INSERT trigger's statement, run after a
- * CommandCounterIncrement while that command waits for its insert half)?
+ * Drop the waiting moves a write under "cid" shows are over: those of
+ * another transaction, those of statements that ran nested in this one
+ * (later command ids: they ended before this command wrote again), and,
+ * unless keep_own, this command's own (its next write after a delete half
+ * whose insert half never came).  Moves of the commands this one is nested
+ * in (earlier command ids) wait on: its writes run in their BEFORE ROW
+ * INSERT triggers (review27 R2).  Then the command's own move, if any, is
+ * the last one.
  */
-static bool
-write_nested_in_move(CommandId cid)
+static void
+settle_moving_rows(CommandId cid, bool keep_own)
 {
-	return moving_row.valid && moving_row.lxid == MyProc->lxid &&
-		cid > moving_row.cid;
+	for (int i = nmoving - 1; i >= 0; i--)
+	{
+		MovingRow  *m = &moving_rows[i];
+
+		if (m->lxid != MyProc->lxid || m->cid > cid ||
+			(m->cid == cid && !keep_own))
+			drop_moving_row(i);
+	}
 }
 
 /*
@@ -937,18 +979,7 @@ write_nested_in_move(CommandId cid)
 static void
 moving_row_cycle_ended(void *arg)
 {
-	MovingRowEnd *end = (MovingRowEnd *) arg;
-
-	if (moving_row.valid && moving_row.generation == end->generation)
-		forget_moving_row();
-}
-
-/* Forget the moving row, unless "cid" writes in a statement nested in it. */
-static void
-forget_moving_row_unless_nested(CommandId cid)
-{
-	if (!write_nested_in_move(cid))
-		forget_moving_row();
+	drop_moving_generation(((MovingRowEnd *) arg)->generation);
 }
 
 static Oid
@@ -973,7 +1004,7 @@ partition_root(Oid relid)
  * row's could become (review27 R1, sql/321).
  */
 static void
-end_moving_row_with_executor_row(CommandId cid)
+end_moving_row_with_executor_row(CommandId cid, uint64 generation)
 {
 	MemoryContext row_memory = steward_statement_row_memory(cid);
 	MovingRowEnd *end;
@@ -981,60 +1012,90 @@ end_moving_row_with_executor_row(CommandId cid)
 	if (row_memory == NULL)
 		return;
 	end = MemoryContextAlloc(row_memory, sizeof(MovingRowEnd));
-	end->generation = moving_row.generation;
+	end->generation = generation;
 	end->callback.func = moving_row_cycle_ended;
 	end->callback.arg = end;
 	MemoryContextRegisterResetCallback(row_memory, &end->callback);
 }
 
+/*
+ * The delete half of a cross-partition move of the row at tid of rel
+ * under "cid": remember the row for its insert half, above the moves of
+ * the commands this one is nested in.  The caller settled the moves
+ * (settle_moving_rows with keep_own false).
+ */
 static void
 note_moving_row(Relation rel, ItemPointer tid, CommandId cid)
 {
 	HeapTupleData tuple;
 	Buffer		buffer;
 	MemoryContext old;
+	MovingRow  *m;
 
-	forget_moving_row();
 	if (!rel->rd_rel->relispartition)
 		return;
-	if (moving_cxt == NULL)
-		moving_cxt = AllocSetContextCreate(TopMemoryContext,
-										   "steward moving row",
-										   ALLOCSET_SMALL_SIZES);
+	if (nmoving == maxmoving)
+	{
+		int			newmax = Max(4, maxmoving * 2);
+
+		moving_rows = moving_rows == NULL ?
+			MemoryContextAlloc(TopMemoryContext, sizeof(MovingRow) * newmax) :
+			repalloc(moving_rows, sizeof(MovingRow) * newmax);
+		for (int i = maxmoving; i < newmax; i++)
+			moving_rows[i].cxt = NULL;
+		maxmoving = newmax;
+	}
+	m = &moving_rows[nmoving];
+	if (m->cxt == NULL)
+		m->cxt = AllocSetContextCreate(TopMemoryContext, "steward moving row",
+									   ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(m->cxt); /* an error may have left a half-noted row */
 	if (!fetch_row_any(rel, tid, &tuple, &buffer))
 		return;
-	old = MemoryContextSwitchTo(moving_cxt);
-	moving_row.tuple = heap_copytuple(&tuple);
-	moving_row.desc = CreateTupleDescCopyConstr(RelationGetDescr(rel));
+	old = MemoryContextSwitchTo(m->cxt);
+	m->tuple = heap_copytuple(&tuple);
+	m->desc = CreateTupleDescCopyConstr(RelationGetDescr(rel));
 	MemoryContextSwitchTo(old);
 	ReleaseBuffer(buffer);
 
-	moving_row.root = partition_root(RelationGetRelid(rel));
-	moving_row.relid = RelationGetRelid(rel);
-	moving_row.lxid = MyProc->lxid;
-	moving_row.cid = cid;
-	moving_row.have_read = take_read_version(rel, tid, cid, &moving_row.read);
-	moving_row.generation = ++moving_generation;
-	moving_row.valid = true;
-	end_moving_row_with_executor_row(cid);
+	m->root = partition_root(RelationGetRelid(rel));
+	m->relid = RelationGetRelid(rel);
+	m->lxid = MyProc->lxid;
+	m->cid = cid;
+	m->have_read = take_read_version(rel, tid, cid, &m->read);
+	m->generation = ++moving_generation;
+	nmoving++;
+	end_moving_row_with_executor_row(cid, m->generation);
 }
 
-/* Is this insert the second half of a cross-partition UPDATE? */
+/*
+ * Is this insert the second half of a cross-partition UPDATE?  Then the
+ * move is the last of moving_rows.  The insert of a statement nested in
+ * the moving command (a later command id) is not, and leaves the move
+ * waiting; another insert of the same command (a partition of another
+ * tree) shows that the move's insert half never came.
+ */
 static bool
 is_moving_row(Relation rel, CommandId cid)
 {
-	if (!moving_row.valid || write_nested_in_move(cid))
+	MovingRow  *m;
+
+	if (nmoving == 0)
 		return false;
-	if (moving_row.cid != cid || moving_row.lxid != MyProc->lxid ||
-		!rel->rd_rel->relispartition ||
-		partition_root(RelationGetRelid(rel)) != moving_row.root)
+	settle_moving_rows(cid, true);
+	if (nmoving == 0)
+		return false;
+	m = &moving_rows[nmoving - 1];
+	if (m->cid != cid)
+		return false;
+	if (!rel->rd_rel->relispartition ||
+		partition_root(RelationGetRelid(rel)) != m->root)
 	{
-		forget_moving_row();
+		drop_moving_row(nmoving - 1);
 		return false;
 	}
 	return true;
 }
-
 /* A copy of the row version at tid (any visibility), or NULL. */
 static HeapTuple
 fetch_copy(Relation rel, ItemPointer tid)
@@ -1102,7 +1163,7 @@ steward_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 	StateChange changes[STEWARD_MAX_STATE_RULES];
 	int			nchanges = 0;
 
-	forget_moving_row_unless_nested(cid);
+	settle_moving_rows(cid, false);
 	if (changingPart && rules_enforced(rel) &&
 		(steward_rules_empty(rules) ||
 		 !judge_move_to_foreign(rel, tid, cid, changes, &nchanges)))
@@ -1113,7 +1174,7 @@ steward_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 	result = heap_methods->tuple_delete(rel, tid, cid, snapshot, crosscheck,
 										wait, tmfd, changingPart);
 	if (result != TM_Ok)
-		forget_moving_row_unless_nested(cid);
+		settle_moving_rows(cid, false);
 	else
 	{
 		if (old != NULL)
@@ -1138,6 +1199,8 @@ apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
 				 StateChange *changes)
 {
 	const StewardRules *rules = steward_get_rules(rel);
+	MovingRow  *m = &moving_rows[nmoving - 1];
+	uint64		generation = m->generation;
 	TupleConversionMap *map;
 	HeapTuple	oldtup;
 	StewardRowOrigin origin;
@@ -1146,21 +1209,21 @@ apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
 
 	if (steward_rules_empty(rules))
 	{
-		forget_moving_row();
+		drop_moving_row(nmoving - 1);
 		return 0;
 	}
-	map = convert_tuples_by_name(moving_row.desc, RelationGetDescr(rel));
-	oldtup = map ? execute_attr_map_tuple(moving_row.tuple, map) : moving_row.tuple;
-	origin.rel = relation_open(moving_row.relid, NoLock);
-	origin.tuple = moving_row.tuple;
+	map = convert_tuples_by_name(m->desc, RelationGetDescr(rel));
+	oldtup = map ? execute_attr_map_tuple(m->tuple, map) : m->tuple;
+	origin.rel = relation_open(m->relid, NoLock);
+	origin.tuple = m->tuple;
 	origin.map = map ? map->attrMap : NULL;
 	nchanges = check_update_rules(rel, rules, oldtup, NULL, InvalidBuffer,
 								  InvalidSnapshot, slot,
-								  moving_row.have_read ? &moving_row.read : NULL,
+								  m->have_read ? &m->read : NULL,
 								  cid, &newversion, changes, &origin);
 	relation_close(origin.rel, NoLock);
 	set_rule_values(slot, rules, newversion, changes, nchanges);
-	forget_moving_row();
+	drop_moving_generation(generation);
 	return nchanges;
 }
 
