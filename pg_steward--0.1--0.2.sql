@@ -38244,3 +38244,68 @@ BEGIN
     PERFORM steward._relayout_set_trigger(t.new_rel, t.old_rel, t.key_columns);
 END
 $$;
+
+-- sec4 (priv1): steward._transition_prepare and _transition_progress open
+-- and close a run only for run_transition (a direct call left a row
+-- 'running' that nothing finished): run_transition is counted as
+-- pg_steward's own code first (steward._migration_entered).
+CREATE OR REPLACE PROCEDURE steward.run_transition(tbl regclass, from_state text, to_state text,
+                                        set_sql text DEFAULT NULL,
+                                        batch_size integer DEFAULT 10000,
+                                        max_rows_per_sec integer DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included: the caller's search_path cannot substitute anything.  The rows
+-- are counted and moved by the C helpers, as the table's owner.
+-- batch_size 10000 (1000 before 0.2's stop 41): under the governor, fewer
+-- batches at the same rate cost the foreground less (README, the governor
+-- benchmark's batch10k rows).
+AS $$
+DECLARE
+    prep pg_catalog.record;
+    label pg_catalog.text;
+BEGIN
+    PERFORM steward._require_own_transactions('steward.run_transition');
+    -- Counted as pg_steward's own code, or called again to be (exec.c:
+    -- steward_migration_entered): the helpers that open and close the
+    -- run refuse any other caller.
+    IF NOT steward._migration_entered('steward.run_transition(pg_catalog.regclass,pg_catalog.text,pg_catalog.text,pg_catalog.text,pg_catalog.int4,pg_catalog.int4)') THEN
+        CALL steward.run_transition(tbl, from_state, to_state, set_sql, batch_size, max_rows_per_sec);
+        RETURN;
+    END IF;
+    -- Rows moved to their own state would match again forever.
+    IF from_state OPERATOR(pg_catalog.=) to_state THEN
+        RAISE EXCEPTION 'run_transition: from and to are the same state "%"', from_state
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'To change other columns of rows in one state, run an UPDATE in batches; run_transition moves rows between states.';
+    END IF;
+    prep := steward._transition_prepare(tbl, from_state, to_state, set_sql,
+                                        batch_size, max_rows_per_sec);
+    COMMIT;
+
+    -- The governor job's label: the table schema-qualified whatever the
+    -- caller's search_path, as backfills'.
+    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) INTO label
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+     WHERE c.oid OPERATOR(pg_catalog.=) tbl;
+
+    -- With a primary key each batch starts after the last key moved
+    -- (keyset: a composite key as a row comparison); without one every
+    -- batch restarts in ctid order and one pass is enough
+    -- (steward._run_batches).
+    CALL steward._run_batches('_transition_run_batch', '_transition_run_status',
+        pg_catalog.jsonb_build_object('run_id', prep.run_id, 'set_sql', set_sql,
+                                      'keyset', prep.key_columns OPERATOR(pg_catalog.<>) 'ctid',
+                                      'kind', 'transition', 'label', label, 'probe', '_transition_run_left',
+                                      'ref', prep.run_id),
+        batch_size, max_rows_per_sec);
+
+    -- What is left (rows other transactions kept locked) stays for a re-run;
+    -- the helper counts it as the table's owner.
+    PERFORM steward._transition_progress(prep.run_id, 0, 0, 'finished');
+    COMMIT;
+END
+$$;
+

@@ -873,6 +873,13 @@ DECLARE
     label pg_catalog.text;
 BEGIN
     PERFORM steward._require_own_transactions('steward.run_transition');
+    -- Counted as pg_steward's own code, or called again to be (exec.c:
+    -- steward_migration_entered): the helpers that open and close the
+    -- run refuse any other caller.
+    IF NOT steward._migration_entered('steward.run_transition(pg_catalog.regclass,pg_catalog.text,pg_catalog.text,pg_catalog.text,pg_catalog.int4,pg_catalog.int4)') THEN
+        CALL steward.run_transition(tbl, from_state, to_state, set_sql, batch_size, max_rows_per_sec);
+        RETURN;
+    END IF;
     -- Rows moved to their own state would match again forever.
     IF from_state OPERATOR(pg_catalog.=) to_state THEN
         RAISE EXCEPTION 'run_transition: from and to are the same state "%"', from_state

@@ -839,13 +839,37 @@ check_not_01_run_transition(void)
 }
 
 /*
+ * Refuse (42501) a call of a run's bookkeeping that steward.run_transition
+ * did not make: a run opened by a direct call of _transition_prepare, or
+ * opened again by _transition_progress with a NULL status, stayed
+ * "running" in steward.transition_runs with no CALL to move its rows or
+ * finish it, and nothing removed it (priv1).  Asked after the arguments,
+ * the table and its owner are checked, so those errors stay what they
+ * were.  run_transition is counted as pg_steward's own code
+ * (steward_migrate_called_from_own_code: it begins with
+ * steward._migration_entered).  Backend-local, no lock.
+ */
+static void
+require_run_transition(const char *fn, const char *what)
+{
+	if (steward_migrate_called_from_own_code())
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("%s %s only for steward.run_transition", fn, what),
+			 errdetail("It was called directly: the run would stay \"running\" in steward.transition_runs, with no CALL to move its rows or finish it."),
+			 errhint("CALL steward.run_transition(table, from_state, to_state) opens, moves and finishes a run.")));
+}
+
+/*
  * steward._transition_prepare(tbl, from, to, set_sql, batch_size,
  * max_rows_per_sec): check everything, count the rows to move (as the
  * table's owner), open a progress row; returns (run_id, state_column,
  * key_columns, key_type).  The caller must own the table; takes
  * AccessShareLock.  Errors: 42501, 42P01, 42809, 22023 (bad edge, set_sql
  * or sizes), 55000 (no machine attached, or 0.1's run_transition:
- * check_not_01_run_transition), 0A000 (a rule on UPDATE).
+ * check_not_01_run_transition), 0A000 (a rule on UPDATE), 42501 also for a
+ * caller other than steward.run_transition (require_run_transition).
  */
 Datum
 steward_transition_prepare(PG_FUNCTION_ARGS)
@@ -903,6 +927,7 @@ steward_transition_prepare(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(3))
 		check_set_sql(text_to_cstring(PG_GETARG_TEXT_PP(3)), column);
 	steward_as_owner_end(&ctx);
+	require_run_transition("steward._transition_prepare", "opens a run");
 
 	total = count_in_state(rel, column, from);
 
@@ -1489,8 +1514,9 @@ static int64 probe_left = 0;
  * state are counted here, as the table's owner, unless
  * steward._transition_left counted them for this run in this transaction
  * (its probe ended the run: that count is taken).  The caller must own the
- * run's table (42501; 42704 for no such run, 22004 for a NULL run_id).
- * Takes RowExclusiveLock on steward.transition_runs (as its owner), and
+ * run's table (42501; 42704 for no such run, 22004 for a NULL run_id) and
+ * be steward.run_transition (42501 for a direct call:
+ * require_run_transition).  Takes RowExclusiveLock on steward.transition_runs (as its owner), and
  * for that count AccessShareLock on the table, which the count's query
  * holds to transaction end.
  */
@@ -1510,6 +1536,7 @@ steward_transition_progress(PG_FUNCTION_ARGS)
 
 	/* Only the table's owner reports progress for runs on it. */
 	steward_check_table_owner(run.relid);
+	require_run_transition("steward._transition_progress", "records progress");
 
 	args[0] = Int64GetDatum(run_id);
 	args[1] = Int64GetDatum(PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1));
