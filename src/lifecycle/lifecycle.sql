@@ -318,6 +318,13 @@ BEGIN
         RAISE EXCEPTION 'state machine name must not be null or empty'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- 42622 as PostgreSQL refuses a name it would cut: the rules of a
+    -- table hold a machine's name in NAMEDATALEN bytes (tableam/rules.h).
+    IF octet_length(name) > 63 THEN
+        RAISE EXCEPTION 'state machine name "%" is longer than 63 bytes', name
+            USING ERRCODE = 'name_too_long',
+                  HINT = 'Names are at most 63 bytes, as PostgreSQL''s own; give a shorter one.';
+    END IF;
     -- Lists: a 2-D array would be stored as given and written into the
     -- rule labels as nested lists that no restore accepts.
     IF array_ndims(states) > 1 OR array_ndims(initial) > 1 OR array_ndims(transitions) > 1 THEN
@@ -333,8 +340,13 @@ BEGIN
         RAISE EXCEPTION 'state machine "%" has % states; the limit is 64', name, cardinality(states)
             USING ERRCODE = 'program_limit_exceeded';
     END IF;
-    IF EXISTS (SELECT 1 FROM unnest(states) s WHERE s IS NULL OR s = '' OR octet_length(s) > 63
-                                                 OR s LIKE '%->%') THEN
+    IF EXISTS (SELECT 1 FROM unnest(states) s WHERE octet_length(s) > 63) THEN
+        RAISE EXCEPTION 'state name "%" of machine "%" is longer than 63 bytes',
+                (SELECT s FROM unnest(states) s WHERE octet_length(s) > 63 LIMIT 1), name
+            USING ERRCODE = 'name_too_long',
+                  HINT = 'Names are at most 63 bytes, as PostgreSQL''s own; give a shorter one.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(states) s WHERE s IS NULL OR s = '' OR s LIKE '%->%') THEN
         RAISE EXCEPTION 'state names must be non-empty, at most 63 bytes and not contain "->"'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;

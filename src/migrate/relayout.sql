@@ -984,9 +984,13 @@ BEGIN
     FOR k IN SELECT x->>'name' FROM jsonb_array_elements(parts) x
              UNION ALL SELECT steward._relayout_layout_name(relname, rel, 'new')
              UNION ALL SELECT steward._relayout_layout_name(relname, rel, 'old') LOOP
-        IF octet_length(k) > 63 OR EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = k
-                                              AND c.relnamespace = nspoid) THEN
-            RAISE EXCEPTION 'relation "%.%" already exists or the name is too long (%)', nsp, k, what
+        IF octet_length(k) > 63 THEN
+            RAISE EXCEPTION 'relation name "%" is longer than 63 bytes (%)', k, what
+                USING ERRCODE = 'name_too_long',
+                      HINT = 'Name the partitions with a shorter "partition_prefix" or "name".';
+        END IF;
+        IF EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = k AND c.relnamespace = nspoid) THEN
+            RAISE EXCEPTION 'relation "%.%" already exists (%)', nsp, k, what
                 USING ERRCODE = 'duplicate_table',
                       HINT = CASE WHEN k IN (steward._relayout_layout_name(relname, rel, 'new'),
                                              steward._relayout_layout_name(relname, rel, 'old'))
