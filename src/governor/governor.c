@@ -3509,6 +3509,62 @@ steward_governor_simulate(PG_FUNCTION_ARGS)
 }
 
 /*
+ * One signal of governor_trace (argument argno, called "what"): a NULL
+ * argument is no signal (*n = 0); else a one-dimensional array, one
+ * element per tick (2202E for more dimensions: a {{1,2},{3,4}} was read
+ * as four ticks), without NULL elements unless nulls_ok (p99_ratio, where
+ * NULL is a tick without foreground load; 22004 elsewhere, where a NULL
+ * meant nothing documented and was read as no wait, no lag).  Raises only
+ * these; no lock.
+ */
+static void
+trace_signal(FunctionCallInfo fcinfo, int argno, const char *what, bool nulls_ok,
+			 Datum **elems, bool **nulls, int *n)
+{
+	ArrayType  *arr;
+	Oid			elemtype;
+
+	*n = 0;
+	if (PG_ARGISNULL(argno))
+		return;
+	arr = PG_GETARG_ARRAYTYPE_P(argno);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must be a one-dimensional array", what),
+				 errdetail("It has %d dimensions.", ARR_NDIM(arr)),
+				 errhint("Give one element per tick, for example ARRAY[1, 1.5, 1].")));
+	elemtype = ARR_ELEMTYPE(arr);
+	if (elemtype == FLOAT8OID)
+		deconstruct_array(arr, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, elems, nulls, n);
+	else
+		deconstruct_array(arr, INT4OID, 4, true, TYPALIGN_INT, elems, nulls, n);
+	if (!nulls_ok && array_contains_nulls(arr))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not contain NULL elements", what),
+				 errhint("Give a value for every tick, or leave %s out (NULL) for none.", what)));
+}
+
+/*
+ * Refuse (22023) signals of governor_trace of different lengths: each
+ * array gives one element per tick, and a shorter one was read as no
+ * signal in the ticks past its end.  n: the length of signal "what" (0:
+ * not given); steps: the longest.  Raises only that; no lock.
+ */
+static void
+trace_same_length(int n, const char *what, int steps)
+{
+	if (n == 0 || n == steps)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("the signals of a trace must have the same length"),
+			 errdetail("%s has %d elements, another signal %d.", what, n, steps),
+			 errhint("Give every signal one element per tick; leave one out (NULL) for none.")));
+}
+
+/*
  * steward.governor_trace(p99_ratio[], replication_lag_ms[], lock_waits[],
  * foreground_calls[], cpu_pressure[], max_batch, max_rows_per_sec,
  * row_ms): run the
@@ -3517,7 +3573,9 @@ steward_governor_simulate(PG_FUNCTION_ARGS)
  * settings, and show each decision and the pace it sets for a batch that
  * takes row_ms per row.  Pure: touches no shared state, takes no lock.
  * Errors: 22023 max_batch or max_rows_per_sec below 1, row_ms not
- * positive; 54000 more than 100000 steps.
+ * positive, or signals of different lengths (trace_same_length); 2202E a
+ * signal of more than one dimension, 22004 a NULL element of a signal
+ * other than p99_ratio (trace_signal); 54000 more than 100000 steps.
  */
 Datum
 steward_governor_trace(PG_FUNCTION_ARGS)
@@ -3550,22 +3608,17 @@ steward_governor_trace(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_batch and max_rows_per_sec must be at least 1, row_ms positive")));
-	if (!PG_ARGISNULL(0))
-		deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-						  &ratios, &rnulls, &nr);
-	if (!PG_ARGISNULL(1))
-		deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-						  &lags, &lnulls, &nl);
-	if (!PG_ARGISNULL(2))
-		deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), INT4OID, 4, true, TYPALIGN_INT,
-						  &locks, &knulls, &nk);
-	if (!PG_ARGISNULL(3))
-		deconstruct_array(PG_GETARG_ARRAYTYPE_P(3), INT4OID, 4, true, TYPALIGN_INT,
-						  &calls, &cnulls, &nc);
-	if (!PG_ARGISNULL(4))
-		deconstruct_array(PG_GETARG_ARRAYTYPE_P(4), FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-						  &cpus, &unulls, &nu);
+	trace_signal(fcinfo, 0, "p99_ratio", true, &ratios, &rnulls, &nr);
+	trace_signal(fcinfo, 1, "replication_lag_ms", false, &lags, &lnulls, &nl);
+	trace_signal(fcinfo, 2, "lock_waits", false, &locks, &knulls, &nk);
+	trace_signal(fcinfo, 3, "foreground_calls", false, &calls, &cnulls, &nc);
+	trace_signal(fcinfo, 4, "cpu_wait_ratio", false, &cpus, &unulls, &nu);
 	steps = Max(Max(Max(nr, nl), Max(nk, nc)), nu);
+	trace_same_length(nr, "p99_ratio", steps);
+	trace_same_length(nl, "replication_lag_ms", steps);
+	trace_same_length(nk, "lock_waits", steps);
+	trace_same_length(nc, "foreground_calls", steps);
+	trace_same_length(nu, "cpu_wait_ratio", steps);
 	if (steps > 100000)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
