@@ -479,11 +479,19 @@ steward_release_method(PG_FUNCTION_ARGS)
 static void
 check_not_other_temp(Oid relid)
 {
-	if (isOtherTempNamespace(get_rel_namespace(relid)))
+	Oid			nsp = get_rel_namespace(relid);
+
+	/*
+	 * Named with its pg_temp_N schema, as core names a relation outside
+	 * the caller's search_path: its bare name may also be one of the
+	 * caller's own tables, or another session's (msg: fuzz2's F4 left it
+	 * out).
+	 */
+	if (isOtherTempNamespace(nsp))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
-				 errmsg("relation \"%s\" is a temporary table of another session",
-						get_rel_name(relid)),
+				 errmsg("relation \"%s.%s\" is a temporary table of another session",
+						get_namespace_name(nsp), get_rel_name(relid)),
 				 errdetail("Only the session that created it can change it; it goes when that session ends."),
 				 errhint("Run the release again once that session has ended.")));
 }
