@@ -1115,6 +1115,77 @@ migration_exec(FunctionCallInfo fcinfo, bool batch)
 }
 
 /*
+ * Does a line of an error's CONTEXT continue the entry before it (e, one
+ * error context callback's text)?  Only the text of a statement that
+ * spans lines does: SPI's 'SQL statement "..."' until its closing quote.
+ */
+static bool
+context_continues(const StringInfo e)
+{
+	return strncmp(e->data, "SQL statement \"", 15) == 0 &&
+		(e->len < 16 || e->data[e->len - 1] != '"');
+}
+
+/*
+ * An error's CONTEXT without the entries of pg_steward's own PL/pgSQL
+ * code: its functions' lines ("PL/pgSQL function
+ * steward._migration_step(...) line 7 at RAISE") and the statements they
+ * ran (an "SQL statement" entry followed by the line of the steward
+ * function that ran it), each with the lines of its text.  A mistyped step
+ * printed 3 to 7 such lines under the one error whose DETAIL and HINT say
+ * what to change (readme42 R6).  Entries of the user's code (a trigger, a
+ * function an expression calls, the caller's own function) and
+ * pg_steward's own "up expression of step ..." entries, which show where
+ * in the user's SQL an error is, stay.  NULL when nothing is left.
+ * Allocates in the current memory context; raises nothing but out of
+ * memory.
+ */
+static char *
+without_own_context(const char *context)
+{
+	List	   *entries = NIL;
+	StringInfoData buf;
+	char	   *line;
+	char	   *next;
+	ListCell   *lc;
+
+	if (context == NULL)
+		return NULL;
+	/* Split into entries, one per line but a statement's text. */
+	for (line = pstrdup(context); line != NULL; line = next)
+	{
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		if (entries == NIL || !context_continues((StringInfo) llast(entries)))
+		{
+			StringInfo	e = makeStringInfo();
+
+			appendStringInfoString(e, line);
+			entries = lappend(entries, e);
+		}
+		else
+			appendStringInfo((StringInfo) llast(entries), "\n%s", line);
+	}
+	initStringInfo(&buf);
+	foreach(lc, entries)
+	{
+		const char *e = ((StringInfo) lfirst(lc))->data;
+		const char *caller = lnext(entries, lc) ?
+			((StringInfo) lfirst(lnext(entries, lc)))->data : "";
+
+		if (strncmp(e, "PL/pgSQL function steward.", 26) == 0 ||
+			(strncmp(e, "SQL statement \"", 15) == 0 &&
+			 strncmp(caller, "PL/pgSQL function steward.", 26) == 0))
+			continue;
+		if (buf.len > 0)
+			appendStringInfoChar(&buf, '\n');
+		appendStringInfoString(&buf, e);
+	}
+	return buf.len > 0 ? buf.data : NULL;
+}
+
+/*
  * steward.migration_start(name text, steps jsonb) -> void
  *
  * The work is steward._migration_start (migrate.sql), which pins its
@@ -1130,7 +1201,9 @@ migration_exec(FunctionCallInfo fcinfo, bool batch)
  * or steps), 22023 (a malformed step), 25000 (not READ COMMITTED), 42710
  * (the name is taken), 42501 (a table the caller does not own), 40001 (a
  * table changed while start waited for its locks) and 55P03 (the locks
- * not granted in steward.migration_lock_retries tries).
+ * not granted in steward.migration_lock_retries tries).  Errors come
+ * without the CONTEXT lines of pg_steward's own code
+ * (without_own_context).
  */
 Datum
 steward_migration_start(PG_FUNCTION_ARGS)
@@ -1140,6 +1213,7 @@ steward_migration_start(PG_FUNCTION_ARGS)
 	Oid			fn;
 	FmgrInfo	flinfo;
 	int			depth;
+	MemoryContext callcxt = CurrentMemoryContext;
 
 	LOCAL_FCINFO(call, 3);
 
@@ -1160,11 +1234,19 @@ steward_migration_start(PG_FUNCTION_ARGS)
 	{
 		(void) FunctionCallInvoke(call);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
+		ErrorData  *edata;
+
 		steward_own_code_leave(depth);
+		MemoryContextSwitchTo(callcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		edata->context = without_own_context(edata->context);
+		ReThrowError(edata);
 	}
 	PG_END_TRY();
+	steward_own_code_leave(depth);
 	refuse_triggers_after_dual_write(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	warn_trigger_users(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	PG_RETURN_VOID();
