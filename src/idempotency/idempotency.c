@@ -43,6 +43,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class_d.h"
@@ -301,6 +302,29 @@ static const Oid plan_argtypes[NUM_PLANS][9] = {
  * for a holder sees the row the holder committed.
  */
 /*
+ * Refuse (25006) a write of the keys or scopes tables in a read-only
+ * transaction - a hot standby's, or one under transaction_read_only -
+ * before core's PreventCommandIfReadOnly does: its "cannot execute INSERT
+ * in a read-only transaction" named a statement the caller never wrote,
+ * with that statement as CONTEXT, and no way out (readme42 R10).  A begin
+ * of a key that has its result only reads, so a replay still works there.
+ * Reads a backend-local flag; no lock.
+ */
+static void
+idem_require_writable(void)
+{
+	if (!XactReadOnly)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+			 errmsg("cannot write idempotency keys or scopes in a read-only transaction"),
+			 errdetail("A new key, a result, the removal of an expired key and a new scope are written to pg_steward's tables; only a key that has its result is replayed without a write."),
+			 RecoveryInProgress() ?
+			 errhint("Connect to the primary: a hot standby cannot write (libpq's target_session_attrs=read-write finds it).") :
+			 errhint("Run it in a read-write transaction (SET transaction_read_only = off), on the primary.")));
+}
+
+/*
  * The statements' plans are kept with pg_steward's other own statements
  * (steward_spi_execute_own: found by text and argument types, kept for
  * the backend).
@@ -310,6 +334,9 @@ run_plan(IdemPlan p, Datum *args, const char *nulls, bool read_only)
 {
 	int			rc;
 
+	/* Every plan but the SELECTs writes. */
+	if (strncmp(plan_sql[p], "SELECT", 6) != 0)
+		idem_require_writable();
 	if (idem_ctx != NULL)
 		steward_as_owner_spi(idem_ctx);
 	rc = steward_spi_execute_own(plan_sql[p], plan_nargs[p], (Oid *) plan_argtypes[p],
@@ -1554,8 +1581,7 @@ direct_write_begin(DirectWrite *wr, CmdType cmd, bool defer_indexes)
 	TupleConstr *constr;
 
 	/* As ExecutorStart: 25006 in a read-only transaction (a standby's). */
-	if (XactReadOnly)
-		PreventCommandIfReadOnly(cmdname);
+	idem_require_writable();
 	PreventCommandIfParallelMode(cmdname);
 	heap = table_open(rels->keys, RowExclusiveLock);
 	constr = RelationGetDescr(heap)->constr;

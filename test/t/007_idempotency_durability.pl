@@ -362,8 +362,11 @@ $ret = $standby->psql(
 	stdout => \$stdout,
 	stderr => \$stderr);
 isnt($ret, 0, 'idempotency_begin of a new key fails on the standby');
-like($stderr, qr/ERROR:  25006: cannot execute .* in a read-only transaction/,
-	'... with a read-only error, SQLSTATE 25006');
+like($stderr, qr/ERROR:  25006: cannot write idempotency keys or scopes in a read-only transaction/,
+	'... with pg_steward\'s read-only error, SQLSTATE 25006');
+like($stderr, qr/HINT:  Connect to the primary: a hot standby cannot write/,
+	'... whose HINT says to connect to the primary');
+unlike($stderr, qr/CONTEXT:/, '... and no internal statement as CONTEXT');
 note "standby begin: $stderr";
 
 # For a key that exists and needs no write (completed, or in progress and
@@ -382,8 +385,8 @@ $ret = $standby->psql(
 	stdout => \$stdout,
 	stderr => \$stderr);
 isnt($ret, 0, 'idempotency_complete fails on the standby');
-like($stderr, qr/ERROR:  25006: cannot execute .* in a read-only transaction/,
-	'... with a read-only error, SQLSTATE 25006');
+like($stderr, qr/ERROR:  25006: cannot write idempotency keys or scopes in a read-only transaction/,
+	'... with pg_steward\'s read-only error, SQLSTATE 25006');
 
 $ret = $standby->psql(
 	'postgres',
@@ -391,7 +394,7 @@ $ret = $standby->psql(
 	stdout => \$stdout,
 	stderr => \$stderr);
 isnt($ret, 0, 'idempotency_purge fails on the standby');
-like($stderr, qr/ERROR:  25006: cannot execute .* in a read-only transaction/,
+like($stderr, qr/ERROR:  25006: cannot (execute .*|write idempotency keys or scopes) in a read-only transaction/,
 	'... with a read-only error, SQLSTATE 25006');
 
 # The standby is still up and serving reads, and did not restart.
