@@ -184,7 +184,30 @@ typedef struct ReadVersion
 	int64		version;
 } ReadVersion;
 
-static ReadVersion read_version;
+/*
+ * The notes of the versions statements read, outermost first, one per
+ * command at most.  A statement nested in a BEFORE UPDATE trigger (which
+ * fires after GetTupleForTrigger locked the row and the outer command
+ * noted what it read) may lock a later version of a row itself (SELECT ...
+ * FOR UPDATE of a row another transaction just updated): with one note
+ * per backend it replaced the outer command's, whose client-assigned
+ * version was then judged as if nothing had raced, so a stale "next
+ * version" overwrote the other transaction's change (codereview15 C2,
+ * codereview15_read_version_nested.spec).  A new note drops those of
+ * statements no longer running (steward_statement_running: a note that
+ * is never consumed, SELECT ... FOR UPDATE's, goes at the next note).
+ */
+static ReadVersion *read_notes = NULL;
+static int	nread_notes = 0;
+static int	maxread_notes = 0;
+
+static void
+drop_read_note(int i)
+{
+	memmove(&read_notes[i], &read_notes[i + 1],
+			sizeof(ReadVersion) * (nread_notes - i - 1));
+	nread_notes--;
+}
 
 static void
 note_read_version(Relation rel, ItemPointer read_tid, ItemPointer locked_tid,
@@ -194,21 +217,45 @@ note_read_version(Relation rel, ItemPointer read_tid, ItemPointer locked_tid,
 	HeapTupleData tuple;
 	Buffer		buffer;
 	Datum		d;
+	ReadVersion *note;
 
-	read_version.valid = false;
+	/*
+	 * Keep the notes of the commands this one runs nested in, which wait
+	 * for their update; drop this command's earlier one and those of other
+	 * transactions, of later commands and of statements that ended.
+	 */
+	for (int i = nread_notes - 1; i >= 0; i--)
+	{
+		ReadVersion *r = &read_notes[i];
+
+		if (r->lxid != MyProc->lxid || r->cid >= cid ||
+			!steward_statement_running(r->cid))
+			drop_read_note(i);
+	}
 	if (rules->version_attnum == InvalidAttrNumber)
 		return;
+	if (nread_notes == maxread_notes)
+	{
+		int			newmax = Max(4, maxread_notes * 2);
+
+		read_notes = read_notes == NULL ?
+			MemoryContextAlloc(TopMemoryContext, sizeof(ReadVersion) * newmax) :
+			repalloc(read_notes, sizeof(ReadVersion) * newmax);
+		maxread_notes = newmax;
+	}
 	if (!fetch_row_any(rel, read_tid, &tuple, &buffer))
 		return;					/* pruned away: judged against the current row only */
+	note = &read_notes[nread_notes];
 	d = heap_getattr(&tuple, rules->version_attnum, RelationGetDescr(rel),
-					 &read_version.isnull);
-	read_version.version = read_version.isnull ? 0 : DatumGetInt64(d);
+					 &note->isnull);
+	note->version = note->isnull ? 0 : DatumGetInt64(d);
 	ReleaseBuffer(buffer);
-	read_version.relid = RelationGetRelid(rel);
-	read_version.lxid = MyProc->lxid;
-	read_version.cid = cid;
-	read_version.locked_tid = *locked_tid;
-	read_version.valid = true;
+	note->relid = RelationGetRelid(rel);
+	note->lxid = MyProc->lxid;
+	note->cid = cid;
+	note->locked_tid = *locked_tid;
+	note->valid = true;
+	nread_notes++;
 }
 
 /*
@@ -218,13 +265,20 @@ note_read_version(Relation rel, ItemPointer read_tid, ItemPointer locked_tid,
 static bool
 take_read_version(Relation rel, ItemPointer tid, CommandId cid, ReadVersion *out)
 {
-	if (!read_version.valid || read_version.relid != RelationGetRelid(rel) ||
-		read_version.cid != cid || read_version.lxid != MyProc->lxid ||
-		!ItemPointerEquals(&read_version.locked_tid, tid))
-		return false;
-	*out = read_version;
-	read_version.valid = false;
-	return true;
+	for (int i = nread_notes - 1; i >= 0; i--)
+	{
+		ReadVersion *r = &read_notes[i];
+
+		if (r->cid == cid && r->lxid == MyProc->lxid &&
+			r->relid == RelationGetRelid(rel) &&
+			ItemPointerEquals(&r->locked_tid, tid))
+		{
+			*out = *r;
+			drop_read_note(i);
+			return true;
+		}
+	}
+	return false;
 }
 
 static TM_Result

@@ -240,6 +240,17 @@ steward_statement_writes(Relation rel, CommandId cid, AttrNumber attnum,
 }
 
 /*
+ * Is the statement writing under "cid" still running (its executor state
+ * not yet freed)?  Only data-modifying statements are known, so false for
+ * a SELECT ... FOR UPDATE.  Takes no lock; raises nothing.
+ */
+bool
+steward_statement_running(CommandId cid)
+{
+	return writing_statement(cid) != NULL;
+}
+
+/*
  * The memory the executor resets before each row of the statement writing
  * under "cid" (its per-tuple expression context: ExecModifyTable resets it
  * at the top of every row, and nothing between the delete and the insert

@@ -22,6 +22,7 @@ extern bool steward_statement_old_row(Relation rel, CommandId cid, ItemPointer o
 									  HeapTuple tuple, Buffer *buffer,
 									  TupleTableSlot **oldslot);
 extern MemoryContext steward_statement_row_memory(CommandId cid);
+extern bool steward_statement_running(CommandId cid);
 extern TupleTableSlot *steward_statement_foreign_move(Relation rel, CommandId cid,
 													  ItemPointer otid, Oid *dest);
 
