@@ -10,22 +10,31 @@ SELECT table_name, string_agg(column_name::text, ', ' ORDER BY ordinal_position)
                       'database_hit_ratio', 'metrics', 'health')
  GROUP BY table_name ORDER BY table_name;
 
--- Percentiles from the log-linear histogram: 90 calls of 10 ms and 10 of
--- 100 ms give p50 ~ 10 ms and p99 ~ 100 ms.  The lower bounds are tight
--- (1% bucket error; a sleep never returns early); the upper bounds allow
--- for the sleep's own overshoot on a busy machine (p90 is the slowest of
--- the 10 ms calls, p99 the second slowest 100 ms call: one stall lifts
--- them), as does the slow threshold halfway between the two.
-SET steward.slow_query_threshold = 60;
-SELECT 'SELECT pg_sleep(0.01)' FROM generate_series(1, 90) \gexec
+-- Percentiles from the log-linear histogram (nearest rank, 1% buckets):
+-- 120 calls of 10 ms, 70 of 30 ms and 10 of 100 ms.  p50 (rank 100) is a
+-- 10 ms call, p90 (rank 180) a 30 ms one and p99 (rank 198) a 100 ms one,
+-- each well inside its group.  The lower bounds are tight (a sleep never
+-- returns early) and each pair of bounds excludes the other groups, so a
+-- percentile read at the wrong rank fails.  The upper bounds allow for the
+-- sleep's overshoot on a busy machine, and it takes many stalled calls to
+-- reach them: 21 calls over 20 ms for p50, 11 over 70 ms for p90 and 3 over
+-- 200 ms for p99 (with 90 calls of 10 ms and 10 of 100 ms, p90 was the
+-- slowest 10 ms call: one stall failed it).  slow_calls (threshold 70 ms)
+-- is the 10 calls of 100 ms and any call a stall lifted past 70 ms: as
+-- many stalls as fail p90 fail it.
+SET steward.slow_query_threshold = 70;
+\o /dev/null
+SELECT 'SELECT pg_sleep(0.01)' FROM generate_series(1, 120) \gexec
+SELECT 'SELECT pg_sleep(0.03)' FROM generate_series(1, 70) \gexec
 SELECT 'SELECT pg_sleep(0.1)' FROM generate_series(1, 10) \gexec
+\o
 RESET steward.slow_query_threshold;
 SELECT query, calls, rows,
-       p50_ms BETWEEN 10 * 0.99 AND 10 * 1.01 + 5 AS p50_ok,
-       p90_ms BETWEEN 10 * 0.99 AND 60 AS p90_ok,
-       p99_ms BETWEEN 100 * 0.99 AND 100 * 1.01 + 60 AS p99_ok,
+       p50_ms BETWEEN 10 * 0.99 AND 10 * 1.01 + 10 AS p50_ok,
+       p90_ms BETWEEN 30 * 0.99 AND 70 AS p90_ok,
+       p99_ms BETWEEN 100 * 0.99 AND 100 * 1.01 + 100 AS p99_ok,
        max_ms >= 100 AS max_ok,
-       slow_calls,
+       slow_calls BETWEEN 10 AND 20 AS slow_calls_ok,
        abs(mean_ms - total_ms / calls) < 1e-9 AS mean_ok
   FROM steward.statements WHERE query = 'SELECT pg_sleep($1)';
 -- The histogram for plotting.
