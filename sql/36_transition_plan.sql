@@ -45,9 +45,11 @@ SELECT 1;
 
 SELECT relid, rows_done, rows_remaining, batches, status FROM steward.transition_progress
  WHERE relid IN ('plan_single'::regclass, 'plan_composite'::regclass) ORDER BY id;
+-- (sorted: a parallel plan may return the two branches in either order)
 SELECT 'plan_single' AS t, status, count(*) FROM plan_single GROUP BY 2
 UNION ALL
-SELECT 'plan_composite', status, count(*) FROM plan_composite GROUP BY 2;
+SELECT 'plan_composite', status, count(*) FROM plan_composite GROUP BY 2
+ORDER BY t DESC;
 -- 100 batches each.  Linear: the rows are read a few times (the count
 -- before; per batch the search for its last key and the UPDATE of the key
 -- range; the count that finds nothing left before a pass from the start;
