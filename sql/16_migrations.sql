@@ -224,8 +224,11 @@ SELECT steward.migration_start('midway', $$[
                     "down": "legacy / 10"}},
   {"add_column": {"table": "events", "column": "extra", "type": "int", "up": "id"}}
 ]$$);
-SET statement_timeout = '300ms';
-CALL steward.migration_backfill('midway', 1, 10);    -- cancelled after a few batches
+-- One row a batch, two batches a second: 2 s is several batches after the
+-- first, which a loaded machine may start late (with 300 ms the cancel
+-- could land before it), and far from the 15 s all 30 rows take.
+SET statement_timeout = '2s';
+CALL steward.migration_backfill('midway', 1, 2);    -- cancelled after a few batches
 RESET statement_timeout;
 -- cancelled, or interrupted when the cancel lands on a COMMIT between batches
 -- (src/lifecycle/README.md)
