@@ -834,9 +834,51 @@ extension_info(Oid extoid, Oid *owner, Oid *schema)
 }
 
 /*
+ * Whether dropping extension "name" (another one) drops pg_steward with
+ * it: one of pg_steward's members depends on that extension or on one of
+ * its members, so core's CASCADE reaches the member and then drops all of
+ * pg_steward (review28 R1: its PL/pgSQL functions depend on language
+ * plpgsql, so DROP EXTENSION plpgsql CASCADE dropped pg_steward and every
+ * table using its access methods, rows included).  Reads pg_depend as the
+ * extension's owner; takes no lock.
+ */
+static bool
+extension_needed_by_steward(const char *name, Oid extoid)
+{
+	StewardAsOwner ctx;
+	Oid			argtypes[2] = {TEXTOID, OIDOID};
+	Datum		args[2] = {CStringGetTextDatum(name), ObjectIdGetDatum(extoid)};
+	bool		needed;
+
+	steward_enter_rules_owner(&ctx);
+	if (SPI_execute_with_args(
+							  "WITH other AS (SELECT 'pg_catalog.pg_extension'::pg_catalog.regclass AS classid, x.oid AS objid "
+							  "    FROM pg_catalog.pg_extension x WHERE x.extname::pg_catalog.text OPERATOR(pg_catalog.=) $1 "
+							  "  UNION ALL SELECT m.classid, m.objid FROM pg_catalog.pg_extension x "
+							  "    JOIN pg_catalog.pg_depend m "
+							  "      ON m.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass "
+							  "     AND m.refobjid OPERATOR(pg_catalog.=) x.oid AND m.deptype OPERATOR(pg_catalog.=) 'e' "
+							  "   WHERE x.extname::pg_catalog.text OPERATOR(pg_catalog.=) $1) "
+							  "SELECT FROM other o JOIN pg_catalog.pg_depend d "
+							  "    ON d.refclassid OPERATOR(pg_catalog.=) o.classid AND d.refobjid OPERATOR(pg_catalog.=) o.objid "
+							  " WHERE (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass "
+							  "        AND d.objid OPERATOR(pg_catalog.=) $2) "
+							  "    OR EXISTS (SELECT FROM pg_catalog.pg_depend s "
+							  "                WHERE s.classid OPERATOR(pg_catalog.=) d.classid AND s.objid OPERATOR(pg_catalog.=) d.objid "
+							  "                  AND s.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass "
+							  "                  AND s.refobjid OPERATOR(pg_catalog.=) $2 AND s.deptype OPERATOR(pg_catalog.=) 'e') "
+							  " LIMIT 1",
+							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_depend");
+	needed = SPI_processed > 0;
+	steward_as_owner_end(&ctx);
+	return needed;
+}
+
+/*
  * The command being started, if it would drop pg_steward; NULL otherwise.
- * Decided from the parse tree alone, before anything is looked up for the
- * drop itself.
+ * Decided from the parse tree and, for another extension's drop, from
+ * pg_depend, before anything is looked up for the drop itself.
  */
 static const char *
 command_drops_extension(Node *parsetree, Oid extoid)
@@ -852,8 +894,22 @@ command_drops_extension(Node *parsetree, Oid extoid)
 		switch (stmt->removeType)
 		{
 			case OBJECT_EXTENSION:
-				if (names_contain(stmt->objects, EXTENSION_NAME))
-					return "DROP EXTENSION";
+				{
+					ListCell   *lc;
+
+					if (names_contain(stmt->objects, EXTENSION_NAME))
+						return "DROP EXTENSION";
+					/* Another extension pg_steward needs (plpgsql) takes it along. */
+					foreach(lc, stmt->objects)
+					{
+						Node	   *obj = lfirst(lc);
+
+						if (IsA(obj, String) &&
+							extension_needed_by_steward(strVal(obj), extoid))
+							return psprintf("DROP EXTENSION %s",
+											quote_identifier(strVal(obj)));
+					}
+				}
 				break;
 			case OBJECT_SCHEMA:
 				if (names_contain(stmt->objects,
