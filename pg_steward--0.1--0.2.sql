@@ -38789,3 +38789,11 @@ BEGIN
 END
 $$;
 
+
+-- rules19 item 1: a machine changed by a logical replication apply
+-- worker (which fires row triggers only) reaches the subscriber's
+-- sessions (src/lifecycle/lifecycle.sql).
+CREATE TRIGGER machine_definitions_rules_applied
+    AFTER INSERT OR UPDATE OR DELETE ON steward.machine_definitions
+    FOR EACH ROW EXECUTE FUNCTION steward._machine_definitions_rules();
+ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_rules_applied;

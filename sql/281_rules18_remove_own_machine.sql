@@ -40,7 +40,7 @@ SELECT steward.untrack('r281_own', 'st');
 SELECT steward.detach_state_machine('r281_own', 'st');
 \echo :LAST_ERROR_SQLSTATE
 SELECT relid, column_name, machine FROM steward.tracked_columns
- WHERE relid::text LIKE 'r281%' ORDER BY 1::text;
+ WHERE relid::text LIKE 'r281%' ORDER BY relid::text COLLATE "C";
 SELECT "check", passed FROM steward.verify('r281') WHERE "check" LIKE '%states%' ORDER BY 1;
 
 -- 2. An UPDATE that keeps a state rule on the column (another machine)
@@ -63,7 +63,7 @@ DELETE FROM r281_deep;
 SECURITY LABEL FOR steward ON COLUMN r281_own.st IS NULL;
 DELETE FROM steward.column_rules WHERE relid = 'r281_mid'::regclass;
 SELECT relid, column_name, machine FROM steward.tracked_columns
- WHERE relid::text LIKE 'r281%' ORDER BY 1::text;
+ WHERE relid::text LIKE 'r281%' ORDER BY relid::text COLLATE "C";
 SELECT "check", passed FROM steward.verify('r281') WHERE "check" LIKE '%states%' ORDER BY 1;
 SELECT steward.attach_state_machine('r281_own', 'st', 'r281_leaf');
 UPDATE r281 SET st = 'y' WHERE id = 1;

@@ -32,7 +32,8 @@ extern void steward_machine_roles_lock(Oid role, bool usage);
 extern bool steward_lock_role_machines(Datum roles, bool cascade);
 extern void steward_try_lock_role_machines(Datum roles);
 extern void steward_check_stored_states(Relation rel, const StateRule *rule);
-extern void steward_check_state_rule_removed(Oid relid, const char *colname);
+extern void steward_check_state_rule_removed(Oid relid, const char *colname,
+											 StewardRuleEntry entry);
 
 /* state_rules.c */
 extern void steward_refuse_missing_machine(Relation rel, AttrNumber attnum,

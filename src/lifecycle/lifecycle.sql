@@ -189,6 +189,14 @@ CREATE TRIGGER machine_definitions_rules_truncate
     AFTER TRUNCATE ON steward.machine_definitions
     FOR EACH STATEMENT EXECUTE FUNCTION steward._machine_definitions_rules();
 ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_rules_truncate;
+-- A logical replication apply worker fires row triggers only: this one
+-- names the rows there (it does nothing elsewhere, where the statement
+-- triggers above do), so a machine changed on a publisher reaches the
+-- subscriber's sessions (rules19 item 1).
+CREATE TRIGGER machine_definitions_rules_applied
+    AFTER INSERT OR UPDATE OR DELETE ON steward.machine_definitions
+    FOR EACH ROW EXECUTE FUNCTION steward._machine_definitions_rules();
+ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_rules_applied;
 
 -- Records the machines' owners and grantees in pg_shdepend again, as any
 -- write to the catalog does: pg_upgrade rebuilds pg_shdepend from the

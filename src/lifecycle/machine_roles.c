@@ -122,6 +122,7 @@
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "replication/logicalworker.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "utils/acl.h"
@@ -641,11 +642,46 @@ typedef struct MachineRow
 	bool		isnull[3];
 } MachineRow;
 
+/*
+ * The name and definition of the row in slot (NULL: a row without a name,
+ * which names no machine); atts are the attnums of name, states, initial
+ * and transitions.  The definition is copied detoasted.
+ */
+static MachineRow *
+machine_row(TupleTableSlot *slot, const AttrNumber *atts)
+{
+	MachineRow *row;
+	bool		isnull;
+	Datum		name = slot_getattr(slot, atts[0], &isnull);
+
+	if (isnull)
+		return NULL;
+	row = palloc(sizeof(MachineRow));
+	row->name = TextDatumGetCString(name);
+	for (int i = 0; i < 3; i++)
+	{
+		Datum		d = slot_getattr(slot, atts[i + 1], &row->isnull[i]);
+
+		row->def[i] = row->isnull[i] ? (Datum) 0 :
+			PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
+	}
+	return row;
+}
+
+/* The attnums of name, states, initial and transitions of rel, into atts. */
+static void
+machine_row_atts(Relation rel, AttrNumber *atts)
+{
+	static const char *const columns[4] = {"name", "states", "initial", "transitions"};
+
+	for (int i = 0; i < 4; i++)
+		atts[i] = steward_catalog_attnum(rel, columns[i]);
+}
+
 /* The rows of a transition table of steward.machine_definitions (NULL: none). */
 static List *
 machine_rows(Tuplestorestate *store, Relation rel)
 {
-	static const char *const columns[4] = {"name", "states", "initial", "transitions"};
 	AttrNumber	atts[4];
 	TupleTableSlot *slot;
 	List	   *rows = NIL;
@@ -653,8 +689,7 @@ machine_rows(Tuplestorestate *store, Relation rel)
 
 	if (store == NULL)
 		return NIL;
-	for (int i = 0; i < 4; i++)
-		atts[i] = steward_catalog_attnum(rel, columns[i]);
+	machine_row_atts(rel, atts);
 	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
 	/* A read pointer of our own: other triggers read the same store. */
 	ptr = tuplestore_alloc_read_pointer(store, EXEC_FLAG_REWIND);
@@ -662,26 +697,39 @@ machine_rows(Tuplestorestate *store, Relation rel)
 	tuplestore_rescan(store);
 	while (tuplestore_gettupleslot(store, true, false, slot))
 	{
-		MachineRow *row;
-		bool		isnull;
-		Datum		name = slot_getattr(slot, atts[0], &isnull);
+		MachineRow *row = machine_row(slot, atts);
 
-		if (isnull)
-			continue;
-		row = palloc(sizeof(MachineRow));
-		row->name = TextDatumGetCString(name);
-		for (int i = 0; i < 3; i++)
-		{
-			Datum		d = slot_getattr(slot, atts[i + 1], &row->isnull[i]);
-
-			row->def[i] = row->isnull[i] ? (Datum) 0 :
-				PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
-		}
-		rows = lappend(rows, row);
+		if (row != NULL)
+			rows = lappend(rows, row);
 	}
 	tuplestore_select_read_pointer(store, 0);
 	ExecDropSingleTupleTableSlot(slot);
 	return rows;
+}
+
+/*
+ * The row a row-level trigger event wrote (new) or replaced (!new), as a
+ * list of at most one machine row: an INSERT has no old row, a DELETE no
+ * new one.
+ */
+static List *
+machine_row_of_event(TriggerData *trigdata, bool new)
+{
+	AttrNumber	atts[4];
+	TupleTableSlot *slot = NULL;
+	MachineRow *row;
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		slot = new ? trigdata->tg_trigslot : NULL;
+	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		slot = new ? trigdata->tg_newslot : trigdata->tg_trigslot;
+	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		slot = new ? NULL : trigdata->tg_trigslot;
+	if (slot == NULL)
+		return NIL;
+	machine_row_atts(trigdata->tg_relation, atts);
+	row = machine_row(slot, atts);
+	return row == NULL ? NIL : list_make1(row);
 }
 
 /* Has row the same definition as the row of the same name in others? */
@@ -716,7 +764,13 @@ same_machine_in(const MachineRow *row, List *others)
  * steward._machine_definitions_rules(): the AFTER ... FOR EACH STATEMENT
  * triggers of steward.machine_definitions, one per event (INSERT,
  * UPDATE, DELETE with their transition tables; TRUNCATE; enabled
- * ALWAYS): invalidates the cached rules of the tables whose state rules
+ * ALWAYS), and its AFTER INSERT OR UPDATE OR DELETE ... FOR EACH ROW
+ * trigger (enabled ALWAYS), which acts only in a logical replication
+ * worker: the apply worker fires row triggers and no statement trigger
+ * but TRUNCATE's, so without it a replicated change of a machine reached
+ * no session of the subscriber until it reconnected (rules19 item 1);
+ * elsewhere the statement triggers see the same rows (a tablesync
+ * worker's COPY fires both: one more invalidation).  It invalidates the cached rules of the tables whose state rules
  * name a machine the statement created, removed, renamed or whose states,
  * initial states or transitions it changed (a TRUNCATE: every state
  * rule's), so that a machine created again reaches the sessions that
@@ -740,21 +794,31 @@ steward_machine_definitions_rules(PG_FUNCTION_ARGS)
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
 		!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) ||
 		RelationGetRelid(trigdata->tg_relation) != steward_relid(STEWARD_MACHINES_TABLE, true))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("steward._machine_definitions_rules() must be an AFTER FOR EACH STATEMENT trigger of steward.machine_definitions")));
+				 errmsg("steward._machine_definitions_rules() must be an AFTER trigger of steward.machine_definitions")));
 	rel = trigdata->tg_relation;
-	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) ||
-		(trigdata->tg_oldtable == NULL && trigdata->tg_newtable == NULL))
+	if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+	{
+		/* Elsewhere the statement triggers name the rows. */
+		if (!IsLogicalWorker())
+			return PointerGetDatum(NULL);
+		old_rows = machine_row_of_event(trigdata, false);
+		new_rows = machine_row_of_event(trigdata, true);
+	}
+	else if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) ||
+			 (trigdata->tg_oldtable == NULL && trigdata->tg_newtable == NULL))
 	{
 		/* No rows to name (a trigger made without transition tables): all. */
 		steward_invalidate_state_rules(NIL, true);
 		return PointerGetDatum(NULL);
 	}
-	old_rows = machine_rows(trigdata->tg_oldtable, rel);
-	new_rows = machine_rows(trigdata->tg_newtable, rel);
+	else
+	{
+		old_rows = machine_rows(trigdata->tg_oldtable, rel);
+		new_rows = machine_rows(trigdata->tg_newtable, rel);
+	}
 	foreach(lc, old_rows)
 		if (!same_machine_in(lfirst(lc), new_rows))
 			changed = lappend(changed, ((MachineRow *) lfirst(lc))->name);

@@ -1664,7 +1664,8 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
 	}
 	else
 		nulls[3] = 'n';
-	if (steward_api_rule_exec(relid, "INSERT INTO steward.column_rules (relid, attname, kind, machine, changed_at)"
+	if (steward_api_rule_exec(relid, STEWARD_ENTRY_CONFIGURE,
+							  "INSERT INTO steward.column_rules (relid, attname, kind, machine, changed_at)"
 							  " VALUES ($1, $2, 'state', $3, $4)",
 							  4, argtypes, args, nulls) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert into steward.column_rules");
@@ -1708,10 +1709,39 @@ check_not_extension_rule(Relation rel, const char *colname)
 			 errhint("If its built-in machine is missing, restore it: SELECT steward.restore_builtin_machines();")));
 }
 
+/* The forms of removal_words. */
+typedef enum RemovalForm
+{
+	REMOVAL_DO,					/* "cannot <do> column ..." */
+	REMOVAL_DOING,				/* "<doing> relation ..." */
+	REMOVAL_NEXT				/* "then <next>" */
+} RemovalForm;
+
+/*
+ * How a refusal of check_states_after_detach names entry, the command
+ * removing a partition's state rule, in form "form": the user's own
+ * command, not detach's, when the user ran a label, untrack or a DELETE
+ * (rules19 item 3).
+ */
+static const char *
+removal_words(StewardRuleEntry entry, RemovalForm form)
+{
+	static const char *const words[][3] = {
+		[STEWARD_ENTRY_WRITE] = {"remove the state rule of", "removing the state rule of", "change the rule row"},
+		[STEWARD_ENTRY_CONFIGURE] = {"replace the state rule of", "replacing the state rule of", "configure the column"},
+		[STEWARD_ENTRY_LABEL] = {"change the security label of", "changing the security label of", "change the label"},
+		[STEWARD_ENTRY_UNTRACK] = {"untrack", "untracking a column of", "untrack the column"},
+		[STEWARD_ENTRY_DETACH] = {"detach the state machine of", "detaching the state machine of", "detach the machine"},
+	};
+
+	return words[entry][form];
+}
+
 /*
  * After rel's own state rule on colname is deleted: the rule its nearest
  * partitioned ancestor has on the column governs again the rows of rel's
- * leaves that have no nearer rule (steward._state_rule_leaves, the write
+ * leaves that have no nearer rule (steward._state_rule_leaves, written
+ * out, as 0.1's SQL lacks it: STEWARD_SQL_STATE_RULE_LEAVES; the write
  * path's choice: rules.c add_state_rule; a parent whose detach is pending
  * included, as the write path walks it: steward_partition_ancestors,
  * codereview13 R2).  Refuse (23514) the detach when
@@ -1727,10 +1757,11 @@ check_not_extension_rule(Relation rel, const char *colname)
  * scan nor the caller's locks reach that partition's rows.  The caller holds
  * ShareRowExclusiveLock on rel and every partition below it and is not
  * connected to SPI; reads steward.column_rules and machine_definitions as
- * their owner.
+ * their owner.  The messages name entry, the command removing the rule
+ * (removal_words).
  */
 static void
-check_states_after_detach(Relation rel, const char *colname)
+check_states_after_detach(Relation rel, const char *colname, StewardRuleEntry entry)
 {
 	Oid			argtypes[3] = {OIDOID, NAMEOID, OIDARRAYOID};
 	Datum		args[3];
@@ -1759,7 +1790,7 @@ check_states_after_detach(Relation rel, const char *colname)
 	args[2] = steward_partition_ancestors_array(RelationGetRelid(rel));
 	steward_enter_rules_owner(&ctx);
 	if (SPI_execute_with_args("SELECT r.relid::pg_catalog.oid, r.machine, m.states,"
-							  "       steward._state_rule_leaves($1::pg_catalog.regclass, r.relid, $2),"
+							  "       " STEWARD_SQL_STATE_RULE_LEAVES("$1::pg_catalog.regclass", "r.relid", "$2") ","
 							  "       (SELECT i.inhparent::pg_catalog.regclass::pg_catalog.text FROM pg_catalog.pg_inherits i"
 							  "         WHERE i.inhrelid OPERATOR(pg_catalog.=) $1),"
 							  "       $1::pg_catalog.regclass::pg_catalog.text,"
@@ -1811,7 +1842,8 @@ check_states_after_detach(Relation rel, const char *colname)
 	 * configuring a rule on rel would be (part2).
 	 */
 	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
-		steward_check_no_pending_detach(rel, psprintf("detaching the state machine of relation \"%s\", which hands them to machine \"%s\" of relation \"%s\",",
+		steward_check_no_pending_detach(rel, psprintf("%s relation \"%s\", which hands them to machine \"%s\" of relation \"%s\",",
+													  removal_words(entry, REMOVAL_DOING),
 													  RelationGetRelationName(rel), machine, ruled));
 	if (nostates || noleaves)
 		return;
@@ -1820,15 +1852,15 @@ check_states_after_detach(Relation rel, const char *colname)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_CHECK_VIOLATION),
-			 errmsg("cannot detach the state machine of column \"%s\" of relation \"%s\"",
-					colname, RelationGetRelationName(rel)),
+			 errmsg("cannot %s column \"%s\" of relation \"%s\"",
+					removal_words(entry, REMOVAL_DO), colname, RelationGetRelationName(rel)),
 			 errdetail("Machine \"%s\" of relation \"%s\" would govern its rows again, and they hold values it does not declare: %s.",
 					   machine, ruled, offenders),
 			 pending ?
-			 errhint("Update those rows to states both machines declare first, or finish the pending detach of the partition (core refuses a plain DETACH PARTITION of it): ALTER TABLE %s DETACH PARTITION %s FINALIZE; then detach the machine.",
-					 parent, self) :
-			 errhint("Update those rows to states both machines declare first, or take the partition out of the tree to fix them: ALTER TABLE %s DETACH PARTITION %s; then detach the machine, update the rows, and ALTER TABLE %s ATTACH PARTITION %s %s;",
-					 parent, self, parent, self, bound)));
+			 errhint("Update those rows to states both machines declare first, or finish the pending detach of the partition (core refuses a plain DETACH PARTITION of it): ALTER TABLE %s DETACH PARTITION %s FINALIZE; then %s.",
+					 parent, self, removal_words(entry, REMOVAL_NEXT)) :
+			 errhint("Update those rows to states both machines declare first, or take the partition out of the tree to fix them: ALTER TABLE %s DETACH PARTITION %s; then %s, update the rows, and ALTER TABLE %s ATTACH PARTITION %s %s;",
+					 parent, self, removal_words(entry, REMOVAL_NEXT), parent, self, bound)));
 }
 
 /*
@@ -1853,10 +1885,11 @@ static Oid	detach_checks_relid = InvalidOid;
  * COLUMN deleting its rules).  Locks ShareRowExclusiveLock on relid and,
  * for a partitioned partition, on every partition below it, as detach
  * does (after the rule row's lock: a hand DELETE takes them in that
- * order).  Raises 23514 and what check_states_after_detach raises.
+ * order).  Raises 23514 and what check_states_after_detach raises, naming
+ * entry, the command removing the rule.
  */
 void
-steward_check_state_rule_removed(Oid relid, const char *colname)
+steward_check_state_rule_removed(Oid relid, const char *colname, StewardRuleEntry entry)
 {
 	Relation	rel;
 
@@ -1870,7 +1903,7 @@ steward_check_state_rule_removed(Oid relid, const char *colname)
 		return;
 	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
 		list_free(find_all_inheritors(relid, ShareRowExclusiveLock, NULL));
-	check_states_after_detach(rel, colname);
+	check_states_after_detach(rel, colname, entry);
 	relation_close(rel, NoLock);
 }
 
@@ -1886,7 +1919,7 @@ delete_own_state_rule(Oid relid, const char *colname)
 	detach_checks_relid = relid;
 	PG_TRY();
 	{
-		ndeleted = steward_delete_column_rules(relid, colname, "state");
+		ndeleted = steward_delete_column_rules(relid, colname, "state", STEWARD_ENTRY_DETACH);
 	}
 	PG_FINALLY();
 	{
@@ -1935,7 +1968,7 @@ steward_detach_state_machine(PG_FUNCTION_ARGS)
 		list_free(find_all_inheritors(relid, ShareRowExclusiveLock, NULL));
 	check_not_extension_rule(rel, colname);
 	if (delete_own_state_rule(relid, colname) > 0)
-		check_states_after_detach(rel, colname);
+		check_states_after_detach(rel, colname, STEWARD_ENTRY_DETACH);
 	else
 	{
 		/* A partition's rule may be an ancestor's: detach it there. */

@@ -504,7 +504,9 @@ $$;
 -- (mach15's finding: verify(root) checked the root's machine over such a
 -- partition's rows, which the access method had accepted).  NULL when
 -- tbl has such tables and the rule governs none of them (a nearer rule
--- does everywhere): verify() leaves it out.
+-- does everywhere): verify() leaves it out.  The library writes the same
+-- query out (STEWARD_SQL_STATE_RULE_LEAVES, src/tableam/rules.h) for a
+-- database still at 0.1's SQL: keep the two alike.
 CREATE FUNCTION steward._state_rule_leaves(tbl regclass, rule_rel regclass, col name)
 RETURNS oid[]
 LANGUAGE sql STABLE

@@ -317,7 +317,8 @@ steward_object_relabel(const ObjectAddress *object, const char *seclabel)
 
 	steward_enter_rules_owner(&ctx);
 	/* The label checks its row (_apply_rule_label): the trigger does not. */
-	if (steward_api_rule_exec(object->objectId, "SELECT steward._apply_rule_label($1, $2, $3, $4)",
+	if (steward_api_rule_exec(object->objectId, STEWARD_ENTRY_LABEL,
+							  "SELECT steward._apply_rule_label($1, $2, $3, $4)",
 							  4, applyargs, args, nulls) != SPI_OK_SELECT)
 		elog(ERROR, "could not apply a pg_steward label");
 	steward_as_owner_end(&ctx);

@@ -58,7 +58,7 @@ no_check_stored_states(Relation rel, const StateRule *rule)
 }
 
 static void
-no_check_state_rule_removed(Oid relid, const char *colname)
+no_check_state_rule_removed(Oid relid, const char *colname, StewardRuleEntry entry)
 {
 }
 

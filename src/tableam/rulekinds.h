@@ -99,10 +99,12 @@ typedef struct StewardRuleKinds
 	 * to NULL, untrack, a hand edit); refuse (23514) when the rows it
 	 * leaves to a partitioned ancestor's machine hold values that machine
 	 * does not declare, as detach_state_machine does.  Called by the rules
-	 * table's row trigger (rules_api.c); locks relid (and its partitions)
-	 * and reads it as its owner.
+	 * table's row trigger (rules_api.c), entry the command removing it
+	 * (its message names it); locks relid (and its partitions) and reads it
+	 * as its owner.
 	 */
-	void		(*check_state_rule_removed) (Oid relid, const char *colname);
+	void		(*check_state_rule_removed) (Oid relid, const char *colname,
+											 StewardRuleEntry entry);
 
 	/*
 	 * Migrations: the row is written to relid by this backend's backfill

@@ -562,6 +562,55 @@ steward_two_version_columns(Relation rel, AttrNumber *near, Oid *near_relid,
 	return v.far != InvalidAttrNumber;
 }
 
+/* steward_version_columns_text's walk: each version column once. */
+typedef struct VersionColumnsText
+{
+	Relation	rel;
+	Bitmapset  *seen;			/* rel's attnums listed */
+	List	   *items;			/* '"col" on relation "table"', nearest first */
+} VersionColumnsText;
+
+/* RulesVisit: list relid's version column unless a nearer table has. */
+static bool
+visit_version_text(Oid relid, const RulesBuild *b, void *arg)
+{
+	VersionColumnsText *v = (VersionColumnsText *) arg;
+
+	if (b->version_attnum == InvalidAttrNumber || bms_is_member(b->version_attnum, v->seen))
+		return false;
+	v->seen = bms_add_member(v->seen, b->version_attnum);
+	v->items = lappend(v->items,
+					   psprintf("\"%s\" on relation \"%s\"",
+								get_attname(RelationGetRelid(v->rel), b->version_attnum, false),
+								get_rel_name(relid)));
+	return false;
+}
+
+/*
+ * Every version column reaching rel (open: its own rule's and its
+ * partitioned ancestors'), nearest first, as text for a message:
+ * '"a" on relation "t", "b" on relation "p" and "c" on relation "q"';
+ * *ncolumns gets how many (for the 54000 of three or more, rules19 item
+ * 3).  Locks: AccessShareLock on steward.column_rules, released before
+ * returning.  Raises no error of its own.
+ */
+char *
+steward_version_columns_text(Relation rel, int *ncolumns)
+{
+	VersionColumnsText v = {rel, NULL, NIL};
+	StringInfoData buf;
+	int			n;
+
+	visit_rules_up(rel, visit_version_text, &v);
+	n = list_length(v.items);
+	initStringInfo(&buf);
+	for (int i = 0; i < n; i++)
+		appendStringInfo(&buf, "%s%s", i == 0 ? "" : i == n - 1 ? " and " : ", ",
+						 (char *) list_nth(v.items, i));
+	*ncolumns = n;
+	return buf.data;
+}
+
 /*
  * For the refusals of untrack and detach_state_machine on a partition
  * (42704) and the exhausted version's HINT: the schema-qualified, quoted name of the ancestor whose rule on

@@ -65,6 +65,21 @@ typedef struct MissingStateRule
 } MissingStateRule;
 
 /*
+ * The command writing steward.column_rules now, for the messages of the
+ * rules table's triggers: a refused removal of a partition's state rule
+ * names the command the user ran and its next step (rules19 item 3: a
+ * label or untrack was refused as "cannot detach ...").
+ */
+typedef enum StewardRuleEntry
+{
+	STEWARD_ENTRY_WRITE,		/* a direct write of the catalog (a hand edit, a restore) */
+	STEWARD_ENTRY_CONFIGURE,	/* track_versions, track_sequence, attach_state_machine */
+	STEWARD_ENTRY_LABEL,		/* SECURITY LABEL FOR steward */
+	STEWARD_ENTRY_UNTRACK,		/* steward.untrack */
+	STEWARD_ENTRY_DETACH		/* steward.detach_state_machine */
+} StewardRuleEntry;
+
+/*
  * What the write paths need to know about one relation.  Lives in
  * rel->rd_amcache as a single chunk in CacheMemoryContext, so a relcache
  * invalidation of the table (which the rules table's trigger sends whenever a
@@ -174,11 +189,37 @@ extern Oid	steward_pending_detach_below(Oid relid, Oid *parent);
 	"   JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid" \
 	"  WHERE c.relispartition)" \
 	" SELECT up.relid, up.depth FROM up)"
+/*
+ * SQL for steward._state_rule_leaves(tbl, rule_rel, col) of 0.2 (ops.sql),
+ * for a tbl that pg_partition_tree lists (a partition or a partitioned
+ * table; all three arguments SQL expressions, a string literal each): the
+ * leaves of tbl whose nearest state rule on col (the leaf's own, else its
+ * nearest ancestor's, a parent whose detach is pending included) is
+ * rule_rel's, as an oid[]; NULL when tbl has leaves and rule_rel's rule
+ * governs none.  Written out here, over STEWARD_SQL_ANCESTORS, for a
+ * statement the library runs for a database still at 0.1's SQL, which
+ * lacks the function (check_states_after_detach, machines_api.c: rules19
+ * item 2); keep the two alike.  Qualified throughout.
+ */
+#define STEWARD_SQL_STATE_RULE_LEAVES(tbl, rule_rel, col) \
+	"(SELECT CASE WHEN pg_catalog.count(*) OPERATOR(pg_catalog.>) 0" \
+	"              AND pg_catalog.count(*) FILTER (WHERE g.governed) OPERATOR(pg_catalog.=) 0 THEN NULL" \
+	"         ELSE COALESCE(pg_catalog.array_agg(g.relid) FILTER (WHERE g.governed), '{}'::pg_catalog.oid[]) END" \
+	"   FROM (SELECT t.relid::pg_catalog.oid AS relid," \
+	"                (SELECT cr.relid" \
+	"                   FROM (SELECT t.relid::pg_catalog.oid, 0 UNION ALL" \
+	"                         SELECT x.relid, x.depth FROM " STEWARD_SQL_ANCESTORS("t.relid") " x) a (relid, n)" \
+	"                   JOIN steward.column_rules cr ON cr.relid OPERATOR(pg_catalog.=) a.relid" \
+	"                    AND cr.attname OPERATOR(pg_catalog.=) " col \
+	"                    AND cr.kind OPERATOR(pg_catalog.=) 'state'" \
+	"                  ORDER BY a.n LIMIT 1) IS NOT DISTINCT FROM " rule_rel " AS governed" \
+	"           FROM pg_catalog.pg_partition_tree(" tbl ") t WHERE t.isleaf) g)"
 extern bool steward_rule_type_checked(const char *kind, Oid typid);
 extern Oid	steward_column_rule_relid(Relation rel, AttrNumber attnum, bool state);
 extern char *steward_ancestor_rule_name(Relation rel, const char *colname, bool state);
 extern bool steward_two_version_columns(Relation rel, AttrNumber *near, Oid *near_relid,
 										AttrNumber *far, Oid *far_relid);
+extern char *steward_version_columns_text(Relation rel, int *ncolumns);
 extern List *steward_rule_written_names(Oid relid, List **versions);
 
 /* written.c: refuse executor-derived values over columns the AM sets */

@@ -308,6 +308,14 @@ steward_exec_for_column(const char *sql, Oid relid, const char *colname, bool re
 }
 
 /*
+ * The command writing steward.column_rules in this backend now
+ * (steward_delete_column_rules, steward_api_rule_exec; a direct write of
+ * the catalog otherwise), named by the triggers' refusals
+ * (check_removed_state_rule).
+ */
+static StewardRuleEntry rule_entry = STEWARD_ENTRY_WRITE;
+
+/*
  * Delete the rules of one column (only those of the given kind, unless
  * kind is NULL) as the owner of the rules table; returns how many went.
  * Takes RowExclusiveLock on steward.column_rules and the deleted rows' locks,
@@ -316,24 +324,36 @@ steward_exec_for_column(const char *sql, Oid relid, const char *colname, bool re
  * invalidations, the column's label: steward_column_rules_changed) and
  * column_rules_drop_checks (a detached machine's state checks).  Raises
  * 42P01 when the extension has no steward.column_rules and what those
- * triggers raise; its XX000 'could not delete' cannot happen (SPI is
- * connected by steward_enter_rules_owner).
+ * triggers raise (their messages name entry, the command deleting); its
+ * XX000 'could not delete' cannot happen (SPI is connected by
+ * steward_enter_rules_owner).
  */
 uint64
-steward_delete_column_rules(Oid relid, const char *colname, const char *kind)
+steward_delete_column_rules(Oid relid, const char *colname, const char *kind,
+							StewardRuleEntry entry)
 {
 	StewardAsOwner ctx;
 	const char *sql = "DELETE FROM steward.column_rules "
 		"WHERE relid OPERATOR(pg_catalog.=) $1 "
 		"AND attname OPERATOR(pg_catalog.=) $2";
 	uint64		ndeleted;
+	StewardRuleEntry saved = rule_entry;
 
 	if (kind != NULL)
 		sql = psprintf("%s AND kind OPERATOR(pg_catalog.=) %s",
 					   sql, quote_literal_cstr(kind));
 	steward_enter_rules_owner(&ctx);
-	if (steward_exec_for_column(sql, relid, colname, false) != SPI_OK_DELETE)
-		elog(ERROR, "could not delete from steward.column_rules");
+	rule_entry = entry;
+	PG_TRY();
+	{
+		if (steward_exec_for_column(sql, relid, colname, false) != SPI_OK_DELETE)
+			elog(ERROR, "could not delete from steward.column_rules");
+	}
+	PG_FINALLY();
+	{
+		rule_entry = saved;
+	}
+	PG_END_TRY();
 	ndeleted = SPI_processed;
 	steward_as_owner_end(&ctx);
 	return ndeleted;
@@ -615,19 +635,21 @@ static Oid	tracking_versions_of = InvalidOid;
 static Oid	api_rule_relid = InvalidOid;
 
 /*
- * Run SPI statement sql (the caller is connected) as an API entry writing
- * relid's rule (api_rule_relid set for its duration, also on error);
- * returns SPI's code.  Locks and errors: the statement's, its row
- * triggers' included.
+ * Run SPI statement sql (the caller is connected) as API entry "entry"
+ * writing relid's rule (api_rule_relid and rule_entry set for its
+ * duration, also on error); returns SPI's code.  Locks and errors: the
+ * statement's, its row triggers' included.
  */
 int
-steward_api_rule_exec(Oid relid, const char *sql, int nargs, Oid *argtypes,
-					  Datum *args, const char *nulls)
+steward_api_rule_exec(Oid relid, StewardRuleEntry entry, const char *sql, int nargs,
+					  Oid *argtypes, Datum *args, const char *nulls)
 {
 	Oid			saved = api_rule_relid;
+	StewardRuleEntry saved_entry = rule_entry;
 	int			rc;
 
 	api_rule_relid = relid;
+	rule_entry = entry;
 	PG_TRY();
 	{
 		rc = SPI_execute_with_args(sql, nargs, argtypes, args, nulls, false, 0);
@@ -635,6 +657,7 @@ steward_api_rule_exec(Oid relid, const char *sql, int nargs, Oid *argtypes,
 	PG_FINALLY();
 	{
 		api_rule_relid = saved;
+		rule_entry = saved_entry;
 	}
 	PG_END_TRY();
 	return rc;
@@ -737,7 +760,8 @@ insert_rule(Oid relid, const char *colname, RuleKind kind)
 	args[1] = NameGetDatum(&attname);
 	args[2] = CStringGetTextDatum(rule_kind_name(kind));
 
-	if (steward_api_rule_exec(relid, "INSERT INTO steward.column_rules (relid, attname, kind) "
+	if (steward_api_rule_exec(relid, STEWARD_ENTRY_CONFIGURE,
+							  "INSERT INTO steward.column_rules (relid, attname, kind) "
 							  "VALUES ($1, $2, $3)",
 							  3, argtypes, args, NULL) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert into steward.column_rules");
@@ -891,7 +915,7 @@ steward_untrack(PG_FUNCTION_ARGS)
 	rel = steward_open_user_relation(relid, ShareRowExclusiveLock, STEWARD_KINDS_ANY,
 									 "steward.untrack()");
 
-	if (steward_delete_column_rules(relid, colname, NULL) == 0)
+	if (steward_delete_column_rules(relid, colname, NULL, STEWARD_ENTRY_UNTRACK) == 0)
 	{
 		/*
 		 * A partition's rule may be an ancestor's: untrack works there, and
@@ -1583,7 +1607,7 @@ check_removed_state_rule(TriggerData *trigdata)
 	if (isnull || !OidIsValid(rule_tuple_relid(catalog, old)))
 		return;
 	steward_rule_kinds.check_state_rule_removed(rule_tuple_relid(catalog, old),
-												NameStr(*DatumGetName(attname)));
+												NameStr(*DatumGetName(attname)), rule_entry);
 }
 
 /*

@@ -16,6 +16,7 @@
 #include "plumbing/as_owner.h"
 #include "access/htup.h"
 #include "fmgr.h"
+#include "tableam/rules.h"
 #include "utils/rel.h"
 
 extern Relation steward_open_table_to_configure(Oid relid);
@@ -24,8 +25,9 @@ extern void steward_check_rule_storage(Oid relid);
 extern Form_pg_attribute steward_lookup_column(Relation rel, const char *colname,
 												const char *verb);
 extern void steward_enter_rules_owner(StewardAsOwner *ctx);
-extern uint64 steward_delete_column_rules(Oid relid, const char *colname, const char *kind);
-extern int	steward_api_rule_exec(Oid relid, const char *sql, int nargs,
+extern uint64 steward_delete_column_rules(Oid relid, const char *colname, const char *kind,
+										  StewardRuleEntry entry);
+extern int	steward_api_rule_exec(Oid relid, StewardRuleEntry entry, const char *sql, int nargs,
 								  Oid *argtypes, Datum *args, const char *nulls);
 extern int	steward_exec_for_column(const char *sql, Oid relid, const char *colname,
 							bool read_only);

@@ -479,7 +479,8 @@ report_version_exhausted(Relation rel, const StewardRowOrigin *origin,
 /*
  * Refuse (54000) an INSERT, a COPY that does not restore (a restore's
  * checks both: apply_insert_rules) or an UPDATE of rel, a row moving into
- * it included, when two version columns reach it (rules->other_versions:
+ * it included, when two or more (ncolumns, the cached count; rules19 item
+ * 3: three were called two) version columns reach it (rules->other_versions:
  * its own rule and a partitioned ancestor's, or two ancestors'): only the
  * nearest would be checked, and a row stored so skips the other's
  * guarantee (review23 follow-up: an empty ATTACH, a restored label or a
@@ -490,7 +491,7 @@ report_version_exhausted(Relation rel, const StewardRowOrigin *origin,
  * (AccessShareLock, steward_two_version_columns).
  */
 static pg_noinline void
-refuse_two_version_columns(Relation rel)
+refuse_two_version_columns(Relation rel, int ncolumns)
 {
 	Oid			written = steward_table_written(rel);
 	AttrNumber	near,
@@ -498,17 +499,30 @@ refuse_two_version_columns(Relation rel)
 	Oid			near_relid,
 				far_relid;
 	char	   *near_rel;
+	char	   *listed;
+	int			nlisted;
 
 	if (written != RelationGetRelid(rel) ||
 		!steward_two_version_columns(rel, &near, &near_relid, &far, &far_relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("the partition of relation \"%s\" that the row is in has two version columns",
-						get_rel_name(written)),
-				 errdetail("pg_steward checks one version column per table, counting the rules of its partitioned ancestors; it cannot check the other, so rows cannot be written."),
-				 errhint("The owner of the partition can stop tracking one of them with steward.untrack(table, column).")));
+				 errmsg("the partition of relation \"%s\" that the row is in has %s version columns",
+						get_rel_name(written), ncolumns == 2 ? "two" : psprintf("%d", ncolumns)),
+				 errdetail("pg_steward checks one version column per table, counting the rules of its partitioned ancestors; it cannot check the %s, so rows cannot be written.",
+						   ncolumns == 2 ? "other" : "others"),
+				 errhint("The owner of the partition can stop tracking %s with steward.untrack(table, column).",
+						 ncolumns == 2 ? "one of them" : "all but one")));
 	near_rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(near_relid)),
 										  get_rel_name(near_relid));
+	listed = steward_version_columns_text(rel, &nlisted);
+	if (nlisted > 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("relation \"%s\" has %d version columns", RelationGetRelationName(rel), nlisted),
+				 errdetail("They are tracked as %s; pg_steward checks one version column per table, counting the rules of its partitioned ancestors, so rows cannot be written.",
+						   listed),
+				 errhint("Track one column in the whole tree: untrack all but one, the first with SELECT steward.untrack(%s, %s);",
+						 quote_literal_cstr(near_rel), quote_literal_cstr(column_name(rel, near)))));
 	ereport(ERROR,
 			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 			 errmsg("relation \"%s\" has two version columns, \"%s\" and \"%s\"",
@@ -764,7 +778,7 @@ check_update_rules(Relation rel, const StewardRules *rules, HeapTuple oldtup,
 		origin = &self;
 	*newversion = -1;
 	if (unlikely(rules->nother_versions > 0))
-		refuse_two_version_columns(rel);
+		refuse_two_version_columns(rel, rules->nother_versions + 1);
 	if (rules->version_attnum != InvalidAttrNumber)
 		*newversion = check_version(rel, oldtup, oldslot, buffer, snapshot,
 									slot, rules->version_attnum, read, cid,
@@ -1356,7 +1370,7 @@ apply_insert_rules(Relation rel, TupleTableSlot *slot, bool from_copy)
 	if (unlikely(rules->nother_versions > 0))
 	{
 		if (!from_copy)
-			refuse_two_version_columns(rel);
+			refuse_two_version_columns(rel, rules->nother_versions + 1);
 		for (int i = 0; i < rules->nother_versions; i++)
 			check_insert_version(rel, slot, rules->other_versions[i]);
 	}

@@ -93,4 +93,39 @@ is($node->safe_psql('old', q{
 	    || (SELECT amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.relname = 'st2')}),
 	'5|2|heap', 'released and dropped: the rows are kept');
 
+# rules19 item 2: removing a partition's own state rule checks its rows
+# against the parent's machine (rules18 item 2), with SQL the library
+# writes itself: 0.1's SQL has no steward._state_rule_leaves, whose call
+# failed every removal with 42883 until the update.
+$node->safe_psql('postgres', 'CREATE DATABASE old_rules');
+$node->safe_psql('old_rules', "CREATE EXTENSION pg_steward VERSION '0.1'");
+$node->safe_psql('old_rules', q{
+	SELECT steward.create_state_machine('wide', ARRAY['a', 'b', 'x'], ARRAY['a'], ARRAY['a->b', 'a->x']);
+	SELECT steward.create_state_machine('narrow', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a->b']);
+	CREATE TABLE p (id int, st text) PARTITION BY RANGE (id);
+	CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (1) TO (100) USING steward;
+	SELECT steward.attach_state_machine('p', 'st', 'narrow');
+	SELECT steward.attach_state_machine('p1', 'st', 'wide');
+	INSERT INTO p VALUES (1, 'a'), (2, 'a');
+	UPDATE p SET st = 'x' WHERE id = 2;
+});
+sub old_rules_refusal
+{
+	my ($sql) = @_;
+	my ($rc, $out, $err) = $node->psql('old_rules', "\\set VERBOSITY verbose\n$sql");
+	return $err;
+}
+like(old_rules_refusal(q{SELECT steward.detach_state_machine('p1', 'st')}),
+	qr/ERROR:  23514: cannot detach the state machine of column "st" of relation "p1".*DETAIL:  Machine "narrow" of relation "p" would govern its rows again, and they hold values it does not declare: .*x/s,
+	'0.1 SQL: detach of the partition\'s machine checks the rows (23514, not 42883)');
+like(old_rules_refusal(q{DELETE FROM steward.column_rules WHERE relid = 'p1'::regclass}),
+	qr/ERROR:  23514: cannot remove the state rule of column "st" of relation "p1"/,
+	'0.1 SQL: a DELETE of the rule row checks them too');
+$node->safe_psql('old_rules', q{DELETE FROM p WHERE id = 2;
+	SELECT steward.detach_state_machine('p1', 'st')});
+is($node->safe_psql('old_rules', q{SELECT string_agg(relid::regclass || ' ' || machine, ',') FROM steward.column_rules}),
+	'p narrow', 'once the rows fit, the detach goes through');
+like(old_rules_refusal(q{UPDATE p SET st = 'x' WHERE id = 1}),
+	qr/ERROR:  23514: /, 'the parent\'s machine governs the partition again');
+
 done_testing();
