@@ -549,20 +549,28 @@ lock_role_relations(Datum roles, bool cascade, bool conditional, List **weak)
  * to what an object depends on, and from an owner to its members (the
  * walk's way up).  Written over d, not the member's row, so that it runs
  * only for such a dependency, never for every object of the list.
- * Objects are taken whole (a column dependency counts for its table): in
- * doubt, the drop is judged to go through.
+ * Columns are followed as core drops them (rules19 item 4: a column was
+ * taken for its table, so a dependency on one column led to what another
+ * column depends on, whose drop takes only that column): a column is
+ * dropped with what it depends on and with its table, a table with what
+ * it depends on itself (objsubid 0), and the members of a column are its
+ * own, those of a table its own and its columns'.
  */
 #define ROLE_MEMBER_REACHED_SQL \
-	"WITH RECURSIVE w(classid, objid) AS (SELECT d.classid, d.objid" \
-	" UNION SELECT y.classid, y.objid FROM w, LATERAL (" \
-	" SELECT e.refclassid, e.refobjid FROM pg_catalog.pg_depend e" \
+	"WITH RECURSIVE w(classid, objid, objsubid) AS (SELECT d.classid, d.objid, d.objsubid" \
+	" UNION SELECT y.classid, y.objid, y.objsubid FROM w, LATERAL (" \
+	" SELECT e.refclassid, e.refobjid, e.refobjsubid FROM pg_catalog.pg_depend e" \
 	" WHERE e.classid OPERATOR(pg_catalog.=) w.classid AND e.objid OPERATOR(pg_catalog.=) w.objid" \
-	" UNION ALL SELECT e.classid, e.objid FROM pg_catalog.pg_depend e" \
+	" AND e.objsubid OPERATOR(pg_catalog.=) w.objsubid" \
+	" UNION ALL SELECT w.classid, w.objid, 0 WHERE w.objsubid OPERATOR(pg_catalog.<>) 0" \
+	" UNION ALL SELECT e.classid, e.objid, e.objsubid FROM pg_catalog.pg_depend e" \
 	" WHERE e.refclassid OPERATOR(pg_catalog.=) w.classid AND e.refobjid OPERATOR(pg_catalog.=) w.objid" \
+	" AND (w.objsubid OPERATOR(pg_catalog.=) 0 OR e.refobjsubid OPERATOR(pg_catalog.=) w.objsubid)" \
 	" AND (e.deptype OPERATOR(pg_catalog.=) 'e' OR e.deptype OPERATOR(pg_catalog.=) 'i')" \
-	") y(classid, objid))" \
+	") y(classid, objid, objsubid))" \
 	" SELECT FROM w JOIN (" ROLE_SEED_SQL ") z" \
 	" ON z.classid OPERATOR(pg_catalog.=) w.classid AND z.objid OPERATOR(pg_catalog.=) w.objid" \
+	" AND z.objsubid OPERATOR(pg_catalog.=) w.objsubid" \
 	" WHERE z.objid OPERATOR(pg_catalog.>) d.objid" \
 	" OR z.objid OPERATOR(pg_catalog.=) d.objid AND z.classid OPERATOR(pg_catalog.<) d.classid"
 
