@@ -118,6 +118,12 @@ is($rc, 0, 'drill passes with a user tablespace and an unlogged table');
 my $d = last_drill();
 is($d->{result}, 'passed', 'recorded as passed');
 is($d->{source}, 'pg_basebackup', 'backup source recorded');
+# README ("What ok means"): a drill without --pgbackrest gives backup_age_s
+# the age of the base backup it took itself, so the check says ok on a
+# server that keeps no backups of its own.
+is($node->safe_psql('postgres', q{
+	SELECT value IS NOT NULL AND status = 'ok' FROM steward.health WHERE "check" = 'backup_age_s'}),
+	't', 'a plain drill makes backup_age_s measure the base backup it took');
 like($d->{details}, qr/^ok: postgres\.in_ts verified \(1000 rows\)$/m,
 	'table in the user tablespace restored and verified');
 like($d->{details}, qr/^ok: postgres\.scratch is unlogged and empty after the restore/m,
