@@ -38797,3 +38797,28 @@ CREATE TRIGGER machine_definitions_rules_applied
     AFTER INSERT OR UPDATE OR DELETE ON steward.machine_definitions
     FOR EACH ROW EXECUTE FUNCTION steward._machine_definitions_rules();
 ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_rules_applied;
+
+-- part3: steward._detach_pending_problem (tracked_columns, verify()) walks
+-- down with the C walk, steward._pending_detaches, no longer a recursive
+-- CTE of its own, and says the detach is still waiting for older
+-- transactions or was cancelled (it said "did not finish" while the
+-- detach was still waiting), as the relayout's refusal does.
+CREATE FUNCTION steward._pending_detaches(tbl regclass)
+RETURNS TABLE (part regclass, parent regclass)
+LANGUAGE C STABLE STRICT
+AS 'MODULE_PATHNAME', 'steward_pending_detaches_sql';
+
+CREATE OR REPLACE FUNCTION steward._detach_pending_problem(tbl regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('partition %s is half detached from %s (its ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY has not finished: '
+                  'it is still waiting for older transactions to end, or it was cancelled): '
+                  'the rules of %s and its ancestors still apply to its rows until the detach finishes; '
+                  'let a running detach finish, or finish a cancelled one: ALTER TABLE %s DETACH PARTITION %s FINALIZE',
+                  d.part, d.parent, d.parent, d.parent, d.part)
+      FROM steward._pending_detaches(tbl) d
+     ORDER BY d.part::text
+     LIMIT 1
+$$;

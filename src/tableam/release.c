@@ -942,11 +942,73 @@ command_drops_extension(Node *parsetree, Oid extoid)
 }
 
 /*
+ * The start of the DROP guard's HINT when a relation steward.release_all()
+ * would release is a half-detached partition, which release_all() refuses
+ * (check_not_half_detached): let its ALTER TABLE ... DETACH PARTITION ...
+ * CONCURRENTLY finish, or FINALIZE a cancelled one, then ... (the HINT
+ * goes on with the release).  The first such partition by name (as
+ * steward.tracked_columns picks one); NULL when none.  The HINT said only to
+ * release, and release_all() then refused (part3).  Only for 0.2's SQL
+ * (user_relations walks with steward._partition_ancestors).  Reads
+ * pg_inherits as the extension's owner with a pinned search_path; no lock.
+ */
+static char *
+half_detached_hint(void)
+{
+	List	   *relids = user_relations();
+	int			n = list_length(relids);
+	Datum	   *oids = palloc(sizeof(Datum) * Max(n, 1));
+	Oid			argtypes[1] = {OIDARRAYOID};
+	Datum		args[1];
+	StewardAsOwner ctx;
+	char	   *hint = NULL;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	int			i = 0;
+	ListCell   *lc;
+
+	foreach(lc, relids)
+		oids[i++] = ObjectIdGetDatum(lfirst_oid(lc));
+	args[0] = PointerGetDatum(construct_array(oids, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
+	steward_enter_rules_owner(&ctx);
+	if (SPI_execute_with_args("SELECT pg_catalog.format('%I.%I', pn.nspname, p.relname),"
+							  "       pg_catalog.format('%I.%I', cn.nspname, c.relname),"
+							  "       c.relname, p.relname"
+							  "  FROM pg_catalog.pg_inherits i"
+							  "  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid"
+							  "  JOIN pg_catalog.pg_namespace cn ON cn.oid OPERATOR(pg_catalog.=) c.relnamespace"
+							  "  JOIN pg_catalog.pg_class p ON p.oid OPERATOR(pg_catalog.=) i.inhparent"
+							  "  JOIN pg_catalog.pg_namespace pn ON pn.oid OPERATOR(pg_catalog.=) p.relnamespace"
+							  " WHERE i.inhdetachpending"
+							  "   AND i.inhrelid OPERATOR(pg_catalog.=) ANY ($1)"
+							  " ORDER BY i.inhrelid::pg_catalog.regclass::pg_catalog.text LIMIT 1",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_inherits");
+	if (SPI_processed == 1)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		/* The string outlives SPI_finish(). */
+		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
+
+		hint = psprintf("Partition \"%s\" is half detached from \"%s\": its ALTER TABLE ... DETACH PARTITION ... "
+						"CONCURRENTLY has not finished (it is still waiting for older transactions to end, "
+						"or it was cancelled, and steward.release_all() refuses it then). Let a running detach "
+						"finish, or finish a cancelled one (ALTER TABLE %s DETACH PARTITION %s FINALIZE;), then ",
+						SPI_getvalue(tup, desc, 3), SPI_getvalue(tup, desc, 4),
+						SPI_getvalue(tup, desc, 1), SPI_getvalue(tup, desc, 2));
+		MemoryContextSwitchTo(spi_cxt);
+	}
+	steward_as_owner_end(&ctx);
+	return hint;
+}
+
+/*
  * Refuse "parsetree" (2BP01, naming the user objects, with a HINT to
  * release or drop them) when it would drop pg_steward while user objects
  * depend on it.  "old_sql" is set when the database still has 0.1's
  * objects, which have no steward.release(): the HINT then asks for the
- * update first.
+ * update first; a half-detached partition that release_all() would
+ * refuse is finished first too (half_detached_hint).
  */
 static void
 guard_drop_command(Node *parsetree, bool old_sql)
@@ -958,6 +1020,8 @@ guard_drop_command(Node *parsetree, bool old_sql)
 	bool		releasable;
 	bool		migrating;
 	bool		others;
+	bool		lower;
+	char	   *detach_first;
 	StringInfoData hint;
 
 	extoid = get_extension_oid(EXTENSION_NAME, true);
@@ -978,9 +1042,13 @@ guard_drop_command(Node *parsetree, bool old_sql)
 		appendStringInfoString(&hint,
 							   "This database still has pg_steward 0.1's objects, which cannot release "
 							   "tables: run ALTER EXTENSION pg_steward UPDATE first, then ");
+	else if (releasable && (detach_first = half_detached_hint()) != NULL)
+		appendStringInfoString(&hint, detach_first);
+	/* After either start, the release goes on in lower case. */
+	lower = hint.len > 0;
 	if (releasable && !migrating && !others)
 		appendStringInfoString(&hint,
-							   old_sql ?
+							   lower ?
 							   "release them, keeping their data, indexes and constraint names: "
 							   "SELECT * FROM steward.release(tbl) for one table, or "
 							   "SELECT * FROM steward.release_all() for all of them." :
@@ -991,7 +1059,7 @@ guard_drop_command(Node *parsetree, bool old_sql)
 	{
 		if (releasable)
 			appendStringInfoString(&hint,
-								   old_sql ?
+								   lower ?
 								   "release the tables and indexes that use its access methods, "
 								   "keeping their data: SELECT * FROM steward.release_all(). " :
 								   "Release the tables and indexes that use its access methods, "

@@ -395,6 +395,75 @@ steward_pending_detach_below(Oid relid, Oid *parent)
 }
 
 /*
+ * Read the pg_inherits rows with inhrelid = relid (by_parent false) or
+ * inhparent = relid (true) with the catalog snapshot: each partition is
+ * appended to *tree (if not NULL and not there yet: a table of a legacy
+ * inheritance tree may have two parents), and to *pending, its parent to
+ * *parents, when its DETACH PARTITION ... CONCURRENTLY is pending.  One
+ * scan gives both, so a FINALIZE in between cannot make a second read
+ * find no row (core's PartitionHasPendingDetach elogs then).
+ */
+static void
+inherits_rows(Oid relid, bool by_parent, List **tree, List **pending, List **parents)
+{
+	Relation	catalog = table_open(InheritsRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	ScanKeyInit(&key, by_parent ? Anum_pg_inherits_inhparent : Anum_pg_inherits_inhrelid,
+				BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(catalog, by_parent ? InheritsParentIndexId : InheritsRelidSeqnoIndexId,
+							  true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_inherits form = (Form_pg_inherits) GETSTRUCT(tup);
+
+		if (tree != NULL)
+		{
+			if (list_member_oid(*tree, form->inhrelid))
+				continue;
+			*tree = lappend_oid(*tree, form->inhrelid);
+		}
+		if (form->inhdetachpending)
+		{
+			*pending = lappend_oid(*pending, form->inhrelid);
+			*parents = lappend_oid(*parents, form->inhparent);
+		}
+	}
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+}
+
+/*
+ * Every partition at or below relid (relid itself included) whose ALTER
+ * TABLE ... DETACH PARTITION ... CONCURRENTLY is pending -- its second
+ * phase still waiting for older transactions, or cancelled -- in the
+ * order of steward_partition_tree (relid first, each parent before its
+ * partitions); *parents gets the table each one is half detached from,
+ * in the same order.  One walk down pg_inherits, reading each row's
+ * inhdetachpending with it, for callers that lock nothing
+ * (steward._pending_detaches: tracked_columns, verify()).  Takes
+ * AccessShareLock on pg_inherits only; raises nothing.
+ */
+List *
+steward_pending_detaches(Oid relid, List **parents)
+{
+	List	   *tree = list_make1_oid(relid);
+	List	   *pending = NIL;
+	ListCell   *lc;
+
+	*parents = NIL;
+	/* relid's own row, when it is a partition */
+	inherits_rows(relid, false, NULL, &pending, parents);
+	/* The list grows as it is walked: each level's children go last. */
+	foreach(lc, tree)
+		inherits_rows(lfirst_oid(lc), true, &tree, &pending, parents);
+	list_free(tree);
+	return pending;
+}
+
+/*
  * steward_partition_ancestors(relid) as an oid[] datum, nearest first,
  * palloc'd in the current memory context: for an SPI statement about one
  * relation, which reads its ancestors as unnest($n) WITH ORDINALITY (the

@@ -64,6 +64,7 @@ PG_FUNCTION_INFO_V1(steward_untrack);
 PG_FUNCTION_INFO_V1(steward_column_rules_changed);
 PG_FUNCTION_INFO_V1(steward_column_rules_truncate);
 PG_FUNCTION_INFO_V1(steward_partition_ancestors_sql);
+PG_FUNCTION_INFO_V1(steward_pending_detaches_sql);
 
 static void invalidate_rule_rows(bool any_kind, List *machines, bool all);
 
@@ -1825,6 +1826,37 @@ steward_partition_ancestors_sql(PG_FUNCTION_ARGS)
 	foreach(lc, ancestors)
 	{
 		Datum		values[2] = {ObjectIdGetDatum(lfirst_oid(lc)), Int32GetDatum(++depth)};
+		bool		nulls[2] = {false, false};
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_NULL();
+}
+
+/*
+ * steward._pending_detaches(tbl regclass) RETURNS TABLE (part regclass,
+ * parent regclass): every partition at or below tbl (tbl included) whose
+ * ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY is pending (its second
+ * phase still waiting for older transactions, or cancelled), with the
+ * table it is half detached from, tbl first, each parent before its
+ * partitions: steward_pending_detaches, the C walk down that includes
+ * what pg_partition_tree and find_all_inheritors leave out.  STRICT; no
+ * row for an OID that names no relation.  Reads pg_inherits; takes no
+ * lock on the relations; raises nothing of its own.
+ */
+Datum
+steward_pending_detaches_sql(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	List	   *parents;
+	List	   *parts = steward_pending_detaches(PG_GETARG_OID(0), &parents);
+	ListCell   *lc;
+	ListCell   *pc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	forboth(lc, parts, pc, parents)
+	{
+		Datum		values[2] = {ObjectIdGetDatum(lfirst_oid(lc)), ObjectIdGetDatum(lfirst_oid(pc))};
 		bool		nulls[2] = {false, false};
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

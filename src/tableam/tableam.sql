@@ -245,33 +245,42 @@ AS $$
      LIMIT 1
 $$;
 
+-- Every partition at or below tbl (tbl included) whose ALTER TABLE ...
+-- DETACH PARTITION ... CONCURRENTLY is pending (first phase committed,
+-- second still waiting for older transactions or cancelled), with the
+-- table it is half detached from: the walk down in C
+-- (steward_pending_detaches in rules.c), which includes the partitions
+-- pg_partition_tree leaves out, as steward._partition_ancestors walks up.
+CREATE FUNCTION steward._pending_detaches(tbl regclass)
+RETURNS TABLE (part regclass, parent regclass)
+LANGUAGE C STABLE STRICT
+AS 'MODULE_PATHNAME', 'steward_pending_detaches_sql';
+
 -- Why a rule of tbl is left half applied: tbl or a partition below it is
 -- half detached (ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY whose
--- second phase was cancelled or is still waiting: pg_inherits row
--- pending), NULL when none.  The rules of its former ancestors still
--- apply to its rows (the write path walks up through a pending parent,
--- review25 W3) and a transaction whose snapshot predates the detach still
--- writes it through the parent, until FINALIZE makes it a table of its
--- own; the problem names that command.  The tree is read from pg_inherits
--- itself: pg_partition_tree leaves out a partition whose detach is pending.
+-- second phase is still waiting for older transactions or was
+-- cancelled: pg_inherits row pending), NULL when none.  The rules of its
+-- former ancestors still apply to its rows (the write path walks up
+-- through a pending parent, review25 W3) and a transaction whose snapshot
+-- predates the detach still writes it through the parent, until the
+-- detach finishes: by itself once the older transactions end, or by
+-- FINALIZE after a cancel.  Nothing tells the two apart without waiting,
+-- so the problem says both, as the relayout's refusal does (it said "did
+-- not finish" while the detach was still waiting, part3).  The tree is
+-- steward._pending_detaches' (pg_partition_tree leaves out a partition
+-- whose detach is pending).
 CREATE FUNCTION steward._detach_pending_problem(tbl regclass)
 RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT format('partition %s is half detached from %s (its DETACH PARTITION ... CONCURRENTLY did not finish): '
-                  'the rules of %s and its ancestors still apply to its rows until the detach is finished: '
-                  'ALTER TABLE %s DETACH PARTITION %s FINALIZE',
-                  i.inhrelid::regclass, i.inhparent::regclass, i.inhparent::regclass,
-                  i.inhparent::regclass, i.inhrelid::regclass)
-      FROM pg_inherits i
-     WHERE i.inhdetachpending
-       AND i.inhrelid IN (WITH RECURSIVE tree(relid) AS (
-                              SELECT tbl::oid
-                              UNION
-                              SELECT c.inhrelid FROM pg_inherits c JOIN tree t ON c.inhparent = t.relid)
-                          SELECT relid FROM tree)
-     ORDER BY i.inhrelid::regclass::text
+    SELECT format('partition %s is half detached from %s (its ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY has not finished: '
+                  'it is still waiting for older transactions to end, or it was cancelled): '
+                  'the rules of %s and its ancestors still apply to its rows until the detach finishes; '
+                  'let a running detach finish, or finish a cancelled one: ALTER TABLE %s DETACH PARTITION %s FINALIZE',
+                  d.part, d.parent, d.parent, d.parent, d.part)
+      FROM steward._pending_detaches(tbl) d
+     ORDER BY d.part::text
      LIMIT 1
 $$;
 
