@@ -755,6 +755,7 @@ folded_default(MigEntry *entry, Relation rel, AttrNumber att)
 	Node	   *def;
 	StewardAsOwner user;
 	MemoryContext old;
+	uint32		gen;
 
 	if (entry->defaults == NULL || att > entry->ndefaults)
 	{
@@ -777,6 +778,14 @@ folded_default(MigEntry *entry, Relation rel, AttrNumber att)
 		pfree(DatumGetPointer(d->value));
 	d->generation = 0;			/* until folded: an error leaves it to fold again */
 	d->kind = MIG_DEFAULT_NONE;
+
+	/*
+	 * The generation of the definitions folded below, read before folding:
+	 * a pg_proc invalidation taken in while folding (a catalog lock accepts
+	 * invalidations) must leave the result stale, not stamp a fold of the
+	 * old definition as current (codereview15 C3).
+	 */
+	gen = mig_proc_generation;
 	def = build_column_default(rel, att);
 	if (def != NULL)
 	{
@@ -794,7 +803,7 @@ folded_default(MigEntry *entry, Relation rel, AttrNumber att)
 			MemoryContextSwitchTo(old);
 		}
 	}
-	d->generation = mig_proc_generation;
+	d->generation = gen;
 	return d;
 }
 
