@@ -16,11 +16,13 @@ SELECT steward.create_state_machine('m', ARRAY['a', 'b'], '{}', '{}');
 SELECT steward.create_state_machine('m', ARRAY['a', 'b'], ARRAY['c'], '{}');
 SELECT steward.create_state_machine('m', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a->c']);
 SELECT steward.create_state_machine('m', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a-b']);
+SELECT steward.create_state_machine('m', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a=>b']);
 SELECT steward.create_state_machine('m', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a->a']);
 SELECT steward.create_state_machine('m', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a->b', 'a->b']);
 SELECT steward.create_state_machine('m', ARRAY['a', 'b'], ARRAY['a'], NULL);
 SELECT steward.create_state_machine('m', ARRAY['a', ''], ARRAY['a'], '{}');
 SELECT steward.create_state_machine('m', ARRAY['a', 'x->y'], ARRAY['a'], '{}');
+SELECT steward.create_state_machine('m', ARRAY(SELECT 's' || g FROM generate_series(1, 65) g), ARRAY['s1'], '{}');
 
 -- The built-in machine from the guide.
 SELECT name, states, initial, transitions, builtin FROM steward.state_machines
@@ -152,6 +154,8 @@ SELECT state, passed, violations FROM steward.validation_runs
 
 -- run_transition refuses what it cannot do safely.
 CALL steward.run_transition('accounts', 'backfilled', 'validated');
+-- From a final state nothing is allowed: the DETAIL says so.
+CALL steward.run_transition('accounts', 'validated', 'new');
 CALL steward.run_transition('accounts', 'backfilled', 'dual_written', 'balance = 1; DROP TABLE accounts');
 CALL steward.run_transition('accounts', 'backfilled', 'dual_written', 'balance = 1 WHERE id = 1');
 CALL steward.run_transition('accounts', 'backfilled', 'dual_written', 'lifecycle = ''validated''');

@@ -3357,7 +3357,10 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("idempotency key \"%s\" in scope \"%s\" was already completed with a different result",
 							text_to_cstring(key), text_to_cstring(scope)),
-					 errdetail("The stored status is %d.", stored.status)));
+					 errdetail("The stored status is %d.", stored.status),
+					 errhint("A retry of the same request must complete with the stored result; "
+							 "give a new request a new key. steward.idempotency_keys shows the "
+							 "stored status and response.")));
 		/* Completing again with the same result is a no-op. */
 	}
 	idem_leave(&ctx);

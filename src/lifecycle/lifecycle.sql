@@ -308,11 +308,10 @@ END
 $$;
 REVOKE ALL ON FUNCTION steward._require_role(oid) FROM PUBLIC;
 
--- The checks and the insert of create_state_machine, run by its C part as
--- the owner of machine_definitions once it knows the caller (a SECURITY
--- DEFINER function cannot: current_user is the definer there).
-CREATE FUNCTION steward._create_state_machine(name text, states text[], initial text[],
-                                              transitions text[], owner regrole)
+-- The transitions of a machine create_state_machine is to store: a list
+-- (possibly empty) of distinct edges "from->to" between two different
+-- declared states.  22023 (22004 for NULL) with a HINT naming that form.
+CREATE FUNCTION steward._check_machine_transitions(name text, states text[], transitions text[])
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -322,9 +321,57 @@ DECLARE
     from_state text;
     to_state text;
 BEGIN
+    IF transitions IS NULL THEN
+        RAISE EXCEPTION 'transitions of machine "%" must not be null (use an empty array)', name
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Pass ARRAY[]::text[] for a machine whose rows never change state.';
+    END IF;
+    IF (SELECT count(DISTINCT t) FROM unnest(transitions) t) <> cardinality(transitions) THEN
+        RAISE EXCEPTION 'state machine "%" declares a transition twice', name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'List each transition once.';
+    END IF;
+    FOREACH edge IN ARRAY transitions LOOP
+        IF edge IS NULL OR edge NOT LIKE '%->%' THEN
+            RAISE EXCEPTION 'transition "%" of machine "%" must be written ''from->to''',
+                    coalesce(edge, 'NULL'), name
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Write each transition as two declared states joined by "->", '
+                             'such as ''created->paid''.';
+        END IF;
+        from_state := split_part(edge, '->', 1);
+        to_state := substr(edge, length(from_state) + 3);
+        IF NOT from_state = ANY (states) OR NOT to_state = ANY (states) THEN
+            RAISE EXCEPTION 'transition "%" of machine "%" uses an undeclared state', edge, name
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = format('Declared states: %s.', array_to_string(states, ', '));
+        END IF;
+        IF from_state = to_state THEN
+            RAISE EXCEPTION 'transition "%" of machine "%" goes nowhere', edge, name
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'Keeping the state is always allowed.',
+                      HINT = 'Leave it out of the transitions.';
+        END IF;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._check_machine_transitions(text, text[], text[]) FROM PUBLIC;
+
+-- The checks and the insert of create_state_machine, run by its C part as
+-- the owner of machine_definitions once it knows the caller (a SECURITY
+-- DEFINER function cannot: current_user is the definer there).
+CREATE FUNCTION steward._create_state_machine(name text, states text[], initial text[],
+                                              transitions text[], owner regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
     IF name IS NULL OR name = '' THEN
         RAISE EXCEPTION 'state machine name must not be null or empty'
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Name the machine first: steward.create_state_machine(''orders'', '
+                         'ARRAY[''created'', ''paid''], ARRAY[''created''], ARRAY[''created->paid'']).';
     END IF;
     -- 42622 as PostgreSQL refuses a name it would cut: the rules of a
     -- table hold a machine's name in NAMEDATALEN bytes (tableam/rules.h).
@@ -342,11 +389,13 @@ BEGIN
     END IF;
     IF states IS NULL OR cardinality(states) = 0 THEN
         RAISE EXCEPTION 'state machine "%" needs at least one state', name
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'List the states as the second argument, such as ARRAY[''created'', ''paid''].';
     END IF;
     IF cardinality(states) > 64 THEN
         RAISE EXCEPTION 'state machine "%" has % states; the limit is 64', name, cardinality(states)
-            USING ERRCODE = 'program_limit_exceeded';
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'Split the lifecycle into machines of at most 64 states each.';
     END IF;
     IF EXISTS (SELECT 1 FROM unnest(states) s WHERE octet_length(s) > 63) THEN
         RAISE EXCEPTION 'state name "%" of machine "%" is longer than 63 bytes',
@@ -356,56 +405,37 @@ BEGIN
     END IF;
     IF EXISTS (SELECT 1 FROM unnest(states) s WHERE s IS NULL OR s = '' OR s LIKE '%->%') THEN
         RAISE EXCEPTION 'state names must be non-empty, at most 63 bytes and not contain "->"'
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Name each state with a word such as ''paid''; "->" only joins two states in a transition.';
     END IF;
     IF (SELECT count(DISTINCT s) FROM unnest(states) s) <> cardinality(states) THEN
         RAISE EXCEPTION 'state machine "%" declares a state twice', name
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('Duplicates: %s.',
                       (SELECT string_agg(s, ', ') FROM (SELECT s FROM unnest(states) s
-                                                          GROUP BY s HAVING count(*) > 1) d));
+                                                          GROUP BY s HAVING count(*) > 1) d)),
+                  HINT = 'List each state once.';
     END IF;
     IF initial IS NULL OR cardinality(initial) = 0 THEN
         RAISE EXCEPTION 'state machine "%" needs at least one initial state', name
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = format('Name the states a new row may start in as the third argument, chosen from: %s.',
+                                array_to_string(states, ', '));
     END IF;
     IF EXISTS (SELECT 1 FROM unnest(initial) i WHERE i IS NULL OR NOT i = ANY (states)) THEN
         RAISE EXCEPTION 'initial states of machine "%" must be declared states', name
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('Undeclared: %s.',
                       (SELECT string_agg(coalesce(i, 'NULL'), ', ') FROM unnest(initial) i
-                        WHERE i IS NULL OR NOT i = ANY (states)));
+                        WHERE i IS NULL OR NOT i = ANY (states))),
+                  HINT = format('Choose the initial states from the declared states: %s.',
+                                array_to_string(states, ', '));
     END IF;
-    IF transitions IS NULL THEN
-        RAISE EXCEPTION 'transitions of machine "%" must not be null (use an empty array)', name
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF (SELECT count(DISTINCT t) FROM unnest(transitions) t) <> cardinality(transitions) THEN
-        RAISE EXCEPTION 'state machine "%" declares a transition twice', name
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    FOREACH edge IN ARRAY transitions LOOP
-        IF edge IS NULL OR edge NOT LIKE '%->%' THEN
-            RAISE EXCEPTION 'transition "%" of machine "%" must be written ''from->to''',
-                    coalesce(edge, 'NULL'), name
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        from_state := split_part(edge, '->', 1);
-        to_state := substr(edge, length(from_state) + 3);
-        IF NOT from_state = ANY (states) OR NOT to_state = ANY (states) THEN
-            RAISE EXCEPTION 'transition "%" of machine "%" uses an undeclared state', edge, name
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = format('Declared states: %s.', array_to_string(states, ', '));
-        END IF;
-        IF from_state = to_state THEN
-            RAISE EXCEPTION 'transition "%" of machine "%" goes nowhere', edge, name
-                USING ERRCODE = 'invalid_parameter_value',
-                      DETAIL = 'Keeping the state is always allowed.';
-        END IF;
-    END LOOP;
+    PERFORM steward._check_machine_transitions(name, states, transitions);
     IF EXISTS (SELECT 1 FROM steward.machine_definitions m WHERE m.name = _create_state_machine.name) THEN
         RAISE EXCEPTION 'state machine "%" already exists', name
-            USING ERRCODE = 'duplicate_object';
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'Choose another name; steward.state_machines shows the existing machine.';
     END IF;
     PERFORM steward._require_role(owner);
     INSERT INTO steward.machine_definitions (name, states, initial, transitions, owner)

@@ -42,9 +42,14 @@ column_name(Relation rel, AttrNumber attnum)
 	return NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname);
 }
 
-/* "a, b, c" for the states in a bit mask. */
-static char *
-state_list(const StateRule *rule, uint64 mask)
+/*
+ * "a, b, c" for the states of rule in a bit mask (bit i: rule->names[i]),
+ * in declaration order, palloc'd; "" for an empty mask.  Used by every
+ * message that names states (the write path's, run_transition's).  Takes
+ * no lock; raises nothing but out of memory.
+ */
+char *
+steward_state_list(const StateRule *rule, uint64 mask)
 {
 	StringInfoData buf;
 
@@ -107,7 +112,7 @@ report_undeclared(const StewardRowOrigin *origin, const StateRule *rule,
 					rule->machine, column_name(rel, attnum),
 					RelationGetRelationName(rel)),
 			 key ? errdetail("Row key: %s.", key) : 0,
-			 errhint("Declared states: %s.", state_list(rule, all_states(rule))),
+			 errhint("Declared states: %s.", steward_state_list(rule, all_states(rule))),
 			 errtablecol(rel, attnum)));
 }
 
@@ -373,9 +378,9 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 							RelationGetRelationName(erel), quote_literal_cstr(value)),
 					 key ?
 					 errdetail("Machine \"%s\" starts rows in: %s. Row key: %s.",
-							   rule->machine, state_list(rule, rule->initial), key) :
+							   rule->machine, steward_state_list(rule, rule->initial), key) :
 					 errdetail("Machine \"%s\" starts rows in: %s.",
-							   rule->machine, state_list(rule, rule->initial)),
+							   rule->machine, steward_state_list(rule, rule->initial)),
 					 errhint("Insert the row in an initial state and move it with UPDATE; COPY by the table's owner (a restore) may load any declared state."),
 					 errtablecol(erel, attnum)));
 		}
@@ -486,7 +491,7 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 					 errdetail("Machine \"%s\" has no edge %s -> %s.",
 							   rule->machine, oldvalue, newvalue),
 					 rule->edges[from] ?
-					 errhint("Allowed from %s: %s.", oldvalue, state_list(rule, rule->edges[from])) :
+					 errhint("Allowed from %s: %s.", oldvalue, steward_state_list(rule, rule->edges[from])) :
 					 errhint("%s is a final state.", oldvalue),
 					 errtablecol(orel, oattnum)));
 		}

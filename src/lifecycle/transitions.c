@@ -385,7 +385,9 @@ state_column_of(Relation rel, char **column, char **machine, Oid *rule_relid)
  * missing or malformed: with "rel" (the table whose state rule in "column",
  * on table "rule_relid", names the machine) the write path's 55000 and its
  * HINT (steward_refuse_missing_machine, review19 F1); without (a label's
- * machine) 42704 or 55000 naming the machine.  22023 for the rest.
+ * machine) 42704 or 55000 naming the machine.  22023 for the rest; for a
+ * missing edge its DETAIL lists the edges from "from", as the write path's
+ * HINT does.
  */
 static void
 check_edge(Relation rel, const char *column, Oid rule_relid, const char *machine,
@@ -433,7 +435,12 @@ check_edge(Relation rel, const char *column, Oid rule_relid, const char *machine
 	if (fromi != toi && (rule->edges[fromi] & (UINT64CONST(1) << toi)) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("machine \"%s\" has no transition %s -> %s", machine, from, to)));
+				 errmsg("machine \"%s\" has no transition %s -> %s", machine, from, to),
+				 rule->edges[fromi] ?
+				 errdetail("Allowed from %s: %s.", from, steward_state_list(rule, rule->edges[fromi])) :
+				 errdetail("%s is a final state.", from),
+				 errhint("steward.state_machines lists the edges of machine \"%s\"; "
+						 "move the rows along them, one run_transition per edge.", machine)));
 	pfree(rule);
 }
 
