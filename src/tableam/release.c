@@ -378,10 +378,12 @@ check_not_half_detached(Oid relid)
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("cannot release \"%s\": it is a half-detached partition of \"%s\"",
 					get_rel_name(relid), get_rel_name(parent)),
-			 errdetail("Its DETACH PARTITION ... CONCURRENTLY did not finish, and PostgreSQL refuses "
+			 errdetail("Its DETACH PARTITION ... CONCURRENTLY has not finished (it is still waiting for older "
+					   "transactions to end, or it was cancelled), and PostgreSQL refuses "
 					   "every ALTER TABLE of such a partition, the release's switch to heap and "
 					   "rebuild of its indexes included. Nothing was changed."),
-			 errhint("Finish the detach first (ALTER TABLE %s DETACH PARTITION %s FINALIZE;), then "
+			 errhint("Let a running detach finish, or finish a cancelled one (ALTER TABLE %s DETACH "
+					 "PARTITION %s FINALIZE;), then "
 					 "release again: the partition is a table of its own then, released by its own "
 					 "name or by steward.release_all().",
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(parent)),
