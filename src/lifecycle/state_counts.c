@@ -28,6 +28,12 @@
  *   and not in the counts (its delta came before the zeroing); every later
  *   one is in the counts and not in the scan (its pre-commit came after the
  *   snapshot was taken, so it became visible after it).
+ * - A transaction that wrote the table (it holds RowExclusiveLock or a
+ *   stronger lock on it: an INSERT, UPDATE, DELETE, COPY, TRUNCATE or DDL)
+ *   never seeds it: its snapshot sees its own uncommitted rows, which the
+ *   seed would put in the shared counts before its commit added them again
+ *   as deltas -- or after its rollback, for good (review29 R1).  It counts
+ *   directly instead, which shows it its own changes.
  * - Counts are for the table as pg_class describes it: the entry remembers
  *   the xmin of the table's pg_class row, so TRUNCATE, a rewrite or any
  *   other DDL (and a table that reuses a dropped table's OID) seeds again;
@@ -68,6 +74,7 @@
 #include "common/hashfn.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
+#include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
@@ -723,6 +730,19 @@ seed(Relation rel, const StateRule *rule, uint32 sig, TransactionId xmin,
 }
 
 /*
+ * Has this transaction written rel?  Every write takes RowExclusiveLock or
+ * a stronger lock (TRUNCATE, a rewrite, any DDL: AccessExclusiveLock) and
+ * keeps it to the transaction's end; a rolled-back subtransaction's lock
+ * goes with its rows.  A seed must not be taken then: the seed's snapshot
+ * would see the transaction's own uncommitted rows (review29 R1).
+ */
+static bool
+wrote_table(Relation rel)
+{
+	return CheckRelationLockedByMe(rel, RowExclusiveLock, true);
+}
+
+/*
  * Rows per state of (rel, rule) into counts[STEWARD_MAX_STATES]: from the
  * maintained counts, seeding them first if needed (count_fn counts the
  * rows a snapshot sees).  Returns false when the caller must count
@@ -755,7 +775,8 @@ read_counts(Relation rel, const StateRule *rule, int64 *counts,
 	LWLockRelease(sc_shared->lock);
 	if (!have)
 	{
-		if (!may_seed || !seed(rel, rule, sig, xmin, count_fn, arg))
+		if (!may_seed || wrote_table(rel) ||
+			!seed(rel, rule, sig, xmin, count_fn, arg))
 			return false;
 		return read_counts(rel, rule, counts, count_fn, arg, false);
 	}
@@ -770,8 +791,8 @@ read_counts(Relation rel, const StateRule *rule, int64 *counts,
  * under a registered snapshot) when they are missing, stale (the table
  * was rewritten, another machine attached) or were invalidated.  Returns
  * false when the caller must count directly: no shared memory, a
- * temporary table, a standby, or this transaction wrote rows it could not
- * count.  The caller holds a lock on rel; takes the counts' LWLock shared
+ * temporary table, a standby, this transaction wrote rows it could not
+ * count, or the counts need a seed and this transaction wrote the table.  The caller holds a lock on rel; takes the counts' LWLock shared
  * and an entry's spinlock.  Errors are count_fn's.
  */
 bool
