@@ -38958,3 +38958,120 @@ BEGIN
     VALUES (name, states, initial, transitions, owner);
 END
 $$;
+
+-- evolve12: every report of a half-detached partition takes its words
+-- from one C builder (steward_half_detached_why and _step in
+-- rules_api.c; in SQL steward._half_detached_words): the problem of
+-- steward.tracked_columns and verify()'s "detach pending" row, and the
+-- relayout's refusal, which now finds the partition with the C walk
+-- (steward._pending_detaches) instead of pg_inherits and
+-- steward._partition_ancestors.
+CREATE FUNCTION steward._half_detached_words(part regclass, parent regclass, capital boolean,
+                                             OUT why text, OUT step text)
+RETURNS record
+LANGUAGE C STABLE STRICT
+AS 'MODULE_PATHNAME', 'steward_half_detached_words_sql';
+
+CREATE OR REPLACE FUNCTION steward._detach_pending_problem(tbl regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('partition %s is half detached from %s: %s; '
+                  'the rules of %s and its ancestors still apply to its rows until the detach finishes; %s',
+                  d.part, d.parent, w.why, d.parent, w.step)
+      FROM steward._pending_detaches(tbl) d,
+           steward._half_detached_words(d.part, d.parent, false) w
+     ORDER BY d.part::text
+     LIMIT 1
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_expand(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    nsp text := (SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = t.old_rel);
+    newname text := steward._relayout_layout_name(t.relname, t.old_rel, 'new');
+    newrel regclass;
+    layout regclass;
+    p jsonb;
+    c record;
+    pend record;
+BEGIN
+    PERFORM steward._migration_exec(t.old_rel, format(
+        'CREATE TABLE %s.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED '
+        'INCLUDING IDENTITY INCLUDING INDEXES INCLUDING STATISTICS INCLUDING STORAGE '
+        'INCLUDING COMMENTS INCLUDING COMPRESSION) PARTITION BY %s (%s)',
+        nsp, newname, t.old_rel, upper(arg->>'strategy'),
+        (SELECT string_agg(format('%I', x), ', ') FROM jsonb_array_elements_text(arg->'columns') x)));
+    newrel := format('%s.%I', nsp, newname)::regclass;
+    PERFORM steward._relayout_identity_kinds(t.old_rel, newrel);   -- see above
+    FOR p IN SELECT x FROM jsonb_array_elements(arg->'partitions') x LOOP
+        PERFORM steward._migration_exec(t.old_rel, format(
+            'CREATE TABLE %s.%I PARTITION OF %s %s USING steward%s', nsp, p->>'name', newrel,
+            p->>'bound', CASE WHEN p->>'tablespace' IS NOT NULL
+                              THEN format(' TABLESPACE %I', p->>'tablespace') ELSE '' END));
+    END LOOP;
+    PERFORM steward._relayout_check_coverage(t.old_rel, newrel);
+    PERFORM steward._relayout_not_valid_checks(t.old_rel, newrel);
+    PERFORM steward._migration_record('relayout', mig, jsonb_build_object(
+        'tables', jsonb_build_array(newrel::oid),
+        'table_rows', jsonb_build_array(jsonb_build_object(
+            'relid', newrel::oid, 'ord', 2, 'table_name', newrel::text, 'relname', newname,
+            'key_columns', t.key_columns, 'key_types', t.key_types))));
+    -- Foreign keys to other tables (the new layout is empty: no scan).
+    FOR c IN SELECT x.conname, pg_get_constraintdef(x.oid) AS def FROM pg_constraint x
+              WHERE x.conrelid = t.old_rel AND x.contype = 'f' AND x.conparentid = 0 ORDER BY x.conname LOOP
+        PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s ADD CONSTRAINT %I %s',
+                                                          newrel, c.conname, c.def));
+    END LOOP;
+    -- The same rules: versions, sequences, state machines.
+    FOR c IN SELECT r.attname, r.kind, r.machine, r.changed_at FROM steward.column_rules r
+              WHERE r.relid = t.old_rel ORDER BY r.attname LOOP
+        IF c.kind = 'version' THEN
+            PERFORM steward.track_versions(newrel, c.attname);
+        ELSIF c.kind = 'sequence' THEN
+            PERFORM steward.track_sequence(newrel, c.attname);
+        ELSE
+            PERFORM steward.attach_state_machine(newrel, c.attname, c.machine, c.changed_at);
+        END IF;
+    END LOOP;
+    -- validate()'s state checks and the retention setting (capacity)
+    -- follow the table too; their SQL names the table, which is the new
+    -- layout after the cutover.
+    FOR c IN SELECT s.state, s.check_sql FROM steward.state_checks s
+              WHERE s.relid = t.old_rel ORDER BY s.state LOOP
+        PERFORM steward.set_state_check(newrel, c.state, c.check_sql);
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM steward.table_retention r WHERE r.relid = t.old_rel) THEN
+        PERFORM steward.set_retention(newrel, (SELECT r.retention FROM steward.table_retention r
+                                                WHERE r.relid = t.old_rel));
+    END IF;
+    PERFORM steward._relayout_grants(t.old_rel, newrel);
+    IF obj_description(t.old_rel, 'pg_class') IS NOT NULL THEN
+        PERFORM steward._migration_exec(t.old_rel, format('COMMENT ON TABLE %s IS %L', newrel,
+                                                          obj_description(t.old_rel, 'pg_class')));
+    END IF;
+    PERFORM steward._relayout_set_trigger(t.old_rel, newrel, t.key_columns);
+    PERFORM steward._relayout_set_trigger(newrel, t.old_rel, t.key_columns);
+    FOREACH layout IN ARRAY ARRAY[t.old_rel, newrel] LOOP
+        PERFORM steward._relayout_guard_truncate(mig, layout);
+    END LOOP;
+    -- A half-detached partition: checked last (see above).
+    SELECT d.part, w.why, w.step INTO pend
+      FROM steward._pending_detaches(t.old_rel) d,
+           steward._half_detached_words(d.part, d.parent, true) w
+     ORDER BY d.part::text
+     LIMIT 1;
+    IF pend.part IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot re-layout relation "%": its partition "%" is half detached',
+                        steward._relation_name(t.old_rel), steward._relation_name(pend.part)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = pend.why || '. The relayout would copy none of its rows, and its cleanup would drop them with the old layout.',
+                  HINT = pend.step || ', then start the relayout again.';
+    END IF;
+END
+$$;

@@ -1398,7 +1398,11 @@ $$;
 -- of the old layout, so no detach begins or ends below it meanwhile (a
 -- waiting one ends once this transaction does).  The message says both:
 -- it said only "did not finish", spoke of rules and named the FINALIZE,
--- while a racing DETACH went on to finish by itself (evolve11).
+-- while a racing DETACH went on to finish by itself (evolve11).  The
+-- partitions are steward._pending_detaches' (the C walk down, which
+-- reads each row's inhdetachpending with it; the old layout itself is
+-- no partition: start refuses one), the words steward._half_detached_words'
+-- (those of every other report of a half-detached partition, evolve12).
 CREATE FUNCTION steward._relayout_expand(mig text, arg jsonb)
 RETURNS void
 LANGUAGE plpgsql
@@ -1474,22 +1478,17 @@ BEGIN
         PERFORM steward._relayout_guard_truncate(mig, layout);
     END LOOP;
     -- A half-detached partition: checked last (see above).
-    SELECT i.inhrelid::regclass AS part, i.inhparent::regclass AS parent INTO pend
-      FROM pg_inherits i
-     WHERE i.inhdetachpending
-       AND t.old_rel IN (SELECT a.relid FROM steward._partition_ancestors(i.inhrelid) a)
-     ORDER BY i.inhrelid::regclass::text
+    SELECT d.part, w.why, w.step INTO pend
+      FROM steward._pending_detaches(t.old_rel) d,
+           steward._half_detached_words(d.part, d.parent, true) w
+     ORDER BY d.part::text
      LIMIT 1;
     IF pend.part IS NOT NULL THEN
         RAISE EXCEPTION 'cannot re-layout relation "%": its partition "%" is half detached',
                         steward._relation_name(t.old_rel), steward._relation_name(pend.part)
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = format('The ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY of "%s" from "%s" has not finished: '
-                                  'it is still waiting for older transactions to end, or it was cancelled. '
-                                  'The relayout would copy none of its rows, and its cleanup would drop them with the old layout.',
-                                  steward._relation_name(pend.part), steward._relation_name(pend.parent)),
-                  HINT = format('Let a running detach finish, or finish a cancelled one (ALTER TABLE %s DETACH PARTITION %s FINALIZE;), '
-                                'then start the relayout again.', pend.parent, pend.part);
+                  DETAIL = pend.why || '. The relayout would copy none of its rows, and its cleanup would drop them with the old layout.',
+                  HINT = pend.step || ', then start the relayout again.';
     END IF;
 END
 $$;

@@ -53,6 +53,7 @@
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type_d.h"
@@ -74,6 +75,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
+#include "utils/varlena.h"
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
@@ -378,18 +380,12 @@ check_not_half_detached(Oid relid)
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("cannot release \"%s\": it is a half-detached partition of \"%s\"",
 					get_rel_name(relid), get_rel_name(parent)),
-			 errdetail("Its DETACH PARTITION ... CONCURRENTLY has not finished (it is still waiting for older "
-					   "transactions to end, or it was cancelled), and PostgreSQL refuses "
-					   "every ALTER TABLE of such a partition, the release's switch to heap and "
-					   "rebuild of its indexes included. Nothing was changed."),
-			 errhint("Let a running detach finish, or finish a cancelled one (ALTER TABLE %s DETACH "
-					 "PARTITION %s FINALIZE;), then "
-					 "release again: the partition is a table of its own then, released by its own "
-					 "name or by steward.release_all().",
-					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(parent)),
-												get_rel_name(parent)),
-					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-												get_rel_name(relid)))));
+			 errdetail("%s, and PostgreSQL refuses every ALTER TABLE of such a partition, the "
+					   "release's switch to heap and rebuild of its indexes included. Nothing was changed.",
+					   steward_half_detached_why(true)),
+			 errhint("%s, then release again: the partition is a table of its own then, released by "
+					 "its own name or by steward.release_all().",
+					 steward_half_detached_step(relid, parent, true))));
 }
 
 /*
@@ -948,60 +944,51 @@ command_drops_extension(Node *parsetree, Oid extoid)
  * would release is a half-detached partition, which release_all() refuses
  * (check_not_half_detached): let its ALTER TABLE ... DETACH PARTITION ...
  * CONCURRENTLY finish, or FINALIZE a cancelled one, then ... (the HINT
- * goes on with the release).  The first such partition by name (as
- * steward.tracked_columns picks one); NULL when none.  The HINT said only to
- * release, and release_all() then refused (part3).  Only for 0.2's SQL
- * (user_relations walks with steward._partition_ancestors).  Reads
- * pg_inherits as the extension's owner with a pinned search_path; no lock.
+ * goes on with the release).  The first such partition by name (its
+ * regclass text under the pinned search_path, in the database's
+ * collation, as steward.tracked_columns picks one); NULL when none.  The
+ * HINT said only to release, and release_all() then refused (part3).
+ * Only for 0.2's SQL (user_relations walks with
+ * steward._partition_ancestors).  Each relation's pg_inherits row is read
+ * by the row reader of steward._pending_detaches
+ * (steward_pending_detach_parent), as the extension's owner with a pinned
+ * search_path; no lock on the relations.
  */
 static char *
 half_detached_hint(void)
 {
 	List	   *relids = user_relations();
-	int			n = list_length(relids);
-	Datum	   *oids = palloc(sizeof(Datum) * Max(n, 1));
-	Oid			argtypes[1] = {OIDARRAYOID};
-	Datum		args[1];
 	StewardAsOwner ctx;
-	char	   *hint = NULL;
-	MemoryContext caller_cxt = CurrentMemoryContext;
-	int			i = 0;
+	Oid			first = InvalidOid;
+	Oid			first_parent = InvalidOid;
+	char	   *first_name = NULL;
 	ListCell   *lc;
 
-	foreach(lc, relids)
-		oids[i++] = ObjectIdGetDatum(lfirst_oid(lc));
-	args[0] = PointerGetDatum(construct_array(oids, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
 	steward_enter_rules_owner(&ctx);
-	if (SPI_execute_with_args("SELECT pg_catalog.format('%I.%I', pn.nspname, p.relname),"
-							  "       pg_catalog.format('%I.%I', cn.nspname, c.relname),"
-							  "       c.relname, p.relname"
-							  "  FROM pg_catalog.pg_inherits i"
-							  "  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid"
-							  "  JOIN pg_catalog.pg_namespace cn ON cn.oid OPERATOR(pg_catalog.=) c.relnamespace"
-							  "  JOIN pg_catalog.pg_class p ON p.oid OPERATOR(pg_catalog.=) i.inhparent"
-							  "  JOIN pg_catalog.pg_namespace pn ON pn.oid OPERATOR(pg_catalog.=) p.relnamespace"
-							  " WHERE i.inhdetachpending"
-							  "   AND i.inhrelid OPERATOR(pg_catalog.=) ANY ($1)"
-							  " ORDER BY i.inhrelid::pg_catalog.regclass::pg_catalog.text LIMIT 1",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read pg_inherits");
-	if (SPI_processed == 1)
+	foreach(lc, relids)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		/* The string outlives SPI_finish(). */
-		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
+		Oid			parent = steward_pending_detach_parent(lfirst_oid(lc));
+		char	   *name;
 
-		hint = psprintf("Partition \"%s\" is half detached from \"%s\": its ALTER TABLE ... DETACH PARTITION ... "
-						"CONCURRENTLY has not finished (it is still waiting for older transactions to end, "
-						"or it was cancelled, and steward.release_all() refuses it then). Let a running detach "
-						"finish, or finish a cancelled one (ALTER TABLE %s DETACH PARTITION %s FINALIZE;), then ",
-						SPI_getvalue(tup, desc, 3), SPI_getvalue(tup, desc, 4),
-						SPI_getvalue(tup, desc, 1), SPI_getvalue(tup, desc, 2));
-		MemoryContextSwitchTo(spi_cxt);
+		if (!OidIsValid(parent))
+			continue;
+		name = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(lfirst_oid(lc))));
+		if (first_name == NULL ||
+			varstr_cmp(name, strlen(name), first_name, strlen(first_name), DEFAULT_COLLATION_OID) < 0)
+		{
+			first = lfirst_oid(lc);
+			first_parent = parent;
+			first_name = name;
+		}
 	}
 	steward_as_owner_end(&ctx);
-	return hint;
+	if (!OidIsValid(first))
+		return NULL;
+	return psprintf("Partition \"%s\" is half detached from \"%s\": %s, and steward.release_all() "
+					"refuses it then. %s, then ",
+					get_rel_name(first), get_rel_name(first_parent),
+					steward_half_detached_why(false),
+					steward_half_detached_step(first, first_parent, true));
 }
 
 /*

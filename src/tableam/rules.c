@@ -464,6 +464,29 @@ steward_pending_detaches(Oid relid, List **parents)
 }
 
 /*
+ * The table relid is half detached from -- its own pg_inherits row reads
+ * inhdetachpending: its ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY
+ * still waiting for older transactions, or cancelled -- or InvalidOid
+ * when none (not a partition, or its detach is not pending).  The row
+ * reader of steward_pending_detaches, for a caller with a list of
+ * relations of its own (release.c half_detached_hint).  Takes
+ * AccessShareLock on pg_inherits only; raises nothing.
+ */
+Oid
+steward_pending_detach_parent(Oid relid)
+{
+	List	   *pending = NIL;
+	List	   *parents = NIL;
+	Oid			parent;
+
+	inherits_rows(relid, false, NULL, &pending, &parents);
+	parent = (parents != NIL) ? linitial_oid(parents) : InvalidOid;
+	list_free(pending);
+	list_free(parents);
+	return parent;
+}
+
+/*
  * steward_partition_ancestors(relid) as an oid[] datum, nearest first,
  * palloc'd in the current memory context: for an SPI statement about one
  * relation, which reads its ancestors as unnest($n) WITH ORDINALITY (the

@@ -164,6 +164,7 @@ extern Datum steward_partition_ancestors_array(Oid relid);
 extern List *steward_partition_tree(Oid relid);
 extern Oid	steward_pending_detach_below(Oid relid, Oid *parent);
 extern List *steward_pending_detaches(Oid relid, List **parents);
+extern Oid	steward_pending_detach_parent(Oid relid);
 
 /*
  * SQL for the partitioned ancestors of the relation (an oid or regclass

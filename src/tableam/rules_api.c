@@ -65,6 +65,7 @@ PG_FUNCTION_INFO_V1(steward_column_rules_changed);
 PG_FUNCTION_INFO_V1(steward_column_rules_truncate);
 PG_FUNCTION_INFO_V1(steward_partition_ancestors_sql);
 PG_FUNCTION_INFO_V1(steward_pending_detaches_sql);
+PG_FUNCTION_INFO_V1(steward_half_detached_words_sql);
 
 static void invalidate_rule_rows(bool any_kind, List *machines, bool all);
 
@@ -155,13 +156,9 @@ steward_check_no_pending_detach(Relation rel, const char *change)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("partition \"%s\" of relation \"%s\" is half detached",
 						get_rel_name(child), get_rel_name(parent)),
-				 errdetail("Its DETACH PARTITION ... CONCURRENTLY has not finished (it is still waiting for older transactions to end, or it was cancelled): the rules of relation \"%s\" still apply to its rows, but %s would neither lock nor check them.",
-						   get_rel_name(parent), change),
-				 errhint("Let a running detach finish, or finish a cancelled one: ALTER TABLE %s DETACH PARTITION %s FINALIZE;",
-						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(parent)),
-													get_rel_name(parent)),
-						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(child)),
-													get_rel_name(child)))));
+				 errdetail("%s: the rules of relation \"%s\" still apply to its rows, but %s would neither lock nor check them.",
+						   steward_half_detached_why(true), get_rel_name(parent), change),
+				 errhint("%s.", steward_half_detached_step(child, parent, true))));
 }
 
 /*
@@ -670,6 +667,58 @@ qualified_name(Oid relid)
 {
 	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 									  get_rel_name(relid));
+}
+
+/* qualified_name, or the OID as regclass prints it when relid names nothing. */
+static char *
+qualified_name_or_oid(Oid relid)
+{
+	return (get_rel_name(relid) != NULL) ? qualified_name(relid) : psprintf("%u", relid);
+}
+
+/* steward_half_detached_why's words after "Its " or "its ". */
+#define HALF_DETACHED_WHY \
+	"ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY has not finished " \
+	"(it is still waiting for older transactions to end, or it was cancelled)"
+
+/*
+ * The words of every report of a half-detached partition: why its rows
+ * are still under its former ancestors' rules, and the next step.  One
+ * builder, so the refusals of rules_api.c, release.c and the relayout and
+ * the problem of steward.tracked_columns (through
+ * steward._half_detached_words) say the same: they drifted (said "did
+ * not finish" and named only FINALIZE while the detach was still waiting
+ * and went on to finish by itself: part3, codereview15 C4; evolve12).
+ * Nothing tells a waiting detach from a cancelled one without waiting,
+ * so both say both.  "capital" starts the words with an upper-case
+ * letter, for the first sentence of a DETAIL or HINT.
+ *
+ * steward_half_detached_why: "its ALTER TABLE ... DETACH PARTITION ...
+ * CONCURRENTLY has not finished (it is still waiting for older
+ * transactions to end, or it was cancelled)", a static string.  Takes no
+ * lock; raises nothing.
+ */
+const char *
+steward_half_detached_why(bool capital)
+{
+	return capital ?
+		"Its " HALF_DETACHED_WHY :
+		"its " HALF_DETACHED_WHY;
+}
+
+/*
+ * steward_half_detached_step: "let a running detach finish, or finish a
+ * cancelled one (ALTER TABLE parent DETACH PARTITION part FINALIZE;)",
+ * each schema-qualified.  Reads the syscache; palloc'd; no lock; raises
+ * nothing (a relation the caller no longer sees prints as its OID).
+ */
+char *
+steward_half_detached_step(Oid part, Oid parent, bool capital)
+{
+	return psprintf("%set a running detach finish, or finish a cancelled one "
+					"(ALTER TABLE %s DETACH PARTITION %s FINALIZE;)",
+					capital ? "L" : "l", qualified_name_or_oid(parent),
+					qualified_name_or_oid(part));
 }
 
 /*
@@ -1862,4 +1911,29 @@ steward_pending_detaches_sql(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	PG_RETURN_NULL();
+}
+
+/*
+ * steward._half_detached_words(part regclass, parent regclass, capital
+ * boolean, OUT why text, OUT step text): steward_half_detached_why and
+ * steward_half_detached_step, for the reports written in SQL (the
+ * relayout's refusal, steward.tracked_columns' problem), so they say what
+ * the C refusals say.  STRICT.  Reads the syscache; takes no lock; raises
+ * nothing of its own.
+ */
+Datum
+steward_half_detached_words_sql(PG_FUNCTION_ARGS)
+{
+	Oid			part = PG_GETARG_OID(0);
+	Oid			parent = PG_GETARG_OID(1);
+	bool		capital = PG_GETARG_BOOL(2);
+	TupleDesc	desc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	values[0] = CStringGetTextDatum(steward_half_detached_why(capital));
+	values[1] = CStringGetTextDatum(steward_half_detached_step(part, parent, capital));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }

@@ -21,6 +21,8 @@
 
 extern Relation steward_open_table_to_configure(Oid relid);
 extern void steward_check_no_pending_detach(Relation rel, const char *change);
+extern const char *steward_half_detached_why(bool capital);
+extern char *steward_half_detached_step(Oid part, Oid parent, bool capital);
 extern void steward_check_rule_storage(Oid relid);
 extern Form_pg_attribute steward_lookup_column(Relation rel, const char *colname,
 												const char *verb);

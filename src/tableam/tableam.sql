@@ -256,6 +256,21 @@ RETURNS TABLE (part regclass, parent regclass)
 LANGUAGE C STABLE STRICT
 AS 'MODULE_PATHNAME', 'steward_pending_detaches_sql';
 
+-- The words of every report of a half-detached partition part (of
+-- parent): why, "its ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY has
+-- not finished (it is still waiting for older transactions to end, or it
+-- was cancelled)", and step, "let a running detach finish, or finish a
+-- cancelled one (ALTER TABLE parent DETACH PARTITION part FINALIZE;)";
+-- capital starts both with an upper-case letter.  The C builder the
+-- refusals of the configuring functions and of release use
+-- (steward_half_detached_why and _step in rules_api.c), so the reports
+-- written in SQL cannot drift from them (evolve12).
+CREATE FUNCTION steward._half_detached_words(part regclass, parent regclass, capital boolean,
+                                             OUT why text, OUT step text)
+RETURNS record
+LANGUAGE C STABLE STRICT
+AS 'MODULE_PATHNAME', 'steward_half_detached_words_sql';
+
 -- Why a rule of tbl is left half applied: tbl or a partition below it is
 -- half detached (ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY whose
 -- second phase is still waiting for older transactions or was
@@ -265,8 +280,9 @@ AS 'MODULE_PATHNAME', 'steward_pending_detaches_sql';
 -- predates the detach still writes it through the parent, until the
 -- detach finishes: by itself once the older transactions end, or by
 -- FINALIZE after a cancel.  Nothing tells the two apart without waiting,
--- so the problem says both, as the relayout's refusal does (it said "did
--- not finish" while the detach was still waiting, part3).  The tree is
+-- so the problem says both, in the words of the relayout's refusal
+-- (steward._half_detached_words; it said "did not finish" while the
+-- detach was still waiting, part3).  The tree is
 -- steward._pending_detaches' (pg_partition_tree leaves out a partition
 -- whose detach is pending).
 CREATE FUNCTION steward._detach_pending_problem(tbl regclass)
@@ -274,12 +290,11 @@ RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT format('partition %s is half detached from %s (its ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY has not finished: '
-                  'it is still waiting for older transactions to end, or it was cancelled): '
-                  'the rules of %s and its ancestors still apply to its rows until the detach finishes; '
-                  'let a running detach finish, or finish a cancelled one: ALTER TABLE %s DETACH PARTITION %s FINALIZE',
-                  d.part, d.parent, d.parent, d.parent, d.part)
-      FROM steward._pending_detaches(tbl) d
+    SELECT format('partition %s is half detached from %s: %s; '
+                  'the rules of %s and its ancestors still apply to its rows until the detach finishes; %s',
+                  d.part, d.parent, w.why, d.parent, w.step)
+      FROM steward._pending_detaches(tbl) d,
+           steward._half_detached_words(d.part, d.parent, false) w
      ORDER BY d.part::text
      LIMIT 1
 $$;
