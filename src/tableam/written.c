@@ -9,8 +9,8 @@
  * changed_at column of a state machine (the statement time when the state
  * changes).  The executor has by then already computed stored generated
  * columns and checked CHECK constraints, the partition constraint
- * (partition bounds), row-level security WITH CHECK policies and views'
- * WITH CHECK OPTION on the row as it was before -- so an "etag" generated
+ * (partition bounds) and row-level security WITH CHECK policies on the row
+ * as it was before -- so an "etag" generated
  * from the version would be stored one version behind, and a CHECK on the
  * version could pass for a row that violates it once stored.  PostgreSQL 15
  * gives a table AM no earlier hook into the executor's order (README.md,
@@ -19,21 +19,21 @@
  * with changed_at), and on every later DDL that could create one (an event
  * trigger calls steward._check_written_ddl for the relations a command
  * touched).  Indexes, RETURNING, AFTER triggers and foreign keys see the
- * stored row and need nothing.
+ * stored row and need nothing, and so do views WITH CHECK OPTION: the
+ * executor checks those after the AM stored the row, on the slot the AM
+ * wrote the values into (check_written_walk).
  *
  * The check covers a whole partition tree: the rules of a partitioned table
  * apply to its partitions, and a partitioned table's key, CHECK
- * constraints, policies and views check the rows routed through it.
+ * constraints and policies check the rows routed through it.
  *
  * Locking.  When a rule is added, the caller holds ShareRowExclusiveLock on
  * the table, and the check takes AccessShareLock on the other relations of
- * the tree and on the views it reads, as ALTER TABLE does on a partition
- * tree.  After DDL, the check reads only the relations the DDL command
+ * the tree, as ALTER TABLE does on a partition tree.  After DDL, the check reads only the relations the DDL command
  * locked itself (every relation whose definition the command changed: the
  * altered table and the partitions it recursed to, both sides of ATTACH
- * PARTITION, the parent of a new partition, the table of a policy, a view
- * and the relations under it, which the check locks as a query on the view
- * would): the others did not change and were checked when they did.  Taking new locks there could deadlock with concurrent DDL on
+ * PARTITION, the parent of a new partition, the table of a policy): the
+ * others did not change and were checked when they did.  Taking new locks there could deadlock with concurrent DDL on
  * sibling partitions, e.g. pg_restore -j adding their primary keys.  What
  * DDL on a partitioned table does to the partitions it did not lock (ALTER
  * TABLE ONLY ... DROP DEFAULT over a NOT NULL partition, review24) is read
@@ -66,7 +66,6 @@
 #include "fmgr.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
-#include "parser/parsetree.h"
 #include "utils/acl.h"
 #include "rewrite/rewriteHandler.h"
 #include "rewrite/rowsecurity.h"
@@ -196,7 +195,7 @@ expr_uses(Node *expr, Index varno, Bitmapset *written)
 }
 
 /*
- * 0A000 for "what" (a generated column, check constraint, policy or view
+ * 0A000 for "what" (a generated column, check constraint or policy
  * named "name"; NULL what: the partition key) of "rel" using column "col".
  */
 static void
@@ -210,7 +209,7 @@ report(Relation rel, const char *what, const char *name, const char *col,
 					what, name, RelationGetRelationName(rel), col) :
 			 errmsg("partition key of relation \"%s\" depends on column \"%s\", which the steward access method sets",
 					RelationGetRelationName(rel), col),
-			 errdetail("PostgreSQL computes generated columns and checks constraints, partition bounds, row security policies and view check options before the access method sets \"%s\" (the new version, or the time of a state change), so they would see a different value than the one stored.",
+			 errdetail("PostgreSQL computes generated columns and checks constraints, partition bounds and row security policies before the access method sets \"%s\" (the new version, or the time of a state change), so they would see a different value than the one stored.",
 					   col),
 			 configuring ?
 			 errhint("Change the table's definition first; derive such values in a view or a query instead.") :
@@ -1258,104 +1257,6 @@ check_policies(Relation rel, Bitmapset *written, bool configuring)
 	}
 }
 
-/* Views built on "base" (directly), by OID. */
-static List *
-views_on(Oid base)
-{
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1] = {ObjectIdGetDatum(base)};
-	List	   *views;
-	MemoryContext outer = CurrentMemoryContext;
-	StewardAsOwner ctx;
-
-	/*
-	 * As the current user, but with search_path pinned: this runs inside
-	 * track_versions / attach_state_machine under the caller's path, where
-	 * an operator "=" of a schema listed before pg_catalog would run with
-	 * the caller's rights (a reviewer's way to superuser).
-	 */
-	steward_as_role_begin(GetUserId(), STEWARD_PINNED_SEARCH_PATH, true, &ctx);
-	if (SPI_execute_with_args("SELECT DISTINCT r.ev_class FROM pg_catalog.pg_depend d"
-							  " JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid"
-							  " JOIN pg_catalog.pg_class c ON c.oid = r.ev_class"
-							  " WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
-							  "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-							  "   AND d.refobjid = $1 AND r.ev_class <> $1 AND c.relkind = 'v'",
-							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the views of relation %u", base);
-	views = steward_spi_oids(outer);
-	steward_as_owner_end(&ctx);
-	return views;
-}
-
-/*
- * Views WITH CHECK OPTION that would check a written column of "base":
- * an automatically updatable view (one base relation in FROM) whose WHERE
- * uses one, with a check option, or below a view WITH CASCADED CHECK
- * OPTION ("below": the written column a view between it and the table
- * uses in its WHERE, or NULL).  Walks up the chain of views, carrying the
- * written columns through their select lists.
- */
-static void
-check_views(Relation base, Bitmapset *written, const char *below, bool configuring)
-{
-	List	   *views;
-	ListCell   *lc;
-
-	/* Views can form cycles (CREATE OR REPLACE VIEW): an error, never a crash. */
-	check_stack_depth();
-	views = views_on(RelationGetRelid(base));
-
-	foreach(lc, views)
-	{
-		Relation	view = open_to_check(lfirst_oid(lc), configuring);
-		Query	   *q;
-		RangeTblRef *ref;
-		RangeTblEntry *rte;
-		AttrNumber	a;
-		bool		uses;
-		Bitmapset  *view_written = NULL;
-		ListCell   *tl;
-
-		if (view == NULL)
-			continue;
-		q = get_view_query(view);
-		if (list_length(q->jointree->fromlist) != 1 ||
-			!IsA(linitial(q->jointree->fromlist), RangeTblRef))
-		{
-			relation_close(view, NoLock);
-			continue;
-		}
-		ref = linitial(q->jointree->fromlist);
-		rte = rt_fetch(ref->rtindex, q->rtable);
-		if (rte->rtekind != RTE_RELATION || rte->relid != RelationGetRelid(base))
-		{
-			relation_close(view, NoLock);
-			continue;
-		}
-		a = expr_uses(q->jointree->quals, ref->rtindex, written);
-		uses = (a != InvalidAttrNumber);
-		if (uses && RelationHasCheckOption(view))
-			report(base, "view", RelationGetRelationName(view), colname(base, a),
-				   configuring);
-		if (below != NULL && RelationHasCascadedCheckOption(view))
-			report(base, "view", RelationGetRelationName(view), below, configuring);
-		foreach(tl, q->targetList)
-		{
-			TargetEntry *tle = (TargetEntry *) lfirst(tl);
-
-			if (!tle->resjunk &&
-				expr_uses((Node *) tle->expr, ref->rtindex, written) != InvalidAttrNumber)
-				view_written = bms_add_member(view_written,
-											  tle->resno - FirstLowInvalidHeapAttributeNumber);
-		}
-		if (view_written != NULL || below != NULL || uses)
-			check_views(view, view_written, uses ? colname(base, a) : below,
-						configuring);
-		relation_close(view, NoLock);
-	}
-}
-
 static void
 check_relation(Relation rel, bool configuring, WrittenJudge *judge)
 {
@@ -1373,55 +1274,25 @@ check_relation(Relation rel, bool configuring, WrittenJudge *judge)
 	check_not_null_and_default(rel, written, versions, configuring, judge);
 	check_partition_key(rel, written, configuring);
 	check_policies(rel, written, configuring);
-	check_views(rel, written, NULL, configuring);
 }
 
 /*
- * steward_check_written_columns, remembering the views already walked:
- * CREATE OR REPLACE VIEW can make a view reach itself (PostgreSQL's lock
- * test does), and walking such a cycle recursed until the stack overflowed
- * (found by running PostgreSQL's regression suite with the extension).
+ * steward_check_written_columns for relid's partition tree.  A view (or
+ * anything else that is not a table) has nothing to check: PostgreSQL 15
+ * checks a view's WITH CHECK OPTION after the access method stored the
+ * row (ExecInsert and ExecUpdateEpilogue run ExecWithCheckOptions for
+ * WCO_VIEW_CHECK after table_tuple_insert / table_tuple_update, on the
+ * slot the AM wrote the version and changed_at into), so a view's check
+ * sees the stored values (rules20; README.md, "Values the AM sets").
  */
 static void
-check_written_walk(Oid relid, bool configuring, WrittenJudge *judge,
-				   List **views_seen)
+check_written_walk(Oid relid, bool configuring, WrittenJudge *judge)
 {
 	char		relkind = get_rel_relkind(relid);
 	Oid			root = relid;
 	List	   *tree;
 	ListCell   *lc;
 
-	check_stack_depth();
-	if (relkind == RELKIND_VIEW)
-	{
-		Relation	view;
-		Query	   *q;
-
-		if (list_member_oid(*views_seen, relid))
-			return;
-		*views_seen = lappend_oid(*views_seen, relid);
-		view = open_to_check(relid, configuring);
-		if (view == NULL)
-			return;
-		q = get_view_query(view);
-		foreach(lc, q->rtable)
-		{
-			RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
-
-			/*
-			 * A view's base relations: the parser locked those it named,
-			 * but not the tables under a view it named; AccessShareLock is
-			 * what a query on the view takes too.
-			 */
-			if (rte->rtekind == RTE_RELATION && rte->relid != relid)
-			{
-				LockRelationOid(rte->relid, AccessShareLock);
-				check_written_walk(rte->relid, configuring, judge, views_seen);
-			}
-		}
-		relation_close(view, NoLock);
-		return;
-	}
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
 		return;
 	/*
@@ -1472,31 +1343,25 @@ check_written_walk(Oid relid, bool configuring, WrittenJudge *judge,
 }
 
 /*
- * Check the partition tree of table "relid" (or, for a view, of the tables
- * under it).  "configuring": called while adding a rule (the HINT says to
- * change the definition first; every relation of the tree is read, with
+ * Check the partition tree of table "relid" (nothing for a view).
+ * "configuring": called while adding a rule (the HINT says to change the
+ * definition first; every relation of the tree is read, with
  * AccessShareLock) rather than after DDL (only relations the command
  * locked are read; see the file header).  Raises 0A000 naming the
- * generated column, constraint, partition key, policy or view.  Each
+ * generated column, constraint, partition key or policy.  Each
  * relation of the tree is read as its owner (check_written_walk).
  */
 void
 steward_check_written_columns(Oid relid, bool configuring)
 {
-	List	   *views_seen = NIL;
-
-	check_written_walk(relid, configuring, NULL, &views_seen);
-	list_free(views_seen);
+	check_written_walk(relid, configuring, NULL);
 }
 
 /* check_written_walk of relid under "judge"; (Datum) 0, a void result. */
 static Datum
 judged_walk(Oid relid, bool configuring, WrittenJudge *judge)
 {
-	List	   *views_seen = NIL;
-
-	check_written_walk(relid, configuring, judge, &views_seen);
-	list_free(views_seen);
+	check_written_walk(relid, configuring, judge);
 	return (Datum) 0;
 }
 
@@ -1556,8 +1421,8 @@ partitions_attached_now(Oid parent, RangeVar *name)
  * (judge->all).  A new partition (ATTACH PARTITION's table, CREATE TABLE
  * "relid", which is a partition when a rule reaches it): judge->members,
  * judged where it differs from its parent.  INHERIT changes no column and
- * brings no rule (rules reach partitions only).  A policy's or view's
- * command: none.  No command: every column.
+ * brings no rule (rules reach partitions only).  A policy's command:
+ * none.  No command: every column.
  */
 static void
 judge_command(CollectedCommand *cmd, Oid relid, WrittenJudge *judge)
@@ -1693,8 +1558,7 @@ refuse_attached(const WrittenJudge *judge)
  * void: the check for the DDL event trigger (src/tableam/tableam.sql) on
  * relation tbl that command cmd (NULL: a policy's) touched.  Locks and
  * errors as steward_check_written_columns, not configuring: only relations
- * this backend has locked (the DDL command's) are read, and a view's base
- * relations, locked with AccessShareLock as a query on the view would;
+ * this backend has locked (the DDL command's) are read (a view: none);
  * 0A000 naming what derives or checks a column the AM sets.  NOT NULL and
  * defaults only of the columns cmd changed (judge_command).  NULL tbl does
  * nothing.
@@ -1720,7 +1584,7 @@ steward_check_written_ddl(PG_FUNCTION_ARGS)
  * leaving a column the AM sets out fail (DEFAULT 0, a default folding to
  * NULL, none on a NOT NULL column) warn, with the ALTER TABLE that fixes
  * them in the HINT; the rule stays (vers13's leftover).  A generated
- * column, constraint, partition key, policy or view depending on such a
+ * column, constraint, partition key or policy depending on such a
  * column raises 0A000 as for track_versions (the caller turns it into a
  * WARNING).  Reads relid's partition tree, each relation with
  * AccessShareLock held to transaction end, as its owner.
