@@ -39075,3 +39075,10 @@ BEGIN
     END IF;
 END
 $$;
+
+-- rules20 item 3: the machines' roles recorded in a logical replication
+-- apply worker too (src/lifecycle/machine_roles.c).
+CREATE TRIGGER machine_definitions_roles_applied
+    AFTER INSERT OR UPDATE OR DELETE ON steward.machine_definitions
+    FOR EACH ROW EXECUTE FUNCTION steward._machine_definitions_roles();
+ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_roles_applied;

@@ -162,6 +162,15 @@ CREATE TRIGGER machine_definitions_roles
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON steward.machine_definitions
     FOR EACH STATEMENT EXECUTE FUNCTION steward._machine_definitions_roles();
 ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_roles;
+-- A logical replication apply worker fires row triggers only: this one
+-- records the roles there (it does nothing elsewhere, where the statement
+-- trigger above does), so DROP ROLE of the owner or a grantee of a machine
+-- the worker stored is refused from any database of the subscriber
+-- (rules20 item 3).
+CREATE TRIGGER machine_definitions_roles_applied
+    AFTER INSERT OR UPDATE OR DELETE ON steward.machine_definitions
+    FOR EACH ROW EXECUTE FUNCTION steward._machine_definitions_roles();
+ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_roles_applied;
 
 -- The cached rules of the tables whose state rules name a machine a
 -- statement created, removed or redefined are reset in every session

@@ -608,10 +608,16 @@ steward_machine_roles_lock(Oid role, bool usage)
  * steward._machine_definitions_roles(): the BEFORE and AFTER ... FOR EACH
  * STATEMENT triggers of steward.machine_definitions (INSERT, UPDATE,
  * DELETE, TRUNCATE; enabled ALWAYS, so restores in replica mode record
- * too).  Before: takes the lock (ExclusiveLock on the object (pg_class,
- * machine_definitions), to the end of the transaction); after: makes this
+ * too), and its AFTER INSERT OR UPDATE OR DELETE ... FOR EACH ROW trigger
+ * (enabled ALWAYS), which acts only in a logical replication worker: the
+ * apply worker fires row triggers and no statement trigger but
+ * TRUNCATE's, so a machine it stored had no pg_shdepend row on the
+ * subscriber and DROP ROLE of its owner or grantee from another database
+ * there succeeded, leaving the OID dangling (rules20 item 3).  A BEFORE
+ * trigger (0.2 before drop2's change) does nothing.  After: makes this
  * database's pg_shdepend rows of the machines' roles match the table,
- * taking AccessShareLock on each role it adds a row for (see the file
+ * taking AccessShareLock on each role it adds a row for and ExclusiveLock
+ * on the (role, column) tags whose count of rows changes (see the file
  * header); the cached rules are steward._machine_definitions_rules()'s.
  * Refused (39P01) when called otherwise or on another table.
  */
@@ -621,16 +627,21 @@ steward_machine_definitions_roles(PG_FUNCTION_ARGS)
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	MachineColumns cols;
 
+	/* A BEFORE ... FOR EACH ROW trigger returning NULL would skip the row. */
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) ||
+		(TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) &&
+		 !TRIGGER_FIRED_AFTER(trigdata->tg_event)) ||
 		!machine_columns(&cols) ||
 		RelationGetRelid(trigdata->tg_relation) != cols.relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("steward._machine_definitions_roles() must be a FOR EACH STATEMENT trigger of steward.machine_definitions")));
-	/* A BEFORE trigger (0.2 before drop2's change) has nothing to do. */
-	if (TRIGGER_FIRED_AFTER(trigdata->tg_event))
-		record_machine_roles(&cols);
+				 errmsg("steward._machine_definitions_roles() must be a statement trigger or an AFTER row trigger of steward.machine_definitions")));
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event))
+		return PointerGetDatum(NULL);
+	/* Elsewhere the statement trigger records, once per statement. */
+	if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) && !IsLogicalWorker())
+		return PointerGetDatum(NULL);
+	record_machine_roles(&cols);
 	return PointerGetDatum(NULL);
 }
 

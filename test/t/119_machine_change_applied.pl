@@ -6,6 +6,7 @@
 # machine went on refusing an edge the publisher added until it
 # reconnected (23514 "illegal state transition a -> c").  Now a row
 # trigger, acting in a logical replication worker only, resets them.
+# Part 1b: the machines' roles recorded by the apply worker (rules20).
 # Part 2: a superuser session under session_replication_role = replica
 # (the triggers are enabled ALWAYS, so the statement triggers fire there).
 # Part 3: ALTER TABLE ... DISABLE TRIGGER ALL, an UPDATE, ENABLE TRIGGER
@@ -84,6 +85,37 @@ my ($rc, $out, $err) = finish_bg($bg);
 chomp $out;
 is($rc, 0, 'the waiting session follows the replicated edge a -> c') or diag($err);
 is($out, 'c', 'row 1 moved to c');
+
+# Part 1b (rules20 item 3): the roles of a machine the apply worker stores
+# are recorded in the subscriber's pg_shdepend, so DROP ROLE of its owner
+# or grantee from another database there is refused (the statement
+# trigger that records them does not fire in the apply worker: DROP ROLE
+# succeeded and left the machine naming a dropped role's OID).
+$sub->safe_psql('postgres', 'CREATE ROLE r119_own; CREATE ROLE r119_use; CREATE DATABASE other119');
+$pub->safe_psql('postgres', q{CREATE ROLE r119_own; CREATE ROLE r119_use;
+	SELECT steward.create_state_machine('m119r', ARRAY['x'], ARRAY['x'], '{}');
+	SELECT steward.alter_state_machine_owner('m119r', 'r119_own');
+	SELECT steward.grant_state_machine('m119r', 'r119_use');});
+$pub->wait_for_catchup('s119');
+my $shdepend = q{SELECT string_agg(d.refobjid::regrole::text || ':' || a.attname, ', ' ORDER BY 1)
+	FROM pg_shdepend d JOIN pg_attribute a ON a.attrelid = d.objid AND a.attnum = d.objsubid
+	WHERE d.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+	  AND d.classid = 'pg_class'::regclass AND d.objid = 'steward.machine_definitions'::regclass};
+is($sub->safe_psql('postgres', q{SELECT owner::text, usage_roles::text FROM steward.machine_definitions WHERE name = 'm119r'}),
+	'r119_own|{r119_use}', 'the apply worker stored the machine with its owner and grantee');
+is($sub->safe_psql('postgres', $shdepend), 'r119_own:owner, r119_use:usage_roles',
+	'the apply worker recorded the machine\'s roles in pg_shdepend');
+for my $role ('r119_own', 'r119_use')
+{
+	my ($drc, $dout, $derr) = $sub->psql('other119', "DROP ROLE $role");
+	isnt($drc, 0, "DROP ROLE $role from another database of the subscriber is refused");
+	like($derr, qr/cannot be dropped because some objects depend on it/, "$role: core's 2BP01");
+}
+$pub->safe_psql('postgres', q{SELECT steward.drop_state_machine('m119r')});
+$pub->wait_for_catchup('s119');
+is($sub->safe_psql('postgres', $shdepend), '',
+	'the replicated drop removed the roles\' rows');
+$sub->safe_psql('other119', 'DROP ROLE r119_own; DROP ROLE r119_use');
 
 # Part 2: a superuser session under session_replication_role = replica.
 $bg = start_session(2);
