@@ -33,6 +33,15 @@
  * rolls it back.  Foreign-table partitions are left alone: the rules there
  * are the remote table's (README, "A partition to another node").
  *
+ * The same event trigger keeps the firing state of the extension's own
+ * triggers on its catalogs (keep_trigger_states, rules20 item 4): they are
+ * made ENABLE ALWAYS (the pair column_rules_changed / column_rules_replica
+ * ORIGIN / REPLICA), so they fire in a logical replication apply worker
+ * and under session_replication_role = replica, but ALTER TABLE ...
+ * ENABLE TRIGGER [name | ALL | USER] sets ORIGIN, and pg_restore
+ * --data-only --disable-triggers (pg_dump --data-only --disable-triggers
+ * alike) ends the data of each table with ENABLE TRIGGER ALL.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -40,13 +49,18 @@
 #include "access/genam.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "catalog/dependency.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type_d.h"
 #include "commands/defrem.h"
+#include "commands/extension.h"
 #include "commands/event_trigger.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -778,6 +792,106 @@ check_trigger(const ObjectAddress *address)
 	}
 }
 
+/*
+ * The state the extension gives trigger tgname of its catalog relid: the
+ * two triggers of steward.column_rules that split the work by
+ * session_replication_role (tableam.sql) ORIGIN and REPLICA, every other
+ * one ALWAYS (regress 327 compares this with a fresh install's).
+ */
+static char
+intended_trigger_state(Oid relid, const char *tgname)
+{
+	if (relid == steward_relid(STEWARD_RULES_TABLE, true))
+	{
+		if (strcmp(tgname, "column_rules_changed") == 0)
+			return TRIGGER_FIRES_ON_ORIGIN;
+		if (strcmp(tgname, "column_rules_replica") == 0)
+			return TRIGGER_FIRES_ON_REPLICA;
+	}
+	return TRIGGER_FIRES_ALWAYS;
+}
+
+/* Whether an ALTER TABLE subcommand sets triggers ORIGIN. */
+static bool
+enables_on_origin(AlterTableType subtype)
+{
+	return subtype == AT_EnableTrig || subtype == AT_EnableTrigAll ||
+		subtype == AT_EnableTrigUser;
+}
+
+/*
+ * After ALTER TABLE ... ENABLE TRIGGER [name | ALL | USER] of a relation
+ * of the extension: each of its triggers that runs a function of the
+ * extension and that the command left ORIGIN gets the state the extension
+ * gave it (intended_trigger_state).  A disabled trigger stays disabled,
+ * ENABLE ALWAYS / REPLICA stay as written, other relations and user
+ * triggers are left alone.  Locks: the ShareRowExclusiveLock the command
+ * holds on relid; the relcache entry is invalidated, as by ENABLE TRIGGER.
+ */
+static void
+keep_trigger_states(CollectedCommand *cmd)
+{
+	Oid			relid;
+	Oid			ext;
+	bool		enables = false;
+	List	   *names = NIL;
+	List	   *states = NIL;
+	Relation	tgrel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	ListCell   *lc;
+	ListCell   *ls;
+
+	if (cmd->type != SCT_AlterTable ||
+		cmd->d.alterTable.classId != RelationRelationId)
+		return;
+	foreach(lc, cmd->d.alterTable.subcmds)
+	{
+		AlterTableCmd *atc = (AlterTableCmd *) ((CollectedATSubcmd *) lfirst(lc))->parsetree;
+
+		if (atc != NULL && IsA(atc, AlterTableCmd) && enables_on_origin(atc->subtype))
+			enables = true;
+	}
+	relid = cmd->d.alterTable.objectId;
+	ext = get_extension_oid("pg_steward", true);
+	if (!enables || !OidIsValid(ext) ||
+		getExtensionOfObject(RelationRelationId, relid) != ext)
+		return;
+
+	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(tgrel, TriggerRelidNameIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_trigger tg = (Form_pg_trigger) GETSTRUCT(tup);
+		char		want = intended_trigger_state(relid, NameStr(tg->tgname));
+
+		if (tg->tgisinternal || tg->tgenabled != TRIGGER_FIRES_ON_ORIGIN ||
+			want == TRIGGER_FIRES_ON_ORIGIN ||
+			getExtensionOfObject(ProcedureRelationId, tg->tgfoid) != ext)
+			continue;
+		names = lappend(names, pstrdup(NameStr(tg->tgname)));
+		states = lappend_int(states, want);
+	}
+	systable_endscan(scan);
+	table_close(tgrel, AccessShareLock);
+
+	if (names != NIL)
+	{
+		Relation	rel = table_open(relid, ShareRowExclusiveLock);
+
+		forboth(lc, names, ls, states)
+			EnableDisableTrigger(rel, lfirst(lc), (char) lfirst_int(ls), false,
+								 ShareRowExclusiveLock);
+		table_close(rel, NoLock);
+		CommandCounterIncrement();
+	}
+	list_free_deep(names);
+	list_free(states);
+}
+
 /* One collected CREATE TABLE or ALTER TABLE command. */
 static void
 check_command(CollectedCommand *cmd)
@@ -837,7 +951,9 @@ check_command(CollectedCommand *cmd)
  * the statement collected and refuses, rolling the statement back, any
  * that leaves rows where rules do not reach them (see the file header):
  * 0A000 for storage other than steward, 23514 for attached rows the rules
- * refuse.  Locks: those the DDL took.
+ * refuse; and gives the extension's catalog triggers an ALTER TABLE ...
+ * ENABLE TRIGGER left ORIGIN their installed state (keep_trigger_states).
+ * Locks: those the DDL took.
  */
 Datum
 steward_rules_on_storage_ddl(PG_FUNCTION_ARGS)
@@ -846,6 +962,7 @@ steward_rules_on_storage_ddl(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 	StewardAsOwner ctx;
 	MemoryContext caller_cxt = CurrentMemoryContext;
+	bool		rules = false;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -860,8 +977,10 @@ steward_rules_on_storage_ddl(PG_FUNCTION_ARGS)
 	 * steward event triggers added to a column ALTER TABLE, test/bench/ddl).
 	 */
 	steward_enter_rules_owner(&ctx);
-	if (steward_spi_execute_own("SELECT c.command FROM pg_catalog.pg_event_trigger_ddl_commands() c"
-								" WHERE EXISTS (SELECT 1 FROM steward.column_rules)",
+	if (steward_spi_execute_own("SELECT c.command, EXISTS (SELECT 1 FROM steward.column_rules)"
+								" FROM pg_catalog.pg_event_trigger_ddl_commands() c"
+								" WHERE EXISTS (SELECT 1 FROM steward.column_rules)"
+								"    OR (c.command_tag = 'ALTER TABLE' AND c.schema_name = 'steward')",
 								0, NULL, NULL, NULL, InvalidSnapshot, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the collected commands");
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -872,6 +991,7 @@ steward_rules_on_storage_ddl(PG_FUNCTION_ARGS)
 
 		if (isnull)
 			continue;
+		rules = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
 		spi_cxt = MemoryContextSwitchTo(caller_cxt);
 		cmds = lappend(cmds, DatumGetPointer(d));
 		MemoryContextSwitchTo(spi_cxt);
@@ -879,7 +999,11 @@ steward_rules_on_storage_ddl(PG_FUNCTION_ARGS)
 	steward_as_owner_end(&ctx);
 
 	foreach(lc, cmds)
-		check_command((CollectedCommand *) lfirst(lc));
+	{
+		if (rules)
+			check_command((CollectedCommand *) lfirst(lc));
+		keep_trigger_states((CollectedCommand *) lfirst(lc));
+	}
 	list_free(cmds);
 	PG_RETURN_VOID();
 }

@@ -654,7 +654,9 @@ REVOKE ALL ON FUNCTION steward._rules_on_storage_ddl() FROM PUBLIC;
 
 -- CREATE SCHEMA: its CREATE TABLE elements may make partitions.  CREATE
 -- TRIGGER: a BEFORE UPDATE row trigger on a table with a version rule is
--- warned about (it may assign the version: review9 F10).
+-- warned about (it may assign the version: review9 F10).  ALTER TABLE ...
+-- ENABLE TRIGGER of a catalog here: its triggers keep their installed
+-- state (rules20).
 CREATE EVENT TRIGGER steward_rules_storage ON ddl_command_end
     WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE SCHEMA', 'CREATE TRIGGER')
     EXECUTE FUNCTION steward._rules_on_storage_ddl();
