@@ -10,6 +10,12 @@
  * Any row updated more than N/k times of N is guaranteed to be in the
  * sketch, and each count overestimates by at most its error bound.
  *
+ * A key is shown only while the index it was read from is still the
+ * table's row key: after the primary key moved to other columns, the
+ * values of the old key's columns would be shown to a role that may read
+ * only the new key's (review29 R2).  The index is part of the key's hash,
+ * so keys read from two indexes never share a slot.
+ *
  * Keys are the primary key (or replica identity) values, hashed by their
  * images (datum_image_hash; pass-by-value ones inline, and a key of one
  * pass-by-value column read once and copied without key_images' loop).  A key entering
@@ -102,6 +108,7 @@ typedef struct HotSlot
 	uint64		keyhash;
 	int64		count;
 	int64		error;
+	Oid			keyindex;		/* the row key's index the values were read from */
 	int			ncols;
 	Oid			types[HOT_KEY_COLS];
 	char		key[HOT_KEY_BYTES];
@@ -582,6 +589,7 @@ put_key(HotSlot *dst, const HotSlot *key, uint64 h, int64 count, int64 error)
 	dst->keyhash = h;
 	dst->count = count;
 	dst->error = error;
+	dst->keyindex = key->keyindex;
 	dst->ncols = key->ncols;
 	memcpy(dst->types, key->types, sizeof(dst->types));
 	memcpy(dst->key, key->key, sizeof(dst->key));
@@ -897,10 +905,12 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, StewardHotKey *rk)
 
 			if (isnull)
 				return;
-			dst = count_key(ls, hash_combine64(0, byval_image_hash(d, att->attlen)));
+			h = hash_combine64(0, byval_image_hash(d, att->attlen));
+			dst = count_key(ls, hash_combine64(h, rk->indexoid));
 			if (dst != NULL)
 			{
 				/* key_images' layout: the length, then the Datum. */
+				dst->keyindex = rk->indexoid;
 				dst->ncols = 1;
 				dst->types[0] = att->atttypid;
 				memcpy(dst->key, &len16, sizeof(uint16));
@@ -913,10 +923,13 @@ steward_hotrows_count(Relation rel, TupleTableSlot *slot, StewardHotKey *rk)
 	h = key_hash(slot, rk, &anynull);
 	if (anynull)
 		return;
-	dst = count_key(ls, h);
+	dst = count_key(ls, hash_combine64(h, rk->indexoid));
 	/* A new key: copy the images of its values, formatted only when read. */
 	if (dst != NULL)
+	{
+		dst->keyindex = rk->indexoid;
 		fill_key(dst, slot, rk);
+	}
 }
 
 /* End of a statement: merge what it counted. */
@@ -1019,33 +1032,40 @@ steward_hotrows_reset(void)
 }
 
 /*
- * May "userid" read the key values of table relid?  The rule of core's
- * BuildIndexValueDescription (and of pg_steward's error messages,
- * tableam/rowkey.c): no row security applying to it, and SELECT on the
- * table or on every column of its row key (primary key, else replica
- * identity index, as hot rows chose it).  pg_read_all_stats alone is not
- * enough: core never shows table data to it (pg_stats hides the values of
- * columns it may not SELECT).  Reads the catalogs only: no lock on the
- * table, which may therefore have been dropped since the caller saw it
- * (opening pg_index accepts invalidations): then *missing is set and the
- * answer is false, never an error (before: 42P01 for the whole query,
- * codereview F6).
+ * May "userid" read the key values of table relid, as read from the index
+ * *keyindex returns?  The rule of core's BuildIndexValueDescription (and of
+ * pg_steward's error messages, tableam/rowkey.c): no row security
+ * applying to it, and SELECT on the table or on every column of its row
+ * key.  The row key is the index the access method reads keys from
+ * (rules.c load_row_key, through the relcache): the primary key, else the
+ * replica identity index, each only when valid, unique, immediate and
+ * without a predicate; *keyindex is InvalidOid when there is none.  A
+ * slot's values are shown only when they were read from that very index
+ * (review29 R2): a key read from an earlier primary key holds the values
+ * of other columns, which the role may not be allowed to read.
+ * pg_read_all_stats alone is not enough: core never shows table data to
+ * it (pg_stats hides the values of columns it may not SELECT).  Reads the
+ * catalogs only: no lock on the table, which may therefore have been
+ * dropped since the caller saw it (opening pg_index accepts
+ * invalidations): then *missing is set and the answer is false, never an
+ * error (before: 42P01 for the whole query, codereview F6).
  */
 static bool
-may_read_key(Oid relid, Oid userid, bool *missing)
+may_read_key(Oid relid, Oid userid, Oid *keyindex, bool *missing)
 {
 	Relation	pg_index;
 	SysScanDesc scan;
 	ScanKeyData skey;
 	HeapTuple	tup;
 	int2vector *key = NULL;
+	bool		table_select;
 	bool		ok = true;
 
 	*missing = false;
+	*keyindex = InvalidOid;
 	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
 		return false;
-	if (pg_class_aclcheck_ext(relid, userid, ACL_SELECT, missing) == ACLCHECK_OK)
-		return true;
+	table_select = pg_class_aclcheck_ext(relid, userid, ACL_SELECT, missing) == ACLCHECK_OK;
 	if (*missing)
 		return false;
 
@@ -1058,15 +1078,21 @@ may_read_key(Oid relid, Oid userid, bool *missing)
 	{
 		Form_pg_index idx = (Form_pg_index) GETSTRUCT(tup);
 
+		/* What the relcache skips for the primary key and replica identity. */
+		if (!idx->indisvalid || !idx->indisunique || !idx->indimmediate ||
+			!heap_attisnull(tup, Anum_pg_index_indpred, NULL))
+			continue;
 		if (idx->indisprimary || (idx->indisreplident && key == NULL))
 		{
 			ok = true;
 			for (int i = 0; i < idx->indnkeyatts && ok; i++)
 				ok = idx->indkey.values[i] > 0 &&
-					pg_attribute_aclcheck_ext(relid, idx->indkey.values[i], userid,
-											  ACL_SELECT, missing) == ACLCHECK_OK &&
-					!*missing;
+					(table_select ||
+					 (pg_attribute_aclcheck_ext(relid, idx->indkey.values[i], userid,
+												ACL_SELECT, missing) == ACLCHECK_OK &&
+					  !*missing));
 			key = &idx->indkey;
+			*keyindex = idx->indexrelid;
 			if (idx->indisprimary)
 				break;
 		}
@@ -1086,7 +1112,8 @@ may_read_key(Oid relid, Oid userid, bool *missing)
  * steward._hot_rows(): (relid, key_text, updates, error_bound) for tables
  * of this database; key_text only for roles that may read the key's
  * values (may_read_key: SELECT on the table or its key columns, no row
- * security), NULL for the others, pg_read_all_stats included.  Merges this
+ * security), NULL for the others, pg_read_all_stats included, and for a
+ * key read from an index that is no longer the table's row key.  Merges this
  * backend's counts first, then copies the entries under the hot rows'
  * LWLock (shared; each entry's spinlock while its slots are copied), and
  * reads the catalogs after it (pg_index under AccessShareLock, released
@@ -1137,7 +1164,8 @@ steward_hot_rows(PG_FUNCTION_ARGS)
 	{
 		HotRow	   *row = lfirst(lc);
 		bool		missing;
-		bool		show = may_read_key(row->relid, userid, &missing);
+		Oid			keyindex;
+		bool		may_read = may_read_key(row->relid, userid, &keyindex, &missing);
 
 		if (missing)
 			continue;			/* dropped since the hash was read */
@@ -1147,6 +1175,7 @@ steward_hot_rows(PG_FUNCTION_ARGS)
 			Datum		values[4];
 			bool		nulls[4] = {0};
 			char		text[HOT_KEY_TEXT];
+			bool		show = may_read && row->slots[i].keyindex == keyindex;
 
 			values[0] = ObjectIdGetDatum(row->relid);
 			if (show && row->slots[i].ncols > 0)

@@ -23,6 +23,7 @@ typedef struct StewardHotKey
 {
 	int			natts;
 	AttrNumber	attnums[INDEX_MAX_KEYS];
+	Oid			indexoid;		/* the index whose columns attnums are */
 	void	   *entry;			/* cached shared entry, or NULL */
 	uint32		generation;		/* reset generation the entry was taken in */
 	void	   *local;			/* cached partial sketch (checked), or NULL */

@@ -733,10 +733,12 @@ load_row_key(Relation rel, StewardRules *rules)
 	Relation	index;
 
 	rules->hot.natts = 0;
+	rules->hot.indexoid = InvalidOid;
 	if (!OidIsValid(indexoid))
 		indexoid = RelationGetReplicaIndex(rel);
 	if (!OidIsValid(indexoid))
 		return;
+	rules->hot.indexoid = indexoid;
 	index = index_open(indexoid, AccessShareLock);
 	for (int i = 0; i < index->rd_index->indnkeyatts && i < INDEX_MAX_KEYS; i++)
 	{
