@@ -55,6 +55,15 @@ BEGIN;
 SECURITY LABEL FOR steward ON COLUMN r319.t.seq IS NULL;
 SELECT pg_temp.held() AS label;
 COMMIT;
+-- A machine's edges: the same lock on every table it is attached to.
+BEGIN;
+SELECT steward.add_transition('r319_m', 'paid', 'refunded');
+SELECT pg_temp.held() AS add_transition;
+COMMIT;
+BEGIN;
+SELECT steward.drop_transition('r319_m', 'paid', 'refunded');
+SELECT pg_temp.held() AS drop_transition;
+ROLLBACK;
 
 -- Checks: ACCESS SHARE (only DROP, ALTER TABLE, TRUNCATE wait);
 -- verify_heap's only for the call.

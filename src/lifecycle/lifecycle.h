@@ -51,6 +51,9 @@ extern void steward_apply_state_changes(TupleTableSlot *slot,
 extern void steward_count_state_changes(Relation rel,
 										const StateChange *changes, int n);
 
+/* transitions.c: may the current user count the rows per state of relid? */
+extern bool steward_may_count_states(Oid relid, const char *column);
+
 /* state_counts.c: rows per state, maintained (see its header) */
 typedef bool (*steward_state_count_fn) (Relation rel, const StateRule *rule, Snapshot snap,
 										int64 *counts, void *arg);

@@ -317,6 +317,50 @@ END
 $$;
 REVOKE ALL ON FUNCTION steward._require_role(oid) FROM PUBLIC;
 
+-- The states of a machine create_state_machine or add_transition is to
+-- store: 1 to 64 distinct names, each non-empty, at most 63 bytes (the
+-- rules cache holds them in NAMEDATALEN) and without "->" (which joins
+-- two states in a transition).  22023, 54000 past 64 states, 42622 for a
+-- long name, each with a HINT naming the accepted form.
+CREATE FUNCTION steward._check_machine_states(name text, states text[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF states IS NULL OR cardinality(states) = 0 THEN
+        RAISE EXCEPTION 'state machine "%" needs at least one state', name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'List the states as the second argument, such as ARRAY[''created'', ''paid''].';
+    END IF;
+    IF cardinality(states) > 64 THEN
+        RAISE EXCEPTION 'state machine "%" has % states; the limit is 64', name, cardinality(states)
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'Split the lifecycle into machines of at most 64 states each.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(states) s WHERE octet_length(s) > 63) THEN
+        RAISE EXCEPTION 'state name "%" of machine "%" is longer than 63 bytes',
+                (SELECT s FROM unnest(states) s WHERE octet_length(s) > 63 LIMIT 1), name
+            USING ERRCODE = 'name_too_long',
+                  HINT = 'Names are at most 63 bytes, as PostgreSQL''s own; give a shorter one.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(states) s WHERE s IS NULL OR s = '' OR s LIKE '%->%') THEN
+        RAISE EXCEPTION 'state names must be non-empty, at most 63 bytes and not contain "->"'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Name each state with a word such as ''paid''; "->" only joins two states in a transition.';
+    END IF;
+    IF (SELECT count(DISTINCT s) FROM unnest(states) s) <> cardinality(states) THEN
+        RAISE EXCEPTION 'state machine "%" declares a state twice', name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Duplicates: %s.',
+                      (SELECT string_agg(s, ', ') FROM (SELECT s FROM unnest(states) s
+                                                          GROUP BY s HAVING count(*) > 1) d)),
+                  HINT = 'List each state once.';
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._check_machine_states(text, text[]) FROM PUBLIC;
+
 -- The transitions of a machine create_state_machine is to store: a list
 -- (possibly empty) of distinct edges "from->to" between two different
 -- declared states.  22023 (22004 for NULL) with a HINT naming that form.
@@ -396,35 +440,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Write them as lists: ARRAY[''a'', ''b''] or ''{a,b}'', not ''{{a},{b}}''.';
     END IF;
-    IF states IS NULL OR cardinality(states) = 0 THEN
-        RAISE EXCEPTION 'state machine "%" needs at least one state', name
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'List the states as the second argument, such as ARRAY[''created'', ''paid''].';
-    END IF;
-    IF cardinality(states) > 64 THEN
-        RAISE EXCEPTION 'state machine "%" has % states; the limit is 64', name, cardinality(states)
-            USING ERRCODE = 'program_limit_exceeded',
-                  HINT = 'Split the lifecycle into machines of at most 64 states each.';
-    END IF;
-    IF EXISTS (SELECT 1 FROM unnest(states) s WHERE octet_length(s) > 63) THEN
-        RAISE EXCEPTION 'state name "%" of machine "%" is longer than 63 bytes',
-                (SELECT s FROM unnest(states) s WHERE octet_length(s) > 63 LIMIT 1), name
-            USING ERRCODE = 'name_too_long',
-                  HINT = 'Names are at most 63 bytes, as PostgreSQL''s own; give a shorter one.';
-    END IF;
-    IF EXISTS (SELECT 1 FROM unnest(states) s WHERE s IS NULL OR s = '' OR s LIKE '%->%') THEN
-        RAISE EXCEPTION 'state names must be non-empty, at most 63 bytes and not contain "->"'
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Name each state with a word such as ''paid''; "->" only joins two states in a transition.';
-    END IF;
-    IF (SELECT count(DISTINCT s) FROM unnest(states) s) <> cardinality(states) THEN
-        RAISE EXCEPTION 'state machine "%" declares a state twice', name
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('Duplicates: %s.',
-                      (SELECT string_agg(s, ', ') FROM (SELECT s FROM unnest(states) s
-                                                          GROUP BY s HAVING count(*) > 1) d)),
-                  HINT = 'List each state once.';
-    END IF;
+    PERFORM steward._check_machine_states(name, states);
     IF initial IS NULL OR cardinality(initial) = 0 THEN
         RAISE EXCEPTION 'state machine "%" needs at least one initial state', name
             USING ERRCODE = 'invalid_parameter_value',
@@ -575,6 +591,120 @@ AS 'MODULE_PATHNAME', 'steward_revoke_state_machine'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.revoke_state_machine(text, regrole) IS
   'take back a grant_state_machine (owner only); attachments made stay';
+
+-- The SQL part of add_transition (adding) and drop_transition, run by
+-- their C part (machines_api.c) as the owner of machine_definitions once
+-- it holds the attached tables, the owner's lock tag and the machine's
+-- row.  Adding: from_state must be declared; a to_state that is not
+-- becomes a new state (a NOTICE says so), checked as create_state_machine
+-- checks its states and transitions.  Dropping: a state the edge leaves in
+-- no transition and not initial goes with it (the inverse of add), unless
+-- a state check of an attached table names it (2BP01).  Returns the
+-- states added or dropped; the C part refuses a drop of a state that rows
+-- are in.  22004, 22023, 42704, 42710, 54000, 2BP01.
+CREATE FUNCTION steward._change_transition(name text, from_state text, to_state text,
+                                           adding boolean)
+RETURNS text[]
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m record;
+    edge text := from_state || '->' || to_state;
+    new_states text[];
+    new_transitions text[];
+    changed text[] := '{}';
+    checks text;
+    first_check text;
+BEGIN
+    IF from_state IS NULL OR to_state IS NULL THEN
+        RAISE EXCEPTION 'from_state and to_state must not be null'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = format('Name both ends of the edge: steward.%s(%L, ''paid'', ''on_hold'').',
+                                CASE WHEN adding THEN 'add_transition' ELSE 'drop_transition' END, name);
+    END IF;
+    SELECT d.states, d.initial, d.transitions INTO STRICT m
+      FROM steward.machine_definitions d WHERE d.name = _change_transition.name;
+    IF adding THEN
+        IF NOT from_state = ANY (m.states) THEN
+            RAISE EXCEPTION '"%" is not a state of machine "%"', from_state, name
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('Declared states: %s.', array_to_string(m.states, ', ')),
+                      HINT = 'A new state enters a machine as the target of an edge from a declared state: add that edge first.';
+        END IF;
+        IF edge = ANY (m.transitions) THEN
+            RAISE EXCEPTION 'machine "%" already has transition % -> %', name, from_state, to_state
+                USING ERRCODE = 'duplicate_object',
+                      HINT = 'steward.state_machines lists the transitions of each machine.';
+        END IF;
+        new_states := m.states;
+        IF NOT to_state = ANY (m.states) THEN
+            new_states := m.states || to_state;
+            changed := ARRAY[to_state];
+        END IF;
+        new_transitions := m.transitions || edge;
+        PERFORM steward._check_machine_states(name, new_states);
+        PERFORM steward._check_machine_transitions(name, new_states, new_transitions);
+    ELSE
+        IF NOT edge = ANY (m.transitions) THEN
+            RAISE EXCEPTION 'machine "%" has no transition % -> %', name, from_state, to_state
+                USING ERRCODE = 'undefined_object',
+                      DETAIL = format('Its transitions: %s.',
+                                      coalesce(nullif(array_to_string(m.transitions, ', '), ''), 'none')),
+                      HINT = 'steward.state_machines lists the transitions of each machine.';
+        END IF;
+        new_transitions := array_remove(m.transitions, edge);
+        -- States are never written with "->": split_part finds each end.
+        changed := ARRAY(SELECT s FROM unnest(ARRAY[from_state, to_state]) s
+                          WHERE NOT s = ANY (m.initial)
+                            AND NOT EXISTS (SELECT FROM unnest(new_transitions) t
+                                             WHERE s IN (split_part(t, '->', 1), split_part(t, '->', 2))));
+        new_states := ARRAY(SELECT s FROM unnest(m.states) WITH ORDINALITY u (s, n)
+                             WHERE NOT s = ANY (changed) ORDER BY n);
+        SELECT string_agg(format('%s (state %s)', c.relid, c.state), ', ' ORDER BY c.relid::oid, c.state),
+               (array_agg(format('SELECT steward.set_state_check(%L, %L, NULL);', c.relid::text, c.state)
+                          ORDER BY c.relid::oid, c.state))[1]
+          INTO checks, first_check
+          FROM steward.state_checks c
+         WHERE c.state = ANY (changed)
+           AND c.relid::oid IN (SELECT t.relid::oid
+                                  FROM steward.column_rules r,
+                                       LATERAL (SELECT r.relid UNION SELECT p.relid
+                                                  FROM pg_partition_tree(r.relid) p) t (relid)
+                                 WHERE r.kind = 'state' AND r.machine = _change_transition.name);
+        IF checks IS NOT NULL THEN
+            RAISE EXCEPTION 'cannot drop state % of machine "%": state checks name it',
+                    array_to_string(changed, ', '), name
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      DETAIL = format('Without transition %s -> %s the state is in no transition and not initial, so it goes with it; checks: %s.',
+                                      from_state, to_state, checks),
+                      HINT = format('Remove each check first (its table''s owner): %s', first_check);
+        END IF;
+    END IF;
+    UPDATE steward.machine_definitions d
+       SET states = new_states, transitions = new_transitions
+     WHERE d.name = _change_transition.name;
+    IF adding AND cardinality(changed) > 0 THEN
+        RAISE NOTICE 'state "%" added to machine "%"', to_state, name;
+    END IF;
+    RETURN changed;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._change_transition(text, text, text, boolean) FROM PUBLIC;
+
+CREATE FUNCTION steward.add_transition(machine text, from_state text, to_state text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_add_transition'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.add_transition(text, text, text) IS
+  'add an edge from->to to a state machine, attached or not (its owner only); a to_state not yet declared becomes a new state';
+
+CREATE FUNCTION steward.drop_transition(machine text, from_state text, to_state text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_drop_transition'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.drop_transition(text, text, text) IS
+  'remove an edge from a state machine (its owner only); a state left in no transition and not initial goes too, unless rows are in it';
 
 CREATE FUNCTION steward.attach_state_machine(tbl regclass, col name, machine text,
                                              changed_at_column name DEFAULT NULL)

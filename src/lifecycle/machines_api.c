@@ -3,7 +3,8 @@
  * machines_api.c
  *	  steward.create_state_machine(), drop_state_machine(),
  *	  alter_state_machine_owner(), grant/revoke_state_machine(),
- *	  attach_state_machine() and detach_state_machine().
+ *	  add/drop_transition(), attach_state_machine() and
+ *	  detach_state_machine().
  *
  * Machines live in steward.machine_definitions, each with an owner and
  * the roles granted USAGE; the SQL parts of create and drop (validation,
@@ -44,6 +45,7 @@
 #include "pg_steward.h"
 #include "lifecycle/lifecycle.h"
 #include "plumbing/as_owner.h"
+#include "tableam/labels.h"
 #include "tableam/rules.h"
 #include "tableam/rules_api.h"
 
@@ -59,6 +61,8 @@ PG_FUNCTION_INFO_V1(steward_state_machine_latest);
 PG_FUNCTION_INFO_V1(steward_state_machine_lock);
 PG_FUNCTION_INFO_V1(steward_check_state_rule_cap);
 PG_FUNCTION_INFO_V1(steward_machine_definitions_attached);
+PG_FUNCTION_INFO_V1(steward_add_transition);
+PG_FUNCTION_INFO_V1(steward_drop_transition);
 
 /* ------------------------------------------------------------------------
  * Owners and grants
@@ -244,10 +248,12 @@ lock_machine_owner(const char *machine)
  * finding 1).  The row is found in a snapshot taken now, as read_machine
  * reads it; no row, nothing locked (the caller reads the machine next).
  * Its owner's lock tag comes first (lock_machine_owner), so that a DROP
- * OWNED of the owner is waited for, never overtaken.
+ * OWNED of the owner is waited for, never overtaken.  for_update: FOR
+ * UPDATE instead (add/drop_transition), which also waits for those
+ * attaches and makes later ones wait.
  */
 static void
-lock_machine(const char *machine)
+lock_machine_row(const char *machine, bool for_update)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1] = {CStringGetTextDatum(machine)};
@@ -256,7 +262,9 @@ lock_machine(const char *machine)
 	int			rc;
 
 	lock_machine_owner(machine);
-	plan = SPI_prepare("SELECT 1 FROM steward.machine_definitions WHERE name = $1 FOR KEY SHARE",
+	plan = SPI_prepare(for_update ?
+					   "SELECT 1 FROM steward.machine_definitions WHERE name = $1 FOR UPDATE" :
+					   "SELECT 1 FROM steward.machine_definitions WHERE name = $1 FOR KEY SHARE",
 					   1, argtypes);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare a lock of steward.machine_definitions: %s",
@@ -868,7 +876,7 @@ steward_try_lock_role_machines(Datum roles)
 }
 
 /*
- * steward._state_machine_lock(name): lock_machine for the label path
+ * steward._state_machine_lock(name): lock_machine_row for the label path
  * (src/tableam/labels.sql), as the catalog's owner.  Locks: the machine's
  * row FOR KEY SHARE, ShareLock on its owner's lock tag and RowShareLock
  * on steward.machine_definitions, to the end of the transaction; waits for
@@ -886,7 +894,7 @@ steward_state_machine_lock(PG_FUNCTION_ARGS)
 	steward_require_arg(fcinfo, 0, "state machine name");
 	machine = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	steward_as_owner_begin(steward_relid(STEWARD_MACHINES_TABLE, false), &ctx);
-	lock_machine(machine);
+	lock_machine_row(machine, false);
 	steward_as_owner_end(&ctx);
 	PG_RETURN_VOID();
 }
@@ -897,7 +905,7 @@ steward_state_machine_lock(PG_FUNCTION_ARGS)
  * drops a machine (drop_state_machine, DROP OWNED, a direct DELETE by the
  * extension's owner): refuses (2BP01) while a state rule names the
  * machine.  It runs after the row is locked, so after any transaction that
- * attached the machine (lock_machine) has ended, and reads
+ * attached the machine (lock_machine_row) has ended, and reads
  * steward.column_rules in a snapshot taken now, as the catalog's owner: a
  * REPEATABLE READ transaction's snapshot may predate the attach.
  * Locks: AccessShareLock on steward.column_rules to the end of the
@@ -1334,8 +1342,10 @@ steward_check_state_collation_sql(PG_FUNCTION_ARGS)
 
 /*
  * Up to five values of column colname that stored rows of rel hold and
- * "states" (a text[] datum) does not declare, each with its row count
- * ("'y' (1 row), NULL (2 rows)"), or NULL when there is none; with leaves
+ * "states" (a text[] datum) does not declare (listed false), or declares
+ * (listed true: the rows drop_transition would strand), each with its row
+ * count ("'y' (1 row), NULL (2 rows)"), or NULL when there is none; their
+ * rows are added to *total when total is not NULL.  With leaves
  * (an oid[] datum, or 0 for every row), only the rows of those partitions.
  * One scan, as the table's owner (restricted), never as the extension's
  * owner, with a snapshot taken after the caller's lock
@@ -1346,18 +1356,20 @@ steward_check_state_collation_sql(PG_FUNCTION_ARGS)
  * FORCE ROW LEVEL SECURITY, rules18 item 4).
  */
 static char *
-stored_state_offenders(Relation rel, const char *colname, Datum states, Datum leaves)
+stored_state_values(Relation rel, const char *colname, Datum states, Datum leaves,
+					bool listed, int64 *total)
 {
 	char	   *qualname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 													  RelationGetRelationName(rel));
 	const char *col = quote_identifier(colname);
 	/* Byte for byte, as the access method compares (check_state_collation). */
+	char	   *in_states = psprintf("%s::pg_catalog.text COLLATE pg_catalog.\"C\" = ANY ($1)", col);
 	char	   *sql = psprintf("SELECT coalesce(pg_catalog.quote_literal(%s::pg_catalog.text COLLATE pg_catalog.\"C\"), 'NULL'),"
 							   "       pg_catalog.count(*)"
-							   "  FROM %s WHERE (%s IS NULL"
-							   "    OR NOT (%s::pg_catalog.text COLLATE pg_catalog.\"C\" = ANY ($1)))%s"
+							   "  FROM %s WHERE (%s)%s"
 							   " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5",
-							   col, qualname, col, col,
+							   col, qualname,
+							   listed ? in_states : psprintf("%s IS NULL OR NOT (%s)", col, in_states),
 							   leaves ? " AND tableoid OPERATOR(pg_catalog.=) ANY ($2)" : "");
 	Oid			argtypes[2] = {TEXTARRAYOID, OIDARRAYOID};
 	Datum		args[2] = {states, leaves};
@@ -1391,6 +1403,8 @@ stored_state_offenders(Relation rel, const char *colname, Datum states, Datum le
 		appendStringInfo(&offenders, "%s (%s %s)",
 						 SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
 						 count, strcmp(count, "1") == 0 ? "row" : "rows");
+		if (total != NULL)
+			*total += strtoi64(count, NULL, 10);
 	}
 	steward_as_owner_end(&ctx);
 	return offenders.data;
@@ -1398,13 +1412,13 @@ stored_state_offenders(Relation rel, const char *colname, Datum states, Datum le
 
 /*
  * Refuse (23514) to attach while stored rows hold values the machine does
- * not declare (stored_state_offenders: its reads and 55000).
+ * not declare (stored_state_values: its reads and 55000).
  */
 static void
 check_existing_states(Relation rel, const char *colname, const char *machine,
 					  Datum states)
 {
-	char	   *offenders = stored_state_offenders(rel, colname, states, (Datum) 0);
+	char	   *offenders = stored_state_values(rel, colname, states, (Datum) 0, false, NULL);
 
 	if (offenders == NULL)
 		return;
@@ -1565,7 +1579,7 @@ steward_check_state_rule_cap(PG_FUNCTION_ARGS)
  * every partition below it: a rule on a partition, or an ATTACH PARTITION
  * below it, waits and then counts this one), which conflicts with every writer, so every later write sees the rule (as with
  * CREATE TRIGGER), and the machine's row FOR KEY SHARE to the end of the
- * transaction, after ShareLock on its owner's lock tag (lock_machine: a
+ * transaction, after ShareLock on its owner's lock tag (lock_machine_row: a
  * DROP OWNED of the owner is waited for; a concurrent drop waits, then refuses 2BP01;
  * a drop committed meanwhile gives 42704, or 40001 under REPEATABLE READ).  Raises 42804 for a column not text/varchar or a
  * changed_at not timestamptz, 0A000 for a column with a nondeterministic
@@ -1644,7 +1658,7 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
 	/* The machine: the caller's, granted to it, or built in. */
 	owners = machines_have_owners();
 	steward_as_owner_begin(steward_relid(STEWARD_MACHINES_TABLE, false), &mctx);
-	lock_machine(machine);
+	lock_machine_row(machine, false);
 	read_machine(machine, &machine_info, owners);
 	require_machine_usage(machine, &machine_info, caller);
 	steward_as_owner_end(&mctx);
@@ -1755,7 +1769,7 @@ removal_words(StewardRuleEntry entry, RemovalForm form)
  * codereview13 R2).  Refuse (23514) the detach when
  * those rows hold values that machine does not declare, as attach refuses
  * them (mach16's finding: such rows were kept unchecked and verify() then
- * failed).  One scan of rel, filtered on tableoid (stored_state_offenders:
+ * failed).  One scan of rel, filtered on tableoid (stored_state_values:
  * its reads and 55000); nothing when rel is no partition, no ancestor has
  * a rule on the column, rel still has a state rule of its own on it (a
  * rule row moved back in the same statement), or the machine is missing
@@ -1855,7 +1869,7 @@ check_states_after_detach(Relation rel, const char *colname, StewardRuleEntry en
 													  RelationGetRelationName(rel), machine, ruled));
 	if (nostates || noleaves)
 		return;
-	offenders = stored_state_offenders(rel, colname, states, leaves);
+	offenders = stored_state_values(rel, colname, states, leaves, false, NULL);
 	if (offenders == NULL)
 		return;
 	ereport(ERROR,
@@ -2000,5 +2014,344 @@ steward_detach_state_machine(PG_FUNCTION_ARGS)
 						 quote_literal_cstr(declname), quote_literal_cstr(colname)) : 0));
 	}
 	relation_close(rel, NoLock);
+	PG_RETURN_VOID();
+}
+
+/* ------------------------------------------------------------------------
+ * Changing a machine's edges: add_transition / drop_transition
+ *
+ * A machine attached to tables changes in place, so the guarantee never
+ * lapses as it did when the user had to detach it and create it again.
+ * Locks, in the order every path takes them (README, "Owners"): the
+ * tables first (ShareRowExclusiveLock on every table whose state rule
+ * names the machine and on every partition below a partitioned one, as
+ * attach_state_machine takes them), then the owner's lock tag, then the
+ * machine's row FOR UPDATE.  The table lock conflicts with the
+ * RowExclusiveLock of every writer: no write is in flight while the
+ * definition changes, and a writer that comes later gets its lock after
+ * the commit, whose invalidation (machine_definitions' statement trigger)
+ * it has then taken in, so it loads the new definition whole.  Each write
+ * sees the old machine or the new one, never a mix of them.  The row lock
+ * waits for an attach of the machine to another table still in progress
+ * (it holds the row FOR KEY SHARE), whose table is then read and locked
+ * too (after the row: an attach of the machine to another column of that
+ * table, begun meanwhile, would deadlock, 40P01).
+ * ------------------------------------------------------------------------
+ */
+
+/* A state rule naming the machine. */
+typedef struct MachineRule
+{
+	Oid			relid;
+	char	   *attname;
+} MachineRule;
+
+/*
+ * The state rules naming machine, by table OID, read in a snapshot taken
+ * now (connected to SPI as the catalogs' owner), allocated in cxt.
+ */
+static List *
+machine_rules(const char *machine, MemoryContext cxt)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(machine)};
+	List	   *rules = NIL;
+
+	if (steward_spi_read_latest("SELECT r.relid::pg_catalog.oid, r.attname::pg_catalog.text"
+								"  FROM steward.column_rules r"
+								" WHERE r.kind OPERATOR(pg_catalog.=) 'state'"
+								"   AND r.machine OPERATOR(pg_catalog.=) $1 ORDER BY 1, 2",
+								1, argtypes, args, NULL, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.column_rules");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(cxt);
+		MachineRule *rule = palloc(sizeof(MachineRule));
+		bool		isnull;
+
+		rule->relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+													 SPI_tuptable->tupdesc, 1, &isnull));
+		rule->attname = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		rules = lappend(rules, rule);
+		MemoryContextSwitchTo(spicxt);
+	}
+	return rules;
+}
+
+/*
+ * ShareRowExclusiveLock, to the end of the transaction, on the table of
+ * each rule not yet in *locked (added to it) and on every partition below
+ * a partitioned one (find_all_inheritors).  A table dropped meanwhile is
+ * skipped (its rule went with it).  Raises 55000 when a partition below
+ * is half detached (steward_check_no_pending_detach: find_all_inheritors
+ * leaves it out, and its writers with it).
+ */
+static void
+lock_rule_tables(const char *machine, List *rules, List **locked)
+{
+	ListCell   *lc;
+
+	foreach(lc, rules)
+	{
+		MachineRule *rule = lfirst(lc);
+		Relation	rel;
+
+		if (list_member_oid(*locked, rule->relid))
+			continue;
+		LockRelationOid(rule->relid, ShareRowExclusiveLock);
+		*locked = lappend_oid(*locked, rule->relid);
+		rel = try_relation_open(rule->relid, NoLock);
+		if (rel == NULL)
+			continue;
+		if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+		{
+			list_free(find_all_inheritors(rule->relid, ShareRowExclusiveLock, NULL));
+			steward_check_no_pending_detach(rel, psprintf("a change of machine \"%s\"", machine));
+		}
+		relation_close(rel, NoLock);
+	}
+}
+
+/*
+ * The partitions whose rows the rule governs (the write path's choice:
+ * STEWARD_SQL_STATE_RULE_LEAVES), as an oid[] in cxt; (Datum) 0, every
+ * row, for a table in no partition tree.  False when the rule governs no
+ * row (every leaf below has a nearer rule).  Reads steward.column_rules as
+ * its owner in a snapshot taken now.
+ */
+static bool
+rule_leaves(const MachineRule *rule, Datum *leaves, MemoryContext cxt)
+{
+	Oid			argtypes[2] = {OIDOID, NAMEOID};
+	Datum		args[2];
+	NameData	attname;
+	StewardAsOwner ctx;
+	bool		isnull = false;
+
+	*leaves = (Datum) 0;
+	if (get_rel_relkind(rule->relid) != RELKIND_PARTITIONED_TABLE &&
+		!get_rel_relispartition(rule->relid))
+		return true;
+	namestrcpy(&attname, rule->attname);
+	args[0] = ObjectIdGetDatum(rule->relid);
+	args[1] = NameGetDatum(&attname);
+	steward_enter_rules_owner(&ctx);
+	if (steward_spi_read_latest("SELECT " STEWARD_SQL_STATE_RULE_LEAVES("$1::pg_catalog.regclass",
+																		"$1::pg_catalog.regclass", "$2"),
+								2, argtypes, args, NULL, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the partitions of relation %u", rule->relid);
+	*leaves = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(cxt);
+
+		*leaves = datumCopy(*leaves, false, -1);
+		MemoryContextSwitchTo(spicxt);
+	}
+	steward_as_owner_end(&ctx);
+	return !isnull;
+}
+
+/*
+ * drop_transition would take "states" (a text[] datum: the ends of from ->
+ * to left in no transition and not initial) out of the machine: refuse
+ * (23514) while rows of the tables of "rules" are in them, with the count
+ * and the rows per table (stored_state_values: one scan of each table as
+ * its owner, after the caller's locks; its 55000).  The counts of a table
+ * the caller may not count (steward_may_count_states: a grantee's table
+ * it cannot read) are left out: only that rows are there, and whose.
+ */
+static void
+refuse_stranded_rows(const char *machine, List *rules, Datum states,
+					 const char *from, const char *to)
+{
+	StringInfoData where;
+	int64		total = 0;
+	bool		hidden = false;
+	char	   *first = NULL;
+	bool		from_stranded = false;
+	Datum	   *names;
+	int			n;
+	StringInfoData stranded;
+	ListCell   *lc;
+
+	initStringInfo(&where);
+	foreach(lc, rules)
+	{
+		MachineRule *rule = lfirst(lc);
+		Relation	rel = try_relation_open(rule->relid, NoLock);
+		Datum		leaves;
+		int64		count = 0;
+		char	   *values;
+		char	   *name;
+
+		if (rel == NULL)
+			continue;
+		if (!rule_leaves(rule, &leaves, CurrentMemoryContext) ||
+			(values = stored_state_values(rel, rule->attname, states, leaves, true, &count)) == NULL)
+		{
+			relation_close(rel, NoLock);
+			continue;
+		}
+		name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+										  RelationGetRelationName(rel));
+		if (steward_may_count_states(rule->relid, rule->attname))
+		{
+			appendStringInfo(&where, "%s%s.%s: %s", where.len > 0 ? "; " : "", name,
+							 quote_identifier(rule->attname), values);
+			total += count;
+		}
+		else
+		{
+			appendStringInfo(&where, "%s%s.%s: rows you may not count (its owner %s may move them)",
+							 where.len > 0 ? "; " : "", name, quote_identifier(rule->attname),
+							 quote_identifier(GetUserNameFromId(rel->rd_rel->relowner, false)));
+			hidden = true;
+		}
+		if (first == NULL)
+			first = name;
+		relation_close(rel, NoLock);
+	}
+	if (first == NULL)
+		return;
+	deconstruct_array(DatumGetArrayTypeP(states), TEXTOID, -1, false, TYPALIGN_INT,
+					  &names, NULL, &n);
+	initStringInfo(&stranded);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *state = TextDatumGetCString(names[i]);
+
+		appendStringInfo(&stranded, "%s\"%s\"", i > 0 ? ", " : "", state);
+		from_stranded |= strcmp(state, from) == 0;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_CHECK_VIOLATION),
+			 hidden ?
+			 errmsg("cannot drop transition %s -> %s of machine \"%s\": rows are in state %s",
+					from, to, machine, stranded.data) :
+			 errmsg("cannot drop transition %s -> %s of machine \"%s\": " INT64_FORMAT " %s in state %s",
+					from, to, machine, total, total == 1 ? "row is" : "rows are", stranded.data),
+			 errdetail("Without the edge, state %s is in no transition and not initial, so it would go with it. Rows in it: %s.",
+					   stranded.data, where.data),
+			 from_stranded ?
+			 errhint("Move those rows along the edge while it exists, then drop it: CALL steward.run_transition(%s, %s, %s);",
+					 quote_literal_cstr(first), quote_literal_cstr(from), quote_literal_cstr(to)) :
+			 errhint("Move those rows out first: add an edge out of %s with steward.add_transition(%s, %s, 'another_state'), then CALL steward.run_transition(%s, %s, 'another_state'); then drop the transition.",
+					 stranded.data, quote_literal_cstr(machine), quote_literal_cstr(to),
+					 quote_literal_cstr(first), quote_literal_cstr(to))));
+}
+
+/*
+ * The body of add_transition (adding) and drop_transition: the caller must
+ * have the machine's owner's privileges (42501; a built-in machine is
+ * refused); locks as the section header says; the definition is checked
+ * and written by steward._change_transition (as the catalog's owner),
+ * whose statement trigger invalidates the cached rules of the tables at
+ * commit.  Then the labels of the attached columns, which carry the
+ * machine in dumps (tableam/labels.c), are written again: a stale one
+ * would bring the old machine back in a restore, or make it refuse the
+ * machine's row as "another definition".
+ */
+static void
+change_transition(FunctionCallInfo fcinfo, bool adding)
+{
+	char	   *machine = machine_name_arg(fcinfo);
+	MemoryContext cxt = CurrentMemoryContext;
+	StewardAsOwner ctx;
+	Oid			caller;
+	MachineInfo info;
+	List	   *locked = NIL;
+	List	   *rules;
+	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, BOOLOID};
+	Datum		args[4];
+	Datum		changed;
+	bool		isnull;
+	ListCell   *lc;
+
+	steward_require_arg(fcinfo, 1, "from_state");
+	steward_require_arg(fcinfo, 2, "to_state");
+	args[0] = CStringGetTextDatum(machine);
+	args[1] = PG_GETARG_DATUM(1);
+	args[2] = PG_GETARG_DATUM(2);
+	args[3] = BoolGetDatum(adding);
+
+	caller = enter_machines_owner(&ctx);
+	/* Nobody but its owner locks the tables of a machine. */
+	read_machine(machine, &info, true);
+	require_machine_owner(machine, &info, caller);
+	lock_rule_tables(machine, machine_rules(machine, CurrentMemoryContext), &locked);
+	lock_machine_row(machine, true);
+	/* Once the row is held: given away, or dropped, meanwhile? */
+	read_machine(machine, &info, true);
+	require_machine_owner(machine, &info, caller);
+	rules = machine_rules(machine, cxt);
+	lock_rule_tables(machine, rules, &locked);
+
+	if (SPI_execute_with_args("SELECT steward._change_transition($1, $2, $3, $4)",
+							  4, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not change the transitions of the state machine");
+	changed = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull || ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(changed)),
+								 ARR_DIMS(DatumGetArrayTypeP(changed))) == 0)
+		changed = (Datum) 0;
+	else
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(cxt);
+
+		changed = datumCopy(changed, false, -1);
+		MemoryContextSwitchTo(spicxt);
+	}
+	steward_as_owner_end(&ctx);
+
+	if (!adding && changed != (Datum) 0)
+		refuse_stranded_rows(machine, rules, changed,
+							 TextDatumGetCString(args[1]), TextDatumGetCString(args[2]));
+	CommandCounterIncrement();
+	foreach(lc, rules)
+	{
+		MachineRule *rule = lfirst(lc);
+
+		steward_sync_rule_label(rule->relid, rule->attname);
+	}
+}
+
+/*
+ * steward.add_transition(machine, from_state, to_state): the machine's
+ * owner adds the edge from_state -> to_state, attached or not; a to_state
+ * the machine does not declare becomes a new state (NOTICE).  Locks as
+ * the section header says: ShareRowExclusiveLock on each attached table
+ * and the partitions below, ShareLock on the owner's lock tag, the
+ * machine's row FOR UPDATE, and through the catalog's statement triggers
+ * AccessShareLock on steward.column_rules; pg_seclabel is written under
+ * core's locks.  All held to transaction end.  Raises 22004 for a NULL
+ * argument, 55000 while the catalog is 0.1's or a partition below an
+ * attached table is half detached, 42704 for no such machine, 42501
+ * unless the caller has the owner's privileges (or for a built-in
+ * machine), 22023 when from_state is not a state or from = to, 42710 for
+ * an edge it has, 54000 past 64 states, 42622 for a name over 63 bytes.
+ */
+Datum
+steward_add_transition(PG_FUNCTION_ARGS)
+{
+	change_transition(fcinfo, true);
+	PG_RETURN_VOID();
+}
+
+/*
+ * steward.drop_transition(machine, from_state, to_state): the machine's
+ * owner removes the edge; rows keep their states, and only later updates
+ * are restricted.  A state the edge leaves in no transition and not
+ * initial (a state add_transition introduced, say) goes with it, refused
+ * (23514, the count per table, HINT: the run_transition that moves them)
+ * while rows of an attached table are in it, and (2BP01) while a state
+ * check of an attached table names it.  Locks as steward_add_transition,
+ * plus the scans of the attached tables, as their owners, when a state
+ * goes.  Raises 42704 for an edge the machine lacks, and otherwise as
+ * steward_add_transition.
+ */
+Datum
+steward_drop_transition(PG_FUNCTION_ARGS)
+{
+	change_transition(fcinfo, false);
 	PG_RETURN_VOID();
 }

@@ -378,6 +378,34 @@ state_column_of(Relation rel, char **column, char **machine, Oid *rule_relid)
 }
 
 /*
+ * Is machine built in (its edges fixed: add_transition refuses it)?  Read
+ * as the catalog's owner in a snapshot taken now; false when it is gone.
+ */
+static bool
+machine_builtin(const char *machine)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(machine)};
+	StewardAsOwner ctx;
+	bool		builtin = false;
+
+	steward_as_owner_begin(steward_relid(STEWARD_MACHINES_TABLE, false), &ctx);
+	if (steward_spi_read_latest("SELECT d.builtin FROM steward.machine_definitions d"
+								" WHERE d.name OPERATOR(pg_catalog.=) $1",
+								1, argtypes, args, NULL, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.machine_definitions");
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		builtin = !isnull && DatumGetBool(d);
+	}
+	steward_as_owner_end(&ctx);
+	return builtin;
+}
+
+/*
  * Are both states declared by machine, and (unless from = to) is
  * from -> to an edge?  Reads the definition as the write path does
  * (steward_load_state_machine, a new snapshot, AccessShareLock on
@@ -433,14 +461,25 @@ check_edge(Relation rel, const char *column, Oid rule_relid, const char *machine
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("\"%s\" is not a state of machine \"%s\"", to, machine)));
 	if (fromi != toi && (rule->edges[fromi] & (UINT64CONST(1) << toi)) == 0)
+	{
+		/* Read before the report: no catalog read inside ereport. */
+		bool		builtin = machine_builtin(machine);
+
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("machine \"%s\" has no transition %s -> %s", machine, from, to),
 				 rule->edges[fromi] ?
 				 errdetail("Allowed from %s: %s.", from, steward_state_list(rule, rule->edges[fromi])) :
 				 errdetail("%s is a final state.", from),
+				 builtin ?
 				 errhint("steward.state_machines lists the edges of machine \"%s\"; "
-						 "move the rows along them, one run_transition per edge.", machine)));
+						 "move the rows along them, one run_transition per edge.", machine) :
+				 errhint("steward.state_machines lists the edges of machine \"%s\"; "
+						 "move the rows along them, one run_transition per edge, "
+						 "or have its owner add this one: SELECT steward.add_transition(%s, %s, %s);",
+						 machine, quote_literal_cstr(machine), quote_literal_cstr(from),
+						 quote_literal_cstr(to))));
+	}
 	pfree(rule);
 }
 
@@ -1629,10 +1668,13 @@ steward_transition_left(PG_FUNCTION_ARGS)
  * May the current user see how many rows of rel are in each state?  It
  * needs SELECT on the table or on the state column, and no row-level
  * security policy may hide rows from it: the rows are counted as the
- * table's owner, so a count under RLS would reveal hidden rows.
+ * table's owner, so a count under RLS would reveal hidden rows.  Also
+ * drop_transition's, which says how many rows are in a state it would
+ * take away (machines_api.c).  Takes no lock (catalog reads through the
+ * syscache); raises nothing.
  */
-static bool
-may_count_states(Oid relid, const char *column)
+bool
+steward_may_count_states(Oid relid, const char *column)
 {
 	Oid			userid = GetUserId();
 	AttrNumber	attnum = get_attnum(relid, column);
@@ -1906,7 +1948,7 @@ put_table_states(ReturnSetInfo *rsinfo, Relation rel, const char *column)
 /*
  * steward._state_counts(): (relid, column_name, state, rows) for every
  * table with a state machine attached that the caller may read in full
- * (may_count_states).  Relations that are no longer tables (a table turned
+ * (steward_may_count_states).  Relations that are no longer tables (a table turned
  * into a view by a "_RETURN" rule keeps its OID and its rules) are skipped.
  * Rows are counted as each table's owner, restricted (put_table_states);
  * AccessShareLock on each table in turn (its partitions, TOAST and
@@ -1939,7 +1981,7 @@ steward_state_counts(PG_FUNCTION_ARGS)
 
 		/* Rights first: no lock is taken on a table the caller may not count. */
 		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)) ||
-			!may_count_states(relid, column))
+			!steward_may_count_states(relid, column))
 			continue;
 		/*
 		 * Without waiting: one session holding a table's lock (ALTER
