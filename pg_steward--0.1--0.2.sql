@@ -39303,3 +39303,11 @@ AS 'MODULE_PATHNAME', 'steward_drop_transition'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.drop_transition(text, text, text) IS
   'remove an edge from a state machine (its owner only); a state left in no transition and not initial goes too, unless rows are in it';
+
+-- rules20 item 5: steward._state_rule_leaves runs the library's query
+-- (STEWARD_SQL_STATE_RULE_LEAVES, src/tableam/rules.h), which the library
+-- also runs inline for a database still at 0.1's SQL: one text.
+CREATE OR REPLACE FUNCTION steward._state_rule_leaves(tbl regclass, rule_rel regclass, col name)
+RETURNS oid[]
+AS 'MODULE_PATHNAME', 'steward_state_rule_leaves_sql'
+LANGUAGE C STABLE;

@@ -1762,8 +1762,9 @@ removal_words(StewardRuleEntry entry, RemovalForm form)
 /*
  * After rel's own state rule on colname is deleted: the rule its nearest
  * partitioned ancestor has on the column governs again the rows of rel's
- * leaves that have no nearer rule (steward._state_rule_leaves, written
- * out, as 0.1's SQL lacks it: STEWARD_SQL_STATE_RULE_LEAVES; the write
+ * leaves that have no nearer rule (STEWARD_SQL_STATE_RULE_LEAVES, the
+ * query of steward._state_rule_leaves, run inline as 0.1's SQL lacks the
+ * function; the write
  * path's choice: rules.c add_state_rule; a parent whose detach is pending
  * included, as the write path walks it: steward_partition_ancestors,
  * codereview13 R2).  Refuse (23514) the detach when

@@ -504,31 +504,13 @@ $$;
 -- (mach15's finding: verify(root) checked the root's machine over such a
 -- partition's rows, which the access method had accepted).  NULL when
 -- tbl has such tables and the rule governs none of them (a nearer rule
--- does everywhere): verify() leaves it out.  The library writes the same
--- query out (STEWARD_SQL_STATE_RULE_LEAVES, src/tableam/rules.h) for a
--- database still at 0.1's SQL: keep the two alike.
+-- does everywhere): verify() leaves it out.  The query is the library's
+-- (STEWARD_SQL_STATE_RULE_LEAVES, src/tableam/rules.h), which also runs it
+-- for a database still at 0.1's SQL: one text (rules20 item 5).
 CREATE FUNCTION steward._state_rule_leaves(tbl regclass, rule_rel regclass, col name)
 RETURNS oid[]
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE WHEN count(*) > 0 AND count(*) FILTER (WHERE g.governed) = 0 THEN NULL
-                ELSE coalesce(array_agg(g.relid) FILTER (WHERE g.governed), '{}') END
-      FROM (SELECT t.relid::oid AS relid,
-                   (SELECT cr.relid
-                      FROM (SELECT t.relid, 0 UNION ALL
-                            SELECT x.relid, x.depth FROM steward._partition_ancestors(t.relid) x) a (relid, n)
-                      JOIN steward.column_rules cr
-                        ON cr.relid = a.relid AND cr.attname = col AND cr.kind = 'state'
-                     ORDER BY a.n LIMIT 1) IS NOT DISTINCT FROM rule_rel AS governed
-              FROM pg_partition_tree(tbl) t
-             WHERE t.isleaf
-             UNION ALL
-            -- A table in no partition tree (pg_partition_tree lists
-            -- nothing): its own rules govern its rows.
-            SELECT c.oid, true FROM pg_class c
-             WHERE c.oid = tbl AND c.relkind = 'r' AND NOT c.relispartition) g
-$$;
+AS 'MODULE_PATHNAME', 'steward_state_rule_leaves_sql'
+LANGUAGE C STABLE;
 
 -- Part of steward.verify(): the detail of a table's "versions" row, given
 -- the count of its rows with a version below 1 (below) and without one

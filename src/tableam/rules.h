@@ -192,16 +192,20 @@ extern Oid	steward_pending_detach_parent(Oid relid);
 	"  WHERE c.relispartition)" \
 	" SELECT up.relid, up.depth FROM up)"
 /*
- * SQL for steward._state_rule_leaves(tbl, rule_rel, col) of 0.2 (ops.sql),
- * for a tbl that pg_partition_tree lists (a partition or a partitioned
- * table; all three arguments SQL expressions, a string literal each): the
- * leaves of tbl whose nearest state rule on col (the leaf's own, else its
- * nearest ancestor's, a parent whose detach is pending included) is
- * rule_rel's, as an oid[]; NULL when tbl has leaves and rule_rel's rule
- * governs none.  Written out here, over STEWARD_SQL_ANCESTORS, for a
- * statement the library runs for a database still at 0.1's SQL, which
- * lacks the function (check_states_after_detach, machines_api.c: rules19
- * item 2); keep the two alike.  Qualified throughout.
+ * The SQL of steward._state_rule_leaves(tbl, rule_rel, col) (all three
+ * arguments SQL expressions, a string literal each): the leaves of tbl
+ * (pg_partition_tree's; tbl itself for a table in no partition tree, whose
+ * own rules govern its rows) whose nearest state rule on col (the leaf's
+ * own, else its nearest ancestor's, a parent whose detach is pending
+ * included) is rule_rel's, as an oid[]; NULL when tbl has leaves and
+ * rule_rel's rule governs none; '{}' when it has none.  The one source of
+ * it: the SQL function runs it (steward_state_rule_leaves_sql, since
+ * rules20 item 5; 0.2's first SQL wrote it out again), and so does a
+ * statement the library runs also for a database still at 0.1's SQL,
+ * which lacks the function (check_states_after_detach, machines_api.c:
+ * rules19 item 2).  Walks up with STEWARD_SQL_ANCESTORS, as 0.1's SQL
+ * lacks steward._partition_ancestors.  Qualified throughout: safe under
+ * any search_path.
  */
 #define STEWARD_SQL_STATE_RULE_LEAVES(tbl, rule_rel, col) \
 	"(SELECT CASE WHEN pg_catalog.count(*) OPERATOR(pg_catalog.>) 0" \
@@ -215,7 +219,11 @@ extern Oid	steward_pending_detach_parent(Oid relid);
 	"                    AND cr.attname OPERATOR(pg_catalog.=) " col \
 	"                    AND cr.kind OPERATOR(pg_catalog.=) 'state'" \
 	"                  ORDER BY a.n LIMIT 1) IS NOT DISTINCT FROM " rule_rel " AS governed" \
-	"           FROM pg_catalog.pg_partition_tree(" tbl ") t WHERE t.isleaf) g)"
+	"           FROM pg_catalog.pg_partition_tree(" tbl ") t WHERE t.isleaf" \
+	"          UNION ALL" \
+	"         SELECT c.oid, true FROM pg_catalog.pg_class c" \
+	"          WHERE c.oid OPERATOR(pg_catalog.=) " tbl \
+	"            AND c.relkind OPERATOR(pg_catalog.=) 'r' AND NOT c.relispartition) g)"
 extern bool steward_rule_type_checked(const char *kind, Oid typid);
 extern Oid	steward_column_rule_relid(Relation rel, AttrNumber attnum, bool state);
 extern char *steward_ancestor_rule_name(Relation rel, const char *colname, bool state);

@@ -42,6 +42,7 @@
 #include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -65,6 +66,7 @@ PG_FUNCTION_INFO_V1(steward_column_rules_changed);
 PG_FUNCTION_INFO_V1(steward_column_rules_truncate);
 PG_FUNCTION_INFO_V1(steward_partition_ancestors_sql);
 PG_FUNCTION_INFO_V1(steward_pending_detaches_sql);
+PG_FUNCTION_INFO_V1(steward_state_rule_leaves_sql);
 PG_FUNCTION_INFO_V1(steward_half_detached_words_sql);
 
 static void invalidate_rule_rows(bool any_kind, List *machines, bool all);
@@ -1911,6 +1913,50 @@ steward_pending_detaches_sql(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	PG_RETURN_NULL();
+}
+
+/*
+ * steward._state_rule_leaves(tbl regclass, rule_rel regclass, col name)
+ * RETURNS oid[]: STEWARD_SQL_STATE_RULE_LEAVES, run as the caller in the
+ * caller's snapshot (STABLE; read-only SPI), so the function and the
+ * library's statement for a 0.1 database share one text (rules20 item 5;
+ * the function was SQL of its own).  Not STRICT, like the SQL it replaces:
+ * a NULL argument reaches the query as NULL.  Reads pg_inherits, pg_class
+ * and steward.column_rules; pg_partition_tree takes AccessShareLock on
+ * tbl's partitions; raises what reading them raises.
+ */
+Datum
+steward_state_rule_leaves_sql(PG_FUNCTION_ARGS)
+{
+	Oid			argtypes[3] = {REGCLASSOID, REGCLASSOID, NAMEOID};
+	Datum		args[3];
+	char		nulls[3];
+	bool		isnull;
+	Datum		leaves;
+	MemoryContext callercxt = CurrentMemoryContext;
+
+	for (int i = 0; i < 3; i++)
+	{
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+		args[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+	}
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT " STEWARD_SQL_STATE_RULE_LEAVES("$1", "$2", "$3"),
+							  3, argtypes, args, nulls, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not read the leaves a state rule governs");
+	leaves = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
+
+		leaves = datumCopy(leaves, false, -1);
+		MemoryContextSwitchTo(spicxt);
+	}
+	SPI_finish();
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(leaves);
 }
 
 /*
