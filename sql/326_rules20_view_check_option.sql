@@ -27,6 +27,14 @@ UPDATE r20_young SET bal = 11 WHERE id = 1 RETURNING *;
 UPDATE r20_young SET bal = 12 WHERE id = 1 RETURNING *;
 UPDATE r20_young SET bal = 12, version = version + 1 WHERE id = 1 RETURNING *;
 TABLE r20_acct;
+-- INSERT ... ON CONFLICT DO UPDATE through the view: the update is checked
+-- as stored too (ExecOnConflictUpdate runs ExecUpdate's epilogue).
+INSERT INTO r20_young (id, bal) VALUES (7, 70)
+  ON CONFLICT (id) DO UPDATE SET bal = excluded.bal RETURNING *;
+INSERT INTO r20_young (id, bal) VALUES (7, 71)
+  ON CONFLICT (id) DO UPDATE SET bal = excluded.bal RETURNING *;
+INSERT INTO r20_young (id, bal) VALUES (7, 72)
+  ON CONFLICT (id) DO UPDATE SET bal = excluded.bal RETURNING *;
 
 -- CASCADED over a view without a check option whose WHERE names the
 -- version; LOCAL over the same view checks only its own WHERE.
