@@ -689,7 +689,7 @@ def chart_health_over_time(db):
         if pts:
             ax.scatter([r['snapshot_at'] for r in pts], [checks.index(r['check']) for r in pts],
                        marker='s', s=60, color=COLORS[color],
-                       label='ok (too few events)' if status == 'quiet' else status)
+                       label='unknown (too few events)' if status == 'quiet' else status)
     ax.set_yticks(range(len(checks)), checks)
     ax.set_ylim(-0.6, len(checks) - 0.4)
     ax.grid(axis='y', visible=False)
@@ -702,9 +702,13 @@ def chart_health_over_time(db):
     snaps = sorted({r['snapshot_at'] for r in rows})
     bad = [r for r in rows if r['status'] in ('warn', 'critical')]
     quiet = sorted({r['check'] for r in rows if shown_status(r) == 'quiet'})
-    if not bad:
-        c.reading = 'Every check was ok at %s (%s).%s' % (
+    if not bad and not quiet:
+        c.reading = 'Every check was ok at %s (%s).' % (
             'the one snapshot' if len(snaps) == 1 else 'all %d snapshots' % len(snaps),
+            fmt_time(snaps[0]) if len(snaps) == 1 else '%s to %s' % (fmt_time(snaps[0]), fmt_time(snaps[-1])))
+    elif not bad:
+        c.reading = 'No check was warn or critical at %s (%s).%s' % (
+            'the one snapshot' if len(snaps) == 1 else 'any of %d snapshots' % len(snaps),
             fmt_time(snaps[0]) if len(snaps) == 1 else '%s to %s' % (fmt_time(snaps[0]), fmt_time(snaps[-1])),
             ' Too few events to judge at some snapshots: %s.' % ', '.join(quiet) if quiet else '')
     else:
@@ -718,13 +722,17 @@ def chart_health_over_time(db):
                     check, ' and '.join(['%s at %d' % (w, n) for w, n in
                                          (('critical', crit), ('warn', warn)) if n]),
                     len(snaps), fmt_time(b[-1]['snapshot_at'])))
-        last = [r for r in rows if r['snapshot_at'] == snaps[-1] and r['status'] != 'ok']
+        last = [r for r in rows if r['snapshot_at'] == snaps[-1] and r['status'] in ('warn', 'critical')]
         c.reading = '; '.join(parts) + '; at the last snapshot %s.' % (
-            ', '.join('%s %s' % (r['check'], r['status']) for r in last) if last else 'all were ok')
+            ', '.join('%s %s' % (r['check'], r['status']) for r in last) if last else 'none was warn or critical')
     return c
 
 
+# 'unknown': too few events to judge (health_history's status since
+# health3; an older pg_steward said 'ok' there, told apart by events).
 def shown_status(r):
+    if r['status'] == 'unknown':
+        return 'quiet'
     if r['status'] == 'ok' and r['value'] is not None and r['events'] < r['min_events']:
         return 'quiet'
     if r['status'] == 'ok' and r['value'] is None:
@@ -936,7 +944,7 @@ svg { max-width: 100%; height: auto; display: block; }
 table { border-collapse: collapse; font-size: 0.85rem; width: 100%; }
 th, td { text-align: left; padding: 0.2rem 0.5rem; border-bottom: 1px solid #eee; }
 td.status-ok { color: #2e7d32; } td.status-warn { color: #9a7000; font-weight: bold; }
-td.status-critical { color: #b71c1c; font-weight: bold; }
+td.status-critical { color: #b71c1c; font-weight: bold; } td.status-unknown { color: #666; }
 """
 
 # Nothing may be fetched: no scripts run (the JSON blocks are data), no

@@ -5,8 +5,11 @@
 -- One row per check, with the guide's "typical first response".  Latency,
 -- slow calls and conflicts are judged over the last steward.health_window
 -- (history.c), and only once the window holds steward.health_min_calls
--- calls or steward.health_min_updates updates: a fixed problem turns green,
--- and three updates right after start are no evidence.
+-- calls or steward.health_min_updates updates (events, min_events): a
+-- fixed problem turns green, and three updates right after start are no
+-- evidence.  'ok' means measured and fine: a check that cannot judge (too
+-- few events, nothing measured, no backup known) is 'unknown', and its
+-- first_response says what would let it judge (why below).
 CREATE VIEW steward.health AS
 WITH w AS (
     SELECT * FROM steward._history(steward.setting_value('steward.health_window'))
@@ -84,11 +87,14 @@ WITH w AS (
            1, 1, false,
            'Read steward.restore_drills.details; fix the backup before trusting it', 10
     UNION ALL
-    -- The newest backup a drill has restored, and the recovery point a
-    -- drill to a target time achieved (target minus last replayed commit).
+    -- The newest kept backup a drill has restored (pgBackRest: a drill
+    -- without it restores a base backup it took itself, which says nothing
+    -- of the server's backups), and the recovery point a drill to a target
+    -- time achieved (target minus last replayed commit).
     SELECT 'backup_age_s',
            (SELECT extract(epoch FROM now() - max(backup_time))::float8
-              FROM steward.restore_drills WHERE result = 'passed'),
+              FROM steward.restore_drills
+             WHERE result = 'passed' AND backup_source LIKE 'pgbackrest:%'),
            0.8 * steward.setting_value('steward.backup_max_age'),
            steward.setting_value('steward.backup_max_age'), false,
            'Check the backup schedule and the last backup''s log', 12
@@ -103,7 +109,9 @@ WITH w AS (
            'Archive WAL more often (archive_timeout) or stream it; check the archive', 13
     UNION ALL
     SELECT 'capacity_runway_days',
-           (SELECT days_until_full::float8 FROM steward.capacity WHERE relid IS NULL),
+           (SELECT CASE WHEN growth_bytes_per_day > 0 THEN days_until_full::float8
+                        WHEN growth_bytes_per_day IS NOT NULL THEN 'Infinity'::float8 END
+              FROM steward.capacity WHERE relid IS NULL),
            steward.setting_value('steward.health_runway_warn') / 86400,
            steward.setting_value('steward.health_runway_critical') / 86400, true,
            'Add storage, set retention, archive or partition old data', 11
@@ -132,31 +140,53 @@ WITH w AS (
     SELECT 'slow_call_rate', calls, current_setting('steward.health_min_calls')::bigint FROM w
     UNION ALL
     SELECT 'version_conflict_rate', updates, current_setting('steward.health_min_updates')::bigint FROM w
+), why(check_name, unknown_response) AS (
+    -- What a check that cannot judge needs (first_response of 'unknown').
+    VALUES
+    ('p99_latency_ms', 'Too few calls in steward.health_window to judge (events under min_events): wait for traffic, or lower steward.health_min_calls'),
+    ('slow_call_rate', 'Too few calls in steward.health_window to judge (events under min_events): wait for traffic, or lower steward.health_min_calls'),
+    ('version_conflict_rate', 'Too few updates of steward tables in steward.health_window to judge (events under min_events): wait for writes, or lower steward.health_min_updates'),
+    ('replication_lag_s', 'No standby is connected, so no lag is measured: set steward.expected_standbys to the standbys you run, so that a missing one is reported'),
+    ('standbys_streaming', CASE WHEN pg_catalog.pg_is_in_recovery()
+                               THEN 'This server is a standby: its primary counts the standbys streaming'
+                               ELSE 'Set steward.expected_standbys to the number of standbys this primary should stream to' END),
+    ('buffer_hit_ratio', 'No block of this database has been read yet: nothing to judge'),
+    ('restore_drill_duration_s', 'No restore drill has finished yet: run steward-drill'),
+    ('restore_drill_failed', 'No restore drill has finished yet: run steward-drill'),
+    ('backup_age_s', 'No backup you keep is known: run steward-drill --pgbackrest STANZA on your pgBackRest stanza (a drill without --pgbackrest restores a base backup it takes itself, not your backups)'),
+    ('recovery_point_s', 'No point-in-time drill yet: run steward-drill --pgbackrest STANZA --target-time TIME to measure the recovery point'),
+    ('capacity_runway_days', 'Growth is not measured yet: steward.capacity projects it once its samples span steward.capacity_min_history')
+), judged AS (
+    SELECT v.*, gate.events, gate.min_events,
+           CASE WHEN value IS NULL AND check_name = 'restore_drill_age_s' THEN 'warn'   -- never drilled
+                WHEN value IS NULL THEN 'unknown'                    -- nothing measured
+                WHEN events < min_events THEN 'unknown'              -- too few events to judge
+                WHEN NOT lower_is_worse AND value >= critical THEN 'critical'
+                WHEN NOT lower_is_worse AND value >= warn THEN 'warn'
+                WHEN lower_is_worse AND value < critical THEN 'critical'
+                WHEN lower_is_worse AND value < warn THEN 'warn'
+                ELSE 'ok' END AS status
+      FROM v LEFT JOIN gate USING (check_name)
 )
-SELECT check_name AS check,
-       CASE WHEN value IS NULL AND check_name = 'restore_drill_age_s' THEN 'warn'   -- never drilled
-            WHEN value IS NULL THEN 'ok'
-            WHEN events < min_events THEN 'ok'                  -- too little evidence yet
-            WHEN NOT lower_is_worse AND value >= critical THEN 'critical'
-            WHEN NOT lower_is_worse AND value >= warn THEN 'warn'
-            WHEN lower_is_worse AND value < critical THEN 'critical'
-            WHEN lower_is_worse AND value < warn THEN 'warn'
-            ELSE 'ok' END AS status,
-       round(value::numeric, 4) AS value,
-       warn AS warn_threshold, critical AS critical_threshold, first_response
-  FROM v LEFT JOIN gate USING (check_name) ORDER BY ord, check_name;
+SELECT check_name AS check, status,
+       round(value::numeric, 4) AS value, events, min_events,
+       warn AS warn_threshold, critical AS critical_threshold,
+       CASE WHEN status = 'unknown'
+            THEN coalesce(why.unknown_response, 'Nothing measured yet') ELSE first_response END AS first_response
+  FROM judged LEFT JOIN why USING (check_name) ORDER BY ord, check_name;
 GRANT SELECT ON steward.health TO pg_read_all_stats;
 
 -- The windowed checks of steward.health at every snapshot: how health
--- looked over time (charts, post-mortems).
+-- looked over time (charts, post-mortems), with steward.health's statuses
+-- ('unknown' for too few events).
 CREATE VIEW steward.health_history AS
 WITH w AS (
     SELECT * FROM steward._history(steward.setting_value('steward.health_window'))
      WHERE NOT is_now
 )
 SELECT w.snapshot_at, w.window_start, c.check_name AS check,
-       CASE WHEN c.value IS NULL THEN 'ok'
-            WHEN c.events < c.min_events THEN 'ok'
+       CASE WHEN c.value IS NULL THEN 'unknown'                 -- no call (update) at all
+            WHEN c.events < c.min_events THEN 'unknown'         -- too few to judge
             WHEN c.value >= c.critical THEN 'critical'
             WHEN c.value >= c.warn THEN 'warn'
             ELSE 'ok' END AS status,

@@ -413,12 +413,13 @@ foreach my $check (sort keys %health_gucs)
 	is(health_status($crit, $check), 'critical', "$check ($value) is critical by ${guc}_critical");
 }
 
-# The drill checks, from a passed drill that finished 100 s ago, took 50 s,
-# restored a backup taken 200 s ago and reached 30 s short of its target.
+# The drill checks, from a passed pgBackRest drill that finished 100 s ago,
+# took 50 s, restored a backup taken 200 s ago and reached 30 s short of its
+# target (backup_age_s measures only backups the server keeps: pgBackRest's).
 $node->safe_psql('postgres', q{
 	INSERT INTO steward.restore_drills (started_at, finished_at, duration_s, tables, result,
-	                                    backup_time, target_time, recovered_to)
-	VALUES (now() - interval '150 s', now() - interval '100 s', 50, 1, 'passed',
+	                                    backup_source, backup_time, target_time, recovered_to)
+	VALUES (now() - interval '150 s', now() - interval '100 s', 50, 1, 'passed', 'pgbackrest:main',
 	        now() - interval '200 s', now() - interval '100 s', now() - interval '130 s')});
 foreach my $case (
 	[ 'steward.drill_max_age',  1000, 'restore_drill_age_s',      'ok' ],
@@ -441,8 +442,8 @@ foreach my $case (
 # Standbys expected but none streaming: critical (one of two missing would
 # warn; this server has no standby to stream).
 $covered{standbys_streaming} = 1;
-is(health_status('SET steward.expected_standbys = 0;', 'standbys_streaming'), 'ok',
-	'standbys_streaming is ok when no standby is expected');
+is(health_status('SET steward.expected_standbys = 0;', 'standbys_streaming'), 'unknown',
+	'standbys_streaming is unknown (not ok: nothing measured) when no standby is expected');
 is(health_status('SET steward.expected_standbys = 2;', 'standbys_streaming'), 'critical',
 	'standbys_streaming is critical when 2 are expected and none streams');
 # The last drill failed: critical.

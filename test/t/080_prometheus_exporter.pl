@@ -20,7 +20,8 @@
 #     view's value, under the view's type;
 #   - health gauges: version_conflict_rate 3/100 = warn (1), a failed drill
 #     critical (2) with value 1, never drilled successfully warn (1) with
-#     NaN, statistics_collected ok (0) with 1, thresholds as the GUCs;
+#     NaN, no kept backup known and no standby unknown (-1) with NaN,
+#     statistics_collected ok (0) with 1, thresholds as the GUCs;
 #   - seconds waited for a table lock and for a row lock (sampled) as
 #     steward.lock_contention has them;
 #   - capacity runway in days from a known growth (1.2 GB/day), the drill
@@ -42,7 +43,8 @@
 #   examples/monitoring/alerts.yml loaded: every rule evaluates on the
 #   real series without error (vector matching included), and the
 #   drill alerts the data calls for are pending (postgres: last drill
-#   failed, none ever passed; shop: last drill slower than the RTO), with
+#   failed, none ever passed, no kept backup known; shop: last drill slower
+#   than the RTO), with
 #   the guide's first response as annotation.
 #
 # run.sh may skip: prometheus-postgres-exporter or prometheus (promtool) is not installed (scripts/setup.sh installs both, so bash .ci/run and scripts/test.sh always run this test)
@@ -256,6 +258,7 @@ my %h = (
 	'version_conflict_rate' => [ 1, 0.03, 0.01, 0.05 ],
 	'restore_drill_failed' => [ 2, 1, 1, 1 ],
 	'restore_drill_age_s' => [ 1, 'NaN', 483840, 604800 ],
+	'backup_age_s' => [ -1, 'NaN', 138240, 172800 ],
 	'failed_migrations' => [ 0, 0, 1, 1 ],);
 for my $check (sort keys %h)
 {
@@ -267,6 +270,10 @@ for my $check (sort keys %h)
 }
 is_num(value(\%m, 'steward_cluster_health_status', check => 'statistics_collected'), 0, 'cluster health statistics_collected ok (0)');
 is_num(value(\%m, 'steward_cluster_health_value', check => 'statistics_collected'), 1, 'cluster health statistics_collected value 1');
+is_num(value(\%m, 'steward_cluster_health_status', check => 'replication_lag_s'), -1,
+	'cluster health replication_lag_s unknown (-1) without a standby');
+is_num(value(\%m, 'steward_cluster_health_value', check => 'replication_lag_s'), 'NaN',
+	'cluster health replication_lag_s value NaN without a standby');
 # Every check of steward.health is exported exactly once, in one family.
 my @checks = split /\n/, $node->safe_psql('postgres', 'SELECT "check" FROM steward.health ORDER BY 1');
 for my $check (@checks)
@@ -412,7 +419,8 @@ my %want = (
 	'StewardRestoreDrillFailed postgres' => 1,
 	'StewardRestoreDrillNeverPassed postgres' => 1,
 	'StewardRestoreDrillSlowerThanRTO shop' => 1,
-	'StewardRestoreDrillNearRTO shop' => 1,);
+	'StewardRestoreDrillNearRTO shop' => 1,
+	'StewardBackupUnknown postgres' => 1,);
 my ($rules_json, %active, @unhealthy, $evaluated);
 my $t_prom = time;
 my $http = HTTP::Tiny->new(timeout => 10);

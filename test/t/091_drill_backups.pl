@@ -118,12 +118,13 @@ is($rc, 0, 'drill passes with a user tablespace and an unlogged table');
 my $d = last_drill();
 is($d->{result}, 'passed', 'recorded as passed');
 is($d->{source}, 'pg_basebackup', 'backup source recorded');
-# README ("What ok means"): a drill without --pgbackrest gives backup_age_s
-# the age of the base backup it took itself, so the check says ok on a
-# server that keeps no backups of its own.
+# README ("What ok means"): a drill without --pgbackrest restores a base
+# backup it took itself, which says nothing of the server's backups:
+# backup_age_s stays unknown and its first response names --pgbackrest.
 is($node->safe_psql('postgres', q{
-	SELECT value IS NOT NULL AND status = 'ok' FROM steward.health WHERE "check" = 'backup_age_s'}),
-	't', 'a plain drill makes backup_age_s measure the base backup it took');
+	SELECT value IS NULL AND status = 'unknown' AND first_response LIKE '%--pgbackrest STANZA%'
+	  FROM steward.health WHERE "check" = 'backup_age_s'}),
+	't', 'a plain drill leaves backup_age_s unknown, naming --pgbackrest');
 like($d->{details}, qr/^ok: postgres\.in_ts verified \(1000 rows\)$/m,
 	'table in the user tablespace restored and verified');
 like($d->{details}, qr/^ok: postgres\.scratch is unlogged and empty after the restore/m,
@@ -215,9 +216,9 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM in_ts'), '1000',
 	is($node->safe_psql('postgres', q{
 		SELECT status FROM steward.health WHERE "check" = 'recovery_point_s'}),
 		'ok', 'achieved RPO within steward.rpo');
-	isnt($node->safe_psql('postgres', q{
-		SELECT value FROM steward.health WHERE "check" = 'backup_age_s'}),
-		'', 'health shows the age of the last drilled backup');
+	is($node->safe_psql('postgres', q{
+		SELECT value IS NOT NULL AND status = 'ok' FROM steward.health WHERE "check" = 'backup_age_s'}),
+		't', 'health shows the age of the last drilled pgBackRest backup, ok');
 
 	# The latest backup, to the end of the archive: everything archived.
 	($rc, $out) = run_drill('--pgbackrest', 'main', '--pgbackrest-config', $conf);
