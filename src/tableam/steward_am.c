@@ -105,7 +105,9 @@ errrow(const char *key)
  * ExecMergeMatched and ExecDelete after TM_Updated, GetTupleForTrigger
  * before BEFORE ROW triggers); our tuple_lock notes the version at the TID
  * it read whenever heap followed the update chain, and the next write of the
- * same command to the TID it locked consumes the note.
+ * same command to the TID it locked consumes the note.  WHERE CURRENT OF
+ * follows the chain without a lock (tuple_get_latest_tid, from the TID the
+ * cursor read): it notes the same way.
  * ------------------------------------------------------------------------
  */
 
@@ -296,6 +298,54 @@ steward_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 	if (result == TM_Ok && tmfd->traversed && rules_enforced(rel))
 		note_read_version(rel, &read_tid, tid, cid);
 	return result;
+}
+
+/* Did this transaction write the row version at *tid of rel? */
+static bool
+written_by_this_transaction(Relation rel, ItemPointer tid)
+{
+	HeapTupleData tuple;
+	Buffer		buffer;
+	bool		mine;
+
+	if (!fetch_row_any(rel, tid, &tuple, &buffer))
+		return false;
+	mine = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple.t_data));
+	ReleaseBuffer(buffer);
+	return mine;
+}
+
+/*
+ * WHERE CURRENT OF (TidNext) and currtid2() (the ODBC driver's way to
+ * update a row it read earlier) ask for the newest version of the row at
+ * *tid that the statement's snapshot sees; heap follows the update chain
+ * to it, and the UPDATE then replaces that version.  When another
+ * transaction made it, the statement replaces a version its client never
+ * read -- the cursor read the one at the original TID -- and no WHERE
+ * version = :read can be added to WHERE CURRENT OF: note the version read
+ * there, as tuple_lock does after following a chain, so that a version
+ * the client assigns ("the version I read" or "the next version") is
+ * judged against it (review29 R3: a cursor's "next version" overwrote a
+ * change committed after its FETCH).  A newest version this transaction
+ * wrote itself is not noted: the client wrote it, and saw its version.
+ * The note is for the command whose snapshot the scan has (the UPDATE's
+ * own).  Locks: a pin and a share lock of the newest version's page while
+ * its xmin is read; raises what reading the page raises.
+ */
+static void
+steward_tuple_get_latest_tid(TableScanDesc scan, ItemPointer tid)
+{
+	Relation	rel = scan->rs_rd;
+	ItemPointerData read_tid = *tid;
+	CommandId	cid;
+
+	heap_methods->tuple_get_latest_tid(scan, tid);
+	if (ItemPointerEquals(&read_tid, tid) || !rules_enforced(rel) ||
+		written_by_this_transaction(rel, tid))
+		return;
+	cid = (scan->rs_snapshot != InvalidSnapshot && IsMVCCSnapshot(scan->rs_snapshot)) ?
+		scan->rs_snapshot->curcid : GetCurrentCommandId(false);
+	note_read_version(rel, &read_tid, tid, cid);
 }
 
 static const char *
@@ -1600,6 +1650,7 @@ init_steward_methods(void)
 	steward_methods.tuple_update = steward_tuple_update;
 	steward_methods.tuple_delete = steward_tuple_delete;
 	steward_methods.tuple_lock = steward_tuple_lock;
+	steward_methods.tuple_get_latest_tid = steward_tuple_get_latest_tid;
 	steward_methods.index_build_range_scan = steward_index_build_range_scan;
 	steward_methods.index_validate_scan = steward_index_validate_scan;
 	steward_methods.relation_toast_am = steward_relation_toast_am;
