@@ -33,7 +33,8 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time);
-use StewardTest qw(:DEFAULT start_bg gov_foreground gov_baseline_calls gov_wait_for_baseline);
+use StewardTest qw(:DEFAULT start_bg gov_foreground gov_baseline_calls gov_wait_for_baseline
+  gov_plain_psql gov_job_pid);
 
 my $node = PostgreSQL::Test::Cluster->new('lock_own_role');
 $node->init;
@@ -53,13 +54,6 @@ sub sql
 	return $node->safe_psql('postgres', $_[0]);
 }
 
-sub plain_psql
-{
-	my ($script) = @_;
-	return start_bg('psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1',
-		'-d', $node->connstr('postgres') . ' user=plain', '-c', $script);
-}
-
 is(sql(q{SHOW steward.governor_window}), '5s', 'the window is at its default');
 sql(q{
 	CREATE EXTENSION pg_steward;
@@ -70,7 +64,7 @@ sql(q{
 });
 
 # A session of the plain role holds the row.
-my $holder = plain_psql(q{BEGIN; SELECT * FROM pl FOR UPDATE; SELECT pg_sleep(300); COMMIT;});
+my $holder = gov_plain_psql($node, q{BEGIN; SELECT * FROM pl FOR UPDATE; SELECT pg_sleep(300); COMMIT;});
 ok( poll_until($node, 'postgres',
 		q{SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
 		                  WHERE c.relname = 'pl' AND l.mode = 'RowShareLock' AND l.granted)}, 30),
@@ -114,7 +108,7 @@ cmp_ok(sql(q{SELECT foreground_calls FROM steward.governor}), '>=', 500,
 is(gov_baseline_calls($node), 0, "next to a job waiting for another role's row the foreground has no baseline");
 $fg->{h}->kill_kill;
 sleep 3;
-my $su_pid = sql(q{SELECT pid FROM steward.governor_jobs WHERE label = 'su'});
+my $su_pid = gov_job_pid($node, 'su');
 sql(qq{SELECT pg_terminate_backend($su_pid)});
 $su_job->{h}->finish;
 ok( poll_until($node, 'postgres',
@@ -125,7 +119,7 @@ ok( poll_until($node, 'postgres',
 # The plain role's job: one governor_pace with no foreground hands it a
 # whole batch (state working until its next pace), then it waits for the
 # row under lock_timeout = 4 s, over and over.
-my $waiter = plain_psql(q{
+my $waiter = gov_plain_psql($node, q{
 	SELECT steward.governor_pace(steward.governor_begin('backfill', 'lockjob'), 0) > 0;
 	DO $$BEGIN
 	  PERFORM set_config('lock_timeout', '4s', false);}
@@ -137,7 +131,7 @@ ok( poll_until($node, 'postgres',
 		                  WHERE j.label = 'lockjob' AND j.state = 'working'
 		                    AND a.wait_event_type = 'Lock')}, 30),
 	"the plain role's job was handed a batch and waits for the row");
-my $lockjob_pid = sql(q{SELECT pid FROM steward.governor_jobs WHERE label = 'lockjob'});
+my $lockjob_pid = gov_job_pid($node, 'lockjob');
 
 # Another job running: a superuser's job that obeys its pace and does no
 # work of its own (a timer between paces is not work), so only the

@@ -26,8 +26,8 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time);
-use StewardTest qw(:DEFAULT start_bg gov_foreground gov_baseline_calls gov_wait_for_baseline
-  gov_long_batch_job);
+use StewardTest qw(:DEFAULT gov_foreground gov_baseline_calls gov_wait_for_baseline
+  gov_long_batch_job gov_job_pid gov_greedy_job cpu_ms_per_s);
 
 plan skip_all => 'needs /proc/<pid>/schedstat (Linux)' unless -r "/proc/$$/schedstat";
 
@@ -52,14 +52,6 @@ sub sql
 	return $node->safe_psql('postgres', $_[0]);
 }
 
-# Nanoseconds the process has spent on a CPU.
-sub cpu_ns
-{
-	my ($pid) = @_;
-	my ($ns) = split ' ', slurp_file("/proc/$pid/schedstat");
-	return $ns;
-}
-
 sql(q{
 	CREATE EXTENSION pg_steward;
 	CREATE ROLE plain LOGIN;
@@ -71,20 +63,12 @@ sql(q{
 sub start_job
 {
 	my ($label, $burn, $sleep) = @_;
-	my $bg = start_bg('psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1',
-		'-d', $node->connstr('postgres') . ' user=plain', '-c',
-		qq{SELECT steward.governor_pace(steward.governor_begin('backfill', '$label'), 0) > 0;
-		   DO \$\$BEGIN
-		     FOR i IN 1 .. 100000 LOOP
-		       PERFORM count(*) FROM generate_series(1, $burn);
-		       PERFORM pg_sleep($sleep);
-		     END LOOP;
-		   END\$\$});
+	my $bg = gov_greedy_job($node, $label, $burn, $sleep);
 	ok( poll_until($node, 'postgres',
 			qq{SELECT EXISTS (SELECT 1 FROM steward.governor_jobs
 			                   WHERE label = '$label' AND state = 'working')}, 30),
 		"the plain role's job '$label' was handed a batch");
-	$bg->{pid} = sql(qq{SELECT pid FROM steward.governor_jobs WHERE label = '$label'});
+	$bg->{pid} = gov_job_pid($node, $label);
 	return $bg;
 }
 
@@ -98,15 +82,6 @@ sub stop_job
 		'the job ended');
 }
 
-# The job's CPU time over $secs seconds, ms a second.
-sub cpu_ms_per_s
-{
-	my ($pid, $secs) = @_;
-	my ($c0, $t0) = (cpu_ns($pid), time);
-	sleep $secs;
-	return (cpu_ns($pid) - $c0) / 1e6 / (time - $t0);
-}
-
 # --- Part 1: a job that works keeps the ticks from being idle ----------
 # Its work counts only while it keeps to its pace (TAP 108): until a batch
 # has lasted a window, or twice its longest batch before.  So it takes a
@@ -117,7 +92,7 @@ ok( poll_until($node, 'postgres',
 		q{SELECT EXISTS (SELECT 1 FROM steward.governor_jobs
 		                  WHERE label = 'busy' AND batches = 1 AND state = 'working')}, 30),
 	"the plain role's busy job is in its second batch");
-$busy->{pid} = sql(q{SELECT pid FROM steward.governor_jobs WHERE label = 'busy'});
+$busy->{pid} = gov_job_pid($node, 'busy');
 my $busy_cpu = cpu_ms_per_s($busy->{pid}, 3);
 note("busy job: $busy_cpu ms of CPU a second");
 cmp_ok($busy_cpu, '>', 50, 'the busy job spends over 5% of a CPU');

@@ -28,52 +28,20 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time usleep);
-use StewardTest qw(:DEFAULT start_bg gov_foreground gov_baseline_calls gov_wait_for_baseline
-  gov_long_batch_job gov_node);
+use StewardTest qw(:DEFAULT gov_foreground gov_baseline_calls gov_wait_for_baseline
+  gov_long_batch_job gov_node gov_end_job gov_job_pid gov_obedient_job gov_greedy_job cpu_ms_per_s);
 
 plan skip_all => 'needs /proc/<pid>/schedstat (Linux)' unless -r "/proc/$$/schedstat";
 
-sub plain_psql
-{
-	my ($node, $script) = @_;
-	return start_bg('psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1',
-		'-d', $node->connstr('postgres') . ' user=plain', '-c', $script);
-}
-
-sub job_pid
-{
-	my ($node, $label) = @_;
-	return $node->safe_psql('postgres',
-		qq{SELECT pid FROM steward.governor_jobs WHERE label = '$label'});
-}
-
-# CPU ms a second the process spends over $secs seconds.
-sub cpu_ms_per_s
-{
-	my ($pid, $secs) = @_;
-	my ($c0) = split ' ', slurp_file("/proc/$pid/schedstat");
-	my $t0 = time;
-	sleep $secs;
-	my ($c1) = split ' ', slurp_file("/proc/$pid/schedstat");
-	return ($c1 - $c0) / 1e6 / (time - $t0);
-}
-
 # --- Part 1: one batch, then CPU for as long as it likes --------------
 my $node = gov_node('within_pace');
-my $greedy = plain_psql($node,
-	q{SELECT steward.governor_pace(steward.governor_begin('backfill', 'greedy'), 0) > 0;
-	  DO $$BEGIN
-	    FOR i IN 1 .. 100000 LOOP
-	      PERFORM count(*) FROM generate_series(1, 50000);
-	      PERFORM pg_sleep(0.05);
-	    END LOOP;
-	  END$$});
+my $greedy = gov_greedy_job($node, 'greedy', 50_000, 0.05);
 ok( poll_until($node, 'postgres',
 		q{SELECT EXISTS (SELECT 1 FROM steward.governor_jobs
 		                  WHERE label = 'greedy' AND state = 'working')}, 30),
 	"the plain role's job was handed a batch");
 my $handed = time;
-my $pid = job_pid($node, 'greedy');
+my $pid = gov_job_pid($node, 'greedy');
 my $cpu = cpu_ms_per_s($pid, 3);
 note("greedy job: $cpu ms of CPU a second");
 cmp_ok($cpu, '>', 20, 'the job spends over 2% of each tick on a CPU');
@@ -101,20 +69,7 @@ ok( poll_until($node, 'postgres',
 	'the long job is in its second batch');
 $fg = gov_foreground($node, 40);
 # An obedient job of small batches, next to the foreground.
-my $obedient = plain_psql($node,
-	q{DO $$DECLARE
-	    j bigint := steward.governor_begin('backfill', 'obedient', 100);
-	    n int;
-	    moved int := 0;
-	  BEGIN
-	    LOOP
-	      n := steward.governor_pace(j, moved);
-	      moved := n;
-	      IF n > 0 THEN
-	        PERFORM count(*) FROM generate_series(1, n * 10);
-	      END IF;
-	    END LOOP;
-	  END$$});
+my $obedient = gov_obedient_job($node, 'obedient', 10);
 my (%seen, $max_calls, $hold_none);
 $max_calls = 0;
 my $t0 = time;
@@ -140,13 +95,8 @@ is($node->safe_psql('postgres',
 		     AND labels = '{"decision": "hold", "reason": "no_baseline"}'}),
 	't', 'steward.metrics counts the holds without a baseline');
 $fg->{h}->kill_kill;
-for my $label ('long', 'obedient')
-{
-	my $p = job_pid($node, $label);
-	$node->safe_psql('postgres', qq{SELECT pg_terminate_backend($p)}) if $p;
-}
-$long->{h}->finish;
-$obedient->{h}->finish;
+gov_end_job($node, 'long', $long);
+gov_end_job($node, 'obedient', $obedient);
 
 $node->stop;
 done_testing();

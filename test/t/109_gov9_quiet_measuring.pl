@@ -20,8 +20,8 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time usleep);
-use StewardTest qw(:DEFAULT start_bg gov_foreground gov_baseline_calls gov_wait_for_baseline
-  gov_long_batch_job gov_node);
+use StewardTest qw(:DEFAULT gov_foreground gov_baseline_calls gov_wait_for_baseline
+  gov_long_batch_job gov_node gov_end_job gov_obedient_job);
 
 plan skip_all => 'needs /proc/<pid>/schedstat (Linux)' unless -r "/proc/$$/schedstat";
 
@@ -32,34 +32,13 @@ sub sql
 	return $node->safe_psql('postgres', $_[0]);
 }
 
-sub job_pid
-{
-	my ($label) = @_;
-	return sql(qq{SELECT pid FROM steward.governor_jobs WHERE label = '$label'
-	               AND finished_at IS NULL});
-}
-
 # An obedient job of the plain role: batches of 100 rows, each spending
 # CPU (30-100 ms), at most 200 rows a second (two batches): busy for well
 # over 2% of each tick.
 sub obedient_job
 {
 	my ($label) = @_;
-	return start_bg('psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1',
-		'-d', $node->connstr('postgres') . ' user=plain', '-c',
-		qq{DO \$\$DECLARE
-		     j bigint := steward.governor_begin('backfill', '$label', 100, 200);
-		     n int;
-		     moved int := 0;
-		   BEGIN
-		     LOOP
-		       n := steward.governor_pace(j, moved);
-		       moved := n;
-		       IF n > 0 THEN
-		         PERFORM count(*) FROM generate_series(1, 3000 * n);
-		       END IF;
-		     END LOOP;
-		   END\$\$});
+	return gov_obedient_job($node, $label, 3000, 200);
 }
 
 # A job whose batches are long keeps the ticks busy while the two obedient
@@ -82,9 +61,7 @@ ok( poll_until($node, 'postgres',
 	'both obedient jobs go on without a baseline');
 is(gov_baseline_calls($node), 0, 'no baseline is measured meanwhile');
 # The long job's second batch counts for 20 s: end it.
-my $lp = job_pid('long');
-sql(qq{SELECT pg_terminate_backend($lp)});
-$long->{h}->finish;
+gov_end_job($node, 'long', $long);
 note(sprintf('long job ended %.0f s after the foreground began', time - $fg_at));
 
 # A measuring pause at most once a minute: the first one was asked while
@@ -98,12 +75,8 @@ ok( sql(q{SELECT value > 0 FROM steward.metrics
 	'the jobs paused to measure it');
 
 $fg->{h}->kill_kill;
-for my $label ('a', 'b')
-{
-	my $p = job_pid($label);
-	sql(qq{SELECT pg_terminate_backend($p)}) if $p;
-}
-$_->{h}->finish for @jobs;
+gov_end_job($node, 'a', $jobs[0]);
+gov_end_job($node, 'b', $jobs[1]);
 
 $node->stop;
 done_testing();

@@ -13,7 +13,8 @@ use Test::More;
 
 our @EXPORT = qw(poll_until damage_first_page streaming_standby restore_three_ways);
 our @EXPORT_OK = qw(start_bg finish_bg psql_command start_psql_bg gov_foreground
-  gov_baseline_calls gov_wait_for_baseline gov_long_batch_job gov_node gov_end_job);
+  gov_baseline_calls gov_wait_for_baseline gov_long_batch_job gov_node gov_end_job
+  gov_plain_psql gov_job_pid gov_obedient_job gov_greedy_job cpu_ms_per_s);
 
 # start_bg(@command): start @command in the background, its stdin empty,
 # its stdout and stderr in files of a temporary directory, under the
@@ -262,14 +263,88 @@ steward.governor_min_calls = 200
 	return $node;
 }
 
+# gov_plain_psql($node, $script): start_bg of a psql session of the login
+# role plain (gov_node makes it) in database postgres, running $script as
+# one query (-c).
+sub gov_plain_psql
+{
+	my ($node, $script) = @_;
+	return start_bg(psql_command($node->connstr('postgres') . ' user=plain'), '-c', $script);
+}
+
+# gov_job_pid($node, $label): the backend pid of the governed job $label
+# that has not finished ('' when none).
+sub gov_job_pid
+{
+	my ($node, $label) = @_;
+	return $node->safe_psql('postgres',
+		qq{SELECT pid FROM steward.governor_jobs WHERE label = '$label' AND finished_at IS NULL});
+}
+
+# gov_obedient_job($node, $label, $per_row [, $max_rows_per_sec]): a
+# governed job of role plain (gov_plain_psql) that obeys governor_pace:
+# batches of at most 100 rows (at most $max_rows_per_sec rows a second
+# when given), each spending CPU on generate_series(1, $per_row x its
+# rows), over and over.
+sub gov_obedient_job
+{
+	my ($node, $label, $per_row, $max_rows_per_sec) = @_;
+	my $begin = "'backfill', '$label', 100"
+	  . (defined $max_rows_per_sec ? ", $max_rows_per_sec" : '');
+	return gov_plain_psql($node,
+		qq{DO \$\$DECLARE
+		     j bigint := steward.governor_begin($begin);
+		     n int;
+		     moved int := 0;
+		   BEGIN
+		     LOOP
+		       n := steward.governor_pace(j, moved);
+		       moved := n;
+		       IF n > 0 THEN
+		         PERFORM count(*) FROM generate_series(1, $per_row * n);
+		       END IF;
+		     END LOOP;
+		   END\$\$});
+}
+
+# gov_greedy_job($node, $label, $burn, $sleep): a governed job of role
+# plain (gov_plain_psql) that asks governor_pace once (with no foreground
+# it is handed a whole batch: state working until its next pace, which
+# never comes), then spends generate_series(1, $burn) on a CPU and sleeps
+# $sleep s, over and over.
+sub gov_greedy_job
+{
+	my ($node, $label, $burn, $sleep) = @_;
+	return gov_plain_psql($node,
+		qq{SELECT steward.governor_pace(steward.governor_begin('backfill', '$label'), 0) > 0;
+		   DO \$\$BEGIN
+		     FOR i IN 1 .. 100000 LOOP
+		       PERFORM count(*) FROM generate_series(1, $burn);
+		       PERFORM pg_sleep($sleep);
+		     END LOOP;
+		   END\$\$});
+}
+
+# cpu_ms_per_s($pid, $secs): the milliseconds a second process $pid spends
+# on a CPU over the next $secs seconds (/proc/<pid>/schedstat: Linux; a
+# test checks that it is readable first).
+sub cpu_ms_per_s
+{
+	my ($pid, $secs) = @_;
+	my ($c0) = split ' ', slurp_file("/proc/$pid/schedstat");
+	my $t0 = time;
+	sleep $secs;
+	my ($c1) = split ' ', slurp_file("/proc/$pid/schedstat");
+	return ($c1 - $c0) / 1e6 / (time - $t0);
+}
+
 # gov_end_job($node, $label, $bg): terminate the running governed job
 # $label's backend and reap its psql $bg (start_bg), which may have
 # outlived its harness timer on a machine frozen meanwhile.
 sub gov_end_job
 {
 	my ($node, $label, $bg) = @_;
-	my $p = $node->safe_psql('postgres',
-		qq{SELECT pid FROM steward.governor_jobs WHERE label = '$label' AND finished_at IS NULL});
+	my $p = gov_job_pid($node, $label);
 	$node->safe_psql('postgres', qq{SELECT pg_terminate_backend($p)}) if $p;
 	eval { $bg->{h}->finish; };
 	$bg->{h}->kill_kill if $@;
