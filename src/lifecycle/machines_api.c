@@ -20,6 +20,7 @@
 #include "access/xact.h"
 #include "catalog/catalog.h"
 #include "catalog/dependency.h"
+#include "catalog/partition.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_collation_d.h"
@@ -1880,8 +1881,11 @@ check_states_after_detach(Relation rel, const char *colname, StewardRuleEntry en
 			 errdetail("Machine \"%s\" of relation \"%s\" would govern its rows again, and they hold values it does not declare: %s.",
 					   machine, ruled, offenders),
 			 pending ?
-			 errhint("Update those rows to states both machines declare first, or finish the pending detach of the partition (core refuses a plain DETACH PARTITION of it): ALTER TABLE %s DETACH PARTITION %s FINALIZE; then %s.",
-					 parent, self, removal_words(entry, REMOVAL_NEXT)) :
+			 errhint("Update those rows to states both machines declare first, or end the pending detach of the partition (core refuses a plain DETACH PARTITION of it): %s, then %s.",
+					 steward_half_detached_step(RelationGetRelid(rel),
+												get_partition_parent(RelationGetRelid(rel), true),
+												false),
+					 removal_words(entry, REMOVAL_NEXT)) :
 			 errhint("Update those rows to states both machines declare first, or take the partition out of the tree to fix them: ALTER TABLE %s DETACH PARTITION %s; then %s, update the rows, and ALTER TABLE %s ATTACH PARTITION %s %s;",
 					 parent, self, removal_words(entry, REMOVAL_NEXT), parent, self, bound)));
 }

@@ -214,7 +214,9 @@ qualified_name(Oid relid)
  * reaches: detach it from its parent, or, when a DETACH PARTITION ...
  * CONCURRENTLY of relid or of a partition between it and holder is
  * pending (review25 W3: the rules apply until FINALIZE, and a second
- * DETACH is refused while one is pending), finish that one.  Reads
+ * DETACH is refused while one is pending), end that one, in the words
+ * of every report of a half-detached partition
+ * (steward_half_detached_step: it may still be waiting).  Reads
  * pg_inherits and the syscache; no lock.
  */
 static char *
@@ -223,9 +225,8 @@ ancestor_rule_hint(Oid relid, Oid holder)
 	for (Oid part = relid; part != holder && get_rel_relispartition(part);
 		 part = get_partition_parent(part, true))
 		if (PartitionHasPendingDetach(part))
-			return psprintf("Finish its pending detach first: ALTER TABLE %s DETACH PARTITION %s FINALIZE;",
-							qualified_name(get_partition_parent(part, true)),
-							qualified_name(part));
+			return psprintf("%s.", steward_half_detached_step(part, get_partition_parent(part, true),
+															  true));
 	return psprintf("Detach it from the partitioned table first: ALTER TABLE %s DETACH PARTITION %s;",
 					qualified_name(get_partition_parent(relid, true)),
 					qualified_name(relid));
