@@ -21,7 +21,7 @@ CREATE TABLE t225 (id int PRIMARY KEY, v int);
 INSERT INTO t225 SELECT g, g FROM generate_series(1, 10) g;
 CREATE VIEW reads225 AS
 SELECT read, count(*) AS plans
-  FROM (SELECT CASE WHEN ident LIKE 'SELECT c.command FROM pg_catalog.pg_event_trigger_ddl_commands() c%'
+  FROM (SELECT CASE WHEN ident LIKE 'SELECT c.command%FROM pg_catalog.pg_event_trigger_ddl_commands() c%'
                     THEN 'storage guard: collected commands'
                     WHEN ident LIKE 'SELECT t.migration, t.relid::pg_catalog.oid, x.relayout%'
                     THEN 'relayout guard: migration of a table' END AS read
