@@ -2247,6 +2247,60 @@ refuse_stranded_rows(const char *machine, List *rules, Datum states,
 }
 
 /*
+ * What steward._change_transition reads, as the ctids of its rows: the
+ * machine's row, the state rules naming it and the state checks.  Read
+ * once in the transaction's snapshot and once in a snapshot taken now
+ * (require_current_snapshot).  Qualified throughout.
+ */
+#define CHANGE_TRANSITION_READS_SQL \
+	"SELECT pg_catalog.format('%s|%s|%s'," \
+	" (SELECT d.ctid::pg_catalog.text FROM steward.machine_definitions d" \
+	"   WHERE d.name OPERATOR(pg_catalog.=) $1)," \
+	" (SELECT pg_catalog.string_agg(r.ctid::pg_catalog.text, ',' ORDER BY r.ctid::pg_catalog.text)" \
+	"    FROM steward.column_rules r" \
+	"   WHERE r.kind OPERATOR(pg_catalog.=) 'state' AND r.machine OPERATOR(pg_catalog.=) $1)," \
+	" (SELECT pg_catalog.string_agg(c.ctid::pg_catalog.text, ',' ORDER BY c.ctid::pg_catalog.text)" \
+	"    FROM steward.state_checks c))"
+
+/*
+ * Under REPEATABLE READ or SERIALIZABLE, steward._change_transition (a
+ * plpgsql function: its statements use the transaction's snapshot) would
+ * decide on rows as of the transaction's start, though the machine's row
+ * is locked as it is now: a machine created since failed with P0002
+ * "query returned no rows", and a state check set since on a state the
+ * drop takes away was missed, so the check was left naming a state of no
+ * machine (codereview16 C2).  Refuse with 40001 when that snapshot and
+ * one taken now differ in what the function reads
+ * (CHANGE_TRANSITION_READS_SQL), as core refuses an UPDATE of a row
+ * changed since; READ COMMITTED takes a new snapshot per statement and
+ * is not concerned.  Connected to SPI as the catalogs' owner; the
+ * caller's locks; reads only.
+ */
+static void
+require_current_snapshot(const char *machine)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(machine)};
+	char	   *now;
+
+	if (!IsolationUsesXactSnapshot())
+		return;
+	if (steward_spi_read_latest(CHANGE_TRANSITION_READS_SQL, 1, argtypes, args, NULL, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not read steward.machine_definitions");
+	now = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (SPI_execute_with_args(CHANGE_TRANSITION_READS_SQL, 1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not read steward.machine_definitions");
+	if (strcmp(now, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to a concurrent change of state machine \"%s\"", machine),
+				 errdetail("Since this transaction's snapshot was taken, the machine, the tables it is attached to or their state checks changed; a change of its transitions must see them."),
+				 errhint("Run the call again in a new transaction.")));
+}
+
+/*
  * The body of add_transition (adding) and drop_transition: the caller must
  * have the machine's owner's privileges (42501; a built-in machine is
  * refused); locks as the section header says; the definition is checked
@@ -2291,6 +2345,7 @@ change_transition(FunctionCallInfo fcinfo, bool adding)
 	require_machine_owner(machine, &info, caller);
 	rules = machine_rules(machine, cxt);
 	lock_rule_tables(machine, rules, &locked);
+	require_current_snapshot(machine);
 
 	if (SPI_execute_with_args("SELECT steward._change_transition($1, $2, $3, $4)",
 							  4, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
@@ -2333,7 +2388,9 @@ change_transition(FunctionCallInfo fcinfo, bool adding)
  * attached table is half detached, 42704 for no such machine, 42501
  * unless the caller has the owner's privileges (or for a built-in
  * machine), 22023 when from_state is not a state or from = to, 42710 for
- * an edge it has, 54000 past 64 states, 42622 for a name over 63 bytes.
+ * an edge it has, 54000 past 64 states, 42622 for a name over 63 bytes,
+ * 40001 under REPEATABLE READ or SERIALIZABLE when the transaction's
+ * snapshot predates a change it must see (require_current_snapshot).
  */
 Datum
 steward_add_transition(PG_FUNCTION_ARGS)
