@@ -138,6 +138,7 @@
 #include "pg_steward.h"
 #include "lifecycle/lifecycle.h"
 #include "plumbing/as_owner.h"
+#include "tableam/labels.h"
 #include "tableam/rules.h"
 #include "tableam/rules_api.h"
 
@@ -801,6 +802,7 @@ steward_machine_definitions_rules(PG_FUNCTION_ARGS)
 	List	   *old_rows;
 	List	   *new_rows;
 	List	   *changed = NIL;
+	List	   *stored = NIL;
 	ListCell   *lc;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
@@ -835,8 +837,19 @@ steward_machine_definitions_rules(PG_FUNCTION_ARGS)
 			changed = lappend(changed, ((MachineRow *) lfirst(lc))->name);
 	foreach(lc, new_rows)
 		if (!same_machine_in(lfirst(lc), old_rows))
+		{
 			changed = lappend(changed, ((MachineRow *) lfirst(lc))->name);
+			stored = lappend(stored, ((MachineRow *) lfirst(lc))->name);
+		}
 	steward_invalidate_state_rules(changed, false);
+
+	/*
+	 * The labels that carry the machines in dumps: add/drop_transition
+	 * writes them on the publisher, not here (codereview16 C3).  Elsewhere
+	 * a hand write of the catalog leaves them, as README says.
+	 */
+	if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		steward_sync_machine_labels(stored);
 	return PointerGetDatum(NULL);
 }
 

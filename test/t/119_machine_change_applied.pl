@@ -86,6 +86,28 @@ chomp $out;
 is($rc, 0, 'the waiting session follows the replicated edge a -> c') or diag($err);
 is($out, 'c', 'row 1 moved to c');
 
+# Part 1c (codereview16 C3): the label of the attached column, which
+# carries the machine in dumps, follows the applied change, also one made
+# by add_transition on the publisher (which writes the publisher's labels
+# only).  It kept the old edges: the subscriber's dump restored the old
+# machine and refused the new one's row as "another definition".
+my $label = q{SELECT label::jsonb -> 'transitions' FROM pg_seclabel
+	WHERE objoid = 't119'::regclass AND provider = 'steward'};
+is($sub->safe_psql('postgres', $label), '["a->b", "a->c"]',
+	'the applied UPDATE reached the column\'s label');
+$pub->safe_psql('postgres', q{SELECT steward.add_transition('m119', 'b', 'c')});
+$pub->wait_for_catchup('s119');
+is($sub->safe_psql('postgres', $label), '["a->b", "a->c", "b->c"]',
+	'the applied add_transition reached the column\'s label');
+my $dumpdir = PostgreSQL::Test::Utils::tempdir;
+$sub->command_ok([ 'pg_dump', '-Fc', '-d', $sub->connstr('postgres'), '-f', "$dumpdir/sub.dump" ],
+	'the subscriber\'s dump');
+$sub->safe_psql('postgres', 'CREATE DATABASE restored119');
+$sub->command_ok([ 'pg_restore', '--no-subscriptions', '-d', $sub->connstr('restored119'), "$dumpdir/sub.dump" ],
+	'restores without error');
+is($sub->safe_psql('restored119', q{SELECT transitions FROM steward.machine_definitions WHERE name = 'm119'}),
+	'{a->b,a->c,b->c}', 'with the machine as the subscriber had it');
+
 # Part 1b (rules20 item 3): the roles of a machine the apply worker stores
 # are recorded in the subscriber's pg_shdepend, so DROP ROLE of its owner
 # or grantee from another database there is refused (the statement
