@@ -685,7 +685,9 @@ BEGIN
        SET states = new_states, transitions = new_transitions
      WHERE d.name = _change_transition.name;
     IF adding AND cardinality(changed) > 0 THEN
-        RAISE NOTICE 'state "%" added to machine "%"', to_state, name;
+        RAISE NOTICE 'state "%" added to machine "%"', to_state, name
+            USING HINT = format('If "%s" is a typo, take the edge back, and the state goes with it: SELECT steward.drop_transition(%L, %L, %L);',
+                                to_state, name, from_state, to_state);
     END IF;
     RETURN changed;
 END

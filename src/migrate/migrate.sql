@@ -608,6 +608,26 @@ EXCEPTION WHEN unique_violation THEN
 END
 $$;
 
+-- The HINT of _migration_require's refusal of a migration that ended: the
+-- step a user can take instead (newcomer44 N2).  Never NULL: PL/pgSQL
+-- refuses a NULL RAISE option.
+CREATE FUNCTION steward._migration_ended_hint(r steward.migration_runs, action text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT CASE
+    WHEN r.status = 'cleaned_up' AND action = 'roll back'
+        THEN 'Cleanup dropped the old shape, so there is nothing to roll back to: a new migration (steward.migration_start) can change the table back.'
+    WHEN r.status = 'rolled_back'
+        THEN format('A rolled-back migration does not resume: start it again under a new name (steward.migrations keeps the old one), such as %L.',
+                    r.name || '_2')
+    WHEN r.status = 'dropped'
+        THEN 'Its tables were dropped; steward.migrations keeps its record.'
+    ELSE 'It has ended: steward.migrations shows how.'
+END
+$$;
+
 -- 55000 unless the migration is active and in one of the phases.
 CREATE FUNCTION steward._migration_require(r steward.migration_runs, phases text[], action text)
 RETURNS void
@@ -617,7 +637,7 @@ AS $$
 BEGIN
     IF r.status <> 'active' THEN
         RAISE EXCEPTION 'cannot % migration "%": it is %', action, r.name, replace(r.status, '_', ' ')
-            USING ERRCODE = 'object_not_in_prerequisite_state';
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = steward._migration_ended_hint(r, action);
     END IF;
     IF NOT r.phase = ANY (phases) THEN
         RAISE EXCEPTION 'cannot % migration "%" in phase %', action, r.name, r.phase

@@ -1,0 +1,65 @@
+-- newcomer44 N1, N2, N3: what a newcomer following README met.
+-- N1: add_transition turns a to_state the machine does not declare into a
+-- new state with a NOTICE only, so a typo ('shiped') became a state; the
+-- NOTICE's HINT now names the drop_transition that takes it back.
+-- N2: a migration that ended refused rollback (after cleanup) or any step
+-- (after rollback) without a HINT; now the HINT says what to do instead.
+-- N3: add_column with not_null and no "up" is accepted at start; its
+-- "default" fills no stored row, so the backfill stops at the first row,
+-- and without a default every old-shape INSERT fails with core's 23514
+-- (README says so now).
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pg_steward;
+RESET client_min_messages;
+SET steward.governor = off;
+
+-- N1
+SELECT steward.create_state_machine('nc44_m', ARRAY['created', 'paid', 'shipped'],
+                                    ARRAY['created'], ARRAY['created->paid']);
+SELECT steward.add_transition('nc44_m', 'paid', 'shiped');
+SELECT states, transitions FROM steward.state_machines WHERE name = 'nc44_m';
+SELECT steward.drop_transition('nc44_m', 'paid', 'shiped');
+SELECT states, transitions FROM steward.state_machines WHERE name = 'nc44_m';
+-- A quote in the state is spelled as a literal.
+SELECT steward.add_transition('nc44_m', 'paid', 'it''s');
+SELECT steward.drop_transition('nc44_m', 'paid', 'it''s');
+SELECT steward.drop_state_machine('nc44_m');
+
+-- N2
+CREATE TABLE nc44_inv (id bigint PRIMARY KEY, amt int NOT NULL) USING steward;
+INSERT INTO nc44_inv SELECT g, g FROM generate_series(1, 10) g;
+SELECT steward.migration_start('nc44_rb', $$[
+  {"add_column": {"table": "nc44_inv", "column": "note", "type": "text", "up": "'x'"}}]$$);
+SELECT steward.migration_rollback('nc44_rb');
+CALL steward.migration_backfill('nc44_rb');
+SELECT steward.migration_complete('nc44_rb');
+SELECT steward.migration_start('nc44_cu', $$[
+  {"add_column": {"table": "nc44_inv", "column": "note", "type": "text", "up": "'x'"}}]$$);
+CALL steward.migration_backfill('nc44_cu');
+SELECT count(*) AS failed FROM steward.migration_validate('nc44_cu') WHERE NOT passed;
+SELECT steward.migration_complete('nc44_cu');
+SELECT steward.migration_cleanup('nc44_cu');
+SELECT steward.migration_rollback('nc44_cu');
+SELECT steward.migration_cleanup('nc44_cu');
+
+-- N3: a default alone serves new writes, not the stored rows.
+SELECT steward.migration_start('nc44_nn', $$[
+  {"add_column": {"table": "nc44_inv", "column": "tag", "type": "text", "not_null": true,
+                  "default": "'t'"}}]$$);
+INSERT INTO nc44_inv (id, amt) VALUES (11, 11);
+SELECT id, tag FROM nc44_inv WHERE id IN (1, 11) ORDER BY id;
+CALL steward.migration_backfill('nc44_nn');
+SELECT steward.migration_rollback('nc44_nn');
+-- Without a default, every old-shape INSERT fails.
+SELECT steward.migration_start('nc44_nn2', $$[
+  {"add_column": {"table": "nc44_inv", "column": "tag", "type": "text", "not_null": true}}]$$);
+INSERT INTO nc44_inv (id, amt) VALUES (12, 12);
+SELECT steward.migration_rollback('nc44_nn2');
+INSERT INTO nc44_inv (id, amt) VALUES (12, 12);
+SELECT count(*) FROM nc44_inv;
+
+DROP TABLE nc44_inv;
+CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs
+ WHERE name IN ('nc44_rb', 'nc44_cu', 'nc44_nn', 'nc44_nn2');
+\i test/sql/drop_migration_records.sql
