@@ -63,3 +63,15 @@ DROP TABLE nc44_inv;
 CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs
  WHERE name IN ('nc44_rb', 'nc44_cu', 'nc44_nn', 'nc44_nn2');
 \i test/sql/drop_migration_records.sql
+
+-- N4: a mistyped state in set_state_check or run_transition named no
+-- declared state; the DETAIL lists them, as the write path's message does.
+CREATE TABLE nc44_o (id bigint PRIMARY KEY, status text NOT NULL DEFAULT 'created') USING steward;
+SELECT steward.create_state_machine('nc44_s', ARRAY['created', 'paid'], ARRAY['created'],
+                                    ARRAY['created->paid']);
+SELECT steward.attach_state_machine('nc44_o', 'status', 'nc44_s');
+SELECT steward.set_state_check('nc44_o', 'payd', 'SELECT 0');
+CALL steward.run_transition('nc44_o', 'created', 'payd');
+CALL steward.run_transition('nc44_o', 'craeted', 'paid');
+DROP TABLE nc44_o;
+SELECT steward.drop_state_machine('nc44_s');

@@ -37,6 +37,7 @@ extern void steward_check_state_rule_removed(Oid relid, const char *colname,
 
 /* state_rules.c */
 extern char *steward_state_list(const StateRule *rule, uint64 mask);
+extern uint64 steward_all_states(const StateRule *rule);
 extern void steward_refuse_missing_machine(Relation rel, AttrNumber attnum,
 										   const MissingStateRule *missing) pg_attribute_noreturn();
 extern void steward_check_insert_states(Relation rel, TupleTableSlot *slot,

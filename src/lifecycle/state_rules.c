@@ -65,8 +65,12 @@ steward_state_list(const StateRule *rule, uint64 mask)
 	return buf.data;
 }
 
-static uint64
-all_states(const StateRule *rule)
+/*
+ * The mask of every state rule declares, for steward_state_list: the
+ * "Declared states" of every message about a value that is no state.
+ */
+uint64
+steward_all_states(const StateRule *rule)
 {
 	return rule->nstates >= 64 ? ~UINT64CONST(0) : (UINT64CONST(1) << rule->nstates) - 1;
 }
@@ -112,7 +116,7 @@ report_undeclared(const StewardRowOrigin *origin, const StateRule *rule,
 					rule->machine, column_name(rel, attnum),
 					RelationGetRelationName(rel)),
 			 key ? errdetail("Row key: %s.", key) : 0,
-			 errhint("Declared states: %s.", steward_state_list(rule, all_states(rule))),
+			 errhint("Declared states: %s.", steward_state_list(rule, steward_all_states(rule))),
 			 errtablecol(rel, attnum)));
 }
 

@@ -455,11 +455,15 @@ check_edge(Relation rel, const char *column, Oid rule_relid, const char *machine
 	if (fromi < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("\"%s\" is not a state of machine \"%s\"", from, machine)));
+				 errmsg("\"%s\" is not a state of machine \"%s\"", from, machine),
+				 errdetail("Declared states: %s.",
+						   steward_state_list(rule, steward_all_states(rule)))));
 	if (toi < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("\"%s\" is not a state of machine \"%s\"", to, machine)));
+				 errmsg("\"%s\" is not a state of machine \"%s\"", to, machine),
+				 errdetail("Declared states: %s.",
+						   steward_state_list(rule, steward_all_states(rule)))));
 	if (fromi != toi && (rule->edges[fromi] & (UINT64CONST(1) << toi)) == 0)
 	{
 		/* Read before the report: no catalog read inside ereport. */
