@@ -646,6 +646,24 @@ steward_machine_definitions_roles(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
+/*
+ * Record the machines' roles in pg_shdepend again, as the catalog's
+ * triggers do (record_machine_roles), for rows written while they were
+ * disabled: run after ALTER TABLE ... ENABLE TRIGGER of
+ * steward.machine_definitions (storage_guard.c, keep_trigger_states), the
+ * end of each table's data in pg_restore --data-only --disable-triggers
+ * (codereview16 C4).  Does nothing with 0.1's catalog (no owners).  Locks
+ * and errors: record_machine_roles'.
+ */
+void
+steward_record_machine_roles_again(void)
+{
+	MachineColumns cols;
+
+	if (machine_columns(&cols))
+		record_machine_roles(&cols);
+}
+
 /* A row of a transition table: the machine's name and definition. */
 typedef struct MachineRow
 {

@@ -75,6 +75,7 @@
 #include "utils/syscache.h"
 
 #include "pg_steward.h"
+#include "lifecycle/lifecycle.h"
 #include "plumbing/as_owner.h"
 #include "tableam/rulekinds.h"
 #include "tableam/rules.h"
@@ -826,8 +827,12 @@ enables_on_origin(AlterTableType subtype)
  * extension and that the command left ORIGIN gets the state the extension
  * gave it (intended_trigger_state).  A disabled trigger stays disabled,
  * ENABLE ALWAYS / REPLICA stay as written, other relations and user
- * triggers are left alone.  Locks: the ShareRowExclusiveLock the command
- * holds on relid; the relcache entry is invalidated, as by ENABLE TRIGGER.
+ * triggers are left alone.  For steward.machine_definitions, the
+ * machines' roles are recorded in pg_shdepend again, as its triggers
+ * would have for rows written while they were disabled
+ * (steward_record_machine_roles_again).  Locks: the ShareRowExclusiveLock
+ * the command holds on relid, and those of the roles' recording; the
+ * relcache entry is invalidated, as by ENABLE TRIGGER.
  */
 static void
 keep_trigger_states(CollectedCommand *cmd)
@@ -891,6 +896,14 @@ keep_trigger_states(CollectedCommand *cmd)
 	}
 	list_free_deep(names);
 	list_free(states);
+
+	/*
+	 * Rows loaded while the triggers were off (pg_restore --data-only
+	 * --disable-triggers) recorded no roles: DROP ROLE of a machine's
+	 * owner then succeeded and left its OID (codereview16 C4).
+	 */
+	if (relid == steward_relid(STEWARD_MACHINES_TABLE, true))
+		steward_record_machine_roles_again();
 }
 
 /* One collected CREATE TABLE or ALTER TABLE command. */

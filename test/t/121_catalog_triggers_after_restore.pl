@@ -66,6 +66,15 @@ $node->command_ok(
 	'pg_restore --data-only --disable-triggers');
 is($node->safe_psql('data_only', $states), $installed,
 	'after pg_restore --data-only --disable-triggers the triggers are as installed');
+# The machine's row came while the triggers were off: its owner is
+# recorded at the ENABLE (codereview16 C4: no row, so DROP ROLE of the
+# owner succeeded once no other database named it, leaving its OID).
+my $owner_rows = q{SELECT count(*) FROM pg_shdepend
+	WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+	  AND classid = 'pg_class'::regclass AND objid = 'steward.machine_definitions'::regclass
+	  AND refobjid = 'r121_own'::regrole};
+is($node->safe_psql('data_only', $owner_rows), '1',
+	'the restored machine\'s owner is recorded in pg_shdepend');
 is($node->safe_psql('data_only', q{SELECT string_agg(id || st || version, ',' ORDER BY id) FROM t121}),
 	'1b2,2a1', 'the rows are restored');
 is($node->safe_psql('data_only', q{SELECT string_agg(relid::text || '.' || attname, ',' ORDER BY attname)
@@ -95,6 +104,8 @@ $node->command_ok(
 	'its script runs');
 is($node->safe_psql('data_plain', $states), $installed,
 	'after pg_dump --data-only --disable-triggers | psql the triggers are as installed');
+is($node->safe_psql('data_plain', $owner_rows), '1',
+	'and the restored machine\'s owner is recorded');
 
 # A full restore with --disable-triggers: PostgreSQL disables nothing there.
 $node->safe_psql('postgres', 'CREATE DATABASE full_restore');
