@@ -981,14 +981,6 @@ guarded_by_table_of(Oid catalog, const char *sql, int nargs, Oid *argtypes, Datu
 		guarded_by(table, false, false, false, m);
 }
 
-/* The schema-qualified name of a relation, for SQL in a HINT. */
-static char *
-qualified_name(Oid relid)
-{
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  get_rel_name(relid));
-}
-
 /*
  * A name as a message prints it: inside double quotes, as it is, never
  * quoted again (the error style guide; core's relation "t").
@@ -3587,7 +3579,7 @@ refuse_publish_schema(Oid nsp, const char *pubname)
 					   "published column stops applying changes."),
 			 errhint("%s A publication that names the table (FOR TABLE %s) gets from the migration the "
 					 "column list of the shape its subscribers have.",
-					 guard_next_step(&m), qualified_name(m.table))));
+					 guard_next_step(&m), steward_qualified_name(m.table))));
 }
 
 /* ADD | SET TABLES IN SCHEMA (or CURRENT_SCHEMA): refuse_publish_schema. */

@@ -343,8 +343,7 @@ verify_partitions(ReturnSetInfo *rsinfo, Relation rel, List *tree, bool by_parti
 
 		if (kind != RELKIND_RELATION && kind != RELKIND_FOREIGN_TABLE)
 			continue;
-		labels[i] = quote_qualified_identifier(get_namespace_name(get_rel_namespace(part)),
-											   get_rel_name(part));
+		labels[i] = steward_qualified_name(part);
 		damaged[i] = leaf_heap_check(rsinfo, part, labels[i], by_partition);
 		if (damaged[i] && totals.unread == NULL)
 			totals.unread = labels[i];
@@ -706,8 +705,7 @@ fk_relation_sql(Oid relid)
 {
 	return psprintf("%s%s",
 					get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
-					quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-											   get_rel_name(relid)));
+					steward_qualified_name(relid));
 }
 
 /*

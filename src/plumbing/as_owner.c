@@ -509,6 +509,27 @@ steward_as_owner_spi(StewardAsOwner *ctx)
 }
 
 /*
+ * "schema"."table" of relid, each part quoted only where SQL needs it, for
+ * SQL a HINT names; the OID as regclass prints it when relid names nothing
+ * (dropped or detached meanwhile: a message about a relation read without
+ * a lock must not fail on it).  Reads the catalog cache; takes no lock;
+ * raises nothing.
+ */
+char *
+steward_qualified_name(Oid relid)
+{
+	char	   *relname = get_rel_name(relid);
+	char	   *nspname;
+
+	if (relname == NULL)
+		return psprintf("%u", relid);
+	nspname = get_namespace_name(get_rel_namespace(relid));
+	if (nspname == NULL)
+		return psprintf("%u", relid);
+	return quote_qualified_identifier(nspname, relname);
+}
+
+/*
  * The owner of relation relid; 42P01 when there is none.  Reads the
  * catalog cache; takes no lock (a caller that acts on the relation holds
  * its lock, or the owner may change under it).

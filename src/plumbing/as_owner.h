@@ -44,6 +44,7 @@ extern void steward_refuse_temporary(Oid relid, const char *what);
 extern Oid	steward_relid(const char *relname, bool missing_ok);
 extern bool steward_running_own_script(void);
 extern Oid	steward_relation_owner(Oid relid);
+extern char *steward_qualified_name(Oid relid);
 extern bool steward_relation_locked_by_me(Oid relid);
 extern Oid	steward_index_relid(Oid heaprelid, const char *indexname);
 

@@ -34,6 +34,7 @@
 #include "utils/snapmgr.h"
 
 #include "pg_steward.h"
+#include "plumbing/as_owner.h"
 #include "tableam/rulekinds.h"
 #include "tableam/rules.h"
 
@@ -721,8 +722,7 @@ steward_ancestor_rule_name(Relation rel, const char *colname, bool state)
 										 state);
 	if (!OidIsValid(declarer) || declarer == RelationGetRelid(rel))
 		return NULL;
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(declarer)),
-									  get_rel_name(declarer));
+	return steward_qualified_name(declarer);
 }
 
 /* The columns that identify a row: primary key, else replica identity. */

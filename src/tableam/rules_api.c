@@ -663,21 +663,6 @@ steward_api_rule_exec(Oid relid, StewardRuleEntry entry, const char *sql, int na
 	return rc;
 }
 
-/* "schema"."table" of relid, quoted, for a HINT's SQL literal. */
-static char *
-qualified_name(Oid relid)
-{
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  get_rel_name(relid));
-}
-
-/* qualified_name, or the OID as regclass prints it when relid names nothing. */
-static char *
-qualified_name_or_oid(Oid relid)
-{
-	return (get_rel_name(relid) != NULL) ? qualified_name(relid) : psprintf("%u", relid);
-}
-
 /* steward_half_detached_why's words after "Its " or "its ". */
 #define HALF_DETACHED_WHY \
 	"ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY has not finished " \
@@ -719,8 +704,8 @@ steward_half_detached_step(Oid part, Oid parent, bool capital)
 {
 	return psprintf("%set a running detach finish, or finish a cancelled one "
 					"(ALTER TABLE %s DETACH PARTITION %s FINALIZE;)",
-					capital ? "L" : "l", qualified_name_or_oid(parent),
-					qualified_name_or_oid(part));
+					capital ? "L" : "l", steward_qualified_name(parent),
+					steward_qualified_name(part));
 }
 
 /*
@@ -790,10 +775,10 @@ steward_check_one_version_column(Oid relid, Oid tracked_relid, bool warn)
 						   " The table stores no row and is attached all the same; INSERT, UPDATE and COPY of it are refused until one rule is untracked, but for the owner's COPY (a restore's), which checks both."),
 				 warn ?
 				 errhint("Track one column in the whole tree: stop tracking one of them, SELECT steward.untrack(%s, %s);",
-						 quote_literal_cstr(qualified_name(fix_relid)),
+						 quote_literal_cstr(steward_qualified_name(fix_relid)),
 						 quote_literal_cstr(fix_col)) :
 				 errhint("Track one column in the whole tree: stop tracking the other first, SELECT steward.untrack(%s, %s);",
-						 quote_literal_cstr(qualified_name(fix_relid)),
+						 quote_literal_cstr(steward_qualified_name(fix_relid)),
 						 quote_literal_cstr(fix_col))));
 		relation_close(rel, NoLock);
 	}
@@ -1457,7 +1442,7 @@ warn_written_definition(Relation catalog, HeapTuple tuple)
 									edata->detail ? edata->detail : "",
 									edata->detail ? " " : ""),
 				 errhint("Change the table's definition, or remove the rule: DELETE FROM steward.column_rules WHERE relid = %s::regclass AND attname = %s;",
-						 quote_literal_cstr(qualified_name(relid)),
+						 quote_literal_cstr(steward_qualified_name(relid)),
 						 quote_literal_cstr(NameStr(*DatumGetName(attname))))));
 	}
 	PG_END_TRY();

@@ -43,6 +43,7 @@
 #include "stats/hotrows.h"
 #include "tableam/rules.h"
 #include "tableam/writectx.h"
+#include "plumbing/as_owner.h"
 #include "plumbing/slot.h"
 #include "tableam/rulekinds.h"
 
@@ -562,8 +563,7 @@ refuse_two_version_columns(Relation rel, int ncolumns)
 						   ncolumns == 2 ? "other" : "others"),
 				 errhint("The owner of the partition can stop tracking %s with steward.untrack(table, column).",
 						 ncolumns == 2 ? "one of them" : "all but one")));
-	near_rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(near_relid)),
-										  get_rel_name(near_relid));
+	near_rel = steward_qualified_name(near_relid);
 	listed = steward_version_columns_text(rel, &nlisted);
 	if (nlisted > 2)
 		ereport(ERROR,

@@ -203,13 +203,6 @@ rule_reaching(Oid relid, const char *kind, ReachingRule *found)
 	return rule_on(self_and_ancestor_list(relid), kind, found);
 }
 
-static char *
-qualified_name(Oid relid)
-{
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  get_rel_name(relid));
-}
-
 /*
  * The HINT for a partition relid that an ancestor's rule (on holder)
  * reaches: detach it from its parent, or, when a DETACH PARTITION ...
@@ -229,8 +222,8 @@ ancestor_rule_hint(Oid relid, Oid holder)
 			return psprintf("%s.", steward_half_detached_step(part, get_partition_parent(part, true),
 															  true));
 	return psprintf("Detach it from the partitioned table first: ALTER TABLE %s DETACH PARTITION %s;",
-					qualified_name(get_partition_parent(relid, true)),
-					qualified_name(relid));
+					steward_qualified_name(get_partition_parent(relid, true)),
+					steward_qualified_name(relid));
 }
 
 /*
@@ -298,7 +291,7 @@ check_leaf_storage(Oid relid, StorageDdl ddl)
 			 errhint("Create the partition USING %s (or SET default_table_access_method = %s).",
 					 STEWARD_TABLE_AM, STEWARD_TABLE_AM) :
 			 errhint("Convert it first: ALTER TABLE %s SET ACCESS METHOD %s;",
-					 qualified_name(relid), STEWARD_TABLE_AM)));
+					 steward_qualified_name(relid), STEWARD_TABLE_AM)));
 }
 
 /* check_leaf_storage for relid and every partition below it. */
@@ -347,7 +340,7 @@ steward_check_partitions_use_steward(Relation rel)
 							get_rel_name(relid), RelationGetRelationName(rel), STEWARD_TABLE_AM),
 					 errdetail("Only access method \"%s\" enforces rules.", STEWARD_TABLE_AM),
 					 errhint("Convert it first: ALTER TABLE %s SET ACCESS METHOD %s;",
-							 qualified_name(relid), STEWARD_TABLE_AM)));
+							 steward_qualified_name(relid), STEWARD_TABLE_AM)));
 	}
 	list_free(relids);
 }

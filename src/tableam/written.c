@@ -760,8 +760,7 @@ partition_of_command(Relation rel, const char *col, const char *first, char **le
 					 rel->rd_rel->relpersistence == RELPERSISTENCE_UNLOGGED ? "UNLOGGED " : "",
 					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 												RelationGetRelationName(rel)),
-					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(parentid)),
-												get_rel_name(parentid)),
+					 steward_qualified_name(parentid),
 					 col, first);
 	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (HeapTupleIsValid(tuple))
