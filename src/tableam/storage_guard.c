@@ -210,19 +210,37 @@ rule_reaching(Oid relid, const char *kind, ReachingRule *found)
  * pending (review25 W3: the rules apply until FINALIZE, and a second
  * DETACH is refused while one is pending), end that one, in the words
  * of every report of a half-detached partition
- * (steward_half_detached_step: it may still be waiting).  Reads
- * pg_inherits and the syscache; no lock.
+ * (steward_half_detached_step: it may still be waiting).  It runs
+ * without a lock on the tree, so it walks with the extension's readers,
+ * which raise nothing: steward_partition_ancestors, and
+ * steward_pending_detach_parent, which reads each pg_inherits row once
+ * with its inhdetachpending.  Core's PartitionHasPendingDetach and
+ * get_partition_parent raise XX000 when a FINALIZE commits between the
+ * syscache's relispartition and their pg_inherits scan (evolve12).
+ * Reads pg_inherits and the syscache; no lock; raises nothing.
  */
 static char *
 ancestor_rule_hint(Oid relid, Oid holder)
 {
-	for (Oid part = relid; part != holder && get_rel_relispartition(part);
-		 part = get_partition_parent(part, true))
-		if (PartitionHasPendingDetach(part))
-			return psprintf("%s.", steward_half_detached_step(part, get_partition_parent(part, true),
-															  true));
+	List	   *ancestors = steward_partition_ancestors(relid);
+	Oid			part = relid;
+	ListCell   *lc;
+
+	foreach(lc, ancestors)
+	{
+		Oid			parent;
+
+		if (part == holder)
+			break;
+		parent = steward_pending_detach_parent(part);
+		if (OidIsValid(parent))
+			return psprintf("%s.", steward_half_detached_step(part, parent, true));
+		part = lfirst_oid(lc);
+	}
+	if (ancestors == NIL)
+		return pstrdup("Detach it from its partitioned table first.");
 	return psprintf("Detach it from the partitioned table first: ALTER TABLE %s DETACH PARTITION %s;",
-					steward_qualified_name(get_partition_parent(relid, true)),
+					steward_qualified_name(linitial_oid(ancestors)),
 					steward_qualified_name(relid));
 }
 
