@@ -640,6 +640,35 @@ steward_check_no_inheritance_children(Relation rel)
 }
 
 /*
+ * The first row of a read of the rules (sql, as the extension's owner,
+ * with the latest snapshot), its first ncols columns as text palloc'd in
+ * the caller's memory context; NULL when the read finds no row.  For the
+ * checks of ALTER COLUMN ... TYPE, which name what they found.
+ */
+static char **
+first_rule_row(const char *sql, int nargs, Oid *argtypes, Datum *args, int ncols)
+{
+	StewardAsOwner ctx;
+	char	  **row = NULL;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+
+	steward_enter_rules_owner(&ctx);
+	if (steward_spi_read_latest(sql, nargs, argtypes, args, NULL, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.column_rules");
+	if (SPI_processed > 0)
+	{
+		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
+
+		row = palloc(sizeof(char *) * ncols);
+		for (int i = 0; i < ncols; i++)
+			row[i] = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1);
+		MemoryContextSwitchTo(spi_cxt);
+	}
+	steward_as_owner_end(&ctx);
+	return row;
+}
+
+/*
  * ALTER TABLE … ALTER COLUMN … TYPE … USING on a column a rule checks (a
  * version, sequence or state column, or a machine's changed_at) of relid,
  * of a partitioned ancestor, or of any inheritor of relid (a partition or
@@ -658,39 +687,27 @@ check_retype_using(Oid relid, const char *column)
 {
 	Oid			argtypes[2] = {OIDARRAYOID, TEXTOID};
 	Datum		args[2];
-	StewardAsOwner ctx;
-	char	   *holder = NULL;
-	char	   *kind = NULL;
-	char	   *statecol = NULL;
-	MemoryContext caller_cxt = CurrentMemoryContext;
+	char	  **row;
+	char	   *holder;
+	char	   *kind;
+	char	   *statecol;
 
 	args[0] = oid_array(list_concat(self_and_ancestor_list(relid), inheritors(relid)));
 	args[1] = CStringGetTextDatum(column);
-	steward_enter_rules_owner(&ctx);
-	if (steward_spi_read_latest("SELECT r.relid::pg_catalog.text, r.attname::pg_catalog.text,"
-							    "       CASE WHEN r.attname OPERATOR(pg_catalog.=) $2::pg_catalog.name"
-							    "            THEN r.kind ELSE 'changed_at' END"
-							    "  FROM steward.column_rules r"
-							    " WHERE r.relid::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"
-							    "   AND (r.attname OPERATOR(pg_catalog.=) $2::pg_catalog.name"
-							    "        OR r.changed_at OPERATOR(pg_catalog.=) $2::pg_catalog.name)"
-							    " ORDER BY pg_catalog.array_position($1, r.relid::pg_catalog.oid) LIMIT 1",
-							    2, argtypes, args, NULL, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read steward.column_rules");
-	if (SPI_processed > 0)
-	{
-		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-
-		holder = pstrdup(SPI_getvalue(tup, desc, 1));
-		statecol = pstrdup(SPI_getvalue(tup, desc, 2));
-		kind = pstrdup(SPI_getvalue(tup, desc, 3));
-		MemoryContextSwitchTo(spi_cxt);
-	}
-	steward_as_owner_end(&ctx);
-	if (holder == NULL)
+	row = first_rule_row("SELECT r.relid::pg_catalog.text, r.attname::pg_catalog.text,"
+						 "       CASE WHEN r.attname OPERATOR(pg_catalog.=) $2::pg_catalog.name"
+						 "            THEN r.kind ELSE 'changed_at' END"
+						 "  FROM steward.column_rules r"
+						 " WHERE r.relid::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"
+						 "   AND (r.attname OPERATOR(pg_catalog.=) $2::pg_catalog.name"
+						 "        OR r.changed_at OPERATOR(pg_catalog.=) $2::pg_catalog.name)"
+						 " ORDER BY pg_catalog.array_position($1, r.relid::pg_catalog.oid) LIMIT 1",
+						 2, argtypes, args, 3);
+	if (row == NULL)
 		return;
+	holder = row[0];
+	statecol = row[1];
+	kind = row[2];
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("cannot rewrite column \"%s\" of relation \"%s\" with USING: pg_steward's rules check it",
@@ -703,6 +720,83 @@ check_retype_using(Oid relid, const char *column)
 			 errhint(strcmp(kind, "state") == 0 || strcmp(kind, "changed_at") == 0 ?
 					 "Leave out USING, or call steward.detach_state_machine first and attach the machine again afterwards (which checks the stored rows)." :
 					 "Leave out USING, or call steward.untrack first and track the column again afterwards (which checks the stored rows).")));
+}
+
+/*
+ * ALTER TABLE … ALTER COLUMN … TYPE varchar(n) of a state column of relid,
+ * of a partitioned ancestor, or of an inheritor (the statement recurses
+ * to them): the rewrite converts every row with varchar's length
+ * coercion, which drops trailing spaces past n and refuses other
+ * characters past n, so with states 'a ' and 'a' a row in 'a ' silently
+ * became 'a', moved between states past the rules (review29).  The rules
+ * let rows hold declared states only, so the change is safe exactly when
+ * every declared state of the column's machine survives the conversion
+ * unchanged (the converted states then stay as distinct as they were):
+ * one look at the machine, no scan of the rows.  Refused, 42804, naming
+ * the states that would not (the nearest machine's: the table's own,
+ * then its ancestors', then its inheritors').
+ *
+ * Only varchar(n) can change a state here: a state column stays text or
+ * varchar (steward._rules_on_alter_table, an event trigger whose name
+ * sorts first, refuses char(n), domains, enums, citext and every other
+ * type, 42804), text and unlimited varchar keep every value, a new
+ * collation must stay deterministic (byte-equal states), and USING is
+ * refused (check_retype_using).  Takes no lock of its own: the ALTER
+ * TABLE holds the table's.
+ */
+static void
+check_retype_states(Oid relid, const char *column)
+{
+	AttrNumber	attnum = get_attnum(relid, column);
+	Oid			typid;
+	int32		typmod;
+	Oid			collid;
+	Oid			argtypes[3] = {OIDARRAYOID, TEXTOID, INT4OID};
+	Datum		args[3];
+	char	  **row;
+	char	   *holder;
+	char	   *machine;
+	char	   *states;
+	int32		longest;
+
+	if (attnum == InvalidAttrNumber)
+		return;
+	get_atttypetypmodcoll(relid, attnum, &typid, &typmod, &collid);
+	if (typid != VARCHAROID || typmod < (int32) VARHDRSZ)
+		return;
+	args[0] = oid_array(list_concat(self_and_ancestor_list(relid), inheritors(relid)));
+	args[1] = CStringGetTextDatum(column);
+	args[2] = Int32GetDatum(typmod - (int32) VARHDRSZ);
+	row = first_rule_row("SELECT r.relid::pg_catalog.text, r.machine,"
+						 "       pg_catalog.string_agg(pg_catalog.quote_literal(u.s), ', ' ORDER BY u.o)"
+						 "         FILTER (WHERE pg_catalog.char_length(u.s) OPERATOR(pg_catalog.>) $3),"
+						 "       pg_catalog.max(pg_catalog.char_length(u.s))"
+						 "  FROM steward.column_rules r"
+						 "  JOIN steward.machine_definitions m ON m.name OPERATOR(pg_catalog.=) r.machine"
+						 " CROSS JOIN LATERAL pg_catalog.unnest(m.states) WITH ORDINALITY AS u(s, o)"
+						 " WHERE r.relid::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"
+						 "   AND r.attname OPERATOR(pg_catalog.=) $2::pg_catalog.name"
+						 "   AND r.kind OPERATOR(pg_catalog.=) 'state'"
+						 " GROUP BY r.relid, r.machine"
+						 " HAVING pg_catalog.max(pg_catalog.char_length(u.s)) OPERATOR(pg_catalog.>) $3"
+						 " ORDER BY pg_catalog.array_position($1, r.relid::pg_catalog.oid) LIMIT 1",
+						 3, argtypes, args, 4);
+	if (row == NULL)
+		return;
+	holder = row[0];
+	machine = row[1];
+	states = row[2];
+	longest = pg_strtoint32(row[3]);
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("cannot change state column \"%s\" of relation \"%s\" to type %s: states of machine \"%s\" would change",
+					column, get_rel_name(relid), format_type_with_typemod(typid, typmod), machine),
+			 errdetail_plural("Type %s keeps %d character; the conversion drops spaces past it and refuses any other character, so rows could move between states past the rules. States longer than that (machine of %s): %s.",
+							  "Type %s keeps %d characters; the conversion drops spaces past them and refuses any other character, so rows could move between states past the rules. States longer than that (machine of %s): %s.",
+							  typmod - (int32) VARHDRSZ,
+							  format_type_with_typemod(typid, typmod), typmod - (int32) VARHDRSZ, holder, states),
+			 errhint("Keep room for the longest state: ALTER TABLE %s ALTER COLUMN %s TYPE character varying(%d); or use text.",
+					 steward_qualified_name(relid), quote_identifier(column), longest)));
 }
 
 /*
@@ -963,6 +1057,8 @@ check_command(CollectedCommand *cmd)
 						 atc->def != NULL && IsA(atc->def, ColumnDef) &&
 						 ((ColumnDef *) atc->def)->raw_default != NULL)
 					check_retype_using(cmd->d.alterTable.objectId, atc->name);
+				if (atc->subtype == AT_AlterColumnType && atc->name != NULL)
+					check_retype_states(cmd->d.alterTable.objectId, atc->name);
 			}
 			break;
 		default:
