@@ -7,7 +7,8 @@
 -- (history.c), and only once the window holds steward.health_min_calls
 -- calls or steward.health_min_updates updates (events, min_events): a
 -- fixed problem turns green, and three updates right after start are no
--- evidence.  'ok' means measured and fine: a check that cannot judge (too
+-- evidence.  The buffer hit ratio, since the statistics were reset, is
+-- judged once steward.health_min_reads blocks were read (hits and reads).  'ok' means measured and fine: a check that cannot judge (too
 -- few events, nothing measured, no backup known) is 'unknown', and its
 -- first_response says what would let it judge (why below).
 CREATE VIEW steward.health AS
@@ -140,6 +141,13 @@ WITH w AS (
     SELECT 'slow_call_rate', calls, current_setting('steward.health_min_calls')::bigint FROM w
     UNION ALL
     SELECT 'version_conflict_rate', updates, current_setting('steward.health_min_updates')::bigint FROM w
+    UNION ALL
+    -- The hit ratio is since the database's statistics were reset, not
+    -- over the window: a handful of block reads right after a start
+    -- (catalogs read from disk) is no evidence either.
+    SELECT 'buffer_hit_ratio',
+           (SELECT blks_hit + blks_read FROM steward.database_hit_ratio WHERE datname = current_database()),
+           current_setting('steward.health_min_reads')::bigint
 ), why(check_name, unknown_response) AS (
     -- What a check that cannot judge needs (first_response of 'unknown').
     VALUES
@@ -150,7 +158,7 @@ WITH w AS (
     ('standbys_streaming', CASE WHEN pg_catalog.pg_is_in_recovery()
                                THEN 'This server is a standby: its primary counts the standbys streaming'
                                ELSE 'Set steward.expected_standbys to the number of standbys this primary should stream to' END),
-    ('buffer_hit_ratio', 'No block of this database has been read yet: nothing to judge'),
+    ('buffer_hit_ratio', 'Too few blocks read in this database since its statistics were reset to judge (events under min_events, hits and reads): wait for traffic, or lower steward.health_min_reads'),
     ('restore_drill_duration_s', 'No restore drill has finished yet: run steward-drill'),
     ('restore_drill_failed', 'No restore drill has finished yet: run steward-drill'),
     ('backup_age_s', 'No backup you keep is known: run steward-drill --pgbackrest STANZA on your pgBackRest stanza (a drill without --pgbackrest restores a base backup it takes itself, not your backups)'),

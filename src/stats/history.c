@@ -16,7 +16,9 @@
  * since start).  steward.health evaluates its latency, slow-call and
  * conflict checks over steward.health_window, and only once the window
  * holds steward.health_min_calls calls / steward.health_min_updates
- * updates; steward.statement_history and steward.health_history show the
+ * updates (its buffer hit ratio, since the statistics were reset, once
+ * the database read steward.health_min_reads blocks, defined here with
+ * them); steward.statement_history and steward.health_history show the
  * ring.  Like the other statistics it starts empty after a restart.
  *
  * Locking: one LWLock; the sampler takes it exclusively to write a
@@ -76,6 +78,7 @@ static int	steward_history_size = 60;
 static int	steward_health_window = 300;
 static int	steward_health_min_calls = 100;
 static int	steward_health_min_updates = 100;
+static int	steward_health_min_reads = 10000;
 
 static HistoryShared *history = NULL;
 static StatsSnapshot *scratch = NULL;	/* the sampler's, for gathering sums */
@@ -111,6 +114,11 @@ steward_history_define_gucs(void)
 	DefineCustomIntVariable("steward.health_min_updates",
 							"Updates a window must hold before the conflict-rate check may warn.",
 							NULL, &steward_health_min_updates, 100, 0, INT_MAX,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.health_min_reads",
+							"Blocks a database must have read (hits and reads) before the buffer hit ratio check may warn.",
+							"The ratio is since the database's statistics were reset: right after a start, a few catalog reads from disk would warn.",
+							&steward_health_min_reads, 10000, 0, INT_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 }
 

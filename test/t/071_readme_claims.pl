@@ -345,8 +345,9 @@ is( $node->safe_psql('postgres',
 
 # Health: every check goes to warn and to critical by its thresholds (per
 # session); lower_is_worse checks are compared the other way.  The windowed
-# checks judge only with enough evidence: health_min_calls / min_updates 0.
-my $gate = 'SET steward.health_min_calls = 0; SET steward.health_min_updates = 0;';
+# checks and the hit ratio judge only with enough evidence: health_min_calls /
+# min_updates / min_reads 0.
+my $gate = 'SET steward.health_min_calls = 0; SET steward.health_min_updates = 0; SET steward.health_min_reads = 0;';
 my %health_gucs = (
 	p99_latency_ms        => [ 'steward.health_p99_ms',            0, 1e9 ],
 	slow_call_rate        => [ 'steward.health_slow_rate',         0, 1 ],
