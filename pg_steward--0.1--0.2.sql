@@ -39844,3 +39844,26 @@ SELECT check_name AS check, status,
        CASE WHEN status = 'unknown'
             THEN coalesce(why.unknown_response, 'Nothing measured yet') ELSE first_response END AS first_response
   FROM judged LEFT JOIN why USING (check_name) ORDER BY ord, check_name;
+
+-- gov14: governor_trace takes the foreground's p99 ratio since the job
+-- began (job_p99_ratio, steward.governor_job_p99) and the WAL wait per
+-- statement against a baseline of 0 (wal_wait_ms,
+-- steward.governor_wal_wait_floor).
+DROP FUNCTION steward.governor_trace(double precision[], double precision[], integer[], integer[], double precision[], integer, integer, double precision);
+CREATE FUNCTION steward.governor_trace(p99_ratio double precision[],
+                                       replication_lag_ms double precision[] DEFAULT NULL,
+                                       lock_waits integer[] DEFAULT NULL,
+                                       foreground_calls integer[] DEFAULT NULL,
+                                       cpu_wait_ratio double precision[] DEFAULT NULL,
+                                       max_batch integer DEFAULT 1000,
+                                       max_rows_per_sec integer DEFAULT NULL,
+                                       row_ms double precision DEFAULT 0.01,
+                                       job_p99_ratio double precision[] DEFAULT NULL,
+                                       wal_wait_ms double precision[] DEFAULT NULL)
+RETURNS TABLE (step integer, decision text, reason text, throttled_by text,
+               duty double precision, batch_size integer, pause_ms double precision,
+               rows_per_sec double precision)
+AS 'MODULE_PATHNAME', 'steward_governor_trace'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION steward.governor_trace(double precision[], double precision[], integer[], integer[], double precision[], integer, integer, double precision, double precision[], double precision[]) IS
+  'the governor''s decisions for a sequence of ticks with the given signals, under the current settings';

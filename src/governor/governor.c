@@ -92,6 +92,8 @@
 #define GOV_QUIET_EVERY_S	60		/* a cluster-wide measuring pause at most this often */
 #define GOV_BATCH_COUNTS_MAX_S	GOV_BASELINE_MAX_AGE_S	/* a batch's work counts at most
 														 * this long (batch_counts_limit_ms) */
+#define GOV_JOB_MEMORY_S	300		/* the job's own p99 so far forgets with this time constant */
+#define GOV_JOB_MIN_WINDOWS	2		/* ... and counts once it spans this many windows */
 #define GOV_STALE_S			600		/* a job silent this long is shown as "stale" */
 #define GOV_MIN_DUTY		0.02
 #define GOV_START_DUTY		0.1
@@ -176,6 +178,12 @@ typedef struct GovSignals
 	bool		simulated;
 	bool		quiet;			/* in a cluster-wide measuring pause (ask_quiet) */
 	TimestampTz newest_idle;	/* the newest idle tick with a foreground; 0 none */
+	/* the foreground since the job began (job_sums_update); secs 0: none */
+	double		job_calls;
+	double		job_p99_ms;
+	double		job_commits;
+	double		job_commit_p99_ms;
+	double		job_secs;
 } GovSignals;
 
 typedef struct GovSettings
@@ -191,6 +199,8 @@ typedef struct GovSettings
 	double		lock_share;		/* of the foreground that may wait for the job's locks */
 	double		wait_ratio;		/* WAL and run-queue waits over their baseline: slow down */
 	double		cpu_floor_ms;	/* a run-queue baseline counts as at least this */
+	double		wal_floor_ms;	/* a WAL-wait baseline counts as at least this */
+	bool		job_p99;		/* judge the p99 by the job's run so far, not the window alone */
 } GovSettings;
 
 /* The control state of one job: all gov_decide() reads and writes. */
@@ -313,6 +323,21 @@ typedef struct GovShared
 	GovProcCommits commits[FLEXIBLE_ARRAY_MEMBER];	/* per pgprocno, regular backends */
 } GovShared;
 
+/*
+ * The foreground's latency since a job began, each tick's histograms
+ * added as it arrives and the older ones weighed down with the time
+ * constant GOV_JOB_MEMORY_S (job_sums_update).
+ */
+typedef struct GovJobSums
+{
+	TimestampTz until;			/* the newest tick added; 0: none yet */
+	double		secs;
+	double		calls;
+	double		commits;
+	double		hist[STEWARD_STMT_HIST_BUCKETS];
+	double		chist[GOV_CBUCKETS];
+} GovJobSums;
+
 /* A job of this backend. */
 struct StewardGovJob
 {
@@ -341,6 +366,7 @@ struct StewardGovJob
 	int64		ref;
 	TimestampTz started_at;
 	bool		nice_on_foreground; /* lower the process's priority at the first foreground */
+	GovJobSums	sums;			/* the foreground since it began */
 };
 
 /* GUCs */
@@ -355,6 +381,8 @@ static int	gov_min_calls = 50;
 static double gov_lock_share = 0.005;
 static double gov_wait_ratio = 0;	/* 0: gov_target */
 static double gov_cpu_wait_floor_ms = 0.05;
+static double gov_wal_wait_floor_ms = 0.05;
+static bool gov_job_p99 = true;
 int			steward_batch_lock_timeout_ms = 10;
 static bool gov_batch_synchronous_commit = true;
 static bool gov_batch_wal_compression = true;
@@ -439,6 +467,14 @@ steward_governor_define_gucs(void)
 							 "Smallest baseline of the foreground's run-queue wait per statement the governor compares with.",
 							 "A smaller baseline (0 where the CPUs were never all busy) counts as this.",
 							 &gov_cpu_wait_floor_ms, 0.05, 0, 1000.0, PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomRealVariable("steward.governor_wal_wait_floor",
+							 "Smallest baseline of the foreground's WAL wait per statement the governor compares with.",
+							 "A smaller baseline (0 where no sampled statement waited for WAL while no job ran) counts as this.",
+							 &gov_wal_wait_floor_ms, 0.05, 0, 1000.0, PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomBoolVariable("steward.governor_job_p99",
+							 "Whether a job slows down for the p99 only when the foreground's p99 since the job began is over the target too.",
+							 "off: every window over the target slows the job down, however much room the job's run so far leaves.",
+							 &gov_job_p99, true, PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomRealVariable("steward.governor_critical_p99_ratio",
 							 "Foreground p99 over its idle baseline at which background jobs pause entirely.",
 							 NULL, &gov_critical, 3.0, 1.0, 1000.0, PGC_SUSET, 0, NULL, NULL, NULL);
@@ -658,6 +694,8 @@ current_settings(GovSettings *s)
 	s->lock_share = gov_lock_share;
 	s->wait_ratio = gov_wait_ratio > 0 ? gov_wait_ratio : gov_target;
 	s->cpu_floor_ms = gov_cpu_wait_floor_ms;
+	s->job_p99 = gov_job_p99;
+	s->wal_floor_ms = gov_wal_wait_floor_ms;
 }
 
 /*
@@ -906,6 +944,29 @@ gov_ratio(const GovSignals *sig, int min_calls)
 }
 
 /*
+ * The foreground's p99 since the job began over its baseline, as
+ * gov_ratio: 0 (unknown) until the job's sums span GOV_JOB_MIN_WINDOWS
+ * windows (before, they are as noisy as one window, and the window
+ * decides alone), and for a simulated foreground (governor_simulate sets
+ * the window's p99 only).  Pure.
+ */
+static double
+gov_job_ratio(const GovSignals *sig, const GovSettings *set)
+{
+	double		ratio = 0;
+
+	if (sig->simulated || sig->job_secs * 1000.0 < GOV_JOB_MIN_WINDOWS * set->window_ms)
+		return 0;
+	if (sig->job_calls >= set->min_calls && sig->base_calls >= set->min_calls &&
+		sig->base_p99_ms > 0)
+		ratio = sig->job_p99_ms / sig->base_p99_ms;
+	if (sig->job_commits >= set->min_calls && sig->base_commits >= set->min_calls &&
+		sig->base_commit_p99_ms > 0)
+		ratio = Max(ratio, sig->job_commit_p99_ms / sig->base_commit_p99_ms);
+	return ratio;
+}
+
+/*
  * Was the baseline measured under the load the job meets now?  Latency
  * depends on load, so a p99 taken at another rate of statements is no
  * measure of what the job adds (a job started together with its
@@ -1007,6 +1068,7 @@ hold(GovState *st, GovReason reason)
 typedef struct GovView
 {
 	double		ratio;			/* foreground p99 over its baseline; 0: none */
+	double		job_ratio;		/* the same since the job began; 0: unknown */
 	bool		fg;				/* is there foreground load to protect? */
 	bool		have_base;		/* a baseline this decision may rely on */
 	bool		latency_known;	/* fg and have_base: the ratio means something */
@@ -1025,6 +1087,7 @@ gov_view(GovState *st, const GovSignals *sig, const GovSettings *set, GovView *v
 	bool		measuring = st->paused && st->reason == GOV_R_BASELINE;
 
 	v->ratio = gov_ratio(sig, set->min_calls);
+	v->job_ratio = gov_job_ratio(sig, set);
 	v->fg = sig->recent_calls >= set->min_calls || sig->recent_commits >= set->min_calls;
 
 	/*
@@ -1143,23 +1206,80 @@ lock_waits_move_p99(const GovSignals *sig, const GovSettings *set)
 }
 
 /*
- * Has the foreground's run-queue wait per statement grown past its
+ * Has a foreground wait per statement (ms; < 0 unknown) grown past its
  * baseline times steward.governor_wait_ratio (the target unless set), and
- * by more than GOV_CPU_MIN_MS?  A baseline under
- * steward.governor_cpu_wait_floor counts as the floor: on a machine whose
- * CPUs were never all busy the baseline is 0, and until gov13 any wait
- * over 0.03 ms a statement (3% of a 1-ms p99) slowed the
- * job down.  Pure; false when either wait is unknown.
+ * by more than margin_ms?  A baseline under floor_ms counts as the floor:
+ * where nothing waited while no job ran the baseline is 0, any multiple
+ * of it is 0, and the margin alone decided.  Pure; false when either wait
+ * is unknown.
+ */
+static bool
+wait_over(double wait, double base, double floor_ms, double margin_ms,
+		  const GovSettings *set)
+{
+	if (wait < 0 || base < 0)
+		return false;
+	base = Max(base, floor_ms);
+	return wait > base * set->wait_ratio && wait - base > margin_ms;
+}
+
+/*
+ * Has the foreground's run-queue wait per statement grown past its
+ * baseline (wait_over, floor steward.governor_cpu_wait_floor)?  On a
+ * machine whose CPUs were never all busy the baseline is 0, and until
+ * gov13 any wait over 0.03 ms a statement (3% of a 1-ms p99) slowed the
+ * job down.  Pure.
  */
 static bool
 cpu_waits_over(const GovSignals *sig, const GovSettings *set)
 {
-	double		base;
+	return wait_over(sig->cpu, sig->base_cpu, set->cpu_floor_ms, GOV_CPU_MIN_MS, set);
+}
 
-	if (sig->cpu < 0 || sig->base_cpu < 0)
+/*
+ * Has the foreground's WAL wait per statement grown past its baseline
+ * (wait_over, floor steward.governor_wal_wait_floor)?  Until gov14 a
+ * baseline of 0 (no sampled statement waited for WAL while no job ran)
+ * made any wait 0.05 ms a statement a decrease that halved the batch too,
+ * however small against the foreground's latency.  Pure.
+ */
+static bool
+wal_waits_over(const GovSignals *sig, const GovSettings *set)
+{
+	return wait_over(sig->wal_ms, sig->base_wal_ms, set->wal_floor_ms, GOV_WAL_MIN_MS, set);
+}
+
+/*
+ * The window's p99 ratio above which a job slows down even while its run
+ * so far leaves room under the target: half way from the target to the
+ * critical ratio (2.15 at the defaults).
+ */
+static double
+window_ceiling(const GovSettings *set)
+{
+	return set->target + (set->critical - set->target) / 2;
+}
+
+/*
+ * Does the p99 slow the job down?  The window's ratio over the target,
+ * and (steward.governor_job_p99, once the job's run so far is known) the
+ * ratio since the job began over it too, or the window's over
+ * window_ceiling.  What a user of a job sees is the foreground's p99
+ * over the job's whole run, and a rule that slowed down for every window
+ * over the target held each near 1.3 while whole runs of run_transition
+ * landed anywhere in 0.96-1.47, half of them slowed by 5-7 decreases to
+ * 16-17k rows/s (test/bench/governor/results-aba-gov13.md): the quiet
+ * windows' room went unused.  A window over the target with room left
+ * holds the pace (gov_slow_down), it does not add to it.  Pure.
+ */
+static bool
+p99_over(const GovView *v, const GovSettings *set)
+{
+	if (!v->latency_known || v->ratio <= set->target)
 		return false;
-	base = Max(sig->base_cpu, set->cpu_floor_ms);
-	return sig->cpu > base * set->wait_ratio && sig->cpu - base > GOV_CPU_MIN_MS;
+	if (!set->job_p99 || v->job_ratio <= 0)
+		return true;
+	return v->job_ratio > set->target || v->ratio > window_ceiling(set);
 }
 
 /*
@@ -1176,11 +1296,9 @@ gov_slow_down(GovState *st, const GovSignals *sig, const GovSettings *set,
 
 	if (set->max_lag_ms > 0 && sig->lag_ms >= set->max_lag_ms / 2)
 		over = GOV_R_LAG;
-	else if (v->latency_known && v->ratio > set->target)
+	else if (p99_over(v, set))
 		over = GOV_R_P99;
-	else if (v->latency_known && sig->wal_ms >= 0 && sig->base_wal_ms >= 0 &&
-			 sig->wal_ms > sig->base_wal_ms * set->wait_ratio &&
-			 sig->wal_ms - sig->base_wal_ms > GOV_WAL_MIN_MS)
+	else if (v->latency_known && wal_waits_over(sig, set))
 		over = GOV_R_WAL;
 	else if (v->latency_known && cpu_waits_over(sig, set))
 		over = GOV_R_CPU;
@@ -1266,6 +1384,15 @@ gov_slow_down(GovState *st, const GovSignals *sig, const GovSettings *set,
 		st->decision = GOV_D_DECREASE;
 		st->reason = st->throttled_by = GOV_R_LOCK_WAITS;
 		st->counts[GOV_D_DECREASE]++;
+		return true;
+	}
+	if (v->latency_known && v->ratio > set->target)
+	{
+		/*
+		 * The window over the target, the job's run so far not (p99_over):
+		 * hold the pace, adding to it only when a window is back under.
+		 */
+		hold(st, GOV_R_P99);
 		return true;
 	}
 	return false;
@@ -2862,6 +2989,74 @@ ask_quiet(const GovState *st, const GovSignals *sig, const GovSettings *set,
 	LWLockRelease(gov->lock);
 }
 
+/*
+ * Percentile p (0..1) in ms of a weighed histogram of n buckets: its
+ * weights rounded to counts, read as the window's (percentile(), for
+ * statements or transactions).  Pure.
+ */
+static double
+weighed_percentile_ms(const double *w, int n, double p,
+					  double (*percentile) (const uint32 *, uint64, double))
+{
+	uint32	   *hist = palloc(sizeof(uint32) * n);
+	uint64		total = 0;
+	double		ms;
+
+	for (int b = 0; b < n; b++)
+	{
+		hist[b] = (uint32) Min(rint(w[b]), (double) PG_UINT32_MAX);
+		total += hist[b];
+	}
+	ms = percentile(hist, total, p);
+	pfree(hist);
+	return ms;
+}
+
+/*
+ * Adds to the job's sums the ticks that ended since its last update and
+ * after it began (each older weight x exp(-secs / GOV_JOB_MEMORY_S) per
+ * tick), and sets sig's job_* from them: the foreground's p99 since the
+ * job began, which p99_over() weighs with the window's.  Ticks of pauses
+ * count: what the foreground felt over the job's run is what a user of
+ * the job sees.  Takes the governor's LWLock shared; raises nothing.
+ */
+static void
+job_sums_update(StewardGovJob *job, GovSignals *sig)
+{
+	GovJobSums *js = &job->sums;
+	TimestampTz from = Max(js->until, job->started_at);
+	int			fresh = 0;
+
+	if (gov == NULL)
+		return;
+	LWLockAcquire(gov->lock, LW_SHARED);
+	while (fresh < gov->ring_count &&
+		   gov->ring[(gov->ring_next - 1 - fresh + GOV_RING) % GOV_RING].ts > from)
+		fresh++;
+	for (int k = fresh - 1; k >= 0; k--)
+	{
+		GovTick    *t = &gov->ring[(gov->ring_next - 1 - k + GOV_RING) % GOV_RING];
+		double		keep = exp(-t->secs / GOV_JOB_MEMORY_S);
+
+		js->secs += t->secs;
+		js->calls = js->calls * keep + t->calls;
+		js->commits = js->commits * keep + t->commits;
+		for (int b = 0; b < STEWARD_STMT_HIST_BUCKETS; b++)
+			js->hist[b] = js->hist[b] * keep + t->hist[b];
+		for (int b = 0; b < GOV_CBUCKETS; b++)
+			js->chist[b] = js->chist[b] * keep + t->chist[b];
+		js->until = t->ts;
+	}
+	LWLockRelease(gov->lock);
+	sig->job_secs = js->secs;
+	sig->job_calls = js->calls;
+	sig->job_commits = js->commits;
+	sig->job_p99_ms = weighed_percentile_ms(js->hist, STEWARD_STMT_HIST_BUCKETS, 0.99,
+											steward_stmt_percentile_ms);
+	sig->job_commit_p99_ms = weighed_percentile_ms(js->chist, GOV_CBUCKETS, 0.99,
+												   commit_percentile_ms);
+}
+
 /* Decide if a new tick has arrived since the last decision (or at the start). */
 static void
 maybe_decide(StewardGovJob *job, TimestampTz now)
@@ -2893,6 +3088,7 @@ maybe_decide(StewardGovJob *job, TimestampTz now)
 				lock_now = pg_atomic_read_u64(&slot->lock_waits_begun);
 			SpinLockRelease(&slot->mutex);
 		}
+		job_sums_update(job, &sig);
 		sig.lock_waits = lock_now - job->lock_seen;
 		sig.lock_ticks = job->started && sig.tick > job->last_tick ?
 			(int) Min(sig.tick - job->last_tick, GOV_RING) : 1;
@@ -2902,10 +3098,10 @@ maybe_decide(StewardGovJob *job, TimestampTz now)
 	if (set.enabled)
 		ask_quiet(&job->st, &sig, &set, now);
 	/* For benchmarks and support: each decision with what it rested on. */
-	elog(DEBUG2, "governor: %s (%s) duty %.3f batch %d; p99 %.3f / base %.3f ms (%d idle ticks), commit p99 %.3f / %.3f ms, wal %.3f / %.3f ms, cpu %.3f / %.3f ms, load %.0f / %.0f a second, lock waits " UINT64_FORMAT,
+	elog(DEBUG2, "governor: %s (%s) duty %.3f batch %d; p99 %.3f / base %.3f ms (%d idle ticks), commit p99 %.3f / %.3f ms, since the job began %.3f / %.3f ms, wal %.3f / %.3f ms, cpu %.3f / %.3f ms, load %.0f / %.0f a second, lock waits " UINT64_FORMAT,
 		 decision_names[job->st.decision], reason_names[job->st.reason],
 		 job->st.duty, job->st.batch, sig.p99_ms, sig.base_p99_ms, sig.base_ticks,
-		 sig.commit_p99_ms, sig.base_commit_p99_ms, sig.wal_ms, sig.base_wal_ms,
+		 sig.commit_p99_ms, sig.base_commit_p99_ms, sig.job_p99_ms, sig.job_commit_p99_ms, sig.wal_ms, sig.base_wal_ms,
 		 sig.cpu, sig.base_cpu, sig.load_per_s, sig.base_load_per_s, sig.lock_waits);
 	if (job->nice_on_foreground && job->st.reason != GOV_R_NO_FOREGROUND &&
 		job->st.reason != GOV_R_DISABLED)
@@ -3525,7 +3721,8 @@ trace_signal(FunctionCallInfo fcinfo, int argno, const char *what, bool nulls_ok
 	Oid			elemtype;
 
 	*n = 0;
-	if (PG_ARGISNULL(argno))
+	/* An argument the installed SQL does not declare yet (before ALTER EXTENSION UPDATE). */
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
 		return;
 	arr = PG_GETARG_ARRAYTYPE_P(argno);
 	if (ARR_NDIM(arr) > 1)
@@ -3565,11 +3762,51 @@ trace_same_length(int n, const char *what, int steps)
 }
 
 /*
+ * A trace's tick with the p99 ratio since the job began given: a run so
+ * far long enough to count, of as many statements as the baseline (whose
+ * p99 is 1 ms).  Pure.
+ */
+static void
+trace_job_ratio(GovSignals *sig, const GovSettings *set, double ratio)
+{
+	sig->job_secs = GOV_JOB_MIN_WINDOWS * set->window_ms / 1000.0;
+	sig->job_calls = sig->base_calls;
+	sig->job_p99_ms = ratio * sig->base_p99_ms;
+}
+
+/*
+ * One row of governor_trace for tick "step": the decision in st and the
+ * pace it sets (pause_ms after a batch that takes row_ms per row).  No
+ * lock; raises only the tuplestore's errors.
+ */
+static void
+trace_put_row(ReturnSetInfo *rsinfo, int step, const GovState *st, double pause, double row_ms)
+{
+	Datum		values[8];
+	bool		nulls[8] = {0};
+
+	values[0] = Int32GetDatum(step);
+	values[1] = CStringGetTextDatum(decision_names[st->decision]);
+	values[2] = CStringGetTextDatum(reason_names[st->reason]);
+	values[3] = CStringGetTextDatum(reason_names[st->reason == GOV_R_CAP ? GOV_R_CAP : st->throttled_by]);
+	nulls[3] = st->throttled_by == GOV_R_NONE && st->reason != GOV_R_CAP;
+	values[4] = Float8GetDatum(round(st->duty * 1000) / 1000);
+	values[5] = Int32GetDatum(st->paused ? 0 : st->batch);
+	values[6] = Float8GetDatum(round(pause * 100) / 100);
+	nulls[6] = st->paused;
+	values[7] = Float8GetDatum(st->paused ? 0 :
+							   round(st->batch * 1000.0 / (st->batch * row_ms + pause)));
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/*
  * steward.governor_trace(p99_ratio[], replication_lag_ms[], lock_waits[],
  * foreground_calls[], cpu_pressure[], max_batch, max_rows_per_sec,
- * row_ms): run the
+ * row_ms, job_p99_ratio[], wal_wait_ms[]): run the
  * decision rule over a sequence of ticks with these signals (a NULL
- * p99_ratio element: no foreground load in that tick) under the current
+ * p99_ratio element: no foreground load in that tick; a NULL
+ * job_p99_ratio element: the job's run so far not known yet; wal_wait_ms
+ * against a WAL-wait baseline of 0) under the current
  * settings, and show each decision and the pace it sets for a batch that
  * takes row_ms per row.  Pure: touches no shared state, takes no lock.
  * Errors: 22023 max_batch or max_rows_per_sec below 1, row_ms not
@@ -3587,17 +3824,23 @@ steward_governor_trace(PG_FUNCTION_ARGS)
 			   *lags = NULL,
 			   *locks = NULL,
 			   *calls = NULL,
-			   *cpus = NULL;
+			   *cpus = NULL,
+			   *jobs = NULL,
+			   *wals = NULL;
 	bool	   *rnulls = NULL,
 			   *lnulls = NULL,
 			   *knulls = NULL,
 			   *cnulls = NULL,
-			   *unulls = NULL;
+			   *unulls = NULL,
+			   *jnulls = NULL,
+			   *wnulls = NULL;
 	int			nr = 0,
 				nl = 0,
 				nk = 0,
 				nc = 0,
-				nu = 0;
+				nu = 0,
+				nj = 0,
+				nw = 0;
 	int			max_batch = PG_ARGISNULL(5) ? 1000 : PG_GETARG_INT32(5);
 	int			max_rate = PG_ARGISNULL(6) ? 0 : PG_GETARG_INT32(6);
 	double		row_ms = PG_ARGISNULL(7) ? 0.01 : PG_GETARG_FLOAT8(7);
@@ -3613,12 +3856,16 @@ steward_governor_trace(PG_FUNCTION_ARGS)
 	trace_signal(fcinfo, 2, "lock_waits", false, &locks, &knulls, &nk);
 	trace_signal(fcinfo, 3, "foreground_calls", false, &calls, &cnulls, &nc);
 	trace_signal(fcinfo, 4, "cpu_wait_ratio", false, &cpus, &unulls, &nu);
-	steps = Max(Max(Max(nr, nl), Max(nk, nc)), nu);
+	trace_signal(fcinfo, 8, "job_p99_ratio", true, &jobs, &jnulls, &nj);
+	trace_signal(fcinfo, 9, "wal_wait_ms", false, &wals, &wnulls, &nw);
+	steps = Max(Max(Max(nr, nl), Max(nk, nc)), Max(nu, Max(nj, nw)));
 	trace_same_length(nr, "p99_ratio", steps);
 	trace_same_length(nl, "replication_lag_ms", steps);
 	trace_same_length(nk, "lock_waits", steps);
 	trace_same_length(nc, "foreground_calls", steps);
 	trace_same_length(nu, "cpu_wait_ratio", steps);
+	trace_same_length(nj, "job_p99_ratio", steps);
+	trace_same_length(nw, "wal_wait_ms", steps);
 	if (steps > 100000)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -3631,14 +3878,14 @@ steward_governor_trace(PG_FUNCTION_ARGS)
 	for (int i = 0; i < steps; i++)
 	{
 		GovSignals	sig;
-		Datum		values[8];
-		bool		nulls[8] = {0};
 		bool		capped = false;
 		double		pause = 0;
 
 		memset(&sig, 0, sizeof(sig));
 		sig.tick = i + 1;
-		sig.wal_ms = sig.base_wal_ms = -1;
+		/* WAL wait per statement, ms, against a baseline of 0. */
+		sig.wal_ms = (i < nw && !wnulls[i]) ? DatumGetFloat8(wals[i]) : -1;
+		sig.base_wal_ms = sig.wal_ms >= 0 ? 0 : -1;
 		/* Run-queue wait per statement, as a ratio of a 0.1 ms baseline. */
 		sig.cpu = (i < nu && !unulls[i]) ? 0.1 * DatumGetFloat8(cpus[i]) : -1;
 		sig.base_cpu = sig.cpu >= 0 ? 0.1 : -1;
@@ -3663,6 +3910,8 @@ steward_governor_trace(PG_FUNCTION_ARGS)
 		if (i < nc && !cnulls[i])
 			sig.calls = DatumGetInt32(calls[i]);
 		sig.recent_calls = sig.calls;
+		if (i < nj && !jnulls[i])
+			trace_job_ratio(&sig, &set, DatumGetFloat8(jobs[i]));
 		sig.lag_ms = (i < nl && !lnulls[i]) ? DatumGetFloat8(lags[i]) : -1;
 		sig.lock_waits = (i < nk && !knulls[i]) ? Max(DatumGetInt32(locks[i]), 0) : 0;
 		sig.lock_ticks = 1;
@@ -3674,18 +3923,7 @@ steward_governor_trace(PG_FUNCTION_ARGS)
 			if (capped && st.throttled_by == GOV_R_NONE)
 				st.reason = GOV_R_CAP;
 		}
-		values[0] = Int32GetDatum(i + 1);
-		values[1] = CStringGetTextDatum(decision_names[st.decision]);
-		values[2] = CStringGetTextDatum(reason_names[st.reason]);
-		values[3] = CStringGetTextDatum(reason_names[st.reason == GOV_R_CAP ? GOV_R_CAP : st.throttled_by]);
-		nulls[3] = st.throttled_by == GOV_R_NONE && st.reason != GOV_R_CAP;
-		values[4] = Float8GetDatum(round(st.duty * 1000) / 1000);
-		values[5] = Int32GetDatum(st.paused ? 0 : st.batch);
-		values[6] = Float8GetDatum(round(pause * 100) / 100);
-		nulls[6] = st.paused;
-		values[7] = Float8GetDatum(st.paused ? 0 :
-								   round(st.batch * 1000.0 / (st.batch * row_ms + pause)));
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		trace_put_row(rsinfo, i + 1, &st, pause, row_ms);
 		t += (TimestampTz) gov_interval_ms * 1000;
 	}
 	return (Datum) 0;

@@ -32,7 +32,10 @@
 #   test/bench/governor/aba.sh
 # Environment:
 #   JOBS="N T"     N: none (A/A: the noise floor), T: run_transition of BIG
-#                  rows, M: migration backfill of BIG rows (rolled back)
+#                  rows, O: the same with steward.governor_job_p99 = off
+#                  (each window over the target slows it down: the rule
+#                  before gov14), M: migration backfill of BIG rows (rolled
+#                  back)
 #   ROUNDS=5       rounds per job
 #   BIG=1000000    rows
 #   W=8            seconds of A1 and of A2
@@ -41,6 +44,8 @@
 #                  its ticks carry a foreground at the default min_calls)
 #   AA_SECS=30     seconds of B for the A/A job
 #   CLIENTS=2 CHUNK=2 PORT=5494 KEEP=0
+#   DECISIONS=0    1: the job's session logs each governor decision (DEBUG2,
+#                  with what it rested on) into LOGS/<job><round>-call.out
 #   EXTRA_CONF=    more postgresql.conf lines (e.g. a governor setting)
 #   RESULTS=       output file (default results-aba.md next to this script)
 #   QUIET=         a command that freezes other work while its argument
@@ -64,6 +69,7 @@ CLIENTS=${CLIENTS:-2}
 CHUNK=${CHUNK:-2}
 PORT=${PORT:-5494}
 KEEP=${KEEP:-0}
+DECISIONS=${DECISIONS:-0}
 EXTRA_CONF=${EXTRA_CONF:-}
 QUIET=${QUIET:-}
 QUIET_ROUNDS=${QUIET_ROUNDS:-2}
@@ -71,7 +77,7 @@ QUIETER=
 QUIET_NOW=no
 
 BENCH=$(cd "$(dirname "$0")" && pwd)
-BASE=/var/tmp/pg_steward-bench-governor-aba
+BASE=${BASE:-/var/tmp/pg_steward-bench-governor-aba}
 RESULTS=${RESULTS:-$BENCH/results-aba.md}
 DB=bench
 BG=
@@ -130,11 +136,14 @@ round() {   # round JOB R
     else
         psql_q -d "$DB" -c "VACUUM big.items" -c "CHECKPOINT"
     fi
-    if [ "$job" = T ]; then
+    if [ "$job" = T ] || [ "$job" = O ]; then
         if [ -z "$TDIR" ] || [ "$TDIR" = "done->pending" ]; then from=pending to=done; else from=done to=pending; fi
         TDIR="$from->$to"
         sql="CALL steward.run_transition('big.items', '$from', '$to')"
     fi
+    local set_sql="SELECT 1"
+    [ "$job" = O ] && set_sql="SET steward.governor_job_p99 = off"
+    [ "$DECISIONS" = 1 ] && set_sql="$set_sql; SET client_min_messages = debug2"
     oltp "$script" "$p-warm" "$WARMUP" -
     oltp "$script" "$p-mark" "$MARKER" - "$MARKER_TPS"
     local c0 c1; c0=$(cpu_sample)
@@ -144,7 +153,7 @@ round() {   # round JOB R
         oltp "$script" "$p-b" "$AA_SECS" -; t2=$(now)
     else
         done_file=$LOGS/$job$r.done; rm -f "$done_file"
-        ( psql_q -d "$DB" -c "$sql" >"$p-call.out" 2>&1 && now >"$done_file.tmp" && mv "$done_file.tmp" "$done_file" ) &
+        ( psql_q -d "$DB" -c "$set_sql" -c "$sql" >"$p-call.out" 2>&1 && now >"$done_file.tmp" && mv "$done_file.tmp" "$done_file" ) &
         BG=$!
         oltp "$script" "$p-b" - "$done_file"
         wait "$BG" || die "$sql failed: $(cat "$p-call.out")"
@@ -178,7 +187,7 @@ round() {   # round JOB R
     rec "$job tpsa" "$(awk -v x="$tps1" -v y="$tps2" 'BEGIN {printf "%.0f", (x + y) / 2}')"; rec "$job tpsb" "$tpsb"
     local out
     out=$(psql_q -d "$DB" -At -F ' ' -c "SELECT rows_done, status FROM steward.transition_progress ORDER BY id DESC LIMIT 1")
-    [ "$job" != T ] || [ "$out" = "$BIG finished" ] || die "run_transition: $out (expected $BIG rows, finished)"
+    { [ "$job" != T ] && [ "$job" != O ]; } || [ "$out" = "$BIG finished" ] || die "run_transition: $out (expected $BIG rows, finished)"
     ROWS+=("| $job | $r | $(date -u +%H:%M:%S) | $p50_1 / $p50_b / $p50_2 | $p95_1 / $p95_b / $p95_2 | $p99_1 / $p99_b / $p99_2 | **$q** | $qp | $q50 | $tps1 / $tpsb / $tps2 | $secs | $rate | $gov | $(uptime | sed 's/.*load average: //') | $(foreign_pct "$c0" "$c1")% | ${QUIET_NOW%% *} |")
     echo "$job round $r: p99 A1 $p99_1 / B $p99_b / A2 $p99_2 ms: ratio $q (p50 $q50); B ${secs}s, rate $rate; governor inc/dec/pause/throttled_by $gov"
 }
