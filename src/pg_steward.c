@@ -123,6 +123,7 @@ static const StewardRuleKinds states_kind = {
 	.load_state_machine = steward_load_state_machine,
 	.check_stored_states = steward_check_stored_states,
 	.check_state_rule_removed = steward_check_state_rule_removed,
+	.triggers_enabled = steward_machine_triggers_enabled,
 };
 
 static const StewardRuleKinds migrations_kind = {

@@ -56,7 +56,7 @@ extern void steward_count_state_changes(Relation rel,
 extern bool steward_may_count_states(Oid relid, const char *column);
 
 /* machine_roles.c: the machines' roles in pg_shdepend, recorded again */
-extern void steward_record_machine_roles_again(void);
+extern void steward_machine_triggers_enabled(Oid relid);
 
 /* state_counts.c: rows per state, maintained (see its header) */
 typedef bool (*steward_state_count_fn) (Relation rel, const StateRule *rule, Snapshot snap,

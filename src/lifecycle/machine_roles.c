@@ -647,20 +647,22 @@ steward_machine_definitions_roles(PG_FUNCTION_ARGS)
 }
 
 /*
- * Record the machines' roles in pg_shdepend again, as the catalog's
- * triggers do (record_machine_roles), for rows written while they were
- * disabled: run after ALTER TABLE ... ENABLE TRIGGER of
- * steward.machine_definitions (storage_guard.c, keep_trigger_states), the
+ * After ALTER TABLE ... ENABLE TRIGGER of relation relid of the extension
+ * (storage_guard.c, keep_trigger_states, through the rule kinds' table,
+ * rulekinds.h): when relid is steward.machine_definitions, record the
+ * machines' roles in pg_shdepend again, as the catalog's triggers do
+ * (record_machine_roles), for rows written while they were disabled: the
  * end of each table's data in pg_restore --data-only --disable-triggers
- * (codereview16 C4).  Does nothing with 0.1's catalog (no owners).  Locks
- * and errors: record_machine_roles'.
+ * (codereview16 C4).  Does nothing for other relations or with 0.1's
+ * catalog (no owners).  Locks and errors: record_machine_roles'.
  */
 void
-steward_record_machine_roles_again(void)
+steward_machine_triggers_enabled(Oid relid)
 {
 	MachineColumns cols;
 
-	if (machine_columns(&cols))
+	if (relid == steward_relid(STEWARD_MACHINES_TABLE, true) &&
+		machine_columns(&cols))
 		record_machine_roles(&cols);
 }
 

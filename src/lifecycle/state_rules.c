@@ -68,6 +68,7 @@ steward_state_list(const StateRule *rule, uint64 mask)
 /*
  * The mask of every state rule declares, for steward_state_list: the
  * "Declared states" of every message about a value that is no state.
+ * Takes no lock; raises nothing.
  */
 uint64
 steward_all_states(const StateRule *rule)

@@ -62,6 +62,11 @@ no_check_state_rule_removed(Oid relid, const char *colname, StewardRuleEntry ent
 {
 }
 
+static void
+no_triggers_enabled(Oid relid)
+{
+}
+
 static bool
 no_migration_backfilling(Oid relid)
 {
@@ -85,6 +90,7 @@ StewardRuleKinds steward_rule_kinds = {
 	.load_state_machine = no_load_state_machine,
 	.check_stored_states = no_check_stored_states,
 	.check_state_rule_removed = no_check_state_rule_removed,
+	.triggers_enabled = no_triggers_enabled,
 	.migration_backfilling = no_migration_backfilling,
 	.relayout_applying = no_relayout_applying,
 };
@@ -109,6 +115,7 @@ steward_rule_kinds_register(const StewardRuleKinds *k)
 	REGISTER_KIND(load_state_machine);
 	REGISTER_KIND(check_stored_states);
 	REGISTER_KIND(check_state_rule_removed);
+	REGISTER_KIND(triggers_enabled);
 	REGISTER_KIND(migration_backfilling);
 	REGISTER_KIND(relayout_applying);
 }

@@ -105,6 +105,15 @@ typedef struct StewardRuleKinds
 	 */
 	void		(*check_state_rule_removed) (Oid relid, const char *colname,
 											 StewardRuleEntry entry);
+	/*
+	 * States: after ALTER TABLE ... ENABLE TRIGGER of relation relid of
+	 * the extension (storage_guard.c): when it is
+	 * steward.machine_definitions, record the machines' owners and
+	 * grantees in pg_shdepend again, for rows stored while its triggers
+	 * were disabled.  Locks and errors are the roles' recording
+	 * (machine_roles.c).
+	 */
+	void		(*triggers_enabled) (Oid relid);
 
 	/*
 	 * Migrations: the row is written to relid by this backend's backfill

@@ -75,7 +75,6 @@
 #include "utils/syscache.h"
 
 #include "pg_steward.h"
-#include "lifecycle/lifecycle.h"
 #include "plumbing/as_owner.h"
 #include "tableam/rulekinds.h"
 #include "tableam/rules.h"
@@ -935,7 +934,7 @@ enables_on_origin(AlterTableType subtype)
  * triggers are left alone.  For steward.machine_definitions, the
  * machines' roles are recorded in pg_shdepend again, as its triggers
  * would have for rows written while they were disabled
- * (steward_record_machine_roles_again).  Locks: the ShareRowExclusiveLock
+ * (steward_rule_kinds.triggers_enabled).  Locks: the ShareRowExclusiveLock
  * the command holds on relid, and those of the roles' recording; the
  * relcache entry is invalidated, as by ENABLE TRIGGER.
  */
@@ -1007,8 +1006,7 @@ keep_trigger_states(CollectedCommand *cmd)
 	 * --disable-triggers) recorded no roles: DROP ROLE of a machine's
 	 * owner then succeeded and left its OID (codereview16 C4).
 	 */
-	if (relid == steward_relid(STEWARD_MACHINES_TABLE, true))
-		steward_record_machine_roles_again();
+	steward_rule_kinds.triggers_enabled(relid);
 }
 
 /* One collected CREATE TABLE or ALTER TABLE command. */
