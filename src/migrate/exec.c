@@ -139,6 +139,8 @@ typedef struct StewardFrame
 	int			nest;
 	bool		event_trigger;	/* returns event_trigger: only fired, never called */
 	bool		trusted;		/* pg_steward's own code (see own_context) */
+	bool		reports;		/* an entry point or event trigger: its errors
+								 * leave without pg_steward's CONTEXT lines */
 	int			barrier;		/* owner_code_depth when it began */
 } StewardFrame;
 
@@ -171,6 +173,8 @@ static planner_hook_type prev_planner = NULL;
 static needs_fmgr_hook_type prev_needs_fmgr_hook = NULL;
 static fmgr_hook_type prev_fmgr_hook = NULL;
 
+
+static void strip_own_context(void);
 
 /* Is t the migration dual-write trigger (steward._migration_trigger)? */
 static bool
@@ -516,7 +520,7 @@ migrate_needs_fmgr_hook(Oid fn_oid)
  * never pushed.
  */
 static void
-push_frame(Oid fn_oid, bool event_trigger, bool trusted)
+push_frame(Oid fn_oid, bool event_trigger, bool trusted, bool reports)
 {
 	if (steward_code_depth >= steward_code_stack_size)
 	{
@@ -531,6 +535,7 @@ push_frame(Oid fn_oid, bool event_trigger, bool trusted)
 	steward_code_stack[steward_code_depth].nest = own_nest;
 	steward_code_stack[steward_code_depth].event_trigger = event_trigger;
 	steward_code_stack[steward_code_depth].trusted = trusted;
+	steward_code_stack[steward_code_depth].reports = reports;
 	steward_code_stack[steward_code_depth].barrier = owner_code_depth;
 	steward_code_depth++;
 }
@@ -583,6 +588,15 @@ own_context(void)
  * (codereview2 #4): only as an event trigger or when pg_steward's own
  * code calls it.  What its body calls runs as the definer, which is then
  * the caller those functions see.
+ *
+ * An error leaving one of the documented PL/pgSQL entry points
+ * (run_transition, migration_backfill, migration_validate, ...) or an
+ * event trigger of pg_steward's leaves without the CONTEXT lines of
+ * pg_steward's own PL/pgSQL code (strip_own_context: "PL/pgSQL
+ * function steward._migration_require(...) line 26 at RAISE" and the
+ * statements calling it), as migration_start's do; the user's code's lines
+ * stay.  FHET_ABORT is called in fmgr_security_definer's PG_CATCH, right
+ * before it re-throws: strip_own_context replaces the error on the stack.
  */
 static void
 migrate_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
@@ -600,11 +614,18 @@ migrate_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 		if (flinfo->fn_oid == recalling_fn)
 			recalling_fn = InvalidOid;
 		push_frame(flinfo->fn_oid, event_trigger,
-				   event_trigger || !internal || own_context() || (!secdef && superuser()));
+				   event_trigger || !internal || own_context() || (!secdef && superuser()),
+				   event_trigger || !internal);
 	}
 	else if (steward_code_depth > 0 &&
 			 steward_code_stack[steward_code_depth - 1].fn_oid == flinfo->fn_oid)
+	{
+		bool		reports = steward_code_stack[steward_code_depth - 1].reports;
+
 		steward_code_depth--;
+		if (event == FHET_ABORT && reports)
+			strip_own_context();
+	}
 }
 
 /*
@@ -638,7 +659,7 @@ steward_own_code_enter(bool entry_point)
 {
 	int			depth = steward_code_depth;
 
-	push_frame(InvalidOid, false, entry_point || own_context());
+	push_frame(InvalidOid, false, entry_point || own_context(), false);
 	return depth;
 }
 
@@ -1115,58 +1136,108 @@ migration_exec(FunctionCallInfo fcinfo, bool batch)
 }
 
 /*
- * Does a line of an error's CONTEXT continue the entry before it (e, one
- * error context callback's text)?  Only the text of a statement that
- * spans lines does: SPI's 'SQL statement "..."' until its closing quote.
+ * The entries of an error's CONTEXT that quote a statement's text and may
+ * span lines: SPI's, as PL/pgSQL runs a statement, an expression or an
+ * assignment.  Core quotes the text as it is, without doubling the double
+ * quotes in it, so where such an entry ends cannot be told from its quotes
+ * alone (codereview15 C5).
+ */
+static const char *const quoted_entries[] = {
+	"SQL statement \"", "SQL expression \"", "PL/pgSQL assignment \"", NULL
+};
+
+/* The length of the quoted_entries prefix line begins with, or 0. */
+static int
+quoted_entry_prefix(const char *line)
+{
+	for (int i = 0; quoted_entries[i] != NULL; i++)
+		if (strncmp(line, quoted_entries[i], strlen(quoted_entries[i])) == 0)
+			return strlen(quoted_entries[i]);
+	return 0;
+}
+
+/*
+ * Can line begin the entry that follows a quoted statement's?  What
+ * follows one is the context of the code that ran the statement: a
+ * procedural language's function ("PL/pgSQL function ...", "PL/Perl
+ * function ..."), the statement of the code that called that (C code
+ * running SPI), or an SQL function.  A line of a statement's text that
+ * begins so, right after a line ending in a double quote, is taken for an
+ * entry: only text written to look like a CONTEXT is cut there.
  */
 static bool
-context_continues(const StringInfo e)
+begins_entry(const char *line)
 {
-	return strncmp(e->data, "SQL statement \"", 15) == 0 &&
-		(e->len < 16 || e->data[e->len - 1] != '"');
+	return strncmp(line, "PL/", 3) == 0 || quoted_entry_prefix(line) > 0 ||
+		strncmp(line, "SQL function \"", 14) == 0;
+}
+
+/*
+ * The entries of an error's CONTEXT (context, not NULL), one string each:
+ * one line each but a quoted statement's, which ends at a line ending in
+ * a double quote (not its opening one) followed by the end or by a line
+ * that begins an entry (begins_entry).  Allocates in the current memory
+ * context; raises nothing but out of memory.
+ */
+static List *
+context_entries(const char *context)
+{
+	List	   *entries = NIL;
+	StringInfo	open = NULL;	/* a quoted statement's entry not yet ended */
+	int			opening = 0;	/* its opening quote's offset + 1 */
+	char	   *line;
+	char	   *next;
+
+	for (line = pstrdup(context); line != NULL; line = next)
+	{
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		if (open != NULL)
+			appendStringInfo(open, "\n%s", line);
+		else
+		{
+			open = makeStringInfo();
+			appendStringInfoString(open, line);
+			entries = lappend(entries, open);
+			opening = quoted_entry_prefix(line);
+			if (opening == 0)
+			{
+				open = NULL;
+				continue;
+			}
+		}
+		if (open->len > opening && open->data[open->len - 1] == '"' &&
+			(next == NULL || begins_entry(next)))
+			open = NULL;
+	}
+	return entries;
 }
 
 /*
  * An error's CONTEXT without the entries of pg_steward's own PL/pgSQL
  * code: its functions' lines ("PL/pgSQL function
  * steward._migration_step(...) line 7 at RAISE") and the statements they
- * ran (an "SQL statement" entry followed by the line of the steward
- * function that ran it), each with the lines of its text.  A mistyped step
- * printed 3 to 7 such lines under the one error whose DETAIL and HINT say
- * what to change (readme42 R6).  Entries of the user's code (a trigger, a
- * function an expression calls, the caller's own function) and
- * pg_steward's own "up expression of step ..." entries, which show where
- * in the user's SQL an error is, stay.  NULL when nothing is left.
- * Allocates in the current memory context; raises nothing but out of
- * memory.
+ * ran (a quoted statement entry followed by the line of the steward
+ * function that ran it), each with the lines of its text
+ * (context_entries).  A mistyped step printed 3 to 7 such lines under the
+ * one error whose DETAIL and HINT say what to change (readme42 R6).
+ * Entries of the user's code (a trigger, a function an expression calls,
+ * the caller's own function) and pg_steward's own "up expression of step
+ * ..." entries, which show where in the user's SQL an error is, stay.
+ * NULL when nothing is left.  Allocates in the current memory context;
+ * raises nothing but out of memory.
  */
 static char *
 without_own_context(const char *context)
 {
-	List	   *entries = NIL;
+	List	   *entries;
 	StringInfoData buf;
-	char	   *line;
-	char	   *next;
 	ListCell   *lc;
 
 	if (context == NULL)
 		return NULL;
-	/* Split into entries, one per line but a statement's text. */
-	for (line = pstrdup(context); line != NULL; line = next)
-	{
-		next = strchr(line, '\n');
-		if (next != NULL)
-			*next++ = '\0';
-		if (entries == NIL || !context_continues((StringInfo) llast(entries)))
-		{
-			StringInfo	e = makeStringInfo();
-
-			appendStringInfoString(e, line);
-			entries = lappend(entries, e);
-		}
-		else
-			appendStringInfo((StringInfo) llast(entries), "\n%s", line);
-	}
+	entries = context_entries(context);
 	initStringInfo(&buf);
 	foreach(lc, entries)
 	{
@@ -1175,7 +1246,7 @@ without_own_context(const char *context)
 			((StringInfo) lfirst(lnext(entries, lc)))->data : "";
 
 		if (strncmp(e, "PL/pgSQL function steward.", 26) == 0 ||
-			(strncmp(e, "SQL statement \"", 15) == 0 &&
+			(quoted_entry_prefix(e) > 0 &&
 			 strncmp(caller, "PL/pgSQL function steward.", 26) == 0))
 			continue;
 		if (buf.len > 0)
@@ -1183,6 +1254,52 @@ without_own_context(const char *context)
 		appendStringInfoString(&buf, e);
 	}
 	return buf.len > 0 ? buf.data : NULL;
+}
+
+/*
+ * Strips the error being handled (in a PG_CATCH block, or at an fmgr
+ * hook's FHET_ABORT, which core calls in one) of the CONTEXT entries of
+ * pg_steward's own PL/pgSQL code (without_own_context); the caller then
+ * re-throws it (PG_RE_THROW), stripped or untouched when it has none.  The
+ * error is replaced on the error stack by re-throwing the stripped copy
+ * into a PG_TRY of this function's own, so that the caller's code after
+ * the PG_CATCH, and other fmgr hooks', still runs.  The copy is made in a
+ * context of this function's, reset at its next call: the error on the
+ * stack keeps copies of its own (ReThrowError).  Raises nothing but out of
+ * memory.
+ */
+static void
+strip_own_context(void)
+{
+	static MemoryContext cxt = NULL;
+	MemoryContext old;
+	ErrorData  *edata;
+	char	   *context;
+
+	if (cxt == NULL)
+		cxt = AllocSetContextCreate(TopMemoryContext, "pg_steward error context",
+									ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(cxt);
+	old = MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	context = without_own_context(edata->context);
+	if (edata->context != NULL &&
+		(context == NULL || strcmp(context, edata->context) != 0))
+	{
+		FlushErrorState();
+		edata->context = context;
+		PG_TRY();
+		{
+			ReThrowError(edata);
+		}
+		PG_CATCH();
+		{
+			/* edata is on the error stack again, stripped */
+		}
+		PG_END_TRY();
+	}
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -1213,8 +1330,6 @@ steward_migration_start(PG_FUNCTION_ARGS)
 	Oid			fn;
 	FmgrInfo	flinfo;
 	int			depth;
-	MemoryContext callcxt = CurrentMemoryContext;
-
 	LOCAL_FCINFO(call, 3);
 
 	/* A direct call: no "SQL statement" context line in the caller's errors. */
@@ -1236,14 +1351,9 @@ steward_migration_start(PG_FUNCTION_ARGS)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
 		steward_own_code_leave(depth);
-		MemoryContextSwitchTo(callcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		edata->context = without_own_context(edata->context);
-		ReThrowError(edata);
+		strip_own_context();
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	steward_own_code_leave(depth);
