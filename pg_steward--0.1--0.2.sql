@@ -39867,3 +39867,311 @@ AS 'MODULE_PATHNAME', 'steward_governor_trace'
 LANGUAGE C STABLE;
 COMMENT ON FUNCTION steward.governor_trace(double precision[], double precision[], integer[], integer[], double precision[], integer, integer, double precision, double precision[], double precision[]) IS
   'the governor''s decisions for a sequence of ticks with the given signals, under the current settings';
+
+-- codereview15 C7: the COMMIT of pg_steward's procedures runs the user's
+-- deferred triggers and cursor loop as the user's code (steward._commit).
+CREATE PROCEDURE steward._commit()
+AS 'MODULE_PATHNAME', 'steward_commit'
+LANGUAGE C;
+
+CREATE OR REPLACE PROCEDURE steward._run_batch(batch_stmt text, status_stmt text, job jsonb, gov bigint,
+                                    last_key text[], size integer, INOUT moved bigint,
+                                    INOUT batch_key text[], INOUT batch_whole boolean)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included.
+AS $$
+DECLARE
+    retries pg_catalog.int4 := 0;
+    backoff pg_catalog.float8 := 0.01;
+BEGIN
+    LOOP
+        BEGIN
+            -- steward.batch_synchronous_commit = off: no wait for the
+            -- batch's WAL flush (README: the governor).  In this block:
+            -- a failed batch's status commits as the session says.
+            IF NOT pg_catalog.current_setting('steward.batch_synchronous_commit')::pg_catalog.bool THEN
+                PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+            END IF;
+            EXECUTE batch_stmt INTO moved, batch_key, batch_whole
+                USING job, last_key, size, retries;
+            EXIT;
+        EXCEPTION
+            WHEN serialization_failure OR deadlock_detected THEN
+                retries := retries OPERATOR(pg_catalog.+) 1;
+                IF retries OPERATOR(pg_catalog.>) 10 THEN
+                    PERFORM steward.governor_end(gov, 'failed');
+                    EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                    CALL steward._commit();
+                    RAISE;
+                END IF;
+                PERFORM pg_catalog.pg_sleep(backoff OPERATOR(pg_catalog.*)
+                                            (0.5::pg_catalog.float8 OPERATOR(pg_catalog.+) pg_catalog.random()));
+                backoff := LEAST(backoff OPERATOR(pg_catalog.*) 2::pg_catalog.float8,
+                                 2::pg_catalog.float8);
+            WHEN query_canceled THEN
+                PERFORM steward.governor_end(gov, 'cancelled');
+                EXECUTE status_stmt USING job, 'cancelled', retries, SQLERRM;
+                CALL steward._commit();
+                RAISE;
+            WHEN OTHERS THEN
+                PERFORM steward.governor_end(gov, 'failed');
+                EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                CALL steward._commit();
+                RAISE;
+        END;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE PROCEDURE steward._run_batches(batch_fn text, status_fn text, job jsonb,
+                                      batch_size integer, max_rows_per_sec integer,
+                                      resume_key text[] DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included.  The batches themselves run in the job's functions.
+AS $$
+DECLARE
+    keyset pg_catalog.bool := COALESCE((job OPERATOR(pg_catalog.->>) 'keyset')::pg_catalog.bool, false);
+    batch_stmt pg_catalog.text := pg_catalog.format('SELECT *%s FROM steward.%I($1, $2, $3, $4)', CASE WHEN job OPERATOR(pg_catalog.?) 'whole' THEN '' ELSE ', NULL::pg_catalog.bool' END, batch_fn);
+    status_stmt pg_catalog.text := pg_catalog.format('SELECT steward.%I($1, $2, $3, $4)', status_fn);
+    moved pg_catalog.int8 := 0; job_moved pg_catalog.int8 := 0;
+    rows_left pg_catalog.int8 := (job OPERATOR(pg_catalog.->>) 'rows_left')::pg_catalog.int8;
+    pass_moved pg_catalog.int8; from_start pg_catalog.bool; last_key pg_catalog.text[];
+    batch_key pg_catalog.text[]; batch_whole pg_catalog.bool; rescan_key pg_catalog.text[]; rescan pg_catalog.bool;
+    gov pg_catalog.int8; size pg_catalog.int4; none_left pg_catalog.bool;
+BEGIN
+    gov := steward.governor_begin(
+        COALESCE(job OPERATOR(pg_catalog.->>) 'kind', 'backfill'),
+        COALESCE(job OPERATOR(pg_catalog.->>) 'label',
+                 pg_catalog.concat_ws(' ', job OPERATOR(pg_catalog.->>) 'name',
+                                      job OPERATOR(pg_catalog.->>) 'table')),
+        batch_size, max_rows_per_sec, (job OPERATOR(pg_catalog.->>) 'ref')::pg_catalog.int8);
+    last_key := CASE WHEN keyset THEN resume_key END;
+    LOOP
+        EXIT WHEN job_moved OPERATOR(pg_catalog.>=) rows_left;  -- NULL rows_left: never
+        pass_moved := 0; rescan := false; rescan_key := NULL;
+        from_start := COALESCE(from_start, last_key IS NULL);
+        LOOP
+            -- Ask the governor for the next batch: it sleeps at most one
+            -- slice per call, and 0 means the pause goes on; the COMMIT in
+            -- between holds no snapshot across a long pause.
+            LOOP
+                BEGIN
+                    size := steward.governor_pace(gov, moved);
+                EXCEPTION WHEN query_canceled THEN
+                    PERFORM steward.governor_end(gov, 'cancelled');
+                    EXECUTE status_stmt USING job, 'cancelled', 0, SQLERRM;
+                    CALL steward._commit();
+                    RAISE;
+                END;
+                moved := 0;  -- rows_left reached: the last batch reported, no other taken
+                EXIT WHEN size OPERATOR(pg_catalog.>) 0 OR job_moved OPERATOR(pg_catalog.>=) rows_left;
+                CALL steward._commit();
+            END LOOP;
+            EXIT WHEN job_moved OPERATOR(pg_catalog.>=) rows_left;
+            CALL steward._run_batch(batch_stmt, status_stmt, job, gov, last_key, size,
+                                    moved, batch_key, batch_whole);
+            CALL steward._commit();
+            rescan_key := CASE WHEN rescan THEN rescan_key ELSE last_key END;
+            rescan := rescan OR batch_whole IS NOT TRUE;
+            EXIT WHEN moved OPERATOR(pg_catalog.=) 0;
+            pass_moved := pass_moved OPERATOR(pg_catalog.+) moved; job_moved := job_moved OPERATOR(pg_catalog.+) moved;
+            IF keyset THEN
+                last_key := batch_key;
+            END IF;
+        END LOOP;
+        EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start) OR job_moved OPERATOR(pg_catalog.>=) rows_left;
+        last_key := CASE WHEN from_start THEN rescan_key END;  -- NULL: the first key
+        IF last_key IS NULL AND job OPERATOR(pg_catalog.?) 'probe' THEN EXECUTE pg_catalog.format('SELECT steward.%I($1) OPERATOR(pg_catalog.=) 0', job OPERATOR(pg_catalog.->>) 'probe') INTO none_left USING job; END IF;
+        EXIT WHEN none_left;
+        from_start := true;
+    END LOOP;
+    -- The transaction the caller commits next has a transaction id, so
+    -- its commit (at the session's synchronous_commit) flushes, and waits
+    -- for synchronous standbys, up to it: every batch before it included.
+    PERFORM pg_catalog.txid_current();
+    PERFORM steward.governor_end(gov);
+END
+$$;
+
+CREATE OR REPLACE PROCEDURE steward.run_transition(tbl regclass, from_state text, to_state text,
+                                        set_sql text DEFAULT NULL,
+                                        batch_size integer DEFAULT 10000,
+                                        max_rows_per_sec integer DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included: the caller's search_path cannot substitute anything.  The rows
+-- are counted and moved by the C helpers, as the table's owner.
+-- batch_size 10000 (1000 before 0.2's stop 41): under the governor, fewer
+-- batches at the same rate cost the foreground less (README, the governor
+-- benchmark's batch10k rows).
+AS $$
+DECLARE
+    prep pg_catalog.record;
+    label pg_catalog.text;
+BEGIN
+    PERFORM steward._require_own_transactions('steward.run_transition');
+    -- Counted as pg_steward's own code, or called again to be (exec.c:
+    -- steward_migration_entered): the helpers that open and close the
+    -- run refuse any other caller.
+    IF NOT steward._migration_entered('steward.run_transition(pg_catalog.regclass,pg_catalog.text,pg_catalog.text,pg_catalog.text,pg_catalog.int4,pg_catalog.int4)') THEN
+        CALL steward.run_transition(tbl, from_state, to_state, set_sql, batch_size, max_rows_per_sec);
+        RETURN;
+    END IF;
+    -- Rows moved to their own state would match again forever.
+    IF from_state OPERATOR(pg_catalog.=) to_state THEN
+        RAISE EXCEPTION 'run_transition: from and to are the same state "%"', from_state
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'To change other columns of rows in one state, run an UPDATE in batches; run_transition moves rows between states.';
+    END IF;
+    prep := steward._transition_prepare(tbl, from_state, to_state, set_sql,
+                                        batch_size, max_rows_per_sec);
+    CALL steward._commit();
+
+    -- The governor job's label: the table schema-qualified whatever the
+    -- caller's search_path, as backfills'.
+    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) INTO label
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+     WHERE c.oid OPERATOR(pg_catalog.=) tbl;
+
+    -- With a primary key each batch starts after the last key moved
+    -- (keyset: a composite key as a row comparison); without one every
+    -- batch restarts in ctid order and one pass is enough
+    -- (steward._run_batches).
+    CALL steward._run_batches('_transition_run_batch', '_transition_run_status',
+        pg_catalog.jsonb_build_object('run_id', prep.run_id, 'set_sql', set_sql,
+                                      'keyset', prep.key_columns OPERATOR(pg_catalog.<>) 'ctid',
+                                      'kind', 'transition', 'label', label, 'probe', '_transition_run_left',
+                                      'ref', prep.run_id),
+        batch_size, max_rows_per_sec);
+
+    -- What is left (rows other transactions kept locked) stays for a re-run;
+    -- the helper counts it as the table's owner.
+    PERFORM steward._transition_progress(prep.run_id, 0, 0, 'finished');
+    CALL steward._commit();
+END
+$$;
+
+CREATE OR REPLACE PROCEDURE steward._migration_index_backfill(mig text)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  Every name is
+-- schema-qualified; the functions it calls pin their search_path.
+AS $$
+DECLARE
+    step pg_catalog.int4;
+    tbl pg_catalog.regclass;
+    sql pg_catalog.text;
+    done pg_catalog.int4 := 0;
+BEGIN
+    PERFORM steward._migration_index_backfill_begin(mig);
+    CALL steward._commit();
+    LOOP
+        SELECT n.step, n.tbl, n.sql INTO step, tbl, sql FROM steward._migration_index_next(mig, done) n;
+        EXIT WHEN step IS NULL;
+        done := step;
+        IF steward._migration_index_prepare(mig, step) THEN
+            CALL steward._commit();
+            CALL steward._migration_index_build(mig, step, tbl, sql);
+        END IF;
+        CALL steward._commit();
+    END LOOP;
+    PERFORM steward._migration_index_backfill_end(mig);
+    CALL steward._commit();
+END
+$$;
+
+CREATE OR REPLACE PROCEDURE steward.migration_backfill(name text, batch_size integer DEFAULT NULL,
+                                            max_rows_per_sec integer DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included; the functions it calls pin their search_path.
+AS $$
+DECLARE
+    mig pg_catalog.text := name;
+    size pg_catalog.int4;
+    rows_left pg_catalog.jsonb;
+    tbl pg_catalog.regclass;
+    resume pg_catalog.text[];
+BEGIN
+    PERFORM steward._require_own_transactions('steward.migration_backfill');
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_backfill(pg_catalog.text,pg_catalog.int4,pg_catalog.int4)') THEN
+        CALL steward.migration_backfill(name, batch_size, max_rows_per_sec);
+        RETURN;
+    END IF;
+    PERFORM steward._migration_settle_dropped(mig);
+    IF steward._relayout_step((steward._migration_get(mig)).steps) IS NOT NULL THEN
+        CALL steward._relayout_backfill(mig, batch_size, max_rows_per_sec);
+        RETURN;
+    END IF;
+    IF steward._migration_is_index(mig) THEN
+        CALL steward._migration_index_backfill(mig);
+        RETURN;
+    END IF;
+    SELECT b.size, b.rows_left INTO size, rows_left
+      FROM steward._migration_backfill_begin(mig, batch_size, max_rows_per_sec) b;
+    CALL steward._commit();
+    -- A table's job ends when it has filled the rows that were unfilled
+    -- at begin ("rows_left"): no row becomes unfilled again (every write sets
+    -- the marker), so a re-run with nothing left reads no batch, and a
+    -- run that filled them all reads no last pass (_backfill_end counts).
+    FOR tbl, resume IN SELECT t.relid, t.last_key FROM steward.migration_tables t
+                         WHERE t.migration OPERATOR(pg_catalog.=) mig AND t.active ORDER BY t.ord LOOP
+        CALL steward._run_batches('_migration_batch', '_migration_batch_status',
+                                  steward._migration_backfill_job(mig, tbl)
+                                      OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('rows_left',
+                                          rows_left OPERATOR(pg_catalog.->) (tbl::pg_catalog.oid::pg_catalog.text)),
+                                  size, max_rows_per_sec, resume);
+    END LOOP;
+    PERFORM steward._migration_backfill_end(mig);
+    CALL steward._commit();
+END
+$$;
+
+CREATE OR REPLACE PROCEDURE steward._relayout_backfill(mig text, batch_size integer, max_rows_per_sec integer)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT; every name below is
+-- schema-qualified.
+AS $$
+DECLARE
+    size pg_catalog.int4;
+    rows_left pg_catalog.int8;
+    t pg_catalog.record;
+    resume pg_catalog.text[];
+    label pg_catalog.text;
+BEGIN
+    SELECT b.size, b.rows_left INTO size, rows_left
+      FROM steward._relayout_backfill_begin(mig, batch_size, max_rows_per_sec) b;
+    CALL steward._commit();
+    t := steward._relayout_tables(mig);
+    SELECT x.last_key INTO resume FROM steward.migration_tables x
+     WHERE x.migration OPERATOR(pg_catalog.=) mig AND x.ord OPERATOR(pg_catalog.=) 1;
+    -- The governor job's label names the table schema-qualified whatever
+    -- the caller's search_path (this procedure cannot pin one), as
+    -- run_transition's and column backfills' do.
+    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) INTO label
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+     WHERE c.oid OPERATOR(pg_catalog.=) t.old_rel;
+    -- The job ends when it has copied the rows the new layout lacked at
+    -- begin ("rows_left", steward._run_batches): the apply trigger writes every
+    -- row written since to both layouts, so that set only shrinks; a
+    -- re-run with nothing left reads no batch, and a run that copied them
+    -- all reads no last pass from the first key (_relayout_backfill_end
+    -- counts).
+    CALL steward._run_batches('_relayout_batch', '_migration_batch_status',
+        pg_catalog.jsonb_build_object('name', mig, 'relid', t.old_rel::pg_catalog.oid,
+                                      'table', label, 'keyset', true, 'rows_left', rows_left,
+                                      'first', steward._relayout_batch_sql(mig, false),
+                                      'next', steward._relayout_batch_sql(mig, true)),
+        size, max_rows_per_sec, resume);
+    PERFORM steward._relayout_backfill_end(mig);
+    CALL steward._commit();
+END
+$$;

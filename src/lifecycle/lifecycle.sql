@@ -849,6 +849,14 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'steward_transition_batch'
 LANGUAGE C VOLATILE;
 
+-- The COMMIT of pg_steward's procedures: the deferred triggers and the
+-- caller's cursor loop that a COMMIT runs are the user's code, never
+-- pg_steward's own, which a plain COMMIT in these procedures let them pass
+-- for (exec.c: steward_commit, codereview15 C7).
+CREATE PROCEDURE steward._commit()
+AS 'MODULE_PATHNAME', 'steward_commit'
+LANGUAGE C;
+
 -- One batch of steward._run_batches (batch_stmt, status_stmt and gov as it
 -- made them) with its retries: 40001 and 40P01 are retried with
 -- exponential backoff up to 10 times; past that, or on any other error or
@@ -884,7 +892,7 @@ BEGIN
                 IF retries OPERATOR(pg_catalog.>) 10 THEN
                     PERFORM steward.governor_end(gov, 'failed');
                     EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
-                    COMMIT;
+                    CALL steward._commit();
                     RAISE;
                 END IF;
                 PERFORM pg_catalog.pg_sleep(backoff OPERATOR(pg_catalog.*)
@@ -894,12 +902,12 @@ BEGIN
             WHEN query_canceled THEN
                 PERFORM steward.governor_end(gov, 'cancelled');
                 EXECUTE status_stmt USING job, 'cancelled', retries, SQLERRM;
-                COMMIT;
+                CALL steward._commit();
                 RAISE;
             WHEN OTHERS THEN
                 PERFORM steward.governor_end(gov, 'failed');
                 EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
-                COMMIT;
+                CALL steward._commit();
                 RAISE;
         END;
     END LOOP;
@@ -978,17 +986,17 @@ BEGIN
                 EXCEPTION WHEN query_canceled THEN
                     PERFORM steward.governor_end(gov, 'cancelled');
                     EXECUTE status_stmt USING job, 'cancelled', 0, SQLERRM;
-                    COMMIT;
+                    CALL steward._commit();
                     RAISE;
                 END;
                 moved := 0;  -- rows_left reached: the last batch reported, no other taken
                 EXIT WHEN size OPERATOR(pg_catalog.>) 0 OR job_moved OPERATOR(pg_catalog.>=) rows_left;
-                COMMIT;
+                CALL steward._commit();
             END LOOP;
             EXIT WHEN job_moved OPERATOR(pg_catalog.>=) rows_left;
             CALL steward._run_batch(batch_stmt, status_stmt, job, gov, last_key, size,
                                     moved, batch_key, batch_whole);
-            COMMIT;
+            CALL steward._commit();
             rescan_key := CASE WHEN rescan THEN rescan_key ELSE last_key END;
             rescan := rescan OR batch_whole IS NOT TRUE;
             EXIT WHEN moved OPERATOR(pg_catalog.=) 0;
@@ -1079,7 +1087,7 @@ BEGIN
     END IF;
     prep := steward._transition_prepare(tbl, from_state, to_state, set_sql,
                                         batch_size, max_rows_per_sec);
-    COMMIT;
+    CALL steward._commit();
 
     -- The governor job's label: the table schema-qualified whatever the
     -- caller's search_path, as backfills'.
@@ -1102,7 +1110,7 @@ BEGIN
     -- What is left (rows other transactions kept locked) stays for a re-run;
     -- the helper counts it as the table's owner.
     PERFORM steward._transition_progress(prep.run_id, 0, 0, 'finished');
-    COMMIT;
+    CALL steward._commit();
 END
 $$;
 COMMENT ON PROCEDURE steward.run_transition(regclass, text, text, text, integer, integer) IS

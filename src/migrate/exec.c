@@ -8,6 +8,7 @@
  *	  steward._migration_exec(tbl, sql, args, backfill)
  *	  steward._migration_record(op, name, data)
  *	  steward._migration_settings()
+ *	  steward._commit()    (the COMMIT of pg_steward's procedures)
  *
  * The migration functions run as their caller.  Every statement that
  * touches a user table (DDL, backfill batches, validation scans) goes
@@ -83,6 +84,7 @@ PG_FUNCTION_INFO_V1(steward_migration_lock_related);
 PG_FUNCTION_INFO_V1(steward_migration_runs_mark);
 PG_FUNCTION_INFO_V1(steward_migration_own_ddl);
 PG_FUNCTION_INFO_V1(steward_migration_entered);
+PG_FUNCTION_INFO_V1(steward_commit);
 
 /* Settings (README "Settings"). */
 static int	migrate_lock_timeout_ms = 500;
@@ -697,6 +699,43 @@ void
 steward_owner_code_leave(int depth)
 {
 	owner_code_depth = depth;
+}
+
+/*
+ * CALL steward._commit(): the COMMIT of pg_steward's own procedures (the
+ * batch loops of run_transition and of the migrations' backfills and
+ * index builds).  A COMMIT runs code that is not pg_steward's: the
+ * deferred triggers and constraint checks the transaction queued (the
+ * caller's, from before its CALL) and the rest of a cursor loop of the
+ * caller's that runs the CALL, which the COMMIT reads to its end
+ * (HoldPinnedPortals).  A plain COMMIT in the procedure ran that code
+ * with the procedure on top of the counted stack, where it passed for
+ * pg_steward's own code (own_context): a user's deferred trigger opened a
+ * run with steward._transition_prepare that stayed "running"
+ * (codereview15 C7).  Here the COMMIT runs as owner-defined code
+ * (steward_owner_code_enter), and a new transaction begins, as with
+ * COMMIT.  Needs a CALL that may end transactions (a procedure without SET
+ * clause or SECURITY DEFINER, CALLed so): else SPI_commit's 2D000.  Takes
+ * no lock; errors: what the COMMIT raises.
+ */
+Datum
+steward_commit(PG_FUNCTION_ARGS)
+{
+	int			depth = steward_owner_code_enter();
+
+	PG_TRY();
+	{
+		if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		SPI_commit();
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		steward_owner_code_leave(depth);
+	}
+	PG_END_TRY();
+	PG_RETURN_VOID();
 }
 
 /*

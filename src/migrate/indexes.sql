@@ -768,19 +768,19 @@ DECLARE
     done pg_catalog.int4 := 0;
 BEGIN
     PERFORM steward._migration_index_backfill_begin(mig);
-    COMMIT;
+    CALL steward._commit();
     LOOP
         SELECT n.step, n.tbl, n.sql INTO step, tbl, sql FROM steward._migration_index_next(mig, done) n;
         EXIT WHEN step IS NULL;
         done := step;
         IF steward._migration_index_prepare(mig, step) THEN
-            COMMIT;
+            CALL steward._commit();
             CALL steward._migration_index_build(mig, step, tbl, sql);
         END IF;
-        COMMIT;
+        CALL steward._commit();
     END LOOP;
     PERFORM steward._migration_index_backfill_end(mig);
-    COMMIT;
+    CALL steward._commit();
 END
 $$;
 

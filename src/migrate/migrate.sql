@@ -3263,7 +3263,7 @@ BEGIN
     END IF;
     SELECT b.size, b.rows_left INTO size, rows_left
       FROM steward._migration_backfill_begin(mig, batch_size, max_rows_per_sec) b;
-    COMMIT;
+    CALL steward._commit();
     -- A table's job ends when it has filled the rows that were unfilled
     -- at begin ("rows_left"): no row becomes unfilled again (every write sets
     -- the marker), so a re-run with nothing left reads no batch, and a
@@ -3277,7 +3277,7 @@ BEGIN
                                   size, max_rows_per_sec, resume);
     END LOOP;
     PERFORM steward._migration_backfill_end(mig);
-    COMMIT;
+    CALL steward._commit();
 END
 $$;
 COMMENT ON PROCEDURE steward.migration_backfill(text, integer, integer) IS

@@ -1651,7 +1651,7 @@ DECLARE
 BEGIN
     SELECT b.size, b.rows_left INTO size, rows_left
       FROM steward._relayout_backfill_begin(mig, batch_size, max_rows_per_sec) b;
-    COMMIT;
+    CALL steward._commit();
     t := steward._relayout_tables(mig);
     SELECT x.last_key INTO resume FROM steward.migration_tables x
      WHERE x.migration OPERATOR(pg_catalog.=) mig AND x.ord OPERATOR(pg_catalog.=) 1;
@@ -1675,7 +1675,7 @@ BEGIN
                                       'next', steward._relayout_batch_sql(mig, true)),
         size, max_rows_per_sec, resume);
     PERFORM steward._relayout_backfill_end(mig);
-    COMMIT;
+    CALL steward._commit();
 END
 $$;
 
