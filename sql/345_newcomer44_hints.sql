@@ -75,3 +75,16 @@ CALL steward.run_transition('nc44_o', 'created', 'payd');
 CALL steward.run_transition('nc44_o', 'craeted', 'paid');
 DROP TABLE nc44_o;
 SELECT steward.drop_state_machine('nc44_s');
+
+-- N9: changing the built-in machine, or another role's, named no next step.
+SELECT steward.add_transition('data_lifecycle', 'validated', 'archived');
+CREATE ROLE nc44_owner;
+CREATE ROLE nc44_other;
+SET ROLE nc44_owner;
+SELECT steward.create_state_machine('nc44_owned', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a->b']);
+SET ROLE nc44_other;
+SELECT steward.add_transition('nc44_owned', 'b', 'a');
+SELECT steward.drop_state_machine('nc44_owned');
+RESET ROLE;
+SELECT steward.drop_state_machine('nc44_owned');
+DROP ROLE nc44_owner, nc44_other;

@@ -1035,7 +1035,11 @@ granted_to(Oid role, ArrayType *usage_roles, bool privs)
 	return false;
 }
 
-/* 42501 unless the caller has the privileges of the machine's owner. */
+/*
+ * 42501 unless the caller has the privileges of the machine's owner; for a
+ * built-in machine always.  The HINT names who can run the call, or (built
+ * in) the machine of one's own to use instead.
+ */
 static void
 require_machine_owner(const char *machine, const MachineInfo *info, Oid caller)
 {
@@ -1044,7 +1048,9 @@ require_machine_owner(const char *machine, const MachineInfo *info, Oid caller)
 	if (info->builtin)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("state machine \"%s\" is built in", machine)));
+				 errmsg("state machine \"%s\" is built in", machine),
+				 errdetail("Every role may attach it, and pg_steward's own tables follow it, so nobody changes, drops, grants or gives it away."),
+				 errhint("Create a machine of your own with steward.create_state_machine() and change that one.")));
 	if (has_privs_of_role(caller, info->owner))
 		return;
 	owner_name = GetUserNameFromId(info->owner, true);
@@ -1052,7 +1058,8 @@ require_machine_owner(const char *machine, const MachineInfo *info, Oid caller)
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("must be owner of state machine \"%s\"", machine),
 			 owner_name ? errdetail("It belongs to role \"%s\".", owner_name) :
-			 errdetail("Its owner no longer exists; only superusers may change it.")));
+			 errdetail("Its owner no longer exists; only superusers may change it."),
+			 owner_name ? errhint("Run it as role \"%s\", a member of it or a superuser.", owner_name) : 0));
 }
 
 /*
