@@ -40215,3 +40215,148 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- newcomer44 P1: add_column with "not_null" and neither "up" nor "default"
+-- is refused; a "default" without "up" fills the existing rows.
+CREATE OR REPLACE FUNCTION steward._migration_column_sql(mig text, rel regclass, c jsonb, cord integer,
+                                              old_names text[], old_types text[],
+                                              new_names text[], new_types text[],
+                                              user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    body jsonb := c->'body';
+    what text := c->>'what';
+    col text;
+    e record;
+    nulls numeric;
+BEGIN
+    IF c->>'kind' IN ('pair', 'added') THEN
+        IF body ? 'up' OR c->>'kind' = 'pair' THEN
+            e := steward._migration_expr(rel, coalesce(body->>'up', quote_ident(c->>'old_name')),
+                                         old_names, old_types, c->>'new_type',
+                                         'up expression of ' || what, user_path);
+            c := c || jsonb_build_object('up_sql', e.sql, 'up_params', e.params);
+        END IF;
+        IF body ? 'default' THEN
+            e := steward._migration_expr(rel, body->>'default', '{}', '{}', c->>'new_type',
+                                         'default of ' || what, user_path);
+            c := c || jsonb_build_object('default_sql', e.sql);
+        ELSIF c->>'kind' = 'pair' AND c->>'default_sql' IS NULL AND c->>'old_default' IS NOT NULL THEN
+            -- A type change keeps the column's default, for the new type.
+            BEGIN
+                e := steward._migration_expr(rel, c->>'old_default', '{}', '{}', c->>'new_type',
+                                             format('the default of column "%s" (%s)', c->>'old_name', what),
+                                             user_path);
+            EXCEPTION WHEN datatype_mismatch THEN
+                RAISE EXCEPTION '%', SQLERRM USING ERRCODE = 'datatype_mismatch',
+                    HINT = 'Give the step the new column''s "default" (or "default": "NULL" for none).';
+            END;
+            c := c || jsonb_build_object('default_sql', e.sql);
+        END IF;
+    END IF;
+    IF c->>'kind' = 'pair' OR (c->>'kind' = 'dropped' AND body ? 'down') THEN
+        e := steward._migration_expr(rel, coalesce(body->>'down', quote_ident(c->>'new_name')),
+                                     new_names, new_types, c->>'old_type',
+                                     'down expression of ' || what, user_path);
+        c := c || jsonb_build_object('down_sql', e.sql, 'down_params', e.params);
+    END IF;
+    IF c->>'kind' IN ('pair', 'added') THEN
+        col := c->>'new_name';
+        IF body ? 'not_null' AND jsonb_typeof(body->'not_null') <> 'boolean' THEN
+            RAISE EXCEPTION '"not_null" of % must be true or false', what
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        -- A changed column stays NOT NULL unless the step says otherwise.
+        IF body ? 'not_null' OR (c->>'old_not_null')::boolean THEN
+            IF coalesce((body->>'not_null')::boolean, true) THEN
+                c := c || jsonb_build_object('not_null', true,
+                             'not_null_name', steward._migration_free_name(rel, format('%s_%s_not_null', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
+            END IF;
+        END IF;
+        IF (c->>'not_null')::boolean AND c->>'kind' = 'added' AND NOT body ?| ARRAY['up', 'default'] THEN
+            -- newcomer44 P1; refused on an empty table too, as pgroll does: old-shape INSERTs would write NULL.
+            RAISE EXCEPTION '% adds NOT NULL column "%" with neither "up" nor "default"', what, col USING ERRCODE = 'invalid_parameter_value',
+                DETAIL = 'The rows the table holds would get NULL there, and so would every row the old application inserts until the switch (on an empty table too): the backfill would fail at the first row, those INSERTs at once.',
+                HINT = 'Give "up" (an expression over the old columns) or "default" (it fills the existing rows too).';
+        END IF;
+        -- NULLs the default "up" would carry into a NOT NULL column
+        -- (review10 F4): the statistics' estimate, no scan at start.
+        IF (c->>'not_null')::boolean AND c->>'kind' = 'pair' AND NOT body ? 'up'
+           AND NOT (c->>'old_not_null')::boolean THEN
+            SELECT round(s.null_frac * greatest(x.reltuples, 0)) INTO nulls
+              FROM pg_class x JOIN pg_namespace n ON n.oid = x.relnamespace
+              JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = x.relname
+                              AND s.attname = c->>'old_name' AND NOT s.inherited
+             WHERE x.oid = rel;
+            IF nulls > 0 THEN
+                RAISE WARNING 'the statistics of relation "%" estimate % rows with column "%" NULL, which "not_null" of % refuses',
+                              steward._relation_name(rel), nulls, c->>'old_name', what
+                    USING DETAIL = 'The backfill fails on the first such row, and old-shape writes of NULL fail meanwhile (23514).',
+                          HINT = format('Roll back (SELECT steward.migration_rollback(%L);) and give an "up" that maps NULL (coalesce), or fix the rows first.', mig);
+            END IF;
+        END IF;
+        IF body ? 'check' THEN
+            BEGIN
+                e := steward._migration_expr(rel, body->>'check', new_names, new_types,
+                                             'boolean', 'check of ' || what, user_path);
+            EXCEPTION WHEN OTHERS THEN
+                IF NOT body ? 'carried_check' THEN
+                    RAISE;
+                END IF;
+                RAISE EXCEPTION 'check constraint % of column "%" does not fit the new column (%): %',
+                        body->>'carried_check', c->>'old_name', what, SQLERRM
+                    USING ERRCODE = 'dependent_objects_still_exist',
+                          HINT = 'Give the step a "check" over the new shape, or drop the constraint first (ALTER TABLE ... DROP CONSTRAINT).';
+            END;
+            c := c || jsonb_build_object('check_sql', e.sql, 'check_params', e.params,
+                                         'check_name', steward._migration_free_name(rel, format('%s_%s_check', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
+        END IF;
+        IF body ? 'references' THEN
+            c := c || steward._migration_references(rel, col, body->'references', what, user_path);
+        END IF;
+        IF body ? 'unique' THEN
+            c := c || steward._migration_unique(rel, col, body->'unique', what, new_names);
+            c := steward._migration_unique_kept(rel, c);
+        END IF;
+    END IF;
+    RETURN (c - 'body' - 'what' - 'old_not_null') || jsonb_build_object('migration', mig, 'relid', rel::oid,
+                                                                       'ord', cord);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_batch_lists(mig text, tbl regclass,
+                                               OUT sets text, OUT keys text, OUT key_texts text,
+                                               OUT aliased text, OUT aliased_texts text,
+                                               OUT aliased_desc text, OUT after_key text,
+                                               OUT until_key text)
+RETURNS record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+BEGIN
+    SELECT * INTO t FROM steward.migration_tables x WHERE x.migration = mig AND x.relid = tbl;
+    SELECT string_agg(format('%I = (%s)', c.expand_new,
+                             CASE WHEN c.up_sql IS NOT NULL
+                                  THEN steward._migration_bind(mig, tbl, 'old', c.up_sql, c.up_params, NULL)
+                                  ELSE steward._migration_bind(mig, tbl, 'new', c.default_sql, '{}', NULL) END),
+                      ', ' ORDER BY c.ord)
+      INTO sets
+      FROM steward.migration_columns c
+     WHERE c.migration = mig AND c.relid = tbl AND c.kind IN ('pair', 'added')
+       AND (c.up_sql IS NOT NULL OR (c.kind = 'added' AND c.default_sql IS NOT NULL));
+    SELECT string_agg(format('%I', k), ', ' ORDER BY i),
+           string_agg(format('%I::text', k), ', ' ORDER BY i),
+           string_agg(format('%I AS _steward_k%s', k, i), ', ' ORDER BY i),
+           string_agg(format('_steward_k%s::text', i), ', ' ORDER BY i),
+           string_agg(format('_steward_k%s DESC', i), ', ' ORDER BY i),
+           string_agg(format('($1::text[])[%s]::%s', i, ty), ', ' ORDER BY i),
+           string_agg(format('($3::text[])[%s]::%s', i, ty), ', ' ORDER BY i)
+      INTO keys, key_texts, aliased, aliased_texts, aliased_desc, after_key, until_key
+      FROM unnest(t.key_columns, t.key_types) WITH ORDINALITY u(k, ty, i);
+END
+$$;

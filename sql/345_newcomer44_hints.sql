@@ -4,10 +4,11 @@
 -- NOTICE's HINT now names the drop_transition that takes it back.
 -- N2: a migration that ended refused rollback (after cleanup) or any step
 -- (after rollback) without a HINT; now the HINT says what to do instead.
--- N3: add_column with not_null and no "up" is accepted at start; its
--- "default" fills no stored row, so the backfill stops at the first row,
--- and without a default every old-shape INSERT fails with core's 23514
--- (README says so now).
+-- N3: add_column with not_null and no "up" was accepted at start; its
+-- "default" filled no stored row, so the backfill stopped at the first
+-- row, and without a default every old-shape INSERT failed with core's
+-- 23514.  Now (newcomer44 P1, 346_mig13_add_column_default_fills) the
+-- default fills the stored rows and a step with neither is refused.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -43,19 +44,18 @@ SELECT steward.migration_cleanup('nc44_cu');
 SELECT steward.migration_rollback('nc44_cu');
 SELECT steward.migration_cleanup('nc44_cu');
 
--- N3: a default alone serves new writes, not the stored rows.
+-- N3: a default alone serves new writes and the stored rows.
 SELECT steward.migration_start('nc44_nn', $$[
   {"add_column": {"table": "nc44_inv", "column": "tag", "type": "text", "not_null": true,
                   "default": "'t'"}}]$$);
 INSERT INTO nc44_inv (id, amt) VALUES (11, 11);
 SELECT id, tag FROM nc44_inv WHERE id IN (1, 11) ORDER BY id;
 CALL steward.migration_backfill('nc44_nn');
+SELECT count(*) FILTER (WHERE tag = 't') AS filled, count(*) FROM nc44_inv;
 SELECT steward.migration_rollback('nc44_nn');
--- Without a default, every old-shape INSERT fails.
+-- Without a default, start refuses the step: nothing changes.
 SELECT steward.migration_start('nc44_nn2', $$[
   {"add_column": {"table": "nc44_inv", "column": "tag", "type": "text", "not_null": true}}]$$);
-INSERT INTO nc44_inv (id, amt) VALUES (12, 12);
-SELECT steward.migration_rollback('nc44_nn2');
 INSERT INTO nc44_inv (id, amt) VALUES (12, 12);
 SELECT count(*) FROM nc44_inv;
 

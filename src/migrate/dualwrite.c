@@ -24,6 +24,9 @@
  *     computed with up NULL is refused (check_unfilled_write); one that
  *     sets such a column is new, the other such columns first getting
  *     up(row); any other -> old, since there is no new shape to map from.
+ *     Such a row first gets the "default" of each added column with no
+ *     "up" that the UPDATE does not set, as the backfill gives it
+ *     (newcomer44 P1: else NULL in a NOT NULL column).
  *   INSERT -> the first migration schema on the session's search_path
  *     ("<migration>" -> new, "<migration>_old" -> old), which is how
  *     applications choose a shape; else, before the switch, new if a new
@@ -102,7 +105,11 @@ typedef struct MigCol
 	AttrNumber	new_att;		/* physical column of the new shape, or 0 */
 	Expr	   *up;				/* old shape -> new_att, or NULL */
 	Expr	   *down;			/* new shape -> old_att, or NULL */
+	char	   *fill_sql;		/* an added column's "default" with no "up": what
+								 * a row not backfilled yet gets, or NULL */
+	Expr	   *fill;			/* fill_sql compiled (prepare_fill), or NULL */
 	char	   *up_what;
+	char	   *fill_what;
 	char	   *down_what;
 	char	   *label;			/* column "<new-shape name>" of relation "<table>", for errors */
 	bool		not_null;		/* the step's "not_null": up may not give NULL */
@@ -164,6 +171,8 @@ typedef struct MigExec
 	TupleTableSlot *slot;
 	ExprState **up;
 	ExprState **down;
+	ExprState **fill;			/* set up by prepare_fill */
+	bool		fill_ready;
 	/* session_side's answer for this search_path string and user */
 	char	   *side_path;
 	Oid			side_user;
@@ -241,6 +250,7 @@ typedef struct ColText
 	char	   *down_sql;
 	char	  **down_phys;
 	int			down_n;
+	char	   *fill_sql;
 	bool		not_null;
 } ColText;
 
@@ -307,7 +317,8 @@ read_migration_columns(Relation rel, MemoryContext cxt, char **name, bool *switc
 			"       c.down_sql, steward._migration_physical(r.name, t.relid, 'new', c.down_params),"
 			"       pg_catalog.format('column \"%s\" of relation \"%s\"', coalesce(c.new_name, c.old_name),"
 			"                         (SELECT x.relname FROM pg_catalog.pg_class x WHERE x.oid = t.relid)),"
-			"       c.not_null"
+			"       c.not_null,"
+			"       CASE WHEN c.kind = 'added' AND c.up_sql IS NULL THEN c.default_sql END"
 			"  FROM steward.migration_tables t"
 			"  JOIN steward.migration_runs r ON r.name = t.migration"
 			"  LEFT JOIN steward.migration_columns c"
@@ -338,6 +349,7 @@ read_migration_columns(Relation rel, MemoryContext cxt, char **name, bool *switc
 		ct->down_phys = spi_names(r, 9, &ct->down_n);
 		ct->label = spi_text(r, 10);
 		ct->not_null = spi_text(r, 11) != NULL && strcmp(spi_text(r, 11), "t") == 0;
+		ct->fill_sql = spi_text(r, 12);
 		cols = lappend(cols, ct);
 	}
 	steward_as_owner_end(&ctx);
@@ -378,6 +390,8 @@ fill_entry_columns(MigEntry *entry, Relation rel, List *cols, const char *name)
 		if (ct->down_sql && col->old_att)
 			col->down = compile_as_owner(rel, entry->owner, ct->down_sql, ct->down_phys,
 										 ct->down_n, col->old_att, col->down_what);
+		col->fill_what = psprintf("default of %s in migration \"%s\"", ct->label, name);
+		col->fill_sql = col->new_att ? ct->fill_sql : NULL;
 		entry->text_search |= steward_migrate_expr_reads_text_search((Node *) col->up) ||
 			steward_migrate_expr_reads_text_search((Node *) col->down);
 		entry->pure &= steward_migrate_expr_is_pure((Node *) col->up) &&
@@ -550,6 +564,8 @@ get_exec(FunctionCallInfo fcinfo, Relation rel, MigEntry *entry)
 										&TTSOpsHeapTuple);
 	ex->up = palloc0(sizeof(ExprState *) * Max(entry->ncols, 1));
 	ex->down = palloc0(sizeof(ExprState *) * Max(entry->ncols, 1));
+	ex->fill = palloc0(sizeof(ExprState *) * Max(entry->ncols, 1));
+	ex->fill_ready = false;
 
 	/* ExecInitExpr checks EXECUTE on the functions used: as the owner. */
 	steward_as_role_begin(entry->owner, STEWARD_PINNED_SEARCH_PATH, false, &user);
@@ -623,9 +639,51 @@ check_unfilled_write(TriggerData *td, MigEntry *entry, bool old_changed, bool *d
 }
 
 /*
+ * Compile and set up the "default" of each added column with no "up"
+ * (MigCol.fill), as the table's owner, on the first write of a row not
+ * backfilled yet in the statement: only then, since compiling folds a
+ * constant default, and one that never fits the column (a 'toolong'::text
+ * default of a varchar(3)) fails for every write then, where the table's
+ * default fails only for the INSERTs that use it.  Compiled once per
+ * cache entry, set up once per statement.  Errors: the compile errors of
+ * the default (the backfill meets them too).
+ */
+static void
+prepare_fill(MigEntry *entry, MigExec *ex, Relation rel)
+{
+	MemoryContext old;
+	StewardAsOwner user;
+
+	if (ex->fill_ready)
+		return;
+	old = MemoryContextSwitchTo(entry->cxt);
+	for (int i = 0; i < entry->ncols; i++)
+	{
+		MigCol	   *c = &entry->cols[i];
+
+		if (c->fill_sql == NULL || c->fill != NULL)
+			continue;
+		c->fill = compile_as_owner(rel, entry->owner, c->fill_sql, NULL, 0,
+								   c->new_att, c->fill_what);
+		entry->text_search |= steward_migrate_expr_reads_text_search((Node *) c->fill);
+		entry->pure &= steward_migrate_expr_is_pure((Node *) c->fill);
+	}
+	MemoryContextSwitchTo(ex->cxt);
+	/* ExecInitExpr checks EXECUTE on the functions used: as the owner. */
+	steward_as_role_begin(entry->owner, STEWARD_PINNED_SEARCH_PATH, false, &user);
+	for (int i = 0; i < entry->ncols; i++)
+		if (entry->cols[i].fill)
+			ex->fill[i] = ExecInitExpr(entry->cols[i].fill, NULL);
+	steward_as_owner_end(&user);
+	MemoryContextSwitchTo(old);
+	ex->fill_ready = true;
+}
+
+/*
  * tup with the other shape's columns computed, as the table's owner (value settings pinned), from
  * the shape side it is written in ('o': new columns := up, 'n': old
- * columns := down), except the columns in keep (attribute numbers offset
+ * columns := down; 'f': the added columns with a "default" and no "up"
+ * := their default, what the backfill gives a row not filled yet), except the columns in keep (attribute numbers offset
  * by FirstLowInvalidHeapAttributeNumber, as tg_updatedcols); with marker,
  * the marker set to side.
  */
@@ -679,6 +737,12 @@ compute_shape(MigEntry *entry, MigExec *ex, TupleDesc desc, HeapTuple tup, char 
 			state = ex->down[i];
 			att = c->old_att;
 			cb.arg = c->down_what;
+		}
+		else if (side == 'f' && ex->fill[i])
+		{
+			state = ex->fill[i];
+			att = c->new_att;
+			cb.arg = c->fill_what;
 		}
 		if (state == NULL ||
 			bms_is_member(att - FirstLowInvalidHeapAttributeNumber, keep))
@@ -1037,10 +1101,17 @@ steward_migration_trigger(PG_FUNCTION_ARGS)
 
 	/*
 	 * Compute the other shape from this one, as the table's owner.  A row
-	 * not filled yet written in the new shape first gets what the backfill
-	 * would have given the new columns the UPDATE did not set.
+	 * not filled yet first gets what the backfill would have given the
+	 * new columns the UPDATE did not set: their defaults (newcomer44 P1:
+	 * else an old-shape UPDATE of it wrote NULL into a NOT NULL column),
+	 * and in the new shape up(row).
 	 */
 	written = newtup;
+	if (unfilled)
+	{
+		prepare_fill(entry, ex, rel);
+		newtup = compute_shape(entry, ex, desc, newtup, 'f', td->tg_updatedcols, false);
+	}
 	if (unfilled && side == 'n')
 		newtup = compute_shape(entry, ex, desc, newtup, 'o', td->tg_updatedcols, false);
 	newtup = compute_shape(entry, ex, desc, newtup, side, NULL, true);

@@ -1504,6 +1504,12 @@ BEGIN
                              'not_null_name', steward._migration_free_name(rel, format('%s_%s_not_null', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
             END IF;
         END IF;
+        IF (c->>'not_null')::boolean AND c->>'kind' = 'added' AND NOT body ?| ARRAY['up', 'default'] THEN
+            -- newcomer44 P1; refused on an empty table too, as pgroll does: old-shape INSERTs would write NULL.
+            RAISE EXCEPTION '% adds NOT NULL column "%" with neither "up" nor "default"', what, col USING ERRCODE = 'invalid_parameter_value',
+                DETAIL = 'The rows the table holds would get NULL there, and so would every row the old application inserts until the switch (on an empty table too): the backfill would fail at the first row, those INSERTs at once.',
+                HINT = 'Give "up" (an expression over the old columns) or "default" (it fills the existing rows too).';
+        END IF;
         -- NULLs the default "up" would carry into a NOT NULL column
         -- (review10 F4): the statistics' estimate, no scan at start.
         IF (c->>'not_null')::boolean AND c->>'kind' = 'pair' AND NOT body ? 'up'
@@ -3013,7 +3019,9 @@ $$;
 
 -- The lists the backfill statements of one table of a column migration
 -- are made of (steward._migration_batch_sql, _migration_range_sql): the
--- SET list computing the new shape from the old (NULL when nothing is
+-- SET list computing the new shape from the old, and an added column's
+-- "default" when it has no "up" (newcomer44 P1: it fills the stored rows,
+-- as ADD COLUMN ... DEFAULT does) (NULL when nothing is
 -- computed; each up expression is assigned to its column uncast, so it
 -- is coerced as ALTER TABLE ... TYPE and the dual-write trigger coerce,
 -- by the assignment rules: a value too long for varchar(n), char(n) or
@@ -3035,11 +3043,14 @@ DECLARE
 BEGIN
     SELECT * INTO t FROM steward.migration_tables x WHERE x.migration = mig AND x.relid = tbl;
     SELECT string_agg(format('%I = (%s)', c.expand_new,
-                             steward._migration_bind(mig, tbl, 'old', c.up_sql, c.up_params, NULL)),
+                             CASE WHEN c.up_sql IS NOT NULL
+                                  THEN steward._migration_bind(mig, tbl, 'old', c.up_sql, c.up_params, NULL)
+                                  ELSE steward._migration_bind(mig, tbl, 'new', c.default_sql, '{}', NULL) END),
                       ', ' ORDER BY c.ord)
       INTO sets
       FROM steward.migration_columns c
-     WHERE c.migration = mig AND c.relid = tbl AND c.kind IN ('pair', 'added') AND c.up_sql IS NOT NULL;
+     WHERE c.migration = mig AND c.relid = tbl AND c.kind IN ('pair', 'added')
+       AND (c.up_sql IS NOT NULL OR (c.kind = 'added' AND c.default_sql IS NOT NULL));
     SELECT string_agg(format('%I', k), ', ' ORDER BY i),
            string_agg(format('%I::text', k), ', ' ORDER BY i),
            string_agg(format('%I AS _steward_k%s', k, i), ', ' ORDER BY i),
