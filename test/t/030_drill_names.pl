@@ -62,6 +62,21 @@ sub tenant_psql
 	return $out;
 }
 
+# Runs the drill as a superuser, recording into the tenant's database:
+# (exit status, stdout, stderr).
+sub run_drill
+{
+	my ($out, $err) = ('', '');
+	IPC::Run::run(
+		[
+			'steward-drill', '-h', $node->host, '-p', $node->port,
+			'-U', $osuser, '-d', $db
+		],
+		'<', \undef, '>', \$out, '2>', \$err,
+		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+	return ($? >> 8, $out, $err);
+}
+
 tenant_psql('CREATE EXTENSION pg_steward');
 is(tenant_psql('SELECT current_database()'), $db,
 	'the database name reaches libpq as a name');
@@ -122,15 +137,7 @@ my $earlier = tenant_psql(q{SELECT id, host, result, details
 my $count_sql = q{SELECT count(*) FROM pg_class c JOIN pg_am a ON a.oid = c.relam
                    WHERE a.amname = 'steward' AND c.relkind = 'r'};
 my $ntables = tenant_psql($count_sql) + $node->safe_psql('postgres', $count_sql);
-($out, $err) = ('', '');
-IPC::Run::run(
-	[
-		'steward-drill', '-h', $node->host, '-p', $node->port,
-		'-U', $osuser, '-d', $db
-	],
-	'<', \undef, '>', \$out, '2>', \$err,
-	IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-$rc = $? >> 8;
+($rc, $out, $err) = run_drill();
 note "steward-drill exit $rc\nstderr:\n$err";
 is($rc, 0, 'the drill passes');
 is($err, '', 'the drill writes nothing to stderr');
@@ -183,5 +190,42 @@ is(tenant_psql('SELECT count(*) FROM steward.restore_drills'), 2,
 ok(!-e '/tmp/steward-drill-pwned', 'no shell command ran from a name');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM steward.restore_drills'),
 	0, 'nothing recorded in the database "postgres"');
+
+# Keys that expired since the source's purge worker last ran (review30
+# R3): the restored copy's worker deleted them at its first round, right
+# after start, and the drill failed the source's own, intact
+# steward.idempotency_keys ("checksum ranges differ from the source").
+# The source's worker is made to wait an hour (a reload ends its current
+# wait: one round first), then keys of a one-second scope expire.
+$node->safe_psql('postgres', q{ALTER SYSTEM SET steward.idempotency_purge_interval = '1h'});
+$node->reload;
+sleep 2;
+tenant_psql(q{
+	SELECT steward.set_idempotency_retention('r3', '1 second');
+	SELECT steward.idempotency_begin('r3', 'k' || g, 'f') FROM generate_series(1, 5) g;
+	SELECT steward.idempotency_complete('r3', 'k' || g, 200, '{}') FROM generate_series(1, 5) g;
+});
+sleep 2;
+($rc, $out, $err) = run_drill();
+note "steward-drill (expired keys) exit $rc\nstdout:\n$out\nstderr:\n$err";
+is($rc, 0, 'with expired keys on the source the drill passes');
+like($out, qr/^ok: \Q$db\E\.steward\.idempotency_keys checksum ranges match the source$/m,
+	'the expired keys are compared, and equal: the copy purged none');
+is(tenant_psql(q{SELECT count(*) FROM steward.idempotency_keys WHERE scope = 'r3'}), 5,
+	'the source still holds the expired keys');
+
+# A server without a database called postgres (review30 R2): the drill
+# asked the restored copy whether it had left recovery, and which
+# databases it holds, in "postgres", so it waited out its 300 s and failed
+# ("the restored copy does not answer").  It now asks in the database it
+# records into.
+$node->safe_psql('template1', 'ALTER DATABASE postgres RENAME TO "maint db"');
+($rc, $out, $err) = run_drill();
+note "steward-drill (no database postgres) exit $rc\nstderr:\n$err";
+is($rc, 0, 'without a database postgres the drill passes');
+is(tenant_psql(q{SELECT result || '|' || tables FROM steward.restore_drills
+                  ORDER BY id DESC LIMIT 1}),
+	"passed|$ntables", 'without a database postgres every steward table of both databases was checked');
+like($out, qr/^ok: maint db\.\S+ verified/m, 'the renamed database\'s tables are verified');
 
 done_testing();
