@@ -715,17 +715,29 @@ steward_owner_code_leave(int depth)
  * (codereview15 C7).  Here the COMMIT runs as owner-defined code
  * (steward_owner_code_enter), and a new transaction begins, as with
  * COMMIT.  Needs a CALL that may end transactions (a procedure without SET
- * clause or SECURITY DEFINER, CALLed so): else SPI_commit's 2D000.  Takes
- * no lock; errors: what the COMMIT raises.
+ * clause or SECURITY DEFINER, CALLed so, outside a transaction block and
+ * any function): else SPI_commit's 2D000, as core's COMMIT.  Takes no
+ * lock; errors: what the COMMIT raises.
  */
 Datum
 steward_commit(PG_FUNCTION_ARGS)
 {
+	/*
+	 * The CALL's own atomicity: connecting non-atomic whatever the caller
+	 * let SPI_commit end a transaction from a function, or from a
+	 * procedure CALLed by one or in a transaction block, where core's
+	 * COMMIT raises 2D000; any role got XX000 there ("portal snapshots
+	 * did not account for all active snapshots", "InstrStartNode called
+	 * twice in a row") and in a transaction block the call did nothing
+	 * (codereview16 C5).
+	 */
+	bool		atomic = !(fcinfo->context != NULL && IsA(fcinfo->context, CallContext) &&
+						   !((CallContext *) fcinfo->context)->atomic);
 	int			depth = steward_owner_code_enter();
 
 	PG_TRY();
 	{
-		if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
+		if (SPI_connect_ext(atomic ? 0 : SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		SPI_commit();
 		SPI_finish();
