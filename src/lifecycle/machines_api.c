@@ -1595,7 +1595,8 @@ steward_check_state_rule_cap(PG_FUNCTION_ARGS)
  * 42710 when the column already has a rule, 54000 when the table or a
  * partition below it already has STEWARD_MAX_STATE_RULES state rules,
  * counting its partitioned ancestors' (check_state_rule_cap), 23514 when stored values are
- * not states of the machine (five listed), and refuses a changed_at the
+ * not states of the machine (five listed), 42804 for a varchar(n) column
+ * too short for a state of the machine (steward_check_states_fit), and refuses a changed_at the
  * executor derives or checks anything from (tableam/written.c).  The rule
  * row is written as the owner of the extension's tables.
  */
@@ -1671,6 +1672,7 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
 	require_machine_usage(machine, &machine_info, caller);
 	steward_as_owner_end(&mctx);
 	states = machine_info.states;
+	steward_check_states_fit(relid, colname, machine, states, false);
 
 	steward_enter_rules_owner(&ctx);
 	current = steward_existing_rule(relid, colname);
@@ -2308,6 +2310,50 @@ require_current_snapshot(const char *machine)
 }
 
 /*
+ * True when state is one of states (a text[] datum).
+ */
+static bool
+state_declared(Datum states, const char *state)
+{
+	Datum	   *names;
+	int			n;
+
+	deconstruct_array(DatumGetArrayTypeP(states), TEXTOID, -1, false, TYPALIGN_INT,
+					  &names, NULL, &n);
+	for (int i = 0; i < n; i++)
+		if (strcmp(TextDatumGetCString(names[i]), state) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * add_transition(machine, from, to) with a to the machine does not declare
+ * (states, a text[] datum) adds it: refuse (42804,
+ * steward_check_states_fit) when a state column of the tables of "rules"
+ * (partitions share their partitioned table's column type) is a varchar
+ * too short for it, before _change_transition announces the new state.
+ * A from that is no state is left to _change_transition's 22023.
+ */
+static void
+check_new_state_fits(const char *machine, List *rules, Datum states,
+					 const char *from, const char *to)
+{
+	Datum		added;
+	ListCell   *lc;
+
+	if (!state_declared(states, from) || state_declared(states, to))
+		return;
+	added = PointerGetDatum(construct_array((Datum[]) {CStringGetTextDatum(to)}, 1,
+											TEXTOID, -1, false, TYPALIGN_INT));
+	foreach(lc, rules)
+	{
+		MachineRule *rule = lfirst(lc);
+
+		steward_check_states_fit(rule->relid, rule->attname, machine, added, true);
+	}
+}
+
+/*
  * The body of add_transition (adding) and drop_transition: the caller must
  * have the machine's owner's privileges (42501; a built-in machine is
  * refused); locks as the section header says; the definition is checked
@@ -2353,6 +2399,9 @@ change_transition(FunctionCallInfo fcinfo, bool adding)
 	rules = machine_rules(machine, cxt);
 	lock_rule_tables(machine, rules, &locked);
 	require_current_snapshot(machine);
+	if (adding)
+		check_new_state_fits(machine, rules, info.states,
+							 TextDatumGetCString(args[1]), TextDatumGetCString(args[2]));
 
 	if (SPI_execute_with_args("SELECT steward._change_transition($1, $2, $3, $4)",
 							  4, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
@@ -2396,6 +2445,8 @@ change_transition(FunctionCallInfo fcinfo, bool adding)
  * unless the caller has the owner's privileges (or for a built-in
  * machine), 22023 when from_state is not a state or from = to, 42710 for
  * an edge it has, 54000 past 64 states, 42622 for a name over 63 bytes,
+ * 42804 for a new state longer than a varchar(n) state column of an
+ * attached table stores (steward_check_states_fit),
  * 40001 under REPEATABLE READ or SERIALIZABLE when the transaction's
  * snapshot predates a change it must see (require_current_snapshot).
  */

@@ -49,6 +49,8 @@ extern void steward_release_install_hook(void);
 /* storage_guard.c */
 extern void steward_check_partitions_use_steward(Relation rel);
 extern void steward_check_no_inheritance_children(Relation rel);
+extern void steward_check_states_fit(Oid relid, const char *column, const char *machine,
+									 Datum states, bool adding);
 
 /* Called for each row an AFTER ROW trigger of a catalog table sees. */
 typedef void (*StewardCatalogRowFn) (Relation catalog, HeapTuple tuple);

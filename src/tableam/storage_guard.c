@@ -67,6 +67,7 @@
 #include "fmgr.h"
 #include "nodes/parsenodes.h"
 #include "tcop/deparse_utility.h"
+#include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -722,6 +723,93 @@ check_retype_using(Oid relid, const char *column)
 }
 
 /*
+ * Refuse (42804) a state that a varchar(n) state column (column of relid,
+ * typid/typmod its type) cannot store unchanged: msg is the message;
+ * "how" names what would store the states ("the conversion", "a write");
+ * states lists those longer than n, quoted, found in holder's machine;
+ * longest is the longest state's length in characters.  Varchar's length
+ * coercion drops spaces past n and refuses any other character, so a
+ * state 'a ' stored as 'a' would move its row between states past the
+ * rules.  One wording for every path that can make a state not fit
+ * (ALTER COLUMN ... TYPE, add_transition, attach_state_machine).
+ */
+static void
+refuse_long_states(const char *msg, const char *how, Oid relid, const char *column,
+				   Oid typid, int32 typmod, const char *holder, const char *states,
+				   int32 longest)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg_internal("%s", msg),
+			 errdetail_plural("Type %s keeps %d character; %s drops spaces past it and refuses any other character, so rows could move between states past the rules. States longer than that (machine of %s): %s.",
+							  "Type %s keeps %d characters; %s drops spaces past them and refuses any other character, so rows could move between states past the rules. States longer than that (machine of %s): %s.",
+							  typmod - (int32) VARHDRSZ,
+							  format_type_with_typemod(typid, typmod), typmod - (int32) VARHDRSZ,
+							  how, holder, states),
+			 errhint("Keep room for the longest state: ALTER TABLE %s ALTER COLUMN %s TYPE character varying(%d); or use text.",
+					 steward_qualified_name(relid), quote_identifier(column), longest)));
+}
+
+/*
+ * The states of machine ("states", a text[] datum: the machine's own for
+ * attach_state_machine, the new ones for add_transition) must fit state
+ * column column of relid unchanged: when it is varchar(n), refuse (42804,
+ * refuse_long_states) a state longer than n characters, which a write
+ * would refuse (22001) or, past n in spaces only, store as another state.
+ * adding says which call asks (the message names it).  Text and unlimited
+ * varchar keep every state.  Reads the catalogs only; the caller holds
+ * the table's lock.
+ */
+void
+steward_check_states_fit(Oid relid, const char *column, const char *machine,
+						 Datum states, bool adding)
+{
+	AttrNumber	attnum = get_attnum(relid, column);
+	Oid			typid;
+	int32		typmod;
+	Oid			collid;
+	Datum	   *names;
+	int			n;
+	int32		limit;
+	int32		longest = 0;
+	StringInfoData toolong;
+	char	   *first = NULL;
+
+	if (attnum == InvalidAttrNumber)
+		return;
+	get_atttypetypmodcoll(relid, attnum, &typid, &typmod, &collid);
+	if (typid != VARCHAROID || typmod < (int32) VARHDRSZ)
+		return;
+	limit = typmod - (int32) VARHDRSZ;
+	deconstruct_array(DatumGetArrayTypeP(states), TEXTOID, -1, false, TYPALIGN_INT,
+					  &names, NULL, &n);
+	initStringInfo(&toolong);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *state = TextDatumGetCString(names[i]);
+		int32		len = pg_mbstrlen(state);
+
+		longest = Max(longest, len);
+		if (len > limit && first == NULL)
+			first = state;
+		if (len > limit)
+			appendStringInfo(&toolong, "%s%s", toolong.len > 0 ? ", " : "",
+							 quote_literal_cstr(state));
+	}
+	if (toolong.len == 0)
+		return;
+	refuse_long_states(adding ?
+					   psprintf("cannot add state \"%s\" to machine \"%s\": state column \"%s\" of relation \"%s\" is of type %s",
+								first, machine, column, get_rel_name(relid),
+								format_type_with_typemod(typid, typmod)) :
+					   psprintf("cannot attach machine \"%s\" to state column \"%s\" of relation \"%s\": its states do not fit type %s",
+								machine, column, get_rel_name(relid),
+								format_type_with_typemod(typid, typmod)),
+					   "a write", relid, column, typid, typmod,
+					   get_rel_name(relid), toolong.data, longest);
+}
+
+/*
  * ALTER TABLE … ALTER COLUMN … TYPE varchar(n) of a state column of relid,
  * of a partitioned ancestor, or of an inheritor (the statement recurses
  * to them): the rewrite converts every row with varchar's length
@@ -786,16 +874,9 @@ check_retype_states(Oid relid, const char *column)
 	machine = row[1];
 	states = row[2];
 	longest = pg_strtoint32(row[3]);
-	ereport(ERROR,
-			(errcode(ERRCODE_DATATYPE_MISMATCH),
-			 errmsg("cannot change state column \"%s\" of relation \"%s\" to type %s: states of machine \"%s\" would change",
-					column, get_rel_name(relid), format_type_with_typemod(typid, typmod), machine),
-			 errdetail_plural("Type %s keeps %d character; the conversion drops spaces past it and refuses any other character, so rows could move between states past the rules. States longer than that (machine of %s): %s.",
-							  "Type %s keeps %d characters; the conversion drops spaces past them and refuses any other character, so rows could move between states past the rules. States longer than that (machine of %s): %s.",
-							  typmod - (int32) VARHDRSZ,
-							  format_type_with_typemod(typid, typmod), typmod - (int32) VARHDRSZ, holder, states),
-			 errhint("Keep room for the longest state: ALTER TABLE %s ALTER COLUMN %s TYPE character varying(%d); or use text.",
-					 steward_qualified_name(relid), quote_identifier(column), longest)));
+	refuse_long_states(psprintf("cannot change state column \"%s\" of relation \"%s\" to type %s: states of machine \"%s\" would change",
+								column, get_rel_name(relid), format_type_with_typemod(typid, typmod), machine),
+					   "the conversion", relid, column, typid, typmod, holder, states, longest);
 }
 
 /*
