@@ -40360,3 +40360,97 @@ BEGIN
       FROM unnest(t.key_columns, t.key_types) WITH ORDINALITY u(k, ty, i);
 END
 $$;
+
+-- mach17: _change_transition quotes the states its 2BP01 names.
+CREATE OR REPLACE FUNCTION steward._change_transition(name text, from_state text, to_state text,
+                                           adding boolean)
+RETURNS text[]
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m record;
+    edge text := from_state || '->' || to_state;
+    new_states text[];
+    new_transitions text[];
+    changed text[] := '{}';
+    checks text;
+    first_check text;
+BEGIN
+    IF from_state IS NULL OR to_state IS NULL THEN
+        RAISE EXCEPTION 'from_state and to_state must not be null'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = format('Name both ends of the edge: steward.%s(%L, ''paid'', ''on_hold'').',
+                                CASE WHEN adding THEN 'add_transition' ELSE 'drop_transition' END, name);
+    END IF;
+    SELECT d.states, d.initial, d.transitions INTO STRICT m
+      FROM steward.machine_definitions d WHERE d.name = _change_transition.name;
+    IF adding THEN
+        IF NOT from_state = ANY (m.states) THEN
+            RAISE EXCEPTION '"%" is not a state of machine "%"', from_state, name
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('Declared states: %s.', array_to_string(m.states, ', ')),
+                      HINT = 'A new state enters a machine as the target of an edge from a declared state: add that edge first.';
+        END IF;
+        IF edge = ANY (m.transitions) THEN
+            RAISE EXCEPTION 'machine "%" already has transition % -> %', name, from_state, to_state
+                USING ERRCODE = 'duplicate_object',
+                      HINT = 'steward.state_machines lists the transitions of each machine.';
+        END IF;
+        new_states := m.states;
+        IF NOT to_state = ANY (m.states) THEN
+            new_states := m.states || to_state;
+            changed := ARRAY[to_state];
+        END IF;
+        new_transitions := m.transitions || edge;
+        PERFORM steward._check_machine_states(name, new_states);
+        PERFORM steward._check_machine_transitions(name, new_states, new_transitions);
+    ELSE
+        IF NOT edge = ANY (m.transitions) THEN
+            RAISE EXCEPTION 'machine "%" has no transition % -> %', name, from_state, to_state
+                USING ERRCODE = 'undefined_object',
+                      DETAIL = format('Its transitions: %s.',
+                                      coalesce(nullif(array_to_string(m.transitions, ', '), ''), 'none')),
+                      HINT = 'steward.state_machines lists the transitions of each machine.';
+        END IF;
+        new_transitions := array_remove(m.transitions, edge);
+        -- States are never written with "->": split_part finds each end.
+        changed := ARRAY(SELECT s FROM unnest(ARRAY[from_state, to_state]) s
+                          WHERE NOT s = ANY (m.initial)
+                            AND NOT EXISTS (SELECT FROM unnest(new_transitions) t
+                                             WHERE s IN (split_part(t, '->', 1), split_part(t, '->', 2))));
+        new_states := ARRAY(SELECT s FROM unnest(m.states) WITH ORDINALITY u (s, n)
+                             WHERE NOT s = ANY (changed) ORDER BY n);
+        SELECT string_agg(format('%s (state "%s")', c.relid, c.state), ', ' ORDER BY c.relid::oid, c.state),
+               (array_agg(format('SELECT steward.set_state_check(%L, %L, NULL);', c.relid::text, c.state)
+                          ORDER BY c.relid::oid, c.state))[1]
+          INTO checks, first_check
+          FROM steward.state_checks c
+         WHERE c.state = ANY (changed)
+           AND c.relid::oid IN (SELECT t.relid::oid
+                                  FROM steward.column_rules r,
+                                       LATERAL (SELECT r.relid UNION SELECT p.relid
+                                                  FROM pg_partition_tree(r.relid) p) t (relid)
+                                 WHERE r.kind = 'state' AND r.machine = _change_transition.name);
+        IF checks IS NOT NULL THEN
+            RAISE EXCEPTION 'cannot drop state % of machine "%": state checks name it',
+                    (SELECT string_agg(format('"%s"', s), ', ' ORDER BY n)
+                       FROM unnest(changed) WITH ORDINALITY u (s, n)), name
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      DETAIL = format('Without transition %s -> %s the state is in no transition and not initial, so it goes with it; checks: %s.',
+                                      from_state, to_state, checks),
+                      HINT = format('Remove each check first (its table''s owner): %s', first_check);
+        END IF;
+    END IF;
+    UPDATE steward.machine_definitions d
+       SET states = new_states, transitions = new_transitions
+     WHERE d.name = _change_transition.name;
+    IF adding AND cardinality(changed) > 0 THEN
+        RAISE NOTICE 'state "%" added to machine "%"', to_state, name
+            USING HINT = format('If "%s" is a typo, take the edge back, and the state goes with it: SELECT steward.drop_transition(%L, %L, %L);',
+                                to_state, name, from_state, to_state);
+    END IF;
+    RETURN changed;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._change_transition(text, text, text, boolean) FROM PUBLIC;

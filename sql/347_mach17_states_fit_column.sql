@@ -4,6 +4,7 @@
 -- attach_state_machine attached such a machine.  Both now refuse it as
 -- ALTER COLUMN ... TYPE does (42804, DETAIL the states, HINT the shortest
 -- varchar that keeps them), on every attached table, partitions included.
+-- And drop_transition's 2BP01 quotes the state it names.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -48,6 +49,12 @@ SELECT steward.attach_state_machine('m17_u', 'st', 'm17');
 SELECT count(*) AS rules FROM steward.column_rules WHERE relid = 'm17_u'::regclass;
 ALTER TABLE m17_u ALTER COLUMN st TYPE varchar(7);
 SELECT steward.attach_state_machine('m17_u', 'st', 'm17');
+
+-- drop_transition's 2BP01 names the state quoted.
+SELECT steward.add_transition('m17', 'b', 'c');
+SELECT steward.set_state_check('m17_wide', 'c', 'SELECT 0');
+SELECT steward.drop_transition('m17', 'b', 'c');
+\echo :LAST_ERROR_SQLSTATE
 
 DROP TABLE m17_wide, m17_t, m17_p, m17_u;
 SELECT steward.drop_state_machine('m17');

@@ -661,7 +661,7 @@ BEGIN
                                              WHERE s IN (split_part(t, '->', 1), split_part(t, '->', 2))));
         new_states := ARRAY(SELECT s FROM unnest(m.states) WITH ORDINALITY u (s, n)
                              WHERE NOT s = ANY (changed) ORDER BY n);
-        SELECT string_agg(format('%s (state %s)', c.relid, c.state), ', ' ORDER BY c.relid::oid, c.state),
+        SELECT string_agg(format('%s (state "%s")', c.relid, c.state), ', ' ORDER BY c.relid::oid, c.state),
                (array_agg(format('SELECT steward.set_state_check(%L, %L, NULL);', c.relid::text, c.state)
                           ORDER BY c.relid::oid, c.state))[1]
           INTO checks, first_check
@@ -674,7 +674,8 @@ BEGIN
                                  WHERE r.kind = 'state' AND r.machine = _change_transition.name);
         IF checks IS NOT NULL THEN
             RAISE EXCEPTION 'cannot drop state % of machine "%": state checks name it',
-                    array_to_string(changed, ', '), name
+                    (SELECT string_agg(format('"%s"', s), ', ' ORDER BY n)
+                       FROM unnest(changed) WITH ORDINALITY u (s, n)), name
                 USING ERRCODE = 'dependent_objects_still_exist',
                       DETAIL = format('Without transition %s -> %s the state is in no transition and not initial, so it goes with it; checks: %s.',
                                       from_state, to_state, checks),
