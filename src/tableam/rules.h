@@ -205,20 +205,24 @@ extern Oid	steward_pending_detach_parent(Oid relid);
  * which lacks the function (check_states_after_detach, machines_api.c:
  * rules19 item 2).  Walks up with STEWARD_SQL_ANCESTORS, as 0.1's SQL
  * lacks steward._partition_ancestors.  Qualified throughout: safe under
- * any search_path.
+ * any search_path (the nearest rule is compared with OPERATOR(pg_catalog.=)
+ * and COALESCE, not IS NOT DISTINCT FROM, whose = core looks up on the
+ * search_path; codereview16 L3).
  */
 #define STEWARD_SQL_STATE_RULE_LEAVES(tbl, rule_rel, col) \
 	"(SELECT CASE WHEN pg_catalog.count(*) OPERATOR(pg_catalog.>) 0" \
 	"              AND pg_catalog.count(*) FILTER (WHERE g.governed) OPERATOR(pg_catalog.=) 0 THEN NULL" \
 	"         ELSE COALESCE(pg_catalog.array_agg(g.relid) FILTER (WHERE g.governed), '{}'::pg_catalog.oid[]) END" \
 	"   FROM (SELECT t.relid::pg_catalog.oid AS relid," \
-	"                (SELECT cr.relid" \
+	"                (SELECT COALESCE(n.relid OPERATOR(pg_catalog.=) (" rule_rel ")," \
+	"                                 n.relid IS NULL AND (" rule_rel ") IS NULL)" \
+	"                   FROM (SELECT (SELECT cr.relid" \
 	"                   FROM (SELECT t.relid::pg_catalog.oid, 0 UNION ALL" \
 	"                         SELECT x.relid, x.depth FROM " STEWARD_SQL_ANCESTORS("t.relid") " x) a (relid, n)" \
 	"                   JOIN steward.column_rules cr ON cr.relid OPERATOR(pg_catalog.=) a.relid" \
 	"                    AND cr.attname OPERATOR(pg_catalog.=) " col \
 	"                    AND cr.kind OPERATOR(pg_catalog.=) 'state'" \
-	"                  ORDER BY a.n LIMIT 1) IS NOT DISTINCT FROM " rule_rel " AS governed" \
+	"                  ORDER BY a.n LIMIT 1) AS relid) n) AS governed" \
 	"           FROM pg_catalog.pg_partition_tree(" tbl ") t WHERE t.isleaf" \
 	"          UNION ALL" \
 	"         SELECT c.oid, true FROM pg_catalog.pg_class c" \
