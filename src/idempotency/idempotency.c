@@ -131,9 +131,9 @@ steward_idempotency_define_gucs(void)
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("steward.idempotency_purge_interval",
 							"Time between runs of the idempotency key purge worker.",
-							NULL,
+							"0 turns the worker off: expired keys stay until steward.idempotency_purge() runs.",
 							&steward_idem_purge_interval_s,
-							60, 1, 86400,
+							60, 0, 86400,
 							PGC_SIGHUP, GUC_UNIT_S,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("steward.idempotency_purge_batch",

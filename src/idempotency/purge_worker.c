@@ -231,13 +231,19 @@ purge_database(Oid dboid)
 	}
 }
 
-/* One round of the launcher: visit each selected database in turn. */
+/*
+ * One round of the launcher: visit each selected database in turn; none
+ * while steward.idempotency_purge_interval is 0 (the worker is off).
+ */
 static void
 launcher_round(void)
 {
-	List	   *dbs = databases_to_visit();
+	List	   *dbs;
 	ListCell   *lc;
 
+	if (steward_idem_purge_interval_s == 0)
+		return;
+	dbs = databases_to_visit();
 	foreach(lc, dbs)
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -246,16 +252,24 @@ launcher_round(void)
 	list_free(dbs);
 }
 
+/*
+ * The wait before the next round.  Off (0), an hour: a reload that turns
+ * the worker on sets the launcher's latch (SignalHandlerForConfigReload),
+ * so the hour only bounds how long an off launcher sleeps between looks.
+ */
 static long
 launcher_pause_ms(void)
 {
+	if (steward_idem_purge_interval_s == 0)
+		return 3600L * 1000L;
 	return (long) steward_idem_purge_interval_s * 1000L;
 }
 
 /*
  * Main function of the purge launcher (bgw_function_name, so exported):
  * every steward.idempotency_purge_interval, visit each database that
- * steward.idempotency_purge_databases selects (launcher_round).  The loop
+ * steward.idempotency_purge_databases selects (launcher_round); while the
+ * interval is 0, visit none.  The loop
  * is the shared one of plumbing/preload.c: SIGHUP rereads the settings,
  * SIGTERM ends the worker, postmaster death exits.  Never returns.  Locks
  * and errors: steward_bgworker_loop's (an error of a round ends the
