@@ -11,7 +11,7 @@ EXTVERSION = 0.2
 # The fresh install script is built from each subsystem's SQL, which stands
 # next to its C code, concatenated in dependency order.  Shipped scripts
 # (pg_steward--0.1.sql) and upgrade scripts (pg_steward--A--B.sql) are kept
-# as released and never edited; see README "Upgrading".
+# as released and never edited; see docs/upgrading.md.
 SQL_SOURCES = \
 	src/pg_steward.sql \
 	src/tableam/tableam.sql \

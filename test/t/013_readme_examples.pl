@@ -1,9 +1,13 @@
 # README examples are tests.
 #
-# Every fenced ```sql block of README.md runs here, in README order, each in
-# a fresh psql session of one database on a cluster with pg_steward
-# preloaded (as the README tells users to configure it), so a later block
-# sees what earlier blocks created, as a reader who follows the README does.
+# Every fenced ```sql block of README.md, then of each page under docs/ in
+# the order @pages declares (the README's "Documentation" table, one
+# walkthrough), runs here, in that order, each in a fresh psql session of
+# one database on a cluster with pg_steward preloaded (as the README tells
+# users to configure it), so a later block sees what earlier blocks
+# created, as a reader who follows the README and then the pages does.  A
+# page under docs/ that @pages does not list fails the test, so none goes
+# untested.
 #
 # An example may show errors on purpose, as comment lines in the block:
 #     UPDATE ...;
@@ -16,8 +20,8 @@
 # is compared as a prefix).  Any other error, a WARNING or a psql error
 # fails the block.
 #
-# Setup that a reader already has (a role, say) may be declared in the
-# README as an HTML comment, which renders as nothing and runs right before
+# Setup that a reader already has (a role, say) may be declared in a
+# page as an HTML comment, which renders as nothing and runs right before
 # the next sql block, where it must succeed:
 #     <!-- readme-test setup
 #     CREATE ROLE app LOGIN;
@@ -34,13 +38,38 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $readme_path = dirname(__FILE__) . '/../../README.md';
-my @readme = split /\n/, slurp_file($readme_path), -1;
+my $root = dirname(__FILE__) . '/../..';
 
-# The README's sql blocks and setup comments, in order:
-# { line => first line number, kind => 'sql' | 'setup', sql => text }
+# The pages, in the order a reader follows them: README.md, then docs/.
+# A later page's blocks may use what an earlier page's blocks created.
+my @pages = qw(
+  README.md
+  docs/versions.md
+  docs/idempotency.md
+  docs/state-machines.md
+  docs/governor.md
+  docs/observability.md
+  docs/monitoring.md
+  docs/operations.md
+  docs/migrations.md
+  docs/relayout.md
+  docs/compatibility.md
+  docs/release.md
+  docs/locks.md
+  docs/upgrading.md
+  docs/security.md
+  docs/settings.md
+  docs/testing.md
+  docs/benchmarks.md
+  docs/claims.md
+);
+
+# A page's sql blocks and setup comments, in order:
+# { file => page, line => first line number, kind => 'sql' | 'setup', sql => text }
 sub readme_steps
 {
+	my ($file) = @_;
+	my @readme = split /\n/, slurp_file("$root/$file"), -1;
 	my @steps;
 	my $i = 0;
 	while ($i < @readme)
@@ -55,8 +84,8 @@ sub readme_steps
 			{
 				push @body, $readme[$i++];
 			}
-			die "README.md line $start: unterminated code block\n" if $i >= @readme;
-			push @steps, { line => $start, kind => 'sql', sql => join("\n", @body) . "\n" }
+			die "$file line $start: unterminated code block\n" if $i >= @readme;
+			push @steps, { file => $file, line => $start, kind => 'sql', sql => join("\n", @body) . "\n" }
 			  if $lang eq 'sql';
 		}
 		elsif ($line =~ /^\s*<!--\s*readme-test setup\s*$/)
@@ -68,8 +97,8 @@ sub readme_steps
 			{
 				push @body, $readme[$i++];
 			}
-			die "README.md line $start: unterminated readme-test comment\n" if $i >= @readme;
-			push @steps, { line => $start, kind => 'setup', sql => join("\n", @body) . "\n" };
+			die "$file line $start: unterminated readme-test comment\n" if $i >= @readme;
+			push @steps, { file => $file, line => $start, kind => 'setup', sql => join("\n", @body) . "\n" };
 		}
 		$i++;
 	}
@@ -184,11 +213,11 @@ sub check_block
 		}
 		else
 		{
-			push @problems, "SQLSTATE $a->{sqlstate}, README shows $e->{sqlstate}: $a->{message}"
+			push @problems, "SQLSTATE $a->{sqlstate}, the page shows $e->{sqlstate}: $a->{message}"
 			  if defined $e->{sqlstate} && $e->{sqlstate} ne $a->{sqlstate};
 			for my $f (qw(message detail hint))
 			{
-				push @problems, "$f differs:\n  README: $e->{$f}\n  server: "
+				push @problems, "$f differs:\n  page:   $e->{$f}\n  server: "
 				  . ($a->{$f} // '(none)')
 				  unless same_text($e->{$f}, $a->{$f});
 			}
@@ -231,9 +260,19 @@ ok(scalar(check_block($node, 'checker',
 ok(scalar(check_block($node, 'checker', "\\no_such_command\n", 1)),
 	'checker: a psql error fails the block');
 
-# The README, in order.
-my @steps = readme_steps();
-cmp_ok(scalar(grep { $_->{kind} eq 'sql' } @steps), '>=', 5, 'README.md has sql examples');
+# Every page under docs/ is in @pages, and every page of @pages exists.
+my %listed = map { $_ => 1 } @pages;
+my @unlisted = grep { !$listed{$_} }
+  map { s{^\Q$root\E/}{}r } sort glob("$root/docs/*.md");
+is(join(' ', @unlisted), '',
+	'every page under docs/ is in this test\'s @pages (add it where a reader meets it)');
+is(join(' ', grep { !-f "$root/$_" } @pages), '', 'every page of @pages exists');
+
+# The README, then the pages, in order.
+my @steps = map { readme_steps($_) } @pages;
+cmp_ok(scalar(grep { $_->{kind} eq 'sql' && $_->{file} eq 'README.md' } @steps),
+	'>=', 2, 'README.md has sql examples');
+cmp_ok(scalar(grep { $_->{kind} eq 'sql' } @steps), '>=', 5, 'the pages have sql examples');
 $node->safe_psql('postgres', 'CREATE DATABASE readme');
 for my $step (@steps)
 {
@@ -241,7 +280,7 @@ for my $step (@steps)
 	$first //= '';
 	$first =~ s/^\s+//;
 	my @problems = check_block($node, 'readme', $step->{sql}, $step->{kind} eq 'sql');
-	ok(!@problems, "README.md line $step->{line} ($step->{kind}): "
+	ok(!@problems, "$step->{file} line $step->{line} ($step->{kind}): "
 		  . substr($first, 0, 60))
 	  or diag(join("\n", @problems));
 }

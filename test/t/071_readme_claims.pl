@@ -1,6 +1,7 @@
-# README claims that no other test checked, each driven so that it could
-# fail.  One preloaded server with default settings (part 1) and one with
-# the memory-sizing settings at small values (part 2).
+# Claims of README.md and docs/*.md that no other test checked, each
+# driven so that it could fail.  One preloaded server with default
+# settings (part 1) and one with the memory-sizing settings at small
+# values (part 2).
 #
 # Part 1:
 #   - idempotency: a waiting idempotency_begin respects lock_timeout (55P03);
