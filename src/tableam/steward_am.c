@@ -1306,11 +1306,161 @@ steward_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 }
 
 /*
+ * The columns that rules of the partition a moving row leaves governed
+ * there, by kind, as that partition's attribute numbers (a state rule
+ * whose machine is missing counts: it governs its column too).
+ */
+typedef struct MoveSourceRules
+{
+	AttrNumber	version;
+	Bitmapset  *sequences;
+	Bitmapset  *states;
+} MoveSourceRules;
+
+static void
+move_source_rules(Relation src, MoveSourceRules *out)
+{
+	const StewardRules *r = steward_get_rules(src);
+
+	out->version = r->version_attnum;
+	out->sequences = NULL;
+	out->states = NULL;
+	for (int i = 0; i < r->nsequences; i++)
+		out->sequences = bms_add_member(out->sequences, r->sequences[i].attnum);
+	for (int i = 0; i < r->nstates; i++)
+		out->states = bms_add_member(out->states, r->states[i].attnum);
+	for (int i = 0; i < r->nmissing; i++)
+		out->states = bms_add_member(out->states, r->missing[i].attnum);
+}
+
+/* The partition's attribute number of rel's column "attnum" (0: none). */
+static inline AttrNumber
+move_source_attnum(const AttrMap *map, AttrNumber attnum)
+{
+	return map ? map->attnums[attnum - 1] : attnum;
+}
+
+/*
+ * Split rel's "rules" for a row moving in from the partition that
+ * "src" describes: "kept", the rules whose column the row's partition
+ * governed with the same kind of rule (judged as an update of the row as
+ * it was there; a state rule under another machine counts, its state is
+ * judged by rel's edges), and "fresh", the others, under which the row was
+ * never judged: those judge it as a new row (review31 R1).  A sibling
+ * without rel's rule stores any value there, so judging it as an update
+ * took whatever an UPDATE there had written -- a state no INSERT may
+ * start in, a lowered sequence, an old version -- for the row's history.
+ * Returns false, leaving both untouched, when every rule is kept (the
+ * usual case: rules declared on a common ancestor).  The arrays are
+ * allocated in CurrentMemoryContext.
+ */
+static bool
+split_move_rules(const StewardRules *rules, const MoveSourceRules *src,
+				 const AttrMap *map, StewardRules *kept, StewardRules *fresh)
+{
+	bool		version_kept = true;
+	int			nseq = 0,
+				nst = 0;
+
+	if (rules->version_attnum != InvalidAttrNumber)
+		version_kept = src->version != InvalidAttrNumber &&
+			move_source_attnum(map, rules->version_attnum) == src->version;
+	for (int i = 0; i < rules->nsequences; i++)
+		if (bms_is_member(move_source_attnum(map, rules->sequences[i].attnum),
+						  src->sequences))
+			nseq++;
+	for (int i = 0; i < rules->nstates; i++)
+		if (bms_is_member(move_source_attnum(map, rules->states[i].attnum),
+						  src->states))
+			nst++;
+	if (version_kept && nseq == rules->nsequences && nst == rules->nstates)
+		return false;
+
+	*kept = *rules;
+	memset(fresh, 0, sizeof(StewardRules));
+	if (!version_kept)
+	{
+		kept->version_attnum = InvalidAttrNumber;
+		fresh->version_attnum = rules->version_attnum;
+	}
+	kept->nsequences = 0;
+	kept->sequences = palloc(sizeof(SequenceRule) * Max(rules->nsequences, 1));
+	fresh->sequences = palloc(sizeof(SequenceRule) * Max(rules->nsequences, 1));
+	for (int i = 0; i < rules->nsequences; i++)
+	{
+		if (bms_is_member(move_source_attnum(map, rules->sequences[i].attnum),
+						  src->sequences))
+			kept->sequences[kept->nsequences++] = rules->sequences[i];
+		else
+			fresh->sequences[fresh->nsequences++] = rules->sequences[i];
+	}
+	kept->nstates = 0;
+	kept->states = palloc(sizeof(StateRule) * Max(rules->nstates, 1));
+	fresh->states = palloc(sizeof(StateRule) * Max(rules->nstates, 1));
+	for (int i = 0; i < rules->nstates; i++)
+	{
+		if (bms_is_member(move_source_attnum(map, rules->states[i].attnum),
+						  src->states))
+			kept->states[kept->nstates++] = rules->states[i];
+		else
+			fresh->states[fresh->nstates++] = rules->states[i];
+	}
+	return true;
+}
+
+static void check_insert_version(Relation rel, TupleTableSlot *slot,
+								 AttrNumber attnum);
+
+/* What move_as_new_context names. */
+typedef struct MoveAsNew
+{
+	Relation	from;
+	Relation	to;
+} MoveAsNew;
+
+static void
+move_as_new_context(void *arg)
+{
+	MoveAsNew  *m = (MoveAsNew *) arg;
+
+	errcontext("row moving from partition \"%s\" into \"%s\": a rule of \"%s\" that \"%s\" does not have judges it as a new row",
+			   RelationGetRelationName(m->from), RelationGetRelationName(m->to),
+			   RelationGetRelationName(m->to), RelationGetRelationName(m->from));
+}
+
+/*
+ * The insert rules of "fresh" (split_move_rules) for a row moving into
+ * rel from "from": an initial state, stamped; a version as an INSERT
+ * takes it.  Errors name rel and the row as it arrives (a new row there),
+ * with a context line naming the move.
+ */
+static void
+apply_fresh_move_rules(Relation rel, Relation from, TupleTableSlot *slot,
+					   const StewardRules *fresh)
+{
+	MoveAsNew	arg = {from, rel};
+	ErrorContextCallback cb;
+
+	cb.callback = move_as_new_context;
+	cb.arg = &arg;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+	if (fresh->nstates > 0)
+		steward_rule_kinds.check_insert_states(rel, slot, fresh, false);
+	if (fresh->version_attnum != InvalidAttrNumber)
+		check_insert_version(rel, slot, fresh->version_attnum);
+	error_context_stack = cb.previous;
+}
+
+/*
  * The insert half of a cross-partition UPDATE: the update rules against the
- * row the delete half removed.  An error names the partition the row
- * leaves and the row as it was there (StewardRowOrigin), as for an update
- * that stays; the executor holds that partition open and locked since it
- * deleted the row.  Returns the number of state changes.
+ * row the delete half removed, where the partition it leaves governed the
+ * same columns; the rules it did not have judge the row as new
+ * (split_move_rules).  An error of the update rules names the partition
+ * the row leaves and the row as it was there (StewardRowOrigin), as for an
+ * update that stays; the executor holds that partition open and locked
+ * since it deleted the row.  Returns the number of state changes, which
+ * point into memory of CurrentMemoryContext when the rules were split.
  */
 static int
 apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
@@ -1322,6 +1472,10 @@ apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
 	TupleConversionMap *map;
 	HeapTuple	oldtup;
 	StewardRowOrigin origin;
+	MoveSourceRules src;
+	StewardRules kept,
+				fresh;
+	bool		split;
 	int64		newversion;
 	int			nchanges;
 
@@ -1335,12 +1489,22 @@ apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
 	origin.rel = relation_open(m->relid, NoLock);
 	origin.tuple = m->tuple;
 	origin.map = map ? map->attrMap : NULL;
-	nchanges = check_update_rules(rel, rules, oldtup, NULL, InvalidBuffer,
-								  InvalidSnapshot, slot,
+
+	/*
+	 * The source's rules first, then rel's again: loading either may
+	 * process invalidations, which free the other's cached entry.
+	 */
+	move_source_rules(origin.rel, &src);
+	rules = steward_get_rules(rel);
+	split = split_move_rules(rules, &src, origin.map, &kept, &fresh);
+	nchanges = check_update_rules(rel, split ? &kept : rules, oldtup, NULL,
+								  InvalidBuffer, InvalidSnapshot, slot,
 								  m->have_read ? &m->read : NULL,
 								  cid, &newversion, changes, &origin);
+	if (split)
+		apply_fresh_move_rules(rel, origin.rel, slot, &fresh);
 	relation_close(origin.rel, NoLock);
-	set_rule_values(slot, rules, newversion, changes, nchanges);
+	set_rule_values(slot, split ? &kept : rules, newversion, changes, nchanges);
 	drop_moving_generation(generation);
 	return nchanges;
 }

@@ -1,0 +1,111 @@
+-- review31 R1: a row moving into a partition is judged by that partition's
+-- rules as an update of the row it was in the partition it leaves.  When
+-- that partition did not have the rule (a sibling with no state machine,
+-- no version or no sequence on the column: rules put on one partition
+-- only), the row's value there was never judged, so an application with
+-- INSERT and UPDATE only stored a row in a state no INSERT may start in
+-- (INSERT into the sibling in 'shipped', then UPDATE its partition key:
+-- the move was judged 'shipped' -> 'shipped'), or in no state of the
+-- machine at all when the sibling held one.  A rule the leaving partition
+-- did not have now judges the row as a new row (as a row from a heap
+-- partition is); rules both have still judge it as an update.  So a row
+-- leaving for such a sibling and coming back is deleted and inserted as
+-- far as the rules go: it comes back in an initial state.
+\set SHOW_CONTEXT errors
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pg_steward;
+RESET client_min_messages;
+CREATE ROLE r356_owner;
+CREATE ROLE r356_app;
+CREATE SCHEMA r356 AUTHORIZATION r356_owner;
+GRANT USAGE ON SCHEMA r356 TO r356_app;
+SET ROLE r356_owner;
+SET search_path = r356;
+SELECT steward.create_state_machine('r356_m', states => ARRAY['new', 'paid', 'shipped'],
+    initial => ARRAY['new'], transitions => ARRAY['new->paid', 'paid->shipped']);
+SELECT steward.create_state_machine('r356_lax', states => ARRAY['new', 'paid', 'shipped'],
+    initial => ARRAY['new'], transitions => ARRAY['new->paid', 'paid->shipped', 'shipped->new']);
+-- Rules on ord_eu only; ord_us has none; ord_ap has its own machine.
+CREATE TABLE ord (id int, region text, st text NOT NULL DEFAULT 'new',
+                  st_at timestamptz, version bigint, seq int,
+                  PRIMARY KEY (id, region)) PARTITION BY LIST (region);
+CREATE TABLE ord_eu PARTITION OF ord FOR VALUES IN ('eu') USING steward;
+CREATE TABLE ord_us PARTITION OF ord FOR VALUES IN ('us') USING steward;
+CREATE TABLE ord_ap PARTITION OF ord FOR VALUES IN ('ap') USING steward;
+SELECT steward.attach_state_machine('r356.ord_eu', 'st', 'r356_m', changed_at_column => 'st_at');
+SELECT steward.track_versions('r356.ord_eu', 'version');
+SELECT steward.track_sequence('r356.ord_eu', 'seq');
+SELECT steward.attach_state_machine('r356.ord_ap', 'st', 'r356_lax');
+GRANT SELECT, INSERT, UPDATE ON ord TO r356_app;
+RESET ROLE;
+SET ROLE r356_app;
+SET search_path = r356;
+-- An INSERT into ord_eu must start in 'new' ...
+INSERT INTO ord VALUES (1, 'eu', 'shipped', NULL, 1, 0);
+-- ... and so must a row that arrives from ord_us, where any value goes.
+INSERT INTO ord VALUES (1, 'us', 'shipped', '2000-01-01', 7, 0);
+UPDATE ord SET region = 'eu' WHERE id = 1;
+INSERT INTO ord VALUES (2, 'us', 'bogus', NULL, 7, 0);
+UPDATE ord SET region = 'eu' WHERE id = 2;
+-- A version below 1 is refused as on INSERT; NULL becomes 1, as on INSERT.
+INSERT INTO ord VALUES (3, 'us', 'new', NULL, 0, 0);
+UPDATE ord SET region = 'eu' WHERE id = 3;
+UPDATE ord SET region = 'eu', version = NULL WHERE id = 3;
+-- It arrives in an initial state, stamped, its version and sequence kept.
+SELECT id, region, st, st_at > '2001-01-01' AS stamped, version, seq
+  FROM ord WHERE id = 3;
+-- A row of ord_eu that leaves for ord_us comes back only as a new row,
+-- in an initial state: 'shipped' there cannot come back.
+UPDATE ord SET st = 'paid', seq = 5 WHERE id = 3;
+UPDATE ord SET region = 'us', st = 'shipped' WHERE id = 3;
+UPDATE ord SET region = 'eu' WHERE id = 3;
+SELECT id, region, st FROM ord WHERE id = 3;
+-- Within ord_eu the update rules hold as before.
+UPDATE ord SET region = 'eu', st = 'new' WHERE id = 3 AND region = 'us';
+UPDATE ord SET st = 'shipped' WHERE id = 3;
+UPDATE ord SET seq = 1 WHERE id = 3;
+-- ord_ap's own machine governs st: a row from there is judged as an update
+-- by ord_eu's edges ('shipped' -> 'new' is no edge of r356_m) ...
+INSERT INTO ord VALUES (4, 'ap', 'new', NULL, 1, 0);
+UPDATE ord SET st = 'paid' WHERE id = 4;
+UPDATE ord SET st = 'shipped' WHERE id = 4;
+UPDATE ord SET region = 'eu', st = 'new' WHERE id = 4;
+-- ... while its version and sequence, which ord_ap does not track, arrive
+-- as new: a version below 1 is refused.
+UPDATE ord SET region = 'eu', version = 0 WHERE id = 4;
+UPDATE ord SET region = 'eu' WHERE id = 4;
+SELECT id, region, st, version, seq FROM ord WHERE id = 4;
+RESET ROLE;
+-- Rules on the partitioned table: both partitions have them, and a move is
+-- judged as an update as before (a lower version is stale, a lower
+-- sequence out of order, an edge is needed).
+SET ROLE r356_owner;
+CREATE TABLE shp (id int, region text, st text NOT NULL DEFAULT 'new',
+                  version bigint, seq int, PRIMARY KEY (id, region))
+    PARTITION BY LIST (region);
+CREATE TABLE shp_eu PARTITION OF shp FOR VALUES IN ('eu') USING steward;
+CREATE TABLE shp_us PARTITION OF shp FOR VALUES IN ('us') USING steward;
+SELECT steward.attach_state_machine('r356.shp', 'st', 'r356_m');
+SELECT steward.track_versions('r356.shp', 'version');
+SELECT steward.track_sequence('r356.shp', 'seq');
+INSERT INTO shp VALUES (1, 'us', 'new', 3, 5);
+UPDATE shp SET region = 'eu', version = 1 WHERE id = 1;
+UPDATE shp SET region = 'eu', seq = 4 WHERE id = 1;
+UPDATE shp SET region = 'eu', st = 'shipped' WHERE id = 1;
+UPDATE shp SET region = 'eu', st = 'paid' WHERE id = 1;
+SELECT id, region, st, version, seq FROM shp;
+-- Mixed: the state machine only on shp_eu, the version on the whole tree:
+-- the version is judged as an update, the state as new.
+SELECT steward.detach_state_machine('r356.shp', 'st');
+SELECT steward.attach_state_machine('r356.shp_eu', 'st', 'r356_m');
+INSERT INTO shp VALUES (2, 'us', 'shipped', 3, 0);
+UPDATE shp SET region = 'eu', version = 2 WHERE id = 2;
+UPDATE shp SET region = 'eu' WHERE id = 2;
+UPDATE shp SET region = 'eu', st = 'new' WHERE id = 2;
+SELECT id, region, st, version FROM shp WHERE id = 2;
+RESET ROLE;
+DROP SCHEMA r356 CASCADE;
+SELECT steward.drop_state_machine('r356_m');
+SELECT steward.drop_state_machine('r356_lax');
+DROP ROLE r356_app;
+DROP ROLE r356_owner;
