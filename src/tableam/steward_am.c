@@ -662,6 +662,31 @@ newer_than_snapshot(HeapTuple tuple, Buffer buffer, Snapshot snapshot)
 }
 
 /*
+ * The current version + 1 assigned by ON CONFLICT DO UPDATE to a row newer
+ * than the statement: stale when the statement fixed the value before it
+ * began (a literal, a parameter, EXCLUDED) rather than reading it from the
+ * row (SET version = t.version + 1).  The client read an older row with
+ * the current version: one deleted and inserted again since, whose
+ * versions started afresh (review31 R2).  An UPDATE never meets such a
+ * row: EvalPlanQual follows the row's own updates, whose versions only
+ * rise, and a deleted row is not updated.  Raises 40001.
+ */
+static pg_noinline void
+check_on_conflict_next(Relation rel, HeapTuple oldtup, Buffer buffer,
+					   Snapshot snapshot, AttrNumber attnum, int64 v, int64 cur,
+					   CommandId cid, const StewardRowOrigin *origin)
+{
+	bool		assigns;
+	bool		on_conflict;
+
+	steward_statement_writes(rel, cid, attnum, &assigns, &on_conflict);
+	if (assigns && on_conflict &&
+		newer_than_snapshot(oldtup, buffer, snapshot) &&
+		steward_on_conflict_sets_literal(rel, cid, attnum))
+		report_stale_version(origin, attnum, v, -2, cur);
+}
+
+/*
  * Column "attnum" of "oldtup", the row being replaced: from "oldslot", the
  * executor's old-row slot holding that very tuple (writectx.c), when the
  * executor already deformed the row that far (it did, to build the new
@@ -746,7 +771,9 @@ check_version(Relation rel, HeapTuple oldtup, TupleTableSlot *oldslot,
 	 * -- except for ON CONFLICT DO UPDATE, which may update a row committed
 	 * after its snapshot; there a value equal to the current version (the
 	 * only stale value the rule below would accept) is refused when the
-	 * row is newer than the statement.
+	 * row is newer than the statement, and so is the current version + 1
+	 * when the statement fixed it before it began (check_on_conflict_next:
+	 * a row inserted again since the client read its predecessor).
 	 */
 	if (cur == PG_INT64_MAX || v != cur + 1)
 	{
@@ -766,6 +793,10 @@ check_version(Relation rel, HeapTuple oldtup, TupleTableSlot *oldslot,
 				report_stale_version(origin, attnum, v, -2, cur);
 		}
 	}
+	else if (unlikely(read == NULL && oldslot == NULL &&
+					  BufferIsValid(buffer) && snapshot != InvalidSnapshot))
+		check_on_conflict_next(rel, oldtup, buffer, snapshot, attnum, v, cur,
+							   cid, origin);
 
 	if (v < cur)
 		report_stale_version(origin, attnum, v, -1, cur);

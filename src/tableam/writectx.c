@@ -46,6 +46,8 @@
 #include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "nodes/bitmapset.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/plannodes.h"
 #include "storage/bufmgr.h"
 #include "storage/proc.h"
 #include "utils/lsyscache.h"
@@ -159,6 +161,33 @@ static struct
 	bool		on_conflict;
 }			writes_cache;
 
+/*
+ * The result relations of "estate" that write relation "relid": the
+ * statement's own (several for a data-modifying WITH) and the partitions
+ * it routed rows to so far.  A new list in CurrentMemoryContext.
+ */
+static List *
+result_relations_of(EState *estate, Oid relid)
+{
+	List	   *lists[2] = {estate->es_opened_result_relations,
+		estate->es_tuple_routing_result_relations};
+	List	   *out = NIL;
+
+	for (int i = 0; i < 2; i++)
+	{
+		ListCell   *lc;
+
+		foreach(lc, lists[i])
+		{
+			ResultRelInfo *rri = (ResultRelInfo *) lfirst(lc);
+
+			if (RelationGetRelid(rri->ri_RelationDesc) == relid)
+				out = lappend(out, rri);
+		}
+	}
+	return out;
+}
+
 /* steward_statement_writes when its cache does not hold the answer. */
 static pg_noinline void
 statement_writes_lookup(Relation rel, CommandId cid, AttrNumber attnum,
@@ -166,7 +195,6 @@ statement_writes_lookup(Relation rel, CommandId cid, AttrNumber attnum,
 {
 	Oid			relid = RelationGetRelid(rel);
 	EState	   *estate;
-	List	   *lists[2];
 
 	*assigns = false;
 	*on_conflict = false;
@@ -175,30 +203,22 @@ statement_writes_lookup(Relation rel, CommandId cid, AttrNumber attnum,
 		*assigns = true;
 	else
 	{
-		bool		found = false;
+		List	   *rris = result_relations_of(estate, relid);
+		ListCell   *lc;
 
-		lists[0] = estate->es_opened_result_relations;
-		lists[1] = estate->es_tuple_routing_result_relations;
-		for (int i = 0; i < 2; i++)
+		foreach(lc, rris)
 		{
-			ListCell   *lc;
+			ResultRelInfo *rri = (ResultRelInfo *) lfirst(lc);
 
-			foreach(lc, lists[i])
-			{
-				ResultRelInfo *rri = (ResultRelInfo *) lfirst(lc);
-
-				if (RelationGetRelid(rri->ri_RelationDesc) != relid)
-					continue;
-				found = true;
-				if (bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber,
-								  ExecGetUpdatedCols(rri, estate)))
-					*assigns = true;
-				if (rri->ri_onConflict != NULL)
-					*on_conflict = true;
-			}
+			if (bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber,
+							  ExecGetUpdatedCols(rri, estate)))
+				*assigns = true;
+			if (rri->ri_onConflict != NULL)
+				*on_conflict = true;
 		}
-		if (!found)
+		if (rris == NIL)
 			*assigns = true;
+		list_free(rris);
 	}
 
 	writes_cache.lxid = MyProc->lxid;
@@ -237,6 +257,100 @@ steward_statement_writes(Relation rel, CommandId cid, AttrNumber attnum,
 		return;
 	}
 	statement_writes_lookup(rel, cid, attnum, assigns, on_conflict);
+}
+
+/* Does "node" read a column of the row of range-table entry *rti? */
+static bool
+uses_row_walker(Node *node, Index *rti)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+		return ((Var *) node)->varno == *rti && ((Var *) node)->varlevelsup == 0;
+	return expression_tree_walker(node, uses_row_walker, (void *) rti);
+}
+
+/*
+ * Is column "attname" of the relation of result range-table entry "rti"
+ * assigned, by ON CONFLICT DO UPDATE SET of a plan in "stmt", a value that
+ * reads no column of the existing row (a constant, a parameter, EXCLUDED,
+ * which setrefs.c turned into INNER_VAR)?  "rti" is the nominal target's:
+ * onConflictCols, parallel to onConflictSet, holds its attribute numbers,
+ * which a partition maps by name.  The plans are the statement's own and its WITH queries'
+ * (subplans): an INSERT ... ON CONFLICT is the top of either.
+ */
+static bool
+on_conflict_sets_literal(PlannedStmt *stmt, Index rti, Relation target,
+						 const char *attname)
+{
+	AttrNumber	attnum = InvalidAttrNumber;
+	List	   *plans = lcons(stmt->planTree, list_copy(stmt->subplans));
+	ListCell   *lc;
+
+	for (int i = 0; i < RelationGetDescr(target)->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(target), i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), attname) == 0)
+			attnum = att->attnum;
+	}
+	foreach(lc, plans)
+	{
+		ModifyTable *mt = (ModifyTable *) lfirst(lc);
+		ListCell   *tl,
+				   *cl;
+
+		if (mt == NULL || !IsA(mt, ModifyTable) ||
+			mt->onConflictAction != ONCONFLICT_UPDATE ||
+			!list_member_int(mt->resultRelations, (int) rti))
+			continue;
+		forboth(tl, mt->onConflictSet, cl, mt->onConflictCols)
+		{
+			TargetEntry *te = (TargetEntry *) lfirst(tl);
+
+			if (lfirst_int(cl) == attnum &&
+				!uses_row_walker((Node *) te->expr, &rti))
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Does the INSERT ... ON CONFLICT DO UPDATE writing "rel" under command id
+ * "cid" assign column "attnum" a value computed without the existing row
+ * (SET version = 2, = $1, = EXCLUDED.version), a value the client fixed
+ * before the statement began?  Such a value equal to the version after
+ * the conflicting row's can only come from an older row with that same
+ * version, when that row is newer than the statement (a row deleted and
+ * inserted again, versions starting afresh): it is stale (review31 R2).
+ * SET version = t.version + 1, read from the row, is not.  True when the
+ * statement cannot be found (the strict answer, as steward_statement_writes
+ * gives).  Called only for that rare row, so nothing is cached.  Takes no
+ * locks; raises only 53200.
+ */
+bool
+steward_on_conflict_sets_literal(Relation rel, CommandId cid, AttrNumber attnum)
+{
+	EState	   *estate = writing_estate(cid);
+	const char *attname = NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname);
+	ListCell   *lc;
+
+	if (estate == NULL || estate->es_plannedstmt == NULL)
+		return true;
+	foreach(lc, result_relations_of(estate, RelationGetRelid(rel)))
+	{
+		ResultRelInfo *rri = (ResultRelInfo *) lfirst(lc);
+		ResultRelInfo *root = rri->ri_RootResultRelInfo != NULL ?
+			rri->ri_RootResultRelInfo : rri;
+
+		if (rri->ri_onConflict != NULL &&
+			on_conflict_sets_literal(estate->es_plannedstmt,
+									 root->ri_RangeTableIndex,
+									 root->ri_RelationDesc, attname))
+			return true;
+	}
+	return false;
 }
 
 /*

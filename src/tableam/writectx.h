@@ -18,6 +18,8 @@
 extern void steward_writectx_init(void);
 extern void steward_statement_writes(Relation rel, CommandId cid, AttrNumber attnum,
 									 bool *assigns, bool *on_conflict);
+extern bool steward_on_conflict_sets_literal(Relation rel, CommandId cid,
+											 AttrNumber attnum);
 extern bool steward_statement_old_row(Relation rel, CommandId cid, ItemPointer otid,
 									  HeapTuple tuple, Buffer *buffer,
 									  TupleTableSlot **oldslot);
