@@ -6,11 +6,13 @@
 -- INSERT and UPDATE only stored a row in a state no INSERT may start in
 -- (INSERT into the sibling in 'shipped', then UPDATE its partition key:
 -- the move was judged 'shipped' -> 'shipped'), or in no state of the
--- machine at all when the sibling held one.  A rule the leaving partition
+-- machine at all when the sibling held one; and a changed_at the sibling
+-- did not stamp came in as it was written there.  A rule the leaving partition
 -- did not have now judges the row as a new row (as a row from a heap
 -- partition is); rules both have still judge it as an update.  So a row
 -- leaving for such a sibling and coming back is deleted and inserted as
--- far as the rules go: it comes back in an initial state.
+-- far as the rules go: it comes back in an initial state.  A changed_at
+-- the leaving partition does not stamp is stamped on arrival.
 \set SHOW_CONTEXT errors
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -103,6 +105,31 @@ UPDATE shp SET region = 'eu', version = 2 WHERE id = 2;
 UPDATE shp SET region = 'eu' WHERE id = 2;
 UPDATE shp SET region = 'eu', st = 'new' WHERE id = 2;
 SELECT id, region, st, version FROM shp WHERE id = 2;
+-- changed_at: the same machine on both partitions, a changed_at column on
+-- the one the row enters only.  The value the row brings was never
+-- stamped (any UPDATE of the other partition could set it): it is stamped
+-- on arrival.  Under one machine of the partitioned table with the column,
+-- a move keeps the stamp the state got.
+CREATE TABLE stp (id int, region text, st text NOT NULL DEFAULT 'new',
+                  st_at timestamptz, PRIMARY KEY (id, region))
+    PARTITION BY LIST (region);
+CREATE TABLE stp_eu PARTITION OF stp FOR VALUES IN ('eu') USING steward;
+CREATE TABLE stp_us PARTITION OF stp FOR VALUES IN ('us') USING steward;
+SELECT steward.attach_state_machine('r356.stp_eu', 'st', 'r356_m', changed_at_column => 'st_at');
+SELECT steward.attach_state_machine('r356.stp_us', 'st', 'r356_m');
+INSERT INTO stp VALUES (1, 'us', 'new', NULL);
+UPDATE stp SET st = 'paid' WHERE id = 1;
+UPDATE stp SET st_at = '2000-01-01' WHERE id = 1;
+UPDATE stp SET region = 'eu' WHERE id = 1;
+SELECT id, region, st, st_at > '2001-01-01' AS stamped FROM stp;
+SELECT steward.detach_state_machine('r356.stp_eu', 'st');
+SELECT steward.detach_state_machine('r356.stp_us', 'st');
+SELECT steward.attach_state_machine('r356.stp', 'st', 'r356_m', changed_at_column => 'st_at');
+INSERT INTO stp VALUES (2, 'us', 'new', NULL);
+UPDATE stp SET st = 'paid' WHERE id = 2;
+CREATE TEMP TABLE r356_stamp AS SELECT st_at FROM stp WHERE id = 2;
+UPDATE stp SET region = 'eu' WHERE id = 2;
+SELECT id, region, st, st_at = (SELECT st_at FROM r356_stamp) AS kept FROM stp WHERE id = 2;
 RESET ROLE;
 DROP SCHEMA r356 CASCADE;
 SELECT steward.drop_state_machine('r356_m');

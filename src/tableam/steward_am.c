@@ -1346,6 +1346,7 @@ typedef struct MoveSourceRules
 	AttrNumber	version;
 	Bitmapset  *sequences;
 	Bitmapset  *states;
+	Bitmapset  *changed_ats;	/* the changed_at columns of those states */
 } MoveSourceRules;
 
 static void
@@ -1356,12 +1357,23 @@ move_source_rules(Relation src, MoveSourceRules *out)
 	out->version = r->version_attnum;
 	out->sequences = NULL;
 	out->states = NULL;
+	out->changed_ats = NULL;
 	for (int i = 0; i < r->nsequences; i++)
 		out->sequences = bms_add_member(out->sequences, r->sequences[i].attnum);
 	for (int i = 0; i < r->nstates; i++)
+	{
 		out->states = bms_add_member(out->states, r->states[i].attnum);
+		if (r->states[i].changed_at != InvalidAttrNumber)
+			out->changed_ats = bms_add_member(out->changed_ats,
+											  r->states[i].changed_at);
+	}
 	for (int i = 0; i < r->nmissing; i++)
+	{
 		out->states = bms_add_member(out->states, r->missing[i].attnum);
+		if (r->missing[i].changed_at != InvalidAttrNumber)
+			out->changed_ats = bms_add_member(out->changed_ats,
+											  r->missing[i].changed_at);
+	}
 }
 
 /* The partition's attribute number of rel's column "attnum" (0: none). */
@@ -1484,10 +1496,35 @@ apply_fresh_move_rules(Relation rel, Relation from, TupleTableSlot *slot,
 }
 
 /*
+ * Stamp the changed_at column of each kept state rule ("kept", from
+ * split_move_rules, or rel's own rules) whose column the partition the row
+ * leaves does not stamp (its state rule there has no changed_at, or another
+ * one): the value the row brings was never the AM's, and the row carries
+ * its state in, so the stamp says since when it is in it here.  A state
+ * change stamps it anyway (set_rule_values).
+ */
+static void
+stamp_unstamped_arrival(TupleTableSlot *slot, const StewardRules *rules,
+						const MoveSourceRules *src, const AttrMap *map)
+{
+	for (int i = 0; i < rules->nstates; i++)
+	{
+		const StateRule *rule = &rules->states[i];
+		StateChange stamp = {rule, -1, -1};
+
+		if (rule->changed_at != InvalidAttrNumber &&
+			!bms_is_member(move_source_attnum(map, rule->changed_at),
+						   src->changed_ats))
+			steward_rule_kinds.apply_state_changes(slot, &stamp, 1);
+	}
+}
+
+/*
  * The insert half of a cross-partition UPDATE: the update rules against the
  * row the delete half removed, where the partition it leaves governed the
  * same columns; the rules it did not have judge the row as new
- * (split_move_rules).  An error of the update rules names the partition
+ * (split_move_rules), and a changed_at it did not stamp is stamped
+ * (stamp_unstamped_arrival).  An error of the update rules names the partition
  * the row leaves and the row as it was there (StewardRowOrigin), as for an
  * update that stays; the executor holds that partition open and locked
  * since it deleted the row.  Returns the number of state changes, which
@@ -1535,6 +1572,7 @@ apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
 	if (split)
 		apply_fresh_move_rules(rel, origin.rel, slot, &fresh);
 	relation_close(origin.rel, NoLock);
+	stamp_unstamped_arrival(slot, split ? &kept : rules, &src, origin.map);
 	set_rule_values(slot, split ? &kept : rules, newversion, changes, nchanges);
 	drop_moving_generation(generation);
 	return nchanges;
