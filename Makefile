@@ -84,6 +84,7 @@ OBJS = \
 	src/idempotency/idempotency.o \
 	src/idempotency/idem_stats.o \
 	src/idempotency/purge_worker.o \
+	src/idempotency/restore01.o \
 	src/ops/tokens.o \
 	src/ops/capacity.o \
 	src/ops/verify.o \

@@ -165,6 +165,8 @@ _PG_init(void)
 	steward_roles_install_hook();
 	/* DROP EXTENSION in a database still at 0.1's SQL: no event trigger. */
 	steward_release_install_hook();
+	/* A 0.1 dump's keys and scopes restored into 0.2's objects. */
+	steward_idem_restore01_install_hook();
 	steward_rule_kinds_register(&states_kind);
 	steward_rule_kinds_register(&migrations_kind);
 

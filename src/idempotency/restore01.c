@@ -1,0 +1,251 @@
+/*-------------------------------------------------------------------------
+ *
+ * restore01.c
+ *	  Idempotency keys and scopes of a pg_steward 0.1 dump, restored into
+ *	  a database whose extension has 0.2's objects.
+ *
+ * A dump of a database at 0.1 writes its keys and scopes as
+ *
+ *	  COPY steward.idempotency_keys (scope, key, fingerprint, status,
+ *	       response, created_at, locked_at, completed_at, expires_at) FROM stdin;
+ *	  COPY steward.idempotency_scopes (scope, retention) FROM stdin;
+ *
+ * without 0.2's claim, owner, holder and lease columns, and pg_restore's
+ * CREATE EXTENSION installs the default version, 0.2.  Copied as they
+ * are, the scope rows would get a new random claim (the column's
+ * default) that 0.1's keys (claim NULL) do not carry, and the scopes 0.1
+ * kept no row for (every scope without a retention override) none, so
+ * the first begin would claim the name: either way every stored response
+ * would be another claim's leftover, which begin deletes and answers
+ * "new" (README "Claims"), and each retried request would run a second
+ * time; a key without a result would have no lease, so its retry would
+ * take it over at once (review33 U1).
+ *
+ * So a COPY FROM into one of the two tables that does not name "claim"
+ * (0.1's column lists; 0.2's dumps name every column) gets what ALTER
+ * EXTENSION UPDATE gives 0.1's rows (pg_steward--0.1--0.2.sql).  The rows
+ * are copied into a temporary table, then inserted as the caller (the
+ * INSERT checks the caller's privileges on the extension's table, as the
+ * COPY would have), with search_path pinned:
+ *
+ *	  keys:   claim NULL; a key without a result leased for 0.1's default
+ *			  of 5 minutes from locked_at; each of their scopes that has no
+ *			  row gets one, claim NULL, owned by the caller (the column's
+ *			  default for rows restored from a dump made before 0.2);
+ *	  scopes: claim NULL, or the retention set on the row a keys COPY
+ *			  already made (pg_restore -j may restore either table first).
+ *
+ * A scope row of the same name that has a claim (made under 0.2) is left
+ * alone: keys restored under it stay nobody's, and a scopes COPY naming it
+ * is refused with 23505, as the plain COPY's primary key would refuse it.
+ * Only sessions that have loaded the library see the COPY: with
+ * pg_steward in shared_preload_libraries, every one.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "nodes/makefuncs.h"
+#include "tcop/utility.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+
+#include "pg_steward.h"
+#include "plumbing/as_owner.h"
+#include "idempotency/idempotency.h"
+
+static ProcessUtility_hook_type prev_process_utility = NULL;
+
+/* Which 0.1 table a COPY FROM loads, if it loads one the 0.1 way. */
+typedef enum OldCopy
+{
+	OLD_COPY_NONE,
+	OLD_COPY_KEYS,
+	OLD_COPY_SCOPES
+} OldCopy;
+
+#define RESTORE01_KEYS		"steward_restore01_keys"
+#define RESTORE01_SCOPES	"steward_restore01_scopes"
+
+/* 0.1's keys, with 0.2's columns as ALTER EXTENSION UPDATE fills them. */
+static const char *const keys_merge[] = {
+	"INSERT INTO steward.idempotency_keys"
+	"  (scope, key, fingerprint, status, response, created_at, locked_at,"
+	"   completed_at, expires_at, holder_pid, holder_start, lease_until, claim)"
+	" SELECT scope, key, fingerprint, status, response, created_at, locked_at,"
+	"   completed_at, expires_at, holder_pid, holder_start,"
+	"   CASE WHEN status IS NULL AND lease_until IS NULL"
+	"        THEN locked_at OPERATOR(pg_catalog.+) '5 minutes'::pg_catalog.interval"
+	"        ELSE lease_until END,"
+	"   NULL"
+	" FROM pg_temp." RESTORE01_KEYS,
+	"INSERT INTO steward.idempotency_scopes (scope, claim)"
+	" SELECT DISTINCT scope, NULL::pg_catalog.uuid FROM pg_temp." RESTORE01_KEYS
+	" ON CONFLICT (scope) DO NOTHING",
+};
+
+/* 0.1's scope rows (retention overrides), claim NULL like their keys. */
+static const char *const scopes_merge[] = {
+	"INSERT INTO steward.idempotency_scopes AS s (scope, retention, owner, claim)"
+	" SELECT scope, retention, owner, NULL FROM pg_temp." RESTORE01_SCOPES
+	" ON CONFLICT (scope) DO UPDATE SET retention = EXCLUDED.retention"
+	"  WHERE s.claim IS NULL",
+};
+
+#define SCOPES_CLAIMED \
+	"SELECT t.scope FROM pg_temp." RESTORE01_SCOPES " t" \
+	" JOIN steward.idempotency_scopes s ON s.scope OPERATOR(pg_catalog.=) t.scope" \
+	" WHERE s.claim IS NOT NULL LIMIT 1"
+
+/*
+ * OLD_COPY_KEYS or OLD_COPY_SCOPES when "stmt" is a COPY FROM into
+ * steward.idempotency_keys or steward.idempotency_scopes of 0.2's objects
+ * (they have "claim") with a column list that leaves "claim" out.
+ */
+static OldCopy
+old_copy_of(CopyStmt *stmt)
+{
+	Oid			relid;
+	ListCell   *lc;
+
+	if (!stmt->is_from || stmt->relation == NULL || stmt->attlist == NIL ||
+		!IsTransactionState() || !OidIsValid(get_extension_oid(STEWARD_EXTENSION, true)))
+		return OLD_COPY_NONE;
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (!OidIsValid(relid) ||
+		(relid != steward_relid(IDEM_KEYS_TABLE, true) &&
+		 relid != steward_relid(IDEM_SCOPES_TABLE, true)) ||
+		get_attnum(relid, "claim") == InvalidAttrNumber)
+		return OLD_COPY_NONE;
+	foreach(lc, stmt->attlist)
+	{
+		if (strcmp(strVal(lfirst(lc)), "claim") == 0)
+			return OLD_COPY_NONE;
+	}
+	return relid == steward_relid(IDEM_KEYS_TABLE, true) ? OLD_COPY_KEYS : OLD_COPY_SCOPES;
+}
+
+/*
+ * Run "sqls" through SPI as the current user with search_path pinned
+ * (every name in them is qualified but the temporary table's, which
+ * pg_temp finds).  A SELECT returns its first row's first column (NULL
+ * when there is none); the others return NULL.
+ */
+static char *
+run_pinned(const char *const *sqls, int n)
+{
+	int			nestlevel = NewGUCNestLevel();
+	char	   *result = NULL;
+	MemoryContext outer = CurrentMemoryContext;
+
+	(void) set_config_option("search_path", STEWARD_PINNED_SEARCH_PATH,
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	for (int i = 0; i < n; i++)
+	{
+		int			rc = SPI_execute(sqls[i], false, 0);
+
+		if (rc < 0)
+			elog(ERROR, "could not run \"%s\": %s", sqls[i], SPI_result_code_string(rc));
+		if (rc == SPI_OK_SELECT && SPI_processed > 0)
+		{
+			MemoryContext spi = MemoryContextSwitchTo(outer);
+
+			result = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+			MemoryContextSwitchTo(spi);
+		}
+	}
+	SPI_finish();
+	AtEOXact_GUC(true, nestlevel);
+	return result;
+}
+
+/* The rest of the hook chain. */
+static void
+next_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+			 ProcessUtilityContext context, ParamListInfo params,
+			 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	(prev_process_utility ? prev_process_utility : standard_ProcessUtility)
+		(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+}
+
+/*
+ * A 0.1 COPY of keys or scopes: the COPY itself (through the rest of the
+ * hook chain) into a temporary table shaped like the extension's, then
+ * the inserts from it that the file header lists, then its drop.
+ * Errors: the COPY's own; 23505 when a scopes COPY names a scope that has
+ * a claim; the INSERT's (42501 without INSERT on the extension's table).
+ */
+static void
+copy_old_rows(OldCopy kind, PlannedStmt *pstmt, const char *queryString,
+			  ProcessUtilityContext context, ParamListInfo params,
+			  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	bool		keys = kind == OLD_COPY_KEYS;
+	const char *temp = keys ? RESTORE01_KEYS : RESTORE01_SCOPES;
+	const char *create[1];
+	const char *drop[1];
+	PlannedStmt *copy;
+	CopyStmt   *stmt;
+	char	   *claimed;
+
+	create[0] = psprintf("CREATE TEMPORARY TABLE pg_temp.%s (LIKE steward.%s INCLUDING DEFAULTS) USING heap",
+						 temp, keys ? IDEM_KEYS_TABLE : IDEM_SCOPES_TABLE);
+	drop[0] = psprintf("DROP TABLE pg_temp.%s", temp);
+	(void) run_pinned(create, 1);
+	copy = copyObject(pstmt);
+	stmt = (CopyStmt *) copy->utilityStmt;
+	stmt->relation = makeRangeVar("pg_temp", pstrdup(temp), stmt->relation->location);
+	next_utility(copy, queryString, false, context, params, queryEnv, dest, qc);
+	if (!keys)
+	{
+		const char *check[1] = {SCOPES_CLAIMED};
+
+		claimed = run_pinned(check, 1);
+		if (claimed != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNIQUE_VIOLATION),
+					 errmsg("idempotency scope \"%s\" already exists", claimed),
+					 errdetail("These rows come from a dump of pg_steward 0.1, whose keys have no claim; the scope here was claimed under 0.2."),
+					 errhint("Restore into a database without the scope, or drop it first: SELECT steward.drop_idempotency_scope(%s);",
+							 quote_literal_cstr(claimed))));
+	}
+	(void) run_pinned(keys ? keys_merge : scopes_merge,
+					  keys ? lengthof(keys_merge) : lengthof(scopes_merge));
+	(void) run_pinned(drop, 1);
+}
+
+static void
+restore01_process_utility(PlannedStmt *pstmt, const char *queryString,
+						  bool readOnlyTree, ProcessUtilityContext context,
+						  ParamListInfo params, QueryEnvironment *queryEnv,
+						  DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	OldCopy		kind = IsA(parsetree, CopyStmt) ? old_copy_of((CopyStmt *) parsetree) : OLD_COPY_NONE;
+
+	if (kind != OLD_COPY_NONE)
+		copy_old_rows(kind, pstmt, queryString, context, params, queryEnv, dest, qc);
+	else
+		next_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+}
+
+/*
+ * From _PG_init, in every process that loads the library: chain the
+ * utility hook that restores a 0.1 dump's idempotency keys and scopes as
+ * ALTER EXTENSION UPDATE would have updated them (file header).  Takes no
+ * lock; raises nothing.
+ */
+void
+steward_idem_restore01_install_hook(void)
+{
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = restore01_process_utility;
+}
