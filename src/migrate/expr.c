@@ -175,6 +175,18 @@ shape_columnref(ParseState *pstate, ColumnRef *cref)
 			cand = i;
 			break;
 		}
+	/*
+	 * A default reads no shape (it is computed without the row, as core's
+	 * DEFAULT is): say so with core's SQLSTATE, not an empty list of the
+	 * columns it may use (newcomer45 N2).
+	 */
+	if (cand < 0 && refs->ncand == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+				 errmsg("%s may not use column \"%s\"", refs->what, name),
+				 errdetail("A default is computed without the row, as in ALTER TABLE ... ADD COLUMN ... DEFAULT."),
+				 errhint("To compute each row's value from its columns, give \"up\" (the new column's value for the stored rows and for old-shape writes)."),
+				 parser_errposition(pstate, cref->location)));
 	if (cand < 0)
 	{
 		initStringInfo(&known);
