@@ -21,6 +21,8 @@
 #   for replay holds no snapshot (backend_xmin IS NULL); after replay is
 #   resumed the waiting CALL returns and its session sees the row.
 #   wait_for_token refuses to run inside a transaction block.
+# Part 4: steward-drill pointed at that standby exits non-zero at once,
+#   saying it is a standby and to drill the primary; nothing is recorded.
 
 use strict;
 use warnings;
@@ -403,6 +405,33 @@ is($standby->safe_psql('postgres', "SELECT steward.replica_caught_up('$tok2')"),
 	't', 'replica_caught_up(second token) is t after replay');
 is($standby->safe_psql('postgres', 'SELECT string_agg(v, \',\' ORDER BY id) FROM tok'),
 	'one,two', 'both rows on the standby');
+
+############################################################################
+# Part 4: a drill pointed at the standby is refused before anything,
+# naming the next step (newcomer45 N3: it said "cannot record the drill
+# in database postgres (is pg_steward installed there?)").
+############################################################################
+{
+	my ($out, $err) = ('', '');
+	my $drills = $node->safe_psql('postgres', 'SELECT count(*) FROM steward.restore_drills');
+	IPC::Run::run(
+		[
+			'steward-drill', '-h', $standby->host, '-p', $standby->port,
+			'-U', $osuser, '-d', 'postgres'
+		],
+		'<', \undef, '>', \$out, '2>', \$err,
+		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+	my $rc = $? >> 8;
+	note "steward-drill of the standby: exit $rc\nstdout:\n$out\nstderr:\n$err";
+	isnt($rc, 0, 'a drill of a hot standby exits non-zero');
+	like(
+		$err,
+		qr/the server on port \d+ is a standby in recovery: .*run it against the primary/,
+		'it says the server is a standby and to drill the primary');
+	unlike($err, qr/is pg_steward installed/, 'not that pg_steward may be missing');
+	is($node->safe_psql('postgres', 'SELECT count(*) FROM steward.restore_drills'),
+		$drills, 'no drill recorded');
+}
 
 $standby->stop;
 $node->stop;
