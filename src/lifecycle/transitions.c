@@ -34,6 +34,8 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_collation.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_inherits.h"
 #include "commands/defrem.h"
 #include "catalog/pg_type_d.h"
@@ -603,13 +605,104 @@ typedef struct CheckRow
 } CheckRow;
 
 /*
+ * A role that may create objects in a schema, as the table owner "owner"
+ * sees it: PUBLIC stays PUBLIC (ACL_ID_PUBLIC), pg_database_owner is this
+ * database's owner.  Whether its objects are safe to look up by name for
+ * code that runs as owner: a superuser's, or a role's that already has
+ * owner's privileges (it can run code as owner anyway).
+ */
+static bool
+creator_trusted_by(Oid creator, Oid owner)
+{
+	if (creator == ACL_ID_PUBLIC)
+		return false;
+	if (creator == ROLE_PG_DATABASE_OWNER)
+	{
+		HeapTuple	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(MyDatabaseId));
+
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for database %u", MyDatabaseId);
+		creator = ((Form_pg_database) GETSTRUCT(tup))->datdba;
+		ReleaseSysCache(tup);
+	}
+	return superuser_arg(creator) || has_privs_of_role(creator, owner);
+}
+
+/*
+ * Whether a role other than "owner" (and superusers, and roles with
+ * owner's privileges: creator_trusted_by) may create objects in schema
+ * nspid: its owner, or a grantee of CREATE on it; *creator is the first
+ * such role (ACL_ID_PUBLIC for PUBLIC).  An object such a role creates
+ * there is found by name before the built-in one it shadows when its
+ * argument types match exactly (lower(varchar) before
+ * pg_catalog.lower(text)), and runs with the rights of whoever looks it
+ * up.  Reads the syscache; takes no lock; raises nothing but a cache
+ * lookup failure.
+ */
+static bool
+schema_untrusted_creator(Oid nspid, Oid owner, Oid *creator)
+{
+	HeapTuple	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nspid));
+	bool		found = false;
+	Datum		aclDatum;
+	bool		isnull;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for schema %u", nspid);
+	*creator = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+	found = !creator_trusted_by(*creator, owner);
+	aclDatum = SysCacheGetAttr(NAMESPACEOID, tup, Anum_pg_namespace_nspacl, &isnull);
+	/* No ACL: the default, CREATE for the schema's owner only. */
+	if (!found && !isnull)
+	{
+		Acl		   *acl = DatumGetAclP(aclDatum);
+		AclItem    *items = ACL_DAT(acl);
+
+		for (int i = 0; i < ACL_NUM(acl) && !found; i++)
+		{
+			*creator = items[i].ai_grantee;
+			found = (ACLITEM_GET_PRIVS(items[i]) & ACL_CREATE) != 0 &&
+				!creator_trusted_by(*creator, owner);
+		}
+	}
+	ReleaseSysCache(tup);
+	return found;
+}
+
+/* What a check run says under its errors (CheckContext). */
+typedef struct CheckContext
+{
+	const char *relname;
+	const char *nspname;
+	bool		untrusted;		/* schema_untrusted_creator's answer */
+	const char *creator;		/* the role it found, in words */
+} CheckContext;
+
+static void
+check_error_context(void *arg)
+{
+	CheckContext *c = (CheckContext *) arg;
+
+	if (!c->untrusted)
+		return;
+	errcontext("state check of relation \"%s\", run with search_path pg_catalog, pg_temp: schema \"%s\" is left out, since %s may create objects in it that the check would call as the table's owner; name that schema's objects with it in the check, or let only the table's owner create there",
+			   c->relname, c->nspname, c->creator);
+}
+
+/*
  * Run one check as the table's owner in a restricted security context (as
  * REFRESH MATERIALIZED VIEW does), so a check written by the owner never
  * runs with the rights of whoever calls validate().  The search_path is
  * pinned to the table's schema after pg_catalog (checks name the table and
- * its neighbours unqualified), and every setting the check changes -
- * set_config(..., false) included - is rolled back when it returns.
- * The caller is connected to SPI.
+ * its neighbours unqualified), unless a role other than the owner may
+ * create objects there (schema_untrusted_creator: its owner, a grantee of
+ * CREATE, PUBLIC in a database created before PostgreSQL 15): its
+ * lower(varchar) would run as the table's owner for a check calling
+ * lower() on a varchar (review32 S1).  Such a schema is left out
+ * (pg_catalog, pg_temp), and an error of the check says so in its
+ * CONTEXT.  Every setting the check changes - set_config(..., false)
+ * included - is rolled back when it returns.  The caller is connected to
+ * SPI.
  */
 static int64
 run_check(Relation rel, const char *sql)
@@ -619,8 +712,23 @@ run_check(Relation rel, const char *sql)
 	bool		isnull;
 	Datum		d;
 	Oid			typid;
-	char	   *path = psprintf("pg_catalog, %s, pg_temp",
-								quote_identifier(get_namespace_name(RelationGetNamespace(rel))));
+	CheckContext cc;
+	ErrorContextCallback cb;
+	char	   *path;
+	Oid			creator;
+
+	cc.relname = RelationGetRelationName(rel);
+	cc.nspname = get_namespace_name(RelationGetNamespace(rel));
+	cc.untrusted = schema_untrusted_creator(RelationGetNamespace(rel), rel->rd_rel->relowner,
+											&creator);
+	cc.creator = !cc.untrusted ? NULL : creator == ACL_ID_PUBLIC ? "every role" :
+		psprintf("role \"%s\"", GetUserNameFromId(creator, false));
+	path = cc.untrusted ? pstrdup("pg_catalog, pg_temp") :
+		psprintf("pg_catalog, %s, pg_temp", quote_identifier(cc.nspname));
+	cb.callback = check_error_context;
+	cb.arg = &cc;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
 
 	steward_as_role_begin(rel->rd_rel->relowner, path, false, &ctx);
 	steward_pin_all_rows();
@@ -648,6 +756,7 @@ run_check(Relation rel, const char *sql)
 				 errmsg("state check must return an integer count of violating rows"),
 				 errdetail("Check: %s", sql)));
 	steward_as_owner_end(&ctx);
+	error_context_stack = cb.previous;
 	return violations;
 }
 
