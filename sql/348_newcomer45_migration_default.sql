@@ -1,4 +1,4 @@
--- newcomer45 N1, N2: an add_column's "default" without "up" fills the
+-- newcomer45 N1, N2 (N5 below): an add_column's "default" without "up" fills the
 -- stored rows and is the table's default for the old application's
 -- INSERTs.  A default that always fails ("1/0") passed migration_start,
 -- after which every old-shape INSERT failed (22012) until a rollback;
@@ -50,3 +50,27 @@ SELECT count(*) AS n, count(*) FILTER (WHERE w = 7) AS sevens FROM n45_full;
 SELECT steward.migration_rollback('n45_d');
 
 DROP TABLE n45_full, n45_empty;
+
+-- N5: NOT NULL, no "up", and a default that is NULL: every stored row and
+-- every old-shape INSERT would get NULL (the backfill failed at the first
+-- row with a HINT about "up", each INSERT with 23514).  Refused at start
+-- as NOT NULL with neither "up" nor "default" is (22023), on an empty
+-- table too; with "up" the default may be NULL (the trigger fills the
+-- column from "up").
+CREATE TABLE n45_nn (id bigint PRIMARY KEY, v int) USING steward;
+INSERT INTO n45_nn SELECT g, g FROM generate_series(1, 3) g;
+SELECT steward.migration_start('n45_f', $$[
+  {"add_column": {"table": "n45_nn", "column": "w", "type": "int", "default": "NULL", "not_null": true}}]$$);
+\echo :LAST_ERROR_SQLSTATE
+CREATE TABLE n45_empty2 (id bigint PRIMARY KEY, v int) USING steward;
+SELECT steward.migration_start('n45_g', $$[
+  {"add_column": {"table": "n45_empty2", "column": "w", "type": "int", "default": "nullif(1, 1)", "not_null": true}}]$$);
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS migrations FROM steward.migrations WHERE name IN ('n45_f', 'n45_g');
+SELECT steward.migration_start('n45_h', $$[
+  {"add_column": {"table": "n45_nn", "column": "w", "type": "int", "up": "v * 2", "default": "NULL", "not_null": true}}]$$);
+INSERT INTO n45_nn (id, v) VALUES (4, 4);
+CALL steward.migration_backfill('n45_h');
+SELECT id, w FROM n45_nn ORDER BY id;
+SELECT steward.migration_rollback('n45_h');
+DROP TABLE n45_nn, n45_empty2;

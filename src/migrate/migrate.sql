@@ -1909,7 +1909,10 @@ $$;
 -- ... ADD COLUMN ... DEFAULT evaluates one (a "default": "1/0" failed
 -- every such INSERT until the rollback, newcomer45 N1).  An alter_column's
 -- default goes on the new shape's view, where SET DEFAULT evaluates
--- nothing either: not evaluated.
+-- nothing either: not evaluated.  A NOT NULL add_column without up whose
+-- default is NULL is refused as one with neither up nor default is
+-- (22023, _migration_plan): each stored row and each old-shape INSERT
+-- would get NULL (newcomer45 N5).
 CREATE FUNCTION steward._migration_probe_up(mig text)
 RETURNS void
 LANGUAGE plpgsql
@@ -1922,8 +1925,11 @@ DECLARE
     detail text;
     hint text;
     probed boolean;
+    null_fill boolean;
+    val text[];
 BEGIN
     FOR c IN SELECT x.relid, x.new_name, e.what,
+                    e.what = 'default' AND x.up_sql IS NULL AND x.not_null AS fills_not_null,
                     CASE e.what
                         WHEN 'up' THEN format('SELECT (%s)::text FROM %s LIMIT 1',
                             steward._migration_bind(mig, x.relid, 'old', x.up_sql, x.up_params, x.new_type), x.relid)
@@ -1939,12 +1945,20 @@ BEGIN
               ORDER BY t.ord, x.ord, e.ord LOOP
         probed := false;
         BEGIN
-            PERFORM steward._migration_exec(c.relid, c.probe);
+            val := steward._migration_exec(c.relid, c.probe);
+            null_fill := c.fills_not_null AND val[1] IS NULL;
             -- evaluated: its subtransaction is rolled back (the handler below)
             probed := true;
             RAISE EXCEPTION USING ERRCODE = 'P0001';
         EXCEPTION WHEN OTHERS THEN
-            IF probed THEN
+            IF probed AND null_fill THEN
+                -- newcomer44 P1's refusal, for a default that is NULL (newcomer45 N5).
+                RAISE EXCEPTION 'the default of NOT NULL column "%" of relation "%" in migration "%" is NULL, and the step has no "up"',
+                        c.new_name, steward._relation_name(c.relid), mig
+                    USING ERRCODE = 'invalid_parameter_value',
+                          DETAIL = 'The backfill would write NULL into each stored row, and every INSERT of the old application leaving the column out would get it (on an empty table too): the backfill would fail at the first row, those INSERTs at once.',
+                          HINT = 'Give a "default" that is not NULL, or "up" (an expression over the old columns).';
+            ELSIF probed THEN
                 CONTINUE;
             END IF;
             GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, state = RETURNED_SQLSTATE,
