@@ -84,11 +84,11 @@ OBJS = \
 	src/idempotency/idempotency.o \
 	src/idempotency/idem_stats.o \
 	src/idempotency/purge_worker.o \
-	src/idempotency/restore01.o \
 	src/ops/tokens.o \
 	src/ops/capacity.o \
 	src/ops/verify.o \
 	src/ops/roles.o \
+	src/ops/restore01.o \
 	src/migrate/expr.o \
 	src/migrate/exec.o \
 	src/migrate/dualwrite.o \

@@ -33,6 +33,7 @@
 #include "tableam/rules_api.h"
 #include "tableam/writectx.h"
 #include "migrate/migrate.h"
+#include "ops/restore01.h"
 #include "ops/roles.h"
 
 PG_MODULE_MAGIC;
@@ -165,8 +166,8 @@ _PG_init(void)
 	steward_roles_install_hook();
 	/* DROP EXTENSION in a database still at 0.1's SQL: no event trigger. */
 	steward_release_install_hook();
-	/* A 0.1 dump's keys and scopes restored into 0.2's objects. */
-	steward_idem_restore01_install_hook();
+	/* A 0.1 dump's keys, scopes and machines restored into 0.2's objects. */
+	steward_restore01_install_hook();
 	steward_rule_kinds_register(&states_kind);
 	steward_rule_kinds_register(&migrations_kind);
 

@@ -32,9 +32,6 @@ extern void steward_idempotency_define_gucs(void);
 /* DROP OWNED BY: drop the roles' scopes with their keys (idempotency.c). */
 extern void steward_idem_drop_owned_scopes(Datum roles);
 
-/* COPY of a 0.1 dump's keys and scopes: the utility hook (restore01.c). */
-extern void steward_idem_restore01_install_hook(void);
-
 /* REASSIGN OWNED BY: give the roles' scopes away (idempotency.c). */
 extern void steward_idem_reassign_owned_scopes(Datum roles, Oid new_owner);
 

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * restore01.c
- *	  Idempotency keys and scopes of a pg_steward 0.1 dump, restored into
- *	  a database whose extension has 0.2's objects.
+ *	  Idempotency keys and scopes and state machines of a pg_steward 0.1
+ *	  dump, restored into a database whose extension has 0.2's objects.
  *
  * A dump of a database at 0.1 writes its keys and scopes as
  *
@@ -38,6 +38,21 @@
  * A scope row of the same name that has a claim (made under 0.2) is left
  * alone: keys restored under it stay nobody's, and a scopes COPY naming it
  * is refused with 23505, as the plain COPY's primary key would refuse it.
+ *
+ * The same dump's COPY steward.machine_definitions (name, states,
+ * initial, transitions, builtin, created_at) leaves out 0.2's owner and
+ * usage_roles: every machine would belong to the restoring role, a
+ * tenant's too (the update gives it to the tenant: review33 U2), and the
+ * labels of the
+ * columns it is attached to, written when column_rules' rows came (the
+ * dump's data goes in table-name order, rules before machines) without
+ * the machine, would lack its states: this database's own 0.2 dumps then
+ * failed to restore them ("differs from the one attached", review33 U3).
+ * So machines too go through a temporary table and get their owners and
+ * grants as the update gives them (machines_merge; from the rules already
+ * restored: those pg_restore -j restores later leave the machine the
+ * restoring role's), then the labels of their columns are written again.
+ *
  * Only sessions that have loaded the library see the COPY: with
  * pg_steward in shared_preload_libraries, every one.
  *
@@ -57,6 +72,8 @@
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
 #include "idempotency/idempotency.h"
+#include "lifecycle/lifecycle.h"
+#include "ops/restore01.h"
 
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
@@ -65,11 +82,27 @@ typedef enum OldCopy
 {
 	OLD_COPY_NONE,
 	OLD_COPY_KEYS,
-	OLD_COPY_SCOPES
+	OLD_COPY_SCOPES,
+	OLD_COPY_MACHINES
 } OldCopy;
+
+/* Per OldCopy: the table, the 0.2 column 0.1's dumps leave out, the temp. */
+typedef struct OldTable
+{
+	const char *table;
+	const char *new_column;
+	const char *temp;
+} OldTable;
 
 #define RESTORE01_KEYS		"steward_restore01_keys"
 #define RESTORE01_SCOPES	"steward_restore01_scopes"
+#define RESTORE01_MACHINES	"steward_restore01_machines"
+
+static const OldTable old_tables[] = {
+	[OLD_COPY_KEYS] = {IDEM_KEYS_TABLE, "claim", RESTORE01_KEYS},
+	[OLD_COPY_SCOPES] = {IDEM_SCOPES_TABLE, "claim", RESTORE01_SCOPES},
+	[OLD_COPY_MACHINES] = {STEWARD_MACHINES_TABLE, "owner", RESTORE01_MACHINES},
+};
 
 /* 0.1's keys, with 0.2's columns as ALTER EXTENSION UPDATE fills them. */
 static const char *const keys_merge[] = {
@@ -96,37 +129,72 @@ static const char *const scopes_merge[] = {
 	"  WHERE s.claim IS NULL",
 };
 
+/*
+ * 0.1's machines with the owner ALTER EXTENSION UPDATE gives them: the
+ * owner of the tables they are attached to when that is one role (a
+ * tenant's machine), else the restoring role (the column's default), and
+ * a grant to the owners of the other tables they are attached to.  Then
+ * the labels of the columns they are attached to are written again
+ * (column_rules' AFTER UPDATE trigger, steward_sync_rule_label): a rule
+ * restored before its machine got a label without the machine's states,
+ * which this database's own dumps could not restore.
+ */
+static const char *const machines_merge[] = {
+	"WITH t AS ("
+	"  SELECT t.*, (SELECT pg_catalog.array_agg(DISTINCT c.relowner)"
+	"                 FROM steward.column_rules r JOIN pg_catalog.pg_class c"
+	"                   ON c.oid OPERATOR(pg_catalog.=) r.relid::pg_catalog.oid"
+	"                WHERE r.kind OPERATOR(pg_catalog.=) 'state'"
+	"                  AND r.machine OPERATOR(pg_catalog.=) t.name) AS table_owners"
+	"    FROM pg_temp." RESTORE01_MACHINES " t)"
+	" INSERT INTO steward.machine_definitions"
+	"   (name, states, initial, transitions, builtin, created_at, owner, usage_roles)"
+	" SELECT t.name, t.states, t.initial, t.transitions, t.builtin, t.created_at, o.owner,"
+	"   ARRAY(SELECT g::pg_catalog.regrole FROM pg_catalog.unnest(t.table_owners) g"
+	"          WHERE g OPERATOR(pg_catalog.<>) o.owner::pg_catalog.oid ORDER BY g)"
+	"   FROM t, LATERAL (SELECT CASE WHEN NOT t.builtin"
+	"                     AND pg_catalog.cardinality(t.table_owners) OPERATOR(pg_catalog.=) 1"
+	"                    THEN t.table_owners[1]::pg_catalog.regrole ELSE t.owner END AS owner) o",
+	"UPDATE steward.column_rules SET machine = machine"
+	" WHERE kind OPERATOR(pg_catalog.=) 'state'"
+	"   AND machine IN (SELECT name FROM pg_temp." RESTORE01_MACHINES ")",
+};
+
 #define SCOPES_CLAIMED \
 	"SELECT t.scope FROM pg_temp." RESTORE01_SCOPES " t" \
 	" JOIN steward.idempotency_scopes s ON s.scope OPERATOR(pg_catalog.=) t.scope" \
 	" WHERE s.claim IS NOT NULL LIMIT 1"
 
 /*
- * OLD_COPY_KEYS or OLD_COPY_SCOPES when "stmt" is a COPY FROM into
- * steward.idempotency_keys or steward.idempotency_scopes of 0.2's objects
- * (they have "claim") with a column list that leaves "claim" out.
+ * The OldCopy of "stmt": a COPY FROM into steward.idempotency_keys,
+ * idempotency_scopes or machine_definitions of 0.2's objects (the table
+ * has its 0.2 column) with a column list that leaves that column out.
  */
 static OldCopy
 old_copy_of(CopyStmt *stmt)
 {
 	Oid			relid;
+	OldCopy		kind = OLD_COPY_NONE;
 	ListCell   *lc;
 
 	if (!stmt->is_from || stmt->relation == NULL || stmt->attlist == NIL ||
 		!IsTransactionState() || !OidIsValid(get_extension_oid(STEWARD_EXTENSION, true)))
 		return OLD_COPY_NONE;
 	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
-	if (!OidIsValid(relid) ||
-		(relid != steward_relid(IDEM_KEYS_TABLE, true) &&
-		 relid != steward_relid(IDEM_SCOPES_TABLE, true)) ||
-		get_attnum(relid, "claim") == InvalidAttrNumber)
+	for (int k = OLD_COPY_KEYS; k <= OLD_COPY_MACHINES && OidIsValid(relid); k++)
+	{
+		if (relid == steward_relid(old_tables[k].table, true))
+			kind = (OldCopy) k;
+	}
+	if (kind == OLD_COPY_NONE ||
+		get_attnum(relid, old_tables[kind].new_column) == InvalidAttrNumber)
 		return OLD_COPY_NONE;
 	foreach(lc, stmt->attlist)
 	{
-		if (strcmp(strVal(lfirst(lc)), "claim") == 0)
+		if (strcmp(strVal(lfirst(lc)), old_tables[kind].new_column) == 0)
 			return OLD_COPY_NONE;
 	}
-	return relid == steward_relid(IDEM_KEYS_TABLE, true) ? OLD_COPY_KEYS : OLD_COPY_SCOPES;
+	return kind;
 }
 
 /*
@@ -188,8 +256,7 @@ copy_old_rows(OldCopy kind, PlannedStmt *pstmt, const char *queryString,
 			  ProcessUtilityContext context, ParamListInfo params,
 			  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
-	bool		keys = kind == OLD_COPY_KEYS;
-	const char *temp = keys ? RESTORE01_KEYS : RESTORE01_SCOPES;
+	const char *temp = old_tables[kind].temp;
 	const char *create[1];
 	const char *drop[1];
 	PlannedStmt *copy;
@@ -197,14 +264,14 @@ copy_old_rows(OldCopy kind, PlannedStmt *pstmt, const char *queryString,
 	char	   *claimed;
 
 	create[0] = psprintf("CREATE TEMPORARY TABLE pg_temp.%s (LIKE steward.%s INCLUDING DEFAULTS) USING heap",
-						 temp, keys ? IDEM_KEYS_TABLE : IDEM_SCOPES_TABLE);
+						 temp, old_tables[kind].table);
 	drop[0] = psprintf("DROP TABLE pg_temp.%s", temp);
 	(void) run_pinned(create, 1);
 	copy = copyObject(pstmt);
 	stmt = (CopyStmt *) copy->utilityStmt;
 	stmt->relation = makeRangeVar("pg_temp", pstrdup(temp), stmt->relation->location);
 	next_utility(copy, queryString, false, context, params, queryEnv, dest, qc);
-	if (!keys)
+	if (kind == OLD_COPY_SCOPES)
 	{
 		const char *check[1] = {SCOPES_CLAIMED};
 
@@ -217,8 +284,12 @@ copy_old_rows(OldCopy kind, PlannedStmt *pstmt, const char *queryString,
 					 errhint("Restore into a database without the scope, or drop it first: SELECT steward.drop_idempotency_scope(%s);",
 							 quote_literal_cstr(claimed))));
 	}
-	(void) run_pinned(keys ? keys_merge : scopes_merge,
-					  keys ? lengthof(keys_merge) : lengthof(scopes_merge));
+	if (kind == OLD_COPY_KEYS)
+		(void) run_pinned(keys_merge, lengthof(keys_merge));
+	else if (kind == OLD_COPY_SCOPES)
+		(void) run_pinned(scopes_merge, lengthof(scopes_merge));
+	else
+		(void) run_pinned(machines_merge, lengthof(machines_merge));
 	(void) run_pinned(drop, 1);
 }
 
@@ -239,12 +310,13 @@ restore01_process_utility(PlannedStmt *pstmt, const char *queryString,
 
 /*
  * From _PG_init, in every process that loads the library: chain the
- * utility hook that restores a 0.1 dump's idempotency keys and scopes as
- * ALTER EXTENSION UPDATE would have updated them (file header).  Takes no
+ * utility hook that restores a 0.1 dump's idempotency keys and scopes and
+ * state machines as ALTER EXTENSION UPDATE would have updated them (file
+ * header).  Takes no
  * lock; raises nothing.
  */
 void
-steward_idem_restore01_install_hook(void)
+steward_restore01_install_hook(void)
 {
 	prev_process_utility = ProcessUtility_hook;
 	ProcessUtility_hook = restore01_process_utility;
