@@ -11,6 +11,7 @@ use File::Basename qw(dirname);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IPC::Run;
 
 my $objects_sql = slurp_file(dirname(__FILE__) . '/../sql/extension_objects.sql');
 
@@ -346,6 +347,49 @@ is($node->safe_psql('old',
 # Dropping back is not an upgrade path: there is no downgrade script.
 my ($rc, $out, $err) = $node->psql('old', "ALTER EXTENSION pg_steward UPDATE TO '0.1'");
 like($err, qr/no update path/, 'no downgrade path');
+
+# The shell loop docs/upgrading.md gives for "every database that has the
+# extension", run as written: a database whose name libpq would read as a
+# connection string (a tenant's CREATEDB picks any name) must be updated
+# too, not skipped nor mistaken for another (newcomer45 N6: it passed the
+# name with psql -d, which expands a name holding "=").  The names reach
+# the commands here as data: PGDATABASE, which libpq never expands.
+sub run_with_env
+{
+	my ($cmd, %env) = @_;
+	my ($out, $err) = ('', '');
+	local $ENV{PGHOST} = $node->host;
+	local $ENV{PGPORT} = $node->port;
+	local $ENV{PGDATABASE};
+	delete $ENV{PGDATABASE};
+	$ENV{$_} = $env{$_} foreach keys %env;
+	IPC::Run::run($cmd, '<', \undef, '>', \$out, '2>', \$err);
+	chomp $out;
+	return ($? >> 8, $out, $err);
+}
+my ($loop) = slurp_file(dirname(__FILE__) . '/../../docs/upgrading.md')
+  =~ /```sh\n(# as the postgres OS user: every database that has the extension\n.*?)```/s;
+ok(defined $loop, 'docs/upgrading.md has the update loop');
+my @loop_dbs = ('dbname=postgres x', 'plain01');
+foreach my $db (@loop_dbs)
+{
+	(my $ident = $db) =~ s/"/""/g;
+	$node->safe_psql('postgres', qq{CREATE DATABASE "$ident"});
+	my ($rc, $o, $e) = run_with_env(
+		[ 'psql', '-X', '-v', 'ON_ERROR_STOP=1', '-c', "CREATE EXTENSION pg_steward VERSION '0.1'" ],
+		PGDATABASE => $db);
+	is($rc, 0, "database \"$db\" has pg_steward 0.1") or diag $e;
+}
+my ($loop_rc, $loop_out, $loop_err) = run_with_env([ 'bash', '-c', $loop // 'exit 1' ]);
+note "update loop: exit $loop_rc\nstdout:\n$loop_out\nstderr:\n$loop_err";
+is($loop_rc, 0, 'the update loop exits 0');
+foreach my $db (@loop_dbs)
+{
+	my ($rc, $v) = run_with_env(
+		[ 'psql', '-X', '-At', '-c', "SELECT extversion FROM pg_extension WHERE extname = 'pg_steward'" ],
+		PGDATABASE => $db);
+	is($v, $default_version, "the update loop updated database \"$db\"");
+}
 
 $node->stop;
 done_testing();
