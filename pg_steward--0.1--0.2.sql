@@ -40587,3 +40587,398 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- mig14: online migrations (the fills' flags apart are C only).  An up or
+-- down reading a generated column (M2) or varying (M3) is refused at start;
+-- _migration_column_sql split into _migration_column_exprs, _not_null and
+-- _constraints; validation compares a type without equality (json, xml,
+-- point) by its text (M1).
+-- Has a type the equality the dual-write trigger compares by (expr.c)?
+-- For _migration_distinct.
+CREATE FUNCTION steward._migration_type_has_equality(type_name text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'steward_migration_type_has_equality'
+LANGUAGE C STABLE;
+
+-- The built-in function that makes an up or down vary, or NULL (expr.c).
+-- For _migration_refuse_varying.
+CREATE FUNCTION steward._migration_expr_varies(expr text, names text[], types text[],
+                                               search_path text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'steward_migration_expr_varies'
+LANGUAGE C VOLATILE;
+
+-- Refuses (0A000) an up or down expression ("what") whose parameters
+-- (params: shape column names, as _migration_expr gives them) read a
+-- stored generated column of rel (mig14 M2): PostgreSQL computes it after
+-- the BEFORE ROW triggers, so the dual-write trigger read the value from
+-- before the write (NULL in an INSERT), and every row the application
+-- wrote during the migration got another value than the backfill gives,
+-- which validation then reported, with no way to fix it but a rollback.
+-- A generated column keeps its name in both shapes (migrations refuse to
+-- change one).
+CREATE FUNCTION steward._migration_refuse_generated(rel regclass, params text[], what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col text;
+    expr text;
+BEGIN
+    SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) INTO col, expr
+      FROM pg_attribute a JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+     WHERE a.attrelid = rel AND a.attname = ANY (params) AND a.attgenerated <> ''
+       AND NOT a.attisdropped
+     ORDER BY a.attnum LIMIT 1;
+    IF col IS NOT NULL THEN
+        RAISE EXCEPTION 'the % reads generated column "%" of relation "%"', what, col, steward._relation_name(rel)
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'PostgreSQL computes a generated column after the BEFORE triggers: the dual-write trigger would read its value from before the write (NULL in an INSERT), so rows written during the migration would get other values than the backfill gives.',
+                  HINT = format('Use its generation expression instead: %s', expr);
+    END IF;
+END
+$$;
+
+-- Refuses (22023) an up or down expression ("what", the user's text
+-- expr over the shape of names and types) that gives another value each
+-- time, or in each transaction (mig14 M3: gen_random_uuid(), now();
+-- _migration_expr_varies): validation evaluates it again and compares it
+-- with each row's stored value, so the migration failed validation for
+-- every row after the whole backfill and could only be rolled back.  An
+-- add_column's "default" fills each row once and is not compared: the
+-- HINT says so when there is no other "up" to give.  Not called for a
+-- dropped column's down that reads no column (its default, not compared).
+CREATE FUNCTION steward._migration_refuse_varying(expr text, names text[], types text[],
+                                                  user_path text, what text, added boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn text := steward._migration_expr_varies(expr, names, types, user_path);
+BEGIN
+    IF fn IS NOT NULL THEN
+        RAISE EXCEPTION 'the % gives another value each time it is evaluated: it uses %', what, fn
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Validation evaluates it again and compares it with the value stored in each row, so every row would differ and the migration could not complete.',
+                  HINT = CASE WHEN added
+                              THEN 'For a value given once to each row, use "default" instead of "up": it fills the rows the table holds, and old-shape writes, and is not compared.'
+                              ELSE 'Map the row''s values only: the same row must always give the same value.' END;
+    END IF;
+END
+$$;
+
+-- The up, default and down expressions of column shape c (pass 2 of
+-- _migration_start, for _migration_column_sql), analysed against the old
+-- or new shape (names and types in view order) into SQL with parameters:
+-- c with up_sql / up_params, default_sql, down_sql / down_params added.
+-- Raises what _migration_expr raises, 0A000 for an up or down reading a
+-- generated column (_migration_refuse_generated), 22023 for one that
+-- varies (_migration_refuse_varying), and 42804 with a HINT
+-- when the column's default does not fit its new type.
+CREATE FUNCTION steward._migration_column_exprs(rel regclass, c jsonb,
+                                                old_names text[], old_types text[],
+                                                new_names text[], new_types text[],
+                                                user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    body jsonb := c->'body';
+    what text := c->>'what';
+    e record;
+BEGIN
+    IF c->>'kind' IN ('pair', 'added') THEN
+        IF body ? 'up' OR c->>'kind' = 'pair' THEN
+            e := steward._migration_expr(rel, coalesce(body->>'up', quote_ident(c->>'old_name')),
+                                         old_names, old_types, c->>'new_type',
+                                         'up expression of ' || what, user_path);
+            PERFORM steward._migration_refuse_generated(rel, e.params, 'up expression of ' || what);
+            IF body ? 'up' THEN
+                PERFORM steward._migration_refuse_varying(body->>'up', old_names, old_types, user_path,
+                                                          'up expression of ' || what, c->>'kind' = 'added');
+            END IF;
+            c := c || jsonb_build_object('up_sql', e.sql, 'up_params', e.params);
+        END IF;
+        IF body ? 'default' THEN
+            e := steward._migration_expr(rel, body->>'default', '{}', '{}', c->>'new_type',
+                                         'default of ' || what, user_path);
+            c := c || jsonb_build_object('default_sql', e.sql);
+        ELSIF c->>'kind' = 'pair' AND c->>'default_sql' IS NULL AND c->>'old_default' IS NOT NULL THEN
+            -- A type change keeps the column's default, for the new type.
+            BEGIN
+                e := steward._migration_expr(rel, c->>'old_default', '{}', '{}', c->>'new_type',
+                                             format('the default of column "%s" (%s)', c->>'old_name', what),
+                                             user_path);
+            EXCEPTION WHEN datatype_mismatch THEN
+                RAISE EXCEPTION '%', SQLERRM USING ERRCODE = 'datatype_mismatch',
+                    HINT = 'Give the step the new column''s "default" (or "default": "NULL" for none).';
+            END;
+            c := c || jsonb_build_object('default_sql', e.sql);
+        END IF;
+    END IF;
+    IF c->>'kind' = 'pair' OR (c->>'kind' = 'dropped' AND body ? 'down') THEN
+        e := steward._migration_expr(rel, coalesce(body->>'down', quote_ident(c->>'new_name')),
+                                     new_names, new_types, c->>'old_type',
+                                     'down expression of ' || what, user_path);
+        PERFORM steward._migration_refuse_generated(rel, e.params, 'down expression of ' || what);
+        -- A dropped column's down over no column is its default for
+        -- new-shape INSERTs (now() for a created_at), not compared.
+        IF body ? 'down' AND (c->>'kind' = 'pair' OR cardinality(e.params) > 0) THEN
+            PERFORM steward._migration_refuse_varying(body->>'down', new_names, new_types, user_path,
+                                                      'down expression of ' || what, false);
+        END IF;
+        c := c || jsonb_build_object('down_sql', e.sql, 'down_params', e.params);
+    END IF;
+    RETURN c;
+END
+$$;
+
+-- The NOT NULL of the new column of shape c (kind pair or added; pass 2
+-- of _migration_start, after _migration_column_exprs): c with not_null and
+-- its constraint's free name when the step (or, for a changed column, the
+-- old column) asks for it.  An added column with no "up" and no "default"
+-- is refused (22023, newcomer44 P1): its stored rows would all get NULL,
+-- so the backfill would fail at its first row and every old-shape INSERT
+-- at once, an outage until rollback (a "default" that is NULL:
+-- _migration_probe_up, newcomer45 N5).  Warns when the
+-- statistics estimate NULLs the default "up" of a changed column carries.
+CREATE FUNCTION steward._migration_column_not_null(mig text, rel regclass, c jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    body jsonb := c->'body';
+    what text := c->>'what';
+    col text := c->>'new_name';
+    nulls numeric;
+BEGIN
+    IF body ? 'not_null' AND jsonb_typeof(body->'not_null') <> 'boolean' THEN
+        RAISE EXCEPTION '"not_null" of % must be true or false', what
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- A changed column stays NOT NULL unless the step says otherwise.
+    IF (body ? 'not_null' OR (c->>'old_not_null')::boolean)
+       AND coalesce((body->>'not_null')::boolean, true) THEN
+        c := c || jsonb_build_object('not_null', true,
+                     'not_null_name', steward._migration_free_name(rel, format('%s_%s_not_null', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
+    END IF;
+    IF NOT coalesce((c->>'not_null')::boolean, false) OR c->>'kind' <> 'added' OR body ? 'up' THEN
+        NULL;
+    ELSIF NOT body ? 'default' THEN
+        -- newcomer44 P1; refused on an empty table too, as pgroll does: old-shape INSERTs would write NULL.
+        -- A default that is NULL: _migration_probe_up (newcomer45 N5).
+        RAISE EXCEPTION '% adds NOT NULL column "%" with neither "up" nor "default"', what, col USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'The rows the table holds would get NULL there, and so would every row the old application inserts until the switch (on an empty table too): the backfill would fail at the first row, those INSERTs at once.',
+            HINT = 'Give "up" (an expression over the old columns) or "default" (it fills the existing rows too).';
+    END IF;
+    -- NULLs the default "up" would carry into a NOT NULL column
+    -- (review10 F4): the statistics' estimate, no scan at start.
+    IF (c->>'not_null')::boolean AND c->>'kind' = 'pair' AND NOT body ? 'up'
+       AND NOT (c->>'old_not_null')::boolean THEN
+        SELECT round(s.null_frac * greatest(x.reltuples, 0)) INTO nulls
+          FROM pg_class x JOIN pg_namespace n ON n.oid = x.relnamespace
+          JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = x.relname
+                          AND s.attname = c->>'old_name' AND NOT s.inherited
+         WHERE x.oid = rel;
+        IF nulls > 0 THEN
+            RAISE WARNING 'the statistics of relation "%" estimate % rows with column "%" NULL, which "not_null" of % refuses',
+                          steward._relation_name(rel), nulls, c->>'old_name', what
+                USING DETAIL = 'The backfill fails on the first such row, and old-shape writes of NULL fail meanwhile (23514).',
+                      HINT = format('Roll back (SELECT steward.migration_rollback(%L);) and give an "up" that maps NULL (coalesce), or fix the rows first.', mig);
+        END IF;
+    END IF;
+    RETURN c;
+END
+$$;
+
+-- The check, references and unique constraints of the new column of
+-- shape c (kind pair or added; pass 2 of _migration_start): c with their
+-- SQL and free names added.  Raises what _migration_expr,
+-- _migration_references and _migration_unique raise, and 2BP01 when a
+-- CHECK carried from the old column does not fit the new one.
+CREATE FUNCTION steward._migration_column_constraints(rel regclass, c jsonb,
+                                                      new_names text[], new_types text[],
+                                                      user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    body jsonb := c->'body';
+    what text := c->>'what';
+    col text := c->>'new_name';
+    e record;
+BEGIN
+    IF body ? 'check' THEN
+        BEGIN
+            e := steward._migration_expr(rel, body->>'check', new_names, new_types,
+                                         'boolean', 'check of ' || what, user_path);
+        EXCEPTION WHEN OTHERS THEN
+            IF NOT body ? 'carried_check' THEN
+                RAISE;
+            END IF;
+            RAISE EXCEPTION 'check constraint % of column "%" does not fit the new column (%): %',
+                    body->>'carried_check', c->>'old_name', what, SQLERRM
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      HINT = 'Give the step a "check" over the new shape, or drop the constraint first (ALTER TABLE ... DROP CONSTRAINT).';
+        END;
+        c := c || jsonb_build_object('check_sql', e.sql, 'check_params', e.params,
+                                     'check_name', steward._migration_free_name(rel, format('%s_%s_check', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
+    END IF;
+    IF body ? 'references' THEN
+        c := c || steward._migration_references(rel, col, body->'references', what, user_path);
+    END IF;
+    IF body ? 'unique' THEN
+        c := c || steward._migration_unique(rel, col, body->'unique', what, new_names);
+        c := steward._migration_unique_kept(rel, c);
+    END IF;
+    RETURN c;
+END
+$$;
+
+-- Pass 2 of _migration_start for one column shape c (from
+-- _migration_column_step): the user's up / down / default expressions
+-- (_migration_column_exprs), the NOT NULL (_migration_column_not_null)
+-- and the other constraints (_migration_column_constraints) the new
+-- column gets, named after the table.  Returns c with these added and the
+-- texts pass 1 kept removed: the steward.migration_columns row (ord cord).
+CREATE OR REPLACE FUNCTION steward._migration_column_sql(mig text, rel regclass, c jsonb, cord integer,
+                                              old_names text[], old_types text[],
+                                              new_names text[], new_types text[],
+                                              user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    c := steward._migration_column_exprs(rel, c, old_names, old_types, new_names, new_types,
+                                         user_path);
+    IF c->>'kind' IN ('pair', 'added') THEN
+        c := steward._migration_column_not_null(mig, rel, c);
+        c := steward._migration_column_constraints(rel, c, new_names, new_types, user_path);
+    END IF;
+    RETURN (c - 'body' - 'what' - 'old_not_null') || jsonb_build_object('migration', mig, 'relid', rel::oid,
+                                                                       'ord', cord);
+END
+$$;
+
+-- SQL that is true when column col differs from expression x of type
+-- typ (NULL when x is): by the type's equality, as the dual-write trigger
+-- compares; a type without one (json, xml, point, box: its "=" compares
+-- areas) by its text, which is exact there (mig14 M1: "IS DISTINCT FROM"
+-- failed validation with 42883 for json, so the migration could not
+-- complete).  The text is what validation's checksums compare, in the
+-- same pinned settings.
+CREATE FUNCTION steward._migration_distinct(col text, x text, typ text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN x IS NULL THEN NULL
+                WHEN steward._migration_type_has_equality(typ)
+                THEN format('%s IS DISTINCT FROM (%s)', col, x)
+                ELSE format('%s::text IS DISTINCT FROM (%s)::text', col, x) END
+$$;
+
+-- Check 2 of migration_validate on one table t: each row's derived
+-- columns equal up(old) (rows last written in the old shape) or down(new)
+-- (rows last written in the new shape), by the type's equality, or by
+-- their text for a type without one (_migration_distinct: json, xml,
+-- point; mig14 M1).  A dropped column's down that reads no column is
+-- its default for new-shape INSERTs, which may vary (now()): not
+-- compared (mig14 M3).  Differing rows are counted, and
+-- both sides checksummed per key range (16 buckets of a hash of the key,
+-- as steward.checksum_ranges), in one scan run as the table's owner
+-- (_migration_exec).  Returns the checks "values <table>" and "checksums
+-- <table>" as jsonb objects {check, passed, detail}, none when no column
+-- of the migration derives values.
+CREATE OR REPLACE FUNCTION steward._migration_values_check(mig text, t steward.migration_tables)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    results jsonb := '[]';
+    c steward.migration_columns;
+    "check" text;
+    passed boolean;
+    detail text;
+    bads text[];
+    actuals text[];
+    expecteds text[];
+    newcol text;
+    oldcol text;
+    upx text;
+    downx text;
+    keys text;
+    q text;
+    res text[];
+BEGIN
+    bads := '{}'; actuals := '{}'; expecteds := '{}';
+    FOR c IN SELECT * FROM steward.migration_columns x
+              WHERE x.migration = mig AND x.relid = t.relid
+                AND (x.up_sql IS NOT NULL OR x.down_sql IS NOT NULL) ORDER BY x.ord LOOP
+        IF c.kind = 'dropped' AND cardinality(c.down_params) = 0 THEN
+            CONTINUE;           -- a default, as _migration_column_exprs lets it vary
+        END IF;
+        newcol := NULL; upx := NULL; oldcol := NULL; downx := NULL;
+        IF c.up_sql IS NOT NULL AND c.kind IN ('pair', 'added') THEN
+            newcol := format('%I', (steward._migration_physical(mig, t.relid, 'new', ARRAY[c.new_name::text]))[1]);
+            upx := steward._migration_bind(mig, t.relid, 'old', c.up_sql, c.up_params, c.new_type);
+        END IF;
+        IF c.down_sql IS NOT NULL AND c.kind IN ('pair', 'dropped') THEN
+            oldcol := format('%I', (steward._migration_physical(mig, t.relid, 'old', ARRAY[c.old_name::text]))[1]);
+            downx := steward._migration_bind(mig, t.relid, 'new', c.down_sql, c.down_params, c.old_type);
+        END IF;
+        bads := bads || format('CASE _steward_side WHEN ''o'' THEN %s WHEN ''n'' THEN %s ELSE false END',
+                               coalesce(steward._migration_distinct(newcol, upx, c.new_type), 'false'),
+                               coalesce(steward._migration_distinct(oldcol, downx, c.old_type), 'false'));
+        actuals := actuals || format('coalesce(CASE _steward_side WHEN ''o'' THEN %s::text WHEN ''n'' THEN %s::text END, chr(30))',
+                                     coalesce(newcol, 'NULL'), coalesce(oldcol, 'NULL'));
+        expecteds := expecteds || format('coalesce(CASE _steward_side WHEN ''o'' THEN (%s)::text WHEN ''n'' THEN (%s)::text END, chr(30))',
+                                         coalesce(upx, 'NULL'), coalesce(downx, 'NULL'));
+    END LOOP;
+    IF cardinality(bads) > 0 THEN
+        SELECT string_agg(format('%I::text', k), ', ' ORDER BY i) INTO keys
+          FROM unnest(t.key_columns) WITH ORDINALITY u(k, i);
+        q := format(
+            'WITH v AS (SELECT (hashtextextended(ARRAY[%1$s]::text, 0) %% 16 + 16) %% 16 AS b, '
+            '                  ARRAY[%1$s]::text AS k, (%2$s) AS bad, '
+            '                  hashtextextended(concat_ws(chr(31), _steward_side, %3$s) COLLATE "C", 0)::numeric AS ha, '
+            '                  hashtextextended(concat_ws(chr(31), _steward_side, %4$s) COLLATE "C", 0)::numeric AS he '
+            '             FROM ONLY %5$s WHERE _steward_side IS NOT NULL), '
+            '     g AS (SELECT b, count(*) AS n, count(*) FILTER (WHERE bad) AS nbad, '
+            '                  sum(ha) AS ha, sum(he) AS he, min(k) FILTER (WHERE bad) AS bmin, '
+            '                  max(k) FILTER (WHERE bad) AS bmax '
+            '             FROM v GROUP BY b) '
+            'SELECT sum(n), sum(nbad), count(*), count(*) FILTER (WHERE ha <> he), '
+            '       string_agg(format(''range %%s: %%s rows differ, e.g. keys %%s and %%s'', '
+            '                         b, nbad, bmin, bmax), ''; '' ORDER BY b) '
+            '         FILTER (WHERE nbad > 0 OR ha <> he) '
+            '  FROM g',
+            keys, array_to_string(bads, ' OR '), array_to_string(actuals, ', '),
+            array_to_string(expecteds, ', '), t.relid);
+        res := steward._migration_exec(t.relid, q);
+        "check" := format('values %s', t.relid);
+        passed := coalesce(res[2]::bigint, 0) = 0;
+        detail := CASE WHEN passed
+                       THEN format('%s rows: new columns = up(old), old columns = down(new)',
+                                   coalesce(res[1], '0'))
+                       ELSE format('%s of %s rows differ (%s)', res[2], res[1], res[5]) END;
+        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+        "check" := format('checksums %s', t.relid);
+        passed := coalesce(res[4]::bigint, 0) = 0;
+        detail := CASE WHEN passed
+                       THEN format('%s key ranges: checksums of the derived columns and of up/down agree',
+                                   coalesce(res[3], '0'))
+                       ELSE format('%s of %s key ranges disagree (%s)', res[4], res[3], res[5]) END;
+        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+    END IF;
+    RETURN results;
+END
+$$;
+

@@ -155,6 +155,12 @@ typedef struct MigEntry
 	AttrNumber	marker;
 	int			ncols;
 	MigCol	   *cols;
+	/*
+	 * Of the up and down expressions only, set when the entry is built and
+	 * never changed after: every write reads them.  The fills' own are
+	 * apart (MigExec.fill_pure), since a fill is compiled later
+	 * (prepare_fill) and evaluated only in compute_shape's side 'f'.
+	 */
 	bool		text_search;	/* an up or down may read default_text_search_config */
 	bool		pure;			/* every up and down is (steward_migrate_expr_is_pure) */
 	int			ndefaults;		/* columns of the relation when allocated */
@@ -173,6 +179,8 @@ typedef struct MigExec
 	ExprState **down;
 	ExprState **fill;			/* set up by prepare_fill */
 	bool		fill_ready;
+	bool		fill_text_search;	/* as MigEntry's, of the fills (prepare_fill) */
+	bool		fill_pure;
 	/* session_side's answer for this search_path string and user */
 	char	   *side_path;
 	Oid			side_user;
@@ -566,6 +574,8 @@ get_exec(FunctionCallInfo fcinfo, Relation rel, MigEntry *entry)
 	ex->down = palloc0(sizeof(ExprState *) * Max(entry->ncols, 1));
 	ex->fill = palloc0(sizeof(ExprState *) * Max(entry->ncols, 1));
 	ex->fill_ready = false;
+	ex->fill_text_search = true;	/* prepare_fill sets them */
+	ex->fill_pure = false;
 
 	/* ExecInitExpr checks EXECUTE on the functions used: as the owner. */
 	steward_as_role_begin(entry->owner, STEWARD_PINNED_SEARCH_PATH, false, &user);
@@ -645,8 +655,10 @@ check_unfilled_write(TriggerData *td, MigEntry *entry, bool old_changed, bool *d
  * constant default, and one that never fits the column (a 'toolong'::text
  * default of a varchar(3)) fails for every write then, where the table's
  * default fails only for the INSERTs that use it.  Compiled once per
- * cache entry, set up once per statement.  Errors: the compile errors of
- * the default (the backfill meets them too).
+ * cache entry (MigCol.fill, read by nothing else), set up once per
+ * statement, with the settings they need in ex->fill_pure and
+ * ex->fill_text_search (compute_shape's side 'f').  Errors: the compile
+ * errors of the default (the backfill meets them too).
  */
 static void
 prepare_fill(MigEntry *entry, MigExec *ex, Relation rel)
@@ -665,15 +677,28 @@ prepare_fill(MigEntry *entry, MigExec *ex, Relation rel)
 			continue;
 		c->fill = compile_as_owner(rel, entry->owner, c->fill_sql, NULL, 0,
 								   c->new_att, c->fill_what);
-		entry->text_search |= steward_migrate_expr_reads_text_search((Node *) c->fill);
-		entry->pure &= steward_migrate_expr_is_pure((Node *) c->fill);
 	}
 	MemoryContextSwitchTo(ex->cxt);
+
+	/*
+	 * The fills' flags go to this statement's ex, not to the entry's
+	 * (mig14): those are read by every write of the table, and were set
+	 * for the up and down expressions these never evaluate.
+	 */
+	ex->fill_text_search = false;
+	ex->fill_pure = true;
 	/* ExecInitExpr checks EXECUTE on the functions used: as the owner. */
 	steward_as_role_begin(entry->owner, STEWARD_PINNED_SEARCH_PATH, false, &user);
 	for (int i = 0; i < entry->ncols; i++)
-		if (entry->cols[i].fill)
-			ex->fill[i] = ExecInitExpr(entry->cols[i].fill, NULL);
+	{
+		Node	   *fill = (Node *) entry->cols[i].fill;
+
+		if (fill == NULL)
+			continue;
+		ex->fill[i] = ExecInitExpr((Expr *) fill, NULL);
+		ex->fill_text_search |= steward_migrate_expr_reads_text_search(fill);
+		ex->fill_pure &= steward_migrate_expr_is_pure(fill);
+	}
 	steward_as_owner_end(&user);
 	MemoryContextSwitchTo(old);
 	ex->fill_ready = true;
@@ -697,6 +722,8 @@ compute_shape(MigEntry *entry, MigExec *ex, TupleDesc desc, HeapTuple tup, char 
 	bool	   *replnulls = palloc(sizeof(bool) * (entry->ncols + 1));
 	StewardAsOwner user;
 	ErrorContextCallback cb;
+	bool		pure = side == 'f' ? ex->fill_pure : entry->pure;
+	bool		text_search = side == 'f' ? ex->fill_text_search : entry->text_search;
 
 	ExecStoreHeapTuple(tup, ex->slot, false);
 	ex->econtext->ecxt_scantuple = ex->slot;
@@ -709,12 +736,12 @@ compute_shape(MigEntry *entry, MigExec *ex, TupleDesc desc, HeapTuple tup, char 
 	 * default_text_search_config only when they may read it (it costs a
 	 * catalog lookup), and read every row a table has.
 	 */
-	if (entry->pure && steward_output_settings_pinned(true))
+	if (pure && steward_output_settings_pinned(true))
 		steward_as_role_switch(entry->owner, &user);
 	else
 	{
 		steward_as_role_begin(entry->owner, STEWARD_PINNED_SEARCH_PATH, false, &user);
-		steward_pin_output_settings_but(!entry->text_search);
+		steward_pin_output_settings_but(!text_search);
 		steward_pin_all_rows();
 	}
 	cb.callback = expr_context;

@@ -7,6 +7,8 @@
  *	  steward._migration_type(type_name, search_path)
  *	  steward._migration_expr(tbl, expr, names, types, target, what, search_path)
  *	  steward._migration_sql(tbl, expr, params, physical, target)
+ *	  steward._migration_type_has_equality(type_name)
+ *	  steward._migration_expr_varies(expr, names, types, search_path)
  *
  * The owner writes an expression against a *shape* of the table (the old
  * shape for up, the new shape for down), by column name, before the new
@@ -52,11 +54,13 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
 #include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
@@ -65,6 +69,8 @@
 PG_FUNCTION_INFO_V1(steward_migration_type);
 PG_FUNCTION_INFO_V1(steward_migration_expr);
 PG_FUNCTION_INFO_V1(steward_migration_sql);
+PG_FUNCTION_INFO_V1(steward_migration_type_has_equality);
+PG_FUNCTION_INFO_V1(steward_migration_expr_varies);
 
 /* search_path under which canonical texts are written and read */
 #define CANONICAL_PATH "pg_catalog"
@@ -386,6 +392,32 @@ steward_migration_type(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The shape of refs for analysis from the arguments names_arg (text[] of
+ * shape column names) and names_arg + 1 (their canonical types).  Errors:
+ * as text_array_arg, 22023 when they differ in length, 42704 for an
+ * unknown type.
+ */
+static void
+shape_refs_args(FunctionCallInfo fcinfo, int names_arg, ShapeRefs *refs)
+{
+	char	  **typenames;
+	int			ntypes;
+
+	refs->names = text_array_arg(fcinfo, names_arg, "shape column names", &refs->ncand);
+	typenames = text_array_arg(fcinfo, names_arg + 1, "shape column types", &ntypes);
+	if (ntypes != refs->ncand)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("shape column names and types differ in length"),
+				 errdetail("%d names, %d types.", refs->ncand, ntypes)));
+	refs->types = palloc(sizeof(Oid) * Max(ntypes, 1));
+	refs->typmods = palloc(sizeof(int32) * Max(ntypes, 1));
+	refs->used = palloc(sizeof(int) * Max(ntypes, 1));
+	for (int i = 0; i < ntypes; i++)
+		parse_type(typenames[i], &refs->types[i], &refs->typmods[i]);
+}
+
+/*
  * steward._migration_expr(tbl regclass, expr text, names text[], types text[],
  *                         target text, what text, search_path text)
  *   -> (sql text, params text[])
@@ -411,8 +443,6 @@ steward_migration_expr(PG_FUNCTION_ARGS)
 {
 	ShapeRefs	refs = {0};
 	char	   *sql;
-	char	  **typenames;
-	int			ntypes;
 	Oid			target = InvalidOid;
 	int32		targetmod = -1;
 	int			nest;
@@ -430,18 +460,7 @@ steward_migration_expr(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 	sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	refs.what = PG_ARGISNULL(5) ? "expression" : text_to_cstring(PG_GETARG_TEXT_PP(5));
-	refs.names = text_array_arg(fcinfo, 2, "shape column names", &refs.ncand);
-	typenames = text_array_arg(fcinfo, 3, "shape column types", &ntypes);
-	if (ntypes != refs.ncand)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("shape column names and types differ in length"),
-				 errdetail("%d names, %d types.", refs.ncand, ntypes)));
-	refs.types = palloc(sizeof(Oid) * Max(ntypes, 1));
-	refs.typmods = palloc(sizeof(int32) * Max(ntypes, 1));
-	refs.used = palloc(sizeof(int) * Max(ntypes, 1));
-	for (int i = 0; i < ntypes; i++)
-		parse_type(typenames[i], &refs.types[i], &refs.typmods[i]);
+	shape_refs_args(fcinfo, 2, &refs);
 	if (!PG_ARGISNULL(4))
 		parse_type(text_to_cstring(PG_GETARG_TEXT_PP(4)), &target, &targetmod);
 
@@ -625,6 +644,130 @@ typedef enum ExprLook
 	READS_TEXT_SEARCH,
 	NOT_PURE
 } ExprLook;
+
+/*
+ * steward._migration_type_has_equality(type_name text) -> boolean
+ *
+ * Does type_name (a canonical type name, as migration_columns.new_type)
+ * have the equality the type cache knows (its default btree or hash
+ * operator class; for an array or a row type, its elements' too), as the
+ * dual-write trigger compares values (dualwrite.c shape_values_equal)?
+ * json, xml, point, box and json[] do not (box's "=" compares areas), so
+ * validation compares their text images instead of "IS DISTINCT FROM",
+ * which failed for them (42883 "operator does not exist: json = json",
+ * mig14 M1) or, for box, took boxes of one area for equal.  Takes no
+ * lock.  Errors: 42704 for an unknown type.
+ */
+Datum
+steward_migration_type_has_equality(PG_FUNCTION_ARGS)
+{
+	Oid			typid;
+	int32		typmod;
+	TypeCacheEntry *tc;
+
+	steward_require_arg(fcinfo, 0, "type");
+	parse_type(text_to_cstring(PG_GETARG_TEXT_PP(0)), &typid, &typmod);
+	tc = lookup_type_cache(typid, TYPECACHE_EQ_OPR);
+	PG_RETURN_BOOL(OidIsValid(tc->eq_opr));
+}
+
+/*
+ * Does function funcid give another value at each call, or in each
+ * transaction, whatever its arguments (check_functions_in_node's checker
+ * for varies_walker; context: where to put its name)?  Only PostgreSQL's
+ * own functions are judged: a VOLATILE one (random, gen_random_uuid,
+ * clock_timestamp, nextval, ...) and the STABLE ones of the transaction's
+ * time (now, transaction_timestamp, statement_timestamp).  A user's or an
+ * extension's function is the owner's to mark; many deterministic ones
+ * are left VOLATILE, the default of CREATE FUNCTION.
+ */
+static bool
+varying_function(Oid funcid, void *context)
+{
+	HeapTuple	tup;
+	Form_pg_proc proc;
+	bool		varies;
+
+	if (funcid >= FirstNormalObjectId)
+		return false;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	proc = (Form_pg_proc) GETSTRUCT(tup);
+	varies = proc->provolatile == PROVOLATILE_VOLATILE ||
+		funcid == F_NOW || funcid == F_TRANSACTION_TIMESTAMP ||
+		funcid == F_STATEMENT_TIMESTAMP;
+	if (varies)
+		*(char **) context = psprintf("%s()", NameStr(proc->proname));
+	ReleaseSysCache(tup);
+	return varies;
+}
+
+/* The walker of steward_migration_expr_varies (context: char **name). */
+static bool
+varies_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SQLValueFunction))
+	{
+		SQLValueFunction *f = (SQLValueFunction *) node;
+
+		static const char *const names[] = {
+			"CURRENT_DATE", "CURRENT_TIME", "CURRENT_TIME", "CURRENT_TIMESTAMP",
+			"CURRENT_TIMESTAMP", "LOCALTIME", "LOCALTIME", "LOCALTIMESTAMP", "LOCALTIMESTAMP"
+		};
+
+		StaticAssertStmt(SVFOP_CURRENT_DATE == 0 && SVFOP_LOCALTIMESTAMP_N == 8,
+						 "the SQLValueFunctions of the time come first");
+		if (f->op <= SVFOP_LOCALTIMESTAMP_N)
+		{
+			*(char **) context = pstrdup(names[f->op]);
+			return true;
+		}
+	}
+	if (check_functions_in_node(node, varying_function, context))
+		return true;
+	return expression_tree_walker(node, varies_walker, context);
+}
+
+/*
+ * steward._migration_expr_varies(expr text, names text[], types text[],
+ *                                search_path text) -> text
+ *
+ * The name of a function of PostgreSQL's that makes expr (an up or down
+ * the owner wrote against a shape of columns names[i] of types types[i],
+ * as for _migration_expr) give another value each time it is evaluated,
+ * or in each transaction: gen_random_uuid(), random(), clock_timestamp(),
+ * now(), CURRENT_TIMESTAMP (varying_function); NULL when there is none.
+ * Validation evaluates up and down again and compares them with each
+ * row's stored values, so such an expression fails it for every row,
+ * after the whole backfill (mig14 M3).  Nothing is evaluated.  Takes no
+ * lock of its own (parse analysis takes those of _migration_expr).
+ * Errors: those of _migration_expr's analysis.
+ */
+Datum
+steward_migration_expr_varies(PG_FUNCTION_ARGS)
+{
+	ShapeRefs	refs = {0};
+	char	   *sql;
+	char	   *name = NULL;
+	Node	   *expr;
+	int			nest;
+
+	steward_require_arg(fcinfo, 0, "expression");
+	sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	refs.what = "expression";
+	shape_refs_args(fcinfo, 1, &refs);
+	nest = NewGUCNestLevel();
+	if (!PG_ARGISNULL(3))
+		use_search_path(text_to_cstring(PG_GETARG_TEXT_PP(3)));
+	expr = transform_shape_expr(sql, &refs, InvalidOid, -1);
+	AtEOXact_GUC(false, nest);
+	if (!varies_walker(expr, &name))
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(name));
+}
 
 /*
  * May function funcid read default_text_search_config, or run code that
