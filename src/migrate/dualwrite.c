@@ -60,6 +60,7 @@
 
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "access/sysattr.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_trigger.h"
@@ -419,6 +420,17 @@ fill_entry_columns(MigEntry *entry, Relation rel, List *cols, const char *name)
  * (read_migration_columns), in a fresh memory context under
  * CacheMemoryContext.  An entry left by an error stays invalid and is
  * built again on next use.
+ *
+ * The old entry's context is not freed before the transaction ends
+ * (mig14 M5): a write of this transaction may be using it, its
+ * statement's ExprStates (MigExec) pointing into its expressions, when a
+ * write nested in that write's up or down (a function inserting into its
+ * own table) finds the entry invalidated by a relcache message read
+ * meanwhile (an ANALYZE, its own or a concurrent one) and rebuilds it:
+ * freed there, the outer write went on evaluating freed expressions
+ * (SIGSEGV).  The rebuilt entry is the same migration's (the catalog of
+ * a table a statement is writing cannot change meanwhile: a phase change
+ * takes ACCESS EXCLUSIVE), so the outer write may read either.
  */
 static void
 build_entry(MigEntry *entry, Relation rel)
@@ -428,7 +440,9 @@ build_entry(MigEntry *entry, Relation rel)
 	char	   *name;
 	bool		switched;
 
-	if (entry->cxt)
+	if (entry->cxt && IsTransactionState())
+		MemoryContextSetParent(entry->cxt, TopTransactionContext);
+	else if (entry->cxt)
 		MemoryContextDelete(entry->cxt);
 	entry->cxt = AllocSetContextCreate(CacheMemoryContext, "steward migration trigger",
 									   ALLOCSET_SMALL_SIZES);
