@@ -1336,6 +1336,9 @@ steward_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 	return result;
 }
 
+/* Memory of apply_move_rules' split of the rules, one move at a time. */
+static MemoryContext move_rules_cxt = NULL;
+
 /*
  * The columns that rules of the partition a moving row leaves governed
  * there, by kind, as that partition's attribute numbers (a state rule
@@ -1395,7 +1398,7 @@ move_source_attnum(const AttrMap *map, AttrNumber attnum)
  * start in, a lowered sequence, an old version -- for the row's history.
  * Returns false, leaving both untouched, when every rule is kept (the
  * usual case: rules declared on a common ancestor).  The arrays are
- * allocated in CurrentMemoryContext.
+ * allocated in CurrentMemoryContext (apply_move_rules: move_rules_cxt).
  */
 static bool
 split_move_rules(const StewardRules *rules, const MoveSourceRules *src,
@@ -1528,7 +1531,8 @@ stamp_unstamped_arrival(TupleTableSlot *slot, const StewardRules *rules,
  * the row leaves and the row as it was there (StewardRowOrigin), as for an
  * update that stays; the executor holds that partition open and locked
  * since it deleted the row.  Returns the number of state changes, which
- * point into memory of CurrentMemoryContext when the rules were split.
+ * point into move_rules_cxt when the rules were split: valid until the
+ * next move.
  */
 static int
 apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
@@ -1543,6 +1547,7 @@ apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
 	MoveSourceRules src;
 	StewardRules kept,
 				fresh;
+	MemoryContext oldcxt;
 	bool		split;
 	int64		newversion;
 	int			nchanges;
@@ -1560,11 +1565,23 @@ apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
 
 	/*
 	 * The source's rules first, then rel's again: loading either may
-	 * process invalidations, which free the other's cached entry.
+	 * process invalidations, which free the other's cached entry.  What
+	 * the split allocates lives in move_rules_cxt, reset by the next
+	 * move (the executor's memory here is the query's: a bulk move would
+	 * keep every row's); the state changes point into it until
+	 * steward_tuple_insert has counted them, with no move in between.
 	 */
+	if (move_rules_cxt == NULL)
+		move_rules_cxt = AllocSetContextCreate(TopMemoryContext,
+											   "steward move rules",
+											   ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(move_rules_cxt);
+	oldcxt = MemoryContextSwitchTo(move_rules_cxt);
 	move_source_rules(origin.rel, &src);
 	rules = steward_get_rules(rel);
 	split = split_move_rules(rules, &src, origin.map, &kept, &fresh);
+	MemoryContextSwitchTo(oldcxt);
 	nchanges = check_update_rules(rel, split ? &kept : rules, oldtup, NULL,
 								  InvalidBuffer, InvalidSnapshot, slot,
 								  m->have_read ? &m->read : NULL,

@@ -1,0 +1,39 @@
+-- review31: the insert half of a row moving in from a partition without
+-- the new partition's rules (split_move_rules, review31 R1) allocated its
+-- split of the rules in the executor's query memory, about 9 kB per row
+-- under one state machine, kept until the statement ended: a 200,000-row
+-- UPDATE of the partition key peaked at 2.5 GB.  The split now lives in a
+-- context of its own, reset by the next move.  An AFTER STATEMENT trigger
+-- reads the executor's memory while the statement's is still there.
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pg_steward;
+RESET client_min_messages;
+CREATE SCHEMA r357;
+SET search_path = r357;
+SELECT steward.create_state_machine('r357_m', states => ARRAY['new', 'paid'],
+    initial => ARRAY['new'], transitions => ARRAY['new->paid']);
+CREATE TABLE mv (id int, region text, st text NOT NULL DEFAULT 'new',
+                 version bigint, PRIMARY KEY (id, region))
+    PARTITION BY LIST (region);
+CREATE TABLE mv_eu PARTITION OF mv FOR VALUES IN ('eu') USING steward;
+CREATE TABLE mv_us PARTITION OF mv FOR VALUES IN ('us') USING steward;
+SELECT steward.attach_state_machine('r357.mv_eu', 'st', 'r357_m');
+SELECT steward.track_versions('r357.mv_eu', 'version');
+CREATE TABLE seen (executor_bytes bigint);
+CREATE FUNCTION note_memory() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO r357.seen
+    SELECT sum(total_bytes) FROM pg_backend_memory_contexts
+     WHERE name = 'ExecutorState';
+    RETURN NULL;
+END $$;
+CREATE TRIGGER note_memory AFTER UPDATE ON mv
+    FOR EACH STATEMENT EXECUTE FUNCTION note_memory();
+INSERT INTO mv SELECT g, 'us', 'new', 1 FROM generate_series(1, 20000) g;
+UPDATE mv SET region = 'eu';
+SELECT count(*) FILTER (WHERE region = 'eu') AS moved FROM mv;
+SELECT executor_bytes < 32 * 1024 * 1024 AS bounded FROM seen;
+RESET search_path;
+DROP SCHEMA r357 CASCADE;
+SELECT steward.drop_state_machine('r357_m');
