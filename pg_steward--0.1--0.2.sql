@@ -40982,3 +40982,59 @@ BEGIN
 END
 $$;
 
+
+-- newcomer45 N7: a column migration named pg_... is refused before anything is locked.
+CREATE OR REPLACE FUNCTION steward._migration_check_start(mig text, steps jsonb)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF mig IS NULL OR steps IS NULL THEN
+        RAISE EXCEPTION 'migration name and steps must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF mig = '' THEN
+        RAISE EXCEPTION 'migration name must be 1 to 59 bytes long'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'It names the migration''s schemas, "<name>" and "<name>_old".';
+    END IF;
+    -- 42622 as PostgreSQL refuses a name it would cut: "<name>_old" must
+    -- fit in 63 bytes.
+    IF octet_length(mig) > 59 THEN
+        RAISE EXCEPTION 'migration name "%" is longer than 59 bytes', mig
+            USING ERRCODE = 'name_too_long',
+                  DETAIL = 'It names the migration''s schemas, "<name>" and "<name>_old", which PostgreSQL limits to 63 bytes.',
+                  HINT = 'Give a shorter one.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM steward.migration_runs r WHERE r.name = mig) THEN
+        RAISE EXCEPTION 'migration "%" already exists', mig
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'Migration names are kept in steward.migrations; choose another one.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname IN (mig, mig || '_old')) THEN
+        RAISE EXCEPTION 'schema "%" already exists', (SELECT nspname FROM pg_namespace
+                                                       WHERE nspname IN (mig, mig || '_old') LIMIT 1)
+            USING ERRCODE = 'duplicate_schema',
+                  DETAIL = 'A migration creates the schemas "<name>" (new shape) and "<name>_old" (old shape).';
+    END IF;
+    IF jsonb_typeof(steps) <> 'array' OR jsonb_array_length(steps) = 0 THEN
+        RAISE EXCEPTION 'steps must be a non-empty JSON array'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example: [{"add_column": {"table": "orders", "column": "note", "type": "text"}}]';
+    END IF;
+    -- A column migration's schemas take its name, and CREATE SCHEMA
+    -- refuses the prefix pg_ (42939) only once start has locked the tables
+    -- and added the columns, with no next step (newcomer45 N7).  A
+    -- relayout and the index steps create no schema: their names may.
+    IF starts_with(mig, 'pg_') AND EXISTS (
+           SELECT 1 FROM jsonb_array_elements(steps) s
+            WHERE jsonb_typeof(s) = 'object'
+              AND s ?| ARRAY['add_column', 'alter_column', 'drop_column', 'rename_table']) THEN
+        RAISE EXCEPTION 'migration name "%" starts with "pg_"', mig
+            USING ERRCODE = 'reserved_name',
+                  DETAIL = 'A column migration creates the schemas "<name>" and "<name>_old", and PostgreSQL reserves the prefix "pg_" for system schemas.',
+                  HINT = 'Choose a name that does not start with "pg_".';
+    END IF;
+END
+$$;

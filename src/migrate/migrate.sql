@@ -797,7 +797,7 @@ $$;
 
 -- The checks migration_start makes before it reads any step: a name that
 -- fits its two schemas ("<name>", "<name>_old") and is not taken, and a
--- non-empty array of steps.  Raises 22004, 22023, 42710 or 42P06.
+-- non-empty array of steps.  Raises 22004, 22023, 42710, 42P06 or 42939.
 CREATE FUNCTION steward._migration_check_start(mig text, steps jsonb)
 RETURNS void
 LANGUAGE plpgsql STABLE
@@ -836,6 +836,19 @@ BEGIN
         RAISE EXCEPTION 'steps must be a non-empty JSON array'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'For example: [{"add_column": {"table": "orders", "column": "note", "type": "text"}}]';
+    END IF;
+    -- A column migration's schemas take its name, and CREATE SCHEMA
+    -- refuses the prefix pg_ (42939) only once start has locked the tables
+    -- and added the columns, with no next step (newcomer45 N7).  A
+    -- relayout and the index steps create no schema: their names may.
+    IF starts_with(mig, 'pg_') AND EXISTS (
+           SELECT 1 FROM jsonb_array_elements(steps) s
+            WHERE jsonb_typeof(s) = 'object'
+              AND s ?| ARRAY['add_column', 'alter_column', 'drop_column', 'rename_table']) THEN
+        RAISE EXCEPTION 'migration name "%" starts with "pg_"', mig
+            USING ERRCODE = 'reserved_name',
+                  DETAIL = 'A column migration creates the schemas "<name>" and "<name>_old", and PostgreSQL reserves the prefix "pg_" for system schemas.',
+                  HINT = 'Choose a name that does not start with "pg_".';
     END IF;
 END
 $$;
