@@ -1557,19 +1557,15 @@ apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
 		drop_moving_row(nmoving - 1);
 		return 0;
 	}
-	map = convert_tuples_by_name(m->desc, RelationGetDescr(rel));
-	oldtup = map ? execute_attr_map_tuple(m->tuple, map) : m->tuple;
-	origin.rel = relation_open(m->relid, NoLock);
-	origin.tuple = m->tuple;
-	origin.map = map ? map->attrMap : NULL;
 
 	/*
-	 * The source's rules first, then rel's again: loading either may
-	 * process invalidations, which free the other's cached entry.  What
-	 * the split allocates lives in move_rules_cxt, reset by the next
-	 * move (the executor's memory here is the query's: a bulk move would
-	 * keep every row's); the state changes point into it until
-	 * steward_tuple_insert has counted them, with no move in between.
+	 * What the judgement allocates -- the conversion map, the converted
+	 * row, the split of the rules -- lives in move_rules_cxt, reset by the
+	 * next move: the executor's memory here is the query's, so a bulk move
+	 * kept every row's (about 1.2 kB a row between partitions whose columns
+	 * differ, 9 kB with a split).  The state changes point into the split
+	 * until steward_tuple_insert has counted them, with no move in between.
+	 * What goes into the slot is set in the executor's memory, below.
 	 */
 	if (move_rules_cxt == NULL)
 		move_rules_cxt = AllocSetContextCreate(TopMemoryContext,
@@ -1578,14 +1574,24 @@ apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
 	else
 		MemoryContextReset(move_rules_cxt);
 	oldcxt = MemoryContextSwitchTo(move_rules_cxt);
+	map = convert_tuples_by_name(m->desc, RelationGetDescr(rel));
+	oldtup = map ? execute_attr_map_tuple(m->tuple, map) : m->tuple;
+	origin.rel = relation_open(m->relid, NoLock);
+	origin.tuple = m->tuple;
+	origin.map = map ? map->attrMap : NULL;
+
+	/*
+	 * The source's rules first, then rel's again: loading either may
+	 * process invalidations, which free the other's cached entry.
+	 */
 	move_source_rules(origin.rel, &src);
 	rules = steward_get_rules(rel);
 	split = split_move_rules(rules, &src, origin.map, &kept, &fresh);
-	MemoryContextSwitchTo(oldcxt);
 	nchanges = check_update_rules(rel, split ? &kept : rules, oldtup, NULL,
 								  InvalidBuffer, InvalidSnapshot, slot,
 								  m->have_read ? &m->read : NULL,
 								  cid, &newversion, changes, &origin);
+	MemoryContextSwitchTo(oldcxt);
 	if (split)
 		apply_fresh_move_rules(rel, origin.rel, slot, &fresh);
 	relation_close(origin.rel, NoLock);
