@@ -96,5 +96,32 @@ SELECT count(*) AS nrows, count(DISTINCT uid) AS uids, count(*) FILTER (WHERE cr
 SELECT "check", passed FROM steward.migration_validate('m14r') ORDER BY "check";
 SELECT steward.migration_rollback('m14r');
 DROP TABLE m14r;
-CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name IN ('m14v', 'm14g', 'm14r');
+-- mig14 M6: a step's "references" to a column another migration drops
+-- at cleanup (or its new column, which a rollback drops) was accepted,
+-- though ALTER TABLE ... ADD FOREIGN KEY to it is refused: that cleanup
+-- then failed on the key until the user dropped it.  Now refused (55006).
+CREATE TABLE m14p (id int PRIMARY KEY, code int UNIQUE NOT NULL, old int UNIQUE) USING steward;
+INSERT INTO m14p SELECT g, g * 10, g FROM generate_series(1, 3) g;
+CREATE TABLE m14c (id bigint PRIMARY KEY, c int) USING steward;
+INSERT INTO m14c VALUES (1, 10);
+SELECT steward.migration_start('m14p', $$[
+  {"alter_column": {"table": "m14p", "column": "code", "name": "kode", "type": "bigint", "unique": true}},
+  {"drop_column": {"table": "m14p", "column": "old"}},
+  {"add_column": {"table": "m14p", "column": "fresh", "type": "int", "up": "id", "unique": true}}]$$);
+SELECT steward.migration_start('m14c', $$[
+  {"add_column": {"table": "m14c", "column": "c2", "type": "int", "up": "c",
+                  "references": {"table": "m14p", "column": "code"}}}]$$);
+SELECT steward.migration_start('m14c', $$[
+  {"add_column": {"table": "m14c", "column": "c2", "type": "int", "up": "c",
+                  "references": {"table": "m14p", "column": "old"}}}]$$);
+SELECT steward.migration_start('m14c', $$[
+  {"add_column": {"table": "m14c", "column": "c2", "type": "int", "up": "c",
+                  "references": {"table": "m14p", "column": "fresh"}}}]$$);
+-- A column the other migration leaves alone: accepted.
+SELECT steward.migration_start('m14c', $$[
+  {"add_column": {"table": "m14c", "column": "c2", "type": "int", "up": "1", "references": "m14p"}}]$$);
+SELECT steward.migration_rollback('m14c');
+SELECT steward.migration_rollback('m14p');
+DROP TABLE m14c, m14p;
+CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name IN ('m14v', 'm14g', 'm14r', 'm14p', 'm14c');
 \i test/sql/drop_migration_records.sql

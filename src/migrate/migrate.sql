@@ -1325,6 +1325,50 @@ AS $$
      ORDER BY i LIMIT 1
 $$;
 
+-- Refuses (55006) a step's "references" (what) to column col of refrel
+-- that another active migration of refrel drops at its cleanup (the old
+-- column of an alter_column that writes a new one, a drop_column's) or at
+-- a rollback (its new column), as the guard refuses ALTER TABLE ... ADD
+-- FOREIGN KEY (relayout.c guard_references_dropped): the key, made by
+-- start's own DDL, which the guard lets pass, bound that cleanup to fail
+-- on it (2BP01, until the user dropped the key) and left the new
+-- application's column checked against a column on its way out (mig14 M6).
+CREATE FUNCTION steward._migration_refuse_moving_reference(refrel regclass, col text, what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    busy text;
+    gone boolean;
+    newcol text;
+BEGIN
+    SELECT t.migration, c.kind IN ('pair', 'dropped') AND col = x.old_col, c.new_name
+      INTO busy, gone, newcol
+      FROM steward.migration_tables t
+      JOIN steward.migration_runs r ON r.name = t.migration
+      JOIN steward.migration_columns c ON c.migration = t.migration AND c.relid = t.relid,
+           LATERAL (SELECT CASE WHEN r.phase = 'switched' THEN c.switched_old ELSE c.expand_old END,
+                           CASE WHEN r.phase = 'switched' THEN c.switched_new ELSE c.expand_new END) x (old_col, new_col)
+     WHERE t.relid = refrel AND t.active AND r.status = 'active'
+       AND ((c.kind IN ('pair', 'dropped') AND col = x.old_col)
+            OR (c.kind IN ('pair', 'added') AND col = x.new_col))
+     ORDER BY c.ord LIMIT 1;
+    IF busy IS NULL THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION '% references column "%" of relation "%", which migration "%" changes',
+            what, col, steward._relation_name(refrel), busy
+        USING ERRCODE = 'object_in_use',
+              DETAIL = CASE WHEN gone
+                            THEN 'That migration''s cleanup drops the column with its unique index, and could not with a foreign key referencing it.'
+                            ELSE 'The column is that migration''s new one until its cleanup: a rollback drops it, and could not with a foreign key referencing it.' END,
+              HINT = CASE WHEN gone AND newcol IS NOT NULL
+                          THEN format('Complete and clean up migration %L first, then reference its new column "%s".', busy, newcol)
+                          ELSE format('Complete and clean up migration %L first, or roll it back.', busy) END;
+END
+$$;
+
 -- The "references" of a column step as the foreign key the migration adds
 -- (NOT VALID, validated by migration_validate): {'fk_table', 'fk_column',
 -- 'fk_on_delete', 'fk_name'}.  ref is a table name or {"table", "column",
@@ -1367,6 +1411,7 @@ BEGIN
             USING ERRCODE = 'undefined_column',
                   HINT = 'Name it with "column", or reference a table with a one-column primary key.';
     END IF;
+    PERFORM steward._migration_refuse_moving_reference(refrel, other, what);
     IF lower(coalesce(ref->>'on_delete', 'no action')) NOT IN
             ('no action', 'restrict', 'cascade', 'set null', 'set default') THEN
         RAISE EXCEPTION '"on_delete" of % must be no action, restrict, cascade, set null or set default', what
