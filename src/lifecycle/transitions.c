@@ -924,7 +924,14 @@ qualified_name(Relation rel)
 
 /*
  * Rows of rel whose column "column" holds "value", counted as the table's
- * owner (restricted, search_path pinned).  The caller holds a lock on rel.
+ * owner (restricted, search_path pinned).  Planning the count folds the
+ * owner's immutable functions (a partial index's predicate, an index
+ * expression), which run_transition's helpers call with run_transition
+ * counted as pg_steward's own code: so the count runs between
+ * steward_owner_code_enter and _leave, left on error too, as a batch
+ * does, and nothing it calls passes for pg_steward's own (review32 S2:
+ * a predicate's function opened runs with steward._transition_prepare
+ * that stayed "running").  The caller holds a lock on rel.
  */
 static int64
 count_in_state(Relation rel, const char *column, const char *value)
@@ -934,14 +941,24 @@ count_in_state(Relation rel, const char *column, const char *value)
 	Datum		args[1] = {CStringGetTextDatum(value)};
 	bool		isnull;
 	int64		total;
+	int			owner_depth;
 
 	steward_require_owner_sees_all_rows(RelationGetRelid(rel), "steward.run_transition()");
 	steward_as_table_owner_begin(rel, true, &ctx);
 	steward_pin_all_rows();
-	if (SPI_execute_with_args(psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s = $1",
-									   qualified_name(rel), quote_identifier(column)),
-							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not count rows of \"%s\"", RelationGetRelationName(rel));
+	owner_depth = steward_owner_code_enter();
+	PG_TRY();
+	{
+		if (SPI_execute_with_args(psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s = $1",
+										   qualified_name(rel), quote_identifier(column)),
+								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not count rows of \"%s\"", RelationGetRelationName(rel));
+	}
+	PG_FINALLY();
+	{
+		steward_owner_code_leave(owner_depth);
+	}
+	PG_END_TRY();
 	total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	steward_as_owner_end(&ctx);
 	return total;
@@ -1633,8 +1650,21 @@ steward_transition_batch(PG_FUNCTION_ARGS)
 	args[2] = CStringGetTextDatum(run.to);
 	initStringInfo(&cond);
 	if (keyset)
-		nargs = keyset_condition(&ki, text_to_cstring(PG_GETARG_TEXT_PP(3)), &cond,
-								 argtypes, args);
+	{
+		/* The key type's input: a domain's CHECK is the owner's code. */
+		int			owner_depth = steward_owner_code_enter();
+
+		PG_TRY();
+		{
+			nargs = keyset_condition(&ki, text_to_cstring(PG_GETARG_TEXT_PP(3)), &cond,
+									 argtypes, args);
+		}
+		PG_FINALLY();
+		{
+			steward_owner_code_leave(owner_depth);
+		}
+		PG_END_TRY();
+	}
 
 	bounds.set_sql = set_sql;
 	bounds.lower = cond.data;
