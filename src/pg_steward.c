@@ -35,6 +35,7 @@
 #include "migrate/migrate.h"
 #include "ops/restore01.h"
 #include "ops/roles.h"
+#include "ops/tokens.h"
 
 PG_MODULE_MAGIC;
 
@@ -168,6 +169,8 @@ _PG_init(void)
 	steward_release_install_hook();
 	/* A 0.1 dump's keys, scopes and machines restored into 0.2's objects. */
 	steward_restore01_install_hook();
+	/* write_token(): which commits wrote, from the library's first load. */
+	steward_tokens_install_hooks();
 	steward_rule_kinds_register(&states_kind);
 	steward_rule_kinds_register(&migrations_kind);
 

@@ -29,6 +29,18 @@
  * waiting would make replay of cleanup records wait for us (recovery
  * conflicts) while we wait for replay.
  *
+ * Which commit is "this session's last write": the last one that committed
+ * a transaction id, or that committed a prepared transaction (COMMIT
+ * PREPARED runs without an id of its own), as this library's xact callback
+ * and utility hook see them (tokens_xact_callback).  core's
+ * XactLastCommitEnd also moves for a transaction without an id that wrote
+ * WAL: a read that pruned a page, and the catalog reads of the session's
+ * own start, so a session that had written nothing got a token (newcomer45
+ * N4).  Commits before the library was loaded (not preloaded, a session
+ * that wrote only heap tables before its first pg_steward call) are known
+ * only by XactLastCommitEnd as loading found it; that value stands in
+ * until the first write this library sees.
+ *
  * Release 0.1's SQL declared the token as pg_lsn (no timeline).  Its entry
  * points stay for databases not yet updated; they answer exactly where an
  * LSN alone is enough (the server never left the timeline the LSN could be
@@ -54,7 +66,11 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "access/xact.h"
+#include "tcop/utility.h"
+
 #include "pg_steward.h"
+#include "ops/tokens.h"
 
 PG_FUNCTION_INFO_V1(steward_write_token);
 PG_FUNCTION_INFO_V1(steward_wait_for_token);
@@ -263,6 +279,68 @@ parse_token(const char *text)
 	return token;
 }
 
+/* The end of this session's last write commit, see the file header. */
+static XLogRecPtr last_write_end = InvalidXLogRecPtr;
+/* XactLastCommitEnd when the library was loaded: commits it did not see. */
+static XLogRecPtr commit_end_at_load = InvalidXLogRecPtr;
+/* The current transaction ran COMMIT PREPARED. */
+static bool committed_prepared = false;
+static ProcessUtility_hook_type prev_process_utility = NULL;
+
+static void
+tokens_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT &&
+		(TransactionIdIsValid(GetTopTransactionIdIfAny()) || committed_prepared) &&
+		!XLogRecPtrIsInvalid(XactLastCommitEnd))
+		last_write_end = XactLastCommitEnd;
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PREPARE)
+		committed_prepared = false;
+}
+
+static void
+tokens_process_utility(PlannedStmt *pstmt, const char *queryString,
+					   bool readOnlyTree, ProcessUtilityContext context,
+					   ParamListInfo params, QueryEnvironment *queryEnv,
+					   DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+
+	if (IsA(parsetree, TransactionStmt) &&
+		((TransactionStmt *) parsetree)->kind == TRANS_STMT_COMMIT_PREPARED)
+		committed_prepared = true;
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context,
+							 params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
+/*
+ * From _PG_init, in every process that loads the library: note the commits
+ * before loading and start telling write commits from others (see the file
+ * header).  Takes no lock; raises nothing.
+ */
+void
+steward_tokens_install_hooks(void)
+{
+	commit_end_at_load = XactLastCommitEnd;
+	RegisterXactCallback(tokens_xact_callback, NULL);
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = tokens_process_utility;
+}
+
+/* The end of this session's last write commit; invalid before any. */
+static XLogRecPtr
+session_last_write(void)
+{
+	if (!XLogRecPtrIsInvalid(last_write_end))
+		return last_write_end;
+	return commit_end_at_load;
+}
+
 static char *
 format_token(TimeLineID tli, XLogRecPtr lsn)
 {
@@ -270,27 +348,30 @@ format_token(TimeLineID tli, XLogRecPtr lsn)
 }
 
 /*
- * steward.write_token() RETURNS text: "TLI/LSN" of the end of this
- * session's last commit record, NULL before any.  Only a primary writes,
- * and a primary's timeline does not change while it runs.  No locks;
- * raises nothing but 53200.
+ * steward.write_token() RETURNS text: "TLI/LSN" of the end of the commit
+ * record of this session's last write (session_last_write), NULL before
+ * any.  Only a primary writes, and a primary's timeline does not change
+ * while it runs.  No locks; raises nothing but 53200.
  */
 Datum
 steward_write_token_0_2(PG_FUNCTION_ARGS)
 {
-	if (XLogRecPtrIsInvalid(XactLastCommitEnd) || RecoveryInProgress())
+	XLogRecPtr	end = session_last_write();
+
+	if (XLogRecPtrIsInvalid(end) || RecoveryInProgress())
 		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text(format_token(GetWALInsertionTimeLine(),
-												  XactLastCommitEnd)));
+	PG_RETURN_TEXT_P(cstring_to_text(format_token(GetWALInsertionTimeLine(), end)));
 }
 
 /* 0.1: steward.write_token() RETURNS pg_lsn.  No lock; raises nothing. */
 Datum
 steward_write_token(PG_FUNCTION_ARGS)
 {
-	if (XLogRecPtrIsInvalid(XactLastCommitEnd))
+	XLogRecPtr	end = session_last_write();
+
+	if (XLogRecPtrIsInvalid(end))
 		PG_RETURN_NULL();
-	PG_RETURN_LSN(XactLastCommitEnd);
+	PG_RETURN_LSN(end);
 }
 
 static bool
