@@ -46,6 +46,7 @@ OBJS = \
 	src/plumbing/as_owner.o \
 	src/plumbing/preload.o \
 	src/plumbing/slot.o \
+	src/plumbing/own_context.o \
 	src/plumbing/settings.o \
 	src/tableam/steward_am.o \
 	src/tableam/rules.o \

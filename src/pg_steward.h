@@ -46,6 +46,13 @@ extern int no_such_variable
 /* Name of the schema that holds every extension object. */
 #define STEWARD_SCHEMA "steward"
 
+/*
+ * The HINT of every refusal that needs the extension's SQL objects of this
+ * library's version (a database still at 0.1's): the step, as a sentence
+ * naming where to run it, one wording at every site.
+ */
+#define STEWARD_HINT_UPDATE "Run ALTER EXTENSION pg_steward UPDATE in this database."
+
 /* Name of the table access method, as created by the install script. */
 #define STEWARD_TABLE_AM "steward"
 

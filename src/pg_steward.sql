@@ -38,6 +38,18 @@ LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION steward.setting_value(text) IS
   'value in effect of a pg_steward setting, as a number in its base unit (ms or s for times), either name of a renamed setting';
 
+-- Refuses (25006) a call of pg_steward's that writes, before it reads or
+-- locks anything: during recovery ("cannot execute
+-- steward.restore_builtin_machines() during recovery", as core's
+-- PreventCommandDuringRecovery) or in a read-only transaction; call is
+-- the call as the user writes it.  For the PL/pgSQL entry points; the C
+-- ones call steward_require_writable (src/plumbing/as_owner.c).  It tells
+-- only whether this transaction may write: PUBLIC may call it.
+CREATE FUNCTION steward._require_writable(call text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_sql_require_writable'
+LANGUAGE C STRICT VOLATILE;
+
 -- A relation's name as an error message prints it inside double quotes, as
 -- core does (RangeVarGetRelid, column "..." of relation "..."): its name as
 -- it is, never quoted again; its OID for a relation gone, as regclass

@@ -494,7 +494,7 @@ required_attnum(Oid relid, const char *column)
 				 errmsg("column \"%s\" of relation \"%s\" does not exist", column,
 						get_rel_name(relid)),
 				 errdetail("The extension's SQL objects do not match the pg_steward library."),
-				 errhint("ALTER EXTENSION pg_steward UPDATE")));
+				 errhint(STEWARD_HINT_UPDATE)));
 	return attnum;
 }
 
@@ -527,7 +527,7 @@ idem_rels_get(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("idempotency scopes of this database have no owners yet"),
 				 errdetail("The extension's SQL objects are older than the pg_steward library."),
-				 errhint("ALTER EXTENSION pg_steward UPDATE")));
+				 errhint(STEWARD_HINT_UPDATE)));
 	r.scope_retention = required_attnum(r.scopes, "retention");
 	r.scope_key = required_attnum(r.scopes, "scope");
 	r.scope_claim = required_attnum(r.scopes, "claim");
@@ -3282,6 +3282,7 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 	int			updated;
 	bool		direct;
 
+	idem_require_writable();
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -3518,6 +3519,7 @@ steward_alter_idempotency_scope_owner(PG_FUNCTION_ARGS)
 	Oid			owner;
 	Datum		args[2];
 
+	idem_require_writable();
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -3571,6 +3573,7 @@ steward_drop_idempotency_scope(PG_FUNCTION_ARGS)
 	Oid			caller;
 	uint64		n;
 
+	idem_require_writable();
 	scope_memo_forget();
 	caller = idem_enter(&ctx);
 	/*
@@ -3701,6 +3704,7 @@ steward_set_idempotency_retention(PG_FUNCTION_ARGS)
 	char		nulls[2] = {' ', ' '};
 	ScopeInfo	info;
 
+	idem_require_writable();
 	args[1] = retention_arg(fcinfo, 1, &nulls[1]);
 	scope_memo_forget();
 	caller = idem_enter(&ctx);

@@ -63,7 +63,9 @@ LANGUAGE C STABLE STRICT;
 -- the second's insert waits for the first's and, once that commits, reads
 -- the row it wrote (no 23505; 40001 under REPEATABLE READ).  The rule of
 -- steward.migration_runs.phase, when its row is gone, is attached again
--- (a NOTICE says so; the attach checks the stored phases).
+-- (a NOTICE says so; the attach checks the stored phases).  During
+-- recovery or in a read-only transaction 25006 first
+-- (steward._require_writable).
 CREATE FUNCTION steward.restore_builtin_machines()
 RETURNS SETOF text
 LANGUAGE plpgsql
@@ -78,6 +80,7 @@ DECLARE
     extowner regrole := (SELECT e.extowner FROM pg_catalog.pg_extension e
                           WHERE e.extname = 'pg_steward')::regrole;
 BEGIN
+    PERFORM steward._require_writable('steward.restore_builtin_machines()');
     -- The guide's data lifecycle, with the rollback edges its migration
     -- plan implies (switched -> dual_written, dual_written -> backfilled,
     -- backfilled -> pending_backfill).
@@ -212,13 +215,18 @@ ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definition
 -- schema and does not carry them (README, "pg_upgrade").  Changes no row
 -- of the catalog; takes the statement triggers' lock (ExclusiveLock on the
 -- catalog's object, to the end of the transaction).  Superusers and the
--- extension's owner (it writes the catalog); 42501 for others.
+-- extension's owner (it writes the catalog); 42501 for others; 25006
+-- during recovery or in a read-only transaction.  PL/pgSQL, as the other
+-- entry points: its errors come without pg_steward's CONTEXT lines.
 CREATE FUNCTION steward.record_machine_roles()
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
-UPDATE steward.machine_definitions SET name = name WHERE false;
+BEGIN
+    PERFORM steward._require_writable('steward.record_machine_roles()');
+    UPDATE steward.machine_definitions SET name = name WHERE false;
+END
 $$;
 REVOKE ALL ON FUNCTION steward.record_machine_roles() FROM PUBLIC;
 COMMENT ON FUNCTION steward.record_machine_roles() IS

@@ -46,6 +46,7 @@
 #include "pg_steward.h"
 #include "lifecycle/lifecycle.h"
 #include "plumbing/as_owner.h"
+#include "plumbing/own_context.h"
 #include "tableam/labels.h"
 #include "tableam/rules.h"
 #include "tableam/rules_api.h"
@@ -100,7 +101,7 @@ enter_machines_owner(StewardAsOwner *ctx)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("state machines of this database have no owners yet"),
 				 errdetail("The extension's SQL objects are older than the pg_steward library."),
-				 errhint("ALTER EXTENSION pg_steward UPDATE")));
+				 errhint(STEWARD_HINT_UPDATE)));
 	steward_as_owner_begin(steward_relid(STEWARD_MACHINES_TABLE, false), ctx);
 	return caller;
 }
@@ -697,8 +698,8 @@ refuse_kept_role_machines(Datum roles, bool cascade)
 		checkargs[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull);
 		checknulls[i] = isnull ? 'n' : ' ';
 	}
-	if (SPI_execute_with_args(ROLE_MACHINES_KEPT_SQL, 3, checktypes, checkargs, checknulls,
-							  false, 0) != SPI_OK_SELECT)
+	if (steward_spi_execute_entry(ROLE_MACHINES_KEPT_SQL, 3, checktypes, checkargs, checknulls,
+								  false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not check the machines of the roles");
 	return false;
 }
@@ -1121,6 +1122,7 @@ steward_create_state_machine(PG_FUNCTION_ARGS)
 	Datum		args[5];
 	char		nulls[5];
 
+	steward_require_writable("steward.create_state_machine()");
 	for (int i = 0; i < 4; i++)
 	{
 		args[i] = PG_GETARG_DATUM(i);
@@ -1137,8 +1139,8 @@ steward_create_state_machine(PG_FUNCTION_ARGS)
 		(void) LockAcquire(&tag, ShareLock, false, false);
 	}
 	steward_machine_roles_lock(caller, false);
-	if (SPI_execute_with_args("SELECT steward._create_state_machine($1, $2, $3, $4, $5)",
-							  5, argtypes, args, nulls, false, 0) != SPI_OK_SELECT)
+	if (steward_spi_execute_entry("SELECT steward._create_state_machine($1, $2, $3, $4, $5)",
+								  5, argtypes, args, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not create the state machine");
 	steward_as_owner_end(&ctx);
 	PG_RETURN_VOID();
@@ -1169,12 +1171,13 @@ steward_drop_state_machine(PG_FUNCTION_ARGS)
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1] = {CStringGetTextDatum(machine)};
 
+	steward_require_writable("steward.drop_state_machine()");
 	caller = enter_machines_owner(&ctx);
 	lock_machine_owner(machine);
 	read_machine(machine, &info, true);
 	require_machine_owner(machine, &info, caller);
-	if (SPI_execute_with_args("SELECT steward._drop_state_machine($1)",
-							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (steward_spi_execute_entry("SELECT steward._drop_state_machine($1)",
+								  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not drop the state machine");
 	steward_as_owner_end(&ctx);
 	PG_RETURN_VOID();
@@ -1187,7 +1190,7 @@ update_machine(const char *sql, const char *machine, Oid role)
 	Oid			argtypes[2] = {TEXTOID, REGROLEOID};
 	Datum		args[2] = {CStringGetTextDatum(machine), ObjectIdGetDatum(role)};
 
-	if (SPI_execute_with_args(sql, 2, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
+	if (steward_spi_execute_entry(sql, 2, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not update steward.machine_definitions");
 }
 
@@ -1259,6 +1262,7 @@ change_machine(FunctionCallInfo fcinfo, const char *role_what, bool new_owner,
 Datum
 steward_alter_state_machine_owner(PG_FUNCTION_ARGS)
 {
+	steward_require_writable("steward.alter_state_machine_owner()");
 	change_machine(fcinfo, "new owner", true, false,
 				   "UPDATE steward.machine_definitions SET owner = $2 WHERE name = $1");
 	PG_RETURN_VOID();
@@ -1276,6 +1280,7 @@ steward_alter_state_machine_owner(PG_FUNCTION_ARGS)
 Datum
 steward_grant_state_machine(PG_FUNCTION_ARGS)
 {
+	steward_require_writable("steward.grant_state_machine()");
 	change_machine(fcinfo, "grantee", false, false,
 				   "UPDATE steward.machine_definitions"
 				   "   SET usage_roles = usage_roles || $2"
@@ -1293,6 +1298,7 @@ steward_grant_state_machine(PG_FUNCTION_ARGS)
 Datum
 steward_revoke_state_machine(PG_FUNCTION_ARGS)
 {
+	steward_require_writable("steward.revoke_state_machine()");
 	change_machine(fcinfo, "grantee", false, true,
 				   "UPDATE steward.machine_definitions"
 				   "   SET usage_roles = array_remove(usage_roles, $2)"
@@ -1622,6 +1628,7 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
 	NameData	attname,
 				changedname;
 
+	steward_require_writable("steward.attach_state_machine()");
 	steward_require_arg(fcinfo, 0, "table");
 	steward_require_arg(fcinfo, 1, "column name");
 	steward_require_arg(fcinfo, 2, "state machine name");
@@ -1986,6 +1993,7 @@ steward_detach_state_machine(PG_FUNCTION_ARGS)
 	char	   *colname;
 	Relation	rel;
 
+	steward_require_writable("steward.detach_state_machine()");
 	steward_require_arg(fcinfo, 0, "table");
 	steward_require_arg(fcinfo, 1, "column name");
 	relid = PG_GETARG_OID(0);
@@ -2403,8 +2411,8 @@ change_transition(FunctionCallInfo fcinfo, bool adding)
 		check_new_state_fits(machine, rules, info.states,
 							 TextDatumGetCString(args[1]), TextDatumGetCString(args[2]));
 
-	if (SPI_execute_with_args("SELECT steward._change_transition($1, $2, $3, $4)",
-							  4, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (steward_spi_execute_entry("SELECT steward._change_transition($1, $2, $3, $4)",
+								  4, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not change the transitions of the state machine");
 	changed = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (isnull || ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(changed)),
@@ -2453,6 +2461,7 @@ change_transition(FunctionCallInfo fcinfo, bool adding)
 Datum
 steward_add_transition(PG_FUNCTION_ARGS)
 {
+	steward_require_writable("steward.add_transition()");
 	change_transition(fcinfo, true);
 	PG_RETURN_VOID();
 }
@@ -2472,6 +2481,7 @@ steward_add_transition(PG_FUNCTION_ARGS)
 Datum
 steward_drop_transition(PG_FUNCTION_ARGS)
 {
+	steward_require_writable("steward.drop_transition()");
 	change_transition(fcinfo, false);
 	PG_RETURN_VOID();
 }

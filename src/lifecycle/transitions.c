@@ -523,6 +523,7 @@ steward_set_state_check(PG_FUNCTION_ARGS)
 	Datum		args[3];
 	char		nulls[3] = {' ', ' ', ' '};
 
+	steward_require_writable("steward.set_state_check()");
 	steward_require_arg(fcinfo, 0, "table");
 	steward_require_arg(fcinfo, 1, "state");
 	relid = PG_GETARG_OID(0);
@@ -805,6 +806,9 @@ steward_validate(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 	}
 	steward_as_owner_end(&ctx);
+	/* Each run is recorded (3.): refused before the checks run (msg6 item 5). */
+	if (checks != NIL)
+		steward_require_writable("steward.validate()");
 
 	/* 2. Run them as the table owner, one restricted context each. */
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -1011,7 +1015,7 @@ check_not_01_run_transition(void)
 				 errdetail("The extension's SQL objects are older than the pg_steward library: "
 						   "0.1's run_transition moves the rows as the caller and under the "
 						   "caller's search_path; nothing was moved."),
-				 errhint("ALTER EXTENSION pg_steward UPDATE")));
+				 errhint(STEWARD_HINT_UPDATE)));
 }
 
 /*

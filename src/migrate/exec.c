@@ -32,6 +32,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -69,6 +70,7 @@
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
+#include "plumbing/own_context.h"
 #include "governor/governor.h"
 #include "migrate/migrate.h"
 
@@ -176,7 +178,6 @@ static needs_fmgr_hook_type prev_needs_fmgr_hook = NULL;
 static fmgr_hook_type prev_fmgr_hook = NULL;
 
 
-static void strip_own_context(void);
 
 /* Is t the migration dual-write trigger (steward._migration_trigger)? */
 static bool
@@ -594,11 +595,12 @@ own_context(void)
  * An error leaving one of the documented PL/pgSQL entry points
  * (run_transition, migration_backfill, migration_validate, ...) or an
  * event trigger of pg_steward's leaves without the CONTEXT lines of
- * pg_steward's own PL/pgSQL code (strip_own_context: "PL/pgSQL
+ * pg_steward's own PL/pgSQL code (steward_strip_own_context: "PL/pgSQL
  * function steward._migration_require(...) line 26 at RAISE" and the
  * statements calling it), as migration_start's do; the user's code's lines
  * stay.  FHET_ABORT is called in fmgr_security_definer's PG_CATCH, right
- * before it re-throws: strip_own_context replaces the error on the stack.
+ * before it re-throws: steward_strip_own_context replaces the error on the
+ * stack (src/plumbing/own_context.c).
  */
 static void
 migrate_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
@@ -626,7 +628,7 @@ migrate_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 
 		steward_code_depth--;
 		if (event == FHET_ABORT && reports)
-			strip_own_context();
+			steward_strip_own_context(NULL);
 	}
 }
 
@@ -1187,173 +1189,6 @@ migration_exec(FunctionCallInfo fcinfo, bool batch)
 }
 
 /*
- * The entries of an error's CONTEXT that quote a statement's text and may
- * span lines: SPI's, as PL/pgSQL runs a statement, an expression or an
- * assignment.  Core quotes the text as it is, without doubling the double
- * quotes in it, so where such an entry ends cannot be told from its quotes
- * alone (codereview15 C5).
- */
-static const char *const quoted_entries[] = {
-	"SQL statement \"", "SQL expression \"", "PL/pgSQL assignment \"", NULL
-};
-
-/* The length of the quoted_entries prefix line begins with, or 0. */
-static int
-quoted_entry_prefix(const char *line)
-{
-	for (int i = 0; quoted_entries[i] != NULL; i++)
-		if (strncmp(line, quoted_entries[i], strlen(quoted_entries[i])) == 0)
-			return strlen(quoted_entries[i]);
-	return 0;
-}
-
-/*
- * Can line begin the entry that follows a quoted statement's?  What
- * follows one is the context of the code that ran the statement: a
- * procedural language's function ("PL/pgSQL function ...", "PL/Perl
- * function ..."), the statement of the code that called that (C code
- * running SPI), or an SQL function.  A line of a statement's text that
- * begins so, right after a line ending in a double quote, is taken for an
- * entry: only text written to look like a CONTEXT is cut there.
- */
-static bool
-begins_entry(const char *line)
-{
-	return strncmp(line, "PL/", 3) == 0 || quoted_entry_prefix(line) > 0 ||
-		strncmp(line, "SQL function \"", 14) == 0;
-}
-
-/*
- * The entries of an error's CONTEXT (context, not NULL), one string each:
- * one line each but a quoted statement's, which ends at a line ending in
- * a double quote (not its opening one) followed by the end or by a line
- * that begins an entry (begins_entry).  Allocates in the current memory
- * context; raises nothing but out of memory.
- */
-static List *
-context_entries(const char *context)
-{
-	List	   *entries = NIL;
-	StringInfo	open = NULL;	/* a quoted statement's entry not yet ended */
-	int			opening = 0;	/* its opening quote's offset + 1 */
-	char	   *line;
-	char	   *next;
-
-	for (line = pstrdup(context); line != NULL; line = next)
-	{
-		next = strchr(line, '\n');
-		if (next != NULL)
-			*next++ = '\0';
-		if (open != NULL)
-			appendStringInfo(open, "\n%s", line);
-		else
-		{
-			open = makeStringInfo();
-			appendStringInfoString(open, line);
-			entries = lappend(entries, open);
-			opening = quoted_entry_prefix(line);
-			if (opening == 0)
-			{
-				open = NULL;
-				continue;
-			}
-		}
-		if (open->len > opening && open->data[open->len - 1] == '"' &&
-			(next == NULL || begins_entry(next)))
-			open = NULL;
-	}
-	return entries;
-}
-
-/*
- * An error's CONTEXT without the entries of pg_steward's own PL/pgSQL
- * code: its functions' lines ("PL/pgSQL function
- * steward._migration_step(...) line 7 at RAISE") and the statements they
- * ran (a quoted statement entry followed by the line of the steward
- * function that ran it), each with the lines of its text
- * (context_entries).  A mistyped step printed 3 to 7 such lines under the
- * one error whose DETAIL and HINT say what to change (readme42 R6).
- * Entries of the user's code (a trigger, a function an expression calls,
- * the caller's own function) and pg_steward's own "up expression of step
- * ..." entries, which show where in the user's SQL an error is, stay.
- * NULL when nothing is left.  Allocates in the current memory context;
- * raises nothing but out of memory.
- */
-static char *
-without_own_context(const char *context)
-{
-	List	   *entries;
-	StringInfoData buf;
-	ListCell   *lc;
-
-	if (context == NULL)
-		return NULL;
-	entries = context_entries(context);
-	initStringInfo(&buf);
-	foreach(lc, entries)
-	{
-		const char *e = ((StringInfo) lfirst(lc))->data;
-		const char *caller = lnext(entries, lc) ?
-			((StringInfo) lfirst(lnext(entries, lc)))->data : "";
-
-		if (strncmp(e, "PL/pgSQL function steward.", 26) == 0 ||
-			(quoted_entry_prefix(e) > 0 &&
-			 strncmp(caller, "PL/pgSQL function steward.", 26) == 0))
-			continue;
-		if (buf.len > 0)
-			appendStringInfoChar(&buf, '\n');
-		appendStringInfoString(&buf, e);
-	}
-	return buf.len > 0 ? buf.data : NULL;
-}
-
-/*
- * Strips the error being handled (in a PG_CATCH block, or at an fmgr
- * hook's FHET_ABORT, which core calls in one) of the CONTEXT entries of
- * pg_steward's own PL/pgSQL code (without_own_context); the caller then
- * re-throws it (PG_RE_THROW), stripped or untouched when it has none.  The
- * error is replaced on the error stack by re-throwing the stripped copy
- * into a PG_TRY of this function's own, so that the caller's code after
- * the PG_CATCH, and other fmgr hooks', still runs.  The copy is made in a
- * context of this function's, reset at its next call: the error on the
- * stack keeps copies of its own (ReThrowError).  Raises nothing but out of
- * memory.
- */
-static void
-strip_own_context(void)
-{
-	static MemoryContext cxt = NULL;
-	MemoryContext old;
-	ErrorData  *edata;
-	char	   *context;
-
-	if (cxt == NULL)
-		cxt = AllocSetContextCreate(TopMemoryContext, "pg_steward error context",
-									ALLOCSET_SMALL_SIZES);
-	else
-		MemoryContextReset(cxt);
-	old = MemoryContextSwitchTo(cxt);
-	edata = CopyErrorData();
-	context = without_own_context(edata->context);
-	if (edata->context != NULL &&
-		(context == NULL || strcmp(context, edata->context) != 0))
-	{
-		FlushErrorState();
-		edata->context = context;
-		PG_TRY();
-		{
-			ReThrowError(edata);
-		}
-		PG_CATCH();
-		{
-			/* edata is on the error stack again, stripped */
-		}
-		PG_END_TRY();
-	}
-	MemoryContextSwitchTo(old);
-}
-
-/*
  * steward.migration_start(name text, steps jsonb) -> void
  *
  * The work is steward._migration_start (migrate.sql), which pins its
@@ -1371,7 +1206,7 @@ strip_own_context(void)
  * table changed while start waited for its locks) and 55P03 (the locks
  * not granted in steward.migration_lock_retries tries).  Errors come
  * without the CONTEXT lines of pg_steward's own code
- * (without_own_context).
+ * (steward_strip_own_context).
  */
 Datum
 steward_migration_start(PG_FUNCTION_ARGS)
@@ -1383,6 +1218,7 @@ steward_migration_start(PG_FUNCTION_ARGS)
 	int			depth;
 	LOCAL_FCINFO(call, 3);
 
+	steward_require_writable("steward.migration_start()");
 	/* A direct call: no "SQL statement" context line in the caller's errors. */
 	fn = LookupFuncName(list_make2(makeString(STEWARD_SCHEMA), makeString("_migration_start")),
 						3, argtypes, false);
@@ -1403,7 +1239,7 @@ steward_migration_start(PG_FUNCTION_ARGS)
 	PG_CATCH();
 	{
 		steward_own_code_leave(depth);
-		strip_own_context();
+		steward_strip_own_context(NULL);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
@@ -1868,7 +1704,7 @@ steward_migration_own_ddl(PG_FUNCTION_ARGS)
  *
  * Called first by each documented PL/pgSQL entry point of the
  * migrations (migration_backfill, _validate, _complete, _cleanup,
- * _rollback, _forget), with fn itself: true when fn is the innermost of
+ * _rollback, _forget) and by run_transition, with fn itself: true when fn is the innermost of
  * pg_steward's functions the hook counts and no owner-defined code began
  * above it, i.e. fn is running counted, as a trusted entry point.  False
  * when fn began before the library was loaded (the session's first call
@@ -1890,8 +1726,12 @@ steward_migration_own_ddl(PG_FUNCTION_ARGS)
  * A second false for the same fn, deeper in the same call (fn called
  * itself again and did not begin counted: the hook is not in place,
  * another library's needs_fmgr_hook that does not call ours), raises
- * 55000 instead of recursing until the stack is full.  Backend-local, no
- * lock, no catalog read.
+ * 55000 instead of recursing until the stack is full.  Every entry point
+ * that calls it writes (the migration's record, a run's rows): during
+ * recovery, or in a read-only transaction, it is refused here first
+ * (25006, steward_require_writable, naming fn), not by core's lock or
+ * write check wherever it first writes.  Backend-local, no lock; a
+ * catalog read only to name fn in that error.
  */
 Datum
 steward_migration_entered(PG_FUNCTION_ARGS)
@@ -1901,6 +1741,9 @@ steward_migration_entered(PG_FUNCTION_ARGS)
 
 	steward_require_arg(fcinfo, 0, "function");
 	fn = PG_GETARG_OID(0);
+	/* Every entry point that calls this writes: refused before it reads. */
+	if (RecoveryInProgress() || XactReadOnly)
+		steward_require_writable(psprintf("steward.%s()", get_func_name(fn)));
 	if (steward_code_depth > 0 &&
 		steward_code_stack[steward_code_depth - 1].fn_oid == fn &&
 		steward_code_stack[steward_code_depth - 1].barrier == owner_code_depth)

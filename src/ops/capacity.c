@@ -113,6 +113,7 @@ steward_set_retention(PG_FUNCTION_ARGS)
 	Oid			argtypes[2] = {OIDOID, INTERVALOID};
 	Datum		args[2];
 
+	steward_require_writable("steward.set_retention()");
 	steward_require_arg(fcinfo, 0, "table");
 	relid = PG_GETARG_OID(0);
 	steward_check_table_owner(relid);

@@ -161,11 +161,17 @@ $$;
 REVOKE ALL ON FUNCTION steward._capacity_sample(boolean) FROM PUBLIC;
 
 -- Take a sample now (the worker takes them on its own schedule).
+-- PL/pgSQL, as the other entry points: its errors come without
+-- pg_steward's CONTEXT lines (the standby's 25006 among them).
 CREATE FUNCTION steward.capacity_sample()
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT steward._capacity_sample(true) $$;
+AS $$
+BEGIN
+    PERFORM steward._capacity_sample(true);
+END
+$$;
 REVOKE ALL ON FUNCTION steward.capacity_sample() FROM PUBLIC;
 
 -- C: the ownership check must see the current user (SET ROLE included),
@@ -360,14 +366,18 @@ $$;
 COMMENT ON FUNCTION steward.capacity_estimate(numeric, numeric, numeric, integer, numeric, numeric) IS
   'the guide''s capacity math: writes/day, bytes/day raw, with indexes, replicated, retained, working set';
 
--- The same, as the guide's table: one row per assumption.
+-- The same, as the guide's table: one row per assumption.  PL/pgSQL, as
+-- the other entry points: capacity_estimate's 22023 comes without
+-- pg_steward's CONTEXT lines.
 CREATE FUNCTION steward.capacity_report(
     peak_writes_per_sec numeric, avg_row_bytes numeric, index_overhead numeric,
     replication_factor integer, retention_days numeric, working_set_fraction numeric)
 RETURNS TABLE (assumption text, example_value text, capacity_implication text)
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+    RETURN QUERY
     SELECT a, v, i
       FROM steward.capacity_estimate($1, $2, $3, $4, $5, $6) e,
            LATERAL (VALUES
@@ -384,6 +394,7 @@ AS $$
              (6, 'Working set', format('%s%% hot data', round($6 * 100, 1)),
                  format('%s GB should be fast to read', round(e.working_set_bytes / 1e9, 1)))
            ) r(n, a, v, i)
-     ORDER BY n
+     ORDER BY n;
+END
 $$;
 

@@ -64,6 +64,7 @@
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
+#include "plumbing/own_context.h"
 #include "ops/roles.h"
 #include "idempotency/idempotency.h"
 #include "lifecycle/lifecycle.h"
@@ -254,8 +255,8 @@ follow_owned(Node *parsetree)
 		args[1] = ObjectIdGetDatum(get_rolespec_oid(stmt->newrole, false));
 		/* Each scope after the transactions using it (src/idempotency). */
 		steward_idem_reassign_owned_scopes(args[0], DatumGetObjectId(args[1]));
-		rc = SPI_execute_with_args("SELECT steward._reassign_owned($1, $2)",
-								   2, argtypes, args, NULL, false, 0);
+		rc = steward_spi_execute_entry("SELECT steward._reassign_owned($1, $2)",
+									   2, argtypes, args, NULL, false, 0);
 	}
 	else
 	{
@@ -268,8 +269,8 @@ follow_owned(Node *parsetree)
 		}
 		/* Each scope after the transactions using it (src/idempotency). */
 		steward_idem_drop_owned_scopes(args[0]);
-		rc = SPI_execute_with_args("SELECT steward._drop_owned($1)",
-								   1, argtypes, args, NULL, false, 0);
+		rc = steward_spi_execute_entry("SELECT steward._drop_owned($1)",
+									   1, argtypes, args, NULL, false, 0);
 	}
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not update the objects of the roles");

@@ -56,6 +56,7 @@
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
+#include "plumbing/own_context.h"
 #include "tableam/rules.h"
 
 PG_FUNCTION_INFO_V1(steward_verify);
@@ -152,7 +153,7 @@ rows_as_owner(ReturnSetInfo *rsinfo, Relation rel, const char *sql,
 	steward_as_table_owner_begin(rel, true, &ctx);
 	steward_pin_output_settings();
 	steward_pin_all_rows();
-	if (SPI_execute_with_args(sql, nargs, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (steward_spi_execute_entry(sql, nargs, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not run \"%s\"", sql);
 	(void) spi_rows_to_result(rsinfo, sql, 0);
 	steward_as_owner_end(&ctx);
@@ -236,7 +237,7 @@ leaf_checks_as_owner(ReturnSetInfo *rsinfo, Relation rel, const char *label,
 	steward_as_table_owner_begin(rel, true, &ctx);
 	steward_pin_output_settings();
 	steward_pin_all_rows();
-	if (SPI_execute_with_args(sql, 2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (steward_spi_execute_entry(sql, 2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not run \"%s\"", sql);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -307,7 +308,7 @@ leaf_heap_check(ReturnSetInfo *rsinfo, Oid leaf, const char *label, bool by_part
 	args[1] = CStringGetTextDatum(label);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args(heap_sql, 2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (steward_spi_execute_entry(heap_sql, 2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not run \"%s\"", heap_sql);
 	damaged = spi_rows_to_result(rsinfo, heap_sql, 2);
 	SPI_finish();
@@ -432,7 +433,7 @@ steward_verify(PG_FUNCTION_ARGS)
 	 */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args(heap_sql, 1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (steward_spi_execute_entry(heap_sql, 1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not run \"%s\"", heap_sql);
 	heap_damaged = spi_rows_to_result(rsinfo, heap_sql, 2);
 	SPI_finish();
@@ -588,7 +589,7 @@ merge_ranges(ReturnSetInfo *rsinfo, Relation rel, List *tree, Name key_col, int3
 		steward_as_table_owner_begin(prel, true, &ctx);
 		steward_pin_output_settings();
 		steward_pin_all_rows();
-		if (SPI_execute_with_args(sql, 4, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		if (steward_spi_execute_entry(sql, 4, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not run \"%s\"", sql);
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{

@@ -39,6 +39,7 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/dependency.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
@@ -67,6 +68,8 @@
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
+
+PG_FUNCTION_INFO_V1(steward_sql_require_writable);
 
 /*
  * Resolved steward.* relations of this backend.  Resolving one reads
@@ -1072,6 +1075,48 @@ pin_one(PinRecord *p, const char *value)
 	if (!pin_is(p, value))
 		(void) set_config_option(p->name, value, PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
+}
+
+/*
+ * Refuse (25006) entry point "call" (written as the user calls it:
+ * "steward.track_versions()"), which writes, before it reads or locks
+ * anything: during recovery as core's PreventCommandDuringRecovery words
+ * it ("cannot execute %s during recovery"), in a read-only transaction as
+ * its PreventCommandIfReadOnly does.  Without it a hot standby's caller
+ * got core's refusal of whatever the call reached first: a lock ("cannot
+ * acquire lock mode ShareRowExclusiveLock on database objects while
+ * recovery is in progress", 55000), a statement the caller never wrote
+ * ("cannot execute UPDATE in a read-only transaction"), or another error
+ * after a needless read (msg6 item 5).  Reads backend-local state; takes
+ * no lock.
+ */
+void
+steward_require_writable(const char *call)
+{
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot execute %s during recovery", call),
+				 errdetail("This server is a hot standby: it replays the primary's changes and writes none of its own."),
+				 errhint("Connect to the primary (libpq's target_session_attrs=read-write finds it).")));
+	if (XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot execute %s in a read-only transaction", call),
+				 errhint("Run it in a read-write transaction.")));
+}
+
+/*
+ * steward._require_writable(call text) -> void: steward_require_writable
+ * for the PL/pgSQL entry points that write (restore_builtin_machines,
+ * record_machine_roles).  STRICT.  Reads backend-local state; takes no
+ * lock.  Errors: 25006.
+ */
+Datum
+steward_sql_require_writable(PG_FUNCTION_ARGS)
+{
+	steward_require_writable(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	PG_RETURN_VOID();
 }
 
 /*

@@ -38,6 +38,7 @@ typedef struct StewardAsOwner
 #define STEWARD_PINNED_SEARCH_PATH	"pg_catalog, pg_temp"
 
 extern void steward_require_arg(FunctionCallInfo fcinfo, int argno, const char *what);
+extern void steward_require_writable(const char *call);
 extern void steward_check_table_owner(Oid relid);
 extern void steward_refuse_temporary(Oid relid, const char *what);
 

@@ -328,7 +328,7 @@ steward_object_relabel(const ObjectAddress *object, const char *seclabel)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the pg_steward objects of this database are older than its library"),
-				 errhint("ALTER EXTENSION pg_steward UPDATE")));
+				 errhint(STEWARD_HINT_UPDATE)));
 
 	/*
 	 * As track_versions and attach_state_machine: a partitioned table takes

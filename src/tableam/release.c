@@ -79,6 +79,7 @@
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
+#include "plumbing/own_context.h"
 #include "tableam/rules.h"
 #include "tableam/rules_api.h"
 
@@ -121,9 +122,9 @@ release_relation(Oid relid, ReturnSetInfo *rsinfo)
 	Datum		args[1] = {ObjectIdGetDatum(relid)};
 
 	steward_as_owner_begin(relid, &ctx);
-	if (SPI_execute_with_args("SELECT object_type, object_name, action "
-							  "FROM steward._release_table($1)",
-							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (steward_spi_execute_entry("SELECT object_type, object_name, action "
+								  "FROM steward._release_table($1)",
+								  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not release relation %u", relid);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -191,8 +192,8 @@ drop_rules(List *relids)
 	steward_enter_rules_owner(&ctx);
 	for (int d = 0; d < lengthof(deletes); d++)
 	{
-		if (SPI_execute_with_args(deletes[d].sql, 1, argtypes, args, NULL,
-								  false, 0) != SPI_OK_DELETE_RETURNING)
+		if (steward_spi_execute_entry(deletes[d].sql, 1, argtypes, args, NULL,
+									  false, 0) != SPI_OK_DELETE_RETURNING)
 			elog(ERROR, "could not delete the rules of released relations");
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
@@ -557,6 +558,7 @@ steward_release(PG_FUNCTION_ARGS)
 	Oid			relid;
 	char		relkind;
 
+	steward_require_writable("steward.release()");
 	steward_require_arg(fcinfo, 0, "table");
 	relid = PG_GETARG_OID(0);
 	steward_check_table_owner(relid);
@@ -637,6 +639,7 @@ user_relations(void)
 Datum
 steward_release_all(PG_FUNCTION_ARGS)
 {
+	steward_require_writable("steward.release_all()");
 	release_relations(fcinfo, user_relations());
 	return (Datum) 0;
 }

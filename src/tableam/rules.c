@@ -78,7 +78,7 @@ steward_catalog_attnum(Relation catalog, const char *attname)
 			 errmsg("column \"%s\" of %s.%s does not exist",
 					attname, STEWARD_SCHEMA, RelationGetRelationName(catalog)),
 			 errdetail("The extension's SQL objects are older than the pg_steward library."),
-			 errhint("ALTER EXTENSION pg_steward UPDATE")));
+			 errhint(STEWARD_HINT_UPDATE)));
 	return InvalidAttrNumber;	/* keep compiler quiet */
 }
 

@@ -54,6 +54,7 @@
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
+#include "plumbing/own_context.h"
 #include "tableam/labels.h"
 #include "tableam/rulekinds.h"
 #include "tableam/rules.h"
@@ -652,7 +653,7 @@ steward_api_rule_exec(Oid relid, StewardRuleEntry entry, const char *sql, int na
 	rule_entry = entry;
 	PG_TRY();
 	{
-		rc = SPI_execute_with_args(sql, nargs, argtypes, args, nulls, false, 0);
+		rc = steward_spi_execute_entry(sql, nargs, argtypes, args, nulls, false, 0);
 	}
 	PG_FINALLY();
 	{
@@ -904,6 +905,7 @@ track_column(FunctionCallInfo fcinfo, RuleKind kind)
 Datum
 steward_track_versions(PG_FUNCTION_ARGS)
 {
+	steward_require_writable("steward.track_versions()");
 	track_column(fcinfo, RULE_VERSION);
 	PG_RETURN_VOID();
 }
@@ -920,6 +922,7 @@ steward_track_versions(PG_FUNCTION_ARGS)
 Datum
 steward_track_sequence(PG_FUNCTION_ARGS)
 {
+	steward_require_writable("steward.track_sequence()");
 	track_column(fcinfo, RULE_SEQUENCE);
 	PG_RETURN_VOID();
 }
@@ -939,6 +942,7 @@ steward_untrack(PG_FUNCTION_ARGS)
 	char	   *colname;
 	Relation	rel;
 
+	steward_require_writable("steward.untrack()");
 	steward_require_arg(fcinfo, 0, "table");
 	steward_require_arg(fcinfo, 1, "column name");
 	relid = PG_GETARG_OID(0);

@@ -141,7 +141,7 @@ sub check_enforcement
 		# than be served without isolation.
 		($rc, $out, $err) = $node->psql('old',
 			"\\set VERBOSITY verbose\nSELECT outcome FROM steward.idempotency_begin('acct-1', 'key-1', 'fp-1')");
-		like($err, qr/ERROR:  55000: .*HINT:  ALTER EXTENSION pg_steward UPDATE/s,
+		like($err, qr/ERROR:  55000: .*HINT:  Run ALTER EXTENSION pg_steward UPDATE in this database\./s,
 			"$when: idempotency_begin asks for ALTER EXTENSION UPDATE (55000)");
 		($rc, $out, $err) = $node->psql('old',
 			"\\set VERBOSITY sqlstate\nSELECT steward.idempotency_complete('acct-1', 'key-1', 201, '{}')");

@@ -5,10 +5,11 @@
 # as the caller and under the caller's search_path: a superuser (or a
 # member of the owner's role) calling it would run the owner's triggers
 # with its own rights.  The library refuses to prepare such a run (55000,
-# HINT ALTER EXTENSION pg_steward UPDATE) and moves nothing, for every
-# caller; whatever else 0.1's SQL reaches that is safe keeps working (the
-# state rule, validate(), verify()).  After the update the same CALL moves
-# the rows, the owner's trigger running as the owner.
+# HINT "Run ALTER EXTENSION pg_steward UPDATE in this database.") and
+# moves nothing, for every caller; whatever else 0.1's SQL reaches that is
+# safe keeps working (the state rule, validate(), verify()).  After the
+# update the same CALL moves the rows, the owner's trigger running as the
+# owner.
 
 use strict;
 use warnings;
@@ -63,7 +64,7 @@ my $bootstrap = $node->safe_psql('postgres', 'SELECT current_user');
 for my $user ('shop_owner', $bootstrap)
 {
 	like(refusal($user, "CALL steward.run_transition('shop.orders', 'created', 'paid')"),
-		qr/ERROR:  55000: .*0\.1.*HINT:  ALTER EXTENSION pg_steward UPDATE/s,
+		qr/ERROR:  55000: .*0\.1.*HINT:  Run ALTER EXTENSION pg_steward UPDATE in this database\./s,
 		"0.1's run_transition called by $user: 55000, asking for the update");
 }
 is($node->safe_psql('old', q{

@@ -1,0 +1,242 @@
+/*-------------------------------------------------------------------------
+ *
+ * own_context.c
+ *	  An error leaving one of pg_steward's entry points comes without the
+ *	  CONTEXT lines of pg_steward's own code: its internal PL/pgSQL
+ *	  functions' lines ("PL/pgSQL function steward._x(...) line N at
+ *	  RAISE"), the statements they ran, and the statement a C entry point
+ *	  ran to call them ("SQL statement \"SELECT steward._x($1)\"").  Those
+ *	  name code the user never wrote and cannot change, under an error
+ *	  whose message, DETAIL and HINT say what to do (readme42 R6,
+ *	  codereview15 C5).  The lines of the user's code that runs inside (a
+ *	  trigger, a cast, an up expression, the caller's own function) stay,
+ *	  and so does every line of an internal error (class XX: XX000 from
+ *	  elog, a RAISE with ERRCODE 'XX000'), where they show where to look.
+ *
+ *	  The PL/pgSQL entry points and event triggers are stripped by the
+ *	  function manager hook of src/migrate/exec.c at FHET_ABORT, and
+ *	  migration_start in its PG_CATCH; the C entry points run their calls
+ *	  of internal PL/pgSQL through steward_spi_execute_entry.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
+#include "utils/memutils.h"
+
+#include "plumbing/own_context.h"
+
+/*
+ * The entries of an error's CONTEXT that quote a statement's text and may
+ * span lines: SPI's, as PL/pgSQL runs a statement, an expression or an
+ * assignment.  Core quotes the text as it is, without doubling the double
+ * quotes in it, so where such an entry ends cannot be told from its quotes
+ * alone (codereview15 C5).
+ */
+static const char *const quoted_entries[] = {
+	"SQL statement \"", "SQL expression \"", "PL/pgSQL assignment \"", NULL
+};
+
+/* The length of the quoted_entries prefix line begins with, or 0. */
+static int
+quoted_entry_prefix(const char *line)
+{
+	for (int i = 0; quoted_entries[i] != NULL; i++)
+		if (strncmp(line, quoted_entries[i], strlen(quoted_entries[i])) == 0)
+			return strlen(quoted_entries[i]);
+	return 0;
+}
+
+/*
+ * Can line begin the entry that follows a quoted statement's?  What
+ * follows one is the context of the code that ran the statement: a
+ * procedural language's function ("PL/pgSQL function ...", "PL/Perl
+ * function ..."), the statement of the code that called that (C code
+ * running SPI), or an SQL function.  A line of a statement's text that
+ * begins so, right after a line ending in a double quote, is taken for an
+ * entry: only text written to look like a CONTEXT is cut there.
+ */
+static bool
+begins_entry(const char *line)
+{
+	return strncmp(line, "PL/", 3) == 0 || quoted_entry_prefix(line) > 0 ||
+		strncmp(line, "SQL function \"", 14) == 0;
+}
+
+/*
+ * The entries of an error's CONTEXT (context, not NULL), one string each:
+ * one line each but a quoted statement's, which ends at a line ending in
+ * a double quote (not its opening one) followed by the end or by a line
+ * that begins an entry (begins_entry).  Allocates in the current memory
+ * context; raises nothing but out of memory.
+ */
+static List *
+context_entries(const char *context)
+{
+	List	   *entries = NIL;
+	StringInfo	open = NULL;	/* a quoted statement's entry not yet ended */
+	int			opening = 0;	/* its opening quote's offset + 1 */
+	char	   *line;
+	char	   *next;
+
+	for (line = pstrdup(context); line != NULL; line = next)
+	{
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		if (open != NULL)
+			appendStringInfo(open, "\n%s", line);
+		else
+		{
+			open = makeStringInfo();
+			appendStringInfoString(open, line);
+			entries = lappend(entries, open);
+			opening = quoted_entry_prefix(line);
+			if (opening == 0)
+			{
+				open = NULL;
+				continue;
+			}
+		}
+		if (open->len > opening && open->data[open->len - 1] == '"' &&
+			(next == NULL || begins_entry(next)))
+			open = NULL;
+	}
+	return entries;
+}
+
+/*
+ * An error's CONTEXT without the entries of pg_steward's own PL/pgSQL
+ * code: its functions' lines ("PL/pgSQL function
+ * steward._migration_step(...) line 7 at RAISE") and the statements they
+ * ran (a quoted statement entry followed by the line of the steward
+ * function that ran it), each with the lines of its text
+ * (context_entries).  A mistyped step printed 3 to 7 such lines under the
+ * one error whose DETAIL and HINT say what to change (readme42 R6).
+ * Entries of the user's code (a trigger, a function an expression calls,
+ * the caller's own function) and pg_steward's own "up expression of step
+ * ..." entries, which show where in the user's SQL an error is, stay.
+ * statement, when not NULL, is the text of a statement a C entry point
+ * ran through SPI: its entry ("SQL statement \"...\"", the innermost one
+ * with exactly that text) goes too.  NULL when nothing is left.
+ * Allocates in the current memory context; raises nothing but out of
+ * memory.
+ */
+static char *
+without_own_context(const char *context, const char *statement)
+{
+	List	   *entries;
+	StringInfoData buf;
+	ListCell   *lc;
+
+	char	   *own = statement ? psprintf("SQL statement \"%s\"", statement) : NULL;
+
+	if (context == NULL)
+		return NULL;
+	entries = context_entries(context);
+	initStringInfo(&buf);
+	foreach(lc, entries)
+	{
+		const char *e = ((StringInfo) lfirst(lc))->data;
+		const char *caller = lnext(entries, lc) ?
+			((StringInfo) lfirst(lnext(entries, lc)))->data : "";
+
+		if (strncmp(e, "PL/pgSQL function steward.", 26) == 0 ||
+			(quoted_entry_prefix(e) > 0 &&
+			 strncmp(caller, "PL/pgSQL function steward.", 26) == 0))
+			continue;
+		if (own != NULL && strcmp(e, own) == 0)
+		{
+			own = NULL;			/* the innermost only: an outer one is the caller's */
+			continue;
+		}
+		if (buf.len > 0)
+			appendStringInfoChar(&buf, '\n');
+		appendStringInfoString(&buf, e);
+	}
+	return buf.len > 0 ? buf.data : NULL;
+}
+
+/*
+ * Strips the error being handled (in a PG_CATCH block, or at an fmgr
+ * hook's FHET_ABORT, which core calls in one) of the CONTEXT entries of
+ * pg_steward's own code (without_own_context; statement: the text of the
+ * SPI statement the caller ran, whose entry goes too, or NULL); the caller
+ * then re-throws it (PG_RE_THROW), stripped, or untouched when it has none
+ * of them or is an internal error (SQLSTATE class XX: XX000 from elog, or
+ * a user's RAISE with ERRCODE 'XX000'), whose every line helps find the
+ * bug.  The error is replaced on the error stack by re-throwing the
+ * stripped copy into a PG_TRY of this function's own, so that the
+ * caller's code after the PG_CATCH, and other fmgr hooks', still runs.
+ * The copy is made in a context of this function's, reset at its next
+ * call: the error on the stack keeps copies of its own (ReThrowError).
+ * Takes no lock; raises nothing but out of memory.
+ */
+void
+steward_strip_own_context(const char *statement)
+{
+	static MemoryContext cxt = NULL;
+	MemoryContext old;
+	ErrorData  *edata;
+	char	   *context;
+
+	if (cxt == NULL)
+		cxt = AllocSetContextCreate(TopMemoryContext, "pg_steward error context",
+									ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(cxt);
+	old = MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_TO_CATEGORY(ERRCODE_INTERNAL_ERROR))
+	{
+		MemoryContextSwitchTo(old);
+		return;
+	}
+	context = without_own_context(edata->context, statement);
+	if (edata->context != NULL &&
+		(context == NULL || strcmp(context, edata->context) != 0))
+	{
+		FlushErrorState();
+		edata->context = context;
+		PG_TRY();
+		{
+			ReThrowError(edata);
+		}
+		PG_CATCH();
+		{
+			/* edata is on the error stack again, stripped */
+		}
+		PG_END_TRY();
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * SPI_execute_with_args(sql, ...) for a C entry point calling pg_steward's
+ * internal PL/pgSQL (or writing its catalog, whose triggers are
+ * pg_steward's): an error leaving it comes without pg_steward's own
+ * CONTEXT lines, sql's entry included (steward_strip_own_context).  The
+ * caller is connected to SPI.  Locks: those of the statement.  Raises what
+ * the statement raises; returns SPI's result code.
+ */
+int
+steward_spi_execute_entry(const char *sql, int nargs, Oid *argtypes, Datum *args,
+						  const char *nulls, bool read_only, long tcount)
+{
+	int			rc;
+
+	PG_TRY();
+	{
+		rc = SPI_execute_with_args(sql, nargs, argtypes, args, nulls, read_only, tcount);
+	}
+	PG_CATCH();
+	{
+		steward_strip_own_context(sql);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return rc;
+}
