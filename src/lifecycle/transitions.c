@@ -28,7 +28,9 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/stratnum.h"
 #include "access/sysattr.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "catalog/namespace.h"
@@ -37,6 +39,8 @@
 #include "catalog/pg_database.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_proc.h"
 #include "commands/defrem.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
@@ -56,6 +60,7 @@
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/regproc.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/rel.h"
@@ -670,6 +675,74 @@ schema_untrusted_creator(Oid nspid, Oid owner, Oid *creator)
 	return found;
 }
 
+/*
+ * Whether schema nspid holds a function (aggregates and procedures too)
+ * or an operator whose owner "owner" does not trust (creator_trusted_by);
+ * *creator is that owner, *object the object in words ("function
+ * s.lower(character varying)").  Such an object outlives its owner's
+ * CREATE on the schema -- a REVOKE, the remedy check_error_context names,
+ * or a schema made the owner's own -- and still shadows the built-in one
+ * for an exact argument match, running as whoever looks it up; its owner
+ * may still change what it calls (codereview17 C1).  Scans pg_proc and
+ * pg_operator, which no index orders by schema (a few thousand rows, once
+ * per check), under AccessShareLock; raises nothing but a cache lookup
+ * failure.
+ */
+static bool
+schema_untrusted_object(Oid nspid, Oid owner, Oid *creator, char **object)
+{
+	static const struct
+	{
+		Oid			catalog;
+		AttrNumber	oid;
+		AttrNumber	nsp;
+		AttrNumber	own;
+	}			catalogs[] = {
+		{ProcedureRelationId, Anum_pg_proc_oid, Anum_pg_proc_pronamespace, Anum_pg_proc_proowner},
+		{OperatorRelationId, Anum_pg_operator_oid, Anum_pg_operator_oprnamespace, Anum_pg_operator_oprowner},
+	};
+	Oid			trusted = owner;
+
+	for (int i = 0; i < lengthof(catalogs); i++)
+	{
+		Relation	cat = table_open(catalogs[i].catalog, AccessShareLock);
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tup;
+		Oid			found = InvalidOid;
+
+		ScanKeyInit(&key, catalogs[i].nsp, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(nspid));
+		scan = systable_beginscan(cat, InvalidOid, false, NULL, 1, &key);
+		while (!OidIsValid(found) && (tup = systable_getnext(scan)) != NULL)
+		{
+			bool		isnull;
+			Oid			objowner = DatumGetObjectId(heap_getattr(tup, catalogs[i].own,
+																 RelationGetDescr(cat), &isnull));
+
+			/* Most objects of a schema share one owner: ask once. */
+			if (objowner == trusted || creator_trusted_by(objowner, owner))
+				trusted = objowner;
+			else
+			{
+				*creator = objowner;
+				found = DatumGetObjectId(heap_getattr(tup, catalogs[i].oid,
+													  RelationGetDescr(cat), &isnull));
+			}
+		}
+		systable_endscan(scan);
+		table_close(cat, AccessShareLock);
+		if (OidIsValid(found))
+		{
+			*object = catalogs[i].catalog == ProcedureRelationId ?
+				psprintf("function %s", format_procedure_qualified(found)) :
+				psprintf("operator %s", format_operator_qualified(found));
+			return true;
+		}
+	}
+	return false;
+}
+
 /* What a check run says under its errors (CheckContext). */
 typedef struct CheckContext
 {
@@ -677,6 +750,7 @@ typedef struct CheckContext
 	const char *nspname;
 	bool		untrusted;		/* schema_untrusted_creator's answer */
 	const char *creator;		/* the role it found, in words */
+	char	   *object;			/* schema_untrusted_object's, or NULL */
 } CheckContext;
 
 static void
@@ -686,8 +760,12 @@ check_error_context(void *arg)
 
 	if (!c->untrusted)
 		return;
-	errcontext("state check of relation \"%s\", run with search_path pg_catalog, pg_temp: schema \"%s\" is left out, since %s may create objects in it that the check would call as the table's owner; name that schema's objects with it in the check, or let only the table's owner create there",
-			   c->relname, c->nspname, c->creator);
+	if (c->object)
+		errcontext("state check of relation \"%s\", run with search_path pg_catalog, pg_temp: schema \"%s\" is left out, since %s owns %s in it, which the check would call as the table's owner; name that schema's objects with it in the check, or drop that object or give it to the table's owner",
+				   c->relname, c->nspname, c->creator, c->object);
+	else
+		errcontext("state check of relation \"%s\", run with search_path pg_catalog, pg_temp: schema \"%s\" is left out, since %s may create objects in it that the check would call as the table's owner; name that schema's objects with it in the check, or let only the table's owner create there",
+				   c->relname, c->nspname, c->creator);
 }
 
 /*
@@ -699,7 +777,9 @@ check_error_context(void *arg)
  * create objects there (schema_untrusted_creator: its owner, a grantee of
  * CREATE, PUBLIC in a database created before PostgreSQL 15): its
  * lower(varchar) would run as the table's owner for a check calling
- * lower() on a varchar (review32 S1).  Such a schema is left out
+ * lower() on a varchar (review32 S1); or when such a role owns a function
+ * or operator there, made while it could (schema_untrusted_object:
+ * codereview17 C1).  Such a schema is left out
  * (pg_catalog, pg_temp), and an error of the check says so in its
  * CONTEXT.  Every setting the check changes - set_config(..., false)
  * included - is rolled back when it returns.  The caller is connected to
@@ -720,8 +800,11 @@ run_check(Relation rel, const char *sql)
 
 	cc.relname = RelationGetRelationName(rel);
 	cc.nspname = get_namespace_name(RelationGetNamespace(rel));
+	cc.object = NULL;
 	cc.untrusted = schema_untrusted_creator(RelationGetNamespace(rel), rel->rd_rel->relowner,
-											&creator);
+											&creator) ||
+		schema_untrusted_object(RelationGetNamespace(rel), rel->rd_rel->relowner,
+								&creator, &cc.object);
 	cc.creator = !cc.untrusted ? NULL : creator == ACL_ID_PUBLIC ? "every role" :
 		psprintf("role \"%s\"", GetUserNameFromId(creator, false));
 	path = cc.untrusted ? pstrdup("pg_catalog, pg_temp") :
