@@ -41283,3 +41283,25 @@ BEGIN
      ORDER BY n;
 END
 $$;
+
+-- codereview17 C2: validation compares an extension type's values with
+-- its equality named with its schema (expr.c, migrate.sql).
+CREATE FUNCTION steward._migration_type_equality(type_name text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'steward_migration_type_equality'
+LANGUAGE C STABLE;
+
+CREATE OR REPLACE FUNCTION steward._migration_distinct(col text, x text, typ text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN x IS NULL THEN NULL
+                WHEN eq IS NULL THEN format('%s::text IS DISTINCT FROM (%s)::text', col, x)
+                WHEN eq = 'OPERATOR(pg_catalog.=)' THEN format('%s IS DISTINCT FROM (%s)', col, x)
+                ELSE format('((%1$s IS NULL) OPERATOR(pg_catalog.<>) ((%2$s) IS NULL)'
+                            ' OR NOT coalesce(%1$s %3$s (%2$s), true))', col, x, eq) END
+      FROM (SELECT steward._migration_type_equality(typ)) AS e(eq)
+$$;
+
+DROP FUNCTION steward._migration_type_has_equality(text);

@@ -36,6 +36,7 @@
 #include "access/relation.h"
 #include "access/transam.h"
 #include "catalog/pg_language.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
@@ -70,6 +71,7 @@ PG_FUNCTION_INFO_V1(steward_migration_type);
 PG_FUNCTION_INFO_V1(steward_migration_expr);
 PG_FUNCTION_INFO_V1(steward_migration_sql);
 PG_FUNCTION_INFO_V1(steward_migration_type_has_equality);
+PG_FUNCTION_INFO_V1(steward_migration_type_equality);
 PG_FUNCTION_INFO_V1(steward_migration_expr_varies);
 
 /* search_path under which canonical texts are written and read */
@@ -645,30 +647,68 @@ typedef enum ExprLook
 	NOT_PURE
 } ExprLook;
 
+/* The equality operator the type cache knows for type_name, or InvalidOid. */
+static Oid
+type_equality(text *type_name)
+{
+	Oid			typid;
+	int32		typmod;
+
+	parse_type(text_to_cstring(type_name), &typid, &typmod);
+	return lookup_type_cache(typid, TYPECACHE_EQ_OPR)->eq_opr;
+}
+
 /*
- * steward._migration_type_has_equality(type_name text) -> boolean
+ * steward._migration_type_equality(type_name text) -> text
  *
- * Does type_name (a canonical type name, as migration_columns.new_type)
- * have the equality the type cache knows (its default btree or hash
- * operator class; for an array or a row type, its elements' too), as the
- * dual-write trigger compares values (dualwrite.c shape_values_equal)?
- * json, xml, point, box and json[] do not (box's "=" compares areas), so
- * validation compares their text images instead of "IS DISTINCT FROM",
- * which failed for them (42883 "operator does not exist: json = json",
- * mig14 M1) or, for box, took boxes of one area for equal.  Takes no
- * lock.  Errors: 42704 for an unknown type.
+ * The equality the type cache knows for type_name (a canonical type name,
+ * as migration_columns.new_type: its default btree or hash operator
+ * class; for an array or a row type, its elements' too), the one the
+ * dual-write trigger compares values by (dualwrite.c shape_values_equal),
+ * as "OPERATOR(schema.name)"; NULL for a type without one.  json, xml,
+ * point, box and json[] have none (box's "=" compares areas), so
+ * validation compares their text images (mig14 M1).  Qualified because
+ * validation runs with search_path pg_catalog, pg_temp, where "IS
+ * DISTINCT FROM" finds no "=" for an extension's type (cube, hstore,
+ * PostGIS's geometry, pgvector's vector: 42883, a migration that never
+ * validates; codereview17 C2).  Takes no lock.  Errors: 42704 for an
+ * unknown type.
+ */
+Datum
+steward_migration_type_equality(PG_FUNCTION_ARGS)
+{
+	Oid			eq;
+	HeapTuple	tup;
+	Form_pg_operator op;
+	char	   *name;
+
+	steward_require_arg(fcinfo, 0, "type");
+	eq = type_equality(PG_GETARG_TEXT_PP(0));
+	if (!OidIsValid(eq))
+		PG_RETURN_NULL();
+	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(eq));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator %u", eq);
+	op = (Form_pg_operator) GETSTRUCT(tup);
+	name = psprintf("OPERATOR(%s.%s)",
+					quote_identifier(get_namespace_name(op->oprnamespace)),
+					NameStr(op->oprname));
+	ReleaseSysCache(tup);
+	PG_RETURN_TEXT_P(cstring_to_text(name));
+}
+
+/*
+ * 0.2's first steward._migration_type_has_equality(type_name text) ->
+ * boolean, which pg_steward--0.1--0.2.sql creates before it drops it
+ * (a C function's symbol must exist when it is created): whether
+ * steward_migration_type_equality has an answer.  Nothing calls it.
+ * Takes no lock.  Errors: 42704 for an unknown type.
  */
 Datum
 steward_migration_type_has_equality(PG_FUNCTION_ARGS)
 {
-	Oid			typid;
-	int32		typmod;
-	TypeCacheEntry *tc;
-
 	steward_require_arg(fcinfo, 0, "type");
-	parse_type(text_to_cstring(PG_GETARG_TEXT_PP(0)), &typid, &typmod);
-	tc = lookup_type_cache(typid, TYPECACHE_EQ_OPR);
-	PG_RETURN_BOOL(OidIsValid(tc->eq_opr));
+	PG_RETURN_BOOL(OidIsValid(type_equality(PG_GETARG_TEXT_PP(0))));
 }
 
 /*

@@ -225,11 +225,11 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'steward_migration_sql'
 LANGUAGE C VOLATILE;
 
--- Has a type the equality the dual-write trigger compares by (expr.c)?
--- For _migration_distinct.
-CREATE FUNCTION steward._migration_type_has_equality(type_name text)
-RETURNS boolean
-AS 'MODULE_PATHNAME', 'steward_migration_type_has_equality'
+-- The equality the dual-write trigger compares a type by, as
+-- "OPERATOR(schema.name)", or NULL (expr.c).  For _migration_distinct.
+CREATE FUNCTION steward._migration_type_equality(type_name text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'steward_migration_type_equality'
 LANGUAGE C STABLE;
 
 -- The built-in function that makes an up or down vary, or NULL (expr.c).
@@ -3605,16 +3605,21 @@ $$;
 -- areas) by its text, which is exact there (mig14 M1: "IS DISTINCT FROM"
 -- failed validation with 42883 for json, so the migration could not
 -- complete).  The text is what validation's checksums compare, in the
--- same pinned settings.
+-- same pinned settings.  An equality outside pg_catalog (an extension's
+-- type: cube, hstore, geometry, vector) is named with its schema, as
+-- "IS DISTINCT FROM" cannot: the validation's search_path (pg_catalog,
+-- pg_temp) does not find it (42883, codereview17 C2).
 CREATE FUNCTION steward._migration_distinct(col text, x text, typ text)
 RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT CASE WHEN x IS NULL THEN NULL
-                WHEN steward._migration_type_has_equality(typ)
-                THEN format('%s IS DISTINCT FROM (%s)', col, x)
-                ELSE format('%s::text IS DISTINCT FROM (%s)::text', col, x) END
+                WHEN eq IS NULL THEN format('%s::text IS DISTINCT FROM (%s)::text', col, x)
+                WHEN eq = 'OPERATOR(pg_catalog.=)' THEN format('%s IS DISTINCT FROM (%s)', col, x)
+                ELSE format('((%1$s IS NULL) OPERATOR(pg_catalog.<>) ((%2$s) IS NULL)'
+                            ' OR NOT coalesce(%1$s %3$s (%2$s), true))', col, x, eq) END
+      FROM (SELECT steward._migration_type_equality(typ)) AS e(eq)
 $$;
 
 -- Check 2 of migration_validate on one table t: each row's derived
