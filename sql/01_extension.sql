@@ -26,8 +26,7 @@ SELECT has_table_privilege('public', 'steward.column_rules', 'SELECT') AS rules_
 -- Privileges of every function, procedure, table, view and sequence of the
 -- extension, for PUBLIC, pg_read_all_stats and a role with no grants, so
 -- any drift shows here.  Internal steward._* functions are executable by
--- exactly the roles that may read the view built on them (README,
--- "Security"); the others check the caller's rights themselves.
+-- exactly the roles that may read the view built on them (docs/security.md); the others check the caller's rights themselves.
 CREATE ROLE ext_no_grants;
 WITH objs AS (
     SELECT d.classid, d.objid,

@@ -1,4 +1,4 @@
--- The trust boundary (README "Security"): code a table owner defined never
+-- The trust boundary (docs/security.md): code a table owner defined never
 -- runs with another role's rights; relation kinds and OIDs are checked at
 -- every entry point; what each role may see.
 --

@@ -41,8 +41,8 @@ SELECT new, replay, mismatch, in_progress, expired, purged
 
 SELECT steward.drop_idempotency_scope('mp');
 
--- steward.reset() clears every statistic of the whole cluster, as README
--- says (review11 R11-4; pg_stat_statements_reset() without arguments is
+-- steward.reset() clears every statistic of the whole cluster, as
+-- docs/observability.md says (review11 R11-4; pg_stat_statements_reset() without arguments is
 -- the model): another database's statements and the snapshot history go
 -- too; rows per state (not a statistic) stay.
 \set here :DBNAME
@@ -114,7 +114,8 @@ RESET steward.track;
 DROP FUNCTION rs_recsql(int), rs_fail(int);
 
 -- steward.capacity.avg_row_bytes is bytes on disk per row, as its comment
--- and README say (review11 R11-6; README called it the row width): the
+-- and docs/operations.md say (review11 R11-6; README called it the row
+-- width): the
 -- table's size over reltuples, bloat included -- after deleting 9 rows of
 -- 10 all over the table, several times the width of a row's data.
 CREATE TABLE rs_churn (id int PRIMARY KEY, pad text) USING steward;

@@ -101,7 +101,7 @@ COMMIT;
 SELECT entries, (SELECT count(*) FROM r176_abort) AS rows FROM steward.hash_index_stats('r176_abort_h');
 SELECT * FROM steward.verify_index('r176_abort_h');
 
--- 5. README: verify_index holds ShareRowExclusiveLock on the table, so it
+-- 5. docs/locks.md: verify_index holds ShareRowExclusiveLock on the table, so it
 -- waits for an open (here prepared) transaction that wrote the table;
 -- lock_timeout makes it give up (55P03) instead.
 BEGIN;

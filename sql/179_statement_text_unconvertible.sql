@@ -1,6 +1,6 @@
 -- review18 F1: a statement text that cannot be converted into the reading
--- database's encoding is NULL (README), not its bytes as they are: in a
--- single-byte database (LATIN1) every byte sequence is valid, so a UTF8
+-- database's encoding is NULL (docs/observability.md), not its bytes as
+-- they are: in a single-byte database (LATIN1) every byte sequence is valid, so a UTF8
 -- database's euro sign was shown as three letters.  A text that converts
 -- is still converted, and an all-ASCII one is shown everywhere.
 \set SHOW_CONTEXT never

@@ -5,7 +5,7 @@
 -- search_path pinned, whoever configures or alters the table (codereview7's
 -- test gap: pinned here).  COPY FROM by the owner keeps changed_at as it
 -- loads it, and a COPY that leaves the column out stores the column's
--- default, not a stamp, as README says.
+-- default, not a stamp, as docs/state-machines.md says.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;

@@ -35,7 +35,7 @@ INSERT INTO g11b_inv VALUES (2, 2, 7);
 -- a value the row makes fail (22012)
 SELECT steward.migration_start('g11b_div', $$[{"add_column": {"table": "g11b_inv", "column": "per", "type": "int", "up": "amt / (code - 1)"}}]$$);
 \echo :LAST_ERROR_SQLSTATE
--- the way out README gives: start then passes, and writes compute lbl
+-- the way out docs/migrations.md gives: start then passes, and writes compute lbl
 ALTER TABLE g11b_labels NO FORCE ROW LEVEL SECURITY;
 SELECT steward.migration_start('g11b_lbl', $$[{"add_column": {"table": "g11b_inv", "column": "lbl", "type": "text", "up": "g11b_label_of(code)"}}]$$);
 INSERT INTO g11b_inv VALUES (3, 1, 9);

@@ -59,7 +59,7 @@ SELECT "check", passed, detail FROM steward.verify('r196_z') WHERE NOT passed OR
 COPY r196_z FROM stdin;
 4	zz	1
 \.
--- README's way to load such a dump: the data under replica (stored as
+-- docs/state-machines.md's way to load such a dump: the data under replica (stored as
 -- sent), then the UPDATEs verify() gives.
 SET session_replication_role = replica;
 COPY r196_z FROM stdin;

@@ -52,7 +52,7 @@ SELECT steward.drop_state_machine('r215_m');
 -- review22 R6: migration_start's probe of an up runs in a subtransaction
 -- that is rolled back; a setting up makes goes with it, a session-level
 -- advisory lock it takes does not (core keeps those across a rollback of
--- a subtransaction): README says so.
+-- a subtransaction): docs/migrations.md says so.
 CREATE TABLE r215_g (id int PRIMARY KEY, a int) USING steward;
 INSERT INTO r215_g VALUES (1, 1);
 CREATE FUNCTION r215_gf(i int) RETURNS int LANGUAGE plpgsql SET search_path = pg_catalog AS $$

@@ -1,8 +1,8 @@
 -- gov6 (codereview9 L2): who may register a governed job.  A tick in which
 -- a job works is kept out of every job's baseline, so registering a job
 -- reaches the other roles' jobs.  steward.governor_begin, governor_pace
--- and governor_end stay executable by PUBLIC: README documents backfills of
--- one's own paced through them, and run_transition and the migration
+-- and governor_end stay executable by PUBLIC: docs/governor.md documents
+-- backfills of one's own paced through them, and run_transition and the migration
 -- backfills call them as their caller (a table's owner, no superuser).
 -- What one role's job does to the others is capped instead: it counts as
 -- working in a tick only when it was busy for 2% of it (TAP 105), it holds

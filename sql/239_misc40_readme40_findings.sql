@@ -49,7 +49,7 @@ BEGIN
 END
 $$;
 
--- readme40 N4: governor_end is idempotent (README): for a job that is not
+-- readme40 N4: governor_end is idempotent (docs/governor.md): for a job that is not
 -- running in this session it does nothing, where governor_pace raises.
 SELECT steward.governor_begin('backfill', 'r239 ended') AS job \gset
 SELECT steward.governor_end(:job);

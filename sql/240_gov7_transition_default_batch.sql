@@ -1,10 +1,10 @@
 -- run_transition's default batch is 10000 rows (issue 18, gov7): under the
 -- governor the same rate in fewer batches costs the foreground less, and
 -- batches of 10000 met the goal (OLTP p99 <= 1.5x at >= 20k rows/s) where
--- the old default, 1000, did not (README, the governor benchmark).  A run
--- that gives no batch_size moves 25000 rows in 3 batches (25 before), a
--- batch_size given still counts, and the HINT of a bad size names the new
--- default.
+-- the old default, 1000, did not (docs/benchmarks.md, the governor
+-- benchmark).  A run that gives no batch_size moves 25000 rows in 3
+-- batches (25 before), a batch_size given still counts, and the HINT of
+-- a bad size names the new default.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;   -- when run alone
 RESET client_min_messages;

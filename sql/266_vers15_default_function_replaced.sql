@@ -8,7 +8,7 @@
 -- in other ways no trigger sees), the INSERT fails with PostgreSQL's
 -- 23502 on the NOT NULL partition, no row is stored without a version,
 -- and verify() lists the column with the SET DEFAULT that fixes it.
--- README now says so; this test pins that behaviour.
+-- docs/versions.md now says so; this test pins that behaviour.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 SET default_table_access_method = steward;

@@ -1,5 +1,5 @@
 -- A backfill's updates are HOT when the table's pages have room for the
--- new versions (issue 18, gov10): README's recommendation, a table
+-- new versions (issue 18, gov10): docs/migrations.md's recommendation, a table
 -- rewritten at fillfactor 40 before its migration, keeps every row on its
 -- page and adds no index entry, while the same table at fillfactor 100
 -- (full pages) moves every row to a new page and doubles the table and
@@ -17,7 +17,7 @@ CREATE TABLE r268_full (invoice_id bigint PRIMARY KEY, customer_id bigint NOT NU
 INSERT INTO invoices SELECT g, g % 100, g / 100.0 FROM generate_series(1, 20000) g;
 INSERT INTO r268_full SELECT g, g % 100, g / 100.0 FROM generate_series(1, 20000) g;
 
--- README: leave the room before the migration.
+-- docs/migrations.md: leave the room before the migration.
 ALTER TABLE invoices SET (fillfactor = 40);   -- new pages keep 60% free
 VACUUM FULL invoices;                          -- rewrites the table at that fillfactor
 VACUUM r268_full;

@@ -1,5 +1,5 @@
--- README: with compute_query_id = off, planned statements are not counted
--- (statements are told apart by the query identifier), utility statements
+-- docs/observability.md: with compute_query_id = off, planned statements
+-- are not counted (statements are told apart by the query identifier), utility statements
 -- are.
 SELECT steward.reset() IS NOT NULL AS reset;
 SET compute_query_id = off;

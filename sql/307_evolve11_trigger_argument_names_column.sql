@@ -7,7 +7,7 @@
 -- start and complete name it too, in any language; a trigger whose
 -- argument is another word, or a name that survives complete, gets none.
 -- A name built at run time from anything else (a table, EXECUTE of a
--- string put together) is still not seen (README says so).
+-- string put together) is still not seen (docs/migrations.md says so).
 \set SHOW_CONTEXT never
 \set VERBOSITY default
 SET client_min_messages = warning;

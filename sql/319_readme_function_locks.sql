@@ -1,8 +1,8 @@
--- README's "Locks each function takes": the locks each maintenance
+-- docs/locks.md, "Locks each function takes": the locks each maintenance
 -- function holds on the user's table (and, for a relayout, on both
 -- layouts) when it returns, read from pg_locks in its own transaction, so
--- held until that transaction ends.  The README gives these modes to DBAs
--- planning maintenance; a change of lock mode must change the README too.
+-- held until that transaction ends.  docs/locks.md gives these modes to DBAs
+-- planning maintenance; a change of lock mode must change docs/locks.md too.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;

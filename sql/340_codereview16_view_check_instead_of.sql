@@ -5,7 +5,7 @@
 -- check option (the rewriter adds none for a trigger-updatable view) and
 -- checks the options of the views above it on the row the trigger returns
 -- (ExecInsert / ExecUpdate after ExecIR*Triggers), which holds what the
--- client sent, not what the access method stored.  README now says so and
+-- client sent, not what the access method stored.  docs/versions.md now says so and
 -- names the way out the trigger has: return the stored row (UPDATE ...
 -- RETURNING * INTO NEW).
 \set SHOW_CONTEXT never
@@ -45,7 +45,7 @@ CREATE TRIGGER cr16_young_trig_update INSTEAD OF UPDATE ON cr16_young_trig
 UPDATE cr16_young_trig SET bal = 22 WHERE id = 2 RETURNING *;
 SELECT id, bal, version FROM cr16_acct ORDER BY id;
 
--- README's way out: the trigger returns the stored row, so the check of
+-- docs/versions.md's way out: the trigger returns the stored row, so the check of
 -- the view above sees the stored version and refuses 3.
 CREATE TABLE cr16_acct2 (id int PRIMARY KEY, bal int, version bigint) USING steward;
 SELECT steward.track_versions('cr16_acct2', 'version');

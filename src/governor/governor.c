@@ -442,7 +442,7 @@ PG_FUNCTION_INFO_V1(steward_governor_simulate);
 PG_FUNCTION_INFO_V1(steward_governor_trace);
 
 /*
- * _PG_init: define the governor's settings (README "Settings").  The
+ * _PG_init: define the governor's settings (docs/settings.md).  The
  * thresholds are PGC_SUSET: a session may not loosen the pacing that
  * protects everyone else's latency; the sampling window and interval are
  * PGC_SIGHUP because the one sampler worker reads them for the cluster.
@@ -670,7 +670,7 @@ steward_governor_lower_priority_on_foreground(StewardGovJob *job)
 /*
  * Whether jobs are paced now: steward.governor is on and the governor's
  * shared area exists (preloaded).  Without it a job runs at its own batch
- * size and rate limit, which is what the README promises when the library
+ * size and rate limit, which is what docs/settings.md (steward.governor) promises when the library
  * is not preloaded.  No lock: a stale answer only delays one decision.
  * Raises nothing.
  */
@@ -3299,7 +3299,7 @@ job_by_id(int64 id)
 }
 
 /*
- * The kinds of job governor_jobs shows (README "Views, metrics, drills"):
+ * The kinds of job governor_jobs shows (docs/governor.md):
  * the extension's own (purge, transition, backfill for migrations,
  * relayout) and "backfill" for a job of the user's.  A fixed list, so that
  * the column can be grouped and filtered on.
@@ -3386,7 +3386,7 @@ steward_governor_pace_sql(PG_FUNCTION_ARGS)
  * steward.governor_end(job [, outcome]): the job is over; a job that is
  * not running in this session (ended, gone, another session's) is ignored,
  * unlike governor_pace: an EXCEPTION handler calls it, and an error there
- * would hide the one it handles (README, readme40 N4).  outcome ('finished', 'failed' or 'cancelled';
+ * would hide the one it handles (docs/governor.md, readme40 N4).  outcome ('finished', 'failed' or 'cancelled';
  * 22023 else) is the state steward.governor_jobs shows it in.  Takes the
  * governor's LWLock exclusively to retire the job's slot.
  */

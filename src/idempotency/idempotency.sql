@@ -171,7 +171,7 @@ CREATE VIEW steward.idempotency_stats AS
            round(replay::numeric / nullif(new + replay, 0), 4) AS dedup_rate
       FROM steward.idempotency_counters();
 
--- Applications get these by explicit GRANT (see README "Safe retries").
+-- Applications get these by explicit GRANT (see docs/idempotency.md, "Safe retries").
 REVOKE ALL ON FUNCTION steward.idempotency_begin(text, text, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION steward.idempotency_begin_strict(text, text, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION steward.idempotency_complete(text, text, integer, jsonb) FROM PUBLIC;

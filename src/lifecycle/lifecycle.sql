@@ -212,7 +212,7 @@ ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definition
 
 -- Records the machines' owners and grantees in pg_shdepend again, as any
 -- write to the catalog does: pg_upgrade rebuilds pg_shdepend from the
--- schema and does not carry them (README, "pg_upgrade").  Changes no row
+-- schema and does not carry them (docs/upgrading.md, "pg_upgrade").  Changes no row
 -- of the catalog; takes the statement triggers' lock (ExclusiveLock on the
 -- catalog's object, to the end of the transaction).  Superusers and the
 -- extension's owner (it writes the catalog); 42501 for others; 25006
@@ -1073,8 +1073,8 @@ LANGUAGE plpgsql
 -- included: the caller's search_path cannot substitute anything.  The rows
 -- are counted and moved by the C helpers, as the table's owner.
 -- batch_size 10000 (1000 before 0.2's stop 41): under the governor, fewer
--- batches at the same rate cost the foreground less (README, the governor
--- benchmark's batch10k rows).
+-- batches at the same rate cost the foreground less (docs/benchmarks.md,
+-- the governor benchmark's batch10k rows).
 AS $$
 DECLARE
     prep pg_catalog.record;

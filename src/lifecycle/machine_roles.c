@@ -866,7 +866,7 @@ steward_machine_definitions_rules(PG_FUNCTION_ARGS)
 	/*
 	 * The labels that carry the machines in dumps: add/drop_transition
 	 * writes them on the publisher, not here (codereview16 C3).  Elsewhere
-	 * a hand write of the catalog leaves them, as README says.
+	 * a hand write of the catalog leaves them, as docs/state-machines.md says.
 	 */
 	if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
 		steward_sync_machine_labels(stored);

@@ -2044,7 +2044,7 @@ steward_detach_state_machine(PG_FUNCTION_ARGS)
  *
  * A machine attached to tables changes in place, so the guarantee never
  * lapses as it did when the user had to detach it and create it again.
- * Locks, in the order every path takes them (README, "Owners"): the
+ * Locks, in the order every path takes them (docs/state-machines.md, "Machines have owners"): the
  * tables first (ShareRowExclusiveLock on every table whose state rule
  * names the machine and on every partition below a partitioned one, as
  * attach_state_machine takes them), then the owner's lock tag, then the

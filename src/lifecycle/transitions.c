@@ -95,8 +95,8 @@ PG_FUNCTION_INFO_V1(steward_require_own_transactions);
  * for the HINT and for a direct call of steward._transition_batch with a
  * NULL size.  10000, not 1000 (before 0.2's stop 41): under the governor,
  * the same rate in fewer batches costs the foreground less, and batches
- * of 10000 met issue 18's goal where 1000 did not (README, the governor
- * benchmark).
+ * of 10000 met issue 18's goal where 1000 did not (docs/benchmarks.md,
+ * the governor benchmark).
  */
 #define TRANSITION_DEFAULT_BATCH 10000
 

@@ -88,7 +88,7 @@ PG_FUNCTION_INFO_V1(steward_migration_own_ddl);
 PG_FUNCTION_INFO_V1(steward_migration_entered);
 PG_FUNCTION_INFO_V1(steward_commit);
 
-/* Settings (README "Settings"). */
+/* Settings (docs/settings.md). */
 static int	migrate_lock_timeout_ms = 500;
 static int	migrate_lock_retries = 30;
 static int	migrate_batch_size = 2000;
@@ -783,7 +783,7 @@ steward_migrate_install_hooks(void)
 }
 
 /*
- * _PG_init: define the migration settings (README "Settings"), all
+ * _PG_init: define the migration settings (docs/settings.md), all
  * PGC_USERSET because each migration runs in its caller's session and
  * only ever paces that session's own DDL; then the relayout's.  Times use
  * Postgres units (GUC_UNIT_MS, GUC_UNIT_S).  Takes no lock.  Raises

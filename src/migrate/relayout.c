@@ -127,7 +127,7 @@ PG_FUNCTION_INFO_V1(steward_migration_settle_dropped);
 static List *apply_targets = NIL;
 static int	apply_nest = 0;
 
-/* steward.relayout_max_partition_share (README "Settings"). */
+/* steward.relayout_max_partition_share (docs/settings.md). */
 static double relayout_max_partition_share = 0.5;
 
 /* What a trigger call found in the catalog, kept for its statement. */

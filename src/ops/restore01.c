@@ -17,7 +17,7 @@
  * kept no row for (every scope without a retention override) none, so
  * the first begin would claim the name: either way every stored response
  * would be another claim's leftover, which begin deletes and answers
- * "new" (README "Claims"), and each retried request would run a second
+ * "new" (docs/idempotency.md, "Safe retries in detail"), and each retried request would run a second
  * time; a key without a result would have no lease, so its retry would
  * take it over at once (review33 U1).
  *

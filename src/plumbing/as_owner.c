@@ -713,7 +713,7 @@ output_pin(int i)
  * (lc_monetary, lc_numeric, lc_time), text search functions without a
  * configuration (default_text_search_config), array input
  * (array_nulls) and identifier quoting in regclass / format('%I')
- * output (quote_all_identifiers).  README "Online migrations" lists
+ * output (quote_all_identifiers).  docs/migrations.md ("Steps in detail") lists
  * them.  steward_pin_settings leaves a setting already at its pinned
  * value alone (the dual-write trigger pins them for each row it
  * computes).  No lock; raises nothing.

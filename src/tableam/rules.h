@@ -19,7 +19,7 @@
  * Catalog tables of the extension (src/tableam/tableam.sql; lifecycle's is
  * in lifecycle.h).  C reads their columns by name, never by
  * position (steward_catalog_attnum), so an upgrade script may add columns
- * and one library serves every SQL version (README "Upgrading").
+ * and one library serves every SQL version (docs/upgrading.md).
  */
 #define STEWARD_RULES_TABLE "column_rules"
 #define STEWARD_CHECKS_TABLE "state_checks"

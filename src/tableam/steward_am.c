@@ -1689,7 +1689,7 @@ apply_insert_rules(Relation rel, TupleTableSlot *slot, bool from_copy)
 
 /*
  * Which inserts are COPY FROM's own rows.  A restore loads rows in any
- * declared state, so COPY FROM may (README "Lifecycle"); nothing else may.
+ * declared state, so COPY FROM may (docs/state-machines.md); nothing else may.
  * The signal is the BulkInsertState: in PostgreSQL 15 only COPY FROM
  * (copyfrom.c, for its target and the partitions it routes to), table
  * rewrites (tablecmds.c), CREATE TABLE AS and REFRESH MATERIALIZED VIEW pass

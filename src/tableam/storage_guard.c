@@ -31,7 +31,7 @@
  * ACCESS METHOD apart (as src/test/modules/test_ddl_deparse reads them).
  * The command has run by then, so catalogs show the new state; an error
  * rolls it back.  Foreign-table partitions are left alone: the rules there
- * are the remote table's (README, "A partition to another node").
+ * are the remote table's (docs/relayout.md, "A partition to another node").
  *
  * The same event trigger keeps the firing state of the extension's own
  * triggers on its catalogs (keep_trigger_states, rules20 item 4): they are
@@ -885,7 +885,7 @@ check_retype_states(Oid relid, const char *column)
  * with a partition that has a version rule of its own (the trigger is
  * cloned onto every partition): the trigger runs before the access method
  * judges the row, and one that assigns the version column defeats the
- * stale check (README "Optimistic versions").  Which columns a trigger
+ * stale check (docs/versions.md, "Optimistic versions: triggers").  Which columns a trigger
  * function assigns cannot be told, so it warns: once for the table, and
  * once for each partition with a rule of its own.  The trigger is the one
  * the command created (its object address), read from pg_trigger, never

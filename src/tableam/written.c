@@ -456,13 +456,13 @@ fold_default(Node *expr, bool *is_const, bool *isnull, char **failure)
  *   the time of the insert (review18 F4).  With a default, NOT NULL passes
  *   and the AM then sets the column: `version bigint NOT NULL DEFAULT 1`,
  *   the schema most users write (and 0.1 databases and their dumps have),
- *   stores version 1 as README says; `changed_at timestamptz NOT NULL
+ *   stores version 1 as docs/versions.md says; `changed_at timestamptz NOT NULL
  *   DEFAULT now()` is stamped by the AM anyway.
  * - a version column's default that is a constant below 1 (review18 F3's
  *   `DEFAULT 0`, JPA's habit): the AM cannot tell a default from a version
  *   the client sent and refuses it with 22023 on every such INSERT.  A
  *   constant >= 1 is the first version, as a client sending it would be
- *   (README); a non-constant default is left to run time, where one below
+ *   (docs/versions.md); a non-constant default is left to run time, where one below
  *   1 gets the 22023 whose HINT names the default (steward_am.c).
  * - a default whose folding raises a data exception (DEFAULT 1/0: 22012
  *   on every INSERT leaving the column out), of either kind of column.
@@ -574,7 +574,7 @@ stored_default(Oid relid, AttrNumber attnum)
  * function, nextval, now()) is computed per row and cannot be judged
  * ahead: it counts as giving a value, and a row it gives NULL fails with
  * core's 23502 on a NOT NULL partition, never stored without the column
- * (README.md).  Reads the syscache and pg_attrdef; relid need not be
+ * (docs/versions.md).  Reads the syscache and pg_attrdef; relid need not be
  * locked (an ancestor's check after DDL takes no lock on the partitions
  * below it; a partition's check locks its ancestors first: file header).
  */

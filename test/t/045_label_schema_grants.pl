@@ -19,7 +19,7 @@
 # are enforced (stale version 40001, illegal transition 23514).
 #
 # Last, a machine name another role took first in the target database
-# (review15 R15-4): what README says a restore does then.
+# (review15 R15-4): what docs/state-machines.md says a restore does then.
 
 use strict;
 use warnings;
@@ -191,8 +191,8 @@ for my $form (sort keys %dumps)
 # R15-4): the tenant's own restore of its tables is refused for the state
 # labels (42501), never attaches the other role's machine, and -- pg_dump
 # writing all labels of a table's columns as one group -- the table's
-# other rules are not restored either (README, "Machine names are
-# first-come per database").  Once the machine is granted, restoring the
+# other rules are not restored either (docs/state-machines.md, "Machine
+# names are first-come per database").  Once the machine is granted, restoring the
 # labels again (pg_restore -L) brings every rule back.
 $node->safe_psql('postgres', q{CREATE ROLE squat45; CREATE DATABASE squat;});
 $node->safe_psql('squat', q{
@@ -210,7 +210,7 @@ like($stderr, qr/ERROR:  permission denied for state machine "m45"\nDETAIL:  It 
 	'squatted machine: the state label is refused, naming the grant to ask for');
 like($stderr, qr/errors ignored on restore: 2/, '... once for each table with a state column');
 is($node->safe_psql('squat', $rules_sql), 'pubs.t|v|version|-|t',
-	'... the tables with a state column lost their other rules too, as README says');
+	'... the tables with a state column lost their other rules too, as docs/state-machines.md says');
 is($node->safe_psql('squat', $data_sql{m}), $src_data{m}, '... the rows are restored');
 $node->safe_psql('squat', q{SELECT steward.grant_state_machine('m45', 'tenant45')});
 my $list = join('', grep { /SECURITY LABEL/ } `pg_restore -l $dir/tbl.dump`);

@@ -1,5 +1,5 @@
 # A partition moved to another node with PostgreSQL's own logical
-# replication, as the re-layout flow would do it (README "Beyond one
+# replication, as the re-layout flow would do it (docs/relayout.md "Beyond one
 # machine"), while pgbench updates rows of every partition through the
 # parent on node A:
 #   new layout on B (USING steward, same rules) -> dual write + backfill

@@ -3,7 +3,7 @@
 # layout holds the rows written since the start), a relayout after its cutover and a column migration (backfilled) is
 # dumped in every form a superuser uses -- custom (pg_restore), plain
 # (psql), directory (pg_restore -j 2), and --schema-only followed by
-# --data-only (README's recipe, triggers on while the data loads).  Each
+# --data-only (docs/migrations.md's recipe, triggers on while the data loads).  Each
 # restored copy must restore without a message, hold the source's rows in
 # every layout and shape, accept INSERT / UPDATE / DELETE on each table
 # with the change applied to the other layout (the apply trigger names the
@@ -47,7 +47,7 @@ $node->safe_psql('src', q{
 	UPDATE rc SET v = 'after' WHERE id = 7;
 	-- inv: a column migration after its backfill (a --data-only restore
 	-- loads rows the backfill has not reached against the new column's
-	-- NOT VALID constraint: README says to backfill first), written since.
+	-- NOT VALID constraint: docs/migrations.md says to backfill first), written since.
 	CREATE TABLE inv (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	                  amt numeric(12,2) NOT NULL DEFAULT 0) USING steward;
 	INSERT INTO inv (amt) SELECT g / 4.0 FROM generate_series(1, 20) g;

@@ -184,7 +184,7 @@ is(as('alice', 'r_alice', q{SELECT count(*) FROM ro}), '51', 'alice\'s restore: 
 is(as('alice', 'r_alice', q{SELECT count(*) FROM inv}), '3', 'alice\'s restore: no row of inv was lost');
 
 # 4. A superuser's --schema-only + --data-only restore of alice's tables
-# (column migrations backfilled first, as README says for this pair).
+# (column migrations backfilled first, as docs/migrations.md says for this pair).
 as('alice', 'd6', q{CALL steward.migration_backfill('alice_cents')});
 as('bob', 'd6', q{CALL steward.migration_backfill('bob_wide')});
 $node->command_ok([ 'pg_dump', '--schema-only', '-f', "$dir/s.sql", '-d', $node->connstr('d6') ],

@@ -6,7 +6,8 @@
 # steward table is damaged on disk (server stopped, two tuples of its first
 # page overwritten) and must be reported by steward.verify_heap, by
 # steward.verify (whose first check it is) and by a restore drill, while
-# pg_amcheck still exits 0: what the README warns about.
+# pg_amcheck still exits 0: what docs/operations.md ("Corruption checks
+# and core tools") warns about.
 
 use strict;
 use warnings;

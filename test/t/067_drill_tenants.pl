@@ -1,7 +1,7 @@
 # Restore drills on a cluster of tenants (review9 F25, F17).
 #
 # F25: a tenant's steward table with FORCE ROW LEVEL SECURITY (the
-# README's multi-tenant pattern) made every drill fail ("verify() failed
+# multi-tenant pattern of docs/security.md) made every drill fail ("verify() failed
 # to run": verify() refuses a table whose policies hide rows from its
 # owner).  Now the drill lifts FORCE on its throwaway copy only and
 # verifies every row there, says so, leaves the source as it was, and

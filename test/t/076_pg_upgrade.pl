@@ -247,7 +247,7 @@ is($new->safe_psql('shop', q{
 	'invoice_id,customer_id,total_cents', 'the completed migration cleans up');
 
 # pg_upgrade rebuilds pg_shdepend from the schema: the machines' roles are
-# recorded again by steward.record_machine_roles() (README, "pg_upgrade"
+# recorded again by steward.record_machine_roles() (docs/upgrading.md, "pg_upgrade"
 # step 4), as by any write to the catalog.
 my $machine_roles = q{SELECT count(*) FROM pg_shdepend
 	WHERE objid = 'steward.machine_definitions'::regclass AND refobjid = 'alice'::regrole};

@@ -1,7 +1,7 @@
 # Migration steps while the application writes through the shape views
 # (review10 F1).  pgbench clients write the table through <mig>_old (the
 # old application, during a rollback after complete) or <mig> (the new
-# one, during cleanup), as README tells the two versions to; the step locks
+# one, during cleanup), as docs/migrations.md tells the two versions to; the step locks
 # the shape views before the table, the order the writers' statements take
 # them.  Before, it held the table while queueing behind the writers for
 # the views: every writer stalled for the whole retry window (tps from

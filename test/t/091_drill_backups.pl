@@ -118,8 +118,9 @@ is($rc, 0, 'drill passes with a user tablespace and an unlogged table');
 my $d = last_drill();
 is($d->{result}, 'passed', 'recorded as passed');
 is($d->{source}, 'pg_basebackup', 'backup source recorded');
-# README ("What ok means"): a drill without --pgbackrest restores a base
-# backup it took itself, which says nothing of the server's backups:
+# docs/observability.md ("What ok means"): a drill without --pgbackrest
+# restores a base backup it took itself, which says nothing of the
+# server's backups:
 # backup_age_s stays unknown and its first response names --pgbackrest.
 is($node->safe_psql('postgres', q{
 	SELECT value IS NULL AND status = 'unknown' AND first_response LIKE '%--pgbackrest STANZA%'

@@ -11,7 +11,8 @@
 # (the triggers are enabled ALWAYS, so the statement triggers fire there).
 # Part 3: ALTER TABLE ... DISABLE TRIGGER ALL, an UPDATE, ENABLE TRIGGER
 # ALL, each its own transaction: the UPDATE reaches the other sessions at
-# the ENABLE (the relcache callback of 9706ce2), not before (README).
+# the ENABLE (the relcache callback of 9706ce2), not before
+# (docs/state-machines.md).
 
 use strict;
 use warnings;

@@ -55,8 +55,9 @@ $node->command_ok([ 'pg_dump', '-Fc', '-d', $node->connstr('src'), '-f', "$dir/s
 	'custom-format dump');
 
 # Data only, into a database given the schema without the labels (which
-# would make the rules and the machine first: README says to restore the
-# catalogs' rows with their triggers enabled then, as they merge them).
+# would make the rules and the machine first: docs/versions.md, "Managing
+# rules", says to restore the catalogs' rows with their triggers enabled
+# then, as they merge them).
 $node->safe_psql('postgres', 'CREATE DATABASE data_only');
 $node->command_ok(
 	[ 'pg_restore', '--schema-only', '--no-security-labels', '-d', $node->connstr('data_only'), "$dir/src.dump" ],

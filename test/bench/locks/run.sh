@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pg_steward benchmark: the lock each maintenance function takes on the
-# user's table and how long it runs, for README's "Locks each function
-# takes" (not part of CI; the lock modes themselves are checked by
+# user's table and how long it runs, for docs/locks.md (not part of CI;
+# the lock modes themselves are checked by
 # sql/319_readme_function_locks.sql).
 #
 # One throwaway cluster with pg_steward preloaded.  Each round makes two
