@@ -41305,3 +41305,619 @@ AS $$
 $$;
 
 DROP FUNCTION steward._migration_type_has_equality(text);
+
+-- msg6 item 3: the check names of verify and migration_validate and the
+-- lines of migration_forget name each object as SQL writes it: an index
+-- (a new unique key's, an index step's) schema-qualified, a constraint,
+-- trigger, column or schema quoted where SQL needs it (format %I), as the
+-- other check names ("states %I", regclass output) already did.
+
+CREATE OR REPLACE FUNCTION steward._verify_exclusion(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_exclusion');
+    FOR r IN SELECT c.conname, i.indexrelid::regclass AS idx, i.indisvalid,
+                    coalesce(pg_get_expr(i.indpred, i.indrelid, true), 'true') AS pred,
+                    bool_and(o.oprname = '=' AND o.oprleft = o.oprright
+                             AND o.oprnamespace = 'pg_catalog'::regnamespace) AS builtin_eq,
+                    string_agg('(' || pg_get_indexdef(i.indexrelid, k.ord::int, true) || ')', ', '
+                               ORDER BY k.ord) AS keys,
+                    string_agg('(' || pg_get_indexdef(i.indexrelid, k.ord::int, true) || ') IS NOT NULL',
+                               ' AND ') AS nn,
+                    string_agg(format('(%s) AS k%s', pg_get_indexdef(i.indexrelid, k.ord::int, true), k.ord),
+                               ', ' ORDER BY k.ord) AS key_cols,
+                    string_agg(format('a.k%s OPERATOR(%I.%s) b.k%s', k.ord, ns.nspname, o.oprname, k.ord),
+                               ' AND ' ORDER BY k.ord) AS pair_cond
+               FROM pg_constraint c
+               JOIN pg_index i ON i.indexrelid = c.conindid
+               CROSS JOIN LATERAL unnest(c.conexclop) WITH ORDINALITY k(op, ord)
+               JOIN pg_operator o ON o.oid = k.op
+               JOIN pg_namespace ns ON ns.oid = o.oprnamespace
+              WHERE c.conrelid = tbl AND c.contype = 'x'
+              GROUP BY c.conname, i.indexrelid, i.indisvalid, i.indpred, i.indrelid
+              ORDER BY c.conname LOOP
+        "check" := format('exclusion %I', r.conname);
+        IF NOT r.indisvalid THEN
+            passed := NULL;
+            detail := 'not checked: its index is INVALID and enforces nothing';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF r.builtin_eq THEN
+            EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE (%s) AND %s GROUP BY %s HAVING count(*) > 1) d',
+                           steward._relation_scan(tbl), r.pred, r.nn, r.keys) INTO n;
+            passed := n = 0;
+            detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE format('%s conflicting keys', n) END;
+        ELSE
+            EXECUTE format('SELECT count(*) FROM (SELECT ctid AS tid, %2$s FROM %1$s WHERE (%3$s)) a, '
+                           '(SELECT ctid AS tid, %2$s FROM %1$s WHERE (%3$s)) b '
+                           'WHERE a.tid OPERATOR(pg_catalog.<) b.tid AND %4$s',
+                           steward._relation_scan(tbl), r.key_cols, r.pred, r.pair_cond) INTO n;
+            passed := n = 0;
+            detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE format('%s conflicting pairs of rows', n) END;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._verify_foreign_keys(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_foreign_keys');
+    FOR r IN SELECT c.oid AS con, c.conname, c.confrelid::regclass AS parent, c.convalidated,
+                    c.confmatchtype = 'f' AS match_full,
+                    pc.relowner AS parent_owner, pc.relnamespace::regnamespace AS parent_nsp,
+                    pc.relowner = tc.relowner AND NOT pc.relforcerowsecurity
+                    AND NOT EXISTS (SELECT 1 FROM pg_partition_tree(c.confrelid) pt
+                                      JOIN pg_class x ON x.oid = pt.relid
+                                     WHERE x.relowner <> pc.relowner) AS joinable,
+                    (SELECT min(format('%s, the owner of its partition %s', x.relowner::regrole, x.oid::regclass))
+                       FROM pg_partition_tree(c.confrelid) pt JOIN pg_class x ON x.oid = pt.relid
+                      WHERE pt.isleaf AND x.relowner <> pc.relowner
+                        AND (NOT has_schema_privilege(x.relowner, x.relnamespace, 'USAGE')
+                             OR NOT has_table_privilege(x.relowner, x.oid, 'SELECT'))) AS blind_part_owner,
+                    CASE WHEN tc.relkind = 'p' THEN '' ELSE 'ONLY ' END AS t_only,
+                    CASE WHEN pc.relkind = 'p' THEN '' ELSE 'ONLY ' END AS p_only,
+                    string_agg(format('p.%I OPERATOR(%I.%s) t.%I', pa.attname, ns.nspname,
+                                      o.oprname, ca.attname), ' AND ') AS cond,
+                    string_agg(format('t.%I IS NOT NULL', ca.attname), ' AND ') AS nn,
+                    string_agg(format('t.%I IS NULL', ca.attname), ' OR ') AS anynull,
+                    string_agg(format('t.%I IS NULL', ca.attname), ' AND ') AS allnull
+               FROM pg_constraint c
+               JOIN pg_class tc ON tc.oid = c.conrelid
+               JOIN pg_class pc ON pc.oid = c.confrelid
+               CROSS JOIN LATERAL unnest(c.conkey, c.confkey, c.conpfeqop) k(child, par, op)
+               JOIN pg_attribute ca ON ca.attrelid = c.conrelid AND ca.attnum = k.child
+               JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = k.par
+               JOIN pg_operator o ON o.oid = k.op
+               JOIN pg_namespace ns ON ns.oid = o.oprnamespace
+              WHERE c.conrelid = tbl AND c.contype = 'f'
+                AND NOT EXISTS (SELECT 1 FROM pg_constraint pk
+                                 WHERE pk.oid = c.conparentid AND pk.conrelid = c.conrelid)
+              GROUP BY c.oid, c.conname, c.confrelid, c.convalidated, c.confmatchtype,
+                       pc.relowner, pc.relnamespace, pc.relforcerowsecurity, pc.relkind,
+                       tc.relowner, tc.relkind
+              ORDER BY c.conname LOOP
+        "check" := format('foreign key %I', r.conname);
+        IF NOT r.convalidated THEN
+            passed := NULL;
+            detail := 'not checked: NOT VALID (not enforced for existing rows; VALIDATE CONSTRAINT checks them)';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF NOT has_table_privilege(r.parent, 'SELECT') THEN
+            passed := NULL;
+            detail := format('not checked: the owner of %s may not read %s', tbl, r.parent);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF NOT has_schema_privilege(r.parent_owner, r.parent_nsp, 'USAGE')
+           OR NOT has_table_privilege(r.parent_owner, r.parent, 'SELECT') THEN
+            passed := NULL;
+            detail := format('not checked: %s, the owner of %s, may not read it (USAGE on schema %s or SELECT revoked)',
+                             r.parent_owner::regrole, r.parent, r.parent_nsp);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF r.blind_part_owner IS NOT NULL THEN
+            passed := NULL;
+            detail := format('not checked: %s, may not read it (USAGE on its schema or SELECT revoked)',
+                             r.blind_part_owner);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF r.joinable THEN
+            EXECUTE format('SELECT count(*) FROM %s%s t WHERE %s AND NOT EXISTS (SELECT 1 FROM %s%s p WHERE %s)',
+                           r.t_only, tbl, r.nn, r.p_only, r.parent, r.cond) INTO n;
+        ELSE
+            n := steward._verify_fk_orphans(r.con);
+        END IF;
+        IF r.match_full THEN
+            -- Partly NULL: refused; all NULL: needs no parent.
+            EXECUTE format('SELECT %s + count(*) FROM %s%s t WHERE (%s) AND NOT (%s)',
+                           n, r.t_only, tbl, r.anynull, r.allnull) INTO n;
+        END IF;
+        passed := n = 0;
+        detail := CASE WHEN n = 0 THEN format('every row has its %s', r.parent)
+                       ELSE format('%s rows without a parent in %s', n, r.parent) END;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_constraints_check(mig text, t steward.migration_tables)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    results jsonb := '[]';
+    con record;
+    "check" text;
+    passed boolean;
+    detail text;
+BEGIN
+    FOR con IN SELECT x.conname, x.convalidated FROM pg_constraint x
+                WHERE x.conrelid = t.relid
+                  AND x.conname IN (SELECT unnest(ARRAY[m.not_null_name, m.check_name, m.fk_name])
+                                      FROM steward.migration_columns m
+                                     WHERE m.migration = mig AND m.relid = t.relid)
+                ORDER BY x.conname LOOP
+        "check" := format('constraint %I', con.conname);
+        BEGIN
+            IF NOT con.convalidated THEN
+                PERFORM steward._migration_locked(mig, '_migration_validate_constraint', NULL,
+                    jsonb_build_object('relid', t.relid::oid, 'name', con.conname));
+            END IF;
+            passed := true;
+            detail := 'valid';
+        EXCEPTION WHEN integrity_constraint_violation OR check_violation OR foreign_key_violation
+                       OR not_null_violation OR lock_not_available THEN
+            passed := false;
+            detail := SQLERRM;
+        END;
+        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+    END LOOP;
+    RETURN results;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward.migration_validate(name text)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := name;
+    r steward.migration_runs;
+    t steward.migration_tables;
+    c steward.migration_columns;
+    results jsonb := '[]';
+    all_passed boolean := true;
+    first_failure text;
+    checked timestamptz := clock_timestamp();
+    n bigint;
+BEGIN
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_validate(text)') THEN
+        RETURN QUERY SELECT * FROM steward.migration_validate(name);
+        RETURN;
+    END IF;
+    PERFORM steward._migration_settle_dropped(mig);
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, ARRAY['pending_backfill', 'backfilled', 'dual_written',
+                                                'switched'], 'validate');
+    -- A relayout's checks (src/migrate/relayout.sql); NULL for other migrations.
+    results := coalesce(steward._relayout_validate(mig, r), '[]');
+    IF steward._migration_is_index(mig) THEN
+        results := steward._migration_index_validate(mig);
+    END IF;
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active
+                AND steward._relayout_step(r.steps) IS NULL AND NOT steward._migration_is_index(mig)
+              ORDER BY x.ord LOOP
+        -- 1. Every row is written in both shapes.
+        n := (steward._migration_exec(t.relid, format(
+                 'SELECT count(*) FROM ONLY %s WHERE _steward_side IS NULL', t.relid)))[1]::bigint;
+        "check" := format('backfill %s', t.relid);
+        passed := n = 0;
+        detail := CASE WHEN n = 0 THEN 'every row is written in both shapes'
+                       ELSE format('%s rows not backfilled yet: CALL steward.migration_backfill(%L)', n, mig) END;
+        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+
+        -- A table that joined an inheritance hierarchy since start (a row
+        -- only then): the other tables' rows were never written in both
+        -- shapes, and complete and cleanup would change their columns.
+        detail := steward._migration_inheritance(t.relid);
+        IF detail IS NOT NULL THEN
+            results := results || jsonb_build_object('check', format('inheritance %s', t.relid),
+                'passed', false,
+                'detail', format('%s: its rows are not migrated; detach it (ALTER TABLE ... NO INHERIT) '
+                                 'or roll the migration back', detail));
+        END IF;
+
+        -- 2. Each row's derived columns equal up(old) or down(new).
+        results := results || steward._migration_values_check(mig, t);
+
+        -- 3. NOT VALID constraints validate (SHARE UPDATE EXCLUSIVE: writes go on).
+        results := results || steward._migration_constraints_check(mig, t);
+
+        -- 4. Unique keys of new columns are built.
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid AND x.unique_method IS NOT NULL
+                  ORDER BY x.ord LOOP
+            "check" := concat('unique ', (SELECT quote_ident(n.nspname) || '.' FROM pg_class x JOIN pg_namespace n ON n.oid = x.relnamespace
+                                             WHERE x.oid = t.relid), quote_ident(c.unique_name));
+            passed := EXISTS (SELECT 1 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                               WHERE i.indrelid = t.relid AND ic.relname = c.unique_name AND i.indisvalid);
+            detail := CASE WHEN passed THEN 'built and valid'
+                           ELSE format('not built yet: CALL steward.migration_backfill(%L) builds it', mig) END;
+            results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+        END LOOP;
+    END LOOP;
+
+    SELECT bool_and((x->>'passed')::boolean),
+           (array_agg(format('%s: %s', x->>'check', x->>'detail'))
+              FILTER (WHERE NOT (x->>'passed')::boolean))[1]
+      INTO all_passed, first_failure
+      FROM jsonb_array_elements(results) x;
+    all_passed := coalesce(all_passed, true);
+    PERFORM steward._migration_record('validation', mig, jsonb_build_object(
+        'checked_at', checked, 'passed', all_passed, 'results', results));
+    -- Before the backfill ends, validation only reports progress.
+    PERFORM steward._migration_record('update', mig,
+        CASE WHEN r.phase = 'pending_backfill' THEN '{}'::jsonb
+             ELSE jsonb_build_object('failed', NOT all_passed,
+                                     'error', CASE WHEN all_passed THEN NULL
+                                                   ELSE 'validation failed: ' || first_failure END)
+        END ||
+        CASE WHEN all_passed AND r.phase = 'backfilled'
+             THEN jsonb_build_object('phase', 'dual_written', 'validated_at', checked)
+             WHEN NOT all_passed AND r.phase = 'dual_written'
+             THEN jsonb_build_object('phase', 'backfilled')
+             ELSE '{}'::jsonb END);
+    RETURN QUERY SELECT x->>'check', (x->>'passed')::boolean, x->>'detail'
+                   FROM jsonb_array_elements(results) x;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_index_validate(mig text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r steward.migration_runs := steward._migration_get(mig);
+    s steward.migration_indexes;
+    results jsonb := '[]';
+    idx regclass;
+    ok boolean;
+    msg text;
+    rep record;
+    now_usage jsonb;
+    secs double precision;
+    window_s double precision;
+    scans bigint;
+    rate double precision;
+    qname text;     -- the index, schema-qualified and quoted as SQL needs
+BEGIN
+    PERFORM steward._migration_settings();
+    window_s := steward.setting_value('steward.migration_index_window');
+    FOR s IN SELECT * FROM steward.migration_indexes x WHERE x.migration = mig ORDER BY x.step LOOP
+        qname := concat((SELECT quote_ident(n.nspname) || '.' FROM pg_class x JOIN pg_namespace n ON n.oid = x.relnamespace
+                          WHERE x.oid = s.relid), quote_ident(s.index_name));
+        IF s.kind = 'create_index' THEN
+            msg := NULL;
+            IF s.state <> 'built' AND NOT (r.backfill_status = 'running'
+                                           AND steward._transition_running(r.backfill_pid, r.backfill_run_at)) THEN
+                msg := steward._migration_index_drop_invalid(mig, s.step);
+                -- Its state and error as that left them (an interrupted build).
+                SELECT * INTO s FROM steward.migration_indexes x WHERE x.migration = mig AND x.step = s.step;
+            END IF;
+            idx := steward._migration_index_oid(s.relid, s.index_name);
+            ok := idx IS NOT NULL AND s.state = 'built'
+                  AND (SELECT i.indisvalid AND i.indisready FROM pg_index i WHERE i.indexrelid = idx);
+            results := results || jsonb_build_object('check', format('index %s', qname), 'passed', ok,
+                'detail', CASE WHEN ok THEN format('built concurrently and valid, %s', pg_size_pretty(pg_relation_size(idx)))
+                               WHEN s.state = 'building' AND steward._migration_index_building(s.relid)
+                               THEN 'being built now'
+                               ELSE concat_ws('; ', coalesce(s.error, format('not built: CALL steward.migration_backfill(%L)', mig)), msg) END);
+            IF ok THEN
+                rep := steward._migration_latency_report(s.latency, steward._migration_latency_snapshot(s.relid));
+                results := results || jsonb_build_object('check', format('latency %s', s.relid),
+                    'passed', rep.verdict <> 'regressed',
+                    'detail', format('%s: %s', rep.verdict, rep.detail));
+            END IF;
+        ELSE
+            idx := steward._migration_index_oid(s.relid, s.index_name);
+            IF idx IS NULL THEN
+                results := results || jsonb_build_object('check', format('unused %s', qname),
+                    'passed', false, 'detail', format('index "%s" does not exist', s.index_name));
+                CONTINUE;
+            END IF;
+            BEGIN
+                PERFORM steward._migration_index_guard_constraints(idx);
+                ok := true; msg := 'backs no constraint';
+            EXCEPTION WHEN dependent_objects_still_exist THEN
+                ok := false; msg := SQLERRM;
+            END;
+            results := results || jsonb_build_object('check', format('constraints %s', qname),
+                                                     'passed', ok, 'detail', msg);
+            now_usage := steward._migration_index_usage(idx);
+            secs := extract(epoch FROM (now_usage->>'at')::timestamptz - (s.stats_at_start->>'at')::timestamptz);
+            scans := (now_usage->>'idx_scan')::bigint - (s.stats_at_start->>'idx_scan')::bigint;
+            ok := s.force OR scans = 0;
+            results := results || jsonb_build_object('check', format('unused %s', qname), 'passed', ok,
+                'detail', CASE WHEN scans > 0
+                               THEN format('scanned %s times in the %s s since the migration started%s', scans, round(secs::numeric),
+                                           CASE WHEN s.force THEN ' (force: dropped anyway)' ELSE '' END)
+                               ELSE format('not scanned in the %s s since the migration started%s', round(secs::numeric),
+                                           CASE WHEN secs < window_s AND NOT s.force
+                                                THEN format('; cleanup drops it once it has gone unused for steward.migration_index_window (%s s)', window_s)
+                                                ELSE '' END) END);
+            rate := ((now_usage->>'entries_written')::bigint - (s.stats_at_start->>'entries_written')::bigint)
+                    / greatest(secs, 1);
+            results := results || jsonb_build_object('check', format('write cost %s', qname), 'passed', true,
+                'detail', format('dropping it saves %s of index and %s, with their WAL and vacuum work',
+                                 pg_size_pretty(pg_relation_size(idx)),
+                                 CASE WHEN secs < 1 THEN 'the index-entry writes of the table (rate not measured yet: validate again later)'
+                                      ELSE format('about %s index-entry writes per second (inserts + non-HOT updates of %s, '
+                                                  'each adding an entry to every index of the table, over the %s s since the start)',
+                                                  round(rate::numeric, 1), s.relid, round(secs::numeric)) END));
+        END IF;
+    END LOOP;
+    RETURN results;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_validate(mig text, r steward.migration_runs)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    results jsonb := '[]';
+    res text[];
+    d record;
+    limit_share double precision := current_setting('steward.relayout_max_partition_share')::double precision;
+    worst record;
+    total_writes bigint;
+    hot text;
+    con record;
+    ok boolean;
+    msg text;
+BEGIN
+    IF steward._relayout_step(r.steps) IS NULL OR steward._relayout_layouts_failed(mig) IS NOT NULL THEN
+        RETURN steward._relayout_layouts_failed(mig);   -- NULL (not a relayout), or a layout dropped or changed
+    END IF;
+    -- One or two partitions cannot be balanced below half: left at its
+    -- default, the limit is at least twice a fair share (2/N), so only a
+    -- real skew fails.  A value the user set is taken as it is.
+    IF (SELECT source FROM pg_settings WHERE name = 'steward.relayout_max_partition_share') = 'default' THEN
+        limit_share := greatest(limit_share,
+                                least(1.0, 2.0 / greatest(1, (SELECT count(*) FROM steward._relayout_distribution(mig)))));
+    END IF;
+    res := steward._migration_exec(t.old_rel, steward._relayout_compare_sql(mig));
+    results := results || jsonb_build_object('check', format('backfill %s', t.new_rel),
+        'passed', res[3]::bigint = 0,
+        'detail', CASE WHEN res[3]::bigint = 0
+                       THEN format('every row of relation "%s" is in relation "%s"',
+                                   steward._relation_name(t.old_rel), steward._relation_name(t.new_rel))
+                       ELSE format('%s rows of relation "%s" are not in relation "%s" yet: CALL steward.migration_backfill(%L)',
+                                   res[3], steward._relation_name(t.old_rel), steward._relation_name(t.new_rel), mig) END);
+    results := results || jsonb_build_object('check', format('rows %s', t.new_rel),
+        'passed', res[1] = res[2] AND res[4]::bigint = 0,
+        'detail', format('%s rows in relation "%s", %s in relation "%s", %s only in relation "%s"',
+                         res[1], steward._relation_name(t.old_rel), res[2], steward._relation_name(t.new_rel),
+                         res[4], steward._relation_name(t.new_rel)));
+    results := results || jsonb_build_object('check', format('values %s', t.new_rel),
+        'passed', res[5]::bigint = 0,
+        'detail', format('%s rows with the same key differ', res[5]));
+    results := results || jsonb_build_object('check', format('checksums %s', t.new_rel),
+        'passed', res[7]::bigint = 0,
+        'detail', CASE WHEN res[7]::bigint = 0
+                       THEN format('%s key ranges: counts and checksums of both layouts agree', res[6])
+                       ELSE format('%s of %s key ranges disagree (%s)', res[7], res[6], res[8]) END);
+
+    -- pg_steward's rules, state checks and retention: start copied them to
+    -- the new layout; one changed on one layout since would be lost by the
+    -- cleanup or by a rollback.
+    msg := steward._relayout_rules_diff(t.old_rel, t.new_rel);
+    results := results || jsonb_build_object('check', format('rules %s', t.new_rel),
+        'passed', msg IS NULL,
+        'detail', coalesce(msg || ': set it on both layouts, or remove it from both',
+                           'both layouts have the same rules, state checks and retention'));
+
+    -- Distribution over the new partitions: the hot-shard check.
+    SELECT sum(x.writes) INTO total_writes FROM steward._relayout_distribution(mig) x;
+    FOR d IN SELECT * FROM steward._relayout_distribution(mig) LOOP
+        ok := coalesce(d.row_share, 0) <= limit_share
+              AND (total_writes < 100 OR coalesce(d.write_share, 0) <= limit_share);
+        results := results || jsonb_build_object('check', format('partition %s', d.partition),
+            'passed', ok,
+            'detail', format('%s rows (%s%%), %s writes (%s/s, %s%%)', d.rows,
+                             round(coalesce(d.row_share, 0)::numeric * 100, 1), d.writes,
+                             round(d.writes_per_sec::numeric, 1),
+                             round(coalesce(d.write_share, 0)::numeric * 100, 1)));
+    END LOOP;
+    SELECT x.partition, greatest(coalesce(x.row_share, 0),
+                                 CASE WHEN total_writes >= 100 THEN coalesce(x.write_share, 0) ELSE 0 END) AS share
+      INTO worst FROM steward._relayout_distribution(mig) x ORDER BY 2 DESC LIMIT 1;
+    hot := steward._relayout_hot_keys(t.old_rel, t.new_rel);
+    msg := format('largest partition %s takes %s%% of rows or writes (limit steward.relayout_max_partition_share = %s%%)',
+                  worst.partition, round(coalesce(worst.share, 0)::numeric * 100, 1),
+                  round(limit_share::numeric * 100, 1))
+           || coalesce('; hottest keys: ' || hot, '');
+    results := results || jsonb_build_object('check', format('distribution %s', t.new_rel),
+        'passed', coalesce(worst.share, 0) <= limit_share, 'detail', msg);
+
+    -- After the cutover: foreign keys moved to the new layout (NOT VALID)
+    -- are validated (SHARE UPDATE EXCLUSIVE on the referencing table).
+    IF r.phase = 'switched' THEN
+        FOR con IN SELECT x.conrelid::regclass AS rel, x.conname FROM pg_constraint x
+                    WHERE x.confrelid = t.new_rel AND x.contype = 'f' AND x.conparentid = 0
+                    ORDER BY 1, 2 LOOP
+            BEGIN
+                PERFORM steward._migration_locked(mig, '_migration_validate_constraint', NULL,
+                    jsonb_build_object('relid', con.rel::oid, 'name', con.conname));
+                ok := true;
+                msg := 'valid';
+            EXCEPTION WHEN foreign_key_violation OR lock_not_available THEN
+                ok := false;
+                msg := SQLERRM;
+            END;
+            results := results || jsonb_build_object('check', format('constraint %I on %s', con.conname, con.rel),
+                                                     'passed', ok, 'detail', msg);
+        END LOOP;
+    END IF;
+    RETURN results;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_forget_views(tbl regclass, mig text)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN SELECT DISTINCT format('%I.%I', n.nspname, v.relname) AS view, n.nspname
+               FROM pg_rewrite r
+               JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+               JOIN pg_class v ON v.oid = r.ev_class
+               JOIN pg_namespace n ON n.oid = v.relnamespace
+              WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = tbl AND v.relkind = 'v'
+                AND n.nspname IN (mig, mig || '_old')
+              ORDER BY n.nspname LOOP
+        PERFORM steward._migration_exec(tbl, format('DROP VIEW %s', c.view));
+        RETURN NEXT format('dropped view %s', c.view);
+    END LOOP;
+    FOR c IN SELECT n.oid, n.nspname FROM pg_namespace n
+              WHERE n.nspname IN (mig, mig || '_old')
+                AND pg_has_role(n.nspowner, 'USAGE')
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                                 WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = n.oid)
+              ORDER BY n.nspname LOOP
+        PERFORM steward._migration_exec(tbl, format('DROP SCHEMA %I', c.nspname));
+        RETURN NEXT format('dropped schema %I', c.nspname);
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward.migration_forget(tbl regclass)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET row_security = on
+AS $$
+DECLARE
+    mig text;
+    tg record;
+    c record;
+    rel name;
+    root regclass;
+    column_migration boolean := false;
+    made bytea;
+BEGIN
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_forget(regclass)') THEN
+        RETURN QUERY SELECT steward.migration_forget(tbl);
+        RETURN;
+    END IF;
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT x.relname INTO rel FROM pg_class x WHERE x.oid = tbl;
+    IF NOT pg_has_role((SELECT x.relowner FROM pg_class x WHERE x.oid = tbl), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', steward._relation_name(tbl) USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT t.migration INTO mig FROM steward.migration_tables t
+     WHERE t.active AND (t.relid = tbl OR t.relid IN (SELECT a.relid FROM steward._partition_ancestors(tbl) a));
+    IF mig IS NOT NULL THEN
+        RAISE EXCEPTION 'table "%" belongs to active migration "%"', steward._relation_name(tbl), mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('steward.migration_rollback(%L) ends it and removes what it added.', mig);
+    END IF;
+    SELECT t.tgrelid::regclass INTO root
+      FROM steward._partition_ancestors(tbl) a(relid, lvl)
+      JOIN pg_trigger t ON t.tgrelid = a.relid
+     WHERE t.tgparentid = 0
+       AND t.tgfoid IN ('steward._relayout_trigger()'::regprocedure,
+                        'steward._migration_trigger()'::regprocedure)
+     ORDER BY a.lvl DESC LIMIT 1;
+    IF root IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" is a partition of "%", which carries the migration''s triggers', steward._relation_name(tbl), steward._relation_name(root)
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = format('steward.migration_forget(%L) removes what the migration left on the whole table.',
+                                root::text);
+    END IF;
+    FOR tg IN SELECT t.tgname, t.tgfoid, t.tgrelid::regclass AS rel, t.tgnargs, t.tgargs,
+                     split_part(encode(t.tgargs, 'escape'), E'\\000', 1) AS mig,
+                     split_part(encode(t.tgargs, 'escape'), E'\\000', 4) AS target
+                FROM pg_trigger t
+               WHERE (t.tgrelid = tbl OR t.tgrelid IN (SELECT x.relid FROM pg_partition_tree(tbl) x))
+                 AND t.tgparentid = 0
+                 AND t.tgfoid IN ('steward._relayout_trigger()'::regprocedure,
+                                  'steward._relayout_truncate_guard()'::regprocedure,
+                                  'steward._migration_trigger()'::regprocedure)
+               ORDER BY t.tgrelid <> tbl, t.tgrelid::regclass::text, t.tgname LOOP
+        PERFORM steward._migration_exec(tg.rel, format('DROP TRIGGER %I ON %s', tg.tgname, tg.rel));
+        RETURN NEXT format('dropped trigger %I', tg.tgname) ||
+            CASE WHEN tg.rel <> tbl THEN format(' on partition %s', tg.rel) ELSE '' END ||
+            CASE WHEN tg.tgfoid = 'steward._relayout_trigger()'::regprocedure AND tg.target <> ''
+                 THEN format(' (the other layout, %s, stays)', tg.target) ELSE '' END;
+        IF tg.tgfoid = 'steward._migration_trigger()'::regprocedure THEN
+            column_migration := true;
+            -- After the migration's name the trigger names the NOT VALID
+            -- constraints the migration added: "\0name1\0name2\0".
+            made := CASE WHEN tg.tgnargs > 1
+                         THEN substring(tg.tgargs FROM position(decode('00', 'hex') IN tg.tgargs)) END;
+            RETURN QUERY SELECT * FROM steward._migration_forget_publications(tbl, tg.mig);
+            RETURN QUERY SELECT * FROM steward._migration_forget_views(tbl, tg.mig);
+        END IF;
+    END LOOP;
+    -- The NOT VALID constraints the column migration added: those its
+    -- trigger names (a trigger made before it named them: by the names
+    -- migration_start gives them); validated ones are the table's own now.
+    -- Only where a column migration's trigger was found: on any other
+    -- table such names and a "_steward_side" column are the user's.
+    FOR c IN SELECT x.conname FROM pg_constraint x
+              WHERE column_migration
+                AND x.conrelid = tbl AND NOT x.convalidated AND x.contype IN ('c', 'f')
+                AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl
+                               AND a.attname = '_steward_side' AND NOT a.attisdropped)
+                AND CASE WHEN made IS NOT NULL
+                         THEN position(decode('00', 'hex') || convert_to(x.conname::text, getdatabaseencoding())
+                                       || decode('00', 'hex') IN made) > 0
+                         ELSE x.conname ~ ('^' || regexp_replace(rel, '([^[:alnum:]_])', E'\\\\\\1', 'g')
+                                           || '_.+_(not_null|check|fkey)[0-9]*$') END
+              ORDER BY x.conname LOOP
+        PERFORM steward._migration_exec(tbl, format('ALTER TABLE %s DROP CONSTRAINT %I', tbl, c.conname));
+        RETURN NEXT format('dropped NOT VALID constraint %I', c.conname);
+    END LOOP;
+    IF column_migration AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = '_steward_side'
+                  AND NOT a.attisdropped) THEN
+        PERFORM steward._migration_exec(tbl, format('ALTER TABLE %s DROP COLUMN _steward_side', tbl));
+        RETURN NEXT 'dropped column _steward_side';
+    END IF;
+    FOR c IN SELECT a.attname FROM pg_attribute a
+              WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
+                AND starts_with(a.attname::text, '_steward_') ORDER BY a.attnum LOOP
+        RETURN NEXT format('kept column %I (drop or rename it if the migration made it)', c.attname);
+    END LOOP;
+END
+$$;

@@ -51,7 +51,7 @@ SELECT steward.migration_start('brd_m', $$[{"drop_index": {"name": "brd_v"}}]$$)
 COMMIT;
 SELECT pg_sleep(1.2);
 SELECT detail ~ 'about 0(\.0)? index-entry writes per second' AS no_writes_counted
-  FROM steward.migration_validate('brd_m') WHERE "check" = 'write cost brd_v';
+  FROM steward.migration_validate('brd_m') WHERE "check" = 'write cost public.brd_v';
 SELECT steward.migration_rollback('brd_m');
 
 -- F10: the owner sees the earlier migration after the relayout's cleanup.

@@ -803,10 +803,13 @@ DECLARE
     window_s double precision;
     scans bigint;
     rate double precision;
+    qname text;     -- the index, schema-qualified and quoted as SQL needs
 BEGIN
     PERFORM steward._migration_settings();
     window_s := steward.setting_value('steward.migration_index_window');
     FOR s IN SELECT * FROM steward.migration_indexes x WHERE x.migration = mig ORDER BY x.step LOOP
+        qname := concat((SELECT quote_ident(n.nspname) || '.' FROM pg_class x JOIN pg_namespace n ON n.oid = x.relnamespace
+                          WHERE x.oid = s.relid), quote_ident(s.index_name));
         IF s.kind = 'create_index' THEN
             msg := NULL;
             IF s.state <> 'built' AND NOT (r.backfill_status = 'running'
@@ -818,7 +821,7 @@ BEGIN
             idx := steward._migration_index_oid(s.relid, s.index_name);
             ok := idx IS NOT NULL AND s.state = 'built'
                   AND (SELECT i.indisvalid AND i.indisready FROM pg_index i WHERE i.indexrelid = idx);
-            results := results || jsonb_build_object('check', format('index %s', s.index_name), 'passed', ok,
+            results := results || jsonb_build_object('check', format('index %s', qname), 'passed', ok,
                 'detail', CASE WHEN ok THEN format('built concurrently and valid, %s', pg_size_pretty(pg_relation_size(idx)))
                                WHEN s.state = 'building' AND steward._migration_index_building(s.relid)
                                THEN 'being built now'
@@ -832,7 +835,7 @@ BEGIN
         ELSE
             idx := steward._migration_index_oid(s.relid, s.index_name);
             IF idx IS NULL THEN
-                results := results || jsonb_build_object('check', format('unused %s', s.index_name),
+                results := results || jsonb_build_object('check', format('unused %s', qname),
                     'passed', false, 'detail', format('index "%s" does not exist', s.index_name));
                 CONTINUE;
             END IF;
@@ -842,13 +845,13 @@ BEGIN
             EXCEPTION WHEN dependent_objects_still_exist THEN
                 ok := false; msg := SQLERRM;
             END;
-            results := results || jsonb_build_object('check', format('constraints %s', s.index_name),
+            results := results || jsonb_build_object('check', format('constraints %s', qname),
                                                      'passed', ok, 'detail', msg);
             now_usage := steward._migration_index_usage(idx);
             secs := extract(epoch FROM (now_usage->>'at')::timestamptz - (s.stats_at_start->>'at')::timestamptz);
             scans := (now_usage->>'idx_scan')::bigint - (s.stats_at_start->>'idx_scan')::bigint;
             ok := s.force OR scans = 0;
-            results := results || jsonb_build_object('check', format('unused %s', s.index_name), 'passed', ok,
+            results := results || jsonb_build_object('check', format('unused %s', qname), 'passed', ok,
                 'detail', CASE WHEN scans > 0
                                THEN format('scanned %s times in the %s s since the migration started%s', scans, round(secs::numeric),
                                            CASE WHEN s.force THEN ' (force: dropped anyway)' ELSE '' END)
@@ -858,7 +861,7 @@ BEGIN
                                                 ELSE '' END) END);
             rate := ((now_usage->>'entries_written')::bigint - (s.stats_at_start->>'entries_written')::bigint)
                     / greatest(secs, 1);
-            results := results || jsonb_build_object('check', format('write cost %s', s.index_name), 'passed', true,
+            results := results || jsonb_build_object('check', format('write cost %s', qname), 'passed', true,
                 'detail', format('dropping it saves %s of index and %s, with their WAL and vacuum work',
                                  pg_size_pretty(pg_relation_size(idx)),
                                  CASE WHEN secs < 1 THEN 'the index-entry writes of the table (rate not measured yet: validate again later)'

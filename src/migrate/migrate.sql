@@ -3745,7 +3745,7 @@ BEGIN
                                       FROM steward.migration_columns m
                                      WHERE m.migration = mig AND m.relid = t.relid)
                 ORDER BY x.conname LOOP
-        "check" := format('constraint %s', con.conname);
+        "check" := format('constraint %I', con.conname);
         BEGIN
             IF NOT con.convalidated THEN
                 PERFORM steward._migration_locked(mig, '_migration_validate_constraint', NULL,
@@ -3827,7 +3827,8 @@ BEGIN
         FOR c IN SELECT * FROM steward.migration_columns x
                   WHERE x.migration = mig AND x.relid = t.relid AND x.unique_method IS NOT NULL
                   ORDER BY x.ord LOOP
-            "check" := format('unique %s', c.unique_name);
+            "check" := concat('unique ', (SELECT quote_ident(n.nspname) || '.' FROM pg_class x JOIN pg_namespace n ON n.oid = x.relnamespace
+                                             WHERE x.oid = t.relid), quote_ident(c.unique_name));
             passed := EXISTS (SELECT 1 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
                                WHERE i.indrelid = t.relid AND ic.relname = c.unique_name AND i.indisvalid);
             detail := CASE WHEN passed THEN 'built and valid'

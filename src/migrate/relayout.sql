@@ -1900,7 +1900,7 @@ BEGIN
                 ok := false;
                 msg := SQLERRM;
             END;
-            results := results || jsonb_build_object('check', format('constraint %s on %s', con.conname, con.rel),
+            results := results || jsonb_build_object('check', format('constraint %I on %s', con.conname, con.rel),
                                                      'passed', ok, 'detail', msg);
         END LOOP;
     END IF;
@@ -2613,7 +2613,7 @@ BEGIN
                                  WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = n.oid)
               ORDER BY n.nspname LOOP
         PERFORM steward._migration_exec(tbl, format('DROP SCHEMA %I', c.nspname));
-        RETURN NEXT format('dropped schema %s', c.nspname);
+        RETURN NEXT format('dropped schema %I', c.nspname);
     END LOOP;
 END
 $$;
@@ -2732,7 +2732,7 @@ BEGIN
                                   'steward._migration_trigger()'::regprocedure)
                ORDER BY t.tgrelid <> tbl, t.tgrelid::regclass::text, t.tgname LOOP
         PERFORM steward._migration_exec(tg.rel, format('DROP TRIGGER %I ON %s', tg.tgname, tg.rel));
-        RETURN NEXT format('dropped trigger %s', tg.tgname) ||
+        RETURN NEXT format('dropped trigger %I', tg.tgname) ||
             CASE WHEN tg.rel <> tbl THEN format(' on partition %s', tg.rel) ELSE '' END ||
             CASE WHEN tg.tgfoid = 'steward._relayout_trigger()'::regprocedure AND tg.target <> ''
                  THEN format(' (the other layout, %s, stays)', tg.target) ELSE '' END;
@@ -2763,7 +2763,7 @@ BEGIN
                                            || '_.+_(not_null|check|fkey)[0-9]*$') END
               ORDER BY x.conname LOOP
         PERFORM steward._migration_exec(tbl, format('ALTER TABLE %s DROP CONSTRAINT %I', tbl, c.conname));
-        RETURN NEXT format('dropped NOT VALID constraint %s', c.conname);
+        RETURN NEXT format('dropped NOT VALID constraint %I', c.conname);
     END LOOP;
     IF column_migration AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = '_steward_side'
                   AND NOT a.attisdropped) THEN
@@ -2773,7 +2773,7 @@ BEGIN
     FOR c IN SELECT a.attname FROM pg_attribute a
               WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
                 AND starts_with(a.attname::text, '_steward_') ORDER BY a.attnum LOOP
-        RETURN NEXT format('kept column %s (drop or rename it if the migration made it)', c.attname);
+        RETURN NEXT format('kept column %I (drop or rename it if the migration made it)', c.attname);
     END LOOP;
 END
 $$;

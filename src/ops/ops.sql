@@ -172,7 +172,7 @@ BEGIN
               WHERE c.conrelid = tbl AND c.contype = 'x'
               GROUP BY c.conname, i.indexrelid, i.indisvalid, i.indpred, i.indrelid
               ORDER BY c.conname LOOP
-        "check" := format('exclusion %s', r.conname);
+        "check" := format('exclusion %I', r.conname);
         IF NOT r.indisvalid THEN
             passed := NULL;
             detail := 'not checked: its index is INVALID and enforces nothing';
@@ -266,7 +266,7 @@ BEGIN
                        pc.relowner, pc.relnamespace, pc.relforcerowsecurity, pc.relkind,
                        tc.relowner, tc.relkind
               ORDER BY c.conname LOOP
-        "check" := format('foreign key %s', r.conname);
+        "check" := format('foreign key %I', r.conname);
         IF NOT r.convalidated THEN
             passed := NULL;
             detail := 'not checked: NOT VALID (not enforced for existing rows; VALIDATE CONSTRAINT checks them)';

@@ -144,7 +144,7 @@ sleep($seconds);
 my $report = $node->safe_psql('postgres', q{
 	SELECT "check" || ' | ' || passed || ' | ' || detail FROM steward.migration_validate('orders_by_user')});
 diag($report);
-like($report, qr/^index orders_user_created \| true \| built concurrently and valid/m,
+like($report, qr/^index public\.orders_user_created \| true \| built concurrently and valid/m,
 	'validation: index built and valid');
 like($report,
 	qr/SELECT order_id, status FROM orders WHERE user_id = \$1 ORDER BY created_at DESC LIMIT \$2: improved \(before: p50\/p95\/p99 [\d.]+\/[\d.]+\/[\d.]+ ms over \d+ calls; after: p50\/p95\/p99 [\d.]+\/[\d.]+\/[\d.]+ ms over \d+ calls\)/,
@@ -202,7 +202,7 @@ $node->poll_query_until('postgres', q{
 pass('the cancelled build left no INVALID index');
 ($rc, $out, $err) = $node->psql('postgres', q{
 	SELECT "check" || ' | ' || passed || ' | ' || detail FROM steward.migration_validate('orders_by_status')});
-like($out, qr/^index orders_status_created \| false \| build of index "orders_status_created" was interrupted/m,
+like($out, qr/^index public\.orders_status_created \| false \| build of index "orders_status_created" was interrupted/m,
 	'validate reports the build interrupted');
 is($node->safe_psql('postgres', q{
 	SELECT state FROM steward.migration_indexes WHERE migration = 'orders_by_status'}), 'failed',
@@ -223,7 +223,7 @@ scan_status_idx();
 $out = $node->safe_psql('postgres', q{
 	SELECT "check" || ' | ' || passed FROM steward.migration_validate('drop_status');
 });
-like($out, qr/^unused orders_status_idx \| f/m, 'validation: the index was scanned');
+like($out, qr/^unused public\.orders_status_idx \| f/m, 'validation: the index was scanned');
 $node->safe_psql('postgres', q{SELECT steward.migration_rollback('drop_status')});
 ($rc, $out, $err) = $node->psql('postgres', q{
 	SELECT steward.migration_start('drop_status3', '[{"drop_index": {"name": "orders_status_idx"}}]');
@@ -256,7 +256,7 @@ do
 {
 	sleep(1);
 	$cost = $node->safe_psql('postgres', q{
-		SELECT detail FROM steward.migration_validate('drop_note') WHERE "check" = 'write cost orders_note_idx'});
+		SELECT detail FROM steward.migration_validate('drop_note') WHERE "check" = 'write cost public.orders_note_idx'});
 } until ($cost =~ /about [1-9][\d.]* index-entry|about 0\.\d*[1-9]/ || time > $cost_until);
 diag($cost);
 like($cost, qr/dropping it saves [\d.]+ [kMG]?B of index and about ([\d.]+) index-entry writes per second/,
