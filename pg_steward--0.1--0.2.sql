@@ -41921,3 +41921,196 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- mach18 item 1: a rule a label or a restore brings checks that its
+-- machine's states fit a varchar(n) state column, as attach_state_machine
+-- does: refused for a label on a table that stores rows, kept with a
+-- WARNING for a restored rule (src/lifecycle/lifecycle.sql, src/tableam/labels.sql).
+CREATE FUNCTION steward._check_states_fit(tbl regclass, col name, machine text, states text[],
+                                          restoring boolean)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_check_states_fit_sql'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._check_states_fit(regclass, name, text, text[], boolean) FROM PUBLIC;
+CREATE OR REPLACE FUNCTION steward._apply_rule_label(tbl regclass, colnum smallint, label text,
+                                          caller regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col name;
+    typ oid;
+    v_kind text;
+    l jsonb;
+    since timestamptz;
+    v_machine text;
+    v_changed name;
+BEGIN
+    IF tbl IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = tbl) THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', tbl::oid
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    PERFORM steward._require_role(caller);
+    SELECT a.attname, a.atttypid INTO col, typ
+      FROM pg_attribute a
+     WHERE a.attrelid = tbl AND a.attnum = colnum AND NOT a.attisdropped;
+    IF col IS NULL OR colnum < 1 THEN
+        RAISE EXCEPTION 'security labels of provider "steward" apply to user columns of tables'
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table', steward._relation_name(tbl)
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = 'Security labels of provider "steward" carry pg_steward''s column rules.';
+    END IF;
+    -- Like track_versions: no write is in flight while a rule changes.
+    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', tbl);
+
+    IF label IS NULL THEN
+        DELETE FROM steward.column_rules r WHERE r.relid = tbl AND r.attname = col;
+        RETURN;
+    END IF;
+    BEGIN
+        l := label::jsonb;
+    EXCEPTION WHEN invalid_text_representation THEN
+        l := NULL;
+    END;
+    IF l IS NULL OR jsonb_typeof(l) <> 'object' OR l->>'v' IS DISTINCT FROM '1' THEN
+        RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, steward._relation_name(tbl)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Labels of provider "steward" are written by pg_steward: a JSON object with "v": 1 and "kind".',
+                  HINT = 'Use steward.track_versions, steward.track_sequence or steward.attach_state_machine.';
+    END IF;
+    v_kind := l->>'kind';
+    since := coalesce((l->>'since')::timestamptz, now());
+
+    IF v_kind = 'version' THEN
+        PERFORM steward._apply_label_version(tbl, col, typ);
+    ELSIF v_kind = 'sequence' THEN
+        IF typ NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN
+            RAISE EXCEPTION 'sequence column "%" of relation "%" must be of type smallint, integer or bigint',
+                    col, steward._relation_name(tbl) USING ERRCODE = 'datatype_mismatch';
+        END IF;
+    ELSIF v_kind = 'state' THEN
+        v_machine := l->>'machine';
+        v_changed := l->>'changed_at';
+        PERFORM steward._apply_label_state(tbl, col, typ, l, caller);
+    ELSE
+        RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, steward._relation_name(tbl)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Unknown rule kind %s.', coalesce(quote_literal(v_kind), 'NULL'));
+    END IF;
+
+    -- As attach_state_machine: at most 8 state rules per table, its
+    -- ancestors' counted.  A table that stores no row (a restore labels
+    -- tables before their data) keeps the rule with the trigger's
+    -- WARNING, and refuses writes until one is detached: refused, the
+    -- restore would leave the column unchecked.
+    -- Likewise the machine's states must fit a varchar(n) column
+    -- (mach18): refused on a table that stores rows; a restore's table
+    -- keeps the rule with the merge trigger's WARNING.
+    IF v_kind = 'state' AND steward._label_rows_stored(tbl) THEN
+        PERFORM steward._check_state_rule_cap(tbl, col, false);
+        PERFORM steward._check_states_fit(tbl, col, v_machine,
+                    (SELECT d.states FROM steward._state_machine_latest(v_machine) d), false);
+    END IF;
+    IF EXISTS (SELECT 1 FROM steward.column_rules r WHERE r.relid = tbl AND r.attname = col) THEN
+        UPDATE steward.column_rules r
+           SET kind = v_kind, machine = v_machine, changed_at = v_changed, created_at = since
+         WHERE r.relid = tbl AND r.attname = col;
+    ELSE
+        INSERT INTO steward.column_rules (relid, attname, kind, machine, changed_at, created_at)
+        VALUES (tbl, col, v_kind, v_machine, v_changed, since);
+    END IF;
+    -- Like track_versions / attach_state_machine: nothing the executor
+    -- computes or checks may depend on a column the access method sets.
+    IF v_kind = 'version' OR v_changed IS NOT NULL THEN
+        PERFORM steward._check_written_columns(tbl);
+    END IF;
+    -- A state column's label carries the table's state checks.
+    IF v_kind = 'state' THEN
+        PERFORM steward._apply_label_checks(tbl, col, v_machine, l->'checks');
+    END IF;
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._column_rules_merge()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cur record;
+BEGIN
+    SELECT r.kind, r.machine, r.changed_at INTO cur
+      FROM steward.column_rules r WHERE r.relid = NEW.relid AND r.attname = NEW.attname;
+    IF NOT FOUND THEN
+        IF NEW.kind = 'state' AND NEW.machine IS NOT NULL THEN
+            PERFORM steward._state_machine_lock(NEW.machine);
+            PERFORM steward._check_state_rule_cap(NEW.relid, NEW.attname, true);
+            PERFORM steward._check_states_fit(NEW.relid, NEW.attname, NEW.machine,
+                        (SELECT m.states FROM steward.machine_definitions m WHERE m.name = NEW.machine), true);
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF (cur.kind, cur.machine, cur.changed_at) IS NOT DISTINCT FROM (NEW.kind, NEW.machine, NEW.changed_at) THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'column "%" of relation "%" already has a different rule', NEW.attname,
+          steward._relation_name(NEW.relid)
+        USING ERRCODE = 'unique_violation',
+              DETAIL = format('It is tracked as %s%s; the new rule is %s%s.',
+                              cur.kind, coalesce(' (machine ' || cur.machine || ')', ''),
+                              NEW.kind, coalesce(' (machine ' || NEW.machine || ')', '')),
+              HINT = 'Untrack or detach the column first.';
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._column_rules_lock_machine()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM steward._state_machine_lock(NEW.machine);
+    IF OLD.kind IS DISTINCT FROM 'state' OR (OLD.relid, OLD.attname) IS DISTINCT FROM (NEW.relid, NEW.attname) THEN
+        PERFORM steward._check_state_rule_cap(NEW.relid, NEW.attname, true);
+    END IF;
+    PERFORM steward._check_states_fit(NEW.relid, NEW.attname, NEW.machine,
+                (SELECT m.states FROM steward.machine_definitions m WHERE m.name = NEW.machine), true);
+    RETURN NEW;
+END
+$$;
+CREATE OR REPLACE FUNCTION steward._machine_definitions_merge()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cur record;
+BEGIN
+    SELECT m.states, m.initial, m.transitions INTO cur
+      FROM steward.machine_definitions m WHERE m.name = NEW.name;
+    IF NOT FOUND THEN
+        PERFORM steward._check_states_fit(r.relid, r.attname, NEW.name, NEW.states, true)
+           FROM steward.column_rules r
+          WHERE r.kind = 'state' AND r.machine = NEW.name
+          ORDER BY r.relid, r.attname;
+        RETURN NEW;
+    END IF;
+    IF (cur.states, cur.initial, cur.transitions) IS NOT DISTINCT FROM (NEW.states, NEW.initial, NEW.transitions) THEN
+        -- The restored row is the original: it says who owns the machine
+        -- and who may attach it (a label may have made it for a table's
+        -- owner first).  Only the extension's owner and superusers insert
+        -- rows here directly.
+        UPDATE steward.machine_definitions m
+           SET owner = NEW.owner, usage_roles = NEW.usage_roles
+         WHERE m.name = NEW.name;
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'state machine "%" already exists with another definition', NEW.name
+        USING ERRCODE = 'unique_violation',
+              DETAIL = format('Existing: states %s, initial %s, transitions %s; new: states %s, initial %s, transitions %s.',
+                              cur.states, cur.initial, cur.transitions,
+                              NEW.states, NEW.initial, NEW.transitions);
+END
+$$;

@@ -282,6 +282,20 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'steward_check_state_rule_cap'
 LANGUAGE C;
 REVOKE ALL ON FUNCTION steward._check_state_rule_cap(regclass, name, boolean) FROM PUBLIC;
+
+-- attach_state_machine's check that a machine's states fit a varchar(n)
+-- state column, for a state rule arriving another way: a label on a table
+-- that stores rows is refused (42804); a rule row written into
+-- steward.column_rules, or the machine's row written after its rules (a
+-- restore, a hand edit), is kept with a WARNING (restoring), as in the
+-- source, where a write to such a state fails the same way
+-- (src/lifecycle/machines_api.c).
+CREATE FUNCTION steward._check_states_fit(tbl regclass, col name, machine text, states text[],
+                                          restoring boolean)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_check_states_fit_sql'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION steward._check_states_fit(regclass, name, text, text[], boolean) FROM PUBLIC;
 CREATE FUNCTION steward._machine_definitions_attached()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'steward_machine_definitions_attached'

@@ -62,6 +62,7 @@ PG_FUNCTION_INFO_V1(steward_check_state_collation_sql);
 PG_FUNCTION_INFO_V1(steward_state_machine_latest);
 PG_FUNCTION_INFO_V1(steward_state_machine_lock);
 PG_FUNCTION_INFO_V1(steward_check_state_rule_cap);
+PG_FUNCTION_INFO_V1(steward_check_states_fit_sql);
 PG_FUNCTION_INFO_V1(steward_machine_definitions_attached);
 PG_FUNCTION_INFO_V1(steward_add_transition);
 PG_FUNCTION_INFO_V1(steward_drop_transition);
@@ -1586,6 +1587,37 @@ steward_check_state_rule_cap(PG_FUNCTION_ARGS)
 }
 
 /*
+ * steward._check_states_fit(tbl regclass, col name, machine text, states
+ * text[], restoring boolean): attach_state_machine's check that the
+ * machine's states fit a varchar(n) state column (steward_check_states_fit)
+ * for a state rule that arrives another way.  A label on a table that
+ * stores rows (steward._apply_rule_label) is refused (42804, ERROR); a rule
+ * row written into steward.column_rules, or a machine row written into
+ * steward.machine_definitions for rules already there (their triggers: a
+ * restore, a hand edit), is kept with a WARNING ("restoring"), as the cap
+ * check does: refused, a partial restore (pg_dump -t, --section) would
+ * leave the column unchecked.  NULL arguments, or a tbl naming no
+ * relation, do nothing.  Reads the catalogs only; takes no lock.
+ */
+Datum
+steward_check_states_fit_sql(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) ||
+		PG_ARGISNULL(3) || PG_ARGISNULL(4))
+		PG_RETURN_VOID();
+	relid = PG_GETARG_OID(0);
+	if (!get_rel_relkind(relid))
+		PG_RETURN_VOID();
+	steward_check_states_fit(relid, NameStr(*PG_GETARG_NAME(1)),
+							 text_to_cstring(PG_GETARG_TEXT_PP(2)),
+							 PG_GETARG_DATUM(3),
+							 PG_GETARG_BOOL(4) ? STEWARD_FIT_RESTORE : STEWARD_FIT_ATTACH);
+	PG_RETURN_VOID();
+}
+
+/*
  * steward.attach_state_machine(tbl, column, machine, changed_at DEFAULT
  * NULL): make the access method enforce machine on column.  Checks as the
  * caller that they own tbl and may use the machine (their own, granted to
@@ -1679,7 +1711,7 @@ steward_attach_state_machine(PG_FUNCTION_ARGS)
 	require_machine_usage(machine, &machine_info, caller);
 	steward_as_owner_end(&mctx);
 	states = machine_info.states;
-	steward_check_states_fit(relid, colname, machine, states, false);
+	steward_check_states_fit(relid, colname, machine, states, STEWARD_FIT_ATTACH);
 
 	steward_enter_rules_owner(&ctx);
 	current = steward_existing_rule(relid, colname);
@@ -2357,7 +2389,7 @@ check_new_state_fits(const char *machine, List *rules, Datum states,
 	{
 		MachineRule *rule = lfirst(lc);
 
-		steward_check_states_fit(rule->relid, rule->attname, machine, added, true);
+		steward_check_states_fit(rule->relid, rule->attname, machine, added, STEWARD_FIT_ADD);
 	}
 }
 

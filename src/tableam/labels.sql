@@ -328,8 +328,13 @@ BEGIN
     -- tables before their data) keeps the rule with the trigger's
     -- WARNING, and refuses writes until one is detached: refused, the
     -- restore would leave the column unchecked.
+    -- Likewise the machine's states must fit a varchar(n) column
+    -- (mach18): refused on a table that stores rows; a restore's table
+    -- keeps the rule with the merge trigger's WARNING.
     IF v_kind = 'state' AND steward._label_rows_stored(tbl) THEN
         PERFORM steward._check_state_rule_cap(tbl, col, false);
+        PERFORM steward._check_states_fit(tbl, col, v_machine,
+                    (SELECT d.states FROM steward._state_machine_latest(v_machine) d), false);
     END IF;
     IF EXISTS (SELECT 1 FROM steward.column_rules r WHERE r.relid = tbl AND r.attname = col) THEN
         UPDATE steward.column_rules r
@@ -367,6 +372,9 @@ REVOKE ALL ON FUNCTION steward._apply_rule_label(regclass, smallint, text, regro
 -- state rule past the cap of 8 per table is kept with a WARNING
 -- (steward._check_state_rule_cap): refused, a restore's COPY would lose
 -- every rule it carries; the table refuses writes until one is detached.
+-- So is one whose machine has a state longer than a varchar(n) column
+-- stores (steward._check_states_fit): writes to that state fail, as in
+-- the source.
 CREATE FUNCTION steward._column_rules_merge()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -381,6 +389,8 @@ BEGIN
         IF NEW.kind = 'state' AND NEW.machine IS NOT NULL THEN
             PERFORM steward._state_machine_lock(NEW.machine);
             PERFORM steward._check_state_rule_cap(NEW.relid, NEW.attname, true);
+            PERFORM steward._check_states_fit(NEW.relid, NEW.attname, NEW.machine,
+                        (SELECT m.states FROM steward.machine_definitions m WHERE m.name = NEW.machine), true);
         END IF;
         RETURN NEW;
     END IF;
@@ -409,7 +419,8 @@ ALTER TABLE steward.column_rules ENABLE ALWAYS TRIGGER column_rules_merge;
 -- uncommitted rule (review19 F5).  A rule that becomes a state rule past
 -- the cap, or a state rule moved to another column or table past it,
 -- warns as an inserted one does (a move took neither the lock nor the
--- check: codereview8 L7).
+-- check: codereview8 L7).  And it warns when the machine's states do not
+-- fit a varchar(n) column, as an inserted rule does.
 CREATE FUNCTION steward._column_rules_lock_machine()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -420,6 +431,8 @@ BEGIN
     IF OLD.kind IS DISTINCT FROM 'state' OR (OLD.relid, OLD.attname) IS DISTINCT FROM (NEW.relid, NEW.attname) THEN
         PERFORM steward._check_state_rule_cap(NEW.relid, NEW.attname, true);
     END IF;
+    PERFORM steward._check_states_fit(NEW.relid, NEW.attname, NEW.machine,
+                (SELECT m.states FROM steward.machine_definitions m WHERE m.name = NEW.machine), true);
     RETURN NEW;
 END
 $$;
@@ -433,7 +446,10 @@ CREATE TRIGGER column_rules_lock_machine
 ALTER TABLE steward.column_rules ENABLE ALWAYS TRIGGER column_rules_lock_machine;
 
 -- The same for machines: the label of an attached column carries its
--- machine, so a restore may meet the machine twice.
+-- machine, so a restore may meet the machine twice.  A new machine whose
+-- rules came first (a data-only restore may load column_rules before
+-- machine_definitions) warns for each varchar(n) column too short for one
+-- of its states, as a rule row does (steward._check_states_fit).
 CREATE FUNCTION steward._machine_definitions_merge()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -445,6 +461,10 @@ BEGIN
     SELECT m.states, m.initial, m.transitions INTO cur
       FROM steward.machine_definitions m WHERE m.name = NEW.name;
     IF NOT FOUND THEN
+        PERFORM steward._check_states_fit(r.relid, r.attname, NEW.name, NEW.states, true)
+           FROM steward.column_rules r
+          WHERE r.kind = 'state' AND r.machine = NEW.name
+          ORDER BY r.relid, r.attname;
         RETURN NEW;
     END IF;
     IF (cur.states, cur.initial, cur.transitions) IS NOT DISTINCT FROM (NEW.states, NEW.initial, NEW.transitions) THEN

@@ -49,8 +49,15 @@ extern void steward_release_install_hook(void);
 /* storage_guard.c */
 extern void steward_check_partitions_use_steward(Relation rel);
 extern void steward_check_no_inheritance_children(Relation rel);
+/* Which call checks that a machine's states fit a state column. */
+typedef enum StewardStatesFitCall
+{
+	STEWARD_FIT_ATTACH,			/* attach_state_machine: refused */
+	STEWARD_FIT_ADD,			/* add_transition's new state: refused */
+	STEWARD_FIT_RESTORE			/* a restored rule: kept, WARNING */
+} StewardStatesFitCall;
 extern void steward_check_states_fit(Oid relid, const char *column, const char *machine,
-									 Datum states, bool adding);
+									 Datum states, StewardStatesFitCall call);
 
 /* Called for each row an AFTER ROW trigger of a catalog table sees. */
 typedef void (*StewardCatalogRowFn) (Relation catalog, HeapTuple tuple);

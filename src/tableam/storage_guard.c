@@ -723,22 +723,25 @@ check_retype_using(Oid relid, const char *column)
 }
 
 /*
- * Refuse (42804) a state that a varchar(n) state column (column of relid,
- * typid/typmod its type) cannot store unchanged: msg is the message;
+ * Refuse (elevel ERROR) or report (WARNING: a rule a restore brings is
+ * kept, steward_check_states_fit) with 42804 a state that a varchar(n)
+ * state column (column of relid, typid/typmod its type) cannot store
+ * unchanged: msg is the message;
  * "how" names what would store the states ("the conversion", "a write");
  * states lists those longer than n, quoted, found in holder's machine;
  * longest is the longest state's length in characters.  Varchar's length
  * coercion drops spaces past n and refuses any other character, so a
  * state 'a ' stored as 'a' would move its row between states past the
  * rules.  One wording for every path that can make a state not fit
- * (ALTER COLUMN ... TYPE, add_transition, attach_state_machine).
+ * (ALTER COLUMN ... TYPE, add_transition, attach_state_machine, a rule
+ * a label or a restore's rows bring).
  */
 static void
-refuse_long_states(const char *msg, const char *how, Oid relid, const char *column,
+report_long_states(int elevel, const char *msg, const char *how, Oid relid, const char *column,
 				   Oid typid, int32 typmod, const char *holder, const char *states,
 				   int32 longest)
 {
-	ereport(ERROR,
+	ereport(elevel,
 			(errcode(ERRCODE_DATATYPE_MISMATCH),
 			 errmsg_internal("%s", msg),
 			 errdetail_plural("Type %s keeps %d character; %s drops spaces past it and refuses any other character, so rows could move between states past the rules. States longer than that (machine of %s): %s.",
@@ -752,17 +755,21 @@ refuse_long_states(const char *msg, const char *how, Oid relid, const char *colu
 
 /*
  * The states of machine ("states", a text[] datum: the machine's own for
- * attach_state_machine, the new ones for add_transition) must fit state
- * column column of relid unchanged: when it is varchar(n), refuse (42804,
- * refuse_long_states) a state longer than n characters, which a write
- * would refuse (22001) or, past n in spaces only, store as another state.
- * adding says which call asks (the message names it).  Text and unlimited
+ * attach_state_machine and a restored rule, the new ones for
+ * add_transition) must fit state column column of relid unchanged: when
+ * it is varchar(n), a state longer than n characters, which a write would
+ * refuse (22001) or, past n in spaces only, store as another state, is
+ * refused (42804, report_long_states) for STEWARD_FIT_ATTACH and
+ * STEWARD_FIT_ADD (the message names the call), and reported with a
+ * WARNING for STEWARD_FIT_RESTORE: the rule a restore brings is kept, as
+ * in the source, where writes to such a state fail the same way; refused,
+ * a partial restore would leave the column unchecked.  Text and unlimited
  * varchar keep every state.  Reads the catalogs only; the caller holds
  * the table's lock.
  */
 void
 steward_check_states_fit(Oid relid, const char *column, const char *machine,
-						 Datum states, bool adding)
+						 Datum states, StewardStatesFitCall call)
 {
 	AttrNumber	attnum = get_attnum(relid, column);
 	Oid			typid;
@@ -774,6 +781,7 @@ steward_check_states_fit(Oid relid, const char *column, const char *machine,
 	int32		longest = 0;
 	StringInfoData toolong;
 	char	   *first = NULL;
+	char	   *msg;
 
 	if (attnum == InvalidAttrNumber)
 		return;
@@ -798,13 +806,19 @@ steward_check_states_fit(Oid relid, const char *column, const char *machine,
 	}
 	if (toolong.len == 0)
 		return;
-	refuse_long_states(adding ?
-					   psprintf("cannot add state \"%s\" to machine \"%s\": state column \"%s\" of relation \"%s\" is of type %s",
-								first, machine, column, get_rel_name(relid),
-								format_type_with_typemod(typid, typmod)) :
-					   psprintf("cannot attach machine \"%s\" to state column \"%s\" of relation \"%s\": its states do not fit type %s",
-								machine, column, get_rel_name(relid),
-								format_type_with_typemod(typid, typmod)),
+	if (call == STEWARD_FIT_ADD)
+		msg = psprintf("cannot add state \"%s\" to machine \"%s\": state column \"%s\" of relation \"%s\" is of type %s",
+					   first, machine, column, get_rel_name(relid),
+					   format_type_with_typemod(typid, typmod));
+	else if (call == STEWARD_FIT_ATTACH)
+		msg = psprintf("cannot attach machine \"%s\" to state column \"%s\" of relation \"%s\": its states do not fit type %s",
+					   machine, column, get_rel_name(relid),
+					   format_type_with_typemod(typid, typmod));
+	else
+		msg = psprintf("states of machine \"%s\" do not fit state column \"%s\" of relation \"%s\" of type %s",
+					   machine, column, get_rel_name(relid),
+					   format_type_with_typemod(typid, typmod));
+	report_long_states(call == STEWARD_FIT_RESTORE ? WARNING : ERROR, msg,
 					   "a write", relid, column, typid, typmod,
 					   get_rel_name(relid), toolong.data, longest);
 }
@@ -874,7 +888,7 @@ check_retype_states(Oid relid, const char *column)
 	machine = row[1];
 	states = row[2];
 	longest = pg_strtoint32(row[3]);
-	refuse_long_states(psprintf("cannot change state column \"%s\" of relation \"%s\" to type %s: states of machine \"%s\" would change",
+	report_long_states(ERROR, psprintf("cannot change state column \"%s\" of relation \"%s\" to type %s: states of machine \"%s\" would change",
 								column, get_rel_name(relid), format_type_with_typemod(typid, typmod), machine),
 					   "the conversion", relid, column, typid, typmod, holder, states, longest);
 }
