@@ -2093,45 +2093,6 @@ steward_detach_state_machine(PG_FUNCTION_ARGS)
  * ------------------------------------------------------------------------
  */
 
-/* A state rule naming the machine. */
-typedef struct MachineRule
-{
-	Oid			relid;
-	char	   *attname;
-} MachineRule;
-
-/*
- * The state rules naming machine, by table OID, read in a snapshot taken
- * now (connected to SPI as the catalogs' owner), allocated in cxt.
- */
-static List *
-machine_rules(const char *machine, MemoryContext cxt)
-{
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1] = {CStringGetTextDatum(machine)};
-	List	   *rules = NIL;
-
-	if (steward_spi_read_latest("SELECT r.relid::pg_catalog.oid, r.attname::pg_catalog.text"
-								"  FROM steward.column_rules r"
-								" WHERE r.kind OPERATOR(pg_catalog.=) 'state'"
-								"   AND r.machine OPERATOR(pg_catalog.=) $1 ORDER BY 1, 2",
-								1, argtypes, args, NULL, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read steward.column_rules");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		MemoryContext spicxt = MemoryContextSwitchTo(cxt);
-		MachineRule *rule = palloc(sizeof(MachineRule));
-		bool		isnull;
-
-		rule->relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-													 SPI_tuptable->tupdesc, 1, &isnull));
-		rule->attname = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-		rules = lappend(rules, rule);
-		MemoryContextSwitchTo(spicxt);
-	}
-	return rules;
-}
-
 /*
  * ShareRowExclusiveLock, to the end of the transaction, on the table of
  * each rule not yet in *locked (added to it) and on every partition below
@@ -2147,7 +2108,7 @@ lock_rule_tables(const char *machine, List *rules, List **locked)
 
 	foreach(lc, rules)
 	{
-		MachineRule *rule = lfirst(lc);
+		StewardRuleColumn *rule = lfirst(lc);
 		Relation	rel;
 
 		if (list_member_oid(*locked, rule->relid))
@@ -2174,7 +2135,7 @@ lock_rule_tables(const char *machine, List *rules, List **locked)
  * its owner in a snapshot taken now.
  */
 static bool
-rule_leaves(const MachineRule *rule, Datum *leaves, MemoryContext cxt)
+rule_leaves(const StewardRuleColumn *rule, Datum *leaves, MemoryContext cxt)
 {
 	Oid			argtypes[2] = {OIDOID, NAMEOID};
 	Datum		args[2];
@@ -2232,7 +2193,7 @@ refuse_stranded_rows(const char *machine, List *rules, Datum states,
 	initStringInfo(&where);
 	foreach(lc, rules)
 	{
-		MachineRule *rule = lfirst(lc);
+		StewardRuleColumn *rule = lfirst(lc);
 		Relation	rel = try_relation_open(rule->relid, NoLock);
 		Datum		leaves;
 		int64		count = 0;
@@ -2387,7 +2348,7 @@ check_new_state_fits(const char *machine, List *rules, Datum states,
 											TEXTOID, -1, false, TYPALIGN_INT));
 	foreach(lc, rules)
 	{
-		MachineRule *rule = lfirst(lc);
+		StewardRuleColumn *rule = lfirst(lc);
 
 		steward_check_states_fit(rule->relid, rule->attname, machine, added, STEWARD_FIT_ADD);
 	}
@@ -2431,12 +2392,12 @@ change_transition(FunctionCallInfo fcinfo, bool adding)
 	/* Nobody but its owner locks the tables of a machine. */
 	read_machine(machine, &info, true);
 	require_machine_owner(machine, &info, caller);
-	lock_rule_tables(machine, machine_rules(machine, CurrentMemoryContext), &locked);
+	lock_rule_tables(machine, steward_machine_columns(machine, CurrentMemoryContext), &locked);
 	lock_machine_row(machine, true);
 	/* Once the row is held: given away, or dropped, meanwhile? */
 	read_machine(machine, &info, true);
 	require_machine_owner(machine, &info, caller);
-	rules = machine_rules(machine, cxt);
+	rules = steward_machine_columns(machine, cxt);
 	lock_rule_tables(machine, rules, &locked);
 	require_current_snapshot(machine);
 	if (adding)
@@ -2465,7 +2426,7 @@ change_transition(FunctionCallInfo fcinfo, bool adding)
 	CommandCounterIncrement();
 	foreach(lc, rules)
 	{
-		MachineRule *rule = lfirst(lc);
+		StewardRuleColumn *rule = lfirst(lc);
 
 		steward_sync_rule_label(rule->relid, rule->attname);
 	}

@@ -211,50 +211,30 @@ steward_sync_rule_label(Oid relid, const char *attname)
  * A label carries the machine in dumps: one left with the old edges made
  * the subscriber's dump restore the old machine and refuse the new one's
  * row as "another definition" (codereview16 C3).  Reads steward.column_rules
- * as its owner (AccessShareLock to transaction end); then
- * steward_sync_rule_label's locks and errors.
+ * as its owner (steward_machine_columns: AccessShareLock to transaction
+ * end); then steward_sync_rule_label's locks and errors.
  */
 void
 steward_sync_machine_labels(List *machines)
 {
 	StewardAsOwner ctx;
 	MemoryContext caller_cxt = CurrentMemoryContext;
-	List	   *relids = NIL;
 	List	   *columns = NIL;
 	ListCell   *lc;
-	ListCell   *lr;
 
 	if (machines == NIL)
 		return;
 	steward_as_owner_begin(steward_relid(STEWARD_RULES_TABLE, false), &ctx);
 	foreach(lc, machines)
-	{
-		Oid			argtypes[1] = {TEXTOID};
-		Datum		args[1] = {CStringGetTextDatum((const char *) lfirst(lc))};
-
-		if (SPI_execute_with_args("SELECT r.relid::pg_catalog.oid, r.attname::pg_catalog.text"
-								  "  FROM steward.column_rules r"
-								  " WHERE r.kind OPERATOR(pg_catalog.=) 'state'"
-								  "   AND r.machine OPERATOR(pg_catalog.=) $1",
-								  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read steward.column_rules");
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			bool		isnull;
-			Datum		relid = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-			char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-			MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
-
-			/* The lists outlive SPI_finish(). */
-			relids = lappend_oid(relids, isnull ? InvalidOid : DatumGetObjectId(relid));
-			columns = lappend(columns, pstrdup(name));
-			MemoryContextSwitchTo(spi_cxt);
-		}
-	}
+		columns = list_concat(columns,
+							  steward_machine_columns((const char *) lfirst(lc), caller_cxt));
 	steward_as_owner_end(&ctx);
-	forboth(lr, relids, lc, columns)
-		if (OidIsValid(lfirst_oid(lr)))
-			steward_sync_rule_label(lfirst_oid(lr), (const char *) lfirst(lc));
+	foreach(lc, columns)
+	{
+		StewardRuleColumn *column = lfirst(lc);
+
+		steward_sync_rule_label(column->relid, column->attname);
+	}
 }
 
 /*

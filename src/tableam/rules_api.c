@@ -1034,6 +1034,61 @@ names_machine(TupleTableSlot *slot, AttrNumber att_machine, List *machines)
 }
 
 /*
+ * The rule columns sql reads from steward.column_rules (its first two
+ * columns: the table's OID and the column's name as text), in a snapshot
+ * taken now (steward_spi_read_latest: all that is committed, and this
+ * transaction's writes), as a List of StewardRuleColumn allocated in cxt,
+ * which outlives SPI_finish().  One reader for every "which columns"
+ * question, so they all see the same rows.  The caller is connected to
+ * SPI as the owner of the extension's tables; AccessShareLock on
+ * steward.column_rules to the transaction's end.  Raises what the query
+ * raises.
+ */
+List *
+steward_rule_columns(const char *sql, int nargs, Oid *argtypes, Datum *args,
+					 MemoryContext cxt)
+{
+	List	   *columns = NIL;
+
+	if (steward_spi_read_latest(sql, nargs, argtypes, args, NULL, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.column_rules");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(cxt);
+		StewardRuleColumn *column = palloc(sizeof(StewardRuleColumn));
+		bool		isnull;
+
+		column->relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+													   SPI_tuptable->tupdesc, 1, &isnull));
+		column->attname = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		columns = lappend(columns, column);
+		MemoryContextSwitchTo(spicxt);
+	}
+	return columns;
+}
+
+/*
+ * The columns state machine "machine" is attached to: its state rules in
+ * steward.column_rules, ordered by table OID then column name, read as
+ * steward_rule_columns reads (a snapshot taken now; the caller connected
+ * to SPI as the owner of the extension's tables; allocated in cxt; its
+ * lock and errors).  For add/drop_transition (the tables to lock and
+ * check) and for the labels that carry the machine (labels.c).
+ */
+List *
+steward_machine_columns(const char *machine, MemoryContext cxt)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(machine)};
+
+	return steward_rule_columns("SELECT r.relid::pg_catalog.oid, r.attname::pg_catalog.text"
+								"  FROM steward.column_rules r"
+								" WHERE r.kind OPERATOR(pg_catalog.=) 'state'"
+								"   AND r.machine OPERATOR(pg_catalog.=) $1 ORDER BY 1, 2",
+								1, argtypes, args, cxt);
+}
+
+/*
  * Invalidate the cached rules of every table (and its partitions) with a
  * state rule naming one of machines (a List of C strings; all == true:
  * any machine), read from steward.column_rules with a fresh snapshot:

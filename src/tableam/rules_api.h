@@ -40,6 +40,16 @@ extern bool steward_relation_stores_rows(Oid relid);
 extern void steward_check_existing_versions(Relation rel, const char *colname);
 extern void steward_check_one_version_column(Oid relid, Oid tracked_relid, bool warn);
 extern void steward_invalidate_state_rules(List *machines, bool all);
+
+/* A column with a rule: steward_rule_columns, steward_machine_columns. */
+typedef struct StewardRuleColumn
+{
+	Oid			relid;
+	char	   *attname;
+} StewardRuleColumn;
+extern List *steward_rule_columns(const char *sql, int nargs, Oid *argtypes, Datum *args,
+								  MemoryContext cxt);
+extern List *steward_machine_columns(const char *machine, MemoryContext cxt);
 extern void steward_warn_version_trigger(const char *tgname, const char *relname,
 										 const char *colname);
 

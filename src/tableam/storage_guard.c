@@ -921,11 +921,9 @@ check_trigger(const ObjectAddress *address)
 	Oid			argtypes[1] = {OIDARRAYOID};
 	Datum		args[1];
 	StewardAsOwner ctx;
-	List	   *holders = NIL;
-	List	   *colnames = NIL;
+	List	   *holders;
 	bool		warned_self = false;
 	ListCell   *lh;
-	ListCell   *lcol;
 	MemoryContext caller_cxt = CurrentMemoryContext;
 
 	if (address->classId != TriggerRelationId)
@@ -956,40 +954,27 @@ check_trigger(const ObjectAddress *address)
 		down = inheritors(relid);
 	args[0] = oid_array(list_concat_copy(up, down));
 	steward_enter_rules_owner(&ctx);
-	if (steward_spi_read_latest("SELECT r.relid::pg_catalog.oid, r.attname::pg_catalog.text"
-							    "  FROM steward.column_rules r"
-							    " WHERE r.relid::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"
-							    "   AND r.kind OPERATOR(pg_catalog.=) 'version'"
-							    " ORDER BY pg_catalog.array_position($1, r.relid::pg_catalog.oid),"
-							    "          r.attname",
-							    1, argtypes, args, NULL, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read steward.column_rules");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
-		bool		isnull;
-
-		holders = lappend_oid(holders,
-							  DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-															 SPI_tuptable->tupdesc, 1, &isnull)));
-		colnames = lappend(colnames, pstrdup(SPI_getvalue(SPI_tuptable->vals[i],
-														  SPI_tuptable->tupdesc, 2)));
-		MemoryContextSwitchTo(spi_cxt);
-	}
+	holders = steward_rule_columns("SELECT r.relid::pg_catalog.oid, r.attname::pg_catalog.text"
+								   "  FROM steward.column_rules r"
+								   " WHERE r.relid::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"
+								   "   AND r.kind OPERATOR(pg_catalog.=) 'version'"
+								   " ORDER BY pg_catalog.array_position($1, r.relid::pg_catalog.oid),"
+								   "          r.attname",
+								   1, argtypes, args, caller_cxt);
 	steward_as_owner_end(&ctx);
-	forboth(lh, holders, lcol, colnames)
+	foreach(lh, holders)
 	{
-		Oid			holder = lfirst_oid(lh);
+		StewardRuleColumn *rule = lfirst(lh);
 
-		if (list_member_oid(up, holder))
+		if (list_member_oid(up, rule->relid))
 		{
 			/* The table's own rule or an ancestor's: one warning for it. */
 			if (!warned_self)
-				steward_warn_version_trigger(tgname, get_rel_name(relid), lfirst(lcol));
+				steward_warn_version_trigger(tgname, get_rel_name(relid), rule->attname);
 			warned_self = true;
 		}
 		else
-			steward_warn_version_trigger(tgname, get_rel_name(holder), lfirst(lcol));
+			steward_warn_version_trigger(tgname, get_rel_name(rule->relid), rule->attname);
 	}
 }
 
