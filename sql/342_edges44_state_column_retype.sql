@@ -90,7 +90,31 @@ ALTER TABLE e44_v ALTER COLUMN version TYPE smallint;
 SELECT id, version FROM e44_v;
 SELECT id, st, length(st) FROM e44_t ORDER BY id;
 
-DROP TABLE e44_t, e44_w, e44_v;
+-- mach18 item 4: a changed_at column's precision may change: ALTER
+-- COLUMN ... TYPE timestamptz(0) rounds the stored stamps as the access
+-- method rounds each stamp it writes to a timestamptz(0) column (the
+-- rule's precision follows the column), so the rows read as if the column
+-- had had it from the start; a client that writes back the stamp it read
+-- before the change is keeping it (the value is coerced the same way),
+-- and new stamps are whole seconds.  Allowed: no rule is bypassed.
+CREATE TABLE e44_c (id int PRIMARY KEY, st text NOT NULL, at timestamptz) USING steward;
+SELECT steward.attach_state_machine('e44_c', 'st', 'e44_words', 'at');
+COPY e44_c FROM stdin;
+1	done	2026-01-01 00:00:00.6+00
+2	done	2026-01-01 00:00:00.4+00
+\.
+-- In a transaction whose writes loaded the rule (its precision) first.
+BEGIN;
+INSERT INTO e44_c (id, st) VALUES (3, 'new');
+ALTER TABLE e44_c ALTER COLUMN at TYPE timestamptz(0);
+UPDATE e44_c SET st = 'done' WHERE id = 3;
+COMMIT;
+SELECT id, st, at AT TIME ZONE 'UTC' AS at_utc FROM e44_c WHERE id < 3 ORDER BY id;
+SELECT id, at IS NOT NULL AS stamped, at = date_trunc('second', at) AS whole_second FROM e44_c WHERE id = 3;
+UPDATE e44_c SET at = '2026-01-01 00:00:00.6+00' WHERE id = 1 RETURNING id, at AT TIME ZONE 'UTC' AS at_utc;
+UPDATE e44_c SET at = '2026-01-01 00:00:02+00' WHERE id = 1;
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE e44_t, e44_w, e44_v, e44_c;
 DROP TYPE e44_enum;
 DROP DOMAIN e44_dom;
 DROP COLLATION e44_ci;
