@@ -42114,3 +42114,18 @@ BEGIN
                               NEW.states, NEW.initial, NEW.transitions);
 END
 $$;
+
+-- mach18 item 3: a mistyped to_state made add_transition create a new
+-- state with only a NOTICE.  A new state now needs new_state => true
+-- (src/lifecycle/lifecycle.sql); the three-argument function goes.
+DROP FUNCTION steward.add_transition(text, text, text);
+-- A to_state the machine does not declare becomes a new state only with
+-- new_state => true (a typo is refused, 22023, the HINT giving that call);
+-- new_state => true for a declared state is refused too (42710).
+CREATE FUNCTION steward.add_transition(machine text, from_state text, to_state text,
+                                       new_state boolean DEFAULT false)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_add_transition'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.add_transition(text, text, text, boolean) IS
+  'add an edge from->to to a state machine, attached or not (its owner only); with new_state => true, to_state is a new state';

@@ -57,7 +57,7 @@ SELECT pg_temp.held() AS label;
 COMMIT;
 -- A machine's edges: the same lock on every table it is attached to.
 BEGIN;
-SELECT steward.add_transition('r319_m', 'paid', 'refunded');
+SELECT steward.add_transition('r319_m', 'paid', 'refunded', new_state => true);
 SELECT pg_temp.held() AS add_transition;
 COMMIT;
 BEGIN;

@@ -37,7 +37,7 @@ UPDATE e1.orders SET status = 'on_hold' WHERE id = 1;
 
 -- The owner adds paid -> on_hold: on_hold is a new state (NOTICE).
 SET ROLE e1_owner;
-SELECT steward.add_transition('e1_orders', 'paid', 'on_hold');
+SELECT steward.add_transition('e1_orders', 'paid', 'on_hold', new_state => true);
 SELECT states, transitions, attached_to FROM steward.state_machines WHERE name = 'e1_orders';
 -- Enforced at once on both tables, the grantee's too; and no more.
 UPDATE e1.orders SET status = 'on_hold' WHERE id = 1 RETURNING id, status, status_at IS NOT NULL AS stamped;
@@ -70,9 +70,9 @@ SELECT steward.add_transition('e1_orders', 'archived', 'created');   -- 22023: f
 \echo :LAST_ERROR_SQLSTATE
 SELECT steward.add_transition('e1_orders', 'paid', 'paid');           -- 22023
 \echo :LAST_ERROR_SQLSTATE
-SELECT steward.add_transition('e1_orders', 'paid', 'a->b');           -- 22023
+SELECT steward.add_transition('e1_orders', 'paid', 'a->b', true);     -- 22023
 \echo :LAST_ERROR_SQLSTATE
-SELECT steward.add_transition('e1_orders', 'paid', repeat('x', 64));  -- 42622
+SELECT steward.add_transition('e1_orders', 'paid', repeat('x', 64), true);  -- 42622
 \echo :LAST_ERROR_SQLSTATE
 SELECT steward.add_transition('e1_orders', NULL, 'paid');             -- 22004
 \echo :LAST_ERROR_SQLSTATE
@@ -89,7 +89,7 @@ SELECT steward.add_transition('data_lifecycle', 'new', 'validated'); -- 42501: b
 -- 65 states: one too many.
 SELECT steward.create_state_machine('e1_big', ARRAY(SELECT 's' || g FROM generate_series(1, 64) g),
                                     ARRAY['s1'], '{}');
-SELECT steward.add_transition('e1_big', 's1', 's65');                 -- 54000
+SELECT steward.add_transition('e1_big', 's1', 's65', true);           -- 54000
 \echo :LAST_ERROR_SQLSTATE
 SELECT steward.drop_state_machine('e1_big');
 
@@ -129,7 +129,7 @@ CREATE TABLE e1.parts (id int, status text NOT NULL DEFAULT 'created') PARTITION
 CREATE TABLE e1.parts_1 PARTITION OF e1.parts FOR VALUES FROM (1) TO (10) USING steward;
 CREATE TABLE e1.parts_2 PARTITION OF e1.parts FOR VALUES FROM (10) TO (20) USING steward;
 SELECT steward.attach_state_machine('e1.parts_2', 'status', 'e1_other');
-SELECT steward.add_transition('e1_orders', 'created', 'cancelled');
+SELECT steward.add_transition('e1_orders', 'created', 'cancelled', new_state => true);
 SELECT steward.attach_state_machine('e1.parts', 'status', 'e1_orders');
 INSERT INTO e1.parts VALUES (1, 'created'), (10, 'on_hold');
 UPDATE e1.parts SET status = 'cancelled' WHERE id = 1;
@@ -140,7 +140,7 @@ SELECT steward.drop_transition('e1_orders', 'created', 'cancelled');
 
 -- The new state as the target of its last edge: the HINT adds an edge
 -- out, and following it lets the state go.
-SELECT steward.add_transition('e1_orders', 'paid', 'on_hold');
+SELECT steward.add_transition('e1_orders', 'paid', 'on_hold', new_state => true);
 UPDATE e1.orders SET status = 'on_hold' WHERE id = 4;
 SELECT steward.drop_transition('e1_orders', 'paid', 'on_hold');
 \echo :LAST_ERROR_SQLSTATE

@@ -1,7 +1,9 @@
 -- newcomer44 N1, N2, N3: what a newcomer following README met.
 -- N1: add_transition turns a to_state the machine does not declare into a
 -- new state with a NOTICE only, so a typo ('shiped') became a state; the
--- NOTICE's HINT now names the drop_transition that takes it back.
+-- NOTICE's HINT now names the drop_transition that takes it back.  Since
+-- mach18 the typo is refused (22023, 351_mach18_add_transition_new_state):
+-- a new state needs new_state => true, whose NOTICE keeps that HINT.
 -- N2: a migration that ended refused rollback (after cleanup) or any step
 -- (after rollback) without a HINT; now the HINT says what to do instead.
 -- N3: add_column with not_null and no "up" was accepted at start; its
@@ -20,10 +22,13 @@ SELECT steward.create_state_machine('nc44_m', ARRAY['created', 'paid', 'shipped'
                                     ARRAY['created'], ARRAY['created->paid']);
 SELECT steward.add_transition('nc44_m', 'paid', 'shiped');
 SELECT states, transitions FROM steward.state_machines WHERE name = 'nc44_m';
+SELECT steward.add_transition('nc44_m', 'paid', 'shiped', new_state => true);
+SELECT states, transitions FROM steward.state_machines WHERE name = 'nc44_m';
 SELECT steward.drop_transition('nc44_m', 'paid', 'shiped');
 SELECT states, transitions FROM steward.state_machines WHERE name = 'nc44_m';
 -- A quote in the state is spelled as a literal.
 SELECT steward.add_transition('nc44_m', 'paid', 'it''s');
+SELECT steward.add_transition('nc44_m', 'paid', 'it''s', new_state => true);
 SELECT steward.drop_transition('nc44_m', 'paid', 'it''s');
 SELECT steward.drop_state_machine('nc44_m');
 

@@ -24,19 +24,19 @@ INSERT INTO m17_p VALUES (1, 'a');
 
 -- 'on_hold' (7 characters) fits neither varchar(4) nor varchar(5):
 -- refused before the NOTICE of a new state, the machine unchanged.
-SELECT steward.add_transition('m17', 'a', 'on_hold');
+SELECT steward.add_transition('m17', 'a', 'on_hold', new_state => true);
 \echo :LAST_ERROR_SQLSTATE
 SELECT states, transitions FROM steward.machine_definitions WHERE name = 'm17';
 -- 'held ' (5, a trailing space) would be stored as 'held' in varchar(4).
-SELECT steward.add_transition('m17', 'a', 'held ');
+SELECT steward.add_transition('m17', 'a', 'held ', new_state => true);
 \echo :LAST_ERROR_SQLSTATE
 -- The partitioned table's column alone too.
 ALTER TABLE m17_t ALTER COLUMN st TYPE varchar(7);
-SELECT steward.add_transition('m17', 'a', 'on_hold');
+SELECT steward.add_transition('m17', 'a', 'on_hold', new_state => true);
 \echo :LAST_ERROR_SQLSTATE
 -- With room everywhere: added, and the rows move to it.
 ALTER TABLE m17_p ALTER COLUMN st TYPE varchar(7);
-SELECT steward.add_transition('m17', 'a', 'on_hold');
+SELECT steward.add_transition('m17', 'a', 'on_hold', new_state => true);
 UPDATE m17_t SET st = 'on_hold' WHERE id = 1 RETURNING id, st;
 UPDATE m17_p SET st = 'on_hold' WHERE id = 1 RETURNING id, st;
 -- A declared state needs no room check: an edge between them is added.
@@ -51,7 +51,7 @@ ALTER TABLE m17_u ALTER COLUMN st TYPE varchar(7);
 SELECT steward.attach_state_machine('m17_u', 'st', 'm17');
 
 -- drop_transition's 2BP01 names the state quoted.
-SELECT steward.add_transition('m17', 'b', 'c');
+SELECT steward.add_transition('m17', 'b', 'c', new_state => true);
 SELECT steward.set_state_check('m17_wide', 'c', 'SELECT 0');
 SELECT steward.drop_transition('m17', 'b', 'c');
 \echo :LAST_ERROR_SQLSTATE

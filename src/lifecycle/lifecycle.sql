@@ -717,12 +717,16 @@ END
 $$;
 REVOKE ALL ON FUNCTION steward._change_transition(text, text, text, boolean) FROM PUBLIC;
 
-CREATE FUNCTION steward.add_transition(machine text, from_state text, to_state text)
+-- A to_state the machine does not declare becomes a new state only with
+-- new_state => true (a typo is refused, 22023, the HINT giving that call);
+-- new_state => true for a declared state is refused too (42710).
+CREATE FUNCTION steward.add_transition(machine text, from_state text, to_state text,
+                                       new_state boolean DEFAULT false)
 RETURNS void
 AS 'MODULE_PATHNAME', 'steward_add_transition'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION steward.add_transition(text, text, text) IS
-  'add an edge from->to to a state machine, attached or not (its owner only); a to_state not yet declared becomes a new state';
+COMMENT ON FUNCTION steward.add_transition(text, text, text, boolean) IS
+  'add an edge from->to to a state machine, attached or not (its owner only); with new_state => true, to_state is a new state';
 
 CREATE FUNCTION steward.drop_transition(machine text, from_state text, to_state text)
 RETURNS void

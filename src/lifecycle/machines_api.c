@@ -2328,6 +2328,50 @@ state_declared(Datum states, const char *state)
 }
 
 /*
+ * add_transition(machine, from, to, new_state): a to that the machine does
+ * not declare (states, a text[] datum) becomes a new state only when the
+ * call says so (new_state => true): a mistyped to_state used to create a
+ * state silently (a NOTICE only), and every row sent there afterwards
+ * passed as legal (mach18).  Refused otherwise, 22023, the HINT giving the
+ * call that does add it; and new_state => true for a state the machine
+ * already declares, 42710 (the caller expected another definition), as
+ * ALTER TYPE ... ADD VALUE refuses a label the enum has.  A from that is
+ * no state is left to _change_transition's 22023.
+ */
+static void
+check_new_state_intent(const char *machine, Datum states, const char *from,
+					   const char *to, bool new_state)
+{
+	bool		declared = state_declared(states, to);
+	Datum	   *names;
+	int			n;
+	StringInfoData list;
+
+	if (!state_declared(states, from) || declared != new_state)
+		return;
+	if (declared)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("machine \"%s\" already has state \"%s\"", machine, to),
+				 errdetail("new_state => true adds the edge only with a state the machine does not declare."),
+				 errhint("Leave out new_state to add an edge to it: SELECT steward.add_transition(%s, %s, %s);",
+						 quote_literal_cstr(machine), quote_literal_cstr(from),
+						 quote_literal_cstr(to))));
+	deconstruct_array(DatumGetArrayTypeP(states), TEXTOID, -1, false, TYPALIGN_INT,
+					  &names, NULL, &n);
+	initStringInfo(&list);
+	for (int i = 0; i < n; i++)
+		appendStringInfo(&list, "%s%s", i > 0 ? ", " : "", TextDatumGetCString(names[i]));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("\"%s\" is not a state of machine \"%s\"", to, machine),
+			 errdetail("Declared states: %s.", list.data),
+			 errhint("To add it as a new state: SELECT steward.add_transition(%s, %s, %s, new_state => true);",
+					 quote_literal_cstr(machine), quote_literal_cstr(from),
+					 quote_literal_cstr(to))));
+}
+
+/*
  * add_transition(machine, from, to) with a to the machine does not declare
  * (states, a text[] datum) adds it: refuse (42804,
  * steward_check_states_fit) when a state column of the tables of "rules"
@@ -2379,10 +2423,23 @@ change_transition(FunctionCallInfo fcinfo, bool adding)
 	Datum		args[4];
 	Datum		changed;
 	bool		isnull;
+	bool		new_state = false;
+	bool		check_intent = false;
 	ListCell   *lc;
 
 	steward_require_arg(fcinfo, 1, "from_state");
 	steward_require_arg(fcinfo, 2, "to_state");
+	/*
+	 * add_transition's new_state; the three-argument SQL function of a
+	 * database not yet updated (ALTER EXTENSION pg_steward UPDATE) keeps
+	 * its old behaviour: an undeclared to_state becomes a new state.
+	 */
+	if (adding && PG_NARGS() > 3)
+	{
+		steward_require_arg(fcinfo, 3, "new_state");
+		new_state = PG_GETARG_BOOL(3);
+		check_intent = true;
+	}
 	args[0] = CStringGetTextDatum(machine);
 	args[1] = PG_GETARG_DATUM(1);
 	args[2] = PG_GETARG_DATUM(2);
@@ -2401,8 +2458,13 @@ change_transition(FunctionCallInfo fcinfo, bool adding)
 	lock_rule_tables(machine, rules, &locked);
 	require_current_snapshot(machine);
 	if (adding)
+	{
+		if (check_intent)
+			check_new_state_intent(machine, info.states, TextDatumGetCString(args[1]),
+								   TextDatumGetCString(args[2]), new_state);
 		check_new_state_fits(machine, rules, info.states,
 							 TextDatumGetCString(args[1]), TextDatumGetCString(args[2]));
+	}
 
 	if (steward_spi_execute_entry("SELECT steward._change_transition($1, $2, $3, $4)",
 								  4, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
@@ -2433,9 +2495,12 @@ change_transition(FunctionCallInfo fcinfo, bool adding)
 }
 
 /*
- * steward.add_transition(machine, from_state, to_state): the machine's
- * owner adds the edge from_state -> to_state, attached or not; a to_state
- * the machine does not declare becomes a new state (NOTICE).  Locks as
+ * steward.add_transition(machine, from_state, to_state, new_state DEFAULT
+ * false): the machine's owner adds the edge from_state -> to_state,
+ * attached or not; a to_state the machine does not declare becomes a new
+ * state (NOTICE) when new_state is true, and is refused (22023) when it is
+ * false, as new_state => true is for a declared one (42710:
+ * check_new_state_intent).  Locks as
  * the section header says: ShareRowExclusiveLock on each attached table
  * and the partitions below, ShareLock on the owner's lock tag, the
  * machine's row FOR UPDATE, and through the catalog's statement triggers
