@@ -46,3 +46,27 @@ SELECT steward.migration_cleanup('c361');
 
 DROP TABLE c361;
 DROP EXTENSION cube;
+
+-- codereview17 C3: an "up" reading a value of the session rather than of
+-- the row (pg_backend_pid(), inet_client_addr(), pg_trigger_depth(),
+-- SESSION_USER) passed start, though the dual-write trigger evaluates it
+-- in each writer's session, inside a trigger, and validation in its own:
+-- every row another session wrote differed, after the whole backfill
+-- (mig14 M3 refused the time's and the VOLATILE functions only).  Now
+-- refused at start (22023), as those are; current_user, pinned to the
+-- table's owner, is not.
+CREATE TABLE s361 (id bigint PRIMARY KEY, v int) USING steward;
+SELECT steward.migration_start('s361_pid', $$[
+  {"add_column": {"table": "s361", "column": "w", "type": "int", "up": "pg_backend_pid()"}}]$$);
+SELECT steward.migration_start('s361_addr', $$[
+  {"add_column": {"table": "s361", "column": "w", "type": "text", "up": "coalesce(host(inet_client_addr()), v::text)"}}]$$);
+SELECT steward.migration_start('s361_depth', $$[
+  {"add_column": {"table": "s361", "column": "w", "type": "int", "up": "v + pg_trigger_depth()"}}]$$);
+SELECT steward.migration_start('s361_session', $$[
+  {"add_column": {"table": "s361", "column": "w", "type": "text", "up": "session_user"}}]$$);
+SELECT count(*) AS started FROM steward.migrations WHERE name LIKE 's361%';
+SELECT steward.migration_start('s361_user', $$[
+  {"add_column": {"table": "s361", "column": "w", "type": "text", "up": "current_user"}}]$$);
+SELECT steward.migration_rollback('s361_user');
+DROP TABLE s361;
+

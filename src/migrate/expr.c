@@ -712,14 +712,38 @@ steward_migration_type_has_equality(PG_FUNCTION_ARGS)
 }
 
 /*
+ * PostgreSQL's STABLE functions whose value is the session's or the
+ * trigger level's, not the row's: the dual-write trigger evaluates an up
+ * in each writer's session (inside a trigger), the backfill and
+ * validation in theirs, so each row written elsewhere differs
+ * (codereview17 C3: "up": "pg_backend_pid()" passed start and failed
+ * validation for every row another session wrote).
+ */
+static bool
+session_function(Oid funcid)
+{
+	static const Oid session_functions[] = {
+		F_PG_BACKEND_PID, F_INET_CLIENT_ADDR, F_INET_CLIENT_PORT,
+		F_INET_SERVER_ADDR, F_INET_SERVER_PORT, F_PG_MY_TEMP_SCHEMA,
+		F_PG_TRIGGER_DEPTH
+	};
+
+	for (int i = 0; i < lengthof(session_functions); i++)
+		if (funcid == session_functions[i])
+			return true;
+	return false;
+}
+
+/*
  * Does function funcid give another value at each call, or in each
  * transaction, whatever its arguments (check_functions_in_node's checker
  * for varies_walker; context: where to put its name)?  Only PostgreSQL's
  * own functions are judged: a VOLATILE one (random, gen_random_uuid,
- * clock_timestamp, nextval, ...) and the STABLE ones of the transaction's
- * time (now, transaction_timestamp, statement_timestamp).  A user's or an
- * extension's function is the owner's to mark; many deterministic ones
- * are left VOLATILE, the default of CREATE FUNCTION.
+ * clock_timestamp, nextval, ...), the STABLE ones of the transaction's
+ * time (now, transaction_timestamp, statement_timestamp) and of the
+ * session (session_function).  A user's or an extension's function is
+ * the owner's to mark; many deterministic ones are left VOLATILE, the
+ * default of CREATE FUNCTION.
  */
 static bool
 varying_function(Oid funcid, void *context)
@@ -736,7 +760,7 @@ varying_function(Oid funcid, void *context)
 	proc = (Form_pg_proc) GETSTRUCT(tup);
 	varies = proc->provolatile == PROVOLATILE_VOLATILE ||
 		funcid == F_NOW || funcid == F_TRANSACTION_TIMESTAMP ||
-		funcid == F_STATEMENT_TIMESTAMP;
+		funcid == F_STATEMENT_TIMESTAMP || session_function(funcid);
 	if (varies)
 		*(char **) context = psprintf("%s()", NameStr(proc->proname));
 	ReleaseSysCache(tup);
@@ -763,6 +787,12 @@ varies_walker(Node *node, void *context)
 		if (f->op <= SVFOP_LOCALTIMESTAMP_N)
 		{
 			*(char **) context = pstrdup(names[f->op]);
+			return true;
+		}
+		/* The session's, as session_function's (current_user is pinned). */
+		if (f->op == SVFOP_SESSION_USER)
+		{
+			*(char **) context = pstrdup("SESSION_USER");
 			return true;
 		}
 	}
