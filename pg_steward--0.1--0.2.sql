@@ -1,10 +1,11 @@
 /* pg_steward--0.1--0.2.sql: every SQL change of release 0.2.
  *
- * Rules (README "Upgrading"): this script is applied by
- * ALTER EXTENSION pg_steward UPDATE to a database at 0.1 and must leave
- * exactly the objects of a fresh 0.2 install (test/t/012_upgrade.pl
- * compares the two).  Each change here is also made in the subsystem's own
- * SQL file under src/, which builds the fresh install script.  The library
+ * Rules (docs/upgrading.md, "What keeps upgrades safe"): this script is
+ * applied by ALTER EXTENSION pg_steward UPDATE to a database at 0.1 and
+ * must leave exactly the objects of a fresh 0.2 install
+ * (test/t/012_upgrade.pl compares the two).  Each change here is also
+ * made in the subsystem's own SQL file under src/, which builds the fresh
+ * install script.  The library
  * reads the extension's catalog tables by column name, so tables may gain
  * columns here with ALTER TABLE; a column is never dropped or retyped in
  * place while a released library could still read it.
