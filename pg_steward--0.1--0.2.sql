@@ -42130,3 +42130,24 @@ AS 'MODULE_PATHNAME', 'steward_add_transition'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.add_transition(text, text, text, boolean) IS
   'add an edge from->to to a state machine, attached or not (its owner only); with new_state => true, to_state is a new state';
+-- gov15: governor_trace takes the foreground's load over the baseline's
+-- (load_ratio, steward.governor_keep_baseline), and its baseline ages.
+DROP FUNCTION steward.governor_trace(double precision[], double precision[], integer[], integer[], double precision[], integer, integer, double precision, double precision[], double precision[]);
+CREATE FUNCTION steward.governor_trace(p99_ratio double precision[],
+                                       replication_lag_ms double precision[] DEFAULT NULL,
+                                       lock_waits integer[] DEFAULT NULL,
+                                       foreground_calls integer[] DEFAULT NULL,
+                                       cpu_wait_ratio double precision[] DEFAULT NULL,
+                                       max_batch integer DEFAULT 1000,
+                                       max_rows_per_sec integer DEFAULT NULL,
+                                       row_ms double precision DEFAULT 0.01,
+                                       job_p99_ratio double precision[] DEFAULT NULL,
+                                       wal_wait_ms double precision[] DEFAULT NULL,
+                                       load_ratio double precision[] DEFAULT NULL)
+RETURNS TABLE (step integer, decision text, reason text, throttled_by text,
+               duty double precision, batch_size integer, pause_ms double precision,
+               rows_per_sec double precision)
+AS 'MODULE_PATHNAME', 'steward_governor_trace'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION steward.governor_trace(double precision[], double precision[], integer[], integer[], double precision[], integer, integer, double precision, double precision[], double precision[], double precision[]) IS
+  'the governor''s decisions for a sequence of ticks with the given signals, under the current settings';

@@ -84,7 +84,10 @@
 #define GOV_FINISHED		16		/* finished jobs kept for the view */
 #define GOV_RING			64		/* recent ticks */
 #define GOV_IDLE_RING		32		/* recent idle ticks: the baseline */
-#define GOV_BASELINE_MAX_AGE_S	60	/* idle ticks older than this are not a baseline */
+#define GOV_BASELINE_MAX_AGE_S	60	/* idle ticks older than this are not a baseline ... */
+#define GOV_BASELINE_KEEP_S	300		/* ... unless too few are younger and the load is steady
+									 * (baseline_load_steady): then up to this old */
+#define GOV_KEEP_LOAD_BAND	1.3		/* steady: the window's load within this factor of the baseline's */
 #define GOV_REBASE_AFTER	3		/* decreases in a row that call the baseline into question */
 #define GOV_LOAD_FACTOR		2.0		/* a baseline is of another load beyond this factor */
 #define GOV_BASELINE_TICKS	3		/* idle ticks a baseline needs, at least (see baseline_ticks()) */
@@ -157,7 +160,8 @@ typedef struct GovSignals
 	double		p99_ms;
 	double		base_calls;		/* in the baseline's idle ticks */
 	int			base_ticks;		/* idle ticks in the baseline */
-	int			base_ticks_recent;	/* of those, taken in the last half of its age limit */
+	int			base_ticks_fresh;	/* of those, younger than GOV_BASELINE_MAX_AGE_S */
+	int			base_ticks_recent;	/* of those, taken in the last half of that */
 	double		load_per_s;		/* statements + commits a second, in the window */
 	double		base_load_per_s;	/* the same in the baseline */
 	double		base_p99_ms;
@@ -201,6 +205,7 @@ typedef struct GovSettings
 	double		cpu_floor_ms;	/* a run-queue baseline counts as at least this */
 	double		wal_floor_ms;	/* a WAL-wait baseline counts as at least this */
 	bool		job_p99;		/* judge the p99 by the job's run so far, not the window alone */
+	bool		keep_baseline;	/* keep an older baseline while the load is steady */
 } GovSettings;
 
 /* The control state of one job: all gov_decide() reads and writes. */
@@ -383,6 +388,7 @@ static double gov_wait_ratio = 0;	/* 0: gov_target */
 static double gov_cpu_wait_floor_ms = 0.05;
 static double gov_wal_wait_floor_ms = 0.05;
 static bool gov_job_p99 = true;
+static bool gov_keep_baseline = true;
 int			steward_batch_lock_timeout_ms = 10;
 static bool gov_batch_synchronous_commit = true;
 static bool gov_batch_wal_compression = true;
@@ -475,6 +481,10 @@ steward_governor_define_gucs(void)
 							 "Whether a job slows down for the p99 only when the foreground's p99 since the job began is over the target too.",
 							 "off: every window over the target slows the job down, however much room the job's run so far leaves.",
 							 &gov_job_p99, true, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("steward.governor_keep_baseline",
+							 "Whether a job keeps a baseline older than a minute while the foreground's load stays within a factor of 1.3 of the baseline's.",
+							 "off: a job that worked for a minute pauses to measure a new baseline, whatever the load.",
+							 &gov_keep_baseline, true, PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomRealVariable("steward.governor_critical_p99_ratio",
 							 "Foreground p99 over its idle baseline at which background jobs pause entirely.",
 							 NULL, &gov_critical, 3.0, 1.0, 1000.0, PGC_SUSET, 0, NULL, NULL, NULL);
@@ -695,6 +705,7 @@ current_settings(GovSettings *s)
 	s->wait_ratio = gov_wait_ratio > 0 ? gov_wait_ratio : gov_target;
 	s->cpu_floor_ms = gov_cpu_wait_floor_ms;
 	s->job_p99 = gov_job_p99;
+	s->keep_baseline = gov_keep_baseline;
 	s->wal_floor_ms = gov_wal_wait_floor_ms;
 }
 
@@ -967,6 +978,19 @@ gov_job_ratio(const GovSignals *sig, const GovSettings *set)
 }
 
 /*
+ * Is the window's load within "factor" of the baseline's either way (an
+ * unknown load, or a simulated foreground, counts as within)?  Pure.
+ */
+static bool
+load_within(const GovSignals *sig, double factor)
+{
+	if (sig->simulated || sig->load_per_s <= 0 || sig->base_load_per_s <= 0)
+		return true;
+	return sig->load_per_s <= sig->base_load_per_s * factor &&
+		sig->base_load_per_s <= sig->load_per_s * factor;
+}
+
+/*
  * Was the baseline measured under the load the job meets now?  Latency
  * depends on load, so a p99 taken at another rate of statements is no
  * measure of what the job adds (a job started together with its
@@ -977,10 +1001,27 @@ gov_job_ratio(const GovSignals *sig, const GovSettings *set)
 static bool
 baseline_matches_load(const GovSignals *sig)
 {
-	if (sig->simulated || sig->load_per_s <= 0 || sig->base_load_per_s <= 0)
-		return true;
-	return sig->load_per_s <= sig->base_load_per_s * GOV_LOAD_FACTOR &&
-		sig->base_load_per_s <= sig->load_per_s * GOV_LOAD_FACTOR;
+	return load_within(sig, GOV_LOAD_FACTOR);
+}
+
+/*
+ * May a baseline older than GOV_BASELINE_MAX_AGE_S still stand?  Only
+ * while the foreground's load is the one it was measured under, within
+ * GOV_KEEP_LOAD_BAND either way (an unknown load, or a simulated
+ * foreground, counts as the same).  Re-measuring it in the middle of a
+ * job is no better than keeping it: the idle ticks right after the job
+ * worked still pay for its dirty buffers and WAL, so run_transition's
+ * pause after a minute measured a transaction p99 of 0.48-0.69 ms against
+ * the 0.28 ms of the same load before the job
+ * (test/bench/governor/results-aba-gov14.md), a baseline more lenient
+ * than the first for the rest of the job.  A changed load is what makes
+ * an old baseline wrong; a foreground slower for other reasons is found
+ * by the decreases that do not help (GOV_REBASE_AFTER).  Pure.
+ */
+static bool
+baseline_load_steady(const GovSignals *sig)
+{
+	return load_within(sig, GOV_KEEP_LOAD_BAND);
 }
 
 /*
@@ -1091,6 +1132,11 @@ gov_view(GovState *st, const GovSignals *sig, const GovSettings *set, GovView *v
 	v->fg = sig->recent_calls >= set->min_calls || sig->recent_commits >= set->min_calls;
 
 	/*
+	 * A baseline is a window's worth of idle ticks younger than
+	 * GOV_BASELINE_MAX_AGE_S, or, too few of them, older ones (up to
+	 * GOV_BASELINE_KEEP_S) while the load is the one they were measured
+	 * under (baseline_load_steady): a job that worked for a minute no
+	 * longer pauses to re-measure a baseline its own work inflates.
 	 * A job that pauses to measure a baseline goes on only with a baseline
 	 * that will last: a window's worth of ticks from the last half minute.
 	 * Resuming as soon as one new idle tick made up the number spread the
@@ -1098,9 +1144,10 @@ gov_view(GovState *st, const GovSignals *sig, const GovSettings *set, GovView *v
 	 * again for the three ticks one more idle tick takes (its own tick and
 	 * the next are never idle): a pause every few seconds.
 	 */
-	v->have_base = v->ratio > 0 &&
-		(measuring ? sig->base_ticks_recent : sig->base_ticks) >= need &&
-		baseline_matches_load(sig);
+	v->have_base = v->ratio > 0 && baseline_matches_load(sig) &&
+		(measuring ? sig->base_ticks_recent >= need :
+		 sig->base_ticks_fresh >= need ||
+		 (set->keep_baseline && sig->base_ticks >= need && baseline_load_steady(sig)));
 
 	/*
 	 * A baseline called into question (see the decreases in gov_slow_down)
@@ -2459,41 +2506,127 @@ sum_window(GovSignals *sig, GovSums *w, TimestampTz now)
 }
 
 /*
- * Sums the baseline's idle ticks into *b, counting them in
- * sig->base_ticks (and base_ticks_recent): only ticks after "since" and
- * younger than GOV_BASELINE_MAX_AGE_S.  Caller holds the governor's lock
- * (shared is enough).
+ * The load a baseline's run is measured against: the newest tick's, or,
+ * robust, the median of the newest "need" ticks' (at most n).  Pure.
+ */
+static double
+baseline_ref_load(const double *load, int n, int need, bool robust)
+{
+	double		v[GOV_IDLE_RING];
+	int			m = robust ? Min(n, Min(need, GOV_IDLE_RING)) : 1;
+
+	for (int k = 0; k < m; k++)
+	{
+		int			j = k;
+
+		while (j > 0 && v[j - 1] > load[k])
+		{
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = load[k];
+	}
+	return m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2;
+}
+
+/*
+ * Which idle ticks make the baseline.  ts[k] and load[k] (statements and
+ * commits a second) are the idle ticks, newest first; only ticks after
+ * "since" count (a baseline measured afresh).  The baseline is the newest
+ * run of ticks under one load (older ticks of a load more than
+ * GOV_LOAD_FACTOR apart, another foreground a minute ago, end it, so that
+ * a job measuring a new baseline is not held to the old traffic's
+ * latency): its ticks younger than GOV_BASELINE_MAX_AGE_S, or, when those
+ * are fewer than "need", all of the run younger than GOV_BASELINE_KEEP_S
+ * (gov_view keeps them only while the load is steady).
+ *
+ * "keep" (steward.governor_keep_baseline) also keeps the run through a
+ * tick of another load among its newest "need": the run's load is their
+ * median, not the newest tick's, and such a tick is left out instead of
+ * ending the run.  On a machine shared with other programs one tick's
+ * load swings 2-10x with their bursts (a closed-loop foreground starved
+ * of CPU for a second): each such tick ended the run, the baseline fell
+ * to one tick, and run_transition paused to measure for 85 of its 178
+ * decisions (test/bench/governor/results-aba-gov15.md).  A foreground
+ * that really changed its load wins the median within "need" ticks.
+ *
+ * Sets take[k] for the ticks to sum, and sig->base_ticks,
+ * base_ticks_fresh, base_ticks_recent.  Pure (the trace models its ticks
+ * with it).
+ */
+static void
+select_baseline(const TimestampTz *ts, const double *load, int n, TimestampTz now,
+				TimestampTz since, int need, bool keep, GovSignals *sig, bool *take)
+{
+	TimestampTz kept_from = now - (TimestampTz) GOV_BASELINE_KEEP_S * USECS_PER_SEC;
+	TimestampTz fresh_from = now - (TimestampTz) GOV_BASELINE_MAX_AGE_S * USECS_PER_SEC;
+	TimestampTz recent_from = now - (TimestampTz) GOV_BASELINE_MAX_AGE_S * USECS_PER_SEC / 2;
+	int			m = 0;
+	int			run = 0;
+	double		ref;
+
+	if (since != 0)
+		kept_from = Max(kept_from, since);
+	while (m < n && ts[m] > kept_from)
+		m++;
+	for (int k = 0; k < n; k++)
+		take[k] = false;
+	sig->base_ticks_fresh = sig->base_ticks_recent = 0;
+	if (m == 0)
+	{
+		sig->base_ticks = 0;
+		return;
+	}
+	ref = baseline_ref_load(load, m, need, keep);
+	for (int k = 0; k < m; k++)
+	{
+		if (load[k] > ref * GOV_LOAD_FACTOR || ref > load[k] * GOV_LOAD_FACTOR)
+		{
+			if (keep && k < need)
+				continue;
+			break;
+		}
+		take[k] = true;
+		run++;
+		if (ts[k] > fresh_from)
+			sig->base_ticks_fresh++;
+		if (ts[k] > recent_from)
+			sig->base_ticks_recent++;
+	}
+	sig->base_ticks = run;
+	/* Enough fresh ticks: the older ones stay out, as before gov15. */
+	if (sig->base_ticks_fresh >= need)
+	{
+		for (int k = 0; k < m; k++)
+			take[k] = take[k] && ts[k] > fresh_from;
+		sig->base_ticks = sig->base_ticks_fresh;
+	}
+}
+
+/*
+ * Sums the baseline's idle ticks (select_baseline) into *b.  Caller holds
+ * the governor's lock (shared is enough).
  */
 static void
 sum_baseline(GovSignals *sig, GovSums *b, TimestampTz now, TimestampTz since)
 {
-	TimestampTz bstart = Max(now - (TimestampTz) GOV_BASELINE_MAX_AGE_S * USECS_PER_SEC, since);
-	double		ref_load = -1;
+	TimestampTz ts[GOV_IDLE_RING] = {0};
+	double		load[GOV_IDLE_RING] = {0};
+	bool		take[GOV_IDLE_RING];
+	int			n = gov->idle_count;
 
-	for (int k = 0; k < gov->idle_count; k++)
+	for (int k = 0; k < n; k++)
 	{
 		GovTick    *t = &gov->idle[(gov->idle_next - 1 - k + GOV_IDLE_RING) % GOV_IDLE_RING];
 
-		double		load = (t->calls + t->commits) / Max(t->secs, 0.001);
-
-		if (t->ts <= bstart)
-			break;
-
-		/*
-		 * The baseline is the newest run of idle ticks under one load:
-		 * older ticks of a load more than GOV_LOAD_FACTOR apart (another
-		 * foreground, a minute ago) end it, so that a job measuring a new
-		 * baseline is not held to the old traffic's latency.
-		 */
-		if (ref_load < 0)
-			ref_load = load;
-		else if (load > ref_load * GOV_LOAD_FACTOR || ref_load > load * GOV_LOAD_FACTOR)
-			break;
-		sig->base_ticks++;
-		if (t->ts > now - (TimestampTz) GOV_BASELINE_MAX_AGE_S * USECS_PER_SEC / 2)
-			sig->base_ticks_recent++;
-		add_tick(b, t);
+		ts[k] = t->ts;
+		load[k] = (t->calls + t->commits) / Max(t->secs, 0.001);
 	}
+	select_baseline(ts, load, n, now, since, baseline_ticks(gov_window_ms, gov_interval_ms),
+					gov_keep_baseline, sig, take);
+	for (int k = 0; k < n; k++)
+		if (take[k])
+			add_tick(b, &gov->idle[(gov->idle_next - 1 - k + GOV_IDLE_RING) % GOV_IDLE_RING]);
 }
 
 /*
@@ -2522,7 +2655,7 @@ simulate_signals(GovSignals *sig, GovSums *w, GovSums *b)
 		w->delay_calls = b->delay_calls = 0;
 		sig->calls = w->calls;
 		sig->base_ticks = Max(sig->base_ticks, baseline_ticks(gov_window_ms, gov_interval_ms));
-		sig->base_ticks_recent = sig->base_ticks;
+		sig->base_ticks_fresh = sig->base_ticks_recent = sig->base_ticks;
 		sig->recent_calls = Max(sig->recent_calls, w->calls);
 		sig->base_calls = b->calls;
 		sig->base_p99_ms = steward_stmt_percentile_ms(b->hist, b->calls, 0.99);
@@ -3098,10 +3231,10 @@ maybe_decide(StewardGovJob *job, TimestampTz now)
 	if (set.enabled)
 		ask_quiet(&job->st, &sig, &set, now);
 	/* For benchmarks and support: each decision with what it rested on. */
-	elog(DEBUG2, "governor: %s (%s) duty %.3f batch %d; p99 %.3f / base %.3f ms (%d idle ticks), commit p99 %.3f / %.3f ms, since the job began %.3f / %.3f ms, wal %.3f / %.3f ms, cpu %.3f / %.3f ms, load %.0f / %.0f a second, lock waits " UINT64_FORMAT,
+	elog(DEBUG2, "governor: %s (%s) duty %.3f batch %d; p99 %.3f / base %.3f ms (%d idle ticks, %d younger than a minute), commit p99 %.3f / %.3f ms, since the job began %.3f / %.3f ms, wal %.3f / %.3f ms, cpu %.3f / %.3f ms, load %.0f / %.0f a second, lock waits " UINT64_FORMAT,
 		 decision_names[job->st.decision], reason_names[job->st.reason],
 		 job->st.duty, job->st.batch, sig.p99_ms, sig.base_p99_ms, sig.base_ticks,
-		 sig.commit_p99_ms, sig.base_commit_p99_ms, sig.job_p99_ms, sig.job_commit_p99_ms, sig.wal_ms, sig.base_wal_ms,
+		 sig.base_ticks_fresh, sig.commit_p99_ms, sig.base_commit_p99_ms, sig.job_p99_ms, sig.job_commit_p99_ms, sig.wal_ms, sig.base_wal_ms,
 		 sig.cpu, sig.base_cpu, sig.load_per_s, sig.base_load_per_s, sig.lock_waits);
 	if (job->nice_on_foreground && job->st.reason != GOV_R_NO_FOREGROUND &&
 		job->st.reason != GOV_R_DISABLED)
@@ -3800,13 +3933,90 @@ trace_put_row(ReturnSetInfo *rsinfo, int step, const GovState *st, double pause,
 }
 
 /*
+ * The idle ticks of a trace, newest first: the baseline's window's worth
+ * taken before the job began (one a second up to its start, at the load
+ * TRACE_LOAD), then every tick after three decisions in a row that paused
+ * (the tick the job last worked in and the next one are never idle).
+ */
+#define TRACE_LOAD	1000.0		/* statements a second of load_ratio 1 */
+typedef struct TraceIdle
+{
+	TimestampTz ts[GOV_IDLE_RING];
+	double		load[GOV_IDLE_RING];
+	int			n;
+	uint32		paused;			/* bit k: the decision k + 1 steps ago paused */
+} TraceIdle;
+
+static void
+trace_idle_push(TraceIdle *idle, TimestampTz ts, double load)
+{
+	memmove(idle->ts + 1, idle->ts, sizeof(TimestampTz) * (GOV_IDLE_RING - 1));
+	memmove(idle->load + 1, idle->load, sizeof(double) * (GOV_IDLE_RING - 1));
+	idle->ts[0] = ts;
+	idle->load[0] = load;
+	idle->n = Min(idle->n + 1, GOV_IDLE_RING);
+}
+
+static void
+trace_idle_init(TraceIdle *idle, const GovSettings *set)
+{
+	int			need = baseline_ticks(set->window_ms, set->interval_ms);
+
+	memset(idle, 0, sizeof(TraceIdle));
+	for (int k = need - 1; k >= 0; k--)
+		trace_idle_push(idle, -(TimestampTz) (k * set->interval_ms * 1000), TRACE_LOAD);
+}
+
+/* The tick ending at t (load: 0 unknown, taken as TRACE_LOAD) is idle? */
+static void
+trace_idle_tick(TraceIdle *idle, TimestampTz t, double load)
+{
+	if ((idle->paused & 7) == 7)
+		trace_idle_push(idle, t, load > 0 ? load : TRACE_LOAD);
+}
+
+/*
+ * The trace's baseline at t: the real selection (select_baseline) over the
+ * modelled idle ticks, its load their mean (0, unknown, when the trace
+ * gives no load_ratio).  A baseline measured afresh (st->rebase_since)
+ * counts, as before gov15, the ticks since less two.
+ */
+static void
+trace_baseline(const TraceIdle *idle, GovSignals *sig, const GovState *st,
+			   const GovSettings *set, TimestampTz t)
+{
+	int			need = baseline_ticks(set->window_ms, set->interval_ms);
+	bool		take[GOV_IDLE_RING];
+	double		sum = 0;
+	int			used = 0;
+
+	select_baseline(idle->ts, idle->load, idle->n, t, st->rebase_since, need,
+					set->keep_baseline, sig, take);
+	for (int k = 0; k < idle->n; k++)
+		if (take[k])
+		{
+			sum += idle->load[k];
+			used++;
+		}
+	sig->base_load_per_s = used > 0 ? sum / used : 0;
+	if (st->rebase_since != 0)
+	{
+		int			since = (int) ((t - st->rebase_since) / (set->interval_ms * 1000.0)) - 2;
+
+		sig->base_ticks = sig->base_ticks_fresh = sig->base_ticks_recent = Min(need, Max(since, 0));
+	}
+}
+
+/*
  * steward.governor_trace(p99_ratio[], replication_lag_ms[], lock_waits[],
  * foreground_calls[], cpu_pressure[], max_batch, max_rows_per_sec,
- * row_ms, job_p99_ratio[], wal_wait_ms[]): run the
+ * row_ms, job_p99_ratio[], wal_wait_ms[], load_ratio[]): run the
  * decision rule over a sequence of ticks with these signals (a NULL
  * p99_ratio element: no foreground load in that tick; a NULL
  * job_p99_ratio element: the job's run so far not known yet; wal_wait_ms
- * against a WAL-wait baseline of 0) under the current
+ * against a WAL-wait baseline of 0; load_ratio the foreground's
+ * statements a second over those of the baseline taken before the job,
+ * NULL unknown; the baseline's idle ticks age, TraceIdle) under the current
  * settings, and show each decision and the pace it sets for a batch that
  * takes row_ms per row.  Pure: touches no shared state, takes no lock.
  * Errors: 22023 max_batch or max_rows_per_sec below 1, row_ms not
@@ -3826,26 +4036,30 @@ steward_governor_trace(PG_FUNCTION_ARGS)
 			   *calls = NULL,
 			   *cpus = NULL,
 			   *jobs = NULL,
-			   *wals = NULL;
+			   *wals = NULL,
+			   *loads = NULL;
 	bool	   *rnulls = NULL,
 			   *lnulls = NULL,
 			   *knulls = NULL,
 			   *cnulls = NULL,
 			   *unulls = NULL,
 			   *jnulls = NULL,
-			   *wnulls = NULL;
+			   *wnulls = NULL,
+			   *onulls = NULL;
 	int			nr = 0,
 				nl = 0,
 				nk = 0,
 				nc = 0,
 				nu = 0,
 				nj = 0,
-				nw = 0;
+				nw = 0,
+				no = 0;
 	int			max_batch = PG_ARGISNULL(5) ? 1000 : PG_GETARG_INT32(5);
 	int			max_rate = PG_ARGISNULL(6) ? 0 : PG_GETARG_INT32(6);
 	double		row_ms = PG_ARGISNULL(7) ? 0.01 : PG_GETARG_FLOAT8(7);
 	int			steps;
 	TimestampTz t = (TimestampTz) gov_interval_ms * 1000;
+	TraceIdle	idle;
 
 	if (max_batch < 1 || (!PG_ARGISNULL(6) && max_rate < 1) || !(row_ms > 0 && row_ms < 1e6))
 		ereport(ERROR,
@@ -3858,7 +4072,8 @@ steward_governor_trace(PG_FUNCTION_ARGS)
 	trace_signal(fcinfo, 4, "cpu_wait_ratio", false, &cpus, &unulls, &nu);
 	trace_signal(fcinfo, 8, "job_p99_ratio", true, &jobs, &jnulls, &nj);
 	trace_signal(fcinfo, 9, "wal_wait_ms", false, &wals, &wnulls, &nw);
-	steps = Max(Max(Max(nr, nl), Max(nk, nc)), Max(nu, Max(nj, nw)));
+	trace_signal(fcinfo, 10, "load_ratio", false, &loads, &onulls, &no);
+	steps = Max(Max(Max(nr, nl), Max(nk, nc)), Max(Max(nu, no), Max(nj, nw)));
 	trace_same_length(nr, "p99_ratio", steps);
 	trace_same_length(nl, "replication_lag_ms", steps);
 	trace_same_length(nk, "lock_waits", steps);
@@ -3866,6 +4081,7 @@ steward_governor_trace(PG_FUNCTION_ARGS)
 	trace_same_length(nu, "cpu_wait_ratio", steps);
 	trace_same_length(nj, "job_p99_ratio", steps);
 	trace_same_length(nw, "wal_wait_ms", steps);
+	trace_same_length(no, "load_ratio", steps);
 	if (steps > 100000)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -3875,11 +4091,13 @@ steward_governor_trace(PG_FUNCTION_ARGS)
 	current_settings(&set);
 	set.enabled = gov_enabled;
 	gov_init_state(&st, max_batch, max_rate);
+	trace_idle_init(&idle, &set);
 	for (int i = 0; i < steps; i++)
 	{
 		GovSignals	sig;
 		bool		capped = false;
 		double		pause = 0;
+		double		load;
 
 		memset(&sig, 0, sizeof(sig));
 		sig.tick = i + 1;
@@ -3890,17 +4108,10 @@ steward_governor_trace(PG_FUNCTION_ARGS)
 		sig.cpu = (i < nu && !unulls[i]) ? 0.1 * DatumGetFloat8(cpus[i]) : -1;
 		sig.base_cpu = sig.cpu >= 0 ? 0.1 : -1;
 		sig.base_calls = 1000;
-		sig.base_ticks = sig.base_ticks_recent = baseline_ticks(set.window_ms, set.interval_ms);
-		if (st.rebase_since != 0)
-		{
-			/*
-			 * A baseline measured afresh: the ticks since, less the two a
-			 * job that stopped leaves not idle.
-			 */
-			int			since = (int) ((t - st.rebase_since) / (set.interval_ms * 1000.0)) - 2;
-
-			sig.base_ticks = sig.base_ticks_recent = Min(sig.base_ticks, Max(since, 0));
-		}
+		load = (i < no && !onulls[i]) ? TRACE_LOAD * DatumGetFloat8(loads[i]) : 0;
+		trace_idle_tick(&idle, t, load);
+		trace_baseline(&idle, &sig, &st, &set, t);
+		sig.load_per_s = load;
 		sig.base_p99_ms = 1.0;
 		if (i < nr && !rnulls[i])
 		{
@@ -3917,6 +4128,7 @@ steward_governor_trace(PG_FUNCTION_ARGS)
 		sig.lock_ticks = 1;
 		sig.window_s = set.window_ms / 1000.0;
 		gov_decide(&st, &sig, &set, t);
+		idle.paused = (idle.paused << 1) | (st.paused ? 1 : 0);
 		if (!st.paused)
 		{
 			pause = gov_pause_ms(&st, st.batch, st.batch * row_ms, &capped);

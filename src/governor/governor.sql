@@ -110,11 +110,12 @@ CREATE FUNCTION steward.governor_trace(p99_ratio double precision[],
                                        max_rows_per_sec integer DEFAULT NULL,
                                        row_ms double precision DEFAULT 0.01,
                                        job_p99_ratio double precision[] DEFAULT NULL,
-                                       wal_wait_ms double precision[] DEFAULT NULL)
+                                       wal_wait_ms double precision[] DEFAULT NULL,
+                                       load_ratio double precision[] DEFAULT NULL)
 RETURNS TABLE (step integer, decision text, reason text, throttled_by text,
                duty double precision, batch_size integer, pause_ms double precision,
                rows_per_sec double precision)
 AS 'MODULE_PATHNAME', 'steward_governor_trace'
 LANGUAGE C STABLE;
-COMMENT ON FUNCTION steward.governor_trace(double precision[], double precision[], integer[], integer[], double precision[], integer, integer, double precision, double precision[], double precision[]) IS
+COMMENT ON FUNCTION steward.governor_trace(double precision[], double precision[], integer[], integer[], double precision[], integer, integer, double precision, double precision[], double precision[], double precision[]) IS
   'the governor''s decisions for a sequence of ticks with the given signals, under the current settings';
