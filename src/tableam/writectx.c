@@ -259,25 +259,60 @@ steward_statement_writes(Relation rel, CommandId cid, AttrNumber attnum,
 	statement_writes_lookup(rel, cid, attnum, assigns, on_conflict);
 }
 
-/* Does "node" read a column of the row of range-table entry *rti? */
-static bool
-uses_row_walker(Node *node, Index *rti)
+/* "node" without the casts around it (a RelabelType, an implicit cast). */
+static Node *
+strip_casts(Node *node)
 {
-	if (node == NULL)
-		return false;
-	if (IsA(node, Var))
-		return ((Var *) node)->varno == *rti && ((Var *) node)->varlevelsup == 0;
-	return expression_tree_walker(node, uses_row_walker, (void *) rti);
+	for (;;)
+	{
+		if (node != NULL && IsA(node, RelabelType))
+			node = (Node *) ((RelabelType *) node)->arg;
+		else if (node != NULL && IsA(node, FuncExpr) &&
+				 ((FuncExpr *) node)->funcformat == COERCE_IMPLICIT_CAST &&
+				 ((FuncExpr *) node)->args != NIL)
+			node = linitial(((FuncExpr *) node)->args);
+		else
+			return node;
+	}
+}
+
+/* Is "node" column "attnum" of the row of range-table entry "rti"? */
+static bool
+is_row_column(Node *node, Index rti, AttrNumber attnum)
+{
+	Var		   *var = (Var *) strip_casts(node);
+
+	return var != NULL && IsA(var, Var) && var->varno == rti &&
+		var->varattno == attnum && var->varlevelsup == 0;
+}
+
+/*
+ * Is "expr" the existing row's column "attnum" of range-table entry "rti"
+ * combined by one operator with something else (SET version = t.version
+ * + 1, + $1), so that its value follows the row it updates?  Anything
+ * else -- a constant, a parameter, EXCLUDED, which setrefs.c turned into
+ * INNER_VAR, and a CASE or COALESCE that reads the row only to choose
+ * such a value (CASE WHEN t.version = EXCLUDED.version - 1 THEN
+ * EXCLUDED.version ...: codereview17 C4) -- is a value the client fixed.
+ */
+static bool
+follows_row_version(Node *expr, Index rti, AttrNumber attnum)
+{
+	OpExpr	   *op = (OpExpr *) strip_casts(expr);
+
+	return op != NULL && IsA(op, OpExpr) && list_length(op->args) == 2 &&
+		(is_row_column(linitial(op->args), rti, attnum) ||
+		 is_row_column(lsecond(op->args), rti, attnum));
 }
 
 /*
  * Is column "attname" of the relation of result range-table entry "rti"
  * assigned, by ON CONFLICT DO UPDATE SET of a plan in "stmt", a value that
- * reads no column of the existing row (a constant, a parameter, EXCLUDED,
- * which setrefs.c turned into INNER_VAR)?  "rti" is the nominal target's:
- * onConflictCols, parallel to onConflictSet, holds its attribute numbers,
- * which a partition maps by name.  The plans are the statement's own and its WITH queries'
- * (subplans): an INSERT ... ON CONFLICT is the top of either.
+ * does not follow the existing row's (follows_row_version)?  "rti" is the
+ * nominal target's: onConflictCols, parallel to onConflictSet, holds its
+ * attribute numbers, which a partition maps by name.  The plans are the
+ * statement's own and its WITH queries' (subplans): an INSERT ... ON
+ * CONFLICT is the top of either.
  */
 static bool
 on_conflict_sets_literal(PlannedStmt *stmt, Index rti, Relation target,
@@ -309,7 +344,7 @@ on_conflict_sets_literal(PlannedStmt *stmt, Index rti, Relation target,
 			TargetEntry *te = (TargetEntry *) lfirst(tl);
 
 			if (lfirst_int(cl) == attnum &&
-				!uses_row_walker((Node *) te->expr, &rti))
+				!follows_row_version((Node *) te->expr, rti, attnum))
 				return true;
 		}
 	}
@@ -318,9 +353,10 @@ on_conflict_sets_literal(PlannedStmt *stmt, Index rti, Relation target,
 
 /*
  * Does the INSERT ... ON CONFLICT DO UPDATE writing "rel" under command id
- * "cid" assign column "attnum" a value computed without the existing row
- * (SET version = 2, = $1, = EXCLUDED.version), a value the client fixed
- * before the statement began?  Such a value equal to the version after
+ * "cid" assign column "attnum" a value that does not follow the existing
+ * row's (SET version = 2, = $1, = EXCLUDED.version, or a CASE choosing
+ * one: follows_row_version), a value the client fixed before the
+ * statement began?  Such a value equal to the version after
  * the conflicting row's can only come from an older row with that same
  * version, when that row is newer than the statement (a row deleted and
  * inserted again, versions starting afresh): it is stale (review31 R2).
