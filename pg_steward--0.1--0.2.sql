@@ -42151,3 +42151,183 @@ AS 'MODULE_PATHNAME', 'steward_governor_trace'
 LANGUAGE C STABLE;
 COMMENT ON FUNCTION steward.governor_trace(double precision[], double precision[], integer[], integer[], double precision[], integer, integer, double precision, double precision[], double precision[], double precision[]) IS
   'the governor''s decisions for a sequence of ticks with the given signals, under the current settings';
+
+-- mig14 M4 (mig15): an up or down that reads no column is a default, not compared.
+-- Check 2 of migration_validate on one table t: each row's derived
+-- columns equal up(old) (rows last written in the old shape) or down(new)
+-- (rows last written in the new shape), by the type's equality, or by
+-- their text for a type without one (_migration_distinct: json, xml,
+-- point; mig14 M1).  An up or down that reads no column is a default
+-- (a dropped column's down for new-shape INSERTs may vary: now()),
+-- which later writes keep, whatever the other application wrote there:
+-- not compared (mig14 M3, M4).  Differing rows are counted, and
+-- both sides checksummed per key range (16 buckets of a hash of the key,
+-- as steward.checksum_ranges), in one scan run as the table's owner
+-- (_migration_exec).  Returns the checks "values <table>" and "checksums
+-- <table>" as jsonb objects {check, passed, detail}, none when no column
+-- of the migration derives values.
+CREATE OR REPLACE FUNCTION steward._migration_values_check(mig text, t steward.migration_tables)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    results jsonb := '[]';
+    c steward.migration_columns;
+    "check" text;
+    passed boolean;
+    detail text;
+    bads text[];
+    actuals text[];
+    expecteds text[];
+    newcol text;
+    oldcol text;
+    upx text;
+    downx text;
+    keys text;
+    q text;
+    res text[];
+BEGIN
+    bads := '{}'; actuals := '{}'; expecteds := '{}';
+    FOR c IN SELECT * FROM steward.migration_columns x
+              WHERE x.migration = mig AND x.relid = t.relid
+                AND (x.up_sql IS NOT NULL OR x.down_sql IS NOT NULL) ORDER BY x.ord LOOP
+        newcol := NULL; upx := NULL; oldcol := NULL; downx := NULL;
+        -- An up or down that reads no column is a default, which later
+        -- writes keep (mig14 M4, dualwrite.c default_keep): not compared.
+        IF c.up_sql IS NOT NULL AND c.kind IN ('pair', 'added') AND cardinality(c.up_params) > 0 THEN
+            newcol := format('%I', (steward._migration_physical(mig, t.relid, 'new', ARRAY[c.new_name::text]))[1]);
+            upx := steward._migration_bind(mig, t.relid, 'old', c.up_sql, c.up_params, c.new_type);
+        END IF;
+        IF c.down_sql IS NOT NULL AND c.kind IN ('pair', 'dropped') AND cardinality(c.down_params) > 0 THEN
+            oldcol := format('%I', (steward._migration_physical(mig, t.relid, 'old', ARRAY[c.old_name::text]))[1]);
+            downx := steward._migration_bind(mig, t.relid, 'new', c.down_sql, c.down_params, c.old_type);
+        END IF;
+        CONTINUE WHEN upx IS NULL AND downx IS NULL;
+        bads := bads || format('CASE _steward_side WHEN ''o'' THEN %s WHEN ''n'' THEN %s ELSE false END',
+                               coalesce(steward._migration_distinct(newcol, upx, c.new_type), 'false'),
+                               coalesce(steward._migration_distinct(oldcol, downx, c.old_type), 'false'));
+        actuals := actuals || format('coalesce(CASE _steward_side WHEN ''o'' THEN %s::text WHEN ''n'' THEN %s::text END, chr(30))',
+                                     coalesce(newcol, 'NULL'), coalesce(oldcol, 'NULL'));
+        expecteds := expecteds || format('coalesce(CASE _steward_side WHEN ''o'' THEN (%s)::text WHEN ''n'' THEN (%s)::text END, chr(30))',
+                                         coalesce(upx, 'NULL'), coalesce(downx, 'NULL'));
+    END LOOP;
+    IF cardinality(bads) > 0 THEN
+        SELECT string_agg(format('%I::text', k), ', ' ORDER BY i) INTO keys
+          FROM unnest(t.key_columns) WITH ORDINALITY u(k, i);
+        q := format(
+            'WITH v AS (SELECT (hashtextextended(ARRAY[%1$s]::text, 0) %% 16 + 16) %% 16 AS b, '
+            '                  ARRAY[%1$s]::text AS k, (%2$s) AS bad, '
+            '                  hashtextextended(concat_ws(chr(31), _steward_side, %3$s) COLLATE "C", 0)::numeric AS ha, '
+            '                  hashtextextended(concat_ws(chr(31), _steward_side, %4$s) COLLATE "C", 0)::numeric AS he '
+            '             FROM ONLY %5$s WHERE _steward_side IS NOT NULL), '
+            '     g AS (SELECT b, count(*) AS n, count(*) FILTER (WHERE bad) AS nbad, '
+            '                  sum(ha) AS ha, sum(he) AS he, min(k) FILTER (WHERE bad) AS bmin, '
+            '                  max(k) FILTER (WHERE bad) AS bmax '
+            '             FROM v GROUP BY b) '
+            'SELECT sum(n), sum(nbad), count(*), count(*) FILTER (WHERE ha <> he), '
+            '       string_agg(format(''range %%s: %%s rows differ, e.g. keys %%s and %%s'', '
+            '                         b, nbad, bmin, bmax), ''; '' ORDER BY b) '
+            '         FILTER (WHERE nbad > 0 OR ha <> he) '
+            '  FROM g',
+            keys, array_to_string(bads, ' OR '), array_to_string(actuals, ', '),
+            array_to_string(expecteds, ', '), t.relid);
+        res := steward._migration_exec(t.relid, q);
+        "check" := format('values %s', t.relid);
+        passed := coalesce(res[2]::bigint, 0) = 0;
+        detail := CASE WHEN passed
+                       THEN format('%s rows: new columns = up(old), old columns = down(new)',
+                                   coalesce(res[1], '0'))
+                       ELSE format('%s of %s rows differ (%s)', res[2], res[1], res[5]) END;
+        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+        "check" := format('checksums %s', t.relid);
+        passed := coalesce(res[4]::bigint, 0) = 0;
+        detail := CASE WHEN passed
+                       THEN format('%s key ranges: checksums of the derived columns and of up/down agree',
+                                   coalesce(res[3], '0'))
+                       ELSE format('%s of %s key ranges disagree (%s)', res[4], res[3], res[5]) END;
+        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+    END IF;
+    RETURN results;
+END
+$$;
+
+-- newcomer45 N10 (mig15): a backfill failure worded for a column filled from its default.
+-- A backfill batch failed on some row: find the first of the batch's rows
+-- (unfilled, after last_key in key order, at most batch_size) whose
+-- own update fails, and raise its error naming the migration, the table,
+-- the row's key and the next step, worded for what fills the new columns:
+-- "up" expressions, an added column's "default", or both (the caller's batch, and every row
+-- updated here, are rolled back with it).  Rows other transactions hold
+-- are passed over.  Returns when no single row fails (the caller then
+-- raises the batch's own error).
+CREATE OR REPLACE FUNCTION steward._migration_batch_failed(job jsonb, last_key text[], batch_size integer)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := job->>'name';
+    tbl regclass := (job->>'relid')::oid::regclass;
+    l record;
+    t steward.migration_tables;
+    keys text[];
+    k text[];
+    one text;
+    saved text := current_setting('lock_timeout');
+    code text;
+    msg text;
+    detail text;
+    keytext text;
+    sources text;
+BEGIN
+    SELECT * INTO l FROM steward._migration_batch_lists(mig, tbl);
+    SELECT * INTO t FROM steward.migration_tables x WHERE x.migration = mig AND x.relid = tbl;
+    -- What the batch writes into the new columns, for the DETAIL and HINT
+    -- (newcomer45 N10: a column filled from its default has no "up").
+    SELECT CASE WHEN bool_or(c.up_sql IS NULL) AND bool_or(c.up_sql IS NOT NULL) THEN 'both'
+                WHEN bool_or(c.up_sql IS NULL) THEN 'default' ELSE 'up' END
+      INTO sources
+      FROM steward.migration_columns c
+     WHERE c.migration = mig AND c.relid = tbl AND c.kind IN ('pair', 'added')
+       AND (c.up_sql IS NOT NULL OR c.default_sql IS NOT NULL);
+    keys := steward._migration_exec(tbl, format(
+        'SELECT ARRAY(SELECT ARRAY[%s]::text FROM ONLY %s WHERE _steward_side IS NULL%s ORDER BY %s LIMIT $2::integer)',
+        l.key_texts, tbl, CASE WHEN last_key IS NULL THEN '' ELSE format(' AND (%s) > (%s)', l.keys, l.after_key) END,
+        l.keys), ARRAY[last_key::text, batch_size::text], true);
+    keys := keys[1]::text[];
+    one := format('UPDATE ONLY %s SET %s_steward_side = ''o'' WHERE _steward_side IS NULL AND (%s) = (%s)',
+                  tbl, coalesce(l.sets || ', ', ''), l.keys, l.until_key);
+    FOREACH keytext IN ARRAY coalesce(keys, '{}') LOOP
+        k := keytext::text[];
+        BEGIN
+            PERFORM set_config('lock_timeout', '100ms', true);
+            PERFORM steward._migration_exec(tbl, one, ARRAY[NULL, NULL, k::text], true);
+            PERFORM set_config('lock_timeout', saved, true);
+        EXCEPTION
+            WHEN lock_not_available OR serialization_failure OR deadlock_detected THEN
+                PERFORM set_config('lock_timeout', saved, true);
+            WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+                PERFORM set_config('lock_timeout', saved, true);
+                RAISE EXCEPTION 'cannot backfill row (%)=(%) of relation "%": %',
+                    (SELECT string_agg(format('%I', c), ', ' ORDER BY i)
+                       FROM unnest(t.key_columns) WITH ORDINALITY u(c, i)),
+                    array_to_string(k, ', '), steward._relation_name(tbl), msg
+                    USING ERRCODE = code,
+                          DETAIL = concat_ws(' ', nullif(detail, ''),
+                                             format(CASE sources
+                                                    WHEN 'up' THEN 'Migration "%s" computes the new columns of each row of relation "%s" from its "up" expressions (and checks their constraints).'
+                                                    WHEN 'default' THEN 'Migration "%s" fills the new columns of each row of relation "%s" with their "default" (and checks their constraints).'
+                                                    ELSE 'Migration "%s" computes the new columns of each row of relation "%s" from its "up" expressions, and fills those without one with their "default" (and checks their constraints).' END,
+                                                    mig, steward._relation_name(tbl))),
+                          HINT = format('Fix that row (an UPDATE of it in the old shape %s its new columns again) and run CALL steward.migration_backfill(%L) again, '
+                                        'or roll back (SELECT steward.migration_rollback(%L);) and start with %s.',
+                                        CASE sources WHEN 'default' THEN 'fills' ELSE 'computes' END, mig, mig,
+                                        CASE sources WHEN 'up' THEN 'an "up" that handles it'
+                                                     WHEN 'default' THEN 'a "default" (or an "up") that fits it'
+                                                     ELSE 'an "up" or a "default" that handles it' END);
+        END;
+    END LOOP;
+END
+$$;

@@ -33,6 +33,10 @@
  *     column of a changed column is set (the table gives them no default,
  *     the migration's view does), else old; after the switch the same
  *     with the roles reversed.
+ * An up or down that reads no column is a default, not a mapping
+ * (default_keep, mig14 M4): computed by an INSERT that does not write the
+ * column and by the first old-shape write of a row not filled yet, kept
+ * by every other write, whatever the other application wrote there.
  * Whichever shape it is, a column of the other one the statement wrote
  * itself (UPDATE: changed; INSERT: a value other than its constant
  * default) must get the very value computed for it, else the write is
@@ -114,6 +118,8 @@ typedef struct MigCol
 	char	   *down_what;
 	char	   *label;			/* column "<new-shape name>" of relation "<table>", for errors */
 	bool		not_null;		/* the step's "not_null": up may not give NULL */
+	bool		up_is_default;	/* up reads no column: a default (default_keep) */
+	bool		down_is_default;	/* down reads no column: a default */
 } MigCol;
 
 /*
@@ -391,6 +397,8 @@ fill_entry_columns(MigEntry *entry, Relation rel, List *cols, const char *name)
 		col->new_att = attnum_of(rel, ct->new_phys);
 		col->label = ct->label;
 		col->not_null = ct->not_null;
+		col->up_is_default = ct->up_sql != NULL && ct->up_n == 0;
+		col->down_is_default = ct->down_sql != NULL && ct->down_n == 0;
 		col->up_what = psprintf("up expression of %s in migration \"%s\"", ct->label, name);
 		col->down_what = psprintf("down expression of %s in migration \"%s\"", ct->label, name);
 		if (ct->up_sql && col->new_att)
@@ -1000,6 +1008,83 @@ check_both_shapes(MigEntry *entry, Relation rel, HeapTuple written, HeapTuple ol
 }
 
 /*
+ * The columns of the other shape whose up (side 'o') or down (side 'n')
+ * reads no column, which a write keeps as they are (compute_shape's keep),
+ * as attribute numbers offset by FirstLowInvalidHeapAttributeNumber
+ * (mig14 M4).  Such an expression is a default, not a mapping: it has no
+ * value of this shape to follow, so computing it again at each write
+ * overwrote what the other application had written there ("currency"
+ * set to 'USD' by the new application went back to up's 'EUR' at the old
+ * application's next UPDATE of the row; a dropped "note" went to down's
+ * 'n/a').  It is computed when the row gets its first value of that
+ * column: an INSERT that does not write it itself (insert_wrote), and the
+ * first old-shape write of a row not backfilled yet (unfilled) that does
+ * not set it, as the backfill computes it; every other UPDATE keeps it.
+ * Validation does not compare such columns (_migration_values_check).
+ */
+static Bitmapset *
+default_keep(MigEntry *entry, Relation rel, HeapTuple written, HeapTuple oldtup,
+			 char side, bool unfilled)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	Bitmapset  *keep = NULL;
+
+	for (int i = 0; i < entry->ncols; i++)
+	{
+		MigCol	   *c = &entry->cols[i];
+		AttrNumber	att;
+
+		if (side == 'o' && c->up_is_default)
+			att = c->new_att;
+		else if (side == 'n' && c->down_is_default)
+			att = c->old_att;
+		else
+			continue;
+		if (att == InvalidAttrNumber)
+			continue;
+		if (oldtup == NULL ? !insert_wrote(entry, rel, written, att) :
+			(unfilled && side == 'o' && !att_changed(desc, oldtup, written, att)))
+			continue;
+		keep = bms_add_member(keep, att - FirstLowInvalidHeapAttributeNumber);
+	}
+	return keep;
+}
+
+/*
+ * Refuse a row whose new column of a "not_null" step is NULL after the
+ * mapping (newcomer45 N10): a new-shape write of an explicit NULL there.
+ * Until complete adds the column's NOT NULL constraint, a NOT VALID check
+ * stands for it and refused the row with 23514 naming that check, where
+ * the column the application sees as NOT NULL gives 23502: raised here
+ * with core's code and wording, the column named as the new shape names
+ * it.  An old-shape write whose up gives NULL is refused before
+ * (compute_shape, 23514 naming the migration).  After complete the
+ * column has its constraint, which core checks.  Errors: 23502.
+ */
+static void
+check_not_null(MigEntry *entry, Relation rel, HeapTuple tup)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	if (entry->switched)
+		return;					/* complete added the constraint: core says it */
+	for (int i = 0; i < entry->ncols; i++)
+	{
+		MigCol	   *c = &entry->cols[i];
+
+		if (!c->not_null || c->new_att == InvalidAttrNumber ||
+			!heap_attisnull(tup, c->new_att, desc))
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("null value in %s violates not-null constraint", c->label),
+				 errdetail("Migration \"%s\" makes the column NOT NULL; the constraint is added at complete, a check stands for it until then.",
+						   entry->name),
+				 errtable(rel)));
+	}
+}
+
+/*
  * The shape of an INSERT on no migration schema's search_path: before
  * the switch new if a new column of a changed column is set (the table
  * gives them no default), else old; after it the same, roles reversed.
@@ -1035,7 +1120,8 @@ insert_side(MigEntry *entry, TupleDesc desc, HeapTuple newtup)
  * snapshot taken now, keeping AccessShareLock on them to transaction end;
  * a cached entry reads nothing.  Errors: 39P01 when not fired BEFORE
  * INSERT OR UPDATE FOR EACH ROW; 23514 when up gives NULL for a step with
- * "not_null", or when the write sets both shapes to values that disagree
+ * "not_null"; 23502 when a new-shape write leaves such a column NULL
+ * (check_not_null); 23514 when the write sets both shapes to values that disagree
  * (check_both_shapes); 55000 for an UPDATE that sets a computed column to NULL in
  * a row not backfilled yet, or a table lacking the marker column; the
  * compile errors of up and down (42703 for a column dropped by hand) and
@@ -1155,8 +1241,10 @@ steward_migration_trigger(PG_FUNCTION_ARGS)
 	}
 	if (unfilled && side == 'n')
 		newtup = compute_shape(entry, ex, desc, newtup, 'o', td->tg_updatedcols, false);
-	newtup = compute_shape(entry, ex, desc, newtup, side, NULL, true);
+	newtup = compute_shape(entry, ex, desc, newtup, side,
+						   default_keep(entry, rel, written, oldtup, side, unfilled), true);
 	check_both_shapes(entry, rel, written, oldtup, newtup, side);
+	check_not_null(entry, rel, newtup);
 	return PointerGetDatum(newtup);
 }
 

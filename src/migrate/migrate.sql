@@ -3150,7 +3150,8 @@ $$;
 -- A backfill batch failed on some row: find the first of the batch's rows
 -- (unfilled, after last_key in key order, at most batch_size) whose
 -- own update fails, and raise its error naming the migration, the table,
--- the row's key and the next step (the caller's batch, and every row
+-- the row's key and the next step, worded for what fills the new columns:
+-- "up" expressions, an added column's "default", or both (the caller's batch, and every row
 -- updated here, are rolled back with it).  Rows other transactions hold
 -- are passed over.  Returns when no single row fails (the caller then
 -- raises the batch's own error).
@@ -3172,9 +3173,18 @@ DECLARE
     msg text;
     detail text;
     keytext text;
+    sources text;
 BEGIN
     SELECT * INTO l FROM steward._migration_batch_lists(mig, tbl);
     SELECT * INTO t FROM steward.migration_tables x WHERE x.migration = mig AND x.relid = tbl;
+    -- What the batch writes into the new columns, for the DETAIL and HINT
+    -- (newcomer45 N10: a column filled from its default has no "up").
+    SELECT CASE WHEN bool_or(c.up_sql IS NULL) AND bool_or(c.up_sql IS NOT NULL) THEN 'both'
+                WHEN bool_or(c.up_sql IS NULL) THEN 'default' ELSE 'up' END
+      INTO sources
+      FROM steward.migration_columns c
+     WHERE c.migration = mig AND c.relid = tbl AND c.kind IN ('pair', 'added')
+       AND (c.up_sql IS NOT NULL OR c.default_sql IS NOT NULL);
     keys := steward._migration_exec(tbl, format(
         'SELECT ARRAY(SELECT ARRAY[%s]::text FROM ONLY %s WHERE _steward_side IS NULL%s ORDER BY %s LIMIT $2::integer)',
         l.key_texts, tbl, CASE WHEN last_key IS NULL THEN '' ELSE format(' AND (%s) > (%s)', l.keys, l.after_key) END,
@@ -3200,9 +3210,17 @@ BEGIN
                     array_to_string(k, ', '), steward._relation_name(tbl), msg
                     USING ERRCODE = code,
                           DETAIL = concat_ws(' ', nullif(detail, ''),
-                                             format('Migration "%s" computes the new columns of each row of relation "%s" from its "up" expressions (and checks their constraints).', mig, steward._relation_name(tbl))),
-                          HINT = format('Fix that row (an UPDATE of it in the old shape computes its new columns again) and run CALL steward.migration_backfill(%L) again, '
-                                        'or roll back (SELECT steward.migration_rollback(%L);) and start with an "up" that handles it.', mig, mig);
+                                             format(CASE sources
+                                                    WHEN 'up' THEN 'Migration "%s" computes the new columns of each row of relation "%s" from its "up" expressions (and checks their constraints).'
+                                                    WHEN 'default' THEN 'Migration "%s" fills the new columns of each row of relation "%s" with their "default" (and checks their constraints).'
+                                                    ELSE 'Migration "%s" computes the new columns of each row of relation "%s" from its "up" expressions, and fills those without one with their "default" (and checks their constraints).' END,
+                                                    mig, steward._relation_name(tbl))),
+                          HINT = format('Fix that row (an UPDATE of it in the old shape %s its new columns again) and run CALL steward.migration_backfill(%L) again, '
+                                        'or roll back (SELECT steward.migration_rollback(%L);) and start with %s.',
+                                        CASE sources WHEN 'default' THEN 'fills' ELSE 'computes' END, mig, mig,
+                                        CASE sources WHEN 'up' THEN 'an "up" that handles it'
+                                                     WHEN 'default' THEN 'a "default" (or an "up") that fits it'
+                                                     ELSE 'an "up" or a "default" that handles it' END);
         END;
     END LOOP;
 END
@@ -3626,9 +3644,10 @@ $$;
 -- columns equal up(old) (rows last written in the old shape) or down(new)
 -- (rows last written in the new shape), by the type's equality, or by
 -- their text for a type without one (_migration_distinct: json, xml,
--- point; mig14 M1).  A dropped column's down that reads no column is
--- its default for new-shape INSERTs, which may vary (now()): not
--- compared (mig14 M3).  Differing rows are counted, and
+-- point; mig14 M1).  An up or down that reads no column is a default
+-- (a dropped column's down for new-shape INSERTs may vary: now()),
+-- which later writes keep, whatever the other application wrote there:
+-- not compared (mig14 M3, M4).  Differing rows are counted, and
 -- both sides checksummed per key range (16 buckets of a hash of the key,
 -- as steward.checksum_ranges), in one scan run as the table's owner
 -- (_migration_exec).  Returns the checks "values <table>" and "checksums
@@ -3660,18 +3679,18 @@ BEGIN
     FOR c IN SELECT * FROM steward.migration_columns x
               WHERE x.migration = mig AND x.relid = t.relid
                 AND (x.up_sql IS NOT NULL OR x.down_sql IS NOT NULL) ORDER BY x.ord LOOP
-        IF c.kind = 'dropped' AND cardinality(c.down_params) = 0 THEN
-            CONTINUE;           -- a default, as _migration_column_exprs lets it vary
-        END IF;
         newcol := NULL; upx := NULL; oldcol := NULL; downx := NULL;
-        IF c.up_sql IS NOT NULL AND c.kind IN ('pair', 'added') THEN
+        -- An up or down that reads no column is a default, which later
+        -- writes keep (mig14 M4, dualwrite.c default_keep): not compared.
+        IF c.up_sql IS NOT NULL AND c.kind IN ('pair', 'added') AND cardinality(c.up_params) > 0 THEN
             newcol := format('%I', (steward._migration_physical(mig, t.relid, 'new', ARRAY[c.new_name::text]))[1]);
             upx := steward._migration_bind(mig, t.relid, 'old', c.up_sql, c.up_params, c.new_type);
         END IF;
-        IF c.down_sql IS NOT NULL AND c.kind IN ('pair', 'dropped') THEN
+        IF c.down_sql IS NOT NULL AND c.kind IN ('pair', 'dropped') AND cardinality(c.down_params) > 0 THEN
             oldcol := format('%I', (steward._migration_physical(mig, t.relid, 'old', ARRAY[c.old_name::text]))[1]);
             downx := steward._migration_bind(mig, t.relid, 'new', c.down_sql, c.down_params, c.old_type);
         END IF;
+        CONTINUE WHEN upx IS NULL AND downx IS NULL;
         bads := bads || format('CASE _steward_side WHEN ''o'' THEN %s WHEN ''n'' THEN %s ELSE false END',
                                coalesce(steward._migration_distinct(newcol, upx, c.new_type), 'false'),
                                coalesce(steward._migration_distinct(oldcol, downx, c.old_type), 'false'));
