@@ -17,9 +17,13 @@ WORK=$(mktemp -d /var/tmp/pgst.XXXXXX)
 trap 'rm -rf -- "$WORK"' EXIT
 rsync -a --exclude .git --exclude 'test/out' ./ "$WORK/"
 chown -R postgres:postgres "$WORK"
+# The copy has no .git: TAP 133 builds pg_steward 0.1 from the checkout's
+# history, read where it is (empty outside a git checkout).
+GIT_HISTORY=$(git rev-parse --absolute-git-dir 2>/dev/null || true)
 
 status=0
-su postgres -s /bin/bash -c 'cd -- "$1" && PG_CONFIG=$2 exec test/run.sh' -- test.sh "$WORK" "$PG_CONFIG" ||
+su postgres -s /bin/bash -c 'cd -- "$1" && PG_CONFIG=$2 STEWARD_GIT_DIR=$3 exec test/run.sh' \
+    -- test.sh "$WORK" "$PG_CONFIG" "$GIT_HISTORY" ||
     status=$?
 
 # Keep the outputs next to the checkout for inspection.
