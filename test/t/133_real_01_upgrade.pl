@@ -14,9 +14,9 @@
 # hold before and after ALTER EXTENSION pg_steward UPDATE, and the update
 # writes what 0.1 did not (labels, keys without claims, the machines'
 # owners and their pg_shdepend rows).  The history is the repository this
-# file is in, or STEWARD_GIT_DIR's (scripts/test.sh runs the tests in a
-# copy without .git and names the checkout's); a clone without that commit
-# (a shallow one) fails here: fetch the whole history.
+# file is in (scripts/test.sh runs the tests in a copy without .git and
+# exports 0.1's sources into it as STEWARD_01_SRC); a clone without that
+# commit (a shallow one) fails here: fetch the whole history.
 
 use strict;
 use warnings;
@@ -33,9 +33,7 @@ my $release = '52a29a4d9d18d0f8796f6b99742d2be886cea5ae';    # pg_steward 0.1
 # Read-only git commands on that history, whoever owns it (the tests run
 # as postgres, scripts/test.sh's checkout may be root's).
 my @git = ('git', '-c', 'safe.directory=*',
-	$ENV{STEWARD_GIT_DIR}
-	? ('--git-dir', $ENV{STEWARD_GIT_DIR})
-	: ('-C', abs_path(dirname(__FILE__) . '/../..')));
+	'-C', abs_path(dirname(__FILE__) . '/../..'));
 
 # run_ok($what, @command): run a command, its output in the test log only
 # when it fails; returns whether it succeeded.
@@ -48,19 +46,30 @@ sub run_ok
 	return $ok;
 }
 
-# 0.1's sources, from this repository's history.
-my $have = IPC::Run::run([ @git, 'cat-file', '-e', "$release^{commit}" ],
-	'<', \undef, '>', \my $o, '2>', \my $e);
-BAIL_OUT("pg_steward 0.1 (commit $release) is not in the repository (@git[3..4]; "
-	  . "a shallow clone?): this test builds 0.1 from the repository's history; "
-	  . "run git fetch --unshallow ($e)")
-  unless $have;
-my $src = PostgreSQL::Test::Utils::tempdir('src01');
-my $ok = IPC::Run::run(
-	[ @git, 'archive', '--format=tar', $release,
-	  'Makefile', 'pg_steward.control', 'pg_steward--0.1.sql', 'src' ],
-	'|', [ 'tar', '-x', '-C', $src ], '2>', \$e);
-ok($ok, 'git archive of 0.1') or BAIL_OUT("git archive $release failed: $e");
+# 0.1's sources: exported by scripts/test.sh (STEWARD_01_SRC), else from
+# this repository's history.
+my ($src, $e);
+if ($ENV{STEWARD_01_SRC})
+{
+	$src = $ENV{STEWARD_01_SRC};
+	ok(-f "$src/pg_steward--0.1.sql", "0.1's sources exported by scripts/test.sh")
+	  or BAIL_OUT("STEWARD_01_SRC ($src) holds no pg_steward--0.1.sql");
+}
+else
+{
+	my $have = IPC::Run::run([ @git, 'cat-file', '-e', "$release^{commit}" ],
+		'<', \undef, '>', \my $o, '2>', \$e);
+	BAIL_OUT("pg_steward 0.1 (commit $release) is not in the repository (@git[3..4]; "
+		  . "a shallow clone?): this test builds 0.1 from the repository's history; "
+		  . "run git fetch --unshallow ($e)")
+	  unless $have;
+	$src = PostgreSQL::Test::Utils::tempdir('src01');
+	my $ok = IPC::Run::run(
+		[ @git, 'archive', '--format=tar', $release,
+		  'Makefile', 'pg_steward.control', 'pg_steward--0.1.sql', 'src' ],
+		'|', [ 'tar', '-x', '-C', $src ], '2>', \$e);
+	ok($ok, 'git archive of 0.1') or BAIL_OUT("git archive $release failed: $e");
+}
 
 # A private copy of the PostgreSQL installation in PATH (each directory at
 # its own path under $root: pg_config and the server find share/ and
