@@ -45,6 +45,10 @@ CREATE INDEX o_b3_x ON vpo.o_b3 ((v || vpo.konst('o_b3 index')));
 CREATE TABLE vpo.o_bd (gone int, u uuid, r int, v text, ver bigint, k int NOT NULL, id int NOT NULL) USING steward;
 ALTER TABLE vpo.o_bd DROP COLUMN gone;
 CREATE INDEX o_bd_x ON vpo.o_bd (id) WHERE v <> vpo.konst('o_bd predicate');
+-- No autoanalyze: it evaluates the index expression and the predicate too
+-- (as vpo_bob), at moments the checks of vpo.seen below do not choose.
+ALTER TABLE vpo.o_b3 SET (autovacuum_enabled = off);
+ALTER TABLE vpo.o_bd SET (autovacuum_enabled = off);
 RESET ROLE;
 ALTER TABLE vpo.o_m ATTACH PARTITION vpo.o_b3 FOR VALUES IN (3);
 ALTER TABLE vpo.o ATTACH PARTITION vpo.o_bd DEFAULT;
