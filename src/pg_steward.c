@@ -163,6 +163,8 @@ _PG_init(void)
 	/* The steward AM works without preloading: its hook is always needed. */
 	steward_writectx_init();
 	steward_migrate_install_hooks();
+	/* The owner-code barrier of table-owner switches, put back on abort. */
+	steward_owner_code_install_callbacks();
 	/* DROP ROLE of a role that owns scopes or machines: in every session. */
 	steward_roles_install_hook();
 	/* DROP EXTENSION in a database still at 0.1's SQL: no event trigger. */

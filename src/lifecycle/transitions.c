@@ -1014,11 +1014,11 @@ qualified_name(Relation rel)
  * owner (restricted, search_path pinned).  Planning the count folds the
  * owner's immutable functions (a partial index's predicate, an index
  * expression), which run_transition's helpers call with run_transition
- * counted as pg_steward's own code: so the count runs between
- * steward_owner_code_enter and _leave, left on error too, as a batch
- * does, and nothing it calls passes for pg_steward's own (review32 S2:
- * a predicate's function opened runs with steward._transition_prepare
- * that stayed "running").  The caller holds a lock on rel.
+ * counted as pg_steward's own code: the switch to the owner raises the
+ * owner-code barrier (steward_as_table_owner_begin), so nothing the count
+ * calls passes for pg_steward's own (review32 S2: a predicate's function
+ * opened runs with steward._transition_prepare that stayed "running").
+ * The caller holds a lock on rel.
  */
 static int64
 count_in_state(Relation rel, const char *column, const char *value)
@@ -1028,24 +1028,14 @@ count_in_state(Relation rel, const char *column, const char *value)
 	Datum		args[1] = {CStringGetTextDatum(value)};
 	bool		isnull;
 	int64		total;
-	int			owner_depth;
 
 	steward_require_owner_sees_all_rows(RelationGetRelid(rel), "steward.run_transition()");
 	steward_as_table_owner_begin(rel, true, &ctx);
 	steward_pin_all_rows();
-	owner_depth = steward_owner_code_enter();
-	PG_TRY();
-	{
-		if (SPI_execute_with_args(psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s = $1",
-										   qualified_name(rel), quote_identifier(column)),
-								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not count rows of \"%s\"", RelationGetRelationName(rel));
-	}
-	PG_FINALLY();
-	{
-		steward_owner_code_leave(owner_depth);
-	}
-	PG_END_TRY();
+	if (SPI_execute_with_args(psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s = $1",
+									   qualified_name(rel), quote_identifier(column)),
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not count rows of \"%s\"", RelationGetRelationName(rel));
 	total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	steward_as_owner_end(&ctx);
 	return total;
@@ -1638,27 +1628,17 @@ keyset_condition(const KeyInfo *ki, const char *after_key, StringInfo cond,
  * row lock (0: never waits), or there are fewer rows left than a batch,
  * lock and skip instead.  The batch runs the owner's code (set_sql, the
  * table's triggers, defaults and checks): none of pg_steward's internal
- * functions it calls acts as pg_steward's own (review13 R13-8), so it runs
- * between steward_owner_code_enter and _leave, left on error too.
+ * functions it calls acts as pg_steward's own (review13 R13-8), which the
+ * caller's switch to the owner ensures (its owner-code barrier).
  */
 static void
 move_one_batch(Relation rel, const char *column, List *set_columns,
 			   KeyInfo *ki, BatchBounds *bounds, int64 *moved, char **lastkey_text)
 {
-	int			owner_depth = steward_owner_code_enter();
-
-	PG_TRY();
-	{
-		if (ki->natts == 0 || steward_batch_lock_timeout_ms == 0 ||
-			!move_batch_by_range(ki, bounds, moved, lastkey_text))
-			move_batch_skip_locked(rel, column, set_columns, ki, bounds,
-								   moved, lastkey_text);
-	}
-	PG_FINALLY();
-	{
-		steward_owner_code_leave(owner_depth);
-	}
-	PG_END_TRY();
+	if (ki->natts == 0 || steward_batch_lock_timeout_ms == 0 ||
+		!move_batch_by_range(ki, bounds, moved, lastkey_text))
+		move_batch_skip_locked(rel, column, set_columns, ki, bounds,
+							   moved, lastkey_text);
 }
 
 /*
@@ -1736,22 +1716,10 @@ steward_transition_batch(PG_FUNCTION_ARGS)
 	args[1] = Int32GetDatum(batch_size);
 	args[2] = CStringGetTextDatum(run.to);
 	initStringInfo(&cond);
+	/* The key type's input: a domain's CHECK, behind the switch's barrier. */
 	if (keyset)
-	{
-		/* The key type's input: a domain's CHECK is the owner's code. */
-		int			owner_depth = steward_owner_code_enter();
-
-		PG_TRY();
-		{
-			nargs = keyset_condition(&ki, text_to_cstring(PG_GETARG_TEXT_PP(3)), &cond,
-									 argtypes, args);
-		}
-		PG_FINALLY();
-		{
-			steward_owner_code_leave(owner_depth);
-		}
-		PG_END_TRY();
-	}
+		nargs = keyset_condition(&ki, text_to_cstring(PG_GETARG_TEXT_PP(3)), &cond,
+								 argtypes, args);
 
 	bounds.set_sql = set_sql;
 	bounds.lower = cond.data;

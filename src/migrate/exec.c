@@ -145,16 +145,8 @@ typedef struct StewardFrame
 	bool		trusted;		/* pg_steward's own code (see own_context) */
 	bool		reports;		/* an entry point or event trigger: its errors
 								 * leave without pg_steward's CONTEXT lines */
-	int			barrier;		/* owner_code_depth when it began */
+	int			barrier;		/* steward_owner_code_depth() when it began */
 } StewardFrame;
-
-/*
- * Owner-defined code that pg_steward's C functions run (run_transition's
- * SET list and the triggers, defaults and checks its batches fire) now
- * running in this backend: a barrier between the pg_steward functions
- * that began below it and whatever that code calls (review13 R13-8).
- */
-static int	owner_code_depth = 0;
 
 static StewardFrame *steward_code_stack = NULL;
 static int	steward_code_stack_size = 0;
@@ -539,7 +531,7 @@ push_frame(Oid fn_oid, bool event_trigger, bool trusted, bool reports)
 	steward_code_stack[steward_code_depth].event_trigger = event_trigger;
 	steward_code_stack[steward_code_depth].trusted = trusted;
 	steward_code_stack[steward_code_depth].reports = reports;
-	steward_code_stack[steward_code_depth].barrier = owner_code_depth;
+	steward_code_stack[steward_code_depth].barrier = steward_owner_code_depth();
 	steward_code_depth++;
 }
 
@@ -578,7 +570,7 @@ own_context(void)
 	if (steward_code_depth == 0)
 		return false;
 	top = &steward_code_stack[steward_code_depth - 1];
-	return top->trusted && top->barrier == owner_code_depth;
+	return top->trusted && top->barrier == steward_owner_code_depth();
 }
 
 /*
@@ -677,30 +669,6 @@ steward_own_code_leave(int depth)
 {
 	if (steward_code_depth > depth)
 		steward_code_depth = depth;
-}
-
-/*
- * Owner-defined code (run_transition's SET list, and what its batch
- * statement fires) is about to run: nothing it calls is pg_steward's own
- * code until one of pg_steward's entry points begins again.  Returns the
- * depth to give steward_owner_code_leave (also on error, PG_FINALLY).
- * Backend-local counter, no lock; raises nothing.
- */
-int
-steward_owner_code_enter(void)
-{
-	return owner_code_depth++;
-}
-
-/*
- * End what steward_owner_code_enter began (depth: what it returned): the
- * counter goes back to it, also past levels an error left.  Backend-local,
- * no lock; raises nothing, so it is safe in PG_FINALLY.
- */
-void
-steward_owner_code_leave(int depth)
-{
-	owner_code_depth = depth;
 }
 
 /*
@@ -1746,7 +1714,7 @@ steward_migration_entered(PG_FUNCTION_ARGS)
 		steward_require_writable(psprintf("steward.%s()", get_func_name(fn)));
 	if (steward_code_depth > 0 &&
 		steward_code_stack[steward_code_depth - 1].fn_oid == fn &&
-		steward_code_stack[steward_code_depth - 1].barrier == owner_code_depth)
+		steward_code_stack[steward_code_depth - 1].barrier == steward_owner_code_depth())
 	{
 		if (recalling_fn == fn)
 			recalling_fn = InvalidOid;

@@ -60,8 +60,6 @@ extern bool steward_migrate_called_from_own_code(void);
 extern int	steward_own_code_enter(bool entry_point);
 extern void steward_index_define_gucs(void);
 extern void steward_own_code_leave(int depth);
-extern int	steward_owner_code_enter(void);
-extern void steward_owner_code_leave(int depth);
 extern bool steward_migration_index_worker(void);
 extern void steward_migrate_refuse_direct_call(const char *fn, const char *what);
 

@@ -27,6 +27,23 @@
  * need no cleanup here: transaction and subtransaction abort restore the
  * user, the security context and the GUC nest level.
  *
+ * A switch to a user relation's owner (2., and any role other than the
+ * extension's: steward_as_role_begin, steward_as_role_switch) also raises
+ * the owner-code barrier (steward_owner_code_enter): whatever runs until
+ * the switch ends is the owner's code, and none of pg_steward's internal
+ * functions it calls passes for pg_steward's own (the fmgr hook's
+ * own_context in src/migrate/exec.c), even when pg_steward's own code
+ * (run_transition, a migration step) made the switch (review32 S2: a
+ * partial index's predicate, folded while a count was planned, opened
+ * runs with steward._transition_prepare).  Every such switch raises it,
+ * so no call site can forget it; the end of the switch lowers it, and a
+ * (sub)transaction's abort puts it back where the (sub)transaction found
+ * it (owner_code_subxact_callback), as core does for the user.  Code of
+ * pg_steward's that must run trusted inside a switch counts itself again
+ * (steward_own_code_enter(true): a trigger core fires).  The switch to
+ * the extension's own tables' owner (1.) raises nothing: only pg_steward's
+ * statements on its own catalog run there.
+ *
  * Relations are opened through steward_open_user_relation(), which turns
  * an OID that names nothing into 42P01 and a relation of the wrong kind (a
  * view where a table is expected: a table can become a view through a
@@ -200,7 +217,7 @@ steward_index_relid(Oid heaprelid, const char *indexname)
 	return indexoid;
 }
 
-static void become_role(Oid roleid, StewardAsOwner *ctx);
+static void become_role(Oid roleid, bool owner_code, StewardAsOwner *ctx);
 static void pin_settings(const char *search_path, bool spi, StewardAsOwner *ctx);
 
 /*
@@ -420,22 +437,151 @@ steward_unlock_relations(List **locked)
 }
 
 /*
- * Become "roleid" under SECURITY_RESTRICTED_OPERATION, open a GUC nest
- * level and pin search_path to "search_path"; with "spi", also
- * SPI_connect().  steward_as_owner_end() undoes all of it; on error the
- * transaction's abort does (file header).  Takes no lock.  Errors: elog
- * ERROR when SPI_connect fails.
+ * Owner-defined code that pg_steward runs now in this backend, nested: the
+ * table-owner switches (file header), run_transition's batches and
+ * steward._commit.  A frame of pg_steward's own code counts as its own
+ * only while the depth is what it was when the frame began (exec.c,
+ * own_context): a barrier between pg_steward's functions below it and
+ * whatever the owner's code calls (review13 R13-8).
+ */
+static int	owner_code_level = 0;
+
+/*
+ * The depth each open subtransaction began at (its ID with it), innermost
+ * last, so that its abort puts the depth back: an error leaving a
+ * table-owner switch is caught by a PL/pgSQL EXCEPTION block or an
+ * internal subtransaction of pg_steward's, never by the switch's caller.
+ * Grown in TopMemoryContext.
+ */
+typedef struct OwnerCodeSave
+{
+	SubTransactionId subid;
+	int			depth;
+} OwnerCodeSave;
+
+static OwnerCodeSave *owner_code_saves = NULL;
+static int	n_owner_code_saves = 0;
+static int	owner_code_saves_size = 0;
+
+/*
+ * The owner's code is about to run (a table-owner switch, run_transition's
+ * batch, the COMMIT of steward._commit): nothing it calls is pg_steward's
+ * own code until one of pg_steward's entry points begins again.  Returns
+ * the depth to give steward_owner_code_leave; an error that skips it is
+ * undone by the abort of the (sub)transaction that catches it.
+ * Backend-local counter, no lock; raises nothing.
+ */
+int
+steward_owner_code_enter(void)
+{
+	return owner_code_level++;
+}
+
+/*
+ * End what steward_owner_code_enter began (depth: what it returned): the
+ * counter goes back to it, also past levels an error left.  Backend-local,
+ * no lock; raises nothing, so it is safe in PG_FINALLY.
+ */
+void
+steward_owner_code_leave(int depth)
+{
+	owner_code_level = depth;
+}
+
+/*
+ * How deep the backend is in owner-defined code (see owner_code_level).
+ * Backend-local, no lock; raises nothing.
+ */
+int
+steward_owner_code_depth(void)
+{
+	return owner_code_level;
+}
+
+/* A subtransaction's start, commit or abort: the depth it began at. */
+static void
+owner_code_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+							SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_START_SUB)
+	{
+		if (n_owner_code_saves >= owner_code_saves_size)
+		{
+			int			size = Max(16, owner_code_saves_size * 2);
+
+			owner_code_saves = owner_code_saves == NULL ?
+				MemoryContextAlloc(TopMemoryContext, size * sizeof(OwnerCodeSave)) :
+				repalloc(owner_code_saves, size * sizeof(OwnerCodeSave));
+			owner_code_saves_size = size;
+		}
+		owner_code_saves[n_owner_code_saves].subid = mySubid;
+		owner_code_saves[n_owner_code_saves].depth = owner_code_level;
+		n_owner_code_saves++;
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB || event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		/* Inner ones first; one begun before the library loaded has none. */
+		while (n_owner_code_saves > 0 &&
+			   owner_code_saves[n_owner_code_saves - 1].subid >= mySubid)
+		{
+			n_owner_code_saves--;
+			if (event == SUBXACT_EVENT_ABORT_SUB &&
+				owner_code_saves[n_owner_code_saves].subid == mySubid)
+				owner_code_level = owner_code_saves[n_owner_code_saves].depth;
+		}
+	}
+}
+
+/*
+ * A transaction's end.  Its abort leaves no owner's code running: every
+ * switch, batch and commit that raised the depth either unwound through
+ * its own PG_FINALLY (which sets it again) or was skipped by the error
+ * (to the top level: nothing of it runs any more).  A procedure's
+ * transaction ends without unwinding only by COMMIT or ROLLBACK, which no
+ * owner's code can run (SECURITY_RESTRICTED_OPERATION, atomic SPI).
+ */
+static void
+owner_code_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		owner_code_level = 0;
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
+		n_owner_code_saves = 0;
+}
+
+/*
+ * From _PG_init: the callbacks that put the owner-code depth back when a
+ * (sub)transaction aborts.  Takes no lock; raises nothing.
+ */
+void
+steward_owner_code_install_callbacks(void)
+{
+	RegisterSubXactCallback(owner_code_subxact_callback, NULL);
+	RegisterXactCallback(owner_code_xact_callback, NULL);
+}
+
+/*
+ * Become "roleid" (a user relation's owner, or a role other than the
+ * extension's owner) under SECURITY_RESTRICTED_OPERATION, raise the
+ * owner-code barrier (file header), open a GUC nest level and pin
+ * search_path to "search_path"; with "spi", also SPI_connect().
+ * steward_as_owner_end() undoes all of it; on error the transaction's or
+ * subtransaction's abort does (file header).  Takes no lock.  Errors:
+ * elog ERROR when SPI_connect fails.
  */
 void
 steward_as_role_begin(Oid roleid, const char *search_path, bool spi,
 					  StewardAsOwner *ctx)
 {
-	become_role(roleid, ctx);
+	become_role(roleid, true, ctx);
 	pin_settings(search_path, spi, ctx);
 }
 
+/* owner_code: a user's role, whose code may run (the barrier). */
 static void
-become_role(Oid roleid, StewardAsOwner *ctx)
+become_role(Oid roleid, bool owner_code, StewardAsOwner *ctx)
 {
 	GetUserIdAndSecContext(&ctx->save_userid, &ctx->save_sec_context);
 	SetUserIdAndSecContext(roleid, ctx->save_sec_context |
@@ -443,6 +589,7 @@ become_role(Oid roleid, StewardAsOwner *ctx)
 						   SECURITY_RESTRICTED_OPERATION);
 	ctx->save_nestlevel = 0;
 	ctx->spi = false;
+	ctx->owner_code = owner_code ? steward_owner_code_enter() : -1;
 }
 
 /* The GUC nest level, the pinned search_path and (with spi) SPI. */
@@ -459,18 +606,18 @@ pin_settings(const char *search_path, bool spi, StewardAsOwner *ctx)
 }
 
 /*
- * Become roleid under SECURITY_RESTRICTED_OPERATION, and nothing else: no
- * GUC nest level, no search_path pin, no SPI.  Only for evaluating code
- * that runs nothing found by name, reads no table and no setting but those
- * the caller checked (the dual-write trigger's pure expressions:
- * steward_migrate_expr_is_pure, steward_output_settings_pinned).
- * steward_as_owner_end() undoes it; on error the transaction's abort
- * does.  Takes no lock; raises nothing.
+ * Become roleid under SECURITY_RESTRICTED_OPERATION behind the owner-code
+ * barrier, and nothing else: no GUC nest level, no search_path pin, no
+ * SPI.  Only for evaluating code that runs nothing found by name, reads
+ * no table and no setting but those the caller checked (the dual-write
+ * trigger's pure expressions: steward_migrate_expr_is_pure,
+ * steward_output_settings_pinned).  steward_as_owner_end() undoes it; on
+ * error the (sub)transaction's abort does.  Takes no lock; raises nothing.
  */
 void
 steward_as_role_switch(Oid roleid, StewardAsOwner *ctx)
 {
-	become_role(roleid, ctx);
+	become_role(roleid, true, ctx);
 }
 
 /*
@@ -488,7 +635,7 @@ steward_as_role_switch(Oid roleid, StewardAsOwner *ctx)
 void
 steward_as_owner_begin_lazy(Oid relid, StewardAsOwner *ctx)
 {
-	become_role(steward_relation_owner(relid), ctx);
+	become_role(steward_relation_owner(relid), false, ctx);
 }
 
 /*
@@ -572,21 +719,24 @@ steward_relation_locked_by_me(Oid relid)
 }
 
 /*
- * Run SPI statements on an extension table as its owner
- * (steward_as_role_begin with SPI, search_path pinned).  Takes no lock.
- * Errors: 42P01 when relid names nothing, elog ERROR when SPI_connect
- * fails.
+ * Run SPI statements on an extension table as its owner (as
+ * steward_as_role_begin with SPI, search_path pinned, but without the
+ * owner-code barrier: pg_steward's own statements on its own catalog).
+ * Takes no lock.  Errors: 42P01 when relid names nothing, elog ERROR when
+ * SPI_connect fails.
  */
 void
 steward_as_owner_begin(Oid relid, StewardAsOwner *ctx)
 {
-	steward_as_role_begin(steward_relation_owner(relid), STEWARD_PINNED_SEARCH_PATH, true, ctx);
+	become_role(steward_relation_owner(relid), false, ctx);
+	pin_settings(STEWARD_PINNED_SEARCH_PATH, true, ctx);
 }
 
 /*
  * Run code on a user relation (opened and locked by the caller) as its
- * owner; every name in statements run this way must be schema-qualified.
- * Takes no lock of its own.  Errors: elog ERROR when SPI_connect fails.
+ * owner, behind the owner-code barrier (steward_as_role_begin); every
+ * name in statements run this way must be schema-qualified.  Takes no
+ * lock of its own.  Errors: elog ERROR when SPI_connect fails.
  */
 void
 steward_as_table_owner_begin(Relation rel, bool spi, StewardAsOwner *ctx)
@@ -595,9 +745,10 @@ steward_as_table_owner_begin(Relation rel, bool spi, StewardAsOwner *ctx)
 }
 
 /*
- * Back to the caller's user, security context and settings after
- * steward_as_*_begin (ctx as it filled it); closes SPI if begin opened it.
- * Not needed on error: transaction abort restores all of it.  No lock;
+ * Back to the caller's user, security context, settings and owner-code
+ * depth after steward_as_*_begin (ctx as it filled it); closes SPI if
+ * begin opened it.  Not needed on error: the abort of the
+ * (sub)transaction that catches it restores all of it.  No lock;
  * raises only what SPI_finish and the settings' rollback raise.
  */
 void
@@ -609,6 +760,8 @@ steward_as_owner_end(StewardAsOwner *ctx)
 	if (ctx->save_nestlevel != 0)	/* 0: a lazy begin that ran no statement */
 		AtEOXact_GUC(false, ctx->save_nestlevel);
 	SetUserIdAndSecContext(ctx->save_userid, ctx->save_sec_context);
+	if (ctx->owner_code >= 0)
+		steward_owner_code_leave(ctx->owner_code);
 }
 
 /* A setting pins set: see pin_entry. */

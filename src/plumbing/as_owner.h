@@ -25,6 +25,7 @@ typedef struct StewardAsOwner
 	int			save_sec_context;
 	int			save_nestlevel; /* 0: none opened (yet) */
 	bool		spi;			/* SPI_connect()ed by begin */
+	int			owner_code;		/* -1, or the owner-code depth to go back to */
 } StewardAsOwner;
 
 /* Relation kinds an entry point accepts (steward_open_user_relation). */
@@ -69,6 +70,10 @@ extern void steward_as_role_switch(Oid roleid, StewardAsOwner *ctx);
 extern void steward_as_owner_spi(StewardAsOwner *ctx);
 extern void steward_as_table_owner_begin(Relation rel, bool spi, StewardAsOwner *ctx);
 extern void steward_as_owner_end(StewardAsOwner *ctx);
+extern int	steward_owner_code_enter(void);
+extern void steward_owner_code_leave(int depth);
+extern int	steward_owner_code_depth(void);
+extern void steward_owner_code_install_callbacks(void);
 extern List *steward_spi_oids(MemoryContext outer);
 extern int	steward_spi_read_latest(const char *sql, int nargs, Oid *argtypes, Datum *args,
 									const char *nulls, long tcount);
