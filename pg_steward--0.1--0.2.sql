@@ -42331,3 +42331,148 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- newcomer45 N9 (mig15): an add_column's immutable default goes into its ADD COLUMN.
+-- May an add_column's canonical "default" go into its ADD COLUMN, so
+-- that the stored rows read it at once with no rewrite (expr.c;
+-- newcomer45 N9)?  For _migration_expand.
+CREATE FUNCTION steward._migration_fast_default(expr text, target text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'steward_migration_fast_default'
+LANGUAGE C VOLATILE;
+
+-- newcomer45 N9 (mig15): the stored rows read an immutable default at once.
+-- Adds the new column of shape c (kind pair or added) of migration mig to
+-- rel (in _migration_expand), with an added column's default as the
+-- table's.
+CREATE FUNCTION steward._migration_add_column(mig text, rel regclass, c steward.migration_columns)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fast boolean;
+BEGIN
+    -- An added column's immutable default with no up is the
+    -- value of the stored rows, as the backfill writes it:
+    -- given to ADD COLUMN itself, they read it at once, with no
+    -- rewrite (PostgreSQL's missing value; newcomer45 N9).
+    -- ADD COLUMN evaluates it: one that fails ("1/0", a value
+    -- too long for the type) goes the other way, so that
+    -- start's own evaluation reports it (_migration_probe_up)
+    -- or, if that passes, only the INSERTs using it fail, as
+    -- before.
+    fast := c.kind = 'added' AND c.up_sql IS NULL AND c.default_sql IS NOT NULL
+            AND steward._migration_fast_default(c.default_sql, c.new_type);
+    IF fast THEN
+        BEGIN
+            PERFORM steward._migration_exec(rel, format('ALTER TABLE %s ADD COLUMN %I %s%s DEFAULT %s',
+                    rel, c.expand_new, c.new_type, steward._migration_collate_clause(rel, c),
+                    steward._migration_bind(mig, rel, 'new', c.default_sql, '{}', NULL)));
+        EXCEPTION WHEN OTHERS THEN
+            fast := false;
+        END;
+    END IF;
+    IF NOT fast THEN
+        PERFORM steward._migration_exec(rel, format('ALTER TABLE %s ADD COLUMN %I %s%s',
+                rel, c.expand_new, c.new_type, steward._migration_collate_clause(rel, c)));
+    END IF;
+    -- An added column's default is the table's (old inserts
+    -- need it too); a changed column's default lives on the
+    -- new view until the switch, so that the trigger can tell
+    -- which shape an INSERT was written in.
+    IF c.kind = 'added' AND c.default_sql IS NOT NULL AND NOT fast THEN
+        PERFORM steward._migration_exec(rel, format(
+            'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', rel, c.expand_new,
+            steward._migration_bind(mig, rel, 'new', c.default_sql, '{}', NULL)));
+    END IF;
+END
+$$;
+
+-- newcomer45 N9 (mig15): the ADD COLUMN moves to _migration_add_column.
+-- Expand (inside migration_start, all tables locked): new and shadow
+-- columns, NOT VALID constraints, the marker column, the dual-write
+-- trigger, the two schemas of views.
+CREATE OR REPLACE FUNCTION steward._migration_expand(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    c steward.migration_columns;
+    first regclass;
+    stmt text;
+    nsp text;
+    made text[];
+BEGIN
+    -- Publications naming the tables, checked before anything changes;
+    -- the replica identity index complete moves to a key of the new shape.
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_record('update', mig, jsonb_build_object(
+            'table', t.relid::oid, 'publications', steward._migration_check_publications(mig, t.relid),
+            'replica_identity', (SELECT f.idx FROM steward._migration_identity_follower(mig, t.relid) f
+                                  WHERE f.follower IS NOT NULL)));
+    END LOOP;
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        first := coalesce(first, t.relid);
+        made := '{}';
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord LOOP
+            IF c.kind IN ('pair', 'added') THEN
+                PERFORM steward._migration_add_column(mig, t.relid, c);
+                PERFORM steward._migration_add_constraints(mig, t.relid, c);
+                made := made || ARRAY[CASE WHEN c.not_null THEN c.not_null_name END,
+                                      CASE WHEN c.check_sql IS NOT NULL THEN c.check_name END,
+                                      CASE WHEN c.fk_table IS NOT NULL THEN c.fk_name END]::text[];
+            END IF;
+        END LOOP;
+        FOR stmt IN SELECT steward._migration_column_grants(mig, t.relid) LOOP
+            PERFORM steward._migration_exec(t.relid, stmt);
+        END LOOP;
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s ADD COLUMN _steward_side "char"',
+                                                        t.relid));
+        -- The trigger's arguments: the migration, then the NOT VALID
+        -- constraints it added, which a table restored without its record
+        -- still names (migration_forget drops those and no other).
+        PERFORM steward._migration_exec(t.relid, format(
+            'CREATE TRIGGER zz_steward_migration BEFORE INSERT OR UPDATE ON %s '
+            'FOR EACH ROW EXECUTE FUNCTION steward._migration_trigger(%s)', t.relid,
+            array_to_string(ARRAY(SELECT quote_literal(a)
+                                    FROM unnest(mig || array_remove(made, NULL)) WITH ORDINALITY u(a, i)
+                                   ORDER BY i), ', ')));
+        -- ALWAYS: a logical-replication subscriber's apply worker writes
+        -- under session_replication_role = replica; its writes need both
+        -- shapes too (recheck8 N4).
+        PERFORM steward._migration_exec(t.relid, format(
+            'ALTER TABLE %s ENABLE ALWAYS TRIGGER zz_steward_migration', t.relid));
+        -- Subscribers keep receiving the old shape's columns only.
+        PERFORM steward._migration_publish(mig, t.relid, 'old', false, false);
+    END LOOP;
+
+    PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig));
+    PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig || '_old'));
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_exec(t.relid, steward._migration_view_sql(mig, t.relid, 'new'));
+        PERFORM steward._migration_exec(t.relid, steward._migration_view_sql(mig, t.relid, 'old'));
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid AND x.kind = 'pair'
+                    AND x.default_sql IS NOT NULL LOOP
+            PERFORM steward._migration_exec(t.relid, format(
+                'ALTER VIEW %I.%I ALTER COLUMN %I SET DEFAULT %s', mig,
+                coalesce(t.new_name, t.relname), c.new_name,
+                steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', NULL)));
+        END LOOP;
+        FOREACH nsp IN ARRAY ARRAY[mig, mig || '_old'] LOOP
+            FOR stmt IN SELECT steward._migration_grants(t.relid, nsp,
+                            CASE WHEN nsp = mig THEN coalesce(t.new_name, t.relname) ELSE t.relname END)
+                        UNION ALL
+                        SELECT steward._migration_view_column_grants(mig, t.relid,
+                            CASE WHEN nsp = mig THEN 'new' ELSE 'old' END) LOOP
+                PERFORM steward._migration_exec(t.relid, stmt);
+            END LOOP;
+        END LOOP;
+        PERFORM steward._migration_notice_column_grantees(mig, t.relid);
+    END LOOP;
+END
+$$;

@@ -67,3 +67,48 @@ INSERT INTO m15f (id, cents) VALUES (24, NULL);
 SELECT steward.migration_cleanup('m15f_nn');
 SELECT id, cents, tag FROM m15f WHERE id >= 20 ORDER BY id;
 DROP TABLE m15f;
+
+-- newcomer45 N9: new-shape reads of the stored rows saw NULL in an added
+-- column until the backfill reached them, even for a constant default,
+-- where ALTER TABLE ... ADD COLUMN ... DEFAULT 7 makes every row read 7 at
+-- once, with no rewrite.  An immutable default with no "up" now goes
+-- into the ADD COLUMN itself (PostgreSQL's missing value): the rows read
+-- it at once and the table is not rewritten.  A default that is not
+-- immutable (now(), random()) or of a domain with constraints (ADD
+-- COLUMN would rewrite the table) is still written by the backfill.
+CREATE DOMAIN m15_pos AS int CHECK (VALUE > 0);
+CREATE TABLE m15n (id bigint PRIMARY KEY, v int) USING steward;
+INSERT INTO m15n SELECT g, g FROM generate_series(1, 5) g;
+SELECT pg_relation_filenode('m15n') AS node \gset
+SELECT steward.migration_start('m15n', $$[
+  {"add_column": {"table": "m15n", "column": "seven", "type": "int", "default": "3 + 4", "not_null": true}},
+  {"add_column": {"table": "m15n", "column": "label", "type": "text", "default": "upper('x')"}},
+  {"add_column": {"table": "m15n", "column": "at", "type": "timestamptz", "default": "now()"}},
+  {"add_column": {"table": "m15n", "column": "r", "type": "float8", "default": "random()"}},
+  {"add_column": {"table": "m15n", "column": "up7", "type": "int", "up": "v", "default": "7"}}]$$);
+SELECT pg_relation_filenode('m15n') = :node AS not_rewritten;
+SELECT attname, atthasmissing FROM pg_attribute
+ WHERE attrelid = 'm15n'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum;
+SELECT id, seven, label, at IS NULL AS at_null, r IS NULL AS r_null, up7
+  FROM m15n.m15n ORDER BY id;
+-- Old- and new-shape writes are as before.
+INSERT INTO m15n (id, v) VALUES (6, 6);
+UPDATE m15n SET v = 20 WHERE id = 2;
+CALL steward.migration_backfill('m15n');
+SELECT id, seven, label, at IS NULL AS at_null, r IS NULL AS r_null, up7, _steward_side
+  FROM m15n ORDER BY id;
+SELECT "check", passed FROM steward.migration_validate('m15n') ORDER BY "check";
+SELECT steward.migration_rollback('m15n');
+SELECT attname FROM pg_attribute
+ WHERE attrelid = 'm15n'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum;
+-- A domain with constraints: ADD COLUMN checks the stored rows (a
+-- rewrite, default or not); the backfill writes the default.
+SELECT steward.migration_start('m15n_dom', $$[
+  {"add_column": {"table": "m15n", "column": "pos", "type": "m15_pos", "default": "1"}}]$$);
+SELECT atthasmissing FROM pg_attribute WHERE attrelid = 'm15n'::regclass AND attname = 'pos';
+SELECT count(*) FILTER (WHERE pos IS NULL) AS unfilled FROM m15n_dom.m15n;
+CALL steward.migration_backfill('m15n_dom');
+SELECT count(*) FILTER (WHERE pos = 1) AS filled FROM m15n_dom.m15n;
+SELECT steward.migration_rollback('m15n_dom');
+DROP TABLE m15n;
+DROP DOMAIN m15_pos;

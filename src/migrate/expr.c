@@ -73,6 +73,7 @@ PG_FUNCTION_INFO_V1(steward_migration_sql);
 PG_FUNCTION_INFO_V1(steward_migration_type_has_equality);
 PG_FUNCTION_INFO_V1(steward_migration_type_equality);
 PG_FUNCTION_INFO_V1(steward_migration_expr_varies);
+PG_FUNCTION_INFO_V1(steward_migration_fast_default);
 
 /* search_path under which canonical texts are written and read */
 #define CANONICAL_PATH "pg_catalog"
@@ -837,6 +838,51 @@ steward_migration_expr_varies(PG_FUNCTION_ARGS)
 	if (!varies_walker(expr, &name))
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(name));
+}
+
+/*
+ * steward._migration_fast_default(expr text, target text) -> boolean
+ *
+ * May an add_column's "default" with no "up" (expr: its canonical text,
+ * as _migration_expr wrote it, read back under search_path pg_catalog
+ * with standard_conforming_strings on) go into the ALTER TABLE ... ADD
+ * COLUMN itself (newcomer45 N9)?  Then PostgreSQL keeps it as the
+ * column's missing value (pg_attribute.attmissingval, its "fast
+ * default"): every stored row reads it at once, with no rewrite, as
+ * after ALTER TABLE ... ADD COLUMN ... DEFAULT, where they read NULL
+ * until the backfill reached them.  True when expr, coerced to the
+ * canonical type target, calls no function that is not IMMUTABLE
+ * (contain_mutable_functions: a volatile one makes ADD COLUMN rewrite
+ * the table under ACCESS EXCLUSIVE; a stable one, now(), would give the
+ * stored rows start's value where the backfill gives each batch's), and
+ * target is not a domain with constraints (ADD COLUMN then rewrites the
+ * table to check them).  So the value read is the one the backfill
+ * writes into each row.  Nothing is evaluated.  Takes no lock of its own.
+ * Errors: those of _migration_expr's analysis; 22004 for a NULL argument.
+ */
+Datum
+steward_migration_fast_default(PG_FUNCTION_ARGS)
+{
+	ShapeRefs	refs = {0};
+	char	   *sql;
+	Oid			target;
+	int32		targetmod;
+	Node	   *expr;
+	int			nest;
+	bool		fast;
+
+	steward_require_arg(fcinfo, 0, "expression");
+	steward_require_arg(fcinfo, 1, "type");
+	sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	refs.what = "default";
+	nest = NewGUCNestLevel();
+	use_search_path(CANONICAL_PATH);
+	steward_pin_sql_strings();
+	parse_type(text_to_cstring(PG_GETARG_TEXT_PP(1)), &target, &targetmod);
+	expr = transform_shape_expr(sql, &refs, target, targetmod);
+	fast = !contain_mutable_functions(expr) && !DomainHasConstraints(target);
+	AtEOXact_GUC(false, nest);
+	PG_RETURN_BOOL(fast);
 }
 
 /*

@@ -240,6 +240,14 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'steward_migration_expr_varies'
 LANGUAGE C VOLATILE;
 
+-- May an add_column's canonical "default" go into its ADD COLUMN, so
+-- that the stored rows read it at once with no rewrite (expr.c;
+-- newcomer45 N9)?  For _migration_expand.
+CREATE FUNCTION steward._migration_fast_default(expr text, target text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'steward_migration_fast_default'
+LANGUAGE C VOLATILE;
+
 CREATE FUNCTION steward._migration_exec(tbl regclass, sql text, args text[] DEFAULT NULL,
                                         backfill boolean DEFAULT false)
 RETURNS text[]
@@ -2537,6 +2545,53 @@ BEGIN
 END
 $$;
 
+-- Adds the new column of shape c (kind pair or added) of migration mig to
+-- rel (in _migration_expand), with an added column's default as the
+-- table's.
+CREATE FUNCTION steward._migration_add_column(mig text, rel regclass, c steward.migration_columns)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fast boolean;
+BEGIN
+    -- An added column's immutable default with no up is the
+    -- value of the stored rows, as the backfill writes it:
+    -- given to ADD COLUMN itself, they read it at once, with no
+    -- rewrite (PostgreSQL's missing value; newcomer45 N9).
+    -- ADD COLUMN evaluates it: one that fails ("1/0", a value
+    -- too long for the type) goes the other way, so that
+    -- start's own evaluation reports it (_migration_probe_up)
+    -- or, if that passes, only the INSERTs using it fail, as
+    -- before.
+    fast := c.kind = 'added' AND c.up_sql IS NULL AND c.default_sql IS NOT NULL
+            AND steward._migration_fast_default(c.default_sql, c.new_type);
+    IF fast THEN
+        BEGIN
+            PERFORM steward._migration_exec(rel, format('ALTER TABLE %s ADD COLUMN %I %s%s DEFAULT %s',
+                    rel, c.expand_new, c.new_type, steward._migration_collate_clause(rel, c),
+                    steward._migration_bind(mig, rel, 'new', c.default_sql, '{}', NULL)));
+        EXCEPTION WHEN OTHERS THEN
+            fast := false;
+        END;
+    END IF;
+    IF NOT fast THEN
+        PERFORM steward._migration_exec(rel, format('ALTER TABLE %s ADD COLUMN %I %s%s',
+                rel, c.expand_new, c.new_type, steward._migration_collate_clause(rel, c)));
+    END IF;
+    -- An added column's default is the table's (old inserts
+    -- need it too); a changed column's default lives on the
+    -- new view until the switch, so that the trigger can tell
+    -- which shape an INSERT was written in.
+    IF c.kind = 'added' AND c.default_sql IS NOT NULL AND NOT fast THEN
+        PERFORM steward._migration_exec(rel, format(
+            'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', rel, c.expand_new,
+            steward._migration_bind(mig, rel, 'new', c.default_sql, '{}', NULL)));
+    END IF;
+END
+$$;
+
 -- Expand (inside migration_start, all tables locked): new and shadow
 -- columns, NOT VALID constraints, the marker column, the dual-write
 -- trigger, the two schemas of views.
@@ -2567,17 +2622,7 @@ BEGIN
         FOR c IN SELECT * FROM steward.migration_columns x
                   WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord LOOP
             IF c.kind IN ('pair', 'added') THEN
-                PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s ADD COLUMN %I %s%s',
-                        t.relid, c.expand_new, c.new_type, steward._migration_collate_clause(t.relid, c)));
-                -- An added column's default is the table's (old inserts
-                -- need it too); a changed column's default lives on the
-                -- new view until the switch, so that the trigger can tell
-                -- which shape an INSERT was written in.
-                IF c.kind = 'added' AND c.default_sql IS NOT NULL THEN
-                    PERFORM steward._migration_exec(t.relid, format(
-                        'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', t.relid, c.expand_new,
-                        steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', NULL)));
-                END IF;
+                PERFORM steward._migration_add_column(mig, t.relid, c);
                 PERFORM steward._migration_add_constraints(mig, t.relid, c);
                 made := made || ARRAY[CASE WHEN c.not_null THEN c.not_null_name END,
                                       CASE WHEN c.check_sql IS NOT NULL THEN c.check_name END,
