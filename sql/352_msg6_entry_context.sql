@@ -67,10 +67,17 @@ END $$;
 CREATE EVENT TRIGGER r352_evt ON ddl_command_end EXECUTE FUNCTION r352_evt();
 SET r352.code = 'P0001';
 SELECT * FROM steward.release('r352');
--- An internal error keeps every line, through a C entry point ...
-SET r352.code = 'XX000';
-SELECT * FROM steward.release('r352');
 RESET r352.code;
+-- An internal error keeps every line, through a C entry point ...
+-- Seen as a client sees it, by psql in a session of its own (\!), with
+-- the line numbers and statement texts masked: they changed here at any
+-- edit of _release_table, run_transition, _run_batches, _run_batch or
+-- _transition_run_batch (closing45 Noticed 6).  Which entries come, in
+-- which order, is what this asserts.
+\setenv PGDATABASE :DBNAME
+\setenv PGOPTIONS '-c r352.code=XX000 -c steward.governor_min_calls=1000000000'
+\! psql -X -c "SELECT * FROM steward.release('r352')" 2>&1 | sed -nE '/^(CONTEXT:  )?PL\/pgSQL function /s/ line [0-9]+ at .*$/ line N/; s/^((CONTEXT:  )?SQL statement ").*/\1..."/; /^(ERROR|CONTEXT|PL\/pgSQL function|SQL statement)/p'
+\setenv PGOPTIONS
 DROP EVENT TRIGGER r352_evt;
 -- ... and through a PL/pgSQL entry point: the user's trigger raising
 -- XX000 under run_transition (any other code: its line alone, as 331).
@@ -85,9 +92,9 @@ BEGIN
 END $$;
 CREATE TRIGGER r352_fail BEFORE UPDATE ON r352 FOR EACH ROW EXECUTE FUNCTION r352_fail();
 CALL steward.run_transition('r352', 'a', 'b');
-SET r352.code = 'XX000';
-CALL steward.run_transition('r352', 'a', 'b');
-RESET r352.code;
+\setenv PGOPTIONS '-c r352.code=XX000 -c steward.governor_min_calls=1000000000'
+\! psql -X -c "CALL steward.run_transition('r352', 'a', 'b')" 2>&1 | sed -nE '/^(CONTEXT:  )?PL\/pgSQL function /s/ line [0-9]+ at .*$/ line N/; s/^((CONTEXT:  )?SQL statement ").*/\1..."/; /^(ERROR|CONTEXT|PL\/pgSQL function|SQL statement)/p'
+\setenv PGOPTIONS
 SELECT st, count(*) FROM r352 GROUP BY st ORDER BY st;
 -- Clean up.
 DROP TABLE r352, r352_p, r352_b;

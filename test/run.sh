@@ -55,7 +55,8 @@ count_suite() {
 REGRESS_TESTS=${REGRESS_TESTS-$(cd sql && ls *.sql | sed 's/\.sql$//' | sort)}
 if [ -n "$REGRESS_TESTS" ]; then
     echo "== pg_regress: $(echo $REGRESS_TESTS | wc -w) tests"
-    "$PG_REGRESS" --bindir="$BINDIR" \
+    # PATH: a test's own psql (\!, regress 352) is this installation's.
+    PATH="$BINDIR:$PATH" "$PG_REGRESS" --bindir="$BINDIR" \
         --temp-instance="$OUT/regress-instance" \
         --temp-config=test/regress.conf \
         --encoding=UTF8 --no-locale \
