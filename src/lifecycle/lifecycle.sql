@@ -491,13 +491,62 @@ END
 $$;
 REVOKE ALL ON FUNCTION steward._create_state_machine(text, text[], text[], text[], regrole) FROM PUBLIC;
 
+-- create_state_machine(..., if_not_exists => true) when machine "name"
+-- exists: true, with a NOTICE, when its definition is the one given
+-- (states, initial states and transitions, each compared as a set, byte
+-- for byte, as the write path compares states); 42710 when it differs,
+-- the DETAIL showing both.  NULL when no machine has that name, or when a
+-- list given is NULL or not one-dimensional (create's own checks speak).
+-- Run by the C part as the catalog's owner.
+CREATE FUNCTION steward._state_machine_exists(name text, states text[], initial text[],
+                                              transitions text[])
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m record;
+BEGIN
+    IF states IS NULL OR initial IS NULL OR transitions IS NULL
+       OR array_ndims(states) > 1 OR array_ndims(initial) > 1 OR array_ndims(transitions) > 1 THEN
+        RETURN NULL;
+    END IF;
+    SELECT d.states, d.initial, d.transitions INTO m
+      FROM steward.machine_definitions d WHERE d.name = _state_machine_exists.name;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF ARRAY(SELECT DISTINCT s COLLATE "C" FROM unnest(m.states) s ORDER BY 1)
+         = ARRAY(SELECT DISTINCT s COLLATE "C" FROM unnest(states) s ORDER BY 1)
+       AND ARRAY(SELECT DISTINCT s COLLATE "C" FROM unnest(m.initial) s ORDER BY 1)
+         = ARRAY(SELECT DISTINCT s COLLATE "C" FROM unnest(initial) s ORDER BY 1)
+       AND ARRAY(SELECT DISTINCT s COLLATE "C" FROM unnest(m.transitions) s ORDER BY 1)
+         = ARRAY(SELECT DISTINCT s COLLATE "C" FROM unnest(transitions) s ORDER BY 1) THEN
+        RAISE NOTICE 'state machine "%" already exists, skipping', name
+            USING ERRCODE = 'duplicate_object';
+        RETURN true;
+    END IF;
+    RAISE EXCEPTION 'state machine "%" already exists with another definition', name
+        USING ERRCODE = 'duplicate_object',
+              DETAIL = format('Existing: states %s, initial %s, transitions %s; given: states %s, initial %s, transitions %s.',
+                              m.states, m.initial, m.transitions, states, initial, transitions),
+              HINT = 'Change the existing machine in place (steward.add_transition, steward.drop_transition, '
+                     'steward.add_initial_state, steward.drop_initial_state; steward.state_machines shows it), '
+                     'or give the new one another name.';
+END
+$$;
+REVOKE ALL ON FUNCTION steward._state_machine_exists(text, text[], text[], text[]) FROM PUBLIC;
+
+-- With if_not_exists => true, a machine of that name with the same
+-- definition is kept (NOTICE), one with another definition refused
+-- (42710), so that a migration script can be run again.
 CREATE FUNCTION steward.create_state_machine(name text, states text[], initial text[],
-                                             transitions text[])
+                                             transitions text[], if_not_exists boolean DEFAULT false)
 RETURNS void
 AS 'MODULE_PATHNAME', 'steward_create_state_machine'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION steward.create_state_machine(text, text[], text[], text[]) IS
-  'define a lifecycle state machine: states, initial states, transitions written from->to';
+COMMENT ON FUNCTION steward.create_state_machine(text, text[], text[], text[], boolean) IS
+  'define a lifecycle state machine: states, initial states, transitions written from->to; with if_not_exists => true, the same definition existing is no error';
 
 -- The dependency check of drop_state_machine and of DROP OWNED: refuses
 -- (2BP01) while a state rule names the machine, leaving out the rules on
@@ -614,6 +663,44 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.revoke_state_machine(text, regrole) IS
   'take back a grant_state_machine (owner only); attachments made stay';
 
+-- A change of machine "name" would take the states "changed" out of it
+-- (a drop_transition or drop_initial_state leaving them in no transition
+-- and not initial): refuse (2BP01) while a state check of a table the
+-- machine is attached to (or of a partition below) names one, "why"
+-- saying why the state goes, the HINT the call that removes the first
+-- check.  Run as the catalog's owner.
+CREATE FUNCTION steward._refuse_checked_states(name text, changed text[], why text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    checks text;
+    first_check text;
+BEGIN
+    SELECT string_agg(format('%s (state "%s")', c.relid, c.state), ', ' ORDER BY c.relid::oid, c.state),
+           (array_agg(format('SELECT steward.set_state_check(%L, %L, NULL);', c.relid::text, c.state)
+                      ORDER BY c.relid::oid, c.state))[1]
+      INTO checks, first_check
+      FROM steward.state_checks c
+     WHERE c.state = ANY (changed)
+       AND c.relid::oid IN (SELECT t.relid::oid
+                              FROM steward.column_rules r,
+                                   LATERAL (SELECT r.relid UNION SELECT p.relid
+                                              FROM pg_partition_tree(r.relid) p) t (relid)
+                             WHERE r.kind = 'state' AND r.machine = _refuse_checked_states.name);
+    IF checks IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot drop state % of machine "%": state checks name it',
+                (SELECT string_agg(format('"%s"', s), ', ' ORDER BY n)
+                   FROM unnest(changed) WITH ORDINALITY u (s, n)), name
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = format('%s; checks: %s.', why, checks),
+                  HINT = format('Remove each check first (its table''s owner): %s', first_check);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._refuse_checked_states(text, text[], text) FROM PUBLIC;
+
 -- The SQL part of add_transition (adding) and drop_transition, run by
 -- their C part (machines_api.c) as the owner of machine_definitions once
 -- it holds the attached tables, the owner's lock tag and the machine's
@@ -636,8 +723,6 @@ DECLARE
     new_states text[];
     new_transitions text[];
     changed text[] := '{}';
-    checks text;
-    first_check text;
 BEGIN
     IF from_state IS NULL OR to_state IS NULL THEN
         RAISE EXCEPTION 'from_state and to_state must not be null'
@@ -683,26 +768,9 @@ BEGIN
                                              WHERE s IN (split_part(t, '->', 1), split_part(t, '->', 2))));
         new_states := ARRAY(SELECT s FROM unnest(m.states) WITH ORDINALITY u (s, n)
                              WHERE NOT s = ANY (changed) ORDER BY n);
-        SELECT string_agg(format('%s (state "%s")', c.relid, c.state), ', ' ORDER BY c.relid::oid, c.state),
-               (array_agg(format('SELECT steward.set_state_check(%L, %L, NULL);', c.relid::text, c.state)
-                          ORDER BY c.relid::oid, c.state))[1]
-          INTO checks, first_check
-          FROM steward.state_checks c
-         WHERE c.state = ANY (changed)
-           AND c.relid::oid IN (SELECT t.relid::oid
-                                  FROM steward.column_rules r,
-                                       LATERAL (SELECT r.relid UNION SELECT p.relid
-                                                  FROM pg_partition_tree(r.relid) p) t (relid)
-                                 WHERE r.kind = 'state' AND r.machine = _change_transition.name);
-        IF checks IS NOT NULL THEN
-            RAISE EXCEPTION 'cannot drop state % of machine "%": state checks name it',
-                    (SELECT string_agg(format('"%s"', s), ', ' ORDER BY n)
-                       FROM unnest(changed) WITH ORDINALITY u (s, n)), name
-                USING ERRCODE = 'dependent_objects_still_exist',
-                      DETAIL = format('Without transition %s -> %s the state is in no transition and not initial, so it goes with it; checks: %s.',
-                                      from_state, to_state, checks),
-                      HINT = format('Remove each check first (its table''s owner): %s', first_check);
-        END IF;
+        PERFORM steward._refuse_checked_states(name, changed,
+                    format('Without transition %s -> %s the state is in no transition and not initial, so it goes with it',
+                           from_state, to_state));
     END IF;
     UPDATE steward.machine_definitions d
        SET states = new_states, transitions = new_transitions
@@ -734,6 +802,92 @@ AS 'MODULE_PATHNAME', 'steward_drop_transition'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.drop_transition(text, text, text) IS
   'remove an edge from a state machine (its owner only); a state left in no transition and not initial goes too, unless rows are in it';
+
+-- The SQL part of add_initial_state (adding) and drop_initial_state, run
+-- by their C part (machines_api.c) as the owner of machine_definitions,
+-- after the locks of add_transition.  The state must be declared (22023);
+-- adding one that is initial is refused (42710), dropping one that is not
+-- (42704) or the last one (22023: a new row must start somewhere).  A
+-- state that stops being initial and is in no transition goes with it, as
+-- drop_transition's (2BP01 while a state check names it).  Returns the
+-- states dropped; the C part refuses a drop of a state that rows are in.
+CREATE FUNCTION steward._change_initial(name text, state text, adding boolean)
+RETURNS text[]
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m record;
+    changed text[] := '{}';
+    other text;
+BEGIN
+    SELECT d.states, d.initial, d.transitions INTO STRICT m
+      FROM steward.machine_definitions d WHERE d.name = _change_initial.name;
+    IF NOT state = ANY (m.states) THEN
+        RAISE EXCEPTION '"%" is not a state of machine "%"', state, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Declared states: %s.', array_to_string(m.states, ', ')),
+                  HINT = CASE WHEN adding
+                         THEN 'A new state enters a machine as the target of an edge (steward.add_transition with new_state => true); then make it initial.'
+                         ELSE format('Its initial states: %s.', array_to_string(m.initial, ', ')) END;
+    END IF;
+    IF adding THEN
+        IF state = ANY (m.initial) THEN
+            RAISE EXCEPTION 'state "%" of machine "%" is already initial', state, name
+                USING ERRCODE = 'duplicate_object',
+                      DETAIL = format('Its initial states: %s.', array_to_string(m.initial, ', '));
+        END IF;
+        UPDATE steward.machine_definitions d
+           SET initial = m.initial || state
+         WHERE d.name = _change_initial.name;
+        RETURN changed;
+    END IF;
+    IF NOT state = ANY (m.initial) THEN
+        RAISE EXCEPTION 'state "%" of machine "%" is not initial', state, name
+            USING ERRCODE = 'undefined_object',
+                  DETAIL = format('Its initial states: %s.', array_to_string(m.initial, ', ')),
+                  HINT = 'steward.state_machines lists the initial states of each machine.';
+    END IF;
+    IF cardinality(m.initial) = 1 THEN
+        other := (SELECT s FROM unnest(m.states) WITH ORDINALITY u (s, n)
+                   WHERE NOT s = state ORDER BY n LIMIT 1);
+        RAISE EXCEPTION 'cannot drop initial state "%" of machine "%": it is the only one', state, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'A new row must start in an initial state, so a machine keeps at least one.',
+                  HINT = CASE WHEN other IS NULL
+                         THEN 'Add another state first, as the target of an edge (steward.add_transition with new_state => true), and make it initial.'
+                         ELSE format('Make another state initial first: SELECT steward.add_initial_state(%L, %L);', name, other) END;
+    END IF;
+    -- States are never written with "->": split_part finds each end.
+    IF NOT EXISTS (SELECT FROM unnest(m.transitions) t
+                    WHERE state IN (split_part(t, '->', 1), split_part(t, '->', 2))) THEN
+        changed := ARRAY[state];
+        PERFORM steward._refuse_checked_states(name, changed,
+                    format('Not initial, state "%s" is in no transition, so it goes with it', state));
+    END IF;
+    UPDATE steward.machine_definitions d
+       SET initial = array_remove(m.initial, state),
+           states = ARRAY(SELECT s FROM unnest(m.states) WITH ORDINALITY u (s, n)
+                           WHERE NOT s = ANY (changed) ORDER BY n)
+     WHERE d.name = _change_initial.name;
+    RETURN changed;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._change_initial(text, text, boolean) FROM PUBLIC;
+
+CREATE FUNCTION steward.add_initial_state(machine text, state text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_add_initial_state'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.add_initial_state(text, text) IS
+  'let new rows start in a declared state of a state machine, attached or not (its owner only)';
+
+CREATE FUNCTION steward.drop_initial_state(machine text, state text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_drop_initial_state'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.drop_initial_state(text, text) IS
+  'stop new rows starting in a state (its owner only); a state left in no transition goes too, unless rows are in it';
 
 CREATE FUNCTION steward.attach_state_machine(tbl regclass, col name, machine text,
                                              changed_at_column name DEFAULT NULL)

@@ -64,6 +64,8 @@ PG_FUNCTION_INFO_V1(steward_state_machine_lock);
 PG_FUNCTION_INFO_V1(steward_check_state_rule_cap);
 PG_FUNCTION_INFO_V1(steward_check_states_fit_sql);
 PG_FUNCTION_INFO_V1(steward_machine_definitions_attached);
+PG_FUNCTION_INFO_V1(steward_add_initial_state);
+PG_FUNCTION_INFO_V1(steward_drop_initial_state);
 PG_FUNCTION_INFO_V1(steward_add_transition);
 PG_FUNCTION_INFO_V1(steward_drop_transition);
 
@@ -110,6 +112,7 @@ enter_machines_owner(StewardAsOwner *ctx)
 typedef struct MachineInfo
 {
 	Datum		states;			/* text[] */
+	Datum		initial;		/* text[] */
 	bool		builtin;
 	Oid			owner;
 	ArrayType  *usage_roles;	/* regrole[] */
@@ -133,7 +136,7 @@ read_machine(const char *machine, MachineInfo *info, bool owners)
 	bool		isnull;
 
 	if (steward_spi_read_latest(owners ?
-								"SELECT states, builtin, owner, usage_roles"
+								"SELECT states, builtin, owner, usage_roles, initial"
 								"  FROM steward.machine_definitions WHERE name = $1" :
 								"SELECT states, true FROM steward.machine_definitions WHERE name = $1",
 								1, argtypes, args, NULL, 1) != SPI_OK_SELECT)
@@ -149,10 +152,12 @@ read_machine(const char *machine, MachineInfo *info, bool owners)
 	info->builtin = DatumGetBool(SPI_getbinval(row, desc, 2, &isnull));
 	info->owner = InvalidOid;
 	info->usage_roles = NULL;
+	info->initial = (Datum) 0;
 	if (owners)
 	{
 		info->owner = DatumGetObjectId(SPI_getbinval(row, desc, 3, &isnull));
 		info->usage_roles = DatumGetArrayTypePCopy(SPI_getbinval(row, desc, 4, &isnull));
+		info->initial = SPI_datumTransfer(SPI_getbinval(row, desc, 5, &isnull), false, -1);
 	}
 }
 
@@ -1100,8 +1105,33 @@ machine_name_arg(FunctionCallInfo fcinfo)
 }
 
 /*
- * steward.create_state_machine(name, states, initial, transitions): the
- * caller becomes the owner.  Validation and the insert are
+ * create_state_machine(..., if_not_exists => true): true when a machine of
+ * that name exists with the definition of args[0..3] (name, states,
+ * initial, transitions; NOTICE), 42710 when it exists with another
+ * (steward._state_machine_exists, run as the catalog's owner: connected
+ * to SPI; reads in the transaction's snapshot, as the insert's own check).
+ * False when there is none: the machine is created as without the flag.
+ */
+static bool
+machine_exists_alike(Datum *args, char *nulls)
+{
+	Oid			argtypes[4] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+	bool		isnull;
+	Datum		same;
+
+	if (steward_spi_execute_entry("SELECT steward._state_machine_exists($1, $2, $3, $4)",
+								  4, argtypes, args, nulls, false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not read steward.machine_definitions");
+	same = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return !isnull && DatumGetBool(same);
+}
+
+/*
+ * steward.create_state_machine(name, states, initial, transitions,
+ * if_not_exists DEFAULT false): the caller becomes the owner; with
+ * if_not_exists, a machine of that name with the same definition (each
+ * list compared as a set) is kept with a NOTICE (machine_exists_alike).  Validation and the insert are
  * steward._create_state_machine, run as the catalog's owner, after
  * ShareLock on the caller's lock tag (waiting for a DROP OWNED of the
  * caller) and ExclusiveLock on the lock of the caller's pg_shdepend rows as
@@ -1111,8 +1141,9 @@ machine_name_arg(FunctionCallInfo fcinfo)
  * AccessShareLock on each role recorded in pg_shdepend, all held to
  * transaction end.  Raises 55000 while the catalog is 0.1's (HINT: update
  * the extension), and the SQL function's errors: 22023 for a malformed
- * definition, 22004 for NULL transitions, 54000 past 64 states, 42710 for a
- * name taken.
+ * definition, 22004 for NULL transitions or if_not_exists, 54000 past 64
+ * states, 42710 for a name taken (with if_not_exists: by a machine of
+ * another definition).
  */
 Datum
 steward_create_state_machine(PG_FUNCTION_ARGS)
@@ -1122,12 +1153,19 @@ steward_create_state_machine(PG_FUNCTION_ARGS)
 	Oid			argtypes[5] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, REGROLEOID};
 	Datum		args[5];
 	char		nulls[5];
+	bool		if_not_exists = false;
 
 	steward_require_writable("steward.create_state_machine()");
 	for (int i = 0; i < 4; i++)
 	{
 		args[i] = PG_GETARG_DATUM(i);
 		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+	/* The four-argument SQL function of a database not yet updated has none. */
+	if (PG_NARGS() > 4)
+	{
+		steward_require_arg(fcinfo, 4, "if_not_exists");
+		if_not_exists = PG_GETARG_BOOL(4);
 	}
 	caller = enter_machines_owner(&ctx);
 	args[4] = ObjectIdGetDatum(caller);
@@ -1140,6 +1178,11 @@ steward_create_state_machine(PG_FUNCTION_ARGS)
 		(void) LockAcquire(&tag, ShareLock, false, false);
 	}
 	steward_machine_roles_lock(caller, false);
+	if (if_not_exists && machine_exists_alike(args, nulls))
+	{
+		steward_as_owner_end(&ctx);
+		PG_RETURN_VOID();
+	}
 	if (steward_spi_execute_entry("SELECT steward._create_state_machine($1, $2, $3, $4, $5)",
 								  5, argtypes, args, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not create the state machine");
@@ -2168,17 +2211,42 @@ rule_leaves(const StewardRuleColumn *rule, Datum *leaves, MemoryContext cxt)
 }
 
 /*
+ * The HINT of refuse_stranded_rows, the calls that work as written, for
+ * the table "first" (quoted): with "from", the rows go along the edge from
+ * -> to while it exists; otherwise out of "state" along a new edge to
+ * "target", a declared state the change keeps (drop_transition's from,
+ * drop_initial_state's first other initial state).  Before, the HINT named
+ * add_transition(machine, to, 'another_state'), which add_transition
+ * refuses without new_state => true (22023), and a state nobody wants.
+ */
+static int
+stranded_rows_hint(const char *machine, const char *first, const char *from,
+				   const char *state, const char *target, bool initial)
+{
+	if (from != NULL)
+		return errhint("Move those rows along the edge while it exists, then drop it: CALL steward.run_transition(%s, %s, %s);",
+					   quote_literal_cstr(first), quote_literal_cstr(from), quote_literal_cstr(state));
+	return errhint("Move those rows out along a new edge first: SELECT steward.add_transition(%s, %s, %s); CALL steward.run_transition(%s, %s, %s); then %s.",
+				   quote_literal_cstr(machine), quote_literal_cstr(state), quote_literal_cstr(target),
+				   quote_literal_cstr(first), quote_literal_cstr(state), quote_literal_cstr(target),
+				   initial ? "drop the initial state (the new edge keeps the state)" :
+				   "drop both transitions");
+}
+
+/*
  * drop_transition would take "states" (a text[] datum: the ends of from ->
- * to left in no transition and not initial) out of the machine: refuse
+ * to left in no transition and not initial) out of the machine, or
+ * drop_initial_state (from NULL) the state "to", in no transition: refuse
  * (23514) while rows of the tables of "rules" are in them, with the count
  * and the rows per table (stored_state_values: one scan of each table as
  * its owner, after the caller's locks; its 55000).  The counts of a table
  * the caller may not count (steward_may_count_states: a grantee's table
- * it cannot read) are left out: only that rows are there, and whose.
+ * it cannot read) are left out: only that rows are there, and whose.  The
+ * HINT gives the calls that move the rows (stranded_rows_hint).
  */
 static void
 refuse_stranded_rows(const char *machine, List *rules, Datum states,
-					 const char *from, const char *to)
+					 const char *from, const char *to, const char *target)
 {
 	StringInfoData where;
 	int64		total = 0;
@@ -2237,8 +2305,19 @@ refuse_stranded_rows(const char *machine, List *rules, Datum states,
 		char	   *state = TextDatumGetCString(names[i]);
 
 		appendStringInfo(&stranded, "%s\"%s\"", i > 0 ? ", " : "", state);
-		from_stranded |= strcmp(state, from) == 0;
+		from_stranded |= from != NULL && strcmp(state, from) == 0;
 	}
+	if (from == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 hidden ?
+				 errmsg("cannot drop initial state \"%s\" of machine \"%s\": rows are in it",
+						to, machine) :
+				 errmsg("cannot drop initial state \"%s\" of machine \"%s\": " INT64_FORMAT " %s in it",
+						to, machine, total, total == 1 ? "row is" : "rows are"),
+				 errdetail("Not initial, state %s would be in no transition, so it would go with it. Rows in it: %s.",
+						   stranded.data, where.data),
+				 stranded_rows_hint(machine, first, NULL, to, target, true)));
 	ereport(ERROR,
 			(errcode(ERRCODE_CHECK_VIOLATION),
 			 hidden ?
@@ -2248,12 +2327,7 @@ refuse_stranded_rows(const char *machine, List *rules, Datum states,
 					from, to, machine, total, total == 1 ? "row is" : "rows are", stranded.data),
 			 errdetail("Without the edge, state %s is in no transition and not initial, so it would go with it. Rows in it: %s.",
 					   stranded.data, where.data),
-			 from_stranded ?
-			 errhint("Move those rows along the edge while it exists, then drop it: CALL steward.run_transition(%s, %s, %s);",
-					 quote_literal_cstr(first), quote_literal_cstr(from), quote_literal_cstr(to)) :
-			 errhint("Move those rows out first: add an edge out of %s with steward.add_transition(%s, %s, 'another_state'), then CALL steward.run_transition(%s, %s, 'another_state'); then drop the transition.",
-					 stranded.data, quote_literal_cstr(machine), quote_literal_cstr(to),
-					 quote_literal_cstr(first), quote_literal_cstr(to))));
+			 stranded_rows_hint(machine, first, from_stranded ? from : NULL, to, target, false)));
 }
 
 /*
@@ -2399,15 +2473,94 @@ check_new_state_fits(const char *machine, List *rules, Datum states,
 }
 
 /*
- * The body of add_transition (adding) and drop_transition: the caller must
- * have the machine's owner's privileges (42501; a built-in machine is
- * refused); locks as the section header says; the definition is checked
- * and written by steward._change_transition (as the catalog's owner),
- * whose statement trigger invalidates the cached rules of the tables at
- * commit.  Then the labels of the attached columns, which carry the
- * machine in dumps (tableam/labels.c), are written again: a stale one
- * would bring the old machine back in a restore, or make it refuse the
- * machine's row as "another definition".
+ * The start of every change of a machine in place (add/drop_transition,
+ * add/drop_initial_state): switches to the catalog's owner (ctx: connected
+ * to SPI; the caller ends it), requires the caller to have the machine's
+ * owner's privileges (42501; a built-in machine is refused), takes the
+ * locks as the section header says (the attached tables, the machine's
+ * row, the tables again) and requires a current snapshot (40001).  Fills
+ * info, read once the row is held; returns the state rules naming the
+ * machine, in cxt.
+ */
+static List *
+begin_machine_change(const char *machine, StewardAsOwner *ctx, MachineInfo *info,
+					 MemoryContext cxt)
+{
+	Oid			caller;
+	List	   *locked = NIL;
+	List	   *rules;
+
+	caller = enter_machines_owner(ctx);
+	/* Nobody but its owner locks the tables of a machine. */
+	read_machine(machine, info, true);
+	require_machine_owner(machine, info, caller);
+	lock_rule_tables(machine, steward_machine_columns(machine, CurrentMemoryContext), &locked);
+	lock_machine_row(machine, true);
+	/* Once the row is held: given away, or dropped, meanwhile? */
+	read_machine(machine, info, true);
+	require_machine_owner(machine, info, caller);
+	rules = steward_machine_columns(machine, cxt);
+	lock_rule_tables(machine, rules, &locked);
+	require_current_snapshot(machine);
+	return rules;
+}
+
+/*
+ * Run sql, the SQL part of a change begun by begin_machine_change, whose
+ * one result is a text[] of the states it drops: returns it, in cxt, or
+ * (Datum) 0 when it drops none; then ends ctx.
+ */
+static Datum
+run_machine_change(const char *sql, int nargs, Oid *argtypes, Datum *args,
+				   StewardAsOwner *ctx, MemoryContext cxt)
+{
+	Datum		changed;
+	bool		isnull;
+
+	if (steward_spi_execute_entry(sql, nargs, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not change the state machine");
+	changed = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull || ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(changed)),
+								 ARR_DIMS(DatumGetArrayTypeP(changed))) == 0)
+		changed = (Datum) 0;
+	else
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(cxt);
+
+		changed = datumCopy(changed, false, -1);
+		MemoryContextSwitchTo(spicxt);
+	}
+	steward_as_owner_end(ctx);
+	return changed;
+}
+
+/*
+ * The end of every change of a machine in place: the labels of the
+ * attached columns, which carry the machine in dumps (tableam/labels.c),
+ * are written again: a stale one would bring the old machine back in a
+ * restore, or make it refuse the machine's row as "another definition".
+ */
+static void
+sync_machine_labels(List *rules)
+{
+	ListCell   *lc;
+
+	CommandCounterIncrement();
+	foreach(lc, rules)
+	{
+		StewardRuleColumn *rule = lfirst(lc);
+
+		steward_sync_rule_label(rule->relid, rule->attname);
+	}
+}
+
+/*
+ * The body of add_transition (adding) and drop_transition: locks and
+ * checks of begin_machine_change; the definition is checked and written
+ * by steward._change_transition (as the catalog's owner), whose statement
+ * trigger invalidates the cached rules of the tables at commit; a state
+ * the drop takes away is refused while rows are in it
+ * (refuse_stranded_rows); then the labels (sync_machine_labels).
  */
 static void
 change_transition(FunctionCallInfo fcinfo, bool adding)
@@ -2415,17 +2568,15 @@ change_transition(FunctionCallInfo fcinfo, bool adding)
 	char	   *machine = machine_name_arg(fcinfo);
 	MemoryContext cxt = CurrentMemoryContext;
 	StewardAsOwner ctx;
-	Oid			caller;
 	MachineInfo info;
-	List	   *locked = NIL;
 	List	   *rules;
 	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, BOOLOID};
 	Datum		args[4];
 	Datum		changed;
-	bool		isnull;
 	bool		new_state = false;
 	bool		check_intent = false;
-	ListCell   *lc;
+	char	   *from;
+	char	   *to;
 
 	steward_require_arg(fcinfo, 1, "from_state");
 	steward_require_arg(fcinfo, 2, "to_state");
@@ -2444,54 +2595,79 @@ change_transition(FunctionCallInfo fcinfo, bool adding)
 	args[1] = PG_GETARG_DATUM(1);
 	args[2] = PG_GETARG_DATUM(2);
 	args[3] = BoolGetDatum(adding);
+	from = TextDatumGetCString(args[1]);
+	to = TextDatumGetCString(args[2]);
 
-	caller = enter_machines_owner(&ctx);
-	/* Nobody but its owner locks the tables of a machine. */
-	read_machine(machine, &info, true);
-	require_machine_owner(machine, &info, caller);
-	lock_rule_tables(machine, steward_machine_columns(machine, CurrentMemoryContext), &locked);
-	lock_machine_row(machine, true);
-	/* Once the row is held: given away, or dropped, meanwhile? */
-	read_machine(machine, &info, true);
-	require_machine_owner(machine, &info, caller);
-	rules = steward_machine_columns(machine, cxt);
-	lock_rule_tables(machine, rules, &locked);
-	require_current_snapshot(machine);
+	rules = begin_machine_change(machine, &ctx, &info, cxt);
 	if (adding)
 	{
 		if (check_intent)
-			check_new_state_intent(machine, info.states, TextDatumGetCString(args[1]),
-								   TextDatumGetCString(args[2]), new_state);
-		check_new_state_fits(machine, rules, info.states,
-							 TextDatumGetCString(args[1]), TextDatumGetCString(args[2]));
+			check_new_state_intent(machine, info.states, from, to, new_state);
+		check_new_state_fits(machine, rules, info.states, from, to);
 	}
-
-	if (steward_spi_execute_entry("SELECT steward._change_transition($1, $2, $3, $4)",
-								  4, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not change the transitions of the state machine");
-	changed = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	if (isnull || ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(changed)),
-								 ARR_DIMS(DatumGetArrayTypeP(changed))) == 0)
-		changed = (Datum) 0;
-	else
-	{
-		MemoryContext spicxt = MemoryContextSwitchTo(cxt);
-
-		changed = datumCopy(changed, false, -1);
-		MemoryContextSwitchTo(spicxt);
-	}
-	steward_as_owner_end(&ctx);
-
+	changed = run_machine_change("SELECT steward._change_transition($1, $2, $3, $4)",
+								 4, argtypes, args, &ctx, cxt);
+	/* A drop strands only to when from stays: from is then the way out. */
 	if (!adding && changed != (Datum) 0)
-		refuse_stranded_rows(machine, rules, changed,
-							 TextDatumGetCString(args[1]), TextDatumGetCString(args[2]));
-	CommandCounterIncrement();
-	foreach(lc, rules)
-	{
-		StewardRuleColumn *rule = lfirst(lc);
+		refuse_stranded_rows(machine, rules, changed, from, to, from);
+	sync_machine_labels(rules);
+}
 
-		steward_sync_rule_label(rule->relid, rule->attname);
+/*
+ * The first of initial (a text[] datum) other than state, palloc'd in
+ * the current memory context; NULL when there is none.
+ */
+static char *
+other_initial_state(Datum initial, const char *state)
+{
+	Datum	   *names;
+	int			n;
+
+	deconstruct_array(DatumGetArrayTypeP(initial), TEXTOID, -1, false, TYPALIGN_INT,
+					  &names, NULL, &n);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *name = TextDatumGetCString(names[i]);
+
+		if (strcmp(name, state) != 0)
+			return name;
 	}
+	return NULL;
+}
+
+/*
+ * The body of add_initial_state (adding) and drop_initial_state: as
+ * change_transition, the SQL part being steward._change_initial.  A state
+ * that stops being initial and is in no transition goes with it, refused
+ * while rows are in it (refuse_stranded_rows, whose HINT moves them to
+ * the first other initial state: the last one cannot be dropped).
+ */
+static void
+change_initial(FunctionCallInfo fcinfo, bool adding)
+{
+	char	   *machine = machine_name_arg(fcinfo);
+	MemoryContext cxt = CurrentMemoryContext;
+	StewardAsOwner ctx;
+	MachineInfo info;
+	List	   *rules;
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, BOOLOID};
+	Datum		args[3];
+	Datum		changed;
+	char	   *state;
+
+	steward_require_arg(fcinfo, 1, "state");
+	args[0] = CStringGetTextDatum(machine);
+	args[1] = PG_GETARG_DATUM(1);
+	args[2] = BoolGetDatum(adding);
+	state = TextDatumGetCString(args[1]);
+
+	rules = begin_machine_change(machine, &ctx, &info, cxt);
+	changed = run_machine_change("SELECT steward._change_initial($1, $2, $3)",
+								 3, argtypes, args, &ctx, cxt);
+	if (!adding && changed != (Datum) 0)
+		refuse_stranded_rows(machine, rules, changed, NULL, state,
+							 other_initial_state(info.initial, state));
+	sync_machine_labels(rules);
 }
 
 /*
@@ -2541,5 +2717,38 @@ steward_drop_transition(PG_FUNCTION_ARGS)
 {
 	steward_require_writable("steward.drop_transition()");
 	change_transition(fcinfo, false);
+	PG_RETURN_VOID();
+}
+
+/*
+ * steward.add_initial_state(machine, state): the machine's owner lets new
+ * rows start in a declared state, attached or not.  Locks as
+ * steward_add_transition.  Raises 22004 for a NULL argument, 22023 when
+ * state is not a state of the machine, 42710 when it is initial already,
+ * and otherwise as steward_add_transition (55000, 42704, 42501, 40001).
+ */
+Datum
+steward_add_initial_state(PG_FUNCTION_ARGS)
+{
+	steward_require_writable("steward.add_initial_state()");
+	change_initial(fcinfo, true);
+	PG_RETURN_VOID();
+}
+
+/*
+ * steward.drop_initial_state(machine, state): the machine's owner stops
+ * new rows starting in state; rows in it keep it.  A state then in no
+ * transition goes with it, refused (23514, the count per table, HINT the
+ * edge and run_transition that move them) while rows of an attached table
+ * are in it, and (2BP01) while a state check names it.  Locks as
+ * steward_drop_transition.  Raises 22004 for a NULL argument, 22023 when
+ * state is not a state of the machine or is its only initial state, 42704
+ * when it is not initial, and otherwise as steward_add_transition.
+ */
+Datum
+steward_drop_initial_state(PG_FUNCTION_ARGS)
+{
+	steward_require_writable("steward.drop_initial_state()");
+	change_initial(fcinfo, false);
 	PG_RETURN_VOID();
 }
