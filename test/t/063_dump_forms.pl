@@ -336,36 +336,10 @@ is($node->safe_psql('dst_t',
 		q{SELECT count(*) FROM steward.tracked_columns WHERE column_name = 'event_no'}),
 	'0', 'SECURITY LABEL ... IS NULL drops the rule');
 
-# A database created with 0.1 gets its labels from ALTER EXTENSION UPDATE.
-# This library writes labels for 0.1's objects too (column_rules'
-# trigger); 0.1's wrote none: they are deleted before the update, as in a
-# real 0.1 database, or the update's own labels went untested (review33).
-$node->safe_psql('postgres', 'CREATE DATABASE old');
-$node->safe_psql('old', q{
-	CREATE EXTENSION pg_steward VERSION '0.1';
-	CREATE TABLE accounts (id int PRIMARY KEY, version bigint) USING steward;
-	SELECT steward.track_versions('accounts', 'version');
-	DELETE FROM pg_catalog.pg_seclabel WHERE provider = 'steward';
-	ALTER EXTENSION pg_steward UPDATE;
-});
-is($node->safe_psql('old',
-		q{SELECT objsubid || ' ' || (label::jsonb->>'kind') FROM pg_seclabel
-		   WHERE provider = 'steward' AND objoid = 'accounts'::regclass}),
-	'2 version', 'a database created with 0.1 and updated has its labels');
-# ... and a state column's label carries the checks 0.1 stored.
-$node->safe_psql('postgres', 'CREATE DATABASE old_checks');
-$node->safe_psql('old_checks', q{
-	CREATE EXTENSION pg_steward VERSION '0.1';
-	CREATE TABLE jobs (id int PRIMARY KEY, phase text NOT NULL DEFAULT 'new') USING steward;
-	SELECT steward.attach_state_machine('jobs', 'phase', 'data_lifecycle');
-	SELECT steward.set_state_check('jobs', 'backfilled', 'SELECT 0');
-	DELETE FROM pg_catalog.pg_seclabel WHERE provider = 'steward';
-	ALTER EXTENSION pg_steward UPDATE;
-});
-is($node->safe_psql('old_checks',
-		q{SELECT (label::jsonb->'checks')::text FROM pg_seclabel
-		   WHERE provider = 'steward' AND objoid = 'jobs'::regclass}),
-	'{"backfilled": "SELECT 0"}', 'a 0.1 database\'s state checks are in its labels after the update');
+# What ALTER EXTENSION UPDATE labels in a database of 0.1 (which wrote no
+# labels) is TAP 133's, on a real 0.1 install: this library writes labels
+# for 0.1's objects itself, so a "0.1" database made here tests nothing
+# of the update (review33 U4).
 
 $node->stop;
 done_testing();

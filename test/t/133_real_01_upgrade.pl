@@ -4,7 +4,7 @@
 # pg_steward VERSION '0.1' under this library, which behaves differently
 # from 0.1's: it writes security labels for 0.1's objects too, so TAP 063's
 # check that the update writes them passed without the update writing
-# any.  This test builds the 0.1 release (commit 52a29a4, on main's
+# any (that check is now this file's).  This test builds the 0.1 release (commit 52a29a4, on main's
 # history) from the repository itself into a private copy of the
 # PostgreSQL installation in PATH, fills a database with 0.1's own code
 # (versions, state machines on a plain and a partitioned table, a finished
@@ -130,6 +130,10 @@ $old->safe_psql('shop', q{
 	CREATE TABLE porders_2 PARTITION OF porders FOR VALUES IN (2) USING steward;
 	SELECT steward.attach_state_machine('porders', 'status', 'order_status');
 	INSERT INTO porders SELECT g, 1 + g % 2, 'created' FROM generate_series(1, 10) g;
+	-- A built-in machine's column, with a check.
+	CREATE TABLE jobs (id int PRIMARY KEY, phase text NOT NULL DEFAULT 'new') USING steward;
+	SELECT steward.attach_state_machine('jobs', 'phase', 'data_lifecycle');
+	SELECT steward.set_state_check('jobs', 'backfilled', 'SELECT 0');
 	SET ROLE tenant;
 	SELECT steward.create_state_machine('ticket', ARRAY['open', 'closed'], ARRAY['open'],
 	                                    ARRAY['open->closed']);
@@ -228,7 +232,7 @@ $node->safe_psql('shop', 'ALTER EXTENSION pg_steward UPDATE');
 enforced('after the update');
 
 # What the update wrote: the labels of every rule's column (0.1 wrote
-# none; TAP 063's check), with the machine's states and the 0.1 checks.
+# none), with the machine's states and the 0.1 checks.
 is($node->safe_psql('shop', q{
 	SELECT string_agg(objoid::regclass || '.' || a.attname || ':' || (label::jsonb->>'kind')
 	                  || ':' || coalesce(label::jsonb->>'machine', '-')
@@ -236,7 +240,8 @@ is($node->safe_psql('shop', q{
 	                  ',' ORDER BY objoid::regclass::text, objsubid)
 	  FROM pg_seclabel l JOIN pg_attribute a ON a.attrelid = l.objoid AND a.attnum = l.objsubid
 	 WHERE provider = 'steward' AND objoid::regclass::text NOT LIKE 'steward.%'}),
-	'orders.status:state:order_status:true,orders.version:version:-:false,'
+	'jobs.phase:state:data_lifecycle:true,'
+	. 'orders.status:state:order_status:true,orders.version:version:-:false,'
 	. 'porders.status:state:order_status:true,tickets.state:state:ticket:true',
 	'the update labelled every rule\'s column (a partitioned table\'s, not its partitions\'), '
 	. 'state columns with their machine\'s states');
@@ -246,6 +251,10 @@ is($node->safe_psql('shop', q{
 	   AND objsubid = (SELECT attnum FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'status')}),
 	q({"shipped": "SELECT count(*) FROM public.orders WHERE status = 'shipped' AND changed IS NULL"}),
 	'the state column\'s label carries 0.1\'s check');
+is($node->safe_psql('shop', q{
+	SELECT label::jsonb->'checks' FROM pg_seclabel
+	 WHERE provider = 'steward' AND objoid = 'jobs'::regclass}),
+	'{"backfilled": "SELECT 0"}', 'so does a built-in machine\'s column (data_lifecycle)');
 # 0.1's keys and scopes belong to no claim; the scopes to the extension's owner.
 is($node->safe_psql('shop', q{
 	SELECT (SELECT string_agg(key || ':' || (claim IS NULL), ',' ORDER BY key) FROM steward.idempotency_keys)
