@@ -17,8 +17,12 @@
  *
  * Which shape a write is in:
  *   UPDATE that changes only old-shape columns -> old; only new-shape
- *     columns -> new; neither -> the row's marker (NULL -> old), so an
- *     unrelated update never converts a row through a lossy round trip;
+ *     columns -> new; neither -> the writer's shape (its search_path, else
+ *     the table's shape) when that shape's up or down reads a column it
+ *     changes, so "total" (up "price * qty") follows the old
+ *     application's "SET price = 5" in any row (writer_reads_changed,
+ *     mig16); else the row's marker (NULL -> old), so an unrelated update
+ *     never converts a row through a lossy round trip;
  *     both -> as for INSERT.  In a row the backfill has not filled yet
  *     (its new shape reads as NULL): an UPDATE that leaves a column
  *     computed with up NULL is refused (check_unfilled_write); one that
@@ -120,6 +124,8 @@ typedef struct MigCol
 	bool		not_null;		/* the step's "not_null": up may not give NULL */
 	bool		up_is_default;	/* up reads no column: a default (default_keep) */
 	bool		down_is_default;	/* down reads no column: a default */
+	Bitmapset  *up_reads;		/* attribute numbers up reads (writer_reads_changed) */
+	Bitmapset  *down_reads;		/* attribute numbers down reads */
 } MigCol;
 
 /*
@@ -399,6 +405,12 @@ fill_entry_columns(MigEntry *entry, Relation rel, List *cols, const char *name)
 		col->not_null = ct->not_null;
 		col->up_is_default = ct->up_sql != NULL && ct->up_n == 0;
 		col->down_is_default = ct->down_sql != NULL && ct->down_n == 0;
+		for (int k = 0; k < ct->up_n; k++)
+			if (attnum_of(rel, ct->up_phys[k]) != InvalidAttrNumber)
+				col->up_reads = bms_add_member(col->up_reads, attnum_of(rel, ct->up_phys[k]));
+		for (int k = 0; k < ct->down_n; k++)
+			if (attnum_of(rel, ct->down_phys[k]) != InvalidAttrNumber)
+				col->down_reads = bms_add_member(col->down_reads, attnum_of(rel, ct->down_phys[k]));
 		col->up_what = psprintf("up expression of %s in migration \"%s\"", ct->label, name);
 		col->down_what = psprintf("down expression of %s in migration \"%s\"", ct->label, name);
 		if (ct->up_sql && col->new_att)
@@ -1085,6 +1097,89 @@ check_not_null(MigEntry *entry, Relation rel, HeapTuple tup)
 }
 
 /*
+ * Does an UPDATE that changes neither shape's columns (only columns both
+ * shapes share) change a column that an expression of the writer's shape
+ * reads: an up when side is 'o', a down when 'n' (mig16)?  Then the write
+ * is in the writer's shape, not the one the row was last written in: the
+ * old application's "SET price = 5" must give "total" up's "price * qty"
+ * again, also in a row the new application wrote last, where the marker
+ * alone kept the total of the old price (stale, and validation, which
+ * checks such a row with down only, never saw it).  An up or down that
+ * reads no column (a default) reads nothing here, so it stays kept.
+ */
+static bool
+writer_reads_changed(MigEntry *entry, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
+					 char side)
+{
+	for (int i = 0; i < entry->ncols; i++)
+	{
+		MigCol	   *c = &entry->cols[i];
+		Bitmapset  *reads;
+		int			att = -1;
+
+		if (side == 'o' && (c->kind == MIG_PAIR || c->kind == MIG_ADDED) && c->up)
+			reads = c->up_reads;
+		else if (side == 'n' && (c->kind == MIG_PAIR || c->kind == MIG_DROPPED) && c->down)
+			reads = c->down_reads;
+		else
+			continue;
+		while ((att = bms_next_member(reads, att)) >= 0)
+			if (att_changed(desc, oldtup, newtup, (AttrNumber) att))
+				return true;
+	}
+	return false;
+}
+
+/*
+ * The shape of an UPDATE (the file header's rules), session being
+ * session_side's answer; *unfilled: the row is one the backfill has not
+ * filled yet (check_unfilled_write, whose 55000 this raises).
+ */
+static char
+update_side(TriggerData *td, MigEntry *entry, char session, bool *unfilled)
+{
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	HeapTuple	oldtup = td->tg_trigtuple;
+	HeapTuple	newtup = td->tg_newtuple;
+	char		writer = session ? session : (entry->switched ? 'n' : 'o');
+	bool		old_changed = false;
+	bool		new_changed = false;
+	bool		derived_set;
+	bool		isnull;
+	Datum		m;
+
+	for (int i = 0; i < entry->ncols; i++)
+	{
+		MigCol	   *c = &entry->cols[i];
+
+		if (c->kind == MIG_PAIR || c->kind == MIG_DROPPED)
+			old_changed |= att_changed(desc, oldtup, newtup, c->old_att);
+		if (c->kind == MIG_PAIR || c->kind == MIG_ADDED)
+			new_changed |= att_changed(desc, oldtup, newtup, c->new_att);
+	}
+	*unfilled = check_unfilled_write(td, entry, old_changed, &derived_set);
+	if (*unfilled && !derived_set)
+		return 'o';				/* no new shape to map from yet */
+	if (old_changed && !new_changed)
+		return 'o';
+	if (new_changed && !old_changed)
+		return 'n';
+	if (old_changed)
+		return writer;			/* both: as for an INSERT */
+
+	/*
+	 * Only shared columns changed: the writer's shape when its expressions
+	 * read one of them (writer_reads_changed), else the row's last shape,
+	 * so that an unrelated update never converts a row through a lossy
+	 * round trip.
+	 */
+	if (writer_reads_changed(entry, desc, oldtup, newtup, writer))
+		return writer;
+	m = heap_getattr(oldtup, entry->marker, desc, &isnull);
+	return isnull ? 'o' : DatumGetChar(m);
+}
+
+/*
  * The shape of an INSERT on no migration schema's search_path: before
  * the switch new if a new column of a changed column is set (the table
  * gives them no default), else old; after it the same, roles reversed.
@@ -1191,38 +1286,7 @@ steward_migration_trigger(PG_FUNCTION_ARGS)
 	if (oldtup == NULL)
 		side = session ? session : insert_side(entry, desc, newtup);
 	else
-	{
-		bool		old_changed = false;
-		bool		new_changed = false;
-		bool		derived_set;
-
-
-		for (int i = 0; i < entry->ncols; i++)
-		{
-			MigCol	   *c = &entry->cols[i];
-
-			if (c->kind == MIG_PAIR || c->kind == MIG_DROPPED)
-				old_changed |= att_changed(desc, oldtup, newtup, c->old_att);
-			if (c->kind == MIG_PAIR || c->kind == MIG_ADDED)
-				new_changed |= att_changed(desc, oldtup, newtup, c->new_att);
-		}
-		unfilled = check_unfilled_write(td, entry, old_changed, &derived_set);
-		if (unfilled && !derived_set)
-			side = 'o';			/* no new shape to map from yet */
-		else if (old_changed && !new_changed)
-			side = 'o';
-		else if (new_changed && !old_changed)
-			side = 'n';
-		else if (!old_changed)
-		{
-			bool		isnull;
-			Datum		m = heap_getattr(oldtup, entry->marker, desc, &isnull);
-
-			side = isnull ? 'o' : DatumGetChar(m);
-		}
-		else
-			side = session ? session : (entry->switched ? 'n' : 'o');
-	}
+		side = update_side(td, entry, session, &unfilled);
 	if (side != 'o' && side != 'n')
 		side = 'o';
 
