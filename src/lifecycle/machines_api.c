@@ -42,6 +42,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/varlena.h"
 
 #include "pg_steward.h"
 #include "lifecycle/lifecycle.h"
@@ -907,6 +908,51 @@ steward_state_machine_lock(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* list_sort comparator: two C strings in the database's default collation. */
+static int
+cmp_default_collation(const ListCell *a, const ListCell *b)
+{
+	const char *sa = lfirst(a);
+	const char *sb = lfirst(b);
+
+	return varstr_cmp(sa, strlen(sa), sb, strlen(sb), DEFAULT_COLLATION_OID);
+}
+
+/*
+ * The columns of rules (StewardRuleColumn, from steward_machine_columns)
+ * as the DETAIL of a refused drop names them: "table.column" (the table as
+ * regclass prints it under the caller's search_path, the column quoted
+ * only where SQL needs it, as format('%s.%I') writes them), sorted as text
+ * in the database's default collation and joined with ", "; NULL for
+ * none.  The order is the one the trigger's own query gave (ORDER BY the
+ * text), which expected outputs show.  Reads the catalog cache only.
+ */
+static char *
+attached_columns_text(List *rules)
+{
+	List	   *names = NIL;
+	StringInfoData buf;
+	ListCell   *lc;
+
+	if (rules == NIL)
+		return NULL;
+	foreach(lc, rules)
+	{
+		StewardRuleColumn *rule = lfirst(lc);
+
+		names = lappend(names,
+						psprintf("%s.%s",
+								 DatumGetCString(DirectFunctionCall1(regclassout,
+																	 ObjectIdGetDatum(rule->relid))),
+								 quote_identifier(rule->attname)));
+	}
+	list_sort(names, cmp_default_collation);
+	initStringInfo(&buf);
+	foreach(lc, names)
+		appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "", (char *) lfirst(lc));
+	return buf.data;
+}
+
 /*
  * steward._machine_definitions_attached(): BEFORE DELETE OR UPDATE OF name
  * trigger (FOR EACH ROW) of steward.machine_definitions, on every path that
@@ -915,7 +961,8 @@ steward_state_machine_lock(PG_FUNCTION_ARGS)
  * machine.  It runs after the row is locked, so after any transaction that
  * attached the machine (lock_machine_row) has ended, and reads
  * steward.column_rules in a snapshot taken now, as the catalog's owner: a
- * REPEATABLE READ transaction's snapshot may predate the attach.
+ * REPEATABLE READ transaction's snapshot may predate the attach
+ * (steward_machine_columns, the one reader of a machine's columns).
  * Locks: AccessShareLock on steward.column_rules to the end of the
  * transaction.  Raises 39P01 when not called as such a trigger.
  */
@@ -929,8 +976,7 @@ steward_machine_definitions_attached(PG_FUNCTION_ARGS)
 	Datum		name;
 	HeapTuple	result;
 	StewardAsOwner ctx;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
+	char	   *users;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
 		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
@@ -960,25 +1006,15 @@ steward_machine_definitions_attached(PG_FUNCTION_ARGS)
 	if (isnull)
 		return PointerGetDatum(result);
 
-	args[0] = name;
 	steward_enter_rules_owner(&ctx);
-	if (steward_spi_read_latest("SELECT string_agg(format('%s.%I', r.relid, r.attname), ', '"
-								"                  ORDER BY pg_catalog.format('%s.%I', r.relid, r.attname))"
-								"  FROM steward.column_rules r WHERE r.kind = 'state' AND r.machine = $1",
-								1, argtypes, args, NULL, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read steward.column_rules");
-	if (SPI_processed == 1)
-	{
-		bool		unull;
-		Datum		users = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &unull);
-
-		if (!unull)
-			ereport(ERROR,
-					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
-					 errmsg("state machine \"%s\" is attached", TextDatumGetCString(name)),
-					 errdetail("Attached to: %s.", TextDatumGetCString(users)),
-					 errhint("Detach it first with steward.detach_state_machine().")));
-	}
+	users = attached_columns_text(steward_machine_columns(TextDatumGetCString(name),
+														  CurrentMemoryContext));
+	if (users != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("state machine \"%s\" is attached", TextDatumGetCString(name)),
+				 errdetail("Attached to: %s.", users),
+				 errhint("Detach it first with steward.detach_state_machine().")));
 	steward_as_owner_end(&ctx);
 	return PointerGetDatum(result);
 }
