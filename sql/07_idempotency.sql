@@ -10,7 +10,7 @@ SELECT steward.idempotency_complete('acct-1', 'req-1', 201, '{"charge": "ch_1", 
 SELECT outcome, status, response FROM steward.idempotency_begin('acct-1', 'req-1', 'POST /charges {"amount":10}');
 -- Same key, different request: mismatch, nothing overwritten.
 SELECT outcome, status, response FROM steward.idempotency_begin('acct-1', 'req-1', 'POST /charges {"amount":99}');
-SELECT fingerprint, status, response FROM steward.idempotency_keys WHERE key = 'req-1';
+SELECT fingerprint, status, response FROM steward.idempotency_keys WHERE scope = 'acct-1' AND key = 'req-1';
 -- Keys are per scope.
 SELECT outcome FROM steward.idempotency_begin('acct-2', 'req-1', 'POST /charges {"amount":99}');
 -- created_at is the key's creation time in every outcome.
@@ -86,9 +86,9 @@ SELECT status FROM steward.idempotency_keys WHERE scope = 's' AND key = 'k3';
 -- request takes it over as new.
 SELECT outcome FROM steward.idempotency_begin('acct-1', 'stuck', 'fp');
 SELECT holder_pid = pg_backend_pid() AS held_by_me, lease_until
-  FROM steward.idempotency_keys WHERE key = 'stuck';
+  FROM steward.idempotency_keys WHERE scope = 'acct-1' AND key = 'stuck';
 SET steward.idempotency_lock_timeout = '1s';
-UPDATE steward.idempotency_keys SET locked_at = now() - interval '11 min' WHERE key = 'stuck';
+UPDATE steward.idempotency_keys SET locked_at = now() - interval '11 min' WHERE scope = 'acct-1' AND key = 'stuck';
 SELECT outcome FROM steward.idempotency_begin('acct-1', 'stuck', 'fp');
 RESET steward.idempotency_lock_timeout;
 SELECT pg_advisory_unlock_all();
@@ -99,47 +99,51 @@ SELECT outcome FROM steward.idempotency_begin('acct-1', 'stuck', 'fp');
 -- even while the holder lives.
 SET steward.idempotency_lock_timeout = '10min';
 SELECT outcome FROM steward.idempotency_begin('acct-1', 'leased', 'fp');
-SELECT lease_until - locked_at AS lease FROM steward.idempotency_keys WHERE key = 'leased';
+SELECT lease_until - locked_at AS lease FROM steward.idempotency_keys WHERE scope = 'acct-1' AND key = 'leased';
 RESET steward.idempotency_lock_timeout;
 SELECT outcome FROM steward.idempotency_begin('acct-1', 'leased', 'fp');
-UPDATE steward.idempotency_keys SET lease_until = now() - interval '1 s' WHERE key = 'leased';
+UPDATE steward.idempotency_keys SET lease_until = now() - interval '1 s' WHERE scope = 'acct-1' AND key = 'leased';
 SELECT outcome FROM steward.idempotency_begin('acct-1', 'leased', 'fp');
-SELECT lease_until IS NULL AS no_lease_now FROM steward.idempotency_keys WHERE key = 'leased';
+SELECT lease_until IS NULL AS no_lease_now FROM steward.idempotency_keys WHERE scope = 'acct-1' AND key = 'leased';
 
 -- Retention: default 24 h, per session, per scope override.
 SHOW steward.idempotency_retention;
 SELECT outcome FROM steward.idempotency_begin('acct-1', 'r1', 'fp');
-SELECT expires_at - created_at AS kept_for FROM steward.idempotency_keys WHERE key = 'r1';
+SELECT expires_at - created_at AS kept_for FROM steward.idempotency_keys WHERE scope = 'acct-1' AND key = 'r1';
 SET steward.idempotency_retention = '2h';
 SELECT outcome FROM steward.idempotency_begin('acct-1', 'r2', 'fp');
-SELECT expires_at - created_at AS kept_for FROM steward.idempotency_keys WHERE key = 'r2';
+SELECT expires_at - created_at AS kept_for FROM steward.idempotency_keys WHERE scope = 'acct-1' AND key = 'r2';
 SELECT steward.set_idempotency_retention('acct-9', interval '7 days');
 SELECT outcome FROM steward.idempotency_begin('acct-9', 'r3', 'fp');
-SELECT expires_at - created_at AS kept_for FROM steward.idempotency_keys WHERE key = 'r3';
+SELECT expires_at - created_at AS kept_for FROM steward.idempotency_keys WHERE scope = 'acct-9' AND key = 'r3';
 SELECT * FROM steward.idempotency_retention_overrides;
 -- Completing restarts the retention clock from completion.
 SELECT steward.idempotency_complete('acct-9', 'r3', 200, '{}');
-SELECT expires_at - completed_at AS kept_for FROM steward.idempotency_keys WHERE key = 'r3';
+SELECT expires_at - completed_at AS kept_for FROM steward.idempotency_keys WHERE scope = 'acct-9' AND key = 'r3';
 SELECT steward.set_idempotency_retention('acct-9', NULL);
 SELECT count(*) FROM steward.idempotency_retention_overrides;
 SELECT steward.set_idempotency_retention('acct-9', interval '-1 day');
 SELECT steward.set_idempotency_retention('', interval '1 day');
 RESET steward.idempotency_retention;
 
--- Expired keys count as new, whatever they held.
-UPDATE steward.idempotency_keys SET expires_at = now() - interval '1 s' WHERE key IN ('req-1', 'req-3');
+-- Expired keys count as new, whatever they held.  (Keys and counts of this
+-- file's scopes only: other files' keys may share the database.)
+UPDATE steward.idempotency_keys SET expires_at = now() - interval '1 s' WHERE scope IN ('acct-1', 'acct-2') AND key IN ('req-1', 'req-3');
 SELECT outcome, status FROM steward.idempotency_begin('acct-1', 'req-1', 'a brand new request');
 -- The purge removes expired keys only, and of those not acct-2's req-1:
 -- in progress, and its holder (this session) lives (sql/111).
-SELECT count(*) AS expired_left FROM steward.idempotency_keys WHERE expires_at <= now();
+SELECT count(*) AS expired_left FROM steward.idempotency_keys
+ WHERE scope IN ('acct-1', 'acct-2', 'acct-9', 's') AND expires_at <= now();
 SELECT steward.idempotency_purge();
 SELECT steward.idempotency_purge();
-SELECT count(*) AS expired_left FROM steward.idempotency_keys WHERE expires_at <= now();
+SELECT count(*) AS expired_left FROM steward.idempotency_keys
+ WHERE scope IN ('acct-1', 'acct-2', 'acct-9', 's') AND expires_at <= now();
 SELECT count(*) > 0 AS others_kept FROM steward.idempotency_keys;
 
--- Per-scope counters.
+-- Per-scope counters (this file's scopes: other files' may share the database).
 SELECT scope, new, replay, mismatch, in_progress, expired, purged, dedup_rate
-  FROM steward.idempotency_stats ORDER BY scope;
+  FROM steward.idempotency_stats WHERE scope IN ('acct-1', 'acct-2', 'acct-9', 's', 'app', 'x')
+ ORDER BY scope;
 
 -- Privileges: applications need explicit grants.
 CREATE ROLE idem_app;

@@ -6,6 +6,12 @@
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;     -- so that the file also runs alone
 RESET client_min_messages;
+-- Other files' migrations may still be recorded in this database (the files
+-- share it, in any order): this file lists and counts its own by name, and
+-- its metrics as the change since it began.
+CREATE TEMP TABLE metrics_before AS
+SELECT metric, labels, value FROM steward.metrics
+ WHERE metric IN ('steward_migrations_total', 'steward_migrations_in_progress');
 
 CREATE TABLE orders (
     order_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -59,7 +65,7 @@ SET ROLE migration_stranger;
 SELECT steward.migration_start('m', '[{"add_column": {"table": "orders", "column": "c", "type": "int"}}]');
 RESET ROLE;
 -- Nothing changed.
-SELECT count(*) AS migrations FROM steward.migrations;
+SELECT count(*) AS migrations FROM steward.migrations WHERE name = 'm';
 SELECT count(*) AS extra_columns FROM pg_attribute
  WHERE attrelid = 'orders'::regclass AND attnum > 0 AND NOT attisdropped AND attnum > 6;
 SELECT * FROM orders_checksum;
@@ -70,7 +76,8 @@ SELECT steward.migration_start('orders_cents', $$[
                     "type": "bigint", "up": "(total_amount * 100)::bigint",
                     "down": "total_cents / 100.0", "default": "0"}}
 ]$$);
-SELECT name, tables, phase, result FROM steward.migrations;
+SELECT name, tables, phase, result FROM steward.migrations
+ WHERE name IN ('m', 'orders_cents');
 -- The migration's schema presents the new shape; orders_cents_old the old one.
 \d orders_cents.orders
 \d orders_cents_old.orders
@@ -237,14 +244,19 @@ SELECT backfill_status IN ('cancelled', 'interrupted') AS stopped,
  WHERE name = 'midway';
 SELECT steward.migration_rollback('midway');
 SELECT * FROM events_checksum;
-SELECT name, phase, result FROM steward.migrations ORDER BY started_at;
+SELECT name, phase, result FROM steward.migrations
+ WHERE name IN ('m', 'orders_cents', 'another', 'everything', 'midway') ORDER BY started_at;
 
 SELECT status, value FROM steward.health WHERE "check" = 'failed_migrations';
-SELECT labels->>'result' AS result, value FROM steward.metrics
- WHERE metric = 'steward_migrations_total' ORDER BY 1;
+SELECT labels->>'result' AS result, m.value - coalesce(b.value, 0) AS value
+  FROM steward.metrics m LEFT JOIN metrics_before b USING (metric, labels)
+ WHERE metric = 'steward_migrations_total' AND m.value <> coalesce(b.value, 0) ORDER BY 1;
 SELECT labels->>'migration' AS migration, value > 0 AS positive FROM steward.metrics
- WHERE metric = 'steward_migration_rollout_seconds' ORDER BY 1;
-SELECT value FROM steward.metrics WHERE metric = 'steward_migrations_in_progress';
+ WHERE metric = 'steward_migration_rollout_seconds'
+   AND labels->>'migration' IN ('m', 'orders_cents', 'another', 'everything', 'midway') ORDER BY 1;
+SELECT m.value - coalesce(b.value, 0) AS value
+  FROM steward.metrics m LEFT JOIN metrics_before b USING (metric, labels)
+ WHERE metric = 'steward_migrations_in_progress';
 
 -- The phase follows the data_lifecycle machine, enforced by the AM.
 UPDATE steward.migration_runs SET phase = 'switched' WHERE name = 'midway';
