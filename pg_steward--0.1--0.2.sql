@@ -42739,3 +42739,23 @@ AS 'MODULE_PATHNAME', 'steward_drop_initial_state'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.drop_initial_state(text, text) IS
   'stop new rows starting in a state (its owner only); a state left in no transition goes too, unless rows are in it';
+
+-- mach19 item 4: steward_rules_written fired on CREATE VIEW and ALTER
+-- VIEW, where nothing is judged since rules20; each such command paid a
+-- call and a lock on steward.column_rules (src/tableam/tableam.sql).
+-- Event trigger tags cannot be altered: drop and create it.
+DROP EVENT TRIGGER steward_rules_written;
+-- Only the commands that can define what the AM's columns are judged on:
+-- a table's columns, constraints, partition keys and policies.  CREATE
+-- SCHEMA: its CREATE TABLE elements (listed by
+-- pg_event_trigger_ddl_commands, review16 R16-6's kind).  No view tags: a
+-- view finds nothing to check since rules20 (PostgreSQL checks a view's
+-- WITH CHECK OPTION on the stored row), ALTER VIEW acts on views only,
+-- and firing on them cost every CREATE VIEW a call of the function
+-- (~0.1 ms) and an AccessShareLock on steward.column_rules to its
+-- transaction's end (mach19 item 4).
+CREATE EVENT TRIGGER steward_rules_written ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'CREATE POLICY', 'ALTER POLICY',
+                 'CREATE SCHEMA')
+    EXECUTE FUNCTION steward._rules_on_written_ddl();
+ALTER EVENT TRIGGER steward_rules_written ENABLE ALWAYS;
