@@ -330,8 +330,14 @@ written_by_this_transaction(Relation rel, ItemPointer tid)
  * change committed after its FETCH).  A newest version this transaction
  * wrote itself is not noted: the client wrote it, and saw its version.
  * The note is for the command whose snapshot the scan has (the UPDATE's
- * own).  Locks: a pin and a share lock of the newest version's page while
- * its xmin is read; raises what reading the page raises.
+ * own), and only while a data-modifying statement runs under that command
+ * id (steward_statement_running): a read (SELECT currtid2(...), SELECT ...
+ * WHERE CURRENT OF) marks no command id used, so the next statement's
+ * UPDATE ran under the same one and consumed the read's note: a client
+ * that had read the newest version and sent it back got a false 40001
+ * "stale version" (closing44 L4, mach19 item 5, sql/388).  Locks: a pin
+ * and a share lock of the newest version's page while its xmin is read;
+ * raises what reading the page raises.
  */
 static void
 steward_tuple_get_latest_tid(TableScanDesc scan, ItemPointer tid)
@@ -346,7 +352,8 @@ steward_tuple_get_latest_tid(TableScanDesc scan, ItemPointer tid)
 		return;
 	cid = (scan->rs_snapshot != InvalidSnapshot && IsMVCCSnapshot(scan->rs_snapshot)) ?
 		scan->rs_snapshot->curcid : GetCurrentCommandId(false);
-	note_read_version(rel, &read_tid, tid, cid);
+	if (steward_statement_running(cid))
+		note_read_version(rel, &read_tid, tid, cid);
 }
 
 static const char *
