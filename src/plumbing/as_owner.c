@@ -85,6 +85,7 @@
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
+#include "plumbing/own_context.h"
 
 PG_FUNCTION_INFO_V1(steward_sql_require_writable);
 
@@ -1369,11 +1370,15 @@ steward_spi_oids(MemoryContext outer)
 }
 
 /*
- * Run plan (of steward_spi_read_latest) in a snapshot taken now, after a
- * command counter increment: see there.
+ * Run plan (of steward_spi_read_latest; its text sql) in a snapshot taken
+ * now, after a command counter increment: see there.  An error leaving it
+ * comes without the CONTEXT entries of pg_steward's own code, the read's
+ * own ("SQL statement \"SELECT ...\"") included, as an entry point's
+ * (steward_strip_own_context, closing45 Noticed 4): the user never wrote
+ * that text.  The user's lines stay; an internal error keeps every line.
  */
 static int
-run_read_latest(SPIPlanPtr plan, Datum *args, const char *nulls, long tcount)
+run_read_latest(SPIPlanPtr plan, const char *sql, Datum *args, const char *nulls, long tcount)
 {
 	Snapshot	snapshot;
 	int			rc;
@@ -1381,7 +1386,16 @@ run_read_latest(SPIPlanPtr plan, Datum *args, const char *nulls, long tcount)
 	if (!IsInParallelMode())
 		CommandCounterIncrement();
 	snapshot = RegisterSnapshot(IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot());
-	rc = SPI_execute_snapshot(plan, args, nulls, snapshot, InvalidSnapshot, true, false, tcount);
+	PG_TRY();
+	{
+		rc = SPI_execute_snapshot(plan, args, nulls, snapshot, InvalidSnapshot, true, false, tcount);
+	}
+	PG_CATCH();
+	{
+		steward_strip_own_context(sql);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	UnregisterSnapshot(snapshot);
 	return rc;
 }
@@ -1955,9 +1969,10 @@ steward_spi_execute_own(const char *sql, int nargs, Oid *argtypes, Datum *args,
  * search_path, and for another role or row_security setting when row
  * security applies, so a kept plan reads what a fresh one would.
  * Locks: those of the query (AccessShareLock on what it reads, to the
- * transaction's end).  Raises what the query raises, and elog ERROR
- * when it cannot be prepared.  The caller is connected to SPI.  Returns
- * SPI's result code.
+ * transaction's end).  Raises what the query raises, without the CONTEXT
+ * entries of pg_steward's own code (run_read_latest), and elog ERROR when
+ * it cannot be prepared.  The caller is connected to SPI.  Returns SPI's
+ * result code.
  */
 int
 steward_spi_read_latest(const char *sql, int nargs, Oid *argtypes, Datum *args,
@@ -1968,7 +1983,7 @@ steward_spi_read_latest(const char *sql, int nargs, Oid *argtypes, Datum *args,
 	int			rc;
 
 	/* an own entry is never dropped: no run count */
-	rc = run_read_latest(kp ? kp->plan : once, args, nulls, tcount);
+	rc = run_read_latest(kp ? kp->plan : once, sql, args, nulls, tcount);
 	if (kp == NULL)
 		SPI_freeplan(once);
 	return rc;
@@ -1989,7 +2004,7 @@ steward_spi_read_latest_once(const char *sql, int nargs, Oid *argtypes, Datum *a
 
 	if (plan == NULL)
 		elog(ERROR, "could not prepare a read: %s", SPI_result_code_string(SPI_result));
-	rc = run_read_latest(plan, args, nulls, tcount);
+	rc = run_read_latest(plan, sql, args, nulls, tcount);
 	SPI_freeplan(plan);
 	return rc;
 }
