@@ -302,19 +302,40 @@ static const Oid plan_argtypes[NUM_PLANS][9] = {
  * for a holder sees the row the holder committed.
  */
 /*
+ * The SQL function running now, as its errors name it
+ * ("steward.idempotency_begin()"), set first by each entry point that may
+ * write (idem_entry); NULL in the other paths that reach a write (the
+ * purge worker, DROP OWNED / REASSIGN OWNED), which core refuses on a
+ * standby before they get here.
+ */
+static const char *idem_call = NULL;
+
+static inline void
+idem_entry(const char *call)
+{
+	idem_call = call;
+}
+
+/*
  * Refuse (25006) a write of the keys or scopes tables in a read-only
- * transaction - a hot standby's, or one under transaction_read_only -
- * before core's PreventCommandIfReadOnly does: its "cannot execute INSERT
- * in a read-only transaction" named a statement the caller never wrote,
- * with that statement as CONTEXT, and no way out (readme42 R10).  A begin
- * of a key that has its result only reads, so a replay still works there.
- * Reads a backend-local flag; no lock.
+ * transaction before core's PreventCommandIfReadOnly does: its "cannot
+ * execute INSERT in a read-only transaction" named a statement the caller
+ * never wrote, with that statement as CONTEXT, and no way out (readme42
+ * R10).  During recovery as every other writer of pg_steward's
+ * (steward_require_writable: "cannot execute steward.idempotency_begin()
+ * during recovery", a HINT naming the primary; closing45 Noticed 4, msg7
+ * item 1); in a read-only transaction on a primary with the idempotency
+ * functions' own words, which say what is written.  A begin of a key that
+ * has its result only reads, so a replay still works on a standby.
+ * Reads backend-local state; no lock.
  */
 static void
 idem_require_writable(void)
 {
 	if (!XactReadOnly)
-		return;
+		return;					/* a standby's transactions are read-only */
+	if (RecoveryInProgress() && idem_call != NULL)
+		steward_require_writable(idem_call);
 	ereport(ERROR,
 			(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
 			 errmsg("cannot write idempotency keys or scopes in a read-only transaction"),
@@ -3110,12 +3131,15 @@ return_begin_row(FunctionCallInfo fcinfo, const BeginResult *res)
  * table (a unique index on other columns, a trigger) suppresses the
  * insert of the key's row.  The row is written in the caller's
  * transaction as the extension's table owner (plumbing/as_owner.c).
+ * Raises 25006 where it must write during recovery ("cannot execute steward.idempotency_begin()
+ * during recovery") or in a read-only transaction (idem_require_writable).
  */
 Datum
 steward_idempotency_begin(PG_FUNCTION_ARGS)
 {
 	BeginResult res;
 
+	idem_entry("steward.idempotency_begin()");
 	idempotency_begin_internal(fcinfo, &res);
 	return_begin_row(fcinfo, &res);
 	return (Datum) 0;
@@ -3130,6 +3154,7 @@ steward_idempotency_begin_strict(PG_FUNCTION_ARGS)
 {
 	BeginResult res;
 
+	idem_entry("steward.idempotency_begin_strict()");
 	idempotency_begin_internal(fcinfo, &res);
 	if (res.outcome == IDEM_MISMATCH)
 		ereport(ERROR,
@@ -3282,6 +3307,7 @@ steward_idempotency_complete(PG_FUNCTION_ARGS)
 	int			updated;
 	bool		direct;
 
+	idem_entry("steward.idempotency_complete()");
 	idem_require_writable();
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
@@ -3461,6 +3487,8 @@ require_scope_owner(text *scope, Oid caller, const char *what)
  * Errors: 42704 no such role, 42501 not a member of it, 42710 if the scope
  * exists, 55000 when something added to the scopes table suppressed the
  * insert.
+ * Raises 25006 where it must write during recovery ("cannot execute steward.create_idempotency_scope()
+ * during recovery") or in a read-only transaction (idem_require_writable).
  */
 Datum
 steward_create_idempotency_scope(PG_FUNCTION_ARGS)
@@ -3473,6 +3501,7 @@ steward_create_idempotency_scope(PG_FUNCTION_ARGS)
 	char		nulls[3] = {' ', ' ', ' '};
 	uint64		n;
 
+	idem_entry("steward.create_idempotency_scope()");
 	args[2] = retention_arg(fcinfo, 2, &nulls[2]);
 	scope_memo_forget();
 	caller = idem_enter(&ctx);
@@ -3509,6 +3538,8 @@ steward_create_idempotency_scope(PG_FUNCTION_ARGS)
  * new owner role's pg_authid object (AccessShareLock).  Errors: 22004 a
  * NULL owner, 42501 (checked before the lock and again after it), 42704
  * no such role.
+ * Raises 25006 where it must write during recovery ("cannot execute steward.alter_idempotency_scope_owner()
+ * during recovery") or in a read-only transaction (idem_require_writable).
  */
 Datum
 steward_alter_idempotency_scope_owner(PG_FUNCTION_ARGS)
@@ -3519,6 +3550,7 @@ steward_alter_idempotency_scope_owner(PG_FUNCTION_ARGS)
 	Oid			owner;
 	Datum		args[2];
 
+	idem_entry("steward.alter_idempotency_scope_owner()");
 	idem_require_writable();
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -3564,6 +3596,8 @@ drop_scope_locked(text *scope)
  * it (and making begins wait: "Scope locks").  Returns the number of keys
  * removed.  40001 under REPEATABLE READ when a key committed after the
  * snapshot.
+ * Raises 25006 where it must write during recovery ("cannot execute steward.drop_idempotency_scope()
+ * during recovery") or in a read-only transaction (idem_require_writable).
  */
 Datum
 steward_drop_idempotency_scope(PG_FUNCTION_ARGS)
@@ -3573,6 +3607,7 @@ steward_drop_idempotency_scope(PG_FUNCTION_ARGS)
 	Oid			caller;
 	uint64		n;
 
+	idem_entry("steward.drop_idempotency_scope()");
 	idem_require_writable();
 	scope_memo_forget();
 	caller = idem_enter(&ctx);
@@ -3652,6 +3687,7 @@ drop_owned_scope(text *scope, Datum arg)
 void
 steward_idem_drop_owned_scopes(Datum roles)
 {
+	idem_entry(NULL);
 	owned_scopes_locked(roles, drop_owned_scope, (Datum) 0);
 }
 
@@ -3675,6 +3711,7 @@ reassign_owned_scope(text *scope, Datum new_owner)
 void
 steward_idem_reassign_owned_scopes(Datum roles, Oid new_owner)
 {
+	idem_entry(NULL);
 	owned_scopes_locked(roles, reassign_owned_scope, ObjectIdGetDatum(new_owner));
 }
 
@@ -3693,6 +3730,8 @@ steward_idem_reassign_owned_scopes(Datum roles, Oid new_owner)
  * owner's scope), and one racing a drop returned having set nothing.
  * Errors: 42501, 22023 a retention mixing positive and negative fields,
  * 23514 one that is not positive.
+ * Raises 25006 where it must write during recovery ("cannot execute steward.set_idempotency_retention()
+ * during recovery") or in a read-only transaction (idem_require_writable).
  */
 Datum
 steward_set_idempotency_retention(PG_FUNCTION_ARGS)
@@ -3704,6 +3743,7 @@ steward_set_idempotency_retention(PG_FUNCTION_ARGS)
 	char		nulls[2] = {' ', ' '};
 	ScopeInfo	info;
 
+	idem_entry("steward.set_idempotency_retention()");
 	idem_require_writable();
 	args[1] = retention_arg(fcinfo, 1, &nulls[1]);
 	scope_memo_forget();
@@ -3953,6 +3993,7 @@ steward_idem_purge_batch_now(int batch)
 	StewardAsOwner ctx;
 	int64		n;
 
+	idem_entry(NULL);
 	if (!OidIsValid(relid))
 		return -1;
 	steward_as_owner_begin(relid, &ctx);
@@ -3970,6 +4011,8 @@ steward_idem_purge_batch_now(int batch)
  * steward.idempotency_purge_batch, each starting where the one before it
  * stopped, within the caller's transaction.  Locks and errors as
  * steward_idem_purge_batch_now (42P01 without the keys table).
+ * Raises 25006 where it must write during recovery ("cannot execute steward.idempotency_purge()
+ * during recovery") or in a read-only transaction (idem_require_writable).
  */
 Datum
 steward_idempotency_purge(PG_FUNCTION_ARGS)
@@ -3979,6 +4022,7 @@ steward_idempotency_purge(PG_FUNCTION_ARGS)
 	int64		total = 0;
 	int64		n;
 
+	idem_entry("steward.idempotency_purge()");
 	steward_as_owner_begin(steward_relid(IDEM_KEYS_TABLE, false), &ctx);
 	steward_pin_all_rows();
 	steward_governor_pin_batch_wal_compression();

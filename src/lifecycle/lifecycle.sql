@@ -1235,6 +1235,8 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'steward_require_own_transactions'
 LANGUAGE C VOLATILE;
 
+-- Refused first, with 25006, during recovery or in a read-only transaction
+-- (steward._migration_entered).
 CREATE PROCEDURE steward.run_transition(tbl regclass, from_state text, to_state text,
                                         set_sql text DEFAULT NULL,
                                         batch_size integer DEFAULT 10000,

@@ -1180,6 +1180,8 @@ machine_exists_alike(Datum *args, char *nulls)
  * definition, 22004 for NULL transitions or if_not_exists, 54000 past 64
  * states, 42710 for a name taken (with if_not_exists: by a machine of
  * another definition).
+ * Raises 25006 first during recovery or in a read-only transaction
+ * (steward_require_writable).
  */
 Datum
 steward_create_state_machine(PG_FUNCTION_ARGS)
@@ -1240,6 +1242,8 @@ steward_create_state_machine(PG_FUNCTION_ARGS)
  * all held to transaction end.  Raises 22004 for a NULL name, 55000 while the catalog is
  * 0.1's, 42704 for no such machine, 42501 unless the caller has its owner's
  * privileges (or for a built-in machine), 2BP01 while it is attached.
+ * Raises 25006 first during recovery or in a read-only transaction
+ * (steward_require_writable).
  */
 Datum
 steward_drop_state_machine(PG_FUNCTION_ARGS)
@@ -1338,6 +1342,8 @@ change_machine(FunctionCallInfo fcinfo, const char *role_what, bool new_owner,
  * Raises 22004 for a NULL argument, 42704 for a role or machine that does
  * not exist, 55000 while the catalog is 0.1's, 42501 unless the caller has
  * the owner's privileges and is a member of the new owner.
+ * Raises 25006 first during recovery or in a read-only transaction
+ * (steward_require_writable).
  */
 Datum
 steward_alter_state_machine_owner(PG_FUNCTION_ARGS)
@@ -1356,6 +1362,8 @@ steward_alter_state_machine_owner(PG_FUNCTION_ARGS)
  * the machine's row, is waited for rather than deadlocked with).  Raises 22004 for a NULL argument, 42704 for a role or machine
  * that does not exist, 55000 while the catalog is 0.1's, 42501 unless the
  * caller has the owner's privileges.
+ * Raises 25006 first during recovery or in a read-only transaction
+ * (steward_require_writable).
  */
 Datum
 steward_grant_state_machine(PG_FUNCTION_ARGS)
@@ -1374,6 +1382,8 @@ steward_grant_state_machine(PG_FUNCTION_ARGS)
  * keeps its type when USAGE on the type is revoked.  Locks and errors as
  * steward_grant_state_machine, but a grant to a role dropped meanwhile is
  * taken back without 42704.
+ * Raises 25006 first during recovery or in a read-only transaction
+ * (steward_require_writable).
  */
 Datum
 steward_revoke_state_machine(PG_FUNCTION_ARGS)
@@ -1716,6 +1726,8 @@ steward_check_states_fit_sql(PG_FUNCTION_ARGS)
  * too short for a state of the machine (steward_check_states_fit), and refuses a changed_at the
  * executor derives or checks anything from (tableam/written.c).  The rule
  * row is written as the owner of the extension's tables.
+ * Raises 25006 first during recovery or in a read-only transaction
+ * (steward_require_writable).
  */
 Datum
 steward_attach_state_machine(PG_FUNCTION_ARGS)
@@ -2096,6 +2108,8 @@ delete_own_state_rule(Oid relid, const char *colname)
  * declare (check_states_after_detach, five listed), and 55000 when it
  * would and a partition below tbl is half detached (its rows would not be
  * checked: steward_check_no_pending_detach).
+ * Raises 25006 first during recovery or in a read-only transaction
+ * (steward_require_writable).
  */
 Datum
 steward_detach_state_machine(PG_FUNCTION_ARGS)
@@ -2727,6 +2741,8 @@ change_initial(FunctionCallInfo fcinfo, bool adding)
  * attached table stores (steward_check_states_fit),
  * 40001 under REPEATABLE READ or SERIALIZABLE when the transaction's
  * snapshot predates a change it must see (require_current_snapshot).
+ * Raises 25006 first during recovery or in a read-only transaction
+ * (steward_require_writable).
  */
 Datum
 steward_add_transition(PG_FUNCTION_ARGS)
@@ -2747,6 +2763,8 @@ steward_add_transition(PG_FUNCTION_ARGS)
  * plus the scans of the attached tables, as their owners, when a state
  * goes.  Raises 42704 for an edge the machine lacks, and otherwise as
  * steward_add_transition.
+ * Raises 25006 first during recovery or in a read-only transaction
+ * (steward_require_writable).
  */
 Datum
 steward_drop_transition(PG_FUNCTION_ARGS)

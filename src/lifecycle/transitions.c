@@ -513,6 +513,8 @@ check_edge(Relation rel, const char *column, Oid rule_relid, const char *machine
  * 55000 when the table has no state machine or its machine is missing or
  * malformed (steward_refuse_missing_machine), 0A000 for more than one
  * state column, and steward_open_table_to_configure's errors.
+ * Raises 25006 first during recovery or in a read-only transaction
+ * (steward_require_writable).
  */
 Datum
 steward_set_state_check(PG_FUNCTION_ARGS)
@@ -845,9 +847,46 @@ run_check(Relation rel, const char *sql)
 }
 
 /*
+ * Record a run of validate() (3.): one row of steward.validation_runs per
+ * check of checks (CheckRow, run), as the extension owner
+ * (steward_enter_rules_owner, which connects to SPI).  Takes
+ * RowExclusiveLock on steward.validation_runs; raises what the INSERT
+ * raises (the caller has refused a read-only transaction).
+ */
+static void
+record_validation(Oid relid, List *checks)
+{
+	StewardAsOwner ctx;
+	ListCell   *lc;
+
+	steward_enter_rules_owner(&ctx);
+	foreach(lc, checks)
+	{
+		CheckRow   *row = lfirst(lc);
+		Oid			hargtypes[5] = {OIDOID, TEXTOID, TEXTOID, BOOLOID, INT8OID};
+		Datum		hargs[5];
+
+		hargs[0] = ObjectIdGetDatum(relid);
+		hargs[1] = CStringGetTextDatum(row->state);
+		hargs[2] = CStringGetTextDatum(row->sql);
+		hargs[3] = BoolGetDatum(row->passed);
+		hargs[4] = Int64GetDatum(row->violations);
+		if (SPI_execute_with_args("INSERT INTO steward.validation_runs"
+								  " (relid, state, check_sql, passed, violations)"
+								  " VALUES ($1, $2, $3, $4, $5)",
+								  5, hargtypes, hargs, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not write steward.validation_runs");
+	}
+	steward_as_owner_end(&ctx);
+}
+
+/*
  * steward.validate(tbl): run the table's state checks as its owner and
- * record them.  The caller must own the table.  Takes AccessShareLock.
- * Errors: 42501 not owner, 42P01 no such relation, 42809 not a table.
+ * record them; on a hot standby run and report them only, with a NOTICE
+ * that nothing was recorded.  The caller must own the table.  Takes
+ * AccessShareLock.  Errors: 42501 not owner, 42P01 no such relation,
+ * 42809 not a table, 25006 in a read-only transaction of a primary when
+ * the table has checks (steward_require_writable).
  */
 Datum
 steward_validate(PG_FUNCTION_ARGS)
@@ -858,6 +897,7 @@ steward_validate(PG_FUNCTION_ARGS)
 	StewardAsOwner ctx;
 	List	   *checks = NIL;
 	ListCell   *lc;
+	bool		recorded;
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1];
@@ -889,9 +929,22 @@ steward_validate(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 	}
 	steward_as_owner_end(&ctx);
-	/* Each run is recorded (3.): refused before the checks run (msg6 item 5). */
-	if (checks != NIL)
+
+	/*
+	 * Each run is recorded (3.): in a read-only transaction on a primary,
+	 * which could record it, refused before the checks run (msg6 item 5).
+	 * A hot standby runs and reports them, recording nothing, and says so
+	 * (closing45 Noticed 4, msg7 item 2): the checks only read, and a
+	 * replica is where a report is often wanted.
+	 */
+	recorded = checks != NIL && !RecoveryInProgress();
+	if (recorded)
 		steward_require_writable("steward.validate()");
+	else if (checks != NIL)
+		ereport(NOTICE,
+				(errmsg("steward.validate() did not record this run: the server is in recovery"),
+				 errdetail("A hot standby writes nothing of its own; steward.validation_runs holds the runs made on the primary."),
+				 errhint("To record a run, call steward.validate() on the primary.")));
 
 	/* 2. Run them as the table owner, one restricted context each. */
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -906,25 +959,8 @@ steward_validate(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	/* 3. Record the run (as the extension owner). */
-	steward_enter_rules_owner(&ctx);
-	foreach(lc, checks)
-	{
-		CheckRow   *row = lfirst(lc);
-		Oid			hargtypes[5] = {OIDOID, TEXTOID, TEXTOID, BOOLOID, INT8OID};
-		Datum		hargs[5];
-
-		hargs[0] = ObjectIdGetDatum(relid);
-		hargs[1] = CStringGetTextDatum(row->state);
-		hargs[2] = CStringGetTextDatum(row->sql);
-		hargs[3] = BoolGetDatum(row->passed);
-		hargs[4] = Int64GetDatum(row->violations);
-		if (SPI_execute_with_args("INSERT INTO steward.validation_runs"
-								  " (relid, state, check_sql, passed, violations)"
-								  " VALUES ($1, $2, $3, $4, $5)",
-								  5, hargtypes, hargs, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not write steward.validation_runs");
-	}
-	steward_as_owner_end(&ctx);
+	if (recorded)
+		record_validation(relid, checks);
 
 	foreach(lc, checks)
 	{

@@ -1175,6 +1175,8 @@ migration_exec(FunctionCallInfo fcinfo, bool batch)
  * not granted in steward.migration_lock_retries tries).  Errors come
  * without the CONTEXT lines of pg_steward's own code
  * (steward_strip_own_context).
+ * Raises 25006 first during recovery or in a read-only transaction
+ * (steward_require_writable).
  */
 Datum
 steward_migration_start(PG_FUNCTION_ARGS)

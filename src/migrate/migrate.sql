@@ -3557,6 +3557,8 @@ BEGIN
 END
 $$;
 
+-- Refused first, with 25006, during recovery or in a read-only transaction
+-- (steward._migration_entered).
 CREATE PROCEDURE steward.migration_backfill(name text, batch_size integer DEFAULT NULL,
                                             max_rows_per_sec integer DEFAULT NULL)
 LANGUAGE plpgsql
@@ -3828,6 +3830,8 @@ BEGIN
 END
 $$;
 
+-- Refused first, with 25006, during recovery or in a read-only transaction
+-- (steward._migration_entered).
 CREATE FUNCTION steward.migration_validate(name text)
 RETURNS TABLE ("check" text, passed boolean, detail text)
 LANGUAGE plpgsql
@@ -4133,6 +4137,8 @@ BEGIN
 END
 $$;
 
+-- Refused first, with 25006, during recovery or in a read-only transaction
+-- (steward._migration_entered).
 CREATE FUNCTION steward.migration_complete(name text)
 RETURNS void
 LANGUAGE plpgsql
@@ -4767,6 +4773,8 @@ BEGIN
 END
 $$;
 
+-- Refused first, with 25006, during recovery or in a read-only transaction
+-- (steward._migration_entered).
 CREATE FUNCTION steward.migration_cleanup(name text)
 RETURNS void
 LANGUAGE plpgsql
@@ -4924,6 +4932,8 @@ BEGIN
 END
 $$;
 
+-- Refused first, with 25006, during recovery or in a read-only transaction
+-- (steward._migration_entered).
 CREATE FUNCTION steward.migration_rollback(name text)
 RETURNS void
 LANGUAGE plpgsql

@@ -2674,6 +2674,8 @@ $$;
 -- active migration is refused: migration_rollback ends that one.  So is a
 -- partition whose row triggers are its table's: forget works on the table
 -- (and its whole partition tree).
+-- Refused first, with 25006, during recovery or in a read-only transaction
+-- (steward._migration_entered).
 CREATE FUNCTION steward.migration_forget(tbl regclass)
 RETURNS SETOF text
 LANGUAGE plpgsql

@@ -103,6 +103,8 @@ check_retention(Datum retention)
  * AccessShareLock on the table.  Errors: 22004, 42P01, 42809, 42501, 22023
  * (not positive, or longer than STEWARD_MAX_RETENTION_DAYS), 0A000 (a
  * temporary table: steward_refuse_temporary).
+ * Raises 25006 first during recovery or in a read-only transaction
+ * (steward_require_writable).
  */
 Datum
 steward_set_retention(PG_FUNCTION_ARGS)

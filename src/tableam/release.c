@@ -551,6 +551,8 @@ check_not_member(Oid relid)
  * The caller must own every relation released (42501).  Each one is changed
  * as its owner (ALTER TABLE takes AccessExclusiveLock); the rules are
  * deleted as the extension's owner.  Returns one row per object changed.
+ * Raises 25006 first during recovery or in a read-only transaction
+ * (steward_require_writable).
  */
 Datum
 steward_release(PG_FUNCTION_ARGS)
@@ -635,6 +637,8 @@ user_relations(void)
  * 42501 when an owner may not build its replacement,
  * 55000 for a half-detached partition (check_not_half_detached), and the errors of
  * the ALTER TABLE and index commands run as each owner.
+ * Raises 25006 first during recovery or in a read-only transaction
+ * (steward_require_writable).
  */
 Datum
 steward_release_all(PG_FUNCTION_ARGS)

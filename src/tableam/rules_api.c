@@ -901,6 +901,8 @@ track_column(FunctionCallInfo fcinfo, RuleKind kind)
  * hides rows from the owner), 23514 (stored versions below 1; the rows are
  * read as the owner, with that read's errors) and 0A000
  * (steward_check_written_columns).  NOTICE if already tracked.
+ * Raises 25006 first during recovery or in a read-only transaction
+ * (steward_require_writable).
  */
 Datum
 steward_track_versions(PG_FUNCTION_ARGS)
@@ -918,6 +920,8 @@ steward_track_versions(PG_FUNCTION_ARGS)
  * argument, steward_open_table_to_configure's and steward_lookup_column's
  * errors, 42804 for a type other than smallint, integer or bigint, 42710
  * when the column has another rule.  NOTICE if already tracked.
+ * Raises 25006 first during recovery or in a read-only transaction
+ * (steward_require_writable).
  */
 Datum
 steward_track_sequence(PG_FUNCTION_ARGS)
@@ -934,6 +938,8 @@ steward_track_sequence(PG_FUNCTION_ARGS)
  * NULL argument, 42P01, 42501, 42703 when the table has no such column
  * (0A000 for a system column), 42704 when the column has no rule, and
  * what the rules table's triggers raise (steward_delete_column_rules).
+ * Raises 25006 first during recovery or in a read-only transaction
+ * (steward_require_writable).
  */
 Datum
 steward_untrack(PG_FUNCTION_ARGS)

@@ -362,9 +362,9 @@ $ret = $standby->psql(
 	stdout => \$stdout,
 	stderr => \$stderr);
 isnt($ret, 0, 'idempotency_begin of a new key fails on the standby');
-like($stderr, qr/ERROR:  25006: cannot write idempotency keys or scopes in a read-only transaction/,
-	'... with pg_steward\'s read-only error, SQLSTATE 25006');
-like($stderr, qr/HINT:  Connect to the primary: a hot standby cannot write/,
+like($stderr, qr/ERROR:  25006: cannot execute steward\.idempotency_begin\(\) during recovery/,
+	'... with pg_steward\'s recovery error, SQLSTATE 25006 (msg7 item 1)');
+like($stderr, qr/HINT:  Connect to the primary \(libpq's target_session_attrs=read-write finds it\)\./,
 	'... whose HINT says to connect to the primary');
 unlike($stderr, qr/CONTEXT:/, '... and no internal statement as CONTEXT');
 note "standby begin: $stderr";
@@ -385,8 +385,8 @@ $ret = $standby->psql(
 	stdout => \$stdout,
 	stderr => \$stderr);
 isnt($ret, 0, 'idempotency_complete fails on the standby');
-like($stderr, qr/ERROR:  25006: cannot write idempotency keys or scopes in a read-only transaction/,
-	'... with pg_steward\'s read-only error, SQLSTATE 25006');
+like($stderr, qr/ERROR:  25006: cannot execute steward\.idempotency_complete\(\) during recovery/,
+	'... with pg_steward\'s recovery error, SQLSTATE 25006');
 
 $ret = $standby->psql(
 	'postgres',
@@ -394,8 +394,8 @@ $ret = $standby->psql(
 	stdout => \$stdout,
 	stderr => \$stderr);
 isnt($ret, 0, 'idempotency_purge fails on the standby');
-like($stderr, qr/ERROR:  25006: cannot (execute .*|write idempotency keys or scopes) in a read-only transaction/,
-	'... with a read-only error, SQLSTATE 25006');
+like($stderr, qr/ERROR:  25006: cannot execute steward\.idempotency_purge\(\) during recovery/,
+	'... with pg_steward\'s recovery error, SQLSTATE 25006');
 
 # The standby is still up and serving reads, and did not restart.
 is($standby->safe_psql('postgres', 'SELECT count(*) FROM steward.idempotency_keys'),

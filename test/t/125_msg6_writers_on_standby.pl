@@ -11,11 +11,17 @@
 # PreventCommandDuringRecovery words it, a DETAIL and a HINT naming the
 # primary, and no CONTEXT; in a read-only transaction on the primary with
 # "cannot execute steward.f() in a read-only transaction".  The
-# idempotency functions keep their own 25006 ("cannot write idempotency
-# keys or scopes ...", readme42 R10), now also for the calls that read
-# first (drop, owner change, retention, complete); a replay of a completed
-# key still works on the standby, and so do the readers (verify,
-# validate of a table without checks).
+# idempotency functions kept their own 25006 ("cannot write idempotency
+# keys or scopes in a read-only transaction", readme42 R10) on a standby
+# too; now they say what every other writer says there (msg7 item 1), and
+# keep their own words in a read-only transaction on the primary, also
+# for the calls that read first (drop, owner change, retention,
+# complete); a replay of a completed key still works on the standby, and
+# so do the readers (verify, validate of a table without checks).
+# validate() of a table with checks was refused on the standby; now it
+# runs the checks and reports them, recording nothing, with a NOTICE that
+# says so (msg7 item 2); in a read-only transaction on the primary, which
+# could record the run, it is still refused.
 
 use strict;
 use warnings;
@@ -39,6 +45,7 @@ $primary->safe_psql('postgres', q{
 	SELECT steward.create_state_machine('m', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a->b']);
 	SELECT steward.attach_state_machine('t', 'st', 'm');
 	SELECT steward.set_state_check('t', 'b', 'SELECT 0');
+	SELECT steward.set_state_check('t', 'a', 'SELECT count(*) FROM t WHERE id > 8');
 	SELECT steward.migration_start('mig', '[{"add_column": {"table": "t", "column": "note", "type": "text"}}]');
 	SELECT outcome FROM steward.idempotency_begin('sc', 'done', 'fp');
 	SELECT steward.idempotency_complete('sc', 'done', 200, '{"ok": true}');
@@ -78,13 +85,14 @@ my @writers = (
 	[ 'migration_forget', q{SELECT * FROM steward.migration_forget('plain')} ],
 );
 my @idempotency = (
-	q{SELECT * FROM steward.idempotency_begin('sc', 'new-key', 'fp')},
-	q{SELECT steward.idempotency_complete('sc', 'new-key', 200, '{}')},
-	q{SELECT steward.create_idempotency_scope('sc2')},
-	q{SELECT steward.drop_idempotency_scope('sc')},
-	q{SELECT steward.alter_idempotency_scope_owner('sc', 'pg_monitor')},
-	q{SELECT steward.set_idempotency_retention('sc', '1 hour')},
-	q{SELECT steward.idempotency_purge()},
+	[ 'idempotency_begin', q{SELECT * FROM steward.idempotency_begin('sc', 'new-key', 'fp')} ],
+	[ 'idempotency_begin_strict', q{SELECT * FROM steward.idempotency_begin_strict('sc', 'new-key', 'fp')} ],
+	[ 'idempotency_complete', q{SELECT steward.idempotency_complete('sc', 'new-key', 200, '{}')} ],
+	[ 'create_idempotency_scope', q{SELECT steward.create_idempotency_scope('sc2')} ],
+	[ 'drop_idempotency_scope', q{SELECT steward.drop_idempotency_scope('sc')} ],
+	[ 'alter_idempotency_scope_owner', q{SELECT steward.alter_idempotency_scope_owner('sc', 'pg_monitor')} ],
+	[ 'set_idempotency_retention', q{SELECT steward.set_idempotency_retention('sc', '1 hour')} ],
+	[ 'idempotency_purge', q{SELECT steward.idempotency_purge()} ],
 );
 
 # stderr of $sql on $node, verbose (SQLSTATE shown), in a transaction
@@ -97,9 +105,10 @@ sub refusal
 	return $err;
 }
 
-foreach my $w (@writers)
+foreach my $w (@writers, @idempotency)
 {
 	my ($f, $sql) = @$w;
+	next if $f eq 'validate';	# it reports without recording: below
 	my $err = refusal($standby, $sql, 0);
 	like($err,
 		qr/ERROR:  25006: cannot execute steward\.\Q$f\E\(\) during recovery\nDETAIL:  This server is a hot standby: it replays the primary's changes and writes none of its own\.\nHINT:  Connect to the primary \(libpq's target_session_attrs=read-write finds it\)\.\n/,
@@ -107,12 +116,8 @@ foreach my $w (@writers)
 	unlike($err, qr/CONTEXT:|cannot acquire lock mode|cannot execute (INSERT|UPDATE|DELETE|SELECT FOR)/,
 		"standby: $f names no lock, no statement and no CONTEXT");
 }
-foreach my $sql (@idempotency)
-{
-	like(refusal($standby, $sql, 0),
-		qr/ERROR:  25006: cannot write idempotency keys or scopes in a read-only transaction\n/,
-		"standby: the idempotency refusal comes first: $sql");
-}
+unlike(refusal($standby, $idempotency[0][1], 0), qr/cannot write idempotency keys/,
+	'standby: not the read-only transaction\'s words of the idempotency functions');
 like(refusal($standby, q{SELECT * FROM steward.capacity_sample()}, 0),
 	qr/ERROR:  25006: capacity samples are taken on the primary\n(?!.*CONTEXT)/s,
 	'standby: capacity_sample keeps its own 25006, without CONTEXT');
@@ -126,6 +131,19 @@ is($standby->safe_psql('postgres',
 	'0', 'standby: verify runs');
 is($standby->safe_psql('postgres', q{SELECT count(*) FROM steward.validate('plain')}),
 	'0', 'standby: validate of a table without checks runs (it records nothing)');
+{
+	my ($rc, $out, $err) = $standby->psql('postgres',
+		"\\set VERBOSITY verbose\n"
+		  . q{SELECT state || ' ' || passed || ' ' || violations FROM steward.validate('t') ORDER BY state});
+	is($rc, 0, 'standby: validate of a table with checks runs');
+	is($out, "a false 2\nb true 0", 'standby: it reports each check, run on the standby\'s rows');
+	like($err,
+		qr/NOTICE:  00000: steward.validate\(\) did not record this run: the server is in recovery\nDETAIL:  A hot standby writes nothing of its own; steward.validation_runs holds the runs made on the primary\.\nHINT:  To record a run, call steward.validate\(\) on the primary\.\n/,
+		'standby: a NOTICE says the run is not recorded, and where to record it');
+	unlike($err, qr/ERROR|CONTEXT/, 'standby: no error, no CONTEXT');
+	is($standby->safe_psql('postgres', 'SELECT count(*) FROM steward.validation_runs'),
+		'0', 'standby: nothing recorded');
+}
 
 # In a read-only transaction on the primary: the same refusal, worded as
 # core's PreventCommandIfReadOnly, and nothing changed.
@@ -135,6 +153,13 @@ foreach my $w (@writers)
 	like(refusal($primary, $sql, 1),
 		qr/ERROR:  25006: cannot execute steward\.\Q$f\E\(\) in a read-only transaction\nHINT:  Run it in a read-write transaction\.\n/,
 		"read-only transaction: $f is refused with 25006");
+}
+foreach my $w (@idempotency)
+{
+	my ($f, $sql) = @$w;
+	like(refusal($primary, $sql, 1),
+		qr/ERROR:  25006: cannot write idempotency keys or scopes in a read-only transaction\nDETAIL:  .*\nHINT:  Run it in a read-write transaction \(SET transaction_read_only = off\), on the primary\.\n/,
+		"read-only transaction: $f keeps the idempotency functions' own 25006");
 }
 is($primary->safe_psql('postgres', q{
 	SELECT (SELECT count(*) FROM steward.column_rules WHERE relid = 't'::regclass) || ' '
