@@ -34,6 +34,7 @@ use Test::More;
 use IPC::Run;
 use Time::HiRes qw(time);
 use StHashFile;
+use StewardTest qw(start_pgbench verify_clean);
 
 my $t0 = time;
 my $nclients = 6;
@@ -82,29 +83,19 @@ append_to_file($uq_script,
 	  . "FROM generate_series(1, 80) g ON CONFLICT DO NOTHING;\n");
 
 my $logdir = PostgreSQL::Test::Utils::tempdir;
-my $pgb_outfile = "$logdir/pgbench.out";
-my $pgb_errfile = "$logdir/pgbench.err";
 
-# Output to files, not pipes (a full pipe would stall pgbench).  -T is an
-# upper bound only: the server is stopped long before.
-my $pgbench = IPC::Run::start(
-	[
-		'pgbench', '-n',
-		'-c', $nclients,
-		'-j', $nthreads,
-		'-T', 90,
-		# uq's 80-row ON CONFLICT DO NOTHING inserts can deadlock with each
-		# other (each waits for the other's uncommitted duplicate, as with
-		# any unique index); pgbench retries such a transaction instead of
-		# logging it "failed".
-		'--max-tries', 1000,
-		'-f', "$kv_script\@3",
-		'-f', "$uq_script\@2",
-		'-l', "--log-prefix=$logdir/txn",
-		$node->connstr('postgres')
-	],
-	'>', $pgb_outfile,
-	'2>', $pgb_errfile);
+# -T is an upper bound only: the server is stopped long before.
+my $pgbench = start_pgbench(
+	$node, 'load',
+	clients => $nclients,
+	jobs    => $nthreads,
+	secs    => 90,
+	scripts => [ "$kv_script\@3", "$uq_script\@2" ],
+	# uq's 80-row ON CONFLICT DO NOTHING inserts can deadlock with each
+	# other (each waits for the other's uncommitted duplicate, as with any
+	# unique index); pgbench retries such a transaction instead of logging
+	# it "failed".
+	args => [ '--max-tries', 1000, '-l', "--log-prefix=$logdir/txn" ]);
 
 ok($node->poll_query_until('postgres', 'SELECT count(*) >= 150000 FROM kv'),
 	'pgbench is inserting');
@@ -113,15 +104,15 @@ $node->safe_psql('postgres', 'CHECKPOINT');
 ok($node->poll_query_until('postgres', 'SELECT count(*) >= 300000 FROM kv'),
 	'pgbench keeps inserting after the checkpoint');
 
-ok($pgbench->pumpable, 'pgbench is still running when the server stops');
+ok($pgbench->{h}->pumpable, 'pgbench is still running when the server stops');
 $node->stop('immediate');
-$pgbench->finish;
-my $pgb_out = slurp_file($pgb_outfile);
-my $pgb_err = slurp_file($pgb_errfile);
+$pgbench->{h}->finish;
+my $pgb_out = slurp_file($pgbench->{out});
+my $pgb_err = slurp_file($pgbench->{err});
 note "pgbench stdout:\n$pgb_out";
 note "pgbench stderr (first lines):\n"
   . join("\n", grep { defined } (split /\n/, $pgb_err)[ 0 .. 9 ]);
-isnt($pgbench->full_result, 0, 'pgbench noticed that the server went away');
+isnt($pgbench->{h}->full_result, 0, 'pgbench noticed that the server went away');
 # Before the stop no client may have failed: errors other than the lost
 # connection would be bugs (e.g. an index error during a split).
 unlike($pgb_err, qr/ERROR/, 'no client got an ERROR from the server before the stop');
@@ -182,20 +173,6 @@ cmp_ok($kv_rows, '>=', $committed{0} * $batch, 'every committed kv row survived'
 cmp_ok($kv_rows, '<=', ($committed{0} + $nclients) * $batch,
 	'no more kv rows than committed plus in-flight transactions');
 is($kv_distinct, $kv_rows, 'no kv row appears twice');
-
-# verify_index returns one row per problem: compare with the empty string.
-# Rows of the transactions the crash aborted are dead tuples whose entries
-# stay until VACUUM, and pruning may already have turned them into LP_DEAD
-# line pointers: verify_index must accept both.
-sub verify_clean
-{
-	my ($n, $label) = @_;
-	foreach my $idx (@indexes)
-	{
-		is($n->safe_psql('postgres', "SELECT * FROM steward.verify_index('$idx')"),
-			'', "$label: verify_index('$idx') returns zero rows");
-	}
-}
 
 # Every row of $table (seq scan) must be found through $index by a lookup of
 # its own key, exactly once, and nothing else; $mode is 'index' or 'bitmap'.  $sample
@@ -274,7 +251,10 @@ sub check_all
 }
 
 check_all($node, 'after crash recovery');
-verify_clean($node, 'after crash recovery');
+# Rows of the transactions the crash aborted are dead tuples whose entries
+# stay until VACUUM, and pruning may already have turned them into LP_DEAD
+# line pointers: verify_index must accept both.
+verify_clean($node, 'after crash recovery', @indexes);
 
 foreach my $idx (@indexes)
 {
@@ -341,7 +321,7 @@ foreach my $idx (@indexes)
 		"$idx: no split left unfinished after inserts (writers finish splits)");
 }
 check_all($node, 'after inserts following recovery');
-verify_clean($node, 'after inserts following recovery');
+verify_clean($node, 'after inserts following recovery', @indexes);
 
 note sprintf('part 1 took %.1f s', time - $t0);
 
@@ -494,7 +474,7 @@ is($in_new, $nmove, "finishing the split moved all $nmove entries to bucket $new
 $node->stop('immediate');
 $node->start;
 check_all($node, 'after a second crash');
-verify_clean($node, 'after a second crash');
+verify_clean($node, 'after a second crash', @indexes);
 
 # After a VACUUM that cleans the indexes (INDEX_CLEANUP ON: a plain VACUUM
 # may bypass index cleanup when few pages have dead items) no entry of a

@@ -19,6 +19,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use StewardTest qw(start_pgbench finish_pgbench verify_clean);
 use Time::HiRes qw(time);
 
 my $t0 = time;
@@ -173,17 +174,6 @@ sub compare_lookups
 	}
 }
 
-# verify_index returns one row per problem: compare with the empty string.
-sub verify_clean
-{
-	my ($node, $label, @idx) = @_;
-	foreach my $idx (@idx)
-	{
-		is($node->safe_psql('postgres', "SELECT * FROM steward.verify_index('$idx')"),
-			'', "$label: verify_index('$idx') returns zero rows");
-	}
-}
-
 # md5 of every page of an index, one line per block.
 sub page_digests
 {
@@ -290,25 +280,10 @@ my %h;
 foreach my $r (@run)
 {
 	my ($node, $script, $clients, $name) = @$r;
-	$h{$name} = IPC::Run::start(
-		[
-			'pgbench', '-n', '-c', $clients, '-j', 2, '-T', 10, '-f', $script,
-			$node->connstr('postgres')
-		],
-		'>', "$logdir/$name.out",
-		'2>', "$logdir/$name.err");
+	$h{$name} = start_pgbench($node, "race: $name", clients => $clients, jobs => 2, secs => 10,
+		scripts => [$script]);
 }
-foreach my $name (qw(reader writer))
-{
-	$h{$name}->finish;
-	my $out = slurp_file("$logdir/$name.out");
-	my $err = slurp_file("$logdir/$name.err");
-	is(scalar($h{$name}->full_result(0)), 0, "race: pgbench $name exited 0") or diag "$out\n$err";
-	like($out, qr/number of failed transactions: 0 /, "race: pgbench $name had no failed transaction");
-	unlike($err, qr/aborted|ERROR/, "race: no $name client aborted") or diag $err;
-	my ($n) = $out =~ /number of transactions actually processed: (\d+)/;
-	cmp_ok($n // 0, '>', 100, "race: pgbench $name ran transactions");
-}
+finish_pgbench($h{$_}, min => 101) foreach qw(reader writer);
 $primary->wait_for_catchup($standby);
 my $after_race = stats($primary, 'acct_k');
 note "acct_k during the race: $before_race->{buckets} -> $after_race->{buckets} buckets";

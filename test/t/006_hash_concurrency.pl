@@ -24,6 +24,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use StewardTest qw(start_pgbench finish_pgbench verify_clean);
 use Time::HiRes qw(time);
 
 my $t0 = time;
@@ -125,35 +126,6 @@ like(plan_of('', 'DELETE FROM race WHERE id = 123456 AND id >= 100000'),
 
 my $logdir = PostgreSQL::Test::Utils::tempdir;
 
-sub start_pgbench
-{
-	my ($name, $clients, $secs, @files) = @_;
-	return IPC::Run::start(
-		[
-			'pgbench', '-n', '-c', $clients, '-j', ($clients > 1 ? 2 : 1),
-			'-T', $secs, (map { ('-f', $_) } @files),
-			$node->connstr('postgres')
-		],
-		'>', "$logdir/$name.out",
-		'2>', "$logdir/$name.err");
-}
-
-# pgbench must exit 0, with no aborted client and no failed transaction.
-sub check_pgbench
-{
-	my ($h, $name, $min) = @_;
-	$h->finish;
-	my $out = slurp_file("$logdir/$name.out");
-	my $err = slurp_file("$logdir/$name.err");
-	note "pgbench $name:\n$out";
-	is(scalar($h->full_result(0)), 0, "$name: pgbench exited 0") or diag $err;
-	like($out, qr/number of failed transactions: 0 /, "$name: no failed transaction");
-	unlike($err, qr/aborted|ERROR/, "$name: no client aborted, no server error") or diag $err;
-	my ($n) = $out =~ /number of transactions actually processed: (\d+)/;
-	cmp_ok($n // 0, '>=', $min, "$name: pgbench ran at least $min transactions");
-	return $out;
-}
-
 # verify_index in a loop during the run: it waits for the writers and
 # VACUUM (ShareRowExclusiveLock) but not for the readers, which keep
 # pruning heap pages meanwhile; it must report nothing.
@@ -173,14 +145,19 @@ my $verifier = IPC::Run::start(
 	],
 	'>', "$logdir/verifier.out",
 	'2>', "$logdir/verifier.err");
-my $vac = start_pgbench('vacuum', 1, $duration, $script{vacuum});
+my $vac = start_pgbench($node, 'vacuum', secs => $duration, scripts => [ $script{vacuum} ]);
 my $main = start_pgbench(
-	'main', 6, $duration,
-	"$script{insert}\@4", "$script{lookup_index}\@3",
-	"$script{lookup_bitmap}\@3", "$script{delete}\@2");
-my $main_out = check_pgbench($main, 'main', 1000);
+	$node, 'main',
+	clients => 6,
+	jobs    => 2,
+	secs    => $duration,
+	scripts => [
+		"$script{insert}\@4",        "$script{lookup_index}\@3",
+		"$script{lookup_bitmap}\@3", "$script{delete}\@2"
+	]);
+my (undef, undef, $main_out) = finish_pgbench($main, min => 1000);
 # (8 runs on a quiet machine; a loaded one runs fewer, slower VACUUMs)
-check_pgbench($vac, 'vacuum', 2);
+finish_pgbench($vac, min => 2);
 $verifier->finish;
 my $vout = slurp_file("$logdir/verifier.out");
 my $verr = slurp_file("$logdir/verifier.err");
@@ -238,17 +215,6 @@ foreach my $mode ('index', 'bitmap')
 	}
 }
 
-# verify_index returns one row per problem: compare with the empty string.
-sub verify_clean
-{
-	my ($label, @idx) = @_;
-	foreach my $idx (@idx)
-	{
-		is($node->safe_psql('postgres', "SELECT * FROM steward.verify_index('$idx')"),
-			'', "$label: verify_index('$idx') returns zero rows");
-	}
-}
-
 # Every row (seq scan) is found through $index by a lookup of its own key,
 # exactly once, and nothing else.
 sub check_lookups
@@ -285,7 +251,7 @@ sub check_lookups
 check_lookups('race', 'race_k', ['k'], 'after the run');
 check_lookups('race', 'race_ab', [ 'a', 'b' ], 'after the run');
 check_lookups('race', 'race_id', ['id'], 'after the run');
-verify_clean('after the run', @indexes);
+verify_clean($node, 'after the run', @indexes);
 
 # Deleted rows that pruning turned into LP_DEAD line pointers keep their
 # (legitimate) index entries until VACUUM: verify_index must accept them.
@@ -300,7 +266,7 @@ cmp_ok(
 		       LATERAL heap_page_items(get_raw_page('race', blk::int)) h
 		 WHERE h.lp_flags = 3}),
 	'>', 0, 'race has LP_DEAD line pointers after the DELETE');
-verify_clean('after a DELETE, before VACUUM', @indexes);
+verify_clean($node, 'after a DELETE, before VACUUM', @indexes);
 
 # After a VACUUM that cleans the indexes (INDEX_CLEANUP ON: a plain VACUUM
 # may bypass index cleanup when few pages have dead items) nothing may be
@@ -335,8 +301,9 @@ append_to_file($script{ex_fill},
 # Plain inserts of a taken key must fail with 23P01; run from a background
 # psql loop would be racy to assert, so check it after the run.
 my $ex_buckets0 = $node->safe_psql('postgres', "SELECT buckets FROM steward.hash_index_stats('ex_once')");
-my $ex = start_pgbench('ex', 8, 8, "$script{ex}\@4", "$script{ex_fill}\@1");
-check_pgbench($ex, 'ex', 1000);
+my $ex = start_pgbench($node, 'ex', clients => 8, jobs => 2, secs => 8,
+	scripts => [ "$script{ex}\@4", "$script{ex_fill}\@1" ]);
+finish_pgbench($ex, min => 1000);
 
 my $ex_buckets = $node->safe_psql('postgres', "SELECT buckets FROM steward.hash_index_stats('ex_once')");
 note "ex_once: $ex_buckets0 -> $ex_buckets buckets";
@@ -362,7 +329,7 @@ isnt($ret, 0, 'a plain insert of a taken key is refused');
 like($stderr, qr/ERROR:  23P01: conflicting key value violates exclusion constraint "ex_once"/,
 	'with SQLSTATE 23P01');
 check_lookups('ex', 'ex_once', [ 'scope', 'key' ], 'after the exclusion race');
-verify_clean('after the exclusion race', 'ex_once');
+verify_clean($node, 'after the exclusion race', 'ex_once');
 $node->safe_psql('postgres', 'VACUUM (INDEX_CLEANUP ON) ex');
 is($node->safe_psql('postgres', "SELECT * FROM steward.verify_index('ex_once')"),
 	'', 'after VACUUM (INDEX_CLEANUP ON): verify_index(ex_once) returns zero rows');

@@ -30,6 +30,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use StewardTest qw(start_pgbench steward_drill);
 use IPC::Run;
 use Time::HiRes qw(time);
 
@@ -43,7 +44,6 @@ sub lsn_of
 	return $token;
 }
 my $logdir = PostgreSQL::Test::Utils::tempdir;
-my $osuser = getpwuid($>);
 
 my $node = PostgreSQL::Test::Cluster->new('drill_primary');
 $node->init(allows_streaming => 1);
@@ -95,24 +95,6 @@ is( $node->safe_psql('postgres',
 	'warn',
 	'never drilled: restore_drill_age_s is warn');
 
-sub run_drill
-{
-	my @extra = @_;
-	my ($out, $err) = ('', '');
-	my $start = time;
-	IPC::Run::run(
-		[
-			'steward-drill', '-h', $node->host, '-p', $node->port,
-			'-U', $osuser, '-d', 'postgres', @extra
-		],
-		'<', \undef, '>', \$out, '2>', \$err,
-		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-	my $rc = $? >> 8;
-	note sprintf("steward-drill exit %d after %.1f s\nstdout:\n%s\nstderr:\n%s",
-		$rc, time - $start, $out, $err);
-	return ($rc, $out, $err);
-}
-
 sub last_drill
 {
 	my %d;
@@ -145,19 +127,14 @@ sub health
 my $script = "$logdir/update_counters.sql";
 append_to_file($script,
 	"\\set id random(1, 10)\nUPDATE counters SET n = n + 1 WHERE id = :id;\n");
-my $pgbench = IPC::Run::start(
-	[
-		# Long enough to outlast the drill on a loaded machine; stopped below.
-		'pgbench', '-n', '-c', 2, '-j', 2, '-T', 300, '-f', $script,
-		$node->connstr('shop')
-	],
-	'<', \undef,
-	'>', "$logdir/pgbench.out", '2>', "$logdir/pgbench.err");
+# Long enough to outlast the drill on a loaded machine; stopped below.
+my $pgbench = start_pgbench($node, 'counters', db => 'shop', clients => 2, jobs => 2,
+	secs => 300, scripts => [$script]);
 ok($node->poll_query_until('shop', 'SELECT sum(n) >= 200 FROM counters'),
 	'pgbench is updating shop.counters');
 
 my $lsn_before = $node->safe_psql('postgres', 'SELECT pg_current_wal_lsn()');
-my ($rc, $out, $err) = run_drill();
+my ($rc, $out, $err) = steward_drill($node, 'postgres');
 my $n_at_drill_end = $node->safe_psql('shop', 'SELECT sum(n) FROM counters');
 is($rc, 0, 'drill under load exits 0');
 like($out, qr/drill \d+ passed/, 'drill says it passed');
@@ -165,9 +142,9 @@ ok( $node->poll_query_until('shop',
 		"SELECT sum(n) > $n_at_drill_end FROM counters"),
 	'pgbench was still writing after the drill ended (drill ran under load)');
 
-$pgbench->kill_kill;
+$pgbench->{h}->kill_kill;
 # Stopped, not finished: what it printed must show no failed statement.
-unlike(slurp_file("$logdir/pgbench.err"), qr/ERROR|aborted|FATAL/,
+unlike(slurp_file($pgbench->{err}), qr/ERROR|aborted|FATAL/,
 	'pgbench ran without an error');
 
 my $d = last_drill();
@@ -214,7 +191,7 @@ like($relpath, qr{^base/\d+/\d+$}, "customers is stored in $relpath");
 my $damage =
   qq{f="\$1/$relpath"; test -s "\$f" || { echo "no \$f"; exit 1; }; }
   . qq{truncate -s 0 "\$f" && echo "damaged $relpath"};
-($rc, $out, $err) = run_drill('--before-restore', $damage);
+($rc, $out, $err) = steward_drill($node, 'postgres', '--before-restore', $damage);
 isnt($rc, 0, 'drill of a damaged backup exits non-zero');
 like($out, qr/drill \d+ failed/, 'drill says it failed');
 
@@ -254,18 +231,17 @@ cmp_ok($node->safe_psql('shop', "SELECT pg_relation_size('ledger') / 8192"), '>'
 my $ledger_script = "$logdir/update_ledger.sql";
 append_to_file($ledger_script,
 	"\\set id random(1, 10)\nUPDATE ledger SET n = n + 1 WHERE id = :id;\n");
-$pgbench = IPC::Run::start(
-	[ 'pgbench', '-n', '-c', 2, '-j', 2, '-T', 60, '-f', $ledger_script, $node->connstr('shop') ],
-	'<', \undef, '>', "$logdir/pgbench2.out", '2>', "$logdir/pgbench2.err");
+$pgbench = start_pgbench($node, 'ledger', db => 'shop', clients => 2, jobs => 2, secs => 60,
+	scripts => [$ledger_script]);
 ok($node->poll_query_until('shop', 'SELECT sum(n) >= 200 FROM ledger'),
 	'pgbench is updating shop.ledger');
-($rc, $out, $err) = run_drill('--before-restore',
+($rc, $out, $err) = steward_drill($node, 'postgres', '--before-restore',
 	qq{f="\$1/$ledger_path"; test -s "\$f" || { echo "no \$f"; exit 1; }; }
 	  . qq{truncate -s 8192 "\$f" && echo "damaged $ledger_path"});
 my $ledger_writes = $node->safe_psql('shop', 'SELECT sum(n) FROM ledger');
 ok($node->poll_query_until('shop', "SELECT sum(n) > $ledger_writes FROM ledger"),
 	'pgbench was still writing ledger after the drill');
-$pgbench->kill_kill;
+$pgbench->{h}->kill_kill;
 isnt($rc, 0, 'drill of a backup damaged in a table written during the drill exits non-zero');
 $d = last_drill();
 is($d->{result}, 'failed', 'the drill is recorded as failed');
@@ -412,17 +388,8 @@ is($standby->safe_psql('postgres', 'SELECT string_agg(v, \',\' ORDER BY id) FROM
 # in database postgres (is pg_steward installed there?)").
 ############################################################################
 {
-	my ($out, $err) = ('', '');
 	my $drills = $node->safe_psql('postgres', 'SELECT count(*) FROM steward.restore_drills');
-	IPC::Run::run(
-		[
-			'steward-drill', '-h', $standby->host, '-p', $standby->port,
-			'-U', $osuser, '-d', 'postgres'
-		],
-		'<', \undef, '>', \$out, '2>', \$err,
-		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-	my $rc = $? >> 8;
-	note "steward-drill of the standby: exit $rc\nstdout:\n$out\nstderr:\n$err";
+	my ($rc, $out, $err) = steward_drill($standby, 'postgres');
 	isnt($rc, 0, 'a drill of a hot standby exits non-zero');
 	like(
 		$err,

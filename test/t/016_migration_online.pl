@@ -18,6 +18,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use StewardTest qw(start_pgbench finish_pgbench);
 use Time::HiRes qw(time usleep);
 
 my $rows    = $ENV{MIGRATION_ROWS}    // 100_000;
@@ -69,35 +70,12 @@ END;
 };
 close $fh;
 
-# Start pgbench in the background; search_path chooses the shape.
-sub start_pgbench
+# pgbench of $script in the background; search_path chooses the shape.
+sub app_pgbench
 {
 	my ($script, $search_path, $secs) = @_;
-	my ($out, $err) = ('', '');
-	local $ENV{PGOPTIONS} = "-c search_path=$search_path";
-	my $h = IPC::Run::start(
-		[
-			'pgbench', '-n', '-c', '1', '-T', $secs, '-f', "$dir/$script",
-			'-h', $node->host, '-p', $node->port, 'postgres'
-		],
-		'>', \$out, '2>', \$err);
-	return { h => $h, out => \$out, err => \$err, name => "$script ($search_path)" };
-}
-
-sub finish_pgbench
-{
-	my ($run) = @_;
-	my $exited_ok = $run->{h}->finish;
-	my $out = ${ $run->{out} };
-	my ($done) = $out =~ /number of transactions actually processed: (\d+)/;
-	my ($failed) = $out =~ /number of failed transactions: (\d+)/;
-	$failed //= ($out =~ /aborted/ ? -1 : 0);
-	ok($exited_ok, "$run->{name}: pgbench exits 0")
-	  or diag(${ $run->{err} });
-	ok(($done // 0) > 0, "$run->{name}: transactions processed") or diag($out);
-	is($failed, 0, "$run->{name}: zero failed transactions") or diag(${ $run->{err} });
-	diag("$run->{name}: " . ($done // 0) . " transactions");
-	return $done;
+	return start_pgbench($node, "$script ($search_path)", secs => $secs,
+		scripts => ["$dir/$script"], options => "-c search_path=$search_path");
 }
 
 # 1. Expand.
@@ -113,8 +91,8 @@ is($node->safe_psql('postgres',
 	'pending_backfill', 'expanded');
 
 # 2. Both applications write while the backfill runs and validation checks.
-my $old = start_pgbench('old_app.sql', 'public', $seconds);
-my $new = start_pgbench('new_app.sql', 'orders_cents,public', $seconds);
+my $old = app_pgbench('old_app.sql', 'public', $seconds);
+my $new = app_pgbench('new_app.sql', 'orders_cents,public', $seconds);
 usleep(500_000);
 my $t = time;
 $node->safe_psql('postgres', q{CALL steward.migration_backfill('orders_cents')});
@@ -149,7 +127,7 @@ is($node->safe_psql('postgres',
 	't', 'validation passes after the load');
 
 # 3. Complete while the new application keeps writing; the old one is gone.
-my $new2 = start_pgbench('new_app.sql', 'orders_cents,public', 4);
+my $new2 = app_pgbench('new_app.sql', 'orders_cents,public', 4);
 usleep(500_000);
 $node->safe_psql('postgres', q{SELECT steward.migration_complete('orders_cents')});
 finish_pgbench($new2);
@@ -163,7 +141,7 @@ is($node->safe_psql('postgres', q{
 	'order_id,user_id,status,created_at,total_cents', 'the table has the new shape');
 # The new application can use the table itself now; the old shape is
 # still written (orders_cents_old) for a rollback.
-my $new3 = start_pgbench('new_app.sql', 'public', 3);
+my $new3 = app_pgbench('new_app.sql', 'public', 3);
 finish_pgbench($new3);
 is($node->safe_psql('postgres', q{
 	SELECT count(*) FROM orders o JOIN orders_cents_old.orders v USING (order_id)

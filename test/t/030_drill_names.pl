@@ -20,6 +20,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use StewardTest qw(steward_drill);
 use IPC::Run;
 
 my $osuser = getpwuid($>);
@@ -60,21 +61,6 @@ sub tenant_psql
 	my ($rc, $out, $err) = try_psql(@_);
 	die "psql failed: $err" if $rc;
 	return $out;
-}
-
-# Runs the drill as a superuser, recording into the tenant's database:
-# (exit status, stdout, stderr).
-sub run_drill
-{
-	my ($out, $err) = ('', '');
-	IPC::Run::run(
-		[
-			'steward-drill', '-h', $node->host, '-p', $node->port,
-			'-U', $osuser, '-d', $db
-		],
-		'<', \undef, '>', \$out, '2>', \$err,
-		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-	return ($? >> 8, $out, $err);
 }
 
 tenant_psql('CREATE EXTENSION pg_steward');
@@ -137,7 +123,7 @@ my $earlier = tenant_psql(q{SELECT id, host, result, details
 my $count_sql = q{SELECT count(*) FROM pg_class c JOIN pg_am a ON a.oid = c.relam
                    WHERE a.amname = 'steward' AND c.relkind = 'r'};
 my $ntables = tenant_psql($count_sql) + $node->safe_psql('postgres', $count_sql);
-($rc, $out, $err) = run_drill();
+($rc, $out, $err) = steward_drill($node, $db);
 note "steward-drill exit $rc\nstderr:\n$err";
 is($rc, 0, 'the drill passes');
 is($err, '', 'the drill writes nothing to stderr');
@@ -206,7 +192,7 @@ tenant_psql(q{
 	SELECT steward.idempotency_complete('r3', 'k' || g, 200, '{}') FROM generate_series(1, 5) g;
 });
 sleep 2;
-($rc, $out, $err) = run_drill();
+($rc, $out, $err) = steward_drill($node, $db);
 note "steward-drill (expired keys) exit $rc\nstdout:\n$out\nstderr:\n$err";
 is($rc, 0, 'with expired keys on the source the drill passes');
 like($out, qr/^ok: \Q$db\E\.steward\.idempotency_keys checksum ranges match the source$/m,
@@ -220,7 +206,7 @@ is(tenant_psql(q{SELECT count(*) FROM steward.idempotency_keys WHERE scope = 'r3
 # ("the restored copy does not answer").  It now asks in the database it
 # records into.
 $node->safe_psql('template1', 'ALTER DATABASE postgres RENAME TO "maint db"');
-($rc, $out, $err) = run_drill();
+($rc, $out, $err) = steward_drill($node, $db);
 note "steward-drill (no database postgres) exit $rc\nstderr:\n$err";
 is($rc, 0, 'without a database postgres the drill passes');
 is(tenant_psql(q{SELECT result || '|' || tables FROM steward.restore_drills

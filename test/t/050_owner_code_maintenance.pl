@@ -22,9 +22,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use StewardTest qw(steward_drill);
 use IPC::Run;
 
-my $osuser = getpwuid($>);
 my $marker = PostgreSQL::Test::Utils::tempdir() . '/owner-code-ran-as-superuser';
 (my $marker_sql = $marker) =~ s/'/''/g;
 
@@ -118,13 +118,7 @@ is($node->safe_psql('postgres',
 	'the index expression, the trigger and the check did run, the policy never');
 
 # A restore drill, as a superuser, on a copy on this host.
-my ($out, $err) = ('', '');
-IPC::Run::run(
-	[ 'steward-drill', '-h', $node->host, '-p', $node->port, '-U', $osuser, '-d', 'postgres' ],
-	'<', \undef, '>', \$out, '2>', \$err,
-	IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-my $rc = $? >> 8;
-note "steward-drill exit $rc\nstdout:\n$out\nstderr:\n$err";
+my ($rc, $out, $err) = steward_drill($node, 'postgres');
 is($rc, 0, 'the drill passes');
 like($out, qr/^ok: postgres\.o1\.acct verified \(20 rows\)$/m, 'the drill verified o1.acct');
 like($out, qr/^ok: postgres\.o1\.acct checksum ranges match the source$/m,

@@ -24,6 +24,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use StewardTest qw(start_pgbench finish_pgbench);
 use Time::HiRes qw(time usleep);
 
 my $rows    = $ENV{INDEX_ROWS}    // 200_000;
@@ -71,31 +72,12 @@ print $fh qq{SELECT count(*) FROM orders WHERE status = 'shipped';
 };
 close $fh;
 
-sub start_pgbench
+# pgbench of $script in the background.
+sub app_pgbench
 {
 	my ($script, $clients, $secs) = @_;
-	my ($out, $err) = ('', '');
-	my $h = IPC::Run::start(
-		[
-			'pgbench', '-n', '-c', $clients, '-T', $secs, '-f', "$dir/$script",
-			'-h', $node->host, '-p', $node->port, 'postgres'
-		],
-		'>', \$out, '2>', \$err);
-	return { h => $h, out => \$out, err => \$err, name => $script };
-}
-
-sub finish_pgbench
-{
-	my ($run) = @_;
-	my $exited_ok = $run->{h}->finish;
-	my $out = ${ $run->{out} };
-	my ($done) = $out =~ /number of transactions actually processed: (\d+)/;
-	my ($failed) = $out =~ /number of failed transactions: (\d+)/;
-	$failed //= ($out =~ /aborted/ ? -1 : 0);
-	ok($exited_ok, "$run->{name}: pgbench exits 0") or diag(${ $run->{err} });
-	is($failed, 0, "$run->{name}: zero failed transactions") or diag(${ $run->{err} });
-	diag("$run->{name}: " . ($done // 0) . " transactions");
-	return $done;
+	return start_pgbench($node, $script, clients => $clients, secs => $secs,
+		scripts => ["$dir/$script"]);
 }
 
 sub max_id { $node->safe_psql('postgres', 'SELECT max(order_id) FROM orders') }
@@ -113,7 +95,7 @@ sub status_scans
 sub scan_status_idx
 {
 	my $scans = status_scans();
-	my $run = start_pgbench('status.sql', 1, 2);
+	my $run = app_pgbench('status.sql', 1, 2);
 	finish_pgbench($run);
 	$node->poll_query_until('postgres', qq{
 		SELECT idx_scan > $scans FROM pg_stat_user_indexes
@@ -128,7 +110,7 @@ $node->safe_psql('postgres', q{
 	                    "definition": "(user_id, created_at DESC)"}}
 	]$$);
 });
-my $bench = start_pgbench('app.sql', 2, 3 * $seconds + 60);
+my $bench = app_pgbench('app.sql', 2, 3 * $seconds + 60);
 sleep($seconds);
 my $before = max_id();
 my $t = time;

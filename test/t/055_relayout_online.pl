@@ -18,7 +18,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
-use StewardTest;
+use StewardTest qw(:DEFAULT start_pgbench finish_pgbench);
 use Time::HiRes qw(time usleep);
 
 my $rows    = $ENV{RELAYOUT_ROWS}    // 20_000;
@@ -82,35 +82,23 @@ END;
 close $fh;
 
 # pgbench as the application role, logging every transaction.
-sub start_pgbench
+sub app_pgbench
 {
 	my ($secs, $tag) = @_;
-	my ($out, $err) = ('', '');
 	unlink glob("$dir/log_$tag.*");
-	my $h = IPC::Run::start(
-		[
-			'pgbench', '-n', '-c', '2', '-j', '1', '-T', $secs, '-f', "$dir/app.sql",
-			'-l', "--log-prefix=$dir/log_$tag",
-			'-h', $node->host, '-p', $node->port, '-U', 'app', 'postgres'
-		],
-		'>', \$out, '2>', \$err);
-	return { h => $h, out => \$out, err => \$err, tag => $tag };
+	my $run = start_pgbench($node, "pgbench $tag", clients => 2, secs => $secs,
+		scripts => ["$dir/app.sql"], user => 'app',
+		args => [ '-l', "--log-prefix=$dir/log_$tag" ]);
+	$run->{tag} = $tag;
+	return $run;
 }
 
-# Finish a run: zero failed transactions; returns the per-transaction
-# (start, end) times in epoch seconds.
-sub finish_pgbench
+# Finish a run (finish_pgbench: zero failed transactions); returns the
+# per-transaction (start, end) times in epoch seconds.
+sub app_finish
 {
 	my ($run) = @_;
-	my $exited_ok = $run->{h}->finish;
-	my $out = ${ $run->{out} };
-	my ($done) = $out =~ /number of transactions actually processed: (\d+)/;
-	my ($failed) = $out =~ /number of failed transactions: (\d+)/;
-	$failed //= ($out =~ /aborted/ ? -1 : 0);
-	ok($exited_ok, "pgbench $run->{tag}: exits 0") or diag(${ $run->{err} });
-	ok(($done // 0) > 0, "pgbench $run->{tag}: transactions processed") or diag($out);
-	is($failed, 0, "pgbench $run->{tag}: zero failed transactions") or diag(${ $run->{err} });
-	diag("pgbench $run->{tag}: " . ($done // 0) . " transactions");
+	finish_pgbench($run);
 	my @tx;
 	for my $f (glob("$dir/log_$run->{tag}.*"))
 	{
@@ -147,7 +135,7 @@ my $checksum_sql = q{SELECT count(*) || ' ' || string_agg(checksum, ',' ORDER BY
                        FROM steward.checksum_ranges('orders', 'order_id')};
 
 # 1. Start, backfill and validate while the application writes.
-my $run = start_pgbench($seconds, 'a');
+my $run = app_pgbench($seconds, 'a');
 usleep(1_000_000);
 $node->safe_psql('postgres', q{
 	SELECT steward.migration_start('orders_by_user', $$[
@@ -168,10 +156,10 @@ my $dist = $node->safe_psql('postgres', q{
 diag("distribution: $dist");
 like($dist, qr/^8 partitions; largest partition \S+ takes 1\d\.\d% of rows or writes/,
 	'the distribution check reports 8 partitions near an even share');
-finish_pgbench($run);
+app_finish($run);
 
 # 2. Cutover while the application writes: measured from both sides.
-$run = start_pgbench(4, 'cut');
+$run = app_pgbench(4, 'cut');
 # Both clients connected and writing before the cutover starts (a loaded
 # machine starts pgbench late).
 $node->poll_query_until('postgres', q{
@@ -182,7 +170,7 @@ usleep(500_000);
 my $c0 = time;
 $node->safe_psql('postgres', q{SELECT steward.migration_complete('orders_by_user')});
 my $c1 = time;
-my $tx = finish_pgbench($run);
+my $tx = app_finish($run);
 is(phase('orders_by_user'), 'switched in_progress', 'completed under load');
 my ($max, $n) = (0, 0);
 for my $x (@$tx)
@@ -210,8 +198,8 @@ is($node->safe_psql('postgres', q{
 	'orders', 'the foreign key of shipments points at the new layout');
 
 # The application keeps writing to the new layout; the old one follows.
-$run = start_pgbench(3, 'b');
-finish_pgbench($run);
+$run = app_pgbench(3, 'b');
+app_finish($run);
 is(failed_checks('orders_by_user'), '', 'the old layout followed every write (validation)');
 
 # 3. Rollback after the cutover: back to the old layout, equal checksums.
@@ -225,8 +213,8 @@ is($node->safe_psql('postgres', $checksum_sql), $before,
 is($node->safe_psql('postgres', q{
 	SELECT convalidated FROM pg_constraint WHERE conrelid = 'shipments'::regclass AND contype = 'f'}),
 	't', 'the foreign key is valid on the old layout again');
-$run = start_pgbench(2, 'c');
-finish_pgbench($run);
+$run = app_pgbench(2, 'c');
+app_finish($run);
 
 # 4. An immediate stop at each phase.
 sub crash
@@ -303,8 +291,8 @@ is($node->safe_psql('postgres', q{
 	'orders_p0:rl_space orders_p1:default orders_p2:rl_space orders_p3:default '
 	  . 'orders_p4:rl_space orders_p5:default orders_p6:rl_space orders_p7:default',
 	'partitions placed in the tablespaces round-robin');
-$run = start_pgbench(2, 'd');
-finish_pgbench($run);
+$run = app_pgbench(2, 'd');
+app_finish($run);
 is($node->safe_psql('postgres', q{SELECT count(*) FROM shipments s LEFT JOIN orders o USING (order_id, user_id)
                                    WHERE o.order_id IS NULL}),
 	'0', 'every shipment still has its order');

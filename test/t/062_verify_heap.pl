@@ -16,9 +16,8 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
-use StewardTest;
+use StewardTest qw(:DEFAULT steward_drill);
 
-my $osuser = getpwuid($>);
 my $node = PostgreSQL::Test::Cluster->new('verify_heap');
 $node->init(allows_streaming => 1);
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_steward'");
@@ -136,13 +135,7 @@ unlike($stdout . $stderr, qr/public\.damaged/, 'pg_amcheck does not select stewa
 
 # A restore drill verifies every steward table of the copy: it fails and
 # names the damaged one.
-my ($dout, $derr) = ('', '');
-IPC::Run::run([ 'steward-drill', '-h', $node->host, '-p', $node->port, '-U', $osuser,
-		'-d', 'postgres' ],
-	'<', \undef, '>', \$dout, '2>', \$derr,
-	IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-my $drc = $? >> 8;
-note "steward-drill exit $drc\nstdout:\n$dout\nstderr:\n$derr";
+my ($drc, $dout, $derr) = steward_drill($node, 'postgres');
 isnt($drc, 0, 'the drill fails on the damaged table');
 like($dout . $derr, qr/damaged: heap: 2 problems/, 'the drill names the table and the heap check');
 like($dout . $derr, qr/ok: postgres\.public\.healthy verified|healthy verified/,

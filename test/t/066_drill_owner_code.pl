@@ -23,9 +23,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use StewardTest qw(steward_drill);
 use IPC::Run;
 
-my $osuser  = getpwuid($>);
 my $tmp     = PostgreSQL::Test::Utils::tempdir();
 my $marker  = "$tmp/r9_drill_pwned.txt";
 my $workdir = "$tmp/drills";
@@ -82,16 +82,7 @@ $node->safe_psql('shop', q{
 });
 ok(!-e $marker, 'setting up ran nothing as superuser');
 
-my ($out, $err) = ('', '');
-IPC::Run::run(
-	[
-		'steward-drill', '-h', $node->host, '-p', $node->port,
-		'-U', $osuser, '-d', 'shop', '--workdir', $workdir, '--keep'
-	],
-	'<', \undef, '>', \$out, '2>', \$err,
-	IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-my $rc = $? >> 8;
-note "steward-drill exit $rc\nstdout:\n$out\nstderr:\n$err";
+my ($rc, $out, $err) = steward_drill($node, 'shop', '--workdir', $workdir, '--keep');
 
 ok(!-e $marker, 'no owner code ran a shell command as superuser during the drill')
   or diag('marker: ' . slurp_file($marker));

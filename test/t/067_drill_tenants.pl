@@ -21,9 +21,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use StewardTest qw(steward_drill);
 use IPC::Run;
 
-my $osuser = getpwuid($>);
 my $node   = PostgreSQL::Test::Cluster->new('drill_tenants');
 $node->init(allows_streaming => 1);
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_steward'");
@@ -58,13 +58,7 @@ is($node->safe_psql('tenant_db', 'SET ROLE tenant; SELECT count(*) FROM tenant_o
 	'4', 'the policy shows the owner its own rows only');
 $node->safe_psql('tenant_db', 'CHECKPOINT');
 
-my ($out, $err) = ('', '');
-IPC::Run::run(
-	[ 'steward-drill', '-h', $node->host, '-p', $node->port, '-U', $osuser, '-d', 'tenant_db' ],
-	'<', \undef, '>', \$out, '2>', \$err,
-	IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-my $rc = $? >> 8;
-note "steward-drill exit $rc\nstdout:\n$out\nstderr:\n$err";
+my ($rc, $out, $err) = steward_drill($node, 'tenant_db');
 
 # F25
 is($rc, 0, 'the drill passes with a FORCE ROW LEVEL SECURITY table');

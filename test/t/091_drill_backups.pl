@@ -17,8 +17,8 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use StewardTest qw(steward_drill);
 
-my $osuser = getpwuid($>);
 # pgBackRest is part of what the tests need (scripts/setup.sh installs it):
 # without it this test fails, it does not skip.
 my $pgbackrest = `sh -c 'command -v pgbackrest'`;
@@ -82,22 +82,6 @@ $node->safe_psql('postgres', qq{
 $node->safe_psql('postgres', 'VACUUM (FREEZE, ANALYZE)');
 $node->safe_psql('postgres', 'CHECKPOINT');
 
-sub run_drill
-{
-	my @extra = @_;
-	my ($out, $err) = ('', '');
-	IPC::Run::run(
-		[
-			'steward-drill', '-h', $node->host, '-p', $node->port,
-			'-U', $osuser, '-d', 'postgres', @extra
-		],
-		'<', \undef, '>', \$out, '2>', \$err,
-		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-	my $rc = $? >> 8;
-	note "steward-drill exit $rc\nstdout:\n$out\nstderr:\n$err";
-	return ($rc, $out);
-}
-
 sub last_drill
 {
 	my $row = $node->safe_psql('postgres', q{
@@ -113,7 +97,7 @@ sub last_drill
 }
 
 # A clean drill passes on this layout: tablespace relocated, unlogged empty.
-my ($rc, $out) = run_drill();
+my ($rc, $out) = steward_drill($node, 'postgres');
 is($rc, 0, 'drill passes with a user tablespace and an unlogged table');
 my $d = last_drill();
 is($d->{result}, 'passed', 'recorded as passed');
@@ -145,7 +129,7 @@ for my $t (qw(tenant_invoices no_key by_expr one_key in_ts))
 	my $path = $node->safe_psql('postgres', "SELECT pg_relation_filepath('$t')");
 	# A table in a tablespace lives under pg_tblspc/OID/..., which the drill
 	# relocates: damage whatever the copy's path resolves to.
-	($rc, $out) = run_drill('--before-restore', qq{: > "\$(readlink -f "\$1/$path")"});
+	($rc, $out) = steward_drill($node, 'postgres', '--before-restore', qq{: > "\$(readlink -f "\$1/$path")"});
 	isnt($rc, 0, "emptied $t: the drill fails");
 	$d = last_drill();
 	is($d->{result}, 'failed', "emptied $t: recorded as failed");
@@ -191,7 +175,7 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM in_ts'), '1000',
 	  or die 'WAL not archived';
 
 	# To a time between the full and the incremental backup.
-	($rc, $out) = run_drill('--pgbackrest', 'main', '--pgbackrest-config', $conf,
+	($rc, $out) = steward_drill($node, 'postgres', '--pgbackrest', 'main', '--pgbackrest-config', $conf,
 		'--target-time', $t1);
 	is($rc, 0, 'pgBackRest drill to a time after the full backup passes');
 	$d = last_drill();
@@ -205,7 +189,7 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM in_ts'), '1000',
 		'achieved recovery point recorded, not after the target');
 
 	# To a time after the incremental backup.
-	($rc, $out) = run_drill('--pgbackrest', 'main', '--pgbackrest-config', $conf,
+	($rc, $out) = steward_drill($node, 'postgres', '--pgbackrest', 'main', '--pgbackrest-config', $conf,
 		'--target-time', $t2);
 	is($rc, 0, 'pgBackRest drill to a time after the incremental backup passes');
 	$d = last_drill();
@@ -222,7 +206,7 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM in_ts'), '1000',
 		't', 'health shows the age of the last drilled pgBackRest backup, ok');
 
 	# The latest backup, to the end of the archive: everything archived.
-	($rc, $out) = run_drill('--pgbackrest', 'main', '--pgbackrest-config', $conf);
+	($rc, $out) = steward_drill($node, 'postgres', '--pgbackrest', 'main', '--pgbackrest-config', $conf);
 	is($rc, 0, 'pgBackRest drill of the latest backup passes');
 	$d = last_drill();
 	like($d->{details}, qr/^ok: postgres\.events verified \(4000 rows\)$/m,
@@ -238,7 +222,7 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM in_ts'), '1000',
 	seek $bf, 20, 0;
 	print $bf "damage" x 10;
 	close $bf;
-	($rc, $out) = run_drill('--pgbackrest', 'main', '--pgbackrest-config', $conf);
+	($rc, $out) = steward_drill($node, 'postgres', '--pgbackrest', 'main', '--pgbackrest-config', $conf);
 	isnt($rc, 0, 'a damaged backup file fails the drill');
 	$d = last_drill();
 	is($d->{result}, 'failed', 'recorded as failed');

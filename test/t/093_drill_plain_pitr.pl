@@ -16,6 +16,7 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use StewardTest qw(steward_drill);
 
 my $osuser = getpwuid($>);
 my $node = PostgreSQL::Test::Cluster->new('src');
@@ -45,20 +46,11 @@ $node->safe_psql('postgres', q{
 	END $$;
 });
 
+# The drill of database postgres, restoring WAL from the archive: its exit
+# status (steward_drill).
 sub run_drill
 {
-	my @extra = @_;
-	my ($out, $err) = ('', '');
-	IPC::Run::run(
-		[
-			'steward-drill', '-h', $node->host, '-p', $node->port,
-			'-U', $osuser, '-d', 'postgres',
-			'--restore-command', "cp $arch/%f %p", @extra
-		],
-		'<', \undef, '>', \$out, '2>', \$err,
-		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-	my $rc = $? >> 8;
-	note "steward-drill exit $rc\nstdout:\n$out\nstderr:\n$err";
+	my ($rc) = steward_drill($node, 'postgres', '--restore-command', "cp $arch/%f %p", @_);
 	return $rc;
 }
 

@@ -31,6 +31,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use StewardTest qw(start_pgbench verify_clean);
 
 my $primary = PostgreSQL::Test::Cluster->new('hwprimary');
 $primary->init(allows_streaming => 1);
@@ -91,16 +92,6 @@ $primary->safe_psql(
 is($primary->safe_psql('postgres', 'SELECT count(*) FROM uq'), '6000',
 	'uq: ON CONFLICT DO NOTHING skipped exactly the ids still present');
 
-sub verify_clean
-{
-	my ($node, $label) = @_;
-	foreach my $idx (@indexes)
-	{
-		is($node->safe_psql('postgres', "SELECT * FROM steward.verify_index('$idx')"),
-			'', "$label: verify_index('$idx') returns zero rows");
-	}
-}
-
 # Every row's key, looked up through each index, compared with a seq scan.
 my $force = 'SET enable_seqscan = off; SET enable_bitmapscan = off; '
   . 'SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_material = off;';
@@ -150,7 +141,7 @@ sub compare_standby
 	}
 }
 
-verify_clean($primary, 'part 1, primary');
+verify_clean($primary, 'part 1, primary', @indexes);
 compare_lookups($primary, 'part 1, primary');
 compare_standby('part 1');
 
@@ -162,34 +153,28 @@ append_to_file("$logdir/kv.sql",
 append_to_file("$logdir/uq.sql",
 	"INSERT INTO uq SELECT (random() * 400000)::bigint, 'c' FROM generate_series(1, 40) "
 	  . "ON CONFLICT DO NOTHING;\n");
-my ($out, $err) = ('', '');
-my $pgbench = IPC::Run::start(
-	[
-		'pgbench', '-n', '-c', 4, '-j', 2, '-T', 120,
-		'-f', "$logdir/kv.sql\@2", '-f', "$logdir/uq.sql\@1",
-		$primary->connstr('postgres')
-	],
-	'>', \$out, '2>', \$err);
+my $pgbench = start_pgbench($primary, 'part 2', clients => 4, jobs => 2, secs => 120,
+	scripts => [ "$logdir/kv.sql\@2", "$logdir/uq.sql\@1" ]);
 my $target = $primary->safe_psql('postgres', 'SELECT count(*) FROM kv') + 15000;
 ok($primary->poll_query_until('postgres', "SELECT count(*) >= $target FROM kv"),
 	'part 2: pgbench is inserting');
 $primary->stop('immediate');
-$pgbench->finish;
-unlike($err, qr/ERROR/, 'part 2: no client got an ERROR before the crash');
+$pgbench->{h}->finish;
+unlike(slurp_file($pgbench->{err}), qr/ERROR/, 'part 2: no client got an ERROR before the crash');
 
 $primary->start;
 ok($primary->log_contains(qr/redo done|database system was not properly shut down/),
 	'part 2: the restart ran crash recovery');
 ok(!$primary->log_contains(qr/inconsistent page found/),
 	'part 2: crash recovery found no page that differs from its image');
-verify_clean($primary, 'part 2, after crash recovery');
+verify_clean($primary, 'part 2, after crash recovery', @indexes);
 compare_lookups($primary, 'part 2, primary');
 is($primary->safe_psql('postgres', 'SELECT count(*) FROM (SELECT id FROM uq GROUP BY id HAVING count(*) > 1) d'),
 	'0', 'part 2: the exclusion constraint still holds');
 # More writes after recovery (finishing any split the crash interrupted).
 $primary->safe_psql('postgres',
 	"INSERT INTO kv (k, a, b) SELECT md5('post' || g), g % 50, 'p' FROM generate_series(1, 5000) g");
-verify_clean($primary, 'part 2, after more inserts');
+verify_clean($primary, 'part 2, after more inserts', @indexes);
 compare_standby('part 2');
 
 # Part 3: wal_level = minimal, the index filled in the transaction that

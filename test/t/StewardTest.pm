@@ -12,7 +12,8 @@ use Time::HiRes qw(time usleep);
 use Test::More;
 
 our @EXPORT = qw(poll_until damage_first_page streaming_standby restore_three_ways);
-our @EXPORT_OK = qw(start_bg finish_bg psql_command start_psql_bg gov_foreground
+our @EXPORT_OK = qw(start_bg finish_bg psql_command start_psql_bg start_pgbench
+  finish_pgbench verify_clean steward_drill gov_foreground
   gov_baseline_calls gov_wait_for_baseline gov_long_batch_job gov_node gov_end_job
   gov_plain_psql gov_job_pid gov_obedient_job gov_greedy_job cpu_ms_per_s);
 
@@ -40,6 +41,102 @@ sub finish_bg
 	my ($bg) = @_;
 	$bg->{h}->finish;
 	return ($bg->{h}->result(0), slurp_file($bg->{out}), slurp_file($bg->{err}));
+}
+
+# start_pgbench($node, $name, %opt): pgbench -n against a database
+# of $node in the background, its stdout and stderr in files (a full pipe
+# would stall it), without a timeout of its own (-T bounds it; a crash
+# test stops the server under it).  %opt: secs (-T, required), scripts
+# (the -f arguments, "file\@weight" allowed), clients (-c, default 1),
+# jobs (-j, default 1), user (-U), options (PGOPTIONS, e.g. "-c
+# search_path=s,public"), args (more pgbench arguments: --max-tries, -l),
+# db (the database, default postgres).  Returns {h => the IPC::Run
+# harness, name => $name, out => stdout's file, err => stderr's file},
+# for finish_pgbench.
+sub start_pgbench
+{
+	my ($node, $name, %opt) = @_;
+	defined $opt{secs} or die "start_pgbench $name: secs is required";
+	$bg_dir //= PostgreSQL::Test::Utils::tempdir;
+	$nbg++;
+	my %run = (name => $name, out => "$bg_dir/pgbench$nbg.out", err => "$bg_dir/pgbench$nbg.err");
+	local $ENV{PGOPTIONS} = $opt{options} if defined $opt{options};
+	$run{h} = IPC::Run::start(
+		[
+			'pgbench', '-n', '-c', $opt{clients} // 1, '-j', $opt{jobs} // 1,
+			'-T', $opt{secs}, (map { ('-f', $_) } @{ $opt{scripts} // [] }),
+			@{ $opt{args} // [] }, (defined $opt{user} ? ('-U', $opt{user}) : ()),
+			$node->connstr($opt{db} // 'postgres')
+		],
+		'<', \undef, '>', $run{out}, '2>', $run{err});
+	return \%run;
+}
+
+# finish_pgbench($run [, %opt]): wait for a start_pgbench run to end and
+# assert, one assertion each: it exited 0; no client aborted or got an
+# ERROR; none of its transactions failed; it ran at least min (default 1)
+# transactions.  failures_ok => 1 leaves out the third and ERRORs (a test
+# of serialization failures counts them itself).  Returns (transactions
+# processed, failed, stdout).
+sub finish_pgbench
+{
+	my ($run, %opt) = @_;
+	my $name = $run->{name};
+	$run->{h}->finish;
+	my $out = slurp_file($run->{out});
+	my $err = slurp_file($run->{err});
+	note "pgbench $name:\n$out";
+	my ($done)   = $out =~ /number of transactions actually processed: (\d+)/;
+	my ($failed) = $out =~ /number of failed transactions: (\d+)/;
+	is(scalar($run->{h}->full_result(0)), 0, "$name: pgbench exits 0") or diag $err;
+	if ($opt{failures_ok})
+	{
+		unlike($err, qr/aborted/, "$name: no client aborted") or diag $err;
+	}
+	else
+	{
+		unlike($err, qr/aborted|ERROR/, "$name: no client aborted or got an ERROR") or diag $err;
+		is($failed // 'none', 0, "$name: zero failed transactions") or diag "$out\n$err";
+	}
+	my $min = $opt{min} // 1;
+	cmp_ok($done // 0, '>=', $min, "$name: pgbench ran at least $min transactions") or diag $out;
+	return ($done // 0, $failed // 0, $out);
+}
+
+# verify_clean($node, $label, @indexes): one assertion per index that
+# steward.verify_index() finds no problem in it (database postgres); it
+# returns one row per problem, so the output is compared with ''.
+sub verify_clean
+{
+	my ($node, $label, @indexes) = @_;
+	foreach my $idx (@indexes)
+	{
+		is($node->safe_psql('postgres', "SELECT * FROM steward.verify_index('$idx')"),
+			'', "$label: verify_index('$idx') returns zero rows");
+	}
+}
+
+# steward_drill($node, $db, @args): run steward-drill against $node as
+# the OS user (the cluster's superuser), recording into database $db, with
+# more arguments @args, under the TAP framework's default timeout; its
+# exit status and output go to the test log.  Returns (exit status,
+# stdout, stderr).
+sub steward_drill
+{
+	my ($node, $db, @args) = @_;
+	my ($out, $err) = ('', '');
+	my $start = time;
+	IPC::Run::run(
+		[
+			'steward-drill', '-h', $node->host, '-p', $node->port,
+			'-U', scalar(getpwuid($>)), '-d', $db, @args
+		],
+		'<', \undef, '>', \$out, '2>', \$err,
+		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+	my $rc = $? >> 8;
+	note sprintf("steward-drill exit %d after %.1f s\nstdout:\n%s\nstderr:\n%s",
+		$rc, time - $start, $out, $err);
+	return ($rc, $out, $err);
 }
 
 # psql_command($connstr): the command line of a psql session of $connstr
