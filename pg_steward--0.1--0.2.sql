@@ -42759,3 +42759,113 @@ CREATE EVENT TRIGGER steward_rules_written ON ddl_command_end
                  'CREATE SCHEMA')
     EXECUTE FUNCTION steward._rules_on_written_ddl();
 ALTER EVENT TRIGGER steward_rules_written ENABLE ALWAYS;
+
+-- mach20 item 1: a migration script creating a machine and then changing
+-- it could not be run again: create_state_machine(if_not_exists) refused
+-- the machine its own add_transition had changed (42710), and
+-- add_transition / drop_transition / add_initial_state /
+-- drop_initial_state had no IF [NOT] EXISTS.  create keeps any machine of
+-- that name (NOTICE, DETAIL when it differs), and the four take
+-- if_not_exists / if_exists (src/lifecycle/lifecycle.sql).  All four are
+-- 0.2's: dropped and created, their signatures change.
+-- create_state_machine(..., if_not_exists => true) when machine "name"
+-- exists: true, with a NOTICE (42710) 'already exists, skipping', whatever
+-- its definition, as CREATE TABLE IF NOT EXISTS keeps a table whatever its
+-- columns.  A machine of another definition is kept too, the NOTICE's
+-- DETAIL showing both (states, initial states and transitions, each
+-- compared as a set, byte for byte, as the write path compares states):
+-- a migration script creates the machine and then changes it
+-- (add_transition, ... with if_not_exists / if_exists), so on its second
+-- run the machine differs from the create's lists by design; refusing
+-- that (mach19's 42710) made such a script fail at its own create
+-- (mach20 item 1).  NULL when no machine has that name, or when a list
+-- given is NULL or not one-dimensional (create's own checks speak).  Run
+-- by the C part as the catalog's owner.
+CREATE OR REPLACE FUNCTION steward._state_machine_exists(name text, states text[], initial text[],
+                                              transitions text[])
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m record;
+BEGIN
+    IF states IS NULL OR initial IS NULL OR transitions IS NULL
+       OR array_ndims(states) > 1 OR array_ndims(initial) > 1 OR array_ndims(transitions) > 1 THEN
+        RETURN NULL;
+    END IF;
+    SELECT d.states, d.initial, d.transitions INTO m
+      FROM steward.machine_definitions d WHERE d.name = _state_machine_exists.name;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF ARRAY(SELECT DISTINCT s COLLATE "C" FROM unnest(m.states) s ORDER BY 1)
+         = ARRAY(SELECT DISTINCT s COLLATE "C" FROM unnest(states) s ORDER BY 1)
+       AND ARRAY(SELECT DISTINCT s COLLATE "C" FROM unnest(m.initial) s ORDER BY 1)
+         = ARRAY(SELECT DISTINCT s COLLATE "C" FROM unnest(initial) s ORDER BY 1)
+       AND ARRAY(SELECT DISTINCT s COLLATE "C" FROM unnest(m.transitions) s ORDER BY 1)
+         = ARRAY(SELECT DISTINCT s COLLATE "C" FROM unnest(transitions) s ORDER BY 1) THEN
+        RAISE NOTICE 'state machine "%" already exists, skipping', name
+            USING ERRCODE = 'duplicate_object';
+    ELSE
+        RAISE NOTICE 'state machine "%" already exists, skipping', name
+            USING ERRCODE = 'duplicate_object',
+                  DETAIL = format('Its definition differs from the one given: existing states %s, initial %s, transitions %s; given states %s, initial %s, transitions %s.',
+                                  m.states, m.initial, m.transitions, states, initial, transitions),
+                  HINT = 'The machine is kept as it is.  Change it in place (steward.add_transition, steward.drop_transition, '
+                         'steward.add_initial_state, steward.drop_initial_state, each with if_not_exists / if_exists '
+                         'for a script run again), or give the new one another name.';
+    END IF;
+    RETURN true;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._state_machine_exists(text, text[], text[], text[]) FROM PUBLIC;
+COMMENT ON FUNCTION steward.create_state_machine(text, text[], text[], text[], boolean) IS
+  'define a lifecycle state machine: states, initial states, transitions written from->to; with if_not_exists => true, a machine of that name is kept (NOTICE)';
+
+DROP FUNCTION steward.add_transition(text, text, text, boolean);
+DROP FUNCTION steward.drop_transition(text, text, text);
+-- new_state => true for a declared state is refused too (42710).
+-- if_not_exists => true: an edge the machine has is a NOTICE, skipping
+-- (before new_state is judged: the script's first run added the state),
+-- as ALTER TABLE ... ADD COLUMN IF NOT EXISTS; drop_transition's
+-- if_exists => true: an edge it lacks is a NOTICE, skipping.  So a
+-- migration script changing a machine can be run again (mach20).
+CREATE FUNCTION steward.add_transition(machine text, from_state text, to_state text,
+                                       new_state boolean DEFAULT false,
+                                       if_not_exists boolean DEFAULT false)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_add_transition'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.add_transition(text, text, text, boolean, boolean) IS
+  'add an edge from->to to a state machine, attached or not (its owner only); with new_state => true, to_state is a new state; with if_not_exists => true, an edge it has is skipped';
+
+CREATE FUNCTION steward.drop_transition(machine text, from_state text, to_state text,
+                                        if_exists boolean DEFAULT false)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_drop_transition'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.drop_transition(text, text, text, boolean) IS
+  'remove an edge from a state machine (its owner only); a state left in no transition and not initial goes too, unless rows are in it; with if_exists => true, an edge it lacks is skipped';
+
+DROP FUNCTION steward.add_initial_state(text, text);
+DROP FUNCTION steward.drop_initial_state(text, text);
+-- if_not_exists => true: a state initial already is a NOTICE, skipping;
+-- drop_initial_state's if_exists => true: a state not initial (or not
+-- declared: a first run may have dropped it with its last role) is a
+-- NOTICE, skipping (mach20).
+CREATE FUNCTION steward.add_initial_state(machine text, state text,
+                                          if_not_exists boolean DEFAULT false)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_add_initial_state'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.add_initial_state(text, text, boolean) IS
+  'let new rows start in a declared state of a state machine, attached or not (its owner only); with if_not_exists => true, a state initial already is skipped';
+
+CREATE FUNCTION steward.drop_initial_state(machine text, state text,
+                                           if_exists boolean DEFAULT false)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_drop_initial_state'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.drop_initial_state(text, text, boolean) IS
+  'stop new rows starting in a state (its owner only); a state left in no transition goes too, unless rows are in it; with if_exists => true, a state not initial is skipped';

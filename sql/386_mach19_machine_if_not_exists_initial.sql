@@ -2,7 +2,8 @@
 -- creating a state machine could not be run again (42710 at once), and a
 -- machine's initial states could not change.  create_state_machine takes
 -- if_not_exists => true: the same definition existing (each list as a
--- set) gives a NOTICE, another one 42710 with both in the DETAIL.
+-- set) gives a NOTICE; another one (mach20: as CREATE TABLE IF NOT
+-- EXISTS) a NOTICE too, with both in the DETAIL, the machine kept.
 -- add_initial_state / drop_initial_state change the initial states of a
 -- machine in use; a drop that would take away a state rows are in is
 -- refused (23514) with a HINT whose calls work as written -- as is
@@ -22,7 +23,7 @@ SELECT steward.create_state_machine('m386', ARRAY['held', 'paid', 'created'],
                                     ARRAY['created'], ARRAY['created->paid'],
                                     if_not_exists => true);
 \echo :LAST_ERROR_SQLSTATE
--- Another definition under the name: refused, the machine unchanged.
+-- Another definition under the name: kept, a NOTICE with both (mach20).
 SELECT steward.create_state_machine('m386', ARRAY['created', 'paid'],
                                     ARRAY['created'], ARRAY['created->paid'], true);
 \echo :LAST_ERROR_SQLSTATE

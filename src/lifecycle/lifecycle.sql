@@ -492,12 +492,18 @@ $$;
 REVOKE ALL ON FUNCTION steward._create_state_machine(text, text[], text[], text[], regrole) FROM PUBLIC;
 
 -- create_state_machine(..., if_not_exists => true) when machine "name"
--- exists: true, with a NOTICE, when its definition is the one given
--- (states, initial states and transitions, each compared as a set, byte
--- for byte, as the write path compares states); 42710 when it differs,
--- the DETAIL showing both.  NULL when no machine has that name, or when a
--- list given is NULL or not one-dimensional (create's own checks speak).
--- Run by the C part as the catalog's owner.
+-- exists: true, with a NOTICE (42710) 'already exists, skipping', whatever
+-- its definition, as CREATE TABLE IF NOT EXISTS keeps a table whatever its
+-- columns.  A machine of another definition is kept too, the NOTICE's
+-- DETAIL showing both (states, initial states and transitions, each
+-- compared as a set, byte for byte, as the write path compares states):
+-- a migration script creates the machine and then changes it
+-- (add_transition, ... with if_not_exists / if_exists), so on its second
+-- run the machine differs from the create's lists by design; refusing
+-- that (mach19's 42710) made such a script fail at its own create
+-- (mach20 item 1).  NULL when no machine has that name, or when a list
+-- given is NULL or not one-dimensional (create's own checks speak).  Run
+-- by the C part as the catalog's owner.
 CREATE FUNCTION steward._state_machine_exists(name text, states text[], initial text[],
                                               transitions text[])
 RETURNS boolean
@@ -524,29 +530,30 @@ BEGIN
          = ARRAY(SELECT DISTINCT s COLLATE "C" FROM unnest(transitions) s ORDER BY 1) THEN
         RAISE NOTICE 'state machine "%" already exists, skipping', name
             USING ERRCODE = 'duplicate_object';
-        RETURN true;
+    ELSE
+        RAISE NOTICE 'state machine "%" already exists, skipping', name
+            USING ERRCODE = 'duplicate_object',
+                  DETAIL = format('Its definition differs from the one given: existing states %s, initial %s, transitions %s; given states %s, initial %s, transitions %s.',
+                                  m.states, m.initial, m.transitions, states, initial, transitions),
+                  HINT = 'The machine is kept as it is.  Change it in place (steward.add_transition, steward.drop_transition, '
+                         'steward.add_initial_state, steward.drop_initial_state, each with if_not_exists / if_exists '
+                         'for a script run again), or give the new one another name.';
     END IF;
-    RAISE EXCEPTION 'state machine "%" already exists with another definition', name
-        USING ERRCODE = 'duplicate_object',
-              DETAIL = format('Existing: states %s, initial %s, transitions %s; given: states %s, initial %s, transitions %s.',
-                              m.states, m.initial, m.transitions, states, initial, transitions),
-              HINT = 'Change the existing machine in place (steward.add_transition, steward.drop_transition, '
-                     'steward.add_initial_state, steward.drop_initial_state; steward.state_machines shows it), '
-                     'or give the new one another name.';
+    RETURN true;
 END
 $$;
 REVOKE ALL ON FUNCTION steward._state_machine_exists(text, text[], text[], text[]) FROM PUBLIC;
 
--- With if_not_exists => true, a machine of that name with the same
--- definition is kept (NOTICE), one with another definition refused
--- (42710), so that a migration script can be run again.
+-- With if_not_exists => true, a machine of that name is kept, whatever
+-- its definition (NOTICE; _state_machine_exists), so that a migration
+-- script can be run again.
 CREATE FUNCTION steward.create_state_machine(name text, states text[], initial text[],
                                              transitions text[], if_not_exists boolean DEFAULT false)
 RETURNS void
 AS 'MODULE_PATHNAME', 'steward_create_state_machine'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.create_state_machine(text, text[], text[], text[], boolean) IS
-  'define a lifecycle state machine: states, initial states, transitions written from->to; with if_not_exists => true, the same definition existing is no error';
+  'define a lifecycle state machine: states, initial states, transitions written from->to; with if_not_exists => true, a machine of that name is kept (NOTICE)';
 
 -- The dependency check of drop_state_machine and of DROP OWNED: refuses
 -- (2BP01) while a state rule names the machine, leaving out the rules on
@@ -788,20 +795,27 @@ REVOKE ALL ON FUNCTION steward._change_transition(text, text, text, boolean) FRO
 -- A to_state the machine does not declare becomes a new state only with
 -- new_state => true (a typo is refused, 22023, the HINT giving that call);
 -- new_state => true for a declared state is refused too (42710).
+-- if_not_exists => true: an edge the machine has is a NOTICE, skipping
+-- (before new_state is judged: the script's first run added the state),
+-- as ALTER TABLE ... ADD COLUMN IF NOT EXISTS; drop_transition's
+-- if_exists => true: an edge it lacks is a NOTICE, skipping.  So a
+-- migration script changing a machine can be run again (mach20).
 CREATE FUNCTION steward.add_transition(machine text, from_state text, to_state text,
-                                       new_state boolean DEFAULT false)
+                                       new_state boolean DEFAULT false,
+                                       if_not_exists boolean DEFAULT false)
 RETURNS void
 AS 'MODULE_PATHNAME', 'steward_add_transition'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION steward.add_transition(text, text, text, boolean) IS
-  'add an edge from->to to a state machine, attached or not (its owner only); with new_state => true, to_state is a new state';
+COMMENT ON FUNCTION steward.add_transition(text, text, text, boolean, boolean) IS
+  'add an edge from->to to a state machine, attached or not (its owner only); with new_state => true, to_state is a new state; with if_not_exists => true, an edge it has is skipped';
 
-CREATE FUNCTION steward.drop_transition(machine text, from_state text, to_state text)
+CREATE FUNCTION steward.drop_transition(machine text, from_state text, to_state text,
+                                        if_exists boolean DEFAULT false)
 RETURNS void
 AS 'MODULE_PATHNAME', 'steward_drop_transition'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION steward.drop_transition(text, text, text) IS
-  'remove an edge from a state machine (its owner only); a state left in no transition and not initial goes too, unless rows are in it';
+COMMENT ON FUNCTION steward.drop_transition(text, text, text, boolean) IS
+  'remove an edge from a state machine (its owner only); a state left in no transition and not initial goes too, unless rows are in it; with if_exists => true, an edge it lacks is skipped';
 
 -- The SQL part of add_initial_state (adding) and drop_initial_state, run
 -- by their C part (machines_api.c) as the owner of machine_definitions,
@@ -875,19 +889,25 @@ END
 $$;
 REVOKE ALL ON FUNCTION steward._change_initial(text, text, boolean) FROM PUBLIC;
 
-CREATE FUNCTION steward.add_initial_state(machine text, state text)
+-- if_not_exists => true: a state initial already is a NOTICE, skipping;
+-- drop_initial_state's if_exists => true: a state not initial (or not
+-- declared: a first run may have dropped it with its last role) is a
+-- NOTICE, skipping (mach20).
+CREATE FUNCTION steward.add_initial_state(machine text, state text,
+                                          if_not_exists boolean DEFAULT false)
 RETURNS void
 AS 'MODULE_PATHNAME', 'steward_add_initial_state'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION steward.add_initial_state(text, text) IS
-  'let new rows start in a declared state of a state machine, attached or not (its owner only)';
+COMMENT ON FUNCTION steward.add_initial_state(text, text, boolean) IS
+  'let new rows start in a declared state of a state machine, attached or not (its owner only); with if_not_exists => true, a state initial already is skipped';
 
-CREATE FUNCTION steward.drop_initial_state(machine text, state text)
+CREATE FUNCTION steward.drop_initial_state(machine text, state text,
+                                           if_exists boolean DEFAULT false)
 RETURNS void
 AS 'MODULE_PATHNAME', 'steward_drop_initial_state'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION steward.drop_initial_state(text, text) IS
-  'stop new rows starting in a state (its owner only); a state left in no transition goes too, unless rows are in it';
+COMMENT ON FUNCTION steward.drop_initial_state(text, text, boolean) IS
+  'stop new rows starting in a state (its owner only); a state left in no transition goes too, unless rows are in it; with if_exists => true, a state not initial is skipped';
 
 CREATE FUNCTION steward.attach_state_machine(tbl regclass, col name, machine text,
                                              changed_at_column name DEFAULT NULL)

@@ -114,6 +114,7 @@ typedef struct MachineInfo
 {
 	Datum		states;			/* text[] */
 	Datum		initial;		/* text[] */
+	Datum		transitions;	/* text[], "from->to" */
 	bool		builtin;
 	Oid			owner;
 	ArrayType  *usage_roles;	/* regrole[] */
@@ -137,7 +138,7 @@ read_machine(const char *machine, MachineInfo *info, bool owners)
 	bool		isnull;
 
 	if (steward_spi_read_latest(owners ?
-								"SELECT states, builtin, owner, usage_roles, initial"
+								"SELECT states, builtin, owner, usage_roles, initial, transitions"
 								"  FROM steward.machine_definitions WHERE name = $1" :
 								"SELECT states, true FROM steward.machine_definitions WHERE name = $1",
 								1, argtypes, args, NULL, 1) != SPI_OK_SELECT)
@@ -154,11 +155,13 @@ read_machine(const char *machine, MachineInfo *info, bool owners)
 	info->owner = InvalidOid;
 	info->usage_roles = NULL;
 	info->initial = (Datum) 0;
+	info->transitions = (Datum) 0;
 	if (owners)
 	{
 		info->owner = DatumGetObjectId(SPI_getbinval(row, desc, 3, &isnull));
 		info->usage_roles = DatumGetArrayTypePCopy(SPI_getbinval(row, desc, 4, &isnull));
 		info->initial = SPI_datumTransfer(SPI_getbinval(row, desc, 5, &isnull), false, -1);
+		info->transitions = SPI_datumTransfer(SPI_getbinval(row, desc, 6, &isnull), false, -1);
 	}
 }
 
@@ -2262,25 +2265,37 @@ rule_leaves(const StewardRuleColumn *rule, Datum *leaves, MemoryContext cxt)
 
 /*
  * The HINT of refuse_stranded_rows, the calls that work as written, for
- * the table "first" (quoted): with "from", the rows go along the edge from
- * -> to while it exists; otherwise out of "state" along a new edge to
- * "target", a declared state the change keeps (drop_transition's from,
- * drop_initial_state's first other initial state).  Before, the HINT named
- * add_transition(machine, to, 'another_state'), which add_transition
- * refuses without new_state => true (22023), and a state nobody wants.
+ * the table "first" (quoted).  When only "from" of a dropped edge from ->
+ * to goes, the rows go along the edge while it exists.  Otherwise "to" (or
+ * drop_initial_state's state, from NULL) goes, and the rows leave it along
+ * a new edge to "target", a declared state the change keeps
+ * (drop_transition's from when it stays, else the machine's first state
+ * that stays; drop_initial_state's first other initial state); when from
+ * goes too, its rows first go along the edge into to (mach20: the HINT
+ * moved them from -> to, into a state going too, and left those in to).
+ * Before mach19, the HINT named add_transition(machine, to,
+ * 'another_state'), which add_transition refuses without new_state.
  */
 static int
 stranded_rows_hint(const char *machine, const char *first, const char *from,
-				   const char *state, const char *target, bool initial)
+				   bool from_goes, const char *state, bool state_goes, const char *target)
 {
-	if (from != NULL)
+	char	   *tbl = quote_literal_cstr(first);
+	char	   *m = quote_literal_cstr(machine);
+	char	   *qstate = quote_literal_cstr(state);
+	char	   *qtarget = quote_literal_cstr(target);
+
+	if (from == NULL)
+		return errhint("Move those rows out along a new edge first: SELECT steward.add_transition(%s, %s, %s); CALL steward.run_transition(%s, %s, %s); then drop the initial state (the new edge keeps the state).",
+					   m, qstate, qtarget, tbl, qstate, qtarget);
+	if (!state_goes)
 		return errhint("Move those rows along the edge while it exists, then drop it: CALL steward.run_transition(%s, %s, %s);",
-					   quote_literal_cstr(first), quote_literal_cstr(from), quote_literal_cstr(state));
-	return errhint("Move those rows out along a new edge first: SELECT steward.add_transition(%s, %s, %s); CALL steward.run_transition(%s, %s, %s); then %s.",
-				   quote_literal_cstr(machine), quote_literal_cstr(state), quote_literal_cstr(target),
-				   quote_literal_cstr(first), quote_literal_cstr(state), quote_literal_cstr(target),
-				   initial ? "drop the initial state (the new edge keeps the state)" :
-				   "drop both transitions");
+					   tbl, quote_literal_cstr(from), qstate);
+	if (!from_goes)
+		return errhint("Move those rows out along a new edge first: SELECT steward.add_transition(%s, %s, %s); CALL steward.run_transition(%s, %s, %s); then drop both transitions.",
+					   m, qstate, qtarget, tbl, qstate, qtarget);
+	return errhint("Move those rows out along a new edge first: SELECT steward.add_transition(%s, %s, %s); CALL steward.run_transition(%s, %s, %s); CALL steward.run_transition(%s, %s, %s); then drop both transitions.",
+				   m, qstate, qtarget, tbl, quote_literal_cstr(from), qstate, tbl, qstate, qtarget);
 }
 
 /*
@@ -2303,6 +2318,7 @@ refuse_stranded_rows(const char *machine, List *rules, Datum states,
 	bool		hidden = false;
 	char	   *first = NULL;
 	bool		from_stranded = false;
+	bool		to_stranded = false;
 	Datum	   *names;
 	int			n;
 	StringInfoData stranded;
@@ -2356,6 +2372,7 @@ refuse_stranded_rows(const char *machine, List *rules, Datum states,
 
 		appendStringInfo(&stranded, "%s\"%s\"", i > 0 ? ", " : "", state);
 		from_stranded |= from != NULL && strcmp(state, from) == 0;
+		to_stranded |= strcmp(state, to) == 0;
 	}
 	if (from == NULL)
 		ereport(ERROR,
@@ -2367,7 +2384,7 @@ refuse_stranded_rows(const char *machine, List *rules, Datum states,
 						to, machine, total, total == 1 ? "row is" : "rows are"),
 				 errdetail("Not initial, state %s would be in no transition, so it would go with it. Rows in it: %s.",
 						   stranded.data, where.data),
-				 stranded_rows_hint(machine, first, NULL, to, target, true)));
+				 stranded_rows_hint(machine, first, NULL, false, to, true, target)));
 	ereport(ERROR,
 			(errcode(ERRCODE_CHECK_VIOLATION),
 			 hidden ?
@@ -2377,7 +2394,7 @@ refuse_stranded_rows(const char *machine, List *rules, Datum states,
 					from, to, machine, total, total == 1 ? "row is" : "rows are", stranded.data),
 			 errdetail("Without the edge, state %s is in no transition and not initial, so it would go with it. Rows in it: %s.",
 					   stranded.data, where.data),
-			 stranded_rows_hint(machine, first, from_stranded ? from : NULL, to, target, false)));
+			 stranded_rows_hint(machine, first, from, from_stranded, to, to_stranded, target)));
 }
 
 /*
@@ -2435,20 +2452,35 @@ require_current_snapshot(const char *machine)
 }
 
 /*
+ * The first element of names (a text[] datum without NULLs) that is name
+ * (equal) or is not (!equal), palloc'd in the current memory context;
+ * NULL when there is none.  Byte for byte, as the write path compares.
+ */
+static char *
+first_name_matching(Datum names, const char *name, bool equal)
+{
+	Datum	   *elems;
+	int			n;
+
+	deconstruct_array(DatumGetArrayTypeP(names), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, NULL, &n);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *elem = TextDatumGetCString(elems[i]);
+
+		if ((strcmp(elem, name) == 0) == equal)
+			return elem;
+	}
+	return NULL;
+}
+
+/*
  * True when state is one of states (a text[] datum).
  */
 static bool
 state_declared(Datum states, const char *state)
 {
-	Datum	   *names;
-	int			n;
-
-	deconstruct_array(DatumGetArrayTypeP(states), TEXTOID, -1, false, TYPALIGN_INT,
-					  &names, NULL, &n);
-	for (int i = 0; i < n; i++)
-		if (strcmp(TextDatumGetCString(names[i]), state) == 0)
-			return true;
-	return false;
+	return first_name_matching(states, state, true) != NULL;
 }
 
 /*
@@ -2605,8 +2637,57 @@ sync_machine_labels(List *rules)
 }
 
 /*
+ * The first of states (a text[] datum) that is not in changed (a text[]
+ * datum), palloc'd: a machine keeps its initial states, so there is one.
+ */
+static char *
+first_state_kept(Datum states, Datum changed)
+{
+	Datum	   *elems;
+	int			n;
+
+	deconstruct_array(DatumGetArrayTypeP(states), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, NULL, &n);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *state = TextDatumGetCString(elems[i]);
+
+		if (first_name_matching(changed, state, true) == NULL)
+			return state;
+	}
+	elog(ERROR, "state machine keeps no state");
+	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * add_transition(..., if_not_exists => true) finding the edge, or
+ * add_initial_state's finding the state initial (adding, present), and
+ * drop_transition(..., if_exists => true) not finding the edge, or
+ * drop_initial_state's not finding the state initial: the change is
+ * skipped with a NOTICE "msg, skipping" (42710 when adding; 00000 when
+ * dropping), as ALTER TABLE ... ADD COLUMN IF NOT EXISTS and DROP COLUMN IF
+ * EXISTS do, so that a migration script can be run again.  Judged on the
+ * row read after begin_machine_change's locks, so a change committed
+ * meanwhile is seen; the owner check has run (42501 first, as ALTER TABLE
+ * checks ownership before IF NOT EXISTS).  Returns true, ctx ended, when
+ * skipped.
+ */
+static bool
+skip_machine_change(bool adding, bool present, StewardAsOwner *ctx, const char *msg)
+{
+	if (adding != present)
+		return false;
+	ereport(NOTICE,
+			(adding ? errcode(ERRCODE_DUPLICATE_OBJECT) : 0,
+			 errmsg("%s, skipping", msg)));
+	steward_as_owner_end(ctx);
+	return true;
+}
+
+/*
  * The body of add_transition (adding) and drop_transition: locks and
- * checks of begin_machine_change; the definition is checked and written
+ * checks of begin_machine_change; with if_not_exists / if_exists, an edge
+ * already there / not there is skipped (skip_machine_change); the definition is checked and written
  * by steward._change_transition (as the catalog's owner), whose statement
  * trigger invalidates the cached rules of the tables at commit; a state
  * the drop takes away is refused while rows are in it
@@ -2625,8 +2706,10 @@ change_transition(FunctionCallInfo fcinfo, bool adding)
 	Datum		changed;
 	bool		new_state = false;
 	bool		check_intent = false;
+	bool		if_flag = false;
 	char	   *from;
 	char	   *to;
+	char	   *target;
 
 	steward_require_arg(fcinfo, 1, "from_state");
 	steward_require_arg(fcinfo, 2, "to_state");
@@ -2641,6 +2724,12 @@ change_transition(FunctionCallInfo fcinfo, bool adding)
 		new_state = PG_GETARG_BOOL(3);
 		check_intent = true;
 	}
+	/* add_transition's if_not_exists, drop_transition's if_exists. */
+	if (PG_NARGS() > (adding ? 4 : 3))
+	{
+		steward_require_arg(fcinfo, adding ? 4 : 3, adding ? "if_not_exists" : "if_exists");
+		if_flag = PG_GETARG_BOOL(adding ? 4 : 3);
+	}
 	args[0] = CStringGetTextDatum(machine);
 	args[1] = PG_GETARG_DATUM(1);
 	args[2] = PG_GETARG_DATUM(2);
@@ -2649,6 +2738,13 @@ change_transition(FunctionCallInfo fcinfo, bool adding)
 	to = TextDatumGetCString(args[2]);
 
 	rules = begin_machine_change(machine, &ctx, &info, cxt);
+	if (if_flag &&
+		skip_machine_change(adding,
+							first_name_matching(info.transitions, psprintf("%s->%s", from, to), true) != NULL,
+							&ctx,
+							psprintf(adding ? "machine \"%s\" already has transition %s -> %s" :
+									 "machine \"%s\" has no transition %s -> %s", machine, from, to)))
+		return;
 	if (adding)
 	{
 		if (check_intent)
@@ -2657,32 +2753,15 @@ change_transition(FunctionCallInfo fcinfo, bool adding)
 	}
 	changed = run_machine_change("SELECT steward._change_transition($1, $2, $3, $4)",
 								 4, argtypes, args, &ctx, cxt);
-	/* A drop strands only to when from stays: from is then the way out. */
+	/* The way out of to: from when it stays, else the first state kept. */
 	if (!adding && changed != (Datum) 0)
-		refuse_stranded_rows(machine, rules, changed, from, to, from);
-	sync_machine_labels(rules);
-}
-
-/*
- * The first of initial (a text[] datum) other than state, palloc'd in
- * the current memory context; NULL when there is none.
- */
-static char *
-other_initial_state(Datum initial, const char *state)
-{
-	Datum	   *names;
-	int			n;
-
-	deconstruct_array(DatumGetArrayTypeP(initial), TEXTOID, -1, false, TYPALIGN_INT,
-					  &names, NULL, &n);
-	for (int i = 0; i < n; i++)
 	{
-		char	   *name = TextDatumGetCString(names[i]);
-
-		if (strcmp(name, state) != 0)
-			return name;
+		target = from;
+		if (first_name_matching(changed, from, true) != NULL)
+			target = first_state_kept(info.states, changed);
+		refuse_stranded_rows(machine, rules, changed, from, to, target);
 	}
-	return NULL;
+	sync_machine_labels(rules);
 }
 
 /*
@@ -2704,26 +2783,40 @@ change_initial(FunctionCallInfo fcinfo, bool adding)
 	Datum		args[3];
 	Datum		changed;
 	char	   *state;
+	bool		if_flag = false;
 
 	steward_require_arg(fcinfo, 1, "state");
+	/* if_not_exists / if_exists (absent from an older SQL function). */
+	if (PG_NARGS() > 2)
+	{
+		steward_require_arg(fcinfo, 2, adding ? "if_not_exists" : "if_exists");
+		if_flag = PG_GETARG_BOOL(2);
+	}
 	args[0] = CStringGetTextDatum(machine);
 	args[1] = PG_GETARG_DATUM(1);
 	args[2] = BoolGetDatum(adding);
 	state = TextDatumGetCString(args[1]);
 
 	rules = begin_machine_change(machine, &ctx, &info, cxt);
+	/* A state not declared is not initial: dropped if_exists, skipped. */
+	if (if_flag &&
+		skip_machine_change(adding, first_name_matching(info.initial, state, true) != NULL, &ctx,
+							psprintf(adding ? "state \"%s\" of machine \"%s\" is already initial" :
+									 "state \"%s\" of machine \"%s\" is not initial", state, machine)))
+		return;
 	changed = run_machine_change("SELECT steward._change_initial($1, $2, $3)",
 								 3, argtypes, args, &ctx, cxt);
 	if (!adding && changed != (Datum) 0)
 		refuse_stranded_rows(machine, rules, changed, NULL, state,
-							 other_initial_state(info.initial, state));
+							 first_name_matching(info.initial, state, false));
 	sync_machine_labels(rules);
 }
 
 /*
  * steward.add_transition(machine, from_state, to_state, new_state DEFAULT
- * false): the machine's owner adds the edge from_state -> to_state,
- * attached or not; a to_state the machine does not declare becomes a new
+ * false, if_not_exists DEFAULT false): the machine's owner adds the edge
+ * from_state -> to_state, attached or not (with if_not_exists, an edge it
+ * has is a NOTICE, skipping: skip_machine_change); a to_state the machine does not declare becomes a new
  * state (NOTICE) when new_state is true, and is refused (22023) when it is
  * false, as new_state => true is for a declared one (42710:
  * check_new_state_intent).  Locks as
@@ -2736,7 +2829,7 @@ change_initial(FunctionCallInfo fcinfo, bool adding)
  * attached table is half detached, 42704 for no such machine, 42501
  * unless the caller has the owner's privileges (or for a built-in
  * machine), 22023 when from_state is not a state or from = to, 42710 for
- * an edge it has, 54000 past 64 states, 42622 for a name over 63 bytes,
+ * an edge it has (without if_not_exists), 54000 past 64 states, 42622 for a name over 63 bytes,
  * 42804 for a new state longer than a varchar(n) state column of an
  * attached table stores (steward_check_states_fit),
  * 40001 under REPEATABLE READ or SERIALIZABLE when the transaction's
@@ -2753,15 +2846,16 @@ steward_add_transition(PG_FUNCTION_ARGS)
 }
 
 /*
- * steward.drop_transition(machine, from_state, to_state): the machine's
- * owner removes the edge; rows keep their states, and only later updates
+ * steward.drop_transition(machine, from_state, to_state, if_exists
+ * DEFAULT false): the machine's owner removes the edge (with if_exists, an
+ * edge it lacks is a NOTICE, skipping); rows keep their states, and only later updates
  * are restricted.  A state the edge leaves in no transition and not
  * initial (a state add_transition introduced, say) goes with it, refused
  * (23514, the count per table, HINT: the run_transition that moves them)
  * while rows of an attached table are in it, and (2BP01) while a state
  * check of an attached table names it.  Locks as steward_add_transition,
  * plus the scans of the attached tables, as their owners, when a state
- * goes.  Raises 42704 for an edge the machine lacks, and otherwise as
+ * goes.  Raises 42704 for an edge the machine lacks (without if_exists), and otherwise as
  * steward_add_transition.
  * Raises 25006 first during recovery or in a read-only transaction
  * (steward_require_writable).
@@ -2775,8 +2869,9 @@ steward_drop_transition(PG_FUNCTION_ARGS)
 }
 
 /*
- * steward.add_initial_state(machine, state): the machine's owner lets new
- * rows start in a declared state, attached or not.  Locks as
+ * steward.add_initial_state(machine, state, if_not_exists DEFAULT false):
+ * the machine's owner lets new rows start in a declared state, attached or
+ * not (with if_not_exists, a state initial already is a NOTICE, skipping).  Locks as
  * steward_add_transition.  Raises 22004 for a NULL argument, 22023 when
  * state is not a state of the machine, 42710 when it is initial already,
  * and otherwise as steward_add_transition (55000, 42704, 42501, 40001).
@@ -2790,8 +2885,10 @@ steward_add_initial_state(PG_FUNCTION_ARGS)
 }
 
 /*
- * steward.drop_initial_state(machine, state): the machine's owner stops
- * new rows starting in state; rows in it keep it.  A state then in no
+ * steward.drop_initial_state(machine, state, if_exists DEFAULT false): the
+ * machine's owner stops new rows starting in state; rows in it keep it
+ * (with if_exists, a state not initial, or not declared, is a NOTICE,
+ * skipping).  A state then in no
  * transition goes with it, refused (23514, the count per table, HINT the
  * edge and run_transition that move them) while rows of an attached table
  * are in it, and (2BP01) while a state check names it.  Locks as
