@@ -974,11 +974,11 @@ def build(db, top):
     info = db.rows(Q_INFO)[0]
     if info['extversion'] is None:
         die('extension pg_steward is not installed in database "%s"' % info['database'],
-            hint='CREATE EXTENSION pg_steward; in that database, or name another one with -d.')
+            hint='Run CREATE EXTENSION pg_steward in that database, or name another one with -d.')
     if info['extversion'] == '0.1':
         # 0.1 has no history views: say what to do instead of a missing relation.
         die('pg_steward in database "%s" is at version 0.1; the report needs its 0.2 views'
-            % info['database'], hint='ALTER EXTENSION pg_steward UPDATE;')
+            % info['database'], hint='Run ALTER EXTENSION pg_steward UPDATE in that database, then run %s again.' % PROG)
     setup_matplotlib()
     collected = db.rows(Q_COLLECTED)[0]['collected']
     now = info['generated_at']

@@ -425,7 +425,7 @@ $bare->safe_psql('postgres', 'CREATE DATABASE old');
 $bare->psql('old', q{CREATE EXTENSION pg_steward VERSION '0.1'});
 ($rc, $stdout, $stderr) = report('-h', $bare->host, '-p', $bare->port, '-d', 'old', '-o', "$out/085_old.html");
 is($rc, 1, 'a database still at 0.1: exit 1');
-like($stderr, qr/^steward-report: error: pg_steward in database "old" is at version 0.1; .*\nsteward-report: hint: ALTER EXTENSION pg_steward UPDATE;$/,
+like($stderr, qr/^steward-report: error: pg_steward in database "old" is at version 0.1; .*\nsteward-report: hint: Run ALTER EXTENSION pg_steward UPDATE in that database, then run steward-report again\.$/,
 	'... with the hint to update');
 
 my $port = PostgreSQL::Test::Cluster::get_free_port();
