@@ -206,6 +206,7 @@ typedef struct GovSettings
 	double		wal_floor_ms;	/* a WAL-wait baseline counts as at least this */
 	bool		job_p99;		/* judge the p99 by the job's run so far, not the window alone */
 	bool		keep_baseline;	/* keep an older baseline while the load is steady */
+	bool		room_increase;	/* add half the duty when half the room is unused */
 } GovSettings;
 
 /* The control state of one job: all gov_decide() reads and writes. */
@@ -389,6 +390,7 @@ static double gov_cpu_wait_floor_ms = 0.05;
 static double gov_wal_wait_floor_ms = 0.05;
 static bool gov_job_p99 = true;
 static bool gov_keep_baseline = true;
+static bool gov_room_increase = true;
 int			steward_batch_lock_timeout_ms = 10;
 static bool gov_batch_synchronous_commit = true;
 static bool gov_batch_wal_compression = true;
@@ -509,6 +511,10 @@ steward_governor_define_gucs(void)
 							"Where the CPUs are all busy, the kernel then runs the foreground's backends first (the process's nice value and its Linux autogroup's).",
 							&gov_nice, 10, 0, 19,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("steward.governor_room_increase",
+							 "Whether a job past slow start adds half its share of time per window while the foreground's p99, in the window and since the job began, leaves half the room below the target unused.",
+							 "off: it adds a twentieth of the time per window whatever the room (additive increase only).",
+							 &gov_room_increase, true, PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("steward.governor_slow_start",
 							 "Whether a job under a foreground doubles its share of time each window until the foreground's latency rises.",
 							 "off: it adds a twentieth of the time per window from the start (additive increase only).",
@@ -706,6 +712,7 @@ current_settings(GovSettings *s)
 	s->cpu_floor_ms = gov_cpu_wait_floor_ms;
 	s->job_p99 = gov_job_p99;
 	s->keep_baseline = gov_keep_baseline;
+	s->room_increase = gov_room_increase;
 	s->wal_floor_ms = gov_wal_wait_floor_ms;
 }
 
@@ -1051,6 +1058,32 @@ hystart_threshold(const GovSettings *set)
 }
 
 /*
+ * What an increase past slow start adds to the duty: GOV_DUTY_STEP, or
+ * (steward.governor_room_increase) half the duty when at least that much,
+ * while the window's p99 ratio and the job's run so far (0: not known
+ * yet) are both at or under hystart_threshold: half the room below the
+ * target unused.  After a decrease the job climbs back geometrically
+ * while the foreground shows it room, as CUBIC does far from the pace of
+ * its last loss (RFC 8312, 4.1), and HyStart++ resumes slow start after a
+ * spurious exit (RFC 9406, 4.3): a job that slow start left at a tenth
+ * and a few noisy windows took down to 2% climbed back at a twentieth per
+ * 5-s window, so a backfill spent most of its run at 6-30% of the time
+ * with the foreground's p99 at 0.9-1.2x of its baseline
+ * (test/bench/governor/results-aba-gov16.md, run 1).  Near the target the step
+ * stays a twentieth, and an increase that takes the window over the
+ * target is undone at once (gov_slow_down).  Pure.
+ */
+static double
+room_step(const GovState *st, const GovSettings *set, double ratio, double job_ratio)
+{
+	double		room = hystart_threshold(set);
+
+	if (set->room_increase && ratio > 0 && ratio <= room && job_ratio <= room)
+		return Max(GOV_DUTY_STEP, st->duty / 2);
+	return GOV_DUTY_STEP;
+}
+
+/*
  * The duty after an increase.  A job starts in slow start (RFC 5681,
  * 3.1): it doubles its share of time each window, from a tenth to all of
  * it in four windows, where adding a twentieth per window took the whole
@@ -1061,18 +1094,21 @@ hystart_threshold(const GovSettings *set)
  * the room below the target at any tick (gov_decide)
  * (HyStart's delay-based exit, Ha and Rhee 2011: leave slow start when
  * the delay grows, before the loss that would otherwise end it): from
- * there on the job adds GOV_DUTY_STEP per window.  Without a latency
- * signal (ratio 0: no baseline yet) it only adds.
+ * there on the job adds GOV_DUTY_STEP per window, or, while the window's
+ * p99 ratio and the job's run so far (job_ratio; 0: not known yet, the
+ * window alone) both leave half the room below the target unused
+ * (steward.governor_room_increase), half its duty (room_step).  Without a
+ * latency signal (ratio 0: no baseline yet) it only adds GOV_DUTY_STEP.
  */
 static double
-next_duty(GovState *st, const GovSettings *set, double ratio)
+next_duty(GovState *st, const GovSettings *set, double ratio, double job_ratio)
 {
 	if (st->slow_start && set->slow_start && ratio > 0 &&
 		ratio <= hystart_threshold(set))
 		return Min(1.0, st->duty * 2);
 	if (ratio > 0)
 		st->slow_start = false;
-	return Min(1.0, st->duty + GOV_DUTY_STEP);
+	return Min(1.0, st->duty + room_step(st, set, ratio, job_ratio));
 }
 
 /*
@@ -1502,7 +1538,7 @@ gov_speed_up(GovState *st, const GovSettings *set, const GovView *v, TimestampTz
 	st->duty_before = st->duty;
 	st->batch_before = st->batch;
 	st->increased = true;
-	st->duty = next_duty(st, set, v->latency_known ? v->ratio : 0);
+	st->duty = next_duty(st, set, v->latency_known ? v->ratio : 0, v->job_ratio);
 	st->batch = Min(st->max_batch, st->batch + Max(1, st->max_batch / 10));
 	st->decreases_in_row = 0;
 	st->last_change = now;

@@ -43,7 +43,18 @@
 #                  off / ungoverned, P / PK / PU: the idempotency purge
 #                  worker deleting BIG expired keys (../idempotency/
 #                  expired.sql) while the clients begin new keys
-#                  (purge_begin.sql), the same three ways (ALTER SYSTEM)
+#                  (purge_begin.sql), the same three ways (ALTER SYSTEM);
+#                  TC / MC / PC: the same with the run-queue rule off
+#                  (steward.governor_cpu_wait_floor = 1000ms: no cpu_waits
+#                  decrease), TL / ML: WAL and run-queue rules both off
+#                  (steward.governor_wait_ratio = 1000: p99 alone, as in
+#                  results-latency-only.md's rule), TR / MR: ungoverned
+#                  at a fixed max_rows_per_sec => CAP (what a fixed rate
+#                  costs the foreground: the pace the governor could hold)
+#                  TA / MA / PA: steward.governor_room_increase = off
+#                  (after slow start a twentieth of the time per window
+#                  whatever the room: the rule before gov16)
+#   CAP=20000      rows a second of TR and MR
 #   ROUNDS=5       rounds per job
 #   BIG=1000000    rows
 #   W=8            seconds of A1 and of A2
@@ -71,6 +82,7 @@ set -euo pipefail
 
 JOBS=${JOBS:-N T}
 ROUNDS=${ROUNDS:-5}
+CAP=${CAP:-20000}
 BIG=${BIG:-1000000}
 W=${W:-8}
 WARMUP=${WARMUP:-8}
@@ -164,12 +176,18 @@ server_log_events() {
 
 round() {   # round JOB R
     local job=$1 r=$2 script=$T_SQL p=$LOGS/$1$2 t0 t1 t2 t3 from to sql kind=transition done_file n=$BIG
-    local set_sql="SELECT 1" sys=
+    local set_sql="SELECT 1" sys= cap=
+    case $job in TR|MR) cap=$CAP ;; esac
     case $job in
     O) set_sql="SET steward.governor_job_p99 = off" ;;
     K|MK) set_sql="SET steward.governor_keep_baseline = off" ;;
-    U|MU) set_sql="SET steward.governor = off" ;;
+    U|MU|TR|MR) set_sql="SET steward.governor = off" ;;
+    TC|MC) set_sql="SET steward.governor_cpu_wait_floor = '1000ms'" ;;
+    TA|MA) set_sql="SET steward.governor_room_increase = off" ;;
+    TL|ML) set_sql="SET steward.governor_wait_ratio = 1000" ;;
     PK) sys="steward.governor_keep_baseline = off" ;;
+    PC) sys="steward.governor_cpu_wait_floor = '1000ms'" ;;
+    PA) sys="steward.governor_room_increase = off" ;;
     PU) sys="steward.governor = off" ;;
     esac
     case $job in
@@ -181,19 +199,19 @@ round() {   # round JOB R
                             \"type\": \"bigint\", \"up\": \"(total_amount * 100)::bigint\",
                             \"down\": \"total_cents / 100.0\"}}]\$\$)" >/dev/null
         psql_q -d "$DB" -c "VACUUM orders" -c "CHECKPOINT"
-        sql="CALL steward.migration_backfill('bench_$MIG_N')" ;;
+        sql="CALL steward.migration_backfill('bench_$MIG_N'${cap:+, max_rows_per_sec => $cap})" ;;
     P*)
         script=$P_SQL kind=purge
         PURGE_N=$((PURGE_N + 1))
         psql_q -d "$DB" -v nexp="$BIG" -v r="$PURGE_N" -f "$EXPIRED_SQL" >/dev/null
         psql_q -d "$DB" -c "VACUUM ANALYZE steward.idempotency_keys" -c "CHECKPOINT" ;;
-    N|T|O|K|U)
+    N|T|O|K|U|TC|TL|TR|TA)
         psql_q -d "$DB" -c "VACUUM big.items" -c "CHECKPOINT" ;;
     esac
-    case $job in T|O|K|U)
+    case $job in T|O|K|U|TC|TL|TR|TA)
         if [ -z "$TDIR" ] || [ "$TDIR" = "done->pending" ]; then from=pending to=done; else from=done to=pending; fi
         TDIR="$from->$to"
-        sql="CALL steward.run_transition('big.items', '$from', '$to')" ;;
+        sql="CALL steward.run_transition('big.items', '$from', '$to'${cap:+, max_rows_per_sec => $cap})" ;;
     esac
     [ "$DECISIONS" = 1 ] && set_sql="$set_sql; SET client_min_messages = debug2"
     oltp "$script" "$p-warm" "$WARMUP" -
