@@ -9,10 +9,10 @@
 -- machine at all when the sibling held one; and a changed_at the sibling
 -- did not stamp came in as it was written there.  A rule the leaving partition
 -- did not have now judges the row as a new row (as a row from a heap
--- partition is); rules both have still judge it as an update.  So a row
--- leaving for such a sibling and coming back is deleted and inserted as
--- far as the rules go: it comes back in an initial state.  A changed_at
--- the leaving partition does not stamp is stamped on arrival.
+-- partition is); rules both have still judge it as an update.  A row
+-- leaving for such a sibling (to come back as a new row, in an initial
+-- state) is refused since trust46 (regress 370).  A changed_at the
+-- leaving partition does not stamp is stamped on arrival.
 \set SHOW_CONTEXT errors
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -56,8 +56,8 @@ UPDATE ord SET region = 'eu', version = NULL WHERE id = 3;
 -- It arrives in an initial state, stamped, its version and sequence kept.
 SELECT id, region, st, st_at > '2001-01-01' AS stamped, version, seq
   FROM ord WHERE id = 3;
--- A row of ord_eu that leaves for ord_us comes back only as a new row,
--- in an initial state: 'shipped' there cannot come back.
+-- A row of ord_eu may not leave for ord_us, which lacks its rules
+-- (0A000, trust46): it would come back as a new row, in an initial state.
 UPDATE ord SET st = 'paid', seq = 5 WHERE id = 3;
 UPDATE ord SET region = 'us', st = 'shipped' WHERE id = 3;
 UPDATE ord SET region = 'eu' WHERE id = 3;

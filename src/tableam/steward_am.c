@@ -1308,6 +1308,222 @@ judge_move_to_foreign(Relation rel, ItemPointer tid, CommandId cid,
 	return true;
 }
 
+/*
+ * A rule of the partition a row leaves, by kind and column name (partitions
+ * may number their columns differently), as lost_rule reports it.
+ */
+typedef struct HeldRule
+{
+	const char *kind;			/* "version", "sequence", "state" */
+	char		column[NAMEDATALEN];
+	char		machine[NAMEDATALEN];	/* a state rule's, else "" */
+} HeldRule;
+
+/* Has "rules" (of a relation described by "desc") a rule like "held"? */
+static bool
+rules_hold(const StewardRules *rules, TupleDesc desc, const HeldRule *held)
+{
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		AttrNumber	attnum = att->attnum;
+
+		if (att->attisdropped || strcmp(NameStr(att->attname), held->column) != 0)
+			continue;
+		if (strcmp(held->kind, "version") == 0)
+			return rules->version_attnum == attnum;
+		if (strcmp(held->kind, "sequence") == 0)
+		{
+			for (int j = 0; j < rules->nsequences; j++)
+				if (rules->sequences[j].attnum == attnum)
+					return true;
+			return false;
+		}
+		for (int j = 0; j < rules->nstates; j++)
+			if (rules->states[j].attnum == attnum)
+				return true;
+		for (int j = 0; j < rules->nmissing; j++)
+			if (rules->missing[j].attnum == attnum)
+				return true;
+		return false;
+	}
+	return false;
+}
+
+/*
+ * Does "to" (a leaf partition, or the partitioned table a statement routes
+ * from) lack a rule that partition "from" has -- its version column, a
+ * sequence, or a state machine on a column of that name (a state rule
+ * under another machine counts as the same rule, as for a row moving in:
+ * split_move_rules)?  Then the first such rule is *lost.  The rules of
+ * "to" are its own and its partitioned ancestors'.  Reads the rules
+ * catalog; opens no relation.
+ */
+static bool
+lost_rule(Relation from, Relation to, HeldRule *lost)
+{
+	const StewardRules *fr = steward_get_rules(from);
+	TupleDesc	fdesc = RelationGetDescr(from);
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "steward lost rule",
+											  ALLOCSET_SMALL_SIZES);
+	int			maxheld = 1 + fr->nsequences + fr->nstates + fr->nmissing;
+	HeldRule   *held = MemoryContextAlloc(cxt, sizeof(HeldRule) * maxheld);
+	HeldRule   *h = NULL;
+	int			nheld = 0;
+	MemoryContext old;
+	StewardRules *tr;
+	bool		found = false;
+
+	/*
+	 * What "from" holds, copied before the rules of "to" are read: reading
+	 * them may process invalidations that free from's cached entry.
+	 */
+	if (fr->version_attnum != InvalidAttrNumber)
+	{
+		h = &held[nheld++];
+		h->kind = "version";
+		strlcpy(h->column, NameStr(TupleDescAttr(fdesc, fr->version_attnum - 1)->attname), NAMEDATALEN);
+		h->machine[0] = '\0';
+	}
+	for (int i = 0; i < fr->nsequences; i++)
+	{
+		h = &held[nheld++];
+		h->kind = "sequence";
+		strlcpy(h->column, NameStr(TupleDescAttr(fdesc, fr->sequences[i].attnum - 1)->attname), NAMEDATALEN);
+		h->machine[0] = '\0';
+	}
+	for (int i = 0; i < fr->nstates + fr->nmissing; i++)
+	{
+		bool		missing = i >= fr->nstates;
+		AttrNumber	attnum = missing ? fr->missing[i - fr->nstates].attnum :
+			fr->states[i].attnum;
+
+		h = &held[nheld++];
+		h->kind = "state";
+		strlcpy(h->column, NameStr(TupleDescAttr(fdesc, attnum - 1)->attname), NAMEDATALEN);
+		strlcpy(h->machine, missing ? fr->missing[i - fr->nstates].machine :
+				fr->states[i].machine, NAMEDATALEN);
+	}
+	if (nheld == 0)
+	{
+		MemoryContextDelete(cxt);
+		return false;
+	}
+	old = MemoryContextSwitchTo(cxt);
+	tr = steward_load_rules(to);
+	for (int i = 0; i < nheld && !found; i++)
+	{
+		if (!rules_hold(tr, RelationGetDescr(to), &held[i]))
+		{
+			*lost = held[i];
+			found = true;
+		}
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	return found;
+}
+
+/* lost_rule as a StewardLeafTest (writectx.c picks the leaves with it). */
+static bool
+leaf_lacks_rule(Relation from, Relation leaf)
+{
+	HeldRule	lost;
+
+	return lost_rule(from, leaf, &lost);
+}
+
+/*
+ * The delete half of a cross-partition UPDATE or MERGE of the row at tid of
+ * rel, which has rules: refuse (0A000) when the row goes to a local
+ * partition lacking one of them (a rule put on one partition only).  The
+ * partition a row leaves judges nothing (a DELETE), and the one it enters
+ * judges it as a new row (split_move_rules), so a row that left and came
+ * back returned in an initial state with any version: an UPDATE-only role
+ * reset a machine or reopened a lost update (review31, trust46).  Refused
+ * before anything is deleted.  A foreign partition is the other node's to
+ * check (judge_move_to_foreign).  Opens the tree's leaves only when rel has
+ * a rule the root the statement routes from lacks
+ * (steward_statement_move_losing).
+ */
+static void
+refuse_move_losing_rules(Relation rel, ItemPointer tid, CommandId cid)
+{
+	bool		unknown;
+	Oid			dest = steward_statement_move_losing(rel, cid, tid,
+													 leaf_lacks_rule, &unknown);
+	Relation	to;
+	HeldRule	lost;
+	HeapTupleData tuple;
+	Buffer		buffer;
+	char	   *key = NULL;
+	const char *what;
+	const char *call;
+	const char *target;
+
+	if (unknown)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot move a row of relation \"%s\" to another partition here",
+						RelationGetRelationName(rel)),
+				 errdetail("A partition the row may go to lacks a rule of pg_steward that \"%s\" has, and the statement moves rows of \"%s\" through more than one result relation, so where the row goes cannot be told.",
+						   RelationGetRelationName(rel), RelationGetRelationName(rel)),
+				 errhint("Move the row with one UPDATE of the partitioned table.")));
+	if (!OidIsValid(dest))
+		return;
+	to = relation_open(dest, NoLock);	/* locked by qual_leaves */
+	if (!lost_rule(rel, to, &lost))
+	{
+		relation_close(to, NoLock);
+		return;
+	}
+	if (fetch_row_any(rel, tid, &tuple, &buffer))
+	{
+		key = steward_row_key_desc(rel, &tuple);
+		ReleaseBuffer(buffer);
+	}
+	target = quote_literal_cstr(quote_qualified_identifier(get_namespace_name(RelationGetNamespace(to)),
+														   RelationGetRelationName(to)));
+	if (strcmp(lost.kind, "version") == 0)
+	{
+		what = psprintf("version column \"%s\"", lost.column);
+		call = psprintf("steward.track_versions(%s, %s)", target,
+						quote_literal_cstr(lost.column));
+	}
+	else if (strcmp(lost.kind, "sequence") == 0)
+	{
+		what = psprintf("sequence column \"%s\"", lost.column);
+		call = psprintf("steward.track_sequence(%s, %s)", target,
+						quote_literal_cstr(lost.column));
+	}
+	else
+	{
+		what = psprintf("state machine \"%s\" on column \"%s\"", lost.machine, lost.column);
+		call = psprintf("steward.attach_state_machine(%s, %s, %s)", target,
+						quote_literal_cstr(lost.column),
+						quote_literal_cstr(lost.machine));
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 key ?
+			 errmsg("cannot move row %s from partition \"%s\" to partition \"%s\"",
+					key, RelationGetRelationName(rel), RelationGetRelationName(to)) :
+			 errmsg("cannot move a row from partition \"%s\" to partition \"%s\"",
+					RelationGetRelationName(rel), RelationGetRelationName(to)),
+			 errdetail("Partition \"%s\" has the %s and \"%s\" does not: the row would leave the rule, and if it came back it would be judged as a new row.",
+					   RelationGetRelationName(rel), what, RelationGetRelationName(to)),
+			 to->rd_tableam == &steward_methods ?
+			 errhint("Give \"%s\" the same rule (SELECT %s;), or declare it on the partitioned table, which gives it to every partition.",
+					 RelationGetRelationName(to), call) :
+			 errhint("Give \"%s\" the same rule (ALTER TABLE %s SET ACCESS METHOD steward, then SELECT %s;), or declare it on the partitioned table, which gives it to every partition.",
+					 RelationGetRelationName(to),
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(to)),
+												RelationGetRelationName(to)),
+					 call),
+			 errtable(rel)));
+}
+
 static TM_Result
 steward_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 					 Snapshot snapshot, Snapshot crosscheck, bool wait,
@@ -1320,6 +1536,11 @@ steward_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 	int			nchanges = 0;
 
 	settle_moving_rows(cid, false);
+	if (changingPart && rules_enforced(rel) && !steward_rules_empty(rules))
+	{
+		refuse_move_losing_rules(rel, tid, cid);
+		rules = steward_get_rules(rel); /* reading others' may free it */
+	}
 	if (changingPart && rules_enforced(rel) &&
 		(steward_rules_empty(rules) ||
 		 !judge_move_to_foreign(rel, tid, cid, changes, &nchanges)))

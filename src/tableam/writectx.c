@@ -69,7 +69,7 @@ typedef struct WritingStatement
 	/* the result relation whose old-row slot served the last update */
 	Oid			old_relid;
 	ResultRelInfo *old_rri;		/* in estate's query memory, like this */
-	struct ForeignLeaves *foreign;	/* steward_statement_foreign_move's */
+	struct QualLeaves *leaves;	/* the move's destinations (qual_leaves) */
 	MemoryContextCallback forget;
 } WritingStatement;
 
@@ -564,52 +564,85 @@ steward_statement_old_row(Relation rel, CommandId cid, ItemPointer otid,
 }
 
 /*
- * The foreign-table partitions under one routing root, with what it takes to
- * tell whether a row belongs to one: the partition constraint (which
- * includes every ancestor's, so a row routed from the root lands in the
- * partition exactly when it satisfies it), a slot in the partition's format
- * and the map into it from the last partition a row left.  Built once per
- * statement and root, in the statement's query memory.
+ * The leaf partitions under one routing root that a test picks (the
+ * foreign-table ones, or those lacking a rule of the partition rows leave),
+ * with what it takes to tell whether a row belongs to one: the partition
+ * constraint (which includes every ancestor's, so a row routed from the
+ * root lands in the partition exactly when it satisfies it), a slot in the
+ * partition's format and the map into it from the last partition a row
+ * left.  Built once per statement, root and test (and, for a test of the
+ * rules a row leaves, partition left), in the statement's query memory.
  */
-typedef struct ForeignLeaf
+typedef struct QualLeaf
 {
 	Oid			relid;
 	ExprState  *qual;
 	TupleTableSlot *slot;
 	Oid			from;			/* source partition of "map" */
 	TupleConversionMap *map;	/* from "from"'s format, NULL: same */
-} ForeignLeaf;
+} QualLeaf;
 
-typedef struct ForeignLeaves
+typedef struct QualLeaves
 {
+	struct QualLeaves *next;	/* the statement's other lists */
 	Oid			root;
+	Oid			left;			/* the partition left (InvalidOid: foreign) */
 	int			n;
-	ForeignLeaf *leaves;
-} ForeignLeaves;
+	QualLeaf   *leaves;
+} QualLeaves;
 
-static ForeignLeaves *
-foreign_leaves(EState *estate, Oid root)
+/*
+ * The leaves under "root" that "lacks" picks for a row leaving "from", or,
+ * with lacks NULL, the foreign-table leaves.  With "lacks", the root
+ * itself is asked first: a partition whose rules are all the root's loses
+ * none anywhere below it (every partition has its ancestors' rules), so
+ * no leaf is opened -- the usual case, rules declared on the partitioned
+ * table.  Opens the picked leaves, and for "lacks" every local leaf, with
+ * RowExclusiveLock, the lock routing would take when the row goes there.
+ */
+static QualLeaves *
+qual_leaves(EState *estate, Oid root, Relation from, StewardLeafTest lacks)
 {
 	MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
-	ForeignLeaves *fl = palloc0(sizeof(ForeignLeaves));
-	List	   *all = find_all_inheritors(root, NoLock, NULL);
+	QualLeaves *ql = palloc0(sizeof(QualLeaves));
+	List	   *all;
 	ListCell   *lc;
 
-	fl->root = root;
-	fl->leaves = palloc0(sizeof(ForeignLeaf) * list_length(all));
+	ql->root = root;
+	ql->left = lacks != NULL ? RelationGetRelid(from) : InvalidOid;
+	if (lacks != NULL)
+	{
+		Relation	rootrel = relation_open(root, AccessShareLock);
+		bool		root_lacks = lacks(from, rootrel);
+
+		relation_close(rootrel, NoLock);
+		if (!root_lacks)
+		{
+			MemoryContextSwitchTo(old);
+			return ql;
+		}
+	}
+	all = find_all_inheritors(root, NoLock, NULL);
+	ql->leaves = palloc0(sizeof(QualLeaf) * list_length(all));
 	foreach(lc, all)
 	{
 		Oid			relid = lfirst_oid(lc);
+		char		relkind = get_rel_relkind(relid);
 		Relation	leaf;
-		ForeignLeaf *f;
+		QualLeaf   *f;
 
-		if (get_rel_relkind(relid) != RELKIND_FOREIGN_TABLE)
+		if (relkind != (lacks != NULL ? RELKIND_RELATION : RELKIND_FOREIGN_TABLE))
 			continue;
 		/* The lock routing would take when the row goes there. */
 		leaf = try_relation_open(relid, RowExclusiveLock);
 		if (leaf == NULL)
 			continue;
-		f = &fl->leaves[fl->n++];
+		if (lacks != NULL && !lacks(from, leaf))
+		{
+			relation_close(leaf, NoLock);
+			continue;
+		}
+		f = &ql->leaves[ql->n++];
 		f->relid = relid;
 		f->qual = ExecPrepareCheck(RelationGetPartitionQual(leaf), estate);
 		f->slot = ExecInitExtraTupleSlot(estate,
@@ -618,7 +651,58 @@ foreign_leaves(EState *estate, Oid root)
 		relation_close(leaf, NoLock);
 	}
 	MemoryContextSwitchTo(old);
-	return fl;
+	return ql;
+}
+
+/* The statement's list for (root, from, lacks), built on first use. */
+static QualLeaves *
+statement_leaves(WritingStatement *stmt, Oid root, Relation from,
+				 StewardLeafTest lacks)
+{
+	Oid			left = lacks != NULL ? RelationGetRelid(from) : InvalidOid;
+	QualLeaves *ql;
+
+	for (ql = stmt->leaves; ql != NULL; ql = ql->next)
+		if (ql->root == root && ql->left == left)
+			return ql;
+	ql = qual_leaves(stmt->estate, root, from, lacks);
+	ql->next = stmt->leaves;
+	stmt->leaves = ql;
+	return ql;
+}
+
+/*
+ * The leaf of "ql" whose partition constraint the new row in "newslot"
+ * (in the format of partition "rel") satisfies, or InvalidOid.
+ */
+static Oid
+leaf_for_row(WritingStatement *stmt, QualLeaves *ql, Relation rel,
+			 TupleTableSlot *newslot)
+{
+	Oid			relid = RelationGetRelid(rel);
+	ExprContext *econtext = GetPerTupleExprContext(stmt->estate);
+
+	for (int i = 0; i < ql->n; i++)
+	{
+		QualLeaf   *f = &ql->leaves[i];
+		TupleTableSlot *test = newslot;
+
+		if (f->from != relid)
+		{
+			MemoryContext old = MemoryContextSwitchTo(stmt->estate->es_query_cxt);
+
+			f->map = convert_tuples_by_name(RelationGetDescr(rel),
+											f->slot->tts_tupleDescriptor);
+			f->from = relid;
+			MemoryContextSwitchTo(old);
+		}
+		if (f->map != NULL)
+			test = execute_attr_map_slot(f->map->attrMap, newslot, f->slot);
+		econtext->ecxt_scantuple = test;
+		if (ExecCheck(f->qual, econtext))
+			return f->relid;
+	}
+	return InvalidOid;
 }
 
 /* The result relation of stmt for relid whose old-row slot holds otid. */
@@ -657,6 +741,32 @@ moving_result_rel(WritingStatement *stmt, Oid relid, ItemPointer otid,
 }
 
 /*
+ * The root partitioned table that the statement "stmt" (may be NULL) routes
+ * the row at "otid" of partition "rel" from, with *rri the result
+ * relation moving it (NULL when it cannot be identified: then the root is
+ * rel's topmost ancestor, and *ambiguous says whether several result
+ * relations move rows of rel).  InvalidOid: rel is no partition.
+ */
+static Oid
+moving_root(WritingStatement *stmt, Relation rel, ItemPointer otid,
+			ResultRelInfo **rri, bool *ambiguous)
+{
+	List	   *ancestors;
+	Oid			root;
+
+	*rri = NULL;
+	*ambiguous = false;
+	if (stmt != NULL)
+		*rri = moving_result_rel(stmt, RelationGetRelid(rel), otid, ambiguous);
+	if (*rri != NULL)
+		return RelationGetRelid((*rri)->ri_RootResultRelInfo->ri_RelationDesc);
+	ancestors = steward_partition_ancestors(RelationGetRelid(rel));
+	root = ancestors != NIL ? llast_oid(ancestors) : InvalidOid;
+	list_free(ancestors);
+	return root;
+}
+
+/*
  * Does the row at "otid" of partition "rel", which the statement writing
  * under "cid" is moving to another partition (the delete half of a
  * cross-partition UPDATE or MERGE, tuple_delete with changingPart), go to a
@@ -680,32 +790,16 @@ steward_statement_foreign_move(Relation rel, CommandId cid, ItemPointer otid,
 							   Oid *dest)
 {
 	WritingStatement *stmt = writing_statement(cid);
-	Oid			relid = RelationGetRelid(rel);
-	ResultRelInfo *rri = NULL;
-	bool		ambiguous = false;
-	Oid			root;
-	ForeignLeaves *fl;
-	TupleTableSlot *newslot;
-	ExprContext *econtext;
+	ResultRelInfo *rri;
+	bool		ambiguous;
+	Oid			root = moving_root(stmt, rel, otid, &rri, &ambiguous);
+	QualLeaves *fl;
 
 	*dest = InvalidOid;
+	if (!OidIsValid(root))
+		return NULL;
 	if (stmt != NULL)
-		rri = moving_result_rel(stmt, relid, otid, &ambiguous);
-	if (rri != NULL)
-		root = RelationGetRelid(rri->ri_RootResultRelInfo->ri_RelationDesc);
-	else
-	{
-		List	   *ancestors = steward_partition_ancestors(relid);
-
-		root = ancestors != NIL ? llast_oid(ancestors) : InvalidOid;
-		list_free(ancestors);
-		if (!OidIsValid(root))
-			return NULL;
-	}
-	if (stmt != NULL && stmt->foreign != NULL && stmt->foreign->root == root)
-		fl = stmt->foreign;
-	else if (stmt != NULL)
-		fl = stmt->foreign = foreign_leaves(stmt->estate, root);
+		fl = statement_leaves(stmt, root, rel, NULL);
 	else
 	{
 		List	   *all = find_all_inheritors(root, NoLock, NULL);
@@ -731,30 +825,56 @@ steward_statement_foreign_move(Relation rel, CommandId cid, ItemPointer otid,
 						   ambiguous ? "; the statement moves rows of the partition through more than one result relation" : ""),
 				 errhint("Move the row with one UPDATE of the partitioned table.")));
 
-	newslot = rri->ri_newTupleSlot;
-	econtext = GetPerTupleExprContext(stmt->estate);
-	for (int i = 0; i < fl->n; i++)
+	*dest = leaf_for_row(stmt, fl, rel, rri->ri_newTupleSlot);
+	return OidIsValid(*dest) ? rri->ri_newTupleSlot : NULL;
+}
+
+/*
+ * Does the row at "otid" of partition "rel", which the statement writing
+ * under "cid" is moving to another partition (the delete half of a
+ * cross-partition UPDATE or MERGE), go to a local leaf partition that
+ * "lacks" says lacks a rule of rel's?  Returns that partition, or
+ * InvalidOid: no leaf the statement can route to lacks one (the root the
+ * statement routes from has all of rel's rules, the usual case, answered
+ * without opening a leaf), or the row goes to one that has them all.
+ * Sets *unknown when some leaf lacks one but the statement's new row
+ * cannot be identified (several result relations moving rows of rel in one
+ * statement; outside the executor, when the topmost root lacks one),
+ * where the caller refuses rather than let the row leave its rules.  Opens, only when rel has a rule its root lacks, every local leaf
+ * under the root with RowExclusiveLock (qual_leaves); the list is built
+ * once per statement, root and partition left.  Raises what the rules'
+ * loading raises (55000, 53200).
+ */
+Oid
+steward_statement_move_losing(Relation rel, CommandId cid, ItemPointer otid,
+							  StewardLeafTest lacks, bool *unknown)
+{
+	WritingStatement *stmt = writing_statement(cid);
+	ResultRelInfo *rri;
+	bool		ambiguous;
+	Oid			root;
+	QualLeaves *ql;
+
+	*unknown = false;
+	root = moving_root(stmt, rel, otid, &rri, &ambiguous);
+	if (!OidIsValid(root))
+		return InvalidOid;
+	if (stmt == NULL)
 	{
-		ForeignLeaf *f = &fl->leaves[i];
-		TupleTableSlot *test = newslot;
+		/* Outside the executor: refuse unless the topmost root loses none. */
+		Relation	rootrel = relation_open(root, AccessShareLock);
 
-		if (f->from != relid)
-		{
-			MemoryContext old = MemoryContextSwitchTo(stmt->estate->es_query_cxt);
-
-			f->map = convert_tuples_by_name(RelationGetDescr(rel),
-											f->slot->tts_tupleDescriptor);
-			f->from = relid;
-			MemoryContextSwitchTo(old);
-		}
-		if (f->map != NULL)
-			test = execute_attr_map_slot(f->map->attrMap, newslot, f->slot);
-		econtext->ecxt_scantuple = test;
-		if (ExecCheck(f->qual, econtext))
-		{
-			*dest = f->relid;
-			return newslot;
-		}
+		*unknown = lacks(rel, rootrel);
+		relation_close(rootrel, NoLock);
+		return InvalidOid;
 	}
-	return NULL;
+	ql = statement_leaves(stmt, root, rel, lacks);
+	if (ql->n == 0)
+		return InvalidOid;
+	if (rri == NULL)
+	{
+		*unknown = true;
+		return InvalidOid;
+	}
+	return leaf_for_row(stmt, ql, rel, rri->ri_newTupleSlot);
 }

@@ -15,6 +15,9 @@
 #include "storage/buf.h"
 #include "utils/rel.h"
 
+/* Does partition "leaf" (or a partitioned table) lack a rule of "from"? */
+typedef bool (*StewardLeafTest) (Relation from, Relation leaf);
+
 extern void steward_writectx_init(void);
 extern void steward_statement_writes(Relation rel, CommandId cid, AttrNumber attnum,
 									 bool *assigns, bool *on_conflict);
@@ -27,5 +30,8 @@ extern MemoryContext steward_statement_row_memory(CommandId cid);
 extern bool steward_statement_running(CommandId cid);
 extern TupleTableSlot *steward_statement_foreign_move(Relation rel, CommandId cid,
 													  ItemPointer otid, Oid *dest);
+extern Oid	steward_statement_move_losing(Relation rel, CommandId cid,
+										  ItemPointer otid, StewardLeafTest lacks,
+										  bool *unknown);
 
 #endif							/* STEWARD_WRITECTX_H */
