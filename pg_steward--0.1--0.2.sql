@@ -42869,3 +42869,222 @@ AS 'MODULE_PATHNAME', 'steward_drop_initial_state'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION steward.drop_initial_state(text, text, boolean) IS
   'stop new rows starting in a state (its owner only); a state left in no transition goes too, unless rows are in it; with if_exists => true, a state not initial is skipped';
+
+-- mig16: a migration with nothing to fill but the marker (fast defaults,
+-- dropped or renamed columns only) gets the marker as a missing value
+-- 'o': the backfill writes no row.
+-- Adds the marker column _steward_side to rel (in _migration_expand, after
+-- the new columns).  NULL marks a row the backfill has not filled yet;
+-- when the backfill would write nothing but the marker into any row
+-- (_migration_needs_fill: no "up", and the added columns' defaults are
+-- PostgreSQL's missing values, or none), every stored row is filled
+-- already, so the column is added with the missing value 'o' (written in
+-- the old shape) and no default for later rows, as ADD COLUMN ... DEFAULT
+-- then DROP DEFAULT leave it: catalog only, no rewrite, and the backfill
+-- then has no row to write (mig16: it wrote every row of the table, 27 MB
+-- of WAL for 100k rows, to set the marker).
+CREATE FUNCTION steward._migration_add_marker(mig text, rel regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF steward._migration_needs_fill(mig, rel) THEN
+        PERFORM steward._migration_exec(rel, format('ALTER TABLE %s ADD COLUMN _steward_side "char"', rel));
+    ELSE
+        PERFORM steward._migration_exec(rel, format(
+            'ALTER TABLE %s ADD COLUMN _steward_side "char" DEFAULT %L', rel, 'o'));
+        PERFORM steward._migration_exec(rel, format(
+            'ALTER TABLE %s ALTER COLUMN _steward_side DROP DEFAULT', rel));
+    END IF;
+END
+$$;
+
+-- Would the backfill of rel in migration mig write anything into a row
+-- but its marker?  Yes when a column of the new shape is computed by an
+-- "up" (every changed column's), or filled from an added column's
+-- "default" that the stored rows do not read already as PostgreSQL's
+-- missing value (not immutable, a domain with constraints, one that
+-- failed in ADD COLUMN: atthasmissing false), or that has a "check" or
+-- "references" (the backfill's write checks them row by row, naming the
+-- row that fails).  Called after the new columns are added.
+CREATE FUNCTION steward._migration_needs_fill(mig text, rel regclass)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (
+        SELECT FROM steward.migration_columns c
+         WHERE c.migration = mig AND c.relid = rel AND c.kind IN ('pair', 'added')
+           AND (c.kind = 'pair' OR c.up_sql IS NOT NULL
+                OR (c.default_sql IS NOT NULL
+                    AND (c.check_sql IS NOT NULL OR c.fk_table IS NOT NULL
+                         OR NOT coalesce((SELECT a.atthasmissing FROM pg_attribute a
+                                           WHERE a.attrelid = rel AND a.attname = c.expand_new
+                                             AND NOT a.attisdropped), false)))))
+$$;
+
+-- Expand: the marker through _migration_add_marker (mig16).
+CREATE OR REPLACE FUNCTION steward._migration_expand(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    c steward.migration_columns;
+    first regclass;
+    stmt text;
+    nsp text;
+    made text[];
+BEGIN
+    -- Publications naming the tables, checked before anything changes;
+    -- the replica identity index complete moves to a key of the new shape.
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_record('update', mig, jsonb_build_object(
+            'table', t.relid::oid, 'publications', steward._migration_check_publications(mig, t.relid),
+            'replica_identity', (SELECT f.idx FROM steward._migration_identity_follower(mig, t.relid) f
+                                  WHERE f.follower IS NOT NULL)));
+    END LOOP;
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        first := coalesce(first, t.relid);
+        made := '{}';
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid ORDER BY x.ord LOOP
+            IF c.kind IN ('pair', 'added') THEN
+                PERFORM steward._migration_add_column(mig, t.relid, c);
+                PERFORM steward._migration_add_constraints(mig, t.relid, c);
+                made := made || ARRAY[CASE WHEN c.not_null THEN c.not_null_name END,
+                                      CASE WHEN c.check_sql IS NOT NULL THEN c.check_name END,
+                                      CASE WHEN c.fk_table IS NOT NULL THEN c.fk_name END]::text[];
+            END IF;
+        END LOOP;
+        FOR stmt IN SELECT steward._migration_column_grants(mig, t.relid) LOOP
+            PERFORM steward._migration_exec(t.relid, stmt);
+        END LOOP;
+        PERFORM steward._migration_add_marker(mig, t.relid);
+        -- The trigger's arguments: the migration, then the NOT VALID
+        -- constraints it added, which a table restored without its record
+        -- still names (migration_forget drops those and no other).
+        PERFORM steward._migration_exec(t.relid, format(
+            'CREATE TRIGGER zz_steward_migration BEFORE INSERT OR UPDATE ON %s '
+            'FOR EACH ROW EXECUTE FUNCTION steward._migration_trigger(%s)', t.relid,
+            array_to_string(ARRAY(SELECT quote_literal(a)
+                                    FROM unnest(mig || array_remove(made, NULL)) WITH ORDINALITY u(a, i)
+                                   ORDER BY i), ', ')));
+        -- ALWAYS: a logical-replication subscriber's apply worker writes
+        -- under session_replication_role = replica; its writes need both
+        -- shapes too (recheck8 N4).
+        PERFORM steward._migration_exec(t.relid, format(
+            'ALTER TABLE %s ENABLE ALWAYS TRIGGER zz_steward_migration', t.relid));
+        -- Subscribers keep receiving the old shape's columns only.
+        PERFORM steward._migration_publish(mig, t.relid, 'old', false, false);
+    END LOOP;
+
+    PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig));
+    PERFORM steward._migration_exec(first, format('CREATE SCHEMA %I', mig || '_old'));
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_exec(t.relid, steward._migration_view_sql(mig, t.relid, 'new'));
+        PERFORM steward._migration_exec(t.relid, steward._migration_view_sql(mig, t.relid, 'old'));
+        FOR c IN SELECT * FROM steward.migration_columns x
+                  WHERE x.migration = mig AND x.relid = t.relid AND x.kind = 'pair'
+                    AND x.default_sql IS NOT NULL LOOP
+            PERFORM steward._migration_exec(t.relid, format(
+                'ALTER VIEW %I.%I ALTER COLUMN %I SET DEFAULT %s', mig,
+                coalesce(t.new_name, t.relname), c.new_name,
+                steward._migration_bind(mig, t.relid, 'new', c.default_sql, '{}', NULL)));
+        END LOOP;
+        FOREACH nsp IN ARRAY ARRAY[mig, mig || '_old'] LOOP
+            FOR stmt IN SELECT steward._migration_grants(t.relid, nsp,
+                            CASE WHEN nsp = mig THEN coalesce(t.new_name, t.relname) ELSE t.relname END)
+                        UNION ALL
+                        SELECT steward._migration_view_column_grants(mig, t.relid,
+                            CASE WHEN nsp = mig THEN 'new' ELSE 'old' END) LOOP
+                PERFORM steward._migration_exec(t.relid, stmt);
+            END LOOP;
+        END LOOP;
+        PERFORM steward._migration_notice_column_grantees(mig, t.relid);
+    END LOOP;
+END
+$$;
+
+-- The value an add_column's canonical "default" gives its column, coerced
+-- as an INSERT coerces it (expr.c; mig16: a value too long for
+-- varchar(n) passed start).  For _migration_probe_up.
+CREATE FUNCTION steward._migration_default_value(expr text, target text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'steward_migration_default_value'
+LANGUAGE C VOLATILE;
+
+-- Start's probe evaluates an add_column's default coerced to the column's
+-- type (mig16).
+CREATE OR REPLACE FUNCTION steward._migration_probe_up(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    msg text;
+    state text;
+    detail text;
+    hint text;
+    probed boolean;
+    null_fill boolean;
+    val text[];
+BEGIN
+    FOR c IN SELECT x.relid, x.new_name, e.what,
+                    e.what = 'default' AND x.up_sql IS NULL AND x.not_null AS fills_not_null,
+                    CASE e.what
+                        WHEN 'up' THEN format('SELECT (%s)::text FROM %s LIMIT 1',
+                            steward._migration_bind(mig, x.relid, 'old', x.up_sql, x.up_params, x.new_type), x.relid)
+                        ELSE format('SELECT steward._migration_default_value(%L, %L)',
+                                    x.default_sql, x.new_type)
+                    END AS probe
+               FROM steward.migration_columns x
+               JOIN steward.migration_tables t ON t.migration = x.migration AND t.relid = x.relid
+              CROSS JOIN LATERAL (VALUES (1, 'up'), (2, 'default')) e(ord, what)
+              WHERE x.migration = mig AND x.kind IN ('pair', 'added') AND t.active
+                AND CASE e.what WHEN 'up' THEN x.up_sql IS NOT NULL
+                                ELSE x.kind = 'added' AND x.default_sql IS NOT NULL END
+              ORDER BY t.ord, x.ord, e.ord LOOP
+        probed := false;
+        BEGIN
+            val := steward._migration_exec(c.relid, c.probe);
+            null_fill := c.fills_not_null AND val[1] IS NULL;
+            -- evaluated: its subtransaction is rolled back (the handler below)
+            probed := true;
+            RAISE EXCEPTION USING ERRCODE = 'P0001';
+        EXCEPTION WHEN OTHERS THEN
+            IF probed AND null_fill THEN
+                -- newcomer44 P1's refusal, for a default that is NULL (newcomer45 N5).
+                RAISE EXCEPTION 'the default of NOT NULL column "%" of relation "%" in migration "%" is NULL, and the step has no "up"',
+                        c.new_name, steward._relation_name(c.relid), mig
+                    USING ERRCODE = 'invalid_parameter_value',
+                          DETAIL = 'The backfill would write NULL into each stored row, and every INSERT of the old application leaving the column out would get it (on an empty table too): the backfill would fail at the first row, those INSERTs at once.',
+                          HINT = 'Give a "default" that is not NULL, or "up" (an expression over the old columns).';
+            ELSIF probed THEN
+                CONTINUE;
+            END IF;
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, state = RETURNED_SQLSTATE,
+                                    detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+            IF state IN ('55P03', '40P01', '40001', '57014') THEN
+                RAISE;
+            END IF;
+            -- The default reads no row; up fails on the row it read.
+            RAISE EXCEPTION '% of column "%" of relation "%" in migration "%" fails%: %',
+                    CASE c.what WHEN 'up' THEN 'the up expression' ELSE 'the default' END,
+                    c.new_name, steward._relation_name(c.relid), mig,
+                    CASE c.what WHEN 'up' THEN ' on a row of the table' ELSE '' END, msg
+                USING ERRCODE = state,
+                      DETAIL = CASE c.what
+                                   WHEN 'up' THEN 'migration_start evaluated it once, as the dual-write trigger evaluates it at every write of the table from start on (as the table''s owner, settings pinned, row_security off): the application''s writes would fail the same way.'
+                                   ELSE 'migration_start evaluated it once, as the table''s owner (settings pinned, row_security off): it is the table''s default, so every INSERT of the old application leaving the column out would fail the same way, and without "up" the backfill writes it into each stored row.'
+                               END || coalesce(' ' || nullif(detail, ''), ''),
+                      HINT = coalesce(nullif(hint, '') || ' ', '')
+                             || CASE c.what WHEN 'up' THEN 'Fix the expression, what it reads or the row, then start the migration again.'
+                                            ELSE 'Fix the default, then start the migration again.' END;
+        END;
+    END LOOP;
+END
+$$;

@@ -148,10 +148,12 @@ CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name LIK
 -- Defaults too: a column default of the step is the column's, coerced as
 -- ALTER TABLE ... SET DEFAULT coerces it (assignment): an insert that
 -- takes a default too long for varchar(3) fails (22001) instead of
--- storing it cut, through the table (added column) or the new shape.
+-- storing it cut, through the new shape; an added column's, the table's,
+-- is evaluated so by start, which refuses it (22001, mig16).
 CREATE TABLE asd (id int PRIMARY KEY, note text) USING steward;
 INSERT INTO asd VALUES (1, 'a');
-SELECT steward.migration_start('asd_m', $$[{"add_column": {"table": "asd", "column": "w", "type": "varchar(3)", "default": "'toolong'::text"}},
+SELECT steward.migration_start('asd_x', $$[{"add_column": {"table": "asd", "column": "w", "type": "varchar(3)", "default": "'toolong'::text"}}]$$);
+SELECT steward.migration_start('asd_m', $$[{"add_column": {"table": "asd", "column": "w", "type": "varchar(3)"}},
                                           {"alter_column": {"table": "asd", "column": "note", "type": "varchar(3)", "default": "'toolong'::text"}}]$$);
 INSERT INTO asd (id, note) VALUES (2, 'b');
 INSERT INTO asd_m.asd (id) VALUES (3);

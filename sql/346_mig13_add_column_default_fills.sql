@@ -39,7 +39,9 @@ SELECT steward.migration_start('m13_s', $$[
 -- An old-shape INSERT gets the defaults.
 INSERT INTO m13 (id, amt) VALUES (11, 11);
 -- An old-shape UPDATE of a row not backfilled yet gets them too (it
--- failed on the NOT NULL constraint).
+-- failed on the NOT NULL constraint).  With these constant defaults the
+-- stored rows read them and count as filled from start on (marker 'o',
+-- mig16); the fill of a row not backfilled yet: 367 (now()).
 UPDATE m13 SET amt = 20 WHERE id = 2;
 SELECT id, amt, tag, note, _steward_side FROM m13 WHERE id IN (1, 2, 11) ORDER BY id;
 CALL steward.migration_backfill('m13_s');

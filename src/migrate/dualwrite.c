@@ -1071,12 +1071,17 @@ default_keep(MigEntry *entry, Relation rel, HeapTuple written, HeapTuple oldtup,
  * with core's code and wording, the column named as the new shape names
  * it.  An old-shape write whose up gives NULL is refused before
  * (compute_shape, 23514 naming the migration).  After complete the
- * column has its constraint, which core checks.  Errors: 23502.
+ * column has its constraint, which core checks.  The DETAIL names the
+ * row by its key, as core's "Failing row contains (...)" names it, when
+ * the writer may read the key's columns (steward_row_key_desc: core's
+ * rule, no row security, SELECT on the table or those columns; mig16);
+ * this opens the key index with AccessShareLock.  Errors: 23502.
  */
 static void
 check_not_null(MigEntry *entry, Relation rel, HeapTuple tup)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
+	char	   *key;
 
 	if (entry->switched)
 		return;					/* complete added the constraint: core says it */
@@ -1087,9 +1092,14 @@ check_not_null(MigEntry *entry, Relation rel, HeapTuple tup)
 		if (!c->not_null || c->new_att == InvalidAttrNumber ||
 			!heap_attisnull(tup, c->new_att, desc))
 			continue;
+		/* The row, as core's "Failing row contains", if the writer may read its key. */
+		key = steward_row_key_desc(rel, tup);
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
 				 errmsg("null value in %s violates not-null constraint", c->label),
+				 key ?
+				 errdetail("Failing row key: %s. Migration \"%s\" makes the column NOT NULL; the constraint is added at complete, a check stands for it until then.",
+						   key, entry->name) :
 				 errdetail("Migration \"%s\" makes the column NOT NULL; the constraint is added at complete, a check stands for it until then.",
 						   entry->name),
 				 errtable(rel)));

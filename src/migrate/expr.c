@@ -39,6 +39,7 @@
 #include "catalog/pg_operator.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -74,6 +75,7 @@ PG_FUNCTION_INFO_V1(steward_migration_type_has_equality);
 PG_FUNCTION_INFO_V1(steward_migration_type_equality);
 PG_FUNCTION_INFO_V1(steward_migration_expr_varies);
 PG_FUNCTION_INFO_V1(steward_migration_fast_default);
+PG_FUNCTION_INFO_V1(steward_migration_default_value);
 
 /* search_path under which canonical texts are written and read */
 #define CANONICAL_PATH "pg_catalog"
@@ -841,6 +843,30 @@ steward_migration_expr_varies(PG_FUNCTION_ARGS)
 }
 
 /*
+ * An add_column's canonical "default" (sql) analysed as _migration_expr
+ * wrote it (search_path pg_catalog, standard_conforming_strings on) and
+ * coerced by the assignment rules to the canonical type type_name, whose
+ * OID goes to *target.  Errors: those of the analysis.
+ */
+static Node *
+transform_canonical_default(text *sql, text *type_name, Oid *target)
+{
+	ShapeRefs	refs = {0};
+	int32		targetmod;
+	Node	   *expr;
+	int			nest;
+
+	refs.what = "default";
+	nest = NewGUCNestLevel();
+	use_search_path(CANONICAL_PATH);
+	steward_pin_sql_strings();
+	parse_type(text_to_cstring(type_name), target, &targetmod);
+	expr = transform_shape_expr(text_to_cstring(sql), &refs, *target, targetmod);
+	AtEOXact_GUC(false, nest);
+	return expr;
+}
+
+/*
  * steward._migration_fast_default(expr text, target text) -> boolean
  *
  * May an add_column's "default" with no "up" (expr: its canonical text,
@@ -863,26 +889,62 @@ steward_migration_expr_varies(PG_FUNCTION_ARGS)
 Datum
 steward_migration_fast_default(PG_FUNCTION_ARGS)
 {
-	ShapeRefs	refs = {0};
-	char	   *sql;
 	Oid			target;
-	int32		targetmod;
 	Node	   *expr;
-	int			nest;
-	bool		fast;
 
 	steward_require_arg(fcinfo, 0, "expression");
 	steward_require_arg(fcinfo, 1, "type");
-	sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	refs.what = "default";
-	nest = NewGUCNestLevel();
-	use_search_path(CANONICAL_PATH);
-	steward_pin_sql_strings();
-	parse_type(text_to_cstring(PG_GETARG_TEXT_PP(1)), &target, &targetmod);
-	expr = transform_shape_expr(sql, &refs, target, targetmod);
-	fast = !contain_mutable_functions(expr) && !DomainHasConstraints(target);
-	AtEOXact_GUC(false, nest);
-	PG_RETURN_BOOL(fast);
+	expr = transform_canonical_default(PG_GETARG_TEXT_PP(0), PG_GETARG_TEXT_PP(1), &target);
+	PG_RETURN_BOOL(!contain_mutable_functions(expr) && !DomainHasConstraints(target));
+}
+
+/*
+ * steward._migration_default_value(expr text, target text) -> text
+ *
+ * The value an add_column's "default" (expr: its canonical text, read as
+ * steward_migration_fast_default reads it) gives the column of canonical
+ * type target, as an INSERT leaving the column out computes it: coerced
+ * by the assignment rules, as ALTER TABLE ... SET DEFAULT stores it, so
+ * that a value too long for varchar(n), char(n) or bit(n) fails (22001,
+ * 22026) and a domain's constraints are checked, where an explicit cast
+ * cuts it (mig16: "'toolong'" for a varchar(3) passed start's probe,
+ * which evaluated it uncoerced, and then failed every INSERT of the old
+ * application and the backfill).  Returns the value's text, or NULL.
+ * Evaluated as the caller, in its settings (migration_start's probe runs
+ * it as the table's owner, settings pinned, in a subtransaction it rolls
+ * back).  Takes no lock of its own.  Errors: those of _migration_expr's
+ * analysis, whatever evaluating the default raises; 22004 for a NULL
+ * argument.
+ */
+Datum
+steward_migration_default_value(PG_FUNCTION_ARGS)
+{
+	Oid			target;
+	Expr	   *expr;
+	EState	   *estate;
+	ExprState  *state;
+	Datum		value;
+	bool		isnull;
+	Oid			outfunc;
+	bool		varlena;
+	char	   *result = NULL;
+
+	steward_require_arg(fcinfo, 0, "expression");
+	steward_require_arg(fcinfo, 1, "type");
+	expr = (Expr *) transform_canonical_default(PG_GETARG_TEXT_PP(0), PG_GETARG_TEXT_PP(1),
+												&target);
+	estate = CreateExecutorState();
+	state = ExecPrepareExpr(expr, estate);
+	value = ExecEvalExprSwitchContext(state, GetPerTupleExprContext(estate), &isnull);
+	if (!isnull)
+	{
+		getTypeOutputInfo(target, &outfunc, &varlena);
+		result = OidOutputFunctionCall(outfunc, value);
+	}
+	FreeExecutorState(estate);
+	if (result == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(result));
 }
 
 /*

@@ -248,6 +248,14 @@ RETURNS boolean
 AS 'MODULE_PATHNAME', 'steward_migration_fast_default'
 LANGUAGE C VOLATILE;
 
+-- The value an add_column's canonical "default" gives its column, coerced
+-- as an INSERT coerces it (expr.c; mig16: a value too long for
+-- varchar(n) passed start).  For _migration_probe_up.
+CREATE FUNCTION steward._migration_default_value(expr text, target text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'steward_migration_default_value'
+LANGUAGE C VOLATILE;
+
 CREATE FUNCTION steward._migration_exec(tbl regclass, sql text, args text[] DEFAULT NULL,
                                         backfill boolean DEFAULT false)
 RETURNS text[]
@@ -2130,7 +2138,9 @@ $$;
 -- and, without up, what the backfill writes into each stored row: it reads
 -- no row, so it is evaluated once whatever the table holds, as ALTER TABLE
 -- ... ADD COLUMN ... DEFAULT evaluates one (a "default": "1/0" failed
--- every such INSERT until the rollback, newcomer45 N1).  An alter_column's
+-- every such INSERT until the rollback, newcomer45 N1), and coerced to
+-- the column's type as they coerce it (_migration_default_value: a value
+-- too long for varchar(n) fails with 22001, mig16).  An alter_column's
 -- default goes on the new shape's view, where SET DEFAULT evaluates
 -- nothing either: not evaluated.  A NOT NULL add_column without up whose
 -- default is NULL is refused as one with neither up nor default is
@@ -2156,8 +2166,8 @@ BEGIN
                     CASE e.what
                         WHEN 'up' THEN format('SELECT (%s)::text FROM %s LIMIT 1',
                             steward._migration_bind(mig, x.relid, 'old', x.up_sql, x.up_params, x.new_type), x.relid)
-                        ELSE format('SELECT (%s)::text',
-                            steward._migration_bind(mig, x.relid, 'new', x.default_sql, '{}', NULL))
+                        ELSE format('SELECT steward._migration_default_value(%L, %L)',
+                                    x.default_sql, x.new_type)
                     END AS probe
                FROM steward.migration_columns x
                JOIN steward.migration_tables t ON t.migration = x.migration AND t.relid = x.relid
@@ -2592,6 +2602,57 @@ BEGIN
 END
 $$;
 
+-- Adds the marker column _steward_side to rel (in _migration_expand, after
+-- the new columns).  NULL marks a row the backfill has not filled yet;
+-- when the backfill would write nothing but the marker into any row
+-- (_migration_needs_fill: no "up", and the added columns' defaults are
+-- PostgreSQL's missing values, or none), every stored row is filled
+-- already, so the column is added with the missing value 'o' (written in
+-- the old shape) and no default for later rows, as ADD COLUMN ... DEFAULT
+-- then DROP DEFAULT leave it: catalog only, no rewrite, and the backfill
+-- then has no row to write (mig16: it wrote every row of the table, 27 MB
+-- of WAL for 100k rows, to set the marker).
+CREATE FUNCTION steward._migration_add_marker(mig text, rel regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF steward._migration_needs_fill(mig, rel) THEN
+        PERFORM steward._migration_exec(rel, format('ALTER TABLE %s ADD COLUMN _steward_side "char"', rel));
+    ELSE
+        PERFORM steward._migration_exec(rel, format(
+            'ALTER TABLE %s ADD COLUMN _steward_side "char" DEFAULT %L', rel, 'o'));
+        PERFORM steward._migration_exec(rel, format(
+            'ALTER TABLE %s ALTER COLUMN _steward_side DROP DEFAULT', rel));
+    END IF;
+END
+$$;
+
+-- Would the backfill of rel in migration mig write anything into a row
+-- but its marker?  Yes when a column of the new shape is computed by an
+-- "up" (every changed column's), or filled from an added column's
+-- "default" that the stored rows do not read already as PostgreSQL's
+-- missing value (not immutable, a domain with constraints, one that
+-- failed in ADD COLUMN: atthasmissing false), or that has a "check" or
+-- "references" (the backfill's write checks them row by row, naming the
+-- row that fails).  Called after the new columns are added.
+CREATE FUNCTION steward._migration_needs_fill(mig text, rel regclass)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (
+        SELECT FROM steward.migration_columns c
+         WHERE c.migration = mig AND c.relid = rel AND c.kind IN ('pair', 'added')
+           AND (c.kind = 'pair' OR c.up_sql IS NOT NULL
+                OR (c.default_sql IS NOT NULL
+                    AND (c.check_sql IS NOT NULL OR c.fk_table IS NOT NULL
+                         OR NOT coalesce((SELECT a.atthasmissing FROM pg_attribute a
+                                           WHERE a.attrelid = rel AND a.attname = c.expand_new
+                                             AND NOT a.attisdropped), false)))))
+$$;
+
 -- Expand (inside migration_start, all tables locked): new and shadow
 -- columns, NOT VALID constraints, the marker column, the dual-write
 -- trigger, the two schemas of views.
@@ -2632,8 +2693,7 @@ BEGIN
         FOR stmt IN SELECT steward._migration_column_grants(mig, t.relid) LOOP
             PERFORM steward._migration_exec(t.relid, stmt);
         END LOOP;
-        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s ADD COLUMN _steward_side "char"',
-                                                        t.relid));
+        PERFORM steward._migration_add_marker(mig, t.relid);
         -- The trigger's arguments: the migration, then the NOT VALID
         -- constraints it added, which a table restored without its record
         -- still names (migration_forget drops those and no other).
