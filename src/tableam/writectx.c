@@ -47,6 +47,7 @@
 #include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "nodes/bitmapset.h"
+#include "nodes/params.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/plannodes.h"
 #include "storage/bufmgr.h"
@@ -288,25 +289,68 @@ is_row_column(Node *node, Index rti, AttrNumber attnum)
 		var->varattno == attnum && var->varlevelsup == 0;
 }
 
-/* Is "node" the integer constant 1 (of int2, int4 or int8)? */
+/* Is "value" of type "type" the integer 1 (of int2, int4 or int8)? */
 static bool
-is_integer_one(Node *node)
+is_integer_datum_one(Oid type, Datum value, bool isnull)
 {
-	Const	   *c = (Const *) strip_casts(node);
-
-	if (c == NULL || !IsA(c, Const) || c->constisnull)
+	if (isnull)
 		return false;
-	switch (c->consttype)
+	switch (type)
 	{
 		case INT2OID:
-			return DatumGetInt16(c->constvalue) == 1;
+			return DatumGetInt16(value) == 1;
 		case INT4OID:
-			return DatumGetInt32(c->constvalue) == 1;
+			return DatumGetInt32(value) == 1;
 		case INT8OID:
-			return DatumGetInt64(c->constvalue) == 1;
+			return DatumGetInt64(value) == 1;
 		default:
 			return false;
 	}
+}
+
+/*
+ * Is "param" a client's parameter ($n of a prepared statement, a PL/pgSQL
+ * variable) whose value in "params", this execution's, is the integer 1?
+ * A custom plan folds $1 to its value before the AM sees it and a generic
+ * plan keeps the Param (drivers switch after five executions: JDBC's
+ * prepareThreshold, plan_cache_mode), so both must be judged by the value
+ * the statement runs with, or t.version + $1 would be "the next version"
+ * under one plan and a fixed value under the other (trust47).  Fetches
+ * speculatively (no side effects); anything it cannot read is not 1.
+ */
+static bool
+is_param_one(Param *param, ParamListInfo params)
+{
+	ParamExternData workspace;
+	ParamExternData *prm;
+
+	if (param->paramkind != PARAM_EXTERN || params == NULL ||
+		param->paramid <= 0 || param->paramid > params->numParams)
+		return false;
+	if (params->paramFetch != NULL)
+		prm = params->paramFetch(params, param->paramid, true, &workspace);
+	else
+		prm = &params->params[param->paramid - 1];
+	if (prm == NULL || prm->ptype != param->paramtype)
+		return false;
+	return is_integer_datum_one(prm->ptype, prm->value, prm->isnull);
+}
+
+/*
+ * Is "node" the integer 1 (of int2, int4 or int8): a constant, or a
+ * parameter whose value in "params" is 1 (is_param_one)?
+ */
+static bool
+is_integer_one(Node *node, ParamListInfo params)
+{
+	node = strip_casts(node);
+	if (node != NULL && IsA(node, Param))
+		return is_param_one((Param *) node, params);
+	if (node == NULL || !IsA(node, Const))
+		return false;
+	return is_integer_datum_one(((Const *) node)->consttype,
+								((Const *) node)->constvalue,
+								((Const *) node)->constisnull);
 }
 
 /* Is "op" the built-in addition of bigint and an integer type? */
@@ -329,21 +373,24 @@ is_integer_addition(OpExpr *op)
 /*
  * Is "expr" exactly the existing row's column "attnum" of range-table
  * entry "rti" plus the constant 1 (SET version = t.version + 1, or 1 +
- * t.version; the 1 of any integer type; implicit casts aside), so that its
+ * t.version; the 1 of any integer type; implicit casts aside; or a
+ * parameter whose value in "params" is 1, t.version + $1 run with 1, as a
+ * custom plan folds it: is_integer_one), so that its
  * value is the next version of whatever row the upsert meets?  Only that
  * form: anything else -- a constant, a parameter, EXCLUDED, which setrefs.c
  * turned into INNER_VAR, a CASE, COALESCE or GREATEST that reads the row
  * only to choose such a value (CASE WHEN t.version = EXCLUDED.version - 1
  * THEN EXCLUDED.version ...: codereview17 C4), and every other algebra
- * over the row (EXCLUDED.version + t.version - t.version, t.version + $1,
- * an explicit cast, a function, a subquery, a user's operator: codereview17
+ * over the row (EXCLUDED.version + t.version - t.version, t.version + $1
+ * run with another value, an explicit cast, a function, a subquery, a user's operator: codereview17
  * R4, trust46) -- is taken as a value the client fixed, which is refused
  * only over a row newer than the statement.  An exact test, not a proof
  * that a value follows the row: a form it misses costs a retry (40001)
  * where the row was deleted and inserted again, never a lost update.
  */
 static bool
-follows_row_version(Node *expr, Index rti, AttrNumber attnum)
+follows_row_version(Node *expr, Index rti, AttrNumber attnum,
+					ParamListInfo params)
 {
 	OpExpr	   *op = (OpExpr *) strip_casts(expr);
 
@@ -351,8 +398,8 @@ follows_row_version(Node *expr, Index rti, AttrNumber attnum)
 		!is_integer_addition(op))
 		return false;
 	return (is_row_column(linitial(op->args), rti, attnum) &&
-			is_integer_one(lsecond(op->args))) ||
-		(is_integer_one(linitial(op->args)) &&
+			is_integer_one(lsecond(op->args), params)) ||
+		(is_integer_one(linitial(op->args), params) &&
 		 is_row_column(lsecond(op->args), rti, attnum));
 }
 
@@ -363,11 +410,12 @@ follows_row_version(Node *expr, Index rti, AttrNumber attnum)
  * nominal target's: onConflictCols, parallel to onConflictSet, holds its
  * attribute numbers, which a partition maps by name.  The plans are the
  * statement's own and its WITH queries' (subplans): an INSERT ... ON
- * CONFLICT is the top of either.
+ * CONFLICT is the top of either.  "params": the values the statement runs
+ * with (is_param_one).
  */
 static bool
-on_conflict_sets_literal(PlannedStmt *stmt, Index rti, Relation target,
-						 const char *attname)
+on_conflict_sets_literal(PlannedStmt *stmt, ParamListInfo params, Index rti,
+						 Relation target, const char *attname)
 {
 	AttrNumber	attnum = InvalidAttrNumber;
 	List	   *plans = lcons(stmt->planTree, list_copy(stmt->subplans));
@@ -395,7 +443,7 @@ on_conflict_sets_literal(PlannedStmt *stmt, Index rti, Relation target,
 			TargetEntry *te = (TargetEntry *) lfirst(tl);
 
 			if (lfirst_int(cl) == attnum &&
-				!follows_row_version((Node *) te->expr, rti, attnum))
+				!follows_row_version((Node *) te->expr, rti, attnum, params))
 				return true;
 		}
 	}
@@ -433,6 +481,7 @@ steward_on_conflict_sets_literal(Relation rel, CommandId cid, AttrNumber attnum)
 
 		if (rri->ri_onConflict != NULL &&
 			on_conflict_sets_literal(estate->es_plannedstmt,
+									 estate->es_param_list_info,
 									 root->ri_RangeTableIndex,
 									 root->ri_RelationDesc, attname))
 			return true;
