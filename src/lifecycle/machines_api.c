@@ -2265,37 +2265,68 @@ rule_leaves(const StewardRuleColumn *rule, Datum *leaves, MemoryContext cxt)
 
 /*
  * The HINT of refuse_stranded_rows, the calls that work as written, for
- * the table "first" (quoted).  When only "from" of a dropped edge from ->
- * to goes, the rows go along the edge while it exists.  Otherwise "to" (or
- * drop_initial_state's state, from NULL) goes, and the rows leave it along
- * a new edge to "target", a declared state the change keeps
- * (drop_transition's from when it stays, else the machine's first state
- * that stays; drop_initial_state's first other initial state); when from
- * goes too, its rows first go along the edge into to (mach20: the HINT
- * moved them from -> to, into a state going too, and left those in to).
- * Before mach19, the HINT named add_transition(machine, to,
- * 'another_state'), which add_transition refuses without new_state.
+ * each table of "tables" (quoted names, those holding the rows: the calls
+ * that move rows repeat per table, mach21; before, only the first was
+ * named, and the rows of the others stayed).  When only "from" of a
+ * dropped edge from -> to goes, the rows go along the edge while it
+ * exists.  Otherwise "to" (or drop_initial_state's state, from NULL)
+ * goes, and the rows leave it along a new edge to "target", a declared
+ * state the change keeps (drop_transition's from when it stays, else the
+ * machine's first state that stays; drop_initial_state's first other
+ * initial state); when from goes too, its rows first go along the edge
+ * into to (mach20: the HINT moved them from -> to, into a state going too,
+ * and left those in to).  Before mach19, the HINT named
+ * add_transition(machine, to, 'another_state'), which add_transition
+ * refuses without new_state.
  */
 static int
-stranded_rows_hint(const char *machine, const char *first, const char *from,
+stranded_rows_hint(const char *machine, List *tables, const char *from,
 				   bool from_goes, const char *state, bool state_goes, const char *target)
 {
-	char	   *tbl = quote_literal_cstr(first);
 	char	   *m = quote_literal_cstr(machine);
 	char	   *qstate = quote_literal_cstr(state);
 	char	   *qtarget = quote_literal_cstr(target);
+	char	   *qfrom = from ? quote_literal_cstr(from) : NULL;
+	StringInfoData runs;
+	ListCell   *lc;
 
+	initStringInfo(&runs);
+	foreach(lc, tables)
+	{
+		char	   *tbl = quote_literal_cstr(lfirst(lc));
+
+		if (runs.len > 0)
+			appendStringInfoChar(&runs, ' ');
+		if (from != NULL && !state_goes)
+			appendStringInfo(&runs, "CALL steward.run_transition(%s, %s, %s);", tbl, qfrom, qstate);
+		else if (from != NULL && from_goes)
+			appendStringInfo(&runs, "CALL steward.run_transition(%s, %s, %s); CALL steward.run_transition(%s, %s, %s);",
+							 tbl, qfrom, qstate, tbl, qstate, qtarget);
+		else
+			appendStringInfo(&runs, "CALL steward.run_transition(%s, %s, %s);", tbl, qstate, qtarget);
+	}
 	if (from == NULL)
-		return errhint("Move those rows out along a new edge first: SELECT steward.add_transition(%s, %s, %s); CALL steward.run_transition(%s, %s, %s); then drop the initial state (the new edge keeps the state).",
-					   m, qstate, qtarget, tbl, qstate, qtarget);
+		return errhint("Move those rows out along a new edge first: SELECT steward.add_transition(%s, %s, %s); %s then drop the initial state (the new edge keeps the state).",
+					   m, qstate, qtarget, runs.data);
 	if (!state_goes)
-		return errhint("Move those rows along the edge while it exists, then drop it: CALL steward.run_transition(%s, %s, %s);",
-					   tbl, quote_literal_cstr(from), qstate);
-	if (!from_goes)
-		return errhint("Move those rows out along a new edge first: SELECT steward.add_transition(%s, %s, %s); CALL steward.run_transition(%s, %s, %s); then drop both transitions.",
-					   m, qstate, qtarget, tbl, qstate, qtarget);
-	return errhint("Move those rows out along a new edge first: SELECT steward.add_transition(%s, %s, %s); CALL steward.run_transition(%s, %s, %s); CALL steward.run_transition(%s, %s, %s); then drop both transitions.",
-				   m, qstate, qtarget, tbl, quote_literal_cstr(from), qstate, tbl, qstate, qtarget);
+		return errhint("Move those rows along the edge while it exists, then drop it: %s",
+					   runs.data);
+	return errhint("Move those rows out along a new edge first: SELECT steward.add_transition(%s, %s, %s); %s then drop both transitions.",
+				   m, qstate, qtarget, runs.data);
+}
+
+/* Whether "tables" (char * names) holds "name": two columns, one table. */
+static bool
+table_listed(List *tables, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, tables)
+	{
+		if (strcmp(lfirst(lc), name) == 0)
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -2306,8 +2337,10 @@ stranded_rows_hint(const char *machine, const char *first, const char *from,
  * and the rows per table (stored_state_values: one scan of each table as
  * its owner, after the caller's locks; its 55000).  The counts of a table
  * the caller may not count (steward_may_count_states: a grantee's table
- * it cannot read) are left out: only that rows are there, and whose.  The
- * HINT gives the calls that move the rows (stranded_rows_hint).
+ * it cannot read) are left out: only that rows are there, and whose.  One
+ * state and several have messages of their own (polish47: "2 rows are in
+ * state "x", "y""), the row count through errmsg_plural.  The HINT gives
+ * the calls that move the rows, for each table (stranded_rows_hint).
  */
 static void
 refuse_stranded_rows(const char *machine, List *rules, Datum states,
@@ -2316,7 +2349,7 @@ refuse_stranded_rows(const char *machine, List *rules, Datum states,
 	StringInfoData where;
 	int64		total = 0;
 	bool		hidden = false;
-	char	   *first = NULL;
+	List	   *tables = NIL;
 	bool		from_stranded = false;
 	bool		to_stranded = false;
 	Datum	   *names;
@@ -2357,11 +2390,11 @@ refuse_stranded_rows(const char *machine, List *rules, Datum states,
 							 quote_identifier(GetUserNameFromId(rel->rd_rel->relowner, false)));
 			hidden = true;
 		}
-		if (first == NULL)
-			first = name;
+		if (!table_listed(tables, name))
+			tables = lappend(tables, name);
 		relation_close(rel, NoLock);
 	}
-	if (first == NULL)
+	if (tables == NIL)
 		return;
 	deconstruct_array(DatumGetArrayTypeP(states), TEXTOID, -1, false, TYPALIGN_INT,
 					  &names, NULL, &n);
@@ -2380,21 +2413,34 @@ refuse_stranded_rows(const char *machine, List *rules, Datum states,
 				 hidden ?
 				 errmsg("cannot drop initial state \"%s\" of machine \"%s\": rows are in it",
 						to, machine) :
-				 errmsg("cannot drop initial state \"%s\" of machine \"%s\": " INT64_FORMAT " %s in it",
-						to, machine, total, total == 1 ? "row is" : "rows are"),
+				 errmsg_plural("cannot drop initial state \"%s\" of machine \"%s\": " INT64_FORMAT " row is in it",
+							   "cannot drop initial state \"%s\" of machine \"%s\": " INT64_FORMAT " rows are in it",
+							   (unsigned long) total, to, machine, total),
 				 errdetail("Not initial, state %s would be in no transition, so it would go with it. Rows in it: %s.",
 						   stranded.data, where.data),
-				 stranded_rows_hint(machine, first, NULL, false, to, true, target)));
+				 stranded_rows_hint(machine, tables, NULL, false, to, true, target)));
+	/* One state or several: separate messages, as PostgreSQL's plurals. */
 	ereport(ERROR,
 			(errcode(ERRCODE_CHECK_VIOLATION),
-			 hidden ?
+			 hidden && n == 1 ?
 			 errmsg("cannot drop transition %s -> %s of machine \"%s\": rows are in state %s",
 					from, to, machine, stranded.data) :
-			 errmsg("cannot drop transition %s -> %s of machine \"%s\": " INT64_FORMAT " %s in state %s",
-					from, to, machine, total, total == 1 ? "row is" : "rows are", stranded.data),
+			 hidden ?
+			 errmsg("cannot drop transition %s -> %s of machine \"%s\": rows are in states %s",
+					from, to, machine, stranded.data) :
+			 n == 1 ?
+			 errmsg_plural("cannot drop transition %s -> %s of machine \"%s\": " INT64_FORMAT " row is in state %s",
+						   "cannot drop transition %s -> %s of machine \"%s\": " INT64_FORMAT " rows are in state %s",
+						   (unsigned long) total, from, to, machine, total, stranded.data) :
+			 errmsg_plural("cannot drop transition %s -> %s of machine \"%s\": " INT64_FORMAT " row is in one of states %s",
+						   "cannot drop transition %s -> %s of machine \"%s\": " INT64_FORMAT " rows are in states %s",
+						   (unsigned long) total, from, to, machine, total, stranded.data),
+			 n == 1 ?
 			 errdetail("Without the edge, state %s is in no transition and not initial, so it would go with it. Rows in it: %s.",
+					   stranded.data, where.data) :
+			 errdetail("Without the edge, states %s are in no transition and not initial, so they would go with it. Rows in them: %s.",
 					   stranded.data, where.data),
-			 stranded_rows_hint(machine, first, from, from_stranded, to, to_stranded, target)));
+			 stranded_rows_hint(machine, tables, from, from_stranded, to, to_stranded, target)));
 }
 
 /*
