@@ -64,6 +64,24 @@ BEGIN;
 SELECT steward.drop_transition('r319_m', 'paid', 'refunded');
 SELECT pg_temp.held() AS drop_transition;
 ROLLBACK;
+BEGIN;
+SELECT steward.add_initial_state('r319_m', 'paid');
+SELECT pg_temp.held() AS add_initial_state;
+COMMIT;
+BEGIN;
+SELECT steward.drop_initial_state('r319_m', 'paid');
+SELECT pg_temp.held() AS drop_initial_state;
+COMMIT;
+-- A skip (if_not_exists / if_exists: nothing to do) still takes the locks:
+-- it is judged on the machine's row read under them.
+BEGIN;
+SELECT steward.add_transition('r319_m', 'created', 'paid', if_not_exists => true);
+SELECT pg_temp.held() AS add_transition_skipped;
+ROLLBACK;
+BEGIN;
+SELECT steward.drop_initial_state('r319_m', 'refunded', if_exists => true);
+SELECT pg_temp.held() AS drop_initial_state_skipped;
+ROLLBACK;
 
 -- Checks: ACCESS SHARE (only DROP, ALTER TABLE, TRUNCATE wait);
 -- verify_heap's only for the call.
