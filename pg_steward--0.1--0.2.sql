@@ -43088,3 +43088,115 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- sec6: the release's DDL behind the owner-code barrier (closing45 noticed 1).
+-- Run one statement of steward._release_table as the current user behind
+-- the owner-code barrier (release.c): the index builds and rewrites it
+-- makes run the owner's index expressions, predicates and domain checks,
+-- and nothing they call passes for pg_steward's own code, even when
+-- _release_table itself was trusted (sec5, closing45 noticed 1).  It
+-- grants nothing: PUBLIC may call it.
+CREATE FUNCTION steward._release_exec(stmt text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_release_exec'
+LANGUAGE C VOLATILE;
+
+-- The DDL that turns one table into core objects: steward_hash indexes and
+-- EXCLUDE constraints become btree (or hash) ones with the same names, the table
+-- becomes heap.  Runs as the table's owner (steward.release switches to
+-- them, restricted), so it is SECURITY INVOKER and checks ownership itself;
+-- PUBLIC may call it because it can do nothing the caller could not do
+-- with plain DDL.  Each statement runs behind the owner-code barrier
+-- (steward._release_exec).
+CREATE OR REPLACE FUNCTION steward._release_table(tbl regclass)
+RETURNS TABLE (object_type text, object_name text, action text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    hash_am oid := (SELECT a.oid FROM pg_am a WHERE a.amname = 'steward_hash');
+    table_am oid := (SELECT a.oid FROM pg_am a WHERE a.amname = 'steward');
+    rel record;
+    r record;
+    con record;
+    tree record;
+    alter_cmds text[] := '{}';
+    later text[] := '{}';
+    stmt text;
+BEGIN
+    SELECT c.oid, c.relkind, c.relam, c.relowner,
+           format('%I.%I', n.nspname, c.relname) AS qualname
+      INTO rel
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = tbl;
+    IF NOT pg_has_role(current_user, rel.relowner, 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of % %', CASE rel.relkind WHEN 'm' THEN 'materialized view' ELSE 'table' END,
+                steward._relation_name(tbl) USING ERRCODE = 'insufficient_privilege';
+    END IF;
+
+    -- Each steward_hash index in turn.  An exclusion constraint's index
+    -- turns into a btree constraint of the same name: its subcommands join
+    -- the one ALTER TABLE below (steward._release_exclusion).  A plain
+    -- index is dropped now and built again as btree after that rewrite,
+    -- with its tree of partition indexes (steward._release_index_tree).
+    -- The index of a partition goes only with its partitioned parent, so
+    -- that the tree is rebuilt whole.
+    FOR r IN SELECT i.indexrelid, ic.relname, ic.relkind,
+                    format('%I.%I', n.nspname, ic.relname) AS qualname
+               FROM pg_index i
+               JOIN pg_class ic ON ic.oid = i.indexrelid
+               JOIN pg_namespace n ON n.oid = ic.relnamespace
+              WHERE i.indrelid = tbl AND ic.relam = hash_am
+              ORDER BY ic.relname LOOP
+        IF EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = r.indexrelid) THEN
+            SELECT h.inhparent::regclass AS parent_oid,
+                   format('%s', pi.indrelid::regclass) AS parent_table
+              INTO tree
+              FROM pg_inherits h JOIN pg_index pi ON pi.indexrelid = h.inhparent
+             WHERE h.inhrelid = r.indexrelid;
+            RAISE EXCEPTION 'index "%" is a partition of index "%"', r.relname, steward._relation_name(tree.parent_oid)
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = format('Release the partitioned table first: SELECT * FROM steward.release(%L);',
+                                    tree.parent_table);
+        END IF;
+
+        SELECT x.constraint_name, x.cmds, x.comment_cmd, x.action INTO con
+          FROM steward._release_exclusion(tbl, r.indexrelid, rel.qualname) x;
+        IF con.constraint_name IS NOT NULL THEN
+            alter_cmds := alter_cmds || con.cmds;
+            IF con.comment_cmd IS NOT NULL THEN
+                later := later || con.comment_cmd;
+            END IF;
+            object_type := 'constraint'; object_name := con.constraint_name; action := con.action;
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+
+        -- A plain index, maybe partitioned: rebuild the whole tree of
+        -- partition indexes with the same names, parents first.
+        later := later || steward._release_index_tree(r.indexrelid, r.relkind);
+        object_type := 'index'; object_name := r.relname;
+        action := 'steward_hash -> ' || steward._release_method(r.indexrelid::regclass)
+                  || CASE WHEN r.relkind = 'I' THEN ' (with its partition indexes)' ELSE '' END;
+        PERFORM steward._release_exec(format('DROP INDEX %s', r.qualname));
+        RETURN NEXT;
+    END LOOP;
+
+    IF rel.relkind IN ('r', 'm') AND rel.relam = table_am THEN
+        alter_cmds := ARRAY['SET ACCESS METHOD heap'] || alter_cmds;
+        object_type := CASE WHEN rel.relkind = 'm' THEN 'materialized view' ELSE 'table' END;
+        object_name := tbl::text; action := 'steward -> heap';
+        RETURN NEXT;
+    END IF;
+    -- One ALTER TABLE: the table is rewritten once and every index,
+    -- including the new constraints' indexes, is built once.
+    IF cardinality(alter_cmds) > 0 THEN
+        PERFORM steward._release_exec(format('ALTER %s %s %s',
+                       CASE WHEN rel.relkind = 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
+                       rel.qualname, array_to_string(alter_cmds, ', ')));
+    END IF;
+    FOREACH stmt IN ARRAY later LOOP
+        PERFORM steward._release_exec(stmt);
+    END LOOP;
+END
+$$;

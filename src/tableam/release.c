@@ -36,7 +36,9 @@
  * (release_method).  The DDL is steward._release_table (SQL), run as the
  * table's owner under SECURITY_RESTRICTED_OPERATION (plumbing/as_owner.c),
  * because the rewrite evaluates index expressions and predicates the owner
- * wrote.
+ * wrote, each statement behind the owner-code barrier
+ * (steward._release_exec), so that nothing they call passes for
+ * pg_steward's own code.
  *
  *-------------------------------------------------------------------------
  */
@@ -87,6 +89,7 @@ PG_FUNCTION_INFO_V1(steward_release);
 PG_FUNCTION_INFO_V1(steward_release_all);
 PG_FUNCTION_INFO_V1(steward_guard_drop);
 PG_FUNCTION_INFO_V1(steward_release_method);
+PG_FUNCTION_INFO_V1(steward_release_exec);
 
 #define EXTENSION_NAME "pg_steward"
 
@@ -110,9 +113,11 @@ put_action(ReturnSetInfo *rsinfo, Oid relid, const char *type,
 }
 
 /*
- * Run steward._release_table() on one relation as its owner and add what it
- * did to the result.  The caller has checked that the session user may
- * release it.  ALTER TABLE takes its own locks (AccessExclusiveLock).
+ * Run steward._release_table() on one relation as its owner, behind the
+ * owner-code barrier as every switch to a user relation's owner
+ * (steward_as_role_begin), and add what it did to the result.  The
+ * caller has checked that the session user may release it.  ALTER TABLE
+ * takes its own locks (AccessExclusiveLock).
  */
 static void
 release_relation(Oid relid, ReturnSetInfo *rsinfo)
@@ -121,7 +126,8 @@ release_relation(Oid relid, ReturnSetInfo *rsinfo)
 	Oid			argtypes[1] = {REGCLASSOID};
 	Datum		args[1] = {ObjectIdGetDatum(relid)};
 
-	steward_as_owner_begin(relid, &ctx);
+	steward_as_role_begin(steward_relation_owner(relid), STEWARD_PINNED_SEARCH_PATH,
+						  true, &ctx);
 	if (steward_spi_execute_entry("SELECT object_type, object_name, action "
 								  "FROM steward._release_table($1)",
 								  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
@@ -466,6 +472,49 @@ steward_release_method(PG_FUNCTION_ARGS)
 
 	index_close(idxrel, AccessShareLock);
 	PG_RETURN_TEXT_P(cstring_to_text(method));
+}
+
+/*
+ * steward._release_exec(stmt text): run stmt, one statement of
+ * steward._release_table (DROP INDEX, the ALTER TABLE that switches the
+ * table to heap and turns its constraints into core ones, CREATE INDEX,
+ * ATTACH PARTITION, COMMENT), as the current user behind the owner-code
+ * barrier (steward_owner_code_enter).  The index builds and the rewrite
+ * it makes evaluate the owner's index expressions, partial-index
+ * predicates and domain checks; whatever they call does not pass for
+ * pg_steward's own code, even where _release_table was trusted (a
+ * superuser's direct call, or a table a superuser owns, whose index
+ * calls another role's function): an internal function they call
+ * (steward._transition_prepare) is refused with 42501 and the release
+ * rolls back whole (sec5, closing45 noticed 1).  It grants nothing,
+ * switches no user and changes no setting, so PUBLIC may call it.  Locks:
+ * those the statement takes.  Errors: 22004 for NULL; what the
+ * statement raises.
+ */
+Datum
+steward_release_exec(PG_FUNCTION_ARGS)
+{
+	char	   *sql;
+	int			depth;
+
+	steward_require_arg(fcinfo, 0, "statement");
+	sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	depth = steward_owner_code_enter();
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		/* Its error comes without this statement's CONTEXT line, as before. */
+		if (steward_spi_execute_entry(sql, 0, NULL, NULL, NULL, false, 0) < 0)
+			elog(ERROR, "could not run a statement of the release");
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		steward_owner_code_leave(depth);
+	}
+	PG_END_TRY();
+	PG_RETURN_VOID();
 }
 
 /*

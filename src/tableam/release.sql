@@ -172,12 +172,24 @@ BEGIN
 END
 $$;
 
+-- Run one statement of steward._release_table as the current user behind
+-- the owner-code barrier (release.c): the index builds and rewrites it
+-- makes run the owner's index expressions, predicates and domain checks,
+-- and nothing they call passes for pg_steward's own code, even when
+-- _release_table itself was trusted (sec5, closing45 noticed 1).  It
+-- grants nothing: PUBLIC may call it.
+CREATE FUNCTION steward._release_exec(stmt text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_release_exec'
+LANGUAGE C VOLATILE;
+
 -- The DDL that turns one table into core objects: steward_hash indexes and
 -- EXCLUDE constraints become btree (or hash) ones with the same names, the table
 -- becomes heap.  Runs as the table's owner (steward.release switches to
 -- them, restricted), so it is SECURITY INVOKER and checks ownership itself;
 -- PUBLIC may call it because it can do nothing the caller could not do
--- with plain DDL.
+-- with plain DDL.  Each statement runs behind the owner-code barrier
+-- (steward._release_exec).
 CREATE FUNCTION steward._release_table(tbl regclass)
 RETURNS TABLE (object_type text, object_name text, action text)
 LANGUAGE plpgsql
@@ -248,7 +260,7 @@ BEGIN
         object_type := 'index'; object_name := r.relname;
         action := 'steward_hash -> ' || steward._release_method(r.indexrelid::regclass)
                   || CASE WHEN r.relkind = 'I' THEN ' (with its partition indexes)' ELSE '' END;
-        EXECUTE format('DROP INDEX %s', r.qualname);
+        PERFORM steward._release_exec(format('DROP INDEX %s', r.qualname));
         RETURN NEXT;
     END LOOP;
 
@@ -261,12 +273,12 @@ BEGIN
     -- One ALTER TABLE: the table is rewritten once and every index,
     -- including the new constraints' indexes, is built once.
     IF cardinality(alter_cmds) > 0 THEN
-        EXECUTE format('ALTER %s %s %s',
+        PERFORM steward._release_exec(format('ALTER %s %s %s',
                        CASE WHEN rel.relkind = 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
-                       rel.qualname, array_to_string(alter_cmds, ', '));
+                       rel.qualname, array_to_string(alter_cmds, ', ')));
     END IF;
     FOREACH stmt IN ARRAY later LOOP
-        EXECUTE stmt;
+        PERFORM steward._release_exec(stmt);
     END LOOP;
 END
 $$;
