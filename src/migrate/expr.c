@@ -770,6 +770,37 @@ varying_function(Oid funcid, void *context)
 	return varies;
 }
 
+/*
+ * Is f current_setting(name [, missing_ok]) of a setting that is not
+ * pinned where a migration's expressions are evaluated
+ * (steward_setting_is_pinned: DateStyle, TimeZone, ...), or of a name
+ * that is no constant?  Then each session that evaluates it reads its own
+ * value: the dual-write trigger the writer's, the backfill and validation
+ * theirs, and every row written under another value fails validation
+ * (codereview17 R2: "up": "current_setting('app.x')" passed start).  Sets
+ * *name to what the refusal quotes.  Raises nothing.
+ */
+static bool
+reads_unpinned_setting(FuncExpr *f, char **name)
+{
+	Const	   *arg;
+	char	   *setting;
+
+	if (f->funcid != F_CURRENT_SETTING_TEXT && f->funcid != F_CURRENT_SETTING_TEXT_BOOL)
+		return false;
+	arg = (Const *) linitial(f->args);
+	if (!IsA(arg, Const) || arg->constisnull || arg->consttype != TEXTOID)
+	{
+		*name = pstrdup("current_setting()");
+		return true;
+	}
+	setting = TextDatumGetCString(arg->constvalue);
+	if (steward_setting_is_pinned(setting))
+		return false;
+	*name = psprintf("current_setting(%s)", quote_literal_cstr(setting));
+	return true;
+}
+
 /* The walker of steward_migration_expr_varies (context: char **name). */
 static bool
 varies_walker(Node *node, void *context)
@@ -799,6 +830,8 @@ varies_walker(Node *node, void *context)
 			return true;
 		}
 	}
+	if (IsA(node, FuncExpr) && reads_unpinned_setting((FuncExpr *) node, (char **) context))
+		return true;
 	if (check_functions_in_node(node, varying_function, context))
 		return true;
 	return expression_tree_walker(node, varies_walker, context);
@@ -812,7 +845,10 @@ varies_walker(Node *node, void *context)
  * the owner wrote against a shape of columns names[i] of types types[i],
  * as for _migration_expr) give another value each time it is evaluated,
  * or in each transaction: gen_random_uuid(), random(), clock_timestamp(),
- * now(), CURRENT_TIMESTAMP (varying_function); NULL when there is none.
+ * now(), CURRENT_TIMESTAMP (varying_function), or in each session:
+ * pg_backend_pid(), current_setting('app.x') of a setting that is not
+ * pinned (reads_unpinned_setting, named with its setting); NULL when
+ * there is none.
  * Validation evaluates up and down again and compares them with each
  * row's stored values, so such an expression fails it for every row,
  * after the whole backfill (mig14 M3).  Nothing is evaluated.  Takes no

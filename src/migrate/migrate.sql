@@ -1565,10 +1565,14 @@ $$;
 -- time, or in each transaction (mig14 M3: gen_random_uuid(), now();
 -- _migration_expr_varies): validation evaluates it again and compares it
 -- with each row's stored value, so the migration failed validation for
--- every row after the whole backfill and could only be rolled back.  An
--- add_column's "default" fills each row once and is not compared: the
--- HINT says so when there is no other "up" to give.  Not called for a
--- dropped column's down that reads no column (its default, not compared).
+-- every row after the whole backfill and could only be rolled back.  One
+-- that reads a setting pg_steward does not pin (current_setting('app.x'))
+-- reads the session's, each writer's in the dual-write trigger
+-- (codereview17 R2): its own DETAIL says which settings read the same
+-- everywhere.  An add_column's "default" fills each row once and is not
+-- compared: the HINT says so when there is no other "up" to give.  Not
+-- called for a dropped column's down that reads no column (its default,
+-- not compared).
 CREATE FUNCTION steward._migration_refuse_varying(expr text, names text[], types text[],
                                                   user_path text, what text, added boolean)
 RETURNS void
@@ -1578,7 +1582,14 @@ AS $$
 DECLARE
     fn text := steward._migration_expr_varies(expr, names, types, user_path);
 BEGIN
-    IF fn IS NOT NULL THEN
+    IF starts_with(fn, 'current_setting(') THEN
+        RAISE EXCEPTION 'the % reads a setting of the session that evaluates it: it uses %', what, fn
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'The dual-write trigger evaluates it in the session of each write, the backfill and validation in theirs, and validation compares the values: a row written where the setting has another value would differ and the migration could not complete. Only the settings pg_steward pins while it evaluates (DateStyle, IntervalStyle, TimeZone, timezone_abbreviations, extra_float_digits, bytea_output, xmlbinary, xmloption, lc_monetary, lc_numeric, lc_time, array_nulls, quote_all_identifiers, default_text_search_config) read the same everywhere.',
+                  HINT = CASE WHEN added
+                              THEN 'Write the value into the expression as a constant; for a value given once to each row, use "default" instead of "up": it is not compared.'
+                              ELSE 'Write the value into the expression as a constant.' END;
+    ELSIF fn IS NOT NULL THEN
         RAISE EXCEPTION 'the % gives another value each time it is evaluated: it uses %', what, fn
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'Validation evaluates it again and compares it with the value stored in each row, so every row would differ and the migration could not complete.',

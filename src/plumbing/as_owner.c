@@ -913,6 +913,23 @@ steward_output_settings_pinned(bool skip_text_search)
 	return skip_text_search ||
 		pin_is(output_pin(lengthof(output_settings)), text_search_setting[0][1]);
 }
+
+/*
+ * Is "name" (any case, as GUC names) one of the settings
+ * steward_pin_output_settings pins?  Then current_setting(name) reads the
+ * same value wherever pg_steward evaluates a migration's expression (the
+ * dual-write trigger, the backfill, validation: steward._migration_expr_varies
+ * accepts it).  No lock; raises nothing.
+ */
+bool
+steward_setting_is_pinned(const char *name)
+{
+	for (int i = 0; i < lengthof(output_settings); i++)
+		if (pg_strcasecmp(name, output_settings[i][0]) == 0)
+			return true;
+	return pg_strcasecmp(name, text_search_setting[0][0]) == 0;
+}
+
 /*
  * Force the plan that reads a batch in key order through the primary key,
  * for the batches of run_transition and of backfills (as the table's

@@ -100,6 +100,7 @@ extern int	steward_spi_execute_kept(const char *sql, int nargs, Oid *argtypes, D
 extern void steward_pin_output_settings(void);
 extern void steward_pin_output_settings_but(bool skip_text_search);
 extern bool steward_output_settings_pinned(bool skip_text_search);
+extern bool steward_setting_is_pinned(const char *name);
 extern void steward_pin_key_order_plan(void);
 extern void steward_pin_settings(const char *const settings[][2], int n);
 extern void steward_pin_all_rows(void);
