@@ -403,11 +403,72 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 }
 
 /*
+ * A row whose state in rule's column is "oldvalue", a value rule's machine
+ * does not declare, is to take declared state "newvalue": may it leave?
+ * In place, only for a role with the privileges of rel's owner: the
+ * owner's UPDATE is the repair of rows stored past the rules
+ * (session_replication_role = replica, a missing machine), which verify()
+ * lists; any other role is refused, or the stored value were a bypass
+ * of every edge.  A row moving into rel (origin another partition) never
+ * may: it arrives under rel's machine, which judges it as an arrival --
+ * its state must be one the machine declares, and a change on the way one
+ * of its edges -- so a row cannot leave a sibling under another machine
+ * in a state rel's machine does not know and take any state here
+ * (trust46: 'shipped' -> the sibling's 'returned' -> back as 'new').
+ * Raises 23514 (counted as an illegal transition) naming origin's
+ * relation, or the ancestor a role writes through
+ * (steward_origin_error_target), showing the states only to a role that
+ * may read the column.
+ */
+static void
+check_leave_undeclared(Relation rel, const StateRule *rule, const char *oldvalue,
+					   const char *newvalue, const StewardRowOrigin *origin)
+{
+	bool		moving = RelationGetRelid(origin->rel) != RelationGetRelid(rel);
+	AttrNumber	oattnum;
+	char	   *key;
+	bool		readable;
+	Relation	orel;
+	char	   *row;
+
+	if (!moving && has_privs_of_role(GetUserId(), rel->rd_rel->relowner))
+		return;
+	steward_count_event(RelationGetRelid(origin->rel), STEWARD_COUNTER_ILLEGAL_TRANSITIONS, 1);
+	orel = steward_origin_error_target(origin, rule->attnum, &oattnum, &key, &readable);
+	row = key ? psprintf("row %s", key) : "a row";
+	if (moving)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("%s of relation \"%s\" cannot move into partition \"%s\" from state %s",
+						row, RelationGetRelationName(orel),
+						RelationGetRelationName(rel),
+						readable ? quote_literal_cstr(oldvalue) : "(not shown)"),
+				 errdetail("Partition \"%s\" follows machine \"%s\", which does not declare that state: a row moving in is judged by that machine, so it must arrive in a state the machine declares, by one of its edges.",
+						   RelationGetRelationName(rel), rule->machine),
+				 errhint("Move the row to a state machine \"%s\" declares (%s) where it is first, or attach one machine to the partitioned table so that its partitions share it.",
+						 rule->machine, steward_state_list(rule, steward_all_states(rule))),
+				 errtablecol(orel, oattnum)));
+	ereport(ERROR,
+			(errcode(ERRCODE_CHECK_VIOLATION),
+			 errmsg("%s of relation \"%s\" cannot leave state %s for %s",
+					row, RelationGetRelationName(orel),
+					readable ? quote_literal_cstr(oldvalue) : "(not shown)",
+					quote_literal_cstr(newvalue)),
+			 errdetail("Machine \"%s\" does not declare the row's state: it was stored past the rules (session_replication_role = replica, or while the machine was missing), and only the table's owner may move it to a declared state.",
+					   rule->machine),
+			 errhint("Ask the owner of relation \"%s\" to UPDATE the row to a state of machine \"%s\" (steward.verify() lists such rows), or declare its state in the machine with steward.add_transition().",
+					 RelationGetRelationName(orel), rule->machine),
+			 errtablecol(orel, oattnum)));
+}
+
+/*
  * UPDATE rule of every state machine of rel: for each state column that
  * changes between oldtup and the new row in slot, the new value must be a
- * declared state and the machine must have the edge (a stored value that
- * is no state, written under session_replication_role = replica, may go
- * anywhere).  Fills changes[] (room for rules->nstates) with the moves and
+ * declared state and the machine must have the edge; a stored value that
+ * is no state (written under session_replication_role = replica) may go
+ * to any declared state only by an UPDATE in place of a role with the
+ * privileges of rel's owner, never for a row moving in from another
+ * partition (check_leave_undeclared).  Fills changes[] (room for rules->nstates) with the moves and
  * returns how many; nothing is written yet, so that the caller stamps and
  * counts them only once the update succeeded.  Under a state rule whose
  * machine is missing or malformed (any of rules->missing) an update that
@@ -466,9 +527,13 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 
 		/*
 		 * A row whose stored value is not a state (written under
-		 * session_replication_role = replica) may move to any state.
+		 * session_replication_role = replica, or a state of the machine of
+		 * the partition a moving row leaves) leaves it only by its owner's
+		 * repair in place (check_leave_undeclared).
 		 */
-		if (from >= 0 && !(rule->edges[from] & (UINT64CONST(1) << to)))
+		if (from < 0)
+			check_leave_undeclared(rel, rule, oldvalue, newvalue, origin);
+		else if (!(rule->edges[from] & (UINT64CONST(1) << to)))
 		{
 			char	   *key;
 			AttrNumber	oattnum;
