@@ -63,6 +63,9 @@
 #                  its ticks carry a foreground at the default min_calls)
 #   AA_SECS=30     seconds of B for the A/A job
 #   CLIENTS=2 CHUNK=2 PORT=5494 KEEP=0
+#   PRIME=1        one unmeasured, ungoverned pass of run_transition and of
+#                  the backfill (those in JOBS) before the rounds, so that
+#                  no round is a table's first rewrite (prime(); 0: none)
 #   DECISIONS=0    1: the job's session logs each governor decision (DEBUG2,
 #                  with what it rested on) into LOGS/<job><round>-call.out
 #   EXTRA_CONF=    more postgresql.conf lines (e.g. a governor setting)
@@ -93,6 +96,7 @@ CLIENTS=${CLIENTS:-2}
 CHUNK=${CHUNK:-2}
 PORT=${PORT:-5494}
 KEEP=${KEEP:-0}
+PRIME=${PRIME:-1}
 DECISIONS=${DECISIONS:-0}
 EXTRA_CONF=${EXTRA_CONF:-}
 QUIET=${QUIET:-}
@@ -174,6 +178,45 @@ server_log_events() {
     echo "$av $cp"
 }
 
+# A new migration bench_N of the orders table (the round's backfill).
+mig_start() {
+    MIG_N=$((MIG_N + 1))
+    psql_q -d "$DB" -c "SELECT steward.migration_start('bench_$MIG_N', \$\$[
+      {\"alter_column\": {\"table\": \"orders\", \"column\": \"total_amount\", \"name\": \"total_cents\",
+                        \"type\": \"bigint\", \"up\": \"(total_amount * 100)::bigint\",
+                        \"down\": \"total_cents / 100.0\"}}]\$\$)" >/dev/null
+}
+
+# The rows the backfill of bench_N wrote itself: the dual-write trigger
+# fills every row the clients update from migration_start on (warm-up,
+# marker, A1 and B), so BIG over B's time counted rows the backfill never
+# wrote (gov16's MR "26.9k rows/s" under a cap of 20k was ~18k; gov17).
+mig_rows() {
+    psql_q -d "$DB" -At -c "SELECT rows_backfilled FROM steward.migration_runs WHERE name = 'bench_$MIG_N'"
+}
+
+# One unmeasured pass of each job kind in JOBS before the rounds, without
+# clients and ungoverned: the first job that rewrites a table writes every
+# row as a new version on new pages (the table extends), later ones reuse
+# the pages VACUUM freed, and a round of the first kind is the costly one
+# (gov16: run_transition 2.16x at 6.5k rows/s for a run's first pass, 1.12x
+# at 31.2k after one).  PRIME=0: none (the rounds then mix both kinds).
+prime() {
+    local kinds=" $(for j in $JOBS; do case $j in M*) echo backfill ;; T|O|K|U|TC|TL|TR|TA) echo transition ;; esac; done | sort -u | tr '\n' ' ')"
+    case $kinds in *" transition "*)
+        echo "== prime: run_transition pending -> done (unmeasured)"
+        psql_q -d "$DB" -c "SET steward.governor = off" -c "CALL steward.run_transition('big.items', 'pending', 'done')" >/dev/null
+        TDIR="pending->done"
+        psql_q -d "$DB" -c "VACUUM big.items" >/dev/null ;;
+    esac
+    case $kinds in *" backfill "*)
+        echo "== prime: migration backfill (unmeasured)"
+        mig_start
+        psql_q -d "$DB" -c "SET steward.governor = off" -c "CALL steward.migration_backfill('bench_$MIG_N')" >/dev/null
+        psql_q -d "$DB" -c "SELECT steward.migration_rollback('bench_$MIG_N')" -c "VACUUM orders" >/dev/null ;;
+    esac
+}
+
 round() {   # round JOB R
     local job=$1 r=$2 script=$T_SQL p=$LOGS/$1$2 t0 t1 t2 t3 from to sql kind=transition done_file n=$BIG
     local set_sql="SELECT 1" sys= cap=
@@ -193,11 +236,7 @@ round() {   # round JOB R
     case $job in
     M*)
         script=$M_SQL kind=backfill
-        MIG_N=$((MIG_N + 1))
-        psql_q -d "$DB" -c "SELECT steward.migration_start('bench_$MIG_N', \$\$[
-          {\"alter_column\": {\"table\": \"orders\", \"column\": \"total_amount\", \"name\": \"total_cents\",
-                            \"type\": \"bigint\", \"up\": \"(total_amount * 100)::bigint\",
-                            \"down\": \"total_cents / 100.0\"}}]\$\$)" >/dev/null
+        mig_start
         psql_q -d "$DB" -c "VACUUM orders" -c "CHECKPOINT"
         sql="CALL steward.migration_backfill('bench_$MIG_N'${cap:+, max_rows_per_sec => $cap})" ;;
     P*)
@@ -252,7 +291,10 @@ round() {   # round JOB R
     fi
     oltp "$script" "$p-a2" "$W" -; t3=$(now)
     c1=$(cpu_sample)
-    [ "$kind" = backfill ] && psql_q -d "$DB" -c "SELECT steward.migration_rollback('bench_$MIG_N')" >/dev/null
+    if [ "$kind" = backfill ]; then
+        n=$(mig_rows)
+        psql_q -d "$DB" -c "SELECT steward.migration_rollback('bench_$MIG_N')" >/dev/null
+    fi
     local ev; ev=$(server_log_events "$t1" "$t2")
     local a1 b a2 n1 tps1 p50_1 p95_1 p99_1 x nb tpsb p50_b p95_b p99_b n2 tps2 p50_2 p95_2 p99_2
     read -r n1 tps1 p50_1 p95_1 p99_1 x x <<<"$(stats "$p-a1-*.[0-9]*" "$t0" "$t1")"
@@ -317,6 +359,7 @@ local ROUNDS=$1
     echo
     echo "- server: $PG_VERSION; $(nproc) CPUs; $CLIENTS closed-loop pgbench clients; BIG=$BIG; autovacuum=$AUTOVACUUM; W=${W}s WARMUP=${WARMUP}s MARKER=${MARKER}s at ${MARKER_TPS} TPS, AA_SECS=${AA_SECS}s, CHUNK=${CHUNK}s${EXTRA_CONF:+; also set: $EXTRA_CONF}"
     echo "- quiet (others frozen by $QUIET): ${QUIET_LOG[*]:-none}"
+    echo "- primed (one unmeasured pass per job kind first): $([ "$PRIME" = 1 ] && echo yes || echo no); a backfill's rows/s counts the rows it wrote (rows_backfilled), not those the clients' updates filled"
     echo "- each round: VACUUM + CHECKPOINT, warm-up, marker (fresh baseline), A1, B, A2; ratio = p99(B) / mean(p99(A1), p99(A2))"
     echo
     echo "| job | rounds | p99 ratio median (min-max) | p99 ratio, A1+A2 pooled | p50 ratio | p99 ms A / B | p50 ms A / B | TPS A / B | job rows/s | rounds with p99 <= 1.5x and >= 20k rows/s |"
@@ -333,6 +376,7 @@ local ROUNDS=$1
 } >"$RESULTS"
 }
 
+[ "$PRIME" = 1 ] && prime
 for ((r = 1; r <= ROUNDS; r++)); do
     [ $(((r - 1) % QUIET_ROUNDS)) = 0 ] && quiet_begin
     for job in $JOBS; do round "$job" "$r"; done
