@@ -48,6 +48,7 @@ OBJS = \
 	src/plumbing/slot.o \
 	src/plumbing/own_context.o \
 	src/plumbing/settings.o \
+	src/plumbing/utility.o \
 	src/tableam/steward_am.o \
 	src/tableam/rules.o \
 	src/tableam/rulekinds.o \

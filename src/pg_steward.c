@@ -22,6 +22,7 @@
 #include "governor/governor.h"
 #include "idempotency/idempotency.h"
 #include "lifecycle/lifecycle.h"
+#include "plumbing/utility.h"
 #include "stats/collect.h"
 #include "stats/counters.h"
 #include "stats/history.h"
@@ -162,6 +163,11 @@ _PG_init(void)
 
 	/* The steward AM works without preloading: its hook is always needed. */
 	steward_writectx_init();
+	/*
+	 * One ProcessUtility hook; the steps below register at their stages,
+	 * whose order plumbing/utility.h fixes (not the order of these calls).
+	 */
+	steward_utility_install();
 	steward_migrate_install_hooks();
 	/* The owner-code barrier of table-owner switches, put back on abort. */
 	steward_owner_code_install_callbacks();

@@ -71,6 +71,7 @@
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
 #include "plumbing/own_context.h"
+#include "plumbing/utility.h"
 #include "governor/governor.h"
 #include "migrate/migrate.h"
 
@@ -164,7 +165,6 @@ static Oid	steward_nsp_cache = InvalidOid;
 static ExecutorStart_hook_type prev_executor_start = NULL;
 static ExecutorRun_hook_type prev_executor_run = NULL;
 static ExecutorFinish_hook_type prev_executor_finish = NULL;
-static ProcessUtility_hook_type prev_process_utility = NULL;
 static planner_hook_type prev_planner = NULL;
 static needs_fmgr_hook_type prev_needs_fmgr_hook = NULL;
 static fmgr_hook_type prev_fmgr_hook = NULL;
@@ -282,7 +282,7 @@ migrate_executor_start(QueryDesc *queryDesc, int eflags)
 	}
 }
 
-/* The next executor-run, executor-finish, planner and utility hooks. */
+/* The next executor-run, executor-finish and planner hooks. */
 static void
 next_executor_run(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 				  bool execute_once)
@@ -311,24 +311,12 @@ next_planner(Query *parse, const char *query_string, int cursorOptions,
 	return standard_planner(parse, query_string, cursorOptions, boundParams);
 }
 
-static void
-next_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
-					 ProcessUtilityContext context, ParamListInfo params,
-					 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
-{
-	if (prev_process_utility)
-		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
-							 queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-								queryEnv, dest, qc);
-}
-
 /*
- * Executor, planner and utility hooks: count own_nest while a statement
- * of _migration_exec or a watched one (steward_statement_nest_watch)
- * runs.  Otherwise they only test two ints and call the next hook: no
- * PG_TRY (a sigsetjmp) on every statement of the cluster.
+ * Executor and planner hooks and the utility step: count own_nest while
+ * a statement of _migration_exec or a watched one
+ * (steward_statement_nest_watch) runs.  Otherwise they only test two
+ * ints and call the next hook: no PG_TRY (a sigsetjmp) on every
+ * statement of the cluster.
  */
 static inline bool
 counting_nest(void)
@@ -398,22 +386,22 @@ migrate_planner(Query *parse, const char *query_string, int cursorOptions,
 	return result;
 }
 
+/*
+ * Utility step, innermost (plumbing/utility.h): a utility statement
+ * counts one level of own_nest while it runs, core's ProcessUtility only.
+ */
 static void
-migrate_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
-						ProcessUtilityContext context, ParamListInfo params,
-						QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+migrate_wrap_utility(StewardUtilityCall *call)
 {
 	if (!counting_nest())
 	{
-		next_process_utility(pstmt, queryString, readOnlyTree, context, params,
-							 queryEnv, dest, qc);
+		steward_utility_proceed(call);
 		return;
 	}
 	own_nest++;
 	PG_TRY();
 	{
-		next_process_utility(pstmt, queryString, readOnlyTree, context, params,
-							 queryEnv, dest, qc);
+		steward_utility_proceed(call);
 	}
 	PG_FINALLY();
 	{
@@ -421,6 +409,10 @@ migrate_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOn
 	}
 	PG_END_TRY();
 }
+
+static const StewardUtilityStep migrate_utility_step = {
+	.wrap = migrate_wrap_utility,
+};
 
 /* Syscache callback: the steward schema may have been dropped or made again. */
 static void
@@ -740,8 +732,7 @@ steward_migrate_install_hooks(void)
 	ExecutorFinish_hook = migrate_executor_finish;
 	prev_planner = planner_hook;
 	planner_hook = migrate_planner;
-	prev_process_utility = ProcessUtility_hook;
-	ProcessUtility_hook = migrate_process_utility;
+	steward_utility_register(STEWARD_UTILITY_MIGRATE, &migrate_utility_step);
 	prev_needs_fmgr_hook = needs_fmgr_hook;
 	needs_fmgr_hook = migrate_needs_fmgr_hook;
 	prev_fmgr_hook = fmgr_hook;

@@ -71,11 +71,10 @@
 
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
+#include "plumbing/utility.h"
 #include "idempotency/idempotency.h"
 #include "lifecycle/lifecycle.h"
 #include "ops/restore01.h"
-
-static ProcessUtility_hook_type prev_process_utility = NULL;
 
 /* Which 0.1 table a COPY FROM loads, if it loads one the 0.1 way. */
 typedef enum OldCopy
@@ -178,7 +177,7 @@ old_copy_of(CopyStmt *stmt)
 	ListCell   *lc;
 
 	if (!stmt->is_from || stmt->relation == NULL || stmt->attlist == NIL ||
-		!IsTransactionState() || !OidIsValid(get_extension_oid(STEWARD_EXTENSION, true)))
+		!steward_utility_extension_here())
 		return OLD_COPY_NONE;
 	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
 	for (int k = OLD_COPY_KEYS; k <= OLD_COPY_MACHINES && OidIsValid(relid); k++)
@@ -234,32 +233,21 @@ run_pinned(const char *const *sqls, int n)
 	return result;
 }
 
-/* The rest of the hook chain. */
-static void
-next_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
-			 ProcessUtilityContext context, ParamListInfo params,
-			 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
-{
-	(prev_process_utility ? prev_process_utility : standard_ProcessUtility)
-		(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
-}
-
 /*
- * A 0.1 COPY of keys or scopes: the COPY itself (through the rest of the
- * hook chain) into a temporary table shaped like the extension's, then
- * the inserts from it that the file header lists, then its drop.
+ * A 0.1 COPY of keys or scopes: the COPY itself (through the utility
+ * stages after this one and core's) into a temporary table shaped like
+ * the extension's, then the inserts from it that the file header lists,
+ * then its drop.
  * Errors: the COPY's own; 23505 when a scopes COPY names a scope that has
  * a claim; the INSERT's (42501 without INSERT on the extension's table).
  */
 static void
-copy_old_rows(OldCopy kind, PlannedStmt *pstmt, const char *queryString,
-			  ProcessUtilityContext context, ParamListInfo params,
-			  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+copy_old_rows(OldCopy kind, StewardUtilityCall *call)
 {
 	const char *temp = old_tables[kind].temp;
 	const char *create[1];
 	const char *drop[1];
-	PlannedStmt *copy;
+	StewardUtilityCall copy = *call;
 	CopyStmt   *stmt;
 	char	   *claimed;
 
@@ -267,10 +255,11 @@ copy_old_rows(OldCopy kind, PlannedStmt *pstmt, const char *queryString,
 						 temp, old_tables[kind].table);
 	drop[0] = psprintf("DROP TABLE pg_temp.%s", temp);
 	(void) run_pinned(create, 1);
-	copy = copyObject(pstmt);
-	stmt = (CopyStmt *) copy->utilityStmt;
+	copy.pstmt = copyObject(call->pstmt);
+	copy.readOnlyTree = false;
+	stmt = (CopyStmt *) copy.pstmt->utilityStmt;
 	stmt->relation = makeRangeVar("pg_temp", pstrdup(temp), stmt->relation->location);
-	next_utility(copy, queryString, false, context, params, queryEnv, dest, qc);
+	steward_utility_proceed(&copy);
 	if (kind == OLD_COPY_SCOPES)
 	{
 		const char *check[1] = {SCOPES_CLAIMED};
@@ -293,24 +282,29 @@ copy_old_rows(OldCopy kind, PlannedStmt *pstmt, const char *queryString,
 	(void) run_pinned(drop, 1);
 }
 
+/*
+ * Utility step, around the stages after this one and core's: a 0.1 COPY
+ * of keys, scopes or machines goes through copy_old_rows, anything else on.
+ */
 static void
-restore01_process_utility(PlannedStmt *pstmt, const char *queryString,
-						  bool readOnlyTree, ProcessUtilityContext context,
-						  ParamListInfo params, QueryEnvironment *queryEnv,
-						  DestReceiver *dest, QueryCompletion *qc)
+restore01_wrap_utility(StewardUtilityCall *call)
 {
-	Node	   *parsetree = pstmt->utilityStmt;
-	OldCopy		kind = IsA(parsetree, CopyStmt) ? old_copy_of((CopyStmt *) parsetree) : OLD_COPY_NONE;
+	OldCopy		kind = old_copy_of((CopyStmt *) call->pstmt->utilityStmt);
 
 	if (kind != OLD_COPY_NONE)
-		copy_old_rows(kind, pstmt, queryString, context, params, queryEnv, dest, qc);
+		copy_old_rows(kind, call);
 	else
-		next_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+		steward_utility_proceed(call);
 }
 
+static const StewardUtilityStep restore01_utility_step = {
+	.tags = {T_CopyStmt},
+	.wrap = restore01_wrap_utility,
+};
+
 /*
- * From _PG_init, in every process that loads the library: chain the
- * utility hook that restores a 0.1 dump's idempotency keys and scopes and
+ * From _PG_init, in every process that loads the library: register the
+ * utility step that restores a 0.1 dump's idempotency keys and scopes and
  * state machines as ALTER EXTENSION UPDATE would have updated them (file
  * header).  Takes no
  * lock; raises nothing.
@@ -318,6 +312,5 @@ restore01_process_utility(PlannedStmt *pstmt, const char *queryString,
 void
 steward_restore01_install_hook(void)
 {
-	prev_process_utility = ProcessUtility_hook;
-	ProcessUtility_hook = restore01_process_utility;
+	steward_utility_register(STEWARD_UTILITY_RESTORE01, &restore01_utility_step);
 }

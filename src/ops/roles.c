@@ -9,9 +9,9 @@
  * dependencies of their own: pg_shdepend takes only objects that core can
  * describe and reassign (an unknown class makes DROP ROLE fail with an
  * internal error; machines borrow a column privilege's form, below), and
- * event triggers do not fire for roles.  So a utility hook
- * does what pg_shdepend does for core objects, in the database where the
- * statement runs:
+ * event triggers do not fire for roles.  So a utility step
+ * (plumbing/utility.c) does what pg_shdepend does for core objects, in
+ * the database where the statement runs:
  *
  *	* DROP ROLE is refused (2BP01, listing the objects as core lists its
  *	  own) while a role owns or may use such objects here; otherwise the
@@ -41,7 +41,7 @@
  * there) before core's part, which would otherwise try to revoke those
  * privileges, and the trigger that records them writes what is left
  * after ours.
- * The hook is installed by every process that loads the library;
+ * The step is registered by every process that loads the library;
  * shared_preload_libraries loads it in every session.
  *
  *-------------------------------------------------------------------------
@@ -51,7 +51,6 @@
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type_d.h"
-#include "commands/extension.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -65,11 +64,10 @@
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
 #include "plumbing/own_context.h"
+#include "plumbing/utility.h"
 #include "ops/roles.h"
 #include "idempotency/idempotency.h"
 #include "lifecycle/lifecycle.h"
-
-static ProcessUtility_hook_type prev_process_utility = NULL;
 
 /*
  * Become the owner of the extension's tables (SPI connected) when this
@@ -84,8 +82,7 @@ enter_catalog_owner(StewardAsOwner *ctx)
 	bool		isnull;
 	bool		ready;
 
-	if (!OidIsValid(MyDatabaseId) || !IsTransactionState() ||
-		!OidIsValid(get_extension_oid("pg_steward", true)))
+	if (!steward_utility_extension_here())
 		return false;
 	scopes = steward_relid("idempotency_scopes", true);
 	if (!OidIsValid(scopes))
@@ -211,8 +208,7 @@ forget_machine_roles(DropOwnedStmt *stmt)
 	StewardAsOwner ctx;
 
 	drop_owned_unlocked = false;
-	if (!OidIsValid(MyDatabaseId) || !IsTransactionState() ||
-		!OidIsValid(get_extension_oid("pg_steward", true)))
+	if (!steward_utility_extension_here())
 		return;
 	roles = role_oids(stmt->roles);
 	/* Core refuses a role whose privileges the caller lacks: no lock first. */
@@ -277,37 +273,42 @@ follow_owned(Node *parsetree)
 	steward_as_owner_end(&ctx);
 }
 
+/* Utility step, before core's part: DROP ROLE, DROP OWNED. */
 static void
-roles_process_utility(PlannedStmt *pstmt, const char *queryString,
-					  bool readOnlyTree, ProcessUtilityContext context,
-					  ParamListInfo params, QueryEnvironment *queryEnv,
-					  DestReceiver *dest, QueryCompletion *qc)
+roles_before_utility(StewardUtilityCall *call)
 {
-	Node	   *parsetree = pstmt->utilityStmt;
+	Node	   *parsetree = call->pstmt->utilityStmt;
 
 	if (IsA(parsetree, DropRoleStmt))
 		check_drop_role((DropRoleStmt *) parsetree);
 	if (IsA(parsetree, DropOwnedStmt))
 		forget_machine_roles((DropOwnedStmt *) parsetree);
-	if (prev_process_utility)
-		prev_process_utility(pstmt, queryString, readOnlyTree, context,
-							 params, queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
+}
+
+/* Utility step, after core's part succeeded: REASSIGN OWNED, DROP OWNED. */
+static void
+roles_after_utility(StewardUtilityCall *call)
+{
+	Node	   *parsetree = call->pstmt->utilityStmt;
+
 	if (IsA(parsetree, ReassignOwnedStmt) || IsA(parsetree, DropOwnedStmt))
 		follow_owned(parsetree);
 }
 
+static const StewardUtilityStep roles_utility_step = {
+	.tags = {T_DropRoleStmt, T_DropOwnedStmt, T_ReassignOwnedStmt},
+	.before = roles_before_utility,
+	.after = roles_after_utility,
+};
+
 /*
- * From _PG_init, in every process that loads the library: chain the
- * utility hook that keeps DROP ROLE, REASSIGN OWNED and DROP OWNED in
+ * From _PG_init, in every process that loads the library: register the
+ * utility step that keeps DROP ROLE, REASSIGN OWNED and DROP OWNED in
  * step with the roles pg_steward's objects name (see the file header).
  * Takes no lock; raises nothing.
  */
 void
 steward_roles_install_hook(void)
 {
-	prev_process_utility = ProcessUtility_hook;
-	ProcessUtility_hook = roles_process_utility;
+	steward_utility_register(STEWARD_UTILITY_ROLES, &roles_utility_step);
 }

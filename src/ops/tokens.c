@@ -32,14 +32,15 @@
  * Which commit is "this session's last write": the last one that committed
  * a transaction id, or that committed a prepared transaction (COMMIT
  * PREPARED runs without an id of its own), as this library's xact callback
- * and utility hook see them (tokens_xact_callback).  core's
- * XactLastCommitEnd also moves for a transaction without an id that wrote
- * WAL: a read that pruned a page, and the catalog reads of the session's
- * own start, so a session that had written nothing got a token (newcomer45
- * N4).  Commits before the library was loaded (not preloaded, a session
- * that wrote only heap tables before its first pg_steward call) are known
- * only by XactLastCommitEnd as loading found it; that value stands in
- * until the first write this library sees.
+ * and utility step see them (tokens_xact_callback,
+ * tokens_before_utility).  core's XactLastCommitEnd also moves for a
+ * transaction without an id that wrote WAL: a read that pruned a page,
+ * and the catalog reads of the session's own start, so a session that
+ * had written nothing got a token (newcomer45 N4).  Commits before the
+ * library was loaded (not preloaded, a session that wrote only heap
+ * tables before its first pg_steward call) are known only by
+ * XactLastCommitEnd as loading found it; that value stands in until the
+ * first write this library sees.
  *
  * Release 0.1's SQL declared the token as pg_lsn (no timeline).  Its entry
  * points stay for databases not yet updated; they answer exactly where an
@@ -70,6 +71,7 @@
 #include "tcop/utility.h"
 
 #include "pg_steward.h"
+#include "plumbing/utility.h"
 #include "ops/tokens.h"
 
 PG_FUNCTION_INFO_V1(steward_write_token);
@@ -285,7 +287,6 @@ static XLogRecPtr last_write_end = InvalidXLogRecPtr;
 static XLogRecPtr commit_end_at_load = InvalidXLogRecPtr;
 /* The current transaction ran COMMIT PREPARED. */
 static bool committed_prepared = false;
-static ProcessUtility_hook_type prev_process_utility = NULL;
 
 static void
 tokens_xact_callback(XactEvent event, void *arg)
@@ -299,24 +300,18 @@ tokens_xact_callback(XactEvent event, void *arg)
 		committed_prepared = false;
 }
 
+/* Utility step, before: a COMMIT PREPARED commits without an xid of ours. */
 static void
-tokens_process_utility(PlannedStmt *pstmt, const char *queryString,
-					   bool readOnlyTree, ProcessUtilityContext context,
-					   ParamListInfo params, QueryEnvironment *queryEnv,
-					   DestReceiver *dest, QueryCompletion *qc)
+tokens_before_utility(StewardUtilityCall *call)
 {
-	Node	   *parsetree = pstmt->utilityStmt;
-
-	if (IsA(parsetree, TransactionStmt) &&
-		((TransactionStmt *) parsetree)->kind == TRANS_STMT_COMMIT_PREPARED)
+	if (((TransactionStmt *) call->pstmt->utilityStmt)->kind == TRANS_STMT_COMMIT_PREPARED)
 		committed_prepared = true;
-	if (prev_process_utility)
-		prev_process_utility(pstmt, queryString, readOnlyTree, context,
-							 params, queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
 }
+
+static const StewardUtilityStep tokens_utility_step = {
+	.tags = {T_TransactionStmt},
+	.before = tokens_before_utility,
+};
 
 /*
  * From _PG_init, in every process that loads the library: note the commits
@@ -328,8 +323,7 @@ steward_tokens_install_hooks(void)
 {
 	commit_end_at_load = XactLastCommitEnd;
 	RegisterXactCallback(tokens_xact_callback, NULL);
-	prev_process_utility = ProcessUtility_hook;
-	ProcessUtility_hook = tokens_process_utility;
+	steward_utility_register(STEWARD_UTILITY_TOKENS, &tokens_utility_step);
 }
 
 /* The end of this session's last write commit; invalid before any. */

@@ -113,6 +113,7 @@
 #include "pg_steward.h"
 #include "plumbing/preload.h"
 #include "plumbing/settings.h"
+#include "plumbing/utility.h"
 #include "stats/collect.h"
 #include "stats/history.h"
 #include "stats/statements.h"
@@ -322,7 +323,6 @@ static ExecutorStart_hook_type prev_executor_start = NULL;
 static ExecutorRun_hook_type prev_executor_run = NULL;
 static ExecutorFinish_hook_type prev_executor_finish = NULL;
 static ExecutorEnd_hook_type prev_executor_end = NULL;
-static ProcessUtility_hook_type prev_process_utility = NULL;
 
 PG_FUNCTION_INFO_V1(steward_statements);
 PG_FUNCTION_INFO_V1(steward_statements_v2);
@@ -1971,17 +1971,20 @@ utility_end(UtilityArgs *a, QueryCompletion *qc, instr_time start,
 
 /*
  * Utility statements (steward.track_utility), cursor commands and COPY
- * included.  EXECUTE and PREPARE do not raise the nesting level: the
- * prepared statement is the statement (counted by the executor hooks).
+ * included, as the outermost utility step: what the other steps run
+ * through SPI is nested.  EXECUTE and PREPARE do not raise the nesting
+ * level: the prepared statement is the statement (counted by the
+ * executor hooks).
  * Everything else a utility statement runs (a DO block's or a CALLed
  * procedure's statements, a cursor's query, COPY's query) is nested.
  */
 static void
-stmt_process_utility(PlannedStmt *pstmt, const char *queryString,
-					 bool readOnlyTree, ProcessUtilityContext context,
-					 ParamListInfo params, QueryEnvironment *queryEnv,
-					 DestReceiver *dest, QueryCompletion *qc)
+stmt_wrap_utility(StewardUtilityCall *call)
 {
+	PlannedStmt *pstmt = call->pstmt;
+	const char *queryString = call->queryString;
+	ProcessUtilityContext context = call->context;
+	QueryCompletion *qc = call->qc;
 	Node	   *parsetree = pstmt->utilityStmt;
 	bool		top = nesting_level == 0 && context == PROCESS_UTILITY_TOPLEVEL;
 	bool		prepared = IsA(parsetree, ExecuteStmt) || IsA(parsetree, PrepareStmt) ||
@@ -2027,12 +2030,7 @@ stmt_process_utility(PlannedStmt *pstmt, const char *queryString,
 	outer_target = steward_waits_set_target(InvalidOid);
 	PG_TRY();
 	{
-		if (prev_process_utility)
-			prev_process_utility(pstmt, queryString, readOnlyTree, context,
-								 params, queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-									params, queryEnv, dest, qc);
+		steward_utility_proceed(call);
 	}
 	PG_FINALLY();
 	{
@@ -2055,6 +2053,11 @@ stmt_process_utility(PlannedStmt *pstmt, const char *queryString,
 		(void) steward_collect(collect_clear_top, NULL);
 	}
 }
+
+/* Outermost utility step (plumbing/utility.h): every statement. */
+static const StewardUtilityStep stmt_utility_step = {
+	.wrap = stmt_wrap_utility,
+};
 
 /* Check hook of the 0.1 name: accepts any value, says it is deprecated. */
 static bool
@@ -2116,9 +2119,9 @@ steward_statements_observe_toplevel(void (*fn) (void))
 }
 
 /*
- * From _PG_init while preloading: the parse, plan, executor and utility
- * hooks that time every statement (queryid computed: EnableQueryId).  No
- * lock; raises nothing.
+ * From _PG_init while preloading: the parse, plan and executor hooks and
+ * the utility step that time every statement (queryid computed:
+ * EnableQueryId).  No lock; raises nothing.
  */
 void
 steward_statements_install_hooks(void)
@@ -2137,8 +2140,7 @@ steward_statements_install_hooks(void)
 	ExecutorFinish_hook = stmt_executor_finish;
 	prev_executor_end = ExecutorEnd_hook;
 	ExecutorEnd_hook = stmt_executor_end;
-	prev_process_utility = ProcessUtility_hook;
-	ProcessUtility_hook = stmt_process_utility;
+	steward_utility_register(STEWARD_UTILITY_STATEMENTS, &stmt_utility_step);
 	RegisterXactCallback(stmt_xact_callback, NULL);
 	RegisterSubXactCallback(stmt_subxact_callback, NULL);
 }

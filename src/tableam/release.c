@@ -20,7 +20,7 @@
  * trigger, so a table owner cannot get around it.
  * The trigger comes with 0.2's SQL: a database still at 0.1's objects (new
  * library, before ALTER EXTENSION UPDATE) has none, so the library's
- * utility hook runs the same guard there, before core's ProcessUtility
+ * utility step runs the same guard there, before core's ProcessUtility
  * (in every session under shared_preload_libraries, which the upgrade
  * steps ask for).
  *
@@ -82,6 +82,7 @@
 #include "pg_steward.h"
 #include "plumbing/as_owner.h"
 #include "plumbing/own_context.h"
+#include "plumbing/utility.h"
 #include "tableam/rules.h"
 #include "tableam/rules_api.h"
 
@@ -95,8 +96,6 @@ PG_FUNCTION_INFO_V1(steward_release_exec);
 
 /* Relations whose names the guard's DETAIL lists before "and N more". */
 #define GUARD_LIST_MAX 10
-
-static ProcessUtility_hook_type prev_process_utility = NULL;
 
 static void
 put_action(ReturnSetInfo *rsinfo, Oid relid, const char *type,
@@ -1203,41 +1202,35 @@ steward_guard_drop(PG_FUNCTION_ARGS)
 }
 
 /*
- * The same guard from the utility hook, for databases whose SQL objects
- * predate the event trigger (0.1's, before ALTER EXTENSION UPDATE: the
- * library is new, the trigger comes with the update).  Where the trigger
- * exists it decides (a superuser may have disabled it on purpose).  Only
- * the drop commands are looked at; everything else costs one node tag test.
+ * The same guard as a utility step, before core's ProcessUtility, for
+ * databases whose SQL objects predate the event trigger (0.1's, before
+ * ALTER EXTENSION UPDATE: the library is new, the trigger comes with the
+ * update).  Where the trigger exists it decides (a superuser may have
+ * disabled it on purpose).  Called for DROP and DROP OWNED only
+ * (release_utility_step's tags); other drops cost one field test.
  */
 static void
-release_process_utility(PlannedStmt *pstmt, const char *queryString,
-						bool readOnlyTree, ProcessUtilityContext context,
-						ParamListInfo params, QueryEnvironment *queryEnv,
-						DestReceiver *dest, QueryCompletion *qc)
+release_before_utility(StewardUtilityCall *call)
 {
-	Node	   *parsetree = pstmt->utilityStmt;
+	Node	   *parsetree = call->pstmt->utilityStmt;
 
-	if (((IsA(parsetree, DropStmt) &&
-		  (((DropStmt *) parsetree)->removeType == OBJECT_EXTENSION ||
-		   ((DropStmt *) parsetree)->removeType == OBJECT_SCHEMA ||
-		   ((DropStmt *) parsetree)->removeType == OBJECT_ACCESS_METHOD)) ||
-		 IsA(parsetree, DropOwnedStmt)) &&
-		IsTransactionState() && OidIsValid(MyDatabaseId) &&
-		OidIsValid(get_extension_oid(EXTENSION_NAME, true)) &&
+	if ((!IsA(parsetree, DropStmt) ||
+		 ((DropStmt *) parsetree)->removeType == OBJECT_EXTENSION ||
+		 ((DropStmt *) parsetree)->removeType == OBJECT_SCHEMA ||
+		 ((DropStmt *) parsetree)->removeType == OBJECT_ACCESS_METHOD) &&
+		steward_utility_extension_here() &&
 		!OidIsValid(get_event_trigger_oid("steward_guard_drop", true)))
 		guard_drop_command(parsetree, true);
-
-	if (prev_process_utility)
-		prev_process_utility(pstmt, queryString, readOnlyTree, context,
-							 params, queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
 }
 
+static const StewardUtilityStep release_utility_step = {
+	.tags = {T_DropStmt, T_DropOwnedStmt},
+	.before = release_before_utility,
+};
+
 /*
- * From _PG_init, in every process that loads the library: chain the
- * utility hook that guards DROP EXTENSION pg_steward (and the commands
+ * From _PG_init, in every process that loads the library: register the
+ * utility step that guards DROP EXTENSION pg_steward (and the commands
  * that drop it with its schema, owner or access methods) in databases
  * that have no steward_guard_drop event trigger, i.e. 0.1's objects.
  * Takes no lock; raises nothing.
@@ -1245,6 +1238,5 @@ release_process_utility(PlannedStmt *pstmt, const char *queryString,
 void
 steward_release_install_hook(void)
 {
-	prev_process_utility = ProcessUtility_hook;
-	ProcessUtility_hook = release_process_utility;
+	steward_utility_register(STEWARD_UTILITY_RELEASE, &release_utility_step);
 }

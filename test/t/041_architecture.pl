@@ -410,6 +410,7 @@ my @contract_files = qw(
   src/plumbing/preload.c
   src/plumbing/settings.c
   src/plumbing/slot.c
+  src/plumbing/utility.c
   src/stats/collect.c
   src/stats/counters.c
   src/stats/health.c
