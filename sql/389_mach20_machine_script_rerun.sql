@@ -85,8 +85,9 @@ SELECT steward.add_transition('m389', 'received', 'refunded', if_not_exists => t
 \echo :LAST_ERROR_SQLSTATE
 SELECT steward.drop_initial_state('m389', 'refunded', if_exists => true);
 \echo :LAST_ERROR_SQLSTATE
--- Another role's machine of the name: kept, a NOTICE.
+-- Another role's machine of the name: refused, 42710 (review34 R1).
 SELECT steward.create_state_machine('m389', ARRAY['a'], ARRAY['a'], '{}', if_not_exists => true);
+\echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 
 -- Item 2: both ends of x -> y go with the edge; rows in y only.

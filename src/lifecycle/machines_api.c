@@ -1167,10 +1167,64 @@ machine_exists_alike(Datum *args, char *nulls)
 }
 
 /*
+ * create_state_machine(..., if_not_exists => true) keeps only a machine of
+ * the caller's: one whose owner is the caller or a role it is a member of
+ * (not counting a superuser's rights), or a built-in one.  Any role may
+ * create a machine, so one of that name that another role made first would
+ * be kept with a NOTICE, and the script's attach_state_machine (a
+ * superuser's attaches any machine; another role's, after the owner's
+ * grant) would put the table under transitions that role changes at will:
+ * an edge shipped -> new it adds later lets a role with UPDATE only reset
+ * a row (review34 R1; as PostgreSQL's IF NOT EXISTS in extension scripts
+ * refuses an object of another owner, CVE-2022-2625).  Connected to SPI;
+ * reads the catalog in a snapshot taken now.  Raises 42710 naming the
+ * owner; nothing when there is no machine of that name.
+ */
+static void
+refuse_other_roles_machine(Datum name, Oid caller)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {name};
+	bool		isnull;
+	Oid			owner;
+	char	   *owner_name;
+	char	   *machine;
+
+	if (steward_spi_read_latest("SELECT owner, builtin FROM steward.machine_definitions"
+								" WHERE name = $1",
+								1, argtypes, args, NULL, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read steward.machine_definitions");
+	if (SPI_processed == 0 ||
+		DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
+		return;
+	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (!isnull && is_member_of_role_nosuper(caller, owner))
+		return;
+	machine = TextDatumGetCString(name);
+	owner_name = isnull ? NULL : GetUserNameFromId(owner, true);
+	ereport(ERROR,
+			(errcode(ERRCODE_DUPLICATE_OBJECT),
+			 owner_name ?
+			 errmsg("state machine \"%s\" already exists and belongs to role \"%s\"",
+					machine, owner_name) :
+			 errmsg("state machine \"%s\" already exists and belongs to a role that no longer exists",
+					machine),
+			 errdetail("With if_not_exists, only a machine of your own is kept: another role's machine would govern the tables you attach it to, and its owner could change its transitions at any time."),
+			 owner_name ?
+			 errhint("Give your machine another name, or have role \"%s\" give this one to you first: steward.alter_state_machine_owner(%s, %s).",
+					 owner_name, quote_literal_cstr(machine),
+					 quote_literal_cstr(quote_identifier(GetUserNameFromId(caller, false)))) :
+			 errhint("Give your machine another name, or have a superuser give this one to you: steward.alter_state_machine_owner(%s, %s).",
+					 quote_literal_cstr(machine),
+					 quote_literal_cstr(quote_identifier(GetUserNameFromId(caller, false))))));
+}
+
+/*
  * steward.create_state_machine(name, states, initial, transitions,
  * if_not_exists DEFAULT false): the caller becomes the owner; with
- * if_not_exists, a machine of that name with the same definition (each
- * list compared as a set) is kept with a NOTICE (machine_exists_alike).  Validation and the insert are
+ * if_not_exists, a machine of that name the caller owns is kept with a
+ * NOTICE (machine_exists_alike), another role's is refused
+ * (refuse_other_roles_machine).  Validation and the insert are
  * steward._create_state_machine, run as the catalog's owner, after
  * ShareLock on the caller's lock tag (waiting for a DROP OWNED of the
  * caller) and ExclusiveLock on the lock of the caller's pg_shdepend rows as
@@ -1181,8 +1235,8 @@ machine_exists_alike(Datum *args, char *nulls)
  * transaction end.  Raises 55000 while the catalog is 0.1's (HINT: update
  * the extension), and the SQL function's errors: 22023 for a malformed
  * definition, 22004 for NULL transitions or if_not_exists, 54000 past 64
- * states, 42710 for a name taken (with if_not_exists: by a machine of
- * another definition).
+ * states, 42710 for a name taken (with if_not_exists: by another role's
+ * machine).
  * Raises 25006 first during recovery or in a read-only transaction
  * (steward_require_writable).
  */
@@ -1219,6 +1273,8 @@ steward_create_state_machine(PG_FUNCTION_ARGS)
 		(void) LockAcquire(&tag, ShareLock, false, false);
 	}
 	steward_machine_roles_lock(caller, false);
+	if (if_not_exists && nulls[0] != 'n')
+		refuse_other_roles_machine(args[0], caller);
 	if (if_not_exists && machine_exists_alike(args, nulls))
 	{
 		steward_as_owner_end(&ctx);
