@@ -43242,3 +43242,226 @@ BEGIN
     END IF;
 END
 $$;
+
+-- mig17: start coerces an up by the assignment rules and evaluates an
+-- alter_column's default (_migration_assign, _migration_probe_up), and
+-- refuses a column of a domain type with constraints on a table that is
+-- not empty (_migration_domain_checked, _migration_refuse_rewrite).
+CREATE FUNCTION steward._migration_assign(value "any", target text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'steward_migration_assign'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION steward._migration_domain_checked(target text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'steward_migration_domain_checked'
+LANGUAGE C STABLE;
+
+CREATE FUNCTION steward._migration_refuse_rewrite(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    d record;
+    step text;
+BEGIN
+    FOR c IN SELECT x.relid, x.kind, x.old_name, x.new_name, x.new_type
+               FROM steward.migration_columns x
+               JOIN steward.migration_tables t ON t.migration = x.migration AND t.relid = x.relid
+              WHERE x.migration = mig AND x.kind IN ('pair', 'added') AND t.active
+              ORDER BY t.ord, x.ord LOOP
+        CONTINUE WHEN NOT steward._migration_domain_checked(c.new_type);
+        CONTINUE WHEN (steward._migration_exec(c.relid, format('SELECT 1 FROM %s LIMIT 1', c.relid)))[1] IS NULL;
+        -- The domain's chain down to its base type: the base type, its
+        -- CHECKs over the column, NOT NULL if any domain has it.
+        WITH RECURSIVE chain AS (
+            SELECT ty.oid, ty.typtype, ty.typbasetype, ty.typtypmod, ty.typnotnull, 1 AS depth
+              FROM pg_type ty WHERE ty.oid = to_regtype(c.new_type)
+            UNION ALL
+            SELECT ty.oid, ty.typtype, ty.typbasetype, ty.typtypmod, ty.typnotnull, ch.depth + 1
+              FROM chain ch JOIN pg_type ty ON ty.oid = ch.typbasetype
+             WHERE ch.typtype = 'd')
+        SELECT (SELECT format_type(ch.typbasetype, ch.typtypmod) FROM chain ch
+                 WHERE ch.typtype = 'd' ORDER BY ch.depth DESC LIMIT 1) AS base,
+               bool_or(ch.typnotnull) AS not_null,
+               (SELECT string_agg(regexp_replace(substr(pg_get_constraintdef(k.oid), 7),
+                                                 E'\\mVALUE\\M', quote_ident(c.new_name), 'g'),
+                                  ' AND ' ORDER BY ch2.depth DESC, k.conname)
+                  FROM chain ch2 JOIN pg_constraint k ON k.contypid = ch2.oid AND k.contype = 'c') AS checks
+          INTO d
+          FROM chain ch;
+        -- Keys in the order a step is written (json, not jsonb).
+        step := format('{"%s": {"table": %s, "column": %s%s, "type": %s%s%s}}',
+                       CASE c.kind WHEN 'added' THEN 'add_column' ELSE 'alter_column' END,
+                       to_json(c.relid::text), to_json(CASE c.kind WHEN 'added' THEN c.new_name ELSE c.old_name END),
+                       CASE WHEN c.kind = 'pair' AND c.old_name <> c.new_name
+                            THEN ', "name": ' || to_json(c.new_name::text) ELSE '' END,
+                       to_json(d.base), coalesce(', "check": ' || to_json(d.checks), ''),
+                       CASE WHEN d.not_null THEN ', "not_null": true' ELSE '' END);
+        RAISE EXCEPTION 'cannot add column "%" of domain type % to relation "%" online',
+                c.new_name, c.new_type, steward._relation_name(c.relid)
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = format('PostgreSQL rewrites the table under an ACCESS EXCLUSIVE lock to check a domain''s constraints against every row when a column of that type is added, default or not (%s), blocking every reader and writer of the table until it is done; migration "%s" changed nothing.',
+                                  CASE c.kind WHEN 'added' THEN 'the add_column''s column'
+                                              ELSE 'the new column an alter_column adds' END, mig),
+                  HINT = format('Use the domain''s base type with the step''s "check": %s; or run ALTER TABLE in a maintenance window.', step);
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_probe_up(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    msg text;
+    state text;
+    detail text;
+    hint text;
+    probed boolean;
+    null_fill boolean;
+    val text[];
+BEGIN
+    FOR c IN SELECT x.relid, x.new_name, e.what, x.kind,
+                    e.what = 'default' AND x.up_sql IS NULL AND x.not_null AS fills_not_null,
+                    CASE e.what
+                        WHEN 'up' THEN format('SELECT steward._migration_assign((%s), %L) FROM %s LIMIT 1',
+                            steward._migration_bind(mig, x.relid, 'old', x.up_sql, x.up_params, NULL),
+                            x.new_type, x.relid)
+                        ELSE format('SELECT steward._migration_default_value(%L, %L)',
+                                    x.default_sql, x.new_type)
+                    END AS probe
+               FROM steward.migration_columns x
+               JOIN steward.migration_tables t ON t.migration = x.migration AND t.relid = x.relid
+              CROSS JOIN LATERAL (VALUES (1, 'up'), (2, 'default')) e(ord, what)
+              WHERE x.migration = mig AND x.kind IN ('pair', 'added') AND t.active
+                AND CASE e.what WHEN 'up' THEN x.up_sql IS NOT NULL
+                                ELSE x.default_sql IS NOT NULL END
+              ORDER BY t.ord, x.ord, e.ord LOOP
+        probed := false;
+        BEGIN
+            val := steward._migration_exec(c.relid, c.probe);
+            null_fill := c.fills_not_null AND val[1] IS NULL;
+            -- evaluated: its subtransaction is rolled back (the handler below)
+            probed := true;
+            RAISE EXCEPTION USING ERRCODE = 'P0001';
+        EXCEPTION WHEN OTHERS THEN
+            IF probed AND null_fill THEN
+                -- newcomer44 P1's refusal, for a default that is NULL (newcomer45 N5).
+                RAISE EXCEPTION 'the default of NOT NULL column "%" of relation "%" in migration "%" is NULL, and the step has no "up"',
+                        c.new_name, steward._relation_name(c.relid), mig
+                    USING ERRCODE = 'invalid_parameter_value',
+                          DETAIL = 'The backfill would write NULL into each stored row, and every INSERT of the old application leaving the column out would get it (on an empty table too): the backfill would fail at the first row, those INSERTs at once.',
+                          HINT = 'Give a "default" that is not NULL, or "up" (an expression over the old columns).';
+            ELSIF probed THEN
+                CONTINUE;
+            END IF;
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, state = RETURNED_SQLSTATE,
+                                    detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+            IF state IN ('55P03', '40P01', '40001', '57014') THEN
+                RAISE;
+            END IF;
+            -- The default reads no row; up fails on the row it read.
+            RAISE EXCEPTION '% of column "%" of relation "%" in migration "%" fails%: %',
+                    CASE c.what WHEN 'up' THEN 'the up expression' ELSE 'the default' END,
+                    c.new_name, steward._relation_name(c.relid), mig,
+                    CASE c.what WHEN 'up' THEN ' on a row of the table' ELSE '' END, msg
+                USING ERRCODE = state,
+                      DETAIL = CASE c.what
+                                   WHEN 'up' THEN 'migration_start evaluated it once, as the dual-write trigger evaluates it at every write of the table from start on (as the table''s owner, settings pinned, row_security off): the application''s writes would fail the same way.'
+                                   WHEN 'default' THEN CASE c.kind
+                                       WHEN 'added' THEN 'migration_start evaluated it once, as the table''s owner (settings pinned, row_security off): it is the table''s default, so every INSERT of the old application leaving the column out would fail the same way, and without "up" the backfill writes it into each stored row.'
+                                       ELSE 'migration_start evaluated it once, as the table''s owner (settings pinned, row_security off): it is the default of the new shape''s view, so every INSERT of the new application leaving the column out would fail the same way.' END
+                               END || coalesce(' ' || nullif(detail, ''), ''),
+                      HINT = coalesce(nullif(hint, '') || ' ', '')
+                             || CASE c.what WHEN 'up' THEN 'Fix the expression, what it reads or the row, then start the migration again.'
+                                            ELSE 'Fix the default, then start the migration again.' END;
+        END;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_start(mig text, steps jsonb, user_path text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    step jsonb;
+    stepno integer := 0;
+    rel regclass;
+    relids jsonb := '[]';
+BEGIN
+    PERFORM steward._migration_settings();      -- loads the library (settings, trigger)
+    PERFORM steward._migration_check_start(mig, steps);
+    -- The plan reads the tables' definitions with SQL, which under
+    -- REPEATABLE READ or SERIALIZABLE sees the transaction's snapshot: an
+    -- ALTER TABLE committed after it (while start waited for its locks,
+    -- say) would leave a plan that does not fit the table (recheck10 N12).
+    -- A relayout's too: its checks and its apply trigger's column lists
+    -- are read with SQL, so a column renamed after the snapshot left a
+    -- trigger naming the old column and every write failed 42703.  And
+    -- index steps': they read the table's and index's catalog rows with
+    -- SQL (a table renamed since was seen under its old name in the
+    -- CREATE INDEX statement, an index made again under its name was not
+    -- found in pg_index: mig4).
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION '% cannot start in a % transaction',
+                CASE WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x
+                                   WHERE jsonb_typeof(x) = 'object' AND x ?| ARRAY['create_index', 'drop_index'])
+                     THEN 'an index migration'
+                     WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x
+                                   WHERE jsonb_typeof(x) = 'object' AND x ? 'relayout')
+                     THEN 'a relayout' ELSE 'a column migration' END,
+                upper(current_setting('transaction_isolation'))
+            USING ERRCODE = 'invalid_transaction_state',
+                  DETAIL = 'Its plan reads the tables'' definitions in the transaction''s snapshot, which does not see an ALTER TABLE committed since.',
+                  HINT = 'Start it on its own (autocommit) or in a READ COMMITTED transaction.';
+    END IF;
+
+    -- Index steps (src/migrate/indexes.sql) make a migration of their own.
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x
+                WHERE jsonb_typeof(x) = 'object' AND x ?| ARRAY['create_index', 'drop_index']) THEN
+        PERFORM steward._migration_start_indexes(mig, steps, user_path);
+        RETURN;
+    END IF;
+
+    -- A relayout is a migration of its own (src/migrate/relayout.sql).
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(steps) x WHERE jsonb_typeof(x) = 'object' AND x ? 'relayout') THEN
+        IF steward._relayout_step(steps) IS NULL THEN
+            RAISE EXCEPTION 'a relayout must be the only step of its migration'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Change columns in a migration of their own, before or after the relayout.';
+        END IF;
+        PERFORM steward._relayout_start(mig, steps, user_path);
+        RETURN;
+    END IF;
+
+    -- Pass 0: each step's form and its table, before any lock.
+    FOR step IN SELECT x FROM jsonb_array_elements(steps) x LOOP
+        stepno := stepno + 1;
+        rel := (steward._migration_step_table(step, stepno, user_path, false)).rel;
+        IF NOT relids @> to_jsonb(rel::oid) THEN
+            PERFORM steward._migration_check_table(rel);
+            relids := relids || to_jsonb(rel::oid);
+        END IF;
+    END LOOP;
+
+    -- The owners, before the locks (refused before anyone waits), and
+    -- again under them (_migration_plan).
+    PERFORM steward._migration_check_owners(mig, relids);
+
+    -- Lock, then plan and record; expand under the same locks.
+    PERFORM steward._migration_locked(mig, '_migration_plan', 'ACCESS EXCLUSIVE', jsonb_build_object(
+        'relids', relids, 'steps', steps, 'user_path', user_path));
+    PERFORM steward._migration_refuse_rewrite(mig);
+    PERFORM steward._migration_locked(mig, '_migration_expand', 'ACCESS EXCLUSIVE');
+    PERFORM steward._migration_probe_up(mig);
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
+END
+$$;

@@ -31,7 +31,11 @@ END
 $$;
 
 -- Each step alone: refused as ALTER TABLE refuses it.  The backfill
--- fails, validation counts the rows not backfilled, rollback gets out.
+-- fails, validation counts the rows not backfilled, rollback gets out;
+-- when the first row fails, start's one evaluation of up, coerced as the
+-- backfill coerces it, refuses it (mig17); a domain with constraints is
+-- refused at start on a table holding rows (0A000: ADD COLUMN would
+-- rewrite it, mig17).
 SELECT asg_alter('note TYPE varchar(10)');
 SELECT steward.migration_start('asg_1', '[{"alter_column": {"table": "asg", "column": "note", "type": "varchar(10)"}}]');
 CALL steward.migration_backfill('asg_1');
@@ -44,34 +48,16 @@ SELECT "check", passed FROM steward.migration_validate('asg_2') WHERE NOT passed
 SELECT steward.migration_rollback('asg_2');
 SELECT asg_alter('code TYPE char(1)');
 SELECT steward.migration_start('asg_3', '[{"alter_column": {"table": "asg", "column": "code", "type": "char(1)"}}]');
-CALL steward.migration_backfill('asg_3');
-SELECT "check", passed FROM steward.migration_validate('asg_3') WHERE NOT passed;
-SELECT steward.migration_rollback('asg_3');
 SELECT asg_alter('flags TYPE bit(2)');
 SELECT steward.migration_start('asg_4', '[{"alter_column": {"table": "asg", "column": "flags", "type": "bit(2)"}}]');
-CALL steward.migration_backfill('asg_4');
-SELECT "check", passed FROM steward.migration_validate('asg_4') WHERE NOT passed;
-SELECT steward.migration_rollback('asg_4');
 SELECT asg_alter('vflags TYPE bit(3)');
 SELECT steward.migration_start('asg_5', '[{"alter_column": {"table": "asg", "column": "vflags", "type": "bit(3)"}}]');
-CALL steward.migration_backfill('asg_5');
-SELECT "check", passed FROM steward.migration_validate('asg_5') WHERE NOT passed;
-SELECT steward.migration_rollback('asg_5');
 SELECT asg_alter('flags TYPE varbit(2)');
 SELECT steward.migration_start('asg_6', '[{"alter_column": {"table": "asg", "column": "flags", "type": "varbit(2)"}}]');
-CALL steward.migration_backfill('asg_6');
-SELECT "check", passed FROM steward.migration_validate('asg_6') WHERE NOT passed;
-SELECT steward.migration_rollback('asg_6');
 SELECT asg_alter('tags TYPE varchar(1)[]');
 SELECT steward.migration_start('asg_7', '[{"alter_column": {"table": "asg", "column": "tags", "type": "varchar(1)[]"}}]');
-CALL steward.migration_backfill('asg_7');
-SELECT "check", passed FROM steward.migration_validate('asg_7') WHERE NOT passed;
-SELECT steward.migration_rollback('asg_7');
 SELECT asg_alter('note TYPE asg_short');
 SELECT steward.migration_start('asg_8', '[{"alter_column": {"table": "asg", "column": "note", "type": "asg_short"}}]');
-CALL steward.migration_backfill('asg_8');
-SELECT "check", passed FROM steward.migration_validate('asg_8') WHERE NOT passed;
-SELECT steward.migration_rollback('asg_8');
 
 -- Accepted, with the values ALTER TABLE gives: rounding, and values that
 -- fit (padded to char(n), as assignment pads).
@@ -148,20 +134,14 @@ CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name LIK
 -- Defaults too: a column default of the step is the column's, coerced as
 -- ALTER TABLE ... SET DEFAULT coerces it (assignment): an insert that
 -- takes a default too long for varchar(3) fails (22001) instead of
--- storing it cut, through the new shape; an added column's, the table's,
--- is evaluated so by start, which refuses it (22001, mig16).
+-- storing it cut; an added column's, the table's, and an alter_column's,
+-- the new shape's view's, are evaluated so by start, which refuses them
+-- (22001, mig16 and mig17: the view's passed start, then every new-shape
+-- INSERT leaving the column out failed).
 CREATE TABLE asd (id int PRIMARY KEY, note text) USING steward;
 INSERT INTO asd VALUES (1, 'a');
 SELECT steward.migration_start('asd_x', $$[{"add_column": {"table": "asd", "column": "w", "type": "varchar(3)", "default": "'toolong'::text"}}]$$);
 SELECT steward.migration_start('asd_m', $$[{"add_column": {"table": "asd", "column": "w", "type": "varchar(3)"}},
                                           {"alter_column": {"table": "asd", "column": "note", "type": "varchar(3)", "default": "'toolong'::text"}}]$$);
-INSERT INTO asd (id, note) VALUES (2, 'b');
-INSERT INTO asd_m.asd (id) VALUES (3);
-INSERT INTO asd_m.asd (id, note, w) VALUES (4, 'd', 'ok');
-SELECT id, note, w FROM asd ORDER BY id;
-SELECT steward.migration_rollback('asd_m');
+SELECT count(*) AS migrations FROM steward.migration_runs WHERE name IN ('asd_x', 'asd_m');
 DROP TABLE asd;
-DELETE FROM steward.migration_validations WHERE migration = 'asd_m';
-DELETE FROM steward.migration_columns WHERE migration = 'asd_m';
-DELETE FROM steward.migration_tables WHERE migration = 'asd_m';
-DELETE FROM steward.migration_runs WHERE name = 'asd_m';

@@ -102,13 +102,9 @@ SELECT steward.migration_rollback('m15n');
 SELECT attname FROM pg_attribute
  WHERE attrelid = 'm15n'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum;
 -- A domain with constraints: ADD COLUMN checks the stored rows (a
--- rewrite, default or not); the backfill writes the default.
+-- rewrite, default or not), which start refuses on a table holding rows
+-- (0A000, mig17; regress 382).
 SELECT steward.migration_start('m15n_dom', $$[
   {"add_column": {"table": "m15n", "column": "pos", "type": "m15_pos", "default": "1"}}]$$);
-SELECT atthasmissing FROM pg_attribute WHERE attrelid = 'm15n'::regclass AND attname = 'pos';
-SELECT count(*) FILTER (WHERE pos IS NULL) AS unfilled FROM m15n_dom.m15n;
-CALL steward.migration_backfill('m15n_dom');
-SELECT count(*) FILTER (WHERE pos = 1) AS filled FROM m15n_dom.m15n;
-SELECT steward.migration_rollback('m15n_dom');
 DROP TABLE m15n;
 DROP DOMAIN m15_pos;

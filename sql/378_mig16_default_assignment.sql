@@ -28,13 +28,15 @@ SELECT steward.migration_start('m16d_b', $$[
   {"add_column": {"table": "m16d", "column": "c", "type": "bit(3)", "default": "B'10101'"}}]$$);
 SELECT steward.migration_start('m16d_n', $$[
   {"add_column": {"table": "m16d", "column": "c", "type": "numeric(3,1)", "default": "1000"}}]$$);
-SELECT steward.migration_start('m16d_d', $$[
-  {"add_column": {"table": "m16d", "column": "c", "type": "m16d_pos", "default": "0"}}]$$);
 -- Refused before anything changed: no column, no migration.
 SELECT count(*) AS columns FROM pg_attribute WHERE attrelid = 'm16d'::regclass AND attnum > 0 AND NOT attisdropped;
 SELECT count(*) AS migrations FROM steward.migration_runs WHERE name LIKE 'm16d\_%';
--- On an empty table too, as ADD COLUMN ... DEFAULT would refuse it.
+-- On an empty table too, as ADD COLUMN ... DEFAULT would refuse it; a
+-- domain's CHECK there (on a table holding rows start refuses a domain
+-- with constraints before, 0A000: mig17, regress 382).
 CREATE TABLE m16d_empty (id int PRIMARY KEY) USING steward;
+SELECT steward.migration_start('m16d_d', $$[
+  {"add_column": {"table": "m16d_empty", "column": "c", "type": "m16d_pos", "default": "0"}}]$$);
 SELECT steward.migration_start('m16d_e', $$[
   {"add_column": {"table": "m16d_empty", "column": "c", "type": "varchar(3)", "default": "'toolong'"}}]$$);
 
@@ -42,7 +44,7 @@ SELECT steward.migration_start('m16d_e', $$[
 SELECT steward.migration_start('m16d_ok', $$[
   {"add_column": {"table": "m16d", "column": "c", "type": "varchar(3)", "default": "'ab    '"}},
   {"add_column": {"table": "m16d", "column": "i", "type": "int", "default": "1.5"}},
-  {"add_column": {"table": "m16d", "column": "p", "type": "m16d_pos", "default": "3"}}]$$);
+  {"add_column": {"table": "m16d", "column": "p", "type": "int", "check": "p > 0", "default": "3"}}]$$);
 CALL steward.migration_backfill('m16d_ok');
 SELECT id, c, length(c) AS len, i, p FROM m16d ORDER BY id LIMIT 2;
 INSERT INTO m16d (id, amt) VALUES (6, 6) RETURNING id, c, i, p;

@@ -9,6 +9,8 @@
  *	  steward._migration_sql(tbl, expr, params, physical, target)
  *	  steward._migration_type_has_equality(type_name)
  *	  steward._migration_expr_varies(expr, names, types, search_path)
+ *	  steward._migration_assign(value, target)
+ *	  steward._migration_domain_checked(target)
  *
  * The owner writes an expression against a *shape* of the table (the old
  * shape for up, the new shape for down), by column name, before the new
@@ -76,6 +78,10 @@ PG_FUNCTION_INFO_V1(steward_migration_type_equality);
 PG_FUNCTION_INFO_V1(steward_migration_expr_varies);
 PG_FUNCTION_INFO_V1(steward_migration_fast_default);
 PG_FUNCTION_INFO_V1(steward_migration_default_value);
+PG_FUNCTION_INFO_V1(steward_migration_assign);
+PG_FUNCTION_INFO_V1(steward_migration_domain_checked);
+
+static Datum text_of_value(FunctionCallInfo fcinfo, Expr *expr, Oid target);
 
 /* search_path under which canonical texts are written and read */
 #define CANONICAL_PATH "pg_catalog"
@@ -957,20 +963,29 @@ steward_migration_default_value(PG_FUNCTION_ARGS)
 {
 	Oid			target;
 	Expr	   *expr;
-	EState	   *estate;
-	ExprState  *state;
+
+	steward_require_arg(fcinfo, 0, "expression");
+	steward_require_arg(fcinfo, 1, "type");
+	expr = (Expr *) transform_canonical_default(PG_GETARG_TEXT_PP(0), PG_GETARG_TEXT_PP(1),
+												&target);
+	return text_of_value(fcinfo, expr, target);
+}
+
+/*
+ * Evaluate expr (of type target, reading no row) in a fresh executor
+ * state and return its output text as fcinfo's result, or NULL.
+ */
+static Datum
+text_of_value(FunctionCallInfo fcinfo, Expr *expr, Oid target)
+{
+	EState	   *estate = CreateExecutorState();
+	ExprState  *state = ExecPrepareExpr(expr, estate);
 	Datum		value;
 	bool		isnull;
 	Oid			outfunc;
 	bool		varlena;
 	char	   *result = NULL;
 
-	steward_require_arg(fcinfo, 0, "expression");
-	steward_require_arg(fcinfo, 1, "type");
-	expr = (Expr *) transform_canonical_default(PG_GETARG_TEXT_PP(0), PG_GETARG_TEXT_PP(1),
-												&target);
-	estate = CreateExecutorState();
-	state = ExecPrepareExpr(expr, estate);
 	value = ExecEvalExprSwitchContext(state, GetPerTupleExprContext(estate), &isnull);
 	if (!isnull)
 	{
@@ -981,6 +996,86 @@ steward_migration_default_value(PG_FUNCTION_ARGS)
 	if (result == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(result));
+}
+
+/*
+ * steward._migration_assign(value "any", target text) -> text
+ *
+ * value, of whatever type it has (an unknown literal too), coerced to the
+ * canonical type target by the assignment rules, as an UPDATE's SET or
+ * an INSERT coerces it -- the backfill's SET and the dual-write
+ * trigger's coercion (steward_migrate_compile) -- and returned as the
+ * target type's text, or NULL: a value too long for varchar(n), char(n)
+ * or bit(n) fails (22001, 22026), numeric(p,s) overflow fails (22003),
+ * a domain's constraints are checked (23514, 23502 for a NULL).  An
+ * explicit cast, which _migration_sql's target writes, cuts or pads
+ * instead (mig17: start's probe of an up passed "'toolong'" for a
+ * varchar(3), which then failed at the backfill).  Not strict: a NULL is
+ * coerced too.  Takes no lock.  Errors: those of the coercion, 42804
+ * when value's type does not assign to target, 22004 for a NULL target.
+ */
+Datum
+steward_migration_assign(PG_FUNCTION_ARGS)
+{
+	Oid			argtype = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	Oid			target;
+	int32		targetmod;
+	int16		typlen;
+	bool		typbyval;
+	Const	   *value;
+	Node	   *coerced;
+	ParseState *pstate;
+	int			nest;
+
+	steward_require_arg(fcinfo, 1, "type");
+	if (!OidIsValid(argtype))
+		ereport(ERROR,
+				(errcode(ERRCODE_INDETERMINATE_DATATYPE),
+				 errmsg("could not determine the type of the value to assign")));
+	nest = NewGUCNestLevel();
+	use_search_path(CANONICAL_PATH);
+	parse_type(text_to_cstring(PG_GETARG_TEXT_PP(1)), &target, &targetmod);
+	AtEOXact_GUC(false, nest);
+	get_typlenbyval(argtype, &typlen, &typbyval);
+	value = makeConst(argtype, -1, PG_GET_COLLATION(), typlen,
+					  PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0),
+					  PG_ARGISNULL(0), typbyval);
+	pstate = make_parsestate(NULL);
+	coerced = coerce_to_target_type(pstate, (Node *) value, argtype, target, targetmod,
+									COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST, -1);
+	free_parsestate(pstate);
+	if (coerced == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("value of type %s does not assign to type %s",
+						format_type_be(argtype), format_type_with_typemod(target, targetmod))));
+	return text_of_value(fcinfo, (Expr *) coerced, target);
+}
+
+/*
+ * steward._migration_domain_checked(target text) -> boolean
+ *
+ * Is the canonical type target a domain with constraints (a CHECK or NOT
+ * NULL, its base domains' included)?  PostgreSQL 15's ALTER TABLE ... ADD
+ * COLUMN of such a type rewrites the whole table under ACCESS EXCLUSIVE
+ * to check them, default or not (ATExecAddColumn), which migration_start
+ * refuses on a table that is not empty (_migration_refuse_rewrite;
+ * mig17).  Takes no lock.  Errors: 22004 for a NULL argument, those of
+ * the type's name.
+ */
+Datum
+steward_migration_domain_checked(PG_FUNCTION_ARGS)
+{
+	Oid			target;
+	int32		targetmod;
+	int			nest;
+
+	steward_require_arg(fcinfo, 0, "type");
+	nest = NewGUCNestLevel();
+	use_search_path(CANONICAL_PATH);
+	parse_type(text_to_cstring(PG_GETARG_TEXT_PP(0)), &target, &targetmod);
+	AtEOXact_GUC(false, nest);
+	PG_RETURN_BOOL(DomainHasConstraints(target));
 }
 
 /*

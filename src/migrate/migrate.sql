@@ -256,6 +256,22 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'steward_migration_default_value'
 LANGUAGE C VOLATILE;
 
+-- A value coerced to a column's type by the assignment rules, as the
+-- backfill's SET and the dual-write trigger coerce an up (expr.c; mig17:
+-- start's probe cast it explicitly, cutting what the backfill refuses).
+-- For _migration_probe_up.
+CREATE FUNCTION steward._migration_assign(value "any", target text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'steward_migration_assign'
+LANGUAGE C VOLATILE;
+
+-- Is a type a domain with constraints, which ADD COLUMN checks by
+-- rewriting the table (expr.c; mig17)?  For _migration_refuse_rewrite.
+CREATE FUNCTION steward._migration_domain_checked(target text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'steward_migration_domain_checked'
+LANGUAGE C STABLE;
+
 CREATE FUNCTION steward._migration_exec(tbl regclass, sql text, args text[] DEFAULT NULL,
                                         backfill boolean DEFAULT false)
 RETURNS text[]
@@ -2123,10 +2139,75 @@ BEGIN
     -- Lock, then plan and record; expand under the same locks.
     PERFORM steward._migration_locked(mig, '_migration_plan', 'ACCESS EXCLUSIVE', jsonb_build_object(
         'relids', relids, 'steps', steps, 'user_path', user_path));
+    PERFORM steward._migration_refuse_rewrite(mig);
     PERFORM steward._migration_locked(mig, '_migration_expand', 'ACCESS EXCLUSIVE');
     PERFORM steward._migration_probe_up(mig);
     PERFORM steward._migration_record('update', mig, jsonb_build_object(
         'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
+END
+$$;
+
+-- Refuses column migration mig (0A000, before expand changes anything;
+-- the tables are locked since _migration_plan) when it would add a
+-- column whose type is a domain with constraints (an add_column's, or
+-- the new column of an alter_column) to a table that holds a row:
+-- PostgreSQL 15's ADD COLUMN of such a type rewrites the whole table
+-- under ACCESS EXCLUSIVE to check the constraints, default or not, which
+-- an online migration must not do behind its user's back (mig17).  The
+-- HINT gives the step with the domain's base type and its constraints as
+-- the step's "check" and "not_null".  An empty table costs nothing:
+-- allowed.  Reads one row of each such table as its owner.
+CREATE FUNCTION steward._migration_refuse_rewrite(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    d record;
+    step text;
+BEGIN
+    FOR c IN SELECT x.relid, x.kind, x.old_name, x.new_name, x.new_type
+               FROM steward.migration_columns x
+               JOIN steward.migration_tables t ON t.migration = x.migration AND t.relid = x.relid
+              WHERE x.migration = mig AND x.kind IN ('pair', 'added') AND t.active
+              ORDER BY t.ord, x.ord LOOP
+        CONTINUE WHEN NOT steward._migration_domain_checked(c.new_type);
+        CONTINUE WHEN (steward._migration_exec(c.relid, format('SELECT 1 FROM %s LIMIT 1', c.relid)))[1] IS NULL;
+        -- The domain's chain down to its base type: the base type, its
+        -- CHECKs over the column, NOT NULL if any domain has it.
+        WITH RECURSIVE chain AS (
+            SELECT ty.oid, ty.typtype, ty.typbasetype, ty.typtypmod, ty.typnotnull, 1 AS depth
+              FROM pg_type ty WHERE ty.oid = to_regtype(c.new_type)
+            UNION ALL
+            SELECT ty.oid, ty.typtype, ty.typbasetype, ty.typtypmod, ty.typnotnull, ch.depth + 1
+              FROM chain ch JOIN pg_type ty ON ty.oid = ch.typbasetype
+             WHERE ch.typtype = 'd')
+        SELECT (SELECT format_type(ch.typbasetype, ch.typtypmod) FROM chain ch
+                 WHERE ch.typtype = 'd' ORDER BY ch.depth DESC LIMIT 1) AS base,
+               bool_or(ch.typnotnull) AS not_null,
+               (SELECT string_agg(regexp_replace(substr(pg_get_constraintdef(k.oid), 7),
+                                                 E'\\mVALUE\\M', quote_ident(c.new_name), 'g'),
+                                  ' AND ' ORDER BY ch2.depth DESC, k.conname)
+                  FROM chain ch2 JOIN pg_constraint k ON k.contypid = ch2.oid AND k.contype = 'c') AS checks
+          INTO d
+          FROM chain ch;
+        -- Keys in the order a step is written (json, not jsonb).
+        step := format('{"%s": {"table": %s, "column": %s%s, "type": %s%s%s}}',
+                       CASE c.kind WHEN 'added' THEN 'add_column' ELSE 'alter_column' END,
+                       to_json(c.relid::text), to_json(CASE c.kind WHEN 'added' THEN c.new_name ELSE c.old_name END),
+                       CASE WHEN c.kind = 'pair' AND c.old_name <> c.new_name
+                            THEN ', "name": ' || to_json(c.new_name::text) ELSE '' END,
+                       to_json(d.base), coalesce(', "check": ' || to_json(d.checks), ''),
+                       CASE WHEN d.not_null THEN ', "not_null": true' ELSE '' END);
+        RAISE EXCEPTION 'cannot add column "%" of domain type % to relation "%" online',
+                c.new_name, c.new_type, steward._relation_name(c.relid)
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = format('PostgreSQL rewrites the table under an ACCESS EXCLUSIVE lock to check a domain''s constraints against every row when a column of that type is added, default or not (%s), blocking every reader and writer of the table until it is done; migration "%s" changed nothing.',
+                                  CASE c.kind WHEN 'added' THEN 'the add_column''s column'
+                                              ELSE 'the new column an alter_column adds' END, mig),
+                  HINT = format('Use the domain''s base type with the step''s "check": %s; or run ALTER TABLE in a maintenance window.', step);
+    END LOOP;
 END
 $$;
 
@@ -2152,8 +2233,12 @@ $$;
 -- every such INSERT until the rollback, newcomer45 N1), and coerced to
 -- the column's type as they coerce it (_migration_default_value: a value
 -- too long for varchar(n) fails with 22001, mig16).  An alter_column's
--- default goes on the new shape's view, where SET DEFAULT evaluates
--- nothing either: not evaluated.  A NOT NULL add_column without up whose
+-- default goes on the new shape's view, where every INSERT of the new
+-- application leaving the column out evaluates it: evaluated so too
+-- (mig17: one too long passed start, then each such INSERT failed).  An
+-- up is coerced to the column's type by the assignment rules, as the
+-- backfill's SET and the trigger coerce it (_migration_assign: an
+-- explicit cast cut a value the backfill refused, mig17).  A NOT NULL add_column without up whose
 -- default is NULL is refused as one with neither up nor default is
 -- (22023, _migration_plan): each stored row and each old-shape INSERT
 -- would get NULL (newcomer45 N5).
@@ -2172,11 +2257,12 @@ DECLARE
     null_fill boolean;
     val text[];
 BEGIN
-    FOR c IN SELECT x.relid, x.new_name, e.what,
+    FOR c IN SELECT x.relid, x.new_name, e.what, x.kind,
                     e.what = 'default' AND x.up_sql IS NULL AND x.not_null AS fills_not_null,
                     CASE e.what
-                        WHEN 'up' THEN format('SELECT (%s)::text FROM %s LIMIT 1',
-                            steward._migration_bind(mig, x.relid, 'old', x.up_sql, x.up_params, x.new_type), x.relid)
+                        WHEN 'up' THEN format('SELECT steward._migration_assign((%s), %L) FROM %s LIMIT 1',
+                            steward._migration_bind(mig, x.relid, 'old', x.up_sql, x.up_params, NULL),
+                            x.new_type, x.relid)
                         ELSE format('SELECT steward._migration_default_value(%L, %L)',
                                     x.default_sql, x.new_type)
                     END AS probe
@@ -2185,7 +2271,7 @@ BEGIN
               CROSS JOIN LATERAL (VALUES (1, 'up'), (2, 'default')) e(ord, what)
               WHERE x.migration = mig AND x.kind IN ('pair', 'added') AND t.active
                 AND CASE e.what WHEN 'up' THEN x.up_sql IS NOT NULL
-                                ELSE x.kind = 'added' AND x.default_sql IS NOT NULL END
+                                ELSE x.default_sql IS NOT NULL END
               ORDER BY t.ord, x.ord, e.ord LOOP
         probed := false;
         BEGIN
@@ -2218,7 +2304,9 @@ BEGIN
                 USING ERRCODE = state,
                       DETAIL = CASE c.what
                                    WHEN 'up' THEN 'migration_start evaluated it once, as the dual-write trigger evaluates it at every write of the table from start on (as the table''s owner, settings pinned, row_security off): the application''s writes would fail the same way.'
-                                   ELSE 'migration_start evaluated it once, as the table''s owner (settings pinned, row_security off): it is the table''s default, so every INSERT of the old application leaving the column out would fail the same way, and without "up" the backfill writes it into each stored row.'
+                                   WHEN 'default' THEN CASE c.kind
+                                       WHEN 'added' THEN 'migration_start evaluated it once, as the table''s owner (settings pinned, row_security off): it is the table''s default, so every INSERT of the old application leaving the column out would fail the same way, and without "up" the backfill writes it into each stored row.'
+                                       ELSE 'migration_start evaluated it once, as the table''s owner (settings pinned, row_security off): it is the default of the new shape''s view, so every INSERT of the new application leaving the column out would fail the same way.' END
                                END || coalesce(' ' || nullif(detail, ''), ''),
                       HINT = coalesce(nullif(hint, '') || ' ', '')
                              || CASE c.what WHEN 'up' THEN 'Fix the expression, what it reads or the row, then start the migration again.'
