@@ -1310,13 +1310,14 @@ judge_move_to_foreign(Relation rel, ItemPointer tid, CommandId cid,
 
 /*
  * A rule of the partition a row leaves, by kind and column name (partitions
- * may number their columns differently), as lost_rule reports it.
+ * may number their columns differently), as lost_rules reports it.
  */
 typedef struct HeldRule
 {
 	const char *kind;			/* "version", "sequence", "state" */
 	char		column[NAMEDATALEN];
 	char		machine[NAMEDATALEN];	/* a state rule's, else "" */
+	char		changed_at[NAMEDATALEN];	/* a state rule's stamp, else "" */
 } HeldRule;
 
 /* Has "rules" (of a relation described by "desc") a rule like "held"? */
@@ -1355,12 +1356,15 @@ rules_hold(const StewardRules *rules, TupleDesc desc, const HeldRule *held)
  * from) lack a rule that partition "from" has -- its version column, a
  * sequence, or a state machine on a column of that name (a state rule
  * under another machine counts as the same rule, as for a row moving in:
- * split_move_rules)?  Then the first such rule is *lost.  The rules of
- * "to" are its own and its partitioned ancestors'.  Reads the rules
- * catalog; opens no relation.
+ * split_move_rules)?  Returns how many it lacks (0: none).  With lost
+ * non-NULL, every such rule goes into *lost (palloc'd in the caller's
+ * context), so one refusal names them all (newcomer47 N: one at a time,
+ * the user met a refusal per rule); with lost NULL it stops at the first.
+ * The rules of "to" are its own and its partitioned ancestors'.  Reads
+ * the rules catalog; opens no relation.
  */
-static bool
-lost_rule(Relation from, Relation to, HeldRule *lost)
+static int
+lost_rules(Relation from, Relation to, HeldRule **lost)
 {
 	const StewardRules *fr = steward_get_rules(from);
 	TupleDesc	fdesc = RelationGetDescr(from);
@@ -1373,7 +1377,7 @@ lost_rule(Relation from, Relation to, HeldRule *lost)
 	int			nheld = 0;
 	MemoryContext old;
 	StewardRules *tr;
-	bool		found = false;
+	int			nlost = 0;
 
 	/*
 	 * What "from" holds, copied before the rules of "to" are read: reading
@@ -1385,6 +1389,7 @@ lost_rule(Relation from, Relation to, HeldRule *lost)
 		h->kind = "version";
 		strlcpy(h->column, NameStr(TupleDescAttr(fdesc, fr->version_attnum - 1)->attname), NAMEDATALEN);
 		h->machine[0] = '\0';
+		h->changed_at[0] = '\0';
 	}
 	for (int i = 0; i < fr->nsequences; i++)
 	{
@@ -1392,46 +1397,91 @@ lost_rule(Relation from, Relation to, HeldRule *lost)
 		h->kind = "sequence";
 		strlcpy(h->column, NameStr(TupleDescAttr(fdesc, fr->sequences[i].attnum - 1)->attname), NAMEDATALEN);
 		h->machine[0] = '\0';
+		h->changed_at[0] = '\0';
 	}
 	for (int i = 0; i < fr->nstates + fr->nmissing; i++)
 	{
 		bool		missing = i >= fr->nstates;
 		AttrNumber	attnum = missing ? fr->missing[i - fr->nstates].attnum :
 			fr->states[i].attnum;
+		AttrNumber	stamp = missing ? fr->missing[i - fr->nstates].changed_at :
+			fr->states[i].changed_at;
 
 		h = &held[nheld++];
 		h->kind = "state";
 		strlcpy(h->column, NameStr(TupleDescAttr(fdesc, attnum - 1)->attname), NAMEDATALEN);
 		strlcpy(h->machine, missing ? fr->missing[i - fr->nstates].machine :
 				fr->states[i].machine, NAMEDATALEN);
+		if (AttributeNumberIsValid(stamp))
+			strlcpy(h->changed_at, NameStr(TupleDescAttr(fdesc, stamp - 1)->attname), NAMEDATALEN);
+		else
+			h->changed_at[0] = '\0';
 	}
 	if (nheld == 0)
 	{
 		MemoryContextDelete(cxt);
-		return false;
+		return 0;
 	}
+	if (lost != NULL)
+		*lost = palloc(sizeof(HeldRule) * nheld);
 	old = MemoryContextSwitchTo(cxt);
 	tr = steward_load_rules(to);
-	for (int i = 0; i < nheld && !found; i++)
+	for (int i = 0; i < nheld && (lost != NULL || nlost == 0); i++)
 	{
 		if (!rules_hold(tr, RelationGetDescr(to), &held[i]))
 		{
-			*lost = held[i];
-			found = true;
+			if (lost != NULL)
+				(*lost)[nlost] = held[i];
+			nlost++;
 		}
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
-	return found;
+	return nlost;
 }
 
-/* lost_rule as a StewardLeafTest (writectx.c picks the leaves with it). */
+/* lost_rules as a StewardLeafTest (writectx.c picks the leaves with it). */
 static bool
 leaf_lacks_rule(Relation from, Relation leaf)
 {
-	HeldRule	lost;
+	return lost_rules(from, leaf, NULL) > 0;
+}
 
-	return lost_rule(from, leaf, &lost);
+/*
+ * What a lost rule is, for the DETAIL ("version column "v"") and the call
+ * that gives it to "target" (a quoted literal of the destination's
+ * qualified name) for the HINT: a state machine's with its
+ * changed_at_column, so the call gives the very rule the row leaves.
+ */
+static void
+describe_lost_rule(const HeldRule *lost, const char *target,
+				   const char **what, const char **call)
+{
+	if (strcmp(lost->kind, "version") == 0)
+	{
+		*what = psprintf("version column \"%s\"", lost->column);
+		*call = psprintf("SELECT steward.track_versions(%s, %s);", target,
+						 quote_literal_cstr(lost->column));
+	}
+	else if (strcmp(lost->kind, "sequence") == 0)
+	{
+		*what = psprintf("sequence column \"%s\"", lost->column);
+		*call = psprintf("SELECT steward.track_sequence(%s, %s);", target,
+						 quote_literal_cstr(lost->column));
+	}
+	else
+	{
+		*what = psprintf("state machine \"%s\" on column \"%s\"",
+						 lost->machine, lost->column);
+		*call = lost->changed_at[0] == '\0' ?
+			psprintf("SELECT steward.attach_state_machine(%s, %s, %s);", target,
+					 quote_literal_cstr(lost->column),
+					 quote_literal_cstr(lost->machine)) :
+			psprintf("SELECT steward.attach_state_machine(%s, %s, %s, changed_at_column => %s);",
+					 target, quote_literal_cstr(lost->column),
+					 quote_literal_cstr(lost->machine),
+					 quote_literal_cstr(lost->changed_at));
+	}
 }
 
 /*
@@ -1442,7 +1492,10 @@ leaf_lacks_rule(Relation from, Relation leaf)
  * judges it as a new row (split_move_rules), so a row that left and came
  * back returned in an initial state with any version: an UPDATE-only role
  * reset a machine or reopened a lost update (review31, trust46).  Refused
- * before anything is deleted.  A foreign partition is the other node's to
+ * before anything is deleted, naming every rule the destination lacks and
+ * the calls that give them to it, a machine's with its changed_at_column
+ * (newcomer47: the HINT's call left the stamp out, and a row then moved
+ * stopped being stamped).  A foreign partition is the other node's to
  * check (judge_move_to_foreign).  Opens the tree's leaves only when rel has
  * a rule the root the statement routes from lacks
  * (steward_statement_move_losing).
@@ -1454,13 +1507,15 @@ refuse_move_losing_rules(Relation rel, ItemPointer tid, CommandId cid)
 	Oid			dest = steward_statement_move_losing(rel, cid, tid,
 													 leaf_lacks_rule, &unknown);
 	Relation	to;
-	HeldRule	lost;
+	HeldRule   *lost;
+	int			nlost;
 	HeapTupleData tuple;
 	Buffer		buffer;
 	char	   *key = NULL;
-	const char *what;
-	const char *call;
+	StringInfoData what;
+	StringInfoData calls;
 	const char *target;
+	const char *toname;
 
 	if (unknown)
 		ereport(ERROR,
@@ -1473,7 +1528,8 @@ refuse_move_losing_rules(Relation rel, ItemPointer tid, CommandId cid)
 	if (!OidIsValid(dest))
 		return;
 	to = relation_open(dest, NoLock);	/* locked by qual_leaves */
-	if (!lost_rule(rel, to, &lost))
+	nlost = lost_rules(rel, to, &lost);
+	if (nlost == 0)
 	{
 		relation_close(to, NoLock);
 		return;
@@ -1483,26 +1539,21 @@ refuse_move_losing_rules(Relation rel, ItemPointer tid, CommandId cid)
 		key = steward_row_key_desc(rel, &tuple);
 		ReleaseBuffer(buffer);
 	}
-	target = quote_literal_cstr(quote_qualified_identifier(get_namespace_name(RelationGetNamespace(to)),
-														   RelationGetRelationName(to)));
-	if (strcmp(lost.kind, "version") == 0)
+	toname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(to)),
+										RelationGetRelationName(to));
+	target = quote_literal_cstr(toname);
+	initStringInfo(&what);
+	initStringInfo(&calls);
+	for (int i = 0; i < nlost; i++)
 	{
-		what = psprintf("version column \"%s\"", lost.column);
-		call = psprintf("steward.track_versions(%s, %s)", target,
-						quote_literal_cstr(lost.column));
-	}
-	else if (strcmp(lost.kind, "sequence") == 0)
-	{
-		what = psprintf("sequence column \"%s\"", lost.column);
-		call = psprintf("steward.track_sequence(%s, %s)", target,
-						quote_literal_cstr(lost.column));
-	}
-	else
-	{
-		what = psprintf("state machine \"%s\" on column \"%s\"", lost.machine, lost.column);
-		call = psprintf("steward.attach_state_machine(%s, %s, %s)", target,
-						quote_literal_cstr(lost.column),
-						quote_literal_cstr(lost.machine));
+		const char *one;
+		const char *call;
+
+		describe_lost_rule(&lost[i], target, &one, &call);
+		if (i > 0)
+			appendStringInfoString(&what, i == nlost - 1 ? " and the " : ", the ");
+		appendStringInfoString(&what, one);
+		appendStringInfo(&calls, "%s%s", i > 0 ? " " : "", call);
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -1511,16 +1562,20 @@ refuse_move_losing_rules(Relation rel, ItemPointer tid, CommandId cid)
 					key, RelationGetRelationName(rel), RelationGetRelationName(to)) :
 			 errmsg("cannot move a row from partition \"%s\" to partition \"%s\"",
 					RelationGetRelationName(rel), RelationGetRelationName(to)),
+			 nlost == 1 ?
 			 errdetail("Partition \"%s\" has the %s and \"%s\" does not: the row would leave the rule, and if it came back it would be judged as a new row.",
-					   RelationGetRelationName(rel), what, RelationGetRelationName(to)),
+					   RelationGetRelationName(rel), what.data, RelationGetRelationName(to)) :
+			 errdetail("Partition \"%s\" has the %s, and \"%s\" has none of them: the row would leave the rules, and if it came back it would be judged as a new row.",
+					   RelationGetRelationName(rel), what.data, RelationGetRelationName(to)),
 			 to->rd_tableam == &steward_methods ?
-			 errhint("Give \"%s\" the same rule (SELECT %s;), or declare it on the partitioned table, which gives it to every partition.",
-					 RelationGetRelationName(to), call) :
-			 errhint("Give \"%s\" the same rule (ALTER TABLE %s SET ACCESS METHOD steward, then SELECT %s;), or declare it on the partitioned table, which gives it to every partition.",
-					 RelationGetRelationName(to),
-					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(to)),
-												RelationGetRelationName(to)),
-					 call),
+			 errhint("Give \"%s\" the same %s (%s), or declare %s on the partitioned table, which gives %s to every partition.",
+					 RelationGetRelationName(to), nlost == 1 ? "rule" : "rules",
+					 calls.data, nlost == 1 ? "it" : "them",
+					 nlost == 1 ? "it" : "them") :
+			 errhint("Give \"%s\" the same %s (ALTER TABLE %s SET ACCESS METHOD steward, then %s), or declare %s on the partitioned table, which gives %s to every partition.",
+					 RelationGetRelationName(to), nlost == 1 ? "rule" : "rules",
+					 toname, calls.data, nlost == 1 ? "it" : "them",
+					 nlost == 1 ? "it" : "them"),
 			 errtable(rel)));
 }
 
