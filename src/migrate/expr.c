@@ -55,6 +55,7 @@
 #include "parser/parse_relation.h"
 #include "parser/parse_type.h"
 #include "parser/parser.h"
+#include "parser/scansup.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -168,6 +169,33 @@ parse_one_expr(const char *sql, const char *what)
 	return linitial_node(ResTarget, sel->targetList)->val;
 }
 
+/*
+ * The expression being parsed, when it is nothing but the bare word that
+ * names column "name" (as typed: "EUR" names eur), else NULL.  Then a
+ * default is likely a text constant written without SQL quotes inside the
+ * JSON string ("default": "EUR"), and its refusal says how to quote it
+ * (newcomer47: "may not use column" alone sent the user to "up").  Not
+ * said for an up or down: there a bare word is as likely a column of the
+ * other shape (regress 16).
+ */
+static char *
+expr_bare_word(ParseState *pstate, const char *name)
+{
+	const char *src = pstate->p_sourcetext;
+	size_t		len;
+
+	if (src == NULL)
+		return NULL;
+	while (scanner_isspace(*src))
+		src++;
+	len = strlen(src);
+	while (len > 0 && scanner_isspace(src[len - 1]))
+		len--;
+	if (len != strlen(name) || pg_strncasecmp(src, name, len) != 0)
+		return NULL;
+	return pnstrdup(src, len);
+}
+
 static Node *
 shape_columnref(ParseState *pstate, ColumnRef *cref)
 {
@@ -177,6 +205,7 @@ shape_columnref(ParseState *pstate, ColumnRef *cref)
 	int			k;
 	Param	   *param;
 	StringInfoData known;
+	char	   *word;
 
 	if (refs->names == NULL)
 		return NULL;			/* binding: no column names in canonical text */
@@ -186,6 +215,7 @@ shape_columnref(ParseState *pstate, ColumnRef *cref)
 				 errmsg("%s may only name columns, without a table name", refs->what),
 				 parser_errposition(pstate, cref->location)));
 	name = strVal(linitial(cref->fields));
+	word = expr_bare_word(pstate, name);
 	for (int i = 0; i < refs->ncand; i++)
 		if (strcmp(refs->names[i], name) == 0)
 		{
@@ -202,6 +232,9 @@ shape_columnref(ParseState *pstate, ColumnRef *cref)
 				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
 				 errmsg("%s may not use column \"%s\"", refs->what, name),
 				 errdetail("A default is computed without the row, as in ALTER TABLE ... ADD COLUMN ... DEFAULT."),
+				 word ?
+				 errhint("If you meant the text %s, quote it as in SQL inside the JSON string: \"%s\". To compute each row's value from its columns, give \"up\" (the new column's value for the stored rows and for old-shape writes).",
+						 quote_literal_cstr(word), quote_literal_cstr(word)) :
 				 errhint("To compute each row's value from its columns, give \"up\" (the new column's value for the stored rows and for old-shape writes)."),
 				 parser_errposition(pstate, cref->location)));
 	if (cand < 0)
