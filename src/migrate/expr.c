@@ -754,12 +754,16 @@ steward_migration_type_has_equality(PG_FUNCTION_ARGS)
 }
 
 /*
- * PostgreSQL's STABLE functions whose value is the session's or the
- * trigger level's, not the row's: the dual-write trigger evaluates an up
- * in each writer's session (inside a trigger), the backfill and
- * validation in theirs, so each row written elsewhere differs
- * (codereview17 C3: "up": "pg_backend_pid()" passed start and failed
- * validation for every row another session wrote).
+ * PostgreSQL's STABLE functions whose value is the session's, the trigger
+ * level's or the server's run's, not the row's: the dual-write trigger
+ * evaluates an up in each writer's session (inside a trigger), the
+ * backfill and validation in theirs, so each row written elsewhere (or
+ * before a reload or restart) differs (codereview17 C3: "up":
+ * "pg_backend_pid()" passed start and failed validation for every row
+ * another session wrote).  current_schemas() names the session's own
+ * temporary schema under the pinned search_path (pg_catalog, pg_temp)
+ * once it has one; pg_client_encoding() is the client's setting, which
+ * is not pinned (codereview18 C1).
  */
 static bool
 session_function(Oid funcid)
@@ -767,7 +771,8 @@ session_function(Oid funcid)
 	static const Oid session_functions[] = {
 		F_PG_BACKEND_PID, F_INET_CLIENT_ADDR, F_INET_CLIENT_PORT,
 		F_INET_SERVER_ADDR, F_INET_SERVER_PORT, F_PG_MY_TEMP_SCHEMA,
-		F_PG_TRIGGER_DEPTH
+		F_PG_TRIGGER_DEPTH, F_CURRENT_SCHEMAS, F_PG_CLIENT_ENCODING,
+		F_PG_CONF_LOAD_TIME, F_PG_POSTMASTER_START_TIME
 	};
 
 	for (int i = 0; i < lengthof(session_functions); i++)
