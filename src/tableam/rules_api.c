@@ -490,14 +490,20 @@ steward_relation_stores_rows(Oid relid)
 
 /*
  * The 23514 of steward_check_existing_versions when stored rows hold
- * versions below 1 (below) or none (nulls); returns when both are 0.
- * qualname is quoted, colname is not.
+ * versions below 1 (below) or none (nulls) of total; returns when both are
+ * 0.  qualname is quoted, colname is not.  When no row has a version (a
+ * column just added without a default) the HINT gives the re-add with
+ * DEFAULT 1 first, which rewrites nothing, as docs/versions.md advises
+ * (newcomer47 N5: the UPDATE alone writes every row of a large table);
+ * not for a partition, whose inherited column cannot be dropped.
  */
 static void
 refuse_stored_versions(Relation rel, const char *qualname, const char *colname,
-					   int64 below, int64 nulls)
+					   int64 below, int64 nulls, int64 total)
 {
 	const char *col = quote_identifier(colname);
+	Oid			coltype = get_atttype(RelationGetRelid(rel),
+									  get_attnum(RelationGetRelid(rel), colname));
 
 	if (nulls > 0)
 		ereport(ERROR,
@@ -511,6 +517,10 @@ refuse_stored_versions(Relation rel, const char *qualname, const char *colname,
 							   RelationGetRelationName(rel), nulls, colname),
 				 errdetail("Versions start at 1: a NULL version matches no client's WHERE %s = :read, and a dump restores it as 1.",
 						   col),
+				 below == 0 && nulls == total && !rel->rd_rel->relispartition ?
+				 errhint("No row has one: add the column again with a default, which rewrites nothing (ALTER TABLE %s DROP COLUMN %s, ADD COLUMN %s %s NOT NULL DEFAULT 1;), or write every row (UPDATE %s SET %s = 1 WHERE %s IS NULL;).",
+						 qualname, col, col, format_type_be(coltype),
+						 qualname, col, col) :
 				 errhint("Fix them first, for example: UPDATE %s SET %s = 1 WHERE %s IS NULL OR %s < 1;",
 						 qualname, col, col, col)));
 	if (below > 0)
@@ -546,11 +556,12 @@ steward_check_existing_versions(Relation rel, const char *colname)
 													  RelationGetRelationName(rel));
 	const char *col = quote_identifier(colname);
 	char	   *sql = psprintf("SELECT pg_catalog.count(*) FILTER (WHERE %s OPERATOR(pg_catalog.<) 1),"
-							   " pg_catalog.count(*) FILTER (WHERE %s IS NULL) FROM %s",
+							   " pg_catalog.count(*) FILTER (WHERE %s IS NULL), pg_catalog.count(*) FROM %s",
 							   col, col, qualname);
 	bool		isnull;
 	int64		below;
 	int64		nulls;
+	int64		total;
 	StewardAsOwner ctx;
 
 	/*
@@ -568,8 +579,10 @@ steward_check_existing_versions(Relation rel, const char *colname)
 										SPI_tuptable->tupdesc, 1, &isnull));
 	nulls = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 										SPI_tuptable->tupdesc, 2, &isnull));
+	total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										SPI_tuptable->tupdesc, 3, &isnull));
 	steward_as_owner_end(&ctx);
-	refuse_stored_versions(rel, qualname, colname, below, nulls);
+	refuse_stored_versions(rel, qualname, colname, below, nulls, total);
 }
 
 /*
