@@ -487,8 +487,9 @@ steward_release_method(PG_FUNCTION_ARGS)
  * (steward._transition_prepare) is refused with 42501 and the release
  * rolls back whole (sec5, closing45 noticed 1).  It grants nothing,
  * switches no user and changes no setting, so PUBLIC may call it.  Locks:
- * those the statement takes.  Errors: 22004 for NULL; what the
- * statement raises.
+ * those the statement takes.  Errors: 22004 for NULL; 0A000 for a
+ * statement SPI cannot run (COMMIT, ROLLBACK, COPY to or from the client;
+ * codereview18 C2); what the statement raises.
  */
 Datum
 steward_release_exec(PG_FUNCTION_ARGS)
@@ -501,11 +502,26 @@ steward_release_exec(PG_FUNCTION_ARGS)
 	depth = steward_owner_code_enter();
 	PG_TRY();
 	{
+		int			rc;
+
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		/* Its error comes without this statement's CONTEXT line, as before. */
-		if (steward_spi_execute_entry(sql, 0, NULL, NULL, NULL, false, 0) < 0)
-			elog(ERROR, "could not run a statement of the release");
+		rc = steward_spi_execute_entry(sql, 0, NULL, NULL, NULL, false, 0);
+
+		/*
+		 * A negative code is a statement SPI cannot run (COMMIT, ROLLBACK,
+		 * COPY to or from the client): the caller's text, so the caller's
+		 * error, not an internal one (as _migration_exec's).
+		 */
+		if (rc < 0)
+			ereport(ERROR,
+					(errcode(rc == SPI_ERROR_ARGUMENT ? ERRCODE_INVALID_PARAMETER_VALUE
+							 : ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot run this statement in steward._release_exec(): %s",
+							SPI_result_code_string(rc)),
+					 errdetail("Statement: %s", sql),
+					 errhint("steward._release_exec() runs the DDL of steward.release(); call steward.release() instead.")));
 		SPI_finish();
 	}
 	PG_FINALLY();
