@@ -66,11 +66,22 @@ SELECT id, region, st FROM ord WHERE id = 3;
 UPDATE ord SET region = 'eu', st = 'new' WHERE id = 3 AND region = 'us';
 UPDATE ord SET st = 'shipped' WHERE id = 3;
 UPDATE ord SET seq = 1 WHERE id = 3;
--- ord_ap's own machine governs st: a row from there is judged as an update
--- by ord_eu's edges ('shipped' -> 'new' is no edge of r356_m) ...
+-- ord_ap's own machine, another one, governs st: a row from there may not
+-- move into ord_eu (0A000, review34 R2: r356_lax has 'shipped' -> 'new',
+-- so the row could be reset there and come back) ...
 INSERT INTO ord VALUES (4, 'ap', 'new', NULL, 1, 0);
 UPDATE ord SET st = 'paid' WHERE id = 4;
 UPDATE ord SET st = 'shipped' WHERE id = 4;
+UPDATE ord SET region = 'eu' WHERE id = 4;
+RESET ROLE;
+SET ROLE r356_owner;
+SELECT steward.detach_state_machine('r356.ord_ap', 'st');
+SELECT steward.attach_state_machine('r356.ord_ap', 'st', 'r356_m');
+RESET ROLE;
+SET ROLE r356_app;
+SET search_path = r356;
+-- ... under the same machine, attached to ord_ap on its own, it is judged
+-- as an update by that machine's edges ('shipped' -> 'new' is none) ...
 UPDATE ord SET region = 'eu', st = 'new' WHERE id = 4;
 -- ... while its version and sequence, which ord_ap does not track, arrive
 -- as new: a version below 1 is refused.

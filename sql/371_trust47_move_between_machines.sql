@@ -4,12 +4,12 @@
 -- there, and came back in a state A does not declare judged by A from
 -- that state: the AM let a row leave an undeclared state, so an
 -- UPDATE-only role reset a shipped order ('shipped' -> B's 'returned' ->
--- back into A's partition as 'new').  Now a move into a partition under
--- another machine is judged by that machine as an arrival: the row's
--- state must be one it declares and a change of state on the way one of
--- its edges (23514 naming both partitions), and leaving an undeclared
--- state in place is refused to every role but the table's owner, whose
--- UPDATE is the documented repair of rows stored past the rules.
+-- back into A's partition as 'new').  A move between partitions under
+-- different machines is now refused (0A000, review34 R2, sql/372), and
+-- leaving an undeclared state in place is refused to every role but the
+-- table's owner, whose UPDATE is the documented repair of rows stored
+-- past the rules; a move (between partitions under the same machine,
+-- o_eu and o_uk) never leaves one.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -29,7 +29,9 @@ CREATE TABLE o (id int, region text, st text NOT NULL DEFAULT 'new',
                 PRIMARY KEY (id, region)) PARTITION BY LIST (region);
 CREATE TABLE o_eu PARTITION OF o FOR VALUES IN ('eu') USING steward;
 CREATE TABLE o_us PARTITION OF o FOR VALUES IN ('us') USING steward;
+CREATE TABLE o_uk PARTITION OF o FOR VALUES IN ('uk') USING steward;
 SELECT steward.attach_state_machine('r371.o_eu', 'st', 'r371_a');
+SELECT steward.attach_state_machine('r371.o_uk', 'st', 'r371_a');
 SELECT steward.attach_state_machine('r371.o_us', 'st', 'r371_b');
 INSERT INTO o VALUES (1, 'eu'), (2, 'eu'), (3, 'us'), (4, 'eu');
 GRANT SELECT, UPDATE ON o TO r371_app;
@@ -37,9 +39,8 @@ RESET ROLE;
 
 -- The failing input of the old code: an UPDATE-only role ships order 1,
 -- moves it to o_us as 'returned' (B's edge shipped -> returned), and moves
--- it back to o_eu as 'new'.  It came back 'new'; now the way back is
--- refused ('returned' is no state of A), and so is leaving 'returned'
--- within o_eu had it got there.
+-- it back to o_eu as 'new'.  It came back 'new'; now the move to o_us
+-- (another machine) is refused, and the row stays 'shipped' in o_eu.
 SET ROLE r371_app;
 SET search_path = r371;
 UPDATE o SET st = 'paid' WHERE id = 1;
@@ -53,15 +54,16 @@ MERGE INTO o USING (VALUES (1)) v(id) ON o.id = v.id
   WHEN MATCHED THEN UPDATE SET region = 'eu', st = 'paid';
 SELECT id, region, st FROM o WHERE id = 1;
 
--- Arrivals under the destination's machine: a state both declare moves
--- as it is; a change of state on the way must be an edge of the
--- destination's machine (B's new -> paid for order 2, A's paid -> shipped
--- for order 3); one that is not is refused (A has no 'paid' -> 'new').
+-- Between machines nothing moves, whatever the state (e3bb926 judged
+-- these by the destination's machine); between o_eu and o_uk (both A) a
+-- move is judged by A's edges.
 UPDATE o SET region = 'us', st = 'paid' WHERE id = 2;
 UPDATE o SET region = 'eu', st = 'shipped' WHERE id = 3 AND st = 'new';
 UPDATE o SET st = 'paid' WHERE id = 3;
 UPDATE o SET region = 'eu', st = 'shipped' WHERE id = 3;
 UPDATE o SET region = 'us' WHERE id = 3;
+UPDATE o SET region = 'eu', st = 'new' WHERE id = 2;
+UPDATE o SET region = 'uk', st = 'paid' WHERE id = 2;
 UPDATE o SET region = 'eu', st = 'new' WHERE id = 2;
 SELECT id, region, st FROM o ORDER BY id;
 RESET ROLE;
@@ -76,13 +78,13 @@ RESET session_replication_role;
 SET ROLE r371_app;
 SET search_path = r371;
 UPDATE o SET st = 'new' WHERE id = 4;
-UPDATE o SET region = 'us', st = 'new' WHERE id = 4;
+UPDATE o SET region = 'uk', st = 'new' WHERE id = 4;
 RESET ROLE;
 SET ROLE r371_owner;
 SET search_path = r371;
 -- The owner too cannot carry it into another partition: a move never
 -- leaves an undeclared state; in place the owner's UPDATE repairs it.
-UPDATE o SET region = 'us', st = 'new' WHERE id = 4;
+UPDATE o SET region = 'uk', st = 'new' WHERE id = 4;
 UPDATE o SET st = 'new' WHERE id = 4;
 SELECT id, region, st FROM o ORDER BY id;
 RESET ROLE;

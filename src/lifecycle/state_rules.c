@@ -409,13 +409,10 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
  * owner's UPDATE is the repair of rows stored past the rules
  * (session_replication_role = replica, a missing machine), which verify()
  * lists; any other role is refused, or the stored value were a bypass
- * of every edge.  A row moving into rel (origin another partition) never
- * may: it arrives under rel's machine, which judges it as an arrival --
- * its state must be one the machine declares, and a change on the way one
- * of its edges -- so a row cannot leave a sibling under another machine
- * in a state rel's machine does not know and take any state here
- * (trust46: 'shipped' -> the sibling's 'returned' -> back as 'new').
- * Raises 23514 (counted as an illegal transition) naming origin's
+ * of every edge.  A row moving into rel (origin another partition, under
+ * the same machine: a move between machines is refused before the delete,
+ * refuse_move_losing_rules) never may, whoever moves it: the repair is in
+ * place.  Raises 23514 (counted as an illegal transition) naming origin's
  * relation, or the ancestor a role writes through
  * (steward_origin_error_target), showing the states only to a role that
  * may read the column.
@@ -443,10 +440,10 @@ check_leave_undeclared(Relation rel, const StateRule *rule, const char *oldvalue
 						row, RelationGetRelationName(orel),
 						RelationGetRelationName(rel),
 						readable ? quote_literal_cstr(oldvalue) : "(not shown)"),
-				 errdetail("Partition \"%s\" follows machine \"%s\", which does not declare that state: a row moving in is judged by that machine, so it must arrive in a state the machine declares, by one of its edges.",
-						   RelationGetRelationName(rel), rule->machine),
-				 errhint("Move the row to a state machine \"%s\" declares (%s) where it is first, or attach one machine to the partitioned table so that its partitions share it.",
-						 rule->machine, steward_state_list(rule, steward_all_states(rule))),
+				 errdetail("Machine \"%s\" does not declare the row's state: it was stored past the rules (session_replication_role = replica, or while the machine was missing), and a move never leaves such a state.",
+						   rule->machine),
+				 errhint("Ask the owner of relation \"%s\" to UPDATE the row in place to a state of machine \"%s\" first (steward.verify() lists such rows), or declare its state in the machine with steward.add_transition().",
+						 RelationGetRelationName(orel), rule->machine),
 				 errtablecol(orel, oattnum)));
 	ereport(ERROR,
 			(errcode(ERRCODE_CHECK_VIOLATION),
@@ -527,9 +524,9 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 
 		/*
 		 * A row whose stored value is not a state (written under
-		 * session_replication_role = replica, or a state of the machine of
-		 * the partition a moving row leaves) leaves it only by its owner's
-		 * repair in place (check_leave_undeclared).
+		 * session_replication_role = replica, or while the machine was
+		 * missing) leaves it only by its owner's repair in place
+		 * (check_leave_undeclared).
 		 */
 		if (from < 0)
 			check_leave_undeclared(rel, rule, oldvalue, newvalue, origin);

@@ -1318,11 +1318,21 @@ typedef struct HeldRule
 	char		column[NAMEDATALEN];
 	char		machine[NAMEDATALEN];	/* a state rule's, else "" */
 	char		changed_at[NAMEDATALEN];	/* a state rule's stamp, else "" */
+	char		other[NAMEDATALEN]; /* lost: the machine the destination has
+									 * on that column instead, else "" */
 } HeldRule;
 
-/* Has "rules" (of a relation described by "desc") a rule like "held"? */
+/*
+ * Has "rules" (of a relation described by "desc") a rule like "held": the
+ * same kind on a column of the same name, and for a state rule the same
+ * machine (machines are named uniquely)?  A state rule under another
+ * machine is not the same rule: its edges may allow what the held one
+ * forbids (review34 R2: 'shipped' moved into a sibling whose machine has
+ * shipped -> new, was reset there, and moved back).  That machine's name
+ * goes to held->other.
+ */
 static bool
-rules_hold(const StewardRules *rules, TupleDesc desc, const HeldRule *held)
+rules_hold(const StewardRules *rules, TupleDesc desc, HeldRule *held)
 {
 	for (int i = 0; i < desc->natts; i++)
 	{
@@ -1340,12 +1350,20 @@ rules_hold(const StewardRules *rules, TupleDesc desc, const HeldRule *held)
 					return true;
 			return false;
 		}
-		for (int j = 0; j < rules->nstates; j++)
-			if (rules->states[j].attnum == attnum)
+		for (int j = 0; j < rules->nstates + rules->nmissing; j++)
+		{
+			bool		missing = j >= rules->nstates;
+			const char *machine = missing ? rules->missing[j - rules->nstates].machine :
+				rules->states[j].machine;
+
+			if ((missing ? rules->missing[j - rules->nstates].attnum :
+				 rules->states[j].attnum) != attnum)
+				continue;
+			if (strcmp(machine, held->machine) == 0)
 				return true;
-		for (int j = 0; j < rules->nmissing; j++)
-			if (rules->missing[j].attnum == attnum)
-				return true;
+			strlcpy(held->other, machine, NAMEDATALEN);
+			return false;
+		}
 		return false;
 	}
 	return false;
@@ -1354,9 +1372,8 @@ rules_hold(const StewardRules *rules, TupleDesc desc, const HeldRule *held)
 /*
  * Does "to" (a leaf partition, or the partitioned table a statement routes
  * from) lack a rule that partition "from" has -- its version column, a
- * sequence, or a state machine on a column of that name (a state rule
- * under another machine counts as the same rule, as for a row moving in:
- * split_move_rules)?  Returns how many it lacks (0: none).  With lost
+ * sequence, or a state machine on a column of that name, the same machine
+ * (rules_hold)?  Returns how many it lacks (0: none).  With lost
  * non-NULL, every such rule goes into *lost (palloc'd in the caller's
  * context), so one refusal names them all (newcomer47 N: one at a time,
  * the user met a refusal per rule); with lost NULL it stops at the first.
@@ -1387,6 +1404,7 @@ lost_rules(Relation from, Relation to, HeldRule **lost)
 	{
 		h = &held[nheld++];
 		h->kind = "version";
+		h->other[0] = '\0';
 		strlcpy(h->column, NameStr(TupleDescAttr(fdesc, fr->version_attnum - 1)->attname), NAMEDATALEN);
 		h->machine[0] = '\0';
 		h->changed_at[0] = '\0';
@@ -1395,6 +1413,7 @@ lost_rules(Relation from, Relation to, HeldRule **lost)
 	{
 		h = &held[nheld++];
 		h->kind = "sequence";
+		h->other[0] = '\0';
 		strlcpy(h->column, NameStr(TupleDescAttr(fdesc, fr->sequences[i].attnum - 1)->attname), NAMEDATALEN);
 		h->machine[0] = '\0';
 		h->changed_at[0] = '\0';
@@ -1409,6 +1428,7 @@ lost_rules(Relation from, Relation to, HeldRule **lost)
 
 		h = &held[nheld++];
 		h->kind = "state";
+		h->other[0] = '\0';
 		strlcpy(h->column, NameStr(TupleDescAttr(fdesc, attnum - 1)->attname), NAMEDATALEN);
 		strlcpy(h->machine, missing ? fr->missing[i - fr->nstates].machine :
 				fr->states[i].machine, NAMEDATALEN);
@@ -1485,9 +1505,53 @@ describe_lost_rule(const HeldRule *lost, const char *target,
 }
 
 /*
+ * The message of a refused move of a row (key, or NULL when the role may
+ * not see it) from partition rel to "to"; call inside ereport.
+ */
+static int
+errmsg_move_refused(const char *key, Relation rel, Relation to)
+{
+	return key ?
+		errmsg("cannot move row %s from partition \"%s\" to partition \"%s\"",
+			   key, RelationGetRelationName(rel), RelationGetRelationName(to)) :
+		errmsg("cannot move a row from partition \"%s\" to partition \"%s\"",
+			   RelationGetRelationName(rel), RelationGetRelationName(to));
+}
+
+/*
+ * Refuse (0A000) the move of a row (key, or NULL when not shown) from rel,
+ * whose state rule "lost" is under one machine, into partition "to"
+ * ("target", a quoted literal of its qualified name), whose rule on that
+ * column is under another (lost->other): the row would take a state the
+ * other machine's edges allow and could come back in it (review34 R2).
+ * The HINT gives the calls that put rel's machine, with its
+ * changed_at_column, on "to".
+ */
+static void
+refuse_move_between_machines(Relation rel, Relation to, const HeldRule *lost,
+							 const char *key, const char *target)
+{
+	const char *what;
+	const char *call;
+
+	describe_lost_rule(lost, target, &what, &call);
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg_move_refused(key, rel, to),
+			 errdetail("Column \"%s\" follows state machine \"%s\" in \"%s\" and state machine \"%s\" in \"%s\": a row moves only between partitions under the same machine, or it could take a state the other machine allows and come back in it.",
+					   lost->column, lost->machine, RelationGetRelationName(rel),
+					   lost->other, RelationGetRelationName(to)),
+			 errhint("Attach the same machine to both partitions (SELECT steward.detach_state_machine(%s, %s); %s), or declare one machine on the partitioned table.",
+					 target, quote_literal_cstr(lost->column), call),
+			 errtable(rel)));
+}
+
+/*
  * The delete half of a cross-partition UPDATE or MERGE of the row at tid of
  * rel, which has rules: refuse (0A000) when the row goes to a local
- * partition lacking one of them (a rule put on one partition only).  The
+ * partition lacking one of them (a rule put on one partition only, or a
+ * state rule under another machine: refuse_move_between_machines, which
+ * names that one alone).  The
  * partition a row leaves judges nothing (a DELETE), and the one it enters
  * judges it as a new row (split_move_rules), so a row that left and came
  * back returned in an initial state with any version: an UPDATE-only role
@@ -1542,6 +1606,9 @@ refuse_move_losing_rules(Relation rel, ItemPointer tid, CommandId cid)
 	toname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(to)),
 										RelationGetRelationName(to));
 	target = quote_literal_cstr(toname);
+	for (int i = 0; i < nlost; i++)
+		if (lost[i].other[0] != '\0')
+			refuse_move_between_machines(rel, to, &lost[i], key, target);
 	initStringInfo(&what);
 	initStringInfo(&calls);
 	for (int i = 0; i < nlost; i++)
@@ -1557,11 +1624,7 @@ refuse_move_losing_rules(Relation rel, ItemPointer tid, CommandId cid)
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 key ?
-			 errmsg("cannot move row %s from partition \"%s\" to partition \"%s\"",
-					key, RelationGetRelationName(rel), RelationGetRelationName(to)) :
-			 errmsg("cannot move a row from partition \"%s\" to partition \"%s\"",
-					RelationGetRelationName(rel), RelationGetRelationName(to)),
+			 errmsg_move_refused(key, rel, to),
 			 nlost == 1 ?
 			 errdetail("Partition \"%s\" has the %s and \"%s\" does not: the row would leave the rule, and if it came back it would be judged as a new row.",
 					   RelationGetRelationName(rel), what.data, RelationGetRelationName(to)) :
@@ -1673,8 +1736,9 @@ move_source_attnum(const AttrMap *map, AttrNumber attnum)
  * Split rel's "rules" for a row moving in from the partition that
  * "src" describes: "kept", the rules whose column the row's partition
  * governed with the same kind of rule (judged as an update of the row as
- * it was there; a state rule under another machine counts, its state is
- * judged by rel's edges), and "fresh", the others, under which the row was
+ * it was there; a state rule only under the same machine: a move between
+ * machines is refused before the delete, refuse_move_losing_rules), and
+ * "fresh", the others, under which the row was
  * never judged: those judge it as a new row (review31 R1).  A sibling
  * without rel's rule stores any value there, so judging it as an update
  * took whatever an UPDATE there had written -- a state no INSERT may
