@@ -76,11 +76,12 @@ UPDATE ord SET region = 'eu' WHERE id = 4;
 RESET ROLE;
 SET ROLE r356_owner;
 SELECT steward.detach_state_machine('r356.ord_ap', 'st');
-SELECT steward.attach_state_machine('r356.ord_ap', 'st', 'r356_m');
+SELECT steward.attach_state_machine('r356.ord_ap', 'st', 'r356_m', changed_at_column => 'st_at');
 RESET ROLE;
 SET ROLE r356_app;
 SET search_path = r356;
--- ... under the same machine, attached to ord_ap on its own, it is judged
+-- ... under the same machine (with the same changed_at column: sql/364),
+-- attached to ord_ap on its own, it is judged
 -- as an update by that machine's edges ('shipped' -> 'new' is none) ...
 UPDATE ord SET region = 'eu', st = 'new' WHERE id = 4;
 -- ... while its version and sequence, which ord_ap does not track, arrive
@@ -117,10 +118,11 @@ UPDATE shp SET region = 'eu' WHERE id = 2;
 UPDATE shp SET region = 'eu', st = 'new' WHERE id = 2;
 SELECT id, region, st, version FROM shp WHERE id = 2;
 -- changed_at: the same machine on both partitions, a changed_at column on
--- the one the row enters only.  The value the row brings was never
--- stamped (any UPDATE of the other partition could set it): it is stamped
--- on arrival.  Under one machine of the partitioned table with the column,
--- a move keeps the stamp the state got.
+-- the one the row enters only.  The move is refused (0A000, newcomer47
+-- C1, sql/364: the two partitions' rules differ, and the other way the
+-- row would stop being stamped; it was stamped on arrival), and the row
+-- stays unstamped where it is.  Under one machine of the partitioned table
+-- with the column, a move keeps the stamp the state got.
 CREATE TABLE stp (id int, region text, st text NOT NULL DEFAULT 'new',
                   st_at timestamptz, PRIMARY KEY (id, region))
     PARTITION BY LIST (region);

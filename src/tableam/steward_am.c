@@ -1319,17 +1319,22 @@ typedef struct HeldRule
 	char		machine[NAMEDATALEN];	/* a state rule's, else "" */
 	char		changed_at[NAMEDATALEN];	/* a state rule's stamp, else "" */
 	char		other[NAMEDATALEN]; /* lost: the machine the destination has
-									 * on that column instead, else "" */
+									 * on that column, else "" */
+	char		other_changed_at[NAMEDATALEN];	/* and that rule's stamp */
 } HeldRule;
 
 /*
  * Has "rules" (of a relation described by "desc") a rule like "held": the
  * same kind on a column of the same name, and for a state rule the same
- * machine (machines are named uniquely)?  A state rule under another
- * machine is not the same rule: its edges may allow what the held one
- * forbids (review34 R2: 'shipped' moved into a sibling whose machine has
- * shipped -> new, was reset there, and moved back).  That machine's name
- * goes to held->other.
+ * machine (machines are named uniquely) stamping a changed_at column of
+ * the same name, or none in both?  A state rule under another machine is
+ * not the same rule: its edges may allow what the held one forbids
+ * (review34 R2: 'shipped' moved into a sibling whose machine has
+ * shipped -> new, was reset there, and moved back).  Nor is the same
+ * machine stamping another column, or none: the row's later changes of
+ * state would silently stop being stamped where they were (newcomer47
+ * C1).  The destination's machine and its changed_at column go to
+ * held->other and held->other_changed_at.
  */
 static bool
 rules_hold(const StewardRules *rules, TupleDesc desc, HeldRule *held)
@@ -1355,13 +1360,19 @@ rules_hold(const StewardRules *rules, TupleDesc desc, HeldRule *held)
 			bool		missing = j >= rules->nstates;
 			const char *machine = missing ? rules->missing[j - rules->nstates].machine :
 				rules->states[j].machine;
+			AttrNumber	stamp = missing ? rules->missing[j - rules->nstates].changed_at :
+				rules->states[j].changed_at;
+			const char *stampname = AttributeNumberIsValid(stamp) ?
+				NameStr(TupleDescAttr(desc, stamp - 1)->attname) : "";
 
 			if ((missing ? rules->missing[j - rules->nstates].attnum :
 				 rules->states[j].attnum) != attnum)
 				continue;
-			if (strcmp(machine, held->machine) == 0)
+			if (strcmp(machine, held->machine) == 0 &&
+				strcmp(stampname, held->changed_at) == 0)
 				return true;
 			strlcpy(held->other, machine, NAMEDATALEN);
+			strlcpy(held->other_changed_at, stampname, NAMEDATALEN);
 			return false;
 		}
 		return false;
@@ -1373,7 +1384,7 @@ rules_hold(const StewardRules *rules, TupleDesc desc, HeldRule *held)
  * Does "to" (a leaf partition, or the partitioned table a statement routes
  * from) lack a rule that partition "from" has -- its version column, a
  * sequence, or a state machine on a column of that name, the same machine
- * (rules_hold)?  Returns how many it lacks (0: none).  With lost
+ * with the same changed_at column (rules_hold)?  Returns how many it lacks (0: none).  With lost
  * non-NULL, every such rule goes into *lost (palloc'd in the caller's
  * context), so one refusal names them all (newcomer47 N: one at a time,
  * the user met a refusal per rule); with lost NULL it stops at the first.
@@ -1405,6 +1416,7 @@ lost_rules(Relation from, Relation to, HeldRule **lost)
 		h = &held[nheld++];
 		h->kind = "version";
 		h->other[0] = '\0';
+		h->other_changed_at[0] = '\0';
 		strlcpy(h->column, NameStr(TupleDescAttr(fdesc, fr->version_attnum - 1)->attname), NAMEDATALEN);
 		h->machine[0] = '\0';
 		h->changed_at[0] = '\0';
@@ -1414,6 +1426,7 @@ lost_rules(Relation from, Relation to, HeldRule **lost)
 		h = &held[nheld++];
 		h->kind = "sequence";
 		h->other[0] = '\0';
+		h->other_changed_at[0] = '\0';
 		strlcpy(h->column, NameStr(TupleDescAttr(fdesc, fr->sequences[i].attnum - 1)->attname), NAMEDATALEN);
 		h->machine[0] = '\0';
 		h->changed_at[0] = '\0';
@@ -1429,6 +1442,7 @@ lost_rules(Relation from, Relation to, HeldRule **lost)
 		h = &held[nheld++];
 		h->kind = "state";
 		h->other[0] = '\0';
+		h->other_changed_at[0] = '\0';
 		strlcpy(h->column, NameStr(TupleDescAttr(fdesc, attnum - 1)->attname), NAMEDATALEN);
 		strlcpy(h->machine, missing ? fr->missing[i - fr->nstates].machine :
 				fr->states[i].machine, NAMEDATALEN);
@@ -1519,30 +1533,71 @@ errmsg_move_refused(const char *key, Relation rel, Relation to)
 }
 
 /*
+ * The table whose state rule on column "column" partition "to" follows:
+ * "to" itself or the partitioned ancestor declaring it (a machine attached
+ * to a sub-partitioned table), as a quoted literal of its qualified name,
+ * for a HINT's detach_state_machine call, which fails 42704 on a partition
+ * that only inherits the rule.  Locks: AccessShareLock on
+ * steward.column_rules, released before returning.
+ */
+static const char *
+state_rule_holder(Relation to, const char *column)
+{
+	Oid			holder = steward_column_rule_relid(to, get_attnum(RelationGetRelid(to), column),
+												   true);
+
+	return quote_literal_cstr(steward_qualified_name(OidIsValid(holder) ? holder :
+													 RelationGetRelid(to)));
+}
+
+/* A changed_at column for a DETAIL: "column "c"", or "no changed_at column". */
+static const char *
+describe_stamp(const char *changed_at)
+{
+	return changed_at[0] == '\0' ? "no changed_at column" :
+		psprintf("changed_at column \"%s\"", changed_at);
+}
+
+/*
  * Refuse (0A000) the move of a row (key, or NULL when not shown) from rel,
- * whose state rule "lost" is under one machine, into partition "to"
- * ("target", a quoted literal of its qualified name), whose rule on that
- * column is under another (lost->other): the row would take a state the
- * other machine's edges allow and could come back in it (review34 R2).
- * The HINT gives the calls that put rel's machine, with its
- * changed_at_column, on "to".
+ * whose state rule "lost" the destination partition "to" has otherwise:
+ * under another machine (lost->other), where the row would take a state
+ * that machine's edges allow and could come back in it (review34 R2), or
+ * under the same machine stamping another changed_at column or none
+ * (lost->other_changed_at), where its later changes of state would
+ * silently stop being stamped (newcomer47 C1).  The HINT gives the calls
+ * that put rel's rule, with its changed_at_column, on the table that
+ * holds the destination's (state_rule_holder: the partition, or the
+ * sub-partitioned ancestor it inherits the rule from).
  */
 static void
 refuse_move_between_machines(Relation rel, Relation to, const HeldRule *lost,
-							 const char *key, const char *target)
+							 const char *key)
 {
+	const char *holder = state_rule_holder(to, lost->column);
 	const char *what;
 	const char *call;
 
-	describe_lost_rule(lost, target, &what, &call);
+	describe_lost_rule(lost, holder, &what, &call);
+	if (strcmp(lost->other, lost->machine) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg_move_refused(key, rel, to),
+				 errdetail("Column \"%s\" follows state machine \"%s\" in \"%s\" and state machine \"%s\" in \"%s\": a row moves only between partitions under the same machine, or it could take a state the other machine allows and come back in it.",
+						   lost->column, lost->machine, RelationGetRelationName(rel),
+						   lost->other, RelationGetRelationName(to)),
+				 errhint("Attach the same machine to both partitions (SELECT steward.detach_state_machine(%s, %s); %s), or declare one machine on the partitioned table.",
+						 holder, quote_literal_cstr(lost->column), call),
+				 errtable(rel)));
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg_move_refused(key, rel, to),
-			 errdetail("Column \"%s\" follows state machine \"%s\" in \"%s\" and state machine \"%s\" in \"%s\": a row moves only between partitions under the same machine, or it could take a state the other machine allows and come back in it.",
-					   lost->column, lost->machine, RelationGetRelationName(rel),
-					   lost->other, RelationGetRelationName(to)),
-			 errhint("Attach the same machine to both partitions (SELECT steward.detach_state_machine(%s, %s); %s), or declare one machine on the partitioned table.",
-					 target, quote_literal_cstr(lost->column), call),
+			 errdetail("Column \"%s\" follows state machine \"%s\" with %s in \"%s\" and with %s in \"%s\": a row moves only between partitions under the same rule, or its changes of state would stop being stamped where they were.",
+					   lost->column, lost->machine, describe_stamp(lost->changed_at),
+					   RelationGetRelationName(rel), describe_stamp(lost->other_changed_at),
+					   RelationGetRelationName(to)),
+			 errhint("Attach the machine to both partitions with the same changed_at_column (SELECT steward.detach_state_machine(%s, %s); %s), or declare it on the partitioned table.",
+					 holder, quote_literal_cstr(lost->column), call),
 			 errtable(rel)));
 }
 
@@ -1550,8 +1605,8 @@ refuse_move_between_machines(Relation rel, Relation to, const HeldRule *lost,
  * The delete half of a cross-partition UPDATE or MERGE of the row at tid of
  * rel, which has rules: refuse (0A000) when the row goes to a local
  * partition lacking one of them (a rule put on one partition only, or a
- * state rule under another machine: refuse_move_between_machines, which
- * names that one alone).  The
+ * state rule under another machine or stamping another changed_at column:
+ * refuse_move_between_machines, which names that one alone).  The
  * partition a row leaves judges nothing (a DELETE), and the one it enters
  * judges it as a new row (split_move_rules), so a row that left and came
  * back returned in an initial state with any version: an UPDATE-only role
@@ -1608,7 +1663,7 @@ refuse_move_losing_rules(Relation rel, ItemPointer tid, CommandId cid)
 	target = quote_literal_cstr(toname);
 	for (int i = 0; i < nlost; i++)
 		if (lost[i].other[0] != '\0')
-			refuse_move_between_machines(rel, to, &lost[i], key, target);
+			refuse_move_between_machines(rel, to, &lost[i], key);
 	initStringInfo(&what);
 	initStringInfo(&calls);
 	for (int i = 0; i < nlost; i++)
@@ -1737,7 +1792,8 @@ move_source_attnum(const AttrMap *map, AttrNumber attnum)
  * "src" describes: "kept", the rules whose column the row's partition
  * governed with the same kind of rule (judged as an update of the row as
  * it was there; a state rule only under the same machine: a move between
- * machines is refused before the delete, refuse_move_losing_rules), and
+ * machines, or between changed_at columns, is refused before the delete,
+ * refuse_move_losing_rules), and
  * "fresh", the others, under which the row was
  * never judged: those judge it as a new row (review31 R1).  A sibling
  * without rel's rule stores any value there, so judging it as an update
