@@ -2333,8 +2333,13 @@ rule_leaves(const StewardRuleColumn *rule, Datum *leaves, MemoryContext cxt)
  * into to (mach20: the HINT moved them from -> to, into a state going too,
  * and left those in to).  Before mach19, the HINT named
  * add_transition(machine, to, 'another_state'), which add_transition
- * refuses without new_state.
+ * refuses without new_state.  The calls of the first STRANDED_HINT_TABLES
+ * tables only, then how many more and the query listing the attached
+ * columns (mach21: a machine attached to many tables gave a HINT growing
+ * by a call or two per table).
  */
+#define STRANDED_HINT_TABLES 3
+
 static int
 stranded_rows_hint(const char *machine, List *tables, const char *from,
 				   bool from_goes, const char *state, bool state_goes, const char *target)
@@ -2351,6 +2356,14 @@ stranded_rows_hint(const char *machine, List *tables, const char *from,
 	{
 		char	   *tbl = quote_literal_cstr(lfirst(lc));
 
+		if (foreach_current_index(lc) == STRANDED_HINT_TABLES)
+		{
+			int			more = list_length(tables) - STRANDED_HINT_TABLES;
+
+			appendStringInfo(&runs, " and the same for the %d other %s the DETAIL names (each attached column: SELECT unnest(attached_to) FROM steward.state_machines WHERE name = %s;);",
+							 more, more == 1 ? "table" : "tables", m);
+			break;
+		}
 		if (runs.len > 0)
 			appendStringInfoChar(&runs, ' ');
 		if (from != NULL && !state_goes)
@@ -2787,6 +2800,42 @@ skip_machine_change(bool adding, bool present, StewardAsOwner *ctx, const char *
 }
 
 /*
+ * A drop_transition or drop_initial_state that took states out of the
+ * machine ("changed", a text[] datum: no rows were in them) says so with a
+ * NOTICE, as add_transition's new state does (mach21: a state went
+ * silently): drop_transition's edge from -> to, drop_initial_state's
+ * state "to" (from NULL).  The HINT takes the drop back when one state,
+ * the edge's "to", went and "from" stays:
+ * add_transition(machine, from, to, new_state => true).
+ */
+static void
+announce_dropped_states(const char *machine, Datum changed, const char *from,
+						const char *to)
+{
+	Datum	   *names;
+	int			n;
+	StringInfoData list;
+
+	deconstruct_array(DatumGetArrayTypeP(changed), TEXTOID, -1, false, TYPALIGN_INT,
+					  &names, NULL, &n);
+	initStringInfo(&list);
+	for (int i = 0; i < n; i++)
+		appendStringInfo(&list, "%s\"%s\"", i > 0 ? ", " : "", TextDatumGetCString(names[i]));
+	ereport(NOTICE,
+			(n == 1 ?
+			 errmsg("state %s dropped from machine \"%s\"", list.data, machine) :
+			 errmsg("states %s dropped from machine \"%s\"", list.data, machine),
+			 from != NULL ?
+			 errdetail("Without transition %s -> %s, %s in no transition and not initial.",
+					   from, to, n == 1 ? "it is" : "they are") :
+			 errdetail("No longer initial, it is in no transition."),
+			 from != NULL && n == 1 && first_name_matching(changed, to, true) != NULL ?
+			 errhint("To take it back: SELECT steward.add_transition(%s, %s, %s, new_state => true);",
+					 quote_literal_cstr(machine), quote_literal_cstr(from),
+					 quote_literal_cstr(to)) : 0));
+}
+
+/*
  * The body of add_transition (adding) and drop_transition: locks and
  * checks of begin_machine_change; with if_not_exists / if_exists, an edge
  * already there / not there is skipped (skip_machine_change); the definition is checked and written
@@ -2862,6 +2911,7 @@ change_transition(FunctionCallInfo fcinfo, bool adding)
 		if (first_name_matching(changed, from, true) != NULL)
 			target = first_state_kept(info.states, changed);
 		refuse_stranded_rows(machine, rules, changed, from, to, target);
+		announce_dropped_states(machine, changed, from, to);
 	}
 	sync_machine_labels(rules);
 }
@@ -2900,17 +2950,27 @@ change_initial(FunctionCallInfo fcinfo, bool adding)
 	state = TextDatumGetCString(args[1]);
 
 	rules = begin_machine_change(machine, &ctx, &info, cxt);
-	/* A state not declared is not initial: dropped if_exists, skipped. */
+	/*
+	 * Dropped if_exists, a state not declared is skipped as not a state,
+	 * as the call without if_exists refuses it (22023), and a declared one
+	 * not initial as not initial (42704 without): mach21, both said "not
+	 * initial".
+	 */
 	if (if_flag &&
 		skip_machine_change(adding, first_name_matching(info.initial, state, true) != NULL, &ctx,
-							psprintf(adding ? "state \"%s\" of machine \"%s\" is already initial" :
-									 "state \"%s\" of machine \"%s\" is not initial", state, machine)))
+							adding ? psprintf("state \"%s\" of machine \"%s\" is already initial", state, machine) :
+							!state_declared(info.states, state) ?
+							psprintf("\"%s\" is not a state of machine \"%s\"", state, machine) :
+							psprintf("state \"%s\" of machine \"%s\" is not initial", state, machine)))
 		return;
 	changed = run_machine_change("SELECT steward._change_initial($1, $2, $3)",
 								 3, argtypes, args, &ctx, cxt);
 	if (!adding && changed != (Datum) 0)
+	{
 		refuse_stranded_rows(machine, rules, changed, NULL, state,
 							 first_name_matching(info.initial, state, false));
+		announce_dropped_states(machine, changed, NULL, state);
+	}
 	sync_machine_labels(rules);
 }
 
@@ -2952,7 +3012,8 @@ steward_add_transition(PG_FUNCTION_ARGS)
  * DEFAULT false): the machine's owner removes the edge (with if_exists, an
  * edge it lacks is a NOTICE, skipping); rows keep their states, and only later updates
  * are restricted.  A state the edge leaves in no transition and not
- * initial (a state add_transition introduced, say) goes with it, refused
+ * initial (a state add_transition introduced, say) goes with it (a
+ * NOTICE: announce_dropped_states), refused
  * (23514, the count per table, HINT: the run_transition that moves them)
  * while rows of an attached table are in it, and (2BP01) while a state
  * check of an attached table names it.  Locks as steward_add_transition,
@@ -2990,8 +3051,8 @@ steward_add_initial_state(PG_FUNCTION_ARGS)
  * steward.drop_initial_state(machine, state, if_exists DEFAULT false): the
  * machine's owner stops new rows starting in state; rows in it keep it
  * (with if_exists, a state not initial, or not declared, is a NOTICE,
- * skipping).  A state then in no
- * transition goes with it, refused (23514, the count per table, HINT the
+ * skipping, saying which).  A state then in no
+ * transition goes with it (a NOTICE: announce_dropped_states), refused (23514, the count per table, HINT the
  * edge and run_transition that move them) while rows of an attached table
  * are in it, and (2BP01) while a state check names it.  Locks as
  * steward_drop_transition.  Raises 22004 for a NULL argument, 22023 when

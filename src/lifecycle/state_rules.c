@@ -403,6 +403,34 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 }
 
 /*
+ * The owner's repair in place of a row of rel stored in "oldvalue", a
+ * value rule's machine does not declare, to declared state "newvalue"
+ * (check_leave_undeclared lets it through): a NOTICE naming the row's key
+ * and both states, so the repair leaves a trace in the session as
+ * verify() listed the row (mach21: it went silently, unlike every other
+ * way out of an undeclared state, which is refused).  A NOTICE per
+ * repaired row.  Locks as steward_row_key_desc: the key's index with
+ * AccessShareLock, released at once.
+ */
+static void
+announce_repair(Relation rel, const StateRule *rule, const char *oldvalue,
+				const char *newvalue, const StewardRowOrigin *origin)
+{
+	char	   *key = steward_row_key_desc(rel, origin->tuple);
+
+	ereport(NOTICE,
+			(key ?
+			 errmsg("row %s of relation \"%s\" repaired: state %s, which machine \"%s\" does not declare, becomes %s",
+					key, RelationGetRelationName(rel), quote_literal_cstr(oldvalue),
+					rule->machine, quote_literal_cstr(newvalue)) :
+			 errmsg("a row of relation \"%s\" repaired: state %s, which machine \"%s\" does not declare, becomes %s",
+					RelationGetRelationName(rel), quote_literal_cstr(oldvalue),
+					rule->machine, quote_literal_cstr(newvalue)),
+			 errdetail("The row was stored in column \"%s\" past the rules (session_replication_role = replica, or while the machine was missing); only the table's owner may repair it in place.",
+					   column_name(rel, rule->attnum))));
+}
+
+/*
  * A row whose state in rule's column is "oldvalue", a value rule's machine
  * does not declare, is to take declared state "newvalue": may it leave?
  * In place, only for a role with the privileges of rel's owner: the
@@ -429,7 +457,10 @@ check_leave_undeclared(Relation rel, const StateRule *rule, const char *oldvalue
 	char	   *row;
 
 	if (!moving && has_privs_of_role(GetUserId(), rel->rd_rel->relowner))
+	{
+		announce_repair(rel, rule, oldvalue, newvalue, origin);
 		return;
+	}
 	steward_count_event(RelationGetRelid(origin->rel), STEWARD_COUNTER_ILLEGAL_TRANSITIONS, 1);
 	orel = steward_origin_error_target(origin, rule->attnum, &oattnum, &key, &readable);
 	row = key ? psprintf("row %s", key) : "a row";

@@ -1559,6 +1559,81 @@ describe_stamp(const char *changed_at)
 }
 
 /*
+ * A state rule "lost" that the destination partition "to" has otherwise,
+ * for a DETAIL: under another machine (lost->other: "column "st" follows
+ * state machine "a" in "p" and state machine "b" in "q"") or the same
+ * machine stamping another changed_at column or none ("... with
+ * changed_at column "x" in "p" and with no changed_at column in "q""),
+ * "Column" when it starts the DETAIL.
+ */
+static const char *
+describe_rule_difference(Relation rel, Relation to, const HeldRule *lost,
+						 bool first)
+{
+	const char *column = first ? "Column" : "column";
+
+	if (strcmp(lost->other, lost->machine) != 0)
+		return psprintf("%s \"%s\" follows state machine \"%s\" in \"%s\" and state machine \"%s\" in \"%s\"",
+						column, lost->column, lost->machine, RelationGetRelationName(rel),
+						lost->other, RelationGetRelationName(to));
+	return psprintf("%s \"%s\" follows state machine \"%s\" with %s in \"%s\" and with %s in \"%s\"",
+					column, lost->column, lost->machine, describe_stamp(lost->changed_at),
+					RelationGetRelationName(rel), describe_stamp(lost->other_changed_at),
+					RelationGetRelationName(to));
+}
+
+/*
+ * The calls that put rel's state rule "lost", with its changed_at_column,
+ * on the table holding the destination's (state_rule_holder: the
+ * partition "to", or the sub-partitioned ancestor it inherits the rule
+ * from, whose detach_state_machine a leaf's would fail 42704).
+ */
+static const char *
+destination_rule_calls(Relation to, const HeldRule *lost)
+{
+	const char *holder = state_rule_holder(to, lost->column);
+	const char *what;
+	const char *call;
+
+	describe_lost_rule(lost, holder, &what, &call);
+	return psprintf("SELECT steward.detach_state_machine(%s, %s); %s",
+					holder, quote_literal_cstr(lost->column), call);
+}
+
+/*
+ * Is "lost" the same machine, stamping no changed_at column in the
+ * partition the row leaves and one in the destination?  Then stamping
+ * is kept by giving the source the destination's column
+ * (source_stamp_calls), not by re-attaching the destination without it,
+ * which stops stamping there (mach21).
+ */
+static bool
+only_destination_stamps(const HeldRule *lost)
+{
+	return strcmp(lost->other, lost->machine) == 0 &&
+		lost->changed_at[0] == '\0' && lost->other_changed_at[0] != '\0';
+}
+
+/*
+ * For only_destination_stamps: the calls that re-attach the machine to
+ * the table holding rel's rule with the destination's changed_at column
+ * (partitions share their columns by name, so rel has it).
+ */
+static const char *
+source_stamp_calls(Relation rel, const HeldRule *lost)
+{
+	HeldRule	stamped = *lost;
+	const char *holder = state_rule_holder(rel, lost->column);
+	const char *what;
+	const char *call;
+
+	strlcpy(stamped.changed_at, lost->other_changed_at, NAMEDATALEN);
+	describe_lost_rule(&stamped, holder, &what, &call);
+	return psprintf("SELECT steward.detach_state_machine(%s, %s); %s",
+					holder, quote_literal_cstr(lost->column), call);
+}
+
+/*
  * Refuse (0A000) the move of a row (key, or NULL when not shown) from rel,
  * whose state rule "lost" the destination partition "to" has otherwise:
  * under another machine (lost->other), where the row would take a state
@@ -1566,38 +1641,87 @@ describe_stamp(const char *changed_at)
  * under the same machine stamping another changed_at column or none
  * (lost->other_changed_at), where its later changes of state would
  * silently stop being stamped (newcomer47 C1).  The HINT gives the calls
- * that put rel's rule, with its changed_at_column, on the table that
- * holds the destination's (state_rule_holder: the partition, or the
- * sub-partitioned ancestor it inherits the rule from).
+ * that put the same rule on both: when only the destination stamps, first
+ * its stamp on rel (source_stamp_calls), which keeps stamping, then the
+ * other way, rel's rule on the destination (destination_rule_calls).
  */
 static void
 refuse_move_between_machines(Relation rel, Relation to, const HeldRule *lost,
 							 const char *key)
 {
-	const char *holder = state_rule_holder(to, lost->column);
-	const char *what;
-	const char *call;
+	const char *calls = destination_rule_calls(to, lost);
 
-	describe_lost_rule(lost, holder, &what, &call);
 	if (strcmp(lost->other, lost->machine) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg_move_refused(key, rel, to),
-				 errdetail("Column \"%s\" follows state machine \"%s\" in \"%s\" and state machine \"%s\" in \"%s\": a row moves only between partitions under the same machine, or it could take a state the other machine allows and come back in it.",
-						   lost->column, lost->machine, RelationGetRelationName(rel),
-						   lost->other, RelationGetRelationName(to)),
-				 errhint("Attach the same machine to both partitions (SELECT steward.detach_state_machine(%s, %s); %s), or declare one machine on the partitioned table.",
-						 holder, quote_literal_cstr(lost->column), call),
+				 errdetail("%s: a row moves only between partitions under the same machine, or it could take a state the other machine allows and come back in it.",
+						   describe_rule_difference(rel, to, lost, true)),
+				 errhint("Attach the same machine to both partitions (%s), or declare one machine on the partitioned table.",
+						 calls),
 				 errtable(rel)));
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg_move_refused(key, rel, to),
-			 errdetail("Column \"%s\" follows state machine \"%s\" with %s in \"%s\" and with %s in \"%s\": a row moves only between partitions under the same rule, or its changes of state would stop being stamped where they were.",
-					   lost->column, lost->machine, describe_stamp(lost->changed_at),
-					   RelationGetRelationName(rel), describe_stamp(lost->other_changed_at),
-					   RelationGetRelationName(to)),
-			 errhint("Attach the machine to both partitions with the same changed_at_column (SELECT steward.detach_state_machine(%s, %s); %s), or declare it on the partitioned table.",
-					 holder, quote_literal_cstr(lost->column), call),
+			 errdetail("%s: a row moves only between partitions under the same rule, or its changes of state would stop being stamped where they were.",
+					   describe_rule_difference(rel, to, lost, true)),
+			 only_destination_stamps(lost) ?
+			 errhint("Stamp column \"%s\" in \"%s\" too (%s), or stop stamping it in \"%s\" (%s), or declare the machine on the partitioned table.",
+					 lost->other_changed_at, RelationGetRelationName(rel),
+					 source_stamp_calls(rel, lost), RelationGetRelationName(to), calls) :
+			 errhint("Attach the machine to both partitions with the same changed_at_column (%s), or declare it on the partitioned table.",
+					 calls),
+			 errtable(rel)));
+}
+
+/*
+ * Refuse (0A000) the move of a row from rel to "to", which lacks the
+ * "nlost" rules "lost" (lost_rules; more than one), some of them state
+ * rules "to" has otherwise: one error naming them all, each difference
+ * in the DETAIL and each rule's calls in the HINT (a stamp only the
+ * destination has: the calls giving it to rel, which keep stamping), so
+ * the user meets one refusal, not one per rule (mach21: the error
+ * named the first state rule "to" has otherwise alone, so the user met
+ * one refusal per rule).
+ */
+static void
+refuse_move_losing_mixed(Relation rel, Relation to, const HeldRule *lost,
+						 int nlost, const char *key, const char *target)
+{
+	StringInfoData what;
+	StringInfoData calls;
+
+	initStringInfo(&what);
+	initStringInfo(&calls);
+	for (int i = 0; i < nlost; i++)
+	{
+		const char *one;
+		const char *call;
+
+		if (lost[i].other[0] != '\0')
+		{
+			one = describe_rule_difference(rel, to, &lost[i], false);
+			call = only_destination_stamps(&lost[i]) ?
+				source_stamp_calls(rel, &lost[i]) :
+				destination_rule_calls(to, &lost[i]);
+		}
+		else
+		{
+			describe_lost_rule(&lost[i], target, &one, &call);
+			one = psprintf("\"%s\" has the %s and \"%s\" does not",
+						   RelationGetRelationName(rel), one, RelationGetRelationName(to));
+		}
+		appendStringInfo(&what, "%s%s", i > 0 ? "; " : "", one);
+		appendStringInfo(&calls, "%s%s", i > 0 ? " " : "", call);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg_move_refused(key, rel, to),
+			 errdetail("Partitions \"%s\" and \"%s\" differ in %d rules: %s. A row moves only between partitions under the same rules, or it could take a state another machine allows, stop being stamped, or come back judged as a new row.",
+					   RelationGetRelationName(rel), RelationGetRelationName(to),
+					   nlost, what.data),
+			 errhint("Give both partitions the same rules (%s), or declare them on the partitioned table.",
+					 calls.data),
 			 errtable(rel)));
 }
 
@@ -1606,7 +1730,8 @@ refuse_move_between_machines(Relation rel, Relation to, const HeldRule *lost,
  * rel, which has rules: refuse (0A000) when the row goes to a local
  * partition lacking one of them (a rule put on one partition only, or a
  * state rule under another machine or stamping another changed_at column:
- * refuse_move_between_machines, which names that one alone).  The
+ * refuse_move_between_machines, or with other lost rules
+ * refuse_move_losing_mixed, which names them all).  The
  * partition a row leaves judges nothing (a DELETE), and the one it enters
  * judges it as a new row (split_move_rules), so a row that left and came
  * back returned in an initial state with any version: an UPDATE-only role
@@ -1662,8 +1787,13 @@ refuse_move_losing_rules(Relation rel, ItemPointer tid, CommandId cid)
 										RelationGetRelationName(to));
 	target = quote_literal_cstr(toname);
 	for (int i = 0; i < nlost; i++)
-		if (lost[i].other[0] != '\0')
+	{
+		if (lost[i].other[0] == '\0')
+			continue;
+		if (nlost == 1)
 			refuse_move_between_machines(rel, to, &lost[i], key);
+		refuse_move_losing_mixed(rel, to, lost, nlost, key, target);
+	}
 	initStringInfo(&what);
 	initStringInfo(&calls);
 	for (int i = 0; i < nlost; i++)
@@ -1907,7 +2037,13 @@ apply_fresh_move_rules(Relation rel, Relation from, TupleTableSlot *slot,
  * leaves does not stamp (its state rule there has no changed_at, or another
  * one): the value the row brings was never the AM's, and the row carries
  * its state in, so the stamp says since when it is in it here.  A state
- * change stamps it anyway (set_rule_values).
+ * change stamps it anyway (set_rule_values).  The delete half refuses a
+ * move between rules stamping different columns (refuse_move_losing_rules),
+ * but the rules may change between the halves: the destination's BEFORE
+ * ROW INSERT triggers run in between, and one may re-attach the machine
+ * to either partition with another changed_at_column (mach21: reachable,
+ * sql/413; without this the row kept a value any UPDATE of the source
+ * partition could have written).
  */
 static void
 stamp_unstamped_arrival(TupleTableSlot *slot, const StewardRules *rules,
