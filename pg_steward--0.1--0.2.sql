@@ -43465,3 +43465,82 @@ BEGIN
         'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
 END
 $$;
+
+-- sec7: steward._run_batch runs only the statements steward._run_batches
+-- builds (42501 otherwise).
+
+-- One batch of steward._run_batches (batch_stmt, status_stmt and gov as it
+-- made them) with its retries: 40001 and 40P01 are retried with
+-- exponential backoff up to 10 times; past that, or on any other error or
+-- a cancel, the governor job ends and the job's status is recorded and
+-- committed before the error goes on.  moved, batch_key and batch_whole:
+-- the batch function's result.  It runs only the two statements
+-- _run_batches builds, each a call of a function of the steward schema,
+-- which runs a table's own statements behind the owner-code barrier:
+-- anything else is refused (42501) before it runs (sec7: a superuser's
+-- direct call is trusted, and an UPDATE passed as batch_stmt ran the
+-- table owner's trigger in that frame, where its call of
+-- steward._transition_prepare, which only run_transition may make, was
+-- accepted).
+CREATE OR REPLACE PROCEDURE steward._run_batch(batch_stmt text, status_stmt text, job jsonb, gov bigint,
+                                    last_key text[], size integer, INOUT moved bigint,
+                                    INOUT batch_key text[], INOUT batch_whole boolean)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included.
+AS $$
+DECLARE
+    retries pg_catalog.int4 := 0;
+    backoff pg_catalog.float8 := 0.01;
+BEGIN
+    -- No backslash: a pattern reads the same under standard_conforming_strings = off.
+    IF batch_stmt IS NULL OR status_stmt IS NULL
+       OR batch_stmt OPERATOR(pg_catalog.!~)
+          '^SELECT [*](, NULL::pg_catalog[.]bool)? FROM steward[.][a-z0-9_]+[(][$]1, [$]2, [$]3, [$]4[)]$'
+       OR status_stmt OPERATOR(pg_catalog.!~)
+          '^SELECT steward[.][a-z0-9_]+[(][$]1, [$]2, [$]3, [$]4[)]$' THEN
+        RAISE EXCEPTION 'steward._run_batch() runs only the batch statements of steward._run_batches()'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = pg_catalog.format('Got batch statement %L and status statement %L.',
+                                             batch_stmt, status_stmt),
+                  HINT = 'Call steward.run_transition() or steward.migration_backfill(), which run their batches through it.';
+    END IF;
+    LOOP
+        BEGIN
+            -- steward.batch_synchronous_commit = off: no wait for the
+            -- batch's WAL flush (README: the governor).  In this block:
+            -- a failed batch's status commits as the session says.
+            IF NOT pg_catalog.current_setting('steward.batch_synchronous_commit')::pg_catalog.bool THEN
+                PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+            END IF;
+            EXECUTE batch_stmt INTO moved, batch_key, batch_whole
+                USING job, last_key, size, retries;
+            EXIT;
+        EXCEPTION
+            WHEN serialization_failure OR deadlock_detected THEN
+                retries := retries OPERATOR(pg_catalog.+) 1;
+                IF retries OPERATOR(pg_catalog.>) 10 THEN
+                    PERFORM steward.governor_end(gov, 'failed');
+                    EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                    CALL steward._commit();
+                    RAISE;
+                END IF;
+                PERFORM pg_catalog.pg_sleep(backoff OPERATOR(pg_catalog.*)
+                                            (0.5::pg_catalog.float8 OPERATOR(pg_catalog.+) pg_catalog.random()));
+                backoff := LEAST(backoff OPERATOR(pg_catalog.*) 2::pg_catalog.float8,
+                                 2::pg_catalog.float8);
+            WHEN query_canceled THEN
+                PERFORM steward.governor_end(gov, 'cancelled');
+                EXECUTE status_stmt USING job, 'cancelled', retries, SQLERRM;
+                CALL steward._commit();
+                RAISE;
+            WHEN OTHERS THEN
+                PERFORM steward.governor_end(gov, 'failed');
+                EXECUTE status_stmt USING job, 'failed', retries, SQLERRM;
+                CALL steward._commit();
+                RAISE;
+        END;
+    END LOOP;
+END
+$$;

@@ -1063,7 +1063,14 @@ LANGUAGE C;
 -- exponential backoff up to 10 times; past that, or on any other error or
 -- a cancel, the governor job ends and the job's status is recorded and
 -- committed before the error goes on.  moved, batch_key and batch_whole:
--- the batch function's result.
+-- the batch function's result.  It runs only the two statements
+-- _run_batches builds, each a call of a function of the steward schema,
+-- which runs a table's own statements behind the owner-code barrier:
+-- anything else is refused (42501) before it runs (sec7: a superuser's
+-- direct call is trusted, and an UPDATE passed as batch_stmt ran the
+-- table owner's trigger in that frame, where its call of
+-- steward._transition_prepare, which only run_transition may make, was
+-- accepted).
 CREATE PROCEDURE steward._run_batch(batch_stmt text, status_stmt text, job jsonb, gov bigint,
                                     last_key text[], size integer, INOUT moved bigint,
                                     INOUT batch_key text[], INOUT batch_whole boolean)
@@ -1076,6 +1083,18 @@ DECLARE
     retries pg_catalog.int4 := 0;
     backoff pg_catalog.float8 := 0.01;
 BEGIN
+    -- No backslash: a pattern reads the same under standard_conforming_strings = off.
+    IF batch_stmt IS NULL OR status_stmt IS NULL
+       OR batch_stmt OPERATOR(pg_catalog.!~)
+          '^SELECT [*](, NULL::pg_catalog[.]bool)? FROM steward[.][a-z0-9_]+[(][$]1, [$]2, [$]3, [$]4[)]$'
+       OR status_stmt OPERATOR(pg_catalog.!~)
+          '^SELECT steward[.][a-z0-9_]+[(][$]1, [$]2, [$]3, [$]4[)]$' THEN
+        RAISE EXCEPTION 'steward._run_batch() runs only the batch statements of steward._run_batches()'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = pg_catalog.format('Got batch statement %L and status statement %L.',
+                                             batch_stmt, status_stmt),
+                  HINT = 'Call steward.run_transition() or steward.migration_backfill(), which run their batches through it.';
+    END IF;
     LOOP
         BEGIN
             -- steward.batch_synchronous_commit = off: no wait for the
