@@ -51,7 +51,10 @@
  * So machines too go through a temporary table and get their owners and
  * grants as the update gives them (machines_merge; from the rules already
  * restored: those pg_restore -j restores later leave the machine the
- * restoring role's), then the labels of their columns are written again.
+ * restoring role's, which docs/upgrading.md's query lists the calls to
+ * fix: the COPY of column_rules is the same in 0.1's dumps and 0.2's, so
+ * nothing here can tell it must fix them then), then the labels of their
+ * columns are written again.
  *
  * Only sessions that have loaded the library see the COPY: with
  * pg_steward in shared_preload_libraries, every one.
