@@ -4003,7 +4003,7 @@ DECLARE
     c steward.migration_columns;
     results jsonb := '[]';
     all_passed boolean := true;
-    first_failure text;
+    failures text;
     checked timestamptz := clock_timestamp();
     n bigint;
 BEGIN
@@ -4064,12 +4064,14 @@ BEGIN
         END LOOP;
     END LOOP;
 
-    SELECT bool_and((x->>'passed')::boolean),
-           (array_agg(format('%s: %s', x->>'check', x->>'detail'))
-              FILTER (WHERE NOT (x->>'passed')::boolean))[1]
-      INTO all_passed, first_failure
-      FROM jsonb_array_elements(results) x;
+    -- Every failing check, one a line, so that one pass fixes them all.
+    SELECT bool_and((x->>'passed')::boolean), count(*) FILTER (WHERE NOT (x->>'passed')::boolean),
+           string_agg(format('%s: %s', x->>'check', x->>'detail'), E'\n' ORDER BY i)
+             FILTER (WHERE NOT (x->>'passed')::boolean)
+      INTO all_passed, n, failures
+      FROM jsonb_array_elements(results) WITH ORDINALITY y(x, i);
     all_passed := coalesce(all_passed, true);
+    failures := CASE WHEN n > 1 THEN format('%s checks:', n) || E'\n' ELSE '' END || failures;
     PERFORM steward._migration_record('validation', mig, jsonb_build_object(
         'checked_at', checked, 'passed', all_passed, 'results', results));
     -- Before the backfill ends, validation only reports progress.
@@ -4077,7 +4079,7 @@ BEGIN
         CASE WHEN r.phase = 'pending_backfill' THEN '{}'::jsonb
              ELSE jsonb_build_object('failed', NOT all_passed,
                                      'error', CASE WHEN all_passed THEN NULL
-                                                   ELSE 'validation failed: ' || first_failure END)
+                                                   ELSE 'validation failed: ' || failures END)
         END ||
         CASE WHEN all_passed AND r.phase = 'backfilled'
              THEN jsonb_build_object('phase', 'dual_written', 'validated_at', checked)

@@ -706,6 +706,55 @@ BEGIN
 END
 $$;
 
+-- The HINT of a unique key (primary key, unique constraint or unique
+-- index idx of rel) that lacks partition key columns: the statements that
+-- make it cols without blocking writes while the new index builds (built
+-- CONCURRENTLY, then swapped in under a short ACCESS EXCLUSIVE lock), or
+-- partitioning by columns of the key.  Foreign keys referencing the key
+-- depend on its index: they are named, to drop first and add again after.
+CREATE FUNCTION steward._relayout_widen_key_hint(rel regclass, idx oid, cols text[])
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    con record;
+    old_name name := (SELECT relname FROM pg_class WHERE oid = idx);
+    new_name text := left(old_name, 59) || '_new';
+    schema_ name := (SELECT n.nspname FROM pg_class x JOIN pg_namespace n ON n.oid = x.relnamespace WHERE x.oid = idx);
+    col_list text := (SELECT string_agg(quote_ident(k), ', ' ORDER BY o) FROM unnest(cols) WITH ORDINALITY u(k, o));
+    key_cols text := (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.o)
+                        FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, o), pg_attribute a
+                       WHERE i.indexrelid = idx AND a.attrelid = rel AND a.attnum = k.attnum
+                         AND k.o <= i.indnkeyatts);
+    stmts text;
+    fks text;
+BEGIN
+    SELECT x.conname, x.contype INTO con FROM pg_constraint x
+     WHERE x.conindid = idx AND x.conrelid = rel AND x.contype IN ('p', 'u');
+    -- An index with expressions, a predicate or INCLUDE columns is not
+    -- rebuilt from its columns alone: its definition is shown to start from.
+    stmts := CASE WHEN (SELECT i.indexprs IS NULL AND i.indpred IS NULL AND i.indnkeyatts = i.indnatts
+                          FROM pg_index i WHERE i.indexrelid = idx)
+                  THEN format('CREATE UNIQUE INDEX CONCURRENTLY %I ON %s (%s); ', new_name, rel, col_list)
+                  ELSE format('build %I CONCURRENTLY as %s is built (its expressions, predicate or INCLUDE columns '
+                              'kept), with the key columns (%s), then ', new_name, pg_get_indexdef(idx), col_list) END
+          || CASE WHEN con.conname IS NOT NULL
+                  THEN format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I %s USING INDEX %I;',
+                              rel, con.conname, con.conname,
+                              CASE con.contype WHEN 'p' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, new_name)
+                  ELSE format('DROP INDEX CONCURRENTLY %I.%I; ALTER INDEX %I.%I RENAME TO %I;',
+                              schema_, old_name, schema_, new_name, old_name) END;
+    SELECT string_agg(format('%I on %s', f.conname, f.conrelid::regclass), ', ' ORDER BY f.conrelid::regclass::text, f.conname)
+      INTO fks FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = idx;
+    RETURN format('Make it (%s) first: %s', col_list, stmts)
+        || CASE WHEN fks IS NOT NULL
+                THEN format(' The foreign keys referencing it (%s) depend on its index: drop them first and add them again after, referencing (%s).',
+                            fks, col_list) ELSE '' END
+        || format(' Or partition by columns of the key (%s).', key_cols);
+END
+$$;
+
 -- Checks on the table a relayout changes, before anything changes.
 CREATE FUNCTION steward._relayout_check(rel regclass, keycols text[], what text)
 RETURNS void
@@ -758,9 +807,10 @@ BEGIN
         END IF;
     END LOOP;
     -- A partitioned table's unique keys must include the partition key.
-    FOR c IN SELECT ic.relname, i.indisprimary,
-                    ARRAY(SELECT a.attname::text FROM unnest(i.indkey) k(attnum)
-                            JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum) AS cols
+    FOR c IN SELECT i.indexrelid, ic.relname, i.indisprimary,
+                    ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(attnum, o)
+                            JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum
+                           WHERE k.o <= i.indnkeyatts ORDER BY k.o) AS cols   -- key columns, not INCLUDE ones
                FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
               WHERE i.indrelid = rel AND i.indisunique ORDER BY i.indisprimary DESC, ic.relname LOOP
         missing := ARRAY(SELECT k FROM unnest(keycols) k WHERE NOT k = ANY (c.cols));
@@ -770,8 +820,7 @@ BEGIN
                     steward._relation_name(rel), missing[1], what
                 USING ERRCODE = 'invalid_table_definition',
                       DETAIL = 'PostgreSQL enforces a unique key of a partitioned table only when it includes every partition key column.',
-                      HINT = format('Make it (%s) first, or partition by columns of the key (%s).',
-                                    array_to_string(c.cols || missing, ', '), array_to_string(c.cols, ', '));
+                      HINT = steward._relayout_widen_key_hint(rel, c.indexrelid, c.cols || missing);
         END IF;
     END LOOP;
     SELECT migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
@@ -1801,9 +1850,151 @@ AS $$
              ORDER BY k.certain DESC, k.updates DESC LIMIT 5) h
 $$;
 
--- migration_validate of a relayout: results as (check, passed, detail).
--- NULL when the migration is not a relayout.
-CREATE FUNCTION steward._relayout_validate(mig text, r steward.migration_runs)
+-- The smallest number of rows, and of writes, whose shares over the new
+-- partitions the distribution check judges: one row of a table hashed
+-- into four partitions is all of one partition's share, and a handful of
+-- rows or writes says nothing of the key's skew.  Below it a share is
+-- reported, never failed.
+CREATE FUNCTION steward._relayout_share_floor()
+RETURNS bigint
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT 100::bigint
+$$;
+
+-- The largest share one partition of the new layout may hold
+-- (steward.relayout_max_partition_share).  One or two partitions cannot
+-- be balanced below half: left at its default, the limit is at least
+-- twice a fair share (2/N), so only a real skew fails.  A value the user
+-- set is taken as it is.
+CREATE FUNCTION steward._relayout_share_limit(mig text)
+RETURNS double precision
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN s.source = 'default'
+                THEN greatest(s.setting::double precision,
+                              least(1.0, 2.0 / greatest(1, (SELECT count(*) FROM pg_inherits i
+                                                             WHERE i.inhparent = (steward._relayout_tables(mig)).new_rel))))
+                ELSE s.setting::double precision END
+      FROM pg_settings s WHERE s.name = 'steward.relayout_max_partition_share'
+$$;
+
+-- Validate's comparison of both layouts in one snapshot (backfill, rows,
+-- values, checksums), as (check, passed, detail) objects.
+CREATE FUNCTION steward._relayout_compare_checks(mig text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    res text[] := steward._migration_exec(t.old_rel, steward._relayout_compare_sql(mig));
+    old_name text := steward._relation_name(t.old_rel);
+    new_name text := steward._relation_name(t.new_rel);
+BEGIN
+    RETURN jsonb_build_array(
+        jsonb_build_object('check', format('backfill %s', t.new_rel),
+            'passed', res[3]::bigint = 0,
+            'detail', CASE WHEN res[3]::bigint = 0
+                           THEN format('every row of relation "%s" is in relation "%s"', old_name, new_name)
+                           ELSE format('%s rows of relation "%s" are not in relation "%s" yet: CALL steward.migration_backfill(%L)',
+                                       res[3], old_name, new_name, mig) END),
+        jsonb_build_object('check', format('rows %s', t.new_rel),
+            'passed', res[1] = res[2] AND res[4]::bigint = 0,
+            'detail', format('%s rows in relation "%s", %s in relation "%s", %s only in relation "%s"',
+                             res[1], old_name, res[2], new_name, res[4], new_name)),
+        jsonb_build_object('check', format('values %s', t.new_rel),
+            'passed', res[5]::bigint = 0,
+            'detail', format('%s rows with the same key differ', res[5])),
+        jsonb_build_object('check', format('checksums %s', t.new_rel),
+            'passed', res[7]::bigint = 0,
+            'detail', CASE WHEN res[7]::bigint = 0
+                           THEN format('%s key ranges: counts and checksums of both layouts agree', res[6])
+                           ELSE format('%s of %s key ranges disagree (%s)', res[7], res[6], res[8]) END));
+END
+$$;
+
+-- Validate's rules check: start copied pg_steward's rules, state checks
+-- and retention to the new layout; one changed on one layout since would
+-- be lost by the cleanup or by a rollback.
+CREATE FUNCTION steward._relayout_rules_check(mig text)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_build_array(jsonb_build_object('check', format('rules %s', t.new_rel),
+               'passed', d.msg IS NULL,
+               'detail', coalesce(d.msg || ': set it on both layouts, or remove it from both',
+                                  'both layouts have the same rules, state checks and retention')))
+      FROM steward._relayout_tables(mig) t,
+           LATERAL (SELECT steward._relayout_rules_diff(t.old_rel, t.new_rel) AS msg) d
+$$;
+
+-- Validate's hot-shard check: one row per partition of the new layout
+-- (its rows, writes and shares) and the distribution (the largest share
+-- and the hottest keys).  A share fails above the limit
+-- (_relayout_share_limit) once the table holds _relayout_share_floor()
+-- rows (for the row shares) or writes (for the write shares); a failing
+-- check names its measured share and the limit.
+CREATE FUNCTION steward._relayout_distribution_checks(mig text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    lim double precision := steward._relayout_share_limit(mig);
+    floor_ bigint := steward._relayout_share_floor();
+    limit_text text := format('limit steward.relayout_max_partition_share = %s%%',
+                              round(lim::numeric * 100, 1));
+    dist jsonb;
+    results jsonb;
+    worst record;
+BEGIN
+    -- Counted once (a scan of the new layout), judged against the floor.
+    SELECT coalesce(jsonb_agg(to_jsonb(x) || jsonb_build_object(
+               'judged', greatest(CASE WHEN x.all_rows >= floor_ THEN coalesce(x.row_share, 0) ELSE 0 END,
+                                  CASE WHEN x.all_writes >= floor_ THEN coalesce(x.write_share, 0) ELSE 0 END))), '[]')
+      INTO dist
+      FROM (SELECT d.*, sum(d.rows) OVER () AS all_rows, sum(d.writes) OVER () AS all_writes
+              FROM steward._relayout_distribution(mig) d) x;
+    SELECT coalesce(jsonb_agg(jsonb_build_object('check', format('partition %s', d.partition),
+               'passed', d.judged <= lim,
+               'detail', format('%s rows (%s%%), %s writes (%s/s, %s%%)', d.rows,
+                                round(coalesce(d.row_share, 0)::numeric * 100, 1), d.writes,
+                                round(d.writes_per_sec::numeric, 1),
+                                round(coalesce(d.write_share, 0)::numeric * 100, 1))
+                         || CASE WHEN d.judged > lim THEN format(' (%s)', limit_text) ELSE '' END)
+                             ORDER BY d.partition::text), '[]')
+      INTO results
+      FROM jsonb_to_recordset(dist) d(partition regclass, rows bigint, row_share double precision, writes bigint,
+                                      writes_per_sec double precision, write_share double precision,
+                                      judged double precision);
+    SELECT d.partition, d.judged, d.all_rows, d.all_writes,
+           greatest(coalesce(d.row_share, 0),
+                    CASE WHEN d.all_writes >= floor_ THEN coalesce(d.write_share, 0) ELSE 0 END) AS share
+      INTO worst
+      FROM jsonb_to_recordset(dist) d(partition regclass, row_share double precision, write_share double precision,
+                                      judged double precision, all_rows bigint, all_writes bigint)
+     ORDER BY d.judged DESC, 5 DESC LIMIT 1;
+    RETURN results || jsonb_build_object('check', format('distribution %s', t.new_rel),
+        'passed', coalesce(worst.judged, 0) <= lim,
+        'detail', format('largest partition %s takes %s%% of rows or writes (%s)', worst.partition,
+                         round(coalesce(worst.share, 0)::numeric * 100, 1), limit_text)
+                  || CASE WHEN coalesce(worst.all_rows, 0) < floor_ AND coalesce(worst.all_writes, 0) < floor_
+                          THEN format('; %s rows and %s writes, too few to judge a share (under %s each)',
+                                      coalesce(worst.all_rows, 0), coalesce(worst.all_writes, 0), floor_)
+                          ELSE '' END
+                  || coalesce('; hottest keys: ' || steward._relayout_hot_keys(t.old_rel, t.new_rel), ''));
+END
+$$;
+
+-- After the cutover, validate's check of each foreign key moved to the
+-- new layout (NOT VALID): it is validated (SHARE UPDATE EXCLUSIVE on the
+-- referencing table), and fails naming the rows or the lock.
+CREATE FUNCTION steward._relayout_key_checks(mig text)
 RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -1811,100 +2002,46 @@ AS $$
 DECLARE
     t record := steward._relayout_tables(mig);
     results jsonb := '[]';
-    res text[];
-    d record;
-    limit_share double precision := current_setting('steward.relayout_max_partition_share')::double precision;
-    worst record;
-    total_writes bigint;
-    hot text;
     con record;
     ok boolean;
     msg text;
 BEGIN
+    FOR con IN SELECT x.conrelid::regclass AS rel, x.conname FROM pg_constraint x
+                WHERE x.confrelid = t.new_rel AND x.contype = 'f' AND x.conparentid = 0
+                ORDER BY 1, 2 LOOP
+        BEGIN
+            PERFORM steward._migration_locked(mig, '_migration_validate_constraint', NULL,
+                jsonb_build_object('relid', con.rel::oid, 'name', con.conname));
+            ok := true;
+            msg := 'valid';
+        EXCEPTION WHEN foreign_key_violation OR lock_not_available THEN
+            ok := false;
+            msg := SQLERRM;
+        END;
+        results := results || jsonb_build_object('check', format('constraint %I on %s', con.conname, con.rel),
+                                                 'passed', ok, 'detail', msg);
+    END LOOP;
+    RETURN results;
+END
+$$;
+
+-- migration_validate of a relayout: results as (check, passed, detail),
+-- every check's (the layouts, the comparison, the rules, the
+-- distribution, after the cutover the moved foreign keys).  NULL when the
+-- migration is not a relayout.
+CREATE FUNCTION steward._relayout_validate(mig text, r steward.migration_runs)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
     IF steward._relayout_step(r.steps) IS NULL OR steward._relayout_layouts_failed(mig) IS NOT NULL THEN
         RETURN steward._relayout_layouts_failed(mig);   -- NULL (not a relayout), or a layout dropped or changed
     END IF;
-    -- One or two partitions cannot be balanced below half: left at its
-    -- default, the limit is at least twice a fair share (2/N), so only a
-    -- real skew fails.  A value the user set is taken as it is.
-    IF (SELECT source FROM pg_settings WHERE name = 'steward.relayout_max_partition_share') = 'default' THEN
-        limit_share := greatest(limit_share,
-                                least(1.0, 2.0 / greatest(1, (SELECT count(*) FROM steward._relayout_distribution(mig)))));
-    END IF;
-    res := steward._migration_exec(t.old_rel, steward._relayout_compare_sql(mig));
-    results := results || jsonb_build_object('check', format('backfill %s', t.new_rel),
-        'passed', res[3]::bigint = 0,
-        'detail', CASE WHEN res[3]::bigint = 0
-                       THEN format('every row of relation "%s" is in relation "%s"',
-                                   steward._relation_name(t.old_rel), steward._relation_name(t.new_rel))
-                       ELSE format('%s rows of relation "%s" are not in relation "%s" yet: CALL steward.migration_backfill(%L)',
-                                   res[3], steward._relation_name(t.old_rel), steward._relation_name(t.new_rel), mig) END);
-    results := results || jsonb_build_object('check', format('rows %s', t.new_rel),
-        'passed', res[1] = res[2] AND res[4]::bigint = 0,
-        'detail', format('%s rows in relation "%s", %s in relation "%s", %s only in relation "%s"',
-                         res[1], steward._relation_name(t.old_rel), res[2], steward._relation_name(t.new_rel),
-                         res[4], steward._relation_name(t.new_rel)));
-    results := results || jsonb_build_object('check', format('values %s', t.new_rel),
-        'passed', res[5]::bigint = 0,
-        'detail', format('%s rows with the same key differ', res[5]));
-    results := results || jsonb_build_object('check', format('checksums %s', t.new_rel),
-        'passed', res[7]::bigint = 0,
-        'detail', CASE WHEN res[7]::bigint = 0
-                       THEN format('%s key ranges: counts and checksums of both layouts agree', res[6])
-                       ELSE format('%s of %s key ranges disagree (%s)', res[7], res[6], res[8]) END);
-
-    -- pg_steward's rules, state checks and retention: start copied them to
-    -- the new layout; one changed on one layout since would be lost by the
-    -- cleanup or by a rollback.
-    msg := steward._relayout_rules_diff(t.old_rel, t.new_rel);
-    results := results || jsonb_build_object('check', format('rules %s', t.new_rel),
-        'passed', msg IS NULL,
-        'detail', coalesce(msg || ': set it on both layouts, or remove it from both',
-                           'both layouts have the same rules, state checks and retention'));
-
-    -- Distribution over the new partitions: the hot-shard check.
-    SELECT sum(x.writes) INTO total_writes FROM steward._relayout_distribution(mig) x;
-    FOR d IN SELECT * FROM steward._relayout_distribution(mig) LOOP
-        ok := coalesce(d.row_share, 0) <= limit_share
-              AND (total_writes < 100 OR coalesce(d.write_share, 0) <= limit_share);
-        results := results || jsonb_build_object('check', format('partition %s', d.partition),
-            'passed', ok,
-            'detail', format('%s rows (%s%%), %s writes (%s/s, %s%%)', d.rows,
-                             round(coalesce(d.row_share, 0)::numeric * 100, 1), d.writes,
-                             round(d.writes_per_sec::numeric, 1),
-                             round(coalesce(d.write_share, 0)::numeric * 100, 1)));
-    END LOOP;
-    SELECT x.partition, greatest(coalesce(x.row_share, 0),
-                                 CASE WHEN total_writes >= 100 THEN coalesce(x.write_share, 0) ELSE 0 END) AS share
-      INTO worst FROM steward._relayout_distribution(mig) x ORDER BY 2 DESC LIMIT 1;
-    hot := steward._relayout_hot_keys(t.old_rel, t.new_rel);
-    msg := format('largest partition %s takes %s%% of rows or writes (limit steward.relayout_max_partition_share = %s%%)',
-                  worst.partition, round(coalesce(worst.share, 0)::numeric * 100, 1),
-                  round(limit_share::numeric * 100, 1))
-           || coalesce('; hottest keys: ' || hot, '');
-    results := results || jsonb_build_object('check', format('distribution %s', t.new_rel),
-        'passed', coalesce(worst.share, 0) <= limit_share, 'detail', msg);
-
-    -- After the cutover: foreign keys moved to the new layout (NOT VALID)
-    -- are validated (SHARE UPDATE EXCLUSIVE on the referencing table).
-    IF r.phase = 'switched' THEN
-        FOR con IN SELECT x.conrelid::regclass AS rel, x.conname FROM pg_constraint x
-                    WHERE x.confrelid = t.new_rel AND x.contype = 'f' AND x.conparentid = 0
-                    ORDER BY 1, 2 LOOP
-            BEGIN
-                PERFORM steward._migration_locked(mig, '_migration_validate_constraint', NULL,
-                    jsonb_build_object('relid', con.rel::oid, 'name', con.conname));
-                ok := true;
-                msg := 'valid';
-            EXCEPTION WHEN foreign_key_violation OR lock_not_available THEN
-                ok := false;
-                msg := SQLERRM;
-            END;
-            results := results || jsonb_build_object('check', format('constraint %I on %s', con.conname, con.rel),
-                                                     'passed', ok, 'detail', msg);
-        END LOOP;
-    END IF;
-    RETURN results;
+    RETURN steward._relayout_compare_checks(mig)
+           || steward._relayout_rules_check(mig)
+           || steward._relayout_distribution_checks(mig)
+           || CASE WHEN r.phase = 'switched' THEN steward._relayout_key_checks(mig) ELSE '[]' END;
 END
 $$;
 
