@@ -1740,9 +1740,10 @@ refuse_move_losing_mixed(Relation rel, Relation to, const HeldRule *lost,
  * the calls that give them to it, a machine's with its changed_at_column
  * (newcomer47: the HINT's call left the stamp out, and a row then moved
  * stopped being stamped).  A foreign partition is the other node's to
- * check (judge_move_to_foreign).  Opens the tree's leaves only when rel has
- * a rule the root the statement routes from lacks
- * (steward_statement_move_losing).
+ * check (judge_move_to_foreign).  Finds the destination only when rel has
+ * a rule the root the statement routes from lacks, by routing the new row
+ * as the executor does (steward_statement_move_losing), which locks the
+ * destination alone of the leaves.
  */
 static void
 refuse_move_losing_rules(Relation rel, ItemPointer tid, CommandId cid)
@@ -1771,7 +1772,7 @@ refuse_move_losing_rules(Relation rel, ItemPointer tid, CommandId cid)
 				 errhint("Move the row with one UPDATE of the partitioned table.")));
 	if (!OidIsValid(dest))
 		return;
-	to = relation_open(dest, NoLock);	/* locked by qual_leaves */
+	to = relation_open(dest, NoLock);	/* locked by routing */
 	nlost = lost_rules(rel, to, &lost);
 	if (nlost == 0)
 	{

@@ -44,6 +44,7 @@
 #include "catalog/pg_class_d.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type_d.h"
+#include "executor/execPartition.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "nodes/bitmapset.h"
@@ -55,7 +56,6 @@
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/partcache.h"
 #include "utils/rel.h"
 
 #include "tableam/rules.h"
@@ -70,7 +70,7 @@ typedef struct WritingStatement
 	/* the result relation whose old-row slot served the last update */
 	Oid			old_relid;
 	ResultRelInfo *old_rri;		/* in estate's query memory, like this */
-	struct QualLeaves *leaves;	/* the move's destinations (qual_leaves) */
+	PlanState  *planstate;		/* its plan's top node (route_moving_row) */
 	MemoryContextCallback forget;
 } WritingStatement;
 
@@ -115,6 +115,7 @@ writectx_executor_start(QueryDesc *queryDesc, int eflags)
 	stmt->lxid = MyProc->lxid;
 	stmt->cid = estate->es_output_cid;
 	stmt->estate = estate;
+	stmt->planstate = queryDesc->planstate;
 	stmt->forget.func = forget_statement;
 	stmt->forget.arg = stmt;
 	MemoryContextRegisterResetCallback(estate->es_query_cxt, &stmt->forget);
@@ -613,145 +614,98 @@ steward_statement_old_row(Relation rel, CommandId cid, ItemPointer otid,
 }
 
 /*
- * The leaf partitions under one routing root that a test picks (the
- * foreign-table ones, or those lacking a rule of the partition rows leave),
- * with what it takes to tell whether a row belongs to one: the partition
- * constraint (which includes every ancestor's, so a row routed from the
- * root lands in the partition exactly when it satisfies it), a slot in the
- * partition's format and the map into it from the last partition a row
- * left.  Built once per statement, root and test (and, for a test of the
- * rules a row leaves, partition left), in the statement's query memory.
+ * The ModifyTable node of the statement "stmt" one of whose result
+ * relations is "rri" (the statement's own, or a data-modifying WITH's), or
+ * NULL.
  */
-typedef struct QualLeaf
+static ModifyTableState *
+owning_modify_table(WritingStatement *stmt, ResultRelInfo *rri)
 {
-	Oid			relid;
-	ExprState  *qual;
-	TupleTableSlot *slot;
-	Oid			from;			/* source partition of "map" */
-	TupleConversionMap *map;	/* from "from"'s format, NULL: same */
-} QualLeaf;
-
-typedef struct QualLeaves
-{
-	struct QualLeaves *next;	/* the statement's other lists */
-	Oid			root;
-	Oid			left;			/* the partition left (InvalidOid: foreign) */
-	int			n;
-	QualLeaf   *leaves;
-} QualLeaves;
-
-/*
- * The leaves under "root" that "lacks" picks for a row leaving "from", or,
- * with lacks NULL, the foreign-table leaves.  With "lacks", the root
- * itself is asked first: a partition whose rules are all the root's loses
- * none anywhere below it (every partition has its ancestors' rules), so
- * no leaf is opened -- the usual case, rules declared on the partitioned
- * table.  Opens the picked leaves, and for "lacks" every local leaf, with
- * RowExclusiveLock, the lock routing would take when the row goes there.
- */
-static QualLeaves *
-qual_leaves(EState *estate, Oid root, Relation from, StewardLeafTest lacks)
-{
-	MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
-	QualLeaves *ql = palloc0(sizeof(QualLeaves));
-	List	   *all;
+	List	   *nodes = stmt->estate->es_auxmodifytables;
 	ListCell   *lc;
 
-	ql->root = root;
-	ql->left = lacks != NULL ? RelationGetRelid(from) : InvalidOid;
-	if (lacks != NULL)
+	if (stmt->planstate != NULL && IsA(stmt->planstate, ModifyTableState))
+		nodes = lcons(stmt->planstate, list_copy(nodes));
+	foreach(lc, nodes)
 	{
-		Relation	rootrel = relation_open(root, AccessShareLock);
-		bool		root_lacks = lacks(from, rootrel);
+		ModifyTableState *mtstate = (ModifyTableState *) lfirst(lc);
 
-		relation_close(rootrel, NoLock);
-		if (!root_lacks)
-		{
-			MemoryContextSwitchTo(old);
-			return ql;
-		}
+		if (rri >= mtstate->resultRelInfo &&
+			rri < mtstate->resultRelInfo + mtstate->mt_nrels)
+			return mtstate;
 	}
-	all = find_all_inheritors(root, NoLock, NULL);
-	ql->leaves = palloc0(sizeof(QualLeaf) * list_length(all));
+	return NULL;
+}
+
+/*
+ * The leaf partition the executor will insert the new row of a move
+ * through result relation "rri" into, found as the executor finds it,
+ * with its own routing state: the cross-partition UPDATE or MERGE sets
+ * that up before deleting the row (ExecCrossPartitionUpdate), and inserts
+ * the row through ExecFindPartition once the delete is done.  Calling it
+ * first descends the same partition descriptors with the row's key --
+ * list, range, hash, default partitions and NULL keys alike -- opening with
+ * RowExclusiveLock only the partitioned tables on the path and the leaf,
+ * the locks the insert takes anyway, and leaves the leaf's result relation
+ * in the routing state's cache, where the insert finds it.  NULL when the
+ * statement's routing state cannot be found (then the caller decides
+ * without the destination).  Raises what routing raises (23514: no
+ * partition for the row, or it fails the root's partition constraint;
+ * what the executor raises after the delete, raised before it).
+ */
+static ResultRelInfo *
+route_moving_row(WritingStatement *stmt, ResultRelInfo *rri)
+{
+	ModifyTableState *mtstate = owning_modify_table(stmt, rri);
+	TupleConversionMap *map;
+	TupleTableSlot *slot = rri->ri_newTupleSlot;
+
+	if (mtstate == NULL || mtstate->mt_partition_tuple_routing == NULL ||
+		mtstate->mt_root_tuple_slot == NULL ||
+		mtstate->rootResultRelInfo != rri->ri_RootResultRelInfo)
+		return NULL;
+	/* Routing starts from the root, in its format, as after the delete. */
+	map = ExecGetChildToRootMap(rri);
+	if (map != NULL)
+		slot = execute_attr_map_slot(map->attrMap, slot,
+									 mtstate->mt_root_tuple_slot);
+	return ExecFindPartition(mtstate, mtstate->rootResultRelInfo,
+							 mtstate->mt_partition_tuple_routing, slot,
+							 stmt->estate);
+}
+
+/*
+ * Does "test" hold for some leaf under "root": a foreign-table leaf
+ * (lacks NULL), or a local leaf that "lacks" says lacks a rule of "from"?
+ * For a move whose destination cannot be found; opens the local leaves,
+ * with AccessShareLock, only with "lacks".
+ */
+static bool
+some_leaf(Oid root, Relation from, StewardLeafTest lacks)
+{
+	List	   *all = find_all_inheritors(root, NoLock, NULL);
+	ListCell   *lc;
+	bool		found = false;
+
 	foreach(lc, all)
 	{
 		Oid			relid = lfirst_oid(lc);
 		char		relkind = get_rel_relkind(relid);
 		Relation	leaf;
-		QualLeaf   *f;
 
-		if (relkind != (lacks != NULL ? RELKIND_RELATION : RELKIND_FOREIGN_TABLE))
-			continue;
-		/* The lock routing would take when the row goes there. */
-		leaf = try_relation_open(relid, RowExclusiveLock);
-		if (leaf == NULL)
-			continue;
-		if (lacks != NULL && !lacks(from, leaf))
+		if (lacks == NULL)
+			found = relkind == RELKIND_FOREIGN_TABLE;
+		else if (relkind == RELKIND_RELATION &&
+				 (leaf = try_relation_open(relid, AccessShareLock)) != NULL)
 		{
+			found = lacks(from, leaf);
 			relation_close(leaf, NoLock);
-			continue;
 		}
-		f = &ql->leaves[ql->n++];
-		f->relid = relid;
-		f->qual = ExecPrepareCheck(RelationGetPartitionQual(leaf), estate);
-		f->slot = ExecInitExtraTupleSlot(estate,
-										 CreateTupleDescCopy(RelationGetDescr(leaf)),
-										 &TTSOpsVirtual);
-		relation_close(leaf, NoLock);
+		if (found)
+			break;
 	}
-	MemoryContextSwitchTo(old);
-	return ql;
-}
-
-/* The statement's list for (root, from, lacks), built on first use. */
-static QualLeaves *
-statement_leaves(WritingStatement *stmt, Oid root, Relation from,
-				 StewardLeafTest lacks)
-{
-	Oid			left = lacks != NULL ? RelationGetRelid(from) : InvalidOid;
-	QualLeaves *ql;
-
-	for (ql = stmt->leaves; ql != NULL; ql = ql->next)
-		if (ql->root == root && ql->left == left)
-			return ql;
-	ql = qual_leaves(stmt->estate, root, from, lacks);
-	ql->next = stmt->leaves;
-	stmt->leaves = ql;
-	return ql;
-}
-
-/*
- * The leaf of "ql" whose partition constraint the new row in "newslot"
- * (in the format of partition "rel") satisfies, or InvalidOid.
- */
-static Oid
-leaf_for_row(WritingStatement *stmt, QualLeaves *ql, Relation rel,
-			 TupleTableSlot *newslot)
-{
-	Oid			relid = RelationGetRelid(rel);
-	ExprContext *econtext = GetPerTupleExprContext(stmt->estate);
-
-	for (int i = 0; i < ql->n; i++)
-	{
-		QualLeaf   *f = &ql->leaves[i];
-		TupleTableSlot *test = newslot;
-
-		if (f->from != relid)
-		{
-			MemoryContext old = MemoryContextSwitchTo(stmt->estate->es_query_cxt);
-
-			f->map = convert_tuples_by_name(RelationGetDescr(rel),
-											f->slot->tts_tupleDescriptor);
-			f->from = relid;
-			MemoryContextSwitchTo(old);
-		}
-		if (f->map != NULL)
-			test = execute_attr_map_slot(f->map->attrMap, newslot, f->slot);
-		econtext->ecxt_scantuple = test;
-		if (ExecCheck(f->qual, econtext))
-			return f->relid;
-	}
-	return InvalidOid;
+	list_free(all);
+	return found;
 }
 
 /* The result relation of stmt for relid whose old-row slot holds otid. */
@@ -826,13 +780,12 @@ moving_root(WritingStatement *stmt, Relation rel, ItemPointer otid,
  * return NULL: the row goes to a local partition, whose insert half the
  * access method judges (src/tableam/README.md, "Cross-partition UPDATE"),
  * or no foreign partition exists under the root the statement routes from.
- * The destination is found as routing finds it: the row satisfies the
- * partition constraint of exactly the partition it is routed to.  When the
- * root has foreign partitions but the statement's new row cannot be
- * identified (a write outside the executor, or several result relations
- * moving rows of rel in one statement), raises 0A000 rather than let a
- * row leave unjudged.  Opens the foreign partitions with RowExclusiveLock,
- * the lock routing takes; the list is built once per statement.
+ * The destination is the partition the executor routes the row to
+ * (route_moving_row).  When the root has foreign partitions but the
+ * statement's new row cannot be identified (a write outside the executor,
+ * or several result relations moving rows of rel in one statement), raises
+ * 0A000 rather than let a row leave unjudged.  Locks what routing locks:
+ * RowExclusiveLock on the destination and the partitioned tables above it.
  */
 TupleTableSlot *
 steward_statement_foreign_move(Relation rel, CommandId cid, ItemPointer otid,
@@ -842,40 +795,29 @@ steward_statement_foreign_move(Relation rel, CommandId cid, ItemPointer otid,
 	ResultRelInfo *rri;
 	bool		ambiguous;
 	Oid			root = moving_root(stmt, rel, otid, &rri, &ambiguous);
-	QualLeaves *fl;
+	ResultRelInfo *to;
 
 	*dest = InvalidOid;
 	if (!OidIsValid(root))
 		return NULL;
-	if (stmt != NULL)
-		fl = statement_leaves(stmt, root, rel, NULL);
-	else
+	if (rri != NULL && (to = route_moving_row(stmt, rri)) != NULL)
 	{
-		List	   *all = find_all_inheritors(root, NoLock, NULL);
-		ListCell   *lc;
-		bool		any = false;
-
-		foreach(lc, all)
-			any |= get_rel_relkind(lfirst_oid(lc)) == RELKIND_FOREIGN_TABLE;
-		list_free(all);
-		if (!any)
+		if (to->ri_RelationDesc->rd_rel->relkind != RELKIND_FOREIGN_TABLE)
 			return NULL;
-		fl = NULL;
+		*dest = RelationGetRelid(to->ri_RelationDesc);
+		return rri->ri_newTupleSlot;
 	}
-	if (fl != NULL && fl->n == 0)
+	if (!some_leaf(root, rel, NULL))
 		return NULL;
-	if (rri == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot move a row of relation \"%s\" to another partition here",
-						RelationGetRelationName(rel)),
-				 errdetail("Rules of pg_steward apply to the row, and a partition of \"%s\" is a foreign table, where they cannot check the move%s.",
-						   get_rel_name(root),
-						   ambiguous ? "; the statement moves rows of the partition through more than one result relation" : ""),
-				 errhint("Move the row with one UPDATE of the partitioned table.")));
-
-	*dest = leaf_for_row(stmt, fl, rel, rri->ri_newTupleSlot);
-	return OidIsValid(*dest) ? rri->ri_newTupleSlot : NULL;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("cannot move a row of relation \"%s\" to another partition here",
+					RelationGetRelationName(rel)),
+			 errdetail("Rules of pg_steward apply to the row, and a partition of \"%s\" is a foreign table, where they cannot check the move%s.",
+					   get_rel_name(root),
+					   ambiguous ? "; the statement moves rows of the partition through more than one result relation" : ""),
+			 errhint("Move the row with one UPDATE of the partitioned table.")));
+	return NULL;				/* keep compiler quiet */
 }
 
 /*
@@ -883,16 +825,20 @@ steward_statement_foreign_move(Relation rel, CommandId cid, ItemPointer otid,
  * under "cid" is moving to another partition (the delete half of a
  * cross-partition UPDATE or MERGE), go to a local leaf partition that
  * "lacks" says lacks a rule of rel's?  Returns that partition, or
- * InvalidOid: no leaf the statement can route to lacks one (the root the
- * statement routes from has all of rel's rules, the usual case, answered
- * without opening a leaf), or the row goes to one that has them all.
- * Sets *unknown when some leaf lacks one but the statement's new row
- * cannot be identified (several result relations moving rows of rel in one
- * statement; outside the executor, when the topmost root lacks one),
- * where the caller refuses rather than let the row leave its rules.  Opens, only when rel has a rule its root lacks, every local leaf
- * under the root with RowExclusiveLock (qual_leaves); the list is built
- * once per statement, root and partition left.  Raises what the rules'
- * loading raises (55000, 53200).
+ * InvalidOid: the root the statement routes from has all of rel's rules
+ * (the usual case, rules declared on the partitioned table: every
+ * partition has its ancestors' rules, so none below loses one; answered
+ * without opening a leaf), or the row goes to a partition that has them
+ * all.  The destination is the partition the executor routes the row to
+ * (route_moving_row), so only the partitioned tables on its path and the
+ * leaf are locked, with RowExclusiveLock, the locks the insert takes
+ * anyway; a sibling's lock does not stand in the way.  Sets *unknown when
+ * the statement's new row or routing state cannot be identified (several
+ * result relations moving rows of rel in one statement; outside the
+ * executor) and the root lacks a rule, some leaf too (inside the executor,
+ * opening the leaves with AccessShareLock: this rare case alone), where
+ * the caller refuses rather than let the row leave its rules.  Raises what
+ * routing raises (23514) and what the rules' loading raises (55000, 53200).
  */
 Oid
 steward_statement_move_losing(Relation rel, CommandId cid, ItemPointer otid,
@@ -900,30 +846,34 @@ steward_statement_move_losing(Relation rel, CommandId cid, ItemPointer otid,
 {
 	WritingStatement *stmt = writing_statement(cid);
 	ResultRelInfo *rri;
+	ResultRelInfo *to;
 	bool		ambiguous;
 	Oid			root;
-	QualLeaves *ql;
+	Relation	rootrel;
+	bool		root_lacks;
 
 	*unknown = false;
 	root = moving_root(stmt, rel, otid, &rri, &ambiguous);
 	if (!OidIsValid(root))
 		return InvalidOid;
+	rootrel = relation_open(root, AccessShareLock);
+	root_lacks = lacks(rel, rootrel);
+	relation_close(rootrel, NoLock);
+	if (!root_lacks)
+		return InvalidOid;
 	if (stmt == NULL)
 	{
-		/* Outside the executor: refuse unless the topmost root loses none. */
-		Relation	rootrel = relation_open(root, AccessShareLock);
-
-		*unknown = lacks(rel, rootrel);
-		relation_close(rootrel, NoLock);
-		return InvalidOid;
-	}
-	ql = statement_leaves(stmt, root, rel, lacks);
-	if (ql->n == 0)
-		return InvalidOid;
-	if (rri == NULL)
-	{
+		/* Outside the executor: refuse, the topmost root loses one. */
 		*unknown = true;
 		return InvalidOid;
 	}
-	return leaf_for_row(stmt, ql, rel, rri->ri_newTupleSlot);
+	if (rri == NULL || (to = route_moving_row(stmt, rri)) == NULL)
+	{
+		*unknown = some_leaf(root, rel, lacks);
+		return InvalidOid;
+	}
+	if (to->ri_RelationDesc->rd_rel->relkind != RELKIND_RELATION ||
+		!lacks(rel, to->ri_RelationDesc))
+		return InvalidOid;
+	return RelationGetRelid(to->ri_RelationDesc);
 }
