@@ -44001,3 +44001,1443 @@ BEGIN
                    FROM jsonb_array_elements(results) x;
 END
 $$;
+
+-- mig18: the domain refusal's HINT keeps the step's own check and keys,
+-- validate coerces up/down by the assignment rules, and the WARNINGs and
+-- NOTICEs of internal PL/pgSQL go through steward._report, without
+-- pg_steward's own CONTEXT lines (closing46 Noticed 5, 6).
+CREATE FUNCTION steward._report(level text, message text, detail text DEFAULT NULL,
+                                hint text DEFAULT NULL, sqlstate text DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_report'
+LANGUAGE C VOLATILE;
+
+CREATE OR REPLACE FUNCTION steward._migration_refuse_rewrite(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    d record;
+    body jsonb;
+    step text;
+BEGIN
+    FOR c IN SELECT x.relid, x.kind, x.step, x.old_name, x.new_name, x.new_type
+               FROM steward.migration_columns x
+               JOIN steward.migration_tables t ON t.migration = x.migration AND t.relid = x.relid
+              WHERE x.migration = mig AND x.kind IN ('pair', 'added') AND t.active
+              ORDER BY t.ord, x.ord LOOP
+        CONTINUE WHEN NOT steward._migration_domain_checked(c.new_type);
+        CONTINUE WHEN (steward._migration_exec(c.relid, format('SELECT 1 FROM %s LIMIT 1', c.relid)))[1] IS NULL;
+        -- The domain's chain down to its base type: the base type, its
+        -- CHECKs over the column, NOT NULL if any domain has it.
+        WITH RECURSIVE chain AS (
+            SELECT ty.oid, ty.typtype, ty.typbasetype, ty.typtypmod, ty.typnotnull, 1 AS depth
+              FROM pg_type ty WHERE ty.oid = to_regtype(c.new_type)
+            UNION ALL
+            SELECT ty.oid, ty.typtype, ty.typbasetype, ty.typtypmod, ty.typnotnull, ch.depth + 1
+              FROM chain ch JOIN pg_type ty ON ty.oid = ch.typbasetype
+             WHERE ch.typtype = 'd')
+        SELECT (SELECT format_type(ch.typbasetype, ch.typtypmod) FROM chain ch
+                 WHERE ch.typtype = 'd' ORDER BY ch.depth DESC LIMIT 1) AS base,
+               bool_or(ch.typnotnull) AS not_null,
+               (SELECT string_agg(regexp_replace(substr(pg_get_constraintdef(k.oid), 7),
+                                                 E'\\mVALUE\\M', quote_ident(c.new_name), 'g'),
+                                  ' AND ' ORDER BY ch2.depth DESC, k.conname)
+                  FROM chain ch2 JOIN pg_constraint k ON k.contypid = ch2.oid AND k.contype = 'c') AS checks
+          INTO d
+          FROM chain ch;
+        -- The user's step (the migration's steps, recorded by the plan),
+        -- whose own "check" is and'ed with the domain's, as a carried
+        -- check is (_migration_column_carried), and whose other keys
+        -- ("up", "default", "unique", ...) stay, after the ones written
+        -- here in the order a step is written (json, not jsonb).
+        body := (SELECT r.steps -> (c.step - 1) -> CASE c.kind WHEN 'added' THEN 'add_column' ELSE 'alter_column' END
+                   FROM steward.migration_runs r WHERE r.name = mig);
+        IF body ? 'check' THEN
+            d.checks := concat_ws(' AND ', d.checks, format('(%s)', body->>'check'));
+        END IF;
+        step := format('{"%s": {"table": %s, "column": %s%s, "type": %s%s%s%s}}',
+                       CASE c.kind WHEN 'added' THEN 'add_column' ELSE 'alter_column' END,
+                       to_json(c.relid::text), to_json(CASE c.kind WHEN 'added' THEN c.new_name ELSE c.old_name END),
+                       CASE WHEN c.kind = 'pair' AND c.old_name <> c.new_name
+                            THEN ', "name": ' || to_json(c.new_name::text) ELSE '' END,
+                       to_json(d.base), coalesce(', "check": ' || to_json(d.checks), ''),
+                       CASE WHEN d.not_null OR body->'not_null' = 'true' THEN ', "not_null": true' ELSE '' END,
+                       (SELECT string_agg(format(', %s: %s', to_json(k), v), '' ORDER BY k)
+                          FROM jsonb_each(body) e(k, v)
+                         WHERE k NOT IN ('table', 'column', 'name', 'type', 'check', 'not_null')));
+        RAISE EXCEPTION 'cannot add column "%" of domain type % to relation "%" online',
+                c.new_name, c.new_type, steward._relation_name(c.relid)
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = format('PostgreSQL rewrites the table under an ACCESS EXCLUSIVE lock to check a domain''s constraints against every row when a column of that type is added, default or not (%s), blocking every reader and writer of the table until it is done; migration "%s" changed nothing.',
+                                  CASE c.kind WHEN 'added' THEN 'the add_column''s column'
+                                              ELSE 'the new column an alter_column adds' END, mig),
+                  HINT = format('Use the domain''s base type with the step''s "check": %s; or run ALTER TABLE in a maintenance window.', step);
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_values_check(mig text, t steward.migration_tables)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    results jsonb := '[]';
+    c steward.migration_columns;
+    "check" text;
+    passed boolean;
+    detail text;
+    bads text[];
+    actuals text[];
+    expecteds text[];
+    newcol text;
+    oldcol text;
+    upx text;
+    downx text;
+    keys text;
+    q text;
+    res text[];
+BEGIN
+    bads := '{}'; actuals := '{}'; expecteds := '{}';
+    FOR c IN SELECT * FROM steward.migration_columns x
+              WHERE x.migration = mig AND x.relid = t.relid
+                AND (x.up_sql IS NOT NULL OR x.down_sql IS NOT NULL) ORDER BY x.ord LOOP
+        newcol := NULL; upx := NULL; oldcol := NULL; downx := NULL;
+        -- An up or down that reads no column is a default, which later
+        -- writes keep (mig14 M4, dualwrite.c default_keep): not compared.
+        IF c.up_sql IS NOT NULL AND c.kind IN ('pair', 'added') AND cardinality(c.up_params) > 0 THEN
+            newcol := format('%I', (steward._migration_physical(mig, t.relid, 'new', ARRAY[c.new_name::text]))[1]);
+            upx := steward._migration_bind(mig, t.relid, 'old', c.up_sql, c.up_params, c.new_type);
+        END IF;
+        IF c.down_sql IS NOT NULL AND c.kind IN ('pair', 'dropped') AND cardinality(c.down_params) > 0 THEN
+            oldcol := format('%I', (steward._migration_physical(mig, t.relid, 'old', ARRAY[c.old_name::text]))[1]);
+            downx := steward._migration_bind(mig, t.relid, 'new', c.down_sql, c.down_params, c.old_type);
+        END IF;
+        CONTINUE WHEN upx IS NULL AND downx IS NULL;
+        bads := bads || format('CASE _steward_side WHEN ''o'' THEN %s WHEN ''n'' THEN %s ELSE false END',
+                               coalesce(steward._migration_distinct(newcol, upx, c.new_type), 'false'),
+                               coalesce(steward._migration_distinct(oldcol, downx, c.old_type), 'false'));
+        actuals := actuals || format('coalesce(CASE _steward_side WHEN ''o'' THEN %s::text WHEN ''n'' THEN %s::text END, chr(30))',
+                                     coalesce(newcol, 'NULL'), coalesce(oldcol, 'NULL'));
+        expecteds := expecteds || format('coalesce(CASE _steward_side WHEN ''o'' THEN (%s)::text WHEN ''n'' THEN (%s)::text END, chr(30))',
+                                         coalesce(upx, 'NULL'), coalesce(downx, 'NULL'));
+    END LOOP;
+    IF cardinality(bads) > 0 THEN
+        SELECT string_agg(format('%I::text', k), ', ' ORDER BY i) INTO keys
+          FROM unnest(t.key_columns) WITH ORDINALITY u(k, i);
+        q := format(
+            'WITH v AS (SELECT (hashtextextended(ARRAY[%1$s]::text, 0) %% 16 + 16) %% 16 AS b, '
+            '                  ARRAY[%1$s]::text AS k, (%2$s) AS bad, '
+            '                  hashtextextended(concat_ws(chr(31), _steward_side, %3$s) COLLATE "C", 0)::numeric AS ha, '
+            '                  hashtextextended(concat_ws(chr(31), _steward_side, %4$s) COLLATE "C", 0)::numeric AS he '
+            '             FROM ONLY %5$s WHERE _steward_side IS NOT NULL), '
+            '     g AS (SELECT b, count(*) AS n, count(*) FILTER (WHERE bad) AS nbad, '
+            '                  sum(ha) AS ha, sum(he) AS he, min(k) FILTER (WHERE bad) AS bmin, '
+            '                  max(k) FILTER (WHERE bad) AS bmax '
+            '             FROM v GROUP BY b) '
+            'SELECT sum(n), sum(nbad), count(*), count(*) FILTER (WHERE ha <> he), '
+            '       string_agg(format(''range %%s: %%s rows differ, e.g. keys %%s and %%s'', '
+            '                         b, nbad, bmin, bmax), ''; '' ORDER BY b) '
+            '         FILTER (WHERE nbad > 0 OR ha <> he) '
+            '  FROM g',
+            keys, array_to_string(bads, ' OR '), array_to_string(actuals, ', '),
+            array_to_string(expecteds, ', '), t.relid);
+        BEGIN
+            res := steward._migration_exec(t.relid, q);
+        EXCEPTION WHEN data_exception THEN
+            -- An up or down failing on a row written behind the trigger's
+            -- back: the backfill and the trigger would refuse that row.
+            GET STACKED DIAGNOSTICS detail = MESSAGE_TEXT, "check" = RETURNED_SQLSTATE;
+            RETURN results || jsonb_build_object('check', format('values %s', t.relid), 'passed', false,
+                'detail', format('an up or down expression fails on a row (%s: %s), as the backfill and the dual-write trigger would on it: rewrite the row (UPDATE) in the old or the new shape, or fix the expression and start again',
+                                 "check", detail));
+        END;
+        "check" := format('values %s', t.relid);
+        passed := coalesce(res[2]::bigint, 0) = 0;
+        detail := CASE WHEN passed
+                       THEN format('%s rows: new columns = up(old), old columns = down(new)',
+                                   coalesce(res[1], '0'))
+                       ELSE format('%s of %s rows differ (%s)', res[2], res[1], res[5]) END;
+        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+        "check" := format('checksums %s', t.relid);
+        passed := coalesce(res[4]::bigint, 0) = 0;
+        detail := CASE WHEN passed
+                       THEN format('%s key ranges: checksums of the derived columns and of up/down agree',
+                                   coalesce(res[3], '0'))
+                       ELSE format('%s of %s key ranges disagree (%s)', res[4], res[3], res[5]) END;
+        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+    END IF;
+    RETURN results;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_check_column_users(rel regclass, col text, later text, when_ text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    users text := steward._migration_column_users(rel, col);
+    stat text;
+    fks text;
+BEGIN
+    -- Foreign keys referencing the column (its unique index stays until
+    -- the drop): a drop_column's at start; at cleanup or a rollback, one
+    -- made since around the guard, or to the new column a rollback drops.
+    SELECT string_agg(format('foreign key %I of %s', k.conname, k.conrelid::regclass), ', '
+                      ORDER BY k.conname)
+      INTO fks
+      FROM pg_constraint k JOIN pg_attribute a ON a.attrelid = rel AND a.attname = col
+     WHERE k.contype = 'f' AND k.confrelid = rel AND a.attnum = ANY (k.confkey);
+    IF fks IS NOT NULL THEN
+        RAISE EXCEPTION 'column "%" of relation "%", which the migration drops at %, is referenced by %',
+                col, steward._relation_name(rel), CASE WHEN when_ = 'rollback' THEN 'rollback' ELSE 'cleanup' END, fks
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = CASE WHEN when_ = 'start'
+                                THEN 'The migration drops the column at cleanup; it does not move a referenced key.'
+                                ELSE 'Its drop would need CASCADE, which drops them too.' END,
+                  HINT = CASE WHEN when_ = 'start'
+                              THEN 'Drop those foreign keys first, or keep the column.'
+                              ELSE 'Drop those foreign keys (make them again over a column that stays), then run it again.' END;
+    END IF;
+    -- A sequence owned by the column (an OWNED BY made around the guard,
+    -- which refuses one): its drop would take it without a word, its
+    -- position lost (closing37 item 4).  At start, refused by the step's
+    -- checks already.
+    SELECT string_agg(d.objid::regclass::text, ', ' ORDER BY d.objid::regclass::text) INTO stat
+      FROM pg_depend d JOIN pg_class q ON q.oid = d.objid AND q.relkind = 'S'
+      JOIN pg_attribute a ON a.attrelid = rel AND a.attname = col
+     WHERE when_ <> 'start' AND d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+       AND d.refobjid = rel AND d.refobjsubid = a.attnum AND d.deptype = 'a';
+    IF stat IS NOT NULL THEN
+        RAISE EXCEPTION 'column "%" of relation "%", which the migration drops at %, owns sequence %',
+                col, steward._relation_name(rel), when_, stat
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'Its drop would take the sequence with it, its position lost.',
+                  HINT = 'Make it owned by none (ALTER SEQUENCE ... OWNED BY NONE) or by a column that stays, then run it again.';
+    END IF;
+    -- Extended statistics over the column go with it (as its indexes).
+    FOR stat IN SELECT DISTINCT pg_describe_object(d.classid, d.objid, 0)
+                  FROM pg_depend d JOIN pg_attribute a ON a.attrelid = rel AND a.attname = col
+                 WHERE when_ = 'start' AND d.classid = 'pg_statistic_ext'::regclass
+                   AND d.refclassid = 'pg_class'::regclass AND d.refobjid = rel
+                   AND d.refobjsubid = a.attnum ORDER BY 1 LOOP
+        PERFORM steward._report('notice',
+                format('%s on column "%s" of relation "%s" is not copied to the new shape: cleanup drops it', stat, col, steward._relation_name(rel)),
+                hint => 'Create it again over the new shape''s columns after complete (CREATE STATISTICS).');
+    END LOOP;
+    IF users IS NULL THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION 'objects use column "%" of relation "%", which the migration drops at %: %',
+            col, steward._relation_name(rel), CASE WHEN when_ = 'rollback' THEN 'rollback' ELSE 'cleanup' END, users
+        USING ERRCODE = 'dependent_objects_still_exist',
+              DETAIL = CASE WHEN when_ = 'start'
+                            THEN format('They are bound to the column, not to its name: after complete they would use %I, and its drop would need CASCADE, which drops them too.', later)
+                            ELSE 'Its drop would need CASCADE, which drops them too.' END,
+              HINT = CASE WHEN when_ = 'start'
+                          THEN 'Drop them for the migration and create them again over the new shape after complete (ALTER TABLE ... ALTER COLUMN ... DROP EXPRESSION keeps a generated column''s values as a plain column).'
+                          ELSE 'Drop them (or redefine them without the column) first.' END;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_column_not_null(mig text, rel regclass, c jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    body jsonb := c->'body';
+    what text := c->>'what';
+    col text := c->>'new_name';
+    nulls numeric;
+BEGIN
+    IF body ? 'not_null' AND jsonb_typeof(body->'not_null') <> 'boolean' THEN
+        RAISE EXCEPTION '"not_null" of % must be true or false', what
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- A changed column stays NOT NULL unless the step says otherwise.
+    IF (body ? 'not_null' OR (c->>'old_not_null')::boolean)
+       AND coalesce((body->>'not_null')::boolean, true) THEN
+        c := c || jsonb_build_object('not_null', true,
+                     'not_null_name', steward._migration_free_name(rel, format('%s_%s_not_null', (SELECT x.relname FROM pg_class x WHERE x.oid = rel), col)));
+    END IF;
+    IF NOT coalesce((c->>'not_null')::boolean, false) OR c->>'kind' <> 'added' OR body ? 'up' THEN
+        NULL;
+    ELSIF NOT body ? 'default' THEN
+        -- newcomer44 P1; refused on an empty table too, as pgroll does: old-shape INSERTs would write NULL.
+        -- A default that is NULL: _migration_probe_up (newcomer45 N5).
+        RAISE EXCEPTION '% adds NOT NULL column "%" with neither "up" nor "default"', what, col USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'The rows the table holds would get NULL there, and so would every row the old application inserts until the switch (on an empty table too): the backfill would fail at the first row, those INSERTs at once.',
+            HINT = 'Give "up" (an expression over the old columns) or "default" (it fills the existing rows too).';
+    END IF;
+    -- NULLs the default "up" would carry into a NOT NULL column
+    -- (review10 F4): the statistics' estimate, no scan at start.
+    IF (c->>'not_null')::boolean AND c->>'kind' = 'pair' AND NOT body ? 'up'
+       AND NOT (c->>'old_not_null')::boolean THEN
+        SELECT round(s.null_frac * greatest(x.reltuples, 0)) INTO nulls
+          FROM pg_class x JOIN pg_namespace n ON n.oid = x.relnamespace
+          JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = x.relname
+                          AND s.attname = c->>'old_name' AND NOT s.inherited
+         WHERE x.oid = rel;
+        IF nulls > 0 THEN
+            PERFORM steward._report('warning',
+                    format('the statistics of relation "%s" estimate %s rows with column "%s" NULL, which "not_null" of %s refuses', steward._relation_name(rel), nulls, c->>'old_name', what),
+                    detail => 'The backfill fails on the first such row, and old-shape writes of NULL fail meanwhile (23514).',
+                    hint => format('Roll back (SELECT steward.migration_rollback(%L);) and give an "up" that maps NULL (coalesce), or fix the rows first.', mig));
+        END IF;
+    END IF;
+    RETURN c;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_notice_column_grantees(mig text, rel regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    roles text;
+BEGIN
+    SELECT string_agg(DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END, ', ')
+      INTO roles
+      FROM pg_attribute att CROSS JOIN LATERAL aclexplode(att.attacl) a
+      LEFT JOIN pg_roles r ON r.oid = a.grantee
+     WHERE att.attrelid = rel AND att.attnum > 0 AND NOT att.attisdropped
+       AND a.grantee <> (SELECT relowner FROM pg_class WHERE oid = rel)
+       AND NOT EXISTS (SELECT 1 FROM pg_class pc, aclexplode(pc.relacl) x
+                        WHERE pc.oid = rel AND x.grantee = a.grantee AND x.privilege_type = 'SELECT');
+    IF roles IS NOT NULL THEN
+        PERFORM steward._report('notice',
+                format('role(s) %s have column privileges on relation "%s" but not SELECT on the table: they cannot use the views of migration "%s"', roles, steward._relation_name(rel), mig),
+                detail => 'The views select every column of the table, and PostgreSQL checks each against the role using a security_invoker view.',
+                hint => 'Such roles keep using the table itself: the old shape until complete, the new one after it.');
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_backfill_end(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    remaining bigint;
+    detail text;
+    r steward.migration_runs := steward._migration_get(mig);
+BEGIN
+    IF r.rows_backfilled >= r.rows_total THEN
+        remaining := 0;
+    ELSE
+        SELECT sum(steward._migration_unfilled(mig, t.relid)) INTO remaining
+          FROM steward.migration_tables t WHERE t.migration = mig AND t.active;
+    END IF;
+    IF remaining > 0 THEN
+        PERFORM steward._migration_record('update', mig, jsonb_build_object(
+            'backfill_status', 'incomplete'));
+        PERFORM steward._report('notice',
+                format('migration "%s": %s rows were held by other transactions and are not backfilled yet', mig, remaining),
+                hint => 'Run steward.migration_backfill again.');
+        RETURN;
+    END IF;
+    BEGIN
+        PERFORM steward._migration_locked(mig, '_migration_build_unique', NULL);
+    EXCEPTION WHEN unique_violation OR exclusion_violation THEN
+        GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+        PERFORM steward._migration_record('update', mig, jsonb_build_object(
+            'backfill_status', 'failed', 'failed', true,
+            'error', format('unique key of the new shape: %s (%s)', SQLERRM, detail)));
+        PERFORM steward._report('warning',
+                format('migration "%s": the new shape''s unique key cannot be built: %s', mig, SQLERRM),
+                detail => detail,
+                hint => 'Fix the duplicates and run steward.migration_backfill again, or roll the migration back.');
+        RETURN;
+    END;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'backfilled', 'backfilled_at', clock_timestamp(), 'backfill_status', 'finished'));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_notice_text_users(mig text, action text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    f record;
+    esc text := regexp_replace(mig, '([^[:alnum:]_])', E'\\\\\\1', 'g');   -- as a regular expression
+BEGIN
+    -- No schema has a longer name (and no regular expression is built
+    -- from a direct call's 20,000-byte one; fuzz2).
+    IF octet_length(mig) > 63 THEN
+        RETURN;
+    END IF;
+    FOR f IN SELECT p.oid::regprocedure AS fn
+               FROM pg_proc p
+              WHERE p.prosqlbody IS NULL
+                AND p.prolang NOT IN (SELECT l.oid FROM pg_language l WHERE l.lanname IN ('c', 'internal'))
+                AND p.pronamespace <> 'steward'::regnamespace
+                AND (p.prosrc ~* ('(^|[^[:alnum:]_$"])"?' || esc || '(_old)?"?[[:space:]]*[.]')
+                     OR EXISTS (SELECT 1 FROM unnest(p.proconfig) c
+                                 WHERE c ~* ('^search_path=(.*[, ])?"?' || esc || '(_old)?"?(,|[[:space:]]|$)')))
+              ORDER BY 1 LOOP
+        PERFORM steward._report('notice',
+                format('function %s names schema "%s" or "%s" of migration "%s", whose views the %s drops', f.fn, mig, mig || '_old', mig, CASE WHEN action = 'roll back' THEN 'rollback' ELSE 'cleanup' END),
+                detail => 'Its body is a string, for which PostgreSQL records no dependency: it is not refused, '
+                           'and fails when it uses those views afterwards.',
+                hint => 'Make it use the table instead (after the cleanup the table has the new shape), or give '
+                         'it a BEGIN ATOMIC body, whose dependencies are checked.');
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_warn_trigger_users(mig text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT tg.tgname, c.relid, p.oid::regprocedure AS fn,
+                    string_agg(format('"%s"', c.old_name), ', ' ORDER BY c.ord) AS cols, count(*) AS n,
+                    NOT bool_or(x.in_body) AS args_only
+               FROM steward.migration_columns c
+               JOIN pg_trigger tg ON tg.tgrelid = c.relid AND NOT tg.tgisinternal
+               JOIN pg_proc p ON p.oid = tg.tgfoid
+              CROSS JOIN LATERAL (
+                    SELECT p.prosqlbody IS NULL
+                           AND p.prolang NOT IN (SELECT l.oid FROM pg_language l WHERE l.lanname IN ('c', 'internal'))
+                           AND p.prosrc ~* ('(^|[^[:alnum:]_$])"?'
+                                            || regexp_replace(c.old_name, '([^[:alnum:]_])', E'\\\\\\1', 'g')
+                                            || '"?($|[^[:alnum:]_$])') AS in_body,
+                           -- tgargs: each argument followed by a zero byte
+                           position((decode('00', 'hex') || convert_to(c.old_name::text, getdatabaseencoding())
+                                     || decode('00', 'hex')) IN (decode('00', 'hex') || tg.tgargs)) > 0 AS in_args) x
+              WHERE c.migration = mig
+                AND c.kind IN ('pair', 'renamed', 'dropped')
+                AND c.old_name IS DISTINCT FROM c.new_name
+                AND p.pronamespace <> 'steward'::regnamespace
+                AND (x.in_body OR x.in_args)
+              GROUP BY tg.tgname, c.relid, p.oid
+              ORDER BY c.relid::regclass::text, tg.tgname LOOP
+        IF t.args_only THEN
+            PERFORM steward._report('warning',
+                    format('trigger "%s" of relation "%s" passes function %s the name of %s %s that migration "%s" renames or drops at complete', t.tgname, steward._relation_name(t.relid), t.fn, CASE WHEN t.n > 1 THEN 'columns' ELSE 'column' END, t.cols, mig),
+                    detail => 'After complete, each write that fires it fails where the function looks that name up, until the trigger is created again with the new name (or, before the cleanup, the migration is rolled back).',
+                    hint => 'Right after complete, drop the trigger and create it again with the new column name, or roll the migration back.');
+        ELSE
+            PERFORM steward._report('warning',
+                    format('trigger "%s" of relation "%s" runs function %s, whose body names %s %s that migration "%s" renames or drops at complete', t.tgname, steward._relation_name(t.relid), t.fn, CASE WHEN t.n > 1 THEN 'columns' ELSE 'column' END, t.cols, mig),
+                    detail => 'After complete, each write that fires it fails where the body uses that name (42703), until the function is changed (or, before the cleanup, the migration is rolled back).',
+                    hint => 'Update the trigger function to handle both shapes (the old columns before complete, the new ones after) before complete, or roll the migration back.');
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_drop_views(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t steward.migration_tables;
+    nsp text;
+BEGIN
+    FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
+        PERFORM steward._migration_exec(t.relid, format('DROP VIEW IF EXISTS %I.%I', mig,
+                                                        coalesce(t.new_name, t.relname)));
+        PERFORM steward._migration_exec(t.relid, format('DROP VIEW IF EXISTS %I.%I', mig || '_old',
+                                                        t.relname));
+    END LOOP;
+    SELECT x.relid INTO t.relid FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LIMIT 1;
+    FOREACH nsp IN ARRAY ARRAY[mig, mig || '_old'] LOOP
+        BEGIN
+            PERFORM steward._migration_exec(t.relid, format('DROP SCHEMA IF EXISTS %I', nsp));
+        EXCEPTION WHEN dependent_objects_still_exist OR insufficient_privilege THEN
+            PERFORM steward._report('warning',
+                    format('schema "%s" of migration "%s" is kept: %s', nsp, mig, SQLERRM));
+        END;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_identity_back(mig text, t steward.migration_tables)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cur oid := (SELECT i.indexrelid FROM pg_index i JOIN pg_class k ON k.oid = i.indrelid
+                 WHERE i.indrelid = t.relid AND i.indisreplident AND k.relreplident = 'i');
+    key name := steward._migration_identity_new_key(mig, t.relid, cur);
+    old name;
+    tbl text;
+BEGIN
+    IF NOT steward._migration_identity_carried(mig, t.relid, cur, true) THEN
+        RETURN;
+    END IF;
+    SELECT x.relname INTO old
+      FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+     WHERE i.indrelid = t.relid AND i.indexrelid <> cur
+       AND (SELECT k.follower FROM steward._migration_identity_key(mig, t.relid, i.indexrelid, true) k) = key
+     ORDER BY x.relname = t.replica_identity DESC, i.indexrelid LIMIT 1;
+    IF FOUND THEN
+        PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s REPLICA IDENTITY USING INDEX %I',
+                                                        t.relid, old));
+        RETURN;
+    END IF;
+    PERFORM steward._migration_exec(t.relid, format('ALTER TABLE %s REPLICA IDENTITY DEFAULT', t.relid));
+    -- The statements name the table and columns as the rollback leaves them.
+    tbl := (SELECT format('%I.%I', n.nspname, t.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.oid = t.relid);
+    PERFORM steward._report('warning',
+            format('the replica identity of relation "%s" is DEFAULT now: no unique index over the columns of index "%s" is left', steward._relation_name(tbl), t.replica_identity),
+            detail => format('Migration "%s" moved the identity from that index to a key of the new shape at complete, '
+                              'which the rollback drops; the index is gone, or has another definition under its name.', mig),
+            hint => format('To make that key the identity again: CREATE UNIQUE INDEX %I ON %s (%s); '
+                            'ALTER TABLE %s REPLICA IDENTITY USING INDEX %I;',
+                            steward._migration_free_name(t.relid, t.replica_identity), tbl,
+                            (SELECT string_agg(quote_ident(coalesce(c.old_name, a.attname)), ', ' ORDER BY k.ord)
+                               FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY k(n, ord)
+                               JOIN pg_attribute a ON a.attrelid = t.relid AND a.attnum = k.n
+                               LEFT JOIN steward.migration_columns c
+                                      ON c.migration = mig AND c.relid = t.relid AND c.kind IN ('pair', 'renamed')
+                                     AND c.switched_new = a.attname
+                              WHERE i.indexrelid = cur),
+                            tbl, steward._migration_free_name(t.relid, t.replica_identity)));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward.migration_rollback(name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := name;
+    r steward.migration_runs;
+    phases constant text[] := ARRAY['pending_backfill', 'backfilled', 'dual_written', 'switched'];
+    i integer;
+BEGIN
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_rollback(text)') THEN
+        PERFORM steward.migration_rollback(name);
+        RETURN;
+    END IF;
+    IF steward._migration_settle_dropped(mig) THEN
+        -- Its tables were all gone: the migration ended with them.
+        IF (steward._migration_get(mig)).status = 'dropped' THEN
+            PERFORM steward._report('notice',
+                    format('migration "%s" ended: its tables were dropped', mig));
+            RETURN;
+        END IF;
+    END IF;
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, phases, 'roll back');
+    IF steward._migration_is_index(mig) THEN
+        PERFORM steward._migration_index_rollback(mig);
+    ELSE
+        -- Before complete the old layout or shape is the one the application
+        -- writes, and the new one is dropped: nothing to re-check.
+        IF r.phase = 'switched' THEN
+            PERFORM steward._migration_recheck(mig, '{"action": "roll back"}');
+            PERFORM steward._migration_locked(mig, '_migration_recheck', 'ACCESS EXCLUSIVE',
+                                              '{"action": "roll back", "locked": true}');
+        END IF;
+        PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                    THEN '_migration_undo' ELSE '_relayout_undo' END,
+                                          'ACCESS EXCLUSIVE',
+                                          jsonb_build_object('switched', r.phase = 'switched'));
+    END IF;
+    -- Back along the machine's rollback edges to pending_backfill.
+    FOR i IN REVERSE array_position(phases, r.phase) - 1 .. 1 LOOP
+        PERFORM steward._migration_record('update', mig, jsonb_build_object('phase', phases[i]));
+    END LOOP;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'status', 'rolled_back', 'rolled_back_at', clock_timestamp(), 'release', true,
+        'backfill_status', CASE WHEN r.backfill_status = 'running' THEN 'cancelled'
+                                ELSE r.backfill_status END));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_column_kept(rel regclass, col text, attnum smallint, kind text,
+                                               body jsonb, what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    lost text;
+    lost_kinds text;
+BEGIN
+    SELECT string_agg(format('foreign key %I of %s', k.conname, k.conrelid::regclass), ', '
+                      ORDER BY k.conname)
+      INTO lost
+      FROM pg_constraint k
+     WHERE k.contype = 'f' AND k.confrelid = rel AND attnum = ANY (k.confkey);
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % column "%" of relation "%": it is referenced by %',
+                replace(kind, '_column', ''), col, steward._relation_name(rel), lost
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The migration writes a new column and drops the old one at cleanup; it does not move a referenced key.',
+                  HINT = 'Drop those foreign keys first and add them to the new column after the switch, or change the column with ALTER TABLE.';
+    END IF;
+    SELECT string_agg(d.objid::regclass::text, ', ' ORDER BY d.objid) INTO lost
+      FROM pg_depend d JOIN pg_class q ON q.oid = d.objid AND q.relkind = 'S'
+     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+       AND d.refobjid = rel AND d.refobjsubid = attnum AND d.deptype = 'a';
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot % column "%" of relation "%": it owns sequence %',
+                replace(kind, '_column', ''), col, steward._relation_name(rel), lost
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The migration drops the old column at cleanup, and with it the sequences it owns.',
+                  HINT = 'Detach it first (ALTER SEQUENCE ... OWNED BY NONE) and attach it to the new column after the switch.';
+    END IF;
+    SELECT string_agg(x.what, ', ' ORDER BY x.what),
+           string_agg(DISTINCT x.drop_with, ' or ' ORDER BY x.drop_with) INTO lost, lost_kinds
+      FROM (SELECT format('%s constraint %I',
+                          CASE k.contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key'
+                                         WHEN 'u' THEN 'unique' ELSE 'exclusion' END, k.conname) AS what,
+                   'ALTER TABLE ... DROP CONSTRAINT' AS drop_with
+              FROM pg_constraint k
+             WHERE k.conrelid = rel AND k.contype IN ('c', 'f', 'u', 'x')
+               AND attnum = ANY (k.conkey)
+               AND NOT (k.contype = 'c' AND body ? 'check')
+               AND NOT (k.contype = 'f' AND body ? 'references')
+               AND NOT (k.contype IN ('u', 'x') AND body ? 'unique')
+            UNION ALL
+            SELECT format('unique index %I', ic.relname), 'DROP INDEX'
+              FROM pg_depend d
+              JOIN pg_index i ON i.indexrelid = d.objid
+              JOIN pg_class ic ON ic.oid = i.indexrelid
+             WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = rel AND d.refobjsubid = attnum
+               AND i.indisunique AND NOT body ? 'unique'
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
+                                                              AND k.conrelid = rel)) x;
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION '% would drop the % of column "%" of relation "%" at cleanup', what, lost, col, steward._relation_name(rel)
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The new column gets the constraints its step names, the column''s one CHECK over it alone, its one simple foreign key and its one single-column UNIQUE constraint; the old column goes at cleanup with the others.',
+                  HINT = format('Name them in the step ("check", "references", "unique", over the new shape), or drop them first (%s) if the new column should not have them.', lost_kinds);
+    END IF;
+    -- The step's key compares with the new column's collation, the old
+    -- column's (_migration_collate_clause): a unique index of the column
+    -- under another collation took other values for equal when one of the
+    -- two is nondeterministic (case- or accent-insensitive), and the key
+    -- would let in rows it refused, or refuse rows it holds.
+    SELECT string_agg(format('unique index %I compares it with collation %s, the column with %s',
+                             ic.relname, k.oid::regcollation, ac.oid::regcollation), '; ' ORDER BY ic.relname)
+      INTO lost
+      FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid,
+           unnest(i.indkey::int2[], i.indcollation::oid[]) u(n, coll)
+      JOIN pg_collation k ON k.oid = u.coll
+      JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = u.n
+      JOIN pg_collation ac ON ac.oid = a.attcollation
+     WHERE i.indrelid = rel AND i.indisunique AND a.attname = col AND body ? 'unique'
+       AND u.coll <> a.attcollation AND NOT (k.collisdeterministic AND ac.collisdeterministic);
+    IF lost IS NOT NULL THEN
+        RAISE EXCEPTION '% would make the key of column "%" of relation "%" compare values otherwise: %',
+                what, col, steward._relation_name(rel), lost
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'The new column keeps the column''s collation, and its key compares with it; a nondeterministic collation takes values for equal that another does not.',
+                  HINT = 'Make the unique index over the column''s own collation first (CREATE UNIQUE INDEX CONCURRENTLY, then DROP INDEX CONCURRENTLY of the old one), or give the column that collation (ALTER TABLE ... ALTER COLUMN ... TYPE ... COLLATE).';
+    END IF;
+    -- Other indexes are not copied (a plain build would block writes):
+    -- the owner can build them on the new column concurrently meanwhile.
+    FOR lost IN SELECT ic.relname
+                  FROM pg_depend d
+                  JOIN pg_index i ON i.indexrelid = d.objid
+                  JOIN pg_class ic ON ic.oid = i.indexrelid
+                 WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+                   AND d.refobjid = rel AND d.refobjsubid = attnum AND NOT i.indisunique
+                 ORDER BY ic.relname LOOP
+        PERFORM steward._report('notice',
+                format('index "%s" on column "%s" of relation "%s" is not copied to the new column: cleanup drops it', lost, col, steward._relation_name(rel)),
+                hint => format('Build it over the new column %I of %s with CREATE INDEX CONCURRENTLY before complete (it follows the column through the switch).',
+                                CASE WHEN coalesce(body->>'name', col) <> col THEN body->>'name'
+                                          ELSE left('_steward_new_' || col, 63) END, rel));
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_start_indexes(mig text, steps jsonb, user_path text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    step jsonb;
+    stepno integer := 0;
+    spec record;
+    made record;
+    rel regclass;
+    rows jsonb := '[]';
+    tbls jsonb := '[]';
+    snaps jsonb := '{}';
+    r jsonb;
+BEGIN
+    FOR step IN SELECT x FROM jsonb_array_elements(steps) x LOOP
+        stepno := stepno + 1;
+        spec := steward._migration_index_step(step, stepno);
+        IF spec.kind = 'create_index' THEN
+            made := steward._migration_index_create_step(spec.body, spec.what, user_path, rows);
+            rel := made.rel;
+            IF NOT snaps ? rel::oid::text THEN
+                snaps := snaps || jsonb_build_object(rel::oid::text,
+                                                     steward._migration_latency_snapshot(rel));
+            END IF;
+            r := jsonb_build_object('step', stepno, 'kind', spec.kind, 'relid', rel::oid,
+                                    'index_name', spec.body->>'name', 'statement', made.stmt,
+                                    'latency', jsonb_build_object('start', snaps->(rel::oid::text)));
+        ELSE
+            r := steward._migration_index_drop_step(spec.body, stepno, spec.what, user_path, rows);
+            rel := (r->>'relid')::oid;
+        END IF;
+        rows := rows || r;
+        IF NOT tbls @> to_jsonb(rel::oid) THEN
+            tbls := tbls || to_jsonb(rel::oid);
+        END IF;
+    END LOOP;
+
+    PERFORM steward._migration_create(mig, jsonb_build_object(
+        'steps', steps, 'started_by', current_user, 'tables', tbls,
+        'table_rows', (SELECT jsonb_agg(jsonb_build_object(
+                                  'migration', mig, 'relid', t, 'ord', o, 'table_name', t::oid::regclass::text,
+                                  'relname', (SELECT c.relname FROM pg_class c WHERE c.oid = t::oid),
+                                  'key_columns', '{}'::name[], 'key_types', '{}'::text[]) ORDER BY o)
+                         FROM jsonb_array_elements_text(tbls) WITH ORDINALITY u(t, o)),
+        'column_rows', '[]'::jsonb));
+    FOR r IN SELECT x FROM jsonb_array_elements(rows) x LOOP
+        PERFORM steward._migration_record('index', mig, r);
+    END LOOP;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'pending_backfill', 'expanded_at', clock_timestamp(),
+        'rows_total', (SELECT count(*) FROM jsonb_array_elements(rows) x WHERE x->>'kind' = 'create_index')));
+    FOR r IN SELECT x FROM jsonb_array_elements(rows) x WHERE x->>'kind' = 'drop_index'
+               AND NOT (x->>'force')::boolean AND (x->'stats_at_start'->>'idx_scan')::bigint > 0 LOOP
+        PERFORM steward._report('notice',
+                format('index "%s" was scanned %s times since its statistics were reset; the migration watches it from now', r->>'index_name', r->'stats_at_start'->>'idx_scan'),
+                hint => 'migration_validate and migration_cleanup refuse to drop it if it is scanned again.');
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_index_drop_invalid(mig text, stepno integer)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s steward.migration_indexes;
+    idx regclass;
+    idxname text;
+    err text;
+BEGIN
+    SELECT * INTO s FROM steward.migration_indexes x WHERE x.migration = mig AND x.step = stepno;
+    idx := steward._migration_index_oid(s.relid, s.index_name);
+    IF steward._migration_index_building(s.relid) THEN
+        RETURN NULL;
+    END IF;
+    -- A build cancelled (statement_timeout, Ctrl-C) or whose session
+    -- ended records nothing after it (review10 F5): it is "building" no
+    -- more.  The callers call this only when no backfill of the migration
+    -- runs (validate) or from the backfill itself before its next build.
+    IF s.state = 'building' THEN
+        PERFORM steward._migration_record('index', mig, jsonb_build_object(
+            'step', stepno, 'state', 'failed',
+            'error', format('build of index "%s" was interrupted (cancelled, or its session ended) before it finished',
+                            s.index_name)));
+    END IF;
+    IF idx IS NULL OR (SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = idx) THEN
+        RETURN NULL;
+    END IF;
+    idxname := idx::text;
+    err := steward._migration_index_run(s.relid, idx, format('DROP INDEX CONCURRENTLY %s', idxname));
+    IF err IS NOT NULL THEN
+        RETURN format('invalid index "%s" left by a failed build could not be dropped: %s', s.index_name, err);
+    END IF;
+    PERFORM steward._migration_record('index', mig, jsonb_build_object(
+        'step', stepno, 'add_invalid_dropped', 1));
+    PERFORM steward._report('notice',
+            format('dropped invalid index "%s" left by a failed or cancelled build (migration "%s", step %s)', s.index_name, mig, stepno));
+    RETURN format('invalid index "%s" left by a failed or cancelled build was dropped', s.index_name);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_index_built(mig text, stepno integer, err text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s steward.migration_indexes;
+    idx regclass;
+    cleanup text;
+BEGIN
+    SELECT * INTO s FROM steward.migration_indexes x WHERE x.migration = mig AND x.step = stepno;
+    idx := steward._migration_index_oid(s.relid, s.index_name);
+    IF err IS NULL AND idx IS NOT NULL AND (SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = idx) THEN
+        PERFORM steward._migration_record('index', mig, jsonb_build_object(
+            'step', stepno, 'state', 'built', 'build_finished_at', clock_timestamp(),
+            'size_bytes', pg_relation_size(idx),
+            'latency', s.latency || jsonb_build_object('build_end',
+                                                       steward._migration_latency_snapshot(s.relid))));
+        PERFORM steward._migration_record('update', mig, jsonb_build_object(
+            'add_rows', 1, 'add_batches', 1, 'last_batch_at', clock_timestamp()));
+        RETURN;
+    END IF;
+    cleanup := steward._migration_index_drop_invalid(mig, stepno);
+    err := format('build of index "%s" failed: %s', s.index_name, coalesce(err, 'the index is not valid'))
+           || coalesce('; ' || cleanup, '');
+    PERFORM steward._migration_record('index', mig, jsonb_build_object(
+        'step', stepno, 'state', 'failed', 'build_finished_at', clock_timestamp(), 'error', err));
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'failed', true, 'error', err, 'backfill_status', 'failed'));
+    PERFORM steward._report('warning',
+            format('migration "%s": %s', mig, err),
+            hint => 'Fix the cause and run CALL steward.migration_backfill again, or roll the migration back.');
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_backfill_end(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r steward.migration_runs := steward._migration_get(mig);
+    remaining bigint := CASE WHEN r.rows_backfilled >= r.rows_total THEN 0
+                             ELSE steward._relayout_missing(mig) END;
+BEGIN
+    IF remaining > 0 THEN
+        PERFORM steward._migration_record('update', mig, jsonb_build_object('backfill_status', 'finished'));
+        PERFORM steward._report('warning',
+                format('migration "%s": %s rows were held by other transactions and are not copied yet', mig, remaining),
+                hint => 'Run steward.migration_backfill again.');
+        RETURN;
+    END IF;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'backfilled', 'backfilled_at', clock_timestamp(), 'backfill_status', 'finished'));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_undo(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    alive record := steward._relayout_alive(mig);
+    con record;
+    users text; new_name text := steward._relation_name(t.new_rel);  -- its name before the rollback renames it
+BEGIN
+    IF (arg->>'switched')::boolean AND NOT alive.old_alive THEN
+        PERFORM steward._relayout_require_layouts(mig, 'roll back');
+    END IF;
+    IF NOT alive.new_alive THEN
+        t.new_rel := NULL;
+        IF (arg->>'switched')::boolean THEN
+            PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel, t.relname));
+        END IF;
+    ELSIF (arg->>'switched')::boolean THEN
+        PERFORM steward._relayout_switch(mig, '{"direction": "back"}');
+        -- The foreign keys were valid on the old layout: validated again
+        -- here (a scan of each referencing table, under the rollback's
+        -- locks) rather than left NOT VALID.
+        FOR con IN SELECT x.conrelid::regclass AS rel, x.conname FROM pg_constraint x
+                    WHERE x.confrelid = t.old_rel AND x.contype = 'f' AND x.conparentid = 0
+                      AND NOT x.convalidated ORDER BY 1, 2 LOOP
+            PERFORM steward._migration_exec(con.rel, format('ALTER TABLE %s VALIDATE CONSTRAINT %I',
+                                                            con.rel, con.conname));
+        END LOOP;
+    END IF;
+    IF alive.old_alive THEN
+        PERFORM steward._relayout_unguard(t.old_rel);
+    ELSIF t.new_rel IS NOT NULL THEN
+        -- The only copy of the rows left: kept (the record needs a table
+        -- of its own to end on, too).
+        PERFORM steward._relayout_unguard(t.new_rel);
+        PERFORM steward._report('notice',
+                format('table "%s" (the old layout of migration "%s") was dropped: the new layout "%s" stays, with its rows', (SELECT p[cardinality(p)] FROM steward.migration_runs r,
+                             parse_ident(r.steps->0->'relayout'->>'table') p(p) WHERE r.name = mig)::name, mig, steward._relation_name(t.new_rel)),
+                hint => format('Drop it (DROP TABLE %s;) or rename it yourself.', t.new_rel));
+        RETURN;
+    END IF;
+    IF t.new_rel IS NOT NULL THEN
+        PERFORM steward._relayout_check_rowtype(t.new_rel, 'rollback');
+        -- Released first, so that the drop is not taken for an accident.
+        PERFORM steward._relayout_check_owned_sequences(mig, t.new_rel, 'roll back');
+        PERFORM steward._migration_check_statistics(mig, 'roll back', NULL, '{}',
+            ARRAY(SELECT x FROM steward._relayout_tree(t.new_rel) x WHERE x <> t.new_rel));
+        PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.new_rel::oid));
+        -- An object made around the guard (in a transaction begun before
+        -- start, with session_replication_role = replica) that depends on
+        -- the new layout: named in the migration's words, not core's
+        -- "Use DROP ... CASCADE".
+        BEGIN
+            PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.new_rel));
+        EXCEPTION WHEN dependent_objects_still_exist THEN
+            GET STACKED DIAGNOSTICS users = PG_EXCEPTION_DETAIL;
+            RAISE EXCEPTION 'cannot roll back migration "%": other objects depend on its new layout "%"', mig, new_name
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      DETAIL = format('The rollback drops the new layout, which would need CASCADE: %s.', users),
+                      HINT = format('Have their owners drop them (make them again over the table %s afterwards), then run SELECT steward.migration_rollback(%L); again.',
+                                    t.old_rel, mig);
+        END;
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_validate_keys(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    con record;
+BEGIN
+    IF t.new_rel IS NULL OR NOT (SELECT a.new_alive FROM steward._relayout_alive(mig) a) THEN
+        RETURN;
+    END IF;
+    FOR con IN SELECT x.conrelid::regclass AS rel, x.conname FROM pg_constraint x
+                WHERE x.confrelid = t.new_rel AND x.contype = 'f' AND x.conparentid = 0
+                  AND NOT x.convalidated ORDER BY 1, 2 LOOP
+        BEGIN
+            PERFORM steward._migration_locked(mig, '_migration_validate_constraint', NULL,
+                jsonb_build_object('relid', con.rel::oid, 'name', con.conname));
+        EXCEPTION WHEN foreign_key_violation THEN
+            PERFORM steward._report('warning',
+                    format('foreign key "%s" of relation "%s" stays NOT VALID: %s', con.conname, steward._relation_name(con.rel), SQLERRM),
+                    hint => format('Correct the rows and run ALTER TABLE %s VALIDATE CONSTRAINT %I;',
+                                    con.rel, con.conname));
+        END;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_contract(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    alive record := steward._relayout_alive(mig);
+    users text;
+BEGIN
+    IF NOT alive.new_alive THEN
+        -- The only copy of the rows left: kept (the record needs a table
+        -- of its own to end on, too).
+        PERFORM steward._relayout_unguard(t.old_rel);
+        PERFORM steward._report('notice',
+                format('table "%s" (the new layout of migration "%s") was dropped: the old layout "%s" stays, with its rows', t.relname, mig, steward._relation_name(t.old_rel)),
+                hint => format('Drop it (DROP TABLE %s;) or rename it yourself.', t.old_rel));
+        RETURN;
+    END IF;
+    PERFORM steward._relayout_check_rowtype(t.old_rel, 'cleanup') WHERE alive.old_alive;
+    PERFORM steward._relayout_unguard(t.new_rel);
+    IF alive.old_alive THEN
+        PERFORM steward._relayout_check_owned_sequences(mig, t.old_rel, 'clean up');
+        PERFORM steward._migration_record('relayout', mig, jsonb_build_object('release_relid', t.old_rel::oid,
+                                                                              'repoint', true));
+        -- An object made around the guard that depends on the old
+        -- layout: named in the migration's words (as _relayout_undo).
+        BEGIN
+            PERFORM steward._migration_exec(t.old_rel, format('DROP TABLE %s', t.old_rel));
+        EXCEPTION WHEN dependent_objects_still_exist THEN
+            GET STACKED DIAGNOSTICS users = PG_EXCEPTION_DETAIL;
+            RAISE EXCEPTION 'cannot clean up migration "%": other objects depend on its old layout "%"', mig, steward._relation_name(t.old_rel)
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      DETAIL = format('The cleanup drops the old layout, which would need CASCADE: %s.', users),
+                      HINT = format('Have their owners drop them (make them again over the table %s afterwards), then run SELECT steward.migration_cleanup(%L); again, or roll the migration back (SELECT steward.migration_rollback(%L);).',
+                                    t.new_rel, mig, mig);
+        END;
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_check_partitions(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    part regclass;
+    other text;
+    what text;
+    hint text;
+    lost text[] := '{}';
+BEGIN
+    FOR part IN SELECT x FROM steward._relayout_tree(rel) x WHERE x <> rel LOOP
+        what := NULL;
+        -- Triggers (a clone of the table's has tgparentid set) and rules of its own.
+        SELECT y.x INTO what FROM (SELECT format('its own trigger "%s"', tgname) FROM pg_trigger WHERE tgrelid = part AND NOT tgisinternal AND tgparentid = 0
+                                   UNION ALL SELECT format('its own rule "%s"', rulename) FROM pg_rewrite WHERE ev_class = part AND rulename <> '_RETURN') y(x) ORDER BY 1 LIMIT 1;
+        hint := 'Drop it for the migration, and recreate it on the table or its new partitions after steward.migration_cleanup (refused until then): writes between start and cleanup run without it.';
+        IF what IS NULL AND ((SELECT relrowsecurity FROM pg_class WHERE oid = part)
+                             OR EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = part)) THEN
+            what := 'row-level security';
+            hint := 'Disable it for the migration, and enable it on the new partitions after steward.migration_cleanup (refused until then).';
+        END IF;
+        -- Constraints of its own: CHECK not inherited from the table,
+        -- foreign keys, unique, primary and exclusion keys not attached to
+        -- the table's.
+        IF what IS NULL THEN
+            SELECT format('its own %s constraint "%s"', CASE contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key'
+                                                             WHEN 'x' THEN 'exclusion' WHEN 'u' THEN 'unique'
+                                                             ELSE 'primary key' END, conname)
+              INTO what FROM pg_constraint
+             WHERE conrelid = part AND ((contype = 'c' AND coninhcount = 0)
+                                        OR (contype IN ('f', 'u', 'p', 'x') AND conparentid = 0))
+             ORDER BY conname LIMIT 1;
+            hint := 'Declare it on the table (a unique key including the partition key), or drop it first if it is not needed: '
+                    'the new partitions get the table''s constraints only.';
+        END IF;
+        IF what IS NULL THEN
+            SELECT format('its own unique index "%s"', ic.relname) INTO what
+              FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+             WHERE i.indrelid = part AND i.indisunique
+               AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+             ORDER BY ic.relname LIMIT 1;
+        END IF;
+        -- Other tables' foreign keys to it (not the clones of a key to the table).
+        IF what IS NULL THEN
+            SELECT format('a foreign key referencing it ("%s" of %s)', conname, conrelid::regclass) INTO what
+              FROM pg_constraint WHERE confrelid = part AND contype = 'f' AND conparentid = 0
+             ORDER BY conname LIMIT 1;
+            hint := 'Reference the table instead, or drop the foreign key for the migration.';
+        END IF;
+        IF what IS NULL THEN
+            SELECT format('a %s depending on it (%s)', CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END,
+                          v.oid::regclass) INTO what
+              FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = part AND v.oid <> part
+             ORDER BY 1 LIMIT 1;
+            hint := 'Define it on the table, or drop it for the migration and recreate it after the cutover.';
+        END IF;
+        IF what IS NULL AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                                       AND d.refclassid = 'pg_class'::regclass AND d.refobjid = part) THEN
+            what := 'a function with a SQL-standard body depending on it';
+            hint := 'Recreate it after the cutover; bodies given as strings find tables by name and need nothing.';
+        END IF;
+        -- A publication naming the partition (review8 #13) would lose it.
+        IF what IS NULL THEN
+            SELECT format('its own membership in publication "%s"', x.pubname),
+                   format('Publish the table itself instead (ALTER PUBLICATION %I DROP TABLE %s, ADD TABLE %s, with publish_via_partition_root = true).',
+                          x.pubname, part, rel) INTO what, hint
+              FROM pg_publication_rel r JOIN pg_publication x ON x.oid = r.prpubid WHERE r.prrelid = part
+             ORDER BY x.pubname LIMIT 1;
+        END IF;
+        -- pg_steward's own rules and checks on the partition alone.
+        IF what IS NULL THEN
+            SELECT format('its own %s rule on column "%s"', CASE r.kind WHEN 'state' THEN 'state machine' ELSE r.kind END,
+                          r.attname),
+                   CASE r.kind WHEN 'state' THEN format('Attach it to the table instead, or remove it: steward.detach_state_machine(%L, %L).',
+                                                        part::text, r.attname)
+                               ELSE format('Declare it on the table instead, or remove it: steward.untrack(%L, %L).',
+                                           part::text, r.attname) END
+              INTO what, hint
+              FROM steward.column_rules r WHERE r.relid = part ORDER BY r.attname LIMIT 1;
+        END IF;
+        IF what IS NULL THEN
+            SELECT format('its own state check for state "%s"', c.state),
+                   format('Set it on the table instead, or remove it: steward.set_state_check(%L, %L, NULL).',
+                          part::text, c.state)
+              INTO what, hint
+              FROM steward.state_checks c WHERE c.relid = part ORDER BY c.state LIMIT 1;
+        END IF;
+        IF what IS NOT NULL THEN
+            RAISE EXCEPTION 'partition "%" of relation "%" has %: a relayout cannot carry it to the new partitions',
+                    steward._relation_name(part), steward._relation_name(rel), what
+                USING ERRCODE = 'feature_not_supported', HINT = hint;
+        END IF;
+        lost := lost || steward._relayout_partition_losses(rel, part);
+    END LOOP;
+    IF cardinality(lost) > 0 THEN
+        PERFORM steward._report('notice',
+                format('the new layout of relation "%s" will not have what single partitions have on their own: %s', steward._relation_name(rel), array_to_string(lost, ', ')),
+                hint => 'Create them on the table now, or on its new partitions after the cleanup, if they are still needed.');
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_start(mig text, steps jsonb, user_path text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    body jsonb := steward._relayout_step(steps);
+    what text := 'step 1 (relayout)';
+    rel regclass;
+    k text;
+    spec record;
+    relname name;
+    nsp name;
+    -- The schema by OID: its name is not a regnamespace literal (quoting).
+    nspoid oid;
+    prefix text;
+    parts jsonb;
+BEGIN
+    IF jsonb_array_length(steps) <> 1 THEN
+        RAISE EXCEPTION 'a relayout must be the only step of its migration'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Change columns in a migration of their own, before or after the relayout.';
+    END IF;
+    IF jsonb_typeof(body) <> 'object' THEN
+        RAISE EXCEPTION 'step 1 (relayout) must be an object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM steward._relayout_check_step(body);
+    rel := steward._migration_regclass(body->>'table', user_path);
+    IF rel IS NULL THEN
+        PERFORM steward._require_relation_schema(body->>'table', 'step 1');
+        RAISE EXCEPTION 'relation "%" does not exist (step 1)', steward._relation_name_typed(body->>'table')
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    what := format('step 1 (relayout %s)', rel);
+    spec := steward._relayout_partition_by(body->>'partition_by');
+    PERFORM steward._relayout_check(rel, spec.columns, what);
+    SELECT c.relname, n.nspname, n.oid INTO relname, nsp, nspoid
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel;
+    prefix := coalesce(body->>'partition_prefix', relname);
+    SELECT coalesce(jsonb_agg(to_jsonb(p)), '[]') INTO parts
+      FROM steward._relayout_partitions(body, spec.strategy, prefix, what) p;
+    -- Without a prefix, names default to the table's; a table partitioned
+    -- already holds those, so the first of <table>_v2, _v3, ... whose
+    -- names are all free is taken instead.
+    IF body->>'partition_prefix' IS NULL THEN
+        FOR i IN 2..99 LOOP
+            EXIT WHEN NOT EXISTS (SELECT 1 FROM jsonb_array_elements(parts) x, pg_class c
+                                   WHERE c.relname = x->>'name' AND c.relnamespace = nspoid);
+            prefix := left(relname, 50) || '_v' || i;
+            SELECT coalesce(jsonb_agg(to_jsonb(p)), '[]') INTO parts
+              FROM steward._relayout_partitions(body, spec.strategy, prefix, what) p;
+        END LOOP;
+    END IF;
+    -- Every name the migration will use must be free.
+    FOR k IN SELECT x->>'name' FROM jsonb_array_elements(parts) x
+             UNION ALL SELECT steward._relayout_layout_name(relname, rel, 'new')
+             UNION ALL SELECT steward._relayout_layout_name(relname, rel, 'old') LOOP
+        IF octet_length(k) > 63 THEN
+            RAISE EXCEPTION 'relation name "%" is longer than 63 bytes (%)', k, what
+                USING ERRCODE = 'name_too_long',
+                      HINT = 'Name the partitions with a shorter "partition_prefix" or "name".';
+        END IF;
+        IF EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = k AND c.relnamespace = nspoid) THEN
+            RAISE EXCEPTION 'relation "%.%" already exists (%)', nsp, k, what
+                USING ERRCODE = 'duplicate_table',
+                      HINT = CASE WHEN k IN (steward._relayout_layout_name(relname, rel, 'new'),
+                                             steward._relayout_layout_name(relname, rel, 'old'))
+                                  THEN format('The relayout names the table''s other layout %I: rename or drop the relation holding that name first.', k)
+                                  ELSE 'Name the partitions with "partition_prefix" or "name".' END;
+        END IF;
+    END LOOP;
+    IF (SELECT count(DISTINCT x->>'name') FROM jsonb_array_elements(parts) x) <> jsonb_array_length(parts) THEN
+        RAISE EXCEPTION 'two partitions of % have the same name', what USING ERRCODE = 'duplicate_table';
+    END IF;
+    FOR k IN SELECT DISTINCT x->>'tablespace' FROM jsonb_array_elements(parts) x WHERE x->>'tablespace' IS NOT NULL LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_tablespace WHERE spcname = k) THEN
+            RAISE EXCEPTION 'tablespace "%" does not exist (%)', k, what USING ERRCODE = 'undefined_object';
+        END IF;
+    END LOOP;
+
+    -- The new partitions are pg_steward's (review10 F13): said when rows
+    -- of the table are stored by another access method now.
+    SELECT string_agg(DISTINCT a.amname, ', ') INTO k
+      FROM steward._relayout_tree(rel) x JOIN pg_class c ON c.oid = x::oid JOIN pg_am a ON a.oid = c.relam
+     WHERE c.relkind = 'r' AND a.amname <> 'steward';
+    IF k IS NOT NULL THEN
+        PERFORM steward._report('notice',
+                format('relayout of relation "%s" moves its rows from access method "%s" to partitions using access method "steward"', steward._relation_name(rel), k),
+                detail => 'After the cutover the table is pg_steward''s: DROP EXTENSION refuses it until steward.release() gives it back to heap.');
+    END IF;
+
+    PERFORM steward._migration_create(mig, jsonb_build_object(
+        'steps', steps, 'started_by', current_user, 'tables', jsonb_build_array(rel::oid),
+        'table_rows', jsonb_build_array(jsonb_build_object(
+            'migration', mig, 'relid', rel::oid, 'ord', 1, 'table_name', rel::text,
+            'relname', relname) || steward._migration_key_of(rel)),
+        'column_rows', '[]'::jsonb));
+    -- SHARE ROW EXCLUSIVE (what CREATE TRIGGER takes): reads go on.
+    PERFORM steward._migration_locked(mig, '_relayout_expand', 'SHARE ROW EXCLUSIVE',
+        jsonb_build_object('strategy', spec.strategy, 'columns', to_jsonb(spec.columns),
+                           'partitions', parts));
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward.restore_builtin_machines()
+RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    b record;
+    cur record;
+    users text;
+    inserted boolean;
+    runs regclass;
+    extowner regrole := (SELECT e.extowner FROM pg_catalog.pg_extension e
+                          WHERE e.extname = 'pg_steward')::regrole;
+BEGIN
+    PERFORM steward._require_writable('steward.restore_builtin_machines()');
+    -- The guide's data lifecycle, with the rollback edges its migration
+    -- plan implies (switched -> dual_written, dual_written -> backfilled,
+    -- backfilled -> pending_backfill).
+    FOR b IN SELECT * FROM (VALUES
+        ('data_lifecycle',
+         ARRAY['new', 'pending_backfill', 'backfilled', 'dual_written', 'switched', 'validated'],
+         ARRAY['new'],
+         ARRAY['new->pending_backfill', 'pending_backfill->backfilled',
+               'backfilled->dual_written', 'dual_written->switched', 'switched->validated',
+               'switched->dual_written', 'dual_written->backfilled',
+               'backfilled->pending_backfill'])) v(name, states, initial, transitions)
+    LOOP
+        inserted := false;
+        LOOP
+            SELECT m.states, m.initial, m.transitions, m.builtin, m.owner, m.usage_roles INTO cur
+              FROM steward.machine_definitions m WHERE m.name = b.name FOR UPDATE;
+            EXIT WHEN FOUND;
+            INSERT INTO steward.machine_definitions (name, states, initial, transitions, builtin, owner)
+            VALUES (b.name, b.states, b.initial, b.transitions, true, extowner)
+            ON CONFLICT (name) DO NOTHING;
+            inserted := FOUND;
+            EXIT WHEN inserted;
+        END LOOP;
+        IF inserted THEN
+            RETURN NEXT b.name;
+            CONTINUE;
+        END IF;
+        IF (cur.states, cur.initial, cur.transitions, cur.builtin, cur.owner, cur.usage_roles)
+           IS NOT DISTINCT FROM (b.states, b.initial, b.transitions, true, extowner, '{}'::regrole[]) THEN
+            CONTINUE;
+        END IF;
+        IF (cur.states, cur.initial, cur.transitions) IS DISTINCT FROM (b.states, b.initial, b.transitions) THEN
+            SELECT string_agg(format('%s.%I', r.relid, r.attname), ', ' ORDER BY r.relid::oid, r.attname) INTO users
+              FROM steward.column_rules r
+             WHERE r.kind = 'state' AND r.machine = b.name
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid
+                                WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = r.relid::oid
+                                  AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+                                  AND d.deptype = 'e' AND e.extname = 'pg_steward');
+            IF users IS NOT NULL THEN
+                RAISE EXCEPTION 'state machine "%" has another definition than the built-in one', b.name
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          DETAIL = format('Columns %s use it as it is; the built-in definition would change their rules.', users),
+                          HINT = 'Detach the machine from those columns (steward.detach_state_machine), attach them to a machine of another name, then call steward.restore_builtin_machines() again.';
+            END IF;
+        END IF;
+        UPDATE steward.machine_definitions m
+           SET states = b.states, initial = b.initial, transitions = b.transitions,
+               builtin = true, owner = extowner, usage_roles = '{}'
+         WHERE m.name = b.name;
+        RETURN NEXT b.name;
+    END LOOP;
+    -- The extension's own rule, which a DELETE of its row under
+    -- session_replication_role = replica (or with the triggers disabled)
+    -- loses while detach_state_machine and a DELETE under origin refuse
+    -- to remove it: attached again as the extension's script attaches it
+    -- (src/migrate/migrate.sql; mach16's finding).  Not yet there while
+    -- the extension's script seeds the machines.
+    runs := pg_catalog.to_regclass('steward.migration_runs');
+    IF runs IS NOT NULL AND NOT EXISTS (SELECT 1 FROM steward.column_rules r
+                                         WHERE r.relid = runs AND r.attname = 'phase') THEN
+        PERFORM steward.attach_state_machine(runs, 'phase', 'data_lifecycle', 'phase_changed_at');
+        PERFORM steward._report('notice',
+                'the state rule of steward.migration_runs.phase (machine data_lifecycle) was missing and is attached again');
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._state_machine_exists(name text, states text[], initial text[],
+                                              transitions text[])
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m record;
+BEGIN
+    IF states IS NULL OR initial IS NULL OR transitions IS NULL
+       OR array_ndims(states) > 1 OR array_ndims(initial) > 1 OR array_ndims(transitions) > 1 THEN
+        RETURN NULL;
+    END IF;
+    SELECT d.states, d.initial, d.transitions INTO m
+      FROM steward.machine_definitions d WHERE d.name = _state_machine_exists.name;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF ARRAY(SELECT DISTINCT s COLLATE "C" FROM unnest(m.states) s ORDER BY 1)
+         = ARRAY(SELECT DISTINCT s COLLATE "C" FROM unnest(states) s ORDER BY 1)
+       AND ARRAY(SELECT DISTINCT s COLLATE "C" FROM unnest(m.initial) s ORDER BY 1)
+         = ARRAY(SELECT DISTINCT s COLLATE "C" FROM unnest(initial) s ORDER BY 1)
+       AND ARRAY(SELECT DISTINCT s COLLATE "C" FROM unnest(m.transitions) s ORDER BY 1)
+         = ARRAY(SELECT DISTINCT s COLLATE "C" FROM unnest(transitions) s ORDER BY 1) THEN
+        PERFORM steward._report('notice',
+                format('state machine "%s" already exists, skipping', name),
+                sqlstate => '42710');
+    ELSE
+        PERFORM steward._report('notice',
+                format('state machine "%s" already exists, skipping', name),
+                detail => format('Its definition differs from the one given: existing states %s, initial %s, transitions %s; given states %s, initial %s, transitions %s.',
+                                  m.states, m.initial, m.transitions, states, initial, transitions),
+                hint => 'The machine is kept as it is.  Change it in place (steward.add_transition, steward.drop_transition, '
+                         'steward.add_initial_state, steward.drop_initial_state, each with if_not_exists / if_exists '
+                         'for a script run again), or give the new one another name.',
+                sqlstate => '42710');
+    END IF;
+    RETURN true;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._change_transition(name text, from_state text, to_state text,
+                                           adding boolean)
+RETURNS text[]
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m record;
+    edge text := from_state || '->' || to_state;
+    new_states text[];
+    new_transitions text[];
+    changed text[] := '{}';
+BEGIN
+    IF from_state IS NULL OR to_state IS NULL THEN
+        RAISE EXCEPTION 'from_state and to_state must not be null'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = format('Name both ends of the edge: steward.%s(%L, ''paid'', ''on_hold'').',
+                                CASE WHEN adding THEN 'add_transition' ELSE 'drop_transition' END, name);
+    END IF;
+    SELECT d.states, d.initial, d.transitions INTO STRICT m
+      FROM steward.machine_definitions d WHERE d.name = _change_transition.name;
+    IF adding THEN
+        IF NOT from_state = ANY (m.states) THEN
+            RAISE EXCEPTION '"%" is not a state of machine "%"', from_state, name
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('Declared states: %s.', array_to_string(m.states, ', ')),
+                      HINT = 'A new state enters a machine as the target of an edge from a declared state: add that edge first.';
+        END IF;
+        IF edge = ANY (m.transitions) THEN
+            RAISE EXCEPTION 'machine "%" already has transition % -> %', name, from_state, to_state
+                USING ERRCODE = 'duplicate_object',
+                      HINT = 'steward.state_machines lists the transitions of each machine.';
+        END IF;
+        new_states := m.states;
+        IF NOT to_state = ANY (m.states) THEN
+            new_states := m.states || to_state;
+            changed := ARRAY[to_state];
+        END IF;
+        new_transitions := m.transitions || edge;
+        PERFORM steward._check_machine_states(name, new_states);
+        PERFORM steward._check_machine_transitions(name, new_states, new_transitions);
+    ELSE
+        IF NOT edge = ANY (m.transitions) THEN
+            RAISE EXCEPTION 'machine "%" has no transition % -> %', name, from_state, to_state
+                USING ERRCODE = 'undefined_object',
+                      DETAIL = format('Its transitions: %s.',
+                                      coalesce(nullif(array_to_string(m.transitions, ', '), ''), 'none')),
+                      HINT = 'steward.state_machines lists the transitions of each machine.';
+        END IF;
+        new_transitions := array_remove(m.transitions, edge);
+        -- States are never written with "->": split_part finds each end.
+        changed := ARRAY(SELECT s FROM unnest(ARRAY[from_state, to_state]) s
+                          WHERE NOT s = ANY (m.initial)
+                            AND NOT EXISTS (SELECT FROM unnest(new_transitions) t
+                                             WHERE s IN (split_part(t, '->', 1), split_part(t, '->', 2))));
+        new_states := ARRAY(SELECT s FROM unnest(m.states) WITH ORDINALITY u (s, n)
+                             WHERE NOT s = ANY (changed) ORDER BY n);
+        PERFORM steward._refuse_checked_states(name, changed,
+                    format('Without transition %s -> %s the state is in no transition and not initial, so it goes with it',
+                           from_state, to_state));
+    END IF;
+    UPDATE steward.machine_definitions d
+       SET states = new_states, transitions = new_transitions
+     WHERE d.name = _change_transition.name;
+    IF adding AND cardinality(changed) > 0 THEN
+        PERFORM steward._report('notice',
+                format('state "%s" added to machine "%s"', to_state, name),
+                hint => format('If "%s" is a typo, take the edge back, and the state goes with it: SELECT steward.drop_transition(%L, %L, %L);',
+                                to_state, name, from_state, to_state));
+    END IF;
+    RETURN changed;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._capacity_sample(force boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    busy text[];
+BEGIN
+    IF pg_is_in_recovery() THEN
+        IF force THEN
+            RAISE EXCEPTION 'capacity samples are taken on the primary'
+                USING ERRCODE = 'read_only_sql_transaction',
+                      DETAIL = 'This server is a standby; it receives the primary''s samples through replication.',
+                      HINT = 'Call steward.capacity_sample() on the primary; steward.capacity answers here from the replicated samples.';
+        END IF;
+        RETURN;
+    END IF;
+    IF NOT force AND EXISTS (
+        SELECT 1 FROM steward.capacity_samples
+         WHERE sampled_at > now() - make_interval(
+                   secs => steward.setting_value('steward.capacity_sample_interval'))) THEN
+        RETURN;
+    END IF;
+    -- Sizes only of tables nobody holds a conflicting lock on, and that
+    -- still exist (steward._relation_sizes): a table locked by another
+    -- session or dropped meanwhile is left out of this sample, not waited
+    -- for and not recorded without a size.
+    WITH sized AS MATERIALIZED (
+        SELECT c.oid, z.total_bytes
+          FROM (SELECT c.oid FROM pg_class c
+                  JOIN pg_am a ON a.oid = c.relam AND a.amname = 'steward'
+                 WHERE c.relkind = 'r' AND c.relpersistence <> 't' OFFSET 0) c
+         CROSS JOIN LATERAL steward._relation_sizes(c.oid) z),
+    ins AS (
+        INSERT INTO steward.capacity_samples (relid, writes, bytes)
+        SELECT z.oid, coalesce(s.n_tup_ins + s.n_tup_upd + s.n_tup_del, 0), z.total_bytes
+          FROM sized z
+          LEFT JOIN pg_stat_user_tables s ON s.relid = z.oid
+         WHERE z.total_bytes IS NOT NULL
+        ON CONFLICT DO NOTHING)
+    SELECT array_agg(z.oid::regclass::text ORDER BY z.oid::regclass::text) INTO busy
+      FROM sized z WHERE z.total_bytes IS NULL;
+    IF force AND busy IS NOT NULL THEN
+        PERFORM steward._report('notice',
+                format('capacity sample left out %s table(s) that other sessions hold locks on', cardinality(busy)),
+                detail => format('Left out: %s.', array_to_string(busy, ', ')),
+                hint => 'The next sample measures them once the locks are released; pg_locks shows who holds them.');
+    END IF;
+    DELETE FROM steward.capacity_samples
+     WHERE sampled_at < now() - make_interval(secs => steward.setting_value('steward.capacity_window'))
+        OR NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = relid);
+    -- Validation and transition runs of tables dropped where
+    -- steward._tables_on_sql_drop did not run (single-user mode, its event
+    -- trigger disabled): a later table given the OID would show them as
+    -- its own, to its owner (the tables' row security).  Deleted only
+    -- where such rows are (a DELETE of validation_runs is checked against
+    -- its publications).
+    IF EXISTS (SELECT 1 FROM steward.validation_runs v
+                WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = v.relid::oid)) THEN
+        DELETE FROM steward.validation_runs v
+         WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = v.relid::oid);
+    END IF;
+    DELETE FROM steward.transition_runs t
+     WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.relid::oid);
+END
+$$;

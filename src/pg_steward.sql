@@ -123,3 +123,13 @@ EXCEPTION WHEN invalid_parameter_value THEN
     RETURN;
 END
 $$;
+
+-- RAISE WARNING or NOTICE for pg_steward's internal PL/pgSQL, without the
+-- CONTEXT lines of pg_steward's own code (src/plumbing/own_context.c;
+-- closing46 Noticed 6).  sqlstate NULL: 01000 for a warning, 00000 for a
+-- notice.
+CREATE FUNCTION steward._report(level text, message text, detail text DEFAULT NULL,
+                                hint text DEFAULT NULL, sqlstate text DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_report'
+LANGUAGE C VOLATILE;

@@ -143,7 +143,8 @@ BEGIN
     IF runs IS NOT NULL AND NOT EXISTS (SELECT 1 FROM steward.column_rules r
                                          WHERE r.relid = runs AND r.attname = 'phase') THEN
         PERFORM steward.attach_state_machine(runs, 'phase', 'data_lifecycle', 'phase_changed_at');
-        RAISE NOTICE 'the state rule of steward.migration_runs.phase (machine data_lifecycle) was missing and is attached again';
+        PERFORM steward._report('notice',
+                'the state rule of steward.migration_runs.phase (machine data_lifecycle) was missing and is attached again');
     END IF;
 END
 $$;
@@ -528,16 +529,18 @@ BEGIN
          = ARRAY(SELECT DISTINCT s COLLATE "C" FROM unnest(initial) s ORDER BY 1)
        AND ARRAY(SELECT DISTINCT s COLLATE "C" FROM unnest(m.transitions) s ORDER BY 1)
          = ARRAY(SELECT DISTINCT s COLLATE "C" FROM unnest(transitions) s ORDER BY 1) THEN
-        RAISE NOTICE 'state machine "%" already exists, skipping', name
-            USING ERRCODE = 'duplicate_object';
+        PERFORM steward._report('notice',
+                format('state machine "%s" already exists, skipping', name),
+                sqlstate => '42710');
     ELSE
-        RAISE NOTICE 'state machine "%" already exists, skipping', name
-            USING ERRCODE = 'duplicate_object',
-                  DETAIL = format('Its definition differs from the one given: existing states %s, initial %s, transitions %s; given states %s, initial %s, transitions %s.',
+        PERFORM steward._report('notice',
+                format('state machine "%s" already exists, skipping', name),
+                detail => format('Its definition differs from the one given: existing states %s, initial %s, transitions %s; given states %s, initial %s, transitions %s.',
                                   m.states, m.initial, m.transitions, states, initial, transitions),
-                  HINT = 'The machine is kept as it is.  Change it in place (steward.add_transition, steward.drop_transition, '
+                hint => 'The machine is kept as it is.  Change it in place (steward.add_transition, steward.drop_transition, '
                          'steward.add_initial_state, steward.drop_initial_state, each with if_not_exists / if_exists '
-                         'for a script run again), or give the new one another name.';
+                         'for a script run again), or give the new one another name.',
+                sqlstate => '42710');
     END IF;
     RETURN true;
 END
@@ -783,9 +786,10 @@ BEGIN
        SET states = new_states, transitions = new_transitions
      WHERE d.name = _change_transition.name;
     IF adding AND cardinality(changed) > 0 THEN
-        RAISE NOTICE 'state "%" added to machine "%"', to_state, name
-            USING HINT = format('If "%s" is a typo, take the edge back, and the state goes with it: SELECT steward.drop_transition(%L, %L, %L);',
-                                to_state, name, from_state, to_state);
+        PERFORM steward._report('notice',
+                format('state "%s" added to machine "%s"', to_state, name),
+                hint => format('If "%s" is a typo, take the edge back, and the state goes with it: SELECT steward.drop_transition(%L, %L, %L);',
+                                to_state, name, from_state, to_state));
     END IF;
     RETURN changed;
 END

@@ -613,14 +613,46 @@ check_migration_owner(Oid relid, const char *fn)
 }
 
 /*
+ * Make the length coercions of an assignment (a FuncExpr shown as an
+ * implicit cast whose third argument, isExplicit, is false: varchar(n),
+ * bpchar(n), bit(n), varbit(n) and types made so) deparse as calls of
+ * their functions, "varchar"(x, 7, false), instead of as a cast: text
+ * read back with "::character varying(3)" is an explicit cast, which
+ * cuts a value too long where the assignment the backfill and the
+ * dual-write trigger make fails (22001).  Other coercions act the same
+ * either way.  Changes the nodes in place; raises nothing.
+ */
+static bool
+show_assignment_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncExpr))
+	{
+		FuncExpr   *f = (FuncExpr *) node;
+		Node	   *last = list_length(f->args) == 3 ? llast(f->args) : NULL;
+
+		if (f->funcformat == COERCE_IMPLICIT_CAST && last != NULL && IsA(last, Const) &&
+			((Const *) last)->consttype == BOOLOID && !((Const *) last)->constisnull &&
+			!DatumGetBool(((Const *) last)->constvalue))
+			f->funcformat = COERCE_EXPLICIT_CALL;
+	}
+	return expression_tree_walker(node, show_assignment_walker, context);
+}
+
+/*
  * steward._migration_sql(tbl regclass, expr text, params text[],
  *                        physical text[], target text) -> text
  *
  * SQL over the table's physical columns for a canonical expression whose
  * parameters stand for the columns named physical[k] now; coerced to
- * "target" (shown as an explicit cast) when given.  The caller must own
- * tbl (42501, check_migration_owner), as whoever runs its migrations does.
- * Takes AccessShareLock.
+ * "target" when given, by the assignment rules, as the backfill's SET and
+ * the dual-write trigger coerce it (the cast is shown, a length coercion
+ * as its function's call: show_assignment_walker; validate's "values"
+ * check read an explicit cast, which cut a value too long for varchar(n)
+ * that the backfill refuses, and passed: closing46 Noticed 5).  The
+ * caller must own tbl (42501, check_migration_owner), as whoever runs its
+ * migrations does.  Takes AccessShareLock.
  */
 Datum
 steward_migration_sql(PG_FUNCTION_ARGS)
@@ -666,6 +698,7 @@ steward_migration_sql(PG_FUNCTION_ARGS)
 	for (int k = 0; k < n; k++)
 		attnums[k] = get_attnum(relid, physical[k]);
 	expr = bind_expr(rel, sql, n, attnums, target, targetmod, "migration expression");
+	(void) show_assignment_walker(expr, NULL);
 
 	nest = NewGUCNestLevel();
 	use_search_path(CANONICAL_PATH);
@@ -947,6 +980,26 @@ transform_canonical_default(text *sql, text *type_name, Oid *target)
 }
 
 /*
+ * Push the error context of a canonical "default" (sql, for a column of
+ * type type_name) analysed or evaluated: the context line names it, and a
+ * position (an input function's, "invalid input syntax for type integer")
+ * counts in sql, shown as QUERY, not in the caller's statement, where the
+ * caret pointed at its first characters (codereview18 C7).  The caller
+ * pops cb (error_context_stack = cb->previous).  Raises nothing.
+ */
+static void
+push_default_context(ErrorContextCallback *cb, StewardParseContext *wc, text *sql,
+					 text *type_name)
+{
+	wc->sql = text_to_cstring(sql);
+	wc->what = psprintf("default of a column of type %s", text_to_cstring(type_name));
+	cb->callback = steward_parse_context;
+	cb->arg = wc;
+	cb->previous = error_context_stack;
+	error_context_stack = cb;
+}
+
+/*
  * steward._migration_fast_default(expr text, target text) -> boolean
  *
  * May an add_column's "default" with no "up" (expr: its canonical text,
@@ -971,10 +1024,14 @@ steward_migration_fast_default(PG_FUNCTION_ARGS)
 {
 	Oid			target;
 	Node	   *expr;
+	StewardParseContext wc;
+	ErrorContextCallback cb;
 
 	steward_require_arg(fcinfo, 0, "expression");
 	steward_require_arg(fcinfo, 1, "type");
+	push_default_context(&cb, &wc, PG_GETARG_TEXT_PP(0), PG_GETARG_TEXT_PP(1));
 	expr = transform_canonical_default(PG_GETARG_TEXT_PP(0), PG_GETARG_TEXT_PP(1), &target);
+	error_context_stack = cb.previous;
 	PG_RETURN_BOOL(!contain_mutable_functions(expr) && !DomainHasConstraints(target));
 }
 
@@ -992,21 +1049,30 @@ steward_migration_fast_default(PG_FUNCTION_ARGS)
  * application and the backfill).  Returns the value's text, or NULL.
  * Evaluated as the caller, in its settings (migration_start's probe runs
  * it as the table's owner, settings pinned, in a subtransaction it rolls
- * back).  Takes no lock of its own.  Errors: those of _migration_expr's
- * analysis, whatever evaluating the default raises; 22004 for a NULL
- * argument.
+ * back).  Its errors' context names the default, and a position counts
+ * in its text (QUERY), not in the caller's statement (codereview18 C7:
+ * "invalid input syntax for type integer" put the caret at the start of
+ * the caller's SELECT).  Takes no lock of its own.  Errors: those of
+ * _migration_expr's analysis, whatever evaluating the default raises;
+ * 22004 for a NULL argument.
  */
 Datum
 steward_migration_default_value(PG_FUNCTION_ARGS)
 {
 	Oid			target;
 	Expr	   *expr;
+	Datum		result;
+	StewardParseContext wc;
+	ErrorContextCallback cb;
 
 	steward_require_arg(fcinfo, 0, "expression");
 	steward_require_arg(fcinfo, 1, "type");
+	push_default_context(&cb, &wc, PG_GETARG_TEXT_PP(0), PG_GETARG_TEXT_PP(1));
 	expr = (Expr *) transform_canonical_default(PG_GETARG_TEXT_PP(0), PG_GETARG_TEXT_PP(1),
 												&target);
-	return text_of_value(fcinfo, expr, target);
+	result = text_of_value(fcinfo, expr, target);
+	error_context_stack = cb.previous;
+	return result;
 }
 
 /*

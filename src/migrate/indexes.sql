@@ -543,9 +543,9 @@ BEGIN
         'rows_total', (SELECT count(*) FROM jsonb_array_elements(rows) x WHERE x->>'kind' = 'create_index')));
     FOR r IN SELECT x FROM jsonb_array_elements(rows) x WHERE x->>'kind' = 'drop_index'
                AND NOT (x->>'force')::boolean AND (x->'stats_at_start'->>'idx_scan')::bigint > 0 LOOP
-        RAISE NOTICE 'index "%" was scanned % times since its statistics were reset; the migration watches it from now',
-            r->>'index_name', r->'stats_at_start'->>'idx_scan'
-            USING HINT = 'migration_validate and migration_cleanup refuse to drop it if it is scanned again.';
+        PERFORM steward._report('notice',
+                format('index "%s" was scanned %s times since its statistics were reset; the migration watches it from now', r->>'index_name', r->'stats_at_start'->>'idx_scan'),
+                hint => 'migration_validate and migration_cleanup refuse to drop it if it is scanned again.');
     END LOOP;
 END
 $$;
@@ -635,8 +635,8 @@ BEGIN
     END IF;
     PERFORM steward._migration_record('index', mig, jsonb_build_object(
         'step', stepno, 'add_invalid_dropped', 1));
-    RAISE NOTICE 'dropped invalid index "%" left by a failed or cancelled build (migration "%", step %)',
-        s.index_name, mig, stepno;
+    PERFORM steward._report('notice',
+            format('dropped invalid index "%s" left by a failed or cancelled build (migration "%s", step %s)', s.index_name, mig, stepno));
     RETURN format('invalid index "%s" left by a failed or cancelled build was dropped', s.index_name);
 END
 $$;
@@ -704,8 +704,9 @@ BEGIN
         'step', stepno, 'state', 'failed', 'build_finished_at', clock_timestamp(), 'error', err));
     PERFORM steward._migration_record('update', mig, jsonb_build_object(
         'failed', true, 'error', err, 'backfill_status', 'failed'));
-    RAISE WARNING 'migration "%": %', mig, err
-        USING HINT = 'Fix the cause and run CALL steward.migration_backfill again, or roll the migration back.';
+    PERFORM steward._report('warning',
+            format('migration "%s": %s', mig, err),
+            hint => 'Fix the cause and run CALL steward.migration_backfill again, or roll the migration back.');
 END
 $$;
 

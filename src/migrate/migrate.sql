@@ -1044,11 +1044,11 @@ BEGIN
                  WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
                    AND d.refobjid = rel AND d.refobjsubid = attnum AND NOT i.indisunique
                  ORDER BY ic.relname LOOP
-        RAISE NOTICE 'index "%" on column "%" of relation "%" is not copied to the new column: cleanup drops it',
-                lost, col, steward._relation_name(rel)
-            USING HINT = format('Build it over the new column %I of %s with CREATE INDEX CONCURRENTLY before complete (it follows the column through the switch).',
+        PERFORM steward._report('notice',
+                format('index "%s" on column "%s" of relation "%s" is not copied to the new column: cleanup drops it', lost, col, steward._relation_name(rel)),
+                hint => format('Build it over the new column %I of %s with CREATE INDEX CONCURRENTLY before complete (it follows the column through the switch).',
                                 CASE WHEN coalesce(body->>'name', col) <> col THEN body->>'name'
-                                          ELSE left('_steward_new_' || col, 63) END, rel);
+                                          ELSE left('_steward_new_' || col, 63) END, rel));
     END LOOP;
 END
 $$;
@@ -1184,8 +1184,9 @@ BEGIN
                  WHERE when_ = 'start' AND d.classid = 'pg_statistic_ext'::regclass
                    AND d.refclassid = 'pg_class'::regclass AND d.refobjid = rel
                    AND d.refobjsubid = a.attnum ORDER BY 1 LOOP
-        RAISE NOTICE '% on column "%" of relation "%" is not copied to the new shape: cleanup drops it', stat, col, steward._relation_name(rel)
-            USING HINT = 'Create it again over the new shape''s columns after complete (CREATE STATISTICS).';
+        PERFORM steward._report('notice',
+                format('%s on column "%s" of relation "%s" is not copied to the new shape: cleanup drops it', stat, col, steward._relation_name(rel)),
+                hint => 'Create it again over the new shape''s columns after complete (CREATE STATISTICS).');
     END LOOP;
     IF users IS NULL THEN
         RETURN;
@@ -1732,10 +1733,10 @@ BEGIN
                           AND s.attname = c->>'old_name' AND NOT s.inherited
          WHERE x.oid = rel;
         IF nulls > 0 THEN
-            RAISE WARNING 'the statistics of relation "%" estimate % rows with column "%" NULL, which "not_null" of % refuses',
-                          steward._relation_name(rel), nulls, c->>'old_name', what
-                USING DETAIL = 'The backfill fails on the first such row, and old-shape writes of NULL fail meanwhile (23514).',
-                      HINT = format('Roll back (SELECT steward.migration_rollback(%L);) and give an "up" that maps NULL (coalesce), or fix the rows first.', mig);
+            PERFORM steward._report('warning',
+                    format('the statistics of relation "%s" estimate %s rows with column "%s" NULL, which "not_null" of %s refuses', steward._relation_name(rel), nulls, c->>'old_name', what),
+                    detail => 'The backfill fails on the first such row, and old-shape writes of NULL fail meanwhile (23514).',
+                    hint => format('Roll back (SELECT steward.migration_rollback(%L);) and give an "up" that maps NULL (coalesce), or fix the rows first.', mig));
         END IF;
     END IF;
     RETURN c;
@@ -2154,9 +2155,12 @@ $$;
 -- PostgreSQL 15's ADD COLUMN of such a type rewrites the whole table
 -- under ACCESS EXCLUSIVE to check the constraints, default or not, which
 -- an online migration must not do behind its user's back (mig17).  The
--- HINT gives the step with the domain's base type and its constraints as
--- the step's "check" and "not_null".  An empty table costs nothing:
--- allowed.  Reads one row of each such table as its owner.
+-- HINT gives the step as the user wrote it (its "up", "default" and other
+-- keys kept) with the domain's base type, the domain's constraints as its
+-- "check" (and'ed with the step's own "check", which the HINT dropped
+-- before: closing46 Noticed 5) and "not_null": a step that runs as
+-- printed.  An empty table costs nothing: allowed.  Reads one row of each
+-- such table as its owner.
 CREATE FUNCTION steward._migration_refuse_rewrite(mig text)
 RETURNS void
 LANGUAGE plpgsql
@@ -2165,9 +2169,10 @@ AS $$
 DECLARE
     c record;
     d record;
+    body jsonb;
     step text;
 BEGIN
-    FOR c IN SELECT x.relid, x.kind, x.old_name, x.new_name, x.new_type
+    FOR c IN SELECT x.relid, x.kind, x.step, x.old_name, x.new_name, x.new_type
                FROM steward.migration_columns x
                JOIN steward.migration_tables t ON t.migration = x.migration AND t.relid = x.relid
               WHERE x.migration = mig AND x.kind IN ('pair', 'added') AND t.active
@@ -2192,14 +2197,26 @@ BEGIN
                   FROM chain ch2 JOIN pg_constraint k ON k.contypid = ch2.oid AND k.contype = 'c') AS checks
           INTO d
           FROM chain ch;
-        -- Keys in the order a step is written (json, not jsonb).
-        step := format('{"%s": {"table": %s, "column": %s%s, "type": %s%s%s}}',
+        -- The user's step (the migration's steps, recorded by the plan),
+        -- whose own "check" is and'ed with the domain's, as a carried
+        -- check is (_migration_column_carried), and whose other keys
+        -- ("up", "default", "unique", ...) stay, after the ones written
+        -- here in the order a step is written (json, not jsonb).
+        body := (SELECT r.steps -> (c.step - 1) -> CASE c.kind WHEN 'added' THEN 'add_column' ELSE 'alter_column' END
+                   FROM steward.migration_runs r WHERE r.name = mig);
+        IF body ? 'check' THEN
+            d.checks := concat_ws(' AND ', d.checks, format('(%s)', body->>'check'));
+        END IF;
+        step := format('{"%s": {"table": %s, "column": %s%s, "type": %s%s%s%s}}',
                        CASE c.kind WHEN 'added' THEN 'add_column' ELSE 'alter_column' END,
                        to_json(c.relid::text), to_json(CASE c.kind WHEN 'added' THEN c.new_name ELSE c.old_name END),
                        CASE WHEN c.kind = 'pair' AND c.old_name <> c.new_name
                             THEN ', "name": ' || to_json(c.new_name::text) ELSE '' END,
                        to_json(d.base), coalesce(', "check": ' || to_json(d.checks), ''),
-                       CASE WHEN d.not_null THEN ', "not_null": true' ELSE '' END);
+                       CASE WHEN d.not_null OR body->'not_null' = 'true' THEN ', "not_null": true' ELSE '' END,
+                       (SELECT string_agg(format(', %s: %s', to_json(k), v), '' ORDER BY k)
+                          FROM jsonb_each(body) e(k, v)
+                         WHERE k NOT IN ('table', 'column', 'name', 'type', 'check', 'not_null')));
         RAISE EXCEPTION 'cannot add column "%" of domain type % to relation "%" online',
                 c.new_name, c.new_type, steward._relation_name(c.relid)
             USING ERRCODE = 'feature_not_supported',
@@ -2858,10 +2875,10 @@ BEGIN
        AND NOT EXISTS (SELECT 1 FROM pg_class pc, aclexplode(pc.relacl) x
                         WHERE pc.oid = rel AND x.grantee = a.grantee AND x.privilege_type = 'SELECT');
     IF roles IS NOT NULL THEN
-        RAISE NOTICE 'role(s) % have column privileges on relation "%" but not SELECT on the table: they cannot use the views of migration "%"',
-                     roles, steward._relation_name(rel), mig
-            USING DETAIL = 'The views select every column of the table, and PostgreSQL checks each against the role using a security_invoker view.',
-                  HINT = 'Such roles keep using the table itself: the old shape until complete, the new one after it.';
+        PERFORM steward._report('notice',
+                format('role(s) %s have column privileges on relation "%s" but not SELECT on the table: they cannot use the views of migration "%s"', roles, steward._relation_name(rel), mig),
+                detail => 'The views select every column of the table, and PostgreSQL checks each against the role using a security_invoker view.',
+                hint => 'Such roles keep using the table itself: the old shape until complete, the new one after it.');
     END IF;
 END
 $$;
@@ -3694,9 +3711,9 @@ BEGIN
     IF remaining > 0 THEN
         PERFORM steward._migration_record('update', mig, jsonb_build_object(
             'backfill_status', 'incomplete'));
-        RAISE NOTICE 'migration "%": % rows were held by other transactions and are not backfilled yet',
-                mig, remaining
-            USING HINT = 'Run steward.migration_backfill again.';
+        PERFORM steward._report('notice',
+                format('migration "%s": %s rows were held by other transactions and are not backfilled yet', mig, remaining),
+                hint => 'Run steward.migration_backfill again.');
         RETURN;
     END IF;
     BEGIN
@@ -3706,9 +3723,10 @@ BEGIN
         PERFORM steward._migration_record('update', mig, jsonb_build_object(
             'backfill_status', 'failed', 'failed', true,
             'error', format('unique key of the new shape: %s (%s)', SQLERRM, detail)));
-        RAISE WARNING 'migration "%": the new shape''s unique key cannot be built: %', mig, SQLERRM
-            USING DETAIL = detail,
-                  HINT = 'Fix the duplicates and run steward.migration_backfill again, or roll the migration back.';
+        PERFORM steward._report('warning',
+                format('migration "%s": the new shape''s unique key cannot be built: %s', mig, SQLERRM),
+                detail => detail,
+                hint => 'Fix the duplicates and run steward.migration_backfill again, or roll the migration back.');
         RETURN;
     END;
     PERFORM steward._migration_record('update', mig, jsonb_build_object(
@@ -3858,7 +3876,11 @@ $$;
 -- as steward.checksum_ranges), in one scan run as the table's owner
 -- (_migration_exec).  Returns the checks "values <table>" and "checksums
 -- <table>" as jsonb objects {check, passed, detail}, none when no column
--- of the migration derives values.
+-- of the migration derives values.  The up and down are coerced by the
+-- assignment rules, as the backfill and the trigger coerce them
+-- (_migration_sql): a row where one fails (a value too long for
+-- varchar(n), which an explicit cast cut and passed, closing46 Noticed
+-- 5) fails "values <table>" with the error (data exceptions, class 22).
 CREATE FUNCTION steward._migration_values_check(mig text, t steward.migration_tables)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -3925,7 +3947,16 @@ BEGIN
             '  FROM g',
             keys, array_to_string(bads, ' OR '), array_to_string(actuals, ', '),
             array_to_string(expecteds, ', '), t.relid);
-        res := steward._migration_exec(t.relid, q);
+        BEGIN
+            res := steward._migration_exec(t.relid, q);
+        EXCEPTION WHEN data_exception THEN
+            -- An up or down failing on a row written behind the trigger's
+            -- back: the backfill and the trigger would refuse that row.
+            GET STACKED DIAGNOSTICS detail = MESSAGE_TEXT, "check" = RETURNED_SQLSTATE;
+            RETURN results || jsonb_build_object('check', format('values %s', t.relid), 'passed', false,
+                'detail', format('an up or down expression fails on a row (%s: %s), as the backfill and the dual-write trigger would on it: rewrite the row (UPDATE) in the old or the new shape, or fix the expression and start again',
+                                 "check", detail));
+        END;
         "check" := format('values %s', t.relid);
         passed := coalesce(res[2]::bigint, 0) = 0;
         detail := CASE WHEN passed
@@ -4377,12 +4408,12 @@ BEGIN
                      OR EXISTS (SELECT 1 FROM unnest(p.proconfig) c
                                  WHERE c ~* ('^search_path=(.*[, ])?"?' || esc || '(_old)?"?(,|[[:space:]]|$)')))
               ORDER BY 1 LOOP
-        RAISE NOTICE 'function % names schema "%" or "%" of migration "%", whose views the % drops',
-                f.fn, mig, mig || '_old', mig, CASE WHEN action = 'roll back' THEN 'rollback' ELSE 'cleanup' END
-            USING DETAIL = 'Its body is a string, for which PostgreSQL records no dependency: it is not refused, '
+        PERFORM steward._report('notice',
+                format('function %s names schema "%s" or "%s" of migration "%s", whose views the %s drops', f.fn, mig, mig || '_old', mig, CASE WHEN action = 'roll back' THEN 'rollback' ELSE 'cleanup' END),
+                detail => 'Its body is a string, for which PostgreSQL records no dependency: it is not refused, '
                            'and fails when it uses those views afterwards.',
-                  HINT = 'Make it use the table instead (after the cleanup the table has the new shape), or give '
-                         'it a BEGIN ATOMIC body, whose dependencies are checked.';
+                hint => 'Make it use the table instead (after the cleanup the table has the new shape), or give '
+                         'it a BEGIN ATOMIC body, whose dependencies are checked.');
     END LOOP;
 END
 $$;
@@ -4432,17 +4463,15 @@ BEGIN
               GROUP BY tg.tgname, c.relid, p.oid
               ORDER BY c.relid::regclass::text, tg.tgname LOOP
         IF t.args_only THEN
-            RAISE WARNING 'trigger "%" of relation "%" passes function % the name of % % that migration "%" renames or drops at complete',
-                    t.tgname, steward._relation_name(t.relid), t.fn,
-                    CASE WHEN t.n > 1 THEN 'columns' ELSE 'column' END, t.cols, mig
-                USING DETAIL = 'After complete, each write that fires it fails where the function looks that name up, until the trigger is created again with the new name (or, before the cleanup, the migration is rolled back).',
-                      HINT = 'Right after complete, drop the trigger and create it again with the new column name, or roll the migration back.';
+            PERFORM steward._report('warning',
+                    format('trigger "%s" of relation "%s" passes function %s the name of %s %s that migration "%s" renames or drops at complete', t.tgname, steward._relation_name(t.relid), t.fn, CASE WHEN t.n > 1 THEN 'columns' ELSE 'column' END, t.cols, mig),
+                    detail => 'After complete, each write that fires it fails where the function looks that name up, until the trigger is created again with the new name (or, before the cleanup, the migration is rolled back).',
+                    hint => 'Right after complete, drop the trigger and create it again with the new column name, or roll the migration back.');
         ELSE
-            RAISE WARNING 'trigger "%" of relation "%" runs function %, whose body names % % that migration "%" renames or drops at complete',
-                    t.tgname, steward._relation_name(t.relid), t.fn,
-                    CASE WHEN t.n > 1 THEN 'columns' ELSE 'column' END, t.cols, mig
-                USING DETAIL = 'After complete, each write that fires it fails where the body uses that name (42703), until the function is changed (or, before the cleanup, the migration is rolled back).',
-                      HINT = 'Update the trigger function to handle both shapes (the old columns before complete, the new ones after) before complete, or roll the migration back.';
+            PERFORM steward._report('warning',
+                    format('trigger "%s" of relation "%s" runs function %s, whose body names %s %s that migration "%s" renames or drops at complete', t.tgname, steward._relation_name(t.relid), t.fn, CASE WHEN t.n > 1 THEN 'columns' ELSE 'column' END, t.cols, mig),
+                    detail => 'After complete, each write that fires it fails where the body uses that name (42703), until the function is changed (or, before the cleanup, the migration is rolled back).',
+                    hint => 'Update the trigger function to handle both shapes (the old columns before complete, the new ones after) before complete, or roll the migration back.');
         END IF;
     END LOOP;
 END
@@ -4854,7 +4883,8 @@ BEGIN
         BEGIN
             PERFORM steward._migration_exec(t.relid, format('DROP SCHEMA IF EXISTS %I', nsp));
         EXCEPTION WHEN dependent_objects_still_exist OR insufficient_privilege THEN
-            RAISE WARNING 'schema "%" of migration "%" is kept: %', nsp, mig, SQLERRM;
+            PERFORM steward._report('warning',
+                    format('schema "%s" of migration "%s" is kept: %s', nsp, mig, SQLERRM));
         END;
     END LOOP;
 END
@@ -5015,11 +5045,11 @@ BEGIN
     -- The statements name the table and columns as the rollback leaves them.
     tbl := (SELECT format('%I.%I', n.nspname, t.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE c.oid = t.relid);
-    RAISE WARNING 'the replica identity of relation "%" is DEFAULT now: no unique index over the columns of index "%" is left',
-            steward._relation_name(tbl), t.replica_identity
-        USING DETAIL = format('Migration "%s" moved the identity from that index to a key of the new shape at complete, '
+    PERFORM steward._report('warning',
+            format('the replica identity of relation "%s" is DEFAULT now: no unique index over the columns of index "%s" is left', steward._relation_name(tbl), t.replica_identity),
+            detail => format('Migration "%s" moved the identity from that index to a key of the new shape at complete, '
                               'which the rollback drops; the index is gone, or has another definition under its name.', mig),
-              HINT = format('To make that key the identity again: CREATE UNIQUE INDEX %I ON %s (%s); '
+            hint => format('To make that key the identity again: CREATE UNIQUE INDEX %I ON %s (%s); '
                             'ALTER TABLE %s REPLICA IDENTITY USING INDEX %I;',
                             steward._migration_free_name(t.relid, t.replica_identity), tbl,
                             (SELECT string_agg(quote_ident(coalesce(c.old_name, a.attname)), ', ' ORDER BY k.ord)
@@ -5029,7 +5059,7 @@ BEGIN
                                       ON c.migration = mig AND c.relid = t.relid AND c.kind IN ('pair', 'renamed')
                                      AND c.switched_new = a.attname
                               WHERE i.indexrelid = cur),
-                            tbl, steward._migration_free_name(t.relid, t.replica_identity));
+                            tbl, steward._migration_free_name(t.relid, t.replica_identity)));
 END
 $$;
 
@@ -5114,7 +5144,8 @@ BEGIN
     IF steward._migration_settle_dropped(mig) THEN
         -- Its tables were all gone: the migration ended with them.
         IF (steward._migration_get(mig)).status = 'dropped' THEN
-            RAISE NOTICE 'migration "%" ended: its tables were dropped', mig;
+            PERFORM steward._report('notice',
+                    format('migration "%s" ended: its tables were dropped', mig));
             RETURN;
         END IF;
     END IF;

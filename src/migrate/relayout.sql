@@ -668,9 +668,9 @@ BEGIN
         lost := lost || steward._relayout_partition_losses(rel, part);
     END LOOP;
     IF cardinality(lost) > 0 THEN
-        RAISE NOTICE 'the new layout of relation "%" will not have what single partitions have on their own: %',
-                steward._relation_name(rel), array_to_string(lost, ', ')
-            USING HINT = 'Create them on the table now, or on its new partitions after the cleanup, if they are still needed.';
+        PERFORM steward._report('notice',
+                format('the new layout of relation "%s" will not have what single partitions have on their own: %s', steward._relation_name(rel), array_to_string(lost, ', ')),
+                hint => 'Create them on the table now, or on its new partitions after the cleanup, if they are still needed.');
     END IF;
 END
 $$;
@@ -1062,9 +1062,9 @@ BEGIN
       FROM steward._relayout_tree(rel) x JOIN pg_class c ON c.oid = x::oid JOIN pg_am a ON a.oid = c.relam
      WHERE c.relkind = 'r' AND a.amname <> 'steward';
     IF k IS NOT NULL THEN
-        RAISE NOTICE 'relayout of relation "%" moves its rows from access method "%" to partitions using access method "steward"',
-                steward._relation_name(rel), k
-            USING DETAIL = 'After the cutover the table is pg_steward''s: DROP EXTENSION refuses it until steward.release() gives it back to heap.';
+        PERFORM steward._report('notice',
+                format('relayout of relation "%s" moves its rows from access method "%s" to partitions using access method "steward"', steward._relation_name(rel), k),
+                detail => 'After the cutover the table is pg_steward''s: DROP EXTENSION refuses it until steward.release() gives it back to heap.');
     END IF;
 
     PERFORM steward._migration_create(mig, jsonb_build_object(
@@ -1675,9 +1675,9 @@ DECLARE
 BEGIN
     IF remaining > 0 THEN
         PERFORM steward._migration_record('update', mig, jsonb_build_object('backfill_status', 'finished'));
-        RAISE WARNING 'migration "%": % rows were held by other transactions and are not copied yet',
-                mig, remaining
-            USING HINT = 'Run steward.migration_backfill again.';
+        PERFORM steward._report('warning',
+                format('migration "%s": %s rows were held by other transactions and are not copied yet', mig, remaining),
+                hint => 'Run steward.migration_backfill again.');
         RETURN;
     END IF;
     PERFORM steward._migration_record('update', mig, jsonb_build_object(
@@ -2571,11 +2571,10 @@ BEGIN
         -- The only copy of the rows left: kept (the record needs a table
         -- of its own to end on, too).
         PERFORM steward._relayout_unguard(t.new_rel);
-        RAISE NOTICE 'table "%" (the old layout of migration "%") was dropped: the new layout "%" stays, with its rows',
-                     (SELECT p[cardinality(p)] FROM steward.migration_runs r,
-                             parse_ident(r.steps->0->'relayout'->>'table') p(p) WHERE r.name = mig)::name,
-                     mig, steward._relation_name(t.new_rel)
-            USING HINT = format('Drop it (DROP TABLE %s;) or rename it yourself.', t.new_rel);
+        PERFORM steward._report('notice',
+                format('table "%s" (the old layout of migration "%s") was dropped: the new layout "%s" stays, with its rows', (SELECT p[cardinality(p)] FROM steward.migration_runs r,
+                             parse_ident(r.steps->0->'relayout'->>'table') p(p) WHERE r.name = mig)::name, mig, steward._relation_name(t.new_rel)),
+                hint => format('Drop it (DROP TABLE %s;) or rename it yourself.', t.new_rel));
         RETURN;
     END IF;
     IF t.new_rel IS NOT NULL THEN
@@ -2630,9 +2629,10 @@ BEGIN
             PERFORM steward._migration_locked(mig, '_migration_validate_constraint', NULL,
                 jsonb_build_object('relid', con.rel::oid, 'name', con.conname));
         EXCEPTION WHEN foreign_key_violation THEN
-            RAISE WARNING 'foreign key "%" of relation "%" stays NOT VALID: %', con.conname, steward._relation_name(con.rel), SQLERRM
-                USING HINT = format('Correct the rows and run ALTER TABLE %s VALIDATE CONSTRAINT %I;',
-                                    con.rel, con.conname);
+            PERFORM steward._report('warning',
+                    format('foreign key "%s" of relation "%s" stays NOT VALID: %s', con.conname, steward._relation_name(con.rel), SQLERRM),
+                    hint => format('Correct the rows and run ALTER TABLE %s VALIDATE CONSTRAINT %I;',
+                                    con.rel, con.conname));
         END;
     END LOOP;
 END
@@ -2654,9 +2654,9 @@ BEGIN
         -- The only copy of the rows left: kept (the record needs a table
         -- of its own to end on, too).
         PERFORM steward._relayout_unguard(t.old_rel);
-        RAISE NOTICE 'table "%" (the new layout of migration "%") was dropped: the old layout "%" stays, with its rows',
-                     t.relname, mig, steward._relation_name(t.old_rel)
-            USING HINT = format('Drop it (DROP TABLE %s;) or rename it yourself.', t.old_rel);
+        PERFORM steward._report('notice',
+                format('table "%s" (the new layout of migration "%s") was dropped: the old layout "%s" stays, with its rows', t.relname, mig, steward._relation_name(t.old_rel)),
+                hint => format('Drop it (DROP TABLE %s;) or rename it yourself.', t.old_rel));
         RETURN;
     END IF;
     PERFORM steward._relayout_check_rowtype(t.old_rel, 'cleanup') WHERE alive.old_alive;

@@ -135,10 +135,10 @@ BEGIN
     SELECT array_agg(z.oid::regclass::text ORDER BY z.oid::regclass::text) INTO busy
       FROM sized z WHERE z.total_bytes IS NULL;
     IF force AND busy IS NOT NULL THEN
-        RAISE NOTICE 'capacity sample left out % table(s) that other sessions hold locks on',
-                     cardinality(busy)
-            USING DETAIL = format('Left out: %s.', array_to_string(busy, ', ')),
-                  HINT = 'The next sample measures them once the locks are released; pg_locks shows who holds them.';
+        PERFORM steward._report('notice',
+                format('capacity sample left out %s table(s) that other sessions hold locks on', cardinality(busy)),
+                detail => format('Left out: %s.', array_to_string(busy, ', ')),
+                hint => 'The next sample measures them once the locks are released; pg_locks shows who holds them.');
     END IF;
     DELETE FROM steward.capacity_samples
      WHERE sampled_at < now() - make_interval(secs => steward.setting_value('steward.capacity_window'))

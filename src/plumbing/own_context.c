@@ -16,17 +16,25 @@
  *	  The PL/pgSQL entry points and event triggers are stripped by the
  *	  function manager hook of src/migrate/exec.c at FHET_ABORT, and
  *	  migration_start in its PG_CATCH; the C entry points run their calls
- *	  of internal PL/pgSQL through steward_spi_execute_entry.
+ *	  of internal PL/pgSQL through steward_spi_execute_entry.  The
+ *	  WARNINGs and NOTICEs of internal PL/pgSQL go through
+ *	  steward._report, which strips them the same way (closing46 Noticed
+ *	  6: "PL/pgSQL function steward._migration_warn_trigger_users(...)
+ *	  line 29 at RAISE" under a WARNING of migration_complete).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "nodes/pg_list.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "pg_steward.h"
 #include "plumbing/own_context.h"
 
 /*
@@ -109,6 +117,27 @@ context_entries(const char *context)
 }
 
 /*
+ * Is entry e a quoted statement that calls one of pg_steward's internal
+ * functions, "SQL statement \"SELECT steward._x($1)\"" (or SELECT * FROM,
+ * CALL)?  Those are the statements of its own code: a user calls its
+ * entry points, whose names do not begin with an underscore.
+ */
+static bool
+calls_internal(const char *e)
+{
+	static const char *const calls[] = {"SELECT steward._", "SELECT * FROM steward._",
+	"CALL steward._", NULL};
+	int			n = quoted_entry_prefix(e);
+
+	if (n == 0)
+		return false;
+	for (int i = 0; calls[i] != NULL; i++)
+		if (strncmp(e + n, calls[i], strlen(calls[i])) == 0)
+			return true;
+	return false;
+}
+
+/*
  * An error's CONTEXT without the entries of pg_steward's own PL/pgSQL
  * code: its functions' lines ("PL/pgSQL function
  * steward._migration_step(...) line 7 at RAISE") and the statements they
@@ -121,12 +150,15 @@ context_entries(const char *context)
  * ..." entries, which show where in the user's SQL an error is, stay.
  * statement, when not NULL, is the text of a statement a C entry point
  * ran through SPI: its entry ("SQL statement \"...\"", the innermost one
- * with exactly that text) goes too.  NULL when nothing is left.
+ * with exactly that text) goes too; with internal_calls, so does every
+ * quoted statement that calls an internal function of pg_steward's
+ * (calls_internal: the calls C entry points make, whose text their
+ * callers do not know).  NULL when nothing is left.
  * Allocates in the current memory context; raises nothing but out of
  * memory.
  */
 static char *
-without_own_context(const char *context, const char *statement)
+without_own_context(const char *context, const char *statement, bool internal_calls)
 {
 	List	   *entries;
 	StringInfoData buf;
@@ -146,7 +178,8 @@ without_own_context(const char *context, const char *statement)
 
 		if (strncmp(e, "PL/pgSQL function steward.", 26) == 0 ||
 			(quoted_entry_prefix(e) > 0 &&
-			 strncmp(caller, "PL/pgSQL function steward.", 26) == 0))
+			 strncmp(caller, "PL/pgSQL function steward.", 26) == 0) ||
+			(internal_calls && calls_internal(e)))
 			continue;
 		if (own != NULL && strcmp(e, own) == 0)
 		{
@@ -195,7 +228,7 @@ steward_strip_own_context(const char *statement)
 		MemoryContextSwitchTo(old);
 		return;
 	}
-	context = without_own_context(edata->context, statement);
+	context = without_own_context(edata->context, statement, false);
 	if (edata->context != NULL &&
 		(context == NULL || strcmp(context, edata->context) != 0))
 	{
@@ -239,4 +272,91 @@ steward_spi_execute_entry(const char *sql, int nargs, Oid *argtypes, Datum *args
 	}
 	PG_END_TRY();
 	return rc;
+}
+
+PG_FUNCTION_INFO_V1(steward_report);
+
+/*
+ * steward._report(level text, message text, detail text, hint text,
+ *                 sqlstate text) -> void
+ *
+ * RAISE WARNING or NOTICE (level 'warning' or 'notice') for pg_steward's
+ * internal PL/pgSQL, without the CONTEXT lines of pg_steward's own code
+ * (without_own_context, the calls of internal functions its C entry
+ * points run included): the user's lines (a caller's function) stay.  A
+ * RAISE in an internal function printed its own line and every internal
+ * caller's, text the user never wrote, under a message whose DETAIL and
+ * HINT say what to do.  detail, hint: NULL for none; sqlstate: NULL for
+ * 01000 (a warning) or 00000 (a notice).  The context is collected by
+ * raising the message as an ERROR caught at once (core has no other way
+ * to read it), then the copy is emitted at level with no context callback
+ * running again.  client_min_messages decides as for RAISE.  Takes no
+ * lock.  Errors: 22023 for another level or a malformed sqlstate, 22004
+ * for a NULL level or message.
+ */
+Datum
+steward_report(PG_FUNCTION_ARGS)
+{
+	char	   *level;
+	int			elevel;
+	int			code;
+	char	   *detail = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	char	   *hint = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	MemoryContext cxt = CurrentMemoryContext;
+	uint32		holdoff = InterruptHoldoffCount;
+	uint32		cancel_holdoff = QueryCancelHoldoffCount;
+	ErrorData  *edata = NULL;
+	ErrorContextCallback *saved;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("level and message must not be null")));
+	level = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (strcmp(level, "warning") == 0)
+		elevel = WARNING;
+	else if (strcmp(level, "notice") == 0)
+		elevel = NOTICE;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("level must be warning or notice, not \"%s\"", level)));
+	code = elevel == WARNING ? ERRCODE_WARNING : ERRCODE_SUCCESSFUL_COMPLETION;
+	if (!PG_ARGISNULL(4))
+	{
+		char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(4));
+
+		if (strlen(s) != 5 || strspn(s, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 5)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("sqlstate must be five digits or upper-case letters, not \"%s\"", s)));
+		code = MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]);
+	}
+
+	PG_TRY();
+	{
+		ereport(ERROR,
+				(errcode(code),
+				 errmsg_internal("%s", text_to_cstring(PG_GETARG_TEXT_PP(1))),
+				 detail ? errdetail_internal("%s", detail) : 0,
+				 hint ? errhint("%s", hint) : 0));
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+	}
+	PG_END_TRY();
+	/* errfinish(ERROR) zeroed them for the longjmp */
+	InterruptHoldoffCount = holdoff;
+	QueryCancelHoldoffCount = cancel_holdoff;
+
+	edata->elevel = elevel;
+	edata->context = without_own_context(edata->context, NULL, true);
+	saved = error_context_stack;
+	error_context_stack = NULL;
+	ThrowErrorData(edata);
+	error_context_stack = saved;
+	PG_RETURN_VOID();
 }
