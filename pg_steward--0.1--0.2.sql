@@ -45441,3 +45441,172 @@ BEGIN
      WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.relid::oid);
 END
 $$;
+
+-- review35 S1: a label names its state machine's owner ("machine_owner",
+-- labels.c), and a restore attaches an existing machine of that name only
+-- when that role owns it, or one whose owner has the table owner's
+-- privileges; a label without the field only a machine of a role whose
+-- privileges the table's owner has.  A grant alone no longer suffices
+-- (steward._check_label_machine_owner).  A change of a machine's owner
+-- rewrites its columns' labels (steward._machine_owner_relabel); the
+-- labels of this database are written again below, in the new form.
+CREATE FUNCTION steward._check_label_machine_owner(tbl regclass, col name, v_machine text,
+                                                   m_owner regrole, m_builtin boolean,
+                                                   m_usage regrole[], l jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    relowner oid := (SELECT c.relowner FROM pg_class c WHERE c.oid = tbl);
+    expected text := l->>'machine_owner';
+    actual text := pg_get_userbyid(m_owner::oid);
+    target text := coalesce(expected, pg_get_userbyid(relowner));
+BEGIN
+    IF m_builtin OR pg_has_role(m_owner::oid, relowner, 'USAGE') THEN
+        RETURN;
+    END IF;
+    IF expected IS NULL AND pg_has_role(relowner, m_owner::oid, 'USAGE') THEN
+        RETURN;
+    END IF;
+    IF expected = actual AND EXISTS (
+            SELECT 1 FROM unnest(m_usage || m_owner) g
+             WHERE pg_has_role(relowner, g::oid, 'USAGE')) THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION 'permission denied for state machine "%"', v_machine
+        USING ERRCODE = 'insufficient_privilege',
+              DETAIL = CASE
+                  WHEN expected IS NULL THEN format(
+                      'It belongs to role "%s", whose privileges role "%s", the owner of relation "%s", does not have; the label of column "%s" names no owner (written by pg_steward 0.1 or an earlier 0.2), so only a machine of a role whose privileges the table''s owner has is attached.',
+                      actual, pg_get_userbyid(relowner), steward._relation_name(tbl), col)
+                  WHEN expected IS DISTINCT FROM actual THEN format(
+                      'It belongs to role "%s"; the label of column "%s" of relation "%s" expects the machine of role "%s".',
+                      actual, col, steward._relation_name(tbl), expected)
+                  ELSE format(
+                      'It belongs to role "%s", as the label of column "%s" expects, but relation "%s" belongs to role "%s", who may not use it.',
+                      actual, col, steward._relation_name(tbl), pg_get_userbyid(relowner))
+              END,
+              HINT = CASE
+                  WHEN expected IS DISTINCT FROM actual THEN format(
+                      'If it is not the machine of relation "%s", drop it (steward.drop_state_machine(%L), as role "%s" or a superuser) and restore the table again; if it is, give it to role "%s" first: SELECT steward.alter_state_machine_owner(%L, %L);',
+                      steward._relation_name(tbl), v_machine, actual, target,
+                      v_machine, quote_ident(target))
+                  ELSE format('Have its owner run steward.grant_state_machine(%L, %L).',
+                              v_machine, relowner::regrole::text)
+              END;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._check_label_machine_owner(regclass, name, text, regrole, boolean, regrole[], jsonb) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION steward._apply_label_state(tbl regclass, col name, typ oid, l jsonb,
+                                           caller regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_machine text := l->>'machine';
+    v_changed name := l->>'changed_at';
+    m record;
+    n bigint;
+BEGIN
+    IF typ NOT IN ('text'::regtype, 'varchar'::regtype) THEN
+        RAISE EXCEPTION 'state column "%" of relation "%" must be of type text or varchar', col, steward._relation_name(tbl)
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    PERFORM steward._check_state_collation(tbl, col);
+    IF v_changed IS NOT NULL AND (v_changed = col OR NOT EXISTS (
+            SELECT 1 FROM pg_attribute a
+             WHERE a.attrelid = tbl AND a.attname = v_changed AND a.attnum > 0
+               AND NOT a.attisdropped AND a.atttypid = 'timestamptz'::regtype)) THEN
+        RAISE EXCEPTION 'changed_at column "%" of relation "%" must be another column of type timestamp with time zone',
+                v_changed, steward._relation_name(tbl) USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    -- Locked first, as attach_state_machine locks it: a drop waits for
+    -- this transaction, then refuses (tidy3 finding 1).
+    PERFORM steward._state_machine_lock(v_machine);
+    -- In a snapshot taken now, as attach_state_machine reads it: the
+    -- transaction's (REPEATABLE READ) could predate a revoke (review14 R14-9).
+    SELECT d.states, d.initial, d.transitions, d.builtin, d.owner, d.usage_roles INTO m
+      FROM steward._state_machine_latest(v_machine) d WHERE d.name IS NOT NULL;
+    IF NOT FOUND THEN
+        -- Validated like any new machine, owned by the role running the
+        -- label (the restore's), not by the table's owner: the restore's
+        -- other tables using it may belong to other roles, and none of
+        -- them is more its owner than the others (codereview3 #2).  A
+        -- whole-database restore then sets the original owner and grants
+        -- from the machine's row; after a partial one, the restoring role
+        -- gives it away (steward.alter_state_machine_owner).  Keeps its
+        -- original creation time.
+        PERFORM steward._create_state_machine(v_machine,
+                    ARRAY(SELECT jsonb_array_elements_text(l->'states')),
+                    ARRAY(SELECT jsonb_array_elements_text(l->'initial')),
+                    ARRAY(SELECT jsonb_array_elements_text(l->'transitions')),
+                    caller);
+        UPDATE steward.machine_definitions d
+           SET created_at = coalesce((l->>'machine_since')::timestamptz, d.created_at)
+         WHERE d.name = v_machine;
+    ELSIF m.states IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'states'))
+       OR m.initial IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'initial'))
+       OR m.transitions IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'transitions')) THEN
+        RAISE EXCEPTION 'state machine "%" of this database differs from the one attached to column "%" of relation "%"',
+                v_machine, col, steward._relation_name(tbl)
+            USING ERRCODE = 'duplicate_object',
+                  DETAIL = format('Here: states %s, initial %s, transitions %s; the label: states %s, initial %s, transitions %s.',
+                                  m.states, m.initial, m.transitions,
+                                  l->'states', l->'initial', l->'transitions'),
+                  HINT = 'Rename one of the machines, or attach this database''s machine with steward.attach_state_machine.';
+    ELSIF NOT (m.builtin OR EXISTS (
+            SELECT 1 FROM unnest(m.usage_roles || m.owner) g
+             WHERE pg_has_role(caller::oid, g::oid, 'USAGE'))) THEN
+        -- As attach_state_machine: the machine must be the caller's,
+        -- granted to it, or built in (superusers, who restore whole
+        -- databases, may use any).
+        RAISE EXCEPTION 'permission denied for state machine "%"', v_machine
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('It belongs to role "%s".', pg_get_userbyid(m.owner)),
+                  HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
+                                v_machine, caller::text);
+    ELSE
+        PERFORM steward._check_label_machine_owner(tbl, col, v_machine, m.owner, m.builtin,
+                                                   m.usage_roles, l);
+    END IF;
+    -- As the table's owner, as in _apply_label_version (and not for a
+    -- table that stores no row).
+    IF NOT steward._label_rows_stored(tbl) THEN
+        RETURN;
+    END IF;
+    n := (steward._migration_exec(tbl, format(
+            'SELECT pg_catalog.count(*) FROM %s WHERE %I IS NULL'
+            ' OR NOT (%I::pg_catalog.text COLLATE pg_catalog."C" OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]))',
+            tbl, col, col),
+            ARRAY[(SELECT d.states FROM steward._state_machine_latest(v_machine) d)::text]))[1]::bigint;
+    IF n > 0 THEN
+        RAISE EXCEPTION 'column "%" of relation "%" holds % that machine "%" does not declare',
+                col, steward._relation_name(tbl), CASE WHEN n = 1 THEN '1 value' ELSE n || ' values' END, v_machine USING ERRCODE = 'check_violation';
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._apply_label_state(regclass, name, oid, jsonb, regrole) FROM PUBLIC;
+
+CREATE FUNCTION steward._machine_owner_relabel()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF OLD.owner IS DISTINCT FROM NEW.owner THEN
+        UPDATE steward.column_rules r SET machine = r.machine
+         WHERE r.kind = 'state' AND r.machine = NEW.name;
+    END IF;
+    RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._machine_owner_relabel() FROM PUBLIC;
+CREATE TRIGGER machine_owner_relabel
+    AFTER UPDATE ON steward.machine_definitions
+    FOR EACH ROW EXECUTE FUNCTION steward._machine_owner_relabel();
+ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_owner_relabel;
+
+UPDATE steward.column_rules r SET machine = r.machine WHERE r.kind = 'state';

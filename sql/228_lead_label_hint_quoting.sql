@@ -3,7 +3,7 @@
 -- role whose name needs double quotes (the argument is regrole); they now
 -- quote the role as regrole input, as attach_state_machine does (a4c6d85).
 -- Each HINT's grant is run here as written, as the machine's owner, and
--- the label then applies.
+-- the label, which names the machine's owner (review35 S1), then applies.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -27,7 +27,7 @@ EXCEPTION WHEN insufficient_privilege THEN
 END $$;
 GRANT EXECUTE ON FUNCTION r228_hint(text) TO PUBLIC;
 SELECT format('SECURITY LABEL FOR steward ON COLUMN %s.st IS %L', '%s',
-              '{"v": 1, "kind": "state", "states": ["a", "b"], "initial": ["a"], "machine": "m228", "transitions": ["a->b"]}') AS lbl
+              '{"v": 1, "kind": "state", "states": ["a", "b"], "initial": ["a"], "machine": "m228", "machine_owner": "r228_owner", "transitions": ["a->b"]}') AS lbl
 \gset
 -- 1. The caller may not use the machine (the label run by its table's
 --    owner).

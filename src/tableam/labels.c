@@ -22,8 +22,13 @@
  *   column_rules for every change whatever its origin (API, restore, DDL
  *   event triggers, hand edits), rewrites the label of that column from
  *   its row: a JSON object with the rule, its creation time and, for a
- *   state machine, the machine's definition and the table's state checks
- *   (steward.state_checks, keyed by state).
+ *   state machine, the machine's definition, its owner by role name (as
+ *   pg_dump writes ALTER ... OWNER TO name; none for a built-in machine)
+ *   and the table's state checks (steward.state_checks, keyed by state).
+ *   A restore attaches an existing machine of that name only when that
+ *   role owns it (steward._apply_label_state: review35 S1), so the labels
+ *   of a machine's columns are written again when its owner changes
+ *   (steward._machine_owner_relabel).
  * - steward_state_checks_changed(), the AFTER ROW trigger of state_checks,
  *   rewrites the label of the table's state column the same way, so a
  *   check travels with the column whose states it names.  The checks go
@@ -113,7 +118,9 @@ steward_load_label_provider(PG_FUNCTION_ARGS)
 
 /*
  * The label of the rule of (relid, attname) as column_rules holds it, or
- * NULL.  Creation times are written in UTC ISO 8601, which reads back the
+ * NULL.  The machine's owner is read through to_jsonb(m): a 0.1 catalog
+ * (the library serves a database not yet updated) has no owner, nor
+ * builtin, and gives none.  Creation times are written in UTC ISO 8601, which reads back the
  * same whatever DateStyle and TimeZone.  Reads the extension's tables as
  * their owner, with a fresh snapshot (not read-only SPI): called from an
  * AFTER ROW trigger, it must see the row that fired it.
@@ -140,6 +147,9 @@ rule_label(Oid relid, const char *attname)
 							  "                              'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
 							  "  'machine', r.machine, 'changed_at', r.changed_at,"
 							  "  'states', m.states, 'initial', m.initial, 'transitions', m.transitions,"
+							  "  'machine_owner', CASE WHEN (pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'builtin')"
+							  "    OPERATOR(pg_catalog.=) 'false' THEN pg_catalog.pg_get_userbyid(("
+							  "    pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'owner')::pg_catalog.regrole::pg_catalog.oid) END,"
 							  "  'machine_since', pg_catalog.to_char(m.created_at AT TIME ZONE 'UTC',"
 							  "                                      'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
 							  "  'checks', CASE WHEN r.kind OPERATOR(pg_catalog.=) 'state' THEN"

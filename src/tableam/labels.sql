@@ -78,13 +78,76 @@ END
 $$;
 REVOKE ALL ON FUNCTION steward._apply_label_version(regclass, name, oid) FROM PUBLIC;
 
+-- Whether a label may attach column col of tbl to this database's
+-- existing machine v_machine (owner m_owner): the machine is built in, or
+-- its owner has the privileges of the table's owner (a superuser, as the
+-- owner of a machine a superuser's restore made, or the table's owner:
+-- that role could attach the table itself, so it gains nothing over it),
+-- or its owner is the role the label names ("machine_owner", by name, as
+-- pg_dump writes ALTER ... OWNER TO) and the table's owner may use it, or,
+-- for a label written without the field (0.1, earlier 0.2), the table's
+-- owner has the privileges of the machine's owner (has_privs_of_role, as
+-- create_state_machine's if_not_exists).  A grant alone never suffices: a
+-- tenant who made a machine of that name first and granted it to the
+-- table's owner would otherwise own the rules of a superuser's restored
+-- table (review35 S1).  Raises 42501, DETAIL naming both owners.
+CREATE FUNCTION steward._check_label_machine_owner(tbl regclass, col name, v_machine text,
+                                                   m_owner regrole, m_builtin boolean,
+                                                   m_usage regrole[], l jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    relowner oid := (SELECT c.relowner FROM pg_class c WHERE c.oid = tbl);
+    expected text := l->>'machine_owner';
+    actual text := pg_get_userbyid(m_owner::oid);
+    target text := coalesce(expected, pg_get_userbyid(relowner));
+BEGIN
+    IF m_builtin OR pg_has_role(m_owner::oid, relowner, 'USAGE') THEN
+        RETURN;
+    END IF;
+    IF expected IS NULL AND pg_has_role(relowner, m_owner::oid, 'USAGE') THEN
+        RETURN;
+    END IF;
+    IF expected = actual AND EXISTS (
+            SELECT 1 FROM unnest(m_usage || m_owner) g
+             WHERE pg_has_role(relowner, g::oid, 'USAGE')) THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION 'permission denied for state machine "%"', v_machine
+        USING ERRCODE = 'insufficient_privilege',
+              DETAIL = CASE
+                  WHEN expected IS NULL THEN format(
+                      'It belongs to role "%s", whose privileges role "%s", the owner of relation "%s", does not have; the label of column "%s" names no owner (written by pg_steward 0.1 or an earlier 0.2), so only a machine of a role whose privileges the table''s owner has is attached.',
+                      actual, pg_get_userbyid(relowner), steward._relation_name(tbl), col)
+                  WHEN expected IS DISTINCT FROM actual THEN format(
+                      'It belongs to role "%s"; the label of column "%s" of relation "%s" expects the machine of role "%s".',
+                      actual, col, steward._relation_name(tbl), expected)
+                  ELSE format(
+                      'It belongs to role "%s", as the label of column "%s" expects, but relation "%s" belongs to role "%s", who may not use it.',
+                      actual, col, steward._relation_name(tbl), pg_get_userbyid(relowner))
+              END,
+              HINT = CASE
+                  WHEN expected IS DISTINCT FROM actual THEN format(
+                      'If it is not the machine of relation "%s", drop it (steward.drop_state_machine(%L), as role "%s" or a superuser) and restore the table again; if it is, give it to role "%s" first: SELECT steward.alter_state_machine_owner(%L, %L);',
+                      steward._relation_name(tbl), v_machine, actual, target,
+                      v_machine, quote_ident(target))
+                  ELSE format('Have its owner run steward.grant_state_machine(%L, %L).',
+                              v_machine, relowner::regrole::text)
+              END;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._check_label_machine_owner(regclass, name, text, regrole, boolean, regrole[], jsonb) FROM PUBLIC;
+
 -- The checks of a state rule from a label (as steward.attach_state_machine):
 -- the column's type, the changed_at column, and the label's state machine,
 -- which is created from the label when this database lacks it, must equal
 -- this database's machine of that name otherwise, and must be usable by
--- caller and by the table's owner -- or belong to a role that has the
--- table owner's privileges, as a machine a superuser's restore made does;
--- every row must hold a state the machine declares.
+-- caller, and may be attached to the table only as
+-- steward._check_label_machine_owner says (its owner the label's, or one
+-- with the table owner's privileges); every row must hold a state the
+-- machine declares.
 -- Raises 42804, 42710, 42501 or 23514; the caller holds SHARE ROW
 -- EXCLUSIVE on tbl.
 CREATE FUNCTION steward._apply_label_state(tbl regclass, col name, typ oid, l jsonb,
@@ -156,26 +219,9 @@ BEGIN
                   DETAIL = format('It belongs to role "%s".', pg_get_userbyid(m.owner)),
                   HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
                                 v_machine, caller::text);
-    ELSIF NOT (m.builtin OR EXISTS (
-            SELECT 1 FROM unnest(m.usage_roles || m.owner) g, pg_class c
-             WHERE c.oid = tbl AND pg_has_role(c.relowner, g::oid, 'USAGE'))
-               OR EXISTS (
-            SELECT 1 FROM pg_class c
-             WHERE c.oid = tbl AND pg_has_role(m.owner::oid, c.relowner, 'USAGE'))) THEN
-        -- The table's owner must be able to use the machine too: a
-        -- superuser's restore would otherwise attach a tenant's table to a
-        -- machine another role made first under the label's name.  Or the
-        -- machine's owner has the privileges of the table's owner (a
-        -- superuser, as the owner of a machine a superuser's label made,
-        -- or a role the owner is a member of): that role could attach the
-        -- table itself, so it gains nothing over the table.
-        RAISE EXCEPTION 'permission denied for state machine "%"', v_machine
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = format('It belongs to role "%s", and relation "%s" belongs to role "%s", who may not use it; a label attaches only machines the table''s owner may use, or whose owner has the privileges of the table''s owner.',
-                                  pg_get_userbyid(m.owner), steward._relation_name(tbl),
-                                  (SELECT pg_get_userbyid(c.relowner) FROM pg_class c WHERE c.oid = tbl)),
-                  HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
-                                v_machine, (SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = tbl));
+    ELSE
+        PERFORM steward._check_label_machine_owner(tbl, col, v_machine, m.owner, m.builtin,
+                                                   m.usage_roles, l);
     END IF;
     -- As the table's owner, as in _apply_label_version (and not for a
     -- table that stores no row).
@@ -489,6 +535,34 @@ CREATE TRIGGER machine_definitions_merge
     BEFORE INSERT ON steward.machine_definitions
     FOR EACH ROW EXECUTE FUNCTION steward._machine_definitions_merge();
 ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definitions_merge;
+
+-- The label of a state column names its machine's owner (labels.c), which
+-- a restore checks (steward._check_label_machine_owner): every change of
+-- owner -- alter_state_machine_owner, REASSIGN OWNED, a whole-database
+-- restore's row giving a machine a label made back to its owner -- writes
+-- the labels of the machine's columns again (their rules' AFTER UPDATE
+-- trigger), so a dump names the owner the machine has.  ENABLE ALWAYS: a
+-- dump loaded under session_replication_role = replica sets owners too.
+-- A renamed role is not seen (ALTER ROLE fires no trigger): the labels
+-- keep the old name until the next change of a rule or of the machine.
+CREATE FUNCTION steward._machine_owner_relabel()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF OLD.owner IS DISTINCT FROM NEW.owner THEN
+        UPDATE steward.column_rules r SET machine = r.machine
+         WHERE r.kind = 'state' AND r.machine = NEW.name;
+    END IF;
+    RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._machine_owner_relabel() FROM PUBLIC;
+CREATE TRIGGER machine_owner_relabel
+    AFTER UPDATE ON steward.machine_definitions
+    FOR EACH ROW EXECUTE FUNCTION steward._machine_owner_relabel();
+ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_owner_relabel;
 
 -- And for state checks: a whole-database restore meets each check twice
 -- (the state column's label, then the rows of state_checks); the same

@@ -192,8 +192,10 @@ for my $form (sort keys %dumps)
 # labels (42501), never attaches the other role's machine, and -- pg_dump
 # writing all labels of a table's columns as one group -- the table's
 # other rules are not restored either (docs/state-machines.md, "Machine
-# names are first-come per database").  Once the machine is granted, restoring the
-# labels again (pg_restore -L) brings every rule back.
+# names are first-come per database").  A grant changes nothing: the label
+# names tenant45 as the machine's owner (review35 S1).  Once the squatter's
+# machine is dropped, restoring the labels again (pg_restore -L) brings
+# every rule back, on a machine the restore makes.
 $node->safe_psql('postgres', q{CREATE ROLE squat45; CREATE DATABASE squat;});
 $node->safe_psql('squat', q{
 	CREATE EXTENSION pg_steward;
@@ -217,13 +219,20 @@ my $list = join('', grep { /SECURITY LABEL/ } `pg_restore -l $dir/tbl.dump`);
 open(my $fh, '>', "$dir/labels.list") or die;
 print $fh $list;
 close $fh;
+IPC::Run::run([ 'pg_restore', '-U', 'tenant45', '-L', "$dir/labels.list",
+		'-d', $node->connstr('squat'), "$dir/tbl.dump" ],
+	'>', \$stdout, '2>', \$stderr);
+like($stderr, qr/DETAIL:  It belongs to role "squat45"; the label of column "status" of relation "t" expects the machine of role "tenant45"\./,
+	'squatted machine granted: still refused, naming both owners');
+is($node->safe_psql('squat', $rules_sql), 'pubs.t|v|version|-|t', '... nothing attached');
+$node->safe_psql('squat', q{SET ROLE squat45; SELECT steward.drop_state_machine('m45')});
 $node->command_ok(
 	[ 'pg_restore', '--exit-on-error', '-U', 'tenant45', '-L', "$dir/labels.list",
 		'-d', $node->connstr('squat'), "$dir/tbl.dump" ],
-	'squatted machine granted: the labels restore again');
+	'squatted machine dropped: the labels restore again');
 is($node->safe_psql('squat', $rules_sql), expected_rules('tbl'), '... every rule is back');
 is($node->safe_psql('squat', q{SELECT owner FROM steward.machine_definitions WHERE name = 'm45'}),
-	'squat45', '... under the machine\'s owner, who granted it');
-check_enforced('squat', 'tbl', 'squatted machine granted');
+	'tenant45', '... on a machine the tenant\'s restore made');
+check_enforced('squat', 'tbl', 'squatted machine dropped');
 
 done_testing();

@@ -1,7 +1,8 @@
 # A superuser's restore does not attach a tenant's table to a machine that
 # another role created first under the label's name (mach3): the label
-# path checks that the table's owner may use an existing machine, not only
-# the role running SECURITY LABEL -- unless the machine's owner has the
+# path checks that the machine's owner is the one the label names and the
+# table's owner may use it, not only the role running SECURITY LABEL, and
+# a grant alone never suffices (review35 S1) -- unless the machine's owner has the
 # privileges of the table's owner, as the restoring superuser has, for whom
 # a whole-database restore's first label of a machine shared by several
 # owners makes it (the machine's row brings its owner and grants
@@ -73,8 +74,9 @@ my $ok = IPC::Run::run([ 'pg_restore', '-d', $node->connstr('t'), "$dir/a.dump" 
 	'>', \$stdout, '2>', \$stderr);
 ok(!$ok, 'the superuser\'s restore into the squatted database exits non-zero');
 like($stderr, qr/permission denied for state machine "os"/, '... permission denied for state machine "os"');
-like($stderr, qr/relation "o" belongs to role "alice", who may not use it/, '... naming the table\'s owner');
-like($stderr, qr/steward\.grant_state_machine\('os', 'alice'\)/, '... and the grant to run');
+like($stderr, qr/It belongs to role "mallory"; the label of column "st" of relation "o" expects the machine of role "alice"\./,
+	'... naming the machine\'s owner and the one the label expects');
+like($stderr, qr/steward\.alter_state_machine_owner\('os', 'alice'\)/, '... and the next step');
 is($node->safe_psql('t', $rules), '', 'a.o is attached to nothing (nor tracked)');
 is($node->safe_psql('t', $machines), 'os:mallory:{}:', 'mallory\'s os stays unattached');
 is($node->safe_psql('t', 'SELECT count(*) FROM a.o'), '1', 'the rows are restored');
@@ -86,10 +88,14 @@ my ($rc, $out, $err) = $node->psql('t',
 	"\\set VERBOSITY sqlstate\nSECURITY LABEL FOR steward ON COLUMN a.o.st IS '$label'");
 like($err, qr/ERROR:  42501/, 'a superuser\'s SECURITY LABEL naming mallory\'s os: 42501');
 
-# Once mallory grants it, the label attaches it (the owner may use it).
+# A grant to alice changes nothing: the label names alice as the owner of
+# os, and a grant alone never suffices (review35 S1; it used to attach
+# mallory's machine, whose edges mallory could then change at will).
 $node->safe_psql('t', q{SET ROLE mallory; SELECT steward.grant_state_machine('os', 'alice')});
-$node->safe_psql('t', "SECURITY LABEL FOR steward ON COLUMN a.o.st IS '$label'");
-is($node->safe_psql('t', $rules), 'a.o.st:state:os', 'with the grant, the label attaches os');
+($rc, $out, $err) = $node->psql('t',
+	"\\set VERBOSITY sqlstate\nSECURITY LABEL FOR steward ON COLUMN a.o.st IS '$label'");
+like($err, qr/ERROR:  42501/, 'with the grant, the label is still refused: 42501');
+is($node->safe_psql('t', $rules), '', '... and a.o stays off mallory\'s os');
 
 # u: alice owns os already: the -n restore attaches her machine.
 $node->safe_psql('u', q{
