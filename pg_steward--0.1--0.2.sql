@@ -45610,3 +45610,330 @@ CREATE TRIGGER machine_owner_relabel
 ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_owner_relabel;
 
 UPDATE steward.column_rules r SET machine = r.machine WHERE r.kind = 'state';
+
+-- relayout50: the 42P16 DETAIL of a unique key without the partition key
+-- says that widening it weakens it, and the HINT how to keep it unique
+-- instead; the HINT's statements keep each column's collation, operator
+-- class and sort order and name a free index name that fits in 63 bytes
+-- (_relayout_index_column, _relayout_column_list,
+-- _relayout_widen_key_detail, _migration_name_prefix; the third argument
+-- of _relayout_widen_key_hint is now the missing columns);
+-- _migration_free_name cuts names at 63 bytes, not 63 characters;
+-- complete's DETAIL no longer says "validation failed: validation failed: ".
+DROP FUNCTION steward._relayout_widen_key_hint(regclass, oid, text[]);
+
+-- The longest prefix of s, in whole characters, that fits in the given
+-- number of bytes: PostgreSQL cuts a longer name itself, at 63 bytes, so
+-- a name cut by characters (left(s, 63)) could still be cut, into another
+-- name than the one checked (relayout50).
+CREATE FUNCTION steward._migration_name_prefix(s text, bytes int)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN octet_length(s) <= bytes THEN s
+                ELSE (SELECT left(s, n) FROM generate_series(length(s) - 1, 0, -1) n
+                       WHERE octet_length(left(s, n)) <= bytes ORDER BY n DESC LIMIT 1) END
+$$;
+
+-- The name of a constraint or index the migration gives a new column (or
+-- the index a relayout's HINT builds): base (cut to 63 bytes, at a
+-- character's end), or base followed by the first number that makes
+-- it free, when the table has a constraint or its schema a relation of
+-- that name (the old column's own, when the column keeps its name).
+CREATE OR REPLACE FUNCTION steward._migration_free_name(rel regclass, base text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- The base cut for each width of the number (0: none), once each.
+    WITH cut AS MATERIALIZED (SELECT d, steward._migration_name_prefix(base, 63 - d) AS pre FROM generate_series(0, 5) d)
+    SELECT x.n
+      FROM generate_series(0, 10000) i
+      JOIN cut ON cut.d = CASE WHEN i = 0 THEN 0 ELSE length(i::text) END,
+           LATERAL (SELECT cut.pre || CASE WHEN i = 0 THEN '' ELSE i::text END AS n) x
+     WHERE NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = rel AND k.conname = x.n)
+       AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = x.n
+                          AND c.relnamespace = (SELECT r.relnamespace FROM pg_class r WHERE r.oid = rel))
+     ORDER BY i LIMIT 1
+$$;
+
+
+-- Column n (from 1) of index idx as CREATE INDEX spells it: the column
+-- (pg_get_indexdef), then, read from pg_index, its collation when not the
+-- column's, its operator class when not the default, and its sort order
+-- when not ASC NULLS LAST, so that an index built from these columns
+-- orders and compares as idx did (relayout50).  Names outside pg_catalog
+-- are schema-qualified.
+CREATE FUNCTION steward._relayout_index_column(idx oid, n int)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_get_indexdef(idx, n, true)
+        || CASE WHEN i.indcollation[n - 1] <> 0 AND i.indcollation[n - 1] IS DISTINCT FROM a.attcollation
+                THEN ' COLLATE ' || (SELECT CASE WHEN cn.nspname = 'pg_catalog' THEN '' ELSE quote_ident(cn.nspname) || '.' END
+                                            || quote_ident(co.collname)
+                                       FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                                      WHERE co.oid = i.indcollation[n - 1])
+                ELSE '' END
+        || (SELECT CASE WHEN oc.opcdefault THEN ''
+                        ELSE ' ' || CASE WHEN on_.nspname = 'pg_catalog' THEN '' ELSE quote_ident(on_.nspname) || '.' END
+                                 || quote_ident(oc.opcname) END
+              FROM pg_opclass oc JOIN pg_namespace on_ ON on_.oid = oc.opcnamespace
+             WHERE oc.oid = i.indclass[n - 1])
+        || CASE WHEN i.indoption[n - 1] & 1 <> 0      -- INDOPTION_DESC
+                THEN ' DESC' || CASE WHEN i.indoption[n - 1] & 2 = 0 THEN ' NULLS LAST' ELSE '' END
+                WHEN i.indoption[n - 1] & 2 <> 0      -- INDOPTION_NULLS_FIRST
+                THEN ' NULLS FIRST'
+                ELSE '' END
+      FROM pg_index i
+      LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[n - 1] AND i.indkey[n - 1] <> 0
+     WHERE i.indexrelid = idx
+$$;
+
+-- Columns as a message names them: one bare, several in parentheses.
+CREATE FUNCTION steward._relayout_column_list(cols text[])
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN cardinality(cols) = 1 THEN quote_ident(cols[1])
+                ELSE '(' || (SELECT string_agg(quote_ident(k), ', ' ORDER BY o)
+                               FROM unnest(cols) WITH ORDINALITY u(k, o)) || ')' END
+$$;
+
+-- The DETAIL of a unique key (columns key) that lacks the partition key
+-- columns missing: widening it to include them weakens it, which an
+-- experienced DBA must be told plainly (relayout50).
+CREATE FUNCTION steward._relayout_widen_key_detail(key text[], missing text[])
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('PostgreSQL 15 enforces a unique key of a partitioned table only when it includes every partition key column. '
+                  'Widened to (%s), the key is weaker: %s alone is no longer unique, and two rows may have the same %s if their %s differs.',
+                  (SELECT string_agg(quote_ident(k), ', ' ORDER BY o) FROM unnest(key || missing) WITH ORDINALITY u(k, o)),
+                  steward._relayout_column_list(key), steward._relayout_column_list(key),
+                  steward._relayout_column_list(missing))
+$$;
+
+-- The HINT of a unique key (primary key, unique constraint or unique
+-- index idx of rel) that lacks the partition key columns missing: the
+-- statements that widen it without blocking writes while the new index
+-- builds (built CONCURRENTLY, then swapped in under a short ACCESS
+-- EXCLUSIVE lock), if its columns need not stay unique by themselves (the
+-- DETAIL says the widening weakens it); else the ways to keep them unique.
+-- Each column keeps its collation, operator class and sort order
+-- (_relayout_index_column); the new index's name is free and fits in 63
+-- bytes (_migration_free_name).  Foreign keys referencing the key
+-- depend on its index: they are named, to drop first and add again after.
+CREATE FUNCTION steward._relayout_widen_key_hint(rel regclass, idx oid, missing text[])
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    con record;
+    old_name name := (SELECT relname FROM pg_class WHERE oid = idx);
+    nsp oid := (SELECT relnamespace FROM pg_class WHERE oid = idx);
+    schema_ name := (SELECT nspname FROM pg_namespace WHERE oid = nsp);
+    new_name text := steward._migration_free_name(rel, steward._migration_name_prefix(old_name, 59) || '_new');
+    n_key int := (SELECT indnkeyatts FROM pg_index WHERE indexrelid = idx);
+    key_cols text[] := ARRAY(SELECT a.attname::text
+                               FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, o), pg_attribute a
+                              WHERE i.indexrelid = idx AND a.attrelid = rel AND a.attnum = k.attnum
+                                AND k.o <= i.indnkeyatts ORDER BY k.o);
+    col_list text := (SELECT string_agg(quote_ident(k), ', ' ORDER BY o)
+                        FROM unnest(key_cols || missing) WITH ORDINALITY u(k, o));
+    col_specs text := (SELECT string_agg(s, ', ' ORDER BY o)
+                         FROM (SELECT steward._relayout_index_column(idx, n) AS s, n AS o
+                                 FROM generate_series(1, n_key) n
+                               UNION ALL
+                               SELECT quote_ident(k), n_key + o FROM unnest(missing) WITH ORDINALITY u(k, o)) x);
+    stmts text;
+    fks text;
+BEGIN
+    SELECT x.conname, x.contype INTO con FROM pg_constraint x
+     WHERE x.conindid = idx AND x.conrelid = rel AND x.contype IN ('p', 'u');
+    -- An index with expressions, a predicate or INCLUDE columns is not
+    -- rebuilt from its columns alone: its definition is shown to start from.
+    stmts := CASE WHEN (SELECT i.indexprs IS NULL AND i.indpred IS NULL AND i.indnkeyatts = i.indnatts
+                          FROM pg_index i WHERE i.indexrelid = idx)
+                  THEN format('CREATE UNIQUE INDEX CONCURRENTLY %I ON %s (%s); ', new_name, rel, col_specs)
+                  ELSE format('build %I CONCURRENTLY as %s is built (its expressions, predicate or INCLUDE columns '
+                              'kept), with the key columns (%s), then ', new_name, pg_get_indexdef(idx), col_list) END
+          || CASE WHEN con.conname IS NOT NULL
+                  THEN format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I %s USING INDEX %I;',
+                              rel, con.conname, con.conname,
+                              CASE con.contype WHEN 'p' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, new_name)
+                  ELSE format('DROP INDEX CONCURRENTLY %I.%I; ALTER INDEX %I.%I RENAME TO %I;',
+                              schema_, old_name, schema_, new_name, old_name) END;
+    SELECT string_agg(format('%I on %s', f.conname, f.conrelid::regclass), ', ' ORDER BY f.conrelid::regclass::text, f.conname)
+      INTO fks FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = idx;
+    RETURN format('If %s need not be unique by itself, make the key (%s) first: %s',
+                  steward._relayout_column_list(key_cols), col_list, stmts)
+        || CASE WHEN fks IS NOT NULL
+                THEN format(' The foreign keys referencing it (%s) depend on its index: drop them first and add them again after, referencing (%s).',
+                            fks, col_list) ELSE '' END
+        || format(' To keep %s unique: partition by columns of the key (%s), or keep it unique in an unpartitioned table of its own, '
+                  'written in the same transaction (a lookup table, see "Unique keys and the partition key" in docs/relayout.md).',
+                  steward._relayout_column_list(key_cols),
+                  (SELECT string_agg(quote_ident(k), ', ' ORDER BY o) FROM unnest(key_cols) WITH ORDINALITY u(k, o)));
+END
+$$;
+
+-- Checks on the table a relayout changes, before anything changes.
+CREATE OR REPLACE FUNCTION steward._relayout_check(rel regclass, keycols text[], what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    pk text[];
+    other text;
+    missing text[];
+BEGIN
+    IF (SELECT relkind FROM pg_class WHERE oid = rel) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table (%)', steward._relation_name(rel), what USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', steward._relation_name(rel)
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the owner of a table may migrate it.';
+    END IF;
+    IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table "%"', steward._relation_name(rel)
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF (SELECT relispartition FROM pg_class WHERE oid = rel) THEN
+        RAISE EXCEPTION 'relation "%" is a partition (%)', steward._relation_name(rel), what
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Re-layout the partitioned table it belongs to.';
+    END IF;
+    -- Plain inheritance: the new layout (partitioned) can join no hierarchy.
+    other := steward._migration_inheritance(rel);
+    IF other IS NOT NULL AND (SELECT relkind FROM pg_class WHERE oid = rel) = 'r' THEN
+        RAISE EXCEPTION 'cannot re-layout relation "%": % (%)', steward._relation_name(rel), other, what
+            USING ERRCODE = 'feature_not_supported', HINT = 'Detach the tables first (ALTER TABLE ... NO INHERIT).';
+    END IF;
+    SELECT array_agg(a.attname::text ORDER BY k.ord) INTO pk
+      FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
+     WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum;
+    IF pk IS NULL THEN
+        RAISE EXCEPTION 'relation "%" has no primary key (%)', steward._relation_name(rel), what
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Both layouts are written keyed by the primary key, and the backfill copies rows in its order.',
+                  HINT = 'Add a primary key first.';
+    END IF;
+    FOREACH other IN ARRAY keycols LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND attname = other
+                                                    AND attnum > 0 AND NOT attisdropped) THEN
+            RAISE EXCEPTION 'column "%" of relation "%" does not exist (%)', other, steward._relation_name(rel), what
+                USING ERRCODE = 'undefined_column';
+        END IF;
+    END LOOP;
+    -- A partitioned table's unique keys must include the partition key.
+    FOR c IN SELECT i.indexrelid, ic.relname, i.indisprimary,
+                    ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(attnum, o)
+                            JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum
+                           WHERE k.o <= i.indnkeyatts ORDER BY k.o) AS cols   -- key columns, not INCLUDE ones
+               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+              WHERE i.indrelid = rel AND i.indisunique ORDER BY i.indisprimary DESC, ic.relname LOOP
+        missing := ARRAY(SELECT k FROM unnest(keycols) k WHERE NOT k = ANY (c.cols));
+        IF cardinality(missing) > 0 THEN
+            RAISE EXCEPTION '% of relation "%" does not include the partition key column "%" (%)',
+                    CASE WHEN c.indisprimary THEN 'the primary key' ELSE format('unique index "%s"', c.relname) END,
+                    steward._relation_name(rel), missing[1], what
+                USING ERRCODE = 'invalid_table_definition',
+                      DETAIL = steward._relayout_widen_key_detail(c.cols, missing),
+                      HINT = steward._relayout_widen_key_hint(rel, c.indexrelid, missing);
+        END IF;
+    END LOOP;
+    SELECT migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" is being changed by migration "%"', steward._relation_name(rel), other
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
+    END IF;
+    -- What a partitioned table cannot have (review8 #14): refused here
+    -- rather than by core naming the internal new layout.
+    SELECT conname INTO other FROM pg_constraint
+     WHERE conrelid = rel AND contype = 'f' AND NOT convalidated ORDER BY conname LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'foreign key "%" of relation "%" is NOT VALID, which a partitioned table cannot have (%)',
+                other, steward._relation_name(rel), what
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'PostgreSQL 15 adds a foreign key to a partitioned table only validated: the rows that break it would fail the backfill.',
+                  HINT = format('Validate it first (ALTER TABLE %s VALIDATE CONSTRAINT %I), or drop it for the migration and add it again after the cutover.',
+                                rel, other);
+    END IF;
+    SELECT conname INTO other FROM pg_constraint
+     WHERE conrelid = rel AND contype = 'c' AND connoinherit ORDER BY conname LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'check constraint "%" of relation "%" is NO INHERIT, which a partitioned table cannot have (%)',
+                other, steward._relation_name(rel), what
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop it and add it again without NO INHERIT first, or drop it for the migration and add it again after the cutover.';
+    END IF;
+    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND contype = 'x' LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" has exclusion constraint "%", which a partitioned table cannot have', steward._relation_name(rel), other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Use a unique key that includes the partition key instead.';
+    END IF;
+    PERFORM steward._relayout_check_dependents(rel);
+    PERFORM steward._relayout_check_carried(rel);
+    PERFORM steward._relayout_check_partitions(rel);
+    PERFORM steward._migration_refuse_temporary(rel);
+END
+$$;
+
+-- Refused first, with 25006, during recovery or in a read-only transaction
+-- (steward._migration_entered).
+CREATE OR REPLACE FUNCTION steward.migration_complete(name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mig text := name;
+    r steward.migration_runs;
+BEGIN
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_complete(text)') THEN
+        PERFORM steward.migration_complete(name);
+        RETURN;
+    END IF;
+    PERFORM steward._migration_settle_dropped(mig);
+    r := steward._migration_get(mig);
+    PERFORM steward._migration_require(r, ARRAY['backfilled', 'dual_written'], 'complete');
+    IF r.phase <> 'dual_written' OR NOT coalesce(r.last_validation_passed, false) THEN
+        RAISE EXCEPTION 'migration "%" has not passed validation', mig
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = CASE WHEN r.last_validated_at IS NULL THEN 'It was never validated.'
+                                WHEN r.last_validation_passed THEN format('It passed, but %s.', r.error)
+                                -- The error already says "validation failed: ".
+                                ELSE format('The last validation failed: %s',
+                                            regexp_replace(r.error, '^validation failed: ', '')) END,
+                  HINT = format('Run SELECT * FROM steward.migration_validate(%L); and fix what it reports.', mig);
+    END IF;
+    IF NOT steward._migration_is_index(mig) THEN       -- index steps switch nothing
+        IF steward._relayout_step(r.steps) IS NULL THEN
+            PERFORM steward._migration_check_shapes(mig);
+            PERFORM steward._migration_warn_trigger_users(mig);
+        END IF;
+        -- Counted without locks, then re-checked under the same locks
+        -- (kept by the transaction) as the switch.
+        PERFORM steward._migration_recheck(mig, '{"action": "complete"}');
+        PERFORM steward._migration_locked(mig, '_migration_recheck', 'ACCESS EXCLUSIVE',
+                                          '{"action": "complete", "locked": true}');
+        PERFORM steward._migration_locked(mig, CASE WHEN steward._relayout_step(r.steps) IS NULL
+                                                    THEN '_migration_switch' ELSE '_relayout_switch' END,
+                                          'ACCESS EXCLUSIVE', '{"direction": "forward"}');
+    END IF;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'switched', 'switched_at', clock_timestamp()));
+END
+$$;

@@ -32,8 +32,8 @@ END
 $$;
 CREATE FUNCTION r412.statements(hint text) RETURNS SETOF text LANGUAGE sql AS $$
     SELECT s || ';'
-      FROM regexp_split_to_table(regexp_replace(regexp_replace(hint, '^Make it \([^)]*\) first: ', ''),
-                                                ' (The foreign keys|Or partition by) .*$', ''), ';\s*') s
+      FROM regexp_split_to_table(regexp_replace(regexp_replace(hint, '^If .* make the key \([^)]*\) first: ', ''),
+                                                ' (The foreign keys|To keep) .*$', ''), ';\s*') s
      WHERE s <> ''
 $$;
 SELECT steward.migration_start('r412_m', '[{"relayout": {"table": "r412.orders", "partition_by": "HASH (user_id)", "partitions": 4}}]');

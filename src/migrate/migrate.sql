@@ -1339,8 +1339,23 @@ BEGIN
 END
 $$;
 
--- The name of a constraint or index the migration gives a new column: base
--- (cut to 63 characters), or base followed by the first number that makes
+-- The longest prefix of s, in whole characters, that fits in the given
+-- number of bytes: PostgreSQL cuts a longer name itself, at 63 bytes, so
+-- a name cut by characters (left(s, 63)) could still be cut, into another
+-- name than the one checked (relayout50).
+CREATE FUNCTION steward._migration_name_prefix(s text, bytes int)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN octet_length(s) <= bytes THEN s
+                ELSE (SELECT left(s, n) FROM generate_series(length(s) - 1, 0, -1) n
+                       WHERE octet_length(left(s, n)) <= bytes ORDER BY n DESC LIMIT 1) END
+$$;
+
+-- The name of a constraint or index the migration gives a new column (or
+-- the index a relayout's HINT builds): base (cut to 63 bytes, at a
+-- character's end), or base followed by the first number that makes
 -- it free, when the table has a constraint or its schema a relation of
 -- that name (the old column's own, when the column keeps its name).
 CREATE FUNCTION steward._migration_free_name(rel regclass, base text)
@@ -1348,10 +1363,12 @@ RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+    -- The base cut for each width of the number (0: none), once each.
+    WITH cut AS MATERIALIZED (SELECT d, steward._migration_name_prefix(base, 63 - d) AS pre FROM generate_series(0, 5) d)
     SELECT x.n
-      FROM generate_series(0, 10000) i,
-           LATERAL (SELECT CASE WHEN i = 0 THEN left(base, 63)
-                                ELSE left(base, 63 - length(i::text)) || i END AS n) x
+      FROM generate_series(0, 10000) i
+      JOIN cut ON cut.d = CASE WHEN i = 0 THEN 0 ELSE length(i::text) END,
+           LATERAL (SELECT cut.pre || CASE WHEN i = 0 THEN '' ELSE i::text END AS n) x
      WHERE NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = rel AND k.conname = x.n)
        AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = x.n
                           AND c.relnamespace = (SELECT r.relnamespace FROM pg_class r WHERE r.oid = rel))
@@ -4353,7 +4370,9 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = CASE WHEN r.last_validated_at IS NULL THEN 'It was never validated.'
                                 WHEN r.last_validation_passed THEN format('It passed, but %s.', r.error)
-                                ELSE format('The last validation failed: %s', r.error) END,
+                                -- The error already says "validation failed: ".
+                                ELSE format('The last validation failed: %s',
+                                            regexp_replace(r.error, '^validation failed: ', '')) END,
                   HINT = format('Run SELECT * FROM steward.migration_validate(%L); and fix what it reports.', mig);
     END IF;
     IF NOT steward._migration_is_index(mig) THEN       -- index steps switch nothing

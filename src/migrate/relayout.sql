@@ -706,13 +706,76 @@ BEGIN
 END
 $$;
 
+-- Column n (from 1) of index idx as CREATE INDEX spells it: the column
+-- (pg_get_indexdef), then, read from pg_index, its collation when not the
+-- column's, its operator class when not the default, and its sort order
+-- when not ASC NULLS LAST, so that an index built from these columns
+-- orders and compares as idx did (relayout50).  Names outside pg_catalog
+-- are schema-qualified.
+CREATE FUNCTION steward._relayout_index_column(idx oid, n int)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_get_indexdef(idx, n, true)
+        || CASE WHEN i.indcollation[n - 1] <> 0 AND i.indcollation[n - 1] IS DISTINCT FROM a.attcollation
+                THEN ' COLLATE ' || (SELECT CASE WHEN cn.nspname = 'pg_catalog' THEN '' ELSE quote_ident(cn.nspname) || '.' END
+                                            || quote_ident(co.collname)
+                                       FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                                      WHERE co.oid = i.indcollation[n - 1])
+                ELSE '' END
+        || (SELECT CASE WHEN oc.opcdefault THEN ''
+                        ELSE ' ' || CASE WHEN on_.nspname = 'pg_catalog' THEN '' ELSE quote_ident(on_.nspname) || '.' END
+                                 || quote_ident(oc.opcname) END
+              FROM pg_opclass oc JOIN pg_namespace on_ ON on_.oid = oc.opcnamespace
+             WHERE oc.oid = i.indclass[n - 1])
+        || CASE WHEN i.indoption[n - 1] & 1 <> 0      -- INDOPTION_DESC
+                THEN ' DESC' || CASE WHEN i.indoption[n - 1] & 2 = 0 THEN ' NULLS LAST' ELSE '' END
+                WHEN i.indoption[n - 1] & 2 <> 0      -- INDOPTION_NULLS_FIRST
+                THEN ' NULLS FIRST'
+                ELSE '' END
+      FROM pg_index i
+      LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[n - 1] AND i.indkey[n - 1] <> 0
+     WHERE i.indexrelid = idx
+$$;
+
+-- Columns as a message names them: one bare, several in parentheses.
+CREATE FUNCTION steward._relayout_column_list(cols text[])
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN cardinality(cols) = 1 THEN quote_ident(cols[1])
+                ELSE '(' || (SELECT string_agg(quote_ident(k), ', ' ORDER BY o)
+                               FROM unnest(cols) WITH ORDINALITY u(k, o)) || ')' END
+$$;
+
+-- The DETAIL of a unique key (columns key) that lacks the partition key
+-- columns missing: widening it to include them weakens it, which an
+-- experienced DBA must be told plainly (relayout50).
+CREATE FUNCTION steward._relayout_widen_key_detail(key text[], missing text[])
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('PostgreSQL 15 enforces a unique key of a partitioned table only when it includes every partition key column. '
+                  'Widened to (%s), the key is weaker: %s alone is no longer unique, and two rows may have the same %s if their %s differs.',
+                  (SELECT string_agg(quote_ident(k), ', ' ORDER BY o) FROM unnest(key || missing) WITH ORDINALITY u(k, o)),
+                  steward._relayout_column_list(key), steward._relayout_column_list(key),
+                  steward._relayout_column_list(missing))
+$$;
+
 -- The HINT of a unique key (primary key, unique constraint or unique
--- index idx of rel) that lacks partition key columns: the statements that
--- make it cols without blocking writes while the new index builds (built
--- CONCURRENTLY, then swapped in under a short ACCESS EXCLUSIVE lock), or
--- partitioning by columns of the key.  Foreign keys referencing the key
+-- index idx of rel) that lacks the partition key columns missing: the
+-- statements that widen it without blocking writes while the new index
+-- builds (built CONCURRENTLY, then swapped in under a short ACCESS
+-- EXCLUSIVE lock), if its columns need not stay unique by themselves (the
+-- DETAIL says the widening weakens it); else the ways to keep them unique.
+-- Each column keeps its collation, operator class and sort order
+-- (_relayout_index_column); the new index's name is free and fits in 63
+-- bytes (_migration_free_name).  Foreign keys referencing the key
 -- depend on its index: they are named, to drop first and add again after.
-CREATE FUNCTION steward._relayout_widen_key_hint(rel regclass, idx oid, cols text[])
+CREATE FUNCTION steward._relayout_widen_key_hint(rel regclass, idx oid, missing text[])
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -720,13 +783,21 @@ AS $$
 DECLARE
     con record;
     old_name name := (SELECT relname FROM pg_class WHERE oid = idx);
-    new_name text := left(old_name, 59) || '_new';
-    schema_ name := (SELECT n.nspname FROM pg_class x JOIN pg_namespace n ON n.oid = x.relnamespace WHERE x.oid = idx);
-    col_list text := (SELECT string_agg(quote_ident(k), ', ' ORDER BY o) FROM unnest(cols) WITH ORDINALITY u(k, o));
-    key_cols text := (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.o)
-                        FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, o), pg_attribute a
-                       WHERE i.indexrelid = idx AND a.attrelid = rel AND a.attnum = k.attnum
-                         AND k.o <= i.indnkeyatts);
+    nsp oid := (SELECT relnamespace FROM pg_class WHERE oid = idx);
+    schema_ name := (SELECT nspname FROM pg_namespace WHERE oid = nsp);
+    new_name text := steward._migration_free_name(rel, steward._migration_name_prefix(old_name, 59) || '_new');
+    n_key int := (SELECT indnkeyatts FROM pg_index WHERE indexrelid = idx);
+    key_cols text[] := ARRAY(SELECT a.attname::text
+                               FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, o), pg_attribute a
+                              WHERE i.indexrelid = idx AND a.attrelid = rel AND a.attnum = k.attnum
+                                AND k.o <= i.indnkeyatts ORDER BY k.o);
+    col_list text := (SELECT string_agg(quote_ident(k), ', ' ORDER BY o)
+                        FROM unnest(key_cols || missing) WITH ORDINALITY u(k, o));
+    col_specs text := (SELECT string_agg(s, ', ' ORDER BY o)
+                         FROM (SELECT steward._relayout_index_column(idx, n) AS s, n AS o
+                                 FROM generate_series(1, n_key) n
+                               UNION ALL
+                               SELECT quote_ident(k), n_key + o FROM unnest(missing) WITH ORDINALITY u(k, o)) x);
     stmts text;
     fks text;
 BEGIN
@@ -736,7 +807,7 @@ BEGIN
     -- rebuilt from its columns alone: its definition is shown to start from.
     stmts := CASE WHEN (SELECT i.indexprs IS NULL AND i.indpred IS NULL AND i.indnkeyatts = i.indnatts
                           FROM pg_index i WHERE i.indexrelid = idx)
-                  THEN format('CREATE UNIQUE INDEX CONCURRENTLY %I ON %s (%s); ', new_name, rel, col_list)
+                  THEN format('CREATE UNIQUE INDEX CONCURRENTLY %I ON %s (%s); ', new_name, rel, col_specs)
                   ELSE format('build %I CONCURRENTLY as %s is built (its expressions, predicate or INCLUDE columns '
                               'kept), with the key columns (%s), then ', new_name, pg_get_indexdef(idx), col_list) END
           || CASE WHEN con.conname IS NOT NULL
@@ -747,11 +818,15 @@ BEGIN
                               schema_, old_name, schema_, new_name, old_name) END;
     SELECT string_agg(format('%I on %s', f.conname, f.conrelid::regclass), ', ' ORDER BY f.conrelid::regclass::text, f.conname)
       INTO fks FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = idx;
-    RETURN format('Make it (%s) first: %s', col_list, stmts)
+    RETURN format('If %s need not be unique by itself, make the key (%s) first: %s',
+                  steward._relayout_column_list(key_cols), col_list, stmts)
         || CASE WHEN fks IS NOT NULL
                 THEN format(' The foreign keys referencing it (%s) depend on its index: drop them first and add them again after, referencing (%s).',
                             fks, col_list) ELSE '' END
-        || format(' Or partition by columns of the key (%s).', key_cols);
+        || format(' To keep %s unique: partition by columns of the key (%s), or keep it unique in an unpartitioned table of its own, '
+                  'written in the same transaction (a lookup table, see "Unique keys and the partition key" in docs/relayout.md).',
+                  steward._relayout_column_list(key_cols),
+                  (SELECT string_agg(quote_ident(k), ', ' ORDER BY o) FROM unnest(key_cols) WITH ORDINALITY u(k, o)));
 END
 $$;
 
@@ -819,8 +894,8 @@ BEGIN
                     CASE WHEN c.indisprimary THEN 'the primary key' ELSE format('unique index "%s"', c.relname) END,
                     steward._relation_name(rel), missing[1], what
                 USING ERRCODE = 'invalid_table_definition',
-                      DETAIL = 'PostgreSQL enforces a unique key of a partitioned table only when it includes every partition key column.',
-                      HINT = steward._relayout_widen_key_hint(rel, c.indexrelid, c.cols || missing);
+                      DETAIL = steward._relayout_widen_key_detail(c.cols, missing),
+                      HINT = steward._relayout_widen_key_hint(rel, c.indexrelid, missing);
         END IF;
     END LOOP;
     SELECT migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
