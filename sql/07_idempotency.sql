@@ -172,4 +172,7 @@ SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam
 SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
  WHERE conrelid = 'steward.idempotency_keys'::regclass AND contype = 'x';
 SELECT count(*) AS problems FROM steward.verify_index('steward.idempotency_keys_once');
-DELETE FROM steward.idempotency_keys;
+-- This file's keys go (other files' keys may share the database).
+DELETE FROM steward.idempotency_keys WHERE scope IN ('acct-1', 'acct-2', 'acct-9', 's', 'app', 'x');
+SELECT count(*) AS left_behind FROM steward.idempotency_keys
+ WHERE scope IN ('acct-1', 'acct-2', 'acct-9', 's', 'app', 'x');
