@@ -14,6 +14,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use StewardTest qw(start_pgbench finish_pgbench);
 
 my $nrows    = 10;
 my $nclients = 8;
@@ -48,27 +49,18 @@ append_to_file($script,
 	"\\set id random(1, $nrows)\nUPDATE acct SET n = n + 1 WHERE id = :id;\n");
 
 my $logdir = PostgreSQL::Test::Utils::tempdir;
-# pgbench's output goes to files, not pipes: nobody reads the pipes while it
-# runs, and a full pipe would stall pgbench.
-my $pgb_outfile = "$logdir/pgbench.out";
-my $pgb_errfile = "$logdir/pgbench.err";
 
 # -T is only an upper bound: the server is stopped long before.  -l writes
 # one line per finished transaction (after its result arrived, so after its
 # commit) into one file per thread; pgbench closes the files when it exits,
 # also when its clients were aborted because the server went away.
-my $pgbench = IPC::Run::start(
-	[
-		'pgbench', '-n',
-		'-c', $nclients,
-		'-j', $nthreads,
-		'-T', 120,
-		'-f', $script,
-		'-l', "--log-prefix=$logdir/txn",
-		$node->connstr('postgres')
-	],
-	'>', $pgb_outfile,
-	'2>', $pgb_errfile);
+my $pgbench = start_pgbench(
+	$node, 'updates',
+	clients => $nclients,
+	jobs    => $nthreads,
+	secs    => 120,
+	scripts => [$script],
+	args    => [ '-l', "--log-prefix=$logdir/txn" ]);
 
 # Let a good number of updates happen, with a checkpoint in the middle so
 # that recovery replays from a checkpoint taken under load (full-page images
@@ -84,26 +76,20 @@ ok( $node->poll_query_until(
 # Cluster.pm runs with fsync = off.  That does not weaken the test: an
 # immediate stop kills the server processes, not the machine, so WAL that was
 # written before a commit was acknowledged is still in the OS page cache.
-ok($pgbench->pumpable, 'pgbench is still running when the server stops');
+ok($pgbench->{h}->pumpable, 'pgbench is still running when the server stops');
 $node->stop('immediate');
 
 # Without a server every client aborts and pgbench exits (status 2, "Run was
-# aborted").  Wait for it so that its logs are complete.
-$pgbench->finish;
-my $pgb_out = slurp_file($pgb_outfile);
-my $pgb_err = slurp_file($pgb_errfile);
-note "pgbench stdout:\n$pgb_out";
-note "pgbench stderr (first lines):\n"
-  . join("\n", grep { defined } (split /\n/, $pgb_err)[ 0 .. 9 ]);
-isnt($pgbench->full_result, 0, 'pgbench noticed that the server went away');
-like($pgb_err, qr/aborted/, 'pgbench clients were aborted by the stop');
+# aborted"), which finish_pgbench asserts.  Waited for, so that its logs
+# are complete.
+my (undef, undef, $pgb_out) = finish_pgbench($pgbench, aborted => 1);
 
 # Count the transactions pgbench saw finish.  Each log line is
 # "client_id transaction_no time script_no time_epoch time_us": a committed
 # transaction has its latency in microseconds as third field, a failed one
 # (serialization or deadlock error) has "failed" there.
 my @logs = glob("$logdir/txn.*");
-cmp_ok(scalar(@logs), '>=', 1, 'pgbench wrote transaction logs');
+is(scalar(@logs), $nthreads, 'pgbench wrote one transaction log per thread');
 my ($committed, $failed, $other) = (0, 0, 0);
 foreach my $log (@logs)
 {

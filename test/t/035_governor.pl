@@ -31,7 +31,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time usleep);
-use StewardTest qw(start_bg finish_bg psql_command);
+use StewardTest qw(start_bg finish_bg psql_command start_pgbench finish_pgbench);
 
 my $t0    = time;
 my $nrows = 600_000;
@@ -318,7 +318,8 @@ ok( poll_until(
 # ticks were already slow: no p99_critical pause, and the poll below
 # timed out (closing36 item 7: about one run in four under load; every
 # time with 0.7 s between the kill and the start).
-my $pgb = start_bg('pgbench', '-n', '-c', '20', '-j', '2', '-R', '200', '-T', '120', '-f', $fg_script, $node->connstr('postgres'));
+my $pgb = start_pgbench($node, 'foreground', clients => 20, jobs => 2, secs => 120,
+	scripts => [$fg_script], args => [ '-R', 200 ]);
 # Only ticks that carry a foreground (governor_min_calls per window) are a
 # baseline: with the bar out of reach, the idle ticks of those thousands
 # of statements a second add nothing to it (0.2's first cut took any tick
@@ -400,7 +401,7 @@ ok( poll_until(
 	                     WHERE kind = 'transition' AND finished_at IS NULL}));
 ($rc, $out, $err) = finish_bg($run);
 is($rc, 0, 'the run finished next to the slower foreground') or diag($err);
-$pgb->{h}->kill_kill;
+finish_pgbench($pgb, stop => 1);
 is(sql(q{SELECT count(*) FROM items WHERE status = 'b'}), $nrows, 'every row moved');
 ok( sql(q{SELECT value > 0 FROM steward.metrics
        WHERE metric = 'steward_governor_decisions_total'
@@ -432,18 +433,18 @@ my $lock_decreases = q{SELECT coalesce(sum(value), 0) FROM steward.metrics
                         WHERE metric = 'steward_governor_decisions_total'
                           AND labels = '{"decision": "decrease", "reason": "lock_waits"}'};
 my $lock_decreases0 = sql($lock_decreases);
-my $uniform = start_bg('pgbench', '-n', '-c', '1', '-T', '120', '-f', do {
+my $uniform = start_pgbench($node, 'uniform', secs => 120, scripts => [ do {
 		my $f = $node->basedir . '/select1.sql';
 		append_to_file($f, "SELECT 1;\n");
 		$f
-	}, $node->connstr('postgres'));
-my $blocked = start_bg('pgbench', '-n', '-c', '1', '-T', '120', '-f', do {
+	} ]);
+my $blocked = start_pgbench($node, 'blocked', secs => 120, scripts => [ do {
 		my $f = $node->basedir . '/ahead.sql';
 		append_to_file($f, q{UPDATE items SET moves = moves
 		  WHERE id = (SELECT min(id) + 50 FROM items WHERE status = 'b');
 });
 		$f
-	}, $node->connstr('postgres'));
+	} ]);
 # Three waits for the run's row locks (each of which halved the batch
 # before), seen begin in pg_locks (waitstart) by the test itself, then two
 # decisions of the job after the third: the decisions that weigh them.
@@ -482,7 +483,7 @@ is( sql(qq{SELECT ($lock_decreases) || ' ' || coalesce(throttled_by, '-')
 	'waits below the foreground\'s p99 leave the batch whole')
   or diag('job: ' . sql(q{SELECT j FROM steward.governor_jobs j
 	                     WHERE kind = 'transition' AND finished_at IS NULL}));
-$uniform->{h}->kill_kill;
+finish_pgbench($uniform, stop => 1);
 # Now the waits are most of the foreground (once the window has forgotten
 # the SELECT 1 client): they halve the batch.
 ok( poll_until(
@@ -491,8 +492,7 @@ ok( poll_until(
 		                    AND lock_wait_samples > 0 AND batch_size < 100)},
 		30, 'lock waits to shrink the batch'),
 	'sessions waiting for the run\'s row locks halve its batch');
-$blocked->{h}->kill_kill;
-finish_bg($uniform);
+finish_pgbench($blocked, stop => 1);
 sql(q{SELECT pg_cancel_backend(pid) FROM steward.governor_jobs
      WHERE kind = 'transition' AND finished_at IS NULL});
 finish_bg($lockrun);

@@ -29,6 +29,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use StewardTest qw(start_pgbench finish_pgbench);
 
 my $node = PostgreSQL::Test::Cluster->new('stats_bounds');
 $node->init;
@@ -198,12 +199,16 @@ append_to_file("$dir/kv.sql", "\\set k random(1, 100)\nSELECT v FROM kv WHERE k 
 append_to_file("$dir/div.sql", "SELECT 1 / (v - v) FROM kv WHERE k = 1;\n");
 for my $mode (qw(extended prepared))
 {
-	$node->command_ok(
-		[ 'pgbench', '-n', '-M', $mode, '-t', '60', '-c', '2', '-f', "$dir/kv.sql", 'postgres' ],
-		"pgbench -M $mode runs");
-	$node->command_fails(
-		[ 'pgbench', '-n', '-M', $mode, '-t', '1', '-f', "$dir/div.sql", 'postgres' ],
-		"pgbench -M $mode: the failing statement fails");
+	my ($done) = finish_pgbench(
+		start_pgbench($node, "-M $mode", clients => 2, txns => 60,
+			scripts => ["$dir/kv.sql"], args => [ '-M', $mode ]),
+		min => 120);
+	is($done, 120, "pgbench -M $mode: 2 clients ran their 60 transactions each");
+	# The failing statement fails: its client is aborted (exit 2).
+	finish_pgbench(
+		start_pgbench($node, "-M $mode, failing", txns => 1,
+			scripts => ["$dir/div.sql"], args => [ '-M', $mode ]),
+		aborted => 1);
 }
 is($node->safe_psql('postgres', q{
 	SELECT sum(calls), sum(rows), sum(errors) FROM steward.statements

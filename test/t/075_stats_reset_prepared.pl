@@ -29,6 +29,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use StewardTest qw(start_pgbench finish_pgbench);
 
 my $node = PostgreSQL::Test::Cluster->new('stats_reset_prepared');
 $node->init;
@@ -44,12 +45,8 @@ my $dir = PostgreSQL::Test::Utils::tempdir;
 # ---------------------------------------------------------------- part 1
 my $runs = 8;
 append_to_file("$dir/probe.sql", "SELECT 42 AS probe75;\n\\sleep 400 ms\n");
-my ($out, $err) = ('', '');
-my $bench = IPC::Run::start(
-	[ 'pgbench', '-n', '-M', 'prepared', '-c', '1', '-t', $runs,
-	  '-h', $node->host, '-p', $node->port, '-f', "$dir/probe.sql", 'postgres' ],
-	'<', \undef, '>', \$out, '2>', \$err,
-	IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+my $bench = start_pgbench($node, 'probe', txns => $runs, scripts => ["$dir/probe.sql"],
+	args => [ '-M', 'prepared' ]);
 $node->poll_query_until('postgres', q{
 	SELECT coalesce(sum(calls), 0) >= 2 FROM steward.statements
 	 WHERE query LIKE '%probe75%'})
@@ -61,7 +58,7 @@ my $before = $node->safe_psql('postgres', q{
 	     WHERE query LIKE '%probe75%')
 	SELECT calls FROM b, LATERAL (SELECT steward.reset()) r});
 cmp_ok($before, '<', $runs, 'the reset came while the session was running');
-$bench->finish;
+my (undef, undef, $out) = finish_pgbench($bench, min => $runs);
 like($out, qr/number of transactions actually processed: $runs\/$runs/,
 	"pgbench ran $runs executions");
 my $after = $node->safe_psql('postgres', q{

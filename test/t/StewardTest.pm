@@ -13,7 +13,7 @@ use Test::More;
 
 our @EXPORT = qw(poll_until damage_first_page streaming_standby restore_three_ways);
 our @EXPORT_OK = qw(start_bg finish_bg psql_command start_psql_bg start_pgbench
-  finish_pgbench verify_clean steward_drill gov_foreground
+  finish_pgbench check_lookups verify_clean steward_drill gov_foreground
   gov_baseline_calls gov_wait_for_baseline gov_long_batch_job gov_node gov_end_job
   gov_plain_psql gov_job_pid gov_obedient_job gov_greedy_job cpu_ms_per_s);
 
@@ -45,18 +45,19 @@ sub finish_bg
 
 # start_pgbench($node, $name, %opt): pgbench -n against a database
 # of $node in the background, its stdout and stderr in files (a full pipe
-# would stall it), without a timeout of its own (-T bounds it; a crash
-# test stops the server under it).  %opt: secs (-T, required), scripts
-# (the -f arguments, "file\@weight" allowed), clients (-c, default 1),
-# jobs (-j, default 1), user (-U), options (PGOPTIONS, e.g. "-c
-# search_path=s,public"), args (more pgbench arguments: --max-tries, -l),
-# db (the database, default postgres).  Returns {h => the IPC::Run
-# harness, name => $name, out => stdout's file, err => stderr's file},
-# for finish_pgbench.
+# would stall it), without a timeout of its own (-T or -t bounds it; a
+# crash test stops the server under it).  %opt: secs (-T) or txns (-t,
+# per client), one of them required; scripts (the -f arguments,
+# "file\@weight" allowed), clients (-c, default 1), jobs (-j, default 1),
+# user (-U), options (PGOPTIONS, e.g. "-c search_path=s,public"), args
+# (more pgbench arguments: --max-tries, -l, -M, -D), db (the database,
+# default postgres).  Returns {h => the IPC::Run harness, name => $name,
+# out => stdout's file, err => stderr's file}, for finish_pgbench.
 sub start_pgbench
 {
 	my ($node, $name, %opt) = @_;
-	defined $opt{secs} or die "start_pgbench $name: secs is required";
+	defined $opt{secs} || defined $opt{txns}
+	  or die "start_pgbench $name: secs or txns is required";
 	$bg_dir //= PostgreSQL::Test::Utils::tempdir;
 	$nbg++;
 	my %run = (name => $name, out => "$bg_dir/pgbench$nbg.out", err => "$bg_dir/pgbench$nbg.err");
@@ -64,7 +65,8 @@ sub start_pgbench
 	$run{h} = IPC::Run::start(
 		[
 			'pgbench', '-n', '-c', $opt{clients} // 1, '-j', $opt{jobs} // 1,
-			'-T', $opt{secs}, (map { ('-f', $_) } @{ $opt{scripts} // [] }),
+			(defined $opt{secs} ? ('-T', $opt{secs}) : ('-t', $opt{txns})),
+			(map { ('-f', $_) } @{ $opt{scripts} // [] }),
 			@{ $opt{args} // [] }, (defined $opt{user} ? ('-U', $opt{user}) : ()),
 			$node->connstr($opt{db} // 'postgres')
 		],
@@ -76,18 +78,45 @@ sub start_pgbench
 # assert, one assertion each: it exited 0; no client aborted or got an
 # ERROR; none of its transactions failed; it ran at least min (default 1)
 # transactions.  failures_ok => 1 leaves out the third and ERRORs (a test
-# of serialization failures counts them itself).  Returns (transactions
-# processed, failed, stdout).
+# of serialization failures counts them itself).  aborted => 1 is for a
+# run the test makes fail (the server stopped under it, a statement that
+# raises): it asserts instead that pgbench exited 2 ("Run was aborted")
+# and that its clients were aborted.  stop => 1 is for a run the test
+# ends itself (a foreground kept up until the test is done with it): it
+# asserts that pgbench is still running, ends it (SIGTERM), and asserts
+# that it died of that signal and that no client aborted or got an ERROR
+# before.  Returns (transactions processed, failed, stdout, stderr).
 sub finish_pgbench
 {
 	my ($run, %opt) = @_;
 	my $name = $run->{name};
+	if ($opt{stop})
+	{
+		ok($run->{h}->pumpable, "$name: pgbench is still running when the test ends it");
+		$run->{h}->signal('TERM');
+	}
 	$run->{h}->finish;
 	my $out = slurp_file($run->{out});
 	my $err = slurp_file($run->{err});
 	note "pgbench $name:\n$out";
+	note "pgbench $name stderr (first lines):\n"
+	  . join("\n", grep { defined } (split /\n/, $err)[ 0 .. 9 ]);
 	my ($done)   = $out =~ /number of transactions actually processed: (\d+)/;
 	my ($failed) = $out =~ /number of failed transactions: (\d+)/;
+	if ($opt{aborted})
+	{
+		is(scalar($run->{h}->full_result(0)), 2 << 8, "$name: pgbench exits 2 (the run was aborted)")
+		  or diag $err;
+		like($err, qr/aborted/, "$name: its clients were aborted");
+		return ($done // 0, $failed // 0, $out, $err);
+	}
+	if ($opt{stop})
+	{
+		is(scalar($run->{h}->full_result(0)) & 127, 15, "$name: pgbench ended by the test's SIGTERM")
+		  or diag $err;
+		unlike($err, qr/aborted|ERROR/, "$name: no client aborted or got an ERROR") or diag $err;
+		return ($done // 0, $failed // 0, $out, $err);
+	}
 	is(scalar($run->{h}->full_result(0)), 0, "$name: pgbench exits 0") or diag $err;
 	if ($opt{failures_ok})
 	{
@@ -100,7 +129,73 @@ sub finish_pgbench
 	}
 	my $min = $opt{min} // 1;
 	cmp_ok($done // 0, '>=', $min, "$name: pgbench ran at least $min transactions") or diag $out;
-	return ($done // 0, $failed // 0, $out);
+	return ($done // 0, $failed // 0, $out, $err);
+}
+
+# check_lookups($node, $table, $index, $cols, %opt): every row of $table
+# (database postgres) that a sequential scan reads is found through $index
+# (@$cols, its key columns) by a lookup of its own key, exactly once, and
+# nothing else is.  %opt: rows (required: how many rows $table holds, as the
+# caller knows it from what it wrote), mode ('index', the default, or
+# 'bitmap': the scan the lookups must use), sample (n: look up only the keys
+# whose hash is 0 mod n, to keep a bitmap pass short; default 1, every key),
+# label.  Five assertions, each against a stated value: the plan (a nested
+# loop with a $mode scan of $index); the rows the sequential scan reads
+# ($rows; with a sample, at least half of $rows / n); the rows the lookups
+# return (as many as were looked up); none missing; none extra.
+sub check_lookups
+{
+	my ($n, $table, $index, $cols, %opt) = @_;
+	my $rows   = $opt{rows} // die "check_lookups $table: rows is required";
+	my $mode   = $opt{mode} // 'index';
+	my $sample = $opt{sample} // 1;
+	my $label  = $opt{label} // $table;
+	my $collist = join(', ', @$cols);
+	my $tcols = join(', ', map { "t.$_" } @$cols);
+	my $cond = join(' AND ', map { "t.$_ = p.$_" } @$cols);
+	# Sample by key, so that every row sharing a sampled key is in the set.
+	my $where = $sample > 1 ? "WHERE hashtext(ROW($collist)::text) % $sample = 0" : '';
+	my $force = q{SET enable_seqscan = off; SET enable_hashjoin = off;
+	              SET enable_mergejoin = off; SET enable_material = off;
+	              SET enable_tidscan = off;}
+	  . ($mode eq 'index' ? 'SET enable_bitmapscan = off;' : 'SET enable_indexscan = off;');
+	# One lookup per distinct key, so that the lookups must return each row
+	# exactly once: EXCEPT ALL below catches a row returned twice.
+	my $join = "SELECT t.ctid AS tid, $tcols FROM chk_keys p JOIN $table t ON $cond";
+
+	$n->safe_psql(
+		'postgres', qq{
+		DROP TABLE IF EXISTS chk_seq, chk_keys, chk_idx;
+		SET enable_indexscan = off; SET enable_bitmapscan = off;
+		CREATE TABLE chk_seq AS SELECT ctid AS tid, $collist FROM $table $where;
+		CREATE TABLE chk_keys AS SELECT DISTINCT $collist FROM chk_seq;
+		ANALYZE chk_seq, chk_keys;});
+	my $scan = $mode eq 'index'
+	  ? qr/Index Scan using $index on $table t/
+	  : qr/Bitmap Index Scan on $index/;
+	like($n->safe_psql('postgres', "$force EXPLAIN (COSTS OFF) $join"),
+		qr/Nested Loop.*$scan/s,
+		"$label: lookups through $index use a nested loop with " . ($mode eq 'index' ? 'an index scan' : 'a bitmap scan'));
+	$n->safe_psql('postgres', "$force CREATE TABLE chk_idx AS $join");
+	my ($nseq, $nidx, $missing, $extra) = split /\|/, $n->safe_psql(
+		'postgres', q{
+		SELECT (SELECT count(*) FROM chk_seq), (SELECT count(*) FROM chk_idx),
+		       (SELECT count(*) FROM (SELECT * FROM chk_seq EXCEPT ALL SELECT * FROM chk_idx) x),
+		       (SELECT count(*) FROM (SELECT * FROM chk_idx EXCEPT ALL SELECT * FROM chk_seq) y)});
+	if ($sample > 1)
+	{
+		my $least = int($rows / $sample / 2);
+		cmp_ok($nseq, '>=', $least,
+			"$label: the sample of $table (hash 0 mod $sample) holds at least $least of its $rows rows");
+	}
+	else
+	{
+		is($nseq, $rows, "$label: a sequential scan of $table reads its $rows rows");
+	}
+	is($nidx, $nseq, "$label: $mode lookups through $index return $nseq rows, one per row looked up");
+	is($missing, 0, "$label: $mode lookups through $index find all $nseq rows");
+	is($extra, 0, "$label: $mode lookups through $index return only rows with that key");
+	$n->safe_psql('postgres', 'DROP TABLE chk_seq, chk_keys, chk_idx');
 }
 
 # verify_clean($node, $label, @indexes): one assertion per index that
