@@ -185,3 +185,8 @@ SELECT format('REVOKE CREATE ON DATABASE %I FROM ri231_app', current_database())
 REVOKE CREATE ON SCHEMA public FROM ri231_app;
 DROP OWNED BY ri231_app;
 DROP ROLE ri231_app;
+
+-- This file's migration records go: a later file may count them.
+CREATE TEMP TABLE gone (name) AS VALUES ('ri231_m'), ('ri231_m2'), ('ri231_m3'),
+    ('ri231_m4'), ('ri231_m5');
+\i test/sql/drop_migration_records.sql

@@ -80,3 +80,7 @@ SELECT count(*) AS rules_of_dropped FROM steward.column_rules r
 DROP VIEW handler232;
 DROP TABLE t232r;
 DROP TABLE t232;
+
+-- This file's migration records go: a later file may count them.
+CREATE TEMP TABLE gone (name) AS VALUES ('m232');
+\i test/sql/drop_migration_records.sql

@@ -49,3 +49,7 @@ UPDATE r308.events SET seq = DEFAULT WHERE id = 3;
 UPDATE r308.events SET seq = 100 WHERE id = 3;
 SELECT count(*) AS rows, count(DISTINCT seq) AS distinct_seqs FROM r308.events;
 DROP SCHEMA r308 CASCADE;
+
+-- This file's migration records go: a later file may count them.
+CREATE TEMP TABLE gone (name) AS VALUES ('r308_m');
+\i test/sql/drop_migration_records.sql

@@ -181,4 +181,6 @@ REVOKE ALL ON FUNCTION
     steward.drop_idempotency_scope(text)
   FROM scope_a, scope_b, scope_app, scope_noinherit;
 DELETE FROM steward.idempotency_scopes WHERE owner::text IN ('scope_a', 'scope_b');
+-- The key scope_b left in scope refunds before it dropped the scope.
+DELETE FROM steward.idempotency_keys WHERE scope = 'refunds';
 DROP ROLE scope_app, scope_noinherit, scope_a, scope_b;

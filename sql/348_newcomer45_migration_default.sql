@@ -74,3 +74,7 @@ CALL steward.migration_backfill('n45_h');
 SELECT id, w FROM n45_nn ORDER BY id;
 SELECT steward.migration_rollback('n45_h');
 DROP TABLE n45_nn, n45_empty2;
+
+-- This file's migration records go: a later file may count them.
+CREATE TEMP TABLE gone (name) AS VALUES ('n45_d'), ('n45_h');
+\i test/sql/drop_migration_records.sql

@@ -29,3 +29,7 @@ SELECT steward.migration_start('pg_relayout', $$[
 SELECT steward.migration_rollback('pg_relayout');
 
 DROP TABLE n45_names;
+
+-- This file's migration records go: a later file may count them.
+CREATE TEMP TABLE gone (name) AS VALUES ('pg_relayout');
+\i test/sql/drop_migration_records.sql

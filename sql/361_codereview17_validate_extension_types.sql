@@ -70,3 +70,6 @@ SELECT steward.migration_start('s361_user', $$[
 SELECT steward.migration_rollback('s361_user');
 DROP TABLE s361;
 
+-- This file's migration records go: a later file may count them.
+CREATE TEMP TABLE gone (name) AS VALUES ('c361'), ('s361_user');
+\i test/sql/drop_migration_records.sql

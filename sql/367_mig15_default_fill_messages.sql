@@ -108,3 +108,8 @@ SELECT steward.migration_start('m15n_dom', $$[
   {"add_column": {"table": "m15n", "column": "pos", "type": "m15_pos", "default": "1"}}]$$);
 DROP TABLE m15n;
 DROP DOMAIN m15_pos;
+
+-- This file's migration records go: a later file may count them.
+CREATE TEMP TABLE gone (name) AS VALUES ('m15f_def'), ('m15f_both'), ('m15f_up'),
+    ('m15f_nn'), ('m15n');
+\i test/sql/drop_migration_records.sql

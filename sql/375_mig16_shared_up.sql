@@ -64,3 +64,7 @@ UPDATE m16s SET total = 1 WHERE id = 3;
 UPDATE m16s SET price = 9 WHERE id = 3 RETURNING id, price, total;
 SELECT steward.migration_rollback('m16s');
 DROP TABLE m16s;
+
+-- This file's migration records go: a later file may count them.
+CREATE TEMP TABLE gone (name) AS VALUES ('m16s');
+\i test/sql/drop_migration_records.sql

@@ -50,3 +50,10 @@ INSERT INTO m382_8.e382 (id, q, p) VALUES (2, 2, 7);
 INSERT INTO m382_8.e382 (id, q, p) VALUES (3, 3, -1);
 SELECT id, q, p FROM e382 ORDER BY id;
 SELECT steward.migration_rollback('m382_8');
+
+DROP TABLE d382, e382;
+DROP DOMAIN small382, pos382, plain382;
+
+-- This file's migration records go: a later file may count them.
+CREATE TEMP TABLE gone (name) AS VALUES ('m382_6'), ('m382_7'), ('m382_8');
+\i test/sql/drop_migration_records.sql

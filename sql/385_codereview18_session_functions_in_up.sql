@@ -54,3 +54,7 @@ SELECT steward.migration_start('s385_ok', $$[
   {"add_column": {"table": "s385", "column": "w", "type": "text", "up": "upper(v::text)"}}]$$);
 SELECT steward.migration_rollback('s385_ok');
 DROP TABLE s385;
+
+-- This file's migration records go: a later file may count them.
+CREATE TEMP TABLE gone (name) AS VALUES ('s385_ok');
+\i test/sql/drop_migration_records.sql

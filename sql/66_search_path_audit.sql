@@ -282,3 +282,7 @@ RESET client_min_messages;
 DROP TABLE spa_log;
 SELECT format('REVOKE CREATE ON DATABASE %I FROM spa_owner', current_database()) \gexec
 DROP ROLE spa_owner;
+
+-- This file's migration records go: a later file may count them.
+CREATE TEMP TABLE gone (name) AS VALUES ('spa_mig'), ('spa_ix'), ('spa_rl');
+\i test/sql/drop_migration_records.sql

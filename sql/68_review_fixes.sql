@@ -190,3 +190,7 @@ SELECT steward._migration_exec('rf_exec'::regclass, 'COMMIT');
 SELECT steward._migration_exec('rf_exec'::regclass, 'SELECT $1::int + 1', '{41}');
 \set VERBOSITY default
 DROP TABLE rf_exec;
+
+-- This file's migration records go: a later file may count them.
+CREATE TEMP TABLE gone (name) AS VALUES ('f2'), ('f2b'), ('f3'), ('f3b');
+\i test/sql/drop_migration_records.sql

@@ -122,3 +122,7 @@ RESET ROLE;
 DROP TABLE tq, ra, za, zq, pq;
 REVOKE CREATE ON SCHEMA public FROM rp_owner;
 DROP ROLE rp_owner;
+
+-- This file's migration records go: a later file may count them.
+CREATE TEMP TABLE gone (name) AS VALUES ('tq_rl'), ('ra_rl'), ('za_rl'), ('pq_rl');
+\i test/sql/drop_migration_records.sql

@@ -164,3 +164,8 @@ CREATE TABLE sq (id int PRIMARY KEY, n serial);
 SELECT steward.migration_start('sq_m', '[{"alter_column": {"table": "sq", "column": "n", "type": "bigint"}}]');
 DROP TABLE dfl, sq;
 DROP TABLE ij, ij_child, ipar, ichild, many, many_c1, many_c2, many_g, pt, lj, lj_late, lj_later, chi, par CASCADE;
+
+-- This file's migration records go: a later file may count them.
+CREATE TEMP TABLE gone (name) AS VALUES ('lj_m'), ('chi_m'), ('chi_y'), ('chi_r'),
+    ('dfl_m'), ('dfl_t'), ('dfl_i');
+\i test/sql/drop_migration_records.sql

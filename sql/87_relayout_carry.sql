@@ -241,3 +241,8 @@ DROP FUNCTION rc_settings(text), rc_stats();
 REVOKE CREATE ON SCHEMA public FROM rc_owner;
 SELECT format('REVOKE CREATE ON DATABASE %I FROM rc_owner', current_database()) \gexec
 DROP ROLE rc_owner, rc_other;
+
+-- This file's migration records go: a later file may count them.
+CREATE TEMP TABLE gone (name) AS VALUES ('rc_rl'), ('rc_rl2'), ('rc_rl3'), ('rc_rl4'),
+    ('rt1_rl'), ('rt4_rl'), ('rt3_rl'), ('se_rl'), ('rp_rl');
+\i test/sql/drop_migration_records.sql

@@ -150,3 +150,7 @@ REVOKE CREATE ON SCHEMA public FROM pc_alice;
 SELECT format('REVOKE CREATE ON DATABASE %I FROM pc_alice', current_database()) \gexec
 DROP ROLE pc_alice;
 DROP ROLE pc_bob;
+
+-- This file's migration records go: a later file may count them.
+CREATE TEMP TABLE gone (name) AS VALUES ('pc_m'), ('pc_m2'), ('pc_m3'), ('pr_m'), ('pr_m2');
+\i test/sql/drop_migration_records.sql

@@ -9,6 +9,9 @@
 #
 # To run some tests only, name them (an empty list skips the family):
 #   REGRESS_TESTS="02_versions" ISOLATION_TESTS="" TAP_TESTS="test/t/012_upgrade.pl" test/run.sh
+#
+# docs/testing.md says how to run every regress file in reverse order (no
+# file may depend on what another left behind).
 set -u
 cd "$(dirname "$0")/.."
 
