@@ -29,3 +29,5 @@ INSERT INTO t418 VALUES (1, 1, 'a');
 SELECT steward.migration_start('m418_1', '[{"add_column": {"table": "t418", "column": "p", "type": "int", "default": "(''abc''::text)::int"}}]');
 SELECT steward.migration_start('m418_2', '[{"alter_column": {"table": "t418", "column": "s", "type": "varchar(2)", "default": "''abc''"}}]');
 SELECT count(*) AS migrations FROM steward.migrations WHERE name LIKE 'm418%';
+
+DROP TABLE t418;

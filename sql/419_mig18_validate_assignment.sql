@@ -38,3 +38,9 @@ SELECT phase, failed FROM steward.migrations WHERE name = 'm419';
 UPDATE v419 SET s = 'abc' WHERE id = 1;
 SELECT "check", passed FROM steward.migration_validate('m419') ORDER BY 1;
 SELECT steward.migration_rollback('m419');
+
+DROP TABLE v419;
+
+-- This file's migration records go: a later file may count them.
+CREATE TEMP TABLE gone (name) AS VALUES ('m419');
+\i test/sql/drop_migration_records.sql
