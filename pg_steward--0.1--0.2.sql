@@ -45937,3 +45937,295 @@ BEGIN
         'phase', 'switched', 'switched_at', clock_timestamp()));
 END
 $$;
+
+-- gov18: a column backfill writes each window of steward.migration_backfill_interleave
+-- batches in as many interleaved stripes (every n-th line pointer of the
+-- window's pages, one committed transaction each), so later stripes update
+-- in place what a key-ordered batch moved to new pages; the checkpoint
+-- moves only with a window's last stripe.
+
+CREATE FUNCTION steward._migration_stripe_batch(job jsonb, last_key text[], batch_size integer,
+                                                k integer)
+RETURNS text[]
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tbl regclass := (job->>'relid')::oid::regclass;
+    after text := CASE WHEN last_key IS NULL THEN 'first' ELSE 'next' END;
+    wait text := current_setting('steward.batch_lock_timeout');
+    saved text := current_setting('lock_timeout');
+    j integer := coalesce((job->>'stripe')::integer, 0);
+    upper text[];
+    res text[];
+BEGIN
+    IF j = 0 THEN
+        IF wait = '0' OR job->>('end_' || after) IS NULL THEN
+            RETURN NULL;
+        END IF;
+        upper := (steward._migration_exec(tbl, job->>('end_' || after),
+                                          ARRAY[last_key::text, (batch_size::bigint * k)::text], true))[1]::text[];
+        IF upper IS NULL THEN
+            RETURN NULL;
+        END IF;
+    ELSE
+        upper := ARRAY(SELECT jsonb_array_elements_text(job->'upper'));
+    END IF;
+    BEGIN
+        PERFORM set_config('lock_timeout', wait, true);
+        IF j < k - 1 THEN
+            res := steward._migration_exec(tbl, job->>('stripe_' || after),
+                                           ARRAY[last_key::text, k::text, upper::text, j::text], true);
+        ELSE
+            res := steward._migration_exec(tbl, job->>('range_' || after),
+                                           ARRAY[last_key::text, batch_size::text, upper::text], true);
+        END IF;
+        PERFORM set_config('lock_timeout', saved, true);
+    EXCEPTION WHEN lock_not_available THEN
+        IF j = k - 1 THEN
+            RETURN NULL;
+        END IF;
+        RETURN ARRAY['0', upper::text, NULL];
+    END;
+    IF j < k - 1 THEN
+        RETURN ARRAY[res[1], upper::text, NULL];
+    END IF;
+    IF res[1]::bigint = 0 THEN
+        RETURN NULL;
+    END IF;
+    RETURN ARRAY[res[1], upper::text, 'true'];
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_batch(job jsonb, last_key text[], batch_size integer,
+                                         retries integer, OUT moved bigint, OUT next_key text[],
+                                         OUT whole boolean)
+RETURNS record
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    res text[];
+    tbl regclass := (job->>'relid')::oid::regclass;
+    after text := CASE WHEN last_key IS NULL THEN 'first' ELSE 'next' END;
+    k integer := greatest(coalesce((job->>'interleave')::integer, 1), 1);
+    stripe boolean := false;
+BEGIN
+    BEGIN
+        IF k > 1 THEN
+            res := steward._migration_stripe_batch(job, last_key, batch_size, k);
+            stripe := res IS NOT NULL AND res[3] IS NULL;
+            whole := res[3]::boolean;
+        END IF;
+        IF res IS NULL THEN
+            res := steward._migration_range_batch(job, last_key, batch_size);
+            whole := res IS NOT NULL;
+        END IF;
+        IF res IS NULL THEN
+            res := steward._migration_exec(tbl, job->>after, ARRAY[last_key::text, batch_size::text], true);
+        END IF;
+    EXCEPTION
+        WHEN serialization_failure OR deadlock_detected OR lock_not_available THEN
+            RAISE;
+        WHEN OTHERS THEN
+            -- A row the step cannot map (22012, 23514...): named, with
+            -- the next step (review10 F4); a stripe's rows lie anywhere
+            -- in its window.
+            PERFORM steward._migration_batch_failed(job, last_key, least(batch_size::bigint * k, 2147483647)::integer);
+            RAISE;
+    END;
+    moved := res[1]::bigint;
+    next_key := res[2]::text[];
+    PERFORM steward._migration_record('update', job->>'name', jsonb_build_object(
+        'add_rows', moved, 'add_batches', CASE WHEN moved > 0 THEN 1 ELSE 0 END,
+        'add_retries', retries, 'last_batch_at', clock_timestamp(),
+        'table', job->>'relid') ||
+        CASE WHEN moved > 0 AND NOT stripe THEN jsonb_build_object('last_key', to_jsonb(next_key))
+             ELSE '{}'::jsonb END);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_range_sql(mig text, tbl regclass, after boolean, part text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    l record;
+    lower text;
+BEGIN
+    SELECT * INTO l FROM steward._migration_batch_lists(mig, tbl);
+    lower := CASE WHEN after THEN format(' AND (%s) > (%s)', l.keys, l.after_key) ELSE '' END;
+    IF part = 'end' THEN
+        RETURN format('SELECT ARRAY[%s] FROM ONLY %s WHERE _steward_side IS NULL%s '
+                      'ORDER BY %s OFFSET $2::bigint - 1 LIMIT 1',
+                      l.key_texts, tbl, lower, l.keys);
+    END IF;
+    IF part = 'stripe' THEN
+        -- The rows of one stripe ($4 of $2) of the window: by line
+        -- pointer, so every page of a key-ordered table has rows in each.
+        RETURN format('WITH u AS (UPDATE ONLY %s SET %s_steward_side = ''o'' '
+                      '            WHERE _steward_side IS NULL%s AND (%s) <= (%s) '
+                      '              AND ((ctid::text::point)[1])::integer %% $2::integer = $4::integer RETURNING 1) '
+                      'SELECT count(*) FROM u',
+                      tbl, coalesce(l.sets || ', ', ''), lower, l.keys, l.until_key);
+    END IF;
+    RETURN format('WITH u AS (UPDATE ONLY %s SET %s_steward_side = ''o'' '
+                  '            WHERE _steward_side IS NULL%s AND (%s) <= (%s) RETURNING 1) '
+                  'SELECT count(*) FROM u',
+                  tbl, coalesce(l.sets || ', ', ''), lower, l.keys, l.until_key);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_backfill_job(mig text, tbl regclass)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_build_object('name', mig, 'relid', tbl::oid, 'table', tbl::text, 'keyset', true,
+                              'whole', true,
+                              'first', steward._migration_batch_sql(mig, tbl, false),
+                              'next', steward._migration_batch_sql(mig, tbl, true),
+                              'end_first', steward._migration_range_sql(mig, tbl, false, 'end'),
+                              'end_next', steward._migration_range_sql(mig, tbl, true, 'end'),
+                              'range_first', steward._migration_range_sql(mig, tbl, false, 'range'),
+                              'range_next', steward._migration_range_sql(mig, tbl, true, 'range'),
+                              'stripe_first', steward._migration_range_sql(mig, tbl, false, 'stripe'),
+                              'stripe_next', steward._migration_range_sql(mig, tbl, true, 'stripe'))
+$$;
+
+CREATE OR REPLACE PROCEDURE steward.migration_backfill(name text, batch_size integer DEFAULT NULL,
+                                            max_rows_per_sec integer DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included; the functions it calls pin their search_path.
+AS $$
+DECLARE
+    mig pg_catalog.text := name;
+    size pg_catalog.int4;
+    rows_left pg_catalog.jsonb;
+    tbl pg_catalog.regclass;
+    resume pg_catalog.text[];
+BEGIN
+    PERFORM steward._require_own_transactions('steward.migration_backfill');
+    -- Counted as pg_steward's own code, or called again to be (exec.c: steward_migration_entered).
+    IF NOT steward._migration_entered('steward.migration_backfill(pg_catalog.text,pg_catalog.int4,pg_catalog.int4)') THEN
+        CALL steward.migration_backfill(name, batch_size, max_rows_per_sec);
+        RETURN;
+    END IF;
+    PERFORM steward._migration_settle_dropped(mig);
+    IF steward._relayout_step((steward._migration_get(mig)).steps) IS NOT NULL THEN
+        CALL steward._relayout_backfill(mig, batch_size, max_rows_per_sec);
+        RETURN;
+    END IF;
+    IF steward._migration_is_index(mig) THEN
+        CALL steward._migration_index_backfill(mig);
+        RETURN;
+    END IF;
+    SELECT b.size, b.rows_left INTO size, rows_left
+      FROM steward._migration_backfill_begin(mig, batch_size, max_rows_per_sec) b;
+    CALL steward._commit();
+    -- A table's job ends when it has filled the rows that were unfilled
+    -- at begin ("rows_left"): no row becomes unfilled again (every write sets
+    -- the marker), so a re-run with nothing left reads no batch, and a
+    -- run that filled them all reads no last pass (_backfill_end counts).
+    FOR tbl, resume IN SELECT t.relid, t.last_key FROM steward.migration_tables t
+                         WHERE t.migration OPERATOR(pg_catalog.=) mig AND t.active ORDER BY t.ord LOOP
+        CALL steward._run_batches('_migration_batch', '_migration_batch_status',
+                                  steward._migration_backfill_job(mig, tbl)
+                                      OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('rows_left',
+                                          rows_left OPERATOR(pg_catalog.->) (tbl::pg_catalog.oid::pg_catalog.text),
+                                          'interleave', pg_catalog.current_setting('steward.migration_backfill_interleave')::pg_catalog.int4),
+                                  size, max_rows_per_sec, resume);
+    END LOOP;
+    PERFORM steward._migration_backfill_end(mig);
+    CALL steward._commit();
+END
+$$;
+
+CREATE OR REPLACE PROCEDURE steward._run_batches(batch_fn text, status_fn text, job jsonb,
+                                      batch_size integer, max_rows_per_sec integer,
+                                      resume_key text[] DEFAULT NULL)
+LANGUAGE plpgsql
+-- No SET clause: a procedure with one may not COMMIT.  It runs as the
+-- caller, so every name below is schema-qualified, operators and types
+-- included.  The batches themselves run in the job's functions.
+AS $$
+DECLARE
+    keyset pg_catalog.bool := COALESCE((job OPERATOR(pg_catalog.->>) 'keyset')::pg_catalog.bool, false);
+    batch_stmt pg_catalog.text := pg_catalog.format('SELECT *%s FROM steward.%I($1, $2, $3, $4)', CASE WHEN job OPERATOR(pg_catalog.?) 'whole' THEN '' ELSE ', NULL::pg_catalog.bool' END, batch_fn);
+    status_stmt pg_catalog.text := pg_catalog.format('SELECT steward.%I($1, $2, $3, $4)', status_fn);
+    moved pg_catalog.int8 := 0; job_moved pg_catalog.int8 := 0;
+    rows_left pg_catalog.int8 := (job OPERATOR(pg_catalog.->>) 'rows_left')::pg_catalog.int8;
+    pass_moved pg_catalog.int8; from_start pg_catalog.bool; last_key pg_catalog.text[];
+    batch_key pg_catalog.text[]; batch_whole pg_catalog.bool; rescan_key pg_catalog.text[]; rescan pg_catalog.bool;
+    gov pg_catalog.int8; size pg_catalog.int4; none_left pg_catalog.bool;
+    interleaved pg_catalog.bool := COALESCE((job OPERATOR(pg_catalog.->>) 'interleave')::pg_catalog.int4 OPERATOR(pg_catalog.>) 1, false);
+    stripe_job pg_catalog.jsonb; window_moved pg_catalog.int8 := 0;
+BEGIN
+    gov := steward.governor_begin(
+        COALESCE(job OPERATOR(pg_catalog.->>) 'kind', 'backfill'),
+        COALESCE(job OPERATOR(pg_catalog.->>) 'label',
+                 pg_catalog.concat_ws(' ', job OPERATOR(pg_catalog.->>) 'name',
+                                      job OPERATOR(pg_catalog.->>) 'table')),
+        batch_size, max_rows_per_sec, (job OPERATOR(pg_catalog.->>) 'ref')::pg_catalog.int8);
+    last_key := CASE WHEN keyset THEN resume_key END;
+    LOOP
+        EXIT WHEN job_moved OPERATOR(pg_catalog.>=) rows_left;  -- NULL rows_left: never
+        pass_moved := 0; rescan := false; rescan_key := NULL;
+        from_start := COALESCE(from_start, last_key IS NULL);
+        LOOP
+            -- Ask the governor for the next batch: it sleeps at most one
+            -- slice per call, and 0 means the pause goes on; the COMMIT in
+            -- between holds no snapshot across a long pause.
+            LOOP
+                BEGIN
+                    size := steward.governor_pace(gov, moved);
+                EXCEPTION WHEN query_canceled THEN
+                    PERFORM steward.governor_end(gov, 'cancelled');
+                    EXECUTE status_stmt USING job, 'cancelled', 0, SQLERRM;
+                    CALL steward._commit();
+                    RAISE;
+                END;
+                moved := 0;  -- rows_left reached: the last batch reported, no other taken
+                EXIT WHEN size OPERATOR(pg_catalog.>) 0 OR job_moved OPERATOR(pg_catalog.>=) rows_left;
+                CALL steward._commit();
+            END LOOP;
+            EXIT WHEN job_moved OPERATOR(pg_catalog.>=) rows_left;
+            CALL steward._run_batch(batch_stmt, status_stmt, COALESCE(stripe_job, job), gov, last_key, size,
+                                    moved, batch_key, batch_whole);
+            CALL steward._commit();
+            pass_moved := pass_moved OPERATOR(pg_catalog.+) moved; job_moved := job_moved OPERATOR(pg_catalog.+) moved;
+            IF interleaved AND batch_whole IS NULL THEN
+                -- A stripe of a window, not its last: the next batch is
+                -- the next stripe, after the same key, up to the window's end.
+                window_moved := window_moved OPERATOR(pg_catalog.+) moved;
+                stripe_job := job OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
+                    'stripe', COALESCE((stripe_job OPERATOR(pg_catalog.->>) 'stripe')::pg_catalog.int4, 0) OPERATOR(pg_catalog.+) 1,
+                    'upper', batch_key);
+                CONTINUE;
+            END IF;
+            stripe_job := NULL;
+            window_moved := window_moved OPERATOR(pg_catalog.+) moved;  -- the governor counts each stripe's own
+            rescan_key := CASE WHEN rescan THEN rescan_key ELSE last_key END;
+            rescan := rescan OR batch_whole IS NOT TRUE;
+            EXIT WHEN window_moved OPERATOR(pg_catalog.=) 0;
+            window_moved := 0;
+            IF keyset THEN
+                last_key := batch_key;
+            END IF;
+        END LOOP;
+        EXIT WHEN NOT keyset OR (pass_moved OPERATOR(pg_catalog.=) 0 AND from_start) OR job_moved OPERATOR(pg_catalog.>=) rows_left;
+        last_key := CASE WHEN from_start THEN rescan_key END;  -- NULL: the first key
+        IF last_key IS NULL AND job OPERATOR(pg_catalog.?) 'probe' THEN EXECUTE pg_catalog.format('SELECT steward.%I($1) OPERATOR(pg_catalog.=) 0', job OPERATOR(pg_catalog.->>) 'probe') INTO none_left USING job; END IF;
+        EXIT WHEN none_left;
+        from_start := true;
+    END LOOP;
+    -- The transaction the caller commits next has a transaction id, so
+    -- its commit (at the session's synchronous_commit) flushes, and waits
+    -- for synchronous standbys, up to it: every batch before it included.
+    PERFORM pg_catalog.txid_current();
+    PERFORM steward.governor_end(gov);
+END
+$$;

@@ -1170,7 +1170,12 @@ $$;
 -- "rows_left" in job (the rows left to move when the job began, for a job
 -- whose rows to move only ever become fewer: a backfill's), the job ends
 -- as soon as its batches have moved that many: no batch when it is 0, no
--- last pass after the batch that moved the last of them.
+-- last pass after the batch that moved the last of them.  With
+-- "interleave" k > 1 in job (a column backfill's), a batch that returns
+-- whole NULL was one stripe of a window (steward._migration_stripe_batch):
+-- the next batch is the window's next stripe, job "stripe" and "upper" (its
+-- last key) added, after the same key; the window counts as one batch
+-- for the pass (its rows, its last stripe's whole and last key).
 CREATE PROCEDURE steward._run_batches(batch_fn text, status_fn text, job jsonb,
                                       batch_size integer, max_rows_per_sec integer,
                                       resume_key text[] DEFAULT NULL)
@@ -1188,6 +1193,8 @@ DECLARE
     pass_moved pg_catalog.int8; from_start pg_catalog.bool; last_key pg_catalog.text[];
     batch_key pg_catalog.text[]; batch_whole pg_catalog.bool; rescan_key pg_catalog.text[]; rescan pg_catalog.bool;
     gov pg_catalog.int8; size pg_catalog.int4; none_left pg_catalog.bool;
+    interleaved pg_catalog.bool := COALESCE((job OPERATOR(pg_catalog.->>) 'interleave')::pg_catalog.int4 OPERATOR(pg_catalog.>) 1, false);
+    stripe_job pg_catalog.jsonb; window_moved pg_catalog.int8 := 0;
 BEGIN
     gov := steward.governor_begin(
         COALESCE(job OPERATOR(pg_catalog.->>) 'kind', 'backfill'),
@@ -1218,13 +1225,25 @@ BEGIN
                 CALL steward._commit();
             END LOOP;
             EXIT WHEN job_moved OPERATOR(pg_catalog.>=) rows_left;
-            CALL steward._run_batch(batch_stmt, status_stmt, job, gov, last_key, size,
+            CALL steward._run_batch(batch_stmt, status_stmt, COALESCE(stripe_job, job), gov, last_key, size,
                                     moved, batch_key, batch_whole);
             CALL steward._commit();
+            pass_moved := pass_moved OPERATOR(pg_catalog.+) moved; job_moved := job_moved OPERATOR(pg_catalog.+) moved;
+            IF interleaved AND batch_whole IS NULL THEN
+                -- A stripe of a window, not its last: the next batch is
+                -- the next stripe, after the same key, up to the window's end.
+                window_moved := window_moved OPERATOR(pg_catalog.+) moved;
+                stripe_job := job OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
+                    'stripe', COALESCE((stripe_job OPERATOR(pg_catalog.->>) 'stripe')::pg_catalog.int4, 0) OPERATOR(pg_catalog.+) 1,
+                    'upper', batch_key);
+                CONTINUE;
+            END IF;
+            stripe_job := NULL;
+            window_moved := window_moved OPERATOR(pg_catalog.+) moved;  -- the governor counts each stripe's own
             rescan_key := CASE WHEN rescan THEN rescan_key ELSE last_key END;
             rescan := rescan OR batch_whole IS NOT TRUE;
-            EXIT WHEN moved OPERATOR(pg_catalog.=) 0;
-            pass_moved := pass_moved OPERATOR(pg_catalog.+) moved; job_moved := job_moved OPERATOR(pg_catalog.+) moved;
+            EXIT WHEN window_moved OPERATOR(pg_catalog.=) 0;
+            window_moved := 0;
             IF keyset THEN
                 last_key := batch_key;
             END IF;

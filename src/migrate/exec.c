@@ -93,6 +93,7 @@ PG_FUNCTION_INFO_V1(steward_commit);
 static int	migrate_lock_timeout_ms = 500;
 static int	migrate_lock_retries = 30;
 static int	migrate_batch_size = 2000;
+static int	migrate_backfill_interleave = 1;
 static int	migrate_index_window_s = 3600;
 
 /* The relation a backfill batch of this backend is writing, if any. */
@@ -782,6 +783,15 @@ steward_migrate_define_gucs(void)
 							NULL,
 							&migrate_batch_size,
 							2000, 1, 1000000,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.migration_backfill_interleave",
+							"Stripes of each window of steward.migration_backfill: 1 writes each batch's rows in key order.",
+							"A window of this many batches is written in as many committed stripes, "
+							"each taking every n-th row of its pages, so later stripes update in place "
+							"what a key-ordered batch would move to new pages.",
+							&migrate_backfill_interleave,
+							1, 1, 64,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 	steward_index_define_gucs();

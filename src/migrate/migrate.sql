@@ -3347,6 +3347,11 @@ COMMENT ON FUNCTION steward.migration_start(text, jsonb) IS
 -- transactions hold; progress and checkpoint in the same transaction.
 -- whole: the batch was the range form, which wrote every unfilled row
 -- after last_key up to next_key (the skip-locked form may skip some).
+-- With "interleave" k > 1 in job (steward.migration_backfill), the batch is
+-- one stripe of a window of k * batch_size rows (_migration_stripe_batch):
+-- a stripe before the window's last returns whole NULL, next_key the
+-- window's end, and leaves the checkpoint where it was, so the rows before
+-- the checkpoint are still all filled after any crash.
 CREATE FUNCTION steward._migration_batch(job jsonb, last_key text[], batch_size integer,
                                          retries integer, OUT moved bigint, OUT next_key text[],
                                          OUT whole boolean)
@@ -3358,10 +3363,19 @@ DECLARE
     res text[];
     tbl regclass := (job->>'relid')::oid::regclass;
     after text := CASE WHEN last_key IS NULL THEN 'first' ELSE 'next' END;
+    k integer := greatest(coalesce((job->>'interleave')::integer, 1), 1);
+    stripe boolean := false;
 BEGIN
     BEGIN
-        res := steward._migration_range_batch(job, last_key, batch_size);
-        whole := res IS NOT NULL;
+        IF k > 1 THEN
+            res := steward._migration_stripe_batch(job, last_key, batch_size, k);
+            stripe := res IS NOT NULL AND res[3] IS NULL;
+            whole := res[3]::boolean;
+        END IF;
+        IF res IS NULL THEN
+            res := steward._migration_range_batch(job, last_key, batch_size);
+            whole := res IS NOT NULL;
+        END IF;
         IF res IS NULL THEN
             res := steward._migration_exec(tbl, job->>after, ARRAY[last_key::text, batch_size::text], true);
         END IF;
@@ -3370,8 +3384,9 @@ BEGIN
             RAISE;
         WHEN OTHERS THEN
             -- A row the step cannot map (22012, 23514...): named, with
-            -- the next step (review10 F4).
-            PERFORM steward._migration_batch_failed(job, last_key, batch_size);
+            -- the next step (review10 F4); a stripe's rows lie anywhere
+            -- in its window.
+            PERFORM steward._migration_batch_failed(job, last_key, least(batch_size::bigint * k, 2147483647)::integer);
             RAISE;
     END;
     moved := res[1]::bigint;
@@ -3380,7 +3395,7 @@ BEGIN
         'add_rows', moved, 'add_batches', CASE WHEN moved > 0 THEN 1 ELSE 0 END,
         'add_retries', retries, 'last_batch_at', clock_timestamp(),
         'table', job->>'relid') ||
-        CASE WHEN moved > 0 THEN jsonb_build_object('last_key', to_jsonb(next_key))
+        CASE WHEN moved > 0 AND NOT stripe THEN jsonb_build_object('last_key', to_jsonb(next_key))
              ELSE '{}'::jsonb END);
 END
 $$;
@@ -3509,6 +3524,78 @@ BEGIN
     RETURN ARRAY[res[1], upper::text];
 END
 $$;
+-- One stripe of an interleaved backfill window (steward._migration_batch,
+-- job "interleave" k > 1, "stripe" j from 0, "upper" the window's end
+-- from stripe 0 on).  A key-ordered batch writes every row of its pages
+-- in one transaction: none of the dead versions can be pruned before it
+-- commits, so once a page's slack is gone each row moves to another page
+-- (a Heap/LOCK record of heap_update's, a new index entry, the whole
+-- tuple).  The window's k stripes each write the rows on every k-th line
+-- pointer of the window's pages, one committed transaction each, so a
+-- later stripe prunes what the earlier ones left and updates in place
+-- (src/migrate/README.md, gov18).  Stripe 0 finds the window: the key of
+-- the (k * batch_size)-th unfilled row after last_key (none: the table's
+-- tail, NULL for the ordinary batch); stripes 0 .. k-2 write their rows
+-- of the window, waiting for rows others hold at most
+-- steward.batch_lock_timeout (on that timeout the stripe writes none:
+-- the last stripe or a later pass takes them), and return {moved, window
+-- end, NULL}; stripe k-1 is the range form over the whole window, which
+-- writes every unfilled row left in it, {moved, window end, true}, or
+-- NULL (locked, or none left to write) for the skip-locked form.  The
+-- checkpoint moves only with the last stripe (_migration_batch).
+CREATE FUNCTION steward._migration_stripe_batch(job jsonb, last_key text[], batch_size integer,
+                                                k integer)
+RETURNS text[]
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tbl regclass := (job->>'relid')::oid::regclass;
+    after text := CASE WHEN last_key IS NULL THEN 'first' ELSE 'next' END;
+    wait text := current_setting('steward.batch_lock_timeout');
+    saved text := current_setting('lock_timeout');
+    j integer := coalesce((job->>'stripe')::integer, 0);
+    upper text[];
+    res text[];
+BEGIN
+    IF j = 0 THEN
+        IF wait = '0' OR job->>('end_' || after) IS NULL THEN
+            RETURN NULL;
+        END IF;
+        upper := (steward._migration_exec(tbl, job->>('end_' || after),
+                                          ARRAY[last_key::text, (batch_size::bigint * k)::text], true))[1]::text[];
+        IF upper IS NULL THEN
+            RETURN NULL;
+        END IF;
+    ELSE
+        upper := ARRAY(SELECT jsonb_array_elements_text(job->'upper'));
+    END IF;
+    BEGIN
+        PERFORM set_config('lock_timeout', wait, true);
+        IF j < k - 1 THEN
+            res := steward._migration_exec(tbl, job->>('stripe_' || after),
+                                           ARRAY[last_key::text, k::text, upper::text, j::text], true);
+        ELSE
+            res := steward._migration_exec(tbl, job->>('range_' || after),
+                                           ARRAY[last_key::text, batch_size::text, upper::text], true);
+        END IF;
+        PERFORM set_config('lock_timeout', saved, true);
+    EXCEPTION WHEN lock_not_available THEN
+        IF j = k - 1 THEN
+            RETURN NULL;
+        END IF;
+        RETURN ARRAY['0', upper::text, NULL];
+    END;
+    IF j < k - 1 THEN
+        RETURN ARRAY[res[1], upper::text, NULL];
+    END IF;
+    IF res[1]::bigint = 0 THEN
+        RETURN NULL;
+    END IF;
+    RETURN ARRAY[res[1], upper::text, 'true'];
+END
+$$;
+
 CREATE FUNCTION steward._migration_batch_status(job jsonb, status text, retries integer,
                                                 error text)
 RETURNS void
@@ -3617,8 +3704,17 @@ BEGIN
     lower := CASE WHEN after THEN format(' AND (%s) > (%s)', l.keys, l.after_key) ELSE '' END;
     IF part = 'end' THEN
         RETURN format('SELECT ARRAY[%s] FROM ONLY %s WHERE _steward_side IS NULL%s '
-                      'ORDER BY %s OFFSET $2::integer - 1 LIMIT 1',
+                      'ORDER BY %s OFFSET $2::bigint - 1 LIMIT 1',
                       l.key_texts, tbl, lower, l.keys);
+    END IF;
+    IF part = 'stripe' THEN
+        -- The rows of one stripe ($4 of $2) of the window: by line
+        -- pointer, so every page of a key-ordered table has rows in each.
+        RETURN format('WITH u AS (UPDATE ONLY %s SET %s_steward_side = ''o'' '
+                      '            WHERE _steward_side IS NULL%s AND (%s) <= (%s) '
+                      '              AND ((ctid::text::point)[1])::integer %% $2::integer = $4::integer RETURNING 1) '
+                      'SELECT count(*) FROM u',
+                      tbl, coalesce(l.sets || ', ', ''), lower, l.keys, l.until_key);
     END IF;
     RETURN format('WITH u AS (UPDATE ONLY %s SET %s_steward_side = ''o'' '
                   '            WHERE _steward_side IS NULL%s AND (%s) <= (%s) RETURNING 1) '
@@ -3702,7 +3798,9 @@ AS $$
                               'end_first', steward._migration_range_sql(mig, tbl, false, 'end'),
                               'end_next', steward._migration_range_sql(mig, tbl, true, 'end'),
                               'range_first', steward._migration_range_sql(mig, tbl, false, 'range'),
-                              'range_next', steward._migration_range_sql(mig, tbl, true, 'range'))
+                              'range_next', steward._migration_range_sql(mig, tbl, true, 'range'),
+                              'stripe_first', steward._migration_range_sql(mig, tbl, false, 'stripe'),
+                              'stripe_next', steward._migration_range_sql(mig, tbl, true, 'stripe'))
 $$;
 
 -- End a backfill: unique keys, then backfilled if no row is left.  When
@@ -3794,7 +3892,8 @@ BEGIN
         CALL steward._run_batches('_migration_batch', '_migration_batch_status',
                                   steward._migration_backfill_job(mig, tbl)
                                       OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('rows_left',
-                                          rows_left OPERATOR(pg_catalog.->) (tbl::pg_catalog.oid::pg_catalog.text)),
+                                          rows_left OPERATOR(pg_catalog.->) (tbl::pg_catalog.oid::pg_catalog.text),
+                                          'interleave', pg_catalog.current_setting('steward.migration_backfill_interleave')::pg_catalog.int4),
                                   size, max_rows_per_sec, resume);
     END LOOP;
     PERFORM steward._migration_backfill_end(mig);

@@ -54,6 +54,9 @@
 #                  TA / MA / PA: steward.governor_room_increase = off
 #                  (after slow start a twentieth of the time per window
 #                  whatever the room: the rule before gov16)
+#                  MI / MRI: M / MR with
+#                  steward.migration_backfill_interleave = 4 (each window
+#                  of 4 batches in 4 interleaved stripes, gov18)
 #   CAP=20000      rows a second of TR and MR
 #   ROUNDS=5       rounds per job
 #   BIG=1000000    rows
@@ -220,7 +223,7 @@ prime() {
 round() {   # round JOB R
     local job=$1 r=$2 script=$T_SQL p=$LOGS/$1$2 t0 t1 t2 t3 from to sql kind=transition done_file n=$BIG
     local set_sql="SELECT 1" sys= cap=
-    case $job in TR|MR) cap=$CAP ;; esac
+    case $job in TR|MR|MRI) cap=$CAP ;; esac
     case $job in
     O) set_sql="SET steward.governor_job_p99 = off" ;;
     K|MK) set_sql="SET steward.governor_keep_baseline = off" ;;
@@ -228,6 +231,8 @@ round() {   # round JOB R
     TC|MC) set_sql="SET steward.governor_cpu_wait_floor = '1000ms'" ;;
     TA|MA) set_sql="SET steward.governor_room_increase = off" ;;
     TL|ML) set_sql="SET steward.governor_wait_ratio = 1000" ;;
+    MI) set_sql="SET steward.migration_backfill_interleave = 4" ;;
+    MRI) set_sql="SET steward.governor = off; SET steward.migration_backfill_interleave = 4" ;;
     PK) sys="steward.governor_keep_baseline = off" ;;
     PC) sys="steward.governor_cpu_wait_floor = '1000ms'" ;;
     PA) sys="steward.governor_room_increase = off" ;;
