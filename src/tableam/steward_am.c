@@ -1736,7 +1736,9 @@ refuse_move_losing_mixed(Relation rel, Relation to, const HeldRule *lost,
  * judges it as a new row (split_move_rules), so a row that left and came
  * back returned in an initial state with any version: an UPDATE-only role
  * reset a machine or reopened a lost update (review31, trust46).  Refused
- * before anything is deleted, naming every rule the destination lacks and
+ * before the row goes anywhere (the delete half runs it once heap deleted
+ * the row, so the new row routed is the executor's final one; the error
+ * undoes the delete), naming every rule the destination lacks and
  * the calls that give them to it, a machine's with its changed_at_column
  * (newcomer47: the HINT's call left the stamp out, and a row then moved
  * stopped being stamped).  A foreign partition is the other node's to
@@ -1828,6 +1830,30 @@ refuse_move_losing_rules(Relation rel, ItemPointer tid, CommandId cid)
 			 errtable(rel)));
 }
 
+/*
+ * The delete half of a move of the row at tid of rel, which heap has just
+ * deleted under cid (so the executor's new row was computed from that very
+ * version): refuse a move into a local partition lacking one of rel's
+ * rules, judge a move into a foreign partition (its state changes in
+ * changes / *nchanges, to count), or remember the row for the insert half.
+ * Raises what refuse_move_losing_rules, routing and the rules raise.
+ */
+static void
+judge_moving_row(Relation rel, ItemPointer tid, CommandId cid,
+				 StateChange *changes, int *nchanges)
+{
+	const StewardRules *rules = steward_get_rules(rel);
+
+	if (!steward_rules_empty(rules))
+	{
+		refuse_move_losing_rules(rel, tid, cid);
+		rules = steward_get_rules(rel); /* reading others' may free it */
+	}
+	if (steward_rules_empty(rules) ||
+		!judge_move_to_foreign(rel, tid, cid, changes, nchanges))
+		note_moving_row(rel, tid, cid);
+}
+
 static TM_Result
 steward_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 					 Snapshot snapshot, Snapshot crosscheck, bool wait,
@@ -1840,20 +1866,24 @@ steward_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 	int			nchanges = 0;
 
 	settle_moving_rows(cid, false);
-	if (changingPart && rules_enforced(rel) && !steward_rules_empty(rules))
-	{
-		refuse_move_losing_rules(rel, tid, cid);
-		rules = steward_get_rules(rel); /* reading others' may free it */
-	}
-	if (changingPart && rules_enforced(rel) &&
-		(steward_rules_empty(rules) ||
-		 !judge_move_to_foreign(rel, tid, cid, changes, &nchanges)))
-		note_moving_row(rel, tid, cid);
 	/* The state the row leaves with, for steward.state_counts. */
 	if (rules->nstates > 0)
 		old = fetch_copy(rel, tid);
 	result = heap_methods->tuple_delete(rel, tid, cid, snapshot, crosscheck,
 										wait, tmfd, changingPart);
+	if (result == TM_Ok && changingPart && rules_enforced(rel))
+	{
+		/*
+		 * The move is judged only once heap deleted the row at tid, so the
+		 * executor's new row was computed from it: a row another
+		 * transaction updated meanwhile is re-read (EvalPlanQual) and its
+		 * new row routed again, never refused for where the stale one
+		 * would have gone (review36 R2).  A refusal undoes the delete
+		 * with the rest of the statement.
+		 */
+		judge_moving_row(rel, tid, cid, changes, &nchanges);
+		rules = steward_get_rules(rel); /* reading others' may free it */
+	}
 	if (result != TM_Ok)
 		settle_moving_rows(cid, false);
 	else
@@ -1923,7 +1953,7 @@ move_source_attnum(const AttrMap *map, AttrNumber attnum)
  * "src" describes: "kept", the rules whose column the row's partition
  * governed with the same kind of rule (judged as an update of the row as
  * it was there; a state rule only under the same machine: a move between
- * machines, or between changed_at columns, is refused before the delete,
+ * machines, or between changed_at columns, is refused in the delete half,
  * refuse_move_losing_rules), and
  * "fresh", the others, under which the row was
  * never judged: those judge it as a new row (review31 R1).  A sibling
