@@ -65,6 +65,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
 #include "tcop/deparse_utility.h"
 #include "mb/pg_wchar.h"
@@ -325,17 +326,55 @@ check_tree_storage(Oid relid, StorageDdl ddl)
 }
 
 /*
+ * The HINT of steward_check_partitions_use_steward: the ALTER TABLE that
+ * converts each partition of rel in other (OIDs of the leaves that are not
+ * steward tables), up to ten of them; past ten, a query whose rows are
+ * those statements (for psql's \gexec), so the HINT stays readable for a
+ * table of hundreds of partitions.
+ */
+static char *
+heap_partitions_hint(Relation rel, List *other)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	if (list_length(other) > 10)
+	{
+		appendStringInfo(&buf,
+						 "Convert them first; these statements are the rows of: "
+						 "SELECT format('ALTER TABLE %%s SET ACCESS METHOD %s;', c.oid::regclass) "
+						 "FROM pg_partition_tree(%s) t JOIN pg_class c ON c.oid = t.relid "
+						 "JOIN pg_am a ON a.oid = c.relam "
+						 "WHERE c.relkind = 'r' AND a.amname <> '%s' ORDER BY 1",
+						 STEWARD_TABLE_AM,
+						 quote_literal_cstr(steward_qualified_name(RelationGetRelid(rel))),
+						 STEWARD_TABLE_AM);
+		return buf.data;
+	}
+	appendStringInfoString(&buf, list_length(other) == 1 ?
+						   "Convert it first:" : "Convert them first:");
+	foreach(lc, other)
+		appendStringInfo(&buf, " ALTER TABLE %s SET ACCESS METHOD %s;",
+						 steward_qualified_name(lfirst_oid(lc)), STEWARD_TABLE_AM);
+	return buf.data;
+}
+
+/*
  * A partitioned table that is given a rule must store every row in steward
  * partitions.  rel is open with ShareRowExclusiveLock, which keeps
  * partitions from being created or attached meanwhile; AccessShareLock on
  * every partition waits for a SET ACCESS METHOD in progress and makes a
  * later one wait for this transaction, whose rule its check then sees.
- * Raises 42809 naming the first partition that is not a steward table.
+ * Raises 42809 naming the first partition that is not a steward table;
+ * its HINT gives the ALTER TABLE of every such partition (heap_partitions_hint),
+ * so that one round of conversions is enough, not one round per partition.
  */
 void
 steward_check_partitions_use_steward(Relation rel)
 {
 	List	   *relids = find_all_inheritors(RelationGetRelid(rel), AccessShareLock, NULL);
+	List	   *other = NIL;
 	ListCell   *lc;
 	Oid			steward_am = get_table_am_oid(STEWARD_TABLE_AM, false);
 
@@ -352,14 +391,19 @@ steward_check_partitions_use_steward(Relation rel)
 			((Form_pg_class) GETSTRUCT(tup))->relam != steward_am;
 		ReleaseSysCache(tup);
 		if (other_am)
-			ereport(ERROR,
-					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-					 errmsg("partition \"%s\" of relation \"%s\" does not use access method \"%s\"",
-							get_rel_name(relid), RelationGetRelationName(rel), STEWARD_TABLE_AM),
-					 errdetail("Only access method \"%s\" enforces rules.", STEWARD_TABLE_AM),
-					 errhint("Convert it first: ALTER TABLE %s SET ACCESS METHOD %s;",
-							 steward_qualified_name(relid), STEWARD_TABLE_AM)));
+			other = lappend_oid(other, relid);
 	}
+	if (other != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("partition \"%s\" of relation \"%s\" does not use access method \"%s\"",
+						get_rel_name(linitial_oid(other)), RelationGetRelationName(rel),
+						STEWARD_TABLE_AM),
+				 list_length(other) == 1 ?
+				 errdetail("Only access method \"%s\" enforces rules.", STEWARD_TABLE_AM) :
+				 errdetail("Only access method \"%s\" enforces rules; %d partitions use another.",
+						   STEWARD_TABLE_AM, list_length(other)),
+				 errhint("%s", heap_partitions_hint(rel, other))));
 	list_free(relids);
 }
 
