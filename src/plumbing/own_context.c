@@ -29,7 +29,6 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
-#include "miscadmin.h"
 #include "nodes/pg_list.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -288,24 +287,26 @@ PG_FUNCTION_INFO_V1(steward_report);
  * caller's, text the user never wrote, under a message whose DETAIL and
  * HINT say what to do.  detail, hint: NULL for none; sqlstate: NULL for
  * 01000 (a warning) or 00000 (a notice).  The context is collected by
- * raising the message as an ERROR caught at once (core has no other way
- * to read it), then the copy is emitted at level with no context callback
- * running again.  client_min_messages decides as for RAISE.  Takes no
- * lock.  Errors: 22023 for another level or a malformed sqlstate, 22004
- * for a NULL level or message.
+ * GetErrorContextStack, as GET DIAGNOSTICS PG_CONTEXT does: no error is
+ * raised, so exit_on_error cannot turn the report into a FATAL, no error
+ * of the collection is caught and demoted to the report's level, and the
+ * error data stack and interrupt holdoffs are left alone; the message is
+ * then emitted at level with no context callback running again.  Nothing
+ * is collected when client_min_messages and log_min_messages both
+ * suppress level (codereview19 C1).  Allocates in the current memory
+ * context.  Takes no lock.  Errors: 22023 for another level or a
+ * malformed sqlstate, 22004 for a NULL level or message.
  */
 Datum
 steward_report(PG_FUNCTION_ARGS)
 {
 	char	   *level;
+	char	   *message;
 	int			elevel;
 	int			code;
 	char	   *detail = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
 	char	   *hint = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
-	MemoryContext cxt = CurrentMemoryContext;
-	uint32		holdoff = InterruptHoldoffCount;
-	uint32		cancel_holdoff = QueryCancelHoldoffCount;
-	ErrorData  *edata = NULL;
+	char	   *context;
 	ErrorContextCallback *saved;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -332,31 +333,19 @@ steward_report(PG_FUNCTION_ARGS)
 					 errmsg("sqlstate must be five digits or upper-case letters, not \"%s\"", s)));
 		code = MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]);
 	}
+	if (!message_level_is_interesting(elevel))
+		PG_RETURN_VOID();
+	message = text_to_cstring(PG_GETARG_TEXT_PP(1));
 
-	PG_TRY();
-	{
-		ereport(ERROR,
-				(errcode(code),
-				 errmsg_internal("%s", text_to_cstring(PG_GETARG_TEXT_PP(1))),
-				 detail ? errdetail_internal("%s", detail) : 0,
-				 hint ? errhint("%s", hint) : 0));
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-	}
-	PG_END_TRY();
-	/* errfinish(ERROR) zeroed them for the longjmp */
-	InterruptHoldoffCount = holdoff;
-	QueryCancelHoldoffCount = cancel_holdoff;
-
-	edata->elevel = elevel;
-	edata->context = without_own_context(edata->context, NULL, true);
+	context = without_own_context(GetErrorContextStack(), NULL, true);
 	saved = error_context_stack;
 	error_context_stack = NULL;
-	ThrowErrorData(edata);
+	ereport(elevel,
+			(errcode(code),
+			 errmsg_internal("%s", message),
+			 detail ? errdetail_internal("%s", detail) : 0,
+			 hint ? errhint("%s", hint) : 0,
+			 context ? errcontext("%s", context) : 0));
 	error_context_stack = saved;
 	PG_RETURN_VOID();
 }
