@@ -86,11 +86,18 @@ BEGIN
   END IF;
   RETURN x;
 END $$;
-SELECT steward.migration_start('gl_c4_m', '[{"alter_column": {"table": "gl_c4", "column": "a", "name": "a2", "type": "bigint", "up": "public.gl_evil(a)", "down": "a2::int"}}]');
+-- upvol49: a function declared VOLATILE (CREATE FUNCTION's default; one
+-- that writes must be) is refused in an up at start; one declared STABLE
+-- is accepted on its word, and may still call it: the defence below
+-- holds for that.
+SELECT steward.migration_start('gl_c4_v', '[{"alter_column": {"table": "gl_c4", "column": "a", "name": "a2", "type": "bigint", "up": "public.gl_evil(a)", "down": "a2::int"}}]');
+CREATE FUNCTION gl_evil_s(x int) RETURNS bigint LANGUAGE plpgsql STABLE AS 'BEGIN RETURN public.gl_evil(x); END';
+CREATE FUNCTION gl_evil_t_s(x int) RETURNS bigint LANGUAGE plpgsql STABLE AS 'BEGIN RETURN public.gl_evil_t(x); END';
+SELECT steward.migration_start('gl_c4_m', '[{"alter_column": {"table": "gl_c4", "column": "a", "name": "a2", "type": "bigint", "up": "public.gl_evil_s(a)", "down": "a2::int"}}]');
 CALL steward.migration_backfill('gl_c4_m');
 \echo :LAST_ERROR_SQLSTATE
 SELECT steward.migration_rollback('gl_c4_m');
-SELECT steward.migration_start('gl_c4_n', '[{"alter_column": {"table": "gl_c4", "column": "a", "name": "a2", "type": "bigint", "up": "public.gl_evil_t(a)", "down": "a2::int"}}]');
+SELECT steward.migration_start('gl_c4_n', '[{"alter_column": {"table": "gl_c4", "column": "a", "name": "a2", "type": "bigint", "up": "public.gl_evil_t_s(a)", "down": "a2::int"}}]');
 CALL steward.migration_backfill('gl_c4_n');
 \echo :LAST_ERROR_SQLSTATE
 SELECT steward.migration_rollback('gl_c4_n');
@@ -140,7 +147,7 @@ SELECT id, version FROM gl_pw WHERE id = 201;
 
 DROP TABLE gl_pw, gl_pa, gl_rs, gl_c, gl_c4;
 DROP TABLE gl_t;
-DROP FUNCTION gl_bump(), gl_evil(int), gl_evil_t(int);
+DROP FUNCTION gl_bump(), gl_evil_s(int), gl_evil_t_s(int), gl_evil(int), gl_evil_t(int);
 -- The suite's later tests count the migrations: leave no record behind.
 CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name IN ('gl_c_m', 'gl_t_rl', 'gl_c4_m', 'gl_c4_n', 'gl_rs_m');
 \i test/sql/drop_migration_records.sql

@@ -111,7 +111,13 @@ CREATE TABLE m4o_r1 (id int PRIMARY KEY, a int) USING steward;
 INSERT INTO m4o_r1 SELECT g, g FROM generate_series(1, 3) g;
 CREATE FUNCTION m4o_release(x int) RETURNS int LANGUAGE plpgsql
     AS $f$ BEGIN IF x > 1 THEN PERFORM * FROM steward.release('public.m4o_r2'); END IF; RETURN x; END $f$;
-SELECT steward.migration_start('m4o_ra', $$[{"alter_column": {"table": "m4o_r1", "column": "a", "type": "bigint", "up": "public.m4o_release(a)"}}]$$);
+-- upvol49: a function declared VOLATILE (CREATE FUNCTION's default; one
+-- that writes must be) is refused in an up at start; one declared STABLE
+-- is accepted on its word, and may still call it: the defence below
+-- holds for that.
+SELECT steward.migration_start('m4o_rv', $$[{"alter_column": {"table": "m4o_r1", "column": "a", "type": "bigint", "up": "public.m4o_release(a)"}}]$$);
+CREATE FUNCTION m4o_release_s(x int) RETURNS int LANGUAGE plpgsql STABLE AS 'BEGIN RETURN public.m4o_release(x); END';
+SELECT steward.migration_start('m4o_ra', $$[{"alter_column": {"table": "m4o_r1", "column": "a", "type": "bigint", "up": "public.m4o_release_s(a)"}}]$$);
 -- in a backfill batch: refused the same way
 CALL steward.migration_backfill('m4o_ra');
 \echo :LAST_ERROR_SQLSTATE
@@ -120,7 +126,7 @@ SELECT a.amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.oid = 'm
 SELECT steward.migration_rollback('m4o_ra');
 SELECT steward.migration_rollback('m4o_rb');
 DROP TABLE m4o_r1, m4o_r2;
-DROP FUNCTION m4o_release(int);
+DROP FUNCTION m4o_release_s(int), m4o_release(int);
 
 -- functions with a string body over the shapes: named by rollback and cleanup
 CREATE TABLE m4o_tx1 (id int PRIMARY KEY, a int) USING steward;

@@ -277,7 +277,7 @@ CREATE ROLE mig_app;
 SELECT format('GRANT CREATE ON DATABASE %I TO mig_owner', current_database()) \gexec
 CREATE SCHEMA mo AUTHORIZATION mig_owner;
 SET ROLE mig_owner;
-CREATE FUNCTION mo.who(int) RETURNS int LANGUAGE plpgsql AS $$
+CREATE FUNCTION mo.who(int) RETURNS int LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RAISE NOTICE 'up runs as %', current_user;
     IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN

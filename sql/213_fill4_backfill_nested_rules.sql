@@ -23,8 +23,15 @@ UPDATE t213 SET st = 'b' WHERE id = 1000;
 UPDATE t213 SET st = 'a' WHERE id = 1000;
 CREATE FUNCTION f213(i int, a int) RETURNS int LANGUAGE sql AS $$
   UPDATE public.t213 SET st = 'a' WHERE id = 1000 AND i = 50; SELECT a * 2 $$;
-SELECT steward.migration_start('m213', $$[
+-- upvol49: a function declared VOLATILE (CREATE FUNCTION's default; one
+-- that writes must be) is refused in an up at start; one declared STABLE
+-- is accepted on its word, and may still call it: the defence below
+-- holds for that.
+SELECT steward.migration_start('m213v', $$[
   {"add_column": {"table": "t213", "column": "a2", "type": "int", "up": "public.f213(id, a)"}}]$$) IS NOT NULL AS started;
+CREATE FUNCTION f213_s(i int, a int) RETURNS int LANGUAGE plpgsql STABLE AS 'BEGIN RETURN public.f213(i, a); END';
+SELECT steward.migration_start('m213', $$[
+  {"add_column": {"table": "t213", "column": "a2", "type": "int", "up": "public.f213_s(id, a)"}}]$$) IS NOT NULL AS started;
 -- An application's write meets the rule through the up.
 UPDATE t213 SET a = 50 WHERE id = 50;
 -- So does the backfill (old code: it passed and row 1000 was a, version 2).
@@ -39,7 +46,7 @@ INSERT INTO t213 (id, a, st) VALUES (1001, 0, 'a');
 CREATE OR REPLACE FUNCTION f213(i int, a int) RETURNS int LANGUAGE sql AS $$
   UPDATE public.t213 SET st = 'b' WHERE id = 1001 AND i = 50; SELECT a * 2 $$;
 SELECT steward.migration_start('m213b', $$[
-  {"add_column": {"table": "t213", "column": "a2", "type": "int", "up": "public.f213(id, a)"}}]$$) IS NOT NULL AS started;
+  {"add_column": {"table": "t213", "column": "a2", "type": "int", "up": "public.f213_s(id, a)"}}]$$) IS NOT NULL AS started;
 CALL steward.migration_backfill('m213b', 10);
 SELECT phase, backfill_status FROM steward.migrations WHERE name = 'm213b';
 SELECT id, st, version FROM t213 WHERE id = 1001;
@@ -48,7 +55,7 @@ SELECT count(*) AS rows, count(*) FILTER (WHERE version = 1) AS version_1,
   FROM t213 WHERE id <= 100;
 SELECT steward.migration_rollback('m213b') IS NOT NULL AS rolled_back;
 DROP TABLE t213;
-DROP FUNCTION f213(int, int);
+DROP FUNCTION f213_s(int, int), f213(int, int);
 
 -- 3. A sequence the up lowers: refused 40001 as from an application
 -- write (old code: the backfill lowered it from 5 to 1).
@@ -58,14 +65,15 @@ INSERT INTO t213s SELECT g, g, 1 FROM generate_series(1, 100) g;
 INSERT INTO t213s VALUES (1000, 0, 5);
 CREATE FUNCTION f213s(i int, a int) RETURNS int LANGUAGE sql AS $$
   UPDATE public.t213s SET seq = 1 WHERE id = 1000 AND i = 50; SELECT a * 2 $$;
+CREATE FUNCTION f213s_s(i int, a int) RETURNS int LANGUAGE plpgsql STABLE AS 'BEGIN RETURN public.f213s(i, a); END';
 SELECT steward.migration_start('m213s', $$[
-  {"add_column": {"table": "t213s", "column": "a2", "type": "int", "up": "public.f213s(id, a)"}}]$$) IS NOT NULL AS started;
+  {"add_column": {"table": "t213s", "column": "a2", "type": "int", "up": "public.f213s_s(id, a)"}}]$$) IS NOT NULL AS started;
 CALL steward.migration_backfill('m213s', 10);
 SELECT id, seq FROM t213s WHERE id = 1000;
 SELECT steward.migration_rollback('m213s') IS NOT NULL AS rolled_back;
 
 DROP TABLE t213s;
-DROP FUNCTION f213s(int, int);
+DROP FUNCTION f213s_s(int, int), f213s(int, int);
 SELECT steward.drop_state_machine('m213');
 -- The suite's later tests count the migrations: leave no record behind.
 CREATE TEMP TABLE gone AS SELECT name FROM steward.migration_runs WHERE name IN ('m213', 'm213b', 'm213s');

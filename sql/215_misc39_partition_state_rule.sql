@@ -61,6 +61,12 @@ BEGIN
     PERFORM set_config('r215.x', 'probed', false);
     RETURN i * 2;
 END $$;
+-- upvol49: a function declared VOLATILE (CREATE FUNCTION's default; one
+-- that writes must be) is refused in an up at start; one declared STABLE
+-- is accepted on its word, and may still call it: the defence below
+-- holds for that.
+SELECT steward.migration_start('r215_gv', $$[{"add_column": {"table": "r215_g", "column": "a2", "type": "int", "up": "public.r215_gf(id)"}}]$$);
+ALTER FUNCTION r215_gf(int) STABLE;
 SELECT steward.migration_start('r215_gm', $$[{"add_column": {"table": "r215_g", "column": "a2", "type": "int", "up": "public.r215_gf(id)"}}]$$);
 SELECT objid, mode, granted FROM pg_locks
  WHERE pid = pg_backend_pid() AND locktype = 'advisory' AND objid = 215215;

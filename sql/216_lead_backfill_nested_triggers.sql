@@ -17,8 +17,15 @@ TRUNCATE t216_audit;
 CREATE FUNCTION f216(i int, a int) RETURNS int LANGUAGE sql AS $$
   INSERT INTO public.t216 (id, a) SELECT i - 1000, a WHERE i > 1000 ON CONFLICT DO NOTHING;
   SELECT a * 2 $$;
-SELECT steward.migration_start('m216', $$[
+-- upvol49: a function declared VOLATILE (CREATE FUNCTION's default; one
+-- that writes must be) is refused in an up at start; one declared STABLE
+-- is accepted on its word, and may still call it: the defence below
+-- holds for that.
+SELECT steward.migration_start('m216v', $$[
   {"add_column": {"table": "t216", "column": "a2", "type": "int", "up": "public.f216(id, a)"}}]$$) IS NOT NULL AS started;
+CREATE FUNCTION f216_s(i int, a int) RETURNS int LANGUAGE plpgsql STABLE AS 'BEGIN RETURN public.f216(i, a); END';
+SELECT steward.migration_start('m216', $$[
+  {"add_column": {"table": "t216", "column": "a2", "type": "int", "up": "public.f216_s(id, a)"}}]$$) IS NOT NULL AS started;
 -- An application's insert: the trigger logs the row and the up's row.
 INSERT INTO t216 (id, a) VALUES (1021, 1021);
 SELECT id, op FROM t216_audit ORDER BY id;
@@ -33,7 +40,7 @@ SELECT count(*) AS logged, count(*) FILTER (WHERE op = 'INSERT' AND id BETWEEN 1
 SELECT count(*) AS rows, count(*) FILTER (WHERE _steward_side IS NULL) AS unfilled FROM t216;
 SELECT steward.migration_rollback('m216');
 DROP TABLE t216, t216_audit;
-DROP FUNCTION f216(int, int), t216_log();
+DROP FUNCTION f216_s(int, int), f216(int, int), t216_log();
 
 -- This file's migration records go: a later file may count them.
 CREATE TEMP TABLE gone (name) AS VALUES ('m216');

@@ -44,7 +44,7 @@ SELECT steward.migration_cleanup('r331_none');
 SELECT steward.migration_rollback('r331_none');
 CREATE TABLE r331b (id int PRIMARY KEY, v int) USING steward;
 INSERT INTO r331b VALUES (1, 1), (2, -1);
-CREATE FUNCTION r331_up(v int) RETURNS int LANGUAGE plpgsql AS $$
+CREATE FUNCTION r331_up(v int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
     IF v < 0 THEN RAISE EXCEPTION 'r331_up refuses %', v; END IF;
     RETURN v * 2;

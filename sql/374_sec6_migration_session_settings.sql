@@ -9,7 +9,7 @@
 -- missing_ok, or of a name that is not a constant; the pinned ones
 -- (TimeZone, DateStyle, ... default_text_search_config) read the same
 -- everywhere and are accepted.  set_config() and now() stay refused as
--- varying; a function of the user's is not judged.
+-- varying; a function of the user's is judged by its declared volatility.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_steward;
@@ -52,11 +52,12 @@ SELECT "check", passed FROM steward.migration_validate('s374_tz') ORDER BY "chec
 SELECT id, w FROM s374 ORDER BY id;
 SELECT steward.migration_rollback('s374_tz');
 
--- A function of the user's is not judged: it is the owner's to mark and
--- to keep deterministic, as PostgreSQL leaves a CHECK constraint's (a
--- STABLE one reading a table, a VOLATILE one, an SQL function whose body
--- reads the session's setting: accepted; docs/migrations.md: one that
--- varies fails validation).
+-- A function of the user's is judged by its declared volatility
+-- (upvol49): VOLATILE ones, CREATE FUNCTION's default, are refused, each
+-- named; STABLE and IMMUTABLE ones are accepted on their word, their
+-- bodies not read (an SQL function declared STABLE whose body reads the
+-- session's setting: accepted; docs/migrations.md: one that varies fails
+-- validation).
 CREATE TABLE s374_rates (v int PRIMARY KEY, rate int);
 INSERT INTO s374_rates SELECT g, g * 10 FROM generate_series(1, 5) g;
 CREATE FUNCTION s374_rate(int) RETURNS int LANGUAGE sql STABLE
@@ -65,6 +66,13 @@ CREATE FUNCTION s374_double(int) RETURNS int LANGUAGE plpgsql
     AS 'BEGIN RETURN $1 * 2; END';
 CREATE FUNCTION s374_app(int) RETURNS text LANGUAGE sql
     AS $$SELECT current_setting('app.x', true) || $1$$;
+SELECT steward.migration_start('s374_v', $$[
+  {"add_column": {"table": "s374", "column": "r", "type": "int", "up": "public.s374_rate(v)"}},
+  {"add_column": {"table": "s374", "column": "d", "type": "int", "up": "public.s374_double(v)"}}]$$);
+SELECT steward.migration_start('s374_w', $$[
+  {"add_column": {"table": "s374", "column": "s", "type": "text", "up": "public.s374_app(v)"}}]$$);
+ALTER FUNCTION s374_double(int) IMMUTABLE;
+ALTER FUNCTION s374_app(int) STABLE;
 SELECT steward.migration_start('s374_u', $$[
   {"add_column": {"table": "s374", "column": "r", "type": "int", "up": "public.s374_rate(v)"}},
   {"add_column": {"table": "s374", "column": "d", "type": "int", "up": "public.s374_double(v)"}},

@@ -62,6 +62,7 @@
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/regproc.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
 #include "utils/syscache.h"
@@ -815,25 +816,38 @@ session_function(Oid funcid)
 }
 
 /*
+ * What varies_walker found: the name the refusal quotes, and the function
+ * when it is not PostgreSQL's own (the owner may declare it STABLE or
+ * IMMUTABLE), else InvalidOid.
+ */
+typedef struct Varying
+{
+	char	   *name;
+	Oid			own_function;
+} Varying;
+
+/*
  * Does function funcid give another value at each call, or in each
  * transaction, whatever its arguments (check_functions_in_node's checker
- * for varies_walker; context: where to put its name)?  Only PostgreSQL's
- * own functions are judged: a VOLATILE one (random, gen_random_uuid,
- * clock_timestamp, nextval, ...), the STABLE ones of the transaction's
- * time (now, transaction_timestamp, statement_timestamp) and of the
- * session (session_function).  A user's or an extension's function is
- * the owner's to mark; many deterministic ones are left VOLATILE, the
- * default of CREATE FUNCTION.
+ * for varies_walker; context: the Varying to fill)?  Any function
+ * declared VOLATILE, PostgreSQL's (random, gen_random_uuid,
+ * clock_timestamp, nextval, ...), an extension's or the user's, as the
+ * planner judges it (upvol49: a user's VOLATILE function was accepted
+ * where random() was refused, with the same harm: every row differed at
+ * validation); the STABLE ones of the transaction's time (now,
+ * transaction_timestamp, statement_timestamp) and of the session
+ * (session_function).  A STABLE or IMMUTABLE function of the user's is
+ * accepted on its word: its body is not read (nor inlined: parse analysis
+ * only).
  */
 static bool
 varying_function(Oid funcid, void *context)
 {
+	Varying    *found = (Varying *) context;
 	HeapTuple	tup;
 	Form_pg_proc proc;
 	bool		varies;
 
-	if (funcid >= FirstNormalObjectId)
-		return false;
 	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
 	if (!HeapTupleIsValid(tup))
 		return false;
@@ -841,8 +855,13 @@ varying_function(Oid funcid, void *context)
 	varies = proc->provolatile == PROVOLATILE_VOLATILE ||
 		funcid == F_NOW || funcid == F_TRANSACTION_TIMESTAMP ||
 		funcid == F_STATEMENT_TIMESTAMP || session_function(funcid);
-	if (varies)
-		*(char **) context = psprintf("%s()", NameStr(proc->proname));
+	if (varies && funcid < FirstNormalObjectId)
+		found->name = psprintf("%s()", NameStr(proc->proname));
+	else if (varies)
+	{
+		found->name = format_procedure(funcid);
+		found->own_function = funcid;
+	}
 	ReleaseSysCache(tup);
 	return varies;
 }
@@ -878,10 +897,12 @@ reads_unpinned_setting(FuncExpr *f, char **name)
 	return true;
 }
 
-/* The walker of steward_migration_expr_varies (context: char **name). */
+/* The walker of steward_migration_expr_varies (context: Varying *). */
 static bool
 varies_walker(Node *node, void *context)
 {
+	char	  **name = &((Varying *) context)->name;
+
 	if (node == NULL)
 		return false;
 	if (IsA(node, SQLValueFunction))
@@ -897,17 +918,17 @@ varies_walker(Node *node, void *context)
 						 "the SQLValueFunctions of the time come first");
 		if (f->op <= SVFOP_LOCALTIMESTAMP_N)
 		{
-			*(char **) context = pstrdup(names[f->op]);
+			*name = pstrdup(names[f->op]);
 			return true;
 		}
 		/* The session's, as session_function's (current_user is pinned). */
 		if (f->op == SVFOP_SESSION_USER)
 		{
-			*(char **) context = pstrdup("SESSION_USER");
+			*name = pstrdup("SESSION_USER");
 			return true;
 		}
 	}
-	if (IsA(node, FuncExpr) && reads_unpinned_setting((FuncExpr *) node, (char **) context))
+	if (IsA(node, FuncExpr) && reads_unpinned_setting((FuncExpr *) node, name))
 		return true;
 	if (check_functions_in_node(node, varying_function, context))
 		return true;
@@ -916,16 +937,20 @@ varies_walker(Node *node, void *context)
 
 /*
  * steward._migration_expr_varies(expr text, names text[], types text[],
- *                                search_path text) -> text
+ *                                search_path text,
+ *                                OUT uses text, OUT own_function regprocedure)
  *
- * The name of a function of PostgreSQL's that makes expr (an up or down
- * the owner wrote against a shape of columns names[i] of types types[i],
- * as for _migration_expr) give another value each time it is evaluated,
- * or in each transaction: gen_random_uuid(), random(), clock_timestamp(),
- * now(), CURRENT_TIMESTAMP (varying_function), or in each session:
- * pg_backend_pid(), current_setting('app.x') of a setting that is not
- * pinned (reads_unpinned_setting, named with its setting); NULL when
- * there is none.
+ * What makes expr (an up or down the owner wrote against a shape of
+ * columns names[i] of types types[i], as for _migration_expr) give
+ * another value each time it is evaluated, or in each transaction: a
+ * VOLATILE function, PostgreSQL's (gen_random_uuid(), random(),
+ * clock_timestamp()) or not (own_function: then uses is its signature,
+ * schema-qualified unless in pg_catalog, as the caller's pinned
+ * search_path shows it: public.r(integer)), now(), CURRENT_TIMESTAMP
+ * (varying_function), or in each session: pg_backend_pid(),
+ * current_setting('app.x') of a setting that is not pinned
+ * (reads_unpinned_setting, named with its setting); NULL when there is
+ * none.
  * Validation evaluates up and down again and compares them with each
  * row's stored values, so such an expression fails it for every row,
  * after the whole backfill (mig14 M3).  Nothing is evaluated.  Takes no
@@ -936,12 +961,17 @@ Datum
 steward_migration_expr_varies(PG_FUNCTION_ARGS)
 {
 	ShapeRefs	refs = {0};
+	Varying		found = {NULL, InvalidOid};
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
 	char	   *sql;
-	char	   *name = NULL;
 	Node	   *expr;
 	int			nest;
 
 	steward_require_arg(fcinfo, 0, "expression");
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "steward._migration_expr_varies must return a row");
 	sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	refs.what = "expression";
 	shape_refs_args(fcinfo, 1, &refs);
@@ -950,9 +980,12 @@ steward_migration_expr_varies(PG_FUNCTION_ARGS)
 		use_search_path(text_to_cstring(PG_GETARG_TEXT_PP(3)));
 	expr = transform_shape_expr(sql, &refs, InvalidOid, -1);
 	AtEOXact_GUC(false, nest);
-	if (!varies_walker(expr, &name))
+	if (!varies_walker(expr, &found))
 		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text(name));
+	values[0] = CStringGetTextDatum(found.name);
+	values[1] = ObjectIdGetDatum(found.own_function);
+	nulls[1] = !OidIsValid(found.own_function);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 
 /*

@@ -232,11 +232,12 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'steward_migration_type_equality'
 LANGUAGE C STABLE;
 
--- The built-in function that makes an up or down vary, or NULL (expr.c).
--- For _migration_refuse_varying.
+-- The function (any VOLATILE one, now() and kin, the session's) or
+-- setting that makes an up or down vary, and the function when it is not
+-- PostgreSQL's own; NULLs for none (expr.c).  For _migration_refuse_varying.
 CREATE FUNCTION steward._migration_expr_varies(expr text, names text[], types text[],
-                                               search_path text)
-RETURNS text
+                                               search_path text,
+                                               OUT uses text, OUT own_function regprocedure)
 AS 'MODULE_PATHNAME', 'steward_migration_expr_varies'
 LANGUAGE C VOLATILE;
 
@@ -1599,14 +1600,17 @@ $$;
 -- time, or in each transaction (mig14 M3: gen_random_uuid(), now();
 -- _migration_expr_varies): validation evaluates it again and compares it
 -- with each row's stored value, so the migration failed validation for
--- every row after the whole backfill and could only be rolled back.  One
--- that reads a setting pg_steward does not pin (current_setting('app.x'))
--- reads the session's, each writer's in the dual-write trigger
--- (codereview17 R2): its own DETAIL says which settings read the same
--- everywhere.  An add_column's "default" fills each row once and is not
--- compared: the HINT says so when there is no other "up" to give.  Not
--- called for a dropped column's down that reads no column (its default,
--- not compared).
+-- every row after the whole backfill and could only be rolled back.  Any
+-- VOLATILE function is refused, the user's too (upvol49: one wrapping
+-- random() passed where random() was refused), its HINT giving the ALTER
+-- FUNCTION ... STABLE that declares one that gives the same value for the
+-- same row (CREATE FUNCTION's default is VOLATILE).  One that reads a
+-- setting pg_steward does not pin (current_setting('app.x')) reads the
+-- session's, each writer's in the dual-write trigger (codereview17 R2):
+-- its own DETAIL says which settings read the same everywhere.  An
+-- add_column's "default" fills each row once and is not compared: the
+-- HINT says so when there is no other "up" to give.  Not called for a
+-- dropped column's down that reads no column (its default, not compared).
 CREATE FUNCTION steward._migration_refuse_varying(expr text, names text[], types text[],
                                                   user_path text, what text, added boolean)
 RETURNS void
@@ -1614,8 +1618,14 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    fn text := steward._migration_expr_varies(expr, names, types, user_path);
+    fn text;
+    own regprocedure;
+    once text := CASE WHEN added
+                      THEN 'For a value given once to each row, use "default" instead of "up": it fills the rows the table holds, and old-shape writes, and is not compared.'
+                      ELSE 'Map the row''s values only: the same row must always give the same value.' END;
 BEGIN
+    SELECT x.uses, x.own_function INTO fn, own
+      FROM steward._migration_expr_varies(expr, names, types, user_path) x;
     IF starts_with(fn, 'current_setting(') THEN
         RAISE EXCEPTION 'the % reads a setting of the session that evaluates it: it uses %', what, fn
             USING ERRCODE = 'invalid_parameter_value',
@@ -1623,13 +1633,17 @@ BEGIN
                   HINT = CASE WHEN added
                               THEN 'Write the value into the expression as a constant; for a value given once to each row, use "default" instead of "up": it is not compared.'
                               ELSE 'Write the value into the expression as a constant.' END;
+    ELSIF own IS NOT NULL THEN
+        RAISE EXCEPTION 'the % may give another value each time it is evaluated: it uses %, declared VOLATILE', what, fn
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Validation evaluates it again and compares it with the value stored in each row; a VOLATILE function (CREATE FUNCTION''s default) may give another value at each call, so rows could differ and the migration could not complete.',
+                  HINT = format('If %s gives the same value for the same row, declare it so: ALTER FUNCTION %s STABLE (or IMMUTABLE if it reads no table).', fn, fn)
+                         || CASE WHEN added THEN ' ' || once ELSE '' END;
     ELSIF fn IS NOT NULL THEN
         RAISE EXCEPTION 'the % gives another value each time it is evaluated: it uses %', what, fn
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'Validation evaluates it again and compares it with the value stored in each row, so every row would differ and the migration could not complete.',
-                  HINT = CASE WHEN added
-                              THEN 'For a value given once to each row, use "default" instead of "up": it fills the rows the table holds, and old-shape writes, and is not compared.'
-                              ELSE 'Map the row''s values only: the same row must always give the same value.' END;
+                  HINT = once;
     END IF;
 END
 $$;

@@ -49,9 +49,23 @@ $node->safe_psql('postgres', q{
 	    END IF;
 	    RETURN 'v' || a;
 	END $$;
+	-- uf_up, VOLATILE as it writes, is refused in an up (upvol49, below);
+	-- one declared STABLE is taken at its word and may call it.
+	CREATE FUNCTION uf_up_s(a int) RETURNS text LANGUAGE plpgsql STABLE
+	    AS 'BEGIN RETURN public.uf_up(a); END';
+});
+
+# The VOLATILE function itself is refused at start (22023, upvol49).
+my ($vret, undef, $verr) = $node->psql('postgres', q{
+	SELECT steward.migration_start('ufv', $m$[
+	  {"add_column": {"table": "uf", "column": "v", "type": "text", "up": "uf_up(amt)"}}]$m$)});
+isnt($vret, 0, 'an up calling the VOLATILE uf_up is refused');
+like($verr, qr/it uses public\.uf_up\(integer\), declared VOLATILE/, 'the refusal names uf_up');
+
+$node->safe_psql('postgres', q{
 	SELECT steward.migration_start('ufm', $m$[
 	  {"add_column": {"table": "uf", "column": "s", "type": "text",
-	                  "up": "uf_up(amt) || '-a constant that lives in the expression'"}},
+	                  "up": "uf_up_s(amt) || '-a constant that lives in the expression'"}},
 	  {"add_column": {"table": "uf", "column": "t", "type": "text",
 	                  "up": "'another constant of the expression-' || amt"}}]$m$);
 });
