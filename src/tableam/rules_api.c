@@ -37,7 +37,9 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "parser/parse_coerce.h"
 #include "replication/logicalworker.h"
 #include "storage/bufmgr.h"
 #include "utils/acl.h"
@@ -45,6 +47,7 @@
 #include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -240,6 +243,61 @@ steward_lookup_column(Relation rel, const char *colname, const char *verb)
 	return TupleDescAttr(RelationGetDescr(rel), attnum - 1);
 }
 
+/*
+ * The HINT of check_column_type: the statements that give column att of
+ * rel the type bigint.  A table with a primary key (not partitioned: both
+ * are what a column migration needs) can change it online, by
+ * an alter_column migration (its name: the table's with "_bigint", else
+ * "version_bigint" past the 59 bytes a migration's name may have; the
+ * table and column passed as JSON strings); every table can by ALTER TABLE
+ * ... TYPE bigint, which rewrites it under ACCESS EXCLUSIVE.  A type that
+ * PostgreSQL does not assign to bigint (text, say) has neither: the HINT
+ * then adds a new bigint column, as docs/versions.md does.  Names are
+ * quoted where SQL and JSON need it.
+ */
+static char *
+bigint_type_hint(Relation rel, Form_pg_attribute att)
+{
+	char	   *qualname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+													  RelationGetRelationName(rel));
+	char	   *alter = psprintf("ALTER TABLE %s ALTER COLUMN %s TYPE bigint;",
+								 qualname, quote_identifier(NameStr(att->attname)));
+	StringInfoData steps;
+	char	   *mname;
+	Oid			from = att->atttypid;
+	Oid			to = INT8OID;
+
+	if (!can_coerce_type(1, &from, &to, COERCION_ASSIGNMENT))
+	{
+		char	   *newcol = "version";
+
+		if (get_attnum(RelationGetRelid(rel), newcol) != InvalidAttrNumber)
+			newcol = psprintf("%s_bigint", NameStr(att->attname));
+		return psprintf("Track a bigint column instead; one added with a constant default rewrites nothing: "
+						"ALTER TABLE %s ADD COLUMN %s bigint NOT NULL DEFAULT 1;",
+						qualname, quote_identifier(newcol));
+	}
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+		return psprintf("Change its type (this rewrites every partition under an ACCESS EXCLUSIVE lock): %s",
+						alter);
+	if (!OidIsValid(RelationGetPrimaryKeyIndex(rel)))
+		return psprintf("Change its type (this rewrites the table under an ACCESS EXCLUSIVE lock): %s",
+						alter);
+	mname = psprintf("%s_bigint", RelationGetRelationName(rel));
+	if (strlen(mname) > 59)
+		mname = "version_bigint";
+	initStringInfo(&steps);
+	appendStringInfoString(&steps, "[{\"alter_column\": {\"table\": ");
+	escape_json(&steps, qualname);
+	appendStringInfoString(&steps, ", \"column\": ");
+	escape_json(&steps, NameStr(att->attname));
+	appendStringInfoString(&steps, ", \"type\": \"bigint\"}}]");
+	return psprintf("Change its type online with a migration: SELECT steward.migration_start(%s, %s); "
+					"then its migration_backfill, migration_validate, migration_complete and migration_cleanup; "
+					"or, rewriting the table under an ACCESS EXCLUSIVE lock: %s",
+					quote_literal_cstr(mname), quote_literal_cstr(steps.data), alter);
+}
+
 static void
 check_column_type(Relation rel, Form_pg_attribute att, RuleKind kind)
 {
@@ -251,7 +309,8 @@ check_column_type(Relation rel, Form_pg_attribute att, RuleKind kind)
 				 errmsg("version column \"%s\" of relation \"%s\" must be of type bigint",
 						NameStr(att->attname), RelationGetRelationName(rel)),
 				 errdetail("Column \"%s\" is of type %s.",
-						   NameStr(att->attname), format_type_be(typid))));
+						   NameStr(att->attname), format_type_be(typid)),
+				 errhint("%s", bigint_type_hint(rel, att))));
 	if (kind == RULE_SEQUENCE &&
 		typid != INT2OID && typid != INT4OID && typid != INT8OID)
 		ereport(ERROR,
