@@ -1,9 +1,11 @@
 -- mach21 (closing46 Noticed 4), moves between partitions:
--- 1. stamp_unstamped_arrival is reachable: a BEFORE ROW INSERT trigger of
---    the destination runs between the delete half (whose check saw the
---    same rule on both) and the insert half, and may re-attach the
---    machine stamping another changed_at column; the column the row
---    brings was never stamped, so it is stamped on arrival.
+-- 1. A BEFORE ROW INSERT trigger of the destination runs between the
+--    delete half (whose check saw the same rule on both) and the insert
+--    half, and may re-attach the machine stamping another changed_at
+--    column.  mach21 stamped that column on arrival
+--    (stamp_unstamped_arrival); since mach22 the insert half checks the
+--    rules again and refuses the move (0A000), so the row stays in t_a,
+--    and stamp_unstamped_arrival is gone (sql/431 has the other ways).
 -- 2. A move refused because only the destination stamps a changed_at
 --    column: the HINT gives first the calls that stamp the source too
 --    (the old HINT only re-attached the destination without the stamp,
@@ -36,7 +38,7 @@ END
 $$;
 CREATE TRIGGER restamp BEFORE INSERT ON t_b FOR EACH ROW EXECUTE FUNCTION restamp();
 UPDATE t SET region = 'b' WHERE id = 1;
--- other_at, unstamped in t_a (2000-01-01, any writer's), is stamped now.
+-- Refused: the row stays in t_a, other_at as any writer left it.
 SELECT tableoid::regclass, id, st, other_at > '2000-01-01' AS stamped_on_arrival FROM t;
 
 -- 2. o_b stamps nothing, o_a stamps st_at: the move o_b -> o_a is refused;

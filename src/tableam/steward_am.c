@@ -1042,6 +1042,37 @@ steward_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
  * ------------------------------------------------------------------------
  */
 
+/*
+ * A rule of the partition a row leaves, by kind and column name (partitions
+ * may number their columns differently), as held_rules notes it and
+ * lost_rules / held_lost report it.
+ */
+typedef struct HeldRule
+{
+	const char *kind;			/* "version", "sequence", "state" */
+	char		column[NAMEDATALEN];
+	char		machine[NAMEDATALEN];	/* a state rule's, else "" */
+	char		changed_at[NAMEDATALEN];	/* a state rule's stamp, else "" */
+	char		other[NAMEDATALEN]; /* lost: the machine the destination has
+									 * on that column, else "" */
+	char		other_changed_at[NAMEDATALEN];	/* and that rule's stamp */
+} HeldRule;
+
+/*
+ * The columns that rules of the partition a moving row leaves governed
+ * there, by kind, as that partition's attribute numbers (a state rule
+ * whose machine is missing counts: it governs its column too).
+ */
+typedef struct MoveSourceRules
+{
+	AttrNumber	version;
+	Bitmapset  *sequences;
+	Bitmapset  *states;
+} MoveSourceRules;
+
+static int	held_rules(Relation from, HeldRule **held);
+static void move_source_rules(Relation src, MoveSourceRules *out);
+
 typedef struct MovingRow
 {
 	LocalTransactionId lxid;
@@ -1053,7 +1084,12 @@ typedef struct MovingRow
 	bool		have_read;
 	ReadVersion read;
 	uint64		generation;		/* which delete half noted it */
-	MemoryContext cxt;			/* holds desc and tuple; kept for reuse */
+	HeldRule   *held;			/* the old partition's rules, as the delete
+								 * half compared them (held_rules) */
+	int			nheld;
+	MoveSourceRules src;		/* and the columns they governed there */
+	MemoryContext cxt;			/* holds desc, tuple, held and src; kept
+								 * for reuse */
 } MovingRow;
 
 /*
@@ -1211,6 +1247,8 @@ note_moving_row(Relation rel, ItemPointer tid, CommandId cid)
 	old = MemoryContextSwitchTo(m->cxt);
 	m->tuple = heap_copytuple(&tuple);
 	m->desc = CreateTupleDescCopyConstr(RelationGetDescr(rel));
+	m->nheld = held_rules(rel, &m->held);
+	move_source_rules(rel, &m->src);
 	MemoryContextSwitchTo(old);
 	ReleaseBuffer(buffer);
 
@@ -1309,21 +1347,6 @@ judge_move_to_foreign(Relation rel, ItemPointer tid, CommandId cid,
 }
 
 /*
- * A rule of the partition a row leaves, by kind and column name (partitions
- * may number their columns differently), as lost_rules reports it.
- */
-typedef struct HeldRule
-{
-	const char *kind;			/* "version", "sequence", "state" */
-	char		column[NAMEDATALEN];
-	char		machine[NAMEDATALEN];	/* a state rule's, else "" */
-	char		changed_at[NAMEDATALEN];	/* a state rule's stamp, else "" */
-	char		other[NAMEDATALEN]; /* lost: the machine the destination has
-									 * on that column, else "" */
-	char		other_changed_at[NAMEDATALEN];	/* and that rule's stamp */
-} HeldRule;
-
-/*
  * Has "rules" (of a relation described by "desc") a rule like "held": the
  * same kind on a column of the same name, and for a state rule the same
  * machine (machines are named uniquely) stamping a changed_at column of
@@ -1381,6 +1404,86 @@ rules_hold(const StewardRules *rules, TupleDesc desc, HeldRule *held)
 }
 
 /*
+ * The rules of partition "from", by kind and column name, into *held
+ * (palloc'd in CurrentMemoryContext, one HeldRule per rule: its version
+ * column, each sequence, each state rule with its machine and changed_at
+ * column, a missing machine's too); returns how many.  What a move's
+ * delete half compares with the destination (lost_rules) and notes for
+ * its insert half (note_moving_row, held_lost).  Reads from's cached
+ * rules; takes no lock; raises only 53200.
+ */
+static int
+held_rules(Relation from, HeldRule **held)
+{
+	const StewardRules *fr = steward_get_rules(from);
+	TupleDesc	fdesc = RelationGetDescr(from);
+	int			maxheld = 1 + fr->nsequences + fr->nstates + fr->nmissing;
+	HeldRule   *h;
+	int			nheld = 0;
+
+	*held = palloc0(sizeof(HeldRule) * maxheld);
+	if (fr->version_attnum != InvalidAttrNumber)
+	{
+		h = &(*held)[nheld++];
+		h->kind = "version";
+		strlcpy(h->column, NameStr(TupleDescAttr(fdesc, fr->version_attnum - 1)->attname), NAMEDATALEN);
+	}
+	for (int i = 0; i < fr->nsequences; i++)
+	{
+		h = &(*held)[nheld++];
+		h->kind = "sequence";
+		strlcpy(h->column, NameStr(TupleDescAttr(fdesc, fr->sequences[i].attnum - 1)->attname), NAMEDATALEN);
+	}
+	for (int i = 0; i < fr->nstates + fr->nmissing; i++)
+	{
+		bool		missing = i >= fr->nstates;
+		AttrNumber	attnum = missing ? fr->missing[i - fr->nstates].attnum :
+			fr->states[i].attnum;
+		AttrNumber	stamp = missing ? fr->missing[i - fr->nstates].changed_at :
+			fr->states[i].changed_at;
+
+		h = &(*held)[nheld++];
+		h->kind = "state";
+		strlcpy(h->column, NameStr(TupleDescAttr(fdesc, attnum - 1)->attname), NAMEDATALEN);
+		strlcpy(h->machine, missing ? fr->missing[i - fr->nstates].machine :
+				fr->states[i].machine, NAMEDATALEN);
+		if (AttributeNumberIsValid(stamp))
+			strlcpy(h->changed_at, NameStr(TupleDescAttr(fdesc, stamp - 1)->attname), NAMEDATALEN);
+	}
+	return nheld;
+}
+
+/*
+ * Which of the "nheld" rules "held" (held_rules) do "rules", of a relation
+ * described by "desc", lack (rules_hold)?  Returns how many; with lost
+ * non-NULL each goes into *lost (palloc'd in CurrentMemoryContext when
+ * one is lost: nothing is allocated otherwise, once per moved row; with
+ * what the relation has on that column instead), with lost NULL it stops
+ * at the first.  Takes no lock; raises only 53200.
+ */
+static int
+held_lost(HeldRule *held, int nheld, const StewardRules *rules,
+		  TupleDesc desc, HeldRule **lost)
+{
+	int			nlost = 0;
+
+	for (int i = 0; i < nheld && (lost != NULL || nlost == 0); i++)
+	{
+		held[i].other[0] = '\0';
+		held[i].other_changed_at[0] = '\0';
+		if (!rules_hold(rules, desc, &held[i]))
+		{
+			if (lost != NULL && nlost == 0)
+				*lost = palloc(sizeof(HeldRule) * nheld);
+			if (lost != NULL)
+				(*lost)[nlost] = held[i];
+			nlost++;
+		}
+	}
+	return nlost;
+}
+
+/*
  * Does "to" (a leaf partition, or the partitioned table a statement routes
  * from) lack a rule that partition "from" has -- its version column, a
  * sequence, or a state machine on a column of that name, the same machine
@@ -1394,82 +1497,29 @@ rules_hold(const StewardRules *rules, TupleDesc desc, HeldRule *held)
 static int
 lost_rules(Relation from, Relation to, HeldRule **lost)
 {
-	const StewardRules *fr = steward_get_rules(from);
-	TupleDesc	fdesc = RelationGetDescr(from);
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
 											  "steward lost rule",
 											  ALLOCSET_SMALL_SIZES);
-	int			maxheld = 1 + fr->nsequences + fr->nstates + fr->nmissing;
-	HeldRule   *held = MemoryContextAlloc(cxt, sizeof(HeldRule) * maxheld);
-	HeldRule   *h = NULL;
-	int			nheld = 0;
-	MemoryContext old;
-	StewardRules *tr;
-	int			nlost = 0;
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	HeldRule   *held;
+	HeldRule   *found = NULL;
 
 	/*
 	 * What "from" holds, copied before the rules of "to" are read: reading
 	 * them may process invalidations that free from's cached entry.
 	 */
-	if (fr->version_attnum != InvalidAttrNumber)
-	{
-		h = &held[nheld++];
-		h->kind = "version";
-		h->other[0] = '\0';
-		h->other_changed_at[0] = '\0';
-		strlcpy(h->column, NameStr(TupleDescAttr(fdesc, fr->version_attnum - 1)->attname), NAMEDATALEN);
-		h->machine[0] = '\0';
-		h->changed_at[0] = '\0';
-	}
-	for (int i = 0; i < fr->nsequences; i++)
-	{
-		h = &held[nheld++];
-		h->kind = "sequence";
-		h->other[0] = '\0';
-		h->other_changed_at[0] = '\0';
-		strlcpy(h->column, NameStr(TupleDescAttr(fdesc, fr->sequences[i].attnum - 1)->attname), NAMEDATALEN);
-		h->machine[0] = '\0';
-		h->changed_at[0] = '\0';
-	}
-	for (int i = 0; i < fr->nstates + fr->nmissing; i++)
-	{
-		bool		missing = i >= fr->nstates;
-		AttrNumber	attnum = missing ? fr->missing[i - fr->nstates].attnum :
-			fr->states[i].attnum;
-		AttrNumber	stamp = missing ? fr->missing[i - fr->nstates].changed_at :
-			fr->states[i].changed_at;
+	int			nheld = held_rules(from, &held);
+	int			nlost = 0;
 
-		h = &held[nheld++];
-		h->kind = "state";
-		h->other[0] = '\0';
-		h->other_changed_at[0] = '\0';
-		strlcpy(h->column, NameStr(TupleDescAttr(fdesc, attnum - 1)->attname), NAMEDATALEN);
-		strlcpy(h->machine, missing ? fr->missing[i - fr->nstates].machine :
-				fr->states[i].machine, NAMEDATALEN);
-		if (AttributeNumberIsValid(stamp))
-			strlcpy(h->changed_at, NameStr(TupleDescAttr(fdesc, stamp - 1)->attname), NAMEDATALEN);
-		else
-			h->changed_at[0] = '\0';
-	}
-	if (nheld == 0)
-	{
-		MemoryContextDelete(cxt);
-		return 0;
-	}
-	if (lost != NULL)
-		*lost = palloc(sizeof(HeldRule) * nheld);
-	old = MemoryContextSwitchTo(cxt);
-	tr = steward_load_rules(to);
-	for (int i = 0; i < nheld && (lost != NULL || nlost == 0); i++)
-	{
-		if (!rules_hold(tr, RelationGetDescr(to), &held[i]))
-		{
-			if (lost != NULL)
-				(*lost)[nlost] = held[i];
-			nlost++;
-		}
-	}
+	if (nheld > 0)
+		nlost = held_lost(held, nheld, steward_load_rules(to),
+						  RelationGetDescr(to), lost != NULL ? &found : NULL);
 	MemoryContextSwitchTo(old);
+	if (lost != NULL && nlost > 0)
+	{
+		*lost = palloc(sizeof(HeldRule) * nlost);
+		memcpy(*lost, found, sizeof(HeldRule) * nlost);
+	}
 	MemoryContextDelete(cxt);
 	return nlost;
 }
@@ -1725,6 +1775,9 @@ refuse_move_losing_mixed(Relation rel, Relation to, const HeldRule *lost,
 			 errtable(rel)));
 }
 
+static void refuse_lost_rules(Relation rel, Relation to, const HeldRule *lost,
+							  int nlost, const char *key);
+
 /*
  * The delete half of a cross-partition UPDATE or MERGE of the row at tid of
  * rel, which has rules: refuse (0A000) when the row goes to a local
@@ -1759,10 +1812,6 @@ refuse_move_losing_rules(Relation rel, ItemPointer tid, CommandId cid)
 	HeapTupleData tuple;
 	Buffer		buffer;
 	char	   *key = NULL;
-	StringInfoData what;
-	StringInfoData calls;
-	const char *target;
-	const char *toname;
 
 	if (unknown)
 		ereport(ERROR,
@@ -1786,6 +1835,27 @@ refuse_move_losing_rules(Relation rel, ItemPointer tid, CommandId cid)
 		key = steward_row_key_desc(rel, &tuple);
 		ReleaseBuffer(buffer);
 	}
+	refuse_lost_rules(rel, to, lost, nlost, key);
+}
+
+/*
+ * Refuse (0A000) the move of a row (key, or NULL when not shown) from
+ * partition rel to "to", which lacks the "nlost" rules "lost" (lost_rules,
+ * held_lost): a state rule "to" has otherwise alone
+ * (refuse_move_between_machines) or with others (refuse_move_losing_mixed),
+ * else every rule "to" lacks, the HINT giving the calls that give them to
+ * it.  Locks: steward.column_rules with AccessShareLock for a HINT's
+ * detach call (state_rule_holder), until the error.
+ */
+static void
+refuse_lost_rules(Relation rel, Relation to, const HeldRule *lost, int nlost,
+				  const char *key)
+{
+	StringInfoData what;
+	StringInfoData calls;
+	const char *target;
+	const char *toname;
+
 	toname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(to)),
 										RelationGetRelationName(to));
 	target = quote_literal_cstr(toname);
@@ -1902,18 +1972,11 @@ steward_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 static MemoryContext move_rules_cxt = NULL;
 
 /*
- * The columns that rules of the partition a moving row leaves governed
- * there, by kind, as that partition's attribute numbers (a state rule
- * whose machine is missing counts: it governs its column too).
+ * What partition "src", which a row leaves, governed (MoveSourceRules),
+ * from its cached rules, the bitmaps in CurrentMemoryContext
+ * (note_moving_row: the move's own memory).  Takes no lock; raises only
+ * 53200.
  */
-typedef struct MoveSourceRules
-{
-	AttrNumber	version;
-	Bitmapset  *sequences;
-	Bitmapset  *states;
-	Bitmapset  *changed_ats;	/* the changed_at columns of those states */
-} MoveSourceRules;
-
 static void
 move_source_rules(Relation src, MoveSourceRules *out)
 {
@@ -1922,23 +1985,12 @@ move_source_rules(Relation src, MoveSourceRules *out)
 	out->version = r->version_attnum;
 	out->sequences = NULL;
 	out->states = NULL;
-	out->changed_ats = NULL;
 	for (int i = 0; i < r->nsequences; i++)
 		out->sequences = bms_add_member(out->sequences, r->sequences[i].attnum);
 	for (int i = 0; i < r->nstates; i++)
-	{
 		out->states = bms_add_member(out->states, r->states[i].attnum);
-		if (r->states[i].changed_at != InvalidAttrNumber)
-			out->changed_ats = bms_add_member(out->changed_ats,
-											  r->states[i].changed_at);
-	}
 	for (int i = 0; i < r->nmissing; i++)
-	{
 		out->states = bms_add_member(out->states, r->missing[i].attnum);
-		if (r->missing[i].changed_at != InvalidAttrNumber)
-			out->changed_ats = bms_add_member(out->changed_ats,
-											  r->missing[i].changed_at);
-	}
 }
 
 /* The partition's attribute number of rel's column "attnum" (0: none). */
@@ -2062,42 +2114,81 @@ apply_fresh_move_rules(Relation rel, Relation from, TupleTableSlot *slot,
 	error_context_stack = cb.previous;
 }
 
+/* What rules_changed_context names. */
+typedef struct MoveRulesChanged
+{
+	Relation	from;
+	Relation	to;
+} MoveRulesChanged;
+
+static void
+rules_changed_context(void *arg)
+{
+	MoveRulesChanged *m = (MoveRulesChanged *) arg;
+
+	errcontext("the rules of partition \"%s\" changed after the row left \"%s\" (a BEFORE ROW INSERT trigger of \"%s\" ran in between)",
+			   RelationGetRelationName(m->to), RelationGetRelationName(m->from),
+			   RelationGetRelationName(m->to));
+}
+
 /*
- * Stamp the changed_at column of each kept state rule ("kept", from
- * split_move_rules, or rel's own rules) whose column the partition the row
- * leaves does not stamp (its state rule there has no changed_at, or another
- * one): the value the row brings was never the AM's, and the row carries
- * its state in, so the stamp says since when it is in it here.  A state
- * change stamps it anyway (set_rule_values).  The delete half refuses a
- * move between rules stamping different columns (refuse_move_losing_rules),
- * but the rules may change between the halves: the destination's BEFORE
- * ROW INSERT triggers run in between, and one may re-attach the machine
- * to either partition with another changed_at_column (mach21: reachable,
- * sql/413; without this the row kept a value any UPDATE of the source
- * partition could have written).
+ * The insert half of the move "m" into rel, from partition "from": refuse
+ * it (0A000, as the delete half does: refuse_lost_rules, with a context
+ * line saying the rules changed) when rel's rules now lack one the
+ * delete half found in both (m->held).  The destination's BEFORE ROW
+ * INSERT triggers run between the halves, after that check, and may
+ * re-attach another machine or changed_at column or untrack the version
+ * column; the insert half then judged the row by rules the check never
+ * compared (mach22: a machine whose edges allow what the row's forbid,
+ * review34 R2 reached another way; an unstamped column).  Another
+ * session's change mostly cannot come in between: every way to change a
+ * rule takes SHARE ROW EXCLUSIVE on the table holding it (and its
+ * partitions), and the moving statement holds RowExclusiveLock, from
+ * the delete half's check on, on the partitioned table declaring the
+ * rules or on the destination routing found (steward_statement_move_losing);
+ * only its fallback (several result relations moving the partition's
+ * rows) reads the leaves under AccessShareLock, and routing's lock comes
+ * after the delete, with no user code in between -- the check here
+ * covers that window too.  A rel whose rules refuse every write
+ * (past the state-machine cap, two version columns) is left to that
+ * refusal.  Reads rel's cached rules; locks as refuse_lost_rules.
  */
 static void
-stamp_unstamped_arrival(TupleTableSlot *slot, const StewardRules *rules,
-						const MoveSourceRules *src, const AttrMap *map)
+refuse_rules_changed(Relation rel, Relation from, MovingRow *m)
 {
-	for (int i = 0; i < rules->nstates; i++)
-	{
-		const StateRule *rule = &rules->states[i];
-		StateChange stamp = {rule, -1, -1};
+	const StewardRules *rules = steward_get_rules(rel);
+	HeldRule   *lost;
+	int			nlost;
+	MoveRulesChanged arg = {from, rel};
+	ErrorContextCallback cb;
 
-		if (rule->changed_at != InvalidAttrNumber &&
-			!bms_is_member(move_source_attnum(map, rule->changed_at),
-						   src->changed_ats))
-			steward_rule_kinds.apply_state_changes(slot, &stamp, 1);
-	}
+	/*
+	 * Rules past the state-machine cap, or two version columns: every
+	 * write of rel is refused (54000, check_update_rules), which says
+	 * what to fix; the rules loaded are not all there are.
+	 */
+	if (rules->too_many_states || rules->nother_versions > 0)
+		return;
+	nlost = held_lost(m->held, m->nheld, rules, RelationGetDescr(rel), &lost);
+	if (nlost == 0)
+		return;
+	cb.callback = rules_changed_context;
+	cb.arg = &arg;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+	refuse_lost_rules(from, rel, lost, nlost, steward_row_key_desc(from, m->tuple));
 }
 
 /*
  * The insert half of a cross-partition UPDATE: the update rules against the
  * row the delete half removed, where the partition it leaves governed the
  * same columns; the rules it did not have judge the row as new
- * (split_move_rules), and a changed_at it did not stamp is stamped
- * (stamp_unstamped_arrival).  An error of the update rules names the partition
+ * (split_move_rules).  Refused (0A000) when rel lost one of the rules the
+ * delete half compared in between (refuse_rules_changed), so a kept
+ * state rule is the row's own machine stamping the row's own changed_at
+ * column, and nothing is left to stamp on arrival (stamp_unstamped_arrival,
+ * which stamped a column the two rules did not share, is gone with the
+ * way to reach it).  An error of the update rules names the partition
  * the row leaves and the row as it was there (StewardRowOrigin), as for an
  * update that stays; the executor holds that partition open and locked
  * since it deleted the row.  Returns the number of state changes, which
@@ -2108,13 +2199,12 @@ static int
 apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
 				 StateChange *changes)
 {
-	const StewardRules *rules = steward_get_rules(rel);
+	const StewardRules *rules;
 	MovingRow  *m = &moving_rows[nmoving - 1];
 	uint64		generation = m->generation;
 	TupleConversionMap *map;
 	HeapTuple	oldtup;
 	StewardRowOrigin origin;
-	MoveSourceRules src;
 	StewardRules kept,
 				fresh;
 	MemoryContext oldcxt;
@@ -2122,6 +2212,18 @@ apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
 	int64		newversion;
 	int			nchanges;
 
+	/*
+	 * The source's rules as the delete half compared them (m->held,
+	 * m->src), not as they are now: the row left under those.
+	 */
+	if (m->nheld > 0)
+	{
+		Relation	from = relation_open(m->relid, NoLock);
+
+		refuse_rules_changed(rel, from, m);
+		relation_close(from, NoLock);
+	}
+	rules = steward_get_rules(rel);
 	if (steward_rules_empty(rules))
 	{
 		drop_moving_row(nmoving - 1);
@@ -2150,13 +2252,8 @@ apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
 	origin.tuple = m->tuple;
 	origin.map = map ? map->attrMap : NULL;
 
-	/*
-	 * The source's rules first, then rel's again: loading either may
-	 * process invalidations, which free the other's cached entry.
-	 */
-	move_source_rules(origin.rel, &src);
 	rules = steward_get_rules(rel);
-	split = split_move_rules(rules, &src, origin.map, &kept, &fresh);
+	split = split_move_rules(rules, &m->src, origin.map, &kept, &fresh);
 	nchanges = check_update_rules(rel, split ? &kept : rules, oldtup, NULL,
 								  InvalidBuffer, InvalidSnapshot, slot,
 								  m->have_read ? &m->read : NULL,
@@ -2165,7 +2262,6 @@ apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
 	if (split)
 		apply_fresh_move_rules(rel, origin.rel, slot, &fresh);
 	relation_close(origin.rel, NoLock);
-	stamp_unstamped_arrival(slot, split ? &kept : rules, &src, origin.map);
 	set_rule_values(slot, split ? &kept : rules, newversion, changes, nchanges);
 	drop_moving_generation(generation);
 	return nchanges;
