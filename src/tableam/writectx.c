@@ -71,6 +71,7 @@ typedef struct WritingStatement
 	Oid			old_relid;
 	ResultRelInfo *old_rri;		/* in estate's query memory, like this */
 	PlanState  *planstate;		/* its plan's top node (route_moving_row) */
+	StewardStatementReport *reports;	/* emitted once it has finished */
 	MemoryContextCallback forget;
 } WritingStatement;
 
@@ -78,6 +79,7 @@ typedef struct WritingStatement
 static WritingStatement *writing = NULL;
 
 static ExecutorStart_hook_type prev_executor_start = NULL;
+static ExecutorFinish_hook_type prev_executor_finish = NULL;
 
 static void
 forget_statement(void *arg)
@@ -124,14 +126,82 @@ writectx_executor_start(QueryDesc *queryDesc, int eflags)
 }
 
 /*
- * Install the ExecutorStart hook.  Called once, from _PG_init.  Takes no
- * lock; raises nothing.
+ * Once a writing statement has finished (its AFTER triggers too), emit its
+ * reports (steward_statement_report), in the order they were made.  Not
+ * on an error: the statement's work is undone, and so is what they sum.
+ */
+static void
+writectx_executor_finish(QueryDesc *queryDesc)
+{
+	if (prev_executor_finish)
+		prev_executor_finish(queryDesc);
+	else
+		standard_ExecutorFinish(queryDesc);
+
+	for (WritingStatement *stmt = writing; stmt != NULL; stmt = stmt->next)
+	{
+		if (stmt->estate == queryDesc->estate)
+		{
+			StewardStatementReport *report = stmt->reports;
+
+			stmt->reports = NULL;
+			for (; report != NULL; report = report->next)
+				report->emit(report);
+			break;
+		}
+	}
+}
+
+/*
+ * Install the ExecutorStart and ExecutorFinish hooks.  Called once, from
+ * _PG_init.  Takes no lock; raises nothing.
  */
 void
 steward_writectx_init(void)
 {
 	prev_executor_start = ExecutorStart_hook;
 	ExecutorStart_hook = writectx_executor_start;
+	prev_executor_finish = ExecutorFinish_hook;
+	ExecutorFinish_hook = writectx_executor_finish;
+}
+
+/*
+ * The report about relation relid and "name" (a machine, a column) that
+ * the innermost running writing statement -- the one whose row the
+ * caller's table AM callback is writing: the statements of its BEFORE
+ * triggers have ended by then -- gives once it has finished, made with
+ * "size" bytes (the caller's struct, beginning with the
+ * StewardStatementReport) zeroed in the statement's query memory if the
+ * statement has none for emit, relid and name yet.  emit runs at the end
+ * of the statement's ExecutorFinish, after its AFTER triggers, and not if
+ * the statement fails; so a statement writing 100k rows reports a sum
+ * once rather than a message per row.  NULL when no writing statement of
+ * this transaction runs.  Takes no lock; raises only 53200.
+ */
+StewardStatementReport *
+steward_statement_report(StewardReportEmit emit, Oid relid, const char *name,
+						 Size size)
+{
+	WritingStatement *stmt = writing;
+	StewardStatementReport *report;
+	StewardStatementReport **last;
+
+	if (stmt == NULL || stmt->lxid != MyProc->lxid)
+		return NULL;
+	for (last = &stmt->reports; *last != NULL; last = &(*last)->next)
+	{
+		report = *last;
+		if (report->emit == emit && report->relid == relid &&
+			strcmp(report->name, name) == 0)
+			return report;
+	}
+	Assert(size >= sizeof(StewardStatementReport));
+	report = MemoryContextAllocZero(stmt->estate->es_query_cxt, size);
+	report->emit = emit;
+	report->relid = relid;
+	strlcpy(report->name, name, NAMEDATALEN);
+	*last = report;
+	return report;
 }
 
 /* The statement writing under "cid", or NULL. */

@@ -18,7 +18,25 @@
 /* Does partition "leaf" (or a partitioned table) lack a rule of "from"? */
 typedef bool (*StewardLeafTest) (Relation from, Relation leaf);
 
+/*
+ * What a statement reports once it has finished, summed over its rows
+ * (steward_statement_report): a caller's struct begins with this.
+ */
+typedef struct StewardStatementReport
+{
+	struct StewardStatementReport *next;
+	void		(*emit) (struct StewardStatementReport *report);
+	Oid			relid;
+	char		name[NAMEDATALEN];
+} StewardStatementReport;
+
+typedef void (*StewardReportEmit) (StewardStatementReport *report);
+
 extern void steward_writectx_init(void);
+extern StewardStatementReport *steward_statement_report(StewardReportEmit emit,
+														Oid relid,
+														const char *name,
+														Size size);
 extern void steward_statement_writes(Relation rel, CommandId cid, AttrNumber attnum,
 									 bool *assigns, bool *on_conflict);
 extern bool steward_on_conflict_sets_literal(Relation rel, CommandId cid,
