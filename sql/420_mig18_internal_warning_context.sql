@@ -37,7 +37,7 @@ SELECT steward.migration_rollback('r420_m');
 -- A NOTICE with its SQLSTATE (create_state_machine's "skipping").
 SELECT steward.create_state_machine('r420_sm', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a->b']);
 SELECT steward.create_state_machine('r420_sm', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a->b'], if_not_exists => true);
-\set VERBOSITY verbose
+\set VERBOSITY sqlstate
 SELECT steward.create_state_machine('r420_sm', ARRAY['a', 'b'], ARRAY['a'], ARRAY['a->b'], if_not_exists => true);
 \set VERBOSITY default
 
