@@ -170,6 +170,45 @@ SET ROLE scope_b;
 SELECT outcome FROM steward.idempotency_begin('memo', 'k3', 'fp');
 RESET ROLE;
 
+-- The 42501 HINT names the caller and gives the statements that let it in
+-- (newcomer48 N6: it said only "run steward.alter_idempotency_scope_owner()"):
+-- each, run as given, does.
+CREATE ROLE "scope C";
+GRANT EXECUTE ON FUNCTION steward.idempotency_begin(text, text, text, boolean) TO "scope C";
+CREATE FUNCTION pg_temp.hint_statement(scope text, pick text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    h text;
+BEGIN
+    PERFORM steward.idempotency_begin(scope, 'c1', 'fp');
+    RETURN NULL;
+EXCEPTION WHEN insufficient_privilege THEN
+    GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT;
+    RAISE NOTICE 'HINT: %', h;
+    RETURN substring(h from '(' || pick || '[^;]*;)');
+END
+$$;
+SET ROLE scope_a;
+SELECT outcome FROM steward.idempotency_begin('hint-scope', 'a1', 'fp');
+SET ROLE "scope C";
+SELECT pg_temp.hint_statement('hint-scope', 'GRANT') AS stmt \gset
+RESET ROLE;
+:stmt
+SET ROLE "scope C";
+SELECT outcome FROM steward.idempotency_begin('hint-scope', 'c1', 'fp');
+RESET ROLE;
+REVOKE scope_a FROM "scope C";
+SET ROLE "scope C";
+SELECT pg_temp.hint_statement('hint-scope', 'SELECT steward.alter_idempotency_scope_owner') AS stmt \gset
+RESET ROLE;
+:stmt
+SET ROLE "scope C";
+SELECT outcome FROM steward.idempotency_begin('hint-scope', 'c2', 'fp');
+RESET ROLE;
+SELECT owner FROM steward.idempotency_scope_owners WHERE scope = 'hint-scope';
+SELECT steward.drop_idempotency_scope('hint-scope');
+REVOKE ALL ON FUNCTION steward.idempotency_begin(text, text, text, boolean) FROM "scope C";
+DROP ROLE "scope C";
+
 SELECT steward.drop_idempotency_scope(s) FROM unnest(ARRAY['payments', 'b-payments', 'orphan', 'memo']) s;
 REVOKE ALL ON FUNCTION
     steward.idempotency_begin(text, text, text, boolean),

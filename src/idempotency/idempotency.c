@@ -1018,8 +1018,35 @@ scope_memo_forget(void)
 	scope_memo.lxid = InvalidLocalTransactionId;
 }
 
+/*
+ * The HINT of scope_denied: the statements that let the calling role
+ * (caller_id, the role checked, not the one pg_steward runs as) use
+ * scope, named for it: a membership in the owner (owner, named owner_name;
+ * NULL when the owner is gone), which PostgreSQL's privileges then carry,
+ * or the scope given to the caller by steward.alter_idempotency_scope_owner;
+ * a NOINHERIT member already has the membership and needs SET ROLE.
+ */
+static char *
+scope_denied_hint(text *scope, Oid owner, const char *owner_name, Oid caller_id)
+{
+	char	   *caller = GetUserNameFromId(caller_id, false);
+	char	   *give = psprintf("SELECT steward.alter_idempotency_scope_owner(%s, %s);",
+								quote_literal_cstr(text_to_cstring(scope)),
+								quote_literal_cstr(quote_identifier(caller)));
+
+	if (owner_name == NULL)
+		return psprintf("Use a scope of your own, or have a superuser give this one to role \"%s\": %s",
+						caller, give);
+	if (is_member_of_role(caller_id, owner))
+		return psprintf("Role \"%s\" is a member of \"%s\" without its privileges (NOINHERIT): SET ROLE %s; first.",
+						caller, owner_name, quote_identifier(owner_name));
+	return psprintf("Use a scope of your own; or give role \"%s\" the owner's privileges (all of them): GRANT %s TO %s; "
+					"or have the owner or a superuser give it the scope: %s",
+					caller, quote_identifier(owner_name), quote_identifier(caller), give);
+}
+
 static void
-scope_denied(text *scope, Oid owner, const char *what)
+scope_denied(text *scope, Oid owner, Oid caller, const char *what)
 {
 	char	   *owner_name = GetUserNameFromId(owner, true);
 
@@ -1030,7 +1057,7 @@ scope_denied(text *scope, Oid owner, const char *what)
 			 errdetail("The scope belongs to role \"%s\"; only roles with its privileges may %s.",
 					   owner_name, what) :
 			 errdetail("The scope's owner no longer exists; only superusers may %s.", what),
-			 errhint("Use a scope of your own, or have a superuser or the owner run steward.alter_idempotency_scope_owner().")));
+			 errhint("%s", scope_denied_hint(scope, owner, owner_name, caller))));
 }
 
 /*
@@ -1211,7 +1238,7 @@ check_scope_info(text *scope, Oid caller, bool claim, ScopeInfo *info)
 		 * The caller's privileges may have: checked at every call.
 		 */
 		if (!has_privs_of_role(caller, info->owner))
-			scope_denied(scope, info->owner, "use it");
+			scope_denied(scope, info->owner, caller, "use it");
 		return true;
 	}
 	owner = scope_lookup(scope, info, &tid);
@@ -1286,7 +1313,7 @@ check_scope_info(text *scope, Oid caller, bool claim, ScopeInfo *info)
 		}
 	}
 	if (!has_privs_of_role(caller, owner))
-		scope_denied(scope, owner, "use it");
+		scope_denied(scope, owner, caller, "use it");
 	scope_memo_set(scope, caller, info);
 	return true;
 }
@@ -3473,7 +3500,7 @@ require_scope_owner(text *scope, Oid caller, const char *what)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("idempotency scope \"%s\" does not exist", text_to_cstring(scope))));
 	if (!has_privs_of_role(caller, owner))
-		scope_denied(scope, owner, what);
+		scope_denied(scope, owner, caller, what);
 	return owner;
 }
 
