@@ -731,8 +731,10 @@ owning_modify_table(WritingStatement *stmt, ResultRelInfo *rri)
  * in the routing state's cache, where the insert finds it.  NULL when the
  * statement's routing state cannot be found (then the caller decides
  * without the destination).  Raises what routing raises (23514: no
- * partition for the row, or it fails the root's partition constraint;
- * what the executor raises after the delete, raised before it).
+ * partition for the row, or it fails the root's partition constraint:
+ * what the executor's insert half would raise, raised by the delete half,
+ * which calls this once heap deleted the row, review36).  Allocates
+ * nothing in the statement's memory (a call per moved row).
  */
 static ResultRelInfo *
 route_moving_row(WritingStatement *stmt, ResultRelInfo *rri)
