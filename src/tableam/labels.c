@@ -73,6 +73,7 @@
 #include "replication/logicalworker.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/syscache.h"
 
 #include "pg_steward.h"
@@ -236,9 +237,24 @@ steward_sync_machine_labels(List *machines)
 		return;
 	steward_as_owner_begin(steward_relid(STEWARD_RULES_TABLE, false), &ctx);
 	foreach(lc, machines)
-		columns = list_concat(columns,
-							  steward_machine_columns((const char *) lfirst(lc), caller_cxt));
+	{
+		List	   *found = steward_machine_columns((const char *) lfirst(lc), caller_cxt);
+
+		/*
+		 * The list itself in caller_cxt too: list_concat allocates in
+		 * CurrentMemoryContext, here SPI's procedure context, which
+		 * steward_as_owner_end (SPI_finish) frees before the loop below
+		 * walks the list; the next connection (rule_label's) reuses that
+		 * memory, and the apply worker read a list overwritten by its
+		 * statements (crash49, TAP 123: signal 11).
+		 */
+		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
+
+		columns = list_concat(columns, found);
+		MemoryContextSwitchTo(spi_cxt);
+	}
 	steward_as_owner_end(&ctx);
+	Assert(columns == NIL || GetMemoryChunkContext(columns) == caller_cxt);
 	foreach(lc, columns)
 	{
 		StewardRuleColumn *column = lfirst(lc);
