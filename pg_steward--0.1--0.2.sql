@@ -46296,3 +46296,164 @@ BEGIN
     END IF;
 END
 $$;
+
+-- review37 S3: the varying check of an up / down analysed as the table's owner.
+-- _migration_refuse_varying as rel's owner (steward._migration_exec:
+-- restricted, behind the owner-code barrier), as _migration_expr analyses
+-- the same expression: its analysis runs code of the types it meets (a
+-- literal compared with a column of the owner's type d[] runs the CHECK of
+-- domain d through domain_in), which ran as whoever started the migration,
+-- a superuser starting one on an owner's table (review37 S3).  Raises what
+-- _migration_refuse_varying raises; its refusal (22023) raised again here,
+-- so that it shows no CONTEXT line of the statement that ran it.
+CREATE FUNCTION steward._migration_refuse_varying_as_owner(rel regclass, expr text, names text[],
+                                                           types text[], user_path text,
+                                                           what text, added boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    st text;
+    msg text;
+    det text;
+    hin text;
+BEGIN
+    PERFORM steward._migration_exec(rel,
+        'SELECT steward._migration_refuse_varying($1, $2::pg_catalog.text[], $3::pg_catalog.text[], '
+        '$4, $5, $6::pg_catalog.bool)',
+        ARRAY[expr, names::text, types::text, user_path, what, added::text]);
+EXCEPTION WHEN invalid_parameter_value THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+                            det = PG_EXCEPTION_DETAIL, hin = PG_EXCEPTION_HINT;
+    IF det <> '' AND hin <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = st, MESSAGE = msg, DETAIL = det, HINT = hin;
+    ELSIF det <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = st, MESSAGE = msg, DETAIL = det;
+    ELSIF hin <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = st, MESSAGE = msg, HINT = hin;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = st, MESSAGE = msg;
+END
+$$;
+
+-- The up, default and down expressions of column shape c (pass 2 of
+-- _migration_start, for _migration_column_sql), analysed against the old
+-- or new shape (names and types in view order) into SQL with parameters:
+-- c with up_sql / up_params, default_sql, down_sql / down_params added.
+-- Raises what _migration_expr raises, 0A000 for an up or down reading a
+-- generated column (_migration_refuse_generated), 22023 for one that
+-- varies (_migration_refuse_varying), and 42804 with a HINT
+-- when the column's default does not fit its new type.
+CREATE OR REPLACE FUNCTION steward._migration_column_exprs(rel regclass, c jsonb,
+                                                old_names text[], old_types text[],
+                                                new_names text[], new_types text[],
+                                                user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    body jsonb := c->'body';
+    what text := c->>'what';
+    e record;
+BEGIN
+    IF c->>'kind' IN ('pair', 'added') THEN
+        IF body ? 'up' OR c->>'kind' = 'pair' THEN
+            e := steward._migration_expr(rel, coalesce(body->>'up', quote_ident(c->>'old_name')),
+                                         old_names, old_types, c->>'new_type',
+                                         'up expression of ' || what, user_path);
+            PERFORM steward._migration_refuse_generated(rel, e.params, 'up expression of ' || what);
+            IF body ? 'up' THEN
+                PERFORM steward._migration_refuse_varying_as_owner(rel, body->>'up', old_names, old_types,
+                                                                   user_path, 'up expression of ' || what,
+                                                                   c->>'kind' = 'added');
+            END IF;
+            c := c || jsonb_build_object('up_sql', e.sql, 'up_params', e.params);
+        END IF;
+        IF body ? 'default' THEN
+            e := steward._migration_expr(rel, body->>'default', '{}', '{}', c->>'new_type',
+                                         'default of ' || what, user_path);
+            c := c || jsonb_build_object('default_sql', e.sql);
+        ELSIF c->>'kind' = 'pair' AND c->>'default_sql' IS NULL AND c->>'old_default' IS NOT NULL THEN
+            -- A type change keeps the column's default, for the new type.
+            BEGIN
+                e := steward._migration_expr(rel, c->>'old_default', '{}', '{}', c->>'new_type',
+                                             format('the default of column "%s" (%s)', c->>'old_name', what),
+                                             user_path);
+            EXCEPTION WHEN datatype_mismatch THEN
+                RAISE EXCEPTION '%', SQLERRM USING ERRCODE = 'datatype_mismatch',
+                    HINT = 'Give the step the new column''s "default" (or "default": "NULL" for none).';
+            END;
+            c := c || jsonb_build_object('default_sql', e.sql);
+        END IF;
+    END IF;
+    IF c->>'kind' = 'pair' OR (c->>'kind' = 'dropped' AND body ? 'down') THEN
+        e := steward._migration_expr(rel, coalesce(body->>'down', quote_ident(c->>'new_name')),
+                                     new_names, new_types, c->>'old_type',
+                                     'down expression of ' || what, user_path);
+        PERFORM steward._migration_refuse_generated(rel, e.params, 'down expression of ' || what);
+        -- A dropped column's down over no column is its default for
+        -- new-shape INSERTs (now() for a created_at), not compared.
+        IF body ? 'down' AND (c->>'kind' = 'pair' OR cardinality(e.params) > 0) THEN
+            PERFORM steward._migration_refuse_varying_as_owner(rel, body->>'down', new_names, new_types,
+                                                               user_path, 'down expression of ' || what, false);
+        END IF;
+        c := c || jsonb_build_object('down_sql', e.sql, 'down_params', e.params);
+    END IF;
+    RETURN c;
+END
+$$;
+
+-- review37 S4: an added column's fast default analysed as the table's owner.
+-- Adds the new column of shape c (kind pair or added) of migration mig to
+-- rel (in _migration_expand), with an added column's default as the
+-- table's.
+CREATE OR REPLACE FUNCTION steward._migration_add_column(mig text, rel regclass, c steward.migration_columns)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fast boolean;
+BEGIN
+    -- An added column's immutable default with no up is the
+    -- value of the stored rows, as the backfill writes it:
+    -- given to ADD COLUMN itself, they read it at once, with no
+    -- rewrite (PostgreSQL's missing value; newcomer45 N9).
+    -- ADD COLUMN evaluates it: one that fails ("1/0", a value
+    -- too long for the type) goes the other way, so that
+    -- start's own evaluation reports it (_migration_probe_up)
+    -- or, if that passes, only the INSERTs using it fail, as
+    -- before.
+    -- Analysed as the table's owner (review37 S4): a literal of the
+    -- owner's type (a default '{}' for a column of its domain array type
+    -- d[]) runs the domain's CHECK through domain_in, as a superuser
+    -- running the migration otherwise.
+    fast := c.kind = 'added' AND c.up_sql IS NULL AND c.default_sql IS NOT NULL
+            AND (steward._migration_exec(rel, 'SELECT steward._migration_fast_default($1, $2)',
+                                         ARRAY[c.default_sql, c.new_type]))[1]::boolean;
+    IF fast THEN
+        BEGIN
+            PERFORM steward._migration_exec(rel, format('ALTER TABLE %s ADD COLUMN %I %s%s DEFAULT %s',
+                    rel, c.expand_new, c.new_type, steward._migration_collate_clause(rel, c),
+                    steward._migration_bind(mig, rel, 'new', c.default_sql, '{}', NULL)));
+        EXCEPTION WHEN OTHERS THEN
+            fast := false;
+        END;
+    END IF;
+    IF NOT fast THEN
+        PERFORM steward._migration_exec(rel, format('ALTER TABLE %s ADD COLUMN %I %s%s',
+                rel, c.expand_new, c.new_type, steward._migration_collate_clause(rel, c)));
+    END IF;
+    -- An added column's default is the table's (old inserts
+    -- need it too); a changed column's default lives on the
+    -- new view until the switch, so that the trigger can tell
+    -- which shape an INSERT was written in.
+    IF c.kind = 'added' AND c.default_sql IS NOT NULL AND NOT fast THEN
+        PERFORM steward._migration_exec(rel, format(
+            'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', rel, c.expand_new,
+            steward._migration_bind(mig, rel, 'new', c.default_sql, '{}', NULL)));
+    END IF;
+END
+$$;

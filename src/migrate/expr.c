@@ -462,6 +462,8 @@ shape_refs_args(FunctionCallInfo fcinfo, int names_arg, ShapeRefs *refs)
 		parse_type(typenames[i], &refs->types[i], &refs->typmods[i]);
 }
 
+static void check_migration_owner(Oid relid, const char *fn);
+
 /*
  * steward._migration_expr(tbl regclass, expr text, names text[], types text[],
  *                         target text, what text, search_path text)
@@ -478,7 +480,18 @@ shape_refs_args(FunctionCallInfo fcinfo, int names_arg, ShapeRefs *refs)
  * element, 42803 for an aggregate or window function, 0A000 for a
  * subquery or a set-returning function, 42P02 for a $n parameter, and
  * parse analysis' own (42601, 42883, 42704 for a type of types[] or
- * target).  Locks: tbl is not opened; parse analysis takes
+ * target); 42501 when the caller does not own tbl (check_migration_owner).
+ * Analysed as tbl's owner, restricted, behind the owner-code barrier
+ * (NULL tbl: as the caller): analysis runs code of the types expr names
+ * or meets (a literal's input function: '{1}'::d[], or a literal compared
+ * with a column of type d[], runs the CHECK of domain d through
+ * domain_in), and the expressions start carries from the table (its
+ * CHECK constraints, a column's default) are the owner's, analysed for a
+ * superuser that starts a migration of the owner's table (review37 S2).
+ * The owner evaluates every expression analysed here anyway (the
+ * backfill, the dual-write trigger), with the same rights.  Names are
+ * looked up in search_path as the owner sees it.  Locks: tbl is not
+ * opened; parse analysis takes
  * AccessShareLock on a relation a subquery of expr names (waiting behind
  * an ACCESS EXCLUSIVE holder: 55P03 under lock_timeout) before the
  * subquery is refused, and the error releases it.
@@ -499,6 +512,7 @@ steward_migration_expr(PG_FUNCTION_ARGS)
 	bool		nulls[2] = {false, false};
 	StewardParseContext wc;
 	ErrorContextCallback cb;
+	StewardAsOwner owner;
 
 	steward_require_arg(fcinfo, 1, "expression");
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
@@ -508,6 +522,13 @@ steward_migration_expr(PG_FUNCTION_ARGS)
 	shape_refs_args(fcinfo, 2, &refs);
 	if (!PG_ARGISNULL(4))
 		parse_type(text_to_cstring(PG_GETARG_TEXT_PP(4)), &target, &targetmod);
+	/* Type names run no code of their owner's (typmodin: C, superusers'). */
+	if (!PG_ARGISNULL(0))
+	{
+		check_migration_owner(PG_GETARG_OID(0), "steward._migration_expr");
+		steward_as_role_begin(steward_relation_owner(PG_GETARG_OID(0)),
+							  STEWARD_PINNED_SEARCH_PATH, false, &owner);
+	}
 
 	wc.what = refs.what;
 	wc.sql = sql;
@@ -535,6 +556,8 @@ steward_migration_expr(PG_FUNCTION_ARGS)
 	steward_pin_sql_strings();	/* read in the caller's setting, written in "on" */
 	canonical = deparse_expression(expr, NIL, false, false);
 	AtEOXact_GUC(false, nest);
+	if (!PG_ARGISNULL(0))
+		steward_as_owner_end(&owner);
 	error_context_stack = cb.previous;
 
 	params = palloc(sizeof(Datum) * Max(refs.nused, 1));
@@ -642,6 +665,32 @@ show_assignment_walker(Node *node, void *context)
 }
 
 /*
+ * bind_expr for steward_migration_sql, analysed as rel's owner, restricted,
+ * behind the owner-code barrier (steward_as_table_owner_begin): analysis
+ * runs code of the types the expression names (a literal's input
+ * function: '{1}'::d[] runs the CHECK of domain d through domain_in, and
+ * so does a row type with a column of d), and the stored expressions of a
+ * migration are written by whoever started it, the table's owner as a
+ * rule, but bound again by whoever runs its later steps, often a superuser
+ * (review37 S1: an owner's domain CHECK ran as the superuser running
+ * migration_backfill).  The owner runs every statement built from the
+ * result (_migration_exec, the dual-write trigger), with the same rights
+ * it needs here.  Caller holds a lock on rel.
+ */
+static Node *
+bind_as_owner(Relation rel, const char *sql, int nparams, const AttrNumber *attnums,
+			  Oid target, int32 targetmod)
+{
+	StewardAsOwner ctx;
+	Node	   *expr;
+
+	steward_as_table_owner_begin(rel, false, &ctx);
+	expr = bind_expr(rel, sql, nparams, attnums, target, targetmod, "migration expression");
+	steward_as_owner_end(&ctx);
+	return expr;
+}
+
+/*
  * steward._migration_sql(tbl regclass, expr text, params text[],
  *                        physical text[], target text) -> text
  *
@@ -698,7 +747,7 @@ steward_migration_sql(PG_FUNCTION_ARGS)
 	attnums = palloc(sizeof(AttrNumber) * Max(n, 1));
 	for (int k = 0; k < n; k++)
 		attnums[k] = get_attnum(relid, physical[k]);
-	expr = bind_expr(rel, sql, n, attnums, target, targetmod, "migration expression");
+	expr = bind_as_owner(rel, sql, n, attnums, target, targetmod);
 	(void) show_assignment_walker(expr, NULL);
 
 	nest = NewGUCNestLevel();

@@ -1648,6 +1648,45 @@ BEGIN
 END
 $$;
 
+-- _migration_refuse_varying as rel's owner (steward._migration_exec:
+-- restricted, behind the owner-code barrier), as _migration_expr analyses
+-- the same expression: its analysis runs code of the types it meets (a
+-- literal compared with a column of the owner's type d[] runs the CHECK of
+-- domain d through domain_in), which ran as whoever started the migration,
+-- a superuser starting one on an owner's table (review37 S3).  Raises what
+-- _migration_refuse_varying raises; its refusal (22023) raised again here,
+-- so that it shows no CONTEXT line of the statement that ran it.
+CREATE FUNCTION steward._migration_refuse_varying_as_owner(rel regclass, expr text, names text[],
+                                                           types text[], user_path text,
+                                                           what text, added boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    st text;
+    msg text;
+    det text;
+    hin text;
+BEGIN
+    PERFORM steward._migration_exec(rel,
+        'SELECT steward._migration_refuse_varying($1, $2::pg_catalog.text[], $3::pg_catalog.text[], '
+        '$4, $5, $6::pg_catalog.bool)',
+        ARRAY[expr, names::text, types::text, user_path, what, added::text]);
+EXCEPTION WHEN invalid_parameter_value THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+                            det = PG_EXCEPTION_DETAIL, hin = PG_EXCEPTION_HINT;
+    IF det <> '' AND hin <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = st, MESSAGE = msg, DETAIL = det, HINT = hin;
+    ELSIF det <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = st, MESSAGE = msg, DETAIL = det;
+    ELSIF hin <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = st, MESSAGE = msg, HINT = hin;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = st, MESSAGE = msg;
+END
+$$;
+
 -- The up, default and down expressions of column shape c (pass 2 of
 -- _migration_start, for _migration_column_sql), analysed against the old
 -- or new shape (names and types in view order) into SQL with parameters:
@@ -1676,8 +1715,9 @@ BEGIN
                                          'up expression of ' || what, user_path);
             PERFORM steward._migration_refuse_generated(rel, e.params, 'up expression of ' || what);
             IF body ? 'up' THEN
-                PERFORM steward._migration_refuse_varying(body->>'up', old_names, old_types, user_path,
-                                                          'up expression of ' || what, c->>'kind' = 'added');
+                PERFORM steward._migration_refuse_varying_as_owner(rel, body->>'up', old_names, old_types,
+                                                                   user_path, 'up expression of ' || what,
+                                                                   c->>'kind' = 'added');
             END IF;
             c := c || jsonb_build_object('up_sql', e.sql, 'up_params', e.params);
         END IF;
@@ -1706,8 +1746,8 @@ BEGIN
         -- A dropped column's down over no column is its default for
         -- new-shape INSERTs (now() for a created_at), not compared.
         IF body ? 'down' AND (c->>'kind' = 'pair' OR cardinality(e.params) > 0) THEN
-            PERFORM steward._migration_refuse_varying(body->>'down', new_names, new_types, user_path,
-                                                      'down expression of ' || what, false);
+            PERFORM steward._migration_refuse_varying_as_owner(rel, body->>'down', new_names, new_types,
+                                                               user_path, 'down expression of ' || what, false);
         END IF;
         c := c || jsonb_build_object('down_sql', e.sql, 'down_params', e.params);
     END IF;
@@ -2722,8 +2762,13 @@ BEGIN
     -- start's own evaluation reports it (_migration_probe_up)
     -- or, if that passes, only the INSERTs using it fail, as
     -- before.
+    -- Analysed as the table's owner (review37 S4): a literal of the
+    -- owner's type (a default '{}' for a column of its domain array type
+    -- d[]) runs the domain's CHECK through domain_in, as a superuser
+    -- running the migration otherwise.
     fast := c.kind = 'added' AND c.up_sql IS NULL AND c.default_sql IS NOT NULL
-            AND steward._migration_fast_default(c.default_sql, c.new_type);
+            AND (steward._migration_exec(rel, 'SELECT steward._migration_fast_default($1, $2)',
+                                         ARRAY[c.default_sql, c.new_type]))[1]::boolean;
     IF fast THEN
         BEGIN
             PERFORM steward._migration_exec(rel, format('ALTER TABLE %s ADD COLUMN %I %s%s DEFAULT %s',
