@@ -2800,6 +2800,27 @@ skip_machine_change(bool adding, bool present, StewardAsOwner *ctx, const char *
 }
 
 /*
+ * Append "name" to a message's list of names as "sep" followed by the name
+ * inside double quotes, an embedded double quote doubled as in an SQL
+ * identifier (codereview19 C8): a state named  a", "b  then reads
+ * "a"", ""b", one name, not two.  A single name outside a list is printed
+ * as it is, as core prints relation "t".
+ */
+static void
+append_listed_name(StringInfo list, const char *sep, const char *name)
+{
+	appendStringInfoString(list, sep);
+	appendStringInfoChar(list, '"');
+	for (const char *c = name; *c != '\0'; c++)
+	{
+		if (*c == '"')
+			appendStringInfoChar(list, '"');
+		appendStringInfoChar(list, *c);
+	}
+	appendStringInfoChar(list, '"');
+}
+
+/*
  * A drop_transition or drop_initial_state that took states out of the
  * machine ("changed", a text[] datum: no rows were in them) says so with a
  * NOTICE, as add_transition's new state does (mach21: a state went
@@ -2820,14 +2841,15 @@ announce_dropped_states(const char *machine, Datum changed, const char *from,
 					  &names, NULL, &n);
 	initStringInfo(&list);
 	for (int i = 0; i < n; i++)
-		appendStringInfo(&list, "%s\"%s\"", i > 0 ? ", " : "", TextDatumGetCString(names[i]));
+		append_listed_name(&list, i > 0 ? ", " : "", TextDatumGetCString(names[i]));
 	ereport(NOTICE,
-			(n == 1 ?
-			 errmsg("state %s dropped from machine \"%s\"", list.data, machine) :
-			 errmsg("states %s dropped from machine \"%s\"", list.data, machine),
+			(errmsg_plural("state %s dropped from machine \"%s\"",
+						   "states %s dropped from machine \"%s\"",
+						   n, list.data, machine),
 			 from != NULL ?
-			 errdetail("Without transition %s -> %s, %s in no transition and not initial.",
-					   from, to, n == 1 ? "it is" : "they are") :
+			 errdetail_plural("Without transition %s -> %s, it is in no transition and not initial.",
+							  "Without transition %s -> %s, they are in no transition and not initial.",
+							  n, from, to) :
 			 errdetail("No longer initial, it is in no transition."),
 			 from != NULL && n == 1 && first_name_matching(changed, to, true) != NULL ?
 			 errhint("To take it back: SELECT steward.add_transition(%s, %s, %s, new_state => true);",
