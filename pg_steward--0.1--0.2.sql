@@ -46457,3 +46457,77 @@ BEGIN
     END IF;
 END
 $$;
+
+-- codereview19 C4: a label naming a role that no longer exists gets a HINT
+-- that says so and gives the attach_state_machine call.
+-- Whether a label may attach column col of tbl to this database's
+-- existing machine v_machine (owner m_owner): the machine is built in, or
+-- its owner has the privileges of the table's owner (a superuser, as the
+-- owner of a machine a superuser's restore made, or the table's owner:
+-- that role could attach the table itself, so it gains nothing over it),
+-- or its owner is the role the label names ("machine_owner", by name, as
+-- pg_dump writes ALTER ... OWNER TO) and the table's owner may use it, or,
+-- for a label written without the field (0.1, earlier 0.2), the table's
+-- owner has the privileges of the machine's owner (has_privs_of_role, as
+-- create_state_machine's if_not_exists).  A grant alone never suffices: a
+-- tenant who made a machine of that name first and granted it to the
+-- table's owner would otherwise own the rules of a superuser's restored
+-- table (review35 S1).  Raises 42501, DETAIL naming both owners; when the
+-- label names a role that no longer exists (renamed or dropped since the
+-- label was written: a role rename rewrites no label), the HINT says so
+-- and gives the attach_state_machine call that applies the rule without
+-- the label (codereview19 C4), not a call naming the missing role.
+CREATE OR REPLACE FUNCTION steward._check_label_machine_owner(tbl regclass, col name, v_machine text,
+                                                   m_owner regrole, m_builtin boolean,
+                                                   m_usage regrole[], l jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    relowner oid := (SELECT c.relowner FROM pg_class c WHERE c.oid = tbl);
+    expected text := l->>'machine_owner';
+    actual text := pg_get_userbyid(m_owner::oid);
+    target text := coalesce(expected, pg_get_userbyid(relowner));
+BEGIN
+    IF m_builtin OR pg_has_role(m_owner::oid, relowner, 'USAGE') THEN
+        RETURN;
+    END IF;
+    IF expected IS NULL AND pg_has_role(relowner, m_owner::oid, 'USAGE') THEN
+        RETURN;
+    END IF;
+    IF expected = actual AND EXISTS (
+            SELECT 1 FROM unnest(m_usage || m_owner) g
+             WHERE pg_has_role(relowner, g::oid, 'USAGE')) THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION 'permission denied for state machine "%"', v_machine
+        USING ERRCODE = 'insufficient_privilege',
+              DETAIL = CASE
+                  WHEN expected IS NULL THEN format(
+                      'It belongs to role "%s", whose privileges role "%s", the owner of relation "%s", does not have; the label of column "%s" names no owner (written by pg_steward 0.1 or an earlier 0.2), so only a machine of a role whose privileges the table''s owner has is attached.',
+                      actual, pg_get_userbyid(relowner), steward._relation_name(tbl), col)
+                  WHEN expected IS DISTINCT FROM actual THEN format(
+                      'It belongs to role "%s"; the label of column "%s" of relation "%s" expects the machine of role "%s".',
+                      actual, col, steward._relation_name(tbl), expected)
+                  ELSE format(
+                      'It belongs to role "%s", as the label of column "%s" expects, but relation "%s" belongs to role "%s", who may not use it.',
+                      actual, col, steward._relation_name(tbl), pg_get_userbyid(relowner))
+              END,
+              HINT = CASE
+                  WHEN expected IS NOT NULL AND to_regrole(quote_ident(expected)) IS NULL THEN format(
+                      'No role "%s" exists: it was renamed or dropped after the label was written (a label keeps the name its machine''s owner had then; ALTER ROLE ... RENAME does not rewrite it). If "%s", now role "%s"''s, is the machine of relation "%s", attach it without the label, as the table''s owner or a superuser: SELECT steward.attach_state_machine(%L, %L, %L%s);',
+                      expected, v_machine, actual, steward._relation_name(tbl),
+                      tbl::text, col, v_machine,
+                      CASE WHEN l->>'changed_at' IS NULL THEN ''
+                           ELSE format(', %L', l->>'changed_at') END)
+                  WHEN expected IS DISTINCT FROM actual THEN format(
+                      'If it is not the machine of relation "%s", drop it (steward.drop_state_machine(%L), as role "%s" or a superuser) and restore the table again; if it is, give it to role "%s" first: SELECT steward.alter_state_machine_owner(%L, %L);',
+                      steward._relation_name(tbl), v_machine, actual, target,
+                      v_machine, quote_ident(target))
+                  ELSE format('Have its owner run steward.grant_state_machine(%L, %L).',
+                              v_machine, relowner::regrole::text)
+              END;
+END
+$$;
+REVOKE ALL ON FUNCTION steward._check_label_machine_owner(regclass, name, text, regrole, boolean, regrole[], jsonb) FROM PUBLIC;

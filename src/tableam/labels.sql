@@ -90,7 +90,11 @@ REVOKE ALL ON FUNCTION steward._apply_label_version(regclass, name, oid) FROM PU
 -- create_state_machine's if_not_exists).  A grant alone never suffices: a
 -- tenant who made a machine of that name first and granted it to the
 -- table's owner would otherwise own the rules of a superuser's restored
--- table (review35 S1).  Raises 42501, DETAIL naming both owners.
+-- table (review35 S1).  Raises 42501, DETAIL naming both owners; when the
+-- label names a role that no longer exists (renamed or dropped since the
+-- label was written: a role rename rewrites no label), the HINT says so
+-- and gives the attach_state_machine call that applies the rule without
+-- the label (codereview19 C4), not a call naming the missing role.
 CREATE FUNCTION steward._check_label_machine_owner(tbl regclass, col name, v_machine text,
                                                    m_owner regrole, m_builtin boolean,
                                                    m_usage regrole[], l jsonb)
@@ -129,6 +133,12 @@ BEGIN
                       actual, col, steward._relation_name(tbl), pg_get_userbyid(relowner))
               END,
               HINT = CASE
+                  WHEN expected IS NOT NULL AND to_regrole(quote_ident(expected)) IS NULL THEN format(
+                      'No role "%s" exists: it was renamed or dropped after the label was written (a label keeps the name its machine''s owner had then; ALTER ROLE ... RENAME does not rewrite it). If "%s", now role "%s"''s, is the machine of relation "%s", attach it without the label, as the table''s owner or a superuser: SELECT steward.attach_state_machine(%L, %L, %L%s);',
+                      expected, v_machine, actual, steward._relation_name(tbl),
+                      tbl::text, col, v_machine,
+                      CASE WHEN l->>'changed_at' IS NULL THEN ''
+                           ELSE format(', %L', l->>'changed_at') END)
                   WHEN expected IS DISTINCT FROM actual THEN format(
                       'If it is not the machine of relation "%s", drop it (steward.drop_state_machine(%L), as role "%s" or a superuser) and restore the table again; if it is, give it to role "%s" first: SELECT steward.alter_state_machine_owner(%L, %L);',
                       steward._relation_name(tbl), v_machine, actual, target,
