@@ -46531,3 +46531,22 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION steward._check_label_machine_owner(regclass, name, text, regrole, boolean, regrole[], jsonb) FROM PUBLIC;
+
+-- codereview19 C5: machine_owner_relabel does nothing in a logical
+-- replication worker, where the rules' trigger rewrites no label.
+CREATE OR REPLACE FUNCTION steward._machine_owner_relabel()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF OLD.owner IS DISTINCT FROM NEW.owner
+       AND NOT (current_setting('session_replication_role') = 'replica'
+                AND EXISTS (SELECT FROM pg_stat_get_activity(pg_backend_pid()) a
+                             WHERE a.backend_type = 'logical replication worker')) THEN
+        UPDATE steward.column_rules r SET machine = r.machine
+         WHERE r.kind = 'state' AND r.machine = NEW.name;
+    END IF;
+    RETURN NULL;
+END
+$$;

@@ -555,13 +555,21 @@ ALTER TABLE steward.machine_definitions ENABLE ALWAYS TRIGGER machine_definition
 -- dump loaded under session_replication_role = replica sets owners too.
 -- A renamed role is not seen (ALTER ROLE fires no trigger): the labels
 -- keep the old name until the next change of a rule or of the machine.
+-- Not in a logical replication worker (apply or table sync: backend_type
+-- "logical replication worker"), where the rules' trigger rewrites no
+-- label (labels.c: the row may name another cluster's relation), so the
+-- UPDATE would only write WAL and a dead row per rule, and republish them
+-- where the subscriber publishes column_rules (codereview19 C5).
 CREATE FUNCTION steward._machine_owner_relabel()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF OLD.owner IS DISTINCT FROM NEW.owner THEN
+    IF OLD.owner IS DISTINCT FROM NEW.owner
+       AND NOT (current_setting('session_replication_role') = 'replica'
+                AND EXISTS (SELECT FROM pg_stat_get_activity(pg_backend_pid()) a
+                             WHERE a.backend_type = 'logical replication worker')) THEN
         UPDATE steward.column_rules r SET machine = r.machine
          WHERE r.kind = 'state' AND r.machine = NEW.name;
     END IF;
