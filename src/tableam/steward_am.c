@@ -988,6 +988,77 @@ apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	return nchanges;
 }
 
+/*
+ * Has another transaction updated or deleted the row version at otid of
+ * rel, committed or not (an xmax that is no lock only, nor ours)?  Then
+ * heap_update would wait for it and report the update, and the executor
+ * would judge the new row it computes from the winner's row
+ * (EvalPlanQual).  Reads the tuple header under a share lock of its page.
+ */
+static bool
+row_updated_elsewhere(Relation rel, ItemPointer otid)
+{
+	HeapTupleData tuple;
+	Buffer		buffer;
+	uint16		infomask;
+	bool		updated;
+
+	if (!fetch_row_any(rel, otid, &tuple, &buffer))
+		return false;
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	infomask = tuple.t_data->t_infomask;
+	updated = (infomask & HEAP_XMAX_INVALID) == 0 &&
+		!HEAP_XMAX_IS_LOCKED_ONLY(infomask) &&
+		((infomask & HEAP_XMAX_IS_MULTI) != 0 ||
+		 !TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmax(tuple.t_data)));
+	LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+	ReleaseBuffer(buffer);
+	return updated;
+}
+
+/*
+ * Before the update rules judge the row version at otid: when another
+ * transaction updated or deleted it, wait for that transaction as
+ * heap_update would (locking the version FOR NO KEY UPDATE), and return
+ * what heap reports -- TM_Updated or TM_Deleted, with *tmfd set, when it
+ * committed: the executor then computes the new row again from the
+ * winner's row (EvalPlanQual) and updates that version, which the rules
+ * judge; TM_Ok when it rolled back (this transaction now holds the lock).
+ * Judged before waiting, a transition legal from the winner's state was
+ * refused at once from the state the statement read (new -> shipped while
+ * another session's new -> paid was committing; review36 R3).  Only rows
+ * under rules, and only when an updater is there, so an ordinary UPDATE
+ * reads one tuple header more.  Raises what heap's lock raises (55P03
+ * under NOWAIT).
+ */
+static TM_Result
+wait_for_updater(Relation rel, ItemPointer otid, CommandId cid,
+				 Snapshot snapshot, bool wait, TM_FailureData *tmfd,
+				 LockTupleMode *lockmode)
+{
+	TupleTableSlot *lockslot;
+	ItemPointerData tid = *otid;
+	TM_Result	result;
+
+	if (steward_rules_empty(steward_get_rules(rel)) || !rules_enforced(rel) ||
+		!row_updated_elsewhere(rel, otid))
+		return TM_Ok;
+	lockslot = MakeSingleTupleTableSlot(RelationGetDescr(rel),
+										&TTSOpsBufferHeapTuple);
+	result = heap_methods->tuple_lock(rel, &tid, snapshot, lockslot, cid,
+									  LockTupleNoKeyExclusive,
+									  wait ? LockWaitBlock : LockWaitError,
+									  0, tmfd);
+	ExecDropSingleTupleTableSlot(lockslot);
+	if (result == TM_Updated || result == TM_Deleted)
+	{
+		/* The lock the executor takes on the winner's row; heap's strongest. */
+		*lockmode = LockTupleExclusive;
+		return result;
+	}
+	return TM_Ok;				/* anything else: heap_update reports it */
+}
+
 static TM_Result
 steward_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 					 CommandId cid, Snapshot snapshot, Snapshot crosscheck,
@@ -995,10 +1066,13 @@ steward_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 					 LockTupleMode *lockmode, bool *update_indexes)
 {
 	StateChange changes[STEWARD_MAX_STATE_RULES];
-	int			nchanges = apply_update_rules(rel, otid, slot, cid, snapshot,
-											  changes);
+	int			nchanges;
 	TM_Result	result;
 
+	result = wait_for_updater(rel, otid, cid, snapshot, wait, tmfd, lockmode);
+	if (result != TM_Ok)
+		return result;
+	nchanges = apply_update_rules(rel, otid, slot, cid, snapshot, changes);
 	result = heap_methods->tuple_update(rel, otid, slot, cid, snapshot,
 										crosscheck, wait, tmfd, lockmode,
 										update_indexes);
