@@ -37,7 +37,7 @@ EXCEPTION WHEN OTHERS THEN
     RETURN regexp_replace(regexp_replace(
                format('%s: %s', st, msg) || coalesce(E'\nDETAIL: ' || nullif(det, ''), '')
                || coalesce(E'\nHINT: ' || nullif(hin, ''), ''),
-               '\d{4}-\d\d-\d\d[T ][0-9:.]+([+-]\d\d(:\d\d)?)?', '<time>', 'g'), '\m\d+ s\M', '<n> s', 'g');
+               '\d{4}-\d\d-\d\d[T ][0-9:.]+([+-]\d\d(:\d\d)?)?', '<time>', 'g'), '\m\d+( ?s)\M', '<n>\1', 'g');
 END
 $$;
 GRANT EXECUTE ON FUNCTION ix_try(text) TO PUBLIC;

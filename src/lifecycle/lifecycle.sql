@@ -537,7 +537,7 @@ BEGIN
                 format('state machine "%s" already exists, skipping', name),
                 detail => format('Its definition differs from the one given: existing states %s, initial %s, transitions %s; given states %s, initial %s, transitions %s.',
                                   m.states, m.initial, m.transitions, states, initial, transitions),
-                hint => 'The machine is kept as it is.  Change it in place (steward.add_transition, steward.drop_transition, '
+                hint => 'The machine is kept as it is. Change it in place (steward.add_transition, steward.drop_transition, '
                          'steward.add_initial_state, steward.drop_initial_state, each with if_not_exists / if_exists '
                          'for a script run again), or give the new one another name.',
                 sqlstate => '42710');

@@ -192,7 +192,7 @@ CREATE TABLE steward.migration_validations (
     migration  text        NOT NULL,
     checked_at timestamptz NOT NULL,
     "check"    text        NOT NULL,
-    passed     boolean     NOT NULL,
+    passed     boolean,                 -- NULL: not judged (newcomer48 N9)
     detail     text
 );
 CREATE INDEX migration_validations_migration
@@ -676,26 +676,39 @@ SELECT CASE
 END
 $$;
 
--- 55000 unless the migration is active and in one of the phases.
+-- 55000 unless the migration is active and in one of the phases.  The
+-- HINT of a migration that has not reached the phases names every call
+-- left, in order (newcomer48 N8: cleanup's "Validate first" was followed
+-- by "Complete it first"); complete needs a passed validation, so the
+-- steps to it run to dual_written.
 CREATE FUNCTION steward._migration_require(r steward.migration_runs, phases text[], action text)
 RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    ladder constant text[] := ARRAY['pending_backfill', 'backfilled', 'dual_written', 'switched'];
+    calls constant text[] := ARRAY[format('CALL steward.migration_backfill(%L);', r.name),
+                                   format('SELECT * FROM steward.migration_validate(%L);', r.name),
+                                   format('SELECT steward.migration_complete(%L);', r.name)];
+    here int := array_position(ladder, r.phase);
+    target int;
 BEGIN
     IF r.status <> 'active' THEN
         RAISE EXCEPTION 'cannot % migration "%": it is %', action, r.name, replace(r.status, '_', ' ')
             USING ERRCODE = 'object_not_in_prerequisite_state', HINT = steward._migration_ended_hint(r, action);
     END IF;
     IF NOT r.phase = ANY (phases) THEN
+        SELECT min(i) INTO target FROM generate_subscripts(ladder, 1) i
+         WHERE i > here AND ladder[i] = ANY (CASE WHEN action = 'complete' THEN ARRAY['dual_written'] ELSE phases END);
         RAISE EXCEPTION 'cannot % migration "%" in phase %', action, r.name, r.phase
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = CASE r.phase
-                      WHEN 'pending_backfill' THEN format('Backfill first: CALL steward.migration_backfill(%L);', r.name)
-                      WHEN 'backfilled' THEN format('Validate first: SELECT * FROM steward.migration_validate(%L);', r.name)
-                      WHEN 'dual_written' THEN format('Complete it first: SELECT steward.migration_complete(%L);', r.name)
-                      WHEN 'switched' THEN format('It is complete: clean it up with steward.migration_cleanup(%L) or roll it back.', r.name)
-                      ELSE NULL END;
+                  HINT = CASE
+                      WHEN target IS NOT NULL
+                          THEN 'Run first, in order: ' || array_to_string(calls[here:target - 1], ' ')
+                      WHEN r.phase = 'switched'
+                          THEN format('It is complete: clean it up with steward.migration_cleanup(%L) or roll it back.', r.name)
+                      ELSE format('It is past that step; steward.migrations shows where migration %I is.', r.name) END;
     END IF;
     -- Complete, cleanup and rollback read the tables' catalog with SQL
     -- (grants made meanwhile, which complete copies to the new columns;
@@ -4271,7 +4284,9 @@ BEGIN
     END LOOP;
 
     -- Every failing check, one a line, so that one pass fixes them all.
-    SELECT bool_and((x->>'passed')::boolean), count(*) FILTER (WHERE NOT (x->>'passed')::boolean),
+    -- A check passed as NULL was not judged (too few calls or rows to
+    -- say): it fails nothing, as in verify() (newcomer48 N9).
+    SELECT coalesce(bool_and(coalesce((x->>'passed')::boolean, true)), true), count(*) FILTER (WHERE NOT (x->>'passed')::boolean),
            string_agg(format('%s: %s', x->>'check', x->>'detail'), E'\n' ORDER BY i)
              FILTER (WHERE NOT (x->>'passed')::boolean)
       INTO all_passed, n, failures

@@ -461,7 +461,7 @@ wait_for_token(const Token *token, int timeout_ms)
 					(errcode(ERRCODE_QUERY_CANCELED),
 					 errmsg("timed out waiting for this standby to replay token \"%s\"",
 							token->text),
-					 errdetail_internal("After %d ms: %s", timeout_ms, why),
+					 errdetail_internal("%s It waited %d ms.", why, timeout_ms),
 					 errhint("Read from the primary, or retry later; steward.replication shows the lag.")));
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 Min(remaining, 10L), PG_WAIT_EXTENSION);

@@ -43,7 +43,7 @@ WITH w AS (
               FROM steward.replication),
            steward.setting_value('steward.health_replication_lag_warn'),
            steward.setting_value('steward.health_replication_lag_critical'), false,
-           'Read-from-leader for RYW, reduce load', 4
+           'Send reads that must see their own writes to the primary, or have them wait for replay (steward.write_token, then steward.wait_for_token on the standby), and reduce the write load.', 4
     UNION ALL
     -- On a primary: standbys streaming, against steward.expected_standbys
     -- (one missing warns, all missing is critical).

@@ -21,6 +21,15 @@ AS 'MODULE_PATHNAME', 'steward_label_rows_stored'
 LANGUAGE C STRICT;
 REVOKE ALL ON FUNCTION steward._label_rows_stored(regclass) FROM PUBLIC;
 
+-- Refuses (42804) col of tbl as a version column unless it is bigint, as
+-- steward.track_versions does, with its DETAIL and HINT (C, rules_api.c).
+-- Takes AccessShareLock on tbl.
+CREATE FUNCTION steward._check_version_type(tbl regclass, col name)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_check_version_type'
+LANGUAGE C STRICT;
+REVOKE ALL ON FUNCTION steward._check_version_type(regclass, name) FROM PUBLIC;
+
 -- The checks of a version rule from a label (as steward.track_versions):
 -- the column is bigint, the table's only version column, and no row has a
 -- version below 1 or none (NULL).  Raises 42804, 42710 or 23514; the
@@ -36,8 +45,8 @@ DECLARE
     nulls bigint;
 BEGIN
     IF typ <> 'int8'::regtype THEN
-        RAISE EXCEPTION 'version column "%" of relation "%" must be of type bigint', col, steward._relation_name(tbl)
-            USING ERRCODE = 'datatype_mismatch';
+        -- track_versions' refusal, DETAIL and HINT (newcomer48 N11).
+        PERFORM steward._check_version_type(tbl, col);
     END IF;
     SELECT r.attname INTO other FROM steward.column_rules r
      WHERE r.relid = tbl AND r.kind = 'version' AND r.attname <> col;

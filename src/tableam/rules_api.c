@@ -68,6 +68,7 @@ PG_FUNCTION_INFO_V1(steward_track_sequence);
 PG_FUNCTION_INFO_V1(steward_untrack);
 PG_FUNCTION_INFO_V1(steward_column_rules_changed);
 PG_FUNCTION_INFO_V1(steward_column_rules_truncate);
+PG_FUNCTION_INFO_V1(steward_check_version_type);
 PG_FUNCTION_INFO_V1(steward_partition_ancestors_sql);
 PG_FUNCTION_INFO_V1(steward_pending_detaches_sql);
 PG_FUNCTION_INFO_V1(steward_state_rule_leaves_sql);
@@ -320,6 +321,32 @@ check_column_type(Relation rel, Form_pg_attribute att, RuleKind kind)
 				 errdetail("Column \"%s\" is of type %s.",
 						   NameStr(att->attname), format_type_be(typid)),
 				 errhint("Order events by a per-entity sequence number, not by timestamps.")));
+}
+
+/*
+ * steward._check_version_type(tbl regclass, col name) RETURNS void: refuses
+ * (42804) column col of table tbl as a version column unless it is bigint,
+ * with track_versions' own message, DETAIL and HINT (check_column_type), so
+ * that a SECURITY LABEL's version rule (labels.sql) tells a DBA the same
+ * next step (newcomer48 N11: it was refused with no DETAIL nor HINT).
+ * Takes AccessShareLock on tbl (the label's caller holds SHARE ROW
+ * EXCLUSIVE); an OID naming no relation raises 42P01, a missing column
+ * 42703.
+ */
+Datum
+steward_check_version_type(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Name		col = PG_GETARG_NAME(1);
+	Relation	rel = try_relation_open(relid, AccessShareLock);
+
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	check_column_type(rel, steward_lookup_column(rel, NameStr(*col), "track"), RULE_VERSION);
+	relation_close(rel, NoLock);
+	PG_RETURN_VOID();
 }
 
 /*

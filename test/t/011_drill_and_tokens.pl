@@ -325,6 +325,11 @@ like(
 	$stderr,
 	qr/ERROR:  57014: timed out waiting for this standby to replay token "\Q$tok2\E"/,
 	'timeout error with SQLSTATE 57014 names the token');
+# One sentence after another (newcomer48 N15: "After 500 ms: This standby").
+like(
+	$stderr,
+	qr/DETAIL:  This standby has replayed timeline \d+ up to [0-9A-F]+\/[0-9A-F]+\. It waited 500 ms\.\n/,
+	'timeout DETAIL says what was replayed, then how long it waited');
 cmp_ok($waited, '>=', 0.45, sprintf('it waited for the timeout (%.2f s)', $waited));
 cmp_ok($waited, '<', 15, 'and not much longer (a loaded machine starts psql late)');
 
