@@ -42,6 +42,12 @@
  * The slots are shared memory only: a transaction prepared before a
  * restart and committed after it is not counted.
  *
+ * Like PostgreSQL's cumulative statistics (pg_stat/pgstat.stat), the
+ * counts survive a clean shutdown: the postmaster writes them to
+ * pg_stat/pg_steward_counters.stat when it exits and reads them (and
+ * removes the file) at the next start if pg_control says the shutdown was
+ * clean; after a crash or an immediate stop they start from zero.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -54,6 +60,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "port/atomics.h"
+#include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/procarray.h"
@@ -72,6 +79,8 @@
 #include "stats/history.h"
 
 #define COUNTERS_AREA "pg_steward counters"	/* and its LWLock tranche */
+#define COUNTERS_DUMP_FILE "pg_stat/pg_steward_counters.stat"
+#define COUNTERS_FILE_MAGIC 0x53544331	/* "STC1" */
 
 typedef struct CounterKey
 {
@@ -214,10 +223,17 @@ steward_counters_request_shmem(void)
 	steward_shmem_request(COUNTERS_AREA, counters_shmem_size(), true);
 }
 
+static void save_counters(int code, Datum arg);
+static void load_counters(void);
+
+/* Whether the area existed before this process attached (EXEC_BACKEND). */
+static bool counters_area_found = false;
+
 static void
 counters_init_area(void *area, bool found, LWLock *lock)
 {
 	counter_shared = (CounterShared *) area;
+	counters_area_found = found;
 	if (!found)
 	{
 		counter_shared->lock = lock;
@@ -248,6 +264,187 @@ steward_counters_init_shmem(void)
 	steward_collect_register_lock(counter_shared->lock);
 	steward_struct_register(STEWARD_STRUCT_TABLE_COUNTERS, counter_hash, steward_max_tables);
 	steward_struct_register(STEWARD_STRUCT_TRANSITIONS, transition_hash, max_transitions());
+
+	/* The postmaster loads the saved counts and saves them at shutdown. */
+	if (!IsUnderPostmaster)
+	{
+		if (!counters_area_found)
+			load_counters();
+		on_shmem_exit(save_counters, (Datum) 0);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Saving across clean restarts
+ *
+ * The file: a header (magic, STEWARD_NUM_COUNTERS, STEWARD_RETIRED_DBS,
+ * number of table entries, number of edges), the table entries (key and
+ * counts), the edges (key and count), then the dropped-event count and
+ * the retired sums and other-tables rows of every database as they are in
+ * shared memory.  Entries of tables dropped while the server ran are
+ * saved too: the postmaster cannot read any database's catalog, and the
+ * readers skip them and making room evicts them, as before the restart.
+ * A header that does not match this build's layout makes the file
+ * ignored (and removed).
+ * ------------------------------------------------------------------------
+ */
+typedef struct SavedCounters
+{
+	CounterKey	key;
+	uint64		counts[STEWARD_NUM_COUNTERS];
+} SavedCounters;
+
+typedef struct SavedTransition
+{
+	TransitionKey key;
+	uint64		count;
+} SavedTransition;
+
+#define COUNTERS_HEADER_WORDS 5
+
+/*
+ * on_shmem_exit callback of the postmaster: write every count to the file
+ * (through a temporary file, renamed durably).  Only at a clean exit
+ * (code 0); a failure is LOGged, never raised.
+ */
+static void
+save_counters(int code, Datum arg)
+{
+	FILE	   *file;
+	HASH_SEQ_STATUS status;
+	CounterEntry *entry;
+	TransitionEntry *edge;
+	uint64		dropped;
+	uint32		header[COUNTERS_HEADER_WORDS] = {
+		COUNTERS_FILE_MAGIC, STEWARD_NUM_COUNTERS, STEWARD_RETIRED_DBS, 0, 0
+	};
+
+	if (code != 0 || counter_hash == NULL)
+		return;
+	file = AllocateFile(COUNTERS_DUMP_FILE ".tmp", PG_BINARY_W);
+	if (file == NULL)
+		goto error;
+	header[3] = (uint32) hash_get_num_entries(counter_hash);
+	header[4] = (uint32) hash_get_num_entries(transition_hash);
+	if (fwrite(header, sizeof(header), 1, file) != 1)
+		goto error;
+	hash_seq_init(&status, counter_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		SavedCounters rec;
+
+		memset(&rec, 0, sizeof(rec));
+		rec.key = entry->key;
+		for (int i = 0; i < STEWARD_NUM_COUNTERS; i++)
+			rec.counts[i] = pg_atomic_read_u64(&entry->counts[i]);
+		if (fwrite(&rec, sizeof(rec), 1, file) != 1)
+		{
+			hash_seq_term(&status);
+			goto error;
+		}
+	}
+	hash_seq_init(&status, transition_hash);
+	while ((edge = hash_seq_search(&status)) != NULL)
+	{
+		SavedTransition rec;
+
+		memset(&rec, 0, sizeof(rec));
+		rec.key = edge->key;
+		rec.count = pg_atomic_read_u64(&edge->count);
+		if (fwrite(&rec, sizeof(rec), 1, file) != 1)
+		{
+			hash_seq_term(&status);
+			goto error;
+		}
+	}
+	dropped = pg_atomic_read_u64(&counter_shared->dropped_events);
+	if (fwrite(&dropped, sizeof(dropped), 1, file) != 1 ||
+		fwrite(counter_shared->retired, sizeof(counter_shared->retired), 1, file) != 1 ||
+		fwrite(counter_shared->other_tables, sizeof(counter_shared->other_tables), 1, file) != 1)
+		goto error;
+	if (FreeFile(file))
+	{
+		file = NULL;
+		goto error;
+	}
+	(void) durable_rename(COUNTERS_DUMP_FILE ".tmp", COUNTERS_DUMP_FILE, LOG);
+	return;
+
+error:
+	ereport(LOG,
+			(errcode_for_file_access(),
+			 errmsg("could not write file \"%s\": %m", COUNTERS_DUMP_FILE ".tmp")));
+	if (file)
+		FreeFile(file);
+	unlink(COUNTERS_DUMP_FILE ".tmp");
+}
+
+/*
+ * At postmaster start, before any backend: read the file saved at a clean
+ * shutdown into the empty tables, then remove it (a later crash must not
+ * bring old numbers back).  Entries beyond steward.max_tables (lowered
+ * since) are not loaded.  Takes no lock (nothing else runs yet).
+ */
+static void
+load_counters(void)
+{
+	FILE	   *file;
+	uint32		header[COUNTERS_HEADER_WORDS];
+	uint64		dropped;
+
+	if (!steward_saved_stats_usable())
+	{
+		unlink(COUNTERS_DUMP_FILE);
+		return;
+	}
+	file = AllocateFile(COUNTERS_DUMP_FILE, PG_BINARY_R);
+	if (file == NULL)
+		return;
+	if (fread(header, sizeof(header), 1, file) != 1 ||
+		header[0] != COUNTERS_FILE_MAGIC || header[1] != STEWARD_NUM_COUNTERS ||
+		header[2] != STEWARD_RETIRED_DBS)
+		goto done;
+	for (uint32 i = 0; i < header[3]; i++)
+	{
+		SavedCounters rec;
+		CounterEntry *entry;
+		bool		found;
+
+		if (fread(&rec, sizeof(rec), 1, file) != 1)
+			goto done;
+		entry = steward_hash_enter_bounded(counter_hash, &rec.key, steward_max_tables, &found);
+		if (entry == NULL)
+			continue;
+		for (int c = 0; c < STEWARD_NUM_COUNTERS; c++)
+			pg_atomic_init_u64(&entry->counts[c], rec.counts[c]);
+	}
+	for (uint32 i = 0; i < header[4]; i++)
+	{
+		SavedTransition rec;
+		TransitionEntry *edge;
+		bool		found;
+
+		if (fread(&rec, sizeof(rec), 1, file) != 1)
+			goto done;
+		edge = steward_hash_enter_bounded(transition_hash, &rec.key, max_transitions(), &found);
+		if (edge == NULL)
+			continue;
+		pg_atomic_init_u64(&edge->count, rec.count);
+	}
+	if (fread(&dropped, sizeof(dropped), 1, file) == 1 &&
+		fread(counter_shared->retired, sizeof(counter_shared->retired), 1, file) == 1 &&
+		fread(counter_shared->other_tables, sizeof(counter_shared->other_tables), 1, file) == 1)
+		pg_atomic_write_u64(&counter_shared->dropped_events, dropped);
+	else
+	{
+		/* A truncated tail: keep none of it rather than half of it. */
+		memset(counter_shared->retired, 0, sizeof(counter_shared->retired));
+		memset(counter_shared->other_tables, 0, sizeof(counter_shared->other_tables));
+	}
+
+done:
+	FreeFile(file);
+	unlink(COUNTERS_DUMP_FILE);
 }
 
 /*

@@ -75,9 +75,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
-#include "catalog/pg_control.h"
 #include "catalog/pg_database.h"
-#include "common/controldata_utils.h"
 #include "common/hashfn.h"
 #include "executor/executor.h"
 #include "executor/instrument.h"
@@ -2198,15 +2196,8 @@ load_statements(void)
 	FILE	   *file;
 	uint32		header[2];
 	StmtEntry  *buf;
-	bool		crc_ok;
-	ControlFileData *control = get_controlfile(DataDir, &crc_ok);
 
-	/*
-	 * An immediate stop still lets the postmaster save the file; only a
-	 * clean shutdown (pg_control says so) may bring the numbers back.
-	 */
-	if (!crc_ok || (control->state != DB_SHUTDOWNED &&
-					control->state != DB_SHUTDOWNED_IN_RECOVERY))
+	if (!steward_saved_stats_usable())
 	{
 		unlink(STMT_DUMP_FILE);
 		return;
