@@ -47231,3 +47231,186 @@ $$;
 -- A validation check that did not judge (too few calls or rows) is
 -- recorded as passed NULL (newcomer48 N9).
 ALTER TABLE steward.migration_validations ALTER COLUMN passed DROP NOT NULL;
+
+-- stats48 (newcomer48 N14): the per-table series leave out pg_steward's own
+-- tables and carry the partition tree's root as label "parent".
+-- Prometheus-style samples: base units, _total counters, histogram
+-- _bucket{le}/_sum/_count.  Counters never decrease (evicted statements
+-- keep their counts, steward.reset() aside); relation labels are
+-- schema-qualified whatever the search_path; series of this database carry
+-- its name ("database") and have scope 'database', series of the whole
+-- cluster have scope 'cluster' (scrape those from one database only); every
+-- steward table of the users (not pg_steward's own, such as
+-- steward.migration_runs) has its series from the moment it is one, with
+-- zeros, one per table holding rows: per partition, as pg_stat_user_tables
+-- and postgres_exporter count, with the partitioned table at the top of its
+-- tree as label "parent" (the table itself when it is no partition), so
+-- sum by (parent) gives the partitioned table's series,
+-- while statistics are collected (without shared_preload_libraries the
+-- per-table series are absent, not zeros, and steward_statistics_collected
+-- is 0).
+CREATE OR REPLACE VIEW steward.metrics AS
+WITH db AS (SELECT pg_catalog.current_database()::text AS name),
+     st AS (SELECT coalesce(sum(t.calls), 0) AS calls, coalesce(sum(t.total_ms), 0) AS total_ms,
+                   coalesce(sum(t.errors), 0) AS errors, coalesce(sum(t.slow_calls), 0) AS slow_calls
+              FROM steward._statement_totals() t
+             WHERE t.toplevel AND t.dbid = (SELECT oid FROM pg_catalog.pg_database
+                                             WHERE datname = pg_catalog.current_database())),
+     h AS (SELECT upper_ms, count FROM steward.latency_histogram(NULL)),
+     le(le) AS (VALUES (0.001), (0.005), (0.01), (0.025), (0.05), (0.1), (0.25), (0.5),
+                       (1.0), (2.5), (5.0), (10.0)),
+     tables AS (SELECT c.oid AS relid, format('%I.%I', n.nspname, c.relname) AS name,
+                       format('%I.%I', pn.nspname, p.relname) AS parent
+                  FROM pg_catalog.pg_class c
+                  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                  JOIN pg_catalog.pg_am am ON am.oid = c.relam AND am.amname = 'steward'
+                  JOIN pg_catalog.pg_class p
+                    ON p.oid = coalesce(pg_catalog.pg_partition_root(c.oid), c.oid)
+                  JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
+                 WHERE c.relkind = 'r'
+                   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                                     JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid
+                                    WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                                      AND d.objid = c.oid
+                                      AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+                                      AND d.deptype = 'e' AND e.extname = 'pg_steward')),
+     tc AS (SELECT t.name, t.parent, coalesce(c.version_conflicts, 0) AS version_conflicts,
+                   coalesce(c.sequence_rejects, 0) AS sequence_rejects,
+                   coalesce(c.illegal_transitions, 0) AS illegal_transitions
+              FROM tables t LEFT JOIN steward.table_counters() c ON c.relid = t.relid
+             WHERE steward._statistics_collected()),
+     declared AS (SELECT DISTINCT r.relid::oid AS relid, split_part(e.edge, '->', 1) AS from_state,
+                         split_part(e.edge, '->', 2) AS to_state
+                    FROM steward.column_rules r
+                    JOIN steward.machine_definitions m ON m.name = r.machine
+                    CROSS JOIN LATERAL unnest(m.transitions) e(edge)
+                   WHERE r.kind = 'state'),
+     counted AS (SELECT relid::oid AS relid, coalesce(from_state, '') AS from_state, to_state,
+                        transitions FROM steward.transition_counters()),
+     edges AS (SELECT t.name, t.parent, coalesce(d.from_state, c.from_state) AS from_state,
+                      coalesce(d.to_state, c.to_state) AS to_state,
+                      coalesce(c.transitions, 0) AS transitions
+                 FROM declared d
+                 FULL JOIN counted c ON c.relid = d.relid AND c.from_state = d.from_state
+                                    AND c.to_state = d.to_state
+                 JOIN tables t ON t.relid = coalesce(d.relid, c.relid)
+                WHERE steward._statistics_collected())
+SELECT 'steward_statement_duration_seconds_bucket' AS metric,
+       jsonb_build_object('database', db.name, 'le', le.le::text) AS labels,
+       (SELECT coalesce(sum(count), 0) FROM h WHERE h.upper_ms <= le.le * 1000)::float8 AS value,
+       'histogram' AS type, 'Duration of top-level statements.' AS help, 'database' AS scope
+  FROM le, db
+UNION ALL SELECT 'steward_statement_duration_seconds_bucket',
+       jsonb_build_object('database', db.name, 'le', '+Inf'),
+       (SELECT calls FROM st)::float8, 'histogram', 'Duration of top-level statements.', 'database'
+  FROM db
+UNION ALL SELECT 'steward_statement_duration_seconds_sum', jsonb_build_object('database', db.name),
+       (SELECT total_ms / 1000.0 FROM st)::float8, 'histogram', 'Duration of top-level statements.',
+       'database'
+  FROM db
+UNION ALL SELECT 'steward_statement_duration_seconds_count', jsonb_build_object('database', db.name),
+       (SELECT calls FROM st)::float8, 'histogram', 'Duration of top-level statements.', 'database'
+  FROM db
+UNION ALL SELECT 'steward_statement_errors_total', jsonb_build_object('database', db.name),
+       (SELECT errors FROM st)::float8, 'counter', 'Failed top-level statements.', 'database'
+  FROM db
+UNION ALL SELECT 'steward_statement_slow_calls_total', jsonb_build_object('database', db.name),
+       (SELECT slow_calls FROM st)::float8, 'counter', 'Calls at or above steward.slow_query_threshold.',
+       'database'
+  FROM db
+UNION ALL SELECT 'steward_version_conflicts_total',
+       jsonb_build_object('database', db.name, 'table', tc.name, 'parent', tc.parent),
+       tc.version_conflicts::float8, 'counter', 'Updates refused with a stale version.', 'database'
+  FROM tc, db
+UNION ALL SELECT 'steward_sequence_rejects_total',
+       jsonb_build_object('database', db.name, 'table', tc.name, 'parent', tc.parent),
+       tc.sequence_rejects::float8, 'counter', 'Out-of-order writes refused.', 'database'
+  FROM tc, db
+UNION ALL SELECT 'steward_illegal_transitions_total',
+       jsonb_build_object('database', db.name, 'table', tc.name, 'parent', tc.parent),
+       tc.illegal_transitions::float8, 'counter', 'State changes refused.', 'database'
+  FROM tc, db
+UNION ALL SELECT 'steward_state_transitions_total',
+       jsonb_build_object('database', db.name, 'table', edges.name, 'parent', edges.parent,
+                          'from', edges.from_state, 'to', edges.to_state),
+       edges.transitions::float8, 'counter', 'State changes committed.', 'database'
+  FROM edges, db
+UNION ALL SELECT 'steward_idempotency_requests_total',
+       jsonb_build_object('database', db.name, 'scope', c.scope, 'outcome', o.outcome),
+       o.n::float8, 'counter', 'Idempotency begins by outcome (the outcomes add up to the requests).', 'database'
+  FROM steward.idempotency_counters() c,
+       LATERAL (VALUES ('new', c.new), ('replay', c.replay), ('mismatch', c.mismatch),
+                       ('in_progress', c.in_progress)) o(outcome, n),
+       db
+UNION ALL SELECT 'steward_idempotency_expired_keys_total',
+       jsonb_build_object('database', db.name, 'scope', c.scope),
+       c.expired::float8, 'counter',
+       'Idempotency begins that found their key expired (each also a request by its outcome, usually new).', 'database'
+  FROM steward.idempotency_counters() c, db
+UNION ALL SELECT 'steward_idempotency_keys_purged_total',
+       jsonb_build_object('database', db.name, 'scope', c.scope),
+       c.purged::float8, 'counter', 'Expired idempotency keys deleted by the purge.', 'database'
+  FROM steward.idempotency_counters() c, db
+UNION ALL SELECT 'steward_buffer_hit_ratio', jsonb_build_object('database', datname),
+       hit_ratio::float8, 'gauge', 'Shared buffer hit ratio.', 'database'
+  FROM steward.database_hit_ratio
+ WHERE hit_ratio IS NOT NULL AND datname = pg_catalog.current_database()
+UNION ALL SELECT 'steward_replication_lag_bytes',
+       jsonb_build_object('role', role, 'standby', coalesce(application_name, '')),
+       replay_lag_bytes::float8, 'gauge', 'Replay lag in bytes.', 'cluster'
+  FROM steward.replication
+UNION ALL SELECT 'steward_replication_lag_seconds',
+       jsonb_build_object('role', role, 'standby', coalesce(application_name, '')),
+       coalesce(replay_lag_seconds, 0)::float8, 'gauge', 'Replay lag in seconds.', 'cluster'
+  FROM steward.replication
+UNION ALL SELECT 'steward_connections', jsonb_build_object('state', state),
+       connections::float8, 'gauge', 'Client connections by state.', 'cluster'
+  FROM steward.connections
+UNION ALL SELECT 'steward_connections_usable', '{}',
+       (current_setting('max_connections')::int
+        - current_setting('superuser_reserved_connections')::int)::float8,
+       'gauge', 'max_connections minus reserved connections.', 'cluster'
+UNION ALL SELECT 'steward_collector_entries', jsonb_build_object('structure', structure),
+       entries::float8, 'gauge', 'Entries in use in a fixed-size statistics structure.', 'cluster'
+  FROM steward.collector
+UNION ALL SELECT 'steward_collector_evictions_total', jsonb_build_object('structure', structure),
+       evictions::float8, 'counter', 'Entries evicted from a full statistics structure.', 'cluster'
+  FROM steward.collector
+UNION ALL SELECT 'steward_collector_dropped_total', jsonb_build_object('structure', structure),
+       dropped::float8, 'counter', 'Events a full statistics structure could not count.', 'cluster'
+  FROM steward.collector
+UNION ALL SELECT 'steward_collector_failures_total', '{}',
+       (SELECT max(collection_failures) FROM steward.collector)::float8, 'counter',
+       'Statistics collection errors swallowed instead of failing a statement.', 'cluster'
+UNION ALL SELECT 'steward_migrations_total', jsonb_build_object('database', db.name, 'result', m.result),
+       m.n::float8, 'counter',
+       'Online migrations completed (cleaned up), rolled back, and that failed at least once.', 'database'
+  FROM db, (SELECT 'completed' AS result, count(*) FILTER (WHERE status = 'cleaned_up') AS n
+              FROM steward.migration_runs
+            UNION ALL
+            SELECT 'rolled_back', count(*) FILTER (WHERE status = 'rolled_back')
+              FROM steward.migration_runs
+            UNION ALL
+            SELECT 'failed', count(*) FILTER (WHERE failures > 0)
+              FROM steward.migration_runs) m
+UNION ALL SELECT 'steward_migrations_in_progress', jsonb_build_object('database', db.name),
+       (SELECT count(*) FROM steward.migration_runs WHERE status = 'active')::float8, 'gauge',
+       'Online migrations started and not yet cleaned up or rolled back.', 'database'
+  FROM db
+UNION ALL SELECT 'steward_migration_rollout_seconds',
+       jsonb_build_object('database', db.name, 'migration', r.name),
+       extract(epoch FROM coalesce(r.switched_at, r.rolled_back_at, pg_catalog.clock_timestamp())
+                          - r.started_at)::float8, 'gauge',
+       'Rollout time of a migration: start to switch (or rollback), so far if still running.', 'database'
+  FROM db, steward.migration_runs r
+UNION ALL SELECT 'steward_statistics_collected', '{}',
+       CASE WHEN steward._statistics_collected() THEN 1 ELSE 0 END::float8, 'gauge',
+       '1 if pg_steward is in shared_preload_libraries and collects statistics, else 0.', 'cluster'
+UNION ALL SELECT 'steward_governor_decisions_total',
+       jsonb_build_object('decision', d.decision, 'reason', d.reason),
+       d.decisions::float8, 'counter',
+       'Pacing decisions the governor made for background jobs (one per job per measurement).', 'cluster'
+  FROM steward._governor_decisions() d
+UNION ALL SELECT 'steward_governor_jobs', '{}',
+       (SELECT count(*) FROM steward._governor_jobs() j WHERE j.finished_at IS NULL)::float8,
+       'gauge', 'Background jobs paced by the governor now.', 'cluster';

@@ -229,7 +229,12 @@ GRANT SELECT ON steward.database_hit_ratio TO PUBLIC;
 -- schema-qualified whatever the search_path; series of this database carry
 -- its name ("database") and have scope 'database', series of the whole
 -- cluster have scope 'cluster' (scrape those from one database only); every
--- steward table has its series from the moment it is one, with zeros,
+-- steward table of the users (not pg_steward's own, such as
+-- steward.migration_runs) has its series from the moment it is one, with
+-- zeros, one per table holding rows: per partition, as pg_stat_user_tables
+-- and postgres_exporter count, with the partitioned table at the top of its
+-- tree as label "parent" (the table itself when it is no partition), so
+-- sum by (parent) gives the partitioned table's series,
 -- while statistics are collected (without shared_preload_libraries the
 -- per-table series are absent, not zeros, and steward_statistics_collected
 -- is 0).
@@ -243,12 +248,22 @@ WITH db AS (SELECT pg_catalog.current_database()::text AS name),
      h AS (SELECT upper_ms, count FROM steward.latency_histogram(NULL)),
      le(le) AS (VALUES (0.001), (0.005), (0.01), (0.025), (0.05), (0.1), (0.25), (0.5),
                        (1.0), (2.5), (5.0), (10.0)),
-     tables AS (SELECT c.oid AS relid, format('%I.%I', n.nspname, c.relname) AS name
+     tables AS (SELECT c.oid AS relid, format('%I.%I', n.nspname, c.relname) AS name,
+                       format('%I.%I', pn.nspname, p.relname) AS parent
                   FROM pg_catalog.pg_class c
                   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                   JOIN pg_catalog.pg_am am ON am.oid = c.relam AND am.amname = 'steward'
-                 WHERE c.relkind = 'r'),
-     tc AS (SELECT t.name, coalesce(c.version_conflicts, 0) AS version_conflicts,
+                  JOIN pg_catalog.pg_class p
+                    ON p.oid = coalesce(pg_catalog.pg_partition_root(c.oid), c.oid)
+                  JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
+                 WHERE c.relkind = 'r'
+                   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                                     JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid
+                                    WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                                      AND d.objid = c.oid
+                                      AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+                                      AND d.deptype = 'e' AND e.extname = 'pg_steward')),
+     tc AS (SELECT t.name, t.parent, coalesce(c.version_conflicts, 0) AS version_conflicts,
                    coalesce(c.sequence_rejects, 0) AS sequence_rejects,
                    coalesce(c.illegal_transitions, 0) AS illegal_transitions
               FROM tables t LEFT JOIN steward.table_counters() c ON c.relid = t.relid
@@ -261,7 +276,7 @@ WITH db AS (SELECT pg_catalog.current_database()::text AS name),
                    WHERE r.kind = 'state'),
      counted AS (SELECT relid::oid AS relid, coalesce(from_state, '') AS from_state, to_state,
                         transitions FROM steward.transition_counters()),
-     edges AS (SELECT t.name, coalesce(d.from_state, c.from_state) AS from_state,
+     edges AS (SELECT t.name, t.parent, coalesce(d.from_state, c.from_state) AS from_state,
                       coalesce(d.to_state, c.to_state) AS to_state,
                       coalesce(c.transitions, 0) AS transitions
                  FROM declared d
@@ -293,20 +308,20 @@ UNION ALL SELECT 'steward_statement_slow_calls_total', jsonb_build_object('datab
        'database'
   FROM db
 UNION ALL SELECT 'steward_version_conflicts_total',
-       jsonb_build_object('database', db.name, 'table', tc.name),
+       jsonb_build_object('database', db.name, 'table', tc.name, 'parent', tc.parent),
        tc.version_conflicts::float8, 'counter', 'Updates refused with a stale version.', 'database'
   FROM tc, db
 UNION ALL SELECT 'steward_sequence_rejects_total',
-       jsonb_build_object('database', db.name, 'table', tc.name),
+       jsonb_build_object('database', db.name, 'table', tc.name, 'parent', tc.parent),
        tc.sequence_rejects::float8, 'counter', 'Out-of-order writes refused.', 'database'
   FROM tc, db
 UNION ALL SELECT 'steward_illegal_transitions_total',
-       jsonb_build_object('database', db.name, 'table', tc.name),
+       jsonb_build_object('database', db.name, 'table', tc.name, 'parent', tc.parent),
        tc.illegal_transitions::float8, 'counter', 'State changes refused.', 'database'
   FROM tc, db
 UNION ALL SELECT 'steward_state_transitions_total',
-       jsonb_build_object('database', db.name, 'table', edges.name, 'from', edges.from_state,
-                          'to', edges.to_state),
+       jsonb_build_object('database', db.name, 'table', edges.name, 'parent', edges.parent,
+                          'from', edges.from_state, 'to', edges.to_state),
        edges.transitions::float8, 'counter', 'State changes committed.', 'database'
   FROM edges, db
 UNION ALL SELECT 'steward_idempotency_requests_total',

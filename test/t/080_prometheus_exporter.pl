@@ -241,7 +241,7 @@ check_cumulative(\%m, 'database histogram', 'steward_statement_duration_seconds'
 cmp_ok(value(\%m, 'steward_statement_duration_seconds_count', datname => 'postgres'), '>=', 100,
 	'database histogram counts the 100 calls');
 is($m{type}{steward_statement_duration_seconds}, 'histogram', 'database latency is a histogram');
-is_num(value(\%m, 'steward_version_conflicts_total', datname => 'postgres', table => 'public.acct'), 3,
+is_num(value(\%m, 'steward_version_conflicts_total', datname => 'postgres', table => 'public.acct', parent => 'public.acct'), 3,
 	'steward_version_conflicts_total is exactly 3');
 is_num(value(\%m, 'steward_statement_errors_total', datname => 'postgres'), 3,
 	'steward_statement_errors_total is exactly 3 (the conflicts)');
@@ -338,9 +338,9 @@ my %seen;
 my @dups = grep { $seen{$_}++ } @{ $m{order} };
 is(scalar(@dups), 0, 'auto-discover: no series twice') or diag join("\n", @dups[0 .. ($#dups < 9 ? $#dups : 9)]);
 is($m{value}{'pg_exporter_last_scrape_error'}, 0, 'auto-discover: no query failed (plain is excluded)');
-is_num(value(\%m, 'steward_version_conflicts_total', datname => 'postgres', table => 'public.acct'), 3, 'postgres: 3 conflicts');
-is_num(value(\%m, 'steward_version_conflicts_total', datname => 'shop', table => 'public.acct'), 2, 'shop: 2 conflicts');
-is_num(value(\%m, 'steward_state_transitions_total', datname => 'shop', table => 'public.acct', from => 'open', to => 'closed'), 1,
+is_num(value(\%m, 'steward_version_conflicts_total', datname => 'postgres', table => 'public.acct', parent => 'public.acct'), 3, 'postgres: 3 conflicts');
+is_num(value(\%m, 'steward_version_conflicts_total', datname => 'shop', table => 'public.acct', parent => 'public.acct'), 2, 'shop: 2 conflicts');
+is_num(value(\%m, 'steward_state_transitions_total', datname => 'shop', table => 'public.acct', parent => 'public.acct', from => 'open', to => 'closed'), 1,
 	'shop: one open -> closed');
 is_num(value(\%m, 'steward_idempotency_requests_total', datname => 'shop', scope => 's1', outcome => 'new'), 1, 'shop: one new key');
 compare_with_view('shop', \%m);
