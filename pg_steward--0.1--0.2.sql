@@ -47414,3 +47414,56 @@ UNION ALL SELECT 'steward_governor_decisions_total',
 UNION ALL SELECT 'steward_governor_jobs', '{}',
        (SELECT count(*) FROM steward._governor_jobs() j WHERE j.finished_at IS NULL)::float8,
        'gauge', 'Background jobs paced by the governor now.', 'cluster';
+
+-- Primary: one row per WAL sender.  Standby: one row for this server, with
+-- the state of its WAL receiver.  Lag in seconds is the age of the oldest
+-- WAL not yet replayed (or flushed): 0 when everything the primary has sent
+-- is replayed (flushed; also when the primary is idle), NULL when it cannot
+-- be known (a standby whose WAL receiver is not streaming -- disconnected,
+-- reconnecting, or restoring from an archive -- does not know what it
+-- misses).  NULL also says a column does not apply on this server: a
+-- standby sends nothing (sent_lag_bytes) and has no sync_state,
+-- application_name or client_addr of its own.  A streaming standby gives
+-- its flush lag in seconds as it gives its replay lag (newcomer48 N12: it
+-- gave NULL next to a replay lag of 0).
+CREATE OR REPLACE VIEW steward.replication AS
+SELECT 'primary'::text AS role, r.application_name, r.client_addr, r.state, r.sync_state,
+       pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), r.sent_lsn)   AS sent_lag_bytes,
+       pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), r.flush_lsn)  AS flush_lag_bytes,
+       pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), r.replay_lsn) AS replay_lag_bytes,
+       CASE WHEN r.flush_lsn >= pg_catalog.pg_current_wal_lsn() THEN 0
+            ELSE extract(epoch FROM r.flush_lag) END AS flush_lag_seconds,
+       CASE WHEN r.replay_lsn >= pg_catalog.pg_current_wal_lsn() THEN 0
+            ELSE extract(epoch FROM r.replay_lag) END AS replay_lag_seconds
+  FROM pg_catalog.pg_stat_replication r
+ WHERE NOT pg_catalog.pg_is_in_recovery()
+UNION ALL
+SELECT 'standby', NULL, NULL,
+       coalesce(w.status, 'no wal receiver'),
+       NULL, NULL,
+       -- WAL the primary reported having that this standby has not flushed
+       CASE WHEN w.status = 'streaming'
+            THEN pg_catalog.pg_wal_lsn_diff(w.latest_end_lsn, w.flushed_lsn) END,
+       CASE WHEN w.status = 'streaming'
+            THEN pg_catalog.pg_wal_lsn_diff(greatest(w.latest_end_lsn,
+                                                     pg_catalog.pg_last_wal_receive_lsn()),
+                                            pg_catalog.pg_last_wal_replay_lsn()) END,
+       -- Flushed everything the primary reported: 0.  Behind: the oldest
+       -- unflushed WAL is no older than the oldest unreplayed WAL (replay
+       -- never passes flush), so replay's bound below bounds it too.
+       CASE WHEN w.status IS DISTINCT FROM 'streaming' THEN NULL
+            WHEN w.flushed_lsn >= w.latest_end_lsn THEN 0
+            ELSE greatest(extract(epoch FROM pg_catalog.now()
+                                             - pg_catalog.pg_last_xact_replay_timestamp()), 0)
+       END,
+       CASE WHEN w.status IS DISTINCT FROM 'streaming' THEN NULL
+            WHEN pg_catalog.pg_last_wal_replay_lsn()
+                 >= greatest(w.latest_end_lsn, pg_catalog.pg_last_wal_receive_lsn()) THEN 0
+            -- Behind: the oldest unreplayed WAL was written after the last
+            -- replayed commit, so this is an upper bound on its age.
+            ELSE greatest(extract(epoch FROM pg_catalog.now()
+                                             - pg_catalog.pg_last_xact_replay_timestamp()), 0)
+       END
+  FROM (SELECT 1) one
+  LEFT JOIN pg_catalog.pg_stat_wal_receiver w ON true
+ WHERE pg_catalog.pg_is_in_recovery();

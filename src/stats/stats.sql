@@ -165,10 +165,15 @@ GRANT SELECT ON steward.table_stats TO PUBLIC;
 
 -- Primary: one row per WAL sender.  Standby: one row for this server, with
 -- the state of its WAL receiver.  Lag in seconds is the age of the oldest
--- WAL not yet replayed: 0 when everything the primary has sent is replayed
--- (also when the primary is idle), NULL when it cannot be known (a standby
--- whose WAL receiver is not streaming -- disconnected, reconnecting, or
--- restoring from an archive -- does not know what it misses).
+-- WAL not yet replayed (or flushed): 0 when everything the primary has sent
+-- is replayed (flushed; also when the primary is idle), NULL when it cannot
+-- be known (a standby whose WAL receiver is not streaming -- disconnected,
+-- reconnecting, or restoring from an archive -- does not know what it
+-- misses).  NULL also says a column does not apply on this server: a
+-- standby sends nothing (sent_lag_bytes) and has no sync_state,
+-- application_name or client_addr of its own.  A streaming standby gives
+-- its flush lag in seconds as it gives its replay lag (newcomer48 N12: it
+-- gave NULL next to a replay lag of 0).
 CREATE VIEW steward.replication AS
 SELECT 'primary'::text AS role, r.application_name, r.client_addr, r.state, r.sync_state,
        pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), r.sent_lsn)   AS sent_lag_bytes,
@@ -191,7 +196,14 @@ SELECT 'standby', NULL, NULL,
             THEN pg_catalog.pg_wal_lsn_diff(greatest(w.latest_end_lsn,
                                                      pg_catalog.pg_last_wal_receive_lsn()),
                                             pg_catalog.pg_last_wal_replay_lsn()) END,
-       NULL,
+       -- Flushed everything the primary reported: 0.  Behind: the oldest
+       -- unflushed WAL is no older than the oldest unreplayed WAL (replay
+       -- never passes flush), so replay's bound below bounds it too.
+       CASE WHEN w.status IS DISTINCT FROM 'streaming' THEN NULL
+            WHEN w.flushed_lsn >= w.latest_end_lsn THEN 0
+            ELSE greatest(extract(epoch FROM pg_catalog.now()
+                                             - pg_catalog.pg_last_xact_replay_timestamp()), 0)
+       END,
        CASE WHEN w.status IS DISTINCT FROM 'streaming' THEN NULL
             WHEN pg_catalog.pg_last_wal_replay_lsn()
                  >= greatest(w.latest_end_lsn, pg_catalog.pg_last_wal_receive_lsn()) THEN 0

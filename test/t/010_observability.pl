@@ -422,6 +422,18 @@ is( $standby->safe_psql(
 		  FROM steward.replication}),
 	'standby|t|streaming|t|t',
 	'steward.replication on the standby: one standby row with its replay lag');
+# NULL says "does not apply here" (a standby sends nothing and has no
+# sync_state) or "cannot be known" (not streaming); a streaming standby's
+# flush lag in seconds is known as its replay lag is (newcomer48 N12: it
+# was NULL next to a replay lag of 0).
+is( $standby->safe_psql(
+		'postgres', q{
+		SELECT sent_lag_bytes IS NULL, sync_state IS NULL, client_addr IS NULL,
+		       flush_lag_bytes >= 0, flush_lag_seconds >= 0,
+		       flush_lag_seconds <= replay_lag_seconds
+		  FROM steward.replication}),
+	't|t|t|t|t|t',
+	'steward.replication on the standby: NULL only where a column does not apply, flush lag in seconds known');
 
 is( $node->safe_psql(
 		'postgres', q{
