@@ -82,7 +82,7 @@ for my $run (1, 2)
 	unlike(step($out, 15), qr/\| critical \|/, "run $run: no health check is critical");
 	like(step($out, 16), qr/Retention\s+\| 30 days\s+\| 5.83 TB stored/, "run $run: the guide's capacity table");
 	like(step($out, 16), qr/^ orders\s+\|/m, "run $run: steward.capacity measures orders");
-	like(step($out, 17), qr/^ steward_version_conflicts_total\{database="shop",table="public.orders"\} 1$/m,
+	like(step($out, 17), qr/^ steward_version_conflicts_total\{database="shop",parent="public.orders",table="public.orders"\} 1$/m,
 		"run $run: metrics count the one version conflict");
 	like(step($out, 17), qr/^ steward_idempotency_requests_total\{database="shop",outcome="replay",scope="shop-api"\} 1$/m,
 		"run $run: metrics count the replay");
