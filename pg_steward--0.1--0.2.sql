@@ -47467,3 +47467,37 @@ SELECT 'standby', NULL, NULL,
   FROM (SELECT 1) one
   LEFT JOIN pg_catalog.pg_stat_wal_receiver w ON true
  WHERE pg_catalog.pg_is_in_recovery();
+
+-- trust50: the states a state check names are quoted as a listed name is
+-- (embedded double quotes doubled, as machines_api.c's append_listed_name
+-- does): a state named  a", "b  read as two states.
+CREATE OR REPLACE FUNCTION steward._refuse_checked_states(name text, changed text[], why text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    checks text;
+    first_check text;
+BEGIN
+    SELECT string_agg(format('%s (state "%s")', c.relid, replace(c.state, '"', '""')), ', ' ORDER BY c.relid::oid, c.state),
+           (array_agg(format('SELECT steward.set_state_check(%L, %L, NULL);', c.relid::text, c.state)
+                      ORDER BY c.relid::oid, c.state))[1]
+      INTO checks, first_check
+      FROM steward.state_checks c
+     WHERE c.state = ANY (changed)
+       AND c.relid::oid IN (SELECT t.relid::oid
+                              FROM steward.column_rules r,
+                                   LATERAL (SELECT r.relid UNION SELECT p.relid
+                                              FROM pg_partition_tree(r.relid) p) t (relid)
+                             WHERE r.kind = 'state' AND r.machine = _refuse_checked_states.name);
+    IF checks IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot drop state % of machine "%": state checks name it',
+                (SELECT string_agg(format('"%s"', replace(s, '"', '""')), ', ' ORDER BY n)
+                   FROM unnest(changed) WITH ORDINALITY u (s, n)), name
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = format('%s; checks: %s.', why, checks),
+                  HINT = format('Remove each check first (its table''s owner): %s', first_check);
+    END IF;
+END
+$$;

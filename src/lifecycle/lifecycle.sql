@@ -678,7 +678,9 @@ COMMENT ON FUNCTION steward.revoke_state_machine(text, regrole) IS
 -- and not initial): refuse (2BP01) while a state check of a table the
 -- machine is attached to (or of a partition below) names one, "why"
 -- saying why the state goes, the HINT the call that removes the first
--- check.  Run as the catalog's owner.
+-- check.  A state is quoted as machines_api.c's append_listed_name
+-- quotes a listed name (a double quote doubled: trust50, a state named
+--  a", "b  read as two).  Run as the catalog's owner.
 CREATE FUNCTION steward._refuse_checked_states(name text, changed text[], why text)
 RETURNS void
 LANGUAGE plpgsql
@@ -688,7 +690,7 @@ DECLARE
     checks text;
     first_check text;
 BEGIN
-    SELECT string_agg(format('%s (state "%s")', c.relid, c.state), ', ' ORDER BY c.relid::oid, c.state),
+    SELECT string_agg(format('%s (state "%s")', c.relid, replace(c.state, '"', '""')), ', ' ORDER BY c.relid::oid, c.state),
            (array_agg(format('SELECT steward.set_state_check(%L, %L, NULL);', c.relid::text, c.state)
                       ORDER BY c.relid::oid, c.state))[1]
       INTO checks, first_check
@@ -701,7 +703,7 @@ BEGIN
                              WHERE r.kind = 'state' AND r.machine = _refuse_checked_states.name);
     IF checks IS NOT NULL THEN
         RAISE EXCEPTION 'cannot drop state % of machine "%": state checks name it',
-                (SELECT string_agg(format('"%s"', s), ', ' ORDER BY n)
+                (SELECT string_agg(format('"%s"', replace(s, '"', '""')), ', ' ORDER BY n)
                    FROM unnest(changed) WITH ORDINALITY u (s, n)), name
             USING ERRCODE = 'dependent_objects_still_exist',
                   DETAIL = format('%s; checks: %s.', why, checks),

@@ -2320,6 +2320,27 @@ rule_leaves(const StewardRuleColumn *rule, Datum *leaves, MemoryContext cxt)
 }
 
 /*
+ * Append "name" to a message's list of names as "sep" followed by the name
+ * inside double quotes, an embedded double quote doubled as in an SQL
+ * identifier (codereview19 C8): a state named  a", "b  then reads
+ * "a"", ""b", one name, not two.  A single name outside a list is printed
+ * as it is, as core prints relation "t".
+ */
+static void
+append_listed_name(StringInfo list, const char *sep, const char *name)
+{
+	appendStringInfoString(list, sep);
+	appendStringInfoChar(list, '"');
+	for (const char *c = name; *c != '\0'; c++)
+	{
+		if (*c == '"')
+			appendStringInfoChar(list, '"');
+		appendStringInfoChar(list, *c);
+	}
+	appendStringInfoChar(list, '"');
+}
+
+/*
  * The HINT of refuse_stranded_rows, the calls that work as written, for
  * each table of "tables" (quoted names, those holding the rows: the calls
  * that move rows repeat per table, mach21; before, only the first was
@@ -2472,7 +2493,7 @@ refuse_stranded_rows(const char *machine, List *rules, Datum states,
 	{
 		char	   *state = TextDatumGetCString(names[i]);
 
-		appendStringInfo(&stranded, "%s\"%s\"", i > 0 ? ", " : "", state);
+		append_listed_name(&stranded, i > 0 ? ", " : "", state);
 		from_stranded |= from != NULL && strcmp(state, from) == 0;
 		to_stranded |= strcmp(state, to) == 0;
 	}
@@ -2797,27 +2818,6 @@ skip_machine_change(bool adding, bool present, StewardAsOwner *ctx, const char *
 			 errmsg("%s, skipping", msg)));
 	steward_as_owner_end(ctx);
 	return true;
-}
-
-/*
- * Append "name" to a message's list of names as "sep" followed by the name
- * inside double quotes, an embedded double quote doubled as in an SQL
- * identifier (codereview19 C8): a state named  a", "b  then reads
- * "a"", ""b", one name, not two.  A single name outside a list is printed
- * as it is, as core prints relation "t".
- */
-static void
-append_listed_name(StringInfo list, const char *sep, const char *name)
-{
-	appendStringInfoString(list, sep);
-	appendStringInfoChar(list, '"');
-	for (const char *c = name; *c != '\0'; c++)
-	{
-		if (*c == '"')
-			appendStringInfoChar(list, '"');
-		appendStringInfoChar(list, *c);
-	}
-	appendStringInfoChar(list, '"');
 }
 
 /*
