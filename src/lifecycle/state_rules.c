@@ -411,77 +411,109 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
  */
 #define REPAIRS_REPORTED_BY_ROW 10
 
-/* A statement's repairs of one relation under one machine. */
+/* A statement's repairs of one column of a relation under one machine. */
 typedef struct RepairTally
 {
-	StewardStatementReport report;	/* relid, name: the machine */
-	uint64		repaired;
+	StewardStatementReport report;	/* relid, name: the machine; subkey:
+									 * the column */
+	uint64		repaired;		/* rows heap stored repaired */
+	uint64		shown;			/* of which reported one by one */
 	char		relname[NAMEDATALEN];
 	char		column[NAMEDATALEN];
 } RepairTally;
 
 /*
- * The end of a statement that repaired more than REPAIRS_REPORTED_BY_ROW
- * rows of one relation under one machine: one NOTICE counting those not
- * reported one by one (mach22: a bulk repair of 100k rows gave 100k
+ * The end of a statement that repaired rows of one column of a relation
+ * under one machine beyond those reported one by one: one NOTICE counting
+ * the others, exactly (mach22: a bulk repair of 100k rows gave 100k
  * NOTICEs).
  */
 static void
 emit_repair_summary(StewardStatementReport *report)
 {
 	RepairTally *tally = (RepairTally *) report;
+	uint64		others = tally->repaired - tally->shown;
 
-	if (tally->repaired <= REPAIRS_REPORTED_BY_ROW)
+	if (others == 0)
 		return;
 	ereport(NOTICE,
-			(errmsg("and %llu more rows of relation \"%s\" repaired: states machine \"%s\" does not declare became declared states",
-					(unsigned long long) (tally->repaired - REPAIRS_REPORTED_BY_ROW),
-					tally->relname, report->name),
-			 errdetail("The statement repaired %llu rows in column \"%s\" in all; the first %d were reported one by one.",
+			(errmsg_plural("and %llu other row of relation \"%s\" repaired: states machine \"%s\" does not declare became declared states",
+						   "and %llu other rows of relation \"%s\" repaired: states machine \"%s\" does not declare became declared states",
+						   others, (unsigned long long) others,
+						   tally->relname, report->name),
+			 errdetail("The statement repaired %llu rows in column \"%s\" in all; the first %llu were reported one by one.",
 					   (unsigned long long) tally->repaired, tally->column,
-					   REPAIRS_REPORTED_BY_ROW)));
+					   (unsigned long long) tally->shown)));
 }
 
 /*
  * The owner's repair in place of a row of rel stored in "oldvalue", a
- * value rule's machine does not declare, to declared state "newvalue"
- * (check_leave_undeclared lets it through): a NOTICE naming the row's key
- * and both states, so the repair leaves a trace in the session as
- * verify() listed the row (mach21: it went silently, unlike every other
- * way out of an undeclared state, which is refused).  A NOTICE for each
- * of the first REPAIRS_REPORTED_BY_ROW rows a statement repairs in rel
- * under the machine, then one counting the others once the statement has
- * finished (emit_repair_summary; mach22: a NOTICE per row flooded the
- * client of a bulk repair).  Locks as steward_row_key_desc: the key's
- * index with AccessShareLock, released at once.
+ * value rule's machine does not declare (check_leave_undeclared lets it
+ * through), noted in "change" for steward_count_state_changes, which
+ * reports it once heap stored the row (announce_repair).  The statement's
+ * tally of the column's repairs is made here, before the row is written,
+ * as is the row's key while the statement still reports repairs one by
+ * one.  Locks as steward_row_key_desc: the key's index with
+ * AccessShareLock, released at once.  Raises only 53200.
  */
 static void
-announce_repair(Relation rel, const StateRule *rule, const char *oldvalue,
-				const char *newvalue, const StewardRowOrigin *origin)
+note_repair(Relation rel, const StateRule *rule, const char *oldvalue,
+			const StewardRowOrigin *origin, StateChange *change)
 {
 	RepairTally *tally = (RepairTally *)
 		steward_statement_report(emit_repair_summary, RelationGetRelid(rel),
-								 rule->machine, sizeof(RepairTally));
-	char	   *key;
+								 rule->machine, rule->attnum,
+								 sizeof(RepairTally));
+
+	change->repaired_from = oldvalue;
+	change->tally = (StewardStatementReport *) tally;
+	change->show = tally == NULL || tally->shown < REPAIRS_REPORTED_BY_ROW;
+	change->key = change->show ? steward_row_key_desc(rel, origin->tuple) : NULL;
+	if (tally != NULL && tally->repaired == 0 && tally->shown == 0)
+	{
+		strlcpy(tally->relname, RelationGetRelationName(rel), NAMEDATALEN);
+		strlcpy(tally->column, column_name(rel, rule->attnum), NAMEDATALEN);
+	}
+}
+
+/*
+ * A repair note_repair noted, now that heap stored the row: counted in
+ * the statement's tally, and, for each of the first
+ * REPAIRS_REPORTED_BY_ROW rows a statement repairs in one column of rel,
+ * a NOTICE naming the row's key and both states, so the repair leaves a
+ * trace in the session as verify() listed the row (mach21: it went
+ * silently, unlike every other way out of an undeclared state, which is
+ * refused); the others are counted in one NOTICE once the statement has
+ * finished (emit_repair_summary).  Counted here, not when the rules
+ * judged the row, so that a row judged twice (the executor's
+ * EvalPlanQual after a concurrent update) counts once, and a row
+ * repaired in two columns counts once in each column's tally (mach23: it
+ * counted twice in the first column's).  Takes no lock; raises nothing
+ * but the NOTICE.
+ */
+static void
+announce_repair(Relation rel, const StateChange *change)
+{
+	const StateRule *rule = change->rule;
+	RepairTally *tally = (RepairTally *) change->tally;
+	const char *newvalue = rule->names[change->to];
 
 	if (tally != NULL)
 	{
-		if (tally->repaired++ == 0)
-		{
-			strlcpy(tally->relname, RelationGetRelationName(rel), NAMEDATALEN);
-			strlcpy(tally->column, column_name(rel, rule->attnum), NAMEDATALEN);
-		}
-		if (tally->repaired > REPAIRS_REPORTED_BY_ROW)
+		tally->repaired++;
+		if (!change->show || tally->shown >= REPAIRS_REPORTED_BY_ROW)
 			return;
+		tally->shown++;
 	}
-	key = steward_row_key_desc(rel, origin->tuple);
 	ereport(NOTICE,
-			(key ?
+			(change->key ?
 			 errmsg("row %s of relation \"%s\" repaired: state %s, which machine \"%s\" does not declare, becomes %s",
-					key, RelationGetRelationName(rel), quote_literal_cstr(oldvalue),
+					change->key, RelationGetRelationName(rel),
+					quote_literal_cstr(change->repaired_from),
 					rule->machine, quote_literal_cstr(newvalue)) :
 			 errmsg("a row of relation \"%s\" repaired: state %s, which machine \"%s\" does not declare, becomes %s",
-					RelationGetRelationName(rel), quote_literal_cstr(oldvalue),
+					RelationGetRelationName(rel),
+					quote_literal_cstr(change->repaired_from),
 					rule->machine, quote_literal_cstr(newvalue)),
 			 errdetail("The row was stored in column \"%s\" past the rules (session_replication_role = replica, or while the machine was missing); only the table's owner may repair it in place.",
 					   column_name(rel, rule->attnum))));
@@ -497,14 +529,16 @@ announce_repair(Relation rel, const StateRule *rule, const char *oldvalue,
  * of every edge.  A row moving into rel (origin another partition, under
  * the same machine: a move between machines is refused before the delete,
  * refuse_move_losing_rules) never may, whoever moves it: the repair is in
- * place.  Raises 23514 (counted as an illegal transition) naming origin's
- * relation, or the ancestor a role writes through
- * (steward_origin_error_target), showing the states only to a role that
- * may read the column.
+ * place.  An allowed repair is noted in "change" (note_repair), to be
+ * reported once heap stored the row.  Raises 23514 (counted as an
+ * illegal transition) naming origin's relation, or the ancestor a role
+ * writes through (steward_origin_error_target), showing the states only
+ * to a role that may read the column.
  */
 static void
 check_leave_undeclared(Relation rel, const StateRule *rule, const char *oldvalue,
-					   const char *newvalue, const StewardRowOrigin *origin)
+					   const char *newvalue, const StewardRowOrigin *origin,
+					   StateChange *change)
 {
 	bool		moving = RelationGetRelid(origin->rel) != RelationGetRelid(rel);
 	AttrNumber	oattnum;
@@ -515,7 +549,7 @@ check_leave_undeclared(Relation rel, const StateRule *rule, const char *oldvalue
 
 	if (!moving && has_privs_of_role(GetUserId(), rel->rd_rel->relowner))
 	{
-		announce_repair(rel, rule, oldvalue, newvalue, origin);
+		note_repair(rel, rule, oldvalue, origin, change);
 		return;
 	}
 	steward_count_event(RelationGetRelid(origin->rel), STEWARD_COUNTER_ILLEGAL_TRANSITIONS, 1);
@@ -616,8 +650,10 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 		 * missing) leaves it only by its owner's repair in place
 		 * (check_leave_undeclared).
 		 */
+		memset(&changes[n], 0, sizeof(StateChange));
 		if (from < 0)
-			check_leave_undeclared(rel, rule, oldvalue, newvalue, origin);
+			check_leave_undeclared(rel, rule, oldvalue, newvalue, origin,
+								   &changes[n]);
 		else if (!(rule->edges[from] & (UINT64CONST(1) << to)))
 		{
 			char	   *key;
@@ -682,8 +718,9 @@ steward_apply_state_changes(TupleTableSlot *slot, const StateChange *changes, in
 
 /*
  * Count the n moves (steward_count_transition) once heap_update succeeded,
- * so EvalPlanQual retries count once.  Takes no lock (the counts are added
- * at commit); never raises.
+ * so EvalPlanQual retries count once, and report the owner's repairs
+ * among them (announce_repair: a NOTICE for the first ones).  Takes no
+ * lock (the counts are added at commit); raises nothing but the NOTICE.
  */
 void
 steward_count_state_changes(Relation rel, const StateChange *changes, int n)
@@ -692,6 +729,8 @@ steward_count_state_changes(Relation rel, const StateChange *changes, int n)
 	{
 		const StateRule *rule = changes[i].rule;
 
+		if (changes[i].repaired_from != NULL)
+			announce_repair(rel, &changes[i]);
 		steward_count_transition(RelationGetRelid(rel),
 								 changes[i].from >= 0 ? rule->names[changes[i].from] : "",
 								 rule->names[changes[i].to]);

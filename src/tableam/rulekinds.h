@@ -26,12 +26,27 @@
 #include "utils/rel.h"
 #include "utils/snapshot.h"
 
+struct StewardStatementReport;
+
 /* A state change an UPDATE is about to make, applied once it is allowed. */
 typedef struct StateChange
 {
 	const StateRule *rule;
 	int			from;			/* -1 when the old value was not a state */
 	int			to;
+
+	/*
+	 * from -1, the owner's repair in place: what count_state_changes
+	 * reports once heap stored the row (and only then, so a row the
+	 * executor updates again after EvalPlanQual is reported once): the
+	 * value it leaves, the statement's tally of the column's repairs
+	 * (NULL: none could be made), and the row's key when the repair is to
+	 * be reported one by one (show; key NULL: the row has none).
+	 */
+	const char *repaired_from;
+	struct StewardStatementReport *tally;
+	const char *key;
+	bool		show;
 } StateChange;
 
 /* What load_state_machine found. */

@@ -166,13 +166,14 @@ steward_writectx_init(void)
 }
 
 /*
- * The report about relation relid and "name" (a machine, a column) that
+ * The report about relation relid, "name" (a machine) and subkey (a
+ * column's number, or 0) that
  * the innermost running writing statement -- the one whose row the
  * caller's table AM callback is writing: the statements of its BEFORE
  * triggers have ended by then -- gives once it has finished, made with
  * "size" bytes (the caller's struct, beginning with the
  * StewardStatementReport) zeroed in the statement's query memory if the
- * statement has none for emit, relid and name yet.  emit runs at the end
+ * statement has none for emit, relid, name and subkey yet.  emit runs at the end
  * of the statement's ExecutorFinish, after its AFTER triggers, and not if
  * the statement fails; so a statement writing 100k rows reports a sum
  * once rather than a message per row.  NULL when no writing statement of
@@ -180,7 +181,7 @@ steward_writectx_init(void)
  */
 StewardStatementReport *
 steward_statement_report(StewardReportEmit emit, Oid relid, const char *name,
-						 Size size)
+						 int32 subkey, Size size)
 {
 	WritingStatement *stmt = writing;
 	StewardStatementReport *report;
@@ -192,13 +193,14 @@ steward_statement_report(StewardReportEmit emit, Oid relid, const char *name,
 	{
 		report = *last;
 		if (report->emit == emit && report->relid == relid &&
-			strcmp(report->name, name) == 0)
+			report->subkey == subkey && strcmp(report->name, name) == 0)
 			return report;
 	}
 	Assert(size >= sizeof(StewardStatementReport));
 	report = MemoryContextAllocZero(stmt->estate->es_query_cxt, size);
 	report->emit = emit;
 	report->relid = relid;
+	report->subkey = subkey;
 	strlcpy(report->name, name, NAMEDATALEN);
 	*last = report;
 	return report;

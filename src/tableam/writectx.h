@@ -28,6 +28,7 @@ typedef struct StewardStatementReport
 	void		(*emit) (struct StewardStatementReport *report);
 	Oid			relid;
 	char		name[NAMEDATALEN];
+	int32		subkey;			/* a column's number, or 0 */
 } StewardStatementReport;
 
 typedef void (*StewardReportEmit) (StewardStatementReport *report);
@@ -36,6 +37,7 @@ extern void steward_writectx_init(void);
 extern StewardStatementReport *steward_statement_report(StewardReportEmit emit,
 														Oid relid,
 														const char *name,
+														int32 subkey,
 														Size size);
 extern void steward_statement_writes(Relation rel, CommandId cid, AttrNumber attnum,
 									 bool *assigns, bool *on_conflict);
