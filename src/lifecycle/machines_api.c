@@ -2381,7 +2381,7 @@ stranded_rows_hint(const char *machine, List *tables, const char *from,
 		{
 			int			more = list_length(tables) - STRANDED_HINT_TABLES;
 
-			appendStringInfo(&runs, " and the same for the %d other %s the DETAIL names (each attached column: SELECT unnest(attached_to) FROM steward.state_machines WHERE name = %s;);",
+			appendStringInfo(&runs, " and the same for the %d other %s holding those rows (each attached column: SELECT unnest(attached_to) FROM steward.state_machines WHERE name = %s;);",
 							 more, more == 1 ? "table" : "tables", m);
 			break;
 		}
@@ -2420,6 +2420,15 @@ table_listed(List *tables, const char *name)
 }
 
 /*
+ * The DETAIL of refuse_stranded_rows names the rows of the first
+ * STRANDED_DETAIL_COLUMNS attached columns holding them, then counts the
+ * others, as PostgreSQL's DETAIL of DROP ... CASCADE lists the first
+ * objects and counts the rest (mach23: a machine attached to a thousand
+ * tables gave a DETAIL of a thousand entries).
+ */
+#define STRANDED_DETAIL_COLUMNS 10
+
+/*
  * drop_transition would take "states" (a text[] datum: the ends of from ->
  * to left in no transition and not initial) out of the machine, or
  * drop_initial_state (from NULL) the state "to", in no transition: refuse
@@ -2429,8 +2438,11 @@ table_listed(List *tables, const char *name)
  * the caller may not count (steward_may_count_states: a grantee's table
  * it cannot read) are left out: only that rows are there, and whose.  One
  * state and several have messages of their own (polish47: "2 rows are in
- * state "x", "y""), the row count through errmsg_plural.  The HINT gives
- * the calls that move the rows, for each table (stranded_rows_hint).
+ * state "x", "y""), the row count through errmsg_plural.  The DETAIL
+ * names the first STRANDED_DETAIL_COLUMNS columns holding rows, then how
+ * many others and the query listing the attached columns; the message's
+ * count is every column's.  The HINT gives the calls that move the rows,
+ * for each table (stranded_rows_hint).
  */
 static void
 refuse_stranded_rows(const char *machine, List *rules, Datum states,
@@ -2445,6 +2457,7 @@ refuse_stranded_rows(const char *machine, List *rules, Datum states,
 	Datum	   *names;
 	int			n;
 	StringInfoData stranded;
+	int			listed = 0;
 	ListCell   *lc;
 
 	initStringInfo(&where);
@@ -2469,23 +2482,31 @@ refuse_stranded_rows(const char *machine, List *rules, Datum states,
 										  RelationGetRelationName(rel));
 		if (steward_may_count_states(rule->relid, rule->attname))
 		{
-			appendStringInfo(&where, "%s%s.%s: %s", where.len > 0 ? "; " : "", name,
-							 quote_identifier(rule->attname), values);
+			if (listed < STRANDED_DETAIL_COLUMNS)
+				appendStringInfo(&where, "%s%s.%s: %s", where.len > 0 ? "; " : "", name,
+								 quote_identifier(rule->attname), values);
 			total += count;
 		}
 		else
 		{
-			appendStringInfo(&where, "%s%s.%s: rows you may not count (its owner %s may move them)",
-							 where.len > 0 ? "; " : "", name, quote_identifier(rule->attname),
-							 quote_identifier(GetUserNameFromId(rel->rd_rel->relowner, false)));
+			if (listed < STRANDED_DETAIL_COLUMNS)
+				appendStringInfo(&where, "%s%s.%s: rows you may not count (its owner %s may move them)",
+								 where.len > 0 ? "; " : "", name, quote_identifier(rule->attname),
+								 quote_identifier(GetUserNameFromId(rel->rd_rel->relowner, false)));
 			hidden = true;
 		}
+		listed++;
 		if (!table_listed(tables, name))
 			tables = lappend(tables, name);
 		relation_close(rel, NoLock);
 	}
 	if (tables == NIL)
 		return;
+	if (listed > STRANDED_DETAIL_COLUMNS)
+		appendStringInfo(&where, "; and %d other %s (each attached column: SELECT unnest(attached_to) FROM steward.state_machines WHERE name = %s;)",
+						 listed - STRANDED_DETAIL_COLUMNS,
+						 listed - STRANDED_DETAIL_COLUMNS == 1 ? "column" : "columns",
+						 quote_literal_cstr(machine));
 	deconstruct_array(DatumGetArrayTypeP(states), TEXTOID, -1, false, TYPALIGN_INT,
 					  &names, NULL, &n);
 	initStringInfo(&stranded);
