@@ -11,43 +11,49 @@ SET steward.health_min_calls = 10;
 SET steward.health_slow_rate_critical = 0.02;
 
 -- A baseline ten minutes ago, a bad period (12 calls of 200 ms), a snapshot
--- six minutes ago, then a good period of 300 fast calls.  The thresholds
--- are far from both periods, and the good period is long: on a loaded
--- machine a fast call can be stalled for tens of ms, and with 30 fast calls
--- one call stalled past 100 ms was the good period's p99 (warn) and one
--- past 150 ms a slow-call rate of 3% (warn).  Of 300, it takes four of
--- either; the bad period's 12 slow calls are still 4% of the 10 minutes'
--- calls (critical at 2%).
+-- six minutes ago, then a good period of 300 fast calls.  What is asserted
+-- cannot depend on the machine's speed: the calls each window and interval
+-- holds (counts), and what the 12 slow calls alone decide, since a call
+-- can be slower than it asked for but never faster (pg_sleep(0.2) takes
+-- at least 200 ms).  How fast the fast calls were is not asserted: on a
+-- loaded machine any of them can be stalled past the thresholds (a good
+-- period's "ok" failed so, 1 run in 8 under load even with 300 calls).
 SELECT steward.take_snapshot(now() - interval '10 min') = now() - interval '10 min' AS baseline;
+\o /dev/null
 SELECT 'SELECT pg_sleep(0.2) AS slow' FROM generate_series(1, 12) \gexec
+\o
 SELECT steward.take_snapshot(now() - interval '6 min') IS NOT NULL AS bad_period_ends;
 \o /dev/null
 SELECT 'SELECT 1 AS fast' FROM generate_series(1, 300) \gexec
 \o
 
--- Over the last 5 minutes only the good period counts: the fixed problem
--- is green.
+-- Over the last 5 minutes only the good period counts: its 300 calls and
+-- the few statements around them, none of the bad period's (events: the
+-- calls in the window), enough to judge (not unknown).
 SET steward.health_window = '5min';
-SELECT "check", status FROM steward.health
+SELECT "check", events, status <> 'unknown' AS judged FROM steward.health
  WHERE "check" IN ('p99_latency_ms', 'slow_call_rate') ORDER BY 1;
--- Over 10 minutes the bad period is in the window.
+-- Over 10 minutes the bad period is in the window: its 12 slow calls are
+-- more than 1% of the calls (p99 at least their coarse bucket's lower
+-- bound, past 150 ms) and more than 2% of them (slow-call rate): critical
+-- however slow the rest was.
 SET steward.health_window = '10min';
-SELECT "check", status, value > 0 AS positive FROM steward.health
+SELECT "check", events, status, value > 0 AS positive FROM steward.health
  WHERE "check" IN ('p99_latency_ms', 'slow_call_rate') ORDER BY 1;
 
 -- The history: per interval between snapshots.  The second interval holds
--- the 12 slow calls; its p99 is their slowest, read as its coarse bucket's
--- upper bound (at most 23% above), plus the sleep's overshoot on a loaded
--- machine, which one stall can lift (150 ms allowed, as in
--- 85_top_statement_history); a p99 of another interval's calls is far off.
+-- the 12 slow calls (and its other calls may be slow too) and its p99 is
+-- one of theirs: at least the lower bound of 200 ms's coarse bucket (at
+-- most 10.5% below).
 SELECT row_number() OVER (ORDER BY interval_end) AS n,
-       interval_start IS NULL AS from_reset, slow_calls,
-       calls >= 12 AS has_the_calls,
-       p99_ms BETWEEN 200 * 0.895 AND 200 * 1.23 + 150 AS p99_about_200ms
+       interval_start IS NULL AS from_reset, calls,
+       slow_calls >= 12 AS has_the_slow_calls,
+       CASE WHEN slow_calls >= 12 THEN p99_ms >= 200 * 0.895 END AS p99_of_the_slow_calls
   FROM steward.statement_history ORDER BY interval_end;
--- Health at each snapshot, over the 10-minute window ending there.
+-- Health at each snapshot, over the 10-minute window ending there: too few
+-- calls at the baseline, then the bad period's, critical.
 SELECT row_number() OVER (PARTITION BY "check" ORDER BY snapshot_at) AS n, "check", status,
-       events >= 12 AS enough_events
+       events
   FROM steward.health_history
  WHERE "check" IN ('p99_latency_ms', 'slow_call_rate') ORDER BY "check", snapshot_at;
 
