@@ -47501,3 +47501,194 @@ BEGIN
     END IF;
 END
 $$;
+
+-- relayout51: the 42P16 HINT widens an index with expressions, a predicate,
+-- INCLUDE columns or NULLS NOT DISTINCT into a runnable, equivalent index,
+-- and the DETAIL names expressions as CREATE INDEX spells them.
+CREATE OR REPLACE FUNCTION steward._relayout_widen_key_detail(key text[], missing text[])
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('PostgreSQL 15 enforces a unique key of a partitioned table only when it includes every partition key column. '
+                  'Widened to (%s), the key is weaker: %s alone is no longer unique, and two rows may have the same %s if their %s differs.',
+                  array_to_string(key || ARRAY(SELECT quote_ident(m) FROM unnest(missing) WITH ORDINALITY u(m, o) ORDER BY o), ', '),
+                  k.list, k.list, steward._relayout_column_list(missing))
+      FROM (SELECT CASE WHEN cardinality(key) = 1 THEN key[1] ELSE '(' || array_to_string(key, ', ') || ')' END AS list) k
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_widen_key_hint(rel regclass, idx oid, missing text[])
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    con record;
+    ix record;
+    old_name name := (SELECT relname FROM pg_class WHERE oid = idx);
+    nsp oid := (SELECT relnamespace FROM pg_class WHERE oid = idx);
+    schema_ name := (SELECT nspname FROM pg_namespace WHERE oid = nsp);
+    new_name text := steward._migration_free_name(rel, steward._migration_name_prefix(old_name, 59) || '_new');
+    n_key int := (SELECT indnkeyatts FROM pg_index WHERE indexrelid = idx);
+    -- Plain key columns by name (the partition key can use only those).
+    key_cols text[] := ARRAY(SELECT a.attname::text
+                               FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, o), pg_attribute a
+                              WHERE i.indexrelid = idx AND a.attrelid = rel AND a.attnum = k.attnum
+                                AND k.o <= i.indnkeyatts ORDER BY k.o);
+    -- Every key column and expression as CREATE INDEX spells it.
+    key_spelled text[] := ARRAY(SELECT pg_get_indexdef(idx, n, true) FROM generate_series(1, n_key) n ORDER BY n);
+    key_list text := CASE WHEN n_key = 1 THEN key_spelled[1] ELSE '(' || array_to_string(key_spelled, ', ') || ')' END;
+    col_list text := array_to_string(key_spelled || ARRAY(SELECT quote_ident(m) FROM unnest(missing) WITH ORDINALITY u(m, o)
+                                                           ORDER BY o), ', ');
+    col_specs text := (SELECT string_agg(s, ', ' ORDER BY o)
+                         FROM (SELECT steward._relayout_index_column(idx, n) AS s, n AS o
+                                 FROM generate_series(1, n_key) n
+                               UNION ALL
+                               SELECT quote_ident(k), n_key + o FROM unnest(missing) WITH ORDINALITY u(k, o)) x);
+    stmts text;
+    fks text;
+BEGIN
+    SELECT x.conname, x.contype INTO con FROM pg_constraint x
+     WHERE x.conindid = idx AND x.conrelid = rel AND x.contype IN ('p', 'u');
+    SELECT CASE WHEN am.amname <> 'btree' THEN format(' USING %I', am.amname) ELSE '' END AS using_,
+           coalesce(' INCLUDE (' || (SELECT string_agg(pg_get_indexdef(idx, n, true), ', ' ORDER BY n)
+                                       FROM generate_series(n_key + 1, i.indnatts) n
+                                      WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a
+                                                         WHERE a.attrelid = rel AND a.attnum = i.indkey[n - 1]
+                                                           AND a.attname::text = ANY (missing))) || ')', '') AS include_,
+           CASE WHEN i.indnullsnotdistinct THEN ' NULLS NOT DISTINCT' ELSE '' END AS nulls_,
+           coalesce(' WITH (' || array_to_string(c.reloptions, ', ') || ')', '') AS with_,
+           coalesce(' TABLESPACE ' || (SELECT quote_ident(spcname) FROM pg_tablespace WHERE oid = c.reltablespace), '') AS space_,
+           coalesce(' WHERE ' || pg_get_expr(i.indpred, i.indrelid), '') AS where_
+      INTO ix
+      FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+     WHERE i.indexrelid = idx;
+    stmts := format('CREATE UNIQUE INDEX CONCURRENTLY %I ON %s%s (%s)%s%s%s%s%s; ', new_name, rel, ix.using_, col_specs,
+                    ix.include_, ix.nulls_, ix.with_, ix.space_, ix.where_)
+          || CASE WHEN con.conname IS NOT NULL
+                  THEN format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I %s USING INDEX %I;',
+                              rel, con.conname, con.conname,
+                              CASE con.contype WHEN 'p' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, new_name)
+                  ELSE format('DROP INDEX CONCURRENTLY %I.%I; ALTER INDEX %I.%I RENAME TO %I;',
+                              schema_, old_name, schema_, new_name, old_name) END;
+    SELECT string_agg(format('%I on %s', f.conname, f.conrelid::regclass), ', ' ORDER BY f.conrelid::regclass::text, f.conname)
+      INTO fks FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = idx;
+    RETURN format('If %s need not be unique by itself, make the key (%s) first: %s', key_list, col_list, stmts)
+        || CASE WHEN fks IS NOT NULL
+                THEN format(' The foreign keys referencing it (%s) depend on its index: drop them first and add them again after, referencing (%s).',
+                            fks, col_list) ELSE '' END
+        || format(' To keep %s unique: %skeep it unique in an unpartitioned table of its own, '
+                  'written in the same transaction (a lookup table, see "Unique keys and the partition key" in docs/relayout.md).',
+                  key_list,
+                  CASE WHEN cardinality(key_cols) > 0
+                       THEN format('partition by columns of the key (%s), or ',
+                                   (SELECT string_agg(quote_ident(k), ', ' ORDER BY o) FROM unnest(key_cols) WITH ORDINALITY u(k, o)))
+                       ELSE '' END);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_check(rel regclass, keycols text[], what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    pk text[];
+    other text;
+    missing text[];
+BEGIN
+    IF (SELECT relkind FROM pg_class WHERE oid = rel) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table (%)', steward._relation_name(rel), what USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', steward._relation_name(rel)
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the owner of a table may migrate it.';
+    END IF;
+    IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table "%"', steward._relation_name(rel)
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF (SELECT relispartition FROM pg_class WHERE oid = rel) THEN
+        RAISE EXCEPTION 'relation "%" is a partition (%)', steward._relation_name(rel), what
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Re-layout the partitioned table it belongs to.';
+    END IF;
+    -- Plain inheritance: the new layout (partitioned) can join no hierarchy.
+    other := steward._migration_inheritance(rel);
+    IF other IS NOT NULL AND (SELECT relkind FROM pg_class WHERE oid = rel) = 'r' THEN
+        RAISE EXCEPTION 'cannot re-layout relation "%": % (%)', steward._relation_name(rel), other, what
+            USING ERRCODE = 'feature_not_supported', HINT = 'Detach the tables first (ALTER TABLE ... NO INHERIT).';
+    END IF;
+    SELECT array_agg(a.attname::text ORDER BY k.ord) INTO pk
+      FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
+     WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum;
+    IF pk IS NULL THEN
+        RAISE EXCEPTION 'relation "%" has no primary key (%)', steward._relation_name(rel), what
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Both layouts are written keyed by the primary key, and the backfill copies rows in its order.',
+                  HINT = 'Add a primary key first.';
+    END IF;
+    FOREACH other IN ARRAY keycols LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND attname = other
+                                                    AND attnum > 0 AND NOT attisdropped) THEN
+            RAISE EXCEPTION 'column "%" of relation "%" does not exist (%)', other, steward._relation_name(rel), what
+                USING ERRCODE = 'undefined_column';
+        END IF;
+    END LOOP;
+    -- A partitioned table's unique keys must include the partition key.
+    FOR c IN SELECT i.indexrelid, ic.relname, i.indisprimary,      -- spelled: key columns and expressions
+                    ARRAY(SELECT pg_get_indexdef(i.indexrelid, n, true) FROM generate_series(1, i.indnkeyatts) n ORDER BY n) AS spelled,
+                    ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(attnum, o)
+                            JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum
+                           WHERE k.o <= i.indnkeyatts ORDER BY k.o) AS cols   -- key columns, not INCLUDE ones
+               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+              WHERE i.indrelid = rel AND i.indisunique ORDER BY i.indisprimary DESC, ic.relname LOOP
+        missing := ARRAY(SELECT k FROM unnest(keycols) k WHERE NOT k = ANY (c.cols));
+        IF cardinality(missing) > 0 THEN
+            RAISE EXCEPTION '% of relation "%" does not include the partition key column "%" (%)',
+                    CASE WHEN c.indisprimary THEN 'the primary key' ELSE format('unique index "%s"', c.relname) END,
+                    steward._relation_name(rel), missing[1], what
+                USING ERRCODE = 'invalid_table_definition',
+                      DETAIL = steward._relayout_widen_key_detail(c.spelled, missing),
+                      HINT = steward._relayout_widen_key_hint(rel, c.indexrelid, missing);
+        END IF;
+    END LOOP;
+    SELECT migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" is being changed by migration "%"', steward._relation_name(rel), other
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
+    END IF;
+    -- What a partitioned table cannot have (review8 #14): refused here
+    -- rather than by core naming the internal new layout.
+    SELECT conname INTO other FROM pg_constraint
+     WHERE conrelid = rel AND contype = 'f' AND NOT convalidated ORDER BY conname LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'foreign key "%" of relation "%" is NOT VALID, which a partitioned table cannot have (%)',
+                other, steward._relation_name(rel), what
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'PostgreSQL 15 adds a foreign key to a partitioned table only validated: the rows that break it would fail the backfill.',
+                  HINT = format('Validate it first (ALTER TABLE %s VALIDATE CONSTRAINT %I), or drop it for the migration and add it again after the cutover.',
+                                rel, other);
+    END IF;
+    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND contype = 'c' AND connoinherit ORDER BY conname LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'check constraint "%" of relation "%" is NO INHERIT, which a partitioned table cannot have (%)',
+                other, steward._relation_name(rel), what
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop it and add it again without NO INHERIT first, or drop it for the migration and add it again after the cutover.';
+    END IF;
+    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND contype = 'x' LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" has exclusion constraint "%", which a partitioned table cannot have', steward._relation_name(rel), other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Use a unique key that includes the partition key instead.';
+    END IF;
+    PERFORM steward._relayout_check_dependents(rel);
+    PERFORM steward._relayout_check_carried(rel);
+    PERFORM steward._relayout_check_partitions(rel);
+    PERFORM steward._migration_refuse_temporary(rel);
+END
+$$;

@@ -750,7 +750,8 @@ AS $$
                                FROM unnest(cols) WITH ORDINALITY u(k, o)) || ')' END
 $$;
 
--- The DETAIL of a unique key (columns key) that lacks the partition key
+-- The DETAIL of a unique key (key: its key columns and expressions as
+-- CREATE INDEX spells them, pg_get_indexdef) that lacks the partition key
 -- columns missing: widening it to include them weakens it, which an
 -- experienced DBA must be told plainly (relayout50).
 CREATE FUNCTION steward._relayout_widen_key_detail(key text[], missing text[])
@@ -760,9 +761,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT format('PostgreSQL 15 enforces a unique key of a partitioned table only when it includes every partition key column. '
                   'Widened to (%s), the key is weaker: %s alone is no longer unique, and two rows may have the same %s if their %s differs.',
-                  (SELECT string_agg(quote_ident(k), ', ' ORDER BY o) FROM unnest(key || missing) WITH ORDINALITY u(k, o)),
-                  steward._relayout_column_list(key), steward._relayout_column_list(key),
-                  steward._relayout_column_list(missing))
+                  array_to_string(key || ARRAY(SELECT quote_ident(m) FROM unnest(missing) WITH ORDINALITY u(m, o) ORDER BY o), ', '),
+                  k.list, k.list, steward._relayout_column_list(missing))
+      FROM (SELECT CASE WHEN cardinality(key) = 1 THEN key[1] ELSE '(' || array_to_string(key, ', ') || ')' END AS list) k
 $$;
 
 -- The HINT of a unique key (primary key, unique constraint or unique
@@ -771,10 +772,18 @@ $$;
 -- builds (built CONCURRENTLY, then swapped in under a short ACCESS
 -- EXCLUSIVE lock), if its columns need not stay unique by themselves (the
 -- DETAIL says the widening weakens it); else the ways to keep them unique.
--- Each column keeps its collation, operator class and sort order
--- (_relayout_index_column); the new index's name is free and fits in 63
--- bytes (_migration_free_name).  Foreign keys referencing the key
--- depend on its index: they are named, to drop first and add again after.
+-- The new index is idx with the missing columns appended to its key and
+-- nothing else changed, so that it means what idx meant (relayout51):
+-- each key column keeps its collation, operator class and sort order
+-- (_relayout_index_column), an expression is kept as pg_get_indexdef
+-- gives it, and so are the access method, the INCLUDE columns (less a
+-- missing column, which moves into the key), NULLS NOT DISTINCT, the
+-- storage parameters, the tablespace and the predicate.  PostgreSQL 15
+-- takes such an index on a partitioned table (expressions and a predicate
+-- included) as long as each partition key column is a plain key column.
+-- The new index's name is free and fits in 63 bytes
+-- (_migration_free_name).  Foreign keys referencing the key depend on its
+-- index: they are named, to drop first and add again after.
 CREATE FUNCTION steward._relayout_widen_key_hint(rel regclass, idx oid, missing text[])
 RETURNS text
 LANGUAGE plpgsql STABLE
@@ -782,17 +791,22 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     con record;
+    ix record;
     old_name name := (SELECT relname FROM pg_class WHERE oid = idx);
     nsp oid := (SELECT relnamespace FROM pg_class WHERE oid = idx);
     schema_ name := (SELECT nspname FROM pg_namespace WHERE oid = nsp);
     new_name text := steward._migration_free_name(rel, steward._migration_name_prefix(old_name, 59) || '_new');
     n_key int := (SELECT indnkeyatts FROM pg_index WHERE indexrelid = idx);
+    -- Plain key columns by name (the partition key can use only those).
     key_cols text[] := ARRAY(SELECT a.attname::text
                                FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, o), pg_attribute a
                               WHERE i.indexrelid = idx AND a.attrelid = rel AND a.attnum = k.attnum
                                 AND k.o <= i.indnkeyatts ORDER BY k.o);
-    col_list text := (SELECT string_agg(quote_ident(k), ', ' ORDER BY o)
-                        FROM unnest(key_cols || missing) WITH ORDINALITY u(k, o));
+    -- Every key column and expression as CREATE INDEX spells it.
+    key_spelled text[] := ARRAY(SELECT pg_get_indexdef(idx, n, true) FROM generate_series(1, n_key) n ORDER BY n);
+    key_list text := CASE WHEN n_key = 1 THEN key_spelled[1] ELSE '(' || array_to_string(key_spelled, ', ') || ')' END;
+    col_list text := array_to_string(key_spelled || ARRAY(SELECT quote_ident(m) FROM unnest(missing) WITH ORDINALITY u(m, o)
+                                                           ORDER BY o), ', ');
     col_specs text := (SELECT string_agg(s, ', ' ORDER BY o)
                          FROM (SELECT steward._relayout_index_column(idx, n) AS s, n AS o
                                  FROM generate_series(1, n_key) n
@@ -803,13 +817,21 @@ DECLARE
 BEGIN
     SELECT x.conname, x.contype INTO con FROM pg_constraint x
      WHERE x.conindid = idx AND x.conrelid = rel AND x.contype IN ('p', 'u');
-    -- An index with expressions, a predicate or INCLUDE columns is not
-    -- rebuilt from its columns alone: its definition is shown to start from.
-    stmts := CASE WHEN (SELECT i.indexprs IS NULL AND i.indpred IS NULL AND i.indnkeyatts = i.indnatts
-                          FROM pg_index i WHERE i.indexrelid = idx)
-                  THEN format('CREATE UNIQUE INDEX CONCURRENTLY %I ON %s (%s); ', new_name, rel, col_specs)
-                  ELSE format('build %I CONCURRENTLY as %s is built (its expressions, predicate or INCLUDE columns '
-                              'kept), with the key columns (%s), then ', new_name, pg_get_indexdef(idx), col_list) END
+    SELECT CASE WHEN am.amname <> 'btree' THEN format(' USING %I', am.amname) ELSE '' END AS using_,
+           coalesce(' INCLUDE (' || (SELECT string_agg(pg_get_indexdef(idx, n, true), ', ' ORDER BY n)
+                                       FROM generate_series(n_key + 1, i.indnatts) n
+                                      WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a
+                                                         WHERE a.attrelid = rel AND a.attnum = i.indkey[n - 1]
+                                                           AND a.attname::text = ANY (missing))) || ')', '') AS include_,
+           CASE WHEN i.indnullsnotdistinct THEN ' NULLS NOT DISTINCT' ELSE '' END AS nulls_,
+           coalesce(' WITH (' || array_to_string(c.reloptions, ', ') || ')', '') AS with_,
+           coalesce(' TABLESPACE ' || (SELECT quote_ident(spcname) FROM pg_tablespace WHERE oid = c.reltablespace), '') AS space_,
+           coalesce(' WHERE ' || pg_get_expr(i.indpred, i.indrelid), '') AS where_
+      INTO ix
+      FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+     WHERE i.indexrelid = idx;
+    stmts := format('CREATE UNIQUE INDEX CONCURRENTLY %I ON %s%s (%s)%s%s%s%s%s; ', new_name, rel, ix.using_, col_specs,
+                    ix.include_, ix.nulls_, ix.with_, ix.space_, ix.where_)
           || CASE WHEN con.conname IS NOT NULL
                   THEN format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I %s USING INDEX %I;',
                               rel, con.conname, con.conname,
@@ -818,15 +840,17 @@ BEGIN
                               schema_, old_name, schema_, new_name, old_name) END;
     SELECT string_agg(format('%I on %s', f.conname, f.conrelid::regclass), ', ' ORDER BY f.conrelid::regclass::text, f.conname)
       INTO fks FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = idx;
-    RETURN format('If %s need not be unique by itself, make the key (%s) first: %s',
-                  steward._relayout_column_list(key_cols), col_list, stmts)
+    RETURN format('If %s need not be unique by itself, make the key (%s) first: %s', key_list, col_list, stmts)
         || CASE WHEN fks IS NOT NULL
                 THEN format(' The foreign keys referencing it (%s) depend on its index: drop them first and add them again after, referencing (%s).',
                             fks, col_list) ELSE '' END
-        || format(' To keep %s unique: partition by columns of the key (%s), or keep it unique in an unpartitioned table of its own, '
+        || format(' To keep %s unique: %skeep it unique in an unpartitioned table of its own, '
                   'written in the same transaction (a lookup table, see "Unique keys and the partition key" in docs/relayout.md).',
-                  steward._relayout_column_list(key_cols),
-                  (SELECT string_agg(quote_ident(k), ', ' ORDER BY o) FROM unnest(key_cols) WITH ORDINALITY u(k, o)));
+                  key_list,
+                  CASE WHEN cardinality(key_cols) > 0
+                       THEN format('partition by columns of the key (%s), or ',
+                                   (SELECT string_agg(quote_ident(k), ', ' ORDER BY o) FROM unnest(key_cols) WITH ORDINALITY u(k, o)))
+                       ELSE '' END);
 END
 $$;
 
@@ -882,7 +906,8 @@ BEGIN
         END IF;
     END LOOP;
     -- A partitioned table's unique keys must include the partition key.
-    FOR c IN SELECT i.indexrelid, ic.relname, i.indisprimary,
+    FOR c IN SELECT i.indexrelid, ic.relname, i.indisprimary,      -- spelled: key columns and expressions
+                    ARRAY(SELECT pg_get_indexdef(i.indexrelid, n, true) FROM generate_series(1, i.indnkeyatts) n ORDER BY n) AS spelled,
                     ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(attnum, o)
                             JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum
                            WHERE k.o <= i.indnkeyatts ORDER BY k.o) AS cols   -- key columns, not INCLUDE ones
@@ -894,7 +919,7 @@ BEGIN
                     CASE WHEN c.indisprimary THEN 'the primary key' ELSE format('unique index "%s"', c.relname) END,
                     steward._relation_name(rel), missing[1], what
                 USING ERRCODE = 'invalid_table_definition',
-                      DETAIL = steward._relayout_widen_key_detail(c.cols, missing),
+                      DETAIL = steward._relayout_widen_key_detail(c.spelled, missing),
                       HINT = steward._relayout_widen_key_hint(rel, c.indexrelid, missing);
         END IF;
     END LOOP;
@@ -916,8 +941,7 @@ BEGIN
                   HINT = format('Validate it first (ALTER TABLE %s VALIDATE CONSTRAINT %I), or drop it for the migration and add it again after the cutover.',
                                 rel, other);
     END IF;
-    SELECT conname INTO other FROM pg_constraint
-     WHERE conrelid = rel AND contype = 'c' AND connoinherit ORDER BY conname LIMIT 1;
+    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND contype = 'c' AND connoinherit ORDER BY conname LIMIT 1;
     IF other IS NOT NULL THEN
         RAISE EXCEPTION 'check constraint "%" of relation "%" is NO INHERIT, which a partitioned table cannot have (%)',
                 other, steward._relation_name(rel), what
