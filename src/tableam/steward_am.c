@@ -19,6 +19,7 @@
 #include "access/heapam.h"
 #include "access/relation.h"
 #include "access/htup_details.h"
+#include "access/multixact.h"
 #include "access/tableam.h"
 #include "access/tupconvert.h"
 #include "access/xact.h"
@@ -29,10 +30,12 @@
 #include "executor/tuptable.h"
 #include "storage/bufmgr.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -988,72 +991,205 @@ apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	return nchanges;
 }
 
-/*
- * Has another transaction updated or deleted the row version at otid of
- * rel, committed or not (an xmax that is no lock only, nor ours)?  Then
- * heap_update would wait for it and report the update, and the executor
- * would judge the new row it computes from the winner's row
- * (EvalPlanQual).  Reads the tuple header under a share lock of its page.
- */
+/* Does an update rule of "rules" write column attnum itself? */
 static bool
-row_updated_elsewhere(Relation rel, ItemPointer otid)
+rule_sets_column(const StewardRules *rules, AttrNumber attnum)
+{
+	if (rules->version_attnum == attnum)
+		return true;
+	for (int i = 0; i < rules->nstates; i++)
+		if (rules->states[i].changed_at == attnum)
+			return true;
+	return false;
+}
+
+/*
+ * The row lock heap_update takes on the row version "oldtup" of rel to
+ * replace it by the new row in "slot", and reports in *lockmode:
+ * LockTupleExclusive when a key column changes -- a column of a unique
+ * index a foreign key can reference (INDEX_ATTR_BITMAP_KEY) -- else
+ * LockTupleNoKeyExclusive, which a FOR KEY SHARE lock (a foreign key's
+ * check) does not conflict with.  Compared as heap_update's
+ * HeapDetermineColumnsInfo does: the row heap would form from the slot
+ * (ExecFetchSlotHeapTuple, a copy unless the slot holds a formed tuple)
+ * against the stored row, binary equality, NULL equal to NULL.  A key
+ * column the rules themselves set (the version, a state's changed_at)
+ * counts as changed: the rules have not judged yet, and the version they
+ * set always differs.  The stored row's values are read under the pin the
+ * caller holds (they never change while it is pinned).  Locks only what
+ * building the key bitmap takes (AccessShareLock on rel's indexes, once
+ * per relcache entry); raises nothing but out-of-memory.
+ */
+static LockTupleMode
+update_lock_mode(Relation rel, HeapTuple oldtup, TupleTableSlot *slot)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	Bitmapset  *keys = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_KEY);
+
+	/*
+	 * After the bitmap: building it opens the indexes, which may process
+	 * invalidations that free rel's cached rules.
+	 */
+	const StewardRules *rules = steward_get_rules(rel);
+	LockTupleMode mode = LockTupleNoKeyExclusive;
+	HeapTuple	newtup = NULL;
+	bool		shouldfree = false;
+	int			x = -1;
+
+	while (mode == LockTupleNoKeyExclusive &&
+		   (x = bms_next_member(keys, x)) >= 0)
+	{
+		AttrNumber	attnum = x + FirstLowInvalidHeapAttributeNumber;
+		Datum		oldval,
+					newval;
+		bool		oldnull,
+					newnull;
+
+		/* A whole-row or system column: heap says "not equal" too. */
+		if (attnum <= 0 || rule_sets_column(rules, attnum))
+		{
+			mode = LockTupleExclusive;
+			break;
+		}
+		if (newtup == NULL)
+			newtup = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
+		oldval = heap_getattr(oldtup, attnum, desc, &oldnull);
+		newval = heap_getattr(newtup, attnum, desc, &newnull);
+		if (oldnull != newnull ||
+			(!oldnull &&
+			 !datumIsEqual(oldval, newval, TupleDescAttr(desc, attnum - 1)->attbyval,
+						   TupleDescAttr(desc, attnum - 1)->attlen)))
+			mode = LockTupleExclusive;
+	}
+	if (shouldfree)
+		heap_freetuple(newtup);
+	bms_free(keys);
+	return mode;
+}
+
+/*
+ * Would heap_update, replacing the row version at otid of rel with a lock
+ * of "mode" (update_lock_mode), wait for another transaction first?  It
+ * would for one that updated or deleted that version, committed or not (it
+ * then reports the update, and the executor judges the new row it computes
+ * from the winner's row: EvalPlanQual), and for one still running that
+ * holds a lock conflicting with the update: FOR SHARE, FOR NO KEY UPDATE or
+ * FOR UPDATE, and FOR KEY SHARE too when a key column changes (mode
+ * LockTupleExclusive) -- that locker may update the row before it ends
+ * (SELECT ... FOR UPDATE, then UPDATE).  Lockers and updaters in a
+ * MultiXact are looked at one by one.  This transaction's own locks and
+ * updates are not waited for (heap reports its own update as
+ * TM_SelfModified).  "slot" holds the new row.  Reads the tuple header
+ * under a share lock of its page, then the MultiXact's members; the mode
+ * (update_lock_mode) is computed only when someone is there, so an
+ * ordinary update reads one header more.  A locker that comes after the
+ * look is waited for by heap_update itself, and its update reported as
+ * TM_Updated then (EvalPlanQual judges the winner's row).  Returns the
+ * mode to lock in, or -1 when there is nothing to wait for.
+ */
+static int
+row_held_elsewhere(Relation rel, ItemPointer otid, TupleTableSlot *slot)
 {
 	HeapTupleData tuple;
 	Buffer		buffer;
 	uint16		infomask;
-	bool		updated;
+	TransactionId xmax;
+	LockTupleMode mode;
+	bool		conflict = false;
 
 	if (!fetch_row_any(rel, otid, &tuple, &buffer))
-		return false;
+		return -1;
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
 	infomask = tuple.t_data->t_infomask;
-	updated = (infomask & HEAP_XMAX_INVALID) == 0 &&
-		!HEAP_XMAX_IS_LOCKED_ONLY(infomask) &&
-		((infomask & HEAP_XMAX_IS_MULTI) != 0 ||
-		 !TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmax(tuple.t_data)));
+	xmax = HeapTupleHeaderGetRawXmax(tuple.t_data);
 	LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+	if ((infomask & HEAP_XMAX_INVALID) != 0 ||
+		((infomask & HEAP_XMAX_IS_MULTI) == 0 &&
+		 (TransactionIdIsCurrentTransactionId(xmax) ||
+		  (HEAP_XMAX_IS_LOCKED_ONLY(infomask) &&
+		   !TransactionIdIsInProgress(xmax)))))
+	{
+		ReleaseBuffer(buffer);
+		return -1;
+	}
+	mode = update_lock_mode(rel, &tuple, slot);
 	ReleaseBuffer(buffer);
-	return updated;
+
+	if ((infomask & HEAP_XMAX_IS_MULTI) == 0)
+		conflict = !HEAP_XMAX_IS_LOCKED_ONLY(infomask) ||
+			mode == LockTupleExclusive || !HEAP_XMAX_IS_KEYSHR_LOCKED(infomask);
+	else
+	{
+		MultiXactMember *members;
+		int			nmembers;
+
+		nmembers = GetMultiXactIdMembers(xmax, &members, false,
+										 HEAP_XMAX_IS_LOCKED_ONLY(infomask));
+		for (int i = 0; i < nmembers && !conflict; i++)
+		{
+			if (TransactionIdIsCurrentTransactionId(members[i].xid))
+				continue;
+			if (ISUPDATE_from_mxstatus(members[i].status))
+				conflict = true;	/* committed or not: heap reports it */
+			else
+				conflict = TransactionIdIsInProgress(members[i].xid) &&
+					(mode == LockTupleExclusive ||
+					 members[i].status != MultiXactStatusForKeyShare);
+		}
+		if (nmembers > 0)
+			pfree(members);
+	}
+	return conflict ? (int) mode : -1;
 }
 
 /*
- * Before the update rules judge the row version at otid: when another
- * transaction updated or deleted it, wait for that transaction as
- * heap_update would (locking the version FOR NO KEY UPDATE), and return
- * what heap reports -- TM_Updated or TM_Deleted, with *tmfd set, when it
- * committed: the executor then computes the new row again from the
- * winner's row (EvalPlanQual) and updates that version, which the rules
- * judge; TM_Ok when it rolled back (this transaction now holds the lock).
- * Judged before waiting, a transition legal from the winner's state was
- * refused at once from the state the statement read (new -> shipped while
- * another session's new -> paid was committing; review36 R3).  Only rows
- * under rules, and only when an updater is there, so an ordinary UPDATE
- * reads one tuple header more.  Raises what heap's lock raises (55P03
- * under NOWAIT).
+ * Before the update rules judge the row version at otid of rel, replaced
+ * by the new row in "slot" under command cid: when another transaction
+ * updated or deleted it, or holds a lock conflicting with the update
+ * (row_held_elsewhere), wait for it as heap_update would, taking the lock
+ * heap_update takes (update_lock_mode), and return what heap reports --
+ * TM_Updated or TM_Deleted, with *tmfd set and *lockmode heap's mode, when
+ * the row was replaced meanwhile: the executor then locks the winner's row
+ * in that mode, computes the new row again from it (EvalPlanQual) and
+ * updates that version, which the rules judge; TM_Ok when it was not (the
+ * updater rolled back, the locker ended without updating: this
+ * transaction now holds the lock, and the rules judge the row read before
+ * heap writes).  Judged before waiting, a transition legal from the
+ * winner's state was refused at once from the state the statement read
+ * (new -> shipped while another session's new -> paid was committing,
+ * review36 R3; or while it held the row FOR UPDATE before its UPDATE,
+ * conc50 X2).  *lockmode must be heap's: LockTupleExclusive for an update
+ * that changes no key made the executor's lock of the winner's row
+ * conflict with FOR KEY SHARE, so a foreign key's check (a child row's
+ * INSERT) waited for this update, and failed 40001 under REPEATABLE READ,
+ * where plain heap goes on (conc50 X1).  Only rows under rules, and only
+ * when someone else holds the row, so an ordinary UPDATE reads one tuple
+ * header more.  Waits as heap does (lock_timeout, deadlock detection: 55P03,
+ * 40P01); raises what heap's lock raises (55P03 when !wait).
  */
 static TM_Result
-wait_for_updater(Relation rel, ItemPointer otid, CommandId cid,
-				 Snapshot snapshot, bool wait, TM_FailureData *tmfd,
-				 LockTupleMode *lockmode)
+wait_for_updater(Relation rel, ItemPointer otid, TupleTableSlot *slot,
+				 CommandId cid, Snapshot snapshot, bool wait,
+				 TM_FailureData *tmfd, LockTupleMode *lockmode)
 {
 	TupleTableSlot *lockslot;
 	ItemPointerData tid = *otid;
 	TM_Result	result;
+	int			mode;
 
 	if (steward_rules_empty(steward_get_rules(rel)) || !rules_enforced(rel) ||
-		!row_updated_elsewhere(rel, otid))
+		(mode = row_held_elsewhere(rel, otid, slot)) < 0)
 		return TM_Ok;
 	lockslot = MakeSingleTupleTableSlot(RelationGetDescr(rel),
 										&TTSOpsBufferHeapTuple);
 	result = heap_methods->tuple_lock(rel, &tid, snapshot, lockslot, cid,
-									  LockTupleNoKeyExclusive,
+									  (LockTupleMode) mode,
 									  wait ? LockWaitBlock : LockWaitError,
 									  0, tmfd);
 	ExecDropSingleTupleTableSlot(lockslot);
 	if (result == TM_Updated || result == TM_Deleted)
 	{
-		/* The lock the executor takes on the winner's row; heap's strongest. */
-		*lockmode = LockTupleExclusive;
+		*lockmode = (LockTupleMode) mode;
 		return result;
 	}
 	return TM_Ok;				/* anything else: heap_update reports it */
@@ -1069,7 +1205,8 @@ steward_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	int			nchanges;
 	TM_Result	result;
 
-	result = wait_for_updater(rel, otid, cid, snapshot, wait, tmfd, lockmode);
+	result = wait_for_updater(rel, otid, slot, cid, snapshot, wait, tmfd,
+							  lockmode);
 	if (result != TM_Ok)
 		return result;
 	nchanges = apply_update_rules(rel, otid, slot, cid, snapshot, changes);
