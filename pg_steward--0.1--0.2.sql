@@ -47692,3 +47692,210 @@ BEGIN
     PERFORM steward._migration_refuse_temporary(rel);
 END
 $$;
+
+-- relayout51: counts in relayout messages agree with their nouns ("1 row").
+CREATE FUNCTION steward._relayout_count(n bigint, one text, many text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT n || ' ' || CASE WHEN n = 1 THEN one ELSE many END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_check_coverage(old_rel regclass, newrel regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fits text;
+    res text[];
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhparent = newrel AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT')
+       OR (SELECT partstrat FROM pg_partitioned_table WHERE partrelid = newrel) = 'h' THEN
+        RETURN;
+    END IF;
+    -- The partitions' own constraints, as PostgreSQL deparses them (column
+    -- names only, which the old layout shares).
+    SELECT string_agg('(' || pg_get_partition_constraintdef(i.inhrelid) || ')', ' OR ')
+      INTO fits FROM pg_inherits i WHERE i.inhparent = newrel;
+    res := steward._migration_exec(old_rel, format(
+        'SELECT count(*) FROM %s WHERE NOT coalesce(%s, false)', old_rel, coalesce(fits, 'false')));
+    IF res[1]::bigint > 0 THEN
+        RAISE EXCEPTION 'the partitions of the new layout of % have no place for % of its rows', old_rel, res[1]
+            USING ERRCODE = 'check_violation',
+                  DETAIL = CASE WHEN res[1]::bigint = 1 THEN 'Its partition key value is outside every bound given in "partitions".'
+                                ELSE 'Their partition key values are outside every bound given in "partitions".' END,
+                  HINT = 'Add partitions that cover them, or a default partition: {"default": true}.';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_backfill_end(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r steward.migration_runs := steward._migration_get(mig);
+    remaining bigint := CASE WHEN r.rows_backfilled >= r.rows_total THEN 0
+                             ELSE steward._relayout_missing(mig) END;
+BEGIN
+    IF remaining > 0 THEN
+        PERFORM steward._migration_record('update', mig, jsonb_build_object('backfill_status', 'finished'));
+        PERFORM steward._report('warning',
+                format('migration "%s": %s held by other transactions and %s not copied yet', mig,
+                       steward._relayout_count(remaining, 'row was', 'rows were'),
+                       CASE WHEN remaining = 1 THEN 'is' ELSE 'are' END),
+                hint => 'Run steward.migration_backfill again.');
+        RETURN;
+    END IF;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'backfilled', 'backfilled_at', clock_timestamp(), 'backfill_status', 'finished'));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_compare_sql(mig text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    keytext text;
+    rowtext text;
+BEGIN
+    keytext := format('ARRAY[%s]::text', (SELECT string_agg(format('format(''%%s'', t.%I)', k), ', ' ORDER BY i)
+                                          FROM unnest(t.key_columns) WITH ORDINALITY u(k, i)));
+    rowtext := format('format(''%%s'', ROW(%s))',
+                      (SELECT string_agg(format('t.%I', c), ', ' ORDER BY a.attnum)
+                         FROM pg_attribute a, LATERAL (SELECT a.attname::text) x(c)
+                        WHERE a.attrelid = t.old_rel AND a.attnum > 0 AND NOT a.attisdropped));
+    RETURN format(
+        'WITH o AS (SELECT %1$s AS k, hashtextextended(%2$s, 0) AS h FROM %3$s t), '
+        '     n AS (SELECT %1$s AS k, hashtextextended(%2$s, 0) AS h FROM %4$s t), '
+        '     j AS (SELECT (hashtextextended(coalesce(o.k, n.k), 0) %% 16 + 16) %% 16 AS b, '
+        '                  coalesce(o.k, n.k) AS k, o.h AS oh, n.h AS nh '
+        '             FROM o FULL JOIN n ON n.k = o.k), '
+        '     g AS (SELECT b, count(oh) AS no, count(nh) AS nn, '
+        '                  count(*) FILTER (WHERE nh IS NULL) AS only_old, '
+        '                  count(*) FILTER (WHERE oh IS NULL) AS only_new, '
+        '                  count(*) FILTER (WHERE oh <> nh) AS differ, '
+        '                  sum(oh::numeric) AS so, sum(nh::numeric) AS sn, '
+        '                  min(k) FILTER (WHERE oh IS NULL OR nh IS NULL OR oh <> nh) AS ex '
+        '             FROM j GROUP BY b) '
+        'SELECT coalesce(sum(no), 0), coalesce(sum(nn), 0), coalesce(sum(only_old), 0), '
+        '       coalesce(sum(only_new), 0), coalesce(sum(differ), 0), count(*), '
+        '       count(*) FILTER (WHERE so IS DISTINCT FROM sn), '
+        '       string_agg(format(''range %%s: %%s old / %%s new %%s, %%s %%s, e.g. key %%s'', '
+        '                         b, no, nn, CASE WHEN nn = 1 THEN ''row'' ELSE ''rows'' END, '
+        '                         differ, CASE WHEN differ = 1 THEN ''differs'' ELSE ''differ'' END, ex), ''; '' ORDER BY b) '
+        '         FILTER (WHERE so IS DISTINCT FROM sn) '
+        '  FROM g',
+        keytext, rowtext, t.old_rel, t.new_rel);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_hot_keys(old_rel regclass, new_rel regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT string_agg(format('%s (%s, at least %s certain)', h.key_text,
+                             steward._relayout_count(h.updates, 'update', 'updates'), h.certain),
+                      ', ' ORDER BY h.certain DESC, h.updates DESC)
+      FROM (SELECT * FROM (SELECT DISTINCT ON (x.key_text) x.key_text, x.updates,
+                                  x.updates - x.error_bound AS certain
+                             FROM steward.hot_rows x
+                            WHERE x.relid IN (old_rel, new_rel)
+                               OR x.relid IN (SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = new_rel)
+                            ORDER BY x.key_text, x.updates - x.error_bound DESC, x.updates DESC) k
+             ORDER BY k.certain DESC, k.updates DESC LIMIT 5) h
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_compare_checks(mig text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    res text[] := steward._migration_exec(t.old_rel, steward._relayout_compare_sql(mig));
+    old_name text := steward._relation_name(t.old_rel);
+    new_name text := steward._relation_name(t.new_rel);
+BEGIN
+    RETURN jsonb_build_array(
+        jsonb_build_object('check', format('backfill %s', t.new_rel),
+            'passed', res[3]::bigint = 0,
+            'detail', CASE WHEN res[3]::bigint = 0
+                           THEN format('every row of relation "%s" is in relation "%s"', old_name, new_name)
+                           ELSE format('%s of relation "%s" %s not in relation "%s" yet: CALL steward.migration_backfill(%L)',
+                                       steward._relayout_count(res[3]::bigint, 'row', 'rows'), old_name,
+                                       CASE WHEN res[3]::bigint = 1 THEN 'is' ELSE 'are' END, new_name, mig) END),
+        jsonb_build_object('check', format('rows %s', t.new_rel),
+            'passed', res[1] = res[2] AND res[4]::bigint = 0,
+            'detail', format('%s in relation "%s", %s in relation "%s", %s only in relation "%s"',
+                             steward._relayout_count(res[1]::bigint, 'row', 'rows'), old_name, res[2], new_name, res[4], new_name)),
+        jsonb_build_object('check', format('values %s', t.new_rel),
+            'passed', res[5]::bigint = 0,
+            'detail', steward._relayout_count(res[5]::bigint, 'row with the same key differs', 'rows with the same key differ')),
+        jsonb_build_object('check', format('checksums %s', t.new_rel),
+            'passed', res[7]::bigint = 0,
+            'detail', CASE WHEN res[7]::bigint = 0
+                           THEN format('%s: counts and checksums of both layouts agree',
+                                       steward._relayout_count(res[6]::bigint, 'key range', 'key ranges'))
+                           ELSE format('%s of %s %s (%s)', res[7], steward._relayout_count(res[6]::bigint, 'key range', 'key ranges'),
+                                       CASE WHEN res[7]::bigint = 1 THEN 'disagrees' ELSE 'disagree' END, res[8]) END));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_recheck(mig text, action text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    lt record := steward._relayout_tables(mig);
+    res text[];
+    n_old bigint;
+    n_new bigint;
+    lost boolean;
+BEGIN
+    -- A layout dropped meanwhile failed the migration (_migrations_on_sql_drop):
+    -- nothing to count.
+    IF (SELECT count(*) FROM steward.migration_tables t WHERE t.migration = mig AND t.active) < 2 THEN
+        RETURN;
+    END IF;
+    res := steward._migration_exec(lt.old_rel, format(
+        'SELECT (SELECT count(*) FROM %s), (SELECT count(*) FROM %s)', lt.old_rel, lt.new_rel));
+    n_old := res[1]::bigint;
+    n_new := res[2]::bigint;
+    lost := CASE action WHEN 'complete' THEN n_old <> n_new
+                        WHEN 'clean up' THEN n_old > n_new
+                        ELSE n_new > n_old END;
+    IF lost THEN
+        RAISE EXCEPTION 'cannot % migration "%": relation "%" holds %, relation "%" holds %',
+                action, mig, steward._relation_name(lt.old_rel), steward._relayout_count(n_old, 'row', 'rows'),
+                steward._relation_name(lt.new_rel), n_new
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Writes since the last validation reached one layout only (an INSERT with '
+                           'check_function_bodies = off, or a write while the relayout trigger was '
+                           'disabled): ' || CASE action
+                               WHEN 'complete' THEN 'the table would lose them at the cutover.'
+                               WHEN 'clean up' THEN format('dropping %s would lose them.', lt.old_rel)
+                               ELSE format('dropping %s would lose them.', lt.new_rel) END,
+                  HINT = CASE action
+                      WHEN 'complete' THEN format(
+                          'Run SELECT * FROM steward.migration_validate(%L) (it names the rows), '
+                          'CALL steward.migration_backfill(%L) (it copies the rows the new layout lacks), '
+                          'and validate again.', mig, mig)
+                      WHEN 'clean up' THEN format(
+                          'SELECT * FROM steward.migration_validate(%L) names the rows; write them to %s too, '
+                          'or roll back: SELECT steward.migration_rollback(%L);', mig, lt.new_rel, mig)
+                      ELSE format(
+                          'SELECT * FROM steward.migration_validate(%L) names the rows; write them to %s too, '
+                          'or keep the new layout: SELECT steward.migration_cleanup(%L);', mig, lt.old_rel, mig) END;
+    END IF;
+END
+$$;

@@ -739,6 +739,17 @@ AS $$
      WHERE i.indexrelid = idx
 $$;
 
+-- A count and its noun as a message prints them: "1 row", "2 rows"
+-- (relayout51).  PL/pgSQL has no errmsg_plural; the messages are English
+-- only, as every message of the SQL sources.
+CREATE FUNCTION steward._relayout_count(n bigint, one text, many text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT n || ' ' || CASE WHEN n = 1 THEN one ELSE many END
+$$;
+
 -- Columns as a message names them: one bare, several in parentheses.
 CREATE FUNCTION steward._relayout_column_list(cols text[])
 RETURNS text
@@ -1211,7 +1222,8 @@ BEGIN
     IF res[1]::bigint > 0 THEN
         RAISE EXCEPTION 'the partitions of the new layout of % have no place for % of its rows', old_rel, res[1]
             USING ERRCODE = 'check_violation',
-                  DETAIL = 'Their partition key values are outside every bound given in "partitions".',
+                  DETAIL = CASE WHEN res[1]::bigint = 1 THEN 'Its partition key value is outside every bound given in "partitions".'
+                                ELSE 'Their partition key values are outside every bound given in "partitions".' END,
                   HINT = 'Add partitions that cover them, or a default partition: {"default": true}.';
     END IF;
 END
@@ -1775,7 +1787,9 @@ BEGIN
     IF remaining > 0 THEN
         PERFORM steward._migration_record('update', mig, jsonb_build_object('backfill_status', 'finished'));
         PERFORM steward._report('warning',
-                format('migration "%s": %s rows were held by other transactions and are not copied yet', mig, remaining),
+                format('migration "%s": %s held by other transactions and %s not copied yet', mig,
+                       steward._relayout_count(remaining, 'row was', 'rows were'),
+                       CASE WHEN remaining = 1 THEN 'is' ELSE 'are' END),
                 hint => 'Run steward.migration_backfill again.');
         RETURN;
     END IF;
@@ -1867,8 +1881,9 @@ BEGIN
         'SELECT coalesce(sum(no), 0), coalesce(sum(nn), 0), coalesce(sum(only_old), 0), '
         '       coalesce(sum(only_new), 0), coalesce(sum(differ), 0), count(*), '
         '       count(*) FILTER (WHERE so IS DISTINCT FROM sn), '
-        '       string_agg(format(''range %%s: %%s old / %%s new rows, %%s differ, e.g. key %%s'', '
-        '                         b, no, nn, differ, ex), ''; '' ORDER BY b) '
+        '       string_agg(format(''range %%s: %%s old / %%s new %%s, %%s %%s, e.g. key %%s'', '
+        '                         b, no, nn, CASE WHEN nn = 1 THEN ''row'' ELSE ''rows'' END, '
+        '                         differ, CASE WHEN differ = 1 THEN ''differs'' ELSE ''differ'' END, ex), ''; '' ORDER BY b) '
         '         FILTER (WHERE so IS DISTINCT FROM sn) '
         '  FROM g',
         keytext, rowtext, t.old_rel, t.new_rel);
@@ -1938,7 +1953,8 @@ RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT string_agg(format('%s (%s updates, at least %s certain)', h.key_text, h.updates, h.certain),
+    SELECT string_agg(format('%s (%s, at least %s certain)', h.key_text,
+                             steward._relayout_count(h.updates, 'update', 'updates'), h.certain),
                       ', ' ORDER BY h.certain DESC, h.updates DESC)
       FROM (SELECT * FROM (SELECT DISTINCT ON (x.key_text) x.key_text, x.updates,
                                   x.updates - x.error_bound AS certain
@@ -1998,20 +2014,23 @@ BEGIN
             'passed', res[3]::bigint = 0,
             'detail', CASE WHEN res[3]::bigint = 0
                            THEN format('every row of relation "%s" is in relation "%s"', old_name, new_name)
-                           ELSE format('%s rows of relation "%s" are not in relation "%s" yet: CALL steward.migration_backfill(%L)',
-                                       res[3], old_name, new_name, mig) END),
+                           ELSE format('%s of relation "%s" %s not in relation "%s" yet: CALL steward.migration_backfill(%L)',
+                                       steward._relayout_count(res[3]::bigint, 'row', 'rows'), old_name,
+                                       CASE WHEN res[3]::bigint = 1 THEN 'is' ELSE 'are' END, new_name, mig) END),
         jsonb_build_object('check', format('rows %s', t.new_rel),
             'passed', res[1] = res[2] AND res[4]::bigint = 0,
-            'detail', format('%s rows in relation "%s", %s in relation "%s", %s only in relation "%s"',
-                             res[1], old_name, res[2], new_name, res[4], new_name)),
+            'detail', format('%s in relation "%s", %s in relation "%s", %s only in relation "%s"',
+                             steward._relayout_count(res[1]::bigint, 'row', 'rows'), old_name, res[2], new_name, res[4], new_name)),
         jsonb_build_object('check', format('values %s', t.new_rel),
             'passed', res[5]::bigint = 0,
-            'detail', format('%s rows with the same key differ', res[5])),
+            'detail', steward._relayout_count(res[5]::bigint, 'row with the same key differs', 'rows with the same key differ')),
         jsonb_build_object('check', format('checksums %s', t.new_rel),
             'passed', res[7]::bigint = 0,
             'detail', CASE WHEN res[7]::bigint = 0
-                           THEN format('%s key ranges: counts and checksums of both layouts agree', res[6])
-                           ELSE format('%s of %s key ranges disagree (%s)', res[7], res[6], res[8]) END));
+                           THEN format('%s: counts and checksums of both layouts agree',
+                                       steward._relayout_count(res[6]::bigint, 'key range', 'key ranges'))
+                           ELSE format('%s of %s %s (%s)', res[7], steward._relayout_count(res[6]::bigint, 'key range', 'key ranges'),
+                                       CASE WHEN res[7]::bigint = 1 THEN 'disagrees' ELSE 'disagree' END, res[8]) END));
 END
 $$;
 
@@ -2189,8 +2208,9 @@ BEGIN
                         WHEN 'clean up' THEN n_old > n_new
                         ELSE n_new > n_old END;
     IF lost THEN
-        RAISE EXCEPTION 'cannot % migration "%": relation "%" holds % rows, relation "%" holds %',
-                action, mig, steward._relation_name(lt.old_rel), n_old, steward._relation_name(lt.new_rel), n_new
+        RAISE EXCEPTION 'cannot % migration "%": relation "%" holds %, relation "%" holds %',
+                action, mig, steward._relation_name(lt.old_rel), steward._relayout_count(n_old, 'row', 'rows'),
+                steward._relation_name(lt.new_rel), n_new
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = 'Writes since the last validation reached one layout only (an INSERT with '
                            'check_function_bodies = off, or a write while the relayout trigger was '
