@@ -59,3 +59,4 @@ SELECT state FROM steward.governor_jobs WHERE job_id = :job;
 SELECT steward.governor_pace(:job);
 \set VERBOSITY default
 DROP TABLE r239;
+SELECT steward.drop_state_machine('r239_m');

@@ -147,5 +147,7 @@ RESET ROLE;
 DROP SCHEMA r356 CASCADE;
 SELECT steward.drop_state_machine('r356_m');
 SELECT steward.drop_state_machine('r356_lax');
+-- r356_owner's temp table (else DROP ROLE fails and the role stays).
+DROP TABLE r356_stamp;
 DROP ROLE r356_app;
 DROP ROLE r356_owner;

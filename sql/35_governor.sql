@@ -299,3 +299,4 @@ SELECT status, rows_done FROM steward.transition_progress
 RESET synchronous_commit;
 RESET steward.batch_synchronous_commit;
 DROP TABLE sc_items;
+SELECT steward.drop_state_machine('sc_flow');

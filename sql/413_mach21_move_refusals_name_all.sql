@@ -76,3 +76,5 @@ SELECT tableoid::regclass, id, st, v FROM p;
 
 RESET search_path;
 DROP SCHEMA r413 CASCADE;
+SELECT steward.drop_state_machine('m413');
+SELECT steward.drop_state_machine('m413_other');

@@ -69,3 +69,7 @@ DROP SCHEMA s425 CASCADE;
 RESET client_min_messages;
 SELECT format('REVOKE CREATE ON DATABASE %I FROM r425_owner', current_database()) \gexec
 DROP ROLE r425_owner;
+
+-- This file's migration records go (465_zz_leftovers).
+CREATE TEMP TABLE gone (name) AS VALUES ('m425'), ('m425b');
+\i test/sql/drop_migration_records.sql

@@ -73,3 +73,7 @@ RESET client_min_messages;
 SELECT format('REVOKE CREATE ON DATABASE %I FROM r426_owner', current_database()) \gexec
 DROP ROLE r426_owner;
 DROP ROLE r426_other;
+
+-- This file's migration records go (465_zz_leftovers).
+CREATE TEMP TABLE gone (name) AS VALUES ('m426');
+\i test/sql/drop_migration_records.sql

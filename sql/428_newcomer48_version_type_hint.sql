@@ -77,3 +77,7 @@ SELECT steward.untrack('n428.nokey', 'v');
 SELECT steward.untrack('n428.pt', 'v');
 SELECT steward.untrack('n428.txt', 'version');
 DROP SCHEMA n428 CASCADE;
+
+-- This file's migration records go (465_zz_leftovers).
+CREATE TEMP TABLE gone (name) AS VALUES ('Acct''s_bigint');
+\i test/sql/drop_migration_records.sql

@@ -71,3 +71,7 @@ RESET steward.migration_index_window;
 
 RESET search_path;
 DROP SCHEMA p439 CASCADE;
+
+-- This file's migration records go (465_zz_leftovers).
+CREATE TEMP TABLE gone (name) AS VALUES ('p439_ix'), ('p439_m'), ('p439_m2');
+\i test/sql/drop_migration_records.sql

@@ -40,3 +40,7 @@ SELECT steward._migration_latency_text(1, 0.1, 0.1, 0.1) AS one_call,
        steward._migration_latency_text(2, 0.1, 0.1, 0.1) AS two_calls;
 
 DROP SCHEMA p441 CASCADE;
+
+-- This file's migration records go (465_zz_leftovers).
+CREATE TEMP TABLE gone (name) AS VALUES ('p441_ix'), ('p441_rl');
+\i test/sql/drop_migration_records.sql

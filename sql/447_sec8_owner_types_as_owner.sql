@@ -103,3 +103,7 @@ RESET client_min_messages;
 SELECT format('REVOKE CREATE ON DATABASE %I FROM r447_owner, r447_other', current_database()) \gexec
 DROP ROLE r447_owner;
 DROP ROLE r447_other;
+
+-- This file's migration records go (465_zz_leftovers).
+CREATE TEMP TABLE gone (name) AS VALUES ('m447a'), ('m447l'), ('m447r');
+\i test/sql/drop_migration_records.sql

@@ -78,3 +78,4 @@ DROP TABLE r53;
 -- This file's migration records go: a later file may count them.
 CREATE TEMP TABLE gone (name) AS VALUES ('c53_mig'), ('r53_rl');
 \i test/sql/drop_migration_records.sql
+SELECT steward.drop_state_machine('m53');

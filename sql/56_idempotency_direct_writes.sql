@@ -145,3 +145,4 @@ SELECT key, fingerprint, status, left(response::text, 20) AS response, created_a
   FROM steward.idempotency_keys WHERE scope = 'direct' ORDER BY key;
 SELECT scope, new, replay, mismatch, in_progress FROM steward.idempotency_stats WHERE scope = 'direct';
 DELETE FROM steward.idempotency_keys WHERE scope = 'direct';
+DELETE FROM steward.idempotency_scopes WHERE scope = 'direct';

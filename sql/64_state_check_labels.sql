@@ -108,3 +108,4 @@ DROP VIEW ticket_label, ticket_checks;
 DROP TABLE tickets;
 SELECT count(*) FROM steward.state_checks WHERE relid::oid = :tickets_oid;
 SELECT steward.drop_state_machine('ticket_status');
+DROP FUNCTION set_label(jsonb);
