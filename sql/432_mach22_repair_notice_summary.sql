@@ -35,7 +35,9 @@ UPDATE r432.t SET st = 'new' WHERE id > 100 AND (id < 1090 OR 1 / (1100 - id) > 
 UPDATE r432.t SET st = 'new' WHERE id > 1085;
 SELECT st, count(*) FROM r432.t GROUP BY st ORDER BY st;
 
--- A function's statement reports at its own end, inside the caller.
+-- The summary comes at the end of the client's statement, after the
+-- function's own NOTICE (mach23: it came at the end of the function's
+-- UPDATE, inside the caller).
 CREATE FUNCTION r432.repair() RETURNS int LANGUAGE plpgsql AS $$
 DECLARE
     n int;

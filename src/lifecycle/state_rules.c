@@ -404,10 +404,12 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 }
 
 /*
- * How many of a statement's repairs of one relation under one machine are
- * reported one by one; the rest are summed in one NOTICE once the
- * statement has finished (emit_repair_summary), as PostgreSQL lists the
- * first objects a DROP ... CASCADE drops and counts the others.
+ * How many of the repairs of one column of a relation under one machine
+ * that the statement a client sent makes (itself, or the functions,
+ * triggers, DO blocks and procedures it runs) are reported one by one;
+ * the rest are summed in one NOTICE once that statement has finished
+ * (emit_repair_summary), as PostgreSQL lists the first objects a DROP
+ * ... CASCADE drops and counts the others.
  */
 #define REPAIRS_REPORTED_BY_ROW 10
 
@@ -415,24 +417,26 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 typedef struct RepairTally
 {
 	StewardStatementReport report;	/* relid, name: the machine; subkey:
-									 * the column */
-	uint64		repaired;		/* rows heap stored repaired */
-	uint64		shown;			/* of which reported one by one */
+									 * the column; count: rows heap stored
+									 * repaired; shown: of which reported
+									 * one by one */
 	char		relname[NAMEDATALEN];
 	char		column[NAMEDATALEN];
 } RepairTally;
 
 /*
- * The end of a statement that repaired rows of one column of a relation
- * under one machine beyond those reported one by one: one NOTICE counting
- * the others, exactly (mach22: a bulk repair of 100k rows gave 100k
- * NOTICEs).
+ * The end of the client's statement that repaired rows of one column of a
+ * relation under one machine beyond those reported one by one, itself or
+ * through the statements it ran: one NOTICE counting the others, exactly
+ * (mach22: a bulk repair of 100k rows gave 100k NOTICEs); repairs a
+ * rolled-back subtransaction undid are not counted, and the DETAIL says
+ * how many of those had been reported.
  */
 static void
 emit_repair_summary(StewardStatementReport *report)
 {
 	RepairTally *tally = (RepairTally *) report;
-	uint64		others = tally->repaired - tally->shown;
+	uint64		others = report->count - report->shown;
 
 	if (others == 0)
 		return;
@@ -441,9 +445,14 @@ emit_repair_summary(StewardStatementReport *report)
 						   "and %llu other rows of relation \"%s\" repaired: states machine \"%s\" does not declare became declared states",
 						   others, (unsigned long long) others,
 						   tally->relname, report->name),
+			 report->sent > report->shown ?
+			 errdetail("The statement repaired %llu rows in column \"%s\" in all; %llu of them were reported one by one, and %llu repairs reported were undone (a subtransaction or transaction rolled back).",
+					   (unsigned long long) report->count, tally->column,
+					   (unsigned long long) report->shown,
+					   (unsigned long long) (report->sent - report->shown)) :
 			 errdetail("The statement repaired %llu rows in column \"%s\" in all; the first %llu were reported one by one.",
-					   (unsigned long long) tally->repaired, tally->column,
-					   (unsigned long long) tally->shown)));
+					   (unsigned long long) report->count, tally->column,
+					   (unsigned long long) report->shown)));
 }
 
 /*
@@ -467,9 +476,9 @@ note_repair(Relation rel, const StateRule *rule, const char *oldvalue,
 
 	change->repaired_from = oldvalue;
 	change->tally = (StewardStatementReport *) tally;
-	change->show = tally == NULL || tally->shown < REPAIRS_REPORTED_BY_ROW;
+	change->show = tally == NULL || tally->report.sent < REPAIRS_REPORTED_BY_ROW;
 	change->key = change->show ? steward_row_key_desc(rel, origin->tuple) : NULL;
-	if (tally != NULL && tally->repaired == 0 && tally->shown == 0)
+	if (tally != NULL && tally->relname[0] == '\0')
 	{
 		strlcpy(tally->relname, RelationGetRelationName(rel), NAMEDATALEN);
 		strlcpy(tally->column, column_name(rel, rule->attnum), NAMEDATALEN);
@@ -489,7 +498,7 @@ note_repair(Relation rel, const StateRule *rule, const char *oldvalue,
  * EvalPlanQual after a concurrent update) counts once, and a row
  * repaired in two columns counts once in each column's tally (mach23: it
  * counted twice in the first column's).  Takes no lock; raises nothing
- * but the NOTICE.
+ * but the NOTICE and 53200.
  */
 static void
 announce_repair(Relation rel, const StateChange *change)
@@ -500,10 +509,12 @@ announce_repair(Relation rel, const StateChange *change)
 
 	if (tally != NULL)
 	{
-		tally->repaired++;
-		if (!change->show || tally->shown >= REPAIRS_REPORTED_BY_ROW)
+		bool		show = change->show &&
+			tally->report.sent < REPAIRS_REPORTED_BY_ROW;
+
+		steward_statement_report_count(&tally->report, show);
+		if (!show)
 			return;
-		tally->shown++;
 	}
 	ereport(NOTICE,
 			(change->key ?

@@ -24,6 +24,10 @@
  *	STATEMENTS: times and counts the whole statement, pg_steward's own work
  *	  on it included, and keeps the statements that work runs through SPI
  *	  nested (not counted as top-level statements) -- so it is outermost;
+ *	REPORTS: raises the depth of the statement reports (tableam/writectx.c)
+ *	  while the statement runs, and emits them at the end of the client's
+ *	  statement -- next to outermost, so that the statements every stage
+ *	  below runs report at the end of the client's one;
  *	TOKENS: notes a COMMIT PREPARED before it commits (no other stage looks
  *	  at transaction statements; it stays where the chained hooks had it);
  *	RESTORE01: runs a 0.1 dump's COPY into a temporary table instead: the
@@ -41,6 +45,7 @@
 typedef enum StewardUtilityStage
 {
 	STEWARD_UTILITY_STATEMENTS,
+	STEWARD_UTILITY_REPORTS,
 	STEWARD_UTILITY_TOKENS,
 	STEWARD_UTILITY_RESTORE01,
 	STEWARD_UTILITY_RELEASE,

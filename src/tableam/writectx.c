@@ -40,6 +40,7 @@
 #include "access/relation.h"
 #include "access/sysattr.h"
 #include "access/tupconvert.h"
+#include "access/xact.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class_d.h"
 #include "catalog/pg_inherits.h"
@@ -58,6 +59,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "plumbing/utility.h"
 #include "tableam/rules.h"
 #include "tableam/writectx.h"
 
@@ -71,7 +73,6 @@ typedef struct WritingStatement
 	Oid			old_relid;
 	ResultRelInfo *old_rri;		/* in estate's query memory, like this */
 	PlanState  *planstate;		/* its plan's top node (route_moving_row) */
-	StewardStatementReport *reports;	/* emitted once it has finished */
 	MemoryContextCallback forget;
 } WritingStatement;
 
@@ -79,7 +80,38 @@ typedef struct WritingStatement
 static WritingStatement *writing = NULL;
 
 static ExecutorStart_hook_type prev_executor_start = NULL;
+static ExecutorRun_hook_type prev_executor_run = NULL;
 static ExecutorFinish_hook_type prev_executor_finish = NULL;
+
+/*
+ * Statement reports (steward_statement_report).  The statement a report
+ * belongs to is the one the client sent: the outermost one running, at
+ * depth 0 -- the executor's run and finish and every utility statement
+ * raise the depth while they run, so a statement of a function, a
+ * trigger, a DO block or a procedure (SPI) runs deeper and adds to the
+ * reports of the statement that called it (mach23: a function's UPDATE
+ * reported at its own end, inside the caller's statement, and each call
+ * of the function reported its first 10 rows again).  They are emitted
+ * once that statement has finished, and dropped when it fails.  A
+ * subtransaction that rolls back (a PL/pgSQL EXCEPTION block, a
+ * ROLLBACK TO SAVEPOINT inside a procedure) takes back what was counted
+ * in it, and a transaction a procedure rolls back what was counted in
+ * that transaction, so a report counts the work that stands: a row
+ * repaired, undone and repaired again counts once.  In report_cxt, a
+ * child of TopMemoryContext (a procedure's COMMIT ends the transaction
+ * inside the statement), reset once the statement has ended.
+ */
+typedef struct ReportSave
+{
+	struct ReportSave *prev;
+	int			level;			/* the level the values below belong to */
+	uint64		count;
+	uint64		shown;
+} ReportSave;
+
+static int	report_depth = 0;
+static StewardStatementReport *reports = NULL;
+static MemoryContext report_cxt = NULL;
 
 static void
 forget_statement(void *arg)
@@ -125,71 +157,228 @@ writectx_executor_start(QueryDesc *queryDesc, int eflags)
 	writing = stmt;
 }
 
+/* Forget every report: its statement has ended or failed. */
+static void
+drop_reports(void)
+{
+	reports = NULL;
+	if (report_cxt != NULL)
+		MemoryContextReset(report_cxt);
+}
+
 /*
- * Once a writing statement has finished (its AFTER triggers too), emit its
- * reports (steward_statement_report), in the order they were made.  Not
- * on an error: the statement's work is undone, and so is what they sum.
+ * The statement the client sent has finished: emit its reports, in the
+ * order they were made, then forget them.  Each emit raises no error but
+ * its NOTICE; should one raise, the rest are dropped with it.
+ */
+static void
+emit_reports(void)
+{
+	StewardStatementReport *report = reports;
+
+	if (report == NULL)
+		return;
+	PG_TRY();
+	{
+		for (; report != NULL; report = report->next)
+			report->emit(report);
+	}
+	PG_FINALLY();
+	{
+		drop_reports();
+	}
+	PG_END_TRY();
+}
+
+/*
+ * Leave one level of report_depth: back at depth 0, the client's
+ * statement has ended, and its reports are emitted (ok) or dropped (it
+ * failed: its work is undone).
+ */
+static void
+leave_report_depth(bool ok)
+{
+	if (--report_depth > 0)
+		return;
+	report_depth = 0;
+	if (ok)
+		emit_reports();
+	else
+		drop_reports();
+}
+
+static void
+writectx_executor_run(QueryDesc *queryDesc, ScanDirection direction,
+					  uint64 count, bool execute_once)
+{
+	report_depth++;
+	PG_TRY();
+	{
+		if (prev_executor_run)
+			prev_executor_run(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	}
+	PG_CATCH();
+	{
+		leave_report_depth(false);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	/* A run is not the end of the statement: ExecutorFinish follows. */
+	report_depth--;
+}
+
+/*
+ * Once a statement the client sent has finished (its AFTER triggers
+ * too), emit the reports it and the statements it ran made.  Not on an
+ * error: the statement's work is undone, and so is what they sum.
  */
 static void
 writectx_executor_finish(QueryDesc *queryDesc)
 {
-	if (prev_executor_finish)
-		prev_executor_finish(queryDesc);
-	else
-		standard_ExecutorFinish(queryDesc);
-
-	for (WritingStatement *stmt = writing; stmt != NULL; stmt = stmt->next)
+	report_depth++;
+	PG_TRY();
 	{
-		if (stmt->estate == queryDesc->estate)
-		{
-			StewardStatementReport *report = stmt->reports;
+		if (prev_executor_finish)
+			prev_executor_finish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_CATCH();
+	{
+		leave_report_depth(false);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	leave_report_depth(true);
+}
 
-			stmt->reports = NULL;
-			for (; report != NULL; report = report->next)
-				report->emit(report);
-			break;
+/*
+ * The utility stage REPORTS (plumbing/utility.h): a utility statement
+ * (DO, CALL, EXPLAIN ANALYZE, COPY, FETCH ...) raises report_depth while
+ * it runs, so the statements it runs report at its end.
+ */
+static void
+reports_utility_wrap(StewardUtilityCall *call)
+{
+	report_depth++;
+	PG_TRY();
+	{
+		steward_utility_proceed(call);
+	}
+	PG_CATCH();
+	{
+		leave_report_depth(false);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	leave_report_depth(true);
+}
+
+static const StewardUtilityStep reports_utility_step = {
+	.tags = {T_Invalid},
+	.wrap = reports_utility_wrap,
+};
+
+/*
+ * Put the counts of every report back to their values at transaction nest
+ * level "level" - 1 (a subtransaction of that level, or the transaction,
+ * level 1, rolled back), or make that level's values those of level - 1
+ * (committed; at level 1 they cannot be undone any more).
+ */
+static void
+settle_report_level(int level, bool commit)
+{
+	for (StewardStatementReport *report = reports; report != NULL; report = report->next)
+	{
+		while (report->level >= level)
+		{
+			ReportSave *save = report->saved;
+
+			if (commit && (save == NULL || save->level < level - 1))
+			{
+				report->level = level - 1;
+				break;
+			}
+			if (!commit)
+			{
+				report->count = save ? save->count : 0;
+				report->shown = save ? save->shown : 0;
+			}
+			report->level = save ? save->level : 0;
+			report->saved = save ? save->prev : NULL;
 		}
 	}
 }
 
+static void
+reports_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	if (reports == NULL)
+		return;
+	if (event == SUBXACT_EVENT_COMMIT_SUB)
+		settle_report_level(GetCurrentTransactionNestLevel(), true);
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+		settle_report_level(GetCurrentTransactionNestLevel(), false);
+}
+
+static void
+reports_xact_callback(XactEvent event, void *arg)
+{
+	if (reports == NULL)
+		return;
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PREPARE)
+		settle_report_level(1, true);
+	else if (event == XACT_EVENT_ABORT)
+		settle_report_level(1, false);
+}
+
 /*
- * Install the ExecutorStart and ExecutorFinish hooks.  Called once, from
- * _PG_init.  Takes no lock; raises nothing.
+ * Install the ExecutorStart, ExecutorRun and ExecutorFinish hooks, the
+ * utility stage REPORTS and the transaction callbacks of the statement
+ * reports.  Called once, from _PG_init.  Takes no lock; raises only
+ * 53200.
  */
 void
 steward_writectx_init(void)
 {
 	prev_executor_start = ExecutorStart_hook;
 	ExecutorStart_hook = writectx_executor_start;
+	prev_executor_run = ExecutorRun_hook;
+	ExecutorRun_hook = writectx_executor_run;
 	prev_executor_finish = ExecutorFinish_hook;
 	ExecutorFinish_hook = writectx_executor_finish;
+	steward_utility_register(STEWARD_UTILITY_REPORTS, &reports_utility_step);
+	RegisterXactCallback(reports_xact_callback, NULL);
+	RegisterSubXactCallback(reports_subxact_callback, NULL);
 }
 
 /*
  * The report about relation relid, "name" (a machine) and subkey (a
- * column's number, or 0) that
- * the innermost running writing statement -- the one whose row the
- * caller's table AM callback is writing: the statements of its BEFORE
- * triggers have ended by then -- gives once it has finished, made with
- * "size" bytes (the caller's struct, beginning with the
- * StewardStatementReport) zeroed in the statement's query memory if the
- * statement has none for emit, relid, name and subkey yet.  emit runs at the end
- * of the statement's ExecutorFinish, after its AFTER triggers, and not if
- * the statement fails; so a statement writing 100k rows reports a sum
- * once rather than a message per row.  NULL when no writing statement of
- * this transaction runs.  Takes no lock; raises only 53200.
+ * column's number, or 0) that the statement the client sent gives once it
+ * has finished, summing what it and every statement it runs (functions,
+ * triggers, DO blocks, procedures) report; made with "size" bytes (the
+ * caller's struct, beginning with the StewardStatementReport) zeroed if
+ * the statement has none for emit, relid, name and subkey yet.  emit runs
+ * once the client's statement has finished (after its AFTER triggers, or
+ * at the end of its utility statement), and not if it fails; so a
+ * statement writing 100k rows reports a sum once rather than a message
+ * per row.  Count with steward_statement_report_count.  NULL when no
+ * statement runs through the executor or a utility statement (a write
+ * outside them).  Takes no lock; raises only 53200.
  */
 StewardStatementReport *
 steward_statement_report(StewardReportEmit emit, Oid relid, const char *name,
 						 int32 subkey, Size size)
 {
-	WritingStatement *stmt = writing;
 	StewardStatementReport *report;
 	StewardStatementReport **last;
 
-	if (stmt == NULL || stmt->lxid != MyProc->lxid)
+	if (report_depth <= 0)
 		return NULL;
-	for (last = &stmt->reports; *last != NULL; last = &(*last)->next)
+	for (last = &reports; *last != NULL; last = &(*last)->next)
 	{
 		report = *last;
 		if (report->emit == emit && report->relid == relid &&
@@ -197,13 +386,48 @@ steward_statement_report(StewardReportEmit emit, Oid relid, const char *name,
 			return report;
 	}
 	Assert(size >= sizeof(StewardStatementReport));
-	report = MemoryContextAllocZero(stmt->estate->es_query_cxt, size);
+	if (report_cxt == NULL)
+		report_cxt = AllocSetContextCreate(TopMemoryContext,
+										   "pg_steward statement reports",
+										   ALLOCSET_SMALL_SIZES);
+	report = MemoryContextAllocZero(report_cxt, size);
 	report->emit = emit;
 	report->relid = relid;
 	report->subkey = subkey;
 	strlcpy(report->name, name, NAMEDATALEN);
 	*last = report;
 	return report;
+}
+
+/*
+ * Count one event of "report" (steward_statement_report), reported one by
+ * one when "shown": the counts made in a subtransaction or transaction
+ * that rolls back are taken back (their values at the outer level saved
+ * here, as guc.c saves a setting's), while "sent" keeps every one given.
+ * Takes no lock; raises only 53200.
+ */
+void
+steward_statement_report_count(StewardStatementReport *report, bool shown)
+{
+	int			level = GetCurrentTransactionNestLevel();
+
+	if (report->level < level)
+	{
+		ReportSave *save = MemoryContextAlloc(report_cxt, sizeof(ReportSave));
+
+		save->prev = report->saved;
+		save->level = report->level;
+		save->count = report->count;
+		save->shown = report->shown;
+		report->saved = save;
+		report->level = level;
+	}
+	report->count++;
+	if (shown)
+	{
+		report->shown++;
+		report->sent++;
+	}
 }
 
 /* The statement writing under "cid", or NULL. */

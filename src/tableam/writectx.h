@@ -18,9 +18,14 @@
 /* Does partition "leaf" (or a partitioned table) lack a rule of "from"? */
 typedef bool (*StewardLeafTest) (Relation from, Relation leaf);
 
+struct ReportSave;
+
 /*
- * What a statement reports once it has finished, summed over its rows
- * (steward_statement_report): a caller's struct begins with this.
+ * What the statement a client sent reports once it has finished, summed
+ * over the rows it and every statement it ran wrote
+ * (steward_statement_report): a caller's struct begins with this.  count
+ * and shown change only through steward_statement_report_count, which
+ * takes them back with a subtransaction that rolls back.
  */
 typedef struct StewardStatementReport
 {
@@ -29,6 +34,11 @@ typedef struct StewardStatementReport
 	Oid			relid;
 	char		name[NAMEDATALEN];
 	int32		subkey;			/* a column's number, or 0 */
+	uint64		count;			/* events whose work stands */
+	uint64		shown;			/* of which reported one by one */
+	uint64		sent;			/* reported one by one, undone or not */
+	int			level;			/* transaction nest level of count/shown */
+	struct ReportSave *saved;	/* their values at outer levels */
 } StewardStatementReport;
 
 typedef void (*StewardReportEmit) (StewardStatementReport *report);
@@ -39,6 +49,8 @@ extern StewardStatementReport *steward_statement_report(StewardReportEmit emit,
 														const char *name,
 														int32 subkey,
 														Size size);
+extern void steward_statement_report_count(StewardStatementReport *report,
+										   bool shown);
 extern void steward_statement_writes(Relation rel, CommandId cid, AttrNumber attnum,
 									 bool *assigns, bool *on_conflict);
 extern bool steward_on_conflict_sets_literal(Relation rel, CommandId cid,
