@@ -37,6 +37,7 @@
 
 #include "access/relation.h"
 #include "access/transam.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_proc.h"
@@ -51,6 +52,7 @@
 #include "parser/parse_coerce.h"
 #include "parser/parse_collate.h"
 #include "parser/parse_expr.h"
+#include "parser/parse_func.h"
 #include "parser/parse_node.h"
 #include "parser/parse_relation.h"
 #include "parser/parse_type.h"
@@ -637,31 +639,92 @@ check_migration_owner(Oid relid, const char *fn)
 }
 
 /*
- * Make the length coercions of an assignment (a FuncExpr shown as an
- * implicit cast whose third argument, isExplicit, is false: varchar(n),
- * bpchar(n), bit(n), varbit(n) and types made so) deparse as calls of
- * their functions, "varchar"(x, 7, false), instead of as a cast: text
- * read back with "::character varying(3)" is an explicit cast, which
- * cuts a value too long where the assignment the backfill and the
- * dual-write trigger make fails (22001).  Other coercions act the same
- * either way.  Changes the nodes in place; raises nothing.
+ * Is node a length coercion made by the assignment rules: a FuncExpr shown
+ * as an implicit cast whose third argument, isExplicit, is false
+ * (varchar(n), bpchar(n), bit(n), varbit(n) and types made so)?
  */
 static bool
-show_assignment_walker(Node *node, void *context)
+assignment_length_coercion(Node *node)
+{
+	FuncExpr   *f;
+	Node	   *last;
+
+	if (node == NULL || !IsA(node, FuncExpr))
+		return false;
+	f = (FuncExpr *) node;
+	last = list_length(f->args) == 3 ? llast(f->args) : NULL;
+	return f->funcformat == COERCE_IMPLICIT_CAST && last != NULL && IsA(last, Const) &&
+		((Const *) last)->consttype == BOOLOID && !((Const *) last)->constisnull &&
+		!DatumGetBool(((Const *) last)->constvalue);
+}
+
+/* Does node hold an assignment_length_coercion? (expression_tree_walker) */
+static bool
+has_assignment_length_coercion(Node *node, void *context)
 {
 	if (node == NULL)
 		return false;
-	if (IsA(node, FuncExpr))
-	{
-		FuncExpr   *f = (FuncExpr *) node;
-		Node	   *last = list_length(f->args) == 3 ? llast(f->args) : NULL;
+	if (assignment_length_coercion(node))
+		return true;
+	return expression_tree_walker(node, has_assignment_length_coercion, context);
+}
 
-		if (f->funcformat == COERCE_IMPLICIT_CAST && last != NULL && IsA(last, Const) &&
-			((Const *) last)->consttype == BOOLOID && !((Const *) last)->constisnull &&
-			!DatumGetBool(((Const *) last)->constvalue))
-			f->funcformat = COERCE_EXPLICIT_CALL;
+/*
+ * Make the length coercions of an assignment deparse as what they do:
+ * text read back with "::character varying(3)" is an explicit cast,
+ * which cuts a value too long where the assignment the backfill and the
+ * dual-write trigger make fails (22001).  A scalar one becomes a call of
+ * its function, "varchar"(x, 7, false).  An array's (an ArrayCoerceExpr
+ * whose per-element coercion is one: text[] assigned to varchar(3)[])
+ * has no function of its own and deparses as a cast of the whole array
+ * whatever its elements do, so it becomes steward._migration_assign(x,
+ * 'character varying(3)[]')::character varying[]: the assignment made
+ * by the function the start's probe calls, read back from its text, which
+ * is exact (mig19: validate cut {abcdef} to {abc} and passed a row the
+ * trigger refuses).  Other coercions act the same either way.  Returns a
+ * changed copy; errors: 42883 when that function is missing (SQL objects
+ * older than the library).
+ */
+static Node *
+show_assignment_mutator(Node *node, void *context)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, ArrayCoerceExpr) &&
+		has_assignment_length_coercion((Node *) ((ArrayCoerceExpr *) node)->elemexpr, NULL))
+	{
+		ArrayCoerceExpr *a = (ArrayCoerceExpr *) node;
+		Node	   *arg = show_assignment_mutator((Node *) a->arg, context);
+		Oid			argtypes[2] = {ANYOID, TEXTOID};
+		Oid			fn = LookupFuncName(list_make2(makeString(STEWARD_SCHEMA),
+												   makeString("_migration_assign")),
+										2, argtypes, false);
+		char	   *type = format_type_extended(a->resulttype, a->resulttypmod,
+												FORMAT_TYPE_TYPEMOD_GIVEN |
+												FORMAT_TYPE_FORCE_QUALIFY);
+		Const	   *target = makeConst(TEXTOID, -1, DEFAULT_COLLATION_OID, -1,
+									   CStringGetTextDatum(type), false, false);
+		FuncExpr   *assign = makeFuncExpr(fn, TEXTOID, list_make2(arg, target),
+										  DEFAULT_COLLATION_OID, exprCollation(arg),
+										  COERCE_EXPLICIT_CALL);
+		CoerceViaIO *io = makeNode(CoerceViaIO);
+
+		io->arg = (Expr *) assign;
+		io->resulttype = a->resulttype;
+		io->resultcollid = a->resultcollid;
+		io->coerceformat = COERCE_EXPLICIT_CAST;
+		io->location = -1;
+		return (Node *) io;
 	}
-	return expression_tree_walker(node, show_assignment_walker, context);
+	if (assignment_length_coercion(node))
+	{
+		FuncExpr   *f = (FuncExpr *) expression_tree_mutator(node, show_assignment_mutator,
+															 context);
+
+		f->funcformat = COERCE_EXPLICIT_CALL;
+		return (Node *) f;
+	}
+	return expression_tree_mutator(node, show_assignment_mutator, context);
 }
 
 /*
@@ -698,7 +761,8 @@ bind_as_owner(Relation rel, const char *sql, int nparams, const AttrNumber *attn
  * parameters stand for the columns named physical[k] now; coerced to
  * "target" when given, by the assignment rules, as the backfill's SET and
  * the dual-write trigger coerce it (the cast is shown, a length coercion
- * as its function's call: show_assignment_walker; validate's "values"
+ * as its function's call or, an array's, as steward._migration_assign's:
+ * show_assignment_mutator; validate's "values"
  * check read an explicit cast, which cut a value too long for varchar(n)
  * that the backfill refuses, and passed: closing46 Noticed 5).  The
  * caller must own tbl (42501, check_migration_owner), as whoever runs its
@@ -748,7 +812,7 @@ steward_migration_sql(PG_FUNCTION_ARGS)
 	for (int k = 0; k < n; k++)
 		attnums[k] = get_attnum(relid, physical[k]);
 	expr = bind_as_owner(rel, sql, n, attnums, target, targetmod);
-	(void) show_assignment_walker(expr, NULL);
+	expr = show_assignment_mutator(expr, NULL);
 
 	nest = NewGUCNestLevel();
 	use_search_path(CANONICAL_PATH);
