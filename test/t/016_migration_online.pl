@@ -93,7 +93,12 @@ is($node->safe_psql('postgres',
 # 2. Both applications write while the backfill runs and validation checks.
 my $old = app_pgbench('old_app.sql', 'public', $seconds);
 my $new = app_pgbench('new_app.sql', 'orders_cents,public', $seconds);
-usleep(500_000);
+# Until each has inserted a row (a fixed 0.5 s was not enough for a loaded
+# machine to start pgbench).
+$node->poll_query_until('postgres', qq{
+	SELECT count(*) FILTER (WHERE _steward_side = 'o') > 0 AND count(*) FILTER (WHERE _steward_side = 'n') > 0
+	  FROM orders WHERE order_id > $rows})
+  or die 'the applications did not start writing';
 my $t = time;
 $node->safe_psql('postgres', q{CALL steward.migration_backfill('orders_cents')});
 my $backfill_s = time - $t;
@@ -127,8 +132,10 @@ is($node->safe_psql('postgres',
 	't', 'validation passes after the load');
 
 # 3. Complete while the new application keeps writing; the old one is gone.
+my $last_id = $node->safe_psql('postgres', 'SELECT max(order_id) FROM orders');
 my $new2 = app_pgbench('new_app.sql', 'orders_cents,public', 4);
-usleep(500_000);
+$node->poll_query_until('postgres', qq{SELECT EXISTS (SELECT 1 FROM orders WHERE order_id > $last_id)})
+  or die 'the new application did not start writing';
 $node->safe_psql('postgres', q{SELECT steward.migration_complete('orders_cents')});
 finish_pgbench($new2);
 is($node->safe_psql('postgres',

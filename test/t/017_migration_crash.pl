@@ -15,7 +15,6 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(usleep);
 use StewardTest;
 
 my $rows = $ENV{MIGRATION_ROWS} // 50_000;
@@ -162,10 +161,12 @@ $completer->query_until(qr/go/, q{
 	\echo go
 	SELECT steward.migration_complete('m_cents');
 });
+# Until it is stuck behind the holder: waiting for a lock (one of its
+# retries), not merely started (a fixed 0.5 s after the start before).
 $primary->poll_query_until('postgres',
-	q{SELECT count(*) > 0 FROM pg_stat_activity WHERE query LIKE '%migration_complete%' AND pid <> pg_backend_pid()})
-  or die 'complete did not start';
-usleep(500_000);
+	q{SELECT count(*) > 0 FROM pg_stat_activity WHERE query LIKE '%migration_complete%' AND pid <> pg_backend_pid()
+	     AND wait_event_type = 'Lock'})
+  or die 'complete did not wait for its lock';
 $primary->stop('immediate');
 eval { $holder->quit };
 eval { $completer->quit };
@@ -205,10 +206,12 @@ $roller->query_until(qr/go/, q{
 	\echo go
 	SELECT steward.migration_rollback('m_note');
 });
+# Until it is stuck behind the holder: waiting for a lock (one of its
+# retries), not merely started (a fixed 0.5 s after the start before).
 $primary->poll_query_until('postgres',
-	q{SELECT count(*) > 0 FROM pg_stat_activity WHERE query LIKE '%migration_rollback%' AND pid <> pg_backend_pid()})
-  or die 'rollback did not start';
-usleep(500_000);
+	q{SELECT count(*) > 0 FROM pg_stat_activity WHERE query LIKE '%migration_rollback%' AND pid <> pg_backend_pid()
+	     AND wait_event_type = 'Lock'})
+  or die 'rollback did not wait for its lock';
 $primary->stop('immediate');
 eval { $holder->quit };
 eval { $roller->quit };

@@ -88,7 +88,12 @@ close $fh;
 # any REPEATABLE READ work; pgbench retries them (seen in CI: 1 of 131870).
 my $bench = start_pgbench($a, 'app across the cutover and the rollback',
 	clients => 2, secs => 20, scripts => ["$dir/app.sql"], args => ['--max-tries=10']);
-sleep(2);
+# Both clients writing before the cutover (instead of a fixed 2 s); their
+# application_name is the test's (PGAPPNAME), not pgbench's.
+$a->poll_query_until('postgres', q{
+	SELECT count(*) = 2 FROM pg_stat_activity
+	 WHERE backend_type = 'client backend' AND query LIKE 'UPDATE orders SET note%'})
+  or die 'pgbench did not start';
 
 my $checksums = q{SELECT string_agg(format('%s:%s:%s', bucket, rows, checksum), ',' ORDER BY bucket)
 	FROM steward.checksum_ranges('orders_us', 'id')};

@@ -20,7 +20,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
 use StewardTest qw(start_pgbench finish_pgbench);
-use Time::HiRes qw(time usleep);
+use Time::HiRes qw(time);
 
 my $max_ms = $ENV{MAX_LATENCY_MS} // 2500;
 
@@ -61,7 +61,13 @@ sub under_load
 	close $fh;
 	my $h = start_pgbench($node, $name, clients => 3, secs => 6, scripts => ["$dir/$name.sql"],
 		options => "-c search_path=$search_path", args => [ '-l', "--log-prefix=$dir/lat_$name" ]);
-	usleep(1_500_000);
+	# All three clients writing when the step starts (a fixed 1.5 s was
+	# short when a loaded machine starts pgbench late); both scripts are an
+	# UPDATE of fx, and the clients' application_name is the test's.
+	$node->poll_query_until('postgres', q{
+		SELECT count(*) = 3 FROM pg_stat_activity
+		 WHERE backend_type = 'client backend' AND query LIKE 'UPDATE fx SET%'})
+	  or die "$name: pgbench did not start";
 	my $t = time;
 	my ($ret, $sout, $serr) = $node->psql('postgres',
 		"SET steward.migration_lock_retries = 8; $step");

@@ -69,7 +69,11 @@ $holder->query_safe('INSERT INTO u VALUES (1)');
 # statements: a COPY into u that waits for the holder's transaction (the
 # unique check, no tuple lock).  A utility statement names no table.
 my ($copier, $cerr) = start_waiting("COPY u FROM PROGRAM 'echo 1'", 'transactionid');
-sleep(1);
+# Until the sampler has seen the wait more than 10 times (asserted below;
+# a fixed second gave a loaded machine's sampler too few).
+$node->poll_query_until('postgres', q{
+	SELECT coalesce(sum(samples), 0) > 10 FROM steward.lock_contention WHERE locktype = 'transactionid'})
+  or die 'the wait was not sampled';
 $holder->query_safe('ROLLBACK');
 $holder->quit;
 $copier->finish;
